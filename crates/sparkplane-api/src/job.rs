@@ -1,0 +1,594 @@
+//! The SparkJob spec: one YAML document per Spark application.
+//!
+//! This type is also the operator's CRD (`sparkplane crd` prints it). Every
+//! field is optional in the type so that presets and environment overlays can
+//! be partial documents of the same shape; what a complete job must have is
+//! checked by the core's validation, which can point at the line at fault.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, LocalObjectReference, PodTemplateSpec, Toleration, Volume, VolumeMount,
+};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::{CpuAmount, Duration, MemorySize};
+
+/// The API group and version of every sparkplane document.
+pub const API_VERSION: &str = "sparkplane.dev/v1alpha1";
+
+/// A declarative Spark application: what to run, with what resources, how
+/// pods are shaped, how it is retried and scheduled, and how it is observed.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "sparkplane.dev",
+    version = "v1alpha1",
+    kind = "SparkJob",
+    plural = "sparkjobs",
+    shortname = "sj",
+    namespaced,
+    status = "SparkJobStatus",
+    printcolumn = r#"{"name":"Team","type":"string","jsonPath":".spec.team"}"#,
+    printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SparkJobSpec {
+    /// Owning team; becomes the `sparkplane.dev/team` label and the unit of chargeback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Cost center billed for the job; becomes the `sparkplane.dev/cost-center` label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_center: Option<String>,
+    /// Golden-path preset the job starts from (see `sparkplane presets list`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Default environment overlay when `--env` is not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+
+    /// Application language: Python, Scala, Java, R or SQL.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<AppType>,
+    /// The application: a `.py`, `.jar`, `.R` or `.sql` file (`local://`, `s3a://`, `https://`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_application_file: Option<String>,
+    /// Entry class for Scala and Java applications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_class: Option<String>,
+    /// Arguments passed to the application.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arguments: Vec<String>,
+    /// Spark version the application is built for (selects the runtime and image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spark_version: Option<String>,
+    /// Container image of driver and executors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// Extra jars, Python files, files, archives and Maven packages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deps: Option<Dependencies>,
+    /// Spark properties (`spark.*`). Resource settings belong in `driver`/`executor`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spark_conf: BTreeMap<String, String>,
+    /// Hadoop properties, passed as `spark.hadoop.*`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hadoop_conf: BTreeMap<String, String>,
+
+    /// Driver resources and pod shaping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<DriverSpec>,
+    /// Executor resources and pod shaping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor: Option<ExecutorSpec>,
+    /// Dynamic allocation of executors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_allocation: Option<DynamicAllocation>,
+
+    /// Environment variables for driver and executors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Volumes available to driver and executors (mounted per role).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+    /// Node labels every pod must match.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations of every pod.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Affinity of every pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    /// Priority class of every pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Scheduler of every pod (e.g. `volcano`, `yunikorn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduler_name: Option<String>,
+    /// Service account of the driver; rendered with least-privilege RBAC when sparkplane creates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+
+    /// What happens when the application fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    /// Time limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    /// How long finished driver objects are kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_after_finished: Option<Duration>,
+    /// Create the objects but do not start the application (or suspend its schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// Run on a cron schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+
+    /// Spark event logs: the input of `analyze`, `cost` and `tune`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<EventLog>,
+    /// Service-level objective of the job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
+    /// Data-quality gates run on the job's outputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality_gates: Vec<QualityGate>,
+}
+
+/// Observed state of a SparkJob (written by `submit` and, later, the operator).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkJobStatus {
+    /// Lifecycle state: Pending, Running, Succeeded, Failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Name of the current driver pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_pod: Option<String>,
+    /// Spark application id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
+    /// Attempts made so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+/// Application language.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum AppType {
+    /// PySpark.
+    Python,
+    /// Scala on the JVM.
+    Scala,
+    /// Java on the JVM.
+    Java,
+    /// SparkR.
+    R,
+    /// A `.sql` file run statement by statement.
+    #[serde(rename = "SQL")]
+    Sql,
+}
+
+impl AppType {
+    /// Whether the driver runs a non-JVM process beside the JVM (Spark then
+    /// reserves more memory overhead: factor 0.4 instead of 0.1).
+    pub fn is_jvm(self) -> bool {
+        matches!(self, AppType::Scala | AppType::Java)
+    }
+}
+
+/// Container image.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Image {
+    /// Repository, e.g. `registry.example.com/spark/py`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Tag, e.g. `3.5.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Digest, e.g. `sha256:…`; pins the image (required in prod by policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Pull policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+    /// Names of image pull secrets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_secrets: Vec<String>,
+}
+
+impl Image {
+    /// `repository[:tag][@digest]`, or None without a repository.
+    pub fn reference(&self) -> Option<String> {
+        let mut out = self.repository.clone()?;
+        if let Some(tag) = &self.tag {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = &self.digest {
+            out.push('@');
+            out.push_str(digest);
+        }
+        Some(out)
+    }
+
+    /// Pull secrets as Kubernetes references.
+    pub fn pull_secret_refs(&self) -> Vec<LocalObjectReference> {
+        self.pull_secrets.iter().map(|name| LocalObjectReference { name: name.clone() }).collect()
+    }
+}
+
+/// Image pull policy.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum PullPolicy {
+    /// Always pull.
+    Always,
+    /// Pull when not present on the node.
+    IfNotPresent,
+    /// Never pull.
+    Never,
+}
+
+impl PullPolicy {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// Application dependencies.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dependencies {
+    /// Jars on the driver and executor class paths (`spark.jars`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jars: Vec<String>,
+    /// Python files (`spark.submit.pyFiles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub py_files: Vec<String>,
+    /// Files placed in each working directory (`spark.files`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Archives extracted into each working directory (`spark.archives`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archives: Vec<String>,
+    /// Maven coordinates `group:artifact:version` (`spark.jars.packages`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    /// Maven coordinates `group:artifact` to exclude (`spark.jars.excludes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_packages: Vec<String>,
+    /// Extra Maven repositories (`spark.jars.repositories`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<String>,
+}
+
+/// A GPU or other extended resource.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Gpu {
+    /// Kubernetes resource name, e.g. `nvidia.com/gpu`.
+    pub name: String,
+    /// Devices per pod.
+    pub amount: u32,
+    /// Script that discovers the devices (`spark.{driver,executor}.resource.gpu.discoveryScript`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery_script: Option<String>,
+}
+
+/// Settings shared by driver and executor.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleSpec {
+    /// Spark cores (`spark.{driver,executor}.cores`); whole cores, at least 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    /// Kubernetes CPU request, when it should differ from `cores` (e.g. `500m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_request: Option<CpuAmount>,
+    /// Kubernetes CPU limit (none by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_limit: Option<CpuAmount>,
+    /// JVM heap (`spark.{driver,executor}.memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemorySize>,
+    /// Non-heap memory of the container; by default max(384 MiB, factor × memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_overhead: Option<MemorySize>,
+    /// Overhead as a fraction of memory (Spark: 0.1 for JVM, 0.4 for non-JVM jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_overhead_factor: Option<f64>,
+    /// GPUs or other extended resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<Gpu>,
+    /// Extra environment variables for this role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Extra labels of this role's pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Extra annotations of this role's pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Mounts of the job's `volumes` into this role's container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
+    /// Node labels for this role, added to the job's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations for this role, added to the job's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Affinity for this role, replacing the job's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    /// A pod-template fragment merged under what sparkplane renders (sidecars, init containers, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_template: Option<PodTemplateSpec>,
+}
+
+/// Driver settings.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriverSpec {
+    /// Settings shared with the executor.
+    #[serde(flatten)]
+    pub role: RoleSpec,
+    /// Service account of the driver pod (overrides the job's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+}
+
+/// Executor settings.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutorSpec {
+    /// Settings shared with the driver.
+    #[serde(flatten)]
+    pub role: RoleSpec,
+    /// Number of executors (the initial number under dynamic allocation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
+    /// Memory of each executor's Python workers (`spark.executor.pyspark.memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pyspark_memory: Option<MemorySize>,
+    /// Off-heap memory (`spark.memory.offHeap.size`; enables off-heap when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_heap_memory: Option<MemorySize>,
+}
+
+/// Dynamic allocation of executors.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DynamicAllocation {
+    /// Turns dynamic allocation on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Lower bound of executors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_executors: Option<u32>,
+    /// Upper bound of executors; also what quota checks assume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_executors: Option<u32>,
+    /// Executors at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_executors: Option<u32>,
+    /// Shuffle tracking (needed on Kubernetes, which has no external shuffle service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shuffle_tracking: Option<bool>,
+}
+
+/// An environment variable: a plain value or a reference to a Secret or ConfigMap key.
+/// There is deliberately no way to put a secret's value inline.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvVar {
+    /// Variable name.
+    pub name: String,
+    /// A plain, non-secret value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A key of a Secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<KeyRef>,
+    /// A key of a ConfigMap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<KeyRef>,
+}
+
+/// A key of a Secret or ConfigMap.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyRef {
+    /// Object name.
+    pub name: String,
+    /// Key within the object.
+    pub key: String,
+    /// Start even when the key is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+
+/// What happens when the application fails.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestartPolicy {
+    /// Never, OnFailure or Always.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RestartKind>,
+    /// Retries after a failure (OnFailure and Always).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Exponential backoff between retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<Backoff>,
+}
+
+/// Restart policy kind.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RestartKind {
+    /// Never restart.
+    Never,
+    /// Restart after a failure, up to `retries` times.
+    OnFailure,
+    /// Restart after any end (streaming jobs).
+    Always,
+}
+
+/// Exponential backoff: initial × multiplier^(attempt-1), capped at max.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Backoff {
+    /// First delay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial: Option<Duration>,
+    /// Largest delay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<Duration>,
+    /// Growth factor (≥ 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiplier: Option<f64>,
+}
+
+/// Time limits.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Timeouts {
+    /// Longest wait for the driver pod to start running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_start: Option<Duration>,
+    /// Longest wait for a requested executor pod to start running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor_start: Option<Duration>,
+    /// Longest run of the application; it is stopped after this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<Duration>,
+}
+
+/// A cron schedule.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Schedule {
+    /// Five-field cron expression (or `@daily`, `@hourly`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// IANA time zone of the schedule, e.g. `Europe/Berlin` (default UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// What to do when a run is still going at the next tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<ConcurrencyPolicy>,
+    /// A run that cannot start within this of its tick is skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starting_deadline: Option<Duration>,
+    /// Finished successful runs kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successful_history_limit: Option<u32>,
+    /// Finished failed runs kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_history_limit: Option<u32>,
+}
+
+/// Concurrency policy of a schedule.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ConcurrencyPolicy {
+    /// Runs may overlap.
+    Allow,
+    /// Skip a tick while a run is going.
+    Forbid,
+    /// Stop the running one and start anew.
+    Replace,
+}
+
+impl ConcurrencyPolicy {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConcurrencyPolicy::Allow => "Allow",
+            ConcurrencyPolicy::Forbid => "Forbid",
+            ConcurrencyPolicy::Replace => "Replace",
+        }
+    }
+}
+
+/// Spark event logs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventLog {
+    /// Write event logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Where: `s3a://bucket/spark-events`, `file:///tmp/spark-events`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Roll logs into files of at most this size (Spark's rolling layout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolling: Option<bool>,
+    /// Largest rolled file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<MemorySize>,
+    /// Compression codec.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<EventLogCodec>,
+}
+
+/// Event-log compression codec.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventLogCodec {
+    /// Uncompressed JSON lines.
+    None,
+    /// Zstandard (Spark 4's default).
+    Zstd,
+    /// lz4-java block stream.
+    Lz4,
+    /// snappy-java stream.
+    Snappy,
+    /// LZF.
+    Lzf,
+}
+
+impl EventLogCodec {
+    /// Spark's name for the codec, or None for no compression.
+    pub fn spark_name(self) -> Option<&'static str> {
+        match self {
+            EventLogCodec::None => None,
+            EventLogCodec::Zstd => Some("zstd"),
+            EventLogCodec::Lz4 => Some("lz4"),
+            EventLogCodec::Snappy => Some("snappy"),
+            EventLogCodec::Lzf => Some("lzf"),
+        }
+    }
+}
+
+/// Service-level objective.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Slo {
+    /// A run longer than this breaks the SLO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<Duration>,
+    /// Share of runs that must succeed, e.g. 0.99.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_rate: Option<f64>,
+}
+
+/// A data-quality gate on the job's outputs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QualityGate {
+    /// Path of a data-quality spec, relative to the job file.
+    pub spec: String,
+    /// Fail the run when the gate fails (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<bool>,
+}

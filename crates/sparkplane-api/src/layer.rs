@@ -1,0 +1,79 @@
+//! Presets and environment overlays: named, partial SparkJobs that are layered
+//! under (presets) or over (environments) a job.
+//!
+//! Both carry a `template` shaped like a SparkJob (`metadata` with namespace,
+//! labels and annotations; `spec`), in the way a Deployment carries a pod
+//! template. Every field of the template is optional.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::job::SparkJobSpec;
+
+/// Identity of a preset or environment.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LayerMeta {
+    /// Name: `etl-small`, `prod`, …
+    pub name: String,
+    /// One line saying what the layer is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The part of a SparkJob's metadata a layer may set.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateMeta {
+    /// Namespace jobs land in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Labels added to the job.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations added to the job.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A partial SparkJob.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobTemplate {
+    /// Metadata merged into the job's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<TemplateMeta>,
+    /// Spec fields merged into the job's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SparkJobSpec>,
+}
+
+/// A golden-path preset (`kind: Preset`): the platform's tested defaults for a class of workload.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Preset {
+    /// `sparkplane.dev/v1alpha1`.
+    pub api_version: String,
+    /// `Preset`.
+    pub kind: String,
+    /// Name and description.
+    pub metadata: LayerMeta,
+    /// The partial job the preset contributes.
+    pub template: JobTemplate,
+}
+
+/// An environment overlay (`kind: Environment`): what changes between dev, staging and prod.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Environment {
+    /// `sparkplane.dev/v1alpha1`.
+    pub api_version: String,
+    /// `Environment`.
+    pub kind: String,
+    /// Name and description.
+    pub metadata: LayerMeta,
+    /// The partial job the environment contributes.
+    pub template: JobTemplate,
+}

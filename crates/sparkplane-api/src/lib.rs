@@ -1,0 +1,15 @@
+//! sparkplane's data types and nothing else: the SparkJob spec (also the CRD),
+//! presets and environment overlays, node pools, and typed quantities.
+//!
+//! This crate holds no behaviour beyond parsing and printing its own values;
+//! loading, merging, validation, sizing and rendering live in `sparkplane-core`.
+
+pub mod job;
+pub mod layer;
+pub mod nodes;
+pub mod quantity;
+
+pub use job::{API_VERSION, SparkJob, SparkJobSpec};
+pub use layer::{Environment, JobTemplate, Preset};
+pub use nodes::{NodePool, NodePools};
+pub use quantity::{CpuAmount, Duration, MemorySize};

@@ -1,0 +1,410 @@
+//! A YAML tree in which every value keeps the span it was written at.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr::Scalar;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
+
+use super::path::{FieldPath, PathSeg};
+use crate::diagnostic::Diagnostic;
+use crate::source::{LineCol, Source, Span};
+
+/// A YAML value and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub value: NodeValue,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The value of a node, resolved with YAML 1.2's core schema.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeValue {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order; each key keeps its own span.
+    Map(Vec<(String, Span, Node)>),
+}
+
+impl Node {
+    /// The value at `path`, if present.
+    pub fn get(&self, path: &FieldPath) -> Option<&Node> {
+        let mut node = self;
+        for seg in &path.0 {
+            node = match (seg, &node.value) {
+                (PathSeg::Key(key), NodeValue::Map(entries)) => &entries.iter().find(|(k, _, _)| k == key)?.2,
+                (PathSeg::Index(i), NodeValue::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The span of the key at the end of `path` (falls back to the value's span).
+    pub fn key_span(&self, path: &FieldPath) -> Option<Span> {
+        let (last, parent) = path.0.split_last()?;
+        let parent = self.get(&FieldPath(parent.to_vec()))?;
+        match (last, &parent.value) {
+            (PathSeg::Key(key), NodeValue::Map(entries)) => {
+                entries.iter().find(|(k, _, _)| k == key).map(|(_, span, _)| span.clone())
+            }
+            _ => self.get(path).map(|n| n.span.clone()),
+        }
+    }
+
+    /// The best span for a problem at `path`: the value when present, else
+    /// the nearest enclosing value that is.
+    pub fn span_for(&self, path: &FieldPath) -> Span {
+        let mut segs = path.0.clone();
+        loop {
+            if let Some(node) = self.get(&FieldPath(segs.clone())) {
+                return node.span.clone();
+            }
+            if segs.pop().is_none() {
+                return self.span.clone();
+            }
+        }
+    }
+
+    /// The mapping entries, if this is a mapping.
+    pub fn as_map(&self) -> Option<&[(String, Span, Node)]> {
+        match &self.value {
+            NodeValue::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            NodeValue::Null => "null",
+            NodeValue::Bool(_) => "boolean",
+            NodeValue::Int(_) => "integer",
+            NodeValue::Float(_) => "number",
+            NodeValue::Str(_) => "string",
+            NodeValue::Seq(_) => "list",
+            NodeValue::Map(_) => "mapping",
+        }
+    }
+
+    /// The value as JSON (mapping keys sorted; spans dropped).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Int(i) => Value::from(*i),
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            NodeValue::Str(s) => Value::String(s.clone()),
+            NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Map(entries) => {
+                Value::Object(entries.iter().map(|(k, _, v)| (k.clone(), v.to_json())).collect())
+            }
+        }
+    }
+
+    /// A node built from JSON, every part of it spanning `span` (used for
+    /// values that come from flags rather than files).
+    pub fn from_json(value: &serde_json::Value, span: &Span) -> Node {
+        use serde_json::Value;
+        let value = match value {
+            Value::Null => NodeValue::Null,
+            Value::Bool(b) => NodeValue::Bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => NodeValue::Int(i),
+                None => NodeValue::Float(n.as_f64().unwrap_or_default()),
+            },
+            Value::String(s) => NodeValue::Str(s.clone()),
+            Value::Array(items) => NodeValue::Seq(items.iter().map(|v| Node::from_json(v, span)).collect()),
+            Value::Object(map) => NodeValue::Map(
+                map.iter().map(|(k, v)| (k.clone(), span.clone(), Node::from_json(v, span))).collect(),
+            ),
+        };
+        Node { value, span: span.clone() }
+    }
+}
+
+/// Maps the parser's character positions to byte offsets of the source.
+struct Locator<'a> {
+    source: &'a Source,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(source: &'a Source) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(source.text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { source, line_starts }
+    }
+
+    fn byte_offset(&self, line: usize, col: usize) -> usize {
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.source.text.len());
+        let rest = &self.source.text[start..];
+        start + rest.char_indices().nth(col).map(|(i, _)| i).unwrap_or(rest.len())
+    }
+
+    fn span(&self, span: YamlSpan) -> Span {
+        let start = self.byte_offset(span.start.line(), span.start.col());
+        let end = self.byte_offset(span.end.line(), span.end.col()).max(start);
+        Span {
+            source: self.source.clone(),
+            start,
+            end,
+            at: LineCol { line: span.start.line().max(1), column: span.start.col() + 1 },
+        }
+    }
+
+    fn point(&self, line: usize, col: usize) -> Span {
+        let start = self.byte_offset(line, col);
+        Span {
+            source: self.source.clone(),
+            start,
+            end: start,
+            at: LineCol { line: line.max(1), column: col + 1 },
+        }
+    }
+}
+
+/// Builds nodes from the parser's events.
+struct Builder<'a> {
+    locator: Locator<'a>,
+    anchors: HashMap<usize, Node>,
+}
+
+type Events<'input> = std::iter::Peekable<Parser<'input, saphyr_parser::StrInput<'input>>>;
+
+impl Builder<'_> {
+    fn syntax_error(&self, err: &saphyr_parser::ScanError) -> Diagnostic {
+        let mark = err.marker();
+        Diagnostic::error("yaml-syntax", "", format!("malformed YAML: {}", err.info()))
+            .with_span(Some(self.locator.point(mark.line(), mark.col())))
+            .with_help("fix the YAML syntax at this position (indentation, a missing `:`, an unclosed quote or bracket)")
+    }
+
+    fn next(&self, events: &mut Events<'_>) -> Result<(Event<'static>, YamlSpan), Diagnostic> {
+        match events.next() {
+            Some(Ok((event, span))) => Ok((into_static(event), span)),
+            Some(Err(err)) => Err(self.syntax_error(&err)),
+            None => Err(Diagnostic::error("yaml-syntax", "", "malformed YAML: unexpected end of input")),
+        }
+    }
+
+    fn node(&mut self, first: (Event<'static>, YamlSpan), events: &mut Events<'_>) -> Result<Node, Diagnostic> {
+        let (event, yspan) = first;
+        let span = self.locator.span(yspan);
+        let (node, anchor) = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = resolve_scalar(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
+                (Node { value, span }, anchor)
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    Diagnostic::error("yaml-syntax", "", "malformed YAML: alias to an unknown anchor")
+                        .with_span(Some(span.clone()))
+                })?;
+                return Ok(node);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                let end = loop {
+                    let next = self.next(events)?;
+                    if matches!(next.0, Event::SequenceEnd) {
+                        break next.1;
+                    }
+                    items.push(self.node(next, events)?);
+                };
+                let span = Span { end: self.locator.span(end).end.max(span.start), ..span };
+                (Node { value: NodeValue::Seq(items), span }, anchor)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(String, Span, Node)> = Vec::new();
+                let end = loop {
+                    let next = self.next(events)?;
+                    if matches!(next.0, Event::MappingEnd) {
+                        break next.1;
+                    }
+                    let key = self.node(next, events)?;
+                    let key_text = match &key.value {
+                        NodeValue::Str(s) => s.clone(),
+                        NodeValue::Int(i) => i.to_string(),
+                        NodeValue::Float(f) => f.to_string(),
+                        NodeValue::Bool(b) => b.to_string(),
+                        NodeValue::Null => "null".to_owned(),
+                        NodeValue::Seq(_) | NodeValue::Map(_) => {
+                            return Err(Diagnostic::error("yaml-syntax", "", "a mapping key must be a plain value, not a list or mapping")
+                                .with_span(Some(key.span))
+                                .with_help("write the key as a string"));
+                        }
+                    };
+                    let next = self.next(events)?;
+                    let value = self.node(next, events)?;
+                    if let Some((_, first, _)) = entries.iter().find(|(k, _, _)| *k == key_text) {
+                        return Err(Diagnostic::error("duplicate-key", "", format!("the key `{key_text}` appears twice in one mapping"))
+                            .with_span(Some(key.span))
+                            .with_related(Some(first.clone()), "first written here")
+                            .with_help("keep one of the two; YAML does not say which would win"));
+                    }
+                    entries.push((key_text, key.span, value));
+                };
+                let span = Span { end: self.locator.span(end).end.max(span.start), ..span };
+                (Node { value: NodeValue::Map(entries), span }, anchor)
+            }
+            _ => {
+                return Err(Diagnostic::error("yaml-syntax", "", "malformed YAML: unexpected event").with_span(Some(span)));
+            }
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+}
+
+fn into_static(event: Event<'_>) -> Event<'static> {
+    match event {
+        Event::Scalar(text, style, anchor, tag) => Event::Scalar(
+            Cow::Owned(text.into_owned()),
+            style,
+            anchor,
+            tag.map(|t| Cow::Owned(t.into_owned())),
+        ),
+        Event::SequenceStart(anchor, tag) => Event::SequenceStart(anchor, tag.map(|t| Cow::Owned(t.into_owned()))),
+        Event::MappingStart(anchor, tag) => Event::MappingStart(anchor, tag.map(|t| Cow::Owned(t.into_owned()))),
+        Event::Nothing => Event::Nothing,
+        Event::StreamStart => Event::StreamStart,
+        Event::StreamEnd => Event::StreamEnd,
+        Event::DocumentStart(explicit) => Event::DocumentStart(explicit),
+        Event::DocumentEnd => Event::DocumentEnd,
+        Event::Alias(id) => Event::Alias(id),
+        Event::SequenceEnd => Event::SequenceEnd,
+        Event::MappingEnd => Event::MappingEnd,
+    }
+}
+
+/// Resolves a scalar with the core schema; quoted scalars and `!!str` stay strings.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> NodeValue {
+    if style != ScalarStyle::Plain || tag == Some("str") {
+        return NodeValue::Str(text.to_owned());
+    }
+    match Scalar::parse_from_cow(Cow::Borrowed(text)) {
+        Scalar::Null => NodeValue::Null,
+        Scalar::Boolean(b) => NodeValue::Bool(b),
+        Scalar::Integer(i) => NodeValue::Int(i),
+        Scalar::FloatingPoint(f) => NodeValue::Float(f.into_inner()),
+        Scalar::String(s) => NodeValue::Str(s.into_owned()),
+    }
+}
+
+/// Parses every document of a YAML stream. An empty stream has no documents.
+pub fn parse_documents(source: &Source) -> Result<Vec<Node>, Diagnostic> {
+    let mut builder = Builder { locator: Locator::new(source), anchors: HashMap::new() };
+    let mut events: Events<'_> = Parser::new_from_str(&source.text).peekable();
+    let mut docs = Vec::new();
+    loop {
+        let (event, span) = builder.next(&mut events)?;
+        match event {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                let next = builder.next(&mut events)?;
+                if matches!(next.0, Event::DocumentEnd) {
+                    continue;
+                }
+                docs.push(builder.node(next, &mut events)?);
+            }
+            _ => {
+                return Err(Diagnostic::error("yaml-syntax", "", "malformed YAML: unexpected content")
+                    .with_span(Some(builder.locator.span(span))));
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// Parses a YAML text that must hold exactly one document.
+pub fn parse_single(source: &Source) -> Result<Node, Diagnostic> {
+    let mut docs = parse_documents(source)?;
+    match docs.len() {
+        1 => Ok(docs.remove(0)),
+        0 => Err(Diagnostic::error("empty-document", "", format!("{} is empty", source.name))
+            .with_span(Some(Locator::new(source).point(1, 0)))
+            .with_help("write one document, starting with `apiVersion: sparkplane.dev/v1alpha1`")),
+        n => Err(Diagnostic::error("many-documents", "", format!("{} holds {n} YAML documents; one is expected", source.name))
+            .with_span(Some(docs[1].span.clone()))
+            .with_help("keep one document per file")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Node, Diagnostic> {
+        parse_single(&Source::new("t.yaml", text))
+    }
+
+    #[test]
+    fn keeps_spans_and_types() {
+        let node = parse("a: 1\nb:\n  c: \"2\"\n  d: [x, 1.5, true, null]\n").unwrap();
+        let c = node.get(&FieldPath::parse("b.c").unwrap()).unwrap();
+        assert_eq!(c.value, NodeValue::Str("2".into()));
+        assert_eq!((c.span.at.line, c.span.at.column), (3, 6));
+        assert_eq!(&c.span.source.text[c.span.start..c.span.end], "\"2\"");
+        let d = node.get(&FieldPath::parse("b.d[1]").unwrap()).unwrap();
+        assert_eq!(d.value, NodeValue::Float(1.5));
+        assert_eq!(node.key_span(&FieldPath::parse("b.c").unwrap()).unwrap().at.column, 3);
+        assert_eq!(node.to_json()["b"]["d"][2], serde_json::json!(true));
+    }
+
+    #[test]
+    fn multibyte_columns_map_to_bytes() {
+        let node = parse("name: \"héllo\"\nnext: ünïcode\n").unwrap();
+        let next = node.get(&FieldPath::parse("next").unwrap()).unwrap();
+        assert_eq!(&next.span.source.text[next.span.start..next.span.end], "ünïcode");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.code, "duplicate-key");
+        assert_eq!(err.span.unwrap().at.line, 3);
+        assert_eq!(err.related[0].0.at.line, 1);
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_location() {
+        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert_eq!(err.code, "yaml-syntax");
+        assert!(err.span.is_some());
+        let err = parse("a: \"unclosed\n").unwrap_err();
+        assert!(err.message.starts_with("malformed YAML"), "{}", err.message);
+    }
+
+    #[test]
+    fn aliases_are_expanded_and_empty_files_refused() {
+        let node = parse("a: &x {k: v}\nb: *x\n").unwrap();
+        assert_eq!(node.to_json()["b"]["k"], "v");
+        assert_eq!(parse("").unwrap_err().code, "empty-document");
+        assert_eq!(parse("a: 1\n---\nb: 2\n").unwrap_err().code, "many-documents");
+    }
+}
