@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Affinity, LocalObjectReference, PodTemplateSpec, Toleration, Volume, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{Affinity, LocalObjectReference, PodTemplateSpec, Toleration, Volume, VolumeMount};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

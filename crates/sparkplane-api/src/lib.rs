@@ -5,6 +5,7 @@
 //! loading, merging, validation, sizing and rendering live in `sparkplane-core`.
 
 pub mod job;
+pub mod kubeflow;
 pub mod layer;
 pub mod nodes;
 pub mod quantity;

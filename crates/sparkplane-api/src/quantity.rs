@@ -61,7 +61,7 @@ impl MemorySize {
     }
     /// Kubernetes' spelling (`4Gi` when whole GiB, otherwise `4608Mi`).
     pub fn to_kubernetes(self) -> String {
-        if self.mib % 1024 == 0 && self.mib > 0 {
+        if self.mib.is_multiple_of(1024) && self.mib > 0 {
             format!("{}Gi", self.mib / 1024)
         } else {
             format!("{}Mi", self.mib)
@@ -145,12 +145,10 @@ impl FromStr for MemorySize {
                 "`{text}` has an unknown unit `{unit}`: use k, m, g, t (Spark, binary) or Ki, Mi, Gi, Ti (Kubernetes)"
             )));
         }
-        let (value, den) = parse_decimal(number).ok_or_else(|| {
-            QuantityError(format!("`{text}` is not a memory size: `{number}` is not a number"))
-        })?;
-        let bytes_num = value
-            .checked_mul(1024u128.pow(power))
-            .ok_or_else(|| QuantityError(format!("`{text}` is too large")))?;
+        let (value, den) = parse_decimal(number)
+            .ok_or_else(|| QuantityError(format!("`{text}` is not a memory size: `{number}` is not a number")))?;
+        let bytes_num =
+            value.checked_mul(1024u128.pow(power)).ok_or_else(|| QuantityError(format!("`{text}` is too large")))?;
         let mib_den = den * u128::from(MIB);
         let mib = bytes_num.div_ceil(mib_den);
         let mib = u64::try_from(mib).map_err(|_| QuantityError(format!("`{text}` is too large")))?;
@@ -208,7 +206,7 @@ impl CpuAmount {
     }
     /// Kubernetes' spelling: `2` for whole cores, `500m` otherwise.
     pub fn to_kubernetes(self) -> String {
-        if self.millis % 1000 == 0 { (self.millis / 1000).to_string() } else { format!("{}m", self.millis) }
+        if self.millis.is_multiple_of(1000) { (self.millis / 1000).to_string() } else { format!("{}m", self.millis) }
     }
 }
 
@@ -224,7 +222,9 @@ impl FromStr for CpuAmount {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let bad = || {
-            QuantityError(format!("`{text}` is not a CPU amount: write whole or decimal cores (`2`, `1.5`) or millicores (`500m`)"))
+            QuantityError(format!(
+                "`{text}` is not a CPU amount: write whole or decimal cores (`2`, `1.5`) or millicores (`500m`)"
+            ))
         };
         if let Some(millis) = text.strip_suffix('m') {
             if millis.is_empty() || !millis.bytes().all(|b| b.is_ascii_digit()) {

@@ -168,13 +168,22 @@ impl Diagnostics {
     /// Sorted by file, line and column, for stable output.
     pub fn sorted(mut self) -> Self {
         self.0.sort_by(|a, b| {
-            let key = |d: &Diagnostic| {
-                d.span.as_ref().map(|s| (s.source.name.to_string(), s.at)).unwrap_or_default()
-            };
+            let key = |d: &Diagnostic| d.span.as_ref().map(|s| (s.source.name.to_string(), s.at)).unwrap_or_default();
             key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
         });
         self
     }
+    /// Without repeats: the same problem found at the same place by two stages is reported once.
+    pub fn deduplicated(self) -> Self {
+        let mut seen = std::collections::BTreeSet::new();
+        Self(
+            self.0
+                .into_iter()
+                .filter(|d| seen.insert((d.code, d.path.clone(), d.location(), d.message.clone())))
+                .collect(),
+        )
+    }
+
     /// Fails with these diagnostics when any is an error, else returns `value`
     /// (the warnings are dropped: callers that show warnings read them first).
     pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {

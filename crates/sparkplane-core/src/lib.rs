@@ -5,8 +5,19 @@
 //! Nothing here touches files, the network, processes or the clock; the
 //! `sparkplane` binary and the I/O crates do that and call in here.
 
+pub mod catalog;
 pub mod diagnostic;
+pub mod fit;
+pub mod import_kubeflow;
+pub mod kube_quantity;
+pub mod names;
+pub mod recommend;
+pub mod render;
+pub mod resolve;
+pub mod schema;
+pub mod sizing;
 pub mod source;
+pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};

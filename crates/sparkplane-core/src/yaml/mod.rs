@@ -3,8 +3,10 @@
 
 mod emit;
 mod node;
+mod patch;
 mod path;
 
 pub use emit::{to_yaml, to_yaml_stream};
 pub use node::{Node, NodeValue, parse_documents, parse_single};
+pub use patch::patch_yaml;
 pub use path::{FieldPath, PathSeg};

@@ -136,9 +136,9 @@ impl Node {
             },
             Value::String(s) => NodeValue::Str(s.clone()),
             Value::Array(items) => NodeValue::Seq(items.iter().map(|v| Node::from_json(v, span)).collect()),
-            Value::Object(map) => NodeValue::Map(
-                map.iter().map(|(k, v)| (k.clone(), span.clone(), Node::from_json(v, span))).collect(),
-            ),
+            Value::Object(map) => {
+                NodeValue::Map(map.iter().map(|(k, v)| (k.clone(), span.clone(), Node::from_json(v, span))).collect())
+            }
         };
         Node { value, span: span.clone() }
     }
@@ -176,12 +176,7 @@ impl<'a> Locator<'a> {
 
     fn point(&self, line: usize, col: usize) -> Span {
         let start = self.byte_offset(line, col);
-        Span {
-            source: self.source.clone(),
-            start,
-            end: start,
-            at: LineCol { line: line.max(1), column: col + 1 },
-        }
+        Span { source: self.source.clone(), start, end: start, at: LineCol { line: line.max(1), column: col + 1 } }
     }
 }
 
@@ -198,7 +193,9 @@ impl Builder<'_> {
         let mark = err.marker();
         Diagnostic::error("yaml-syntax", "", format!("malformed YAML: {}", err.info()))
             .with_span(Some(self.locator.point(mark.line(), mark.col())))
-            .with_help("fix the YAML syntax at this position (indentation, a missing `:`, an unclosed quote or bracket)")
+            .with_help(
+                "fix the YAML syntax at this position (indentation, a missing `:`, an unclosed quote or bracket)",
+            )
     }
 
     fn next(&self, events: &mut Events<'_>) -> Result<(Event<'static>, YamlSpan), Diagnostic> {
@@ -251,18 +248,26 @@ impl Builder<'_> {
                         NodeValue::Bool(b) => b.to_string(),
                         NodeValue::Null => "null".to_owned(),
                         NodeValue::Seq(_) | NodeValue::Map(_) => {
-                            return Err(Diagnostic::error("yaml-syntax", "", "a mapping key must be a plain value, not a list or mapping")
-                                .with_span(Some(key.span))
-                                .with_help("write the key as a string"));
+                            return Err(Diagnostic::error(
+                                "yaml-syntax",
+                                "",
+                                "a mapping key must be a plain value, not a list or mapping",
+                            )
+                            .with_span(Some(key.span))
+                            .with_help("write the key as a string"));
                         }
                     };
                     let next = self.next(events)?;
                     let value = self.node(next, events)?;
                     if let Some((_, first, _)) = entries.iter().find(|(k, _, _)| *k == key_text) {
-                        return Err(Diagnostic::error("duplicate-key", "", format!("the key `{key_text}` appears twice in one mapping"))
-                            .with_span(Some(key.span))
-                            .with_related(Some(first.clone()), "first written here")
-                            .with_help("keep one of the two; YAML does not say which would win"));
+                        return Err(Diagnostic::error(
+                            "duplicate-key",
+                            "",
+                            format!("the key `{key_text}` appears twice in one mapping"),
+                        )
+                        .with_span(Some(key.span))
+                        .with_related(Some(first.clone()), "first written here")
+                        .with_help("keep one of the two; YAML does not say which would win"));
                     }
                     entries.push((key_text, key.span, value));
                 };
@@ -270,7 +275,9 @@ impl Builder<'_> {
                 (Node { value: NodeValue::Map(entries), span }, anchor)
             }
             _ => {
-                return Err(Diagnostic::error("yaml-syntax", "", "malformed YAML: unexpected event").with_span(Some(span)));
+                return Err(
+                    Diagnostic::error("yaml-syntax", "", "malformed YAML: unexpected event").with_span(Some(span))
+                );
             }
         };
         if anchor > 0 {
@@ -282,12 +289,9 @@ impl Builder<'_> {
 
 fn into_static(event: Event<'_>) -> Event<'static> {
     match event {
-        Event::Scalar(text, style, anchor, tag) => Event::Scalar(
-            Cow::Owned(text.into_owned()),
-            style,
-            anchor,
-            tag.map(|t| Cow::Owned(t.into_owned())),
-        ),
+        Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(Cow::Owned(text.into_owned()), style, anchor, tag.map(|t| Cow::Owned(t.into_owned())))
+        }
         Event::SequenceStart(anchor, tag) => Event::SequenceStart(anchor, tag.map(|t| Cow::Owned(t.into_owned()))),
         Event::MappingStart(anchor, tag) => Event::MappingStart(anchor, tag.map(|t| Cow::Owned(t.into_owned()))),
         Event::Nothing => Event::Nothing,
@@ -349,9 +353,13 @@ pub fn parse_single(source: &Source) -> Result<Node, Diagnostic> {
         0 => Err(Diagnostic::error("empty-document", "", format!("{} is empty", source.name))
             .with_span(Some(Locator::new(source).point(1, 0)))
             .with_help("write one document, starting with `apiVersion: sparkplane.dev/v1alpha1`")),
-        n => Err(Diagnostic::error("many-documents", "", format!("{} holds {n} YAML documents; one is expected", source.name))
-            .with_span(Some(docs[1].span.clone()))
-            .with_help("keep one document per file")),
+        n => Err(Diagnostic::error(
+            "many-documents",
+            "",
+            format!("{} holds {n} YAML documents; one is expected", source.name),
+        )
+        .with_span(Some(docs[1].span.clone()))
+        .with_help("keep one document per file")),
     }
 }
 

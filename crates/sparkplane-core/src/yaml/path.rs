@@ -131,7 +131,12 @@ mod tests {
 
     #[test]
     fn parses_and_prints_paths() {
-        for text in ["spec.executor.instances", "spec.sparkConf.\"spark.sql.shuffle.partitions\"", "spec.arguments[1]", "a[0].b"] {
+        for text in [
+            "spec.executor.instances",
+            "spec.sparkConf.\"spark.sql.shuffle.partitions\"",
+            "spec.arguments[1]",
+            "a[0].b",
+        ] {
             let path = FieldPath::parse(text).unwrap();
             assert_eq!(path.to_string(), text);
         }

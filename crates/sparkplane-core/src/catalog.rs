@@ -1,0 +1,141 @@
+//! The preset and environment catalog: the built-in documents embedded in the
+//! binary (from `presets/` and `environments/` at the repository root), to
+//! which a platform directory can add or replace entries.
+//!
+//! The catalog holds parsed, schema-checked documents; it reads no files —
+//! callers pass the texts of overriding documents in as `Source`s.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::schema::{self, Completeness, DocKind};
+use crate::source::Source;
+use crate::yaml::{FieldPath, Node, parse_single};
+
+/// Built-in presets: (file name, text).
+pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
+    ("presets/etl-small.yaml", include_str!("../../../presets/etl-small.yaml")),
+    ("presets/etl-medium.yaml", include_str!("../../../presets/etl-medium.yaml")),
+    ("presets/etl-large.yaml", include_str!("../../../presets/etl-large.yaml")),
+    ("presets/streaming.yaml", include_str!("../../../presets/streaming.yaml")),
+    ("presets/ml-gpu.yaml", include_str!("../../../presets/ml-gpu.yaml")),
+    ("presets/interactive.yaml", include_str!("../../../presets/interactive.yaml")),
+    ("presets/cost-optimized.yaml", include_str!("../../../presets/cost-optimized.yaml")),
+];
+
+/// Built-in platform environments: (file name, text).
+pub const BUILTIN_ENVIRONMENTS: &[(&str, &str)] = &[
+    ("environments/dev.yaml", include_str!("../../../environments/dev.yaml")),
+    ("environments/staging.yaml", include_str!("../../../environments/staging.yaml")),
+    ("environments/prod.yaml", include_str!("../../../environments/prod.yaml")),
+];
+
+/// One catalog entry.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The parsed document.
+    pub doc: Node,
+    /// Where it came from: `builtin` or a file path.
+    pub origin: String,
+}
+
+/// Presets and platform environments by name.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    presets: BTreeMap<String, Entry>,
+    environments: BTreeMap<String, Entry>,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The built-in catalog.
+    pub fn builtin() -> Result<Self, Diagnostics> {
+        let mut catalog = Self::empty();
+        let mut problems = Diagnostics::new();
+        for (name, text) in BUILTIN_PRESETS.iter().chain(BUILTIN_ENVIRONMENTS) {
+            if let Err(d) = catalog.add(&Source::new(format!("<builtin {name}>"), *text), "builtin") {
+                problems.extend(d);
+            }
+        }
+        problems.into_result(catalog)
+    }
+
+    /// Adds (or replaces) a preset or environment from a document; its
+    /// `kind` says which.
+    pub fn add(&mut self, source: &Source, origin: &str) -> Result<(), Diagnostics> {
+        let doc = parse_single(source)?;
+        let kind = match doc.get(&FieldPath::parse("kind").unwrap_or_default()).and_then(Node::as_str) {
+            Some("Preset") => DocKind::Preset,
+            Some("Environment") => DocKind::Environment,
+            other => {
+                return Err(Diagnostic::error(
+                    "wrong-kind",
+                    "kind",
+                    format!("expected `kind: Preset` or `kind: Environment`, found {}", other.map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into())),
+                )
+                .with_span(Some(doc.span.clone()))
+                .with_help("a platform directory holds presets/*.yaml (kind: Preset) and environments/*.yaml (kind: Environment)")
+                .into());
+            }
+        };
+        let problems = schema::schema(kind).check(&doc, Completeness::Complete);
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        let name = doc
+            .get(&FieldPath::parse("metadata.name").unwrap_or_default())
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let entry = Entry { doc, origin: origin.to_owned() };
+        match kind {
+            DocKind::Preset => self.presets.insert(name, entry),
+            _ => self.environments.insert(name, entry),
+        };
+        Ok(())
+    }
+
+    /// A preset document by name.
+    pub fn preset(&self, name: &str) -> Option<&Node> {
+        self.presets.get(name).map(|e| &e.doc)
+    }
+
+    /// A platform environment document by name.
+    pub fn environment(&self, name: &str) -> Option<&Node> {
+        self.environments.get(name).map(|e| &e.doc)
+    }
+
+    /// Preset names, sorted.
+    pub fn preset_names(&self) -> impl Iterator<Item = &str> {
+        self.presets.keys().map(String::as_str)
+    }
+
+    /// Environment names, sorted.
+    pub fn environment_names(&self) -> impl Iterator<Item = &str> {
+        self.environments.keys().map(String::as_str)
+    }
+
+    /// Presets with their entries, sorted by name.
+    pub fn presets(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.presets.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Environments with their entries, sorted by name.
+    pub fn environments(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.environments.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl Entry {
+    /// The `metadata.description` of the document.
+    pub fn description(&self) -> &str {
+        self.doc
+            .get(&FieldPath::parse("metadata.description").unwrap_or_default())
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,692 @@
+//! What every route shares: object names, labels, restricted security
+//! contexts, the job's Spark properties, driver and executor pod templates,
+//! the driver's RBAC, and spark-submit's arguments.
+//!
+//! A route must take these from here, never derive its own, so the three
+//! routes start the same driver. Resources come from the sizing model only.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMapKeySelector, Container, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
+    SeccompProfile, SecretKeySelector, SecurityContext, ServiceAccount, Toleration,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde_json::Value;
+use sparkplane_api::job::{AppType, EnvVar as JobEnvVar, RestartKind, RoleSpec};
+
+use crate::resolve::ResolvedJob;
+use crate::sizing::{PodResources, SizedJob};
+
+/// User id of the `spark` user in Apache Spark's images; pods run as it.
+pub const SPARK_UID: i64 = 185;
+/// Name Spark gives the driver container.
+pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+/// Name Spark gives executor containers.
+pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
+/// The API server address pods use.
+pub const IN_CLUSTER_MASTER: &str = "k8s://https://kubernetes.default.svc:443";
+
+/// What renderers get: the resolved job and its sizes.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderInput<'a> {
+    /// The resolved job.
+    pub job: &'a ResolvedJob,
+    /// Its pod resources (from `sizing::size_job`).
+    pub sized: &'a SizedJob,
+}
+
+/// One rendered Kubernetes object, kept as JSON built from its typed form.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RenderedObject {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` (None for cluster-wide objects).
+    pub namespace: Option<String>,
+    /// The whole object.
+    pub body: Value,
+}
+
+impl RenderedObject {
+    /// Wraps a typed Kubernetes object.
+    pub fn from_resource<K>(object: &K) -> RenderedObject
+    where
+        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize,
+    {
+        let meta = object.metadata();
+        RenderedObject {
+            api_version: K::API_VERSION.to_owned(),
+            kind: K::KIND.to_owned(),
+            name: meta.name.clone().unwrap_or_default(),
+            namespace: meta.namespace.clone(),
+            body: serde_json::to_value(object).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Wraps an object that has no k8s-openapi type (custom resources); its
+    /// body must carry apiVersion, kind and metadata.
+    pub fn from_custom(body: Value) -> RenderedObject {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        RenderedObject {
+            api_version: text(&body["apiVersion"]).unwrap_or_default(),
+            kind: text(&body["kind"]).unwrap_or_default(),
+            name: text(&body["metadata"]["name"]).unwrap_or_default(),
+            namespace: text(&body["metadata"]["namespace"]),
+            body,
+        }
+    }
+
+    /// A file name for `--out-dir`: `<kind>-<name>.yaml`, lower-case.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.yaml", self.kind.to_ascii_lowercase(), self.name)
+    }
+}
+
+/// Orders objects as they should be applied: identities and permissions,
+/// then configuration, then workloads; by name within a kind.
+pub fn sort_objects(objects: &mut [RenderedObject]) {
+    const ORDER: &[&str] = &[
+        "Namespace",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ConfigMap",
+        "Service",
+        "Pod",
+        "Job",
+        "CronJob",
+        "SparkApplication",
+        "ScheduledSparkApplication",
+    ];
+    let rank = |kind: &str| ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len());
+    objects.sort_by(|a, b| rank(&a.kind).cmp(&rank(&b.kind)).then_with(|| a.name.cmp(&b.name)));
+}
+
+/// The driver or an executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SparkRole {
+    /// The driver.
+    Driver,
+    /// An executor.
+    Executor,
+}
+
+impl SparkRole {
+    /// `driver` or `executor`, as Spark spells it in property names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SparkRole::Driver => "driver",
+            SparkRole::Executor => "executor",
+        }
+    }
+}
+
+/// Names of the objects a job renders; stable for the same resolved job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names {
+    /// `<job>-<8 hex>`: the prefix of per-run objects and executor pods.
+    pub prefix: String,
+    /// The driver pod.
+    pub driver_pod: String,
+    /// The headless driver service.
+    pub driver_service: String,
+    /// The ConfigMap holding spark.properties.
+    pub driver_config_map: String,
+    /// The ConfigMap holding the executor pod template.
+    pub pod_template_config_map: String,
+    /// The driver's service account (when sparkplane creates it).
+    pub service_account: String,
+    /// The Spark application id.
+    pub app_id: String,
+}
+
+impl Names {
+    /// The names for a resolved job.
+    pub fn of(job: &ResolvedJob) -> Names {
+        let hash = job.spec_hash();
+        let short = &hash[..8];
+        let prefix = format!("{}-{short}", job.name());
+        Names {
+            driver_pod: format!("{prefix}-driver"),
+            driver_service: format!("{prefix}-driver-svc"),
+            driver_config_map: format!("spark-drv-{short}-conf-map"),
+            pod_template_config_map: format!("{prefix}-driver-podspec-conf-map"),
+            service_account: format!("{}-spark", job.name()),
+            app_id: format!("spark-{}", &hash[..32]),
+            prefix,
+        }
+    }
+}
+
+/// The service account the driver runs as: the job's, or the one sparkplane creates.
+pub fn driver_service_account(input: &RenderInput<'_>) -> String {
+    let spec = &input.job.job.spec;
+    spec.driver
+        .as_ref()
+        .and_then(|d| d.service_account.clone())
+        .or_else(|| spec.service_account.clone())
+        .unwrap_or_else(|| Names::of(input.job).service_account)
+}
+
+/// Whether sparkplane creates the driver's service account and RBAC (it does
+/// unless the job names an existing service account).
+pub fn renders_rbac(input: &RenderInput<'_>) -> bool {
+    let spec = &input.job.job.spec;
+    spec.service_account.is_none() && spec.driver.as_ref().and_then(|d| d.service_account.as_ref()).is_none()
+}
+
+/// Labels every object of the job carries (the job's own labels, then the standard ones).
+pub fn standard_labels(job: &ResolvedJob, component: &str) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = job.job.metadata.labels.clone().unwrap_or_default();
+    let spec = &job.job.spec;
+    labels.insert("app.kubernetes.io/name".into(), "spark".into());
+    labels.insert("app.kubernetes.io/instance".into(), job.name().to_owned());
+    labels.insert("app.kubernetes.io/component".into(), component.to_owned());
+    labels.insert("app.kubernetes.io/managed-by".into(), "sparkplane".into());
+    if let Some(version) = &spec.spark_version {
+        labels.insert("app.kubernetes.io/version".into(), version.clone());
+    }
+    labels.insert("sparkplane.dev/job".into(), job.name().to_owned());
+    labels.insert("sparkplane.dev/spec-hash".into(), job.short_hash());
+    if let Some(team) = &spec.team {
+        labels.insert("sparkplane.dev/team".into(), team.clone());
+    }
+    if let Some(cc) = &spec.cost_center {
+        labels.insert("sparkplane.dev/cost-center".into(), cc.clone());
+    }
+    if let Some(env) = &job.environment {
+        labels.insert("sparkplane.dev/environment".into(), env.clone());
+    }
+    if let Some(preset) = &job.preset {
+        labels.insert("sparkplane.dev/preset".into(), preset.clone());
+    }
+    labels
+}
+
+/// Metadata for an object of the job.
+pub fn object_meta(input: &RenderInput<'_>, name: &str, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(input.job.namespace().to_owned()),
+        labels: Some(standard_labels(input.job, component)),
+        ..Default::default()
+    }
+}
+
+/// Pod-level security meeting Pod Security "restricted".
+pub fn pod_security_context() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(SPARK_UID),
+        run_as_group: Some(SPARK_UID),
+        fs_group: Some(SPARK_UID),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Container-level security meeting Pod Security "restricted".
+pub fn container_security_context() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+        privileged: Some(false),
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// The container image reference.
+pub fn image(input: &RenderInput<'_>) -> String {
+    input.job.job.spec.image.as_ref().and_then(|i| i.reference()).unwrap_or_default()
+}
+
+/// The job's role spec (driver or executor), if any.
+pub fn role_spec<'a>(input: &RenderInput<'a>, role: SparkRole) -> Option<&'a RoleSpec> {
+    let spec = &input.job.job.spec;
+    match role {
+        SparkRole::Driver => spec.driver.as_ref().map(|d| &d.role),
+        SparkRole::Executor => spec.executor.as_ref().map(|e| &e.role),
+    }
+}
+
+/// The sized pod of a role.
+pub fn pod_resources<'a>(input: &RenderInput<'a>, role: SparkRole) -> &'a PodResources {
+    match role {
+        SparkRole::Driver => &input.sized.driver,
+        SparkRole::Executor => &input.sized.executor,
+    }
+}
+
+fn join(items: &[String]) -> Option<String> {
+    if items.is_empty() { None } else { Some(items.join(",")) }
+}
+
+/// The job's Spark properties: everything spark-submit is told with `--conf`.
+/// Resources are written explicitly from the sizing model (overhead included),
+/// so Spark's arithmetic and sparkplane's cannot drift apart.
+pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
+    let job = input.job;
+    let spec = &job.job.spec;
+    let mut conf = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        conf.insert(k.to_owned(), v);
+    };
+    set("spark.app.name", job.name().to_owned());
+    set("spark.kubernetes.namespace", job.namespace().to_owned());
+    let image = image(input);
+    if !image.is_empty() {
+        set("spark.kubernetes.container.image", image);
+    }
+    if let Some(img) = &spec.image {
+        if let Some(policy) = img.pull_policy {
+            set("spark.kubernetes.container.image.pullPolicy", policy.as_str().to_owned());
+        }
+        if let Some(secrets) = join(&img.pull_secrets) {
+            set("spark.kubernetes.container.image.pullSecrets", secrets);
+        }
+    }
+    set("spark.kubernetes.authenticate.driver.serviceAccountName", driver_service_account(input));
+    for role in [SparkRole::Driver, SparkRole::Executor] {
+        let r = role.as_str();
+        let pod = pod_resources(input, role);
+        set(&format!("spark.{r}.cores"), pod.spark_cores.to_string());
+        set(&format!("spark.{r}.memory"), pod.heap.to_spark());
+        set(&format!("spark.{r}.memoryOverhead"), pod.overhead.to_spark());
+        set(&format!("spark.kubernetes.{r}.request.cores"), pod.cpu_request.to_kubernetes());
+        if let Some(limit) = pod.cpu_limit {
+            set(&format!("spark.kubernetes.{r}.limit.cores"), limit.to_kubernetes());
+        }
+        if let Some(gpu) = &pod.gpu {
+            set(&format!("spark.{r}.resource.gpu.amount"), gpu.amount.to_string());
+            if let Some((vendor, _)) = gpu.name.split_once('/') {
+                set(&format!("spark.{r}.resource.gpu.vendor"), vendor.to_owned());
+            }
+            if let Some(script) = &gpu.discovery_script {
+                set(&format!("spark.{r}.resource.gpu.discoveryScript"), script.clone());
+            }
+        }
+        if let Some(role_spec) = role_spec(input, role) {
+            for (k, v) in &role_spec.node_selector {
+                set(&format!("spark.kubernetes.{r}.node.selector.{k}"), v.clone());
+            }
+            for (k, v) in &role_spec.annotations {
+                set(&format!("spark.kubernetes.{r}.annotation.{k}"), v.clone());
+            }
+        }
+        for (k, v) in pod_labels(input, role) {
+            set(&format!("spark.kubernetes.{r}.label.{k}"), v);
+        }
+    }
+    let executors = input.sized.executors;
+    if executors.dynamic {
+        set("spark.dynamicAllocation.enabled", "true".into());
+        set("spark.dynamicAllocation.minExecutors", executors.min.to_string());
+        set("spark.dynamicAllocation.maxExecutors", executors.max.to_string());
+        set("spark.dynamicAllocation.initialExecutors", executors.initial.to_string());
+        // Kubernetes has no external shuffle service, so Spark refuses dynamic
+        // allocation without shuffle tracking: on unless the job turns it off.
+        let tracking = spec.dynamic_allocation.as_ref().and_then(|d| d.shuffle_tracking).unwrap_or(true);
+        set("spark.dynamicAllocation.shuffleTracking.enabled", tracking.to_string());
+    } else {
+        set("spark.executor.instances", executors.initial.to_string());
+    }
+    if input.sized.executor.pyspark.mib() > 0 {
+        set("spark.executor.pyspark.memory", input.sized.executor.pyspark.to_spark());
+    }
+    if input.sized.executor.off_heap.mib() > 0 {
+        set("spark.memory.offHeap.enabled", "true".into());
+        set("spark.memory.offHeap.size", input.sized.executor.off_heap.to_spark());
+    }
+    if let Some(deps) = &spec.deps {
+        for (key, items) in [
+            ("spark.jars", &deps.jars),
+            ("spark.submit.pyFiles", &deps.py_files),
+            ("spark.files", &deps.files),
+            ("spark.archives", &deps.archives),
+            ("spark.jars.packages", &deps.packages),
+            ("spark.jars.excludes", &deps.exclude_packages),
+            ("spark.jars.repositories", &deps.repositories),
+        ] {
+            if let Some(value) = join(items) {
+                set(key, value);
+            }
+        }
+    }
+    for (k, v) in &spec.node_selector {
+        set(&format!("spark.kubernetes.node.selector.{k}"), v.clone());
+    }
+    if let Some(scheduler) = &spec.scheduler_name {
+        set("spark.kubernetes.scheduler.name", scheduler.clone());
+    }
+    if let Some(log) = &spec.event_log {
+        let enabled = log.enabled.unwrap_or(true);
+        set("spark.eventLog.enabled", enabled.to_string());
+        if enabled {
+            if let Some(dir) = &log.dir {
+                set("spark.eventLog.dir", dir.clone());
+            }
+            if let Some(rolling) = log.rolling {
+                set("spark.eventLog.rolling.enabled", rolling.to_string());
+            }
+            if let Some(size) = log.max_file_size {
+                set("spark.eventLog.rolling.maxFileSize", size.to_spark());
+            }
+            if let Some(codec) = log.codec {
+                match codec.spark_name() {
+                    Some(name) => {
+                        set("spark.eventLog.compress", "true".into());
+                        set("spark.eventLog.compression.codec", name.into());
+                    }
+                    None => set("spark.eventLog.compress", "false".into()),
+                }
+            }
+        }
+    }
+    if let Some(timeouts) = &spec.timeouts
+        && let Some(t) = timeouts.executor_start
+    {
+        // Pending executor pods are replaced after this long (Spark ≥ 3.3).
+        set("spark.kubernetes.allocation.executor.timeout", format!("{}s", t.as_secs().max(1)));
+    }
+    for (k, v) in &spec.hadoop_conf {
+        set(&format!("spark.hadoop.{k}"), v.clone());
+    }
+    for (k, v) in &spec.spark_conf {
+        set(k, v.clone());
+    }
+    conf
+}
+
+/// Labels of a role's pods: the standard ones plus the role's own.
+pub fn pod_labels(input: &RenderInput<'_>, role: SparkRole) -> BTreeMap<String, String> {
+    let mut labels = standard_labels(input.job, role.as_str());
+    if let Some(role_spec) = role_spec(input, role) {
+        labels.extend(role_spec.labels.clone());
+    }
+    labels
+}
+
+/// A job environment variable as a Kubernetes one.
+pub fn env_var(var: &JobEnvVar) -> EnvVar {
+    let value_from = if let Some(r) = &var.secret_key_ref {
+        Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector { name: r.name.clone(), key: r.key.clone(), optional: r.optional }),
+            ..Default::default()
+        })
+    } else {
+        var.config_map_key_ref.as_ref().map(|r| EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: r.name.clone(),
+                key: r.key.clone(),
+                optional: r.optional,
+            }),
+            ..Default::default()
+        })
+    };
+    EnvVar { name: var.name.clone(), value: var.value.clone(), value_from }
+}
+
+/// The environment of a role's container: job-wide, then the role's own (which wins).
+pub fn role_env(input: &RenderInput<'_>, role: SparkRole) -> Vec<EnvVar> {
+    let spec = &input.job.job.spec;
+    let mut vars: BTreeMap<String, EnvVar> = BTreeMap::new();
+    let role_vars = role_spec(input, role).map(|r| r.env.as_slice()).unwrap_or_default();
+    for var in spec.env.iter().chain(role_vars) {
+        vars.insert(var.name.clone(), env_var(var));
+    }
+    vars.into_values().collect()
+}
+
+/// A role's pod template: the user's fragment underneath, then sparkplane's
+/// shaping (security, scheduling, volumes, env) on top. The first container
+/// is the Spark container (Spark's convention for templates).
+pub fn pod_template(input: &RenderInput<'_>, role: SparkRole) -> PodTemplateSpec {
+    let spec = &input.job.job.spec;
+    let role_spec = role_spec(input, role);
+    let mut template = role_spec.and_then(|r| r.pod_template.clone()).unwrap_or_default();
+    let container_name = match role {
+        SparkRole::Driver => DRIVER_CONTAINER,
+        SparkRole::Executor => EXECUTOR_CONTAINER,
+    };
+
+    let meta = template.metadata.get_or_insert_with(Default::default);
+    meta.labels.get_or_insert_with(Default::default).extend(pod_labels(input, role));
+    if let Some(r) = role_spec
+        && !r.annotations.is_empty()
+    {
+        meta.annotations.get_or_insert_with(Default::default).extend(r.annotations.clone());
+    }
+
+    let pod = template.spec.get_or_insert_with(PodSpec::default);
+    let mut security = pod.security_context.take().unwrap_or_default();
+    let restricted = pod_security_context();
+    security.run_as_non_root = Some(true);
+    security.run_as_user = security.run_as_user.or(restricted.run_as_user);
+    security.run_as_group = security.run_as_group.or(restricted.run_as_group);
+    security.fs_group = security.fs_group.or(restricted.fs_group);
+    security.seccomp_profile = restricted.seccomp_profile;
+    pod.security_context = Some(security);
+    pod.enable_service_links = Some(false);
+    if role == SparkRole::Driver {
+        // The driver's deadline is the run's: `timeouts.maxDuration`.
+        if let Some(max) = spec.timeouts.as_ref().and_then(|t| t.max_duration) {
+            pod.active_deadline_seconds = Some(i64::try_from(max.as_secs()).unwrap_or(i64::MAX));
+        }
+    }
+    // Only the driver talks to the API server (it creates executors).
+    pod.automount_service_account_token = Some(role == SparkRole::Driver);
+    if role == SparkRole::Driver {
+        pod.service_account_name = Some(driver_service_account(input));
+    }
+    if let Some(class) = &spec.priority_class_name {
+        pod.priority_class_name = Some(class.clone());
+    }
+    if let Some(scheduler) = &spec.scheduler_name {
+        pod.scheduler_name = Some(scheduler.clone());
+    }
+    let mut selector: BTreeMap<String, String> = pod.node_selector.take().unwrap_or_default();
+    selector.extend(spec.node_selector.clone());
+    if let Some(r) = role_spec {
+        selector.extend(r.node_selector.clone());
+    }
+    pod.node_selector = (!selector.is_empty()).then_some(selector);
+    let mut tolerations: Vec<Toleration> = pod.tolerations.take().unwrap_or_default();
+    tolerations.extend(spec.tolerations.iter().cloned());
+    if let Some(r) = role_spec {
+        tolerations.extend(r.tolerations.iter().cloned());
+    }
+    pod.tolerations = (!tolerations.is_empty()).then_some(tolerations);
+    if let Some(affinity) = role_spec.and_then(|r| r.affinity.clone()).or_else(|| spec.affinity.clone()) {
+        pod.affinity = Some(affinity);
+    }
+    if let Some(img) = &spec.image
+        && !img.pull_secrets.is_empty()
+    {
+        pod.image_pull_secrets = Some(img.pull_secret_refs());
+    }
+    let mounts = role_spec.map(|r| r.volume_mounts.clone()).unwrap_or_default();
+    let mounted: Vec<_> = spec.volumes.iter().filter(|v| mounts.iter().any(|m| m.name == v.name)).cloned().collect();
+    if !mounted.is_empty() {
+        pod.volumes.get_or_insert_with(Vec::new).extend(mounted);
+    }
+
+    if pod.containers.is_empty() {
+        pod.containers.push(Container { name: container_name.to_owned(), ..Default::default() });
+    }
+    let container = &mut pod.containers[0];
+    if container.name.is_empty() {
+        container.name = container_name.to_owned();
+    }
+    let mut csc = container.security_context.take().unwrap_or_default();
+    let restricted = container_security_context();
+    csc.allow_privilege_escalation = Some(false);
+    csc.privileged = Some(false);
+    csc.run_as_non_root = Some(true);
+    csc.capabilities = restricted.capabilities;
+    csc.seccomp_profile = restricted.seccomp_profile;
+    container.security_context = Some(csc);
+    let env = role_env(input, role);
+    if !env.is_empty() {
+        container.env.get_or_insert_with(Vec::new).extend(env);
+    }
+    if !mounts.is_empty() {
+        container.volume_mounts.get_or_insert_with(Vec::new).extend(mounts);
+    }
+    // Every other container (sidecars, init containers) is held to the same bar.
+    for extra in pod.containers.iter_mut().skip(1).chain(pod.init_containers.iter_mut().flatten()) {
+        let mut csc = extra.security_context.take().unwrap_or_default();
+        csc.allow_privilege_escalation = Some(false);
+        csc.privileged = Some(false);
+        csc.run_as_non_root = Some(true);
+        csc.capabilities = container_security_context().capabilities;
+        csc.seccomp_profile = container_security_context().seccomp_profile;
+        extra.security_context = Some(csc);
+    }
+    template
+}
+
+/// What the driver may do, in its own namespace only: (resources, verbs) of the core API group.
+pub const DRIVER_RULES: &[(&[&str], &[&str])] = &[
+    (&["pods"], &["create", "delete", "deletecollection", "get", "list", "patch", "watch"]),
+    (&["configmaps", "persistentvolumeclaims"], &["create", "delete", "deletecollection", "get", "list", "watch"]),
+    (&["services"], &["create", "delete", "get", "list", "watch"]),
+];
+
+/// A namespaced identity: ServiceAccount, Role with `rules` (core API group)
+/// and the RoleBinding between them, all named `name`. The account does not
+/// mount its token by default; pods that need it say so.
+pub fn rbac_objects(
+    input: &RenderInput<'_>,
+    name: &str,
+    component: &str,
+    rules: &[(&[&str], &[&str])],
+) -> Vec<RenderedObject> {
+    let meta = object_meta(input, name, component);
+    let account =
+        ServiceAccount { metadata: meta.clone(), automount_service_account_token: Some(false), ..Default::default() };
+    let rules = rules
+        .iter()
+        .map(|(resources, verbs)| PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(resources.iter().map(|s| (*s).to_owned()).collect()),
+            verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        })
+        .collect();
+    let role = Role { metadata: meta.clone(), rules: Some(rules) };
+    let binding = RoleBinding {
+        metadata: meta,
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.to_owned() },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: name.to_owned(),
+            namespace: Some(input.job.namespace().to_owned()),
+            ..Default::default()
+        }]),
+    };
+    vec![
+        RenderedObject::from_resource(&account),
+        RenderedObject::from_resource(&role),
+        RenderedObject::from_resource(&binding),
+    ]
+}
+
+/// The ServiceAccount, Role and RoleBinding the driver needs ([`DRIVER_RULES`]):
+/// nothing cluster-wide. Empty when the job brings its own service account.
+pub fn driver_rbac(input: &RenderInput<'_>) -> Vec<RenderedObject> {
+    if !renders_rbac(input) {
+        return Vec::new();
+    }
+    rbac_objects(input, &driver_service_account(input), "rbac", DRIVER_RULES)
+}
+
+/// A role's pod template as the YAML file Spark reads (`spark.kubernetes.*.podTemplateFile`).
+pub fn pod_template_file(input: &RenderInput<'_>, role: SparkRole) -> String {
+    let template = pod_template(input, role);
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": serde_json::to_value(template.metadata.unwrap_or_default()).unwrap_or_default(),
+        "spec": serde_json::to_value(template.spec.unwrap_or_default()).unwrap_or_default(),
+    });
+    let text = crate::yaml::to_yaml(&pod);
+    text.strip_prefix("---\n").unwrap_or(&text).to_owned()
+}
+
+/// How many times a failed run is retried: 0 under `Never` or no policy,
+/// else `retries` (0 when unset).
+pub fn retries(input: &RenderInput<'_>) -> u32 {
+    match input.job.job.spec.restart_policy.as_ref() {
+        Some(policy) if matches!(policy.kind, Some(RestartKind::OnFailure | RestartKind::Always)) => {
+            policy.retries.unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// Spark's main class for a non-JVM application, as spark-submit picks it.
+pub fn runner_class(app_type: Option<AppType>) -> Option<&'static str> {
+    match app_type {
+        Some(AppType::Python) | Some(AppType::Sql) => Some("org.apache.spark.deploy.PythonRunner"),
+        Some(AppType::R) => Some("org.apache.spark.deploy.RRunner"),
+        _ => None,
+    }
+}
+
+/// Where a SQL job's runner script lives in the image; it runs the `.sql`
+/// file given as its first argument, statement by statement.
+pub const SQL_RUNNER: &str = "local:///opt/sparkplane/run_sql.py";
+
+/// The application resource and arguments spark-submit is given: for SQL
+/// jobs, the runner script with the `.sql` file as first argument.
+pub fn application(input: &RenderInput<'_>) -> (String, Vec<String>) {
+    let spec = &input.job.job.spec;
+    let file = spec.main_application_file.clone().unwrap_or_default();
+    match spec.app_type {
+        Some(AppType::Sql) => {
+            let mut args = vec![file];
+            args.extend(spec.arguments.iter().cloned());
+            (SQL_RUNNER.to_owned(), args)
+        }
+        _ => (file, spec.arguments.clone()),
+    }
+}
+
+/// spark-submit's arguments for a cluster-mode submission to `master`, with
+/// every property as `--conf` (sorted) and the pod-template files at the given paths.
+pub fn spark_submit_args(input: &RenderInput<'_>, master: &str, templates: Option<(&str, &str)>) -> Vec<String> {
+    let spec = &input.job.job.spec;
+    let mut args = vec![
+        "--master".to_owned(),
+        master.to_owned(),
+        "--deploy-mode".to_owned(),
+        "cluster".to_owned(),
+        "--name".to_owned(),
+        input.job.name().to_owned(),
+    ];
+    if let Some(class) = &spec.main_class {
+        args.push("--class".into());
+        args.push(class.clone());
+    }
+    let mut conf = spark_properties(input);
+    if let Some((driver, executor)) = templates {
+        conf.insert("spark.kubernetes.driver.podTemplateFile".into(), driver.to_owned());
+        conf.insert("spark.kubernetes.executor.podTemplateFile".into(), executor.to_owned());
+    }
+    for (k, v) in conf {
+        args.push("--conf".into());
+        args.push(format!("{k}={v}"));
+    }
+    let (resource, app_args) = application(input);
+    args.push(resource);
+    args.extend(app_args);
+    args
+}

@@ -1,0 +1,57 @@
+//! Rendering: a resolved, sized job becomes Kubernetes objects for one of
+//! three routes to the same driver.
+//!
+//! - `native`: what `spark-submit --deploy-mode cluster` itself creates
+//!   (driver Pod, its ConfigMap, headless Service) plus least-privilege RBAC;
+//! - `kubeflow`: a Kubeflow Spark Operator SparkApplication (or Scheduled…);
+//! - `job`: a batch/v1 Job (CronJob when scheduled) running spark-submit.
+//!
+//! Every route takes its Spark properties, labels, security contexts and pod
+//! templates from `common`, and its resources from the one sizing model.
+
+pub mod check;
+pub mod common;
+pub mod job;
+pub mod kubeflow;
+pub mod native;
+
+use serde::Serialize;
+
+pub use common::{RenderInput, RenderedObject};
+
+/// Which route to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// spark-submit's own objects.
+    Native,
+    /// Kubeflow Spark Operator.
+    Kubeflow,
+    /// A Job or CronJob running spark-submit.
+    Job,
+}
+
+impl Target {
+    /// All targets.
+    pub const ALL: [Target; 3] = [Target::Native, Target::Kubeflow, Target::Job];
+
+    /// The name users type.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Native => "native",
+            Target::Kubeflow => "kubeflow",
+            Target::Job => "job",
+        }
+    }
+}
+
+/// Renders a job for a target; objects come sorted (cluster-wide first, then by kind and name).
+pub fn render(input: &RenderInput<'_>, target: Target) -> Vec<RenderedObject> {
+    let mut objects = match target {
+        Target::Native => native::render_native(input),
+        Target::Kubeflow => kubeflow::render_kubeflow(input),
+        Target::Job => job::render_job(input),
+    };
+    common::sort_objects(&mut objects);
+    objects
+}

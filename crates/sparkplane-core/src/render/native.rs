@@ -1,0 +1,330 @@
+//! The native route: the objects `spark-submit --deploy-mode cluster` creates
+//! — the driver Pod, the ConfigMap holding `spark.properties`, the headless
+//! driver Service — plus the ConfigMap carrying the executor pod template and
+//! the driver's least-privilege RBAC.
+//!
+//! It follows Spark's own conventions (container name, arguments, ports,
+//! environment, volumes, mount paths). What sparkplane adds on purpose —
+//! restricted security, `enableServiceLinks: false`, its labels, the RBAC
+//! objects, an `activeDeadlineSeconds` from `timeouts.maxDuration` — is named
+//! in [`DELIBERATE_DIFFERENCES`]. Owner references to the driver pod need its
+//! uid, so `submit` adds them when it creates the objects.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
+    ObjectFieldSelector, Pod, ResourceRequirements, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use sparkplane_api::job::AppType;
+
+use super::common::{
+    self, DRIVER_CONTAINER, IN_CLUSTER_MASTER, Names, RenderInput, RenderedObject, SparkRole, application, image,
+    object_meta, pod_template, spark_properties,
+};
+
+/// Port of the driver's RPC endpoint.
+pub const DRIVER_PORT: i32 = 7078;
+/// Port of the driver's block manager.
+pub const BLOCK_MANAGER_PORT: i32 = 7079;
+/// Port of the Spark UI.
+pub const UI_PORT: i32 = 4040;
+/// Where the driver reads its properties.
+pub const CONF_DIR: &str = "/opt/spark/conf";
+/// Where the executor pod template is mounted in the driver.
+pub const POD_TEMPLATE_DIR: &str = "/opt/spark/pod-template";
+/// File name of the executor pod template.
+pub const POD_TEMPLATE_FILE: &str = "pod-spec-template.yml";
+/// Key of the executor pod template in its ConfigMap.
+pub const POD_TEMPLATE_KEY: &str = "podspec-configmap-key";
+
+/// Where sparkplane's native objects differ from spark-submit's on purpose, and why.
+pub const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "pod securityContext / container securityContext",
+        "Pod Security \"restricted\": non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp",
+    ),
+    (
+        "spec.enableServiceLinks: false",
+        "Service environment variables leak other services' addresses and slow start-up in busy namespaces",
+    ),
+    ("spec.automountServiceAccountToken", "mounted for the driver (it creates executors), not for executors"),
+    (
+        "metadata.labels app.kubernetes.io/* and sparkplane.dev/*",
+        "standard labels for ownership, cost attribution and idempotent submission",
+    ),
+    ("ServiceAccount, Role, RoleBinding", "the driver's least-privilege identity, rendered instead of assumed"),
+    ("spec.activeDeadlineSeconds", "enforces timeouts.maxDuration"),
+    (
+        "spark.app.id and name suffixes",
+        "derived from the resolved spec's hash instead of a random id, so output is deterministic",
+    ),
+];
+
+fn quantity(text: String) -> Quantity {
+    Quantity(text)
+}
+
+/// Escapes a value for a Java properties file.
+fn escape_property(text: &str, is_key: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '=' | ':' | '#' | '!' if is_key || i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' if is_key || i == 0 => out.push_str("\\ "),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The driver's `spark.properties`: the job's properties plus what spark-submit adds for a cluster-mode driver.
+pub fn driver_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
+    let names = Names::of(input.job);
+    let mut conf = spark_properties(input);
+    let resource_type = match input.job.job.spec.app_type {
+        Some(AppType::Scala) | Some(AppType::Java) => "java",
+        Some(AppType::R) => "r",
+        _ => "python",
+    };
+    let additions = [
+        ("spark.app.id", names.app_id.clone()),
+        ("spark.driver.blockManager.port", BLOCK_MANAGER_PORT.to_string()),
+        ("spark.driver.host", format!("{}.{}.svc", names.driver_service, input.job.namespace())),
+        ("spark.driver.port", DRIVER_PORT.to_string()),
+        ("spark.kubernetes.driver.pod.name", names.driver_pod.clone()),
+        ("spark.kubernetes.executor.podNamePrefix", names.prefix.clone()),
+        ("spark.kubernetes.executor.podTemplateFile", format!("{POD_TEMPLATE_DIR}/{POD_TEMPLATE_FILE}")),
+        ("spark.kubernetes.resource.type", resource_type.to_owned()),
+        ("spark.kubernetes.submitInDriver", "true".to_owned()),
+        ("spark.master", IN_CLUSTER_MASTER.to_owned()),
+        ("spark.submit.deployMode", "cluster".to_owned()),
+    ];
+    for (k, v) in additions {
+        conf.insert(k.to_owned(), v);
+    }
+    conf
+}
+
+/// `spark.properties` as text: sorted `key=value` lines.
+pub fn properties_text(conf: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    for (k, v) in conf {
+        out.push_str(&escape_property(k, true));
+        out.push('=');
+        out.push_str(&escape_property(v, false));
+        out.push('\n');
+    }
+    out
+}
+
+fn spark_labels(input: &RenderInput<'_>, role: &str) -> BTreeMap<String, String> {
+    let names = Names::of(input.job);
+    let mut labels = BTreeMap::new();
+    labels.insert("spark-app-selector".to_owned(), names.app_id);
+    labels.insert("spark-role".to_owned(), role.to_owned());
+    if let Some(v) = &input.job.job.spec.spark_version {
+        labels.insert("spark-version".to_owned(), v.clone());
+    }
+    labels
+}
+
+/// The driver pod.
+pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
+    let names = Names::of(input.job);
+    let spec = &input.job.job.spec;
+    let sized = &input.sized.driver;
+    let template = pod_template(input, SparkRole::Driver);
+    let mut metadata = template.metadata.unwrap_or_default();
+    metadata.name = Some(names.driver_pod.clone());
+    metadata.namespace = Some(input.job.namespace().to_owned());
+    metadata.labels.get_or_insert_with(Default::default).extend(spark_labels(input, "driver"));
+    let mut pod_spec = template.spec.unwrap_or_default();
+    pod_spec.restart_policy = Some("Never".into());
+
+    let local_dir = format!("/var/data/spark-{}", &input.job.short_hash());
+    let conf_volume = "spark-conf-volume-driver";
+    let volumes = pod_spec.volumes.get_or_insert_with(Vec::new);
+    volumes.push(Volume {
+        name: "spark-local-dir-1".into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    });
+    volumes.push(Volume {
+        name: conf_volume.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: names.driver_config_map.clone(),
+            items: Some(vec![KeyToPath {
+                key: "spark.properties".into(),
+                path: "spark.properties".into(),
+                mode: Some(0o644),
+            }]),
+            default_mode: Some(0o644),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    volumes.push(Volume {
+        name: "pod-template-volume".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: names.pod_template_config_map.clone(),
+            items: Some(vec![KeyToPath { key: POD_TEMPLATE_KEY.into(), path: POD_TEMPLATE_FILE.into(), mode: None }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+
+    let mut container: Container = pod_spec.containers.first().cloned().unwrap_or_default();
+    container.name = DRIVER_CONTAINER.into();
+    container.image = Some(image(input));
+    container.image_pull_policy =
+        Some(spec.image.as_ref().and_then(|i| i.pull_policy).map(|p| p.as_str()).unwrap_or("IfNotPresent").to_owned());
+    let mut args = vec!["driver".to_owned(), "--properties-file".to_owned(), format!("{CONF_DIR}/spark.properties")];
+    let main_class = spec.main_class.clone().or_else(|| common::runner_class(spec.app_type).map(str::to_owned));
+    if let Some(class) = main_class {
+        args.push("--class".into());
+        args.push(class);
+    }
+    let (resource, app_args) = application(input);
+    args.push(resource);
+    args.extend(app_args);
+    container.args = Some(args);
+    let port = |name: &str, port: i32| ContainerPort {
+        name: Some(name.into()),
+        container_port: port,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    container.ports = Some(vec![
+        port("driver-rpc-port", DRIVER_PORT),
+        port("blockmanager", BLOCK_MANAGER_PORT),
+        port("spark-ui", UI_PORT),
+    ]);
+    let mut env: Vec<EnvVar> = container.env.take().unwrap_or_default();
+    let plain = |name: &str, value: String| EnvVar { name: name.into(), value: Some(value), value_from: None };
+    env.push(plain("SPARK_USER", "spark".into()));
+    env.push(plain("SPARK_APPLICATION_ID", names.app_id.clone()));
+    env.push(EnvVar {
+        name: "SPARK_DRIVER_BIND_ADDRESS".into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector { api_version: Some("v1".into()), field_path: "status.podIP".into() }),
+            ..Default::default()
+        }),
+    });
+    env.push(plain("SPARK_LOCAL_DIRS", local_dir.clone()));
+    env.push(plain("SPARK_CONF_DIR", CONF_DIR.into()));
+    container.env = Some(env);
+    let mut requests = BTreeMap::new();
+    requests.insert("cpu".to_owned(), quantity(sized.cpu_request.to_kubernetes()));
+    requests.insert("memory".to_owned(), quantity(sized.pod_memory.to_kubernetes()));
+    let mut limits = BTreeMap::new();
+    limits.insert("memory".to_owned(), quantity(sized.pod_memory.to_kubernetes()));
+    if let Some(limit) = sized.cpu_limit {
+        limits.insert("cpu".to_owned(), quantity(limit.to_kubernetes()));
+    }
+    if let Some(gpu) = &sized.gpu {
+        limits.insert(gpu.name.clone(), quantity(gpu.amount.to_string()));
+    }
+    container.resources =
+        Some(ResourceRequirements { requests: Some(requests), limits: Some(limits), ..Default::default() });
+    let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
+    mounts.push(VolumeMount { name: "spark-local-dir-1".into(), mount_path: local_dir, ..Default::default() });
+    mounts.push(VolumeMount { name: conf_volume.into(), mount_path: CONF_DIR.into(), ..Default::default() });
+    mounts.push(VolumeMount {
+        name: "pod-template-volume".into(),
+        mount_path: POD_TEMPLATE_DIR.into(),
+        ..Default::default()
+    });
+    if pod_spec.containers.is_empty() {
+        pod_spec.containers.push(container);
+    } else {
+        pod_spec.containers[0] = container;
+    }
+    Pod { metadata, spec: Some(pod_spec), status: None }
+}
+
+/// The headless service executors reach the driver through.
+pub fn driver_service(input: &RenderInput<'_>) -> Service {
+    let names = Names::of(input.job);
+    let mut selector = spark_labels(input, "driver");
+    selector.remove("spark-version");
+    let port = |name: &str, port: i32| ServicePort {
+        name: Some(name.into()),
+        port,
+        target_port: Some(IntOrString::Int(port)),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    Service {
+        metadata: object_meta(input, &names.driver_service, "driver"),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            ip_families: None,
+            selector: Some(selector),
+            ports: Some(vec![
+                port("driver-rpc-port", DRIVER_PORT),
+                port("blockmanager", BLOCK_MANAGER_PORT),
+                port("spark-ui", UI_PORT),
+            ]),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+/// The ConfigMap holding `spark.properties`.
+pub fn driver_config_map(input: &RenderInput<'_>) -> ConfigMap {
+    let names = Names::of(input.job);
+    let mut data = BTreeMap::new();
+    data.insert("spark.properties".to_owned(), properties_text(&driver_properties(input)));
+    ConfigMap {
+        metadata: object_meta(input, &names.driver_config_map, "driver"),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// The ConfigMap holding the executor pod template (as YAML).
+pub fn pod_template_config_map(input: &RenderInput<'_>) -> ConfigMap {
+    let names = Names::of(input.job);
+    let mut data = BTreeMap::new();
+    data.insert(POD_TEMPLATE_KEY.to_owned(), common::pod_template_file(input, SparkRole::Executor));
+    ConfigMap {
+        metadata: object_meta(input, &names.pod_template_config_map, "executor"),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// Every native object.
+pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
+    let mut objects = common::driver_rbac(input);
+    objects.push(RenderedObject::from_resource(&driver_config_map(input)));
+    objects.push(RenderedObject::from_resource(&pod_template_config_map(input)));
+    objects.push(RenderedObject::from_resource(&driver_service(input)));
+    objects.push(RenderedObject::from_resource(&driver_pod(input)));
+    objects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_properties_are_escaped() {
+        let mut conf = BTreeMap::new();
+        conf.insert("a key".to_owned(), "v=1:x".to_owned());
+        conf.insert("spark.x".to_owned(), " lead\nnext\\".to_owned());
+        assert_eq!(properties_text(&conf), "a\\ key=v=1:x\nspark.x=\\ lead\\nnext\\\\\n");
+    }
+}
