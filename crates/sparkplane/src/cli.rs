@@ -1,0 +1,253 @@
+//! The command line, as clap types and nothing else. Commands never see these
+//! types: each turns its arguments into a plain settings struct first.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables and text.
+    Table,
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Options every command takes.
+#[derive(Args, Clone, Debug)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, global = true, default_value = "table")]
+    pub output: OutputFormat,
+    /// Print only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what happens (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never use colour (also: NO_COLOR=1).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// A platform directory with presets/ and environments/ that add to or replace the built-in ones.
+    #[arg(long, global = true, env = "SPARKPLANE_PLATFORM_DIR", value_name = "DIR")]
+    pub platform_dir: Option<PathBuf>,
+}
+
+/// sparkplane takes an Apache Spark job from a commit to production on Kubernetes, with guardrails.
+#[derive(Parser, Debug)]
+#[command(name = "sparkplane", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 a job, gate or policy failed; 2 invalid input or usage; 3 infrastructure unreachable.\nRun `sparkplane help <command>` for examples."
+)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which fields of a job to take from where.
+#[derive(Args, Clone, Debug)]
+pub struct JobArgs {
+    /// The SparkJob file.
+    #[arg(value_name = "JOB")]
+    pub job: PathBuf,
+    /// Environment overlay to apply (dev, staging, prod, …); default: the job's spec.environment.
+    #[arg(short, long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Override a field: --set spec.executor.instances=4 (repeatable; `spec.` may be left out).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print a job with its preset and environment applied.
+    Resolve(ResolveArgs),
+    /// Check a job for errors without printing it.
+    Validate(ValidateArgs),
+    /// Recommend driver and executor sizes for an input size and workload.
+    Size(SizeArgs),
+    /// Check that a job's pods fit node shapes and a namespace quota.
+    Fit(FitArgs),
+    /// Render a job to Kubernetes objects.
+    Render(RenderArgs),
+    /// List and show golden-path presets.
+    #[command(subcommand)]
+    Presets(PresetsCommand),
+    /// Convert another tool's job definition into a SparkJob.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Print the SparkJob CustomResourceDefinition.
+    Crd,
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+    /// Show help and examples for a command.
+    Help(HelpArgs),
+}
+
+/// `resolve`.
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Show which layer set each field.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// `validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Also require what a cluster needs (image, durable event-log storage).
+    #[arg(long)]
+    pub cluster: bool,
+}
+
+/// Workload classes the sizing model knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadArg {
+    /// Batch extract-transform-load.
+    Etl,
+    /// Machine learning (feature engineering, training).
+    Ml,
+    /// Structured Streaming.
+    Streaming,
+    /// Interactive / notebooks / Spark Connect.
+    Interactive,
+}
+
+/// Application languages, for sizing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LanguageArg {
+    /// PySpark.
+    Python,
+    /// Scala.
+    Scala,
+    /// Java.
+    Java,
+    /// SparkR.
+    R,
+    /// SQL.
+    Sql,
+}
+
+/// `size`.
+#[derive(Args, Debug)]
+pub struct SizeArgs {
+    /// Data read by the job: 500GB, 1TiB, 200g, …
+    #[arg(long, value_name = "SIZE")]
+    pub input_size: String,
+    /// Workload class.
+    #[arg(long, value_enum, default_value = "etl")]
+    pub workload: WorkloadArg,
+    /// Finish within this long (e.g. 30m); more executors are recommended to meet it.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+    /// Application language (non-JVM languages need more memory overhead).
+    #[arg(long, value_enum, default_value = "python")]
+    pub language: LanguageArg,
+    /// Patch this job file's driver, executor, dynamic allocation and shuffle partitions with the recommendation.
+    #[arg(long, value_name = "JOB")]
+    pub write: Option<PathBuf>,
+}
+
+/// `fit`.
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Node shapes: a NodePools file, or `kubectl get nodes -o yaml` output.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: PathBuf,
+    /// A ResourceQuota (as `kubectl get resourcequota NAME -o yaml` prints it).
+    #[arg(long, value_name = "FILE")]
+    pub quota: Option<PathBuf>,
+}
+
+/// Render targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// What spark-submit creates: driver Pod, ConfigMap, Service (+ RBAC).
+    Native,
+    /// Kubeflow Spark Operator SparkApplication / ScheduledSparkApplication.
+    Kubeflow,
+    /// batch/v1 Job (CronJob when scheduled) running spark-submit.
+    Job,
+}
+
+/// `render`.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Which route to render.
+    #[arg(short, long, value_enum, default_value = "native")]
+    pub target: TargetArg,
+    /// Write one file per object into this directory instead of a YAML stream on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `presets`.
+#[derive(Subcommand, Debug)]
+pub enum PresetsCommand {
+    /// List the presets.
+    List,
+    /// Show one preset.
+    Show {
+        /// Preset name.
+        name: String,
+    },
+}
+
+/// `import`.
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Convert a Kubeflow SparkApplication or ScheduledSparkApplication (v1beta2).
+    Kubeflow {
+        /// The Kubeflow YAML file.
+        file: PathBuf,
+        /// Write the SparkJob here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Shells with completion scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+}
+
+/// `completion`.
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+/// `help`.
+#[derive(Args, Debug)]
+pub struct HelpArgs {
+    /// The command (e.g. `render` or `presets`).
+    pub command: Vec<String>,
+}

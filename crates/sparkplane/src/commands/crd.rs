@@ -1,0 +1,19 @@
+//! `sparkplane crd`: the SparkJob CustomResourceDefinition.
+
+use kube::CustomResourceExt;
+use sparkplane_api::SparkJob;
+use sparkplane_core::yaml::to_yaml;
+
+use crate::cli::OutputFormat;
+use crate::exit::CommandResult;
+use crate::printer::Printer;
+
+/// Runs `crd`.
+pub fn run(printer: &Printer) -> CommandResult {
+    let crd = serde_json::to_value(SparkJob::crd()).unwrap_or_default();
+    match printer.format {
+        OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&crd).unwrap_or_default())),
+        _ => printer.raw(&to_yaml(&crd)),
+    }
+    Ok(())
+}

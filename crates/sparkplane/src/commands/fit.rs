@@ -1,0 +1,125 @@
+//! `sparkplane fit`: do the job's pods fit the node shapes and the namespace quota?
+
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::ResourceQuota;
+use sparkplane_api::NodePool;
+use sparkplane_core::fit::{FitReport, check_fit, pools_from_kubectl_nodes};
+use sparkplane_core::schema::{Completeness, DocKind, schema};
+use sparkplane_core::sizing::size_job;
+use sparkplane_core::validate::ValidationTarget;
+use sparkplane_core::yaml::{FieldPath, Node};
+use sparkplane_core::{Diagnostic, Diagnostics};
+
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::{JobSettings, read_yaml, resolve_job};
+
+/// Reads node pools: a sparkplane `NodePools` document or `kubectl get nodes -o yaml` output.
+fn read_pools(path: &Path) -> Result<Vec<NodePool>, Failure> {
+    let doc = read_yaml(path)?;
+    let kind =
+        doc.get(&FieldPath::parse("kind").unwrap_or_default()).and_then(Node::as_str).unwrap_or_default().to_owned();
+    match kind.as_str() {
+        "NodePools" => {
+            let problems = schema(DocKind::NodePools).check(&doc, Completeness::Complete);
+            if problems.has_errors() {
+                return Err(problems.into());
+            }
+            let pools: sparkplane_api::NodePools = serde_json::from_value(doc.to_json()).map_err(|e| {
+                Diagnostic::error("invalid-document", "", e.to_string()).with_span(Some(doc.span.clone()))
+            })?;
+            Ok(pools.pools)
+        }
+        "List" | "NodeList" => pools_from_kubectl_nodes(&doc.to_json()).map_err(|why| {
+            Failure::Invalid(Diagnostic::error("invalid-document", "", why).with_span(Some(doc.span.clone())).into())
+        }),
+        other => Err(Failure::Invalid(
+            Diagnostic::error(
+                "wrong-kind",
+                "kind",
+                format!("expected `kind: NodePools` or kubectl's node list, found `{other}`"),
+            )
+            .with_span(Some(doc.span.clone()))
+            .with_help(
+                "pass a NodePools file (see presets/nodes/standard.yaml) or the output of `kubectl get nodes -o yaml`",
+            )
+            .into(),
+        )),
+    }
+}
+
+fn read_quota(path: &Path) -> Result<ResourceQuota, Failure> {
+    let doc = read_yaml(path)?;
+    if doc.get(&FieldPath::parse("kind").unwrap_or_default()).and_then(Node::as_str) != Some("ResourceQuota") {
+        return Err(Failure::Invalid(
+            Diagnostic::error("wrong-kind", "kind", "expected a `kind: ResourceQuota` object")
+                .with_span(Some(doc.span.clone()))
+                .with_help("pass the output of `kubectl get resourcequota NAME -o yaml`")
+                .into(),
+        ));
+    }
+    serde_json::from_value(doc.to_json()).map_err(|e| {
+        Failure::Invalid(
+            Diagnostic::error("invalid-document", "", format!("not a ResourceQuota: {e}"))
+                .with_span(Some(doc.span.clone()))
+                .into(),
+        )
+    })
+}
+
+fn table(report: &FitReport) -> String {
+    let mut t = super::Table::new(&["ROLE", "POOL", "NEEDS", "USABLE PER NODE", "PER NODE", "FITS"]);
+    for role in [&report.driver, &report.executor] {
+        for pool in &role.pools {
+            let needs = format!("{} CPU, {}", pool.needs.cpu, pool.needs.memory);
+            let usable = format!("{} CPU, {}", pool.usable.cpu, pool.usable.memory);
+            let fits = if !pool.eligible {
+                format!("no: {}", pool.not_eligible_because.join("; "))
+            } else if pool.fits {
+                "yes".into()
+            } else {
+                format!("no: {}", pool.shortfalls.join("; "))
+            };
+            t.row(vec![
+                role.role.as_str().to_owned(),
+                pool.pool.clone(),
+                needs,
+                usable,
+                pool.per_node.to_string(),
+                fits,
+            ]);
+        }
+    }
+    let mut out = t.render();
+    if !report.quota.is_empty() {
+        let mut q = super::Table::new(&["QUOTA", "NEEDED", "AVAILABLE", "OK"]);
+        for row in &report.quota {
+            q.row(vec![
+                row.resource.clone(),
+                row.needed.clone(),
+                row.available.clone(),
+                if row.ok { "yes".into() } else { "no".into() },
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&q.render());
+    }
+    out.push_str(&format!("\n{}\n", if report.fits { "The job fits." } else { "The job does NOT fit." }));
+    out
+}
+
+/// Runs `fit`: exit 0 when the job fits, 1 when it does not.
+pub fn run(settings: &JobSettings, nodes: &Path, quota: Option<&Path>, printer: &Printer) -> CommandResult {
+    let resolved = resolve_job(settings, ValidationTarget::Any)?;
+    printer.warnings(&resolved.warnings);
+    let pools = read_pools(nodes)?;
+    let quota = quota.map(read_quota).transpose()?;
+    let sized = size_job(&resolved.job.spec);
+    let report = check_fit(&resolved.job.spec, &sized, &pools, quota.as_ref());
+    printer.result(&report, || table(&report));
+    if report.fits {
+        return Ok(());
+    }
+    Err(Failure::Failed(Diagnostics(report.problems.clone())))
+}

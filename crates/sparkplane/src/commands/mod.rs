@@ -1,0 +1,107 @@
+//! The commands. Each turns its clap arguments into plain settings and calls
+//! the core; output goes through the `Printer`, outcomes through `Failure`.
+
+pub mod crd;
+pub mod fit;
+pub mod help;
+pub mod import;
+pub mod presets;
+pub mod render;
+pub mod resolve;
+pub mod size;
+
+use clap::CommandFactory;
+use sparkplane_core::render::Target;
+
+use crate::cli::{Cli, Command, ImportCommand, JobArgs, PresetsCommand, ShellArg, TargetArg};
+use crate::exit::CommandResult;
+use crate::printer::Printer;
+use crate::workspace::JobSettings;
+
+fn job_settings(args: &JobArgs, cli: &Cli) -> JobSettings {
+    JobSettings {
+        path: args.job.clone(),
+        env: args.env.clone(),
+        sets: args.sets.clone(),
+        platform_dir: cli.global.platform_dir.clone(),
+    }
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
+    let platform_dir = cli.global.platform_dir.as_deref();
+    match &cli.command {
+        Command::Resolve(args) => resolve::resolve(&job_settings(&args.job, cli), args.explain, printer),
+        Command::Validate(args) => resolve::validate(&job_settings(&args.job, cli), args.cluster, printer),
+        Command::Size(args) => size::run(args, printer),
+        Command::Fit(args) => fit::run(&job_settings(&args.job, cli), &args.nodes, args.quota.as_deref(), printer),
+        Command::Render(args) => {
+            let target = match args.target {
+                TargetArg::Native => Target::Native,
+                TargetArg::Kubeflow => Target::Kubeflow,
+                TargetArg::Job => Target::Job,
+            };
+            render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), printer)
+        }
+        Command::Presets(PresetsCommand::List) => presets::list(platform_dir, printer),
+        Command::Presets(PresetsCommand::Show { name }) => presets::show(platform_dir, name, printer),
+        Command::Import(ImportCommand::Kubeflow { file, out }) => import::kubeflow(file, out.as_deref(), printer),
+        Command::Crd => crd::run(printer),
+        Command::Completion(args) => {
+            let shell = match args.shell {
+                ShellArg::Bash => clap_complete::Shell::Bash,
+                ShellArg::Zsh => clap_complete::Shell::Zsh,
+                ShellArg::Fish => clap_complete::Shell::Fish,
+            };
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "sparkplane", &mut out);
+            printer.raw(&String::from_utf8_lossy(&out));
+            Ok(())
+        }
+        Command::Help(args) => help::run(&args.command, printer),
+    }
+}
+
+/// A plain text table with aligned columns.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column headings.
+    pub fn new(header: &[&str]) -> Table {
+        Table { header: header.iter().map(|h| (*h).to_owned()).collect(), rows: Vec::new() }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// The table as text, columns separated by two spaces.
+    pub fn render(&self) -> String {
+        let columns = self.header.len();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                if i + 1 == columns {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,92 @@
+//! `sparkplane resolve` and `sparkplane validate`.
+
+use serde::Serialize;
+use sparkplane_core::resolve::ResolvedJob;
+use sparkplane_core::validate::ValidationTarget;
+use sparkplane_core::yaml::to_yaml;
+
+use crate::exit::CommandResult;
+use crate::printer::Printer;
+use crate::workspace::{JobSettings, resolve_job};
+
+/// One row of `--explain`.
+#[derive(Serialize)]
+struct Provenance {
+    path: String,
+    value: serde_json::Value,
+    layer: String,
+    location: String,
+}
+
+fn explain_rows(resolved: &ResolvedJob) -> Vec<Provenance> {
+    resolved
+        .provenance
+        .iter()
+        .map(|(path, origin)| Provenance {
+            path: path.to_string(),
+            value: resolved.tree.get(path).map(|n| n.to_json()).unwrap_or_default(),
+            layer: origin.layer.to_string(),
+            location: origin.span.location(),
+        })
+        .collect()
+}
+
+/// A value for a table cell: text as it is, anything else as JSON, cut at 60 characters.
+fn value_text(value: &serde_json::Value) -> String {
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
+}
+
+/// Runs `resolve`.
+pub fn resolve(settings: &JobSettings, explain: bool, printer: &Printer) -> CommandResult {
+    let resolved = resolve_job(settings, ValidationTarget::Any)?;
+    printer.warnings(&resolved.warnings);
+    if explain {
+        let rows = explain_rows(&resolved);
+        printer.result(&rows, || {
+            let mut table = super::Table::new(&["FIELD", "VALUE", "SET BY", "AT"]);
+            for row in &rows {
+                table.row(vec![row.path.clone(), value_text(&row.value), row.layer.clone(), row.location.clone()]);
+            }
+            table.render()
+        });
+        return Ok(());
+    }
+    let value = serde_json::to_value(&resolved.job).unwrap_or_default();
+    let mut value = value;
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("status");
+    }
+    printer.result(&value, || to_yaml(&value));
+    Ok(())
+}
+
+/// Runs `validate`.
+pub fn validate(settings: &JobSettings, cluster: bool, printer: &Printer) -> CommandResult {
+    let target = if cluster { ValidationTarget::Cluster } else { ValidationTarget::Any };
+    let resolved = resolve_job(settings, target)?;
+    printer.warnings(&resolved.warnings);
+    let warnings: Vec<serde_json::Value> = resolved.warnings.0.iter().map(|d| d.to_json()).collect();
+    let summary = serde_json::json!({
+        "ok": true,
+        "job": resolved.name(),
+        "namespace": resolved.namespace(),
+        "environment": resolved.environment,
+        "preset": resolved.preset,
+        "specHash": resolved.spec_hash(),
+        "warnings": warnings,
+    });
+    printer.result(&summary, || {
+        format!(
+            "{} is valid{} ({} warning{})\n",
+            settings.path.display(),
+            resolved.environment.as_deref().map(|e| format!(" for {e}")).unwrap_or_default(),
+            warnings.len(),
+            if warnings.len() == 1 { "" } else { "s" }
+        )
+    });
+    Ok(())
+}

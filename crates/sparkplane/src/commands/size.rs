@@ -1,0 +1,105 @@
+//! `sparkplane size`: recommend driver and executor settings from the
+//! documented sizing model, explain each number, optionally patch a job file.
+
+use sparkplane_api::Duration;
+use sparkplane_api::job::AppType;
+use sparkplane_core::Diagnostic;
+use sparkplane_core::recommend::{Recommendation, SizeRequest, Workload, parse_data_size, recommend};
+use sparkplane_core::yaml::patch_yaml;
+
+use crate::cli::{LanguageArg, SizeArgs, WorkloadArg};
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::read_source;
+
+/// Plain settings of `size`.
+struct SizeSettings {
+    request: SizeRequest,
+}
+
+impl SizeSettings {
+    fn resolve(args: &SizeArgs) -> Result<SizeSettings, Failure> {
+        let mut problems = sparkplane_core::Diagnostics::new();
+        let input_bytes = parse_data_size(&args.input_size).unwrap_or_else(|why| {
+            problems
+                .push(Diagnostic::error("bad-value", "--input-size", why).with_help("write e.g. 500GB, 1TiB or 200g"));
+            0
+        });
+        let deadline = args.deadline.as_deref().and_then(|text| match text.parse::<Duration>() {
+            Ok(d) => Some(d),
+            Err(err) => {
+                problems.push(Diagnostic::error("bad-value", "--deadline", err.0));
+                None
+            }
+        });
+        if problems.has_errors() {
+            return Err(problems.into());
+        }
+        let workload = match args.workload {
+            WorkloadArg::Etl => Workload::Etl,
+            WorkloadArg::Ml => Workload::Ml,
+            WorkloadArg::Streaming => Workload::Streaming,
+            WorkloadArg::Interactive => Workload::Interactive,
+        };
+        let app_type = match args.language {
+            LanguageArg::Python => AppType::Python,
+            LanguageArg::Scala => AppType::Scala,
+            LanguageArg::Java => AppType::Java,
+            LanguageArg::R => AppType::R,
+            LanguageArg::Sql => AppType::Sql,
+        };
+        let mut request = SizeRequest::new(input_bytes, workload);
+        request.deadline = deadline;
+        request.app_type = app_type;
+        Ok(SizeSettings { request })
+    }
+}
+
+fn table(rec: &Recommendation) -> String {
+    let mut t = super::Table::new(&["SETTING", "VALUE", "WHY"]);
+    let mut row = |name: &str, value: String, why: &str| t.row(vec![name.to_owned(), value, why.to_owned()]);
+    row("partitions", rec.partitions.value.to_string(), &rec.partitions.why);
+    row("waves", rec.waves.value.to_string(), &rec.waves.why);
+    row("executor.cores", rec.executor_cores.value.to_string(), &rec.executor_cores.why);
+    row("executor.memory", rec.executor_memory.value.to_kubernetes(), &rec.executor_memory.why);
+    row("executor overhead", rec.executor_overhead.value.to_kubernetes(), &rec.executor_overhead.why);
+    row("executors", rec.executors.value.to_string(), &rec.executors.why);
+    row("dynamicAllocation", rec.dynamic_allocation.value.to_string(), &rec.dynamic_allocation.why);
+    row("driver.cores", rec.driver_cores.value.to_string(), &rec.driver_cores.why);
+    row("driver.memory", rec.driver_memory.value.to_kubernetes(), &rec.driver_memory.why);
+    row("spark.sql.shuffle.partitions", rec.shuffle_partitions.value.to_string(), &rec.shuffle_partitions.why);
+    row("estimated task time", rec.task_time.value.to_string(), &rec.task_time.why);
+    let mut out = t.render();
+    let e = &rec.sized.executor;
+    out.push_str(&format!(
+        "\nexecutor pod: {} CPU, {} memory (heap {} + overhead {}); driver pod: {} CPU, {} memory\n",
+        e.cpu_request, e.pod_memory, e.heap, e.overhead, rec.sized.driver.cpu_request, rec.sized.driver.pod_memory
+    ));
+    for warning in &rec.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
+    out
+}
+
+/// Runs `size`.
+pub fn run(args: &SizeArgs, printer: &Printer) -> CommandResult {
+    let settings = SizeSettings::resolve(args)?;
+    let rec = recommend(&settings.request);
+    printer.result(&rec, || table(&rec));
+    if let Some(path) = &args.write {
+        let source = read_source(path)?;
+        let patched = patch_yaml(&source, &rec.to_patch())?;
+        let tmp = path.with_extension("yaml.sparkplane-tmp");
+        let write = std::fs::write(&tmp, patched).and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(err) = write {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Failure::File {
+                path: path.clone(),
+                error: err.to_string(),
+                help: "check the file can be written".into(),
+            });
+        }
+        printer.status(&format!("patched {} (comments and layout kept)", path.display()));
+    }
+    Ok(())
+}

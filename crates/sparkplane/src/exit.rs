@@ -1,0 +1,62 @@
+//! Outcomes and their exit codes, in one place.
+//!
+//! 0 ok; 1 a job, gate or policy failed; 2 invalid input or usage;
+//! 3 infrastructure unreachable.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sparkplane_core::Diagnostics;
+
+/// How a command ended, when not successfully.
+#[derive(Debug)]
+pub enum Failure {
+    /// The user's input is wrong: bad files, fields or flags (exit 2).
+    Invalid(Diagnostics),
+    /// A file could not be read or written (exit 2: the path given is wrong).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: String,
+        /// How to fix it.
+        help: String,
+    },
+    /// The input was fine but the check it asked for failed (exit 1), e.g. a job that does not fit.
+    Failed(Diagnostics),
+}
+
+impl Failure {
+    /// A file that could not be read.
+    pub fn unreadable(path: &Path, error: &std::io::Error) -> Failure {
+        let help = match error.kind() {
+            std::io::ErrorKind::NotFound => "check the path; it is relative to the current directory".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "check the file's permissions".to_owned(),
+            _ => "check that the path names a readable text file".to_owned(),
+        };
+        Failure::File { path: path.to_owned(), error: error.to_string(), help }
+    }
+
+    /// The exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::Invalid(_) | Failure::File { .. } => ExitCode::from(2),
+            Failure::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl From<Diagnostics> for Failure {
+    fn from(d: Diagnostics) -> Self {
+        Failure::Invalid(d)
+    }
+}
+
+impl From<sparkplane_core::Diagnostic> for Failure {
+    fn from(d: sparkplane_core::Diagnostic) -> Self {
+        Failure::Invalid(d.into())
+    }
+}
+
+/// What commands return.
+pub type CommandResult = Result<(), Failure>;

@@ -1,0 +1,116 @@
+//! Reading what commands need from disk: job files, their environment
+//! overlays, the platform directory. All parsing and checking is the core's.
+
+use std::path::{Path, PathBuf};
+
+use sparkplane_core::catalog::Catalog;
+use sparkplane_core::resolve::{self, ResolveRequest, ResolvedJob, SetFlag};
+use sparkplane_core::validate::ValidationTarget;
+use sparkplane_core::yaml::{Node, parse_single};
+use sparkplane_core::{Diagnostics, Source};
+
+use crate::exit::Failure;
+
+/// Reads a file as a named source.
+pub fn read_source(path: &Path) -> Result<Source, Failure> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Source::new(path.display().to_string(), text)),
+        Err(err) => Err(Failure::unreadable(path, &err)),
+    }
+}
+
+/// Reads and parses a one-document YAML file.
+pub fn read_yaml(path: &Path) -> Result<Node, Failure> {
+    let source = read_source(path)?;
+    Ok(parse_single(&source)?)
+}
+
+/// The built-in catalog plus a platform directory's `presets/*.yaml` and
+/// `environments/*.yaml`, which add to or replace built-in entries.
+pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
+    let mut catalog = Catalog::builtin()?;
+    let Some(dir) = platform_dir else { return Ok(catalog) };
+    if !dir.is_dir() {
+        return Err(Failure::File {
+            path: dir.to_owned(),
+            error: "not a directory".into(),
+            help: "--platform-dir (or SPARKPLANE_PLATFORM_DIR) names a directory holding presets/ and environments/"
+                .into(),
+        });
+    }
+    let mut problems = Diagnostics::new();
+    for sub in ["presets", "environments"] {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir.join(sub)) {
+            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+            Err(_) => continue,
+        };
+        files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+        files.sort();
+        for file in files {
+            let source = read_source(&file)?;
+            if let Err(d) = catalog.add(&source, &file.display().to_string()) {
+                problems.extend(d);
+            }
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems.into());
+    }
+    Ok(catalog)
+}
+
+/// Where a job's own overlay for `env` lives: `<dir>/<stem>.<env>.yaml` (or `.yml`).
+pub fn job_environment_path(job: &Path, env: &str) -> Option<PathBuf> {
+    let stem = job.file_stem()?.to_string_lossy().into_owned();
+    let dir = job.parent().unwrap_or_else(|| Path::new(""));
+    ["yaml", "yml"].iter().map(|ext| dir.join(format!("{stem}.{env}.{ext}"))).find(|p| p.is_file())
+}
+
+/// What to resolve, in plain terms.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// The job file.
+    pub path: PathBuf,
+    /// `--env`.
+    pub env: Option<String>,
+    /// `--set` flags as written.
+    pub sets: Vec<String>,
+    /// `--platform-dir`.
+    pub platform_dir: Option<PathBuf>,
+}
+
+/// Reads a job and everything layered on it, and resolves it.
+pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<ResolvedJob, Failure> {
+    let catalog = load_catalog(settings.platform_dir.as_deref())?;
+    let job = read_yaml(&settings.path)?;
+    let mut problems = Diagnostics::new();
+    let mut sets = Vec::new();
+    for text in &settings.sets {
+        match SetFlag::parse(text) {
+            Ok(flag) => sets.push(flag),
+            Err(d) => problems.push(d),
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems.into());
+    }
+    // The overlay next to the job is found by the environment's name, which the job itself may give.
+    let env_name = settings.env.clone().or_else(|| {
+        job.get(&sparkplane_core::yaml::FieldPath::parse("spec.environment").unwrap_or_default())
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+    });
+    let job_env = match env_name.as_deref().and_then(|e| job_environment_path(&settings.path, e)) {
+        Some(path) => Some(read_yaml(&path)?),
+        None => None,
+    };
+    let request = ResolveRequest {
+        job: &job,
+        job_environment: job_env.as_ref(),
+        catalog: &catalog,
+        environment: settings.env.as_deref(),
+        sets: &sets,
+        target,
+    };
+    Ok(resolve::resolve(request)?)
+}

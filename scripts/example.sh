@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# README's first command: builds sparkplane and takes the example job through
+# resolve -> size -> fit -> render (native, kubeflow, job). Safe to run again.
+source "$(dirname "$0")/common.sh"
+need_rust
+
+echo "==> building sparkplane (release)" >&2
+cargo build --release --locked -q -p sparkplane
+sp="$CARGO_TARGET_DIR/release/sparkplane"
+job=examples/trips-etl/trips-etl.yaml
+out="${SPARKPLANE_EXAMPLE_OUT:-out/trips-etl}"
+
+step() { printf '\n\033[1m==> %s\033[0m\n$ %s\n' "$1" "${*:2}" >&2; "${@:2}"; }
+
+step "resolve the job for prod, showing which layer set each field" "$sp" resolve "$job" --env prod --explain
+step "recommend sizes for 200 GiB of input" "$sp" size --input-size 200GiB --workload etl
+step "check the prod job fits the standard node pools" "$sp" fit "$job" --env prod --nodes presets/nodes/standard.yaml
+for target in native kubeflow job; do
+  step "render for the $target target" "$sp" render "$job" --env prod --target "$target" --out-dir "$out/$target"
+done
+echo >&2
+echo "Rendered manifests are in $out/. Next: sparkplane help render" >&2

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README's second command: installs what the tests need and runs them all.
+# Safe to run again.
+source "$(dirname "$0")/common.sh"
+need_rust
+
+# cargo-nextest runs each test in its own process (faster, clearer output); plain cargo test otherwise.
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --all-targets --no-fail-fast
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --all-targets --no-fail-fast
+fi
