@@ -28,6 +28,7 @@ pub const API_VERSION: &str = "sparkplane.dev/v1alpha1";
     shortname = "sj",
     namespaced,
     status = "SparkJobStatus",
+    doc = "A Spark application managed by sparkplane: what to run, its resources, pod shaping, lifecycle and observability.",
     printcolumn = r#"{"name":"Team","type":"string","jsonPath":".spec.team"}"#,
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#

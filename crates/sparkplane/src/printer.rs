@@ -86,7 +86,10 @@ impl Printer {
                     .with_help(help.clone()),
             ],
         };
-        if self.format == OutputFormat::Json {
+        // A failed check (exit 1) has already printed its result document,
+        // which carries the problems; stdout stays one JSON document.
+        let result_printed = matches!(failure, Failure::Failed(_));
+        if self.format == OutputFormat::Json && !result_printed {
             let json = serde_json::json!({
                 "ok": false,
                 "errors": diagnostics.iter().filter(|d| d.severity == Severity::Error).map(Diagnostic::to_json).collect::<Vec<_>>(),

@@ -1,0 +1,295 @@
+//! Every command through the real binary, as a user runs it from the
+//! repository root: outputs, files written, exit codes.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+fn sparkplane() -> Command {
+    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    cmd.current_dir(repo()).env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
+    cmd
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = sparkplane().args(args).output().expect("runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
+    let source = sparkplane_core::Source::new("stdout", text);
+    sparkplane_core::yaml::parse_documents(&source).expect("valid YAML").iter().map(|n| n.to_json()).collect()
+}
+
+const JOB: &str = "examples/trips-etl/trips-etl.yaml";
+
+#[test]
+fn resolve_applies_every_layer() {
+    let r = run(&["resolve", JOB, "--env", "prod", "--set", "executor.instances=6"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let job = &yaml_docs(&r.stdout)[0];
+    assert_eq!(job["metadata"]["namespace"], "data-eng-prod", "job environment overlay");
+    assert_eq!(job["metadata"]["labels"]["sparkplane.dev/env"], "prod", "platform environment");
+    assert_eq!(job["spec"]["sparkVersion"], "3.5.7", "preset");
+    assert_eq!(job["spec"]["executor"]["memory"], "6Gi", "job, normalised");
+    assert_eq!(job["spec"]["executor"]["instances"], 6, "--set wins");
+    assert_eq!(job["spec"]["environment"], "prod");
+    assert!(job.get("status").is_none());
+}
+
+#[test]
+fn resolve_explain_names_the_layer_and_position_of_each_field() {
+    let r = run(&["resolve", JOB, "--env", "prod", "--explain", "-o", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("JSON");
+    let row =
+        |path: &str| rows.iter().find(|r| r["path"] == path).unwrap_or_else(|| panic!("{path} in {rows:?}")).clone();
+    assert_eq!(row("spec.sparkVersion")["layer"], "preset etl-small");
+    assert!(row("spec.sparkVersion")["location"].as_str().unwrap().starts_with("<builtin presets/etl-small.yaml>:"));
+    assert_eq!(row("metadata.namespace")["layer"], "job environment examples/trips-etl/trips-etl.prod.yaml");
+    assert_eq!(row("metadata.namespace")["location"], "examples/trips-etl/trips-etl.prod.yaml:10:16");
+    assert_eq!(row("spec.executor.memory")["layer"], "job examples/trips-etl/trips-etl.yaml");
+    assert_eq!(row("spec.environment")["layer"], "--env prod");
+    let table = run(&["resolve", JOB, "--env", "prod", "--explain"]);
+    assert!(table.stdout.starts_with("FIELD "), "{}", table.stdout);
+}
+
+#[test]
+fn validate_reports_ok_and_cluster_requirements() {
+    let r = run(&["validate", JOB, "--env", "prod", "--cluster"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "examples/trips-etl/trips-etl.yaml is valid for prod (0 warnings)\n");
+    let r = run(&["validate", JOB, "--env", "prod", "--cluster", "--set", "eventLog.dir=", "-o", "json"]);
+    assert_eq!(r.code, Some(2));
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(json["errors"][0]["path"], "spec.eventLog.dir");
+}
+
+#[test]
+fn size_recommends_and_explains() {
+    let r = run(&["size", "--input-size", "200GiB", "--workload", "etl", "-o", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let rec: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(rec["partitions"]["value"], 1600, "200 GiB / 128 MiB");
+    assert!(rec["executors"]["why"].as_str().unwrap().contains("partitions"));
+    let table = run(&["size", "--input-size", "200GiB"]);
+    assert!(table.stdout.contains("executor.memory"), "{}", table.stdout);
+    let bad = run(&["size", "--input-size", "lots"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.starts_with("error: --input-size: "), "{}", bad.stderr);
+    let bad = run(&["size", "--input-size", "1TiB", "--deadline", "soon"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("`soon` is not a duration"), "{}", bad.stderr);
+}
+
+#[test]
+fn size_write_patches_the_job_keeping_comments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let job = dir.path().join("trips-etl.yaml");
+    std::fs::copy(repo().join(JOB), &job).expect("copy");
+    let r = run(&["size", "--input-size", "200GiB", "--write", job.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let text = std::fs::read_to_string(&job).expect("read");
+    assert!(text.contains("# Wider rows than the preset assumes: more heap per executor."), "comments kept");
+    assert!(text.contains("    memory: 16Gi"), "{text}");
+    let resolved = run(&["resolve", job.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(resolved.code, Some(0), "the patched job still resolves: {}", resolved.stderr);
+    let json: serde_json::Value = serde_json::from_str(&resolved.stdout).expect("JSON");
+    assert_eq!(json["spec"]["executor"]["cores"], 4);
+    let rec: serde_json::Value =
+        serde_json::from_str(&run(&["size", "--input-size", "200GiB", "-o", "json"]).stdout).expect("JSON");
+    let partitions = rec["shufflePartitions"]["value"].as_u64().expect("in the recommendation");
+    assert!(partitions >= 1600, "at least one shuffle partition per input partition");
+    assert_eq!(json["spec"]["sparkConf"]["spark.sql.shuffle.partitions"], partitions.to_string());
+}
+
+#[test]
+fn fit_passes_and_fails_with_numbers() {
+    let nodes = "presets/nodes/standard.yaml";
+    let r = run(&["fit", JOB, "--env", "prod", "--nodes", nodes]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.ends_with("The job fits.\n"), "{}", r.stdout);
+    let r = run(&["fit", JOB, "--nodes", nodes, "--set", "executor.memory=40g"]);
+    assert_eq!(r.code, Some(1), "a job that does not fit is a failed check: {}", r.stderr);
+    assert!(r.stdout.contains("The job does NOT fit."), "{}", r.stdout);
+    assert!(r.stderr.contains("executor needs"), "{}", r.stderr);
+    assert!(r.stderr.contains("GiB"), "{}", r.stderr);
+}
+
+#[test]
+fn fit_reads_quotas_and_kubectl_node_lists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let quota = dir.path().join("quota.yaml");
+    std::fs::write(
+        &quota,
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: data-eng}\nspec:\n  hard: {requests.cpu: \"4\", requests.memory: 16Gi, pods: \"20\"}\n",
+    )
+    .expect("write");
+    let nodes = dir.path().join("nodes.yaml");
+    std::fs::write(
+        &nodes,
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Node\n  metadata: {name: n1, labels: {node.kubernetes.io/instance-type: m6i.2xlarge}}\n  status: {allocatable: {cpu: 7910m, memory: 31Gi, pods: \"110\"}}\n- apiVersion: v1\n  kind: Node\n  metadata: {name: n2, labels: {node.kubernetes.io/instance-type: m6i.2xlarge}}\n  status: {allocatable: {cpu: 7910m, memory: 31Gi, pods: \"110\"}}\n",
+    )
+    .expect("write");
+    let r = run(&["fit", JOB, "--nodes", nodes.to_str().unwrap(), "--quota", quota.to_str().unwrap(), "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON report");
+    assert_eq!(report["driver"]["pools"][0]["pool"], "m6i.2xlarge");
+    let cpu =
+        report["quota"].as_array().unwrap().iter().find(|q| q["resource"] == "requests.cpu").expect("cpu row").clone();
+    assert_eq!(cpu["ok"], false, "dev allows 4 executors x 2 CPU + driver > 4 CPU: {cpu}");
+    assert_eq!(r.code, Some(1));
+    let bad = run(&["fit", JOB, "--nodes", JOB]);
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stderr.contains("expected `kind: NodePools` or kubectl's node list, found `SparkJob`"),
+        "{}",
+        bad.stderr
+    );
+    let bad = run(&["fit", JOB, "--nodes", "presets/nodes/standard.yaml", "--quota", JOB]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("expected a `kind: ResourceQuota` object"), "{}", bad.stderr);
+}
+
+#[test]
+fn render_every_target_to_stdout_and_files() {
+    for (target, kinds) in [
+        ("native", vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ConfigMap", "Service", "Pod"]),
+        ("kubeflow", vec!["ServiceAccount", "Role", "RoleBinding", "ScheduledSparkApplication"]),
+        (
+            "job",
+            vec![
+                "ServiceAccount",
+                "ServiceAccount",
+                "Role",
+                "Role",
+                "RoleBinding",
+                "RoleBinding",
+                "ConfigMap",
+                "CronJob",
+            ],
+        ),
+    ] {
+        let r = run(&["render", JOB, "--env", "prod", "--target", target]);
+        assert_eq!(r.code, Some(0), "{target}: {}", r.stderr);
+        let docs = yaml_docs(&r.stdout);
+        let got: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert_eq!(got, kinds, "{target}");
+        assert!(!r.stdout.contains("secret-access-key\n") || !r.stdout.contains("AWS_SECRET_ACCESS_KEY=")); // referenced, never inlined
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("deploy");
+    let r = run(&["render", JOB, "--target", "native", "--out-dir", out.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files.len(), 7, "{files:?}");
+    assert!(files.iter().any(|f| f.starts_with("pod-trips-etl-") && f.ends_with("-driver.yaml")), "{files:?}");
+    let json = run(&["render", JOB, "--target", "kubeflow", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON List");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn render_is_byte_identical_across_runs() {
+    let a = run(&["render", JOB, "--env", "prod", "--target", "native"]).stdout;
+    let b = run(&["render", JOB, "--env", "prod", "--target", "native"]).stdout;
+    assert_eq!(a, b);
+    let changed = run(&["render", JOB, "--env", "prod", "--target", "native", "--set", "executor.instances=5"]).stdout;
+    assert_ne!(a, changed, "a changed job gets new names");
+}
+
+#[test]
+fn presets_list_and_show() {
+    let r = run(&["presets", "list", "-o", "json"]);
+    assert_eq!(r.code, Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("JSON");
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cost-optimized", "etl-large", "etl-medium", "etl-small", "interactive", "ml-gpu", "streaming"]);
+    let show = run(&["presets", "show", "ml-gpu"]);
+    assert!(show.stdout.contains("kind: Preset") && show.stdout.contains("nvidia.com/gpu"), "{}", show.stdout);
+    let bad = run(&["presets", "show", "etl-mediun"]);
+    assert_eq!(bad.code, Some(2));
+    assert_eq!(bad.stderr, "error: there is no preset `etl-mediun`\n  help: did you mean `etl-medium`?\n");
+}
+
+#[test]
+fn a_platform_directory_adds_and_replaces_presets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("presets")).unwrap();
+    std::fs::write(
+        dir.path().join("presets/etl-small.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\nmetadata: {name: etl-small, description: ours}\ntemplate:\n  spec:\n    sparkVersion: \"4.0.1\"\n",
+    )
+    .unwrap();
+    let r =
+        sparkplane().args(["resolve", JOB, "-o", "json"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let job: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(job["spec"]["sparkVersion"], "4.0.1");
+    std::fs::write(dir.path().join("presets/broken.yaml"), "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\nmetadata: {name: broken}\ntemplate: {spec: {executr: {}}}\n").unwrap();
+    let r = sparkplane().args(["presets", "list"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("broken.yaml:4:19: error: template.spec.executr: unknown field `executr`"), "{err}");
+}
+
+#[test]
+fn import_kubeflow_lists_what_it_cannot_carry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("spark-pi.yaml");
+    let r = run(&["import", "kubeflow", "examples/kubeflow/spark-pi.yaml", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for field in [
+        "spec.pythonVersion",
+        "spec.driver.hostNetwork",
+        "spec.monitoring",
+        "spec.restartPolicy.onSubmissionFailureRetries",
+    ] {
+        assert!(r.stderr.contains(&format!("warning: {field}: not carried over")), "{field}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("6 fields not carried over"), "{}", r.stderr);
+    let imported = run(&["validate", out.to_str().unwrap()]);
+    assert_eq!(imported.code, Some(0), "the imported job is valid: {}", imported.stderr);
+    let bad = run(&["import", "kubeflow", JOB]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("SparkApplication"), "{}", bad.stderr);
+}
+
+#[test]
+fn crd_completion_help_and_version() {
+    let crd = run(&["crd"]);
+    let doc = &yaml_docs(&crd.stdout)[0];
+    assert_eq!(doc["kind"], "CustomResourceDefinition");
+    assert_eq!(doc["metadata"]["name"], "sparkjobs.sparkplane.dev");
+    let schema = &doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    assert!(
+        schema["executor"]["properties"]["memory"]["pattern"].is_string(),
+        "memory sizes are validated by the API server too"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run(&["completion", shell]);
+        assert_eq!(r.code, Some(0));
+        assert!(r.stdout.contains("sparkplane") && r.stdout.contains("render"), "{shell}");
+    }
+    let help = run(&["help", "fit"]);
+    assert_eq!(help.code, Some(0));
+    assert!(help.stdout.contains("--nodes <FILE>") && help.stdout.contains("Examples:"), "{}", help.stdout);
+    let version = run(&["--version"]);
+    assert_eq!(version.stdout, format!("sparkplane {}\n", env!("CARGO_PKG_VERSION")));
+}
