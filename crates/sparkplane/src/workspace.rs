@@ -29,7 +29,10 @@ pub fn read_yaml(path: &Path) -> Result<Node, Failure> {
 /// `environments/*.yaml`, which add to or replace built-in entries.
 pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
     let mut catalog = Catalog::builtin()?;
-    let Some(dir) = platform_dir else { return Ok(catalog) };
+    let Some(dir) = platform_dir else {
+        tracing::info!(presets = catalog.preset_names().count(), "using the built-in catalog");
+        return Ok(catalog);
+    };
     if !dir.is_dir() {
         return Err(Failure::File {
             path: dir.to_owned(),
@@ -56,6 +59,12 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
     if problems.has_errors() {
         return Err(problems.into());
     }
+    tracing::info!(
+        presets = catalog.preset_names().count(),
+        environments = catalog.environment_names().count(),
+        platform_dir = %dir.display(),
+        "loaded the catalog"
+    );
     Ok(catalog)
 }
 
@@ -101,7 +110,10 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
             .map(str::to_owned)
     });
     let job_env = match env_name.as_deref().and_then(|e| job_environment_path(&settings.path, e)) {
-        Some(path) => Some(read_yaml(&path)?),
+        Some(path) => {
+            tracing::info!(overlay = %path.display(), "applying the job's own environment overlay");
+            Some(read_yaml(&path)?)
+        }
         None => None,
     };
     let request = ResolveRequest {
@@ -112,5 +124,13 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
         sets: &sets,
         target,
     };
-    Ok(resolve::resolve(request)?)
+    let resolved = resolve::resolve(request)?;
+    tracing::info!(
+        job = resolved.name(),
+        preset = resolved.preset.as_deref().unwrap_or("-"),
+        environment = resolved.environment.as_deref().unwrap_or("-"),
+        spec_hash = %resolved.short_hash(),
+        "resolved"
+    );
+    Ok(resolved)
 }

@@ -68,7 +68,7 @@ fn table(rec: &Recommendation) -> String {
     row("driver.cores", rec.driver_cores.value.to_string(), &rec.driver_cores.why);
     row("driver.memory", rec.driver_memory.value.to_kubernetes(), &rec.driver_memory.why);
     row("spark.sql.shuffle.partitions", rec.shuffle_partitions.value.to_string(), &rec.shuffle_partitions.why);
-    row("estimated task time", rec.task_time.value.to_string(), &rec.task_time.why);
+    row("compute time, all waves", rec.task_time.value.to_string(), &rec.task_time.why);
     let mut out = t.render();
     let e = &rec.sized.executor;
     out.push_str(&format!(
