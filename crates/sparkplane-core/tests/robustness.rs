@@ -37,11 +37,11 @@ fn exercise(catalog: &Catalog, text: &str) {
         Err(diagnostics) => {
             assert!(diagnostics.has_errors());
             for d in &diagnostics.0 {
-                if let Some(span) = &d.span {
-                    if &*span.source.name == "job.yaml" {
-                        assert!(span.start <= span.end && span.end <= text.len(), "{d}");
-                        assert!(span.at.line <= text.lines().count() + 1, "{d}");
-                    }
+                if let Some(span) = &d.span
+                    && &*span.source.name == "job.yaml"
+                {
+                    assert!(span.start <= span.end && span.end <= text.len(), "{d}");
+                    assert!(span.at.line <= text.lines().count() + 1, "{d}");
                 }
                 assert!(!d.message.is_empty());
             }
