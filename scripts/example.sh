@@ -10,7 +10,8 @@ sp="$CARGO_TARGET_DIR/release/sparkplane"
 job=examples/trips-etl/trips-etl.yaml
 out="${SPARKPLANE_EXAMPLE_OUT:-out/trips-etl}"
 
-step() { printf '\n\033[1m==> %s\033[0m\n$ %s\n' "$1" "${*:2}" >&2; "${@:2}"; }
+if [ -t 2 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n$ %s\n' "$bold" "$1" "$plain" "${*:2}" >&2; "${@:2}"; }
 
 step "resolve the job for prod, showing which layer set each field" "$sp" resolve "$job" --env prod --explain
 step "recommend sizes for 200 GiB of input" "$sp" size --input-size 200GiB --workload etl

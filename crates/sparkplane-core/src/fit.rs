@@ -28,6 +28,7 @@ use sparkplane_api::{CpuAmount, MemorySize, NodePool};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::kube_quantity::{self, KubeQuantity, Rounding};
+use crate::recommend::NodeLimit;
 use crate::sizing::{OverheadRule, PodResources, SizedJob, largest_heap_within};
 
 /// Node labels that differ from node to node of one pool; `kubectl` nodes
@@ -407,6 +408,25 @@ impl Shape<'_> {
                 .saturating_sub(self.overhead.extended.get(name).copied().unwrap_or(0)),
         }
     }
+}
+
+/// The room one pod has on a node of each pool (allocatable − reserved − pod
+/// overhead), and whether the pool is tainted against ordinary pods — what
+/// `size --nodes` keeps a recommendation within.
+pub fn pod_room(pools: &[NodePool]) -> Result<Vec<(String, bool, NodeLimit)>, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let mut rooms = Vec::new();
+    for (index, pool) in pools.iter().enumerate() {
+        if let Some(shape) = read_shape(index, pool, &mut problems) {
+            let tainted = pool.taints.iter().any(|t| t.effect == "NoSchedule" || t.effect == "NoExecute");
+            let limit = NodeLimit {
+                cpu: CpuAmount::from_millis(shape.room("cpu")),
+                memory: MemorySize::from_mib(shape.room("memory")),
+            };
+            rooms.push((pool.name.clone(), tainted, limit));
+        }
+    }
+    if problems.is_empty() { Ok(rooms) } else { Err(problems) }
 }
 
 fn read_shape<'a>(index: usize, pool: &'a NodePool, problems: &mut Vec<Diagnostic>) -> Option<Shape<'a>> {

@@ -268,6 +268,35 @@ fn seconds(secs: f64) -> Duration {
     Duration::from_secs(secs.ceil().max(0.0) as u64)
 }
 
+/// Executors of `cores` cores (heap = cores × `per_core`) that fit on one node.
+fn executors_per_node(node: NodeLimit, per_core: MemorySize, factor: f64, cores: u32) -> u64 {
+    let heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
+    let pod = heap.saturating_add(overhead_for(heap, None, factor).0);
+    let by_cpu = node.cpu.millis() / (u64::from(cores) * 1000);
+    let by_memory = node.memory.mib() / pod.mib().max(1);
+    by_cpu.min(by_memory)
+}
+
+/// Task slots (cores in use) per node with executors of `cores` cores.
+fn slots_per_node(node: NodeLimit, per_core: MemorySize, factor: f64, cores: u32) -> u64 {
+    u64::from(cores) * executors_per_node(node, per_core, factor, cores)
+}
+
+/// The executor core count (2..=5; 1 only when no larger count fits) that
+/// uses the most of a node, preferring `preferred` and then larger counts on
+/// ties; None when nothing fits. Single-core executors are a last resort: each
+/// is a JVM of its own, and broadcasts and caches are not shared.
+fn best_packing(node: NodeLimit, per_core: MemorySize, factor: f64, preferred: u32) -> Option<(u32, u64)> {
+    let pick = |range: std::ops::RangeInclusive<u32>| {
+        range
+            .map(|c| (c, slots_per_node(node, per_core, factor, c)))
+            .filter(|(_, slots)| *slots > 0)
+            .max_by_key(|(c, slots)| (*slots, *c == preferred, *c))
+            .map(|(c, _)| (c, executors_per_node(node, per_core, factor, c)))
+    };
+    pick(2..=MAX_EXECUTOR_CORES).or_else(|| pick(1..=1))
+}
+
 /// Sizes a job for `input` by the model in the module documentation.
 pub fn recommend(input: &SizeRequest) -> Recommendation {
     let workload = input.workload;
@@ -294,6 +323,28 @@ pub fn recommend(input: &SizeRequest) -> Recommendation {
     let mut heap_why = format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
     if let Some(node) = input.node {
         let node_cores = u32::try_from(node.cpu.millis() / 1000).unwrap_or(u32::MAX).max(1);
+        // Pack the node: the core count (1..=5) whose executors leave the most
+        // task slots per node wins; on a tie, the workload's own count, then more
+        // cores (fewer JVMs).
+        if let Some((best, per_node)) = best_packing(node, per_core, factor, cores)
+            && best != cores
+        {
+            let default_slots = slots_per_node(node, per_core, factor, cores);
+            let slots = u64::from(best) * per_node;
+            cores_why = if default_slots == 0 {
+                format!(
+                    "{best} cores per executor: the {workload} default of {cores} does not fit the node's {}; {per_node} per node use {slots} task slots",
+                    fmt_mem(node.memory)
+                )
+            } else {
+                format!(
+                    "{best} cores per executor: {per_node} per node use {slots} task slots, where the {workload} default of {cores} uses {default_slots}"
+                )
+            };
+            cores = best;
+            heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
+            heap_why = format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
+        }
         if cores > node_cores {
             cores = node_cores;
             heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
@@ -568,6 +619,24 @@ mod tests {
     }
 
     #[test]
+    fn node_shapes_choose_the_core_count_that_packs_best() {
+        // 7.5 CPU and 31 GiB for pods; Python ETL needs 4 GiB heap + 40 % per core.
+        let node = NodeLimit { cpu: CpuAmount::from_millis(7500), memory: MemorySize::from_gib(31) };
+        let mut req = SizeRequest::new(200 * 1024 * 1024 * 1024, Workload::Etl);
+        req.node = Some(node);
+        let rec = recommend(&req);
+        // Memory-bound at 5.6 GiB per core: five slots per node is the most; 5-core executors get them.
+        assert_eq!(rec.executor_cores.value, 5, "{}", rec.executor_cores.why);
+        assert_eq!(slots_per_node(node, MemorySize::from_gib(4), 0.4, 5), 5);
+        assert_eq!(slots_per_node(node, MemorySize::from_gib(4), 0.4, 4), 4);
+        assert!(rec.sized.executor.pod_memory <= node.memory);
+        // A JVM job (0.1 overhead) is CPU-bound there: the default 4 cores already fills the node's 7 slots best.
+        req.app_type = AppType::Scala;
+        let rec = recommend(&req);
+        assert_eq!(rec.executor_cores.value, 3, "{}", rec.executor_cores.why);
+    }
+
+    #[test]
     fn data_sizes_in_every_accepted_spelling() {
         for (text, bytes) in [
             ("1TiB", TIB),
@@ -721,7 +790,9 @@ mod tests {
         assert_eq!(rec.executor_cores.value, 2);
         assert_eq!(rec.executor_memory.value, MemorySize::from_gib(16));
         assert!(
-            rec.executor_cores.why.ends_with("lowered to 2 so that 8 GiB per core fits the node's 31 GiB"),
+            rec.executor_cores
+                .why
+                .starts_with("2 cores per executor: the ml default of 4 does not fit the node's 31 GiB"),
             "{}",
             rec.executor_cores.why
         );

@@ -157,6 +157,10 @@ pub struct SizeArgs {
     /// Application language (non-JVM languages need more memory overhead).
     #[arg(long, value_enum, default_value = "python")]
     pub language: LanguageArg,
+    /// Keep executors within a node shape: a NodePools file or `kubectl get nodes -o yaml` output
+    /// (the largest pool without NoSchedule taints is used).
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
     /// Patch this job file's driver, executor, dynamic allocation and shuffle partitions with the recommendation.
     #[arg(long, value_name = "JOB")]
     pub write: Option<PathBuf>,

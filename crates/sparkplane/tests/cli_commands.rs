@@ -97,6 +97,30 @@ fn size_recommends_and_explains() {
 }
 
 #[test]
+fn size_keeps_executors_within_a_node_shape() {
+    let free = run(&["size", "--input-size", "200GiB", "-o", "json"]);
+    let free: serde_json::Value = serde_json::from_str(&free.stdout).expect("JSON");
+    let r = run(&["size", "--input-size", "200GiB", "--nodes", "presets/nodes/standard.yaml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // The largest untainted pool is `general`: 7.5 CPU and 31 GiB for pods.
+    assert!(r.stdout.contains("per node of pool general (7500m CPU, 31Gi free for pods)"), "{}", r.stdout);
+    let json = run(&["size", "--input-size", "200GiB", "--nodes", "presets/nodes/standard.yaml", "-o", "json"]);
+    let bound: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let pod_mib = |rec: &serde_json::Value| {
+        let text = rec["sized"]["executor"]["podMemory"].as_str().unwrap().to_owned();
+        text.parse::<sparkplane_api::MemorySize>().unwrap().mib()
+    };
+    assert!(pod_mib(&bound) <= 31 * 1024, "the executor pod fits the node: {}", bound["sized"]["executor"]);
+    // Unbound, ETL takes 4-core executors: one per node (22.4 GiB), 4 of 7 slots used.
+    // On this node 5-core executors (28 GiB) use 5: packing picks them.
+    assert_eq!(free["executorCores"]["value"], 4);
+    assert_eq!(bound["executorCores"]["value"], 5, "{}", bound["executorCores"]["why"]);
+    assert!(r.stdout.contains("1 executor(s) per node"), "{}", r.stdout);
+    let bad = run(&["size", "--input-size", "1TiB", "--nodes", JOB]);
+    assert_eq!(bad.code, Some(2));
+}
+
+#[test]
 fn size_write_patches_the_job_keeping_comments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let job = dir.path().join("trips-etl.yaml");

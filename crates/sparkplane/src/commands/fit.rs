@@ -16,7 +16,7 @@ use crate::printer::Printer;
 use crate::workspace::{JobSettings, read_yaml, resolve_job};
 
 /// Reads node pools: a sparkplane `NodePools` document or `kubectl get nodes -o yaml` output.
-fn read_pools(path: &Path) -> Result<Vec<NodePool>, Failure> {
+pub fn read_pools(path: &Path) -> Result<Vec<NodePool>, Failure> {
     let doc = read_yaml(path)?;
     let kind =
         doc.get(&FieldPath::parse("kind").unwrap_or_default()).and_then(Node::as_str).unwrap_or_default().to_owned();

@@ -4,7 +4,8 @@
 use sparkplane_api::Duration;
 use sparkplane_api::job::AppType;
 use sparkplane_core::Diagnostic;
-use sparkplane_core::recommend::{Recommendation, SizeRequest, Workload, parse_data_size, recommend};
+use sparkplane_core::fit::pod_room;
+use sparkplane_core::recommend::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_core::yaml::patch_yaml;
 
 use crate::cli::{LanguageArg, SizeArgs, WorkloadArg};
@@ -15,6 +16,30 @@ use crate::workspace::read_source;
 /// Plain settings of `size`.
 struct SizeSettings {
     request: SizeRequest,
+    /// The pool the recommendation was kept within, and the room a pod has on its nodes.
+    pool: Option<(String, NodeLimit)>,
+}
+
+/// The pool a general job lands on: the untainted one with the most memory per pod
+/// (or the largest of all when every pool is tainted).
+fn node_limit(path: &std::path::Path) -> Result<(String, NodeLimit), Failure> {
+    let pools = super::fit::read_pools(path)?;
+    let rooms = pod_room(&pools).map_err(|problems| Failure::Invalid(sparkplane_core::Diagnostics(problems)))?;
+    let best = |untainted_only: bool| {
+        rooms
+            .iter()
+            .filter(|(_, tainted, _)| !untainted_only || !tainted)
+            .max_by_key(|(_, _, room)| (room.memory, room.cpu))
+            .cloned()
+    };
+    match best(true).or_else(|| best(false)) {
+        Some((name, _, room)) => Ok((name, room)),
+        None => Err(Failure::Invalid(
+            Diagnostic::error("no-node-pools", "--nodes", format!("{} lists no node pools", path.display()))
+                .with_help("list at least one pool")
+                .into(),
+        )),
+    }
 }
 
 impl SizeSettings {
@@ -51,11 +76,25 @@ impl SizeSettings {
         let mut request = SizeRequest::new(input_bytes, workload);
         request.deadline = deadline;
         request.app_type = app_type;
-        Ok(SizeSettings { request })
+        let mut pool = None;
+        if let Some(path) = &args.nodes {
+            let (name, room) = node_limit(path)?;
+            request.node = Some(room);
+            pool = Some((name, room));
+        }
+        Ok(SizeSettings { request, pool })
     }
 }
 
-fn table(rec: &Recommendation) -> String {
+/// How many executors fit on one node of the pool kept within.
+fn per_node(rec: &Recommendation, room: NodeLimit) -> u64 {
+    let pod = &rec.sized.executor;
+    let by_cpu = room.cpu.millis() / pod.cpu_request.millis().max(1);
+    let by_memory = room.memory.mib() / pod.pod_memory.mib().max(1);
+    by_cpu.min(by_memory)
+}
+
+fn table(rec: &Recommendation, pool: Option<&(String, NodeLimit)>) -> String {
     let mut t = super::Table::new(&["SETTING", "VALUE", "WHY"]);
     let mut row = |name: &str, value: String, why: &str| t.row(vec![name.to_owned(), value, why.to_owned()]);
     row("partitions", rec.partitions.value.to_string(), &rec.partitions.why);
@@ -75,6 +114,15 @@ fn table(rec: &Recommendation) -> String {
         "\nexecutor pod: {} CPU, {} memory (heap {} + overhead {}); driver pod: {} CPU, {} memory\n",
         e.cpu_request, e.pod_memory, e.heap, e.overhead, rec.sized.driver.cpu_request, rec.sized.driver.pod_memory
     ));
+    if let Some((pool, room)) = pool {
+        let room = *room;
+        out.push_str(&format!(
+            "{} executor(s) per node of pool {pool} ({} CPU, {} free for pods)\n",
+            per_node(rec, room),
+            room.cpu,
+            room.memory
+        ));
+    }
     for warning in &rec.warnings {
         out.push_str(&format!("warning: {warning}\n"));
     }
@@ -85,7 +133,7 @@ fn table(rec: &Recommendation) -> String {
 pub fn run(args: &SizeArgs, printer: &Printer) -> CommandResult {
     let settings = SizeSettings::resolve(args)?;
     let rec = recommend(&settings.request);
-    printer.result(&rec, || table(&rec));
+    printer.result(&rec, || table(&rec, settings.pool.as_ref()));
     if let Some(path) = &args.write {
         let source = read_source(path)?;
         let patched = patch_yaml(&source, &rec.to_patch())?;
