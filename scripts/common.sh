@@ -25,3 +25,23 @@ need_rust() {
     exit 3
   fi
 }
+
+# Java for Spark (17 runs both the 3.5 and 4.x lines). Installed from Debian when missing and possible.
+need_java() {
+  if command -v java >/dev/null 2>&1 || [ -x "${JAVA_HOME:-/nonexistent}/bin/java" ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Java 17 (Debian openjdk-17-jre-headless)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >&2
+  else
+    echo "Spark needs Java 17: install it (Debian: apt-get install openjdk-17-jre-headless) and run this again." >&2
+    exit 3
+  fi
+}
+
+# The managed Spark runtime the example and the tests use (idempotent: a no-op once installed).
+need_runtime() {
+  local sp="$1"
+  "$sp" runtime install 3.5 >&2
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# README's first command: builds sparkplane and takes the example job through
-# resolve -> size -> fit -> render (native, kubeflow, job). Safe to run again.
+# README's first command: builds sparkplane, installs its local Spark, runs the
+# example ETL job on this machine, then takes the same job through the cluster
+# steps: resolve -> size -> fit -> render (native, kubeflow, job). Safe to run again.
 source "$(dirname "$0")/common.sh"
 need_rust
+need_java
 
 echo "==> building sparkplane (release)" >&2
 cargo build --release --locked -q -p sparkplane
@@ -13,6 +15,11 @@ out="${SPARKPLANE_EXAMPLE_OUT:-out/trips-etl}"
 if [ -t 2 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s==> %s%s\n$ %s\n' "$bold" "$1" "$plain" "${*:2}" >&2; "${@:2}"; }
 
+need_runtime "$sp"
+if [ ! -d examples/trips-etl/data/raw/trips ]; then
+  step "generate sample trips" python3 examples/trips-etl/generate_trips.py
+fi
+step "run the job on this machine (local Spark)" "$sp" run "$job"
 step "resolve the job for prod, showing which layer set each field" "$sp" resolve "$job" --env prod --explain
 step "recommend sizes for 200 GiB of input" "$sp" size --input-size 200GiB --workload etl
 step "check the prod job fits the standard node pools" "$sp" fit "$job" --env prod --nodes presets/nodes/standard.yaml

@@ -4,6 +4,11 @@
 source "$(dirname "$0")/common.sh"
 need_rust
 
+need_java
+# The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.
+cargo build --locked -q -p sparkplane
+need_runtime "$CARGO_TARGET_DIR/debug/sparkplane"
+
 # cargo-nextest runs each test in its own process (faster, clearer output); plain cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --all-targets --no-fail-fast

@@ -26,6 +26,7 @@ pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
 /// Built-in platform environments: (file name, text).
 pub const BUILTIN_ENVIRONMENTS: &[(&str, &str)] = &[
     ("environments/dev.yaml", include_str!("../../../environments/dev.yaml")),
+    ("environments/local.yaml", include_str!("../../../environments/local.yaml")),
     ("environments/staging.yaml", include_str!("../../../environments/staging.yaml")),
     ("environments/prod.yaml", include_str!("../../../environments/prod.yaml")),
 ];

@@ -1927,7 +1927,10 @@ mod tests {
     #[test]
     fn environments_are_valid_overlays() {
         let names: Vec<&str> = crate::catalog::BUILTIN_ENVIRONMENTS.iter().map(|(file, _)| *file).collect();
-        assert_eq!(names, ["environments/dev.yaml", "environments/staging.yaml", "environments/prod.yaml"]);
+        assert_eq!(
+            names,
+            ["environments/dev.yaml", "environments/local.yaml", "environments/staging.yaml", "environments/prod.yaml"]
+        );
         for (file, text) in crate::catalog::BUILTIN_ENVIRONMENTS {
             let name = file.trim_start_matches("environments/").trim_end_matches(".yaml");
             let env: sparkplane_api::Environment =
@@ -1935,8 +1938,10 @@ mod tests {
             assert_eq!((env.kind.as_str(), env.metadata.name.as_str()), ("Environment", name));
             let labels = env.template.metadata.map(|m| m.labels).unwrap_or_default();
             assert_eq!(labels.get("sparkplane.dev/env").map(String::as_str), Some(name));
-            let dir = env.template.spec.and_then(|s| s.event_log).and_then(|e| e.dir).unwrap_or_default();
-            assert_eq!(dir, format!("s3a://spark-events/{name}"));
+            // Cluster environments keep their event logs apart; `run` writes local ones itself.
+            let dir = env.template.spec.and_then(|s| s.event_log).and_then(|e| e.dir);
+            let expected = (name != "local").then(|| format!("s3a://spark-events/{name}"));
+            assert_eq!(dir, expected);
         }
     }
 

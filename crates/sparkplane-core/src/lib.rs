@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod fit;
 pub mod import_kubeflow;
 pub mod kube_quantity;
+pub mod local;
 pub mod names;
 pub mod recommend;
 pub mod render;

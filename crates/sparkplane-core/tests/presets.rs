@@ -40,7 +40,7 @@ fn every_preset_validates_sizes_and_fits_in_every_environment() {
     let pools: NodePools = serde_json::from_value(pools_doc.to_json()).expect("node pools read");
     let presets: Vec<String> = catalog.preset_names().map(str::to_owned).collect();
     let envs: Vec<String> = catalog.environment_names().map(str::to_owned).collect();
-    assert_eq!(envs, ["dev", "prod", "staging"]);
+    assert_eq!(envs, ["dev", "local", "prod", "staging"]);
     let mut checked = 0;
     for preset in &presets {
         for env in &envs {
@@ -53,7 +53,7 @@ fn every_preset_validates_sizes_and_fits_in_every_environment() {
                     catalog: &catalog,
                     environment: Some(env),
                     sets: &[],
-                    target: ValidationTarget::Cluster,
+                    target: if env == "local" { ValidationTarget::Local } else { ValidationTarget::Cluster },
                 })
                 .unwrap_or_else(|d| panic!("{preset} in {env} ({app_type}) does not validate:\n{d}"));
                 assert!(resolved.warnings.is_empty(), "{preset} in {env} ({app_type}) warns:\n{}", resolved.warnings);
@@ -65,5 +65,5 @@ fn every_preset_validates_sizes_and_fits_in_every_environment() {
             }
         }
     }
-    assert_eq!(checked, 7 * 3 * 2);
+    assert_eq!(checked, 7 * 4 * 2);
 }

@@ -78,6 +78,14 @@ pub enum Command {
     Fit(FitArgs),
     /// Render a job to Kubernetes objects.
     Render(RenderArgs),
+    /// Run a job on this machine on an embedded Spark, with live progress and a summary.
+    Run(RunArgs),
+    /// List and show local runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Manage local Spark runtimes (installed per Spark line, e.g. 3.5 or 4.0).
+    #[command(subcommand)]
+    Runtime(RuntimeCommand),
     /// List and show golden-path presets.
     #[command(subcommand)]
     Presets(PresetsCommand),
@@ -254,4 +262,50 @@ pub struct CompletionArgs {
 pub struct HelpArgs {
     /// The command (e.g. `render` or `presets`).
     pub command: Vec<String>,
+}
+
+/// `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The SparkJob file.
+    #[arg(value_name = "JOB")]
+    pub job: PathBuf,
+    /// Environment overlay to apply (default: `local`).
+    #[arg(short, long, value_name = "ENV", default_value = "local")]
+    pub env: String,
+    /// Override a field: --set spec.arguments='[a, b]' (repeatable; `spec.` may be left out).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Stream the driver's log to the terminal while it runs.
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+/// `runs`.
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// List local runs, newest first.
+    List,
+    /// Show one run (an id or a unique prefix of one).
+    Show {
+        /// Run id.
+        run: String,
+    },
+}
+
+/// `runtime`.
+#[derive(Subcommand, Debug)]
+pub enum RuntimeCommand {
+    /// Install the pinned pyspark of a Spark line (3.5, 4.0, 4.1) into a private environment.
+    Install {
+        /// Spark line or version.
+        line: String,
+    },
+    /// List installed runtimes.
+    List,
+    /// Remove a runtime.
+    Remove {
+        /// Spark line.
+        line: String,
+    },
 }

@@ -24,6 +24,9 @@ pub enum Failure {
     },
     /// The input was fine but the check it asked for failed (exit 1), e.g. a job that does not fit.
     Failed(Diagnostics),
+    /// Something the command needs on this machine or network is missing or unreachable (exit 3):
+    /// Java, Python, a Spark runtime, the package index.
+    Infrastructure(Diagnostics),
 }
 
 impl Failure {
@@ -42,6 +45,7 @@ impl Failure {
         match self {
             Failure::Invalid(_) | Failure::File { .. } => ExitCode::from(2),
             Failure::Failed(_) => ExitCode::from(1),
+            Failure::Infrastructure(_) => ExitCode::from(3),
         }
     }
 }

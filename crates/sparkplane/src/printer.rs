@@ -80,7 +80,7 @@ impl Printer {
     /// Reports a failure: to stdout as JSON with `-o json`, else to stderr.
     pub fn failure(&self, failure: &Failure) {
         let diagnostics: Vec<Diagnostic> = match failure {
-            Failure::Invalid(d) | Failure::Failed(d) => d.0.clone(),
+            Failure::Invalid(d) | Failure::Failed(d) | Failure::Infrastructure(d) => d.0.clone(),
             Failure::File { path, error, help } => vec![
                 Diagnostic::error("file", "", format!("cannot read {}: {error}", path.display()))
                     .with_help(help.clone()),

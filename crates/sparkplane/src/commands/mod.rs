@@ -6,14 +6,20 @@ pub mod fit;
 pub mod help;
 pub mod import;
 pub mod presets;
+pub mod progress;
 pub mod render;
 pub mod resolve;
+pub mod run;
+pub mod runs;
+pub mod runtime;
 pub mod size;
 
 use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
-use crate::cli::{Cli, Command, ImportCommand, JobArgs, PresetsCommand, ShellArg, TargetArg};
+use crate::cli::{
+    Cli, Command, ImportCommand, JobArgs, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg,
+};
 use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
@@ -43,6 +49,12 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             };
             render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), printer)
         }
+        Command::Run(args) => run::run(args, platform_dir, printer),
+        Command::Runs(RunsCommand::List) => runs::list(printer),
+        Command::Runs(RunsCommand::Show { run }) => runs::show(run, printer),
+        Command::Runtime(RuntimeCommand::Install { line }) => runtime::install(line, printer),
+        Command::Runtime(RuntimeCommand::List) => runtime::list(printer),
+        Command::Runtime(RuntimeCommand::Remove { line }) => runtime::remove(line, printer),
         Command::Presets(PresetsCommand::List) => presets::list(platform_dir, printer),
         Command::Presets(PresetsCommand::Show { name }) => presets::show(platform_dir, name, printer),
         Command::Import(ImportCommand::Kubeflow { file, out }) => import::kubeflow(file, out.as_deref(), printer),

@@ -1,0 +1,59 @@
+//! Spark event logs: reading, parsing, and the application model.
+//!
+//! The pipeline is `read` → `parse` → `model`: [`read`] finds and streams the
+//! lines of a log (single file or rolling directory, plain or zstd),
+//! [`parse`] turns one line into a typed [`SparkEvent`], and [`model`] folds
+//! events into one [`AppSummary`]. Only `read` touches the filesystem; the
+//! other two are pure and are tested without files. Memory stays bounded by
+//! the number of jobs, stages and executors, never by the size of the log.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), sparkplane_eventlog::ReadError> {
+//! use std::path::Path;
+//! let dir = Path::new("/tmp/spark-events");
+//! if let Some(log) = sparkplane_eventlog::find_app_log(dir, "local-1700000000000") {
+//!     let summary = sparkplane_eventlog::summarize(&log)?;
+//!     println!("{:?}: {} tasks", summary.outcome, summary.tasks.total);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod model;
+pub mod parse;
+pub mod read;
+
+use std::path::Path;
+
+pub use model::{
+    AppSummary, AppSummaryBuilder, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig,
+    StageCounts, TaskCounts, TaskTotals, Warning,
+};
+pub use parse::{ParseError, SparkEvent, parse_event};
+pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log};
+
+/// Reads the event log at `path` (a log file or a rolling `eventlog_v2_*`
+/// directory) in one streaming pass and summarizes the application.
+///
+/// Fails only when the log cannot be opened at all (missing, unreadable, not
+/// an event log, or compressed with a codec not supported yet). Everything
+/// else — corrupt lines, missing fields, unreadable later parts, a cut-off
+/// in-progress tail — ends up in [`AppSummary::warnings`].
+pub fn summarize(path: &Path) -> Result<AppSummary, ReadError> {
+    let log = EventLog::open(path)?;
+    let mut lines = log.lines()?;
+    let mut builder = AppSummaryBuilder::new();
+    builder.set_in_progress(log.in_progress);
+    loop {
+        // Reading warnings (skipped parts, bad bytes, a cut-off tail) go in where they happened.
+        for warning in lines.take_warnings() {
+            builder.warn(warning);
+        }
+        let Some(line) = lines.next_line() else { break };
+        builder.push_line(line.file, line.number, line.text);
+    }
+    for warning in lines.take_warnings() {
+        builder.warn(warning);
+    }
+    Ok(builder.finish())
+}

@@ -1,0 +1,818 @@
+//! The application model: what an event log says about one Spark application.
+//!
+//! Owns: [`AppSummary`] (the one model `run`'s summary, and later `analyze`,
+//! `cost`, `tune` and the exporter, read), the rules that fold
+//! [`SparkEvent`]s into it, and [`Warning`]s about the log.
+//!
+//! Must not: read files or parse JSON text (events arrive typed), look at the
+//! clock, or keep anything per task or per line — memory grows with jobs,
+//! stages and executors only, never with the size of the log.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::parse::{SparkEvent, TaskOutcome, parse_event};
+
+/// Warnings kept in a summary; further ones are only counted.
+pub const MAX_WARNINGS: usize = 100;
+/// Longest failure message kept, in characters.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// Something wrong with the log that did not stop the summary: a corrupt line,
+/// a missing field, an unreadable part, a cut-off in-progress line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Warning {
+    /// The file it concerns, when it concerns one.
+    pub file: Option<String>,
+    /// The 1-based line within that file, when it concerns one line.
+    pub line: Option<u64>,
+    /// What was wrong and what was done about it.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about one line of a file.
+    pub fn at(file: &Path, line: u64, message: String) -> Warning {
+        Warning { file: Some(file.display().to_string()), line: Some(line), message }
+    }
+
+    /// A warning about a whole file.
+    pub fn in_file(file: &Path, message: String) -> Warning {
+        Warning { file: Some(file.display().to_string()), line: None, message }
+    }
+
+    /// A warning about the application as a whole.
+    pub fn general(message: String) -> Warning {
+        Warning { file: None, line: None, message }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{file}:{line}: {}", self.message),
+            (Some(file), None) => write!(f, "{file}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// How the application ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// The application ended and no job failed (and the exit code, if logged, was 0).
+    Succeeded,
+    /// The application ended and a job failed or the driver exited non-zero.
+    Failed,
+    /// The log has no application end: still running, killed, or cut short.
+    Incomplete,
+}
+
+/// Why the application failed: the first failed job and the stage that failed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// The first job that failed.
+    pub job_id: u32,
+    /// First line of the job's exception message (or its first stack frame when it has no message).
+    pub message: String,
+    /// The underlying error when the message buries it: the last line of a
+    /// Python traceback, or the last `Caused by:` of a JVM exception.
+    pub root_cause: Option<String>,
+    /// The failed stage of that job.
+    pub stage_id: Option<u32>,
+    /// That stage's attempt number.
+    pub stage_attempt_id: Option<u32>,
+    /// First line of that stage's "Failure Reason".
+    pub stage_failure: Option<String>,
+}
+
+/// Job counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobCounts {
+    /// Jobs seen.
+    pub total: u64,
+    /// Jobs that ended with `JobSucceeded`.
+    pub succeeded: u64,
+    /// Jobs that ended with `JobFailed`.
+    pub failed: u64,
+    /// Jobs started but not ended when the log stops.
+    pub running: u64,
+}
+
+/// Stage counts, by the latest attempt of each stage id.
+/// `total = completed + failed + skipped + active`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageCounts {
+    /// Distinct stages seen.
+    pub total: u64,
+    /// Stages whose latest attempt completed.
+    pub completed: u64,
+    /// Stages whose latest attempt failed or was cancelled.
+    pub failed: u64,
+    /// Stages a finished job needed but never ran, because their output already existed.
+    pub skipped: u64,
+    /// Stages running or waiting when the log stops.
+    pub active: u64,
+}
+
+/// Task-attempt counts, bucketed as the History Server does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCounts {
+    /// Task attempts that finished (one `SparkListenerTaskEnd` each).
+    pub total: u64,
+    /// Attempts that ended with `Success`.
+    pub succeeded: u64,
+    /// Attempts that failed (exception, fetch failure, lost executor, …).
+    pub failed: u64,
+    /// Attempts killed (including speculative losers and denied commits).
+    pub killed: u64,
+}
+
+/// Sums over every finished task attempt, failed ones included: their time was spent too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTotals {
+    /// Σ Executor Run Time, milliseconds.
+    pub task_time_ms: u64,
+    /// Σ Executor CPU Time, milliseconds (Spark logs nanoseconds).
+    pub cpu_time_ms: u64,
+    /// Σ JVM GC Time, milliseconds.
+    pub gc_time_ms: u64,
+    /// GC time ÷ task time; `None` when no task time was logged.
+    pub gc_share: Option<f64>,
+    /// Σ Input Metrics → Bytes Read.
+    pub input_bytes: u64,
+    /// Σ Output Metrics → Bytes Written.
+    pub output_bytes: u64,
+    /// Σ Shuffle Read Metrics → Remote Bytes Read + Local Bytes Read.
+    pub shuffle_read_bytes: u64,
+    /// Σ Shuffle Write Metrics → Shuffle Bytes Written.
+    pub shuffle_write_bytes: u64,
+    /// Σ Memory Bytes Spilled.
+    pub memory_spill_bytes: u64,
+    /// Σ Disk Bytes Spilled.
+    pub disk_spill_bytes: u64,
+}
+
+/// One executor's life. In local mode the driver (`driver`) is the only executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutorSpan {
+    /// The executor id.
+    pub id: String,
+    /// Its host.
+    pub host: Option<String>,
+    /// Cores it offered to tasks; `None` when the log does not say.
+    pub cores: Option<u32>,
+    /// When it was added, epoch milliseconds.
+    pub added_ms: u64,
+    /// When it was removed, epoch milliseconds; `None` if it lived to the end of the log.
+    pub removed_ms: Option<u64>,
+    /// Why it was removed.
+    pub removed_reason: Option<String>,
+    /// Lifetime, milliseconds: to its removal, else to the application end, else to the last event.
+    pub lifetime_ms: u64,
+}
+
+/// Executors over the application's life and how busy they were.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Executors {
+    /// Executors seen.
+    pub count: u64,
+    /// Most executors alive at once.
+    pub max_concurrent: u64,
+    /// Σ cores × lifetime over executors with known cores, core-seconds.
+    pub core_seconds: f64,
+    /// Σ task run time ÷ Σ executor core time; `None` without core time.
+    pub utilisation: Option<f64>,
+    /// Each executor, ordered by when it was added.
+    pub timeline: Vec<ExecutorSpan>,
+}
+
+/// The Spark properties sparkplane cares about, from `SparkListenerEnvironmentUpdate`.
+/// Memory stays as Spark spelled it; sparkplane's sizing model parses it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkConfig {
+    /// `spark.app.name`.
+    pub app_name: Option<String>,
+    /// `spark.master`.
+    pub master: Option<String>,
+    /// `spark.submit.deployMode`.
+    pub deploy_mode: Option<String>,
+    /// `spark.driver.memory`.
+    pub driver_memory: Option<String>,
+    /// `spark.executor.memory`.
+    pub executor_memory: Option<String>,
+    /// `spark.executor.cores`.
+    pub executor_cores: Option<u32>,
+    /// `spark.executor.instances`.
+    pub executor_instances: Option<u32>,
+    /// `spark.dynamicAllocation.enabled`.
+    pub dynamic_allocation: Option<bool>,
+    /// sparkplane labels (`sparkplane.dev/…`) from `spark.kubernetes.{driver,executor}.label.*`,
+    /// keyed by label name; the driver's value wins.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// About the log itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogStats {
+    /// Non-empty lines read.
+    pub lines: u64,
+    /// Lines that were events sparkplane uses.
+    pub events: u64,
+    /// Whether Spark marked the log as still being written.
+    pub in_progress: bool,
+}
+
+/// Everything sparkplane knows about one application from its event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSummary {
+    /// The application id (`local-…`, `spark-…`, `application_…`).
+    pub app_id: Option<String>,
+    /// The attempt id, where the cluster manager retries applications.
+    pub attempt_id: Option<String>,
+    /// The application name.
+    pub name: Option<String>,
+    /// The user it ran as.
+    pub user: Option<String>,
+    /// The Spark version that wrote the log.
+    pub spark_version: Option<String>,
+    /// Application start, epoch milliseconds.
+    pub start_time_ms: Option<u64>,
+    /// Application end, epoch milliseconds; `None` when the log has no end.
+    pub end_time_ms: Option<u64>,
+    /// Wall-clock milliseconds from start to end, or to the last event of an incomplete log.
+    pub duration_ms: Option<u64>,
+    /// How the application ended.
+    pub outcome: Outcome,
+    /// The driver's exit code, where Spark logs it (Spark 4+).
+    pub exit_code: Option<i32>,
+    /// Why it failed, when a job failed.
+    pub failure: Option<Failure>,
+    /// Job counts.
+    pub jobs: JobCounts,
+    /// Stage counts.
+    pub stages: StageCounts,
+    /// Task-attempt counts.
+    pub tasks: TaskCounts,
+    /// Time and bytes summed over task attempts.
+    pub metrics: TaskTotals,
+    /// Executors and their use.
+    pub executors: Executors,
+    /// Spark properties of interest.
+    pub config: SparkConfig,
+    /// About the log.
+    pub log: LogStats,
+    /// Problems met while reading (at most [`MAX_WARNINGS`]).
+    pub warnings: Vec<Warning>,
+    /// Warnings beyond [`MAX_WARNINGS`], counted but not kept.
+    pub warnings_omitted: u64,
+}
+
+impl AppSummary {
+    /// Executor core-seconds: Σ cores × lifetime. In local mode, the driver's.
+    pub fn core_seconds(&self) -> f64 {
+        self.executors.core_seconds
+    }
+
+    /// Executor memory GiB-seconds: Σ executor lifetime × the memory of one executor pod,
+    /// which the caller takes from sparkplane's sizing model (heap plus overhead).
+    pub fn gib_seconds(&self, executor_pod_memory_mib: u64) -> f64 {
+        let executor_seconds: f64 = self.executors.timeline.iter().map(|e| e.lifetime_ms as f64 / 1000.0).sum();
+        executor_seconds * executor_pod_memory_mib as f64 / 1024.0
+    }
+}
+
+/// A stage's state, by its latest attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StageState {
+    /// Named by a job but not submitted (yet).
+    Pending,
+    /// Submitted, not completed.
+    Active,
+    Completed,
+    Failed,
+    /// Its job ended without running it.
+    Skipped,
+}
+
+/// The most recent failed stage attempt, kept to explain the next failed job.
+#[derive(Debug, Clone)]
+struct FailedStage {
+    stage_id: u32,
+    attempt_id: u32,
+    reason: String,
+}
+
+/// An executor while the log is folded.
+#[derive(Debug, Clone)]
+struct LiveExecutor {
+    host: Option<String>,
+    cores: Option<u32>,
+    added_ms: u64,
+    removed_ms: Option<u64>,
+    removed_reason: Option<String>,
+}
+
+/// Folds events, one at a time, into an [`AppSummary`].
+///
+/// Feed it lines ([`AppSummaryBuilder::push_line`]) or already parsed events
+/// ([`AppSummaryBuilder::apply`]), then call [`AppSummaryBuilder::finish`].
+#[derive(Debug, Default)]
+pub struct AppSummaryBuilder {
+    app_id: Option<String>,
+    attempt_id: Option<String>,
+    name: Option<String>,
+    user: Option<String>,
+    spark_version: Option<String>,
+    start_ms: Option<u64>,
+    end_ms: Option<u64>,
+    exit_code: Option<i32>,
+    last_event_ms: Option<u64>,
+    jobs: JobCounts,
+    /// Stage ids of jobs that have started and not ended.
+    active_jobs: HashMap<u32, Vec<u32>>,
+    stages: HashMap<u32, StageState>,
+    last_failed_stage: Option<FailedStage>,
+    failure: Option<Failure>,
+    tasks: TaskCounts,
+    totals: TaskTotals,
+    cpu_time_ns: u64,
+    executors: HashMap<String, LiveExecutor>,
+    driver_block_manager: Option<(u64, Option<String>)>,
+    config: SparkConfig,
+    log: LogStats,
+    warnings: Vec<Warning>,
+    warnings_omitted: u64,
+}
+
+impl AppSummaryBuilder {
+    /// An empty builder.
+    pub fn new() -> AppSummaryBuilder {
+        AppSummaryBuilder::default()
+    }
+
+    /// Parses one line and folds its event in; a line that does not parse becomes a warning.
+    pub fn push_line(&mut self, file: &Path, line: u64, text: &str) {
+        self.log.lines += 1;
+        match parse_event(text) {
+            Ok(Some(event)) => {
+                self.log.events += 1;
+                self.apply_at(&event, Some((file, line)));
+            }
+            Ok(None) => {}
+            Err(error) => self.warn(Warning::at(file, line, format!("{error}; line skipped"))),
+        }
+    }
+
+    /// Folds in one event parsed elsewhere.
+    pub fn apply(&mut self, event: &SparkEvent<'_>) {
+        self.apply_at(event, None);
+    }
+
+    /// Records a warning, keeping at most [`MAX_WARNINGS`].
+    pub fn warn(&mut self, warning: Warning) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(warning);
+        } else {
+            self.warnings_omitted += 1;
+        }
+    }
+
+    /// Marks the log as one Spark is still writing.
+    pub fn set_in_progress(&mut self, in_progress: bool) {
+        self.log.in_progress = in_progress;
+    }
+
+    fn saw_time(&mut self, time: Option<i64>) -> Option<u64> {
+        let time = time.and_then(|t| u64::try_from(t).ok()).filter(|t| *t > 0)?;
+        self.last_event_ms = Some(self.last_event_ms.map_or(time, |last| last.max(time)));
+        Some(time)
+    }
+
+    fn apply_at(&mut self, event: &SparkEvent<'_>, at: Option<(&Path, u64)>) {
+        match event {
+            SparkEvent::LogStart(e) => self.spark_version = Some(e.spark_version.to_string()),
+            SparkEvent::ApplicationStart(e) => {
+                self.name = Some(e.app_name.to_string());
+                self.app_id = e.app_id.as_ref().map(|s| s.to_string());
+                self.attempt_id = e.attempt_id.as_ref().map(|s| s.to_string());
+                self.user = e.user.as_ref().map(|s| s.to_string());
+                self.start_ms = self.saw_time(Some(e.timestamp));
+            }
+            SparkEvent::ApplicationEnd(e) => {
+                self.end_ms = self.saw_time(Some(e.timestamp));
+                self.exit_code = e.exit_code;
+            }
+            SparkEvent::EnvironmentUpdate(e) => {
+                for (key, value) in &e.spark_properties {
+                    self.apply_property(key, value, at);
+                }
+            }
+            SparkEvent::JobStart(e) => {
+                self.saw_time(e.submission_time);
+                self.jobs.total += 1;
+                for stage in &e.stage_ids {
+                    self.stages.entry(*stage).or_insert(StageState::Pending);
+                }
+                self.active_jobs.insert(e.job_id, e.stage_ids.clone());
+            }
+            SparkEvent::JobEnd(e) => self.apply_job_end(e),
+            SparkEvent::StageSubmitted(e) => {
+                self.saw_time(e.stage.submission_time);
+                self.stages.insert(e.stage.stage_id, StageState::Active);
+            }
+            SparkEvent::StageCompleted(e) => {
+                self.saw_time(e.stage.completion_time);
+                let state = match &e.stage.failure_reason {
+                    Some(reason) => {
+                        self.last_failed_stage = Some(FailedStage {
+                            stage_id: e.stage.stage_id,
+                            attempt_id: e.stage.attempt_id,
+                            reason: first_line(reason),
+                        });
+                        StageState::Failed
+                    }
+                    None => StageState::Completed,
+                };
+                self.stages.insert(e.stage.stage_id, state);
+            }
+            SparkEvent::TaskEnd(e) => {
+                self.saw_time(e.info.finish_time);
+                self.tasks.total += 1;
+                match e.reason.outcome() {
+                    TaskOutcome::Succeeded => self.tasks.succeeded += 1,
+                    TaskOutcome::Failed => self.tasks.failed += 1,
+                    TaskOutcome::Killed => self.tasks.killed += 1,
+                }
+                if let Some(m) = &e.metrics {
+                    let t = &mut self.totals;
+                    add(&mut t.task_time_ms, m.executor_run_time_ms);
+                    add(&mut self.cpu_time_ns, m.executor_cpu_time_ns);
+                    add(&mut t.gc_time_ms, m.jvm_gc_time_ms);
+                    add(&mut t.input_bytes, m.input.bytes_read);
+                    add(&mut t.output_bytes, m.output.bytes_written);
+                    add(&mut t.shuffle_read_bytes, m.shuffle_read.remote_bytes_read);
+                    add(&mut t.shuffle_read_bytes, m.shuffle_read.local_bytes_read);
+                    add(&mut t.shuffle_write_bytes, m.shuffle_write.bytes_written);
+                    add(&mut t.memory_spill_bytes, m.memory_bytes_spilled);
+                    add(&mut t.disk_spill_bytes, m.disk_bytes_spilled);
+                }
+            }
+            SparkEvent::ExecutorAdded(e) => {
+                let added_ms = self.saw_time(Some(e.timestamp)).unwrap_or(0);
+                let executor = LiveExecutor {
+                    host: e.info.host.as_ref().map(|h| h.to_string()),
+                    cores: e.info.total_cores,
+                    added_ms,
+                    removed_ms: None,
+                    removed_reason: None,
+                };
+                self.executors.insert(e.executor_id.to_string(), executor);
+            }
+            SparkEvent::ExecutorRemoved(e) => {
+                let removed_ms = self.saw_time(Some(e.timestamp));
+                match self.executors.get_mut(e.executor_id.as_ref()) {
+                    Some(executor) => {
+                        executor.removed_ms = removed_ms;
+                        executor.removed_reason = e.reason.as_ref().map(|r| r.to_string());
+                    }
+                    None => {
+                        let message = format!("executor {} was removed but never added; ignored", e.executor_id);
+                        self.warn(warning(at, message));
+                    }
+                }
+            }
+            SparkEvent::BlockManagerAdded(e) => {
+                let time = self.saw_time(e.timestamp);
+                if e.block_manager.executor_id == "driver" && self.driver_block_manager.is_none() {
+                    let host = e.block_manager.host.as_ref().map(|h| h.to_string());
+                    self.driver_block_manager = Some((time.unwrap_or(0), host));
+                }
+            }
+        }
+    }
+
+    fn apply_job_end(&mut self, e: &crate::parse::JobEnd<'_>) {
+        self.saw_time(e.completion_time);
+        let stage_ids = match self.active_jobs.remove(&e.job_id) {
+            Some(ids) => ids,
+            None => {
+                // The start was lost (compacted or corrupt log): count the job anyway.
+                self.jobs.total += 1;
+                Vec::new()
+            }
+        };
+        for stage in &stage_ids {
+            if let Some(state @ StageState::Pending) = self.stages.get_mut(stage) {
+                *state = StageState::Skipped;
+            }
+        }
+        if e.result.succeeded() {
+            self.jobs.succeeded += 1;
+            return;
+        }
+        self.jobs.failed += 1;
+        if self.failure.is_some() {
+            return;
+        }
+        let exception = e.result.exception.as_ref();
+        let full_message = exception.and_then(|x| x.message.as_deref()).unwrap_or("");
+        let mut message = first_line(full_message);
+        if message.is_empty() {
+            message = exception.and_then(|x| x.first_frame()).unwrap_or_else(|| e.result.result.to_string());
+        }
+        let stage = self.last_failed_stage.as_ref().filter(|s| stage_ids.is_empty() || stage_ids.contains(&s.stage_id));
+        self.failure = Some(Failure {
+            job_id: e.job_id,
+            message,
+            root_cause: root_cause(full_message),
+            stage_id: stage.map(|s| s.stage_id),
+            stage_attempt_id: stage.map(|s| s.attempt_id),
+            stage_failure: stage.map(|s| s.reason.clone()),
+        });
+    }
+
+    fn apply_property(&mut self, key: &str, value: &str, at: Option<(&Path, u64)>) {
+        let config = &mut self.config;
+        match key {
+            "spark.app.name" => config.app_name = Some(value.to_string()),
+            "spark.master" => config.master = Some(value.to_string()),
+            "spark.submit.deployMode" => config.deploy_mode = Some(value.to_string()),
+            "spark.driver.memory" => config.driver_memory = Some(value.to_string()),
+            "spark.executor.memory" => config.executor_memory = Some(value.to_string()),
+            "spark.executor.cores" | "spark.executor.instances" => match value.trim().parse::<u32>() {
+                Ok(n) if key == "spark.executor.cores" => config.executor_cores = Some(n),
+                Ok(n) => config.executor_instances = Some(n),
+                Err(_) => self.warn(warning(at, format!("{key} = {value:?} is not a whole number; ignored"))),
+            },
+            "spark.dynamicAllocation.enabled" => match value.trim().to_ascii_lowercase().as_str() {
+                "true" => config.dynamic_allocation = Some(true),
+                "false" => config.dynamic_allocation = Some(false),
+                _ => self.warn(warning(at, format!("{key} = {value:?} is not true or false; ignored"))),
+            },
+            _ => {
+                if let Some(label) = key.strip_prefix("spark.kubernetes.driver.label.") {
+                    if label.starts_with("sparkplane.dev/") {
+                        config.labels.insert(label.to_string(), value.to_string());
+                    }
+                } else if let Some(label) = key.strip_prefix("spark.kubernetes.executor.label.")
+                    && label.starts_with("sparkplane.dev/")
+                {
+                    config.labels.entry(label.to_string()).or_insert_with(|| value.to_string());
+                }
+            }
+        }
+    }
+
+    /// Ends the fold and computes the derived figures.
+    pub fn finish(mut self) -> AppSummary {
+        let end_of_log = self.end_ms.or(self.last_event_ms);
+        self.add_local_driver();
+
+        let mut stages = StageCounts { total: self.stages.len() as u64, ..StageCounts::default() };
+        for state in self.stages.values() {
+            match state {
+                StageState::Completed => stages.completed += 1,
+                StageState::Failed => stages.failed += 1,
+                StageState::Skipped => stages.skipped += 1,
+                StageState::Pending | StageState::Active => stages.active += 1,
+            }
+        }
+        self.jobs.running = self.active_jobs.len() as u64;
+
+        let mut totals = self.totals;
+        totals.cpu_time_ms = self.cpu_time_ns / 1_000_000;
+        totals.gc_share = ratio(totals.gc_time_ms as f64, totals.task_time_ms as f64);
+
+        let mut timeline: Vec<ExecutorSpan> = self
+            .executors
+            .into_iter()
+            .map(|(id, e)| {
+                let end = e.removed_ms.or(end_of_log).unwrap_or(e.added_ms);
+                ExecutorSpan {
+                    id,
+                    host: e.host,
+                    cores: e.cores,
+                    added_ms: e.added_ms,
+                    removed_ms: e.removed_ms,
+                    removed_reason: e.removed_reason,
+                    lifetime_ms: end.saturating_sub(e.added_ms),
+                }
+            })
+            .collect();
+        timeline.sort_by(|a, b| a.added_ms.cmp(&b.added_ms).then_with(|| a.id.cmp(&b.id)));
+        let core_ms: f64 = timeline.iter().map(|e| f64::from(e.cores.unwrap_or(0)) * e.lifetime_ms as f64).sum();
+        let executors = Executors {
+            count: timeline.len() as u64,
+            max_concurrent: max_concurrent(&timeline),
+            core_seconds: core_ms / 1000.0,
+            utilisation: ratio(totals.task_time_ms as f64, core_ms),
+            timeline,
+        };
+
+        let outcome = match self.end_ms {
+            None => Outcome::Incomplete,
+            Some(_) if self.jobs.failed > 0 || self.exit_code.is_some_and(|c| c != 0) => Outcome::Failed,
+            Some(_) => Outcome::Succeeded,
+        };
+        let duration_ms = match (self.start_ms, end_of_log) {
+            (Some(start), Some(end)) => Some(end.saturating_sub(start)),
+            _ => None,
+        };
+        AppSummary {
+            app_id: self.app_id,
+            attempt_id: self.attempt_id,
+            name: self.name.or_else(|| self.config.app_name.clone()),
+            user: self.user,
+            spark_version: self.spark_version,
+            start_time_ms: self.start_ms,
+            end_time_ms: self.end_ms,
+            duration_ms,
+            outcome,
+            exit_code: self.exit_code,
+            failure: self.failure,
+            jobs: self.jobs,
+            stages,
+            tasks: self.tasks,
+            metrics: totals,
+            executors,
+            config: self.config,
+            log: self.log,
+            warnings: self.warnings,
+            warnings_omitted: self.warnings_omitted,
+        }
+    }
+
+    /// Logs where the local-mode driver never appears as an executor (older Spark)
+    /// still ran every task on it: add it from its block manager, with cores from `local[N]`.
+    fn add_local_driver(&mut self) {
+        if !self.executors.is_empty() {
+            return;
+        }
+        let Some(master) = self.config.master.as_deref() else { return };
+        let Some(cores) = local_master_cores(master) else { return };
+        let Some((added_ms, host)) = self.driver_block_manager.clone() else { return };
+        let added_ms = if added_ms > 0 { added_ms } else { self.start_ms.unwrap_or(0) };
+        if cores.is_none() {
+            let message = format!(
+                "the local driver's cores are not in the log (spark.master = {master}); core-seconds leave it out"
+            );
+            self.warn(Warning::general(message));
+        }
+        let driver = LiveExecutor { host, cores, added_ms, removed_ms: None, removed_reason: None };
+        self.executors.insert("driver".to_string(), driver);
+    }
+}
+
+/// Cores of a local master: `Some(Some(n))` for `local` and `local[n]`/`local[n,f]`,
+/// `Some(None)` for `local[*]`, `None` when the master is not local.
+fn local_master_cores(master: &str) -> Option<Option<u32>> {
+    let master = master.trim();
+    if master == "local" {
+        return Some(Some(1));
+    }
+    let inner = master.strip_prefix("local[")?.strip_suffix(']')?;
+    let threads = inner.split(',').next().unwrap_or("").trim();
+    Some(threads.parse::<u32>().ok())
+}
+
+fn add(total: &mut u64, value: i64) {
+    *total = total.saturating_add(u64::try_from(value).unwrap_or(0));
+}
+
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| numerator / denominator)
+}
+
+fn warning(at: Option<(&Path, u64)>, message: String) -> Warning {
+    match at {
+        Some((file, line)) => Warning::at(file, line, message),
+        None => Warning::general(message),
+    }
+}
+
+fn max_concurrent(timeline: &[ExecutorSpan]) -> u64 {
+    let mut edges: Vec<(u64, i64)> = Vec::with_capacity(timeline.len() * 2);
+    for e in timeline {
+        edges.push((e.added_ms, 1));
+        edges.push((e.added_ms.saturating_add(e.lifetime_ms), -1));
+    }
+    // Removals sort before additions at the same instant.
+    edges.sort_unstable();
+    let (mut alive, mut most) = (0i64, 0i64);
+    for (_, delta) in edges {
+        alive += delta;
+        most = most.max(alive);
+    }
+    u64::try_from(most).unwrap_or(0)
+}
+
+/// The first line of `text`, trimmed and cut to a readable length.
+fn first_line(text: &str) -> String {
+    clip(text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or(""))
+}
+
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// The error a long failure message buries: the last line of a Python traceback,
+/// else the last `Caused by:` of a JVM stack.
+pub(crate) fn root_cause(message: &str) -> Option<String> {
+    if let Some(at) = message.find("Traceback (most recent call last):") {
+        // Frames and source lines are indented; the exception line is not. Spark 4
+        // follows it with an indented " SQLSTATE: …", and the JVM stack with "\tat ".
+        let exception = message[at..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("\tat ") && !l.starts_with("Caused by:"))
+            .filter(|l| !l.trim().is_empty() && !l.starts_with(char::is_whitespace))
+            .filter(|l| !is_python_chain_line(l))
+            .last();
+        if let Some(line) = exception {
+            return Some(clip(line.trim()));
+        }
+    }
+    let cause = message.lines().rev().find_map(|l| l.trim().strip_prefix("Caused by: "))?;
+    Some(clip(cause.trim()))
+}
+
+/// The lines Python prints between chained exceptions.
+fn is_python_chain_line(line: &str) -> bool {
+    line.starts_with("Traceback (most recent call last):")
+        || line.starts_with("During handling of the above exception")
+        || line.starts_with("The above exception was the direct cause")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_masters() {
+        assert_eq!(local_master_cores("local"), Some(Some(1)));
+        assert_eq!(local_master_cores("local[4]"), Some(Some(4)));
+        assert_eq!(local_master_cores("local[3,2]"), Some(Some(3)));
+        assert_eq!(local_master_cores("local[*]"), Some(None));
+        assert_eq!(local_master_cores("k8s://https://api:6443"), None);
+        assert_eq!(local_master_cores("local-cluster[2,1,1024]"), None);
+    }
+
+    #[test]
+    fn root_cause_of_a_python_traceback() {
+        let message = "Job aborted due to stage failure: Task 1 failed: org.apache.spark.api.python.PythonException: \
+                       Traceback (most recent call last):\n  File \"x.py\", line 3, in f\n    raise ValueError(\"bad\")\n\
+                       ValueError: bad\n\n\tat org.apache.spark.api.python.X.y(X.scala:1)\n";
+        assert_eq!(root_cause(message).as_deref(), Some("ValueError: bad"));
+    }
+
+    #[test]
+    fn root_cause_of_a_spark_4_python_error() {
+        let message = "[PYTHON_EXCEPTION] An exception was thrown from the Python worker: Traceback (most recent call \
+                       last):\n  File \"x.py\", line 3, in f\n    raise KeyError(1)\nKeyError: 1\n\nDuring handling of \
+                       the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File \
+                       \"x.py\", line 5, in f\nValueError: bad record\n SQLSTATE: 38000";
+        assert_eq!(root_cause(message).as_deref(), Some("ValueError: bad record"));
+    }
+
+    #[test]
+    fn root_cause_of_a_jvm_chain() {
+        let message = "Job aborted: boom\n\tat a.b(C.java:1)\nCaused by: java.io.IOException: disk\n\tat x\n\
+                       Caused by: java.lang.OutOfMemoryError: Java heap space\n\tat y";
+        assert_eq!(root_cause(message).as_deref(), Some("java.lang.OutOfMemoryError: Java heap space"));
+        assert_eq!(root_cause("plain message"), None);
+    }
+
+    #[test]
+    fn concurrency_counts_overlaps_only() {
+        let span = |added_ms, lifetime_ms| ExecutorSpan {
+            id: String::new(),
+            host: None,
+            cores: Some(1),
+            added_ms,
+            removed_ms: None,
+            removed_reason: None,
+            lifetime_ms,
+        };
+        assert_eq!(max_concurrent(&[span(0, 10), span(10, 10), span(5, 1)]), 2);
+        assert_eq!(max_concurrent(&[]), 0);
+    }
+}

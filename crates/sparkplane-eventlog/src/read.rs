@@ -1,0 +1,616 @@
+//! Reading an application's event log from the local filesystem.
+//!
+//! Owns: recognising Spark's two on-disk layouts (a single file, or the
+//! rolling `eventlog_v2_<app>` directory), choosing the parts to read and
+//! their order, decompression, the in-progress marker, and splitting the
+//! bytes into numbered lines without ever holding more than one line.
+//!
+//! Must not: interpret the JSON on a line (that is [`crate::parse`]), keep
+//! lines after handing them out, or fail the whole read for a problem that
+//! only loses part of the log — those become [`Warning`]s and reading goes on.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use crate::model::Warning;
+
+/// Prefix of the directory Spark writes when `spark.eventLog.rolling.enabled` is set.
+pub const ROLLING_DIR_PREFIX: &str = "eventlog_v2_";
+/// Prefix of each part file inside a rolling directory.
+const EVENTS_PREFIX: &str = "events_";
+/// Prefix of the marker file inside a rolling directory that says whether the app still runs.
+const APPSTATUS_PREFIX: &str = "appstatus_";
+/// Suffix Spark puts on logs (and the rolling marker) while the application runs.
+const IN_PROGRESS_SUFFIX: &str = ".inprogress";
+/// Suffix of a rolling part written by Spark's event-log compactor.
+const COMPACT_SUFFIX: &str = ".compact";
+/// Read buffer per open part; large enough that reading is not the bottleneck.
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// Longest line kept. Spark's largest events (SQL plans) stay far below this;
+/// anything longer is corrupt or hostile and is skipped with a warning.
+pub const MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A compression codec Spark can write event logs with (`spark.eventLog.compression.codec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// Zstandard: Spark 4's default and what sparkplane's local runs write.
+    Zstd,
+    /// LZ4 block stream (Spark 3's default codec). Not read yet.
+    Lz4,
+    /// Snappy framed stream. Not read yet.
+    Snappy,
+    /// LZF. Not read yet.
+    Lzf,
+}
+
+impl Codec {
+    /// The codec named by a file extension as Spark spells it (`zstd`, `lz4`, `snappy`, `lzf`);
+    /// `zst`, the zstd tool's own extension, is accepted too for logs compressed by hand.
+    pub fn from_extension(extension: &str) -> Option<Codec> {
+        match extension {
+            "zstd" | "zst" => Some(Codec::Zstd),
+            "lz4" => Some(Codec::Lz4),
+            "snappy" => Some(Codec::Snappy),
+            "lzf" => Some(Codec::Lzf),
+            _ => None,
+        }
+    }
+
+    /// Spark's short name of the codec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Zstd => "zstd",
+            Codec::Lz4 => "lz4",
+            Codec::Snappy => "snappy",
+            Codec::Lzf => "lzf",
+        }
+    }
+
+    /// Whether this crate can decompress the codec yet.
+    pub fn is_supported(self) -> bool {
+        matches!(self, Codec::Zstd)
+    }
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an event log could not be opened at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The filesystem refused an operation on `path`.
+    #[error("cannot read event log {}: {source}", path.display())]
+    Io {
+        /// The file or directory being read.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The file is compressed with a codec this crate does not read yet.
+    #[error(
+        "event log {} is compressed with {codec}, which sparkplane does not read yet (it reads uncompressed and zstd logs)",
+        path.display()
+    )]
+    UnsupportedCodec {
+        /// The part that cannot be read.
+        path: PathBuf,
+        /// Its codec.
+        codec: Codec,
+    },
+    /// The path exists but is not laid out like a Spark event log.
+    #[error("{} is not a Spark event log: {reason}", path.display())]
+    NotAnEventLog {
+        /// The path given.
+        path: PathBuf,
+        /// What was expected instead.
+        reason: String,
+    },
+}
+
+/// How the log is stored on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One file: `<appId>[_<attempt>][.<codec>][.inprogress]`.
+    SingleFile,
+    /// A directory `eventlog_v2_<appId>[_<attempt>]/` of numbered `events_<N>_…` parts.
+    Rolling,
+}
+
+/// One file of an event log and how it is compressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPart {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// Its codec, `None` for plain text.
+    pub codec: Option<Codec>,
+}
+
+/// An application's event log, located and laid out but not yet read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLog {
+    /// The application id (with the attempt, if any) as spelled in the file or directory name.
+    pub log_name: String,
+    /// Single file or rolling directory.
+    pub layout: Layout,
+    /// The parts to read, in order.
+    pub parts: Vec<LogPart>,
+    /// True while Spark still writes the log (`.inprogress`), or when a rolling
+    /// directory has no status marker; its last line may then be cut short.
+    pub in_progress: bool,
+    /// Problems noticed while locating the parts (for example a compacted rolling log).
+    pub notes: Vec<Warning>,
+}
+
+impl EventLog {
+    /// Locates the event log at `path`: a single log file or a rolling `eventlog_v2_*` directory.
+    pub fn open(path: &Path) -> Result<EventLog, ReadError> {
+        let meta = fs::metadata(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+        if meta.is_dir() { open_rolling(path) } else { Ok(open_single(path)) }
+    }
+
+    /// Starts reading the parts in order. Fails if the first part cannot be opened or
+    /// any part uses a codec this crate cannot read yet; later problems become warnings.
+    pub fn lines(&self) -> Result<EventLogLines, ReadError> {
+        let unsupported = self.parts.iter().find_map(|p| p.codec.filter(|c| !c.is_supported()).map(|c| (p, c)));
+        if let Some((part, codec)) = unsupported {
+            return Err(ReadError::UnsupportedCodec { path: part.path.clone(), codec });
+        }
+        let mut lines = EventLogLines {
+            parts: self.parts.clone(),
+            next_part: 0,
+            current: None,
+            line_number: 0,
+            in_progress: self.in_progress,
+            text: String::with_capacity(64 * 1024),
+            warnings: self.notes.clone(),
+        };
+        if let Some(first) = self.parts.first() {
+            let reader = open_part(first).map_err(|source| ReadError::Io { path: first.path.clone(), source })?;
+            lines.current = Some(reader);
+            lines.next_part = 1;
+        }
+        Ok(lines)
+    }
+}
+
+/// One line of the log, borrowed until the next call to [`EventLogLines::next_line`].
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// The text without its line ending.
+    pub text: &'a str,
+    /// The part it came from.
+    pub file: &'a Path,
+    /// 1-based line number within that part.
+    pub number: u64,
+}
+
+/// A streaming reader over all parts of an event log, one line at a time.
+///
+/// Reading problems that lose only part of the log (an unreadable later part,
+/// a corrupt compressed stream, a line that is not UTF-8, the cut-off last line
+/// of an in-progress log) are recorded as warnings; take them with
+/// [`EventLogLines::take_warnings`].
+pub struct EventLogLines {
+    parts: Vec<LogPart>,
+    next_part: usize,
+    current: Option<Box<dyn BufRead + Send>>,
+    line_number: u64,
+    in_progress: bool,
+    /// The current line; its allocation is reused for the next one.
+    text: String,
+    warnings: Vec<Warning>,
+}
+
+/// What one step of [`EventLogLines::advance`] produced.
+enum Step {
+    /// `text` holds a line to hand out.
+    Line,
+    /// Nothing to hand out this time (end of a part, a skipped or bad line); go on.
+    Skipped,
+    /// No parts left.
+    End,
+}
+
+/// What [`read_line_bounded`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum LineRead {
+    /// The buffer holds a line (with its `\n`, unless the stream ended first).
+    Line,
+    /// The line exceeded the limit; it was consumed and dropped.
+    TooLong,
+    /// The stream had no more bytes.
+    Eof,
+}
+
+/// Like `BufRead::read_until(b'\n')`, but a line longer than `limit` is consumed
+/// without being stored, so one corrupt or absurd line cannot exhaust memory.
+fn read_line_bounded(reader: &mut dyn BufRead, buffer: &mut Vec<u8>, limit: usize) -> io::Result<LineRead> {
+    let mut seen_any = false;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            break;
+        }
+        seen_any = true;
+        let (taken, done) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        if !too_long {
+            if buffer.len() + taken > limit {
+                too_long = true;
+                buffer.clear();
+            } else {
+                buffer.extend_from_slice(&available[..taken]);
+            }
+        }
+        reader.consume(taken);
+        if done {
+            break;
+        }
+    }
+    Ok(match (seen_any, too_long) {
+        (false, _) => LineRead::Eof,
+        (true, true) => LineRead::TooLong,
+        (true, false) => LineRead::Line,
+    })
+}
+
+/// Keeps a byte buffer's allocation as an empty String for the next line.
+fn recycle(mut bytes: Vec<u8>) -> String {
+    bytes.clear();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+impl fmt::Debug for EventLogLines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLogLines")
+            .field("parts", &self.parts)
+            .field("next_part", &self.next_part)
+            .field("line_number", &self.line_number)
+            .field("in_progress", &self.in_progress)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventLogLines {
+    /// The next non-empty line, or `None` at the end of the last part.
+    pub fn next_line(&mut self) -> Option<Line<'_>> {
+        loop {
+            match self.advance() {
+                Step::Line => break,
+                Step::Skipped => continue,
+                Step::End => return None,
+            }
+        }
+        let path = &self.parts[self.next_part.saturating_sub(1)].path;
+        Some(Line { text: &self.text, file: path, number: self.line_number })
+    }
+
+    /// Reads one raw line into `self.text`; says whether it is a line to hand out.
+    fn advance(&mut self) -> Step {
+        if self.current.is_none() && !self.open_next_part() {
+            return Step::End;
+        }
+        let part_index = self.next_part.saturating_sub(1);
+        let is_last_part = self.next_part >= self.parts.len();
+        let Some(reader) = self.current.as_deref_mut() else { return Step::Skipped };
+        // Reuse one allocation for every line: the String handed out last time becomes the byte buffer.
+        let mut buffer = std::mem::take(&mut self.text).into_bytes();
+        buffer.clear();
+        let read = read_line_bounded(reader, &mut buffer, MAX_LINE_BYTES);
+        let path = &self.parts[part_index].path;
+        match read {
+            Ok(LineRead::Eof) => {
+                self.current = None;
+                self.text = recycle(buffer);
+                return Step::Skipped;
+            }
+            Ok(LineRead::Line) => {}
+            Ok(LineRead::TooLong) => {
+                self.line_number += 1;
+                let message = format!("line is longer than {} MiB and was skipped", MAX_LINE_BYTES >> 20);
+                self.warnings.push(Warning::at(path, self.line_number, message));
+                self.text = recycle(buffer);
+                return Step::Skipped;
+            }
+            Err(error) => {
+                let message = if self.in_progress && is_last_part {
+                    format!("the log is still being written and ends mid-stream ({error}); read up to here")
+                } else {
+                    format!("cannot read past this line ({error}); the rest of this file is skipped")
+                };
+                self.warnings.push(Warning::at(path, self.line_number, message));
+                self.current = None;
+                self.text = recycle(buffer);
+                return Step::Skipped;
+            }
+        }
+        self.line_number += 1;
+        if buffer.last() == Some(&b'\n') {
+            buffer.pop();
+            if buffer.last() == Some(&b'\r') {
+                buffer.pop();
+            }
+        } else if self.in_progress && is_last_part {
+            let message = "ignored the cut-off last line of an in-progress log".to_string();
+            self.warnings.push(Warning::at(path, self.line_number, message));
+            self.text = recycle(buffer);
+            return Step::Skipped;
+        }
+        if buffer.iter().all(u8::is_ascii_whitespace) {
+            self.text = recycle(buffer);
+            return Step::Skipped;
+        }
+        match String::from_utf8(buffer) {
+            Ok(text) => {
+                self.text = text;
+                Step::Line
+            }
+            Err(error) => {
+                let message = format!("line is not UTF-8 ({})", error.utf8_error());
+                self.warnings.push(Warning::at(path, self.line_number, message));
+                self.text = recycle(error.into_bytes());
+                Step::Skipped
+            }
+        }
+    }
+
+    /// Warnings recorded so far; later ones keep accumulating.
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Opens the next part; false when there is none left.
+    fn open_next_part(&mut self) -> bool {
+        while let Some(part) = self.parts.get(self.next_part) {
+            self.next_part += 1;
+            self.line_number = 0;
+            match open_part(part) {
+                Ok(reader) => {
+                    self.current = Some(reader);
+                    return true;
+                }
+                Err(error) => self.warnings.push(Warning::in_file(
+                    &part.path,
+                    format!("cannot open this part of the log ({error}); it is skipped"),
+                )),
+            }
+        }
+        false
+    }
+}
+
+/// Opens one part with its decompressor and a read buffer.
+fn open_part(part: &LogPart) -> io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(&part.path)?;
+    match part.codec {
+        None => Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, file))),
+        Some(Codec::Zstd) => {
+            let decoder = zstd::stream::read::Decoder::new(file)?;
+            Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, decoder)))
+        }
+        Some(codec) => Err(io::Error::new(io::ErrorKind::Unsupported, format!("{codec} is not supported yet"))),
+    }
+}
+
+/// A file name split into the parts Spark composes it from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NameParts<'a> {
+    /// What is left: the app id (and attempt), or `events_<N>_<app>` for a rolling part.
+    stem: &'a str,
+    codec: Option<Codec>,
+    in_progress: bool,
+    compact: bool,
+}
+
+/// Splits `name` into stem, codec, `.inprogress` and `.compact`, in the order Spark appends them.
+fn split_name(name: &str) -> NameParts<'_> {
+    let mut stem = name;
+    let compact = strip(&mut stem, COMPACT_SUFFIX);
+    let in_progress = strip(&mut stem, IN_PROGRESS_SUFFIX);
+    let mut codec = None;
+    if let Some((head, extension)) = stem.rsplit_once('.')
+        && let Some(found) = Codec::from_extension(extension)
+    {
+        codec = Some(found);
+        stem = head;
+    }
+    NameParts { stem, codec, in_progress, compact }
+}
+
+fn strip(stem: &mut &str, suffix: &str) -> bool {
+    match stem.strip_suffix(suffix) {
+        Some(rest) => {
+            *stem = rest;
+            true
+        }
+        None => false,
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn open_single(path: &Path) -> EventLog {
+    let name = file_name(path);
+    let parts = split_name(&name);
+    EventLog {
+        log_name: parts.stem.to_string(),
+        layout: Layout::SingleFile,
+        parts: vec![LogPart { path: path.to_path_buf(), codec: parts.codec }],
+        in_progress: parts.in_progress,
+        notes: Vec::new(),
+    }
+}
+
+/// A rolling part as found in the directory.
+struct RollingPart {
+    index: u64,
+    compact: bool,
+    part: LogPart,
+}
+
+fn open_rolling(dir: &Path) -> Result<EventLog, ReadError> {
+    let dir_name = file_name(dir);
+    let log_name = dir_name.strip_prefix(ROLLING_DIR_PREFIX).unwrap_or(&dir_name).to_string();
+    let io_error = |source| ReadError::Io { path: dir.to_path_buf(), source };
+    let mut found = Vec::new();
+    let mut status: Option<bool> = None;
+    for entry in fs::read_dir(dir).map_err(io_error)? {
+        let entry = entry.map_err(io_error)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue; // Hadoop's .crc checksum files
+        }
+        if let Some(rest) = name.strip_prefix(APPSTATUS_PREFIX) {
+            let running = rest.ends_with(IN_PROGRESS_SUFFIX);
+            status = Some(status.unwrap_or(false) || running);
+            continue;
+        }
+        let Some(rest) = name.strip_prefix(EVENTS_PREFIX) else { continue };
+        let Some((index, _)) = rest.split_once('_') else { continue };
+        let Ok(index) = index.parse::<u64>() else { continue };
+        let parts = split_name(&name);
+        found.push(RollingPart {
+            index,
+            compact: parts.compact,
+            part: LogPart { path: entry.path(), codec: parts.codec },
+        });
+    }
+    if found.is_empty() {
+        return Err(ReadError::NotAnEventLog {
+            path: dir.to_path_buf(),
+            reason: format!("the directory holds no {EVENTS_PREFIX}<N>_<appId> files"),
+        });
+    }
+    found.sort_by(|a, b| a.index.cmp(&b.index).then(a.compact.cmp(&b.compact)));
+    let mut notes = Vec::new();
+    // Spark's compactor replaces parts 1..=N with one `events_N_….compact` file;
+    // reading starts at the newest compacted file, as the History Server does.
+    if let Some(start) = found.iter().rposition(|p| p.compact) {
+        notes.push(Warning::in_file(
+            &found[start].part.path,
+            "the log was compacted: events of finished jobs before this part were dropped by Spark, \
+             so totals cover only what remains"
+                .to_string(),
+        ));
+        let compacted_up_to = found[start].index;
+        found.drain(..start);
+        found.retain(|p| p.compact || p.index > compacted_up_to);
+    }
+    Ok(EventLog {
+        log_name,
+        layout: Layout::Rolling,
+        parts: found.into_iter().map(|p| p.part).collect(),
+        in_progress: status.unwrap_or(true),
+        notes,
+    })
+}
+
+/// Finds the event log of application `app_id` in an event-log directory
+/// (`spark.eventLog.dir`), in either layout, with or without an attempt suffix,
+/// codec extension or `.inprogress`.
+///
+/// When several match, the highest attempt wins; for the same attempt a rolling
+/// directory beats a single file and a finished log beats an in-progress one.
+pub fn find_app_log(dir: &Path, app_id: &str) -> Option<PathBuf> {
+    let entries = fs::read_dir(dir).ok()?;
+    let mut best: Option<((u64, bool, bool), PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let (rolling, rest) = match name.strip_prefix(ROLLING_DIR_PREFIX) {
+            Some(rest) => (true, rest),
+            None => (false, name.as_str()),
+        };
+        let parts = split_name(rest);
+        let Some(attempt) = attempt_of(parts.stem, app_id) else { continue };
+        let path = entry.path();
+        if rolling != path.is_dir() {
+            continue;
+        }
+        let in_progress = if rolling { rolling_in_progress(&path) } else { parts.in_progress };
+        let rank = (attempt, rolling, !in_progress);
+        if best.as_ref().is_none_or(|(best_rank, _)| rank > *best_rank) {
+            best = Some((rank, path));
+        }
+    }
+    best.map(|(_, path)| path)
+}
+
+/// The attempt number encoded in `stem` if it names `app_id` (0 for no attempt suffix).
+fn attempt_of(stem: &str, app_id: &str) -> Option<u64> {
+    let rest = stem.strip_prefix(app_id)?;
+    if rest.is_empty() {
+        return Some(0);
+    }
+    rest.strip_prefix('_')?.parse::<u64>().ok()
+}
+
+fn rolling_in_progress(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else { return true };
+    let mut finished = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix(APPSTATUS_PREFIX) {
+            if rest.ends_with(IN_PROGRESS_SUFFIX) {
+                return true;
+            }
+            finished = true;
+        }
+    }
+    !finished
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_spark_file_names() {
+        let p = split_name("local-1700000000000.zstd.inprogress");
+        assert_eq!(
+            p,
+            NameParts { stem: "local-1700000000000", codec: Some(Codec::Zstd), in_progress: true, compact: false }
+        );
+        let p = split_name("events_3_local-1.zstd.compact");
+        assert_eq!(p.stem, "events_3_local-1");
+        assert!(p.compact);
+        assert_eq!(split_name("application_1_0001_1.lz4").codec, Some(Codec::Lz4));
+        assert_eq!(split_name("local-1").codec, None);
+    }
+
+    #[test]
+    fn attempts_match_only_whole_ids() {
+        assert_eq!(attempt_of("local-1", "local-1"), Some(0));
+        assert_eq!(attempt_of("local-1_2", "local-1"), Some(2));
+        assert_eq!(attempt_of("local-12", "local-1"), None);
+        assert_eq!(attempt_of("local-1_x", "local-1"), None);
+    }
+
+    #[test]
+    fn bounded_lines_skip_overlong_ones() {
+        let mut input: &[u8] = b"short\nthis one is far too long\nend";
+        let mut buffer = Vec::new();
+        assert_eq!(read_line_bounded(&mut input, &mut buffer, 10).ok(), Some(LineRead::Line));
+        assert_eq!(buffer, b"short\n");
+        buffer.clear();
+        assert_eq!(read_line_bounded(&mut input, &mut buffer, 10).ok(), Some(LineRead::TooLong));
+        buffer.clear();
+        assert_eq!(read_line_bounded(&mut input, &mut buffer, 10).ok(), Some(LineRead::Line));
+        assert_eq!(buffer, b"end");
+        buffer.clear();
+        assert_eq!(read_line_bounded(&mut input, &mut buffer, 10).ok(), Some(LineRead::Eof));
+    }
+}

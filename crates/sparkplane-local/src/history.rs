@@ -1,0 +1,261 @@
+//! The local run history: one JSON record per run under
+//! `<SPARKPLANE_HOME>/runs/<run-id>/run.json`, written before Spark starts and
+//! again when it ends, always atomically. A record left `running` whose
+//! process is gone reads back as `interrupted`, so no run is silently lost.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended (or that it has not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Spark is running.
+    Running,
+    /// The application succeeded.
+    Succeeded,
+    /// The application failed.
+    Failed,
+    /// The user stopped it (Ctrl-C); Spark was shut down cleanly.
+    Cancelled,
+    /// The process died without recording an end (killed, machine restarted).
+    Interrupted,
+    /// Spark could not be started.
+    NotStarted,
+}
+
+impl RunState {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
+            RunState::NotStarted => "not-started",
+        }
+    }
+}
+
+/// One run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    /// `<job>-<yyyymmdd-hhmmss>-<4 hex>`.
+    pub run_id: String,
+    /// Job name.
+    pub job: String,
+    /// The job file.
+    pub job_file: String,
+    /// Short hash of the resolved spec.
+    pub spec_hash: String,
+    /// Environment applied.
+    pub environment: Option<String>,
+    /// Preset applied.
+    pub preset: Option<String>,
+    /// Spark version of the runtime used.
+    pub spark_version: Option<String>,
+    /// `local[N]`.
+    pub master: String,
+    /// State.
+    pub state: RunState,
+    /// Start, milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// End, milliseconds since the Unix epoch.
+    pub ended_ms: Option<u64>,
+    /// Process id of spark-submit while running.
+    pub pid: Option<u32>,
+    /// Exit code of spark-submit.
+    pub exit_code: Option<i32>,
+    /// Why it failed, when it did.
+    pub failure: Option<String>,
+    /// The Spark application id.
+    pub app_id: Option<String>,
+    /// The Spark UI while it runs.
+    pub ui_url: Option<String>,
+    /// The driver's log.
+    pub driver_log: String,
+    /// The application's event log, once known.
+    pub event_log: Option<String>,
+    /// The end-of-run summary (from the event log).
+    pub summary: Option<serde_json::Value>,
+}
+
+impl RunRecord {
+    /// Wall time so far or in all.
+    pub fn duration_ms(&self) -> u64 {
+        self.ended_ms.unwrap_or_else(now_ms).saturating_sub(self.started_ms)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
+
+/// `2026-11-21T12:34:56Z` for a time in milliseconds since the epoch (UTC).
+pub fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// A new run id for `job`, unique per start.
+pub fn new_run_id(job: &str, now_ms: u64) -> String {
+    let stamp = rfc3339(now_ms).replace(['-', ':'], "").replace('T', "-").trim_end_matches('Z').to_owned();
+    let salt = (now_ms % 1000) as u32 ^ std::process::id();
+    format!("{job}-{stamp}-{:04x}", salt & 0xffff)
+}
+
+/// The directory of all runs.
+pub fn runs_dir(home: &Path) -> PathBuf {
+    home.join("runs")
+}
+
+/// The directory of one run.
+pub fn run_dir(home: &Path, run_id: &str) -> PathBuf {
+    runs_dir(home).join(run_id)
+}
+
+/// Writes a record atomically (a temporary file renamed over the old one).
+pub fn write(home: &Path, record: &RunRecord) -> std::io::Result<()> {
+    let dir = run_dir(home, &record.run_id);
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join("run.json.tmp");
+    let text = serde_json::to_string_pretty(record).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, dir.join("run.json"))
+}
+
+/// Whether a process is alive: it exists and is not a zombie (dead, not yet reaped).
+pub fn process_alive(pid: u32) -> bool {
+    // On Linux a zombie still answers signal 0; its state in /proc says what it is.
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+        if matches!(state, Some('Z' | 'X')) {
+            return false;
+        }
+    }
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // Signal 0 checks existence without delivering anything.
+    // SAFETY: kill with signal 0 has no effect on the target; it only reports whether it exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A record as it stands now: `running` with its process gone is `interrupted`.
+fn settle(mut record: RunRecord) -> RunRecord {
+    if record.state == RunState::Running && !record.pid.is_some_and(process_alive) {
+        record.state = RunState::Interrupted;
+        record.failure.get_or_insert_with(|| "the run's process ended without recording an outcome".into());
+    }
+    record
+}
+
+/// Every run, newest first. Unreadable records are skipped (and named in the second list).
+pub fn list(home: &Path) -> (Vec<RunRecord>, Vec<String>) {
+    let mut runs = Vec::new();
+    let mut unreadable = Vec::new();
+    let Ok(entries) = std::fs::read_dir(runs_dir(home)) else { return (runs, unreadable) };
+    for entry in entries.flatten() {
+        let path = entry.path().join("run.json");
+        match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<RunRecord>(&t)) {
+            Ok(Ok(record)) => runs.push(settle(record)),
+            Ok(Err(_)) | Err(_) => {
+                if entry.path().is_dir() {
+                    unreadable.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    runs.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then_with(|| b.run_id.cmp(&a.run_id)));
+    (runs, unreadable)
+}
+
+/// The run whose id is `id`, or the only one starting with it.
+pub fn find(home: &Path, id: &str) -> Result<RunRecord, String> {
+    let (runs, _) = list(home);
+    if let Some(run) = runs.iter().find(|r| r.run_id == id) {
+        return Ok(run.clone());
+    }
+    let matching: Vec<&RunRecord> = runs.iter().filter(|r| r.run_id.starts_with(id)).collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!("there is no run `{id}`: `sparkplane runs list` shows them")),
+        many => Err(format!(
+            "`{id}` matches {} runs ({}…): give more of the id",
+            many.len(),
+            many.iter().take(3).map(|r| r.run_id.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, state: RunState, pid: Option<u32>, started: u64) -> RunRecord {
+        RunRecord {
+            run_id: id.into(),
+            job: "j".into(),
+            job_file: "j.yaml".into(),
+            spec_hash: "abcd1234".into(),
+            environment: Some("local".into()),
+            preset: None,
+            spark_version: None,
+            master: "local[2]".into(),
+            state,
+            started_ms: started,
+            ended_ms: None,
+            pid,
+            exit_code: None,
+            failure: None,
+            app_id: None,
+            ui_url: None,
+            driver_log: "driver.log".into(),
+            event_log: None,
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_264_496_000), "2026-11-21T12:34:56Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        let id = new_run_id("trips", 1_795_264_496_000);
+        assert!(id.starts_with("trips-20261121-123456-"), "{id}");
+    }
+
+    #[test]
+    fn records_round_trip_and_dead_runs_read_as_interrupted() {
+        let home = tempfile::tempdir().unwrap();
+        write(home.path(), &record("a-1", RunState::Succeeded, None, 1)).unwrap();
+        // A pid that cannot exist: the run was killed without recording its end.
+        write(home.path(), &record("a-2", RunState::Running, Some(u32::MAX - 7), 2)).unwrap();
+        write(home.path(), &record("b-3", RunState::Running, Some(std::process::id()), 3)).unwrap();
+        std::fs::create_dir_all(runs_dir(home.path()).join("broken")).unwrap();
+        std::fs::write(runs_dir(home.path()).join("broken/run.json"), "{not json").unwrap();
+        let (runs, unreadable) = list(home.path());
+        let states: Vec<(&str, RunState)> = runs.iter().map(|r| (r.run_id.as_str(), r.state)).collect();
+        assert_eq!(states, [("b-3", RunState::Running), ("a-2", RunState::Interrupted), ("a-1", RunState::Succeeded)]);
+        assert_eq!(unreadable.len(), 1);
+        assert_eq!(find(home.path(), "a-1").unwrap().run_id, "a-1");
+        assert_eq!(find(home.path(), "b").unwrap().run_id, "b-3");
+        assert!(find(home.path(), "a").unwrap_err().contains("matches 2 runs"));
+        assert!(find(home.path(), "zzz").unwrap_err().contains("there is no run"));
+    }
+}

@@ -1,0 +1,77 @@
+//! The end-of-run summary of a local run, from the application's event log
+//! (the one event-log model of `sparkplane-eventlog`), in the compact form the
+//! run record keeps and `run` prints.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use sparkplane_eventlog::{AppSummary, find_app_log, summarize};
+
+/// What a run's summary adds to its record.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// The event log read.
+    pub event_log: Option<String>,
+    /// The application id found in it.
+    pub app_id: Option<String>,
+    /// The failure the log records, if any.
+    pub failure: Option<String>,
+    /// The Spark version that wrote the log.
+    pub spark_version: Option<String>,
+    /// Key figures for the record and the printed summary.
+    pub json: serde_json::Value,
+}
+
+/// The newest event log in `dir` (used when the application id was never seen,
+/// e.g. a job that finished before its UI answered).
+fn newest_log(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max_by_key(|(modified, _)| *modified)
+        .map(|(_, path)| path)
+}
+
+/// Key figures of an application: what `run` prints and records.
+pub fn figures(app: &AppSummary, memory_mib: u64) -> serde_json::Value {
+    let m = &app.metrics;
+    json!({
+        "outcome": format!("{:?}", app.outcome).to_ascii_lowercase(),
+        "durationMs": app.duration_ms,
+        "jobs": app.jobs.total,
+        "jobsFailed": app.jobs.failed,
+        "stages": app.stages.total,
+        "stagesFailed": app.stages.failed,
+        "tasks": app.tasks.total,
+        "tasksFailed": app.tasks.failed,
+        "inputBytes": m.input_bytes,
+        "outputBytes": m.output_bytes,
+        "shuffleBytes": m.shuffle_read_bytes + m.shuffle_write_bytes,
+        "spillBytes": m.memory_spill_bytes + m.disk_spill_bytes,
+        "taskTimeMs": m.task_time_ms,
+        "gcShare": m.gc_share.unwrap_or_default(),
+        "utilisation": app.executors.utilisation.unwrap_or_default(),
+        "coreSeconds": app.core_seconds(),
+        "gibSeconds": app.gib_seconds(memory_mib),
+        "warnings": app.warnings.len() as u64 + app.warnings_omitted,
+    })
+}
+
+/// Summarises a finished run from the event logs in `event_dir`. None when no
+/// log can be found or read (the run record then says so through its absence).
+pub fn summarize_run(event_dir: &Path, app_id: Option<&str>, memory_mib: u64) -> Option<RunSummary> {
+    let path = app_id.and_then(|id| find_app_log(event_dir, id)).or_else(|| newest_log(event_dir))?;
+    let app = summarize(&path).ok()?;
+    let failure = app
+        .failure
+        .as_ref()
+        .map(|f| f.root_cause.clone().or_else(|| f.stage_failure.clone()).unwrap_or_else(|| f.message.clone()));
+    Some(RunSummary {
+        event_log: Some(path.display().to_string()),
+        app_id: app.app_id.clone(),
+        failure,
+        spark_version: app.spark_version.clone(),
+        json: figures(&app, memory_mib),
+    })
+}

@@ -1,0 +1,117 @@
+//! `sparkplane runs list|show`, and the end-of-run summary `run` prints.
+
+use sparkplane_core::Diagnostic;
+use sparkplane_local::history::{self, RunRecord};
+use sparkplane_local::runtime;
+
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+
+fn seconds(ms: u64) -> String {
+    let s = ms as f64 / 1000.0;
+    if s >= 60.0 { format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64) } else { format!("{s:.1}s") }
+}
+
+fn bytes(n: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} {}", units[unit]) } else { format!("{value:.1} {}", units[unit]) }
+}
+
+/// The human summary of a run.
+pub fn summary_text(record: &RunRecord) -> String {
+    let mut out = format!(
+        "run {} {} in {} ({} on {}, spec {})\n",
+        record.run_id,
+        record.state.as_str(),
+        seconds(record.duration_ms()),
+        record.job,
+        record.master,
+        record.spec_hash
+    );
+    if let Some(failure) = &record.failure {
+        out.push_str(&format!("  reason:     {failure}\n"));
+    }
+    if let Some(s) = &record.summary {
+        let n = |key: &str| s[key].as_f64().unwrap_or_default();
+        let u = |key: &str| s[key].as_u64().unwrap_or_default();
+        out.push_str(&format!(
+            "  work:       {} jobs ({} failed) · {} stages ({} failed) · {} tasks ({} failed)\n",
+            u("jobs"),
+            u("jobsFailed"),
+            u("stages"),
+            u("stagesFailed"),
+            u("tasks"),
+            u("tasksFailed")
+        ));
+        out.push_str(&format!(
+            "  data:       input {} · output {} · shuffle {} · spill {}\n",
+            bytes(n("inputBytes")),
+            bytes(n("outputBytes")),
+            bytes(n("shuffleBytes")),
+            bytes(n("spillBytes"))
+        ));
+        out.push_str(&format!(
+            "  time:       GC {:.1}% of task time · executor utilisation {:.0}%\n",
+            n("gcShare") * 100.0,
+            n("utilisation") * 100.0
+        ));
+        out.push_str(&format!(
+            "  usage:      {:.1} core-seconds · {:.1} GiB-seconds\n",
+            n("coreSeconds"),
+            n("gibSeconds")
+        ));
+    }
+    if let Some(log) = &record.event_log {
+        out.push_str(&format!("  event log:  {log}\n"));
+    }
+    out.push_str(&format!("  driver log: {}\n", record.driver_log));
+    out
+}
+
+/// Prints a run's summary in the chosen format.
+pub fn print_summary(record: &RunRecord, printer: &Printer) {
+    printer.result(record, || summary_text(record));
+}
+
+fn home() -> Result<std::path::PathBuf, Failure> {
+    runtime::default_home().map_err(|e| Failure::Infrastructure(Diagnostic::error(e.code(), "", e.to_string()).into()))
+}
+
+/// Runs `runs list`.
+pub fn list(printer: &Printer) -> CommandResult {
+    let home = home()?;
+    let (runs, unreadable) = history::list(&home);
+    for path in &unreadable {
+        printer.status(&format!("warning: {path} cannot be read; it is left out"));
+    }
+    printer.result(&runs, || {
+        let mut t = super::Table::new(&["RUN", "JOB", "STATE", "STARTED", "DURATION", "ENV"]);
+        for r in &runs {
+            t.row(vec![
+                r.run_id.clone(),
+                r.job.clone(),
+                r.state.as_str().to_owned(),
+                history::rfc3339(r.started_ms),
+                seconds(r.duration_ms()),
+                r.environment.clone().unwrap_or_default(),
+            ]);
+        }
+        t.render()
+    });
+    Ok(())
+}
+
+/// Runs `runs show RUN`.
+pub fn show(id: &str, printer: &Printer) -> CommandResult {
+    let home = home()?;
+    let record =
+        history::find(&home, id).map_err(|why| Failure::Invalid(Diagnostic::error("unknown-run", "", why).into()))?;
+    print_summary(&record, printer);
+    Ok(())
+}
