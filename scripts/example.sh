@@ -20,6 +20,7 @@ if [ ! -d examples/trips-etl/data/raw/trips ]; then
   step "generate sample trips" python3 examples/trips-etl/generate_trips.py
 fi
 step "run the job on this machine (local Spark)" "$sp" run "$job"
+step "run a Spark SQL report over its output" "$sp" run examples/trips-report/trips-report.yaml
 step "resolve the job for prod, showing which layer set each field" "$sp" resolve "$job" --env prod --explain
 step "recommend sizes for 200 GiB of input" "$sp" size --input-size 200GiB --workload etl
 step "check the prod job fits the standard node pools" "$sp" fit "$job" --env prod --nodes presets/nodes/standard.yaml

@@ -221,3 +221,26 @@ fn a_missing_java_is_named_with_what_to_install() {
     assert!(err.contains("Java was not found") && err.contains("openjdk-17"), "{err}");
     assert!(env.runs().is_empty());
 }
+
+#[test]
+fn a_sql_job_runs_its_statements_in_order() {
+    let env = env();
+    std::fs::write(
+        env.jobs.path().join("numbers.sql"),
+        "-- two statements and a substitution\nCREATE OR REPLACE TEMPORARY VIEW n AS SELECT id FROM range(${upto});\nSELECT count(*) AS rows, sum(id) AS total FROM n;\n",
+    )
+    .unwrap();
+    let job = env.jobs.path().join("numbers.yaml");
+    std::fs::write(
+        &job,
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata: {name: numbers}\nspec:\n  type: SQL\n  sparkVersion: \"3.5.9\"\n  mainApplicationFile: numbers.sql\n  arguments: [\"upto=1000\"]\n",
+    )
+    .unwrap();
+    let (code, out, err) = env.run(&["run", job.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let log = std::fs::read_to_string(record["driverLog"].as_str().unwrap()).unwrap();
+    assert!(log.contains("sparkplane: statement 1: CREATE OR REPLACE TEMPORARY VIEW n"), "{log}");
+    assert!(log.contains("sparkplane: statement 2: SELECT count(*)"), "{log}");
+    assert!(log.contains("|1000|499500|"), "the last statement's result is shown: {log}");
+}
