@@ -223,6 +223,30 @@ fn render_every_target_to_stdout_and_files() {
     files.sort();
     assert_eq!(files.len(), 7, "{files:?}");
     assert!(files.iter().any(|f| f.starts_with("pod-trips-etl-") && f.ends_with("-driver.yaml")), "{files:?}");
+    // A changed job renames its per-run objects; the stale ones are removed, others' files are kept.
+    let other = out.join("configmap-someone-else.yaml");
+    std::fs::write(&other, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: someone-else\n  namespace: data-eng\n  labels: {app.kubernetes.io/managed-by: sparkplane, sparkplane.dev/job: other}\n").unwrap();
+    let r = run(&[
+        "render",
+        JOB,
+        "--target",
+        "native",
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--set",
+        "executor.instances=3",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut after: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    after.sort();
+    assert_eq!(after.len(), 8, "7 objects of the new render and the other job's file: {after:?}");
+    assert!(
+        after.iter().all(|f| !files.contains(f) || !f.contains("-driver")),
+        "stale driver objects removed: {after:?}"
+    );
+    assert!(other.exists());
+    assert!(r.stdout.contains("removed ") && r.stdout.contains("(no longer rendered)"), "{}", r.stdout);
     let json = run(&["render", JOB, "--target", "kubeflow", "-o", "json"]);
     let list: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON List");
     assert_eq!(list["kind"], "List");

@@ -12,15 +12,55 @@ use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
 
-/// Resolves, sizes and renders a job.
+/// Resolves, sizes and renders a job; also returns its warnings and name.
 pub fn render_objects(
     settings: &JobSettings,
     target: Target,
-) -> Result<(Vec<RenderedObject>, sparkplane_core::Diagnostics), Failure> {
+) -> Result<(Vec<RenderedObject>, sparkplane_core::Diagnostics, String), Failure> {
     let resolved = resolve_job(settings, ValidationTarget::Cluster)?;
     let sized = size_job(&resolved.job.spec);
     let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, target);
-    Ok((objects, resolved.warnings))
+    Ok((objects, resolved.warnings.clone(), resolved.name().to_owned()))
+}
+
+/// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
+fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Ok(doc) = sparkplane_core::yaml::parse_single(&sparkplane_core::Source::new(path.display().to_string(), text))
+    else {
+        return false;
+    };
+    let value = doc.to_json();
+    let labels = &value["metadata"]["labels"];
+    labels["app.kubernetes.io/managed-by"] == "sparkplane"
+        && labels["sparkplane.dev/job"] == job
+        && value["metadata"]["namespace"].as_str() == namespace
+}
+
+/// Removes manifests this job rendered into `dir` earlier that the new render
+/// no longer has (a changed spec renames per-run objects): a GitOps directory
+/// must not keep applying a stale driver. Only files whose labels say
+/// sparkplane rendered them for this job and namespace are touched.
+fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> Result<Vec<String>, Failure> {
+    let keep: std::collections::BTreeSet<String> = objects.iter().map(RenderedObject::file_name).collect();
+    let namespace = objects.first().and_then(|o| o.namespace.as_deref());
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(removed) };
+    let mut paths: Vec<std::path::PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !name.ends_with(".yaml") || keep.contains(&name) || !rendered_for(&path, job, namespace) {
+            continue;
+        }
+        std::fs::remove_file(&path).map_err(|e| Failure::File {
+            path: path.clone(),
+            error: e.to_string(),
+            help: "check that the directory can be written".into(),
+        })?;
+        removed.push(path.display().to_string());
+    }
+    Ok(removed)
 }
 
 /// Writes each object to `<dir>/<kind>-<name>.yaml`. Files are written to a
@@ -45,12 +85,18 @@ fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Fa
 
 /// Runs `render`.
 pub fn run(settings: &JobSettings, target: Target, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
-    let (objects, warnings) = render_objects(settings, target)?;
+    let (objects, warnings, job) = render_objects(settings, target)?;
     printer.warnings(&warnings);
     match out_dir {
         Some(dir) => {
             let written = write_files(dir, &objects)?;
-            printer.result(&written, || written.iter().map(|p| format!("wrote {p}\n")).collect());
+            let removed = prune_stale(dir, &objects, &job)?;
+            let report = serde_json::json!({"written": written, "removed": removed});
+            printer.result(&report, || {
+                let mut text: String = written.iter().map(|p| format!("wrote {p}\n")).collect();
+                text.extend(removed.iter().map(|p| format!("removed {p} (no longer rendered)\n")));
+                text
+            });
         }
         None => match printer.format {
             OutputFormat::Json => {
