@@ -90,6 +90,15 @@ impl SetFlag {
         };
         let (path_text, value_text) = text.split_once('=').ok_or_else(|| fail(format!("`{text}` has no `=`")))?;
         let mut path = FieldPath::parse(path_text.trim()).map_err(fail)?;
+        if path.0.iter().any(|seg| matches!(seg, PathSeg::Index(_))) {
+            return Err(Diagnostic::error(
+                "bad-set",
+                "",
+                format!("`{}` sets one item of a list, but lists are replaced whole", path_text.trim()),
+            )
+            .with_span(Some(whole.clone()))
+            .with_help("give the whole list: --set 'spec.arguments=[--day, 2026-11-20]'"));
+        }
         if !matches!(path.0.first(), Some(PathSeg::Key(k)) if ["apiVersion", "kind", "metadata", "spec"].contains(&k.as_str()))
         {
             path.0.insert(0, PathSeg::Key("spec".into()));
@@ -438,5 +447,24 @@ fn remove_path(tree: &mut Node, path: &FieldPath) {
     }
     if let NodeValue::Map(entries) = &mut node.value {
         entries.retain(|(k, _, _)| k != last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_flags_parse_values_as_yaml_and_refuse_list_items() {
+        let flag = SetFlag::parse("executor.instances=4").unwrap();
+        assert_eq!(flag.path.to_string(), "spec.executor.instances");
+        assert_eq!(flag.value.value, NodeValue::Int(4));
+        let flag = SetFlag::parse("spec.arguments=[a, \"b c\"]").unwrap();
+        assert_eq!(flag.value.to_json(), serde_json::json!(["a", "b c"]));
+        let flag = SetFlag::parse("metadata.labels.team=").unwrap();
+        assert_eq!(flag.value.value, NodeValue::Null, "an empty value unsets");
+        let err = SetFlag::parse("spec.arguments[1]=x").unwrap_err();
+        assert!(err.message.contains("lists are replaced whole"), "{}", err.message);
+        assert!(SetFlag::parse("no-equals").unwrap_err().message.contains("has no `=`"));
     }
 }
