@@ -19,6 +19,8 @@
 //! # }
 //! ```
 
+pub mod analyze;
+pub mod cost;
 pub mod model;
 pub mod parse;
 pub mod read;

@@ -20,6 +20,10 @@ use crate::parse::{SparkEvent, TaskOutcome, parse_event};
 pub const MAX_WARNINGS: usize = 100;
 /// Longest failure message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 1_000;
+/// Width of one bucket of the task-time sketch: each bucket spans ×1.02, so a quantile
+/// read from it is within 1% of the exact one while a stage keeps at most about
+/// 2,300 buckets (every duration a `u64` of milliseconds can hold), never one per task.
+pub const TASK_TIME_SKETCH_GROWTH: f64 = 1.02;
 
 /// Something wrong with the log that did not stop the summary: a corrupt line,
 /// a missing field, an unreadable part, a cut-off in-progress line.
@@ -163,6 +167,114 @@ pub struct TaskTotals {
     pub disk_spill_bytes: u64,
 }
 
+/// How a stage attempt ended, as far as the log says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StageAttemptState {
+    /// Submitted (or only seen through its tasks) and not completed when the log stops.
+    Active,
+    /// Completed without a failure reason.
+    Completed,
+    /// Completed with a failure reason (failed or cancelled).
+    Failed,
+}
+
+/// The distribution of one stage attempt's task run times (Executor Run Time, or
+/// finish − launch for attempts without metrics), in milliseconds.
+///
+/// Min and max are exact; median and p99 come from a log-bucket sketch whose
+/// buckets are [`TASK_TIME_SKETCH_GROWTH`] wide, so they are within about 1% of the
+/// exact nearest-rank quantile whatever the number of tasks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTimeDistribution {
+    /// Task attempts sampled.
+    pub count: u64,
+    /// Shortest, milliseconds.
+    pub min_ms: u64,
+    /// Median (nearest rank), milliseconds.
+    pub median_ms: u64,
+    /// 99th percentile (nearest rank), milliseconds.
+    pub p99_ms: u64,
+    /// Longest, milliseconds.
+    pub max_ms: u64,
+}
+
+/// What one stage attempt did, summed over its finished task attempts (failed ones included).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageStats {
+    /// The stage id.
+    pub stage_id: u32,
+    /// The attempt number (0 for the first).
+    pub attempt_id: u32,
+    /// How the attempt ended.
+    pub state: StageAttemptState,
+    /// Tasks the stage declared (its partition count); `None` when the log does not say.
+    pub num_tasks: Option<u32>,
+    /// Task attempts that finished.
+    pub tasks: u64,
+    /// Task attempts that failed.
+    pub failed_tasks: u64,
+    /// Task attempts that were killed (speculative losers included).
+    pub killed_tasks: u64,
+    /// Task attempts that were speculative copies.
+    pub speculative_tasks: u64,
+    /// Task run times; `None` when no attempt had a run time.
+    pub task_time: Option<TaskTimeDistribution>,
+    /// Σ Executor Run Time, milliseconds.
+    pub task_time_ms: u64,
+    /// Σ JVM GC Time, milliseconds.
+    pub gc_time_ms: u64,
+    /// Σ input bytes read.
+    pub input_bytes: u64,
+    /// Σ output bytes written.
+    pub output_bytes: u64,
+    /// Task attempts that wrote output (bytes written > 0): roughly the files written.
+    pub output_tasks: u64,
+    /// Σ shuffle bytes read (remote + local).
+    pub shuffle_read_bytes: u64,
+    /// Σ shuffle bytes written.
+    pub shuffle_write_bytes: u64,
+    /// Σ Memory Bytes Spilled.
+    pub memory_spill_bytes: u64,
+    /// Σ Disk Bytes Spilled.
+    pub disk_spill_bytes: u64,
+    /// When the attempt was submitted, epoch milliseconds.
+    pub submitted_ms: Option<u64>,
+    /// When the attempt completed, epoch milliseconds.
+    pub completed_ms: Option<u64>,
+    /// Earliest task launch, epoch milliseconds.
+    pub first_launch_ms: Option<u64>,
+    /// Latest task finish, epoch milliseconds.
+    pub last_finish_ms: Option<u64>,
+}
+
+impl StageStats {
+    /// Output bytes per task that wrote output; `None` when no task wrote any.
+    pub fn output_bytes_per_task(&self) -> Option<u64> {
+        (self.output_tasks > 0).then(|| self.output_bytes / self.output_tasks)
+    }
+}
+
+/// The application's wall time split by whether any task was running.
+///
+/// A stage attempt counts as running from its first task launch to its last task
+/// finish; time covered by no stage attempt is driver-side (planning, `collect()`,
+/// Python on the driver, waiting for executors, listing files, …).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WallTime {
+    /// Application wall time, milliseconds (as [`AppSummary::duration_ms`]).
+    pub total_ms: u64,
+    /// Time with at least one task running, milliseconds.
+    pub tasks_running_ms: u64,
+    /// Time with no task running, milliseconds.
+    pub driver_only_ms: u64,
+    /// `driver_only_ms ÷ total_ms`; `None` for a zero-length application.
+    pub driver_share: Option<f64>,
+}
+
 /// One executor's life. In local mode the driver (`driver`) is the only executor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -191,6 +303,8 @@ pub struct Executors {
     pub count: u64,
     /// Most executors alive at once.
     pub max_concurrent: u64,
+    /// Most executor cores alive at once (executors with unknown cores count 0).
+    pub max_concurrent_cores: u64,
     /// Σ cores × lifetime over executors with known cores, core-seconds.
     pub core_seconds: f64,
     /// Σ task run time ÷ Σ executor core time; `None` without core time.
@@ -223,6 +337,8 @@ pub struct SparkConfig {
     /// sparkplane labels (`sparkplane.dev/…`) from `spark.kubernetes.{driver,executor}.label.*`,
     /// keyed by label name; the driver's value wins.
     pub labels: BTreeMap<String, String>,
+    /// Every Spark property the log records, as Spark spelled it (a later update wins).
+    pub properties: BTreeMap<String, String>,
 }
 
 /// About the log itself.
@@ -257,6 +373,8 @@ pub struct AppSummary {
     pub end_time_ms: Option<u64>,
     /// Wall-clock milliseconds from start to end, or to the last event of an incomplete log.
     pub duration_ms: Option<u64>,
+    /// Wall time split into task time and driver-only time; `None` without a duration.
+    pub wall_time: Option<WallTime>,
     /// How the application ended.
     pub outcome: Outcome,
     /// The driver's exit code, where Spark logs it (Spark 4+).
@@ -267,6 +385,8 @@ pub struct AppSummary {
     pub jobs: JobCounts,
     /// Stage counts.
     pub stages: StageCounts,
+    /// Per stage attempt, ordered by stage id then attempt.
+    pub stage_stats: Vec<StageStats>,
     /// Task-attempt counts.
     pub tasks: TaskCounts,
     /// Time and bytes summed over task attempts.
@@ -328,6 +448,196 @@ struct LiveExecutor {
     removed_reason: Option<String>,
 }
 
+/// One stage attempt while the log is folded: sums, times and a bounded sketch.
+#[derive(Debug, Clone)]
+struct StageFold {
+    state: StageAttemptState,
+    num_tasks: Option<u32>,
+    tasks: u64,
+    failed_tasks: u64,
+    killed_tasks: u64,
+    speculative_tasks: u64,
+    task_times: TaskTimeSketch,
+    task_time_ms: u64,
+    gc_time_ms: u64,
+    input_bytes: u64,
+    output_bytes: u64,
+    output_tasks: u64,
+    shuffle_read_bytes: u64,
+    shuffle_write_bytes: u64,
+    memory_spill_bytes: u64,
+    disk_spill_bytes: u64,
+    submitted_ms: Option<u64>,
+    completed_ms: Option<u64>,
+    first_launch_ms: Option<u64>,
+    last_finish_ms: Option<u64>,
+}
+
+impl Default for StageFold {
+    fn default() -> StageFold {
+        StageFold {
+            state: StageAttemptState::Active,
+            num_tasks: None,
+            tasks: 0,
+            failed_tasks: 0,
+            killed_tasks: 0,
+            speculative_tasks: 0,
+            task_times: TaskTimeSketch::default(),
+            task_time_ms: 0,
+            gc_time_ms: 0,
+            input_bytes: 0,
+            output_bytes: 0,
+            output_tasks: 0,
+            shuffle_read_bytes: 0,
+            shuffle_write_bytes: 0,
+            memory_spill_bytes: 0,
+            disk_spill_bytes: 0,
+            submitted_ms: None,
+            completed_ms: None,
+            first_launch_ms: None,
+            last_finish_ms: None,
+        }
+    }
+}
+
+impl StageFold {
+    fn add_task(&mut self, e: &crate::parse::TaskEnd<'_>) {
+        self.tasks += 1;
+        match e.reason.outcome() {
+            TaskOutcome::Succeeded => {}
+            TaskOutcome::Failed => self.failed_tasks += 1,
+            TaskOutcome::Killed => self.killed_tasks += 1,
+        }
+        if e.info.speculative {
+            self.speculative_tasks += 1;
+        }
+        let launch = e.info.launch_time.and_then(|t| u64::try_from(t).ok()).filter(|t| *t > 0);
+        let finish = e.info.finish_time.and_then(|t| u64::try_from(t).ok()).filter(|t| *t > 0);
+        if let Some(launch) = launch {
+            self.first_launch_ms = Some(self.first_launch_ms.map_or(launch, |first| first.min(launch)));
+        }
+        if let Some(finish) = finish {
+            self.last_finish_ms = Some(self.last_finish_ms.map_or(finish, |last| last.max(finish)));
+        }
+        let run_time = match &e.metrics {
+            Some(m) => u64::try_from(m.executor_run_time_ms).ok(),
+            None => launch.zip(finish).map(|(launch, finish)| finish.saturating_sub(launch)),
+        };
+        if let Some(run_time) = run_time {
+            self.task_times.add(run_time);
+        }
+        if let Some(m) = &e.metrics {
+            add(&mut self.task_time_ms, m.executor_run_time_ms);
+            add(&mut self.gc_time_ms, m.jvm_gc_time_ms);
+            add(&mut self.input_bytes, m.input.bytes_read);
+            add(&mut self.output_bytes, m.output.bytes_written);
+            if m.output.bytes_written > 0 {
+                self.output_tasks += 1;
+            }
+            add(&mut self.shuffle_read_bytes, m.shuffle_read.remote_bytes_read);
+            add(&mut self.shuffle_read_bytes, m.shuffle_read.local_bytes_read);
+            add(&mut self.shuffle_write_bytes, m.shuffle_write.bytes_written);
+            add(&mut self.memory_spill_bytes, m.memory_bytes_spilled);
+            add(&mut self.disk_spill_bytes, m.disk_bytes_spilled);
+        }
+    }
+
+    fn finish(self, (stage_id, attempt_id): (u32, u32)) -> StageStats {
+        StageStats {
+            stage_id,
+            attempt_id,
+            state: self.state,
+            num_tasks: self.num_tasks,
+            tasks: self.tasks,
+            failed_tasks: self.failed_tasks,
+            killed_tasks: self.killed_tasks,
+            speculative_tasks: self.speculative_tasks,
+            task_time: self.task_times.distribution(),
+            task_time_ms: self.task_time_ms,
+            gc_time_ms: self.gc_time_ms,
+            input_bytes: self.input_bytes,
+            output_bytes: self.output_bytes,
+            output_tasks: self.output_tasks,
+            shuffle_read_bytes: self.shuffle_read_bytes,
+            shuffle_write_bytes: self.shuffle_write_bytes,
+            memory_spill_bytes: self.memory_spill_bytes,
+            disk_spill_bytes: self.disk_spill_bytes,
+            submitted_ms: self.submitted_ms,
+            completed_ms: self.completed_ms,
+            first_launch_ms: self.first_launch_ms,
+            last_finish_ms: self.last_finish_ms,
+        }
+    }
+}
+
+/// A bounded, deterministic quantile sketch of durations in milliseconds: counts per
+/// log-spaced bucket (see [`TASK_TIME_SKETCH_GROWTH`]) plus the exact min and max.
+#[derive(Debug, Clone, Default)]
+struct TaskTimeSketch {
+    /// Bucket index → count. Bucket 0 holds 0 ms; bucket `i ≥ 1` holds
+    /// `[growth^(i-1), growth^i)`.
+    buckets: BTreeMap<u16, u64>,
+    count: u64,
+    min_ms: u64,
+    max_ms: u64,
+}
+
+impl TaskTimeSketch {
+    fn add(&mut self, ms: u64) {
+        let bucket = if ms == 0 {
+            0
+        } else {
+            // ln(u64::MAX) / ln(1.02) ≈ 2,240, so the index always fits a u16.
+            let index = ((ms as f64).ln() / TASK_TIME_SKETCH_GROWTH.ln()).floor() as u16;
+            index.saturating_add(1)
+        };
+        *self.buckets.entry(bucket).or_insert(0) += 1;
+        if self.count == 0 {
+            (self.min_ms, self.max_ms) = (ms, ms);
+        } else {
+            self.min_ms = self.min_ms.min(ms);
+            self.max_ms = self.max_ms.max(ms);
+        }
+        self.count += 1;
+    }
+
+    /// The nearest-rank `q`-quantile: the middle of the bucket holding rank ⌈q·n⌉,
+    /// kept within the exact min and max (and exactly them at the first and last rank).
+    fn quantile(&self, q: f64) -> u64 {
+        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count.max(1));
+        // The extremes are known exactly; only ranks in between need the buckets.
+        if rank == 1 {
+            return self.min_ms;
+        }
+        if rank == self.count {
+            return self.max_ms;
+        }
+        let mut seen = 0;
+        for (&bucket, &count) in &self.buckets {
+            seen += count;
+            if seen >= rank {
+                if bucket == 0 {
+                    return 0;
+                }
+                let low = TASK_TIME_SKETCH_GROWTH.powi(i32::from(bucket) - 1);
+                let middle = (low * (1.0 + TASK_TIME_SKETCH_GROWTH) / 2.0).round() as u64;
+                return middle.clamp(self.min_ms, self.max_ms);
+            }
+        }
+        self.max_ms
+    }
+
+    fn distribution(&self) -> Option<TaskTimeDistribution> {
+        (self.count > 0).then(|| TaskTimeDistribution {
+            count: self.count,
+            min_ms: self.min_ms,
+            median_ms: self.quantile(0.5),
+            p99_ms: self.quantile(0.99),
+            max_ms: self.max_ms,
+        })
+    }
+}
+
 /// Folds events, one at a time, into an [`AppSummary`].
 ///
 /// Feed it lines ([`AppSummaryBuilder::push_line`]) or already parsed events
@@ -347,6 +657,7 @@ pub struct AppSummaryBuilder {
     /// Stage ids of jobs that have started and not ended.
     active_jobs: HashMap<u32, Vec<u32>>,
     stages: HashMap<u32, StageState>,
+    stage_stats: BTreeMap<(u32, u32), StageFold>,
     last_failed_stage: Option<FailedStage>,
     failure: Option<Failure>,
     tasks: TaskCounts,
@@ -421,6 +732,7 @@ impl AppSummaryBuilder {
             SparkEvent::EnvironmentUpdate(e) => {
                 for (key, value) in &e.spark_properties {
                     self.apply_property(key, value, at);
+                    self.config.properties.insert(key.to_string(), value.to_string());
                 }
             }
             SparkEvent::JobStart(e) => {
@@ -433,11 +745,22 @@ impl AppSummaryBuilder {
             }
             SparkEvent::JobEnd(e) => self.apply_job_end(e),
             SparkEvent::StageSubmitted(e) => {
-                self.saw_time(e.stage.submission_time);
+                let submitted = self.saw_time(e.stage.submission_time);
                 self.stages.insert(e.stage.stage_id, StageState::Active);
+                let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
+                fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
+                fold.submitted_ms = submitted.or(fold.submitted_ms);
             }
             SparkEvent::StageCompleted(e) => {
-                self.saw_time(e.stage.completion_time);
+                let completed = self.saw_time(e.stage.completion_time);
+                let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
+                fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
+                fold.completed_ms = completed;
+                fold.state = if e.stage.failure_reason.is_some() {
+                    StageAttemptState::Failed
+                } else {
+                    StageAttemptState::Completed
+                };
                 let state = match &e.stage.failure_reason {
                     Some(reason) => {
                         self.last_failed_stage = Some(FailedStage {
@@ -453,6 +776,7 @@ impl AppSummaryBuilder {
             }
             SparkEvent::TaskEnd(e) => {
                 self.saw_time(e.info.finish_time);
+                self.stage_fold(e.stage_id, e.stage_attempt_id).add_task(e);
                 self.tasks.total += 1;
                 match e.reason.outcome() {
                     TaskOutcome::Succeeded => self.tasks.succeeded += 1,
@@ -505,6 +829,12 @@ impl AppSummaryBuilder {
                 }
             }
         }
+    }
+
+    /// The fold of one stage attempt, created on first sight (a task may outlive a lost
+    /// `StageSubmitted`).
+    fn stage_fold(&mut self, stage_id: u32, attempt_id: u32) -> &mut StageFold {
+        self.stage_stats.entry((stage_id, attempt_id)).or_default()
     }
 
     fn apply_job_end(&mut self, e: &crate::parse::JobEnd<'_>) {
@@ -620,6 +950,7 @@ impl AppSummaryBuilder {
         let executors = Executors {
             count: timeline.len() as u64,
             max_concurrent: max_concurrent(&timeline),
+            max_concurrent_cores: peak(&timeline, |e| i64::from(e.cores.unwrap_or(0))),
             core_seconds: core_ms / 1000.0,
             utilisation: ratio(totals.task_time_ms as f64, core_ms),
             timeline,
@@ -634,6 +965,11 @@ impl AppSummaryBuilder {
             (Some(start), Some(end)) => Some(end.saturating_sub(start)),
             _ => None,
         };
+        let stage_stats: Vec<StageStats> = self.stage_stats.into_iter().map(|(key, fold)| fold.finish(key)).collect();
+        let wall_time = match (self.start_ms, end_of_log) {
+            (Some(start), Some(end)) => Some(wall_time(start, end, &stage_stats)),
+            _ => None,
+        };
         AppSummary {
             app_id: self.app_id,
             attempt_id: self.attempt_id,
@@ -643,11 +979,13 @@ impl AppSummaryBuilder {
             start_time_ms: self.start_ms,
             end_time_ms: self.end_ms,
             duration_ms,
+            wall_time,
             outcome,
             exit_code: self.exit_code,
             failure: self.failure,
             jobs: self.jobs,
             stages,
+            stage_stats,
             tasks: self.tasks,
             metrics: totals,
             executors,
@@ -707,10 +1045,15 @@ fn warning(at: Option<(&Path, u64)>, message: String) -> Warning {
 }
 
 fn max_concurrent(timeline: &[ExecutorSpan]) -> u64 {
+    peak(timeline, |_| 1)
+}
+
+/// The largest Σ `weight` over executors alive at the same instant.
+fn peak(timeline: &[ExecutorSpan], weight: impl Fn(&ExecutorSpan) -> i64) -> u64 {
     let mut edges: Vec<(u64, i64)> = Vec::with_capacity(timeline.len() * 2);
     for e in timeline {
-        edges.push((e.added_ms, 1));
-        edges.push((e.added_ms.saturating_add(e.lifetime_ms), -1));
+        edges.push((e.added_ms, weight(e)));
+        edges.push((e.added_ms.saturating_add(e.lifetime_ms), -weight(e)));
     }
     // Removals sort before additions at the same instant.
     edges.sort_unstable();
@@ -720,6 +1063,39 @@ fn max_concurrent(timeline: &[ExecutorSpan]) -> u64 {
         most = most.max(alive);
     }
     u64::try_from(most).unwrap_or(0)
+}
+
+/// Splits `[start, end]` into time covered by some stage attempt's task span and the rest.
+fn wall_time(start: u64, end: u64, stages: &[StageStats]) -> WallTime {
+    let mut spans: Vec<(u64, u64)> = stages
+        .iter()
+        .filter_map(|s| Some((s.first_launch_ms?.max(start), s.last_finish_ms?.min(end))))
+        .filter(|(from, to)| from < to)
+        .collect();
+    spans.sort_unstable();
+    let mut busy = 0;
+    let mut current: Option<(u64, u64)> = None;
+    for (from, to) in spans {
+        current = match current {
+            Some((a, b)) if from <= b => Some((a, b.max(to))),
+            Some((a, b)) => {
+                busy += b - a;
+                Some((from, to))
+            }
+            None => Some((from, to)),
+        };
+    }
+    if let Some((a, b)) = current {
+        busy += b - a;
+    }
+    let total_ms = end.saturating_sub(start);
+    let driver_only_ms = total_ms.saturating_sub(busy);
+    WallTime {
+        total_ms,
+        tasks_running_ms: busy,
+        driver_only_ms,
+        driver_share: ratio(driver_only_ms as f64, total_ms as f64),
+    }
 }
 
 /// The first line of `text`, trimmed and cut to a readable length.
@@ -814,5 +1190,48 @@ mod tests {
         };
         assert_eq!(max_concurrent(&[span(0, 10), span(10, 10), span(5, 1)]), 2);
         assert_eq!(max_concurrent(&[]), 0);
+    }
+
+    #[test]
+    fn task_time_sketch_is_bounded_and_within_one_percent() {
+        let mut sketch = TaskTimeSketch::default();
+        // A deterministic scramble of 1..=100_000 ms, fed three times.
+        for round in 0..3u64 {
+            for i in 0..100_000u64 {
+                sketch.add((i * 7_919 + round) % 100_000 + 1);
+            }
+        }
+        let d = sketch.distribution().expect("samples");
+        assert_eq!((d.count, d.min_ms, d.max_ms), (300_000, 1, 100_000));
+        assert!((d.median_ms as f64 - 50_000.0).abs() <= 500.0, "{d:?}");
+        assert!((d.p99_ms as f64 - 99_000.0).abs() <= 990.0, "{d:?}");
+        // ln(100_000) / ln(1.02) ≈ 581 buckets, whatever the number of tasks.
+        assert!(sketch.buckets.len() < 600, "{}", sketch.buckets.len());
+
+        let mut small = TaskTimeSketch::default();
+        for ms in [0, 3, 7, 7, 1_000] {
+            small.add(ms);
+        }
+        let d = small.distribution().expect("samples");
+        assert_eq!((d.min_ms, d.median_ms, d.p99_ms, d.max_ms), (0, 7, 1_000, 1_000));
+        assert_eq!(TaskTimeSketch::default().distribution(), None);
+        let mut huge = TaskTimeSketch::default();
+        huge.add(u64::MAX);
+        assert_eq!(huge.distribution().map(|d| d.median_ms), Some(u64::MAX));
+    }
+
+    #[test]
+    fn wall_time_merges_overlapping_stage_spans() {
+        let stage = |first_launch_ms, last_finish_ms| StageStats {
+            first_launch_ms: Some(first_launch_ms),
+            last_finish_ms: Some(last_finish_ms),
+            ..StageFold::default().finish((0, 0))
+        };
+        // Busy 10–30 (two overlapping stages) and 50–60; a stage past the end is clipped.
+        let stages = [stage(10, 20), stage(15, 30), stage(50, 60), stage(95, 120)];
+        let wall = wall_time(0, 100, &stages);
+        assert_eq!((wall.total_ms, wall.tasks_running_ms, wall.driver_only_ms), (100, 35, 65));
+        assert_eq!(wall.driver_share, Some(0.65));
+        assert_eq!(wall_time(5, 5, &[]).driver_share, None);
     }
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppSummary, find_app_log, summarize};
 
 /// What a run's summary adds to its record.
@@ -54,6 +55,8 @@ pub fn figures(app: &AppSummary, memory_mib: u64) -> serde_json::Value {
         "utilisation": app.executors.utilisation.unwrap_or_default(),
         "coreSeconds": app.core_seconds(),
         "gibSeconds": app.gib_seconds(memory_mib),
+        // What the same work costs on a cluster at OpenCost's default prices (the cost engine's sizing).
+        "costUsd": app_cost(app, &PriceSheet::opencost_defaults()).cost,
         "warnings": app.warnings.len() as u64 + app.warnings_omitted,
     })
 }

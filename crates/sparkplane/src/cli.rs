@@ -86,6 +86,10 @@ pub enum Command {
     /// Manage local Spark runtimes (installed per Spark line, e.g. 3.5 or 4.0).
     #[command(subcommand)]
     Runtime(RuntimeCommand),
+    /// Cost per application, job, team or cost-center from a directory of Spark event logs (chargeback).
+    Cost(CostArgs),
+    /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix.
+    Analyze(AnalyzeArgs),
     /// List and show golden-path presets.
     #[command(subcommand)]
     Presets(PresetsCommand),
@@ -308,4 +312,35 @@ pub enum RuntimeCommand {
         /// Spark line.
         line: String,
     },
+}
+
+/// `analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// One application's event log: a file or an `eventlog_v2_*` directory.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+
+/// `cost`.
+#[derive(Args, Debug)]
+pub struct CostArgs {
+    /// A directory of event logs (spark.eventLog.dir; local directories for now).
+    #[arg(value_name = "DIR")]
+    pub path: PathBuf,
+    /// Only applications that ran in this window, e.g. 30d or 12h.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Group costs by team, job, cost-center, namespace or app.
+    #[arg(long, value_name = "KEY", default_value = "team")]
+    pub by: String,
+    /// Prices ($/core-hour, $/GiB-hour, $/GPU-hour, spot multiplier, per node pool); default: OpenCost's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub price_sheet: Option<PathBuf>,
+    /// Team budgets (monthly amount, warning and critical %); exit 1 when a team is critical.
+    #[arg(long, value_name = "FILE")]
+    pub budget: Option<PathBuf>,
+    /// Write the rows as CSV.
+    #[arg(long)]
+    pub csv: bool,
 }

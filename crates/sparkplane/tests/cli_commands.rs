@@ -341,3 +341,57 @@ fn crd_completion_help_and_version() {
     let version = run(&["--version"]);
     assert_eq!(version.stdout, format!("sparkplane {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn analyze_reports_findings_from_a_real_event_log() {
+    let failed = "crates/sparkplane-eventlog/tests/fixtures/spark-3.5.9/eventlog_v2_local-1795265044180";
+    let r = run(&["analyze", failed, "-o", "json"]);
+    assert_eq!(r.code, Some(0), "findings are advice: {}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let findings = report["findings"].as_array().expect("findings");
+    let failed_tasks = findings.iter().find(|f| f["id"] == "failed-tasks").expect("a failed-tasks finding");
+    assert_eq!(failed_tasks["severity"], "critical");
+    assert!(failed_tasks["evidence"].as_str().unwrap().contains("ValueError"), "{failed_tasks}");
+    let table = run(&["analyze", failed]);
+    assert!(table.stdout.starts_with("SEVERITY"), "{}", table.stdout);
+    let bad = run(&["analyze", "no/such/log"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("cannot read event log no/such/log"), "{}", bad.stderr);
+}
+
+#[test]
+fn cost_attributes_real_runs_and_enforces_budgets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixtures = repo().join("crates/sparkplane-eventlog/tests/fixtures/spark-3.5.9");
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_dir() {
+            let target = dir.path().join(entry.file_name());
+            std::fs::create_dir_all(&target).unwrap();
+            for file in std::fs::read_dir(entry.path()).unwrap() {
+                let file = file.unwrap();
+                std::fs::copy(file.path(), target.join(file.file_name())).unwrap();
+            }
+        }
+    }
+    let logs = dir.path().to_str().unwrap();
+    let r = run(&["cost", logs, "--by", "app", "-o", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(report["apps"], 3, "{report}");
+    assert!(report["rows"].as_array().unwrap().iter().all(|row| row["coreHours"].as_f64().unwrap() > 0.0));
+    let csv = run(&["cost", logs, "--by", "team", "--csv"]);
+    assert!(csv.stdout.starts_with("key,apps,coreHours,gibHours,gpuHours,costUsd,share\n"), "{}", csv.stdout);
+    assert!(csv.stdout.contains("\ndata-platform,1,"), "{}", csv.stdout);
+    let config = tempfile::tempdir().expect("tempdir");
+    let budgets = config.path().join("budgets.yaml");
+    std::fs::write(&budgets, "teams:\n  data-platform: {monthly: 0.000001}\n").unwrap();
+    let r = run(&["cost", logs, "--budget", budgets.to_str().unwrap()]);
+    assert_eq!(r.code, Some(1), "a critical budget fails the check: {}", r.stderr);
+    assert!(r.stderr.contains("budget-critical") || r.stderr.contains("monthly budget"), "{}", r.stderr);
+    let prices = config.path().join("prices.yaml");
+    std::fs::write(&prices, "coreHour: 0.05\ngibHour: 0.005\ngpuHour: 1\nspotMultiplyer: 0.3\n").unwrap();
+    let bad = run(&["cost", logs, "--price-sheet", prices.to_str().unwrap()]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("spotMultiplyer"), "{}", bad.stderr);
+}

@@ -1,6 +1,8 @@
 //! The commands. Each turns its clap arguments into plain settings and calls
 //! the core; output goes through the `Printer`, outcomes through `Failure`.
 
+pub mod analyze;
+pub mod cost;
 pub mod crd;
 pub mod fit;
 pub mod help;
@@ -50,6 +52,16 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), printer)
         }
         Command::Run(args) => run::run(args, platform_dir, printer),
+        Command::Analyze(args) => analyze::run(&args.path, printer),
+        Command::Cost(args) => cost::run(
+            &args.path,
+            args.since.as_deref(),
+            &args.by,
+            args.price_sheet.as_deref(),
+            args.budget.as_deref(),
+            args.csv,
+            printer,
+        ),
         Command::Runs(RunsCommand::List) => runs::list(printer),
         Command::Runs(RunsCommand::Show { run }) => runs::show(run, printer),
         Command::Runtime(RuntimeCommand::Install { line }) => runtime::install(line, printer),

@@ -62,9 +62,10 @@ pub fn summary_text(record: &RunRecord) -> String {
             n("utilisation") * 100.0
         ));
         out.push_str(&format!(
-            "  usage:      {:.1} core-seconds · {:.1} GiB-seconds\n",
+            "  usage:      {:.1} core-seconds · {:.1} GiB-seconds · ${:.4} at OpenCost default prices\n",
             n("coreSeconds"),
-            n("gibSeconds")
+            n("gibSeconds"),
+            n("costUsd")
         ));
     }
     if let Some(log) = &record.event_log {

@@ -1,0 +1,764 @@
+//! Cost and chargeback: what each application cost, and who pays for it.
+//!
+//! Owns: the [`PriceSheet`] and its OpenCost defaults, pricing one
+//! [`AppSummary`] into an [`AppCost`] (core-, GiB- and GPU-hours priced, with
+//! the spot discount and node-pool overrides), the attribution keys (job, team,
+//! cost center, namespace), grouping into chargeback [`CostRow`]s, [`Budgets`]
+//! and their check, and [`summarize_dir`], which summarises a directory of logs.
+//!
+//! Must not: size pods by its own rules (container memory comes from
+//! sparkplane-core's sizing model, [`sparkplane_core::sizing`]), parse event
+//! logs (that is [`crate::model`]), format tables or read YAML files (the CLI
+//! does), or look at the clock (callers turn `--since` into epoch milliseconds).
+//! Only [`summarize_dir`] touches the filesystem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize, Serializer};
+use sparkplane_api::MemorySize;
+use sparkplane_api::job::AppType;
+use sparkplane_core::sizing::{DEFAULT_HEAP, default_overhead_factor, overhead_for};
+
+use crate::model::{AppSummary, Warning};
+use crate::read::ROLLING_DIR_PREFIX;
+
+/// The key rows are filed under when an application does not say.
+pub const UNATTRIBUTED: &str = "(unattributed)";
+
+/// Node-selector or label keys whose value names the node pool, in the order they are tried.
+const POOL_LABELS: &[&str] = &[
+    "sparkplane.dev/pool",
+    "pool",
+    "karpenter.sh/nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "cloud.google.com/gke-nodepool",
+    "kubernetes.azure.com/agentpool",
+];
+
+/// Node-selector or label key and value (compared without case) that put pods on spot capacity.
+const SPOT_LABELS: &[(&str, &str)] = &[
+    ("karpenter.sh/capacity-type", "spot"),
+    ("node.kubernetes.io/lifecycle", "spot"),
+    ("eks.amazonaws.com/capacityType", "spot"),
+    ("cloud.google.com/gke-spot", "true"),
+    ("kubernetes.azure.com/scalesetpriority", "spot"),
+];
+
+/// Prices in US dollars per hour of each resource.
+///
+/// Loaded by the caller from YAML (as a JSON value); every price must be given,
+/// unknown fields are refused so a misspelt price never silently becomes zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceSheet {
+    /// USD per core-hour (one Spark executor core, i.e. one vCPU, for an hour).
+    pub core_hour: f64,
+    /// USD per GiB-hour of container memory.
+    pub gib_hour: f64,
+    /// USD per GPU-hour.
+    pub gpu_hour: f64,
+    /// Factor applied to the whole price of applications that ran on spot capacity (e.g. `0.3`).
+    pub spot_multiplier: f64,
+    /// Prices of particular node pools, by pool name; unset prices fall back to the sheet's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_pools: BTreeMap<String, PoolPrices>,
+}
+
+/// A node pool's own prices; each one unset falls back to the [`PriceSheet`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PoolPrices {
+    /// USD per core-hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_hour: Option<f64>,
+    /// USD per GiB-hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gib_hour: Option<f64>,
+    /// USD per GPU-hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_hour: Option<f64>,
+    /// Spot multiplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_multiplier: Option<f64>,
+}
+
+impl PriceSheet {
+    /// OpenCost's published default prices (`configs/default.json` in opencost/opencost,
+    /// "Default prices based on GCP us-central1"): CPU 0.031611 $/vCPU-hour, RAM
+    /// 0.004237 $/GiB-hour, GPU 0.95 $/GPU-hour. OpenCost lists spot prices
+    /// (`spotCPU` 0.006655, `spotRAM` 0.000892) rather than a multiplier; both are
+    /// 0.2105 of the on-demand price, which is the multiplier used here.
+    pub fn opencost_defaults() -> PriceSheet {
+        PriceSheet {
+            core_hour: 0.031611,
+            gib_hour: 0.004237,
+            gpu_hour: 0.95,
+            spot_multiplier: 0.2105,
+            node_pools: BTreeMap::new(),
+        }
+    }
+
+    /// Problems with the prices: negative or non-finite numbers.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |name: String, value: f64| {
+            if !value.is_finite() || value < 0.0 {
+                problems.push(format!("{name} is {value}; prices must be zero or more"));
+            }
+        };
+        check("coreHour".into(), self.core_hour);
+        check("gibHour".into(), self.gib_hour);
+        check("gpuHour".into(), self.gpu_hour);
+        check("spotMultiplier".into(), self.spot_multiplier);
+        for (pool, prices) in &self.node_pools {
+            let fields = [
+                ("coreHour", prices.core_hour),
+                ("gibHour", prices.gib_hour),
+                ("gpuHour", prices.gpu_hour),
+                ("spotMultiplier", prices.spot_multiplier),
+            ];
+            for (name, value) in fields {
+                if let Some(value) = value {
+                    check(format!("nodePools.{pool}.{name}"), value);
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// What one application used and cost, and who it is charged to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppCost {
+    /// The application id (with `/attempt` when the cluster manager retried it), else its name.
+    pub app: String,
+    /// The job: the `sparkplane.dev/job` label, else `spark.app.name`.
+    pub job: Option<String>,
+    /// The team: the `sparkplane.dev/team` label, else `spark.sparkplane.team`.
+    pub team: Option<String>,
+    /// The cost center: the `sparkplane.dev/cost-center` label, else `spark.sparkplane.costCenter`.
+    pub cost_center: Option<String>,
+    /// `spark.kubernetes.namespace`.
+    pub namespace: Option<String>,
+    /// The node pool the executors were pinned to, when a node selector names one.
+    pub node_pool: Option<String>,
+    /// Whether the executors ran on spot capacity.
+    pub spot: bool,
+    /// Application start, epoch milliseconds.
+    pub start_time_ms: Option<u64>,
+    /// Application end, epoch milliseconds.
+    pub end_time_ms: Option<u64>,
+    /// Memory of one executor container: heap + overhead + PySpark + off-heap.
+    pub executor_memory: MemorySize,
+    /// GPUs per executor.
+    pub executor_gpus: f64,
+    /// Executor core-hours.
+    pub core_hours: f64,
+    /// Executor container memory GiB-hours.
+    pub gib_hours: f64,
+    /// Executor GPU-hours.
+    pub gpu_hours: f64,
+    /// USD.
+    #[serde(serialize_with = "cents")]
+    pub cost: f64,
+    /// Why a figure may be off: properties that could not be read and what was used instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The Spark role whose properties size a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Driver,
+    Executor,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Driver => "driver",
+            Role::Executor => "executor",
+        }
+    }
+}
+
+/// The unit Spark assumes for a bare number in a size property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BareUnit {
+    Bytes,
+    Mib,
+}
+
+/// Parses a Spark size property. A bare number is read in `bare` units, as Spark
+/// does (MiB for `*.memory`, `*.memoryOverhead` and `pyspark.memory`, bytes for
+/// `spark.memory.offHeap.size`); a `b` suffix means bytes. Byte counts round up to whole MiB.
+fn spark_size(value: &str, bare: BareUnit) -> Result<MemorySize, String> {
+    let text = value.trim();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let bytes = match text.strip_suffix(['b', 'B']) {
+        Some(number) if digits(number) => Some(number),
+        _ if digits(text) && bare == BareUnit::Bytes => Some(text),
+        _ => None,
+    };
+    if let Some(number) = bytes {
+        let bytes: u64 = number.parse().map_err(|_| format!("`{text}` is too large"))?;
+        return Ok(MemorySize::from_mib(bytes.div_ceil(1024 * 1024)));
+    }
+    if digits(text) {
+        return format!("{text}m").parse::<MemorySize>().map_err(|e| e.0);
+    }
+    text.parse::<MemorySize>().map_err(|e| e.0)
+}
+
+/// Whether the properties describe a Python or R application (Spark then
+/// defaults the memory overhead factor to 0.4 on Kubernetes).
+fn app_type(props: &BTreeMap<String, String>) -> AppType {
+    let resource_type = props.get("spark.kubernetes.resource.type").map(|t| t.trim().to_ascii_lowercase());
+    match resource_type.as_deref() {
+        Some("python") => return AppType::Python,
+        Some("r") => return AppType::R,
+        Some("java") => return AppType::Scala,
+        _ => {}
+    }
+    // PySpark always sets spark.submit.pyFiles (empty when there are none).
+    let python = props.contains_key("spark.submit.pyFiles")
+        || props.get("spark.yarn.isPython").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || props.values().any(|v| v.contains("org.apache.spark.deploy.PythonRunner"));
+    if python { AppType::Python } else { AppType::Scala }
+}
+
+/// Container memory of one pod of `role`, by sparkplane-core's sizing model from the app's properties.
+fn container_memory(props: &BTreeMap<String, String>, role: Role, notes: &mut Vec<String>) -> MemorySize {
+    let r = role.name();
+    let mut size = |key: String, bare: BareUnit| -> Option<MemorySize> {
+        let value = props.get(&key)?;
+        match spark_size(value, bare) {
+            Ok(size) => Some(size),
+            Err(why) => {
+                notes.push(format!("{key} = {value:?} is not a size ({why}); Spark's default used"));
+                None
+            }
+        }
+    };
+    let heap = size(format!("spark.{r}.memory"), BareUnit::Mib).unwrap_or(DEFAULT_HEAP);
+    let explicit = size(format!("spark.{r}.memoryOverhead"), BareUnit::Mib);
+    let pyspark = match role {
+        Role::Executor => size("spark.executor.pyspark.memory".into(), BareUnit::Mib),
+        Role::Driver => None,
+    };
+    let off_heap_on = props.get("spark.memory.offHeap.enabled").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let off_heap = if off_heap_on { size("spark.memory.offHeap.size".into(), BareUnit::Bytes) } else { None };
+
+    let mut factor = None;
+    for key in [format!("spark.{r}.memoryOverheadFactor"), "spark.kubernetes.memoryOverheadFactor".to_string()] {
+        let Some(value) = props.get(&key) else { continue };
+        match value.trim().parse::<f64>() {
+            Ok(f) if f.is_finite() && f >= 0.0 => {
+                factor = Some(f);
+                break;
+            }
+            _ => notes.push(format!("{key} = {value:?} is not a factor; ignored")),
+        }
+    }
+    let factor = factor.unwrap_or_else(|| default_overhead_factor(Some(app_type(props))));
+    let (overhead, _) = overhead_for(heap, explicit, factor);
+    heap.saturating_add(overhead)
+        .saturating_add(pyspark.unwrap_or_default())
+        .saturating_add(off_heap.unwrap_or_default())
+}
+
+/// GPUs per pod of `role` (`spark.{role}.resource.gpu.amount`).
+fn gpus(props: &BTreeMap<String, String>, role: Role, notes: &mut Vec<String>) -> f64 {
+    let key = format!("spark.{}.resource.gpu.amount", role.name());
+    let Some(value) = props.get(&key) else { return 0.0 };
+    match value.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => n,
+        _ => {
+            notes.push(format!("{key} = {value:?} is not a number; no GPUs counted"));
+            0.0
+        }
+    }
+}
+
+/// The executors' node selector and labels: `spark.kubernetes.executor.*` over `spark.kubernetes.*`.
+fn executor_placement(props: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    let mut placement = BTreeMap::new();
+    let prefixes = [
+        "spark.kubernetes.executor.label.",
+        "spark.kubernetes.node.selector.",
+        "spark.kubernetes.executor.node.selector.",
+    ];
+    for prefix in prefixes {
+        for (key, value) in props.range::<str, _>((Bound::Included(prefix), Bound::Unbounded)) {
+            let Some(name) = key.strip_prefix(prefix) else { break };
+            placement.insert(name, value.as_str());
+        }
+    }
+    placement
+}
+
+fn label_or_property(app: &AppSummary, label: &str, property: &str) -> Option<String> {
+    let config = &app.config;
+    config.labels.get(label).or_else(|| config.properties.get(property)).filter(|v| !v.trim().is_empty()).cloned()
+}
+
+/// Prices one application. Executors are charged for their whole lifetime; in
+/// local mode the driver is the executor and is sized from `spark.driver.*`.
+/// The driver pod of a cluster-mode application is not charged.
+pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
+    let props = &app.config.properties;
+    let mut notes = Vec::new();
+    let executor_memory = container_memory(props, Role::Executor, &mut notes);
+    let executor_gpus = gpus(props, Role::Executor, &mut notes);
+    let local_driver = app.executors.timeline.iter().any(|e| e.id == "driver");
+    let (driver_memory, driver_gpus) = if local_driver {
+        (container_memory(props, Role::Driver, &mut notes), gpus(props, Role::Driver, &mut notes))
+    } else {
+        (executor_memory, executor_gpus)
+    };
+    let (mut gib_hours, mut gpu_hours) = (0.0, 0.0);
+    for executor in &app.executors.timeline {
+        let hours = executor.lifetime_ms as f64 / 3_600_000.0;
+        let (memory, gpus) =
+            if executor.id == "driver" { (driver_memory, driver_gpus) } else { (executor_memory, executor_gpus) };
+        gib_hours += hours * memory.gib_f64();
+        gpu_hours += hours * gpus;
+    }
+    let core_hours = app.core_seconds() / 3600.0;
+
+    let placement = executor_placement(props);
+    let node_pool = POOL_LABELS.iter().find_map(|key| placement.get(key)).map(|pool| pool.to_string());
+    let spot = SPOT_LABELS
+        .iter()
+        .any(|(key, spot_value)| placement.get(key).is_some_and(|v| v.trim().eq_ignore_ascii_case(spot_value)));
+    let pool = node_pool.as_ref().and_then(|name| sheet.node_pools.get(name)).cloned().unwrap_or_default();
+    let price = core_hours * pool.core_hour.unwrap_or(sheet.core_hour)
+        + gib_hours * pool.gib_hour.unwrap_or(sheet.gib_hour)
+        + gpu_hours * pool.gpu_hour.unwrap_or(sheet.gpu_hour);
+    let multiplier = if spot { pool.spot_multiplier.unwrap_or(sheet.spot_multiplier) } else { 1.0 };
+
+    let app_key = match (&app.app_id, &app.attempt_id) {
+        (Some(id), Some(attempt)) => format!("{id}/{attempt}"),
+        (Some(id), None) => id.clone(),
+        (None, _) => app.name.clone().unwrap_or_else(|| UNATTRIBUTED.to_string()),
+    };
+    AppCost {
+        app: app_key,
+        job: label_or_property(app, "sparkplane.dev/job", "spark.app.name").or_else(|| app.name.clone()),
+        team: label_or_property(app, "sparkplane.dev/team", "spark.sparkplane.team"),
+        cost_center: label_or_property(app, "sparkplane.dev/cost-center", "spark.sparkplane.costCenter"),
+        namespace: props.get("spark.kubernetes.namespace").cloned(),
+        node_pool,
+        spot,
+        start_time_ms: app.start_time_ms,
+        end_time_ms: app.end_time_ms,
+        executor_memory,
+        executor_gpus,
+        core_hours,
+        gib_hours,
+        gpu_hours,
+        cost: price * multiplier,
+        notes,
+    }
+}
+
+/// What chargeback rows are keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupBy {
+    /// [`AppCost::team`].
+    Team,
+    /// [`AppCost::job`].
+    Job,
+    /// [`AppCost::cost_center`].
+    CostCenter,
+    /// [`AppCost::namespace`].
+    Namespace,
+    /// One row per application.
+    App,
+}
+
+impl GroupBy {
+    /// The spellings [`GroupBy::from_str`] accepts.
+    pub const NAMES: &'static [&'static str] = &["team", "job", "cost-center", "namespace", "app"];
+
+    fn key(self, cost: &AppCost) -> String {
+        let key = match self {
+            GroupBy::Team => cost.team.as_deref(),
+            GroupBy::Job => cost.job.as_deref(),
+            GroupBy::CostCenter => cost.cost_center.as_deref(),
+            GroupBy::Namespace => cost.namespace.as_deref(),
+            GroupBy::App => Some(cost.app.as_str()),
+        };
+        key.unwrap_or(UNATTRIBUTED).to_string()
+    }
+}
+
+impl FromStr for GroupBy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "team" => Ok(GroupBy::Team),
+            "job" => Ok(GroupBy::Job),
+            "cost-center" | "costcenter" | "cost_center" => Ok(GroupBy::CostCenter),
+            "namespace" => Ok(GroupBy::Namespace),
+            "app" | "application" => Ok(GroupBy::App),
+            _ => Err(format!("`{text}` is not a grouping: use one of {}", GroupBy::NAMES.join(", "))),
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            GroupBy::Team => "team",
+            GroupBy::Job => "job",
+            GroupBy::CostCenter => "cost-center",
+            GroupBy::Namespace => "namespace",
+            GroupBy::App => "app",
+        };
+        f.write_str(name)
+    }
+}
+
+/// One chargeback line: the applications sharing a key and what they used and cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostRow {
+    /// The team, job, cost center, namespace or application ([`UNATTRIBUTED`] when unknown).
+    pub key: String,
+    /// Applications in the row.
+    pub apps: u64,
+    /// Executor core-hours.
+    pub core_hours: f64,
+    /// Executor memory GiB-hours.
+    pub gib_hours: f64,
+    /// Executor GPU-hours.
+    pub gpu_hours: f64,
+    /// USD (written rounded to cents).
+    #[serde(serialize_with = "cents")]
+    pub cost: f64,
+    /// This row's part of the total cost, 0 to 1 (written to four places); 0 when nothing cost anything.
+    #[serde(serialize_with = "four_places")]
+    pub share: f64,
+}
+
+/// Rounds USD to whole cents.
+pub fn round_cents(usd: f64) -> f64 {
+    (usd * 100.0).round() / 100.0
+}
+
+fn cents<S: Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_cents(*usd))
+}
+
+fn four_places<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((value * 10_000.0).round() / 10_000.0)
+}
+
+/// Groups application costs into chargeback rows, sorted by cost (to the cent)
+/// descending, then by key.
+pub fn chargeback(costs: &[AppCost], by: GroupBy) -> Vec<CostRow> {
+    let mut groups: BTreeMap<String, CostRow> = BTreeMap::new();
+    for cost in costs {
+        let key = by.key(cost);
+        let row = groups.entry(key.clone()).or_insert_with(|| CostRow {
+            key,
+            apps: 0,
+            core_hours: 0.0,
+            gib_hours: 0.0,
+            gpu_hours: 0.0,
+            cost: 0.0,
+            share: 0.0,
+        });
+        row.apps += 1;
+        row.core_hours += cost.core_hours;
+        row.gib_hours += cost.gib_hours;
+        row.gpu_hours += cost.gpu_hours;
+        row.cost += cost.cost;
+    }
+    let total = groups.values().fold(0.0, |total, r| total + r.cost);
+    let mut rows: Vec<CostRow> = groups.into_values().collect();
+    for row in &mut rows {
+        row.share = if total > 0.0 { row.cost / total } else { 0.0 };
+    }
+    let in_cents = |usd: f64| (usd * 100.0).round() as i64;
+    rows.sort_by(|a, b| in_cents(b.cost).cmp(&in_cents(a.cost)).then_with(|| a.key.cmp(&b.key)));
+    rows
+}
+
+/// Monthly budgets per team (YAML, loaded by the caller as a JSON value).
+///
+/// ```yaml
+/// warningPercent: 80     # defaults for every team
+/// criticalPercent: 100
+/// teams:
+///   data-platform: {monthly: 1200}
+///   ml: {monthly: 5000, warningPercent: 70}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Budgets {
+    /// Percent of a budget at which a team is warned, unless the team says otherwise.
+    #[serde(default = "default_warning_percent")]
+    pub warning_percent: f64,
+    /// Percent of a budget at which a team is critical, unless the team says otherwise.
+    #[serde(default = "default_critical_percent")]
+    pub critical_percent: f64,
+    /// Each team's budget, by team name (as in [`AppCost::team`]).
+    pub teams: BTreeMap<String, TeamBudget>,
+}
+
+fn default_warning_percent() -> f64 {
+    80.0
+}
+
+fn default_critical_percent() -> f64 {
+    100.0
+}
+
+/// One team's budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamBudget {
+    /// USD per month.
+    pub monthly: f64,
+    /// Percent of `monthly` at which the team is warned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_percent: Option<f64>,
+    /// Percent of `monthly` at which the team is critical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_percent: Option<f64>,
+}
+
+/// Where a team stands against its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BudgetLevel {
+    /// Below the warning threshold.
+    Ok,
+    /// At or above the warning threshold, below the critical one.
+    Warning,
+    /// At or above the critical threshold.
+    Critical,
+}
+
+/// One team's spend against its budget.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetStatus {
+    /// The team.
+    pub team: String,
+    /// Where it stands.
+    pub level: BudgetLevel,
+    /// USD spent (written rounded to cents).
+    #[serde(serialize_with = "cents")]
+    pub spent: f64,
+    /// USD budgeted for the month.
+    #[serde(serialize_with = "cents")]
+    pub budget: f64,
+    /// Spent as a percent of the budget (written to two places); `None` for a zero budget.
+    pub percent: Option<f64>,
+}
+
+/// Checks each budgeted team's spend. `rows` must be grouped by [`GroupBy::Team`];
+/// a budgeted team without a row spent nothing. The budget is compared as it is:
+/// choose the window (`--since 30d`) to match it. Statuses come in team order.
+pub fn check_budgets(rows: &[CostRow], budgets: &Budgets) -> Vec<BudgetStatus> {
+    budgets
+        .teams
+        .iter()
+        .map(|(team, budget)| {
+            // `fold` from +0.0: an empty `sum` of floats is -0.0, which prints as "-0".
+            let spent = rows.iter().filter(|r| &r.key == team).fold(0.0, |total, r| total + r.cost);
+            let warning = budget.warning_percent.unwrap_or(budgets.warning_percent);
+            let critical = budget.critical_percent.unwrap_or(budgets.critical_percent);
+            let percent = (budget.monthly > 0.0).then(|| spent / budget.monthly * 100.0);
+            // A zero budget is exceeded by any spending at all.
+            let level = match percent {
+                Some(p) if p >= critical => BudgetLevel::Critical,
+                Some(p) if p >= warning => BudgetLevel::Warning,
+                Some(_) => BudgetLevel::Ok,
+                None if round_cents(spent) > 0.0 => BudgetLevel::Critical,
+                None => BudgetLevel::Ok,
+            };
+            BudgetStatus {
+                team: team.clone(),
+                level,
+                spent,
+                budget: budget.monthly,
+                percent: percent.map(|p| (p * 100.0).round() / 100.0),
+            }
+        })
+        .collect()
+}
+
+/// The application logs in `dir`: single log files and rolling `eventlog_v2_*`
+/// directories, in name order. Hidden files (Hadoop's `.crc`), `.crc` files,
+/// `appstatus_*` markers and other directories are not logs.
+fn list_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+    let mut logs = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name.ends_with(".crc") || name.starts_with("appstatus") {
+            continue;
+        }
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && !name.starts_with(ROLLING_DIR_PREFIX) {
+            continue;
+        }
+        logs.push(entry.path());
+    }
+    logs.sort();
+    Ok(logs)
+}
+
+/// Summarises every application log in `dir` (see [`crate::summarize`]) on as
+/// many threads as the machine has cores. Applications that ended — or, without
+/// an end, started — before `since_ms` (epoch milliseconds) are left out; so are
+/// applications with neither time when `since_ms` is given. A log that cannot be
+/// read, or holds no Spark events, becomes a warning naming the file. Summaries
+/// come in file-name order.
+pub fn summarize_dir(dir: &Path, since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
+    let logs = match list_logs(dir) {
+        Ok(logs) => logs,
+        Err(err) => return (Vec::new(), vec![Warning::in_file(dir, format!("cannot list event logs: {err}"))]),
+    };
+    let results: Mutex<Vec<Option<Result<AppSummary, Warning>>>> = Mutex::new(vec![None; logs.len()]);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = logs.get(index) else { break };
+                    let result = match crate::summarize(path) {
+                        Ok(summary) if summary.log.events == 0 => {
+                            Err(Warning::in_file(path, "holds no Spark events; skipped".to_string()))
+                        }
+                        Ok(summary) => Ok(summary),
+                        Err(err) => Err(Warning::in_file(path, format!("skipped: {err}"))),
+                    };
+                    // A worker that panicked poisons the lock; the results written so far still stand.
+                    let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    results[index] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (mut summaries, mut warnings) = (Vec::new(), Vec::new());
+    for (path, result) in logs.iter().zip(results) {
+        match result {
+            Some(Ok(summary)) => {
+                let when = summary.end_time_ms.or(summary.start_time_ms);
+                let recent = match (since_ms, when) {
+                    (None, _) => true,
+                    (Some(since), Some(when)) => when >= since,
+                    (Some(_), None) => false,
+                };
+                if recent {
+                    summaries.push(summary);
+                }
+            }
+            Some(Err(warning)) => warnings.push(warning),
+            None => warnings.push(Warning::in_file(path, "was not read (a reader thread failed)".to_string())),
+        }
+    }
+    (summaries, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn memory(pairs: &[(&str, &str)]) -> u64 {
+        container_memory(&props(pairs), Role::Executor, &mut Vec::new()).mib()
+    }
+
+    #[test]
+    fn sizes_follow_sparks_units() {
+        assert_eq!(spark_size("4096", BareUnit::Mib), Ok(MemorySize::from_mib(4096)));
+        assert_eq!(spark_size(" 4g ", BareUnit::Mib), Ok(MemorySize::from_gib(4)));
+        assert_eq!(spark_size("2gb", BareUnit::Mib), Ok(MemorySize::from_gib(2)));
+        assert_eq!(spark_size("1073741824", BareUnit::Bytes), Ok(MemorySize::from_gib(1)));
+        assert_eq!(spark_size("1048577b", BareUnit::Mib), Ok(MemorySize::from_mib(2)));
+        assert!(spark_size("lots", BareUnit::Mib).is_err());
+        assert!(spark_size("", BareUnit::Mib).is_err());
+    }
+
+    #[test]
+    fn jvm_executor_memory() {
+        // Spark's defaults: 1g heap, 384m floor.
+        assert_eq!(memory(&[]), 1024 + 384);
+        // Bare numbers are MiB; 10% of 8192 = 819.
+        assert_eq!(memory(&[("spark.executor.memory", "8192")]), 8192 + 819);
+    }
+
+    #[test]
+    fn python_executor_memory_uses_the_larger_factor() {
+        let pyspark = [("spark.executor.memory", "8g"), ("spark.submit.pyFiles", "")];
+        assert_eq!(memory(&pyspark), 8192 + 3276);
+        let k8s = [("spark.executor.memory", "8g"), ("spark.kubernetes.resource.type", "python")];
+        assert_eq!(memory(&k8s), 8192 + 3276);
+        let runner = [
+            ("spark.executor.memory", "8g"),
+            ("spark.driver.extraJavaOptions", "org.apache.spark.deploy.PythonRunner"),
+        ];
+        assert_eq!(memory(&runner), 8192 + 3276);
+    }
+
+    #[test]
+    fn explicit_overhead_factor_pyspark_and_off_heap() {
+        let explicit =
+            [("spark.executor.memory", "8g"), ("spark.executor.memoryOverhead", "1000"), ("spark.submit.pyFiles", "")];
+        assert_eq!(memory(&explicit), 8192 + 1000);
+        let factor = [("spark.executor.memory", "8g"), ("spark.executor.memoryOverheadFactor", "0.2")];
+        assert_eq!(memory(&factor), 8192 + 1638);
+        let k8s_factor = [("spark.executor.memory", "8g"), ("spark.kubernetes.memoryOverheadFactor", "0.25")];
+        assert_eq!(memory(&k8s_factor), 8192 + 2048);
+        let all = [
+            ("spark.executor.memory", "4g"),
+            ("spark.executor.pyspark.memory", "512"),
+            ("spark.memory.offHeap.enabled", "true"),
+            ("spark.memory.offHeap.size", "2147483648"),
+        ];
+        assert_eq!(memory(&all), 4096 + 409 + 512 + 2048);
+        // Off-heap counts only when enabled.
+        let off = [("spark.executor.memory", "4g"), ("spark.memory.offHeap.size", "2g")];
+        assert_eq!(memory(&off), 4096 + 409);
+    }
+
+    #[test]
+    fn unreadable_sizes_fall_back_with_a_note() {
+        let mut notes = Vec::new();
+        let mib = container_memory(&props(&[("spark.executor.memory", "big")]), Role::Executor, &mut notes).mib();
+        assert_eq!(mib, 1024 + 384);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("spark.executor.memory"), "{notes:?}");
+    }
+
+    #[test]
+    fn group_by_names_round_trip() {
+        for name in GroupBy::NAMES {
+            let by: GroupBy = name.parse().unwrap();
+            assert_eq!(&by.to_string(), name);
+        }
+        assert!("owner".parse::<GroupBy>().is_err());
+    }
+}

@@ -1,0 +1,81 @@
+//! `sparkplane analyze PATH`: tuning advice from one application's event log.
+//!
+//! Owns: opening the log, handing its summary to
+//! [`sparkplane_eventlog::analyze::analyze`], and printing the findings as a table
+//! or JSON. Must not: judge anything itself (the rules live in the eventlog crate,
+//! next to the model they read) or fail because of a finding — findings are advice,
+//! so the exit code is 0 whenever the log can be read.
+
+use std::path::Path;
+
+use serde::Serialize;
+use sparkplane_core::Diagnostic;
+use sparkplane_eventlog::analyze::{Finding, analyze};
+use sparkplane_eventlog::{ReadError, summarize};
+
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+
+/// What `analyze -o json` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnalyzeReport<'a> {
+    /// The log that was read.
+    path: String,
+    /// The application id, when the log names it.
+    app_id: Option<&'a str>,
+    /// The application name.
+    name: Option<&'a str>,
+    /// Findings, most severe first.
+    findings: &'a [Finding],
+}
+
+/// Runs `analyze` on one application's event log (a file or an `eventlog_v2_*`
+/// directory): exit 0 with or without findings; 2 when the log cannot be opened.
+pub fn run(path: &Path, printer: &Printer) -> CommandResult {
+    let app = summarize(path).map_err(|error| unreadable_log(&error))?;
+    for warning in &app.warnings {
+        printer.status(&format!("warning: {warning}"));
+    }
+    let findings = analyze(&app);
+    let report = AnalyzeReport {
+        path: path.display().to_string(),
+        app_id: app.app_id.as_deref(),
+        name: app.name.as_deref(),
+        findings: &findings,
+    };
+    printer.result(&report, || table(&report));
+    Ok(())
+}
+
+fn unreadable_log(error: &ReadError) -> Failure {
+    Failure::Invalid(
+        // ReadError's message names the file (or the part of a rolling log) that failed.
+        Diagnostic::error("unreadable-event-log", "", error.to_string())
+            .with_help(
+                "pass one application's event log: a file such as local-1700000000000[.zstd] or a rolling \
+                 eventlog_v2_<app-id> directory, as found under spark.eventLog.dir",
+            )
+            .into(),
+    )
+}
+
+fn table(report: &AnalyzeReport<'_>) -> String {
+    let app = report.app_id.or(report.name).unwrap_or(report.path.as_str());
+    if report.findings.is_empty() {
+        return format!("No findings for {app}: nothing in its event log calls for a change.\n");
+    }
+    let mut t = super::Table::new(&["SEVERITY", "ID", "STAGE", "TITLE", "EVIDENCE", "FIX"]);
+    for f in report.findings {
+        t.row(vec![
+            f.severity.as_str().to_owned(),
+            f.id.to_owned(),
+            f.stage.map(|s| s.to_string()).unwrap_or_else(|| "-".to_owned()),
+            f.title.clone(),
+            f.evidence.clone(),
+            f.fix.clone(),
+        ]);
+    }
+    let count = report.findings.len();
+    format!("{}\n{count} finding{} for {app}.\n", t.render(), if count == 1 { "" } else { "s" })
+}

@@ -1,0 +1,284 @@
+//! `sparkplane cost`: what the applications in a directory of event logs cost,
+//! grouped for chargeback, and how each team stands against its budget.
+//!
+//! Owns: turning the flags into plain settings (window, grouping, price sheet,
+//! budgets), reading the price-sheet and budget files, and presenting the
+//! result (table, JSON/YAML through the [`Printer`], CSV through [`to_csv`]).
+//! Must not: price, group or check budgets itself — that is
+//! [`sparkplane_eventlog::cost`] — or read logs other than through it.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sparkplane_api::Duration;
+use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_eventlog::cost::{
+    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, app_cost, chargeback, check_budgets, round_cents,
+    summarize_dir,
+};
+
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::read_yaml;
+
+/// Plain settings of `cost`.
+struct CostSettings {
+    /// Applications that ended before this (epoch milliseconds) are left out.
+    since_ms: Option<u64>,
+    /// The `--since` text, for the report.
+    since: Option<Duration>,
+    by: GroupBy,
+    sheet: PriceSheet,
+    budgets: Option<Budgets>,
+}
+
+impl CostSettings {
+    fn resolve(
+        since: Option<&str>,
+        by: &str,
+        price_sheet: Option<&Path>,
+        budget: Option<&Path>,
+    ) -> Result<CostSettings, Failure> {
+        let mut problems = Diagnostics::new();
+        let since = since.and_then(|text| match text.parse::<Duration>() {
+            Ok(d) => Some(d),
+            Err(err) => {
+                problems.push(Diagnostic::error("bad-value", "--since", err.0).with_help("write e.g. 30d, 12h or 90m"));
+                None
+            }
+        });
+        let by = by.parse::<GroupBy>().unwrap_or_else(|why| {
+            problems.push(Diagnostic::error("bad-value", "--by", why));
+            GroupBy::Team
+        });
+        if problems.has_errors() {
+            return Err(problems.into());
+        }
+        let sheet = match price_sheet {
+            Some(path) => read_document::<PriceSheet>(path, "PriceSheet")?,
+            None => PriceSheet::opencost_defaults(),
+        };
+        let sheet_problems = sheet.problems();
+        if !sheet_problems.is_empty() {
+            let mut problems = Diagnostics::new();
+            for problem in sheet_problems {
+                problems.push(Diagnostic::error("bad-value", "--price-sheet", problem));
+            }
+            return Err(problems.into());
+        }
+        let budgets = budget.map(|path| read_document::<Budgets>(path, "Budgets")).transpose()?;
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let now_ms = u64::try_from(now_ms).unwrap_or(u64::MAX);
+        let since_ms = since.map(|d| now_ms.saturating_sub(d.as_millis()));
+        Ok(CostSettings { since_ms, since, by, sheet, budgets })
+    }
+}
+
+/// Reads a YAML document into `T`; `apiVersion` and `kind`, when present, are allowed and dropped.
+fn read_document<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Failure> {
+    let doc = read_yaml(path)?;
+    let mut value = doc.to_json();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Failure::Invalid(
+            Diagnostic::error("invalid-document", "", format!("{} is not a {what}: {e}", path.display()))
+                .with_span(Some(doc.span.clone()))
+                .into(),
+        )
+    })
+}
+
+/// The result `cost` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CostReport {
+    /// What rows are keyed by.
+    group_by: GroupBy,
+    /// The window, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<Duration>,
+    /// Applications priced.
+    apps: usize,
+    /// USD over every row.
+    #[serde(serialize_with = "serialize_cents")]
+    total_cost: f64,
+    /// The prices used.
+    price_sheet: PriceSheet,
+    /// Chargeback rows.
+    rows: Vec<CostRow>,
+    /// Budget statuses, when budgets were given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    budgets: Vec<BudgetStatus>,
+    /// Logs skipped and figures that may be off.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+fn serialize_cents<S: serde::Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_cents(*usd))
+}
+
+fn usd(amount: f64) -> String {
+    format!("${:.2}", round_cents(amount))
+}
+
+fn table(report: &CostReport) -> String {
+    let mut t = super::Table::new(&[
+        &report.group_by.to_string().to_uppercase(),
+        "APPS",
+        "CORE-HOURS",
+        "GIB-HOURS",
+        "GPU-HOURS",
+        "COST",
+        "SHARE",
+    ]);
+    for row in &report.rows {
+        t.row(vec![
+            row.key.clone(),
+            row.apps.to_string(),
+            format!("{:.2}", row.core_hours),
+            format!("{:.2}", row.gib_hours),
+            format!("{:.2}", row.gpu_hours),
+            usd(row.cost),
+            format!("{:.1}%", row.share * 100.0),
+        ]);
+    }
+    let mut out = t.render();
+    let window = report.since.map(|d| format!(" in the last {d}")).unwrap_or_default();
+    out.push_str(&format!("\n{} application(s){window}, {} in total\n", report.apps, usd(report.total_cost)));
+    if !report.budgets.is_empty() {
+        let mut b = super::Table::new(&["TEAM", "SPENT", "BUDGET", "USED", "STATUS"]);
+        for status in &report.budgets {
+            let level = match status.level {
+                BudgetLevel::Ok => "ok",
+                BudgetLevel::Warning => "warning",
+                BudgetLevel::Critical => "critical",
+            };
+            let used = status.percent.map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%"));
+            b.row(vec![status.team.clone(), usd(status.spent), usd(status.budget), used, level.to_owned()]);
+        }
+        out.push('\n');
+        out.push_str(&b.render());
+    }
+    out
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+}
+
+/// Chargeback rows as CSV with a header line: key, apps, hours to four places,
+/// cost in USD to the cent, share to four places.
+pub fn to_csv(rows: &[CostRow]) -> String {
+    let mut out = String::from("key,apps,coreHours,gibHours,gpuHours,costUsd,share\n");
+    for row in rows {
+        out.push_str(&format!(
+            "{},{},{:.4},{:.4},{:.4},{:.2},{:.4}\n",
+            csv_field(&row.key),
+            row.apps,
+            row.core_hours,
+            row.gib_hours,
+            row.gpu_hours,
+            round_cents(row.cost),
+            row.share
+        ));
+    }
+    out
+}
+
+/// Runs `cost` over the event logs in the local directory `path`. Fails (exit 1)
+/// when a team's budget is critical, after printing the report.
+pub fn run(
+    path: &Path,
+    since: Option<&str>,
+    by: &str,
+    price_sheet: Option<&Path>,
+    budget: Option<&Path>,
+    csv: bool,
+    printer: &Printer,
+) -> CommandResult {
+    let settings = CostSettings::resolve(since, by, price_sheet, budget)?;
+    if !path.is_dir() {
+        return Err(Failure::File {
+            path: path.to_owned(),
+            error: "not a directory".into(),
+            help: "pass the directory Spark writes event logs to (spark.eventLog.dir); only local directories are read for now"
+                .into(),
+        });
+    }
+    let (summaries, read_warnings) = summarize_dir(path, settings.since_ms);
+    let costs: Vec<_> = summaries.iter().map(|app| app_cost(app, &settings.sheet)).collect();
+    let rows = chargeback(&costs, settings.by);
+    let budgets = match &settings.budgets {
+        Some(budgets) => check_budgets(&chargeback(&costs, GroupBy::Team), budgets),
+        None => Vec::new(),
+    };
+    let mut warnings: Vec<String> = read_warnings.iter().map(ToString::to_string).collect();
+    for cost in &costs {
+        warnings.extend(cost.notes.iter().map(|note| format!("{}: {note}", cost.app)));
+    }
+    let report = CostReport {
+        group_by: settings.by,
+        since: settings.since,
+        apps: costs.len(),
+        total_cost: rows.iter().fold(0.0, |total, r| total + r.cost),
+        price_sheet: settings.sheet,
+        rows,
+        budgets,
+        warnings,
+    };
+    if csv {
+        printer.raw(&to_csv(&report.rows));
+    } else {
+        printer.result(&report, || table(&report));
+    }
+    for warning in &report.warnings {
+        printer.status(&format!("warning: {warning}"));
+    }
+    let mut critical = Diagnostics::new();
+    for status in report.budgets.iter().filter(|s| s.level == BudgetLevel::Critical) {
+        let used = status.percent.map_or_else(|| "the budget is zero".to_owned(), |p| format!("{p:.1}% used"));
+        critical.push(
+            Diagnostic::error(
+                "budget-critical",
+                format!("teams.{}", status.team),
+                format!(
+                    "team {} spent {} of its {} monthly budget ({used})",
+                    status.team,
+                    usd(status.spent),
+                    usd(status.budget)
+                ),
+            )
+            .with_help("look at the team's largest jobs with `--by job`, or raise the budget"),
+        );
+    }
+    if critical.has_errors() { Err(Failure::Failed(critical)) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_keys_and_rounds() {
+        let row = CostRow {
+            key: "team \"a\", east".into(),
+            apps: 2,
+            core_hours: 1.23456,
+            gib_hours: 2.0,
+            gpu_hours: 0.0,
+            cost: 4.56789,
+            share: 0.5,
+        };
+        assert_eq!(
+            to_csv(&[row]),
+            "key,apps,coreHours,gibHours,gpuHours,costUsd,share\n\"team \"\"a\"\", east\",2,1.2346,2.0000,0.0000,4.57,0.5000\n"
+        );
+    }
+}
