@@ -16,6 +16,9 @@ use crate::render::{RenderInput, common};
 use crate::resolve::ResolvedJob;
 use crate::sizing::SizedJob;
 
+/// How many ports after the chosen one the Spark UI may move to when it is taken.
+pub const PORT_RETRIES: u16 = 8;
+
 /// What the plan needs to know about this machine and this run.
 #[derive(Clone, Debug)]
 pub struct LocalContext {
@@ -101,7 +104,8 @@ pub fn plan_local(job: &ResolvedJob, sized: &SizedJob, ctx: &LocalContext) -> Re
         common::spark_properties(&input).into_iter().filter(|(k, _)| !is_cluster_only(k)).collect();
     conf.insert("spark.ui.enabled".into(), "true".into());
     conf.insert("spark.ui.port".into(), ctx.ui_port.to_string());
-    conf.insert("spark.port.maxRetries".into(), "0".into());
+    // If another process takes the port first, Spark tries the next ones (progress follows it).
+    conf.insert("spark.port.maxRetries".into(), PORT_RETRIES.to_string());
     conf.insert("spark.eventLog.enabled".into(), "true".into());
     conf.insert("spark.eventLog.dir".into(), format!("file://{}", ctx.event_log_dir));
     conf.insert("spark.eventLog.rolling.enabled".into(), "true".into());

@@ -54,31 +54,51 @@ struct Stage {
 /// Reads progress from a driver's REST API.
 pub struct ProgressReader {
     agent: ureq::Agent,
-    base: String,
+    /// Ports the UI may be on: the one chosen, then the ones Spark moves to when it is taken.
+    ports: Vec<u16>,
+    /// The port that answered.
+    port: Option<u16>,
     app_id: Option<String>,
+    /// Which candidate to try next while none has answered.
+    next: usize,
 }
 
 impl ProgressReader {
-    /// A reader for the Spark UI on 127.0.0.1:`port`.
-    pub fn new(port: u16) -> Self {
+    /// A reader for the Spark UI on 127.0.0.1:`port` (or up to `retries` ports after it).
+    pub fn new(port: u16, retries: u16) -> Self {
         let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_millis(800))).build();
-        ProgressReader { agent: config.into(), base: format!("http://127.0.0.1:{port}/api/v1"), app_id: None }
+        let ports = (0..=retries).filter_map(|i| port.checked_add(i)).collect();
+        ProgressReader { agent: config.into(), ports, port: None, app_id: None, next: 0 }
     }
 
-    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Option<T> {
-        let mut response = self.agent.get(format!("{}{path}", self.base)).call().ok()?;
+    fn get<T: serde::de::DeserializeOwned>(&self, port: u16, path: &str) -> Option<T> {
+        let mut response = self.agent.get(format!("http://127.0.0.1:{port}/api/v1{path}")).call().ok()?;
         response.body_mut().read_json::<T>().ok()
     }
 
     /// The current progress, or None when the driver does not answer (yet).
     pub fn poll(&mut self) -> Option<Progress> {
         if self.app_id.is_none() {
-            let apps: Vec<App> = self.get("/applications")?;
+            // The chosen port on every poll, and one of the others in turn (a refused local connection is instant).
+            let candidates: Vec<u16> = match self.port {
+                Some(port) => vec![port],
+                None => {
+                    let others = &self.ports[1.min(self.ports.len())..];
+                    let other = (!others.is_empty()).then(|| others[self.next % others.len()]);
+                    self.next += 1;
+                    self.ports.first().copied().into_iter().chain(other).collect()
+                }
+            };
+            let (port, apps) = candidates
+                .into_iter()
+                .find_map(|port| self.get::<Vec<App>>(port, "/applications").map(|a| (port, a)))?;
             self.app_id = apps.into_iter().next().map(|a| a.id);
+            self.port = Some(port);
         }
+        let port = self.port?;
         let id = self.app_id.clone()?;
-        let jobs: Vec<Job> = self.get(&format!("/applications/{id}/jobs"))?;
-        let stages: Vec<Stage> = self.get(&format!("/applications/{id}/stages"))?;
+        let jobs: Vec<Job> = self.get(port, &format!("/applications/{id}/jobs"))?;
+        let stages: Vec<Stage> = self.get(port, &format!("/applications/{id}/stages"))?;
         Some(summarise(id, &jobs, &stages))
     }
 }
@@ -133,6 +153,9 @@ mod tests {
     fn an_absent_driver_gives_no_progress() {
         // Nothing listens on a port just released.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        assert_eq!(ProgressReader::new(port).poll(), None);
+        let mut reader = ProgressReader::new(port, 2);
+        for _ in 0..4 {
+            assert_eq!(reader.poll(), None);
+        }
     }
 }

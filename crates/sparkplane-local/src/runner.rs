@@ -118,7 +118,7 @@ pub fn run(
         copiers.push(copy_lines(err, Arc::clone(&log), spec.follow));
     }
     let started = Instant::now();
-    let mut reader = ProgressReader::new(spec.ui_port);
+    let mut reader = ProgressReader::new(spec.ui_port, sparkplane_core::local::PORT_RETRIES);
     let mut last: Option<Progress> = None;
     let mut last_poll = Instant::now() - Duration::from_secs(5);
     let mut cancelled_at: Option<Instant> = None;
