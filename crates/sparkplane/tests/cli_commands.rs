@@ -395,3 +395,19 @@ fn cost_attributes_real_runs_and_enforces_budgets() {
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
     assert!(bad.stderr.contains("spotMultiplyer"), "{}", bad.stderr);
 }
+
+#[test]
+fn runs_and_runtimes_refuse_unknown_names() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = sparkplane().args(["runs", "show", "nope"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: there is no run `nope`: `sparkplane runs list` shows them\n");
+    let out = sparkplane().args(["runs", "list", "-o", "json"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let out = sparkplane().args(["runtime", "install", "2.4"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Spark `2.4` is not supported") && err.contains("3.5, 4.0, 4.1"), "{err}");
+    assert!(!home.path().join("runtimes/2.4").exists(), "nothing half-installed");
+}
