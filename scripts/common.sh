@@ -45,3 +45,17 @@ need_runtime() {
   local sp="$1"
   "$sp" runtime install 3.5 >&2
 }
+
+# promtool (Debian's prometheus package) checks and unit-tests the generated alert rules.
+need_promtool() {
+  if command -v promtool >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing promtool (Debian prometheus)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+  else
+    echo "The rule tests need promtool: install it (Debian: apt-get install prometheus) and run this again." >&2
+    exit 3
+  fi
+}

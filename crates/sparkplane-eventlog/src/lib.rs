@@ -1,7 +1,8 @@
 //! Spark event logs: reading, parsing, and the application model.
 //!
 //! The pipeline is `read` → `parse` → `model`: [`read`] finds and streams the
-//! lines of a log (single file or rolling directory, plain or zstd),
+//! lines of a log (single file or rolling directory; uncompressed, zstd, lz4,
+//! snappy or lzf, as Spark writes them),
 //! [`parse`] turns one line into a typed [`SparkEvent`], and [`model`] folds
 //! events into one [`AppSummary`]. Only `read` touches the filesystem; the
 //! other two are pure and are tested without files. Memory stays bounded by
@@ -20,10 +21,12 @@
 //! ```
 
 pub mod analyze;
+mod codec;
 pub mod cost;
 pub mod model;
 pub mod parse;
 pub mod read;
+pub mod tune;
 
 use std::path::Path;
 

@@ -2,7 +2,8 @@
 //!
 //! Owns: recognising Spark's two on-disk layouts (a single file, or the
 //! rolling `eventlog_v2_<app>` directory), choosing the parts to read and
-//! their order, decompression, the in-progress marker, and splitting the
+//! their order, choosing the decompressor for each part (the block formats
+//! themselves live in [`crate::codec`]), the in-progress marker, and splitting the
 //! bytes into numbered lines without ever holding more than one line.
 //!
 //! Must not: interpret the JSON on a line (that is [`crate::parse`]), keep
@@ -14,6 +15,10 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use crate::codec::BlockReader;
+use crate::codec::lz4::Lz4BlockStream;
+use crate::codec::lzf::LzfStream;
+use crate::codec::snappy::SnappyJavaStream;
 use crate::model::Warning;
 
 /// Prefix of the directory Spark writes when `spark.eventLog.rolling.enabled` is set.
@@ -37,11 +42,11 @@ pub const MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
 pub enum Codec {
     /// Zstandard: Spark 4's default and what sparkplane's local runs write.
     Zstd,
-    /// LZ4 block stream (Spark 3's default codec). Not read yet.
+    /// lz4-java's block stream (`LZ4BlockOutputStream`), Spark 3's default codec.
     Lz4,
-    /// Snappy framed stream. Not read yet.
+    /// snappy-java's stream (`SnappyOutputStream`): a header, then length-prefixed raw Snappy blocks.
     Snappy,
-    /// LZF. Not read yet.
+    /// compress-lzf's chunk stream (`LZFOutputStream`).
     Lzf,
 }
 
@@ -68,9 +73,10 @@ impl Codec {
         }
     }
 
-    /// Whether this crate can decompress the codec yet.
+    /// Whether this crate can decompress the codec. Every codec Spark offers is read now;
+    /// this stays so callers need not change when Spark adds one.
     pub fn is_supported(self) -> bool {
-        matches!(self, Codec::Zstd)
+        matches!(self, Codec::Zstd | Codec::Lz4 | Codec::Snappy | Codec::Lzf)
     }
 }
 
@@ -93,7 +99,7 @@ pub enum ReadError {
     },
     /// The file is compressed with a codec this crate does not read yet.
     #[error(
-        "event log {} is compressed with {codec}, which sparkplane does not read yet (it reads uncompressed and zstd logs)",
+        "event log {} is compressed with {codec}, which sparkplane does not read yet (it reads uncompressed, zstd, lz4, snappy and lzf logs)",
         path.display()
     )]
     UnsupportedCodec {
@@ -325,7 +331,9 @@ impl EventLogLines {
                 return Step::Skipped;
             }
             Err(error) => {
-                let message = if self.in_progress && is_last_part {
+                // A cut-off tail is expected while Spark still writes; bytes no writer could
+                // have produced (InvalidData from the block decoders) are corruption either way.
+                let message = if self.in_progress && is_last_part && error.kind() != io::ErrorKind::InvalidData {
                     format!("the log is still being written and ends mid-stream ({error}); read up to here")
                 } else {
                     format!("cannot read past this line ({error}); the rest of this file is skipped")
@@ -400,8 +408,16 @@ fn open_part(part: &LogPart) -> io::Result<Box<dyn BufRead + Send>> {
             let decoder = zstd::stream::read::Decoder::new(file)?;
             Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, decoder)))
         }
-        Some(codec) => Err(io::Error::new(io::ErrorKind::Unsupported, format!("{codec} is not supported yet"))),
+        // The block decoders hand out whole decompressed blocks, so they need no buffer of their own.
+        Some(Codec::Lz4) => Ok(Box::new(BlockReader::new(buffered(file), Lz4BlockStream::new()))),
+        Some(Codec::Snappy) => Ok(Box::new(BlockReader::new(buffered(file), SnappyJavaStream::new()))),
+        Some(Codec::Lzf) => Ok(Box::new(BlockReader::new(buffered(file), LzfStream::new()))),
     }
+}
+
+/// The compressed file behind a block decoder, read in large pieces.
+fn buffered(file: File) -> BufReader<File> {
+    BufReader::with_capacity(READ_BUFFER_BYTES, file)
 }
 
 /// A file name split into the parts Spark composes it from.

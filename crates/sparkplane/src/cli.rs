@@ -88,6 +88,11 @@ pub enum Command {
     Runtime(RuntimeCommand),
     /// Cost per application, job, team or cost-center from a directory of Spark event logs (chargeback).
     Cost(CostArgs),
+    /// Propose changes to a job's resources and settings from its past runs' event logs.
+    Tune(TuneArgs),
+    /// Alert and SLO rules over the metrics sparkplane emits.
+    #[command(subcommand)]
+    Observe(ObserveCommand),
     /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix.
     Analyze(AnalyzeArgs),
     /// List and show golden-path presets.
@@ -343,4 +348,45 @@ pub struct CostArgs {
     /// Write the rows as CSV.
     #[arg(long)]
     pub csv: bool,
+}
+
+/// `tune`.
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// A directory of the job's event logs (e.g. ~/.local/share/sparkplane/history, or spark.eventLog.dir).
+    #[arg(long, value_name = "DIR")]
+    pub history: PathBuf,
+    /// Apply the proposal to the job file (comments and layout kept).
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// Rule output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuleFormat {
+    /// A Prometheus rule file (`groups:`), for `rule_files`.
+    Prometheus,
+    /// A `monitoring.coreos.com/v1` PrometheusRule, for prometheus-operator / kube-prometheus-stack.
+    Prometheusrule,
+}
+
+/// `observe`.
+#[derive(Subcommand, Debug)]
+pub enum ObserveCommand {
+    /// Alerting and recording rules (every alert links its runbook under docs/runbooks).
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "prometheus")]
+        format: RuleFormat,
+        /// SLOs to add multi-window, multi-burn-rate alerts for: a YAML list of
+        /// `{name, scope: {job: NAME} | {team: NAME}, objective: 0.99}`.
+        #[arg(long, value_name = "FILE")]
+        slo: Option<PathBuf>,
+        /// Namespace of the PrometheusRule.
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+    },
 }

@@ -401,7 +401,10 @@ fn runs_and_runtimes_refuse_unknown_names() {
     let home = tempfile::tempdir().expect("tempdir");
     let out = sparkplane().args(["runs", "show", "nope"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: there is no run `nope`: `sparkplane runs list` shows them\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: there is no run `nope`: `sparkplane runs list` shows them\n"
+    );
     let out = sparkplane().args(["runs", "list", "-o", "json"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
@@ -410,4 +413,30 @@ fn runs_and_runtimes_refuse_unknown_names() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Spark `2.4` is not supported") && err.contains("3.5, 4.0, 4.1"), "{err}");
     assert!(!home.path().join("runtimes/2.4").exists(), "nothing half-installed");
+}
+
+#[test]
+fn observe_rules_pass_promtool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slos = dir.path().join("slos.yaml");
+    std::fs::write(&slos, "- {name: trips-etl, scope: {job: trips-etl}, objective: 0.99}\n").unwrap();
+    let r = run(&["observe", "rules", "--slo", slos.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, &r.stdout).unwrap();
+    let check = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("promtool is installed (scripts/test.sh installs Debian's prometheus)");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(r.stdout.contains("SparkSloErrorBudgetBurn") && r.stdout.contains("runbook_url"), "{}", r.stdout);
+    let object = run(&["observe", "rules", "--format", "prometheusrule", "--namespace", "monitoring"]);
+    let doc = &yaml_docs(&object.stdout)[0];
+    assert_eq!(doc["kind"], "PrometheusRule");
+    assert_eq!(doc["metadata"]["namespace"], "monitoring");
+    std::fs::write(&slos, "x: 1\n").unwrap();
+    let bad = run(&["observe", "rules", "--slo", slos.to_str().unwrap()]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("is not a list of SLOs"), "{}", bad.stderr);
 }

@@ -212,7 +212,8 @@ impl Builder<'_> {
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = resolve_scalar(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
-                (Node { value, span }, anchor)
+                let end = scalar_end(&self.locator.source.text, span.start, span.end, style);
+                (Node { value, span: Span { end, ..span } }, anchor)
             }
             Event::Alias(id) => {
                 let node = self.anchors.get(&id).cloned().ok_or_else(|| {
@@ -303,6 +304,47 @@ fn into_static(event: Event<'_>) -> Event<'static> {
         Event::SequenceEnd => Event::SequenceEnd,
         Event::MappingEnd => Event::MappingEnd,
     }
+}
+
+/// Where a single-line scalar's text really ends: the parser's span of a
+/// quoted scalar can run on over a trailing comment, and a plain one over
+/// trailing spaces. Block scalars (`|`, `>`) and multi-line ones keep their span.
+fn scalar_end(text: &str, start: usize, end: usize, style: ScalarStyle) -> usize {
+    let Some(region) = text.get(start..end) else { return end };
+    let line = region.split('\n').next().unwrap_or(region);
+    let own = match style {
+        ScalarStyle::DoubleQuoted => {
+            let mut escaped = false;
+            line.char_indices().skip(1).find_map(|(i, c)| {
+                let close = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                close.then_some(i + 1)
+            })
+        }
+        ScalarStyle::SingleQuoted => {
+            let bytes = line.as_bytes();
+            let mut i = 1;
+            let mut found = None;
+            while i < bytes.len() {
+                if bytes[i] == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    found = Some(i + 1);
+                    break;
+                }
+                i += 1;
+            }
+            found
+        }
+        ScalarStyle::Plain if !region.contains('\n') => {
+            let cut = line.find(" #").unwrap_or(line.len());
+            Some(line[..cut].trim_end().len())
+        }
+        _ => None,
+    };
+    own.map_or(end, |len| (start + len).min(end))
 }
 
 /// Resolves a scalar with the core schema; quoted scalars and `!!str` stay strings.

@@ -183,6 +183,18 @@ mod tests {
     }
 
     #[test]
+    fn trailing_comments_after_quoted_values_are_kept() {
+        let text =
+            "spec:\n  sparkConf:\n    spark.sql.shuffle.partitions: \"200\" # tuned in May\n    other: 'x'  # keep\n";
+        let patch = serde_json::json!({"spec": {"sparkConf": {"spark.sql.shuffle.partitions": "64", "other": "y"}}});
+        let out = patch_yaml(&Source::new("job.yaml", text), &patch).unwrap();
+        assert_eq!(
+            out,
+            "spec:\n  sparkConf:\n    spark.sql.shuffle.partitions: \"64\" # tuned in May\n    other: y  # keep\n"
+        );
+    }
+
+    #[test]
     fn shape_mismatches_change_nothing() {
         let text = "spec:\n  executor: 4\n";
         let err = patch_yaml(&Source::new("job.yaml", text), &serde_json::json!({"spec": {"executor": {"cores": 1}}}))

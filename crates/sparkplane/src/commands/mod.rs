@@ -7,6 +7,7 @@ pub mod crd;
 pub mod fit;
 pub mod help;
 pub mod import;
+pub mod observe;
 pub mod presets;
 pub mod progress;
 pub mod render;
@@ -15,12 +16,14 @@ pub mod run;
 pub mod runs;
 pub mod runtime;
 pub mod size;
+pub mod tune;
 
 use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, Command, ImportCommand, JobArgs, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg,
+    Cli, Command, ImportCommand, JobArgs, ObserveCommand, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg,
+    TargetArg,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -53,6 +56,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         }
         Command::Run(args) => run::run(args, platform_dir, printer),
         Command::Analyze(args) => analyze::run(&args.path, printer),
+        Command::Observe(ObserveCommand::Rules { format, slo, namespace }) => {
+            observe::rules(*format, slo.as_deref(), namespace.as_deref(), printer)
+        }
+        Command::Tune(args) => tune::run(&job_settings(&args.job, cli), &args.history, args.write, printer),
         Command::Cost(args) => cost::run(
             &args.path,
             args.since.as_deref(),

@@ -1,0 +1,408 @@
+//! The one registry of metric names: every metric sparkplane emits and every
+//! standard metric (kube-state-metrics, Prometheus's own `up`) its rules rely on.
+//!
+//! Owns: names, types, label names, help text and units, plus the contract each
+//! metric's emitter must keep (label values, initialisation). Alert rules, SLO
+//! rules, dashboards and the exporter take names only from here; a test parses
+//! every generated expression and fails on any name or label not listed.
+//!
+//! Must not: compute metric values, open sockets or files, or depend on the
+//! exporter's implementation. It is plain static data.
+
+/// How a metric behaves over time, as Prometheus types it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MetricType {
+    /// Only goes up (resets on restart); the exposed name ends in `_total`.
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Observations in cumulative buckets: `_bucket{le}`, `_sum` and `_count` series.
+    Histogram,
+}
+
+impl MetricType {
+    /// The type's name in the Prometheus exposition format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+        }
+    }
+}
+
+/// Who emits a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Emitter {
+    /// `sparkplane exporter`, from Spark event logs and its own state.
+    Exporter,
+    /// sparkplane's submission path (CLI or operator) when it submits to a cluster.
+    Submitter,
+    /// kube-state-metrics (v2 label names).
+    KubeStateMetrics,
+    /// Prometheus itself, for every scrape target.
+    Prometheus,
+}
+
+/// The unit of a metric's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unit {
+    /// Seconds (durations, or Unix time for `_timestamp_seconds`).
+    Seconds,
+    /// Bytes.
+    Bytes,
+    /// CPU core-hours.
+    CoreHours,
+    /// US dollars.
+    Usd,
+    /// A share between 0 and 1.
+    Ratio,
+    /// A count of events or objects, or a 0/1 state.
+    Count,
+}
+
+/// One metric: what a query may select and what it may match on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Metric {
+    /// The exposed name (counters with their `_total` suffix; histograms without `_bucket`).
+    pub name: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: MetricType,
+    /// Every label the series carry (histogram series also carry `le` on `_bucket`).
+    pub labels: &'static [&'static str],
+    /// What the value means, and the emitter's contract.
+    pub help: &'static str,
+    /// The value's unit.
+    pub unit: Unit,
+    /// Who emits it.
+    pub emitter: Emitter,
+    /// Histogram bucket upper bounds (empty for other types).
+    pub buckets: &'static [f64],
+}
+
+/// Labels on every per-application metric. Bounded: one value per SparkJob,
+/// team, cost-center and namespace; never per application, task or executor.
+///
+/// The job's label is `sparkjob`, not `job`: Prometheus attaches `job` (the
+/// scrape job) to every scraped series, and a scraped `job` label would be
+/// renamed `exported_job` or, with `honor_labels`, overwrite the scrape job.
+pub const APP_LABELS: &[&str] = &["sparkjob", "team", "cost_center", "namespace"];
+
+/// Values of the `outcome` label on `sparkplane_app_outcome_total`.
+pub const OUTCOMES: &[&str] = &["succeeded", "failed"];
+
+/// Buckets for application durations: 30 s to 24 h.
+const DURATION_BUCKETS: &[f64] = &[30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0];
+
+/// Buckets for submission latency: 0.25 s to 5 min.
+const SUBMIT_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0];
+
+const APP_OUTCOME_LABELS: &[&str] = &["sparkjob", "team", "cost_center", "namespace", "outcome"];
+const KSM_CONTAINER_REASON: &[&str] = &["namespace", "pod", "uid", "container", "reason"];
+
+/// Pod labels kube-state-metrics exposes on `kube_pod_labels` when started with
+/// `--metric-labels-allowlist=pods=[spark-role,spark-app-selector,sparkplane.dev/job,sparkplane.dev/team]`
+/// (kube-prometheus-stack: `kube-state-metrics.metricLabelsAllowlist`).
+pub const KSM_POD_LABEL_ALLOWLIST: &[&str] =
+    &["spark-role", "spark-app-selector", "sparkplane.dev/job", "sparkplane.dev/team"];
+
+static METRICS: &[Metric] = &[
+    // Per application, from event logs.
+    Metric {
+        name: "sparkplane_app_outcome_total",
+        kind: MetricType::Counter,
+        labels: APP_OUTCOME_LABELS,
+        help: "Finished applications by outcome (succeeded, failed). The exporter creates every outcome's series at 0 \
+               when it first sees a job, so increase() sees the first failure.",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_duration_seconds",
+        kind: MetricType::Histogram,
+        labels: APP_LABELS,
+        help: "Wall-clock duration of finished applications, from application start to end.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Exporter,
+        buckets: DURATION_BUCKETS,
+    },
+    Metric {
+        name: "sparkplane_app_running_seconds",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "Age of the job's oldest application still running (an in-progress event log); absent when none runs.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_slo_duration_seconds",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "The job's duration objective (spec.slo.maxDuration); absent for jobs without one.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_slo_duration_breaches_total",
+        kind: MetricType::Counter,
+        labels: APP_LABELS,
+        help: "Finished applications that ran longer than the job's duration objective.",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_core_hours_total",
+        kind: MetricType::Counter,
+        labels: APP_LABELS,
+        help: "CPU core-hours of finished applications (driver and executors), as `sparkplane cost` attributes them.",
+        unit: Unit::CoreHours,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_cost_usd_total",
+        kind: MetricType::Counter,
+        labels: APP_LABELS,
+        help: "Cost of finished applications in US dollars at the exporter's price sheet, as `sparkplane cost` computes it.",
+        unit: Unit::Usd,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_gc_share",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "Share of task time spent in JVM garbage collection in the job's latest finished application (0 to 1).",
+        unit: Unit::Ratio,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_spill_bytes_total",
+        kind: MetricType::Counter,
+        labels: APP_LABELS,
+        help: "Bytes spilled to disk (memory and disk spill) by finished applications' tasks.",
+        unit: Unit::Bytes,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_executor_utilisation",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "Share of executor core time spent running tasks in the job's latest finished application (0 to 1).",
+        unit: Unit::Ratio,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    // The exporter's own health.
+    Metric {
+        name: "sparkplane_exporter_up",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "1 when the exporter's last scan of the event-log location succeeded, 0 when the location was unreadable.",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_exporter_log_errors_total",
+        kind: MetricType::Counter,
+        labels: &[],
+        help: "Event logs the exporter could not read or parse (each counted once per change of the log).",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_exporter_last_scan_timestamp_seconds",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "Unix time at which the exporter last finished a scan of the event-log location.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    // Submission.
+    Metric {
+        name: "sparkplane_submit_duration_seconds",
+        kind: MetricType::Histogram,
+        labels: &["namespace", "target"],
+        help: "Time from the start of a submission to the API server accepting every object (target: native, kubeflow, job).",
+        unit: Unit::Seconds,
+        emitter: Emitter::Submitter,
+        buckets: SUBMIT_BUCKETS,
+    },
+    // kube-state-metrics v2.
+    Metric {
+        name: "kube_pod_status_phase",
+        kind: MetricType::Gauge,
+        labels: &["namespace", "pod", "uid", "phase"],
+        help: "1 for the pod's current phase (Pending, Running, Succeeded, Failed, Unknown), 0 for the others.",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_pod_status_ready",
+        kind: MetricType::Gauge,
+        labels: &["namespace", "pod", "uid", "condition"],
+        help: "The pod's Ready condition: 1 on the series whose condition label (true, false, unknown) holds.",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_pod_container_status_restarts_total",
+        kind: MetricType::Counter,
+        labels: &["namespace", "pod", "uid", "container"],
+        help: "Restarts of a container.",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_pod_container_status_last_terminated_reason",
+        kind: MetricType::Gauge,
+        labels: KSM_CONTAINER_REASON,
+        help: "Reason of a restarted container's previous termination (OOMKilled, Error, …). Only restarted containers have one.",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_pod_container_status_terminated_reason",
+        kind: MetricType::Gauge,
+        labels: KSM_CONTAINER_REASON,
+        help: "Reason a container is currently terminated (OOMKilled, Error, Completed, …): Spark pods never restart, \
+               so this is where an executor's OOMKilled shows.",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_pod_container_status_waiting_reason",
+        kind: MetricType::Gauge,
+        labels: KSM_CONTAINER_REASON,
+        help: "Reason a container is waiting (CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError, …).",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_pod_labels",
+        kind: MetricType::Gauge,
+        labels: &[
+            "namespace",
+            "pod",
+            "uid",
+            "label_spark_role",
+            "label_spark_app_selector",
+            "label_sparkplane_dev_job",
+            "label_sparkplane_dev_team",
+        ],
+        help: "Always 1; carries the pod labels kube-state-metrics is allowed to expose (see KSM_POD_LABEL_ALLOWLIST).",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    // Prometheus.
+    Metric {
+        name: "up",
+        kind: MetricType::Gauge,
+        labels: &["job", "instance"],
+        help: "1 when Prometheus's last scrape of the target succeeded, 0 when it failed.",
+        unit: Unit::Count,
+        emitter: Emitter::Prometheus,
+        buckets: &[],
+    },
+];
+
+/// Every registered metric, in a fixed order.
+pub fn all() -> &'static [Metric] {
+    METRICS
+}
+
+/// The metric registered under exactly `name`.
+pub fn lookup(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// The metric a series name belongs to, and the labels that series carries:
+/// a registered name itself, or a histogram's `_bucket` (with `le`), `_sum` or `_count`.
+pub fn lookup_series(series: &str) -> Option<(&'static Metric, Vec<&'static str>)> {
+    if let Some(metric) = lookup(series).filter(|m| m.kind != MetricType::Histogram) {
+        return Some((metric, metric.labels.to_vec()));
+    }
+    for (suffix, extra) in [("_bucket", Some("le")), ("_sum", None), ("_count", None)] {
+        let Some(base) = series.strip_suffix(suffix) else { continue };
+        if let Some(metric) = lookup(base).filter(|m| m.kind == MetricType::Histogram) {
+            let mut labels = metric.labels.to_vec();
+            labels.extend(extra);
+            return Some((metric, labels));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_well_formed() {
+        let mut seen = BTreeSet::new();
+        for m in all() {
+            assert!(seen.insert(m.name), "{} registered twice", m.name);
+            let ok = |s: &str| {
+                s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            assert!(ok(m.name), "{}", m.name);
+            assert!(m.labels.iter().all(|l| ok(l) && !l.starts_with("__")), "{}", m.name);
+            assert_eq!(
+                m.kind == MetricType::Counter,
+                m.name.ends_with("_total"),
+                "{}: counters and only counters end in _total",
+                m.name
+            );
+            assert_eq!(m.kind == MetricType::Histogram, !m.buckets.is_empty(), "{}", m.name);
+            assert!(m.buckets.windows(2).all(|w| w[0] < w[1]), "{}", m.name);
+            if m.emitter == Emitter::Exporter || m.emitter == Emitter::Submitter {
+                assert!(m.name.starts_with("sparkplane_"), "{}", m.name);
+                assert!(
+                    !m.labels.iter().any(|l| ["job", "instance", "executor", "task", "app_id"].contains(l)),
+                    "{}",
+                    m.name
+                );
+            }
+            assert!(!m.help.is_empty());
+        }
+    }
+
+    #[test]
+    fn lookup_finds_histogram_series() {
+        assert_eq!(lookup("up").map(|m| m.kind), Some(MetricType::Gauge));
+        let (m, labels) = lookup_series("sparkplane_submit_duration_seconds_bucket").expect("bucket series");
+        assert_eq!(m.name, "sparkplane_submit_duration_seconds");
+        assert!(labels.contains(&"le"));
+        assert!(lookup_series("sparkplane_submit_duration_seconds").is_none());
+        assert!(lookup_series("sparkplane_app_outcome_total_bucket").is_none());
+        assert!(lookup_series("sparkplane_app_outcome_total").is_some());
+        assert!(lookup("nope").is_none());
+    }
+
+    #[test]
+    fn allowlisted_pod_labels_are_registered() {
+        let labels = lookup("kube_pod_labels").map(|m| m.labels).unwrap_or_default();
+        for allowed in KSM_POD_LABEL_ALLOWLIST {
+            let sanitised: String = allowed.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            assert!(labels.contains(&format!("label_{sanitised}").as_str()), "{allowed}");
+        }
+    }
+}

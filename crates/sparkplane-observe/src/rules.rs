@@ -1,0 +1,469 @@
+//! Prometheus alerting and recording rules for Spark jobs run by sparkplane,
+//! and their two output shapes: a plain rule file (`groups:`) and a
+//! `monitoring.coreos.com/v1` PrometheusRule.
+//!
+//! Owns: the built-in alerts (what they select, thresholds, severities,
+//! annotations and the runbook each links) and the typed rule model that
+//! [`crate::slo`] also produces.
+//!
+//! Must not: invent metric names (every selector uses a name from
+//! [`crate::registry`], which a test enforces by parsing each expression),
+//! read files, or format YAML itself beyond handing a `serde_json::Value` to
+//! the one deterministic emitter.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use sparkplane_core::render::common::{DRIVER_CONTAINER, EXECUTOR_CONTAINER};
+
+/// Where `runbook_url` annotations point unless told otherwise.
+pub const DEFAULT_RUNBOOK_BASE: &str = "https://github.com/sparkplane/sparkplane/blob/main/docs/runbooks/";
+
+/// The scrape job name Prometheus gives the exporter unless told otherwise.
+pub const DEFAULT_EXPORTER_JOB: &str = "sparkplane-exporter";
+
+/// How urgently an alert needs a human.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Page someone now.
+    Critical,
+    /// Open a ticket; look within a working day.
+    Warning,
+    /// Worth knowing; no action required.
+    Info,
+}
+
+impl Severity {
+    /// The value of the `severity` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// An alerting rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRule {
+    /// `alert:` name, CamelCase.
+    pub name: String,
+    /// PromQL expression; every result series is an alert.
+    pub expr: String,
+    /// How long the expression must hold before the alert fires (`None`: at once).
+    pub for_: Option<String>,
+    /// The `severity` label.
+    pub severity: Severity,
+    /// Further static labels.
+    pub labels: BTreeMap<String, String>,
+    /// One-line summary (may use `{{ $labels.x }}` and `{{ $value }}`).
+    pub summary: String,
+    /// What is wrong and what it costs, in a few sentences.
+    pub description: String,
+    /// File stem of the runbook in docs/runbooks/ (`job-failed` for job-failed.md).
+    pub runbook: String,
+}
+
+/// A recording rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordingRule {
+    /// `record:` name, `level:metric:operations`.
+    pub record: String,
+    /// PromQL expression.
+    pub expr: String,
+    /// Static labels added to the result.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One rule of a group.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    /// An alerting rule.
+    Alert(AlertRule),
+    /// A recording rule.
+    Record(RecordingRule),
+}
+
+/// A named group of rules, evaluated together at one interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleGroup {
+    /// Group name, unique in a file.
+    pub name: String,
+    /// The rules in evaluation order.
+    pub rules: Vec<Rule>,
+}
+
+/// Settings for rule generation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleOptions {
+    /// Prefix of every `runbook_url`; the runbook's file name (`job-failed.md`) is appended.
+    pub runbook_base: String,
+    /// The scrape job name of the exporter in Prometheus (`up{job=…}`).
+    pub exporter_job: String,
+}
+
+impl Default for RuleOptions {
+    fn default() -> Self {
+        RuleOptions { runbook_base: DEFAULT_RUNBOOK_BASE.to_owned(), exporter_job: DEFAULT_EXPORTER_JOB.to_owned() }
+    }
+}
+
+impl RuleOptions {
+    /// The `runbook_url` for a runbook file stem.
+    pub fn runbook_url(&self, runbook: &str) -> String {
+        format!("{}{runbook}.md", self.runbook_base)
+    }
+}
+
+/// Escapes a string for use inside a double-quoted PromQL label value.
+pub fn promql_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `sum by (sparkjob, team, cost_center, namespace)`: the per-job grouping every job alert uses.
+const BY_JOB: &str = "sum by (sparkjob, team, cost_center, namespace)";
+const MAX_BY_JOB: &str = "max by (sparkjob, team, cost_center, namespace)";
+const ON_JOB: &str = "on (sparkjob, team, cost_center, namespace)";
+
+/// GC share above which [`builtin_groups`] alerts (matches `sparkplane analyze`'s critical level).
+pub const GC_SHARE_THRESHOLD: f64 = 0.25;
+/// Spill per job per hour above which [`builtin_groups`] alerts: 10 GiB.
+pub const SPILL_BYTES_PER_HOUR_THRESHOLD: u64 = 10 * 1024 * 1024 * 1024;
+/// p95 submission latency above which [`builtin_groups`] alerts, in seconds.
+pub const SLOW_SUBMIT_SECONDS: u32 = 60;
+
+fn alert(
+    name: &str,
+    expr: String,
+    for_: Option<&str>,
+    severity: Severity,
+    summary: &str,
+    description: &str,
+    runbook: &str,
+) -> Rule {
+    Rule::Alert(AlertRule {
+        name: name.to_owned(),
+        expr,
+        for_: for_.map(str::to_owned),
+        severity,
+        labels: BTreeMap::new(),
+        summary: summary.to_owned(),
+        description: description.to_owned(),
+        runbook: runbook.to_owned(),
+    })
+}
+
+/// The built-in alert groups: jobs (from the exporter), Kubernetes pods (from
+/// kube-state-metrics), the exporter itself and submission.
+pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
+    let jobs = vec![
+        alert(
+            "SparkJobFailed",
+            format!("{BY_JOB} (increase(sparkplane_app_outcome_total{{outcome=\"failed\"}}[15m])) > 0"),
+            None,
+            Severity::Warning,
+            "Spark job {{ $labels.sparkjob }} in {{ $labels.namespace }} failed",
+            "An application of SparkJob {{ $labels.sparkjob }} (team {{ $labels.team }}) ended failed in the last 15 minutes. \
+             Its outputs may be missing or partial.",
+            "job-failed",
+        ),
+        alert(
+            "SparkJobHighFailureRate",
+            format!(
+                "({BY_JOB} (increase(sparkplane_app_outcome_total{{outcome=\"failed\"}}[6h])) \
+                 / {BY_JOB} (increase(sparkplane_app_outcome_total[6h])) > 0.25) \
+                 and {ON_JOB} ({BY_JOB} (increase(sparkplane_app_outcome_total[6h])) >= 4)"
+            ),
+            Some("15m"),
+            Severity::Critical,
+            "Spark job {{ $labels.sparkjob }} fails {{ $value | humanizePercentage }} of its runs",
+            "More than a quarter of SparkJob {{ $labels.sparkjob }}'s runs in the last 6 hours failed (at least 4 runs). \
+             Retries are not recovering it.",
+            "job-failed",
+        ),
+        alert(
+            "SparkJobOverSloDuration",
+            format!(
+                "{MAX_BY_JOB} (sparkplane_app_running_seconds) > {ON_JOB} {MAX_BY_JOB} (sparkplane_app_slo_duration_seconds)"
+            ),
+            None,
+            Severity::Warning,
+            "Spark job {{ $labels.sparkjob }} has been running {{ $value | humanizeDuration }}, past its duration objective",
+            "An application of SparkJob {{ $labels.sparkjob }} is still running after its spec.slo.maxDuration. \
+             It is slow or stalled; downstream consumers will see late data.",
+            "job-over-slo",
+        ),
+        alert(
+            "SparkJobSloDurationBreached",
+            format!("{BY_JOB} (increase(sparkplane_app_slo_duration_breaches_total[1h])) > 0"),
+            None,
+            Severity::Info,
+            "Spark job {{ $labels.sparkjob }} finished later than its duration objective",
+            "An application of SparkJob {{ $labels.sparkjob }} finished in the last hour but took longer than spec.slo.maxDuration.",
+            "job-over-slo",
+        ),
+        alert(
+            "SparkJobHighGcShare",
+            format!("{MAX_BY_JOB} (sparkplane_app_gc_share) > {GC_SHARE_THRESHOLD}"),
+            None,
+            Severity::Info,
+            "Spark job {{ $labels.sparkjob }} spent {{ $value | humanizePercentage }} of task time in GC",
+            "The latest run of SparkJob {{ $labels.sparkjob }} spent more than 25% of its task time in JVM garbage \
+             collection: executors are short of heap. Runs are slower and closer to OOM.",
+            "gc-and-spill",
+        ),
+        alert(
+            "SparkJobLargeSpill",
+            format!("{BY_JOB} (increase(sparkplane_app_spill_bytes_total[1h])) > {SPILL_BYTES_PER_HOUR_THRESHOLD}"),
+            None,
+            Severity::Info,
+            "Spark job {{ $labels.sparkjob }} spilled {{ $value | humanize1024 }}B to disk in the last hour",
+            "Runs of SparkJob {{ $labels.sparkjob }} spilled more than 10 GiB to disk in the last hour: too few \
+             partitions, too little execution memory, or skew.",
+            "gc-and-spill",
+        ),
+    ];
+    let pods = vec![
+        alert(
+            "SparkExecutorOOMKilled",
+            format!(
+                "max by (namespace, pod) (max_over_time(kube_pod_container_status_terminated_reason{{reason=\"OOMKilled\", container=\"{EXECUTOR_CONTAINER}\"}}[10m])) > 0 \
+                 or max by (namespace, pod) (max_over_time(kube_pod_container_status_last_terminated_reason{{reason=\"OOMKilled\", container=\"{EXECUTOR_CONTAINER}\"}}[10m])) > 0"
+            ),
+            None,
+            Severity::Warning,
+            "Spark executor pod {{ $labels.namespace }}/{{ $labels.pod }} was OOMKilled",
+            &format!(
+                "The kernel killed executor container {EXECUTOR_CONTAINER} for exceeding its memory limit. Spark reruns \
+                 its tasks, but repeated kills fail the stage and the job."
+            ),
+            "executor-oomkilled",
+        ),
+        alert(
+            "SparkDriverPodNotReady",
+            "max by (namespace, pod) (kube_pod_status_ready{condition=\"false\"} == 1) \
+             and on (namespace, pod) max by (namespace, pod) (kube_pod_status_phase{phase=~\"Pending|Running|Unknown\"} == 1) \
+             and on (namespace, pod) max by (namespace, pod) (kube_pod_labels{label_spark_role=\"driver\"})"
+                .to_owned(),
+            Some("10m"),
+            Severity::Warning,
+            "Spark driver pod {{ $labels.namespace }}/{{ $labels.pod }} has not been ready for 10 minutes",
+            "The driver pod is Pending, pulling its image, or failing to start its container. The application has not \
+             started; nothing runs until it does.",
+            "driver-not-starting",
+        ),
+        alert(
+            "SparkDriverCrashLooping",
+            format!(
+                "max by (namespace, pod) (increase(kube_pod_container_status_restarts_total{{container=\"{DRIVER_CONTAINER}\"}}[15m])) > 2 \
+                 or max by (namespace, pod) (kube_pod_container_status_waiting_reason{{reason=\"CrashLoopBackOff\", container=\"{DRIVER_CONTAINER}\"}}) > 0"
+            ),
+            Some("5m"),
+            Severity::Warning,
+            "Spark driver pod {{ $labels.namespace }}/{{ $labels.pod }} is crash-looping",
+            "The driver container keeps restarting (more than 2 restarts in 15 minutes, or in CrashLoopBackOff). \
+             Each restart resubmits the application's work from the start.",
+            "driver-not-starting",
+        ),
+    ];
+    let exporter_job = promql_string(&options.exporter_job);
+    let exporter = vec![
+        alert(
+            "SparkplaneExporterDown",
+            format!("up{{job=\"{exporter_job}\"}} == 0 or absent(up{{job=\"{exporter_job}\"}})"),
+            Some("10m"),
+            Severity::Warning,
+            "The sparkplane exporter is down or not scraped",
+            "Prometheus cannot scrape the sparkplane exporter. Job metrics are frozen, so job alerts and SLO alerts \
+             cannot fire.",
+            "exporter-down",
+        ),
+        alert(
+            "SparkplaneHistoryUnreadable",
+            "max(sparkplane_exporter_up) == 0".to_owned(),
+            Some("10m"),
+            Severity::Warning,
+            "The sparkplane exporter cannot read the event-log location",
+            "The exporter runs but its scans of the event-log location (History Server directory or bucket) fail. \
+             New runs are not counted.",
+            "exporter-down",
+        ),
+        alert(
+            "SparkplaneExporterScanStale",
+            "time() - max(sparkplane_exporter_last_scan_timestamp_seconds) > 900".to_owned(),
+            Some("5m"),
+            Severity::Warning,
+            "The sparkplane exporter has not finished a scan for {{ $value | humanizeDuration }}",
+            "The exporter is up but its scans have not finished for more than 15 minutes: a hung read or a very large backlog.",
+            "exporter-down",
+        ),
+        alert(
+            "SparkplaneEventLogErrors",
+            "sum(increase(sparkplane_exporter_log_errors_total[30m])) > 0".to_owned(),
+            None,
+            Severity::Info,
+            "The sparkplane exporter could not read {{ $value }} event logs in the last 30 minutes",
+            "Some event logs are unreadable (corrupt, truncated or in an unknown codec). Their applications are missing \
+             from job metrics and cost.",
+            "exporter-down",
+        ),
+    ];
+    let submit = vec![alert(
+        "SparkSubmissionSlow",
+        format!(
+            "histogram_quantile(0.95, sum by (le, namespace) (rate(sparkplane_submit_duration_seconds_bucket[15m]))) > {SLOW_SUBMIT_SECONDS}"
+        ),
+        Some("15m"),
+        Severity::Warning,
+        "Spark submissions to {{ $labels.namespace }} take {{ $value | humanizeDuration }} at p95",
+        "95th-percentile submission latency is over a minute: the API server, admission webhooks or quota checks are slow.",
+        "slow-submission",
+    )];
+    vec![
+        RuleGroup { name: "sparkplane-jobs".into(), rules: jobs },
+        RuleGroup { name: "sparkplane-pods".into(), rules: pods },
+        RuleGroup { name: "sparkplane-exporter".into(), rules: exporter },
+        RuleGroup { name: "sparkplane-submission".into(), rules: submit },
+    ]
+}
+
+fn labels_value(labels: &BTreeMap<String, String>) -> Value {
+    Value::Object(labels.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}
+
+fn rule_value(rule: &Rule, options: &RuleOptions) -> Value {
+    let mut out = Map::new();
+    match rule {
+        Rule::Alert(a) => {
+            out.insert("alert".into(), json!(a.name));
+            out.insert("expr".into(), json!(a.expr));
+            if let Some(f) = &a.for_ {
+                out.insert("for".into(), json!(f));
+            }
+            let mut labels = a.labels.clone();
+            labels.insert("severity".into(), a.severity.as_str().into());
+            out.insert("labels".into(), labels_value(&labels));
+            out.insert(
+                "annotations".into(),
+                json!({
+                    "summary": a.summary,
+                    "description": a.description,
+                    "runbook_url": options.runbook_url(&a.runbook),
+                }),
+            );
+        }
+        Rule::Record(r) => {
+            out.insert("record".into(), json!(r.record));
+            out.insert("expr".into(), json!(r.expr));
+            if !r.labels.is_empty() {
+                out.insert("labels".into(), labels_value(&r.labels));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn groups_value(groups: &[RuleGroup], options: &RuleOptions) -> Value {
+    Value::Array(
+        groups
+            .iter()
+            .map(|g| json!({"name": g.name, "rules": g.rules.iter().map(|r| rule_value(r, options)).collect::<Vec<_>>()}))
+            .collect(),
+    )
+}
+
+/// A Prometheus rule file (`groups:`), for `rule_files` or `promtool check rules`.
+pub fn to_prometheus(groups: &[RuleGroup], options: &RuleOptions) -> Value {
+    json!({ "groups": groups_value(groups, options) })
+}
+
+/// A `monitoring.coreos.com/v1` PrometheusRule (prometheus-operator, kube-prometheus-stack).
+/// `labels` are the object's labels, e.g. the `release` a Prometheus's `ruleSelector` matches.
+pub fn to_prometheus_rule(
+    groups: &[RuleGroup],
+    options: &RuleOptions,
+    name: &str,
+    namespace: Option<&str>,
+    labels: &BTreeMap<String, String>,
+) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), json!(name));
+    if let Some(ns) = namespace {
+        metadata.insert("namespace".into(), json!(ns));
+    }
+    let mut object_labels = labels.clone();
+    object_labels.insert("app.kubernetes.io/managed-by".into(), "sparkplane".into());
+    metadata.insert("labels".into(), labels_value(&object_labels));
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata,
+        "spec": { "groups": groups_value(groups, options) },
+    })
+}
+
+/// Deterministic YAML for a rule file or PrometheusRule (keys sorted).
+pub fn to_yaml(value: &Value) -> String {
+    sparkplane_core::yaml::to_yaml(value)
+}
+
+/// Every alerting rule in `groups`.
+pub fn alerts(groups: &[RuleGroup]) -> impl Iterator<Item = &AlertRule> {
+    groups.iter().flat_map(|g| &g.rules).filter_map(|r| match r {
+        Rule::Alert(a) => Some(a),
+        Rule::Record(_) => None,
+    })
+}
+
+/// Every expression in `groups` (alerts and recording rules), with the rule's name.
+pub fn expressions(groups: &[RuleGroup]) -> impl Iterator<Item = (&str, &str)> {
+    groups.iter().flat_map(|g| &g.rules).map(|r| match r {
+        Rule::Alert(a) => (a.name.as_str(), a.expr.as_str()),
+        Rule::Record(r) => (r.record.as_str(), r.expr.as_str()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_alert_has_severity_annotations_and_runbook() {
+        let options = RuleOptions { runbook_base: "docs/runbooks/".into(), ..RuleOptions::default() };
+        let value = to_prometheus(&builtin_groups(&options), &options);
+        let groups = value["groups"].as_array().expect("groups");
+        let mut names = std::collections::BTreeSet::new();
+        for rule in groups.iter().flat_map(|g| g["rules"].as_array().into_iter().flatten()) {
+            let name = rule["alert"].as_str().expect("alert name");
+            assert!(names.insert(name.to_owned()), "{name} twice");
+            assert!(rule["labels"]["severity"].is_string(), "{name}");
+            for key in ["summary", "description", "runbook_url"] {
+                assert!(!rule["annotations"][key].as_str().unwrap_or_default().is_empty(), "{name}: {key}");
+            }
+            assert!(rule["annotations"]["runbook_url"].as_str().is_some_and(|u| u.starts_with("docs/runbooks/")));
+        }
+    }
+
+    #[test]
+    fn output_is_deterministic_and_escapes_labels() {
+        let options = RuleOptions { exporter_job: "a\"b".into(), ..RuleOptions::default() };
+        let a = to_yaml(&to_prometheus(&builtin_groups(&options), &options));
+        let b = to_yaml(&to_prometheus(&builtin_groups(&options), &options));
+        assert_eq!(a, b);
+        assert!(a.contains("a\\\"b") || a.contains("a\\\\\\\"b"), "{a}");
+        let rule =
+            to_prometheus_rule(&builtin_groups(&options), &options, "sparkplane", Some("monitoring"), &BTreeMap::new());
+        assert_eq!(rule["kind"], "PrometheusRule");
+        assert_eq!(rule["spec"]["groups"], to_prometheus(&builtin_groups(&options), &options)["groups"]);
+    }
+}

@@ -1,0 +1,397 @@
+//! Generated rules checked three ways: every selector against the metric
+//! registry (parsed with promql-parser), every runbook link against
+//! docs/runbooks/, and every rule file with real `promtool` (check and unit tests).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use promql_parser::parser::{self, Expr};
+use promql_parser::util::{ExprVisitor, walk_expr};
+use serde_json::Value;
+use sparkplane_observe::registry::lookup_series;
+use sparkplane_observe::rules::{self, RuleGroup, RuleOptions, builtin_groups};
+use sparkplane_observe::slo::{SloScope, SuccessSlo, slo_groups};
+
+fn all_groups() -> Vec<RuleGroup> {
+    let mut groups = builtin_groups(&RuleOptions::default());
+    let slos = [
+        SuccessSlo::for_job("trips-etl", 0.99),
+        SuccessSlo { name: "data-eng".into(), scope: SloScope::Team("data-eng".into()), objective: 0.995 },
+    ];
+    groups.extend(slo_groups(&slos).expect("valid SLOs"));
+    groups
+}
+
+/// Collects every selector's metric name and the label names it matches on.
+struct Selectors(Vec<(String, Vec<String>)>);
+
+impl ExprVisitor for Selectors {
+    type Error = String;
+    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, String> {
+        let vs = match expr {
+            Expr::VectorSelector(vs) => vs,
+            Expr::MatrixSelector(ms) => &ms.vs,
+            _ => return Ok(true),
+        };
+        let name = vs.name.clone().ok_or_else(|| format!("selector without a metric name: {vs}"))?;
+        let labels =
+            vs.matchers.matchers.iter().chain(vs.matchers.or_matchers.iter().flatten()).map(|m| m.name.clone());
+        self.0.push((name, labels.collect()));
+        Ok(true)
+    }
+}
+
+#[test]
+fn every_selector_uses_a_registered_metric_and_its_labels() {
+    let groups = all_groups();
+    let recorded: BTreeSet<String> = groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter_map(|r| match r {
+            rules::Rule::Record(r) => Some(r.record.clone()),
+            rules::Rule::Alert(_) => None,
+        })
+        .collect();
+    let mut checked = 0;
+    for (rule, expr) in rules::expressions(&groups) {
+        let ast = parser::parse(expr).unwrap_or_else(|e| panic!("{rule}: {e}\n{expr}"));
+        let mut selectors = Selectors(Vec::new());
+        walk_expr(&mut selectors, &ast).unwrap_or_else(|e| panic!("{rule}: {e}"));
+        assert!(!selectors.0.is_empty(), "{rule} selects nothing");
+        for (name, labels) in selectors.0 {
+            checked += 1;
+            if recorded.contains(&name) {
+                assert!(labels.iter().all(|l| l == "slo"), "{rule}: {name} matches on {labels:?}");
+                continue;
+            }
+            let (_, known) = lookup_series(&name).unwrap_or_else(|| panic!("{rule}: {name} is not in the registry"));
+            for label in labels {
+                assert!(known.contains(&label.as_str()), "{rule}: {name} has no label {label} (has {known:?})");
+            }
+        }
+    }
+    assert!(checked > 30, "only {checked} selectors checked");
+}
+
+#[test]
+fn an_unregistered_name_is_caught() {
+    let ast = parser::parse("sum(rate(spark_executor_oom_total[5m]))").expect("parses");
+    let mut selectors = Selectors(Vec::new());
+    walk_expr(&mut selectors, &ast).expect("walks");
+    assert!(lookup_series(&selectors.0[0].0).is_none());
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn section<'a>(text: &'a str, heading: &str) -> Option<&'a str> {
+    let start = text.find(&format!("\n## {heading}\n"))? + heading.len() + 5;
+    let rest = &text[start..];
+    Some(rest.find("\n## ").map_or(rest, |end| &rest[..end]))
+}
+
+#[test]
+fn every_alert_links_an_existing_runbook_that_names_it() {
+    let options = RuleOptions::default();
+    let value = rules::to_prometheus(&all_groups(), &options);
+    let dir = repo_root().join("docs/runbooks");
+    for rule in
+        value["groups"].as_array().into_iter().flatten().flat_map(|g| g["rules"].as_array().into_iter().flatten())
+    {
+        let Some(alert) = rule["alert"].as_str() else { continue };
+        let url = rule["annotations"]["runbook_url"].as_str().expect("runbook_url");
+        let file = url.strip_prefix(&options.runbook_base).unwrap_or_else(|| panic!("{alert}: {url}"));
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{alert}: runbook {file}: {e}"));
+        let detection = section(&text, "Detection").unwrap_or_else(|| panic!("{file}: no Detection"));
+        assert!(detection.contains(alert), "{file}: Detection does not name {alert}");
+    }
+}
+
+#[test]
+fn every_runbook_has_the_four_sections_and_real_commands() {
+    let commands = [
+        "resolve",
+        "validate",
+        "size",
+        "fit",
+        "render",
+        "run",
+        "runs",
+        "runtime",
+        "cost",
+        "analyze",
+        "presets",
+        "import",
+        "crd",
+        "completion",
+        "help",
+    ];
+    let mut count = 0;
+    for entry in std::fs::read_dir(repo_root().join("docs/runbooks")).expect("docs/runbooks") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if !name.ends_with(".md") || name == "README.md" {
+            continue;
+        }
+        count += 1;
+        let text = std::fs::read_to_string(&path).expect("readable");
+        for heading in ["Detection", "Diagnosis", "Remediation", "Prevention"] {
+            assert!(section(&text, heading).is_some_and(|s| !s.trim().is_empty()), "{name}: no ## {heading}");
+        }
+        let mut fenced = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            let mut uses: Vec<&str> = line.match_indices("`sparkplane ").map(|(i, _)| &line[i + 12..]).collect();
+            if fenced && let Some(rest) = line.trim_start().strip_prefix("sparkplane ") {
+                uses.push(rest);
+            }
+            for rest in uses {
+                let word: String = rest.chars().take_while(|c| c.is_ascii_lowercase()).collect();
+                assert!(commands.contains(&word.as_str()), "{name}: `sparkplane {word}` is not a command");
+            }
+        }
+    }
+    assert!(count >= 9, "{count} runbooks");
+}
+
+fn promtool() -> &'static str {
+    let ok = Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "promtool not found: install Prometheus's tools with `apt-get install prometheus`");
+    "promtool"
+}
+
+fn run(args: &[&str], dir: &Path) {
+    let out = Command::new(promtool()).args(args).current_dir(dir).output().expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "promtool {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn promtool_accepts_both_formats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = RuleOptions::default();
+    let groups = all_groups();
+    std::fs::write(dir.path().join("rules.yaml"), rules::to_yaml(&rules::to_prometheus(&groups, &options)))
+        .expect("write");
+    run(&["check", "rules", "rules.yaml"], dir.path());
+    // promtool reads a PrometheusRule's spec as a rule file.
+    let object = rules::to_prometheus_rule(&groups, &options, "sparkplane", Some("monitoring"), &Default::default());
+    assert_eq!(object["apiVersion"], "monitoring.coreos.com/v1");
+    std::fs::write(dir.path().join("spec.yaml"), rules::to_yaml(&object["spec"])).expect("write");
+    run(&["check", "rules", "spec.yaml"], dir.path());
+}
+
+/// The generated rules without annotations: promtool compares alerts'
+/// annotations exactly, and the tests below are about when alerts fire.
+fn rules_without_annotations() -> String {
+    let mut value = rules::to_prometheus(&all_groups(), &RuleOptions::default());
+    for group in value["groups"].as_array_mut().into_iter().flatten() {
+        for rule in group["rules"].as_array_mut().into_iter().flatten() {
+            if let Value::Object(map) = rule {
+                map.remove("annotations");
+            }
+        }
+    }
+    rules::to_yaml(&value)
+}
+
+const JOB: &str = r#"sparkjob="trips-etl", team="data-eng", cost_center="cc-1", namespace="etl""#;
+const JOB_LABELS: &str = "{sparkjob: trips-etl, team: data-eng, cost_center: cc-1, namespace: etl";
+const EXEC: &str = r#"namespace="etl", pod="trips-exec-1", uid="u1", container="spark-kubernetes-executor""#;
+
+fn unit_tests() -> String {
+    format!(
+        r#"rule_files: [rules.yaml]
+evaluation_interval: 1m
+tests:
+  # A failure fires SparkJobFailed; a job that only succeeds stays silent.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="failed"}}'
+        values: '0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1'
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="succeeded"}}'
+        values: '0+1x30'
+    alert_rule_test:
+      - {{alertname: SparkJobFailed, eval_time: 10m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: warning}}}}]}}
+      - {{alertname: SparkJobFailed, eval_time: 2m, exp_alerts: []}}
+      - {{alertname: SparkJobFailed, eval_time: 25m, exp_alerts: []}}
+      - {{alertname: SparkJobHighFailureRate, eval_time: 29m, exp_alerts: []}}
+  # Half of the runs fail for hours: high failure rate, SLO page and ticket.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="failed"}}'
+        values: '0+1x200'
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="succeeded"}}'
+        values: '0+1x200'
+    alert_rule_test:
+      - {{alertname: SparkJobHighFailureRate, eval_time: 60m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: critical}}}}]}}
+      - {{alertname: SparkJobHighFailureRate, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkSloErrorBudgetBurn, eval_time: 70m, exp_alerts: [{{exp_labels: {{slo: trips-etl, severity: critical}}}}, {{exp_labels: {{slo: data-eng, severity: critical}}}}]}}
+      - {{alertname: SparkSloErrorBudgetBurnSlow, eval_time: 150m, exp_alerts: [{{exp_labels: {{slo: trips-etl, severity: warning}}}}, {{exp_labels: {{slo: data-eng, severity: warning}}}}]}}
+  # 0.5% failures: half of a 99% objective's budget, 1x a 99.5% objective's: no page for either.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="failed"}}'
+        values: '0+1x200'
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="succeeded"}}'
+        values: '0+199x200'
+    alert_rule_test:
+      - {{alertname: SparkSloErrorBudgetBurn, eval_time: 70m, exp_alerts: []}}
+      - {{alertname: SparkSloErrorBudgetBurn, eval_time: 190m, exp_alerts: []}}
+      - {{alertname: SparkJobHighFailureRate, eval_time: 190m, exp_alerts: []}}
+  # A burn that stopped: the long window is still high but the short one is clean, so no page.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="failed"}}'
+        values: '0+5x50 250x60'
+      - series: 'sparkplane_app_outcome_total{{{JOB}, outcome="succeeded"}}'
+        values: '0+5x110'
+    alert_rule_test:
+      - {{alertname: SparkSloErrorBudgetBurn, eval_time: 50m, exp_alerts: [{{exp_labels: {{slo: trips-etl, severity: critical}}}}, {{exp_labels: {{slo: data-eng, severity: critical}}}}]}}
+      - {{alertname: SparkSloErrorBudgetBurn, eval_time: 85m, exp_alerts: []}}
+  # A run past its duration objective; a run within it.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_running_seconds{{{JOB}}}'
+        values: '3000+60x20'
+      - series: 'sparkplane_app_slo_duration_seconds{{{JOB}}}'
+        values: '3600x20'
+      - series: 'sparkplane_app_slo_duration_breaches_total{{{JOB}}}'
+        values: '0x10 1x10'
+    alert_rule_test:
+      - {{alertname: SparkJobSloDurationBreached, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobSloDurationBreached, eval_time: 15m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: info}}}}]}}
+      - {{alertname: SparkJobOverSloDuration, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobOverSloDuration, eval_time: 15m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: warning}}}}]}}
+  # GC share and spill.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_gc_share{{{JOB}}}'
+        values: '0.05x10 0.4x10'
+      - series: 'sparkplane_app_spill_bytes_total{{{JOB}}}'
+        values: '0x10 0+2147483648x10'
+    alert_rule_test:
+      - {{alertname: SparkJobHighGcShare, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobHighGcShare, eval_time: 15m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: info}}}}]}}
+      - {{alertname: SparkJobLargeSpill, eval_time: 9m, exp_alerts: []}}
+      - {{alertname: SparkJobLargeSpill, eval_time: 20m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: info}}}}]}}
+  # An OOMKilled executor fires; a completed one does not.
+  - interval: 1m
+    input_series:
+      - series: 'kube_pod_container_status_terminated_reason{{{EXEC}, reason="OOMKilled"}}'
+        values: '_x5 1x5'
+      - series: 'kube_pod_container_status_terminated_reason{{namespace="etl", pod="trips-exec-2", uid="u2", container="spark-kubernetes-executor", reason="Completed"}}'
+        values: '1x10'
+    alert_rule_test:
+      - {{alertname: SparkExecutorOOMKilled, eval_time: 3m, exp_alerts: []}}
+      - {{alertname: SparkExecutorOOMKilled, eval_time: 8m, exp_alerts: [{{exp_labels: {{namespace: etl, pod: trips-exec-1, severity: warning}}}}]}}
+  # A driver Pending for 15 minutes; a Running ready driver and a finished driver stay silent.
+  - interval: 1m
+    input_series:
+      - series: 'kube_pod_status_ready{{namespace="etl", pod="d1", uid="1", condition="false"}}'
+        values: '1x20'
+      - series: 'kube_pod_status_phase{{namespace="etl", pod="d1", uid="1", phase="Pending"}}'
+        values: '1x20'
+      - series: 'kube_pod_labels{{namespace="etl", pod="d1", uid="1", label_spark_role="driver"}}'
+        values: '1x20'
+      - series: 'kube_pod_status_ready{{namespace="etl", pod="d2", uid="2", condition="false"}}'
+        values: '1x20'
+      - series: 'kube_pod_status_phase{{namespace="etl", pod="d2", uid="2", phase="Succeeded"}}'
+        values: '1x20'
+      - series: 'kube_pod_labels{{namespace="etl", pod="d2", uid="2", label_spark_role="driver"}}'
+        values: '1x20'
+      - series: 'kube_pod_status_ready{{namespace="etl", pod="e1", uid="3", condition="false"}}'
+        values: '1x20'
+      - series: 'kube_pod_status_phase{{namespace="etl", pod="e1", uid="3", phase="Pending"}}'
+        values: '1x20'
+      - series: 'kube_pod_labels{{namespace="etl", pod="e1", uid="3", label_spark_role="executor"}}'
+        values: '1x20'
+    alert_rule_test:
+      - {{alertname: SparkDriverPodNotReady, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkDriverPodNotReady, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: etl, pod: d1, severity: warning}}}}]}}
+  # A driver restarting every 3 minutes.
+  - interval: 1m
+    input_series:
+      - series: 'kube_pod_container_status_restarts_total{{namespace="etl", pod="d1", uid="1", container="spark-kubernetes-driver"}}'
+        values: '0 0 0 1 1 1 2 2 2 3 3 3 4 4 4 5 5 5 6 6 6 7 7 7 8 8 8'
+      - series: 'kube_pod_container_status_restarts_total{{namespace="etl", pod="d2", uid="2", container="spark-kubernetes-driver"}}'
+        values: '0x26'
+    alert_rule_test:
+      - {{alertname: SparkDriverCrashLooping, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkDriverCrashLooping, eval_time: 25m, exp_alerts: [{{exp_labels: {{namespace: etl, pod: d1, severity: warning}}}}]}}
+  # Exporter down, then absent; history unreadable; stale scans; log errors.
+  - interval: 1m
+    input_series:
+      - series: 'up{{job="sparkplane-exporter", instance="a:9464"}}'
+        values: '1x5 0x20'
+      - series: 'sparkplane_exporter_up{{job="sparkplane-exporter", instance="a:9464"}}'
+        values: '1x5 0x20'
+      - series: 'sparkplane_exporter_last_scan_timestamp_seconds{{job="sparkplane-exporter", instance="a:9464"}}'
+        values: '0+60x5 300x20'
+      - series: 'sparkplane_exporter_log_errors_total{{job="sparkplane-exporter", instance="a:9464"}}'
+        values: '0x10 1x15'
+    alert_rule_test:
+      - {{alertname: SparkplaneExporterDown, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkplaneExporterDown, eval_time: 20m, exp_alerts: [{{exp_labels: {{job: sparkplane-exporter, instance: "a:9464", severity: warning}}}}]}}
+      - {{alertname: SparkplaneHistoryUnreadable, eval_time: 20m, exp_alerts: [{{exp_labels: {{severity: warning}}}}]}}
+      - {{alertname: SparkplaneExporterScanStale, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkplaneExporterScanStale, eval_time: 26m, exp_alerts: [{{exp_labels: {{severity: warning}}}}]}}
+      - {{alertname: SparkplaneEventLogErrors, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkplaneEventLogErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{severity: info}}}}]}}
+  - interval: 1m
+    input_series: []
+    alert_rule_test:
+      - {{alertname: SparkplaneExporterDown, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkplaneExporterDown, eval_time: 15m, exp_alerts: [{{exp_labels: {{job: sparkplane-exporter, severity: warning}}}}]}}
+  # Submissions taking ~100 s fire; ~3 s do not.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_submit_duration_seconds_bucket{{namespace="etl", target="native", le="5"}}'
+        values: '0x40'
+      - series: 'sparkplane_submit_duration_seconds_bucket{{namespace="etl", target="native", le="60"}}'
+        values: '0x40'
+      - series: 'sparkplane_submit_duration_seconds_bucket{{namespace="etl", target="native", le="120"}}'
+        values: '0+10x40'
+      - series: 'sparkplane_submit_duration_seconds_bucket{{namespace="etl", target="native", le="+Inf"}}'
+        values: '0+10x40'
+      - series: 'sparkplane_submit_duration_seconds_bucket{{namespace="ok", target="native", le="5"}}'
+        values: '0+10x40'
+      - series: 'sparkplane_submit_duration_seconds_bucket{{namespace="ok", target="native", le="+Inf"}}'
+        values: '0+10x40'
+    alert_rule_test:
+      - {{alertname: SparkSubmissionSlow, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkSubmissionSlow, eval_time: 35m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
+"#
+    )
+}
+
+#[test]
+fn promtool_unit_tests_fire_and_stay_silent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("rules.yaml"), rules_without_annotations()).expect("write");
+    std::fs::write(dir.path().join("tests.yaml"), unit_tests()).expect("write");
+    run(&["test", "rules", "tests.yaml"], dir.path());
+}
+
+#[test]
+fn every_builtin_alert_has_a_promtool_case() {
+    let text = unit_tests();
+    for alert in rules::alerts(&all_groups()) {
+        assert!(text.contains(&format!("alertname: {},", alert.name)), "{} has no promtool unit test", alert.name);
+    }
+}
+
+#[test]
+#[ignore = "prints the generated rules; run with --ignored --nocapture"]
+fn print_rules() {
+    println!("{}", rules::to_yaml(&rules::to_prometheus(&all_groups(), &RuleOptions::default())));
+}

@@ -1,0 +1,50 @@
+//! `sparkplane observe rules`: alerting and recording rules over the metrics
+//! sparkplane really emits (one registry), with SLO burn-rate alerts, as a
+//! Prometheus rule file or a PrometheusRule object.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sparkplane_core::Diagnostic;
+use sparkplane_observe::rules::{RuleOptions, builtin_groups, to_prometheus, to_prometheus_rule, to_yaml};
+use sparkplane_observe::slo::{SuccessSlo, slo_groups};
+
+use crate::cli::{OutputFormat, RuleFormat};
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::read_yaml;
+
+/// Reads SLOs: a YAML list of `{name, scope: {job: NAME} | {team: NAME}, objective}`.
+fn read_slos(path: &Path) -> Result<Vec<SuccessSlo>, Failure> {
+    let doc = read_yaml(path)?;
+    serde_json::from_value(doc.to_json()).map_err(|e| {
+        Failure::Invalid(
+            Diagnostic::error("bad-slo", "", format!("{} is not a list of SLOs: {e}", path.display()))
+                .with_span(Some(doc.span.clone()))
+                .with_help("write e.g. `- {name: trips-etl, scope: {job: trips-etl}, objective: 0.99}`")
+                .into(),
+        )
+    })
+}
+
+/// Runs `observe rules`.
+pub fn rules(format: RuleFormat, slo: Option<&Path>, namespace: Option<&str>, printer: &Printer) -> CommandResult {
+    let options = RuleOptions::default();
+    let mut groups = builtin_groups(&options);
+    if let Some(path) = slo {
+        let slos = read_slos(path)?;
+        let extra = slo_groups(&slos).map_err(|e| {
+            Failure::Invalid(Diagnostic::error("bad-slo", "", format!("{}: {e}", path.display())).into())
+        })?;
+        groups.extend(extra);
+    }
+    let value = match format {
+        RuleFormat::Prometheus => to_prometheus(&groups, &options),
+        RuleFormat::Prometheusrule => to_prometheus_rule(&groups, &options, "sparkplane", namespace, &BTreeMap::new()),
+    };
+    match printer.format {
+        OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())),
+        _ => printer.raw(&to_yaml(&value)),
+    }
+    Ok(())
+}
