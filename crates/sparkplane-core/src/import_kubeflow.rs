@@ -1705,6 +1705,18 @@ spec:
 "#;
 
     #[test]
+    fn every_property_a_sparkjob_owns_is_moved_or_explained() {
+        // Import must never leave in sparkConf what validation refuses there.
+        for (prefix, _) in crate::validate::OWNED_SPARK_PREFIXES {
+            let key = format!("{prefix}{}", if prefix.ends_with('.') { "x" } else { "" });
+            assert!(conf_target(&key).is_some() || conf_slot(&key).is_some(), "{key} is neither moved nor explained");
+        }
+        for (key, _) in crate::validate::OWNED_SPARK_KEYS {
+            assert!(conf_target(key).is_some() || conf_slot(key).is_some(), "{key} is neither moved nor explained");
+        }
+    }
+
+    #[test]
     fn full_spark_application_is_carried_over() {
         let report = import(FULL).expect("imports");
         assert_eq!(report.source_kind, "SparkApplication");

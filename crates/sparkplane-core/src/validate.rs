@@ -77,7 +77,7 @@ pub const OWNED_SPARK_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Prefixes of Spark properties owned by typed fields.
-const OWNED_SPARK_PREFIXES: &[(&str, &str)] = &[
+pub const OWNED_SPARK_PREFIXES: &[(&str, &str)] = &[
     ("spark.kubernetes.driverEnv.", "spec.driver.env"),
     ("spark.executorEnv.", "spec.executor.env"),
     ("spark.kubernetes.node.selector.", "spec.nodeSelector"),
