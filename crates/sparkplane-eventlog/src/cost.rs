@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +26,6 @@ use sparkplane_api::job::AppType;
 use sparkplane_core::sizing::{DEFAULT_HEAP, default_overhead_factor, overhead_for};
 
 use crate::model::{AppSummary, Warning};
-use crate::read::ROLLING_DIR_PREFIX;
 
 /// The key rows are filed under when an application does not say.
 pub const UNATTRIBUTED: &str = "(unattributed)";
@@ -601,28 +600,6 @@ pub fn check_budgets(rows: &[CostRow], budgets: &Budgets) -> Vec<BudgetStatus> {
         .collect()
 }
 
-/// The application logs in `dir`: single log files and rolling `eventlog_v2_*`
-/// directories, in name order. Hidden files (Hadoop's `.crc`), `.crc` files,
-/// `appstatus_*` markers and other directories are not logs.
-fn list_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
-    let mut logs = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') || name.ends_with(".crc") || name.starts_with("appstatus") {
-            continue;
-        }
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if is_dir && !name.starts_with(ROLLING_DIR_PREFIX) {
-            continue;
-        }
-        logs.push(entry.path());
-    }
-    logs.sort();
-    Ok(logs)
-}
-
 /// Summarises every application log in `dir` (see [`crate::summarize`]) on as
 /// many threads as the machine has cores. Applications that ended — or, without
 /// an end, started — before `since_ms` (epoch milliseconds) are left out; so are
@@ -630,7 +607,7 @@ fn list_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
 /// read, or holds no Spark events, becomes a warning naming the file. Summaries
 /// come in file-name order.
 pub fn summarize_dir(dir: &Path, since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
-    let logs = match list_logs(dir) {
+    let logs = match crate::read::list_app_logs(dir) {
         Ok(logs) => logs,
         Err(err) => return (Vec::new(), vec![Warning::in_file(dir, format!("cannot list event logs: {err}"))]),
     };

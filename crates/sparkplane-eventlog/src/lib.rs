@@ -35,7 +35,7 @@ pub use model::{
     StageCounts, TaskCounts, TaskTotals, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
-pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log};
+pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
 
 /// Reads the event log at `path` (a log file or a rolling `eventlog_v2_*`
 /// directory) in one streaming pass and summarizes the application.

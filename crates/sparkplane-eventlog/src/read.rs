@@ -589,6 +589,28 @@ fn rolling_in_progress(dir: &Path) -> bool {
     !finished
 }
 
+/// The application logs in `dir`: single log files and rolling `eventlog_v2_*`
+/// directories, in name order. Hidden files (Hadoop's `.crc`), `.crc` files,
+/// `appstatus_*` markers and other directories are not logs.
+pub fn list_app_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+    let mut logs = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name.ends_with(".crc") || name.starts_with("appstatus") {
+            continue;
+        }
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && !name.starts_with(ROLLING_DIR_PREFIX) {
+            continue;
+        }
+        logs.push(entry.path());
+    }
+    logs.sort();
+    Ok(logs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

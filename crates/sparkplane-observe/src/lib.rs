@@ -2,12 +2,14 @@
 //! alerting and recording rules, and SLO burn-rate alerts.
 //!
 //! Owns: what sparkplane's metrics are called and mean ([`registry`]), the
-//! rules built on them ([`rules`], [`slo`]). Pure functions over typed data.
+//! rules and dashboards built on them ([`rules`], [`slo`], [`dashboards`]) —
+//! pure functions over typed data — and the [`exporter`], the one module here
+//! that does I/O (it reads event logs and serves `/metrics`).
 //!
-//! Must not: do I/O (reading event logs, serving `/metrics`, writing files
-//! belongs to the exporter and the CLI), or use a metric name that is not in
-//! [`registry`].
+//! Must not: use a metric name or label that is not in [`registry`].
 
+pub mod dashboards;
+pub mod exporter;
 pub mod registry;
 pub mod rules;
 pub mod slo;

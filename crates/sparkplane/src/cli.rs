@@ -90,7 +90,9 @@ pub enum Command {
     Cost(CostArgs),
     /// Propose changes to a job's resources and settings from its past runs' event logs.
     Tune(TuneArgs),
-    /// Alert and SLO rules over the metrics sparkplane emits.
+    /// Serve OpenMetrics from a directory of Spark event logs (outcomes, durations, cost, GC, spill, utilisation).
+    Exporter(ExporterArgs),
+    /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
     #[command(subcommand)]
     Observe(ObserveCommand),
     /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix.
@@ -389,4 +391,28 @@ pub enum ObserveCommand {
         #[arg(long, value_name = "NS")]
         namespace: Option<String>,
     },
+    /// Grafana dashboards (data engineer, platform, FinOps, tenants) as JSON, or with --bundle as
+    /// ConfigMaps for Grafana's sidecar plus the PrometheusRule.
+    Dashboards {
+        /// ConfigMaps (label grafana_dashboard: "1") and the PrometheusRule, as a YAML stream.
+        #[arg(long)]
+        bundle: bool,
+        /// Namespace of the bundle's objects.
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+    },
+}
+
+/// `exporter`.
+#[derive(Args, Debug)]
+pub struct ExporterArgs {
+    /// A directory of event logs (spark.eventLog.dir; local directories for now).
+    #[arg(long, value_name = "DIR")]
+    pub history: PathBuf,
+    /// Address to serve /metrics on (IP and port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
+    pub listen: String,
+    /// Seconds between scans of the directory.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub interval: u64,
 }

@@ -440,3 +440,58 @@ fn observe_rules_pass_promtool() {
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("is not a list of SLOs"), "{}", bad.stderr);
 }
+
+#[test]
+fn the_exporter_serves_registered_metrics_and_stops_on_ctrl_c() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let history = repo().join("crates/sparkplane-eventlog/tests/fixtures/spark-3.5.9");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+        .current_dir(repo())
+        .args(["exporter", "--history"])
+        .arg(&history)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let body = loop {
+        if let Ok(mut response) = ureq::get(format!("http://127.0.0.1:{port}/metrics")).call() {
+            break response.body_mut().read_to_string().unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "the exporter never answered");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(body.contains("sparkplane_exporter_up 1"), "{body}");
+    assert!(body.contains("sparkplane_app_outcome_total{"), "{body}");
+    for line in body.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let family = line.split_whitespace().nth(2).unwrap();
+        let known = sparkplane_observe::registry::lookup(family)
+            .or_else(|| sparkplane_observe::registry::lookup(&format!("{family}_total")));
+        assert!(known.is_some(), "{family} is not in the registry");
+    }
+    // SAFETY: sends SIGINT to the exporter we started, as Ctrl-C would.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let bad = run(&["exporter", "--history", "no/such/dir"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+}
+
+#[test]
+fn dashboards_and_their_bundle() {
+    let r = run(&["observe", "dashboards"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let dashboards: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("a JSON array");
+    let uids: Vec<&str> = dashboards.iter().map(|d| d["uid"].as_str().unwrap()).collect();
+    assert_eq!(uids, ["sparkplane-data-engineer", "sparkplane-platform", "sparkplane-finops", "sparkplane-tenants"]);
+    let bundle = run(&["observe", "dashboards", "--bundle", "--namespace", "monitoring"]);
+    let docs = yaml_docs(&bundle.stdout);
+    assert_eq!(docs.len(), 5);
+    assert!(
+        docs.iter().filter(|d| d["kind"] == "ConfigMap").all(|d| d["metadata"]["labels"]["grafana_dashboard"] == "1")
+    );
+    assert_eq!(docs.last().unwrap()["kind"], "PrometheusRule");
+}

@@ -4,6 +4,8 @@
 pub mod analyze;
 pub mod cost;
 pub mod crd;
+pub mod dashboards;
+pub mod exporter;
 pub mod fit;
 pub mod help;
 pub mod import;
@@ -59,6 +61,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Observe(ObserveCommand::Rules { format, slo, namespace }) => {
             observe::rules(*format, slo.as_deref(), namespace.as_deref(), printer)
         }
+        Command::Observe(ObserveCommand::Dashboards { bundle, namespace }) => {
+            dashboards::run(*bundle, namespace.as_deref(), printer)
+        }
+        Command::Exporter(args) => exporter::run(&args.history, &args.listen, args.interval, printer),
         Command::Tune(args) => tune::run(&job_settings(&args.job, cli), &args.history, args.write, printer),
         Command::Cost(args) => cost::run(
             &args.path,

@@ -1,0 +1,535 @@
+//! The exporter: per-job metrics from a directory of Spark event logs, served
+//! as OpenMetrics on `/metrics`.
+//!
+//! Owns: scanning a local event-log directory incrementally ([`Exporter::scan`]),
+//! the per-log state that keeps a finished log from ever being read twice, turning
+//! application summaries into the registered exporter metrics, and the small HTTP
+//! server ([`serve`]) that hands their encoding to Prometheus.
+//!
+//! Must not: parse event logs or price applications itself (that is
+//! `sparkplane_eventlog::summarize` and `cost::app_cost`), emit a metric or label
+//! that [`crate::registry`] does not list, label a series by application, task or
+//! executor (cardinality stays bounded by jobs, teams, cost centers and
+//! namespaces), or stop because one log cannot be read (it is counted in
+//! `sparkplane_exporter_log_errors_total` instead).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use sparkplane_eventlog::cost::{PriceSheet, UNATTRIBUTED, app_cost};
+use sparkplane_eventlog::{AppSummary, Outcome};
+
+use crate::registry::{self, APP_LABELS, MetricType};
+
+/// The `Content-Type` of the OpenMetrics text format served on `/metrics`.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The address `sparkplane exporter` listens on unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+
+/// Seconds between scans unless told otherwise.
+pub const DEFAULT_INTERVAL_SECS: u64 = 30;
+
+const OUTCOME: &str = "sparkplane_app_outcome_total";
+const DURATION: &str = "sparkplane_app_duration_seconds";
+const RUNNING: &str = "sparkplane_app_running_seconds";
+const CORE_HOURS: &str = "sparkplane_app_core_hours_total";
+const COST: &str = "sparkplane_app_cost_usd_total";
+const GC_SHARE: &str = "sparkplane_app_gc_share";
+const SPILL: &str = "sparkplane_app_spill_bytes_total";
+const UTILISATION: &str = "sparkplane_app_executor_utilisation";
+const UP: &str = "sparkplane_exporter_up";
+const LOG_ERRORS: &str = "sparkplane_exporter_log_errors_total";
+const LAST_SCAN: &str = "sparkplane_exporter_last_scan_timestamp_seconds";
+
+/// Every metric name the exporter emits (a subset of [`crate::registry`]).
+pub const EMITTED: &[&str] =
+    &[OUTCOME, DURATION, RUNNING, CORE_HOURS, COST, GC_SHARE, SPILL, UTILISATION, UP, LOG_ERRORS, LAST_SCAN];
+
+/// A label set: the registry's label names, in its order, with their values.
+type Labels = Vec<(&'static str, String)>;
+type FloatCounter = Counter<f64, AtomicU64>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// A job's identity: one value per [`APP_LABELS`] name, in that order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobKey {
+    /// `sparkjob`: the `sparkplane.dev/job` label, else `spark.app.name`, else the application name.
+    pub sparkjob: String,
+    /// `team`.
+    pub team: String,
+    /// `cost_center`.
+    pub cost_center: String,
+    /// `namespace` (`spark.kubernetes.namespace`).
+    pub namespace: String,
+}
+
+impl JobKey {
+    /// The job an application belongs to, attributed as `sparkplane cost` attributes it;
+    /// anything unknown is [`UNATTRIBUTED`].
+    pub fn of(app: &AppSummary, prices: &PriceSheet) -> JobKey {
+        Self::from_cost(&app_cost(app, prices))
+    }
+
+    fn from_cost(cost: &sparkplane_eventlog::cost::AppCost) -> JobKey {
+        let or_unattributed = |value: &Option<String>| value.clone().unwrap_or_else(|| UNATTRIBUTED.to_owned());
+        JobKey {
+            sparkjob: or_unattributed(&cost.job),
+            team: or_unattributed(&cost.team),
+            cost_center: or_unattributed(&cost.cost_center),
+            namespace: or_unattributed(&cost.namespace),
+        }
+    }
+
+    /// The label set of per-application metrics, named as [`APP_LABELS`] names them.
+    fn labels(&self) -> Labels {
+        let values = [&self.sparkjob, &self.team, &self.cost_center, &self.namespace];
+        APP_LABELS.iter().copied().zip(values.into_iter().cloned()).collect()
+    }
+
+    fn outcome_labels(&self, outcome: &'static str) -> Labels {
+        let mut labels = self.labels();
+        labels.push(("outcome", outcome.to_owned()));
+        labels
+    }
+}
+
+/// What changes of a log are detected by: its size and last modification
+/// (for a rolling directory, summed and latest over its files and the directory itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Signature {
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+/// What the exporter remembers about one log between scans.
+#[derive(Debug, Clone)]
+pub struct LogState {
+    signature: Signature,
+    /// The application ended (the log is no longer in progress): never read again.
+    pub finished: bool,
+    /// The log could not be read or held no events, as of its current signature.
+    pub failed: bool,
+    /// The job it belongs to, once read.
+    pub job: Option<JobKey>,
+    /// The latest summary of a log still in progress (dropped once finished,
+    /// so memory does not grow with the history).
+    pub summary: Option<AppSummary>,
+}
+
+/// What one scan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Logs in the directory.
+    pub logs: usize,
+    /// Logs read in this scan (new or changed).
+    pub read: usize,
+    /// Logs that finished in this scan and were counted.
+    pub finished: usize,
+    /// Logs that could not be read in this scan.
+    pub errors: usize,
+    /// Why the directory itself could not be listed, if it could not.
+    pub listing_error: Option<String>,
+}
+
+/// The metric handles (cheap clones sharing their values with the [`Registry`]).
+#[derive(Debug, Clone)]
+struct Metrics {
+    outcome: Family<Labels, Counter>,
+    duration: Family<Labels, Histogram, fn() -> Histogram>,
+    running: Family<Labels, FloatGauge>,
+    core_hours: Family<Labels, FloatCounter>,
+    cost: Family<Labels, FloatCounter>,
+    gc_share: Family<Labels, FloatGauge>,
+    spill: Family<Labels, Counter>,
+    utilisation: Family<Labels, FloatGauge>,
+    up: Gauge,
+    log_errors: Counter,
+    last_scan: FloatGauge,
+}
+
+fn duration_histogram() -> Histogram {
+    let buckets = registry::lookup(DURATION).map(|m| m.buckets).unwrap_or_default();
+    Histogram::new(buckets.iter().copied())
+}
+
+/// Registers `metric` under its registered name and help. prometheus-client
+/// appends `_total` to counters itself, so a counter is registered without it.
+fn register(target: &mut Registry, name: &'static str, metric: impl prometheus_client::registry::Metric) {
+    let entry = registry::lookup(name);
+    // prometheus-client ends the help with a full stop of its own.
+    let help = entry.map(|m| m.help).unwrap_or_default().trim_end_matches('.');
+    let base = match entry.map(|m| m.kind) {
+        Some(MetricType::Counter) => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    target.register(base, help, metric);
+}
+
+impl Metrics {
+    fn new() -> (Metrics, Registry) {
+        let metrics = Metrics {
+            outcome: Family::default(),
+            duration: Family::new_with_constructor(duration_histogram),
+            running: Family::default(),
+            core_hours: Family::default(),
+            cost: Family::default(),
+            gc_share: Family::default(),
+            spill: Family::default(),
+            utilisation: Family::default(),
+            up: Gauge::default(),
+            log_errors: Counter::default(),
+            last_scan: Gauge::default(),
+        };
+        let mut reg = Registry::default();
+        let m = metrics.clone();
+        register(&mut reg, OUTCOME, m.outcome);
+        register(&mut reg, DURATION, m.duration);
+        register(&mut reg, RUNNING, m.running);
+        register(&mut reg, CORE_HOURS, m.core_hours);
+        register(&mut reg, COST, m.cost);
+        register(&mut reg, GC_SHARE, m.gc_share);
+        register(&mut reg, SPILL, m.spill);
+        register(&mut reg, UTILISATION, m.utilisation);
+        register(&mut reg, UP, m.up);
+        register(&mut reg, LOG_ERRORS, m.log_errors);
+        register(&mut reg, LAST_SCAN, m.last_scan);
+        (metrics, reg)
+    }
+}
+
+/// A read-only, thread-safe view of the exporter's metrics, for the HTTP server.
+#[derive(Clone)]
+pub struct MetricsView(Arc<Registry>);
+
+impl fmt::Debug for MetricsView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsView")
+    }
+}
+
+impl MetricsView {
+    /// The metrics in the OpenMetrics text format (ending in `# EOF`).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail; an encoder error would leave a partial body, which Prometheus rejects.
+        if prometheus_client::encoding::text::encode(&mut out, &self.0).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Scans one event-log directory and keeps the metrics built from it.
+#[derive(Debug)]
+pub struct Exporter {
+    dir: PathBuf,
+    prices: PriceSheet,
+    logs: BTreeMap<PathBuf, LogState>,
+    /// Per job, the end time (epoch ms) of the finished application the gauges show.
+    latest: BTreeMap<JobKey, u64>,
+    /// Jobs whose `sparkplane_app_running_seconds` series is currently set.
+    running: BTreeSet<JobKey>,
+    metrics: Metrics,
+    view: MetricsView,
+    reads: u64,
+}
+
+impl Exporter {
+    /// An exporter of the logs in `dir`, pricing applications with `prices`
+    /// (usually [`PriceSheet::opencost_defaults`]). Nothing is read until [`Exporter::scan`].
+    pub fn new(dir: &Path, prices: PriceSheet) -> Exporter {
+        let (metrics, reg) = Metrics::new();
+        Exporter {
+            dir: dir.to_owned(),
+            prices,
+            logs: BTreeMap::new(),
+            latest: BTreeMap::new(),
+            running: BTreeSet::new(),
+            metrics,
+            view: MetricsView(Arc::new(reg)),
+            reads: 0,
+        }
+    }
+
+    /// The directory scanned.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A view of the metrics for another thread (the HTTP server).
+    pub fn view(&self) -> MetricsView {
+        self.view.clone()
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        self.view.encode()
+    }
+
+    /// How many times a log has been read since the exporter started.
+    pub fn reads(&self) -> u64 {
+        self.reads
+    }
+
+    /// What the exporter remembers about each log, by path.
+    pub fn logs(&self) -> &BTreeMap<PathBuf, LogState> {
+        &self.logs
+    }
+
+    /// Scans the directory now (see [`Exporter::scan_at`]).
+    pub fn scan(&mut self) -> ScanReport {
+        self.scan_at(SystemTime::now())
+    }
+
+    /// Scans the directory as of `now`: reads new logs and logs in progress that
+    /// changed, counts applications that finished, and updates the gauges. A
+    /// finished log is never read again; a log that cannot be read is counted in
+    /// `sparkplane_exporter_log_errors_total` once per change and otherwise ignored.
+    /// Logs that disappeared are forgotten.
+    pub fn scan_at(&mut self, now: SystemTime) -> ScanReport {
+        let mut report = ScanReport::default();
+        let listed = match sparkplane_eventlog::list_app_logs(&self.dir) {
+            Ok(listed) => listed,
+            Err(err) => {
+                report.listing_error = Some(format!("cannot list {}: {err}", self.dir.display()));
+                self.metrics.up.set(0);
+                self.metrics.last_scan.set(unix_seconds(now));
+                return report;
+            }
+        };
+        report.logs = listed.len();
+        let present: BTreeSet<&PathBuf> = listed.iter().collect();
+        self.logs.retain(|path, _| present.contains(path));
+
+        for path in &listed {
+            let known = self.logs.get(path);
+            if known.is_some_and(|state| state.finished) {
+                continue;
+            }
+            let signature = match signature(path) {
+                Ok(signature) => signature,
+                // Gone between listing and looking, or unreadable: looked at again next scan.
+                Err(_) => continue,
+            };
+            if known.is_some_and(|state| state.signature == signature) {
+                continue;
+            }
+            self.reads += 1;
+            report.read += 1;
+            let state = match sparkplane_eventlog::summarize(path) {
+                Ok(summary) if summary.log.events == 0 && !summary.log.in_progress => None,
+                Ok(summary) => Some(summary),
+                Err(_) => None,
+            };
+            let Some(summary) = state else {
+                report.errors += 1;
+                self.metrics.log_errors.inc();
+                let state = LogState { signature, finished: false, failed: true, job: None, summary: None };
+                self.logs.insert(path.clone(), state);
+                continue;
+            };
+            let cost = app_cost(&summary, &self.prices);
+            let job = JobKey::from_cost(&cost);
+            self.see_job(&job);
+            let finished = !summary.log.in_progress;
+            if finished {
+                report.finished += 1;
+                self.count_finished(&job, &summary, cost.core_hours, cost.cost);
+            }
+            let summary = if finished { None } else { Some(summary) };
+            let state = LogState { signature, finished, failed: false, job: Some(job), summary };
+            self.logs.insert(path.clone(), state);
+        }
+
+        self.update_running(now);
+        self.metrics.up.set(1);
+        self.metrics.last_scan.set(unix_seconds(now));
+        report
+    }
+
+    /// Creates every outcome series of a job at 0, so `increase()` sees its first failure.
+    fn see_job(&self, job: &JobKey) {
+        for outcome in registry::OUTCOMES {
+            let _created = self.metrics.outcome.get_or_create(&job.outcome_labels(outcome));
+        }
+    }
+
+    /// Adds one finished application to its job's counters and, when it is the
+    /// job's latest, to the gauges. An application whose log ended without an
+    /// end event counts as failed: it stopped without reporting success.
+    fn count_finished(&mut self, job: &JobKey, app: &AppSummary, core_hours: f64, cost: f64) {
+        let m = &self.metrics;
+        let labels = job.labels();
+        let outcome = match app.outcome {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed | Outcome::Incomplete => "failed",
+        };
+        m.outcome.get_or_create(&job.outcome_labels(outcome)).inc();
+        if let Some(ms) = app.duration_ms.filter(|_| app.end_time_ms.is_some()) {
+            m.duration.get_or_create(&labels).observe(ms as f64 / 1000.0);
+        }
+        m.core_hours.get_or_create(&labels).inc_by(core_hours);
+        m.cost.get_or_create(&labels).inc_by(cost);
+        let spill = app.metrics.memory_spill_bytes.saturating_add(app.metrics.disk_spill_bytes);
+        m.spill.get_or_create(&labels).inc_by(spill);
+
+        let ended = app.end_time_ms.or(app.start_time_ms).unwrap_or(0);
+        let newer = self.latest.get(job).is_none_or(|&shown| ended >= shown);
+        if newer {
+            self.latest.insert(job.clone(), ended);
+            // A latest application without the figure leaves no stale value from an older one.
+            set_or_remove(&m.gc_share, &labels, app.metrics.gc_share);
+            set_or_remove(&m.utilisation, &labels, app.executors.utilisation);
+        }
+    }
+
+    /// Sets each job's running gauge to the age of its oldest application in progress,
+    /// and removes it for jobs with none.
+    fn update_running(&mut self, now: SystemTime) {
+        let now_ms = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let mut oldest: BTreeMap<JobKey, u64> = BTreeMap::new();
+        for state in self.logs.values() {
+            let (Some(job), Some(summary)) = (&state.job, &state.summary) else { continue };
+            let Some(start) = summary.start_time_ms else { continue };
+            let entry = oldest.entry(job.clone()).or_insert(start);
+            *entry = (*entry).min(start);
+        }
+        for gone in self.running.iter().filter(|job| !oldest.contains_key(job)) {
+            self.metrics.running.remove(&gone.labels());
+        }
+        for (job, start) in &oldest {
+            let age = now_ms.saturating_sub(*start) as f64 / 1000.0;
+            self.metrics.running.get_or_create(&job.labels()).set(age);
+        }
+        self.running = oldest.into_keys().collect();
+    }
+
+    /// Scans every `interval` until `stop` is set, checking `stop` at least every 100 ms.
+    pub fn run_until(&mut self, interval: Duration, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            let started = Instant::now();
+            self.scan();
+            while started.elapsed() < interval && !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100).min(interval));
+            }
+        }
+    }
+}
+
+fn set_or_remove(family: &Family<Labels, FloatGauge>, labels: &Labels, value: Option<f64>) {
+    match value.filter(|v| v.is_finite()) {
+        Some(value) => {
+            family.get_or_create(labels).set(value);
+        }
+        None => {
+            family.remove(labels);
+        }
+    }
+}
+
+fn unix_seconds(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A log's size and last change. For a rolling directory: the sizes of its files
+/// summed, and the latest change of the directory (files added, renamed — as
+/// `appstatus_*.inprogress` is when the application ends) or of any file in it.
+fn signature(path: &Path) -> std::io::Result<Signature> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(Signature { size: meta.len(), modified: meta.modified().ok() });
+    }
+    let mut signature = Signature { size: 0, modified: meta.modified().ok() };
+    for entry in std::fs::read_dir(path)? {
+        let meta = entry?.metadata()?;
+        signature.size = signature.size.saturating_add(meta.len());
+        signature.modified = signature.modified.max(meta.modified().ok());
+    }
+    Ok(signature)
+}
+
+/// Why the HTTP server could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {message}")]
+pub struct ServeError {
+    /// The address asked for.
+    pub addr: SocketAddr,
+    /// What the operating system said.
+    pub message: String,
+}
+
+/// The running HTTP server; stops (and joins its thread) when dropped.
+pub struct MetricsServer {
+    server: Arc<tiny_http::Server>,
+    addr: SocketAddr,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for MetricsServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsServer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl MetricsServer {
+    /// The address it listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        let thread = self.thread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Serves `view` on `addr` from a background thread: `GET /metrics` answers the
+/// OpenMetrics text, `GET /` a pointer to it, anything else 404. Binds only `addr`.
+pub fn serve(addr: SocketAddr, view: MetricsView) -> Result<MetricsServer, ServeError> {
+    let server = tiny_http::Server::http(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
+    let bound = server.server_addr().to_ip().unwrap_or(addr);
+    let server = Arc::new(server);
+    let incoming = Arc::clone(&server);
+    let thread = std::thread::Builder::new()
+        .name("sparkplane-exporter-http".to_owned())
+        .spawn(move || {
+            for request in incoming.incoming_requests() {
+                let _ = answer(request, &view);
+            }
+        })
+        .map_err(|e| ServeError { addr, message: format!("cannot start the server thread: {e}") })?;
+    Ok(MetricsServer { server, addr: bound, thread: Mutex::new(Some(thread)) })
+}
+
+fn answer(request: tiny_http::Request, view: &MetricsView) -> std::io::Result<()> {
+    let path = request.url().split('?').next().unwrap_or_default().to_owned();
+    let get = matches!(request.method(), tiny_http::Method::Get | tiny_http::Method::Head);
+    let (status, content_type, body) = match (get, path.as_str()) {
+        (true, "/metrics") => (200, CONTENT_TYPE, view.encode()),
+        (true, "/") => (200, "text/plain; charset=utf-8", "sparkplane exporter: metrics on /metrics\n".to_owned()),
+        (false, "/metrics" | "/") => (405, "text/plain; charset=utf-8", "method not allowed\n".to_owned()),
+        _ => (404, "text/plain; charset=utf-8", "not found: metrics are on /metrics\n".to_owned()),
+    };
+    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+    if let Ok(header) = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
+        response.add_header(header);
+    }
+    request.respond(response)
+}
