@@ -3,9 +3,9 @@
 //! matcher labels and grouping labels), every `$variable` defined, the JSON
 //! deterministic and well-formed, and the ConfigMaps shaped for the sidecar.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 
 use promql_parser::parser::{self, Expr, LabelModifier};
 use promql_parser::util::{ExprVisitor, walk_expr};
@@ -322,17 +322,6 @@ fn bundle_has_sidecar_config_maps_and_the_prometheus_rule() {
     assert_eq!(yaml.matches("---\n").count(), objects.len());
 }
 
-fn promtool(args: &[&str], dir: &Path) {
-    let out = Command::new("promtool").args(args).current_dir(dir).output();
-    let out = out.unwrap_or_else(|e| panic!("promtool not found ({e}): install it with `apt-get install prometheus`"));
-    assert!(
-        out.status.success(),
-        "promtool {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Prometheus's own parser accepts every query (as recording rules: `promtool check rules` parses each).
 #[test]
 fn promtool_parses_every_expression() {
@@ -346,7 +335,7 @@ fn promtool_parses_every_expression() {
     let file = serde_json::json!({"groups": [{"name": "dashboards", "rules": rules}]});
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("dashboards.yaml"), sparkplane_core::yaml::to_yaml(&file)).expect("write");
-    promtool(&["check", "rules", "dashboards.yaml"], dir.path());
+    common::promtool(&["check", "rules", "dashboards.yaml"], dir.path());
 }
 
 /// The query of the panel titled `title` (its target with legend `legend`, or its only one).
@@ -424,5 +413,5 @@ tests:
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("rules.yaml"), sparkplane_observe::rules::to_yaml(&rule_file)).expect("write");
     std::fs::write(dir.path().join("tests.yaml"), file).expect("write");
-    promtool(&["test", "rules", "tests.yaml"], dir.path());
+    common::promtool(&["test", "rules", "tests.yaml"], dir.path());
 }

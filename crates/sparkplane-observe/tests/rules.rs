@@ -2,9 +2,10 @@
 //! registry (parsed with promql-parser), every runbook link against
 //! docs/runbooks/, and every rule file with real `promtool` (check and unit tests).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{ExprVisitor, walk_expr};
@@ -159,22 +160,6 @@ fn every_runbook_has_the_four_sections_and_real_commands() {
     assert!(count >= 9, "{count} runbooks");
 }
 
-fn promtool() -> &'static str {
-    let ok = Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "promtool not found: install Prometheus's tools with `apt-get install prometheus`");
-    "promtool"
-}
-
-fn run(args: &[&str], dir: &Path) {
-    let out = Command::new(promtool()).args(args).current_dir(dir).output().expect("promtool runs");
-    assert!(
-        out.status.success(),
-        "promtool {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn promtool_accepts_both_formats() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -182,12 +167,12 @@ fn promtool_accepts_both_formats() {
     let groups = all_groups();
     std::fs::write(dir.path().join("rules.yaml"), rules::to_yaml(&rules::to_prometheus(&groups, &options)))
         .expect("write");
-    run(&["check", "rules", "rules.yaml"], dir.path());
+    common::promtool(&["check", "rules", "rules.yaml"], dir.path());
     // promtool reads a PrometheusRule's spec as a rule file.
     let object = rules::to_prometheus_rule(&groups, &options, "sparkplane", Some("monitoring"), &Default::default());
     assert_eq!(object["apiVersion"], "monitoring.coreos.com/v1");
     std::fs::write(dir.path().join("spec.yaml"), rules::to_yaml(&object["spec"])).expect("write");
-    run(&["check", "rules", "spec.yaml"], dir.path());
+    common::promtool(&["check", "rules", "spec.yaml"], dir.path());
 }
 
 /// The generated rules without annotations: promtool compares alerts'
@@ -379,7 +364,7 @@ fn promtool_unit_tests_fire_and_stay_silent() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("rules.yaml"), rules_without_annotations()).expect("write");
     std::fs::write(dir.path().join("tests.yaml"), unit_tests()).expect("write");
-    run(&["test", "rules", "tests.yaml"], dir.path());
+    common::promtool(&["test", "rules", "tests.yaml"], dir.path());
 }
 
 #[test]
