@@ -9,6 +9,7 @@ pub mod kubeflow;
 pub mod layer;
 pub mod nodes;
 pub mod quantity;
+pub mod tenant;
 
 pub use job::{API_VERSION, SparkJob, SparkJobSpec};
 pub use layer::{Environment, JobTemplate, Preset};

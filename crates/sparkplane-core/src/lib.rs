@@ -12,12 +12,14 @@ pub mod import_kubeflow;
 pub mod kube_quantity;
 pub mod local;
 pub mod names;
+pub mod policy;
 pub mod recommend;
 pub mod render;
 pub mod resolve;
 pub mod schema;
 pub mod sizing;
 pub mod source;
+pub mod tenant;
 pub mod validate;
 pub mod yaml;
 

@@ -92,6 +92,12 @@ pub enum Command {
     Tune(TuneArgs),
     /// Serve OpenMetrics from a directory of Spark event logs (outcomes, durations, cost, GC, spill, utilisation).
     Exporter(ExporterArgs),
+    /// Onboard a team: its namespace, quota, limits, RBAC and network policies from one Tenant file.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Check a job against the platform's policies (built-in rules with a severity, rationale and fix).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
     #[command(subcommand)]
     Observe(ObserveCommand),
@@ -222,6 +228,60 @@ pub struct RenderArgs {
     /// Write one file per object into this directory instead of a YAML stream on stdout.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// `enforce` refuses a job that breaks a deny policy (exit 1); `audit` reports it and renders anyway.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub policy_mode: PolicyMode,
+}
+
+/// Whether deny policies block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyMode {
+    /// Deny policies block (exit 1).
+    Enforce,
+    /// Deny policies are reported, not enforced (for rollouts).
+    Audit,
+}
+
+/// Policy report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+}
+
+impl PolicyFormat {
+    /// The name the policy module takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyFormat::Text => "text",
+            PolicyFormat::Json => "json",
+            PolicyFormat::Sarif => "sarif",
+            PolicyFormat::Junit => "junit",
+        }
+    }
+}
+
+/// `policy`.
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Evaluate every built-in policy on a job (its resolved spec and rendered objects).
+    Check {
+        /// The job.
+        #[command(flatten)]
+        job: JobArgs,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PolicyFormat,
+        /// `enforce` exits 1 on a deny violation; `audit` reports and exits 0.
+        #[arg(long, value_enum, default_value = "enforce")]
+        policy_mode: PolicyMode,
+    },
 }
 
 /// `presets`.
@@ -415,4 +475,29 @@ pub struct ExporterArgs {
     /// Seconds between scans of the directory.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub interval: u64,
+}
+
+/// `tenant`.
+#[derive(Subcommand, Debug)]
+pub enum TenantCommand {
+    /// Render a Tenant file to Kubernetes objects.
+    Render {
+        /// The Tenant file.
+        file: PathBuf,
+        /// Write one file per object into this directory instead of a YAML stream on stdout.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    /// List the tenants in a directory of Tenant files.
+    List {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Show one tenant from a directory of Tenant files.
+    Show {
+        /// The directory.
+        dir: PathBuf,
+        /// Tenant name.
+        name: String,
+    },
 }

@@ -560,16 +560,24 @@ pub const DRIVER_RULES: &[(&[&str], &[&str])] = &[
     (&["services"], &["create", "delete", "get", "list", "watch"]),
 ];
 
-/// A namespaced identity: ServiceAccount, Role with `rules` (core API group)
-/// and the RoleBinding between them, all named `name`. The account does not
-/// mount its token by default; pods that need it say so.
+/// A job's namespaced identity: ServiceAccount, Role with `rules` (core API
+/// group) and the RoleBinding between them, all named `name` with the job's
+/// labels. The account does not mount its token by default; pods that need it say so.
 pub fn rbac_objects(
     input: &RenderInput<'_>,
     name: &str,
     component: &str,
     rules: &[(&[&str], &[&str])],
 ) -> Vec<RenderedObject> {
-    let meta = object_meta(input, name, component);
+    rbac_objects_in(object_meta(input, name, component), rules)
+}
+
+/// The one RBAC builder, for jobs and tenants alike: ServiceAccount, Role
+/// (core API group `rules`) and RoleBinding, each with `meta` (name,
+/// namespace, labels).
+pub fn rbac_objects_in(meta: ObjectMeta, rules: &[(&[&str], &[&str])]) -> Vec<RenderedObject> {
+    let name = meta.name.clone().unwrap_or_default();
+    let namespace = meta.namespace.clone();
     let account =
         ServiceAccount { metadata: meta.clone(), automount_service_account_token: Some(false), ..Default::default() };
     let rules = rules
@@ -584,13 +592,8 @@ pub fn rbac_objects(
     let role = Role { metadata: meta.clone(), rules: Some(rules) };
     let binding = RoleBinding {
         metadata: meta,
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.to_owned() },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: name.to_owned(),
-            namespace: Some(input.job.namespace().to_owned()),
-            ..Default::default()
-        }]),
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.clone() },
+        subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name, namespace, ..Default::default() }]),
     };
     vec![
         RenderedObject::from_resource(&account),

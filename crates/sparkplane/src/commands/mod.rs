@@ -10,6 +10,7 @@ pub mod fit;
 pub mod help;
 pub mod import;
 pub mod observe;
+pub mod policy;
 pub mod presets;
 pub mod progress;
 pub mod render;
@@ -18,14 +19,15 @@ pub mod run;
 pub mod runs;
 pub mod runtime;
 pub mod size;
+pub mod tenant;
 pub mod tune;
 
 use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, Command, ImportCommand, JobArgs, ObserveCommand, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg,
-    TargetArg,
+    Cli, Command, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand, RunsCommand,
+    RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -54,7 +56,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 TargetArg::Kubeflow => Target::Kubeflow,
                 TargetArg::Job => Target::Job,
             };
-            render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), printer)
+            let audit = args.policy_mode == PolicyMode::Audit;
+            render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), audit, printer)
         }
         Command::Run(args) => run::run(args, platform_dir, printer),
         Command::Analyze(args) => analyze::run(&args.path, printer),
@@ -64,6 +67,12 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Observe(ObserveCommand::Dashboards { bundle, namespace }) => {
             dashboards::run(*bundle, namespace.as_deref(), printer)
         }
+        Command::Policy(PolicyCommand::Check { job, format, policy_mode }) => {
+            policy::check(&job_settings(job, cli), format.as_str(), *policy_mode == PolicyMode::Audit, printer)
+        }
+        Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
+        Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
+        Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
         Command::Exporter(args) => exporter::run(&args.history, &args.listen, args.interval, printer),
         Command::Tune(args) => tune::run(&job_settings(&args.job, cli), &args.history, args.write, printer),
         Command::Cost(args) => cost::run(

@@ -12,15 +12,15 @@ use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
 
-/// Resolves, sizes and renders a job; also returns its warnings and name.
+/// Resolves, sizes and renders a job.
 pub fn render_objects(
     settings: &JobSettings,
     target: Target,
-) -> Result<(Vec<RenderedObject>, sparkplane_core::Diagnostics, String), Failure> {
+) -> Result<(sparkplane_core::resolve::ResolvedJob, Vec<RenderedObject>), Failure> {
     let resolved = resolve_job(settings, ValidationTarget::Cluster)?;
     let sized = size_job(&resolved.job.spec);
     let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, target);
-    Ok((objects, resolved.warnings.clone(), resolved.name().to_owned()))
+    Ok((resolved, objects))
 }
 
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
@@ -83,10 +83,18 @@ fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Fa
     Ok(written)
 }
 
-/// Runs `render`.
-pub fn run(settings: &JobSettings, target: Target, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
-    let (objects, warnings, job) = render_objects(settings, target)?;
-    printer.warnings(&warnings);
+/// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`.
+pub fn run(
+    settings: &JobSettings,
+    target: Target,
+    out_dir: Option<&Path>,
+    audit: bool,
+    printer: &Printer,
+) -> CommandResult {
+    let (resolved, objects) = render_objects(settings, target)?;
+    printer.warnings(&resolved.warnings);
+    super::policy::enforce(&resolved, &objects, printer, audit)?;
+    let job = resolved.name().to_owned();
     match out_dir {
         Some(dir) => {
             let written = write_files(dir, &objects)?;

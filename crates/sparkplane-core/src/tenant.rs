@@ -1,0 +1,660 @@
+//! Tenants: a `kind: Tenant` document is loaded, checked and rendered into
+//! the objects that onboard a team onto a shared cluster: its Namespace (Pod
+//! Security "restricted"), ResourceQuota, LimitRange, the Spark driver's
+//! identity, its groups' RoleBindings and its NetworkPolicies.
+//!
+//! Owns: tenant loading (structure via serde, meaning here, every problem with
+//! a span) and tenant rendering. Must not: read files or talk to a cluster
+//! (callers hand in a `Source`), or build its own driver RBAC (that is
+//! `render::common::rbac_objects` with `DRIVER_RULES`, shared with jobs).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::{
+    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, ResourceQuota, ResourceQuotaSpec,
+};
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use sparkplane_api::tenant::{ContainerAmounts, EgressRule, Tenant};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::kube_quantity::{KubeQuantity, Rounding};
+use crate::names::{is_dns1123_label, is_label_value};
+use crate::render::common::{self, DRIVER_RULES, RenderedObject};
+use crate::schema::did_you_mean;
+use crate::source::{Source, Span};
+use crate::yaml::{FieldPath, Node, NodeValue, parse_single};
+
+/// The `kind:` of a tenant document.
+pub const KIND: &str = "Tenant";
+/// Name of the driver's ServiceAccount, Role and RoleBinding in every tenant namespace.
+pub const DRIVER_ACCOUNT: &str = "spark-driver";
+/// Port of the Spark UI on the driver.
+pub const SPARK_UI_PORT: i32 = 4040;
+/// Label Spark puts on the driver and executors of one application (value: the app id).
+pub const APP_SELECTOR_LABEL: &str = "spark-app-selector";
+/// Label Spark puts on pods saying `driver` or `executor`.
+pub const ROLE_LABEL: &str = "spark-role";
+
+/// A tenant that passed every check, and the warnings found on the way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedTenant {
+    /// The typed tenant.
+    pub tenant: Tenant,
+    /// Problems that do not stop rendering.
+    pub warnings: Diagnostics,
+}
+
+/// Loads and checks a tenant document; every problem carries a span.
+pub fn load_tenant(source: &Source) -> Result<LoadedTenant, Diagnostics> {
+    let doc = parse_single(source)?;
+    let kind = doc.get(&path("kind")).and_then(Node::as_str);
+    if kind != Some(KIND) {
+        let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into());
+        return Err(Diagnostic::error("wrong-kind", "kind", format!("expected `kind: {KIND}`, found {found}"))
+            .with_span(Some(doc.span_for(&path("kind"))))
+            .with_help("a tenant file starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: Tenant`")
+            .into());
+    }
+    let tenant: Tenant = serde_json::from_value(doc.to_json()).map_err(|e| structure_error(&doc, &e.to_string()))?;
+    let mut problems = Diagnostics::new();
+    check_meaning(&doc, &tenant, &mut problems);
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    Ok(LoadedTenant { tenant, warnings: problems })
+}
+
+fn path(text: &str) -> FieldPath {
+    FieldPath::parse(text).unwrap_or_default()
+}
+
+/// Turns a serde error into a diagnostic: unknown fields are found in the
+/// tree (for their span) and get a "did you mean"; anything else points at the document.
+fn structure_error(doc: &Node, message: &str) -> Diagnostics {
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`')
+    {
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let mut diag = Diagnostic::error("unknown-field", "", format!("unknown field `{field}`"));
+        if let Some((at, span)) = find_key(doc, field, &FieldPath::root()) {
+            diag.path = at.to_string();
+            diag = diag.with_span(Some(span));
+        } else {
+            diag = diag.with_span(Some(doc.span.clone()));
+        }
+        let help = match did_you_mean(field, allowed.iter().copied()) {
+            Some(guess) => format!("did you mean `{guess}`?"),
+            None => format!("fields allowed here: {}", allowed.join(", ")),
+        };
+        return diag.with_help(help).into();
+    }
+    Diagnostic::error("invalid-document", "", format!("not a valid Tenant: {message}"))
+        .with_span(Some(doc.span.clone()))
+        .with_help("see examples/tenants/data-eng.yaml for every field of a Tenant")
+        .into()
+}
+
+/// The first key named `key` in the tree, depth first, with its path and span.
+fn find_key(node: &Node, key: &str, at: &FieldPath) -> Option<(FieldPath, Span)> {
+    match &node.value {
+        NodeValue::Map(entries) => entries.iter().find_map(|(k, span, child)| {
+            if k == key { Some((at.key(k), span.clone())) } else { find_key(child, key, &at.key(k)) }
+        }),
+        NodeValue::Seq(items) => items.iter().enumerate().find_map(|(i, child)| find_key(child, key, &at.index(i))),
+        _ => None,
+    }
+}
+
+fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
+    let mut error = |at: &str, code: &'static str, message: String, help: &str| {
+        out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
+    };
+    if tenant.api_version != sparkplane_api::API_VERSION {
+        error(
+            "apiVersion",
+            "bad-value",
+            format!("apiVersion `{}` is not supported", tenant.api_version),
+            &format!("write `apiVersion: {}`", sparkplane_api::API_VERSION),
+        );
+    }
+    let ns_field = if tenant.spec.namespace.is_some() { "spec.namespace" } else { "metadata.name" };
+    if !is_dns1123_label(tenant.namespace()) {
+        error(
+            ns_field,
+            "bad-name",
+            format!("`{}` is not a valid namespace name", tenant.namespace()),
+            "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+        );
+    }
+    if !is_dns1123_label(tenant.platform_namespace()) {
+        error(
+            "spec.platformNamespace",
+            "bad-name",
+            format!("`{}` is not a valid namespace name", tenant.platform_namespace()),
+            "name the namespace the platform ingress runs in",
+        );
+    }
+    for (at, value) in [("spec.team", &tenant.spec.team), ("spec.costCenter", &tenant.spec.cost_center)] {
+        if value.is_empty() || !is_label_value(value) {
+            error(
+                at,
+                "bad-value",
+                format!("`{value}` cannot be a label value"),
+                "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            );
+        }
+    }
+    let spec = &tenant.spec;
+    let none = ContainerAmounts::default();
+    let lr = spec.limit_range.as_ref();
+    let defaults = lr.map(|l| &l.defaults).unwrap_or(&none);
+    let max = lr.and_then(|l| l.max.as_ref()).unwrap_or(&none);
+    let quantities = [
+        ("spec.quota.cpu", &spec.quota.cpu),
+        ("spec.quota.memory", &spec.quota.memory),
+        ("spec.limitRange.defaults.cpu", &defaults.cpu),
+        ("spec.limitRange.defaults.memory", &defaults.memory),
+        ("spec.limitRange.max.cpu", &max.cpu),
+        ("spec.limitRange.max.memory", &max.memory),
+    ];
+    let mut parsed: BTreeMap<String, KubeQuantity> = BTreeMap::new();
+    for (at, q) in quantities {
+        let Some(q) = q else { continue };
+        match q.0.parse::<KubeQuantity>() {
+            Ok(v) if v.is_negative() => {
+                error(at, "bad-quantity", format!("`{}` is negative", q.0), "quotas and limits are zero or more")
+            }
+            Ok(v) => {
+                parsed.insert(at.to_owned(), v);
+            }
+            Err(e) => error(
+                at,
+                "bad-quantity",
+                e.to_string(),
+                "write a number with an optional suffix: `8`, `500m` (CPU), `64Gi` (memory)",
+            ),
+        }
+    }
+    for resource in ["cpu", "memory"] {
+        let default = parsed.get(&format!("spec.limitRange.defaults.{resource}"));
+        let max = parsed.get(&format!("spec.limitRange.max.{resource}"));
+        if let (Some(d), Some(m)) = (default, max)
+            && d.scaled_magnitude(3, Rounding::Up) > m.scaled_magnitude(3, Rounding::Down)
+        {
+            error(
+                &format!("spec.limitRange.defaults.{resource}"),
+                "bad-value",
+                format!("the default {resource} is above the maximum"),
+                "lower the default or raise `max`: the API server rejects a LimitRange whose default exceeds max",
+            );
+        }
+    }
+    for name in spec.quota.gpus.keys() {
+        if !crate::names::is_label_key(name) {
+            error(
+                &format!("spec.quota.gpus.{name}"),
+                "bad-name",
+                format!("`{name}` is not an extended-resource name"),
+                "use the device plugin's resource name, e.g. `nvidia.com/gpu`",
+            );
+        }
+    }
+    for (kind, groups) in
+        [("admins", &spec.groups.admins), ("editors", &spec.groups.editors), ("viewers", &spec.groups.viewers)]
+    {
+        for (i, group) in groups.iter().enumerate() {
+            if group.trim().is_empty() {
+                error(
+                    &format!("spec.groups.{kind}[{i}]"),
+                    "bad-value",
+                    "a group name is empty".into(),
+                    "remove it or name the group",
+                );
+            }
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, rule) in spec.egress.iter().enumerate() {
+        let at = format!("spec.egress[{i}]");
+        if !is_dns1123_label(&rule.name) || rule.name.len() > 40 {
+            error(
+                &format!("{at}.name"),
+                "bad-name",
+                format!("`{}` cannot name a NetworkPolicy", rule.name),
+                "use at most 40 lower-case letters, digits and '-'",
+            );
+        } else if !names.insert(rule.name.as_str()) {
+            error(
+                &format!("{at}.name"),
+                "duplicate",
+                format!("egress `{}` is declared twice", rule.name),
+                "give each egress rule its own name",
+            );
+        }
+        if rule.cidrs.is_empty() {
+            error(
+                &format!("{at}.cidrs"),
+                "missing-field",
+                "an egress rule needs at least one CIDR".into(),
+                "add e.g. `cidrs: [10.20.0.0/16]`",
+            );
+        }
+        for (j, cidr) in rule.cidrs.iter().enumerate() {
+            check_cidr(cidr, &format!("{at}.cidrs[{j}]"), &mut error);
+        }
+        for (j, port) in rule.ports.iter().enumerate() {
+            if port.port == 0 {
+                error(&format!("{at}.ports[{j}].port"), "bad-value", "port 0 is not a port".into(), "use 1–65535");
+            }
+        }
+    }
+    for (j, cidr) in spec.api_server_cidrs.iter().enumerate() {
+        check_cidr(cidr, &format!("spec.apiServerCidrs[{j}]"), &mut error);
+    }
+    if let Some(budget) = &spec.budget {
+        if !(budget.monthly.is_finite() && budget.monthly > 0.0) {
+            error(
+                "spec.budget.monthly",
+                "bad-value",
+                "the monthly budget must be above zero".into(),
+                "write the amount per month, e.g. `monthly: 12000`",
+            );
+        }
+        if budget.warning() == 0 || budget.warning() > budget.critical() {
+            error(
+                "spec.budget.warningPercent",
+                "bad-value",
+                format!(
+                    "warning at {}% must be above 0 and at most the critical {}%",
+                    budget.warning(),
+                    budget.critical()
+                ),
+                "e.g. `warningPercent: 80` and `criticalPercent: 100`",
+            );
+        }
+    }
+    if spec.api_server_cidrs.is_empty() {
+        out.push(
+            Diagnostic::warning("no-api-server-cidrs", "spec.apiServerCidrs", "no API server CIDRs: under default-deny egress, drivers cannot create executors")
+                .with_span(Some(doc.span_for(&path("spec"))))
+                .with_help("add `apiServerCidrs:` with the API server's address as pods see it (`kubectl get endpoints kubernetes -n default`)"),
+        );
+    }
+}
+
+fn check_cidr(cidr: &str, at: &str, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    let ok = cidr.split_once('/').is_some_and(|(ip, bits)| match (ip.parse::<IpAddr>(), bits.parse::<u8>()) {
+        (Ok(IpAddr::V4(_)), Ok(b)) => b <= 32,
+        (Ok(IpAddr::V6(_)), Ok(b)) => b <= 128,
+        _ => false,
+    });
+    if !ok {
+        error(
+            at,
+            "bad-value",
+            format!("`{cidr}` is not a CIDR"),
+            "write an address block such as `10.20.0.0/16` (a single host is `/32`)",
+        );
+    }
+}
+
+/// Labels every object of the tenant carries.
+pub fn tenant_labels(tenant: &Tenant) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
+        ("sparkplane.dev/tenant".to_owned(), tenant.metadata.name.clone()),
+        ("sparkplane.dev/team".to_owned(), tenant.spec.team.clone()),
+        ("sparkplane.dev/cost-center".to_owned(), tenant.spec.cost_center.clone()),
+    ])
+}
+
+fn meta(tenant: &Tenant, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(tenant.namespace().to_owned()),
+        labels: Some(tenant_labels(tenant)),
+        ..Default::default()
+    }
+}
+
+/// Renders a checked tenant's objects, sorted as `common::sort_objects` orders them.
+pub fn render_tenant(tenant: &Tenant) -> Vec<RenderedObject> {
+    let mut objects = vec![namespace(tenant), quota(tenant)];
+    objects.extend(limit_range(tenant));
+    objects.extend(driver_rbac(tenant));
+    objects.extend(group_access(tenant));
+    objects.extend(network_policies(tenant));
+    common::sort_objects(&mut objects);
+    objects
+}
+
+fn namespace(tenant: &Tenant) -> RenderedObject {
+    let mut labels = tenant_labels(tenant);
+    for mode in ["enforce", "audit", "warn"] {
+        labels.insert(format!("pod-security.kubernetes.io/{mode}"), "restricted".into());
+        labels.insert(format!("pod-security.kubernetes.io/{mode}-version"), "latest".into());
+    }
+    let mut annotations = BTreeMap::new();
+    if let Some(description) = &tenant.metadata.description {
+        annotations.insert("sparkplane.dev/description".to_owned(), description.clone());
+    }
+    if let Some(budget) = &tenant.spec.budget {
+        annotations.insert("sparkplane.dev/budget-monthly".to_owned(), budget.monthly.to_string());
+        annotations.insert("sparkplane.dev/budget-warning-percent".to_owned(), budget.warning().to_string());
+        annotations.insert("sparkplane.dev/budget-critical-percent".to_owned(), budget.critical().to_string());
+    }
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(tenant.namespace().to_owned()),
+            labels: Some(labels),
+            annotations: if annotations.is_empty() { None } else { Some(annotations) },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    RenderedObject::from_resource(&ns)
+}
+
+fn quota(tenant: &Tenant) -> RenderedObject {
+    let q = &tenant.spec.quota;
+    let mut hard: BTreeMap<String, Quantity> = BTreeMap::new();
+    if let Some(cpu) = &q.cpu {
+        hard.insert("requests.cpu".into(), cpu.clone());
+    }
+    if let Some(memory) = &q.memory {
+        hard.insert("requests.memory".into(), memory.clone());
+        hard.insert("limits.memory".into(), memory.clone());
+    }
+    for (gpu, count) in &q.gpus {
+        hard.insert(format!("requests.{gpu}"), Quantity(count.to_string()));
+    }
+    for (key, value) in [
+        ("pods", q.pods),
+        ("persistentvolumeclaims", q.pvcs),
+        ("count/configmaps", q.configmaps),
+        ("count/services", q.services),
+    ] {
+        if let Some(n) = value {
+            hard.insert(key.into(), Quantity(n.to_string()));
+        }
+    }
+    let quota = ResourceQuota {
+        metadata: meta(tenant, "tenant-quota"),
+        spec: Some(ResourceQuotaSpec { hard: Some(hard), ..Default::default() }),
+        ..Default::default()
+    };
+    RenderedObject::from_resource(&quota)
+}
+
+/// Container defaults. Memory gets a default limit and request. CPU gets a
+/// default request only, plus a default limit equal to `max.cpu` when a
+/// maximum is set (a LimitRange `max` rejects containers without a limit):
+/// a smaller default CPU limit would reject Spark pods whose request is above it.
+fn limit_range(tenant: &Tenant) -> Option<RenderedObject> {
+    let lr = tenant.spec.limit_range.as_ref()?;
+    let max = lr.max.clone().unwrap_or_default();
+    let pair = |entries: [(&str, &Option<Quantity>); 2]| {
+        let map: BTreeMap<String, Quantity> =
+            entries.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v))).collect();
+        if map.is_empty() { None } else { Some(map) }
+    };
+    let item = LimitRangeItem {
+        type_: "Container".into(),
+        default: pair([("cpu", &max.cpu), ("memory", &lr.defaults.memory)]),
+        default_request: pair([("cpu", &lr.defaults.cpu), ("memory", &lr.defaults.memory)]),
+        max: pair([("cpu", &max.cpu), ("memory", &max.memory)]),
+        ..Default::default()
+    };
+    let range =
+        LimitRange { metadata: meta(tenant, "tenant-limits"), spec: Some(LimitRangeSpec { limits: vec![item] }) };
+    Some(RenderedObject::from_resource(&range))
+}
+
+/// The driver's ServiceAccount, Role and RoleBinding, from the one RBAC
+/// builder jobs use, with the tenant's labels.
+fn driver_rbac(tenant: &Tenant) -> Vec<RenderedObject> {
+    common::rbac_objects_in(meta(tenant, DRIVER_ACCOUNT), DRIVER_RULES)
+}
+
+/// What each access level may do: (API groups, resources, verbs).
+type Rule = (&'static [&'static str], &'static [&'static str], &'static [&'static str]);
+
+const READ: &[&str] = &["get", "list", "watch"];
+const MANAGE: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+const JOBS: &[&str] = &["sparkjobs", "scheduledsparkjobs"];
+const JOB_STATUS: &[&str] = &["sparkjobs/status", "scheduledsparkjobs/status"];
+const POD_READS: &[&str] = &["pods", "pods/log", "events"];
+
+const VIEW_RULES: &[Rule] =
+    &[(&["sparkplane.dev"], JOBS, READ), (&["sparkplane.dev"], JOB_STATUS, READ), (&[""], POD_READS, READ)];
+const EDIT_RULES: &[Rule] =
+    &[(&["sparkplane.dev"], JOBS, MANAGE), (&["sparkplane.dev"], JOB_STATUS, READ), (&[""], POD_READS, READ)];
+const ADMIN_RULES: &[Rule] = &[
+    (&["sparkplane.dev"], JOBS, MANAGE),
+    (&["sparkplane.dev"], JOB_STATUS, READ),
+    (&[""], POD_READS, READ),
+    // Stuck drivers and executors can be removed by hand.
+    (&[""], &["pods"], &["delete"]),
+    (&[""], &["resourcequotas", "limitranges"], READ),
+    (&["networking.k8s.io"], &["networkpolicies"], READ),
+];
+const SECRET_READS: Rule = (&[""], &["secrets"], READ);
+
+/// The access levels: name suffix, rules, whether secret reads may be granted.
+fn access_levels(tenant: &Tenant) -> [(&'static str, &'static [Rule], bool, &[String]); 3] {
+    let g = &tenant.spec.groups;
+    [
+        ("admin", ADMIN_RULES, true, &g.admins),
+        ("edit", EDIT_RULES, true, &g.editors),
+        ("view", VIEW_RULES, false, &g.viewers),
+    ]
+}
+
+/// A namespaced Role per access level that has groups, and the RoleBinding
+/// giving it to them. Secrets are readable by admins and editors only when
+/// `allowSecretReads` is set; viewers never read them.
+fn group_access(tenant: &Tenant) -> Vec<RenderedObject> {
+    let mut objects = Vec::new();
+    for (level, rules, may_read_secrets, groups) in access_levels(tenant) {
+        if groups.is_empty() {
+            continue;
+        }
+        let name = format!("sparkplane-tenant-{level}");
+        let mut rules: Vec<Rule> = rules.to_vec();
+        if may_read_secrets && tenant.spec.allow_secret_reads {
+            rules.push(SECRET_READS);
+        }
+        let rules = rules
+            .iter()
+            .map(|(api_groups, resources, verbs)| PolicyRule {
+                api_groups: Some(api_groups.iter().map(|s| (*s).to_owned()).collect()),
+                resources: Some(resources.iter().map(|s| (*s).to_owned()).collect()),
+                verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+                ..Default::default()
+            })
+            .collect();
+        let role = Role { metadata: meta(tenant, &name), rules: Some(rules) };
+        let mut sorted: Vec<&String> = groups.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let binding = RoleBinding {
+            metadata: meta(tenant, &name),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: name.clone(),
+            },
+            subjects: Some(
+                sorted
+                    .into_iter()
+                    .map(|group| Subject {
+                        kind: "Group".into(),
+                        name: group.clone(),
+                        api_group: Some("rbac.authorization.k8s.io".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+        };
+        objects.push(RenderedObject::from_resource(&role));
+        objects.push(RenderedObject::from_resource(&binding));
+    }
+    objects
+}
+
+fn selector(labels: &[(&str, &str)]) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+        ..Default::default()
+    }
+}
+
+/// Pods of any Spark application: those carrying `spark-app-selector`.
+fn spark_pods() -> LabelSelector {
+    LabelSelector {
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: APP_SELECTOR_LABEL.into(),
+            operator: "Exists".into(),
+            values: None,
+        }]),
+        ..Default::default()
+    }
+}
+
+fn namespace_peer(namespace: &str, pods: Option<LabelSelector>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(selector(&[("kubernetes.io/metadata.name", namespace)])),
+        pod_selector: pods,
+        ..Default::default()
+    }
+}
+
+fn port(number: i32, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(number)),
+        protocol: Some(protocol.to_owned()),
+        ..Default::default()
+    }
+}
+
+fn cidr_peers(cidrs: &[String]) -> Vec<NetworkPolicyPeer> {
+    cidrs
+        .iter()
+        .map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock { cidr: cidr.clone(), except: None }),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn policy(tenant: &Tenant, name: &str, spec: NetworkPolicySpec) -> RenderedObject {
+    RenderedObject::from_resource(&NetworkPolicy { metadata: meta(tenant, name), spec: Some(spec) })
+}
+
+fn egress_policy(tenant: &Tenant, rule: &EgressRule) -> RenderedObject {
+    let ports: Vec<NetworkPolicyPort> =
+        rule.ports.iter().map(|p| port(i32::from(p.port), p.protocol.unwrap_or_default().as_str())).collect();
+    policy(
+        tenant,
+        &format!("allow-egress-{}", rule.name),
+        NetworkPolicySpec {
+            pod_selector: Some(spark_pods()),
+            policy_types: Some(vec!["Egress".into()]),
+            egress: Some(vec![NetworkPolicyEgressRule {
+                to: Some(cidr_peers(&rule.cidrs)),
+                ports: if ports.is_empty() { None } else { Some(ports) },
+            }]),
+            ..Default::default()
+        },
+    )
+}
+
+/// Default deny for ingress and egress, then the holes Spark needs.
+fn network_policies(tenant: &Tenant) -> Vec<RenderedObject> {
+    let mut policies = vec![
+        policy(
+            tenant,
+            "default-deny",
+            NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ..Default::default()
+            },
+        ),
+        policy(
+            tenant,
+            "allow-dns",
+            NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(vec!["Egress".into()]),
+                egress: Some(vec![NetworkPolicyEgressRule {
+                    to: Some(vec![namespace_peer("kube-system", Some(selector(&[("k8s-app", "kube-dns")])))]),
+                    ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
+                }]),
+                ..Default::default()
+            },
+        ),
+        // Driver ↔ executors. A NetworkPolicy cannot say "the same value of
+        // spark-app-selector", so this admits traffic between any two Spark
+        // pods of this namespace: applications of one tenant are not isolated
+        // from each other, only from everything else.
+        policy(
+            tenant,
+            "allow-spark-intra-namespace",
+            NetworkPolicySpec {
+                pod_selector: Some(spark_pods()),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ingress: Some(vec![NetworkPolicyIngressRule {
+                    from: Some(vec![NetworkPolicyPeer { pod_selector: Some(spark_pods()), ..Default::default() }]),
+                    ports: None,
+                }]),
+                egress: Some(vec![NetworkPolicyEgressRule {
+                    to: Some(vec![NetworkPolicyPeer { pod_selector: Some(spark_pods()), ..Default::default() }]),
+                    ports: None,
+                }]),
+            },
+        ),
+        policy(
+            tenant,
+            "allow-spark-ui",
+            NetworkPolicySpec {
+                pod_selector: Some(selector(&[(ROLE_LABEL, "driver")])),
+                policy_types: Some(vec!["Ingress".into()]),
+                ingress: Some(vec![NetworkPolicyIngressRule {
+                    from: Some(vec![namespace_peer(tenant.platform_namespace(), None)]),
+                    ports: Some(vec![port(SPARK_UI_PORT, "TCP")]),
+                }]),
+                ..Default::default()
+            },
+        ),
+    ];
+    // The driver creates executors through the API server. Its address as
+    // pods see it is cluster-specific (a Service VIP is translated to the
+    // endpoints before policy applies), so it must be declared in
+    // `apiServerCidrs`; without it no policy is rendered and `load_tenant` warns.
+    if !tenant.spec.api_server_cidrs.is_empty() {
+        policies.push(policy(
+            tenant,
+            "allow-driver-apiserver",
+            NetworkPolicySpec {
+                pod_selector: Some(selector(&[(ROLE_LABEL, "driver")])),
+                policy_types: Some(vec!["Egress".into()]),
+                egress: Some(vec![NetworkPolicyEgressRule {
+                    to: Some(cidr_peers(&tenant.spec.api_server_cidrs)),
+                    ports: Some(vec![port(443, "TCP"), port(6443, "TCP")]),
+                }]),
+                ..Default::default()
+            },
+        ));
+    }
+    policies.extend(tenant.spec.egress.iter().map(|rule| egress_policy(tenant, rule)));
+    policies
+}

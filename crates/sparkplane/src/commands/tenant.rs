@@ -1,0 +1,166 @@
+//! `sparkplane tenant render|list|show`: a team's onboarding objects from
+//! its tenant file, and a directory of tenant files as a table.
+//!
+//! Owns reading and writing files and printing. Must not check or render
+//! tenants itself: that is `sparkplane_core::tenant`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sparkplane_api::tenant::Tenant;
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::tenant::{LoadedTenant, load_tenant, render_tenant};
+use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
+use sparkplane_core::{Diagnostic, Diagnostics};
+
+use crate::cli::OutputFormat;
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::read_source;
+
+/// Reads and checks one tenant file.
+fn read_tenant(path: &Path) -> Result<LoadedTenant, Failure> {
+    let source = read_source(path)?;
+    Ok(load_tenant(&source)?)
+}
+
+/// Writes each object to `<dir>/<kind>-<name>.yaml` through a temporary file
+/// and a rename, so a failure leaves no half-written manifest.
+fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
+    let io = |path: &Path, err: std::io::Error| Failure::File {
+        path: path.to_owned(),
+        error: err.to_string(),
+        help: "check that the directory can be created and written".into(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut written = Vec::new();
+    for object in objects {
+        let path = dir.join(object.file_name());
+        let tmp = dir.join(format!(".{}.tmp", object.file_name()));
+        std::fs::write(&tmp, to_yaml(&object.body)).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
+/// Runs `tenant render FILE`: the objects as one YAML stream (a List with
+/// `-o json`), or one file per object under `out_dir`.
+pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
+    let loaded = read_tenant(file)?;
+    printer.warnings(&loaded.warnings);
+    let objects = render_tenant(&loaded.tenant);
+    match out_dir {
+        Some(dir) => {
+            let written = write_files(dir, &objects)?;
+            let report = serde_json::json!({ "written": written });
+            printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
+        }
+        None => match printer.format {
+            OutputFormat::Json => {
+                let items: Vec<&serde_json::Value> = objects.iter().map(|o| &o.body).collect();
+                let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+                printer.raw(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
+            }
+            _ => printer.raw(&to_yaml_stream(objects.iter().map(|o| &o.body))),
+        },
+    }
+    Ok(())
+}
+
+/// Every tenant file (`*.yaml`, `*.yml`) in `dir`, sorted by path; all
+/// problems of all files are reported together.
+fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, Tenant)>, Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Failure::unreadable(dir, &e))?;
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    let mut tenants = Vec::new();
+    let mut problems = Diagnostics::new();
+    for path in paths {
+        match read_tenant(&path) {
+            Ok(loaded) => tenants.push((path, loaded.tenant)),
+            Err(Failure::Invalid(d)) => problems.extend(d),
+            Err(other) => return Err(other),
+        }
+    }
+    if problems.has_errors() {
+        return Err(Failure::Invalid(problems));
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, tenant) in &tenants {
+        if let Some(first) = seen.insert(tenant.metadata.name.clone(), path.clone()) {
+            let message =
+                format!("tenant `{}` is defined in {} and {}", tenant.metadata.name, first.display(), path.display());
+            problems.push(
+                Diagnostic::error("duplicate", "metadata.name", message).with_help("give each tenant its own name"),
+            );
+        }
+    }
+    problems.into_result(tenants).map_err(Failure::Invalid)
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    team: String,
+    namespace: String,
+    cpu: String,
+    memory: String,
+    budget: String,
+    file: String,
+}
+
+/// Runs `tenant list DIR`: one row per tenant file.
+pub fn list(dir: &Path, printer: &Printer) -> CommandResult {
+    let rows: Vec<Row> = read_dir(dir)?
+        .into_iter()
+        .map(|(path, t)| Row {
+            namespace: t.namespace().to_owned(),
+            cpu: t.spec.quota.cpu.as_ref().map(|q| q.0.clone()).unwrap_or_else(|| "-".into()),
+            memory: t.spec.quota.memory.as_ref().map(|q| q.0.clone()).unwrap_or_else(|| "-".into()),
+            budget: t.spec.budget.as_ref().map(|b| format!("{}/month", b.monthly)).unwrap_or_else(|| "-".into()),
+            name: t.metadata.name,
+            team: t.spec.team,
+            file: path.display().to_string(),
+        })
+        .collect();
+    printer.result(&rows, || {
+        let mut table = super::Table::new(&["NAME", "TEAM", "NAMESPACE", "CPU", "MEMORY", "BUDGET"]);
+        for row in &rows {
+            table.row(vec![
+                row.name.clone(),
+                row.team.clone(),
+                row.namespace.clone(),
+                row.cpu.clone(),
+                row.memory.clone(),
+                row.budget.clone(),
+            ]);
+        }
+        table.render()
+    });
+    Ok(())
+}
+
+/// Runs `tenant show DIR NAME`: the tenant as written (its file, with
+/// comments), or as JSON/YAML of the typed tenant.
+pub fn show(dir: &Path, name: &str, printer: &Printer) -> CommandResult {
+    let tenants = read_dir(dir)?;
+    let Some((path, tenant)) = tenants.iter().find(|(_, t)| t.metadata.name == name) else {
+        let known: Vec<&str> = tenants.iter().map(|(_, t)| t.metadata.name.as_str()).collect();
+        let mut diag =
+            Diagnostic::error("unknown-tenant", "", format!("there is no tenant `{name}` in {}", dir.display()));
+        diag = match sparkplane_core::schema::did_you_mean(name, known.iter().copied()) {
+            Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+            None => diag.with_help(format!("tenants there: {}", known.join(", "))),
+        };
+        return Err(Failure::Invalid(diag.into()));
+    };
+    printer.result(tenant, || {
+        std::fs::read_to_string(path).unwrap_or_else(|_| to_yaml(&serde_json::to_value(tenant).unwrap_or_default()))
+    });
+    Ok(())
+}
