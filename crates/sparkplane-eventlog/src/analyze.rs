@@ -512,8 +512,8 @@ fn core_time(core_seconds: f64) -> String {
     }
 }
 
-/// Bytes in binary units: `512 B`, `3.2 MiB`, `1.5 GiB`.
-fn bytes(n: u64) -> String {
+/// Bytes in binary units: `512 B`, `3.2 MiB`, `1.5 GiB` (also used by `tune`).
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
         return format!("{n} B");

@@ -22,6 +22,7 @@ use sparkplane_api::MemorySize;
 use sparkplane_api::job::{DynamicAllocation, ExecutorSpec, SparkJobSpec};
 use sparkplane_core::sizing::{default_overhead_factor, largest_heap_within, size_job};
 
+use crate::analyze::bytes;
 use crate::analyze::{GC_SHARE_CRITICAL, GC_SHARE_WARN, IDLE_UTILISATION, MIN_TASK_TIME_FOR_GC_MS, analyze};
 use crate::model::AppSummary;
 
@@ -652,20 +653,6 @@ fn plural(n: usize) -> &'static str {
 fn percent(share: f64) -> String {
     let pct = share * 100.0;
     if pct > 0.0 && pct < 1.0 { format!("{pct:.1}%") } else { format!("{pct:.0}%") }
-}
-
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]

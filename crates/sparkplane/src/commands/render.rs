@@ -65,7 +65,7 @@ fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> Result<Vec<
 
 /// Writes each object to `<dir>/<kind>-<name>.yaml`. Files are written to a
 /// temporary name and renamed, so a failure leaves no half-written file.
-fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
+pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
     let io = |path: &Path, err: std::io::Error| Failure::File {
         path: path.to_owned(),
         error: err.to_string(),

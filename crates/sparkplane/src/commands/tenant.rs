@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sparkplane_api::tenant::Tenant;
-use sparkplane_core::render::RenderedObject;
 use sparkplane_core::tenant::{LoadedTenant, load_tenant, render_tenant};
 use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
 use sparkplane_core::{Diagnostic, Diagnostics};
@@ -24,26 +23,6 @@ fn read_tenant(path: &Path) -> Result<LoadedTenant, Failure> {
     Ok(load_tenant(&source)?)
 }
 
-/// Writes each object to `<dir>/<kind>-<name>.yaml` through a temporary file
-/// and a rename, so a failure leaves no half-written manifest.
-fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
-    let io = |path: &Path, err: std::io::Error| Failure::File {
-        path: path.to_owned(),
-        error: err.to_string(),
-        help: "check that the directory can be created and written".into(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let mut written = Vec::new();
-    for object in objects {
-        let path = dir.join(object.file_name());
-        let tmp = dir.join(format!(".{}.tmp", object.file_name()));
-        std::fs::write(&tmp, to_yaml(&object.body)).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
-        written.push(path.display().to_string());
-    }
-    Ok(written)
-}
-
 /// Runs `tenant render FILE`: the objects as one YAML stream (a List with
 /// `-o json`), or one file per object under `out_dir`.
 pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
@@ -52,7 +31,7 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
     let objects = render_tenant(&loaded.tenant);
     match out_dir {
         Some(dir) => {
-            let written = write_files(dir, &objects)?;
+            let written = super::render::write_files(dir, &objects)?;
             let report = serde_json::json!({ "written": written });
             printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
         }
