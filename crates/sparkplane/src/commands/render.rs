@@ -106,14 +106,19 @@ pub fn run(
                 text
             });
         }
-        None => match printer.format {
-            OutputFormat::Json => {
-                let items: Vec<&serde_json::Value> = objects.iter().map(|o| &o.body).collect();
-                let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-                printer.raw(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
-            }
-            _ => printer.raw(&to_yaml_stream(objects.iter().map(|o| &o.body))),
-        },
+        None => print_objects(&objects, printer),
     }
     Ok(())
+}
+
+/// Prints objects as a Kubernetes `List` with `-o json`, else as a YAML stream.
+pub fn print_objects(objects: &[RenderedObject], printer: &Printer) {
+    match printer.format {
+        OutputFormat::Json => {
+            let items: Vec<&serde_json::Value> = objects.iter().map(|o| &o.body).collect();
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+            printer.raw(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
+        }
+        _ => printer.raw(&to_yaml_stream(objects.iter().map(|o| &o.body))),
+    }
 }

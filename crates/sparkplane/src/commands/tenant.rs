@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sparkplane_api::tenant::Tenant;
 use sparkplane_core::tenant::{LoadedTenant, load_tenant, render_tenant};
-use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
+use sparkplane_core::yaml::to_yaml;
 use sparkplane_core::{Diagnostic, Diagnostics};
 
-use crate::cli::OutputFormat;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_source;
@@ -35,14 +34,7 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
             let report = serde_json::json!({ "written": written });
             printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
         }
-        None => match printer.format {
-            OutputFormat::Json => {
-                let items: Vec<&serde_json::Value> = objects.iter().map(|o| &o.body).collect();
-                let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-                printer.raw(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
-            }
-            _ => printer.raw(&to_yaml_stream(objects.iter().map(|o| &o.body))),
-        },
+        None => super::render::print_objects(&objects, printer),
     }
     Ok(())
 }
