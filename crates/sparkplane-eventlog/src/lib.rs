@@ -26,6 +26,8 @@ pub mod cost;
 pub mod model;
 pub mod parse;
 pub mod read;
+#[cfg(test)]
+mod test_support;
 pub mod tune;
 
 use std::path::Path;

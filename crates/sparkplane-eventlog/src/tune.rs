@@ -663,54 +663,11 @@ mod tests {
     use sparkplane_api::job::{AppType, RoleSpec};
 
     use super::*;
-    use crate::model::AppSummaryBuilder;
-
-    const T0: i64 = 1_700_000_000_000;
 
     /// A healthy run of `etl` on two 4-core executors: one stage of 16 one-minute tasks in
     /// two full waves, GC at 1.7% of task time, nothing spilled, no shuffle.
     fn healthy_run() -> AppSummary {
-        let mut events = vec![
-            json!({"Event": "SparkListenerLogStart", "Spark Version": "3.5.1"}),
-            json!({"Event": "SparkListenerEnvironmentUpdate", "Spark Properties": {
-                "spark.master": "k8s://https://api:6443", "spark.app.name": "etl",
-                "spark.executor.memory": "4g", "spark.executor.cores": "4", "spark.executor.instances": "2"}}),
-            json!({"Event": "SparkListenerApplicationStart", "App Name": "etl", "App ID": "spark-1",
-                   "Timestamp": T0, "User": "etl"}),
-        ];
-        for id in ["1", "2"] {
-            events.push(json!({"Event": "SparkListenerExecutorAdded", "Timestamp": T0 + 2_000, "Executor ID": id,
-                               "Executor Info": {"Host": "node", "Total Cores": 4}}));
-        }
-        events.push(json!({"Event": "SparkListenerJobStart", "Job ID": 0, "Submission Time": T0 + 5_000,
-                           "Stage IDs": [0]}));
-        let stage = json!({"Stage ID": 0, "Stage Attempt ID": 0, "Number of Tasks": 16,
-                           "Submission Time": T0 + 5_000});
-        events.push(json!({"Event": "SparkListenerStageSubmitted", "Stage Info": stage}));
-        for wave in 0..2 {
-            for _ in 0..8 {
-                let launch = T0 + 5_000 + wave * 60_000;
-                events.push(json!({
-                    "Event": "SparkListenerTaskEnd", "Stage ID": 0, "Stage Attempt ID": 0,
-                    "Task End Reason": {"Reason": "Success"},
-                    "Task Info": {"Executor ID": "1", "Launch Time": launch, "Finish Time": launch + 60_000,
-                                  "Speculative": false},
-                    "Task Metrics": {"Executor Run Time": 60_000, "JVM GC Time": 1_000,
-                                     "Output Metrics": {"Bytes Written": 0}}
-                }));
-            }
-        }
-        let mut done = stage.clone();
-        done["Completion Time"] = json!(T0 + 125_000);
-        events.push(json!({"Event": "SparkListenerStageCompleted", "Stage Info": done}));
-        events.push(json!({"Event": "SparkListenerJobEnd", "Job ID": 0, "Completion Time": T0 + 125_000,
-                           "Job Result": {"Result": "JobSucceeded"}}));
-        events.push(json!({"Event": "SparkListenerApplicationEnd", "Timestamp": T0 + 130_000}));
-        let mut builder = AppSummaryBuilder::new();
-        for (i, event) in events.iter().enumerate() {
-            builder.push_line(Path::new("app.log"), i as u64 + 1, &event.to_string());
-        }
-        builder.finish()
+        crate::test_support::healthy_app()
     }
 
     /// The job spec the runs came from: a Scala job with two 4-core, 4 GiB executors.
