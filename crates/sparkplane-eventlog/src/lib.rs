@@ -34,7 +34,7 @@ use std::path::Path;
 
 pub use model::{
     AppSummary, AppSummaryBuilder, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig,
-    StageCounts, TaskCounts, TaskTotals, Warning,
+    StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
