@@ -40,10 +40,12 @@ need_java() {
   fi
 }
 
-# The managed Spark runtime the example and the tests use (idempotent: a no-op once installed).
+# The managed Spark runtimes the example and the tests use: 3.5 for local runs,
+# 3.5 and 4.1 for the spark-submit conformance tests (idempotent: a no-op once installed).
 need_runtime() {
   local sp="$1"
   "$sp" runtime install 3.5 >&2
+  "$sp" runtime install 4.1 >&2
 }
 
 # promtool (Debian's prometheus package) checks and unit-tests the generated alert rules.

@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
     ObjectFieldSelector, Pod, ResourceRequirements, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
@@ -40,28 +42,144 @@ pub const POD_TEMPLATE_FILE: &str = "pod-spec-template.yml";
 /// Key of the executor pod template in its ConfigMap.
 pub const POD_TEMPLATE_KEY: &str = "podspec-configmap-key";
 
-/// Where sparkplane's native objects differ from spark-submit's on purpose, and why.
-pub const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "pod securityContext / container securityContext",
-        "Pod Security \"restricted\": non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp",
+/// One way sparkplane's native objects differ from what spark-submit
+/// creates, on purpose. The spark-submit conformance test fails on any
+/// difference not matched by an entry of [`DELIBERATE_DIFFERENCES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliberateDifference {
+    /// Kind of the object (`*` for any).
+    pub kind: &'static str,
+    /// Field path, one pattern per segment (see [`Difference::path`]); `*`
+    /// in a segment matches any characters. Fields below a matched path are
+    /// covered; an empty path covers the whole object.
+    pub path: &'static [&'static str],
+    /// Why sparkplane differs.
+    pub reason: &'static str,
+}
+
+impl DeliberateDifference {
+    /// Whether this entry covers a difference at `path` in an object of `kind`.
+    pub fn matches(&self, kind: &str, path: &[String]) -> bool {
+        (self.kind == "*" || self.kind == kind)
+            && self.path.len() <= path.len()
+            && self.path.iter().zip(path).all(|(pattern, segment)| glob(pattern, segment))
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            let Some(rest) = text.strip_prefix(head) else { return false };
+            (0..=rest.len()).filter(|i| rest.is_char_boundary(*i)).any(|i| glob(tail, &rest[i..]))
+        }
+    }
+}
+
+const fn deliberate(kind: &'static str, path: &'static [&'static str], reason: &'static str) -> DeliberateDifference {
+    DeliberateDifference { kind, path, reason }
+}
+
+/// Where sparkplane's native objects differ from spark-submit's on purpose,
+/// and why: the one allow-list of the spark-submit conformance test.
+pub const DELIBERATE_DIFFERENCES: &[DeliberateDifference] = &[
+    deliberate(
+        "ServiceAccount",
+        &[],
+        "the driver's least-privilege identity, rendered instead of assumed (none when the job names its own account)",
     ),
-    (
-        "spec.enableServiceLinks: false",
-        "Service environment variables leak other services' addresses and slow start-up in busy namespaces",
-    ),
-    ("spec.automountServiceAccountToken", "mounted for the driver (it creates executors), not for executors"),
-    (
-        "metadata.labels app.kubernetes.io/* and sparkplane.dev/*",
-        "standard labels for ownership, cost attribution and idempotent submission",
-    ),
-    ("ServiceAccount, Role, RoleBinding", "the driver's least-privilege identity, rendered instead of assumed"),
-    ("spec.activeDeadlineSeconds", "enforces timeouts.maxDuration"),
-    (
-        "spark.app.id and name suffixes",
-        "derived from the resolved spec's hash instead of a random id, so output is deterministic",
+    deliberate("Role", &[], "the driver's least-privilege permissions, in its namespace only"),
+    deliberate("RoleBinding", &[], "binds the driver's Role to its ServiceAccount"),
+    deliberate(
+        "*",
+        &["metadata", "labels"],
+        "the job's standard labels (app.kubernetes.io/*, sparkplane.dev/*) on every object, for ownership, cost attribution and idempotent submission",
     ),
 ];
+
+/// Which allow-list entry covers a difference, if any.
+pub fn deliberate_difference(kind: &str, path: &[String]) -> Option<&'static DeliberateDifference> {
+    DELIBERATE_DIFFERENCES.iter().find(|d| d.matches(kind, path))
+}
+
+/// One field where two objects differ.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Difference {
+    /// Where: map keys as they are; list items as `[name]` when every item
+    /// of the list has a `name`, else `[index]`.
+    pub path: Vec<String>,
+    /// The value spark-submit sent (None when absent).
+    pub spark_submit: Option<Value>,
+    /// The value sparkplane renders (None when absent).
+    pub sparkplane: Option<Value>,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_else(|| "(absent)".into());
+        let mut path = String::new();
+        for segment in &self.path {
+            if !segment.starts_with('[') && !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(segment);
+        }
+        write!(f, "{path}: spark-submit={} sparkplane={}", show(&self.spark_submit), show(&self.sparkplane))
+    }
+}
+
+fn named_items(items: &[Value]) -> Option<BTreeMap<String, &Value>> {
+    let mut map = BTreeMap::new();
+    for item in items {
+        let name = item.get("name")?.as_str()?;
+        if map.insert(name.to_owned(), item).is_some() {
+            return None;
+        }
+    }
+    Some(map)
+}
+
+fn diff_into(a: Option<&Value>, b: Option<&Value>, path: &mut Vec<String>, out: &mut Vec<Difference>) {
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                path.push(key.clone());
+                diff_into(x.get(key), y.get(key), path, out);
+                path.pop();
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) => match (named_items(x), named_items(y)) {
+            (Some(x), Some(y)) if !x.is_empty() && !y.is_empty() => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for key in keys {
+                    path.push(format!("[{key}]"));
+                    diff_into(x.get(key).copied(), y.get(key).copied(), path, out);
+                    path.pop();
+                }
+            }
+            _ => {
+                for i in 0..x.len().max(y.len()) {
+                    path.push(format!("[{i}]"));
+                    diff_into(x.get(i), y.get(i), path, out);
+                    path.pop();
+                }
+            }
+        },
+        (a, b) if a == b => {}
+        (a, b) => out.push(Difference { path: path.clone(), spark_submit: a.cloned(), sparkplane: b.cloned() }),
+    }
+}
+
+/// Every field where what spark-submit sent differs from sparkplane's
+/// object, sorted by path. Lists of named items (containers, env, volumes,
+/// mounts, ports) are compared by name, other lists by position.
+pub fn differences(spark_submit: &Value, sparkplane: &Value) -> Vec<Difference> {
+    let mut out = Vec::new();
+    diff_into(Some(spark_submit), Some(sparkplane), &mut Vec::new(), &mut out);
+    out
+}
 
 fn quantity(text: String) -> Quantity {
     Quantity(text)
@@ -306,6 +424,29 @@ pub fn pod_template_config_map(input: &RenderInput<'_>) -> ConfigMap {
     }
 }
 
+/// Kinds that outlive one run (the job's identity), so never owned by its driver pod.
+const UNOWNED_KINDS: &[&str] = &["Pod", "ServiceAccount", "Role", "RoleBinding"];
+
+/// The rendered objects as `submit` creates them once the driver pod exists:
+/// every per-run object (ConfigMaps, Service) gets spark-submit's owner
+/// reference to the driver pod, so deleting the pod deletes them. The pod
+/// itself and the job's RBAC objects are left as they are.
+pub fn with_owner(mut objects: Vec<RenderedObject>, pod_name: &str, pod_uid: &str) -> Vec<RenderedObject> {
+    let reference = serde_json::json!([{
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "name": pod_name,
+        "uid": pod_uid,
+        "controller": true,
+    }]);
+    for object in objects.iter_mut().filter(|o| !UNOWNED_KINDS.contains(&o.kind.as_str())) {
+        if let Some(meta) = object.body.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.insert("ownerReferences".to_owned(), reference.clone());
+        }
+    }
+    objects
+}
+
 /// Every native object.
 pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     let mut objects = common::driver_rbac(input);
@@ -319,6 +460,33 @@ pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_run_objects_are_owned_by_the_driver_pod_and_rbac_is_not() {
+        use crate::render::job::tests::{JOB, job};
+        let (resolved, sized) = job(JOB);
+        let input = RenderInput { job: &resolved, sized: &sized };
+        let owned = with_owner(render_native(&input), "etl-driver", "uid-1");
+        let kinds: Vec<(&str, bool)> =
+            owned.iter().map(|o| (o.kind.as_str(), o.body["metadata"].get("ownerReferences").is_some())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("ServiceAccount", false),
+                ("Role", false),
+                ("RoleBinding", false),
+                ("ConfigMap", true),
+                ("ConfigMap", true),
+                ("Service", true),
+                ("Pod", false),
+            ]
+        );
+        let service = owned.iter().find(|o| o.kind == "Service").map(|o| &o.body).cloned().unwrap_or_default();
+        assert_eq!(
+            service["metadata"]["ownerReferences"],
+            serde_json::json!([{"apiVersion": "v1", "kind": "Pod", "name": "etl-driver", "uid": "uid-1", "controller": true}])
+        );
+    }
 
     #[test]
     fn java_properties_are_escaped() {

@@ -1,0 +1,630 @@
+//! A stateful fake Kubernetes API server for sparkplane's tests, the
+//! spark-submit conformance harness and submission benchmarks.
+//!
+//! [`FakeApiServer::start`] binds 127.0.0.1 on a free port and serves plain
+//! HTTP until dropped. It answers like the real API server closely enough for
+//! both fabric8 (inside spark-submit) and kube-rs: create, get, list with
+//! label and field selectors, replace, the four patch types (server-side apply
+//! creates or merges), delete with cascade to owned objects, `dryRun=All`,
+//! watches streaming from a resource version, pod logs (followed until the
+//! pod ends) and discovery. Every request is recorded. Faults are scripted
+//! with [`Behaviour`].
+//!
+//! It owns HTTP and threads only; the semantics live in `store`, paths and
+//! discovery in `resources`, selectors in `selector`. What it does not do:
+//! authentication, admission, validation of object schemas, field ownership
+//! conflicts of server-side apply, namespace existence checks.
+
+mod resources;
+mod selector;
+mod store;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::resources::{ResourcePath, Route};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::{Answer, Store, WriteOptions, status};
+
+pub use crate::resources::{KNOWN, KnownResource};
+
+/// One request the fake received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedRequest {
+    /// HTTP method (`GET`, `POST`, …).
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    /// Query parameters (decoded; the last one wins when repeated).
+    pub query: BTreeMap<String, String>,
+    /// `Content-Type`, if sent.
+    pub content_type: Option<String>,
+    /// The body parsed as JSON, or as YAML for apply patches; None when empty or unreadable.
+    pub body: Option<Value>,
+}
+
+impl RecordedRequest {
+    /// The request as one JSON object (for `--record`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "contentType": self.content_type,
+            "body": self.body,
+        })
+    }
+}
+
+/// How driver pods move on by themselves once created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodScript {
+    /// Time from creation to Running, and from Running to the final phase.
+    pub step: Duration,
+    /// The final phase: `Succeeded` or `Failed`.
+    pub final_phase: String,
+    /// The log the driver writes (set when it starts running).
+    pub log: String,
+}
+
+/// Scripted behaviour and faults; [`Default`] is a well-behaved server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Behaviour {
+    /// Pods labelled `spark-role=driver` advance Pending → Running → final by themselves.
+    pub advance_driver_pods: Option<PodScript>,
+    /// This many upcoming requests fail with 500 InternalError (counted down).
+    pub fail_next: u32,
+    /// Only requests with this method count for `fail_next` (any method when None).
+    pub fail_method: Option<String>,
+    /// Watches are closed by the server after sending this many events.
+    pub drop_watches_after: Option<usize>,
+    /// Every answer waits this long first (slow API server).
+    pub latency: Option<Duration>,
+}
+
+#[derive(Default)]
+struct State {
+    store: Store,
+    requests: Vec<RecordedRequest>,
+    behaviour: Behaviour,
+    shutdown: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking handler thread must not take the whole fake down with it.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The fake API server; stops when dropped.
+pub struct FakeApiServer {
+    shared: Arc<Shared>,
+    server: Arc<tiny_http::Server>,
+    port: u16,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FakeApiServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeApiServer").field("url", &self.url()).finish()
+    }
+}
+
+impl FakeApiServer {
+    /// Starts on a random free port of 127.0.0.1.
+    pub fn start() -> std::io::Result<FakeApiServer> {
+        FakeApiServer::start_on(0)
+    }
+
+    /// Starts on a given port of 127.0.0.1 (0 picks a free one).
+    pub fn start_on(port: u16) -> std::io::Result<FakeApiServer> {
+        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(std::io::Error::other)?;
+        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new() });
+        let accept = {
+            let server = Arc::clone(&server);
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new().name("fakekube-accept".into()).spawn(move || {
+                loop {
+                    let received = server.recv();
+                    if shared.lock().shutdown {
+                        break;
+                    }
+                    // A broken connection is not the server's end.
+                    let Ok(request) = received else { continue };
+                    let shared = Arc::clone(&shared);
+                    let spawned = std::thread::Builder::new()
+                        .name("fakekube-request".into())
+                        .spawn(move || serve(&shared, request));
+                    if spawned.is_err() {
+                        break;
+                    }
+                }
+            })?
+        };
+        Ok(FakeApiServer { shared, server, port, accept: Some(accept) })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port served.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Every request so far, in the order received.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
+    /// Stored objects, sorted by apiVersion, kind, namespace and name.
+    pub fn objects(&self) -> Vec<Value> {
+        let mut objects: Vec<Value> = self.shared.lock().store.objects.values().cloned().collect();
+        let key = |v: &Value| {
+            let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+            (s("/apiVersion"), s("/kind"), s("/metadata/namespace"), s("/metadata/name"))
+        };
+        objects.sort_by_key(key);
+        objects
+    }
+
+    /// One stored object.
+    pub fn object(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let plural = resources::plural_of(api_version, kind);
+        let key = (api_version.to_owned(), plural, namespace.map(str::to_owned), name.to_owned());
+        self.shared.lock().store.objects.get(&key).cloned()
+    }
+
+    /// Moves a pod to a phase (status and container states follow), bumping
+    /// its resourceVersion and notifying watches. Does nothing for a missing pod.
+    pub fn set_pod_phase(&self, namespace: &str, name: &str, phase: &str) {
+        self.shared.lock().store.set_pod_phase(namespace, name, phase);
+        self.shared.changed.notify_all();
+    }
+
+    /// Sets a pod's whole log (followers get what was added).
+    pub fn set_pod_log(&self, namespace: &str, name: &str, log: &str) {
+        self.shared.lock().store.logs.insert((namespace.to_owned(), name.to_owned()), log.to_owned());
+        self.shared.changed.notify_all();
+    }
+
+    /// Replaces the scripted behaviour.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.shared.lock().behaviour = behaviour;
+    }
+
+    /// Stores an object directly (no request recorded), as if created earlier.
+    pub fn insert(&self, object: Value) -> Option<Value> {
+        let api_version = object["apiVersion"].as_str()?.to_owned();
+        let kind = object["kind"].as_str()?;
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+        let path = ResourcePath {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
+            plural: resources::plural_of(&api_version, kind),
+            name: None,
+            subresource: None,
+        };
+        let answer = self.shared.lock().store.create(&path, object, &WriteOptions::default());
+        self.shared.changed.notify_all();
+        match answer {
+            Answer::Json(201, v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A kubeconfig pointing at [`url`](Self::url): plain HTTP, a token user, `namespace` as default.
+    pub fn kubeconfig(&self, namespace: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: {namespace}\ncurrent-context: fake\nusers:\n- name: fake\n  user:\n    token: fake-token\n",
+            url = self.url()
+        )
+    }
+}
+
+impl Drop for FakeApiServer {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.changed.notify_all();
+        self.server.unblock();
+        if let Some(handle) = self.accept.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn parse_body(text: &str) -> Option<Value> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    serde_json::from_str(text).ok().or_else(|| {
+        let source = sparkplane_core::source::Source::new("body", text);
+        sparkplane_core::yaml::parse_single(&source).ok().map(|node| node.to_json())
+    })
+}
+
+fn header(request: &tiny_http::Request, name: &str) -> Option<String> {
+    request.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.to_string())
+}
+
+/// What a request asks for, once parsed.
+struct Parsed {
+    method: String,
+    path: String,
+    query: BTreeMap<String, String>,
+    content_type: Option<String>,
+    body: Option<Value>,
+}
+
+fn serve(shared: &Arc<Shared>, mut request: tiny_http::Request) {
+    let url = request.url().to_owned();
+    let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
+    let query: BTreeMap<String, String> = form_urlencoded::parse(query_text.as_bytes()).into_owned().collect();
+    let mut text = String::new();
+    let _ = request.as_reader().read_to_string(&mut text);
+    let parsed = Parsed {
+        method: request.method().as_str().to_ascii_uppercase(),
+        path: path.to_owned(),
+        query,
+        content_type: header(&request, "Content-Type"),
+        body: parse_body(&text),
+    };
+    let (latency, fail) = {
+        let mut state = shared.lock();
+        state.requests.push(RecordedRequest {
+            method: parsed.method.clone(),
+            path: parsed.path.clone(),
+            query: parsed.query.clone(),
+            content_type: parsed.content_type.clone(),
+            body: parsed.body.clone(),
+        });
+        let behaviour = &mut state.behaviour;
+        let counts = behaviour.fail_method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(&parsed.method));
+        let fail = behaviour.fail_next > 0 && counts;
+        if fail {
+            behaviour.fail_next -= 1;
+        }
+        (behaviour.latency, fail)
+    };
+    if let Some(latency) = latency {
+        std::thread::sleep(latency);
+    }
+    if fail {
+        let answer = status(500, "InternalError", "Internal error occurred: injected by the fake".into(), json!({}));
+        respond(request, answer);
+        return;
+    }
+    let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
+    match route(&parsed) {
+        Some(Handling::Watch(path)) => watch(shared, request, &path, &parsed),
+        Some(Handling::FollowLog(namespace, name)) if flag("follow") => follow_log(shared, request, &namespace, &name),
+        Some(Handling::FollowLog(namespace, name)) => {
+            let state = shared.lock();
+            let answer = match state.store.pod(&namespace, &name) {
+                Some(_) => Answer::Text(
+                    200,
+                    state.store.logs.get(&(namespace.clone(), name.clone())).cloned().unwrap_or_default(),
+                ),
+                None => {
+                    status(404, "NotFound", format!("pods \"{name}\" not found"), json!({"name": name, "kind": "pods"}))
+                }
+            };
+            drop(state);
+            respond(request, answer);
+        }
+        Some(Handling::Answer(answer)) => respond(request, answer),
+        None => {
+            let answer = handle(shared, &parsed);
+            respond(request, answer);
+        }
+    }
+}
+
+enum Handling {
+    Watch(ResourcePath),
+    FollowLog(String, String),
+    Answer(Answer),
+}
+
+/// Requests answered without touching the store, or streamed.
+fn route(parsed: &Parsed) -> Option<Handling> {
+    let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
+    match resources::route(&parsed.path) {
+        Route::Version => Some(Handling::Answer(Answer::Json(200, resources::version_info()))),
+        Route::CoreVersions => Some(Handling::Answer(Answer::Json(200, resources::core_versions()))),
+        Route::Groups => Some(Handling::Answer(Answer::Json(200, resources::group_list()))),
+        Route::Group(g) => Some(Handling::Answer(match resources::group(&g) {
+            Some(v) => Answer::Json(200, v),
+            None => status(404, "NotFound", "the server could not find the requested resource".into(), json!({})),
+        })),
+        Route::ResourceList { group, version } => {
+            Some(Handling::Answer(match resources::resource_list(&group, &version) {
+                Some(v) => Answer::Json(200, v),
+                None => status(404, "NotFound", "the server could not find the requested resource".into(), json!({})),
+            }))
+        }
+        Route::Unknown => Some(Handling::Answer(status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource".into(),
+            json!({}),
+        ))),
+        Route::Resource(path) => {
+            if parsed.method == "GET" && path.name.is_none() && flag("watch") {
+                return Some(Handling::Watch(path));
+            }
+            if parsed.method == "GET" && path.plural == "pods" && path.subresource.as_deref() == Some("log") {
+                let namespace = path.namespace.clone().unwrap_or_default();
+                return path.name.clone().map(|name| Handling::FollowLog(namespace, name));
+            }
+            None
+        }
+    }
+}
+
+/// Store operations.
+fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
+    let Route::Resource(path) = resources::route(&parsed.path) else {
+        return status(404, "NotFound", "the server could not find the requested resource".into(), json!({}));
+    };
+    let options = WriteOptions {
+        dry_run: parsed.query.get("dryRun").is_some_and(|v| v == "All"),
+        field_manager: parsed.query.get("fieldManager").cloned(),
+    };
+    let selectors = || {
+        let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
+        let fields = FieldSelector::parse(parsed.query.get("fieldSelector").map(String::as_str).unwrap_or_default());
+        (labels, fields)
+    };
+    let body = || parsed.body.clone().unwrap_or(Value::Null);
+    let mut state = shared.lock();
+    let store = &mut state.store;
+    let answer = match (parsed.method.as_str(), path.name.clone()) {
+        ("GET", None) => match selectors() {
+            (Some(labels), Some(fields)) => store.list(&path, &labels, &fields),
+            _ => status(400, "BadRequest", "unable to parse the label or field selector".into(), json!({})),
+        },
+        ("GET", Some(name)) => store.get(&path, &name),
+        ("POST", None) => store.create(&path, body(), &options),
+        ("PUT", Some(name)) => store.replace(&path, &name, body(), &options),
+        ("PATCH", Some(name)) => {
+            let content_type = parsed.content_type.clone().unwrap_or_default();
+            store.patch(&path, &name, &content_type, body(), &options)
+        }
+        ("DELETE", Some(name)) => {
+            let policy = parsed
+                .query
+                .get("propagationPolicy")
+                .cloned()
+                .or_else(|| parsed.body.as_ref().and_then(|b| b["propagationPolicy"].as_str().map(str::to_owned)));
+            store.delete(&path, &name, policy.as_deref(), options.dry_run)
+        }
+        (method, _) => {
+            status(405, "MethodNotAllowed", format!("{method} is not supported on {}", parsed.path), json!({}))
+        }
+    };
+    let script = state.behaviour.advance_driver_pods.clone();
+    drop(state);
+    shared.changed.notify_all();
+    if let (Some(script), Answer::Json(201, pod)) = (script, &answer)
+        && !options.dry_run
+        && path.plural == "pods"
+        && path.group.is_empty()
+        && pod["metadata"]["labels"]["spark-role"] == "driver"
+    {
+        advance(shared, pod, script);
+    }
+    answer
+}
+
+/// Moves a driver pod along its script on a thread of its own.
+fn advance(shared: &Arc<Shared>, pod: &Value, script: PodScript) {
+    let shared = Arc::clone(shared);
+    let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let uid = pod["metadata"]["uid"].clone();
+    let _ = std::thread::Builder::new().name("fakekube-pod".into()).spawn(move || {
+        for phase in ["Running", script.final_phase.as_str()] {
+            let deadline = Instant::now() + script.step;
+            let mut state = shared.lock();
+            while !state.shutdown && Instant::now() < deadline {
+                let wait = deadline.saturating_duration_since(Instant::now());
+                state = shared.changed.wait_timeout(state, wait).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+            }
+            // Stop if the server stopped or the pod was deleted (or replaced by another of the same name).
+            if state.shutdown || state.store.pod(&namespace, &name).is_none_or(|p| p["metadata"]["uid"] != uid) {
+                return;
+            }
+            if phase == "Running" {
+                state.store.logs.insert((namespace.clone(), name.clone()), script.log.clone());
+            }
+            state.store.set_pod_phase(&namespace, &name, phase);
+            drop(state);
+            shared.changed.notify_all();
+        }
+    });
+}
+
+fn respond(request: tiny_http::Request, answer: Answer) {
+    let (code, body, content_type) = match answer {
+        Answer::Json(code, value) => (code, value.to_string(), "application/json"),
+        Answer::Text(code, text) => (code, text, "text/plain"),
+    };
+    let mut response = tiny_http::Response::from_string(body).with_status_code(code);
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
+        response.add_header(h);
+    }
+    let _ = request.respond(response);
+}
+
+/// A streamed answer: chunked transfer, flushed after every piece.
+struct Stream {
+    writer: Box<dyn Write + Send>,
+}
+
+impl Stream {
+    fn open(request: tiny_http::Request, content_type: &str) -> Option<Stream> {
+        let mut writer = request.into_writer();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nCache-Control: no-cache, private\r\n\r\n"
+        );
+        writer.write_all(head.as_bytes()).ok()?;
+        writer.flush().ok()?;
+        Some(Stream { writer })
+    }
+
+    fn send(&mut self, data: &[u8]) -> bool {
+        if data.is_empty() {
+            return true;
+        }
+        let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
+        chunk.extend_from_slice(data);
+        chunk.extend_from_slice(b"\r\n");
+        self.writer.write_all(&chunk).is_ok() && self.writer.flush().is_ok()
+    }
+
+    fn end(mut self) {
+        let _ = self.writer.write_all(b"0\r\n\r\n");
+        let _ = self.writer.flush();
+    }
+}
+
+/// How long a stream waits before checking its deadline and the server again.
+const POLL: Duration = Duration::from_millis(200);
+
+fn watch(shared: &Arc<Shared>, request: tiny_http::Request, path: &ResourcePath, parsed: &Parsed) {
+    let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
+    let fields = FieldSelector::parse(parsed.query.get("fieldSelector").map(String::as_str).unwrap_or_default());
+    let (Some(labels), Some(fields)) = (labels, fields) else {
+        respond(request, status(400, "BadRequest", "unable to parse the label or field selector".into(), json!({})));
+        return;
+    };
+    let timeout = parsed.query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let start: Option<u64> = parsed.query.get("resourceVersion").and_then(|rv| rv.parse().ok()).filter(|rv| *rv > 0);
+    let (mut cursor, mut pending, limit) = {
+        let state = shared.lock();
+        let limit = state.behaviour.drop_watches_after;
+        match start {
+            Some(rv) => (rv, Vec::new(), limit),
+            None => {
+                let added: Vec<Value> = state
+                    .store
+                    .matching(path, &labels, &fields)
+                    .into_iter()
+                    .map(|(_, object)| json!({"type": "ADDED", "object": object}))
+                    .collect();
+                (state.store.rv, added, limit)
+            }
+        }
+    };
+    let Some(mut stream) = Stream::open(request, "application/json") else {
+        return;
+    };
+    let mut sent = 0usize;
+    let api_version = path.api_version();
+    loop {
+        for event in pending.drain(..) {
+            if limit.is_some_and(|n| sent >= n) {
+                stream.end();
+                return;
+            }
+            let mut line = event.to_string();
+            line.push('\n');
+            if !stream.send(line.as_bytes()) {
+                return;
+            }
+            sent += 1;
+        }
+        if limit.is_some_and(|n| sent >= n) || Instant::now() >= deadline {
+            stream.end();
+            return;
+        }
+        let mut state = shared.lock();
+        loop {
+            if state.shutdown {
+                drop(state);
+                stream.end();
+                return;
+            }
+            let fresh: Vec<Value> = state
+                .store
+                .events
+                .iter()
+                .filter(|e| e.rv > cursor)
+                .filter(|e| {
+                    e.api_version == api_version
+                        && e.plural == path.plural
+                        && (path.namespace.is_none() || e.namespace == path.namespace)
+                        && labels.matches(&e.object)
+                        && fields.matches(&e.object)
+                })
+                .map(|e| json!({"type": e.kind, "object": e.object}))
+                .collect();
+            cursor = state.store.rv;
+            if !fresh.is_empty() {
+                pending = fresh;
+                break;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            state = shared.changed.wait_timeout(state, POLL).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+}
+
+fn follow_log(shared: &Arc<Shared>, request: tiny_http::Request, namespace: &str, name: &str) {
+    if shared.lock().store.pod(namespace, name).is_none() {
+        let answer =
+            status(404, "NotFound", format!("pods \"{name}\" not found"), json!({"name": name, "kind": "pods"}));
+        respond(request, answer);
+        return;
+    }
+    let Some(mut stream) = Stream::open(request, "text/plain") else {
+        return;
+    };
+    let key = (namespace.to_owned(), name.to_owned());
+    let mut offset = 0usize;
+    loop {
+        let mut state = shared.lock();
+        let log = state.store.logs.get(&key).cloned().unwrap_or_default();
+        let ended = state.shutdown || state.store.pod_ended(namespace, name);
+        if log.len() > offset && log.is_char_boundary(offset) {
+            drop(state);
+            if !stream.send(&log.as_bytes()[offset..]) {
+                return;
+            }
+            offset = log.len();
+            continue;
+        }
+        if ended {
+            drop(state);
+            stream.end();
+            return;
+        }
+        state = shared.changed.wait_timeout(state, POLL).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+        drop(state);
+    }
+}

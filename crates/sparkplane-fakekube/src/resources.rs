@@ -1,0 +1,291 @@
+//! Which resources the fake serves and how a request path names one: the
+//! table of known kinds (group, version, plural, kind, scope), path parsing
+//! for `/api/v1/...` and `/apis/<group>/<version>/...`, and the discovery
+//! documents clients read before they talk to a resource.
+//!
+//! Unknown plurals are served generically: namespaced when the path says so,
+//! their kind taken from the stored bodies.
+
+use serde_json::{Value, json};
+
+/// One kind the fake knows by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownResource {
+    /// API group ("" for the core group).
+    pub group: &'static str,
+    /// API version within the group.
+    pub version: &'static str,
+    /// Plural resource name as it appears in paths.
+    pub plural: &'static str,
+    /// The kind.
+    pub kind: &'static str,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+}
+
+const fn known(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+) -> KnownResource {
+    KnownResource { group, version, plural, kind, namespaced }
+}
+
+/// The kinds sparkplane and spark-submit use.
+pub const KNOWN: &[KnownResource] = &[
+    known("", "v1", "pods", "Pod", true),
+    known("", "v1", "services", "Service", true),
+    known("", "v1", "configmaps", "ConfigMap", true),
+    known("", "v1", "secrets", "Secret", true),
+    known("", "v1", "serviceaccounts", "ServiceAccount", true),
+    known("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true),
+    known("", "v1", "events", "Event", true),
+    known("", "v1", "namespaces", "Namespace", false),
+    known("", "v1", "nodes", "Node", false),
+    known("batch", "v1", "jobs", "Job", true),
+    known("batch", "v1", "cronjobs", "CronJob", true),
+    known("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+    known("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+    known("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+    known("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
+    known("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "SparkApplication", true),
+    known("sparkoperator.k8s.io", "v1beta2", "scheduledsparkapplications", "ScheduledSparkApplication", true),
+    known("sparkplane.dev", "v1alpha1", "sparkjobs", "SparkJob", true),
+];
+
+/// `apiVersion` for a group and version.
+pub fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") }
+}
+
+/// The known resource for a group, version and plural.
+pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static KnownResource> {
+    KNOWN.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// The plural of a kind (known table first, else lower-case plus `s`).
+pub fn plural_of(api_version: &str, kind: &str) -> String {
+    KNOWN
+        .iter()
+        .find(|r| self::api_version(r.group, r.version) == api_version && r.kind == kind)
+        .map(|r| r.plural.to_owned())
+        .unwrap_or_else(|| format!("{}s", kind.to_ascii_lowercase()))
+}
+
+/// A guessed kind for an unknown plural (`widgets` → `Widget`).
+pub fn guess_kind(plural: &str) -> String {
+    let singular = plural.strip_suffix('s').unwrap_or(plural);
+    let mut chars = singular.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// What a resource path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourcePath {
+    /// API group ("" for core).
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Namespace from the path, if any.
+    pub namespace: Option<String>,
+    /// Plural resource name.
+    pub plural: String,
+    /// Object name (None for collections).
+    pub name: Option<String>,
+    /// Subresource (`status`, `log`, …).
+    pub subresource: Option<String>,
+}
+
+impl ResourcePath {
+    /// `apiVersion` of the objects.
+    pub fn api_version(&self) -> String {
+        api_version(&self.group, &self.version)
+    }
+
+    /// The kind served at this path, when known.
+    pub fn known(&self) -> Option<&'static KnownResource> {
+        lookup(&self.group, &self.version, &self.plural)
+    }
+}
+
+/// A parsed request path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/version`.
+    Version,
+    /// `/api`.
+    CoreVersions,
+    /// `/apis`.
+    Groups,
+    /// `/api/v1` or `/apis/<group>/<version>`.
+    ResourceList {
+        /// Group.
+        group: String,
+        /// Version.
+        version: String,
+    },
+    /// `/apis/<group>`.
+    Group(String),
+    /// A resource, collection or subresource.
+    Resource(ResourcePath),
+    /// Anything else.
+    Unknown,
+}
+
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+/// Parses a request path (without its query).
+pub fn route(path: &str) -> Route {
+    let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode).collect();
+    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (group, version, rest) = match parts.as_slice() {
+        ["version"] => return Route::Version,
+        ["api"] => return Route::CoreVersions,
+        ["apis"] => return Route::Groups,
+        ["apis", group] => return Route::Group((*group).to_owned()),
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Route::Unknown,
+    };
+    if rest.is_empty() {
+        return Route::ResourceList { group: group.to_owned(), version: version.to_owned() };
+    }
+    // `/namespaces/N/<plural>…` is namespaced; `/namespaces` and `/namespaces/N` are the Namespace objects.
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some((*ns).to_owned()), rest),
+        _ => (None, rest),
+    };
+    let (plural, name, subresource) = match rest {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some(*name), None),
+        [plural, name, sub] => (*plural, Some(*name), Some(*sub)),
+        _ => return Route::Unknown,
+    };
+    Route::Resource(ResourcePath {
+        group: group.to_owned(),
+        version: version.to_owned(),
+        namespace,
+        plural: plural.to_owned(),
+        name: name.map(str::to_owned),
+        subresource: subresource.map(str::to_owned),
+    })
+}
+
+/// `/version`.
+pub fn version_info() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "gitVersion": "v1.33.0",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2025-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+/// `/api`.
+pub fn core_versions() -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+    })
+}
+
+fn groups() -> Vec<(&'static str, &'static str)> {
+    let mut groups: Vec<(&str, &str)> =
+        KNOWN.iter().filter(|r| !r.group.is_empty()).map(|r| (r.group, r.version)).collect();
+    groups.dedup();
+    groups
+}
+
+fn group_entry(group: &str, version: &str) -> Value {
+    let gv = api_version(group, version);
+    json!({
+        "name": group,
+        "versions": [{"groupVersion": gv, "version": version}],
+        "preferredVersion": {"groupVersion": gv, "version": version},
+    })
+}
+
+/// `/apis`.
+pub fn group_list() -> Value {
+    let groups: Vec<Value> = groups().into_iter().map(|(g, v)| group_entry(g, v)).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `/apis/<group>`, if known.
+pub fn group(name: &str) -> Option<Value> {
+    groups().into_iter().find(|(g, _)| *g == name).map(|(g, v)| {
+        let mut entry = group_entry(g, v);
+        entry["kind"] = json!("APIGroup");
+        entry["apiVersion"] = json!("v1");
+        entry
+    })
+}
+
+/// `/api/v1` or `/apis/<group>/<version>`, if known.
+pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    let verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+    let mut resources = Vec::new();
+    for r in KNOWN.iter().filter(|r| r.group == group && r.version == version) {
+        resources.push(json!({
+            "name": r.plural,
+            "singularName": r.kind.to_ascii_lowercase(),
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": verbs,
+        }));
+        resources.push(json!({
+            "name": format!("{}/status", r.plural),
+            "singularName": "",
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": ["get", "patch", "update"],
+        }));
+        if r.plural == "pods" {
+            resources.push(json!({
+                "name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"],
+            }));
+        }
+    }
+    if resources.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": api_version(group, version),
+        "resources": resources,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_resources() {
+        let Route::Resource(p) = route("/api/v1/namespaces/ns/pods/p1/log") else { panic!("not a resource") };
+        assert_eq!((p.namespace.as_deref(), p.plural.as_str()), (Some("ns"), "pods"));
+        assert_eq!((p.name.as_deref(), p.subresource.as_deref()), (Some("p1"), Some("log")));
+        let Route::Resource(p) = route("/api/v1/namespaces/ns") else { panic!("not a resource") };
+        assert_eq!((p.namespace, p.plural.as_str(), p.name.as_deref()), (None, "namespaces", Some("ns")));
+        let Route::Resource(p) = route("/apis/batch/v1/namespaces/a/jobs") else { panic!("not a resource") };
+        assert_eq!((p.api_version(), p.known().map(|k| k.kind)), ("batch/v1".to_owned(), Some("Job")));
+        assert_eq!(route("/apis/batch/v1"), Route::ResourceList { group: "batch".into(), version: "v1".into() });
+        assert_eq!(route("/healthz/x/y"), Route::Unknown);
+        assert_eq!(guess_kind("widgets"), "Widget");
+        assert_eq!(plural_of("v1", "ConfigMap"), "configmaps");
+    }
+}

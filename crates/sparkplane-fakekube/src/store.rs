@@ -1,0 +1,571 @@
+//! The fake's state and the API server's semantics over it: create, get,
+//! list, replace, the four patch types, delete with cascade to owned
+//! objects, dry runs, resource versions and the event history watches read.
+//!
+//! No HTTP here: each operation takes a parsed request and gives an
+//! [`Answer`]; `lib.rs` carries bytes.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::resources::{self, ResourcePath};
+use crate::selector::{FieldSelector, LabelSelector};
+
+/// What an operation answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// A JSON body with an HTTP status.
+    Json(u16, Value),
+    /// A plain-text body (pod logs).
+    Text(u16, String),
+}
+
+/// One change, as watches see it.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// The resource version the change produced.
+    pub rv: u64,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub kind: &'static str,
+    /// apiVersion and plural of the object.
+    pub api_version: String,
+    /// Plural.
+    pub plural: String,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// The object after the change (before it, for deletions).
+    pub object: Value,
+}
+
+/// Identity of a stored object: apiVersion, plural, namespace, name.
+pub type Key = (String, String, Option<String>, String);
+
+/// Everything the fake holds.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// Stored objects.
+    pub objects: BTreeMap<Key, Value>,
+    /// Every change so far, oldest first.
+    pub events: Vec<Event>,
+    /// The latest resource version handed out.
+    pub rv: u64,
+    uids: u64,
+    /// Pod logs by (namespace, name).
+    pub logs: BTreeMap<(String, String), String>,
+}
+
+/// A Kubernetes `Status` failure.
+pub fn status(code: u16, reason: &str, message: String, details: Value) -> Answer {
+    Answer::Json(
+        code,
+        json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": reason,
+            "details": details,
+            "code": code,
+        }),
+    )
+}
+
+fn group_of(path: &ResourcePath) -> &str {
+    &path.group
+}
+
+fn not_found(path: &ResourcePath, name: &str) -> Answer {
+    status(
+        404,
+        "NotFound",
+        format!("{} \"{name}\" not found", path.plural),
+        json!({"name": name, "group": group_of(path), "kind": path.plural}),
+    )
+}
+
+fn bad_request(message: String) -> Answer {
+    status(400, "BadRequest", message, json!({}))
+}
+
+/// Now, as the API server writes timestamps.
+pub fn now() -> String {
+    k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn is_final(phase: &str) -> bool {
+    phase == "Succeeded" || phase == "Failed"
+}
+
+/// What a write request carries besides its body.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// `dryRun=All`: validate and answer, store nothing.
+    pub dry_run: bool,
+    /// `fieldManager` (`force` is recorded with the request; field conflicts are not modelled).
+    pub field_manager: Option<String>,
+}
+
+impl Store {
+    fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    fn next_uid(&mut self) -> String {
+        self.uids += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", self.uids, self.uids)
+    }
+
+    fn key(path: &ResourcePath, name: &str) -> Key {
+        (path.api_version(), path.plural.clone(), path.namespace.clone(), name.to_owned())
+    }
+
+    fn kind_for(&self, path: &ResourcePath) -> String {
+        if let Some(known) = path.known() {
+            return known.kind.to_owned();
+        }
+        let api_version = path.api_version();
+        self.objects
+            .iter()
+            .find(|((av, plural, _, _), _)| *av == api_version && *plural == path.plural)
+            .and_then(|(_, v)| v["kind"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| resources::guess_kind(&path.plural))
+    }
+
+    fn record(&mut self, kind: &'static str, path: &ResourcePath, object: &Value) {
+        let rv = object["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok()).unwrap_or(self.rv);
+        self.events.push(Event {
+            rv,
+            kind,
+            api_version: path.api_version(),
+            plural: path.plural.clone(),
+            namespace: path.namespace.clone(),
+            object: object.clone(),
+        });
+    }
+
+    /// Checks a body against the path and fills what the server owns.
+    fn admit(&mut self, path: &ResourcePath, mut body: Value, options: &WriteOptions) -> Result<Value, Answer> {
+        if !body.is_object() {
+            return Err(bad_request("the body must be a JSON or YAML object".into()));
+        }
+        let api_version = path.api_version();
+        match body["apiVersion"].as_str() {
+            None => body["apiVersion"] = json!(api_version),
+            Some(v) if v != api_version => {
+                return Err(bad_request(format!("apiVersion {v} does not match the path ({api_version})")));
+            }
+            Some(_) => {}
+        }
+        let kind = self.kind_for(path);
+        match body["kind"].as_str() {
+            None => body["kind"] = json!(kind),
+            Some(k) if path.known().is_some() && k != kind => {
+                return Err(bad_request(format!("kind {k} does not match the path ({kind})")));
+            }
+            Some(_) => {}
+        }
+        if !body["metadata"].is_object() {
+            body["metadata"] = json!({});
+        }
+        let meta = &mut body["metadata"];
+        if meta["name"].as_str().is_none_or(str::is_empty) {
+            match meta["generateName"].as_str() {
+                Some(prefix) => {
+                    let name = format!("{prefix}{}", suffix(self.uids + 1));
+                    meta["name"] = json!(name);
+                }
+                None => {
+                    return Err(status(
+                        422,
+                        "Invalid",
+                        format!(
+                            "{kind} \"\" is invalid: metadata.name: Required value: name or generateName is required"
+                        ),
+                        json!({"kind": kind}),
+                    ));
+                }
+            }
+        }
+        match (&path.namespace, meta["namespace"].as_str()) {
+            (Some(ns), None) => meta["namespace"] = json!(ns),
+            (Some(ns), Some(given)) if given != ns => {
+                return Err(bad_request(format!(
+                    "the namespace of the provided object ({given}) does not match the namespace sent on the request ({ns})"
+                )));
+            }
+            (None, Some(_)) if path.known().is_some_and(|k| !k.namespaced) => {
+                if let Some(m) = meta.as_object_mut() {
+                    m.remove("namespace");
+                }
+            }
+            _ => {}
+        }
+        if let Some(manager) = &options.field_manager
+            && let Some(m) = meta.as_object_mut()
+        {
+            let entry = json!({"manager": manager, "operation": "Apply", "apiVersion": api_version, "time": now()});
+            m.insert("managedFields".into(), json!([entry]));
+        }
+        Ok(body)
+    }
+
+    /// POST to a collection.
+    pub fn create(&mut self, path: &ResourcePath, body: Value, options: &WriteOptions) -> Answer {
+        let mut body = match self.admit(path, body, options) {
+            Ok(b) => b,
+            Err(answer) => return answer,
+        };
+        let name = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let key = Self::key(path, &name);
+        if self.objects.contains_key(&key) {
+            let group = group_of(path).to_owned();
+            return status(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", path.plural),
+                json!({"name": name, "group": group, "kind": path.plural}),
+            );
+        }
+        let uid = self.next_uid();
+        let meta = &mut body["metadata"];
+        meta["uid"] = json!(uid);
+        meta["creationTimestamp"] = json!(now());
+        meta["generation"] = json!(1);
+        if path.plural == "pods" && path.group.is_empty() {
+            let phase = body["status"]["phase"].as_str().unwrap_or("Pending").to_owned();
+            body["status"] = json!({"phase": phase, "qosClass": "Burstable"});
+        }
+        if options.dry_run {
+            body["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+            return Answer::Json(201, body);
+        }
+        let rv = self.next_rv();
+        body["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.record("ADDED", path, &body);
+        self.objects.insert(key, body.clone());
+        Answer::Json(201, body)
+    }
+
+    /// GET one object (or its status subresource).
+    pub fn get(&self, path: &ResourcePath, name: &str) -> Answer {
+        match self.objects.get(&Self::key(path, name)) {
+            Some(object) => Answer::Json(200, object.clone()),
+            None => not_found(path, name),
+        }
+    }
+
+    /// Objects of a collection matching the selectors (all namespaces when the path has none).
+    pub fn matching(&self, path: &ResourcePath, labels: &LabelSelector, fields: &FieldSelector) -> Vec<(Key, Value)> {
+        let api_version = path.api_version();
+        self.objects
+            .iter()
+            .filter(|((av, plural, ns, _), _)| {
+                *av == api_version && *plural == path.plural && (path.namespace.is_none() || *ns == path.namespace)
+            })
+            .filter(|(_, v)| labels.matches(v) && fields.matches(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// LIST a collection.
+    pub fn list(&self, path: &ResourcePath, labels: &LabelSelector, fields: &FieldSelector) -> Answer {
+        let items: Vec<Value> = self.matching(path, labels, fields).into_iter().map(|(_, v)| v).collect();
+        Answer::Json(
+            200,
+            json!({
+                "kind": format!("{}List", self.kind_for(path)),
+                "apiVersion": path.api_version(),
+                "metadata": {"resourceVersion": self.rv.to_string()},
+                "items": items,
+            }),
+        )
+    }
+
+    /// Stores a changed object: server fields kept, resourceVersion and generation bumped.
+    fn update(
+        &mut self,
+        path: &ResourcePath,
+        old: &Value,
+        mut new: Value,
+        subresource_status: bool,
+        options: &WriteOptions,
+    ) -> Answer {
+        if let Some(given) = new["metadata"]["resourceVersion"].as_str()
+            && Some(given) != old["metadata"]["resourceVersion"].as_str()
+        {
+            let name = old["metadata"]["name"].as_str().unwrap_or_default();
+            return status(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                    path.plural
+                ),
+                json!({"name": name, "group": group_of(path), "kind": path.plural}),
+            );
+        }
+        if subresource_status {
+            let status = new["status"].clone();
+            new = old.clone();
+            new["status"] = status;
+        } else {
+            // Status is the status subresource's; spec changes bump the generation.
+            if let Some(status) = old.get("status") {
+                new["status"] = status.clone();
+            }
+            let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
+            let changed = new.get("spec") != old.get("spec");
+            new["metadata"]["generation"] = json!(if changed { generation + 1 } else { generation });
+        }
+        for field in ["uid", "creationTimestamp", "name", "namespace"] {
+            if let Some(v) = old["metadata"].get(field) {
+                new["metadata"][field] = v.clone();
+            }
+        }
+        new["apiVersion"] = old["apiVersion"].clone();
+        new["kind"] = old["kind"].clone();
+        if let Some(manager) = &options.field_manager {
+            let mut managed: Vec<Value> = old["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+            managed.retain(|m| m["manager"].as_str() != Some(manager));
+            managed.push(
+                json!({"manager": manager, "operation": "Apply", "apiVersion": path.api_version(), "time": now()}),
+            );
+            new["metadata"]["managedFields"] = Value::Array(managed);
+        }
+        if options.dry_run {
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+            return Answer::Json(200, new);
+        }
+        let rv = self.next_rv();
+        new["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let name = old["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        self.record("MODIFIED", path, &new);
+        self.objects.insert(Self::key(path, &name), new.clone());
+        Answer::Json(200, new)
+    }
+
+    /// PUT: replace an existing object.
+    pub fn replace(&mut self, path: &ResourcePath, name: &str, body: Value, options: &WriteOptions) -> Answer {
+        let Some(old) = self.objects.get(&Self::key(path, name)).cloned() else {
+            return not_found(path, name);
+        };
+        if body["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+            return bad_request(format!("the name of the object does not match the name on the URL ({name})"));
+        }
+        let body = match self.admit(path, body, &WriteOptions { field_manager: None, ..options.clone() }) {
+            Ok(b) => b,
+            Err(answer) => return answer,
+        };
+        let is_status = path.subresource.as_deref() == Some("status");
+        self.update(path, &old, body, is_status, options)
+    }
+
+    /// PATCH of any of the four content types.
+    pub fn patch(
+        &mut self,
+        path: &ResourcePath,
+        name: &str,
+        content_type: &str,
+        patch: Value,
+        options: &WriteOptions,
+    ) -> Answer {
+        let is_apply = content_type.starts_with("application/apply-patch");
+        if is_apply && options.field_manager.as_deref().is_none_or(str::is_empty) {
+            return status(
+                422,
+                "Invalid",
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+                    .into(),
+                json!({}),
+            );
+        }
+        let existing = self.objects.get(&Self::key(path, name)).cloned();
+        let Some(old) = existing else {
+            if is_apply {
+                let mut body = patch;
+                if body.is_object() && body["metadata"]["name"].is_null() {
+                    body["metadata"]["name"] = json!(name);
+                }
+                return self.create(path, body, options);
+            }
+            return not_found(path, name);
+        };
+        let mut new = old.clone();
+        if content_type.starts_with("application/json-patch") {
+            let operations: json_patch::Patch = match serde_json::from_value(patch) {
+                Ok(p) => p,
+                Err(e) => return bad_request(format!("invalid JSON patch: {e}")),
+            };
+            if let Err(e) = json_patch::patch(&mut new, &operations) {
+                return status(422, "Invalid", format!("the JSON patch cannot be applied: {e}"), json!({}));
+            }
+        } else if content_type.starts_with("application/merge-patch")
+            || content_type.starts_with("application/strategic-merge-patch")
+            || is_apply
+        {
+            if !patch.is_object() {
+                return bad_request("a merge patch must be an object".into());
+            }
+            if is_apply
+                && let Some(kind) = patch["kind"].as_str()
+                && old["kind"].as_str() != Some(kind)
+            {
+                return bad_request(format!("kind {kind} does not match the stored object"));
+            }
+            json_patch::merge(&mut new, &patch);
+        } else {
+            return status(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({content_type})"
+                ),
+                json!({}),
+            );
+        }
+        let is_status = path.subresource.as_deref() == Some("status");
+        let options = if is_apply { options.clone() } else { WriteOptions { field_manager: None, ..options.clone() } };
+        self.update(path, &old, new, is_status, &options)
+    }
+
+    /// DELETE one object; owned objects follow unless the policy is `Orphan`.
+    pub fn delete(&mut self, path: &ResourcePath, name: &str, propagation: Option<&str>, dry_run: bool) -> Answer {
+        let key = Self::key(path, name);
+        let Some(object) = self.objects.get(&key).cloned() else {
+            return not_found(path, name);
+        };
+        if dry_run {
+            return Answer::Json(200, object);
+        }
+        self.remove(&key);
+        if propagation != Some("Orphan") {
+            let mut owners = vec![object["metadata"]["uid"].as_str().unwrap_or_default().to_owned()];
+            while let Some(uid) = owners.pop() {
+                let owned: Vec<Key> = self
+                    .objects
+                    .iter()
+                    .filter(|(_, v)| {
+                        v["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(uid.as_str())))
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in owned {
+                    if let Some(v) = self.remove(&k) {
+                        owners.push(v["metadata"]["uid"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+            }
+        }
+        Answer::Json(200, object)
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Value> {
+        let mut object = self.objects.remove(key)?;
+        let rv = self.next_rv();
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let path = ResourcePath {
+            group: key.0.rsplit_once('/').map(|(g, _)| g.to_owned()).unwrap_or_default(),
+            version: key.0.rsplit_once('/').map(|(_, v)| v).unwrap_or(&key.0).to_owned(),
+            namespace: key.2.clone(),
+            plural: key.1.clone(),
+            name: Some(key.3.clone()),
+            subresource: None,
+        };
+        self.record("DELETED", &path, &object);
+        if key.1 == "pods" {
+            self.logs.remove(&(key.2.clone().unwrap_or_default(), key.3.clone()));
+        }
+        Some(object)
+    }
+
+    /// A pod by namespace and name.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&Value> {
+        self.objects.get(&("v1".to_owned(), "pods".to_owned(), Some(namespace.to_owned()), name.to_owned()))
+    }
+
+    /// Moves a pod to `phase` with container statuses to match; false when there is no such pod.
+    pub fn set_pod_phase(&mut self, namespace: &str, name: &str, phase: &str) -> bool {
+        let Some(old) = self.pod(namespace, name).cloned() else {
+            return false;
+        };
+        let mut pod = old;
+        let started = now();
+        let containers: Vec<Value> = pod["spec"]["containers"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| {
+                        let state = match phase {
+                            "Running" => json!({"running": {"startedAt": started}}),
+                            "Succeeded" => {
+                                json!({"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": started}})
+                            }
+                            "Failed" => {
+                                json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": started}})
+                            }
+                            _ => json!({"waiting": {"reason": "ContainerCreating"}}),
+                        };
+                        json!({
+                            "name": c["name"],
+                            "image": c["image"],
+                            "ready": phase == "Running",
+                            "restartCount": 0,
+                            "started": phase == "Running",
+                            "state": state,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let status = &mut pod["status"];
+        status["phase"] = json!(phase);
+        status["containerStatuses"] = Value::Array(containers);
+        if phase != "Pending" {
+            status["podIP"] = json!("10.0.0.2");
+            if status["startTime"].is_null() {
+                status["startTime"] = json!(started);
+            }
+        }
+        let rv = self.next_rv();
+        pod["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let path = pod_path(namespace, name);
+        self.record("MODIFIED", &path, &pod);
+        self.objects.insert(Self::key(&path, name), pod);
+        true
+    }
+
+    /// Whether a pod has ended (or is gone).
+    pub fn pod_ended(&self, namespace: &str, name: &str) -> bool {
+        self.pod(namespace, name).is_none_or(|p| p["status"]["phase"].as_str().is_some_and(is_final))
+    }
+}
+
+/// The path of a pod.
+pub fn pod_path(namespace: &str, name: &str) -> ResourcePath {
+    ResourcePath {
+        group: String::new(),
+        version: "v1".into(),
+        namespace: Some(namespace.to_owned()),
+        plural: "pods".into(),
+        name: Some(name.to_owned()),
+        subresource: None,
+    }
+}
+
+/// A 5-character suffix for `generateName`, as the API server makes them.
+fn suffix(n: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut n = n.wrapping_mul(2_654_435_761) ^ 0x5bd1_e995;
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
