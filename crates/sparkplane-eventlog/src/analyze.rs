@@ -112,6 +112,7 @@ pub fn analyze(app: &AppSummary) -> Vec<Finding> {
     gc_pressure(app, &mut findings);
     idle_executors(app, &mut findings);
     driver_bound(app, &mut findings);
+    scheduling_gap(app, &mut findings);
     failed_tasks(app, &mut findings);
     speculative_tasks(app, &mut findings);
     for stage in &app.stage_stats {
@@ -191,6 +192,49 @@ fn idle_executors(app: &AppSummary, out: &mut Vec<Finding>) {
         title: "Most executor cores sat idle".into(),
         evidence,
         fix,
+        stage: None,
+    });
+}
+
+/// Executor-side wall time this many times the ideal (perfect scheduling on the
+/// same cores) means much of it was lost to stragglers, uneven waves or waiting
+/// for executors, not to work.
+pub const SCHEDULING_GAP_RATIO: f64 = 1.5;
+/// The lost time must also be this long to be worth a finding.
+pub const SCHEDULING_GAP_MIN_MS: u64 = 60_000;
+
+fn scheduling_gap(app: &AppSummary, out: &mut Vec<Finding>) {
+    let (Some(wall), Some(timing)) = (app.wall_time, app.timing.as_ref()) else { return };
+    // Compare what executors could influence: wall time minus driver-only time.
+    let actual = wall.total_ms.saturating_sub(timing.driver_only_ms);
+    let ideal = timing.ideal_ms.saturating_sub(timing.driver_only_ms);
+    if ideal == 0 || timing.cores == 0 {
+        return;
+    }
+    let lost = actual.saturating_sub(ideal);
+    if (actual as f64) <= SCHEDULING_GAP_RATIO * ideal as f64 || lost < SCHEDULING_GAP_MIN_MS {
+        return;
+    }
+    let floor = timing.critical_path_ms.saturating_sub(timing.driver_only_ms);
+    let fix = if ideal <= floor.saturating_add(floor / 10) {
+        "the critical path bounds this run: more executors will not help; shorten the slowest task of each stage on          it (split skewed keys, raise spark.sql.shuffle.partitions, enable AQE skew join)"
+    } else {
+        "stragglers and uneven task waves: enable AQE (spark.sql.adaptive.enabled) to coalesce and split partitions,          make partition counts a multiple of the executor cores, and check that executors start promptly (dynamic          allocation ramp-up, image pull, node scaling)"
+    };
+    out.push(Finding {
+        id: "scheduling-gap",
+        severity: Severity::Warn,
+        title: "Tasks ran far longer than their work needed on these cores".into(),
+        evidence: format!(
+            "tasks kept {} cores for {}; perfect scheduling would take {} (critical path with unlimited executors: {}), \
+             so {} was lost",
+            timing.cores,
+            duration(actual),
+            duration(ideal),
+            duration(floor),
+            duration(lost)
+        ),
+        fix: fix.into(),
         stage: None,
     });
 }
@@ -490,7 +534,8 @@ fn percent(share: f64) -> String {
 }
 
 /// Milliseconds in words: `850 ms`, `4.2 s`, `178 s`, `12.5 min`, `1.2 h`.
-fn duration(ms: u64) -> String {
+/// A duration in words, at a precision that suits its size (`850 ms`, `4.2 s`, `3.5 min`).
+pub fn duration(ms: u64) -> String {
     let s = ms as f64 / 1000.0;
     match ms {
         0..1_000 => format!("{ms} ms"),
@@ -560,6 +605,10 @@ mod tests {
         assert_eq!(app.executors.max_concurrent_cores, 8);
         let wall = app.wall_time.expect("wall time");
         assert_eq!((wall.total_ms, wall.tasks_running_ms, wall.driver_only_ms), (130_000, 120_000, 10_000));
+        // One job, one stage of one-minute tasks: the chain is one task long; 16 tasks on 8 cores take two.
+        let timing = app.timing.as_ref().expect("timing");
+        assert_eq!((timing.critical_path_ms, timing.ideal_ms, timing.cores), (70_000, 130_000, 8));
+        assert_eq!(timing.predicted_ms(16), 70_000);
         assert_eq!(analyze(&app), vec![]);
     }
 
@@ -592,6 +641,13 @@ mod tests {
             "spill",
             |a| stage0(a).memory_spill_bytes = MEMORY_SPILL_WARN_BYTES,
             |a| stage0(a).memory_spill_bytes = MEMORY_SPILL_WARN_BYTES + 1,
+            Severity::Warn,
+        ),
+        // Healthy: 10 s driver-only, 960 s of tasks on 8 cores = 120 s ideal; 1.5× that is 180 s.
+        (
+            "scheduling-gap",
+            |a| a.wall_time.as_mut().expect("timed").total_ms = 190_000,
+            |a| a.wall_time.as_mut().expect("timed").total_ms = 190_001,
             Severity::Warn,
         ),
         ("skew", |a| times(a).max_ms = 300_000, |a| times(a).max_ms = 300_001, Severity::Warn),

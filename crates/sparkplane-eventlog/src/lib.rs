@@ -28,16 +28,18 @@ pub mod parse;
 pub mod read;
 #[cfg(test)]
 mod test_support;
+pub mod timing;
 pub mod tune;
 
 use std::path::Path;
 
 pub use model::{
     AppSummary, AppSummaryBuilder, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig,
-    StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, Warning,
+    StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, WallTime, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
+pub use timing::{JobTiming, Timing};
 
 /// Reads the event log at `path` (a log file or a rolling `eventlog_v2_*`
 /// directory) in one streaming pass and summarizes the application.

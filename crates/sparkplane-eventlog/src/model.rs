@@ -15,6 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::parse::{SparkEvent, TaskOutcome, parse_event};
+use crate::timing::Timing;
 
 /// Warnings kept in a summary; further ones are only counted.
 pub const MAX_WARNINGS: usize = 100;
@@ -375,6 +376,8 @@ pub struct AppSummary {
     pub duration_ms: Option<u64>,
     /// Wall time split into task time and driver-only time; `None` without a duration.
     pub wall_time: Option<WallTime>,
+    /// Critical path and ideal run time; `None` without a duration.
+    pub timing: Option<Timing>,
     /// How the application ended.
     pub outcome: Outcome,
     /// The driver's exit code, where Spark logs it (Spark 4+).
@@ -656,6 +659,10 @@ pub struct AppSummaryBuilder {
     jobs: JobCounts,
     /// Stage ids of jobs that have started and not ended.
     active_jobs: HashMap<u32, Vec<u32>>,
+    /// Every job's stage ids, in the order the jobs started.
+    job_stages: Vec<(u32, Vec<u32>)>,
+    /// Each submitted stage's parents.
+    stage_parents: HashMap<u32, Vec<u32>>,
     stages: HashMap<u32, StageState>,
     stage_stats: BTreeMap<(u32, u32), StageFold>,
     last_failed_stage: Option<FailedStage>,
@@ -742,11 +749,15 @@ impl AppSummaryBuilder {
                     self.stages.entry(*stage).or_insert(StageState::Pending);
                 }
                 self.active_jobs.insert(e.job_id, e.stage_ids.clone());
+                self.job_stages.push((e.job_id, e.stage_ids.clone()));
             }
             SparkEvent::JobEnd(e) => self.apply_job_end(e),
             SparkEvent::StageSubmitted(e) => {
                 let submitted = self.saw_time(e.stage.submission_time);
                 self.stages.insert(e.stage.stage_id, StageState::Active);
+                if !e.stage.parent_ids.is_empty() {
+                    self.stage_parents.insert(e.stage.stage_id, e.stage.parent_ids.clone());
+                }
                 let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
                 fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
                 fold.submitted_ms = submitted.or(fold.submitted_ms);
@@ -970,6 +981,15 @@ impl AppSummaryBuilder {
             (Some(start), Some(end)) => Some(wall_time(start, end, &stage_stats)),
             _ => None,
         };
+        let timing = wall_time.map(|wall| {
+            crate::timing::timing(
+                &stage_stats,
+                &self.stage_parents,
+                &self.job_stages,
+                wall.driver_only_ms,
+                executors.max_concurrent_cores,
+            )
+        });
         AppSummary {
             app_id: self.app_id,
             attempt_id: self.attempt_id,
@@ -980,6 +1000,7 @@ impl AppSummaryBuilder {
             end_time_ms: self.end_ms,
             duration_ms,
             wall_time,
+            timing,
             outcome,
             exit_code: self.exit_code,
             failure: self.failure,

@@ -188,6 +188,9 @@ pub struct StageInfo<'a> {
     /// Set when the attempt failed (or was cancelled); often a multi-line stack.
     #[serde(rename = "Failure Reason", borrow, default)]
     pub failure_reason: Option<Cow<'a, str>>,
+    /// The stages whose output this stage reads.
+    #[serde(rename = "Parent IDs", default)]
+    pub parent_ids: Vec<u32>,
 }
 
 /// `SparkListenerTaskEnd`.

@@ -352,8 +352,15 @@ fn analyze_reports_findings_from_a_real_event_log() {
     let failed_tasks = findings.iter().find(|f| f["id"] == "failed-tasks").expect("a failed-tasks finding");
     assert_eq!(failed_tasks["severity"], "critical");
     assert!(failed_tasks["evidence"].as_str().unwrap().contains("ValueError"), "{failed_tasks}");
+    // Timing: the floor (critical path) sits between driver-only time and the wall time.
+    let (wall, timing) = (&report["wallTime"], &report["timing"]);
+    let (total, driver) = (wall["totalMs"].as_u64().unwrap(), wall["driverOnlyMs"].as_u64().unwrap());
+    let critical = timing["criticalPathMs"].as_u64().unwrap();
+    assert!(driver < critical && critical <= timing["idealMs"].as_u64().unwrap() && critical <= total, "{report}");
     let table = run(&["analyze", failed]);
-    assert!(table.stdout.starts_with("SEVERITY"), "{}", table.stdout);
+    let mut lines = table.stdout.lines();
+    assert!(lines.next().is_some_and(|l| l.starts_with("Ran ") && l.contains("Critical path")), "{}", table.stdout);
+    assert!(lines.next().is_some_and(|l| l.starts_with("SEVERITY")), "{}", table.stdout);
     let bad = run(&["analyze", "no/such/log"]);
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("cannot read event log no/such/log"), "{}", bad.stderr);

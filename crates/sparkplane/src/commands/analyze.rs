@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::Serialize;
 use sparkplane_core::Diagnostic;
-use sparkplane_eventlog::analyze::{Finding, analyze};
-use sparkplane_eventlog::{ReadError, summarize};
+use sparkplane_eventlog::analyze::{Finding, analyze, duration};
+use sparkplane_eventlog::{ReadError, Timing, WallTime, summarize};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -26,6 +26,10 @@ struct AnalyzeReport<'a> {
     app_id: Option<&'a str>,
     /// The application name.
     name: Option<&'a str>,
+    /// Wall time split into task and driver-only time.
+    wall_time: Option<WallTime>,
+    /// Critical path and ideal run time.
+    timing: Option<&'a Timing>,
     /// Findings, most severe first.
     findings: &'a [Finding],
 }
@@ -42,6 +46,8 @@ pub fn run(path: &Path, printer: &Printer) -> CommandResult {
         path: path.display().to_string(),
         app_id: app.app_id.as_deref(),
         name: app.name.as_deref(),
+        wall_time: app.wall_time,
+        timing: app.timing.as_ref(),
         findings: &findings,
     };
     printer.result(&report, || table(&report));
@@ -62,8 +68,19 @@ fn unreadable_log(error: &ReadError) -> Failure {
 
 fn table(report: &AnalyzeReport<'_>) -> String {
     let app = report.app_id.or(report.name).unwrap_or(report.path.as_str());
+    let timing = match (report.wall_time, report.timing) {
+        (Some(wall), Some(t)) => format!(
+            "Ran {} ({} with no task running). Critical path {}; ideal on its {} executor cores {}.\n",
+            duration(wall.total_ms),
+            duration(wall.driver_only_ms),
+            duration(t.critical_path_ms),
+            t.cores,
+            duration(t.ideal_ms)
+        ),
+        _ => String::new(),
+    };
     if report.findings.is_empty() {
-        return format!("No findings for {app}: nothing in its event log calls for a change.\n");
+        return format!("{timing}No findings for {app}: nothing in its event log calls for a change.\n");
     }
     let mut t = super::Table::new(&["SEVERITY", "ID", "STAGE", "TITLE", "EVIDENCE", "FIX"]);
     for f in report.findings {
@@ -77,5 +94,5 @@ fn table(report: &AnalyzeReport<'_>) -> String {
         ]);
     }
     let count = report.findings.len();
-    format!("{}\n{count} finding{} for {app}.\n", t.render(), if count == 1 { "" } else { "s" })
+    format!("{timing}{}\n{count} finding{} for {app}.\n", t.render(), if count == 1 { "" } else { "s" })
 }
