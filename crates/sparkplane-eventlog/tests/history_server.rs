@@ -244,7 +244,11 @@ fn figures_equal_the_history_servers() {
         let jobs = jobs.as_array().expect("list");
         let failed_jobs = jobs.iter().filter(|j| j["status"] == "FAILED").count() as u64;
         let succeeded_jobs = jobs.iter().filter(|j| j["status"] == "SUCCEEDED").count() as u64;
-        assert_eq!((ours.jobs.total, ours.jobs.failed, ours.jobs.succeeded), (jobs.len() as u64, failed_jobs, succeeded_jobs), "{app}: jobs");
+        assert_eq!(
+            (ours.jobs.total, ours.jobs.failed, ours.jobs.succeeded),
+            (jobs.len() as u64, failed_jobs, succeeded_jobs),
+            "{app}: jobs"
+        );
 
         // Stages, attempt by attempt, every figure.
         let stages = server.get(&format!("/applications/{app}/stages")).expect("stages");
