@@ -162,6 +162,9 @@ pub struct ResolvedJob {
     pub preset: Option<String>,
     /// Warnings found on the way.
     pub warnings: Diagnostics,
+    /// Which attempt of this resolved job the rendered objects are for: 1
+    /// unless `submit --rerun` starts another. Not part of the spec hash.
+    pub attempt: u32,
 }
 
 impl ResolvedJob {
@@ -185,6 +188,18 @@ impl ResolvedJob {
     /// The first 8 hex digits of [`Self::spec_hash`], used as a name suffix.
     pub fn short_hash(&self) -> String {
         self.spec_hash()[..8].to_owned()
+    }
+
+    /// The hash per-run names derive from: the spec hash for the first
+    /// attempt, and for attempt `n > 1` the hash of the spec hash and `n`, so
+    /// every attempt gets new, deterministic names of the same length.
+    pub fn run_hash(&self) -> String {
+        let spec = self.spec_hash();
+        if self.attempt <= 1 {
+            return spec;
+        }
+        let digest = Sha256::digest(format!("{spec}/attempt-{}", self.attempt).as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Where the value at `path` was written, when known.
@@ -418,6 +433,7 @@ pub fn resolve(request: ResolveRequest<'_>) -> Result<ResolvedJob, Diagnostics> 
         environment: environment.map(|(e, _)| e),
         preset: preset_name.map(|(p, _)| p.to_owned()),
         warnings: Diagnostics::new(),
+        attempt: 1,
     };
     diagnostics.extend(validate::validate(&resolved, request.target));
     let diagnostics = diagnostics.deduplicated().sorted();

@@ -80,6 +80,16 @@ pub enum Command {
     Render(RenderArgs),
     /// Run a job on this machine on an embedded Spark, with live progress and a summary.
     Run(RunArgs),
+    /// Submit a job to a Kubernetes cluster: the native objects, in spark-submit's order, by server-side apply.
+    Submit(SubmitArgs),
+    /// Show an application on the cluster: its driver's phase, executors and attempt.
+    Status(StatusArgs),
+    /// Print (or follow) an application's driver log.
+    Logs(LogsArgs),
+    /// List the applications sparkplane submitted.
+    List(ListArgs),
+    /// Delete an application's driver pod; its ConfigMaps and Service go with it.
+    Delete(DeleteArgs),
     /// List and show local runs.
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -500,4 +510,108 @@ pub enum TenantCommand {
         /// Tenant name.
         name: String,
     },
+}
+
+/// Which cluster and namespace, as kubectl chooses them.
+#[derive(Args, Clone, Debug)]
+pub struct ClusterArgs {
+    /// The kubeconfig context to use (default: the current context; KUBECONFIG may list several files).
+    #[arg(long, value_name = "CONTEXT")]
+    pub context: Option<String>,
+    /// The namespace (default: the job's, else the context's, else `default`).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+/// `--dry-run` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DryRunArg {
+    /// Submit for real.
+    None,
+    /// Render only; nothing is sent.
+    Client,
+    /// Send every request with dryRun=All: the API server validates, nothing is stored.
+    Server,
+}
+
+/// `submit`.
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Start a new attempt even if this resolved job's driver already exists.
+    #[arg(long)]
+    pub rerun: bool,
+    /// Follow the driver to completion: its log, executor counts, and its outcome as the exit code.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub wait: bool,
+    /// `client` renders only; `server` asks the API server to validate everything and stores nothing.
+    #[arg(long, value_enum, default_value = "none", num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRunArg,
+    /// `enforce` refuses a job that breaks a deny policy (exit 1) before anything is sent; `audit` reports it.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub policy_mode: PolicyMode,
+}
+
+/// `status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// A SparkJob file (its resolved spec's latest attempt), a job name, or a driver pod name.
+    #[arg(value_name = "JOB.yaml|NAME")]
+    pub target: String,
+    /// With a job file: the environment overlay it was submitted with.
+    #[arg(short, long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// With a job file: the --set flags it was submitted with.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `logs`.
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// A job name (its latest attempt) or a driver pod name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Keep streaming until the driver ends.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// In every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only drivers matching this label selector, e.g. sparkplane.dev/team=data-eng.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `delete`.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// A job name (every attempt) or a driver pod name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Also delete the job's ServiceAccount, Role and RoleBinding.
+    #[arg(long)]
+    pub all: bool,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }

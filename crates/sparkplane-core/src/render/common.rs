@@ -149,7 +149,7 @@ pub struct Names {
 impl Names {
     /// The names for a resolved job.
     pub fn of(job: &ResolvedJob) -> Names {
-        let hash = job.spec_hash();
+        let hash = job.run_hash();
         let short = &hash[..8];
         let prefix = format!("{}-{short}", job.name());
         Names {
@@ -194,6 +194,9 @@ pub fn standard_labels(job: &ResolvedJob, component: &str) -> BTreeMap<String, S
     }
     labels.insert("sparkplane.dev/job".into(), job.name().to_owned());
     labels.insert("sparkplane.dev/spec-hash".into(), job.short_hash());
+    if job.attempt > 1 {
+        labels.insert("sparkplane.dev/attempt".into(), job.attempt.to_string());
+    }
     if let Some(team) = &spec.team {
         labels.insert("sparkplane.dev/team".into(), team.clone());
     }

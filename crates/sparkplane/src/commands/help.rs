@@ -74,6 +74,43 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "sparkplane import kubeflow spark-pi.yaml --out spark-pi.sparkjob.yaml",
         )],
     ),
+    (
+        "submit",
+        &[
+            ("Submit to the current kubeconfig context", "sparkplane submit job.yaml --env prod"),
+            (
+                "Submit and follow the driver to its outcome (exit 0 when it succeeds, 1 when it fails)",
+                "sparkplane submit job.yaml --env prod --wait",
+            ),
+            ("Start another attempt of the same resolved job", "sparkplane submit job.yaml --env prod --rerun"),
+            (
+                "Let the API server check everything without storing it",
+                "sparkplane submit job.yaml --context staging -n data-eng --dry-run=server",
+            ),
+        ],
+    ),
+    (
+        "status",
+        &[
+            ("The latest attempt of a job file's resolved spec", "sparkplane status job.yaml --env prod"),
+            ("By job name, as JSON", "sparkplane status trips-etl -n data-eng -o json"),
+        ],
+    ),
+    ("logs", &[("Follow a job's driver log", "sparkplane logs trips-etl -n data-eng -f")]),
+    (
+        "list",
+        &[
+            ("Applications in every namespace", "sparkplane list -A"),
+            ("One team's applications", "sparkplane list -A -l sparkplane.dev/team=data-eng"),
+        ],
+    ),
+    (
+        "delete",
+        &[
+            ("Delete a job's drivers (their ConfigMaps and Service follow)", "sparkplane delete trips-etl -n data-eng"),
+            ("Also delete its ServiceAccount, Role and RoleBinding", "sparkplane delete trips-etl -n data-eng --all"),
+        ],
+    ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];

@@ -2,6 +2,7 @@
 //! the core; output goes through the `Printer`, outcomes through `Failure`.
 
 pub mod analyze;
+pub mod cluster;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
@@ -19,6 +20,7 @@ pub mod run;
 pub mod runs;
 pub mod runtime;
 pub mod size;
+pub mod submit;
 pub mod tenant;
 pub mod tune;
 
@@ -26,8 +28,8 @@ use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, Command, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand, RunsCommand,
-    RuntimeCommand, ShellArg, TargetArg, TenantCommand,
+    Cli, ClusterArgs, Command, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand,
+    RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -40,6 +42,10 @@ fn job_settings(args: &JobArgs, cli: &Cli) -> JobSettings {
         sets: args.sets.clone(),
         platform_dir: cli.global.platform_dir.clone(),
     }
+}
+
+fn cluster_target(args: &ClusterArgs) -> sparkplane_kube::Target {
+    sparkplane_kube::Target { context: args.context.clone(), namespace: args.namespace.clone() }
 }
 
 /// Runs the command the user asked for.
@@ -60,6 +66,32 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), audit, printer)
         }
         Command::Run(args) => run::run(args, platform_dir, printer),
+        Command::Submit(args) => submit::run(
+            &submit::SubmitSettings {
+                job: job_settings(&args.job, cli),
+                cluster: cluster_target(&args.cluster),
+                rerun: args.rerun,
+                wait: args.wait,
+                dry_run: args.dry_run,
+                audit: args.policy_mode == PolicyMode::Audit,
+            },
+            printer,
+        ),
+        Command::Status(args) => cluster::status(
+            &cluster::StatusSettings {
+                target: args.target.clone(),
+                env: args.env.clone(),
+                sets: args.sets.clone(),
+                platform_dir: cli.global.platform_dir.clone(),
+                cluster: cluster_target(&args.cluster),
+            },
+            printer,
+        ),
+        Command::Logs(args) => cluster::logs(&args.name, args.follow, &cluster_target(&args.cluster), printer),
+        Command::List(args) => {
+            cluster::list(args.all_namespaces, args.selector.as_deref(), &cluster_target(&args.cluster), printer)
+        }
+        Command::Delete(args) => cluster::delete(&args.name, args.all, &cluster_target(&args.cluster), printer),
         Command::Analyze(args) => analyze::run(&args.path, printer),
         Command::Observe(ObserveCommand::Rules { format, slo, namespace }) => {
             observe::rules(*format, slo.as_deref(), namespace.as_deref(), printer)

@@ -18,9 +18,15 @@ pub fn render_objects(
     target: Target,
 ) -> Result<(sparkplane_core::resolve::ResolvedJob, Vec<RenderedObject>), Failure> {
     let resolved = resolve_job(settings, ValidationTarget::Cluster)?;
-    let sized = size_job(&resolved.job.spec);
-    let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, target);
+    let objects = render_resolved(&resolved, target);
     Ok((resolved, objects))
+}
+
+/// Sizes and renders an already resolved job (e.g. `submit`'s, after its
+/// namespace and attempt are settled).
+pub fn render_resolved(resolved: &sparkplane_core::resolve::ResolvedJob, target: Target) -> Vec<RenderedObject> {
+    let sized = size_job(&resolved.job.spec);
+    render::render(&RenderInput { job: resolved, sized: &sized }, target)
 }
 
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.

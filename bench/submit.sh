@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Submission benchmark (issue #3 §3): real spark-submit (the pinned 3.5
+# runtime, cluster mode, waitAppCompletion=false) against `sparkplane submit`
+# (release build) of the equivalent job, both against the same fake
+# Kubernetes API server (`fake-kube-apiserver`), in the same run.
+#
+# Measures wall time, CPU time (user+sys) and peak RSS with /usr/bin/time -v,
+# for 1 submission and for N sequential submissions (default 100; distinct
+# applications: spark-submit names each one, sparkplane uses --rerun).
+#
+# Usage (from the repository root): bench/submit.sh [N]
+set -euo pipefail
+
+n="${1:-100}"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
+
+if [ ! -x /usr/bin/time ]; then
+  echo "bench/submit.sh needs GNU time (/usr/bin/time): apt-get install time" >&2
+  exit 3
+fi
+
+echo "==> building sparkplane and fake-kube-apiserver (release)" >&2
+cargo build --release -q -p sparkplane --bin sparkplane -p sparkplane-fakekube --bin fake-kube-apiserver
+sparkplane="$CARGO_TARGET_DIR/release/sparkplane"
+fake="$CARGO_TARGET_DIR/release/fake-kube-apiserver"
+
+spark_submit="$("$sparkplane" runtime list -o json | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if str(r.get("line")) == "3.5":
+        print(r.get("sparkSubmit") or r.get("spark_submit") or "")
+' || true)"
+if [ -z "$spark_submit" ]; then
+  spark_submit="$HOME/.local/share/sparkplane/runtimes/3.5/venv/bin/spark-submit"
+fi
+if [ ! -x "$spark_submit" ]; then
+  echo "no Spark 3.5 runtime: run 'sparkplane runtime install 3.5' first" >&2
+  exit 3
+fi
+
+work="$(mktemp -d)"
+cleanup() {
+  [ -n "${feeder:-}" ] && kill "$feeder" 2>/dev/null || true
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The fake serves until its stdin closes: keep it open with a sleeping feeder.
+mkfifo "$work/stdin"
+sleep 1000000 >"$work/stdin" &
+feeder=$!
+"$fake" --port 0 <"$work/stdin" >"$work/url" 2>"$work/fake.log" &
+server=$!
+for _ in $(seq 100); do
+  [ -s "$work/url" ] && break
+  sleep 0.1
+done
+url="$(head -n1 "$work/url")"
+[ -n "$url" ] || { echo "fake-kube-apiserver did not start: $(cat "$work/fake.log")" >&2; exit 3; }
+echo "==> fake API server at $url" >&2
+
+cat >"$work/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "$url"}}]
+contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: bench}}]
+current-context: fake
+users: [{name: fake, user: {token: fake-token}}]
+EOF
+
+cat >"$work/probe.yaml" <<'EOF'
+apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: probe, namespace: bench}
+spec:
+  team: bench
+  costCenter: cc-1
+  type: Python
+  sparkVersion: "3.5.7"
+  mainApplicationFile: local:///opt/app/probe.py
+  image: {repository: registry.example.com/bench/probe, tag: "1.0.0"}
+  driver: {cores: 1, memory: 1g}
+  executor: {cores: 1, memory: 1g, instances: 2}
+  eventLog: {dir: "s3a://spark-events/bench"}
+  timeouts: {maxDuration: 2h}
+EOF
+
+# The same application for spark-submit: what `sparkplane render --target job` passes it, in short.
+cat >"$work/spark-submit.sh" <<EOF
+#!/usr/bin/env bash
+set -e
+export SPARK_LOCAL_IP=127.0.0.1 SPARK_USER=spark
+unset SPARK_CONF_DIR HADOOP_CONF_DIR
+for i in \$(seq "\$1"); do
+  "$spark_submit" --master "k8s://$url" --deploy-mode cluster --name "probe-\$i" \\
+    --conf spark.kubernetes.namespace=bench \\
+    --conf spark.kubernetes.container.image=registry.example.com/bench/probe:1.0.0 \\
+    --conf spark.kubernetes.authenticate.driver.serviceAccountName=probe-spark \\
+    --conf spark.driver.cores=1 --conf spark.driver.memory=1g \\
+    --conf spark.executor.cores=1 --conf spark.executor.memory=1g --conf spark.executor.instances=2 \\
+    --conf spark.eventLog.enabled=true --conf spark.eventLog.dir=s3a://spark-events/bench \\
+    --conf spark.kubernetes.submission.waitAppCompletion=false \\
+    local:///opt/app/probe.py >/dev/null 2>>"$work/spark-submit.log"
+done
+EOF
+cat >"$work/sparkplane.sh" <<EOF
+#!/usr/bin/env bash
+set -e
+export KUBECONFIG="$work/kubeconfig"
+for i in \$(seq "\$1"); do
+  "$sparkplane" submit "$work/probe.yaml" --rerun -q >/dev/null
+done
+EOF
+chmod +x "$work/spark-submit.sh" "$work/sparkplane.sh"
+
+# measure NAME COUNT -> "wall_s cpu_s maxrss_kib"
+measure() {
+  local script="$1" count="$2" out="$work/time.$1.$2"
+  if ! /usr/bin/time -v -o "$out" "$work/$script.sh" "$count"; then
+    echo "$script failed; see $work/$script.log" >&2
+    tail -20 "$work/spark-submit.log" >&2 2>/dev/null || true
+    exit 1
+  fi
+  python3 - "$out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def field(name):
+    return re.search(re.escape(name) + r":\s*(.+)", text).group(1).strip()
+user, sys_ = float(field("User time (seconds)")), float(field("System time (seconds)"))
+wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
+seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(wall)))
+print(f"{seconds:.3f} {user + sys_:.3f} {field('Maximum resident set size (kbytes)')}")
+PY
+}
+
+# Warm both (JIT-less first start, page cache), then measure.
+measure spark-submit 1 >/dev/null
+measure sparkplane 1 >/dev/null
+
+declare -A result
+for count in 1 "$n"; do
+  echo "==> $count submission(s): spark-submit" >&2
+  result[spark-submit.$count]="$(measure spark-submit "$count")"
+  echo "==> $count submission(s): sparkplane submit" >&2
+  result[sparkplane.$count]="$(measure sparkplane "$count")"
+done
+
+python3 - "$n" "${result[spark-submit.1]}" "${result[sparkplane.1]}" \
+  "${result[spark-submit.$n]}" "${result[sparkplane.$n]}" <<'PY'
+import sys
+n = int(sys.argv[1])
+rows = [(1, sys.argv[2], sys.argv[3]), (n, sys.argv[4], sys.argv[5])]
+print(f"{'submissions':>11}  {'tool':<17} {'wall/sub':>10} {'cpu/sub':>10} {'peak RSS':>10}")
+for count, anchor, ours in rows:
+    a = [float(x) for x in anchor.split()]
+    o = [float(x) for x in ours.split()]
+    for tool, v in (("spark-submit", a), ("sparkplane submit", o)):
+        print(f"{count:>11}  {tool:<17} {v[0]/count*1000:>8.1f}ms {v[1]/count*1000:>8.1f}ms {v[2]/1024:>8.1f}MiB")
+    ratio = lambda i: a[i] / o[i] if o[i] > 0 else float("inf")
+    print(f"{count:>11}  {'ratio':<17} {ratio(0):>9.0f}x {ratio(1):>9.0f}x {ratio(2):>9.0f}x")
+PY

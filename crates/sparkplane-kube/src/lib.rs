@@ -1,0 +1,25 @@
+//! sparkplane's Kubernetes I/O, over kube-rs: connect as kubectl does,
+//! submit a rendered native job in spark-submit's order with server-side
+//! apply, and find, list, follow, wait for and delete applications.
+//!
+//! Owns: requests and their error categories. Must not: resolve, render or
+//! check policy (the core does), or print (callers get values and callbacks).
+
+pub mod apps;
+pub mod connect;
+pub mod error;
+pub mod submit;
+
+pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};
+pub use connect::{Settings, Target};
+pub use error::{KubeError, Operation};
+pub use submit::{FIELD_MANAGER, SubmitOutcome, SubmitRequest};
+
+/// A single-threaded runtime for one command: sparkplane's requests are
+/// sequential, and one thread starts fastest.
+pub fn runtime() -> Result<tokio::runtime::Runtime, KubeError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| KubeError::NoConfig { detail: format!("cannot start the I/O runtime: {e}") })
+}

@@ -1,0 +1,210 @@
+//! Creating a rendered native job on a cluster, in spark-submit's order:
+//! the driver's RBAC first (server-side apply), then the driver Pod (create),
+//! then the ConfigMaps and the headless Service (server-side apply) with an
+//! ownerReference to the created pod's uid (`render::native::with_owner`), so they go when the pod goes.
+//!
+//! Idempotent: the driver's labels carry the job's name and spec hash, so a
+//! second submission of the same resolved job finds the first driver and
+//! creates nothing. `rerun` starts the next attempt, whose names the core
+//! derives from the attempt number.
+//!
+//! Owns: the request sequence and its failure handling (a driver whose
+//! objects could not be created is deleted again, as spark-submit does).
+//! Must not: render, enforce policy or print — the caller does.
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
+use serde::Serialize;
+use serde_json::Value;
+use sparkplane_core::render::RenderedObject;
+
+use crate::apps::{Application, application, attempt_of};
+use crate::error::{KubeError, Operation};
+
+/// The field manager sparkplane's server-side applies and creates use.
+pub const FIELD_MANAGER: &str = "sparkplane";
+
+/// Kinds created before the driver pod (the identity it runs as).
+const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
+
+/// What to submit.
+#[derive(Clone, Debug)]
+pub struct SubmitRequest {
+    /// The job's name (`sparkplane.dev/job`).
+    pub job: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The resolved spec's short hash (`sparkplane.dev/spec-hash`).
+    pub spec_hash: String,
+    /// Start a new attempt even when a driver for this resolved job exists.
+    pub rerun: bool,
+    /// Send every request with `dryRun=All`: the server validates, nothing is stored.
+    pub dry_run: bool,
+}
+
+/// One object as the API server answered for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sent {
+    /// `created` (POST) or `applied` (server-side apply).
+    pub action: &'static str,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// The object the server returned.
+    pub object: Value,
+}
+
+/// How a submission ended.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum SubmitOutcome {
+    /// A new driver was created (or, with `dry_run`, would be).
+    Created {
+        /// The application started.
+        application: Application,
+        /// Every object, in the order sent.
+        objects: Vec<Sent>,
+        /// Whether this was a server-side dry run.
+        dry_run: bool,
+    },
+    /// A driver for this resolved job already exists; nothing was created.
+    Exists {
+        /// The existing application (its latest attempt).
+        application: Application,
+    },
+}
+
+/// The label selector of a resolved job's driver pods (every attempt).
+pub fn driver_selector(job: &str, spec_hash: &str) -> String {
+    format!("sparkplane.dev/job={job},sparkplane.dev/spec-hash={spec_hash},spark-role=driver")
+}
+
+/// A server-side-apply-able API for a rendered object's kind.
+fn dynamic_api(client: &kube::Client, object: &RenderedObject, namespace: &str) -> Api<DynamicObject> {
+    let (group, version) = match object.api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", object.api_version.as_str()),
+    };
+    let gvk = kube::core::GroupVersionKind::gvk(group, version, &object.kind);
+    let resource = ApiResource::from_gvk(&gvk);
+    Api::namespaced_with(client.clone(), object.namespace.as_deref().unwrap_or(namespace), &resource)
+}
+
+fn target(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+/// Server-side applies one object (forced, field manager [`FIELD_MANAGER`]).
+async fn apply(
+    client: &kube::Client,
+    server: &str,
+    object: &RenderedObject,
+    namespace: &str,
+    dry_run: bool,
+) -> Result<Sent, KubeError> {
+    let api = dynamic_api(client, object, namespace);
+    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    params.dry_run = dry_run;
+    let answer = api.patch(&object.name, &params, &Patch::Apply(&object.body)).await.map_err(|e| {
+        KubeError::from_kube(e, Operation::new("apply", &object.kind, target(namespace, &object.name)), server)
+    })?;
+    Ok(Sent {
+        action: "applied",
+        api_version: object.api_version.clone(),
+        kind: object.kind.clone(),
+        name: object.name.clone(),
+        object: serde_json::to_value(&answer).unwrap_or(Value::Null),
+    })
+}
+
+/// Submits a job: `render(attempt)` gives the native objects for an attempt
+/// (attempt 1 unless `rerun`). Requests are sent in spark-submit's order;
+/// `server` is the API URL, for messages.
+pub async fn submit(
+    client: &kube::Client,
+    server: &str,
+    request: &SubmitRequest,
+    render: impl FnOnce(u32) -> Vec<RenderedObject>,
+) -> Result<SubmitOutcome, KubeError> {
+    let namespace = request.namespace.as_str();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let selector = driver_selector(&request.job, &request.spec_hash);
+    let existing = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| KubeError::from_kube(e, Operation::new("list", "Pod", namespace), server))?;
+    let latest = existing.items.iter().max_by_key(|p| attempt_of(p));
+    if !request.rerun
+        && let Some(pod) = latest
+    {
+        return Ok(SubmitOutcome::Exists { application: application(pod) });
+    }
+    let attempt = latest.map_or(0, attempt_of) + 1;
+    let objects = render(attempt);
+    let mut sent = Vec::new();
+
+    for kind in BEFORE_DRIVER {
+        for object in objects.iter().filter(|o| o.kind == *kind) {
+            sent.push(apply(client, server, object, namespace, request.dry_run).await?);
+        }
+    }
+
+    let Some(driver) = objects.iter().find(|o| o.kind == "Pod") else {
+        return Err(KubeError::Invalid {
+            operation: Operation::new("create", "Pod", namespace),
+            message: "the rendered objects hold no driver pod".into(),
+            fields: Vec::new(),
+        });
+    };
+    let pod: Pod = serde_json::from_value(driver.body.clone()).map_err(|e| KubeError::Invalid {
+        operation: Operation::new("create", "Pod", target(namespace, &driver.name)),
+        message: e.to_string(),
+        fields: Vec::new(),
+    })?;
+    let params = PostParams { dry_run: request.dry_run, field_manager: Some(FIELD_MANAGER.to_owned()) };
+    let created = match pods.create(&params, &pod).await {
+        Ok(pod) => pod,
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            // Another submission created this attempt's driver first.
+            let pod = pods.get(&driver.name).await.map_err(|e| {
+                KubeError::from_kube(e, Operation::new("get", "Pod", target(namespace, &driver.name)), server)
+            })?;
+            return Ok(SubmitOutcome::Exists { application: application(&pod) });
+        }
+        Err(e) => {
+            return Err(KubeError::from_kube(
+                e,
+                Operation::new("create", "Pod", target(namespace, &driver.name)),
+                server,
+            ));
+        }
+    };
+    let uid = created.metadata.uid.clone().unwrap_or_default();
+    sent.push(Sent {
+        action: "created",
+        api_version: driver.api_version.clone(),
+        kind: driver.kind.clone(),
+        name: driver.name.clone(),
+        object: serde_json::to_value(&created).unwrap_or(Value::Null),
+    });
+
+    let driver_name = driver.name.clone();
+    let owned = sparkplane_core::render::native::with_owner(objects.clone(), &driver_name, &uid);
+    for object in owned.iter().filter(|o| o.kind != "Pod" && !BEFORE_DRIVER.contains(&o.kind.as_str())) {
+        match apply(client, server, object, namespace, request.dry_run).await {
+            Ok(s) => sent.push(s),
+            Err(error) => {
+                if !request.dry_run {
+                    // Leave no driver behind whose configuration is missing.
+                    let _ = pods.delete(&driver_name, &DeleteParams::background()).await;
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(SubmitOutcome::Created { application: application(&created), objects: sent, dry_run: request.dry_run })
+}

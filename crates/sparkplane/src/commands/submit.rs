@@ -1,0 +1,226 @@
+//! `sparkplane submit`: resolve, validate, size and render a job (native
+//! target), pass the policy gate, then create its objects on the cluster;
+//! with `--wait`, follow the driver to its outcome.
+//!
+//! Owns: the order of those steps (nothing is sent for a job that is
+//! invalid or denied) and how the outcome is shown. Must not: render or
+//! evaluate policy differently from `render` (it calls the same functions),
+//! or talk to the API except through `sparkplane_kube`.
+
+use sparkplane_core::render::{RenderedObject, Target};
+use sparkplane_core::resolve::ResolvedJob;
+use sparkplane_core::validate::ValidationTarget;
+use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_kube::apps::{self, Application, WaitEvent};
+use sparkplane_kube::submit::{self, SubmitOutcome, SubmitRequest};
+use sparkplane_kube::{KubeError, Target as ClusterTarget};
+
+use crate::cli::{DryRunArg, OutputFormat};
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::{JobSettings, resolve_job};
+
+use super::render::{print_objects, render_resolved};
+
+/// What `submit` was asked, in plain terms.
+#[derive(Clone, Debug)]
+pub struct SubmitSettings {
+    /// The job.
+    pub job: JobSettings,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+    /// `--rerun`.
+    pub rerun: bool,
+    /// `--wait`.
+    pub wait: bool,
+    /// `--dry-run`.
+    pub dry_run: DryRunArg,
+    /// `--policy-mode audit`.
+    pub audit: bool,
+}
+
+/// A kube error as a failure: exit 3 when the cluster or network must be
+/// fixed, exit 2 when the input must.
+pub fn kube_failure(error: &KubeError) -> Failure {
+    let (code, path) = match error {
+        KubeError::NoConfig { .. } => ("kube-config", String::new()),
+        KubeError::UnknownContext { .. } => ("kube-context", String::new()),
+        KubeError::Unreachable { .. } => ("kube-unreachable", String::new()),
+        KubeError::Refused { .. } => ("kube-refused", String::new()),
+        KubeError::Invalid { fields, .. } => ("kube-invalid", fields.join(", ")),
+        KubeError::NotFound { .. } => ("kube-not-found", String::new()),
+        KubeError::Server { .. } => ("kube-server", String::new()),
+    };
+    let diagnostic = Diagnostic::error(code, path, error.to_string()).with_help(error.help());
+    if error.is_infrastructure() {
+        Failure::Infrastructure(diagnostic.into())
+    } else {
+        Failure::Invalid(diagnostic.into())
+    }
+}
+
+/// The job's namespace once the cluster is known: `--namespace` wins, then
+/// the job's own, then the kubeconfig context's.
+fn settle_namespace(job: &mut ResolvedJob, flag: Option<&str>, context: Option<&str>) {
+    if let Some(ns) = flag {
+        job.job.metadata.namespace = Some(ns.to_owned());
+    } else if job.job.metadata.namespace.is_none()
+        && let Some(ns) = context
+    {
+        job.job.metadata.namespace = Some(ns.to_owned());
+    }
+}
+
+/// Runs `submit`.
+pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
+    let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
+    printer.warnings(&resolved.warnings);
+
+    if settings.dry_run == DryRunArg::Client {
+        // Render only: the context's namespace is used when it can be read, nothing is sent.
+        let context_ns = sparkplane_kube::connect::load(&settings.cluster).ok().map(|s| s.namespace);
+        settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns.as_deref());
+        let objects = render_resolved(&resolved, Target::Native);
+        super::policy::enforce(&resolved, &objects, printer, settings.audit)?;
+        print_objects(&objects, printer);
+        return Ok(());
+    }
+
+    let cluster = sparkplane_kube::connect::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
+    let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
+    settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns);
+    let objects = render_resolved(&resolved, Target::Native);
+    super::policy::enforce(&resolved, &objects, printer, settings.audit)?;
+
+    let server = cluster.server();
+    let request = SubmitRequest {
+        job: resolved.name().to_owned(),
+        namespace: resolved.namespace().to_owned(),
+        spec_hash: resolved.short_hash(),
+        rerun: settings.rerun,
+        dry_run: settings.dry_run == DryRunArg::Server,
+    };
+    let render_attempt = |attempt: u32| -> Vec<RenderedObject> {
+        if attempt <= 1 {
+            return objects.clone();
+        }
+        let mut job = resolved.clone();
+        job.attempt = attempt;
+        render_resolved(&job, Target::Native)
+    };
+    let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
+    runtime.block_on(async {
+        let client = sparkplane_kube::connect::client(&cluster).map_err(|e| kube_failure(&e))?;
+        let outcome = submit::submit(&client, &server, &request, render_attempt).await.map_err(|e| kube_failure(&e))?;
+        let app = report(&outcome, printer);
+        if !settings.wait {
+            return Ok(());
+        }
+        let app = follow(&client, &server, app, printer).await?;
+        outcome_of(&app, printer)
+    })
+}
+
+/// Prints a submission's outcome and returns the application.
+fn report(outcome: &SubmitOutcome, printer: &Printer) -> Application {
+    match outcome {
+        SubmitOutcome::Exists { application } => {
+            printer.status(&format!(
+                "{} is already submitted (attempt {}, spec {}): nothing created; use --rerun to start a new attempt",
+                application.name, application.attempt, application.spec_hash
+            ));
+            printer.result(outcome, || application_table(application));
+            application.clone()
+        }
+        SubmitOutcome::Created { application, objects, dry_run } => {
+            if *dry_run && printer.format != OutputFormat::Json {
+                printer.status(&format!(
+                    "server dry run: the API server accepted {} objects for {} (attempt {}); nothing was stored",
+                    objects.len(),
+                    application.name,
+                    application.attempt
+                ));
+                let bodies: Vec<RenderedObject> =
+                    objects.iter().map(|s| RenderedObject::from_custom(s.object.clone())).collect();
+                print_objects(&bodies, printer);
+                return application.clone();
+            }
+            printer.result(outcome, || {
+                let mut text: String = objects
+                    .iter()
+                    .map(|s| format!("{} {}/{} {}\n", s.action, application.namespace, s.name, s.kind))
+                    .collect();
+                text.push_str(&format!(
+                    "submitted {} (attempt {}): driver pod {}/{}\n",
+                    application.name, application.attempt, application.namespace, application.driver_pod
+                ));
+                text
+            });
+            application.clone()
+        }
+    }
+}
+
+/// `status`'s table for one application.
+pub fn application_table(app: &Application) -> String {
+    let mut rows = vec![
+        ("name", app.name.clone()),
+        ("namespace", app.namespace.clone()),
+        ("driver", app.driver_pod.clone()),
+        ("phase", app.phase.clone()),
+        ("attempt", app.attempt.to_string()),
+        ("executors", app.executors.summary()),
+        ("app id", app.app_id.clone()),
+        ("spec hash", app.spec_hash.clone()),
+    ];
+    if let Some(created) = &app.created {
+        rows.push(("age", super::cluster::age(created)));
+    }
+    if let Some(reason) = &app.reason {
+        rows.push(("reason", reason.clone()));
+    }
+    rows.iter().map(|(k, v)| format!("{:<10} {v}\n", format!("{k}:"))).collect()
+}
+
+/// Follows a driver to its end: phases and executor counts on stderr, the
+/// log on stdout (on stderr with `-o json|yaml`, so stdout stays one document).
+async fn follow(
+    client: &kube::Client,
+    server: &str,
+    app: Application,
+    printer: &Printer,
+) -> Result<Application, Failure> {
+    let name = app.name.clone();
+    let log_to_stdout = printer.format == OutputFormat::Table;
+    apps::wait(client, server, &app.namespace, &app.driver_pod, &app.app_id, |event| match event {
+        WaitEvent::Phase(phase) => printer.status(&format!("{name}: driver {phase}")),
+        WaitEvent::Executors(counts) => printer.status(&format!("{name}: executors {}", counts.summary())),
+        WaitEvent::Log(line) if log_to_stdout => printer.raw(&format!("{line}\n")),
+        WaitEvent::Log(line) => printer.status(&line),
+    })
+    .await
+    .map_err(|e| kube_failure(&e))
+}
+
+/// Exit 0 when the driver Succeeded, 1 otherwise, after printing the outcome.
+fn outcome_of(app: &Application, printer: &Printer) -> CommandResult {
+    if app.phase == "Succeeded" {
+        printer.status(&format!("{} succeeded (driver {}/{})", app.name, app.namespace, app.driver_pod));
+        if printer.format != OutputFormat::Table {
+            printer.result(app, String::new);
+        }
+        return Ok(());
+    }
+    if printer.format != OutputFormat::Table {
+        printer.result(app, String::new);
+    }
+    let reason = app.reason.clone().map(|r| format!(": {r}")).unwrap_or_default();
+    Err(Failure::Failed(Diagnostics(vec![
+        Diagnostic::error(
+            "driver-failed",
+            "",
+            format!("{} ended {} (driver {}/{}){reason}", app.name, app.phase, app.namespace, app.driver_pod),
+        )
+        .with_help(format!("`sparkplane logs {} -n {}` shows the driver's log", app.name, app.namespace)),
+    ])))
+}
