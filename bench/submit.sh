@@ -29,12 +29,9 @@ fake="$CARGO_TARGET_DIR/release/fake-kube-apiserver"
 spark_submit="$("$sparkplane" runtime list -o json | python3 -c '
 import json, sys
 for r in json.load(sys.stdin):
-    if str(r.get("line")) == "3.5":
-        print(r.get("sparkSubmit") or r.get("spark_submit") or "")
+    if str(r.get("line")) == "3.5" and r.get("status") == "ok":
+        print(r["path"] + "/venv/bin/spark-submit")
 ' || true)"
-if [ -z "$spark_submit" ]; then
-  spark_submit="$HOME/.local/share/sparkplane/runtimes/3.5/venv/bin/spark-submit"
-fi
 if [ ! -x "$spark_submit" ]; then
   echo "no Spark 3.5 runtime: run 'sparkplane runtime install 3.5' first" >&2
   exit 3
