@@ -2,6 +2,7 @@
 //! the core; output goes through the `Printer`, outcomes through `Failure`.
 
 pub mod analyze;
+pub mod approve;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
@@ -26,8 +27,8 @@ use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, Command, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand, RunsCommand,
-    RuntimeCommand, ShellArg, TargetArg, TenantCommand,
+    Cli, Command, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs, PolicyCommand, PolicyMode,
+    PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -38,6 +39,19 @@ fn job_settings(args: &JobArgs, cli: &Cli) -> JobSettings {
         path: args.job.clone(),
         env: args.env.clone(),
         sets: args.sets.clone(),
+        platform_dir: cli.global.platform_dir.clone(),
+    }
+}
+
+/// The policy settings of a command that checks `job` (None: no job file).
+pub fn policy_settings(args: &PolicyArgs, job: Option<&std::path::Path>, cli: &Cli) -> policy::PolicySettings {
+    policy::PolicySettings {
+        policy_dirs: args.policy_dirs.clone(),
+        tenant: args.tenant.clone(),
+        tenants_dir: args.tenants.clone(),
+        history: args.history.clone(),
+        approvals_dir: args.approvals_dir.clone(),
+        job_path: job.map(std::path::Path::to_owned),
         platform_dir: cli.global.platform_dir.clone(),
     }
 }
@@ -57,9 +71,13 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 TargetArg::Job => Target::Job,
             };
             let audit = args.policy_mode == PolicyMode::Audit;
-            render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), audit, printer)
+            let policy = policy_settings(&args.policy, Some(&args.job.job), cli);
+            render::run(&job_settings(&args.job, cli), &policy, target, args.out_dir.as_deref(), audit, printer)
         }
-        Command::Run(args) => run::run(args, platform_dir, printer),
+        Command::Run(args) => {
+            let policy = policy_settings(&args.policy, Some(&args.job), cli);
+            run::run(args, &policy, platform_dir, printer)
+        }
         Command::Analyze(args) => analyze::run(&args.path, printer),
         Command::Observe(ObserveCommand::Rules { format, slo, namespace }) => {
             observe::rules(*format, slo.as_deref(), namespace.as_deref(), printer)
@@ -67,8 +85,34 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Observe(ObserveCommand::Dashboards { bundle, namespace }) => {
             dashboards::run(*bundle, namespace.as_deref(), printer)
         }
-        Command::Policy(PolicyCommand::Check { job, format, policy_mode }) => {
-            policy::check(&job_settings(job, cli), format.as_str(), *policy_mode == PolicyMode::Audit, printer)
+        Command::Policy(PolicyCommand::Check { job, format, policy_mode, policy: args }) => {
+            let settings = policy_settings(args, Some(&job.job), cli);
+            let audit = *policy_mode == PolicyMode::Audit;
+            policy::check(&job_settings(job, cli), &settings, format.as_str(), audit, printer)
+        }
+        Command::Policy(PolicyCommand::List { env, policy_dirs }) => {
+            let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
+            policy::list(env.as_deref(), &policy_settings(&args, None, cli), printer)
+        }
+        Command::Policy(PolicyCommand::Test { dirs }) => policy::test(dirs, printer),
+        Command::Policy(PolicyCommand::Export(ExportCommand::Gatekeeper { policy_dirs, env })) => {
+            let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
+            policy::export_gatekeeper(env.as_deref(), &policy_settings(&args, None, cli), printer)
+        }
+        Command::Approve(args) => {
+            let job = JobSettings {
+                path: args.job.clone(),
+                env: Some(args.env.clone()),
+                sets: args.sets.clone(),
+                platform_dir: cli.global.platform_dir.clone(),
+            };
+            let settings = approve::ApproveSettings {
+                job,
+                by: args.by.clone(),
+                reason: args.reason.clone(),
+                approvals_dir: args.approvals_dir.clone(),
+            };
+            approve::run(&settings, printer)
         }
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
