@@ -76,4 +76,46 @@ pub struct Environment {
     pub metadata: LayerMeta,
     /// The partial job the environment contributes.
     pub template: JobTemplate,
+    /// How the platform's policies apply to jobs deployed to this environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<EnvironmentPolicy>,
+}
+
+/// A policy severity, as configuration spells it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicySeverityName {
+    /// Refuse the job.
+    Deny,
+    /// Report and go on.
+    Warn,
+}
+
+/// Per-environment policy configuration (`policy:` in an Environment).
+///
+/// Only platform environments carry it: a job's own `<job>.<env>.yaml` cannot
+/// loosen the rules it is checked against.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentPolicy {
+    /// Directories of Rego policies (`*.rego`, `*_test.rego` skipped) evaluated
+    /// beside the built-ins; relative paths are relative to the platform
+    /// directory, or to the current directory for the built-in environments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rego_dirs: Vec<String>,
+    /// Policy ids (built-in or Rego) not evaluated here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled: Vec<String>,
+    /// Policy ids whose severity differs here (`budget-critical: deny`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub severity_overrides: BTreeMap<String, PolicySeverityName>,
+    /// Approvals of the exact resolved spec a deploy needs (`approval-required`); 0 or unset: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_approvals: Option<u32>,
+    /// Registries or repository prefixes images may come from; empty allows any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_registries: Vec<String>,
+    /// Whether job names must start with `<team>-`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_team_prefix: Option<bool>,
 }

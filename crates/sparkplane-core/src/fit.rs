@@ -1032,6 +1032,16 @@ pub fn check_fit(
     FitReport { fits, driver, executor, placement, quota, problems }
 }
 
+/// Checks only the quota: the job at its largest (driver and most executors)
+/// against `quota`, without node pools (so without pool pod overhead). The
+/// same check [`check_fit`] makes; the quota-fit policy uses it.
+pub fn check_quota_fit(sized: &SizedJob, quota: &ResourceQuota) -> (Vec<QuotaRow>, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
+    let none = PodDemand::default();
+    let rows = check_quota(quota, sized, (&none, &none), &mut problems);
+    (rows, problems)
+}
+
 // ---------------------------------------------------------------------------
 // `kubectl get nodes` → node pools.
 

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::policy::{
-    self, PolicyContext, PolicySeverity, Violation, builtin_policies, evaluate, to_json, to_junit, to_sarif, to_text,
+    self, Approval, BudgetReading, PolicyContext, PolicySeverity, Verdict, Violation, builtin_policies, evaluate,
+    to_json, to_junit, to_sarif, to_text,
 };
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag, resolve};
@@ -233,26 +234,22 @@ fn cases() -> Vec<Case> {
             ..case("inline password and API key", &[], &[policy::INLINE_SECRETS])
         },
         case("secret by reference", &["spec.env=[{name: DB_PASSWORD, secretKeyRef: {name: db, key: password}}]"], &[]),
-        // prod-approval
+        // approval-required
         Case {
             env: Some("prod"),
-            context: |_| PolicyContext {
-                environment: Some("prod"),
-                approvals_required_in: vec!["prod".into()],
-                ..PolicyContext::default()
-            },
+            context: |_| PolicyContext { environment: Some("prod"), required_approvals: 1, ..PolicyContext::default() },
             ..case(
                 "prod without an approval",
                 &["spec.image.digest=sha256:78c982f2b2024c1e4a87685bc6090b72dfe7dad803d0c2e782e86991c9ed000b"],
-                &[policy::PROD_APPROVAL],
+                &[policy::APPROVAL_REQUIRED],
             )
         },
         Case {
             env: Some("prod"),
             context: |job| PolicyContext {
                 environment: Some("prod"),
-                approvals_required_in: vec!["prod".into()],
-                approved_hashes: vec!["0123abcd".into(), job.short_hash()],
+                required_approvals: 1,
+                approvals: vec![Approval::of(job, "prod", "alice", "2026-11-21T10:00:00Z", None)],
                 ..PolicyContext::default()
             },
             ..case(
@@ -261,11 +258,70 @@ fn cases() -> Vec<Case> {
                 &[],
             )
         },
+        // quota-fit
+        Case {
+            context: |_| PolicyContext { tenant: Some(small_tenant()), ..PolicyContext::default() },
+            ..case(
+                "more executors than the tenant's quota holds",
+                &["spec.executor.instances=40"],
+                &[policy::QUOTA_FIT],
+            )
+        },
+        Case {
+            context: |_| PolicyContext { tenant: Some(small_tenant()), ..PolicyContext::default() },
+            ..case("two executors within the tenant's quota", &["spec.executor.instances=2"], &[])
+        },
+        // budget-warning / budget-critical
+        Case {
+            context: |_| PolicyContext { budget: Some(reading(85.0)), ..PolicyContext::default() },
+            ..case("85 % of the budget spent", &[], &[policy::BUDGET_WARNING])
+        },
+        Case {
+            context: |_| PolicyContext { budget: Some(reading(120.0)), ..PolicyContext::default() },
+            ..case("120 % of the budget spent", &[], &[policy::BUDGET_CRITICAL])
+        },
+        Case {
+            context: |_| PolicyContext { budget: Some(reading(10.0)), ..PolicyContext::default() },
+            ..case("10 % of the budget spent", &[], &[])
+        },
     ]
 }
 
-fn fired(violations: &[Violation]) -> BTreeSet<&'static str> {
-    violations.iter().map(|v| v.policy.id).collect()
+/// A tenant of team-a with room for a driver and a few small executors.
+fn small_tenant() -> &'static sparkplane_api::tenant::Tenant {
+    static TENANT: std::sync::OnceLock<sparkplane_api::tenant::Tenant> = std::sync::OnceLock::new();
+    TENANT.get_or_init(|| {
+        let text = "apiVersion: sparkplane.dev/v1alpha1
+kind: Tenant
+metadata: {name: team-a}
+spec:
+  team: team-a
+  costCenter: cc-1
+  quota: {cpu: \"16\", memory: 64Gi, pods: 20}
+";
+        sparkplane_core::tenant::load_tenant(&Source::new("team-a.yaml", text)).expect("tenant loads").tenant
+    })
+}
+
+/// A budget reading at `percent` of a 1000 budget, with the default 80/100 thresholds.
+fn reading(percent: f64) -> BudgetReading {
+    BudgetReading {
+        team: "team-a".into(),
+        spent: percent * 10.0,
+        monthly: 1000.0,
+        percent: Some(percent),
+        warning: percent >= 80.0,
+        critical: percent >= 100.0,
+        window: "since 2026-11-01".into(),
+    }
+}
+
+fn fired(violations: &[Violation]) -> BTreeSet<String> {
+    violations.iter().map(|v| v.policy.id.to_string()).collect()
+}
+
+fn verdict(violations: Vec<Violation>) -> Verdict {
+    Verdict { policies: builtin_policies().to_vec(), violations }
 }
 
 #[test]
@@ -278,14 +334,14 @@ fn each_builtin_fires_exactly_on_its_failing_fixture() {
         let mut objects = render_native(&job);
         (case.edit_objects)(&mut objects);
         let violations = evaluate(&job, &objects, &(case.context)(&job));
-        let expected: BTreeSet<&str> = case.fires.iter().copied().collect();
-        assert_eq!(fired(&violations), expected, "{}: {}", case.name, to_text(&violations));
+        let expected: BTreeSet<String> = case.fires.iter().map(|s| s.to_string()).collect();
+        assert_eq!(fired(&violations), expected, "{}: {}", case.name, to_text(&verdict(violations.clone())));
         failing.extend(case.fires.iter().copied());
         if case.fires.is_empty() && case.name != "the base job" {
             passing.insert(case.name);
         }
     }
-    let all: BTreeSet<&str> = builtin_policies().iter().map(|p| p.id).collect();
+    let all: BTreeSet<&str> = builtin_policies().iter().map(|p| p.id.as_ref()).collect();
     assert_eq!(failing, all, "every built-in policy has a failing fixture");
     assert!(passing.len() >= 12, "passing fixtures: {passing:?}");
 }
@@ -314,12 +370,12 @@ fn violations_point_at_the_lines_that_cause_them() {
         None,
     );
     let violations = evaluate(&job, &render_native(&job), &PolicyContext::default());
-    assert_eq!(violations.len(), 1, "{}", to_text(&violations));
+    assert_eq!(violations.len(), 1, "{}", to_text(&verdict(violations.clone())));
     assert_eq!(violations[0].path, "spec.driver.podTemplate.spec.securityContext.runAsUser");
     assert!(violations[0].span.is_some());
 }
 
-fn failing_job() -> (ResolvedJob, Vec<Violation>) {
+fn failing_job() -> (ResolvedJob, Verdict) {
     let job = resolve_text(
         BASE,
         None,
@@ -327,13 +383,13 @@ fn failing_job() -> (ResolvedJob, Vec<Violation>) {
         None,
     );
     let violations = evaluate(&job, &render_native(&job), &PolicyContext::default());
-    (job, violations)
+    (job, verdict(violations))
 }
 
 #[test]
 fn sarif_is_structurally_valid() {
     let (_, violations) = failing_job();
-    assert_eq!(violations.len(), 4, "{}", to_text(&violations));
+    assert_eq!(violations.violations.len(), 4, "{}", to_text(&violations));
     let sarif = to_sarif(&violations, "job.yaml");
     assert_eq!(sarif["version"], "2.1.0");
     assert!(sarif["$schema"].as_str().is_some_and(|s| s.contains("sarif-2.1.0")));
@@ -348,7 +404,7 @@ fn sarif_is_structurally_valid() {
         }
     }
     let results = run["results"].as_array().expect("results");
-    assert_eq!(results.len(), violations.len());
+    assert_eq!(results.len(), violations.violations.len());
     for result in results {
         let rule = result["ruleId"].as_str().expect("ruleId");
         assert!(ids.contains(&rule), "{rule} is a rule");
@@ -406,7 +462,7 @@ fn junit_is_well_formed_with_a_testcase_per_policy() {
     assert!(xml.contains("<testcase classname=\"sparkplane.policy\" name=\"image-tag\">"));
     // Text with markup characters stays well-formed.
     let mut tricky = violations.clone();
-    tricky[0].message = "a <b> & \"c\"".into();
+    tricky.violations[0].message = "a <b> & \"c\"".into();
     xml_elements(&to_junit(&tricky));
 }
 
@@ -427,7 +483,7 @@ fn text_and_json_reports_count_by_severity() {
     assert_eq!(json["summary"]["warn"], 2);
     assert_eq!(json["violations"][0]["policy"], "executor-cores");
     assert_eq!(json["violations"][0]["file"], "--set spec.executor.cores");
-    assert!(policy::has_deny(&violations));
+    assert!(violations.has_deny());
 }
 
 #[test]
@@ -446,10 +502,14 @@ fn the_trips_etl_example_passes_every_deny_policy_in_prod() {
     };
     let violations = evaluate(&job, &render_native(&job), &ctx);
     let denied: Vec<&Violation> = violations.iter().filter(|v| v.severity() == PolicySeverity::Deny).collect();
-    assert!(denied.is_empty(), "{}", to_text(&violations));
+    assert!(denied.is_empty(), "{}", to_text(&verdict(violations.clone())));
     // With an approval required, the same spec needs its hash approved.
-    let gated = PolicyContext { approvals_required_in: vec!["prod".into()], ..ctx.clone() };
-    assert_eq!(fired(&evaluate(&job, &render_native(&job), &gated)), BTreeSet::from([policy::PROD_APPROVAL]));
-    let approved = PolicyContext { approved_hashes: vec![job.spec_hash()], ..gated };
+    let gated = PolicyContext { required_approvals: 1, ..ctx.clone() };
+    assert_eq!(
+        fired(&evaluate(&job, &render_native(&job), &gated)),
+        BTreeSet::from([policy::APPROVAL_REQUIRED.to_string()])
+    );
+    let approved =
+        PolicyContext { approvals: vec![Approval::of(&job, "prod", "alice", "2026-11-21T10:00:00Z", None)], ..gated };
     assert!(!policy::has_deny(&evaluate(&job, &render_native(&job), &approved)));
 }

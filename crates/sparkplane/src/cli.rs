@@ -105,9 +105,11 @@ pub enum Command {
     /// Onboard a team: its namespace, quota, limits, RBAC and network policies from one Tenant file.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Check a job against the platform's policies (built-in rules with a severity, rationale and fix).
+    /// Check a job against the platform's policies (built-in and Rego), test Rego policies, export them to Gatekeeper.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Approve a job's resolved spec for an environment (prod deploys may require approvals).
+    Approve(ApproveArgs),
     /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
     #[command(subcommand)]
     Observe(ObserveCommand),
@@ -241,6 +243,31 @@ pub struct RenderArgs {
     /// `enforce` refuses a job that breaks a deny policy (exit 1); `audit` reports it and renders anyway.
     #[arg(long, value_enum, default_value = "enforce")]
     pub policy_mode: PolicyMode,
+    /// What the policies are checked against.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// What policies are checked against, beyond the job: Rego policies, the
+/// tenant, its spend this month, and approval records.
+#[derive(Args, Clone, Debug, Default)]
+pub struct PolicyArgs {
+    /// A directory of Rego policies (`*.rego`; `*_test.rego` are tests), beside the
+    /// environment's `policy.regoDirs` (repeatable).
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    pub policy_dirs: Vec<PathBuf>,
+    /// The Tenant file the job runs under (its quota is checked; its budget with --history).
+    #[arg(long, value_name = "FILE", conflicts_with = "tenants")]
+    pub tenant: Option<PathBuf>,
+    /// A directory of Tenant files; the tenant is the one whose namespace is the job's.
+    #[arg(long, value_name = "DIR")]
+    pub tenants: Option<PathBuf>,
+    /// Event logs whose cost this month is checked against the tenant's budget.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// Where approval records are (default: .sparkplane/approvals/ next to the job file).
+    #[arg(long, value_name = "DIR")]
+    pub approvals_dir: Option<PathBuf>,
 }
 
 /// Whether deny policies block.
@@ -280,7 +307,7 @@ impl PolicyFormat {
 /// `policy`.
 #[derive(Subcommand, Debug)]
 pub enum PolicyCommand {
-    /// Evaluate every built-in policy on a job (its resolved spec and rendered objects).
+    /// Evaluate the built-in and Rego policies on a job (its resolved spec and rendered objects).
     Check {
         /// The job.
         #[command(flatten)]
@@ -291,7 +318,66 @@ pub enum PolicyCommand {
         /// `enforce` exits 1 on a deny violation; `audit` reports and exits 0.
         #[arg(long, value_enum, default_value = "enforce")]
         policy_mode: PolicyMode,
+        /// What the policies are checked against.
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
+    /// List the policies an environment evaluates (built-in and Rego), with their severity there.
+    List {
+        /// The environment whose configuration applies (disabled ids, severity overrides, regoDirs).
+        #[arg(short, long, value_name = "ENV")]
+        env: Option<String>,
+        /// A directory of Rego policies (repeatable).
+        #[arg(long = "policy-dir", value_name = "DIR")]
+        policy_dirs: Vec<PathBuf>,
+    },
+    /// Run the Rego tests (`test_*` rules) in directories of policies, as `opa test` does.
+    Test {
+        /// Directories of `*.rego` and `*_test.rego` files.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+    /// Export the Rego policies for in-cluster enforcement.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// `policy export`.
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Gatekeeper ConstraintTemplates (templates.gatekeeper.sh/v1) and Constraints carrying the same Rego.
+    Gatekeeper {
+        /// A directory of Rego policies (repeatable).
+        #[arg(long = "policy-dir", value_name = "DIR")]
+        policy_dirs: Vec<PathBuf>,
+        /// The environment whose configuration applies (its regoDirs, disabled ids and severities);
+        /// also passed to the policies as `input.environment`.
+        #[arg(short, long, value_name = "ENV")]
+        env: Option<String>,
+    },
+}
+
+/// `approve`.
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// The SparkJob file.
+    #[arg(value_name = "JOB")]
+    pub job: PathBuf,
+    /// The environment the approval is for.
+    #[arg(short, long, value_name = "ENV")]
+    pub env: String,
+    /// Override a field, as the deploy will (repeatable): the approval is for the spec resolved with them.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Who approves.
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    /// Why (kept in the record).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Where approval records are written (default: .sparkplane/approvals/ next to the job file).
+    #[arg(long, value_name = "DIR")]
+    pub approvals_dir: Option<PathBuf>,
 }
 
 /// `presets`.
@@ -360,6 +446,12 @@ pub struct RunArgs {
     /// Stream the driver's log to the terminal while it runs.
     #[arg(short, long)]
     pub follow: bool,
+    /// `enforce` refuses a job that breaks a deny policy (exit 1); `audit` reports it and runs anyway.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub policy_mode: PolicyMode,
+    /// What the policies are checked against.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// `runs`.
@@ -554,7 +646,9 @@ pub struct SubmitArgs {
     pub dry_run: DryRunArg,
     /// `enforce` refuses a job that breaks a deny policy (exit 1) before anything is sent; `audit` reports it.
     #[arg(long, value_enum, default_value = "enforce")]
-    pub policy_mode: PolicyMode,
+    pub policy_mode: PolicyMode,    /// Custom policies, tenant, cost history and approvals the policies read.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// `status`.

@@ -9,6 +9,31 @@ use crate::printer::Printer;
 /// Examples per command path.
 pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
+        "policy check",
+        &[
+            (
+                "Check a prod deploy with the shipped Rego policies, the tenant's quota and this month's spend",
+                "sparkplane policy check job.yaml --env prod --policy-dir policies --tenants tenants/ --history s3-mirror/",
+            ),
+            ("A SARIF report for code scanning", "sparkplane policy check job.yaml --env prod --format sarif"),
+        ],
+    ),
+    ("policy test", &[("Run the Rego policy tests, as in CI", "sparkplane policy test policies")]),
+    (
+        "policy export gatekeeper",
+        &[(
+            "ConstraintTemplates and Constraints for prod",
+            "sparkplane policy export gatekeeper --policy-dir policies --env prod > gatekeeper.yaml",
+        )],
+    ),
+    (
+        "approve",
+        &[(
+            "Approve the spec prod will run",
+            "sparkplane approve examples/trips-etl/trips-etl.yaml --env prod --by alice --reason \"reviewed in PR 42\"",
+        )],
+    ),
+    (
         "resolve",
         &[
             (

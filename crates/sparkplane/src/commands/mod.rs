@@ -2,6 +2,7 @@
 //! the core; output goes through the `Printer`, outcomes through `Failure`.
 
 pub mod analyze;
+pub mod approve;
 pub mod cluster;
 pub mod cost;
 pub mod crd;
@@ -28,8 +29,8 @@ use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, ClusterArgs, Command, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand,
-    RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
+    Cli, ClusterArgs, Command, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs, PolicyCommand,
+    PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -48,6 +49,19 @@ fn cluster_target(args: &ClusterArgs) -> sparkplane_kube::Target {
     sparkplane_kube::Target { context: args.context.clone(), namespace: args.namespace.clone() }
 }
 
+/// The policy settings of a command that checks `job` (None: no job file).
+pub fn policy_settings(args: &PolicyArgs, job: Option<&std::path::Path>, cli: &Cli) -> policy::PolicySettings {
+    policy::PolicySettings {
+        policy_dirs: args.policy_dirs.clone(),
+        tenant: args.tenant.clone(),
+        tenants_dir: args.tenants.clone(),
+        history: args.history.clone(),
+        approvals_dir: args.approvals_dir.clone(),
+        job_path: job.map(std::path::Path::to_owned),
+        platform_dir: cli.global.platform_dir.clone(),
+    }
+}
+
 /// Runs the command the user asked for.
 pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
     let platform_dir = cli.global.platform_dir.as_deref();
@@ -63,9 +77,13 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 TargetArg::Job => Target::Job,
             };
             let audit = args.policy_mode == PolicyMode::Audit;
-            render::run(&job_settings(&args.job, cli), target, args.out_dir.as_deref(), audit, printer)
+            let policy = policy_settings(&args.policy, Some(&args.job.job), cli);
+            render::run(&job_settings(&args.job, cli), &policy, target, args.out_dir.as_deref(), audit, printer)
         }
-        Command::Run(args) => run::run(args, platform_dir, printer),
+        Command::Run(args) => {
+            let policy = policy_settings(&args.policy, Some(&args.job), cli);
+            run::run(args, &policy, platform_dir, printer)
+        }
         Command::Submit(args) => submit::run(
             &submit::SubmitSettings {
                 job: job_settings(&args.job, cli),
@@ -74,6 +92,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 wait: args.wait,
                 dry_run: args.dry_run,
                 audit: args.policy_mode == PolicyMode::Audit,
+                policy: policy_settings(&args.policy, Some(&args.job.job), cli),
             },
             printer,
         ),
@@ -99,8 +118,34 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Observe(ObserveCommand::Dashboards { bundle, namespace }) => {
             dashboards::run(*bundle, namespace.as_deref(), printer)
         }
-        Command::Policy(PolicyCommand::Check { job, format, policy_mode }) => {
-            policy::check(&job_settings(job, cli), format.as_str(), *policy_mode == PolicyMode::Audit, printer)
+        Command::Policy(PolicyCommand::Check { job, format, policy_mode, policy: args }) => {
+            let settings = policy_settings(args, Some(&job.job), cli);
+            let audit = *policy_mode == PolicyMode::Audit;
+            policy::check(&job_settings(job, cli), &settings, format.as_str(), audit, printer)
+        }
+        Command::Policy(PolicyCommand::List { env, policy_dirs }) => {
+            let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
+            policy::list(env.as_deref(), &policy_settings(&args, None, cli), printer)
+        }
+        Command::Policy(PolicyCommand::Test { dirs }) => policy::test(dirs, printer),
+        Command::Policy(PolicyCommand::Export(ExportCommand::Gatekeeper { policy_dirs, env })) => {
+            let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
+            policy::export_gatekeeper(env.as_deref(), &policy_settings(&args, None, cli), printer)
+        }
+        Command::Approve(args) => {
+            let job = JobSettings {
+                path: args.job.clone(),
+                env: Some(args.env.clone()),
+                sets: args.sets.clone(),
+                platform_dir: cli.global.platform_dir.clone(),
+            };
+            let settings = approve::ApproveSettings {
+                job,
+                by: args.by.clone(),
+                reason: args.reason.clone(),
+                approvals_dir: args.approvals_dir.clone(),
+            };
+            approve::run(&settings, printer)
         }
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),

@@ -92,6 +92,7 @@ pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>
 /// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`.
 pub fn run(
     settings: &JobSettings,
+    policy: &super::policy::PolicySettings,
     target: Target,
     out_dir: Option<&Path>,
     audit: bool,
@@ -99,7 +100,7 @@ pub fn run(
 ) -> CommandResult {
     let (resolved, objects) = render_objects(settings, target)?;
     printer.warnings(&resolved.warnings);
-    super::policy::enforce(&resolved, &objects, printer, audit)?;
+    super::policy::enforce_with(&resolved, &objects, policy, printer, audit)?;
     let job = resolved.name().to_owned();
     match out_dir {
         Some(dir) => {

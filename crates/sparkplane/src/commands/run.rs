@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sparkplane_core::local::{LocalContext, LocalPlan, plan_local};
+use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
@@ -17,7 +18,7 @@ use sparkplane_local::runner::{self, Ended, RunSpec};
 use sparkplane_local::runtime::{self, RuntimeError};
 use sparkplane_local::{java, summary};
 
-use crate::cli::RunArgs;
+use crate::cli::{PolicyMode, RunArgs};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
@@ -44,7 +45,12 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 /// Runs `run`.
-pub fn run(args: &RunArgs, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
+pub fn run(
+    args: &RunArgs,
+    policy: &super::policy::PolicySettings,
+    platform_dir: Option<&Path>,
+    printer: &Printer,
+) -> CommandResult {
     let settings = JobSettings {
         path: args.job.clone(),
         env: Some(args.env.clone()),
@@ -54,6 +60,10 @@ pub fn run(args: &RunArgs, platform_dir: Option<&Path>, printer: &Printer) -> Co
     let resolved = resolve_job(&settings, ValidationTarget::Local)?;
     printer.warnings(&resolved.warnings);
     let sized = size_job(&resolved.job.spec);
+    // The same policy gate as render and submit, over what a cluster deploy would create;
+    // the `local` environment's configuration turns off what only matters on a cluster.
+    let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, Target::Native);
+    super::policy::enforce_with(&resolved, &objects, policy, printer, args.policy_mode == PolicyMode::Audit)?;
     let home = runtime::default_home().map_err(runtime_failure)?;
     let spark_version = resolved.job.spec.spark_version.clone().unwrap_or_default();
     let line = runtime::line_of(&spark_version).map_err(runtime_failure)?;

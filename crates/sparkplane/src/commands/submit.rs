@@ -37,6 +37,8 @@ pub struct SubmitSettings {
     pub dry_run: DryRunArg,
     /// `--policy-mode audit`.
     pub audit: bool,
+    /// Custom policies, tenant, cost history and approvals.
+    pub policy: super::policy::PolicySettings,
 }
 
 /// A kube error as a failure: exit 3 when the cluster or network must be
@@ -81,7 +83,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
         let context_ns = sparkplane_kube::connect::load(&settings.cluster).ok().map(|s| s.namespace);
         settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns.as_deref());
         let objects = render_resolved(&resolved, Target::Native);
-        super::policy::enforce(&resolved, &objects, printer, settings.audit)?;
+        super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
         print_objects(&objects, printer);
         return Ok(());
     }
@@ -90,7 +92,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
     settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns);
     let objects = render_resolved(&resolved, Target::Native);
-    super::policy::enforce(&resolved, &objects, printer, settings.audit)?;
+    super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
 
     let server = cluster.server();
     let request = SubmitRequest {

@@ -17,7 +17,7 @@ use crate::printer::Printer;
 use crate::workspace::read_source;
 
 /// Reads and checks one tenant file.
-fn read_tenant(path: &Path) -> Result<LoadedTenant, Failure> {
+pub(crate) fn read_tenant(path: &Path) -> Result<LoadedTenant, Failure> {
     let source = read_source(path)?;
     Ok(load_tenant(&source)?)
 }
@@ -41,7 +41,7 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
 
 /// Every tenant file (`*.yaml`, `*.yml`) in `dir`, sorted by path; all
 /// problems of all files are reported together.
-fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, Tenant)>, Failure> {
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, Tenant)>, Failure> {
     let entries = std::fs::read_dir(dir).map_err(|e| Failure::unreadable(dir, &e))?;
     let mut paths: Vec<PathBuf> = entries
         .flatten()

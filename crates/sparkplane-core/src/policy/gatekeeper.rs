@@ -1,0 +1,301 @@
+//! The Gatekeeper export: every Rego policy as a ConstraintTemplate
+//! (`templates.gatekeeper.sh/v1`) and a Constraint, carrying the same Rego
+//! the CLI evaluates, for in-cluster enforcement.
+//!
+//! Owns: the shim that lets one Rego file serve both places, the object
+//! shapes, and their checks — each template is validated against the
+//! ConstraintTemplate CRD's schema (the facts in [`TEMPLATE_SCHEMA`]) and its
+//! Rego is compiled and evaluated once with regorus before it is returned.
+//! Must not read files or write output.
+//!
+//! The shim: the user's file goes into the template's `libs` with its
+//! package renamed under `lib.` (Gatekeeper's rule for libraries); the
+//! template's own Rego builds the sparkplane input shape from the admission
+//! review — `{"objects": [input.review.object], "environment":
+//! input.parameters.environment, "admission": true}`, no `job`, no `tenant` —
+//! and evaluates the policy's `deny` (or, for a warn-only policy, `warn`)
+//! `with input as` that shape, reporting each finding as
+//! `violation[{"msg": msg}]`. Rules over `input.objects` therefore hold in
+//! both places; rules over `input.job` only in the CLI.
+
+use regorus::Engine;
+use serde_json::{Value, json};
+
+use super::rego::{RegoPolicies, RegoPolicy};
+use super::{Policy, PolicySeverity};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::tenant::ROLE_LABEL;
+
+/// The ConstraintTemplate API version.
+pub const TEMPLATE_API_VERSION: &str = "templates.gatekeeper.sh/v1";
+/// The Constraint API group and version.
+pub const CONSTRAINT_API_VERSION: &str = "constraints.gatekeeper.sh/v1beta1";
+/// Gatekeeper's admission target.
+pub const TARGET: &str = "admission.k8s.gatekeeper.sh";
+
+/// The ConstraintTemplate v1 schema as its CRD's `openAPIV3Schema` gives it
+/// (apiVersion, kind, metadata; spec.crd.spec.names.kind/shortNames,
+/// spec.crd.spec.validation.{legacySchema, openAPIV3Schema};
+/// spec.targets[].{target, rego, libs}), made strict: where the API server
+/// would prune an unknown field silently, this refuses it, so a misspelt
+/// field cannot vanish on apply.
+pub const TEMPLATE_SCHEMA: &str = r#"{
+  "type": "object",
+  "required": ["apiVersion", "kind", "metadata", "spec"],
+  "additionalProperties": false,
+  "properties": {
+    "apiVersion": {"type": "string", "const": "templates.gatekeeper.sh/v1"},
+    "kind": {"type": "string", "const": "ConstraintTemplate"},
+    "metadata": {
+      "type": "object",
+      "required": ["name"],
+      "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}}
+      }
+    },
+    "spec": {
+      "type": "object",
+      "required": ["crd", "targets"],
+      "additionalProperties": false,
+      "properties": {
+        "crd": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "spec": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["names"],
+              "properties": {
+                "names": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": ["kind"],
+                  "properties": {
+                    "kind": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9]*$"},
+                    "shortNames": {"type": "array", "items": {"type": "string"}}
+                  }
+                },
+                "validation": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "properties": {
+                    "legacySchema": {"type": "boolean"},
+                    "openAPIV3Schema": {"type": "object"}
+                  }
+                }
+              }
+            }
+          }
+        },
+        "targets": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 1,
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["target", "rego"],
+            "properties": {
+              "target": {"type": "string", "const": "admission.k8s.gatekeeper.sh"},
+              "rego": {"type": "string", "minLength": 1},
+              "libs": {"type": "array", "items": {"type": "string"}}
+            }
+          }
+        }
+      }
+    }
+  }
+}"#;
+
+/// The template kind of a policy: `Sparkplane` + the id in CamelCase.
+pub fn kind_of(id: &str) -> String {
+    let mut kind = String::from("Sparkplane");
+    for word in id.split('-') {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            kind.push(first.to_ascii_uppercase());
+            kind.extend(chars);
+        }
+    }
+    kind
+}
+
+/// The policy's file with its package moved under `lib.`.
+fn as_library(rego: &RegoPolicy) -> String {
+    let mut done = false;
+    let mut out = String::with_capacity(rego.text.len() + 8);
+    for line in rego.text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if !done && trimmed.starts_with("package ") {
+            out.push_str(&format!("package lib.{}\n", rego.package));
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// The template's own Rego: the shim around the library.
+fn shim(template: &str, rego: &RegoPolicy, rule: &str) -> String {
+    format!(
+        r#"package {template}
+
+import rego.v1
+
+import data.lib.{package} as policy
+
+# The sparkplane input shape, built from the admission review: the object
+# under review is the one rendered object; there is no resolved job here.
+sparkplane_input := {{
+	"objects": [input.review.object],
+	"environment": object.get(object.get(input, "parameters", {{}}), "environment", null),
+	"admission": true,
+}}
+
+violation contains {{"msg": msg}} if {{
+	shim := sparkplane_input
+	findings := policy.{rule} with input as shim
+	some finding in findings
+	msg := sprintf("[{id}] %s", [sparkplane_message(finding)])
+}}
+
+sparkplane_message(finding) := finding if is_string(finding)
+
+sparkplane_message(finding) := object.get(finding, "msg", object.get(finding, "message", sprintf("%v", [finding]))) if {{
+	is_object(finding)
+}}
+"#,
+        package = rego.package,
+        id = rego.policy.id,
+    )
+}
+
+/// A driver pod as Spark creates it, used to run each template's Rego once.
+fn sample_review() -> Value {
+    json!({"review": {"object": {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "sample-driver", "namespace": "sample", "labels": {ROLE_LABEL: "driver"}},
+        "spec": {"containers": [{"name": "spark-kubernetes-driver", "image": "registry.example.com/sample:1.0"}]},
+    }}, "parameters": {"environment": "prod"}})
+}
+
+/// Compiles a template's Rego and libraries with regorus and evaluates its
+/// `violation` once over a sample driver pod.
+fn compile_check(template: &Value) -> Result<(), String> {
+    let target = &template["spec"]["targets"][0];
+    let name = template["metadata"]["name"].as_str().unwrap_or("template");
+    let mut engine = Engine::new();
+    for (i, lib) in target["libs"].as_array().into_iter().flatten().enumerate() {
+        engine
+            .add_policy(format!("{name}/libs[{i}]"), lib.as_str().unwrap_or_default().to_owned())
+            .map_err(|e| format!("{e:#}"))?;
+    }
+    let package = engine
+        .add_policy(format!("{name}/rego"), target["rego"].as_str().unwrap_or_default().to_owned())
+        .map_err(|e| format!("{e:#}"))?;
+    engine.set_input(regorus::Value::from(sample_review()));
+    engine.eval_rule(format!("{package}.violation")).map(|_| ()).map_err(|e| format!("{e:#}"))
+}
+
+/// Checks an object against [`TEMPLATE_SCHEMA`]; the problems as `path: what` lines.
+pub fn schema_problems(template: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(TEMPLATE_SCHEMA).unwrap_or(Value::Null);
+    let Ok(validator) = jsonschema::validator_for(&schema) else {
+        return vec!["the ConstraintTemplate schema does not compile".to_owned()];
+    };
+    let mut problems: Vec<String> =
+        validator.iter_errors(template).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    // Gatekeeper's own rule: the template is named after its kind, in lower case.
+    let kind = template["spec"]["crd"]["spec"]["names"]["kind"].as_str().unwrap_or_default();
+    if template["metadata"]["name"].as_str() != Some(kind.to_ascii_lowercase().as_str()) {
+        problems.push(format!("/metadata/name: must be `{}` (the kind in lower case)", kind.to_ascii_lowercase()));
+    }
+    problems
+}
+
+/// Exports the Rego policies in `catalogue` (the evaluated set, so disabled
+/// policies stay out and severities follow the environment) as
+/// ConstraintTemplates followed by their Constraints, matching Spark pods
+/// (label `spark-role`) in namespaces sparkplane onboarded
+/// (`app.kubernetes.io/managed-by: sparkplane`). Deny policies are enforced
+/// (`enforcementAction: deny`), warn policies only warned about.
+pub fn export(rego: &RegoPolicies, catalogue: &[Policy], environment: Option<&str>) -> Result<Vec<Value>, Diagnostics> {
+    let mut templates = Vec::new();
+    let mut constraints = Vec::new();
+    let mut problems = Diagnostics::new();
+    for policy in rego.policies() {
+        let Some(effective) = catalogue.iter().find(|p| p.id == policy.policy.id) else { continue };
+        let kind = kind_of(&policy.policy.id);
+        let name = kind.to_ascii_lowercase();
+        let rule = if policy.has_deny { "deny" } else { "warn" };
+        let template = json!({
+            "apiVersion": TEMPLATE_API_VERSION,
+            "kind": "ConstraintTemplate",
+            "metadata": {
+                "name": name,
+                "labels": {"app.kubernetes.io/managed-by": "sparkplane"},
+                "annotations": {
+                    "description": effective.title,
+                    "sparkplane.dev/policy": effective.id,
+                    "sparkplane.dev/source": policy.file,
+                },
+            },
+            "spec": {
+                "crd": {"spec": {
+                    "names": {"kind": kind},
+                    "validation": {"openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {"environment": {"type": "string"}},
+                    }},
+                }},
+                "targets": [{
+                    "target": TARGET,
+                    "rego": shim(&name, policy, rule),
+                    "libs": [as_library(policy)],
+                }],
+            },
+        });
+        let mut found = schema_problems(&template);
+        if let Err(err) = compile_check(&template) {
+            found.push(format!("the exported Rego does not evaluate with regorus: {err}"));
+        }
+        for problem in found {
+            problems.push(
+                Diagnostic::error("gatekeeper-export", "", format!("{}: {problem}", policy.file))
+                    .with_help("this is a bug in the export or a policy the shim cannot wrap; check the policy follows the documented conventions"),
+            );
+        }
+        let action = match effective.severity {
+            PolicySeverity::Deny => "deny",
+            PolicySeverity::Warn => "warn",
+        };
+        let mut spec = json!({
+            "enforcementAction": action,
+            "match": {
+                "kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
+                "namespaceSelector": {"matchLabels": {"app.kubernetes.io/managed-by": "sparkplane"}},
+                "labelSelector": {"matchExpressions": [{"key": ROLE_LABEL, "operator": "Exists"}]},
+            },
+        });
+        if let Some(env) = environment {
+            spec["parameters"] = json!({"environment": env});
+        }
+        constraints.push(json!({
+            "apiVersion": CONSTRAINT_API_VERSION,
+            "kind": kind,
+            "metadata": {"name": effective.id, "labels": {"app.kubernetes.io/managed-by": "sparkplane"}},
+            "spec": spec,
+        }));
+        templates.push(template);
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    templates.extend(constraints);
+    Ok(templates)
+}
