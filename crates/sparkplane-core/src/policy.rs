@@ -860,7 +860,8 @@ fn sarif_level(severity: PolicySeverity) -> &'static str {
     }
 }
 
-fn xml_escape(text: &str) -> String {
+/// Escapes text for XML attributes and content (JUnit reports); drops control characters XML cannot hold.
+pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
