@@ -74,6 +74,16 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "sparkplane import kubeflow spark-pi.yaml --out spark-pi.sparkjob.yaml",
         )],
     ),
+    (
+        "dq",
+        &[
+            ("Check trips-etl's output", "sparkplane dq check examples/trips-etl/trips-dq.yaml"),
+            (
+                "Check one day's partition; JUnit and Prometheus files for CI",
+                "sparkplane dq check trips-dq.yaml --partition pickup_date=2026-11-20 --junit dq.xml --metrics dq.prom",
+            ),
+        ],
+    ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
+pub mod dq;
 pub mod exporter;
 pub mod fit;
 pub mod help;
@@ -26,8 +27,8 @@ use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, Command, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand, RunsCommand,
-    RuntimeCommand, ShellArg, TargetArg, TenantCommand,
+    Cli, Command, DqCommand, ImportCommand, JobArgs, ObserveCommand, PolicyCommand, PolicyMode, PresetsCommand,
+    RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -70,6 +71,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Policy(PolicyCommand::Check { job, format, policy_mode }) => {
             policy::check(&job_settings(job, cli), format.as_str(), *policy_mode == PolicyMode::Audit, printer)
         }
+        Command::Dq(DqCommand::Check(args)) => dq::check(&dq::DqSettings::from_args(args), printer),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
