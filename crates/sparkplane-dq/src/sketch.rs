@@ -37,7 +37,7 @@ pub fn bucket_value(key: i64) -> f64 {
     if key == 0 {
         return 0.0;
     }
-    let magnitude = f64::from_bits(((key.unsigned_abs() - 1) << SHIFT) as u64);
+    let magnitude = f64::from_bits((key.unsigned_abs() - 1) << SHIFT);
     if key < 0 { -magnitude } else { magnitude }
 }
 
