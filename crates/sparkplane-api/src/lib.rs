@@ -1,9 +1,10 @@
 //! sparkplane's data types and nothing else: the SparkJob spec (also the CRD),
-//! presets and environment overlays, node pools, and typed quantities.
+//! presets and environment overlays, node pools, data-quality specs, and typed quantities.
 //!
 //! This crate holds no behaviour beyond parsing and printing its own values;
 //! loading, merging, validation, sizing and rendering live in `sparkplane-core`.
 
+pub mod dq;
 pub mod job;
 pub mod kubeflow;
 pub mod layer;
@@ -11,6 +12,7 @@ pub mod nodes;
 pub mod quantity;
 pub mod tenant;
 
+pub use dq::DqSpec;
 pub use job::{API_VERSION, SparkJob, SparkJobSpec};
 pub use layer::{Environment, JobTemplate, Preset};
 pub use nodes::{NodePool, NodePools};

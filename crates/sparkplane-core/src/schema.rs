@@ -26,6 +26,8 @@ pub enum DocKind {
     Environment,
     /// `kind: NodePools`.
     NodePools,
+    /// `kind: DataQuality`.
+    DataQuality,
 }
 
 impl DocKind {
@@ -36,6 +38,7 @@ impl DocKind {
             DocKind::Preset => "Preset",
             DocKind::Environment => "Environment",
             DocKind::NodePools => "NodePools",
+            DocKind::DataQuality => "DataQuality",
         }
     }
 }
@@ -113,6 +116,7 @@ pub fn schema(kind: DocKind) -> &'static DocSchema {
     static PRESET: OnceLock<DocSchema> = OnceLock::new();
     static ENVIRONMENT: OnceLock<DocSchema> = OnceLock::new();
     static NODES: OnceLock<DocSchema> = OnceLock::new();
+    static DATA_QUALITY: OnceLock<DocSchema> = OnceLock::new();
     match kind {
         DocKind::SparkJob => JOB.get_or_init(|| {
             let mut spec = schema_value::<sparkplane_api::SparkJobSpec>();
@@ -141,6 +145,9 @@ pub fn schema(kind: DocKind) -> &'static DocSchema {
         }
         DocKind::NodePools => {
             NODES.get_or_init(|| prepare(with_constants(schema_value::<sparkplane_api::NodePools>(), kind)))
+        }
+        DocKind::DataQuality => {
+            DATA_QUALITY.get_or_init(|| prepare(with_constants(schema_value::<sparkplane_api::DqSpec>(), kind)))
         }
     }
 }

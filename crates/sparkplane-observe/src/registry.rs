@@ -42,6 +42,8 @@ pub enum Emitter {
     KubeStateMetrics,
     /// Prometheus itself, for every scrape target.
     Prometheus,
+    /// `sparkplane dq check --metrics FILE` (text exposition for node_exporter's textfile collector or a push).
+    DataQuality,
 }
 
 /// The unit of a metric's value.
@@ -98,6 +100,10 @@ const DURATION_BUCKETS: &[f64] = &[30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 720
 const SUBMIT_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0];
 
 const APP_OUTCOME_LABELS: &[&str] = &["sparkjob", "team", "cost_center", "namespace", "outcome"];
+/// Labels of data-quality metrics: the spec's name (bounded: one per spec).
+pub const DQ_LABELS: &[&str] = &["spec"];
+/// Labels of per-check data-quality metrics (bounded: the checks listed in the spec).
+pub const DQ_CHECK_LABELS: &[&str] = &["spec", "check", "severity"];
 const KSM_CONTAINER_REASON: &[&str] = &["namespace", "pod", "uid", "container", "reason"];
 
 /// Pod labels kube-state-metrics exposes on `kube_pod_labels` when started with
@@ -310,6 +316,71 @@ static METRICS: &[Metric] = &[
         emitter: Emitter::KubeStateMetrics,
         buckets: &[],
     },
+    // Data-quality gates, written by `sparkplane dq check --metrics FILE`; one file per run replaces the last.
+    Metric {
+        name: "sparkplane_dq_gate_passed",
+        kind: MetricType::Gauge,
+        labels: DQ_LABELS,
+        help: "1 when every error-severity check of the data-quality spec passed in its last run, 0 when one failed.",
+        unit: Unit::Count,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_dq_check_passed",
+        kind: MetricType::Gauge,
+        labels: DQ_CHECK_LABELS,
+        help: "1 when the check passed in the spec's last run, 0 when it failed; every check of the spec has a series.",
+        unit: Unit::Count,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_dq_check_failing_rows",
+        kind: MetricType::Gauge,
+        labels: DQ_CHECK_LABELS,
+        help: "Rows failing a row-level check (not-null, accepted values, range, regex, referential integrity; \
+               duplicate keys for uniqueness) in the spec's last run; 0 for checks without rows.",
+        unit: Unit::Count,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_dq_rows",
+        kind: MetricType::Gauge,
+        labels: DQ_LABELS,
+        help: "Rows of the dataset (or selected partition) in the spec's last run.",
+        unit: Unit::Count,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_dq_scanned_bytes",
+        kind: MetricType::Gauge,
+        labels: DQ_LABELS,
+        help: "Size of the data files the spec's last run read.",
+        unit: Unit::Bytes,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_dq_duration_seconds",
+        kind: MetricType::Gauge,
+        labels: DQ_LABELS,
+        help: "Wall time of the spec's last run (discover, scan, evaluate).",
+        unit: Unit::Seconds,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_dq_last_run_timestamp_seconds",
+        kind: MetricType::Gauge,
+        labels: DQ_LABELS,
+        help: "Unix time the spec's last run finished; alert on its age to catch gates that stopped running.",
+        unit: Unit::Seconds,
+        emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
     // Prometheus.
     Metric {
         name: "up",
@@ -373,7 +444,7 @@ mod tests {
             );
             assert_eq!(m.kind == MetricType::Histogram, !m.buckets.is_empty(), "{}", m.name);
             assert!(m.buckets.windows(2).all(|w| w[0] < w[1]), "{}", m.name);
-            if m.emitter == Emitter::Exporter || m.emitter == Emitter::Submitter {
+            if matches!(m.emitter, Emitter::Exporter | Emitter::Submitter | Emitter::DataQuality) {
                 assert!(m.name.starts_with("sparkplane_"), "{}", m.name);
                 assert!(
                     !m.labels.iter().any(|l| ["job", "instance", "executor", "task", "app_id"].contains(l)),

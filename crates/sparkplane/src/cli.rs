@@ -113,6 +113,9 @@ pub enum Command {
     /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
     #[command(subcommand)]
     Observe(ObserveCommand),
+    /// Data-quality gates: check a dataset against a DataQuality spec (exit 1 when an error check fails).
+    #[command(subcommand)]
+    Dq(DqCommand),
     /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix.
     Analyze(AnalyzeArgs),
     /// List and show golden-path presets.
@@ -452,6 +455,39 @@ pub struct RunArgs {
     /// What the policies are checked against.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// `dq`.
+#[derive(Subcommand, Debug)]
+pub enum DqCommand {
+    /// Run a DataQuality spec's checks in one pass over the data; store a profile; quarantine on failure.
+    Check(DqCheckArgs),
+}
+
+/// `dq check`.
+#[derive(Args, Debug)]
+pub struct DqCheckArgs {
+    /// The DataQuality spec (kind: DataQuality).
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Check only this partition of a hive-partitioned dataset: --partition date=2026-11-20 (repeatable).
+    #[arg(long = "partition", value_name = "KEY=VALUE")]
+    pub partitions: Vec<String>,
+    /// Also write the results as a JUnit XML file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write Prometheus metrics (text exposition) to a file, e.g. for node_exporter's textfile collector.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Do not store this run's profile (baselines stay as they are).
+    #[arg(long)]
+    pub no_profile: bool,
+    /// Do not quarantine failing data even when the spec configures it.
+    #[arg(long)]
+    pub no_quarantine: bool,
 }
 
 /// `runs`.

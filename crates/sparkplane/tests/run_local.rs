@@ -244,3 +244,31 @@ fn a_sql_job_runs_its_statements_in_order() {
     assert!(log.contains("sparkplane: statement 2: SELECT count(*)"), "{log}");
     assert!(log.contains("|1000|499500|"), "the last statement's result is shown: {log}");
 }
+
+#[test]
+fn a_failing_quality_gate_fails_a_successful_run() {
+    let env = env();
+    let job = env.job("writer", "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nspark.range(0, 1000, numPartitions=2).write.mode('overwrite').parquet('out')\nspark.stop()\n");
+    let yaml = std::fs::read_to_string(&job).unwrap() + "  qualityGates:\n    - spec: writer-dq.yaml\n";
+    std::fs::write(&job, yaml).unwrap();
+    let with_gate = |max: u64| {
+        std::fs::write(
+            env.jobs.path().join("writer-dq.yaml"),
+            format!("apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {{name: writer-out}}\ndataset: {{path: out}}\nchecks:\n  - name: rows\n    rowCount: {{min: 1, max: {max}}}\n  - name: ids\n    unique: {{columns: [id]}}\n"),
+        )
+        .unwrap();
+    };
+    with_gate(100_000);
+    let (code, _, err) = env.run(&["run", job.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("PASSED: 2 checks, 0 failed; 1000 rows"), "{err}");
+
+    with_gate(10);
+    let (code, _, err) = env.run(&["run", job.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("check `rows` failed: 1000 rows; expected 1..10"), "{err}");
+    // The job itself succeeded and is recorded so; the gate is what failed the run.
+    let runs = env.runs();
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|r| r["state"] == "succeeded"), "{runs:?}");
+}

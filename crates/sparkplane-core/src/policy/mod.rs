@@ -37,7 +37,7 @@ use crate::validate::looks_secret;
 use crate::yaml::{FieldPath, parse_single};
 
 pub use approval::{Approval, ApprovalStanding, approval_standing};
-pub use report::{SARIF_SCHEMA, to_json, to_junit, to_sarif, to_text};
+pub use report::{SARIF_SCHEMA, to_json, to_junit, to_sarif, to_text, xml_escape};
 
 /// What breaking a policy does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -126,7 +126,7 @@ fn sarif_level(severity: PolicySeverity) -> &'static str {
 
 /// Escapes text for XML attributes and element content; drops control
 /// characters XML 1.0 cannot hold.
-pub(crate) fn xml_escape(text: &str) -> String {
+pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

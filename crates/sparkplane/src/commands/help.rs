@@ -136,6 +136,16 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("Also delete its ServiceAccount, Role and RoleBinding", "sparkplane delete trips-etl -n data-eng --all"),
         ],
     ),
+    (
+        "dq",
+        &[
+            ("Check trips-etl's output", "sparkplane dq check examples/trips-etl/trips-dq.yaml"),
+            (
+                "Check one day's partition; JUnit and Prometheus files for CI",
+                "sparkplane dq check trips-dq.yaml --partition pickup_date=2026-11-20 --junit dq.xml --metrics dq.prom",
+            ),
+        ],
+    ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];

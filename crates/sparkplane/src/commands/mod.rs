@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
+pub mod dq;
 pub mod exporter;
 pub mod fit;
 pub mod help;
@@ -29,8 +30,8 @@ use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
 use crate::cli::{
-    Cli, ClusterArgs, Command, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs, PolicyCommand,
-    PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
+    Cli, ClusterArgs, Command, DqCommand, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs,
+    PolicyCommand, PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
 use crate::exit::CommandResult;
 use crate::printer::Printer;
@@ -147,6 +148,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             };
             approve::run(&settings, printer)
         }
+        Command::Dq(DqCommand::Check(args)) => dq::check(&dq::DqSettings::from_args(args), printer),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),

@@ -271,7 +271,8 @@ pub fn run(
     save(&record)?;
     super::runs::print_summary(&record, printer);
     match record.state {
-        RunState::Succeeded => Ok(()),
+        // A succeeded job still fails the run when a blocking quality gate on its output fails.
+        RunState::Succeeded => super::dq::run_gates(&args.job, &resolved.job.spec.quality_gates, printer),
         _ => Err(Failure::Failed(Diagnostics::from(Diagnostic::error(
             "run-failed",
             "",

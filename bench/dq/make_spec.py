@@ -1,0 +1,42 @@
+"""Writes the sparkplane DataQuality spec for checks.json over DATASET.
+
+Usage: make_spec.py DATASET NAME [--numeric-only] > spec.yaml
+"""
+
+import json
+import os
+import sys
+
+
+def main() -> None:
+    dataset, name = sys.argv[1], sys.argv[2]
+    numeric_only = "--numeric-only" in sys.argv
+    checks = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks.json")))
+    out = [
+        "apiVersion: sparkplane.dev/v1alpha1",
+        "kind: DataQuality",
+        f"metadata: {{name: {name}}}",
+        f"dataset: {{path: {dataset}}}",
+        "checks:",
+        "  - name: rows",
+        f"    rowCount: {{min: {checks['row_count_min']}}}",
+    ]
+    numeric = set(checks["range"])
+    for col in checks["not_null"]:
+        if numeric_only and col not in numeric:
+            continue
+        out += [f"  - name: {col}-not-null", f"    notNull: {{column: {col}}}"]
+    for col, (lo, hi) in checks["range"].items():
+        out += [f"  - name: {col}-range", f"    range: {{column: {col}, min: {lo}, max: {hi}}}"]
+    if not numeric_only:
+        for col, values in checks["accepted"].items():
+            out += [f"  - name: {col}-accepted", f"    acceptedValues: {{column: {col}, values: {json.dumps(values)}}}"]
+        for col, pattern in checks["regex"].items():
+            out += [f"  - name: {col}-regex", f"    regex: {{column: {col}, pattern: '{pattern}'}}"]
+        for col in checks["unique"]:
+            out += [f"  - name: {col}-unique", f"    unique: {{columns: [{col}]}}"]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+//! Loading a `kind: DataQuality` document: the same YAML loader and strict
+//! schema checker as SparkJobs (spans, "did you mean"), then the meaning
+//! checks a schema cannot express (exactly one check field, unique check
+//! names, valid regular expressions, fractions within 0..1).
+//!
+//! Sans-IO: the caller reads the file into a `Source`.
+
+use std::collections::BTreeSet;
+
+use sparkplane_api::dq::{Check, DqSpec};
+use sparkplane_core::schema::{self, Completeness, DocKind};
+use sparkplane_core::yaml::{FieldPath, Node, parse_single};
+use sparkplane_core::{Diagnostic, Diagnostics, Source};
+
+/// The `kind:` of a data-quality document.
+pub const KIND: &str = "DataQuality";
+
+/// The check fields, in the order results list them.
+pub const CHECK_FIELDS: &[&str] = &[
+    "rowCount",
+    "rowCountChange",
+    "schema",
+    "notNull",
+    "unique",
+    "acceptedValues",
+    "range",
+    "regex",
+    "freshness",
+    "referentialIntegrity",
+    "drift",
+];
+
+/// A spec that passed every check, with the warnings found on the way.
+#[derive(Clone, Debug)]
+pub struct LoadedSpec {
+    /// The typed spec.
+    pub spec: DqSpec,
+    /// The parsed tree, for spans.
+    pub doc: Node,
+    /// Problems that do not stop the checks.
+    pub warnings: Diagnostics,
+}
+
+fn path(text: &str) -> FieldPath {
+    FieldPath::parse(text).unwrap_or_default()
+}
+
+/// Loads and checks a data-quality spec; every problem carries a span.
+pub fn load_spec(source: &Source) -> Result<LoadedSpec, Diagnostics> {
+    let doc = parse_single(source)?;
+    let kind = doc.get(&path("kind")).and_then(Node::as_str);
+    if kind != Some(KIND) {
+        let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into());
+        return Err(Diagnostic::error("wrong-kind", "kind", format!("expected `kind: {KIND}`, found {found}"))
+            .with_span(Some(doc.span_for(&path("kind"))))
+            .with_help("a data-quality spec starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: DataQuality`")
+            .into());
+    }
+    let problems = schema::schema(DocKind::DataQuality).check(&doc, Completeness::Complete);
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    let spec: DqSpec = serde_json::from_value(doc.to_json()).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error("invalid-document", "", format!("not a valid DataQuality spec: {e}"))
+                .with_span(Some(doc.span.clone()))
+                .with_help("see examples/trips-etl/trips-dq.yaml for every field"),
+        )
+    })?;
+    let mut problems = Diagnostics::new();
+    check_meaning(&doc, &spec, &mut problems);
+    if problems.has_errors() {
+        return Err(problems.sorted());
+    }
+    Ok(LoadedSpec { spec, doc, warnings: problems })
+}
+
+/// Which check fields an entry sets.
+pub fn check_fields(check: &Check) -> Vec<&'static str> {
+    let set = [
+        check.row_count.is_some(),
+        check.row_count_change.is_some(),
+        check.schema.is_some(),
+        check.not_null.is_some(),
+        check.unique.is_some(),
+        check.accepted_values.is_some(),
+        check.range.is_some(),
+        check.regex.is_some(),
+        check.freshness.is_some(),
+        check.referential_integrity.is_some(),
+        check.drift.is_some(),
+    ];
+    CHECK_FIELDS.iter().zip(set).filter(|(_, on)| *on).map(|(name, _)| *name).collect()
+}
+
+fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
+    let mut error = |at: &str, code: &'static str, message: String, help: String| {
+        out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
+    };
+    if !sparkplane_core::names::is_dns1123_label(&spec.metadata.name) {
+        error(
+            "metadata.name",
+            "bad-name",
+            format!("`{}` is not a valid name", spec.metadata.name),
+            "use lower-case letters, digits and '-', starting with a letter (it names the profile folder)".into(),
+        );
+    }
+    if spec.dataset.path.trim().is_empty() {
+        error("dataset.path", "bad-value", "the dataset path is empty".into(), "give a folder or file".into());
+    }
+    if spec.checks.is_empty() {
+        error("checks", "no-checks", "the spec has no checks".into(), "add at least one entry under `checks:`".into());
+    }
+    let mut names = BTreeSet::new();
+    for (i, check) in spec.checks.iter().enumerate() {
+        let at = format!("checks[{i}]");
+        if !names.insert(check.name.as_str()) {
+            error(
+                &format!("{at}.name"),
+                "duplicate-check",
+                format!("two checks are named `{}`", check.name),
+                "give each check its own name; results and metrics are keyed by it".into(),
+            );
+        }
+        let fields = check_fields(check);
+        match fields.len() {
+            1 => {}
+            0 => error(
+                &at,
+                "no-check-field",
+                format!("check `{}` says nothing to check", check.name),
+                format!("add exactly one of: {}", CHECK_FIELDS.join(", ")),
+            ),
+            _ => error(
+                &format!("{at}.{}", fields[1]),
+                "many-check-fields",
+                format!("check `{}` sets {}; a check has exactly one", check.name, fields.join(" and ")),
+                "split it into one check per field".into(),
+            ),
+        }
+        if let Some(not_null) = &check.not_null
+            && let Some(fraction) = not_null.max_fraction
+            && !(0.0..=1.0).contains(&fraction)
+        {
+            error(
+                &format!("{at}.notNull.maxFraction"),
+                "bad-value",
+                format!("{fraction} is not a fraction between 0 and 1"),
+                "write e.g. 0.01 for at most 1% nulls".into(),
+            );
+        }
+        if let Some(regex) = &check.regex
+            && let Err(e) = regex::Regex::new(&regex.pattern)
+        {
+            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            error(
+                &format!("{at}.regex.pattern"),
+                "bad-regex",
+                format!("`{}` is not a valid regular expression: {first}", regex.pattern),
+                "use Rust regex syntax (https://docs.rs/regex); quote the pattern in single quotes in YAML".into(),
+            );
+        }
+        if let Some(range) = &check.range {
+            if range.min.is_none() && range.max.is_none() {
+                error(
+                    &format!("{at}.range"),
+                    "bad-value",
+                    "a range needs `min`, `max` or both".into(),
+                    "add e.g. `min: 0`".into(),
+                );
+            }
+            if let (Some(min), Some(max)) = (range.min, range.max)
+                && min > max
+            {
+                error(
+                    &format!("{at}.range.max"),
+                    "bad-value",
+                    format!("max {max} is below min {min}"),
+                    "swap them".into(),
+                );
+            }
+        }
+        if let Some(rows) = &check.row_count
+            && let (Some(min), Some(max)) = (rows.min, rows.max)
+            && min > max
+        {
+            error(
+                &format!("{at}.rowCount.max"),
+                "bad-value",
+                format!("max {max} is below min {min}"),
+                "swap them".into(),
+            );
+        }
+        if let Some(unique) = &check.unique
+            && unique.columns.is_empty()
+        {
+            error(
+                &format!("{at}.unique.columns"),
+                "bad-value",
+                "no columns given".into(),
+                "list the key columns, e.g. `columns: [trip_id]`".into(),
+            );
+        }
+        if let Some(drift) = &check.drift
+            && drift.max_psi.is_some_and(|p| p <= 0.0)
+        {
+            error(
+                &format!("{at}.drift.maxPsi"),
+                "bad-value",
+                "maxPsi must be above 0".into(),
+                "0.2 is a common threshold".into(),
+            );
+        }
+        if let Some(change) = &check.row_count_change
+            && change.max_percent < 0.0
+        {
+            error(
+                &format!("{at}.rowCountChange.maxPercent"),
+                "bad-value",
+                "maxPercent must not be negative".into(),
+                "write e.g. 30 for ±30%".into(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<LoadedSpec, Diagnostics> {
+        load_spec(&Source::new("dq.yaml", text))
+    }
+
+    const HEAD: &str =
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: t}\ndataset: {path: d}\n";
+
+    #[test]
+    fn a_good_spec_loads() {
+        let spec = load(&format!("{HEAD}checks:\n  - name: rows\n    rowCount: {{min: 1}}\n")).map(|s| s.spec);
+        assert_eq!(spec.as_ref().map(|s| s.checks.len()).ok(), Some(1), "{:?}", spec.err());
+    }
+
+    #[test]
+    fn a_misspelt_check_field_gets_did_you_mean_with_its_location() {
+        let err = load(&format!("{HEAD}checks:\n  - name: rows\n    rowCont: {{min: 1}}\n"));
+        let diags = err.err().map(|d| d.0).unwrap_or_default();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].message, "unknown field `rowCont`");
+        assert_eq!(diags[0].help.as_deref(), Some("did you mean `rowCount`?"));
+        assert_eq!(diags[0].location().as_deref(), Some("dq.yaml:7:5"));
+    }
+
+    #[test]
+    fn two_check_fields_in_one_entry_are_refused() {
+        let err = load(&format!("{HEAD}checks:\n  - name: x\n    rowCount: {{min: 1}}\n    notNull: {{column: a}}\n"));
+        let diags = err.err().map(|d| d.0).unwrap_or_default();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].message, "check `x` sets rowCount and notNull; a check has exactly one");
+        assert_eq!(diags[0].location().as_deref(), Some("dq.yaml:8:14"));
+    }
+
+    #[test]
+    fn bad_regex_and_duplicate_names_are_all_reported() {
+        let err = load(&format!(
+            "{HEAD}checks:\n  - name: x\n    regex: {{column: a, pattern: '(['}}\n  - name: x\n    rowCount: {{min: 1}}\n"
+        ));
+        let diags = err.err().map(|d| d.0).unwrap_or_default();
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec!["bad-regex", "duplicate-check"]);
+    }
+
+    #[test]
+    fn wrong_kind_is_named() {
+        let err = load("apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\n");
+        let diags = err.err().map(|d| d.0).unwrap_or_default();
+        assert_eq!(diags[0].message, "expected `kind: DataQuality`, found `SparkJob`");
+    }
+}

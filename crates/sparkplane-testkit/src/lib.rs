@@ -1,0 +1,9 @@
+//! Test helpers shared by sparkplane's crates. Dev-dependency only.
+//!
+//! Owns: starting and stopping real local services tests talk to — today a
+//! SeaweedFS server with its S3 gateway ([`S3Server`]). Must not: be used by
+//! non-test code.
+
+pub mod s3;
+
+pub use s3::{S3Server, S3ServerError};

@@ -1,0 +1,255 @@
+//! `sparkplane dq check`, and the quality gates `run` passes through after a
+//! job succeeds.
+//!
+//! Owns: reading the spec file, calling `sparkplane_dq::check`, printing the
+//! report (table, JSON/YAML, JUnit file, Prometheus text file with the
+//! registry's names) and mapping outcomes to exit codes. Must not: evaluate
+//! checks itself (that is `sparkplane_dq`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use sparkplane_api::dq::CheckSeverity;
+use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_dq::{CheckOptions, DqError, DqReport, Status};
+use sparkplane_observe::registry;
+
+use crate::cli::DqCheckArgs;
+use crate::commands::Table;
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::read_source;
+
+/// Plain settings of `dq check`.
+#[derive(Clone, Debug, Default)]
+pub struct DqSettings {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// `key=value` partition selections.
+    pub partitions: Vec<String>,
+    /// JUnit output file.
+    pub junit: Option<PathBuf>,
+    /// Prometheus text output file.
+    pub metrics: Option<PathBuf>,
+    /// Worker threads.
+    pub threads: Option<usize>,
+    /// Skip storing the profile.
+    pub no_profile: bool,
+    /// Skip quarantine.
+    pub no_quarantine: bool,
+}
+
+impl DqSettings {
+    /// From the command line.
+    pub fn from_args(args: &DqCheckArgs) -> DqSettings {
+        DqSettings {
+            spec: args.spec.clone(),
+            partitions: args.partitions.clone(),
+            junit: args.junit.clone(),
+            metrics: args.metrics.clone(),
+            threads: args.threads,
+            no_profile: args.no_profile,
+            no_quarantine: args.no_quarantine,
+        }
+    }
+}
+
+fn invalid(code: &'static str, message: String, help: &str) -> Failure {
+    Failure::Invalid(Diagnostic::error(code, "", message).with_help(help).into())
+}
+
+fn dq_failure(error: DqError) -> Failure {
+    match error {
+        DqError::NotFound { path, error } => invalid(
+            "dataset-not-found",
+            format!("dataset {} not found: {error}", path.display()),
+            "check `dataset.path`; a relative path is relative to the spec file",
+        ),
+        DqError::Selection(message) => {
+            invalid("bad-partition", message, "select partitions as --partition key=value with the dataset's keys")
+        }
+        // Unreadable data is bad data: the gate fails (exit 1) and names the file.
+        DqError::Corrupt { path, error } => Failure::Failed(
+            Diagnostic::error("corrupt-data", "", format!("cannot read data file {}: {error}", path.display()))
+                .with_help("the file is damaged or not in the spec's `dataset.format`; rewrite or remove it")
+                .into(),
+        ),
+        DqError::Io { path, error } => {
+            Failure::File { path, error, help: "check the path exists and is readable/writable".to_owned() }
+        }
+    }
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Loads a spec and runs it; the report, and how long it took.
+fn run_spec(settings: &DqSettings, printer: &Printer) -> Result<(DqReport, f64), Failure> {
+    let source = read_source(&settings.spec)?;
+    let loaded = sparkplane_dq::load_spec(&source)?;
+    printer.warnings(&loaded.warnings);
+    let selection = sparkplane_dq::dataset::parse_selection(&settings.partitions)
+        .map_err(|m| invalid("bad-partition", m, "write --partition key=value, e.g. --partition date=2026-11-20"))?;
+    let base_dir = settings.spec.parent().map(Path::to_path_buf).unwrap_or_default();
+    let threads =
+        settings.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let options = CheckOptions {
+        base_dir: if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir },
+        selection,
+        threads,
+        now_secs: now_secs(),
+        write_profile: !settings.no_profile,
+        quarantine: !settings.no_quarantine,
+    };
+    let started = Instant::now();
+    let report = sparkplane_dq::check(&loaded.spec, &options).map_err(dq_failure)?;
+    Ok((report, started.elapsed().as_secs_f64()))
+}
+
+/// The report as a table, with a summary line.
+pub fn table(report: &DqReport) -> String {
+    let mut table = Table::new(&["CHECK", "KIND", "SEVERITY", "STATUS", "DETAILS"]);
+    for check in &report.checks {
+        let status = match (check.status, check.severity) {
+            (Status::Pass, _) => "pass",
+            (Status::Fail, CheckSeverity::Error) => "FAIL",
+            (Status::Fail, CheckSeverity::Warn) => "warn",
+        };
+        let mut details = check.message.clone();
+        if !check.examples.is_empty() {
+            let _ = write!(details, " (e.g. {})", check.examples.join(", "));
+        }
+        let severity = match check.severity {
+            CheckSeverity::Error => "error",
+            CheckSeverity::Warn => "warn",
+        };
+        table.row(vec![check.name.clone(), check.kind.clone(), severity.into(), status.into(), details]);
+    }
+    let mut out = table.render();
+    let failed = report.errors().count();
+    let _ = writeln!(
+        out,
+        "\n{}: {} checks, {failed} failed; {} rows in {} files ({} bytes), selection {}",
+        if report.passed { "PASSED" } else { "FAILED" },
+        report.checks.len(),
+        report.rows,
+        report.files,
+        report.bytes,
+        report.selection,
+    );
+    if let Some(q) = &report.quarantine {
+        let _ = writeln!(out, "quarantine: {q}");
+    }
+    out
+}
+
+/// Prometheus text exposition of a report; every name and label from the registry.
+pub fn metrics_text(report: &DqReport, seconds: f64, now: f64) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, samples: Vec<(Vec<(&str, String)>, f64)>| {
+        let Some(metric) = registry::lookup(name) else { return };
+        let _ = writeln!(out, "# HELP {name} {}", metric.help.split_whitespace().collect::<Vec<_>>().join(" "));
+        let _ = writeln!(out, "# TYPE {name} {}", metric.kind.as_str());
+        for (labels, value) in samples {
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+                .collect();
+            let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
+        }
+    };
+    let spec = || vec![("spec", report.spec.clone())];
+    let per_check = |value: &dyn Fn(&sparkplane_dq::CheckResult) -> f64| {
+        report
+            .checks
+            .iter()
+            .map(|c| {
+                let severity = match c.severity {
+                    CheckSeverity::Error => "error",
+                    CheckSeverity::Warn => "warn",
+                };
+                (
+                    vec![("spec", report.spec.clone()), ("check", c.name.clone()), ("severity", severity.to_owned())],
+                    value(c),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    family("sparkplane_dq_gate_passed", vec![(spec(), f64::from(u8::from(report.passed)))]);
+    family("sparkplane_dq_check_passed", per_check(&|c| f64::from(u8::from(c.status == Status::Pass))));
+    family("sparkplane_dq_check_failing_rows", per_check(&|c| c.failing_rows.unwrap_or(0) as f64));
+    family("sparkplane_dq_rows", vec![(spec(), report.rows as f64)]);
+    family("sparkplane_dq_scanned_bytes", vec![(spec(), report.bytes as f64)]);
+    family("sparkplane_dq_duration_seconds", vec![(spec(), (seconds * 1000.0).round() / 1000.0)]);
+    family("sparkplane_dq_last_run_timestamp_seconds", vec![(spec(), now.floor())]);
+    out
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| Failure::File {
+        path: path.to_owned(),
+        error: e.to_string(),
+        help: "check the folder exists and is writable".into(),
+    })
+}
+
+fn failures(report: &DqReport, spec: &Path) -> Diagnostics {
+    Diagnostics(
+        report
+            .errors()
+            .map(|c| {
+                Diagnostic::error(
+                    "dq-check-failed",
+                    "",
+                    format!("{}: check `{}` failed: {}", spec.display(), c.name, c.message),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.
+pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
+    let (report, seconds) = run_spec(settings, printer)?;
+    if let Some(path) = &settings.junit {
+        write_file(path, &sparkplane_dq::output::to_junit(&report))?;
+    }
+    if let Some(path) = &settings.metrics {
+        write_file(path, &metrics_text(&report, seconds, now_secs()))?;
+    }
+    printer.result(&report, || table(&report));
+    if report.passed { Ok(()) } else { Err(Failure::Failed(failures(&report, &settings.spec))) }
+}
+
+/// The gates `run` passes through after a job succeeds: each of the job's
+/// `spec.qualityGates` (spec paths relative to the job file) is checked and
+/// printed to stderr; a failed blocking gate fails the run (exit 1).
+pub fn run_gates(job_file: &Path, gates: &[sparkplane_api::job::QualityGate], printer: &Printer) -> CommandResult {
+    let base = job_file.parent().unwrap_or(Path::new("."));
+    let mut failed = Diagnostics::new();
+    for gate in gates {
+        let settings = DqSettings { spec: base.join(&gate.spec), ..DqSettings::default() };
+        printer.status(&format!("quality gate {}", settings.spec.display()));
+        let (report, _) = run_spec(&settings, printer)?;
+        printer.status(&table(&report));
+        if !report.passed {
+            let blocking = gate.blocking.unwrap_or(true);
+            let found = failures(&report, &settings.spec);
+            if blocking {
+                failed.extend(found);
+            } else {
+                printer.warnings(&Diagnostics(
+                    found
+                        .0
+                        .into_iter()
+                        .map(|d| Diagnostic { severity: sparkplane_core::Severity::Warning, ..d })
+                        .collect(),
+                ));
+            }
+        }
+    }
+    if failed.is_empty() { Ok(()) } else { Err(Failure::Failed(failed)) }
+}
