@@ -682,7 +682,8 @@ pub struct SubmitArgs {
     pub dry_run: DryRunArg,
     /// `enforce` refuses a job that breaks a deny policy (exit 1) before anything is sent; `audit` reports it.
     #[arg(long, value_enum, default_value = "enforce")]
-    pub policy_mode: PolicyMode,    /// Custom policies, tenant, cost history and approvals the policies read.
+    pub policy_mode: PolicyMode,
+    /// Custom policies, tenant, cost history and approvals the policies read.
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
