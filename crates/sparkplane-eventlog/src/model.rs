@@ -453,7 +453,7 @@ struct LiveExecutor {
 
 /// One stage attempt while the log is folded: sums, times and a bounded sketch.
 #[derive(Debug, Clone)]
-struct StageFold {
+pub(crate) struct StageFold {
     state: StageAttemptState,
     num_tasks: Option<u32>,
     tasks: u64,
@@ -545,7 +545,7 @@ impl StageFold {
         }
     }
 
-    fn finish(self, (stage_id, attempt_id): (u32, u32)) -> StageStats {
+    pub(crate) fn finish(self, (stage_id, attempt_id): (u32, u32)) -> StageStats {
         StageStats {
             stage_id,
             attempt_id,

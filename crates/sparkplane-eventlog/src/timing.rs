@@ -143,38 +143,16 @@ fn chain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{StageAttemptState, TaskTimeDistribution};
+    use crate::model::{StageAttemptState, StageFold, TaskTimeDistribution};
 
     fn stage(stage_id: u32, attempt_id: u32, slowest: u64, total: u64) -> StageStats {
+        let times =
+            TaskTimeDistribution { count: 1, min_ms: slowest, median_ms: slowest, p99_ms: slowest, max_ms: slowest };
         StageStats {
-            stage_id,
-            attempt_id,
             state: StageAttemptState::Completed,
-            num_tasks: None,
-            tasks: 1,
-            failed_tasks: 0,
-            killed_tasks: 0,
-            speculative_tasks: 0,
-            task_time: Some(TaskTimeDistribution {
-                count: 1,
-                min_ms: slowest,
-                median_ms: slowest,
-                p99_ms: slowest,
-                max_ms: slowest,
-            }),
+            task_time: Some(times),
             task_time_ms: total,
-            gc_time_ms: 0,
-            input_bytes: 0,
-            output_bytes: 0,
-            output_tasks: 0,
-            shuffle_read_bytes: 0,
-            shuffle_write_bytes: 0,
-            memory_spill_bytes: 0,
-            disk_spill_bytes: 0,
-            submitted_ms: None,
-            completed_ms: None,
-            first_launch_ms: None,
-            last_finish_ms: None,
+            ..StageFold::default().finish((stage_id, attempt_id))
         }
     }
 
