@@ -42,6 +42,7 @@ pub struct S3Server {
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
     log: PathBuf,
+    filer_port: u16,
 }
 
 /// The `weed` binary, if installed.
@@ -84,7 +85,7 @@ impl S3Server {
         );
         std::fs::write(&config, identity).map_err(|e| S3ServerError::Start(format!("{}: {e}", config.display())))?;
         let mut ports = Vec::new();
-        for _ in 0..9 {
+        for _ in 0..10 {
             ports.push(free_port()?);
         }
         let s3_port = ports[6];
@@ -106,6 +107,8 @@ impl S3Server {
             format!("-s3.port={s3_port}"),
             format!("-s3.port.grpc={}", ports[7]),
             format!("-s3.port.iceberg={}", ports[8]),
+            // Newer releases also open a Lance listener, on a fixed default port unless told.
+            format!("-s3.port.lance={}", ports[9]),
             format!("-s3.config={}", config.display()),
             "-volume.max=8".to_owned(),
             "-master.volumeSizeLimitMB=64".to_owned(),
@@ -117,7 +120,8 @@ impl S3Server {
             .stderr(log_file)
             .spawn()
             .map_err(|e| S3ServerError::Start(format!("cannot start {}: {e}", weed.display())))?;
-        let mut server = S3Server { child, dir, endpoint: format!("http://127.0.0.1:{s3_port}"), log };
+        let mut server =
+            S3Server { child, dir, endpoint: format!("http://127.0.0.1:{s3_port}"), log, filer_port: ports[4] };
         server.wait_ready(s3_port)?;
         Ok(server)
     }
@@ -136,6 +140,27 @@ impl S3Server {
             std::thread::sleep(Duration::from_millis(200));
         }
         Err(S3ServerError::Start(format!("the S3 port did not open within 60 s; log: {}", self.log_tail())))
+    }
+
+    /// Creates a bucket. S3 clients such as object_store cannot create
+    /// buckets, so this asks SeaweedFS's filer, which keeps each bucket as a
+    /// folder under `/buckets`, to make that folder.
+    pub fn create_bucket(&self, name: &str) -> Result<(), S3ServerError> {
+        use std::io::{Read, Write};
+        let fail = |e: std::io::Error| S3ServerError::Start(format!("creating bucket {name}: {e}"));
+        let mut stream = TcpStream::connect(("127.0.0.1", self.filer_port)).map_err(fail)?;
+        write!(
+            stream,
+            "POST /buckets/{name}/?op=mkdir HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(fail)?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).map_err(fail)?;
+        if answer.starts_with("HTTP/1.1 2") {
+            Ok(())
+        } else {
+            Err(S3ServerError::Start(format!("creating bucket {name}: the filer answered {answer}")))
+        }
     }
 
     /// The last lines of the server's log, for failure messages.

@@ -7,7 +7,7 @@
 //! [`Violation`]s, and the test runner ([`run_tests`]). Must not read files:
 //! callers hand in [`RegoFile`]s.
 //!
-//! The conventions (documented in docs/guide.md and ADR 0008):
+//! The conventions (documented in docs/guide.md and ADR 0009):
 //! - one policy per package; a package is a policy when it declares `deny`
 //!   and/or `warn`, partial sets whose elements are strings (the message) or
 //!   objects `{msg, path?, fix?}` (`message` is accepted for `msg`; `path`
