@@ -113,6 +113,8 @@ pub fn plan_local(job: &ResolvedJob, sized: &SizedJob, ctx: &LocalContext) -> Re
     conf.insert("spark.eventLog.compression.codec".into(), "zstd".into());
     conf.insert("spark.sparkplane.run.id".into(), ctx.run_id.clone());
     conf.insert("spark.sparkplane.spec.hash".into(), job.short_hash());
+    // Kubernetes properties are dropped here, so the job's attribution travels in sparkplane's own keys.
+    conf.insert("spark.sparkplane.namespace".into(), job.namespace().to_owned());
     if let Some(team) = &spec.team {
         conf.insert("spark.sparkplane.team".into(), team.clone());
     }

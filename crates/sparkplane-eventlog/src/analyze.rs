@@ -284,6 +284,11 @@ fn failed_tasks(app: &AppSummary, out: &mut Vec<Finding>) {
             evidence.push_str(&format!("; most in stage {} ({})", s.stage_id, s.failed_tasks));
         }
     }
+    if !app.tasks.failed_by_cause.is_empty() {
+        let causes: Vec<String> =
+            app.tasks.failed_by_cause.iter().map(|(cause, n)| format!("{} {n}", cause.as_str())).collect();
+        evidence.push_str(&format!("; by cause: {}", causes.join(", ")));
+    }
     let cause = app.failure.as_ref().map(|f| f.root_cause.clone().unwrap_or_else(|| f.message.clone()));
     if let Some(cause) = &cause {
         evidence.push_str(&format!("; the application failed with: {cause}"));
@@ -358,6 +363,20 @@ fn spill(app: &AppSummary, s: &StageStats, out: &mut Vec<Finding>) {
         ),
         stage: Some(s.stage_id),
     });
+}
+
+/// How skewed a stage is: its slowest task over its median task, counted only
+/// when the slowest task ran longer than [`SKEW_MIN_SLOW_TASK_MS`] (shorter
+/// stragglers cost little whatever the ratio).
+pub fn stage_skew(s: &StageStats) -> Option<f64> {
+    let t = s.task_time?;
+    (t.max_ms > SKEW_MIN_SLOW_TASK_MS).then(|| t.max_ms as f64 / t.median_ms.max(1) as f64)
+}
+
+/// The worst [`stage_skew`] over an application's stage attempts; `None` when
+/// no stage had a slow enough task to count.
+pub fn worst_stage_skew(app: &AppSummary) -> Option<f64> {
+    app.stage_stats.iter().filter_map(stage_skew).reduce(f64::max)
 }
 
 fn skew(s: &StageStats, out: &mut Vec<Finding>) {

@@ -144,7 +144,7 @@ pub struct AppCost {
     pub team: Option<String>,
     /// The cost center: the `sparkplane.dev/cost-center` label, else `spark.sparkplane.costCenter`.
     pub cost_center: Option<String>,
-    /// `spark.kubernetes.namespace`.
+    /// `spark.kubernetes.namespace`, else `spark.sparkplane.namespace` (local runs).
     pub namespace: Option<String>,
     /// The node pool the executors were pinned to, when a node selector names one.
     pub node_pool: Option<String>,
@@ -353,7 +353,7 @@ pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
         job: label_or_property(app, "sparkplane.dev/job", "spark.app.name").or_else(|| app.name.clone()),
         team: label_or_property(app, "sparkplane.dev/team", "spark.sparkplane.team"),
         cost_center: label_or_property(app, "sparkplane.dev/cost-center", "spark.sparkplane.costCenter"),
-        namespace: props.get("spark.kubernetes.namespace").cloned(),
+        namespace: props.get("spark.kubernetes.namespace").or_else(|| props.get("spark.sparkplane.namespace")).cloned(),
         node_pool,
         spot,
         start_time_ms: app.start_time_ms,

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod analyze;
+pub mod cause;
 mod codec;
 pub mod cost;
 pub mod model;

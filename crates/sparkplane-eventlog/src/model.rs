@@ -14,6 +14,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::cause::{self, FailureCause};
 use crate::parse::{SparkEvent, TaskOutcome, parse_event};
 use crate::timing::Timing;
 
@@ -95,6 +96,8 @@ pub struct Failure {
     pub stage_attempt_id: Option<u32>,
     /// First line of that stage's "Failure Reason".
     pub stage_failure: Option<String>,
+    /// What kind of failure it was, from the message, root cause and stage reason.
+    pub cause: FailureCause,
 }
 
 /// Job counts.
@@ -129,7 +132,7 @@ pub struct StageCounts {
 }
 
 /// Task-attempt counts, bucketed as the History Server does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCounts {
     /// Task attempts that finished (one `SparkListenerTaskEnd` each).
@@ -140,6 +143,8 @@ pub struct TaskCounts {
     pub failed: u64,
     /// Attempts killed (including speculative losers and denied commits).
     pub killed: u64,
+    /// Failed attempts by cause (only causes that occurred).
+    pub failed_by_cause: BTreeMap<FailureCause, u64>,
 }
 
 /// Sums over every finished task attempt, failed ones included: their time was spent too.
@@ -791,7 +796,12 @@ impl AppSummaryBuilder {
                 self.tasks.total += 1;
                 match e.reason.outcome() {
                     TaskOutcome::Succeeded => self.tasks.succeeded += 1,
-                    TaskOutcome::Failed => self.tasks.failed += 1,
+                    TaskOutcome::Failed => {
+                        self.tasks.failed += 1;
+                        let r = &e.reason;
+                        let cause = cause::of_task(&r.reason, r.class_name.as_deref(), r.description.as_deref());
+                        *self.tasks.failed_by_cause.entry(cause).or_default() += 1;
+                    }
                     TaskOutcome::Killed => self.tasks.killed += 1,
                 }
                 if let Some(m) = &e.metrics {
@@ -878,6 +888,8 @@ impl AppSummaryBuilder {
             message = exception.and_then(|x| x.first_frame()).unwrap_or_else(|| e.result.result.to_string());
         }
         let stage = self.last_failed_stage.as_ref().filter(|s| stage_ids.is_empty() || stage_ids.contains(&s.stage_id));
+        let stage_reason = stage.map(|s| s.reason.as_str()).unwrap_or_default();
+        let cause = cause::of_message(&format!("{full_message}\n{stage_reason}"));
         self.failure = Some(Failure {
             job_id: e.job_id,
             message,
@@ -885,6 +897,7 @@ impl AppSummaryBuilder {
             stage_id: stage.map(|s| s.stage_id),
             stage_attempt_id: stage.map(|s| s.attempt_id),
             stage_failure: stage.map(|s| s.reason.clone()),
+            cause,
         });
     }
 

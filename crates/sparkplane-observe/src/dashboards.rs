@@ -932,10 +932,12 @@ pub fn config_map(dashboard: &Dashboard, namespace: Option<&str>) -> Value {
 
 /// Everything kube-prometheus-stack users apply: one ConfigMap per dashboard
 /// and the built-in alerts as a PrometheusRule named `sparkplane`.
-pub fn bundle(namespace: Option<&str>) -> Vec<Value> {
+/// `rule_labels` go on the PrometheusRule: kube-prometheus-stack's Prometheus
+/// selects rules by its Helm release (`release: <name>`) unless told otherwise.
+pub fn bundle(namespace: Option<&str>, rule_labels: &BTreeMap<String, String>) -> Vec<Value> {
     let mut out: Vec<Value> = dashboards().iter().map(|d| config_map(d, namespace)).collect();
     let options = RuleOptions::default();
-    out.push(to_prometheus_rule(&builtin_groups(&options), &options, "sparkplane", namespace, &BTreeMap::new()));
+    out.push(to_prometheus_rule(&builtin_groups(&options), &options, "sparkplane", namespace, rule_labels));
     out
 }
 

@@ -27,6 +27,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use sparkplane_core::render::common::SLO_MAX_DURATION_PROPERTY;
+use sparkplane_eventlog::analyze::worst_stage_skew;
+use sparkplane_eventlog::cause::FailureCause;
 use sparkplane_eventlog::cost::{PriceSheet, UNATTRIBUTED, app_cost};
 use sparkplane_eventlog::{AppSummary, Outcome};
 
@@ -52,10 +55,33 @@ const UTILISATION: &str = "sparkplane_app_executor_utilisation";
 const UP: &str = "sparkplane_exporter_up";
 const LOG_ERRORS: &str = "sparkplane_exporter_log_errors_total";
 const LAST_SCAN: &str = "sparkplane_exporter_last_scan_timestamp_seconds";
+const SLO_DURATION: &str = "sparkplane_app_slo_duration_seconds";
+const SLO_BREACHES: &str = "sparkplane_app_slo_duration_breaches_total";
+const TASK_FAILURES: &str = "sparkplane_app_task_failures_total";
+const FAILURES: &str = "sparkplane_app_failures_total";
+const STAGE_SKEW: &str = "sparkplane_app_stage_skew";
+const HISTORY_SERVER_UP: &str = "sparkplane_history_server_up";
 
 /// Every metric name the exporter emits (a subset of [`crate::registry`]).
-pub const EMITTED: &[&str] =
-    &[OUTCOME, DURATION, RUNNING, CORE_HOURS, COST, GC_SHARE, SPILL, UTILISATION, UP, LOG_ERRORS, LAST_SCAN];
+pub const EMITTED: &[&str] = &[
+    OUTCOME,
+    DURATION,
+    RUNNING,
+    SLO_DURATION,
+    SLO_BREACHES,
+    TASK_FAILURES,
+    FAILURES,
+    STAGE_SKEW,
+    CORE_HOURS,
+    COST,
+    GC_SHARE,
+    SPILL,
+    UTILISATION,
+    UP,
+    LOG_ERRORS,
+    HISTORY_SERVER_UP,
+    LAST_SCAN,
+];
 
 /// A label set: the registry's label names, in its order, with their values.
 type Labels = Vec<(&'static str, String)>;
@@ -101,6 +127,12 @@ impl JobKey {
     fn outcome_labels(&self, outcome: &'static str) -> Labels {
         let mut labels = self.labels();
         labels.push(("outcome", outcome.to_owned()));
+        labels
+    }
+
+    fn cause_labels(&self, cause: FailureCause) -> Labels {
+        let mut labels = self.labels();
+        labels.push(("cause", cause.as_str().to_owned()));
         labels
     }
 }
@@ -154,8 +186,14 @@ struct Metrics {
     gc_share: Family<Labels, FloatGauge>,
     spill: Family<Labels, Counter>,
     utilisation: Family<Labels, FloatGauge>,
+    slo_duration: Family<Labels, FloatGauge>,
+    slo_breaches: Family<Labels, Counter>,
+    task_failures: Family<Labels, Counter>,
+    failures: Family<Labels, Counter>,
+    stage_skew: Family<Labels, FloatGauge>,
     up: Gauge,
     log_errors: Counter,
+    history_server_up: Family<Labels, Gauge>,
     last_scan: FloatGauge,
 }
 
@@ -188,8 +226,14 @@ impl Metrics {
             gc_share: Family::default(),
             spill: Family::default(),
             utilisation: Family::default(),
+            slo_duration: Family::default(),
+            slo_breaches: Family::default(),
+            task_failures: Family::default(),
+            failures: Family::default(),
+            stage_skew: Family::default(),
             up: Gauge::default(),
             log_errors: Counter::default(),
+            history_server_up: Family::default(),
             last_scan: Gauge::default(),
         };
         let mut reg = Registry::default();
@@ -202,8 +246,15 @@ impl Metrics {
         register(&mut reg, GC_SHARE, m.gc_share);
         register(&mut reg, SPILL, m.spill);
         register(&mut reg, UTILISATION, m.utilisation);
+        register(&mut reg, SLO_DURATION, m.slo_duration);
+        register(&mut reg, SLO_BREACHES, m.slo_breaches);
+        register(&mut reg, TASK_FAILURES, m.task_failures);
+        register(&mut reg, FAILURES, m.failures);
+        register(&mut reg, STAGE_SKEW, m.stage_skew);
         register(&mut reg, UP, m.up);
         register(&mut reg, LOG_ERRORS, m.log_errors);
+        // A family without labels: no series at all until a History Server is probed.
+        register(&mut reg, HISTORY_SERVER_UP, m.history_server_up);
         register(&mut reg, LAST_SCAN, m.last_scan);
         (metrics, reg)
     }
@@ -343,6 +394,7 @@ impl Exporter {
             let cost = app_cost(&summary, &self.prices);
             let job = JobKey::from_cost(&cost);
             self.see_job(&job);
+            self.see_objective(&job, &summary);
             let finished = !summary.log.in_progress;
             if finished {
                 report.finished += 1;
@@ -366,6 +418,18 @@ impl Exporter {
         }
     }
 
+    /// Publishes the job's duration objective, from the application's
+    /// `spark.sparkplane.slo.maxDurationSeconds` (sparkplane renders it from
+    /// `spec.slo.maxDuration`), as soon as any of its logs is read — running
+    /// ones included, so an overlong first run is caught. Creates the breach
+    /// counter at 0 so `increase()` sees the first breach.
+    fn see_objective(&self, job: &JobKey, app: &AppSummary) {
+        let Some(objective) = slo_max_duration_seconds(app) else { return };
+        let labels = job.labels();
+        self.metrics.slo_duration.get_or_create(&labels).set(objective);
+        let _created = self.metrics.slo_breaches.get_or_create(&labels);
+    }
+
     /// Adds one finished application to its job's counters and, when it is the
     /// job's latest, to the gauges. An application whose log ended without an
     /// end event counts as failed: it stopped without reporting success.
@@ -384,6 +448,18 @@ impl Exporter {
         m.cost.get_or_create(&labels).inc_by(cost);
         let spill = app.metrics.memory_spill_bytes.saturating_add(app.metrics.disk_spill_bytes);
         m.spill.get_or_create(&labels).inc_by(spill);
+        for (cause, count) in &app.tasks.failed_by_cause {
+            m.task_failures.get_or_create(&job.cause_labels(*cause)).inc_by(*count);
+        }
+        if outcome == "failed" {
+            let cause = app.failure.as_ref().map_or(FailureCause::Other, |f| f.cause);
+            m.failures.get_or_create(&job.cause_labels(cause)).inc();
+        }
+        if let (Some(objective), Some(ms)) = (slo_max_duration_seconds(app), app.duration_ms) {
+            if ms as f64 / 1000.0 > objective {
+                m.slo_breaches.get_or_create(&labels).inc();
+            }
+        }
 
         let ended = app.end_time_ms.or(app.start_time_ms).unwrap_or(0);
         let newer = self.latest.get(job).is_none_or(|&shown| ended >= shown);
@@ -392,7 +468,19 @@ impl Exporter {
             // A latest application without the figure leaves no stale value from an older one.
             set_or_remove(&m.gc_share, &labels, app.metrics.gc_share);
             set_or_remove(&m.utilisation, &labels, app.executors.utilisation);
+            set_or_remove(&m.stage_skew, &labels, worst_stage_skew(app));
         }
+    }
+
+    /// Probes a Spark History Server's REST API (`GET {base}/api/v1/applications?limit=1`)
+    /// and sets `sparkplane_history_server_up` to 1 when it answers 200 within
+    /// `timeout`, 0 otherwise. Returns whether it answered.
+    pub fn probe_history_server(&self, base: &str, timeout: Duration) -> bool {
+        let url = format!("{}/api/v1/applications?limit=1", base.trim_end_matches('/'));
+        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(timeout)).build().into();
+        let up = agent.get(&url).call().is_ok_and(|r| r.status() == 200);
+        self.metrics.history_server_up.get_or_create(&Vec::new()).set(i64::from(up));
+        up
     }
 
     /// Sets each job's running gauge to the age of its oldest application in progress,
@@ -426,6 +514,15 @@ impl Exporter {
             }
         }
     }
+}
+
+/// The job's duration objective in seconds, as the application's properties record it.
+pub fn slo_max_duration_seconds(app: &AppSummary) -> Option<f64> {
+    app.config
+        .properties
+        .get(SLO_MAX_DURATION_PROPERTY)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
 }
 
 fn set_or_remove(family: &Family<Labels, FloatGauge>, labels: &Labels, value: Option<f64>) {

@@ -13,6 +13,7 @@ pub mod exporter;
 pub mod registry;
 pub mod rules;
 pub mod slo;
+pub mod textfile;
 
 pub use registry::{Metric, MetricType, all, lookup};
 pub use rules::{RuleGroup, RuleOptions, builtin_groups, to_prometheus, to_prometheus_rule, to_yaml};

@@ -44,6 +44,10 @@ pub enum Emitter {
     Prometheus,
     /// `sparkplane dq check --metrics FILE` (text exposition for node_exporter's textfile collector or a push).
     DataQuality,
+    /// Spark itself: the driver's `/metrics/executors/prometheus` endpoint
+    /// (`spark.ui.prometheus.enabled=true`, Spark 3.0+), one series per
+    /// executor labelled `application_id`, `application_name`, `executor_id`.
+    Spark,
 }
 
 /// The unit of a metric's value.
@@ -89,6 +93,13 @@ pub struct Metric {
 /// scrape job) to every scraped series, and a scraped `job` label would be
 /// renamed `exported_job` or, with `honor_labels`, overwrite the scrape job.
 pub const APP_LABELS: &[&str] = &["sparkjob", "team", "cost_center", "namespace"];
+
+/// Labels of per-cause failure counters: [`APP_LABELS`] plus `cause`, whose
+/// values are the closed set of `sparkplane_eventlog::cause::FailureCause`.
+pub const APP_CAUSE_LABELS: &[&str] = &["sparkjob", "team", "cost_center", "namespace", "cause"];
+
+/// Labels Spark's executor metrics carry (values from Spark, not sparkplane).
+pub const SPARK_EXECUTOR_LABELS: &[&str] = &["application_id", "application_name", "executor_id"];
 
 /// Values of the `outcome` label on `sparkplane_app_outcome_total`.
 pub const OUTCOMES: &[&str] = &["succeeded", "failed"];
@@ -161,6 +172,35 @@ static METRICS: &[Metric] = &[
         buckets: &[],
     },
     Metric {
+        name: "sparkplane_app_task_failures_total",
+        kind: MetricType::Counter,
+        labels: APP_CAUSE_LABELS,
+        help: "Failed task attempts of finished applications, by cause (fetch_failed, executor_lost, out_of_memory, \
+               storage, metastore, other). Only causes that occurred have series.",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_failures_total",
+        kind: MetricType::Counter,
+        labels: APP_CAUSE_LABELS,
+        help: "Failed applications by the cause of the job failure that failed them (same causes as task failures).",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_app_stage_skew",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "Worst stage skew of the job's latest finished application: the largest ratio of a stage's slowest task \
+               to its median task, over stages whose slowest task ran over 30 s; absent when none did.",
+        unit: Unit::Ratio,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
         name: "sparkplane_app_core_hours_total",
         kind: MetricType::Counter,
         labels: APP_LABELS,
@@ -220,6 +260,16 @@ static METRICS: &[Metric] = &[
         kind: MetricType::Counter,
         labels: &[],
         help: "Event logs the exporter could not read or parse (each counted once per change of the log).",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_server_up",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "1 when the Spark History Server given to the exporter (--history-server) answered its REST API on the \
+               last probe, 0 when it did not; absent when no History Server is configured.",
         unit: Unit::Count,
         emitter: Emitter::Exporter,
         buckets: &[],
@@ -379,6 +429,70 @@ static METRICS: &[Metric] = &[
         help: "Unix time the spec's last run finished; alert on its age to catch gates that stopped running.",
         unit: Unit::Seconds,
         emitter: Emitter::DataQuality,
+        buckets: &[],
+    },
+    // Spark's own executor metrics (PrometheusResource), scraped from the driver.
+    Metric {
+        name: "metrics_executor_memoryUsed_bytes",
+        kind: MetricType::Gauge,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "Storage memory the executor's block manager uses (cached blocks).",
+        unit: Unit::Bytes,
+        emitter: Emitter::Spark,
+        buckets: &[],
+    },
+    Metric {
+        name: "metrics_executor_maxMemory_bytes",
+        kind: MetricType::Gauge,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "Storage memory available to the executor's block manager.",
+        unit: Unit::Bytes,
+        emitter: Emitter::Spark,
+        buckets: &[],
+    },
+    Metric {
+        name: "metrics_executor_JVMHeapMemory_bytes",
+        kind: MetricType::Gauge,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "Peak JVM heap used by the executor since the last heartbeat.",
+        unit: Unit::Bytes,
+        emitter: Emitter::Spark,
+        buckets: &[],
+    },
+    Metric {
+        name: "metrics_executor_totalGCTime_seconds_total",
+        kind: MetricType::Counter,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "JVM garbage-collection time of the executor's tasks.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Spark,
+        buckets: &[],
+    },
+    Metric {
+        name: "metrics_executor_totalDuration_seconds_total",
+        kind: MetricType::Counter,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "Run time of the executor's tasks.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Spark,
+        buckets: &[],
+    },
+    Metric {
+        name: "metrics_executor_failedTasks_total",
+        kind: MetricType::Counter,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "Tasks that failed on the executor.",
+        unit: Unit::Count,
+        emitter: Emitter::Spark,
+        buckets: &[],
+    },
+    Metric {
+        name: "metrics_executor_activeTasks",
+        kind: MetricType::Gauge,
+        labels: SPARK_EXECUTOR_LABELS,
+        help: "Tasks running on the executor now.",
+        unit: Unit::Count,
+        emitter: Emitter::Spark,
         buckets: &[],
     },
     // Prometheus.

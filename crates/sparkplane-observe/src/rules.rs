@@ -139,6 +139,16 @@ const ON_JOB: &str = "on (sparkjob, team, cost_center, namespace)";
 pub const GC_SHARE_THRESHOLD: f64 = 0.25;
 /// Spill per job per hour above which [`builtin_groups`] alerts: 10 GiB.
 pub const SPILL_BYTES_PER_HOUR_THRESHOLD: u64 = 10 * 1024 * 1024 * 1024;
+/// Worst stage skew (slowest task ÷ median) above which [`builtin_groups`] alerts: `sparkplane analyze`'s own threshold.
+pub const SKEW_THRESHOLD: f64 = sparkplane_eventlog::analyze::SKEW_MAX_OVER_MEDIAN;
+/// Executor utilisation below which a job that burns real core-hours is flagged.
+pub const LOW_UTILISATION_THRESHOLD: f64 = 0.3;
+/// Core-hours a job must have used in a day before its low utilisation matters.
+pub const LOW_UTILISATION_MIN_CORE_HOURS_PER_DAY: f64 = 1.0;
+/// Share of executor task time spent in GC, live from Spark's own metrics, above which [`builtin_groups`] alerts.
+pub const LIVE_GC_SHARE_THRESHOLD: f64 = 0.3;
+/// Share of an executor's storage memory in use above which [`builtin_groups`] alerts.
+pub const STORAGE_MEMORY_THRESHOLD: f64 = 0.9;
 /// p95 submission latency above which [`builtin_groups`] alerts, in seconds.
 pub const SLOW_SUBMIT_SECONDS: u32 = 60;
 
@@ -232,6 +242,97 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
              partitions, too little execution memory, or skew.",
             "gc-and-spill",
         ),
+        alert(
+            "SparkJobShuffleFetchFailures",
+            format!("{BY_JOB} (increase(sparkplane_app_task_failures_total{{cause=\"fetch_failed\"}}[1h])) > 0"),
+            None,
+            Severity::Info,
+            "Spark job {{ $labels.sparkjob }} had {{ $value }} shuffle fetch failures in the last hour",
+            "Reducers of SparkJob {{ $labels.sparkjob }} could not fetch map output: executors holding shuffle files \
+             were lost (OOMKilled, evicted, preempted) or overloaded. Spark reran the map stages, so the run was slower; \
+             repeated failures fail the job.",
+            "shuffle-fetch-failures",
+        ),
+        alert(
+            "SparkJobStageSkew",
+            format!("{MAX_BY_JOB} (sparkplane_app_stage_skew) > {SKEW_THRESHOLD}"),
+            None,
+            Severity::Info,
+            "Spark job {{ $labels.sparkjob }}'s slowest task ran {{ $value | humanize }}× its stage's median",
+            "The latest run of SparkJob {{ $labels.sparkjob }} had a stage whose slowest task took more than 5 times the \
+             median task (and over 30 s): a few keys or partitions carry most of the data, and the whole stage waits \
+             for them.",
+            "data-skew",
+        ),
+        alert(
+            "SparkJobLowUtilisation",
+            format!(
+                "({MAX_BY_JOB} (sparkplane_app_executor_utilisation) < {LOW_UTILISATION_THRESHOLD}) \
+                 and {ON_JOB} ({BY_JOB} (increase(sparkplane_app_core_hours_total[1d])) > {LOW_UTILISATION_MIN_CORE_HOURS_PER_DAY})"
+            ),
+            None,
+            Severity::Info,
+            "Spark job {{ $labels.sparkjob }} kept its executors busy only {{ $value | humanizePercentage }} of the time",
+            "The latest run of SparkJob {{ $labels.sparkjob }} used less than 30% of the executor core time it paid for, \
+             and the job burns more than a core-hour a day: too many or too large executors, a driver bottleneck, or \
+             idle executors held by dynamic allocation.",
+            "performance-tuning",
+        ),
+    ];
+    let dependencies = vec![
+        alert(
+            "SparkJobsStorageErrors",
+            "sum by (namespace) (increase(sparkplane_app_failures_total{cause=\"storage\"}[30m])) > 0 \
+             or sum by (namespace) (increase(sparkplane_app_task_failures_total{cause=\"storage\"}[30m])) > 10"
+                .to_owned(),
+            None,
+            Severity::Warning,
+            "Spark jobs in {{ $labels.namespace }} are failing on object storage",
+            "Applications in {{ $labels.namespace }} failed, or their tasks failed more than 10 times in 30 minutes, with \
+             errors from the object-storage client (S3, GCS or Azure): the store, the network path to it, credentials \
+             or request throttling.",
+            "s3-connectivity",
+        ),
+        alert(
+            "SparkJobsMetastoreErrors",
+            "sum by (namespace) (increase(sparkplane_app_failures_total{cause=\"metastore\"}[30m])) > 0 \
+             or sum by (namespace) (increase(sparkplane_app_task_failures_total{cause=\"metastore\"}[30m])) > 0"
+                .to_owned(),
+            None,
+            Severity::Warning,
+            "Spark jobs in {{ $labels.namespace }} are failing on the Hive metastore",
+            "Applications or tasks in {{ $labels.namespace }} failed in the last 30 minutes with Hive metastore (or Glue) \
+             errors. Every job that reads or writes tables is affected while it lasts.",
+            "metastore-outage",
+        ),
+    ];
+    let spark = vec![
+        alert(
+            "SparkExecutorGcPressure",
+            format!(
+                "(sum by (application_name) (rate(metrics_executor_totalGCTime_seconds_total[10m])) \
+                 / sum by (application_name) (rate(metrics_executor_totalDuration_seconds_total[10m]))) > {LIVE_GC_SHARE_THRESHOLD}"
+            ),
+            Some("10m"),
+            Severity::Warning,
+            "Spark application {{ $labels.application_name }} spends {{ $value | humanizePercentage }} of task time in GC",
+            "Live, from Spark's own executor metrics: for 10 minutes the application's tasks have spent more than 30% of \
+             their time in JVM garbage collection. Executors are short of heap and at risk of OOM before the run ends.",
+            "gc-and-spill",
+        ),
+        alert(
+            "SparkExecutorStorageMemoryFull",
+            format!(
+                "max by (application_name, executor_id) (metrics_executor_memoryUsed_bytes \
+                 / (metrics_executor_maxMemory_bytes > 0)) > {STORAGE_MEMORY_THRESHOLD}"
+            ),
+            Some("15m"),
+            Severity::Info,
+            "Executor {{ $labels.executor_id }} of {{ $labels.application_name }} has {{ $value | humanizePercentage }} of its storage memory in use",
+            "Cached blocks fill more than 90% of the executor's unified memory for 15 minutes: execution memory is \
+             squeezed, so tasks spill, and cached data is evicted and recomputed.",
+            "executor-oomkilled",
+        ),
     ];
     let pods = vec![
         alert(
@@ -275,6 +376,19 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
              Each restart resubmits the application's work from the start.",
             "driver-not-starting",
         ),
+        alert(
+            "SparkExecutorPodsPending",
+            "count by (namespace) ((kube_pod_status_phase{phase=\"Pending\"} == 1) \
+             and on (namespace, pod) max by (namespace, pod) (kube_pod_labels{label_spark_role=\"executor\"})) > 0"
+                .to_owned(),
+            Some("15m"),
+            Severity::Warning,
+            "{{ $value }} Spark executor pods in {{ $labels.namespace }} have been Pending for 15 minutes",
+            "Executors cannot be scheduled: the cluster has no room (the autoscaler has not added nodes, or cannot), the \
+             namespace quota is exhausted, or no node matches the pods' selectors and tolerations. Jobs run with fewer \
+             executors than they asked for, or wait.",
+            "cluster-scaling",
+        ),
     ];
     let exporter_job = promql_string(&options.exporter_job);
     let exporter = vec![
@@ -317,6 +431,16 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
              from job metrics and cost.",
             "exporter-down",
         ),
+        alert(
+            "SparkHistoryServerDown",
+            "max(sparkplane_history_server_up) == 0".to_owned(),
+            Some("5m"),
+            Severity::Warning,
+            "The Spark History Server does not answer",
+            "The sparkplane exporter's probe of the Spark History Server's REST API has failed for 5 minutes. Engineers \
+             cannot open finished applications' UIs; the exporter's own metrics do not depend on it.",
+            "history-server-down",
+        ),
     ];
     let submit = vec![alert(
         "SparkSubmissionSlow",
@@ -331,6 +455,8 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
     )];
     vec![
         RuleGroup { name: "sparkplane-jobs".into(), rules: jobs },
+        RuleGroup { name: "sparkplane-dependencies".into(), rules: dependencies },
+        RuleGroup { name: "sparkplane-spark".into(), rules: spark },
         RuleGroup { name: "sparkplane-pods".into(), rules: pods },
         RuleGroup { name: "sparkplane-exporter".into(), rules: exporter },
         RuleGroup { name: "sparkplane-submission".into(), rules: submit },

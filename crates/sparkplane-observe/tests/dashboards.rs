@@ -292,7 +292,7 @@ fn dns1123(name: &str) -> bool {
 
 #[test]
 fn bundle_has_sidecar_config_maps_and_the_prometheus_rule() {
-    let objects = bundle(Some("monitoring"));
+    let objects = bundle(Some("monitoring"), &Default::default());
     let maps: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "ConfigMap").collect();
     assert_eq!(maps.len(), dashboards::dashboards().len());
     let mut names = BTreeSet::new();
@@ -316,9 +316,16 @@ fn bundle_has_sidecar_config_maps_and_the_prometheus_rule() {
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0]["metadata"]["namespace"], "monitoring");
     assert!(rules[0]["spec"]["groups"].as_array().is_some_and(|g| !g.is_empty()));
-    assert!(bundle(None).iter().all(|o| o["metadata"].get("namespace").is_none()));
+    assert!(bundle(None, &Default::default()).iter().all(|o| o["metadata"].get("namespace").is_none()));
+    let release = [("release".to_owned(), "kps".to_owned())].into_iter().collect();
+    let labelled = bundle(None, &release);
+    let rule = labelled.iter().find(|o| o["kind"] == "PrometheusRule").expect("PrometheusRule");
+    assert_eq!(rule["metadata"]["labels"]["release"], "kps");
+    assert!(
+        labelled.iter().filter(|o| o["kind"] == "ConfigMap").all(|o| o["metadata"]["labels"].get("release").is_none())
+    );
     let yaml = sparkplane_core::yaml::to_yaml_stream(&objects);
-    assert_eq!(yaml, sparkplane_core::yaml::to_yaml_stream(&bundle(Some("monitoring"))));
+    assert_eq!(yaml, sparkplane_core::yaml::to_yaml_stream(&bundle(Some("monitoring"), &Default::default())));
     assert_eq!(yaml.matches("---\n").count(), objects.len());
 }
 

@@ -112,6 +112,7 @@ fn every_alert_links_an_existing_runbook_that_names_it() {
 
 #[test]
 fn every_runbook_has_the_four_sections_and_real_commands() {
+    // The binary's subcommands (crates/sparkplane/src/cli.rs `Command`).
     let commands = [
         "resolve",
         "validate",
@@ -119,9 +120,21 @@ fn every_runbook_has_the_four_sections_and_real_commands() {
         "fit",
         "render",
         "run",
+        "submit",
+        "status",
+        "logs",
+        "list",
+        "delete",
         "runs",
         "runtime",
         "cost",
+        "tune",
+        "exporter",
+        "tenant",
+        "policy",
+        "approve",
+        "observe",
+        "dq",
         "analyze",
         "presets",
         "import",
@@ -157,7 +170,7 @@ fn every_runbook_has_the_four_sections_and_real_commands() {
             }
         }
     }
-    assert!(count >= 9, "{count} runbooks");
+    assert!(count >= 16, "{count} runbooks");
 }
 
 #[test]
@@ -337,6 +350,92 @@ tests:
     alert_rule_test:
       - {{alertname: SparkplaneExporterDown, eval_time: 5m, exp_alerts: []}}
       - {{alertname: SparkplaneExporterDown, eval_time: 15m, exp_alerts: [{{exp_labels: {{job: sparkplane-exporter, severity: warning}}}}]}}
+  # Shuffle fetch failures, stage skew and low utilisation of a job that burns core-hours.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_task_failures_total{{{JOB}, cause="fetch_failed"}}'
+        values: '0x10 3x10'
+      - series: 'sparkplane_app_task_failures_total{{{JOB}, cause="other"}}'
+        values: '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19'
+      - series: 'sparkplane_app_stage_skew{{{JOB}}}'
+        values: '2x10 12x10'
+      - series: 'sparkplane_app_executor_utilisation{{{JOB}}}'
+        values: '0.8x10 0.1x10'
+      - series: 'sparkplane_app_core_hours_total{{{JOB}}}'
+        values: '0+1x20'
+      - series: 'sparkplane_app_executor_utilisation{{sparkjob="tiny", team="data-eng", cost_center="cc-1", namespace="etl"}}'
+        values: '0.1x20'
+      - series: 'sparkplane_app_core_hours_total{{sparkjob="tiny", team="data-eng", cost_center="cc-1", namespace="etl"}}'
+        values: '0+0.01x20'
+    alert_rule_test:
+      - {{alertname: SparkJobShuffleFetchFailures, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobShuffleFetchFailures, eval_time: 15m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: info}}}}]}}
+      - {{alertname: SparkJobStageSkew, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobStageSkew, eval_time: 15m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: info}}}}]}}
+      - {{alertname: SparkJobLowUtilisation, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobLowUtilisation, eval_time: 15m, exp_alerts: [{{exp_labels: {JOB_LABELS}, severity: info}}}}]}}
+  # Storage and metastore failures, aggregated by namespace; ordinary failures stay silent.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_app_failures_total{{{JOB}, cause="storage"}}'
+        values: '0x10 1x10'
+      - series: 'sparkplane_app_task_failures_total{{sparkjob="b", team="t", cost_center="c", namespace="ml", cause="metastore"}}'
+        values: '0x10 2x10'
+      - series: 'sparkplane_app_task_failures_total{{sparkjob="c", team="t", cost_center="c", namespace="bi", cause="storage"}}'
+        values: '0x10 5x10'
+      - series: 'sparkplane_app_failures_total{{sparkjob="c", team="t", cost_center="c", namespace="bi", cause="other"}}'
+        values: '0x10 4x10'
+    alert_rule_test:
+      - {{alertname: SparkJobsStorageErrors, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobsStorageErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
+      - {{alertname: SparkJobsMetastoreErrors, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobsMetastoreErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: ml, severity: warning}}}}]}}
+  # Live executor metrics from Spark: GC pressure and full storage memory.
+  - interval: 1m
+    input_series:
+      - series: 'metrics_executor_totalGCTime_seconds_total{{application_id="a1", application_name="trips", executor_id="1"}}'
+        values: '0+24x40'
+      - series: 'metrics_executor_totalDuration_seconds_total{{application_id="a1", application_name="trips", executor_id="1"}}'
+        values: '0+60x40'
+      - series: 'metrics_executor_totalGCTime_seconds_total{{application_id="a2", application_name="calm", executor_id="1"}}'
+        values: '0+3x40'
+      - series: 'metrics_executor_totalDuration_seconds_total{{application_id="a2", application_name="calm", executor_id="1"}}'
+        values: '0+60x40'
+      - series: 'metrics_executor_memoryUsed_bytes{{application_id="a1", application_name="trips", executor_id="1"}}'
+        values: '950x40'
+      - series: 'metrics_executor_maxMemory_bytes{{application_id="a1", application_name="trips", executor_id="1"}}'
+        values: '1000x40'
+      - series: 'metrics_executor_memoryUsed_bytes{{application_id="a2", application_name="calm", executor_id="1"}}'
+        values: '100x40'
+      - series: 'metrics_executor_maxMemory_bytes{{application_id="a2", application_name="calm", executor_id="1"}}'
+        values: '1000x40'
+    alert_rule_test:
+      - {{alertname: SparkExecutorGcPressure, eval_time: 8m, exp_alerts: []}}
+      - {{alertname: SparkExecutorGcPressure, eval_time: 25m, exp_alerts: [{{exp_labels: {{application_name: trips, severity: warning}}}}]}}
+      - {{alertname: SparkExecutorStorageMemoryFull, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkExecutorStorageMemoryFull, eval_time: 20m, exp_alerts: [{{exp_labels: {{application_name: trips, executor_id: "1", severity: info}}}}]}}
+  # Executors Pending for 15 minutes fire per namespace; a Pending driver alone does not.
+  - interval: 1m
+    input_series:
+      - series: 'kube_pod_status_phase{{namespace="etl", pod="e1", uid="1", phase="Pending"}}'
+        values: '1x30'
+      - series: 'kube_pod_labels{{namespace="etl", pod="e1", uid="1", label_spark_role="executor"}}'
+        values: '1x30'
+      - series: 'kube_pod_status_phase{{namespace="ml", pod="d1", uid="2", phase="Pending"}}'
+        values: '1x30'
+      - series: 'kube_pod_labels{{namespace="ml", pod="d1", uid="2", label_spark_role="driver"}}'
+        values: '1x30'
+    alert_rule_test:
+      - {{alertname: SparkExecutorPodsPending, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkExecutorPodsPending, eval_time: 20m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
+  # The History Server probe fails for longer than 5 minutes.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_history_server_up{{job="sparkplane-exporter", instance="a:9464"}}'
+        values: '1x5 0x15'
+    alert_rule_test:
+      - {{alertname: SparkHistoryServerDown, eval_time: 8m, exp_alerts: []}}
+      - {{alertname: SparkHistoryServerDown, eval_time: 15m, exp_alerts: [{{exp_labels: {{severity: warning}}}}]}}
   # Submissions taking ~100 s fire; ~3 s do not.
   - interval: 1m
     input_series:

@@ -588,6 +588,10 @@ pub enum ObserveCommand {
         /// Namespace of the PrometheusRule.
         #[arg(long, value_name = "NS")]
         namespace: Option<String>,
+        /// Label the PrometheusRule `release: NAME`, the label kube-prometheus-stack's Prometheus selects rules by
+        /// (its Helm release name) unless its ruleSelector says otherwise.
+        #[arg(long, value_name = "NAME")]
+        release: Option<String>,
     },
     /// Grafana dashboards (data engineer, platform, FinOps, tenants) as JSON, or with --bundle as
     /// ConfigMaps for Grafana's sidecar plus the PrometheusRule.
@@ -598,6 +602,9 @@ pub enum ObserveCommand {
         /// Namespace of the bundle's objects.
         #[arg(long, value_name = "NS")]
         namespace: Option<String>,
+        /// Label the bundle's PrometheusRule `release: NAME` (kube-prometheus-stack's Helm release name).
+        #[arg(long, value_name = "NAME", requires = "bundle")]
+        release: Option<String>,
     },
 }
 

@@ -501,4 +501,14 @@ fn dashboards_and_their_bundle() {
         docs.iter().filter(|d| d["kind"] == "ConfigMap").all(|d| d["metadata"]["labels"]["grafana_dashboard"] == "1")
     );
     assert_eq!(docs.last().unwrap()["kind"], "PrometheusRule");
+    assert!(docs.last().unwrap()["metadata"]["labels"].get("release").is_none());
+    let released = run(&["observe", "dashboards", "--bundle", "--release", "kube-prometheus-stack"]);
+    assert_eq!(released.code, Some(0), "{}", released.stderr);
+    let rule = yaml_docs(&released.stdout).pop().expect("documents");
+    assert_eq!(rule["metadata"]["labels"]["release"], "kube-prometheus-stack");
+    let rules = run(&["observe", "rules", "--format", "prometheusrule", "--release", "monitoring"]);
+    assert_eq!(rules.code, Some(0), "{}", rules.stderr);
+    assert_eq!(yaml_docs(&rules.stdout)[0]["metadata"]["labels"]["release"], "monitoring");
+    let without_bundle = run(&["observe", "dashboards", "--release", "x"]);
+    assert_eq!(without_bundle.code, Some(2), "--release needs --bundle: {}", without_bundle.stderr);
 }

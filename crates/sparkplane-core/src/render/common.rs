@@ -272,6 +272,11 @@ fn join(items: &[String]) -> Option<String> {
     if items.is_empty() { None } else { Some(items.join(",")) }
 }
 
+/// Spark property carrying `spec.slo.maxDuration` in seconds (read back by the exporter from event logs).
+pub const SLO_MAX_DURATION_PROPERTY: &str = "spark.sparkplane.slo.maxDurationSeconds";
+/// Spark property carrying `spec.slo.successRate`.
+pub const SLO_SUCCESS_RATE_PROPERTY: &str = "spark.sparkplane.slo.successRate";
+
 /// The job's Spark properties: everything spark-submit is told with `--conf`.
 /// Resources are written explicitly from the sizing model (overhead included),
 /// so Spark's arithmetic and sparkplane's cannot drift apart.
@@ -398,6 +403,15 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     {
         // Pending executor pods are replaced after this long (Spark ≥ 3.3).
         set("spark.kubernetes.allocation.executor.timeout", format!("{}s", t.as_secs().max(1)));
+    }
+    if let Some(slo) = &spec.slo {
+        // Recorded in the event log's environment, so the exporter can measure each run against its objective.
+        if let Some(max) = slo.max_duration {
+            set(SLO_MAX_DURATION_PROPERTY, max.as_secs().to_string());
+        }
+        if let Some(rate) = slo.success_rate {
+            set(SLO_SUCCESS_RATE_PROPERTY, rate.to_string());
+        }
     }
     for (k, v) in &spec.hadoop_conf {
         set(&format!("spark.hadoop.{k}"), v.clone());

@@ -15,9 +15,9 @@ use crate::printer::Printer;
 /// Runs `observe dashboards`: without `bundle`, a JSON array of Grafana
 /// dashboards (one per persona) on stdout; with it, a YAML stream of one
 /// ConfigMap per dashboard and the PrometheusRule, in `namespace` if given.
-pub fn run(bundle: bool, namespace: Option<&str>, printer: &Printer) -> CommandResult {
+pub fn run(bundle: bool, namespace: Option<&str>, release: Option<&str>, printer: &Printer) -> CommandResult {
     if bundle {
-        let objects = bundle_objects(namespace);
+        let objects = bundle_objects(namespace, &super::observe::release_label(release));
         printer.raw(&sparkplane_core::yaml::to_yaml_stream(&objects));
     } else {
         let list = Value::Array(dashboards().iter().map(|d| d.to_json()).collect());

@@ -113,11 +113,11 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         }
         Command::Delete(args) => cluster::delete(&args.name, args.all, &cluster_target(&args.cluster), printer),
         Command::Analyze(args) => analyze::run(&args.path, printer),
-        Command::Observe(ObserveCommand::Rules { format, slo, namespace }) => {
-            observe::rules(*format, slo.as_deref(), namespace.as_deref(), printer)
+        Command::Observe(ObserveCommand::Rules { format, slo, namespace, release }) => {
+            observe::rules(*format, slo.as_deref(), namespace.as_deref(), release.as_deref(), printer)
         }
-        Command::Observe(ObserveCommand::Dashboards { bundle, namespace }) => {
-            dashboards::run(*bundle, namespace.as_deref(), printer)
+        Command::Observe(ObserveCommand::Dashboards { bundle, namespace, release }) => {
+            dashboards::run(*bundle, namespace.as_deref(), release.as_deref(), printer)
         }
         Command::Policy(PolicyCommand::Check { job, format, policy_mode, policy: args }) => {
             let settings = policy_settings(args, Some(&job.job), cli);

@@ -27,8 +27,19 @@ fn read_slos(path: &Path) -> Result<Vec<SuccessSlo>, Failure> {
     })
 }
 
+/// The PrometheusRule's labels: `release: NAME` when asked for.
+pub fn release_label(release: Option<&str>) -> BTreeMap<String, String> {
+    release.map(|name| ("release".to_owned(), name.to_owned())).into_iter().collect()
+}
+
 /// Runs `observe rules`.
-pub fn rules(format: RuleFormat, slo: Option<&Path>, namespace: Option<&str>, printer: &Printer) -> CommandResult {
+pub fn rules(
+    format: RuleFormat,
+    slo: Option<&Path>,
+    namespace: Option<&str>,
+    release: Option<&str>,
+    printer: &Printer,
+) -> CommandResult {
     let options = RuleOptions::default();
     let mut groups = builtin_groups(&options);
     if let Some(path) = slo {
@@ -40,7 +51,9 @@ pub fn rules(format: RuleFormat, slo: Option<&Path>, namespace: Option<&str>, pr
     }
     let value = match format {
         RuleFormat::Prometheus => to_prometheus(&groups, &options),
-        RuleFormat::Prometheusrule => to_prometheus_rule(&groups, &options, "sparkplane", namespace, &BTreeMap::new()),
+        RuleFormat::Prometheusrule => {
+            to_prometheus_rule(&groups, &options, "sparkplane", namespace, &release_label(release))
+        }
     };
     match printer.format {
         OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())),
