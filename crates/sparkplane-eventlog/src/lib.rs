@@ -25,6 +25,7 @@ mod codec;
 pub mod cost;
 pub mod model;
 pub mod parse;
+pub mod peak_memory;
 pub mod read;
 #[cfg(test)]
 mod test_support;
@@ -38,6 +39,7 @@ pub use model::{
     StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, WallTime, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
+pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
 pub use timing::{JobTiming, Timing};
 
