@@ -27,6 +27,7 @@ pub mod model;
 pub mod parse;
 pub mod peak_memory;
 pub mod read;
+pub mod report_html;
 #[cfg(test)]
 mod test_support;
 pub mod timing;
@@ -41,6 +42,7 @@ pub use model::{
 pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
+pub use report_html::report_html;
 pub use timing::{JobTiming, Timing};
 
 /// Reads the event log at `path` (a log file or a rolling `eventlog_v2_*`
