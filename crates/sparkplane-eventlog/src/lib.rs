@@ -26,7 +26,9 @@ mod codec;
 pub mod cost;
 pub mod model;
 pub mod parse;
+pub mod peak_memory;
 pub mod read;
+pub mod report_html;
 #[cfg(test)]
 mod test_support;
 pub mod timing;
@@ -39,7 +41,9 @@ pub use model::{
     StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, WallTime, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
+pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
+pub use report_html::report_html;
 pub use timing::{JobTiming, Timing};
 
 /// Reads the event log at `path` (a log file or a rolling `eventlog_v2_*`

@@ -15,7 +15,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cause::{self, FailureCause};
-use crate::parse::{SparkEvent, TaskOutcome, parse_event};
+use crate::parse::{ExecutorMetrics, SparkEvent, TaskOutcome, parse_event};
+use crate::peak_memory::PeakMemory;
 use crate::timing::Timing;
 
 /// Warnings kept in a summary; further ones are only counted.
@@ -214,6 +215,9 @@ pub struct StageStats {
     pub stage_id: u32,
     /// The attempt number (0 for the first).
     pub attempt_id: u32,
+    /// What the stage runs, as Spark names it (`collect at job.py:12`); text from the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// How the attempt ended.
     pub state: StageAttemptState,
     /// Tasks the stage declared (its partition count); `None` when the log does not say.
@@ -401,6 +405,9 @@ pub struct AppSummary {
     pub metrics: TaskTotals,
     /// Executors and their use.
     pub executors: Executors,
+    /// The executors' peak memory; `None` when the log carries no measured executor metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory: Option<PeakMemory>,
     /// Spark properties of interest.
     pub config: SparkConfig,
     /// About the log.
@@ -459,6 +466,7 @@ struct LiveExecutor {
 /// One stage attempt while the log is folded: sums, times and a bounded sketch.
 #[derive(Debug, Clone)]
 pub(crate) struct StageFold {
+    name: Option<String>,
     state: StageAttemptState,
     num_tasks: Option<u32>,
     tasks: u64,
@@ -484,6 +492,7 @@ pub(crate) struct StageFold {
 impl Default for StageFold {
     fn default() -> StageFold {
         StageFold {
+            name: None,
             state: StageAttemptState::Active,
             num_tasks: None,
             tasks: 0,
@@ -509,6 +518,13 @@ impl Default for StageFold {
 }
 
 impl StageFold {
+    /// Keeps the first name the log gives the stage, cut to a readable length.
+    fn set_name(&mut self, name: Option<&str>) {
+        if self.name.is_none() {
+            self.name = name.map(clip);
+        }
+    }
+
     fn add_task(&mut self, e: &crate::parse::TaskEnd<'_>) {
         self.tasks += 1;
         match e.reason.outcome() {
@@ -554,6 +570,7 @@ impl StageFold {
         StageStats {
             stage_id,
             attempt_id,
+            name: self.name,
             state: self.state,
             num_tasks: self.num_tasks,
             tasks: self.tasks,
@@ -676,6 +693,10 @@ pub struct AppSummaryBuilder {
     totals: TaskTotals,
     cpu_time_ns: u64,
     executors: HashMap<String, LiveExecutor>,
+    /// Peak memory of executors other than the driver.
+    executor_peaks: PeakMemory,
+    /// Peak memory of the driver: the executor in local mode.
+    driver_peaks: PeakMemory,
     driver_block_manager: Option<(u64, Option<String>)>,
     config: SparkConfig,
     log: LogStats,
@@ -766,12 +787,14 @@ impl AppSummaryBuilder {
                 let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
                 fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
                 fold.submitted_ms = submitted.or(fold.submitted_ms);
+                fold.set_name(e.stage.name.as_deref());
             }
             SparkEvent::StageCompleted(e) => {
                 let completed = self.saw_time(e.stage.completion_time);
                 let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
                 fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
                 fold.completed_ms = completed;
+                fold.set_name(e.stage.name.as_deref());
                 fold.state = if e.stage.failure_reason.is_some() {
                     StageAttemptState::Failed
                 } else {
@@ -804,7 +827,12 @@ impl AppSummaryBuilder {
                     }
                     TaskOutcome::Killed => self.tasks.killed += 1,
                 }
+                let executor = e.info.executor_id.as_deref().unwrap_or("");
+                if let Some(metrics) = &e.executor_metrics {
+                    self.observe_memory(executor, metrics);
+                }
                 if let Some(m) = &e.metrics {
+                    self.peaks_of(executor).observe_task_peak(m.peak_execution_memory);
                     let t = &mut self.totals;
                     add(&mut t.task_time_ms, m.executor_run_time_ms);
                     add(&mut self.cpu_time_ns, m.executor_cpu_time_ns);
@@ -842,6 +870,7 @@ impl AppSummaryBuilder {
                     }
                 }
             }
+            SparkEvent::StageExecutorMetrics(e) => self.observe_memory(&e.executor_id, &e.metrics),
             SparkEvent::BlockManagerAdded(e) => {
                 let time = self.saw_time(e.timestamp);
                 if e.block_manager.executor_id == "driver" && self.driver_block_manager.is_none() {
@@ -850,6 +879,15 @@ impl AppSummaryBuilder {
                 }
             }
         }
+    }
+
+    /// The peaks `executor`'s memory samples go to.
+    fn peaks_of(&mut self, executor: &str) -> &mut PeakMemory {
+        if executor == "driver" { &mut self.driver_peaks } else { &mut self.executor_peaks }
+    }
+
+    fn observe_memory(&mut self, executor: &str, metrics: &ExecutorMetrics) {
+        self.peaks_of(executor).observe(metrics);
     }
 
     /// The fold of one stage attempt, created on first sight (a task may outlive a lost
@@ -980,6 +1018,14 @@ impl AppSummaryBuilder {
             timeline,
         };
 
+        // Executors' peaks; in local mode the driver ran the tasks, so its peaks stand in.
+        let local = executors.timeline.iter().all(|e| e.id == "driver");
+        let mut peaks = self.executor_peaks;
+        if local {
+            peaks.merge(&self.driver_peaks);
+        }
+        let peak_memory = peaks.is_measured().then_some(peaks);
+
         let outcome = match self.end_ms {
             None => Outcome::Incomplete,
             Some(_) if self.jobs.failed > 0 || self.exit_code.is_some_and(|c| c != 0) => Outcome::Failed,
@@ -1023,6 +1069,7 @@ impl AppSummaryBuilder {
             tasks: self.tasks,
             metrics: totals,
             executors,
+            peak_memory,
             config: self.config,
             log: self.log,
             warnings: self.warnings,

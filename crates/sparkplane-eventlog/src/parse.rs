@@ -41,6 +41,9 @@ pub enum SparkEvent<'a> {
     ExecutorRemoved(ExecutorRemoved<'a>),
     /// `SparkListenerBlockManagerAdded`: also how a local-mode driver shows up in old logs.
     BlockManagerAdded(BlockManagerAdded<'a>),
+    /// `SparkListenerStageExecutorMetrics`: an executor's peak memory during one stage
+    /// (written when `spark.eventLog.logStageExecutorMetrics` is true).
+    StageExecutorMetrics(StageExecutorMetrics<'a>),
 }
 
 /// `SparkListenerLogStart`.
@@ -176,6 +179,9 @@ pub struct StageInfo<'a> {
     /// The attempt number (0 for the first).
     #[serde(rename = "Stage Attempt ID", default)]
     pub attempt_id: u32,
+    /// What the stage runs, as Spark names it (`collect at job.py:12`); log text, so anything.
+    #[serde(rename = "Stage Name", borrow, default)]
+    pub name: Option<Cow<'a, str>>,
     /// Tasks in the stage.
     #[serde(rename = "Number of Tasks", default)]
     pub num_tasks: Option<u32>,
@@ -211,6 +217,10 @@ pub struct TaskEnd<'a> {
     /// What the task did; absent for some failures.
     #[serde(rename = "Task Metrics", default)]
     pub metrics: Option<TaskMetrics>,
+    /// The running executor's peak memory while the task ran (Spark 3.0+); all zero when
+    /// no heartbeat or poll fell inside the task.
+    #[serde(rename = "Task Executor Metrics", default)]
+    pub executor_metrics: Option<ExecutorMetrics>,
 }
 
 /// A task's `"Task End Reason"`.
@@ -279,6 +289,9 @@ pub struct TaskMetrics {
     /// Time in JVM garbage collection while the task ran, milliseconds.
     #[serde(rename = "JVM GC Time")]
     pub jvm_gc_time_ms: i64,
+    /// Peak bytes of Spark execution memory (sort, aggregation and join buffers) the task held.
+    #[serde(rename = "Peak Execution Memory")]
+    pub peak_execution_memory: i64,
     /// Bytes spilled from memory (deserialized size).
     #[serde(rename = "Memory Bytes Spilled")]
     pub memory_bytes_spilled: i64,
@@ -377,6 +390,58 @@ pub struct ExecutorRemoved<'a> {
     pub reason: Option<Cow<'a, str>>,
 }
 
+/// An executor's peak memory figures, bytes, as Spark's `ExecutorMetricType`s name them.
+/// Missing figures read as 0 (not measured); the process-tree ones need
+/// `spark.executor.processTreeMetrics.enabled` and Linux.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ExecutorMetrics {
+    /// Heap in use by the JVM (`MemoryMXBean` heap used).
+    #[serde(rename = "JVMHeapMemory")]
+    pub jvm_heap: i64,
+    /// JVM memory outside the heap (metaspace, code cache, …).
+    #[serde(rename = "JVMOffHeapMemory")]
+    pub jvm_off_heap: i64,
+    /// Spark execution memory on the heap.
+    #[serde(rename = "OnHeapExecutionMemory")]
+    pub on_heap_execution: i64,
+    /// Spark execution memory off the heap.
+    #[serde(rename = "OffHeapExecutionMemory")]
+    pub off_heap_execution: i64,
+    /// Spark storage (cache) memory on the heap.
+    #[serde(rename = "OnHeapStorageMemory")]
+    pub on_heap_storage: i64,
+    /// Spark storage (cache) memory off the heap.
+    #[serde(rename = "OffHeapStorageMemory")]
+    pub off_heap_storage: i64,
+    /// Direct byte buffers (netty, NIO).
+    #[serde(rename = "DirectPoolMemory")]
+    pub direct_pool: i64,
+    /// Memory-mapped buffers.
+    #[serde(rename = "MappedPoolMemory")]
+    pub mapped_pool: i64,
+    /// Resident set of the executor's JVM process tree.
+    #[serde(rename = "ProcessTreeJVMRSSMemory")]
+    pub process_tree_jvm_rss: i64,
+    /// Resident set of its Python workers.
+    #[serde(rename = "ProcessTreePythonRSSMemory")]
+    pub process_tree_python_rss: i64,
+    /// Resident set of its other child processes.
+    #[serde(rename = "ProcessTreeOtherRSSMemory")]
+    pub process_tree_other_rss: i64,
+}
+
+/// `SparkListenerStageExecutorMetrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StageExecutorMetrics<'a> {
+    /// The executor (`driver` for the driver).
+    #[serde(rename = "Executor ID", borrow)]
+    pub executor_id: Cow<'a, str>,
+    /// Its peaks during the stage.
+    #[serde(rename = "Executor Metrics", default)]
+    pub metrics: ExecutorMetrics,
+}
+
 /// `SparkListenerBlockManagerAdded`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct BlockManagerAdded<'a> {
@@ -439,6 +504,7 @@ pub fn parse_event(line: &str) -> Result<Option<SparkEvent<'_>>, ParseError> {
         "SparkListenerExecutorAdded" => SparkEvent::ExecutorAdded(typed(&name, line)?),
         "SparkListenerExecutorRemoved" => SparkEvent::ExecutorRemoved(typed(&name, line)?),
         "SparkListenerBlockManagerAdded" => SparkEvent::BlockManagerAdded(typed(&name, line)?),
+        "SparkListenerStageExecutorMetrics" => SparkEvent::StageExecutorMetrics(typed(&name, line)?),
         _ => return Ok(None),
     };
     Ok(Some(event))

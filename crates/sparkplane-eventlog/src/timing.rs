@@ -18,7 +18,7 @@
 //! A retried stage counts once per attempt (attempts run one after another).
 //! A stage listed by several jobs (reused shuffle output) belongs to the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -50,6 +50,8 @@ pub struct Timing {
     pub cores: u64,
     /// Per job, ordered by job id.
     pub jobs: Vec<JobTiming>,
+    /// The stages on some job's critical path (the chain that sets its length), in id order.
+    pub critical_stages: Vec<u32>,
 }
 
 impl Timing {
@@ -85,21 +87,43 @@ pub fn timing(
         }
     }
     let mut per_job: BTreeMap<u32, JobTiming> = BTreeMap::new();
-    let mut longest: HashMap<u32, u64> = HashMap::new();
+    let mut longest: HashMap<u32, Link> = HashMap::new();
+    let mut critical_stages: BTreeSet<u32> = BTreeSet::new();
     for (job, ids) in jobs {
         let mut entry = JobTiming { job_id: *job, critical_path_ms: 0, task_time_ms: 0 };
+        // The stage ending the job's longest chain; the first such stage on a tie.
+        let mut end: Option<u32> = None;
         for id in ids.iter().filter(|id| owner.get(id) == Some(job)) {
             entry.task_time_ms += task_time.get(id).copied().unwrap_or(0);
             let path = chain(*id, *job, &weight, parents, &owner, &mut longest);
+            if end.is_none() || path > entry.critical_path_ms {
+                end = Some(*id);
+            }
             entry.critical_path_ms = entry.critical_path_ms.max(path);
+        }
+        // Walk the chain back; each stage is visited once, so a corrupt log cannot loop.
+        let mut at = end.filter(|_| entry.critical_path_ms > 0);
+        while let Some(stage) = at {
+            if !critical_stages.insert(stage) {
+                break;
+            }
+            at = longest.get(&stage).and_then(|link| link.via);
         }
         per_job.insert(*job, entry);
     }
     let jobs: Vec<JobTiming> = per_job.into_values().collect();
     let critical_path_ms = driver_only_ms + jobs.iter().map(|j| j.critical_path_ms).sum::<u64>();
-    let mut out = Timing { driver_only_ms, critical_path_ms, ideal_ms: 0, cores, jobs };
+    let critical_stages = critical_stages.into_iter().collect();
+    let mut out = Timing { driver_only_ms, critical_path_ms, ideal_ms: 0, cores, jobs, critical_stages };
     out.ideal_ms = out.predicted_ms(cores);
     out
+}
+
+/// The longest chain ending at a stage: its length and the parent it came through.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    length: u64,
+    via: Option<u32>,
 }
 
 /// The longest weighted chain ending at `stage` within `job`, memoised. Parents
@@ -112,7 +136,7 @@ fn chain(
     weight: &HashMap<u32, u64>,
     parents: &HashMap<u32, Vec<u32>>,
     owner: &HashMap<u32, u32>,
-    longest: &mut HashMap<u32, u64>,
+    longest: &mut HashMap<u32, Link>,
 ) -> u64 {
     let in_job = |s: &u32| owner.get(s) == Some(&job);
     let mut stack: Vec<(u32, bool)> = vec![(stage, false)];
@@ -125,8 +149,16 @@ fn chain(
             parents.get(&current).map(|p| p.iter().copied().filter(in_job).collect()).unwrap_or_default();
         if expanded {
             on_path.remove(&current);
-            let best = ps.iter().map(|p| longest.get(p).copied().unwrap_or(0)).max().unwrap_or(0);
-            longest.insert(current, best + weight.get(&current).copied().unwrap_or(0));
+            // The longest parent chain; the first parent listed wins a tie.
+            let mut best = Link { length: 0, via: None };
+            for p in &ps {
+                let length = longest.get(p).map_or(0, |l| l.length);
+                if best.via.is_none() || length > best.length {
+                    best = Link { length, via: Some(*p) };
+                }
+            }
+            let length = best.length + weight.get(&current).copied().unwrap_or(0);
+            longest.insert(current, Link { length, via: best.via });
             continue;
         }
         on_path.insert(current, ());
@@ -137,7 +169,7 @@ fn chain(
             }
         }
     }
-    longest.get(&stage).copied().unwrap_or(0)
+    longest.get(&stage).map_or(0, |l| l.length)
 }
 
 #[cfg(test)]
@@ -172,6 +204,8 @@ mod tests {
             ]
         );
         assert_eq!(t.critical_path_ms, 1_000 + 350 + 40);
+        // Job 0's chain runs 0 → 2 (stage 1 is the shorter parent); job 1's is stage 3 alone.
+        assert_eq!(t.critical_stages, [0, 2, 3]);
         // 4 cores: job 0 is bound by its task time (1600/4 = 400 > 350), job 1 by its chain (40 > 20).
         assert_eq!(t.ideal_ms, 1_000 + 400 + 40);
         // One core: all task time in sequence.

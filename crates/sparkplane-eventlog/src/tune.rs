@@ -12,7 +12,9 @@
 //! new heaps are found with [`largest_heap_within`], so `tune`, `size`, `fit` and the
 //! renderers can never disagree about what a pod asks for. It reads only what the
 //! event-log model ([`crate::model`]) holds and never invents a figure the logs do
-//! not carry (there are no peak-memory metrics, so memory is never lowered).
+//! not carry: memory is lowered only from measured peak executor memory
+//! ([`crate::peak_memory`]) in every run considered, never below a floor and always
+//! with headroom that shrinks as more runs agree.
 
 use std::collections::BTreeSet;
 
@@ -20,15 +22,25 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sparkplane_api::MemorySize;
 use sparkplane_api::job::{DynamicAllocation, ExecutorSpec, SparkJobSpec};
-use sparkplane_core::sizing::{default_overhead_factor, largest_heap_within, size_job};
+use sparkplane_core::sizing::{DEFAULT_HEAP, MIN_OVERHEAD, default_overhead_factor, largest_heap_within, size_job};
 
 use crate::analyze::bytes;
 use crate::analyze::{GC_SHARE_CRITICAL, GC_SHARE_WARN, IDLE_UTILISATION, MIN_TASK_TIME_FOR_GC_MS, analyze};
 use crate::model::AppSummary;
 
-/// GC share below which the heap has room to spare; only with peak-memory metrics
-/// could that be turned into a smaller heap.
+/// GC share below which the heap has room to spare: only below it, with peak-memory
+/// figures in every run, is memory lowered.
 pub const GC_SHARE_LOW: f64 = 0.02;
+/// Smallest executor heap `tune` lowers to: Spark's own default.
+pub const MIN_EXECUTOR_HEAP: MemorySize = DEFAULT_HEAP;
+/// At most this share of the heap (or overhead) is taken away in one step, so a run at the
+/// new size is measured before going further.
+pub const MAX_LOWERING_STEP: f64 = 0.5;
+/// A lowering must save at least this share of the heap (or overhead) to be worth a change.
+pub const MIN_LOWERING_SAVING: f64 = 0.25;
+/// Headroom over the highest measured peak, by how many runs the peak rests on: one run may
+/// have been a light one, five agreeing runs are a pattern.
+pub const LOWERING_HEADROOM: [(usize, f64); 3] = [(1, 1.5), (2, 1.35), (HIGH_CONFIDENCE_RUNS, 1.25)];
 /// Pod-memory growth when runs spilled to disk or GC took more than [`GC_SHARE_WARN`]
 /// of task time: half as much again is the usual first step before measuring again.
 pub const MEMORY_GROWTH: f64 = 1.5;
@@ -299,11 +311,7 @@ fn memory(draft: &mut Draft, runs: &[AppSummary]) {
             let calm = worst_gc.is_some_and(|gc| gc < GC_SHARE_LOW)
                 && runs.iter().all(|r| r.metrics.disk_spill_bytes == 0 && r.metrics.memory_spill_bytes == 0);
             if calm {
-                draft.notes.push(format!(
-                    "GC stayed under {} and nothing spilled, so the heap may be larger than needed; memory is left \
-                     alone because the event logs carry no peak-memory figures to size a smaller heap from",
-                    percent(GC_SHARE_LOW)
-                ));
+                lower_memory(draft, runs);
             }
             return;
         }
@@ -382,6 +390,183 @@ fn memory(draft: &mut Draft, runs: &[AppSummary]) {
         why,
         bounds,
     );
+}
+
+/// The headroom lowering keeps over the measured peak with `runs` runs.
+pub fn lowering_headroom(runs: usize) -> f64 {
+    LOWERING_HEADROOM.iter().rev().find(|(at_least, _)| runs >= *at_least).map_or(LOWERING_HEADROOM[0].1, |h| h.1)
+}
+
+/// `bytes` as whole MiB rounded up to [`HEAP_STEP_MIB`].
+fn mib_step_up(bytes: f64) -> MemorySize {
+    let mib = (bytes / f64::from(1u32 << 20)).ceil().max(0.0) as u64;
+    MemorySize::from_mib(mib.div_ceil(HEAP_STEP_MIB) * HEAP_STEP_MIB)
+}
+
+/// Whether a run shows any sign of running short of memory: an executor killed for it, or a
+/// failure whose cause is an `OutOfMemoryError`.
+fn short_of_memory(run: &AppSummary) -> bool {
+    let killed = run.executors.timeline.iter().any(|e| e.removed_reason.as_deref().is_some_and(killed_for_memory));
+    let oom = run.failure.as_ref().is_some_and(|f| {
+        [Some(f.message.as_str()), f.root_cause.as_deref(), f.stage_failure.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|text| text.contains("OutOfMemoryError"))
+    });
+    killed || oom
+}
+
+/// Lower executor memory (and an explicit overhead) to the measured peaks plus headroom, when
+/// every run measured them and none spilled, felt GC pressure or ran short of memory (the
+/// caller checked spill and GC). Bounds: never below [`MIN_EXECUTOR_HEAP`] / Spark's minimum
+/// overhead, never more than [`MAX_LOWERING_STEP`] of the current size in one step, and the
+/// new pod must still hold the largest resident set measured, with the same headroom.
+fn lower_memory(draft: &mut Draft, runs: &[AppSummary]) {
+    if runs.iter().any(short_of_memory) {
+        draft.notes.push("an executor ran short of memory in some run, so memory is not lowered".into());
+        return;
+    }
+    let heap_peaks: Vec<Option<u64>> = runs.iter().map(|r| r.peak_memory.and_then(|p| p.jvm_heap_bytes)).collect();
+    let missing = heap_peaks.iter().filter(|p| p.is_none()).count();
+    if missing > 0 {
+        draft.notes.push(format!(
+            "GC stayed under {} and nothing spilled, so the heap may be larger than needed; memory is left alone \
+             because {missing} of {} run{} carry no peak-memory figures (Spark samples executor memory at \
+             heartbeats; set spark.executor.metrics.pollingInterval, e.g. 1s, and \
+             spark.eventLog.logStageExecutorMetrics=true to log them)",
+            percent(GC_SHARE_LOW),
+            runs.len(),
+            plural(runs.len())
+        ));
+        return;
+    }
+    let peak_heap = heap_peaks.iter().flatten().copied().max().unwrap_or(0);
+    let headroom = lowering_headroom(runs.len());
+    let before = size_job(&draft.spec).executor;
+    let heap_now = before.heap;
+    let floor = MIN_EXECUTOR_HEAP.max(MemorySize::from_mib(
+        ((heap_now.mib() as f64 * (1.0 - MAX_LOWERING_STEP)).ceil() as u64).div_ceil(HEAP_STEP_MIB) * HEAP_STEP_MIB,
+    ));
+    let heap = mib_step_up(peak_heap as f64 * headroom).max(floor);
+    let worth = (heap_now.mib() as f64 * (1.0 - MIN_LOWERING_SAVING)).floor() as u64;
+    if heap.mib() > worth {
+        draft.notes.push(format!(
+            "the executor heap peaked at {} in {} run{}; with {headroom}× headroom that needs {heap} of the {heap_now} \
+             heap, a saving under {}, so memory is left alone",
+            bytes(peak_heap),
+            runs.len(),
+            plural(runs.len()),
+            percent(MIN_LOWERING_SAVING)
+        ));
+        return;
+    }
+    let original = draft.spec.clone();
+    let from = draft.spec.executor.as_ref().and_then(|e| e.role.memory).map(MemorySize::to_kubernetes);
+    draft.executor().role.memory = Some(heap);
+
+    // An explicit overhead is lowered from the measured memory outside the heap; otherwise
+    // the sizing model derives it from the new heap.
+    let explicit = draft.spec.executor.as_ref().and_then(|e| e.role.memory_overhead);
+    let non_heap: Option<Vec<u64>> = runs.iter().map(|r| r.peak_memory.and_then(|p| p.non_heap_bytes())).collect();
+    let non_heap_peak = non_heap.as_ref().and_then(|v| v.iter().copied().max());
+    let mut overhead_change = None;
+    if let (Some(current), Some(peak)) = (explicit, non_heap_peak) {
+        let step_floor = MemorySize::from_mib((current.mib() as f64 * (1.0 - MAX_LOWERING_STEP)).ceil() as u64);
+        let lowered = mib_step_up(peak as f64 * headroom).max(MIN_OVERHEAD).max(step_floor);
+        if (lowered.mib() as f64) <= current.mib() as f64 * (1.0 - MIN_LOWERING_SAVING) {
+            draft.executor().role.memory_overhead = Some(lowered);
+            overhead_change = Some((current, lowered, peak));
+        }
+    }
+    let after = size_job(&draft.spec).executor;
+
+    // The new pod must still hold what was measured outside the heap and in all, with headroom.
+    let outside_heap = after.overhead.mib() + after.pyspark.mib() + after.off_heap.mib();
+    let needs_outside = non_heap_peak.map(|p| mib_step_up(p as f64 * headroom));
+    let rss_peak = runs.iter().filter_map(|r| r.peak_memory.and_then(|p| p.container_rss_bytes())).max();
+    let needs_pod = rss_peak.map(|p| mib_step_up(p as f64 * headroom));
+    let short = match (needs_outside, needs_pod) {
+        (Some(need), _) if outside_heap < need.mib() => {
+            Some(format!("memory outside the heap peaked at {}", bytes(non_heap_peak.unwrap_or(0))))
+        }
+        (_, Some(need)) if after.pod_memory < need => {
+            Some(format!("the executor's resident memory peaked at {}", bytes(rss_peak.unwrap_or(0))))
+        }
+        _ => None,
+    };
+    if let Some(short) = short {
+        draft.spec = original;
+        draft.notes.push(format!(
+            "the heap peaked at {} of {heap_now}, but {short}: a {} pod would leave less than {headroom}× headroom, \
+             so memory is left alone",
+            bytes(peak_heap),
+            after.pod_memory
+        ));
+        return;
+    }
+
+    let samples: u64 = runs.iter().filter_map(|r| r.peak_memory.map(|p| p.samples)).sum();
+    let floor_note = if heap == floor && heap > mib_step_up(peak_heap as f64 * headroom) {
+        format!(
+            "; held at {floor} ({} at most per step, never below {MIN_EXECUTOR_HEAP}): run again and tune to go lower",
+            percent(MAX_LOWERING_STEP)
+        )
+    } else {
+        String::new()
+    };
+    let why = format!(
+        "the executor heap peaked at {} (JVMHeapMemory, {samples} sample{}) over {} run{} asking for {heap_now}, with \
+         nothing spilled, GC under {} and no executor short of memory; {heap} leaves {headroom}× headroom for {} \
+         run{}, so each executor pod shrinks from {} to {} (heap {} + overhead {}){floor_note}",
+        bytes(peak_heap),
+        plural(samples as usize),
+        runs.len(),
+        plural(runs.len()),
+        percent(GC_SHARE_LOW),
+        runs.len(),
+        plural(runs.len()),
+        before.pod_memory,
+        after.pod_memory,
+        after.heap,
+        after.overhead
+    );
+    let heap_bounds = bounds(
+        runs,
+        "peak executor heap (JVMHeapMemory)",
+        |r| r.peak_memory.and_then(|p| p.jvm_heap_bytes).map(|b| b as f64),
+        |b| bytes(b as u64),
+    );
+    draft.change(
+        &["executor", "memory"],
+        "spec.executor.memory".into(),
+        from,
+        Value::String(heap.to_kubernetes()),
+        why,
+        heap_bounds,
+    );
+    if let Some((current, lowered, peak)) = overhead_change {
+        let why = format!(
+            "memory outside the heap (JVM off-heap, buffer pools, Python and other processes) peaked at {} over {} \
+             run{}; {lowered} leaves {headroom}× headroom (was {current}, never below {MIN_OVERHEAD})",
+            bytes(peak),
+            runs.len(),
+            plural(runs.len())
+        );
+        let bounds = bounds(
+            runs,
+            "peak memory outside the heap",
+            |r| r.peak_memory.and_then(|p| p.non_heap_bytes()).map(|b| b as f64),
+            |b| bytes(b as u64),
+        );
+        draft.change(
+            &["executor", "memoryOverhead"],
+            "spec.executor.memoryOverhead".into(),
+            Some(current.to_kubernetes()),
+            Value::String(lowered.to_kubernetes()),
+            why,
+            bounds,
+        );
+    }
 }
 
 /// Whether an executor removal reason says the container was killed for memory.
@@ -662,6 +847,8 @@ mod tests {
     use serde_json::json;
     use sparkplane_api::job::{AppType, RoleSpec};
 
+    use crate::peak_memory::PeakMemory;
+
     use super::*;
 
     /// A healthy run of `etl` on two 4-core executors: one stage of 16 one-minute tasks in
@@ -820,6 +1007,156 @@ mod tests {
     fn a_quiet_run_says_memory_is_left_alone_for_want_of_peak_figures() {
         let proposal = tune(&spec(), &[healthy_run()]);
         assert!(proposal.notes.iter().any(|n| n.contains("no peak-memory figures")), "{:?}", proposal.notes);
+    }
+
+    /// `healthy_run` whose executors' heap peaked at `heap_mib` MiB over 40 samples.
+    fn measured_run(heap_mib: u64) -> AppSummary {
+        let mut run = healthy_run();
+        run.peak_memory =
+            Some(PeakMemory { jvm_heap_bytes: Some(heap_mib << 20), samples: 40, ..PeakMemory::default() });
+        run
+    }
+
+    fn changes(proposal: &TuneProposal) -> Vec<(&str, Option<&str>, &str)> {
+        proposal.changes.iter().map(|c| (c.path.as_str(), c.from.as_deref(), c.to.as_str())).collect()
+    }
+
+    #[test]
+    fn an_over_provisioned_history_lowers_the_heap_with_headroom_that_shrinks_with_more_runs() {
+        // The 4 GiB heap peaked at 1.5 GiB (1536 MiB). One run: ×1.5 = 2304 MiB, already a 256 MiB step.
+        let one = tune(&spec(), &[measured_run(1536)]);
+        assert_eq!(changes(&one), [("spec.executor.memory", Some("4Gi"), "2304Mi")]);
+        assert_eq!(one.patch, json!({"spec": {"executor": {"memory": "2304Mi"}}}));
+        assert_eq!(one.confidence, Confidence::Low);
+        assert_patch_matches_changes(&spec(), &one);
+        let why = &one.changes[0].why;
+        assert!(why.contains("peaked at 1.5 GiB") && why.contains("1.5× headroom for 1 run"), "{why}");
+        // Pod: 4096 + 409 → 2304 + 384 (Spark's minimum overhead).
+        assert!(why.contains("from 4505Mi to 2688Mi"), "{why}");
+        let bounds = one.changes[0].bounds.clone().expect("bounds");
+        assert_eq!((bounds.min.as_str(), bounds.max.as_str()), ("1.5 GiB", "1.5 GiB"));
+        // Three runs, the highest peak counts: 1.35 × 1536 = 2073.6 → 2304 MiB; medium confidence.
+        let three = tune(&spec(), &[measured_run(1200), measured_run(1536), measured_run(1400)]);
+        assert_eq!(changes(&three), [("spec.executor.memory", Some("4Gi"), "2304Mi")]);
+        assert_eq!(three.confidence, Confidence::Medium);
+        let bounds = three.changes[0].bounds.clone().expect("bounds");
+        assert_eq!((bounds.min.as_str(), bounds.max.as_str()), ("1.2 GiB", "1.5 GiB"));
+        // Five consistent runs: 1.25 × 1536 = 1920 → 2048 MiB; high confidence.
+        let five: Vec<AppSummary> = (0..5).map(|_| measured_run(1536)).collect();
+        let five = tune(&spec(), &five);
+        assert_eq!(changes(&five), [("spec.executor.memory", Some("4Gi"), "2Gi")]);
+        assert_eq!(five.confidence, Confidence::High);
+        assert_patch_matches_changes(&spec(), &five);
+    }
+
+    #[test]
+    fn lowering_is_bounded_by_half_a_step_and_a_floor() {
+        let mut big = spec();
+        if let Some(e) = big.executor.as_mut() {
+            e.role.memory = Some(MemorySize::from_gib(16));
+        }
+        // 300 MiB × 1.5 would be 512 MiB; at most half of 16 GiB goes in one step.
+        let proposal = tune(&big, &[measured_run(300)]);
+        assert_eq!(changes(&proposal), [("spec.executor.memory", Some("16Gi"), "8Gi")]);
+        assert!(proposal.changes[0].why.contains("held at 8Gi"), "{}", proposal.changes[0].why);
+        // From 1536 MiB, the floor is Spark's default heap, not the 512 MiB the peak would allow.
+        let heap = |mib| {
+            let mut s = spec();
+            if let Some(e) = s.executor.as_mut() {
+                e.role.memory = Some(MemorySize::from_mib(mib));
+            }
+            s
+        };
+        let proposal = tune(&heap(1536), &[measured_run(300)]);
+        assert_eq!(changes(&proposal), [("spec.executor.memory", Some("1536Mi"), "1Gi")]);
+        assert!(proposal.changes[0].why.contains("held at 1Gi"), "{}", proposal.changes[0].why);
+        assert_patch_matches_changes(&heap(1536), &proposal);
+        // From 1280 MiB the floor saves only 20%: not worth a change.
+        let proposal = tune(&heap(1280), &[measured_run(300)]);
+        assert_eq!(changes(&proposal), Vec::<(&str, Option<&str>, &str)>::new());
+        assert!(proposal.notes.iter().any(|n| n.contains("a saving under 25%")), "{:?}", proposal.notes);
+        // A peak near the heap leaves nothing worth saving.
+        let proposal = tune(&spec(), &[measured_run(2500)]);
+        assert!(proposal.changes.is_empty(), "{:?}", proposal.changes);
+    }
+
+    #[test]
+    fn spill_gc_pressure_or_a_memory_kill_never_lower_memory() {
+        type Case = (&'static str, fn(&mut AppSummary));
+        const CASES: &[Case] = &[
+            ("spilled to disk", |r| r.metrics.disk_spill_bytes = 1 << 20),
+            ("spilled in memory", |r| r.metrics.memory_spill_bytes = 1 << 20),
+            ("GC at 5%", |r| r.metrics.gc_share = Some(0.05)),
+            ("GC at 15%", |r| r.metrics.gc_share = Some(0.15)),
+            ("killed for memory", |r| r.executors.timeline[0].removed_reason = Some("OOMKilled".into())),
+            ("heap OOM", |r| {
+                r.failure = Some(crate::model::Failure {
+                    job_id: 0,
+                    message: "Job aborted".into(),
+                    root_cause: Some("java.lang.OutOfMemoryError: Java heap space".into()),
+                    stage_id: None,
+                    stage_attempt_id: None,
+                    stage_failure: None,
+                })
+            }),
+        ];
+        for (name, mutate) in CASES {
+            // One pressured run among four calm ones is enough to hold memory.
+            let mut runs: Vec<AppSummary> = (0..5).map(|_| measured_run(1024)).collect();
+            mutate(&mut runs[2]);
+            let proposal = tune(&spec(), &runs);
+            for change in &proposal.changes {
+                if change.path == "spec.executor.memory" || change.path == "spec.executor.memoryOverhead" {
+                    let from = change.from.as_deref().map(|f| f.parse::<MemorySize>().expect("a size"));
+                    let to = change.to.parse::<MemorySize>().expect("a size");
+                    assert!(from.is_none_or(|f| to > f), "{name}: {} lowered to {}", change.path, change.to);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_explicit_overhead_is_lowered_from_what_was_measured_outside_the_heap() {
+        let mut with_overhead = spec();
+        if let Some(e) = with_overhead.executor.as_mut() {
+            e.role.memory_overhead = Some(MemorySize::from_gib(2));
+        }
+        let mut run = measured_run(1536);
+        if let Some(p) = run.peak_memory.as_mut() {
+            p.jvm_off_heap_bytes = Some(200 << 20);
+            p.buffer_pools_bytes = Some(100 << 20);
+        }
+        // 300 MiB × 1.5 = 450 → 512 MiB, but at most half of 2 GiB goes in one step: 1 GiB.
+        let proposal = tune(&with_overhead, &[run.clone()]);
+        assert_eq!(
+            changes(&proposal),
+            [("spec.executor.memory", Some("4Gi"), "2304Mi"), ("spec.executor.memoryOverhead", Some("2Gi"), "1Gi")]
+        );
+        assert_eq!(proposal.patch, json!({"spec": {"executor": {"memory": "2304Mi", "memoryOverhead": "1Gi"}}}));
+        assert_patch_matches_changes(&with_overhead, &proposal);
+    }
+
+    #[test]
+    fn the_pod_must_still_hold_the_resident_memory_measured() {
+        let mut run = measured_run(1536);
+        if let Some(p) = run.peak_memory.as_mut() {
+            // The JVM process's resident set peaked at 3.5 GiB (native memory the heap figure misses).
+            p.jvm_rss_bytes = Some(3584 << 20);
+        }
+        let proposal = tune(&spec(), &[run]);
+        assert!(proposal.changes.is_empty(), "{:?}", proposal.changes);
+        assert!(proposal.notes.iter().any(|n| n.contains("resident memory peaked at 3.5 GiB")), "{:?}", proposal.notes);
+    }
+
+    #[test]
+    fn runs_without_peak_figures_hold_memory_even_beside_measured_ones() {
+        let proposal = tune(&spec(), &[measured_run(1024), healthy_run()]);
+        assert!(proposal.changes.is_empty(), "{:?}", proposal.changes);
+        assert!(
+            proposal.notes.iter().any(|n| n.contains("1 of 2 runs carry no peak-memory figures")),
+            "{:?}",
+            proposal.notes
+        );
     }
 
     #[test]

@@ -98,7 +98,8 @@ pub enum Command {
     Runtime(RuntimeCommand),
     /// Cost per application, job, team or cost-center from a directory of Spark event logs (chargeback).
     Cost(CostArgs),
-    /// Propose changes to a job's resources and settings from its past runs' event logs.
+    /// Propose changes to a job's resources and settings from its past runs' event logs (memory up after spill or
+    /// GC pressure, down to measured peaks plus headroom; executors, partitions, AQE), with a confidence.
     Tune(TuneArgs),
     /// Serve OpenMetrics from a directory of Spark event logs (outcomes, durations, cost, GC, spill, utilisation).
     Exporter(ExporterArgs),
@@ -116,7 +117,8 @@ pub enum Command {
     /// Data-quality gates: check a dataset against a DataQuality spec (exit 1 when an error check fails).
     #[command(subcommand)]
     Dq(DqCommand),
-    /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix.
+    /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix;
+    /// `--html FILE` also writes a self-contained report with charts.
     Analyze(AnalyzeArgs),
     /// List and show golden-path presets.
     #[command(subcommand)]
@@ -525,6 +527,10 @@ pub struct AnalyzeArgs {
     /// One application's event log: a file or an `eventlog_v2_*` directory.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+    /// Also write a self-contained HTML report (executor timeline, stage Gantt chart with the critical path,
+    /// task-time distributions, cost, findings) to FILE; it needs no network to open.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `cost`.

@@ -2,15 +2,18 @@
 //!
 //! Owns: opening the log, handing its summary to
 //! [`sparkplane_eventlog::analyze::analyze`], and printing the findings as a table
-//! or JSON. Must not: judge anything itself (the rules live in the eventlog crate,
+//! or JSON, and with `--html FILE` writing the HTML report
+//! ([`sparkplane_eventlog::report_html`]) atomically. Must not: judge anything itself (the rules live in the eventlog crate,
 //! next to the model they read) or fail because of a finding — findings are advice,
 //! so the exit code is 0 whenever the log can be read.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
 use sparkplane_core::Diagnostic;
 use sparkplane_eventlog::analyze::{Finding, analyze, duration};
+use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::{ReadError, Timing, WallTime, summarize};
 
 use crate::exit::{CommandResult, Failure};
@@ -35,11 +38,17 @@ struct AnalyzeReport<'a> {
 }
 
 /// Runs `analyze` on one application's event log (a file or an `eventlog_v2_*`
-/// directory): exit 0 with or without findings; 2 when the log cannot be opened.
-pub fn run(path: &Path, printer: &Printer) -> CommandResult {
+/// directory): exit 0 with or without findings; 2 when the log cannot be opened or
+/// the `html` report cannot be written (then nothing is left at that path).
+pub fn run(path: &Path, html: Option<&Path>, printer: &Printer) -> CommandResult {
     let app = summarize(path).map_err(|error| unreadable_log(&error))?;
     for warning in &app.warnings {
         printer.status(&format!("warning: {warning}"));
+    }
+    if let Some(html) = html {
+        let report = sparkplane_eventlog::report_html(&app, &PriceSheet::opencost_defaults());
+        write_atomically(html, &report)?;
+        printer.status(&format!("wrote the HTML report to {} ({} KiB)", html.display(), report.len().div_ceil(1024)));
     }
     let findings = analyze(&app);
     let report = AnalyzeReport {
@@ -51,6 +60,34 @@ pub fn run(path: &Path, printer: &Printer) -> CommandResult {
         findings: &findings,
     };
     printer.result(&report, || table(&report));
+    Ok(())
+}
+
+/// Writes `text` to `path` through a temporary file beside it, renamed into place, so
+/// the report is either whole or not there (an older report stays until replaced).
+fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
+    let failure = |err: std::io::Error| {
+        let message = format!("cannot write the HTML report {}: {err}", path.display());
+        Failure::Invalid(
+            Diagnostic::error("unwritable-report", "--html", message)
+                .with_help("pass --html a file in an existing, writable directory")
+                .into(),
+        )
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(err) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(failure(err));
+    }
     Ok(())
 }
 

@@ -112,7 +112,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             cluster::list(args.all_namespaces, args.selector.as_deref(), &cluster_target(&args.cluster), printer)
         }
         Command::Delete(args) => cluster::delete(&args.name, args.all, &cluster_target(&args.cluster), printer),
-        Command::Analyze(args) => analyze::run(&args.path, printer),
+        Command::Analyze(args) => analyze::run(&args.path, args.html.as_deref(), printer),
         Command::Observe(ObserveCommand::Rules { format, slo, namespace, release }) => {
             observe::rules(*format, slo.as_deref(), namespace.as_deref(), release.as_deref(), printer)
         }
