@@ -5,13 +5,13 @@
 #
 #   bench/dq/run.sh [ROWS] [FILES]      default 10000000 rows in 4 files
 #
-# Env: DQ_BENCH_DIR (data, default /tmp/dq-bench), DQ_BENCH_VENV (default /tmp/dq-bench-venv).
+# Env: DQ_BENCH_DIR (data, default $HOME/.cache/sparkplane/bench/dq), DQ_BENCH_VENV (default /tmp/dq-bench-venv).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 rows="${1:-10000000}"
 files="${2:-4}"
-data="${DQ_BENCH_DIR:-/tmp/dq-bench}"
+data="${DQ_BENCH_DIR:-$HOME/.cache/sparkplane/bench/dq}"
 venv="${DQ_BENCH_VENV:-/tmp/dq-bench-venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
 

@@ -31,8 +31,8 @@ pub struct DqSpec {
     pub dataset: Dataset,
     /// The checks, evaluated together in one pass over the data.
     pub checks: Vec<Check>,
-    /// Where profiles of past runs are kept, relative to the spec file
-    /// (default `.sparkplane/dq`). Row-count change and drift compare with them.
+    /// Where profiles of past runs are kept: a folder relative to the spec
+    /// file (default `.sparkplane/dq`), an absolute path or an object-store URL. Row-count change and drift compare with them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_store: Option<String>,
     /// What to do with data that fails an error-severity check.
@@ -79,7 +79,8 @@ pub enum Partitioning {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Dataset {
-    /// A folder or file, relative to the spec file.
+    /// A folder or file relative to the spec file, an absolute path, or an
+    /// object-store URL (`s3://bucket/table/`, `s3a://…`, `gs://…`, `az://…`).
     pub path: String,
     /// File format (default parquet).
     #[serde(default)]
@@ -142,6 +143,61 @@ pub struct Check {
     /// The distribution of a numeric column against the previous run's profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftCheck>,
+    /// A SQL predicate every row must satisfy (a NULL result passes, as in a
+    /// SQL `CHECK` constraint): `sql: "amount >= 0"`, or
+    /// `sql: {predicate: "amount >= 0", maxFailingFraction: 0.01}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<SqlCheck>,
+}
+
+/// `sql: "predicate"` or `sql: {predicate, maxFailingRows, maxFailingFraction}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(untagged)]
+pub enum SqlCheck {
+    /// Just the predicate: any failing row fails the check.
+    Predicate(String),
+    /// The predicate with how many failing rows are tolerated.
+    Detailed(SqlPredicateCheck),
+}
+
+/// `sql: {predicate, maxFailingRows, maxFailingFraction}`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SqlPredicateCheck {
+    /// A boolean SQL expression over the dataset's columns.
+    pub predicate: String,
+    /// Most rows allowed to fail (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failing_rows: Option<u64>,
+    /// Largest fraction of rows allowed to fail, 0 to 1 (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failing_fraction: Option<f64>,
+}
+
+impl SqlCheck {
+    /// The predicate text.
+    pub fn predicate(&self) -> &str {
+        match self {
+            SqlCheck::Predicate(p) => p,
+            SqlCheck::Detailed(d) => &d.predicate,
+        }
+    }
+
+    /// Most failing rows allowed.
+    pub fn max_failing_rows(&self) -> Option<u64> {
+        match self {
+            SqlCheck::Predicate(_) => None,
+            SqlCheck::Detailed(d) => d.max_failing_rows,
+        }
+    }
+
+    /// Largest failing fraction allowed.
+    pub fn max_failing_fraction(&self) -> Option<f64> {
+        match self {
+            SqlCheck::Predicate(_) => None,
+            SqlCheck::Detailed(d) => d.max_failing_fraction,
+        }
+    }
 }
 
 /// `rowCount: {min, max}`.
@@ -287,8 +343,9 @@ pub struct DriftCheck {
 pub enum QuarantineMode {
     /// Copy the checked files (the partition) under the quarantine location.
     CopyPartition,
-    /// Copy, verify the copy, then mark the source folder with a
-    /// `_QUARANTINED` file that readers can honour; the source is not deleted.
+    /// Copy, verify the copies (listing and sizes), and only then remove the
+    /// source files, leaving a `_QUARANTINED` note saying where they went; any
+    /// failure leaves the source intact.
     MovePartition,
     /// Write the rows that fail row-level checks as Parquet under the location.
     FailingRows,
@@ -300,6 +357,7 @@ pub enum QuarantineMode {
 pub struct Quarantine {
     /// copy-partition, move-partition or failing-rows.
     pub mode: QuarantineMode,
-    /// A folder, relative to the spec file.
+    /// A folder relative to the spec file, an absolute path, or an
+    /// object-store URL (`s3://bucket/prefix`, `gs://…`, `az://…`).
     pub location: String,
 }

@@ -26,6 +26,7 @@ use sparkplane_api::dq::{Check, DataFormat, DqSpec};
 use crate::DqError;
 use crate::dataset::{self, DataFile, OpenedFile, Unit};
 use crate::sketch::{self, Histogram, HyperLogLog};
+use crate::sql::Predicate;
 
 /// Most failing values remembered per check, as examples in the result.
 pub const EXAMPLES: usize = 5;
@@ -88,32 +89,87 @@ impl ColumnStats {
     }
 
     fn add_slice(&mut self, values: &[f64], histogram: bool) {
-        if values.is_empty() {
-            return;
-        }
-        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-        for v in values {
-            lo = lo.min(*v);
-            hi = hi.max(*v);
-            sum += v;
-        }
-        let mean = sum / values.len() as f64;
-        let m2: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+        let Some(summary) = Summary::of(values) else { return };
         if histogram {
             self.histogram.get_or_insert_with(Histogram::default).add_all(values.iter().copied());
         }
         let batch = ColumnStats {
             scanned: values.len() as u64,
-            mean,
-            m2,
-            min: Some(lo),
-            max: Some(hi),
+            mean: summary.mean,
+            m2: summary.m2,
+            min: summary.min,
+            max: summary.max,
             ..ColumnStats::default()
         };
         let hist = self.histogram.take();
         self.merge(&batch);
         self.histogram = hist;
     }
+}
+
+/// Lanes of the one-pass numeric kernel: independent accumulators the
+/// compiler keeps in SIMD registers.
+const LANES: usize = 8;
+
+/// Min, max, mean and sum of squared deviations of a slice, in one pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// Smallest value (NaN ignored; `None` when all are NaN).
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Mean.
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+}
+
+impl Summary {
+    /// One pass, `LANES` accumulators wide: sums are taken around the first
+    /// value (shifted data keeps the one-pass variance accurate when values
+    /// are large compared with their spread). `None` for an empty slice.
+    pub fn of(values: &[f64]) -> Option<Summary> {
+        let shift = *values.first()?;
+        let mut lo = [f64::INFINITY; LANES];
+        let mut hi = [f64::NEG_INFINITY; LANES];
+        let mut s1 = [0.0f64; LANES];
+        let mut s2 = [0.0f64; LANES];
+        let chunks = values.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for lane in 0..LANES {
+                let v = chunk[lane];
+                lo[lane] = if v < lo[lane] { v } else { lo[lane] };
+                hi[lane] = if v > hi[lane] { v } else { hi[lane] };
+                let d = v - shift;
+                s1[lane] += d;
+                s2[lane] += d * d;
+            }
+        }
+        for (lane, v) in rest.iter().enumerate() {
+            lo[lane] = if *v < lo[lane] { *v } else { lo[lane] };
+            hi[lane] = if *v > hi[lane] { *v } else { hi[lane] };
+            let d = v - shift;
+            s1[lane] += d;
+            s2[lane] += d * d;
+        }
+        let n = values.len() as f64;
+        let (sum1, sum2): (f64, f64) = (s1.iter().sum(), s2.iter().sum());
+        let min = lo.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let all_nan = min == f64::INFINITY && max == f64::NEG_INFINITY;
+        Some(Summary {
+            min: (!all_nan).then_some(min),
+            max: (!all_nan).then_some(max),
+            mean: shift + sum1 / n,
+            m2: (sum2 - sum1 * sum1 / n).max(0.0),
+        })
+    }
+}
+
+/// Values outside `lo..=hi` (NaN counts as outside).
+fn count_outside(values: &[f64], lo: f64, hi: f64) -> usize {
+    values.iter().map(|v| usize::from(!(*v >= lo && *v <= hi))).sum()
 }
 
 fn opt_fold(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
@@ -335,6 +391,9 @@ struct Plan<'a> {
     refs: &'a BTreeMap<usize, KeySet>,
     regexes: BTreeMap<usize, regex::Regex>,
     accepted: BTreeMap<usize, HashSet<&'a str>>,
+    predicates: &'a BTreeMap<usize, Predicate>,
+    /// Range checks by column: (check index, min, max).
+    ranges: BTreeMap<&'a str, Vec<(usize, f64, f64)>>,
 }
 
 fn column_of(check: &Check) -> Vec<&str> {
@@ -367,7 +426,7 @@ fn column_of(check: &Check) -> Vec<&str> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(spec: &'a DqSpec, refs: &'a BTreeMap<usize, KeySet>) -> Plan<'a> {
+    fn new(spec: &'a DqSpec, refs: &'a BTreeMap<usize, KeySet>, predicates: &'a BTreeMap<usize, Predicate>) -> Plan<'a> {
         let mut columns: BTreeMap<String, ColumnPlan> = BTreeMap::new();
         let mut regexes = BTreeMap::new();
         let mut accepted = BTreeMap::new();
@@ -388,8 +447,20 @@ impl<'a> Plan<'a> {
             if let Some(a) = &check.accepted_values {
                 accepted.insert(i, a.values.iter().map(String::as_str).collect());
             }
+            if let Some(p) = predicates.get(&i) {
+                for name in p.columns() {
+                    columns.entry(name).or_default().stats_only = false;
+                }
+            }
         }
-        Plan { spec, columns, refs, regexes, accepted }
+        let mut ranges: BTreeMap<&str, Vec<(usize, f64, f64)>> = BTreeMap::new();
+        for (i, check) in spec.checks.iter().enumerate() {
+            if let Some(r) = &check.range {
+                let bounds = (i, r.min.unwrap_or(f64::NEG_INFINITY), r.max.unwrap_or(f64::INFINITY));
+                ranges.entry(r.column.as_str()).or_default().push(bounds);
+            }
+        }
+        Plan { spec, columns, refs, regexes, accepted, predicates, ranges }
     }
 }
 
@@ -400,17 +471,18 @@ pub fn scan(
     format: DataFormat,
     spec: &DqSpec,
     refs: &BTreeMap<usize, KeySet>,
+    predicates: &BTreeMap<usize, Predicate>,
     threads: usize,
 ) -> Result<Scan, DqError> {
-    let plan = Plan::new(spec, refs);
+    let plan = Plan::new(spec, refs, predicates);
     let mut out = Scan { files: files.len(), ..Scan::default() };
     let mut opened = Vec::with_capacity(files.len());
     let mut units = Vec::new();
     let mut partition_values: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
-        out.bytes += std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+        out.bytes += file.size;
         let o = dataset::open(file, format)?;
-        let name = file.relative.display().to_string();
+        let name = file.quarantine_key();
         for field in o.schema.fields() {
             let shape = out.columns.entry(field.name().clone()).or_default();
             shape.types.entry(spark_type(field.data_type())).or_default().push(name.clone());
@@ -435,6 +507,9 @@ pub fn scan(
         let shape = out.columns.entry(key.clone()).or_default();
         shape.partition = true;
         shape.types.entry(partition_type(values).to_owned()).or_default().push("(partition folders)".into());
+    }
+    if !files.is_empty() {
+        unknown_sql_columns(&out, predicates)?;
     }
 
     let limits: BTreeMap<usize, u64> = spec
@@ -498,6 +573,25 @@ pub fn scan(
         out.distinct.entry(i).or_default();
     }
     Ok(out)
+}
+
+/// A SQL predicate naming a column the dataset does not have is a spec error (exit 2), found before any data is read.
+fn unknown_sql_columns(scan: &Scan, predicates: &BTreeMap<usize, Predicate>) -> Result<(), DqError> {
+    for (i, predicate) in predicates {
+        if let Some((column, at)) = predicate.unknown_column(&|c| scan.columns.contains_key(c)) {
+            let known: Vec<&str> = scan.columns.keys().map(String::as_str).collect();
+            let hint = sparkplane_core::schema::did_you_mean(column, known.iter().copied())
+                .map(|g| format!("write `{g}`"))
+                .unwrap_or_else(|| "use one of the dataset's columns".to_owned());
+            return Err(DqError::Spec {
+                field: format!("checks[{i}].sql"),
+                at,
+                message: format!("column `{column}` is not in the dataset (columns: {})", known.join(", ")),
+                help: format!("{hint}; quote names with spaces or capitals as \"Name\""),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Default)]
@@ -607,25 +701,21 @@ fn scan_unit(
                 && let Some(values) = numeric(array.as_ref(), &mut scratch)
             {
                 stats.add_slice(values, column_plan.histogram);
-            }
-        }
-        for (i, check) in plan.spec.checks.iter().enumerate() {
-            if let Some(r) = &check.range
-                && let Some(array) = columns.get(r.column.as_str())
-            {
-                let entry = result.checks.entry(i).or_default();
-                if let Some(values) = numeric(array.as_ref(), &mut scratch) {
+                // Range checks on the same decoded values, in the same pass over the batch.
+                for (i, lo, hi) in plan.ranges.get(*name).into_iter().flatten() {
+                    let entry = result.checks.entry(*i).or_default();
                     entry.checked += values.len() as u64;
-                    let (lo, hi) = (r.min.unwrap_or(f64::NEG_INFINITY), r.max.unwrap_or(f64::INFINITY));
-                    let bad = values.iter().filter(|v| !(**v >= lo && **v <= hi)).count();
+                    let bad = count_outside(values, *lo, *hi);
                     if bad > 0 {
                         entry.failing += bad as u64;
-                        for v in values.iter().filter(|v| !(**v >= lo && **v <= hi)).take(EXAMPLES) {
+                        for v in values.iter().filter(|v| !(**v >= *lo && **v <= *hi)).take(EXAMPLES) {
                             entry.example(|| v.to_string());
                         }
                     }
                 }
             }
+        }
+        for (i, check) in plan.spec.checks.iter().enumerate() {
             if let Some(a) = &check.accepted_values
                 && let Some(array) = columns.get(a.column.as_str())
                 && let Some(allowed) = plan.accepted.get(&i)
@@ -655,6 +745,30 @@ fn scan_unit(
                         }
                     }
                 });
+            }
+            if let Some(predicate) = plan.predicates.get(&i) {
+                let verdict = predicate.evaluate(rows, &|name| columns.get(name).cloned()).map_err(|e| {
+                    DqError::Spec {
+                        field: format!("checks[{i}].sql"),
+                        at: None,
+                        message: format!("cannot evaluate `{}` on {}: {e}", predicate.sql, file.location()),
+                        help: "compare columns with values of their own type (strings in single quotes, numbers bare)"
+                            .to_owned(),
+                    }
+                })?;
+                let entry = result.checks.entry(i).or_default();
+                entry.checked += rows as u64;
+                let bad = verdict.false_count();
+                if bad > 0 {
+                    entry.failing += bad as u64;
+                    let used = predicate.columns();
+                    for row in (0..rows).filter(|r| verdict.is_valid(*r) && !verdict.value(*r)).take(EXAMPLES) {
+                        if entry.examples.len() >= EXAMPLES {
+                            break;
+                        }
+                        entry.example(|| row_text(&columns, &used, row));
+                    }
+                }
             }
             if let Some(u) = &check.unique {
                 let arrays: Vec<&ArrayRef> = u.columns.iter().filter_map(|c| columns.get(c.as_str())).collect();
@@ -693,6 +807,20 @@ fn scan_unit(
         Ok(())
     })?;
     Ok(result)
+}
+
+/// `a=1, b=NULL` for one row of the named columns (examples of failing rows).
+fn row_text(columns: &BTreeMap<&str, ArrayRef>, names: &BTreeSet<String>, row: usize) -> String {
+    let options = arrow_cast::display::FormatOptions::default().with_null("NULL");
+    names
+        .iter()
+        .filter_map(|name| {
+            let array = columns.get(name.as_str())?;
+            let formatter = arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &options).ok()?;
+            Some(format!("{name}={}", formatter.value(row)))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The array of `name` in a batch: the file's column, a partition value
@@ -882,6 +1010,26 @@ mod tests {
         assert_eq!(partition_type(&set(&["1", "22"])), "int");
         assert_eq!(partition_type(&set(&["9999999999"])), "long");
         assert_eq!(partition_type(&set(&["north", "1"])), "string");
+    }
+
+    #[test]
+    fn the_one_pass_summary_matches_the_two_pass_definitions() {
+        for len in [1usize, 7, 8, 9, 1000, 4099] {
+            let values: Vec<f64> = (0..len).map(|i| 1e9 + ((i * 7919) % 1013) as f64 * 0.5).collect();
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let m2: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s = Summary::of(&values).unwrap_or(Summary { min: None, max: None, mean: 0.0, m2: 0.0 });
+            assert_eq!((s.min, s.max), (Some(min), Some(max)), "{len}");
+            assert!((s.mean - mean).abs() < 1e-6, "{len}: {} vs {mean}", s.mean);
+            assert!((s.m2 - m2).abs() <= 1e-9 * m2.max(1.0), "{len}: {} vs {m2}", s.m2);
+        }
+        assert_eq!(Summary::of(&[]), None);
+        let nan = Summary::of(&[f64::NAN, f64::NAN]).map(|s| (s.min, s.max));
+        assert_eq!(nan, Some((None, None)));
+        assert_eq!(count_outside(&[-1.0, 0.0, 5.0, 10.0, 11.0, f64::NAN], 0.0, 10.0), 3);
     }
 
     #[test]

@@ -427,6 +427,28 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
         } else {
             row_level(&mut result, "are not in the referenced dataset", "are in the referenced dataset");
         }
+    } else if let Some(sql) = &check.sql {
+        let stats = scan.checks.get(&i).cloned().unwrap_or_default();
+        let fraction = if stats.checked == 0 { 0.0 } else { stats.failing as f64 / stats.checked as f64 };
+        result.failing_rows = Some(stats.failing);
+        result.observed = Some(stats.failing as f64);
+        result.examples = stats.examples.into_iter().collect();
+        let rows_ok = stats.failing <= sql.max_failing_rows().unwrap_or(0);
+        let fraction_ok = sql.max_failing_fraction().is_some_and(|f| fraction <= f);
+        let allowed = match (sql.max_failing_rows(), sql.max_failing_fraction()) {
+            (None, None) => String::new(),
+            (Some(n), None) => format!("; allowed {n}"),
+            (None, Some(f)) => format!("; allowed {}", pct(f)),
+            (Some(n), Some(f)) => format!("; allowed {n} or {}", pct(f)),
+        };
+        let text = format!("{} of {} rows fail `{}` ({}){allowed}", stats.failing, stats.checked, sql.predicate(), pct(fraction));
+        if stats.failing > 0 && !rows_ok && !fraction_ok {
+            fail(&mut result, text);
+        } else if stats.failing == 0 {
+            result.message = format!("all {} rows satisfy `{}`", stats.checked, sql.predicate());
+        } else {
+            result.message = text;
+        }
     } else if let Some(d) = &check.drift {
         let max = d.max_psi.unwrap_or(DEFAULT_MAX_PSI);
         match missing(&d.column) {

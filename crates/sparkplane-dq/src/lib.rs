@@ -4,9 +4,11 @@
 //! next run's row-count-change and drift checks, and quarantines failing data
 //! as configured — never deleting any.
 //!
-//! Layout: `spec` (load with spans), `engine` (one-pass scan), `evaluate`
+//! Layout: `spec` (load with spans), `sql` (custom SQL predicates: parse,
+//! type-check, vectorized evaluation), `engine` (one-pass scan), `evaluate`
 //! (pass/fail and profiles, sans-IO), `sketch` (histograms, HyperLogLog,
-//! PSI), `dataset` (files and readers), `store` (profiles on disk),
+//! PSI), `dataset` (files and readers, local or object storage), `store`
+//! (profiles, local or object storage),
 //! `quarantine`, `output` (JUnit, Prometheus text). The CLI is thin glue
 //! over `check`.
 
@@ -17,10 +19,11 @@ pub mod output;
 pub mod quarantine;
 pub mod sketch;
 pub mod spec;
+pub mod sql;
 pub mod store;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sparkplane_api::dq::DqSpec;
 
@@ -30,37 +33,75 @@ pub use spec::{LoadedSpec, load_spec};
 /// What can stop a check run before any check is decided.
 #[derive(Debug, thiserror::Error)]
 pub enum DqError {
-    /// The dataset path does not exist.
+    /// The dataset path or URL does not exist.
     #[error("dataset {path} not found: {error}")]
     NotFound {
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
+        /// The path or URL.
+        path: String,
+        /// The OS's or the store's words.
         error: String,
     },
     /// A data file cannot be decoded (truncated, not the format it claims).
     #[error("cannot read {path}: {error}")]
     Corrupt {
-        /// The file.
-        path: PathBuf,
+        /// The file (a path or a URL).
+        path: String,
         /// The decoder's error.
         error: String,
     },
     /// A file or folder could not be read or written.
     #[error("{path}: {error}")]
     Io {
-        /// The file or folder.
-        path: PathBuf,
+        /// The file or folder (a path or a URL).
+        path: String,
         /// The OS error.
         error: String,
     },
+    /// Object storage refused or could not be reached, or a location is malformed
+    /// (`StorageError::exit_code` says which).
+    #[error("{0}")]
+    Storage(sparkplane_storage::StorageError),
     /// The partition selection does not fit the dataset (or the dataset is not supported).
     #[error("{0}")]
     Selection(String),
+    /// A check of the spec does not fit the dataset (a SQL predicate naming a
+    /// column the data does not have); points into the spec.
+    #[error("{field}: {message}")]
+    Spec {
+        /// Field path in the spec, e.g. `checks[3].sql`.
+        field: String,
+        /// 1-based line and column inside the SQL text, when known.
+        at: Option<(usize, usize)>,
+        /// What is wrong.
+        message: String,
+        /// What to write instead.
+        help: String,
+    },
+    /// Quarantine could not finish; the source data is intact.
+    #[error("{done}: {error}")]
+    Quarantine {
+        /// What was and was not done, and that the source is intact.
+        done: String,
+        /// The storage failure.
+        error: sparkplane_storage::StorageError,
+    },
+}
+
+impl DqError {
+    /// sparkplane's exit code: 1 for data that cannot be decoded (bad data
+    /// must not pass the gate), 3 for unreachable or refusing storage, 2 for
+    /// everything the user fixes in the spec or command.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DqError::Corrupt { .. } => 1,
+            DqError::Storage(e) | DqError::Quarantine { error: e, .. } => e.exit_code(),
+            DqError::NotFound { .. } | DqError::Io { .. } | DqError::Selection(_) | DqError::Spec { .. } => 2,
+        }
+    }
 }
 
 /// How to run the checks.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
     /// Folder the spec's relative paths are relative to (the spec file's folder).
     pub base_dir: PathBuf,
@@ -74,29 +115,24 @@ pub struct CheckOptions {
     pub write_profile: bool,
     /// Whether to quarantine on failure.
     pub quarantine: bool,
-}
-
-fn resolve(base: &Path, path: &str) -> PathBuf {
-    let p = Path::new(path);
-    if p.is_absolute() { p.to_owned() } else { base.join(p) }
+    /// Extra object-store settings for every remote location (object_store
+    /// keys such as `aws_endpoint`); empty in the CLI, where credentials and
+    /// endpoint come from the environment.
+    pub storage_options: Vec<(String, String)>,
 }
 
 /// Runs a spec end to end: discover, scan once, evaluate against the stored
 /// baseline, store the profile when the gate passes, quarantine when it fails.
 pub fn check(spec: &DqSpec, options: &CheckOptions) -> Result<DqReport, DqError> {
-    if spec.dataset.path.starts_with("s3://") || spec.dataset.path.starts_with("s3a://") {
-        return Err(DqError::Selection(format!(
-            "{}: datasets in object storage are not supported yet; check a local copy",
-            spec.dataset.path
-        )));
-    }
-    let root = resolve(&options.base_dir, &spec.dataset.path);
+    let base = &options.base_dir;
+    let root = dataset::Root::open(&spec.dataset.path, base, &options.storage_options)?;
     let files = dataset::discover(&root, &spec.dataset, &options.selection)?;
+    let predicates = sql::compile_checks(spec)?;
     let mut refs = BTreeMap::new();
     let mut missing_refs = BTreeMap::new();
     for (i, check) in spec.checks.iter().enumerate() {
         if let Some(r) = &check.referential_integrity {
-            let ref_root = resolve(&options.base_dir, &r.dataset.path);
+            let ref_root = dataset::Root::open(&r.dataset.path, base, &options.storage_options)?;
             let ref_files = dataset::discover(&ref_root, &r.dataset, &dataset::Selection::new())?;
             let column = r.ref_column.as_deref().unwrap_or(&r.column);
             let (keys, found) = engine::read_keys(&ref_files, r.dataset.format, column)?;
@@ -106,10 +142,14 @@ pub fn check(spec: &DqSpec, options: &CheckOptions) -> Result<DqReport, DqError>
             refs.insert(i, keys);
         }
     }
-    let scan = engine::scan(&files, spec.dataset.format, spec, &refs, options.threads)?;
+    let scan = engine::scan(&files, spec.dataset.format, spec, &refs, &predicates, options.threads)?;
     let label = dataset::selection_label(&options.selection);
-    let store_root = resolve(&options.base_dir, spec.profile_store.as_deref().unwrap_or(store::DEFAULT_DIR));
-    let baseline = store::baseline(&store_root, &spec.metadata.name, &options.selection)?;
+    let profiles = store::ProfileStore::open(
+        spec.profile_store.as_deref().unwrap_or(store::DEFAULT_DIR),
+        base,
+        &options.storage_options,
+    )?;
+    let baseline = profiles.baseline(&spec.metadata.name, &options.selection)?;
     let ctx = evaluate::EvalContext {
         now_secs: options.now_secs,
         baseline: baseline.as_ref(),
@@ -118,14 +158,15 @@ pub fn check(spec: &DqSpec, options: &CheckOptions) -> Result<DqReport, DqError>
     };
     let mut report = evaluate::evaluate(spec, &scan, &ctx);
     if report.passed && options.write_profile {
-        store::save(&store_root, &evaluate::profile(spec, &label, &scan))?;
+        profiles.save(&evaluate::profile(spec, &label, &scan))?;
     }
     if !report.passed
         && options.quarantine
         && let Some(q) = &spec.quarantine
     {
-        let target = resolve(&options.base_dir, &q.location);
-        report.quarantine = Some(quarantine::apply(q.mode, &root, &files, &target, spec, &label, &report)?);
+        let target = dataset::Root::open(&q.location, base, &options.storage_options)?;
+        let plan = quarantine::Plan { source: &root, files: &files, target: &target, spec, selection: &label };
+        report.quarantine = Some(quarantine::apply(q.mode, &plan, &report, &predicates, &options.storage_options)?);
     }
     Ok(report)
 }

@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use sparkplane_api::dq::{Check, DqSpec};
 use sparkplane_core::schema::{self, Completeness, DocKind};
 use sparkplane_core::yaml::{FieldPath, Node, parse_single};
-use sparkplane_core::{Diagnostic, Diagnostics, Source};
+use sparkplane_core::source::LineCol;
+use sparkplane_core::{Diagnostic, Diagnostics, Source, Span};
 
 /// The `kind:` of a data-quality document.
 pub const KIND: &str = "DataQuality";
@@ -28,6 +29,7 @@ pub const CHECK_FIELDS: &[&str] = &[
     "freshness",
     "referentialIntegrity",
     "drift",
+    "sql",
 ];
 
 /// A spec that passed every check, with the warnings found on the way.
@@ -89,8 +91,47 @@ pub fn check_fields(check: &Check) -> Vec<&'static str> {
         check.freshness.is_some(),
         check.referential_integrity.is_some(),
         check.drift.is_some(),
+        check.sql.is_some(),
     ];
     CHECK_FIELDS.iter().zip(set).filter(|(_, on)| *on).map(|(name, _)| *name).collect()
+}
+
+/// Where in the spec file a place inside a SQL predicate is: the predicate's
+/// own line and column when the YAML value is on one line (quoted or
+/// plain), else the value's start.
+pub fn sql_span(doc: &Node, field: &str, at: Option<(usize, usize)>) -> Span {
+    let span = doc.span_for(&path(field));
+    let Some((line, column)) = at else { return span };
+    let raw = span.source.text.get(span.start..span.end).unwrap_or_default();
+    if line != 1 || raw.contains('\n') {
+        return span;
+    }
+    let quote = usize::from(raw.starts_with('"') || raw.starts_with('\''));
+    let shift = quote + column.saturating_sub(1);
+    let offset: usize = raw.chars().take(shift).map(char::len_utf8).sum();
+    Span {
+        start: span.start + offset,
+        end: span.end.max(span.start + offset),
+        at: LineCol { line: span.at.line, column: span.at.column + shift },
+        source: span.source.clone(),
+    }
+}
+
+/// A diagnostic for a check that does not fit the dataset ([`crate::DqError::Spec`]), pointing into the spec.
+pub fn spec_diagnostic(
+    doc: &Node,
+    field: &str,
+    at: Option<(usize, usize)>,
+    message: &str,
+    help: &str,
+) -> Diagnostic {
+    let at_field = match doc.get(&path(&format!("{field}.predicate"))) {
+        Some(_) => format!("{field}.predicate"),
+        None => field.to_owned(),
+    };
+    Diagnostic::error("bad-sql", at_field.clone(), message.to_owned())
+        .with_span(Some(sql_span(doc, &at_field, at)))
+        .with_help(help.to_owned())
 }
 
 fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
@@ -112,6 +153,7 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
         error("checks", "no-checks", "the spec has no checks".into(), "add at least one entry under `checks:`".into());
     }
     let mut names = BTreeSet::new();
+    let mut sql_problems = Vec::new();
     for (i, check) in spec.checks.iter().enumerate() {
         let at = format!("checks[{i}]");
         if !names.insert(check.name.as_str()) {
@@ -211,6 +253,29 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
                 "0.2 is a common threshold".into(),
             );
         }
+        if let Some(sql) = &check.sql {
+            let field = match sql {
+                sparkplane_api::dq::SqlCheck::Predicate(_) => format!("{at}.sql"),
+                sparkplane_api::dq::SqlCheck::Detailed(_) => format!("{at}.sql.predicate"),
+            };
+            if let Err(e) = crate::sql::parse(sql.predicate()) {
+                sql_problems.push(
+                    Diagnostic::error("bad-sql", field.clone(), format!("`{}`: {}", sql.predicate(), e.message))
+                        .with_span(Some(sql_span(doc, &field, e.at)))
+                        .with_help(e.help),
+                );
+            }
+            if let Some(fraction) = sql.max_failing_fraction()
+                && !(0.0..=1.0).contains(&fraction)
+            {
+                error(
+                    &format!("{at}.sql.maxFailingFraction"),
+                    "bad-value",
+                    format!("{fraction} is not a fraction between 0 and 1"),
+                    "write e.g. 0.01 for at most 1% failing rows".into(),
+                );
+            }
+        }
         if let Some(change) = &check.row_count_change
             && change.max_percent < 0.0
         {
@@ -221,6 +286,9 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
                 "write e.g. 30 for ±30%".into(),
             );
         }
+    }
+    for problem in sql_problems {
+        out.push(problem);
     }
 }
 

@@ -91,6 +91,7 @@ fn options(base: &Path) -> CheckOptions {
         now_secs: NOW,
         write_profile: true,
         quarantine: true,
+        storage_options: Vec::new(),
     }
 }
 
@@ -272,7 +273,7 @@ fn a_corrupt_file_is_named() {
     std::fs::write(&bad, b"PAR1 this is not parquet").expect("write");
     let err = run_text(dir.path(), &spec_text("data", "", "  - name: rows\n    rowCount: {min: 1}\n"));
     match err {
-        Err(DqError::Corrupt { path, .. }) => assert_eq!(path, bad),
+        Err(DqError::Corrupt { path, .. }) => assert_eq!(path, bad.display().to_string()),
         other => panic!("expected a corrupt-file error, got {other:?}"),
     }
     // Truncated: a real file cut in half.
@@ -280,7 +281,7 @@ fn a_corrupt_file_is_named() {
     let bytes = std::fs::read(&good).expect("read");
     std::fs::write(&bad, &bytes[..bytes.len() / 2]).expect("write");
     let err = run_text(dir.path(), &spec_text("data", "", "  - name: rows\n    rowCount: {min: 1}\n")).err();
-    assert!(matches!(&err, Some(DqError::Corrupt { path, .. }) if *path == bad), "{err:?}");
+    assert!(matches!(&err, Some(DqError::Corrupt { path, .. }) if *path == bad.display().to_string()), "{err:?}");
 }
 
 #[test]
@@ -411,7 +412,7 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn quarantine_copies_marks_or_extracts_and_never_deletes() {
+fn quarantine_copies_moves_or_extracts_and_loses_nothing() {
     for mode in ["copy-partition", "move-partition", "failing-rows"] {
         let dir = tempfile::tempdir().expect("tempdir");
         good_dataset(&dir.path().join("data"));
@@ -426,10 +427,14 @@ fn quarantine_copies_marks_or_extracts_and_never_deletes() {
                 assert_eq!(quarantined, before);
             }
             "move-partition" => {
-                assert_eq!(quarantined, before);
-                let kept: Vec<&PathBuf> = after.iter().filter(|p| !p.ends_with("_QUARANTINED")).collect();
-                assert_eq!(kept, before.iter().collect::<Vec<_>>(), "sources are kept");
-                assert_eq!(after.len(), before.len() + 2, "one marker per partition folder");
+                assert_eq!(quarantined, before, "every file has its copy");
+                let notes = vec![
+                    PathBuf::from("date=2026-11-19/_QUARANTINED"),
+                    PathBuf::from("date=2026-11-20/_QUARANTINED"),
+                ];
+                assert_eq!(after, notes, "the sources moved; a note in each partition folder says where");
+                let note = std::fs::read_to_string(dir.path().join("data/date=2026-11-20/_QUARANTINED")).expect("note");
+                assert!(note.contains("failed: r") && note.contains("q/t/all"), "{note}");
             }
             _ => {
                 assert_eq!(after, before);

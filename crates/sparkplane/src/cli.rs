@@ -462,7 +462,14 @@ pub struct RunArgs {
 /// `dq`.
 #[derive(Subcommand, Debug)]
 pub enum DqCommand {
-    /// Run a DataQuality spec's checks in one pass over the data; store a profile; quarantine on failure.
+    /// Run a DataQuality spec's checks (incl. SQL predicates) in one pass over the data; store a profile;
+    /// quarantine on failure.
+    ///
+    /// The dataset, profile store and quarantine location may be local paths or object-store URLs
+    /// (s3://, s3a://, gs://, az://). Credentials and endpoint come from the environment:
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL (S3-compatible servers);
+    /// GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_ACCOUNT_NAME/AZURE_STORAGE_ACCOUNT_KEY.
+    /// Exit codes: 0 passed, 1 a check failed or data is unreadable, 2 bad spec/location, 3 storage unreachable.
     Check(DqCheckArgs),
 }
 

@@ -59,25 +59,51 @@ fn invalid(code: &'static str, message: String, help: &str) -> Failure {
     Failure::Invalid(Diagnostic::error(code, "", message).with_help(help).into())
 }
 
-fn dq_failure(error: DqError) -> Failure {
+fn dq_failure(error: DqError, doc: &sparkplane_core::yaml::Node) -> Failure {
     match error {
         DqError::NotFound { path, error } => invalid(
             "dataset-not-found",
-            format!("dataset {} not found: {error}", path.display()),
-            "check `dataset.path`; a relative path is relative to the spec file",
+            format!("dataset {path} not found: {error}"),
+            "check `dataset.path`; a relative path is relative to the spec file, a URL names bucket/prefix",
         ),
         DqError::Selection(message) => {
             invalid("bad-partition", message, "select partitions as --partition key=value with the dataset's keys")
         }
         // Unreadable data is bad data: the gate fails (exit 1) and names the file.
         DqError::Corrupt { path, error } => Failure::Failed(
-            Diagnostic::error("corrupt-data", "", format!("cannot read data file {}: {error}", path.display()))
+            Diagnostic::error("corrupt-data", "", format!("cannot read data file {path}: {error}"))
                 .with_help("the file is damaged or not in the spec's `dataset.format`; rewrite or remove it")
                 .into(),
         ),
-        DqError::Io { path, error } => {
-            Failure::File { path, error, help: "check the path exists and is readable/writable".to_owned() }
+        DqError::Io { path, error } => Failure::File {
+            path: PathBuf::from(path),
+            error,
+            help: "check the path exists and is readable/writable".to_owned(),
+        },
+        DqError::Spec { field, at, message, help } => Failure::Invalid(
+            sparkplane_dq::spec::spec_diagnostic(doc, &field, at, &message, &help).into(),
+        ),
+        DqError::Storage(error) => storage_failure("storage", error.to_string(), error.exit_code()),
+        DqError::Quarantine { done, error } => {
+            storage_failure("quarantine-failed", format!("{done}: {error}"), error.exit_code())
         }
+    }
+}
+
+/// A storage problem: 2 when the location is wrong or missing, 3 when storage is unreachable or refuses.
+fn storage_failure(code: &'static str, message: String, exit: i32) -> Failure {
+    let diagnostic = Diagnostic::error(code, "", message);
+    if exit == 3 {
+        Failure::Infrastructure(
+            diagnostic
+                .with_help(
+                    "check the endpoint and credentials in the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, \
+                     AWS_SECRET_ACCESS_KEY, AWS_REGION)",
+                )
+                .into(),
+        )
+    } else {
+        Failure::Invalid(diagnostic.with_help("check the location in the spec (bucket and prefix)").into())
     }
 }
 
@@ -102,9 +128,11 @@ fn run_spec(settings: &DqSettings, printer: &Printer) -> Result<(DqReport, f64),
         now_secs: now_secs(),
         write_profile: !settings.no_profile,
         quarantine: !settings.no_quarantine,
+        storage_options: Vec::new(),
     };
     let started = Instant::now();
-    let report = sparkplane_dq::check(&loaded.spec, &options).map_err(dq_failure)?;
+    let report =
+        sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?;
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
