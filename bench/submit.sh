@@ -9,6 +9,9 @@
 # applications: spark-submit names each one, sparkplane uses --rerun).
 #
 # Usage (from the repository root): bench/submit.sh [N]
+#   N                    sequential submissions of the second round (default 100)
+#   BENCH_SKIP_BUILD=1   use the release binaries already in $CARGO_TARGET_DIR/release
+#   BENCH_KEEP=1         keep the work directory (logs, kubeconfig, timings) and print it
 set -euo pipefail
 
 n="${1:-100}"
@@ -21,10 +24,20 @@ if [ ! -x /usr/bin/time ]; then
   exit 3
 fi
 
-echo "==> building sparkplane and fake-kube-apiserver (release)" >&2
-cargo build --release -q -p sparkplane --bin sparkplane -p sparkplane-fakekube --bin fake-kube-apiserver
+case "$n" in
+  ''|*[!0-9]*|0) echo "bench/submit.sh: N must be a positive whole number, got '$n'" >&2; exit 2 ;;
+esac
+
 sparkplane="$CARGO_TARGET_DIR/release/sparkplane"
 fake="$CARGO_TARGET_DIR/release/fake-kube-apiserver"
+if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
+  for bin in "$sparkplane" "$fake"; do
+    [ -x "$bin" ] || { echo "BENCH_SKIP_BUILD=1 but $bin is missing: build it or unset BENCH_SKIP_BUILD" >&2; exit 2; }
+  done
+else
+  echo "==> building sparkplane and fake-kube-apiserver (release)" >&2
+  cargo build --release -q -p sparkplane --bin sparkplane -p sparkplane-fakekube --bin fake-kube-apiserver
+fi
 
 spark_submit="$("$sparkplane" runtime list -o json | python3 -c '
 import json, sys
@@ -41,7 +54,7 @@ work="$(mktemp -d)"
 cleanup() {
   [ -n "${feeder:-}" ] && kill "$feeder" 2>/dev/null || true
   [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
-  rm -rf "$work"
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "==> work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -108,7 +121,7 @@ cat >"$work/sparkplane.sh" <<EOF
 set -e
 export KUBECONFIG="$work/kubeconfig"
 for i in \$(seq "\$1"); do
-  "$sparkplane" submit "$work/probe.yaml" --rerun -q >/dev/null
+  "$sparkplane" submit "$work/probe.yaml" --rerun -q >/dev/null 2>>"$work/sparkplane.log"
 done
 EOF
 chmod +x "$work/spark-submit.sh" "$work/sparkplane.sh"
@@ -117,8 +130,8 @@ chmod +x "$work/spark-submit.sh" "$work/sparkplane.sh"
 measure() {
   local script="$1" count="$2" out="$work/time.$1.$2"
   if ! /usr/bin/time -v -o "$out" "$work/$script.sh" "$count"; then
-    echo "$script failed; see $work/$script.log" >&2
-    tail -20 "$work/spark-submit.log" >&2 2>/dev/null || true
+    echo "$script failed after $(grep -c . "$work/$script.log" 2>/dev/null || echo 0) log lines; its last ones:" >&2
+    tail -20 "$work/$script.log" >&2 2>/dev/null || true
     exit 1
   fi
   python3 - "$out" <<'PY'

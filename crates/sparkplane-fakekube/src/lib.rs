@@ -85,6 +85,10 @@ pub struct Behaviour {
     pub drop_watches_after: Option<usize>,
     /// Every answer waits this long first (slow API server).
     pub latency: Option<Duration>,
+    /// This many upcoming pod creates lose a race (counted down): just
+    /// before each, another client (field manager `racer`) creates the same
+    /// pod, so the create answers 409 AlreadyExists.
+    pub lose_create_races: u32,
 }
 
 #[derive(Default)]
@@ -93,6 +97,8 @@ struct State {
     requests: Vec<RecordedRequest>,
     behaviour: Behaviour,
     shutdown: bool,
+    /// Bumped by [`FakeApiServer::drop_watches`]; a watch ends when it changes.
+    watch_epoch: u64,
 }
 
 struct Shared {
@@ -208,9 +214,22 @@ impl FakeApiServer {
         self.shared.changed.notify_all();
     }
 
+    /// Closes every watch open now, as an API server restart or a broken
+    /// connection would (the clients must watch again).
+    pub fn drop_watches(&self) {
+        self.shared.lock().watch_epoch += 1;
+        self.shared.changed.notify_all();
+    }
+
     /// Replaces the scripted behaviour.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         self.shared.lock().behaviour = behaviour;
+    }
+
+    /// The scripted behaviour now, with its counters (`fail_next`,
+    /// `lose_create_races`) as far as requests have used them up.
+    pub fn behaviour(&self) -> Behaviour {
+        self.shared.lock().behaviour.clone()
     }
 
     /// Stores an object directly (no request recorded), as if created earlier.
@@ -399,6 +418,24 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     };
     let body = || parsed.body.clone().unwrap_or(Value::Null);
     let mut state = shared.lock();
+    let script = state.behaviour.advance_driver_pods.clone();
+    if parsed.method == "POST"
+        && path.plural == "pods"
+        && path.group.is_empty()
+        && !options.dry_run
+        && state.behaviour.lose_create_races > 0
+    {
+        state.behaviour.lose_create_races -= 1;
+        let racer = WriteOptions { dry_run: false, field_manager: Some("racer".into()) };
+        if let Answer::Json(201, pod) = state.store.create(&path, body(), &racer)
+            && let Some(script) = script.clone()
+            && pod["metadata"]["labels"]["spark-role"] == "driver"
+        {
+            drop(state);
+            advance(shared, &pod, script);
+            state = shared.lock();
+        }
+    }
     let store = &mut state.store;
     let answer = match (parsed.method.as_str(), path.name.clone()) {
         ("GET", None) => match selectors() {
@@ -424,7 +461,6 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
             status(405, "MethodNotAllowed", format!("{method} is not supported on {}", parsed.path), json!({}))
         }
     };
-    let script = state.behaviour.advance_driver_pods.clone();
     drop(state);
     shared.changed.notify_all();
     if let (Some(script), Answer::Json(201, pod)) = (script, &answer)
@@ -523,11 +559,12 @@ fn watch(shared: &Arc<Shared>, request: tiny_http::Request, path: &ResourcePath,
     let timeout = parsed.query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
     let deadline = Instant::now() + Duration::from_secs(timeout);
     let start: Option<u64> = parsed.query.get("resourceVersion").and_then(|rv| rv.parse().ok()).filter(|rv| *rv > 0);
-    let (mut cursor, mut pending, limit) = {
+    let (mut cursor, mut pending, limit, epoch) = {
         let state = shared.lock();
         let limit = state.behaviour.drop_watches_after;
+        let epoch = state.watch_epoch;
         match start {
-            Some(rv) => (rv, Vec::new(), limit),
+            Some(rv) => (rv, Vec::new(), limit, epoch),
             None => {
                 let added: Vec<Value> = state
                     .store
@@ -535,7 +572,7 @@ fn watch(shared: &Arc<Shared>, request: tiny_http::Request, path: &ResourcePath,
                     .into_iter()
                     .map(|(_, object)| json!({"type": "ADDED", "object": object}))
                     .collect();
-                (state.store.rv, added, limit)
+                (state.store.rv, added, limit, epoch)
             }
         }
     };
@@ -563,7 +600,7 @@ fn watch(shared: &Arc<Shared>, request: tiny_http::Request, path: &ResourcePath,
         }
         let mut state = shared.lock();
         loop {
-            if state.shutdown {
+            if state.shutdown || state.watch_epoch != epoch {
                 drop(state);
                 stream.end();
                 return;

@@ -455,14 +455,54 @@ pub enum WaitEvent {
     Log(String),
 }
 
-/// How many watch failures in a row end the wait as unreachable.
+/// How many watch failures in a row end the wait as an infrastructure error.
 const MAX_WATCH_FAILURES: u32 = 6;
 
-/// Follows the driver's log into `lines` until the container ends.
-fn spawn_log_follower(pods: Api<Pod>, pod: String, lines: tokio::sync::mpsc::UnboundedSender<String>) {
+/// Backoff between watch retries while waiting: 0.25 s doubling to 4 s
+/// (reset by every event), so [`MAX_WATCH_FAILURES`] failures in a row end
+/// the wait after about 8 s, and a short outage is ridden out.
+struct WaitBackoff {
+    next: Duration,
+}
+
+impl WaitBackoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MAX: Duration = Duration::from_secs(4);
+}
+
+fn wait_backoff() -> WaitBackoff {
+    WaitBackoff { next: WaitBackoff::FIRST }
+}
+
+impl Iterator for WaitBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = (now * 2).min(WaitBackoff::MAX);
+        Some(now)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WaitBackoff {
+    fn reset(&mut self) {
+        self.next = WaitBackoff::FIRST;
+    }
+}
+
+/// Follows the driver's log into `lines` until the container ends. Sets
+/// `opened` once the log stream is open, so the caller knows whether to
+/// fetch the log itself at the end.
+fn spawn_log_follower(
+    pods: Api<Pod>,
+    pod: String,
+    lines: tokio::sync::mpsc::UnboundedSender<String>,
+    opened: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     tokio::spawn(async move {
         let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), follow: true, ..LogParams::default() };
         let Ok(stream) = pods.log_stream(&pod, &params).await else { return };
+        opened.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut stream = Box::pin(stream.lines());
         while let Some(Ok(text)) = stream.next().await {
             if lines.send(text).is_err() {
@@ -487,15 +527,16 @@ pub async fn wait(
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let op = || Operation::new("watch", "Pod", format!("{namespace}/{pod}"));
     let driver_config = watcher::Config::default().fields(&format!("metadata.name={pod}"));
-    let mut driver = watcher::watcher(pods.clone(), driver_config).default_backoff().boxed();
+    let mut driver = watcher::watcher(pods.clone(), driver_config).backoff(wait_backoff()).boxed();
     let executor_config =
         watcher::Config::default().labels(&format!("spark-role=executor,spark-app-selector={app_id}"));
-    let mut executors = watcher::watcher(pods.clone(), executor_config).default_backoff().boxed();
+    let mut executors = watcher::watcher(pods.clone(), executor_config).backoff(wait_backoff()).boxed();
     let mut executor_pods: BTreeMap<String, Pod> = BTreeMap::new();
     let mut last_counts = ExecutorCounts::default();
     let mut last_phase = String::new();
     let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut log_tx = Some(log_tx);
+    let log_opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut failures = 0u32;
 
     let last = loop {
@@ -508,7 +549,7 @@ pub async fn wait(
                     Err(e) => {
                         failures += 1;
                         if failures >= MAX_WATCH_FAILURES {
-                            return Err(KubeError::Unreachable { server: server.to_owned(), operation: op(), detail: crate::error::chain(&e) });
+                            return Err(crate::error::from_watcher(e, op(), server));
                         }
                         continue;
                     }
@@ -533,7 +574,7 @@ pub async fn wait(
                 if now == "Running"
                     && let Some(tx) = log_tx.take()
                 {
-                    spawn_log_follower(pods.clone(), pod.to_owned(), tx);
+                    spawn_log_follower(pods.clone(), pod.to_owned(), tx, log_opened.clone());
                 }
                 if now == "Succeeded" || now == "Failed" {
                     break application(&p);
@@ -561,21 +602,21 @@ pub async fn wait(
     };
 
     // The rest of the log: what the follower still sends, or all of it when
-    // the driver ended before its log could be followed.
-    match log_tx.take() {
-        Some(_) => {
-            let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), ..LogParams::default() };
-            if let Ok(Ok(text)) = tokio::time::timeout(Duration::from_secs(10), pods.logs(pod, &params)).await {
-                text.lines().for_each(|l| event(WaitEvent::Log(l.to_owned())));
+    // the driver ended before its log could be followed or the follower
+    // could not open the log (a failing API server).
+    let followed = log_tx.take().is_none();
+    if followed {
+        let rest = async {
+            while let Some(line) = log_rx.recv().await {
+                event(WaitEvent::Log(line));
             }
-        }
-        None => {
-            let rest = async {
-                while let Some(line) = log_rx.recv().await {
-                    event(WaitEvent::Log(line));
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(10), rest).await;
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), rest).await;
+    }
+    if !followed || !log_opened.load(std::sync::atomic::Ordering::SeqCst) {
+        let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), ..LogParams::default() };
+        if let Ok(Ok(text)) = tokio::time::timeout(Duration::from_secs(10), pods.logs(pod, &params)).await {
+            text.lines().for_each(|l| event(WaitEvent::Log(l.to_owned())));
         }
     }
     let mut app = last;

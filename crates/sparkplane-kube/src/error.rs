@@ -86,8 +86,10 @@ pub enum KubeError {
         message: String,
     },
     /// Any other answer: 409 where it cannot be resolved, 5xx, an unreadable response.
-    #[error("the Kubernetes API failed to {operation} ({code}): {message}")]
+    #[error("the Kubernetes API at {server} failed to {operation} ({code}): {message}")]
     Server {
+        /// The server URL.
+        server: String,
         /// What was being done.
         operation: Operation,
         /// HTTP status (0 when there was no status, e.g. an unreadable body).
@@ -114,13 +116,13 @@ impl KubeError {
                         KubeError::Invalid { operation, message, fields }
                     }
                     404 => KubeError::NotFound { operation, message },
-                    code => KubeError::Server { operation, code, message },
+                    code => KubeError::Server { server: server.to_owned(), operation, code, message },
                 }
             }
             kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
                 KubeError::Unreachable { server: server.to_owned(), operation, detail: chain(&error) }
             }
-            other => KubeError::Server { operation, code: 0, message: chain(&other) },
+            other => KubeError::Server { server: server.to_owned(), operation, code: 0, message: chain(&other) },
         }
     }
 
@@ -165,6 +167,19 @@ impl KubeError {
                 "the API server failed; retry, and check the control plane's health if it persists".into()
             }
         }
+    }
+}
+
+/// Classifies a watch failure: the API server's own answer (a 5xx, 403, …)
+/// as [`KubeError::from_kube`] does, anything else as unreachable.
+pub fn from_watcher(error: kube::runtime::watcher::Error, operation: Operation, server: &str) -> KubeError {
+    use kube::runtime::watcher::Error as W;
+    match error {
+        W::InitialListFailed(e) | W::WatchStartFailed(e) | W::WatchFailed(e) => {
+            KubeError::from_kube(e, operation, server)
+        }
+        W::WatchError(status) => KubeError::from_kube(kube::Error::Api(status), operation, server),
+        other => KubeError::Unreachable { server: server.to_owned(), operation, detail: chain(&other) },
     }
 }
 

@@ -368,3 +368,146 @@ fn an_unknown_context_is_exit_2_naming_it() {
     assert!(stderr(&output).contains("the kubeconfig has no context `nope`"), "{}", stderr(&output));
     assert!(cluster.fake.requests().is_empty());
 }
+
+// --wait under faults of the API server. Under every fault there is never a
+// second driver pod, and the outcome reported is the driver's own (exit 0/1)
+// or an infrastructure error naming the server (exit 3).
+
+/// Waits (up to 20 s) until the fake holds a driver pod; answers its name.
+fn driver_created(fake: &FakeApiServer) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pod = fake
+            .objects()
+            .into_iter()
+            .find(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["spark-role"] == "driver");
+        if let Some(pod) = pod {
+            return pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no driver pod was created");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn watches(fake: &FakeApiServer) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.query.get("watch").is_some_and(|w| w == "true" || w == "1"))
+        .count()
+}
+
+#[test]
+fn wait_resumes_dropped_watches_and_reports_the_drivers_failure() {
+    let cluster = Cluster::start();
+    let mut behaviour = script("Failed", "Traceback: boom\n");
+    // Every watch is closed by the server after one event.
+    behaviour.drop_watches_after = Some(1);
+    cluster.fake.set_behaviour(behaviour);
+    let output = run(cluster.cmd().arg("submit").arg(cluster.job()).arg("--wait"));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("team-a-probe ended Failed"), "{}", stderr(&output));
+    assert!(stdout(&output).contains("Traceback: boom"), "{}", stdout(&output));
+    assert_eq!(cluster.pods().len(), 1, "one driver pod");
+    assert!(watches(&cluster.fake) >= 3, "the dropped watches were re-established: {} watches", watches(&cluster.fake));
+}
+
+#[test]
+fn wait_rides_out_500s_mid_wait_and_reports_the_drivers_success() {
+    let cluster = Cluster::start();
+    let mut behaviour = script("Succeeded", "done\n");
+    if let Some(s) = behaviour.advance_driver_pods.as_mut() {
+        s.step = Duration::from_secs(2);
+    }
+    cluster.fake.set_behaviour(behaviour.clone());
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| run(cluster.cmd().arg("submit").arg(cluster.job()).arg("--wait")));
+        driver_created(&cluster.fake);
+        // Once the driver exists, the watches break and the next three reads fail with 500.
+        cluster.fake.set_behaviour(Behaviour { fail_next: 3, fail_method: Some("GET".into()), ..behaviour.clone() });
+        cluster.fake.drop_watches();
+        let output = waiting.join().expect("the submit thread");
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(stderr(&output).contains("team-a-probe succeeded"), "{}", stderr(&output));
+        assert!(stdout(&output).contains("done"), "the log is still shown: {}", stdout(&output));
+    });
+    assert_eq!(cluster.fake.behaviour().fail_next, 0, "every injected 500 was served");
+    assert_eq!(cluster.pods().len(), 1, "one driver pod");
+}
+
+#[test]
+fn wait_ends_with_exit_3_and_the_url_when_the_api_server_keeps_failing() {
+    let cluster = Cluster::start();
+    let mut behaviour = script("Succeeded", "done\n");
+    if let Some(s) = behaviour.advance_driver_pods.as_mut() {
+        s.step = Duration::from_secs(60);
+    }
+    cluster.fake.set_behaviour(behaviour.clone());
+    let started = std::time::Instant::now();
+    let output = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| run(cluster.cmd().arg("submit").arg(cluster.job()).arg("--wait")));
+        driver_created(&cluster.fake);
+        // From now on every read fails with 500, and the open watches break.
+        cluster.fake.set_behaviour(Behaviour { fail_next: u32::MAX, fail_method: Some("GET".into()), ..behaviour });
+        cluster.fake.drop_watches();
+        waiting.join().expect("the submit thread")
+    });
+    assert!(started.elapsed() < Duration::from_secs(40), "gave up in {:?}", started.elapsed());
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!("the Kubernetes API at {} failed to watch Pod team-a/", cluster.fake.url())),
+        "{text}"
+    );
+    assert!(text.contains("(500): Internal error occurred: injected by the fake"), "{text}");
+    assert!(!text.contains("succeeded") && !text.contains("ended Failed"), "no outcome is claimed: {text}");
+    assert_eq!(cluster.pods().len(), 1, "one driver pod");
+}
+
+#[test]
+fn a_500_on_the_driver_create_is_exit_3_with_the_url_and_leaves_no_driver() {
+    let cluster = Cluster::start();
+    cluster.fake.set_behaviour(Behaviour { fail_next: 1, fail_method: Some("POST".into()), ..script("Succeeded", "") });
+    let output = run(cluster.cmd().arg("submit").arg(cluster.job()).arg("--wait"));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("the Kubernetes API at {} failed to create Pod team-a/", cluster.fake.url())),
+        "{}",
+        stderr(&output)
+    );
+    assert!(cluster.pods().is_empty(), "no driver pod: {:#?}", cluster.pods());
+}
+
+#[test]
+fn wait_is_right_on_a_slow_api_server() {
+    let cluster = Cluster::start();
+    let mut behaviour = script("Succeeded", "slow but fine\n");
+    behaviour.latency = Some(Duration::from_millis(150));
+    cluster.fake.set_behaviour(behaviour);
+    let output = run(cluster.cmd().arg("submit").arg(cluster.job()).arg("--wait"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("slow but fine"), "{}", stdout(&output));
+    assert!(stderr(&output).contains("team-a-probe succeeded"), "{}", stderr(&output));
+    assert_eq!(cluster.pods().len(), 1, "one driver pod");
+}
+
+#[test]
+fn losing_the_create_race_follows_the_winners_driver_without_a_second_one() {
+    let cluster = Cluster::start();
+    cluster.fake.set_behaviour(Behaviour { lose_create_races: 1, ..script("Failed", "the winner's log\n") });
+    let output = run(cluster.cmd().arg("submit").arg(cluster.job()).arg("--wait"));
+    assert_eq!(output.status.code(), Some(1), "the winner's driver failed: {}", stderr(&output));
+    assert!(stderr(&output).contains("team-a-probe is already submitted (attempt 1"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("team-a-probe ended Failed"), "{}", stderr(&output));
+    assert!(stdout(&output).contains("the winner's log"), "{}", stdout(&output));
+    assert_eq!(cluster.fake.behaviour().lose_create_races, 0, "the race happened");
+    let driver = cluster.driver();
+    assert!(
+        driver["metadata"]["managedFields"].to_string().contains("racer"),
+        "the one driver is the winner's: {driver:#}"
+    );
+    let creates = cluster.fake.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(creates, 1, "one create, answered 409; nothing retried");
+    let applied_configmaps =
+        cluster.fake.requests().iter().filter(|r| r.method == "PATCH" && r.path.contains("/configmaps/")).count();
+    assert_eq!(applied_configmaps, 0, "the loser applies nothing of its own to the winner's driver");
+}

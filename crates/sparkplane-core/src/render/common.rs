@@ -524,11 +524,9 @@ pub fn pod_template(input: &RenderInput<'_>, role: SparkRole) -> PodTemplateSpec
     if let Some(affinity) = role_spec.and_then(|r| r.affinity.clone()).or_else(|| spec.affinity.clone()) {
         pod.affinity = Some(affinity);
     }
-    if let Some(img) = &spec.image
-        && !img.pull_secrets.is_empty()
-    {
-        pod.image_pull_secrets = Some(img.pull_secret_refs());
-    }
+    // Image pull secrets travel as `spark.kubernetes.container.image.pullSecrets`
+    // only: Spark appends that list to a template's own, so naming them here
+    // too would list every secret twice in each driver and executor pod.
     let mounts = role_spec.map(|r| r.volume_mounts.clone()).unwrap_or_default();
     let mounted: Vec<_> = spec.volumes.iter().filter(|v| mounts.iter().any(|m| m.name == v.name)).cloned().collect();
     if !mounted.is_empty() {

@@ -33,6 +33,8 @@ pub const DRIVER_PORT: i32 = 7078;
 pub const BLOCK_MANAGER_PORT: i32 = 7079;
 /// Port of the Spark UI.
 pub const UI_PORT: i32 = 4040;
+/// Port of the Spark Connect server, which spark-submit exposes on the driver from Spark 4.1 on.
+pub const SPARK_CONNECT_PORT: i32 = 15002;
 /// Where the driver reads its properties.
 pub const CONF_DIR: &str = "/opt/spark/conf";
 /// Where the executor pod template is mounted in the driver.
@@ -53,16 +55,20 @@ pub struct DeliberateDifference {
     /// in a segment matches any characters. Fields below a matched path are
     /// covered; an empty path covers the whole object.
     pub path: &'static [&'static str],
+    /// Covers only what sparkplane adds (fields or objects spark-submit does
+    /// not send); a value spark-submit sends is never covered by this entry.
+    pub added_only: bool,
     /// Why sparkplane differs.
     pub reason: &'static str,
 }
 
 impl DeliberateDifference {
-    /// Whether this entry covers a difference at `path` in an object of `kind`.
-    pub fn matches(&self, kind: &str, path: &[String]) -> bool {
+    /// Whether this entry covers `difference` in an object of `kind`.
+    pub fn matches(&self, kind: &str, difference: &Difference) -> bool {
         (self.kind == "*" || self.kind == kind)
-            && self.path.len() <= path.len()
-            && self.path.iter().zip(path).all(|(pattern, segment)| glob(pattern, segment))
+            && (!self.added_only || difference.spark_submit.is_none())
+            && self.path.len() <= difference.path.len()
+            && self.path.iter().zip(&difference.path).all(|(pattern, segment)| glob(pattern, segment))
     }
 }
 
@@ -77,30 +83,52 @@ fn glob(pattern: &str, text: &str) -> bool {
     }
 }
 
-const fn deliberate(kind: &'static str, path: &'static [&'static str], reason: &'static str) -> DeliberateDifference {
-    DeliberateDifference { kind, path, reason }
+/// An entry covering what sparkplane adds only.
+const fn added(kind: &'static str, path: &'static [&'static str], reason: &'static str) -> DeliberateDifference {
+    DeliberateDifference { kind, path, added_only: true, reason }
+}
+
+/// An entry covering any difference at `path`, what spark-submit sends included.
+const fn differs(kind: &'static str, path: &'static [&'static str], reason: &'static str) -> DeliberateDifference {
+    DeliberateDifference { kind, path, added_only: false, reason }
 }
 
 /// Where sparkplane's native objects differ from spark-submit's on purpose,
 /// and why: the one allow-list of the spark-submit conformance test.
 pub const DELIBERATE_DIFFERENCES: &[DeliberateDifference] = &[
-    deliberate(
+    added(
         "ServiceAccount",
         &[],
         "the driver's least-privilege identity, rendered instead of assumed (none when the job names its own account)",
     ),
-    deliberate("Role", &[], "the driver's least-privilege permissions, in its namespace only"),
-    deliberate("RoleBinding", &[], "binds the driver's Role to its ServiceAccount"),
-    deliberate(
+    added("Role", &[], "the driver's least-privilege permissions, in its namespace only"),
+    added("RoleBinding", &[], "binds the driver's Role to its ServiceAccount"),
+    added(
         "*",
         &["metadata", "labels"],
         "the job's standard labels (app.kubernetes.io/*, sparkplane.dev/*) on every object, for ownership, cost attribution and idempotent submission",
     ),
+    added(
+        "ConfigMap",
+        &["data", "spark.properties", "spark.kubernetes.executor.podNamePrefix"],
+        "executor pods are named `<job>-<spec hash>-exec-N` from the run's stable names; without it Spark picks a random prefix",
+    ),
+    differs(
+        "ConfigMap",
+        &["data", "spark.properties", "spark.kubernetes.driver.podTemplateFile"],
+        "names the driver template file of the `job` route's submitter pod; the native route builds the driver pod itself, so the file does not exist there (the driver never reads it)",
+    ),
 ];
 
-/// Which allow-list entry covers a difference, if any.
-pub fn deliberate_difference(kind: &str, path: &[String]) -> Option<&'static DeliberateDifference> {
-    DELIBERATE_DIFFERENCES.iter().find(|d| d.matches(kind, path))
+/// Which allow-list entry covers a difference in an object of `kind`, if any.
+pub fn deliberate_difference(kind: &str, difference: &Difference) -> Option<&'static DeliberateDifference> {
+    DELIBERATE_DIFFERENCES.iter().find(|d| d.matches(kind, difference))
+}
+
+/// Which allow-list entry covers a whole object of `kind` that sparkplane
+/// renders and spark-submit does not send, if any.
+pub fn deliberate_object(kind: &str) -> Option<&'static DeliberateDifference> {
+    DELIBERATE_DIFFERENCES.iter().find(|d| d.path.is_empty() && (d.kind == "*" || d.kind == kind))
 }
 
 /// One field where two objects differ.
@@ -230,7 +258,52 @@ pub fn driver_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     for (k, v) in additions {
         conf.insert(k.to_owned(), v);
     }
+    // What spark-submit adds for every cluster-mode application: Spark's
+    // default overhead factor for the application type unless the job set
+    // one (inert here, as the overhead is explicit), the Python files (empty
+    // when none), and for JVM applications the application jar on `spark.jars`.
+    let jvm = resource_type == "java";
+    conf.entry("spark.kubernetes.memoryOverheadFactor".to_owned())
+        .or_insert_with(|| if jvm { "0.1" } else { "0.4" }.to_owned());
+    conf.entry("spark.submit.pyFiles".to_owned()).or_default();
+    if jvm && let Some(jar) = spec_main_file(input) {
+        let jars = conf.entry("spark.jars".to_owned()).or_default();
+        if !jars.split(',').any(|j| j == jar) {
+            if !jars.is_empty() {
+                jars.push(',');
+            }
+            jars.push_str(&jar);
+        }
+    }
     conf
+}
+
+fn spec_main_file(input: &RenderInput<'_>) -> Option<String> {
+    input.job.job.spec.main_application_file.clone().filter(|f| !f.is_empty())
+}
+
+/// Whether the job's Spark version is 4.1 or later (spark-submit then exposes the Spark Connect port).
+fn exposes_spark_connect(input: &RenderInput<'_>) -> bool {
+    let Some(version) = input.job.job.spec.spark_version.as_deref() else { return false };
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (4, 1),
+        (Some(major), None) => major > 4,
+        _ => false,
+    }
+}
+
+/// Spark's `spark-app-name` label value: the application name lower-cased,
+/// other characters than `a-z 0-9 - .` replaced by `-`, cut to 63 characters
+/// and trimmed to start and end with a letter or digit.
+fn app_name_label(name: &str) -> String {
+    let mapped: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' { c } else { '-' })
+        .take(63)
+        .collect();
+    mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
 }
 
 /// `spark.properties` as text: sorted `key=value` lines.
@@ -248,6 +321,7 @@ pub fn properties_text(conf: &BTreeMap<String, String>) -> String {
 fn spark_labels(input: &RenderInput<'_>, role: &str) -> BTreeMap<String, String> {
     let names = Names::of(input.job);
     let mut labels = BTreeMap::new();
+    labels.insert("spark-app-name".to_owned(), app_name_label(input.job.name()));
     labels.insert("spark-app-selector".to_owned(), names.app_id);
     labels.insert("spark-role".to_owned(), role.to_owned());
     if let Some(v) = &input.job.job.spec.spark_version {
@@ -268,6 +342,14 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     metadata.labels.get_or_insert_with(Default::default).extend(spark_labels(input, "driver"));
     let mut pod_spec = template.spec.unwrap_or_default();
     pod_spec.restart_policy = Some("Never".into());
+    // spark-submit sets the deprecated field beside serviceAccountName.
+    pod_spec.service_account.clone_from(&pod_spec.service_account_name);
+    // Spark appends `spark.kubernetes.container.image.pullSecrets` to the template's own.
+    if let Some(img) = &spec.image
+        && !img.pull_secrets.is_empty()
+    {
+        pod_spec.image_pull_secrets.get_or_insert_with(Vec::new).extend(img.pull_secret_refs());
+    }
 
     let local_dir = format!("/var/data/spark-{}", &input.job.short_hash());
     let conf_volume = "spark-conf-volume-driver";
@@ -286,7 +368,6 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
                 path: "spark.properties".into(),
                 mode: Some(0o644),
             }]),
-            default_mode: Some(0o644),
             ..Default::default()
         }),
         ..Default::default()
@@ -322,11 +403,12 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
         protocol: Some("TCP".into()),
         ..Default::default()
     };
-    container.ports = Some(vec![
-        port("driver-rpc-port", DRIVER_PORT),
-        port("blockmanager", BLOCK_MANAGER_PORT),
-        port("spark-ui", UI_PORT),
-    ]);
+    let mut ports =
+        vec![port("driver-rpc-port", DRIVER_PORT), port("blockmanager", BLOCK_MANAGER_PORT), port("spark-ui", UI_PORT)];
+    if exposes_spark_connect(input) {
+        ports.push(port("spark-connect", SPARK_CONNECT_PORT));
+    }
+    container.ports = Some(ports);
     let mut env: Vec<EnvVar> = container.env.take().unwrap_or_default();
     let plain = |name: &str, value: String| EnvVar { name: name.into(), value: Some(value), value_from: None };
     env.push(plain("SPARK_USER", "spark".into()));
@@ -342,11 +424,13 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     env.push(plain("SPARK_LOCAL_DIRS", local_dir.clone()));
     env.push(plain("SPARK_CONF_DIR", CONF_DIR.into()));
     container.env = Some(env);
+    // spark-submit writes pod memory in MiB (`4096Mi`), whatever its size.
+    let memory = format!("{}Mi", sized.pod_memory.mib());
     let mut requests = BTreeMap::new();
     requests.insert("cpu".to_owned(), quantity(sized.cpu_request.to_kubernetes()));
-    requests.insert("memory".to_owned(), quantity(sized.pod_memory.to_kubernetes()));
+    requests.insert("memory".to_owned(), quantity(memory.clone()));
     let mut limits = BTreeMap::new();
-    limits.insert("memory".to_owned(), quantity(sized.pod_memory.to_kubernetes()));
+    limits.insert("memory".to_owned(), quantity(memory));
     if let Some(limit) = sized.cpu_limit {
         limits.insert("cpu".to_owned(), quantity(limit.to_kubernetes()));
     }
@@ -371,29 +455,35 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     Pod { metadata, spec: Some(pod_spec), status: None }
 }
 
-/// The headless service executors reach the driver through.
+/// The headless service executors reach the driver through. Like
+/// spark-submit's, it selects on every label Spark gives the driver (its own
+/// and the job's driver labels), is single-stack IPv4 and names no protocol.
 pub fn driver_service(input: &RenderInput<'_>) -> Service {
     let names = Names::of(input.job);
-    let mut selector = spark_labels(input, "driver");
-    selector.remove("spark-version");
+    let mut selector = common::pod_labels(input, SparkRole::Driver);
+    selector.extend(spark_labels(input, "driver"));
     let port = |name: &str, port: i32| ServicePort {
         name: Some(name.into()),
         port,
         target_port: Some(IntOrString::Int(port)),
-        protocol: Some("TCP".into()),
         ..Default::default()
     };
+    let mut ports =
+        vec![port("driver-rpc-port", DRIVER_PORT), port("blockmanager", BLOCK_MANAGER_PORT), port("spark-ui", UI_PORT)];
+    if exposes_spark_connect(input) {
+        ports.push(port("spark-connect", SPARK_CONNECT_PORT));
+    }
+    let mut metadata = object_meta(input, &names.driver_service, "driver");
+    // spark-submit labels the Service with the application id.
+    metadata.labels.get_or_insert_with(Default::default).insert("spark-app-selector".to_owned(), names.app_id.clone());
     Service {
-        metadata: object_meta(input, &names.driver_service, "driver"),
+        metadata,
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
-            ip_families: None,
+            ip_families: Some(vec!["IPv4".into()]),
+            ip_family_policy: Some("SingleStack".into()),
             selector: Some(selector),
-            ports: Some(vec![
-                port("driver-rpc-port", DRIVER_PORT),
-                port("blockmanager", BLOCK_MANAGER_PORT),
-                port("spark-ui", UI_PORT),
-            ]),
+            ports: Some(ports),
             ..Default::default()
         }),
         status: None,
@@ -405,9 +495,12 @@ pub fn driver_config_map(input: &RenderInput<'_>) -> ConfigMap {
     let names = Names::of(input.job);
     let mut data = BTreeMap::new();
     data.insert("spark.properties".to_owned(), properties_text(&driver_properties(input)));
+    // spark-submit writes the namespace beside the properties file.
+    data.insert("spark.kubernetes.namespace".to_owned(), input.job.namespace().to_owned());
     ConfigMap {
         metadata: object_meta(input, &names.driver_config_map, "driver"),
         data: Some(data),
+        immutable: Some(true),
         ..Default::default()
     }
 }
@@ -420,6 +513,7 @@ pub fn pod_template_config_map(input: &RenderInput<'_>) -> ConfigMap {
     ConfigMap {
         metadata: object_meta(input, &names.pod_template_config_map, "executor"),
         data: Some(data),
+        immutable: Some(true),
         ..Default::default()
     }
 }
@@ -486,6 +580,41 @@ mod tests {
             service["metadata"]["ownerReferences"],
             serde_json::json!([{"apiVersion": "v1", "kind": "Pod", "name": "etl-driver", "uid": "uid-1", "controller": true}])
         );
+    }
+
+    #[test]
+    fn the_spark_connect_port_follows_the_jobs_spark_version() {
+        use crate::render::job::tests::{JOB, job};
+        let ports = |version: &str| {
+            let (resolved, sized) =
+                job(&JOB.replace("sparkVersion: \"3.5.3\"", &format!("sparkVersion: \"{version}\"")));
+            let input = RenderInput { job: &resolved, sized: &sized };
+            let pod = driver_pod(&input);
+            let service = driver_service(&input);
+            let pod_ports: Vec<i32> = pod
+                .spec
+                .map(|s| s.containers[0].ports.clone().unwrap_or_default())
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.container_port)
+                .collect();
+            let service_ports: Vec<i32> =
+                service.spec.and_then(|s| s.ports).unwrap_or_default().iter().map(|p| p.port).collect();
+            (pod_ports, service_ports)
+        };
+        let without = vec![DRIVER_PORT, BLOCK_MANAGER_PORT, UI_PORT];
+        let with = vec![DRIVER_PORT, BLOCK_MANAGER_PORT, UI_PORT, SPARK_CONNECT_PORT];
+        assert_eq!(ports("3.5.3"), (without.clone(), without.clone()));
+        assert_eq!(ports("4.0.1"), (without.clone(), without));
+        assert_eq!(ports("4.1.0"), (with.clone(), with.clone()));
+        assert_eq!(ports("4.2.0"), (with.clone(), with));
+    }
+
+    #[test]
+    fn the_app_name_label_is_sanitised_as_spark_does() {
+        assert_eq!(app_name_label("etl"), "etl");
+        assert_eq!(app_name_label("My_ETL job."), "my-etl-job");
+        assert_eq!(app_name_label(&"a".repeat(70)).len(), 63);
     }
 
     #[test]
