@@ -189,11 +189,11 @@ fn a_bad_price_sheet_is_exit_2_and_nothing_is_rendered() {
     assert!(!s.path().join("out").exists());
 }
 
-/// Tenants `team-a` (namespace team-a, a 4-CPU quota, a budget it has spent
+/// Tenants `team-a` (namespace team-a, a 2-CPU quota, a budget it has spent
 /// 150 % of) and `team-b` in `tenants/`.
 fn tenants_dir(s: &Setup, spend: f64) {
     let monthly = format!("{{monthly: {:.2}}}", spend / 1.5);
-    s.write("tenants/a.yaml", &tenant("team-a", "team-a", "team-a", "4", Some(&monthly)));
+    s.write("tenants/a.yaml", &tenant("team-a", "team-a", "team-a", "2", Some(&monthly)));
     s.write("tenants/b.yaml", &tenant("team-b", "team-b", "team-b", "64", None));
 }
 
@@ -217,7 +217,7 @@ fn tenants_dir_finds_the_jobs_tenant_by_namespace_then_team_for_quota_and_budget
             .map(|v| v["policy"].as_str().unwrap_or_default().to_owned())
             .collect()
     };
-    // By namespace: team-a's 4-CPU quota does not hold a driver and 2 executors at their largest.
+    // By namespace: team-a's 2-CPU quota does not hold a driver and 2 executors at their largest.
     let by_namespace = check("job.yaml", &[]);
     assert_eq!(by_namespace.code, Some(1), "{}", by_namespace.stderr);
     assert_eq!(ids(&by_namespace), ["quota-fit"]);
@@ -278,7 +278,7 @@ fn tenants_dir_without_the_jobs_tenant_is_exit_2_with_the_tenants_there() {
 #[test]
 fn tenants_dir_with_a_bad_file_is_exit_2_at_its_file_line_column_and_field() {
     let s = Setup::new();
-    s.write("tenants/a.yaml", &tenant("team-a", "team-a", "team-a", "4", None));
+    s.write("tenants/a.yaml", &tenant("team-a", "team-a", "team-a", "2", None));
     s.write("tenants/b.yaml", &tenant("team-b", "team-b", "team-b", "64", None).replace("costCenter", "costCentre"));
     let r = s.run(&["render", "job.yaml", "--env", "prod", "--tenants", "tenants", "--out-dir", "out"]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
