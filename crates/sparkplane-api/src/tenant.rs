@@ -210,6 +210,11 @@ pub struct Budget {
     /// Percent of `monthly` that is a critical breach (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub critical_percent: Option<u32>,
+    /// Whether a critical breach blocks new submissions where the environment
+    /// makes `budget-critical` deny (the built-in `prod` does). Default
+    /// `true`; `false` keeps a critical breach a warning everywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_on_critical: Option<bool>,
 }
 
 impl Budget {
@@ -221,5 +226,10 @@ impl Budget {
     /// The critical threshold in percent.
     pub fn critical(&self) -> u32 {
         self.critical_percent.unwrap_or(100)
+    }
+
+    /// Whether a critical breach may block (see [`Budget::block_on_critical`]).
+    pub fn blocks_on_critical(&self) -> bool {
+        self.block_on_critical.unwrap_or(true)
     }
 }

@@ -157,7 +157,8 @@ fn environment_configuration_disables_and_overrides_rego_and_builtins_alike() {
     }
     // Built-ins too: a budget-critical override makes it deny.
     let (job, objects) = job(None);
-    let reading = policy::BudgetReading {
+    let mut reading = policy::BudgetReading {
+        tenant: "analytics".into(),
         team: "team-a".into(),
         spent: 1500.0,
         monthly: 1000.0,
@@ -165,8 +166,9 @@ fn environment_configuration_disables_and_overrides_rego_and_builtins_alike() {
         warning: true,
         critical: true,
         window: "since 2026-11-01".into(),
+        blocks_on_critical: true,
     };
-    let ctx = PolicyContext { budget: Some(reading), ..PolicyContext::default() };
+    let ctx = PolicyContext { budget: Some(reading.clone()), ..PolicyContext::default() };
     let plain = policy::check(&job, &objects, &ctx, None, &EnvironmentPolicy::default()).expect("evaluates");
     assert!(!plain.has_deny(), "budget-critical warns by default");
     let prod = overrides(&[(policy::BUDGET_CRITICAL, PolicySeverityName::Deny)]);
@@ -174,7 +176,16 @@ fn environment_configuration_disables_and_overrides_rego_and_builtins_alike() {
     assert!(blocked.has_deny());
     assert_eq!(
         blocked.violations[0].message,
-        "team `team-a` has spent 1500.00 (150.0 % of its monthly budget of 1000.00) since 2026-11-01"
+        "tenant `analytics` (team `team-a`) has spent 1500.00 (150.0 % of its monthly budget of 1000.00) since 2026-11-01"
+    );
+    // A tenant whose budget does not block on critical is only warned, even where the environment denies.
+    reading.blocks_on_critical = false;
+    let ctx = PolicyContext { budget: Some(reading), ..PolicyContext::default() };
+    let warned = policy::check(&job, &objects, &ctx, None, &prod).expect("evaluates");
+    assert!(!warned.has_deny());
+    assert_eq!(
+        warned.violations.iter().map(|v| (v.policy.id.as_ref(), v.severity())).collect::<Vec<_>>(),
+        [(policy::BUDGET_CRITICAL, PolicySeverity::Warn)]
     );
 }
 
@@ -279,8 +290,7 @@ fn the_test_runner_reports_failures_and_errors() {
 #[test]
 fn the_gatekeeper_export_validates_and_its_rego_runs_in_admission() {
     let rego = RegoPolicies::load(&shipped()).expect("loads");
-    let catalogue = policy::catalogue(&EnvironmentPolicy::default(), Some(&rego));
-    let objects = gatekeeper::export(&rego, &catalogue, Some("prod")).expect("exports");
+    let objects = gatekeeper::export(&rego, &EnvironmentPolicy::default(), Some("prod")).expect("exports");
     let templates: Vec<_> = objects.iter().filter(|o| o["kind"] == "ConstraintTemplate").collect();
     assert_eq!(templates.len(), rego.policies().len());
     for t in &templates {
@@ -288,6 +298,11 @@ fn the_gatekeeper_export_validates_and_its_rego_runs_in_admission() {
         assert_eq!(t["apiVersion"], "templates.gatekeeper.sh/v1");
         assert_eq!(t["spec"]["targets"][0]["target"], "admission.k8s.gatekeeper.sh");
         assert!(t["spec"]["targets"][0]["libs"][0].as_str().unwrap().contains("package lib.sparkplane."));
+    }
+    for constraint in objects.iter().filter(|o| o["kind"] != "ConstraintTemplate") {
+        let template = templates.iter().find(|t| t["spec"]["crd"]["spec"]["names"]["kind"] == constraint["kind"]);
+        let template = template.expect("each Constraint has its template");
+        assert_eq!(gatekeeper::constraint_problems(constraint, template), Vec::<String>::new());
     }
     let constraint = objects.iter().find(|o| o["kind"] == "SparkplaneProdPullPolicy").expect("a constraint");
     assert_eq!(constraint["apiVersion"], "constraints.gatekeeper.sh/v1beta1");
@@ -320,4 +335,153 @@ fn the_gatekeeper_export_validates_and_its_rego_runs_in_admission() {
     bad["spec"]["crd"]["spec"]["nmes"] = serde_json::json!({});
     let problems = gatekeeper::schema_problems(&bad);
     assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+/// A policy with both kinds of rules, both over rendered objects (so both
+/// hold in admission too).
+const POD_HYGIENE: &str = "package sparkplane.pod_hygiene
+
+import rego.v1
+
+deny contains msg if {
+\tsome o in input.objects
+\to.kind == \"Pod\"
+\tsome c in o.spec.containers
+\tc.imagePullPolicy == \"Always\"
+\tmsg := sprintf(\"container %q of %s pulls on every start\", [c.name, o.metadata.name])
+}
+
+warn contains msg if {
+\tsome o in input.objects
+\to.kind == \"Pod\"
+\tnot o.metadata.labels[\"sparkplane.dev/team\"]
+\tmsg := sprintf(\"%s has no team label\", [o.metadata.name])
+}
+";
+
+fn hygiene() -> RegoPolicies {
+    RegoPolicies::load(&[RegoFile::new("policies/hygiene.rego", POD_HYGIENE)]).expect("loads")
+}
+
+/// Runs an exported template's Rego as Gatekeeper would for `pod` under a
+/// Constraint's parameters; the violation messages, sorted.
+fn admission(template: &serde_json::Value, pod: serde_json::Value, parameters: &serde_json::Value) -> Vec<String> {
+    let target = &template["spec"]["targets"][0];
+    let mut engine = regorus::Engine::new();
+    engine.add_policy("lib.rego".into(), target["libs"][0].as_str().unwrap().into()).expect("lib parses");
+    let package = engine.add_policy("rego".into(), target["rego"].as_str().unwrap().into()).expect("rego parses");
+    engine.set_input(regorus::Value::from(serde_json::json!({"review": {"object": pod}, "parameters": parameters})));
+    let found: serde_json::Value = serde_json::from_str(
+        &engine.eval_rule(format!("{package}.violation")).expect("evaluates").to_json_str().unwrap(),
+    )
+    .unwrap_or_default();
+    let mut msgs: Vec<String> =
+        found.as_array().into_iter().flatten().map(|v| v["msg"].as_str().unwrap_or_default().to_owned()).collect();
+    msgs.sort();
+    msgs
+}
+
+#[test]
+fn a_policy_with_deny_and_warn_rules_exports_one_template_and_a_constraint_per_rule() {
+    let rego = hygiene();
+    let objects = gatekeeper::export(&rego, &EnvironmentPolicy::default(), Some("prod")).expect("exports");
+    let summary: Vec<(String, String, String, String)> = objects
+        .iter()
+        .map(|o| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+            (
+                text(&o["kind"]),
+                text(&o["metadata"]["name"]),
+                text(&o["spec"]["enforcementAction"]),
+                text(&o["spec"]["parameters"]["rule"]),
+            )
+        })
+        .collect();
+    let row = |k: &str, n: &str, a: &str, r: &str| (k.to_owned(), n.to_owned(), a.to_owned(), r.to_owned());
+    assert_eq!(
+        summary,
+        [
+            row("ConstraintTemplate", "sparkplanepodhygiene", "-", "-"),
+            row("SparkplanePodHygiene", "pod-hygiene", "deny", "deny"),
+            row("SparkplanePodHygiene", "pod-hygiene-warn", "warn", "warn"),
+        ]
+    );
+    let template = &objects[0];
+    assert_eq!(gatekeeper::schema_problems(template), Vec::<String>::new());
+    for constraint in &objects[1..] {
+        assert_eq!(gatekeeper::constraint_problems(constraint, template), Vec::<String>::new());
+    }
+    // What Gatekeeper would refuse: an unknown action, a rule the template does not serve.
+    let mut bad = objects[2].clone();
+    bad["spec"]["enforcementAction"] = "block".into();
+    bad["spec"]["parameters"]["rule"] = "audit".into();
+    let problems = gatekeeper::constraint_problems(&bad, template);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0], "/spec/enforcementAction: `block` is not one of deny, dryrun, warn");
+    assert!(problems[1].starts_with("/spec/parameters/rule: "), "{problems:?}");
+    assert_eq!(
+        template["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"]["properties"]["rule"]["enum"],
+        serde_json::json!(["deny", "warn"])
+    );
+    // Each Constraint reports only its own rule's findings, as the CLI splits them.
+    let pod = serde_json::json!({"kind": "Pod", "metadata": {"name": "d", "labels": {"spark-role": "driver"}},
+        "spec": {"containers": [{"name": "spark", "imagePullPolicy": "Always"}]}});
+    let deny = admission(template, pod.clone(), &objects[1]["spec"]["parameters"]);
+    assert_eq!(deny, ["[pod-hygiene] container \"spark\" of d pulls on every start"]);
+    let warn = admission(template, pod.clone(), &objects[2]["spec"]["parameters"]);
+    assert_eq!(warn, ["[pod-hygiene] d has no team label"]);
+    let mut clean = pod;
+    clean["metadata"]["labels"]["sparkplane.dev/team"] = "team-a".into();
+    clean["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent".into();
+    assert_eq!(admission(template, clean.clone(), &objects[1]["spec"]["parameters"]), Vec::<String>::new());
+    assert_eq!(admission(template, clean, &objects[2]["spec"]["parameters"]), Vec::<String>::new());
+    insta::assert_snapshot!("gatekeeper_mixed_policy", sparkplane_core::yaml::to_yaml_stream(objects.iter()));
+}
+
+#[test]
+fn the_export_follows_the_environments_overrides_and_disabled_ids_for_every_rule() {
+    let rego = hygiene();
+    let actions = |config: &EnvironmentPolicy| -> Vec<(String, String)> {
+        gatekeeper::export(&rego, config, None)
+            .expect("exports")
+            .iter()
+            .filter(|o| o["kind"] != "ConstraintTemplate")
+            .map(|o| {
+                assert!(o["spec"]["parameters"].get("environment").is_none(), "no --env, no environment parameter");
+                (
+                    o["metadata"]["name"].as_str().unwrap().to_owned(),
+                    o["spec"]["enforcementAction"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let warn_only = overrides(&[("pod-hygiene", PolicySeverityName::Warn)]);
+    assert_eq!(
+        actions(&warn_only),
+        [("pod-hygiene".to_owned(), "warn".to_owned()), ("pod-hygiene-warn".to_owned(), "warn".to_owned())]
+    );
+    let deny_all = overrides(&[("pod-hygiene", PolicySeverityName::Deny)]);
+    assert_eq!(
+        actions(&deny_all),
+        [("pod-hygiene".to_owned(), "deny".to_owned()), ("pod-hygiene-warn".to_owned(), "deny".to_owned())]
+    );
+    let disabled = EnvironmentPolicy { disabled: vec!["pod-hygiene".into()], ..EnvironmentPolicy::default() };
+    assert_eq!(gatekeeper::export(&rego, &disabled, None).expect("exports"), Vec::<serde_json::Value>::new());
+    // A warn-only policy keeps one Constraint named after the policy.
+    let warn_rego = RegoPolicies::load(&[RegoFile::new(
+        "w.rego",
+        "package sparkplane.only_warn\n\nimport rego.v1\n\nwarn contains \"w\" if input.environment == \"dev\"\n",
+    )])
+    .expect("loads");
+    let exported = gatekeeper::export(&warn_rego, &EnvironmentPolicy::default(), None).expect("exports");
+    assert_eq!(exported[1]["metadata"]["name"], "only-warn");
+    assert_eq!(exported[1]["spec"]["enforcementAction"], "warn");
+    assert_eq!(exported[1]["spec"]["parameters"]["rule"], "warn");
+}
+
+fn overrides(pairs: &[(&str, PolicySeverityName)]) -> EnvironmentPolicy {
+    EnvironmentPolicy {
+        severity_overrides: pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        ..EnvironmentPolicy::default()
+    }
 }

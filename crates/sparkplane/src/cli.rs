@@ -270,6 +270,9 @@ pub struct PolicyArgs {
     /// Event logs whose cost this month is checked against the tenant's budget.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    /// Prices for --history's spend (as `cost --price-sheet`); default: OpenCost's defaults.
+    #[arg(long, value_name = "FILE", requires = "history")]
+    pub price_sheet: Option<PathBuf>,
     /// Where approval records are (default: .sparkplane/approvals/ next to the job file).
     #[arg(long, value_name = "DIR")]
     pub approvals_dir: Option<PathBuf>,

@@ -251,3 +251,69 @@ fn unknown_policy_ids_in_an_environment_are_exit_2() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
     assert!(rows.iter().all(|r| r["id"] != "team-and-cost-center"), "local disables the ownership labels");
 }
+
+#[test]
+fn gatekeeper_export_keeps_both_rules_of_a_mixed_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mixed.rego"),
+        "package sparkplane.mixed\n\nimport rego.v1\n\ndeny contains \"privileged\" if {\n\tsome o in input.objects\n\to.spec.containers[_].securityContext.privileged\n}\n\nwarn contains \"no team label\" if {\n\tsome o in input.objects\n\tnot o.metadata.labels[\"sparkplane.dev/team\"]\n}\n",
+    )
+    .unwrap();
+    let policy_dir = dir.path().to_str().unwrap();
+    let r = run(&["policy", "export", "gatekeeper", "--policy-dir", policy_dir, "-o", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let list: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let got: Vec<(String, String, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "SparkplaneMixed")
+        .map(|o| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                text(&o["metadata"]["name"]),
+                text(&o["spec"]["enforcementAction"]),
+                text(&o["spec"]["parameters"]["rule"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("mixed".to_owned(), "deny".to_owned(), "deny".to_owned()),
+            ("mixed-warn".to_owned(), "warn".to_owned(), "warn".to_owned())
+        ]
+    );
+    // An environment override to warn makes both Constraints warn, as the CLI's verdict would.
+    let platform = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(platform.path().join("environments")).unwrap();
+    std::fs::write(
+        platform.path().join("environments/staging.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: Environment\nmetadata: {name: staging}\ntemplate: {}\npolicy:\n  severityOverrides: {mixed: warn}\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "policy",
+        "export",
+        "gatekeeper",
+        "--policy-dir",
+        policy_dir,
+        "--env",
+        "staging",
+        "--platform-dir",
+        platform.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let list: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let actions: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "SparkplaneMixed")
+        .map(|o| o["spec"]["enforcementAction"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(actions, ["warn", "warn"]);
+}

@@ -1,6 +1,7 @@
 //! The Gatekeeper export: every Rego policy as a ConstraintTemplate
-//! (`templates.gatekeeper.sh/v1`) and a Constraint, carrying the same Rego
-//! the CLI evaluates, for in-cluster enforcement.
+//! (`templates.gatekeeper.sh/v1`) and a Constraint per rule kind it
+//! declares (`deny`, `warn`), carrying the same Rego the CLI evaluates, for
+//! in-cluster enforcement.
 //!
 //! Owns: the shim that lets one Rego file serve both places, the object
 //! shapes, and their checks — each template is validated against the
@@ -13,16 +14,25 @@
 //! template's own Rego builds the sparkplane input shape from the admission
 //! review — `{"objects": [input.review.object], "environment":
 //! input.parameters.environment, "admission": true}`, no `job`, no `tenant` —
-//! and evaluates the policy's `deny` (or, for a warn-only policy, `warn`)
-//! `with input as` that shape, reporting each finding as
+//! and evaluates the rule the Constraint's `parameters.rule` names (`deny`
+//! or `warn`) `with input as` that shape, reporting each finding as
 //! `violation[{"msg": msg}]`. Rules over `input.objects` therefore hold in
 //! both places; rules over `input.job` only in the CLI.
+//!
+//! Gatekeeper gives one `enforcementAction` per Constraint, so a policy
+//! declaring both `deny` and `warn` gets one template and two Constraints of
+//! its kind: `<id>` (rule `deny`, action `deny`) and `<id>-warn` (rule
+//! `warn`, action `warn`) — the same split the CLI's verdict makes. An
+//! environment's severity override applies to every rule of the policy, as
+//! in the CLI; `dryrun` is for audit rollouts and is not emitted.
 
 use regorus::Engine;
 use serde_json::{Value, json};
 
+use sparkplane_api::layer::EnvironmentPolicy;
+
+use super::PolicySeverity;
 use super::rego::{RegoPolicies, RegoPolicy};
-use super::{Policy, PolicySeverity};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::tenant::ROLE_LABEL;
 
@@ -139,9 +149,10 @@ fn as_library(rego: &RegoPolicy) -> String {
     out
 }
 
-/// The template's own Rego: the shim around the library.
-fn shim(template: &str, rego: &RegoPolicy, rule: &str) -> String {
-    format!(
+/// The template's own Rego: the shim around the library, evaluating the
+/// declared rule the Constraint's `parameters.rule` names.
+fn shim(template: &str, rego: &RegoPolicy) -> String {
+    let mut out = format!(
         r#"package {template}
 
 import rego.v1
@@ -152,41 +163,77 @@ import data.lib.{package} as policy
 # under review is the one rendered object; there is no resolved job here.
 sparkplane_input := {{
 	"objects": [input.review.object],
-	"environment": object.get(object.get(input, "parameters", {{}}), "environment", null),
+	"environment": object.get(sparkplane_parameters, "environment", null),
 	"admission": true,
 }}
 
+sparkplane_parameters := object.get(input, "parameters", {{}})
+
+# Which of the policy's rules this Constraint enforces: `deny` or `warn`.
+sparkplane_rule := object.get(sparkplane_parameters, "rule", "{default}")
+"#,
+        package = rego.package,
+        default = if rego.has_deny { "deny" } else { "warn" },
+    );
+    for (declared, rule) in [(rego.has_deny, "deny"), (rego.has_warn, "warn")] {
+        if declared {
+            out.push_str(&format!(
+                r#"
 violation contains {{"msg": msg}} if {{
+	sparkplane_rule == "{rule}"
 	shim := sparkplane_input
 	findings := policy.{rule} with input as shim
 	some finding in findings
 	msg := sprintf("[{id}] %s", [sparkplane_message(finding)])
 }}
-
+"#,
+                id = rego.policy.id,
+            ));
+        }
+    }
+    out.push_str(
+        r#"
 sparkplane_message(finding) := finding if is_string(finding)
 
-sparkplane_message(finding) := object.get(finding, "msg", object.get(finding, "message", sprintf("%v", [finding]))) if {{
+sparkplane_message(finding) := object.get(finding, "msg", object.get(finding, "message", sprintf("%v", [finding]))) if {
 	is_object(finding)
-}}
+}
 "#,
-        package = rego.package,
-        id = rego.policy.id,
-    )
+    );
+    out
+}
+
+/// The rules a policy declares, each with the `enforcementAction` its
+/// Constraint gets: the rule's own kind, or the environment's override for
+/// the whole policy.
+fn rule_actions(rego: &RegoPolicy, overridden: Option<PolicySeverity>) -> Vec<(&'static str, &'static str)> {
+    let action = |own: PolicySeverity| match overridden.unwrap_or(own) {
+        PolicySeverity::Deny => "deny",
+        PolicySeverity::Warn => "warn",
+    };
+    let mut rules = Vec::new();
+    if rego.has_deny {
+        rules.push(("deny", action(PolicySeverity::Deny)));
+    }
+    if rego.has_warn {
+        rules.push(("warn", action(PolicySeverity::Warn)));
+    }
+    rules
 }
 
 /// A driver pod as Spark creates it, used to run each template's Rego once.
-fn sample_review() -> Value {
+fn sample_review(rule: &str) -> Value {
     json!({"review": {"object": {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "sample-driver", "namespace": "sample", "labels": {ROLE_LABEL: "driver"}},
         "spec": {"containers": [{"name": "spark-kubernetes-driver", "image": "registry.example.com/sample:1.0"}]},
-    }}, "parameters": {"environment": "prod"}})
+    }}, "parameters": {"environment": "prod", "rule": rule}})
 }
 
 /// Compiles a template's Rego and libraries with regorus and evaluates its
-/// `violation` once over a sample driver pod.
-fn compile_check(template: &Value) -> Result<(), String> {
+/// `violation` over a sample driver pod once per rule it serves.
+fn compile_check(template: &Value, rules: &[&str]) -> Result<(), String> {
     let target = &template["spec"]["targets"][0];
     let name = template["metadata"]["name"].as_str().unwrap_or("template");
     let mut engine = Engine::new();
@@ -198,8 +245,11 @@ fn compile_check(template: &Value) -> Result<(), String> {
     let package = engine
         .add_policy(format!("{name}/rego"), target["rego"].as_str().unwrap_or_default().to_owned())
         .map_err(|e| format!("{e:#}"))?;
-    engine.set_input(regorus::Value::from(sample_review()));
-    engine.eval_rule(format!("{package}.violation")).map(|_| ()).map_err(|e| format!("{e:#}"))
+    for rule in rules {
+        engine.set_input(regorus::Value::from(sample_review(rule)));
+        engine.eval_rule(format!("{package}.violation")).map_err(|e| format!("{e:#}"))?;
+    }
+    Ok(())
 }
 
 /// Checks an object against [`TEMPLATE_SCHEMA`]; the problems as `path: what` lines.
@@ -218,21 +268,72 @@ pub fn schema_problems(template: &Value) -> Vec<String> {
     problems
 }
 
-/// Exports the Rego policies in `catalogue` (the evaluated set, so disabled
-/// policies stay out and severities follow the environment) as
+/// The enforcement actions a Constraint may take.
+pub const ENFORCEMENT_ACTIONS: &[&str] = &["deny", "dryrun", "warn"];
+
+/// Checks a Constraint against what Gatekeeper derives from its template:
+/// the template's kind, a DNS-subdomain name, a known `enforcementAction`,
+/// and `spec.parameters` valid under the template's `openAPIV3Schema`. The
+/// problems as `path: what` lines.
+pub fn constraint_problems(constraint: &Value, template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let kind = &template["spec"]["crd"]["spec"]["names"]["kind"];
+    if constraint["kind"] != *kind {
+        problems.push(format!("/kind: must be {kind} (the template's kind)"));
+    }
+    if constraint["apiVersion"] != CONSTRAINT_API_VERSION {
+        problems.push(format!("/apiVersion: must be `{CONSTRAINT_API_VERSION}`"));
+    }
+    let name = constraint["metadata"]["name"].as_str().unwrap_or_default();
+    let dns = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if !dns {
+        problems.push(format!("/metadata/name: `{name}` is not a DNS subdomain"));
+    }
+    let action = constraint["spec"]["enforcementAction"].as_str().unwrap_or_default();
+    if !ENFORCEMENT_ACTIONS.contains(&action) {
+        problems.push(format!("/spec/enforcementAction: `{action}` is not one of {}", ENFORCEMENT_ACTIONS.join(", ")));
+    }
+    let schema = &template["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"];
+    if let Some(parameters) = constraint["spec"].get("parameters") {
+        match jsonschema::validator_for(schema) {
+            Ok(validator) => problems.extend(
+                validator.iter_errors(parameters).map(|e| format!("/spec/parameters{}: {e}", e.instance_path())),
+            ),
+            Err(e) => problems.push(format!("the template's parameter schema does not compile: {e}")),
+        }
+    }
+    problems
+}
+
+/// Exports the Rego policies `config` evaluates (disabled ones stay out) as
 /// ConstraintTemplates followed by their Constraints, matching Spark pods
 /// (label `spark-role`) in namespaces sparkplane onboarded
-/// (`app.kubernetes.io/managed-by: sparkplane`). Deny policies are enforced
-/// (`enforcementAction: deny`), warn policies only warned about.
-pub fn export(rego: &RegoPolicies, catalogue: &[Policy], environment: Option<&str>) -> Result<Vec<Value>, Diagnostics> {
+/// (`app.kubernetes.io/managed-by: sparkplane`). Each declared rule gets a
+/// Constraint: `deny` rules are enforced (`enforcementAction: deny`), `warn`
+/// rules only warned about, unless the environment overrides the policy's
+/// severity (then every rule gets the override, as in the CLI).
+pub fn export(
+    rego: &RegoPolicies,
+    config: &EnvironmentPolicy,
+    environment: Option<&str>,
+) -> Result<Vec<Value>, Diagnostics> {
+    let catalogue = super::catalogue(config, Some(rego));
     let mut templates = Vec::new();
     let mut constraints = Vec::new();
     let mut problems = Diagnostics::new();
     for policy in rego.policies() {
         let Some(effective) = catalogue.iter().find(|p| p.id == policy.policy.id) else { continue };
+        let overridden = config.severity_overrides.contains_key(effective.id.as_ref()).then_some(effective.severity);
+        let rules = rule_actions(policy, overridden);
         let kind = kind_of(&policy.policy.id);
         let name = kind.to_ascii_lowercase();
-        let rule = if policy.has_deny { "deny" } else { "warn" };
         let template = json!({
             "apiVersion": TEMPLATE_API_VERSION,
             "kind": "ConstraintTemplate",
@@ -250,18 +351,22 @@ pub fn export(rego: &RegoPolicies, catalogue: &[Policy], environment: Option<&st
                     "names": {"kind": kind},
                     "validation": {"openAPIV3Schema": {
                         "type": "object",
-                        "properties": {"environment": {"type": "string"}},
+                        "properties": {
+                            "environment": {"type": "string"},
+                            "rule": {"type": "string", "enum": rules.iter().map(|(rule, _)| *rule).collect::<Vec<_>>()},
+                        },
                     }},
                 }},
                 "targets": [{
                     "target": TARGET,
-                    "rego": shim(&name, policy, rule),
+                    "rego": shim(&name, policy),
                     "libs": [as_library(policy)],
                 }],
             },
         });
         let mut found = schema_problems(&template);
-        if let Err(err) = compile_check(&template) {
+        let served: Vec<&str> = rules.iter().map(|(rule, _)| *rule).collect();
+        if let Err(err) = compile_check(&template, &served) {
             found.push(format!("the exported Rego does not evaluate with regorus: {err}"));
         }
         for problem in found {
@@ -270,27 +375,40 @@ pub fn export(rego: &RegoPolicies, catalogue: &[Policy], environment: Option<&st
                     .with_help("this is a bug in the export or a policy the shim cannot wrap; check the policy follows the documented conventions"),
             );
         }
-        let action = match effective.severity {
-            PolicySeverity::Deny => "deny",
-            PolicySeverity::Warn => "warn",
-        };
-        let mut spec = json!({
-            "enforcementAction": action,
-            "match": {
-                "kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
-                "namespaceSelector": {"matchLabels": {"app.kubernetes.io/managed-by": "sparkplane"}},
-                "labelSelector": {"matchExpressions": [{"key": ROLE_LABEL, "operator": "Exists"}]},
-            },
-        });
-        if let Some(env) = environment {
-            spec["parameters"] = json!({"environment": env});
+        let both = rules.len() > 1;
+        for (rule, action) in &rules {
+            let mut parameters = json!({"rule": rule});
+            if let Some(env) = environment {
+                parameters["environment"] = json!(env);
+            }
+            let constraint_name =
+                if both && *rule == "warn" { format!("{}-warn", effective.id) } else { effective.id.to_string() };
+            let constraint = json!({
+                "apiVersion": CONSTRAINT_API_VERSION,
+                "kind": kind,
+                "metadata": {"name": constraint_name, "labels": {"app.kubernetes.io/managed-by": "sparkplane"}},
+                "spec": {
+                    "enforcementAction": action,
+                    "match": {
+                        "kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
+                        "namespaceSelector": {"matchLabels": {"app.kubernetes.io/managed-by": "sparkplane"}},
+                        "labelSelector": {"matchExpressions": [{"key": ROLE_LABEL, "operator": "Exists"}]},
+                    },
+                    "parameters": parameters,
+                },
+            });
+            for problem in constraint_problems(&constraint, &template) {
+                problems.push(
+                    Diagnostic::error(
+                        "gatekeeper-export",
+                        "",
+                        format!("{}: Constraint {constraint_name}: {problem}", policy.file),
+                    )
+                    .with_help("this is a bug in the export; please report it with the policy file"),
+                );
+            }
+            constraints.push(constraint);
         }
-        constraints.push(json!({
-            "apiVersion": CONSTRAINT_API_VERSION,
-            "kind": kind,
-            "metadata": {"name": effective.id, "labels": {"app.kubernetes.io/managed-by": "sparkplane"}},
-            "spec": spec,
-        }));
         templates.push(template);
     }
     if problems.has_errors() {

@@ -273,7 +273,7 @@ static POLICIES: [Policy; 18] = [
         PolicySeverity::Warn,
         "the tenant is below its budget's critical share this month",
         "past the critical share, new runs overspend the month's budget (environments may make this deny to block them)",
-        "raise the tenant's budget, or wait for next month; `sparkplane cost` shows what spent it",
+        "raise `spec.budget.monthly` in the tenant file, or wait for next month (`sparkplane cost DIR --by team` shows what spent it); `--policy-mode audit` lets one urgent run through, and `budget.blockOnCritical: false` makes a breach only warn",
     ),
 ];
 
@@ -297,7 +297,9 @@ pub const MAX_EXECUTOR_CORES: u32 = 5;
 /// judged it (the event-log engine computes it; the policy only reports it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BudgetReading {
-    /// The team the budget belongs to.
+    /// The tenant whose budget it is (`metadata.name`).
+    pub tenant: String,
+    /// The team the budget belongs to (the spend is the ledger's row for it).
     pub team: String,
     /// Spent so far this month, in the price sheet's currency.
     pub spent: f64,
@@ -311,6 +313,10 @@ pub struct BudgetReading {
     pub critical: bool,
     /// The window the spend covers, in words (`since 2026-11-01`).
     pub window: String,
+    /// Whether a critical breach may block (the tenant's
+    /// `budget.blockOnCritical`, default true). When false,
+    /// [`BUDGET_CRITICAL`] stays a warning whatever the environment says.
+    pub blocks_on_critical: bool,
 }
 
 /// What the policies are evaluated against, beyond the job itself.
@@ -582,6 +588,7 @@ pub fn check(
         if config.severity_overrides.contains_key(v.policy.id.as_ref()) {
             v.policy.severity = effective.severity;
         }
+        v.policy.severity = contextual_severity(&v, ctx);
         out.push(v);
     }
     Ok(Verdict { policies, violations: out })
@@ -1038,11 +1045,19 @@ fn check_budget(eval: &mut Eval<'_>, ctx: &PolicyContext<'_>) {
     }
     let share = reading.percent.map(|p| format!("{p:.1} % of ")).unwrap_or_default();
     let msg = format!(
-        "team `{}` has spent {:.2} ({share}its monthly budget of {:.2}) {}",
-        reading.team, reading.spent, reading.monthly, reading.window
+        "tenant `{}` (team `{}`) has spent {:.2} ({share}its monthly budget of {:.2}) {}",
+        reading.tenant, reading.team, reading.spent, reading.monthly, reading.window
     );
     let id = if reading.critical { BUDGET_CRITICAL } else { BUDGET_WARNING };
     eval.at(id, &path("spec.team"), msg);
+}
+
+/// The severity a violation has after the environment's overrides and what
+/// the context says about this tenant: a tenant whose budget does not block
+/// on critical keeps [`BUDGET_CRITICAL`] a warning.
+fn contextual_severity(v: &Violation, ctx: &PolicyContext<'_>) -> PolicySeverity {
+    let blocks = ctx.budget.as_ref().is_none_or(|b| b.blocks_on_critical);
+    if v.policy.id == BUDGET_CRITICAL && !blocks { PolicySeverity::Warn } else { v.policy.severity }
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ impl CostSettings {
 }
 
 /// Reads a YAML document into `T`; `apiVersion` and `kind`, when present, are allowed and dropped.
-fn read_document<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Failure> {
+pub(crate) fn read_document<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Failure> {
     let doc = read_yaml(path)?;
     let mut value = doc.to_json();
     if let Some(map) = value.as_object_mut() {

@@ -57,6 +57,7 @@ pub fn policy_settings(args: &PolicyArgs, job: Option<&std::path::Path>, cli: &C
         tenant: args.tenant.clone(),
         tenants_dir: args.tenants.clone(),
         history: args.history.clone(),
+        price_sheet: args.price_sheet.clone(),
         approvals_dir: args.approvals_dir.clone(),
         job_path: job.map(std::path::Path::to_owned),
         platform_dir: cli.global.platform_dir.clone(),

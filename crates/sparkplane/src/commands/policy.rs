@@ -47,6 +47,8 @@ pub struct PolicySettings {
     pub tenants_dir: Option<PathBuf>,
     /// `--history`: event logs whose cost this month is checked against the tenant's budget.
     pub history: Option<PathBuf>,
+    /// `--price-sheet`: prices for the history's spend; default OpenCost's.
+    pub price_sheet: Option<PathBuf>,
     /// `--approvals-dir`; default `.sparkplane/approvals/` next to the job file.
     pub approvals_dir: Option<PathBuf>,
     /// The job file (for the default approvals directory).
@@ -135,7 +137,9 @@ fn load_rego(files: &[RegoFile]) -> Result<Option<RegoPolicies>, Failure> {
 }
 
 /// The tenant the job runs under: `--tenant`, or the one in `--tenants`
-/// whose namespace is the job's.
+/// whose namespace is the job's; when the job names no namespace, the one
+/// tenant of the job's team. A `--tenants` directory without the job's
+/// tenant is an error (exit 2): its quota and budget would go unchecked.
 fn find_tenant(job: &ResolvedJob, settings: &PolicySettings, printer: &Printer) -> Result<Option<Tenant>, Failure> {
     if let Some(path) = &settings.tenant {
         let loaded = super::tenant::read_tenant(path)?;
@@ -143,16 +147,49 @@ fn find_tenant(job: &ResolvedJob, settings: &PolicySettings, printer: &Printer) 
         return Ok(Some(loaded.tenant));
     }
     let Some(dir) = &settings.tenants_dir else { return Ok(None) };
-    let tenants = super::tenant::read_dir(dir)?;
-    let found = tenants.into_iter().map(|(_, t)| t).find(|t| t.namespace() == job.namespace());
-    if found.is_none() {
-        printer.status(&format!(
-            "warning: no tenant in {} has namespace `{}`; the quota and budget policies were not checked",
-            dir.display(),
-            job.namespace()
-        ));
+    let tenants: Vec<Tenant> = super::tenant::read_dir(dir)?.into_iter().map(|(_, t)| t).collect();
+    tenant_of(job, tenants, dir).map(Some).map_err(|d| Failure::Invalid(d.into()))
+}
+
+/// The job's tenant among `tenants` (read from `dir`): see [`find_tenant`].
+fn tenant_of(job: &ResolvedJob, mut tenants: Vec<Tenant>, dir: &Path) -> Result<Tenant, Diagnostic> {
+    let explicit = job.job.metadata.namespace.is_some();
+    let team = job.job.spec.team.as_deref().unwrap_or_default();
+    let by_team = |t: &&Tenant| !explicit && !team.is_empty() && t.spec.team == team;
+    if let Some(i) = tenants.iter().position(|t| t.namespace() == job.namespace()) {
+        return Ok(tenants.swap_remove(i));
     }
-    Ok(found)
+    let of_team: Vec<&Tenant> = tenants.iter().filter(by_team).collect();
+    if let [one] = of_team.as_slice() {
+        return Ok((*one).clone());
+    }
+    let known: Vec<String> = tenants
+        .iter()
+        .map(|t| format!("{} (namespace {}, team {})", t.metadata.name, t.namespace(), t.spec.team))
+        .collect();
+    let wanted = if explicit || team.is_empty() {
+        format!("namespace `{}`", job.namespace())
+    } else if of_team.is_empty() {
+        format!("namespace `{}` or team `{team}`", job.namespace())
+    } else {
+        let names: Vec<&str> = of_team.iter().map(|t| t.metadata.name.as_str()).collect();
+        return Err(Diagnostic::error(
+            "unknown-tenant",
+            "--tenants",
+            format!(
+                "{} tenants in {} belong to team `{team}` ({}) and the job names no namespace",
+                names.len(),
+                dir.display(),
+                names.join(", ")
+            ),
+        )
+        .with_help("set the job's metadata.namespace (or pass -n NS) to say which tenant it runs under"));
+    };
+    Err(Diagnostic::error("unknown-tenant", "--tenants", format!("no tenant in {} has {wanted}", dir.display()))
+        .with_help(format!(
+            "add a tenant file for it, or run the job in a tenant's namespace (tenants there: {})",
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        )))
 }
 
 /// The approval records in `dir` (`*.json`); none when it does not exist.
@@ -196,8 +233,32 @@ fn month_start_ms(now_ms: u64) -> (u64, String) {
     (start, format!("since {}", stamp.get(..8).map(|m| format!("{m}01")).unwrap_or_default()))
 }
 
-/// The tenant's spend this month against its budget, from the cost ledger.
-fn budget_reading(tenant: &Tenant, history: &Path) -> Result<Option<BudgetReading>, Failure> {
+/// The tenant's spend this month against its budget, from the cost ledger;
+/// logs the ledger skips are shown as warnings (the spend may be low).
+fn budget_reading(
+    tenant: &Tenant,
+    history: &Path,
+    prices: Option<&Path>,
+    printer: &Printer,
+) -> Result<Option<BudgetReading>, Failure> {
+    let sheet = match prices {
+        Some(path) => {
+            let sheet = super::cost::read_document::<PriceSheet>(path, "PriceSheet")?;
+            let problems: Vec<Diagnostic> = sheet
+                .problems()
+                .into_iter()
+                .map(|p| {
+                    Diagnostic::error("bad-value", "--price-sheet", format!("{}: {p}", path.display()))
+                        .with_help("prices are US dollars per hour (and a spot multiplier), each zero or more")
+                })
+                .collect();
+            if !problems.is_empty() {
+                return Err(Failure::Invalid(Diagnostics(problems)));
+            }
+            sheet
+        }
+        None => PriceSheet::opencost_defaults(),
+    };
     let Some(budget) = &tenant.spec.budget else { return Ok(None) };
     if !history.is_dir() {
         return Err(Failure::File {
@@ -209,9 +270,9 @@ fn budget_reading(tenant: &Tenant, history: &Path) -> Result<Option<BudgetReadin
     let (since, window) = month_start_ms(sparkplane_local::history::now_ms());
     let (summaries, warnings) = summarize_dir(history, Some(since));
     for warning in &warnings {
-        tracing::warn!("{}", warning.message);
+        let file = warning.file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
+        printer.status(&format!("warning: budget spend: {file}{}", warning.message));
     }
-    let sheet = PriceSheet::opencost_defaults();
     let costs: Vec<_> = summaries.iter().map(|app| app_cost(app, &sheet)).collect();
     let rows = chargeback(&costs, GroupBy::Team);
     let team = tenant.spec.team.clone();
@@ -222,6 +283,7 @@ fn budget_reading(tenant: &Tenant, history: &Path) -> Result<Option<BudgetReadin
             .into(),
     };
     Ok(check_budgets(&rows, &budgets).into_iter().next().map(|status| BudgetReading {
+        tenant: tenant.metadata.name.clone(),
         team,
         spent: status.spent,
         monthly: status.budget,
@@ -229,6 +291,7 @@ fn budget_reading(tenant: &Tenant, history: &Path) -> Result<Option<BudgetReadin
         warning: status.level >= BudgetLevel::Warning,
         critical: status.level == BudgetLevel::Critical,
         window,
+        blocks_on_critical: budget.blocks_on_critical(),
     }))
 }
 
@@ -249,7 +312,7 @@ pub fn verdict(
     }
     let tenant = find_tenant(job, settings, printer)?;
     let budget = match (&settings.history, &tenant) {
-        (Some(history), Some(tenant)) => budget_reading(tenant, history)?,
+        (Some(history), Some(tenant)) => budget_reading(tenant, history, settings.price_sheet.as_deref(), printer)?,
         (Some(_), None) => {
             return Err(Failure::Invalid(
                 Diagnostic::error("bad-flag", "--history", "--history needs the job's tenant to know its budget")
@@ -485,8 +548,7 @@ pub fn export_gatekeeper(env: Option<&str>, settings: &PolicySettings, printer: 
     if problems.has_errors() {
         return Err(Failure::Invalid(problems));
     }
-    let catalogue = policy::catalogue(&config, Some(&rego));
-    let objects = gatekeeper::export(&rego, &catalogue, env).map_err(Failure::Invalid)?;
+    let objects = gatekeeper::export(&rego, &config, env).map_err(Failure::Invalid)?;
     match printer.format {
         OutputFormat::Json => {
             let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
