@@ -17,8 +17,6 @@ use std::fmt;
 use std::ops::Bound;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize, Serializer};
 use sparkplane_api::MemorySize;
@@ -388,7 +386,9 @@ impl GroupBy {
     /// The spellings [`GroupBy::from_str`] accepts.
     pub const NAMES: &'static [&'static str] = &["team", "job", "cost-center", "namespace", "app"];
 
-    fn key(self, cost: &AppCost) -> String {
+    /// The row an application is filed under: its team, job, cost center,
+    /// namespace or id, [`UNATTRIBUTED`] when it does not say.
+    pub fn key(self, cost: &AppCost) -> String {
         let key = match self {
             GroupBy::Team => cost.team.as_deref(),
             GroupBy::Job => cost.job.as_deref(),
@@ -607,53 +607,11 @@ pub fn check_budgets(rows: &[CostRow], budgets: &Budgets) -> Vec<BudgetStatus> {
 /// read, or holds no Spark events, becomes a warning naming the file. Summaries
 /// come in file-name order.
 pub fn summarize_dir(dir: &Path, since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
-    let logs = match crate::read::list_app_logs(dir) {
+    let logs = match crate::source::local_dir_logs(dir) {
         Ok(logs) => logs,
         Err(err) => return (Vec::new(), vec![Warning::in_file(dir, format!("cannot list event logs: {err}"))]),
     };
-    let results: Mutex<Vec<Option<Result<AppSummary, Warning>>>> = Mutex::new(vec![None; logs.len()]);
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = logs.get(index) else { break };
-                    let result = match crate::summarize(path) {
-                        Ok(summary) if summary.log.events == 0 => {
-                            Err(Warning::in_file(path, "holds no Spark events; skipped".to_string()))
-                        }
-                        Ok(summary) => Ok(summary),
-                        Err(err) => Err(Warning::in_file(path, format!("skipped: {err}"))),
-                    };
-                    // A worker that panicked poisons the lock; the results written so far still stand.
-                    let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    results[index] = Some(result);
-                }
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (mut summaries, mut warnings) = (Vec::new(), Vec::new());
-    for (path, result) in logs.iter().zip(results) {
-        match result {
-            Some(Ok(summary)) => {
-                let when = summary.end_time_ms.or(summary.start_time_ms);
-                let recent = match (since_ms, when) {
-                    (None, _) => true,
-                    (Some(since), Some(when)) => when >= since,
-                    (Some(_), None) => false,
-                };
-                if recent {
-                    summaries.push(summary);
-                }
-            }
-            Some(Err(warning)) => warnings.push(warning),
-            None => warnings.push(Warning::in_file(path, "was not read (a reader thread failed)".to_string())),
-        }
-    }
-    (summaries, warnings)
+    crate::source::summarize_logs(&logs, since_ms)
 }
 
 #[cfg(test)]

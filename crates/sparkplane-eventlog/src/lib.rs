@@ -4,8 +4,9 @@
 //! lines of a log (single file or rolling directory; uncompressed, zstd, lz4,
 //! snappy or lzf, as Spark writes them),
 //! [`parse`] turns one line into a typed [`SparkEvent`], and [`model`] folds
-//! events into one [`AppSummary`]. Only `read` touches the filesystem; the
-//! other two are pure and are tested without files. Memory stays bounded by
+//! events into one [`AppSummary`]. Only `read` and [`source`] do I/O (local
+//! files, or objects streamed from S3, GCS or Azure through
+//! `sparkplane-storage`); the other two are pure and are tested without files. Memory stays bounded by
 //! the number of jobs, stages and executors, never by the size of the log.
 //!
 //! ```no_run
@@ -29,6 +30,7 @@ pub mod parse;
 pub mod peak_memory;
 pub mod read;
 pub mod report_html;
+pub mod source;
 #[cfg(test)]
 mod test_support;
 pub mod timing;
@@ -44,6 +46,8 @@ pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
 pub use report_html::report_html;
+pub use source::{AppLog, LogSource, summarize_logs};
+pub use sparkplane_storage::{Location, StorageError};
 pub use timing::{JobTiming, Timing};
 
 /// Reads the event log at `path` (a log file or a rolling `eventlog_v2_*`
@@ -54,7 +58,13 @@ pub use timing::{JobTiming, Timing};
 /// else — corrupt lines, missing fields, unreadable later parts, a cut-off
 /// in-progress tail — ends up in [`AppSummary::warnings`].
 pub fn summarize(path: &Path) -> Result<AppSummary, ReadError> {
-    let log = EventLog::open(path)?;
+    summarize_log(&EventLog::open(path)?)
+}
+
+/// Reads an event log already located — local or in object storage (see
+/// [`LogSource`]) — in one streaming pass and summarizes the application.
+/// Fails and warns as [`summarize`] does.
+pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
     let mut lines = log.lines()?;
     let mut builder = AppSummaryBuilder::new();
     builder.set_in_progress(log.in_progress);

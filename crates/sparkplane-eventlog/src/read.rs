@@ -1,10 +1,12 @@
-//! Reading an application's event log from the local filesystem.
+//! Reading an application's event log, from the local filesystem or object storage.
 //!
-//! Owns: recognising Spark's two on-disk layouts (a single file, or the
-//! rolling `eventlog_v2_<app>` directory), choosing the parts to read and
-//! their order, choosing the decompressor for each part (the block formats
-//! themselves live in [`crate::codec`]), the in-progress marker, and splitting the
-//! bytes into numbered lines without ever holding more than one line.
+//! Owns: recognising Spark's two layouts (a single file, or the rolling
+//! `eventlog_v2_<app>` directory) from a listing of names — the same rules
+//! whether the names come from `std::fs` or an object-store listing
+//! ([`crate::source`]) —, choosing the parts to read and their order, choosing
+//! the decompressor for each part (the block formats themselves live in
+//! [`crate::codec`]), the in-progress marker, and splitting the bytes into
+//! numbered lines without ever holding more than one line.
 //!
 //! Must not: interpret the JSON on a line (that is [`crate::parse`]), keep
 //! lines after handing them out, or fail the whole read for a problem that
@@ -12,8 +14,10 @@
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use sparkplane_storage::{StorageError, Store};
 
 use crate::codec::BlockReader;
 use crate::codec::lz4::Lz4BlockStream;
@@ -33,6 +37,10 @@ const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 const COMPACT_SUFFIX: &str = ".compact";
 /// Read buffer per open part; large enough that reading is not the bottleneck.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// Bytes per ranged request when a part is streamed from object storage. The
+/// reader holds at most two chunks (one read, one prefetched), so memory per
+/// open remote part stays at 16 MiB whatever the object's size.
+pub const REMOTE_CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// Longest line kept. Spark's largest events (SQL plans) stay far below this;
 /// anything longer is corrupt or hostile and is skipped with a warning.
 pub const MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
@@ -116,6 +124,21 @@ pub enum ReadError {
         /// What was expected instead.
         reason: String,
     },
+    /// Object storage (or the location text) failed; the message names the URL, never a credential.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl ReadError {
+    /// sparkplane's exit code for this failure: 3 when object storage is
+    /// unreachable or refuses access, 2 for everything the user fixes in the
+    /// command (a missing or malformed location, a file that is not an event log).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ReadError::Storage(error) => error.exit_code(),
+            ReadError::Io { .. } | ReadError::UnsupportedCodec { .. } | ReadError::NotAnEventLog { .. } => 2,
+        }
+    }
 }
 
 /// How the log is stored on disk.
@@ -130,10 +153,41 @@ pub enum Layout {
 /// One file of an event log and how it is compressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogPart {
-    /// Where the file is.
+    /// Where the file is: its local path, or the object's URL (`s3://bucket/key`)
+    /// for a log in object storage. Warnings name the part by it.
     pub path: PathBuf,
     /// Its codec, `None` for plain text.
     pub codec: Option<Codec>,
+    /// The object to stream when the part lives in object storage; `None` for a local file.
+    object: Option<RemoteObject>,
+}
+
+/// An object in a store, read by ranged requests.
+#[derive(Debug, Clone)]
+pub(crate) struct RemoteObject {
+    /// The store the log was listed from (the connection is shared by every part).
+    pub(crate) store: Store,
+    /// The key relative to the store's location.
+    pub(crate) key: String,
+}
+
+impl PartialEq for RemoteObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.store.describe(&self.key) == other.store.describe(&other.key)
+    }
+}
+
+impl Eq for RemoteObject {}
+
+/// One entry of a listing, local or remote, as the layout rules see it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedFile {
+    /// The file or object name (last path segment).
+    pub(crate) name: String,
+    /// Its local path or URL, for messages.
+    pub(crate) path: PathBuf,
+    /// The object, for a remote listing.
+    pub(crate) object: Option<RemoteObject>,
 }
 
 /// An application's event log, located and laid out but not yet read.
@@ -156,7 +210,18 @@ impl EventLog {
     /// Locates the event log at `path`: a single log file or a rolling `eventlog_v2_*` directory.
     pub fn open(path: &Path) -> Result<EventLog, ReadError> {
         let meta = fs::metadata(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
-        if meta.is_dir() { open_rolling(path) } else { Ok(open_single(path)) }
+        if !meta.is_dir() {
+            let file = ListedFile { name: file_name(path), path: path.to_path_buf(), object: None };
+            return Ok(single_file_log(file));
+        }
+        let io_error = |source| ReadError::Io { path: path.to_path_buf(), source };
+        let mut listing = Vec::new();
+        for entry in fs::read_dir(path).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            listing.push(ListedFile { name, path: entry.path(), object: None });
+        }
+        rolling_log(path, listing)
     }
 
     /// Starts reading the parts in order. Fails if the first part cannot be opened or
@@ -176,7 +241,7 @@ impl EventLog {
             warnings: self.notes.clone(),
         };
         if let Some(first) = self.parts.first() {
-            let reader = open_part(first).map_err(|source| ReadError::Io { path: first.path.clone(), source })?;
+            let reader = open_part(first)?;
             lines.current = Some(reader);
             lines.next_part = 1;
         }
@@ -389,35 +454,54 @@ impl EventLogLines {
                     self.current = Some(reader);
                     return true;
                 }
-                Err(error) => self.warnings.push(Warning::in_file(
-                    &part.path,
-                    format!("cannot open this part of the log ({error}); it is skipped"),
-                )),
+                Err(error) => {
+                    // The warning names the part already; keep only what went wrong.
+                    let cause = match error {
+                        ReadError::Io { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    let message = format!("cannot open this part of the log ({cause}); it is skipped");
+                    self.warnings.push(Warning::in_file(&part.path, message));
+                }
             }
         }
         false
     }
 }
 
-/// Opens one part with its decompressor and a read buffer.
-fn open_part(part: &LogPart) -> io::Result<Box<dyn BufRead + Send>> {
-    let file = File::open(&part.path)?;
-    match part.codec {
-        None => Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, file))),
-        Some(Codec::Zstd) => {
-            let decoder = zstd::stream::read::Decoder::new(file)?;
-            Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, decoder)))
+/// Opens one part — a local file, or an object streamed in ranged requests —
+/// with its decompressor and a read buffer.
+fn open_part(part: &LogPart) -> Result<Box<dyn BufRead + Send>, ReadError> {
+    match &part.object {
+        None => {
+            let file = File::open(&part.path).map_err(|source| ReadError::Io { path: part.path.clone(), source })?;
+            decode(file, part.codec).map_err(|source| ReadError::Io { path: part.path.clone(), source })
         }
-        // The block decoders hand out whole decompressed blocks, so they need no buffer of their own.
-        Some(Codec::Lz4) => Ok(Box::new(BlockReader::new(buffered(file), Lz4BlockStream::new()))),
-        Some(Codec::Snappy) => Ok(Box::new(BlockReader::new(buffered(file), SnappyJavaStream::new()))),
-        Some(Codec::Lzf) => Ok(Box::new(BlockReader::new(buffered(file), LzfStream::new()))),
+        Some(object) => {
+            let reader = object.store.reader(&object.key, REMOTE_CHUNK_BYTES)?;
+            decode(reader, part.codec).map_err(|source| ReadError::Io { path: part.path.clone(), source })
+        }
     }
 }
 
-/// The compressed file behind a block decoder, read in large pieces.
-fn buffered(file: File) -> BufReader<File> {
-    BufReader::with_capacity(READ_BUFFER_BYTES, file)
+/// The raw bytes of a part behind the decompressor its codec needs.
+fn decode<R: Read + Send + 'static>(raw: R, codec: Option<Codec>) -> io::Result<Box<dyn BufRead + Send>> {
+    match codec {
+        None => Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, raw))),
+        Some(Codec::Zstd) => {
+            let decoder = zstd::stream::read::Decoder::new(raw)?;
+            Ok(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, decoder)))
+        }
+        // The block decoders hand out whole decompressed blocks, so they need no buffer of their own.
+        Some(Codec::Lz4) => Ok(Box::new(BlockReader::new(buffered(raw), Lz4BlockStream::new()))),
+        Some(Codec::Snappy) => Ok(Box::new(BlockReader::new(buffered(raw), SnappyJavaStream::new()))),
+        Some(Codec::Lzf) => Ok(Box::new(BlockReader::new(buffered(raw), LzfStream::new()))),
+    }
+}
+
+/// The compressed bytes behind a block decoder, read in large pieces.
+fn buffered<R: Read>(raw: R) -> BufReader<R> {
+    BufReader::with_capacity(READ_BUFFER_BYTES, raw)
 }
 
 /// A file name split into the parts Spark composes it from.
@@ -459,13 +543,13 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn open_single(path: &Path) -> EventLog {
-    let name = file_name(path);
-    let parts = split_name(&name);
+/// The log that is one file (`<appId>[_<attempt>][.<codec>][.inprogress]`), local or remote.
+pub(crate) fn single_file_log(file: ListedFile) -> EventLog {
+    let parts = split_name(&file.name);
     EventLog {
         log_name: parts.stem.to_string(),
         layout: Layout::SingleFile,
-        parts: vec![LogPart { path: path.to_path_buf(), codec: parts.codec }],
+        parts: vec![LogPart { path: file.path, codec: parts.codec, object: file.object }],
         in_progress: parts.in_progress,
         notes: Vec::new(),
     }
@@ -478,32 +562,37 @@ struct RollingPart {
     part: LogPart,
 }
 
-fn open_rolling(dir: &Path) -> Result<EventLog, ReadError> {
+/// Whether Spark's `appstatus_*` markers among `names` say the application still
+/// runs: `Some(true)` for an `.inprogress` marker, `Some(false)` for a finished
+/// one, `None` when there is no marker.
+fn rolling_status<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<bool> {
+    let mut status = None;
+    for name in names {
+        if let Some(rest) = name.strip_prefix(APPSTATUS_PREFIX) {
+            status = Some(status.unwrap_or(false) || rest.ends_with(IN_PROGRESS_SUFFIX));
+        }
+    }
+    status
+}
+
+/// The rolling log in directory `dir` (a local path or a prefix's URL) from the
+/// files listed directly in it: `events_<N>_…` parts in numeric order, starting
+/// at the newest compacted part, and the `appstatus_*` marker. Local and
+/// object-store logs go through this one function.
+pub(crate) fn rolling_log(dir: &Path, listing: Vec<ListedFile>) -> Result<EventLog, ReadError> {
     let dir_name = file_name(dir);
     let log_name = dir_name.strip_prefix(ROLLING_DIR_PREFIX).unwrap_or(&dir_name).to_string();
-    let io_error = |source| ReadError::Io { path: dir.to_path_buf(), source };
+    // Hadoop's hidden .crc checksum files are not part of the log.
+    let visible: Vec<ListedFile> = listing.into_iter().filter(|file| !file.name.starts_with('.')).collect();
+    let status = rolling_status(visible.iter().map(|file| file.name.as_str()));
     let mut found = Vec::new();
-    let mut status: Option<bool> = None;
-    for entry in fs::read_dir(dir).map_err(io_error)? {
-        let entry = entry.map_err(io_error)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue; // Hadoop's .crc checksum files
-        }
-        if let Some(rest) = name.strip_prefix(APPSTATUS_PREFIX) {
-            let running = rest.ends_with(IN_PROGRESS_SUFFIX);
-            status = Some(status.unwrap_or(false) || running);
-            continue;
-        }
-        let Some(rest) = name.strip_prefix(EVENTS_PREFIX) else { continue };
+    for file in visible {
+        let Some(rest) = file.name.strip_prefix(EVENTS_PREFIX) else { continue };
         let Some((index, _)) = rest.split_once('_') else { continue };
         let Ok(index) = index.parse::<u64>() else { continue };
-        let parts = split_name(&name);
-        found.push(RollingPart {
-            index,
-            compact: parts.compact,
-            part: LogPart { path: entry.path(), codec: parts.codec },
-        });
+        let parts = split_name(&file.name);
+        let (codec, compact) = (parts.codec, parts.compact);
+        found.push(RollingPart { index, compact, part: LogPart { path: file.path, codec, object: file.object } });
     }
     if found.is_empty() {
         return Err(ReadError::NotAnEventLog {
@@ -576,17 +665,19 @@ fn attempt_of(stem: &str, app_id: &str) -> Option<u64> {
 
 fn rolling_in_progress(dir: &Path) -> bool {
     let Ok(entries) = fs::read_dir(dir) else { return true };
-    let mut finished = false;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(rest) = name.strip_prefix(APPSTATUS_PREFIX) {
-            if rest.ends_with(IN_PROGRESS_SUFFIX) {
-                return true;
-            }
-            finished = true;
-        }
+    let names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    rolling_status(names.iter().map(String::as_str)).unwrap_or(true)
+}
+
+/// Whether an entry named `name` in an event-log directory is an application's
+/// log: a file other than Hadoop's `.crc` checksums, hidden files and
+/// `appstatus_*` markers, or an `eventlog_v2_*` directory (other directories are
+/// not logs). The one rule for local directories and object-store prefixes.
+pub(crate) fn is_app_log(name: &str, is_dir: bool) -> bool {
+    if name.starts_with('.') || name.ends_with(".crc") || name.starts_with("appstatus") {
+        return false;
     }
-    !finished
+    !is_dir || name.starts_with(ROLLING_DIR_PREFIX)
 }
 
 /// The application logs in `dir`: single log files and rolling `eventlog_v2_*`
@@ -597,15 +688,10 @@ pub fn list_app_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') || name.ends_with(".crc") || name.starts_with("appstatus") {
-            continue;
-        }
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if is_dir && !name.starts_with(ROLLING_DIR_PREFIX) {
-            continue;
+        if is_app_log(&name.to_string_lossy(), is_dir) {
+            logs.push(entry.path());
         }
-        logs.push(entry.path());
     }
     logs.sort();
     Ok(logs)

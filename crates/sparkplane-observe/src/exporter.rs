@@ -1,7 +1,8 @@
-//! The exporter: per-job metrics from a directory of Spark event logs, served
-//! as OpenMetrics on `/metrics`.
+//! The exporter: per-job metrics from a directory of Spark event logs (local or
+//! in object storage), served as OpenMetrics on `/metrics`.
 //!
-//! Owns: scanning a local event-log directory incrementally ([`Exporter::scan`]),
+//! Owns: scanning an event-log directory or object-store prefix incrementally
+//! ([`Exporter::scan`]: one listing per scan, by name, size and modification time),
 //! the per-log state that keeps a finished log from ever being read twice, turning
 //! application summaries into the registered exporter metrics, and the small HTTP
 //! server ([`serve`]) that hands their encoding to Prometheus.
@@ -16,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -31,7 +32,7 @@ use sparkplane_core::render::common::SLO_MAX_DURATION_PROPERTY;
 use sparkplane_eventlog::analyze::worst_stage_skew;
 use sparkplane_eventlog::cause::FailureCause;
 use sparkplane_eventlog::cost::{PriceSheet, UNATTRIBUTED, app_cost};
-use sparkplane_eventlog::{AppSummary, Outcome};
+use sparkplane_eventlog::{AppSummary, LogSource, Outcome};
 
 use crate::registry::{self, APP_LABELS, MetricType};
 
@@ -137,12 +138,16 @@ impl JobKey {
     }
 }
 
-/// What changes of a log are detected by: its size and last modification
-/// (for a rolling directory, summed and latest over its files and the directory itself).
+/// What changes of a log are detected by: its size, last modification in epoch
+/// milliseconds (for a rolling directory, summed and latest over its files, and
+/// locally the directory itself) and the names in it, as the listing reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Signature {
     size: u64,
-    modified: Option<SystemTime>,
+    modified_ms: Option<i64>,
+    /// Every file's name, size and time hashed: a renamed status marker changes it
+    /// even within object storage's one-second clock.
+    fingerprint: u64,
 }
 
 /// What the exporter remembers about one log between scans.
@@ -285,9 +290,9 @@ impl MetricsView {
 /// Scans one event-log directory and keeps the metrics built from it.
 #[derive(Debug)]
 pub struct Exporter {
-    dir: PathBuf,
+    source: LogSource,
     prices: PriceSheet,
-    logs: BTreeMap<PathBuf, LogState>,
+    logs: BTreeMap<String, LogState>,
     /// Per job, the end time (epoch ms) of the finished application the gauges show.
     latest: BTreeMap<JobKey, u64>,
     /// Jobs whose `sparkplane_app_running_seconds` series is currently set.
@@ -301,9 +306,15 @@ impl Exporter {
     /// An exporter of the logs in `dir`, pricing applications with `prices`
     /// (usually [`PriceSheet::opencost_defaults`]). Nothing is read until [`Exporter::scan`].
     pub fn new(dir: &Path, prices: PriceSheet) -> Exporter {
+        Exporter::with_source(LogSource::Local(dir.to_owned()), prices)
+    }
+
+    /// An exporter of the logs at `source`: a local directory or an object-store
+    /// prefix (listed once per scan). Nothing is read until [`Exporter::scan`].
+    pub fn with_source(source: LogSource, prices: PriceSheet) -> Exporter {
         let (metrics, reg) = Metrics::new();
         Exporter {
-            dir: dir.to_owned(),
+            source,
             prices,
             logs: BTreeMap::new(),
             latest: BTreeMap::new(),
@@ -314,9 +325,9 @@ impl Exporter {
         }
     }
 
-    /// The directory scanned.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Where the logs are scanned.
+    pub fn source(&self) -> &LogSource {
+        &self.source
     }
 
     /// A view of the metrics for another thread (the HTTP server).
@@ -334,8 +345,8 @@ impl Exporter {
         self.reads
     }
 
-    /// What the exporter remembers about each log, by path.
-    pub fn logs(&self) -> &BTreeMap<PathBuf, LogState> {
+    /// What the exporter remembers about each log, by path or URL.
+    pub fn logs(&self) -> &BTreeMap<String, LogState> {
         &self.logs
     }
 
@@ -351,35 +362,31 @@ impl Exporter {
     /// Logs that disappeared are forgotten.
     pub fn scan_at(&mut self, now: SystemTime) -> ScanReport {
         let mut report = ScanReport::default();
-        let listed = match sparkplane_eventlog::list_app_logs(&self.dir) {
+        let listed = match self.source.app_logs() {
             Ok(listed) => listed,
             Err(err) => {
-                report.listing_error = Some(format!("cannot list {}: {err}", self.dir.display()));
+                report.listing_error = Some(format!("cannot list {}: {err}", self.source.describe()));
                 self.metrics.up.set(0);
                 self.metrics.last_scan.set(unix_seconds(now));
                 return report;
             }
         };
         report.logs = listed.len();
-        let present: BTreeSet<&PathBuf> = listed.iter().collect();
-        self.logs.retain(|path, _| present.contains(path));
+        let present: BTreeSet<&str> = listed.iter().map(|log| log.name.as_str()).collect();
+        self.logs.retain(|name, _| present.contains(name.as_str()));
 
-        for path in &listed {
-            let known = self.logs.get(path);
+        for log in &listed {
+            let known = self.logs.get(&log.name);
             if known.is_some_and(|state| state.finished) {
                 continue;
             }
-            let signature = match signature(path) {
-                Ok(signature) => signature,
-                // Gone between listing and looking, or unreadable: looked at again next scan.
-                Err(_) => continue,
-            };
+            let signature = Signature { size: log.size, modified_ms: log.modified_ms, fingerprint: log.fingerprint };
             if known.is_some_and(|state| state.signature == signature) {
                 continue;
             }
             self.reads += 1;
             report.read += 1;
-            let state = match sparkplane_eventlog::summarize(path) {
+            let state = match log.summarize() {
                 Ok(summary) if summary.log.events == 0 && !summary.log.in_progress => None,
                 Ok(summary) => Some(summary),
                 Err(_) => None,
@@ -388,7 +395,7 @@ impl Exporter {
                 report.errors += 1;
                 self.metrics.log_errors.inc();
                 let state = LogState { signature, finished: false, failed: true, job: None, summary: None };
-                self.logs.insert(path.clone(), state);
+                self.logs.insert(log.name.clone(), state);
                 continue;
             };
             let cost = app_cost(&summary, &self.prices);
@@ -402,7 +409,7 @@ impl Exporter {
             }
             let summary = if finished { None } else { Some(summary) };
             let state = LogState { signature, finished, failed: false, job: Some(job), summary };
-            self.logs.insert(path.clone(), state);
+            self.logs.insert(log.name.clone(), state);
         }
 
         self.update_running(now);
@@ -538,23 +545,6 @@ fn set_or_remove(family: &Family<Labels, FloatGauge>, labels: &Labels, value: Op
 
 fn unix_seconds(time: SystemTime) -> f64 {
     time.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// A log's size and last change. For a rolling directory: the sizes of its files
-/// summed, and the latest change of the directory (files added, renamed — as
-/// `appstatus_*.inprogress` is when the application ends) or of any file in it.
-fn signature(path: &Path) -> std::io::Result<Signature> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_dir() {
-        return Ok(Signature { size: meta.len(), modified: meta.modified().ok() });
-    }
-    let mut signature = Signature { size: 0, modified: meta.modified().ok() };
-    for entry in std::fs::read_dir(path)? {
-        let meta = entry?.metadata()?;
-        signature.size = signature.size.saturating_add(meta.len());
-        signature.modified = signature.modified.max(meta.modified().ok());
-    }
-    Ok(signature)
 }
 
 /// Why the HTTP server could not start.

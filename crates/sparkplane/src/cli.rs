@@ -534,7 +534,8 @@ pub enum RuntimeCommand {
 /// `analyze`.
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// One application's event log: a file or an `eventlog_v2_*` directory.
+    /// One application's event log: a file or an `eventlog_v2_*` directory, as a path or an
+    /// object-store URL (s3://bucket/key, s3a://, gs://, az://; credentials from AWS_* etc.).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
     /// Also write a self-contained HTML report (executor timeline, stage Gantt chart with the critical path,
@@ -546,7 +547,8 @@ pub struct AnalyzeArgs {
 /// `cost`.
 #[derive(Args, Debug)]
 pub struct CostArgs {
-    /// A directory of event logs (spark.eventLog.dir; local directories for now).
+    /// A directory of event logs (spark.eventLog.dir) or one log, as a path or an object-store URL
+    /// (s3://bucket/prefix, s3a://, gs://, az://; credentials from AWS_* etc. in the environment).
     #[arg(value_name = "DIR")]
     pub path: PathBuf,
     /// Only applications that ran in this window, e.g. 30d or 12h.
@@ -564,6 +566,10 @@ pub struct CostArgs {
     /// Write the rows as CSV.
     #[arg(long)]
     pub csv: bool,
+    /// Also write the rows to FILE as Parquet (typed columns; replaced atomically). Parquet is
+    /// binary, so it goes to a file, never stdout; stdout still gets the report.
+    #[arg(long, value_name = "FILE")]
+    pub parquet: Option<PathBuf>,
 }
 
 /// `tune`.
@@ -572,7 +578,8 @@ pub struct TuneArgs {
     /// The job.
     #[command(flatten)]
     pub job: JobArgs,
-    /// A directory of the job's event logs (e.g. ~/.local/share/sparkplane/history, or spark.eventLog.dir).
+    /// A directory of the job's event logs (e.g. ~/.local/share/sparkplane/history, or spark.eventLog.dir),
+    /// as a path or an object-store URL (s3://bucket/prefix, s3a://, gs://, az://; credentials from the environment).
     #[arg(long, value_name = "DIR")]
     pub history: PathBuf,
     /// Apply the proposal to the job file (comments and layout kept).
@@ -627,7 +634,8 @@ pub enum ObserveCommand {
 /// `exporter`.
 #[derive(Args, Debug)]
 pub struct ExporterArgs {
-    /// A directory of event logs (spark.eventLog.dir; local directories for now).
+    /// A directory of event logs (spark.eventLog.dir) as a path or an object-store URL
+    /// (s3://bucket/prefix, s3a://, gs://, az://; credentials from AWS_* etc. in the environment).
     #[arg(long, value_name = "DIR")]
     pub history: PathBuf,
     /// Address to serve /metrics on (IP and port).

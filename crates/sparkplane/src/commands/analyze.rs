@@ -14,7 +14,7 @@ use serde::Serialize;
 use sparkplane_core::Diagnostic;
 use sparkplane_eventlog::analyze::{Finding, analyze, duration};
 use sparkplane_eventlog::cost::PriceSheet;
-use sparkplane_eventlog::{ReadError, Timing, WallTime, summarize};
+use sparkplane_eventlog::{LogSource, ReadError, Timing, WallTime, summarize_log};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -38,10 +38,13 @@ struct AnalyzeReport<'a> {
 }
 
 /// Runs `analyze` on one application's event log (a file or an `eventlog_v2_*`
-/// directory): exit 0 with or without findings; 2 when the log cannot be opened or
-/// the `html` report cannot be written (then nothing is left at that path).
+/// directory, local or in object storage): exit 0 with or without findings; 2
+/// when the log cannot be opened or the `html` report cannot be written (then
+/// nothing is left at that path); 3 when object storage is unreachable or denied.
 pub fn run(path: &Path, html: Option<&Path>, printer: &Printer) -> CommandResult {
-    let app = summarize(path).map_err(|error| unreadable_log(&error))?;
+    let app = LogSource::parse(&path.to_string_lossy())
+        .and_then(|source| summarize_log(&source.event_log()?))
+        .map_err(|error| unreadable_log(&error))?;
     for warning in &app.warnings {
         printer.status(&format!("warning: {warning}"));
     }
@@ -92,15 +95,26 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
 }
 
 fn unreadable_log(error: &ReadError) -> Failure {
-    Failure::Invalid(
-        // ReadError's message names the file (or the part of a rolling log) that failed.
-        Diagnostic::error("unreadable-event-log", "", error.to_string())
-            .with_help(
-                "pass one application's event log: a file such as local-1700000000000[.zstd] or a rolling \
-                 eventlog_v2_<app-id> directory, as found under spark.eventLog.dir",
-            )
-            .into(),
+    log_failure(
+        error,
+        "pass one application's event log: a file such as local-1700000000000[.zstd] or a rolling \
+         eventlog_v2_<app-id> directory, as found under spark.eventLog.dir (a path or s3://bucket/prefix)",
     )
+}
+
+/// An event-log location that could not be read, as a failure with sparkplane's
+/// exit code: 3 (infrastructure) when object storage is unreachable or refuses
+/// the credentials, 2 otherwise with `help` saying what to pass instead.
+pub(super) fn log_failure(error: &ReadError, help: &str) -> Failure {
+    // ReadError's message names the file, object or part that failed, never a credential.
+    let diagnostic = Diagnostic::error("unreadable-event-log", "", error.to_string());
+    if error.exit_code() == 3 {
+        let help = "check AWS_ENDPOINT_URL (or the cloud's endpoint), the network, and the credentials in the \
+                    environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, \
+                    AZURE_STORAGE_ACCOUNT_KEY)";
+        return Failure::Infrastructure(diagnostic.with_help(help).into());
+    }
+    Failure::Invalid(diagnostic.with_help(help).into())
 }
 
 fn table(report: &AnalyzeReport<'_>) -> String {

@@ -1,9 +1,11 @@
-//! `sparkplane cost`: what the applications in a directory of event logs cost,
-//! grouped for chargeback, and how each team stands against its budget.
+//! `sparkplane cost`: what the applications in a directory of event logs (local
+//! or in object storage) cost, grouped for chargeback, and how each team stands
+//! against its budget.
 //!
 //! Owns: turning the flags into plain settings (window, grouping, price sheet,
 //! budgets), reading the price-sheet and budget files, and presenting the
-//! result (table, JSON/YAML through the [`Printer`], CSV through [`to_csv`]).
+//! result (table, JSON/YAML through the [`Printer`], CSV through [`to_csv`],
+//! a Parquet file through [`parquet_file`]).
 //! Must not: price, group or check budgets itself — that is
 //! [`sparkplane_eventlog::cost`] — or read logs other than through it.
 
@@ -16,12 +18,18 @@ use sparkplane_api::Duration;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::cost::{
     BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, app_cost, chargeback, check_budgets, round_cents,
-    summarize_dir,
 };
+use sparkplane_eventlog::{LogSource, summarize_logs};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_yaml;
+
+mod parquet_file;
+
+/// What to say when the event-log location cannot be read.
+const LOG_HELP: &str = "pass the directory Spark writes event logs to (spark.eventLog.dir) as a path or an \
+                        object-store URL such as s3://bucket/spark-events, or one application's log";
 
 /// Plain settings of `cost`.
 struct CostSettings {
@@ -192,27 +200,33 @@ pub fn to_csv(rows: &[CostRow]) -> String {
     out
 }
 
-/// Runs `cost` over the event logs in the local directory `path`. Fails (exit 1)
-/// when a team's budget is critical, after printing the report.
+/// Where `cost` puts its result besides stdout.
+pub struct CostOutputs<'a> {
+    /// Print the rows as CSV instead of the table or JSON/YAML report.
+    pub csv: bool,
+    /// Also write the rows to this Parquet file (atomically).
+    pub parquet: Option<&'a Path>,
+}
+
+/// Runs `cost` over the event logs at `path`: a directory of logs (or one log),
+/// local or an object-store URL (`s3://bucket/prefix`, credentials from the
+/// environment). Fails with exit 3 when object storage is unreachable, 2 when the
+/// location is missing or the Parquet file cannot be written (nothing is printed
+/// then), and 1 when a team's budget is critical, after printing the report.
 pub fn run(
     path: &Path,
     since: Option<&str>,
     by: &str,
     price_sheet: Option<&Path>,
     budget: Option<&Path>,
-    csv: bool,
+    outputs: CostOutputs<'_>,
     printer: &Printer,
 ) -> CommandResult {
     let settings = CostSettings::resolve(since, by, price_sheet, budget)?;
-    if !path.is_dir() {
-        return Err(Failure::File {
-            path: path.to_owned(),
-            error: "not a directory".into(),
-            help: "pass the directory Spark writes event logs to (spark.eventLog.dir); only local directories are read for now"
-                .into(),
-        });
-    }
-    let (summaries, read_warnings) = summarize_dir(path, settings.since_ms);
+    let logs = LogSource::parse(&path.to_string_lossy())
+        .and_then(|source| source.app_logs())
+        .map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
+    let (summaries, read_warnings) = summarize_logs(&logs, settings.since_ms);
     let costs: Vec<_> = summaries.iter().map(|app| app_cost(app, &settings.sheet)).collect();
     let rows = chargeback(&costs, settings.by);
     let budgets = match &settings.budgets {
@@ -233,7 +247,20 @@ pub fn run(
         budgets,
         warnings,
     };
-    if csv {
+    if let Some(target) = outputs.parquet {
+        let written = parquet_file::record_batch(&report.rows, &costs, settings.by)
+            .and_then(|batch| parquet_file::write_atomically(target, &batch));
+        if let Err(error) = written {
+            let message = format!("cannot write {}: {error}; nothing was written", target.display());
+            return Err(Failure::Invalid(
+                Diagnostic::error("unwritable-output", "--parquet", message)
+                    .with_help("give --parquet a file path in an existing, writable directory")
+                    .into(),
+            ));
+        }
+        printer.status(&format!("wrote {} row(s) to {}", report.rows.len(), target.display()));
+    }
+    if outputs.csv {
         printer.raw(&to_csv(&report.rows));
     } else {
         printer.result(&report, || table(&report));

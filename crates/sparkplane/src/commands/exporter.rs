@@ -1,6 +1,6 @@
 //! `sparkplane exporter`: serves per-job metrics from a directory of Spark
-//! event logs as OpenMetrics on `/metrics`, rescanning it every few seconds,
-//! until Ctrl-C.
+//! event logs (local, or an object-store prefix such as `s3://bucket/spark-events`)
+//! as OpenMetrics on `/metrics`, rescanning it every few seconds, until Ctrl-C.
 //!
 //! Owns: checking the flags, starting the server and the scan loop, and saying
 //! where it serves. Must not: compute metrics or serve HTTP itself (that is
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use sparkplane_core::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_observe::exporter::{DEFAULT_LISTEN, Exporter, serve};
 
 use crate::exit::{CommandResult, Failure};
@@ -21,6 +22,14 @@ use crate::printer::Printer;
 
 fn invalid(code: &'static str, field: &str, message: String, help: String) -> Failure {
     Failure::Invalid(Diagnostic::error(code, field, message).with_help(help).into())
+}
+
+fn history_failure(error: &ReadError) -> Failure {
+    super::analyze::log_failure(
+        error,
+        "point --history at the directory Spark writes event logs to (spark.eventLog.dir), as a path or an \
+         object-store URL such as s3://bucket/spark-events",
+    )
 }
 
 /// The address to listen on: an IP address and a port, as given (no name lookup,
@@ -37,8 +46,9 @@ fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
 }
 
 /// Runs `exporter`: scans `history` every `interval_secs` seconds and serves its
-/// metrics on `listen` until Ctrl-C. Bad flags are [`Failure::Invalid`] (exit 2);
-/// an address that cannot be bound is [`Failure::Infrastructure`] (exit 3).
+/// metrics on `listen` until Ctrl-C. Bad flags and a missing directory or prefix
+/// are [`Failure::Invalid`] (exit 2); an address that cannot be bound, or object
+/// storage that cannot be reached, is [`Failure::Infrastructure`] (exit 3).
 pub fn run(history: &Path, listen: &str, interval_secs: u64, printer: &Printer) -> CommandResult {
     let addr = listen_address(listen)?;
     if interval_secs == 0 {
@@ -50,24 +60,12 @@ pub fn run(history: &Path, listen: &str, interval_secs: u64, printer: &Printer) 
         ));
     }
     let shown = history.display().to_string();
-    if shown.contains("://") {
-        return Err(invalid(
-            "unsupported-history",
-            "--history",
-            format!("{shown} is not a local directory; the exporter reads local event-log directories only so far"),
-            "sync the logs to a local directory (e.g. `aws s3 sync`) and point --history at it".to_owned(),
-        ));
-    }
-    if !history.is_dir() {
-        return Err(invalid(
-            "missing-history",
-            "--history",
-            format!("{shown} is not a directory"),
-            "point --history at the directory Spark writes event logs to (spark.eventLog.dir)".to_owned(),
-        ));
-    }
+    let source = LogSource::parse(&shown).map_err(|error| history_failure(&error))?;
+    // List once before serving: a missing directory or prefix is exit 2, unreachable storage exit 3.
+    source.app_logs().map_err(|error| history_failure(&error))?;
+    let shown = source.describe();
 
-    let mut exporter = Exporter::new(history, PriceSheet::opencost_defaults());
+    let mut exporter = Exporter::with_source(source, PriceSheet::opencost_defaults());
     // One scan before serving, so the first scrape already has every finished application.
     let first = exporter.scan();
     if first.errors > 0 {

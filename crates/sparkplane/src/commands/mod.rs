@@ -161,7 +161,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             &args.by,
             args.price_sheet.as_deref(),
             args.budget.as_deref(),
-            args.csv,
+            cost::CostOutputs { csv: args.csv, parquet: args.parquet.as_deref() },
             printer,
         ),
         Command::Runs(RunsCommand::List) => runs::list(printer),

@@ -12,8 +12,8 @@ use serde::Serialize;
 use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::patch_yaml;
-use sparkplane_eventlog::cost::summarize_dir;
 use sparkplane_eventlog::tune::{TuneProposal, is_run_of, tune};
+use sparkplane_eventlog::{LogSource, summarize_logs};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -86,16 +86,12 @@ pub fn run(settings: &JobSettings, history: &Path, write: bool, printer: &Printe
     let resolved = resolve_job(settings, ValidationTarget::Any)?;
     printer.warnings(&resolved.warnings);
     let job = resolved.name().to_owned();
-    if !history.is_dir() {
-        return Err(Failure::File {
-            path: history.to_owned(),
-            error: "not a directory".into(),
-            help: "pass the directory Spark writes event logs to (spark.eventLog.dir); only local directories are \
-                   read for now"
-                .into(),
-        });
-    }
-    let (summaries, read_warnings) = summarize_dir(history, None);
+    let help = "pass the directory Spark writes event logs to (spark.eventLog.dir), as a path or an object-store \
+                URL such as s3://bucket/spark-events";
+    let logs = LogSource::parse(&history.to_string_lossy())
+        .and_then(|source| source.app_logs())
+        .map_err(|error| super::analyze::log_failure(&error, help))?;
+    let (summaries, read_warnings) = summarize_logs(&logs, None);
     for warning in &read_warnings {
         printer.status(&format!("warning: {warning}"));
     }

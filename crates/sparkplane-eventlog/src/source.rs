@@ -1,0 +1,345 @@
+//! Where event logs come from: a local path or an object-store location
+//! (`s3://bucket/prefix`, `s3a://…`, `gs://…`, `az://…`), and the application
+//! logs found there.
+//!
+//! Owns: opening a location ([`LogSource`]), finding one application's log at
+//! it ([`LogSource::event_log`]), listing the application logs under it with the
+//! size and modification time that tell a changed log from an unchanged one
+//! ([`LogSource::app_logs`], [`AppLog`]), and summarising many logs on all
+//! cores ([`summarize_logs`]).
+//!
+//! Must not: decide layouts itself — the rules (single files, rolling
+//! directories, status markers, codecs from extensions) live in [`crate::read`]
+//! and apply to local and object-store listings alike —, download whole objects
+//! (parts are streamed in ranged requests), or put a credential in a message.
+//! Local paths keep their `std::fs` fast path; only remote locations go through
+//! [`sparkplane_storage::Store`].
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::UNIX_EPOCH;
+
+use sparkplane_storage::{Entry, Location, Store};
+
+use crate::model::{AppSummary, Warning};
+use crate::read::{self, EventLog, ListedFile, ROLLING_DIR_PREFIX, ReadError, RemoteObject};
+
+/// Where event logs are read from.
+#[derive(Debug, Clone)]
+pub enum LogSource {
+    /// A local file or directory, read with `std::fs`.
+    Local(PathBuf),
+    /// A prefix or object in object storage; credentials and endpoint came from
+    /// the environment (or explicit options) when it was opened.
+    Remote(Store),
+}
+
+impl LogSource {
+    /// Parses what the user typed (a path, `file://`, `s3://`, `s3a://`, `gs://`,
+    /// `az://`, `abfss://`) and opens it with credentials from the environment.
+    pub fn parse(text: &str) -> Result<LogSource, ReadError> {
+        LogSource::open(&Location::parse(text)?)
+    }
+
+    /// Opens a location with credentials from the environment (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, …).
+    pub fn open(location: &Location) -> Result<LogSource, ReadError> {
+        LogSource::open_with(location, &[])
+    }
+
+    /// Opens a location with object_store settings on top of the environment's
+    /// (`("aws_endpoint", "http://127.0.0.1:8333")`, …). Nothing is requested yet.
+    pub fn open_with(location: &Location, options: &[(&str, &str)]) -> Result<LogSource, ReadError> {
+        Ok(match location {
+            Location::Local(path) => LogSource::Local(path.clone()),
+            Location::Remote { .. } => LogSource::Remote(Store::open_with(location, options)?),
+        })
+    }
+
+    /// The location as the user reads it: the path, or the normalised URL (`s3a://` shown as `s3://`).
+    pub fn describe(&self) -> String {
+        match self {
+            LogSource::Local(path) => path.display().to_string(),
+            LogSource::Remote(store) => store.location().to_string(),
+        }
+    }
+
+    /// True for object storage.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, LogSource::Remote(_))
+    }
+
+    /// The one application's log at this location: a single log file (object) or
+    /// a rolling `eventlog_v2_*` directory (prefix).
+    pub fn event_log(&self) -> Result<EventLog, ReadError> {
+        match self {
+            LogSource::Local(path) => EventLog::open(path),
+            LogSource::Remote(store) => {
+                let entries = store.list()?;
+                if let [only] = entries.as_slice()
+                    && only.key.is_empty()
+                {
+                    return Ok(read::single_file_log(listed(store, only)));
+                }
+                let direct = entries.iter().filter(|e| !e.key.contains('/')).map(|e| listed(store, e)).collect();
+                read::rolling_log(Path::new(&store.location().to_string()), direct)
+            }
+        }
+    }
+
+    /// The application logs at this location, in name order: every log in a
+    /// directory of many (`spark.eventLog.dir`), or the one log when the location
+    /// is a log file or an `eventlog_v2_*` directory itself.
+    ///
+    /// Fails when the location cannot be listed: missing (exit 2) or, for object
+    /// storage, unreachable or denied (exit 3; see [`ReadError::exit_code`]).
+    pub fn app_logs(&self) -> Result<Vec<AppLog>, ReadError> {
+        match self {
+            LogSource::Local(path) => local_app_logs(path),
+            LogSource::Remote(store) => remote_app_logs(store),
+        }
+    }
+}
+
+/// One application's log found by [`LogSource::app_logs`], not read yet.
+#[derive(Debug, Clone)]
+pub struct AppLog {
+    /// Its local path or URL, which names it in messages and keys it between scans.
+    pub name: String,
+    /// Bytes stored: the file's size, or the sum over a rolling directory's files.
+    pub size: u64,
+    /// Last modification in epoch milliseconds: the file's, or the latest of a
+    /// rolling directory and its files (a finished application's renamed status
+    /// marker moves it). `None` when the filesystem does not say.
+    pub modified_ms: Option<i64>,
+    /// A hash of every file's name, size and modification time: changes when a
+    /// file is added, grows or is renamed (Spark renames `appstatus_*.inprogress`
+    /// when the application ends) even within the store's one-second clock. Only
+    /// comparable within one process.
+    pub fingerprint: u64,
+    place: Place,
+}
+
+/// How to open an [`AppLog`].
+#[derive(Debug, Clone)]
+enum Place {
+    /// A local file or rolling directory.
+    Local(PathBuf),
+    /// One object.
+    RemoteFile(ListedFile),
+    /// A rolling directory's prefix (its URL) and the objects directly in it.
+    RemoteRolling(PathBuf, Vec<ListedFile>),
+}
+
+impl AppLog {
+    /// Lays the log out (parts, codecs, in-progress state) without reading it.
+    /// Remote logs need no further request for this: the listing had every name.
+    pub fn open(&self) -> Result<EventLog, ReadError> {
+        match &self.place {
+            Place::Local(path) => EventLog::open(path),
+            Place::RemoteFile(file) => Ok(read::single_file_log(file.clone())),
+            Place::RemoteRolling(dir, files) => read::rolling_log(dir, files.clone()),
+        }
+    }
+
+    /// Reads and summarises the application (see [`crate::summarize_log`]).
+    pub fn summarize(&self) -> Result<AppSummary, ReadError> {
+        crate::summarize_log(&self.open()?)
+    }
+}
+
+/// A listed object as the layout rules see it.
+fn listed(store: &Store, entry: &Entry) -> ListedFile {
+    let url = store.describe(&entry.key);
+    let name = entry.key.rsplit('/').next().filter(|n| !n.is_empty()).map(str::to_owned);
+    let name = name.or_else(|| store.location().file_name()).unwrap_or_default();
+    ListedFile {
+        name,
+        path: PathBuf::from(url),
+        object: Some(RemoteObject { store: store.clone(), key: entry.key.clone() }),
+    }
+}
+
+fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
+    let io_error = |source| ReadError::Io { path: path.to_path_buf(), source };
+    let meta = fs::metadata(path).map_err(io_error)?;
+    let is_rolling = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(ROLLING_DIR_PREFIX));
+    if meta.is_dir() && !is_rolling {
+        return local_dir_logs(path).map_err(io_error);
+    }
+    Ok(local_logs(vec![path.to_path_buf()]))
+}
+
+/// The application logs in the local directory `dir` (see [`read::list_app_logs`]).
+pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
+    Ok(local_logs(read::list_app_logs(dir)?))
+}
+
+fn local_logs(paths: Vec<PathBuf>) -> Vec<AppLog> {
+    let mut logs = Vec::with_capacity(paths.len());
+    for path in paths {
+        // A log removed between listing and looking is simply not there any more.
+        let Ok(signature) = local_signature(&path) else { continue };
+        let (size, modified_ms, fingerprint) = signature.totals();
+        let name = path.display().to_string();
+        logs.push(AppLog { name, size, modified_ms, fingerprint, place: Place::Local(path) });
+    }
+    logs
+}
+
+/// Sizes and modification times of a log's files, folded as they are visited.
+#[derive(Default)]
+struct Signature {
+    size: u64,
+    modified_ms: Option<i64>,
+    hasher: DefaultHasher,
+}
+
+impl Signature {
+    fn add(&mut self, name: &str, size: u64, modified_ms: Option<i64>) {
+        self.size = self.size.saturating_add(size);
+        self.modified_ms = self.modified_ms.max(modified_ms);
+        (name, size, modified_ms).hash(&mut self.hasher);
+    }
+
+    fn totals(&self) -> (u64, Option<i64>, u64) {
+        (self.size, self.modified_ms, self.hasher.finish())
+    }
+}
+
+/// A local log's size and last change; for a rolling directory the sizes of its
+/// files summed and the latest change of the directory (files added or renamed)
+/// or of any file in it, every file's name in the fingerprint.
+fn local_signature(path: &Path) -> std::io::Result<Signature> {
+    let millis = |meta: &fs::Metadata| {
+        let since_epoch = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+        i64::try_from(since_epoch.as_millis()).ok()
+    };
+    let meta = fs::metadata(path)?;
+    let mut signature = Signature::default();
+    signature.add("", if meta.is_dir() { 0 } else { meta.len() }, millis(&meta));
+    if !meta.is_dir() {
+        return Ok(signature);
+    }
+    // read_dir's order is the filesystem's; sorted, the fingerprint does not depend on it.
+    let mut files = Vec::new();
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        files.push((entry.file_name().to_string_lossy().into_owned(), meta.len(), millis(&meta)));
+    }
+    files.sort();
+    for (name, size, modified_ms) in files {
+        signature.add(&name, size, modified_ms);
+    }
+    Ok(signature)
+}
+
+fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
+    let entries = store.list()?;
+    let location_name = store.location().file_name().unwrap_or_default();
+    let whole_location_is_one_log = matches!(entries.as_slice(), [only] if only.key.is_empty());
+    if whole_location_is_one_log || location_name.starts_with(ROLLING_DIR_PREFIX) {
+        let url = store.location().to_string();
+        let files: Vec<ListedFile> =
+            entries.iter().filter(|e| !e.key.contains('/')).map(|e| listed(store, e)).collect();
+        let (size, modified_ms, fingerprint) = remote_signature(entries.iter()).totals();
+        let place = match files.as_slice() {
+            [only] if whole_location_is_one_log => Place::RemoteFile(only.clone()),
+            _ => Place::RemoteRolling(PathBuf::from(&url), files),
+        };
+        return Ok(vec![AppLog { name: url, size, modified_ms, fingerprint, place }]);
+    }
+    // Group the recursive listing by its first segment: a top-level object is a
+    // single-file log, a top-level `eventlog_v2_*` prefix a rolling log.
+    let mut groups: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for entry in &entries {
+        match entry.key.split_once('/') {
+            None if read::is_app_log(&entry.key, false) => groups.entry(entry.key.as_str()).or_default().push(entry),
+            Some((dir, rest)) if !rest.contains('/') && read::is_app_log(dir, true) => {
+                groups.entry(dir).or_default().push(entry)
+            }
+            _ => {}
+        }
+    }
+    let mut logs = Vec::with_capacity(groups.len());
+    for (name, members) in groups {
+        let url = store.describe(name);
+        let (size, modified_ms, fingerprint) = remote_signature(members.iter().copied()).totals();
+        let place = match members.as_slice() {
+            [only] if only.key == name => Place::RemoteFile(listed(store, only)),
+            _ => Place::RemoteRolling(PathBuf::from(&url), members.iter().map(|e| listed(store, e)).collect()),
+        };
+        logs.push(AppLog { name: url, size, modified_ms, fingerprint, place });
+    }
+    Ok(logs)
+}
+
+/// The objects of one log (listed in key order) folded into its signature.
+fn remote_signature<'a>(entries: impl Iterator<Item = &'a Entry>) -> Signature {
+    let mut signature = Signature::default();
+    for entry in entries {
+        signature.add(&entry.key, entry.size, Some(entry.modified_ms));
+    }
+    signature
+}
+
+/// Summarises every log in `logs` (see [`AppLog::summarize`]) on as many threads
+/// as the machine has cores. Applications that ended — or, without an end,
+/// started — before `since_ms` (epoch milliseconds) are left out; so are
+/// applications with neither time when `since_ms` is given. A log that cannot be
+/// read, or holds no Spark events, becomes a warning naming it. Summaries come in
+/// the order of `logs`.
+pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
+    let results: Mutex<Vec<Option<Result<AppSummary, Warning>>>> = Mutex::new(vec![None; logs.len()]);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(log) = logs.get(index) else { break };
+                    let path = Path::new(&log.name);
+                    let result = match log.summarize() {
+                        Ok(summary) if summary.log.events == 0 => {
+                            Err(Warning::in_file(path, "holds no Spark events; skipped".to_string()))
+                        }
+                        Ok(summary) => Ok(summary),
+                        Err(err) => Err(Warning::in_file(path, format!("skipped: {err}"))),
+                    };
+                    // A worker that panicked poisons the lock; the results written so far still stand.
+                    let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    results[index] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (mut summaries, mut warnings) = (Vec::new(), Vec::new());
+    for (log, result) in logs.iter().zip(results) {
+        match result {
+            Some(Ok(summary)) => {
+                let when = summary.end_time_ms.or(summary.start_time_ms);
+                let recent = match (since_ms, when) {
+                    (None, _) => true,
+                    (Some(since), Some(when)) => when >= since,
+                    (Some(_), None) => false,
+                };
+                if recent {
+                    summaries.push(summary);
+                }
+            }
+            Some(Err(warning)) => warnings.push(warning),
+            None => {
+                let message = "was not read (a reader thread failed)".to_string();
+                warnings.push(Warning::in_file(Path::new(&log.name), message));
+            }
+        }
+    }
+    (summaries, warnings)
+}
