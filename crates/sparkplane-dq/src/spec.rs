@@ -339,6 +339,40 @@ mod tests {
     }
 
     #[test]
+    fn unsupported_sql_is_refused_at_its_place_inside_the_predicate() {
+        let err = load(&format!("{HEAD}checks:\n  - name: s\n    sql: \"amount > foo(1)\"\n"));
+        let diags = err.err().map(|d| d.0).unwrap_or_default();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, "bad-sql");
+        assert_eq!(diags[0].path, "checks[0].sql");
+        assert_eq!(diags[0].message, "`amount > foo(1)`: the function `foo` is not supported in a check predicate");
+        assert_eq!(diags[0].location().as_deref(), Some("dq.yaml:7:20"));
+        assert!(diags[0].help.as_deref().is_some_and(|h| h.contains("length/lower/upper/trim/abs/coalesce")));
+        // The long form, with a plain (unquoted) scalar.
+        let err = load(&format!(
+            "{HEAD}checks:\n  - name: s\n    sql: {{predicate: t.a > 1, maxFailingFraction: 2}}\n"
+        ));
+        let diags = err.err().map(|d| d.0).unwrap_or_default();
+        let found: Vec<(&str, Option<String>)> = diags.iter().map(|d| (d.code, d.location())).collect();
+        assert_eq!(
+            found,
+            vec![("bad-sql", Some("dq.yaml:7:22".to_owned())), ("bad-value", Some("dq.yaml:7:51".to_owned()))]
+        );
+    }
+
+    #[test]
+    fn a_sql_check_with_thresholds_loads() {
+        let spec = load(&format!(
+            "{HEAD}checks:\n  - name: s\n    sql: {{predicate: \"a >= 0\", maxFailingRows: 3}}\n  - name: t\n    sql: b IS NULL\n"
+        ))
+        .map(|s| s.spec);
+        let checks = spec.map(|s| s.checks).unwrap_or_default();
+        let sql: Vec<(&str, Option<u64>)> =
+            checks.iter().filter_map(|c| c.sql.as_ref()).map(|s| (s.predicate(), s.max_failing_rows())).collect();
+        assert_eq!(sql, vec![("a >= 0", Some(3)), ("b IS NULL", None)]);
+    }
+
+    #[test]
     fn wrong_kind_is_named() {
         let err = load("apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\n");
         let diags = err.err().map(|d| d.0).unwrap_or_default();

@@ -752,7 +752,8 @@ mod tests {
             ("amount NOT BETWEEN 0 AND 6", [T, T, N, F, F]),
             ("status LIKE 're%'", [F, T, T, N, F]),
             ("status ILIKE 'v_id'", [F, F, F, N, T]),
-            ("status NOT LIKE '%d'", [T, F, F, N, F]),
+            ("status NOT LIKE '%d'", [F, F, F, N, F]),
+            ("status NOT LIKE 'p%'", [F, T, T, N, T]),
             ("amount * qty + 1 > 5", [T, F, N, N, F]),
             ("amount / qty >= 0", [T, F, N, N, N]),
             ("qty % 2 = 1", [T, F, T, N, F]),
@@ -783,7 +784,7 @@ mod tests {
     #[test]
     fn unsupported_sql_says_where_and_what_instead() {
         let cases: &[(&str, &str, Option<(usize, usize)>)] = &[
-            ("amount > (SELECT 1)", "`(SELECT…` is not supported in a check predicate", Some((1, 10))),
+            ("amount > (SELECT 1)", "`(SELECT…` is not supported in a check predicate", Some((1, 11))),
             ("foo(amount) > 1", "the function `foo` is not supported in a check predicate", Some((1, 1))),
             ("t.amount > 1", "`t.amount` names a table or struct field; only the dataset's own columns can be used", Some((1, 1))),
             ("amount > 1 amount", "unexpected `amount` after the expression", Some((1, 12))),

@@ -193,7 +193,7 @@ fn sql_checks_fail_with_examples_and_bad_sql_points_into_the_spec() {
     let err = String::from_utf8_lossy(&out.stderr).replace(&*spec_path.display().to_string(), "dq.yaml");
     assert!(
         err.starts_with(
-            "dq.yaml:9:19: error: checks[1].sql: `trips > (SELECT 1)`: `(SELECT…` is not supported in a check predicate\n"
+            "dq.yaml:9:20: error: checks[1].sql: `trips > (SELECT 1)`: `(SELECT…` is not supported in a check predicate\n"
         ),
         "{err}"
     );
