@@ -476,10 +476,18 @@ pub fn open(file: &DataFile, format: DataFormat) -> Result<OpenedFile, DqError> 
     }
 }
 
-fn infer_text_schema<R: std::io::BufRead + Seek>(file: &DataFile, format: DataFormat, mut reader: R) -> Result<SchemaRef, DqError> {
+fn infer_text_schema<R: std::io::BufRead + Seek>(
+    file: &DataFile,
+    format: DataFormat,
+    mut reader: R,
+) -> Result<SchemaRef, DqError> {
     let schema = match format {
         DataFormat::Csv => {
-            arrow_csv::reader::Format::default().with_header(true).infer_schema(reader, None).map_err(|e| corrupt(file, e))?.0
+            arrow_csv::reader::Format::default()
+                .with_header(true)
+                .infer_schema(reader, None)
+                .map_err(|e| corrupt(file, e))?
+                .0
         }
         _ => {
             let (schema, _) =
@@ -496,7 +504,7 @@ fn open_remote(file: &DataFile, store: &Store, format: DataFormat) -> Result<Ope
         DataFormat::Parquet => {
             let mut object = RangedObject::new(store, &file.relative, file.size);
             let tail = file.size.saturating_sub(FOOTER_GUESS);
-            object.prefetch(vec![tail..file.size]).map_err(|e| read_error(file, e))?;
+            object.prefetch(std::iter::once(tail..file.size).collect()).map_err(|e| read_error(file, e))?;
             let meta =
                 ArrowReaderMetadata::load(&object, ArrowReaderOptions::new()).map_err(|e| parquet_error(file, e))?;
             Ok(OpenedFile { schema: meta.schema().clone(), parquet: Some(meta), content: None })

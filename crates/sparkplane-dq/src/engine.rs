@@ -426,7 +426,11 @@ fn column_of(check: &Check) -> Vec<&str> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(spec: &'a DqSpec, refs: &'a BTreeMap<usize, KeySet>, predicates: &'a BTreeMap<usize, Predicate>) -> Plan<'a> {
+    fn new(
+        spec: &'a DqSpec,
+        refs: &'a BTreeMap<usize, KeySet>,
+        predicates: &'a BTreeMap<usize, Predicate>,
+    ) -> Plan<'a> {
         let mut columns: BTreeMap<String, ColumnPlan> = BTreeMap::new();
         let mut regexes = BTreeMap::new();
         let mut accepted = BTreeMap::new();
@@ -747,15 +751,14 @@ fn scan_unit(
                 });
             }
             if let Some(predicate) = plan.predicates.get(&i) {
-                let verdict = predicate.evaluate(rows, &|name| columns.get(name).cloned()).map_err(|e| {
-                    DqError::Spec {
+                let verdict =
+                    predicate.evaluate(rows, &|name| columns.get(name).cloned()).map_err(|e| DqError::Spec {
                         field: format!("checks[{i}].sql"),
                         at: None,
                         message: format!("cannot evaluate `{}` on {}: {e}", predicate.sql, file.location()),
                         help: "compare columns with values of their own type (strings in single quotes, numbers bare)"
                             .to_owned(),
-                    }
-                })?;
+                    })?;
                 let entry = result.checks.entry(i).or_default();
                 entry.checked += rows as u64;
                 let bad = verdict.false_count();
@@ -809,7 +812,8 @@ fn scan_unit(
     Ok(result)
 }
 
-/// `a=1, b=NULL` for one row of the named columns (examples of failing rows).
+/// `a=1 b=NULL` for one row of the named columns (examples of failing rows;
+/// space-separated, as examples themselves are listed with commas).
 fn row_text(columns: &BTreeMap<&str, ArrayRef>, names: &BTreeSet<String>, row: usize) -> String {
     let options = arrow_cast::display::FormatOptions::default().with_null("NULL");
     names
@@ -820,7 +824,7 @@ fn row_text(columns: &BTreeMap<&str, ArrayRef>, names: &BTreeSet<String>, row: u
             Some(format!("{name}={}", formatter.value(row)))
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(" ")
 }
 
 /// The array of `name` in a batch: the file's column, a partition value

@@ -441,7 +441,13 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             (None, Some(f)) => format!("; allowed {}", pct(f)),
             (Some(n), Some(f)) => format!("; allowed {n} or {}", pct(f)),
         };
-        let text = format!("{} of {} rows fail `{}` ({}){allowed}", stats.failing, stats.checked, sql.predicate(), pct(fraction));
+        let text = format!(
+            "{} of {} rows fail `{}` ({}){allowed}",
+            stats.failing,
+            stats.checked,
+            sql.predicate(),
+            pct(fraction)
+        );
         if stats.failing > 0 && !rows_ok && !fraction_ok {
             fail(&mut result, text);
         } else if stats.failing == 0 {

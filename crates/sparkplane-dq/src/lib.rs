@@ -94,9 +94,18 @@ impl DqError {
     pub fn exit_code(&self) -> i32 {
         match self {
             DqError::Corrupt { .. } => 1,
-            DqError::Storage(e) | DqError::Quarantine { error: e, .. } => e.exit_code(),
+            DqError::Storage(e) | DqError::Quarantine { error: e, .. } => storage_exit_code(e),
             DqError::NotFound { .. } | DqError::Io { .. } | DqError::Selection(_) | DqError::Spec { .. } => 2,
         }
+    }
+}
+
+/// A storage failure's exit code; a local folder that cannot be written is
+/// a path the user chose (2), not unreachable infrastructure.
+fn storage_exit_code(error: &sparkplane_storage::StorageError) -> i32 {
+    match error {
+        sparkplane_storage::StorageError::Unavailable { url, .. } if !url.contains("://") => 2,
+        other => other.exit_code(),
     }
 }
 

@@ -13,7 +13,7 @@
 //!   it says which files were removed (their copies are verified).
 //! - `failing-rows`: the rows failing a row-level error check (not-null,
 //!   accepted values, range, regex, SQL predicate) are written as Parquet,
-//!   one `<file>.failing.parquet` per source file that has any.
+//!   one `<file name without extension>.failing.parquet` per source file that has any.
 //!
 //! A failure says what was and was not done (`DqError::Quarantine`).
 
@@ -187,7 +187,12 @@ fn remove_sources(source: &Store, plan: &Plan<'_>, shown: &str, failed: &[&str])
 }
 
 /// Per row, whether it fails any row-level error-severity check.
-fn failing_mask(spec: &DqSpec, predicates: &BTreeMap<usize, Predicate>, batch: &RecordBatch, file: &DataFile) -> Vec<bool> {
+fn failing_mask(
+    spec: &DqSpec,
+    predicates: &BTreeMap<usize, Predicate>,
+    batch: &RecordBatch,
+    file: &DataFile,
+) -> Vec<bool> {
     let rows = batch.num_rows();
     let mut mask = vec![false; rows];
     let column = |name: &str| -> Option<arrow_array::ArrayRef> {
@@ -267,8 +272,12 @@ fn write_failing_rows(
             Some(meta) => (0..meta.num_row_groups()).map(|rg| Unit { file: 0, row_group: Some(rg) }).collect(),
             None => vec![Unit { file: 0, row_group: None }],
         };
-        let key = format!("{}.failing.parquet", file.quarantine_key());
-        let encode = |e: parquet::errors::ParquetError| DqError::Io { path: target.describe(&key), error: e.to_string() };
+        let key = std::path::Path::new(&file.quarantine_key())
+            .with_extension("failing.parquet")
+            .to_string_lossy()
+            .into_owned();
+        let encode =
+            |e: parquet::errors::ParquetError| DqError::Io { path: target.describe(&key), error: e.to_string() };
         for unit in &units {
             dataset::read_unit(file, &opened, unit, spec.dataset.format, &all, |batch| {
                 let mask = failing_mask(spec, predicates, batch, file);
@@ -290,7 +299,9 @@ fn write_failing_rows(
         if let Some(w) = writer {
             let bytes = w.into_inner().map_err(encode)?;
             target.put(&key, bytes).map_err(|error| DqError::Quarantine {
-                done: format!("wrote failing rows of {written} files to {shown} before this failure; the source is untouched"),
+                done: format!(
+                    "wrote failing rows of {written} files to {shown} before this failure; the source is untouched"
+                ),
                 error,
             })?;
             total += rows;

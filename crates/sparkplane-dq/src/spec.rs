@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use sparkplane_api::dq::{Check, DqSpec};
 use sparkplane_core::schema::{self, Completeness, DocKind};
-use sparkplane_core::yaml::{FieldPath, Node, parse_single};
 use sparkplane_core::source::LineCol;
+use sparkplane_core::yaml::{FieldPath, Node, parse_single};
 use sparkplane_core::{Diagnostic, Diagnostics, Source, Span};
 
 /// The `kind:` of a data-quality document.
@@ -118,13 +118,7 @@ pub fn sql_span(doc: &Node, field: &str, at: Option<(usize, usize)>) -> Span {
 }
 
 /// A diagnostic for a check that does not fit the dataset ([`crate::DqError::Spec`]), pointing into the spec.
-pub fn spec_diagnostic(
-    doc: &Node,
-    field: &str,
-    at: Option<(usize, usize)>,
-    message: &str,
-    help: &str,
-) -> Diagnostic {
+pub fn spec_diagnostic(doc: &Node, field: &str, at: Option<(usize, usize)>, message: &str, help: &str) -> Diagnostic {
     let at_field = match doc.get(&path(&format!("{field}.predicate"))) {
         Some(_) => format!("{field}.predicate"),
         None => field.to_owned(),
@@ -349,9 +343,8 @@ mod tests {
         assert_eq!(diags[0].location().as_deref(), Some("dq.yaml:7:20"));
         assert!(diags[0].help.as_deref().is_some_and(|h| h.contains("length/lower/upper/trim/abs/coalesce")));
         // The long form, with a plain (unquoted) scalar.
-        let err = load(&format!(
-            "{HEAD}checks:\n  - name: s\n    sql: {{predicate: t.a > 1, maxFailingFraction: 2}}\n"
-        ));
+        let err =
+            load(&format!("{HEAD}checks:\n  - name: s\n    sql: {{predicate: t.a > 1, maxFailingFraction: 2}}\n"));
         let diags = err.err().map(|d| d.0).unwrap_or_default();
         let found: Vec<(&str, Option<String>)> = diags.iter().map(|d| (d.code, d.location())).collect();
         assert_eq!(

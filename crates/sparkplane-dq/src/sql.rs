@@ -156,7 +156,7 @@ pub struct Predicate {
 }
 
 fn location(span: &sqlparser::tokenizer::Span) -> Option<(usize, usize)> {
-    (span.start.line > 0).then(|| (span.start.line as usize, span.start.column as usize))
+    (span.start.line > 0).then_some((span.start.line as usize, span.start.column as usize))
 }
 
 /// Parses a predicate.
@@ -169,8 +169,9 @@ pub fn parse(sql: &str) -> Result<Predicate, SqlError> {
         SqlError {
             message: format!("not a valid SQL expression: {text}"),
             at,
-            help: "write a boolean SQL expression over the dataset's columns, e.g. \"amount >= 0 AND status <> 'void'\""
-                .to_owned(),
+            help:
+                "write a boolean SQL expression over the dataset's columns, e.g. \"amount >= 0 AND status <> 'void'\""
+                    .to_owned(),
         }
     };
     let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(syntax)?;
@@ -283,16 +284,11 @@ fn literal(v: &ast::ValueWithSpan) -> Result<Literal, SqlError> {
         Value::Boolean(b) => Literal::Bool(*b),
         Value::Number(n, _) => match n.parse::<i64>() {
             Ok(i) => Literal::Int(i),
-            Err(_) => Literal::Float(n.parse::<f64>().map_err(|_| unsupported(format!("the number {n}"), location(&v.span)))?),
+            Err(_) => {
+                Literal::Float(n.parse::<f64>().map_err(|_| unsupported(format!("the number {n}"), location(&v.span)))?)
+            }
         },
         Value::SingleQuotedString(s) => Literal::Text(s.clone()),
-        Value::DoubleQuotedString(s) => {
-            return Err(SqlError {
-                message: format!("\"{s}\" is a quoted name here, not a string"),
-                at: location(&v.span),
-                help: format!("write strings in single quotes: '{s}'"),
-            });
-        }
         other => return Err(unsupported(format!("the literal {other}"), location(&v.span))),
     })
 }
@@ -325,7 +321,10 @@ fn function(f: &ast::Function) -> Result<Expr, SqlError> {
     };
     if !arity_ok || list.duplicate_treatment.is_some() || f.over.is_some() || f.filter.is_some() {
         return Err(SqlError {
-            message: format!("`{name}` takes {}", if which == Function::Coalesce { "one or more arguments" } else { "one argument" }),
+            message: format!(
+                "`{name}` takes {}",
+                if which == Function::Coalesce { "one or more arguments" } else { "one argument" }
+            ),
             at,
             help: format!("write e.g. {name}(column)"),
         });
@@ -540,7 +539,11 @@ fn eval(expr: &Expr, rows: usize, column: &dyn Fn(&str) -> Option<ArrayRef>) -> 
             let b = boolean(v, if scalar { 1 } else { rows })?;
             wrap(Arc::new(not(&b)?), scalar)
         }
-        Expr::Negate(e) => eval(e, rows, column)?.map(|a| arrow_arith::numeric::neg(a.as_ref()))?,
+        // 0 - x rather than -x: SQL has no negative zero, and arrow orders -0.0 below 0.0.
+        Expr::Negate(e) => eval(e, rows, column)?.map(|a| {
+            let zero = arrow_cast::cast(&Int64Array::from(vec![0]), a.data_type())?;
+            arrow_arith::numeric::sub(&Scalar::new(zero), a)
+        })?,
         Expr::And(a, b) | Expr::Or(a, b) => {
             let (x, y) = (eval(a, rows, column)?, eval(b, rows, column)?);
             let scalar = x.is_scalar() && y.is_scalar();
@@ -581,7 +584,7 @@ fn eval(expr: &Expr, rows: usize, column: &dyn Fn(&str) -> Option<ArrayRef>) -> 
                 )));
             }
             // Division by zero is NULL in SQL engines such as Spark's, not an error.
-            let y = if matches!(op, Arith::Div | Arith::Rem) { y.map(|a| zero_to_null(a))? } else { y };
+            let y = if matches!(op, Arith::Div | Arith::Rem) { y.map(zero_to_null)? } else { y };
             let (l, r) = (datum(&x), datum(&y));
             let out = match op {
                 Arith::Add => arrow_arith::numeric::add(l.as_ref(), r.as_ref())?,
@@ -603,8 +606,7 @@ fn eval(expr: &Expr, rows: usize, column: &dyn Fn(&str) -> Option<ArrayRef>) -> 
             let v = eval(e, rows, column)?;
             let scalar = v.is_scalar();
             let b = boolean(v, if scalar { 1 } else { rows })?;
-            let out: BooleanArray =
-                b.iter().map(|x| Some((x == Some(*target)) != *negated)).collect();
+            let out: BooleanArray = b.iter().map(|x| Some((x == Some(*target)) != *negated)).collect();
             wrap(Arc::new(out), scalar)
         }
         Expr::InList(e, list, negated) => {
@@ -783,12 +785,16 @@ mod tests {
 
     #[test]
     fn unsupported_sql_says_where_and_what_instead() {
-        let cases: &[(&str, &str, Option<(usize, usize)>)] = &[
+        type Case<'a> = (&'a str, &'a str, Option<(usize, usize)>);
+        let cases: &[Case] = &[
             ("amount > (SELECT 1)", "`(SELECT…` is not supported in a check predicate", Some((1, 11))),
             ("foo(amount) > 1", "the function `foo` is not supported in a check predicate", Some((1, 1))),
-            ("t.amount > 1", "`t.amount` names a table or struct field; only the dataset's own columns can be used", Some((1, 1))),
+            (
+                "t.amount > 1",
+                "`t.amount` names a table or struct field; only the dataset's own columns can be used",
+                Some((1, 1)),
+            ),
             ("amount > 1 amount", "unexpected `amount` after the expression", Some((1, 12))),
-            ("status = \"paid\"", "\"paid\" is a quoted name here, not a string", None),
             ("amount >", "not a valid SQL expression: Expected: an expression, found: EOF", None),
         ];
         for (sql, message, at) in cases {
@@ -805,6 +811,9 @@ mod tests {
         let p = parse("amount >= 0 AND\n  stauts = 'x'").unwrap_or_else(|e| panic!("{e:?}"));
         let known = |c: &str| c == "amount" || c == "status";
         assert_eq!(p.unknown_column(&known), Some(("stauts", Some((2, 3)))));
+        // Double quotes name a column, as in standard SQL.
+        let quoted = parse("status = \"paid\"").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(quoted.unknown_column(&known), Some(("paid", Some((1, 10)))));
     }
 
     #[test]

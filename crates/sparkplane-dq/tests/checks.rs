@@ -428,10 +428,8 @@ fn quarantine_copies_moves_or_extracts_and_loses_nothing() {
             }
             "move-partition" => {
                 assert_eq!(quarantined, before, "every file has its copy");
-                let notes = vec![
-                    PathBuf::from("date=2026-11-19/_QUARANTINED"),
-                    PathBuf::from("date=2026-11-20/_QUARANTINED"),
-                ];
+                let notes =
+                    vec![PathBuf::from("date=2026-11-19/_QUARANTINED"), PathBuf::from("date=2026-11-20/_QUARANTINED")];
                 assert_eq!(after, notes, "the sources moved; a note in each partition folder says where");
                 let note = std::fs::read_to_string(dir.path().join("data/date=2026-11-20/_QUARANTINED")).expect("note");
                 assert!(note.contains("failed: r") && note.contains("q/t/all"), "{note}");

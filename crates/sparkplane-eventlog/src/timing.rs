@@ -101,11 +101,13 @@ pub fn timing(
             }
             entry.critical_path_ms = entry.critical_path_ms.max(path);
         }
-        // Walk the chain back; each stage is visited once, so a corrupt log cannot loop.
+        // Walk the chain back, keeping the stages that ran (a skipped stage weighs nothing);
+        // each stage is visited once, so a corrupt log cannot loop.
         let mut at = end.filter(|_| entry.critical_path_ms > 0);
-        while let Some(stage) = at {
-            if !critical_stages.insert(stage) {
-                break;
+        let mut visited = BTreeSet::new();
+        while let Some(stage) = at.filter(|s| visited.insert(*s)) {
+            if weight.get(&stage).is_some_and(|w| *w > 0) {
+                critical_stages.insert(stage);
             }
             at = longest.get(&stage).and_then(|link| link.via);
         }
@@ -206,12 +208,17 @@ mod tests {
         assert_eq!(t.critical_path_ms, 1_000 + 350 + 40);
         // Job 0's chain runs 0 → 2 (stage 1 is the shorter parent); job 1's is stage 3 alone.
         assert_eq!(t.critical_stages, [0, 2, 3]);
+
         // 4 cores: job 0 is bound by its task time (1600/4 = 400 > 350), job 1 by its chain (40 > 20).
         assert_eq!(t.ideal_ms, 1_000 + 400 + 40);
         // One core: all task time in sequence.
         assert_eq!(t.predicted_ms(1), 1_000 + 1_600 + 80);
         // Unlimited cores: the critical path.
         assert_eq!(t.predicted_ms(u64::MAX), t.critical_path_ms);
+        // A skipped stage (listed, never run) on the chain is walked through but not marked.
+        let parents = HashMap::from([(2, vec![9]), (9, vec![0])]);
+        let skipped = timing(&stages[..3], &parents, &[(0, vec![0, 9, 2])], 0, 4);
+        assert_eq!(skipped.critical_stages, [0, 2]);
     }
 
     #[test]

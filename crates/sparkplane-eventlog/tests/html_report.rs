@@ -113,12 +113,15 @@ fn a_real_log_renders_every_chart_with_one_bar_per_stage_attempt_and_one_lane_pe
 #[test]
 fn the_report_is_self_contained() {
     let html = report_html(&fixture("spark-4.3.0/eventlog_v2_local-1795265657108"), &PriceSheet::opencost_defaults());
-    for forbidden in ["<script", "<link", "<img", "<iframe", "http://", "https://", "src=", "@import", "url("] {
+    // Log text may mention URLs, escaped; what matters is that nothing is loaded or linked: escaped
+    // text never holds a literal `<` or `"`, so these only match real markup.
+    for forbidden in ["<script", "<link", "<img", "<iframe", "<object", "<embed", "src=\"", "href=\"", "@import", "url("] {
         assert!(!html.contains(forbidden), "the report contains {forbidden}");
     }
     assert!(html.starts_with("<!DOCTYPE html>\n") && html.ends_with("</html>\n"));
     // The failed job says why, and the findings table lists the failed tasks.
-    assert!(html.contains("outcome-failed"));
+    assert!(html.contains("<span class=\"outcome-failed\">failed</span>"), "{html}");
+    assert!(html.contains("<p class=\"meta outcome-failed\">job 1 failed: ValueError"), "{html}");
     assert!(html.contains("data-id=\"failed-tasks\""), "{html}");
 }
 
@@ -175,7 +178,7 @@ fn the_same_model_gives_the_same_bytes() {
     assert_eq!(first, report_html(&app, &sheet));
     assert_eq!(first, report_html(&fixture("spark-3.5.9/eventlog_v2_local-1795265065682"), &sheet));
     // The killed run is incomplete, and says so.
-    assert!(first.contains("outcome-incomplete"));
+    assert!(first.contains("<span class=\"outcome-incomplete\">incomplete"), "{first}");
 }
 
 #[test]

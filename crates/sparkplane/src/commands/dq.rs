@@ -60,6 +60,7 @@ fn invalid(code: &'static str, message: String, help: &str) -> Failure {
 }
 
 fn dq_failure(error: DqError, doc: &sparkplane_core::yaml::Node) -> Failure {
+    let exit = error.exit_code();
     match error {
         DqError::NotFound { path, error } => invalid(
             "dataset-not-found",
@@ -80,13 +81,11 @@ fn dq_failure(error: DqError, doc: &sparkplane_core::yaml::Node) -> Failure {
             error,
             help: "check the path exists and is readable/writable".to_owned(),
         },
-        DqError::Spec { field, at, message, help } => Failure::Invalid(
-            sparkplane_dq::spec::spec_diagnostic(doc, &field, at, &message, &help).into(),
-        ),
-        DqError::Storage(error) => storage_failure("storage", error.to_string(), error.exit_code()),
-        DqError::Quarantine { done, error } => {
-            storage_failure("quarantine-failed", format!("{done}: {error}"), error.exit_code())
+        DqError::Spec { field, at, message, help } => {
+            Failure::Invalid(sparkplane_dq::spec::spec_diagnostic(doc, &field, at, &message, &help).into())
         }
+        DqError::Storage(error) => storage_failure("storage", error.to_string(), exit),
+        DqError::Quarantine { done, error } => storage_failure("quarantine-failed", format!("{done}: {error}"), exit),
     }
 }
 
@@ -131,8 +130,7 @@ fn run_spec(settings: &DqSettings, printer: &Printer) -> Result<(DqReport, f64),
         storage_options: Vec::new(),
     };
     let started = Instant::now();
-    let report =
-        sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?;
+    let report = sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?;
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
