@@ -130,7 +130,7 @@ enum Place {
     /// A local file or rolling directory.
     Local(PathBuf),
     /// One object.
-    RemoteFile(ListedFile),
+    RemoteFile(Box<ListedFile>),
     /// A rolling directory's prefix (its URL) and the objects directly in it.
     RemoteRolling(PathBuf, Vec<ListedFile>),
 }
@@ -141,7 +141,7 @@ impl AppLog {
     pub fn open(&self) -> Result<EventLog, ReadError> {
         match &self.place {
             Place::Local(path) => EventLog::open(path),
-            Place::RemoteFile(file) => Ok(read::single_file_log(file.clone())),
+            Place::RemoteFile(file) => Ok(read::single_file_log(file.as_ref().clone())),
             Place::RemoteRolling(dir, files) => read::rolling_log(dir, files.clone()),
         }
     }
@@ -249,7 +249,7 @@ fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
             entries.iter().filter(|e| !e.key.contains('/')).map(|e| listed(store, e)).collect();
         let (size, modified_ms, fingerprint) = remote_signature(entries.iter()).totals();
         let place = match files.as_slice() {
-            [only] if whole_location_is_one_log => Place::RemoteFile(only.clone()),
+            [only] if whole_location_is_one_log => Place::RemoteFile(Box::new(only.clone())),
             _ => Place::RemoteRolling(PathBuf::from(&url), files),
         };
         return Ok(vec![AppLog { name: url, size, modified_ms, fingerprint, place }]);
@@ -271,7 +271,7 @@ fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
         let url = store.describe(name);
         let (size, modified_ms, fingerprint) = remote_signature(members.iter().copied()).totals();
         let place = match members.as_slice() {
-            [only] if only.key == name => Place::RemoteFile(listed(store, only)),
+            [only] if only.key == name => Place::RemoteFile(Box::new(listed(store, only))),
             _ => Place::RemoteRolling(PathBuf::from(&url), members.iter().map(|e| listed(store, e)).collect()),
         };
         logs.push(AppLog { name: url, size, modified_ms, fingerprint, place });

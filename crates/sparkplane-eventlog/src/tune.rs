@@ -1097,6 +1097,7 @@ mod tests {
                     stage_id: None,
                     stage_attempt_id: None,
                     stage_failure: None,
+                    cause: crate::cause::FailureCause::OutOfMemory,
                 })
             }),
         ];

@@ -115,7 +115,9 @@ fn the_report_is_self_contained() {
     let html = report_html(&fixture("spark-4.3.0/eventlog_v2_local-1795265657108"), &PriceSheet::opencost_defaults());
     // Log text may mention URLs, escaped; what matters is that nothing is loaded or linked: escaped
     // text never holds a literal `<` or `"`, so these only match real markup.
-    for forbidden in ["<script", "<link", "<img", "<iframe", "<object", "<embed", "src=\"", "href=\"", "@import", "url("] {
+    for forbidden in
+        ["<script", "<link", "<img", "<iframe", "<object", "<embed", "src=\"", "href=\"", "@import", "url("]
+    {
         assert!(!html.contains(forbidden), "the report contains {forbidden}");
     }
     assert!(html.starts_with("<!DOCTYPE html>\n") && html.ends_with("</html>\n"));

@@ -189,9 +189,6 @@ fn a_prefix_without_event_log_parts_is_not_an_event_log() {
     server.create_bucket("b").expect("bucket");
     let bucket = store(&server, "s3://b");
     bucket.put("eventlog_v2_x/readme.txt", b"hello".to_vec()).unwrap();
-    eprintln!("DEBUG root {:?}", bucket.list());
-    eprintln!("DEBUG child {:?}", bucket.child("eventlog_v2_x").list());
-    eprintln!("DEBUG url {:?}", store(&server, "s3://b/eventlog_v2_x").list());
     let error = source(&server, "s3://b/eventlog_v2_x").event_log().unwrap_err();
     assert_eq!(
         error.to_string(),

@@ -96,7 +96,8 @@ fn analyze_and_cost_read_s3_like_local_directories() {
     assert_eq!(remote_report["apps"], 3, "{remote_report}");
     assert_eq!(remote_report["rows"], local_report["rows"]);
     assert_eq!(remote_report["totalCost"], local_report["totalCost"]);
-    for secret in [SECRET_KEY] {
+    {
+        let secret = SECRET_KEY;
         assert!(!remote.stdout.contains(secret) && !remote.stderr.contains(secret));
     }
 }

@@ -155,7 +155,7 @@ fn a_run_that_spilled_holds_memory_whatever_the_peaks() {
 }
 
 #[test]
-fn a_history_that_is_not_a_directory_is_an_input_error() {
+fn a_missing_history_is_an_input_error() {
     let (dir, job, _history) = workspace(&[]);
     let missing = dir.path().join("nope");
     let out = sparkplane().arg("tune").arg(&job).arg("--history").arg(&missing).output().expect("runs");
@@ -163,8 +163,9 @@ fn a_history_that_is_not_a_directory_is_an_input_error() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "error: cannot read {}: not a directory\n  help: pass the directory Spark writes event logs to \
-             (spark.eventLog.dir); only local directories are read for now\n",
+            "error: cannot read event log {}: No such file or directory (os error 2)\n  help: pass the directory \
+             Spark writes event logs to (spark.eventLog.dir), as a path or an object-store URL such as \
+             s3://bucket/spark-events\n",
             missing.display()
         )
     );
