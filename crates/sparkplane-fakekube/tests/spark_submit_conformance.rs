@@ -529,8 +529,7 @@ fn compare(case: &Case, line: &str, version: &str) -> Vec<String> {
         }
     }
     for ours in &native {
-        if !matched.contains(&(ours.kind.clone(), ours.name.clone()))
-            && native::deliberate_object(&ours.kind).is_none()
+        if !matched.contains(&(ours.kind.clone(), ours.name.clone())) && native::deliberate_object(&ours.kind).is_none()
         {
             report.push(format!("{}/{}: rendered by sparkplane, not sent by spark-submit", ours.kind, ours.name));
         }

@@ -527,11 +527,23 @@ pub async fn wait(
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let op = || Operation::new("watch", "Pod", format!("{namespace}/{pod}"));
     let driver_config = watcher::Config::default().fields(&format!("metadata.name={pod}"));
-    let mut driver = watcher::watcher(pods.clone(), driver_config).backoff(wait_backoff()).boxed();
+    // The watcher announces every (re)list with `Init` before it is attempted; it
+    // is no sign of a working server, so it must neither reset the failure count
+    // nor the backoff (with it, a server failing every list is retried every
+    // 0.25 s for ever).
+    let mut driver = watcher::watcher(pods.clone(), driver_config)
+        .filter(|event| std::future::ready(!matches!(event, Ok(Event::Init))))
+        .backoff(wait_backoff())
+        .boxed();
     let executor_config =
         watcher::Config::default().labels(&format!("spark-role=executor,spark-app-selector={app_id}"));
-    let mut executors = watcher::watcher(pods.clone(), executor_config).backoff(wait_backoff()).boxed();
+    let mut executors = watcher::watcher(pods.clone(), executor_config)
+        .filter(|event| std::future::ready(!matches!(event, Ok(Event::Init))))
+        .backoff(wait_backoff())
+        .boxed();
     let mut executor_pods: BTreeMap<String, Pod> = BTreeMap::new();
+    // A (re)list in progress: its pods replace the known ones when it is done.
+    let mut relisted: Option<BTreeMap<String, Pod>> = None;
     let mut last_counts = ExecutorCounts::default();
     let mut last_phase = String::new();
     let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -582,14 +594,18 @@ pub async fn wait(
             }
             next = executors.next() => {
                 match next {
-                    Some(Ok(Event::Apply(p) | Event::InitApply(p))) => {
+                    Some(Ok(Event::Apply(p))) => {
                         executor_pods.insert(p.metadata.name.clone().unwrap_or_default(), p);
                     }
+                    Some(Ok(Event::InitApply(p))) => {
+                        relisted.get_or_insert_default().insert(p.metadata.name.clone().unwrap_or_default(), p);
+                        continue;
+                    }
+                    Some(Ok(Event::InitDone)) => executor_pods = relisted.take().unwrap_or_default(),
                     Some(Ok(Event::Delete(p))) => {
                         executor_pods.remove(&p.metadata.name.clone().unwrap_or_default());
                     }
-                    Some(Ok(Event::Init)) => executor_pods.clear(),
-                    Some(Ok(Event::InitDone) | Err(_)) | None => continue,
+                    Some(Ok(Event::Init) | Err(_)) | None => continue,
                 }
                 let counts = ExecutorCounts::of(executor_pods.values());
                 if counts != last_counts {

@@ -66,6 +66,10 @@ pub async fn load_async(target: &Target) -> Result<Settings, KubeError> {
 
 /// A client for `settings`.
 pub fn client(settings: &Settings) -> Result<kube::Client, KubeError> {
+    // Both ring (kube's choice) and aws-lc-rs (object storage's HTTP client) are
+    // linked, so rustls has no unambiguous default: name kube's. An Err only
+    // means a provider is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     kube::Client::try_from(settings.config.clone()).map_err(|e| KubeError::Unreachable {
         server: settings.server(),
         operation: crate::error::Operation::new("connect", "", ""),

@@ -31,8 +31,17 @@ fn main() -> ExitCode {
         (false, 1) => "info",
         (false, _) => "debug",
     };
+    // Clients log every failed request themselves; sparkplane reports the failure that
+    // matters once, with its URL and what to do. Their logs show from -vv (or SPARKPLANE_LOG).
+    let filter = if cli.global.verbose >= 2 {
+        level.to_owned()
+    } else {
+        format!("{level},kube_client=off,kube_runtime=off,object_store=off,reqwest=off,hyper_util=off")
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPARKPLANE_LOG").unwrap_or_else(|_| level.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPARKPLANE_LOG").unwrap_or_else(|_| filter.into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(printer.color)
         .without_time()
