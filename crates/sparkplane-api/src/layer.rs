@@ -118,4 +118,8 @@ pub struct EnvironmentPolicy {
     /// Whether job names must start with `<team>-`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_team_prefix: Option<bool>,
+    /// The longest `spec.timeouts.maxDuration` a job may ask for here
+    /// (`max-duration`); unset: 24h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<crate::Duration>,
 }

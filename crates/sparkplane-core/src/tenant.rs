@@ -328,7 +328,7 @@ fn meta(tenant: &Tenant, name: &str) -> ObjectMeta {
 /// Renders a checked tenant's objects, sorted as `common::sort_objects` orders them.
 pub fn render_tenant(tenant: &Tenant) -> Vec<RenderedObject> {
     let mut objects = vec![namespace(tenant), quota(tenant)];
-    objects.extend(limit_range(tenant));
+    objects.push(limit_range(tenant));
     objects.extend(driver_rbac(tenant));
     objects.extend(group_access(tenant));
     objects.extend(network_policies(tenant));
@@ -394,12 +394,28 @@ fn quota(tenant: &Tenant) -> RenderedObject {
     RenderedObject::from_resource(&quota)
 }
 
-/// Container defaults. Memory gets a default limit and request. CPU gets a
-/// default request only, plus a default limit equal to `max.cpu` when a
-/// maximum is set (a LimitRange `max` rejects containers without a limit):
-/// a smaller default CPU limit would reject Spark pods whose request is above it.
-fn limit_range(tenant: &Tenant) -> Option<RenderedObject> {
-    let lr = tenant.spec.limit_range.as_ref()?;
+/// What a container asking for nothing gets when the tenant sets no
+/// `limitRange`: enough for a sidecar or a debugging pod, and never unbounded
+/// memory (a ResourceQuota on memory rejects pods without requests and limits).
+const DEFAULT_CONTAINER_CPU: &str = "250m";
+/// See [`DEFAULT_CONTAINER_CPU`].
+const DEFAULT_CONTAINER_MEMORY: &str = "512Mi";
+
+/// Container defaults, always rendered (the tenant's `limitRange`, else
+/// [`DEFAULT_CONTAINER_CPU`] and [`DEFAULT_CONTAINER_MEMORY`]). Memory gets a
+/// default limit and request. CPU gets a default request only, plus a default
+/// limit equal to `max.cpu` when a maximum is set (a LimitRange `max` rejects
+/// containers without a limit): a smaller default CPU limit would reject Spark
+/// pods whose request is above it.
+fn limit_range(tenant: &Tenant) -> RenderedObject {
+    let fallback = sparkplane_api::tenant::TenantLimitRange {
+        defaults: ContainerAmounts {
+            cpu: Some(Quantity(DEFAULT_CONTAINER_CPU.to_owned())),
+            memory: Some(Quantity(DEFAULT_CONTAINER_MEMORY.to_owned())),
+        },
+        max: None,
+    };
+    let lr = tenant.spec.limit_range.as_ref().unwrap_or(&fallback);
     let max = lr.max.clone().unwrap_or_default();
     let pair = |entries: [(&str, &Option<Quantity>); 2]| {
         let map: BTreeMap<String, Quantity> =
@@ -415,7 +431,7 @@ fn limit_range(tenant: &Tenant) -> Option<RenderedObject> {
     };
     let range =
         LimitRange { metadata: meta(tenant, "tenant-limits"), spec: Some(LimitRangeSpec { limits: vec![item] }) };
-    Some(RenderedObject::from_resource(&range))
+    RenderedObject::from_resource(&range)
 }
 
 /// The driver's ServiceAccount, Role and RoleBinding, from the one RBAC

@@ -203,6 +203,31 @@ fn cases() -> Vec<Case> {
         case("48h maxDuration", &["spec.timeouts.maxDuration=48h"], &[policy::MAX_DURATION]),
         case("24h maxDuration", &["spec.timeouts.maxDuration=24h"], &[]),
         case("no maxDuration", &["spec.timeouts="], &[policy::MAX_DURATION_UNSET]),
+        // The environment's `policy.maxDuration` replaces the 24h default, both ways.
+        Case {
+            context: |_| {
+                let mut ctx = PolicyContext::default();
+                let config: sparkplane_api::layer::EnvironmentPolicy =
+                    serde_json::from_str(r#"{"maxDuration": "12h"}"#).expect("policy block");
+                ctx.configure(&config);
+                ctx
+            },
+            ..case(
+                "20h maxDuration where the environment allows 12h",
+                &["spec.timeouts.maxDuration=20h"],
+                &[policy::MAX_DURATION],
+            )
+        },
+        Case {
+            context: |_| {
+                let mut ctx = PolicyContext::default();
+                let config: sparkplane_api::layer::EnvironmentPolicy =
+                    serde_json::from_str(r#"{"maxDuration": "3d"}"#).expect("policy block");
+                ctx.configure(&config);
+                ctx
+            },
+            ..case("48h maxDuration where the environment allows 3d", &["spec.timeouts.maxDuration=48h"], &[])
+        },
         // team-and-cost-center
         Case {
             edit_job: |job| {

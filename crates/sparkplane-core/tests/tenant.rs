@@ -127,6 +127,11 @@ fn minimal_tenant_defaults_and_warns_about_api_server() {
     assert_eq!(check_objects(&objects), Vec::<String>::new());
     assert!(objects.iter().all(|o| o.kind == "Namespace" || o.namespace.as_deref() == Some("small")));
     assert!(!objects.iter().any(|o| o.kind == "RoleBinding" && o.name.starts_with("sparkplane-tenant")));
+    // Without a limitRange, containers that ask for nothing still get bounded defaults.
+    let limits = &find(&objects, "LimitRange", "tenant-limits")["spec"]["limits"][0];
+    assert_eq!(limits["type"], "Container");
+    assert_eq!(limits["defaultRequest"], serde_json::json!({"cpu": "250m", "memory": "512Mi"}));
+    assert_eq!(limits["default"], serde_json::json!({"memory": "512Mi"}));
     let ui = find(&objects, "NetworkPolicy", "allow-spark-ui");
     assert_eq!(
         ui["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],

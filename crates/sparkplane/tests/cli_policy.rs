@@ -317,3 +317,49 @@ fn gatekeeper_export_keeps_both_rules_of_a_mixed_policy() {
         .collect();
     assert_eq!(actions, ["warn", "warn"]);
 }
+
+#[test]
+fn an_environments_rego_dirs_and_max_duration_apply_to_its_jobs() {
+    let platform = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(platform.path().join("environments")).unwrap();
+    std::fs::create_dir_all(platform.path().join("rego")).unwrap();
+    std::fs::write(
+        platform.path().join("rego/few.rego"),
+        "package sparkplane.few_executors\n\nimport rego.v1\n\ndeny contains {\"msg\": \"too many executors\", \"path\": \"spec.executor.instances\"} if input.job.spec.executor.instances > 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        platform.path().join("environments/staging.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: Environment\nmetadata: {name: staging}\ntemplate: {}\npolicy:\n  regoDirs: [rego]\n  maxDuration: 1h\n",
+    )
+    .unwrap();
+    let dir = platform.path().to_str().unwrap();
+    let check = |sets: &[&str]| {
+        let mut args = vec!["policy", "check", JOB, "--env", "staging", "--platform-dir", dir, "--format", "json"];
+        for set in sets {
+            args.extend_from_slice(&["--set", set]);
+        }
+        run(&args)
+    };
+    let fired = |r: &Run| -> Vec<(String, String)> {
+        let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+        report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["severity"] == "deny")
+            .map(|v| (v["policy"].as_str().unwrap().to_owned(), v["message"].as_str().unwrap_or_default().to_owned()))
+            .collect()
+    };
+    let both = check(&["executor.instances=4", "timeouts.maxDuration=2h"]);
+    assert_eq!(both.code, Some(1), "{}", both.stderr);
+    let denied = fired(&both);
+    assert!(denied.iter().any(|(id, _)| id == "few-executors"), "the environment's Rego policy fires: {denied:?}");
+    assert!(
+        denied.contains(&("max-duration".to_owned(), "maxDuration 2h is above the platform maximum of 1h".to_owned())),
+        "{denied:?}"
+    );
+    let within = check(&["executor.instances=2", "timeouts.maxDuration=1h"]);
+    assert_eq!(within.code, Some(0), "{}{}", within.stdout, within.stderr);
+    assert!(fired(&within).is_empty());
+}

@@ -272,3 +272,22 @@ fn a_failing_quality_gate_fails_a_successful_run() {
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|r| r["state"] == "succeeded"), "{runs:?}");
 }
+
+#[test]
+fn a_job_breaking_a_deny_policy_is_refused_before_spark_and_audit_lets_it_run() {
+    let env = env();
+    let job = env.job("long", "print('ran')\n");
+    let text = std::fs::read_to_string(&job).unwrap() + "  timeouts: {maxDuration: 48h}\n";
+    std::fs::write(&job, text).unwrap();
+    let (code, out, err) = env.run(&["run", job.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(err.contains("maxDuration 2d is above the platform maximum of 1d"), "{err}");
+    assert!(err.contains("help: lower spec.timeouts.maxDuration, or split the job"), "{err}");
+    assert!(env.runs().is_empty(), "refused before Spark: nothing recorded");
+    // Audit mode reports the same violation as a warning and runs the job.
+    let (code, out, err) = env.run(&["run", job.to_str().unwrap(), "--policy-mode", "audit"]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(err.contains("maxDuration 2d is above the platform maximum of 1d"), "{err}");
+    assert_eq!(env.runs().len(), 1);
+    assert_eq!(env.runs()[0]["state"], "succeeded");
+}

@@ -359,7 +359,7 @@ impl Default for PolicyContext<'_> {
 }
 
 impl PolicyContext<'_> {
-    /// Applies an environment's settings (registries, naming, approvals);
+    /// Applies an environment's settings (registries, naming, approvals, longest run);
     /// disabled ids and severity overrides are applied by [`check`].
     pub fn configure(&mut self, config: &EnvironmentPolicy) {
         if !config.allowed_registries.is_empty() {
@@ -370,6 +370,9 @@ impl PolicyContext<'_> {
         }
         if let Some(n) = config.required_approvals {
             self.required_approvals = n;
+        }
+        if let Some(max) = config.max_duration {
+            self.max_duration = max;
         }
     }
 }
