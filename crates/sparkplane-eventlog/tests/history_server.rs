@@ -7,9 +7,7 @@
 //! the fixtures and stopped when the test ends, whatever happens.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -32,42 +30,6 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// SPARK_HOME of the installed 3.5 runtime, read from its runtime.json.
-fn spark_home() -> PathBuf {
-    let home = std::env::var_os("SPARKPLANE_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-        user_home.join(".local/share/sparkplane")
-    });
-    let record = home.join("runtimes/3.5/runtime.json");
-    let text = std::fs::read_to_string(&record).unwrap_or_else(|e| {
-        panic!(
-            "the History Server cross-check needs the 3.5 runtime ({}: {e}); run `sparkplane runtime install 3.5` (scripts/test.sh does)",
-            record.display()
-        )
-    });
-    let value: Value = serde_json::from_str(&text).expect("runtime.json is JSON");
-    PathBuf::from(value["sparkHome"].as_str().expect("runtime.json names sparkHome"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-/// A History Server process, killed (with its process group) on drop.
-struct HistoryServer {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for HistoryServer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-9", &format!("-{}", self.child.id())]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("readable fixture dir") {
@@ -79,6 +41,13 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// The real History Server over a copy of [`APPS`] (the copy lives as long as the server).
+struct HistoryServer {
+    _server: sparkplane_testkit::HistoryServer,
+    base: String,
+    _logs: tempfile::TempDir,
 }
 
 fn start_history_server() -> HistoryServer {
@@ -94,33 +63,9 @@ fn start_history_server() -> HistoryServer {
             std::fs::copy(&path, &target).expect("copy");
         }
     }
-    let port = free_port();
-    let props = dir.path().join("history.properties");
-    std::fs::write(
-        &props,
-        format!(
-            "spark.history.fs.logDirectory=file://{}\nspark.history.ui.port={port}\nspark.history.fs.update.interval=1s\nspark.ui.bindAddress=127.0.0.1\n",
-            logs.display()
-        ),
-    )
-    .expect("write properties");
-    let home = spark_home();
-    let mut command = Command::new(home.join("bin/spark-class"));
-    command
-        .args(["org.apache.spark.deploy.history.HistoryServer", "--properties-file"])
-        .arg(&props)
-        .env("SPARK_HOME", &home)
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .env("SPARK_DAEMON_MEMORY", "512m")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-    let child = command.spawn().expect("spark-class starts");
-    HistoryServer { child, base: format!("http://127.0.0.1:{port}/api/v1"), _dir: dir }
+    let server = sparkplane_testkit::HistoryServer::start(&logs).unwrap_or_else(|e| panic!("{e}"));
+    let base = server.api();
+    HistoryServer { _server: server, base, _logs: dir }
 }
 
 impl HistoryServer {

@@ -178,6 +178,8 @@ pub struct ScanReport {
     pub errors: usize,
     /// Why the directory itself could not be listed, if it could not.
     pub listing_error: Option<String>,
+    /// Whether the watched History Server answered (`None` when none is watched).
+    pub history_server_up: Option<bool>,
 }
 
 /// The metric handles (cheap clones sharing their values with the [`Registry`]).
@@ -300,6 +302,8 @@ pub struct Exporter {
     metrics: Metrics,
     view: MetricsView,
     reads: u64,
+    /// The History Server probed on every scan, and how long a probe may take.
+    history_server: Option<(String, Duration)>,
 }
 
 impl Exporter {
@@ -322,7 +326,14 @@ impl Exporter {
             metrics,
             view: MetricsView(Arc::new(reg)),
             reads: 0,
+            history_server: None,
         }
+    }
+
+    /// Probes the History Server at `base` (e.g. `http://spark-history:18080`)
+    /// on every scan, allowing each probe `timeout` (see [`Exporter::probe_history_server`]).
+    pub fn watch_history_server(&mut self, base: &str, timeout: Duration) {
+        self.history_server = Some((base.to_owned(), timeout));
     }
 
     /// Where the logs are scanned.
@@ -362,6 +373,9 @@ impl Exporter {
     /// Logs that disappeared are forgotten.
     pub fn scan_at(&mut self, now: SystemTime) -> ScanReport {
         let mut report = ScanReport::default();
+        if let Some((base, timeout)) = &self.history_server {
+            report.history_server_up = Some(self.probe_history_server(base, *timeout));
+        }
         let listed = match self.source.app_logs() {
             Ok(listed) => listed,
             Err(err) => {
@@ -462,10 +476,10 @@ impl Exporter {
             let cause = app.failure.as_ref().map_or(FailureCause::Other, |f| f.cause);
             m.failures.get_or_create(&job.cause_labels(cause)).inc();
         }
-        if let (Some(objective), Some(ms)) = (slo_max_duration_seconds(app), app.duration_ms) {
-            if ms as f64 / 1000.0 > objective {
-                m.slo_breaches.get_or_create(&labels).inc();
-            }
+        if let (Some(objective), Some(ms)) = (slo_max_duration_seconds(app), app.duration_ms)
+            && ms as f64 / 1000.0 > objective
+        {
+            m.slo_breaches.get_or_create(&labels).inc();
         }
 
         let ended = app.end_time_ms.or(app.start_time_ms).unwrap_or(0);

@@ -1,9 +1,12 @@
 //! Test helpers shared by sparkplane's crates. Dev-dependency only.
 //!
 //! Owns: starting and stopping real local services tests talk to — today a
-//! SeaweedFS server with its S3 gateway ([`S3Server`]). Must not: be used by
+//! SeaweedFS server with its S3 gateway ([`S3Server`]) and Spark's History
+//! Server ([`HistoryServer`]). Must not: be used by
 //! non-test code.
 
+pub mod history;
 pub mod s3;
 
+pub use history::HistoryServer;
 pub use s3::{S3Server, S3ServerError};

@@ -25,7 +25,7 @@ pub struct GlobalArgs {
     /// Print only results and errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print more about what happens (repeat for more).
+    /// Print more about what happens (repeat for more; -vv adds the Kubernetes and storage clients' own logs; SPARKPLANE_LOG=<filter> overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Never use colour (also: NO_COLOR=1).
@@ -644,6 +644,11 @@ pub struct ExporterArgs {
     /// Seconds between scans of the directory.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub interval: u64,
+    /// Also probe this Spark History Server's REST API on every scan
+    /// (http://HOST:PORT, e.g. http://spark-history:18080) and export
+    /// sparkplane_history_server_up (1 answered, 0 did not).
+    #[arg(long, value_name = "URL")]
+    pub history_server: Option<String>,
 }
 
 /// `tenant`.
@@ -717,6 +722,10 @@ pub struct SubmitArgs {
     /// Custom policies, tenant, cost history and approvals the policies read.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Add this submission's latency to the `sparkplane_submit_duration_seconds` histogram kept in FILE
+    /// (Prometheus text format, e.g. in node_exporter's textfile-collector directory as sparkplane_submit.prom).
+    #[arg(long, value_name = "FILE", env = "SPARKPLANE_METRICS_FILE")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// `status`.

@@ -45,12 +45,39 @@ fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
     })
 }
 
+/// The History Server's address as given, without a trailing slash: an
+/// `http://` or `https://` URL with a host and no query.
+fn history_server_url(url: &str) -> Result<String, Failure> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(['?', '#', ' ']) => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(invalid(
+            "invalid-history-server",
+            "--history-server",
+            format!("`{url}` is not an http:// or https:// address of a History Server"),
+            "give the History Server's base address, e.g. --history-server http://spark-history:18080".to_owned(),
+        )),
+    }
+}
+
 /// Runs `exporter`: scans `history` every `interval_secs` seconds and serves its
-/// metrics on `listen` until Ctrl-C. Bad flags and a missing directory or prefix
-/// are [`Failure::Invalid`] (exit 2); an address that cannot be bound, or object
-/// storage that cannot be reached, is [`Failure::Infrastructure`] (exit 3).
-pub fn run(history: &Path, listen: &str, interval_secs: u64, printer: &Printer) -> CommandResult {
+/// metrics on `listen` until Ctrl-C; with `history_server`, probes that History
+/// Server on every scan. Bad flags and a missing directory or prefix are
+/// [`Failure::Invalid`] (exit 2); an address that cannot be bound, or object
+/// storage that cannot be reached, is [`Failure::Infrastructure`] (exit 3). A
+/// History Server that does not answer is a metric, not a failure.
+pub fn run(
+    history: &Path,
+    listen: &str,
+    interval_secs: u64,
+    history_server: Option<&str>,
+    printer: &Printer,
+) -> CommandResult {
     let addr = listen_address(listen)?;
+    let history_server = history_server.map(history_server_url).transpose()?;
     if interval_secs == 0 {
         return Err(invalid(
             "invalid-interval",
@@ -66,12 +93,22 @@ pub fn run(history: &Path, listen: &str, interval_secs: u64, printer: &Printer) 
     let shown = source.describe();
 
     let mut exporter = Exporter::with_source(source, PriceSheet::opencost_defaults());
+    if let Some(base) = &history_server {
+        // A probe never holds a scan up for longer than the scan interval (nor 10 s).
+        exporter.watch_history_server(base, Duration::from_secs(interval_secs.min(10)));
+    }
     // One scan before serving, so the first scrape already has every finished application.
     let first = exporter.scan();
     if first.errors > 0 {
         printer.status(&format!(
             "warning: {} of {} event logs could not be read (counted in sparkplane_exporter_log_errors_total)",
             first.errors, first.logs
+        ));
+    }
+    if let (Some(base), Some(false)) = (&history_server, first.history_server_up) {
+        printer.status(&format!(
+            "warning: the History Server at {base} did not answer {base}/api/v1/applications \
+             (sparkplane_history_server_up is 0; probed again every scan)"
         ));
     }
     let server = serve(addr, exporter.view()).map_err(|e| {
@@ -109,6 +146,18 @@ mod tests {
         assert_eq!(listen_address("[::1]:9464").ok(), "[::1]:9464".parse().ok());
         for bad in ["", "9464", "localhost:9464", "127.0.0.1", "127.0.0.1:99999", "http://127.0.0.1:9464"] {
             assert!(matches!(listen_address(bad), Err(Failure::Invalid(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn history_server_urls_are_http_base_addresses() {
+        assert_eq!(
+            history_server_url("http://spark-history:18080/").ok().as_deref(),
+            Some("http://spark-history:18080")
+        );
+        assert_eq!(history_server_url("https://hs.example/spark").ok().as_deref(), Some("https://hs.example/spark"));
+        for bad in ["", "spark-history:18080", "ftp://hs", "http://", "http:///x", "http://hs/?a=1", "http://h s"] {
+            assert!(matches!(history_server_url(bad), Err(Failure::Invalid(_))), "{bad}");
         }
     }
 }

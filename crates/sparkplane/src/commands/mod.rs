@@ -23,6 +23,7 @@ pub mod runs;
 pub mod runtime;
 pub mod size;
 pub mod submit;
+pub mod submit_metrics;
 pub mod tenant;
 pub mod tune;
 
@@ -95,6 +96,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 dry_run: args.dry_run,
                 audit: args.policy_mode == PolicyMode::Audit,
                 policy: policy_settings(&args.policy, Some(&args.job.job), cli),
+                metrics_file: args.metrics_file.clone(),
             },
             printer,
         ),
@@ -153,7 +155,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
-        Command::Exporter(args) => exporter::run(&args.history, &args.listen, args.interval, printer),
+        Command::Exporter(args) => {
+            exporter::run(&args.history, &args.listen, args.interval, args.history_server.as_deref(), printer)
+        }
         Command::Tune(args) => tune::run(&job_settings(&args.job, cli), &args.history, args.write, printer),
         Command::Cost(args) => cost::run(
             &args.path,

@@ -39,6 +39,8 @@ pub struct SubmitSettings {
     pub audit: bool,
     /// Custom policies, tenant, cost history and approvals.
     pub policy: super::policy::PolicySettings,
+    /// `--metrics-file`: where to add the submission's latency.
+    pub metrics_file: Option<std::path::PathBuf>,
 }
 
 /// A kube error as a failure: exit 3 when the cluster or network must be
@@ -75,6 +77,7 @@ fn settle_namespace(job: &mut ResolvedJob, flag: Option<&str>, context: Option<&
 
 /// Runs `submit`.
 pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
+    let started = std::time::Instant::now();
     let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
     printer.warnings(&resolved.warnings);
 
@@ -88,6 +91,9 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
         return Ok(());
     }
 
+    if let Some(path) = &settings.metrics_file {
+        super::submit_metrics::check(path)?;
+    }
     let cluster = sparkplane_kube::connect::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
     let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
     settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns);
@@ -114,6 +120,13 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     runtime.block_on(async {
         let client = sparkplane_kube::connect::client(&cluster).map_err(|e| kube_failure(&e))?;
         let outcome = submit::submit(&client, &server, &request, render_attempt).await.map_err(|e| kube_failure(&e))?;
+        if let (Some(path), SubmitOutcome::Created { dry_run: false, .. }) = (&settings.metrics_file, &outcome) {
+            // Resolve, render, policy and every API call: what a user waits for before the driver exists.
+            let seconds = started.elapsed().as_secs_f64();
+            if let Err(error) = super::submit_metrics::record(path, resolved.namespace(), "native", seconds) {
+                printer.status(&format!("warning: submitted, but its latency was not recorded: {error}"));
+            }
+        }
         let app = report(&outcome, printer);
         if !settings.wait {
             return Ok(());
