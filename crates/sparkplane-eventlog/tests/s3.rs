@@ -185,14 +185,15 @@ fn a_missing_prefix_says_so_with_exit_code_2() {
 
 #[test]
 fn a_prefix_without_event_log_parts_is_not_an_event_log() {
+    // A real bucket name (3 to 63 characters): SeaweedFS lists nothing in a one-letter bucket.
     let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS: {e}"));
-    server.create_bucket("b").expect("bucket");
-    let bucket = store(&server, "s3://b");
+    server.create_bucket("parts").expect("bucket");
+    let bucket = store(&server, "s3://parts");
     bucket.put("eventlog_v2_x/readme.txt", b"hello".to_vec()).unwrap();
-    let error = source(&server, "s3://b/eventlog_v2_x").event_log().unwrap_err();
+    let error = source(&server, "s3://parts/eventlog_v2_x").event_log().unwrap_err();
     assert_eq!(
         error.to_string(),
-        "s3://b/eventlog_v2_x is not a Spark event log: the directory holds no events_<N>_<appId> files"
+        "s3://parts/eventlog_v2_x is not a Spark event log: the directory holds no events_<N>_<appId> files"
     );
     assert_eq!(error.exit_code(), 2);
 }
