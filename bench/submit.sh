@@ -49,6 +49,10 @@ if [ ! -x "$spark_submit" ]; then
   echo "no Spark 3.5 runtime: run 'sparkplane runtime install 3.5' first" >&2
   exit 3
 fi
+# spark-submit finds SPARK_HOME through whatever `python3` is on PATH, which does not
+# see the runtime's venv; name it from the runtime's record instead.
+spark_home="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["sparkHome"])' \
+  "$(dirname "$(dirname "$(dirname "$spark_submit")")")/runtime.json")"
 
 work="$(mktemp -d)"
 cleanup() {
@@ -102,7 +106,7 @@ EOF
 cat >"$work/spark-submit.sh" <<EOF
 #!/usr/bin/env bash
 set -e
-export SPARK_LOCAL_IP=127.0.0.1 SPARK_USER=spark
+export SPARK_LOCAL_IP=127.0.0.1 SPARK_USER=spark SPARK_HOME="$spark_home"
 unset SPARK_CONF_DIR HADOOP_CONF_DIR
 for i in \$(seq "\$1"); do
   "$spark_submit" --master "k8s://$url" --deploy-mode cluster --name "probe-\$i" \\
