@@ -362,4 +362,22 @@ fn an_environments_rego_dirs_and_max_duration_apply_to_its_jobs() {
     let within = check(&["executor.instances=2", "timeouts.maxDuration=1h"]);
     assert_eq!(within.code, Some(0), "{}{}", within.stdout, within.stderr);
     assert!(fired(&within).is_empty());
+
+    // A maximum that is not a duration: exit 2 at its line and column, with the forms to write.
+    let env_file = platform.path().join("environments/staging.yaml");
+    std::fs::write(
+        &env_file,
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: Environment\nmetadata: {name: staging}\ntemplate: {}\npolicy:\n  maxDuration: soon\n",
+    )
+    .unwrap();
+    let bad = run(&["policy", "check", JOB, "--env", "staging", "--platform-dir", dir]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert_eq!(
+        bad.stderr.trim_end(),
+        format!(
+            "{}:6:16: error: policy.maxDuration: `soon` is not a duration: write e.g. `90s`, `10m`, `1h30m` or `7d`",
+            env_file.display()
+        )
+    );
+    assert!(bad.stdout.is_empty());
 }

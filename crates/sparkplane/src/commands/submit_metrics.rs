@@ -29,11 +29,11 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn read_existing(path: &Path) -> Result<String, Failure> {
+/// The file's text; empty when it does not exist yet.
+fn read_existing(path: &Path) -> std::io::Result<String> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(write_failure(path, &e)),
+        other => other,
     }
 }
 
@@ -59,7 +59,7 @@ pub fn check(path: &Path) -> Result<(), Failure> {
             std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not a directory", folder.display()));
         return Err(write_failure(path, &missing));
     }
-    let existing = read_existing(path)?;
+    let existing = read_existing(path).map_err(|e| write_failure(path, &e))?;
     record_submission(&existing, "check", "check", 0.0).map(|_| ()).map_err(|e| not_ours(path, &e))
 }
 
@@ -76,11 +76,7 @@ pub fn record(path: &Path, namespace: &str, target: &str, seconds: f64) -> Resul
         .open(&lock_path)
         .map_err(|e| shown(&lock_path, &e))?;
     lock.lock().map_err(|e| shown(&lock_path, &e))?;
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(shown(path, &e)),
-    };
+    let existing = read_existing(path).map_err(|e| shown(path, &e))?;
     let text = record_submission(&existing, namespace, target, seconds).map_err(|e| shown(path, &e))?;
     // node_exporter reads only `*.prom`; a temporary name it ignores, renamed into place.
     let temporary = sibling(path, ".tmp");
