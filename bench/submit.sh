@@ -4,9 +4,11 @@
 # (release build) of the equivalent job, both against the same fake
 # Kubernetes API server (`fake-kube-apiserver`), in the same run.
 #
-# Measures wall time, CPU time (user+sys) and peak RSS with /usr/bin/time -v,
-# for 1 submission and for N sequential submissions (default 100; distinct
-# applications: spark-submit names each one, sparkplane uses --rerun).
+# Measures wall time (nanosecond clock), CPU time (user+sys) and peak RSS (/usr/bin/time -v),
+# for 1 submission and for N sequential submissions (default 100). Every
+# submission is a distinct application on both sides: spark-submit gets a new
+# --name, sparkplane a job file with a new metadata.name (written before the
+# timing starts), as 100 teams' jobs would be.
 #
 # Usage (from the repository root): bench/submit.sh [N]
 #   N                    sequential submissions of the second round (default 100)
@@ -88,7 +90,7 @@ EOF
 cat >"$work/probe.yaml" <<'EOF'
 apiVersion: sparkplane.dev/v1alpha1
 kind: SparkJob
-metadata: {name: probe, namespace: bench}
+metadata: {name: NAME, namespace: bench}
 spec:
   team: bench
   costCenter: cc-1
@@ -108,8 +110,8 @@ cat >"$work/spark-submit.sh" <<EOF
 set -e
 export SPARK_LOCAL_IP=127.0.0.1 SPARK_USER=spark SPARK_HOME="$spark_home"
 unset SPARK_CONF_DIR HADOOP_CONF_DIR
-for i in \$(seq "\$1"); do
-  "$spark_submit" --master "k8s://$url" --deploy-mode cluster --name "probe-\$i" \\
+for i in \$(seq "\$2"); do
+  "$spark_submit" --master "k8s://$url" --deploy-mode cluster --name "probe-\$1-\$i" \\
     --conf spark.kubernetes.namespace=bench \\
     --conf spark.kubernetes.container.image=registry.example.com/bench/probe:1.0.0 \\
     --conf spark.kubernetes.authenticate.driver.serviceAccountName=probe-spark \\
@@ -124,42 +126,55 @@ cat >"$work/sparkplane.sh" <<EOF
 #!/usr/bin/env bash
 set -e
 export KUBECONFIG="$work/kubeconfig"
-for i in \$(seq "\$1"); do
-  "$sparkplane" submit "$work/probe.yaml" --rerun -q >/dev/null 2>>"$work/sparkplane.log"
+for i in \$(seq "\$2"); do
+  "$sparkplane" submit "$work/jobs/\$1-\$i.yaml" -q >/dev/null 2>>"$work/sparkplane.log"
 done
 EOF
 chmod +x "$work/spark-submit.sh" "$work/sparkplane.sh"
 
-# measure NAME COUNT -> "wall_s cpu_s maxrss_kib"
+# One job file per sparkplane submission of every round, named like spark-submit's.
+mkdir "$work/jobs"
+for round_count in warm:1 one:1 many:"$n"; do
+  round="${round_count%%:*}"
+  for i in $(seq "${round_count#*:}"); do
+    sed "s/name: NAME,/name: probe-$round-$i,/" "$work/probe.yaml" >"$work/jobs/$round-$i.yaml"
+  done
+done
+
+# measure NAME ROUND COUNT -> "wall_s cpu_s maxrss_kib"
 measure() {
-  local script="$1" count="$2" out="$work/time.$1.$2"
-  if ! /usr/bin/time -v -o "$out" "$work/$script.sh" "$count"; then
+  local script="$1" round="$2" count="$3" out="$work/time.$1.$2" started ended
+  started="$(date +%s%N)"
+  if ! /usr/bin/time -v -o "$out" "$work/$script.sh" "$round" "$count"; then
     echo "$script failed after $(grep -c . "$work/$script.log" 2>/dev/null || echo 0) log lines; its last ones:" >&2
     tail -20 "$work/$script.log" >&2 2>/dev/null || true
     exit 1
   fi
-  python3 - "$out" <<'PY'
+  ended="$(date +%s%N)"
+  # Wall time from the nanosecond clock (time -v rounds it to 10 ms); CPU and
+  # peak RSS from time -v (getrusage of the whole run).
+  python3 - "$out" "$started" "$ended" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 def field(name):
     return re.search(re.escape(name) + r":\s*(.+)", text).group(1).strip()
 user, sys_ = float(field("User time (seconds)")), float(field("System time (seconds)"))
-wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
-seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(wall)))
+seconds = (int(sys.argv[3]) - int(sys.argv[2])) / 1e9
 print(f"{seconds:.3f} {user + sys_:.3f} {field('Maximum resident set size (kbytes)')}")
 PY
 }
 
 # Warm both (JIT-less first start, page cache), then measure.
-measure spark-submit 1 >/dev/null
-measure sparkplane 1 >/dev/null
+measure spark-submit warm 1 >/dev/null
+measure sparkplane warm 1 >/dev/null
 
 declare -A result
-for count in 1 "$n"; do
+for round_count in one:1 many:"$n"; do
+  round="${round_count%%:*}" count="${round_count#*:}"
   echo "==> $count submission(s): spark-submit" >&2
-  result[spark-submit.$count]="$(measure spark-submit "$count")"
+  result[spark-submit.$count]="$(measure spark-submit "$round" "$count")"
   echo "==> $count submission(s): sparkplane submit" >&2
-  result[sparkplane.$count]="$(measure sparkplane "$count")"
+  result[sparkplane.$count]="$(measure sparkplane "$round" "$count")"
 done
 
 python3 - "$n" "${result[spark-submit.1]}" "${result[sparkplane.1]}" \

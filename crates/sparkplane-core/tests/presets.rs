@@ -31,6 +31,22 @@ spec:
     )
 }
 
+/// `Catalog::builtin` trusts the embedded documents to save start-up time;
+/// this is the check it skips: each one, added as a platform file would be,
+/// passes its kind's schema.
+#[test]
+fn every_builtin_document_passes_its_schema() {
+    let builtins =
+        sparkplane_core::catalog::BUILTIN_PRESETS.iter().chain(sparkplane_core::catalog::BUILTIN_ENVIRONMENTS);
+    let mut checked = 0;
+    for (name, text) in builtins {
+        let mut catalog = Catalog::empty();
+        catalog.add(&Source::new(*name, *text), "builtin").unwrap_or_else(|d| panic!("{name} breaks its schema:\n{d}"));
+        checked += 1;
+    }
+    assert_eq!(checked, 11, "7 presets and 4 environments are embedded");
+}
+
 #[test]
 fn every_preset_validates_sizes_and_fits_in_every_environment() {
     let catalog = Catalog::builtin().expect("built-in catalog is valid");

@@ -135,7 +135,8 @@ impl FakeApiServer {
 
     /// Starts on a given port of 127.0.0.1 (0 picks a free one).
     pub fn start_on(port: u16) -> std::io::Result<FakeApiServer> {
-        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(std::io::Error::other)?;
+        let server =
+            tiny_http::Server::from_listener(listen_without_delay(port)?, None).map_err(std::io::Error::other)?;
         let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
         let server = Arc::new(server);
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new() });
@@ -281,6 +282,20 @@ fn parse_body(text: &str) -> Option<Value> {
         let source = sparkplane_core::source::Source::new("body", text);
         sparkplane_core::yaml::parse_single(&source).ok().map(|node| node.to_json())
     })
+}
+
+/// Binds 127.0.0.1:`port` with `TCP_NODELAY`, which Linux passes on to every
+/// accepted connection. The real API server (Go's net/http) sends without
+/// delay too; without it, tiny_http's separate header and body writes meet the
+/// client's delayed ACK and every answer waits about 40 ms.
+fn listen_without_delay(port: u16) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
 }
 
 fn header(request: &tiny_http::Request, name: &str) -> Option<String> {
@@ -663,5 +678,20 @@ fn follow_log(shared: &Arc<Shared>, request: tiny_http::Request, namespace: &str
         }
         state = shared.changed.wait_timeout(state, POLL).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
         drop(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_without_delay;
+
+    #[test]
+    fn accepted_connections_send_without_delay() {
+        let listener = listen_without_delay(0).expect("binds 127.0.0.1");
+        let address = listener.local_addr().expect("address");
+        let _client = std::net::TcpStream::connect(address).expect("connects");
+        let (accepted, _) = listener.accept().expect("accepts");
+        assert!(socket2::SockRef::from(&accepted).tcp_nodelay().expect("reads TCP_NODELAY"));
+        assert!(address.ip().is_loopback());
     }
 }
