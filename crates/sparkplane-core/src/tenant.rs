@@ -37,11 +37,11 @@ pub const KIND: &str = "Tenant";
 /// Name of the driver's ServiceAccount, Role and RoleBinding in every tenant namespace.
 pub const DRIVER_ACCOUNT: &str = "spark-driver";
 /// Port of the Spark UI on the driver.
-pub const SPARK_UI_PORT: i32 = 4040;
+pub const SPARK_UI_PORT: i32 = crate::render::native::UI_PORT;
 /// Label Spark puts on the driver and executors of one application (value: the app id).
-pub const APP_SELECTOR_LABEL: &str = "spark-app-selector";
+pub const APP_SELECTOR_LABEL: &str = crate::render::common::APP_SELECTOR_LABEL;
 /// Label Spark puts on pods saying `driver` or `executor`.
-pub const ROLE_LABEL: &str = "spark-role";
+pub const ROLE_LABEL: &str = crate::render::common::SPARK_ROLE_LABEL;
 
 /// A tenant that passed every check, and the warnings found on the way.
 #[derive(Clone, Debug, PartialEq)]
@@ -619,23 +619,22 @@ fn network_policies(tenant: &Tenant) -> Vec<RenderedObject> {
             },
         ),
         // Driver ↔ executors. A NetworkPolicy cannot say "the same value of
-        // spark-app-selector", so this admits traffic between any two Spark
-        // pods of this namespace: applications of one tenant are not isolated
-        // from each other, only from everything else.
+        // spark-app-selector", so the tenant only lets Spark pods send to
+        // Spark pods of this namespace; what each pod accepts is its own
+        // application's NetworkPolicy, rendered with the job (`<run>-peers`,
+        // ingress from the same application only). Both ends must allow a
+        // connection, so one application cannot reach another's pods.
         policy(
             tenant,
-            "allow-spark-intra-namespace",
+            "allow-spark-egress-in-namespace",
             NetworkPolicySpec {
                 pod_selector: Some(spark_pods()),
-                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-                ingress: Some(vec![NetworkPolicyIngressRule {
-                    from: Some(vec![NetworkPolicyPeer { pod_selector: Some(spark_pods()), ..Default::default() }]),
-                    ports: None,
-                }]),
+                policy_types: Some(vec!["Egress".into()]),
                 egress: Some(vec![NetworkPolicyEgressRule {
                     to: Some(vec![NetworkPolicyPeer { pod_selector: Some(spark_pods()), ..Default::default() }]),
                     ports: None,
                 }]),
+                ..Default::default()
             },
         ),
         policy(

@@ -44,6 +44,7 @@ pub const KNOWN: &[KnownResource] = &[
     known("", "v1", "events", "Event", true),
     known("", "v1", "namespaces", "Namespace", false),
     known("", "v1", "nodes", "Node", false),
+    known("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
     known("batch", "v1", "jobs", "Job", true),
     known("batch", "v1", "cronjobs", "CronJob", true),
     known("rbac.authorization.k8s.io", "v1", "roles", "Role", true),

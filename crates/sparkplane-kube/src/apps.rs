@@ -329,7 +329,7 @@ pub struct Deleted {
 }
 
 /// Deletes the driver pods `lookup` matches (every attempt); their
-/// ConfigMaps and Service follow by cascade. With `rbac`, also the job's
+/// ConfigMaps, Service and NetworkPolicy follow by cascade. With `rbac`, also the job's
 /// ServiceAccount, Role and RoleBinding (component `rbac`).
 pub async fn delete(
     client: &kube::Client,

@@ -172,9 +172,20 @@ fn path_of(object: &RenderedObject) -> String {
         "Pod" => ("/api/v1", "pods"),
         "Role" => ("/apis/rbac.authorization.k8s.io/v1", "roles"),
         "RoleBinding" => ("/apis/rbac.authorization.k8s.io/v1", "rolebindings"),
+        "NetworkPolicy" => ("/apis/networking.k8s.io/v1", "networkpolicies"),
         other => panic!("unexpected kind {other}"),
     };
     format!("{prefix}/namespaces/{ns}/{plural}/{}", object.name)
+}
+
+/// How many objects `submit` applies after the driver pod (ConfigMaps,
+/// Service, NetworkPolicy: everything owned by the pod).
+fn owned_count(objects: &[RenderedObject]) -> usize {
+    let owned =
+        objects.iter().filter(|o| !matches!(o.kind.as_str(), "ServiceAccount" | "Role" | "RoleBinding" | "Pod"));
+    let count = owned.count();
+    assert_eq!(count, 4, "two ConfigMaps, the Service and the NetworkPolicy");
+    count
 }
 
 fn expect_driver_list(seen: &Seen, job: &ResolvedJob) {
@@ -230,8 +241,8 @@ async fn a_new_job_is_created_in_spark_submits_order_with_owner_references() {
         respond(send, 201, &stored(&seen.body, "driver-uid-42"));
 
         let owned: Vec<&RenderedObject> =
-            objects.iter().filter(|o| matches!(o.kind.as_str(), "ConfigMap" | "Service")).collect();
-        assert_eq!(owned.len(), 3, "two ConfigMaps and the headless Service");
+            objects.iter().filter(|o| matches!(o.kind.as_str(), "ConfigMap" | "Service" | "NetworkPolicy")).collect();
+        assert_eq!(owned.len(), 4, "two ConfigMaps, the headless Service and the application's NetworkPolicy");
         for object in owned {
             let (seen, send) = next(&mut handle).await;
             expect_apply(&seen, object, false);
@@ -251,9 +262,9 @@ async fn a_new_job_is_created_in_spark_submits_order_with_owner_references() {
     assert!(!dry_run);
     assert_eq!(application.uid, "driver-uid-42");
     assert_eq!(application.attempt, 1);
-    assert_eq!(sent.len(), 7);
+    assert_eq!(sent.len(), 8);
     drop(client);
-    assert!(handle.next_request().await.is_none(), "no request after the Service");
+    assert!(handle.next_request().await.is_none(), "no request after the NetworkPolicy");
 }
 
 #[tokio::test]
@@ -300,7 +311,7 @@ async fn rerun_starts_the_attempt_after_the_highest_existing_one() {
         assert_eq!(seen.body["metadata"]["name"], json!(third_pod.name));
         assert_eq!(seen.body["metadata"]["labels"]["sparkplane.dev/attempt"], json!("3"));
         respond(send, 201, &stored(&seen.body, "c"));
-        for _ in 0..3 {
+        for _ in 0..owned_count(&third) {
             let (seen, send) = next(&mut handle).await;
             assert_eq!(seen.method, Method::PATCH);
             assert_eq!(seen.body["metadata"]["ownerReferences"][0]["uid"], json!("c"));
@@ -426,7 +437,7 @@ async fn a_server_dry_run_sends_every_request_with_dry_run_all() {
         assert_eq!(seen.method, Method::POST);
         assert_eq!(seen.query.get("dryRun").map(String::as_str), Some("All"));
         respond(send, 201, &stored(&seen.body, "dry-uid"));
-        for _ in 0..3 {
+        for _ in 0..owned_count(&objects) {
             let (seen, send) = next(&mut handle).await;
             assert_eq!(seen.query.get("dryRun").map(String::as_str), Some("All"));
             respond(send, 200, &stored(&seen.body, "x"));

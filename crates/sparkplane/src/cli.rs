@@ -88,7 +88,7 @@ pub enum Command {
     Logs(LogsArgs),
     /// List the applications sparkplane submitted.
     List(ListArgs),
-    /// Delete an application's driver pod; its ConfigMaps and Service go with it.
+    /// Delete an application's driver pod; its ConfigMaps, Service and NetworkPolicy go with it.
     Delete(DeleteArgs),
     /// List and show local runs.
     #[command(subcommand)]

@@ -191,8 +191,11 @@ fn fit_reads_quotas_and_kubectl_node_lists() {
 #[test]
 fn render_every_target_to_stdout_and_files() {
     for (target, kinds) in [
-        ("native", vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ConfigMap", "Service", "Pod"]),
-        ("kubeflow", vec!["ServiceAccount", "Role", "RoleBinding", "ScheduledSparkApplication"]),
+        (
+            "native",
+            vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ConfigMap", "Service", "Pod", "NetworkPolicy"],
+        ),
+        ("kubeflow", vec!["ServiceAccount", "Role", "RoleBinding", "ScheduledSparkApplication", "NetworkPolicy"]),
         (
             "job",
             vec![
@@ -204,6 +207,7 @@ fn render_every_target_to_stdout_and_files() {
                 "RoleBinding",
                 "ConfigMap",
                 "CronJob",
+                "NetworkPolicy",
             ],
         ),
     ] {
@@ -221,7 +225,7 @@ fn render_every_target_to_stdout_and_files() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     files.sort();
-    assert_eq!(files.len(), 7, "{files:?}");
+    assert_eq!(files.len(), 8, "{files:?}");
     assert!(files.iter().any(|f| f.starts_with("pod-trips-etl-") && f.ends_with("-driver.yaml")), "{files:?}");
     // A changed job renames its per-run objects; the stale ones are removed, others' files are kept.
     let other = out.join("configmap-someone-else.yaml");
@@ -240,17 +244,17 @@ fn render_every_target_to_stdout_and_files() {
     let mut after: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     after.sort();
-    assert_eq!(after.len(), 8, "7 objects of the new render and the other job's file: {after:?}");
+    assert_eq!(after.len(), 9, "8 objects of the new render and the other job's file: {after:?}");
     assert!(
-        after.iter().all(|f| !files.contains(f) || !f.contains("-driver")),
-        "stale driver objects removed: {after:?}"
+        after.iter().all(|f| !files.contains(f) || !(f.contains("-driver") || f.ends_with("-peers.yaml"))),
+        "stale per-run objects removed: {after:?}"
     );
     assert!(other.exists());
     assert!(r.stdout.contains("removed ") && r.stdout.contains("(no longer rendered)"), "{}", r.stdout);
     let json = run(&["render", JOB, "--target", "kubeflow", "-o", "json"]);
     let list: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON List");
     assert_eq!(list["kind"], "List");
-    assert_eq!(list["items"].as_array().unwrap().len(), 4);
+    assert_eq!(list["items"].as_array().unwrap().len(), 5);
 }
 
 #[test]

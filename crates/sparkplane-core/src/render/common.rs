@@ -11,8 +11,9 @@ use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapKeySelector, Container, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
     SeccompProfile, SecretKeySelector, SecurityContext, ServiceAccount, Toleration,
 };
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use serde::Serialize;
 use serde_json::Value;
 use sparkplane_api::job::{AppType, EnvVar as JobEnvVar, RestartKind, RoleSpec};
@@ -624,6 +625,70 @@ pub fn driver_rbac(input: &RenderInput<'_>) -> Vec<RenderedObject> {
         return Vec::new();
     }
     rbac_objects(input, &driver_service_account(input), "rbac", DRIVER_RULES)
+}
+
+/// The label Spark puts on the driver and executor pods of an application,
+/// valued with the application id.
+pub const APP_SELECTOR_LABEL: &str = "spark-app-selector";
+/// The label Spark puts on every driver and executor pod (`driver` or `executor`).
+pub const SPARK_ROLE_LABEL: &str = "spark-role";
+
+/// Which pods make up one application, for its NetworkPolicy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peers {
+    /// Exactly this run: `spark-app-selector` is the run's application id
+    /// (the native route sets it).
+    Application,
+    /// Every run of the job: the job and Kubeflow routes leave the application
+    /// id to spark-submit, which draws it when the driver starts, so the
+    /// policy can only name the job (`sparkplane.dev/job`) and Spark's pods
+    /// (`spark-role`, which the submitter pod does not carry).
+    Job,
+}
+
+/// The NetworkPolicy that admits traffic into an application's driver and
+/// executors only from pods of that same application. Spark's RPC and block
+/// transfer ports are unauthenticated unless `spark.authenticate` is set, so
+/// without it any pod that can reach an executor can run code in it. With a
+/// tenant's default-deny (`sparkplane tenant render`) this is the one rule
+/// that lets driver and executors talk; policies add up, so it isolates one
+/// application from the tenant's others. Ingress only: egress is the
+/// tenant's to decide, and an egress rule here would cut DNS and storage in a
+/// namespace with no tenant policies.
+pub fn peers_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedObject {
+    let names = Names::of(input.job);
+    let (name, selector) = match peers {
+        Peers::Application => (
+            format!("{}-peers", names.prefix),
+            LabelSelector {
+                match_labels: Some(BTreeMap::from([(APP_SELECTOR_LABEL.to_owned(), names.app_id)])),
+                ..Default::default()
+            },
+        ),
+        Peers::Job => (
+            format!("{}-spark-peers", input.job.name()),
+            LabelSelector {
+                match_labels: Some(BTreeMap::from([("sparkplane.dev/job".to_owned(), input.job.name().to_owned())])),
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: SPARK_ROLE_LABEL.to_owned(),
+                    operator: "Exists".to_owned(),
+                    values: None,
+                }]),
+            },
+        ),
+    };
+    RenderedObject::from_resource(&NetworkPolicy {
+        metadata: object_meta(input, &name, "network"),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(selector.clone()),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer { pod_selector: Some(selector), ..Default::default() }]),
+                ports: None,
+            }]),
+            egress: None,
+        }),
+    })
 }
 
 /// A role's pod template as the YAML file Spark reads (`spark.kubernetes.*.podTemplateFile`).

@@ -229,6 +229,7 @@ pub fn render_job(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.extend(submitter_rbac(input));
     objects.push(RenderedObject::from_resource(&templates_config_map(input)));
     objects.push(workload(input));
+    objects.push(common::peers_network_policy(input, common::Peers::Job));
     objects
 }
 

@@ -308,6 +308,7 @@ pub fn application_object(input: &RenderInput<'_>) -> RenderedObject {
 pub fn render_kubeflow(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     let mut objects = common::driver_rbac(input);
     objects.push(application_object(input));
+    objects.push(common::peers_network_policy(input, common::Peers::Job));
     objects
 }
 
@@ -448,10 +449,10 @@ mod tests {
     fn the_drivers_rbac_comes_along() {
         let objects = rendered(JOB);
         let kinds: Vec<&str> = objects.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "SparkApplication"]);
+        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "SparkApplication", "NetworkPolicy"]);
         let own_account = JOB.replace("  driver: {cores: 1,", "  serviceAccount: spark\n  driver: {cores: 1,");
         let kinds: Vec<String> = rendered(&own_account).into_iter().map(|o| o.kind).collect();
-        assert_eq!(kinds, ["SparkApplication"]);
+        assert_eq!(kinds, ["SparkApplication", "NetworkPolicy"]);
     }
 
     #[test]

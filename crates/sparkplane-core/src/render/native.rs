@@ -104,6 +104,11 @@ pub const DELIBERATE_DIFFERENCES: &[DeliberateDifference] = &[
     added("Role", &[], "the driver's least-privilege permissions, in its namespace only"),
     added("RoleBinding", &[], "binds the driver's Role to its ServiceAccount"),
     added(
+        "NetworkPolicy",
+        &[],
+        "admits traffic into the driver and executors only from pods of the same application (spark-app-selector): Spark's RPC ports are unauthenticated by default, and a tenant's default-deny needs this one rule",
+    ),
+    added(
         "*",
         &["metadata", "labels"],
         "the job's standard labels (app.kubernetes.io/*, sparkplane.dev/*) on every object, for ownership, cost attribution and idempotent submission",
@@ -322,7 +327,7 @@ fn spark_labels(input: &RenderInput<'_>, role: &str) -> BTreeMap<String, String>
     let names = Names::of(input.job);
     let mut labels = BTreeMap::new();
     labels.insert("spark-app-name".to_owned(), app_name_label(input.job.name()));
-    labels.insert("spark-app-selector".to_owned(), names.app_id);
+    labels.insert(common::APP_SELECTOR_LABEL.to_owned(), names.app_id);
     labels.insert("spark-role".to_owned(), role.to_owned());
     if let Some(v) = &input.job.job.spec.spark_version {
         labels.insert("spark-version".to_owned(), v.clone());
@@ -475,7 +480,10 @@ pub fn driver_service(input: &RenderInput<'_>) -> Service {
     }
     let mut metadata = object_meta(input, &names.driver_service, "driver");
     // spark-submit labels the Service with the application id.
-    metadata.labels.get_or_insert_with(Default::default).insert("spark-app-selector".to_owned(), names.app_id.clone());
+    metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(common::APP_SELECTOR_LABEL.to_owned(), names.app_id.clone());
     Service {
         metadata,
         spec: Some(ServiceSpec {
@@ -548,6 +556,7 @@ pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&pod_template_config_map(input)));
     objects.push(RenderedObject::from_resource(&driver_service(input)));
     objects.push(RenderedObject::from_resource(&driver_pod(input)));
+    objects.push(common::peers_network_policy(input, common::Peers::Application));
     objects
 }
 
@@ -573,6 +582,7 @@ mod tests {
                 ("ConfigMap", true),
                 ("Service", true),
                 ("Pod", false),
+                ("NetworkPolicy", true),
             ]
         );
         let service = owned.iter().find(|o| o.kind == "Service").map(|o| &o.body).cloned().unwrap_or_default();
