@@ -120,6 +120,20 @@ fn connects(policies: &[&Value], from: &Pod, to: &Pod, port: i64, protocol: &str
     admits(policies, from, to, "Egress", port, protocol) && admits(policies, to, from, "Ingress", port, protocol)
 }
 
+/// Each application's driver and executor reach each other on Spark's
+/// ports, and neither reaches the other application's pods.
+fn assert_apart(policies: &[&Value], mine: (&Pod, &Pod), theirs: (&Pod, &Pod), what: &str) {
+    let ((driver, executor), (other_driver, other_executor)) = (mine, theirs);
+    for port in [DRIVER_PORT, BLOCK_MANAGER_PORT] {
+        assert!(connects(policies, executor, driver, port, "TCP"), "{what}: executor → its driver on {port}");
+        assert!(connects(policies, driver, executor, port, "TCP"), "{what}: driver → its executor on {port}");
+        assert!(connects(policies, other_executor, other_driver, port, "TCP"), "{what}: the other one works too");
+        assert!(!connects(policies, other_executor, driver, port, "TCP"), "{what}: other executor → driver");
+        assert!(!connects(policies, driver, other_executor, port, "TCP"), "{what}: driver → other executor");
+        assert!(!connects(policies, executor, other_executor, port, "TCP"), "{what}: executor → other executor");
+    }
+}
+
 fn job(name: &str) -> String {
     format!(
         "apiVersion: sparkplane.dev/v1alpha1
@@ -206,14 +220,7 @@ fn applications_of_one_tenant_talk_only_to_themselves() {
     policies.extend(network_policies(&a));
     policies.extend(network_policies(&b));
 
-    for port in [DRIVER_PORT, BLOCK_MANAGER_PORT] {
-        assert!(connects(&policies, &executor_a, &driver_a, port, "TCP"), "executor → its driver on {port}");
-        assert!(connects(&policies, &driver_a, &executor_a, port, "TCP"), "driver → its executor on {port}");
-        assert!(connects(&policies, &executor_b, &driver_b, port, "TCP"), "the other application works too");
-        assert!(!connects(&policies, &executor_b, &driver_a, port, "TCP"), "another application's executor → driver");
-        assert!(!connects(&policies, &driver_b, &executor_a, port, "TCP"), "another application's driver → executor");
-        assert!(!connects(&policies, &executor_a, &executor_b, port, "TCP"), "executors of two applications");
-    }
+    assert_apart(&policies, (&driver_a, &executor_a), (&driver_b, &executor_b), "two jobs");
 
     let dns = Pod::new("kube-system", &[("k8s-app", "kube-dns")]);
     assert!(connects(&policies, &executor_a, &dns, 53, "UDP"), "DNS");
@@ -227,10 +234,9 @@ fn applications_of_one_tenant_talk_only_to_themselves() {
 
     // A second run of the same job (`submit --rerun`) is another application.
     let rerun = rendered_attempt("ingest", Target::Native, 2);
-    let (_, rerun_executor) = application_pods(&rerun);
+    let (rerun_driver, rerun_executor) = application_pods(&rerun);
     policies.extend(network_policies(&rerun));
-    assert!(!connects(&policies, &rerun_executor, &driver_a, DRIVER_PORT, "TCP"), "two runs of one job");
-    assert!(!connects(&policies, &driver_a, &rerun_executor, BLOCK_MANAGER_PORT, "TCP"), "two runs of one job");
+    assert_apart(&policies, (&driver_a, &executor_a), (&rerun_driver, &rerun_executor), "two runs of one job");
 
     // The application's own policy is what lets its pods talk: without it the
     // tenant's default deny holds.
@@ -313,13 +319,7 @@ fn job_and_kubeflow_routes_select_every_run_of_the_job_but_not_the_submitter() {
         assert_eq!(policies.len(), 1, "{target:?}");
         assert_eq!(policies[0]["metadata"]["name"], "ingest-spark-peers");
         policies.extend(network_policies(&others));
-        for port in [DRIVER_PORT, BLOCK_MANAGER_PORT] {
-            assert!(connects(&policies, &executor, &driver, port, "TCP"), "{target:?}");
-            assert!(connects(&policies, &driver, &executor, port, "TCP"), "{target:?}");
-            assert!(connects(&policies, &other_executor, &other_driver, port, "TCP"), "{target:?}");
-            assert!(!connects(&policies, &other_executor, &driver, port, "TCP"), "{target:?}");
-            assert!(!connects(&policies, &driver, &other_executor, port, "TCP"), "{target:?}");
-        }
+        assert_apart(&policies, (&driver, &executor), (&other_driver, &other_executor), &format!("{target:?}"));
         if let Some(submitter) = submitter {
             assert_eq!(submitter.labels.get("sparkplane.dev/job").map(String::as_str), Some("ingest"));
             assert!(!connects(&policies, &submitter, &executor, BLOCK_MANAGER_PORT, "TCP"), "{target:?}");
