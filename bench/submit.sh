@@ -5,7 +5,8 @@
 # Kubernetes API server (`fake-kube-apiserver`), in the same run.
 #
 # Measures wall time (nanosecond clock), CPU time (user+sys) and peak RSS (/usr/bin/time -v),
-# for 1 submission and for N sequential submissions (default 100). Every
+# for 1 submission (the median of 5 separate runs) and for N sequential
+# submissions (default 100). Every
 # submission is a distinct application on both sides: spark-submit gets a new
 # --name, sparkplane a job file with a new metadata.name (written before the
 # timing starts), as 100 teams' jobs would be.
@@ -134,7 +135,8 @@ chmod +x "$work/spark-submit.sh" "$work/sparkplane.sh"
 
 # One job file per sparkplane submission of every round, named like spark-submit's.
 mkdir "$work/jobs"
-for round_count in warm:1 one:1 many:"$n"; do
+singles=5
+for round_count in warm:1 one1:1 one2:1 one3:1 one4:1 one5:1 many:"$n"; do
   round="${round_count%%:*}"
   for i in $(seq "${round_count#*:}"); do
     sed "s/name: NAME,/name: probe-$round-$i,/" "$work/probe.yaml" >"$work/jobs/$round-$i.yaml"
@@ -168,13 +170,22 @@ PY
 measure spark-submit warm 1 >/dev/null
 measure sparkplane warm 1 >/dev/null
 
+# One submission: a single process run is noisy, so take the median of
+# $singles separate runs, metric by metric.
+median() {
+  python3 -c '
+import statistics, sys
+rows = [[float(x) for x in line.split()] for line in sys.stdin if line.strip()]
+print(" ".join(f"{statistics.median(col):.3f}" for col in zip(*rows)))'
+}
 declare -A result
-for round_count in one:1 many:"$n"; do
-  round="${round_count%%:*}" count="${round_count#*:}"
-  echo "==> $count submission(s): spark-submit" >&2
-  result[spark-submit.$count]="$(measure spark-submit "$round" "$count")"
-  echo "==> $count submission(s): sparkplane submit" >&2
-  result[sparkplane.$count]="$(measure sparkplane "$round" "$count")"
+for tool in spark-submit sparkplane; do
+  echo "==> 1 submission, median of $singles runs: $tool" >&2
+  result[$tool.1]="$(for i in $(seq "$singles"); do measure "$tool" "one$i" 1; done | median)"
+done
+for tool in spark-submit sparkplane; do
+  echo "==> $n sequential submissions: $tool" >&2
+  result[$tool.$n]="$(measure "$tool" many "$n")"
 done
 
 python3 - "$n" "${result[spark-submit.1]}" "${result[sparkplane.1]}" \

@@ -1,15 +1,45 @@
 //! Link-time settings for the `sparkplane` binary.
 
+use std::path::Path;
+
 fn main() {
-    let linux_gnu = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
-        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu");
-    if linux_gnu {
-        // Pack the ~80,000 relative relocations of this position-independent
-        // binary into the compact RELR form (glibc 2.36+, binutils 2.38+): the
-        // dynamic loader then reads a few KiB at start-up instead of a 2 MiB
-        // table, which is most of what a short command such as `submit`
-        // maps beyond the code it runs. ASLR is unchanged.
-        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    }
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=link/hot-functions.txt");
+    println!("cargo:rerun-if-env-changed=SPARKPLANE_NO_LINK_ORDER");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if !target.ends_with("-linux-gnu") {
+        return;
+    }
+    // Pack the ~80,000 relative relocations of this position-independent
+    // binary into the compact RELR form (glibc 2.36+; rust-lld, or GNU ld
+    // 2.38+): the dynamic loader then reads ~20 KiB at start-up instead of a
+    // 2 MiB table. ASLR is unchanged.
+    println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+
+    // Place the functions the short commands run next to each other
+    // (bench/hot-functions.sh writes the list). Only rust-lld, the default
+    // linker of x86_64-unknown-linux-gnu since Rust 1.90, reads the list, so
+    // it is left out with an older compiler, when a linker is configured for
+    // the target, or when SPARKPLANE_NO_LINK_ORDER is set. Names the list no longer matches are
+    // skipped quietly: a stale list costs memory, never correctness.
+    let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("link/hot-functions.txt");
+    let custom_linker = std::env::var_os("RUSTC_LINKER").is_some()
+        || std::env::var("CARGO_ENCODED_RUSTFLAGS").is_ok_and(|flags| flags.contains("linker"));
+    if target == "x86_64-unknown-linux-gnu"
+        && rustc_minor().is_some_and(|minor| minor >= 90)
+        && !custom_linker
+        && std::env::var_os("SPARKPLANE_NO_LINK_ORDER").is_none()
+        && order.is_file()
+    {
+        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
+}
+
+/// The minor version of the compiler Cargo runs (`1.<minor>.<patch>`).
+fn rustc_minor() -> Option<u32> {
+    let rustc = std::env::var_os("RUSTC")?;
+    let output = std::process::Command::new(rustc).arg("--version").output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    text.split_whitespace().nth(1)?.split('.').nth(1)?.parse().ok()
 }
