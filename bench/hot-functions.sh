@@ -16,6 +16,7 @@
 # correctness; rerun this after large changes and before benchmarking.
 #
 # Usage (from the repository root): bench/hot-functions.sh
+#   BENCH_SKIP_BUILD=1   use the release binaries already in $CARGO_TARGET_DIR/release
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -24,51 +25,22 @@ for tool in valgrind nm python3; do
   command -v "$tool" >/dev/null || { echo "bench/hot-functions.sh needs $tool" >&2; exit 3; }
 done
 
-cargo build --release -q -p sparkplane --bin sparkplane -p sparkplane-fakekube --bin fake-kube-apiserver
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  cargo build --release -q -p sparkplane --bin sparkplane -p sparkplane-fakekube --bin fake-kube-apiserver
+fi
 sparkplane="$CARGO_TARGET_DIR/release/sparkplane"
 fake="$CARGO_TARGET_DIR/release/fake-kube-apiserver"
 
+# shellcheck source=bench/fake-api.sh
+source "$repo_root/bench/fake-api.sh"
 work="$(mktemp -d)"
 cleanup() {
-  [ -n "${feeder:-}" ] && kill "$feeder" 2>/dev/null || true
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
+  stop_fake_api
   rm -rf "$work"
 }
 trap cleanup EXIT
-mkfifo "$work/stdin"
-sleep 1000000 >"$work/stdin" &
-feeder=$!
-"$fake" --port 0 <"$work/stdin" >"$work/url" 2>"$work/fake.log" &
-server=$!
-for _ in $(seq 100); do
-  [ -s "$work/url" ] && break
-  sleep 0.1
-done
-url="$(head -n1 "$work/url")"
-[ -n "$url" ] || { echo "fake-kube-apiserver did not start: $(cat "$work/fake.log")" >&2; exit 3; }
-cat >"$work/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: "$url"}}]
-contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: bench}}]
-current-context: fake
-users: [{name: fake, user: {token: fake-token}}]
-EOF
-cat >"$work/job.yaml" <<'EOF'
-apiVersion: sparkplane.dev/v1alpha1
-kind: SparkJob
-metadata: {name: probe, namespace: bench}
-spec:
-  team: bench
-  costCenter: cc-1
-  type: Python
-  sparkVersion: "3.5.7"
-  mainApplicationFile: local:///opt/app/probe.py
-  image: {repository: registry.example.com/bench/probe, tag: "1.0.0"}
-  driver: {cores: 1, memory: 1g}
-  executor: {cores: 1, memory: 1g, instances: 2}
-  eventLog: {dir: "s3a://spark-events/bench"}
-EOF
+start_fake_api "$fake" "$work"
+sed "s/name: NAME,/name: probe,/" "$work/probe.yaml" >"$work/job.yaml"
 
 export KUBECONFIG="$work/kubeconfig"
 i=0

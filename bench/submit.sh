@@ -57,53 +57,16 @@ fi
 spark_home="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["sparkHome"])' \
   "$(dirname "$(dirname "$(dirname "$spark_submit")")")/runtime.json")"
 
+# shellcheck source=bench/fake-api.sh
+source "$repo_root/bench/fake-api.sh"
 work="$(mktemp -d)"
 cleanup() {
-  [ -n "${feeder:-}" ] && kill "$feeder" 2>/dev/null || true
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
+  stop_fake_api
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "==> work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-
-# The fake serves until its stdin closes: keep it open with a sleeping feeder.
-mkfifo "$work/stdin"
-sleep 1000000 >"$work/stdin" &
-feeder=$!
-"$fake" --port 0 <"$work/stdin" >"$work/url" 2>"$work/fake.log" &
-server=$!
-for _ in $(seq 100); do
-  [ -s "$work/url" ] && break
-  sleep 0.1
-done
-url="$(head -n1 "$work/url")"
-[ -n "$url" ] || { echo "fake-kube-apiserver did not start: $(cat "$work/fake.log")" >&2; exit 3; }
+start_fake_api "$fake" "$work"
 echo "==> fake API server at $url" >&2
-
-cat >"$work/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: "$url"}}]
-contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: bench}}]
-current-context: fake
-users: [{name: fake, user: {token: fake-token}}]
-EOF
-
-cat >"$work/probe.yaml" <<'EOF'
-apiVersion: sparkplane.dev/v1alpha1
-kind: SparkJob
-metadata: {name: NAME, namespace: bench}
-spec:
-  team: bench
-  costCenter: cc-1
-  type: Python
-  sparkVersion: "3.5.7"
-  mainApplicationFile: local:///opt/app/probe.py
-  image: {repository: registry.example.com/bench/probe, tag: "1.0.0"}
-  driver: {cores: 1, memory: 1g}
-  executor: {cores: 1, memory: 1g, instances: 2}
-  eventLog: {dir: "s3a://spark-events/bench"}
-  timeouts: {maxDuration: 2h}
-EOF
 
 # The same application for spark-submit: what `sparkplane render --target job` passes it, in short.
 cat >"$work/spark-submit.sh" <<EOF
