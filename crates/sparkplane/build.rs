@@ -11,10 +11,13 @@ fn main() {
         return;
     }
     // Pack the ~80,000 relative relocations of this position-independent
-    // binary into the compact RELR form (glibc 2.36+; rust-lld, or GNU ld
-    // 2.38+): the dynamic loader then reads ~20 KiB at start-up instead of a
-    // 2 MiB table. ASLR is unchanged.
-    println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    // binary into the compact RELR form: the dynamic loader then reads
+    // ~20 KiB at start-up instead of a 2 MiB table. ASLR is unchanged. Only
+    // glibc 2.36+ loads RELR, so an older C library (checked on the build
+    // machine, which native builds run on) keeps the plain table.
+    if glibc_at_least(2, 36) {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
 
     // Place the functions the short commands run next to each other
     // (bench/hot-functions.sh writes the list). Only rust-lld, the default
@@ -42,4 +45,16 @@ fn rustc_minor() -> Option<u32> {
     let output = std::process::Command::new(rustc).arg("--version").output().ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
     text.split_whitespace().nth(1)?.split('.').nth(1)?.parse().ok()
+}
+
+/// Whether the build machine's glibc (`getconf GNU_LIBC_VERSION`) is at
+/// least `major.minor`; false when it cannot be told.
+fn glibc_at_least(major: u32, minor: u32) -> bool {
+    let Ok(output) = std::process::Command::new("getconf").arg("GNU_LIBC_VERSION").output() else { return false };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut parts = text.split_whitespace().nth(1).unwrap_or_default().split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
 }
