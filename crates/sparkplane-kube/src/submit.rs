@@ -1,7 +1,8 @@
 //! Creating a rendered native job on a cluster, in spark-submit's order:
 //! the driver's RBAC first (server-side apply), then the driver Pod (create),
-//! then the ConfigMaps and the headless Service (server-side apply) with an
-//! ownerReference to the created pod's uid (`render::native::with_owner`), so they go when the pod goes.
+//! then the ConfigMaps, the headless Service and the application's
+//! NetworkPolicy (server-side apply) with an ownerReference to the created
+//! pod's uid (`render::native::with_owner`), so they go when the pod goes.
 //!
 //! Idempotent: the driver's labels carry the job's name and spec hash, so a
 //! second submission of the same resolved job finds the first driver and

@@ -225,7 +225,7 @@ pub struct FitArgs {
 /// Render targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TargetArg {
-    /// What spark-submit creates: driver Pod, ConfigMap, Service (+ RBAC).
+    /// What spark-submit creates: driver Pod, ConfigMap, Service (+ RBAC and the application's NetworkPolicy).
     Native,
     /// Kubeflow Spark Operator SparkApplication / ScheduledSparkApplication.
     Kubeflow,

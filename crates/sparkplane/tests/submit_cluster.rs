@@ -300,7 +300,11 @@ fn status_logs_list_and_delete() {
         .filter(|o| o["metadata"]["namespace"] == "team-a")
         .map(|o| o["kind"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert!(!left.iter().any(|k| k == "ConfigMap" || k == "Service"), "owned objects go by cascade: {left:?}");
+    assert!(
+        !left.iter().any(|k| k == "ConfigMap" || k == "Service" || k == "NetworkPolicy"),
+        "owned objects go by cascade: {left:?}"
+    );
+    assert!(stdout(&output).contains("its ConfigMaps, Service and NetworkPolicy are removed"), "{}", stdout(&output));
     assert!(left.iter().any(|k| k == "ServiceAccount"), "RBAC stays without --all: {left:?}");
 
     let output = run(cluster.cmd().args(["status", "team-a-probe"]));

@@ -156,7 +156,7 @@ pub fn delete(name: &str, all: bool, target: &ClusterTarget, printer: &Printer) 
         let mut text: String = deleted.objects.iter().map(|o| format!("deleted {namespace}/{o}\n")).collect();
         if !all {
             text.push_str(
-                "its ConfigMaps and Service are removed with the driver pod; RBAC objects stay (--all removes them)\n",
+                "its ConfigMaps, Service and NetworkPolicy are removed with the driver pod; RBAC objects stay (--all removes them)\n",
             );
         }
         text

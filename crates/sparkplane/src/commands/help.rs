@@ -132,7 +132,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
         "delete",
         &[
-            ("Delete a job's drivers (their ConfigMaps and Service follow)", "sparkplane delete trips-etl -n data-eng"),
+            (
+                "Delete a job's drivers (their ConfigMaps, Service and NetworkPolicy follow)",
+                "sparkplane delete trips-etl -n data-eng",
+            ),
             ("Also delete its ServiceAccount, Role and RoleBinding", "sparkplane delete trips-etl -n data-eng --all"),
         ],
     ),
