@@ -31,6 +31,9 @@ pub const API_VERSION: &str = "sparkplane.dev/v1alpha1";
     doc = "A Spark application managed by sparkplane: what to run, its resources, pod shaping, lifecycle and observability.",
     printcolumn = r#"{"name":"Team","type":"string","jsonPath":".spec.team"}"#,
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.reason"}"#,
+    printcolumn = r#"{"name":"Attempt","type":"integer","jsonPath":".status.attempt"}"#,
+    printcolumn = r#"{"name":"Driver","type":"string","jsonPath":".status.driverPod","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -138,22 +141,193 @@ pub struct SparkJobSpec {
     pub quality_gates: Vec<QualityGate>,
 }
 
-/// Observed state of a SparkJob (written by `submit` and, later, the operator).
+/// Observed state of a SparkJob, written by the operator (`sparkplane
+/// operator`) after every action it takes. Bounded on purpose: executors are
+/// counted by state, never listed, and only the last
+/// [`MAX_TRANSITIONS`] transitions are kept, so the object stays small
+/// however large the application or however often it is retried.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SparkJobStatus {
-    /// Lifecycle state: Pending, Running, Succeeded, Failed.
+    /// Where the application is in its lifecycle.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<JobState>,
+    /// Why it is there, as one word: `QuotaWait`, `ImagePullBackOff`, `OOMKilled`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What happened, in a sentence a person can act on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The `metadata.generation` this status describes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Hash of the resolved spec the current run was started from (`sparkplane.dev/spec-hash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_hash: Option<String>,
+    /// The current attempt (1 for the first driver; names of per-run objects derive from it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// Retries used after failures in this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
     /// Name of the current driver pod.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver_pod: Option<String>,
-    /// Spark application id.
+    /// Spark application id of the current attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub application_id: Option<String>,
-    /// Attempts made so far.
+    /// When the run was queued (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempts: Option<u32>,
+    pub queued_at: Option<String>,
+    /// When the current attempt's driver pod was created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
+    /// When the current attempt's driver started running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When the run ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// When the next attempt starts (state Retrying).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_retry_at: Option<String>,
+    /// Executors of the current attempt by state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executors: Option<ExecutorStates>,
+    /// The driver's exit: code and last log lines, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_exit: Option<DriverExit>,
+    /// Where the driver's log was archived before its pod was removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_archive: Option<String>,
+    /// The last `sparkplane.dev/trigger` annotation value acted on (a manual run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_trigger: Option<String>,
+    /// The last transitions, oldest first (at most [`MAX_TRANSITIONS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<Transition>,
+    /// The runs a scheduled job started (jobs with `spec.schedule`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleStatus>,
+}
+
+/// How many transitions a status keeps.
+pub const MAX_TRANSITIONS: usize = 10;
+
+/// Lifecycle states of a SparkJob.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+pub enum JobState {
+    /// Waiting for its turn: the tenant's cap or quota has no room yet.
+    Queued,
+    /// The driver pod was created and has not started running.
+    Submitted,
+    /// The driver runs; no executor runs yet.
+    DriverRunning,
+    /// Driver and executors run.
+    Running,
+    /// The attempt failed and another starts at `nextRetryAt`.
+    Retrying,
+    /// Held by `spec.suspend`; nothing runs.
+    Suspended,
+    /// A job with `spec.schedule`: it starts runs as child SparkJobs.
+    Scheduled,
+    /// The application ended well.
+    Succeeded,
+    /// The application ended badly and will not be retried.
+    Failed,
+}
+
+impl JobState {
+    /// The spelling in status and printer columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "Queued",
+            JobState::Submitted => "Submitted",
+            JobState::DriverRunning => "DriverRunning",
+            JobState::Running => "Running",
+            JobState::Retrying => "Retrying",
+            JobState::Suspended => "Suspended",
+            JobState::Scheduled => "Scheduled",
+            JobState::Succeeded => "Succeeded",
+            JobState::Failed => "Failed",
+        }
+    }
+
+    /// Whether the run has ended for good.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Failed)
+    }
+
+    /// Whether a driver of this run may exist and hold resources.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobState::Submitted | JobState::DriverRunning | JobState::Running)
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Executors by state: counts only, so the status does not grow with the application.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutorStates {
+    /// Created, not running yet.
+    pub pending: u32,
+    /// Running.
+    pub running: u32,
+    /// Ended well.
+    pub succeeded: u32,
+    /// Ended badly (OOMKilled, evicted, lost, failed).
+    pub failed: u32,
+}
+
+/// How the driver ended, when it failed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriverExit {
+    /// Exit code of the driver container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The driver's last log lines (bounded), the exception first when one was found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_tail: Vec<String>,
+}
+
+/// One change of state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// The state entered.
+    pub state: String,
+    /// Why, as one word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When (RFC 3339).
+    pub time: String,
+}
+
+/// What a scheduled job has started.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStatus {
+    /// The latest tick a run was started for (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_schedule_time: Option<String>,
+    /// The next tick (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_schedule_time: Option<String>,
+    /// Runs that have not ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active: Vec<String>,
+    /// Ticks skipped, with why (bounded like transitions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Transition>,
 }
 
 /// Application language.
@@ -421,10 +595,10 @@ pub struct KeyRef {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestartPolicy {
-    /// Never, OnFailure or Always.
+    /// Never, OnFailure, OnInfrastructureFailure or Always.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<RestartKind>,
-    /// Retries after a failure (OnFailure and Always).
+    /// Retries after a failure (OnFailure, OnInfrastructureFailure and Always).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
     /// Exponential backoff between retries.
@@ -441,6 +615,9 @@ pub enum RestartKind {
     OnFailure,
     /// Restart after any end (streaming jobs).
     Always,
+    /// Restart only after a failure the application did not cause (an
+    /// evicted or lost driver, a node that went away), up to `retries` times.
+    OnInfrastructureFailure,
 }
 
 /// Exponential backoff: initial × multiplier^(attempt-1), capped at max.

@@ -289,6 +289,14 @@ impl Duration {
     pub const fn from_secs(secs: u64) -> Self {
         Self { millis: secs * 1000 }
     }
+    /// `millis` milliseconds.
+    pub const fn from_millis(millis: u64) -> Self {
+        Self { millis }
+    }
+    /// As a standard library duration.
+    pub const fn to_std(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.millis)
+    }
     /// Whole seconds (rounded down).
     pub const fn as_secs(self) -> u64 {
         self.millis / 1000

@@ -12,6 +12,7 @@ pub mod import_kubeflow;
 pub mod kube_quantity;
 pub mod local;
 pub mod names;
+pub mod operator;
 pub mod policy;
 pub mod recommend;
 pub mod render;

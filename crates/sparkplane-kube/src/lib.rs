@@ -1,6 +1,7 @@
 //! sparkplane's Kubernetes I/O, over kube-rs: connect as kubectl does,
 //! submit a rendered native job in spark-submit's order with server-side
-//! apply, and find, list, follow, wait for and delete applications.
+//! apply, and find, list, follow, wait for and delete applications; and the
+//! operator that reconciles SparkJob resources in a cluster (`operator`).
 //!
 //! Owns: requests and their error categories. Must not: resolve, render or
 //! check policy (the core does), or print (callers get values and callbacks).
@@ -8,6 +9,8 @@
 pub mod apps;
 pub mod connect;
 pub mod error;
+pub mod logstore;
+pub mod operator;
 pub mod submit;
 
 pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};

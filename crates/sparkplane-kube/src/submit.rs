@@ -146,11 +146,48 @@ pub async fn submit(
     }
     let attempt = latest.map_or(0, attempt_of) + 1;
     let objects = render(attempt);
+    match create(client, server, namespace, &objects, None, request.dry_run).await? {
+        Created::New { driver, objects } => {
+            Ok(SubmitOutcome::Created { application: application(&driver), objects, dry_run: request.dry_run })
+        }
+        // Another submission created this attempt's driver first.
+        Created::Existing(pod) => Ok(SubmitOutcome::Exists { application: application(&pod) }),
+    }
+}
+
+/// What [`create`] found or made.
+#[derive(Clone, Debug)]
+pub enum Created {
+    /// The driver pod was created, then its objects; every object as sent.
+    New {
+        /// The driver pod as the API server answered.
+        driver: Box<Pod>,
+        /// Every object, in the order sent.
+        objects: Vec<Sent>,
+    },
+    /// The attempt's driver pod existed already (its name is the attempt's).
+    Existing(Box<Pod>),
+}
+
+/// Creates one attempt's rendered native objects in spark-submit's order:
+/// RBAC, the driver pod (with `owner` as its controller, when given), then
+/// the ConfigMaps, Service and NetworkPolicy owned by the pod. A driver
+/// whose objects cannot be created is deleted again. `submit` and the
+/// operator both create through here.
+pub async fn create(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    objects: &[RenderedObject],
+    owner: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+    dry_run: bool,
+) -> Result<Created, KubeError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let mut sent = Vec::new();
 
     for kind in BEFORE_DRIVER {
         for object in objects.iter().filter(|o| o.kind == *kind) {
-            sent.push(apply(client, server, object, namespace, request.dry_run).await?);
+            sent.push(apply(client, server, object, namespace, dry_run).await?);
         }
     }
 
@@ -161,20 +198,22 @@ pub async fn submit(
             fields: Vec::new(),
         });
     };
-    let pod: Pod = serde_json::from_value(driver.body.clone()).map_err(|e| KubeError::Invalid {
+    let mut pod: Pod = serde_json::from_value(driver.body.clone()).map_err(|e| KubeError::Invalid {
         operation: Operation::new("create", "Pod", target(namespace, &driver.name)),
         message: e.to_string(),
         fields: Vec::new(),
     })?;
-    let params = PostParams { dry_run: request.dry_run, field_manager: Some(FIELD_MANAGER.to_owned()) };
+    if let Some(owner) = owner {
+        pod.metadata.owner_references.get_or_insert_with(Vec::new).push(owner.clone());
+    }
+    let params = PostParams { dry_run, field_manager: Some(FIELD_MANAGER.to_owned()) };
     let created = match pods.create(&params, &pod).await {
         Ok(pod) => pod,
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            // Another submission created this attempt's driver first.
             let pod = pods.get(&driver.name).await.map_err(|e| {
                 KubeError::from_kube(e, Operation::new("get", "Pod", target(namespace, &driver.name)), server)
             })?;
-            return Ok(SubmitOutcome::Exists { application: application(&pod) });
+            return Ok(Created::Existing(Box::new(pod)));
         }
         Err(e) => {
             return Err(KubeError::from_kube(
@@ -194,12 +233,12 @@ pub async fn submit(
     });
 
     let driver_name = driver.name.clone();
-    let owned = sparkplane_core::render::native::with_owner(objects.clone(), &driver_name, &uid);
+    let owned = sparkplane_core::render::native::with_owner(objects.to_vec(), &driver_name, &uid);
     for object in owned.iter().filter(|o| o.kind != "Pod" && !BEFORE_DRIVER.contains(&o.kind.as_str())) {
-        match apply(client, server, object, namespace, request.dry_run).await {
+        match apply(client, server, object, namespace, dry_run).await {
             Ok(s) => sent.push(s),
             Err(error) => {
-                if !request.dry_run {
+                if !dry_run {
                     // Leave no driver behind whose configuration is missing.
                     let _ = pods.delete(&driver_name, &DeleteParams::background()).await;
                 }
@@ -207,5 +246,5 @@ pub async fn submit(
             }
         }
     }
-    Ok(SubmitOutcome::Created { application: application(&created), objects: sent, dry_run: request.dry_run })
+    Ok(Created::New { driver: Box::new(created), objects: sent })
 }

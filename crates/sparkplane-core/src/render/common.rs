@@ -708,7 +708,12 @@ pub fn pod_template_file(input: &RenderInput<'_>, role: SparkRole) -> String {
 /// else `retries` (0 when unset).
 pub fn retries(input: &RenderInput<'_>) -> u32 {
     match input.job.job.spec.restart_policy.as_ref() {
-        Some(policy) if matches!(policy.kind, Some(RestartKind::OnFailure | RestartKind::Always)) => {
+        Some(policy)
+            if matches!(
+                policy.kind,
+                Some(RestartKind::OnFailure | RestartKind::OnInfrastructureFailure | RestartKind::Always)
+            ) =>
+        {
             policy.retries.unwrap_or(0)
         }
         _ => 0,

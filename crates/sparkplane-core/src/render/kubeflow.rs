@@ -175,7 +175,8 @@ fn restart_policy(input: &RenderInput<'_>) -> Option<RestartPolicy> {
     let policy = input.job.job.spec.restart_policy.as_ref()?;
     let kind = policy.kind.map(|k| match k {
         RestartKind::Never => RestartPolicyType::Never,
-        RestartKind::OnFailure => RestartPolicyType::OnFailure,
+        // Kubeflow cannot tell the application's failures from the infrastructure's.
+        RestartKind::OnFailure | RestartKind::OnInfrastructureFailure => RestartPolicyType::OnFailure,
         RestartKind::Always => RestartPolicyType::Always,
     });
     if kind == Some(RestartPolicyType::Never) {

@@ -1,0 +1,300 @@
+//! From a SparkJob resource to what the operator runs: the same resolve,
+//! validate, size, render and policy steps `sparkplane render` and
+//! `submit` take, called here so the operator has no second path.
+//!
+//! [`prepare`] gives a small [`Plan`] (what the state machine needs, cheap
+//! to keep for thousands of jobs) or a refusal; [`render_attempt`] renders
+//! the native objects of one attempt when a driver is to be created.
+//!
+//! Owns: turning a resource into a job document (server-owned metadata and
+//! status dropped) and the operator's defaults. Must not: add rules of its
+//! own — validity is validation's, refusals are policy's.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sparkplane_api::SparkJob;
+use sparkplane_api::layer::EnvironmentPolicy;
+
+use crate::catalog::Catalog;
+use crate::operator::cause::{Cause, RetryRule};
+use crate::policy::{self, PolicyContext, PolicySeverity};
+use crate::render::{self, RenderInput, RenderedObject, Target};
+use crate::resolve::{self, ResolveRequest, ResolvedJob};
+use crate::sizing::{SizedJob, size_job};
+use crate::source::{LineCol, Source, Span};
+use crate::validate::ValidationTarget;
+use crate::yaml::{FieldPath, Node};
+
+/// What the operator is configured with: the platform's presets and
+/// environments and its defaults.
+#[derive(Clone, Debug)]
+pub struct Platform {
+    /// Presets and environments (built-in plus `--platform-dir`).
+    pub catalog: Catalog,
+    /// How long a driver may take to start when the job sets no `timeouts.driverStart`.
+    pub default_driver_start: Duration,
+}
+
+impl Platform {
+    /// The built-in catalog with the default driver start timeout (10 minutes).
+    pub fn builtin() -> Result<Platform, crate::Diagnostics> {
+        Ok(Platform { catalog: Catalog::builtin()?, default_driver_start: DEFAULT_DRIVER_START })
+    }
+}
+
+/// Driver start timeout when neither the job nor the operator sets one.
+pub const DEFAULT_DRIVER_START: Duration = Duration::from_secs(600);
+
+/// What the state machine needs to know of a job's spec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Short hash of the resolved spec (`sparkplane.dev/spec-hash`).
+    pub spec_hash: String,
+    /// `spec.suspend`.
+    pub suspend: bool,
+    /// `spec.restartPolicy`.
+    pub retry: RetryRule,
+    /// `timeouts.driverStart`, or the platform default.
+    pub driver_start: Duration,
+    /// `timeouts.executorStart`.
+    pub executor_start: Option<Duration>,
+    /// `timeouts.maxDuration`.
+    pub max_duration: Option<Duration>,
+    /// `ttlAfterFinished`.
+    pub ttl: Option<Duration>,
+    /// Executors the application starts with (driver-running → running once one runs; 0: at once).
+    pub initial_executors: u32,
+    /// What the run holds while it is admitted: the driver and its first executors.
+    pub admission: SizedJob,
+    /// `spec.priorityClassName`.
+    pub priority_class: Option<String>,
+    /// `spec.schedule`, for jobs that start runs on a schedule.
+    pub schedule: Option<sparkplane_api::job::Schedule>,
+}
+
+/// The outcome of [`prepare`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prepared {
+    /// The job can run.
+    Ready(Box<Plan>),
+    /// The job cannot run as written.
+    Refused {
+        /// [`Cause::InvalidSpec`] or [`Cause::PolicyDenied`].
+        cause: Cause,
+        /// Every problem, one per line (`spec.x: what is wrong (fix: …)`).
+        message: String,
+    },
+}
+
+/// The document the core resolves for a resource: apiVersion, kind, name,
+/// namespace, labels and spec. Status, annotations and what the API server
+/// writes (uid, resourceVersion, managedFields, …) are not part of the job,
+/// so they never change its spec hash.
+pub fn job_document(job: &SparkJob) -> Value {
+    let mut metadata = json!({ "name": job.metadata.name, "namespace": job.metadata.namespace });
+    if let Some(labels) = job.metadata.labels.as_ref().filter(|l| !l.is_empty()) {
+        metadata["labels"] = json!(labels);
+    }
+    json!({
+        "apiVersion": sparkplane_api::API_VERSION,
+        "kind": "SparkJob",
+        "metadata": metadata,
+        "spec": serde_json::to_value(&job.spec).unwrap_or(Value::Null),
+    })
+}
+
+fn node_of(job: &SparkJob) -> Node {
+    let name = format!(
+        "sparkjob {}/{}",
+        job.metadata.namespace.as_deref().unwrap_or("default"),
+        job.metadata.name.as_deref().unwrap_or_default()
+    );
+    let source = Source::new(name, "");
+    let span = Span { source, start: 0, end: 0, at: LineCol { line: 1, column: 1 } };
+    Node::from_json(&job_document(job), &span)
+}
+
+/// Resolves a resource as `render` resolves a file: its preset and
+/// environment (`spec.environment`) from the platform catalog, validated for
+/// a cluster.
+pub fn resolve_resource(job: &SparkJob, catalog: &Catalog) -> Result<ResolvedJob, crate::Diagnostics> {
+    let node = node_of(job);
+    resolve::resolve(ResolveRequest {
+        job: &node,
+        job_environment: None,
+        catalog,
+        environment: None,
+        sets: &[],
+        target: ValidationTarget::Cluster,
+    })
+}
+
+fn lines<'a>(items: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>) -> String {
+    items
+        .map(|(path, message, fix)| {
+            let mut line = if path.is_empty() { message.to_owned() } else { format!("{path}: {message}") };
+            if let Some(fix) = fix {
+                line.push_str(&format!(" (fix: {fix})"));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The native objects of `attempt`, exactly as `submit` renders them.
+pub fn render_resolved(resolved: &ResolvedJob, attempt: u32) -> Vec<RenderedObject> {
+    let mut job = resolved.clone();
+    job.attempt = attempt.max(1);
+    let sized = size_job(&job.job.spec);
+    render::render(&RenderInput { job: &job, sized: &sized }, Target::Native)
+}
+
+/// The policy configuration of an environment in the catalog (defaults when it has none).
+pub fn environment_policy(catalog: &Catalog, environment: Option<&str>) -> Result<EnvironmentPolicy, String> {
+    let Some(node) = environment.and_then(|e| catalog.environment(e)) else { return Ok(EnvironmentPolicy::default()) };
+    let Some(config) = FieldPath::parse("policy").ok().and_then(|p| node.get(&p).cloned()) else {
+        return Ok(EnvironmentPolicy::default());
+    };
+    serde_json::from_value(config.to_json())
+        .map_err(|e| format!("environment `{}`: policy: {e}", environment.unwrap_or_default()))
+}
+
+/// Resolves, validates, sizes, renders attempt 1 and checks the built-in
+/// policies of the job's environment. Approvals, budgets and custom Rego
+/// policies are checked where their records live — by `sparkplane apply`
+/// and the cluster's admission — not here.
+pub fn prepare(job: &SparkJob, platform: &Platform) -> Prepared {
+    let resolved = match resolve_resource(job, &platform.catalog) {
+        Ok(resolved) => resolved,
+        Err(diagnostics) => {
+            let message = lines(diagnostics.errors().map(|d| (d.path.as_str(), d.message.as_str(), d.help.as_deref())));
+            return Prepared::Refused { cause: Cause::InvalidSpec, message };
+        }
+    };
+    let objects = render_resolved(&resolved, 1);
+    let config = match environment_policy(&platform.catalog, resolved.environment.as_deref()) {
+        Ok(config) => config,
+        Err(message) => return Prepared::Refused { cause: Cause::InvalidSpec, message },
+    };
+    let mut ctx = PolicyContext { environment: resolved.environment.as_deref(), ..PolicyContext::default() };
+    ctx.configure(&config);
+    // Approvals are the CLI's to check: the operator sees no approval records.
+    ctx.required_approvals = 0;
+    let verdict = match policy::check(&resolved, &objects, &ctx, None, &config) {
+        Ok(verdict) => verdict,
+        Err(diagnostics) => {
+            let message = lines(diagnostics.errors().map(|d| (d.path.as_str(), d.message.as_str(), d.help.as_deref())));
+            return Prepared::Refused { cause: Cause::PolicyDenied, message };
+        }
+    };
+    let denied: Vec<_> = verdict.violations.iter().filter(|v| v.severity() == PolicySeverity::Deny).collect();
+    if !denied.is_empty() {
+        let message = lines(denied.iter().map(|v| (v.path.as_str(), v.message.as_str(), Some(v.fix()))));
+        return Prepared::Refused { cause: Cause::PolicyDenied, message };
+    }
+    Prepared::Ready(Box::new(plan_of(&resolved, platform)))
+}
+
+/// The plan of a resolved job.
+pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
+    let spec = &resolved.job.spec;
+    let timeouts = spec.timeouts.as_ref();
+    let mut admission = size_job(spec);
+    admission.executors.max = admission.executors.initial;
+    Plan {
+        spec_hash: resolved.short_hash(),
+        suspend: spec.suspend.unwrap_or(false),
+        retry: RetryRule::of(spec),
+        driver_start: timeouts.and_then(|t| t.driver_start).map_or(platform.default_driver_start, |d| d.to_std()),
+        executor_start: timeouts.and_then(|t| t.executor_start).map(|d| d.to_std()),
+        max_duration: timeouts.and_then(|t| t.max_duration).map(|d| d.to_std()),
+        ttl: spec.ttl_after_finished.map(|d| d.to_std()),
+        initial_executors: admission.executors.initial,
+        admission,
+        priority_class: spec.priority_class_name.clone(),
+        schedule: spec.schedule.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(spec: Value) -> SparkJob {
+        serde_json::from_value(json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+            "metadata": {"name": "trips", "namespace": "data", "uid": "u-1", "resourceVersion": "42",
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+            "spec": spec,
+        }))
+        .expect("a SparkJob")
+    }
+
+    fn good_spec() -> Value {
+        json!({
+            "team": "data-eng", "costCenter": "cc-42", "type": "Python", "mainApplicationFile": "local:///opt/app/main.py",
+            "sparkVersion": "3.5.3", "image": {"repository": "registry.example.com/spark/py", "tag": "3.5.3"},
+            "eventLog": {"enabled": true, "dir": "s3a://spark-events/data-eng"},
+            "executor": {"instances": 2, "memory": "2g", "cores": 1},
+            "timeouts": {"driverStart": "2m", "maxDuration": "1h"},
+            "restartPolicy": {"type": "OnFailure", "retries": 2},
+        })
+    }
+
+    #[test]
+    fn a_good_job_is_planned_with_its_timeouts_and_admission_size() {
+        let platform = Platform::builtin().expect("catalog");
+        let plan = match prepare(&job(good_spec()), &platform) {
+            Prepared::Ready(plan) => plan,
+            Prepared::Refused { message, .. } => panic!("refused: {message}"),
+        };
+        assert_eq!(plan.driver_start, Duration::from_secs(120));
+        assert_eq!(plan.max_duration, Some(Duration::from_secs(3600)));
+        assert_eq!(plan.executor_start, None);
+        assert_eq!(plan.initial_executors, 2);
+        assert_eq!(plan.admission.executors.max, 2);
+        assert_eq!(plan.retry.retries, 2);
+        assert_eq!(plan.spec_hash.len(), 8);
+    }
+
+    #[test]
+    fn server_metadata_and_status_do_not_change_the_spec_hash() {
+        let platform = Platform::builtin().expect("catalog");
+        let mut second = job(good_spec());
+        second.metadata.resource_version = Some("99".into());
+        second.metadata.generation = Some(7);
+        second.status = Some(sparkplane_api::job::SparkJobStatus { attempt: Some(3), ..Default::default() });
+        let (Prepared::Ready(a), Prepared::Ready(b)) =
+            (prepare(&job(good_spec()), &platform), prepare(&second, &platform))
+        else {
+            panic!("ready")
+        };
+        assert_eq!(a.spec_hash, b.spec_hash);
+    }
+
+    #[test]
+    fn invalid_and_denied_jobs_are_refused_with_every_problem() {
+        let platform = Platform::builtin().expect("catalog");
+        let mut spec = good_spec();
+        spec["executor"]["memory"] = json!("100m");
+        spec.as_object_mut().map(|m| m.remove("image"));
+        let Prepared::Refused { cause, message } = prepare(&job(spec), &platform) else { panic!("refused") };
+        assert_eq!(cause, Cause::InvalidSpec);
+        assert!(message.contains("spec.image"), "{message}");
+        assert!(message.contains("spec.executor.memory"), "{message}");
+        assert!(message.lines().count() >= 2, "{message}");
+
+        let mut unowned = good_spec();
+        unowned.as_object_mut().map(|m| m.remove("costCenter"));
+        assert_eq!(
+            prepare(&job(unowned), &platform),
+            Prepared::Refused {
+                cause: Cause::PolicyDenied,
+                message: "spec.costCenter: the job names no cost center (fix: set spec.team and spec.costCenter)"
+                    .into()
+            }
+        );
+    }
+}

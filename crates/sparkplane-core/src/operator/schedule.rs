@@ -1,0 +1,559 @@
+//! Jobs with `spec.schedule`: which runs to start, stop and forget.
+//!
+//! A scheduled SparkJob does not run itself; it starts runs — child
+//! SparkJobs it owns, named `<job>-<minutes since the epoch of the tick>` as
+//! a CronJob names its Jobs, so a tick can never start two runs. Missed
+//! ticks are caught up in order: every tick within `startingDeadline` of now
+//! (at most [`MAX_CATCH_UP`] per look), or only the latest when the job sets
+//! no deadline (as Kubernetes does). Concurrency: `Allow` starts every due
+//! tick, `Forbid` starts the oldest due tick once no run is active (so a
+//! backlog drains one run after another), `Replace` stops the active runs
+//! and starts the latest due tick. A changed schedule applies at the next
+//! look. A new `sparkplane.dev/trigger` value starts a manual run.
+//!
+//! Owns: tick arithmetic (croner over jiff, in the job's time zone), run
+//! names, history limits. Must not: read the clock or the API.
+
+use std::time::Duration;
+
+use croner::Cron;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use sha2::{Digest, Sha256};
+use sparkplane_api::SparkJob;
+use sparkplane_api::job::{ConcurrencyPolicy, JobState, MAX_TRANSITIONS, Schedule, SparkJobStatus, Transition};
+
+use super::{SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL, STARTED_BY_ANNOTATION, parse_time, rfc3339, until};
+
+/// The most missed ticks started in one look.
+pub const MAX_CATCH_UP: usize = 10;
+/// Successful runs kept when the schedule does not say.
+pub const DEFAULT_SUCCESSFUL_HISTORY: u32 = 3;
+/// Failed runs kept when the schedule does not say.
+pub const DEFAULT_FAILED_HISTORY: u32 = 1;
+
+/// One run a scheduled job started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunView {
+    /// The child SparkJob's name.
+    pub name: String,
+    /// The tick it was started for.
+    pub scheduled_at: Option<Timestamp>,
+    /// Its state.
+    pub state: Option<JobState>,
+}
+
+/// What the decision looks at.
+#[derive(Clone, Debug)]
+pub struct ScheduleObserved<'a> {
+    /// Now.
+    pub now: Timestamp,
+    /// The job's name.
+    pub job: &'a str,
+    /// When the job was created (the first tick is after it).
+    pub created: Timestamp,
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// The status as last written.
+    pub status: &'a SparkJobStatus,
+    /// `spec.schedule`.
+    pub schedule: &'a Schedule,
+    /// `spec.suspend`.
+    pub suspend: bool,
+    /// The runs it owns.
+    pub runs: Vec<RunView>,
+    /// The `sparkplane.dev/trigger` annotation.
+    pub trigger: Option<&'a str>,
+}
+
+/// A run to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Start {
+    /// The run's name.
+    pub name: String,
+    /// The tick (now, for a manual run).
+    pub at: Timestamp,
+    /// Started by `sparkplane trigger`.
+    pub manual: bool,
+}
+
+/// What to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScheduleAction {
+    /// Create a run.
+    Start(Start),
+    /// Delete a run (replaced, or past the history limit).
+    Delete {
+        /// The run.
+        name: String,
+        /// Why, for the Event.
+        reason: String,
+    },
+    /// Record an Event on the scheduled job.
+    Event {
+        /// Warning or Normal.
+        warning: bool,
+        /// One word.
+        reason: String,
+        /// A sentence.
+        message: String,
+    },
+}
+
+/// The answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleDecision {
+    /// The status to write.
+    pub status: SparkJobStatus,
+    /// Actions in order.
+    pub actions: Vec<ScheduleAction>,
+    /// When to look again.
+    pub requeue_after: Option<Duration>,
+}
+
+/// A schedule's cron expression and time zone.
+pub fn parse(schedule: &Schedule) -> Result<(Cron, TimeZone), String> {
+    let text = schedule.cron.as_deref().ok_or("spec.schedule.cron is missing")?;
+    let cron: Cron = text.parse().map_err(|e| format!("spec.schedule.cron `{text}`: {e}"))?;
+    let zone = match schedule.time_zone.as_deref() {
+        None | Some("UTC") | Some("Etc/UTC") => TimeZone::UTC,
+        Some(name) => {
+            TimeZone::get(name).map_err(|e| format!("spec.schedule.timeZone `{name}` is not a known time zone: {e}"))?
+        }
+    };
+    Ok((cron, zone))
+}
+
+/// Ticks after `from` up to and including `to`, oldest first, at most `limit`
+/// (the newest ones when there are more).
+pub fn ticks(cron: &Cron, zone: &TimeZone, from: Timestamp, to: Timestamp, limit: usize) -> Vec<Timestamp> {
+    let mut out = std::collections::VecDeque::new();
+    let mut cursor = from.to_zoned(zone.clone());
+    // Bounded: a minute schedule over a year of downtime is 525,600 ticks.
+    for _ in 0..600_000 {
+        let Ok(next) = cron.find_next_occurrence(&cursor, false) else { break };
+        if next.timestamp() > to {
+            break;
+        }
+        out.push_back(next.timestamp());
+        if out.len() > limit {
+            out.pop_front();
+        }
+        cursor = next;
+    }
+    out.into()
+}
+
+/// The run name for a tick: `<job>-<minutes since the epoch>`.
+pub fn run_name(job: &str, tick: Timestamp) -> String {
+    format!("{job}-{}", tick.as_second().div_euclid(60))
+}
+
+/// The run name for a manual trigger: `<job>-m<8 hex of the trigger value>`.
+pub fn manual_run_name(job: &str, trigger: &str) -> String {
+    let digest = Sha256::digest(trigger.as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{job}-m{hex}")
+}
+
+/// The child SparkJob for a run: the scheduled job's spec without the
+/// schedule, labelled with its parent, annotated with its tick and origin.
+/// The owner reference is the caller's to add (it needs the parent's uid).
+pub fn run_job(parent: &SparkJob, start: &Start) -> SparkJob {
+    let mut spec = parent.spec.clone();
+    spec.schedule = None;
+    spec.suspend = None;
+    let mut job = SparkJob::new(&start.name, spec);
+    job.metadata.namespace.clone_from(&parent.metadata.namespace);
+    let mut labels = parent.metadata.labels.clone().unwrap_or_default();
+    labels.insert(SCHEDULED_BY_LABEL.into(), parent.metadata.name.clone().unwrap_or_default());
+    job.metadata.labels = Some(labels);
+    let started_by = if start.manual { "manual" } else { "schedule" };
+    job.metadata.annotations = Some(
+        [
+            (SCHEDULED_AT_ANNOTATION.to_owned(), rfc3339(start.at)),
+            (STARTED_BY_ANNOTATION.to_owned(), started_by.to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    job
+}
+
+fn event(warning: bool, reason: &str, message: String) -> ScheduleAction {
+    ScheduleAction::Event { warning, reason: reason.to_owned(), message }
+}
+
+/// Decides what a scheduled job starts, stops and forgets now.
+pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
+    let mut status = o.status.clone();
+    status.observed_generation = Some(o.generation);
+    let mut actions = Vec::new();
+    let (cron, zone) = match parse(o.schedule) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            if status.state != Some(JobState::Failed) {
+                actions.push(event(true, "InvalidSpec", message.clone()));
+            }
+            status.state = Some(JobState::Failed);
+            status.reason = Some("InvalidSpec".into());
+            status.message = Some(message);
+            return ScheduleDecision { status, actions, requeue_after: None };
+        }
+    };
+    let mut sched = status.schedule.take().unwrap_or_default();
+    let active: Vec<&RunView> = o.runs.iter().filter(|r| r.state.is_none_or(|s| !s.is_final())).collect();
+    let mut started = 0usize;
+
+    // A manual run, suspended or not.
+    if let Some(trigger) = o.trigger
+        && status.last_trigger.as_deref() != Some(trigger)
+    {
+        status.last_trigger = Some(trigger.to_owned());
+        let start = Start { name: manual_run_name(o.job, trigger), at: o.now, manual: true };
+        actions.push(event(false, "ManualRun", format!("started {} by `sparkplane trigger`", start.name)));
+        actions.push(ScheduleAction::Start(start));
+        started += 1;
+    }
+
+    let (state, reason, message) = if o.suspend {
+        (JobState::Suspended, "Suspended", "spec.suspend is true: no runs are started".to_owned())
+    } else {
+        let last = sched.last_schedule_time.as_deref().and_then(parse_time).unwrap_or(o.created);
+        let policy = o.schedule.concurrency_policy.unwrap_or(ConcurrencyPolicy::Allow);
+        let (from, limit) = match o.schedule.starting_deadline {
+            Some(deadline) => {
+                let window = o
+                    .now
+                    .checked_sub(jiff::SignedDuration::from_millis(deadline.as_millis().try_into().unwrap_or(i64::MAX)))
+                    .unwrap_or(Timestamp::MIN);
+                (last.max(window), MAX_CATCH_UP)
+            }
+            None => (last, 1),
+        };
+        let missed_before = ticks(&cron, &zone, last, from, MAX_CATCH_UP);
+        if !missed_before.is_empty() {
+            let skipped = Transition {
+                state: "Skipped".into(),
+                reason: Some("MissedDeadline".into()),
+                message: Some(format!(
+                    "{} tick(s) up to {} were missed by more than startingDeadline",
+                    missed_before.len(),
+                    rfc3339(*missed_before.last().unwrap_or(&from))
+                )),
+                time: rfc3339(o.now),
+            };
+            sched.skipped.push(skipped);
+            let excess = sched.skipped.len().saturating_sub(MAX_TRANSITIONS);
+            sched.skipped.drain(..excess);
+        }
+        let due = ticks(&cron, &zone, from, o.now, limit);
+        let existing = |name: &str| o.runs.iter().any(|r| r.name == name);
+        let due: Vec<Timestamp> = due.into_iter().filter(|t| !existing(&run_name(o.job, *t))).collect();
+        let chosen: Vec<Timestamp> = match policy {
+            ConcurrencyPolicy::Allow => due.clone(),
+            ConcurrencyPolicy::Forbid if active.is_empty() && started == 0 => {
+                due.first().copied().into_iter().collect()
+            }
+            ConcurrencyPolicy::Forbid => Vec::new(),
+            ConcurrencyPolicy::Replace => {
+                if !due.is_empty() {
+                    for run in &active {
+                        actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "Replaced".into() });
+                    }
+                }
+                due.last().copied().into_iter().collect()
+            }
+        };
+        for tick in &chosen {
+            let start = Start { name: run_name(o.job, *tick), at: *tick, manual: false };
+            actions.push(event(
+                false,
+                "ScheduledRun",
+                format!("started {} for the tick at {}", start.name, rfc3339(*tick)),
+            ));
+            actions.push(ScheduleAction::Start(start));
+        }
+        if let Some(latest) = chosen.last() {
+            sched.last_schedule_time = Some(rfc3339(*latest));
+        }
+        let waiting = due.len() - chosen.len().min(due.len());
+        if waiting > 0 && policy == ConcurrencyPolicy::Forbid {
+            (
+                JobState::Scheduled,
+                "Waiting",
+                format!("{waiting} due run(s) wait for the active run to end (concurrencyPolicy Forbid)"),
+            )
+        } else {
+            (JobState::Scheduled, "Scheduled", format!("runs on `{}`", o.schedule.cron.as_deref().unwrap_or_default()))
+        }
+    };
+
+    // History limits: the oldest finished runs beyond them go.
+    let keep = |state: JobState| match state {
+        JobState::Succeeded => o.schedule.successful_history_limit.unwrap_or(DEFAULT_SUCCESSFUL_HISTORY),
+        _ => o.schedule.failed_history_limit.unwrap_or(DEFAULT_FAILED_HISTORY),
+    };
+    for final_state in [JobState::Succeeded, JobState::Failed] {
+        let mut done: Vec<&RunView> = o.runs.iter().filter(|r| r.state == Some(final_state)).collect();
+        done.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at).then(b.name.cmp(&a.name)));
+        for run in done.iter().skip(usize::try_from(keep(final_state)).unwrap_or(usize::MAX)) {
+            actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "HistoryLimit".into() });
+        }
+    }
+
+    let replaced: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            ScheduleAction::Delete { name, reason } if reason == "Replaced" => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut now_active: Vec<String> =
+        active.iter().map(|r| r.name.clone()).filter(|n| !replaced.contains(&n.as_str())).collect();
+    now_active.extend(actions.iter().filter_map(|a| match a {
+        ScheduleAction::Start(s) => Some(s.name.clone()),
+        _ => None,
+    }));
+    now_active.sort();
+    now_active.dedup();
+    sched.active = now_active;
+
+    let next = if o.suspend {
+        None
+    } else {
+        cron.find_next_occurrence(&o.now.to_zoned(zone.clone()), false).ok().map(|z| z.timestamp())
+    };
+    sched.next_schedule_time = next.map(rfc3339);
+    if status.state != Some(state) || status.reason.as_deref() != Some(reason) {
+        actions.push(event(false, reason, message.clone()));
+        status.transitions.push(Transition {
+            state: state.as_str().into(),
+            reason: Some(reason.into()),
+            message: Some(message.clone()),
+            time: rfc3339(o.now),
+        });
+        let excess = status.transitions.len().saturating_sub(MAX_TRANSITIONS);
+        status.transitions.drain(..excess);
+    }
+    status.state = Some(state);
+    status.reason = Some(reason.into());
+    status.message = Some(message);
+    status.schedule = Some(sched);
+    // Look again at the next tick, and soon while a Forbid backlog waits on an active run.
+    let mut requeue = next.map(|at| until(o.now, at));
+    if reason == "Waiting" {
+        requeue = Some(requeue.map_or(Duration::from_secs(10), |r| r.min(Duration::from_secs(10))));
+    }
+    let requeue_after = requeue.map(|r| r.max(Duration::from_millis(100)));
+    ScheduleDecision { status, actions, requeue_after }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparkplane_api::job::ScheduleStatus;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    fn schedule(cron: &str, policy: ConcurrencyPolicy, deadline: Option<u64>) -> Schedule {
+        Schedule {
+            cron: Some(cron.into()),
+            concurrency_policy: Some(policy),
+            starting_deadline: deadline.map(sparkplane_api::Duration::from_secs),
+            ..Schedule::default()
+        }
+    }
+
+    fn starts(decision: &ScheduleDecision) -> Vec<String> {
+        decision
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                ScheduleAction::Start(s) => Some(s.name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn observed<'a>(
+        schedule: &'a Schedule,
+        status: &'a SparkJobStatus,
+        now: &str,
+        runs: Vec<RunView>,
+    ) -> ScheduleObserved<'a> {
+        ScheduleObserved {
+            now: at(now),
+            job: "nightly",
+            created: at("2026-11-22T00:00:00Z"),
+            generation: 1,
+            status,
+            schedule,
+            suspend: false,
+            runs,
+            trigger: None,
+        }
+    }
+
+    fn last(time: &str) -> SparkJobStatus {
+        SparkJobStatus {
+            schedule: Some(ScheduleStatus { last_schedule_time: Some(time.into()), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn three_missed_runs_are_caught_up_in_order_within_the_deadline() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Allow, Some(4 * 3600));
+        let status = last("2026-11-22T09:00:00Z");
+        let d = decide(&observed(&s, &status, "2026-11-22T12:30:00Z", vec![]));
+        let names: Vec<String> = ["10:00", "11:00", "12:00"]
+            .iter()
+            .map(|t| run_name("nightly", at(&format!("2026-11-22T{t}:00Z"))))
+            .collect();
+        assert_eq!(starts(&d), names);
+        let sched = d.status.schedule.expect("schedule status");
+        assert_eq!(sched.last_schedule_time.as_deref(), Some("2026-11-22T12:00:00Z"));
+        assert_eq!(sched.next_schedule_time.as_deref(), Some("2026-11-22T13:00:00Z"));
+        assert_eq!(sched.active, {
+            let mut n = names.clone();
+            n.sort();
+            n
+        });
+        assert_eq!(d.requeue_after, Some(Duration::from_secs(1800)));
+    }
+
+    #[test]
+    fn without_a_deadline_only_the_latest_missed_tick_runs() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Allow, None);
+        let status = last("2026-11-22T09:00:00Z");
+        let d = decide(&observed(&s, &status, "2026-11-22T12:30:00Z", vec![]));
+        assert_eq!(starts(&d), [run_name("nightly", at("2026-11-22T12:00:00Z"))]);
+    }
+
+    #[test]
+    fn ticks_older_than_the_deadline_are_skipped_and_recorded() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Allow, Some(5400));
+        let status = last("2026-11-22T06:00:00Z");
+        let d = decide(&observed(&s, &status, "2026-11-22T12:29:00Z", vec![]));
+        assert_eq!(
+            starts(&d),
+            [run_name("nightly", at("2026-11-22T11:00:00Z")), run_name("nightly", at("2026-11-22T12:00:00Z"))]
+        );
+        let skipped = &d.status.schedule.expect("status").skipped;
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(
+            skipped[0].message.as_deref(),
+            Some("4 tick(s) up to 2026-11-22T10:00:00Z were missed by more than startingDeadline")
+        );
+    }
+
+    #[test]
+    fn forbid_drains_a_backlog_one_run_at_a_time() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Forbid, Some(4 * 3600));
+        let status = last("2026-11-22T09:00:00Z");
+        let first = decide(&observed(&s, &status, "2026-11-22T12:30:00Z", vec![]));
+        let ten = run_name("nightly", at("2026-11-22T10:00:00Z"));
+        assert_eq!(starts(&first), [ten.clone()]);
+        assert_eq!(first.status.reason.as_deref(), Some("Waiting"));
+        // While 10:00 runs, nothing starts.
+        let running = vec![RunView {
+            name: ten.clone(),
+            scheduled_at: Some(at("2026-11-22T10:00:00Z")),
+            state: Some(JobState::Running),
+        }];
+        let second = decide(&observed(&s, &first.status, "2026-11-22T12:31:00Z", running));
+        assert!(starts(&second).is_empty());
+        // Once it ends, 11:00 starts.
+        let done = vec![RunView {
+            name: ten,
+            scheduled_at: Some(at("2026-11-22T10:00:00Z")),
+            state: Some(JobState::Succeeded),
+        }];
+        let third = decide(&observed(&s, &second.status, "2026-11-22T12:40:00Z", done));
+        assert_eq!(starts(&third), [run_name("nightly", at("2026-11-22T11:00:00Z"))]);
+    }
+
+    #[test]
+    fn replace_stops_the_active_run_and_starts_the_latest_tick() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Replace, Some(3600));
+        let status = last("2026-11-22T11:00:00Z");
+        let old = run_name("nightly", at("2026-11-22T11:00:00Z"));
+        let runs = vec![RunView {
+            name: old.clone(),
+            scheduled_at: Some(at("2026-11-22T11:00:00Z")),
+            state: Some(JobState::Running),
+        }];
+        let d = decide(&observed(&s, &status, "2026-11-22T12:00:30Z", runs));
+        assert!(d.actions.contains(&ScheduleAction::Delete { name: old, reason: "Replaced".into() }));
+        let new = run_name("nightly", at("2026-11-22T12:00:00Z"));
+        assert_eq!(starts(&d), [new.clone()]);
+        assert_eq!(d.status.schedule.expect("status").active, [new]);
+    }
+
+    #[test]
+    fn a_trigger_starts_one_manual_run_and_history_is_limited() {
+        let s =
+            Schedule { successful_history_limit: Some(1), ..schedule("0 3 * * *", ConcurrencyPolicy::Forbid, None) };
+        let status = last("2026-11-22T03:00:00Z");
+        let runs: Vec<RunView> = (1..=3)
+            .map(|h| RunView {
+                name: format!("nightly-r{h}"),
+                scheduled_at: Some(at(&format!("2026-11-2{h}T03:00:00Z"))),
+                state: Some(JobState::Succeeded),
+            })
+            .collect();
+        let mut o = observed(&s, &status, "2026-11-22T10:00:00Z", runs);
+        o.trigger = Some("2026-11-22T10:00:00Z");
+        let d = decide(&o);
+        assert_eq!(starts(&d), [manual_run_name("nightly", "2026-11-22T10:00:00Z")]);
+        assert_eq!(d.status.last_trigger.as_deref(), Some("2026-11-22T10:00:00Z"));
+        let deleted: Vec<&str> = d
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                ScheduleAction::Delete { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deleted, ["nightly-r2", "nightly-r1"]);
+        // The same trigger again starts nothing.
+        let again = decide(&ScheduleObserved { status: &d.status, ..o.clone() });
+        assert!(starts(&again).is_empty());
+    }
+
+    #[test]
+    fn time_zones_and_bad_schedules() {
+        let s = Schedule {
+            time_zone: Some("Europe/Berlin".into()),
+            ..schedule("0 3 * * *", ConcurrencyPolicy::Allow, None)
+        };
+        let status = last("2026-11-21T02:00:00Z");
+        let d = decide(&observed(&s, &status, "2026-11-22T02:30:00Z", vec![]));
+        // 03:00 in Berlin (UTC+1 in November) is 02:00 UTC.
+        assert_eq!(starts(&d), [run_name("nightly", at("2026-11-22T02:00:00Z"))]);
+        let bad = Schedule { time_zone: Some("Mars/Olympus".into()), ..s.clone() };
+        let d = decide(&observed(&bad, &status, "2026-11-22T02:30:00Z", vec![]));
+        assert_eq!(d.status.state, Some(JobState::Failed));
+        assert!(
+            d.status
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("spec.schedule.timeZone `Mars/Olympus` is not a known time zone"))
+        );
+    }
+
+    #[test]
+    fn suspended_schedules_start_nothing_but_manual_runs() {
+        let s = schedule("* * * * *", ConcurrencyPolicy::Allow, Some(600));
+        let status = last("2026-11-22T09:00:00Z");
+        let mut o = observed(&s, &status, "2026-11-22T09:05:00Z", vec![]);
+        o.suspend = true;
+        let d = decide(&o);
+        assert!(starts(&d).is_empty());
+        assert_eq!(d.status.state, Some(JobState::Suspended));
+        assert_eq!(d.requeue_after, None);
+    }
+}

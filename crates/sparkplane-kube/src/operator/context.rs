@@ -1,0 +1,316 @@
+//! What every reconcile shares: the client, the caches the watches keep,
+//! the operator's memory of what it admitted, prepared plans, metrics and
+//! the channel that wakes jobs when room frees up.
+//!
+//! Owns: that shared state and its locking. Must not: decide.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::ResourceExt;
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use sparkplane_api::SparkJob;
+use sparkplane_core::operator::queue::Waiting;
+use sparkplane_core::operator::{DriverView, ExecutorFacts, ExecutorView};
+use sparkplane_core::operator::{Platform, Prepared};
+use sparkplane_core::sizing::SizedJob;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::metrics::Metrics;
+
+/// How the operator was started.
+#[derive(Clone, Debug)]
+pub struct OperatorSettings {
+    /// Only this namespace (None: every namespace).
+    pub namespace: Option<String>,
+    /// Reconciles at once.
+    pub concurrency: u16,
+    /// Where driver logs are archived before pods are removed (`s3://…`, a folder, …).
+    pub log_store: Option<String>,
+    /// Most applications running at once per namespace when its quota does not say (None: no cap).
+    pub max_running_per_namespace: Option<u32>,
+    /// Address of the metrics and health endpoints (`127.0.0.1:9090`), if any.
+    pub metrics_address: Option<String>,
+    /// Leader election (None: act at once, for a single replica).
+    pub leader: Option<super::leader::LeaderSettings>,
+    /// The API server URL, for messages.
+    pub server: String,
+}
+
+/// What the operator admitted and has not seen end, per namespace: the
+/// cache of SparkJobs lags behind the operator's own writes, and admission
+/// must count a run from the moment its driver is created.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    admitted: BTreeMap<String, BTreeMap<String, SizedJob>>,
+}
+
+impl Ledger {
+    /// Runs of `namespace` holding room.
+    pub fn admitted(&self, namespace: &str) -> Vec<SizedJob> {
+        self.admitted.get(namespace).map(|m| m.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Records that `job` holds `demand`.
+    pub fn admit(&mut self, namespace: &str, job: &str, demand: SizedJob) {
+        self.admitted.entry(namespace.to_owned()).or_default().insert(job.to_owned(), demand);
+    }
+
+    /// Runs of `namespace` holding room, with their names.
+    pub fn entries(&self, namespace: &str) -> Vec<(String, SizedJob)> {
+        self.admitted
+            .get(namespace)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets `job`; true when it held room.
+    pub fn release(&mut self, namespace: &str, job: &str) -> bool {
+        self.admitted.get_mut(namespace).is_some_and(|m| m.remove(job).is_some())
+    }
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    /// The API client.
+    pub client: kube::Client,
+    /// Settings.
+    pub settings: OperatorSettings,
+    /// Presets, environments and defaults.
+    pub platform: Platform,
+    /// Every SparkJob the operator watches.
+    pub jobs: Store<SparkJob>,
+    /// What the pods of each job show.
+    pub pods: Arc<Mutex<PodIndex>>,
+    /// Every ResourceQuota.
+    pub quotas: Store<ResourceQuota>,
+    /// Every PriorityClass (empty when the operator may not read them).
+    pub priorities: Store<PriorityClass>,
+    /// Publishes Events.
+    pub recorder: Recorder,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Wakes a job (queue heads when room frees, parents when a run ends).
+    pub wake: UnboundedSender<ObjectRef<SparkJob>>,
+    ledger: Mutex<Ledger>,
+    /// Queued runs per namespace.
+    pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
+    plans: Mutex<HashMap<String, (i64, Arc<Prepared>)>>,
+    /// Serialises admission per namespace.
+    admission: tokio::sync::Mutex<()>,
+    prefilled: tokio::sync::OnceCell<()>,
+}
+
+impl Context {
+    /// A context over the given caches.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: kube::Client,
+        settings: OperatorSettings,
+        platform: Platform,
+        stores: (Store<SparkJob>, Arc<Mutex<PodIndex>>, Store<ResourceQuota>, Store<PriorityClass>),
+        recorder: Recorder,
+        metrics: Metrics,
+        wake: UnboundedSender<ObjectRef<SparkJob>>,
+    ) -> Context {
+        let (jobs, pods, quotas, priorities) = stores;
+        Context {
+            client,
+            settings,
+            platform,
+            jobs,
+            pods,
+            quotas,
+            priorities,
+            recorder,
+            metrics,
+            wake,
+            ledger: Mutex::new(Ledger::default()),
+            waiting: Mutex::new(BTreeMap::new()),
+            plans: Mutex::new(HashMap::new()),
+            admission: tokio::sync::Mutex::new(()),
+            prefilled: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The ledger of admitted runs.
+    pub fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The pod index.
+    pub fn pod_index(&self) -> MutexGuard<'_, PodIndex> {
+        self.pods.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queued runs.
+    pub fn waiting(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, Waiting>>> {
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Admission is decided one job at a time.
+    pub async fn admission_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.admission.lock().await
+    }
+
+    /// The prepared plan of a job, computed once per generation.
+    pub fn prepared(&self, job: &SparkJob) -> Arc<Prepared> {
+        let uid = job.metadata.uid.clone().unwrap_or_default();
+        let generation = job.metadata.generation.unwrap_or_default();
+        let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((g, plan)) = plans.get(&uid)
+            && *g == generation
+        {
+            return Arc::clone(plan);
+        }
+        let plan = Arc::new(sparkplane_core::operator::plan::prepare(job, &self.platform));
+        plans.insert(uid, (generation, Arc::clone(&plan)));
+        plan
+    }
+
+    /// Once, before the first decision: the ledger and the queues from the
+    /// jobs' statuses, so that an operator that restarts admits nothing twice.
+    pub async fn prefill(&self) {
+        self.prefilled
+            .get_or_init(|| async {
+                let _ = self.jobs.wait_until_ready().await;
+                for job in self.jobs.state() {
+                    let Some(status) = job.status.as_ref() else { continue };
+                    let namespace = job.namespace().unwrap_or_default();
+                    let name = job.name_any();
+                    match status.state {
+                        Some(state) if state.is_active() => {
+                            if let Prepared::Ready(plan) = &*self.prepared(&job) {
+                                self.ledger().admit(&namespace, &name, plan.admission.clone());
+                            }
+                        }
+                        Some(sparkplane_api::job::JobState::Queued) => {
+                            let queued_at = status
+                                .queued_at
+                                .as_deref()
+                                .and_then(sparkplane_core::operator::parse_time)
+                                .unwrap_or_else(jiff::Timestamp::now);
+                            let entry = Waiting { name: name.clone(), priority: 0, queued_at };
+                            self.waiting().entry(namespace).or_default().insert(name, entry);
+                        }
+                        _ => {}
+                    }
+                }
+            })
+            .await;
+    }
+
+    /// Forgets the plan of a deleted job.
+    pub fn forget(&self, uid: &str) {
+        self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(uid);
+    }
+}
+
+/// What the pods of one job show: its drivers (every attempt) and the facts
+/// of its executors.
+#[derive(Debug, Default)]
+pub struct JobPods {
+    drivers: BTreeMap<String, DriverView>,
+    executors: BTreeMap<String, ExecutorFacts>,
+}
+
+/// The pods of every job, as compact views rather than whole Pod objects,
+/// kept current from the pod watch: tens of thousands of pods cost a few
+/// hundred bytes each.
+#[derive(Debug, Default)]
+pub struct PodIndex {
+    jobs: HashMap<(String, String), JobPods>,
+    /// Filled during a relist, swapped in when it is done.
+    relist: Option<HashMap<(String, String), JobPods>>,
+}
+
+fn key_of(pod: &Pod) -> Option<(String, String)> {
+    let job = pod.labels().get("sparkplane.dev/job")?.clone();
+    Some((pod.namespace().unwrap_or_default(), job))
+}
+
+fn insert(jobs: &mut HashMap<(String, String), JobPods>, pod: &Pod) {
+    let Some(key) = key_of(pod) else { return };
+    let name = pod.name_any();
+    let entry = jobs.entry(key).or_default();
+    match pod.labels().get("spark-role").map(String::as_str) {
+        Some("driver") => {
+            entry.drivers.insert(name, DriverView::of(pod));
+        }
+        Some("executor") => {
+            entry.executors.insert(name, ExecutorFacts::of(pod));
+        }
+        _ => {}
+    }
+}
+
+impl PodIndex {
+    /// Applies one watch event.
+    pub fn apply(&mut self, event: &watcher::Event<Pod>) {
+        match event {
+            watcher::Event::Apply(pod) => insert(&mut self.jobs, pod),
+            watcher::Event::Delete(pod) => {
+                if let Some(key) = key_of(pod) {
+                    let name = pod.name_any();
+                    if let Some(entry) = self.jobs.get_mut(&key) {
+                        entry.drivers.remove(&name);
+                        entry.executors.remove(&name);
+                        if entry.drivers.is_empty() && entry.executors.is_empty() {
+                            self.jobs.remove(&key);
+                        }
+                    }
+                }
+            }
+            watcher::Event::Init => self.relist = Some(HashMap::new()),
+            watcher::Event::InitApply(pod) => match self.relist.as_mut() {
+                Some(jobs) => insert(jobs, pod),
+                None => insert(&mut self.jobs, pod),
+            },
+            watcher::Event::InitDone => {
+                if let Some(jobs) = self.relist.take() {
+                    self.jobs = jobs;
+                }
+            }
+        }
+    }
+
+    /// The newest driver of `job` with `spec_hash` (the highest attempt),
+    /// and the executors of that attempt.
+    pub fn view(&self, namespace: &str, job: &str, spec_hash: Option<&str>) -> (Option<DriverView>, ExecutorView) {
+        let Some(pods) = self.jobs.get(&(namespace.to_owned(), job.to_owned())) else {
+            return (None, ExecutorView::default());
+        };
+        let driver = pods
+            .drivers
+            .values()
+            .filter(|d| spec_hash.is_none() || d.spec_hash.as_deref() == spec_hash)
+            .max_by_key(|d| d.attempt)
+            .cloned();
+        let executors = match &driver {
+            Some(d) => ExecutorView::from_facts(
+                pods.executors.values().filter(|e| e.attempt == d.attempt && e.spec_hash == d.spec_hash),
+            ),
+            None => ExecutorView::default(),
+        };
+        (driver, executors)
+    }
+
+    /// A driver pod of `job` by name.
+    pub fn driver(&self, namespace: &str, job: &str, pod: &str) -> Option<DriverView> {
+        self.jobs.get(&(namespace.to_owned(), job.to_owned()))?.drivers.get(pod).cloned()
+    }
+
+    /// Pods indexed (drivers and executors).
+    pub fn len(&self) -> usize {
+        self.jobs.values().map(|j| j.drivers.len() + j.executors.len()).sum()
+    }
+
+    /// Whether no pod is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+}

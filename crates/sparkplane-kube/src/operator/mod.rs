@@ -1,0 +1,192 @@
+//! `sparkplane operator`: reconciles SparkJob resources inside a cluster
+//! with kube-rs's runtime — a `Controller` over SparkJobs that also wakes a
+//! job when one of its pods changes, when room frees in its namespace's
+//! queue, or when one of its scheduled runs ends.
+//!
+//! Each reconcile is gather → decide → act (`reconcile`); every decision is
+//! the core's (`sparkplane_core::operator`), and drivers are created through
+//! the same `submit::create` the CLI's `submit` uses. With leader election
+//! (`leader`), only the replica holding the Lease acts; a replica that loses
+//! it stops.
+//!
+//! Owns: wiring the watches, caches and controller, and shutdown. Must not:
+//! decide, render or print.
+
+pub mod context;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile;
+
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::api::Api;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+use sparkplane_api::SparkJob;
+use sparkplane_core::operator::Platform;
+
+pub use context::{Context, OperatorSettings, PodIndex};
+pub use leader::{Elector, LeaderSettings};
+pub use metrics::Metrics;
+
+use crate::error::KubeError;
+
+/// The name the operator reports Events and field ownership as.
+pub const CONTROLLER_NAME: &str = "sparkplane-operator";
+
+fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Keeps a reflector's store filled for as long as the operator runs.
+fn reflect<K>(api: Api<K>, config: watcher::Config) -> reflector::Store<K>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (store, writer) = reflector::store();
+    let stream = watcher(api, config).default_backoff().reflect(writer).applied_objects();
+    tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            if let Err(error) = item {
+                tracing::warn!(%error, "a watch failed; it is retried");
+            }
+        }
+    });
+    store
+}
+
+/// Runs the operator until `shutdown` completes (Ctrl-C, SIGTERM) or, with
+/// leader election, until this replica loses the Lease (an error then, so
+/// the process exits and restarts as a standby).
+pub async fn run(
+    client: kube::Client,
+    settings: OperatorSettings,
+    platform: Platform,
+    metrics: Metrics,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), KubeError> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<String>();
+    let stop_tx = Arc::new(Mutex::new(Some(stop_tx)));
+    let stopper = {
+        let stop_tx = Arc::clone(&stop_tx);
+        move |why: String| {
+            if let Some(tx) = stop_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = tx.send(why);
+            }
+        }
+    };
+    let shutdown_stop = stopper.clone();
+    let shutdown = tokio::spawn(async move {
+        shutdown.await;
+        shutdown_stop(String::new());
+    });
+
+    if let Some(leader) = settings.leader.clone() {
+        let mut elector = Elector::new(client.clone(), leader.clone(), &settings.server);
+        metrics.set_ready(true);
+        tracing::info!(lease = %leader.lease, identity = %leader.identity, "waiting to lead");
+        tokio::select! {
+            () = elector.acquire() => {}
+            _ = shutdown_signal(&stop_tx) => return Ok(()),
+        }
+        tracing::info!(identity = %leader.identity, "leading");
+        metrics.leading(true);
+        let lost = stopper.clone();
+        tokio::spawn(async move {
+            let why = elector.hold().await;
+            lost(why);
+        });
+    }
+
+    let namespace = settings.namespace.clone();
+    let jobs: Api<SparkJob> = scoped(&client, namespace.as_deref());
+    let pods: Api<Pod> = scoped(&client, namespace.as_deref());
+    let quotas = reflect(scoped::<ResourceQuota>(&client, namespace.as_deref()), watcher::Config::default());
+    let priorities = reflect(Api::<PriorityClass>::all(client.clone()), watcher::Config::default());
+    let index = Arc::new(Mutex::new(PodIndex::default()));
+    let pod_events = {
+        let index = Arc::clone(&index);
+        watcher(pods, watcher::Config::default().labels("sparkplane.dev/job"))
+            .default_backoff()
+            .map_ok(move |event| {
+                index.lock().unwrap_or_else(|p| p.into_inner()).apply(&event);
+                event
+            })
+            .touched_objects()
+    };
+    let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<SparkJob>>();
+    let wake_stream = futures::stream::unfold(wake_rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
+
+    let controller = Controller::new(jobs, watcher::Config::default());
+    let reporter =
+        Reporter { controller: CONTROLLER_NAME.into(), instance: settings.leader.as_ref().map(|l| l.identity.clone()) };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        settings.clone(),
+        platform,
+        (controller.store(), index, quotas, priorities),
+        recorder,
+        metrics.clone(),
+        wake_tx,
+    ));
+    {
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            let _ = ctx.jobs.wait_until_ready().await;
+            ctx.metrics.set_ready(true);
+        });
+    }
+    let (why_tx, why_rx) = tokio::sync::oneshot::channel::<String>();
+    let stop = async move {
+        let why = stop_rx.await.unwrap_or_default();
+        let _ = why_tx.send(why);
+    };
+    Controller::watches_stream(controller, pod_events, |pod: Pod| {
+        let job = pod.labels().get("sparkplane.dev/job")?.clone();
+        Some(ObjectRef::new(&job).within(&pod.namespace().unwrap_or_default()))
+    })
+    .reconcile_on(wake_stream)
+    .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+    .graceful_shutdown_on(stop)
+    .run(reconcile::reconcile, reconcile::error_policy, ctx)
+    .for_each(|_| futures::future::ready(()))
+    .await;
+    shutdown.abort();
+    match why_rx.await.unwrap_or_default() {
+        why if why.is_empty() => Ok(()),
+        why => Err(KubeError::Server {
+            server: settings.server.clone(),
+            operation: crate::error::Operation::new("hold", "Lease", "leader election"),
+            code: 0,
+            message: format!("stopped acting: {why}"),
+        }),
+    }
+}
+
+async fn shutdown_signal(stop: &Arc<Mutex<Option<tokio::sync::oneshot::Sender<String>>>>) {
+    // Resolves once the shutdown task has taken the sender (the signal came).
+    loop {
+        if stop.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

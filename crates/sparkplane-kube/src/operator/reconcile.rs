@@ -1,0 +1,517 @@
+//! One reconcile of a SparkJob: gather (caches first, the API only where a
+//! cache may lag), decide (the core's pure state machine), act (create,
+//! delete, archive, record), writing the status right after a driver is
+//! created and at the end.
+//!
+//! Owns: the I/O of a reconcile and its bookkeeping (admission ledger,
+//! queue, wake-ups, metrics). Must not: decide — every choice is the core's
+//! (`sparkplane_core::operator`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, LogParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action as Requeue;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use serde_json::{Map, Value, json};
+use sparkplane_api::SparkJob;
+use sparkplane_api::job::{JobState, SparkJobStatus};
+use sparkplane_core::operator::lifecycle::{self, Action, Observed};
+use sparkplane_core::operator::queue::{self, Admission, NamespaceQueue, Waiting};
+use sparkplane_core::operator::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
+use sparkplane_core::operator::{
+    DriverView, MAX_RUNNING_ANNOTATION, Prepared, SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL, TRIGGER_ANNOTATION,
+    parse_time, plan,
+};
+
+use super::context::Context;
+use crate::error::{KubeError, Operation};
+use crate::submit::{self, Created, FIELD_MANAGER};
+
+fn target(job: &SparkJob) -> String {
+    format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
+}
+
+/// Reconciles one SparkJob.
+pub async fn reconcile(job: Arc<SparkJob>, ctx: Arc<Context>) -> Result<Requeue, KubeError> {
+    let started = Instant::now();
+    ctx.prefill().await;
+    let result = if job.metadata.deletion_timestamp.is_some() {
+        Ok(Requeue::await_change())
+    } else if job.spec.schedule.is_some() && matches!(&*ctx.prepared(&job), Prepared::Ready(_)) {
+        scheduled(&job, &ctx).await
+    } else {
+        one_run(&job, &ctx).await
+    };
+    ctx.metrics.reconciled(started.elapsed().as_secs_f64(), result.is_ok());
+    result
+}
+
+/// After an error: look again soon.
+pub fn error_policy(job: Arc<SparkJob>, error: &KubeError, ctx: Arc<Context>) -> Requeue {
+    tracing::warn!(job = %target(&job), %error, "reconcile failed; retrying");
+    let _ = ctx;
+    Requeue::requeue(Duration::from_secs(2))
+}
+
+fn owner_of(job: &SparkJob) -> OwnerReference {
+    OwnerReference {
+        api_version: sparkplane_api::API_VERSION.into(),
+        kind: "SparkJob".into(),
+        name: job.name_any(),
+        uid: job.uid().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+fn annotation<'a>(job: &'a SparkJob, key: &str) -> Option<&'a str> {
+    job.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let name = job.name_any();
+    let prepared = ctx.prepared(job);
+    let status = job.status.clone().unwrap_or_default();
+    let spec_hash = match &*prepared {
+        Prepared::Ready(p) => Some(p.spec_hash.clone()),
+        Prepared::Refused { .. } => None,
+    };
+
+    // Gather: pods from the index; the API only when the index may lag.
+    let (mut driver, executors) = ctx.pod_index().view(&namespace, &name, spec_hash.as_deref());
+    let mut driver_gone = false;
+    let active = status.state.is_some_and(JobState::is_active);
+    if let (true, Some(pod)) = (active, status.driver_pod.as_deref())
+        && driver.as_ref().is_none_or(|d| d.name != pod)
+        && ctx.pod_index().driver(&namespace, &name, pod).is_none()
+    {
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+        ctx.metrics.request("get", "Pod");
+        match pods.get_opt(pod).await {
+            Ok(Some(found)) => driver = Some(DriverView::of(&found)),
+            Ok(None) => driver_gone = true,
+            Err(e) => return Err(KubeError::from_kube(e, Operation::new("get", "Pod", pod), &ctx.settings.server)),
+        }
+    }
+    let driver_log = match &driver {
+        Some(d) if d.phase == sparkplane_core::operator::PodPhase::Failed && status.driver_exit.is_none() => {
+            read_log(ctx, &namespace, &d.name, Some(200)).await
+        }
+        _ => None,
+    };
+    let trigger = annotation(job, TRIGGER_ANNOTATION);
+
+    // Admission is decided for one job at a time, against the ledger of runs already admitted.
+    let needs_admission =
+        matches!(status.state, None | Some(JobState::Queued | JobState::Retrying | JobState::Suspended))
+            || spec_hash.as_deref() != status.spec_hash.as_deref()
+            || trigger.is_some_and(|t| status.last_trigger.as_deref() != Some(t));
+    let guard = if needs_admission { Some(ctx.admission_lock().await) } else { None };
+    let admission = match (&*prepared, needs_admission) {
+        (Prepared::Ready(plan), true) => admission_for(ctx, job, &namespace, &name, &status, plan),
+        _ => Admission::Admit,
+    };
+    let observed = Observed {
+        now: jiff::Timestamp::now(),
+        generation: job.metadata.generation.unwrap_or_default(),
+        status: &status,
+        prepared: &prepared,
+        driver: driver.as_ref(),
+        driver_gone,
+        executors,
+        driver_log: driver_log.as_deref(),
+        admission,
+        trigger,
+        archive_logs: ctx.settings.log_store.is_some(),
+    };
+    let decision = lifecycle::decide(&observed);
+    let mut next = decision.status.clone();
+    book(ctx, job, &namespace, &name, &status, &next, &prepared, &decision.actions);
+    drop(guard);
+
+    // Act.
+    for action in &decision.actions {
+        match action {
+            Action::Submit { attempt } => {
+                let created = submit_attempt(ctx, job, &namespace, *attempt).await;
+                let pod = match created {
+                    Ok(pod) => pod,
+                    Err(error) => {
+                        // Nothing holds room: give it back and try again.
+                        ctx.ledger().release(&namespace, &name);
+                        return Err(error);
+                    }
+                };
+                next.driver_pod = pod.metadata.name.clone();
+                next.application_id = pod.labels().get("spark-app-selector").cloned();
+                ctx.metrics.submitted();
+                if *attempt == 1
+                    && let Some(created) = job.metadata.creation_timestamp.as_ref()
+                {
+                    ctx.metrics.to_driver(seconds_since(created.0));
+                }
+                write_status(ctx, job, &status, &next).await?;
+            }
+            Action::ArchiveLog { pod } => {
+                if let Some(url) = archive(ctx, job, pod).await {
+                    next.log_archive = Some(url);
+                }
+            }
+            Action::DeleteDriver { pod } => {
+                let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+                ctx.metrics.request("delete", "Pod");
+                match pods.delete(pod, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => {
+                        return Err(KubeError::from_kube(
+                            e,
+                            Operation::new("delete", "Pod", format!("{namespace}/{pod}")),
+                            &ctx.settings.server,
+                        ));
+                    }
+                }
+            }
+            Action::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
+        }
+    }
+    write_status(ctx, job, &status, &next).await?;
+    Ok(decision.requeue_after.map_or_else(Requeue::await_change, Requeue::requeue))
+}
+
+/// Keeps the ledger, the queue, the metrics and the wake-ups in step with a decision.
+#[allow(clippy::too_many_arguments)]
+fn book(
+    ctx: &Context,
+    job: &SparkJob,
+    namespace: &str,
+    name: &str,
+    old: &SparkJobStatus,
+    new: &SparkJobStatus,
+    prepared: &Prepared,
+    actions: &[Action],
+) {
+    let key = format!("{namespace}/{name}");
+    ctx.metrics.state(&key, new.state);
+    let submitting = actions.iter().any(|a| matches!(a, Action::Submit { .. }));
+    let queued = new.state == Some(JobState::Queued);
+    {
+        let mut waiting = ctx.waiting();
+        let ns = waiting.entry(namespace.to_owned()).or_default();
+        if queued && !submitting {
+            let queued_at = new.queued_at.as_deref().and_then(parse_time).unwrap_or_else(jiff::Timestamp::now);
+            let priority = priority_of(ctx, job);
+            ns.insert(name.to_owned(), Waiting { name: name.to_owned(), priority, queued_at });
+        } else {
+            ns.remove(name);
+        }
+        ctx.metrics.queue_depth(namespace, ns.len());
+    }
+    if submitting && let Prepared::Ready(plan) = prepared {
+        ctx.ledger().admit(namespace, name, plan.admission.clone());
+    }
+    let holds = new.state.is_some_and(JobState::is_active);
+    if !holds && ctx.ledger().release(namespace, name) {
+        wake_queue_head(ctx, namespace);
+    }
+    if new.state != old.state && new.state.is_some_and(JobState::is_final) {
+        if let Some(created) = job.metadata.creation_timestamp.as_ref() {
+            ctx.metrics.to_finished(seconds_since(created.0));
+        }
+        if let Some(parent) = job.labels().get(SCHEDULED_BY_LABEL) {
+            let _ = ctx.wake.send(ObjectRef::new(parent).within(namespace));
+        }
+    }
+    if new.state != old.state && new.state == Some(JobState::DriverRunning) && new.attempt == Some(1) {
+        if let Some(created) = job.metadata.creation_timestamp.as_ref() {
+            ctx.metrics.to_running(seconds_since(created.0));
+        }
+    }
+    if new.state != old.state && new.state.is_some_and(|s| matches!(s, JobState::Failed | JobState::Retrying)) {
+        ctx.metrics.failed(new.reason.as_deref().unwrap_or("Unknown"));
+    }
+}
+
+fn seconds_since(at: jiff::Timestamp) -> f64 {
+    jiff::Timestamp::now().duration_since(at).as_secs_f64().max(0.0)
+}
+
+fn wake_queue_head(ctx: &Context, namespace: &str) {
+    let mut entries: Vec<Waiting> =
+        ctx.waiting().get(namespace).map(|m| m.values().cloned().collect()).unwrap_or_default();
+    queue::order(&mut entries);
+    if let Some(first) = entries.first() {
+        let _ = ctx.wake.send(ObjectRef::new(&first.name).within(namespace));
+    }
+}
+
+fn priority_of(ctx: &Context, job: &SparkJob) -> i32 {
+    let Some(class) = job.spec.priority_class_name.as_deref() else { return 0 };
+    ctx.priorities.get(&ObjectRef::new(class)).map_or(0, |p| p.value)
+}
+
+fn admission_for(
+    ctx: &Context,
+    job: &SparkJob,
+    namespace: &str,
+    name: &str,
+    status: &SparkJobStatus,
+    plan: &sparkplane_core::operator::Plan,
+) -> Admission {
+    let quotas: Vec<_> = ctx
+        .quotas
+        .state()
+        .iter()
+        .filter(|q| q.namespace().as_deref() == Some(namespace))
+        .map(|q| (**q).clone())
+        .collect();
+    let cap = quotas
+        .iter()
+        .filter_map(|q| q.annotations().get(MAX_RUNNING_ANNOTATION)?.parse::<u32>().ok())
+        .min()
+        .or(ctx.settings.max_running_per_namespace);
+    if quotas.is_empty() && cap.is_none() {
+        return Admission::Admit;
+    }
+    // Runs admitted earlier whose jobs are gone hold nothing.
+    let admitted: Vec<_> = {
+        let ledger = ctx.ledger();
+        ledger
+            .entries(namespace)
+            .into_iter()
+            .filter(|(job_name, _)| {
+                job_name != name && ctx.jobs.get(&ObjectRef::new(job_name).within(namespace)).is_some()
+            })
+            .map(|(_, demand)| demand)
+            .collect()
+    };
+    let mut waiting: Vec<Waiting> = ctx
+        .waiting()
+        .get(namespace)
+        .map(|m| {
+            m.values().filter(|w| ctx.jobs.get(&ObjectRef::new(&w.name).within(namespace)).is_some()).cloned().collect()
+        })
+        .unwrap_or_default();
+    if !waiting.iter().any(|w| w.name == name) {
+        let queued_at = status.queued_at.as_deref().and_then(parse_time).unwrap_or_else(jiff::Timestamp::now);
+        waiting.push(Waiting { name: name.to_owned(), priority: priority_of(ctx, job), queued_at });
+    }
+    let queue = NamespaceQueue { cap, quotas, admitted, waiting };
+    queue::admission(&queue, name, &plan.admission)
+}
+
+async fn submit_attempt(ctx: &Context, job: &SparkJob, namespace: &str, attempt: u32) -> Result<Pod, KubeError> {
+    let resolved = plan::resolve_resource(job, &ctx.platform.catalog).map_err(|d| KubeError::Invalid {
+        operation: Operation::new("render", "SparkJob", target(job)),
+        message: d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
+        fields: Vec::new(),
+    })?;
+    let objects = plan::render_resolved(&resolved, attempt);
+    for object in &objects {
+        let verb = if object.kind == "Pod" { "create" } else { "apply" };
+        ctx.metrics.request(verb, &object.kind);
+    }
+    let owner = owner_of(job);
+    match submit::create(&ctx.client, &ctx.settings.server, namespace, &objects, Some(&owner), false).await? {
+        Created::New { driver, .. } => Ok(*driver),
+        Created::Existing(pod) => Ok(*pod),
+    }
+}
+
+async fn read_log(ctx: &Context, namespace: &str, pod: &str, tail: Option<i64>) -> Option<String> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    ctx.metrics.request("get", "Pod/log");
+    let params = LogParams { tail_lines: tail, ..LogParams::default() };
+    match pods.logs(pod, &params).await {
+        Ok(text) => Some(text),
+        Err(error) => {
+            tracing::info!(pod, %error, "the driver log could not be read");
+            None
+        }
+    }
+}
+
+/// Copies a driver's log to the log store: `<store>/<namespace>/<job>/<pod>.log`.
+async fn archive(ctx: &Context, job: &SparkJob, pod: &str) -> Option<String> {
+    let store_url = ctx.settings.log_store.clone()?;
+    let namespace = job.namespace().unwrap_or_default();
+    let log = read_log(ctx, &namespace, pod, None).await?;
+    let key = crate::logstore::key(&namespace, &job.name_any(), pod);
+    let written = tokio::task::spawn_blocking(move || crate::logstore::put(&store_url, &key, log)).await;
+    match written {
+        Ok(Ok(url)) => Some(url),
+        Ok(Err(message)) => {
+            publish(
+                ctx,
+                job,
+                true,
+                "LogArchiveFailed",
+                &format!("the driver log of {pod} was not archived: {message}"),
+            )
+            .await;
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
+    let event = Event {
+        type_: if warning { EventType::Warning } else { EventType::Normal },
+        reason: reason.to_owned(),
+        // The Events API takes at most 1 kB here.
+        note: Some(message.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    ctx.metrics.request("create", "Event");
+    if let Err(error) = ctx.recorder.publish(&event, &job.object_ref(&())).await {
+        tracing::info!(job = %target(job), %error, "an Event could not be recorded");
+    }
+}
+
+/// A JSON merge patch turning `old` into `new`: changed values, and nulls
+/// for fields `new` no longer has.
+pub fn merge_diff(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut out = Map::new();
+            for (key, value) in b {
+                match a.get(key) {
+                    Some(previous) if previous == value => {}
+                    Some(previous) if previous.is_object() && value.is_object() => {
+                        out.insert(key.clone(), merge_diff(previous, value));
+                    }
+                    _ => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            for key in a.keys().filter(|k| !b.contains_key(*k)) {
+                out.insert(key.clone(), Value::Null);
+            }
+            Value::Object(out)
+        }
+        _ => new.clone(),
+    }
+}
+
+async fn write_status(
+    ctx: &Context,
+    job: &SparkJob,
+    old: &SparkJobStatus,
+    new: &SparkJobStatus,
+) -> Result<(), KubeError> {
+    if old == new {
+        return Ok(());
+    }
+    let diff = merge_diff(
+        &serde_json::to_value(old).unwrap_or(Value::Null),
+        &serde_json::to_value(new).unwrap_or(Value::Null),
+    );
+    if diff.as_object().is_some_and(Map::is_empty) {
+        return Ok(());
+    }
+    let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    ctx.metrics.request("patch", "SparkJob/status");
+    api.patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": diff })))
+        .await
+        .map_err(|e| {
+            KubeError::from_kube(e, Operation::new("patch", "SparkJob/status", target(job)), &ctx.settings.server)
+        })?;
+    Ok(())
+}
+
+async fn scheduled(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let name = job.name_any();
+    let status = job.status.clone().unwrap_or_default();
+    let Some(schedule_spec) = job.spec.schedule.as_ref() else { return Ok(Requeue::await_change()) };
+    let runs: Vec<RunView> = ctx
+        .jobs
+        .state()
+        .iter()
+        .filter(|j| j.namespace().as_deref() == Some(namespace.as_str()))
+        .filter(|j| j.labels().get(SCHEDULED_BY_LABEL) == Some(&name))
+        .map(|j| RunView {
+            name: j.name_any(),
+            scheduled_at: annotation(j, SCHEDULED_AT_ANNOTATION).and_then(parse_time),
+            state: j.status.as_ref().and_then(|s| s.state),
+        })
+        .collect();
+    let observed = ScheduleObserved {
+        now: jiff::Timestamp::now(),
+        job: &name,
+        created: job.metadata.creation_timestamp.as_ref().map_or_else(jiff::Timestamp::now, |t| t.0),
+        generation: job.metadata.generation.unwrap_or_default(),
+        status: &status,
+        schedule: schedule_spec,
+        suspend: job.spec.suspend.unwrap_or(false),
+        runs,
+        trigger: annotation(job, TRIGGER_ANNOTATION),
+    };
+    let decision = schedule::decide(&observed);
+    ctx.metrics.state(&format!("{namespace}/{name}"), decision.status.state);
+    let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &namespace);
+    for action in &decision.actions {
+        match action {
+            ScheduleAction::Start(start) => {
+                let mut run = schedule::run_job(job, start);
+                run.metadata.owner_references = Some(vec![owner_of(job)]);
+                ctx.metrics.request("create", "SparkJob");
+                let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
+                match api.create(&params, &run).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 409 => {}
+                    Err(e) => {
+                        return Err(KubeError::from_kube(
+                            e,
+                            Operation::new("create", "SparkJob", format!("{namespace}/{}", start.name)),
+                            &ctx.settings.server,
+                        ));
+                    }
+                }
+            }
+            ScheduleAction::Delete { name: run, .. } => {
+                ctx.metrics.request("delete", "SparkJob");
+                match api.delete(run, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => {
+                        return Err(KubeError::from_kube(
+                            e,
+                            Operation::new("delete", "SparkJob", format!("{namespace}/{run}")),
+                            &ctx.settings.server,
+                        ));
+                    }
+                }
+            }
+            ScheduleAction::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
+        }
+    }
+    write_status(ctx, job, &status, &decision.status).await?;
+    Ok(decision.requeue_after.map_or_else(Requeue::await_change, Requeue::requeue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_diff;
+    use serde_json::json;
+
+    #[test]
+    fn merge_diff_sets_changes_and_nulls_removals() {
+        let old = json!({"state": "Running", "nextRetryAt": "x", "executors": {"running": 2, "pending": 1}, "transitions": [1]});
+        let new = json!({"state": "Failed", "executors": {"running": 0, "pending": 1}, "transitions": [1, 2]});
+        assert_eq!(
+            merge_diff(&old, &new),
+            json!({"state": "Failed", "nextRetryAt": null, "executors": {"running": 0}, "transitions": [1, 2]})
+        );
+        assert_eq!(merge_diff(&new, &new), json!({}));
+    }
+}
