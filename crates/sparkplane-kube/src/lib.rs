@@ -9,6 +9,7 @@
 pub mod apps;
 pub mod connect;
 pub mod error;
+pub mod jobs;
 pub mod logstore;
 pub mod operator;
 pub mod submit;

@@ -90,6 +90,12 @@ pub enum Command {
     List(ListArgs),
     /// Delete an application's driver pod; its ConfigMaps, Service and NetworkPolicy go with it.
     Delete(DeleteArgs),
+    /// Create or update a job's SparkJob resource for the operator (validated and policy-checked as `render` does).
+    Apply(ApplyArgs),
+    /// Ask the operator for a manual run of a SparkJob (a scheduled one, or a finished one again).
+    Trigger(TriggerArgs),
+    /// Run the operator: reconcile SparkJob resources (state machine, retries, timeouts, TTL, schedules, queues).
+    Operator(OperatorArgs),
     /// List and show local runs.
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -726,6 +732,72 @@ pub struct SubmitArgs {
     /// (Prometheus text format, e.g. in node_exporter's textfile-collector directory as sparkplane_submit.prom).
     #[arg(long, value_name = "FILE", env = "SPARKPLANE_METRICS_FILE")]
     pub metrics_file: Option<PathBuf>,
+}
+
+/// `apply`.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The job.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Ask the API server to validate the SparkJob and store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// `enforce` refuses a job that breaks a deny policy (exit 1) before anything is sent; `audit` reports it.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub policy_mode: PolicyMode,
+    /// Custom policies, tenant, cost history and approvals the policies read.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// `trigger`.
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    /// The SparkJob's name.
+    pub name: String,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `operator`.
+#[derive(Args, Debug)]
+pub struct OperatorArgs {
+    /// The kubeconfig context (in a pod: its service account, when no kubeconfig is found).
+    #[arg(long, value_name = "CONTEXT")]
+    pub context: Option<String>,
+    /// Watch only this namespace (default: every namespace).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// SparkJobs reconciled at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Serve /metrics, /healthz and /readyz here (`0.0.0.0:8080` in a pod; port 0 picks a free one).
+    #[arg(long, value_name = "ADDRESS")]
+    pub metrics_address: Option<String>,
+    /// Act only while holding the Lease `sparkplane-operator` (run two or more replicas).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the Lease.
+    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE", default_value = "sparkplane-system")]
+    pub lease_namespace: String,
+    /// This replica's name in the Lease (default: the pod's name, else the host name and process id).
+    #[arg(long, value_name = "NAME", env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Archive each driver's log here before its pods are removed (a folder, or s3://, gs://, az://).
+    #[arg(long, value_name = "URL")]
+    pub log_store: Option<String>,
+    /// Most applications running at once per namespace, where its ResourceQuota does not say
+    /// (annotation sparkplane.dev/max-running-applications).
+    #[arg(long, value_name = "N")]
+    pub max_running_per_namespace: Option<u32>,
+    /// How long a driver may take to start when a job sets no timeouts.driverStart (e.g. 10m).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub driver_start_timeout: sparkplane_api::Duration,
 }
 
 /// `status`.

@@ -515,3 +515,7 @@ fn finished(d: &mut Draft<'_>, plan: &Plan) {
         d.wake_at(due);
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@ pub mod fit;
 pub mod help;
 pub mod import;
 pub mod observe;
+pub mod operator;
 pub mod policy;
 pub mod presets;
 pub mod progress;
@@ -115,6 +116,40 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             cluster::list(args.all_namespaces, args.selector.as_deref(), &cluster_target(&args.cluster), printer)
         }
         Command::Delete(args) => cluster::delete(&args.name, args.all, &cluster_target(&args.cluster), printer),
+        Command::Apply(args) => operator::apply(
+            &operator::ApplySettings {
+                job: job_settings(&args.job, cli),
+                cluster: cluster_target(&args.cluster),
+                dry_run: args.dry_run,
+                audit: args.policy_mode == PolicyMode::Audit,
+                policy: policy_settings(&args.policy, Some(&args.job.job), cli),
+            },
+            printer,
+        ),
+        Command::Trigger(args) => operator::trigger(&args.name, &cluster_target(&args.cluster), printer),
+        Command::Operator(args) => {
+            let identity = args.identity.clone().unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+                format!("{}-{}", host.trim(), std::process::id())
+            });
+            operator::run(
+                &operator::OperatorCommandSettings {
+                    cluster: sparkplane_kube::Target {
+                        context: args.context.clone(),
+                        namespace: args.namespace.clone(),
+                    },
+                    namespace: args.namespace.clone(),
+                    concurrency: args.concurrency,
+                    metrics_address: args.metrics_address.clone(),
+                    leader: args.leader_elect.then(|| (args.lease_namespace.clone(), identity)),
+                    log_store: args.log_store.clone(),
+                    max_running: args.max_running_per_namespace,
+                    driver_start: args.driver_start_timeout.to_std(),
+                    platform_dir: cli.global.platform_dir.clone(),
+                },
+                printer,
+            )
+        }
         Command::Analyze(args) => analyze::run(&args.path, args.html.as_deref(), printer),
         Command::Observe(ObserveCommand::Rules { format, slo, namespace, release }) => {
             observe::rules(*format, slo.as_deref(), namespace.as_deref(), release.as_deref(), printer)

@@ -1,0 +1,476 @@
+//! The state machine as a table: each row is a status, what the cluster
+//! shows, and the state, reason and actions that must follow.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sparkplane_api::job::{ExecutorStates, JobState, RestartKind, SparkJobStatus};
+
+use super::*;
+use crate::operator::cause::RetryRule;
+use crate::operator::plan::Plan;
+use crate::operator::view::Terminated;
+use crate::sizing::size_job;
+
+const HASH: &str = "abcd1234";
+
+fn t(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_795_000_000 + seconds).expect("time")
+}
+
+fn plan(kind: RestartKind, retries: u32) -> Plan {
+    Plan {
+        spec_hash: HASH.into(),
+        suspend: false,
+        retry: RetryRule {
+            kind,
+            retries,
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(600),
+            multiplier: 2.0,
+        },
+        driver_start: Duration::from_secs(120),
+        executor_start: Some(Duration::from_secs(300)),
+        max_duration: Some(Duration::from_secs(3600)),
+        ttl: None,
+        initial_executors: 2,
+        admission: size_job(&sparkplane_api::SparkJobSpec::default()),
+        priority_class: None,
+        schedule: None,
+    }
+}
+
+fn status(state: JobState, attempt: u32, at: i64) -> SparkJobStatus {
+    SparkJobStatus {
+        state: Some(state),
+        reason: Some(state.as_str().into()),
+        spec_hash: Some(HASH.into()),
+        attempt: Some(attempt),
+        driver_pod: Some(format!("job-{attempt}-driver")),
+        queued_at: Some(crate::operator::rfc3339(t(0))),
+        submitted_at: Some(crate::operator::rfc3339(t(at))),
+        started_at: matches!(state, JobState::DriverRunning | JobState::Running)
+            .then(|| crate::operator::rfc3339(t(at))),
+        ..SparkJobStatus::default()
+    }
+}
+
+fn driver(attempt: u32, phase: PodPhase) -> DriverView {
+    DriverView {
+        name: format!("job-{attempt}-driver"),
+        attempt,
+        spec_hash: Some(HASH.into()),
+        app_id: Some(format!("spark-{attempt}")),
+        phase,
+        waiting: None,
+        unschedulable: None,
+        terminated: None,
+        pod_reason: None,
+        running_since: Some(t(10)),
+        deleting: false,
+    }
+}
+
+struct Row {
+    name: &'static str,
+    plan: Plan,
+    status: SparkJobStatus,
+    driver: Option<DriverView>,
+    driver_gone: bool,
+    executors: ExecutorView,
+    admission: Admission,
+    now: i64,
+    log: Option<&'static str>,
+    state: JobState,
+    reason: &'static str,
+    actions: Vec<Action>,
+}
+
+fn row(name: &'static str, status: SparkJobStatus, driver: Option<DriverView>, now: i64) -> Row {
+    Row {
+        name,
+        plan: plan(RestartKind::OnFailure, 2),
+        status,
+        driver,
+        driver_gone: false,
+        executors: ExecutorView::default(),
+        admission: Admission::Admit,
+        now,
+        log: None,
+        state: JobState::Queued,
+        reason: "",
+        actions: vec![],
+    }
+}
+
+fn run(r: &Row) -> Decision {
+    let prepared = Prepared::Ready(Box::new(r.plan.clone()));
+    let observed = Observed {
+        now: t(r.now),
+        generation: 1,
+        status: &r.status,
+        prepared: &prepared,
+        driver: r.driver.as_ref(),
+        driver_gone: r.driver_gone,
+        executors: r.executors.clone(),
+        driver_log: r.log,
+        admission: r.admission.clone(),
+        trigger: None,
+        archive_logs: false,
+    };
+    decide(&observed)
+}
+
+fn without_events(actions: &[Action]) -> Vec<Action> {
+    actions.iter().filter(|a| !matches!(a, Action::Event { .. })).cloned().collect()
+}
+
+#[test]
+fn the_state_machine_table() {
+    let submit = |attempt| Action::Submit { attempt };
+    let delete = |pod: &str| Action::DeleteDriver { pod: pod.into() };
+    let running_execs =
+        ExecutorView { states: ExecutorStates { running: 2, ..Default::default() }, ..Default::default() };
+    let rows = vec![
+        Row {
+            state: JobState::Submitted,
+            reason: "Submitted",
+            actions: vec![submit(1)],
+            ..row("new job is admitted and submitted", SparkJobStatus::default(), None, 0)
+        },
+        Row {
+            admission: Admission::Wait("queued behind 1 other application(s)".into()),
+            state: JobState::Queued,
+            reason: "QuotaWait",
+            ..row("new job waits for room", SparkJobStatus::default(), None, 0)
+        },
+        Row {
+            admission: Admission::Never("too big".into()),
+            state: JobState::Failed,
+            reason: "QuotaExceeded",
+            ..row("new job can never fit", SparkJobStatus::default(), None, 0)
+        },
+        Row {
+            state: JobState::Submitted,
+            reason: "Submitted",
+            ..row("driver created, cache lags: wait", status(JobState::Submitted, 1, 0), None, 1)
+        },
+        Row {
+            driver_gone: true,
+            state: JobState::Retrying,
+            reason: "DriverLost",
+            ..row("driver deleted by someone: retried", status(JobState::Submitted, 1, 0), None, 5)
+        },
+        Row {
+            state: JobState::DriverRunning,
+            reason: "DriverRunning",
+            ..row("driver runs", status(JobState::Submitted, 1, 0), Some(driver(1, PodPhase::Running)), 12)
+        },
+        Row {
+            executors: running_execs.clone(),
+            state: JobState::Running,
+            reason: "Running",
+            ..row("executors run", status(JobState::DriverRunning, 1, 0), Some(driver(1, PodPhase::Running)), 20)
+        },
+        Row {
+            state: JobState::Succeeded,
+            reason: "Succeeded",
+            ..row("driver succeeded", status(JobState::Running, 1, 0), Some(driver(1, PodPhase::Succeeded)), 90)
+        },
+        Row {
+            log: Some("Traceback (most recent call last):\nValueError: bad row\n"),
+            driver: Some(DriverView {
+                terminated: Some(Terminated { reason: Some("Error".into()), exit_code: 1, message: None }),
+                ..driver(1, PodPhase::Failed)
+            }),
+            state: JobState::Retrying,
+            reason: "DriverFailed",
+            ..row("driver failed, retries left", status(JobState::Running, 1, 0), None, 90)
+        },
+        Row {
+            plan: plan(RestartKind::Never, 0),
+            driver: Some(DriverView {
+                terminated: Some(Terminated { reason: Some("OOMKilled".into()), exit_code: 137, message: None }),
+                ..driver(1, PodPhase::Failed)
+            }),
+            state: JobState::Failed,
+            reason: "OOMKilled",
+            ..row("OOMKilled under Never fails", status(JobState::Running, 1, 0), None, 90)
+        },
+        Row {
+            plan: plan(RestartKind::OnInfrastructureFailure, 1),
+            driver: Some(DriverView {
+                pod_reason: Some(("Evicted".into(), "node drained".into())),
+                ..driver(1, PodPhase::Failed)
+            }),
+            state: JobState::Retrying,
+            reason: "Evicted",
+            ..row("eviction retried under OnInfrastructureFailure", status(JobState::Running, 1, 0), None, 90)
+        },
+        Row {
+            plan: plan(RestartKind::OnInfrastructureFailure, 1),
+            driver: Some(DriverView {
+                terminated: Some(Terminated { reason: Some("Error".into()), exit_code: 1, message: None }),
+                ..driver(1, PodPhase::Failed)
+            }),
+            state: JobState::Failed,
+            reason: "DriverFailed",
+            ..row("app failure not retried under OnInfrastructureFailure", status(JobState::Running, 1, 0), None, 90)
+        },
+        Row {
+            plan: plan(RestartKind::OnFailure, 1),
+            status: SparkJobStatus { retries: Some(1), ..status(JobState::Running, 2, 0) },
+            driver: Some(DriverView {
+                pod_reason: Some(("Evicted".into(), String::new())),
+                ..driver(2, PodPhase::Failed)
+            }),
+            state: JobState::Failed,
+            reason: "Evicted",
+            ..row("retries spent", SparkJobStatus::default(), None, 90)
+        },
+        Row {
+            driver: Some(DriverView {
+                waiting: Some(("ImagePullBackOff".into(), "Back-off pulling image".into())),
+                ..driver(1, PodPhase::Pending)
+            }),
+            state: JobState::Submitted,
+            reason: "ImagePullBackOff",
+            ..row("image pull failing before the deadline: reported", status(JobState::Submitted, 1, 0), None, 60)
+        },
+        Row {
+            plan: plan(RestartKind::Never, 0),
+            driver: Some(DriverView {
+                waiting: Some(("ImagePullBackOff".into(), "Back-off pulling image".into())),
+                ..driver(1, PodPhase::Pending)
+            }),
+            state: JobState::Failed,
+            reason: "ImagePullBackOff",
+            actions: vec![delete("job-1-driver")],
+            ..row("image pull failing past driverStart: failed", status(JobState::Submitted, 1, 0), None, 121)
+        },
+        Row {
+            plan: plan(RestartKind::Never, 0),
+            driver: Some(DriverView {
+                unschedulable: Some("0/3 nodes are available".into()),
+                ..driver(1, PodPhase::Pending)
+            }),
+            state: JobState::Failed,
+            reason: "Unschedulable",
+            actions: vec![delete("job-1-driver")],
+            ..row("unschedulable past driverStart", status(JobState::Submitted, 1, 0), None, 200)
+        },
+        Row {
+            plan: plan(RestartKind::Never, 0),
+            executors: ExecutorView {
+                states: ExecutorStates { pending: 2, ..Default::default() },
+                oldest_pending: Some(t(15)),
+                oom_killed: 0,
+            },
+            state: JobState::Failed,
+            reason: "ExecutorStartTimeout",
+            actions: vec![delete("job-1-driver")],
+            ..row(
+                "executors pending past executorStart",
+                status(JobState::DriverRunning, 1, 10),
+                Some(driver(1, PodPhase::Running)),
+                316,
+            )
+        },
+        Row {
+            plan: plan(RestartKind::Never, 0),
+            executors: running_execs.clone(),
+            state: JobState::Failed,
+            reason: "MaxDurationExceeded",
+            actions: vec![delete("job-1-driver")],
+            ..row(
+                "running past maxDuration",
+                status(JobState::Running, 1, 10),
+                Some(driver(1, PodPhase::Running)),
+                3611,
+            )
+        },
+        Row {
+            status: SparkJobStatus { attempt: Some(1), ..status(JobState::Queued, 1, 0) },
+            driver: Some(driver(2, PodPhase::Running)),
+            state: JobState::DriverRunning,
+            reason: "DriverRunning",
+            ..row("a driver newer than the status is adopted, not created again", SparkJobStatus::default(), None, 30)
+        },
+        Row {
+            status: SparkJobStatus {
+                next_retry_at: Some(crate::operator::rfc3339(t(100))),
+                ..status(JobState::Retrying, 1, 0)
+            },
+            state: JobState::Retrying,
+            reason: "Retrying",
+            ..row("backoff not over: wait", SparkJobStatus::default(), None, 99)
+        },
+        Row {
+            status: SparkJobStatus {
+                next_retry_at: Some(crate::operator::rfc3339(t(100))),
+                ..status(JobState::Retrying, 1, 0)
+            },
+            state: JobState::Submitted,
+            reason: "Submitted",
+            actions: vec![submit(2)],
+            ..row("backoff over: next attempt", SparkJobStatus::default(), None, 100)
+        },
+        Row {
+            plan: Plan { suspend: true, ..plan(RestartKind::Never, 0) },
+            state: JobState::Suspended,
+            reason: "Suspended",
+            actions: vec![delete("job-1-driver")],
+            ..row(
+                "suspend stops a running driver",
+                status(JobState::Running, 1, 0),
+                Some(driver(1, PodPhase::Running)),
+                50,
+            )
+        },
+        Row {
+            status: SparkJobStatus { driver_pod: None, ..status(JobState::Suspended, 1, 0) },
+            state: JobState::Submitted,
+            reason: "Submitted",
+            actions: vec![submit(2)],
+            ..row("resume continues with the next attempt", SparkJobStatus::default(), None, 60)
+        },
+        Row {
+            status: SparkJobStatus { spec_hash: Some("0ld0ld00".into()), ..status(JobState::Running, 1, 0) },
+            state: JobState::Submitted,
+            reason: "Submitted",
+            actions: vec![delete("job-1-driver"), submit(2)],
+            ..row("a changed spec restarts the run", SparkJobStatus::default(), None, 60)
+        },
+        Row {
+            plan: Plan { ttl: Some(Duration::from_secs(60)), ..plan(RestartKind::Never, 0) },
+            status: SparkJobStatus {
+                finished_at: Some(crate::operator::rfc3339(t(100))),
+                ..status(JobState::Succeeded, 1, 0)
+            },
+            driver: Some(driver(1, PodPhase::Succeeded)),
+            state: JobState::Succeeded,
+            reason: "Succeeded",
+            actions: vec![delete("job-1-driver")],
+            ..row("TTL removes the driver", SparkJobStatus::default(), None, 161)
+        },
+    ];
+    for r in &rows {
+        let d = run(r);
+        assert_eq!(
+            (d.status.state, d.status.reason.as_deref()),
+            (Some(r.state), Some(r.reason)),
+            "{}: {:?}",
+            r.name,
+            d.status.message
+        );
+        assert_eq!(without_events(&d.actions), r.actions, "{}", r.name);
+    }
+}
+
+#[test]
+fn every_transition_records_an_event_and_the_history_is_bounded() {
+    let mut s = SparkJobStatus::default();
+    let mut transitions = 0;
+    for i in 0..30 {
+        let now = i * 1000;
+        let view = (s.state == Some(JobState::Submitted)).then(|| driver(s.attempt.unwrap_or(1), PodPhase::Running));
+        let d = run(&row("loop", s.clone(), view, now));
+        let events = d.actions.iter().filter(|a| matches!(a, Action::Event { .. })).count();
+        let added = d.status.transitions.iter().filter(|t| t.time == crate::operator::rfc3339(t_at(now))).count();
+        assert_eq!(events, added, "one Event per transition at step {i}");
+        transitions += added;
+        s = d.status;
+        if s.state == Some(JobState::DriverRunning) {
+            // A changed spec starts the run over, so states keep moving.
+            s.spec_hash = Some(format!("{i:08}"));
+        }
+    }
+    assert!(transitions > sparkplane_api::job::MAX_TRANSITIONS, "{transitions} transitions");
+    assert_eq!(s.transitions.len(), sparkplane_api::job::MAX_TRANSITIONS);
+}
+
+fn t_at(seconds: i64) -> Timestamp {
+    t(seconds)
+}
+
+#[test]
+fn failures_keep_the_exit_code_and_log_tail_and_say_when_the_retry_starts() {
+    let r = Row {
+        log: Some("starting\nTraceback (most recent call last):\nValueError: bad row 17\n"),
+        driver: Some(DriverView {
+            terminated: Some(Terminated { reason: Some("Error".into()), exit_code: 1, message: None }),
+            ..driver(1, PodPhase::Failed)
+        }),
+        ..row("x", status(JobState::Running, 1, 0), None, 90)
+    };
+    let d = run(&r);
+    let exit = d.status.driver_exit.expect("driver exit");
+    assert_eq!(exit.exit_code, Some(1));
+    assert_eq!(exit.log_tail, ["starting", "Traceback (most recent call last):", "ValueError: bad row 17"]);
+    assert_eq!(d.status.retries, Some(1));
+    assert_eq!(d.status.next_retry_at.as_deref(), Some(crate::operator::rfc3339(t(120)).as_str()));
+    assert_eq!(
+        d.status.message.as_deref(),
+        Some(
+            format!(
+                "the driver of job-1-driver exited with code 1; retry 1 of 2 starts at {}",
+                crate::operator::rfc3339(t(120))
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(d.requeue_after, Some(Duration::from_secs(30)));
+}
+
+#[test]
+fn refused_specs_fail_without_creating_anything() {
+    let prepared = Prepared::Refused { cause: Cause::PolicyDenied, message: "spec.costCenter: missing".into() };
+    let s = SparkJobStatus::default();
+    let observed = Observed {
+        now: t(0),
+        generation: 3,
+        status: &s,
+        prepared: &prepared,
+        driver: None,
+        driver_gone: false,
+        executors: ExecutorView::default(),
+        driver_log: None,
+        admission: Admission::Admit,
+        trigger: None,
+        archive_logs: true,
+    };
+    let d = decide(&observed);
+    assert_eq!(d.status.state, Some(JobState::Failed));
+    assert_eq!(d.status.reason.as_deref(), Some("PolicyDenied"));
+    assert_eq!(d.status.message.as_deref(), Some("spec.costCenter: missing"));
+    assert_eq!(d.status.observed_generation, Some(3));
+    assert!(without_events(&d.actions).is_empty());
+    assert_eq!(d.requeue_after, None);
+}
+
+#[test]
+fn a_trigger_reruns_a_finished_job_once() {
+    let prepared = Prepared::Ready(Box::new(plan(RestartKind::Never, 0)));
+    let s = SparkJobStatus { finished_at: Some(crate::operator::rfc3339(t(50))), ..status(JobState::Succeeded, 1, 0) };
+    let mut observed = Observed {
+        now: t(100),
+        generation: 1,
+        status: &s,
+        prepared: &prepared,
+        driver: None,
+        driver_gone: false,
+        executors: ExecutorView::default(),
+        driver_log: None,
+        admission: Admission::Admit,
+        trigger: Some("2026-11-22T10:00:00Z"),
+        archive_logs: false,
+    };
+    let d = decide(&observed);
+    assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
+    assert_eq!(d.status.last_trigger.as_deref(), Some("2026-11-22T10:00:00Z"));
+    assert!(d.status.transitions.iter().any(|t| t.reason.as_deref() == Some("ManualTrigger")));
+    let after = d.status.clone();
+    observed.status = &after;
+    let again = decide(&observed);
+    assert!(without_events(&again.actions).is_empty(), "{:?}", again.actions);
+}

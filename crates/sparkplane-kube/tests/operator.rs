@@ -1,0 +1,248 @@
+//! The operator end to end against the fake API server: SparkJobs created
+//! through the API, drivers moved along by the fake, and the exact status
+//! the operator writes.
+
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+use sparkplane_api::SparkJob;
+use sparkplane_api::job::JobState;
+use sparkplane_core::operator::Platform;
+use sparkplane_fakekube::{Behaviour, FakeApiServer, PodScript};
+use sparkplane_kube::operator::{Metrics, OperatorSettings};
+
+fn client(fake: &FakeApiServer) -> kube::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = kube::Config::new(fake.url().parse().expect("url"));
+    kube::Client::try_from(config).expect("client")
+}
+
+struct Operator {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<Result<(), sparkplane_kube::KubeError>>,
+    metrics: Metrics,
+}
+
+impl Operator {
+    fn start(fake: &FakeApiServer, tweak: impl FnOnce(&mut OperatorSettings)) -> Operator {
+        let mut settings = OperatorSettings {
+            namespace: Some("data".into()),
+            concurrency: 8,
+            log_store: None,
+            max_running_per_namespace: None,
+            metrics_address: None,
+            leader: None,
+            server: fake.url(),
+        };
+        tweak(&mut settings);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = Metrics::new();
+        let platform = Platform::builtin().expect("catalog");
+        let handle = tokio::spawn(sparkplane_kube::operator::run(
+            client(fake),
+            settings,
+            platform,
+            metrics.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Operator { stop: Some(stop), handle, metrics }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let ended = tokio::time::timeout(Duration::from_secs(10), self.handle).await;
+        assert!(matches!(ended, Ok(Ok(Ok(())))), "the operator stops cleanly: {ended:?}");
+    }
+}
+
+fn job(name: &str, extra: Value) -> SparkJob {
+    let mut spec = json!({
+        "team": "data-eng", "costCenter": "cc-42", "type": "Python",
+        "mainApplicationFile": "local:///opt/app/main.py", "sparkVersion": "3.5.3",
+        "image": {"repository": "registry.example.com/spark/py", "tag": "3.5.3"},
+        "eventLog": {"enabled": true, "dir": "s3a://spark-events/data-eng"},
+        "executor": {"instances": 2, "memory": "2g", "cores": 1},
+    });
+    if let (Some(base), Some(more)) = (spec.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+        "metadata": {"name": name, "namespace": "data"},
+        "spec": spec,
+    }))
+    .expect("a SparkJob")
+}
+
+async fn create(fake: &FakeApiServer, job: &SparkJob) {
+    let api: Api<SparkJob> = Api::namespaced(client(fake), "data");
+    api.create(&PostParams::default(), job).await.expect("created");
+}
+
+/// Polls until the job's status satisfies `done`; panics with the last status after `limit`.
+async fn wait_for(fake: &FakeApiServer, name: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let job = fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), name).unwrap_or(Value::Null);
+        if done(&job["status"]) {
+            return job;
+        }
+        assert!(started.elapsed() < limit, "{name} did not get there in {limit:?}; status now: {:#}", job["status"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn state_is(state: JobState) -> impl Fn(&Value) -> bool {
+    move |status| status["state"] == state.as_str()
+}
+
+fn transitions(job: &Value) -> Vec<String> {
+    job["status"]["transitions"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| format!("{}/{}", t["state"].as_str().unwrap_or(""), t["reason"].as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn driver_creates(fake: &FakeApiServer) -> usize {
+    fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/api/v1/namespaces/data/pods").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_to_success_with_every_transition_recorded() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_behaviour(Behaviour {
+        advance_driver_pods: Some(PodScript {
+            step: Duration::from_millis(300),
+            final_phase: "Succeeded".into(),
+            log: "done\n".into(),
+        }),
+        ..Behaviour::default()
+    });
+    let operator = Operator::start(&fake, |_| {});
+    create(&fake, &job("trips", json!({}))).await;
+    let done = wait_for(&fake, "trips", Duration::from_secs(20), state_is(JobState::Succeeded)).await;
+    let status = &done["status"];
+    assert_eq!(status["reason"], "Succeeded");
+    assert_eq!(status["attempt"], 1);
+    assert_eq!(status["observedGeneration"], 1);
+    let driver = status["driverPod"].as_str().expect("driver pod named").to_owned();
+    assert!(driver.starts_with("trips-") && driver.ends_with("-driver"), "{driver}");
+    assert_eq!(
+        transitions(&done),
+        ["Queued/Created", "Submitted/Submitted", "DriverRunning/DriverRunning", "Succeeded/Succeeded"]
+    );
+    for field in ["queuedAt", "submittedAt", "startedAt", "finishedAt", "specHash", "applicationId"] {
+        assert!(status[field].is_string(), "{field} set: {status:#}");
+    }
+    // The driver belongs to the SparkJob, so deleting the job deletes its pods.
+    let pod = fake.object("v1", "Pod", Some("data"), &driver).expect("driver pod");
+    let owner = &pod["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (owner["kind"].as_str(), owner["name"].as_str(), owner["controller"].as_bool()),
+        (Some("SparkJob"), Some("trips"), Some(true))
+    );
+    assert_eq!(driver_creates(&fake), 1);
+    // One Event per transition.
+    let events: Vec<String> = fake
+        .objects()
+        .iter()
+        .filter(|o| o["kind"] == "Event" && o["regarding"]["name"] == "trips")
+        .map(|o| o["reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for reason in ["Created", "Submitted", "DriverRunning", "Succeeded"] {
+        assert!(events.iter().any(|e| e == reason), "an Event {reason} in {events:?}");
+    }
+    let metrics = operator.metrics.render();
+    assert!(metrics.contains("sparkplane_operator_submissions_total 1"), "{metrics}");
+    assert!(metrics.contains("sparkplane_operator_applications{state=\"Succeeded\"} 1"), "{metrics}");
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_driver_is_retried_then_fails_with_its_cause_and_log() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_behaviour(Behaviour {
+        advance_driver_pods: Some(PodScript {
+            step: Duration::from_millis(200),
+            final_phase: "Failed".into(),
+            log: "reading input\nTraceback (most recent call last):\n  File \"main.py\", line 3\nValueError: bad row 17\n"
+                .into(),
+        }),
+        ..Behaviour::default()
+    });
+    let operator = Operator::start(&fake, |_| {});
+    let retrying =
+        json!({"restartPolicy": {"type": "OnFailure", "retries": 1, "backoff": {"initial": "1s", "max": "1s"}}});
+    create(&fake, &job("etl", retrying)).await;
+    let done = wait_for(&fake, "etl", Duration::from_secs(30), state_is(JobState::Failed)).await;
+    let status = &done["status"];
+    assert_eq!(status["reason"], "DriverFailed");
+    assert_eq!(status["attempt"], 2);
+    assert_eq!(status["retries"], 1);
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("the driver of etl-") && message.ends_with("exited with code 1 (no retries left: 1 used)"),
+        "{message}"
+    );
+    assert_eq!(status["driverExit"]["exitCode"], 1);
+    let tail: Vec<&str> =
+        status["driverExit"]["logTail"].as_array().expect("tail").iter().filter_map(Value::as_str).collect();
+    assert_eq!(tail.last(), Some(&"ValueError: bad row 17"));
+    let seen = transitions(&done);
+    assert!(seen.contains(&"Retrying/DriverFailed".to_owned()), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("Failed/DriverFailed"));
+    // Two attempts, two drivers with different names.
+    assert_eq!(driver_creates(&fake), 2);
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_created_before_a_lost_status_write_is_adopted_not_created_again() {
+    let fake = FakeApiServer::start().expect("fake");
+    let spark_job = job("adopt", json!({}));
+    // The operator created attempt 1's driver, then died before writing the status.
+    let platform = Platform::builtin().expect("catalog");
+    let resolved = sparkplane_core::operator::plan::resolve_resource(&spark_job, &platform.catalog).expect("resolves");
+    let objects = sparkplane_core::operator::plan::render_resolved(&resolved, 1);
+    let driver = objects.iter().find(|o| o.kind == "Pod").expect("a driver pod");
+    fake.insert(driver.body.clone()).expect("driver stored");
+    fake.set_pod_phase("data", &driver.name, "Running");
+    create(&fake, &spark_job).await;
+    let operator = Operator::start(&fake, |_| {});
+    let adopted = wait_for(&fake, "adopt", Duration::from_secs(20), state_is(JobState::DriverRunning)).await;
+    assert_eq!(adopted["status"]["driverPod"], driver.name.as_str());
+    assert!(transitions(&adopted).contains(&"Submitted/Adopted".to_owned()), "{:?}", transitions(&adopted));
+    assert_eq!(driver_creates(&fake), 0, "no second driver");
+    fake.set_pod_phase("data", &driver.name, "Succeeded");
+    wait_for(&fake, "adopt", Duration::from_secs(20), state_is(JobState::Succeeded)).await;
+    assert_eq!(driver_creates(&fake), 0);
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_breaks_a_policy_fails_with_the_policy_message_and_creates_nothing() {
+    let fake = FakeApiServer::start().expect("fake");
+    let operator = Operator::start(&fake, |_| {});
+    let mut denied = job("nocost", json!({}));
+    denied.spec.cost_center = None;
+    create(&fake, &denied).await;
+    let failed = wait_for(&fake, "nocost", Duration::from_secs(20), state_is(JobState::Failed)).await;
+    assert_eq!(failed["status"]["reason"], "PolicyDenied");
+    assert_eq!(
+        failed["status"]["message"],
+        "spec.costCenter: the job names no cost center (fix: set spec.team and spec.costCenter)"
+    );
+    assert_eq!(driver_creates(&fake), 0);
+    operator.stop().await;
+}

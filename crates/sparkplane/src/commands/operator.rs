@@ -1,0 +1,198 @@
+//! `sparkplane operator`, `apply` and `trigger`: the operator that
+//! reconciles SparkJob resources in a cluster, and the two commands that
+//! hand it work.
+//!
+//! Owns: turning flags into settings and outcomes into output. Must not:
+//! reconcile (`sparkplane_kube::operator`), decide (`sparkplane_core::operator`)
+//! or check a job differently from `render` (it calls the same steps).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sparkplane_core::Diagnostic;
+use sparkplane_core::operator::Platform;
+use sparkplane_core::render::Target;
+use sparkplane_core::validate::ValidationTarget;
+use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
+use sparkplane_kube::{Settings, Target as ClusterTarget};
+
+use super::render::render_resolved;
+use super::submit::kube_failure;
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::{JobSettings, load_catalog, resolve_job};
+
+/// What `operator` was asked.
+#[derive(Clone, Debug)]
+pub struct OperatorCommandSettings {
+    /// Context (and, with `namespace`, the only namespace watched).
+    pub cluster: ClusterTarget,
+    /// Watch every namespace (the default) or only `cluster.namespace`.
+    pub namespace: Option<String>,
+    /// Reconciles at once.
+    pub concurrency: u16,
+    /// `--metrics-address`.
+    pub metrics_address: Option<String>,
+    /// `--leader-elect`: the Lease's namespace and this replica's identity.
+    pub leader: Option<(String, String)>,
+    /// `--log-store`.
+    pub log_store: Option<String>,
+    /// `--max-running-per-namespace`.
+    pub max_running: Option<u32>,
+    /// `--driver-start-timeout`.
+    pub driver_start: Duration,
+    /// `--platform-dir`.
+    pub platform_dir: Option<PathBuf>,
+}
+
+fn connect(target: &ClusterTarget) -> Result<Settings, Failure> {
+    sparkplane_kube::connect::load(target).map_err(|e| kube_failure(&e))
+}
+
+/// Runs the operator until Ctrl-C or SIGTERM.
+pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResult {
+    let catalog = load_catalog(settings.platform_dir.as_deref())?;
+    if let Some(store) = &settings.log_store {
+        sparkplane_storage::Location::parse(store).map_err(|e| {
+            Failure::Invalid(
+                Diagnostic::error("bad-flag", "--log-store", format!("`{store}` is not a location: {e}"))
+                    .with_help("give a folder or an s3://, gs:// or az:// URL")
+                    .into(),
+            )
+        })?;
+    }
+    let platform = Platform { catalog, default_driver_start: settings.driver_start };
+    let cluster = connect(&settings.cluster)?;
+    let server = cluster.server();
+    let metrics = Metrics::new();
+    if let Some(address) = &settings.metrics_address {
+        let bound = metrics.serve(address).map_err(|e| {
+            Failure::Invalid(
+                Diagnostic::error("bad-flag", "--metrics-address", format!("cannot listen on {address}: {e}"))
+                    .with_help("choose a free address, e.g. --metrics-address 127.0.0.1:8080, or 0.0.0.0:8080 in a pod")
+                    .into(),
+            )
+        })?;
+        printer.status(&format!("metrics on http://{bound}/metrics (health /healthz, readiness /readyz)"));
+    }
+    let operator = OperatorSettings {
+        namespace: settings.namespace.clone(),
+        concurrency: settings.concurrency,
+        log_store: settings.log_store.clone(),
+        max_running_per_namespace: settings.max_running,
+        metrics_address: settings.metrics_address.clone(),
+        leader: settings.leader.as_ref().map(|(ns, identity)| LeaderSettings::new(ns, identity)),
+        server: server.clone(),
+    };
+    let scope =
+        settings.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
+    printer.status(&format!("sparkplane operator reconciling SparkJobs in {scope} at {server}"));
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
+            Failure::Infrastructure(Diagnostic::error("runtime", "", format!("cannot start: {e}")).into())
+        })?;
+    runtime
+        .block_on(async {
+            let client = sparkplane_kube::connect::client(&cluster)?;
+            sparkplane_kube::operator::run(client, operator, platform, metrics, shutdown_signal()).await
+        })
+        .map_err(|e| kube_failure(&e))?;
+    printer.status("sparkplane operator stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what Kubernetes sends a pod that stops).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// What `apply` was asked.
+#[derive(Clone, Debug)]
+pub struct ApplySettings {
+    /// The job.
+    pub job: JobSettings,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+    /// `--dry-run=server`.
+    pub dry_run: bool,
+    /// `--policy-mode audit`.
+    pub audit: bool,
+    /// Custom policies, tenant, cost history and approvals.
+    pub policy: super::policy::PolicySettings,
+}
+
+/// Runs `apply`: resolve, validate, render and check the job as `render`
+/// does, then create or update its SparkJob resource for the operator.
+pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
+    let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
+    printer.warnings(&resolved.warnings);
+    let cluster = connect(&settings.cluster)?;
+    if let Some(ns) = settings.cluster.namespace.as_deref() {
+        resolved.job.metadata.namespace = Some(ns.to_owned());
+    } else if resolved.job.metadata.namespace.is_none() && cluster.namespace_explicit {
+        resolved.job.metadata.namespace = Some(cluster.namespace.clone());
+    }
+    let objects = render_resolved(&resolved, Target::Native);
+    super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
+    let mut job = resolved.job.clone();
+    job.status = None;
+    let namespace = resolved.namespace().to_owned();
+    let name = resolved.name().to_owned();
+    let hash = resolved.short_hash();
+    let applied = block_on(&cluster, async |client, server| {
+        sparkplane_kube::jobs::apply(&client, &server, &job, settings.dry_run).await
+    })?;
+    let state = applied.status.as_ref().and_then(|s| s.state).map_or("new".to_owned(), |s| s.to_string());
+    let dry = if settings.dry_run { " (server dry run: nothing stored)" } else { "" };
+    let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
+    printer.result(&result, || format!("sparkjob {namespace}/{name} applied (spec {hash}, state {state}){dry}\n"));
+    Ok(())
+}
+
+fn block_on<T>(
+    settings: &Settings,
+    work: impl AsyncFnOnce(kube::Client, String) -> Result<T, sparkplane_kube::KubeError>,
+) -> Result<T, Failure> {
+    let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
+    runtime
+        .block_on(async {
+            let client = sparkplane_kube::connect::client(settings)?;
+            work(client, settings.server()).await
+        })
+        .map_err(|e| kube_failure(&e))
+}
+
+/// Runs `trigger`: asks the operator for a manual run of a SparkJob.
+pub fn trigger(name: &str, target: &ClusterTarget, printer: &Printer) -> CommandResult {
+    let cluster = connect(target)?;
+    let namespace = cluster.namespace.clone();
+    let value = sparkplane_core::operator::rfc3339(k8s_openapi::jiff::Timestamp::now());
+    let job = block_on(&cluster, async |client, server| {
+        match sparkplane_kube::jobs::get(&client, &server, &namespace, name).await? {
+            Some(_) => sparkplane_kube::jobs::trigger(&client, &server, &namespace, name, &value).await.map(Some),
+            None => Ok(None),
+        }
+    })?;
+    let Some(job) = job else {
+        return Err(Failure::Invalid(
+            Diagnostic::error("unknown-job", "", format!("there is no SparkJob {name} in namespace {namespace}"))
+                .with_help("`kubectl get sparkjobs` lists them; `sparkplane apply JOB.yaml` creates one")
+                .into(),
+        ));
+    };
+    let what = if job.spec.schedule.is_some() { "a manual run" } else { "a new run once the current one has ended" };
+    let result = serde_json::json!({"name": name, "namespace": namespace, "trigger": value});
+    printer.result(&result, || format!("sparkjob {namespace}/{name}: asked the operator for {what} ({value})\n"));
+    Ok(())
+}
