@@ -15,6 +15,7 @@
 //! authentication, admission, validation of object schemas, field ownership
 //! conflicts of server-side apply, namespace existence checks.
 
+mod http;
 mod resources;
 mod selector;
 mod store;
@@ -22,7 +23,6 @@ mod store;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -116,9 +116,8 @@ impl Shared {
 /// The fake API server; stops when dropped.
 pub struct FakeApiServer {
     shared: Arc<Shared>,
-    server: Arc<tiny_http::Server>,
+    server: Option<http::Server>,
     port: u16,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for FakeApiServer {
@@ -135,33 +134,14 @@ impl FakeApiServer {
 
     /// Starts on a given port of 127.0.0.1 (0 picks a free one).
     pub fn start_on(port: u16) -> std::io::Result<FakeApiServer> {
-        let server =
-            tiny_http::Server::from_listener(listen_without_delay(port)?, None).map_err(std::io::Error::other)?;
-        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
-        let server = Arc::new(server);
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new() });
-        let accept = {
-            let server = Arc::clone(&server);
+        let handler: http::Handler = {
             let shared = Arc::clone(&shared);
-            std::thread::Builder::new().name("fakekube-accept".into()).spawn(move || {
-                loop {
-                    let received = server.recv();
-                    if shared.lock().shutdown {
-                        break;
-                    }
-                    // A broken connection is not the server's end.
-                    let Ok(request) = received else { continue };
-                    let shared = Arc::clone(&shared);
-                    let spawned = std::thread::Builder::new()
-                        .name("fakekube-request".into())
-                        .spawn(move || serve(&shared, request));
-                    if spawned.is_err() {
-                        break;
-                    }
-                }
-            })?
+            Arc::new(move |request: http::Request| serve(&shared, request))
         };
-        Ok(FakeApiServer { shared, server, port, accept: Some(accept) })
+        let server = http::Server::start(listen_without_delay(port)?, handler)?;
+        let port = server.address().port();
+        Ok(FakeApiServer { shared, server: Some(server), port })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -267,10 +247,8 @@ impl Drop for FakeApiServer {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.changed.notify_all();
-        self.server.unblock();
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
-        }
+        // Stops accepting; streams end at their next check of `shutdown`.
+        drop(self.server.take());
     }
 }
 
@@ -286,7 +264,7 @@ fn parse_body(text: &str) -> Option<Value> {
 
 /// Binds 127.0.0.1:`port` with `TCP_NODELAY`, which Linux passes on to every
 /// accepted connection. The real API server (Go's net/http) sends without
-/// delay too; without it, tiny_http's separate header and body writes meet the
+/// delay too; without it, separate header and body writes meet the
 /// client's delayed ACK and every answer waits about 40 ms.
 fn listen_without_delay(port: u16) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
@@ -298,8 +276,8 @@ fn listen_without_delay(port: u16) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn header(request: &tiny_http::Request, name: &str) -> Option<String> {
-    request.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.to_string())
+fn header(request: &http::Request, name: &str) -> Option<String> {
+    request.header(name)
 }
 
 /// What a request asks for, once parsed.
@@ -311,14 +289,14 @@ struct Parsed {
     body: Option<Value>,
 }
 
-fn serve(shared: &Arc<Shared>, mut request: tiny_http::Request) {
+fn serve(shared: &Arc<Shared>, request: http::Request) {
     let url = request.url().to_owned();
     let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
     let query: BTreeMap<String, String> = form_urlencoded::parse(query_text.as_bytes()).into_owned().collect();
     let mut text = String::new();
-    let _ = request.as_reader().read_to_string(&mut text);
+    text.push_str(&String::from_utf8_lossy(request.body()));
     let parsed = Parsed {
-        method: request.method().as_str().to_ascii_uppercase(),
+        method: request.method().to_ascii_uppercase(),
         path: path.to_owned(),
         query,
         content_type: header(&request, "Content-Type"),
@@ -517,16 +495,12 @@ fn advance(shared: &Arc<Shared>, pod: &Value, script: PodScript) {
     });
 }
 
-fn respond(request: tiny_http::Request, answer: Answer) {
+fn respond(request: http::Request, answer: Answer) {
     let (code, body, content_type) = match answer {
         Answer::Json(code, value) => (code, value.to_string(), "application/json"),
         Answer::Text(code, text) => (code, text, "text/plain"),
     };
-    let mut response = tiny_http::Response::from_string(body).with_status_code(code);
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
-        response.add_header(h);
-    }
-    let _ = request.respond(response);
+    request.respond(code, content_type, body.as_bytes());
 }
 
 /// A streamed answer: chunked transfer, flushed after every piece.
@@ -535,7 +509,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn open(request: tiny_http::Request, content_type: &str) -> Option<Stream> {
+    fn open(request: http::Request, content_type: &str) -> Option<Stream> {
         let mut writer = request.into_writer();
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nCache-Control: no-cache, private\r\n\r\n"
@@ -564,7 +538,7 @@ impl Stream {
 /// How long a stream waits before checking its deadline and the server again.
 const POLL: Duration = Duration::from_millis(200);
 
-fn watch(shared: &Arc<Shared>, request: tiny_http::Request, path: &ResourcePath, parsed: &Parsed) {
+fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, parsed: &Parsed) {
     let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
     let fields = FieldSelector::parse(parsed.query.get("fieldSelector").map(String::as_str).unwrap_or_default());
     let (Some(labels), Some(fields)) = (labels, fields) else {
@@ -647,7 +621,7 @@ fn watch(shared: &Arc<Shared>, request: tiny_http::Request, path: &ResourcePath,
     }
 }
 
-fn follow_log(shared: &Arc<Shared>, request: tiny_http::Request, namespace: &str, name: &str) {
+fn follow_log(shared: &Arc<Shared>, request: http::Request, namespace: &str, name: &str) {
     if shared.lock().store.pod(namespace, name).is_none() {
         let answer =
             status(404, "NotFound", format!("pods \"{name}\" not found"), json!({"name": name, "kind": "pods"}));

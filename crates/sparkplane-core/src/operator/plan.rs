@@ -90,7 +90,8 @@ pub enum Prepared {
 /// The document the core resolves for a resource: apiVersion, kind, name,
 /// namespace, labels and spec. Status, annotations and what the API server
 /// writes (uid, resourceVersion, managedFields, …) are not part of the job,
-/// so they never change its spec hash.
+/// and neither is `spec.suspend` (holding a run does not make it another
+/// application), so none of them changes the spec hash or the names.
 pub fn job_document(job: &SparkJob) -> Value {
     let mut metadata = json!({ "name": job.metadata.name, "namespace": job.metadata.namespace });
     if let Some(labels) = job.metadata.labels.as_ref().filter(|l| !l.is_empty()) {
@@ -100,7 +101,8 @@ pub fn job_document(job: &SparkJob) -> Value {
         "apiVersion": sparkplane_api::API_VERSION,
         "kind": "SparkJob",
         "metadata": metadata,
-        "spec": serde_json::to_value(&job.spec).unwrap_or(Value::Null),
+        "spec": serde_json::to_value(sparkplane_api::SparkJobSpec { suspend: None, ..job.spec.clone() })
+            .unwrap_or(Value::Null),
     })
 }
 
@@ -194,7 +196,9 @@ pub fn prepare(job: &SparkJob, platform: &Platform) -> Prepared {
         let message = lines(denied.iter().map(|v| (v.path.as_str(), v.message.as_str(), Some(v.fix()))));
         return Prepared::Refused { cause: Cause::PolicyDenied, message };
     }
-    Prepared::Ready(Box::new(plan_of(&resolved, platform)))
+    let mut plan = plan_of(&resolved, platform);
+    plan.suspend = job.spec.suspend.unwrap_or(false);
+    Prepared::Ready(Box::new(plan))
 }
 
 /// The plan of a resolved job.

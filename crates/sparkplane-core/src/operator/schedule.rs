@@ -456,7 +456,7 @@ mod tests {
         let status = last("2026-11-22T09:00:00Z");
         let first = decide(&observed(&s, &status, "2026-11-22T12:30:00Z", vec![]));
         let ten = run_name("nightly", at("2026-11-22T10:00:00Z"));
-        assert_eq!(starts(&first), [ten.clone()]);
+        assert_eq!(starts(&first), std::slice::from_ref(&ten));
         assert_eq!(first.status.reason.as_deref(), Some("Waiting"));
         // While 10:00 runs, nothing starts.
         let running = vec![RunView {
@@ -489,7 +489,7 @@ mod tests {
         let d = decide(&observed(&s, &status, "2026-11-22T12:00:30Z", runs));
         assert!(d.actions.contains(&ScheduleAction::Delete { name: old, reason: "Replaced".into() }));
         let new = run_name("nightly", at("2026-11-22T12:00:00Z"));
-        assert_eq!(starts(&d), [new.clone()]);
+        assert_eq!(starts(&d), std::slice::from_ref(&new));
         assert_eq!(d.status.schedule.expect("status").active, [new]);
     }
 

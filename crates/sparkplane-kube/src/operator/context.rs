@@ -99,7 +99,7 @@ pub struct Context {
     ledger: Mutex<Ledger>,
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
-    plans: Mutex<HashMap<String, (i64, Arc<Prepared>)>>,
+    plans: Mutex<HashMap<String, (u64, Arc<Prepared>)>>,
     /// Serialises admission per namespace.
     admission: tokio::sync::Mutex<()>,
     prefilled: tokio::sync::OnceCell<()>,
@@ -157,18 +157,29 @@ impl Context {
         self.admission.lock().await
     }
 
-    /// The prepared plan of a job, computed once per generation.
+    /// The prepared plan of a job, computed again only when what it is
+    /// made from changes (the job document: spec, labels, name, namespace).
+    /// Keyed by content rather than `metadata.generation`, so a server that
+    /// does not bump the generation cannot leave a stale plan in place.
     pub fn prepared(&self, job: &SparkJob) -> Arc<Prepared> {
-        let uid = job.metadata.uid.clone().unwrap_or_default();
-        let generation = job.metadata.generation.unwrap_or_default();
+        use std::hash::{Hash, Hasher};
+        let uid = job
+            .metadata
+            .uid
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any()));
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        sparkplane_core::operator::plan::job_document(job).to_string().hash(&mut hasher);
+        job.spec.suspend.hash(&mut hasher);
+        let digest = hasher.finish();
         let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((g, plan)) = plans.get(&uid)
-            && *g == generation
+        if let Some((d, plan)) = plans.get(&uid)
+            && *d == digest
         {
             return Arc::clone(plan);
         }
         let plan = Arc::new(sparkplane_core::operator::plan::prepare(job, &self.platform));
-        plans.insert(uid, (generation, Arc::clone(&plan)));
+        plans.insert(uid, (digest, Arc::clone(&plan)));
         plan
     }
 

@@ -53,15 +53,15 @@ where
     }
 }
 
-/// Keeps a reflector's store filled for as long as the operator runs.
-fn reflect<K>(api: Api<K>, config: watcher::Config) -> reflector::Store<K>
+/// Keeps a reflector's store filled until the task is aborted.
+fn reflect<K>(api: Api<K>, config: watcher::Config) -> (reflector::Store<K>, tokio::task::JoinHandle<()>)
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
     let stream = watcher(api, config).default_backoff().reflect(writer).applied_objects();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {
             if let Err(error) = item {
@@ -69,7 +69,7 @@ where
             }
         }
     });
-    store
+    (store, task)
 }
 
 /// Runs the operator until `shutdown` completes (Ctrl-C, SIGTERM) or, with
@@ -83,6 +83,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), KubeError> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<String>();
+    let mut release_on_stop: Option<tokio::sync::oneshot::Sender<()>> = None;
     let stop_tx = Arc::new(Mutex::new(Some(stop_tx)));
     let stopper = {
         let stop_tx = Arc::clone(&stop_tx);
@@ -98,6 +99,7 @@ pub async fn run(
         shutdown_stop(String::new());
     });
 
+    let mut holder: Option<tokio::task::JoinHandle<Elector>> = None;
     if let Some(leader) = settings.leader.clone() {
         let mut elector = Elector::new(client.clone(), leader.clone(), &settings.server);
         metrics.set_ready(true);
@@ -109,17 +111,23 @@ pub async fn run(
         tracing::info!(identity = %leader.identity, "leading");
         metrics.leading(true);
         let lost = stopper.clone();
-        tokio::spawn(async move {
-            let why = elector.hold().await;
-            lost(why);
-        });
+        let (keep_tx, keep_rx) = tokio::sync::oneshot::channel::<()>();
+        holder = Some(tokio::spawn(async move {
+            tokio::select! {
+                why = elector.hold() => lost(why),
+                _ = keep_rx => {}
+            }
+            elector
+        }));
+        release_on_stop = Some(keep_tx);
     }
 
     let namespace = settings.namespace.clone();
     let jobs: Api<SparkJob> = scoped(&client, namespace.as_deref());
     let pods: Api<Pod> = scoped(&client, namespace.as_deref());
-    let quotas = reflect(scoped::<ResourceQuota>(&client, namespace.as_deref()), watcher::Config::default());
-    let priorities = reflect(Api::<PriorityClass>::all(client.clone()), watcher::Config::default());
+    let (quotas, quota_task) =
+        reflect(scoped::<ResourceQuota>(&client, namespace.as_deref()), watcher::Config::default());
+    let (priorities, priority_task) = reflect(Api::<PriorityClass>::all(client.clone()), watcher::Config::default());
     let index = Arc::new(Mutex::new(PodIndex::default()));
     let pod_events = {
         let index = Arc::clone(&index);
@@ -170,6 +178,16 @@ pub async fn run(
     .for_each(|_| futures::future::ready(()))
     .await;
     shutdown.abort();
+    quota_task.abort();
+    priority_task.abort();
+    // Stop renewing; a clean stop hands the Lease over at once.
+    if let (Some(keep), Some(holder)) = (release_on_stop.take(), holder.take()) {
+        let _ = keep.send(());
+        if let Ok(mut elector) = holder.await {
+            elector.release().await;
+        }
+        metrics.leading(false);
+    }
     match why_rx.await.unwrap_or_default() {
         why if why.is_empty() => Ok(()),
         why => Err(KubeError::Server {

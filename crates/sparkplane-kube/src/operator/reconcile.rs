@@ -87,10 +87,11 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     let (mut driver, executors) = ctx.pod_index().view(&namespace, &name, spec_hash.as_deref());
     let mut driver_gone = false;
     let active = status.state.is_some_and(JobState::is_active);
-    if let (true, Some(pod)) = (active, status.driver_pod.as_deref())
-        && driver.as_ref().is_none_or(|d| d.name != pod)
-        && ctx.pod_index().driver(&namespace, &name, pod).is_none()
-    {
+    // (The index's lock is never held across an await: the pod watch takes it on a runtime thread.)
+    let indexed = status.driver_pod.as_deref().is_some_and(|pod| {
+        driver.as_ref().is_some_and(|d| d.name == pod) || ctx.pod_index().driver(&namespace, &name, pod).is_some()
+    });
+    if let (true, false, Some(pod)) = (active, indexed, status.driver_pod.as_deref()) {
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
         ctx.metrics.request("get", "Pod");
         match pods.get_opt(pod).await {
@@ -217,7 +218,8 @@ fn book(
         ctx.ledger().admit(namespace, name, plan.admission.clone());
     }
     let holds = new.state.is_some_and(JobState::is_active);
-    if !holds && ctx.ledger().release(namespace, name) {
+    let released = !holds && ctx.ledger().release(namespace, name);
+    if released {
         wake_queue_head(ctx, namespace);
     }
     if new.state != old.state && new.state.is_some_and(JobState::is_final) {
@@ -228,10 +230,12 @@ fn book(
             let _ = ctx.wake.send(ObjectRef::new(parent).within(namespace));
         }
     }
-    if new.state != old.state && new.state == Some(JobState::DriverRunning) && new.attempt == Some(1) {
-        if let Some(created) = job.metadata.creation_timestamp.as_ref() {
-            ctx.metrics.to_running(seconds_since(created.0));
-        }
+    if new.state != old.state
+        && new.state == Some(JobState::DriverRunning)
+        && new.attempt == Some(1)
+        && let Some(created) = job.metadata.creation_timestamp.as_ref()
+    {
+        ctx.metrics.to_running(seconds_since(created.0));
     }
     if new.state != old.state && new.state.is_some_and(|s| matches!(s, JobState::Failed | JobState::Retrying)) {
         ctx.metrics.failed(new.reason.as_deref().unwrap_or("Unknown"));
@@ -291,13 +295,28 @@ fn admission_for(
             .map(|(_, demand)| demand)
             .collect()
     };
+    // Every run of the namespace not yet admitted is in line, including jobs
+    // the operator has not reconciled yet (first in: their creation time).
     let mut waiting: Vec<Waiting> = ctx
-        .waiting()
-        .get(namespace)
-        .map(|m| {
-            m.values().filter(|w| ctx.jobs.get(&ObjectRef::new(&w.name).within(namespace)).is_some()).cloned().collect()
+        .jobs
+        .state()
+        .iter()
+        .filter(|j| j.namespace().as_deref() == Some(namespace) && j.spec.schedule.is_none())
+        .filter(|j| !j.spec.suspend.unwrap_or(false) && j.metadata.deletion_timestamp.is_none())
+        .filter_map(|j| {
+            let s = j.status.as_ref();
+            let state = s.and_then(|s| s.state);
+            if !matches!(state, None | Some(JobState::Queued)) {
+                return None;
+            }
+            let queued_at = s
+                .and_then(|s| s.queued_at.as_deref())
+                .and_then(parse_time)
+                .or_else(|| j.metadata.creation_timestamp.as_ref().map(|t| t.0))
+                .unwrap_or_else(jiff::Timestamp::now);
+            Some(Waiting { name: j.name_any(), priority: priority_of(ctx, j), queued_at })
         })
-        .unwrap_or_default();
+        .collect();
     if !waiting.iter().any(|w| w.name == name) {
         let queued_at = status.queued_at.as_deref().and_then(parse_time).unwrap_or_else(jiff::Timestamp::now);
         waiting.push(Waiting { name: name.to_owned(), priority: priority_of(ctx, job), queued_at });
