@@ -123,6 +123,24 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("logs", &[("Follow a job's driver log", "sparkplane logs trips-etl -n data-eng -f")]),
     (
+        "apply",
+        &[
+            ("Hand a job to the operator, checked as `render` checks it", "sparkplane apply job.yaml --env prod"),
+            ("Let the API server check the SparkJob without storing it", "sparkplane apply job.yaml --dry-run"),
+        ],
+    ),
+    ("trigger", &[("A manual run of a scheduled job", "sparkplane trigger nightly-report -n data-eng")]),
+    (
+        "operator",
+        &[
+            (
+                "In a pod: two replicas, metrics for Prometheus, driver logs kept in S3",
+                "sparkplane operator --leader-elect --metrics-address 0.0.0.0:8080 --log-store s3://spark-logs/drivers",
+            ),
+            ("Against a kubeconfig, one namespace", "sparkplane operator --context staging -n data-eng"),
+        ],
+    ),
+    (
         "list",
         &[
             ("Applications in every namespace", "sparkplane list -A"),
