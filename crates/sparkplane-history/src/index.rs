@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
@@ -28,6 +29,8 @@ pub struct Entry {
     pub attempt: AttemptInfo,
     pub outcome: Outcome,
     pub team: Option<String>,
+    /// What the application cost at the default price sheet (`sparkplane cost`'s model), USD.
+    pub cost_usd: f64,
     /// Reading problems (a corrupt line, a cut-off tail), first few only.
     pub warnings: Vec<String>,
 }
@@ -38,7 +41,7 @@ pub struct IndexStats {
     pub logs: u64,
     pub refreshes: u64,
     pub summarised: u64,
-    /// Logs that could not be read at all, by reason.
+    /// Logs left out of the list, by reason ([`SKIP_UNREADABLE`], [`SKIP_NO_START`]).
     pub skipped: BTreeMap<String, u64>,
     pub detail_cache_bytes: u64,
     pub detail_cache_entries: u64,
@@ -89,6 +92,11 @@ pub struct Index {
     stats: Mutex<IndexStats>,
     cache: Mutex<Cache>,
 }
+
+/// Reason label of a log that could not be opened or decoded.
+pub const SKIP_UNREADABLE: &str = "unreadable";
+/// Reason label of a log without an application start event.
+pub const SKIP_NO_START: &str = "no_application_start";
 
 /// The default detail-cache budget: 256 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -152,17 +160,19 @@ impl Index {
             match log.summarize() {
                 Ok(summary) if summary.start_time_ms.is_some() => {
                     let warnings: Vec<String> = summary.warnings.iter().take(5).map(|w| w.message.clone()).collect();
+                    let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
                     let entry = Entry {
                         attempt: attempt_of(&summary, &log),
                         outcome: summary.outcome,
-                        team: team_of(&self.source, &log.name),
+                        team: cost.team.clone().or_else(|| team_of(&self.source, &log.name)),
+                        cost_usd: cost.cost,
                         warnings,
                         log,
                     };
                     fresh.push(entry);
                 }
-                Ok(_) => *skipped.entry("no application start event".to_owned()).or_default() += 1,
-                Err(e) => *skipped.entry(skip_reason(&e)).or_default() += 1,
+                Ok(_) => *skipped.entry(SKIP_NO_START.to_owned()).or_default() += 1,
+                Err(_) => *skipped.entry(SKIP_UNREADABLE.to_owned()).or_default() += 1,
             }
         }
         let count = {
@@ -207,15 +217,6 @@ impl Index {
             .values()
             .find(|e| e.attempt.app_id == app_id && e.attempt.attempt_id.as_deref() == attempt_id)
             .map(|e| e.log.clone())
-    }
-}
-
-fn skip_reason(error: &ReadError) -> String {
-    let text = error.to_string();
-    // Keep the reason's kind, not the file name, so the metric's label set stays small.
-    match text.split_once(": ") {
-        Some((_, reason)) => reason.chars().take(80).collect(),
-        None => text.chars().take(80).collect(),
     }
 }
 

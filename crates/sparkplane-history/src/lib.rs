@@ -11,6 +11,8 @@
 
 pub mod api;
 pub mod index;
+pub mod metrics;
+pub mod page;
 pub mod replay;
 pub mod server;
 pub mod time;

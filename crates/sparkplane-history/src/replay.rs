@@ -8,7 +8,7 @@
 //! completed indices are distinct, metrics of every ended task count).
 //!
 //! Must not: do I/O (lines come in through [`DetailBuilder::push_line`]), shape
-//! JSON answers (that is [`crate::api`]), or summarise an application for
+//! JSON answers (the api module does), or summarise an application for
 //! listing (that is `sparkplane_eventlog`'s `AppSummary`). The task list is the
 //! only part that grows with task count; callers cache details within a
 //! memory budget ([`AppDetail::approx_bytes`]).

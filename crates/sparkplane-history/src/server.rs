@@ -2,7 +2,9 @@
 //! [`Index`], refreshed in the background.
 //!
 //! Owns: binding the address, answering requests on a small pool of threads
-//! (each answer from [`crate::api::respond`]), rescanning the location every
+//! (API answers from [`crate::api::respond`]; `/` from [`crate::page`]; the
+//! report of one application from `sparkplane_eventlog::report_html`; `/metrics`
+//! from [`crate::metrics`]), rescanning the location every
 //! interval so new and in-progress logs show without a restart, and the
 //! request counters and latencies handed to the metrics registry.
 //!
@@ -16,8 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_eventlog::report_html;
+
 use crate::api::{self, Response};
 use crate::index::Index;
+use crate::{metrics, page};
 
 /// The address `sparkplane history serve` listens on unless told otherwise (Spark's port).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:18080";
@@ -81,16 +87,8 @@ impl Drop for HistoryServer {
     }
 }
 
-/// Extra pages the server answers besides `/api/v1` (the web page and metrics).
-pub type PageFn = dyn Fn(&Index, &str, &str) -> Option<Response> + Send + Sync;
-
 /// Starts serving `index` on `addr`, rescanning every `interval`.
-pub fn serve(
-    addr: SocketAddr,
-    index: Arc<Index>,
-    interval: Duration,
-    pages: Arc<PageFn>,
-) -> Result<HistoryServer, ServeError> {
+pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<HistoryServer, ServeError> {
     let server = tiny_http::Server::http(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
     let bound = server.server_addr().to_ip().unwrap_or(addr);
     let server = Arc::new(server);
@@ -98,14 +96,14 @@ pub fn serve(
     let stats = Arc::new(Mutex::new(RequestStats::default()));
     let mut threads = Vec::new();
     for n in 0..4 {
-        let (server, index, stats, pages, stop) =
-            (Arc::clone(&server), Arc::clone(&index), Arc::clone(&stats), Arc::clone(&pages), Arc::clone(&stop));
+        let (server, index, stats, stop) =
+            (Arc::clone(&server), Arc::clone(&index), Arc::clone(&stats), Arc::clone(&stop));
         let thread = std::thread::Builder::new()
             .name(format!("sparkplane-history-http-{n}"))
             .spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     let Ok(request) = server.recv() else { break };
-                    answer(request, &index, &stats, pages.as_ref());
+                    answer(request, &index, &stats);
                 }
             })
             .map_err(|e| ServeError { addr, message: format!("cannot start a server thread: {e}") })?;
@@ -153,7 +151,41 @@ fn endpoint_kind(path: &str) -> String {
     kind.to_owned()
 }
 
-fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats>, pages: &PageFn) {
+const TEXT: &str = "text/plain;charset=utf-8";
+const HTML: &str = "text/html;charset=utf-8";
+
+/// The pages besides `/api/v1`: the application list, reports and metrics.
+fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str) -> Option<Response> {
+    let html = |body: String| Response { status: 200, content_type: HTML, body };
+    match path {
+        "/" => Some(html(page::index_page(&index.entries()))),
+        "/metrics" => {
+            let requests = stats.lock().map(|s| s.clone()).unwrap_or_default();
+            let apps = index.entries().len() as u64;
+            Some(Response {
+                status: 200,
+                content_type: metrics::CONTENT_TYPE,
+                body: metrics::encode(&index.stats(), &requests, apps),
+            })
+        }
+        _ => {
+            let rest = path.strip_prefix("/report/")?;
+            let mut parts =
+                rest.split('/').map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+            let app = parts.next()?;
+            let attempt = parts.next().filter(|a| !a.is_empty());
+            let Some(log) = index.log_of(&app, attempt.as_deref()) else {
+                return Some(Response { status: 404, content_type: TEXT, body: format!("unknown app: {app}\n") });
+            };
+            Some(match log.summarize() {
+                Ok(summary) => html(report_html(&summary, &PriceSheet::opencost_defaults())),
+                Err(e) => Response { status: 500, content_type: TEXT, body: format!("cannot read the log: {e}\n") },
+            })
+        }
+    }
+}
+
+fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats>) {
     let started = Instant::now();
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
@@ -163,9 +195,9 @@ fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats
     } else if path.starts_with("/api/v1/") {
         api::respond(index, path, query)
     } else {
-        pages(index, path, query).unwrap_or_else(|| Response {
+        page(index, stats, path).unwrap_or_else(|| Response {
             status: 404,
-            content_type: "text/plain;charset=utf-8",
+            content_type: TEXT,
             body: format!("not found: {path}\n"),
         })
     };
