@@ -19,5 +19,6 @@ pub mod time;
 
 pub use api::{AttemptInfo, Catalog, Response, SPARK_API_VERSION, respond};
 pub use index::{DEFAULT_CACHE_BYTES, Entry, Index, IndexStats};
+pub use metrics::RequestStats;
 pub use replay::{AppDetail, DetailBuilder};
 pub use server::{DEFAULT_LISTEN, HistoryServer, ServeError, serve};

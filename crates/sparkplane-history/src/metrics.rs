@@ -4,12 +4,20 @@
 //! typed as `sparkplane_observe::registry` lists them. Must not: invent a name
 //! the registry does not list, or label a series by application.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use sparkplane_observe::registry;
 
 use crate::index::IndexStats;
-use crate::server::RequestStats;
+
+/// Request counters by endpoint kind and status, with summed latency.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestStats {
+    /// (endpoint, status) → (count, total seconds).
+    pub requests: BTreeMap<(String, u16), (u64, f64)>,
+    pub refresh_failures: u64,
+}
 
 /// The `Content-Type` of the text format served on `/metrics`.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -11,7 +11,6 @@
 //! Must not: shape answers itself or stop because one refresh failed (the
 //! last good listing keeps being served and the failure is counted).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,18 +22,11 @@ use sparkplane_eventlog::report_html;
 
 use crate::api::{self, Response};
 use crate::index::Index;
-use crate::{metrics, page};
+use crate::metrics::{self, RequestStats};
+use crate::page;
 
 /// The address `sparkplane history serve` listens on unless told otherwise (Spark's port).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:18080";
-
-/// Request counters by endpoint kind and status, with summed latency.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RequestStats {
-    /// (endpoint, status) → (count, total seconds).
-    pub requests: BTreeMap<(String, u16), (u64, f64)>,
-    pub refresh_failures: u64,
-}
 
 /// The bind failed.
 #[derive(Debug, thiserror::Error)]
