@@ -174,9 +174,32 @@ fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
     Ok(local_logs(vec![path.to_path_buf()]))
 }
 
-/// The application logs in the local directory `dir` (see [`read::list_app_logs`]).
+/// The application logs in the local directory `dir` (see [`read::list_app_logs`]),
+/// and those one level below it in per-team folders (`<dir>/<team>/<log>`, the
+/// layout sparkplane's presets write): a folder that is neither a rolling log
+/// nor hidden is a team's.
 pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
-    Ok(local_logs(read::list_app_logs(dir)?))
+    let mut paths = Vec::new();
+    for path in read::list_app_logs(dir)? {
+        paths.push(path);
+    }
+    let mut teams: Vec<PathBuf> = fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with('.') && !name.starts_with(ROLLING_DIR_PREFIX)
+        })
+        .map(|e| e.path())
+        .collect();
+    teams.sort();
+    for team in teams {
+        // A team folder that cannot be read is skipped, as an unreadable log is.
+        if let Ok(logs) = read::list_app_logs(&team) {
+            paths.extend(logs);
+        }
+    }
+    Ok(local_logs(paths))
 }
 
 fn local_logs(paths: Vec<PathBuf>) -> Vec<AppLog> {
@@ -255,13 +278,27 @@ fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
         return Ok(vec![AppLog { name: url, size, modified_ms, fingerprint, place }]);
     }
     // Group the recursive listing by its first segment: a top-level object is a
-    // single-file log, a top-level `eventlog_v2_*` prefix a rolling log.
+    // single-file log, a top-level `eventlog_v2_*` prefix a rolling log; any other
+    // top-level prefix is a team's, holding logs of the same two kinds.
     let mut groups: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for entry in &entries {
         match entry.key.split_once('/') {
             None if read::is_app_log(&entry.key, false) => groups.entry(entry.key.as_str()).or_default().push(entry),
             Some((dir, rest)) if !rest.contains('/') && read::is_app_log(dir, true) => {
                 groups.entry(dir).or_default().push(entry)
+            }
+            // Per-team prefixes (`<team>/<log>`, `<team>/eventlog_v2_*/<part>`), one level down.
+            Some((team, rest)) if !team.starts_with('.') && !team.starts_with(ROLLING_DIR_PREFIX) => {
+                let group = match rest.split_once('/') {
+                    None if read::is_app_log(rest, false) => Some(entry.key.as_str()),
+                    Some((dir, part)) if !part.contains('/') && read::is_app_log(dir, true) => {
+                        Some(&entry.key[..team.len() + 1 + dir.len()])
+                    }
+                    _ => None,
+                };
+                if let Some(group) = group {
+                    groups.entry(group).or_default().push(entry);
+                }
             }
             _ => {}
         }

@@ -48,6 +48,8 @@ pub enum Emitter {
     /// (`spark.ui.prometheus.enabled=true`, Spark 3.0+), one series per
     /// executor labelled `application_id`, `application_name`, `executor_id`.
     Spark,
+    /// `sparkplane history serve`, about its own requests, index and cache.
+    HistoryServer,
 }
 
 /// The unit of a metric's value.
@@ -281,6 +283,65 @@ static METRICS: &[Metric] = &[
         help: "Unix time at which the exporter last finished a scan of the event-log location.",
         unit: Unit::Seconds,
         emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    // `sparkplane history serve`: its own requests, index and cache (labels bounded:
+    // endpoint kinds and status codes, never application ids).
+    Metric {
+        name: "sparkplane_history_requests_total",
+        kind: MetricType::Counter,
+        labels: &["endpoint", "code"],
+        help: "Requests sparkplane's History Server answered, by endpoint kind (applications, jobs, stages, \
+               executors, …; never an application id) and HTTP status code.",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_request_seconds_total",
+        kind: MetricType::Counter,
+        labels: &["endpoint"],
+        help: "Seconds spent answering requests, by endpoint kind; divided by the requests' rate it is the mean latency.",
+        unit: Unit::Seconds,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_index_applications",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "Application attempts in the History Server's index after its last scan.",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_logs_skipped_total",
+        kind: MetricType::Counter,
+        labels: &["reason"],
+        help: "Event logs left out of the History Server's list, by reason: `unreadable` (could not be opened or \
+               decoded) or `no_application_start` (no SparkListenerApplicationStart event).",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_detail_cache_bytes",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "Approximate bytes of replayed application details the History Server holds in its cache (bounded by \
+               --cache-mib).",
+        unit: Unit::Bytes,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_scan_failures_total",
+        kind: MetricType::Counter,
+        labels: &[],
+        help: "Rescans of the event-log location that failed (the last good list keeps being served).",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
         buckets: &[],
     },
     // Submission.
@@ -558,7 +619,10 @@ mod tests {
             );
             assert_eq!(m.kind == MetricType::Histogram, !m.buckets.is_empty(), "{}", m.name);
             assert!(m.buckets.windows(2).all(|w| w[0] < w[1]), "{}", m.name);
-            if matches!(m.emitter, Emitter::Exporter | Emitter::Submitter | Emitter::DataQuality) {
+            if matches!(
+                m.emitter,
+                Emitter::Exporter | Emitter::Submitter | Emitter::DataQuality | Emitter::HistoryServer
+            ) {
                 assert!(m.name.starts_with("sparkplane_"), "{}", m.name);
                 assert!(
                     !m.labels.iter().any(|l| ["job", "instance", "executor", "task", "app_id"].contains(l)),

@@ -109,6 +109,9 @@ pub enum Command {
     Tune(TuneArgs),
     /// Serve OpenMetrics from a directory of Spark event logs (outcomes, durations, cost, GC, spill, utilisation).
     Exporter(ExporterArgs),
+    /// A History Server that answers Spark's REST API (/api/v1) from event logs in a folder or object storage.
+    #[command(subcommand)]
+    History(HistoryCommand),
     /// Onboard a team: its namespace, quota, limits, RBAC and network policies from one Tenant file.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -655,6 +658,34 @@ pub struct ExporterArgs {
     /// sparkplane_history_server_up (1 answered, 0 did not).
     #[arg(long, value_name = "URL")]
     pub history_server: Option<String>,
+}
+
+/// `history`.
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Serve Spark's History Server REST API (/api/v1), a searchable application list on `/` with each
+    /// application's report, and its own metrics on /metrics, until Ctrl-C. New and in-progress logs show
+    /// up without a restart.
+    Serve(HistoryServeArgs),
+}
+
+/// `history serve`.
+#[derive(Args, Debug)]
+pub struct HistoryServeArgs {
+    /// The event-log directory (spark.eventLog.dir) as a path or an object-store URL (s3://bucket/prefix,
+    /// s3a://, gs://, az://; credentials from AWS_* etc. in the environment). Per-team folders below it
+    /// (<root>/<team>/<log>) are listed too.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub logs: String,
+    /// Address to listen on (IP and port); Spark's History Server uses port 18080.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18080")]
+    pub listen: String,
+    /// Seconds between rescans of the location.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub interval: u64,
+    /// Memory for replayed application details (jobs, stages, tasks), in MiB; least recently used go first.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub cache_mib: u64,
 }
 
 /// `tenant`.

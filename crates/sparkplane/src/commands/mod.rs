@@ -11,6 +11,7 @@ pub mod dq;
 pub mod exporter;
 pub mod fit;
 pub mod help;
+pub mod history;
 pub mod import;
 pub mod observe;
 pub mod operator;
@@ -31,6 +32,7 @@ pub mod tune;
 use clap::CommandFactory;
 use sparkplane_core::render::Target;
 
+use crate::cli::HistoryCommand;
 use crate::cli::{
     Cli, ClusterArgs, Command, DqCommand, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs,
     PolicyCommand, PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
@@ -190,6 +192,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
+        Command::History(HistoryCommand::Serve(args)) => {
+            history::serve(&args.logs, &args.listen, args.interval, args.cache_mib, printer)
+        }
         Command::Exporter(args) => {
             exporter::run(&args.history, &args.listen, args.interval, args.history_server.as_deref(), printer)
         }

@@ -1,0 +1,912 @@
+//! Spark's History Server REST API (`/api/v1`), as a pure function from a
+//! request (path and query) to a response (status, content type, body).
+//!
+//! Owns: routing, parameters and their defaults (`status`, `minDate`,
+//! `maxDate`, `minEndDate`, `maxEndDate`, `limit`, `details`, `quantiles`,
+//! `offset`, `length`, `sortBy`), the JSON shapes with Spark's field names,
+//! nesting and order, sorting as Spark sorts, and Spark's 404 and 400 texts.
+//!
+//! Must not: do I/O, read the clock (the catalog says what time it is), or
+//! compute application figures itself beyond shaping them: listing data comes
+//! from the catalog (built from `sparkplane_eventlog`'s `AppSummary`), detail
+//! from [`crate::replay`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::replay::{AppDetail, Executor, Job, Metrics, Stage, Task};
+use crate::time::{format_gmt, parse_date};
+
+/// The Spark version whose REST API these answers follow (reported by `/version`).
+pub const SPARK_API_VERSION: &str = "4.1.0";
+
+/// One application attempt in the listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptInfo {
+    pub app_id: String,
+    pub attempt_id: Option<String>,
+    pub name: String,
+    pub start_ms: i64,
+    /// -1 while the application runs, as Spark writes it.
+    pub end_ms: i64,
+    pub last_updated_ms: i64,
+    pub user: String,
+    pub completed: bool,
+    pub spark_version: String,
+}
+
+/// Where the API reads applications from.
+pub trait Catalog {
+    /// Every application attempt known now.
+    fn attempts(&self) -> Vec<AttemptInfo>;
+    /// One attempt's detail, replayed (or cached) on demand; `None` when it cannot be read.
+    fn detail(&self, app_id: &str, attempt_id: Option<&str>) -> Option<Arc<AppDetail>>;
+    /// The current time, epoch milliseconds (for running applications' end-date filters).
+    fn now_ms(&self) -> i64;
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain;charset=utf-8";
+
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_string_pretty(value) {
+        Ok(body) => Response { status: 200, content_type: JSON, body },
+        Err(e) => Response { status: 500, content_type: TEXT, body: format!("cannot encode the answer: {e}") },
+    }
+}
+
+fn not_found(message: String) -> Response {
+    Response { status: 404, content_type: TEXT, body: message }
+}
+
+fn bad_request(message: String) -> Response {
+    Response { status: 400, content_type: TEXT, body: message }
+}
+
+fn bad_parameter(param: &str, expected: &str, actual: &str) -> Response {
+    bad_request(format!("Bad value for parameter \"{param}\".  Expected a {expected}, got \"{actual}\""))
+}
+
+/// Query parameters, repeated ones kept in order.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(query: &str) -> Query {
+        Query(form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+    }
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+    fn all(&self, key: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+    fn flag(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+    fn int(&self, key: &str, default: i64) -> Result<i64, Response> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| bad_parameter(key, "int", v)),
+        }
+    }
+    fn date(&self, key: &str, default: i64) -> Result<i64, Response> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => parse_date(v).ok_or_else(|| bad_request(format!("Couldn't parse date: {v}"))),
+        }
+    }
+    /// Enum values, case-insensitive, as Spark's `EnumUtil.parseIgnoreCase`.
+    fn statuses(&self, key: &str, allowed: &[&'static str]) -> Result<Vec<&'static str>, Response> {
+        let mut out = Vec::new();
+        for value in self.all(key) {
+            match allowed.iter().find(|a| a.eq_ignore_ascii_case(value)) {
+                Some(a) => out.push(*a),
+                None => {
+                    return Err(bad_request(format!(
+                        "Illegal type='{value}'. Supported type values: {}",
+                        allowed.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Answers `GET path?query`; `path` starts with `/api/v1/`.
+pub fn respond(catalog: &dyn Catalog, path: &str, query: &str) -> Response {
+    let query = Query::parse(query);
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return not_found(format!("not found: {path}"));
+    };
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        ["version"] => json(&serde_json::json!({ "spark": SPARK_API_VERSION })),
+        ["applications"] => application_list(catalog, &query).unwrap_or_else(|r| r),
+        ["applications", app] => one_application(catalog, app),
+        ["applications", app, rest @ ..] => {
+            let (attempt, resource) = match rest.first() {
+                Some(r) if RESOURCES.contains(r) => (None, rest),
+                Some(attempt) => (Some(*attempt), &rest[1..]),
+                None => (None, rest),
+            };
+            if resource.is_empty() {
+                // `applications/{app}/{attempt}`: Spark answers the application here too.
+                return one_application(catalog, app);
+            }
+            app_resource(catalog, app, attempt, resource, &query).unwrap_or_else(|r| r)
+        }
+        _ => not_found(format!("not found: {path}")),
+    }
+}
+
+const RESOURCES: &[&str] = &["jobs", "stages", "executors", "allexecutors", "environment", "storage", "logs"];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttemptJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt_id: Option<String>,
+    start_time: String,
+    end_time: String,
+    last_updated: String,
+    duration: i64,
+    spark_user: String,
+    completed: bool,
+    app_spark_version: String,
+    start_time_epoch: i64,
+    end_time_epoch: i64,
+    last_updated_epoch: i64,
+}
+
+#[derive(Serialize)]
+struct AppJson {
+    id: String,
+    name: String,
+    attempts: Vec<AttemptJson>,
+}
+
+/// Applications with their attempts, newest attempt first (by start time), as Spark groups them.
+fn grouped(catalog: &dyn Catalog) -> Vec<(String, Vec<AttemptInfo>)> {
+    let mut apps: BTreeMap<String, Vec<AttemptInfo>> = BTreeMap::new();
+    for attempt in catalog.attempts() {
+        apps.entry(attempt.app_id.clone()).or_default().push(attempt);
+    }
+    let mut out: Vec<(String, Vec<AttemptInfo>)> = apps
+        .into_iter()
+        .map(|(id, mut attempts)| {
+            attempts.sort_by(|a, b| b.start_ms.cmp(&a.start_ms).then_with(|| b.attempt_id.cmp(&a.attempt_id)));
+            (id, attempts)
+        })
+        .collect();
+    // Spark lists by the latest attempt's end time, latest first (running applications, -1, last).
+    out.sort_by(|(a_id, a), (b_id, b)| {
+        let end = |v: &Vec<AttemptInfo>| v.first().map_or(i64::MIN, |x| x.end_ms);
+        end(b).cmp(&end(a)).then_with(|| b_id.cmp(a_id))
+    });
+    out
+}
+
+fn app_json(id: &str, attempts: &[AttemptInfo]) -> AppJson {
+    AppJson {
+        id: id.to_owned(),
+        name: attempts.first().map(|a| a.name.clone()).unwrap_or_default(),
+        attempts: attempts
+            .iter()
+            .map(|a| AttemptJson {
+                attempt_id: a.attempt_id.clone(),
+                start_time: format_gmt(a.start_ms),
+                end_time: format_gmt(a.end_ms),
+                last_updated: format_gmt(a.last_updated_ms),
+                duration: if a.completed { (a.end_ms - a.start_ms).max(0) } else { 0 },
+                spark_user: a.user.clone(),
+                completed: a.completed,
+                app_spark_version: a.spark_version.clone(),
+                start_time_epoch: a.start_ms,
+                end_time_epoch: a.end_ms,
+                last_updated_epoch: a.last_updated_ms,
+            })
+            .collect(),
+    }
+}
+
+fn application_list(catalog: &dyn Catalog, query: &Query) -> Result<Response, Response> {
+    let statuses = query.statuses("status", &["COMPLETED", "RUNNING"])?;
+    let min_date = query.date("minDate", parse_date("2010-01-01").unwrap_or(0))?;
+    let max_date = query.date("maxDate", parse_date("3000-01-01").unwrap_or(i64::MAX))?;
+    let min_end = query.date("minEndDate", parse_date("2010-01-01").unwrap_or(0))?;
+    let max_end = query.date("maxEndDate", parse_date("3000-01-01").unwrap_or(i64::MAX))?;
+    let limit = query.int("limit", i64::from(i32::MAX))?;
+    let include_completed = statuses.is_empty() || statuses.contains(&"COMPLETED");
+    let include_running = statuses.is_empty() || statuses.contains(&"RUNNING");
+    let now = catalog.now_ms();
+    let apps: Vec<AppJson> = grouped(catalog)
+        .into_iter()
+        .filter(|(_, attempts)| {
+            let any_running = attempts.first().is_none_or(|a| !a.completed);
+            let status_ok = (!any_running && include_completed) || (any_running && include_running);
+            status_ok
+                && attempts.iter().any(|a| {
+                    let start_ok = a.start_ms >= min_date && a.start_ms <= max_date;
+                    let end_ok = if any_running { max_end > now } else { a.end_ms >= min_end && a.end_ms <= max_end };
+                    start_ok && end_ok
+                })
+        })
+        .take(usize::try_from(limit.max(0)).unwrap_or(usize::MAX))
+        .map(|(id, attempts)| app_json(&id, &attempts))
+        .collect();
+    Ok(json(&apps))
+}
+
+fn one_application(catalog: &dyn Catalog, app: &str) -> Response {
+    match grouped(catalog).into_iter().find(|(id, _)| id == app) {
+        Some((id, attempts)) => json(&app_json(&id, &attempts)),
+        None => not_found(format!("unknown app: {app}")),
+    }
+}
+
+fn app_resource(
+    catalog: &dyn Catalog,
+    app: &str,
+    attempt: Option<&str>,
+    resource: &[&str],
+    query: &Query,
+) -> Result<Response, Response> {
+    let known = catalog.attempts().into_iter().any(|a| a.app_id == app && a.attempt_id.as_deref() == attempt);
+    let detail = known.then(|| catalog.detail(app, attempt)).flatten();
+    let Some(detail) = detail else {
+        return Err(not_found(format!("no such app: {app}")));
+    };
+    let d = detail.as_ref();
+    Ok(match resource {
+        ["jobs"] => {
+            let statuses = query.statuses("status", &["RUNNING", "SUCCEEDED", "FAILED", "UNKNOWN"])?;
+            let jobs: Vec<JobJson> = d
+                .jobs
+                .values()
+                .rev()
+                .filter(|j| statuses.is_empty() || statuses.contains(&j.status))
+                .map(job_json)
+                .collect();
+            json(&jobs)
+        }
+        ["jobs", id] => {
+            let job = id.parse::<i64>().ok().and_then(|n| d.jobs.get(&n));
+            match job {
+                Some(job) => json(&job_json(job)),
+                None => not_found(format!("unknown job: {id}")),
+            }
+        }
+        ["stages"] => {
+            let statuses = query.statuses("status", &["ACTIVE", "COMPLETE", "PENDING", "SKIPPED", "FAILED"])?;
+            let options = StageOptions::from_query(query)?;
+            let stages: Vec<StageJson> = d
+                .stages
+                .values()
+                .rev()
+                .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
+                .map(|s| stage_json(s, &options))
+                .collect();
+            json(&stages)
+        }
+        ["stages", id, rest @ ..] => {
+            let stage_id = id.parse::<i64>().map_err(|_| not_found(format!("unknown stage: {id}")))?;
+            let attempts = d.stage_attempts(stage_id);
+            if attempts.is_empty() {
+                return Err(not_found(format!("unknown stage: {stage_id}")));
+            }
+            let options = StageOptions::from_query(query)?;
+            match rest {
+                [] => json(&attempts.iter().rev().map(|s| stage_json(s, &options)).collect::<Vec<_>>()),
+                [attempt, tail @ ..] => {
+                    let found = attempt.parse::<i64>().ok().and_then(|a| attempts.iter().find(|s| s.attempt_id == a));
+                    let Some(stage) = found else {
+                        let ids: Vec<String> = attempts.iter().map(|s| s.attempt_id.to_string()).collect();
+                        return Err(not_found(format!(
+                            "unknown attempt for stage {stage_id}.  Found attempts: [{}]",
+                            ids.join(",")
+                        )));
+                    };
+                    match tail {
+                        [] => json(&stage_json(stage, &options)),
+                        ["taskSummary"] => task_summary(stage, query)?,
+                        ["taskList"] => task_list(stage, query)?,
+                        _ => return Err(not_found(format!("not found: {}", resource.join("/")))),
+                    }
+                }
+            }
+        }
+        ["executors"] => json(&d.executors.values().filter(|e| e.is_active).map(executor_json).collect::<Vec<_>>()),
+        ["allexecutors"] => json(&d.executors.values().map(executor_json).collect::<Vec<_>>()),
+        ["environment"] => json(&environment_json(d.environment.as_ref())),
+        ["storage", "rdd", ..] | ["logs"] => Response {
+            status: 501,
+            content_type: TEXT,
+            body: format!("/{} is not served by sparkplane's History Server yet", resource.join("/")),
+        },
+        _ => not_found(format!("not found: {}", resource.join("/"))),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobJson {
+    job_id: i64,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submission_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completion_time: Option<String>,
+    stage_ids: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_group: Option<String>,
+    job_tags: Vec<String>,
+    status: &'static str,
+    num_tasks: i64,
+    num_active_tasks: i64,
+    num_completed_tasks: i64,
+    num_skipped_tasks: i64,
+    num_failed_tasks: i64,
+    num_killed_tasks: i64,
+    num_completed_indices: i64,
+    num_active_stages: i64,
+    num_completed_stages: i64,
+    num_skipped_stages: i64,
+    num_failed_stages: i64,
+    killed_tasks_summary: BTreeMap<String, i64>,
+}
+
+fn count<T>(set: &std::collections::BTreeSet<T>) -> i64 {
+    i64::try_from(set.len()).unwrap_or(i64::MAX)
+}
+
+fn job_json(j: &Job) -> JobJson {
+    JobJson {
+        job_id: j.id,
+        name: j.name.clone(),
+        description: j.description.clone(),
+        submission_time: j.submission_time.map(format_gmt),
+        completion_time: j.completion_time.map(format_gmt),
+        stage_ids: j.stage_ids.clone(),
+        job_group: j.job_group.clone(),
+        job_tags: j.tags.clone(),
+        status: j.status,
+        num_tasks: j.num_tasks,
+        num_active_tasks: j.active_tasks,
+        num_completed_tasks: j.completed_tasks,
+        num_skipped_tasks: j.skipped_tasks,
+        num_failed_tasks: j.failed_tasks,
+        num_killed_tasks: j.killed_tasks,
+        num_completed_indices: count(&j.completed_indices),
+        num_active_stages: count(&j.active_stages),
+        num_completed_stages: count(&j.completed_stages),
+        num_skipped_stages: j.skipped_stages,
+        num_failed_stages: j.failed_stages,
+        killed_tasks_summary: j.killed_summary.clone(),
+    }
+}
+
+struct StageOptions {
+    details: bool,
+    task_status: Vec<&'static str>,
+}
+
+impl StageOptions {
+    fn from_query(query: &Query) -> Result<StageOptions, Response> {
+        Ok(StageOptions { details: query.flag("details"), task_status: query.statuses("taskStatus", TASK_STATUSES)? })
+    }
+}
+
+const TASK_STATUSES: &[&str] = &["RUNNING", "KILLED", "FAILED", "SUCCESS", "UNKNOWN"];
+
+/// The executor metric names Spark reports in `peakExecutorMetrics` (all 0 when no executor reported them).
+const EXECUTOR_METRICS: &[&str] = &[
+    "JVMHeapMemory",
+    "JVMOffHeapMemory",
+    "OnHeapExecutionMemory",
+    "OffHeapExecutionMemory",
+    "OnHeapStorageMemory",
+    "OffHeapStorageMemory",
+    "OnHeapUnifiedMemory",
+    "OffHeapUnifiedMemory",
+    "DirectPoolMemory",
+    "MappedPoolMemory",
+    "ProcessTreeJVMVMemory",
+    "ProcessTreeJVMRSSMemory",
+    "ProcessTreePythonVMemory",
+    "ProcessTreePythonRSSMemory",
+    "ProcessTreeOtherVMemory",
+    "ProcessTreeOtherRSSMemory",
+    "ContainerCPUMilliCores",
+    "ContainerMemoryWorkingSetBytes",
+    "MinorGCCount",
+    "MinorGCTime",
+    "MajorGCCount",
+    "MajorGCTime",
+    "TotalGCTime",
+];
+
+/// A map that keeps Spark's metric order when serialised.
+struct OrderedMetrics(Vec<(&'static str, i64)>);
+
+impl Serialize for OrderedMetrics {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StageJson {
+    status: &'static str,
+    stage_id: i64,
+    attempt_id: i64,
+    num_tasks: i64,
+    num_active_tasks: i64,
+    num_complete_tasks: i64,
+    num_failed_tasks: i64,
+    num_killed_tasks: i64,
+    num_completed_indices: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submission_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_task_launched_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completion_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<String>,
+    executor_deserialize_time: i64,
+    executor_deserialize_cpu_time: i64,
+    executor_run_time: i64,
+    executor_cpu_time: i64,
+    result_size: i64,
+    jvm_gc_time: i64,
+    result_serialization_time: i64,
+    memory_bytes_spilled: i64,
+    disk_bytes_spilled: i64,
+    peak_execution_memory: i64,
+    input_bytes: i64,
+    input_records: i64,
+    output_bytes: i64,
+    output_records: i64,
+    shuffle_remote_blocks_fetched: i64,
+    shuffle_local_blocks_fetched: i64,
+    shuffle_fetch_wait_time: i64,
+    shuffle_remote_bytes_read: i64,
+    shuffle_remote_bytes_read_to_disk: i64,
+    shuffle_local_bytes_read: i64,
+    shuffle_read_bytes: i64,
+    shuffle_read_records: i64,
+    shuffle_corrupt_merged_block_chunks: i64,
+    shuffle_merged_fetch_fallback_count: i64,
+    shuffle_merged_remote_blocks_fetched: i64,
+    shuffle_merged_local_blocks_fetched: i64,
+    shuffle_merged_remote_chunks_fetched: i64,
+    shuffle_merged_local_chunks_fetched: i64,
+    shuffle_merged_remote_bytes_read: i64,
+    shuffle_merged_local_bytes_read: i64,
+    shuffle_remote_reqs_duration: i64,
+    shuffle_merged_remote_reqs_duration: i64,
+    shuffle_write_bytes: i64,
+    shuffle_write_time: i64,
+    shuffle_write_records: i64,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    details: String,
+    scheduling_pool: String,
+    rdd_ids: Vec<i64>,
+    accumulator_updates: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks: Option<BTreeMap<String, TaskJson>>,
+    killed_tasks_summary: BTreeMap<String, i64>,
+    resource_profile_id: i64,
+    peak_executor_metrics: OrderedMetrics,
+    is_shuffle_push_enabled: bool,
+    shuffle_mergers_count: i64,
+}
+
+fn stage_json(s: &Stage, options: &StageOptions) -> StageJson {
+    let m = &s.metrics;
+    let tasks = options.details.then(|| {
+        s.tasks
+            .values()
+            .filter(|t| options.task_status.is_empty() || options.task_status.contains(&t.status))
+            .map(|t| (t.task_id.to_string(), task_json(t)))
+            .collect()
+    });
+    StageJson {
+        status: s.status,
+        stage_id: s.stage_id,
+        attempt_id: s.attempt_id,
+        num_tasks: s.num_tasks,
+        num_active_tasks: s.active_tasks,
+        num_complete_tasks: s.complete_tasks,
+        num_failed_tasks: s.failed_tasks,
+        num_killed_tasks: s.killed_tasks,
+        num_completed_indices: count(&s.completed_indices),
+        submission_time: s.submission_time.map(format_gmt),
+        first_task_launched_time: s.first_task_launched_time.map(format_gmt),
+        completion_time: s.completion_time.map(format_gmt),
+        failure_reason: s.failure_reason.clone(),
+        executor_deserialize_time: m.executor_deserialize_time,
+        executor_deserialize_cpu_time: m.executor_deserialize_cpu_time,
+        executor_run_time: m.executor_run_time,
+        executor_cpu_time: m.executor_cpu_time,
+        result_size: m.result_size,
+        jvm_gc_time: m.jvm_gc_time,
+        result_serialization_time: m.result_serialization_time,
+        memory_bytes_spilled: m.memory_bytes_spilled,
+        disk_bytes_spilled: m.disk_bytes_spilled,
+        peak_execution_memory: m.peak_execution_memory,
+        input_bytes: m.input_bytes,
+        input_records: m.input_records,
+        output_bytes: m.output_bytes,
+        output_records: m.output_records,
+        shuffle_remote_blocks_fetched: m.shuffle_remote_blocks_fetched,
+        shuffle_local_blocks_fetched: m.shuffle_local_blocks_fetched,
+        shuffle_fetch_wait_time: m.shuffle_fetch_wait_time,
+        shuffle_remote_bytes_read: m.shuffle_remote_bytes_read,
+        shuffle_remote_bytes_read_to_disk: m.shuffle_remote_bytes_read_to_disk,
+        shuffle_local_bytes_read: m.shuffle_local_bytes_read,
+        shuffle_read_bytes: m.shuffle_read_bytes(),
+        shuffle_read_records: m.shuffle_records_read,
+        shuffle_corrupt_merged_block_chunks: m.shuffle_corrupt_merged_block_chunks,
+        shuffle_merged_fetch_fallback_count: m.shuffle_merged_fetch_fallback_count,
+        shuffle_merged_remote_blocks_fetched: m.shuffle_merged_remote_blocks_fetched,
+        shuffle_merged_local_blocks_fetched: m.shuffle_merged_local_blocks_fetched,
+        shuffle_merged_remote_chunks_fetched: m.shuffle_merged_remote_chunks_fetched,
+        shuffle_merged_local_chunks_fetched: m.shuffle_merged_local_chunks_fetched,
+        shuffle_merged_remote_bytes_read: m.shuffle_merged_remote_bytes_read,
+        shuffle_merged_local_bytes_read: m.shuffle_merged_local_bytes_read,
+        shuffle_remote_reqs_duration: m.shuffle_remote_reqs_duration,
+        shuffle_merged_remote_reqs_duration: m.shuffle_merged_remote_reqs_duration,
+        shuffle_write_bytes: m.shuffle_bytes_written,
+        shuffle_write_time: m.shuffle_write_time,
+        shuffle_write_records: m.shuffle_records_written,
+        name: s.name.clone(),
+        description: s.description.clone(),
+        details: s.details.clone(),
+        scheduling_pool: s.scheduling_pool.clone(),
+        rdd_ids: s.rdd_ids.clone(),
+        accumulator_updates: Vec::new(),
+        tasks,
+        killed_tasks_summary: s.killed_summary.clone(),
+        resource_profile_id: s.resource_profile_id,
+        peak_executor_metrics: OrderedMetrics(EXECUTOR_METRICS.iter().map(|k| (*k, 0)).collect()),
+        is_shuffle_push_enabled: false,
+        shuffle_mergers_count: 0,
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskJson {
+    task_id: i64,
+    index: i64,
+    attempt: i64,
+    partition_id: i64,
+    launch_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<i64>,
+    executor_id: String,
+    host: String,
+    status: &'static str,
+    task_locality: String,
+    speculative: bool,
+    accumulator_updates: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_metrics: Option<TaskMetricsJson>,
+    executor_logs: BTreeMap<String, String>,
+    scheduler_delay: i64,
+    getting_result_time: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskMetricsJson {
+    executor_deserialize_time: i64,
+    executor_deserialize_cpu_time: i64,
+    executor_run_time: i64,
+    executor_cpu_time: i64,
+    result_size: i64,
+    jvm_gc_time: i64,
+    result_serialization_time: i64,
+    memory_bytes_spilled: i64,
+    disk_bytes_spilled: i64,
+    peak_execution_memory: i64,
+    input_metrics: Value,
+    output_metrics: Value,
+    shuffle_read_metrics: Value,
+    shuffle_write_metrics: Value,
+}
+
+fn task_metrics_json(m: &Metrics) -> TaskMetricsJson {
+    TaskMetricsJson {
+        executor_deserialize_time: m.executor_deserialize_time,
+        executor_deserialize_cpu_time: m.executor_deserialize_cpu_time,
+        executor_run_time: m.executor_run_time,
+        executor_cpu_time: m.executor_cpu_time,
+        result_size: m.result_size,
+        jvm_gc_time: m.jvm_gc_time,
+        result_serialization_time: m.result_serialization_time,
+        memory_bytes_spilled: m.memory_bytes_spilled,
+        disk_bytes_spilled: m.disk_bytes_spilled,
+        peak_execution_memory: m.peak_execution_memory,
+        input_metrics: serde_json::json!({ "bytesRead": m.input_bytes, "recordsRead": m.input_records }),
+        output_metrics: serde_json::json!({ "bytesWritten": m.output_bytes, "recordsWritten": m.output_records }),
+        shuffle_read_metrics: serde_json::json!({
+            "remoteBlocksFetched": m.shuffle_remote_blocks_fetched,
+            "localBlocksFetched": m.shuffle_local_blocks_fetched,
+            "fetchWaitTime": m.shuffle_fetch_wait_time,
+            "remoteBytesRead": m.shuffle_remote_bytes_read,
+            "remoteBytesReadToDisk": m.shuffle_remote_bytes_read_to_disk,
+            "localBytesRead": m.shuffle_local_bytes_read,
+            "recordsRead": m.shuffle_records_read,
+            "remoteReqsDuration": m.shuffle_remote_reqs_duration,
+            "shufflePushReadMetrics": {
+                "corruptMergedBlockChunks": m.shuffle_corrupt_merged_block_chunks,
+                "mergedFetchFallbackCount": m.shuffle_merged_fetch_fallback_count,
+                "remoteMergedBlocksFetched": m.shuffle_merged_remote_blocks_fetched,
+                "localMergedBlocksFetched": m.shuffle_merged_local_blocks_fetched,
+                "remoteMergedChunksFetched": m.shuffle_merged_remote_chunks_fetched,
+                "localMergedChunksFetched": m.shuffle_merged_local_chunks_fetched,
+                "remoteMergedBytesRead": m.shuffle_merged_remote_bytes_read,
+                "localMergedBytesRead": m.shuffle_merged_local_bytes_read,
+                "remoteMergedReqsDuration": m.shuffle_merged_remote_reqs_duration,
+            }
+        }),
+        shuffle_write_metrics: serde_json::json!({
+            "bytesWritten": m.shuffle_bytes_written,
+            "writeTime": m.shuffle_write_time,
+            "recordsWritten": m.shuffle_records_written,
+        }),
+    }
+}
+
+/// Spark's scheduler delay: the part of a task's duration not spent deserialising,
+/// running, serialising the result or fetching it.
+fn scheduler_delay(t: &Task) -> i64 {
+    let (Some(duration), Some(m)) = (t.duration(), t.metrics.as_ref()) else { return 0 };
+    let fetching = if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 };
+    (duration - m.executor_deserialize_time - m.executor_run_time - m.result_serialization_time - fetching).max(0)
+}
+
+fn task_json(t: &Task) -> TaskJson {
+    TaskJson {
+        task_id: t.task_id,
+        index: t.index,
+        attempt: t.attempt,
+        partition_id: t.partition_id,
+        launch_time: format_gmt(t.launch_time),
+        duration: t.duration(),
+        executor_id: t.executor_id.clone(),
+        host: t.host.clone(),
+        status: t.status,
+        task_locality: t.locality.clone(),
+        speculative: t.speculative,
+        accumulator_updates: Vec::new(),
+        error_message: t.error_message.clone(),
+        task_metrics: t.metrics.as_ref().map(task_metrics_json),
+        executor_logs: BTreeMap::new(),
+        scheduler_delay: scheduler_delay(t),
+        getting_result_time: if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 },
+    }
+}
+
+fn task_list(stage: &Stage, query: &Query) -> Result<Response, Response> {
+    let offset = query.int("offset", 0)?;
+    let length = query.int("length", 20)?;
+    let statuses = query.statuses("status", TASK_STATUSES)?;
+    let sort = query.get("sortBy").unwrap_or("ID");
+    let mut tasks: Vec<&Task> =
+        stage.tasks.values().filter(|t| statuses.is_empty() || statuses.contains(&t.status)).collect();
+    match sort {
+        "ID" => {}
+        "INCREASING_RUNTIME" | "runtime" => {
+            tasks.sort_by_key(|t| (t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id))
+        }
+        "DECREASING_RUNTIME" | "-runtime" => {
+            tasks.sort_by_key(|t| (std::cmp::Reverse(t.metrics.map_or(-1, |m| m.executor_run_time)), t.task_id))
+        }
+        other => {
+            return Err(bad_request(format!(
+                "Illegal type='{other}'. Supported type values: ID, INCREASING_RUNTIME, DECREASING_RUNTIME"
+            )));
+        }
+    }
+    let page: Vec<TaskJson> = tasks
+        .into_iter()
+        .skip(usize::try_from(offset.max(0)).unwrap_or(usize::MAX))
+        .take(usize::try_from(length.max(0)).unwrap_or(usize::MAX))
+        .map(task_json)
+        .collect();
+    Ok(json(&page))
+}
+
+/// Spark's quantile pick: the value at `min(q × count, count − 1)` of the sorted values.
+fn quantiles_of(mut values: Vec<f64>, quantiles: &[f64]) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    quantiles
+        .iter()
+        .map(|q| {
+            let index = ((q * n as f64) as usize).min(n.saturating_sub(1));
+            values.get(index).copied().unwrap_or(0.0)
+        })
+        .collect()
+}
+
+fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
+    let text = query.get("quantiles").unwrap_or("0.05,0.25,0.5,0.75,0.95");
+    let mut quantiles = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<f64>() {
+            Ok(q) if (0.0..=1.0).contains(&q) => quantiles.push(q),
+            _ => return Err(bad_parameter("quantiles", "double", part)),
+        }
+    }
+    let done: Vec<(&Task, &Metrics)> =
+        stage.tasks.values().filter(|t| t.status == "SUCCESS").filter_map(|t| Some((t, t.metrics.as_ref()?))).collect();
+    if done.is_empty() {
+        return Err(not_found(format!("No tasks reported metrics for {} / {} yet.", stage.stage_id, stage.attempt_id)));
+    }
+    let pick = |f: &dyn Fn(&Task, &Metrics) -> i64| -> Vec<f64> {
+        quantiles_of(done.iter().map(|(t, m)| f(t, m) as f64).collect(), &quantiles)
+    };
+    let body = serde_json::json!({
+        "quantiles": quantiles,
+        "duration": pick(&|t, _| t.duration().unwrap_or(0)),
+        "executorDeserializeTime": pick(&|_, m| m.executor_deserialize_time),
+        "executorDeserializeCpuTime": pick(&|_, m| m.executor_deserialize_cpu_time),
+        "executorRunTime": pick(&|_, m| m.executor_run_time),
+        "executorCpuTime": pick(&|_, m| m.executor_cpu_time),
+        "resultSize": pick(&|_, m| m.result_size),
+        "jvmGcTime": pick(&|_, m| m.jvm_gc_time),
+        "resultSerializationTime": pick(&|_, m| m.result_serialization_time),
+        "gettingResultTime": pick(&|t, _| if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 }),
+        "schedulerDelay": pick(&|t, _| scheduler_delay(t)),
+        "peakExecutionMemory": pick(&|_, m| m.peak_execution_memory),
+        "memoryBytesSpilled": pick(&|_, m| m.memory_bytes_spilled),
+        "diskBytesSpilled": pick(&|_, m| m.disk_bytes_spilled),
+        "inputMetrics": { "bytesRead": pick(&|_, m| m.input_bytes), "recordsRead": pick(&|_, m| m.input_records) },
+        "outputMetrics": { "bytesWritten": pick(&|_, m| m.output_bytes), "recordsWritten": pick(&|_, m| m.output_records) },
+        "shuffleReadMetrics": {
+            "readBytes": pick(&|_, m| m.shuffle_read_bytes()),
+            "readRecords": pick(&|_, m| m.shuffle_records_read),
+            "remoteBlocksFetched": pick(&|_, m| m.shuffle_remote_blocks_fetched),
+            "localBlocksFetched": pick(&|_, m| m.shuffle_local_blocks_fetched),
+            "fetchWaitTime": pick(&|_, m| m.shuffle_fetch_wait_time),
+            "remoteBytesRead": pick(&|_, m| m.shuffle_remote_bytes_read),
+            "remoteBytesReadToDisk": pick(&|_, m| m.shuffle_remote_bytes_read_to_disk),
+            "totalBlocksFetched": pick(&|_, m| m.shuffle_remote_blocks_fetched + m.shuffle_local_blocks_fetched),
+            "remoteReqsDuration": pick(&|_, m| m.shuffle_remote_reqs_duration),
+        },
+        "shuffleWriteMetrics": {
+            "writeBytes": pick(&|_, m| m.shuffle_bytes_written),
+            "writeRecords": pick(&|_, m| m.shuffle_records_written),
+            "writeTime": pick(&|_, m| m.shuffle_write_time),
+        },
+    });
+    Ok(json(&body))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutorJson {
+    id: String,
+    host_port: String,
+    is_active: bool,
+    rdd_blocks: i64,
+    memory_used: i64,
+    disk_used: i64,
+    total_cores: i64,
+    max_tasks: i64,
+    active_tasks: i64,
+    failed_tasks: i64,
+    completed_tasks: i64,
+    total_tasks: i64,
+    total_duration: i64,
+    #[serde(rename = "totalGCTime")]
+    total_gc_time: i64,
+    total_input_bytes: i64,
+    total_shuffle_read: i64,
+    total_shuffle_write: i64,
+    is_blacklisted: bool,
+    max_memory: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    add_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remove_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remove_reason: Option<String>,
+    executor_logs: BTreeMap<String, String>,
+    blacklisted_in_stages: Vec<i64>,
+    attributes: BTreeMap<String, String>,
+    resources: BTreeMap<String, Value>,
+    resource_profile_id: i64,
+    is_excluded: bool,
+    excluded_in_stages: Vec<i64>,
+}
+
+fn executor_json(e: &Executor) -> ExecutorJson {
+    ExecutorJson {
+        id: e.id.clone(),
+        host_port: e.host_port.clone(),
+        is_active: e.is_active,
+        rdd_blocks: 0,
+        memory_used: 0,
+        disk_used: 0,
+        total_cores: e.total_cores,
+        max_tasks: e.total_cores,
+        active_tasks: e.active_tasks,
+        failed_tasks: e.failed_tasks,
+        completed_tasks: e.completed_tasks,
+        total_tasks: e.active_tasks + e.failed_tasks + e.completed_tasks,
+        total_duration: e.total_duration,
+        total_gc_time: e.total_gc_time,
+        total_input_bytes: e.total_input_bytes,
+        total_shuffle_read: e.total_shuffle_read,
+        total_shuffle_write: e.total_shuffle_write,
+        is_blacklisted: false,
+        max_memory: e.max_memory,
+        add_time: e.add_time.map(format_gmt),
+        remove_time: e.remove_time.map(format_gmt),
+        remove_reason: e.remove_reason.clone(),
+        executor_logs: e.logs.clone(),
+        blacklisted_in_stages: Vec::new(),
+        attributes: e.attributes.clone(),
+        resources: BTreeMap::new(),
+        resource_profile_id: 0,
+        is_excluded: false,
+        excluded_in_stages: Vec::new(),
+    }
+}
+
+fn pairs(value: Option<&Value>) -> Vec<[String; 2]> {
+    let mut out: Vec<[String; 2]> = value
+        .and_then(Value::as_object)
+        .map(|o| o.iter().map(|(k, v)| [k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)]).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn environment_json(event: Option<&Value>) -> Value {
+    let jvm = event.and_then(|e| e.get("JVM Information"));
+    let field = |k: &str| jvm.and_then(|j| j.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned();
+    serde_json::json!({
+        "runtime": { "javaVersion": field("Java Version"), "javaHome": field("Java Home"), "scalaVersion": field("Scala Version") },
+        "sparkProperties": pairs(event.and_then(|e| e.get("Spark Properties"))),
+        "hadoopProperties": pairs(event.and_then(|e| e.get("Hadoop Properties"))),
+        "systemProperties": pairs(event.and_then(|e| e.get("System Properties"))),
+        "metricsProperties": pairs(event.and_then(|e| e.get("Metrics Properties"))),
+        "classpathEntries": pairs(event.and_then(|e| e.get("Classpath Entries"))),
+        "resourceProfiles": [],
+    })
+}

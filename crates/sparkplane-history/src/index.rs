@@ -1,0 +1,258 @@
+//! The application index and the detail cache behind `sparkplane history serve`.
+//!
+//! Owns: listing a log location incrementally ([`Index::refresh`]: one listing,
+//! then only new or changed logs — by size, modification time and parts — are
+//! summarised again; vanished ones are dropped), one small listing record per
+//! log whose size does not grow with the log's task count (ADR 0016), the
+//! warnings of logs read only in part, and a byte-budgeted cache of replayed
+//! details ([`Index::detail`]).
+//!
+//! Must not: shape API answers (that is [`crate::api`]), parse events itself
+//! (listing uses `sparkplane_eventlog`'s summary, detail [`crate::replay`]), or
+//! fail the whole listing because one log is unreadable (it is skipped and its
+//! reason kept for the metrics and the log).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sparkplane_eventlog::cost::{PriceSheet, app_cost};
+use sparkplane_eventlog::{AppLog, AppSummary, LogSource, Outcome, ReadError};
+
+use crate::api::{AttemptInfo, Catalog};
+use crate::replay::{AppDetail, DetailBuilder};
+
+/// What the index keeps per log: the listing record, and what the web page shows.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub log: AppLog,
+    pub attempt: AttemptInfo,
+    pub outcome: Outcome,
+    pub team: Option<String>,
+    /// What the application cost at the default price sheet (`sparkplane cost`'s model), USD.
+    pub cost_usd: f64,
+    /// Reading problems (a corrupt line, a cut-off tail), first few only.
+    pub warnings: Vec<String>,
+}
+
+/// Counters for the metrics registry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndexStats {
+    pub logs: u64,
+    pub refreshes: u64,
+    pub summarised: u64,
+    /// Logs left out of the list, by reason ([`SKIP_UNREADABLE`], [`SKIP_NO_START`]).
+    pub skipped: BTreeMap<String, u64>,
+    pub detail_cache_bytes: u64,
+    pub detail_cache_entries: u64,
+}
+
+struct Cache {
+    budget: u64,
+    used: u64,
+    tick: u64,
+    /// (log name, fingerprint) → (last use, detail).
+    entries: BTreeMap<(String, u64), (u64, Arc<AppDetail>)>,
+}
+
+impl Cache {
+    fn get(&mut self, key: &(String, u64)) -> Option<Arc<AppDetail>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let (used, detail) = self.entries.get_mut(key)?;
+        *used = tick;
+        Some(Arc::clone(detail))
+    }
+
+    fn put(&mut self, key: (String, u64), detail: Arc<AppDetail>) {
+        let size = detail.approx_bytes();
+        if size > self.budget {
+            return;
+        }
+        while self.used + size > self.budget {
+            let Some(oldest) = self.entries.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| k.clone()) else {
+                break;
+            };
+            if let Some((_, gone)) = self.entries.remove(&oldest) {
+                self.used -= gone.approx_bytes();
+            }
+        }
+        self.tick += 1;
+        self.used += size;
+        if let Some((_, old)) = self.entries.insert(key, (self.tick, detail)) {
+            self.used -= old.approx_bytes();
+        }
+    }
+}
+
+/// The index over one log location.
+pub struct Index {
+    source: LogSource,
+    entries: Mutex<BTreeMap<String, Entry>>,
+    stats: Mutex<IndexStats>,
+    cache: Mutex<Cache>,
+}
+
+/// Reason label of a log that could not be opened or decoded.
+pub const SKIP_UNREADABLE: &str = "unreadable";
+/// Reason label of a log without an application start event.
+pub const SKIP_NO_START: &str = "no_application_start";
+
+/// The default detail-cache budget: 256 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+fn team_of(source: &LogSource, log_name: &str) -> Option<String> {
+    let root = source.describe();
+    let relative = log_name.strip_prefix(root.trim_end_matches('/'))?.trim_start_matches('/');
+    let (team, rest) = relative.split_once('/')?;
+    (!rest.is_empty() && !team.starts_with("eventlog_v2_")).then(|| team.to_owned())
+}
+
+fn attempt_of(summary: &AppSummary, log: &AppLog) -> AttemptInfo {
+    let completed = !summary.log.in_progress && summary.end_time_ms.is_some();
+    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let fallback_id = log.name.rsplit('/').next().unwrap_or(&log.name).to_owned();
+    AttemptInfo {
+        app_id: summary.app_id.clone().unwrap_or(fallback_id),
+        attempt_id: summary.attempt_id.clone(),
+        name: summary.name.clone().unwrap_or_default(),
+        start_ms: summary.start_time_ms.map_or(-1, as_i64),
+        end_ms: if completed { summary.end_time_ms.map_or(-1, as_i64) } else { -1 },
+        last_updated_ms: log.modified_ms.unwrap_or(0),
+        user: summary.user.clone().unwrap_or_default(),
+        completed,
+        spark_version: summary.spark_version.clone().unwrap_or_default(),
+    }
+}
+
+impl Index {
+    /// An empty index over `source`; call [`Index::refresh`] to fill it.
+    pub fn new(source: LogSource, cache_bytes: u64) -> Index {
+        Index {
+            source,
+            entries: Mutex::new(BTreeMap::new()),
+            stats: Mutex::new(IndexStats::default()),
+            cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
+        }
+    }
+
+    /// The location as the user reads it.
+    pub fn describe(&self) -> String {
+        self.source.describe()
+    }
+
+    /// Lists the location once and summarises only new or changed logs.
+    /// Fails only when the location itself cannot be listed.
+    pub fn refresh(&self) -> Result<(), ReadError> {
+        let listed = self.source.app_logs()?;
+        let known: BTreeMap<String, u64> = match self.entries.lock() {
+            Ok(entries) => entries.iter().map(|(k, e)| (k.clone(), e.log.fingerprint)).collect(),
+            Err(_) => BTreeMap::new(),
+        };
+        let mut fresh = Vec::new();
+        let mut present = Vec::with_capacity(listed.len());
+        let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+        for log in listed {
+            present.push(log.name.clone());
+            if known.get(&log.name) == Some(&log.fingerprint) {
+                continue;
+            }
+            match log.summarize() {
+                Ok(summary) if summary.start_time_ms.is_some() => {
+                    let warnings: Vec<String> = summary.warnings.iter().take(5).map(|w| w.message.clone()).collect();
+                    let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
+                    let entry = Entry {
+                        attempt: attempt_of(&summary, &log),
+                        outcome: summary.outcome,
+                        team: cost.team.clone().or_else(|| team_of(&self.source, &log.name)),
+                        cost_usd: cost.cost,
+                        warnings,
+                        log,
+                    };
+                    fresh.push(entry);
+                }
+                Ok(_) => *skipped.entry(SKIP_NO_START.to_owned()).or_default() += 1,
+                Err(_) => *skipped.entry(SKIP_UNREADABLE.to_owned()).or_default() += 1,
+            }
+        }
+        let count = {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let present: std::collections::BTreeSet<String> = present.into_iter().collect();
+            entries.retain(|name, _| present.contains(name));
+            let summarised = fresh.len() as u64;
+            for entry in fresh {
+                entries.insert(entry.log.name.clone(), entry);
+            }
+            (entries.len() as u64, summarised)
+        };
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.logs = count.0;
+        stats.refreshes += 1;
+        stats.summarised += count.1;
+        for (reason, n) in skipped {
+            *stats.skipped.entry(reason).or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// Every indexed log, in name order.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.entries.lock().map(|e| e.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Counters for the metrics.
+    pub fn stats(&self) -> IndexStats {
+        let mut stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Ok(cache) = self.cache.lock() {
+            stats.detail_cache_bytes = cache.used;
+            stats.detail_cache_entries = cache.entries.len() as u64;
+        }
+        stats
+    }
+
+    /// The log of one attempt.
+    pub fn log_of(&self, app_id: &str, attempt_id: Option<&str>) -> Option<AppLog> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .values()
+            .find(|e| e.attempt.app_id == app_id && e.attempt.attempt_id.as_deref() == attempt_id)
+            .map(|e| e.log.clone())
+    }
+}
+
+/// Replays one log into its detail (no cache).
+pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
+    let event_log = log.open()?;
+    let mut lines = event_log.lines()?;
+    let mut builder = DetailBuilder::new();
+    while let Some(line) = lines.next_line() {
+        builder.push_line(line.number, line.text);
+    }
+    Ok(builder.finish())
+}
+
+impl Catalog for Index {
+    fn attempts(&self) -> Vec<AttemptInfo> {
+        self.entries.lock().map(|e| e.values().map(|x| x.attempt.clone()).collect()).unwrap_or_default()
+    }
+
+    fn detail(&self, app_id: &str, attempt_id: Option<&str>) -> Option<Arc<AppDetail>> {
+        let log = self.log_of(app_id, attempt_id)?;
+        let key = (log.name.clone(), log.fingerprint);
+        if let Some(hit) = self.cache.lock().ok()?.get(&key) {
+            return Some(hit);
+        }
+        let detail = Arc::new(replay(&log).ok()?);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(key, Arc::clone(&detail));
+        }
+        Some(detail)
+    }
+
+    fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}

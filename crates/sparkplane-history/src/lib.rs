@@ -1,0 +1,24 @@
+//! sparkplane's History Server: Spark's `/api/v1` REST API answered from event
+//! logs in a folder or under an object-store prefix.
+//!
+//! The pipeline is `index` → `replay` → `api`: [`index`] lists the location
+//! incrementally and keeps one small record per application attempt (built
+//! from `sparkplane_eventlog`'s `AppSummary`); [`replay`] folds one log into the
+//! jobs, stages, tasks and executors Spark's status store would hold, on
+//! demand, cached within a memory budget; [`api`] is a pure function from a
+//! request to Spark's JSON answer. [`server`] is the thin HTTP layer; [`time`]
+//! formats and parses Spark's dates.
+
+pub mod api;
+pub mod index;
+pub mod metrics;
+pub mod page;
+pub mod replay;
+pub mod server;
+pub mod time;
+
+pub use api::{AttemptInfo, Catalog, Response, SPARK_API_VERSION, respond};
+pub use index::{DEFAULT_CACHE_BYTES, Entry, Index, IndexStats};
+pub use metrics::RequestStats;
+pub use replay::{AppDetail, DetailBuilder};
+pub use server::{DEFAULT_LISTEN, HistoryServer, ServeError, serve};

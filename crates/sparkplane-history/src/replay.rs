@@ -1,0 +1,690 @@
+//! One application's detail as Spark's status store keeps it: jobs, stage
+//! attempts, tasks, executors, environment and RDDs, replayed from the lines
+//! of its event log.
+//!
+//! Owns: folding listener events into the records the REST API serves
+//! ([`AppDetail`]), with Spark's own counting rules (a job's tasks are the sum
+//! of its stages', stages never submitted are skipped when the job ends,
+//! completed indices are distinct, metrics of every ended task count).
+//!
+//! Must not: do I/O (lines come in through [`DetailBuilder::push_line`]), shape
+//! JSON answers (the api module does), or summarise an application for
+//! listing (that is `sparkplane_eventlog`'s `AppSummary`). The task list is the
+//! only part that grows with task count; callers cache details within a
+//! memory budget ([`AppDetail::approx_bytes`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+/// Task metrics in the units and names of Spark's `TaskMetricDistributions`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Metrics {
+    pub executor_deserialize_time: i64,
+    pub executor_deserialize_cpu_time: i64,
+    pub executor_run_time: i64,
+    pub executor_cpu_time: i64,
+    pub result_size: i64,
+    pub jvm_gc_time: i64,
+    pub result_serialization_time: i64,
+    pub memory_bytes_spilled: i64,
+    pub disk_bytes_spilled: i64,
+    pub peak_execution_memory: i64,
+    pub input_bytes: i64,
+    pub input_records: i64,
+    pub output_bytes: i64,
+    pub output_records: i64,
+    pub shuffle_remote_blocks_fetched: i64,
+    pub shuffle_local_blocks_fetched: i64,
+    pub shuffle_fetch_wait_time: i64,
+    pub shuffle_remote_bytes_read: i64,
+    pub shuffle_remote_bytes_read_to_disk: i64,
+    pub shuffle_local_bytes_read: i64,
+    pub shuffle_records_read: i64,
+    pub shuffle_remote_reqs_duration: i64,
+    pub shuffle_corrupt_merged_block_chunks: i64,
+    pub shuffle_merged_fetch_fallback_count: i64,
+    pub shuffle_merged_remote_blocks_fetched: i64,
+    pub shuffle_merged_local_blocks_fetched: i64,
+    pub shuffle_merged_remote_chunks_fetched: i64,
+    pub shuffle_merged_local_chunks_fetched: i64,
+    pub shuffle_merged_remote_bytes_read: i64,
+    pub shuffle_merged_local_bytes_read: i64,
+    pub shuffle_merged_remote_reqs_duration: i64,
+    pub shuffle_bytes_written: i64,
+    pub shuffle_write_time: i64,
+    pub shuffle_records_written: i64,
+}
+
+fn int(value: &Value, key: &str) -> i64 {
+    value.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+impl Metrics {
+    /// Reads a `"Task Metrics"` object as `JsonProtocol` writes it (missing fields are 0).
+    pub fn from_json(m: &Value) -> Metrics {
+        let null = Value::Null;
+        let read = m.get("Shuffle Read Metrics").unwrap_or(&null);
+        let push = read.get("Push Based Shuffle").unwrap_or(&null);
+        let write = m.get("Shuffle Write Metrics").unwrap_or(&null);
+        let input = m.get("Input Metrics").unwrap_or(&null);
+        let output = m.get("Output Metrics").unwrap_or(&null);
+        Metrics {
+            executor_deserialize_time: int(m, "Executor Deserialize Time"),
+            executor_deserialize_cpu_time: int(m, "Executor Deserialize CPU Time"),
+            executor_run_time: int(m, "Executor Run Time"),
+            executor_cpu_time: int(m, "Executor CPU Time"),
+            result_size: int(m, "Result Size"),
+            jvm_gc_time: int(m, "JVM GC Time"),
+            result_serialization_time: int(m, "Result Serialization Time"),
+            memory_bytes_spilled: int(m, "Memory Bytes Spilled"),
+            disk_bytes_spilled: int(m, "Disk Bytes Spilled"),
+            peak_execution_memory: int(m, "Peak Execution Memory"),
+            input_bytes: int(input, "Bytes Read"),
+            input_records: int(input, "Records Read"),
+            output_bytes: int(output, "Bytes Written"),
+            output_records: int(output, "Records Written"),
+            shuffle_remote_blocks_fetched: int(read, "Remote Blocks Fetched"),
+            shuffle_local_blocks_fetched: int(read, "Local Blocks Fetched"),
+            shuffle_fetch_wait_time: int(read, "Fetch Wait Time"),
+            shuffle_remote_bytes_read: int(read, "Remote Bytes Read"),
+            shuffle_remote_bytes_read_to_disk: int(read, "Remote Bytes Read To Disk"),
+            shuffle_local_bytes_read: int(read, "Local Bytes Read"),
+            shuffle_records_read: int(read, "Total Records Read"),
+            shuffle_remote_reqs_duration: int(read, "Remote Requests Duration"),
+            shuffle_corrupt_merged_block_chunks: int(push, "Corrupt Merged Block Chunks"),
+            shuffle_merged_fetch_fallback_count: int(push, "Merged Fetch Fallback Count"),
+            shuffle_merged_remote_blocks_fetched: int(push, "Merged Remote Blocks Fetched"),
+            shuffle_merged_local_blocks_fetched: int(push, "Merged Local Blocks Fetched"),
+            shuffle_merged_remote_chunks_fetched: int(push, "Merged Remote Chunks Fetched"),
+            shuffle_merged_local_chunks_fetched: int(push, "Merged Local Chunks Fetched"),
+            shuffle_merged_remote_bytes_read: int(push, "Merged Remote Bytes Read"),
+            shuffle_merged_local_bytes_read: int(push, "Merged Local Bytes Read"),
+            shuffle_merged_remote_reqs_duration: int(push, "Merged Remote Requests Duration"),
+            shuffle_bytes_written: int(write, "Shuffle Bytes Written"),
+            shuffle_write_time: int(write, "Shuffle Write Time"),
+            shuffle_records_written: int(write, "Shuffle Records Written"),
+        }
+    }
+
+    /// Adds another task's metrics.
+    pub fn add(&mut self, o: &Metrics) {
+        macro_rules! sum { ($($f:ident),*) => { $( self.$f = self.$f.saturating_add(o.$f); )* } }
+        sum!(
+            executor_deserialize_time,
+            executor_deserialize_cpu_time,
+            executor_run_time,
+            executor_cpu_time,
+            result_size,
+            jvm_gc_time,
+            result_serialization_time,
+            memory_bytes_spilled,
+            disk_bytes_spilled,
+            peak_execution_memory,
+            input_bytes,
+            input_records,
+            output_bytes,
+            output_records,
+            shuffle_remote_blocks_fetched,
+            shuffle_local_blocks_fetched,
+            shuffle_fetch_wait_time,
+            shuffle_remote_bytes_read,
+            shuffle_remote_bytes_read_to_disk,
+            shuffle_local_bytes_read,
+            shuffle_records_read,
+            shuffle_remote_reqs_duration,
+            shuffle_corrupt_merged_block_chunks,
+            shuffle_merged_fetch_fallback_count,
+            shuffle_merged_remote_blocks_fetched,
+            shuffle_merged_local_blocks_fetched,
+            shuffle_merged_remote_chunks_fetched,
+            shuffle_merged_local_chunks_fetched,
+            shuffle_merged_remote_bytes_read,
+            shuffle_merged_local_bytes_read,
+            shuffle_merged_remote_reqs_duration,
+            shuffle_bytes_written,
+            shuffle_write_time,
+            shuffle_records_written
+        );
+    }
+
+    /// Total shuffle bytes read (remote + local), as Spark's `shuffleReadBytes`.
+    pub fn shuffle_read_bytes(&self) -> i64 {
+        self.shuffle_remote_bytes_read.saturating_add(self.shuffle_local_bytes_read)
+    }
+}
+
+/// A job, counted as Spark's `JobData`.
+#[derive(Debug, Clone, Default)]
+pub struct Job {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub submission_time: Option<i64>,
+    pub completion_time: Option<i64>,
+    pub stage_ids: Vec<i64>,
+    pub job_group: Option<String>,
+    pub tags: Vec<String>,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED` or `UNKNOWN`.
+    pub status: &'static str,
+    pub num_tasks: i64,
+    pub active_tasks: i64,
+    pub completed_tasks: i64,
+    pub skipped_tasks: i64,
+    pub failed_tasks: i64,
+    pub killed_tasks: i64,
+    pub completed_indices: BTreeSet<(i64, i64)>,
+    pub active_stages: BTreeSet<i64>,
+    pub completed_stages: BTreeSet<i64>,
+    pub skipped_stages: i64,
+    pub failed_stages: i64,
+    pub killed_summary: BTreeMap<String, i64>,
+}
+
+/// One task attempt, as Spark's `TaskData`.
+#[derive(Debug, Clone, Default)]
+pub struct Task {
+    pub task_id: i64,
+    pub index: i64,
+    pub attempt: i64,
+    pub partition_id: i64,
+    pub launch_time: i64,
+    pub finish_time: i64,
+    pub getting_result_time: i64,
+    pub executor_id: String,
+    pub host: String,
+    /// `RUNNING`, `SUCCESS`, `FAILED`, `KILLED`.
+    pub status: &'static str,
+    pub locality: String,
+    pub speculative: bool,
+    pub error_message: Option<String>,
+    pub metrics: Option<Metrics>,
+}
+
+impl Task {
+    /// Run time as Spark reports `duration`: finish − launch for an ended task.
+    pub fn duration(&self) -> Option<i64> {
+        (self.finish_time > 0).then(|| self.finish_time - self.launch_time)
+    }
+}
+
+/// One stage attempt, as Spark's `StageData`.
+#[derive(Debug, Clone, Default)]
+pub struct Stage {
+    pub stage_id: i64,
+    pub attempt_id: i64,
+    /// `ACTIVE`, `COMPLETE`, `FAILED`, `PENDING`, `SKIPPED`.
+    pub status: &'static str,
+    pub name: String,
+    pub description: Option<String>,
+    pub details: String,
+    pub num_tasks: i64,
+    pub submission_time: Option<i64>,
+    pub completion_time: Option<i64>,
+    pub first_task_launched_time: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub scheduling_pool: String,
+    pub rdd_ids: Vec<i64>,
+    pub resource_profile_id: i64,
+    pub job_ids: BTreeSet<i64>,
+    pub active_tasks: i64,
+    pub complete_tasks: i64,
+    pub failed_tasks: i64,
+    pub killed_tasks: i64,
+    pub completed_indices: BTreeSet<i64>,
+    pub killed_summary: BTreeMap<String, i64>,
+    pub metrics: Metrics,
+    pub tasks: BTreeMap<i64, Task>,
+}
+
+/// One executor, as Spark's `ExecutorSummary`.
+#[derive(Debug, Clone, Default)]
+pub struct Executor {
+    pub id: String,
+    pub host_port: String,
+    pub is_active: bool,
+    pub total_cores: i64,
+    pub max_memory: i64,
+    pub add_time: Option<i64>,
+    pub remove_time: Option<i64>,
+    pub remove_reason: Option<String>,
+    pub active_tasks: i64,
+    pub failed_tasks: i64,
+    pub completed_tasks: i64,
+    pub total_duration: i64,
+    pub total_gc_time: i64,
+    pub total_input_bytes: i64,
+    pub total_shuffle_read: i64,
+    pub total_shuffle_write: i64,
+    pub logs: BTreeMap<String, String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Everything the per-application endpoints answer from.
+#[derive(Debug, Clone, Default)]
+pub struct AppDetail {
+    pub jobs: BTreeMap<i64, Job>,
+    pub stages: BTreeMap<(i64, i64), Stage>,
+    pub executors: BTreeMap<String, Executor>,
+    /// The `SparkListenerEnvironmentUpdate` event as written.
+    pub environment: Option<Value>,
+    /// Bad lines seen while replaying (line number and reason).
+    pub warnings: Vec<String>,
+    task_count: u64,
+}
+
+impl AppDetail {
+    /// A rough size in memory, for the detail cache's budget.
+    pub fn approx_bytes(&self) -> u64 {
+        let tasks = self.task_count * 512;
+        let stages = self.stages.len() as u64 * 2048;
+        let rest = (self.jobs.len() + self.executors.len()) as u64 * 512;
+        tasks + stages + rest + 4096
+    }
+
+    /// The latest attempt of `stage_id`, if any.
+    pub fn stage_attempts(&self, stage_id: i64) -> Vec<&Stage> {
+        self.stages.range((stage_id, i64::MIN)..=(stage_id, i64::MAX)).map(|(_, s)| s).collect()
+    }
+}
+
+/// Folds event-log lines into an [`AppDetail`].
+#[derive(Debug, Default)]
+pub struct DetailBuilder {
+    detail: AppDetail,
+    /// Stage id → jobs that contain it.
+    stage_jobs: BTreeMap<i64, BTreeSet<i64>>,
+    /// Stage infos announced by job starts, used for stages never submitted.
+    pending: BTreeMap<i64, Value>,
+}
+
+const MAX_WARNINGS: usize = 100;
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn prop(event: &Value, key: &str) -> Option<String> {
+    event.get("Properties").and_then(|p| p.get(key)).and_then(Value::as_str).map(str::to_owned)
+}
+
+impl DetailBuilder {
+    pub fn new() -> DetailBuilder {
+        DetailBuilder::default()
+    }
+
+    /// Reads one line; a line that is not a JSON event becomes a warning.
+    pub fn push_line(&mut self, line_number: u64, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(event) => self.apply(&event),
+            Err(e) if self.detail.warnings.len() < MAX_WARNINGS => {
+                self.detail.warnings.push(format!("line {line_number}: not a JSON event ({e})"));
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Applies one parsed event.
+    pub fn apply(&mut self, event: &Value) {
+        let Some(name) = event.get("Event").and_then(Value::as_str) else { return };
+        match name {
+            "SparkListenerEnvironmentUpdate" => self.detail.environment = Some(event.clone()),
+            "SparkListenerJobStart" => self.job_start(event),
+            "SparkListenerJobEnd" => self.job_end(event),
+            "SparkListenerStageSubmitted" => self.stage_submitted(event),
+            "SparkListenerStageCompleted" => self.stage_completed(event),
+            "SparkListenerTaskStart" => self.task_start(event),
+            "SparkListenerTaskEnd" => self.task_end(event),
+            "SparkListenerExecutorAdded" => self.executor_added(event),
+            "SparkListenerExecutorRemoved" => self.executor_removed(event),
+            "SparkListenerBlockManagerAdded" => self.block_manager_added(event),
+            _ => {}
+        }
+    }
+
+    fn job_start(&mut self, event: &Value) {
+        let id = int(event, "Job ID");
+        let infos: Vec<&Value> =
+            event.get("Stage Infos").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        let stage_ids: Vec<i64> = match event.get("Stage IDs").and_then(Value::as_array) {
+            Some(ids) => ids.iter().filter_map(Value::as_i64).collect(),
+            None => infos.iter().map(|i| int(i, "Stage ID")).collect(),
+        };
+        let last = infos.iter().max_by_key(|i| int(i, "Stage ID"));
+        let name = last.and_then(|i| text(i, "Stage Name")).unwrap_or_default();
+        for info in &infos {
+            let stage_id = int(info, "Stage ID");
+            self.stage_jobs.entry(stage_id).or_default().insert(id);
+            self.pending.entry(stage_id).or_insert_with(|| (*info).clone());
+        }
+        let tags = prop(event, "spark.job.tags")
+            .map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect::<BTreeSet<_>>())
+            .unwrap_or_default();
+        let job = Job {
+            id,
+            name,
+            description: prop(event, "spark.job.description"),
+            submission_time: event.get("Submission Time").and_then(Value::as_i64),
+            stage_ids,
+            job_group: prop(event, "spark.jobGroup.id"),
+            tags: tags.into_iter().collect(),
+            status: "RUNNING",
+            num_tasks: infos.iter().map(|i| int(i, "Number of Tasks")).sum(),
+            ..Job::default()
+        };
+        self.detail.jobs.insert(id, job);
+    }
+
+    fn job_end(&mut self, event: &Value) {
+        let id = int(event, "Job ID");
+        let succeeded =
+            event.get("Job Result").and_then(|r| r.get("Result")).and_then(Value::as_str) == Some("JobSucceeded");
+        let Some(job) = self.detail.jobs.get_mut(&id) else { return };
+        job.status = if succeeded { "SUCCEEDED" } else { "FAILED" };
+        job.completion_time = event.get("Completion Time").and_then(Value::as_i64);
+        // Stages of the job that never ran are skipped.
+        for stage_id in job.stage_ids.clone() {
+            let ran = self
+                .detail
+                .stages
+                .range((stage_id, i64::MIN)..=(stage_id, i64::MAX))
+                .any(|(_, s)| s.status != "PENDING");
+            if !ran {
+                job.skipped_stages += 1;
+                let tasks = self.pending.get(&stage_id).map(|i| int(i, "Number of Tasks")).unwrap_or(0);
+                job.skipped_tasks += tasks;
+                let info = self.pending.get(&stage_id).cloned();
+                if let Some(info) = info {
+                    let stage = self
+                        .detail
+                        .stages
+                        .entry((stage_id, int(&info, "Stage Attempt ID")))
+                        .or_insert_with(|| stage_from_info(&info));
+                    stage.status = "SKIPPED";
+                    stage.job_ids.insert(id);
+                }
+            }
+        }
+    }
+
+    fn stage_mut(&mut self, info: &Value) -> &mut Stage {
+        let key = (int(info, "Stage ID"), int(info, "Stage Attempt ID"));
+        let jobs = self.stage_jobs.get(&key.0).cloned().unwrap_or_default();
+        let stage = self.detail.stages.entry(key).or_insert_with(|| stage_from_info(info));
+        stage.job_ids.extend(jobs);
+        stage
+    }
+
+    fn stage_submitted(&mut self, event: &Value) {
+        let Some(info) = event.get("Stage Info") else { return };
+        let pool = prop(event, "spark.scheduler.pool");
+        let description = prop(event, "spark.job.description");
+        let stage = self.stage_mut(info);
+        let fresh = stage_from_info(info);
+        stage.status = "ACTIVE";
+        stage.submission_time = fresh.submission_time.or(stage.submission_time);
+        stage.name = fresh.name;
+        stage.details = fresh.details;
+        stage.rdd_ids = fresh.rdd_ids;
+        stage.num_tasks = fresh.num_tasks;
+        if let Some(pool) = pool {
+            stage.scheduling_pool = pool;
+        }
+        if description.is_some() {
+            stage.description = description;
+        }
+        let (stage_id, jobs) = (stage.stage_id, stage.job_ids.clone());
+        for job in jobs {
+            if let Some(job) = self.detail.jobs.get_mut(&job) {
+                job.active_stages.insert(stage_id);
+            }
+        }
+    }
+
+    fn stage_completed(&mut self, event: &Value) {
+        let Some(info) = event.get("Stage Info") else { return };
+        let stage = self.stage_mut(info);
+        let fresh = stage_from_info(info);
+        stage.submission_time = fresh.submission_time.or(stage.submission_time);
+        stage.completion_time = fresh.completion_time;
+        stage.failure_reason = fresh.failure_reason.clone();
+        stage.status = if fresh.failure_reason.is_some() { "FAILED" } else { "COMPLETE" };
+        let (stage_id, failed, jobs) = (stage.stage_id, fresh.failure_reason.is_some(), stage.job_ids.clone());
+        for job in jobs {
+            if let Some(job) = self.detail.jobs.get_mut(&job) {
+                job.active_stages.remove(&stage_id);
+                if failed {
+                    job.failed_stages += 1;
+                } else {
+                    job.completed_stages.insert(stage_id);
+                }
+            }
+        }
+    }
+
+    fn task_start(&mut self, event: &Value) {
+        let Some(info) = event.get("Task Info") else { return };
+        let task = task_from_info(info);
+        let key = (int(event, "Stage ID"), int(event, "Stage Attempt ID"));
+        let executor = task.executor_id.clone();
+        if let Some(stage) = self.detail.stages.get_mut(&key) {
+            stage.active_tasks += 1;
+            stage.first_task_launched_time =
+                Some(stage.first_task_launched_time.map_or(task.launch_time, |t| t.min(task.launch_time)));
+            for job in stage.job_ids.clone() {
+                if let Some(job) = self.detail.jobs.get_mut(&job) {
+                    job.active_tasks += 1;
+                }
+            }
+            stage.tasks.insert(task.task_id, task);
+            self.detail.task_count += 1;
+        }
+        if let Some(e) = self.detail.executors.get_mut(&executor) {
+            e.active_tasks += 1;
+        }
+    }
+
+    fn task_end(&mut self, event: &Value) {
+        let Some(info) = event.get("Task Info") else { return };
+        let reason = event.get("Task End Reason");
+        let reason_name = reason.and_then(|r| r.get("Reason")).and_then(Value::as_str).unwrap_or("Success");
+        let mut task = task_from_info(info);
+        task.metrics = event.get("Task Metrics").filter(|m| m.is_object()).map(Metrics::from_json);
+        let (status, killed_reason, error) = match reason_name {
+            "Success" => ("SUCCESS", None, None),
+            "TaskKilled" => {
+                let why = reason.and_then(|r| text(r, "Kill Description")).unwrap_or_else(|| "unknown reason".into());
+                ("KILLED", Some(why.clone()), Some(why))
+            }
+            _ => ("FAILED", None, Some(failure_message(reason_name, reason))),
+        };
+        task.status = status;
+        task.error_message = error;
+        let key = (int(event, "Stage ID"), int(event, "Stage Attempt ID"));
+        let metrics = task.metrics.unwrap_or_default();
+        let duration = task.duration().unwrap_or(0);
+        let executor_id = task.executor_id.clone();
+        if let Some(stage) = self.detail.stages.get_mut(&key) {
+            let was_running = stage.tasks.get(&task.task_id).is_some_and(|t| t.status == "RUNNING");
+            if was_running {
+                stage.active_tasks -= 1;
+            }
+            match status {
+                "SUCCESS" => {
+                    stage.complete_tasks += 1;
+                    stage.completed_indices.insert(task.index);
+                }
+                "KILLED" => {
+                    stage.killed_tasks += 1;
+                    *stage.killed_summary.entry(killed_reason.clone().unwrap_or_default()).or_default() += 1;
+                }
+                _ => stage.failed_tasks += 1,
+            }
+            stage.metrics.add(&metrics);
+            for job_id in stage.job_ids.clone() {
+                if let Some(job) = self.detail.jobs.get_mut(&job_id) {
+                    if was_running {
+                        job.active_tasks -= 1;
+                    }
+                    match status {
+                        "SUCCESS" => {
+                            job.completed_tasks += 1;
+                            job.completed_indices.insert((key.0, task.index));
+                        }
+                        "KILLED" => {
+                            job.killed_tasks += 1;
+                            *job.killed_summary.entry(killed_reason.clone().unwrap_or_default()).or_default() += 1;
+                        }
+                        _ => job.failed_tasks += 1,
+                    }
+                }
+            }
+            if !stage.tasks.contains_key(&task.task_id) {
+                self.detail.task_count += 1;
+            }
+            stage.tasks.insert(task.task_id, task);
+        }
+        if let Some(e) = self.detail.executors.get_mut(&executor_id) {
+            if e.active_tasks > 0 {
+                e.active_tasks -= 1;
+            }
+            match status {
+                "SUCCESS" => e.completed_tasks += 1,
+                "FAILED" => e.failed_tasks += 1,
+                _ => {}
+            }
+            e.total_duration += duration;
+            e.total_gc_time += metrics.jvm_gc_time;
+            e.total_input_bytes += metrics.input_bytes;
+            e.total_shuffle_read += metrics.shuffle_read_bytes();
+            e.total_shuffle_write += metrics.shuffle_bytes_written;
+        }
+    }
+
+    fn executor_added(&mut self, event: &Value) {
+        let id = text(event, "Executor ID").unwrap_or_default();
+        let info = event.get("Executor Info").cloned().unwrap_or(Value::Null);
+        let e = self.detail.executors.entry(id.clone()).or_insert_with(|| Executor { id, ..Executor::default() });
+        e.is_active = true;
+        e.add_time = event.get("Timestamp").and_then(Value::as_i64);
+        e.total_cores = int(&info, "Total Cores");
+        if let Some(host) = text(&info, "Host")
+            && e.host_port.is_empty()
+        {
+            e.host_port = host;
+        }
+        e.logs = string_map(info.get("Log Urls"));
+        e.attributes = string_map(info.get("Attributes"));
+    }
+
+    fn executor_removed(&mut self, event: &Value) {
+        let id = text(event, "Executor ID").unwrap_or_default();
+        if let Some(e) = self.detail.executors.get_mut(&id) {
+            e.is_active = false;
+            e.remove_time = event.get("Timestamp").and_then(Value::as_i64);
+            e.remove_reason = text(event, "Removed Reason");
+        }
+    }
+
+    fn block_manager_added(&mut self, event: &Value) {
+        let Some(bm) = event.get("Block Manager ID") else { return };
+        let id = text(bm, "Executor ID").unwrap_or_default();
+        let host_port = format!("{}:{}", text(bm, "Host").unwrap_or_default(), int(bm, "Port"));
+        let e = self.detail.executors.entry(id.clone()).or_insert_with(|| Executor {
+            id,
+            is_active: true,
+            add_time: event.get("Timestamp").and_then(Value::as_i64),
+            ..Executor::default()
+        });
+        e.host_port = host_port;
+        e.max_memory = int(event, "Maximum Memory");
+    }
+
+    /// The detail so far (an in-progress log gives what was written).
+    pub fn finish(self) -> AppDetail {
+        self.detail
+    }
+}
+
+fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+fn failure_message(reason: &str, detail: Option<&Value>) -> String {
+    let Some(detail) = detail else { return reason.to_owned() };
+    match reason {
+        "ExceptionFailure" => {
+            let class = text(detail, "Class Name").unwrap_or_default();
+            let description = text(detail, "Description").unwrap_or_default();
+            let stack = text(detail, "Full Stack Trace").unwrap_or_default();
+            if stack.is_empty() { format!("{class}: {description}") } else { stack }
+        }
+        "FetchFailed" => format!(
+            "FetchFailed(BlockManagerId({}), shuffleId={}, mapIndex={}, mapId={}, reduceId={}, message=\n{}\n)",
+            detail.get("Block Manager Address").map(|b| text(b, "Executor ID").unwrap_or_default()).unwrap_or_default(),
+            int(detail, "Shuffle ID"),
+            int(detail, "Map Index"),
+            int(detail, "Map ID"),
+            int(detail, "Reduce ID"),
+            text(detail, "Message").unwrap_or_default()
+        ),
+        "ExecutorLostFailure" => {
+            let why = text(detail, "Loss Reason").unwrap_or_default();
+            format!(
+                "ExecutorLostFailure (executor {} exited) Reason: {why}",
+                text(detail, "Executor ID").unwrap_or_default()
+            )
+        }
+        "TaskResultLost" => "TaskResultLost (result lost from block manager)".to_owned(),
+        "TaskCommitDenied" => "TaskCommitDenied".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn task_from_info(info: &Value) -> Task {
+    Task {
+        task_id: int(info, "Task ID"),
+        index: int(info, "Index"),
+        attempt: int(info, "Attempt"),
+        partition_id: info.get("Partition ID").and_then(Value::as_i64).unwrap_or(-1),
+        launch_time: int(info, "Launch Time"),
+        finish_time: int(info, "Finish Time"),
+        getting_result_time: int(info, "Getting Result Time"),
+        executor_id: text(info, "Executor ID").unwrap_or_default(),
+        host: text(info, "Host").unwrap_or_default(),
+        status: "RUNNING",
+        locality: text(info, "Locality").unwrap_or_default(),
+        speculative: info.get("Speculative").and_then(Value::as_bool).unwrap_or(false),
+        error_message: None,
+        metrics: None,
+    }
+}
+
+fn stage_from_info(info: &Value) -> Stage {
+    Stage {
+        stage_id: int(info, "Stage ID"),
+        attempt_id: int(info, "Stage Attempt ID"),
+        status: "PENDING",
+        name: text(info, "Stage Name").unwrap_or_default(),
+        description: None,
+        details: text(info, "Details").unwrap_or_default(),
+        num_tasks: int(info, "Number of Tasks"),
+        submission_time: info.get("Submission Time").and_then(Value::as_i64),
+        completion_time: info.get("Completion Time").and_then(Value::as_i64),
+        failure_reason: text(info, "Failure Reason"),
+        scheduling_pool: "default".to_owned(),
+        rdd_ids: info
+            .get("RDD Info")
+            .and_then(Value::as_array)
+            .map(|rdds| rdds.iter().map(|r| int(r, "RDD ID")).collect())
+            .unwrap_or_default(),
+        resource_profile_id: int(info, "Resource Profile Id"),
+        ..Stage::default()
+    }
+}

@@ -1,0 +1,219 @@
+//! Spark's own History Server test data as the acceptance test: the event logs
+//! and expected answers of Spark's `HistoryServerSuite` (see
+//! `tests/data/spark-history/NOTICE.md` for origin and license), each expected
+//! answer compared as a JSON value with what `sparkplane_history::respond`
+//! answers over the same logs.
+//!
+//! Two normalisations, both Spark's own: the suite blanks `lastUpdated`,
+//! `lastUpdatedEpoch`, `logSourceName` and `logSourceFullPath` (they depend on
+//! the files' modification times and paths), so they are dropped on both
+//! sides. And the suite's folder holds ~30 logs while only three are carried
+//! here: application lists are compared on the applications carried, in
+//! Spark's order.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sparkplane_eventlog::LogSource;
+use sparkplane_history::{Index, respond};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spark-history")
+}
+
+fn index() -> Index {
+    let index = Index::new(LogSource::Local(data().join("spark-events")), 64 * 1024 * 1024);
+    index.refresh().expect("the test logs list");
+    index
+}
+
+fn expected(name: &str) -> Value {
+    let path = data().join("expectations").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn get(index: &Index, url: &str) -> (u16, Value) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let response = respond(index, path, query);
+    let value = serde_json::from_str(&response.body).unwrap_or(Value::String(response.body.clone()));
+    (response.status, value)
+}
+
+fn get_ok(index: &Index, url: &str) -> Value {
+    let (status, value) = get(index, url);
+    assert_eq!(status, 200, "{url}: {value}");
+    value
+}
+
+/// Drops the fields Spark's suite blanks itself.
+fn normalise(mut value: Value) -> Value {
+    fn strip(app: &mut Value) {
+        if let Some(attempts) = app.get_mut("attempts").and_then(Value::as_array_mut) {
+            for attempt in attempts {
+                if let Some(map) = attempt.as_object_mut() {
+                    for key in ["lastUpdated", "lastUpdatedEpoch", "logSourceName", "logSourceFullPath"] {
+                        map.remove(key);
+                    }
+                }
+            }
+        }
+    }
+    match &mut value {
+        Value::Array(apps) => apps.iter_mut().for_each(strip),
+        app => strip(app),
+    }
+    value
+}
+
+/// The expected application list restricted to the applications carried here.
+fn restricted(list: Value, index: &Index) -> Value {
+    let ours: Vec<String> = sparkplane_history::Catalog::attempts(index).into_iter().map(|a| a.app_id).collect();
+    let apps = list.as_array().cloned().unwrap_or_default();
+    Value::Array(apps.into_iter().filter(|a| a["id"].as_str().is_some_and(|id| ours.iter().any(|o| o == id))).collect())
+}
+
+fn assert_same(url: &str, ours: Value, theirs: Value) {
+    assert_eq!(
+        ours,
+        theirs,
+        "{url}\nours:   {}\nSpark's: {}",
+        serde_json::to_string_pretty(&ours).unwrap_or_default(),
+        serde_json::to_string_pretty(&theirs).unwrap_or_default()
+    );
+}
+
+#[test]
+fn one_app_json() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767";
+    assert_same(url, normalise(get_ok(&index, url)), normalise(expected("one_app_json_expectation.json")));
+}
+
+#[test]
+fn max_date_app_list_json() {
+    let index = index();
+    let url = "/api/v1/applications?maxDate=2015-02-10";
+    let theirs = restricted(expected("maxDate_app_list_json_expectation.json"), &index);
+    assert_eq!(theirs.as_array().map(Vec::len), Some(1), "the carried app that started before the date");
+    assert_same(url, normalise(get_ok(&index, url)), normalise(theirs));
+}
+
+#[test]
+fn max_end_date_app_list_json() {
+    let index = index();
+    let url = "/api/v1/applications?maxEndDate=2015-05-06T13:03:00.950GMT";
+    let theirs = restricted(expected("maxEndDate_app_list_json_expectation.json"), &index);
+    assert_eq!(theirs.as_array().map(Vec::len), Some(2), "both carried apps, the multi-attempt one first");
+    assert_same(url, normalise(get_ok(&index, url)), normalise(theirs));
+}
+
+#[test]
+fn job_list_json() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767/jobs";
+    assert_same(url, get_ok(&index, url), expected("job_list_json_expectation.json"));
+}
+
+#[test]
+fn job_list_by_status_is_the_expected_list_filtered() {
+    let index = index();
+    let all = expected("job_list_json_expectation.json");
+    let jobs = all.as_array().cloned().unwrap_or_default();
+    let succeeded: Vec<Value> = jobs.iter().filter(|j| j["status"] == "SUCCEEDED").cloned().collect();
+    let url = "/api/v1/applications/local-1422981780767/jobs?status=succeeded";
+    assert_same(url, get_ok(&index, url), Value::Array(succeeded));
+    let url = "/api/v1/applications/local-1422981780767/jobs?status=succeeded&status=failed";
+    assert_same(url, get_ok(&index, url), all);
+}
+
+#[test]
+fn one_job_json_is_its_entry_in_the_job_list() {
+    let index = index();
+    let all = expected("job_list_json_expectation.json");
+    let job0 = all.as_array().and_then(|jobs| jobs.iter().find(|j| j["jobId"] == 0)).cloned();
+    let url = "/api/v1/applications/local-1422981780767/jobs/0";
+    assert_same(url, get_ok(&index, url), job0.unwrap_or_default());
+}
+
+#[test]
+fn stage_list_json() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767/stages";
+    assert_same(url, get_ok(&index, url), expected("stage_list_json_expectation.json"));
+}
+
+#[test]
+fn stage_list_by_status_is_the_expected_list_filtered() {
+    let index = index();
+    let stages = expected("stage_list_json_expectation.json").as_array().cloned().unwrap_or_default();
+    for (param, status) in [("complete", "COMPLETE"), ("failed", "FAILED")] {
+        let url = format!("/api/v1/applications/local-1422981780767/stages?status={param}");
+        let theirs: Vec<Value> = stages.iter().filter(|s| s["status"] == status).cloned().collect();
+        assert!(!theirs.is_empty());
+        assert_same(&url, get_ok(&index, &url), Value::Array(theirs));
+    }
+}
+
+/// The stored expectation predates Spark 3's executor fields (`addTime`,
+/// `isExcluded`, …): every field it has must match; newer ones are extra.
+#[test]
+fn executor_list_json_fields_that_spark_expects() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767/executors";
+    let ours = get_ok(&index, url);
+    let theirs = expected("executor_list_json_expectation.json");
+    let (Some(ours), Some(theirs)) = (ours.as_array(), theirs.as_array()) else { panic!("{url}: not lists") };
+    assert_eq!(ours.len(), theirs.len(), "{url}");
+    for (o, t) in ours.iter().zip(theirs) {
+        for (key, value) in t.as_object().into_iter().flatten() {
+            assert_eq!(&o[key], value, "{url}: field {key}");
+        }
+    }
+}
+
+#[test]
+fn unknown_ids_answer_404_with_sparks_text() {
+    let index = index();
+    assert_eq!(get(&index, "/api/v1/applications/nope"), (404, Value::String("unknown app: nope".into())));
+    assert_eq!(get(&index, "/api/v1/applications/nope/jobs"), (404, Value::String("no such app: nope".into())));
+    let app = "/api/v1/applications/local-1422981780767";
+    assert_eq!(get(&index, &format!("{app}/jobs/9")), (404, Value::String("unknown job: 9".into())));
+    assert_eq!(get(&index, &format!("{app}/stages/9")), (404, Value::String("unknown stage: 9".into())));
+    assert_eq!(
+        get(&index, &format!("{app}/stages/1/3")),
+        (404, Value::String("unknown attempt for stage 1.  Found attempts: [0]".into()))
+    );
+    // A multi-attempt application's detail needs its attempt id, as in Spark.
+    let multi = "/api/v1/applications/local-1430917381535";
+    assert_eq!(get(&index, &format!("{multi}/jobs")).0, 404);
+    assert_eq!(get_ok(&index, &format!("{multi}/1/jobs")), Value::Array(vec![]));
+}
+
+#[test]
+fn bad_parameters_answer_400_with_sparks_text() {
+    let index = index();
+    assert_eq!(
+        get(&index, "/api/v1/applications?minDate=2015-02-1x"),
+        (400, Value::String("Couldn't parse date: 2015-02-1x".into()))
+    );
+    assert_eq!(
+        get(&index, "/api/v1/applications?limit=many"),
+        (400, Value::String("Bad value for parameter \"limit\".  Expected a int, got \"many\"".into()))
+    );
+    let summary = "/api/v1/applications/local-1422981780767/stages/1/0/taskSummary?quantiles=0.5,x";
+    assert_eq!(
+        get(&index, summary),
+        (400, Value::String("Bad value for parameter \"quantiles\".  Expected a double, got \"x\"".into()))
+    );
+}
+
+#[test]
+fn limit_and_status_filter_the_list() {
+    let index = index();
+    let one = get_ok(&index, "/api/v1/applications?limit=1");
+    assert_eq!(one.as_array().map(Vec::len), Some(1));
+    assert_eq!(one[0]["id"], "local-1430917381535", "latest end first");
+    assert_eq!(get_ok(&index, "/api/v1/applications?status=running"), Value::Array(vec![]));
+    assert_eq!(get_ok(&index, "/api/v1/applications?status=completed").as_array().map(Vec::len), Some(2));
+}

@@ -1,0 +1,97 @@
+//! `sparkplane history serve`: Spark's History Server REST API from a folder or
+//! object-store prefix of event logs, until Ctrl-C.
+//!
+//! Owns: checking the flags, the first listing (an unreadable location stops
+//! here: exit 2 when it does not exist, 3 when storage cannot be reached),
+//! starting the server, and saying where it serves. Must not: list, replay or
+//! answer anything itself (that is `sparkplane_history`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sparkplane_core::Diagnostic;
+use sparkplane_eventlog::{LogSource, ReadError};
+use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};
+
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+
+fn invalid(code: &'static str, field: &str, message: String, help: String) -> Failure {
+    Failure::Invalid(Diagnostic::error(code, field, message).with_help(help).into())
+}
+
+/// An unreadable location: exit 2 when it does not exist, 3 when storage cannot be
+/// reached; the message names the URL and the reason, never a credential.
+fn logs_failure(error: &ReadError) -> Failure {
+    super::analyze::log_failure(
+        error,
+        "point --logs at the directory Spark writes event logs to (spark.eventLog.dir), as a path or an \
+         object-store URL such as s3://bucket/spark-events",
+    )
+}
+
+fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
+    listen.trim().parse::<SocketAddr>().map_err(|_| {
+        invalid(
+            "invalid-listen",
+            "--listen",
+            format!("`{listen}` is not an IP address and port"),
+            format!(
+                "give an address and port such as {DEFAULT_LISTEN} (or 0.0.0.0:18080 to listen on every interface)"
+            ),
+        )
+    })
+}
+
+/// Runs `history serve` until Ctrl-C.
+pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, printer: &Printer) -> CommandResult {
+    let addr = listen_address(listen)?;
+    if interval_secs == 0 {
+        return Err(invalid(
+            "invalid-interval",
+            "--interval",
+            "the rescan interval must be at least 1 second".to_owned(),
+            "use --interval 10 (the default) or another number of seconds".to_owned(),
+        ));
+    }
+    let source = LogSource::parse(logs).map_err(|error| logs_failure(&error))?;
+    let shown = source.describe();
+    let index = Arc::new(Index::new(source, cache_mib.saturating_mul(1024 * 1024)));
+    index.refresh().map_err(|error| logs_failure(&error))?;
+    let stats = index.stats();
+    let skipped: u64 = stats.skipped.values().sum();
+    if skipped > 0 {
+        printer.status(&format!(
+            "warning: {skipped} event logs could not be listed (counted in sparkplane_history_logs_skipped_total)"
+        ));
+    }
+    for entry in index.entries().iter().filter(|e| !e.warnings.is_empty()) {
+        printer.status(&format!("warning: {} was read in part: {}", entry.log.name, entry.warnings.join("; ")));
+    }
+    let server = serve_http(addr, Arc::clone(&index), Duration::from_secs(interval_secs)).map_err(|e| {
+        Failure::Infrastructure(
+            Diagnostic::error("listen-failed", "--listen", e.to_string())
+                .with_help("choose a free port with --listen, or stop whatever listens there")
+                .into(),
+        )
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        printer.status(&format!("warning: cannot handle Ctrl-C ({err}); stop the server with kill"));
+    }
+    printer.status(&format!(
+        "serving Spark's History Server API on http://{}/api/v1 from {shown} ({} applications, rescanned every \
+         {interval_secs}s); Ctrl-C stops",
+        server.addr(),
+        index.entries().len(),
+    ));
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.stop();
+    printer.status("history server stopped");
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `sparkplane history serve`: Spark's REST API over a folder of event logs
+//! (Spark's own HistoryServerSuite logs, see
+//! crates/sparkplane-history/tests/data/spark-history/NOTICE.md), new logs
+//! picked up without a restart, a corrupt log listed with what could be read,
+//! and an unreadable store refused at start with exit 3 (2 for a missing folder).
+//! The server binds 127.0.0.1 on a free port and is killed when the test ends.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn spark_logs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events")
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(logs: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let child = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+            .args(["history", "serve", "--logs"])
+            .arg(logs)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let server = Server { child, port };
+        server.wait_until(Duration::from_secs(30), |s| s.get("/api/v1/version").0 == 200);
+        server
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        match agent.get(&url).call() {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    fn json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+
+    fn wait_until(&self, within: Duration, ok: impl Fn(&Server) -> bool) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if ok(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the server did not get there within {within:?}");
+    }
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array().into_iter().flatten().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect()
+}
+
+#[test]
+fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(spark_logs().join("local-1430917381535_1"), dir.path().join("local-1430917381535_1")).expect("copy");
+    // A corrupt log: the start of a real one, a garbage line, and a line cut in half.
+    let real = std::fs::read_to_string(spark_logs().join("local-1422981780767")).expect("log");
+    let cut: String = real.lines().take(30).collect::<Vec<_>>().join("\n");
+    let corrupt = cut.replace("local-1422981780767", "local-1000000000001")
+        + "\nnot json at all\n{\"Event\":\"SparkListenerTaskEnd\",\"Sta";
+    std::fs::write(dir.path().join("local-1000000000001"), corrupt).expect("write");
+
+    let server = Server::start(dir.path());
+    let apps = server.json("/api/v1/applications");
+    assert_eq!(ids(&apps), ["local-1430917381535", "local-1000000000001"], "{apps}");
+    let corrupt = server.json("/api/v1/applications/local-1000000000001");
+    assert_eq!(corrupt["attempts"][0]["completed"], false, "a cut-off log is an incomplete application");
+    let jobs = server.json("/api/v1/applications/local-1000000000001/jobs");
+    // What could be read is served: job 0 finished, job 1 was cut off while running.
+    assert_eq!((jobs[0]["jobId"].clone(), jobs[0]["status"].clone()), (1.into(), "RUNNING".into()), "{jobs}");
+    assert_eq!((jobs[1]["jobId"].clone(), jobs[1]["status"].clone()), (0.into(), "SUCCEEDED".into()), "{jobs}");
+
+    // A log written after start shows without a restart.
+    std::fs::copy(spark_logs().join("local-1422981780767"), dir.path().join("local-1422981780767")).expect("copy");
+    server.wait_until(Duration::from_secs(15), |s| ids(&s.json("/api/v1/applications")).len() == 3);
+    let stages = server.json("/api/v1/applications/local-1422981780767/stages");
+    assert_eq!(stages.as_array().map(Vec::len), Some(4));
+
+    let (status, page) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("local-1422981780767") && page.contains("/report/local%2D1422981780767"), "{page}");
+    let (status, report) = server.get("/report/local-1422981780767");
+    assert_eq!(status, 200);
+    assert!(report.contains("<html"), "the analyze --html report");
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("sparkplane_history_index_applications 3"), "{metrics}");
+    assert!(metrics.contains("sparkplane_history_requests_total{endpoint=\"stages\",code=\"200\"} 1"), "{metrics}");
+    assert_eq!(server.get("/api/v1/applications/nope").0, 404);
+}
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"));
+    command.args(args);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unreachable_store_is_exit_3_with_the_url_and_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "history-test-key"),
+        ("AWS_SECRET_ACCESS_KEY", "history-test-secret"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let (code, stdout, stderr) =
+        run(&["history", "serve", "--logs", "s3a://logs/spark-events", "--listen", "127.0.0.1:0"], &envs);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.starts_with("error: s3://logs/spark-events"), "{stderr}");
+    assert!(stderr.contains("object storage unreachable"), "{stderr}");
+    assert!(!stderr.contains("history-test-secret") && stdout.is_empty(), "{stderr}");
+}
+
+#[test]
+fn a_missing_folder_and_bad_flags_are_exit_2() {
+    let (code, stdout, stderr) = run(&["history", "serve", "--logs", "/no/such/spark-events"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/no/such/spark-events"), "{stderr}");
+    assert!(stdout.is_empty());
+    let (code, _, stderr) = run(&["history", "serve", "--logs", ".", "--listen", "localhost"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`localhost` is not an IP address and port"), "{stderr}");
+}
