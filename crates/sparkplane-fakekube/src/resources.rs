@@ -54,6 +54,9 @@ pub const KNOWN: &[KnownResource] = &[
     known("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "SparkApplication", true),
     known("sparkoperator.k8s.io", "v1beta2", "scheduledsparkapplications", "ScheduledSparkApplication", true),
     known("sparkplane.dev", "v1alpha1", "sparkjobs", "SparkJob", true),
+    known("coordination.k8s.io", "v1", "leases", "Lease", true),
+    known("events.k8s.io", "v1", "events", "Event", true),
+    known("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
 ];
 
 /// `apiVersion` for a group and version.

@@ -85,6 +85,11 @@ fn not_found(path: &ResourcePath, name: &str) -> Answer {
     )
 }
 
+/// `plural.group` as the API server names a resource in messages (`sparkjobs.sparkplane.dev`, `pods`).
+fn qualified(path: &ResourcePath) -> String {
+    if path.group.is_empty() { path.plural.clone() } else { format!("{}.{}", path.plural, path.group) }
+}
+
 fn bad_request(message: String) -> Answer {
     status(400, "BadRequest", message, json!({}))
 }
@@ -302,7 +307,7 @@ impl Store {
                 "Conflict",
                 format!(
                     "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
-                    path.plural
+                    qualified(path)
                 ),
                 json!({"name": name, "group": group_of(path), "kind": path.plural}),
             );
@@ -320,7 +325,9 @@ impl Store {
             let changed = new.get("spec") != old.get("spec");
             new["metadata"]["generation"] = json!(if changed { generation + 1 } else { generation });
         }
-        for field in ["uid", "creationTimestamp", "name", "namespace"] {
+        for field in
+            ["uid", "creationTimestamp", "name", "namespace", "deletionTimestamp", "deletionGracePeriodSeconds"]
+        {
             if let Some(v) = old["metadata"].get(field) {
                 new["metadata"][field] = v.clone();
             }
@@ -342,8 +349,16 @@ impl Store {
         let rv = self.next_rv();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
         let name = old["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let key = Self::key(path, &name);
+        self.objects.insert(key.clone(), new.clone());
+        if new["metadata"]["deletionTimestamp"].is_string()
+            && new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty)
+        {
+            // The last finalizer went: the marked object is deleted now.
+            self.remove(&key);
+            return Answer::Json(200, new);
+        }
         self.record("MODIFIED", path, &new);
-        self.objects.insert(Self::key(path, &name), new.clone());
         Answer::Json(200, new)
     }
 
@@ -439,6 +454,20 @@ impl Store {
         };
         if dry_run {
             return Answer::Json(200, object);
+        }
+        if object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
+            // Finalizers hold the object: it is only marked, and goes when the last one is removed.
+            if object["metadata"]["deletionTimestamp"].is_string() {
+                return Answer::Json(200, object);
+            }
+            let mut marked = object;
+            marked["metadata"]["deletionTimestamp"] = json!(now());
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            let rv = self.next_rv();
+            marked["metadata"]["resourceVersion"] = json!(rv.to_string());
+            self.record("MODIFIED", path, &marked);
+            self.objects.insert(key, marked.clone());
+            return Answer::Json(200, marked);
         }
         self.remove(&key);
         if propagation != Some("Orphan") {
