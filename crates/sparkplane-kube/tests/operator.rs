@@ -66,6 +66,18 @@ impl Operator {
     }
 }
 
+/// Driver pods run `step_ms` after creation, then end in `phase` with `log`.
+fn drivers_end(fake: &FakeApiServer, step_ms: u64, phase: &str, log: &str) {
+    fake.set_behaviour(Behaviour {
+        advance_driver_pods: Some(PodScript {
+            step: Duration::from_millis(step_ms),
+            final_phase: phase.into(),
+            log: log.into(),
+        }),
+        ..Behaviour::default()
+    });
+}
+
 fn job(name: &str, extra: Value) -> SparkJob {
     let mut spec = json!({
         "team": "data-eng", "costCenter": "cc-42", "type": "Python",
@@ -132,14 +144,7 @@ fn driver_creates(fake: &FakeApiServer) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_runs_to_success_with_every_transition_recorded() {
     let fake = FakeApiServer::start().expect("fake");
-    fake.set_behaviour(Behaviour {
-        advance_driver_pods: Some(PodScript {
-            step: Duration::from_millis(300),
-            final_phase: "Succeeded".into(),
-            log: "done\n".into(),
-        }),
-        ..Behaviour::default()
-    });
+    drivers_end(&fake, 300, "Succeeded", "done\n");
     let operator = Operator::start(&fake, |_| {});
     create(&fake, &job("trips", json!({}))).await;
     let done = wait_for(&fake, "trips", Duration::from_secs(20), state_is(JobState::Succeeded)).await;
@@ -278,14 +283,7 @@ async fn suspend_stops_the_driver_and_resume_continues_with_the_next_attempt() {
     let suspended = wait_for(&fake, "hold", Duration::from_secs(20), state_is(JobState::Suspended)).await;
     assert_eq!(suspended["status"]["message"], "spec.suspend is true: the driver was stopped");
     assert!(fake.object("v1", "Pod", Some("data"), &first).is_none(), "the driver pod was deleted");
-    fake.set_behaviour(Behaviour {
-        advance_driver_pods: Some(PodScript {
-            step: Duration::from_millis(200),
-            final_phase: "Succeeded".into(),
-            log: String::new(),
-        }),
-        ..Behaviour::default()
-    });
+    drivers_end(&fake, 200, "Succeeded", "");
     patch_spec(&fake, "hold", json!({"suspend": false})).await;
     let done = wait_for(&fake, "hold", Duration::from_secs(20), state_is(JobState::Succeeded)).await;
     assert_eq!(done["status"]["attempt"], 2);
@@ -299,14 +297,7 @@ async fn suspend_stops_the_driver_and_resume_continues_with_the_next_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_queued_jobs_start_in_order_as_others_finish() {
     let fake = FakeApiServer::start().expect("fake");
-    fake.set_behaviour(Behaviour {
-        advance_driver_pods: Some(PodScript {
-            step: Duration::from_millis(400),
-            final_phase: "Succeeded".into(),
-            log: String::new(),
-        }),
-        ..Behaviour::default()
-    });
+    drivers_end(&fake, 400, "Succeeded", "");
     // Room for one application: the driver (1 CPU) and two executors (1 CPU each).
     fake.insert(json!({
         "apiVersion": "v1", "kind": "ResourceQuota",
@@ -351,14 +342,7 @@ async fn quota_queued_jobs_start_in_order_as_others_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ttl_removes_the_pods_after_archiving_the_driver_log() {
     let fake = FakeApiServer::start().expect("fake");
-    fake.set_behaviour(Behaviour {
-        advance_driver_pods: Some(PodScript {
-            step: Duration::from_millis(200),
-            final_phase: "Succeeded".into(),
-            log: "rows written: 1000\n".into(),
-        }),
-        ..Behaviour::default()
-    });
+    drivers_end(&fake, 200, "Succeeded", "rows written: 1000\n");
     let store = tempfile::tempdir().expect("log store");
     let url = store.path().display().to_string();
     let operator = Operator::start(&fake, |s| s.log_store = Some(url.clone()));
@@ -382,14 +366,7 @@ async fn ttl_removes_the_pods_after_archiving_the_driver_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_catches_up_three_missed_runs_in_order_and_a_trigger_starts_a_manual_one() {
     let fake = FakeApiServer::start().expect("fake");
-    fake.set_behaviour(Behaviour {
-        advance_driver_pods: Some(PodScript {
-            step: Duration::from_millis(200),
-            final_phase: "Succeeded".into(),
-            log: String::new(),
-        }),
-        ..Behaviour::default()
-    });
+    drivers_end(&fake, 200, "Succeeded", "");
     let now = jiff::Timestamp::now();
     let minute = now.as_second().div_euclid(60) * 60;
     let last = jiff::Timestamp::from_second(minute - 180).expect("time");
@@ -445,14 +422,7 @@ async fn a_schedule_catches_up_three_missed_runs_in_order_and_a_trigger_starts_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_stops() {
     let fake = FakeApiServer::start().expect("fake");
-    fake.set_behaviour(Behaviour {
-        advance_driver_pods: Some(PodScript {
-            step: Duration::from_millis(200),
-            final_phase: "Succeeded".into(),
-            log: String::new(),
-        }),
-        ..Behaviour::default()
-    });
+    drivers_end(&fake, 200, "Succeeded", "");
     let elect = |identity: &str| {
         let mut leader = sparkplane_kube::operator::LeaderSettings::new("data", identity);
         leader.duration = Duration::from_secs(3);

@@ -27,11 +27,13 @@ pub fn age(created: &str) -> String {
     }
 }
 
-fn connect(target: &ClusterTarget) -> Result<Settings, Failure> {
+/// Reads the kubeconfig (or in-cluster configuration) for `target`.
+pub fn connect(target: &ClusterTarget) -> Result<Settings, Failure> {
     sparkplane_kube::connect::load(target).map_err(|e| kube_failure(&e))
 }
 
-fn block_on<T>(
+/// Runs one command's requests on a single-threaded runtime, kube errors as failures.
+pub fn block_on<T>(
     settings: &Settings,
     work: impl AsyncFnOnce(kube::Client, String) -> Result<T, sparkplane_kube::KubeError>,
 ) -> Result<T, Failure> {

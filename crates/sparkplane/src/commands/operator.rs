@@ -13,9 +13,10 @@ use sparkplane_core::Diagnostic;
 use sparkplane_core::operator::Platform;
 use sparkplane_core::render::Target;
 use sparkplane_core::validate::ValidationTarget;
+use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
-use sparkplane_kube::{Settings, Target as ClusterTarget};
 
+use super::cluster::{block_on, connect};
 use super::render::render_resolved;
 use super::submit::kube_failure;
 use crate::exit::{CommandResult, Failure};
@@ -43,10 +44,6 @@ pub struct OperatorCommandSettings {
     pub driver_start: Duration,
     /// `--platform-dir`.
     pub platform_dir: Option<PathBuf>,
-}
-
-fn connect(target: &ClusterTarget) -> Result<Settings, Failure> {
-    sparkplane_kube::connect::load(target).map_err(|e| kube_failure(&e))
 }
 
 /// Runs the operator until Ctrl-C or SIGTERM.
@@ -158,19 +155,6 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
     printer.result(&result, || format!("sparkjob {namespace}/{name} applied (spec {hash}, state {state}){dry}\n"));
     Ok(())
-}
-
-fn block_on<T>(
-    settings: &Settings,
-    work: impl AsyncFnOnce(kube::Client, String) -> Result<T, sparkplane_kube::KubeError>,
-) -> Result<T, Failure> {
-    let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
-    runtime
-        .block_on(async {
-            let client = sparkplane_kube::connect::client(settings)?;
-            work(client, settings.server()).await
-        })
-        .map_err(|e| kube_failure(&e))
 }
 
 /// Runs `trigger`: asks the operator for a manual run of a SparkJob.
