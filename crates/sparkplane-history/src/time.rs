@@ -5,41 +5,15 @@
 //! (`minDate`, `maxEndDate`, …) in the two forms Spark accepts:
 //! `yyyy-MM-dd'T'HH:mm:ss.SSSz` and `yyyy-MM-dd` (GMT).
 //!
-//! Must not: read the clock or depend on the machine's time zone.
-
-/// Days since 1970-01-01 for a proleptic Gregorian date (the well-known
-/// days-from-civil calculation).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+//! Calendar arithmetic is jiff's. Must not: read the clock or depend on the
+//! machine's time zone.
 
 /// `2015-02-03T16:42:59.720GMT` for 1422981779720.
 pub fn format_gmt(epoch_ms: i64) -> String {
-    let days = epoch_ms.div_euclid(86_400_000);
-    let in_day = epoch_ms.rem_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
-    let (h, m, s, ms) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}GMT")
+    match jiff::Timestamp::from_millisecond(epoch_ms) {
+        Ok(at) => at.strftime("%Y-%m-%dT%H:%M:%S%.3fGMT").to_string(),
+        Err(_) => String::new(),
+    }
 }
 
 fn number(text: &str, digits: usize) -> Option<i64> {
@@ -69,33 +43,20 @@ fn zone_offset_ms(zone: &str) -> Option<i64> {
 /// `GMT`, `UTC`, `Z` or an offset such as `+01:00`) or `yyyy-MM-dd` (midnight
 /// GMT). `None` when it is neither.
 pub fn parse_date(text: &str) -> Option<i64> {
-    let date = text.get(..10)?;
-    let (year, month, day) = (number(date.get(..4)?, 4)?, number(date.get(5..7)?, 2)?, number(date.get(8..10)?, 2)?);
-    if date.as_bytes()[4] != b'-'
-        || date.as_bytes()[7] != b'-'
-        || !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-    {
-        return None;
-    }
-    let midnight = days_from_civil(year, month, day) * 86_400_000;
+    // jiff checks the calendar (no 2015-02-31) and the clock.
+    let date = jiff::civil::Date::strptime("%Y-%m-%d", text.get(..10)?).ok()?;
     let rest = &text[10..];
     if rest.is_empty() {
-        return Some(midnight);
+        return date.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_millisecond());
     }
-    let time = rest.strip_prefix('T')?;
-    let clock = time.get(..12)?;
-    let b = clock.as_bytes();
-    if b[2] != b':' || b[5] != b':' || b[8] != b'.' {
+    let clock = rest.strip_prefix('T')?.get(..12)?;
+    let time = jiff::civil::Time::strptime("%H:%M:%S%.f", clock).ok()?;
+    if clock.len() != 12 || clock.as_bytes()[8] != b'.' {
         return None;
     }
-    let (h, m, s, ms) =
-        (number(&clock[..2], 2)?, number(&clock[3..5], 2)?, number(&clock[6..8], 2)?, number(&clock[9..12], 3)?);
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let offset = zone_offset_ms(&time[12..])?;
-    Some(midnight + h * 3_600_000 + m * 60_000 + s * 1000 + ms - offset)
+    let offset = zone_offset_ms(&rest[13..])?;
+    let local = date.to_datetime(time).to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_millisecond();
+    Some(local - offset)
 }
 
 #[cfg(test)]
@@ -116,6 +77,8 @@ mod tests {
         assert_eq!(parse_date("2015-02-10"), Some(1423526400000));
         assert_eq!(parse_date("2015-02-1x"), None);
         assert_eq!(parse_date("2015-13-01"), None);
+        assert_eq!(parse_date("2015-02-31"), None);
+        assert_eq!(parse_date("2015-02-03T24:00:00.000GMT"), None);
         assert_eq!(parse_date("2015-02-03T16:42:59.720CST"), None);
         assert_eq!(parse_date(""), None);
     }
