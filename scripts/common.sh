@@ -6,6 +6,19 @@ cd "$repo_root"
 
 # Builds survive fresh clones: keep them outside the work tree unless told otherwise.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
+# Cargo never deletes stale artifacts, so a long-lived target directory only
+# grows; past SPARKPLANE_TARGET_MAX_GB (default 30) start it afresh rather than
+# let the linker run out of disk mid-build.
+prune_target_dir() {
+  local max_gb="${SPARKPLANE_TARGET_MAX_GB:-30}" used_kb
+  [ -d "$CARGO_TARGET_DIR" ] || return 0
+  used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
+  if [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ]; then
+    echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}); removing it so the build starts clean" >&2
+    rm -rf "$CARGO_TARGET_DIR"
+  fi
+}
+prune_target_dir
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
 need_rust() {
