@@ -15,9 +15,14 @@
 //! authentication, admission, validation of object schemas, field ownership
 //! conflicts of server-side apply, namespace existence checks.
 
+mod cluster;
 mod http;
+mod kubelet;
+mod quota;
 mod resources;
+mod scheduler;
 mod selector;
+mod spark;
 mod store;
 
 use std::collections::BTreeMap;
@@ -31,6 +36,7 @@ use crate::resources::{ResourcePath, Route};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Answer, Store, WriteOptions, status};
 
+pub use crate::cluster::{Cluster, DriverRule, DriverRun, Node, Timings};
 pub use crate::resources::{KNOWN, KnownResource};
 
 /// One request the fake received.
@@ -61,7 +67,9 @@ impl RecordedRequest {
     }
 }
 
-/// How driver pods move on by themselves once created.
+/// How driver pods move on by themselves once created: a shorthand for a
+/// [`Cluster`] without limits whose drivers start after `step`, run for
+/// `step` and end in `final_phase` (used when no cluster is set).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodScript {
     /// Time from creation to Running, and from Running to the final phase.
@@ -96,6 +104,14 @@ struct State {
     store: Store,
     requests: Vec<RecordedRequest>,
     behaviour: Behaviour,
+    /// The simulated cluster, when set.
+    cluster: Option<Cluster>,
+    /// Bumped whenever the cluster's description changes.
+    cluster_generation: u64,
+    /// The resource version when the simulation last began: pods created before stay as they are.
+    cluster_since: u64,
+    /// Requests wait while the API is paused.
+    paused: bool,
     shutdown: bool,
     /// Bumped by [`FakeApiServer::drop_watches`]; a watch ends when it changes.
     watch_epoch: u64,
@@ -141,6 +157,8 @@ impl FakeApiServer {
         };
         let server = http::Server::start(listen_without_delay(port)?, handler)?;
         let port = server.address().port();
+        let sim = Arc::clone(&shared);
+        std::thread::Builder::new().name("fakekube-cluster".into()).spawn(move || simulate(&sim))?;
         Ok(FakeApiServer { shared, server: Some(server), port })
     }
 
@@ -202,9 +220,62 @@ impl FakeApiServer {
         self.shared.changed.notify_all();
     }
 
+    /// Makes the fake a simulated cluster (or changes it): nodes, a
+    /// scheduler, kubelets and Spark's driver move pods created from now on.
+    pub fn set_cluster(&self, cluster: Cluster) {
+        let mut state = self.shared.lock();
+        if effective_cluster(&state).is_none() {
+            state.cluster_since = state.store.rv;
+        }
+        state.cluster = Some(cluster);
+        state.cluster_generation += 1;
+        drop(state);
+        self.shared.changed.notify_all();
+    }
+
+    /// Node pressure on `node`: its kubelet evicts every unfinished pod
+    /// (phase Failed, reason Evicted) and the node is tainted
+    /// `node.kubernetes.io/memory-pressure:NoSchedule`, so nothing new lands
+    /// there. Returns how many pods were evicted.
+    pub fn evict_node(&self, node: &str) -> usize {
+        let mut state = self.shared.lock();
+        let evicted = kubelet::Sim::evict(&mut state.store, node);
+        if let Some(n) = state.cluster.as_mut().and_then(|c| c.nodes.iter_mut().find(|n| n.name == node)) {
+            n.taints.push(("node.kubernetes.io/memory-pressure".into(), String::new(), "NoSchedule".into()));
+        }
+        state.cluster_generation += 1;
+        drop(state);
+        self.shared.changed.notify_all();
+        evicted
+    }
+
+    /// Pauses the API: every request waits (connections stay open) until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.shared.lock().paused = true;
+    }
+
+    /// Ends a [`pause`](Self::pause): waiting requests are answered.
+    pub fn resume(&self) {
+        self.shared.lock().paused = false;
+        self.shared.changed.notify_all();
+    }
+
+    /// Forgets the change history, as etcd's compaction does: a watch from
+    /// an older resource version gets `410 Gone` (Expired) and must list again.
+    pub fn compact(&self) {
+        self.shared.lock().store.compact();
+        self.shared.changed.notify_all();
+    }
+
     /// Replaces the scripted behaviour.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        self.shared.lock().behaviour = behaviour;
+        let mut state = self.shared.lock();
+        if effective_cluster(&state).is_none() {
+            state.cluster_since = state.store.rv;
+        }
+        state.behaviour = behaviour;
+        drop(state);
+        self.shared.changed.notify_all();
     }
 
     /// The scripted behaviour now, with its counters (`fail_next`,
@@ -304,6 +375,9 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
     };
     let (latency, fail) = {
         let mut state = shared.lock();
+        while state.paused && !state.shutdown {
+            state = shared.changed.wait_timeout(state, POLL).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+        }
         state.requests.push(RecordedRequest {
             method: parsed.method.clone(),
             path: parsed.path.clone(),
@@ -411,7 +485,6 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     };
     let body = || parsed.body.clone().unwrap_or(Value::Null);
     let mut state = shared.lock();
-    let script = state.behaviour.advance_driver_pods.clone();
     if parsed.method == "POST"
         && path.plural == "pods"
         && path.group.is_empty()
@@ -420,13 +493,12 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     {
         state.behaviour.lose_create_races -= 1;
         let racer = WriteOptions { dry_run: false, field_manager: Some("racer".into()) };
-        if let Answer::Json(201, pod) = state.store.create(&path, body(), &racer)
-            && let Some(script) = script.clone()
-            && pod["metadata"]["labels"]["spark-role"] == "driver"
-        {
-            drop(state);
-            advance(shared, &pod, script);
-            state = shared.lock();
+        state.store.create(&path, body(), &racer);
+    }
+    if parsed.method == "POST" && path.plural == "pods" && path.group.is_empty() && !options.dry_run {
+        let namespace = path.namespace.clone().unwrap_or_default();
+        if let Err(refused) = quota::admit(&state.store, &namespace, &body()) {
+            return refused;
         }
     }
     let store = &mut state.store;
@@ -456,43 +528,55 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     };
     drop(state);
     shared.changed.notify_all();
-    if let (Some(script), Answer::Json(201, pod)) = (script, &answer)
-        && !options.dry_run
-        && path.plural == "pods"
-        && path.group.is_empty()
-        && pod["metadata"]["labels"]["spark-role"] == "driver"
-    {
-        advance(shared, pod, script);
-    }
     answer
 }
 
-/// Moves a driver pod along its script on a thread of its own.
-fn advance(shared: &Arc<Shared>, pod: &Value, script: PodScript) {
-    let shared = Arc::clone(shared);
-    let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-    let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-    let uid = pod["metadata"]["uid"].clone();
-    let _ = std::thread::Builder::new().name("fakekube-pod".into()).spawn(move || {
-        for phase in ["Running", script.final_phase.as_str()] {
-            let deadline = Instant::now() + script.step;
-            let mut state = shared.lock();
-            while !state.shutdown && Instant::now() < deadline {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                state = shared.changed.wait_timeout(state, wait).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
-            }
-            // Stop if the server stopped or the pod was deleted (or replaced by another of the same name).
-            if state.shutdown || state.store.pod(&namespace, &name).is_none_or(|p| p["metadata"]["uid"] != uid) {
-                return;
-            }
-            if phase == "Running" {
-                state.store.logs.insert((namespace.clone(), name.clone()), script.log.clone());
-            }
-            state.store.set_pod_phase(&namespace, &name, phase);
-            drop(state);
-            shared.changed.notify_all();
+/// The cluster the simulation acts as: the one set, else the one
+/// [`Behaviour::advance_driver_pods`] describes.
+fn effective_cluster(state: &State) -> Option<Cluster> {
+    if let Some(cluster) = &state.cluster {
+        return Some(cluster.clone());
+    }
+    let script = state.behaviour.advance_driver_pods.as_ref()?;
+    let exit_code = if script.final_phase == "Succeeded" { 0 } else { 1 };
+    Some(Cluster {
+        timings: Timings { schedule: Duration::ZERO, start: script.step },
+        default_run: DriverRun { runs_for: Some(script.step), exit_code, log: script.log.clone(), peak_memory_bytes: None },
+        ..Cluster::default()
+    })
+}
+
+/// The simulated cluster's thread: ticks whenever the store changes or a
+/// step falls due, until the server stops.
+fn simulate(shared: &Arc<Shared>) {
+    let mut sim = kubelet::Sim::default();
+    let mut state = shared.lock();
+    loop {
+        if state.shutdown {
+            return;
         }
-    });
+        let mut wait = POLL;
+        let Some(cluster) = effective_cluster(&state) else {
+            sim = kubelet::Sim::default();
+            state = shared.changed.wait_timeout(state, wait).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+            continue;
+        };
+        {
+            let (generation, since) = (state.cluster_generation, state.cluster_since);
+            let before = state.store.rv;
+            let next = sim.tick(&mut state.store, &cluster, (generation, since), Instant::now());
+            if state.store.rv != before {
+                shared.changed.notify_all();
+            }
+            if let Some(next) = next {
+                wait = wait.min(next.saturating_duration_since(Instant::now()));
+            }
+        }
+        if wait.is_zero() {
+            continue;
+        }
+        state = shared.changed.wait_timeout(state, wait).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+    }
 }
 
 fn respond(request: http::Request, answer: Answer) {
@@ -538,6 +622,9 @@ impl Stream {
 /// How long a stream waits before checking its deadline and the server again.
 const POLL: Duration = Duration::from_millis(200);
 
+/// How often an idle watch that asked for bookmarks gets one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(1);
+
 fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, parsed: &Parsed) {
     let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
     let fields = FieldSelector::parse(parsed.query.get("fieldSelector").map(String::as_str).unwrap_or_default());
@@ -548,12 +635,30 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
     let timeout = parsed.query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
     let deadline = Instant::now() + Duration::from_secs(timeout);
     let start: Option<u64> = parsed.query.get("resourceVersion").and_then(|rv| rv.parse().ok()).filter(|rv| *rv > 0);
-    let (mut cursor, mut pending, limit, epoch) = {
+    let bookmarks = parsed.query.get("allowWatchBookmarks").is_some_and(|v| v == "true");
+    let (mut cursor, mut pending, limit, epoch, kind) = {
         let state = shared.lock();
         let limit = state.behaviour.drop_watches_after;
         let epoch = state.watch_epoch;
-        match start {
-            Some(rv) => (rv, Vec::new(), limit, epoch),
+        let kind = state.store.kind_for(path);
+        if let Some(rv) = start
+            && rv < state.store.oldest_watchable()
+        {
+            // Compacted away: the API server streams one ERROR event with 410 and ends the watch.
+            let oldest = state.store.oldest_watchable();
+            drop(state);
+            if let Some(mut stream) = Stream::open(request, "application/json") {
+                let gone = json!({"type": "ERROR", "object": {
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": format!("too old resource version: {rv} ({oldest})"), "reason": "Expired", "code": 410,
+                }});
+                stream.send(format!("{gone}\n").as_bytes());
+                stream.end();
+            }
+            return;
+        }
+        let (cursor, pending) = match start {
+            Some(rv) => (rv, Vec::new()),
             None => {
                 let added: Vec<Value> = state
                     .store
@@ -561,15 +666,18 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                     .into_iter()
                     .map(|(_, object)| json!({"type": "ADDED", "object": object}))
                     .collect();
-                (state.store.rv, added, limit, epoch)
+                (state.store.rv, added)
             }
-        }
+        };
+        (cursor, pending, limit, epoch, kind)
     };
     let Some(mut stream) = Stream::open(request, "application/json") else {
         return;
     };
     let mut sent = 0usize;
     let api_version = path.api_version();
+    let mut last_bookmark = Instant::now();
+    let mut bookmarked = cursor;
     loop {
         for event in pending.drain(..) {
             if limit.is_some_and(|n| sent >= n) {
@@ -596,9 +704,8 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
             }
             let fresh: Vec<Value> = state
                 .store
-                .events
+                .events_after(cursor)
                 .iter()
-                .filter(|e| e.rv > cursor)
                 .filter(|e| {
                     e.api_version == api_version
                         && e.plural == path.plural
@@ -614,6 +721,15 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                 break;
             }
             if Instant::now() >= deadline {
+                break;
+            }
+            if bookmarks && cursor > bookmarked && last_bookmark.elapsed() >= BOOKMARK_EVERY {
+                // Nothing for this watch lately: tell the client how far it has seen.
+                pending = vec![json!({"type": "BOOKMARK", "object": {
+                    "kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": cursor.to_string()},
+                }})];
+                bookmarked = cursor;
+                last_bookmark = Instant::now();
                 break;
             }
             state = shared.changed.wait_timeout(state, POLL).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);

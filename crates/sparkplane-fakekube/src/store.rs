@@ -38,6 +38,10 @@ pub struct Event {
     pub object: Value,
 }
 
+/// How many changes the history keeps (about; it is trimmed in batches):
+/// a watch that falls further behind gets 410 Gone, as past etcd's compaction.
+pub const EVENT_WINDOW: usize = 100_000;
+
 /// Identity of a stored object: apiVersion, plural, namespace, name.
 pub type Key = (String, String, Option<String>, String);
 
@@ -51,6 +55,8 @@ pub struct Store {
     /// The latest resource version handed out.
     pub rv: u64,
     uids: u64,
+    /// Changes up to this resource version are forgotten (see [`Store::compact`]).
+    compacted: u64,
     /// Pod logs by (namespace, name).
     pub logs: BTreeMap<(String, String), String>,
 }
@@ -127,7 +133,8 @@ impl Store {
         (path.api_version(), path.plural.clone(), path.namespace.clone(), name.to_owned())
     }
 
-    fn kind_for(&self, path: &ResourcePath) -> String {
+    /// The kind served at a path.
+    pub fn kind_for(&self, path: &ResourcePath) -> String {
         if let Some(known) = path.known() {
             return known.kind.to_owned();
         }
@@ -149,6 +156,9 @@ impl Store {
             namespace: path.namespace.clone(),
             object: object.clone(),
         });
+        if self.events.len() > 2 * EVENT_WINDOW {
+            self.compact_to(EVENT_WINDOW);
+        }
     }
 
     /// Checks a body against the path and fills what the server owns.
@@ -510,6 +520,56 @@ impl Store {
             self.logs.remove(&(key.2.clone().unwrap_or_default(), key.3.clone()));
         }
         Some(object)
+    }
+
+    /// Stores a changed object as a controller's write would: its
+    /// resourceVersion bumped and watchers told (`MODIFIED`). Returns it as stored.
+    pub fn put(&mut self, mut object: Value) -> Value {
+        let api_version = object["apiVersion"].as_str().unwrap_or("v1").to_owned();
+        let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let path = ResourcePath {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
+            plural: resources::plural_of(&api_version, &kind),
+            name: Some(name.clone()),
+            subresource: None,
+        };
+        let rv = self.next_rv();
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.record("MODIFIED", &path, &object);
+        self.objects.insert(Self::key(&path, &name), object.clone());
+        object
+    }
+
+    /// The changes after resource version `rv`, oldest first.
+    pub fn events_after(&self, rv: u64) -> &[Event] {
+        let start = self.events.partition_point(|e| e.rv <= rv);
+        &self.events[start..]
+    }
+
+    /// The oldest resource version a watch can still start from: older
+    /// ones were compacted away and get 410 Gone.
+    pub fn oldest_watchable(&self) -> u64 {
+        self.compacted
+    }
+
+    /// Forgets every change up to now, as etcd's compaction does: watches
+    /// from an older resource version get 410 Gone and must list again.
+    pub fn compact(&mut self) {
+        self.events.clear();
+        self.compacted = self.rv;
+    }
+
+    /// Forgets the oldest changes beyond the newest `keep`.
+    pub fn compact_to(&mut self, keep: usize) {
+        if self.events.len() > keep {
+            let drop = self.events.len() - keep;
+            self.compacted = self.events[drop - 1].rv;
+            self.events.drain(..drop);
+        }
     }
 
     /// A pod by namespace and name.

@@ -1,0 +1,492 @@
+//! The simulated cluster at work, in the spirit of KWOK: a loop that reads
+//! the store's changes as a controller would and plays the scheduler (binds
+//! pods that fit, marks the rest `Unschedulable` and retries them when room
+//! frees up), the kubelets (pull images — some fail with `ErrImagePull` then
+//! `ImagePullBackOff` — start containers, kill a container that used more
+//! than its memory limit with `OOMKilled`, evict pods from a node under
+//! pressure), Spark's driver (executor pods made as Spark makes them, a
+//! run of the configured length, a log, an exit code, executors removed at
+//! the end) and the quota controller (`status.used`).
+//!
+//! Owns: when each pod moves, and what its status says after. The rules it
+//! applies are `scheduler`'s (placement), `spark`'s (executors) and
+//! `quota`'s (accounting). It holds no lock and no thread: `lib.rs` calls
+//! [`Sim::tick`] with the store under its lock.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::cluster::{Cluster, Node};
+use crate::scheduler::{self, Demand, NodeUse};
+use crate::store::{Answer, Store, WriteOptions, pod_path};
+use crate::store::now as timestamp;
+use crate::{quota, spark};
+
+type PodKey = (String, String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// The scheduler looks at the pod.
+    Schedule,
+    /// The kubelet pulls the images and starts the containers.
+    Start,
+    /// A failed pull turns into a back-off.
+    BackOff,
+    /// The driver stand-in (re)creates missing executors.
+    Executors,
+    /// The driver's run ends.
+    Finish,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Instant,
+    seq: u64,
+    key: PodKey,
+    uid: String,
+    step: Step,
+}
+
+/// How long Spark waits between executor allocation batches (`spark.kubernetes.allocation.batch.delay`).
+const BATCH_DELAY: Duration = Duration::from_secs(1);
+
+/// The simulation's memory between ticks.
+#[derive(Debug, Default)]
+pub struct Sim {
+    cursor: u64,
+    started: bool,
+    seq: u64,
+    timers: BinaryHeap<Reverse<Timer>>,
+    placed: HashMap<PodKey, (String, Demand)>,
+    node_use: BTreeMap<String, NodeUse>,
+    /// Pods no node could take, in the order they arrived.
+    unschedulable: BTreeMap<u64, (PodKey, String)>,
+    /// Executors each driver made (driver → executor names).
+    executors: HashMap<PodKey, Vec<String>>,
+    generation: u64,
+    nodes: Vec<Node>,
+    /// Node objects this simulation wrote.
+    written_nodes: BTreeSet<String>,
+}
+
+fn key_of(pod: &Value) -> PodKey {
+    let s = |p: &str| pod.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+    (s("/metadata/namespace"), s("/metadata/name"))
+}
+
+fn uid_of(pod: &Value) -> String {
+    pod["metadata"]["uid"].as_str().unwrap_or_default().to_owned()
+}
+
+fn is_final(pod: &Value) -> bool {
+    matches!(pod["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+}
+
+fn is_driver(pod: &Value) -> bool {
+    pod["metadata"]["labels"]["spark-role"] == "driver"
+}
+
+/// The containers' statuses, every one in `state`.
+fn container_states(pod: &Value, state: &Value, ready: bool) -> Value {
+    let list = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    Value::Array(
+        list.iter()
+            .map(|c| {
+                json!({
+                    "name": c["name"], "image": c["image"], "imageID": "",
+                    "ready": ready, "started": ready, "restartCount": 0, "state": state,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn condition(kind: &str, ok: bool, reason: Option<&str>, message: Option<&str>) -> Value {
+    let mut c = json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastTransitionTime": timestamp()});
+    if let Some(r) = reason {
+        c["reason"] = json!(r);
+    }
+    if let Some(m) = message {
+        c["message"] = json!(m);
+    }
+    c
+}
+
+impl Sim {
+    fn later(&mut self, at: Instant, key: PodKey, uid: String, step: Step) {
+        self.seq += 1;
+        self.timers.push(Reverse(Timer { at, seq: self.seq, key, uid, step }));
+    }
+
+    /// The live pod `key` if it is still the one with `uid`.
+    fn current(store: &Store, key: &PodKey, uid: &str) -> Option<Value> {
+        store.pod(&key.0, &key.1).filter(|p| p["metadata"]["uid"] == uid).cloned()
+    }
+
+    fn release(&mut self, key: &PodKey) -> bool {
+        match self.placed.remove(key) {
+            Some((node, demand)) => {
+                if let Some(used) = self.node_use.get_mut(&node) {
+                    used.pods = used.pods.saturating_sub(1);
+                    used.demand.cpu_millis = used.demand.cpu_millis.saturating_sub(demand.cpu_millis);
+                    used.demand.memory_bytes = used.demand.memory_bytes.saturating_sub(demand.memory_bytes);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Writes Node objects for the configured nodes (none for the
+    /// unbounded default) and removes those it wrote before that are gone.
+    fn sync_nodes(&mut self, store: &mut Store, cluster: &Cluster) {
+        self.nodes = cluster.effective_nodes();
+        let wanted: BTreeSet<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
+        let path = |name: Option<String>| crate::resources::ResourcePath {
+            group: String::new(),
+            version: "v1".into(),
+            namespace: None,
+            plural: "nodes".into(),
+            name,
+            subresource: None,
+        };
+        for name in self.written_nodes.difference(&wanted) {
+            store.delete(&path(Some(name.clone())), name, None, false);
+        }
+        self.written_nodes = wanted;
+        for node in &cluster.nodes {
+            let mut labels: BTreeMap<String, String> = node.labels.clone();
+            labels.insert("kubernetes.io/hostname".into(), node.name.clone());
+            labels.insert("kubernetes.io/os".into(), "linux".into());
+            let taints: Vec<Value> =
+                node.taints.iter().map(|(k, v, e)| json!({"key": k, "value": v, "effect": e})).collect();
+            let resources = json!({
+                "cpu": format!("{}m", node.cpu_millis),
+                "memory": node.memory_bytes.to_string(),
+                "pods": node.max_pods.to_string(),
+            });
+            let body = json!({
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": node.name, "labels": labels},
+                "spec": {"taints": taints},
+                "status": {
+                    "capacity": resources, "allocatable": resources,
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                },
+            });
+            match store.objects.get(&("v1".to_owned(), "nodes".to_owned(), None, node.name.clone())).cloned() {
+                Some(mut old) => {
+                    if old["metadata"]["labels"] != body["metadata"]["labels"]
+                        || old["spec"] != body["spec"]
+                        || old["status"] != body["status"]
+                    {
+                        old["metadata"]["labels"] = body["metadata"]["labels"].clone();
+                        old["spec"] = body["spec"].clone();
+                        old["status"] = body["status"].clone();
+                        store.put(old);
+                    }
+                }
+                None => {
+                    store.create(&path(None), body, &WriteOptions::default());
+                }
+            }
+        }
+    }
+
+    /// Advances the simulation to `now`; returns when it next has something to do.
+    /// `version` is the cluster's generation and the resource version it
+    /// began at: pods created before stay as they are.
+    pub fn tick(&mut self, store: &mut Store, cluster: &Cluster, version: (u64, u64), now: Instant) -> Option<Instant> {
+        let (generation, since) = version;
+        if !self.started {
+            self.started = true;
+            self.cursor = since;
+        }
+        let mut room = false;
+        if generation != self.generation || self.nodes.is_empty() {
+            self.generation = generation;
+            self.sync_nodes(store, cluster);
+            room = true;
+        }
+        // Changes since the last tick.
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        let fresh: Vec<(&'static str, Value)> = store
+            .events_after(self.cursor)
+            .iter()
+            .filter(|e| e.api_version == "v1" && e.plural == "pods")
+            .map(|e| (e.kind, e.object.clone()))
+            .collect();
+        self.cursor = store.rv;
+        for (kind, pod) in fresh {
+            let key = key_of(&pod);
+            touched.insert(key.0.clone());
+            match kind {
+                "ADDED" if !is_final(&pod) && pod["status"]["phase"] == "Pending" => {
+                    let step = if pod["spec"]["nodeName"].is_string() { Step::Start } else { Step::Schedule };
+                    let delay = if step == Step::Start { cluster.timings.start } else { cluster.timings.schedule };
+                    if step == Step::Start {
+                        let node = pod["spec"]["nodeName"].as_str().unwrap_or_default().to_owned();
+                        self.place(&key, node, scheduler::demand(&pod));
+                    }
+                    self.later(now + delay, key, uid_of(&pod), step);
+                }
+                "MODIFIED" if is_final(&pod) => room |= self.release(&key),
+                "DELETED" => {
+                    room |= self.release(&key);
+                    self.unschedulable.retain(|_, (k, _)| *k != key);
+                    if let Some(names) = self.executors.remove(&key) {
+                        // Spark's executors go with their driver (owner references).
+                        for name in names {
+                            store.delete(&pod_path(&key.0, &name), &name, None, false);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if room {
+            self.retry_unschedulable(store, now, cluster);
+        }
+        while self.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
+            let Some(Reverse(timer)) = self.timers.pop() else { break };
+            let Some(pod) = Self::current(store, &timer.key, &timer.uid) else { continue };
+            if pod["metadata"]["deletionTimestamp"].is_string() {
+                continue;
+            }
+            touched.insert(timer.key.0.clone());
+            match timer.step {
+                Step::Schedule => self.schedule(store, pod, timer.key, now, cluster),
+                Step::Start => self.start(store, pod, timer.key, now, cluster),
+                Step::BackOff => {
+                    let image = Self::unpullable_image(&pod, cluster).unwrap_or_default();
+                    let state = json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}});
+                    let mut pod = pod;
+                    pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+                    store.put(pod);
+                }
+                Step::Executors => self.make_executors(store, &pod, timer.key, now),
+                Step::Finish => {
+                    if self.finish(store, pod, &timer.key, cluster) {
+                        self.retry_unschedulable(store, now, cluster);
+                    }
+                }
+            }
+        }
+        for namespace in touched {
+            quota::refresh(store, &namespace);
+        }
+        self.timers.peek().map(|Reverse(t)| t.at)
+    }
+
+    fn place(&mut self, key: &PodKey, node: String, demand: Demand) {
+        let used = self.node_use.entry(node.clone()).or_default();
+        used.pods += 1;
+        used.demand = used.demand.plus(demand);
+        self.placed.insert(key.clone(), (node, demand));
+    }
+
+    fn schedule(&mut self, store: &mut Store, mut pod: Value, key: PodKey, now: Instant, cluster: &Cluster) {
+        if pod["spec"]["nodeName"].is_string() || self.placed.contains_key(&key) {
+            return;
+        }
+        match scheduler::place(&pod, &self.nodes, &self.node_use) {
+            Ok(node) => {
+                self.place(&key, node.clone(), scheduler::demand(&pod));
+                pod["spec"]["nodeName"] = json!(node);
+                pod["status"]["conditions"] = json!([condition("PodScheduled", true, None, None)]);
+                pod["status"]["containerStatuses"] =
+                    container_states(&pod, &json!({"waiting": {"reason": "ContainerCreating"}}), false);
+                let uid = uid_of(&pod);
+                store.put(pod);
+                self.later(now + cluster.timings.start, key, uid, Step::Start);
+            }
+            Err(message) => {
+                let uid = uid_of(&pod);
+                let condition = condition("PodScheduled", false, Some("Unschedulable"), Some(&message));
+                if pod["status"]["conditions"][0]["message"] != condition["message"] {
+                    pod["status"]["conditions"] = json!([condition]);
+                    store.put(pod);
+                }
+                if !self.unschedulable.values().any(|(k, _)| *k == key) {
+                    self.seq += 1;
+                    self.unschedulable.insert(self.seq, (key, uid));
+                }
+            }
+        }
+    }
+
+    /// Tries the unschedulable pods again, oldest first, now that room or nodes changed.
+    fn retry_unschedulable(&mut self, store: &mut Store, now: Instant, cluster: &Cluster) {
+        let waiting = std::mem::take(&mut self.unschedulable);
+        for (_, (key, uid)) in waiting {
+            if let Some(pod) = Self::current(store, &key, &uid) {
+                self.schedule(store, pod, key, now, cluster);
+            }
+        }
+    }
+
+    fn unpullable_image(pod: &Value, cluster: &Cluster) -> Option<String> {
+        pod["spec"]["containers"]
+            .as_array()?
+            .iter()
+            .filter_map(|c| c["image"].as_str())
+            .find(|image| cluster.unpullable(image))
+            .map(str::to_owned)
+    }
+
+    fn start(&mut self, store: &mut Store, mut pod: Value, key: PodKey, now: Instant, cluster: &Cluster) {
+        if pod["status"]["phase"] != "Pending" {
+            return;
+        }
+        self.unschedulable.retain(|_, (k, _)| *k != key);
+        let uid = uid_of(&pod);
+        if let Some(image) = Self::unpullable_image(&pod, cluster) {
+            let message = format!(
+                "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": not found"
+            );
+            let state = json!({"waiting": {"reason": "ErrImagePull", "message": message}});
+            pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+            store.put(pod);
+            self.later(now + cluster.timings.start.max(Duration::from_millis(10)), key, uid, Step::BackOff);
+            return;
+        }
+        let started = timestamp();
+        pod["status"]["phase"] = json!("Running");
+        pod["status"]["startTime"] = json!(started);
+        pod["status"]["podIP"] = json!(format!("10.0.{}.{}", (self.seq >> 8) & 0xff, self.seq & 0xff));
+        pod["status"]["conditions"] = json!([
+            condition("PodScheduled", true, None, None),
+            condition("Initialized", true, None, None),
+            condition("ContainersReady", true, None, None),
+            condition("Ready", true, None, None),
+        ]);
+        pod["status"]["containerStatuses"] =
+            container_states(&pod, &json!({"running": {"startedAt": started}}), true);
+        if is_driver(&pod) {
+            let (job, attempt) = driver_identity(&pod);
+            let run = cluster.run_for(&job, attempt).clone();
+            store.logs.insert(key.clone(), run.log.clone());
+            store.put(pod);
+            if cluster.executors {
+                self.later(now, key.clone(), uid.clone(), Step::Executors);
+            }
+            if let Some(runs_for) = run.runs_for {
+                self.later(now + runs_for, key, uid, Step::Finish);
+            }
+        } else {
+            store.put(pod);
+        }
+    }
+
+    /// Creates the executors the driver asks for that do not exist yet;
+    /// those the quota refuses are asked for again a batch delay later.
+    fn make_executors(&mut self, store: &mut Store, driver: &Value, key: PodKey, now: Instant) {
+        if driver["status"]["phase"] != "Running" {
+            return;
+        }
+        let props = spark::mounted_config_maps(driver)
+            .iter()
+            .filter_map(|name| {
+                store.objects.get(&("v1".to_owned(), "configmaps".to_owned(), Some(key.0.clone()), name.clone()))
+            })
+            .filter_map(|cm| cm["data"]["spark.properties"].as_str().map(spark::parse_properties))
+            .next()
+            .unwrap_or_default();
+        let mut refused = false;
+        for executor in spark::executor_pods(driver, &props) {
+            let name = executor["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            if store.pod(&key.0, &name).is_some() {
+                continue;
+            }
+            if quota::admit(store, &key.0, &executor).is_err() {
+                refused = true;
+                continue;
+            }
+            let mut path = pod_path(&key.0, &name);
+            path.name = None;
+            if let Answer::Json(201, _) = store.create(&path, executor, &WriteOptions::default()) {
+                self.executors.entry(key.clone()).or_default().push(name);
+            }
+        }
+        if refused {
+            self.later(now + BATCH_DELAY, key, uid_of(driver), Step::Executors);
+        }
+    }
+
+    /// Ends a driver's run; true when room was freed.
+    fn finish(&mut self, store: &mut Store, mut pod: Value, key: &PodKey, cluster: &Cluster) -> bool {
+        if pod["status"]["phase"] != "Running" {
+            return false;
+        }
+        let (job, attempt) = driver_identity(&pod);
+        let run = cluster.run_for(&job, attempt).clone();
+        let limit = scheduler::memory_limit(&pod["spec"]["containers"][0]);
+        let oom = run.peak_memory_bytes.zip(limit).is_some_and(|(peak, limit)| peak > limit);
+        let finished = timestamp();
+        let started = pod["status"]["startTime"].clone();
+        let (phase, exit_code, reason) = if oom {
+            ("Failed", 137, "OOMKilled")
+        } else if run.exit_code == 0 {
+            ("Succeeded", 0, "Completed")
+        } else {
+            ("Failed", run.exit_code, "Error")
+        };
+        let state = json!({"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started, "finishedAt": finished}});
+        pod["status"]["phase"] = json!(phase);
+        pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+        pod["status"]["conditions"] = json!([
+            condition("PodScheduled", true, None, None),
+            condition("Ready", false, Some("PodCompleted"), None),
+        ]);
+        store.put(pod);
+        // Spark's driver deletes its executors when it stops.
+        if let Some(names) = self.executors.remove(key) {
+            for name in names {
+                store.delete(&pod_path(&key.0, &name), &name, None, false);
+                self.release(&(key.0.clone(), name));
+            }
+        }
+        self.release(key)
+    }
+
+    /// Evicts every unfinished pod bound to `node`, as the kubelet does under memory pressure.
+    pub fn evict(store: &mut Store, node: &str) -> usize {
+        let victims: Vec<Value> = store
+            .objects
+            .iter()
+            .filter(|((av, plural, _, _), v)| {
+                av == "v1" && plural == "pods" && v["spec"]["nodeName"] == node && !is_final(v)
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        let count = victims.len();
+        for mut pod in victims {
+            let message = "The node was low on resource: memory. ";
+            pod["status"]["phase"] = json!("Failed");
+            pod["status"]["reason"] = json!("Evicted");
+            pod["status"]["message"] = json!(message);
+            let state = json!({"terminated": {"exitCode": 137, "reason": "Error", "finishedAt": timestamp()}});
+            pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+            pod["status"]["conditions"] =
+                json!([condition("DisruptionTarget", true, Some("TerminationByKubelet"), Some(message))]);
+            store.put(pod);
+        }
+        count
+    }
+}
+
+/// The SparkJob and attempt a driver pod belongs to.
+fn driver_identity(pod: &Value) -> (String, u32) {
+    let labels = &pod["metadata"]["labels"];
+    let job = labels["sparkplane.dev/job"]
+        .as_str()
+        .or_else(|| labels["spark-app-name"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let attempt = labels["sparkplane.dev/attempt"].as_str().and_then(|a| a.parse().ok()).unwrap_or(1);
+    (job, attempt)
+}
+

@@ -1,0 +1,217 @@
+//! A stand-in for Spark's driver on Kubernetes: it reads the driver's
+//! `spark.properties` from the ConfigMap mounted into the driver pod, as
+//! the real driver does, and makes the executor pods Spark's
+//! `ExecutorPodsAllocator` would — named `<podNamePrefix>-exec-<n>`,
+//! labelled `spark-app-selector`, `spark-role=executor`, `spark-exec-id`
+//! plus `spark.kubernetes.executor.label.*`, owned by the driver pod, with
+//! memory `spark.executor.memory` + `memoryOverhead` (+ PySpark memory) as
+//! request and limit, and `spark.kubernetes.executor.request.cores` (else
+//! `spark.executor.cores`) as the CPU request.
+//!
+//! Owns: what the stand-in reads and the executor pods it makes. Pure.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sparkplane_api::quantity::MemorySize;
+
+/// Reads Java properties text (`key=value`, `key: value`, `#`/`!`
+/// comments, backslash escapes); later keys win.
+pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let mut key = String::new();
+        let mut chars = line.chars();
+        let mut escaped = false;
+        for c in chars.by_ref() {
+            if escaped {
+                key.push(c);
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '=' || c == ':' {
+                break;
+            } else {
+                key.push(c);
+            }
+        }
+        let mut value = String::new();
+        let mut escaped = false;
+        for c in chars.as_str().trim_start().chars() {
+            if escaped {
+                value.push(match c {
+                    'n' => '\n',
+                    't' => '\t',
+                    other => other,
+                });
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else {
+                value.push(c);
+            }
+        }
+        out.insert(key.trim_end().to_owned(), value);
+    }
+    out
+}
+
+/// The ConfigMap names mounted into a pod.
+pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
+    pod["spec"]["volumes"]
+        .as_array()
+        .map(|vs| vs.iter().filter_map(|v| v["configMap"]["name"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn mib(text: Option<&String>) -> u64 {
+    text.and_then(|t| t.parse::<MemorySize>().ok()).map_or(0, MemorySize::mib)
+}
+
+/// How many executors the driver asks for at start.
+pub fn initial_executors(props: &BTreeMap<String, String>) -> u32 {
+    let n = |k: &str| props.get(k).and_then(|v| v.trim().parse::<u32>().ok());
+    if props.get("spark.dynamicAllocation.enabled").is_some_and(|v| v == "true") {
+        n("spark.dynamicAllocation.initialExecutors").or_else(|| n("spark.dynamicAllocation.minExecutors")).unwrap_or(0)
+    } else {
+        n("spark.executor.instances").unwrap_or(2)
+    }
+}
+
+/// The executor pods a driver pod creates, given its properties.
+pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>) -> Vec<Value> {
+    let meta = &driver["metadata"];
+    let driver_name = meta["name"].as_str().unwrap_or_default();
+    let prefix = props
+        .get("spark.kubernetes.executor.podNamePrefix")
+        .cloned()
+        .unwrap_or_else(|| driver_name.strip_suffix("-driver").unwrap_or(driver_name).to_owned());
+    let app_id = meta["labels"]["spark-app-selector"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| props.get("spark.app.id").cloned())
+        .unwrap_or_else(|| format!("spark-{prefix}"));
+    let image = props
+        .get("spark.kubernetes.executor.container.image")
+        .or_else(|| props.get("spark.kubernetes.container.image"))
+        .cloned()
+        .or_else(|| driver["spec"]["containers"][0]["image"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    // Spark's default executor heap is 1g.
+    let heap = props.get("spark.executor.memory").map_or(1024, |text| mib(Some(text)));
+    let overhead = match props.get("spark.executor.memoryOverhead") {
+        Some(text) => mib(Some(text)),
+        None => (heap / 10).max(384),
+    };
+    let memory = heap + overhead + mib(props.get("spark.executor.pyspark.memory"));
+    let cpu = props
+        .get("spark.kubernetes.executor.request.cores")
+        .or_else(|| props.get("spark.executor.cores"))
+        .cloned()
+        .unwrap_or_else(|| "1".into());
+    let mut selector = serde_json::Map::new();
+    for (key, value) in props {
+        let node_key = key
+            .strip_prefix("spark.kubernetes.node.selector.")
+            .or_else(|| key.strip_prefix("spark.kubernetes.executor.node.selector."));
+        if let Some(k) = node_key {
+            selector.insert(k.to_owned(), json!(value));
+        }
+    }
+    (1..=initial_executors(props))
+        .map(|id| {
+            let mut labels = serde_json::Map::new();
+            for (key, value) in props {
+                if let Some(k) = key.strip_prefix("spark.kubernetes.executor.label.") {
+                    labels.insert(k.to_owned(), json!(value));
+                }
+            }
+            labels.insert("spark-app-selector".into(), json!(app_id));
+            labels.insert("spark-role".into(), json!("executor"));
+            labels.insert("spark-exec-id".into(), json!(id.to_string()));
+            labels.insert("spark-exec-resourceprofile-id".into(), json!("0"));
+            if let Some(name) = meta["labels"]["spark-app-name"].as_str() {
+                labels.insert("spark-app-name".into(), json!(name));
+            }
+            json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": format!("{prefix}-exec-{id}"),
+                    "namespace": meta["namespace"],
+                    "labels": labels,
+                    "ownerReferences": [{
+                        "apiVersion": "v1", "kind": "Pod", "name": driver_name, "uid": meta["uid"],
+                        "controller": true,
+                    }],
+                },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "hostname": format!("{prefix}-exec-{id}"),
+                    "nodeSelector": selector,
+                    "serviceAccountName": driver["spec"]["serviceAccountName"],
+                    "securityContext": driver["spec"]["securityContext"],
+                    "containers": [{
+                        "name": "spark-kubernetes-executor",
+                        "image": image,
+                        "args": ["executor"],
+                        "resources": {
+                            "requests": {"cpu": cpu, "memory": format!("{memory}Mi")},
+                            "limits": {"memory": format!("{memory}Mi")},
+                        },
+                    }],
+                },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_read_as_java_writes_them() {
+        let props = parse_properties(
+            "#Spark configuration\nspark.app.name=etl\nspark.kubernetes.driver.label.a\\:b = c\n! note\nspark.x: y\\nz\n",
+        );
+        assert_eq!(props.get("spark.app.name").map(String::as_str), Some("etl"));
+        assert_eq!(props.get("spark.kubernetes.driver.label.a:b").map(String::as_str), Some("c"));
+        assert_eq!(props.get("spark.x").map(String::as_str), Some("y\nz"));
+        assert_eq!(props.len(), 3);
+    }
+
+    #[test]
+    fn executors_follow_the_driver_conf() {
+        let driver = json!({
+            "metadata": {"name": "etl-1-driver", "namespace": "data", "uid": "u-1",
+                         "labels": {"spark-app-selector": "spark-abc", "spark-app-name": "etl"}},
+            "spec": {"containers": [{"image": "img:1"}], "serviceAccountName": "spark"},
+        });
+        let props = parse_properties(
+            "spark.executor.instances=2\nspark.executor.memory=2g\nspark.executor.memoryOverhead=512m\nspark.kubernetes.executor.request.cores=500m\nspark.kubernetes.executor.label.sparkplane.dev/attempt=1\nspark.kubernetes.executor.podNamePrefix=etl-1\nspark.kubernetes.node.selector.pool=spark\n",
+        );
+        let pods = executor_pods(&driver, &props);
+        assert_eq!(pods.len(), 2);
+        let e = &pods[1];
+        assert_eq!(e["metadata"]["name"], "etl-1-exec-2");
+        assert_eq!(e["metadata"]["labels"]["spark-role"], "executor");
+        assert_eq!(e["metadata"]["labels"]["spark-exec-id"], "2");
+        assert_eq!(e["metadata"]["labels"]["spark-app-selector"], "spark-abc");
+        assert_eq!(e["metadata"]["labels"]["sparkplane.dev/attempt"], "1");
+        assert_eq!(e["metadata"]["ownerReferences"][0]["uid"], "u-1");
+        assert_eq!(e["spec"]["containers"][0]["resources"]["limits"]["memory"], "2560Mi");
+        assert_eq!(e["spec"]["containers"][0]["resources"]["requests"]["cpu"], "500m");
+        assert_eq!(e["spec"]["containers"][0]["image"], "img:1");
+        assert_eq!(e["spec"]["nodeSelector"]["pool"], "spark");
+        // Without an overhead, Spark adds 10 % of the heap, at least 384 MiB.
+        let plain = executor_pods(&driver, &parse_properties("spark.executor.instances=1\nspark.executor.memory=8g\n"));
+        assert_eq!(plain[0]["spec"]["containers"][0]["resources"]["limits"]["memory"], "9011Mi");
+        let dynamic = parse_properties("spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=3\n");
+        assert_eq!(initial_executors(&dynamic), 3);
+    }
+}
