@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, Node};
 use crate::scheduler::{self, Demand, NodeUse};
-use crate::store::{Answer, Store, WriteOptions, pod_path};
 use crate::store::now as timestamp;
+use crate::store::{Answer, Store, WriteOptions, pod_path};
 use crate::{quota, spark};
 
 type PodKey = (String, String);
@@ -363,8 +363,7 @@ impl Sim {
             condition("ContainersReady", true, None, None),
             condition("Ready", true, None, None),
         ]);
-        pod["status"]["containerStatuses"] =
-            container_states(&pod, &json!({"running": {"startedAt": started}}), true);
+        pod["status"]["containerStatuses"] = container_states(&pod, &json!({"running": {"startedAt": started}}), true);
         if is_driver(&pod) {
             let (job, attempt) = driver_identity(&pod);
             let run = cluster.run_for(&job, attempt).clone();
@@ -437,10 +436,10 @@ impl Sim {
         let state = json!({"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started, "finishedAt": finished}});
         pod["status"]["phase"] = json!(phase);
         pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
-        pod["status"]["conditions"] = json!([
-            condition("PodScheduled", true, None, None),
-            condition("Ready", false, Some("PodCompleted"), None),
-        ]);
+        pod["status"]["conditions"] =
+            json!(
+                [condition("PodScheduled", true, None, None), condition("Ready", false, Some("PodCompleted"), None),]
+            );
         store.put(pod);
         // Spark's driver deletes its executors when it stops.
         if let Some(names) = self.executors.remove(key) {
@@ -489,4 +488,3 @@ fn driver_identity(pod: &Value) -> (String, u32) {
     let attempt = labels["sparkplane.dev/attempt"].as_str().and_then(|a| a.parse().ok()).unwrap_or(1);
     (job, attempt)
 }
-

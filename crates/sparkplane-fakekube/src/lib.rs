@@ -541,7 +541,12 @@ fn effective_cluster(state: &State) -> Option<Cluster> {
     let exit_code = if script.final_phase == "Succeeded" { 0 } else { 1 };
     Some(Cluster {
         timings: Timings { schedule: Duration::ZERO, start: script.step },
-        default_run: DriverRun { runs_for: Some(script.step), exit_code, log: script.log.clone(), peak_memory_bytes: None },
+        default_run: DriverRun {
+            runs_for: Some(script.step),
+            exit_code,
+            log: script.log.clone(),
+            peak_memory_bytes: None,
+        },
         ..Cluster::default()
     })
 }

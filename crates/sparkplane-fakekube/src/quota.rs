@@ -101,10 +101,8 @@ fn format(key: &str, value: u64) -> String {
 
 /// Admission of a new pod: Ok, or 403 with the first quota it exceeds.
 pub fn admit(store: &Store, namespace: &str, pod: &Value) -> Result<(), Answer> {
-    let name = pod["metadata"]["name"]
-        .as_str()
-        .or_else(|| pod["metadata"]["generateName"].as_str())
-        .unwrap_or_default();
+    let name =
+        pod["metadata"]["name"].as_str().or_else(|| pod["metadata"]["generateName"].as_str()).unwrap_or_default();
     for quota in quotas(store, namespace) {
         let Some(hard) = quota["spec"]["hard"].as_object() else { continue };
         let mut over: Vec<(&str, u64, u64, u64)> = Vec::new();

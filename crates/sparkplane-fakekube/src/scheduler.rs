@@ -115,7 +115,11 @@ fn tolerates(pod: &Value, key: &str, value: &str, effect: &str) -> bool {
 fn refusal(pod: &Value, demand: Demand, node: &Node, used: NodeUse) -> Option<String> {
     if let Some(selector) = pod["spec"]["nodeSelector"].as_object()
         && selector.iter().any(|(k, v)| {
-            let have = if k == "kubernetes.io/hostname" { Some(node.name.as_str()) } else { node.labels.get(k).map(String::as_str) };
+            let have = if k == "kubernetes.io/hostname" {
+                Some(node.name.as_str())
+            } else {
+                node.labels.get(k).map(String::as_str)
+            };
             have != v.as_str()
         })
     {
@@ -183,7 +187,10 @@ mod tests {
     #[test]
     fn demands_add_containers_and_default_requests_to_limits() {
         let mut p = pod("500m", "2Gi");
-        p["spec"]["containers"].as_array_mut().expect("list").push(json!({"resources": {"requests": {"cpu": "1", "memory": "512Mi"}}}));
+        p["spec"]["containers"]
+            .as_array_mut()
+            .expect("list")
+            .push(json!({"resources": {"requests": {"cpu": "1", "memory": "512Mi"}}}));
         p["spec"]["initContainers"] = json!([{"resources": {"requests": {"cpu": "4", "memory": "1Mi"}}}]);
         assert_eq!(demand(&p), Demand { cpu_millis: 4000, memory_bytes: (2 << 30) + (512 << 20) });
         assert_eq!(memory_limit(&p["spec"]["containers"][0]), Some(2 << 30));
@@ -203,10 +210,14 @@ mod tests {
             Err("0/3 nodes are available: 2 Insufficient memory, 1 node(s) had untolerated taint {nvidia.com/gpu: present}. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.".into())
         );
         let mut tolerant = pod("1", "8Gi");
-        tolerant["spec"]["tolerations"] = json!([{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]);
+        tolerant["spec"]["tolerations"] =
+            json!([{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]);
         assert_eq!(place(&tolerant, &nodes, &used), Ok("gpu-1".into()));
         let mut selected = pod("1", "1Gi");
         selected["spec"]["nodeSelector"] = json!({"pool": "spark"});
-        assert!(place(&selected, &nodes, &used).is_err_and(|m| m.contains("3 node(s) didn't match Pod's node affinity/selector")));
+        assert!(
+            place(&selected, &nodes, &used)
+                .is_err_and(|m| m.contains("3 node(s) didn't match Pod's node affinity/selector"))
+        );
     }
 }

@@ -211,7 +211,8 @@ mod tests {
         // Without an overhead, Spark adds 10 % of the heap, at least 384 MiB.
         let plain = executor_pods(&driver, &parse_properties("spark.executor.instances=1\nspark.executor.memory=8g\n"));
         assert_eq!(plain[0]["spec"]["containers"][0]["resources"]["limits"]["memory"], "9011Mi");
-        let dynamic = parse_properties("spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=3\n");
+        let dynamic =
+            parse_properties("spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=3\n");
         assert_eq!(initial_executors(&dynamic), 3);
     }
 }

@@ -103,6 +103,16 @@ pub struct Context {
     /// Serialises admission per namespace.
     admission: tokio::sync::Mutex<()>,
     prefilled: tokio::sync::OnceCell<()>,
+    written: Mutex<HashMap<(String, String), Written>>,
+}
+
+/// The status writes the job cache may not have seen yet.
+#[derive(Debug)]
+struct Written {
+    /// Resource versions this operator read the job at or wrote it to, older than `latest`.
+    superseded: Vec<String>,
+    /// The object the last status write answered with.
+    latest: Arc<SparkJob>,
 }
 
 impl Context {
@@ -134,7 +144,40 @@ impl Context {
             plans: Mutex::new(HashMap::new()),
             admission: tokio::sync::Mutex::new(()),
             prefilled: tokio::sync::OnceCell::new(),
+            written: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records a status write: `read` is the job as the reconcile read it,
+    /// `answer` what the API server returned.
+    pub fn remember_write(&self, read: &SparkJob, answer: SparkJob) {
+        let key = (read.namespace().unwrap_or_default(), read.name_any());
+        let mut written = self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry =
+            written.entry(key).or_insert_with(|| Written { superseded: Vec::new(), latest: Arc::new(answer.clone()) });
+        for rv in [read.resource_version(), entry.latest.resource_version()].into_iter().flatten() {
+            if !entry.superseded.contains(&rv) {
+                entry.superseded.push(rv);
+            }
+        }
+        entry.latest = Arc::new(answer);
+    }
+
+    /// The newest copy of `job` this operator knows: the cache's, unless
+    /// the cache still shows a version older than this operator's own last
+    /// status write (its watch event not in yet) — deciding on that stale
+    /// status would undo the write (a Failed job seen as still running).
+    pub fn freshest(&self, job: Arc<SparkJob>) -> Arc<SparkJob> {
+        let key = (job.namespace().unwrap_or_default(), job.name_any());
+        let mut written = self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(entry) = written.get(&key) else { return job };
+        let cached = job.resource_version();
+        if cached.as_ref().is_some_and(|rv| entry.superseded.contains(rv)) {
+            return Arc::clone(&entry.latest);
+        }
+        // The cache caught up (or someone wrote after us): it is the newest.
+        written.remove(&key);
+        job
     }
 
     /// The ledger of admitted runs.

@@ -40,6 +40,7 @@ fn target(job: &SparkJob) -> String {
 pub async fn reconcile(job: Arc<SparkJob>, ctx: Arc<Context>) -> Result<Requeue, KubeError> {
     let started = Instant::now();
     ctx.prefill().await;
+    let job = ctx.freshest(job);
     let result = if job.metadata.deletion_timestamp.is_some() {
         Ok(Requeue::await_change())
     } else if job.spec.schedule.is_some() && matches!(&*ctx.prepared(&job), Prepared::Ready(_)) {
@@ -439,11 +440,13 @@ async fn write_status(
     }
     let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     ctx.metrics.request("patch", "SparkJob/status");
-    api.patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": diff })))
+    let answer = api
+        .patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": diff })))
         .await
         .map_err(|e| {
             KubeError::from_kube(e, Operation::new("patch", "SparkJob/status", target(job)), &ctx.settings.server)
         })?;
+    ctx.remember_write(job, answer);
     Ok(())
 }
 
