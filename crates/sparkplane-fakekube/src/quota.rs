@@ -85,7 +85,7 @@ fn live_pods<'a>(store: &'a Store, namespace: &str) -> impl Iterator<Item = &'a 
 /// Quantities written as the API server canonicalises them.
 fn format(key: &str, value: u64) -> String {
     if key.ends_with("cpu") || key == "cpu" {
-        if value % 1000 == 0 { (value / 1000).to_string() } else { format!("{value}m") }
+        if value.is_multiple_of(1000) { (value / 1000).to_string() } else { format!("{value}m") }
     } else if key.ends_with("memory") || key == "memory" {
         match value {
             0 => "0".into(),
@@ -99,13 +99,16 @@ fn format(key: &str, value: u64) -> String {
     }
 }
 
+/// One key over its limit: key, requested, used, limit.
+type Over = (&'static str, u64, u64, u64);
+
 /// Admission of a new pod: Ok, or 403 with the first quota it exceeds.
 pub fn admit(store: &Store, namespace: &str, pod: &Value) -> Result<(), Answer> {
     let name =
         pod["metadata"]["name"].as_str().or_else(|| pod["metadata"]["generateName"].as_str()).unwrap_or_default();
     for quota in quotas(store, namespace) {
         let Some(hard) = quota["spec"]["hard"].as_object() else { continue };
-        let mut over: Vec<(&str, u64, u64, u64)> = Vec::new();
+        let mut over: Vec<Over> = Vec::new();
         for (key, scale) in TRACKED {
             let Some(limit) = hard.get(key) else { continue };
             let limit = units(limit, scale);
@@ -119,7 +122,7 @@ pub fn admit(store: &Store, namespace: &str, pod: &Value) -> Result<(), Answer> 
             }
         }
         if !over.is_empty() {
-            let list = |f: &dyn Fn(&(&str, u64, u64, u64)) -> u64| {
+            let list = |f: &dyn Fn(&Over) -> u64| {
                 over.iter().map(|o| format!("{}={}", o.0, format(o.0, f(o)))).collect::<Vec<_>>().join(",")
             };
             let quota_name = quota["metadata"]["name"].as_str().unwrap_or_default();

@@ -27,7 +27,7 @@ use crate::error::{KubeError, Operation};
 pub const FIELD_MANAGER: &str = "sparkplane";
 
 /// Kinds created before the driver pod (the identity it runs as).
-const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
+pub(crate) const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
 
 /// What to submit.
 #[derive(Clone, Debug)]
@@ -146,7 +146,7 @@ pub async fn submit(
     }
     let attempt = latest.map_or(0, attempt_of) + 1;
     let objects = render(attempt);
-    match create(client, server, namespace, &objects, None, request.dry_run).await? {
+    match create(client, server, namespace, &objects, None, request.dry_run, Partial::DeleteDriver).await? {
         Created::New { driver, objects } => {
             Ok(SubmitOutcome::Created { application: application(&driver), objects, dry_run: request.dry_run })
         }
@@ -169,10 +169,21 @@ pub enum Created {
     Existing(Box<Pod>),
 }
 
+/// What [`create`] does when the driver exists but its own objects could not all be applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partial {
+    /// Delete the driver again, as spark-submit does (one-shot submissions).
+    DeleteDriver,
+    /// Keep it: the caller tries again and completes it (the operator,
+    /// whose next reconcile adopts the driver and applies what is missing).
+    /// A driver that already existed (409) is completed too.
+    Complete,
+}
+
 /// Creates one attempt's rendered native objects in spark-submit's order:
 /// RBAC, the driver pod (with `owner` as its controller, when given), then
-/// the ConfigMaps, Service and NetworkPolicy owned by the pod. A driver
-/// whose objects cannot be created is deleted again. `submit` and the
+/// the ConfigMaps, Service and NetworkPolicy owned by the pod; `partial`
+/// says what happens when those cannot all be applied. `submit` and the
 /// operator both create through here.
 pub async fn create(
     client: &kube::Client,
@@ -181,6 +192,7 @@ pub async fn create(
     objects: &[RenderedObject],
     owner: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
     dry_run: bool,
+    partial: Partial,
 ) -> Result<Created, KubeError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let mut sent = Vec::new();
@@ -213,6 +225,9 @@ pub async fn create(
             let pod = pods.get(&driver.name).await.map_err(|e| {
                 KubeError::from_kube(e, Operation::new("get", "Pod", target(namespace, &driver.name)), server)
             })?;
+            if partial == Partial::Complete {
+                complete(client, server, namespace, objects, &pod, dry_run).await?;
+            }
             return Ok(Created::Existing(Box::new(pod)));
         }
         Err(e) => {
@@ -238,7 +253,7 @@ pub async fn create(
         match apply(client, server, object, namespace, dry_run).await {
             Ok(s) => sent.push(s),
             Err(error) => {
-                if !dry_run {
+                if !dry_run && partial == Partial::DeleteDriver {
                     // Leave no driver behind whose configuration is missing.
                     let _ = pods.delete(&driver_name, &DeleteParams::background()).await;
                 }
@@ -247,4 +262,24 @@ pub async fn create(
         }
     }
     Ok(Created::New { driver: Box::new(created), objects: sent })
+}
+
+/// Applies the objects an existing driver pod owns (ConfigMaps, Service,
+/// NetworkPolicy), owned by it: idempotent, so a driver whose creation was
+/// cut short ends up with everything it mounts.
+pub async fn complete(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    objects: &[RenderedObject],
+    driver: &Pod,
+    dry_run: bool,
+) -> Result<(), KubeError> {
+    let name = driver.metadata.name.clone().unwrap_or_default();
+    let uid = driver.metadata.uid.clone().unwrap_or_default();
+    let owned = sparkplane_core::render::native::with_owner(objects.to_vec(), &name, &uid);
+    for object in owned.iter().filter(|o| o.kind != "Pod" && !BEFORE_DRIVER.contains(&o.kind.as_str())) {
+        apply(client, server, object, namespace, dry_run).await?;
+    }
+    Ok(())
 }

@@ -63,6 +63,15 @@ pub enum Action {
         /// The attempt (names derive from it).
         attempt: u32,
     },
+    /// Make sure an adopted driver's own objects (ConfigMaps, Service,
+    /// NetworkPolicy) exist: a reconcile cut short after creating the driver
+    /// may not have applied them. Idempotent.
+    Complete {
+        /// The attempt whose objects to apply.
+        attempt: u32,
+        /// The driver pod that owns them.
+        pod: String,
+    },
     /// Copy the driver's log to the log store.
     ArchiveLog {
         /// The driver pod.
@@ -256,6 +265,7 @@ fn run(d: &mut Draft<'_>, plan: &Plan) {
             "Adopted",
             format!("found driver pod {} of attempt {}", driver.name, driver.attempt),
         );
+        d.actions.push(Action::Complete { attempt: driver.attempt, pod: driver.name.clone() });
     }
 
     if plan.suspend {

@@ -294,6 +294,8 @@ fn the_state_machine_table() {
             driver: Some(driver(2, PodPhase::Running)),
             state: JobState::DriverRunning,
             reason: "DriverRunning",
+            // Adopted: not created again, but its own objects are made sure of.
+            actions: vec![Action::Complete { attempt: 2, pod: "job-2-driver".into() }],
             ..row("a driver newer than the status is adopted, not created again", SparkJobStatus::default(), None, 30)
         },
         Row {

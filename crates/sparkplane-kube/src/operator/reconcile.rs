@@ -160,6 +160,7 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
                 }
                 write_status(ctx, job, &status, &next).await?;
             }
+            Action::Complete { attempt, pod } => complete_attempt(ctx, job, &namespace, *attempt, pod).await?,
             Action::ArchiveLog { pod } => {
                 if let Some(url) = archive(ctx, job, pod).await {
                     next.log_archive = Some(url);
@@ -184,8 +185,19 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         }
     }
     write_status(ctx, job, &status, &next).await?;
-    Ok(decision.requeue_after.map_or_else(Requeue::await_change, Requeue::requeue))
+    // Level-triggered safety net: an active run is looked at again within
+    // RESYNC even if no event arrives (a watch event lost in transit must
+    // not leave a finished driver's job Submitted forever).
+    let resync = next.state.is_some_and(JobState::is_active).then_some(RESYNC);
+    let requeue = match (decision.requeue_after, resync) {
+        (Some(after), Some(resync)) => Some(after.min(resync)),
+        (after, resync) => after.or(resync),
+    };
+    Ok(requeue.map_or_else(Requeue::await_change, Requeue::requeue))
 }
+
+/// The longest an active run goes without a reconcile.
+const RESYNC: Duration = Duration::from_secs(60);
 
 /// Keeps the ledger, the queue, the metrics and the wake-ups in step with a decision.
 #[allow(clippy::too_many_arguments)]
@@ -338,10 +350,45 @@ async fn submit_attempt(ctx: &Context, job: &SparkJob, namespace: &str, attempt:
         ctx.metrics.request(verb, &object.kind);
     }
     let owner = owner_of(job);
-    match submit::create(&ctx.client, &ctx.settings.server, namespace, &objects, Some(&owner), false).await? {
+    let partial = submit::Partial::Complete;
+    match submit::create(&ctx.client, &ctx.settings.server, namespace, &objects, Some(&owner), false, partial).await? {
         Created::New { driver, .. } => Ok(*driver),
         Created::Existing(pod) => Ok(*pod),
     }
+}
+
+/// Applies what an adopted driver owns, in case its creation was cut short.
+async fn complete_attempt(
+    ctx: &Context,
+    job: &SparkJob,
+    namespace: &str,
+    attempt: u32,
+    pod: &str,
+) -> Result<(), KubeError> {
+    let resolved = plan::resolve_resource(job, &ctx.platform.catalog).map_err(|d| KubeError::Invalid {
+        operation: Operation::new("render", "SparkJob", target(job)),
+        message: d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
+        fields: Vec::new(),
+    })?;
+    let objects = plan::render_resolved(&resolved, attempt);
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    ctx.metrics.request("get", "Pod");
+    let driver = match pods.get_opt(pod).await {
+        Ok(Some(driver)) => driver,
+        // Gone meanwhile: the next reconcile sees that.
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            return Err(KubeError::from_kube(
+                e,
+                Operation::new("get", "Pod", format!("{namespace}/{pod}")),
+                &ctx.settings.server,
+            ));
+        }
+    };
+    for object in objects.iter().filter(|o| o.kind != "Pod" && !submit::BEFORE_DRIVER.contains(&o.kind.as_str())) {
+        ctx.metrics.request("apply", &object.kind);
+    }
+    submit::complete(&ctx.client, &ctx.settings.server, namespace, &objects, &driver, false).await
 }
 
 async fn read_log(ctx: &Context, namespace: &str, pod: &str, tail: Option<i64>) -> Option<String> {

@@ -58,6 +58,13 @@ impl Operator {
         Operator { stop: Some(stop), handle, metrics }
     }
 
+    /// Kills the operator where it stands, mid-reconcile or not, as a
+    /// crashed or OOM-killed process would end: no graceful shutdown.
+    pub async fn kill(self) {
+        self.handle.abort();
+        let _ = self.handle.await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
