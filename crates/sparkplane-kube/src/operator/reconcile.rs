@@ -338,13 +338,22 @@ fn admission_for(
     queue::admission(&queue, name, &plan.admission)
 }
 
-async fn submit_attempt(ctx: &Context, job: &SparkJob, namespace: &str, attempt: u32) -> Result<Pod, KubeError> {
+/// The native objects of one attempt, rendered by the one render path.
+fn attempt_objects(
+    ctx: &Context,
+    job: &SparkJob,
+    attempt: u32,
+) -> Result<Vec<sparkplane_core::render::RenderedObject>, KubeError> {
     let resolved = plan::resolve_resource(job, &ctx.platform.catalog).map_err(|d| KubeError::Invalid {
         operation: Operation::new("render", "SparkJob", target(job)),
         message: d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
         fields: Vec::new(),
     })?;
-    let objects = plan::render_resolved(&resolved, attempt);
+    Ok(plan::render_resolved(&resolved, attempt))
+}
+
+async fn submit_attempt(ctx: &Context, job: &SparkJob, namespace: &str, attempt: u32) -> Result<Pod, KubeError> {
+    let objects = attempt_objects(ctx, job, attempt)?;
     for object in &objects {
         let verb = if object.kind == "Pod" { "create" } else { "apply" };
         ctx.metrics.request(verb, &object.kind);
@@ -365,12 +374,7 @@ async fn complete_attempt(
     attempt: u32,
     pod: &str,
 ) -> Result<(), KubeError> {
-    let resolved = plan::resolve_resource(job, &ctx.platform.catalog).map_err(|d| KubeError::Invalid {
-        operation: Operation::new("render", "SparkJob", target(job)),
-        message: d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
-        fields: Vec::new(),
-    })?;
-    let objects = plan::render_resolved(&resolved, attempt);
+    let objects = attempt_objects(ctx, job, attempt)?;
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     ctx.metrics.request("get", "Pod");
     let driver = match pods.get_opt(pod).await {
