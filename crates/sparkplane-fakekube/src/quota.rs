@@ -84,9 +84,9 @@ fn live_pods<'a>(store: &'a Store, namespace: &str) -> impl Iterator<Item = &'a 
 
 /// Quantities written as the API server canonicalises them.
 fn format(key: &str, value: u64) -> String {
-    if key.ends_with("cpu") || key == "cpu" {
+    if key.ends_with("cpu") {
         if value.is_multiple_of(1000) { (value / 1000).to_string() } else { format!("{value}m") }
-    } else if key.ends_with("memory") || key == "memory" {
+    } else if key.ends_with("memory") {
         match value {
             0 => "0".into(),
             v if v % (1 << 30) == 0 => format!("{}Gi", v >> 30),

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::Value;
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
 
@@ -47,9 +46,7 @@ pub fn units(value: &Value, scale: i32) -> u64 {
     let Some(text) = value.as_str().map(str::to_owned).or_else(|| value.as_f64().map(|f| f.to_string())) else {
         return 0;
     };
-    Quantity(text)
-        .0
-        .parse::<KubeQuantity>()
+    text.parse::<KubeQuantity>()
         .ok()
         .filter(|q| !q.is_negative())
         .and_then(|q| q.scaled_magnitude(scale, Rounding::Up))

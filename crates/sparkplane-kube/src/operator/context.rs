@@ -103,16 +103,46 @@ pub struct Context {
     /// Serialises admission per namespace.
     admission: tokio::sync::Mutex<()>,
     prefilled: tokio::sync::OnceCell<()>,
-    written: Mutex<HashMap<(String, String), Written>>,
+    written: Mutex<StatusWrites>,
 }
 
-/// The status writes the job cache may not have seen yet.
-#[derive(Debug)]
-struct Written {
-    /// Resource versions this operator read the job at or wrote it to, older than `latest`.
-    superseded: Vec<String>,
-    /// The object the last status write answered with.
-    latest: Arc<SparkJob>,
+/// The status writes the job cache may not have seen yet, per job: the
+/// resource versions the operator read the job at or wrote it to before its
+/// last write, and that last write's answer.
+#[derive(Debug, Default)]
+pub struct StatusWrites {
+    jobs: HashMap<(String, String), (Vec<String>, Arc<SparkJob>)>,
+}
+
+impl StatusWrites {
+    /// Records a status write: `read` is the job as the reconcile read it,
+    /// `answer` what the API server returned.
+    pub fn remember(&mut self, read: &SparkJob, answer: SparkJob) {
+        let key = (read.namespace().unwrap_or_default(), read.name_any());
+        let answer = Arc::new(answer);
+        let (superseded, latest) = self.jobs.entry(key).or_insert_with(|| (Vec::new(), Arc::clone(&answer)));
+        let older =
+            [read.resource_version(), (!Arc::ptr_eq(latest, &answer)).then(|| latest.resource_version()).flatten()];
+        for rv in older.into_iter().flatten() {
+            if !superseded.contains(&rv) {
+                superseded.push(rv);
+            }
+        }
+        *latest = answer;
+    }
+
+    /// The newest copy of `job` known: the cache's, unless the cache still
+    /// shows a version older than the last status write. Forgets the write
+    /// once the cache shows it (or a newer change by anyone).
+    pub fn freshest(&mut self, job: Arc<SparkJob>) -> Arc<SparkJob> {
+        let key = (job.namespace().unwrap_or_default(), job.name_any());
+        let Some((superseded, latest)) = self.jobs.get(&key) else { return job };
+        if job.resource_version().is_some_and(|rv| superseded.contains(&rv)) {
+            return Arc::clone(latest);
+        }
+        self.jobs.remove(&key);
+        job
+    }
 }
 
 impl Context {
@@ -144,23 +174,13 @@ impl Context {
             plans: Mutex::new(HashMap::new()),
             admission: tokio::sync::Mutex::new(()),
             prefilled: tokio::sync::OnceCell::new(),
-            written: Mutex::new(HashMap::new()),
+            written: Mutex::new(StatusWrites::default()),
         }
     }
 
-    /// Records a status write: `read` is the job as the reconcile read it,
-    /// `answer` what the API server returned.
+    /// Records a status write (see [`StatusWrites::remember`]).
     pub fn remember_write(&self, read: &SparkJob, answer: SparkJob) {
-        let key = (read.namespace().unwrap_or_default(), read.name_any());
-        let mut written = self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry =
-            written.entry(key).or_insert_with(|| Written { superseded: Vec::new(), latest: Arc::new(answer.clone()) });
-        for rv in [read.resource_version(), entry.latest.resource_version()].into_iter().flatten() {
-            if !entry.superseded.contains(&rv) {
-                entry.superseded.push(rv);
-            }
-        }
-        entry.latest = Arc::new(answer);
+        self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remember(read, answer);
     }
 
     /// The newest copy of `job` this operator knows: the cache's, unless
@@ -168,16 +188,7 @@ impl Context {
     /// status write (its watch event not in yet) — deciding on that stale
     /// status would undo the write (a Failed job seen as still running).
     pub fn freshest(&self, job: Arc<SparkJob>) -> Arc<SparkJob> {
-        let key = (job.namespace().unwrap_or_default(), job.name_any());
-        let mut written = self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(entry) = written.get(&key) else { return job };
-        let cached = job.resource_version();
-        if cached.as_ref().is_some_and(|rv| entry.superseded.contains(rv)) {
-            return Arc::clone(&entry.latest);
-        }
-        // The cache caught up (or someone wrote after us): it is the newest.
-        written.remove(&key);
-        job
+        self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).freshest(job)
     }
 
     /// The ledger of admitted runs.
@@ -366,5 +377,57 @@ impl PodIndex {
     /// Whether no pod is indexed.
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(rv: &str, state: &str) -> SparkJob {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+            "metadata": {"name": "etl", "namespace": "data", "resourceVersion": rv},
+            "spec": {},
+            "status": {"state": state},
+        }))
+        .expect("a SparkJob")
+    }
+
+    fn state(job: &SparkJob) -> Option<&str> {
+        job.status.as_ref().and_then(|s| s.state).map(|s| s.as_str())
+    }
+
+    #[test]
+    fn a_stale_cache_gives_way_to_the_last_write_until_it_catches_up() {
+        let mut writes = StatusWrites::default();
+        // Read at 10, wrote Submitted (11), then DriverRunning (12) from the same stale read.
+        writes.remember(&job("10", "Queued"), job("11", "Submitted"));
+        writes.remember(&job("10", "Queued"), job("12", "DriverRunning"));
+        for stale in ["10", "11"] {
+            assert_eq!(
+                state(&writes.freshest(Arc::new(job(stale, "Queued")))),
+                Some("DriverRunning"),
+                "cache at {stale}"
+            );
+        }
+        // The cache caught up: it is used, and the write is forgotten.
+        let caught_up = writes.freshest(Arc::new(job("12", "DriverRunning")));
+        assert_eq!(caught_up.resource_version().as_deref(), Some("12"));
+        assert!(writes.jobs.is_empty());
+        assert_eq!(state(&writes.freshest(Arc::new(job("10", "Queued")))), Some("Queued"), "nothing remembered now");
+        // One write: the cache showing its answer is caught up too.
+        writes.remember(&job("20", "Running"), job("21", "Succeeded"));
+        writes.freshest(Arc::new(job("21", "Succeeded")));
+        assert!(writes.jobs.is_empty(), "the answer's own version is not stale");
+    }
+
+    #[test]
+    fn a_newer_change_by_anyone_wins_over_the_remembered_write() {
+        let mut writes = StatusWrites::default();
+        writes.remember(&job("10", "Queued"), job("11", "Submitted"));
+        let edited = writes.freshest(Arc::new(job("15", "Submitted")));
+        assert_eq!(edited.resource_version().as_deref(), Some("15"));
+        assert!(writes.jobs.is_empty());
     }
 }
