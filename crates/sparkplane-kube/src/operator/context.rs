@@ -239,10 +239,12 @@ impl Context {
 
     /// Once, before the first decision: the ledger and the queues from the
     /// jobs' statuses, so that an operator that restarts admits nothing twice.
+    /// The job cache is complete by then: the controller starts reconciling
+    /// only once its store is ready (and nothing else may wait on that; see
+    /// `operator::run`).
     pub async fn prefill(&self) {
         self.prefilled
             .get_or_init(|| async {
-                let _ = self.jobs.wait_until_ready().await;
                 for job in self.jobs.state() {
                     let Some(status) = job.status.as_ref() else { continue };
                     let namespace = job.namespace().unwrap_or_default();

@@ -142,7 +142,27 @@ pub async fn run(
     let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<SparkJob>>();
     let wake_stream = futures::stream::unfold(wake_rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
 
-    let controller = Controller::new(jobs, watcher::Config::default());
+    // The job cache is filled here rather than by `Controller::new`, so that
+    // readiness comes from the watch's first complete list (InitDone) and
+    // nothing but the controller ever waits on the store's readiness.
+    // kube-runtime 5's `Store::wait_until_ready` keeps one waker: a second
+    // waiter (a readiness task did) can take the controller's, and the
+    // controller then never starts its runner — the operator sat idle,
+    // unready, with every job frozen (seen about one start in three).
+    let (job_store, job_writer) = reflector::store::<SparkJob>();
+    let job_events = {
+        let metrics = metrics.clone();
+        watcher(jobs, watcher::Config::default())
+            .default_backoff()
+            .reflect(job_writer)
+            .inspect_ok(move |event| {
+                if matches!(event, watcher::Event::InitDone) {
+                    metrics.set_ready(true);
+                }
+            })
+            .applied_objects()
+    };
+    let controller = Controller::for_stream(job_events, job_store);
     let reporter =
         Reporter { controller: CONTROLLER_NAME.into(), instance: settings.leader.as_ref().map(|l| l.identity.clone()) };
     let recorder = Recorder::new(client.clone(), reporter);
@@ -155,13 +175,6 @@ pub async fn run(
         metrics.clone(),
         wake_tx,
     ));
-    {
-        let ctx = Arc::clone(&ctx);
-        tokio::spawn(async move {
-            let _ = ctx.jobs.wait_until_ready().await;
-            ctx.metrics.set_ready(true);
-        });
-    }
     let (why_tx, why_rx) = tokio::sync::oneshot::channel::<String>();
     let stop = async move {
         let why = stop_rx.await.unwrap_or_default();

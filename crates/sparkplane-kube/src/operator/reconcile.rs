@@ -133,6 +133,15 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         archive_logs: ctx.settings.log_store.is_some(),
     };
     let decision = lifecycle::decide(&observed);
+    tracing::debug!(
+        job = %target(job),
+        from = ?status.state,
+        to = ?decision.status.state,
+        driver = ?driver.as_ref().map(|d| d.phase),
+        from_index = indexed,
+        actions = decision.actions.len(),
+        "decided"
+    );
     let mut next = decision.status.clone();
     book(ctx, job, &namespace, &name, &status, &next, &prepared, &decision.actions);
     drop(guard);
