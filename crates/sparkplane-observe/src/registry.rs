@@ -50,6 +50,9 @@ pub enum Emitter {
     Spark,
     /// `sparkplane history serve`, about its own requests, index and cache.
     HistoryServer,
+    /// `sparkplane operator`, about the SparkJobs it reconciles and its own work
+    /// (`sparkplane_kube::operator::Metrics`, served on `--metrics-address`).
+    Operator,
 }
 
 /// The unit of a metric's value.
@@ -124,6 +127,154 @@ const KSM_CONTAINER_REASON: &[&str] = &["namespace", "pod", "uid", "container", 
 /// (kube-prometheus-stack: `kube-state-metrics.metricLabelsAllowlist`).
 pub const KSM_POD_LABEL_ALLOWLIST: &[&str] =
     &["spark-role", "spark-app-selector", "sparkplane.dev/job", "sparkplane.dev/team"];
+
+/// Values of the `result` label on `sparkplane_operator_reconciles_total`.
+pub const RECONCILE_RESULTS: &[&str] = &["ok", "error"];
+
+/// The `cause` values of `sparkplane_operator_failures_total` that mean an
+/// attempt's driver never ran: its image could not be pulled, no node took it,
+/// or it did not start within `timeouts.driverStart`. The operator creates
+/// these series at 0 when it starts, so `increase()` sees the first failure;
+/// the spellings are `sparkplane_core::operator::Cause::as_str`'s (a test checks).
+pub const OPERATOR_START_FAILURE_CAUSES: &[&str] = &["ImagePullBackOff", "Unschedulable", "DriverStartTimeout"];
+
+/// Buckets for the operator's latencies from a SparkJob's creation to its driver
+/// pod and to its driver running: 0.05 s doubling to 1638.4 s (the queue wait included).
+const OPERATOR_LATENCY_BUCKETS: &[f64] =
+    &[0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6, 819.2, 1638.4];
+
+/// Buckets for one reconcile: 0.5 ms doubling to 16.384 s.
+const RECONCILE_BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384];
+
+/// The operator's metrics (prefix `sparkplane_operator_`). `sparkplane_kube::operator::Metrics`
+/// registers each of these constants, so its names, help, labels and buckets are these.
+/// Only the replica that acts (the leader, with `--leader-elect`) reconciles, so only it
+/// has application, queue and reconcile series.
+pub mod operator {
+    use super::{Emitter, Metric, MetricType, Unit};
+
+    /// SparkJobs by state.
+    pub const APPLICATIONS: Metric = Metric {
+        name: "sparkplane_operator_applications",
+        kind: MetricType::Gauge,
+        labels: &["state"],
+        help: "SparkJobs the operator knows, by state (Queued, Submitted, DriverRunning, Running, Retrying, \
+               Suspended, Scheduled, Succeeded, Failed). A state's series appears when a job first enters it and \
+               stays, at 0, when the last one leaves.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// Driver pods created.
+    pub const SUBMISSIONS: Metric = Metric {
+        name: "sparkplane_operator_submissions_total",
+        kind: MetricType::Counter,
+        labels: &[],
+        help: "Driver pods the operator created, one per attempt (0 from the start).",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// Failed attempts by cause.
+    pub const FAILURES: Metric = Metric {
+        name: "sparkplane_operator_failures_total",
+        kind: MetricType::Counter,
+        labels: &["cause"],
+        help: "Failed attempts, retried or not, by cause (the job's status.reason: ImagePullBackOff, Unschedulable, \
+               DriverStartTimeout, ExecutorStartTimeout, MaxDurationExceeded, Evicted, OOMKilled, DriverFailed, \
+               DriverLost, PolicyDenied, InvalidSpec, QuotaExceeded). The causes a driver that never ran fails with \
+               are created at 0 at start.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// Queued SparkJobs per namespace.
+    pub const QUEUE_DEPTH: Metric = Metric {
+        name: "sparkplane_operator_queue_depth",
+        kind: MetricType::Gauge,
+        labels: &["namespace"],
+        help: "SparkJobs of the namespace waiting for admission (its ResourceQuota or running-applications cap has \
+               no room), as of its last reconcile; 0, not absent, once the queue empties.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// Creation to driver pod.
+    pub const CREATED_TO_DRIVER: Metric = Metric {
+        name: "sparkplane_operator_created_to_driver_seconds",
+        kind: MetricType::Histogram,
+        labels: &[],
+        help: "From a SparkJob's creation to its first driver pod created (queueing included).",
+        unit: Unit::Seconds,
+        emitter: Emitter::Operator,
+        buckets: super::OPERATOR_LATENCY_BUCKETS,
+    };
+    /// Creation to driver running.
+    pub const CREATED_TO_RUNNING: Metric = Metric {
+        name: "sparkplane_operator_created_to_running_seconds",
+        kind: MetricType::Histogram,
+        labels: &[],
+        help: "From a SparkJob's creation to its first attempt's driver running.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Operator,
+        buckets: super::OPERATOR_LATENCY_BUCKETS,
+    };
+    /// Creation to the end.
+    pub const CREATED_TO_FINISHED: Metric = Metric {
+        name: "sparkplane_operator_created_to_finished_seconds",
+        kind: MetricType::Histogram,
+        labels: &[],
+        help: "From a SparkJob's creation to its end (Succeeded or Failed), retries included.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Operator,
+        buckets: super::DURATION_BUCKETS,
+    };
+    /// Reconciles by result.
+    pub const RECONCILES: Metric = Metric {
+        name: "sparkplane_operator_reconciles_total",
+        kind: MetricType::Counter,
+        labels: &["result"],
+        help: "Reconciles by result: ok, or error (a request to the API server failed; the job is reconciled \
+               again 2 s later). Both series are created at 0 at start.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// Time one reconcile takes.
+    pub const RECONCILE_DURATION: Metric = Metric {
+        name: "sparkplane_operator_reconcile_duration_seconds",
+        kind: MetricType::Histogram,
+        labels: &[],
+        help: "Time one reconcile takes, its API requests included.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Operator,
+        buckets: super::RECONCILE_BUCKETS,
+    };
+    /// API requests by verb and kind.
+    pub const API_REQUESTS: Metric = Metric {
+        name: "sparkplane_operator_api_requests_total",
+        kind: MetricType::Counter,
+        labels: &["verb", "kind"],
+        help: "Requests reconciles sent to the API server, by verb (get, create, apply, patch, delete) and kind \
+               (Pod, Pod/log, ConfigMap, Service, SparkJob, SparkJob/status, Event, …); watches and Lease \
+               renewals are not counted.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// Leadership.
+    pub const LEADER: Metric = Metric {
+        name: "sparkplane_operator_leader",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "1 while this replica holds the leader Lease (--leader-elect) and acts, 0 while it stands by; \
+               a replica run without --leader-elect reports 0.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+}
 
 static METRICS: &[Metric] = &[
     // Per application, from event logs.
@@ -556,6 +707,18 @@ static METRICS: &[Metric] = &[
         emitter: Emitter::Spark,
         buckets: &[],
     },
+    // The operator (`sparkplane operator`).
+    operator::APPLICATIONS,
+    operator::SUBMISSIONS,
+    operator::FAILURES,
+    operator::QUEUE_DEPTH,
+    operator::CREATED_TO_DRIVER,
+    operator::CREATED_TO_RUNNING,
+    operator::CREATED_TO_FINISHED,
+    operator::RECONCILES,
+    operator::RECONCILE_DURATION,
+    operator::API_REQUESTS,
+    operator::LEADER,
     // Prometheus.
     Metric {
         name: "up",
@@ -621,7 +784,11 @@ mod tests {
             assert!(m.buckets.windows(2).all(|w| w[0] < w[1]), "{}", m.name);
             if matches!(
                 m.emitter,
-                Emitter::Exporter | Emitter::Submitter | Emitter::DataQuality | Emitter::HistoryServer
+                Emitter::Exporter
+                    | Emitter::Submitter
+                    | Emitter::DataQuality
+                    | Emitter::HistoryServer
+                    | Emitter::Operator
             ) {
                 assert!(m.name.starts_with("sparkplane_"), "{}", m.name);
                 assert!(
@@ -653,5 +820,38 @@ mod tests {
             let sanitised: String = allowed.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
             assert!(labels.contains(&format!("label_{sanitised}").as_str()), "{allowed}");
         }
+    }
+
+    #[test]
+    fn operator_metrics_are_registered_under_its_prefix() {
+        let names: Vec<&str> = all().iter().filter(|m| m.emitter == Emitter::Operator).map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            [
+                "sparkplane_operator_applications",
+                "sparkplane_operator_submissions_total",
+                "sparkplane_operator_failures_total",
+                "sparkplane_operator_queue_depth",
+                "sparkplane_operator_created_to_driver_seconds",
+                "sparkplane_operator_created_to_running_seconds",
+                "sparkplane_operator_created_to_finished_seconds",
+                "sparkplane_operator_reconciles_total",
+                "sparkplane_operator_reconcile_duration_seconds",
+                "sparkplane_operator_api_requests_total",
+                "sparkplane_operator_leader",
+            ]
+        );
+        assert_eq!(lookup("sparkplane_operator_reconciles_total"), Some(&operator::RECONCILES));
+        assert_eq!(operator::CREATED_TO_DRIVER.buckets.len(), 16);
+        assert_eq!(operator::CREATED_TO_DRIVER.buckets.last(), Some(&1638.4));
+        assert_eq!(operator::RECONCILE_DURATION.buckets.first(), Some(&0.0005));
+        assert_eq!(operator::CREATED_TO_FINISHED.buckets.last(), Some(&86400.0));
+    }
+
+    #[test]
+    fn start_failure_causes_are_the_cores_spelling() {
+        use sparkplane_core::operator::Cause;
+        let causes = [Cause::ImagePullBackOff, Cause::Unschedulable, Cause::DriverStartTimeout];
+        assert_eq!(OPERATOR_START_FAILURE_CAUSES, causes.map(Cause::as_str));
     }
 }

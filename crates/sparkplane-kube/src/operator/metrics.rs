@@ -7,7 +7,10 @@
 //! answers) and `/readyz` (the caches are filled and, with leader election,
 //! this replica's role is known) on a small HTTP server of its own thread.
 //!
-//! Owns: metric names, help and labels, and the endpoint. Must not: decide.
+//! Owns: recording values and the endpoint. Must not: decide, or name a
+//! metric — names, help, labels and buckets are sparkplane's one metric
+//! registry's (`sparkplane_observe::registry::operator`), which the alert
+//! rules read too.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,14 +20,31 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sparkplane_api::job::JobState;
+use sparkplane_observe::registry::{
+    Metric, MetricType, OPERATOR_START_FAILURE_CAUSES, RECONCILE_RESULTS, operator as registered,
+};
 
 type Labels = Vec<(String, String)>;
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// Registers `metric` under the registry's name and help. prometheus-client
+/// appends `_total` to a counter's name and a full stop to help itself.
+fn register(target: &mut Registry, entry: &Metric, metric: impl prometheus_client::registry::Metric) {
+    let name = match entry.kind {
+        MetricType::Counter => entry.name.strip_suffix("_total").unwrap_or(entry.name),
+        MetricType::Gauge | MetricType::Histogram => entry.name,
+    };
+    target.register(name, entry.help.trim_end_matches('.'), metric);
+}
+
+fn histogram(entry: &Metric) -> Histogram {
+    Histogram::new(entry.buckets.iter().copied())
 }
 
 /// The operator's metrics (cheap to clone: every field is shared).
@@ -53,44 +73,37 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric under `sparkplane_operator_`.
+    /// Registers every metric of the registry's `operator` entries.
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("sparkplane_operator");
+        let mut registry = Registry::default();
         let states = Family::<Labels, Gauge>::default();
-        registry.register("applications", "SparkJobs by state", states.clone());
+        register(&mut registry, &registered::APPLICATIONS, states.clone());
         let submissions = Counter::default();
-        registry.register("submissions", "Driver pods created", submissions.clone());
+        register(&mut registry, &registered::SUBMISSIONS, submissions.clone());
         let failures = Family::<Labels, Counter>::default();
-        registry.register("failures", "Failed attempts by cause (retried or not)", failures.clone());
+        for cause in OPERATOR_START_FAILURE_CAUSES {
+            let _ = failures.get_or_create(&labels(&[("cause", cause)]));
+        }
+        register(&mut registry, &registered::FAILURES, failures.clone());
         let queue_depth = Family::<Labels, Gauge>::default();
-        registry.register("queue_depth", "Queued SparkJobs per namespace", queue_depth.clone());
-        let latency = || Histogram::new(exponential_buckets(0.05, 2.0, 16));
-        let created_to_driver = latency();
-        registry.register(
-            "created_to_driver_seconds",
-            "From a SparkJob's creation to its first driver pod created",
-            created_to_driver.clone(),
-        );
-        let created_to_running = latency();
-        registry.register(
-            "created_to_running_seconds",
-            "From a SparkJob's creation to its driver running",
-            created_to_running.clone(),
-        );
-        let created_to_finished = latency();
-        registry.register(
-            "created_to_finished_seconds",
-            "From a SparkJob's creation to its end (Succeeded or Failed)",
-            created_to_finished.clone(),
-        );
+        register(&mut registry, &registered::QUEUE_DEPTH, queue_depth.clone());
+        let created_to_driver = histogram(&registered::CREATED_TO_DRIVER);
+        register(&mut registry, &registered::CREATED_TO_DRIVER, created_to_driver.clone());
+        let created_to_running = histogram(&registered::CREATED_TO_RUNNING);
+        register(&mut registry, &registered::CREATED_TO_RUNNING, created_to_running.clone());
+        let created_to_finished = histogram(&registered::CREATED_TO_FINISHED);
+        register(&mut registry, &registered::CREATED_TO_FINISHED, created_to_finished.clone());
         let reconciles = Family::<Labels, Counter>::default();
-        registry.register("reconciles", "Reconciles by result (ok, error)", reconciles.clone());
-        let reconcile_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
-        registry.register("reconcile_duration_seconds", "Time one reconcile takes", reconcile_seconds.clone());
+        for result in RECONCILE_RESULTS {
+            let _ = reconciles.get_or_create(&labels(&[("result", result)]));
+        }
+        register(&mut registry, &registered::RECONCILES, reconciles.clone());
+        let reconcile_seconds = histogram(&registered::RECONCILE_DURATION);
+        register(&mut registry, &registered::RECONCILE_DURATION, reconcile_seconds.clone());
         let api_requests = Family::<Labels, Counter>::default();
-        registry.register("api_requests", "Requests the operator sent, by verb and kind", api_requests.clone());
+        register(&mut registry, &registered::API_REQUESTS, api_requests.clone());
         let leader = Gauge::default();
-        registry.register("leader", "1 while this replica leads (acts), else 0", leader.clone());
+        register(&mut registry, &registered::LEADER, leader.clone());
         Metrics {
             registry: Arc::new(registry),
             states,
@@ -175,7 +188,7 @@ impl Metrics {
         let mut text = String::new();
         let _ = encode(&mut text, &self.registry);
         text.lines()
-            .filter(|l| l.starts_with("sparkplane_operator_api_requests_total{"))
+            .filter(|l| l.strip_prefix(registered::API_REQUESTS.name).is_some_and(|rest| rest.starts_with('{')))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()
     }
@@ -226,6 +239,10 @@ impl Metrics {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use sparkplane_observe::registry::{Emitter, all, lookup, lookup_series};
+
     use super::*;
 
     #[test]
@@ -242,5 +259,106 @@ mod tests {
         m.request("create", "Pod");
         m.request("patch", "SparkJob");
         assert_eq!(m.requests_total(), 3);
+    }
+
+    /// The label names of one sample line (values here hold no commas or quotes).
+    fn label_names(line: &str) -> BTreeSet<&str> {
+        let Some((_, rest)) = line.split_once('{') else { return BTreeSet::new() };
+        let inside = rest.split_once('}').map_or("", |(inside, _)| inside);
+        inside.split(',').filter_map(|pair| pair.split_once('=')).map(|(name, _)| name).collect()
+    }
+
+    /// Every family a live `Metrics` exposes, with each method used once, is
+    /// the registry's — name, type, help, labels and buckets — and every
+    /// operator metric of the registry is exposed.
+    #[test]
+    fn the_exposition_is_the_registrys() {
+        let m = Metrics::new();
+        m.state("ns/a", Some(JobState::Running));
+        m.submitted();
+        m.failed("DriverFailed");
+        m.queue_depth("ns", 2);
+        m.to_driver(0.3);
+        m.to_running(4.0);
+        m.to_finished(7200.0);
+        m.reconciled(0.01, true);
+        m.reconciled(0.02, false);
+        m.request("create", "Pod");
+        m.leading(true);
+        let text = m.render();
+
+        let mut families = BTreeSet::new();
+        let mut bounds: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.is_empty() && *l != "# EOF") {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (family, kind) = rest.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+                // OpenMetrics names a counter's family without `_total`; the registry names its series.
+                let name = if kind == "counter" { format!("{family}_total") } else { family.to_owned() };
+                let metric = lookup(&name).unwrap_or_else(|| panic!("{name} is not in the registry"));
+                assert_eq!(metric.emitter, Emitter::Operator, "{name}");
+                assert_eq!(metric.kind.as_str(), kind, "{name}");
+                let help = format!("# HELP {family} {}.", metric.help.trim_end_matches('.'));
+                assert!(text.lines().any(|l| l == help), "{name}: help is not the registry's\n{text}");
+                families.insert(metric.name);
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            let series = line.split(['{', ' ']).next().unwrap_or_default();
+            let (metric, want) = lookup_series(series).unwrap_or_else(|| panic!("{series} is not in the registry"));
+            assert_eq!(label_names(line), want.into_iter().collect(), "{line}");
+            if let Some(le) = line.split("le=\"").nth(1).and_then(|rest| rest.split('"').next())
+                && le != "+Inf"
+            {
+                bounds.entry(metric.name).or_default().push(le.parse().unwrap_or_else(|_| panic!("{line}")));
+            }
+        }
+        let registered: BTreeSet<&str> =
+            all().iter().filter(|m| m.emitter == Emitter::Operator).map(|m| m.name).collect();
+        assert_eq!(families, registered);
+        let histograms: Vec<&Metric> = all().iter().filter(|m| m.kind == MetricType::Histogram).collect();
+        for metric in histograms.iter().filter(|m| m.emitter == Emitter::Operator) {
+            assert_eq!(bounds.get(metric.name).map(Vec::as_slice), Some(metric.buckets), "{}", metric.name);
+        }
+        assert_eq!(bounds.len(), 4, "four histograms: {bounds:?}");
+
+        for sample in [
+            "sparkplane_operator_applications{state=\"Running\"} 1",
+            "sparkplane_operator_submissions_total 1",
+            "sparkplane_operator_failures_total{cause=\"DriverFailed\"} 1",
+            "sparkplane_operator_queue_depth{namespace=\"ns\"} 2",
+            "sparkplane_operator_created_to_finished_seconds_bucket{le=\"3600.0\"} 0",
+            "sparkplane_operator_created_to_finished_seconds_bucket{le=\"7200.0\"} 1",
+            "sparkplane_operator_reconciles_total{result=\"ok\"} 1",
+            "sparkplane_operator_reconciles_total{result=\"error\"} 1",
+            "sparkplane_operator_api_requests_total{verb=\"create\",kind=\"Pod\"} 1",
+            "sparkplane_operator_leader 1",
+        ] {
+            assert!(text.lines().any(|l| l == sample), "{sample}\n{text}");
+        }
+    }
+
+    /// The series the alert rules count from are there, at 0, before anything happened.
+    #[test]
+    fn alerted_series_start_at_zero() {
+        let text = Metrics::new().render();
+        let mut zero: Vec<String> = RECONCILE_RESULTS
+            .iter()
+            .map(|r| format!("sparkplane_operator_reconciles_total{{result=\"{r}\"}} 0"))
+            .collect();
+        zero.extend(
+            OPERATOR_START_FAILURE_CAUSES
+                .iter()
+                .map(|c| format!("sparkplane_operator_failures_total{{cause=\"{c}\"}} 0")),
+        );
+        zero.push("sparkplane_operator_submissions_total 0".to_owned());
+        zero.push("sparkplane_operator_leader 0".to_owned());
+        for sample in &zero {
+            assert!(text.lines().any(|l| l == sample), "{sample}\n{text}");
+        }
+        let samples = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
+        // The four histograms each write 16 or 10 buckets, +Inf, _sum and _count.
+        assert_eq!(samples, zero.len() + 3 * (16 + 3) + (10 + 3));
     }
 }
