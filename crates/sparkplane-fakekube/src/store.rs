@@ -86,7 +86,7 @@ fn not_found(path: &ResourcePath, name: &str) -> Answer {
     status(
         404,
         "NotFound",
-        format!("{} \"{name}\" not found", path.plural),
+        format!("{} \"{name}\" not found", qualified(path)),
         json!({"name": name, "group": group_of(path), "kind": path.plural}),
     )
 }
@@ -94,6 +94,36 @@ fn not_found(path: &ResourcePath, name: &str) -> Answer {
 /// `plural.group` as the API server names a resource in messages (`sparkjobs.sparkplane.dev`, `pods`).
 fn qualified(path: &ResourcePath) -> String {
     if path.group.is_empty() { path.plural.clone() } else { format!("{}.{}", path.plural, path.group) }
+}
+
+/// Whether a delete answers with the deleted object, as the API server's
+/// storage for pods, services, service accounts and namespaces does
+/// (`ReturnDeletedObject`); every other resource, custom resources included,
+/// answers with a `Success` Status naming what went.
+fn returns_deleted_object(path: &ResourcePath) -> bool {
+    path.group.is_empty() && matches!(path.plural.as_str(), "pods" | "services" | "serviceaccounts" | "namespaces")
+}
+
+/// What a delete that removed (or would remove) `object` answers.
+fn deleted(path: &ResourcePath, object: Value) -> Answer {
+    if returns_deleted_object(path) {
+        return Answer::Json(200, object);
+    }
+    Answer::Json(
+        200,
+        json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {
+                "name": object["metadata"]["name"],
+                "group": group_of(path),
+                "kind": path.plural,
+                "uid": object["metadata"]["uid"],
+            },
+        }),
+    )
 }
 
 fn bad_request(message: String) -> Answer {
@@ -240,7 +270,7 @@ impl Store {
             return status(
                 409,
                 "AlreadyExists",
-                format!("{} \"{name}\" already exists", path.plural),
+                format!("{} \"{name}\" already exists", qualified(path)),
                 json!({"name": name, "group": group, "kind": path.plural}),
             );
         }
@@ -462,10 +492,11 @@ impl Store {
         let Some(object) = self.objects.get(&key).cloned() else {
             return not_found(path, name);
         };
+        let held = object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
         if dry_run {
-            return Answer::Json(200, object);
+            return if held { Answer::Json(200, object) } else { deleted(path, object) };
         }
-        if object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
+        if held {
             // Finalizers hold the object: it is only marked, and goes when the last one is removed.
             if object["metadata"]["deletionTimestamp"].is_string() {
                 return Answer::Json(200, object);
@@ -500,7 +531,7 @@ impl Store {
                 }
             }
         }
-        Answer::Json(200, object)
+        deleted(path, object)
     }
 
     fn remove(&mut self, key: &Key) -> Option<Value> {
@@ -657,4 +688,69 @@ fn suffix(n: u64) -> String {
             c
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(group: &str, version: &str, plural: &str) -> ResourcePath {
+        ResourcePath {
+            group: group.into(),
+            version: version.into(),
+            namespace: Some("ns".into()),
+            plural: plural.into(),
+            name: None,
+            subresource: None,
+        }
+    }
+
+    fn sparkjobs() -> ResourcePath {
+        path("sparkplane.dev", "v1alpha1", "sparkjobs")
+    }
+
+    fn body(answer: Answer) -> (u16, Value) {
+        match answer {
+            Answer::Json(code, value) => (code, value),
+            Answer::Text(code, text) => panic!("{code}: text {text}"),
+        }
+    }
+
+    /// kubectl prints the message as it is: `Error from server (NotFound): sparkjobs.sparkplane.dev "x" not found`.
+    #[test]
+    fn errors_name_the_resource_with_its_group_as_the_api_server_does() {
+        let mut store = Store::default();
+        let (code, missing) = body(store.get(&sparkjobs(), "x"));
+        assert_eq!((code, missing["message"].as_str()), (404, Some("sparkjobs.sparkplane.dev \"x\" not found")));
+        assert_eq!(missing["details"], json!({"name": "x", "group": "sparkplane.dev", "kind": "sparkjobs"}));
+        let (_, pod) = body(store.get(&path("", "v1", "pods"), "p"));
+        assert_eq!(pod["message"], "pods \"p\" not found");
+
+        let job = json!({"apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob", "metadata": {"name": "x"}});
+        assert_eq!(body(store.create(&sparkjobs(), job.clone(), &WriteOptions::default())).0, 201);
+        let (code, again) = body(store.create(&sparkjobs(), job, &WriteOptions::default()));
+        assert_eq!((code, again["message"].as_str()), (409, Some("sparkjobs.sparkplane.dev \"x\" already exists")));
+    }
+
+    /// Custom resources (and most built-ins) answer a delete with a Success
+    /// Status; pods answer with the deleted pod.
+    #[test]
+    fn deletes_answer_a_status_except_where_the_api_server_returns_the_object() {
+        let mut store = Store::default();
+        let job = json!({"apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob", "metadata": {"name": "x"}});
+        let (_, created) = body(store.create(&sparkjobs(), job, &WriteOptions::default()));
+        let expected = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": "x", "group": "sparkplane.dev", "kind": "sparkjobs", "uid": created["metadata"]["uid"]},
+        });
+        assert_eq!(body(store.delete(&sparkjobs(), "x", None, true)), (200, expected.clone()));
+        assert_eq!(body(store.delete(&sparkjobs(), "x", None, false)), (200, expected));
+        assert_eq!(body(store.get(&sparkjobs(), "x")).0, 404);
+
+        let pods = path("", "v1", "pods");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}});
+        body(store.create(&pods, pod, &WriteOptions::default()));
+        let (code, gone) = body(store.delete(&pods, "p", None, false));
+        assert_eq!((code, gone["kind"].as_str(), gone["metadata"]["name"].as_str()), (200, Some("Pod"), Some("p")));
+    }
 }

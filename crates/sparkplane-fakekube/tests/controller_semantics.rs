@@ -147,7 +147,7 @@ fn finalizers_hold_a_deleted_object_until_they_are_removed() {
     assert_eq!(code, 200);
     let (code, gone) = call(&server, "GET", &format!("{JOBS}/x"), JSON, None);
     assert_eq!(code, 404);
-    assert_eq!(gone["message"], "sparkjobs \"x\" not found");
+    assert_eq!(gone["message"], "sparkjobs.sparkplane.dev \"x\" not found");
 }
 
 #[test]

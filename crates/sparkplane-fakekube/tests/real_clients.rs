@@ -1,0 +1,416 @@
+//! Clients no one here wrote agree with the fake API server: kubectl and the
+//! Python Kubernetes client (PyPI `kubernetes`, pinned in scripts/common.sh)
+//! create, list, read, patch (spec and status), apply, watch and delete a
+//! SparkJob, and see a missing one as the real API server reports it.
+//!
+//! Both tools are installed by `bash scripts/test.sh` (`need_kubectl`,
+//! `need_python_clients`); a missing one fails the test with that hint.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sparkplane_fakekube::FakeApiServer;
+
+const NAMESPACE: &str = "team-a";
+const API_VERSION: &str = "sparkplane.dev/v1alpha1";
+/// How long one client command may take before the test gives up on it.
+const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+/// How long a watch may take to show a change.
+const EVENT_LIMIT: Duration = Duration::from_secs(15);
+
+/// The SparkJob the kubectl tests create.
+const JOB: &str = r#"apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata:
+  name: nightly
+  labels:
+    team: data
+spec:
+  type: Python
+  sparkVersion: "3.5.1"
+  image:
+    repository: registry.example.com/data/etl
+    tag: "1.0"
+  mainApplicationFile: local:///opt/app/etl.py
+  executor:
+    instances: 2
+"#;
+
+/// A fake with the namespace the clients use, and its kubeconfig on disk.
+struct Setup {
+    fake: FakeApiServer,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+fn setup() -> Setup {
+    let fake = FakeApiServer::start().expect("the fake API server starts on 127.0.0.1");
+    // The namespace exists, as in a cluster: kubectl asks for it when an object is missing.
+    fake.insert(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}))
+        .expect("namespace stored");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig(NAMESPACE)).expect("kubeconfig written");
+    Setup { fake, dir, kubeconfig }
+}
+
+impl Setup {
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path
+    }
+
+    /// `kubectl` against the fake, with its discovery cache in the temp dir.
+    fn kubectl(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(kubectl_path());
+        command
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kube-cache"))
+            .args(args);
+        command
+    }
+
+    /// Runs kubectl, requiring success; its stdout.
+    fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = run(self.kubectl(args));
+        assert!(out.status.success(), "kubectl {args:?} failed ({}): {}", out.status, text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// The SparkJob as the fake stores it.
+    fn stored(&self, name: &str) -> Option<Value> {
+        self.fake.object(API_VERSION, "SparkJob", Some(NAMESPACE), name)
+    }
+
+    fn stored_rv(&self, name: &str) -> u64 {
+        let job = self.stored(name).unwrap_or_else(|| panic!("{name} is stored"));
+        job["metadata"]["resourceVersion"].as_str().and_then(|rv| rv.parse().ok()).expect("numeric resourceVersion")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn kubectl_path() -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("kubectl"))
+        .find(|candidate| candidate.is_file());
+    found.unwrap_or_else(|| panic!("kubectl is not on PATH: run `bash scripts/test.sh` (need_kubectl installs it)"))
+}
+
+fn python_path() -> PathBuf {
+    let path = std::env::var_os("SPARKPLANE_PYCLIENTS_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        home.join(".cache/sparkplane/tools/pyclients/bin/python")
+    });
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/test.sh` (need_python_clients installs the Python Kubernetes client there)",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed when dropped (also when an assertion fails first).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs a command to its end, within [`COMMAND_LIMIT`].
+fn run(mut command: Command) -> Output {
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = Killed(command.spawn().unwrap_or_else(|e| panic!("{command:?}: {e}")));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.0.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.0.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        match child.0.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => panic!("{command:?} still runs after {COMMAND_LIMIT:?}"),
+            Err(e) => panic!("{command:?}: {e}"),
+        }
+    };
+    Output { status, stdout: stdout.join().expect("stdout read"), stderr: stderr.join().expect("stderr read") }
+}
+
+#[test]
+fn kubectl_creates_lists_reads_patches_applies_and_deletes_a_sparkjob() {
+    let s = setup();
+    let version: Value = serde_json::from_str(&s.kubectl_ok(&["version", "-o", "json"])).expect("version JSON");
+    assert_eq!(version["serverVersion"]["gitVersion"], "v1.33.0", "{version}");
+    eprintln!("kubectl client: {}", version["clientVersion"]["gitVersion"]);
+
+    // The fake does not serve yet the OpenAPI documents kubectl's client-side
+    // validation downloads (resources::openapi_v3 builds them; lib.rs is to
+    // route them), so that validation is off here and in the apply below.
+    let job = s.write("job.yaml", JOB);
+    let job = job.to_str().expect("UTF-8 path");
+    assert_eq!(s.kubectl_ok(&["create", "--validate=false", "-f", job]), "sparkjob.sparkplane.dev/nightly created\n");
+    let created = s.stored("nightly").expect("created in the fake");
+    assert_eq!(created["spec"]["image"], json!({"repository": "registry.example.com/data/etl", "tag": "1.0"}));
+    assert_eq!((&created["metadata"]["namespace"], &created["metadata"]["generation"]), (&json!(NAMESPACE), &json!(1)));
+
+    let list: Value = serde_json::from_str(&s.kubectl_ok(&["get", "sparkjobs", "-o", "json"])).expect("list JSON");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{list}");
+    // As stored, less managedFields, which kubectl leaves out unless asked (--show-managed-fields).
+    let mut shown = created.clone();
+    let managed = shown["metadata"].as_object_mut().and_then(|m| m.remove("managedFields"));
+    assert_eq!(managed.map(|m| m[0]["manager"].clone()), Some(json!("kubectl-create")));
+    assert_eq!(items[0], shown, "kubectl lists the object as stored");
+    // The short name from the CRD resolves through discovery.
+    assert_eq!(s.kubectl_ok(&["get", "sj", "-o", "jsonpath={.items[*].metadata.name}"]), "nightly");
+    assert_eq!(s.kubectl_ok(&["get", "sparkjob", "nightly", "-o", "jsonpath={.spec.image.tag}"]), "1.0");
+
+    // A merge patch of the spec: nested fields merge, the generation and resourceVersion move on.
+    let rv = s.stored_rv("nightly");
+    let patch = r#"{"spec":{"image":{"tag":"1.1"},"executor":{"instances":4}}}"#;
+    assert_eq!(
+        s.kubectl_ok(&["patch", "sparkjob", "nightly", "--type", "merge", "-p", patch]),
+        "sparkjob.sparkplane.dev/nightly patched\n"
+    );
+    let patched = s.stored("nightly").expect("still stored");
+    assert_eq!(patched["spec"]["image"], json!({"repository": "registry.example.com/data/etl", "tag": "1.1"}));
+    assert_eq!((&patched["spec"]["executor"]["instances"], &patched["metadata"]["generation"]), (&json!(4), &json!(2)));
+    assert!(s.stored_rv("nightly") > rv, "resourceVersion grew: {patched}");
+    let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
+    assert_eq!(
+        (sent.path.as_str(), sent.content_type.as_deref()),
+        ("/apis/sparkplane.dev/v1alpha1/namespaces/team-a/sparkjobs/nightly", Some("application/merge-patch+json"))
+    );
+
+    // The status subresource: status changes, the spec and generation do not.
+    let rv = s.stored_rv("nightly");
+    let status = r#"{"status":{"state":"Running","observedGeneration":2}}"#;
+    assert_eq!(
+        s.kubectl_ok(&["patch", "sparkjob", "nightly", "--subresource=status", "--type", "merge", "-p", status]),
+        "sparkjob.sparkplane.dev/nightly patched\n"
+    );
+    let with_status = s.stored("nightly").expect("still stored");
+    assert_eq!(with_status["status"], json!({"state": "Running", "observedGeneration": 2}));
+    assert_eq!((&with_status["spec"], &with_status["metadata"]["generation"]), (&patched["spec"], &json!(2)));
+    assert!(s.stored_rv("nightly") > rv, "resourceVersion grew: {with_status}");
+    let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
+    assert_eq!(sent.path, "/apis/sparkplane.dev/v1alpha1/namespaces/team-a/sparkjobs/nightly/status");
+
+    // Server-side apply of the file with a new tag: applied, status kept.
+    let applied = s.write("applied.yaml", &JOB.replace("tag: \"1.0\"", "tag: \"2.0\""));
+    let applied = applied.to_str().expect("UTF-8 path");
+    assert_eq!(
+        s.kubectl_ok(&["apply", "--server-side", "--validate=false", "-f", applied]),
+        "sparkjob.sparkplane.dev/nightly serverside-applied\n"
+    );
+    let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
+    assert_eq!(
+        (sent.content_type.as_deref(), sent.query.get("fieldManager").map(String::as_str)),
+        (Some("application/apply-patch+yaml"), Some("kubectl"))
+    );
+    assert_eq!(
+        s.kubectl_ok(&[
+            "get",
+            "sparkjob",
+            "nightly",
+            "-o",
+            "jsonpath={.spec.image.tag} {.spec.executor.instances} {.status.state} {.metadata.generation}"
+        ]),
+        // The applied file names `instances: 2`, so the apply sets it back.
+        "2.0 2 Running 3"
+    );
+
+    assert_eq!(s.kubectl_ok(&["delete", "sparkjob", "nightly"]), "sparkjob.sparkplane.dev \"nightly\" deleted\n");
+    assert_eq!(s.stored("nightly"), None);
+    let after = run(s.kubectl(&["get", "sparkjobs"]));
+    assert!(after.status.success());
+    assert_eq!(
+        (text(&after.stdout), text(&after.stderr)),
+        (String::new(), "No resources found in team-a namespace.\n".into())
+    );
+}
+
+#[test]
+fn kubectl_watch_sees_changes_made_after_it_started() {
+    let s = setup();
+    let job = s.write("job.yaml", JOB);
+    s.kubectl_ok(&["create", "--validate=false", "-f", job.to_str().expect("UTF-8 path")]);
+
+    let mut command = s.kubectl(&["get", "sparkjobs", "--watch", "--output-watch-events", "-o", "json"]);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut watcher = Killed(command.spawn().expect("kubectl --watch starts"));
+    let stdout = watcher.0.stdout.take().expect("stdout piped");
+    let (send, events) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for event in serde_json::Deserializer::from_reader(stdout).into_iter::<Value>() {
+            let Ok(event) = event else { break };
+            if send.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str| -> Value {
+        events
+            .recv_timeout(EVENT_LIMIT)
+            .unwrap_or_else(|_| panic!("kubectl --watch showed no {what} within {EVENT_LIMIT:?}"))
+    };
+    let brief = |event: &Value| {
+        let object = &event["object"];
+        (
+            event["type"].as_str().unwrap_or_default().to_owned(),
+            object["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+            object["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_owned(),
+            object["spec"]["executor"]["instances"].as_u64(),
+        )
+    };
+
+    let rv = s.stored_rv("nightly");
+    assert_eq!(brief(&next("existing object")), ("ADDED".into(), "nightly".into(), rv.to_string(), Some(2)));
+
+    s.kubectl_ok(&[
+        "patch",
+        "sparkjob",
+        "nightly",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"executor":{"instances":3}}}"#,
+    ]);
+    let rv = s.stored_rv("nightly");
+    assert_eq!(brief(&next("patch")), ("MODIFIED".into(), "nightly".into(), rv.to_string(), Some(3)));
+
+    s.kubectl_ok(&["delete", "sparkjob", "nightly"]);
+    let (kind, name, deleted_rv, instances) = brief(&next("deletion"));
+    assert_eq!((kind.as_str(), name.as_str(), instances), ("DELETED", "nightly", Some(3)));
+    assert!(
+        deleted_rv.parse::<u64>().expect("numeric resourceVersion") > rv,
+        "the deletion has its own resourceVersion"
+    );
+
+    // Nothing else happened, so nothing else is shown.
+    assert!(events.recv_timeout(Duration::from_millis(500)).is_err(), "no further events");
+    drop(watcher);
+}
+
+#[test]
+fn kubectl_reports_a_missing_sparkjob_as_the_api_server_does() {
+    let s = setup();
+    let out = run(s.kubectl(&["get", "sparkjob", "missing"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "Error from server (NotFound): sparkjobs.sparkplane.dev \"missing\" not found\n");
+}
+
+#[test]
+fn the_python_client_creates_lists_patches_watches_and_deletes_a_sparkjob() {
+    let s = setup();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/sparkjob_client.py");
+    let mut command = Command::new(python_path());
+    command.arg(&script).arg(&s.kubeconfig).arg(NAMESPACE);
+    let out = run(command);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{} failed ({}):\n{stdout}\n{}", script.display(), out.status, text(&out.stderr));
+    let mut steps: Vec<Value> =
+        stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap_or_default()).collect();
+    assert_eq!(
+        names,
+        [
+            "client",
+            "create",
+            "list",
+            "patch",
+            "patch_status",
+            "get",
+            "watch_replay",
+            "watch_live",
+            "delete",
+            "missing",
+            "list_after_delete"
+        ]
+    );
+    for step in &mut steps {
+        step.as_object_mut().map(|o| o.remove("step"));
+    }
+    eprintln!("Python kubernetes client: {}", steps[0]["version"]);
+    assert_eq!(steps[0], json!({"version": "37.0.2"}), "the version scripts/common.sh pins");
+
+    // Resource versions count on from the namespace's, the last change before the script.
+    let namespace = s.fake.object("v1", "Namespace", None, NAMESPACE).expect("namespace stored");
+    let base: u64 = namespace["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).expect("numeric");
+    let rv = |n: u64| (base + n).to_string();
+    let uid = steps[1]["uid"].clone();
+    assert!(uid.as_str().is_some_and(|u| !u.is_empty()), "{}", steps[1]);
+    let job = |rv: String, generation: u64, tag: &str, instances: u64, state: Value, observed: Value| {
+        json!({
+            "name": "py-etl", "namespace": NAMESPACE, "resourceVersion": rv, "generation": generation,
+            "repository": "registry.example.com/data/etl", "tag": tag, "instances": instances,
+            "state": state, "observedGeneration": observed,
+        })
+    };
+    let mut created = job(rv(1), 1, "1.0", 2, Value::Null, Value::Null);
+    created["uid"] = uid.clone();
+    assert_eq!(steps[1], created);
+    assert_eq!(steps[2], json!({"kind": "SparkJobList", "apiVersion": API_VERSION, "names": ["py-etl"]}));
+    assert_eq!(steps[3], job(rv(2), 2, "1.1", 2, Value::Null, Value::Null), "merge patch keeps the repository");
+    assert_eq!(steps[4], job(rv(3), 2, "1.1", 2, json!("Running"), json!(2)), "status patch keeps the generation");
+    assert_eq!(steps[5], job(rv(3), 2, "1.1", 2, json!("Running"), json!(2)));
+    assert_eq!(steps[6], json!({"events": [["MODIFIED", rv(2), null], ["MODIFIED", rv(3), "Running"]]}));
+    assert_eq!(steps[7], json!({"events": [["ADDED", rv(3), 2], ["MODIFIED", rv(4), 4], ["DELETED", rv(5), 4]]}));
+    assert_eq!(
+        steps[8],
+        json!({"answer": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                          "details": {"name": "py-etl", "group": "sparkplane.dev", "kind": "sparkjobs", "uid": uid}}})
+    );
+    assert_eq!(
+        steps[9],
+        json!({"status": 404, "reason": "Not Found", "body": {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "sparkjobs.sparkplane.dev \"missing\" not found", "reason": "NotFound",
+            "details": {"name": "missing", "group": "sparkplane.dev", "kind": "sparkjobs"}, "code": 404,
+        }})
+    );
+    assert_eq!(steps[10], json!({"names": []}));
+    assert_eq!(s.stored("py-etl"), None);
+
+    // What the client sent: merge patches (spec and status), watches with the asked-for timeouts.
+    let requests = s.fake.requests();
+    let patches: Vec<(String, Option<String>)> =
+        requests.iter().filter(|r| r.method == "PATCH").map(|r| (r.path.clone(), r.content_type.clone())).collect();
+    let item = "/apis/sparkplane.dev/v1alpha1/namespaces/team-a/sparkjobs/py-etl";
+    let merge = Some("application/merge-patch+json".to_owned());
+    assert_eq!(
+        patches,
+        [(item.to_owned(), merge.clone()), (format!("{item}/status"), merge.clone()), (item.to_owned(), merge)]
+    );
+    let watches: Vec<(Option<&str>, Option<&str>)> = requests
+        .iter()
+        .filter(|r| r.query.get("watch").is_some_and(|w| w == "true"))
+        .map(|r| {
+            (r.query.get("resourceVersion").map(String::as_str), r.query.get("timeoutSeconds").map(String::as_str))
+        })
+        .collect();
+    assert_eq!(watches, [(Some(rv(1).as_str()), Some("1")), (None, Some("10"))]);
+}
