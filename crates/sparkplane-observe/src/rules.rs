@@ -16,11 +16,16 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use sparkplane_core::render::common::{DRIVER_CONTAINER, EXECUTOR_CONTAINER};
 
+use crate::registry::OPERATOR_START_FAILURE_CAUSES;
+
 /// Where `runbook_url` annotations point unless told otherwise.
 pub const DEFAULT_RUNBOOK_BASE: &str = "https://github.com/sparkplane/sparkplane/blob/main/docs/runbooks/";
 
 /// The scrape job name Prometheus gives the exporter unless told otherwise.
 pub const DEFAULT_EXPORTER_JOB: &str = "sparkplane-exporter";
+
+/// The scrape job name Prometheus gives the operator's replicas unless told otherwise.
+pub const DEFAULT_OPERATOR_JOB: &str = "sparkplane-operator";
 
 /// How urgently an alert needs a human.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,11 +106,17 @@ pub struct RuleOptions {
     pub runbook_base: String,
     /// The scrape job name of the exporter in Prometheus (`up{job=…}`).
     pub exporter_job: String,
+    /// The scrape job name of the operator's replicas in Prometheus (`up{job=…}`).
+    pub operator_job: String,
 }
 
 impl Default for RuleOptions {
     fn default() -> Self {
-        RuleOptions { runbook_base: DEFAULT_RUNBOOK_BASE.to_owned(), exporter_job: DEFAULT_EXPORTER_JOB.to_owned() }
+        RuleOptions {
+            runbook_base: DEFAULT_RUNBOOK_BASE.to_owned(),
+            exporter_job: DEFAULT_EXPORTER_JOB.to_owned(),
+            operator_job: DEFAULT_OPERATOR_JOB.to_owned(),
+        }
     }
 }
 
@@ -151,6 +162,18 @@ pub const LIVE_GC_SHARE_THRESHOLD: f64 = 0.3;
 pub const STORAGE_MEMORY_THRESHOLD: f64 = 0.9;
 /// p95 submission latency above which [`builtin_groups`] alerts, in seconds.
 pub const SLOW_SUBMIT_SECONDS: u32 = 60;
+/// Minutes a namespace's operator queue may stay non-empty while no 5-minute span
+/// saw a driver pod created anywhere, before [`builtin_groups`] alerts.
+pub const OPERATOR_QUEUE_STUCK_MINUTES: u32 = 30;
+/// Share of the operator's driver pods whose driver never ran (image pull,
+/// scheduling, start timeout) above which [`builtin_groups`] alerts.
+pub const OPERATOR_START_FAILURE_RATIO: f64 = 0.25;
+/// Fewest such failures in the window before that share is alerted on.
+pub const OPERATOR_START_FAILURES_MIN: u32 = 3;
+/// Window over which the operator's start failures and submissions are counted, in minutes.
+pub const OPERATOR_START_FAILURE_WINDOW_MINUTES: u32 = 30;
+/// Share of the operator's reconciles ending in an error above which [`builtin_groups`] alerts.
+pub const OPERATOR_RECONCILE_ERROR_RATIO: f64 = 0.1;
 
 fn alert(
     name: &str,
@@ -174,7 +197,7 @@ fn alert(
 }
 
 /// The built-in alert groups: jobs (from the exporter), Kubernetes pods (from
-/// kube-state-metrics), the exporter itself and submission.
+/// kube-state-metrics), the exporter itself, submission and the operator.
 pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
     let jobs = vec![
         alert(
@@ -453,6 +476,7 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         "95th-percentile submission latency is over a minute: the API server, admission webhooks or quota checks are slow.",
         "slow-submission",
     )];
+    let operator = operator_alerts(options);
     vec![
         RuleGroup { name: "sparkplane-jobs".into(), rules: jobs },
         RuleGroup { name: "sparkplane-dependencies".into(), rules: dependencies },
@@ -460,6 +484,82 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         RuleGroup { name: "sparkplane-pods".into(), rules: pods },
         RuleGroup { name: "sparkplane-exporter".into(), rules: exporter },
         RuleGroup { name: "sparkplane-submission".into(), rules: submit },
+        RuleGroup { name: "sparkplane-operator".into(), rules: operator },
+    ]
+}
+
+/// `sparkplane operator`: no replica up, none leading, a queue that does not
+/// move, drivers that never start, reconciles that fail.
+fn operator_alerts(options: &RuleOptions) -> Vec<Rule> {
+    let job = promql_string(&options.operator_job);
+    let window = OPERATOR_START_FAILURE_WINDOW_MINUTES;
+    let start_failures = format!(
+        "sum(increase(sparkplane_operator_failures_total{{cause=~\"{}\"}}[{window}m]))",
+        OPERATOR_START_FAILURE_CAUSES.join("|")
+    );
+    vec![
+        alert(
+            "SparkplaneOperatorDown",
+            format!("sum(up{{job=\"{job}\"}}) == 0 or absent(up{{job=\"{job}\"}})"),
+            Some("5m"),
+            Severity::Critical,
+            "No sparkplane operator replica is up",
+            "Prometheus has scraped no live replica of the sparkplane operator for 5 minutes. No SparkJob is \
+             admitted, submitted, retried, timed out or cleaned up, and no scheduled run starts (missed runs within \
+             startingDeadline are caught up once it is back). Applications already running keep running.",
+            "operator-down",
+        ),
+        alert(
+            "SparkplaneOperatorNoLeader",
+            "max(sparkplane_operator_leader) == 0".to_owned(),
+            Some("5m"),
+            Severity::Critical,
+            "No sparkplane operator replica holds the leader Lease",
+            "Operator replicas answer, but for 5 minutes none has led, so none acts: nothing is admitted, submitted \
+             or recorded. For operators run with --leader-elect; a replica without it always reports 0.",
+            "operator-down",
+        ),
+        alert(
+            "SparkplaneOperatorQueueStuck",
+            "(max by (namespace) (sparkplane_operator_queue_depth) > 0) \
+             unless on () (sum(increase(sparkplane_operator_submissions_total[5m])) > 0)"
+                .to_owned(),
+            Some(&format!("{OPERATOR_QUEUE_STUCK_MINUTES}m")),
+            Severity::Warning,
+            "{{ $value }} SparkJobs in {{ $labels.namespace }} have waited 30 minutes while no driver pod was created",
+            "The namespace's queue has not been empty for 30 minutes and in that time the operator created no driver \
+             pod in any namespace. Either the room the queue waits for is held (long runs, a ResourceQuota or \
+             running-applications cap too small for the work) or the operator stopped admitting.",
+            "operator-queue-stuck",
+        ),
+        alert(
+            "SparkplaneOperatorSubmissionFailures",
+            format!(
+                "({start_failures} / sum(increase(sparkplane_operator_submissions_total[{window}m])) > {OPERATOR_START_FAILURE_RATIO}) \
+                 and on () ({start_failures} >= {OPERATOR_START_FAILURES_MIN})"
+            ),
+            Some("10m"),
+            Severity::Warning,
+            "{{ $value | humanizePercentage }} of the operator's driver pods never ran",
+            "More than a quarter of the driver pods the operator created in the last 30 minutes (at least 3) failed \
+             before their driver ran: the image could not be pulled, no node took the pod, or it did not start \
+             within timeouts.driverStart. A registry, node pool or admission problem blocks every job it touches.",
+            "operator-submission-failures",
+        ),
+        alert(
+            "SparkplaneOperatorReconcileErrors",
+            format!(
+                "sum(rate(sparkplane_operator_reconciles_total{{result=\"error\"}}[15m])) \
+                 / sum(rate(sparkplane_operator_reconciles_total[15m])) > {OPERATOR_RECONCILE_ERROR_RATIO}"
+            ),
+            Some("15m"),
+            Severity::Warning,
+            "{{ $value | humanizePercentage }} of the operator's reconciles fail",
+            "More than 10% of reconciles have failed for 15 minutes on a request to the API server (RBAC, an \
+             admission webhook refusing driver pods, an overloaded API server). The failing jobs do not move; each \
+             is tried again every 2 seconds.",
+            "operator-submission-failures",
+        ),
     ]
 }
 
@@ -582,11 +682,13 @@ mod tests {
 
     #[test]
     fn output_is_deterministic_and_escapes_labels() {
-        let options = RuleOptions { exporter_job: "a\"b".into(), ..RuleOptions::default() };
+        let options =
+            RuleOptions { exporter_job: "a\"b".into(), operator_job: "c\"d".into(), ..RuleOptions::default() };
         let a = to_yaml(&to_prometheus(&builtin_groups(&options), &options));
         let b = to_yaml(&to_prometheus(&builtin_groups(&options), &options));
         assert_eq!(a, b);
         assert!(a.contains("a\\\"b") || a.contains("a\\\\\\\"b"), "{a}");
+        assert!(a.contains("up{job=\\\"c\\\\\\\"d\\\"}"), "{a}");
         let rule =
             to_prometheus_rule(&builtin_groups(&options), &options, "sparkplane", Some("monitoring"), &BTreeMap::new());
         assert_eq!(rule["kind"], "PrometheusRule");

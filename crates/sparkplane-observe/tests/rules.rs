@@ -125,11 +125,15 @@ fn every_runbook_has_the_four_sections_and_real_commands() {
         "logs",
         "list",
         "delete",
+        "apply",
+        "trigger",
+        "operator",
         "runs",
         "runtime",
         "cost",
         "tune",
         "exporter",
+        "history",
         "tenant",
         "policy",
         "approve",
@@ -454,6 +458,113 @@ tests:
     alert_rule_test:
       - {{alertname: SparkSubmissionSlow, eval_time: 10m, exp_alerts: []}}
       - {{alertname: SparkSubmissionSlow, eval_time: 35m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
+  # Operator replicas: one down is not an outage; both down for 5 minutes is.
+  - interval: 1m
+    input_series:
+      - series: 'up{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '1x5 0x25'
+      - series: 'up{{job="sparkplane-operator", instance="b:8080"}}'
+        values: '1x12 0x17'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorDown, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorDown, eval_time: 16m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorDown, eval_time: 20m, exp_alerts: [{{exp_labels: {{severity: critical}}}}]}}
+  # No operator target at all.
+  - interval: 1m
+    input_series: []
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorDown, eval_time: 3m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorDown, eval_time: 10m, exp_alerts: [{{exp_labels: {{job: sparkplane-operator, severity: critical}}}}]}}
+  # Leadership handed over within a minute stays silent; a leader lost for good fires.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_leader{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '1x5 0x25'
+      - series: 'sparkplane_operator_leader{{job="sparkplane-operator", instance="b:8080"}}'
+        values: '0x6 1x23'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorNoLeader, eval_time: 15m, exp_alerts: []}}
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_leader{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '1x5 0x25'
+      - series: 'sparkplane_operator_leader{{job="sparkplane-operator", instance="b:8080"}}'
+        values: '0x30'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorNoLeader, eval_time: 8m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorNoLeader, eval_time: 15m, exp_alerts: [{{exp_labels: {{severity: critical}}}}]}}
+  # A queue that never empties with no driver pod created fires after 30 minutes; one that
+  # drained does not.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_queue_depth{{job="sparkplane-operator", instance="a:8080", namespace="etl"}}'
+        values: '2x70'
+      - series: 'sparkplane_operator_queue_depth{{job="sparkplane-operator", instance="a:8080", namespace="bi"}}'
+        values: '1x20 0x50'
+      - series: 'sparkplane_operator_submissions_total{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '7x70'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorQueueStuck, eval_time: 25m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorQueueStuck, eval_time: 40m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
+  # The same queue while the operator creates a driver pod a minute: it moves, no alert.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_queue_depth{{job="sparkplane-operator", instance="a:8080", namespace="etl"}}'
+        values: '2x70'
+      - series: 'sparkplane_operator_submissions_total{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '0+1x70'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorQueueStuck, eval_time: 40m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorQueueStuck, eval_time: 70m, exp_alerts: []}}
+  # Half of the driver pods fail to pull their image: fires. Every application failing in its
+  # own code, or two pull failures out of two pods, does not.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_submissions_total{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '0+2x60'
+      - series: 'sparkplane_operator_failures_total{{job="sparkplane-operator", instance="a:8080", cause="ImagePullBackOff"}}'
+        values: '0x10 1+1x50'
+      - series: 'sparkplane_operator_failures_total{{job="sparkplane-operator", instance="a:8080", cause="DriverFailed"}}'
+        values: '0+2x60'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorSubmissionFailures, eval_time: 20m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorSubmissionFailures, eval_time: 45m, exp_alerts: [{{exp_labels: {{severity: warning}}}}]}}
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_submissions_total{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '0+2x60'
+      - series: 'sparkplane_operator_failures_total{{job="sparkplane-operator", instance="a:8080", cause="DriverFailed"}}'
+        values: '0+2x60'
+      - series: 'sparkplane_operator_failures_total{{job="sparkplane-operator", instance="a:8080", cause="ImagePullBackOff"}}'
+        values: '0x60'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorSubmissionFailures, eval_time: 45m, exp_alerts: []}}
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_submissions_total{{job="sparkplane-operator", instance="a:8080"}}'
+        values: '0x5 1x5 2x50'
+      - series: 'sparkplane_operator_failures_total{{job="sparkplane-operator", instance="a:8080", cause="Unschedulable"}}'
+        values: '0x15 1x5 2x40'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorSubmissionFailures, eval_time: 30m, exp_alerts: []}}
+  # A quarter of reconciles failing fires; 5% does not.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_reconciles_total{{job="sparkplane-operator", instance="a:8080", result="ok"}}'
+        values: '0+9x40'
+      - series: 'sparkplane_operator_reconciles_total{{job="sparkplane-operator", instance="a:8080", result="error"}}'
+        values: '0x10 0+3x30'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorReconcileErrors, eval_time: 10m, exp_alerts: []}}
+      - {{alertname: SparkplaneOperatorReconcileErrors, eval_time: 40m, exp_alerts: [{{exp_labels: {{severity: warning}}}}]}}
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_reconciles_total{{job="sparkplane-operator", instance="a:8080", result="ok"}}'
+        values: '0+95x40'
+      - series: 'sparkplane_operator_reconciles_total{{job="sparkplane-operator", instance="a:8080", result="error"}}'
+        values: '0+5x40'
+    alert_rule_test:
+      - {{alertname: SparkplaneOperatorReconcileErrors, eval_time: 40m, exp_alerts: []}}
 "#
     )
 }
