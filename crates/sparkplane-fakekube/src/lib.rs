@@ -50,6 +50,8 @@ pub struct RecordedRequest {
     pub query: BTreeMap<String, String>,
     /// `Content-Type`, if sent.
     pub content_type: Option<String>,
+    /// `User-Agent`, if sent (tells the clients of one run apart).
+    pub user_agent: Option<String>,
     /// The body parsed as JSON, or as YAML for apply patches; None when empty or unreadable.
     pub body: Option<Value>,
 }
@@ -62,6 +64,7 @@ impl RecordedRequest {
             "path": self.path,
             "query": self.query,
             "contentType": self.content_type,
+            "userAgent": self.user_agent,
             "body": self.body,
         })
     }
@@ -97,6 +100,10 @@ pub struct Behaviour {
     /// before each, another client (field manager `racer`) creates the same
     /// pod, so the create answers 409 AlreadyExists.
     pub lose_create_races: u32,
+    /// This many upcoming pod watch events are dropped from the watch they
+    /// were about to be sent on (counted down): a gap no resumed watch
+    /// replays, so that client learns of those changes only by reading again.
+    pub lose_pod_watch_events: u32,
 }
 
 #[derive(Default)]
@@ -357,6 +364,7 @@ struct Parsed {
     path: String,
     query: BTreeMap<String, String>,
     content_type: Option<String>,
+    user_agent: Option<String>,
     body: Option<Value>,
 }
 
@@ -371,6 +379,7 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
         path: path.to_owned(),
         query,
         content_type: header(&request, "Content-Type"),
+        user_agent: header(&request, "User-Agent"),
         body: parse_body(&text),
     };
     let (latency, fail) = {
@@ -383,6 +392,7 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
             path: parsed.path.clone(),
             query: parsed.query.clone(),
             content_type: parsed.content_type.clone(),
+            user_agent: parsed.user_agent.clone(),
             body: parsed.body.clone(),
         });
         let behaviour = &mut state.behaviour;
@@ -436,6 +446,9 @@ enum Handling {
 /// Requests answered without touching the store, or streamed.
 fn route(parsed: &Parsed) -> Option<Handling> {
     let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
+    if let Some(document) = resources::openapi_v3(&parsed.path) {
+        return Some(Handling::Answer(Answer::Json(200, document)));
+    }
     match resources::route(&parsed.path) {
         Route::Version => Some(Handling::Answer(Answer::Json(200, resources::version_info()))),
         Route::CoreVersions => Some(Handling::Answer(Answer::Json(200, resources::core_versions()))),
@@ -707,7 +720,7 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                 stream.end();
                 return;
             }
-            let fresh: Vec<Value> = state
+            let mut fresh: Vec<Value> = state
                 .store
                 .events_after(cursor)
                 .iter()
@@ -720,6 +733,11 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                 })
                 .map(|e| json!({"type": e.kind, "object": e.object}))
                 .collect();
+            if path.plural == "pods" && state.behaviour.lose_pod_watch_events > 0 {
+                let lost = fresh.len().min(state.behaviour.lose_pod_watch_events as usize);
+                fresh.drain(..lost);
+                state.behaviour.lose_pod_watch_events -= lost as u32;
+            }
             cursor = state.store.rv;
             if !fresh.is_empty() {
                 pending = fresh;

@@ -319,10 +319,6 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
 /// validating on its own; schemas accept any object (the fake does not
 /// validate object schemas). Schema names follow the reverse-domain
 /// convention CRDs get (`dev.sparkplane.v1alpha1.SparkJob`).
-// Served once lib.rs's `route` answers with it (before `resources::route`):
-// `if let Some(document) = resources::openapi_v3(&parsed.path) {
-//     return Some(Handling::Answer(Answer::Json(200, document))); }`
-#[cfg_attr(not(test), expect(dead_code, reason = "lib.rs routes /openapi/v3 to it in a follow-up"))]
 pub fn openapi_v3(path: &str) -> Option<Value> {
     let rest = path.strip_prefix("/openapi/v3")?;
     let mut versions: Vec<(&str, &str)> = KNOWN.iter().map(|r| (r.group, r.version)).collect();

@@ -131,6 +131,17 @@ fn server_side_apply_creates_then_merges_and_records_its_manager() {
 }
 
 #[test]
+fn recorded_requests_keep_the_user_agent_that_tells_clients_apart() {
+    let server = FakeApiServer::start().expect("starts");
+    let url = format!("{}/api/v1/namespaces/ns/pods", server.url());
+    agent().get(&url).header("User-Agent", "sparkplane-bench").call().expect("lists");
+    let recorded = server.requests();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].user_agent.as_deref(), Some("sparkplane-bench"));
+    assert_eq!(recorded[0].to_json()["userAgent"], "sparkplane-bench");
+}
+
+#[test]
 fn merge_and_json_patches_change_the_stored_object() {
     let server = FakeApiServer::start().expect("starts");
     post(&server, PODS, &pod("p", json!({"a": "1"})));

@@ -165,12 +165,11 @@ fn kubectl_creates_lists_reads_patches_applies_and_deletes_a_sparkjob() {
     assert_eq!(version["serverVersion"]["gitVersion"], "v1.33.0", "{version}");
     eprintln!("kubectl client: {}", version["clientVersion"]["gitVersion"]);
 
-    // The fake does not serve yet the OpenAPI documents kubectl's client-side
-    // validation downloads (resources::openapi_v3 builds them; lib.rs is to
-    // route them), so that validation is off here and in the apply below.
+    // kubectl's default validation downloads the OpenAPI v3 documents the
+    // fake serves and, seeing fieldValidation there, leaves it to the server.
     let job = s.write("job.yaml", JOB);
     let job = job.to_str().expect("UTF-8 path");
-    assert_eq!(s.kubectl_ok(&["create", "--validate=false", "-f", job]), "sparkjob.sparkplane.dev/nightly created\n");
+    assert_eq!(s.kubectl_ok(&["create", "-f", job]), "sparkjob.sparkplane.dev/nightly created\n");
     let created = s.stored("nightly").expect("created in the fake");
     assert_eq!(created["spec"]["image"], json!({"repository": "registry.example.com/data/etl", "tag": "1.0"}));
     assert_eq!((&created["metadata"]["namespace"], &created["metadata"]["generation"]), (&json!(NAMESPACE), &json!(1)));
@@ -222,7 +221,7 @@ fn kubectl_creates_lists_reads_patches_applies_and_deletes_a_sparkjob() {
     let applied = s.write("applied.yaml", &JOB.replace("tag: \"1.0\"", "tag: \"2.0\""));
     let applied = applied.to_str().expect("UTF-8 path");
     assert_eq!(
-        s.kubectl_ok(&["apply", "--server-side", "--validate=false", "-f", applied]),
+        s.kubectl_ok(&["apply", "--server-side", "-f", applied]),
         "sparkjob.sparkplane.dev/nightly serverside-applied\n"
     );
     let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
@@ -256,7 +255,7 @@ fn kubectl_creates_lists_reads_patches_applies_and_deletes_a_sparkjob() {
 fn kubectl_watch_sees_changes_made_after_it_started() {
     let s = setup();
     let job = s.write("job.yaml", JOB);
-    s.kubectl_ok(&["create", "--validate=false", "-f", job.to_str().expect("UTF-8 path")]);
+    s.kubectl_ok(&["create", "-f", job.to_str().expect("UTF-8 path")]);
 
     let mut command = s.kubectl(&["get", "sparkjobs", "--watch", "--output-watch-events", "-o", "json"]);
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());

@@ -60,6 +60,9 @@ async fn executors_start_and_the_job_passes_through_running_to_success() {
     assert_eq!(executors_made, 1, "the operator created only the driver; executors come from the driver");
     let nodes: Vec<Value> = fake.objects().into_iter().filter(|o| o["kind"] == "Node").collect();
     assert_eq!(nodes.len(), 2);
+    // Run without leader election, this replica is the one acting: the
+    // no-leader alert must not fire for it.
+    assert!(operator.metrics.render().contains("sparkplane_operator_leader 1"), "{}", operator.metrics.render());
     operator.stop().await;
 }
 
@@ -291,4 +294,27 @@ async fn wait_for_quota(fake: &FakeApiServer) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("status.used never showed the pod");
+}
+
+/// The pod watch misses the driver's end (every pod event from then on is
+/// lost): the run does not stay DriverRunning behind a Succeeded pod — the
+/// operator reads an active run's driver from the API once per resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_end_the_watch_never_delivered_is_found_by_the_resync() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(Cluster {
+        timings: Timings { schedule: Duration::ZERO, start: Duration::from_millis(200) },
+        default_run: DriverRun::succeeds(Duration::from_millis(1500), "done\n"),
+        ..cluster()
+    });
+    let operator = Operator::start(&fake, |s| s.resync = Duration::from_secs(2));
+    create(&fake, &job("quiet", json!({}))).await;
+    wait_for(&fake, "quiet", Duration::from_secs(10), state_is(JobState::DriverRunning)).await;
+    let mut behaviour = fake.behaviour();
+    behaviour.lose_pod_watch_events = 1_000;
+    fake.set_behaviour(behaviour);
+    let done = wait_for(&fake, "quiet", Duration::from_secs(10), state_is(JobState::Succeeded)).await;
+    assert_eq!(done["status"]["reason"], "Succeeded");
+    assert!(fake.behaviour().lose_pod_watch_events < 1_000, "the driver's end was lost to the watch");
+    operator.stop().await;
 }

@@ -268,8 +268,8 @@ pub mod operator {
         name: "sparkplane_operator_leader",
         kind: MetricType::Gauge,
         labels: &[],
-        help: "1 while this replica holds the leader Lease (--leader-elect) and acts, 0 while it stands by; \
-               a replica run without --leader-elect reports 0.",
+        help: "1 while this replica acts: it holds the leader Lease (--leader-elect), or runs without \
+               leader election; 0 while it stands by.",
         unit: Unit::Count,
         emitter: Emitter::Operator,
         buckets: &[],

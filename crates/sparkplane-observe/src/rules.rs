@@ -516,7 +516,7 @@ fn operator_alerts(options: &RuleOptions) -> Vec<Rule> {
             Severity::Critical,
             "No sparkplane operator replica holds the leader Lease",
             "Operator replicas answer, but for 5 minutes none has led, so none acts: nothing is admitted, submitted \
-             or recorded. For operators run with --leader-elect; a replica without it always reports 0.",
+             or recorded. A replica run without --leader-elect acts alone and reports 1.",
             "operator-down",
         ),
         alert(

@@ -829,6 +829,10 @@ pub struct OperatorArgs {
     /// How long a driver may take to start when a job sets no timeouts.driverStart (e.g. 10m).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub driver_start_timeout: sparkplane_api::Duration,
+    /// Reconcile each active application at least this often, reading its driver pod from the API
+    /// server rather than trusting the pod watch alone (e.g. 60s).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub resync: sparkplane_api::Duration,
 }
 
 /// `status`.

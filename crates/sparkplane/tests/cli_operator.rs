@@ -210,6 +210,12 @@ fn trigger_of_a_missing_job_and_bad_operator_flags_are_usage_errors() {
     let out = cluster.cmd().args(["operator", "--driver-start-timeout", "ten"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--driver-start-timeout"));
+
+    let out = cluster.cmd().args(["operator", "--resync", "500ms"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--resync: 500 ms is shorter than one second"), "{stderr}");
+    assert!(stderr.contains("give 1s or more"), "{stderr}");
 }
 
 #[test]

@@ -39,7 +39,14 @@ pub struct OperatorSettings {
     pub leader: Option<super::leader::LeaderSettings>,
     /// The API server URL, for messages.
     pub server: String,
+    /// The longest an active run goes without a reconcile, and how often its
+    /// driver is read from the API server rather than trusted from the pod
+    /// watch ([`DEFAULT_RESYNC`] unless tuned).
+    pub resync: std::time::Duration,
 }
+
+/// The default [`OperatorSettings::resync`].
+pub const DEFAULT_RESYNC: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the operator admitted and has not seen end, per namespace: the
 /// cache of SparkJobs lags behind the operator's own writes, and admission
@@ -104,6 +111,8 @@ pub struct Context {
     admission: tokio::sync::Mutex<()>,
     prefilled: tokio::sync::OnceCell<()>,
     written: Mutex<StatusWrites>,
+    /// When each active run's driver was last read from the API server (or created).
+    checked: Mutex<HashMap<(String, String), std::time::Instant>>,
 }
 
 /// The status writes the job cache may not have seen yet, per job: the
@@ -175,7 +184,28 @@ impl Context {
             admission: tokio::sync::Mutex::new(()),
             prefilled: tokio::sync::OnceCell::new(),
             written: Mutex::new(StatusWrites::default()),
+            checked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether an active run's driver is due to be read from the API server
+    /// rather than trusted from the pod index: never read by this replica, or
+    /// not for `every`. The index is fed by a watch; this bounds how long a
+    /// missed event can leave a run's status behind its pod.
+    pub fn driver_check_due(&self, namespace: &str, job: &str, every: std::time::Duration) -> bool {
+        let checked = self.checked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        checked.get(&(namespace.to_owned(), job.to_owned())).is_none_or(|at| at.elapsed() >= every)
+    }
+
+    /// Records that a run's driver was just read from the API server (or created);
+    /// `None` forgets the run (it ended).
+    pub fn driver_checked(&self, namespace: &str, job: &str, at: Option<std::time::Instant>) {
+        let mut checked = self.checked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (namespace.to_owned(), job.to_owned());
+        match at {
+            Some(at) => checked.insert(key, at),
+            None => checked.remove(&key),
+        };
     }
 
     /// Records a status write (see [`StatusWrites::remember`]).

@@ -120,6 +120,9 @@ pub async fn run(
             elector
         }));
         release_on_stop = Some(keep_tx);
+    } else {
+        // Without leader election this replica is the one that acts.
+        metrics.leading(true);
     }
 
     let namespace = settings.namespace.clone();

@@ -92,7 +92,13 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     let indexed = status.driver_pod.as_deref().is_some_and(|pod| {
         driver.as_ref().is_some_and(|d| d.name == pod) || ctx.pod_index().driver(&namespace, &name, pod).is_some()
     });
-    if let (true, false, Some(pod)) = (active, indexed, status.driver_pod.as_deref()) {
+    // Also from the API once per resync period while the run is active (the
+    // resync requeue comes a little before it is due, hence half): the index
+    // is only as current as the pod watch, and a run must not wait on an
+    // event that never arrives (the chaos test found runs left DriverRunning
+    // behind a Succeeded pod).
+    let due = active && ctx.driver_check_due(&namespace, &name, ctx.settings.resync / 2);
+    if let (true, true, Some(pod)) = (active, !indexed || due, status.driver_pod.as_deref()) {
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
         ctx.metrics.request("get", "Pod");
         match pods.get_opt(pod).await {
@@ -100,6 +106,7 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
             Ok(None) => driver_gone = true,
             Err(e) => return Err(KubeError::from_kube(e, Operation::new("get", "Pod", pod), &ctx.settings.server)),
         }
+        ctx.driver_checked(&namespace, &name, Some(Instant::now()));
     }
     let driver_log = match &driver {
         Some(d) if d.phase == sparkplane_core::operator::PodPhase::Failed && status.driver_exit.is_none() => {
@@ -161,6 +168,7 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
                 };
                 next.driver_pod = pod.metadata.name.clone();
                 next.application_id = pod.labels().get("spark-app-selector").cloned();
+                ctx.driver_checked(&namespace, &name, Some(Instant::now()));
                 ctx.metrics.submitted();
                 if *attempt == 1
                     && let Some(created) = job.metadata.creation_timestamp.as_ref()
@@ -197,16 +205,13 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     // Level-triggered safety net: an active run is looked at again within
     // RESYNC even if no event arrives (a watch event lost in transit must
     // not leave a finished driver's job Submitted forever).
-    let resync = next.state.is_some_and(JobState::is_active).then_some(RESYNC);
+    let resync = next.state.is_some_and(JobState::is_active).then_some(ctx.settings.resync);
     let requeue = match (decision.requeue_after, resync) {
         (Some(after), Some(resync)) => Some(after.min(resync)),
         (after, resync) => after.or(resync),
     };
     Ok(requeue.map_or_else(Requeue::await_change, Requeue::requeue))
 }
-
-/// The longest an active run goes without a reconcile.
-const RESYNC: Duration = Duration::from_secs(60);
 
 /// Keeps the ledger, the queue, the metrics and the wake-ups in step with a decision.
 #[allow(clippy::too_many_arguments)]
@@ -240,6 +245,9 @@ fn book(
         ctx.ledger().admit(namespace, name, plan.admission.clone());
     }
     let holds = new.state.is_some_and(JobState::is_active);
+    if !holds {
+        ctx.driver_checked(namespace, name, None);
+    }
     let released = !holds && ctx.ledger().release(namespace, name);
     if released {
         wake_queue_head(ctx, namespace);

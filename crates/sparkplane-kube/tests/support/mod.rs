@@ -41,6 +41,7 @@ impl Operator {
             metrics_address: None,
             leader: None,
             server: fake.url(),
+            resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
         };
         tweak(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -147,6 +147,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     log_store: args.log_store.clone(),
                     max_running: args.max_running_per_namespace,
                     driver_start: args.driver_start_timeout.to_std(),
+                    resync: args.resync.to_std(),
                     platform_dir: cli.global.platform_dir.clone(),
                 },
                 printer,

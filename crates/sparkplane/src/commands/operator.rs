@@ -42,6 +42,8 @@ pub struct OperatorCommandSettings {
     pub max_running: Option<u32>,
     /// `--driver-start-timeout`.
     pub driver_start: Duration,
+    /// `--resync`.
+    pub resync: Duration,
     /// `--platform-dir`.
     pub platform_dir: Option<PathBuf>,
 }
@@ -49,6 +51,17 @@ pub struct OperatorCommandSettings {
 /// Runs the operator until Ctrl-C or SIGTERM.
 pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResult {
     let catalog = load_catalog(settings.platform_dir.as_deref())?;
+    if settings.resync < Duration::from_secs(1) {
+        return Err(Failure::Invalid(
+            Diagnostic::error(
+                "bad-flag",
+                "--resync",
+                format!("{} ms is shorter than one second", settings.resync.as_millis()),
+            )
+            .with_help("give 1s or more, e.g. --resync 60s (each active application is read again that often)")
+            .into(),
+        ));
+    }
     if let Some(store) = &settings.log_store {
         sparkplane_storage::Location::parse(store).map_err(|e| {
             Failure::Invalid(
@@ -80,6 +93,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         metrics_address: settings.metrics_address.clone(),
         leader: settings.leader.as_ref().map(|(ns, identity)| LeaderSettings::new(ns, identity)),
         server: server.clone(),
+        resync: settings.resync,
     };
     let scope =
         settings.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
