@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::ResourceExt;
-use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use sparkplane_api::SparkJob;
@@ -98,7 +97,7 @@ pub struct Context {
     /// Every PriorityClass (empty when the operator may not read them).
     pub priorities: Store<PriorityClass>,
     /// Publishes Events.
-    pub recorder: Recorder,
+    pub recorder: super::events::EventWriter,
     /// Metrics.
     pub metrics: Metrics,
     /// Wakes a job (queue heads when room frees, parents when a run ends).
@@ -128,6 +127,9 @@ impl StatusWrites {
     /// `answer` what the API server returned.
     pub fn remember(&mut self, read: &SparkJob, answer: SparkJob) {
         let key = (read.namespace().unwrap_or_default(), read.name_any());
+        let mut answer = answer;
+        // As in the job cache: field-ownership records are never read here.
+        answer.managed_fields_mut().clear();
         let answer = Arc::new(answer);
         let (superseded, latest) = self.jobs.entry(key).or_insert_with(|| (Vec::new(), Arc::clone(&answer)));
         let older =
@@ -162,7 +164,7 @@ impl Context {
         settings: OperatorSettings,
         platform: Platform,
         stores: (Store<SparkJob>, Arc<Mutex<PodIndex>>, Store<ResourceQuota>, Store<PriorityClass>),
-        recorder: Recorder,
+        recorder: super::events::EventWriter,
         metrics: Metrics,
         wake: UnboundedSender<ObjectRef<SparkJob>>,
     ) -> Context {
@@ -275,6 +277,23 @@ impl Context {
     pub async fn prefill(&self) {
         self.prefilled
             .get_or_init(|| async {
+                // No decision on an index that has not seen the pods yet: a
+                // driver created before a restart would look missing, and the
+                // run would be submitted (a 409 then) instead of adopted.
+                let waiting_since = std::time::Instant::now();
+                let mut warned = 0;
+                loop {
+                    let listed = self.pod_index().listed();
+                    if listed {
+                        break;
+                    }
+                    let waited = waiting_since.elapsed().as_secs() / 30;
+                    if waited > warned {
+                        warned = waited;
+                        tracing::warn!(seconds = waited * 30, "still waiting for the first list of pods");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
                 for job in self.jobs.state() {
                     let Some(status) = job.status.as_ref() else { continue };
                     let namespace = job.namespace().unwrap_or_default();
@@ -323,6 +342,8 @@ pub struct PodIndex {
     jobs: HashMap<(String, String), JobPods>,
     /// Filled during a relist, swapped in when it is done.
     relist: Option<HashMap<(String, String), JobPods>>,
+    /// Whether a first complete list of pods has arrived.
+    listed: bool,
 }
 
 fn key_of(pod: &Pod) -> Option<(String, String)> {
@@ -371,8 +392,14 @@ impl PodIndex {
                 if let Some(jobs) = self.relist.take() {
                     self.jobs = jobs;
                 }
+                self.listed = true;
             }
         }
+    }
+
+    /// Whether the index holds a complete list of pods (it is empty before).
+    pub fn listed(&self) -> bool {
+        self.listed
     }
 
     /// The newest driver of `job` with `spec_hash` (the highest attempt),

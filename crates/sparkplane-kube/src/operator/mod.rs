@@ -13,6 +13,7 @@
 //! decide, render or print.
 
 pub mod context;
+pub mod events;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
@@ -24,7 +25,6 @@ use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
@@ -157,6 +157,9 @@ pub async fn run(
         let metrics = metrics.clone();
         watcher(jobs, watcher::Config::default())
             .default_backoff()
+            // The cache keeps every job: without their field-ownership
+            // records (never read here) each takes a fraction of the memory.
+            .modify(|job| job.managed_fields_mut().clear())
             .reflect(job_writer)
             .inspect_ok(move |event| {
                 if matches!(event, watcher::Event::InitDone) {
@@ -166,9 +169,11 @@ pub async fn run(
             .applied_objects()
     };
     let controller = Controller::for_stream(job_events, job_store);
-    let reporter =
-        Reporter { controller: CONTROLLER_NAME.into(), instance: settings.leader.as_ref().map(|l| l.identity.clone()) };
-    let recorder = Recorder::new(client.clone(), reporter);
+    let recorder = events::EventWriter::new(
+        client.clone(),
+        CONTROLLER_NAME,
+        settings.leader.as_ref().map(|l| l.identity.as_str()),
+    );
     let ctx = Arc::new(Context::new(
         client.clone(),
         settings.clone(),

@@ -14,7 +14,6 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, LogParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::{Map, Value, json};
@@ -450,16 +449,8 @@ async fn archive(ctx: &Context, job: &SparkJob, pod: &str) -> Option<String> {
 }
 
 async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
-    let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.to_owned(),
-        // The Events API takes at most 1 kB here.
-        note: Some(message.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
     ctx.metrics.request("create", "Event");
-    if let Err(error) = ctx.recorder.publish(&event, &job.object_ref(&())).await {
+    if let Err(error) = ctx.recorder.publish(&job.object_ref(&()), warning, reason, message).await {
         tracing::info!(job = %target(job), %error, "an Event could not be recorded");
     }
 }
