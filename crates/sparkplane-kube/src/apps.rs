@@ -1,12 +1,20 @@
-//! Applications on a cluster, seen through their driver pods: find, list,
-//! delete, read or follow the driver's log, and wait for the outcome while
+//! Applications on a cluster: those submitted directly, seen through their
+//! driver pods, and SparkJobs the operator manages. Find, list, show,
+//! delete, read or follow the driver's log (or, once the operator removed
+//! the pod, where its log was archived), and wait for the outcome while
 //! counting executors.
 //!
-//! An application is a driver pod labelled `app.kubernetes.io/managed-by:
-//! sparkplane` and `spark-role: driver`; its executors are the pods labelled
-//! `spark-role: executor` and `spark-app-selector: <app id>`.
+//! A directly submitted application is a driver pod labelled
+//! `app.kubernetes.io/managed-by: sparkplane` and `spark-role: driver`; its
+//! executors are the pods labelled `spark-role: executor` and
+//! `spark-app-selector: <app id>`. The operator's driver pods carry the same
+//! labels and an ownerReference (controller) to their SparkJob: that is how
+//! a driver is told apart as the operator's, so an application is never
+//! shown twice. A name is looked up as a SparkJob first, then as a job's or
+//! a driver pod's.
 //!
-//! Owns: the requests and turning pods into [`Application`] summaries.
+//! Owns: the requests, and turning pods and SparkJobs into [`Application`],
+//! [`Listed`] and [`ManagedJob`] summaries (pure functions, tested here).
 //! Must not: print (progress goes to a callback), or decide exit codes.
 
 use std::collections::BTreeMap;
@@ -18,6 +26,8 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde::Serialize;
+use sparkplane_api::SparkJob;
+use sparkplane_api::job::{ExecutorStates, SparkJobStatus};
 
 use crate::error::{KubeError, Operation};
 
@@ -26,6 +36,27 @@ pub const MANAGED_DRIVERS: &str = "app.kubernetes.io/managed-by=sparkplane,spark
 
 /// The Spark container in the driver pod.
 pub const DRIVER_CONTAINER: &str = sparkplane_core::render::common::DRIVER_CONTAINER;
+
+/// Who runs an application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManagedBy {
+    /// Submitted directly (`sparkplane submit`): its driver pods are all there is.
+    #[default]
+    Direct,
+    /// A SparkJob the operator reconciles; its driver pods are owned by it.
+    Operator,
+}
+
+impl ManagedBy {
+    /// `direct` or `operator`, as tables and JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedBy::Direct => "direct",
+            ManagedBy::Operator => "operator",
+        }
+    }
+}
 
 /// Executor pods of an application by phase.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -71,6 +102,17 @@ impl ExecutorCounts {
     }
 }
 
+impl From<ExecutorStates> for ExecutorCounts {
+    fn from(states: ExecutorStates) -> ExecutorCounts {
+        ExecutorCounts {
+            pending: states.pending,
+            running: states.running,
+            succeeded: states.succeeded,
+            failed: states.failed,
+        }
+    }
+}
+
 /// One application: its driver pod and what is known about it.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +121,8 @@ pub struct Application {
     pub name: String,
     /// Namespace.
     pub namespace: String,
+    /// `operator` when a SparkJob owns the driver pod, else `direct`.
+    pub managed_by: ManagedBy,
     /// The driver pod's name.
     pub driver_pod: String,
     /// The driver pod's uid.
@@ -149,6 +193,31 @@ fn reason(pod: &Pod) -> Option<String> {
     }
 }
 
+/// The SparkJob that owns a pod (an ownerReference of kind SparkJob in
+/// group `sparkplane.dev`, as the operator sets on its driver pods): its
+/// name and uid.
+pub fn owning_job(pod: &Pod) -> Option<(&str, &str)> {
+    pod.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.kind == "SparkJob" && o.api_version.starts_with("sparkplane.dev/"))
+        .map(|o| (o.name.as_str(), o.uid.as_str()))
+}
+
+/// Whether `job` owns `pod`: same namespace, and the pod's SparkJob owner
+/// has the job's uid (its name when either uid is unknown).
+fn owns(job: &SparkJob, pod: &Pod) -> bool {
+    let Some((name, uid)) = owning_job(pod) else { return false };
+    if job.metadata.namespace != pod.metadata.namespace {
+        return false;
+    }
+    match job.metadata.uid.as_deref() {
+        Some(job_uid) if !job_uid.is_empty() && !uid.is_empty() => job_uid == uid,
+        _ => job.metadata.name.as_deref() == Some(name),
+    }
+}
+
 /// The application a driver pod stands for (executor counts empty).
 pub fn application(pod: &Pod) -> Application {
     let meta = &pod.metadata;
@@ -156,6 +225,7 @@ pub fn application(pod: &Pod) -> Application {
     Application {
         name: label(pod, "sparkplane.dev/job").map_or_else(|| pod_name.clone(), str::to_owned),
         namespace: meta.namespace.clone().unwrap_or_default(),
+        managed_by: if owning_job(pod).is_some() { ManagedBy::Operator } else { ManagedBy::Direct },
         driver_pod: pod_name,
         uid: meta.uid.clone().unwrap_or_default(),
         app_id: label(pod, "spark-app-selector").unwrap_or_default().to_owned(),
@@ -271,66 +341,470 @@ async fn executors_by_app(
     Ok(by_app)
 }
 
-/// The newest application `lookup` matches, with its executor counts.
+/// What a name stands for on the cluster.
+#[derive(Clone, Debug)]
+pub enum Located {
+    /// A SparkJob of that name: the operator's.
+    Job(Box<SparkJob>),
+    /// No SparkJob: the newest driver pod the lookup matches.
+    Driver(Box<Pod>),
+}
+
+fn lookup_name(lookup: &Lookup) -> &str {
+    match lookup {
+        Lookup::Job { name, .. } | Lookup::Name(name) => name,
+    }
+}
+
+/// The SparkJob `lookup` names (a name, or a job file's name) when there is
+/// one; else the newest driver pod it matches; else [`KubeError::NotFound`]
+/// saying neither exists. A cluster without the SparkJob CRD has no SparkJobs.
+pub async fn locate(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    lookup: &Lookup,
+) -> Result<Located, KubeError> {
+    let name = lookup_name(lookup);
+    if let Some(job) = crate::jobs::get(client, server, namespace, name).await? {
+        return Ok(Located::Job(Box::new(job)));
+    }
+    let found = find_drivers(client, server, namespace, lookup).await?;
+    found.into_iter().next().map(|pod| Located::Driver(Box::new(pod))).ok_or_else(|| {
+        let what = match lookup {
+            Lookup::Job { name, spec_hash } => format!("{name} (spec {spec_hash})"),
+            Lookup::Name(name) => name.clone(),
+        };
+        KubeError::NotFound {
+            operation: Operation::new("get", "application", format!("{namespace}/{what}")),
+            message: format!("no SparkJob {name} and no sparkplane driver pod for {what} in namespace {namespace}"),
+        }
+    })
+}
+
+/// The state a SparkJob shows before the operator has written a status.
+pub const NEW_STATE: &str = "New";
+
+/// A SparkJob as `status` shows it: the operator's status (flattened, as
+/// `kubectl get sparkjob -o json` has it under `status`) with what the job
+/// itself says about its schedule, and its driver pod's phase now.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedJob {
+    /// The SparkJob's name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Always `operator`.
+    pub managed_by: ManagedBy,
+    /// The SparkJob's creation time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// `spec.schedule.cron` of a scheduled job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// The scheduled job that started this run (`sparkplane.dev/scheduled-by`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_by: Option<String>,
+    /// `spec.suspend`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suspend: bool,
+    /// The phase of the driver pod `driverPod` names, as the API server has
+    /// it now; absent when there is no such pod (not yet, or no more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_phase: Option<String>,
+    /// What the operator last wrote (empty before it acted).
+    #[serde(flatten)]
+    pub status: SparkJobStatus,
+}
+
+impl ManagedJob {
+    /// `job` with the phase of its current driver pod (None: no such pod).
+    pub fn of(job: &SparkJob, driver_phase: Option<String>) -> ManagedJob {
+        let labels = job.metadata.labels.as_ref();
+        ManagedJob {
+            name: job.metadata.name.clone().unwrap_or_default(),
+            namespace: job.metadata.namespace.clone().unwrap_or_default(),
+            managed_by: ManagedBy::Operator,
+            created: job.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()),
+            cron: job.spec.schedule.as_ref().and_then(|s| s.cron.clone()),
+            scheduled_by: labels.and_then(|l| l.get(sparkplane_core::operator::SCHEDULED_BY_LABEL)).cloned(),
+            suspend: job.spec.suspend.unwrap_or(false),
+            driver_phase,
+            status: job.status.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The operator's state, or [`NEW_STATE`] before it wrote one.
+    pub fn state(&self) -> &'static str {
+        self.status.state.map_or(NEW_STATE, |s| s.as_str())
+    }
+}
+
+/// What `status` found.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Status {
+    /// A driver pod (submitted directly, or named by its pod name).
+    Application(Box<Application>),
+    /// A SparkJob.
+    Job(Box<ManagedJob>),
+}
+
+/// What `lookup` names, with its state: a SparkJob's status and its driver
+/// pod's phase now, else the newest matching driver with its executor counts.
 pub async fn status(
     client: &kube::Client,
     server: &str,
     namespace: &str,
     lookup: &Lookup,
-) -> Result<Application, KubeError> {
-    let pod = find_driver(client, server, namespace, lookup).await?;
-    let mut app = application(&pod);
-    let executors = executors_by_app(client, server, Some(namespace), Some(&app.app_id)).await?;
-    app.executors = ExecutorCounts::of(executors.get(&app.app_id).into_iter().flatten());
-    Ok(app)
+) -> Result<Status, KubeError> {
+    match locate(client, server, namespace, lookup).await? {
+        Located::Job(job) => {
+            let driver = current_driver(client, server, namespace, &job).await?;
+            Ok(Status::Job(Box::new(ManagedJob::of(&job, driver.as_ref().map(phase)))))
+        }
+        Located::Driver(pod) => {
+            let mut app = application(&pod);
+            let executors = executors_by_app(client, server, Some(namespace), Some(&app.app_id)).await?;
+            app.executors = ExecutorCounts::of(executors.get(&app.app_id).into_iter().flatten());
+            Ok(Status::Application(Box::new(app)))
+        }
+    }
 }
 
-/// Every sparkplane application in `namespace` (all namespaces when None)
-/// whose driver matches the extra label `selector`, sorted by namespace and name.
+/// The driver pod a SparkJob's status names, when it exists.
+async fn current_driver(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    job: &SparkJob,
+) -> Result<Option<Pod>, KubeError> {
+    let Some(pod) = job.status.as_ref().and_then(|s| s.driver_pod.as_deref()) else { return Ok(None) };
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    pods.get_opt(pod)
+        .await
+        .map_err(|e| KubeError::from_kube(e, Operation::new("get", "Pod", format!("{namespace}/{pod}")), server))
+}
+
+/// Where `logs` reads an application's driver log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogSource {
+    /// A driver pod that exists: its log from the API server.
+    Pod {
+        /// The pod.
+        pod: String,
+    },
+    /// A SparkJob whose current driver pod is gone (or was never recorded)
+    /// and whose driver log the operator archived.
+    Archive {
+        /// Where (`status.logArchive`), for [`crate::logstore::read`].
+        url: String,
+        /// The driver pod the archived log is of (from its name).
+        archived_pod: Option<String>,
+        /// The driver pod the SparkJob's status names now.
+        current_pod: Option<String>,
+    },
+    /// There is no log to read: why, and what to do about it.
+    Unavailable {
+        /// What is missing.
+        message: String,
+        /// How to get a log next time, or where else to look.
+        help: String,
+    },
+}
+
+/// Where a SparkJob's driver log is: its current driver pod when that
+/// exists (`driver_exists`), else the archive the operator wrote before it
+/// removed the pod, else why there is none.
+pub fn job_log_source(job: &SparkJob, driver_exists: bool) -> LogSource {
+    let status = job.status.clone().unwrap_or_default();
+    let name = job.metadata.name.as_deref().unwrap_or_default();
+    let namespace = job.metadata.namespace.as_deref().unwrap_or_default();
+    match (&status.driver_pod, &status.log_archive) {
+        (Some(pod), _) if driver_exists => LogSource::Pod { pod: pod.clone() },
+        (current, Some(url)) => LogSource::Archive {
+            url: url.clone(),
+            archived_pod: crate::logstore::pod_of(url).map(str::to_owned),
+            current_pod: current.clone(),
+        },
+        (Some(pod), None) => {
+            let tail = status.driver_exit.as_ref().map_or(0, |e| e.log_tail.len());
+            let elsewhere = if tail > 0 {
+                format!(
+                    "; `sparkplane status {name}` shows the driver's last {tail} log lines, which the operator kept"
+                )
+            } else {
+                String::new()
+            };
+            LogSource::Unavailable {
+                message: format!(
+                    "the driver pod {pod} of SparkJob {namespace}/{name} is gone and its log was not archived"
+                ),
+                help: format!(
+                    "run the operator with --log-store (object storage) so it keeps driver logs before it removes \
+                     pods{elsewhere}"
+                ),
+            }
+        }
+        (None, None) => {
+            let state = ManagedJob::of(job, None).state();
+            let why = match &status.reason {
+                Some(reason) => format!("state {state}, reason {reason}"),
+                None => format!("state {state}"),
+            };
+            let help = match (status.state, &status.schedule) {
+                (None, _) => "the operator has not acted on it yet: check that `sparkplane operator` runs and watches \
+                              this namespace"
+                    .to_owned(),
+                (Some(sparkplane_api::job::JobState::Scheduled), schedule) => {
+                    let active = schedule.as_ref().map(|s| s.active.join(", ")).unwrap_or_default();
+                    let active = if active.is_empty() { String::new() } else { format!(" (running now: {active})") };
+                    format!(
+                        "its runs are SparkJobs of their own{active}; `sparkplane list` shows them and `sparkplane logs RUN` reads one's log"
+                    )
+                }
+                (Some(state), _) if state.is_final() => {
+                    format!(
+                        "the run ended without a driver pod to read; `sparkplane status {name}` shows what happened"
+                    )
+                }
+                _ => format!(
+                    "a log exists once the operator has started its driver; `sparkplane status {name}` shows why it \
+                     waits"
+                ),
+            };
+            LogSource::Unavailable { message: format!("SparkJob {namespace}/{name} has no driver pod ({why})"), help }
+        }
+    }
+}
+
+/// Where the driver log of what `lookup` names is (see [`job_log_source`]
+/// for a SparkJob; a directly submitted application's newest driver pod).
+pub async fn log_source(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    lookup: &Lookup,
+) -> Result<LogSource, KubeError> {
+    match locate(client, server, namespace, lookup).await? {
+        Located::Job(job) => {
+            let exists = current_driver(client, server, namespace, &job).await?.is_some();
+            Ok(job_log_source(&job, exists))
+        }
+        Located::Driver(pod) => Ok(LogSource::Pod { pod: pod.metadata.name.clone().unwrap_or_default() }),
+    }
+}
+
+/// One row of `list`: a SparkJob, or an application submitted directly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    /// The SparkJob's name, or the job's (`sparkplane.dev/job`, else the pod's).
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// `operator` or `direct`.
+    pub managed_by: ManagedBy,
+    /// A SparkJob's state (`New` before the operator wrote one); a direct
+    /// application's driver phase.
+    pub state: String,
+    /// Why: the SparkJob's reason, or why the driver ended or waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The attempt (0 before a SparkJob's first driver).
+    pub attempt: u32,
+    /// Executors by phase: a SparkJob's as the operator last recorded them,
+    /// a direct application's counted from its executor pods.
+    pub executors: ExecutorCounts,
+    /// Creation time (RFC 3339) of the SparkJob or the driver pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The current driver pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_pod: Option<String>,
+    /// That pod's phase, when it was listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// Spark application id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Short hash of the resolved spec the run started from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_hash: Option<String>,
+}
+
+impl Listed {
+    /// A SparkJob's row; `driver` is its current driver pod when listed.
+    pub fn of_job(job: &SparkJob, driver: Option<&Pod>) -> Listed {
+        let view = ManagedJob::of(job, driver.map(phase));
+        let state = view.state().to_owned();
+        let status = view.status;
+        Listed {
+            name: view.name,
+            namespace: view.namespace,
+            managed_by: ManagedBy::Operator,
+            state,
+            reason: status.reason,
+            attempt: status.attempt.unwrap_or(0),
+            executors: status.executors.map(ExecutorCounts::from).unwrap_or_default(),
+            created: view.created,
+            driver_pod: status.driver_pod,
+            phase: view.driver_phase,
+            app_id: status.application_id,
+            spec_hash: status.spec_hash,
+        }
+    }
+
+    /// A driver pod's row (its SparkJob is not listed: submitted directly,
+    /// or its owner is gone and garbage collection has not removed it yet).
+    pub fn of_application(app: Application) -> Listed {
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        Listed {
+            name: app.name,
+            namespace: app.namespace,
+            managed_by: app.managed_by,
+            state: app.phase.clone(),
+            reason: app.reason,
+            attempt: app.attempt,
+            executors: app.executors,
+            created: app.created,
+            driver_pod: non_empty(app.driver_pod),
+            phase: Some(app.phase),
+            app_id: non_empty(app.app_id),
+            spec_hash: non_empty(app.spec_hash),
+        }
+    }
+}
+
+/// The rows of `list`, each application once, sorted by namespace, name,
+/// how it is managed, attempt and driver pod.
+///
+/// A SparkJob of `jobs` is listed when `selected` (the `(namespace, name)`
+/// of those whose own labels match the selector; None: no selector) holds
+/// it, or when it owns one of `drivers`; the drivers it owns are its row,
+/// not rows of their own. Every other driver is a row, with its executors
+/// counted from `executors` (executor pods by application id).
+pub fn merge(
+    jobs: &[SparkJob],
+    selected: Option<&std::collections::BTreeSet<(String, String)>>,
+    drivers: &[Pod],
+    executors: &BTreeMap<String, Vec<Pod>>,
+) -> Vec<Listed> {
+    let mut claimed = vec![false; drivers.len()];
+    let mut rows = Vec::new();
+    for job in jobs {
+        let mine: Vec<usize> = (0..drivers.len()).filter(|&i| owns(job, &drivers[i])).collect();
+        let key = (job.metadata.namespace.clone().unwrap_or_default(), job.metadata.name.clone().unwrap_or_default());
+        if !mine.is_empty() || selected.is_none_or(|s| s.contains(&key)) {
+            let current = job.status.as_ref().and_then(|s| s.driver_pod.as_deref());
+            let driver = mine.iter().map(|&i| &drivers[i]).find(|p| p.metadata.name.as_deref() == current);
+            rows.push(Listed::of_job(job, driver));
+            mine.iter().for_each(|&i| claimed[i] = true);
+        }
+    }
+    for (pod, _) in drivers.iter().zip(&claimed).filter(|(_, claimed)| !**claimed) {
+        let mut app = application(pod);
+        app.executors = ExecutorCounts::of(executors.get(&app.app_id).into_iter().flatten());
+        rows.push(Listed::of_application(app));
+    }
+    rows.sort_by(|a, b| {
+        (a.namespace.as_str(), a.name.as_str(), a.managed_by, a.attempt, &a.driver_pod).cmp(&(
+            b.namespace.as_str(),
+            b.name.as_str(),
+            b.managed_by,
+            b.attempt,
+            &b.driver_pod,
+        ))
+    });
+    rows
+}
+
+/// Every application in `namespace` (all namespaces when None): SparkJobs
+/// and directly submitted drivers, each once (see [`merge`]). With a label
+/// `selector`, the drivers that match it, and the SparkJobs that match it
+/// or own such a driver.
 pub async fn list(
     client: &kube::Client,
     server: &str,
     namespace: Option<&str>,
     selector: Option<&str>,
-) -> Result<Vec<Application>, KubeError> {
+) -> Result<Vec<Listed>, KubeError> {
     let api: Api<Pod> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
+    let selector = selector.map(str::trim).filter(|s| !s.is_empty());
     let labels = match selector {
-        Some(extra) if !extra.trim().is_empty() => format!("{MANAGED_DRIVERS},{extra}"),
-        _ => MANAGED_DRIVERS.to_owned(),
+        Some(extra) => format!("{MANAGED_DRIVERS},{extra}"),
+        None => MANAGED_DRIVERS.to_owned(),
     };
     let drivers = api
         .list(&ListParams::default().labels(&labels))
         .await
         .map_err(|e| KubeError::from_kube(e, Operation::new("list", "Pod", namespace.unwrap_or("(all)")), server))?;
     let executors = executors_by_app(client, server, namespace, None).await?;
-    let mut apps: Vec<Application> = drivers
-        .items
-        .iter()
-        .map(|pod| {
-            let mut app = application(pod);
-            app.executors = ExecutorCounts::of(executors.get(&app.app_id).into_iter().flatten());
-            app
-        })
-        .collect();
-    apps.sort_by(|a, b| {
-        (a.namespace.as_str(), a.name.as_str(), a.attempt).cmp(&(b.namespace.as_str(), b.name.as_str(), b.attempt))
-    });
-    Ok(apps)
+    let jobs = crate::jobs::list(client, server, namespace, None).await?;
+    let selected = match selector {
+        Some(labels) => Some(
+            crate::jobs::list(client, server, namespace, Some(labels))
+                .await?
+                .into_iter()
+                .map(|j| (j.metadata.namespace.unwrap_or_default(), j.metadata.name.unwrap_or_default()))
+                .collect(),
+        ),
+        None => None,
+    };
+    Ok(merge(&jobs, selected.as_ref(), &drivers.items, &executors))
 }
 
 /// What `delete` removed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Deleted {
-    /// `Kind/name` of each object deleted.
+    /// How the deleted application was managed.
+    pub managed_by: ManagedBy,
+    /// `Kind/name` of each object this command deleted.
     pub objects: Vec<String>,
+    /// `Kind/name` of what the deleted SparkJob owned (driver pods, a
+    /// schedule's runs) and was already gone right after: removed with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_with_it: Vec<String>,
+    /// `Kind/name` of what it owned and was still there: Kubernetes' garbage
+    /// collector removes it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collecting: Vec<String>,
+    /// SparkJobs whose driver pods were deleted by pod name: the operator
+    /// sees their driver lost.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operator_jobs: Vec<String>,
 }
 
-/// Deletes the driver pods `lookup` matches (every attempt); their
-/// ConfigMaps, Service and NetworkPolicy follow by cascade. With `rbac`, also the job's
-/// ServiceAccount, Role and RoleBinding (component `rbac`).
+/// What a SparkJob owns, as `Kind/name`, sorted: the runs of a schedule
+/// among `runs`, and the driver pods among `drivers` it or those runs own.
+pub fn owned_by(job: &SparkJob, runs: &[SparkJob], drivers: &[Pod]) -> Vec<String> {
+    let job_uid = job.metadata.uid.as_deref().unwrap_or_default();
+    let mine: Vec<&SparkJob> = runs
+        .iter()
+        .filter(|run| run.metadata.owner_references.iter().flatten().any(|o| o.kind == "SparkJob" && o.uid == job_uid))
+        .collect();
+    let mut owned: Vec<String> =
+        mine.iter().map(|run| format!("SparkJob/{}", run.metadata.name.as_deref().unwrap_or_default())).collect();
+    for pod in drivers {
+        if owns(job, pod) || mine.iter().any(|run| owns(run, pod)) {
+            owned.push(format!("Pod/{}", pod.metadata.name.as_deref().unwrap_or_default()));
+        }
+    }
+    owned.sort();
+    owned
+}
+
+/// Deletes what `lookup` names. A SparkJob: the resource itself (its driver
+/// pods, their objects and a schedule's runs follow by owner reference),
+/// then reads back which of those are already gone. Else the driver pods
+/// `lookup` matches (every attempt); their ConfigMaps, Service and
+/// NetworkPolicy follow by cascade. With `rbac`, also the job's (and its
+/// runs') ServiceAccount, Role and RoleBinding (component `rbac`).
 pub async fn delete(
     client: &kube::Client,
     server: &str,
@@ -338,20 +812,89 @@ pub async fn delete(
     lookup: &Lookup,
     rbac: bool,
 ) -> Result<Deleted, KubeError> {
-    let drivers = find_drivers(client, server, namespace, lookup).await?;
-    if drivers.is_empty() {
-        find_driver(client, server, namespace, lookup).await?;
+    match locate(client, server, namespace, lookup).await? {
+        Located::Job(job) => delete_job(client, server, namespace, &job, rbac).await,
+        Located::Driver(_) => delete_drivers(client, server, namespace, lookup, rbac).await,
     }
+}
+
+async fn delete_job(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    job: &SparkJob,
+    rbac: bool,
+) -> Result<Deleted, KubeError> {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let runs = match job.spec.schedule {
+        Some(_) => {
+            let selector = format!("{}={name}", sparkplane_core::operator::SCHEDULED_BY_LABEL);
+            crate::jobs::list(client, server, Some(namespace), Some(&selector)).await?
+        }
+        None => Vec::new(),
+    };
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let mut objects = Vec::new();
+    let drivers = pods
+        .list(&ListParams::default().labels(MANAGED_DRIVERS))
+        .await
+        .map_err(|e| KubeError::from_kube(e, Operation::new("list", "Pod", namespace), server))?;
+    let owned = owned_by(job, &runs, &drivers.items);
+    let mut deleted = Deleted { managed_by: ManagedBy::Operator, ..Deleted::default() };
+    if crate::jobs::delete(client, server, namespace, &name).await? {
+        deleted.objects.push(format!("SparkJob/{name}"));
+    }
+    for object in owned {
+        let still_there = match object.split_once('/') {
+            Some(("Pod", pod)) => pods
+                .get_opt(pod)
+                .await
+                .map_err(|e| {
+                    KubeError::from_kube(e, Operation::new("get", "Pod", format!("{namespace}/{pod}")), server)
+                })?
+                .is_some(),
+            Some((_, run)) => crate::jobs::get(client, server, namespace, run).await?.is_some(),
+            None => false,
+        };
+        if still_there {
+            deleted.collecting.push(object);
+        } else {
+            deleted.removed_with_it.push(object);
+        }
+    }
+    if rbac {
+        let run_names = runs.iter().filter_map(|r| r.metadata.name.clone());
+        for job_name in std::iter::once(name.clone()).chain(run_names) {
+            deleted.objects.extend(delete_rbac(client, server, namespace, &job_name).await?);
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes the driver pods `lookup` matches (every attempt); with `rbac`,
+/// also their jobs' RBAC objects.
+async fn delete_drivers(
+    client: &kube::Client,
+    server: &str,
+    namespace: &str,
+    lookup: &Lookup,
+    rbac: bool,
+) -> Result<Deleted, KubeError> {
+    let drivers = find_drivers(client, server, namespace, lookup).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut deleted = Deleted { managed_by: ManagedBy::Direct, ..Deleted::default() };
     let mut jobs = std::collections::BTreeSet::new();
     for pod in &drivers {
         let name = pod.metadata.name.clone().unwrap_or_default();
         if let Some(job) = label(pod, "sparkplane.dev/job") {
             jobs.insert(job.to_owned());
         }
+        if let Some((owner, _)) = owning_job(pod)
+            && !deleted.operator_jobs.iter().any(|j| j == owner)
+        {
+            deleted.operator_jobs.push(owner.to_owned());
+        }
         match pods.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => objects.push(format!("Pod/{name}")),
+            Ok(_) => deleted.objects.push(format!("Pod/{name}")),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(KubeError::from_kube(
@@ -364,10 +907,10 @@ pub async fn delete(
     }
     if rbac {
         for job in jobs {
-            objects.extend(delete_rbac(client, server, namespace, &job).await?);
+            deleted.objects.extend(delete_rbac(client, server, namespace, &job).await?);
         }
     }
-    Ok(Deleted { objects })
+    Ok(deleted)
 }
 
 async fn delete_rbac(
@@ -638,4 +1181,245 @@ pub async fn wait(
     let mut app = last;
     app.executors = last_counts;
     Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use k8s_openapi::api::core::v1::Pod;
+    use serde_json::{Value, json};
+    use sparkplane_api::SparkJob;
+
+    use super::{
+        ExecutorCounts, Listed, LogSource, ManagedBy, ManagedJob, application, job_log_source, merge, owned_by,
+        owning_job,
+    };
+
+    fn job(name: &str, uid: &str, status: Value) -> SparkJob {
+        serde_json::from_value(json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+            "metadata": {"name": name, "namespace": "team-a", "uid": uid, "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {},
+            "status": status,
+        }))
+        .expect("a SparkJob")
+    }
+
+    /// A driver pod of job `job`; owned by the SparkJob with `owner` (name, uid) when given.
+    fn driver(name: &str, job: &str, phase: &str, owner: Option<(&str, &str)>) -> Pod {
+        let owners: Vec<Value> = owner
+            .map(|(n, uid)| {
+                json!({"apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob", "name": n, "uid": uid, "controller": true})
+            })
+            .into_iter()
+            .collect();
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": name, "namespace": "team-a", "uid": format!("uid-{name}"),
+                "labels": {"app.kubernetes.io/managed-by": "sparkplane", "spark-role": "driver",
+                           "sparkplane.dev/job": job, "spark-app-selector": format!("spark-{name}")},
+                "ownerReferences": owners,
+            },
+            "status": {"phase": phase},
+        }))
+        .expect("a pod")
+    }
+
+    fn executor(app_id: &str, phase: &str) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": format!("{app_id}-exec"), "namespace": "team-a",
+                         "labels": {"spark-role": "executor", "spark-app-selector": app_id}},
+            "status": {"phase": phase},
+        }))
+        .expect("a pod")
+    }
+
+    fn names(rows: &[Listed]) -> Vec<(String, ManagedBy, String)> {
+        rows.iter().map(|r| (r.name.clone(), r.managed_by, r.state.clone())).collect()
+    }
+
+    #[test]
+    fn only_a_sparkplane_dev_sparkjob_owner_makes_a_pod_the_operators() {
+        let owned = driver("a-driver", "a", "Running", Some(("a", "u-a")));
+        assert_eq!(owning_job(&owned), Some(("a", "u-a")));
+        assert_eq!(application(&owned).managed_by, ManagedBy::Operator);
+        let mut other = driver("b-driver", "b", "Running", None);
+        other.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "example.com/v1".into(),
+            kind: "SparkJob".into(),
+            name: "b".into(),
+            uid: "u-b".into(),
+            ..Default::default()
+        }]);
+        assert_eq!(owning_job(&other), None);
+        assert_eq!(application(&other).managed_by, ManagedBy::Direct);
+    }
+
+    #[test]
+    fn a_sparkjob_and_its_driver_are_one_row_beside_a_direct_application_of_the_same_name() {
+        let jobs = [job(
+            "nightly",
+            "u-1",
+            json!({"state": "Running", "reason": "Running", "attempt": 2, "driverPod": "nightly-2-driver",
+                   "applicationId": "spark-nightly-2-driver", "executors": {"pending": 0, "running": 3, "succeeded": 0, "failed": 1}}),
+        )];
+        let drivers = [
+            driver("nightly-1-driver", "nightly", "Failed", Some(("nightly", "u-1"))),
+            driver("nightly-2-driver", "nightly", "Running", Some(("nightly", "u-1"))),
+            driver("nightly-x-driver", "nightly", "Succeeded", None),
+            driver("adhoc-driver", "adhoc", "Pending", None),
+        ];
+        let executors =
+            BTreeMap::from([("spark-adhoc-driver".to_owned(), vec![executor("spark-adhoc-driver", "Running")])]);
+        let rows = merge(&jobs, None, &drivers, &executors);
+        assert_eq!(
+            names(&rows),
+            [
+                ("adhoc".to_owned(), ManagedBy::Direct, "Pending".to_owned()),
+                ("nightly".to_owned(), ManagedBy::Direct, "Succeeded".to_owned()),
+                ("nightly".to_owned(), ManagedBy::Operator, "Running".to_owned()),
+            ]
+        );
+        let operator = &rows[2];
+        assert_eq!(operator.attempt, 2);
+        assert_eq!(operator.driver_pod.as_deref(), Some("nightly-2-driver"));
+        assert_eq!(operator.phase.as_deref(), Some("Running"), "the current driver's phase, not attempt 1's");
+        assert_eq!(operator.executors, ExecutorCounts { running: 3, failed: 1, ..ExecutorCounts::default() });
+        assert_eq!(operator.reason.as_deref(), Some("Running"));
+        assert_eq!(operator.created.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(rows[0].executors.running, 1);
+        assert_eq!(rows[0].attempt, 1);
+    }
+
+    #[test]
+    fn a_sparkjob_without_status_is_new_with_attempt_0() {
+        let rows = merge(&[job("fresh", "u-f", Value::Null)], None, &[], &BTreeMap::new());
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].state.as_str(), rows[0].attempt, rows[0].driver_pod.as_deref()), ("New", 0, None));
+        let json = serde_json::to_value(&rows[0]).expect("json");
+        assert_eq!(json["managedBy"], "operator");
+        assert!(json.get("phase").is_none() && json.get("reason").is_none(), "{json}");
+    }
+
+    #[test]
+    fn with_a_selector_a_job_is_listed_when_it_matches_or_owns_a_matching_driver() {
+        let jobs = [
+            job("labelled", "u-l", Value::Null),
+            job("owner", "u-o", json!({"state": "Running"})),
+            job("other", "u-x", Value::Null),
+        ];
+        let selected = BTreeSet::from([("team-a".to_owned(), "labelled".to_owned())]);
+        let drivers = [driver("owner-driver", "owner", "Running", Some(("owner", "u-o")))];
+        let rows = merge(&jobs, Some(&selected), &drivers, &BTreeMap::new());
+        assert_eq!(
+            names(&rows),
+            [
+                ("labelled".to_owned(), ManagedBy::Operator, "New".to_owned()),
+                ("owner".to_owned(), ManagedBy::Operator, "Running".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_driver_whose_sparkjob_is_gone_is_a_row_of_its_own_marked_operator() {
+        // Same name, new uid: the job was deleted and created again; the old driver awaits garbage collection.
+        let jobs = [job("nightly", "u-new", json!({"state": "Queued", "reason": "QuotaWait"}))];
+        let drivers = [driver("nightly-old-driver", "nightly", "Running", Some(("nightly", "u-old")))];
+        let rows = merge(&jobs, None, &drivers, &BTreeMap::new());
+        assert_eq!(
+            names(&rows),
+            [
+                ("nightly".to_owned(), ManagedBy::Operator, "Queued".to_owned()),
+                ("nightly".to_owned(), ManagedBy::Operator, "Running".to_owned()),
+            ]
+        );
+        assert_eq!(rows[0].driver_pod, None);
+        assert_eq!(rows[1].driver_pod.as_deref(), Some("nightly-old-driver"));
+    }
+
+    #[test]
+    fn a_managed_job_flattens_the_status_and_names_its_schedule() {
+        let mut scheduled =
+            job("nightly", "u-1", json!({"state": "Scheduled", "schedule": {"active": ["nightly-29"]}}));
+        scheduled.spec.schedule = Some(serde_json::from_value(json!({"cron": "0 2 * * *"})).expect("schedule"));
+        let view = ManagedJob::of(&scheduled, None);
+        let json = serde_json::to_value(&view).expect("json");
+        assert_eq!(json["state"], "Scheduled");
+        assert_eq!(json["cron"], "0 2 * * *");
+        assert_eq!(json["schedule"]["active"], json!(["nightly-29"]));
+        assert_eq!(json["managedBy"], "operator");
+        assert!(json.get("driverPhase").is_none() && json.get("suspend").is_none(), "{json}");
+        assert_eq!(ManagedJob::of(&job("x", "u", Value::Null), None).state(), "New");
+    }
+
+    #[test]
+    fn a_jobs_log_is_its_live_driver_then_the_archive_then_an_explanation() {
+        let archived =
+            json!({"state": "Succeeded", "driverPod": "n-driver", "logArchive": "s3://logs/team-a/n/n-driver.log"});
+        assert_eq!(job_log_source(&job("n", "u", archived.clone()), true), LogSource::Pod { pod: "n-driver".into() });
+        assert_eq!(
+            job_log_source(&job("n", "u", archived), false),
+            LogSource::Archive {
+                url: "s3://logs/team-a/n/n-driver.log".into(),
+                archived_pod: Some("n-driver".into()),
+                current_pod: Some("n-driver".into()),
+            }
+        );
+        let LogSource::Unavailable { message, help } = job_log_source(
+            &job(
+                "n",
+                "u",
+                json!({"state": "Failed", "driverPod": "n-driver", "driverExit": {"exitCode": 1, "logTail": ["a", "b"]}}),
+            ),
+            false,
+        ) else {
+            panic!("no log")
+        };
+        assert_eq!(message, "the driver pod n-driver of SparkJob team-a/n is gone and its log was not archived");
+        assert_eq!(
+            help,
+            "run the operator with --log-store (object storage) so it keeps driver logs before it removes pods; \
+             `sparkplane status n` shows the driver's last 2 log lines, which the operator kept"
+        );
+        let LogSource::Unavailable { message, help } =
+            job_log_source(&job("n", "u", json!({"state": "Queued", "reason": "QuotaWait"})), false)
+        else {
+            panic!("no log")
+        };
+        assert_eq!(message, "SparkJob team-a/n has no driver pod (state Queued, reason QuotaWait)");
+        assert!(help.ends_with("`sparkplane status n` shows why it waits"), "{help}");
+        let LogSource::Unavailable { message, help } = job_log_source(&job("n", "u", Value::Null), false) else {
+            panic!("no log")
+        };
+        assert_eq!(message, "SparkJob team-a/n has no driver pod (state New)");
+        assert!(help.starts_with("the operator has not acted on it yet"), "{help}");
+        let LogSource::Unavailable { help, .. } = job_log_source(
+            &job("n", "u", json!({"state": "Scheduled", "schedule": {"active": ["n-1", "n-2"]}})),
+            false,
+        ) else {
+            panic!("no log")
+        };
+        assert!(help.starts_with("its runs are SparkJobs of their own (running now: n-1, n-2)"), "{help}");
+    }
+
+    #[test]
+    fn a_sparkjob_owns_its_drivers_and_its_runs_drivers() {
+        let parent = job("nightly", "u-p", json!({"state": "Scheduled"}));
+        let mut run = job("nightly-29", "u-r", json!({"state": "Running"}));
+        run.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "sparkplane.dev/v1alpha1".into(),
+            kind: "SparkJob".into(),
+            name: "nightly".into(),
+            uid: "u-p".into(),
+            ..Default::default()
+        }]);
+        let stranger = job("nightly-30", "u-s", Value::Null);
+        let drivers = [
+            driver("nightly-29-driver", "nightly-29", "Running", Some(("nightly-29", "u-r"))),
+            driver("nightly-30-driver", "nightly-30", "Running", Some(("nightly-30", "u-s"))),
+            driver("nightly-direct-driver", "nightly", "Running", None),
+        ];
+        assert_eq!(owned_by(&parent, &[run, stranger], &drivers), ["Pod/nightly-29-driver", "SparkJob/nightly-29"]);
+    }
 }

@@ -1,11 +1,12 @@
-//! SparkJob resources as the CLI writes them for the operator: `apply`
-//! creates or updates one by server-side apply, `trigger` asks for a manual
-//! run by setting the `sparkplane.dev/trigger` annotation, `get` reads one.
+//! SparkJob resources as the CLI writes and reads them for the operator:
+//! `apply` creates or updates one by server-side apply, `trigger` asks for a
+//! manual run by setting the `sparkplane.dev/trigger` annotation, `get` reads
+//! one, `list` lists them and `delete` removes one.
 //!
 //! Owns: those requests. Must not: resolve or check the job (the CLI does,
 //! with the same steps as `render`).
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
 use sparkplane_api::SparkJob;
 
@@ -61,4 +62,44 @@ pub async fn trigger(
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| {
         KubeError::from_kube(e, Operation::new("patch", "SparkJob", format!("{namespace}/{name}")), server)
     })
+}
+
+/// The SparkJobs of `namespace` (every namespace when None) whose labels
+/// match `selector`. A cluster without the SparkJob CRD answers 404: that is
+/// no SparkJobs, not an error.
+pub async fn list(
+    client: &kube::Client,
+    server: &str,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+) -> Result<Vec<SparkJob>, KubeError> {
+    let api: Api<SparkJob> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let params = match selector {
+        Some(labels) => ListParams::default().labels(labels),
+        None => ListParams::default(),
+    };
+    match api.list(&params).await {
+        Ok(list) => Ok(list.items),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+        Err(e) => {
+            Err(KubeError::from_kube(e, Operation::new("list", "SparkJob", namespace.unwrap_or("(all)")), server))
+        }
+    }
+}
+
+/// Deletes a SparkJob with background propagation: what it owns (its driver
+/// pods, a schedule's runs) is left to Kubernetes' garbage collector. True
+/// when it was deleted, false when it was already gone.
+pub async fn delete(client: &kube::Client, server: &str, namespace: &str, name: &str) -> Result<bool, KubeError> {
+    let api: Api<SparkJob> = Api::namespaced(client.clone(), namespace);
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => {
+            Err(KubeError::from_kube(e, Operation::new("delete", "SparkJob", format!("{namespace}/{name}")), server))
+        }
+    }
 }

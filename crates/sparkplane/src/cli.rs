@@ -82,13 +82,13 @@ pub enum Command {
     Run(RunArgs),
     /// Submit a job to a Kubernetes cluster: the native objects, in spark-submit's order, by server-side apply.
     Submit(SubmitArgs),
-    /// Show an application on the cluster: its driver's phase, executors and attempt.
+    /// Show an application on the cluster: a SparkJob's operator status, or a submitted driver's phase and executors.
     Status(StatusArgs),
-    /// Print (or follow) an application's driver log.
+    /// Print (or follow) an application's driver log; for a SparkJob whose pod is gone, its archived log.
     Logs(LogsArgs),
-    /// List the applications sparkplane submitted.
+    /// List the applications on the cluster: SparkJobs the operator manages and those submitted directly.
     List(ListArgs),
-    /// Delete an application's driver pod; its ConfigMaps, Service and NetworkPolicy go with it.
+    /// Delete an application: a SparkJob (its pods follow), or a submitted job's driver pods (their objects follow).
     Delete(DeleteArgs),
     /// Create or update a job's SparkJob resource for the operator (validated and policy-checked as `render` does).
     Apply(ApplyArgs),
@@ -838,7 +838,8 @@ pub struct OperatorArgs {
 /// `status`.
 #[derive(Args, Debug)]
 pub struct StatusArgs {
-    /// A SparkJob file (its resolved spec's latest attempt), a job name, or a driver pod name.
+    /// A SparkJob's name (its status), a job file or job name (the latest attempt submitted directly, unless a
+    /// SparkJob has that name), or a driver pod name.
     #[arg(value_name = "JOB.yaml|NAME")]
     pub target: String,
     /// With a job file: the environment overlay it was submitted with.
@@ -855,7 +856,8 @@ pub struct StatusArgs {
 /// `logs`.
 #[derive(Args, Debug)]
 pub struct LogsArgs {
-    /// A job name (its latest attempt) or a driver pod name.
+    /// A SparkJob's name (its current driver; once the operator removed that pod, the log it archived with
+    /// --log-store), a job name (its latest attempt), or a driver pod name.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// Keep streaming until the driver ends.
@@ -872,7 +874,8 @@ pub struct ListArgs {
     /// In every namespace.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Only drivers matching this label selector, e.g. sparkplane.dev/team=data-eng.
+    /// Only drivers matching this label selector, e.g. sparkplane.dev/team=data-eng, and the SparkJobs that match
+    /// it themselves or own such a driver.
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
     /// The cluster.
@@ -883,10 +886,11 @@ pub struct ListArgs {
 /// `delete`.
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
-    /// A job name (every attempt) or a driver pod name.
+    /// A SparkJob's name (the resource; its driver pods and a schedule's runs go by owner reference), a job name
+    /// (every attempt's driver pod), or a driver pod name.
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// Also delete the job's ServiceAccount, Role and RoleBinding.
+    /// Also delete the job's ServiceAccount, Role and RoleBinding (a schedule's: also its runs').
     #[arg(long)]
     pub all: bool,
     /// The cluster.

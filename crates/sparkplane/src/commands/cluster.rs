@@ -1,12 +1,15 @@
-//! `sparkplane status | logs | list | delete`: applications on a cluster.
+//! `sparkplane status | logs | list | delete`: applications on a cluster,
+//! submitted directly or SparkJobs the operator manages.
 //!
 //! Owns: turning a name or job file into a lookup and showing the answers.
 //! Must not: talk to the API except through `sparkplane_kube`.
 
 use std::path::Path;
 
+use sparkplane_api::job::Transition;
+use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_kube::apps::{self, Lookup};
+use sparkplane_kube::apps::{self, ExecutorCounts, LogSource, Lookup, ManagedBy, ManagedJob, Status};
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 
 use super::Table;
@@ -90,7 +93,8 @@ pub struct StatusSettings {
     pub cluster: ClusterTarget,
 }
 
-/// Runs `status`.
+/// Runs `status`: a SparkJob's status when one has the name, else the
+/// newest driver the name or job file matches.
 pub fn status(settings: &StatusSettings, printer: &Printer) -> CommandResult {
     let cluster = connect(&settings.cluster)?;
     let (lookup, namespace) = lookup(
@@ -101,24 +105,175 @@ pub fn status(settings: &StatusSettings, printer: &Printer) -> CommandResult {
         &cluster,
         settings.cluster.namespace.as_deref(),
     )?;
-    let app = block_on(&cluster, async |client, server| apps::status(&client, &server, &namespace, &lookup).await)?;
-    printer.result(&app, || application_table(&app));
+    let found = block_on(&cluster, async |client, server| apps::status(&client, &server, &namespace, &lookup).await)?;
+    match &found {
+        Status::Application(app) => printer.result(app, || application_table(app)),
+        Status::Job(job) => printer.result(job, || job_table(job)),
+    }
     Ok(())
 }
 
-/// Runs `logs`.
+/// `key:` padded so values line up, then the value.
+fn field(key: &str, value: &str) -> String {
+    format!("{:<12} {value}\n", format!("{key}:"))
+}
+
+/// A SparkJob's status as `status` prints it.
+fn job_table(job: &ManagedJob) -> String {
+    let s = &job.status;
+    let mut out = String::new();
+    out.push_str(&field("name", &job.name));
+    out.push_str(&field("namespace", &job.namespace));
+    out.push_str(&field("managed", "operator (SparkJob)"));
+    if let Some(parent) = &job.scheduled_by {
+        out.push_str(&field("run of", &format!("SparkJob {parent} (scheduled)")));
+    }
+    out.push_str(&field("state", job.state()));
+    for (key, value) in [("reason", &s.reason), ("message", &s.message)] {
+        if let Some(value) = value {
+            out.push_str(&field(key, value));
+        }
+    }
+    if job.suspend {
+        out.push_str(&field("suspended", "yes (spec.suspend)"));
+    }
+    if let Some(attempt) = s.attempt {
+        let retries = s.retries.map_or_else(String::new, |r| format!(" (retries used: {r})"));
+        out.push_str(&field("attempt", &format!("{attempt}{retries}")));
+    }
+    if let Some(pod) = &s.driver_pod {
+        let phase = job.driver_phase.as_deref().map_or_else(|| "gone".to_owned(), str::to_owned);
+        out.push_str(&field("driver", &format!("{pod} ({phase})")));
+    }
+    if let Some(executors) = s.executors {
+        out.push_str(&field("executors", &ExecutorCounts::from(executors).summary()));
+    }
+    for (key, value) in [("app id", &s.application_id), ("spec hash", &s.spec_hash)] {
+        if let Some(value) = value {
+            out.push_str(&field(key, value));
+        }
+    }
+    if let Some(created) = &job.created {
+        out.push_str(&field("age", &age(created)));
+    }
+    for (key, value) in [
+        ("queued", &s.queued_at),
+        ("submitted", &s.submitted_at),
+        ("started", &s.started_at),
+        ("finished", &s.finished_at),
+        ("next retry", &s.next_retry_at),
+    ] {
+        if let Some(value) = value {
+            out.push_str(&field(key, value));
+        }
+    }
+    if let Some(exit) = &s.driver_exit {
+        if let Some(code) = exit.exit_code {
+            out.push_str(&field("exit code", &code.to_string()));
+        }
+        if !exit.log_tail.is_empty() {
+            out.push_str("log tail:\n");
+            out.extend(exit.log_tail.iter().map(|line| format!("  {line}\n")));
+        }
+    }
+    if let Some(url) = &s.log_archive {
+        out.push_str(&field("log archive", url));
+    }
+    if let Some(cron) = &job.cron {
+        out.push_str(&field("schedule", cron));
+    }
+    if let Some(schedule) = &s.schedule {
+        for (key, value) in [("last run", &schedule.last_schedule_time), ("next run", &schedule.next_schedule_time)] {
+            if let Some(value) = value {
+                out.push_str(&field(key, value));
+            }
+        }
+        if !schedule.active.is_empty() {
+            out.push_str(&field("active runs", &schedule.active.join(", ")));
+        }
+        if !schedule.skipped.is_empty() {
+            out.push_str("skipped:\n");
+            out.extend(transition_rows(&schedule.skipped));
+        }
+    }
+    if !s.transitions.is_empty() {
+        out.push_str("transitions:\n");
+        out.extend(transition_rows(&s.transitions));
+    }
+    out
+}
+
+/// Transitions as an indented table, oldest first.
+fn transition_rows(transitions: &[Transition]) -> Vec<String> {
+    let mut table = Table::new(&["TIME", "STATE", "REASON", "MESSAGE"]);
+    for t in transitions {
+        table.row(vec![
+            t.time.clone(),
+            t.state.clone(),
+            t.reason.clone().unwrap_or_else(|| "-".into()),
+            t.message.clone().unwrap_or_default(),
+        ]);
+    }
+    table.render().lines().map(|line| format!("  {line}\n")).collect()
+}
+
+/// Runs `logs`: the current driver pod's log, else (a SparkJob whose pod
+/// the operator removed) the archived one, else why there is none.
 pub fn logs(name: &str, follow: bool, target: &ClusterTarget, printer: &Printer) -> CommandResult {
     let cluster = connect(target)?;
     let namespace = cluster.namespace.clone();
     let lookup = Lookup::Name(name.to_owned());
-    block_on(&cluster, async |client, server| {
-        let pod = apps::find_driver(&client, &server, &namespace, &lookup).await?;
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        apps::logs(&client, &server, &namespace, &pod_name, follow, |line| printer.raw(&format!("{line}\n"))).await
-    })
+    let source = block_on(&cluster, async |client, server| {
+        let source = apps::log_source(&client, &server, &namespace, &lookup).await?;
+        if let LogSource::Pod { pod } = &source {
+            apps::logs(&client, &server, &namespace, pod, follow, |line| printer.raw(&format!("{line}\n"))).await?;
+        }
+        Ok(source)
+    })?;
+    match source {
+        LogSource::Pod { .. } => Ok(()),
+        LogSource::Archive { url, archived_pod, current_pod } => {
+            let archived = archived_pod.as_deref().unwrap_or("the driver");
+            let note = match current_pod.as_deref() {
+                Some(current) if current != archived => format!(
+                    "the driver pod {current} is gone and its log was not archived; this is the archived log of \
+                     {archived}, an earlier driver of {name}, from {url}"
+                ),
+                _ => format!("the driver pod {archived} is gone; its log comes from the archive at {url}"),
+            };
+            printer.status(&note);
+            if follow {
+                printer.status("nothing to follow: that driver has ended");
+            }
+            let read = sparkplane_kube::logstore::read(&url).map_err(|e| {
+                let diagnostic = Diagnostic::error("log-archive", "", format!("cannot read the archived log: {e}"))
+                    .with_help("check that this machine can read the operator's --log-store");
+                if e.exit_code() == 3 {
+                    Failure::Infrastructure(diagnostic.into())
+                } else {
+                    Failure::Invalid(diagnostic.into())
+                }
+            })?;
+            let Some(text) = read else {
+                return Err(Failure::Invalid(
+                    Diagnostic::error("log-archive", "", format!("the archived log {url} is not there (any more)"))
+                        .with_help("a retention rule on the log store may have removed it")
+                        .into(),
+                ));
+            };
+            printer.raw(&text);
+            if !text.is_empty() && !text.ends_with('\n') {
+                printer.raw("\n");
+            }
+            Ok(())
+        }
+        LogSource::Unavailable { message, help } => {
+            Err(Failure::Invalid(Diagnostic::error("no-log", "", message).with_help(help).into()))
+        }
+    }
 }
 
-/// Runs `list`.
+/// Runs `list`: SparkJobs and directly submitted applications, each once.
 pub fn list(all_namespaces: bool, selector: Option<&str>, target: &ClusterTarget, printer: &Printer) -> CommandResult {
     let cluster = connect(target)?;
     let namespace = (!all_namespaces).then(|| cluster.namespace.clone());
@@ -131,15 +286,17 @@ pub fn list(all_namespaces: bool, selector: Option<&str>, target: &ClusterTarget
                 None => "no sparkplane applications\n".to_owned(),
             };
         }
-        let mut table = Table::new(&["NAME", "NAMESPACE", "PHASE", "EXECUTORS", "AGE", "ATTEMPT"]);
+        let mut table = Table::new(&["NAME", "NAMESPACE", "MANAGED", "STATE", "ATTEMPT", "EXECUTORS", "AGE", "REASON"]);
         for app in &apps {
             table.row(vec![
                 app.name.clone(),
                 app.namespace.clone(),
-                app.phase.clone(),
+                app.managed_by.as_str().to_owned(),
+                app.state.clone(),
+                if app.attempt == 0 { "-".to_owned() } else { app.attempt.to_string() },
                 app.executors.summary(),
                 app.created.as_deref().map_or_else(|| "-".to_owned(), age),
-                app.attempt.to_string(),
+                app.reason.clone().unwrap_or_else(|| "-".to_owned()),
             ]);
         }
         table.render()
@@ -147,7 +304,7 @@ pub fn list(all_namespaces: bool, selector: Option<&str>, target: &ClusterTarget
     Ok(())
 }
 
-/// Runs `delete`.
+/// Runs `delete`: a SparkJob (what it owns follows), else a job's driver pods.
 pub fn delete(name: &str, all: bool, target: &ClusterTarget, printer: &Printer) -> CommandResult {
     let cluster = connect(target)?;
     let namespace = cluster.namespace.clone();
@@ -156,10 +313,31 @@ pub fn delete(name: &str, all: bool, target: &ClusterTarget, printer: &Printer) 
         block_on(&cluster, async |client, server| apps::delete(&client, &server, &namespace, &lookup, all).await)?;
     printer.result(&deleted, || {
         let mut text: String = deleted.objects.iter().map(|o| format!("deleted {namespace}/{o}\n")).collect();
-        if !all {
-            text.push_str(
-                "its ConfigMaps, Service and NetworkPolicy are removed with the driver pod; RBAC objects stay (--all removes them)\n",
-            );
+        match deleted.managed_by {
+            ManagedBy::Operator => {
+                text.extend(deleted.removed_with_it.iter().map(|o| format!("deleted {namespace}/{o} with it\n")));
+                text.extend(
+                    deleted
+                        .collecting
+                        .iter()
+                        .map(|o| format!("{namespace}/{o} goes by garbage collection (it is owned by the SparkJob)\n")),
+                );
+                text.push_str("driver pods take their executors, ConfigMaps, Service and NetworkPolicy with them");
+                text.push_str(if all { "\n" } else { "; RBAC objects stay (--all removes them)\n" });
+            }
+            ManagedBy::Direct => {
+                if !all {
+                    text.push_str(
+                        "its ConfigMaps, Service and NetworkPolicy are removed with the driver pod; RBAC objects stay (--all removes them)\n",
+                    );
+                }
+                for job in &deleted.operator_jobs {
+                    text.push_str(&format!(
+                        "the driver belonged to SparkJob {namespace}/{job}: its operator sees the driver lost and may \
+                         start another attempt; `sparkplane delete {job}` removes the SparkJob\n"
+                    ));
+                }
+            }
         }
         text
     });

@@ -194,6 +194,9 @@ pub fn application_table(app: &Application) -> String {
     if let Some(reason) = &app.reason {
         rows.push(("reason", reason.clone()));
     }
+    if app.managed_by == apps::ManagedBy::Operator {
+        rows.push(("managed", format!("operator (a driver pod of SparkJob {})", app.name)));
+    }
     rows.iter().map(|(k, v)| format!("{:<10} {v}\n", format!("{k}:"))).collect()
 }
 
