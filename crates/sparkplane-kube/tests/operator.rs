@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sparkplane_api::job::JobState;
-use sparkplane_core::operator::Platform;
-use sparkplane_fakekube::{Behaviour, FakeApiServer, PodScript};
+use sparkplane_core::operator::schedule::run_name;
+use sparkplane_core::operator::{Platform, rfc3339};
+use sparkplane_fakekube::{Behaviour, Cluster, DriverRule, DriverRun, FakeApiServer, PodScript, Timings};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,4 +348,300 @@ async fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_stops() {
     assert!(b.metrics.render().contains("sparkplane_operator_leader 1"));
     assert_eq!(driver_creates(&fake), 2);
     b.stop().await;
+}
+
+const SPARKJOBS: &str = "/apis/sparkplane.dev/v1alpha1/namespaces/data/sparkjobs";
+
+/// The ticks `minutes` whole minutes before the current one, oldest first,
+/// and a cron expression naming exactly their minutes of the hour: they are
+/// the only ticks within an hour, so none comes due while the test runs,
+/// whenever it starts.
+fn past_ticks(minutes: &[i64]) -> (Vec<jiff::Timestamp>, String) {
+    let minute = jiff::Timestamp::now().as_second().div_euclid(60) * 60;
+    let ticks: Vec<jiff::Timestamp> =
+        minutes.iter().map(|m| jiff::Timestamp::from_second(minute - m * 60).expect("tick")).collect();
+    let of_hour: Vec<String> = ticks.iter().map(|t| t.as_second().div_euclid(60).rem_euclid(60).to_string()).collect();
+    (ticks, format!("{} * * * *", of_hour.join(",")))
+}
+
+/// Inserts a scheduled job whose status says it last started a run at `last`.
+fn insert_scheduled(fake: &FakeApiServer, name: &str, schedule: Value, last: jiff::Timestamp) {
+    let mut parent = serde_json::to_value(job(name, json!({ "schedule": schedule }))).expect("json");
+    parent["status"] = json!({"schedule": {"lastScheduleTime": rfc3339(last)}});
+    fake.insert(parent).expect("scheduled job");
+}
+
+/// The names of the SparkJobs created through the API, in order.
+fn runs_created(fake: &FakeApiServer) -> Vec<String> {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == SPARKJOBS)
+        .filter_map(|r| r.body.as_ref()?["metadata"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The jobs whose driver pods were created, in order.
+fn drivers_created_for(fake: &FakeApiServer) -> Vec<String> {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/namespaces/data/pods")
+        .filter_map(|r| r.body.as_ref()?["metadata"]["labels"]["sparkplane.dev/job"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Every message the operator wrote into a job's status, in order, repeats dropped.
+fn messages_written(fake: &FakeApiServer, name: &str) -> Vec<String> {
+    let mut out: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path == format!("{SPARKJOBS}/{name}/status"))
+        .filter_map(|r| r.body.as_ref()?["status"]["message"].as_str().map(str::to_owned))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The reason and message of each Event recorded on a job, in order.
+fn events_of(fake: &FakeApiServer, name: &str) -> Vec<(String, String)> {
+    let mut events: Vec<Value> =
+        fake.objects().into_iter().filter(|o| o["kind"] == "Event" && o["regarding"]["name"] == name).collect();
+    events.sort_by_key(|e| e["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse::<u64>().ok()));
+    events
+        .iter()
+        .map(|e| {
+            (e["reason"].as_str().unwrap_or_default().to_owned(), e["note"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+fn active_runs(status: &Value) -> Vec<String> {
+    status["schedule"]["active"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Forbid: three ticks are due at once; the first run's driver does not end
+/// until the test ends it. Only it runs meanwhile, the parent says two runs
+/// wait, and the backlog then drains one run after another, in tick order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbid_drains_a_backlog_of_three_ticks_one_run_at_a_time_in_tick_order() {
+    let started = Instant::now();
+    let fake = FakeApiServer::start().expect("fake");
+    let (ticks, cron) = past_ticks(&[3, 2, 1]);
+    let names: Vec<String> = ticks.iter().map(|t| run_name("nightly", *t)).collect();
+    fake.set_cluster(Cluster {
+        timings: Timings { schedule: Duration::ZERO, start: Duration::from_millis(100) },
+        drivers: vec![DriverRule { job: names[0].clone(), attempt: None, run: DriverRun::forever() }],
+        default_run: DriverRun::succeeds(Duration::from_millis(300), "done\n"),
+        ..Cluster::default()
+    });
+    let last = ticks[0].checked_sub(jiff::SignedDuration::from_mins(1)).expect("time");
+    let schedule = json!({"cron": cron, "startingDeadline": "10m", "concurrencyPolicy": "Forbid"});
+    insert_scheduled(&fake, "nightly", schedule, last);
+    let operator = Operator::start(&fake, |_| {});
+
+    // The oldest tick starts; the other two wait.
+    let waiting = wait_for(&fake, "nightly", Duration::from_secs(20), |s| s["reason"] == "Waiting").await;
+    let status = &waiting["status"];
+    assert_eq!(status["state"], "Scheduled");
+    assert_eq!(status["message"], "2 due run(s) wait for the active run to end (concurrencyPolicy Forbid)");
+    assert_eq!(status["schedule"]["lastScheduleTime"], rfc3339(ticks[0]));
+    assert_eq!(active_runs(status), [names[0].clone()]);
+    let first = wait_for(&fake, &names[0], Duration::from_secs(20), state_is(JobState::DriverRunning)).await;
+    let first_driver = first["status"]["driverPod"].as_str().expect("driver").to_owned();
+    // Make the parent look again while its run is active (a spec change
+    // that changes nothing else): it starts nothing.
+    patch_spec(&fake, "nightly", json!({"schedule": {"successfulHistoryLimit": 3}})).await;
+    let looked = wait_for(&fake, "nightly", Duration::from_secs(20), |s| s["observedGeneration"] == 2).await;
+    assert_eq!(looked["status"]["reason"], "Waiting");
+    assert_eq!(runs_created(&fake), [names[0].clone()]);
+    assert_eq!(drivers_created_for(&fake), [names[0].clone()]);
+
+    // The first run ends: the backlog drains.
+    fake.set_pod_phase("data", &first_driver, "Succeeded");
+    for name in &names {
+        let run = wait_for(&fake, name, Duration::from_secs(20), state_is(JobState::Succeeded)).await;
+        assert_eq!(run["metadata"]["annotations"]["sparkplane.dev/started-by"], "schedule");
+    }
+    let done = wait_for(&fake, "nightly", Duration::from_secs(15), |s| {
+        s["reason"] == "Scheduled" && active_runs(s).is_empty()
+    })
+    .await;
+    let status = &done["status"];
+    assert_eq!(status["state"], "Scheduled");
+    assert_eq!(status["message"], format!("runs on `{cron}`"));
+    assert_eq!(status["observedGeneration"], 2);
+    assert_eq!(status["schedule"]["lastScheduleTime"], rfc3339(ticks[2]));
+    let next = ticks[0].checked_add(jiff::SignedDuration::from_hours(1)).expect("time");
+    assert_eq!(status["schedule"]["nextScheduleTime"], rfc3339(next));
+    assert!(status["schedule"]["skipped"].is_null(), "nothing skipped: {status:#}");
+    assert_eq!(transitions(&done), ["Scheduled/Waiting", "Scheduled/Scheduled"]);
+    assert_eq!(
+        messages_written(&fake, "nightly"),
+        [
+            "2 due run(s) wait for the active run to end (concurrencyPolicy Forbid)".to_owned(),
+            "1 due run(s) wait for the active run to end (concurrencyPolicy Forbid)".to_owned(),
+            format!("runs on `{cron}`"),
+        ]
+    );
+
+    // One run at a time: each run (and its driver) was created only after
+    // the run before it was written Succeeded.
+    assert_eq!(runs_created(&fake), names);
+    assert_eq!(drivers_created_for(&fake), names);
+    let requests = fake.requests();
+    for pair in names.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        let ended = requests
+            .iter()
+            .position(|r| {
+                r.method == "PATCH"
+                    && r.path == format!("{SPARKJOBS}/{before}/status")
+                    && r.body.as_ref().is_some_and(|b| b["status"]["state"] == "Succeeded")
+            })
+            .expect("the earlier run was written Succeeded");
+        let created = requests
+            .iter()
+            .position(|r| {
+                r.method == "POST"
+                    && r.path == SPARKJOBS
+                    && r.body.as_ref().is_some_and(|b| b["metadata"]["name"] == after.as_str())
+            })
+            .expect("the later run was created");
+        assert!(ended < created, "{after} was created before {before} ended");
+    }
+    let started_run =
+        |i: usize| ("ScheduledRun".to_owned(), format!("started {} for the tick at {}", names[i], rfc3339(ticks[i])));
+    assert_eq!(
+        events_of(&fake, "nightly"),
+        [
+            started_run(0),
+            ("Waiting".to_owned(), "2 due run(s) wait for the active run to end (concurrencyPolicy Forbid)".to_owned()),
+            started_run(1),
+            started_run(2),
+            ("Scheduled".to_owned(), format!("runs on `{cron}`")),
+        ]
+    );
+    operator.stop().await;
+    // Each run's end is seen at once or at the next look (schedule::ACTIVE_LOOK, 10 s).
+    assert!(started.elapsed() < Duration::from_secs(40), "took {:?}", started.elapsed());
+}
+
+/// Replace: a run's driver is running when the next tick comes due (the
+/// clock cannot be moved, so the tick is added to the schedule; a changed
+/// schedule applies at the next look). The running run is deleted with its
+/// driver and executors, the parent records why, and the new tick's run —
+/// created only after the delete — runs to success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replace_deletes_the_running_run_and_its_pods_and_the_next_tick_runs_to_success() {
+    let started = Instant::now();
+    let fake = FakeApiServer::start().expect("fake");
+    let (ticks, both) = past_ticks(&[2, 1]);
+    let (_, first_only) = past_ticks(&[2]);
+    let (old, new) = (run_name("nightly", ticks[0]), run_name("nightly", ticks[1]));
+    fake.set_cluster(Cluster {
+        timings: Timings { schedule: Duration::ZERO, start: Duration::from_millis(100) },
+        executors: true,
+        drivers: vec![DriverRule { job: old.clone(), attempt: None, run: DriverRun::forever() }],
+        default_run: DriverRun::succeeds(Duration::from_millis(300), "done\n"),
+        ..Cluster::default()
+    });
+    let last = ticks[0].checked_sub(jiff::SignedDuration::from_mins(1)).expect("time");
+    let schedule = json!({"cron": first_only, "startingDeadline": "10m", "concurrencyPolicy": "Replace"});
+    insert_scheduled(&fake, "nightly", schedule, last);
+    let operator = Operator::start(&fake, |_| {});
+
+    // The first tick's run starts and its driver and executors run.
+    let running = wait_for(&fake, &old, Duration::from_secs(20), state_is(JobState::Running)).await;
+    let old_driver = running["status"]["driverPod"].as_str().expect("driver").to_owned();
+    let pods_of = |job: &str| -> Vec<String> {
+        fake.objects()
+            .into_iter()
+            .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["sparkplane.dev/job"] == job)
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let executors_of = |driver: &str| -> usize {
+        fake.objects()
+            .iter()
+            .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["spark-role"] == "executor")
+            .filter(|o| o["metadata"]["ownerReferences"][0]["name"] == driver)
+            .count()
+    };
+    assert_eq!(executors_of(&old_driver), 2, "the driver stand-in made the executors");
+    let parent = wait_for(&fake, "nightly", Duration::from_secs(10), |s| active_runs(s) == [old.clone()]).await;
+    assert_eq!(parent["status"]["reason"], "Scheduled");
+
+    // The next tick comes due while the run is running.
+    patch_spec(&fake, "nightly", json!({"schedule": {"cron": both}})).await;
+    let done = wait_for(&fake, &new, Duration::from_secs(20), state_is(JobState::Succeeded)).await;
+    assert_eq!(done["metadata"]["annotations"]["sparkplane.dev/scheduled-at"], rfc3339(ticks[1]));
+    assert_eq!(transitions(&done).last().map(String::as_str), Some("Succeeded/Succeeded"));
+
+    // The old run was deleted, not stopped: it and every pod of it are gone.
+    assert!(fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), &old).is_none(), "{old} deleted");
+    assert!(pods_of(&old).is_empty(), "the driver and executors of {old} are gone: {:?}", pods_of(&old));
+    assert_eq!(executors_of(&old_driver), 0);
+    let requests = fake.requests();
+    let deleted = requests
+        .iter()
+        .position(|r| r.method == "DELETE" && r.path == format!("{SPARKJOBS}/{old}"))
+        .expect("the old run was deleted");
+    let delete = &requests[deleted];
+    let policy = delete
+        .query
+        .get("propagationPolicy")
+        .cloned()
+        .or_else(|| delete.body.as_ref().and_then(|b| b["propagationPolicy"].as_str().map(str::to_owned)));
+    assert_eq!(policy.as_deref(), Some("Background"), "its pods go with it");
+    // Never two runs at once: the new run was created after the delete, and
+    // the old run was never written as ended.
+    let created = requests
+        .iter()
+        .position(|r| {
+            r.method == "POST"
+                && r.path == SPARKJOBS
+                && r.body.as_ref().is_some_and(|b| b["metadata"]["name"] == new.as_str())
+        })
+        .expect("the new run was created");
+    assert!(deleted < created, "{new} was created before {old} was deleted");
+    assert_eq!(runs_created(&fake), [old.clone(), new.clone()]);
+    assert_eq!(drivers_created_for(&fake), [old.clone(), new.clone()]);
+    // (The old run's own reconcile may still see it in its cache and record
+    // its lost driver — the write then finds nothing: what matters is that
+    // nothing of it is left and no driver was made for it again.)
+
+    // The parent's final status, and the Events that say what happened.
+    let parent = wait_for(&fake, "nightly", Duration::from_secs(15), |s| {
+        s["observedGeneration"] == 2 && active_runs(s).is_empty()
+    })
+    .await;
+    let status = &parent["status"];
+    assert_eq!(status["state"], "Scheduled");
+    assert_eq!(status["reason"], "Scheduled");
+    assert_eq!(status["message"], format!("runs on `{both}`"));
+    assert_eq!(status["schedule"]["lastScheduleTime"], rfc3339(ticks[1]));
+    let next = ticks[0].checked_add(jiff::SignedDuration::from_hours(1)).expect("time");
+    assert_eq!(status["schedule"]["nextScheduleTime"], rfc3339(next));
+    assert_eq!(transitions(&parent), ["Scheduled/Scheduled"]);
+    let event = |reason: &str, note: String| (reason.to_owned(), note);
+    assert_eq!(
+        events_of(&fake, "nightly"),
+        [
+            event("ScheduledRun", format!("started {old} for the tick at {}", rfc3339(ticks[0]))),
+            event("Scheduled", format!("runs on `{first_only}`")),
+            event(
+                "Replaced",
+                format!(
+                    "deleted the active run {old}: the tick at {} replaces it (concurrencyPolicy Replace)",
+                    rfc3339(ticks[1])
+                )
+            ),
+            event("ScheduledRun", format!("started {new} for the tick at {}", rfc3339(ticks[1]))),
+        ]
+    );
+    assert!(pods_of(&old).is_empty(), "nothing of {old} came back");
+    operator.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 }

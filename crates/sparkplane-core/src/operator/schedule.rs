@@ -7,9 +7,10 @@
 //! (at most [`MAX_CATCH_UP`] per look), or only the latest when the job sets
 //! no deadline (as Kubernetes does). Concurrency: `Allow` starts every due
 //! tick, `Forbid` starts the oldest due tick once no run is active (so a
-//! backlog drains one run after another), `Replace` stops the active runs
-//! and starts the latest due tick. A changed schedule applies at the next
-//! look. A new `sparkplane.dev/trigger` value starts a manual run.
+//! backlog drains one run after another), `Replace` deletes the active runs
+//! (an Event says why) and starts the latest due tick. A changed schedule
+//! applies at the next look; a job with an active run looks again within
+//! [`ACTIVE_LOOK`]. A new `sparkplane.dev/trigger` value starts a manual run.
 //!
 //! Owns: tick arithmetic (croner over jiff, in the job's time zone), run
 //! names, history limits. Must not: read the clock or the API.
@@ -31,6 +32,8 @@ pub const MAX_CATCH_UP: usize = 10;
 pub const DEFAULT_SUCCESSFUL_HISTORY: u32 = 3;
 /// Failed runs kept when the schedule does not say.
 pub const DEFAULT_FAILED_HISTORY: u32 = 1;
+/// How soon a job with an active run looks again.
+pub const ACTIVE_LOOK: Duration = Duration::from_secs(10);
 
 /// One run a scheduled job started.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -257,8 +260,18 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
             }
             ConcurrencyPolicy::Forbid => Vec::new(),
             ConcurrencyPolicy::Replace => {
-                if !due.is_empty() {
+                if let Some(latest) = due.last() {
                     for run in &active {
+                        // The run and its status go with the delete: the Event is what tells why.
+                        actions.push(event(
+                            false,
+                            "Replaced",
+                            format!(
+                                "deleted the active run {}: the tick at {} replaces it (concurrencyPolicy Replace)",
+                                run.name,
+                                rfc3339(*latest)
+                            ),
+                        ));
                         actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "Replaced".into() });
                     }
                 }
@@ -317,6 +330,7 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     }));
     now_active.sort();
     now_active.dedup();
+    let watching = !now_active.is_empty();
     sched.active = now_active;
 
     let next = if o.suspend {
@@ -340,10 +354,13 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     status.reason = Some(reason.into());
     status.message = Some(message);
     status.schedule = Some(sched);
-    // Look again at the next tick, and soon while a Forbid backlog waits on an active run.
+    // Look again at the next tick, and soon while a run is active (a Forbid
+    // backlog waits on it, `active` must drop it once it ends): nothing
+    // else is sure to make the job look again when a run ends — the wake-up
+    // an ending run sends can come before its status is written.
     let mut requeue = next.map(|at| until(o.now, at));
-    if reason == "Waiting" {
-        requeue = Some(requeue.map_or(Duration::from_secs(10), |r| r.min(Duration::from_secs(10))));
+    if watching {
+        requeue = Some(requeue.map_or(ACTIVE_LOOK, |r| r.min(ACTIVE_LOOK)));
     }
     let requeue_after = requeue.map(|r| r.max(Duration::from_millis(100)));
     ScheduleDecision { status, actions, requeue_after }
@@ -422,7 +439,8 @@ mod tests {
             n.sort();
             n
         });
-        assert_eq!(d.requeue_after, Some(Duration::from_secs(1800)));
+        // The three runs are active: it looks again soon, not at 13:00.
+        assert_eq!(d.requeue_after, Some(ACTIVE_LOOK));
     }
 
     #[test]
@@ -487,10 +505,57 @@ mod tests {
             state: Some(JobState::Running),
         }];
         let d = decide(&observed(&s, &status, "2026-11-22T12:00:30Z", runs));
-        assert!(d.actions.contains(&ScheduleAction::Delete { name: old, reason: "Replaced".into() }));
         let new = run_name("nightly", at("2026-11-22T12:00:00Z"));
-        assert_eq!(starts(&d), std::slice::from_ref(&new));
+        // The Event says why the run went (it and its status are deleted), then the new run starts.
+        assert_eq!(
+            d.actions[..4],
+            [
+                ScheduleAction::Event {
+                    warning: false,
+                    reason: "Replaced".into(),
+                    message: format!(
+                        "deleted the active run {old}: the tick at 2026-11-22T12:00:00Z replaces it (concurrencyPolicy Replace)"
+                    ),
+                },
+                ScheduleAction::Delete { name: old.clone(), reason: "Replaced".into() },
+                ScheduleAction::Event {
+                    warning: false,
+                    reason: "ScheduledRun".into(),
+                    message: format!("started {new} for the tick at 2026-11-22T12:00:00Z"),
+                },
+                ScheduleAction::Start(Start { name: new.clone(), at: at("2026-11-22T12:00:00Z"), manual: false }),
+            ]
+        );
         assert_eq!(d.status.schedule.expect("status").active, [new]);
+        // No tick due: the running run stays.
+        let runs = vec![RunView {
+            name: old.clone(),
+            scheduled_at: Some(at("2026-11-22T11:00:00Z")),
+            state: Some(JobState::Running),
+        }];
+        let quiet = decide(&observed(&s, &status, "2026-11-22T11:30:00Z", runs));
+        assert!(quiet.actions.iter().all(|a| !matches!(a, ScheduleAction::Delete { .. })), "{:?}", quiet.actions);
+    }
+
+    #[test]
+    fn a_job_with_an_active_run_looks_again_soon_and_drops_the_run_once_it_ended() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Allow, Some(3600));
+        let status = last("2026-11-22T12:00:00Z");
+        let run = |state| RunView {
+            name: run_name("nightly", at("2026-11-22T12:00:00Z")),
+            scheduled_at: Some(at("2026-11-22T12:00:00Z")),
+            state: Some(state),
+        };
+        let running = decide(&observed(&s, &status, "2026-11-22T12:30:00Z", vec![run(JobState::Running)]));
+        assert_eq!(running.status.schedule.as_ref().expect("status").active, [run(JobState::Running).name]);
+        assert_eq!(running.requeue_after, Some(ACTIVE_LOOK), "not only at 13:00");
+        let ended = decide(&observed(&s, &running.status, "2026-11-22T12:30:10Z", vec![run(JobState::Succeeded)]));
+        assert!(ended.status.schedule.as_ref().expect("status").active.is_empty());
+        assert_eq!(ended.requeue_after, Some(Duration::from_secs(1790)));
+        // Suspended, a run still active is looked at too.
+        let mut o = observed(&s, &status, "2026-11-22T12:30:00Z", vec![run(JobState::Running)]);
+        o.suspend = true;
+        assert_eq!(decide(&o).requeue_after, Some(ACTIVE_LOOK));
     }
 
     #[test]
