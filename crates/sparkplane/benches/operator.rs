@@ -1,0 +1,504 @@
+//! Operator throughput on the simulated cluster (issue #15 §3): N SparkJobs
+//! (10,000 by default) created at once, against `sparkplane operator` run as
+//! its own process, as a user runs it.
+//!
+//! Measures applications per minute from creation to driver pod created and
+//! to Succeeded, the latency from creation to the driver pod, the operator
+//! process's CPU-seconds and peak RSS, and the API requests it sent per
+//! application (counted by the API server, not by the operator). The anchor
+//! is the Kubeflow Spark Operator's published ~130 applications a minute.
+//!
+//! The API server is the fake of `sparkplane-fakekube` grown into a
+//! simulated cluster, in this process: this is not a real cluster, and the
+//! numbers say what the operator does, not what etcd or kube-apiserver would.
+//!
+//! `cargo bench -p sparkplane --bench operator` (environment:
+//! `OPERATOR_BENCH_JOBS`, default 10000; `OPERATOR_BENCH_RATE`, jobs created
+//! per minute, default 0: all at once; `OPERATOR_BENCH_CONCURRENCY`, the
+//! operator's `--concurrency`, default its own; `OPERATOR_BENCH_RUN_MS`, how
+//! long each driver runs, default 1000).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::watcher;
+use serde_json::Value;
+use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer, Node};
+
+const NAMESPACE: &str = "bench";
+const BENCH_AGENT: &str = "sparkplane-bench";
+/// The Kubeflow Spark Operator's published throughput (its benchmarking
+/// doc: 10 workers on a 36-vCPU controller node).
+const KUBEFLOW_APPS_PER_MINUTE: f64 = 130.0;
+/// Requests per application of spark-submit (3, measured against the fake
+/// by bench/submit.sh) plus the Kubeflow operator's for a successful
+/// application before any executor is counted (14: status updates, the UI
+/// Service and its updates, Events; counted from its controller's code, see
+/// docs/benchmarks.md). Each executor adds more on Kubeflow's side; this
+/// anchor leaves them out, so it is the lowest Kubeflow can do.
+const SPARK_SUBMIT_REQUESTS: f64 = 3.0;
+const KUBEFLOW_OPERATOR_REQUESTS: f64 = 14.0;
+
+const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: template, namespace: bench}
+spec:
+  team: team-a
+  costCenter: cc-1
+  type: Python
+  sparkVersion: \"3.5.7\"
+  mainApplicationFile: local:///opt/app/nightly.py
+  image: {repository: registry.example.com/team-a/nightly, tag: \"1.0.0\"}
+  eventLog: {dir: \"s3a://spark-events/team-a\"}
+  restartPolicy: {type: OnFailure, retries: 1}
+";
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`. Test runners build benchmarks too and
+    // run them (or list them, `--list`): the 10,000-job run is not a test.
+    if !std::env::args().any(|a| a == "--bench") {
+        return ExitCode::SUCCESS;
+    }
+    let jobs = usize::try_from(env_number("OPERATOR_BENCH_JOBS", 10_000)).unwrap_or(10_000);
+    let run_ms = env_number("OPERATOR_BENCH_RUN_MS", 1_000);
+    let concurrency = std::env::var("OPERATOR_BENCH_CONCURRENCY").ok();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rate = env_number("OPERATOR_BENCH_RATE", 0);
+    match bench(jobs, run_ms, rate, concurrency.as_deref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("operator bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the bench saw happen to each job, by name.
+#[derive(Default)]
+struct Seen {
+    created: HashMap<String, Instant>,
+    driver: HashMap<String, Instant>,
+    finished: HashMap<String, (Instant, String)>,
+}
+
+fn bench(jobs: usize, run_ms: u64, rate: u64, concurrency: Option<&str>) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let template = template(dir.path())?;
+    let fake = FakeApiServer::start().map_err(|e| e.to_string())?;
+    fake.set_cluster(cluster(jobs, run_ms));
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig(NAMESPACE)).map_err(|e| e.to_string())?;
+    let mut operator = start_operator(&kubeconfig, dir.path(), concurrency)?;
+    let pid = operator.child.id();
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let result = runtime.block_on(drive(&fake, &template, jobs, rate, Arc::clone(&seen)));
+    let cpu = process_cpu_seconds(pid);
+    let peak_rss = process_peak_rss_bytes(pid);
+    operator.stop();
+    let (t0, created_all) = result?;
+
+    let operator_requests: Vec<_> =
+        fake.requests().into_iter().filter(|r| r.user_agent.as_deref() != Some(BENCH_AGENT)).collect();
+    let seen = seen.lock().map_err(|e| e.to_string())?;
+    report(&Report { jobs, run_ms, rate, t0, created_all, seen: &seen, cpu, peak_rss, operator_requests });
+    Ok(())
+}
+
+/// The SparkJob `sparkplane apply` stores for [`JOB`], read back from a
+/// throwaway fake so the bench creates exactly what users do.
+fn template(dir: &std::path::Path) -> Result<Value, String> {
+    let scratch = FakeApiServer::start().map_err(|e| e.to_string())?;
+    let kubeconfig = dir.join("scratch-kubeconfig");
+    std::fs::write(&kubeconfig, scratch.kubeconfig(NAMESPACE)).map_err(|e| e.to_string())?;
+    let job = dir.join("job.yaml");
+    std::fs::write(&job, JOB).map_err(|e| e.to_string())?;
+    let out = Command::new(env!("CARGO_BIN_EXE_sparkplane"))
+        .arg("apply")
+        .arg(&job)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("sparkplane apply failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let mut stored = scratch
+        .object("sparkplane.dev/v1alpha1", "SparkJob", Some(NAMESPACE), "template")
+        .ok_or("sparkplane apply stored no SparkJob")?;
+    let meta = stored["metadata"].as_object_mut().ok_or("a SparkJob without metadata")?;
+    meta.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
+    Ok(stored)
+}
+
+/// Enough nodes for every driver at once, drivers that succeed after `run_ms`.
+fn cluster(jobs: usize, run_ms: u64) -> Cluster {
+    let nodes = jobs.div_ceil(100).max(1);
+    Cluster {
+        nodes: (0..nodes)
+            .map(|i| {
+                let mut node = Node::new(&format!("node-{i:04}"), 256, 1024);
+                node.max_pods = 250;
+                node
+            })
+            .collect(),
+        default_run: DriverRun::succeeds(Duration::from_millis(run_ms), "done\n"),
+        ..Cluster::default()
+    }
+}
+
+struct OperatorProcess {
+    child: Child,
+    /// The operator's last lines on stderr (for errors).
+    tail: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl OperatorProcess {
+    /// Stops the operator and says what it last wrote.
+    fn failed(&mut self, what: &str) -> String {
+        self.stop();
+        std::thread::sleep(Duration::from_millis(100));
+        let tail = self.tail.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+        format!("the operator {what}; its last lines:\n{tail}")
+    }
+
+    fn stop(&mut self) {
+        // SAFETY: kill(2) with the pid of a child this bench started and a valid signal.
+        unsafe {
+            libc::kill(i32::try_from(self.child.id()).unwrap_or(0), libc::SIGTERM);
+        }
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_operator(
+    kubeconfig: &std::path::Path,
+    home: &std::path::Path,
+    concurrency: Option<&str>,
+) -> Result<OperatorProcess, String> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
+    command.args(["operator", "-n", NAMESPACE, "--metrics-address", "127.0.0.1:0"]);
+    if let Some(c) = concurrency {
+        command.args(["--concurrency", c]);
+    }
+    let mut child = command
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("POD_NAME")
+        .env_remove("POD_NAMESPACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the operator: {e}"))?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    {
+        let tail = Arc::clone(&tail);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("metrics on http://") {
+                    let _ = tx.send(line.clone());
+                }
+                if std::env::var("OPERATOR_BENCH_VERBOSE").is_ok() {
+                    eprintln!("operator: {line}");
+                }
+                let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+                if tail.len() >= 20 {
+                    tail.remove(0);
+                }
+                tail.push(line);
+            }
+        });
+    }
+    let mut operator = OperatorProcess { child, tail };
+    let line = rx.recv_timeout(Duration::from_secs(30)).map_err(|_| operator.failed("never served its metrics"))?;
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .ok_or_else(|| format!("unexpected line: {line}"))?
+        .to_owned();
+    let started = Instant::now();
+    loop {
+        if ureq::get(&format!("http://{address}/readyz")).call().is_ok() {
+            return Ok(operator);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(operator.failed("never became ready"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn client(fake: &FakeApiServer) -> Result<kube::Client, String> {
+    let mut config = kube::Config::new(fake.url().parse().map_err(|e| format!("{e}"))?);
+    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(BENCH_AGENT)));
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+fn gvk_resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+/// Watches drivers and jobs, creates the jobs, waits until every job ended.
+async fn drive(
+    fake: &FakeApiServer,
+    template: &Value,
+    jobs: usize,
+    rate_per_minute: u64,
+    seen: Arc<Mutex<Seen>>,
+) -> Result<(Instant, Instant), String> {
+    let client = client(fake)?;
+    let pods: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), NAMESPACE, &gvk_resource("", "v1", "Pod", "pods"));
+    let sparkjobs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &gvk_resource("sparkplane.dev", "v1alpha1", "SparkJob", "sparkjobs"),
+    );
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    {
+        let seen = Arc::clone(&seen);
+        let ready = ready_tx.clone();
+        let drivers = watcher(pods, watcher::Config::default().labels("sparkplane.dev/job,spark-role=driver"));
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(drivers);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::InitDone) => {
+                        let _ = ready.send(());
+                    }
+                    Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => {
+                        let at = Instant::now();
+                        if let Some(job) = pod.metadata.labels.as_ref().and_then(|l| l.get("sparkplane.dev/job")) {
+                            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                            seen.driver.entry(job.clone()).or_insert(at);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    {
+        let seen = Arc::clone(&seen);
+        let ready = ready_tx;
+        let watched = watcher(sparkjobs.clone(), watcher::Config::default());
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(watched);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::InitDone) => {
+                        let _ = ready.send(());
+                    }
+                    Ok(watcher::Event::Apply(job) | watcher::Event::InitApply(job)) => {
+                        let state = job.data["status"]["state"].as_str().unwrap_or_default();
+                        if matches!(state, "Succeeded" | "Failed") {
+                            let at = Instant::now();
+                            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                            let name = job.metadata.name.clone().unwrap_or_default();
+                            seen.finished.entry(name).or_insert((at, state.to_owned()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    for _ in 0..2 {
+        ready_rx.recv().await.ok_or("a watch ended before it was ready")?;
+    }
+
+    // All at once by default; with a rate, job i is created at i / rate.
+    let pace = (rate_per_minute > 0).then(|| Duration::from_secs_f64(60.0 / rate_per_minute as f64));
+    match pace {
+        Some(_) => eprintln!("creating {jobs} SparkJobs at {rate_per_minute} a minute"),
+        None => eprintln!("creating {jobs} SparkJobs"),
+    }
+    let t0 = Instant::now();
+    let creates = futures::stream::iter(0..jobs)
+        .map(|i| {
+            let sparkjobs = sparkjobs.clone();
+            let seen = Arc::clone(&seen);
+            let mut object = template.clone();
+            let name = format!("bench-{i:05}");
+            object["metadata"]["name"] = Value::String(name.clone());
+            async move {
+                if let Some(every) = pace {
+                    let at = t0 + every.mul_f64(i as f64);
+                    tokio::time::sleep_until(at.into()).await;
+                }
+                let object: DynamicObject = serde_json::from_value(object).map_err(|e| e.to_string())?;
+                sparkjobs.create(&PostParams::default(), &object).await.map_err(|e| format!("create {name}: {e}"))?;
+                seen.lock().unwrap_or_else(|p| p.into_inner()).created.insert(name, Instant::now());
+                Ok::<(), String>(())
+            }
+        })
+        .buffer_unordered(32);
+    creates.try_collect::<Vec<()>>().await?;
+    let created_all = Instant::now();
+    eprintln!("created in {:.1} s; waiting for every job to end", (created_all - t0).as_secs_f64());
+
+    let deadline = Duration::from_secs(env_number("OPERATOR_BENCH_TIMEOUT_S", 1_800));
+    let mut last_report = Instant::now();
+    loop {
+        let (drivers, finished) = {
+            let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            (seen.driver.len(), seen.finished.len())
+        };
+        if finished >= jobs {
+            return Ok((t0, created_all));
+        }
+        if t0.elapsed() > deadline {
+            return Err(format!("after {deadline:?}: {drivers} drivers created, {finished} of {jobs} jobs ended"));
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!("  {:>5.0} s: {drivers} drivers, {finished} ended", t0.elapsed().as_secs_f64());
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// user + system CPU of `pid`, from /proc (Linux).
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((utime + stime) / ticks)
+}
+
+/// The peak resident set (VmHWM) of `pid`, from /proc (Linux).
+fn process_peak_rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+struct Report<'a> {
+    jobs: usize,
+    run_ms: u64,
+    rate: u64,
+    t0: Instant,
+    created_all: Instant,
+    seen: &'a Seen,
+    cpu: Option<f64>,
+    peak_rss: Option<u64>,
+    operator_requests: Vec<sparkplane_fakekube::RecordedRequest>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn report(r: &Report) {
+    let seen = r.seen;
+    let last = |times: &mut dyn Iterator<Item = Instant>| times.max().map(|t| (t - r.t0).as_secs_f64());
+    let to_driver = last(&mut seen.driver.values().copied()).unwrap_or(f64::NAN);
+    let to_end = last(&mut seen.finished.values().map(|(t, _)| *t)).unwrap_or(f64::NAN);
+    let mut latency: Vec<f64> = seen
+        .created
+        .iter()
+        .filter_map(|(name, created)| Some(seen.driver.get(name)?.saturating_duration_since(*created).as_secs_f64()))
+        .collect();
+    latency.sort_by(f64::total_cmp);
+    let succeeded = seen.finished.values().filter(|(_, s)| s == "Succeeded").count();
+    let per_minute = |seconds: f64| r.jobs as f64 / seconds * 60.0;
+    let requests = r.operator_requests.len() as f64 / r.jobs as f64;
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for request in &r.operator_requests {
+        let resource = request.path.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>();
+        // /api/v1/namespaces/NS/PLURAL[/NAME[/SUB]] or /apis/G/V/namespaces/NS/PLURAL...
+        let after_ns = resource.iter().position(|s| *s == "namespaces").map_or(resource.len(), |i| i + 2);
+        let plural = resource.get(after_ns).or(resource.last()).copied().unwrap_or("?");
+        let sub = resource.get(after_ns + 2).map(|s| format!("/{s}")).unwrap_or_default();
+        let verb = if request.query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+            "WATCH".to_owned()
+        } else {
+            request.method.clone()
+        };
+        *by_kind.entry(format!("{verb} {plural}{sub}")).or_default() += 1;
+    }
+
+    let arrival = match r.rate {
+        0 => "created at once".to_owned(),
+        rate => format!("created at {rate} a minute"),
+    };
+    println!("## Operator on the simulated cluster: {} SparkJobs {arrival}, drivers running {} ms\n", r.jobs, r.run_ms);
+    println!("| measure | sparkplane operator | anchor | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| created → driver pod created, all jobs | {:.1} s ({:.0} apps/min) | Kubeflow ~{KUBEFLOW_APPS_PER_MINUTE:.0}/min | {:.0}× |",
+        to_driver,
+        per_minute(to_driver),
+        per_minute(to_driver) / KUBEFLOW_APPS_PER_MINUTE
+    );
+    println!("| created → Succeeded, all jobs | {:.1} s ({:.0} apps/min) | | |", to_end, per_minute(to_end));
+    println!("| jobs Succeeded | {succeeded} of {} | | |", r.jobs);
+    println!(
+        "| creation → driver pod, p50 / p99 / max | {:.0} / {:.0} / {:.0} ms | target p99 < 1,000 ms | |",
+        percentile(&latency, 50.0) * 1e3,
+        percentile(&latency, 99.0) * 1e3,
+        latency.last().copied().unwrap_or(f64::NAN) * 1e3
+    );
+    println!("| creating the {} jobs took | {:.1} s | | |", r.jobs, (r.created_all - r.t0).as_secs_f64());
+    match r.cpu {
+        Some(cpu) => println!("| operator CPU | {cpu:.1} s ({:.2} ms per job) | | |", cpu * 1e3 / r.jobs as f64),
+        None => println!("| operator CPU | unknown (/proc unreadable) | | |"),
+    }
+    match r.peak_rss {
+        Some(rss) => println!("| operator peak RSS | {:.1} MiB | target ≤ 128 MiB | |", rss as f64 / 1_048_576.0),
+        None => println!("| operator peak RSS | unknown | | |"),
+    }
+    let anchor = SPARK_SUBMIT_REQUESTS + KUBEFLOW_OPERATOR_REQUESTS;
+    println!(
+        "| API requests per application | {requests:.2} | spark-submit {SPARK_SUBMIT_REQUESTS:.0} + Kubeflow operator {KUBEFLOW_OPERATOR_REQUESTS:.0} = {anchor:.0} | {:.2}× |",
+        requests / anchor
+    );
+    println!("\nOperator requests by verb and resource:\n");
+    for (what, count) in &by_kind {
+        println!("- {what}: {count} ({:.2} per job)", *count as f64 / r.jobs as f64);
+    }
+}
