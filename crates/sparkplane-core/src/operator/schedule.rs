@@ -355,9 +355,9 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     status.message = Some(message);
     status.schedule = Some(sched);
     // Look again at the next tick, and soon while a run is active (a Forbid
-    // backlog waits on it, `active` must drop it once it ends): nothing
-    // else is sure to make the job look again when a run ends — the wake-up
-    // an ending run sends can come before its status is written.
+    // backlog waits on it, `active` must drop it once it ends). A run that
+    // ends wakes its parent; this look is the safety net for a wake-up lost
+    // with a replica that stopped, or a run another replica ended.
     let mut requeue = next.map(|at| until(o.now, at));
     if watching {
         requeue = Some(requeue.map_or(ACTIVE_LOOK, |r| r.min(ACTIVE_LOOK)));

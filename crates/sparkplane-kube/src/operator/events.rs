@@ -39,14 +39,11 @@ impl EventWriter {
         note: &str,
     ) -> Result<(), kube::Error> {
         let namespace = regarding.namespace.clone().unwrap_or_else(|| "default".to_owned());
-        let event = event(regarding, &self.controller, &self.instance, warning, reason, note, jiff_now());
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let event = event(regarding, &self.controller, &self.instance, warning, reason, note, now);
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         api.create(&PostParams::default(), &event).await.map(|_| ())
     }
-}
-
-fn jiff_now() -> k8s_openapi::jiff::Timestamp {
-    k8s_openapi::jiff::Timestamp::now()
 }
 
 /// The Event object: named after what it regards and the time in

@@ -201,6 +201,15 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         }
     }
     write_status(ctx, job, &status, &next).await?;
+    // A scheduled run that ended wakes its parent, only now that the end is
+    // written: woken earlier, the parent still saw the run active and a
+    // Forbid backlog waited for its next look.
+    if next.state != status.state
+        && next.state.is_some_and(JobState::is_final)
+        && let Some(parent) = job.labels().get(SCHEDULED_BY_LABEL)
+    {
+        let _ = ctx.wake.send(ObjectRef::new(parent).within(&namespace));
+    }
     // Level-triggered safety net: an active run is looked at again within
     // RESYNC even if no event arrives (a watch event lost in transit must
     // not leave a finished driver's job Submitted forever).
@@ -251,13 +260,11 @@ fn book(
     if released {
         wake_queue_head(ctx, namespace);
     }
-    if new.state != old.state && new.state.is_some_and(JobState::is_final) {
-        if let Some(created) = job.metadata.creation_timestamp.as_ref() {
-            ctx.metrics.to_finished(seconds_since(created.0));
-        }
-        if let Some(parent) = job.labels().get(SCHEDULED_BY_LABEL) {
-            let _ = ctx.wake.send(ObjectRef::new(parent).within(namespace));
-        }
+    if new.state != old.state
+        && new.state.is_some_and(JobState::is_final)
+        && let Some(created) = job.metadata.creation_timestamp.as_ref()
+    {
+        ctx.metrics.to_finished(seconds_since(created.0));
     }
     if new.state != old.state
         && new.state == Some(JobState::DriverRunning)
@@ -520,9 +527,11 @@ async fn scheduled(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> 
         .iter()
         .filter(|j| j.namespace().as_deref() == Some(namespace.as_str()))
         .filter(|j| j.labels().get(SCHEDULED_BY_LABEL) == Some(&name))
+        // A run's own last status write, when the cache has not caught up.
+        .map(|j| ctx.freshest(Arc::clone(j)))
         .map(|j| RunView {
             name: j.name_any(),
-            scheduled_at: annotation(j, SCHEDULED_AT_ANNOTATION).and_then(parse_time),
+            scheduled_at: annotation(&j, SCHEDULED_AT_ANNOTATION).and_then(parse_time),
             state: j.status.as_ref().and_then(|s| s.state),
         })
         .collect();
