@@ -352,36 +352,24 @@ pub fn partition_type(values: &BTreeSet<&str>) -> &'static str {
     }
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+/// 1970-01-01, the day Arrow's `Date32` counts from.
+const EPOCH: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date; None when it is not one or
+/// names a day the calendar does not have (2026-02-31). The calendar is jiff's.
 pub fn civil_days(text: &str) -> Option<i64> {
-    let mut parts = text.splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    let date = jiff::civil::Date::strptime("%Y-%m-%d", text).ok()?;
+    EPOCH.until(date).ok().map(|span| i64::from(span.get_days()))
 }
 
-/// `YYYY-MM-DD` of days since 1970-01-01.
+/// `YYYY-MM-DD` of days since 1970-01-01; the bare number of days when the
+/// date falls outside the years -9999..=9999 jiff (and Spark) can write.
 pub fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let date = jiff::Span::new().try_days(days).ok().and_then(|span| EPOCH.checked_add(span).ok());
+    match date {
+        Some(date) => date.strftime("%Y-%m-%d").to_string(),
+        None => days.to_string(),
+    }
 }
 
 /// The plan of one scan: which columns to read and what to compute.
@@ -1005,6 +993,25 @@ mod tests {
             assert_eq!(civil_date(days), text);
         }
         assert_eq!(civil_days("2026-11-20"), Some(20_777));
+        assert_eq!(civil_days("1969-12-31"), Some(-1));
+    }
+
+    #[test]
+    fn impossible_dates_are_not_dates() {
+        for text in ["2026-02-31", "2026-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-11-2x", "20261120"] {
+            assert_eq!(civil_days(text), None, "{text}");
+        }
+        assert_eq!(civil_days("2024-02-29"), Some(19_782));
+        // A partition folder `date=2026-02-31` is a string to Spark, not a date.
+        let set = |v: &[&'static str]| v.iter().copied().collect::<BTreeSet<&str>>();
+        assert_eq!(partition_type(&set(&["2026-02-28", "2026-02-31"])), "string");
+        assert_eq!(partition_type(&set(&["2026-02-28", "2024-02-29"])), "date");
+    }
+
+    #[test]
+    fn days_outside_the_calendar_are_written_as_a_count() {
+        assert_eq!(civil_date(-719_528), "0000-01-01");
+        assert_eq!(civil_date(i64::from(i32::MAX)), "2147483647");
     }
 
     #[test]

@@ -96,21 +96,13 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }
 
-/// `2026-11-21T12:34:56Z` for a time in milliseconds since the epoch (UTC).
+/// `2026-11-21T12:34:56Z` for a time in milliseconds since the epoch (UTC),
+/// to the second. The calendar is jiff's; a time past jiff's last instant
+/// (the end of year 9999) reads as that instant.
 pub fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let seconds = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    let at = jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::MAX);
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A new run id for `job`, unique per start.
@@ -236,6 +228,12 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_264_496_000), "2026-11-21T12:34:56Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        // Milliseconds are cut, not rounded; the day ends at 23:59:59, never 24:00.
+        assert_eq!(rfc3339(1_795_305_599_999), "2026-11-21T23:59:59Z");
+        assert_eq!(rfc3339(1_795_305_600_000), "2026-11-22T00:00:00Z");
+        // 2026 has no 29 February: the day after the 28th is 1 March.
+        assert_eq!(rfc3339(1_772_323_200_000), "2026-03-01T00:00:00Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-30T22:00:00Z");
         let id = new_run_id("trips", 1_795_264_496_000);
         assert!(id.starts_with("trips-20261121-123456-"), "{id}");
     }
