@@ -81,7 +81,56 @@ pub struct RunRecord {
     /// The application's event log, once known.
     pub event_log: Option<String>,
     /// The end-of-run summary (from the event log).
-    pub summary: Option<serde_json::Value>,
+    pub summary: Option<RunFigures>,
+}
+
+/// Key figures of a finished run, from its event log: what `run` prints and
+/// the record keeps under `summary`.
+///
+/// The fields are in alphabetical order of their JSON names: records written
+/// before this type existed were a JSON map with sorted keys, and this order
+/// writes the same bytes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RunFigures {
+    /// Core-seconds the executors held.
+    pub core_seconds: f64,
+    /// What the same work costs on a cluster at OpenCost's default prices.
+    pub cost_usd: f64,
+    /// Wall time of the application, when it ended.
+    pub duration_ms: Option<u64>,
+    /// Share of task time spent in garbage collection (0–1).
+    pub gc_share: f64,
+    /// GiB-seconds the executors held.
+    pub gib_seconds: f64,
+    /// Bytes read.
+    pub input_bytes: u64,
+    /// Spark jobs.
+    pub jobs: u64,
+    /// Spark jobs that failed.
+    pub jobs_failed: u64,
+    /// `succeeded`, `failed` or `incomplete` (lower-case [`sparkplane_eventlog::Outcome`]).
+    pub outcome: String,
+    /// Bytes written.
+    pub output_bytes: u64,
+    /// Shuffle bytes read and written.
+    pub shuffle_bytes: u64,
+    /// Bytes spilled to memory and disk.
+    pub spill_bytes: u64,
+    /// Stages.
+    pub stages: u64,
+    /// Stages that failed.
+    pub stages_failed: u64,
+    /// Task time, all tasks.
+    pub task_time_ms: u64,
+    /// Tasks.
+    pub tasks: u64,
+    /// Tasks that failed.
+    pub tasks_failed: u64,
+    /// Share of executor core time spent running tasks (0–1).
+    pub utilisation: f64,
+    /// Warnings the event log's analysis raised.
+    pub warnings: u64,
 }
 
 impl RunRecord {
@@ -236,6 +285,59 @@ mod tests {
         assert_eq!(rfc3339(u64::MAX), "9999-12-30T22:00:00Z");
         let id = new_run_id("trips", 1_795_264_496_000);
         assert!(id.starts_with("trips-20261121-123456-"), "{id}");
+    }
+
+    /// A record as `run` wrote it when the summary was a `json!` map.
+    const RECORD_WITH_MAP_SUMMARY: &str = r#"{
+  "runId": "trips-20261121-123456-0a1b",
+  "job": "trips",
+  "jobFile": "jobs/trips.yaml",
+  "specHash": "abcd1234",
+  "environment": "local",
+  "preset": null,
+  "sparkVersion": "3.5.9",
+  "master": "local[2]",
+  "state": "succeeded",
+  "startedMs": 1795264496000,
+  "endedMs": 1795264512345,
+  "pid": null,
+  "exitCode": 0,
+  "failure": null,
+  "appId": "local-1795264497000",
+  "uiUrl": null,
+  "driverLog": "/home/u/.sparkplane/runs/trips-20261121-123456-0a1b/driver.log",
+  "eventLog": "/home/u/.sparkplane/runs/trips-20261121-123456-0a1b/events/local-1795264497000",
+  "summary": {
+    "coreSeconds": 24.5,
+    "costUsd": 0.000123,
+    "durationMs": 15234,
+    "gcShare": 0.0,
+    "gibSeconds": 11.75,
+    "inputBytes": 1048576,
+    "jobs": 3,
+    "jobsFailed": 0,
+    "outcome": "succeeded",
+    "outputBytes": 2048,
+    "shuffleBytes": 4096,
+    "spillBytes": 0,
+    "stages": 4,
+    "stagesFailed": 0,
+    "taskTimeMs": 9000,
+    "tasks": 12,
+    "tasksFailed": 0,
+    "utilisation": 0.37,
+    "warnings": 1
+  }
+}"#;
+
+    #[test]
+    fn records_written_with_a_map_summary_read_and_write_back_unchanged() {
+        let record: RunRecord = serde_json::from_str(RECORD_WITH_MAP_SUMMARY).expect("an existing record reads");
+        let figures = record.summary.as_ref().expect("its summary reads");
+        assert_eq!((figures.jobs, figures.tasks, figures.input_bytes), (3, 12, 1_048_576));
+        assert_eq!(figures.utilisation, 0.37);
+        assert_eq!(figures.outcome, "succeeded");
+        assert_eq!(serde_json::to_string_pretty(&record).ok().as_deref(), Some(RECORD_WITH_MAP_SUMMARY));
     }
 
     #[test]

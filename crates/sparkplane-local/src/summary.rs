@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
 use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppSummary, find_app_log, summarize};
+
+use crate::history::RunFigures;
 
 /// What a run's summary adds to its record.
 #[derive(Clone, Debug)]
@@ -20,7 +21,7 @@ pub struct RunSummary {
     /// The Spark version that wrote the log.
     pub spark_version: Option<String>,
     /// Key figures for the record and the printed summary.
-    pub json: serde_json::Value,
+    pub figures: RunFigures,
 }
 
 /// The newest event log in `dir` (used when the application id was never seen,
@@ -35,30 +36,30 @@ fn newest_log(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Key figures of an application: what `run` prints and records.
-pub fn figures(app: &AppSummary, memory_mib: u64) -> serde_json::Value {
+pub fn figures(app: &AppSummary, memory_mib: u64) -> RunFigures {
     let m = &app.metrics;
-    json!({
-        "outcome": format!("{:?}", app.outcome).to_ascii_lowercase(),
-        "durationMs": app.duration_ms,
-        "jobs": app.jobs.total,
-        "jobsFailed": app.jobs.failed,
-        "stages": app.stages.total,
-        "stagesFailed": app.stages.failed,
-        "tasks": app.tasks.total,
-        "tasksFailed": app.tasks.failed,
-        "inputBytes": m.input_bytes,
-        "outputBytes": m.output_bytes,
-        "shuffleBytes": m.shuffle_read_bytes + m.shuffle_write_bytes,
-        "spillBytes": m.memory_spill_bytes + m.disk_spill_bytes,
-        "taskTimeMs": m.task_time_ms,
-        "gcShare": m.gc_share.unwrap_or_default(),
-        "utilisation": app.executors.utilisation.unwrap_or_default(),
-        "coreSeconds": app.core_seconds(),
-        "gibSeconds": app.gib_seconds(memory_mib),
+    RunFigures {
+        outcome: format!("{:?}", app.outcome).to_ascii_lowercase(),
+        duration_ms: app.duration_ms,
+        jobs: app.jobs.total,
+        jobs_failed: app.jobs.failed,
+        stages: app.stages.total,
+        stages_failed: app.stages.failed,
+        tasks: app.tasks.total,
+        tasks_failed: app.tasks.failed,
+        input_bytes: m.input_bytes,
+        output_bytes: m.output_bytes,
+        shuffle_bytes: m.shuffle_read_bytes + m.shuffle_write_bytes,
+        spill_bytes: m.memory_spill_bytes + m.disk_spill_bytes,
+        task_time_ms: m.task_time_ms,
+        gc_share: m.gc_share.unwrap_or_default(),
+        utilisation: app.executors.utilisation.unwrap_or_default(),
+        core_seconds: app.core_seconds(),
+        gib_seconds: app.gib_seconds(memory_mib),
         // What the same work costs on a cluster at OpenCost's default prices (the cost engine's sizing).
-        "costUsd": app_cost(app, &PriceSheet::opencost_defaults()).cost,
-        "warnings": app.warnings.len() as u64 + app.warnings_omitted,
-    })
+        cost_usd: app_cost(app, &PriceSheet::opencost_defaults()).cost,
+        warnings: app.warnings.len() as u64 + app.warnings_omitted,
+    }
 }
 
 /// Summarises a finished run from the event logs in `event_dir`. None when no
@@ -75,6 +76,6 @@ pub fn summarize_run(event_dir: &Path, app_id: Option<&str>, memory_mib: u64) ->
         app_id: app.app_id.clone(),
         failure,
         spark_version: app.spark_version.clone(),
-        json: figures(&app, memory_mib),
+        figures: figures(&app, memory_mib),
     })
 }

@@ -248,7 +248,7 @@ pub fn run(
             record.spark_version = Some(version.clone());
         }
         record.app_id = record.app_id.clone().or_else(|| s.app_id.clone());
-        record.summary = Some(s.json.clone());
+        record.summary = Some(s.figures.clone());
     }
     let log_text = std::fs::read_to_string(&driver_log).unwrap_or_default();
     match end.ended {

@@ -38,34 +38,25 @@ pub fn summary_text(record: &RunRecord) -> String {
         out.push_str(&format!("  reason:     {failure}\n"));
     }
     if let Some(s) = &record.summary {
-        let n = |key: &str| s[key].as_f64().unwrap_or_default();
-        let u = |key: &str| s[key].as_u64().unwrap_or_default();
         out.push_str(&format!(
             "  work:       {} jobs ({} failed) · {} stages ({} failed) · {} tasks ({} failed)\n",
-            u("jobs"),
-            u("jobsFailed"),
-            u("stages"),
-            u("stagesFailed"),
-            u("tasks"),
-            u("tasksFailed")
+            s.jobs, s.jobs_failed, s.stages, s.stages_failed, s.tasks, s.tasks_failed
         ));
         out.push_str(&format!(
             "  data:       input {} · output {} · shuffle {} · spill {}\n",
-            bytes(n("inputBytes")),
-            bytes(n("outputBytes")),
-            bytes(n("shuffleBytes")),
-            bytes(n("spillBytes"))
+            bytes(s.input_bytes as f64),
+            bytes(s.output_bytes as f64),
+            bytes(s.shuffle_bytes as f64),
+            bytes(s.spill_bytes as f64)
         ));
         out.push_str(&format!(
             "  time:       GC {:.1}% of task time · executor utilisation {:.0}%\n",
-            n("gcShare") * 100.0,
-            n("utilisation") * 100.0
+            s.gc_share * 100.0,
+            s.utilisation * 100.0
         ));
         out.push_str(&format!(
             "  usage:      {:.1} core-seconds · {:.1} GiB-seconds · ${:.4} at OpenCost default prices\n",
-            n("coreSeconds"),
-            n("gibSeconds"),
-            n("costUsd")
+            s.core_seconds, s.gib_seconds, s.cost_usd
         ));
     }
     if let Some(log) = &record.event_log {
