@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod diagnostic;
 pub mod fit;
 pub mod import_kubeflow;
+pub mod junit;
 pub mod kube_quantity;
 pub mod local;
 pub mod names;

@@ -3,13 +3,16 @@
 //!
 //! Owns: what sparkplane's metrics are called and mean ([`registry`]), the
 //! rules and dashboards built on them ([`rules`], [`slo`], [`dashboards`]) —
-//! pure functions over typed data — and the [`exporter`], the one module here
-//! that does I/O (it reads event logs and serves `/metrics`).
+//! pure functions over typed data — the Prometheus text files CLI commands
+//! leave for node_exporter ([`exposition`], [`textfile`]), and the
+//! [`exporter`], the one module here that does I/O (it reads event logs and
+//! serves `/metrics`).
 //!
 //! Must not: use a metric name or label that is not in [`registry`].
 
 pub mod dashboards;
 pub mod exporter;
+pub mod exposition;
 pub mod registry;
 pub mod rules;
 pub mod slo;

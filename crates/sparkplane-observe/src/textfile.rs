@@ -4,12 +4,14 @@
 //! one observation to it.
 //!
 //! Owns: reading back the histogram sparkplane wrote and adding an
-//! observation ([`record_submission`]). Pure: the caller reads and replaces the
+//! observation ([`record_submission`]); the text is written by
+//! [`crate::exposition`]. Pure: the caller reads and replaces the
 //! file (atomically, under a lock). Must not: rewrite a file it did not write —
 //! any line it does not recognise is an error, not something to drop.
 
 use std::collections::BTreeMap;
 
+use crate::exposition::{self, Family};
 use crate::registry;
 
 /// The histogram's registered name.
@@ -35,10 +37,6 @@ struct Series {
 
 fn bounds() -> &'static [f64] {
     registry::lookup(SUBMIT_DURATION).map(|m| m.buckets).unwrap_or_default()
-}
-
-fn format_bound(bound: f64) -> String {
-    if bound.fract() == 0.0 { format!("{bound:.1}") } else { bound.to_string() }
 }
 
 /// Splits `name{a="x",b="y"} value` into its parts. Values are label values
@@ -110,18 +108,14 @@ pub fn record_submission(existing: &str, namespace: &str, target: &str, seconds:
     entry.sum += seconds;
     entry.count += 1;
 
-    let help = registry::lookup(SUBMIT_DURATION).map(|m| m.help).unwrap_or_default();
-    let mut out = format!("# HELP {SUBMIT_DURATION} {help}\n# TYPE {SUBMIT_DURATION} histogram\n");
-    for ((ns, target), s) in &series {
-        let labels = format!("namespace=\"{ns}\",target=\"{target}\"");
-        for (bound, count) in bounds.iter().zip(&s.buckets) {
-            out.push_str(&format!("{SUBMIT_DURATION}_bucket{{{labels},le=\"{}\"}} {count}\n", format_bound(*bound)));
-        }
-        out.push_str(&format!("{SUBMIT_DURATION}_bucket{{{labels},le=\"+Inf\"}} {}\n", s.count));
-        out.push_str(&format!("{SUBMIT_DURATION}_sum{{{labels}}} {}\n", s.sum));
-        out.push_str(&format!("{SUBMIT_DURATION}_count{{{labels}}} {}\n", s.count));
-    }
-    Ok(out)
+    let samples = series
+        .iter()
+        .flat_map(|((ns, target), s)| {
+            let labels = [("namespace", ns.clone()), ("target", target.clone())];
+            exposition::histogram_samples(&labels, bounds, &s.buckets, s.sum, s.count)
+        })
+        .collect();
+    Ok(exposition::encode(&[Family { name: SUBMIT_DURATION, samples }]))
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use crate::validate::looks_secret;
 use crate::yaml::{FieldPath, parse_single};
 
 pub use approval::{Approval, ApprovalStanding, approval_standing};
-pub use report::{SARIF_SCHEMA, to_json, to_junit, to_sarif, to_text, xml_escape};
+pub use report::{SARIF_SCHEMA, to_json, to_junit, to_sarif, to_text};
 
 /// What breaking a policy does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -1095,6 +1095,6 @@ mod tests {
 
     #[test]
     fn junit_escapes_text() {
-        assert_eq!(report::xml_escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(crate::junit::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
     }
 }

@@ -1,6 +1,6 @@
 //! Policy reports: a [`Verdict`] as text, JSON, SARIF 2.1.0 or JUnit XML.
 //!
-//! Owns the report formats only. Built-in and Rego policies are reported the
+//! Owns the report formats only (JUnit's XML is written by [`crate::junit`]). Built-in and Rego policies are reported the
 //! same way: every policy evaluated is a SARIF rule and a JUnit testcase.
 //! Must not evaluate anything.
 
@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::{PolicySeverity, Verdict, Violation};
+use crate::junit::{CaseResult, TestCase, TestSuite};
 use crate::source::Span;
 
 fn location_suffix(span: Option<&Span>) -> String {
@@ -124,61 +125,32 @@ fn sarif_level(severity: PolicySeverity) -> &'static str {
     }
 }
 
-/// Escapes text for XML attributes and element content; drops control
-/// characters XML 1.0 cannot hold.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A JUnit XML report: one testsuite, one testcase per policy evaluated; deny
 /// violations are failures, warnings are written to the testcase's output.
 pub fn to_junit(verdict: &Verdict) -> String {
-    let failing =
-        |id: &str| verdict.violations.iter().any(|v| v.policy.id == id && v.severity() == PolicySeverity::Deny);
-    let failures = verdict.policies.iter().filter(|p| failing(&p.id)).count();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuite name=\"sparkplane-policy\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
-        verdict.policies.len()
-    );
-    for p in &verdict.policies {
-        let mine: Vec<&Violation> = verdict.violations.iter().filter(|v| v.policy.id == p.id).collect();
-        let _ = write!(out, "  <testcase classname=\"sparkplane.policy\" name=\"{}\"", xml_escape(&p.id));
-        if mine.is_empty() {
-            out.push_str("/>\n");
-            continue;
-        }
-        out.push_str(">\n");
-        let lines: Vec<String> =
-            mine.iter().map(|v| format!("{}: {}{}", v.path, v.message, location_suffix(v.span.as_ref()))).collect();
-        let body = xml_escape(&format!("{}\nfix: {}", lines.join("\n"), mine[0].fix()));
-        match mine.iter().find(|v| v.severity() == PolicySeverity::Deny) {
-            Some(first) => {
-                let _ = writeln!(
-                    out,
-                    "    <failure type=\"deny\" message=\"{}\">{body}</failure>",
-                    xml_escape(&first.message)
-                );
-            }
-            None => {
-                let _ = writeln!(out, "    <system-out>warn: {body}</system-out>");
-            }
-        }
-        out.push_str("  </testcase>\n");
-    }
-    out.push_str("</testsuite>\n");
-    out
+    let cases = verdict
+        .policies
+        .iter()
+        .map(|p| {
+            let mine: Vec<&Violation> = verdict.violations.iter().filter(|v| v.policy.id == p.id).collect();
+            let result = match mine.first() {
+                None => CaseResult::Passed,
+                Some(first_found) => {
+                    let lines: Vec<String> = mine
+                        .iter()
+                        .map(|v| format!("{}: {}{}", v.path, v.message, location_suffix(v.span.as_ref())))
+                        .collect();
+                    let body = format!("{}\nfix: {}", lines.join("\n"), first_found.fix());
+                    match mine.iter().find(|v| v.severity() == PolicySeverity::Deny) {
+                        Some(first) => {
+                            CaseResult::Failure { kind: "deny".into(), message: first.message.clone(), body }
+                        }
+                        None => CaseResult::Output(format!("warn: {body}")),
+                    }
+                }
+            };
+            TestCase { classname: "sparkplane.policy".into(), name: p.id.to_string(), result }
+        })
+        .collect();
+    TestSuite { name: "sparkplane-policy".into(), cases }.to_xml()
 }

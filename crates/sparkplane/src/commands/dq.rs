@@ -2,9 +2,10 @@
 //! job succeeds.
 //!
 //! Owns: reading the spec file, calling `sparkplane_dq::check`, printing the
-//! report (table, JSON/YAML, JUnit file, Prometheus text file with the
-//! registry's names) and mapping outcomes to exit codes. Must not: evaluate
-//! checks itself (that is `sparkplane_dq`).
+//! report (table, JSON/YAML), writing the JUnit and Prometheus text files
+//! `sparkplane_dq::output` encodes, and mapping outcomes to exit codes. Must
+//! not: evaluate checks or encode a report format itself (that is
+//! `sparkplane_dq`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_dq::{CheckOptions, DqError, DqReport, Status};
-use sparkplane_observe::registry;
 
 use crate::cli::DqCheckArgs;
 use crate::commands::Table;
@@ -147,10 +147,7 @@ pub fn table(report: &DqReport) -> String {
         if !check.examples.is_empty() {
             let _ = write!(details, " (e.g. {})", check.examples.join(", "));
         }
-        let severity = match check.severity {
-            CheckSeverity::Error => "error",
-            CheckSeverity::Warn => "warn",
-        };
+        let severity = sparkplane_dq::output::severity_name(check.severity);
         table.row(vec![check.name.clone(), check.kind.clone(), severity.into(), status.into(), details]);
     }
     let mut out = table.render();
@@ -168,48 +165,6 @@ pub fn table(report: &DqReport) -> String {
     if let Some(q) = &report.quarantine {
         let _ = writeln!(out, "quarantine: {q}");
     }
-    out
-}
-
-/// Prometheus text exposition of a report; every name and label from the registry.
-pub fn metrics_text(report: &DqReport, seconds: f64, now: f64) -> String {
-    let mut out = String::new();
-    let mut family = |name: &str, samples: Vec<(Vec<(&str, String)>, f64)>| {
-        let Some(metric) = registry::lookup(name) else { return };
-        let _ = writeln!(out, "# HELP {name} {}", metric.help.split_whitespace().collect::<Vec<_>>().join(" "));
-        let _ = writeln!(out, "# TYPE {name} {}", metric.kind.as_str());
-        for (labels, value) in samples {
-            let labels: Vec<String> = labels
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
-                .collect();
-            let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
-        }
-    };
-    let spec = || vec![("spec", report.spec.clone())];
-    let per_check = |value: &dyn Fn(&sparkplane_dq::CheckResult) -> f64| {
-        report
-            .checks
-            .iter()
-            .map(|c| {
-                let severity = match c.severity {
-                    CheckSeverity::Error => "error",
-                    CheckSeverity::Warn => "warn",
-                };
-                (
-                    vec![("spec", report.spec.clone()), ("check", c.name.clone()), ("severity", severity.to_owned())],
-                    value(c),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    family("sparkplane_dq_gate_passed", vec![(spec(), f64::from(u8::from(report.passed)))]);
-    family("sparkplane_dq_check_passed", per_check(&|c| f64::from(u8::from(c.status == Status::Pass))));
-    family("sparkplane_dq_check_failing_rows", per_check(&|c| c.failing_rows.unwrap_or(0) as f64));
-    family("sparkplane_dq_rows", vec![(spec(), report.rows as f64)]);
-    family("sparkplane_dq_scanned_bytes", vec![(spec(), report.bytes as f64)]);
-    family("sparkplane_dq_duration_seconds", vec![(spec(), (seconds * 1000.0).round() / 1000.0)]);
-    family("sparkplane_dq_last_run_timestamp_seconds", vec![(spec(), now.floor())]);
     out
 }
 
@@ -244,7 +199,7 @@ pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
         write_file(path, &sparkplane_dq::output::to_junit(&report))?;
     }
     if let Some(path) = &settings.metrics {
-        write_file(path, &metrics_text(&report, seconds, now_secs()))?;
+        write_file(path, &sparkplane_dq::output::to_prometheus(&report, seconds, now_secs()))?;
     }
     printer.result(&report, || table(&report));
     if report.passed { Ok(()) } else { Err(Failure::Failed(failures(&report, &settings.spec))) }

@@ -1,0 +1,146 @@
+//! JUnit XML, the one writer of it: CI systems read a report of policy
+//! checks (`policy check --junit`) or data-quality checks (`dq check
+//! --junit`) as a test suite.
+//!
+//! Owns: the XML shape (one `testsuite` of `testcase`s, each passed, passed
+//! with output in `system-out`, or failed with a `failure`), escaping, and the
+//! suite's counts. Callers say what each case is; they never write XML.
+//! Must not: decide what passes or fails, or do I/O.
+
+use std::fmt::Write as _;
+
+/// One test suite: a policy verdict or a data-quality report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestSuite {
+    /// The suite's `name`.
+    pub name: String,
+    /// Its cases, in order.
+    pub cases: Vec<TestCase>,
+}
+
+/// One test case: a policy or a check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCase {
+    /// The case's `classname`.
+    pub classname: String,
+    /// The case's `name`.
+    pub name: String,
+    /// How it went.
+    pub result: CaseResult,
+}
+
+/// How a test case went.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaseResult {
+    /// Passed, nothing to say: an empty element.
+    Passed,
+    /// Passed (or only warned), with text for `system-out`.
+    Output(String),
+    /// Failed: counted in the suite's `failures`.
+    Failure {
+        /// The failure's `type`.
+        kind: String,
+        /// The failure's `message` (one line).
+        message: String,
+        /// The failure's text.
+        body: String,
+    },
+}
+
+/// Escapes text for XML attributes and element content; drops control
+/// characters XML 1.0 cannot hold.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl TestSuite {
+    /// The suite as a JUnit XML document. Never fails: every text is escaped.
+    pub fn to_xml(&self) -> String {
+        let failures = self.cases.iter().filter(|c| matches!(c.result, CaseResult::Failure { .. })).count();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
+            escape(&self.name),
+            self.cases.len()
+        );
+        for case in &self.cases {
+            let _ =
+                write!(out, "  <testcase classname=\"{}\" name=\"{}\"", escape(&case.classname), escape(&case.name));
+            match &case.result {
+                CaseResult::Passed => out.push_str("/>\n"),
+                CaseResult::Output(text) => {
+                    let _ = writeln!(out, ">\n    <system-out>{}</system-out>\n  </testcase>", escape(text));
+                }
+                CaseResult::Failure { kind, message, body } => {
+                    let _ = writeln!(
+                        out,
+                        ">\n    <failure type=\"{}\" message=\"{}\">{}</failure>\n  </testcase>",
+                        escape(kind),
+                        escape(message),
+                        escape(body)
+                    );
+                }
+            }
+        }
+        out.push_str("</testsuite>\n");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(name: &str, result: CaseResult) -> TestCase {
+        TestCase { classname: "sparkplane.test".into(), name: name.into(), result }
+    }
+
+    #[test]
+    fn a_suite_counts_its_failures_and_escapes_every_text() {
+        let suite = TestSuite {
+            name: "suite<1>".into(),
+            cases: vec![
+                case("quiet", CaseResult::Passed),
+                case("said", CaseResult::Output("warn: a & b".into())),
+                case(
+                    "broke",
+                    CaseResult::Failure {
+                        kind: "deny".into(),
+                        message: "\"x\"".into(),
+                        body: "line\u{1}\nfix: y".into(),
+                    },
+                ),
+            ],
+        };
+        assert_eq!(
+            suite.to_xml(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <testsuite name=\"suite&lt;1&gt;\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"0\">\n  \
+             <testcase classname=\"sparkplane.test\" name=\"quiet\"/>\n  \
+             <testcase classname=\"sparkplane.test\" name=\"said\">\n    \
+             <system-out>warn: a &amp; b</system-out>\n  </testcase>\n  \
+             <testcase classname=\"sparkplane.test\" name=\"broke\">\n    \
+             <failure type=\"deny\" message=\"&quot;x&quot;\">line\nfix: y</failure>\n  </testcase>\n\
+             </testsuite>\n"
+        );
+    }
+
+    #[test]
+    fn escaping_keeps_line_breaks_and_drops_other_controls() {
+        assert_eq!(escape("a<b & \"c\" 'd'\t\r\n\u{7}"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;\t\r\n");
+    }
+}
