@@ -73,3 +73,71 @@ pub fn to_prometheus(report: &DqReport, seconds: f64, now_secs: f64) -> String {
         family("sparkplane_dq_last_run_timestamp_seconds", vec![Sample::new(spec(), now_secs.floor())]),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CheckResult;
+
+    fn report() -> DqReport {
+        let check = |name: &str, severity, status, examples: &[&str]| CheckResult {
+            name: name.into(),
+            kind: "notNull".into(),
+            severity,
+            status,
+            message: format!("{name} <says> \"so\""),
+            observed: None,
+            failing_rows: (status == Status::Fail).then_some(3),
+            examples: examples.iter().map(|e| (*e).to_owned()).collect(),
+        };
+        DqReport {
+            spec: "trips".into(),
+            selection: "all".into(),
+            passed: false,
+            files: 1,
+            bytes: 2048,
+            rows: 10,
+            row_groups_pruned: 0,
+            checks: vec![
+                check("ok", CheckSeverity::Error, Status::Pass, &[]),
+                check("ids", CheckSeverity::Error, Status::Fail, &["a&b"]),
+                check("soft", CheckSeverity::Warn, Status::Fail, &[]),
+            ],
+            quarantine: None,
+        }
+    }
+
+    #[test]
+    fn junit_has_a_case_per_check_and_fails_only_error_checks() {
+        assert_eq!(
+            to_junit(&report()),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <testsuite name=\"sparkplane-dq.trips\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"0\">\n  \
+             <testcase classname=\"sparkplane.dq.trips\" name=\"ok\">\n    \
+             <system-out>ok &lt;says&gt; &quot;so&quot;</system-out>\n  </testcase>\n  \
+             <testcase classname=\"sparkplane.dq.trips\" name=\"ids\">\n    \
+             <failure type=\"notNull\" message=\"ids &lt;says&gt; &quot;so&quot;\">ids &lt;says&gt; &quot;so&quot;\n\
+             examples: a&amp;b</failure>\n  </testcase>\n  \
+             <testcase classname=\"sparkplane.dq.trips\" name=\"soft\">\n    \
+             <system-out>warn: soft &lt;says&gt; &quot;so&quot;</system-out>\n  </testcase>\n\
+             </testsuite>\n"
+        );
+    }
+
+    #[test]
+    fn metrics_carry_every_check_with_its_severity() {
+        let text = to_prometheus(&report(), 1.23456, 1_795_264_496.7);
+        for line in [
+            "sparkplane_dq_gate_passed{spec=\"trips\"} 0",
+            "sparkplane_dq_check_passed{spec=\"trips\",check=\"ok\",severity=\"error\"} 1",
+            "sparkplane_dq_check_failing_rows{spec=\"trips\",check=\"soft\",severity=\"warn\"} 3",
+            "sparkplane_dq_scanned_bytes{spec=\"trips\"} 2048",
+            "sparkplane_dq_duration_seconds{spec=\"trips\"} 1.235",
+            "sparkplane_dq_last_run_timestamp_seconds{spec=\"trips\"} 1795264496",
+            "# TYPE sparkplane_dq_rows gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP ")).count(), 7);
+    }
+}
