@@ -16,4 +16,4 @@ pub use dq::DqSpec;
 pub use job::{API_VERSION, SparkJob, SparkJobSpec};
 pub use layer::{Environment, JobTemplate, Preset};
 pub use nodes::{NodePool, NodePools};
-pub use quantity::{CpuAmount, Duration, MemorySize};
+pub use quantity::{CpuAmount, Duration, MemorySize, SparkSizeUnit};

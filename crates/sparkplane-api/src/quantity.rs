@@ -156,6 +156,56 @@ impl FromStr for MemorySize {
     }
 }
 
+/// The unit Spark reads a bare number in; it differs by property.
+///
+/// `spark.{driver,executor}.memory`, `*.memoryOverhead`, `*.minMemoryOverhead`
+/// and `spark.executor.pyspark.memory` are MiB properties;
+/// `spark.memory.offHeap.size` and `spark.eventLog.rolling.maxFileSize` are
+/// byte properties (Spark's `bytesConf(ByteUnit.MiB)` and `bytesConf(ByteUnit.BYTE)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SparkSizeUnit {
+    /// A bare number is bytes.
+    Bytes,
+    /// A bare number is MiB.
+    Mib,
+}
+
+impl MemorySize {
+    /// Reads the value of a Spark size property as Spark does, in whole MiB.
+    ///
+    /// Spark's own spelling is a whole number with an optional suffix `b`, `k`,
+    /// `kb`, `m`, `mb`, `g`, `gb`, `t`, `tb`, `p`, `pb` (any case, binary), a
+    /// bare number being in the property's `bare` unit; Spark converts to MiB
+    /// by truncating, and so does this. Spellings Spark itself refuses but
+    /// whose meaning is clear (fractions such as `1.5g`, Kubernetes' `4Gi`)
+    /// are read as `str::parse` reads a SparkJob field (ADR 0004), so a
+    /// property copied from a SparkJob field still reads.
+    pub fn from_spark_property(text: &str, bare: SparkSizeUnit) -> Result<Self, QuantityError> {
+        let lower = text.trim().to_ascii_lowercase();
+        let (number, suffix) = split_number(&lower);
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return lower.parse();
+        }
+        let bytes_per_unit: u64 = match suffix {
+            "" => match bare {
+                SparkSizeUnit::Bytes => 1,
+                SparkSizeUnit::Mib => MIB,
+            },
+            "b" => 1,
+            "k" | "kb" => 1 << 10,
+            "m" | "mb" => 1 << 20,
+            "g" | "gb" => 1 << 30,
+            "t" | "tb" => 1 << 40,
+            "p" | "pb" => 1 << 50,
+            _ => return lower.parse(),
+        };
+        let too_large = || QuantityError(format!("`{}` is too large", text.trim()));
+        let value: u64 = number.parse().map_err(|_| too_large())?;
+        let bytes = value.checked_mul(bytes_per_unit).ok_or_else(too_large)?;
+        Ok(Self { mib: bytes / MIB })
+    }
+}
+
 impl Serialize for MemorySize {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_kubernetes())
@@ -413,6 +463,28 @@ mod tests {
         assert!("g".parse::<MemorySize>().is_err());
         assert!("4.g".parse::<MemorySize>().is_err());
         assert!("4gib".parse::<MemorySize>().is_err());
+    }
+
+    #[test]
+    fn spark_properties_read_as_spark_reads_them() {
+        use SparkSizeUnit::{Bytes, Mib};
+        let read = |text: &str, unit| MemorySize::from_spark_property(text, unit).map(MemorySize::mib);
+        assert_eq!(read("4096", Mib), Ok(4096));
+        assert_eq!(read(" 4G ", Mib), Ok(4096));
+        assert_eq!(read("2gb", Mib), Ok(2048));
+        assert_eq!(read("1073741824", Bytes), Ok(1024));
+        // Spark truncates to whole MiB.
+        assert_eq!(read("1048577b", Mib), Ok(1));
+        assert_eq!(read("2147483649", Bytes), Ok(2048));
+        assert_eq!(read("512k", Mib), Ok(0));
+        // Spellings Spark refuses but whose meaning is clear read as SparkJob fields do.
+        assert_eq!(read("1.5g", Mib), Ok(1536));
+        assert_eq!(read("4Gi", Bytes), Ok(4096));
+        assert!(read("lots", Mib).is_err());
+        assert!(read("", Mib).is_err());
+        assert!(read("4x", Mib).is_err());
+        assert!(read("99999999999999999999", Bytes).is_err());
+        assert!(read("9999999999p", Mib).is_err());
     }
 
     #[test]

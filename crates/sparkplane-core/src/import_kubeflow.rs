@@ -32,7 +32,7 @@ use sparkplane_api::job::{
     ExecutorSpec, Gpu, Image, KeyRef, PullPolicy, RestartKind, RestartPolicy, RoleSpec, Schedule, SparkJobSpec,
 };
 use sparkplane_api::kubeflow;
-use sparkplane_api::{API_VERSION, CpuAmount, Duration, MemorySize};
+use sparkplane_api::{API_VERSION, CpuAmount, Duration, MemorySize, SparkSizeUnit};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::Span;
@@ -369,15 +369,10 @@ fn display_scalar(value: &NodeValue) -> String {
     }
 }
 
-/// A memory size as Spark reads it: a bare number is MiB.
-fn spark_memory(text: &str) -> Result<MemorySize, String> {
-    let text = text.trim();
-    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{text}m").parse::<MemorySize>()
-    } else {
-        text.parse::<MemorySize>()
-    };
-    parsed.map_err(|e| e.0)
+/// A memory size as Spark reads it, a bare number being in `bare` units
+/// ([`MemorySize::from_spark_property`], the one reader of Spark's spellings).
+fn spark_memory(text: &str, bare: SparkSizeUnit) -> Result<MemorySize, String> {
+    MemorySize::from_spark_property(text, bare).map_err(|e| e.0)
 }
 
 /// Splits `repo[:tag][@digest]`; a `:` before the last `/` belongs to a registry port.
@@ -592,7 +587,8 @@ impl<'a> Importer<'a> {
 
     fn take_memory(&mut self, path: &FieldPath) -> Option<MemorySize> {
         let text = self.take_string(path)?;
-        match spark_memory(&text) {
+        // The operator passes role memory fields to spark-submit as `spark.{role}.memory*`, read in MiB.
+        match spark_memory(&text, SparkSizeUnit::Mib) {
             Ok(size) => Some(size),
             Err(message) => {
                 self.error("bad-quantity", path, message, "write a memory size such as `512m`, `4g` or `4Gi`");
@@ -1449,7 +1445,7 @@ impl<'a> Importer<'a> {
                 match field {
                     "enabled" => boolean().map(|b| fill(&mut log.enabled, b)),
                     "rolling" => boolean().map(|b| fill(&mut log.rolling, b)),
-                    "maxFileSize" => spark_memory(text).map(|m| fill(&mut log.max_file_size, m)),
+                    "maxFileSize" => spark_memory(text, SparkSizeUnit::Bytes).map(|m| fill(&mut log.max_file_size, m)),
                     _ => Ok(fill(&mut log.dir, text.to_owned())),
                 }
             }
@@ -1506,10 +1502,14 @@ impl<'a> Importer<'a> {
         let role = if is_driver { &mut draft.driver.role } else { &mut draft.executor.role };
         let whole = || text.parse::<u32>().map_err(|_| format!("`{text}` is not a whole number"));
         match slot {
-            Slot::Memory => spark_memory(text).map(|m| fill(&mut role.memory, m)),
-            Slot::Overhead => spark_memory(text).map(|m| fill(&mut role.memory_overhead, m)),
-            Slot::Pyspark => spark_memory(text).map(|m| fill(&mut draft.executor.pyspark_memory, m)),
-            Slot::OffHeap => spark_memory(text).map(|m| fill(&mut draft.executor.off_heap_memory, m)),
+            Slot::Memory => spark_memory(text, SparkSizeUnit::Mib).map(|m| fill(&mut role.memory, m)),
+            Slot::Overhead => spark_memory(text, SparkSizeUnit::Mib).map(|m| fill(&mut role.memory_overhead, m)),
+            Slot::Pyspark => {
+                spark_memory(text, SparkSizeUnit::Mib).map(|m| fill(&mut draft.executor.pyspark_memory, m))
+            }
+            Slot::OffHeap => {
+                spark_memory(text, SparkSizeUnit::Bytes).map(|m| fill(&mut draft.executor.off_heap_memory, m))
+            }
             Slot::OffHeapOn => Ok(true),
             // A role's own factor wins over the application-wide one in Spark.
             Slot::OverheadFactor => match text.parse::<f64>() {
@@ -2106,7 +2106,34 @@ spec:
             parts("host:5000/spark@sha256:ff"),
             (Some("host:5000/spark".into()), None, Some("sha256:ff".into()))
         );
-        assert_eq!(spark_memory("512").map(MemorySize::mib), Ok(512));
-        assert_eq!(spark_memory("2g").map(MemorySize::mib), Ok(2048));
+        assert_eq!(spark_memory("512", SparkSizeUnit::Mib).map(MemorySize::mib), Ok(512));
+        assert_eq!(spark_memory("2g", SparkSizeUnit::Mib).map(MemorySize::mib), Ok(2048));
+    }
+
+    #[test]
+    fn byte_properties_read_bare_numbers_as_bytes_as_spark_does() {
+        let yaml = r#"
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata: {name: offheap, namespace: data}
+spec:
+  type: Scala
+  mode: cluster
+  image: spark:3.5.3
+  mainClass: com.example.Main
+  mainApplicationFile: local:///opt/app.jar
+  sparkVersion: "3.5.3"
+  sparkConf:
+    spark.memory.offHeap.enabled: "true"
+    spark.memory.offHeap.size: "2147483648"
+    spark.eventLog.rolling.maxFileSize: "134217728"
+  driver: {cores: 1, memory: "512"}
+  executor: {cores: 1, instances: 1, memory: 1g}
+"#;
+        let report = import(yaml).expect("imports");
+        let spec = &report.document["spec"];
+        assert_eq!(spec["executor"]["offHeapMemory"], json!("2Gi"));
+        assert_eq!(spec["eventLog"]["maxFileSize"], json!("128Mi"));
+        assert_eq!(spec["driver"]["memory"], json!("512Mi"));
     }
 }

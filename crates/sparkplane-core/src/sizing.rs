@@ -1,15 +1,27 @@
 //! The one sizing model: what each driver and executor pod of a job asks of
 //! Kubernetes, computed the way Spark computes it.
 //!
-//! `size`, `fit`, every renderer and (later) `tune` and the operator call
-//! [`size_job`]; nothing else derives pod resources. Pod memory is
-//! heap + overhead + PySpark memory + off-heap, where overhead is the explicit
-//! `memoryOverhead` or max(384 MiB, factor × heap), the factor being 0.1 for
-//! JVM applications and 0.4 for Python, R and SQL ones (Spark's defaults).
+//! Owns: turning a job into pod resources — from a SparkJob spec
+//! ([`size_job`]) or from a running application's Spark properties
+//! ([`size_properties`], which reads the properties as Spark does and then sizes
+//! through the same code). `size`, `fit`, every renderer, `tune`, `cost` and the
+//! operator call these; nothing else derives pod resources, and this module
+//! must not render, validate or do I/O.
+//!
+//! The model is Spark's (`BasicDriverFeatureStep` and `BasicExecutorFeatureStep`
+//! on Kubernetes): the driver pod is heap + overhead; an executor pod is
+//! heap + overhead + off-heap (when `spark.memory.offHeap.enabled`) + PySpark
+//! memory (only for Python applications). The overhead is the explicit
+//! `memoryOverhead`, or max(384 MiB, factor × heap) truncated to whole MiB,
+//! the factor being 0.1 for JVM applications and 0.4 for Python, R and SQL
+//! ones (Spark's defaults). Spark never adds off-heap or PySpark memory to the
+//! driver pod.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sparkplane_api::job::{AppType, Gpu, RoleSpec, SparkJobSpec};
-use sparkplane_api::{CpuAmount, MemorySize};
+use sparkplane_api::job::{AppType, DriverSpec, DynamicAllocation, ExecutorSpec, Gpu, RoleSpec, SparkJobSpec};
+use sparkplane_api::{CpuAmount, MemorySize, SparkSizeUnit};
 
 /// Spark's default heap for driver and executor (`1g`).
 pub const DEFAULT_HEAP: MemorySize = MemorySize::from_mib(1024);
@@ -53,7 +65,8 @@ pub struct PodResources {
     pub overhead: MemorySize,
     /// How the overhead was chosen.
     pub overhead_rule: OverheadRule,
-    /// PySpark worker memory (executors only).
+    /// PySpark worker memory (executors of Python applications only: Spark
+    /// adds `spark.executor.pyspark.memory` to no other pod).
     pub pyspark: MemorySize,
     /// Off-heap memory (executors only).
     pub off_heap: MemorySize,
@@ -115,17 +128,36 @@ pub fn default_overhead_factor(app_type: Option<AppType>) -> f64 {
     }
 }
 
+/// Whether Spark treats the application as a Python one, and so adds
+/// `spark.executor.pyspark.memory` to its executor pods (Spark does so only
+/// when `spark.kubernetes.resource.type` is `python`). sparkplane submits
+/// Python and SQL jobs, and jobs without a type, as Python applications.
+pub fn is_python_app(app_type: Option<AppType>) -> bool {
+    matches!(app_type, None | Some(AppType::Python | AppType::Sql))
+}
+
 /// Memory overhead for `heap` under Spark's rule.
 pub fn overhead_for(heap: MemorySize, explicit: Option<MemorySize>, factor: f64) -> (MemorySize, OverheadRule) {
+    overhead_with_floor(heap, explicit, factor, MIN_OVERHEAD)
+}
+
+/// Memory overhead for `heap` under Spark's rule with the floor `floor`
+/// (384 MiB unless Spark 4's `spark.{driver,executor}.minMemoryOverhead` says otherwise).
+fn overhead_with_floor(
+    heap: MemorySize,
+    explicit: Option<MemorySize>,
+    factor: f64,
+    floor: MemorySize,
+) -> (MemorySize, OverheadRule) {
     if let Some(explicit) = explicit {
         return (explicit, OverheadRule::Explicit);
     }
     // Spark truncates factor × heap to whole MiB.
     let by_factor = MemorySize::from_mib((factor * heap.mib() as f64) as u64);
-    if by_factor >= MIN_OVERHEAD {
+    if by_factor >= floor {
         (by_factor, OverheadRule::Factor { factor, floor_applied: false })
     } else {
-        (MIN_OVERHEAD, OverheadRule::Factor { factor, floor_applied: true })
+        (floor, OverheadRule::Factor { factor, floor_applied: true })
     }
 }
 
@@ -158,13 +190,14 @@ fn role_pod(
     app_type: Option<AppType>,
     pyspark: Option<MemorySize>,
     off_heap: Option<MemorySize>,
+    min_overhead: MemorySize,
 ) -> PodResources {
     let default_role = RoleSpec::default();
     let role = role.unwrap_or(&default_role);
     let spark_cores = role.cores.unwrap_or(1).max(1);
     let heap = role.memory.unwrap_or(DEFAULT_HEAP);
     let factor = role.memory_overhead_factor.unwrap_or_else(|| default_overhead_factor(app_type));
-    let (overhead, overhead_rule) = overhead_for(heap, role.memory_overhead, factor);
+    let (overhead, overhead_rule) = overhead_with_floor(heap, role.memory_overhead, factor, min_overhead);
     let pyspark = pyspark.unwrap_or_default();
     let off_heap = off_heap.unwrap_or_default();
     PodResources {
@@ -202,17 +235,171 @@ pub fn executor_count(spec: &SparkJobSpec) -> ExecutorCount {
 
 /// Sizes a job: the driver pod, each executor pod and the executor counts.
 pub fn size_job(spec: &SparkJobSpec) -> SizedJob {
+    size_with_floors(spec, [MIN_OVERHEAD; 2])
+}
+
+/// [`size_job`] with the overhead floor of the driver and of the executors.
+fn size_with_floors(spec: &SparkJobSpec, [driver_floor, executor_floor]: [MemorySize; 2]) -> SizedJob {
     let executor = spec.executor.as_ref();
+    // Spark adds PySpark memory to Python applications' executors only, and
+    // off-heap memory and PySpark memory never to the driver.
+    let pyspark = executor.and_then(|e| e.pyspark_memory).filter(|_| is_python_app(spec.app_type));
     SizedJob {
-        driver: role_pod(spec.driver.as_ref().map(|d| &d.role), spec.app_type, None, None),
+        driver: role_pod(spec.driver.as_ref().map(|d| &d.role), spec.app_type, None, None, driver_floor),
         executor: role_pod(
             executor.map(|e| &e.role),
             spec.app_type,
-            executor.and_then(|e| e.pyspark_memory),
+            pyspark,
             executor.and_then(|e| e.off_heap_memory),
+            executor_floor,
         ),
         executors: executor_count(spec),
     }
+}
+
+/// A job sized from a Spark application's properties, and why any figure may
+/// be off: properties that could not be read and the defaults used instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropertySizing {
+    /// The pods, as Spark sized them.
+    pub sized: SizedJob,
+    /// The application type the properties say (it chooses the default
+    /// overhead factor and whether PySpark memory counts).
+    pub app_type: AppType,
+    /// One line per property that could not be read.
+    pub notes: Vec<String>,
+}
+
+/// The application type Spark properties describe: `spark.kubernetes.resource.type`
+/// when set (spark-submit sets it for Kubernetes applications), else Python when
+/// the properties show PySpark (`spark.submit.pyFiles`, `spark.yarn.isPython`, the
+/// Python runner), else a JVM application.
+pub fn app_type_of(props: &BTreeMap<String, String>) -> AppType {
+    let resource_type = props.get("spark.kubernetes.resource.type").map(|t| t.trim().to_ascii_lowercase());
+    match resource_type.as_deref() {
+        Some("python") => return AppType::Python,
+        Some("r") => return AppType::R,
+        Some("java") => return AppType::Scala,
+        _ => {}
+    }
+    // PySpark always sets spark.submit.pyFiles (empty when there are none).
+    let python = props.contains_key("spark.submit.pyFiles")
+        || props.get("spark.yarn.isPython").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || props.values().any(|v| v.contains("org.apache.spark.deploy.PythonRunner"));
+    if python { AppType::Python } else { AppType::Scala }
+}
+
+/// Reads Spark properties as Spark reads them, noting each one it cannot read.
+struct PropertyReader<'a> {
+    props: &'a BTreeMap<String, String>,
+    notes: Vec<String>,
+}
+
+impl PropertyReader<'_> {
+    fn size(&mut self, key: &str, bare: SparkSizeUnit) -> Option<MemorySize> {
+        let value = self.props.get(key)?;
+        match MemorySize::from_spark_property(value, bare) {
+            Ok(size) => Some(size),
+            Err(why) => {
+                self.note(format!("{key} = {value:?} is not a size ({why}); Spark's default used"));
+                None
+            }
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, key: &str, what: &str, ok: impl Fn(&T) -> bool) -> Option<T> {
+        let value = self.props.get(key)?;
+        match value.trim().parse::<T>() {
+            Ok(parsed) if ok(&parsed) => Some(parsed),
+            _ => {
+                self.note(format!("{key} = {value:?} is not {what}; ignored"));
+                None
+            }
+        }
+    }
+
+    /// Notes a property once, though both roles may read it.
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        self.props.get(key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
+    /// A role's settings: `spark.{role}.*` and `spark.kubernetes.{role}.*`.
+    fn role(&mut self, r: &str) -> RoleSpec {
+        // Spark's precedence: the role's own factor, then the application-wide
+        // `spark.kubernetes.memoryOverheadFactor` (which a cluster-mode driver
+        // sets for its executors), then the default for the application type.
+        let mut factor = None;
+        for key in [format!("spark.{r}.memoryOverheadFactor"), "spark.kubernetes.memoryOverheadFactor".to_owned()] {
+            factor = self.parsed::<f64>(&key, "a factor", |f| f.is_finite() && *f >= 0.0);
+            if factor.is_some() {
+                break;
+            }
+        }
+        let gpu = self.parsed::<u32>(&format!("spark.{r}.resource.gpu.amount"), "a whole number", |_| true);
+        let gpu = gpu.filter(|n| *n > 0).map(|amount| {
+            let vendor = self.props.get(&format!("spark.{r}.resource.gpu.vendor")).map(|v| v.trim());
+            Gpu {
+                name: vendor.filter(|v| !v.is_empty()).map_or_else(|| "gpu".to_owned(), |v| format!("{v}/gpu")),
+                amount,
+                discovery_script: self.props.get(&format!("spark.{r}.resource.gpu.discoveryScript")).cloned(),
+            }
+        });
+        RoleSpec {
+            cores: self.parsed(&format!("spark.{r}.cores"), "a whole number of cores", |n: &u32| *n > 0),
+            core_request: self.parsed(&format!("spark.kubernetes.{r}.request.cores"), "a CPU amount", |_| true),
+            core_limit: self.parsed(&format!("spark.kubernetes.{r}.limit.cores"), "a CPU amount", |_| true),
+            memory: self.size(&format!("spark.{r}.memory"), SparkSizeUnit::Mib),
+            memory_overhead: self.size(&format!("spark.{r}.memoryOverhead"), SparkSizeUnit::Mib),
+            memory_overhead_factor: factor,
+            gpu,
+            ..RoleSpec::default()
+        }
+    }
+}
+
+/// Sizes an application from its Spark properties (an event log's, or those a
+/// renderer wrote), reading each property as Spark does — bare numbers are MiB
+/// for `spark.{driver,executor}.memory`, `*.memoryOverhead` and
+/// `spark.executor.pyspark.memory`, bytes for `spark.memory.offHeap.size`,
+/// which counts only when `spark.memory.offHeap.enabled` is true — and then
+/// through the same model as [`size_job`]. A property that cannot be read is
+/// noted and Spark's default used in its place.
+pub fn size_properties(props: &BTreeMap<String, String>) -> PropertySizing {
+    let app_type = app_type_of(props);
+    let mut read = PropertyReader { props, notes: Vec::new() };
+    let driver = read.role("driver");
+    let executor = read.role("executor");
+    let pyspark_memory = read.size("spark.executor.pyspark.memory", SparkSizeUnit::Mib);
+    let off_heap_memory = if read.flag("spark.memory.offHeap.enabled") {
+        read.size("spark.memory.offHeap.size", SparkSizeUnit::Bytes)
+    } else {
+        None
+    };
+    let instances = read.parsed("spark.executor.instances", "a whole number", |_: &u32| true);
+    let dynamic_allocation = read.flag("spark.dynamicAllocation.enabled").then(|| DynamicAllocation {
+        enabled: Some(true),
+        min_executors: read.parsed("spark.dynamicAllocation.minExecutors", "a whole number", |_| true),
+        max_executors: read.parsed("spark.dynamicAllocation.maxExecutors", "a whole number", |_| true),
+        initial_executors: read.parsed("spark.dynamicAllocation.initialExecutors", "a whole number", |_| true),
+        shuffle_tracking: None,
+    });
+    // Spark 4 makes the 384 MiB floor a setting of each role.
+    let floors = ["driver", "executor"]
+        .map(|r| read.size(&format!("spark.{r}.minMemoryOverhead"), SparkSizeUnit::Mib).unwrap_or(MIN_OVERHEAD));
+    let spec = SparkJobSpec {
+        app_type: Some(app_type),
+        driver: Some(DriverSpec { role: driver, service_account: None }),
+        executor: Some(ExecutorSpec { role: executor, instances, pyspark_memory, off_heap_memory }),
+        dynamic_allocation,
+        ..SparkJobSpec::default()
+    };
+    PropertySizing { sized: size_with_floors(&spec, floors), app_type, notes: read.notes }
 }
 
 impl SizedJob {
@@ -333,6 +520,92 @@ mod tests {
                 assert!(over(MemorySize::from_mib(heap.mib() + 1)).mib() > budget);
             }
         }
+    }
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn pyspark_memory_counts_for_python_executors_only() {
+        let spec = |app_type| SparkJobSpec {
+            app_type,
+            executor: Some(ExecutorSpec { pyspark_memory: Some(mem("1g")), ..Default::default() }),
+            ..Default::default()
+        };
+        for app_type in [None, Some(AppType::Python), Some(AppType::Sql)] {
+            assert_eq!(size_job(&spec(app_type)).executor.pyspark, mem("1g"), "{app_type:?}");
+        }
+        for app_type in [AppType::Scala, AppType::Java, AppType::R] {
+            let sized = size_job(&spec(Some(app_type)));
+            assert_eq!(sized.executor.pyspark, MemorySize::default(), "{app_type:?}");
+            assert_eq!(sized.executor.pod_memory, sized.executor.heap.saturating_add(sized.executor.overhead));
+        }
+    }
+
+    #[test]
+    fn properties_size_pods_as_spark_does() {
+        let sized = size_properties(&props(&[
+            ("spark.kubernetes.resource.type", "python"),
+            ("spark.driver.memory", "2048"),
+            ("spark.driver.memoryOverhead", "512m"),
+            ("spark.driver.cores", "2"),
+            ("spark.executor.memory", "8g"),
+            ("spark.executor.cores", "4"),
+            ("spark.kubernetes.executor.request.cores", "3500m"),
+            ("spark.executor.pyspark.memory", "1g"),
+            ("spark.memory.offHeap.enabled", "true"),
+            ("spark.memory.offHeap.size", "1073741824"),
+            ("spark.executor.resource.gpu.amount", "1"),
+            ("spark.executor.resource.gpu.vendor", "nvidia.com"),
+            ("spark.executor.instances", "3"),
+        ]));
+        assert!(sized.notes.is_empty(), "{:?}", sized.notes);
+        assert_eq!(sized.app_type, AppType::Python);
+        let (driver, executor) = (&sized.sized.driver, &sized.sized.executor);
+        // The driver pod is heap + overhead: no off-heap, no PySpark memory.
+        assert_eq!((driver.heap, driver.overhead, driver.pod_memory), (mem("2g"), mem("512m"), mem("2560m")));
+        assert_eq!(driver.spark_cores, 2);
+        assert_eq!(executor.overhead, mem("3276m"));
+        assert_eq!(executor.off_heap, mem("1g"));
+        assert_eq!(executor.pod_memory, MemorySize::from_mib(8192 + 3276 + 1024 + 1024));
+        assert_eq!(executor.cpu_request.millis(), 3500);
+        assert_eq!(executor.gpu.as_ref().map(|g| (g.name.as_str(), g.amount)), Some(("nvidia.com/gpu", 1)));
+        assert_eq!(sized.sized.executors.max, 3);
+    }
+
+    #[test]
+    fn property_factors_follow_sparks_precedence() {
+        let overhead = |pairs: &[(&str, &str)]| {
+            let sized = size_properties(&props(pairs)).sized;
+            (sized.driver.overhead.mib(), sized.executor.overhead.mib())
+        };
+        let heaps = [("spark.driver.memory", "10g"), ("spark.executor.memory", "10g")];
+        // JVM default 0.1, Python default 0.4.
+        assert_eq!(overhead(&heaps), (1024, 1024));
+        assert_eq!(overhead(&[heaps[0], heaps[1], ("spark.submit.pyFiles", "")]), (4096, 4096));
+        // The application-wide factor, then each role's own.
+        let k8s = ("spark.kubernetes.memoryOverheadFactor", "0.2");
+        assert_eq!(overhead(&[heaps[0], heaps[1], k8s]), (2048, 2048));
+        assert_eq!(overhead(&[heaps[0], heaps[1], k8s, ("spark.executor.memoryOverheadFactor", "0.3")]), (2048, 3072));
+        // Spark 4's minimum overhead raises the floor.
+        let min = [("spark.driver.minMemoryOverhead", "1g"), ("spark.executor.minMemoryOverhead", "500")];
+        assert_eq!(overhead(&min), (1024, 500));
+    }
+
+    #[test]
+    fn unreadable_properties_fall_back_to_sparks_defaults_with_a_note() {
+        let sized = size_properties(&props(&[
+            ("spark.executor.memory", "big"),
+            ("spark.executor.memoryOverheadFactor", "-1"),
+            ("spark.executor.resource.gpu.amount", "0.5"),
+            ("spark.memory.offHeap.enabled", "true"),
+            ("spark.memory.offHeap.size", "2 gigs"),
+        ]));
+        assert_eq!(sized.sized.executor.pod_memory, MemorySize::from_mib(1024 + 384));
+        assert_eq!(sized.sized.executor.gpu, None);
+        assert_eq!(sized.notes.len(), 4, "{:?}", sized.notes);
+        assert!(sized.notes[0].contains("spark.executor.memoryOverheadFactor"), "{:?}", sized.notes);
     }
 
     #[test]

@@ -20,8 +20,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize, Serializer};
 use sparkplane_api::MemorySize;
-use sparkplane_api::job::AppType;
-use sparkplane_core::sizing::{DEFAULT_HEAP, default_overhead_factor, overhead_for};
+use sparkplane_core::sizing::{PodResources, size_properties};
 
 use crate::model::{AppSummary, Warning};
 
@@ -152,7 +151,9 @@ pub struct AppCost {
     pub start_time_ms: Option<u64>,
     /// Application end, epoch milliseconds.
     pub end_time_ms: Option<u64>,
-    /// Memory of one executor container: heap + overhead + PySpark + off-heap.
+    /// Memory of one executor pod, as the one sizing model reads it from the
+    /// properties: heap + overhead + off-heap (when enabled) + PySpark memory
+    /// (Python applications).
     pub executor_memory: MemorySize,
     /// GPUs per executor.
     pub executor_gpus: f64,
@@ -168,120 +169,6 @@ pub struct AppCost {
     /// Why a figure may be off: properties that could not be read and what was used instead.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-/// The Spark role whose properties size a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Driver,
-    Executor,
-}
-
-impl Role {
-    fn name(self) -> &'static str {
-        match self {
-            Role::Driver => "driver",
-            Role::Executor => "executor",
-        }
-    }
-}
-
-/// The unit Spark assumes for a bare number in a size property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BareUnit {
-    Bytes,
-    Mib,
-}
-
-/// Parses a Spark size property. A bare number is read in `bare` units, as Spark
-/// does (MiB for `*.memory`, `*.memoryOverhead` and `pyspark.memory`, bytes for
-/// `spark.memory.offHeap.size`); a `b` suffix means bytes. Byte counts round up to whole MiB.
-fn spark_size(value: &str, bare: BareUnit) -> Result<MemorySize, String> {
-    let text = value.trim();
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let bytes = match text.strip_suffix(['b', 'B']) {
-        Some(number) if digits(number) => Some(number),
-        _ if digits(text) && bare == BareUnit::Bytes => Some(text),
-        _ => None,
-    };
-    if let Some(number) = bytes {
-        let bytes: u64 = number.parse().map_err(|_| format!("`{text}` is too large"))?;
-        return Ok(MemorySize::from_mib(bytes.div_ceil(1024 * 1024)));
-    }
-    if digits(text) {
-        return format!("{text}m").parse::<MemorySize>().map_err(|e| e.0);
-    }
-    text.parse::<MemorySize>().map_err(|e| e.0)
-}
-
-/// Whether the properties describe a Python or R application (Spark then
-/// defaults the memory overhead factor to 0.4 on Kubernetes).
-fn app_type(props: &BTreeMap<String, String>) -> AppType {
-    let resource_type = props.get("spark.kubernetes.resource.type").map(|t| t.trim().to_ascii_lowercase());
-    match resource_type.as_deref() {
-        Some("python") => return AppType::Python,
-        Some("r") => return AppType::R,
-        Some("java") => return AppType::Scala,
-        _ => {}
-    }
-    // PySpark always sets spark.submit.pyFiles (empty when there are none).
-    let python = props.contains_key("spark.submit.pyFiles")
-        || props.get("spark.yarn.isPython").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        || props.values().any(|v| v.contains("org.apache.spark.deploy.PythonRunner"));
-    if python { AppType::Python } else { AppType::Scala }
-}
-
-/// Container memory of one pod of `role`, by sparkplane-core's sizing model from the app's properties.
-fn container_memory(props: &BTreeMap<String, String>, role: Role, notes: &mut Vec<String>) -> MemorySize {
-    let r = role.name();
-    let mut size = |key: String, bare: BareUnit| -> Option<MemorySize> {
-        let value = props.get(&key)?;
-        match spark_size(value, bare) {
-            Ok(size) => Some(size),
-            Err(why) => {
-                notes.push(format!("{key} = {value:?} is not a size ({why}); Spark's default used"));
-                None
-            }
-        }
-    };
-    let heap = size(format!("spark.{r}.memory"), BareUnit::Mib).unwrap_or(DEFAULT_HEAP);
-    let explicit = size(format!("spark.{r}.memoryOverhead"), BareUnit::Mib);
-    let pyspark = match role {
-        Role::Executor => size("spark.executor.pyspark.memory".into(), BareUnit::Mib),
-        Role::Driver => None,
-    };
-    let off_heap_on = props.get("spark.memory.offHeap.enabled").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let off_heap = if off_heap_on { size("spark.memory.offHeap.size".into(), BareUnit::Bytes) } else { None };
-
-    let mut factor = None;
-    for key in [format!("spark.{r}.memoryOverheadFactor"), "spark.kubernetes.memoryOverheadFactor".to_string()] {
-        let Some(value) = props.get(&key) else { continue };
-        match value.trim().parse::<f64>() {
-            Ok(f) if f.is_finite() && f >= 0.0 => {
-                factor = Some(f);
-                break;
-            }
-            _ => notes.push(format!("{key} = {value:?} is not a factor; ignored")),
-        }
-    }
-    let factor = factor.unwrap_or_else(|| default_overhead_factor(Some(app_type(props))));
-    let (overhead, _) = overhead_for(heap, explicit, factor);
-    heap.saturating_add(overhead)
-        .saturating_add(pyspark.unwrap_or_default())
-        .saturating_add(off_heap.unwrap_or_default())
-}
-
-/// GPUs per pod of `role` (`spark.{role}.resource.gpu.amount`).
-fn gpus(props: &BTreeMap<String, String>, role: Role, notes: &mut Vec<String>) -> f64 {
-    let key = format!("spark.{}.resource.gpu.amount", role.name());
-    let Some(value) = props.get(&key) else { return 0.0 };
-    match value.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 => n,
-        _ => {
-            notes.push(format!("{key} = {value:?} is not a number; no GPUs counted"));
-            0.0
-        }
-    }
 }
 
 /// The executors' node selector and labels: `spark.kubernetes.executor.*` over `spark.kubernetes.*`.
@@ -306,20 +193,19 @@ fn label_or_property(app: &AppSummary, label: &str, property: &str) -> Option<St
     config.labels.get(label).or_else(|| config.properties.get(property)).filter(|v| !v.trim().is_empty()).cloned()
 }
 
-/// Prices one application. Executors are charged for their whole lifetime; in
-/// local mode the driver is the executor and is sized from `spark.driver.*`.
-/// The driver pod of a cluster-mode application is not charged.
+/// Prices one application. Executors are charged for their whole lifetime, each
+/// at its pod's memory and GPUs as the one sizing model
+/// ([`sparkplane_core::sizing::size_properties`]) reads them from the
+/// application's properties; in local mode the driver is the executor and is
+/// charged as the driver pod is sized. The driver pod of a cluster-mode
+/// application is not charged.
 pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
     let props = &app.config.properties;
-    let mut notes = Vec::new();
-    let executor_memory = container_memory(props, Role::Executor, &mut notes);
-    let executor_gpus = gpus(props, Role::Executor, &mut notes);
-    let local_driver = app.executors.timeline.iter().any(|e| e.id == "driver");
-    let (driver_memory, driver_gpus) = if local_driver {
-        (container_memory(props, Role::Driver, &mut notes), gpus(props, Role::Driver, &mut notes))
-    } else {
-        (executor_memory, executor_gpus)
-    };
+    let sizing = size_properties(props);
+    let notes = sizing.notes;
+    let gpus = |pod: &PodResources| pod.gpu.as_ref().map_or(0.0, |gpu| f64::from(gpu.amount));
+    let (executor_memory, executor_gpus) = (sizing.sized.executor.pod_memory, gpus(&sizing.sized.executor));
+    let (driver_memory, driver_gpus) = (sizing.sized.driver.pod_memory, gpus(&sizing.sized.driver));
     let (mut gib_hours, mut gpu_hours) = (0.0, 0.0);
     for executor in &app.executors.timeline {
         let hours = executor.lifetime_ms as f64 / 3_600_000.0;
@@ -623,18 +509,7 @@ mod tests {
     }
 
     fn memory(pairs: &[(&str, &str)]) -> u64 {
-        container_memory(&props(pairs), Role::Executor, &mut Vec::new()).mib()
-    }
-
-    #[test]
-    fn sizes_follow_sparks_units() {
-        assert_eq!(spark_size("4096", BareUnit::Mib), Ok(MemorySize::from_mib(4096)));
-        assert_eq!(spark_size(" 4g ", BareUnit::Mib), Ok(MemorySize::from_gib(4)));
-        assert_eq!(spark_size("2gb", BareUnit::Mib), Ok(MemorySize::from_gib(2)));
-        assert_eq!(spark_size("1073741824", BareUnit::Bytes), Ok(MemorySize::from_gib(1)));
-        assert_eq!(spark_size("1048577b", BareUnit::Mib), Ok(MemorySize::from_mib(2)));
-        assert!(spark_size("lots", BareUnit::Mib).is_err());
-        assert!(spark_size("", BareUnit::Mib).is_err());
+        size_properties(&props(pairs)).sized.executor.pod_memory.mib()
     }
 
     #[test]
@@ -669,23 +544,52 @@ mod tests {
         assert_eq!(memory(&k8s_factor), 8192 + 2048);
         let all = [
             ("spark.executor.memory", "4g"),
+            ("spark.kubernetes.resource.type", "python"),
             ("spark.executor.pyspark.memory", "512"),
             ("spark.memory.offHeap.enabled", "true"),
             ("spark.memory.offHeap.size", "2147483648"),
         ];
-        assert_eq!(memory(&all), 4096 + 409 + 512 + 2048);
+        assert_eq!(memory(&all), 4096 + 1638 + 512 + 2048);
+        // Spark adds PySpark memory to Python applications' executors only.
+        let jvm = [("spark.executor.memory", "4g"), ("spark.executor.pyspark.memory", "512")];
+        assert_eq!(memory(&jvm), 4096 + 409);
         // Off-heap counts only when enabled.
         let off = [("spark.executor.memory", "4g"), ("spark.memory.offHeap.size", "2g")];
         assert_eq!(memory(&off), 4096 + 409);
     }
 
     #[test]
+    fn a_local_driver_is_charged_as_the_driver_pod_without_off_heap() {
+        let mut app = crate::model::AppSummaryBuilder::new().finish();
+        app.config.properties = props(&[
+            ("spark.driver.memory", "4g"),
+            ("spark.memory.offHeap.enabled", "true"),
+            ("spark.memory.offHeap.size", "2g"),
+        ]);
+        app.executors.timeline = vec![crate::model::ExecutorSpan {
+            id: "driver".into(),
+            host: None,
+            cores: Some(1),
+            added_ms: 0,
+            removed_ms: None,
+            removed_reason: None,
+            lifetime_ms: 3_600_000,
+        }];
+        let cost = app_cost(&app, &PriceSheet::opencost_defaults());
+        // Spark's driver pod is heap + overhead: off-heap is the executors' alone.
+        assert!((cost.gib_hours - (4096.0 + 409.0) / 1024.0).abs() < 1e-9, "{}", cost.gib_hours);
+        // The executor pod (none ran here) would carry it.
+        assert_eq!(cost.executor_memory.mib(), 1024 + 384 + 2048);
+    }
+
+    #[test]
     fn unreadable_sizes_fall_back_with_a_note() {
-        let mut notes = Vec::new();
-        let mib = container_memory(&props(&[("spark.executor.memory", "big")]), Role::Executor, &mut notes).mib();
-        assert_eq!(mib, 1024 + 384);
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains("spark.executor.memory"), "{notes:?}");
+        let mut app = crate::model::AppSummaryBuilder::new().finish();
+        app.config.properties = props(&[("spark.executor.memory", "big")]);
+        let cost = app_cost(&app, &PriceSheet::opencost_defaults());
+        assert_eq!(cost.executor_memory.mib(), 1024 + 384);
+        assert_eq!(cost.notes.len(), 1);
+        assert!(cost.notes[0].contains("spark.executor.memory"), "{:?}", cost.notes);
     }
 
     #[test]
