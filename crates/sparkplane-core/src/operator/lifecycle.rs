@@ -53,6 +53,10 @@ pub struct Observed<'a> {
     pub trigger: Option<&'a str>,
     /// The operator archives driver logs before it removes pods.
     pub archive_logs: bool,
+    /// Driver pods with this job's name on them that another owner holds
+    /// (an earlier SparkJob of the same name not yet garbage-collected, a
+    /// direct submission): never adopted, and their names are not free.
+    pub taken: &'a [DriverView],
 }
 
 /// What the operator does, in order.
@@ -172,6 +176,9 @@ impl<'a> Draft<'a> {
         s.submitted_at = None;
         s.started_at = None;
         s.executors = None;
+        // The archived log is the ended attempt's: `sparkplane logs` must
+        // not show it as the new attempt's.
+        s.log_archive = None;
     }
 
     fn finish(self) -> Decision {
@@ -316,6 +323,19 @@ fn admit(d: &mut Draft<'_>, plan: &Plan) {
     match &d.o.admission {
         Admission::Admit => {
             let attempt = d.status.attempt.unwrap_or(0) + 1;
+            let taken =
+                d.o.taken
+                    .iter()
+                    .find(|pod| pod.attempt == attempt && pod.spec_hash.as_deref() == Some(plan.spec_hash.as_str()));
+            if let Some(pod) = taken {
+                let message = format!(
+                    "the pod {} has the name of attempt {attempt}'s driver but belongs to another owner (an earlier SparkJob of this name, or a direct submission); the attempt starts once it is gone",
+                    pod.name
+                );
+                d.enter(JobState::Queued, "DriverNameTaken", message);
+                d.wake_in(CACHE_RECHECK);
+                return;
+            }
             d.clear_attempt();
             d.status.attempt = Some(attempt);
             d.status.submitted_at = Some(rfc3339(d.o.now));

@@ -81,6 +81,7 @@ struct Row {
     admission: Admission,
     now: i64,
     log: Option<&'static str>,
+    taken: Vec<DriverView>,
     state: JobState,
     reason: &'static str,
     actions: Vec<Action>,
@@ -97,6 +98,7 @@ fn row(name: &'static str, status: SparkJobStatus, driver: Option<DriverView>, n
         admission: Admission::Admit,
         now,
         log: None,
+        taken: vec![],
         state: JobState::Queued,
         reason: "",
         actions: vec![],
@@ -117,6 +119,7 @@ fn run(r: &Row) -> Decision {
         admission: r.admission.clone(),
         trigger: None,
         archive_logs: false,
+        taken: &r.taken,
     };
     decide(&observed)
 }
@@ -143,6 +146,32 @@ fn the_state_machine_table() {
             state: JobState::Queued,
             reason: "QuotaWait",
             ..row("new job waits for room", SparkJobStatus::default(), None, 0)
+        },
+        Row {
+            taken: vec![driver(1, PodPhase::Running)],
+            state: JobState::Queued,
+            reason: "DriverNameTaken",
+            ..row(
+                "a pod of another owner holds the driver's name: wait, never adopt",
+                SparkJobStatus::default(),
+                None,
+                0,
+            )
+        },
+        Row {
+            taken: vec![driver(1, PodPhase::Running)],
+            state: JobState::Submitted,
+            reason: "Submitted",
+            actions: vec![submit(3)],
+            ..row(
+                "another owner's pod of an older attempt is no obstacle",
+                SparkJobStatus {
+                    next_retry_at: Some(crate::operator::rfc3339(t(10))),
+                    ..status(JobState::Retrying, 2, 0)
+                },
+                None,
+                10,
+            )
         },
         Row {
             admission: Admission::Never("too big".into()),
@@ -440,6 +469,7 @@ fn refused_specs_fail_without_creating_anything() {
         admission: Admission::Admit,
         trigger: None,
         archive_logs: true,
+        taken: &[],
     };
     let d = decide(&observed);
     assert_eq!(d.status.state, Some(JobState::Failed));
@@ -466,6 +496,7 @@ fn a_trigger_reruns_a_finished_job_once() {
         admission: Admission::Admit,
         trigger: Some("2026-11-22T10:00:00Z"),
         archive_logs: false,
+        taken: &[],
     };
     let d = decide(&observed);
     assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
@@ -475,4 +506,34 @@ fn a_trigger_reruns_a_finished_job_once() {
     observed.status = &after;
     let again = decide(&observed);
     assert!(without_events(&again.actions).is_empty(), "{:?}", again.actions);
+}
+
+#[test]
+fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
+    let prepared = Prepared::Ready(Box::new(plan(RestartKind::OnFailure, 2)));
+    let s = SparkJobStatus {
+        next_retry_at: Some(crate::operator::rfc3339(t(100))),
+        log_archive: Some("file:///logs/data/job/job-1-driver.log".into()),
+        ..status(JobState::Retrying, 1, 0)
+    };
+    let observed = Observed {
+        now: t(100),
+        generation: 1,
+        status: &s,
+        prepared: &prepared,
+        driver: None,
+        driver_gone: false,
+        executors: ExecutorView::default(),
+        driver_log: None,
+        admission: Admission::Admit,
+        trigger: None,
+        archive_logs: true,
+        taken: &[],
+    };
+    let d = decide(&observed);
+    assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
+    assert_eq!(d.status.log_archive, None, "attempt 1's log is not attempt 2's");
+    // While the attempt waits for its backoff, the last attempt's log stays named.
+    let waiting = decide(&Observed { now: t(99), ..observed });
+    assert_eq!(waiting.status.log_archive, s.log_archive);
 }

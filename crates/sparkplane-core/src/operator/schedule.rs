@@ -10,7 +10,10 @@
 //! backlog drains one run after another), `Replace` deletes the active runs
 //! (an Event says why) and starts the latest due tick. A changed schedule
 //! applies at the next look; a job with an active run looks again within
-//! [`ACTIVE_LOOK`]. A new `sparkplane.dev/trigger` value starts a manual run.
+//! [`ACTIVE_LOOK`]. A new `sparkplane.dev/trigger` value starts a manual run
+//! at once; under `Forbid` due ticks wait for it like for any active run,
+//! under `Replace` it is the newest start: it replaces the active runs, and a
+//! tick due in the same look is recorded as taken by it, not started too.
 //!
 //! Owns: tick arithmetic (croner over jiff, in the job's time zone), run
 //! names, history limits. Must not: read the clock or the API.
@@ -206,17 +209,16 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     };
     let mut sched = status.schedule.take().unwrap_or_default();
     let active: Vec<&RunView> = o.runs.iter().filter(|r| r.state.is_none_or(|s| !s.is_final())).collect();
-    let mut started = 0usize;
-
     // A manual run, suspended or not.
+    let mut manual: Option<String> = None;
     if let Some(trigger) = o.trigger
         && status.last_trigger.as_deref() != Some(trigger)
     {
         status.last_trigger = Some(trigger.to_owned());
         let start = Start { name: manual_run_name(o.job, trigger), at: o.now, manual: true };
         actions.push(event(false, "ManualRun", format!("started {} by `sparkplane trigger`", start.name)));
+        manual = Some(start.name.clone());
         actions.push(ScheduleAction::Start(start));
-        started += 1;
     }
 
     let (state, reason, message) = if o.suspend {
@@ -255,27 +257,43 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
         let due: Vec<Timestamp> = due.into_iter().filter(|t| !existing(&run_name(o.job, *t))).collect();
         let chosen: Vec<Timestamp> = match policy {
             ConcurrencyPolicy::Allow => due.clone(),
-            ConcurrencyPolicy::Forbid if active.is_empty() && started == 0 => {
+            ConcurrencyPolicy::Forbid if active.is_empty() && manual.is_none() => {
                 due.first().copied().into_iter().collect()
             }
             ConcurrencyPolicy::Forbid => Vec::new(),
+            // The newest start wins, and a manual run is newer than any
+            // tick due in the same look: one run at a time, always.
             ConcurrencyPolicy::Replace => {
-                if let Some(latest) = due.last() {
-                    for run in &active {
-                        // The run and its status go with the delete: the Event is what tells why.
+                let by = match (&manual, due.last()) {
+                    (Some(run), _) => Some(format!("the manual run {run}")),
+                    (None, Some(latest)) => Some(format!("the tick at {}", rfc3339(*latest))),
+                    (None, None) => None,
+                };
+                for run in active.iter().filter(|_| by.is_some()) {
+                    let by = by.as_deref().unwrap_or_default();
+                    // The run and its status go with the delete: the Event is what tells why.
+                    actions.push(event(
+                        false,
+                        "Replaced",
+                        format!("deleted the active run {}: {by} replaces it (concurrencyPolicy Replace)", run.name),
+                    ));
+                    actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "Replaced".into() });
+                }
+                match (&manual, due.last()) {
+                    (Some(run), Some(latest)) => {
                         actions.push(event(
                             false,
-                            "Replaced",
+                            "TickReplaced",
                             format!(
-                                "deleted the active run {}: the tick at {} replaces it (concurrencyPolicy Replace)",
-                                run.name,
+                                "the tick at {} was not started: the manual run {run} runs in its place (concurrencyPolicy Replace)",
                                 rfc3339(*latest)
                             ),
                         ));
-                        actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "Replaced".into() });
+                        sched.last_schedule_time = Some(rfc3339(*latest));
+                        Vec::new()
                     }
+                    _ => due.last().copied().into_iter().collect(),
                 }
-                due.last().copied().into_iter().collect()
             }
         };
         for tick in &chosen {
@@ -535,6 +553,59 @@ mod tests {
         }];
         let quiet = decide(&observed(&s, &status, "2026-11-22T11:30:00Z", runs));
         assert!(quiet.actions.iter().all(|a| !matches!(a, ScheduleAction::Delete { .. })), "{:?}", quiet.actions);
+    }
+
+    #[test]
+    fn under_replace_a_manual_run_in_the_same_look_as_a_tick_is_the_only_start() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Replace, Some(3600));
+        let status = last("2026-11-22T11:00:00Z");
+        let old = run_name("nightly", at("2026-11-22T11:00:00Z"));
+        let running = || {
+            vec![RunView {
+                name: old.clone(),
+                scheduled_at: Some(at("2026-11-22T11:00:00Z")),
+                state: Some(JobState::Running),
+            }]
+        };
+        let mut o = observed(&s, &status, "2026-11-22T12:00:30Z", running());
+        o.trigger = Some("2026-11-22T12:00:20Z");
+        let d = decide(&o);
+        let manual = manual_run_name("nightly", "2026-11-22T12:00:20Z");
+        assert_eq!(starts(&d), std::slice::from_ref(&manual), "one start: the manual run");
+        let deleted: Vec<&ScheduleAction> =
+            d.actions.iter().filter(|a| matches!(a, ScheduleAction::Delete { .. })).collect();
+        assert_eq!(deleted, [&ScheduleAction::Delete { name: old.clone(), reason: "Replaced".into() }]);
+        let messages: Vec<&str> = d
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                ScheduleAction::Event { reason, message, .. } if reason.contains("Replaced") => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                format!(
+                    "deleted the active run {old}: the manual run {manual} replaces it (concurrencyPolicy Replace)"
+                ),
+                format!(
+                    "the tick at 2026-11-22T12:00:00Z was not started: the manual run {manual} runs in its place (concurrencyPolicy Replace)"
+                ),
+            ]
+        );
+        let sched = d.status.schedule.clone().expect("status");
+        assert_eq!(sched.active, std::slice::from_ref(&manual));
+        // The tick counts as taken: the next look starts nothing more.
+        let runs = vec![RunView { name: manual.clone(), scheduled_at: None, state: Some(JobState::Running) }];
+        let next = decide(&observed(&s, &d.status, "2026-11-22T12:01:00Z", runs));
+        assert!(starts(&next).is_empty(), "{:?}", next.actions);
+        // A trigger with no tick due replaces the active run too.
+        let mut quiet = observed(&s, &status, "2026-11-22T11:30:00Z", running());
+        quiet.trigger = Some("2026-11-22T11:30:00Z");
+        let q = decide(&quiet);
+        assert_eq!(starts(&q), [manual_run_name("nightly", "2026-11-22T11:30:00Z")]);
+        assert!(q.actions.contains(&ScheduleAction::Delete { name: old, reason: "Replaced".into() }));
     }
 
     #[test]

@@ -327,11 +327,43 @@ impl Context {
 }
 
 /// What the pods of one job show: its drivers (every attempt) and the facts
-/// of its executors.
+/// of its executors, each with the owner it names.
 #[derive(Debug, Default)]
 pub struct JobPods {
-    drivers: BTreeMap<String, DriverView>,
-    executors: BTreeMap<String, ExecutorFacts>,
+    drivers: BTreeMap<String, Driver>,
+    executors: BTreeMap<String, (Option<u64>, ExecutorFacts)>,
+}
+
+/// A driver pod as indexed: its view, its own uid and the SparkJob that
+/// controls it (as digests: the index holds tens of thousands of pods).
+#[derive(Debug)]
+struct Driver {
+    view: DriverView,
+    uid: Option<u64>,
+    job: Option<u64>,
+}
+
+/// A short, stable digest of a uid.
+fn uid_digest(uid: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    uid.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The uid of the `kind` that owns `pod` (its controller when several do).
+fn owner_uid<'a>(pod: &'a Pod, kind: &str) -> Option<&'a str> {
+    let owners = pod.metadata.owner_references.as_ref()?;
+    let of_kind = || owners.iter().filter(|o| o.kind == kind);
+    of_kind().find(|o| o.controller == Some(true)).or_else(|| of_kind().next()).map(|o| o.uid.as_str())
+}
+
+/// Whether `pod` is a driver the SparkJob with `job_uid` created: a pod with
+/// the job's label but another controller — a direct `sparkplane submit`,
+/// or an earlier SparkJob of the same name whose pods the garbage collector
+/// has not removed yet — is never adopted.
+pub fn owned_by(pod: &Pod, job_uid: Option<&str>) -> bool {
+    job_uid.is_none_or(|uid| owner_uid(pod, "SparkJob") == Some(uid))
 }
 
 /// The pods of every job, as compact views rather than whole Pod objects,
@@ -357,10 +389,17 @@ fn insert(jobs: &mut HashMap<(String, String), JobPods>, pod: &Pod) {
     let entry = jobs.entry(key).or_default();
     match pod.labels().get("spark-role").map(String::as_str) {
         Some("driver") => {
-            entry.drivers.insert(name, DriverView::of(pod));
+            let driver = Driver {
+                view: DriverView::of(pod),
+                uid: pod.metadata.uid.as_deref().map(uid_digest),
+                job: owner_uid(pod, "SparkJob").map(uid_digest),
+            };
+            entry.drivers.insert(name, driver);
         }
         Some("executor") => {
-            entry.executors.insert(name, ExecutorFacts::of(pod));
+            // Spark makes the driver pod its executors' owner.
+            let owner = owner_uid(pod, "Pod").map(uid_digest);
+            entry.executors.insert(name, (owner, ExecutorFacts::of(pod)));
         }
         _ => {}
     }
@@ -402,30 +441,49 @@ impl PodIndex {
         self.listed
     }
 
-    /// The newest driver of `job` with `spec_hash` (the highest attempt),
-    /// and the executors of that attempt.
-    pub fn view(&self, namespace: &str, job: &str, spec_hash: Option<&str>) -> (Option<DriverView>, ExecutorView) {
+    /// The newest driver of `job` (the SparkJob with `job_uid`) with
+    /// `spec_hash` (the highest attempt), and the executors that driver
+    /// controls. Pods that carry the job's label but belong to another owner
+    /// are not the job's (see [`owned_by`]).
+    pub fn view(
+        &self,
+        namespace: &str,
+        job: &str,
+        job_uid: Option<&str>,
+        spec_hash: Option<&str>,
+    ) -> (Option<DriverView>, ExecutorView) {
         let Some(pods) = self.jobs.get(&(namespace.to_owned(), job.to_owned())) else {
             return (None, ExecutorView::default());
         };
+        let job_uid = job_uid.map(uid_digest);
         let driver = pods
             .drivers
             .values()
-            .filter(|d| spec_hash.is_none() || d.spec_hash.as_deref() == spec_hash)
-            .max_by_key(|d| d.attempt)
-            .cloned();
-        let executors = match &driver {
-            Some(d) => ExecutorView::from_facts(
-                pods.executors.values().filter(|e| e.attempt == d.attempt && e.spec_hash == d.spec_hash),
-            ),
+            .filter(|d| job_uid.is_none() || d.job == job_uid)
+            .filter(|d| spec_hash.is_none() || d.view.spec_hash.as_deref() == spec_hash)
+            .max_by_key(|d| d.view.attempt);
+        let executors = match driver {
+            Some(d) => ExecutorView::from_facts(pods.executors.values().filter_map(|(owner, facts)| {
+                (d.uid.is_some() && *owner == d.uid && facts.attempt == d.view.attempt).then_some(facts)
+            })),
             None => ExecutorView::default(),
         };
-        (driver, executors)
+        (driver.map(|d| d.view.clone()), executors)
     }
 
-    /// A driver pod of `job` by name.
-    pub fn driver(&self, namespace: &str, job: &str, pod: &str) -> Option<DriverView> {
-        self.jobs.get(&(namespace.to_owned(), job.to_owned()))?.drivers.get(pod).cloned()
+    /// Driver pods with `job`'s label that the SparkJob with `job_uid` does not own.
+    pub fn taken(&self, namespace: &str, job: &str, job_uid: Option<&str>) -> Vec<DriverView> {
+        let (Some(pods), Some(uid)) = (self.jobs.get(&(namespace.to_owned(), job.to_owned())), job_uid) else {
+            return Vec::new();
+        };
+        let uid = Some(uid_digest(uid));
+        pods.drivers.values().filter(|d| d.job != uid).map(|d| d.view.clone()).collect()
+    }
+
+    /// A driver pod of `job` (the SparkJob with `job_uid`) by name.
+    pub fn driver(&self, namespace: &str, job: &str, job_uid: Option<&str>, pod: &str) -> Option<DriverView> {
+        let driver = self.jobs.get(&(namespace.to_owned(), job.to_owned()))?.drivers.get(pod)?;
+        (job_uid.is_none() || driver.job == job_uid.map(uid_digest)).then(|| driver.view.clone())
     }
 
     /// Pods indexed (drivers and executors).

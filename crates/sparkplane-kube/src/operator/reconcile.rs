@@ -27,7 +27,7 @@ use sparkplane_core::operator::{
     parse_time, plan,
 };
 
-use super::context::Context;
+use super::context::{Context, owned_by};
 use crate::error::{KubeError, Operation};
 use crate::submit::{self, Created, FIELD_MANAGER};
 
@@ -69,6 +69,18 @@ fn owner_of(job: &SparkJob) -> OwnerReference {
     }
 }
 
+/// Whether `job` (this uid) still exists and is not being deleted, read from the API.
+async fn still_exists(ctx: &Context, job: &SparkJob) -> Result<bool, KubeError> {
+    let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    ctx.metrics.request("get", "SparkJob");
+    match api.get_opt(&job.name_any()).await {
+        Ok(found) => Ok(found.is_some_and(|found| {
+            found.metadata.deletion_timestamp.is_none() && found.metadata.uid == job.metadata.uid
+        })),
+        Err(e) => Err(KubeError::from_kube(e, Operation::new("get", "SparkJob", target(job)), &ctx.settings.server)),
+    }
+}
+
 fn annotation<'a>(job: &'a SparkJob, key: &str) -> Option<&'a str> {
     job.metadata.annotations.as_ref()?.get(key).map(String::as_str)
 }
@@ -84,12 +96,14 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     };
 
     // Gather: pods from the index; the API only when the index may lag.
-    let (mut driver, executors) = ctx.pod_index().view(&namespace, &name, spec_hash.as_deref());
+    let uid = job.metadata.uid.as_deref();
+    let (mut driver, executors) = ctx.pod_index().view(&namespace, &name, uid, spec_hash.as_deref());
+    let taken = ctx.pod_index().taken(&namespace, &name, uid);
     let mut driver_gone = false;
     let active = status.state.is_some_and(JobState::is_active);
     // (The index's lock is never held across an await: the pod watch takes it on a runtime thread.)
     let indexed = status.driver_pod.as_deref().is_some_and(|pod| {
-        driver.as_ref().is_some_and(|d| d.name == pod) || ctx.pod_index().driver(&namespace, &name, pod).is_some()
+        driver.as_ref().is_some_and(|d| d.name == pod) || ctx.pod_index().driver(&namespace, &name, uid, pod).is_some()
     });
     // Also from the API once per resync period while the run is active (the
     // resync requeue comes a little before it is due, hence half): the index
@@ -101,11 +115,19 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
         ctx.metrics.request("get", "Pod");
         match pods.get_opt(pod).await {
-            Ok(Some(found)) => driver = Some(DriverView::of(&found)),
-            Ok(None) => driver_gone = true,
+            // A pod of that name someone else owns is not this run's driver.
+            Ok(Some(found)) if owned_by(&found, uid) => driver = Some(DriverView::of(&found)),
+            Ok(_) => driver_gone = true,
             Err(e) => return Err(KubeError::from_kube(e, Operation::new("get", "Pod", pod), &ctx.settings.server)),
         }
         ctx.driver_checked(&namespace, &name, Some(Instant::now()));
+        // A driver gone is a failure only for a job that still exists: the
+        // cache may show a job already deleted (a run Replace deleted, whose
+        // pods went with it), and a DriverLost for it would be an Event and a
+        // failure count about nothing.
+        if driver_gone && !still_exists(ctx, job).await? {
+            return Ok(Requeue::await_change());
+        }
     }
     let driver_log = match &driver {
         Some(d) if d.phase == sparkplane_core::operator::PodPhase::Failed && status.driver_exit.is_none() => {
@@ -137,6 +159,7 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         admission,
         trigger,
         archive_logs: ctx.settings.log_store.is_some(),
+        taken: &taken,
     };
     let decision = lifecycle::decide(&observed);
     tracing::debug!(
@@ -385,7 +408,22 @@ async fn submit_attempt(ctx: &Context, job: &SparkJob, namespace: &str, attempt:
     let partial = submit::Partial::Complete;
     match submit::create(&ctx.client, &ctx.settings.server, namespace, &objects, Some(&owner), false, partial).await? {
         Created::New { driver, .. } => Ok(*driver),
-        Created::Existing(pod) => Ok(*pod),
+        Created::Existing(pod) if owned_by(&pod, owner.uid.as_str().into()) => Ok(*pod),
+        // The attempt's name is taken by a pod this job does not own: one of
+        // an earlier SparkJob of the same name that the garbage collector has
+        // not removed yet, or a direct submission. Never adopt it; try again
+        // (the error requeues the job) until it is gone.
+        Created::Existing(pod) => Err(KubeError::Server {
+            server: ctx.settings.server.clone(),
+            operation: Operation::new("create", "Pod", format!("{namespace}/{}", pod.name_any())),
+            code: 409,
+            message: format!(
+                "the pod {} has this attempt's name but does not belong to SparkJob {} (uid {}); the attempt starts once it is gone",
+                pod.name_any(),
+                job.name_any(),
+                owner.uid
+            ),
+        }),
     }
 }
 
