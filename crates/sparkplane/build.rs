@@ -34,6 +34,14 @@ fn main() {
         && std::env::var_os("SPARKPLANE_NO_LINK_ORDER").is_none()
         && order.is_file()
     {
+        // The linker reads a copy in OUT_DIR: a target directory shared by
+        // two checkouts (or kept when the checkout moves) does not rerun
+        // this script, and must not point the linker at a path that is gone.
+        let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("hot-functions.txt");
+        let order = match std::fs::copy(&order, &out) {
+            Ok(_) => out,
+            Err(_) => order,
+        };
         println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
         println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
