@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn a_local_driver_is_charged_as_the_driver_pod_without_off_heap() {
-        let mut app = crate::model::AppSummaryBuilder::new().finish();
+        let mut app = crate::fold::AppSummaryBuilder::new().finish();
         app.config.properties = props(&[
             ("spark.driver.memory", "4g"),
             ("spark.memory.offHeap.enabled", "true"),
@@ -584,7 +584,7 @@ mod tests {
 
     #[test]
     fn unreadable_sizes_fall_back_with_a_note() {
-        let mut app = crate::model::AppSummaryBuilder::new().finish();
+        let mut app = crate::fold::AppSummaryBuilder::new().finish();
         app.config.properties = props(&[("spark.executor.memory", "big")]);
         let cost = app_cost(&app, &PriceSheet::opencost_defaults());
         assert_eq!(cost.executor_memory.mib(), 1024 + 384);

@@ -3,10 +3,10 @@
 //! The pipeline is `read` → `parse` → `model`: [`read`] finds and streams the
 //! lines of a log (single file or rolling directory; uncompressed, zstd, lz4,
 //! snappy or lzf, as Spark writes them),
-//! [`parse`] turns one line into a typed [`SparkEvent`], and [`model`] folds
-//! events into one [`AppSummary`]. Only `read` and [`source`] do I/O (local
+//! [`parse`] turns one line into a typed [`SparkEvent`], and [`fold`] folds
+//! events into one [`AppSummary`], the application [`model`]. Only `read` and [`source`] do I/O (local
 //! files, or objects streamed from S3, GCS or Azure through
-//! `sparkplane-storage`); the other two are pure and are tested without files. Memory stays bounded by
+//! `sparkplane-storage`); the rest is pure and tested without files. Memory stays bounded by
 //! the number of jobs, stages and executors, never by the size of the log.
 //!
 //! ```no_run
@@ -25,12 +25,16 @@ pub mod analyze;
 pub mod cause;
 mod codec;
 pub mod cost;
+pub mod fold;
 pub mod model;
 pub mod parse;
 pub mod peak_memory;
 pub mod read;
 pub mod report_html;
+mod root_cause;
+mod sketch;
 pub mod source;
+pub mod stage;
 #[cfg(test)]
 mod test_support;
 pub mod timing;
@@ -38,9 +42,10 @@ pub mod tune;
 
 use std::path::Path;
 
+pub use fold::AppSummaryBuilder;
 pub use model::{
-    AppSummary, AppSummaryBuilder, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig,
-    StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, WallTime, Warning,
+    AppSummary, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig, StageAttemptState,
+    StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, WallTime, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;

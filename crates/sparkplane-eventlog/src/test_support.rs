@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::model::{AppSummary, AppSummaryBuilder};
+use crate::fold::AppSummaryBuilder;
+use crate::model::AppSummary;
 
 /// When the fixture application starts (epoch milliseconds).
 pub const T0: i64 = 1_700_000_000_000;

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::model::StageStats;
+use crate::stage::StageStats;
 
 /// One job's share of the timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,7 +40,7 @@ pub struct JobTiming {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timing {
-    /// Time with no task running, ms (from [`crate::model::WallTime`]).
+    /// Time with no task running, ms (the model's `WallTime::driver_only_ms`).
     pub driver_only_ms: u64,
     /// Driver-only time plus every job's critical path, ms: the floor no number of executors can beat.
     pub critical_path_ms: u64,
@@ -177,7 +177,8 @@ fn chain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{StageAttemptState, StageFold, TaskTimeDistribution};
+    use crate::fold::StageFold;
+    use crate::stage::{StageAttemptState, TaskTimeDistribution};
 
     fn stage(stage_id: u32, attempt_id: u32, slowest: u64, total: u64) -> StageStats {
         let times =
