@@ -749,12 +749,10 @@ impl<'a> Importer<'a> {
         let mut spec = self.application(&template);
         let mut schedule = Schedule::default();
         match self.take_string(&path.key("schedule")) {
-            Some(cron) if cron.trim_start().starts_with("@every") => self.error(
-                "bad-value",
-                &path.key("schedule"),
-                format!("`{cron}` is an interval, which a SparkJob schedule cannot express"),
-                "write a cron expression instead, e.g. `*/5 * * * *` for every five minutes",
-            ),
+            Some(cron) if cron.trim_start().starts_with("@every") => match crate::cron::every_to_cron(&cron) {
+                Ok(five) => schedule.cron = Some(five),
+                Err(why) => self.error("bad-value", &path.key("schedule"), why.message, &why.help),
+            },
             Some(cron) => schedule.cron = Some(cron),
             None => self.error(
                 "missing-field",
@@ -1996,11 +1994,27 @@ status:
         assert!(err.0.iter().all(|d| d.help.is_some()));
 
         let err = import(
-            "apiVersion: sparkoperator.k8s.io/v1beta2\nkind: ScheduledSparkApplication\nmetadata: {name: a}\nspec:\n  schedule: \"@every 5m\"\n  template: {type: Scala}\n",
+            "apiVersion: sparkoperator.k8s.io/v1beta2\nkind: ScheduledSparkApplication\nmetadata: {name: a}\nspec:\n  schedule: \"@every 7m\"\n  template: {type: Scala}\n",
         )
         .unwrap_err();
         assert_eq!(err.0[0].path, "spec.schedule");
-        assert!(err.0[0].help.as_deref().unwrap_or_default().contains("*/5 * * * *"));
+        assert_eq!(
+            err.0[0].message,
+            "`@every 7m` cannot be a cron schedule: 7 minutes does not divide an hour, and a cron step starts again at every hour"
+        );
+        assert_eq!(err.0[0].span.as_ref().map(|s| (s.at.line, s.at.column)), Some((5, 13)));
+        assert!(err.0[0].help.as_deref().unwrap_or_default().contains("divides an hour"));
+    }
+
+    #[test]
+    fn every_intervals_become_cron_expressions() {
+        for (every, cron) in [("@every 5m", "*/5 * * * *"), ("@every 1h", "0 * * * *"), ("@every 24h", "0 0 * * *")] {
+            let report = import(&format!(
+                "apiVersion: sparkoperator.k8s.io/v1beta2\nkind: ScheduledSparkApplication\nmetadata: {{name: a}}\nspec:\n  schedule: \"{every}\"\n  template: {{type: Scala}}\n"
+            ))
+            .unwrap();
+            assert_eq!(report.document["spec"]["schedule"]["cron"], cron, "{every}");
+        }
     }
 
     /// The imported document goes through sparkplane's own loader: schema, merge and validation.

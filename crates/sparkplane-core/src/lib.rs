@@ -6,6 +6,7 @@
 //! `sparkplane` binary and the I/O crates do that and call in here.
 
 pub mod catalog;
+pub mod cron;
 pub mod diagnostic;
 pub mod fit;
 pub mod import_kubeflow;

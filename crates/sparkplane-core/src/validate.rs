@@ -697,20 +697,12 @@ fn check_lifecycle(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
                 "add e.g. `cron: \"0 3 * * *\"` (03:00 every day)".into(),
             ),
             Some(cron) => {
-                let fields = cron.split_whitespace().count();
-                let parsed = if cron.starts_with('@') || fields == 5 {
-                    cron.parse::<croner::Cron>().map(|_| ()).map_err(|e| e.to_string())
-                } else {
-                    Err(format!(
-                        "it has {fields} fields; Kubernetes CronJobs take 5 (minute hour day-of-month month day-of-week)"
-                    ))
-                };
-                if let Err(why) = parsed {
+                if let Err(why) = crate::cron::parse(cron) {
                     ctx.error(
                         "bad-cron",
                         "spec.schedule.cron",
                         format!("`{cron}` is not a valid cron expression: {why}"),
-                        "write five fields, e.g. \"0 3 * * *\", or @hourly/@daily/@weekly/@monthly".into(),
+                        why.help,
                     );
                 }
             }

@@ -186,3 +186,78 @@ fn render_out_dir_writes_nothing_on_invalid_input() {
     assert!(err.contains("spec.image.repository: a cluster job needs a container image"), "{err}");
     assert!(err.contains("spec.mainApplicationFile: the application file is not set"), "{err}");
 }
+
+#[test]
+fn cron_extensions_kubernetes_refuses() {
+    let help = "write the days explicitly, e.g. `28-31` or `1-7` with a day of week, or run the job more often and check the date in it";
+    for (cron, why) in [
+        ("0 0 L * *", "the day of month field `L`: `L` (last) is a Quartz extension that Kubernetes does not accept"),
+        (
+            "0 0 15W * *",
+            "the day of month field `15W`: `W` (nearest weekday) is a Quartz extension that Kubernetes does not accept",
+        ),
+        (
+            "0 0 * * 5#3",
+            "the day of week field `5#3`: `#` (nth weekday of the month) is a Quartz extension that Kubernetes does not accept",
+        ),
+    ] {
+        let err = fails_with_2(
+            &format!("{HEAD}metadata: {{name: a}}\n{GOOD_SPEC}  schedule: {{cron: \"{cron}\"}}\n"),
+            &["validate"],
+        );
+        assert_eq!(
+            err,
+            format!(
+                "job.yaml:10:20: error: spec.schedule.cron: `{cron}` is not a valid cron expression: {why}\n  help: {help}\n"
+            )
+        );
+    }
+    // Day of week 7 (croner's Sunday) is beyond Kubernetes' 0-6.
+    let err = fails_with_2(
+        &format!("{HEAD}metadata: {{name: a}}\n{GOOD_SPEC}  schedule: {{cron: \"0 0 * * 7\"}}\n"),
+        &["validate"],
+    );
+    assert!(err.starts_with("job.yaml:10:20: error: spec.schedule.cron: `0 0 * * 7` is not a valid cron expression: the day of week field `7`: 7 is above the maximum of 6\n"), "{err}");
+    // An interval names the cron expression to write instead.
+    let err = fails_with_2(
+        &format!("{HEAD}metadata: {{name: a}}\n{GOOD_SPEC}  schedule: {{cron: \"@every 5m\"}}\n"),
+        &["validate"],
+    );
+    assert_eq!(
+        err,
+        "job.yaml:10:20: error: spec.schedule.cron: `@every 5m` is not a valid cron expression: `@every 5m` is an interval, which a SparkJob schedule does not take\n  help: write `*/5 * * * *`, which fires at the same interval on the clock\n"
+    );
+}
+
+/// Nine levels of nine aliases (9^9 strings when expanded); also the fuzz seed.
+const BILLION_LAUGHS: &str = include_str!("../../../fuzz/seeds/yaml_load/billion-laughs.yaml");
+
+#[test]
+fn alias_bomb_is_refused_in_bounded_time_and_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = job_file(dir.path(), BILLION_LAUGHS);
+    let bin = assert_cmd::cargo::cargo_bin("sparkplane");
+    for args in ["validate", "policy check"] {
+        let start = std::time::Instant::now();
+        // 2 GiB of address space: expanding the file would need tens of GiB.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v 2097152 && exec \"$0\" {args} \"$1\""))
+            .arg(&bin)
+            .arg(&path)
+            .env_remove("SPARKPLANE_PLATFORM_DIR")
+            .env("NO_COLOR", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr).replace(&*path.display().to_string(), "job.yaml");
+        assert_eq!(out.status.code(), Some(2), "{args}: {err}");
+        assert!(out.stdout.is_empty(), "{args}: nothing on stdout");
+        assert_eq!(
+            err,
+            "job.yaml:12:10: error: aliases in this file expand to more than 10000 values; this one alone copies 7381\n  help: write the values out instead of nesting anchors in anchors; sparkplane refuses files whose aliases expand this far (a \"billion laughs\" file)\n",
+            "{args}"
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{args} took {:?}", start.elapsed());
+    }
+}

@@ -120,7 +120,7 @@ pub struct ScheduleDecision {
 /// A schedule's cron expression and time zone.
 pub fn parse(schedule: &Schedule) -> Result<(Cron, TimeZone), String> {
     let text = schedule.cron.as_deref().ok_or("spec.schedule.cron is missing")?;
-    let cron: Cron = text.parse().map_err(|e| format!("spec.schedule.cron `{text}`: {e}"))?;
+    let cron: Cron = crate::cron::parse(text).map_err(|e| format!("spec.schedule.cron `{text}`: {e}"))?;
     let zone = match schedule.time_zone.as_deref() {
         None | Some("UTC") | Some("Etc/UTC") => TimeZone::UTC,
         Some(name) => {

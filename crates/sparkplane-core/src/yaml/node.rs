@@ -1,4 +1,9 @@
 //! A YAML tree in which every value keeps the span it was written at.
+//!
+//! Aliases are expanded into copies of their anchor, within limits: at most
+//! [`MAX_ALIAS_VALUES`] values copied from aliases per file and at most
+//! [`MAX_DEPTH`] levels of nesting, so a "billion laughs" file is an error
+//! with a location rather than exhausted memory.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -180,10 +185,41 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// The most values aliases may copy into one file's tree (each value of a
+/// copied mapping or list counts). Real files copy a few hundred at most.
+pub const MAX_ALIAS_VALUES: usize = 10_000;
+/// The deepest nesting of mappings and lists, aliases expanded.
+pub const MAX_DEPTH: usize = 100;
+
+/// An anchored node, with how many values it holds and how deep it nests.
+struct Anchor {
+    node: Node,
+    values: usize,
+    height: usize,
+}
+
+fn count_values(node: &Node) -> usize {
+    1 + match &node.value {
+        NodeValue::Seq(items) => items.iter().map(count_values).sum(),
+        NodeValue::Map(entries) => entries.iter().map(|(_, _, v)| count_values(v)).sum(),
+        _ => 0,
+    }
+}
+
+fn height(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(height).max().unwrap_or(0),
+        NodeValue::Map(entries) => 1 + entries.iter().map(|(_, _, v)| height(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Builds nodes from the parser's events.
 struct Builder<'a> {
     locator: Locator<'a>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchor>,
+    /// Values copied from aliases so far.
+    copied: usize,
 }
 
 type Events<'input> = std::iter::Peekable<Parser<'input, saphyr_parser::StrInput<'input>>>;
@@ -206,9 +242,28 @@ impl Builder<'_> {
         }
     }
 
-    fn node(&mut self, first: (Event<'static>, YamlSpan), events: &mut Events<'_>) -> Result<Node, Diagnostic> {
+    fn too_deep(&self, span: Span) -> Diagnostic {
+        Diagnostic::error(
+            "yaml-too-deep",
+            "",
+            format!("mappings and lists nest more than {MAX_DEPTH} levels deep here"),
+        )
+        .with_span(Some(span))
+        .with_help("flatten the document; no sparkplane file needs this much nesting")
+    }
+
+    /// Builds the node that starts with `first`, `depth` levels down.
+    fn node(
+        &mut self,
+        first: (Event<'static>, YamlSpan),
+        events: &mut Events<'_>,
+        depth: usize,
+    ) -> Result<Node, Diagnostic> {
         let (event, yspan) = first;
         let span = self.locator.span(yspan);
+        if depth > MAX_DEPTH && matches!(event, Event::SequenceStart(..) | Event::MappingStart(..)) {
+            return Err(self.too_deep(span));
+        }
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = resolve_scalar(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
@@ -216,11 +271,29 @@ impl Builder<'_> {
                 (Node { value, span: Span { end, ..span } }, anchor)
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                let anchor = self.anchors.get(&id).ok_or_else(|| {
                     Diagnostic::error("yaml-syntax", "", "malformed YAML: alias to an unknown anchor")
                         .with_span(Some(span.clone()))
                 })?;
-                return Ok(node);
+                if depth + anchor.height > MAX_DEPTH + 1 {
+                    return Err(self.too_deep(span));
+                }
+                self.copied = self.copied.saturating_add(anchor.values);
+                if self.copied > MAX_ALIAS_VALUES {
+                    return Err(Diagnostic::error(
+                        "yaml-alias-limit",
+                        "",
+                        format!(
+                            "aliases in this file expand to more than {MAX_ALIAS_VALUES} values; this one alone copies {}",
+                            anchor.values
+                        ),
+                    )
+                    .with_span(Some(span))
+                    .with_help(
+                        "write the values out instead of nesting anchors in anchors; sparkplane refuses files whose aliases expand this far (a \"billion laughs\" file)",
+                    ));
+                }
+                return Ok(anchor.node.clone());
             }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
@@ -229,7 +302,7 @@ impl Builder<'_> {
                     if matches!(next.0, Event::SequenceEnd) {
                         break next.1;
                     }
-                    items.push(self.node(next, events)?);
+                    items.push(self.node(next, events, depth + 1)?);
                 };
                 let span = Span { end: self.locator.span(end).end.max(span.start), ..span };
                 (Node { value: NodeValue::Seq(items), span }, anchor)
@@ -241,7 +314,7 @@ impl Builder<'_> {
                     if matches!(next.0, Event::MappingEnd) {
                         break next.1;
                     }
-                    let key = self.node(next, events)?;
+                    let key = self.node(next, events, depth + 1)?;
                     let key_text = match &key.value {
                         NodeValue::Str(s) => s.clone(),
                         NodeValue::Int(i) => i.to_string(),
@@ -259,7 +332,7 @@ impl Builder<'_> {
                         }
                     };
                     let next = self.next(events)?;
-                    let value = self.node(next, events)?;
+                    let value = self.node(next, events, depth + 1)?;
                     if let Some((_, first, _)) = entries.iter().find(|(k, _, _)| *k == key_text) {
                         return Err(Diagnostic::error(
                             "duplicate-key",
@@ -282,7 +355,8 @@ impl Builder<'_> {
             }
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let anchored = Anchor { values: count_values(&node), height: height(&node), node: node.clone() };
+            self.anchors.insert(anchor, anchored);
         }
         Ok(node)
     }
@@ -363,7 +437,7 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> NodeValu
 
 /// Parses every document of a YAML stream. An empty stream has no documents.
 pub fn parse_documents(source: &Source) -> Result<Vec<Node>, Diagnostic> {
-    let mut builder = Builder { locator: Locator::new(source), anchors: HashMap::new() };
+    let mut builder = Builder { locator: Locator::new(source), anchors: HashMap::new(), copied: 0 };
     let mut events: Events<'_> = Parser::new_from_str(&source.text).peekable();
     let mut docs = Vec::new();
     loop {
@@ -376,7 +450,7 @@ pub fn parse_documents(source: &Source) -> Result<Vec<Node>, Diagnostic> {
                 if matches!(next.0, Event::DocumentEnd) {
                     continue;
                 }
-                docs.push(builder.node(next, &mut events)?);
+                docs.push(builder.node(next, &mut events, 1)?);
             }
             _ => {
                 return Err(Diagnostic::error("yaml-syntax", "", "malformed YAML: unexpected content")
@@ -448,6 +522,44 @@ mod tests {
         assert!(err.span.is_some());
         let err = parse("a: \"unclosed\n").unwrap_err();
         assert!(err.message.starts_with("malformed YAML"), "{}", err.message);
+    }
+
+    /// Nine levels of ten aliases each: 10^9 strings if expanded.
+    pub(crate) fn billion_laughs() -> String {
+        let mut text = String::from("a0: &a0 [lol]\n");
+        for level in 1..10 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_expansion_is_capped_with_a_location() {
+        let start = std::time::Instant::now();
+        let err = parse(&billion_laughs()).unwrap_err();
+        assert_eq!(err.code, "yaml-alias-limit");
+        assert_eq!(err.message, "aliases in this file expand to more than 10000 values; this one alone copies 2111");
+        let at = err.span.unwrap().at;
+        assert_eq!((at.line, at.column), (5, 25));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // Anchors used within the limit still expand.
+        let node = parse("a: &x [1, 2]\nb: [*x, *x, *x]\n").unwrap();
+        assert_eq!(node.to_json()["b"][2][1], 2);
+    }
+
+    #[test]
+    fn nesting_is_capped_with_and_without_aliases() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let err = parse(&deep).unwrap_err();
+        assert_eq!(err.code, "yaml-too-deep");
+        assert_eq!(err.span.unwrap().at.column, MAX_DEPTH + 1);
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        let half = MAX_DEPTH / 2 + 1;
+        let nested =
+            format!("a: &x {}{}\nb: {}*x{}\n", "[".repeat(half), "]".repeat(half), "[".repeat(half), "]".repeat(half));
+        assert_eq!(parse(&nested).unwrap_err().code, "yaml-too-deep");
     }
 
     #[test]
