@@ -28,6 +28,8 @@ pub enum DocKind {
     NodePools,
     /// `kind: DataQuality`.
     DataQuality,
+    /// `kind: Tenant`.
+    Tenant,
 }
 
 impl DocKind {
@@ -39,6 +41,7 @@ impl DocKind {
             DocKind::Environment => "Environment",
             DocKind::NodePools => "NodePools",
             DocKind::DataQuality => "DataQuality",
+            DocKind::Tenant => "Tenant",
         }
     }
 }
@@ -117,6 +120,7 @@ pub fn schema(kind: DocKind) -> &'static DocSchema {
     static ENVIRONMENT: OnceLock<DocSchema> = OnceLock::new();
     static NODES: OnceLock<DocSchema> = OnceLock::new();
     static DATA_QUALITY: OnceLock<DocSchema> = OnceLock::new();
+    static TENANT: OnceLock<DocSchema> = OnceLock::new();
     match kind {
         DocKind::SparkJob => JOB.get_or_init(|| {
             let mut spec = schema_value::<sparkplane_api::SparkJobSpec>();
@@ -149,7 +153,22 @@ pub fn schema(kind: DocKind) -> &'static DocSchema {
         DocKind::DataQuality => {
             DATA_QUALITY.get_or_init(|| prepare(with_constants(schema_value::<sparkplane_api::DqSpec>(), kind)))
         }
+        DocKind::Tenant => {
+            TENANT.get_or_init(|| prepare(with_constants(schema_value::<sparkplane_api::tenant::Tenant>(), kind)))
+        }
     }
+}
+
+/// The strict schema of a type defined outside the api crate (price sheets,
+/// budgets, SLO lists), for files that have no `kind` of their own. A mapping
+/// document may also carry `apiVersion` and `kind`, which such readers ignore.
+pub fn schema_of<T: JsonSchema>() -> DocSchema {
+    let mut root = schema_value::<T>();
+    if let Some(props) = root.get_mut("properties").and_then(Value::as_object_mut) {
+        props.insert("apiVersion".into(), json!({"type": "string"}));
+        props.insert("kind".into(), json!({"type": "string"}));
+    }
+    prepare(root)
 }
 
 /// Pins `apiVersion` and `kind` of a generated document schema.

@@ -3,8 +3,8 @@
 //! Security "restricted"), ResourceQuota, LimitRange, the Spark driver's
 //! identity, its groups' RoleBindings and its NetworkPolicies.
 //!
-//! Owns: tenant loading (structure via serde, meaning here, every problem with
-//! a span) and tenant rendering. Must not: read files or talk to a cluster
+//! Owns: tenant loading (structure via the schema checker, meaning here, every
+//! problem at once with a span) and tenant rendering. Must not: read files or talk to a cluster
 //! (callers hand in a `Source`), or build its own driver RBAC (that is
 //! `render::common::rbac_objects` with `DRIVER_RULES`, shared with jobs).
 
@@ -28,9 +28,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::kube_quantity::{KubeQuantity, Rounding};
 use crate::names::{is_dns1123_label, is_label_value};
 use crate::render::common::{self, DRIVER_RULES, RenderedObject};
-use crate::schema::did_you_mean;
-use crate::source::{Source, Span};
-use crate::yaml::{FieldPath, Node, NodeValue, parse_single};
+use crate::schema::{Completeness, DocKind, schema};
+use crate::source::Source;
+use crate::yaml::{FieldPath, Node, parse_single};
 
 /// The `kind:` of a tenant document.
 pub const KIND: &str = "Tenant";
@@ -63,8 +63,13 @@ pub fn load_tenant(source: &Source) -> Result<LoadedTenant, Diagnostics> {
             .with_help("a tenant file starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: Tenant`")
             .into());
     }
+    let mut problems = schema(DocKind::Tenant).check(&doc, Completeness::Complete);
+    if problems.has_errors() {
+        // Quantities are text to the schema; their own errors belong in the same report.
+        check_quantities(&doc, &mut problems);
+        return Err(problems.sorted());
+    }
     let tenant: Tenant = serde_json::from_value(doc.to_json()).map_err(|e| structure_error(&doc, &e.to_string()))?;
-    let mut problems = Diagnostics::new();
     check_meaning(&doc, &tenant, &mut problems);
     if problems.has_errors() {
         return Err(problems);
@@ -76,41 +81,42 @@ fn path(text: &str) -> FieldPath {
     FieldPath::parse(text).unwrap_or_default()
 }
 
-/// Turns a serde error into a diagnostic: unknown fields are found in the
-/// tree (for their span) and get a "did you mean"; anything else points at the document.
+/// A serde error the schema let through (it should not): points at the document.
 fn structure_error(doc: &Node, message: &str) -> Diagnostics {
-    if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some((field, expected)) = rest.split_once('`')
-    {
-        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let mut diag = Diagnostic::error("unknown-field", "", format!("unknown field `{field}`"));
-        if let Some((at, span)) = find_key(doc, field, &FieldPath::root()) {
-            diag.path = at.to_string();
-            diag = diag.with_span(Some(span));
-        } else {
-            diag = diag.with_span(Some(doc.span.clone()));
-        }
-        let help = match did_you_mean(field, allowed.iter().copied()) {
-            Some(guess) => format!("did you mean `{guess}`?"),
-            None => format!("fields allowed here: {}", allowed.join(", ")),
-        };
-        return diag.with_help(help).into();
-    }
     Diagnostic::error("invalid-document", "", format!("not a valid Tenant: {message}"))
         .with_span(Some(doc.span.clone()))
         .with_help("see examples/tenants/data-eng.yaml for every field of a Tenant")
         .into()
 }
 
-/// The first key named `key` in the tree, depth first, with its path and span.
-fn find_key(node: &Node, key: &str, at: &FieldPath) -> Option<(FieldPath, Span)> {
-    match &node.value {
-        NodeValue::Map(entries) => entries.iter().find_map(|(k, span, child)| {
-            if k == key { Some((at.key(k), span.clone())) } else { find_key(child, key, &at.key(k)) }
-        }),
-        NodeValue::Seq(items) => items.iter().enumerate().find_map(|(i, child)| find_key(child, key, &at.index(i))),
-        _ => None,
+/// Quota and limit quantities, each parsed where it is written; problems carry its span.
+fn check_quantities(doc: &Node, out: &mut Diagnostics) -> BTreeMap<String, KubeQuantity> {
+    let mut parsed = BTreeMap::new();
+    for at in [
+        "spec.quota.cpu",
+        "spec.quota.memory",
+        "spec.limitRange.defaults.cpu",
+        "spec.limitRange.defaults.memory",
+        "spec.limitRange.max.cpu",
+        "spec.limitRange.max.memory",
+    ] {
+        let Some(node) = doc.get(&path(at)) else { continue };
+        // Anything but text is a wrong type, which the schema reports.
+        let Some(text) = node.as_str() else { continue };
+        let mut error = |message: String, help: &str| {
+            out.push(Diagnostic::error("bad-quantity", at, message).with_span(Some(node.span.clone())).with_help(help));
+        };
+        match text.parse::<KubeQuantity>() {
+            Ok(v) if v.is_negative() => error(format!("`{text}` is negative"), "quotas and limits are zero or more"),
+            Ok(v) => {
+                parsed.insert(at.to_owned(), v);
+            }
+            Err(e) => {
+                error(e.to_string(), "write a number with an optional suffix: `8`, `500m` (CPU), `64Gi` (memory)")
+            }
+        }
     }
+    parsed
 }
 
 fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
@@ -153,36 +159,10 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
         }
     }
     let spec = &tenant.spec;
-    let none = ContainerAmounts::default();
-    let lr = spec.limit_range.as_ref();
-    let defaults = lr.map(|l| &l.defaults).unwrap_or(&none);
-    let max = lr.and_then(|l| l.max.as_ref()).unwrap_or(&none);
-    let quantities = [
-        ("spec.quota.cpu", &spec.quota.cpu),
-        ("spec.quota.memory", &spec.quota.memory),
-        ("spec.limitRange.defaults.cpu", &defaults.cpu),
-        ("spec.limitRange.defaults.memory", &defaults.memory),
-        ("spec.limitRange.max.cpu", &max.cpu),
-        ("spec.limitRange.max.memory", &max.memory),
-    ];
-    let mut parsed: BTreeMap<String, KubeQuantity> = BTreeMap::new();
-    for (at, q) in quantities {
-        let Some(q) = q else { continue };
-        match q.0.parse::<KubeQuantity>() {
-            Ok(v) if v.is_negative() => {
-                error(at, "bad-quantity", format!("`{}` is negative", q.0), "quotas and limits are zero or more")
-            }
-            Ok(v) => {
-                parsed.insert(at.to_owned(), v);
-            }
-            Err(e) => error(
-                at,
-                "bad-quantity",
-                e.to_string(),
-                "write a number with an optional suffix: `8`, `500m` (CPU), `64Gi` (memory)",
-            ),
-        }
-    }
+    let parsed = check_quantities(doc, out);
+    let mut error = |at: &str, code: &'static str, message: String, help: &str| {
+        out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
+    };
     for resource in ["cpu", "memory"] {
         let default = parsed.get(&format!("spec.limitRange.defaults.{resource}"));
         let max = parsed.get(&format!("spec.limitRange.max.{resource}"));

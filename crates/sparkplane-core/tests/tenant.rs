@@ -183,9 +183,38 @@ fn bad_tenants_get_located_errors() {
 }
 
 #[test]
-fn wrong_types_point_at_the_document() {
+fn wrong_types_point_at_the_value() {
     let text = EXAMPLE.replace("pods: 400", "pods: many");
     let errors = load_tenant(&Source::new("tenant.yaml", text)).unwrap_err();
-    assert_eq!(errors.0[0].code, "invalid-document");
-    assert!(errors.0[0].span.is_some());
+    assert_eq!((errors.0[0].code, errors.0[0].path.as_str()), ("wrong-type", "spec.quota.pods"));
+    assert_eq!(errors.0[0].message, "expected a whole number, found `many`");
+    let at = errors.0[0].span.as_ref().map(|s| (s.at.line, s.at.column));
+    assert_eq!(at, Some((19, 11)));
+}
+
+/// Every structural mistake at once, each at its own line and column — also
+/// an unknown key whose name is a real field elsewhere (`team` under `quota`).
+#[test]
+fn every_structural_mistake_at_once_with_line_and_column() {
+    let text = EXAMPLE
+        .replacen("    pods: 400", "    team: data-eng\n    pods: 400", 1)
+        .replacen("    memory: 800Gi", "    memory: 800 gigs", 1)
+        .replacen("  allowSecretReads: false", "  allowSecretReads: nope", 1)
+        .replacen("    editors: [data-eng]", "    editor: [data-eng]", 1);
+    let errors = load_tenant(&Source::new("tenant.yaml", text)).unwrap_err();
+    let got: Vec<_> =
+        errors.0.iter().map(|d| (d.code, d.path.as_str(), d.span.as_ref().map(|s| (s.at.line, s.at.column)))).collect();
+    assert_eq!(
+        got,
+        [
+            ("bad-quantity", "spec.quota.memory", Some((16, 13))),
+            ("unknown-field", "spec.quota.team", Some((19, 5))),
+            ("unknown-field", "spec.groups.editor", Some((36, 5))),
+            ("wrong-type", "spec.allowSecretReads", Some((39, 21))),
+        ],
+        "{errors}"
+    );
+    assert_eq!(errors.0[1].message, "unknown field `team`");
+    assert_eq!(errors.0[2].help.as_deref(), Some("did you mean `editors`?"));
+    assert_eq!(errors.0[3].message, "expected true or false, found `nope`");
 }
