@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sparkplane_api::dq::{CheckSeverity, DqSpec, UnexpectedColumns};
 
-use crate::engine::{ColumnStats, Scan};
 use crate::sketch;
+use crate::stats::{ColumnStats, Scan};
 
 /// Version of the profile format; a profile of another version is not used as a baseline.
 pub const PROFILE_VERSION: u32 = 1;
@@ -362,7 +362,7 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             let how = if d.is_approximate() {
                 format!(
                     "approximate (HyperLogLog, ±2%): more than {} distinct keys",
-                    u.approximate_above.unwrap_or(crate::engine::DEFAULT_EXACT_DISTINCT)
+                    u.approximate_above.unwrap_or(crate::stats::DEFAULT_EXACT_DISTINCT)
                 )
             } else {
                 "exact".to_owned()

@@ -5,13 +5,16 @@
 //! as configured — never deleting any.
 //!
 //! Layout: `spec` (load with spans), `sql` (custom SQL predicates: parse,
-//! type-check, vectorized evaluation), `engine` (one-pass scan), `evaluate`
+//! type-check, vectorized evaluation), `engine` (plans and runs the one-pass
+//! scan), `stats` (what the scan accumulates), `columns` (Arrow values in
+//! Spark's terms: types, numbers, text, key hashes, dates), `evaluate`
 //! (pass/fail and profiles, sans-IO), `sketch` (histograms, HyperLogLog,
 //! PSI), `dataset` (files and readers, local or object storage), `store`
 //! (profiles, local or object storage),
 //! `quarantine`, `output` (JUnit, Prometheus text). The CLI is thin glue
 //! over `check`.
 
+pub mod columns;
 pub mod dataset;
 pub mod engine;
 pub mod evaluate;
@@ -20,6 +23,7 @@ pub mod quarantine;
 pub mod sketch;
 pub mod spec;
 pub mod sql;
+pub mod stats;
 pub mod store;
 
 use std::collections::BTreeMap;

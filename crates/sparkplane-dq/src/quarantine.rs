@@ -26,8 +26,8 @@ use sparkplane_api::dq::{CheckSeverity, DqSpec, QuarantineMode};
 use sparkplane_storage::{Location, StorageError, Store};
 
 use crate::DqError;
+use crate::columns;
 use crate::dataset::{self, DataFile, Root, Unit};
-use crate::engine;
 use crate::evaluate::DqReport;
 use crate::sql::Predicate;
 
@@ -225,7 +225,7 @@ fn failing_mask(
             let (lo, hi) = (range.min.unwrap_or(f64::NEG_INFINITY), range.max.unwrap_or(f64::INFINITY));
             let mut scratch = Vec::new();
             let valid: Vec<usize> = (0..rows).filter(|r| a.is_valid(*r)).collect();
-            if let Some(values) = engine::numeric(a.as_ref(), &mut scratch) {
+            if let Some(values) = columns::numeric(a.as_ref(), &mut scratch) {
                 for (row, v) in valid.iter().zip(values) {
                     mask[*row] |= !(*v >= lo && *v <= hi);
                 }
@@ -234,7 +234,7 @@ fn failing_mask(
         if let Some(accepted) = &check.accepted_values
             && let Some(a) = column(&accepted.column)
         {
-            engine::for_each_text(a.as_ref(), |row, text| {
+            columns::for_each_text(a.as_ref(), |row, text| {
                 if let Some(t) = text {
                     mask[row] |= !accepted.values.iter().any(|v| v == t);
                 }
@@ -244,7 +244,7 @@ fn failing_mask(
             && let Some(a) = column(&re.column)
             && let Ok(re) = regex::Regex::new(&format!("^(?:{})$", re.pattern))
         {
-            engine::for_each_text(a.as_ref(), |row, text| {
+            columns::for_each_text(a.as_ref(), |row, text| {
                 if let Some(t) = text {
                     mask[row] |= !re.is_match(t);
                 }

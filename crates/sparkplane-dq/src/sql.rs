@@ -380,7 +380,7 @@ impl Predicate {
             DataType::Null => Ok(BooleanArray::new_null(rows)),
             other => Err(ArrowError::InvalidArgumentError(format!(
                 "the predicate gives {} values, not true/false",
-                crate::engine::spark_type(other)
+                crate::columns::spark_type(other)
             ))),
         }
     }
@@ -490,8 +490,8 @@ fn common_type(a: &DataType, b: &DataType) -> Result<DataType, ArrowError> {
     }
     Err(ArrowError::InvalidArgumentError(format!(
         "cannot compare or combine {} with {}",
-        crate::engine::spark_type(a),
-        crate::engine::spark_type(b)
+        crate::columns::spark_type(a),
+        crate::columns::spark_type(b)
     )))
 }
 
@@ -518,7 +518,7 @@ fn boolean(v: Val, rows: usize) -> Result<BooleanArray, ArrowError> {
         DataType::Null => Ok(BooleanArray::new_null(array.len())),
         other => Err(ArrowError::InvalidArgumentError(format!(
             "AND, OR and NOT need true/false operands, not {}",
-            crate::engine::spark_type(other)
+            crate::columns::spark_type(other)
         ))),
     }
 }
@@ -580,7 +580,7 @@ fn eval(expr: &Expr, rows: usize, column: &dyn Fn(&str) -> Option<ArrayRef>) -> 
             if !x.array().data_type().is_numeric() {
                 return Err(ArrowError::InvalidArgumentError(format!(
                     "arithmetic needs numbers, not {}",
-                    crate::engine::spark_type(x.array().data_type())
+                    crate::columns::spark_type(x.array().data_type())
                 )));
             }
             // Division by zero is NULL in SQL engines such as Spark's, not an error.
@@ -694,7 +694,7 @@ fn call(f: Function, args: &[Expr], rows: usize, column: &dyn Fn(&str) -> Option
             if !a.data_type().is_numeric() {
                 return Err(ArrowError::InvalidArgumentError(format!(
                     "abs needs a number, not {}",
-                    crate::engine::spark_type(a.data_type())
+                    crate::columns::spark_type(a.data_type())
                 )));
             }
             let d = arrow_cast::cast(a.as_ref(), &DataType::Float64)?;
