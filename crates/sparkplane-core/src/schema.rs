@@ -159,6 +159,24 @@ pub fn schema(kind: DocKind) -> &'static DocSchema {
     }
 }
 
+/// Checks `doc` against `T`'s strict schema (every problem at once, each with
+/// its span), then reads it as a `T`. `what` names the kind of file in the
+/// message of the rare problem the schema lets through.
+pub fn load_typed<T: JsonSchema + serde::de::DeserializeOwned>(doc: &Node, what: &str) -> Result<T, Diagnostics> {
+    let problems = schema_of::<T>().check(doc, Completeness::Complete);
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    let mut value = doc.to_json();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Diagnostic::error("invalid-document", "", format!("not a {what}: {e}")).with_span(Some(doc.span.clone())).into()
+    })
+}
+
 /// The strict schema of a type defined outside the api crate (price sheets,
 /// budgets, SLO lists), for files that have no `kind` of their own. A mapping
 /// document may also carry `apiVersion` and `kind`, which such readers ignore.
@@ -291,6 +309,9 @@ impl Checker<'_> {
             self.check_enum(node, &options, path, out);
             return;
         }
+        if let Some(branches) = schema.get("oneOf").and_then(Value::as_array) {
+            return self.check_tagged(node, branches, path, out);
+        }
         if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
             let passes = branches.iter().any(|b| {
                 let mut trial = Diagnostics::new();
@@ -359,6 +380,48 @@ impl Checker<'_> {
         }
     }
 
+    /// A `oneOf` (how an externally tagged enum is described: one mapping
+    /// per variant, keyed by its name): checks the node against the variant
+    /// its key names, so the problem is reported where it is.
+    fn check_tagged(&self, node: &Node, branches: &[Value], path: &FieldPath, out: &mut Diagnostics) {
+        let branches: Vec<&Value> = branches.iter().map(|b| self.schema.resolve(b)).collect();
+        let tags: Vec<&str> = branches
+            .iter()
+            .filter_map(|b| b.get("properties").and_then(Value::as_object))
+            .flat_map(|p| p.keys().map(String::as_str))
+            .collect();
+        if let NodeValue::Map(entries) = &node.value {
+            let named = branches
+                .iter()
+                .find(|b| entries.iter().any(|(k, _, _)| b.get("properties").and_then(|p| p.get(k)).is_some()));
+            if let Some(branch) = named {
+                return self.check(node, branch, path, out);
+            }
+        }
+        let passes = branches.iter().any(|b| {
+            let mut trial = Diagnostics::new();
+            self.check(node, b, path, &mut trial);
+            trial.is_empty()
+        });
+        if passes {
+            return;
+        }
+        let mut diag = Diagnostic::error(
+            "wrong-type",
+            path.to_string(),
+            format!("{} is not an accepted value here", describe(node)),
+        )
+        .with_span(Some(node.span.clone()));
+        if !tags.is_empty() {
+            let first_key = node.as_map().and_then(|e| e.first()).map(|(k, _, _)| k.as_str());
+            diag = match first_key.and_then(|k| did_you_mean(k, tags.iter().copied())) {
+                Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+                None => diag.with_help(format!("write a mapping with one of: {}", tags.join(", "))),
+            };
+        }
+        out.push(diag);
+    }
+
     /// Reports a value outside `options`; returns whether it was inside.
     fn check_enum(&self, node: &Node, options: &[Value], path: &FieldPath, out: &mut Diagnostics) -> bool {
         if options.contains(&node.to_json()) {
@@ -388,6 +451,8 @@ impl Checker<'_> {
     ) {
         let props = schema.get("properties").and_then(Value::as_object);
         let additional = schema.get("additionalProperties");
+        // Required fields an unknown key was taken for (its did-you-mean): one mistake, one error.
+        let mut guessed: Vec<&str> = Vec::new();
         for (key, key_span, value) in entries {
             let child = path.key(key);
             match props.and_then(|p| p.get(key)) {
@@ -400,7 +465,10 @@ impl Checker<'_> {
                             Diagnostic::error("unknown-field", child.to_string(), format!("unknown field `{key}`"))
                                 .with_span(Some(key_span.clone()));
                         diag = match did_you_mean(key, names.iter().copied()) {
-                            Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+                            Some(guess) => {
+                                guessed.push(guess);
+                                diag.with_help(format!("did you mean `{guess}`?"))
+                            }
                             None if names.len() <= 12 => {
                                 diag.with_help(format!("fields allowed here: {}", names.join(", ")))
                             }
@@ -421,7 +489,7 @@ impl Checker<'_> {
                 schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
             {
                 let present = entries.iter().any(|(k, _, v)| k == required && !matches!(v.value, NodeValue::Null));
-                if !present {
+                if !present && !guessed.contains(&required) {
                     out.push(
                         Diagnostic::error(
                             "missing-field",

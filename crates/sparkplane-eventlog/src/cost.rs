@@ -50,7 +50,7 @@ const SPOT_LABELS: &[(&str, &str)] = &[
 ///
 /// Loaded by the caller from YAML (as a JSON value); every price must be given,
 /// unknown fields are refused so a misspelt price never silently becomes zero.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PriceSheet {
     /// USD per core-hour (one Spark executor core, i.e. one vCPU, for an hour).
@@ -67,7 +67,7 @@ pub struct PriceSheet {
 }
 
 /// A node pool's own prices; each one unset falls back to the [`PriceSheet`]'s.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PoolPrices {
     /// USD per core-hour.
@@ -389,7 +389,7 @@ pub fn chargeback(costs: &[AppCost], by: GroupBy) -> Vec<CostRow> {
 ///   data-platform: {monthly: 1200}
 ///   ml: {monthly: 5000, warningPercent: 70}
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Budgets {
     /// Percent of a budget at which a team is warned, unless the team says otherwise.
@@ -411,7 +411,7 @@ fn default_critical_percent() -> f64 {
 }
 
 /// One team's budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TeamBudget {
     /// USD per month.

@@ -49,7 +49,7 @@ pub fn error_ratio_record(window: &str) -> String {
 }
 
 /// What an SLO covers.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SloScope {
     /// Every run of one SparkJob (the `sparkjob` label).
@@ -59,7 +59,7 @@ pub enum SloScope {
 }
 
 /// A success-rate objective: the share of applications that must succeed.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SuccessSlo {
     /// Name, unique among SLOs; the `slo` label of the rules.

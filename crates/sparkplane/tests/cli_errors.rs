@@ -261,3 +261,105 @@ fn alias_bomb_is_refused_in_bounded_time_and_memory() {
         assert!(start.elapsed() < std::time::Duration::from_secs(10), "{args} took {:?}", start.elapsed());
     }
 }
+
+/// Runs `args` (`{}` is `file`, holding `text`) in an empty directory; asserts
+/// exit 2, nothing on stdout and nothing written; returns stderr.
+fn file_fails_with_2(file: &str, text: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(file), text).expect("write fixture");
+    std::fs::create_dir(dir.path().join("logs")).expect("logs dir");
+    let args: Vec<&str> = args.iter().map(|a| if *a == "{}" { file } else { a }).collect();
+    let out = sparkplane().args(&args).current_dir(dir.path()).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout: {}", String::from_utf8_lossy(&out.stdout));
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut expected = vec!["logs".to_owned(), file.to_owned()];
+    expected.sort();
+    assert_eq!(left, expected, "{args:?} wrote nothing");
+    stderr
+}
+
+#[test]
+fn tenant_file_every_mistake_at_once() {
+    let text = "apiVersion: sparkplane.dev/v1alpha1
+kind: Tenant
+metadata: {name: data-eng}
+spec:
+  team: data-eng
+  costCenter: cc-1
+  quota:
+    cpu: \"200\"
+    memory: 800 gigs
+    team: data-eng
+    pods: many
+  allowSecretRead: false
+";
+    let err = file_fails_with_2("tenant.yaml", text, &["tenant", "render", "{}", "--out-dir", "out"]);
+    assert_eq!(
+        err,
+        "tenant.yaml:9:13: error: spec.quota.memory: `800 gigs` is not a Kubernetes quantity: the suffix ` gigs` is unknown; write a number with an optional sign and fraction, then a decimal suffix (n, u, m, k, M, G, T, P, E), a binary suffix (Ki, Mi, Gi, Ti, Pi, Ei) or an exponent (e3), e.g. `4Gi`, `129G`, `7910m` or `1e3`
+  help: write a number with an optional suffix: `8`, `500m` (CPU), `64Gi` (memory)
+tenant.yaml:10:5: error: spec.quota.team: unknown field `team`
+  help: fields allowed here: configmaps, cpu, gpus, memory, pods, pvcs, services
+tenant.yaml:11:11: error: spec.quota.pods: expected a whole number, found `many`
+tenant.yaml:12:3: error: spec.allowSecretRead: unknown field `allowSecretRead`
+  help: did you mean `allowSecretReads`?
+4 errors
+"
+    );
+}
+
+#[test]
+fn price_sheet_every_mistake_at_once() {
+    let text =
+        "coreHour: \"0.05\"\ngibHour: 0.005\nspotMultiplyer: 0.3\nnodePools:\n  spot: {coreHour: 0.01, gpuHours: 1}\n";
+    let err = file_fails_with_2("prices.yaml", text, &["cost", "logs", "--price-sheet", "{}"]);
+    assert_eq!(
+        err,
+        "prices.yaml:1:11: error: coreHour: expected a number, found `0.05`
+prices.yaml:3:1: error: spotMultiplyer: unknown field `spotMultiplyer`
+  help: did you mean `spotMultiplier`?
+prices.yaml:5:26: error: nodePools.spot.gpuHours: unknown field `gpuHours`
+  help: did you mean `gpuHour`?
+prices.yaml:1:1: error: gpuHour: required field `gpuHour` is missing
+  help: add `gpuHour:` under `the document root`
+4 errors
+"
+    );
+}
+
+#[test]
+fn budgets_every_mistake_at_once() {
+    let text =
+        "warningPercent: eighty\nteams:\n  data-platform: {monthly: 1200, warnPercent: 70}\n  ml: {monthly: [5000]}\n";
+    let err = file_fails_with_2("budgets.yaml", text, &["cost", "logs", "--budget", "{}"]);
+    assert_eq!(
+        err,
+        "budgets.yaml:1:17: error: warningPercent: expected a number, found `eighty`
+budgets.yaml:3:34: error: teams.data-platform.warnPercent: unknown field `warnPercent`
+  help: did you mean `warningPercent`?
+budgets.yaml:4:17: error: teams.ml.monthly: expected a number, found a list
+3 errors
+"
+    );
+}
+
+#[test]
+fn slo_file_every_mistake_at_once() {
+    let text = "- name: trips\n  scope: {jobb: trips-etl}\n  objective: 0.99\n- name: ml\n  scope: {team: ml}\n  objectiv: 0.9\n";
+    let err = file_fails_with_2("slos.yaml", text, &["observe", "rules", "--slo", "{}"]);
+    assert_eq!(
+        err,
+        "slos.yaml:2:10: error: [0].scope: a mapping is not an accepted value here
+  help: did you mean `job`?
+slos.yaml:6:3: error: [1].objectiv: unknown field `objectiv`
+  help: did you mean `objective`?
+2 errors
+"
+    );
+}

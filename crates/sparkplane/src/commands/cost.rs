@@ -84,21 +84,11 @@ impl CostSettings {
     }
 }
 
-/// Reads a YAML document into `T`; `apiVersion` and `kind`, when present, are allowed and dropped.
-pub(crate) fn read_document<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Failure> {
+/// Reads a YAML document into `T`, every structural mistake at once with its
+/// line and column; `apiVersion` and `kind`, when present, are allowed and dropped.
+pub(crate) fn read_document<T: DeserializeOwned + schemars::JsonSchema>(path: &Path, what: &str) -> Result<T, Failure> {
     let doc = read_yaml(path)?;
-    let mut value = doc.to_json();
-    if let Some(map) = value.as_object_mut() {
-        map.remove("apiVersion");
-        map.remove("kind");
-    }
-    serde_json::from_value(value).map_err(|e| {
-        Failure::Invalid(
-            Diagnostic::error("invalid-document", "", format!("{} is not a {what}: {e}", path.display()))
-                .with_span(Some(doc.span.clone()))
-                .into(),
-        )
-    })
+    sparkplane_core::schema::load_typed::<T>(&doc, what).map_err(Failure::Invalid)
 }
 
 /// The result `cost` prints.

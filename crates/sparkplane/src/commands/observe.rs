@@ -14,16 +14,31 @@ use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_yaml;
 
-/// Reads SLOs: a YAML list of `{name, scope: {job: NAME} | {team: NAME}, objective}`.
+const SLO_HELP: &str = "write e.g. `- {name: trips-etl, scope: {job: trips-etl}, objective: 0.99}`";
+
+/// Reads SLOs: a YAML list of `{name, scope: {job: NAME} | {team: NAME}, objective}`,
+/// every structural mistake at once with its line and column.
 fn read_slos(path: &Path) -> Result<Vec<SuccessSlo>, Failure> {
     let doc = read_yaml(path)?;
-    serde_json::from_value(doc.to_json()).map_err(|e| {
-        Failure::Invalid(
-            Diagnostic::error("bad-slo", "", format!("{} is not a list of SLOs: {e}", path.display()))
-                .with_span(Some(doc.span.clone()))
-                .with_help("write e.g. `- {name: trips-etl, scope: {job: trips-etl}, objective: 0.99}`")
-                .into(),
-        )
+    if !matches!(doc.value, sparkplane_core::yaml::NodeValue::Seq(_)) {
+        return Err(Failure::Invalid(
+            Diagnostic::error(
+                "bad-slo",
+                "",
+                format!("{} is not a list of SLOs: it is a {}", path.display(), doc.type_name()),
+            )
+            .with_span(Some(doc.span.clone()))
+            .with_help(SLO_HELP)
+            .into(),
+        ));
+    }
+    sparkplane_core::schema::load_typed::<Vec<SuccessSlo>>(&doc, "list of SLOs").map_err(|mut problems| {
+        for problem in &mut problems.0 {
+            if problem.help.is_none() {
+                problem.help = Some(SLO_HELP.into());
+            }
+        }
+        Failure::Invalid(problems)
     })
 }
 
