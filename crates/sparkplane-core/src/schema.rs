@@ -670,6 +670,52 @@ mod tests {
         assert!(d.0[0].message.contains("sparkplane.dev/v1alpha1"), "{}", d.0[0].message);
     }
 
+    #[derive(schemars::JsonSchema, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Watch {
+        name: String,
+        scope: Scope,
+        objective: f64,
+    }
+
+    #[derive(schemars::JsonSchema, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    enum Scope {
+        Job(String),
+        Team(String),
+    }
+
+    #[test]
+    fn typed_files_get_every_problem_with_its_location() {
+        let text = "- name: a\n  scope: {job: 3}\n  objectiv: 0.9\n- name: b\n  scope: {jobb: x}\n  objective: high\n";
+        let node = parse_single(&Source::new("w.yaml", text)).unwrap();
+        let err = load_typed::<Vec<Watch>>(&node, "list").err().unwrap();
+        let got: Vec<_> = err
+            .0
+            .iter()
+            .map(|d| (d.path.as_str(), d.code, d.span.as_ref().map(|s| (s.at.line, s.at.column))))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("[0].scope.job", "wrong-type", Some((2, 16))),
+                ("[0].objectiv", "unknown-field", Some((3, 3))),
+                ("[1].scope", "wrong-type", Some((5, 10))),
+                ("[1].objective", "wrong-type", Some((6, 14))),
+            ]
+        );
+        assert_eq!(
+            err.0[1].help.as_deref(),
+            Some("did you mean `objective`?"),
+            "no second error for the missing field"
+        );
+        assert_eq!(err.0[2].help.as_deref(), Some("did you mean `job`?"));
+        let good = parse_single(&Source::new("w.yaml", "- {name: a, scope: {team: t}, objective: 0.9}\n")).unwrap();
+        assert_eq!(load_typed::<Vec<Watch>>(&good, "list").map(|w| w.len()).ok(), Some(1));
+    }
+
     #[test]
     fn lists_fields_at_a_path() {
         let fields = schema(DocKind::SparkJob).fields_at(&FieldPath::parse("spec.dynamicAllocation").unwrap());
