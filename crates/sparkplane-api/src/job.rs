@@ -505,8 +505,10 @@ pub struct RoleSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Affinity>,
     /// A pod-template fragment merged under what sparkplane renders (sidecars, init containers, …).
+    /// (Boxed: a PodTemplateSpec is 1.8 KiB even when empty, and an
+    /// operator keeps every SparkJob in memory.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pod_template: Option<PodTemplateSpec>,
+    pub pod_template: Option<Box<PodTemplateSpec>>,
 }
 
 /// Driver settings.

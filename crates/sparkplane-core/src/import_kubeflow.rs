@@ -1146,7 +1146,7 @@ impl<'a> Importer<'a> {
         role.tolerations =
             self.take_typed::<Vec<Toleration>>(&p.key("tolerations"), "list of tolerations").unwrap_or_default();
         role.node_selector = self.take_string_map(&p.key("nodeSelector"));
-        role.pod_template = self.take_typed::<PodTemplateSpec>(&p.key("template"), "pod template");
+        role.pod_template = self.take_typed::<PodTemplateSpec>(&p.key("template"), "pod template").map(Box::new);
 
         for field in ["podSecurityContext", "securityContext"] {
             self.skip(&p.key(field), RESTRICTED);

@@ -469,7 +469,7 @@ pub fn role_env(input: &RenderInput<'_>, role: SparkRole) -> Vec<EnvVar> {
 pub fn pod_template(input: &RenderInput<'_>, role: SparkRole) -> PodTemplateSpec {
     let spec = &input.job.job.spec;
     let role_spec = role_spec(input, role);
-    let mut template = role_spec.and_then(|r| r.pod_template.clone()).unwrap_or_default();
+    let mut template = role_spec.and_then(|r| r.pod_template.as_deref().cloned()).unwrap_or_default();
     let container_name = match role {
         SparkRole::Driver => DRIVER_CONTAINER,
         SparkRole::Executor => EXECUTOR_CONTAINER,

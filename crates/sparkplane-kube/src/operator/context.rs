@@ -13,6 +13,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use sparkplane_api::SparkJob;
+use sparkplane_api::job::SparkJobStatus;
 use sparkplane_core::operator::queue::Waiting;
 use sparkplane_core::operator::{DriverView, ExecutorFacts, ExecutorView};
 use sparkplane_core::operator::{Platform, Prepared};
@@ -116,10 +117,19 @@ pub struct Context {
 
 /// The status writes the job cache may not have seen yet, per job: the
 /// resource versions the operator read the job at or wrote it to before its
-/// last write, and that last write's answer.
+/// last write, and that last write's answer — its status and resource
+/// version only: the spec and metadata are the cache's, so a burst of
+/// thousands of writes does not keep a second copy of every job.
 #[derive(Debug, Default)]
 pub struct StatusWrites {
-    jobs: HashMap<(String, String), (Vec<String>, Arc<SparkJob>)>,
+    jobs: HashMap<(String, String), Written>,
+}
+
+#[derive(Debug)]
+struct Written {
+    superseded: Vec<String>,
+    version: Option<String>,
+    status: Option<Arc<SparkJobStatus>>,
 }
 
 impl StatusWrites {
@@ -127,29 +137,35 @@ impl StatusWrites {
     /// `answer` what the API server returned.
     pub fn remember(&mut self, read: &SparkJob, answer: SparkJob) {
         let key = (read.namespace().unwrap_or_default(), read.name_any());
-        let mut answer = answer;
-        // As in the job cache: field-ownership records are never read here.
-        answer.managed_fields_mut().clear();
-        let answer = Arc::new(answer);
-        let (superseded, latest) = self.jobs.entry(key).or_insert_with(|| (Vec::new(), Arc::clone(&answer)));
-        let older =
-            [read.resource_version(), (!Arc::ptr_eq(latest, &answer)).then(|| latest.resource_version()).flatten()];
+        let version = answer.resource_version();
+        let status = answer.status.map(Arc::new);
+        let written = self.jobs.entry(key).or_insert_with(|| Written {
+            superseded: Vec::new(),
+            version: version.clone(),
+            status: status.clone(),
+        });
+        let older = [read.resource_version(), (written.version != version).then(|| written.version.take()).flatten()];
         for rv in older.into_iter().flatten() {
-            if !superseded.contains(&rv) {
-                superseded.push(rv);
+            if !written.superseded.contains(&rv) {
+                written.superseded.push(rv);
             }
         }
-        *latest = answer;
+        written.version = version;
+        written.status = status;
     }
 
     /// The newest copy of `job` known: the cache's, unless the cache still
-    /// shows a version older than the last status write. Forgets the write
-    /// once the cache shows it (or a newer change by anyone).
+    /// shows a version older than the last status write (then the cache's
+    /// job with that write's status and version). Forgets the write once
+    /// the cache shows it (or a newer change by anyone).
     pub fn freshest(&mut self, job: Arc<SparkJob>) -> Arc<SparkJob> {
         let key = (job.namespace().unwrap_or_default(), job.name_any());
-        let Some((superseded, latest)) = self.jobs.get(&key) else { return job };
-        if job.resource_version().is_some_and(|rv| superseded.contains(&rv)) {
-            return Arc::clone(latest);
+        let Some(written) = self.jobs.get(&key) else { return job };
+        if job.resource_version().is_some_and(|rv| written.superseded.contains(&rv)) {
+            let mut newer = (*job).clone();
+            newer.status = written.status.as_deref().cloned();
+            newer.metadata.resource_version.clone_from(&written.version);
+            return Arc::new(newer);
         }
         self.jobs.remove(&key);
         job
@@ -330,8 +346,52 @@ impl Context {
 /// of its executors, each with the owner it names.
 #[derive(Debug, Default)]
 pub struct JobPods {
-    drivers: BTreeMap<String, Driver>,
-    executors: BTreeMap<String, (Option<u64>, ExecutorFacts)>,
+    drivers: Named<Driver>,
+    executors: Named<(Option<u64>, ExecutorFacts)>,
+}
+
+/// Pods by name, in a plain vector: a job has a driver or two and at most
+/// a few hundred executors, and a map's nodes (a B-tree leaf is room for
+/// eleven) made the index 3.7 KiB a job at 10,000 jobs.
+#[derive(Debug)]
+struct Named<T>(Vec<(Box<str>, T)>);
+
+impl<T> Default for Named<T> {
+    fn default() -> Self {
+        Named(Vec::new())
+    }
+}
+
+impl<T> Named<T> {
+    fn insert(&mut self, name: String, value: T) {
+        match self.0.iter_mut().find(|(n, _)| **n == *name) {
+            Some((_, slot)) => *slot = value,
+            None => {
+                self.0.push((name.into_boxed_str(), value));
+                self.0.shrink_to_fit();
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| &**n != name);
+    }
+
+    fn get(&self, name: &str) -> Option<&T> {
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// A driver pod as indexed: its view, its own uid and the SparkJob that

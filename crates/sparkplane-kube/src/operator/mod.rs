@@ -72,6 +72,9 @@ where
     (store, task)
 }
 
+/// The annotation `kubectl apply` keeps a copy of the object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// Runs the operator until `shutdown` completes (Ctrl-C, SIGTERM) or, with
 /// leader election, until this replica loses the Lease (an error then, so
 /// the process exits and restarts as a standby).
@@ -158,8 +161,12 @@ pub async fn run(
         watcher(jobs, watcher::Config::default())
             .default_backoff()
             // The cache keeps every job: without their field-ownership
-            // records (never read here) each takes a fraction of the memory.
-            .modify(|job| job.managed_fields_mut().clear())
+            // records and `kubectl apply`'s copy of the whole object (never
+            // read here) each takes a fraction of the memory.
+            .modify(|job| {
+                job.managed_fields_mut().clear();
+                job.annotations_mut().remove(LAST_APPLIED);
+            })
             .reflect(job_writer)
             .inspect_ok(move |event| {
                 if matches!(event, watcher::Event::InitDone) {
