@@ -4,16 +4,14 @@
 //! `ExecutorPodsAllocator` would — named `<podNamePrefix>-exec-<n>`,
 //! labelled `spark-app-selector`, `spark-role=executor`, `spark-exec-id`
 //! plus `spark.kubernetes.executor.label.*`, owned by the driver pod, with
-//! memory `spark.executor.memory` + `memoryOverhead` (+ PySpark memory) as
-//! request and limit, and `spark.kubernetes.executor.request.cores` (else
-//! `spark.executor.cores`) as the CPU request.
+//! memory and CPU request as the one sizing model
+//! (`sparkplane_core::sizing::size_properties`) reads Spark's properties.
 //!
 //! Owns: what the stand-in reads and the executor pods it makes. Pure.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use sparkplane_api::quantity::MemorySize;
 
 /// Reads Java properties text (`key=value`, `key: value`, `#`/`!`
 /// comments, backslash escapes); later keys win.
@@ -68,18 +66,11 @@ pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn mib(text: Option<&String>) -> u64 {
-    text.and_then(|t| t.parse::<MemorySize>().ok()).map_or(0, MemorySize::mib)
-}
-
-/// How many executors the driver asks for at start.
+/// How many executors the driver asks for at start (the one sizing model's
+/// count: `spark.executor.instances`, default 2, or under dynamic
+/// allocation the largest of its initial, minimum and instances).
 pub fn initial_executors(props: &BTreeMap<String, String>) -> u32 {
-    let n = |k: &str| props.get(k).and_then(|v| v.trim().parse::<u32>().ok());
-    if props.get("spark.dynamicAllocation.enabled").is_some_and(|v| v == "true") {
-        n("spark.dynamicAllocation.initialExecutors").or_else(|| n("spark.dynamicAllocation.minExecutors")).unwrap_or(0)
-    } else {
-        n("spark.executor.instances").unwrap_or(2)
-    }
+    sparkplane_core::sizing::size_properties(props).sized.executors.initial
 }
 
 /// The executor pods a driver pod creates, given its properties.
@@ -101,18 +92,11 @@ pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>) -> Vec<Va
         .cloned()
         .or_else(|| driver["spec"]["containers"][0]["image"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    // Spark's default executor heap is 1g.
-    let heap = props.get("spark.executor.memory").map_or(1024, |text| mib(Some(text)));
-    let overhead = match props.get("spark.executor.memoryOverhead") {
-        Some(text) => mib(Some(text)),
-        None => (heap / 10).max(384),
-    };
-    let memory = heap + overhead + mib(props.get("spark.executor.pyspark.memory"));
-    let cpu = props
-        .get("spark.kubernetes.executor.request.cores")
-        .or_else(|| props.get("spark.executor.cores"))
-        .cloned()
-        .unwrap_or_else(|| "1".into());
+    // Sized as Spark sizes them, by the one sizing model (sparkplane-core).
+    let sized = sparkplane_core::sizing::size_properties(props).sized;
+    let memory = sized.executor.pod_memory.mib();
+    let cpu = sized.executor.cpu_request.to_kubernetes();
+    let count = sized.executors.initial;
     let mut selector = serde_json::Map::new();
     for (key, value) in props {
         let node_key = key
@@ -122,7 +106,7 @@ pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>) -> Vec<Va
             selector.insert(k.to_owned(), json!(value));
         }
     }
-    (1..=initial_executors(props))
+    (1..=count)
         .map(|id| {
             let mut labels = serde_json::Map::new();
             for (key, value) in props {
