@@ -66,13 +66,6 @@ pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// How many executors the driver asks for at start (the one sizing model's
-/// count: `spark.executor.instances`, default 2, or under dynamic
-/// allocation the largest of its initial, minimum and instances).
-pub fn initial_executors(props: &BTreeMap<String, String>) -> u32 {
-    sparkplane_core::sizing::size_properties(props).sized.executors.initial
-}
-
 /// The executor pods a driver pod creates, given its properties.
 pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>) -> Vec<Value> {
     let meta = &driver["metadata"];
@@ -197,6 +190,6 @@ mod tests {
         assert_eq!(plain[0]["spec"]["containers"][0]["resources"]["limits"]["memory"], "9011Mi");
         let dynamic =
             parse_properties("spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=3\n");
-        assert_eq!(initial_executors(&dynamic), 3);
+        assert_eq!(executor_pods(&driver, &dynamic).len(), 3, "the initial count under dynamic allocation");
     }
 }
