@@ -11,10 +11,14 @@
 //! with [`Behaviour`].
 //!
 //! It owns HTTP and threads only; the semantics live in `store`, paths and
-//! discovery in `resources`, selectors in `selector`. What it does not do:
-//! authentication, admission, validation of object schemas, field ownership
-//! conflicts of server-side apply, namespace existence checks.
+//! discovery in `resources` (stored CustomResourceDefinitions add their
+//! resources to it), selectors in `selector`, ValidatingAdmissionPolicy in
+//! `admission` (CEL, with the limits its documentation lists). What it does
+//! not do: authentication and authorization, webhooks, validation of object
+//! schemas, field ownership conflicts of server-side apply, namespace
+//! existence checks.
 
+mod admission;
 mod cluster;
 mod http;
 mod kubelet;
@@ -32,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::resources::{ResourcePath, Route};
+use crate::resources::{CustomResource, ResourcePath, Route};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Answer, Store, WriteOptions, status};
 
@@ -412,7 +416,7 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
         return;
     }
     let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
-    match route(&parsed) {
+    match route(&parsed, || shared.lock().store.custom_resources()) {
         Some(Handling::Watch(path)) => watch(shared, request, &path, &parsed),
         Some(Handling::FollowLog(namespace, name)) if flag("follow") => follow_log(shared, request, &namespace, &name),
         Some(Handling::FollowLog(namespace, name)) => {
@@ -444,7 +448,7 @@ enum Handling {
 }
 
 /// Requests answered without touching the store, or streamed.
-fn route(parsed: &Parsed) -> Option<Handling> {
+fn route(parsed: &Parsed, custom: impl Fn() -> Vec<CustomResource>) -> Option<Handling> {
     let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
     if let Some(document) = resources::openapi_v3(&parsed.path) {
         return Some(Handling::Answer(Answer::Json(200, document)));
@@ -452,13 +456,13 @@ fn route(parsed: &Parsed) -> Option<Handling> {
     match resources::route(&parsed.path) {
         Route::Version => Some(Handling::Answer(Answer::Json(200, resources::version_info()))),
         Route::CoreVersions => Some(Handling::Answer(Answer::Json(200, resources::core_versions()))),
-        Route::Groups => Some(Handling::Answer(Answer::Json(200, resources::group_list()))),
-        Route::Group(g) => Some(Handling::Answer(match resources::group(&g) {
+        Route::Groups => Some(Handling::Answer(Answer::Json(200, resources::group_list(&custom())))),
+        Route::Group(g) => Some(Handling::Answer(match resources::group(&g, &custom()) {
             Some(v) => Answer::Json(200, v),
             None => status(404, "NotFound", "the server could not find the requested resource".into(), json!({})),
         })),
         Route::ResourceList { group, version } => {
-            Some(Handling::Answer(match resources::resource_list(&group, &version) {
+            Some(Handling::Answer(match resources::resource_list(&group, &version, &custom()) {
                 Some(v) => Answer::Json(200, v),
                 None => status(404, "NotFound", "the server could not find the requested resource".into(), json!({})),
             }))

@@ -60,7 +60,64 @@ pub const KNOWN: &[KnownResource] = &[
     known("coordination.k8s.io", "v1", "leases", "Lease", true),
     known("events.k8s.io", "v1", "events", "Event", true),
     known("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
+    known("apps", "v1", "deployments", "Deployment", true),
+    known("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
+    known("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false),
+    known(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        false,
+    ),
 ];
+
+/// A resource a stored CustomResourceDefinition serves: discovery lists it
+/// as the API server does once the CRD is established (at once, here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomResource {
+    /// `spec.group`.
+    pub group: String,
+    /// One served version.
+    pub version: String,
+    /// `spec.names.plural`.
+    pub plural: String,
+    /// `spec.names.kind`.
+    pub kind: String,
+    /// `spec.scope` is `Namespaced`.
+    pub namespaced: bool,
+    /// `spec.names.shortNames`.
+    pub short_names: Vec<String>,
+}
+
+impl CustomResource {
+    /// The resources one CRD object serves (one per served version).
+    pub fn from_crd(crd: &Value) -> Vec<CustomResource> {
+        let spec = &crd["spec"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let short_names: Vec<String> = spec["names"]["shortNames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        spec["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["served"].as_bool() != Some(false))
+            .map(|v| CustomResource {
+                group: text(&spec["group"]),
+                version: text(&v["name"]),
+                plural: text(&spec["names"]["plural"]),
+                kind: text(&spec["names"]["kind"]),
+                namespaced: spec["scope"].as_str() != Some("Cluster"),
+                short_names: short_names.clone(),
+            })
+            .filter(|r| !r.group.is_empty() && !r.version.is_empty() && !r.plural.is_empty())
+            .collect()
+    }
+}
 
 /// The short names discovery lists for a resource, as the API server (and
 /// for custom resources, their CRD: `sparkjobs` has `sj`) declares them;
@@ -236,10 +293,35 @@ pub fn core_versions() -> Value {
     })
 }
 
-fn groups() -> Vec<(&'static str, &'static str)> {
-    let mut groups: Vec<(&str, &str)> =
-        KNOWN.iter().filter(|r| !r.group.is_empty()).map(|r| (r.group, r.version)).collect();
-    groups.dedup();
+/// Every served resource: the known table, then what stored CRDs add.
+fn served(custom: &[CustomResource]) -> Vec<CustomResource> {
+    let mut all: Vec<CustomResource> = KNOWN
+        .iter()
+        .map(|r| CustomResource {
+            group: r.group.to_owned(),
+            version: r.version.to_owned(),
+            plural: r.plural.to_owned(),
+            kind: r.kind.to_owned(),
+            namespaced: r.namespaced,
+            short_names: short_names(r.group, r.plural).iter().map(|s| (*s).to_owned()).collect(),
+        })
+        .collect();
+    for r in custom {
+        if !all.iter().any(|k| k.group == r.group && k.version == r.version && k.plural == r.plural) {
+            all.push(r.clone());
+        }
+    }
+    all
+}
+
+/// Named groups in first-seen order, each with its first version.
+fn groups(custom: &[CustomResource]) -> Vec<(String, String)> {
+    let mut groups: Vec<(String, String)> = Vec::new();
+    for r in served(custom).into_iter().filter(|r| !r.group.is_empty()) {
+        if !groups.iter().any(|(g, _)| *g == r.group) {
+            groups.push((r.group, r.version));
+        }
+    }
     groups
 }
 
@@ -253,15 +335,15 @@ fn group_entry(group: &str, version: &str) -> Value {
 }
 
 /// `/apis`.
-pub fn group_list() -> Value {
-    let groups: Vec<Value> = groups().into_iter().map(|(g, v)| group_entry(g, v)).collect();
+pub fn group_list(custom: &[CustomResource]) -> Value {
+    let groups: Vec<Value> = groups(custom).iter().map(|(g, v)| group_entry(g, v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/<group>`, if known.
-pub fn group(name: &str) -> Option<Value> {
-    groups().into_iter().find(|(g, _)| *g == name).map(|(g, v)| {
-        let mut entry = group_entry(g, v);
+pub fn group(name: &str, custom: &[CustomResource]) -> Option<Value> {
+    groups(custom).into_iter().find(|(g, _)| *g == name).map(|(g, v)| {
+        let mut entry = group_entry(&g, &v);
         entry["kind"] = json!("APIGroup");
         entry["apiVersion"] = json!("v1");
         entry
@@ -269,10 +351,10 @@ pub fn group(name: &str) -> Option<Value> {
 }
 
 /// `/api/v1` or `/apis/<group>/<version>`, if known.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+pub fn resource_list(group: &str, version: &str, custom: &[CustomResource]) -> Option<Value> {
     let verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
     let mut resources = Vec::new();
-    for r in KNOWN.iter().filter(|r| r.group == group && r.version == version) {
+    for r in served(custom).iter().filter(|r| r.group == group && r.version == version) {
         let mut resource = json!({
             "name": r.plural,
             "singularName": r.kind.to_ascii_lowercase(),
@@ -280,9 +362,8 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "kind": r.kind,
             "verbs": verbs,
         });
-        let short = short_names(r.group, r.plural);
-        if !short.is_empty() {
-            resource["shortNames"] = json!(short);
+        if !r.short_names.is_empty() {
+            resource["shortNames"] = json!(r.short_names);
         }
         resources.push(resource);
         resources.push(json!({
@@ -458,13 +539,39 @@ mod tests {
 
     #[test]
     fn discovery_lists_short_names_as_the_api_server_does() {
-        let list = resource_list("sparkplane.dev", "v1alpha1").expect("served");
+        let list = resource_list("sparkplane.dev", "v1alpha1", &[]).expect("served");
         let sparkjobs = &list["resources"][0];
         assert_eq!((sparkjobs["name"].as_str(), &sparkjobs["shortNames"]), (Some("sparkjobs"), &json!(["sj"])));
         assert!(list["resources"][1].get("shortNames").is_none(), "subresources have none");
-        let core = resource_list("", "v1").expect("served");
+        let core = resource_list("", "v1", &[]).expect("served");
         assert_eq!(core["resources"][0]["shortNames"], json!(["po"]));
         let secrets = core["resources"].as_array().and_then(|r| r.iter().find(|r| r["name"] == "secrets"));
         assert!(secrets.is_some_and(|s| s.get("shortNames").is_none()), "secrets have no short name");
+    }
+
+    #[test]
+    fn a_stored_crd_adds_its_group_and_served_versions_to_discovery() {
+        let crd = json!({"spec": {
+            "group": "monitoring.coreos.com", "scope": "Namespaced",
+            "names": {"plural": "servicemonitors", "kind": "ServiceMonitor", "shortNames": ["smon"]},
+            "versions": [{"name": "v1", "served": true}, {"name": "v1alpha1", "served": false}],
+        }});
+        let custom = CustomResource::from_crd(&crd);
+        assert_eq!(custom.len(), 1, "unserved versions are not listed");
+        assert_eq!(resource_list("monitoring.coreos.com", "v1", &[]), None, "not before the CRD");
+        let list = resource_list("monitoring.coreos.com", "v1", &custom).expect("served once stored");
+        assert_eq!(list["resources"][0]["kind"], "ServiceMonitor");
+        assert_eq!(list["resources"][0]["shortNames"], json!(["smon"]));
+        let names: Vec<Value> = group_list(&custom)["groups"].as_array().cloned().unwrap_or_default();
+        assert!(names.iter().any(|g| g["name"] == "monitoring.coreos.com"));
+        assert_eq!(
+            group("monitoring.coreos.com", &custom).map(|g| g["preferredVersion"]["version"].clone()),
+            Some(json!("v1"))
+        );
+        let groups: Vec<&str> = names.iter().filter_map(|g| g["name"].as_str()).collect();
+        let mut unique = groups.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), groups.len(), "each group once: {groups:?}");
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::admission;
 use crate::resources::{self, ResourcePath};
 use crate::selector::{FieldSelector, LabelSelector};
 
@@ -163,10 +164,26 @@ impl Store {
         (path.api_version(), path.plural.clone(), path.namespace.clone(), name.to_owned())
     }
 
+    /// The resources stored CustomResourceDefinitions serve.
+    pub fn custom_resources(&self) -> Vec<resources::CustomResource> {
+        self.objects
+            .iter()
+            .filter(|((av, plural, _, _), _)| av == "apiextensions.k8s.io/v1" && plural == "customresourcedefinitions")
+            .flat_map(|(_, crd)| resources::CustomResource::from_crd(crd))
+            .collect()
+    }
+
     /// The kind served at a path.
     pub fn kind_for(&self, path: &ResourcePath) -> String {
         if let Some(known) = path.known() {
             return known.kind.to_owned();
+        }
+        if let Some(custom) = self
+            .custom_resources()
+            .into_iter()
+            .find(|r| r.group == path.group && r.version == path.version && r.plural == path.plural)
+        {
+            return custom.kind;
         }
         let api_version = path.api_version();
         self.objects
@@ -189,6 +206,36 @@ impl Store {
         if self.events.len() > 2 * EVENT_WINDOW {
             self.compact_to(EVENT_WINDOW);
         }
+    }
+
+    /// The stored ValidatingAdmissionPolicies and their bindings, applied to
+    /// a write (subresources are not admitted, as status writes are not).
+    fn admission(
+        &self,
+        path: &ResourcePath,
+        operation: &str,
+        object: &Value,
+        old: Option<&Value>,
+    ) -> Result<(), Answer> {
+        if path.subresource.is_some() {
+            return Ok(());
+        }
+        let of = |plural: &str| -> Vec<&Value> {
+            self.objects
+                .iter()
+                .filter(|((av, p, _, _), _)| av == "admissionregistration.k8s.io/v1" && p == plural)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        let policies = of("validatingadmissionpolicies");
+        if policies.is_empty() {
+            return Ok(());
+        }
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .and_then(|ns| self.objects.get(&("v1".to_owned(), "namespaces".to_owned(), None, ns.to_owned())));
+        let policies = admission::Policies { policies, bindings: of("validatingadmissionpolicybindings"), namespace };
+        admission::admit(&policies, &admission::Request { path, operation, object, old })
     }
 
     /// Checks a body against the path and fills what the server owns.
@@ -273,6 +320,9 @@ impl Store {
                 format!("{} \"{name}\" already exists", qualified(path)),
                 json!({"name": name, "group": group, "kind": path.plural}),
             );
+        }
+        if let Err(refused) = self.admission(path, "CREATE", &body, None) {
+            return refused;
         }
         let uid = self.next_uid();
         let meta = &mut body["metadata"];
@@ -381,6 +431,9 @@ impl Store {
                 json!({"manager": manager, "operation": "Apply", "apiVersion": path.api_version(), "time": now()}),
             );
             new["metadata"]["managedFields"] = Value::Array(managed);
+        }
+        if !subresource_status && let Err(refused) = self.admission(path, "UPDATE", &new, Some(old)) {
+            return refused;
         }
         if options.dry_run {
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();

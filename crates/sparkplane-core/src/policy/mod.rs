@@ -16,6 +16,7 @@
 //! fit them itself: memory numbers come from [`crate::sizing::size_job`] and
 //! the quota check from [`crate::fit`], the one sizing and fit model.
 
+pub mod admission;
 pub mod approval;
 pub mod gatekeeper;
 pub mod rego;
