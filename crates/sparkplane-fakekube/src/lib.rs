@@ -22,6 +22,7 @@ mod admission;
 mod cluster;
 mod http;
 mod kubelet;
+mod protobuf;
 mod quota;
 mod resources;
 mod scheduler;
@@ -376,15 +377,25 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
     let url = request.url().to_owned();
     let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
     let query: BTreeMap<String, String> = form_urlencoded::parse(query_text.as_bytes()).into_owned().collect();
-    let mut text = String::new();
-    text.push_str(&String::from_utf8_lossy(request.body()));
+    let content_type = header(&request, "Content-Type");
+    let body = if content_type.as_deref().is_some_and(|t| t.starts_with(protobuf::CONTENT_TYPE)) {
+        match protobuf::decode(request.body()) {
+            Ok(object) => Some(object),
+            Err(why) => {
+                respond(request, status(415, "UnsupportedMediaType", why, json!({})));
+                return;
+            }
+        }
+    } else {
+        parse_body(&String::from_utf8_lossy(request.body()))
+    };
     let parsed = Parsed {
         method: request.method().to_ascii_uppercase(),
         path: path.to_owned(),
         query,
-        content_type: header(&request, "Content-Type"),
+        content_type,
         user_agent: header(&request, "User-Agent"),
-        body: parse_body(&text),
+        body,
     };
     let (latency, fail) = {
         let mut state = shared.lock();

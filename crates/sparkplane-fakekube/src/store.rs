@@ -295,6 +295,10 @@ impl Store {
             }
             _ => {}
         }
+        if let Some(refused) = too_large(path, &body) {
+            return Err(refused);
+        }
+        let meta = &mut body["metadata"];
         if let Some(manager) = &options.field_manager
             && let Some(m) = meta.as_object_mut()
         {
@@ -718,6 +722,36 @@ impl Store {
     }
 }
 
+/// The API server's limit on a Secret's or ConfigMap's data (1 MiB).
+pub const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+/// A Secret or ConfigMap over [`MAX_DATA_BYTES`], refused as the API server
+/// does (a Helm release past it cannot be stored).
+fn too_large(path: &ResourcePath, body: &Value) -> Option<Answer> {
+    let kind = match (path.group.as_str(), path.plural.as_str()) {
+        ("", "secrets") => "Secret",
+        ("", "configmaps") => "ConfigMap",
+        _ => return None,
+    };
+    let mut total = 0;
+    for field in ["data", "binaryData", "stringData"] {
+        let base64 = field == "binaryData" || (kind == "Secret" && field == "data");
+        for (key, value) in body[field].as_object().into_iter().flatten() {
+            let text = value.as_str().unwrap_or_default();
+            total += key.len() + if base64 { text.len() / 4 * 3 } else { text.len() };
+        }
+    }
+    (total > MAX_DATA_BYTES).then(|| {
+        let name = body["metadata"]["name"].as_str().unwrap_or_default();
+        status(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: data: Too long: must have at most {MAX_DATA_BYTES} bytes"),
+            json!({"name": name, "kind": path.plural}),
+        )
+    })
+}
+
 /// The path of a pod.
 pub fn pod_path(namespace: &str, name: &str) -> ResourcePath {
     ResourcePath {
@@ -783,6 +817,24 @@ mod tests {
         assert_eq!(body(store.create(&sparkjobs(), job.clone(), &WriteOptions::default())).0, 201);
         let (code, again) = body(store.create(&sparkjobs(), job, &WriteOptions::default()));
         assert_eq!((code, again["message"].as_str()), (409, Some("sparkjobs.sparkplane.dev \"x\" already exists")));
+    }
+
+    #[test]
+    fn secrets_and_config_maps_over_one_mebibyte_are_refused() {
+        let mut store = Store::default();
+        let secret = |bytes: usize| {
+            let text = "A".repeat(bytes / 3 * 4);
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": text}})
+        };
+        let (code, refused) =
+            body(store.create(&path("", "v1", "secrets"), secret(1_100_000), &WriteOptions::default()));
+        assert_eq!(
+            (code, refused["message"].as_str()),
+            (422, Some("Secret \"s\" is invalid: data: Too long: must have at most 1048576 bytes"))
+        );
+        assert_eq!(body(store.create(&path("", "v1", "secrets"), secret(900_000), &WriteOptions::default())).0, 201);
+        let map = json!({"metadata": {"name": "m"}, "data": {"k": "x".repeat(MAX_DATA_BYTES)}});
+        assert_eq!(body(store.create(&path("", "v1", "configmaps"), map, &WriteOptions::default())).0, 422);
     }
 
     /// Custom resources (and most built-ins) answer a delete with a Success
