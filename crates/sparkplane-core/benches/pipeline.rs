@@ -9,8 +9,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, Target};
-use sparkplane_core::resolve::{ResolveRequest, resolve};
+use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::{parse_single, to_yaml_stream};
@@ -52,7 +53,7 @@ spec:
 /// validation), size, render native, serialise to YAML.
 fn pipeline(catalog: &Catalog, name: &str, text: &str, target: Target) -> usize {
     let job = parse_single(&Source::new(name, text)).expect("parses");
-    let resolved = resolve(ResolveRequest {
+    let resolved = load(ResolveRequest {
         job: &job,
         job_environment: None,
         catalog,

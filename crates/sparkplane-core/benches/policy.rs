@@ -13,10 +13,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sparkplane_api::layer::EnvironmentPolicy;
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::policy::rego::{RegoFile, RegoPolicies};
 use sparkplane_core::policy::{self, PolicyContext};
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, resolve};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -53,7 +54,7 @@ spec:
 
 fn rendered(catalog: &Catalog, i: usize) -> (ResolvedJob, Vec<RenderedObject>) {
     let job = parse_single(&Source::new("job.yaml", job_text(i))).expect("parses");
-    let resolved = resolve(ResolveRequest {
+    let resolved = load(ResolveRequest {
         job: &job,
         job_environment: None,
         catalog,

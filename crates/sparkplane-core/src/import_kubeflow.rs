@@ -35,6 +35,7 @@ use sparkplane_api::kubeflow;
 use sparkplane_api::{API_VERSION, CpuAmount, Duration, MemorySize, SparkSizeUnit};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::image::ImageRef;
 use crate::source::Span;
 use crate::validate::OWNED_SPARK_KEYS;
 use crate::yaml::{FieldPath, Node, NodeValue, PathSeg};
@@ -376,17 +377,9 @@ fn spark_memory(text: &str, bare: SparkSizeUnit) -> Result<MemorySize, String> {
 }
 
 /// Splits `repo[:tag][@digest]`; a `:` before the last `/` belongs to a registry port.
+/// ([`ImageRef::parse`], the one parser of image references).
 fn split_image(reference: &str) -> Image {
-    let (rest, digest) = match reference.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest.to_owned())),
-        None => (reference, None),
-    };
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (repository, tag) = match rest[slash..].rfind(':') {
-        Some(colon) => (rest[..slash + colon].to_owned(), Some(rest[slash + colon + 1..].to_owned())),
-        None => (rest.to_owned(), None),
-    };
-    Image { repository: Some(repository), tag, digest, ..Default::default() }
+    ImageRef::parse(reference).into_image()
 }
 
 impl<'a> Importer<'a> {
@@ -2018,11 +2011,11 @@ status:
     }
 
     /// The imported document goes through sparkplane's own loader: schema, merge and validation.
-    fn load(report: &ImportReport) -> Result<crate::resolve::ResolvedJob, Diagnostics> {
+    fn load(report: &ImportReport) -> Result<crate::resolved::ResolvedJob, Diagnostics> {
         let text = crate::yaml::to_yaml(&report.document);
         let node = parse_single(&Source::new("imported.yaml", text)).expect("emitted YAML parses");
         let catalog = crate::catalog::Catalog::empty();
-        crate::resolve::resolve(crate::resolve::ResolveRequest {
+        crate::load::load(crate::resolve::ResolveRequest {
             job: &node,
             job_environment: None,
             catalog: &catalog,

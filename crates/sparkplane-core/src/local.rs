@@ -13,7 +13,7 @@ use sparkplane_api::job::AppType;
 
 use crate::diagnostic::Diagnostic;
 use crate::render::{RenderInput, common};
-use crate::resolve::ResolvedJob;
+use crate::resolved::ResolvedJob;
 use crate::sizing::SizedJob;
 
 /// How many ports after the chosen one the Spark UI may move to when it is taken.

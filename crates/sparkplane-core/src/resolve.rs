@@ -5,67 +5,22 @@
 //!
 //! Merge rules: mappings merge key by key; a list or a scalar replaces what a
 //! lower layer had; an explicit `null` removes what a lower layer set.
+//!
+//! Owns: merging and the structural (schema) check of each layer and of the
+//! merged document. Must not: check meaning — that is `validate`, run after
+//! this by `load`, the one step every caller uses.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use sha2::{Digest, Sha256};
 use sparkplane_api::SparkJob;
 
 use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+pub use crate::resolved::{LayerKind, LayerLabel, Origin, ResolvedJob};
 use crate::schema::{self, Completeness, DocKind};
 use crate::source::{LineCol, Source, Span};
-use crate::validate::{self, ValidationTarget};
+use crate::validate::ValidationTarget;
 use crate::yaml::{FieldPath, Node, NodeValue, PathSeg, parse_single};
-
-/// Where a layer came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LayerKind {
-    /// A golden-path preset.
-    Preset,
-    /// The platform's environment overlay.
-    PlatformEnvironment,
-    /// The job file.
-    Job,
-    /// The job's own environment overlay.
-    JobEnvironment,
-    /// A `--set` flag.
-    Set,
-    /// Another command-line flag (`--env`).
-    Flag,
-}
-
-/// A label for a layer as `--explain` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerLabel {
-    /// Which kind of layer.
-    pub kind: LayerKind,
-    /// Its name: preset name, environment name, or file.
-    pub name: String,
-}
-
-impl fmt::Display for LayerLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            LayerKind::Preset => write!(f, "preset {}", self.name),
-            LayerKind::PlatformEnvironment => write!(f, "platform environment {}", self.name),
-            LayerKind::Job => write!(f, "job {}", self.name),
-            LayerKind::JobEnvironment => write!(f, "job environment {}", self.name),
-            LayerKind::Set => write!(f, "--set {}", self.name),
-            LayerKind::Flag => f.write_str(&self.name),
-        }
-    }
-}
-
-/// Which layer set a field, and where.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Origin {
-    /// The layer.
-    pub layer: LayerLabel,
-    /// Where the value was written.
-    pub span: Span,
-}
 
 /// A `--set path=value` flag.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,69 +98,9 @@ pub struct ResolveRequest<'a> {
     pub environment: Option<&'a str>,
     /// `--set` flags, in order.
     pub sets: &'a [SetFlag],
-    /// What the job will be used for (decides which fields are required).
+    /// What the job will be used for: decides which fields
+    /// `load`'s validation requires; layering ignores it.
     pub target: ValidationTarget,
-}
-
-/// A complete, validated job with the provenance of every field.
-#[derive(Clone, Debug)]
-pub struct ResolvedJob {
-    /// The typed job.
-    pub job: SparkJob,
-    /// The merged document, every value with the span it was written at.
-    pub tree: Node,
-    /// Which layer set each leaf field.
-    pub provenance: BTreeMap<FieldPath, Origin>,
-    /// The environment applied.
-    pub environment: Option<String>,
-    /// The preset applied.
-    pub preset: Option<String>,
-    /// Warnings found on the way.
-    pub warnings: Diagnostics,
-    /// Which attempt of this resolved job the rendered objects are for: 1
-    /// unless `submit --rerun` starts another. Not part of the spec hash.
-    pub attempt: u32,
-}
-
-impl ResolvedJob {
-    /// The job name.
-    pub fn name(&self) -> &str {
-        self.job.metadata.name.as_deref().unwrap_or_default()
-    }
-
-    /// The namespace (Kubernetes' `default` when none is set).
-    pub fn namespace(&self) -> &str {
-        self.job.metadata.namespace.as_deref().unwrap_or("default")
-    }
-
-    /// A stable hash of the resolved job: same input, same hash.
-    pub fn spec_hash(&self) -> String {
-        let canonical = serde_json::to_vec(&self.job).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// The first 8 hex digits of [`Self::spec_hash`], used as a name suffix.
-    pub fn short_hash(&self) -> String {
-        self.spec_hash()[..8].to_owned()
-    }
-
-    /// The hash per-run names derive from: the spec hash for the first
-    /// attempt, and for attempt `n > 1` the hash of the spec hash and `n`, so
-    /// every attempt gets new, deterministic names of the same length.
-    pub fn run_hash(&self) -> String {
-        let spec = self.spec_hash();
-        if self.attempt <= 1 {
-            return spec;
-        }
-        let digest = Sha256::digest(format!("{spec}/attempt-{}", self.attempt).as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Where the value at `path` was written, when known.
-    pub fn span_of(&self, path: &FieldPath) -> Option<Span> {
-        self.tree.get(path).map(|n| n.span.clone())
-    }
 }
 
 /// Merges `over` into `base`, recording the origin of every value `over` sets.
@@ -279,9 +174,13 @@ fn string_at<'a>(node: Option<&'a Node>, path: &str) -> Option<(&'a str, Span)> 
     node.as_str().map(|s| (s, node.span.clone()))
 }
 
-/// Resolves, schema-checks and validates a job. Errors from every layer are
-/// reported together.
-pub fn resolve(request: ResolveRequest<'_>) -> Result<ResolvedJob, Diagnostics> {
+/// Merges and schema-checks a job's layers, without checking its meaning.
+/// Errors from every layer are reported together. `Ok` holds the merged job
+/// and what was found on the way: warnings, and unknown-field errors, which
+/// are set aside so that validation still runs and one run reports a typo
+/// and, say, a conflict together. Callers want `load`, which
+/// validates the result and decides.
+pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagnostics), Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     // Each layer must be well-formed on its own, so errors point at the layer that has them.
     diagnostics.extend(schema::schema(DocKind::SparkJob).check(request.job, Completeness::Partial));
@@ -426,7 +325,7 @@ pub fn resolve(request: ResolveRequest<'_>) -> Result<ResolvedJob, Diagnostics> 
             return Err(diagnostics);
         }
     };
-    let mut resolved = ResolvedJob {
+    let resolved = ResolvedJob {
         job,
         tree,
         provenance,
@@ -435,13 +334,7 @@ pub fn resolve(request: ResolveRequest<'_>) -> Result<ResolvedJob, Diagnostics> 
         warnings: Diagnostics::new(),
         attempt: 1,
     };
-    diagnostics.extend(validate::validate(&resolved, request.target));
-    let diagnostics = diagnostics.deduplicated().sorted();
-    if diagnostics.has_errors() {
-        return Err(diagnostics);
-    }
-    resolved.warnings = diagnostics;
-    Ok(resolved)
+    Ok((resolved, diagnostics))
 }
 
 /// Removes the value at `path` from a tree (used to set aside unknown fields).

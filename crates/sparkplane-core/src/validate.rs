@@ -1,6 +1,12 @@
 //! Meaning checks of a resolved job: names and their length budget, resource
 //! bounds, executor counts against dynamic-allocation bounds, conflicting
-//! fields, cron schedules, and secrets written where they would leak.
+//! fields, cron schedules, image digest and tag spellings, volumes.
+//!
+//! Owns the validity rules (ADR 0028): what makes a job wrong wherever it
+//! goes — Spark or Kubernetes would refuse it, or sparkplane could not size
+//! or render what it says. Always on, exit 2. Must not: hold a platform's
+//! judgement (inline credentials, hostPath, more than 5 cores per executor,
+//! image tags and registries), which the policies own, per environment.
 //!
 //! Structure (unknown fields, types, quantity spellings) is `schema`'s job and
 //! has already passed when this runs. Every problem is reported, not the first.
@@ -9,8 +15,10 @@ use sparkplane_api::job::{AppType, EnvVar, RestartKind};
 use sparkplane_api::{MemorySize, SparkJobSpec};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::image::{is_digest, is_tag};
 use crate::names::{MAX_JOB_NAME, is_dns1123_label, is_env_name, is_label_key, is_label_value, to_dns1123_label};
-use crate::resolve::ResolvedJob;
+use crate::pod_security::{POLICY_OWNED_VOLUME_TYPES, RESTRICTED_VOLUME_TYPES};
+use crate::resolved::ResolvedJob;
 use crate::yaml::FieldPath;
 
 /// What a job is being prepared for; some fields are only needed on a cluster.
@@ -93,45 +101,6 @@ pub const OWNED_SPARK_PREFIXES: &[(&str, &str)] = &[
     ("spark.kubernetes.executor.podTemplateFile", "spec.executor.podTemplate"),
     ("spark.hadoop.", "spec.hadoopConf"),
 ];
-
-/// Words that mark a property or variable as holding a credential.
-const SECRET_WORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "credential",
-    "private.key",
-    "privatekey",
-    "access.key",
-    "accesskey",
-    "apikey",
-    "api.key",
-    "api_key",
-    "secret_key",
-    "access_key",
-    "private_key",
-];
-
-/// Whether a key names a credential.
-pub fn looks_secret(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|w| lower.contains(w))
-}
-
-/// Property keys that name a credential but hold a reference or a non-secret setting.
-fn secret_key_is_reference(key: &str, value: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    lower.contains("secretkeyref")
-        || lower.contains(".secrets.")
-        || lower.ends_with(".provider")
-        || lower.ends_with("credentials.provider")
-        || lower.contains("token.renewal")
-        || lower.ends_with(".file")
-        || lower.ends_with(".path")
-        || value.starts_with("${") // resolved from the environment at run time
-        || value.is_empty()
-}
 
 struct Ctx<'a> {
     resolved: &'a ResolvedJob,
@@ -350,21 +319,18 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
         );
     }
     if let Some(image) = &spec.image {
-        if let Some(digest) = &image.digest {
-            let ok = digest
-                .strip_prefix("sha256:")
-                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-            if !ok {
-                ctx.error(
-                    "bad-value",
-                    "spec.image.digest",
-                    format!("`{digest}` is not an image digest"),
-                    "write `sha256:` followed by 64 hex digits".into(),
-                );
-            }
+        if let Some(digest) = &image.digest
+            && !is_digest(digest)
+        {
+            ctx.error(
+                "bad-value",
+                "spec.image.digest",
+                format!("`{digest}` is not an image digest"),
+                "write `sha256:` followed by 64 hex digits".into(),
+            );
         }
         if let Some(tag) = &image.tag
-            && tag.contains([':', '@', '/'])
+            && !is_tag(tag)
         {
             ctx.error(
                 "bad-value",
@@ -388,18 +354,6 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
                 &at("cores"),
                 format!("the {role_name} needs at least 1 core"),
                 "set `cores: 1` or more".into(),
-            );
-        }
-        // A GPU executor drives a whole device, so it usually has many cores.
-        if role_name == "executor" && role.cores.is_some_and(|c| c > 5) && role.gpu.is_none() {
-            ctx.warn(
-                "many-cores",
-                &at("cores"),
-                format!(
-                    "{} cores per executor is above 5, where HDFS/S3 throughput and GC usually suffer",
-                    role.cores.unwrap_or_default()
-                ),
-                "use at most 5 cores and more executors".into(),
             );
         }
         if let Some(memory) = role.memory
@@ -510,7 +464,7 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
 
 fn check_spark_conf(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
     let path_of = |map: &str, key: &str| format!("spec.{map}.{}", FieldPath::root().key(key));
-    for (key, value) in &spec.spark_conf {
+    for key in spec.spark_conf.keys() {
         let path = path_of("sparkConf", key);
         if !key.starts_with("spark.") {
             ctx.error(
@@ -542,21 +496,6 @@ fn check_spark_conf(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
                     format!("move the value to `{field}`, so sizing, fit and rendering all see it"),
                 );
             }
-            continue;
-        }
-        if looks_secret(key) && !secret_key_is_reference(key, value) {
-            ctx.error("inline-secret", &path, format!("`{key}` holds a credential in plain text; spark.properties is stored in a ConfigMap, readable by anyone who can read the namespace"), "put the value in a Secret and reference it from `env` with secretKeyRef (or use a credentials provider)".into());
-        }
-    }
-    for (key, value) in &spec.hadoop_conf {
-        if looks_secret(key) && !secret_key_is_reference(key, value) {
-            let path = path_of("hadoopConf", key);
-            ctx.error(
-                "inline-secret",
-                &path,
-                format!("`{key}` holds a credential in plain text; Hadoop properties end up in a ConfigMap"),
-                "use a credentials provider (e.g. fs.s3a.aws.credentials.provider) or env from a Secret".into(),
-            );
         }
     }
 }
@@ -591,17 +530,6 @@ fn check_env(ctx: &mut Ctx<'_>, base: &str, env: &[EnvVar]) {
                 "keep one source".into(),
             );
         }
-        if var.value.as_deref().is_some_and(|v| !v.is_empty()) && looks_secret(&var.name) {
-            ctx.error(
-                "inline-secret",
-                &format!("{path}.value"),
-                format!("`{}` looks like a credential but its value is written inline", var.name),
-                format!(
-                    "store it in a Secret and write `secretKeyRef: {{name: <secret>, key: <key>}}` for `{}`",
-                    var.name
-                ),
-            );
-        }
     }
 }
 
@@ -618,7 +546,8 @@ fn check_volumes(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
         }
         let volume = serde_json::to_value(&spec.volumes[i]).unwrap_or_default();
         for kind in volume.as_object().into_iter().flat_map(|m| m.keys()).filter(|k| *k != "name") {
-            if !crate::render::check::RESTRICTED_VOLUME_TYPES.contains(&kind.as_str()) {
+            let kind = kind.as_str();
+            if !RESTRICTED_VOLUME_TYPES.contains(&kind) && !POLICY_OWNED_VOLUME_TYPES.contains(&kind) {
                 ctx.error(
                     "restricted-volume",
                     &format!("spec.volumes[{i}].{kind}"),

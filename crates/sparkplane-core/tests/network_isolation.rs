@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::render::common::RenderedObject;
 use sparkplane_core::render::{self, RenderInput, Target};
-use sparkplane_core::resolve::{ResolveRequest, resolve};
+use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::tenant::{load_tenant, render_tenant};
 use sparkplane_core::validate::ValidationTarget;
@@ -160,7 +161,7 @@ fn rendered_attempt(name: &str, target: Target, attempt: u32) -> Vec<RenderedObj
     let catalog = Catalog::builtin().expect("catalog");
     let text = job(name);
     let doc = parse_single(&Source::new("job.yaml", text.as_str())).expect("parses");
-    let resolved = resolve(ResolveRequest {
+    let resolved = load(ResolveRequest {
         job: &doc,
         job_environment: None,
         catalog: &catalog,

@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::policy::{
     self, Approval, BudgetReading, PolicyContext, PolicySeverity, Verdict, Violation, builtin_policies, evaluate,
     to_json, to_junit, to_sarif, to_text,
 };
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag, resolve};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -36,7 +37,7 @@ fn resolve_text(text: &str, env: Option<&str>, sets: &[&str], job_env: Option<&s
     let doc = parse_single(&Source::new("job.yaml", text)).expect("job parses");
     let overlay = job_env.map(|t| parse_single(&Source::new("job.prod.yaml", t)).expect("overlay parses"));
     let sets: Vec<SetFlag> = sets.iter().map(|s| SetFlag::parse(s).expect("set flag")).collect();
-    resolve(ResolveRequest {
+    load(ResolveRequest {
         job: &doc,
         job_environment: overlay.as_ref(),
         catalog: &catalog,

@@ -6,7 +6,8 @@ use sparkplane_api::NodePools;
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::fit::check_fit;
-use sparkplane_core::resolve::{ResolveRequest, resolve};
+use sparkplane_core::load::load;
+use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -63,7 +64,7 @@ fn every_preset_validates_sizes_and_fits_in_every_environment() {
             for app_type in ["Python", "Scala"] {
                 let text = job(preset, app_type);
                 let doc = parse_single(&Source::new("job.yaml", text.as_str())).expect("parses");
-                let resolved = resolve(ResolveRequest {
+                let resolved = load(ResolveRequest {
                     job: &doc,
                     job_environment: None,
                     catalog: &catalog,

@@ -6,10 +6,11 @@
 use sparkplane_api::layer::{EnvironmentPolicy, PolicySeverityName};
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::policy::rego::{RegoFile, RegoPolicies, TestOutcome, input_document, run_tests};
 use sparkplane_core::policy::{self, PolicyContext, PolicySeverity, gatekeeper};
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, resolve};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -32,7 +33,7 @@ spec:
 fn job(env: Option<&str>) -> (ResolvedJob, Vec<RenderedObject>) {
     let catalog = Catalog::builtin().expect("catalog");
     let doc = parse_single(&Source::new("job.yaml", JOB)).expect("parses");
-    let resolved = resolve(ResolveRequest {
+    let resolved = load(ResolveRequest {
         job: &doc,
         job_environment: None,
         catalog: &catalog,

@@ -4,9 +4,10 @@
 
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::render::check::check_objects;
 use sparkplane_core::render::{self, RenderInput, Target};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, resolve};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::{Node, parse_single, to_yaml_stream};
@@ -37,7 +38,7 @@ fn parse(name: &str, text: &str) -> Node {
 }
 
 fn resolve_doc(catalog: &Catalog, job: &Node, env_overlay: Option<&Node>, env: Option<&str>) -> ResolvedJob {
-    resolve(ResolveRequest {
+    load(ResolveRequest {
         job,
         job_environment: env_overlay,
         catalog,

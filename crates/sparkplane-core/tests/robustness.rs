@@ -5,7 +5,8 @@
 
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
-use sparkplane_core::resolve::{ResolveRequest, resolve};
+use sparkplane_core::load::load;
+use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -30,7 +31,7 @@ fn exercise(catalog: &Catalog, text: &str) {
         sets: &[],
         target: ValidationTarget::Cluster,
     };
-    match resolve(request) {
+    match load(request) {
         Ok(resolved) => {
             let _ = size_job(&resolved.job.spec);
         }

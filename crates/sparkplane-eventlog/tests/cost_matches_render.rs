@@ -8,9 +8,10 @@
 
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
+use sparkplane_core::load::load;
 use sparkplane_core::render::native::{driver_properties, properties_text};
 use sparkplane_core::render::{RenderInput, Target, render};
-use sparkplane_core::resolve::{ResolveRequest, resolve};
+use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -121,7 +122,7 @@ fn cost_charges_the_memory_render_asks_for() {
         let text = job_yaml(case.spec);
         let node = parse_single(&Source::new("job.yaml", text.as_str())).unwrap_or_else(|e| panic!("{name}: {e}"));
         let catalog = Catalog::empty();
-        let resolved = resolve(ResolveRequest {
+        let resolved = load(ResolveRequest {
             job: &node,
             job_environment: None,
             catalog: &catalog,

@@ -19,11 +19,12 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::render::common::{IN_CLUSTER_MASTER, Names};
 use sparkplane_core::render::job::{SUBMITTER_CONTAINER, TEMPLATE_DIR};
 use sparkplane_core::render::native;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target, common};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, resolve};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::{SizedJob, size_job};
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -184,7 +185,7 @@ spec:
 fn job(text: &str) -> (ResolvedJob, SizedJob) {
     let node = parse_single(&Source::new("job.yaml", text)).unwrap_or_else(|d| panic!("fixture parses: {d}"));
     let catalog = Catalog::empty();
-    let resolved = resolve(ResolveRequest {
+    let resolved = load(ResolveRequest {
         job: &node,
         job_environment: None,
         catalog: &catalog,
@@ -606,8 +607,10 @@ fn the_driver_pod_is_posted_then_its_objects_applied_with_owner_references() {
     }
 }
 
+/// hostPath is the `host-path-volumes` policy's (ADR 0028): the job
+/// validates, and the policy refuses it where the environment keeps it on.
 #[test]
-fn host_path_volumes_are_refused_by_validation_instead() {
+fn host_path_volumes_are_refused_by_policy_instead() {
     let (_, version) = lines()[0];
     let text = CASES[0].job.replace("{version}", version).replace(
         "  arguments:",
@@ -615,15 +618,22 @@ fn host_path_volumes_are_refused_by_validation_instead() {
     );
     let node = parse_single(&Source::new("job.yaml", text.as_str())).unwrap_or_else(|d| panic!("fixture parses: {d}"));
     let catalog = Catalog::empty();
-    let refused = resolve(ResolveRequest {
+    let resolved = load(ResolveRequest {
         job: &node,
         job_environment: None,
         catalog: &catalog,
         environment: None,
         sets: &[],
         target: ValidationTarget::Cluster,
-    });
-    let Err(diagnostics) = refused else { panic!("a hostPath volume must not validate") };
-    let text = diagnostics.to_string();
-    assert!(text.contains("spec.volumes[0].hostPath") && text.contains("restricted"), "{text}");
+    })
+    .unwrap_or_else(|d| panic!("a hostPath volume validates:\n{d}"));
+    let sized = size_job(&resolved.job.spec);
+    let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, Target::Native);
+    let violations = sparkplane_core::policy::evaluate(&resolved, &objects, &Default::default());
+    let host_path: Vec<&str> = violations
+        .iter()
+        .filter(|v| v.policy.id == sparkplane_core::policy::HOST_PATH_VOLUMES)
+        .map(|v| v.path.as_str())
+        .collect();
+    assert_eq!(host_path, ["spec.volumes[0].hostPath"], "{violations:?}");
 }

@@ -11,8 +11,9 @@ use kube::client::Body;
 use serde_json::{Value, json};
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, resolve};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
@@ -37,7 +38,7 @@ const SERVER: &str = "https://mock.invalid";
 fn job() -> ResolvedJob {
     let catalog = Catalog::builtin().expect("built-in catalog");
     let doc = parse_single(&Source::new("job.yaml", JOB)).expect("job parses");
-    resolve(ResolveRequest {
+    load(ResolveRequest {
         job: &doc,
         job_environment: None,
         catalog: &catalog,

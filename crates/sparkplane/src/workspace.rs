@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use sparkplane_core::catalog::Catalog;
-use sparkplane_core::resolve::{self, ResolveRequest, ResolvedJob, SetFlag};
+use sparkplane_core::load::load;
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::{Node, parse_single};
 use sparkplane_core::{Diagnostics, Source};
@@ -88,7 +89,9 @@ pub struct JobSettings {
     pub platform_dir: Option<PathBuf>,
 }
 
-/// Reads a job and everything layered on it, and resolves it.
+/// Reads a job and everything layered on it, and loads it with the core's
+/// one load step (layers resolved, then validated for `target`). Every
+/// command that needs a job calls this; policies are applied after it.
 pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<ResolvedJob, Failure> {
     let catalog = load_catalog(settings.platform_dir.as_deref())?;
     let job = read_yaml(&settings.path)?;
@@ -124,7 +127,7 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
         sets: &sets,
         target,
     };
-    let resolved = resolve::resolve(request)?;
+    let resolved = load(request)?;
     tracing::info!(
         job = resolved.name(),
         preset = resolved.preset.as_deref().unwrap_or("-"),

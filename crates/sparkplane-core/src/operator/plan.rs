@@ -17,10 +17,12 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::layer::EnvironmentPolicy;
 
 use crate::catalog::Catalog;
+use crate::load::load;
 use crate::operator::cause::{Cause, RetryRule};
 use crate::policy::{self, PolicyContext, PolicySeverity};
 use crate::render::{self, RenderInput, RenderedObject, Target};
-use crate::resolve::{self, ResolveRequest, ResolvedJob};
+use crate::resolve::ResolveRequest;
+use crate::resolved::ResolvedJob;
 use crate::sizing::{SizedJob, size_job};
 use crate::source::{LineCol, Source, Span};
 use crate::validate::ValidationTarget;
@@ -122,7 +124,7 @@ fn node_of(job: &SparkJob) -> Node {
 /// a cluster.
 pub fn resolve_resource(job: &SparkJob, catalog: &Catalog) -> Result<ResolvedJob, crate::Diagnostics> {
     let node = node_of(job);
-    resolve::resolve(ResolveRequest {
+    load(ResolveRequest {
         job: &node,
         job_environment: None,
         catalog,

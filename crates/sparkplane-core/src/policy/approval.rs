@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::resolve::ResolvedJob;
+use crate::resolved::ResolvedJob;
 
 /// The `kind` of an approval record.
 pub const KIND: &str = "Approval";

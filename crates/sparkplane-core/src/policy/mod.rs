@@ -30,11 +30,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::image::{ImageRef, registry_of};
 use crate::render::RenderedObject;
-use crate::resolve::ResolvedJob;
+use crate::resolved::ResolvedJob;
+use crate::secrets::{InlineSecret, inline_secrets};
 use crate::sizing::{MIN_OVERHEAD, size_job};
 use crate::source::Span;
-use crate::validate::looks_secret;
 use crate::yaml::{FieldPath, parse_single};
 
 pub use approval::{Approval, ApprovalStanding, approval_standing};
@@ -818,38 +819,6 @@ fn check_sizing(eval: &mut Eval<'_>) {
     }
 }
 
-/// An image reference split into its parts.
-struct ImageRef {
-    repository: String,
-    tag: Option<String>,
-    digest: Option<String>,
-}
-
-fn parse_image(reference: &str) -> ImageRef {
-    let (rest, digest) = match reference.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest.to_owned())),
-        None => (reference, None),
-    };
-    // A ':' after the last '/' is a tag; before it, a registry port.
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[last_slash..].rfind(':') {
-        Some(colon) => ImageRef {
-            repository: rest[..last_slash + colon].to_owned(),
-            tag: Some(rest[last_slash + colon + 1..].to_owned()),
-            digest,
-        },
-        None => ImageRef { repository: rest.to_owned(), tag: None, digest },
-    }
-}
-
-/// The registry host of a repository (Docker Hub when the first part is not a host).
-fn registry_of(repository: &str) -> &str {
-    match repository.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => first,
-        _ => "docker.io",
-    }
-}
-
 fn registry_allowed(repository: &str, allowed: &[String]) -> bool {
     allowed.is_empty()
         || allowed.iter().any(|a| {
@@ -894,8 +863,7 @@ fn check_image(eval: &mut Eval<'_>, image: &ImageRef, location: Option<&str>, ct
 fn check_images(eval: &mut Eval<'_>, pods: &[PodSite], ctx: &PolicyContext<'_>) {
     let job_image = eval.job.job.spec.image.clone().unwrap_or_default();
     let job_reference = job_image.reference();
-    if let Some(repository) = job_image.repository.clone() {
-        let image = ImageRef { repository, tag: job_image.tag.clone(), digest: job_image.digest.clone() };
+    if let Some(image) = ImageRef::of(&job_image) {
         check_image(eval, &image, None, ctx);
     }
     // Sidecars and init containers bring their own images.
@@ -907,7 +875,7 @@ fn check_images(eval: &mut Eval<'_>, pods: &[PodSite], ctx: &PolicyContext<'_>) 
                 continue;
             }
             let location = format!("{} {}.{at}.image", site.object, site.path);
-            check_image(eval, &parse_image(reference), Some(&location), ctx);
+            check_image(eval, &ImageRef::parse(reference), Some(&location), ctx);
         }
     }
 }
@@ -947,44 +915,17 @@ fn check_ownership(eval: &mut Eval<'_>, ctx: &PolicyContext<'_>) {
     }
 }
 
-/// Keys that name a credential but hold a reference or a harmless setting.
-fn is_reference(key: &str, value: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    value.is_empty()
-        || value.starts_with("${")
-        || lower.contains(".secrets.")
-        || lower.contains("secretkeyref")
-        || lower.contains("token.renewal")
-        || [".provider", ".file", ".path"].iter().any(|end| lower.ends_with(end))
-}
-
+/// The one owner of the inline-credential rule (ADR 0028): what counts as a
+/// credential and as a reference is [`crate::secrets`]'.
 fn check_secrets(eval: &mut Eval<'_>) {
-    let spec = &eval.job.job.spec;
-    let mut lists = vec![("spec.env", &spec.env)];
-    if let Some(d) = &spec.driver {
-        lists.push(("spec.driver.env", &d.role.env));
-    }
-    if let Some(e) = &spec.executor {
-        lists.push(("spec.executor.env", &e.role.env));
-    }
-    let mut found = Vec::new();
-    for (base, vars) in lists {
-        for (i, var) in vars.iter().enumerate() {
-            if var.value.as_deref().is_some_and(|v| !v.is_empty()) && looks_secret(&var.name) {
-                let msg = format!("`{}` looks like a credential and its value is written inline", var.name);
-                found.push((path(&format!("{base}[{i}].value")), msg));
+    for found in inline_secrets(&eval.job.job.spec) {
+        let msg = match &found {
+            InlineSecret::Env { name, .. } => {
+                format!("`{name}` looks like a credential and its value is written inline")
             }
-        }
-    }
-    for (base, conf) in [("spec.sparkConf", &spec.spark_conf), ("spec.hadoopConf", &spec.hadoop_conf)] {
-        for (key, value) in conf {
-            if looks_secret(key) && !is_reference(key, value) {
-                found.push((path(base).key(key), format!("`{key}` holds a credential in plain text")));
-            }
-        }
-    }
-    for (field, msg) in found {
-        eval.at(INLINE_SECRETS, &field, msg);
+            InlineSecret::Property { key, .. } => format!("`{key}` holds a credential in plain text"),
+        };
+        eval.at(INLINE_SECRETS, found.path(), msg);
     }
 }
 
@@ -1078,17 +1019,7 @@ mod tests {
     }
 
     #[test]
-    fn image_references_split_into_parts() {
-        let r = parse_image("registry.example.com:5000/team/app:1.2@sha256:abc");
-        assert_eq!(
-            (r.repository.as_str(), r.tag.as_deref(), r.digest.as_deref()),
-            ("registry.example.com:5000/team/app", Some("1.2"), Some("sha256:abc"))
-        );
-        let r = parse_image("registry.example.com:5000/team/app");
-        assert_eq!((r.repository.as_str(), r.tag), ("registry.example.com:5000/team/app", None));
-        assert_eq!(registry_of("busybox"), "docker.io");
-        assert_eq!(registry_of("library/busybox"), "docker.io");
-        assert_eq!(registry_of("localhost/x"), "localhost");
+    fn registry_allow_list_matches_hosts_and_prefixes() {
         assert!(registry_allowed("registry.example.com/a/b", &["registry.example.com/a".into()]));
         assert!(!registry_allowed("registry.example.com/ab/b", &["registry.example.com/a".into()]));
         assert!(registry_allowed("busybox", &["docker.io".into()]));

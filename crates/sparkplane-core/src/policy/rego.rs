@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::{Policy, PolicyContext, PolicySeverity, Violation, field_span};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::RenderedObject;
-use crate::resolve::ResolvedJob;
+use crate::resolved::ResolvedJob;
 use crate::source::{LineCol, Source, Span};
 use crate::yaml::FieldPath;
 

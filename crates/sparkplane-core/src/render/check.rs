@@ -10,11 +10,8 @@ use serde_json::Value;
 use super::common::RenderedObject;
 use crate::kube_quantity::KubeQuantity;
 use crate::names::{is_dns1123_label, is_label_key, is_label_value};
-use crate::validate::looks_secret;
-
-/// Volume types Pod Security "restricted" admits.
-pub const RESTRICTED_VOLUME_TYPES: &[&str] =
-    &["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+use crate::pod_security::RESTRICTED_VOLUME_TYPES;
+use crate::secrets::{is_inline_property, looks_secret};
 
 fn is_dns1123_subdomain(name: &str) -> bool {
     !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label)
@@ -139,9 +136,7 @@ fn check_node(path: &str, value: &Value, problem: &mut impl FnMut(String)) {
     if let Some(props) = map.get("spark.properties").and_then(Value::as_str) {
         for line in props.lines() {
             if let Some((key, value)) = line.split_once('=')
-                && looks_secret(key)
-                && !value.is_empty()
-                && !key.to_ascii_lowercase().contains("secretkeyref")
+                && is_inline_property(key, value)
             {
                 problem(format!("{path}: spark.properties holds `{key}` in plain text"));
             }

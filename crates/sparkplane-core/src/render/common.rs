@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sparkplane_api::job::{AppType, EnvVar as JobEnvVar, RestartKind, RoleSpec};
 
-use crate::resolve::ResolvedJob;
+use crate::resolved::ResolvedJob;
 use crate::sizing::{PodResources, SizedJob};
 
 /// User id of the `spark` user in Apache Spark's images; pods run as it.

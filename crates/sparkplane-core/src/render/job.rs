@@ -237,8 +237,10 @@ pub fn render_job(input: &RenderInput<'_>) -> Vec<RenderedObject> {
 pub(crate) mod tests {
     use super::*;
     use crate::catalog::Catalog;
+    use crate::load::load;
     use crate::render::check::check_objects;
-    use crate::resolve::{ResolveRequest, ResolvedJob, resolve};
+    use crate::resolve::ResolveRequest;
+    use crate::resolved::ResolvedJob;
     use crate::sizing::{SizedJob, size_job};
     use crate::source::Source;
     use crate::validate::ValidationTarget;
@@ -288,7 +290,7 @@ spec:
     pub(crate) fn job(text: &str) -> (ResolvedJob, SizedJob) {
         let node = parse_single(&Source::new("job.yaml", text)).expect("fixture parses");
         let catalog = Catalog::empty();
-        let resolved = resolve(ResolveRequest {
+        let resolved = load(ResolveRequest {
             job: &node,
             job_environment: None,
             catalog: &catalog,

@@ -1,0 +1,127 @@
+//! A resolved job: the complete SparkJob that layering produced, the merged
+//! document with the span of every value, and which layer set each field.
+//!
+//! Owns: [`ResolvedJob`] and the provenance types it carries ([`Origin`],
+//! [`LayerLabel`], [`LayerKind`]). Data only: it must not merge layers
+//! (`resolve`), check meaning (`validate`) or judge (`policy`); every one of
+//! those reads this type, so it depends on none of them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use sparkplane_api::SparkJob;
+
+use crate::diagnostic::Diagnostics;
+use crate::source::Span;
+use crate::yaml::{FieldPath, Node};
+
+/// Where a layer came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    /// A golden-path preset.
+    Preset,
+    /// The platform's environment overlay.
+    PlatformEnvironment,
+    /// The job file.
+    Job,
+    /// The job's own environment overlay.
+    JobEnvironment,
+    /// A `--set` flag.
+    Set,
+    /// Another command-line flag (`--env`).
+    Flag,
+}
+
+/// A label for a layer as `--explain` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerLabel {
+    /// Which kind of layer.
+    pub kind: LayerKind,
+    /// Its name: preset name, environment name, or file.
+    pub name: String,
+}
+
+impl fmt::Display for LayerLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            LayerKind::Preset => write!(f, "preset {}", self.name),
+            LayerKind::PlatformEnvironment => write!(f, "platform environment {}", self.name),
+            LayerKind::Job => write!(f, "job {}", self.name),
+            LayerKind::JobEnvironment => write!(f, "job environment {}", self.name),
+            LayerKind::Set => write!(f, "--set {}", self.name),
+            LayerKind::Flag => f.write_str(&self.name),
+        }
+    }
+}
+
+/// Which layer set a field, and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    /// The layer.
+    pub layer: LayerLabel,
+    /// Where the value was written.
+    pub span: Span,
+}
+
+/// A complete job with the provenance of every field; validated when it
+/// comes from `load`.
+#[derive(Clone, Debug)]
+pub struct ResolvedJob {
+    /// The typed job.
+    pub job: SparkJob,
+    /// The merged document, every value with the span it was written at.
+    pub tree: Node,
+    /// Which layer set each leaf field.
+    pub provenance: BTreeMap<FieldPath, Origin>,
+    /// The environment applied.
+    pub environment: Option<String>,
+    /// The preset applied.
+    pub preset: Option<String>,
+    /// Warnings found on the way.
+    pub warnings: Diagnostics,
+    /// Which attempt of this resolved job the rendered objects are for: 1
+    /// unless `submit --rerun` starts another. Not part of the spec hash.
+    pub attempt: u32,
+}
+
+impl ResolvedJob {
+    /// The job name.
+    pub fn name(&self) -> &str {
+        self.job.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    /// The namespace (Kubernetes' `default` when none is set).
+    pub fn namespace(&self) -> &str {
+        self.job.metadata.namespace.as_deref().unwrap_or("default")
+    }
+
+    /// A stable hash of the resolved job: same input, same hash.
+    pub fn spec_hash(&self) -> String {
+        let canonical = serde_json::to_vec(&self.job).unwrap_or_default();
+        let digest = Sha256::digest(&canonical);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The first 8 hex digits of [`Self::spec_hash`], used as a name suffix.
+    pub fn short_hash(&self) -> String {
+        self.spec_hash()[..8].to_owned()
+    }
+
+    /// The hash per-run names derive from: the spec hash for the first
+    /// attempt, and for attempt `n > 1` the hash of the spec hash and `n`, so
+    /// every attempt gets new, deterministic names of the same length.
+    pub fn run_hash(&self) -> String {
+        let spec = self.spec_hash();
+        if self.attempt <= 1 {
+            return spec;
+        }
+        let digest = Sha256::digest(format!("{spec}/attempt-{}", self.attempt).as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Where the value at `path` was written, when known.
+    pub fn span_of(&self, path: &FieldPath) -> Option<Span> {
+        self.tree.get(path).map(|n| n.span.clone())
+    }
+}
