@@ -2,32 +2,13 @@
 
 use std::path::Path;
 
-use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
-use sparkplane_core::sizing::size_job;
-use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
+use sparkplane_core::render::{RenderedObject, Target};
 
-use crate::cli::OutputFormat;
+pub use super::manifests::{print_objects, write_files};
+pub use super::rendered::{render_objects, render_resolved};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, resolve_job};
-
-/// Resolves, sizes and renders a job.
-pub fn render_objects(
-    settings: &JobSettings,
-    target: Target,
-) -> Result<(sparkplane_core::resolve::ResolvedJob, Vec<RenderedObject>), Failure> {
-    let resolved = resolve_job(settings, ValidationTarget::Cluster)?;
-    let objects = render_resolved(&resolved, target);
-    Ok((resolved, objects))
-}
-
-/// Sizes and renders an already resolved job (e.g. `submit`'s, after its
-/// namespace and attempt are settled).
-pub fn render_resolved(resolved: &sparkplane_core::resolve::ResolvedJob, target: Target) -> Vec<RenderedObject> {
-    let sized = size_job(&resolved.job.spec);
-    render::render(&RenderInput { job: resolved, sized: &sized }, target)
-}
+use crate::workspace::JobSettings;
 
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
 fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
@@ -69,26 +50,6 @@ fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> Result<Vec<
     Ok(removed)
 }
 
-/// Writes each object to `<dir>/<kind>-<name>.yaml`. Files are written to a
-/// temporary name and renamed, so a failure leaves no half-written file.
-pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
-    let io = |path: &Path, err: std::io::Error| Failure::File {
-        path: path.to_owned(),
-        error: err.to_string(),
-        help: "check that the directory can be created and written".into(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let mut written = Vec::new();
-    for object in objects {
-        let path = dir.join(object.file_name());
-        let tmp = dir.join(format!(".{}.tmp", object.file_name()));
-        std::fs::write(&tmp, to_yaml(&object.body)).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
-        written.push(path.display().to_string());
-    }
-    Ok(written)
-}
-
 /// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`.
 pub fn run(
     settings: &JobSettings,
@@ -116,16 +77,4 @@ pub fn run(
         None => print_objects(&objects, printer),
     }
     Ok(())
-}
-
-/// Prints objects as a Kubernetes `List` with `-o json`, else as a YAML stream.
-pub fn print_objects(objects: &[RenderedObject], printer: &Printer) {
-    match printer.format {
-        OutputFormat::Json => {
-            let items: Vec<&serde_json::Value> = objects.iter().map(|o| &o.body).collect();
-            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-            printer.raw(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
-        }
-        _ => printer.raw(&to_yaml_stream(objects.iter().map(|o| &o.body))),
-    }
 }

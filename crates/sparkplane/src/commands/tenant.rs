@@ -30,11 +30,11 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
     let objects = render_tenant(&loaded.tenant);
     match out_dir {
         Some(dir) => {
-            let written = super::render::write_files(dir, &objects)?;
+            let written = super::manifests::write_files(dir, &objects)?;
             let report = serde_json::json!({ "written": written });
             printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
         }
-        None => super::render::print_objects(&objects, printer),
+        None => super::manifests::print_objects(&objects, printer),
     }
     Ok(())
 }

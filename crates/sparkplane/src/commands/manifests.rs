@@ -1,0 +1,47 @@
+//! Rendered objects out: as one sorted YAML stream (a Kubernetes `List`
+//! with `-o json`), or one file per object in a directory. Shared by
+//! `render`, `submit --dry-run` and `tenant render`.
+//!
+//! Owns: the file names and the atomic write. Must not: render, check or
+//! judge objects; it imports no other command.
+
+use std::path::Path;
+
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
+
+use crate::cli::OutputFormat;
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+/// Writes each object to `<dir>/<kind>-<name>.yaml`. Files are written to a
+/// temporary name and renamed, so a failure leaves no half-written file.
+pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
+    let io = |path: &Path, err: std::io::Error| Failure::File {
+        path: path.to_owned(),
+        error: err.to_string(),
+        help: "check that the directory can be created and written".into(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut written = Vec::new();
+    for object in objects {
+        let path = dir.join(object.file_name());
+        let tmp = dir.join(format!(".{}.tmp", object.file_name()));
+        std::fs::write(&tmp, to_yaml(&object.body)).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
+/// Prints objects as a Kubernetes `List` with `-o json`, else as a YAML stream.
+pub fn print_objects(objects: &[RenderedObject], printer: &Printer) {
+    match printer.format {
+        OutputFormat::Json => {
+            let items: Vec<&serde_json::Value> = objects.iter().map(|o| &o.body).collect();
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+            printer.raw(&format!("{}\n", serde_json::to_string_pretty(&list).unwrap_or_default()));
+        }
+        _ => printer.raw(&to_yaml_stream(objects.iter().map(|o| &o.body))),
+    }
+}
