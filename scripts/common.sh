@@ -120,6 +120,27 @@ need_python_clients() {
   "$venv/bin/pip" install -q "kubernetes==$version" >&2
 }
 
+# Helm's own library and Kubernetes' own schemas for the chart tests
+# (crates/sparkplane/tests/chart_install.rs), in their own venv under
+# ~/.cache/sparkplane/tools/helm: PyPI helm-sdkpy wraps Helm v4's Go library
+# (a shared library loaded with ctypes; the package declares Python >= 3.12
+# but its library loads on 3.11, hence --ignore-requires-python), and PyPI
+# kubernetes-validate ships the JSON schemas of Kubernetes 1.25-1.37, offline.
+# Idempotent: a no-op once both pinned versions are installed.
+need_helm() {
+  local venv="$HOME/.cache/sparkplane/tools/helm" helm="0.1.32" validate="1.37.0"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$helm" "$validate" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as m, sys
+sys.exit(0 if (m.version("helm-sdkpy"), m.version("kubernetes-validate")) == (sys.argv[1], sys.argv[2]) else 1)
+PY
+  then
+    return 0
+  fi
+  echo "==> installing Helm's library (PyPI helm-sdkpy $helm) and Kubernetes' schemas (PyPI kubernetes-validate $validate) for the chart tests" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q --ignore-requires-python "helm-sdkpy==$helm" "kubernetes-validate==$validate" >&2
+}
+
 # Headless Chromium (Debian's chromium) opens the HTML reports in the end-to-end tests
 # (crates/sparkplane/tests/cli_html_report.rs). Idempotent: a no-op once installed.
 need_chromium() {

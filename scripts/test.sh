@@ -9,6 +9,7 @@ need_promtool
 need_seaweedfs
 need_kubectl
 need_python_clients
+need_helm
 need_chromium
 # The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.
 cargo build --locked -q -p sparkplane

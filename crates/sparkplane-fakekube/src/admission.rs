@@ -87,13 +87,14 @@ fn refusal(request: &Request<'_>, policy: &str, binding: &str, message: &str) ->
     let name = request.object["metadata"]["name"].as_str().unwrap_or_default();
     let path = request.path;
     let resource = if path.group.is_empty() { path.plural.clone() } else { format!("{}.{}", path.plural, path.group) };
+    let cause = format!("ValidatingAdmissionPolicy '{policy}' with binding '{binding}' denied request: {message}");
+    // One cause with an empty field: kubectl prints `The <plural> "<name>" is invalid: : <cause>`.
     status(
         422,
         "Invalid",
-        format!(
-            "{resource} \"{name}\" is invalid: : ValidatingAdmissionPolicy '{policy}' with binding '{binding}' denied request: {message}"
-        ),
-        json!({"name": name, "group": path.group, "kind": request.object["kind"]}),
+        format!("{resource} \"{name}\" is invalid: : {cause}"),
+        json!({"name": name, "group": path.group, "kind": path.plural,
+               "causes": [{"reason": "FieldValueInvalid", "message": cause, "field": ""}]}),
     )
 }
 

@@ -2,15 +2,15 @@
 //! built-in kinds this way (`application/vnd.kubernetes.protobuf`), and Helm
 //! stores its releases as Secrets through it. The body is the `k8s\0` magic
 //! and a `runtime.Unknown` whose `raw` is the object; the kinds decoded here
-//! (Secret, ConfigMap: what a client is known to send) become the JSON the
-//! store keeps. Any other kind is refused with the reason, so a test learns
-//! of it rather than storing nothing. Answers stay JSON, which every client
-//! accepts (client-go asks for protobuf *or* JSON).
+//! (Secret, ConfigMap, Namespace: what Helm and kubectl are known to send)
+//! become the JSON the store keeps. Any other kind is refused with the
+//! reason, so a test learns of it rather than storing nothing. Answers stay
+//! JSON, which every client accepts (client-go asks for protobuf *or* JSON).
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use k8s_pb::api::core::v1::{ConfigMap, Secret};
+use k8s_pb::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_pb::apimachinery::pkg::runtime::Unknown;
 use prost::Message;
@@ -36,6 +36,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         ("v1", "Secret") => secret(&Secret::decode(raw.as_slice()).map_err(|e| format!("not a Secret: {e}"))?),
         ("v1", "ConfigMap") => {
             config_map(&ConfigMap::decode(raw.as_slice()).map_err(|e| format!("not a ConfigMap: {e}"))?)
+        }
+        ("v1", "Namespace") => {
+            let namespace = Namespace::decode(raw.as_slice()).map_err(|e| format!("not a Namespace: {e}"))?;
+            json!({"metadata": metadata(namespace.metadata.as_ref())})
         }
         _ => return Err(format!("{api_version} {kind} in protobuf is not understood by the fake; send JSON")),
     };

@@ -362,6 +362,15 @@ pub enum PolicyCommand {
 /// `policy export`.
 #[derive(Subcommand, Debug)]
 pub enum ExportCommand {
+    /// ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, CEL) for the built-in policies the API
+    /// server can check on a SparkJob by itself (team and cost center, image tag, executor cores, prod digest):
+    /// `sparkplane-deny`, `sparkplane-warn` and `sparkplane-prod`, to bind with Deny, Warn and a prod
+    /// namespace selector. The platform chart ships and binds them.
+    Admission {
+        /// The environment whose configuration applies (its disabled ids and severity overrides).
+        #[arg(short, long, value_name = "ENV")]
+        env: Option<String>,
+    },
     /// Gatekeeper ConstraintTemplates (templates.gatekeeper.sh/v1) and Constraints carrying the same Rego.
     Gatekeeper {
         /// A directory of Rego policies (repeatable).

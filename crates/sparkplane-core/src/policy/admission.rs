@@ -96,7 +96,7 @@ pub const ADMISSION_RULES: &[AdmissionRule] = &[
 /// The message a refused object gets: the policy's id, what it asks and how
 /// to comply, as `sparkplane policy check` words them.
 pub fn message(policy: &Policy) -> String {
-    format!("{}: {} ({})", policy.id, policy.title, policy.fix)
+    format!("{}: {}; {}", policy.id, policy.title, policy.fix)
 }
 
 /// The ValidatingAdmissionPolicies for this environment's configuration
@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(ids(2), [IMAGE_DIGEST_IN_PROD]);
         assert_eq!(
             messages(1)[0],
-            "executor-cores: executors use at most 5 cores (use at most 5 cores per executor and more executors)"
+            "executor-cores: executors use at most 5 cores; use at most 5 cores per executor and more executors"
         );
     }
 

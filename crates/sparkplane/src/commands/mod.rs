@@ -1,6 +1,7 @@
 //! The commands. Each turns its clap arguments into plain settings and calls
 //! the core; output goes through the `Printer`, outcomes through `Failure`.
 
+pub mod admission;
 pub mod analyze;
 pub mod approve;
 pub mod cluster;
@@ -172,6 +173,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             policy::list(env.as_deref(), &policy_settings(&args, None, cli), printer)
         }
         Command::Policy(PolicyCommand::Test { dirs }) => policy::test(dirs, printer),
+        Command::Policy(PolicyCommand::Export(ExportCommand::Admission { env })) => {
+            admission::export(cli.global.platform_dir.as_deref(), env.as_deref(), printer)
+        }
         Command::Policy(PolicyCommand::Export(ExportCommand::Gatekeeper { policy_dirs, env })) => {
             let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
             policy::export_gatekeeper(env.as_deref(), &policy_settings(&args, None, cli), printer)

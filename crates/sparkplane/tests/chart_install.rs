@@ -1,0 +1,612 @@
+//! The platform chart as a platform engineer installs it: Helm's own
+//! library (PyPI helm-sdkpy, Helm v4's Go library; installed by
+//! scripts/common.sh's need_helm) lints it, installs and upgrades it into the
+//! simulated cluster (sparkplane-fakekube), and the objects it creates are
+//! held to Kubernetes' own schemas (PyPI kubernetes-validate, strict), to
+//! sparkplane's offline checks (Pod Security "restricted", no secret values),
+//! and to what they claim: the operator runs from its Deployment's own
+//! arguments, and the admission policies refuse what they say.
+//!
+//! What differs from a cluster: the operator runs as a process of the test
+//! (no image is pulled), with its metrics on 127.0.0.1:0 rather than the
+//! Deployment's 0.0.0.0:8080; the fake evaluates the policies' CEL with the
+//! `cel` crate (see its admission module for what it does not model).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::source::Source;
+use sparkplane_core::yaml::parse_documents;
+use sparkplane_fakekube::{Cluster, FakeApiServer};
+
+const NAMESPACE: &str = "sparkplane-system";
+const RELEASE: &str = "sparkplane";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+fn chart() -> PathBuf {
+    repo().join("charts/sparkplane")
+}
+
+fn tools_python() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let python = home.join(".cache/sparkplane/tools/helm/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: the chart tests need Helm's library; run scripts/test.sh (need_helm installs it)",
+        python.display()
+    );
+    python
+}
+
+struct Platform {
+    fake: FakeApiServer,
+    dir: tempfile::TempDir,
+}
+
+impl Platform {
+    fn start() -> Platform {
+        let fake = FakeApiServer::start().expect("the simulated cluster starts");
+        fake.set_cluster(Cluster::default());
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig("default")).expect("kubeconfig");
+        Platform { fake, dir }
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// The Helm driver's JSON answer.
+    fn helm(&self, args: &[&str]) -> Value {
+        let out = std::process::Command::new(tools_python())
+            .arg(repo().join("crates/sparkplane/tests/chart/helm_driver.py"))
+            .args(args)
+            // Helm's caches and config under the test's own directory.
+            .env("HOME", self.dir.path())
+            .env("HELM_CACHE_HOME", self.dir.path().join("helm-cache"))
+            .env("HELM_CONFIG_HOME", self.dir.path().join("helm-config"))
+            .env("HELM_DATA_HOME", self.dir.path().join("helm-data"))
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .output()
+            .expect("the Helm driver runs");
+        assert!(out.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("the driver prints JSON")
+    }
+
+    fn release(&self, action: &str, chart: &Path, values: &Value) -> Value {
+        let kubeconfig = self.kubeconfig();
+        let chart = chart.display().to_string();
+        let values = values.to_string();
+        self.helm(&[action, &kubeconfig.display().to_string(), NAMESPACE, RELEASE, &chart, &values])
+    }
+
+    fn install(&self, values: &Value) -> Vec<Value> {
+        let answer = self.release("install", &chart(), values);
+        manifest_of(&answer)
+    }
+
+    fn kubectl(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .args(args)
+            .env("HOME", self.dir.path())
+            .output()
+            .expect("kubectl runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn stored(&self, object: &Value) -> Option<Value> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let namespace = object["metadata"]["namespace"].as_str();
+        self.fake.object(
+            &text(&object["apiVersion"]),
+            &text(&object["kind"]),
+            namespace,
+            &text(&object["metadata"]["name"]),
+        )
+    }
+}
+
+/// The first place two JSON values differ, numbers compared as numbers
+/// (Helm's templates read YAML integers as floats).
+fn difference(left: &Value, right: &Value, at: &str) -> Option<String> {
+    match (left, right) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                difference(a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null), &format!("{at}.{k}"))
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| difference(x, y, &format!("{at}[{i}]")))
+        }
+        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => None,
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{at}: {a} != {b}")),
+    }
+}
+
+/// The release's objects, from the manifest Helm rendered.
+fn manifest_of(answer: &Value) -> Vec<Value> {
+    assert!(answer.get("error").is_none(), "Helm failed: {}", answer["error"]);
+    assert_eq!(answer["info"]["status"], "deployed", "{}", answer["info"]);
+    let manifest = answer["manifest"].as_str().expect("a manifest");
+    parse_documents(&Source::new("manifest", manifest.to_owned()))
+        .expect("the manifest parses")
+        .iter()
+        .map(|d| d.to_json())
+        .filter(|o| o.is_object())
+        .collect()
+}
+
+fn kinds(objects: &[Value]) -> Vec<String> {
+    let mut kinds: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            format!("{}/{}", o["kind"].as_str().unwrap_or_default(), o["metadata"]["name"].as_str().unwrap_or_default())
+        })
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind}/{name} in {:?}", kinds(objects)))
+}
+
+fn sparkplane_json(args: &[&str]) -> Value {
+    let out = assert_cmd::Command::cargo_bin("sparkplane")
+        .expect("binary")
+        .current_dir(repo())
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// prometheus-operator's CRDs, as far as discovery needs them (kube-prometheus-stack installs the real ones).
+fn prometheus_operator_crds(platform: &Platform) {
+    for (plural, kind) in [("servicemonitors", "ServiceMonitor"), ("prometheusrules", "PrometheusRule")] {
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+            "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
+                     "names": {"plural": plural, "kind": kind},
+                     "versions": [{"name": "v1", "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+        });
+        platform.fake.insert(crd);
+    }
+}
+
+#[test]
+fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
+    let platform = Platform::start();
+    let lint = platform.helm(&["lint", &chart().display().to_string()]);
+    let serious: Vec<&Value> = lint["Messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["Severity"].as_i64().unwrap_or(0) >= 2)
+        .collect();
+    assert!(serious.is_empty() && lint["Errors"].is_null(), "helm lint: {lint}");
+
+    let objects = platform
+        .install(&json!({"eventLogs": {"location": "s3a://spark-events", "credentialsSecret": "spark-events-s3"}}));
+    let expected = [
+        "ClusterRole/sparkplane-operator",
+        "ClusterRole/sparkplane-operator-cluster",
+        "ClusterRoleBinding/sparkplane-operator",
+        "ClusterRoleBinding/sparkplane-operator-cluster",
+        "ConfigMap/sparkplane-dashboard-data-engineer",
+        "ConfigMap/sparkplane-dashboard-finops",
+        "ConfigMap/sparkplane-dashboard-platform",
+        "ConfigMap/sparkplane-dashboard-tenants",
+        "CustomResourceDefinition/sparkjobs.sparkplane.dev",
+        "Deployment/sparkplane-exporter",
+        "Deployment/sparkplane-history",
+        "Deployment/sparkplane-operator",
+        "PodDisruptionBudget/sparkplane-operator",
+        "Role/sparkplane-operator-lease",
+        "RoleBinding/sparkplane-operator-lease",
+        "Service/sparkplane-exporter",
+        "Service/sparkplane-history",
+        "Service/sparkplane-operator-metrics",
+        "ServiceAccount/sparkplane-operator",
+        "ServiceAccount/sparkplane-reader",
+        "ValidatingAdmissionPolicy/sparkplane-deny",
+        "ValidatingAdmissionPolicy/sparkplane-prod",
+        "ValidatingAdmissionPolicy/sparkplane-warn",
+        "ValidatingAdmissionPolicyBinding/sparkplane-deny",
+        "ValidatingAdmissionPolicyBinding/sparkplane-prod",
+        "ValidatingAdmissionPolicyBinding/sparkplane-warn",
+    ];
+    assert_eq!(kinds(&objects), expected, "no ServiceMonitor or PrometheusRule without prometheus-operator");
+    for object in &objects {
+        assert!(platform.stored(object).is_some(), "not in the cluster: {}", object["metadata"]["name"]);
+    }
+
+    // The CRD is `sparkplane crd`, with the chart's labels and the keep annotation.
+    let crd = platform.stored(find(&objects, "CustomResourceDefinition", "sparkjobs.sparkplane.dev")).expect("stored");
+    assert_eq!(crd["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+    let printed = sparkplane_json(&["crd"]);
+    assert_eq!(
+        difference(&crd["spec"], &printed["spec"], "spec"),
+        None,
+        "the installed CRD is what `sparkplane crd` prints"
+    );
+    assert_eq!(crd["spec"]["versions"][0]["name"], "v1alpha1");
+
+    // The operator: two replicas electing a leader, restricted, with probes and the PDB.
+    let operator = find(&objects, "Deployment", "sparkplane-operator");
+    assert_eq!(operator["spec"]["replicas"], 2);
+    let container = &operator["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert_eq!(
+        args,
+        [
+            "operator",
+            "--leader-elect",
+            "--metrics-address=0.0.0.0:8080",
+            "--concurrency=32",
+            "--resync=60s",
+            "--driver-start-timeout=10m"
+        ]
+    );
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(find(&objects, "PodDisruptionBudget", "sparkplane-operator")["spec"]["minAvailable"], 1);
+
+    // The readers take credentials from the named Secret only.
+    let exporter = find(&objects, "Deployment", "sparkplane-exporter");
+    let reader = &exporter["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(reader["envFrom"], json!([{"secretRef": {"name": "spark-events-s3"}}]));
+    assert_eq!(reader["args"][1], "--history=s3a://spark-events");
+
+    // Dashboards carry the binary's JSON for Grafana's sidecar.
+    let dashboard = find(&objects, "ConfigMap", "sparkplane-dashboard-platform");
+    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+    let json_text = dashboard["data"]["sparkplane-platform.json"].as_str().expect("dashboard JSON");
+    let parsed: Value = serde_json::from_str(json_text).expect("valid JSON");
+    assert_eq!(parsed["uid"], "sparkplane-platform");
+}
+
+#[test]
+fn with_prometheus_operator_the_rules_and_service_monitors_come_along() {
+    let platform = Platform::start();
+    prometheus_operator_crds(&platform);
+    let objects =
+        platform.install(&json!({"eventLogs": {"location": "s3a://spark-events"}, "monitoring": {"release": "kps"}}));
+    let rule = find(&objects, "PrometheusRule", "sparkplane");
+    assert_eq!(rule["metadata"]["labels"]["release"], "kps");
+    let printed = sparkplane_json(&["observe", "rules", "--format", "prometheusrule"]);
+    assert_eq!(
+        difference(&rule["spec"], &printed["spec"], "spec"),
+        None,
+        "the chart's PrometheusRule is `observe rules`' own"
+    );
+    for name in ["sparkplane-operator", "sparkplane-exporter"] {
+        let monitor = find(&objects, "ServiceMonitor", name);
+        assert_eq!(monitor["metadata"]["labels"]["release"], "kps");
+        assert!(platform.stored(monitor).is_some());
+    }
+}
+
+/// Every object of an install that uses every template, for Kubernetes' schemas and sparkplane's own checks.
+fn everything(platform: &Platform) -> Vec<Value> {
+    prometheus_operator_crds(platform);
+    platform.install(&json!({
+        "eventLogs": {"location": "s3a://spark-events", "credentialsSecret": "spark-events-s3"},
+        "operator": {"watchNamespaces": ["data-eng", "analytics"], "logStore": "s3://spark-logs/drivers",
+                     "maxRunningPerNamespace": 20, "credentialsSecret": "operator-s3"},
+        "platform": {"presets": {"etl-huge": "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\n"}},
+        "history": {"implementation": "spark", "spark": {"properties": {"spark.history.retainedApplications": "100"}}},
+        "gatekeeper": {"enabled": false},
+    }))
+}
+
+#[test]
+fn every_object_passes_kubernetes_schemas_strictly_and_sparkplanes_checks() {
+    let platform = Platform::start();
+    let objects = everything(&platform);
+    let own: Vec<&Value> = objects
+        .iter()
+        .filter(|o| !o["apiVersion"].as_str().unwrap_or_default().starts_with("monitoring.coreos.com/"))
+        .collect();
+    let write = |name: &str, objects: &[&Value]| {
+        let text: String =
+            objects.iter().map(|o| format!("---\n{}\n", serde_json::to_string(o).unwrap_or_default())).collect();
+        platform.write(name, &text).display().to_string()
+    };
+    // ValidatingAdmissionPolicy v1 exists from 1.30, the chart's kubeVersion; the rest is checked on 1.29 too.
+    let versions = "1.30.0,1.31.0,1.32.0,1.33.0,1.34.0,1.35.0,1.36.0,1.37.0";
+    let all = write("all.yaml", &own);
+    let report = platform.helm(&["validate", versions, &all]);
+    assert_eq!(report["problems"], json!([]), "{report}");
+    assert_eq!(report["documents"].as_u64(), Some(own.len() as u64));
+    let older: Vec<&Value> = own
+        .iter()
+        .copied()
+        .filter(|o| !o["kind"].as_str().unwrap_or_default().starts_with("ValidatingAdmissionPolicy"))
+        .collect();
+    let report = platform.helm(&["validate", "1.29.0", &write("older.yaml", &older)]);
+    assert_eq!(report["problems"], json!([]), "{report}");
+
+    let rendered: Vec<RenderedObject> = objects
+        .iter()
+        .map(|o| RenderedObject {
+            api_version: o["apiVersion"].as_str().unwrap_or_default().to_owned(),
+            kind: o["kind"].as_str().unwrap_or_default().to_owned(),
+            name: o["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+            namespace: o["metadata"]["namespace"].as_str().map(str::to_owned),
+            body: o.clone(),
+        })
+        .collect();
+    let problems = sparkplane_core::render::check::check_objects(&rendered);
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // Namespaced mode: one operator per namespace, bound only there; its Lease beside it.
+    let names = kinds(&objects);
+    for ns in ["data-eng", "analytics"] {
+        let deployment = find(&objects, "Deployment", &format!("sparkplane-operator-{ns}"));
+        let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+        assert!(
+            args.contains(&format!("\"--namespace={ns}\"")) && args.contains(&format!("\"--lease-namespace={ns}\"")),
+            "{args}"
+        );
+        assert!(
+            args.contains("--platform-dir=/etc/sparkplane/platform") && args.contains("--max-running-per-namespace=20")
+        );
+        let bindings: Vec<&Value> =
+            objects.iter().filter(|o| o["kind"] == "RoleBinding" && o["metadata"]["namespace"] == ns).collect();
+        assert_eq!(bindings.len(), 2, "the operator's and the lease's RoleBinding in {ns}");
+    }
+    assert!(!names.contains(&"ClusterRoleBinding/sparkplane-operator".to_owned()), "nothing cluster-wide: {names:?}");
+    assert!(names.contains(&"ClusterRoleBinding/sparkplane-operator-cluster".to_owned()));
+    let platform_map = find(&objects, "ConfigMap", "sparkplane-platform");
+    assert!(platform_map["data"]["preset-etl-huge.yaml"].as_str().is_some_and(|t| t.contains("kind: Preset")));
+}
+
+#[test]
+fn a_values_file_with_an_unknown_key_or_a_wrong_type_fails_with_the_keys_path_and_installs_nothing() {
+    let platform = Platform::start();
+    let unknown = platform.release("install", &chart(), &json!({"operator": {"replicaz": 2}}));
+    let message = unknown["error"].as_str().expect("refused");
+    assert!(message.contains("/operator") && message.contains("replicaz"), "{message}");
+    let wrong = platform.release("install", &chart(), &json!({"operator": {"replicas": "two"}}));
+    let message = wrong["error"].as_str().expect("refused");
+    assert!(message.contains("/operator/replicas") && message.contains("integer"), "{message}");
+    let bad_action = platform.release("install", &chart(), &json!({"admission": {"denyActions": ["Block"]}}));
+    assert!(bad_action["error"].as_str().is_some_and(|m| m.contains("/admission/denyActions/0")), "{bad_action}");
+    let stored: Vec<String> = platform
+        .fake
+        .objects()
+        .iter()
+        .filter(|o| o["metadata"]["namespace"] == NAMESPACE || o["kind"] == "CustomResourceDefinition")
+        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
+        .collect();
+    assert!(stored.is_empty(), "nothing half-installed: {stored:?}");
+}
+
+struct OperatorPod(Child);
+
+impl Drop for OperatorPod {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `sparkplane` with the operator Deployment's own arguments and environment.
+fn run_operator(platform: &Platform, deployment: &Value, pod: &str) -> OperatorPod {
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|a| {
+            if a.starts_with("--metrics-address=") { "--metrics-address=127.0.0.1:0".to_owned() } else { a.to_owned() }
+        })
+        .collect();
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"));
+    command.args(&args);
+    for env in container["env"].as_array().into_iter().flatten() {
+        let name = env["name"].as_str().unwrap_or_default();
+        let value = match env["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+            Some("metadata.name") => pod.to_owned(),
+            Some("metadata.namespace") => NAMESPACE.to_owned(),
+            _ => env["value"].as_str().unwrap_or_default().to_owned(),
+        };
+        command.env(name, value);
+    }
+    let child = command
+        .env("KUBECONFIG", platform.kubeconfig())
+        .env("HOME", platform.dir.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the operator starts");
+    OperatorPod(child)
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> Option<Value>) -> Value {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const GOOD: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: data-eng-daily, namespace: data-eng}
+spec:
+  team: data-eng
+  costCenter: cc-1042
+  type: Python
+  sparkVersion: \"3.5.7\"
+  mainApplicationFile: local:///opt/app/daily.py
+  image: {repository: registry.example.com/data-eng/daily, tag: \"1.4.0\"}
+";
+
+#[test]
+fn the_operator_runs_from_its_deployment_and_admission_refuses_what_the_policies_refuse() {
+    let platform = Platform::start();
+    let objects = platform.install(&json!({}));
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let _leader = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    let _standby = run_operator(&platform, &deployment, "sparkplane-operator-1");
+
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // No team: refused by the API server, with the policy's own words.
+    let no_team = platform.write("no-team.yaml", &GOOD.replace("  team: data-eng\n", ""));
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &no_team.display().to_string()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ValidatingAdmissionPolicy 'sparkplane-deny' with binding 'sparkplane-deny' denied request: team-and-cost-center: jobs name their team and cost center; set spec.team and spec.costCenter"),
+        "{stderr}"
+    );
+    let latest = platform.write("latest.yaml", &GOOD.replace("tag: \"1.4.0\"", "tag: latest"));
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &latest.display().to_string()]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("denied request: image-tag: "), "{stderr}");
+    assert!(platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").is_none());
+
+    // A good job is let in and the operator runs it.
+    let good = platform.write("good.yaml", GOOD);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let done = wait_for("the job to succeed", || {
+        platform
+            .fake
+            .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
+            .filter(|j| j["status"]["state"] == "Succeeded")
+    });
+    assert_eq!(done["status"]["attempt"], 1);
+    let lease = platform
+        .fake
+        .object("coordination.k8s.io/v1", "Lease", Some(NAMESPACE), "sparkplane-operator")
+        .expect("a Lease");
+    let holder = lease["spec"]["holderIdentity"].as_str().unwrap_or_default().to_owned();
+    assert!(holder.starts_with("sparkplane-operator-"), "{lease}");
+
+    // A prod namespace wants a digest, even though the job does not say prod.
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "payments"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = platform.kubectl(&["label", "namespace", "payments", "sparkplane.dev/environment=prod"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let prod = platform.write("prod.yaml", &GOOD.replace("namespace: data-eng", "namespace: payments"));
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &prod.display().to_string()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("ValidatingAdmissionPolicy 'sparkplane-prod' with binding 'sparkplane-prod' denied request: image-digest-in-prod: "),
+        "{stderr}"
+    );
+    let pinned = platform.write(
+        "pinned.yaml",
+        &GOOD.replace("namespace: data-eng", "namespace: payments").replace(
+            "tag: \"1.4.0\"}",
+            "tag: \"1.4.0\", digest: \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+        ),
+    );
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &pinned.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn an_upgrade_keeps_sparkjobs_and_their_status() {
+    let platform = Platform::start();
+    // Version N: the chart as first released (charts/sparkplane/ci/upgrade-from names its commit).
+    let from = std::fs::read_to_string(chart().join("ci/upgrade-from")).expect("ci/upgrade-from");
+    let from =
+        from.lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).expect("a revision").trim().to_owned();
+    let old = platform.dir.path().join("old");
+    std::fs::create_dir_all(&old).expect("mkdir");
+    let archive = std::process::Command::new("git")
+        .current_dir(repo())
+        .args(["archive", "--format=tar", &from, "charts/sparkplane"])
+        .output()
+        .expect("git runs");
+    assert!(archive.status.success(), "git archive {from}: {}", String::from_utf8_lossy(&archive.stderr));
+    let mut untar =
+        std::process::Command::new("tar").current_dir(&old).arg("-x").stdin(Stdio::piped()).spawn().expect("tar runs");
+    std::io::Write::write_all(untar.stdin.as_mut().expect("stdin"), &archive.stdout).expect("tar input");
+    drop(untar.stdin.take());
+    assert!(untar.wait().expect("tar").success());
+
+    let first = platform.release("install", &old.join("charts/sparkplane"), &json!({}));
+    let objects = manifest_of(&first);
+    let crd_uid = platform.stored(find(&objects, "CustomResourceDefinition", "sparkjobs.sparkplane.dev")).expect("CRD")
+        ["metadata"]["uid"]
+        .clone();
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let good = platform.write("good.yaml", GOOD);
+    {
+        let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+        let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
+        assert_eq!(code, Some(0), "{stderr}");
+        wait_for("the job to succeed", || {
+            platform
+                .fake
+                .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
+                .filter(|j| j["status"]["state"] == "Succeeded")
+        });
+    }
+    let before =
+        platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").expect("job");
+
+    let upgraded = platform.release("upgrade", &chart(), &json!({"operator": {"replicas": 3}}));
+    let objects = manifest_of(&upgraded);
+    assert_eq!(upgraded["version"], 2);
+    let crd = platform.stored(find(&objects, "CustomResourceDefinition", "sparkjobs.sparkplane.dev")).expect("CRD");
+    assert_eq!(crd["metadata"]["uid"], crd_uid, "the CRD is updated in place, never replaced");
+    assert_eq!(
+        platform.stored(find(&objects, "Deployment", "sparkplane-operator")).expect("stored")["spec"]["replicas"],
+        3
+    );
+    let after =
+        platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").expect("kept");
+    assert_eq!(after["metadata"]["uid"], before["metadata"]["uid"]);
+    assert_eq!(after["status"], before["status"], "status is kept");
+
+    // The upgraded operator picks the job up where it was: nothing is run again.
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    std::thread::sleep(Duration::from_secs(2));
+    let later =
+        platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").expect("kept");
+    assert_eq!(later["status"]["attempt"], before["status"]["attempt"]);
+    assert_eq!(later["status"]["state"], "Succeeded");
+}
