@@ -14,7 +14,8 @@
 //! discovery in `resources` (stored CustomResourceDefinitions add their
 //! resources to it), selectors in `selector`, ValidatingAdmissionPolicy in
 //! `admission` (CEL, with the limits its documentation lists). What it does
-//! not do: authentication and authorization, webhooks, validation of object
+//! not do: authentication (a service account's token is taken at its word;
+//! RBAC for it is `rbac`), webhooks, validation of object
 //! schemas, field ownership conflicts of server-side apply, namespace
 //! existence checks.
 
@@ -24,6 +25,7 @@ mod http;
 mod kubelet;
 mod protobuf;
 mod quota;
+mod rbac;
 mod resources;
 mod scheduler;
 mod selector;
@@ -317,6 +319,16 @@ impl FakeApiServer {
         }
     }
 
+    /// A kubeconfig that authenticates as a service account, whose requests
+    /// the fake authorizes with the stored RBAC objects (an administrator's
+    /// kubeconfig is [`FakeApiServer::kubeconfig`]).
+    pub fn service_account_kubeconfig(&self, namespace: &str, service_account: &str) -> String {
+        self.kubeconfig(namespace).replace(
+            "token: fake-token",
+            &format!("token: {}", rbac::service_account_token(namespace, service_account)),
+        )
+    }
+
     /// A kubeconfig pointing at [`url`](Self::url): plain HTTP, a token user, `namespace` as default.
     pub fn kubeconfig(&self, namespace: &str) -> String {
         format!(
@@ -427,6 +439,15 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
         return;
     }
     let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
+    if let Some(attributes) = rbac::attributes(&parsed.method, &parsed.path, flag("watch")) {
+        let token = header(&request, "Authorization")
+            .and_then(|h| h.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| h[7..].trim().to_owned()));
+        let denied = rbac::authorize(&shared.lock().store, token.as_deref(), &attributes).err();
+        if let Some(answer) = denied {
+            respond(request, answer);
+            return;
+        }
+    }
     match route(&parsed, || shared.lock().store.custom_resources()) {
         Some(Handling::Watch(path)) => watch(shared, request, &path, &parsed),
         Some(Handling::FollowLog(namespace, name)) if flag("follow") => follow_log(shared, request, &namespace, &name),

@@ -164,6 +164,16 @@ impl Store {
         (path.api_version(), path.plural.clone(), path.namespace.clone(), name.to_owned())
     }
 
+    /// One stored object by API version, plural, namespace and name.
+    pub fn stored(&self, api_version: &str, plural: &str, namespace: Option<&str>, name: &str) -> Option<&Value> {
+        self.objects.get(&(api_version.to_owned(), plural.to_owned(), namespace.map(str::to_owned), name.to_owned()))
+    }
+
+    /// Every stored object of an API version and plural, in every namespace.
+    pub fn all<'a>(&'a self, api_version: &'a str, plural: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.objects.iter().filter(move |((av, p, _, _), _)| av == api_version && p == plural).map(|(_, v)| v)
+    }
+
     /// The resources stored CustomResourceDefinitions serve.
     pub fn custom_resources(&self) -> Vec<resources::CustomResource> {
         self.objects

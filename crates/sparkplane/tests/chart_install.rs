@@ -443,13 +443,18 @@ fn run_operator(platform: &Platform, deployment: &Value, pod: &str) -> OperatorP
         };
         command.env(name, value);
     }
+    // The operator authenticates as the chart's ServiceAccount: the simulated cluster authorizes every
+    // call it makes with the chart's RBAC, so a missing permission fails the test.
+    let service_account = deployment["spec"]["template"]["spec"]["serviceAccountName"].as_str().unwrap_or_default();
+    let kubeconfig = platform
+        .write(&format!("kubeconfig-{pod}"), &platform.fake.service_account_kubeconfig(NAMESPACE, service_account));
     let child = command
-        .env("KUBECONFIG", platform.kubeconfig())
+        .env("KUBECONFIG", kubeconfig)
         .env("HOME", platform.dir.path())
         .env_remove("KUBERNETES_SERVICE_HOST")
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(platform.dir.path().join(format!("{pod}.log"))).expect("log file"))
         .spawn()
         .expect("the operator starts");
     OperatorPod(child)
