@@ -19,8 +19,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use crate::answer::{Answer, status};
 use crate::resources::ResourcePath;
-use crate::store::{Answer, status};
 
 /// The objects admission reads: policies, bindings and namespaces.
 pub struct Policies<'a> {

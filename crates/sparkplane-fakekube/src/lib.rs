@@ -20,6 +20,7 @@
 //! existence checks.
 
 mod admission;
+mod answer;
 mod cluster;
 mod http;
 mod kubelet;

@@ -15,8 +15,9 @@
 
 use serde_json::Value;
 
+use crate::answer::{Answer, status};
 use crate::resources::{ResourcePath, Route};
-use crate::store::{Answer, Store, status};
+use crate::store::Store;
 
 /// The prefix of a service account's user name (and of the fake's token for it).
 const PREFIX: &str = "system:serviceaccount:";

@@ -10,17 +10,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::admission;
+pub use crate::answer::{Answer, status};
 use crate::resources::{self, ResourcePath};
 use crate::selector::{FieldSelector, LabelSelector};
-
-/// What an operation answers.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Answer {
-    /// A JSON body with an HTTP status.
-    Json(u16, Value),
-    /// A plain-text body (pod logs).
-    Text(u16, String),
-}
 
 /// One change, as watches see it.
 #[derive(Clone, Debug)]
@@ -60,23 +52,6 @@ pub struct Store {
     compacted: u64,
     /// Pod logs by (namespace, name).
     pub logs: BTreeMap<(String, String), String>,
-}
-
-/// A Kubernetes `Status` failure.
-pub fn status(code: u16, reason: &str, message: String, details: Value) -> Answer {
-    Answer::Json(
-        code,
-        json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": message,
-            "reason": reason,
-            "details": details,
-            "code": code,
-        }),
-    )
 }
 
 fn group_of(path: &ResourcePath) -> &str {

@@ -615,3 +615,40 @@ fn an_upgrade_keeps_sparkjobs_and_their_status() {
     assert_eq!(later["status"]["attempt"], before["status"]["attempt"]);
     assert_eq!(later["status"]["state"], "Succeeded");
 }
+
+#[test]
+fn in_namespaced_mode_each_operator_works_only_where_it_is_bound() {
+    let platform = Platform::start();
+    let objects = platform.install(&json!({"operator": {"watchNamespaces": ["data-eng"], "replicas": 1}}));
+    for ns in ["data-eng", "analytics"] {
+        let (code, _, stderr) = platform.kubectl(&["create", "namespace", ns]);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let deployment = find(&objects, "Deployment", "sparkplane-operator-data-eng").clone();
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-data-eng-0");
+    let good = platform.write("good.yaml", GOOD);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    wait_for("the job to succeed", || {
+        platform
+            .fake
+            .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
+            .filter(|j| j["status"]["state"] == "Succeeded")
+    });
+    // Its Lease lives in the namespace it watches.
+    assert!(platform.fake.object("coordination.k8s.io/v1", "Lease", Some("data-eng"), "sparkplane-operator").is_some());
+    // The same ServiceAccount cannot touch a namespace the chart did not list. (Asked directly: kubectl
+    // sends no bearer token over the fake's plain HTTP; kube-rs, the operator's client, does.)
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut answer = agent
+        .get(format!("{}/api/v1/namespaces/analytics/pods", platform.fake.url()))
+        .header("Authorization", "Bearer system:serviceaccount:sparkplane-system:sparkplane-operator")
+        .call()
+        .expect("the fake answers");
+    assert_eq!(answer.status().as_u16(), 403);
+    let status: Value = serde_json::from_str(&answer.body_mut().read_to_string().expect("body")).expect("JSON");
+    assert_eq!(
+        status["message"],
+        "pods is forbidden: User \"system:serviceaccount:sparkplane-system:sparkplane-operator\" cannot list resource \"pods\" in API group \"\" in the namespace \"analytics\""
+    );
+}
