@@ -68,7 +68,7 @@ pub fn admit(policies: &Policies<'_>, request: &Request<'_>) -> Result<(), Answe
             let validations = policy["spec"]["validations"].as_array().map(Vec::as_slice).unwrap_or_default();
             for validation in validations {
                 let expression = validation["expression"].as_str().unwrap_or_default();
-                let failure = match evaluate(expression, request) {
+                let failure = match evaluate(expression, request.object, request.old) {
                     Ok(true) => continue,
                     Ok(false) => validation["message"]
                         .as_str()
@@ -135,12 +135,12 @@ pub fn selects(selector: &Value, object: Option<&Value>) -> bool {
     })
 }
 
-/// Evaluates one validation expression; it must give a bool.
-pub fn evaluate(expression: &str, request: &Request<'_>) -> Result<bool, String> {
+/// Evaluates one validation expression over `object` (and `oldObject`); it must give a bool.
+pub fn evaluate(expression: &str, object: &Value, old: Option<&Value>) -> Result<bool, String> {
     let program = cel::Program::compile(expression).map_err(|e| format!("compilation failed: {e}"))?;
     let mut context = cel::Context::default();
-    context.add_variable_from_value("object", to_cel(request.object));
-    context.add_variable_from_value("oldObject", request.old.map_or(cel::Value::Null, to_cel));
+    context.add_variable_from_value("object", to_cel(object));
+    context.add_variable_from_value("oldObject", old.map_or(cel::Value::Null, to_cel));
     match program.execute(&context) {
         Ok(cel::Value::Bool(b)) => Ok(b),
         Ok(other) => Err(format!("the expression gave {other:?}, not a bool")),

@@ -45,6 +45,13 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Answer, Store, WriteOptions, status};
 
 pub use crate::cluster::{Cluster, DriverRule, DriverRun, Node, Timings};
+
+/// Evaluates a ValidatingAdmissionPolicy expression over an object as the
+/// fake's admission does (`object`, no `oldObject`): `Ok(true)` when the
+/// object complies, an error when the expression does not compile or run.
+pub fn evaluate_admission_expression(expression: &str, object: &Value) -> Result<bool, String> {
+    admission::evaluate(expression, object, None)
+}
 pub use crate::resources::{KNOWN, KnownResource};
 
 /// One request the fake received.
