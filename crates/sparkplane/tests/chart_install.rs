@@ -652,3 +652,84 @@ fn in_namespaced_mode_each_operator_works_only_where_it_is_bound() {
         "pods is forbidden: User \"system:serviceaccount:sparkplane-system:sparkplane-operator\" cannot list resource \"pods\" in API group \"\" in the namespace \"analytics\""
     );
 }
+
+/// A container of the chart run as a process: its args, with the listen address moved to 127.0.0.1 on a free port.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_container(deployment: &Value, listen_flag: &str) -> (Process, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|a| if a.starts_with(listen_flag) { format!("{listen_flag}127.0.0.1:{port}") } else { a.to_owned() })
+        .collect();
+    assert!(args.iter().any(|a| a.starts_with(listen_flag)), "{args:?} has no {listen_flag}");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+        .args(&args)
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    (Process(child), port)
+}
+
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut answer = agent.get(format!("http://127.0.0.1:{port}{path}")).call().ok()?;
+    Some((answer.status().as_u16(), answer.body_mut().read_to_string().unwrap_or_default()))
+}
+
+#[test]
+fn the_exporter_and_history_server_run_from_their_deployments_and_answer_their_probes() {
+    let platform = Platform::start();
+    let logs =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events");
+    let logs = logs.canonicalize().expect("Spark's test event logs");
+    let objects = platform.install(&json!({"eventLogs": {"location": logs.display().to_string()}}));
+
+    let history = find(&objects, "Deployment", "sparkplane-history");
+    let probe = history["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]
+        .as_str()
+        .expect("a readiness probe")
+        .to_owned();
+    let (_history, port) = run_container(history, "--listen=");
+    let started = Instant::now();
+    let version = loop {
+        if let Some((200, body)) = get(port, &probe) {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the History Server never answered {probe}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(serde_json::from_str::<Value>(&version).is_ok_and(|v| v["spark"].is_string()), "{version}");
+    let apps = wait_for("the History Server to list the logs", || {
+        get(port, "/api/v1/applications")
+            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+            .filter(|apps| apps.as_array().is_some_and(|a| !a.is_empty()))
+    });
+    assert!(apps[0]["id"].is_string());
+
+    let exporter = find(&objects, "Deployment", "sparkplane-exporter");
+    let probe = exporter["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]
+        .as_str()
+        .expect("a readiness probe")
+        .to_owned();
+    let (_exporter, port) = run_container(exporter, "--listen=");
+    let metrics = wait_for("the exporter's metrics", || {
+        get(port, &probe)
+            .filter(|(code, body)| *code == 200 && body.contains("sparkplane_"))
+            .map(|(_, body)| json!(body))
+    });
+    assert!(metrics.as_str().is_some_and(|m| m.contains("# TYPE")), "{metrics}");
+}
