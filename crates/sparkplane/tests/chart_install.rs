@@ -733,3 +733,62 @@ fn the_exporter_and_history_server_run_from_their_deployments_and_answer_their_p
     });
     assert!(metrics.as_str().is_some_and(|m| m.contains("# TYPE")), "{metrics}");
 }
+
+#[test]
+fn with_history_implementation_spark_sparks_own_history_server_runs_from_the_deployment() {
+    let platform = Platform::start();
+    let logs =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events");
+    let logs = logs.canonicalize().expect("Spark's test event logs");
+    let objects = platform.install(&json!({
+        "eventLogs": {"location": logs.display().to_string()},
+        "history": {"implementation": "spark", "spark": {"properties": {"spark.history.fs.update.interval": "1s"}}},
+    }));
+    let container = &find(&objects, "Deployment", "sparkplane-history")["spec"]["template"]["spec"]["containers"][0];
+    let home =
+        sparkplane_testkit::history::spark_home().expect("the pinned Spark runtime (scripts/test.sh installs it)");
+    let command: Vec<String> = container["command"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|c| c.replacen("/opt/spark", &home.display().to_string(), 1))
+        .collect();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let options = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "SPARK_HISTORY_OPTS")
+        .and_then(|e| e["value"].as_str())
+        .expect("SPARK_HISTORY_OPTS")
+        .replace("-Dspark.history.ui.port=18080", &format!("-Dspark.history.ui.port={port}"));
+    assert!(options.contains("-Dspark.history.fs.update.interval=1s"), "{options}");
+    let (program, args) = command.split_first().expect("a command");
+    let child = std::process::Command::new(program)
+        .args(args)
+        .env("SPARK_HOME", &home)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("SPARK_DAEMON_MEMORY", "512m")
+        .env("SPARK_HISTORY_OPTS", format!("{options} -Dspark.ui.bindAddress=127.0.0.1"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spark-class starts");
+    let _spark = Process(child);
+    let probe = container["readinessProbe"]["httpGet"]["path"].as_str().expect("a probe").to_owned();
+    let started = Instant::now();
+    loop {
+        if let Some((200, _)) = get(port, &probe) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "Spark's History Server never answered {probe}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let apps = wait_for("Spark's History Server to list the logs", || {
+        get(port, "/api/v1/applications")
+            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+            .filter(|apps| apps.as_array().is_some_and(|a| !a.is_empty()))
+    });
+    assert!(apps[0]["id"].is_string());
+}
