@@ -280,7 +280,7 @@ impl Store {
             }
             _ => {}
         }
-        if let Some(refused) = too_large(path, &body) {
+        if let Some(refused) = too_large(path, &body).or_else(|| annotations_too_large(&kind, &body)) {
             return Err(refused);
         }
         let meta = &mut body["metadata"];
@@ -707,6 +707,29 @@ impl Store {
     }
 }
 
+/// The API server's limit on an object's annotations, keys and values together (256 KiB).
+pub const MAX_ANNOTATION_BYTES: usize = 256 * 1024;
+
+/// Annotations over [`MAX_ANNOTATION_BYTES`], refused as the API server does
+/// (`kubectl apply` keeps a copy of the whole object in one).
+fn annotations_too_large(kind: &str, body: &Value) -> Option<Answer> {
+    let total: usize = body["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+        .sum();
+    (total > MAX_ANNOTATION_BYTES).then(|| {
+        let name = body["metadata"]["name"].as_str().unwrap_or_default();
+        status(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: metadata.annotations: Too long: must have at most {MAX_ANNOTATION_BYTES} bytes"),
+            json!({"name": name, "kind": kind}),
+        )
+    })
+}
+
 /// The API server's limit on a Secret's or ConfigMap's data (1 MiB).
 pub const MAX_DATA_BYTES: usize = 1024 * 1024;
 
@@ -802,6 +825,27 @@ mod tests {
         assert_eq!(body(store.create(&sparkjobs(), job.clone(), &WriteOptions::default())).0, 201);
         let (code, again) = body(store.create(&sparkjobs(), job, &WriteOptions::default()));
         assert_eq!((code, again["message"].as_str()), (409, Some("sparkjobs.sparkplane.dev \"x\" already exists")));
+    }
+
+    #[test]
+    fn annotations_over_256_kib_are_refused() {
+        let mut store = Store::default();
+        let crd = |bytes: usize| {
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                   "metadata": {"name": "big.example.com", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "x".repeat(bytes)}}})
+        };
+        let crds = path("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+        let (code, refused) = body(store.create(&crds, crd(300_000), &WriteOptions::default()));
+        assert_eq!(
+            (code, refused["message"].as_str()),
+            (
+                422,
+                Some(
+                    "CustomResourceDefinition \"big.example.com\" is invalid: metadata.annotations: Too long: must have at most 262144 bytes"
+                )
+            )
+        );
+        assert_eq!(body(store.create(&crds, crd(200_000), &WriteOptions::default())).0, 201);
     }
 
     #[test]

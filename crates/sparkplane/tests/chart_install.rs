@@ -249,6 +249,14 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
         assert!(platform.stored(object).is_some(), "not in the cluster: {}", object["metadata"]["name"]);
     }
 
+    // Helm keeps the release (chart and manifest) in one Secret, which the API server caps at 1 MiB.
+    let record = platform
+        .fake
+        .object("v1", "Secret", Some(NAMESPACE), "sh.helm.release.v1.sparkplane.v1")
+        .expect("Helm's record");
+    let stored = record["data"]["release"].as_str().map_or(0, |b| b.len() / 4 * 3);
+    assert!(stored < 384 * 1024, "the release record is {stored} bytes; keep it well under the 1 MiB limit");
+
     // The CRD is `sparkplane crd`, with the chart's labels and the keep annotation.
     let crd = platform.stored(find(&objects, "CustomResourceDefinition", "sparkjobs.sparkplane.dev")).expect("stored");
     assert_eq!(crd["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
@@ -791,4 +799,20 @@ fn with_history_implementation_spark_sparks_own_history_server_runs_from_the_dep
             .filter(|apps| apps.as_array().is_some_and(|a| !a.is_empty()))
     });
     assert!(apps[0]["id"].is_string());
+}
+
+#[test]
+fn the_crd_also_applies_without_helm_with_kubectls_client_side_apply() {
+    let platform = Platform::start();
+    let out = assert_cmd::Command::cargo_bin("sparkplane").expect("binary").arg("crd").output().expect("runs");
+    let crd = platform.write("crd.yaml", &String::from_utf8_lossy(&out.stdout));
+    // Client-side apply keeps the whole object in an annotation the API server caps at 256 KiB.
+    let (code, stdout, stderr) = platform.kubectl(&["apply", "-f", &crd.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "customresourcedefinition.apiextensions.k8s.io/sparkjobs.sparkplane.dev created\n");
+    let stored = platform
+        .fake
+        .object("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "sparkjobs.sparkplane.dev")
+        .expect("stored");
+    assert!(stored["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].is_string());
 }

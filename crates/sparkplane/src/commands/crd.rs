@@ -1,7 +1,5 @@
 //! `sparkplane crd`: the SparkJob CustomResourceDefinition.
 
-use kube::CustomResourceExt;
-use sparkplane_api::SparkJob;
 use sparkplane_core::yaml::to_yaml;
 
 use crate::cli::OutputFormat;
@@ -10,7 +8,7 @@ use crate::printer::Printer;
 
 /// Runs `crd`.
 pub fn run(printer: &Printer) -> CommandResult {
-    let crd = serde_json::to_value(SparkJob::crd()).unwrap_or_default();
+    let crd = serde_json::to_value(sparkplane_api::crd::crd()).unwrap_or_default();
     match printer.format {
         OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&crd).unwrap_or_default())),
         _ => printer.raw(&to_yaml(&crd)),
