@@ -3,8 +3,8 @@
 //! --junit`) as a test suite.
 //!
 //! Owns: the XML shape (one `testsuite` of `testcase`s, each passed, passed
-//! with output in `system-out`, or failed with a `failure`), escaping, and the
-//! suite's counts. Callers say what each case is; they never write XML.
+//! with output in `system-out`, or failed with a `failure`) and the suite's
+//! counts; escaping is `crate::markup`'s. Callers say what each case is; they never write XML.
 //! Must not: decide what passes or fails, or do I/O.
 
 use std::fmt::Write as _;
@@ -47,23 +47,11 @@ pub enum CaseResult {
     },
 }
 
-/// Escapes text for XML attributes and element content; drops control
-/// characters XML 1.0 cannot hold.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes element content: [`crate::markup::text`], under the name callers
+/// of this module have used.
+pub use crate::markup::text as escape;
+
+use crate::markup::{attribute, text};
 
 impl TestSuite {
     /// The suite as a JUnit XML document. Never fails: every text is escaped.
@@ -74,24 +62,28 @@ impl TestSuite {
         let _ = writeln!(
             out,
             "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
-            escape(&self.name),
+            attribute(&self.name),
             self.cases.len()
         );
         for case in &self.cases {
-            let _ =
-                write!(out, "  <testcase classname=\"{}\" name=\"{}\"", escape(&case.classname), escape(&case.name));
+            let _ = write!(
+                out,
+                "  <testcase classname=\"{}\" name=\"{}\"",
+                attribute(&case.classname),
+                attribute(&case.name)
+            );
             match &case.result {
                 CaseResult::Passed => out.push_str("/>\n"),
-                CaseResult::Output(text) => {
-                    let _ = writeln!(out, ">\n    <system-out>{}</system-out>\n  </testcase>", escape(text));
+                CaseResult::Output(output) => {
+                    let _ = writeln!(out, ">\n    <system-out>{}</system-out>\n  </testcase>", text(output));
                 }
                 CaseResult::Failure { kind, message, body } => {
                     let _ = writeln!(
                         out,
                         ">\n    <failure type=\"{}\" message=\"{}\">{}</failure>\n  </testcase>",
-                        escape(kind),
-                        escape(message),
-                        escape(body)
+                        attribute(kind),
+                        attribute(message),
+                        text(body)
                     );
                 }
             }
@@ -134,13 +126,20 @@ mod tests {
              <testcase classname=\"sparkplane.test\" name=\"said\">\n    \
              <system-out>warn: a &amp; b</system-out>\n  </testcase>\n  \
              <testcase classname=\"sparkplane.test\" name=\"broke\">\n    \
-             <failure type=\"deny\" message=\"&quot;x&quot;\">line\nfix: y</failure>\n  </testcase>\n\
+             <failure type=\"deny\" message=\"&quot;x&quot;\">line\u{FFFD}\nfix: y</failure>\n  </testcase>\n\
              </testsuite>\n"
         );
     }
 
     #[test]
-    fn escaping_keeps_line_breaks_and_drops_other_controls() {
-        assert_eq!(escape("a<b & \"c\" 'd'\t\r\n\u{7}"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;\t\r\n");
+    fn attributes_keep_their_line_breaks_as_references_and_content_keeps_them_as_they_are() {
+        let suite = TestSuite {
+            name: "it's".into(),
+            cases: vec![case("two\nlines", CaseResult::Output("two\nlines\u{7}".into()))],
+        };
+        let xml = suite.to_xml();
+        assert!(xml.contains("<testsuite name=\"it&#39;s\""), "{xml}");
+        assert!(xml.contains("name=\"two&#10;lines\">"), "{xml}");
+        assert!(xml.contains("<system-out>two\nlines\u{FFFD}</system-out>"), "{xml}");
     }
 }

@@ -15,6 +15,7 @@ pub mod junit;
 pub mod kube_quantity;
 pub mod load;
 pub mod local;
+pub mod markup;
 pub mod names;
 pub mod operator;
 pub mod pod_security;

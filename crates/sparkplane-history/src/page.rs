@@ -9,25 +9,11 @@
 
 use std::fmt::Write;
 
+use sparkplane_core::markup::{attribute, text};
 use sparkplane_eventlog::Outcome;
 
 use crate::index::Entry;
 use crate::time::format_gmt;
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn path_segment(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -87,12 +73,12 @@ pub fn index_page(entries: &[Entry]) -> String {
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{outcome}\">{outcome}</td><td>{}</td>\
              <td class=\"num\">{duration}</td><td class=\"num\">{:.4}</td><td><a href=\"{}\">report</a></td></tr>",
-            escape(&id),
-            escape(&a.name),
-            escape(e.team.as_deref().unwrap_or("")),
+            text(&id),
+            text(&a.name),
+            text(e.team.as_deref().unwrap_or("")),
             format_gmt(a.start_ms),
             e.cost_usd,
-            escape(&report_link(&a.app_id, a.attempt_id.as_deref())),
+            attribute(&report_link(&a.app_id, a.attempt_id.as_deref())),
         );
     }
     html.push_str(
@@ -113,7 +99,7 @@ mod tests {
 
     #[test]
     fn escapes_log_text_and_links_reports() {
-        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+        assert_eq!(text("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
         assert_eq!(report_link("app-1", Some("2")), "/report/app%2D1/2");
         assert_eq!(duration(61_000), "1m 01s");
     }
