@@ -469,6 +469,20 @@ impl EventLogLines {
     }
 }
 
+impl LogPart {
+    /// The part's bytes as stored, still compressed: for handing a log on unchanged
+    /// (the History Server's `logs` download), never for parsing.
+    pub fn open_stored(&self) -> Result<Box<dyn Read + Send>, ReadError> {
+        match &self.object {
+            None => match File::open(&self.path) {
+                Ok(file) => Ok(Box::new(file)),
+                Err(source) => Err(ReadError::Io { path: self.path.clone(), source }),
+            },
+            Some(object) => Ok(Box::new(object.store.reader(&object.key, REMOTE_CHUNK_BYTES)?)),
+        }
+    }
+}
+
 /// Opens one part — a local file, or an object streamed in ranged requests —
 /// with its decompressor and a read buffer.
 fn open_part(part: &LogPart) -> Result<Box<dyn BufRead + Send>, ReadError> {

@@ -4,7 +4,8 @@
 //! Owns: routing, parameters and their defaults (`status`, `minDate`,
 //! `maxDate`, `minEndDate`, `maxEndDate`, `limit`, `details`, `quantiles`,
 //! `offset`, `length`, `sortBy`), the JSON shapes with Spark's field names,
-//! nesting and order, sorting as Spark sorts, and Spark's 404 and 400 texts.
+//! nesting and order, sorting as Spark sorts, Spark's 404 and 400 texts, and
+//! which attempts' logs `logs` zips (a [`Download`]; the server streams it).
 //!
 //! Must not: do I/O, read the clock (the catalog says what time it is), or
 //! compute application figures itself beyond shaping them: listing data comes
@@ -54,6 +55,31 @@ pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Set for `logs`: the body is the zip of these logs, which the server streams.
+    pub download: Option<Download>,
+}
+
+/// Spark's `logs` answer: a zip of one application's logs, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Download {
+    /// `eventLogs-{app}.zip`, or `eventLogs-{app}-{attempt}.zip` for one attempt.
+    pub file_name: String,
+    pub app_id: String,
+    /// The attempts whose logs go in, newest first as Spark lists them.
+    pub attempts: Vec<Option<String>>,
+}
+
+/// The content type of `logs` (Spark's `MediaType.APPLICATION_OCTET_STREAM`).
+pub const OCTET_STREAM: &str = "application/octet-stream";
+
+/// Spark's text when a log cannot be read for `logs` (status 503).
+pub fn logs_unavailable(app_id: &str) -> Response {
+    Response {
+        status: 503,
+        content_type: TEXT,
+        body: format!("Event logs are not available for app: {app_id}."),
+        download: None,
+    }
 }
 
 const JSON: &str = "application/json";
@@ -61,17 +87,19 @@ const TEXT: &str = "text/plain;charset=utf-8";
 
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_string_pretty(value) {
-        Ok(body) => Response { status: 200, content_type: JSON, body },
-        Err(e) => Response { status: 500, content_type: TEXT, body: format!("cannot encode the answer: {e}") },
+        Ok(body) => Response { status: 200, content_type: JSON, body, download: None },
+        Err(e) => {
+            Response { status: 500, content_type: TEXT, body: format!("cannot encode the answer: {e}"), download: None }
+        }
     }
 }
 
 fn not_found(message: String) -> Response {
-    Response { status: 404, content_type: TEXT, body: message }
+    Response { status: 404, content_type: TEXT, body: message, download: None }
 }
 
 fn bad_request(message: String) -> Response {
-    Response { status: 400, content_type: TEXT, body: message }
+    Response { status: 400, content_type: TEXT, body: message, download: None }
 }
 
 fn bad_parameter(param: &str, expected: &str, actual: &str) -> Response {
@@ -149,6 +177,9 @@ pub fn respond(catalog: &dyn Catalog, path: &str, query: &str) -> Response {
             if resource.is_empty() {
                 // `applications/{app}/{attempt}`: Spark answers the application here too.
                 return one_application(catalog, app);
+            }
+            if resource == ["logs"] {
+                return event_logs(catalog, app, attempt);
             }
             app_resource(catalog, app, attempt, resource, &query).unwrap_or_else(|r| r)
         }
@@ -261,6 +292,45 @@ fn one_application(catalog: &dyn Catalog, app: &str) -> Response {
     }
 }
 
+/// Spark's text for an application (or attempt) it has no UI for.
+fn no_such_app(app: &str, attempt: Option<&str>) -> String {
+    match attempt {
+        Some(attempt) => format!("no such app: {app}/{attempt}"),
+        None => format!("no such app: {app}"),
+    }
+}
+
+/// `logs`: which attempts' logs Spark zips. Spark first checks the application
+/// as its other resources do (an application listed only with attempt ids
+/// passes when it has an attempt `1`), then takes the asked attempt, or every
+/// attempt when none was asked.
+fn event_logs(catalog: &dyn Catalog, app: &str, attempt: Option<&str>) -> Response {
+    let Some((_, attempts)) = grouped(catalog).into_iter().find(|(id, _)| id == app) else {
+        return not_found(no_such_app(app, attempt));
+    };
+    let has = |wanted: Option<&str>| attempts.iter().any(|a| a.attempt_id.as_deref() == wanted);
+    match attempt {
+        Some(_) if !has(attempt) => return not_found(no_such_app(app, attempt)),
+        None if !has(None) && !has(Some("1")) => return not_found(no_such_app(app, Some("1"))),
+        _ => {}
+    }
+    let chosen: Vec<Option<String>> = attempts
+        .iter()
+        .filter(|a| attempt.is_none() || a.attempt_id.as_deref() == attempt)
+        .map(|a| a.attempt_id.clone())
+        .collect();
+    let file_name = match attempt {
+        Some(attempt) => format!("eventLogs-{app}-{attempt}.zip"),
+        None => format!("eventLogs-{app}.zip"),
+    };
+    Response {
+        status: 200,
+        content_type: OCTET_STREAM,
+        body: String::new(),
+        download: Some(Download { file_name, app_id: app.to_owned(), attempts: chosen }),
+    }
+}
+
 fn app_resource(
     catalog: &dyn Catalog,
     app: &str,
@@ -271,7 +341,7 @@ fn app_resource(
     let known = catalog.attempts().into_iter().any(|a| a.app_id == app && a.attempt_id.as_deref() == attempt);
     let detail = known.then(|| catalog.detail(app, attempt)).flatten();
     let Some(detail) = detail else {
-        return Err(not_found(format!("no such app: {app}")));
+        return Err(not_found(no_such_app(app, attempt)));
     };
     let d = detail.as_ref();
     Ok(match resource {
@@ -335,10 +405,11 @@ fn app_resource(
         ["executors"] => json(&d.executors.values().filter(|e| e.is_active).map(executor_json).collect::<Vec<_>>()),
         ["allexecutors"] => json(&d.executors.values().map(executor_json).collect::<Vec<_>>()),
         ["environment"] => json(&environment_json(d.environment.as_ref())),
-        ["storage", "rdd", ..] | ["logs"] => Response {
+        ["storage", "rdd", ..] => Response {
             status: 501,
             content_type: TEXT,
             body: format!("/{} is not served by sparkplane's History Server yet", resource.join("/")),
+            download: None,
         },
         _ => not_found(format!("not found: {}", resource.join("/"))),
     })

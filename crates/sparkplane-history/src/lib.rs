@@ -7,17 +7,20 @@
 //! jobs, stages, tasks and executors Spark's status store would hold, on
 //! demand, cached within a memory budget; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the thin HTTP layer; [`time`]
-//! formats and parses Spark's dates.
+//! formats and parses Spark's dates; [`download`] streams the `logs` zip,
+//! framed by [`zip`].
 
 pub mod api;
+pub mod download;
 pub mod index;
 pub mod metrics;
 pub mod page;
 pub mod replay;
 pub mod server;
 pub mod time;
+pub mod zip;
 
-pub use api::{AttemptInfo, Catalog, Response, SPARK_API_VERSION, respond};
+pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};
 pub use index::{DEFAULT_CACHE_BYTES, Entry, Index, IndexStats};
 pub use metrics::RequestStats;
 pub use replay::{AppDetail, DetailBuilder};

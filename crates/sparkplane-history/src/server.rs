@@ -2,7 +2,8 @@
 //! [`Index`], refreshed in the background.
 //!
 //! Owns: binding the address, answering requests on a small pool of threads
-//! (API answers from [`crate::api::respond`]; `/` from [`crate::page`]; the
+//! (API answers from [`crate::api::respond`], the `logs` zip streamed by
+//! [`crate::download`]; `/` from [`crate::page`]; the
 //! report of one application from `sparkplane_eventlog::report_html`; `/metrics`
 //! from [`crate::metrics`]), rescanning the location every
 //! interval so new and in-progress logs show without a restart, and the
@@ -20,7 +21,8 @@ use std::time::{Duration, Instant};
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::report_html;
 
-use crate::api::{self, Response};
+use crate::api::{self, Download, Response};
+use crate::download::{Archive, zip_logs};
 use crate::index::Index;
 use crate::metrics::{self, RequestStats};
 use crate::page;
@@ -148,7 +150,7 @@ const HTML: &str = "text/html;charset=utf-8";
 
 /// The pages besides `/api/v1`: the application list, reports and metrics.
 fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str) -> Option<Response> {
-    let html = |body: String| Response { status: 200, content_type: HTML, body };
+    let html = |body: String| Response { status: 200, content_type: HTML, body, download: None };
     match path {
         "/" => Some(html(page::index_page(&index.entries()))),
         "/metrics" => {
@@ -158,6 +160,7 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str) -> Option<Respon
                 status: 200,
                 content_type: metrics::CONTENT_TYPE,
                 body: metrics::encode(&index.stats(), &requests, apps),
+                download: None,
             })
         }
         _ => {
@@ -167,11 +170,21 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str) -> Option<Respon
             let app = parts.next()?;
             let attempt = parts.next().filter(|a| !a.is_empty());
             let Some(log) = index.log_of(&app, attempt.as_deref()) else {
-                return Some(Response { status: 404, content_type: TEXT, body: format!("unknown app: {app}\n") });
+                return Some(Response {
+                    status: 404,
+                    content_type: TEXT,
+                    body: format!("unknown app: {app}\n"),
+                    download: None,
+                });
             };
             Some(match log.summarize() {
                 Ok(summary) => html(report_html(&summary, &PriceSheet::opencost_defaults())),
-                Err(e) => Response { status: 500, content_type: TEXT, body: format!("cannot read the log: {e}\n") },
+                Err(e) => Response {
+                    status: 500,
+                    content_type: TEXT,
+                    body: format!("cannot read the log: {e}\n"),
+                    download: None,
+                },
             })
         }
     }
@@ -183,7 +196,7 @@ fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let get = matches!(request.method(), tiny_http::Method::Get | tiny_http::Method::Head);
     let response = if !get {
-        Response { status: 405, content_type: "text/plain;charset=utf-8", body: "method not allowed\n".to_owned() }
+        Response { status: 405, content_type: TEXT, body: "method not allowed\n".to_owned(), download: None }
     } else if path.starts_with("/api/v1/") {
         api::respond(index, path, query)
     } else {
@@ -191,7 +204,21 @@ fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats
             status: 404,
             content_type: TEXT,
             body: format!("not found: {path}\n"),
+            download: None,
         })
+    };
+    // `logs`: the zip is started here (the API only said which logs); a log that
+    // cannot be read is Spark's 503.
+    let mut archive = None;
+    let response = match &response.download {
+        Some(download) => match start_download(index, download) {
+            Ok(started) => {
+                archive = Some(started);
+                response
+            }
+            Err(unavailable) => unavailable,
+        },
+        None => response,
     };
     let kind = if path.starts_with("/api/v1/") { endpoint_kind(path) } else { "page".to_owned() };
     if let Ok(mut s) = stats.lock() {
@@ -199,9 +226,29 @@ fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats
         slot.0 += 1;
         slot.1 += started.elapsed().as_secs_f64();
     }
+    let content_type = tiny_http::Header::from_bytes(&b"Content-Type"[..], response.content_type.as_bytes()).ok();
+    if let (Some(archive), Some(download)) = (archive, &response.download) {
+        let disposition = format!("attachment; filename={}", download.file_name);
+        let headers: Vec<tiny_http::Header> =
+            [content_type, tiny_http::Header::from_bytes(&b"Content-Disposition"[..], disposition.as_bytes()).ok()]
+                .into_iter()
+                .flatten()
+                .collect();
+        let length = usize::try_from(archive.len).ok();
+        let reply = tiny_http::Response::new(tiny_http::StatusCode(200), headers, archive.reader, length, None);
+        let _ = request.respond(reply);
+        return;
+    }
     let mut reply = tiny_http::Response::from_string(response.body).with_status_code(response.status);
-    if let Ok(header) = tiny_http::Header::from_bytes(&b"Content-Type"[..], response.content_type.as_bytes()) {
+    if let Some(header) = content_type {
         reply.add_header(header);
     }
     let _ = request.respond(reply);
+}
+
+/// Opens every log the download names and measures it; Spark's 503 when one cannot be read.
+fn start_download(index: &Index, download: &Download) -> Result<Archive, Response> {
+    let logs: Option<Vec<_>> = download.attempts.iter().map(|a| index.log_of(&download.app_id, a.as_deref())).collect();
+    let unavailable = || api::logs_unavailable(&download.app_id);
+    zip_logs(&logs.ok_or_else(unavailable)?).map_err(|_| unavailable())
 }

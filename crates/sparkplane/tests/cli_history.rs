@@ -1,7 +1,8 @@
 //! `sparkplane history serve`: Spark's REST API over a folder of event logs
 //! (Spark's own HistoryServerSuite logs, see
 //! crates/sparkplane-history/tests/data/spark-history/NOTICE.md), new logs
-//! picked up without a restart, a corrupt log listed with what could be read,
+//! picked up without a restart, a log downloaded as Spark's `logs` zip, a
+//! corrupt log listed with what could be read,
 //! and an unreadable store refused at start with exit 3 (2 for a missing folder).
 //! The server binds 127.0.0.1 on a free port and is killed when the test ends.
 
@@ -52,6 +53,15 @@ impl Server {
         }
     }
 
+    /// Status, `Content-Disposition` and the body's bytes.
+    fn download(&self, path: &str) -> (u16, Option<String>, Vec<u8>) {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut reply = agent.get(&url).call().expect("answers");
+        let disposition = reply.headers().get("content-disposition").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (reply.status().as_u16(), disposition, reply.body_mut().read_to_vec().unwrap_or_default())
+    }
+
     fn json(&self, path: &str) -> Value {
         let (status, body) = self.get(path);
         assert_eq!(status, 200, "{path}: {body}");
@@ -100,6 +110,17 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
     server.wait_until(Duration::from_secs(15), |s| ids(&s.json("/api/v1/applications")).len() == 3);
     let stages = server.json("/api/v1/applications/local-1422981780767/stages");
     assert_eq!(stages.as_array().map(Vec::len), Some(4));
+
+    // `logs`: the log as stored, in a zip named as Spark names it.
+    let (status, disposition, zip) = server.download("/api/v1/applications/local-1422981780767/logs");
+    assert_eq!(status, 200);
+    assert_eq!(disposition.as_deref(), Some("attachment; filename=eventLogs-local-1422981780767.zip"));
+    let log = std::fs::read(spark_logs().join("local-1422981780767")).expect("log");
+    assert!(zip.starts_with(b"PK\x03\x04") && zip.windows(log.len()).any(|w| w == log.as_slice()), "the log, stored");
+    assert_eq!(
+        server.get("/api/v1/applications/local-1422981780767/1/logs"),
+        (404, "no such app: local-1422981780767/1".to_owned())
+    );
 
     let (status, page) = server.get("/");
     assert_eq!(status, 200);
