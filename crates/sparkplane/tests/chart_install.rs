@@ -428,6 +428,31 @@ impl Drop for OperatorPod {
     }
 }
 
+/// Lays out the ConfigMap volume mounted at `mount` as the kubelet would (each item's key at its path),
+/// from the ConfigMap stored in the cluster, and answers the directory.
+fn mount_config_map(platform: &Platform, deployment: &Value, mount: &str) -> PathBuf {
+    let pod = &deployment["spec"]["template"]["spec"];
+    let volume_name = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["mountPath"] == mount)
+        .and_then(|m| m["name"].as_str())
+        .expect("a volume mounted there");
+    let volume =
+        pod["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == volume_name).expect("the volume");
+    let name = volume["configMap"]["name"].as_str().expect("a ConfigMap volume");
+    let map = platform.fake.object("v1", "ConfigMap", Some(NAMESPACE), name).expect("the ConfigMap is installed");
+    let dir = platform.dir.path().join(format!("mount-{volume_name}"));
+    for item in volume["configMap"]["items"].as_array().into_iter().flatten() {
+        let key = item["key"].as_str().expect("key");
+        let path = dir.join(item["path"].as_str().expect("path"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, map["data"][key].as_str().expect("the key is in the ConfigMap")).expect("write");
+    }
+    dir
+}
+
 /// Starts `sparkplane` with the operator Deployment's own arguments and environment.
 fn run_operator(platform: &Platform, deployment: &Value, pod: &str) -> OperatorPod {
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
@@ -437,7 +462,13 @@ fn run_operator(platform: &Platform, deployment: &Value, pod: &str) -> OperatorP
         .flatten()
         .filter_map(Value::as_str)
         .map(|a| {
-            if a.starts_with("--metrics-address=") { "--metrics-address=127.0.0.1:0".to_owned() } else { a.to_owned() }
+            if a.starts_with("--metrics-address=") {
+                "--metrics-address=127.0.0.1:0".to_owned()
+            } else if let Some(mount) = a.strip_prefix("--platform-dir=") {
+                format!("--platform-dir={}", mount_config_map(platform, deployment, mount).display())
+            } else {
+                a.to_owned()
+            }
         })
         .collect();
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"));
@@ -815,4 +846,47 @@ fn the_crd_also_applies_without_helm_with_kubectls_client_side_apply() {
         .object("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "sparkjobs.sparkplane.dev")
         .expect("stored");
     assert!(stored["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].is_string());
+}
+
+const PRESET: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: Preset
+metadata:
+  name: etl-huge
+  description: A platform's own preset, from the chart's values.
+template:
+  metadata:
+    labels:
+      sparkplane.dev/preset: etl-huge
+  spec:
+    sparkVersion: \"3.5.7\"
+    driver: {cores: 1, memory: 2g}
+    executor: {cores: 4, memory: 16g, instances: 2}
+";
+
+#[test]
+fn the_operator_reads_the_platforms_presets_from_the_charts_config_map() {
+    let platform = Platform::start();
+    let objects = platform.install(&json!({"platform": {"presets": {"etl-huge": PRESET}}}));
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let job = platform.write("huge.yaml", &GOOD.replace("  type: Python\n", "  type: Python\n  preset: etl-huge\n"));
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &job.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let done = wait_for("the job to succeed", || {
+        platform
+            .fake
+            .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
+            .filter(|j| j["status"]["state"] == "Succeeded" || j["status"]["state"] == "Failed")
+    });
+    assert_eq!(done["status"]["state"], "Succeeded", "{}", done["status"]);
+    let drivers: Vec<Value> = platform
+        .fake
+        .objects()
+        .into_iter()
+        .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["sparkplane.dev/job"] == "data-eng-daily")
+        .collect();
+    assert!(!drivers.is_empty(), "a driver was created");
+    assert!(drivers.iter().all(|p| p["metadata"]["labels"]["sparkplane.dev/preset"] == "etl-huge"), "{drivers:?}");
 }
