@@ -890,3 +890,40 @@ fn the_operator_reads_the_platforms_presets_from_the_charts_config_map() {
     assert!(!drivers.is_empty(), "a driver was created");
     assert!(drivers.iter().all(|p| p["metadata"]["labels"]["sparkplane.dev/preset"] == "etl-huge"), "{drivers:?}");
 }
+
+#[test]
+fn with_gatekeeper_enabled_the_exported_templates_and_constraints_are_installed_unchanged() {
+    let platform = Platform::start();
+    let exported = std::fs::read_to_string(chart().join("files/generated/gatekeeper.yaml")).expect("the export");
+    let exported: Vec<Value> = parse_documents(&Source::new("gatekeeper.yaml", exported))
+        .expect("parses")
+        .iter()
+        .map(|d| d.to_json())
+        .filter(|o| o.is_object())
+        .collect();
+    // Gatekeeper's CRDs, as far as discovery needs them: ConstraintTemplate, and the constraint kind each template declares.
+    let mut kinds = vec![("templates.gatekeeper.sh", "v1", "ConstraintTemplate")];
+    kinds.extend(
+        exported
+            .iter()
+            .filter(|o| o["apiVersion"].as_str().is_some_and(|v| v.starts_with("constraints.")))
+            .map(|o| ("constraints.gatekeeper.sh", "v1beta1", o["kind"].as_str().unwrap_or_default())),
+    );
+    for (group, version, kind) in &kinds {
+        let plural = format!("{}s", kind.to_ascii_lowercase());
+        platform.fake.insert(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.{group}")},
+            "spec": {"group": group, "scope": "Cluster", "names": {"plural": plural, "kind": kind},
+                     "versions": [{"name": version, "served": true, "storage": true}]},
+        }));
+    }
+    assert!(kinds.len() >= 3, "templates and their constraints: {kinds:?}");
+    let objects = platform.install(&json!({"gatekeeper": {"enabled": true}}));
+    for object in &exported {
+        let name = object["metadata"]["name"].as_str().expect("a name");
+        let installed = find(&objects, object["kind"].as_str().expect("a kind"), name);
+        assert_eq!(installed, object, "{name} is the export, unchanged");
+        assert!(platform.stored(object).is_some(), "{name} is in the cluster");
+    }
+}
