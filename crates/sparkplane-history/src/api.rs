@@ -174,9 +174,8 @@ pub fn respond(catalog: &dyn Catalog, path: &str, query: &str) -> Response {
                 Some(attempt) => (Some(*attempt), &rest[1..]),
                 None => (None, rest),
             };
-            if resource.is_empty() {
-                // `applications/{app}/{attempt}`: Spark answers the application here too.
-                return one_application(catalog, app);
+            if let (Some(attempt), []) = (attempt, resource) {
+                return one_attempt(catalog, app, attempt);
             }
             if resource == ["logs"] {
                 return event_logs(catalog, app, attempt);
@@ -234,26 +233,27 @@ fn grouped(catalog: &dyn Catalog) -> Vec<(String, Vec<AttemptInfo>)> {
     out
 }
 
+fn attempt_json(a: &AttemptInfo) -> AttemptJson {
+    AttemptJson {
+        attempt_id: a.attempt_id.clone(),
+        start_time: format_gmt(a.start_ms),
+        end_time: format_gmt(a.end_ms),
+        last_updated: format_gmt(a.last_updated_ms),
+        duration: if a.completed { (a.end_ms - a.start_ms).max(0) } else { 0 },
+        spark_user: a.user.clone(),
+        completed: a.completed,
+        app_spark_version: a.spark_version.clone(),
+        start_time_epoch: a.start_ms,
+        end_time_epoch: a.end_ms,
+        last_updated_epoch: a.last_updated_ms,
+    }
+}
+
 fn app_json(id: &str, attempts: &[AttemptInfo]) -> AppJson {
     AppJson {
         id: id.to_owned(),
         name: attempts.first().map(|a| a.name.clone()).unwrap_or_default(),
-        attempts: attempts
-            .iter()
-            .map(|a| AttemptJson {
-                attempt_id: a.attempt_id.clone(),
-                start_time: format_gmt(a.start_ms),
-                end_time: format_gmt(a.end_ms),
-                last_updated: format_gmt(a.last_updated_ms),
-                duration: if a.completed { (a.end_ms - a.start_ms).max(0) } else { 0 },
-                spark_user: a.user.clone(),
-                completed: a.completed,
-                app_spark_version: a.spark_version.clone(),
-                start_time_epoch: a.start_ms,
-                end_time_epoch: a.end_ms,
-                last_updated_epoch: a.last_updated_ms,
-            })
-            .collect(),
+        attempts: attempts.iter().map(attempt_json).collect(),
     }
 }
 
@@ -283,6 +283,15 @@ fn application_list(catalog: &dyn Catalog, query: &Query) -> Result<Response, Re
         .map(|(id, attempts)| app_json(&id, &attempts))
         .collect();
     Ok(json(&apps))
+}
+
+/// `applications/{app}/{attempt}`: that attempt alone, as Spark's `ApplicationAttemptInfo`.
+fn one_attempt(catalog: &dyn Catalog, app: &str, attempt: &str) -> Response {
+    let found = catalog.attempts().into_iter().find(|a| a.app_id == app && a.attempt_id.as_deref() == Some(attempt));
+    match found {
+        Some(a) => json(&attempt_json(&a)),
+        None => not_found(format!("unknown app {app}, attempt {attempt}")),
+    }
 }
 
 fn one_application(catalog: &dyn Catalog, app: &str) -> Response {

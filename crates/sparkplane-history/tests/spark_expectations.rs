@@ -90,6 +90,27 @@ fn one_app_json() {
     assert_same(url, normalise(get_ok(&index, url)), normalise(expected("one_app_json_expectation.json")));
 }
 
+/// `applications/{app}/{attempt}` is Spark's `ApplicationAttemptInfo`: the
+/// attempt's entry in the application's `attempts`, alone.
+#[test]
+fn one_attempt_json_is_its_entry_in_the_application() {
+    let index = index();
+    let app = get_ok(&index, "/api/v1/applications/local-1430917381535");
+    for attempt in ["1", "2"] {
+        let url = format!("/api/v1/applications/local-1430917381535/{attempt}");
+        let entry = app["attempts"].as_array().and_then(|a| a.iter().find(|x| x["attemptId"] == attempt)).cloned();
+        assert_same(&url, get_ok(&index, &url), entry.unwrap_or_default());
+    }
+    assert_eq!(
+        get(&index, "/api/v1/applications/local-1430917381535/3"),
+        (404, Value::String("unknown app local-1430917381535, attempt 3".into()))
+    );
+    assert_eq!(
+        get(&index, "/api/v1/applications/local-1422981780767/1"),
+        (404, Value::String("unknown app local-1422981780767, attempt 1".into()))
+    );
+}
+
 #[test]
 fn max_date_app_list_json() {
     let index = index();
