@@ -3,6 +3,8 @@
 //! configuration, the test runner, the shipped `policies/` and the
 //! Gatekeeper export (schema-valid, and its Rego evaluates with regorus).
 
+mod gatekeeper_schema;
+
 use sparkplane_api::layer::{EnvironmentPolicy, PolicySeverityName};
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
@@ -295,7 +297,7 @@ fn the_gatekeeper_export_validates_and_its_rego_runs_in_admission() {
     let templates: Vec<_> = objects.iter().filter(|o| o["kind"] == "ConstraintTemplate").collect();
     assert_eq!(templates.len(), rego.policies().len());
     for t in &templates {
-        assert_eq!(gatekeeper::schema_problems(t), Vec::<String>::new());
+        assert_eq!(gatekeeper_schema::schema_problems(t), Vec::<String>::new());
         assert_eq!(t["apiVersion"], "templates.gatekeeper.sh/v1");
         assert_eq!(t["spec"]["targets"][0]["target"], "admission.k8s.gatekeeper.sh");
         assert!(t["spec"]["targets"][0]["libs"][0].as_str().unwrap().contains("package lib.sparkplane."));
@@ -303,7 +305,7 @@ fn the_gatekeeper_export_validates_and_its_rego_runs_in_admission() {
     for constraint in objects.iter().filter(|o| o["kind"] != "ConstraintTemplate") {
         let template = templates.iter().find(|t| t["spec"]["crd"]["spec"]["names"]["kind"] == constraint["kind"]);
         let template = template.expect("each Constraint has its template");
-        assert_eq!(gatekeeper::constraint_problems(constraint, template), Vec::<String>::new());
+        assert_eq!(gatekeeper_schema::constraint_problems(constraint, template), Vec::<String>::new());
     }
     let constraint = objects.iter().find(|o| o["kind"] == "SparkplaneProdPullPolicy").expect("a constraint");
     assert_eq!(constraint["apiVersion"], "constraints.gatekeeper.sh/v1beta1");
@@ -334,7 +336,7 @@ fn the_gatekeeper_export_validates_and_its_rego_runs_in_admission() {
     let mut bad = (*template).clone();
     bad["spec"]["targets"][0]["target"] = "admission.k8s.gatekeeper.sh/v2".into();
     bad["spec"]["crd"]["spec"]["nmes"] = serde_json::json!({});
-    let problems = gatekeeper::schema_problems(&bad);
+    let problems = gatekeeper_schema::schema_problems(&bad);
     assert_eq!(problems.len(), 2, "{problems:?}");
 }
 
@@ -408,15 +410,15 @@ fn a_policy_with_deny_and_warn_rules_exports_one_template_and_a_constraint_per_r
         ]
     );
     let template = &objects[0];
-    assert_eq!(gatekeeper::schema_problems(template), Vec::<String>::new());
+    assert_eq!(gatekeeper_schema::schema_problems(template), Vec::<String>::new());
     for constraint in &objects[1..] {
-        assert_eq!(gatekeeper::constraint_problems(constraint, template), Vec::<String>::new());
+        assert_eq!(gatekeeper_schema::constraint_problems(constraint, template), Vec::<String>::new());
     }
     // What Gatekeeper would refuse: an unknown action, a rule the template does not serve.
     let mut bad = objects[2].clone();
     bad["spec"]["enforcementAction"] = "block".into();
     bad["spec"]["parameters"]["rule"] = "audit".into();
-    let problems = gatekeeper::constraint_problems(&bad, template);
+    let problems = gatekeeper_schema::constraint_problems(&bad, template);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert_eq!(problems[0], "/spec/enforcementAction: `block` is not one of deny, dryrun, warn");
     assert!(problems[1].starts_with("/spec/parameters/rule: "), "{problems:?}");
