@@ -13,41 +13,10 @@ use sparkplane_kube::apps::{self, ExecutorCounts, LogSource, Lookup, ManagedBy, 
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 
 use super::Table;
-use super::submit::{application_table, kube_failure};
+use super::kube_view::{age, application_table, block_on, connect};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
-
-/// How long ago an RFC 3339 time was, as kubectl shows ages: `42s`, `5m`, `3h`, `2d`.
-pub fn age(created: &str) -> String {
-    let Ok(then) = created.parse::<k8s_openapi::jiff::Timestamp>() else { return "-".to_owned() };
-    let seconds = (k8s_openapi::jiff::Timestamp::now().as_second() - then.as_second()).max(0);
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
-/// Reads the kubeconfig (or in-cluster configuration) for `target`.
-pub fn connect(target: &ClusterTarget) -> Result<Settings, Failure> {
-    sparkplane_kube::connect::load(target).map_err(|e| kube_failure(&e))
-}
-
-/// Runs one command's requests on a single-threaded runtime, kube errors as failures.
-pub fn block_on<T>(
-    settings: &Settings,
-    work: impl AsyncFnOnce(kube::Client, String) -> Result<T, sparkplane_kube::KubeError>,
-) -> Result<T, Failure> {
-    let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
-    runtime
-        .block_on(async {
-            let client = sparkplane_kube::connect::client(settings)?;
-            work(client, settings.server()).await
-        })
-        .map_err(|e| kube_failure(&e))
-}
 
 /// A job file's lookup (its resolved spec) and namespace, or a plain name's.
 fn lookup(

@@ -14,6 +14,7 @@ pub mod fit;
 pub mod help;
 pub mod history;
 pub mod import;
+pub mod kube_view;
 pub mod manifests;
 pub mod observe;
 pub mod operator;

@@ -16,9 +16,8 @@ use sparkplane_core::validate::ValidationTarget;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
 
-use super::cluster::{block_on, connect};
+use super::kube_view::{block_on, connect, kube_failure};
 use super::render::render_resolved;
-use super::submit::kube_failure;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, load_catalog, resolve_job};

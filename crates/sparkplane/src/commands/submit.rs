@@ -13,13 +13,14 @@ use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_kube::apps::{self, Application, WaitEvent};
 use sparkplane_kube::submit::{self, SubmitOutcome, SubmitRequest};
-use sparkplane_kube::{KubeError, Target as ClusterTarget};
+use sparkplane_kube::Target as ClusterTarget;
 
 use crate::cli::{DryRunArg, OutputFormat};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
 
+use super::kube_view::{application_table, kube_failure};
 use super::render::{print_objects, render_resolved};
 
 /// What `submit` was asked, in plain terms.
@@ -41,26 +42,6 @@ pub struct SubmitSettings {
     pub policy: super::policy::PolicySettings,
     /// `--metrics-file`: where to add the submission's latency.
     pub metrics_file: Option<std::path::PathBuf>,
-}
-
-/// A kube error as a failure: exit 3 when the cluster or network must be
-/// fixed, exit 2 when the input must.
-pub fn kube_failure(error: &KubeError) -> Failure {
-    let (code, path) = match error {
-        KubeError::NoConfig { .. } => ("kube-config", String::new()),
-        KubeError::UnknownContext { .. } => ("kube-context", String::new()),
-        KubeError::Unreachable { .. } => ("kube-unreachable", String::new()),
-        KubeError::Refused { .. } => ("kube-refused", String::new()),
-        KubeError::Invalid { fields, .. } => ("kube-invalid", fields.join(", ")),
-        KubeError::NotFound { .. } => ("kube-not-found", String::new()),
-        KubeError::Server { .. } => ("kube-server", String::new()),
-    };
-    let diagnostic = Diagnostic::error(code, path, error.to_string()).with_help(error.help());
-    if error.is_infrastructure() {
-        Failure::Infrastructure(diagnostic.into())
-    } else {
-        Failure::Invalid(diagnostic.into())
-    }
 }
 
 /// The job's namespace once the cluster is known: `--namespace` wins, then
@@ -174,30 +155,6 @@ fn report(outcome: &SubmitOutcome, printer: &Printer) -> Application {
             application.clone()
         }
     }
-}
-
-/// `status`'s table for one application.
-pub fn application_table(app: &Application) -> String {
-    let mut rows = vec![
-        ("name", app.name.clone()),
-        ("namespace", app.namespace.clone()),
-        ("driver", app.driver_pod.clone()),
-        ("phase", app.phase.clone()),
-        ("attempt", app.attempt.to_string()),
-        ("executors", app.executors.summary()),
-        ("app id", app.app_id.clone()),
-        ("spec hash", app.spec_hash.clone()),
-    ];
-    if let Some(created) = &app.created {
-        rows.push(("age", super::cluster::age(created)));
-    }
-    if let Some(reason) = &app.reason {
-        rows.push(("reason", reason.clone()));
-    }
-    if app.managed_by == apps::ManagedBy::Operator {
-        rows.push(("managed", format!("operator (a driver pod of SparkJob {})", app.name)));
-    }
-    rows.iter().map(|(k, v)| format!("{:<10} {v}\n", format!("{k}:"))).collect()
 }
 
 /// Follows a driver to its end: phases and executor counts on stderr, the
