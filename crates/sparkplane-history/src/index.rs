@@ -4,7 +4,9 @@
 //! then only new or changed logs — by size, modification time and parts — are
 //! summarised again; vanished ones are dropped), one small listing record per
 //! log whose size does not grow with the log's task count (ADR 0016), the
-//! warnings of logs read only in part, and a byte-budgeted cache of replayed
+//! warnings of logs read only in part, the logs left out and why (kept until
+//! they change, so a broken log is neither re-read nor re-counted on every
+//! rescan), and a byte-budgeted cache of replayed
 //! details ([`Index::detail`]).
 //!
 //! Must not: shape API answers (that is [`crate::api`]), parse events itself
@@ -85,10 +87,21 @@ impl Cache {
     }
 }
 
+/// A log left out of the list, remembered so it is read again only once it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedLog {
+    pub fingerprint: u64,
+    /// [`SKIP_UNREADABLE`] or [`SKIP_NO_START`].
+    pub reason: &'static str,
+    /// What went wrong, for the user: the read error, or why no application could be found.
+    pub message: String,
+}
+
 /// The index over one log location.
 pub struct Index {
     source: LogSource,
     entries: Mutex<BTreeMap<String, Entry>>,
+    skipped_logs: Mutex<BTreeMap<String, SkippedLog>>,
     stats: Mutex<IndexStats>,
     cache: Mutex<Cache>,
 }
@@ -131,6 +144,7 @@ impl Index {
         Index {
             source,
             entries: Mutex::new(BTreeMap::new()),
+            skipped_logs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(IndexStats::default()),
             cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
         }
@@ -141,7 +155,8 @@ impl Index {
         self.source.describe()
     }
 
-    /// Lists the location once and summarises only new or changed logs.
+    /// Lists the location once and summarises only new or changed logs (a log
+    /// left out is not read again, nor counted again, until it changes).
     /// Fails only when the location itself cannot be listed.
     pub fn refresh(&self) -> Result<(), ReadError> {
         let listed = self.source.app_logs()?;
@@ -149,17 +164,30 @@ impl Index {
             Ok(entries) => entries.iter().map(|(k, e)| (k.clone(), e.log.fingerprint)).collect(),
             Err(_) => BTreeMap::new(),
         };
+        let known_skipped: BTreeMap<String, u64> = match self.skipped_logs.lock() {
+            Ok(skipped) => skipped.iter().map(|(k, s)| (k.clone(), s.fingerprint)).collect(),
+            Err(_) => BTreeMap::new(),
+        };
         let mut fresh = Vec::new();
         let mut present = Vec::with_capacity(listed.len());
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+        let mut newly_skipped: Vec<(String, SkippedLog)> = Vec::new();
         for log in listed {
             present.push(log.name.clone());
-            if known.get(&log.name) == Some(&log.fingerprint) {
+            if known.get(&log.name) == Some(&log.fingerprint) || known_skipped.get(&log.name) == Some(&log.fingerprint)
+            {
                 continue;
             }
             match log.summarize() {
                 Ok(summary) if summary.start_time_ms.is_some() => {
-                    let warnings: Vec<String> = summary.warnings.iter().take(5).map(|w| w.message.clone()).collect();
+                    // Reading problems only (they name their file); the cost model's notes are not about the log.
+                    let warnings: Vec<String> = summary
+                        .warnings
+                        .iter()
+                        .filter(|w| w.file.is_some())
+                        .take(5)
+                        .map(|w| w.message.clone())
+                        .collect();
                     let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
                     let entry = Entry {
                         attempt: attempt_of(&summary, &log),
@@ -171,17 +199,40 @@ impl Index {
                     };
                     fresh.push(entry);
                 }
-                Ok(_) => *skipped.entry(SKIP_NO_START.to_owned()).or_default() += 1,
-                Err(_) => *skipped.entry(SKIP_UNREADABLE.to_owned()).or_default() += 1,
+                Ok(summary) => {
+                    *skipped.entry(SKIP_NO_START.to_owned()).or_default() += 1;
+                    let mut message = "no SparkListenerApplicationStart event could be read".to_owned();
+                    if let Some(first) = summary.warnings.iter().find(|w| w.file.is_some()) {
+                        message.push_str(&format!(" ({})", first.message));
+                    }
+                    let left_out = SkippedLog { fingerprint: log.fingerprint, reason: SKIP_NO_START, message };
+                    newly_skipped.push((log.name.clone(), left_out));
+                }
+                Err(error) => {
+                    *skipped.entry(SKIP_UNREADABLE.to_owned()).or_default() += 1;
+                    let left_out = SkippedLog {
+                        fingerprint: log.fingerprint,
+                        reason: SKIP_UNREADABLE,
+                        message: error.to_string(),
+                    };
+                    newly_skipped.push((log.name.clone(), left_out));
+                }
             }
         }
         let count = {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             let present: std::collections::BTreeSet<String> = present.into_iter().collect();
             entries.retain(|name, _| present.contains(name));
+            let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
+            left_out.retain(|name, _| present.contains(name));
             let summarised = fresh.len() as u64;
             for entry in fresh {
+                left_out.remove(&entry.log.name);
                 entries.insert(entry.log.name.clone(), entry);
+            }
+            for (name, skipped) in newly_skipped {
+                entries.remove(&name);
+                left_out.insert(name, skipped);
             }
             (entries.len() as u64, summarised)
         };
@@ -198,6 +249,11 @@ impl Index {
     /// Every indexed log, in name order.
     pub fn entries(&self) -> Vec<Entry> {
         self.entries.lock().map(|e| e.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The logs left out of the list now, in name order, with why.
+    pub fn skipped_logs(&self) -> Vec<(String, SkippedLog)> {
+        self.skipped_logs.lock().map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
     }
 
     /// Counters for the metrics.

@@ -21,7 +21,7 @@ pub mod time;
 pub mod zip;
 
 pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};
-pub use index::{DEFAULT_CACHE_BYTES, Entry, Index, IndexStats};
+pub use index::{DEFAULT_CACHE_BYTES, Entry, Index, IndexStats, SkippedLog};
 pub use metrics::RequestStats;
 pub use replay::{AppDetail, DetailBuilder};
 pub use server::{DEFAULT_LISTEN, HistoryServer, ServeError, serve};

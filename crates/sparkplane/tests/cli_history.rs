@@ -36,12 +36,22 @@ impl Server {
             .arg(logs)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the server starts");
         let server = Server { child, port };
         server.wait_until(Duration::from_secs(30), |s| s.get("/api/v1/version").0 == 200);
         server
+    }
+
+    /// Stops the server and returns what it printed on stderr.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        stderr
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -94,6 +104,12 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
     let corrupt = cut.replace("local-1422981780767", "local-1000000000001")
         + "\nnot json at all\n{\"Event\":\"SparkListenerTaskEnd\",\"Sta";
     std::fs::write(dir.path().join("local-1000000000001"), corrupt).expect("write");
+    // A log that stops before the application starts: left out, and said so.
+    std::fs::write(
+        dir.path().join("local-1000000000004"),
+        "{\"Event\":\"SparkListenerLogStart\",\"Spark Version\":\"4.0.1\"}\n",
+    )
+    .expect("write");
 
     let server = Server::start(dir.path());
     let apps = server.json("/api/v1/applications");
@@ -133,6 +149,26 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
     assert!(metrics.contains("sparkplane_history_index_applications 3"), "{metrics}");
     assert!(metrics.contains("sparkplane_history_requests_total{endpoint=\"stages\",code=\"200\"} 1"), "{metrics}");
     assert_eq!(server.get("/api/v1/applications/nope").0, 404);
+
+    let port = server.port;
+    let stderr = server.stop();
+    let shown = dir.path().display();
+    let cut_off = "line is not a JSON object (cut off or corrupt); line skipped";
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            format!(
+                "warning: {shown}/local-1000000000004 is left out of the list: no SparkListenerApplicationStart event \
+                 could be read"
+            ),
+            format!("warning: {shown}/local-1000000000001 was read in part: {cut_off}; {cut_off}"),
+            format!(
+                "serving Spark's History Server API on http://127.0.0.1:{port}/api/v1 from {shown} (2 applications, \
+                 rescanned every 1s); Ctrl-C stops"
+            ),
+        ],
+        "{stderr}"
+    );
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
@@ -162,8 +198,72 @@ fn an_unreachable_store_is_exit_3_with_the_url_and_reason() {
     let (code, stdout, stderr) =
         run(&["history", "serve", "--logs", "s3a://logs/spark-events", "--listen", "127.0.0.1:0"], &envs);
     assert_eq!(code, Some(3), "{stderr}");
-    assert!(stderr.starts_with("error: s3://logs/spark-events"), "{stderr}");
-    assert!(stderr.contains("object storage unreachable"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    let reason = format!(
+        "error: s3://logs/spark-events: object storage unreachable or failing: Generic S3 error: Error performing \
+         list request: Error performing GET {endpoint}/logs?list-type=2&prefix=spark-events%2F in "
+    );
+    assert!(lines[0].starts_with(&reason), "{stderr}");
+    assert!(lines[0].ends_with("Connection refused (os error 111)"), "{stderr}");
+    assert_eq!(lines[1], STORE_HELP);
+    assert!(!stderr.contains("history-test-secret") && stdout.is_empty(), "{stderr}");
+}
+
+const STORE_HELP: &str = "  help: check AWS_ENDPOINT_URL (or the cloud's endpoint), the network, and the credentials in the \
+                          environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, \
+                          AZURE_STORAGE_ACCOUNT_KEY)";
+
+/// A store that refuses every request with S3's 403 AccessDenied.
+fn denying_store() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut request = [0u8; 8192];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access \
+                        Denied</Message></Error>";
+            let reply = format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: \
+                 close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
+        }
+    });
+    endpoint
+}
+
+#[test]
+fn a_store_that_denies_access_is_exit_3_with_the_url_and_reason() {
+    let endpoint = denying_store();
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "history-test-key"),
+        ("AWS_SECRET_ACCESS_KEY", "history-test-secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ];
+    let (code, stdout, stderr) =
+        run(&["history", "serve", "--logs", "s3a://logs/spark-events", "--listen", "127.0.0.1:0"], &envs);
+    assert_eq!(code, Some(3), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    let reason = format!(
+        "error: s3://logs/spark-events: object storage unreachable or failing: Generic S3 error: Error performing \
+         list request: Error performing GET {endpoint}/logs?list-type=2&prefix=spark-events%2F in "
+    );
+    assert!(lines[0].starts_with(&reason), "{stderr}");
+    assert!(
+        lines[0].ends_with(
+            " - Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\" encoding=\"UTF-8\"?><Error>\
+             <Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(lines[1], STORE_HELP);
     assert!(!stderr.contains("history-test-secret") && stdout.is_empty(), "{stderr}");
 }
 

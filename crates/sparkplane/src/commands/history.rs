@@ -45,6 +45,9 @@ fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
     })
 }
 
+/// Warnings of each kind printed at start, one line per log; the rest are counted.
+const MAX_WARNINGS: usize = 20;
+
 /// Runs `history serve` until Ctrl-C.
 pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, printer: &Printer) -> CommandResult {
     let addr = listen_address(listen)?;
@@ -60,15 +63,24 @@ pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, print
     let shown = source.describe();
     let index = Arc::new(Index::new(source, cache_mib.saturating_mul(1024 * 1024)));
     index.refresh().map_err(|error| logs_failure(&error))?;
-    let stats = index.stats();
-    let skipped: u64 = stats.skipped.values().sum();
-    if skipped > 0 {
+    // Each log left out or read only in part is named once, with why; past a
+    // screenful the rest is counted (the metrics keep the totals).
+    let left_out = index.skipped_logs();
+    for (name, skipped) in left_out.iter().take(MAX_WARNINGS) {
+        printer.status(&format!("warning: {name} is left out of the list: {}", skipped.message));
+    }
+    if left_out.len() > MAX_WARNINGS {
         printer.status(&format!(
-            "warning: {skipped} event logs could not be listed (counted in sparkplane_history_logs_skipped_total)"
+            "warning: {} more event logs are left out of the list (counted in sparkplane_history_logs_skipped_total)",
+            left_out.len() - MAX_WARNINGS
         ));
     }
-    for entry in index.entries().iter().filter(|e| !e.warnings.is_empty()) {
+    let partial: Vec<_> = index.entries().into_iter().filter(|e| !e.warnings.is_empty()).collect();
+    for entry in partial.iter().take(MAX_WARNINGS) {
         printer.status(&format!("warning: {} was read in part: {}", entry.log.name, entry.warnings.join("; ")));
+    }
+    if partial.len() > MAX_WARNINGS {
+        printer.status(&format!("warning: {} more event logs were read in part", partial.len() - MAX_WARNINGS));
     }
     let server = serve_http(addr, Arc::clone(&index), Duration::from_secs(interval_secs)).map_err(|e| {
         Failure::Infrastructure(
@@ -86,7 +98,7 @@ pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, print
         "serving Spark's History Server API on http://{}/api/v1 from {shown} ({} applications, rescanned every \
          {interval_secs}s); Ctrl-C stops",
         server.addr(),
-        index.entries().len(),
+        index.entries().iter().map(|e| e.attempt.app_id.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
     ));
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
