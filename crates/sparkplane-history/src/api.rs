@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::replay::{AppDetail, Executor, Job, Metrics, Stage, Task};
+use crate::replay::{AppDetail, Executor, Job, Metrics, Stage, StoredRdd, Task};
 use crate::time::{format_gmt, parse_date};
 
 /// The Spark version whose REST API these answers follow (reported by `/version`).
@@ -180,7 +180,7 @@ pub fn respond(catalog: &dyn Catalog, path: &str, query: &str) -> Response {
             if resource == ["logs"] {
                 return event_logs(catalog, app, attempt);
             }
-            app_resource(catalog, app, attempt, resource, &query).unwrap_or_else(|r| r)
+            app_resource(catalog, path, app, attempt, resource, &query).unwrap_or_else(|r| r)
         }
         _ => not_found(format!("not found: {path}")),
     }
@@ -314,8 +314,9 @@ fn no_such_app(app: &str, attempt: Option<&str>) -> String {
 /// passes when it has an attempt `1`), then takes the asked attempt, or every
 /// attempt when none was asked.
 fn event_logs(catalog: &dyn Catalog, app: &str, attempt: Option<&str>) -> Response {
+    // Unknown without an attempt, Spark has retried with attempt 1 and names that.
     let Some((_, attempts)) = grouped(catalog).into_iter().find(|(id, _)| id == app) else {
-        return not_found(no_such_app(app, attempt));
+        return not_found(no_such_app(app, attempt.or(Some("1"))));
     };
     let has = |wanted: Option<&str>| attempts.iter().any(|a| a.attempt_id.as_deref() == wanted);
     match attempt {
@@ -342,6 +343,7 @@ fn event_logs(catalog: &dyn Catalog, app: &str, attempt: Option<&str>) -> Respon
 
 fn app_resource(
     catalog: &dyn Catalog,
+    path: &str,
     app: &str,
     attempt: Option<&str>,
     resource: &[&str],
@@ -414,14 +416,58 @@ fn app_resource(
         ["executors"] => json(&d.executors.values().filter(|e| e.is_active).map(executor_json).collect::<Vec<_>>()),
         ["allexecutors"] => json(&d.executors.values().map(executor_json).collect::<Vec<_>>()),
         ["environment"] => json(&environment_json(d.environment.as_ref())),
-        ["storage", "rdd", ..] => Response {
+        // Which partitions are cached is known only from block updates; without
+        // them Spark lists no RDD (it lists those with cached partitions).
+        ["storage", "rdd", ..] if d.block_updates > 0 => Response {
             status: 501,
             content_type: TEXT,
-            body: format!("/{} is not served by sparkplane's History Server yet", resource.join("/")),
+            body: format!(
+                "/{} of a log with block updates (spark.eventLog.logBlockUpdates.enabled) is not served by \
+                 sparkplane's History Server yet",
+                resource.join("/")
+            ),
             download: None,
         },
+        ["storage", "rdd"] => json(&Vec::<Value>::new()),
+        ["storage", "rdd", id] => {
+            // Spark's route takes digits only; anything else is a 404 naming the path.
+            let Some(rdd_id) = id.parse::<i32>().ok().filter(|_| id.bytes().all(|b| b.is_ascii_digit())) else {
+                return Err(not_found(path.to_owned()));
+            };
+            match d.rdds.get(&i64::from(rdd_id)) {
+                Some(rdd) => json(&rdd_json(rdd)),
+                None => not_found(format!("no rdd found w/ id {rdd_id}")),
+            }
+        }
         _ => not_found(format!("not found: {}", resource.join("/"))),
     })
+}
+
+/// Spark's `RDDStorageInfo` of an RDD with no cached partition (no block updates were logged).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RddJson {
+    id: i64,
+    name: String,
+    num_partitions: i64,
+    num_cached_partitions: i64,
+    storage_level: String,
+    memory_used: i64,
+    disk_used: i64,
+    partitions: Vec<Value>,
+}
+
+fn rdd_json(rdd: &StoredRdd) -> RddJson {
+    RddJson {
+        id: rdd.id,
+        name: rdd.name.clone(),
+        num_partitions: rdd.num_partitions,
+        num_cached_partitions: 0,
+        storage_level: rdd.storage_level.clone(),
+        memory_used: 0,
+        disk_used: 0,
+        partitions: Vec::new(),
+    }
 }
 
 #[derive(Serialize)]

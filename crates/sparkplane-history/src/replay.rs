@@ -268,9 +268,46 @@ pub struct AppDetail {
     pub executors: BTreeMap<String, Executor>,
     /// The `SparkListenerEnvironmentUpdate` event as written.
     pub environment: Option<Value>,
+    /// RDDs a stage ran with a storage level, by id, until unpersisted (Spark's live RDDs).
+    pub rdds: BTreeMap<i64, StoredRdd>,
+    /// `SparkListenerBlockUpdated` events seen: only they tell which partitions
+    /// are cached (Spark logs them only with `spark.eventLog.logBlockUpdates.enabled`).
+    pub block_updates: u64,
     /// Bad lines seen while replaying (line number and reason).
     pub warnings: Vec<String>,
     task_count: u64,
+}
+
+/// An RDD as Spark's status store keeps it for `storage/rdd`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRdd {
+    pub id: i64,
+    pub name: String,
+    pub num_partitions: i64,
+    /// Spark's description of the level: `Memory Deserialized 1x Replicated`, …
+    pub storage_level: String,
+}
+
+/// Spark's `StorageLevel.description` of an RDD Info's `Storage Level`, or
+/// `None` when the level is not valid (neither memory, disk nor off-heap, or no
+/// replica): Spark keeps no RDD for those.
+fn storage_level(level: &Value) -> Option<String> {
+    let flag = |key: &str| level.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let (disk, memory, off_heap) = (flag("Use Disk"), flag("Use Memory"), flag("Use Off Heap"));
+    let replication = int(level, "Replication");
+    if !(disk || memory || off_heap) || replication <= 0 {
+        return None;
+    }
+    let mut out = String::new();
+    if disk {
+        out.push_str("Disk ");
+    }
+    if memory {
+        out.push_str(if off_heap { "Memory (off heap) " } else { "Memory " });
+    }
+    out.push_str(if flag("Deserialized") { "Deserialized " } else { "Serialized " });
+    out.push_str(&format!("{replication}x Replicated"));
+    Some(out)
 }
 
 impl AppDetail {
@@ -278,7 +315,7 @@ impl AppDetail {
     pub fn approx_bytes(&self) -> u64 {
         let tasks = self.task_count * 512;
         let stages = self.stages.len() as u64 * 2048;
-        let rest = (self.jobs.len() + self.executors.len()) as u64 * 512;
+        let rest = (self.jobs.len() + self.executors.len() + self.rdds.len()) as u64 * 512;
         tasks + stages + rest + 4096
     }
 
@@ -341,6 +378,10 @@ impl DetailBuilder {
             "SparkListenerExecutorAdded" => self.executor_added(event),
             "SparkListenerExecutorRemoved" => self.executor_removed(event),
             "SparkListenerBlockManagerAdded" => self.block_manager_added(event),
+            "SparkListenerBlockUpdated" => self.detail.block_updates += 1,
+            "SparkListenerUnpersistRDD" => {
+                self.detail.rdds.remove(&int(event, "RDD ID"));
+            }
             _ => {}
         }
     }
@@ -420,6 +461,17 @@ impl DetailBuilder {
 
     fn stage_submitted(&mut self, event: &Value) {
         let Some(info) = event.get("Stage Info") else { return };
+        for rdd in info.get("RDD Info").and_then(Value::as_array).into_iter().flatten() {
+            let Some(level) = rdd.get("Storage Level").and_then(storage_level) else { continue };
+            let id = int(rdd, "RDD ID");
+            let stored = StoredRdd {
+                id,
+                name: text(rdd, "Name").unwrap_or_default(),
+                num_partitions: int(rdd, "Number of Partitions"),
+                storage_level: level,
+            };
+            self.detail.rdds.insert(id, stored);
+        }
         let pool = prop(event, "spark.scheduler.pool");
         let description = prop(event, "spark.job.description");
         let stage = self.stage_mut(info);
@@ -686,5 +738,51 @@ fn stage_from_info(info: &Value) -> Stage {
             .unwrap_or_default(),
         resource_profile_id: int(info, "Resource Profile Id"),
         ..Stage::default()
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn storage_levels_are_described_as_spark_describes_them() {
+        let level = |disk, memory, off_heap, deserialized, replication| json!({"Use Disk": disk, "Use Memory": memory, "Use Off Heap": off_heap, "Deserialized": deserialized, "Replication": replication});
+        let cases = [
+            (level(false, true, false, true, 1), Some("Memory Deserialized 1x Replicated")),
+            (level(true, true, false, false, 2), Some("Disk Memory Serialized 2x Replicated")),
+            (level(false, true, true, false, 1), Some("Memory (off heap) Serialized 1x Replicated")),
+            (level(true, false, false, false, 1), Some("Disk Serialized 1x Replicated")),
+            (level(false, false, false, false, 1), None),
+            (level(false, true, false, true, 0), None),
+        ];
+        for (value, description) in cases {
+            assert_eq!(storage_level(&value).as_deref(), description, "{value}");
+        }
+    }
+
+    #[test]
+    fn rdds_are_kept_from_stage_submission_until_unpersisted() {
+        let mut builder = DetailBuilder::new();
+        let stage = json!({"Event": "SparkListenerStageSubmitted", "Stage Info": {"Stage ID": 0, "Stage Attempt ID": 0,
+        "RDD Info": [
+            {"RDD ID": 1, "Name": "cached", "Number of Partitions": 4,
+             "Storage Level": {"Use Disk": false, "Use Memory": true, "Deserialized": true, "Replication": 1}},
+            {"RDD ID": 2, "Name": "plain", "Number of Partitions": 4,
+             "Storage Level": {"Use Disk": false, "Use Memory": false, "Deserialized": false, "Replication": 1}}
+        ]}});
+        builder.apply(&stage);
+        builder.apply(&json!({"Event": "SparkListenerBlockUpdated"}));
+        let detail = builder.finish();
+        let ids: Vec<i64> = detail.rdds.keys().copied().collect();
+        assert_eq!(ids, [1]);
+        assert_eq!(detail.block_updates, 1);
+
+        let mut builder = DetailBuilder::new();
+        builder.apply(&stage);
+        builder.apply(&json!({"Event": "SparkListenerUnpersistRDD", "RDD ID": 1}));
+        assert!(builder.finish().rdds.is_empty());
     }
 }

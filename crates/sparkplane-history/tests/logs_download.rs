@@ -97,7 +97,8 @@ fn download_one_log_for_app_with_multiple_attempts() {
 fn unknown_applications_and_attempts_answer_404_with_sparks_text() {
     let index = index_of(&spark_events());
     for (url, text) in [
-        ("/api/v1/applications/nope/logs", "no such app: nope"),
+        // As Spark 4.1.4's History Server answers: it retried with attempt 1.
+        ("/api/v1/applications/nope/logs", "no such app: nope/1"),
         ("/api/v1/applications/local-1430917381535/3/logs", "no such app: local-1430917381535/3"),
         ("/api/v1/applications/local-1422981780767/1/logs", "no such app: local-1422981780767/1"),
         // Other resources name the attempt the same way.

@@ -238,3 +238,67 @@ fn limit_and_status_filter_the_list() {
     assert_eq!(get_ok(&index, "/api/v1/applications?status=running"), Value::Array(vec![]));
     assert_eq!(get_ok(&index, "/api/v1/applications?status=completed").as_array().map(Vec::len), Some(2));
 }
+
+/// Answers of Spark 4.1.4's own History Server over the same logs (see NOTICE.md).
+fn live(name: &str) -> Value {
+    expected(&format!("spark-4.1.4/{name}"))
+}
+
+fn without_last_updated(mut value: Value) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("lastUpdated");
+        map.remove("lastUpdatedEpoch");
+    }
+    value
+}
+
+#[test]
+fn one_attempt_json_as_spark_4_answers_it() {
+    let index = index();
+    let url = "/api/v1/applications/local-1430917381535/1";
+    assert_same(
+        url,
+        without_last_updated(get_ok(&index, url)),
+        without_last_updated(live("one_app_attempt_json.json")),
+    );
+}
+
+/// Spark lists the RDDs with cached partitions, known only from block updates,
+/// which this log (like most: Spark does not log them by default) has none of.
+#[test]
+fn rdd_list_storage_json() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767/storage/rdd";
+    assert_same(url, get_ok(&index, url), live("rdd_list_storage_json.json"));
+    let url = "/api/v1/applications/local-1430917381535/1/storage/rdd";
+    assert_same(url, get_ok(&index, url), Value::Array(vec![]));
+}
+
+/// One RDD is answered for any RDD a stage ran with a storage level, cached or
+/// not (Spark's `one rdd storage json`, as Spark 4.1.4 answers it).
+#[test]
+fn one_rdd_storage_json() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767/storage/rdd/0";
+    assert_same(url, get_ok(&index, url), live("one_rdd_storage_json.json"));
+    let app = "/api/v1/applications/local-1422981780767";
+    // RDD 2 exists but was never given a storage level; `x` does not match Spark's route.
+    assert_eq!(get(&index, &format!("{app}/storage/rdd/2")), (404, Value::String("no rdd found w/ id 2".into())));
+    assert_eq!(get(&index, &format!("{app}/storage/rdd/x")), (404, Value::String(format!("{app}/storage/rdd/x"))));
+}
+
+/// With block updates in the log the cached partitions would have to be
+/// counted, which is not done yet: 501 says so rather than a wrong answer.
+#[test]
+fn storage_of_a_log_with_block_updates_is_501() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = std::fs::read_to_string(data().join("spark-events/local-1422981780767")).expect("log");
+    let update = r#"{"Event":"SparkListenerBlockUpdated","Block Updated Info":{"Block Manager ID":{"Executor ID":"driver","Host":"localhost","Port":57967},"Block ID":"rdd_0_0","Storage Level":{"Use Disk":false,"Use Memory":true,"Deserialized":true,"Replication":1},"Memory Size":3500016,"Disk Size":0}}"#;
+    std::fs::write(dir.path().join("local-1422981780767"), format!("{log}{update}\n")).expect("write");
+    let index = Index::new(LogSource::Local(dir.path().to_path_buf()), 1 << 20);
+    index.refresh().expect("lists");
+    for url in ["storage/rdd", "storage/rdd/0"] {
+        let (status, _) = get(&index, &format!("/api/v1/applications/local-1422981780767/{url}"));
+        assert_eq!(status, 501, "{url}");
+    }
+}
