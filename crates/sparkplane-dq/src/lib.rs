@@ -11,8 +11,9 @@
 //! (pass/fail and profiles, sans-IO), `sketch` (histograms, HyperLogLog,
 //! PSI), `dataset` (files and readers, local or object storage), `store`
 //! (profiles, local or object storage),
-//! `quarantine`, `output` (JUnit, Prometheus text). The CLI is thin glue
-//! over `check`.
+//! `quarantine`, `output` (JUnit, Prometheus text), `run` (a spec file's
+//! options, a job's quality gates). The CLI is thin glue over `run` and
+//! `check`.
 
 pub mod columns;
 pub mod dataset;
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod evaluate;
 pub mod output;
 pub mod quarantine;
+pub mod run;
 pub mod sketch;
 pub mod spec;
 pub mod sql;

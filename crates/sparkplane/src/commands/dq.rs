@@ -1,7 +1,8 @@
 //! `sparkplane dq check`, and the quality gates `run` passes through after a
 //! job succeeds.
 //!
-//! Owns: reading the spec file, calling `sparkplane_dq::check`, printing the
+//! Owns: reading the spec file, calling `sparkplane_dq::check` with the
+//! options `sparkplane_dq::run` decides, printing the
 //! report (table, JSON/YAML), writing the JUnit and Prometheus text files
 //! `sparkplane_dq::output` encodes, and mapping outcomes to exit codes. Must
 //! not: evaluate checks or encode a report format itself (that is
@@ -13,7 +14,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_core::{Diagnostic, Diagnostics};
-use sparkplane_dq::{CheckOptions, DqError, DqReport, Status};
+use sparkplane_dq::run::{SpecRun, failure_messages};
+use sparkplane_dq::{DqError, DqReport, Status};
 
 use crate::cli::DqCheckArgs;
 use crate::commands::Table;
@@ -110,25 +112,27 @@ fn now_secs() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+impl DqSettings {
+    /// The library's view of this run.
+    fn spec_run(&self) -> SpecRun {
+        SpecRun {
+            spec: self.spec.clone(),
+            partitions: self.partitions.clone(),
+            threads: self.threads,
+            write_profile: !self.no_profile,
+            quarantine: !self.no_quarantine,
+        }
+    }
+}
+
 /// Loads a spec and runs it; the report, and how long it took.
-fn run_spec(settings: &DqSettings, printer: &Printer) -> Result<(DqReport, f64), Failure> {
-    let source = read_source(&settings.spec)?;
+fn run_spec(run: &SpecRun, printer: &Printer) -> Result<(DqReport, f64), Failure> {
+    let source = read_source(&run.spec)?;
     let loaded = sparkplane_dq::load_spec(&source)?;
     printer.warnings(&loaded.warnings);
-    let selection = sparkplane_dq::dataset::parse_selection(&settings.partitions)
+    let options = run
+        .options(now_secs())
         .map_err(|m| invalid("bad-partition", m, "write --partition key=value, e.g. --partition date=2026-11-20"))?;
-    let base_dir = settings.spec.parent().map(Path::to_path_buf).unwrap_or_default();
-    let threads =
-        settings.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
-    let options = CheckOptions {
-        base_dir: if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir },
-        selection,
-        threads,
-        now_secs: now_secs(),
-        write_profile: !settings.no_profile,
-        quarantine: !settings.no_quarantine,
-        storage_options: Vec::new(),
-    };
     let started = Instant::now();
     let report = sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?;
     Ok((report, started.elapsed().as_secs_f64()))
@@ -179,22 +183,13 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
 
 fn failures(report: &DqReport, spec: &Path) -> Diagnostics {
     Diagnostics(
-        report
-            .errors()
-            .map(|c| {
-                Diagnostic::error(
-                    "dq-check-failed",
-                    "",
-                    format!("{}: check `{}` failed: {}", spec.display(), c.name, c.message),
-                )
-            })
-            .collect(),
+        failure_messages(report, spec).into_iter().map(|m| Diagnostic::error("dq-check-failed", "", m)).collect(),
     )
 }
 
 /// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.
 pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
-    let (report, seconds) = run_spec(settings, printer)?;
+    let (report, seconds) = run_spec(&settings.spec_run(), printer)?;
     if let Some(path) = &settings.junit {
         write_file(path, &sparkplane_dq::output::to_junit(&report))?;
     }
@@ -209,17 +204,14 @@ pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
 /// `spec.qualityGates` (spec paths relative to the job file) is checked and
 /// printed to stderr; a failed blocking gate fails the run (exit 1).
 pub fn run_gates(job_file: &Path, gates: &[sparkplane_api::job::QualityGate], printer: &Printer) -> CommandResult {
-    let base = job_file.parent().unwrap_or(Path::new("."));
     let mut failed = Diagnostics::new();
-    for gate in gates {
-        let settings = DqSettings { spec: base.join(&gate.spec), ..DqSettings::default() };
-        printer.status(&format!("quality gate {}", settings.spec.display()));
-        let (report, _) = run_spec(&settings, printer)?;
+    for gate in sparkplane_dq::run::gates(job_file, gates) {
+        printer.status(&format!("quality gate {}", gate.spec.display()));
+        let (report, _) = run_spec(&SpecRun::gate(gate.spec.clone()), printer)?;
         printer.status(&table(&report));
         if !report.passed {
-            let blocking = gate.blocking.unwrap_or(true);
-            let found = failures(&report, &settings.spec);
-            if blocking {
+            let found = failures(&report, &gate.spec);
+            if gate.blocking {
                 failed.extend(found);
             } else {
                 printer.warnings(&Diagnostics(
