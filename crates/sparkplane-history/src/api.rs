@@ -102,6 +102,14 @@ fn bad_request(message: String) -> Response {
     Response { status: 400, content_type: TEXT, body: message, download: None }
 }
 
+/// A query value Spark's REST layer (Jersey) cannot convert to the parameter's
+/// type (an enum value it does not know, an `int` that is not one): Spark
+/// answers 404 there, not 400, with its web server's HTML error page, of
+/// which only the status is kept here.
+fn unconvertible() -> Response {
+    not_found("Not Found".to_owned())
+}
+
 fn bad_parameter(param: &str, expected: &str, actual: &str) -> Response {
     bad_request(format!("Bad value for parameter \"{param}\".  Expected a {expected}, got \"{actual}\""))
 }
@@ -122,10 +130,11 @@ impl Query {
     fn flag(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
+    /// A Java `int` parameter; anything else is the 404 Spark's REST layer answers.
     fn int(&self, key: &str, default: i64) -> Result<i64, Response> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| bad_parameter(key, "int", v)),
+            Some(v) => v.parse::<i32>().map(i64::from).map_err(|_| unconvertible()),
         }
     }
     fn date(&self, key: &str, default: i64) -> Result<i64, Response> {
@@ -140,12 +149,7 @@ impl Query {
         for value in self.all(key) {
             match allowed.iter().find(|a| a.eq_ignore_ascii_case(value)) {
                 Some(a) => out.push(*a),
-                None => {
-                    return Err(bad_request(format!(
-                        "Illegal type='{value}'. Supported type values: {}",
-                        allowed.join(", ")
-                    )));
-                }
+                None => return Err(unconvertible()),
             }
         }
         Ok(out)
@@ -368,10 +372,11 @@ fn app_resource(
             json(&jobs)
         }
         ["jobs", id] => {
-            let job = id.parse::<i64>().ok().and_then(|n| d.jobs.get(&n));
-            match job {
+            // Not an `int`: Spark's route does not match, a 404 naming the path.
+            let Ok(job_id) = id.parse::<i32>() else { return Err(not_found(path.to_owned())) };
+            match d.jobs.get(&i64::from(job_id)) {
                 Some(job) => json(&job_json(job)),
-                None => not_found(format!("unknown job: {id}")),
+                None => not_found(format!("unknown job: {job_id}")),
             }
         }
         ["stages"] => {
@@ -849,22 +854,19 @@ fn task_list(stage: &Stage, query: &Query) -> Result<Response, Response> {
     let offset = query.int("offset", 0)?;
     let length = query.int("length", 20)?;
     let statuses = query.statuses("status", TASK_STATUSES)?;
-    let sort = query.get("sortBy").unwrap_or("ID");
+    // Case-insensitive, with Spark's short names `runtime` and `-runtime`.
+    let sort = query.get("sortBy").unwrap_or("ID").to_ascii_uppercase();
     let mut tasks: Vec<&Task> =
         stage.tasks.values().filter(|t| statuses.is_empty() || statuses.contains(&t.status)).collect();
-    match sort {
+    match sort.as_str() {
         "ID" => {}
-        "INCREASING_RUNTIME" | "runtime" => {
+        "INCREASING_RUNTIME" | "RUNTIME" => {
             tasks.sort_by_key(|t| (t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id))
         }
-        "DECREASING_RUNTIME" | "-runtime" => {
+        "DECREASING_RUNTIME" | "-RUNTIME" => {
             tasks.sort_by_key(|t| (std::cmp::Reverse(t.metrics.map_or(-1, |m| m.executor_run_time)), t.task_id))
         }
-        other => {
-            return Err(bad_request(format!(
-                "Illegal type='{other}'. Supported type values: ID, INCREASING_RUNTIME, DECREASING_RUNTIME"
-            )));
-        }
+        _ => return Err(unconvertible()),
     }
     let page: Vec<TaskJson> = tasks
         .into_iter()
@@ -893,7 +895,8 @@ fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
     let mut quantiles = Vec::new();
     for part in text.split(',') {
         match part.trim().parse::<f64>() {
-            Ok(q) if (0.0..=1.0).contains(&q) => quantiles.push(q),
+            // Any number, as Spark takes it: below 0 picks the least value, above 1 the greatest.
+            Ok(q) if q.is_finite() => quantiles.push(q),
             _ => return Err(bad_parameter("quantiles", "double", part)),
         }
     }

@@ -218,10 +218,6 @@ fn bad_parameters_answer_400_with_sparks_text() {
         get(&index, "/api/v1/applications?minDate=2015-02-1x"),
         (400, Value::String("Couldn't parse date: 2015-02-1x".into()))
     );
-    assert_eq!(
-        get(&index, "/api/v1/applications?limit=many"),
-        (400, Value::String("Bad value for parameter \"limit\".  Expected a int, got \"many\"".into()))
-    );
     let summary = "/api/v1/applications/local-1422981780767/stages/1/0/taskSummary?quantiles=0.5,x";
     assert_eq!(
         get(&index, summary),
@@ -301,4 +297,51 @@ fn storage_of_a_log_with_block_updates_is_501() {
         let (status, _) = get(&index, &format!("/api/v1/applications/local-1422981780767/{url}"));
         assert_eq!(status, 501, "{url}");
     }
+}
+
+/// Values Spark's REST layer cannot convert (an unknown enum value, an `int`
+/// that is not one) are 404 in Spark 4.1.4, not 400, and an id that is not a
+/// number is a 404 naming the path; `sortBy` is case-insensitive and any
+/// number is a quantile. Each case was answered so by Spark 4.1.4's History
+/// Server over the same log.
+#[test]
+fn query_values_spark_cannot_convert_are_404_as_spark_4_answers() {
+    let index = index();
+    let app = "/api/v1/applications/local-1422981780767";
+    for url in [
+        "/api/v1/applications?limit=many".to_owned(),
+        "/api/v1/applications?limit=99999999999".to_owned(),
+        "/api/v1/applications?status=running&status=bogus".to_owned(),
+        format!("{app}/jobs?status=bogus"),
+        format!("{app}/stages?status=bogus"),
+        format!("{app}/stages?taskStatus=bogus&details=true"),
+        format!("{app}/stages/1/0/taskList?offset=x"),
+        format!("{app}/stages/1/0/taskList?length=x"),
+        format!("{app}/stages/1/0/taskList?status=bogus"),
+        format!("{app}/stages/1/0/taskList?sortBy=bogus"),
+    ] {
+        assert_eq!(get(&index, &url).0, 404, "{url}");
+    }
+    assert_eq!(get(&index, &format!("{app}/jobs/x")), (404, Value::String(format!("{app}/jobs/x"))));
+
+    let ids =
+        |v: Value| -> Vec<i64> { v.as_array().into_iter().flatten().filter_map(|t| t["taskId"].as_i64()).collect() };
+    let list = format!("{app}/stages/1/0/taskList");
+    let increasing = ids(get_ok(&index, &format!("{list}?sortBy=INCREASING_RUNTIME")));
+    assert_eq!(ids(get_ok(&index, &format!("{list}?sortBy=increasing_runtime"))), increasing);
+    assert_eq!(ids(get_ok(&index, &format!("{list}?sortBy=Runtime"))), increasing);
+    let decreasing = ids(get_ok(&index, &format!("{list}?sortBy=DECREASING_RUNTIME")));
+    assert_eq!(ids(get_ok(&index, &format!("{list}?sortBy=-RUNTIME"))), decreasing);
+    assert_eq!(decreasing.first(), Some(&9), "Spark 4.1.4 lists task 9 first");
+    assert_eq!(increasing.first(), Some(&10), "Spark 4.1.4 lists task 10 first");
+
+    // Spark 4.1.4 answered duration 456.0 above 1 and 450.0 below 0 for this stage.
+    let summary = format!("{app}/stages/1/0/taskSummary?quantiles=1.5,-0.5");
+    let answer = get_ok(&index, &summary);
+    assert_eq!(answer["quantiles"], serde_json::json!([1.5, -0.5]));
+    assert_eq!(answer["duration"], serde_json::json!([456.0, 450.0]));
+    assert_eq!(
+        get(&index, &format!("{app}/stages/1/0/taskSummary?quantiles=")),
+        (400, Value::String("Bad value for parameter \"quantiles\".  Expected a double, got \"\"".into()))
+    );
 }
