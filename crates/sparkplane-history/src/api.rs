@@ -381,7 +381,7 @@ fn app_resource(
         }
         ["stages"] => {
             let statuses = query.statuses("status", &["ACTIVE", "COMPLETE", "PENDING", "SKIPPED", "FAILED"])?;
-            let options = StageOptions::from_query(query)?;
+            let options = StageOptions::from_query(query, false)?;
             let stages: Vec<StageJson> = d
                 .stages
                 .values()
@@ -397,7 +397,7 @@ fn app_resource(
             if attempts.is_empty() {
                 return Err(not_found(format!("unknown stage: {stage_id}")));
             }
-            let options = StageOptions::from_query(query)?;
+            let options = StageOptions::from_query(query, true)?;
             match rest {
                 [] => json(&attempts.iter().rev().map(|s| stage_json(s, &options)).collect::<Vec<_>>()),
                 [attempt, tail @ ..] => {
@@ -541,8 +541,10 @@ struct StageOptions {
 }
 
 impl StageOptions {
-    fn from_query(query: &Query) -> Result<StageOptions, Response> {
-        Ok(StageOptions { details: query.flag("details"), task_status: query.statuses("taskStatus", TASK_STATUSES)? })
+    /// `details` defaults to false for the stage list and to true for one stage, as in Spark.
+    fn from_query(query: &Query, details_by_default: bool) -> Result<StageOptions, Response> {
+        let details = if query.get("details").is_some() { query.flag("details") } else { details_by_default };
+        Ok(StageOptions { details, task_status: query.statuses("taskStatus", TASK_STATUSES)? })
     }
 }
 
@@ -935,6 +937,17 @@ fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
             "remoteBytesReadToDisk": pick(&|_, m| m.shuffle_remote_bytes_read_to_disk),
             "totalBlocksFetched": pick(&|_, m| m.shuffle_remote_blocks_fetched + m.shuffle_local_blocks_fetched),
             "remoteReqsDuration": pick(&|_, m| m.shuffle_remote_reqs_duration),
+            "shufflePushReadMetricsDist": {
+                "corruptMergedBlockChunks": pick(&|_, m| m.shuffle_corrupt_merged_block_chunks),
+                "mergedFetchFallbackCount": pick(&|_, m| m.shuffle_merged_fetch_fallback_count),
+                "remoteMergedBlocksFetched": pick(&|_, m| m.shuffle_merged_remote_blocks_fetched),
+                "localMergedBlocksFetched": pick(&|_, m| m.shuffle_merged_local_blocks_fetched),
+                "remoteMergedChunksFetched": pick(&|_, m| m.shuffle_merged_remote_chunks_fetched),
+                "localMergedChunksFetched": pick(&|_, m| m.shuffle_merged_local_chunks_fetched),
+                "remoteMergedBytesRead": pick(&|_, m| m.shuffle_merged_remote_bytes_read),
+                "localMergedBytesRead": pick(&|_, m| m.shuffle_merged_local_bytes_read),
+                "remoteMergedReqsDuration": pick(&|_, m| m.shuffle_merged_remote_reqs_duration),
+            },
         },
         "shuffleWriteMetrics": {
             "writeBytes": pick(&|_, m| m.shuffle_bytes_written),

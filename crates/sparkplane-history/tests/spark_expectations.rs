@@ -345,3 +345,33 @@ fn query_values_spark_cannot_convert_are_404_as_spark_4_answers() {
         (400, Value::String("Bad value for parameter \"quantiles\".  Expected a double, got \"\"".into()))
     );
 }
+
+#[test]
+fn stage_task_summary_json_as_spark_4_answers_it() {
+    let index = index();
+    let url = "/api/v1/applications/local-1422981780767/stages/1/0/taskSummary";
+    assert_same(url, get_ok(&index, url), live("stage_task_summary_json.json"));
+}
+
+/// One stage attempt carries its tasks unless `details=false` (Spark's default
+/// differs from the stage list's). Compared with Spark 4.1.4's answer without
+/// `executorSummary` (not served yet) and `peakExecutorMetrics` (whose metric
+/// names differ between Spark 4.1 and the newer expectations above).
+#[test]
+fn one_stage_attempt_json_as_spark_4_answers_it() {
+    let index = index();
+    let strip = |mut v: Value| {
+        if let Some(map) = v.as_object_mut() {
+            map.remove("executorSummary");
+            map.remove("peakExecutorMetrics");
+        }
+        v
+    };
+    let url = "/api/v1/applications/local-1422981780767/stages/1/0";
+    assert_same(url, strip(get_ok(&index, url)), strip(live("one_stage_attempt_json.json")));
+    let brief = get_ok(&index, &format!("{url}?details=false"));
+    assert!(brief.get("tasks").is_none(), "{brief}");
+    let list = get_ok(&index, "/api/v1/applications/local-1422981780767/stages/1");
+    let ids: Vec<&String> = list[0]["tasks"].as_object().map(|t| t.keys().collect()).unwrap_or_default();
+    assert_eq!(ids, ["10", "11", "12", "13", "14", "15", "8", "9"], "every task of the stage, keyed by id");
+}
