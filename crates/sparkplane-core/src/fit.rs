@@ -429,6 +429,21 @@ pub fn pod_room(pools: &[NodePool]) -> Result<Vec<(String, bool, NodeLimit)>, Ve
     if problems.is_empty() { Ok(rooms) } else { Err(problems) }
 }
 
+/// The pool a general job lands on: the untainted one with the most room
+/// per pod (memory, then CPU), or the roomiest of all when every pool is
+/// tainted; `None` when no pool is listed. Its name and room.
+pub fn general_pool(pools: &[NodePool]) -> Result<Option<(String, NodeLimit)>, Vec<Diagnostic>> {
+    let rooms = pod_room(pools)?;
+    let best = |untainted_only: bool| {
+        rooms
+            .iter()
+            .filter(|(_, tainted, _)| !untainted_only || !tainted)
+            .max_by_key(|(_, _, room)| (room.memory, room.cpu))
+            .cloned()
+    };
+    Ok(best(true).or_else(|| best(false)).map(|(name, _, room)| (name, room)))
+}
+
 fn read_shape<'a>(index: usize, pool: &'a NodePool, problems: &mut Vec<Diagnostic>) -> Option<Shape<'a>> {
     let before = problems.len();
     let path = format!("pools[{index}]");
@@ -1193,6 +1208,20 @@ mod tests {
             reserved: quantities(reserved),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_general_job_lands_on_the_roomiest_untainted_pool_or_the_roomiest_of_all() {
+        let small = pool("small", &[("cpu", "4"), ("memory", "16Gi")], &[]);
+        let big = pool("big", &[("cpu", "8"), ("memory", "64Gi")], &[]);
+        let mut gpu = pool("gpu", &[("cpu", "16"), ("memory", "128Gi")], &[]);
+        gpu.taints = vec![taint("gpu", None, "NoSchedule")];
+        let chosen = |pools: &[NodePool]| general_pool(pools).expect("valid").map(|(name, _)| name);
+        assert_eq!(chosen(&[small.clone(), gpu.clone(), big]), Some("big".to_owned()));
+        assert_eq!(chosen(&[gpu.clone()]), Some("gpu".to_owned()));
+        assert_eq!(chosen(&[]), None);
+        let bad = pool("bad", &[("cpu", "lots")], &[]);
+        assert!(general_pool(&[bad]).is_err());
     }
 
     fn taint(key: &str, value: Option<&str>, effect: &str) -> Taint {

@@ -502,6 +502,15 @@ pub fn recommend(input: &SizeRequest) -> Recommendation {
 }
 
 impl Recommendation {
+    /// How many of the recommended executor pods fit on one node with `room`
+    /// (the lower of the CPU and memory counts).
+    pub fn executors_per_node(&self, room: NodeLimit) -> u64 {
+        let pod = &self.sized.executor;
+        let by_cpu = room.cpu.millis() / pod.cpu_request.millis().max(1);
+        let by_memory = room.memory.mib() / pod.pod_memory.mib().max(1);
+        by_cpu.min(by_memory)
+    }
+
     /// The recommended settings as a partial SparkJob spec (with the assumed
     /// application type, so that sizing it gives [`Recommendation::sized`]).
     pub fn to_spec(&self) -> SparkJobSpec {

@@ -4,7 +4,7 @@
 use sparkplane_api::Duration;
 use sparkplane_api::job::AppType;
 use sparkplane_core::Diagnostic;
-use sparkplane_core::fit::pod_room;
+use sparkplane_core::fit::general_pool;
 use sparkplane_core::recommend::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_core::yaml::patch_yaml;
 
@@ -20,20 +20,12 @@ struct SizeSettings {
     pool: Option<(String, NodeLimit)>,
 }
 
-/// The pool a general job lands on: the untainted one with the most memory per pod
-/// (or the largest of all when every pool is tainted).
+/// The pool a general job lands on (`fit::general_pool`) from a pools file.
 fn node_limit(path: &std::path::Path) -> Result<(String, NodeLimit), Failure> {
     let pools = super::fit::read_pools(path)?;
-    let rooms = pod_room(&pools).map_err(|problems| Failure::Invalid(sparkplane_core::Diagnostics(problems)))?;
-    let best = |untainted_only: bool| {
-        rooms
-            .iter()
-            .filter(|(_, tainted, _)| !untainted_only || !tainted)
-            .max_by_key(|(_, _, room)| (room.memory, room.cpu))
-            .cloned()
-    };
-    match best(true).or_else(|| best(false)) {
-        Some((name, _, room)) => Ok((name, room)),
+    let pool = general_pool(&pools).map_err(|problems| Failure::Invalid(sparkplane_core::Diagnostics(problems)))?;
+    match pool {
+        Some(pool) => Ok(pool),
         None => Err(Failure::Invalid(
             Diagnostic::error("no-node-pools", "--nodes", format!("{} lists no node pools", path.display()))
                 .with_help("list at least one pool")
@@ -86,14 +78,6 @@ impl SizeSettings {
     }
 }
 
-/// How many executors fit on one node of the pool kept within.
-fn per_node(rec: &Recommendation, room: NodeLimit) -> u64 {
-    let pod = &rec.sized.executor;
-    let by_cpu = room.cpu.millis() / pod.cpu_request.millis().max(1);
-    let by_memory = room.memory.mib() / pod.pod_memory.mib().max(1);
-    by_cpu.min(by_memory)
-}
-
 fn table(rec: &Recommendation, pool: Option<&(String, NodeLimit)>) -> String {
     let mut t = super::Table::new(&["SETTING", "VALUE", "WHY"]);
     let mut row = |name: &str, value: String, why: &str| t.row(vec![name.to_owned(), value, why.to_owned()]);
@@ -118,7 +102,7 @@ fn table(rec: &Recommendation, pool: Option<&(String, NodeLimit)>) -> String {
         let room = *room;
         out.push_str(&format!(
             "{} executor(s) per node of pool {pool} ({} CPU, {} free for pods)\n",
-            per_node(rec, room),
+            rec.executors_per_node(room),
             room.cpu,
             room.memory
         ));
