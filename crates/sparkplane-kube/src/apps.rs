@@ -262,7 +262,7 @@ pub async fn find_drivers(
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let list_op = || Operation::new("list", "Pod", namespace);
     let selector = match lookup {
-        Lookup::Job { name, spec_hash } => crate::submit::driver_selector(name, spec_hash),
+        Lookup::Job { name, spec_hash } => crate::ownership::driver_selector(name, spec_hash),
         Lookup::Name(name) => format!("{MANAGED_DRIVERS},sparkplane.dev/job={name}"),
     };
     let mut found = pods

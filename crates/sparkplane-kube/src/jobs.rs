@@ -11,7 +11,7 @@ use serde_json::json;
 use sparkplane_api::SparkJob;
 
 use crate::error::{KubeError, Operation};
-use crate::submit::FIELD_MANAGER;
+use crate::ownership::FIELD_MANAGER;
 
 /// Creates or updates a SparkJob (server-side apply, forced, field manager `sparkplane`).
 pub async fn apply(client: &kube::Client, server: &str, job: &SparkJob, dry_run: bool) -> Result<SparkJob, KubeError> {

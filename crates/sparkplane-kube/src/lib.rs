@@ -12,6 +12,7 @@ pub mod error;
 pub mod jobs;
 pub mod logstore;
 pub mod operator;
+pub mod ownership;
 pub mod submit;
 
 pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};

@@ -23,8 +23,7 @@ use sparkplane_core::render::RenderedObject;
 use crate::apps::{Application, application, attempt_of};
 use crate::error::{KubeError, Operation};
 
-/// The field manager sparkplane's server-side applies and creates use.
-pub const FIELD_MANAGER: &str = "sparkplane";
+pub use crate::ownership::{FIELD_MANAGER, driver_selector};
 
 /// Kinds created before the driver pod (the identity it runs as).
 pub(crate) const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
@@ -77,11 +76,6 @@ pub enum SubmitOutcome {
         /// The existing application (its latest attempt).
         application: Application,
     },
-}
-
-/// The label selector of a resolved job's driver pods (every attempt).
-pub fn driver_selector(job: &str, spec_hash: &str) -> String {
-    format!("sparkplane.dev/job={job},sparkplane.dev/spec-hash={spec_hash},spark-role=driver")
 }
 
 /// A server-side-apply-able API for a rendered object's kind.
