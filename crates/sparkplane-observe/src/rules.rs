@@ -3,8 +3,8 @@
 //! `monitoring.coreos.com/v1` PrometheusRule.
 //!
 //! Owns: the built-in alerts (what they select, thresholds, severities,
-//! annotations and the runbook each links) and the typed rule model that
-//! [`crate::slo`] also produces.
+//! annotations and the runbook each links) and the typed rule model, which
+//! the SLO rules build on too (this module knows nothing of SLOs).
 //!
 //! Must not: invent metric names (every selector uses a name from
 //! [`crate::registry`], which a test enforces by parsing each expression),
