@@ -2,8 +2,8 @@
 //!
 //! Owns: recognising Spark's two layouts (a single file, or the rolling
 //! `eventlog_v2_<app>` directory) from a listing of names — the same rules
-//! whether the names come from `std::fs` or an object-store listing
-//! ([`crate::source`]) —, choosing the parts to read and their order, choosing
+//! whether the names come from `std::fs` or an object-store listing —,
+//! choosing the parts to read and their order, choosing
 //! the decompressor for each part (the block formats themselves live in
 //! [`crate::codec`]), the in-progress marker, and splitting the bytes into
 //! numbered lines without ever holding more than one line.

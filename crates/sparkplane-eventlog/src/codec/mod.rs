@@ -6,7 +6,7 @@
 //! that turns any of them into a [`BufRead`] holding at most one compressed and one
 //! decompressed block at a time.
 //!
-//! Must not: know about files, paths, lines or warnings (that is [`crate::read`]),
+//! Must not: know about files, paths, lines or warnings (its reader's business),
 //! read a whole stream into memory, or trust a length field before bounding it.
 //! A stream cut off inside a block fails with [`io::ErrorKind::UnexpectedEof`];
 //! bytes that cannot be what the writer wrote fail with [`io::ErrorKind::InvalidData`].
