@@ -25,9 +25,7 @@ pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
     }
     match toleration.operator.as_deref().unwrap_or("") {
         "Exists" => true,
-        "" | "Equal" => {
-            toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
+        "" | "Equal" => toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or(""),
         _ => false,
     }
 }
@@ -56,25 +54,14 @@ pub(super) struct Constraints {
 }
 
 pub(super) fn constraints(spec: &SparkJobSpec, role: Role) -> Constraints {
-    let mut selector: BTreeMap<String, (String, bool)> = spec
-        .node_selector
-        .iter()
-        .map(|(k, v)| (k.clone(), (v.clone(), false)))
-        .collect();
+    let mut selector: BTreeMap<String, (String, bool)> =
+        spec.node_selector.iter().map(|(k, v)| (k.clone(), (v.clone(), false))).collect();
     let mut tolerations = spec.tolerations.clone();
     if let Some(role_spec) = role.role_spec(spec) {
-        selector.extend(
-            role_spec
-                .node_selector
-                .iter()
-                .map(|(k, v)| (k.clone(), (v.clone(), true))),
-        );
+        selector.extend(role_spec.node_selector.iter().map(|(k, v)| (k.clone(), (v.clone(), true))));
         tolerations.extend(role_spec.tolerations.iter().cloned());
     }
-    Constraints {
-        selector,
-        tolerations,
-    }
+    Constraints { selector, tolerations }
 }
 
 /// Why a pool refuses a role's pods (empty when it accepts them).
@@ -83,21 +70,13 @@ pub(super) fn refusals(pool: &NodePool, constraints: &Constraints, role: Role) -
     for (key, (want, _)) in &constraints.selector {
         match pool.labels.get(key) {
             Some(have) if have == want => {}
-            Some(have) => out.push(format!(
-                "node selector wants {key}={want}, nodes have {key}={have}"
-            )),
-            None => out.push(format!(
-                "node selector wants {key}={want}, nodes have no {key} label"
-            )),
+            Some(have) => out.push(format!("node selector wants {key}={want}, nodes have {key}={have}")),
+            None => out.push(format!("node selector wants {key}={want}, nodes have no {key} label")),
         }
     }
     for taint in pool.taints.iter().filter(|t| taint_repels(t)) {
         if !constraints.tolerations.iter().any(|t| tolerates(t, taint)) {
-            out.push(format!(
-                "taint {} is not tolerated by the {}",
-                taint_text(taint),
-                role.as_str()
-            ));
+            out.push(format!("taint {} is not tolerated by the {}", taint_text(taint), role.as_str()));
         }
     }
     out

@@ -63,75 +63,36 @@ pub fn check_fit(
     quota: Option<&ResourceQuota>,
 ) -> FitReport {
     let mut problems = Vec::new();
-    let shapes: Vec<Shape> = pools
-        .iter()
-        .enumerate()
-        .filter_map(|(i, pool)| read_shape(i, pool, &mut problems))
-        .collect();
+    let shapes: Vec<Shape> =
+        pools.iter().enumerate().filter_map(|(i, pool)| read_shape(i, pool, &mut problems)).collect();
     if pools.is_empty() {
         problems.push(
-            Diagnostic::error(
-                "no-node-pools",
-                "",
-                "no node pools were given, so nothing can be placed",
-            )
-            .with_help("pass a NodePools file or the output of `kubectl get nodes -o yaml`"),
+            Diagnostic::error("no-node-pools", "", "no node pools were given, so nothing can be placed")
+                .with_help("pass a NodePools file or the output of `kubectl get nodes -o yaml`"),
         );
     }
     let driver_constraints = constraints(spec, Role::Driver);
     let executor_constraints = constraints(spec, Role::Executor);
     let driver = role_fit(Role::Driver, &sized.driver, &driver_constraints, &shapes);
-    let executor = role_fit(
-        Role::Executor,
-        &sized.executor,
-        &executor_constraints,
-        &shapes,
-    );
-    problems.extend(explain_role(
-        Role::Driver,
-        spec,
-        &sized.driver,
-        &driver,
-        &driver_constraints,
-        &shapes,
-    ));
-    problems.extend(explain_role(
-        Role::Executor,
-        spec,
-        &sized.executor,
-        &executor,
-        &executor_constraints,
-        &shapes,
-    ));
+    let executor = role_fit(Role::Executor, &sized.executor, &executor_constraints, &shapes);
+    problems.extend(explain_role(Role::Driver, spec, &sized.driver, &driver, &driver_constraints, &shapes));
+    problems.extend(explain_role(Role::Executor, spec, &sized.executor, &executor, &executor_constraints, &shapes));
     let (placement, placement_problem) = place(sized, &driver, &executor, &shapes);
     problems.extend(placement_problem);
     let quota = quota
         .map(|q| {
-            let overheads = (
-                quota_overhead(&driver, &shapes),
-                quota_overhead(&executor, &shapes),
-            );
+            let overheads = (quota_overhead(&driver, &shapes), quota_overhead(&executor, &shapes));
             check_quota(q, sized, (&overheads.0, &overheads.1), &mut problems)
         })
         .unwrap_or_default();
     let fits = !problems.iter().any(|p| p.severity == Severity::Error);
-    FitReport {
-        fits,
-        driver,
-        executor,
-        placement,
-        quota,
-        problems,
-    }
+    FitReport { fits, driver, executor, placement, quota, problems }
 }
 
 /// Checks only the quota: the job at its largest (driver and most executors)
 /// against `quota`, without node pools (so without pool pod overhead). The
 /// same check [`check_fit`] makes; the quota-fit policy uses it.
-pub fn check_quota_fit(
-    sized: &SizedJob,
-    quota: &ResourceQuota,
-) -> (Vec<QuotaRow>, Vec<Diagnostic>) {
+pub fn check_quota_fit(sized: &SizedJob, quota: &ResourceQuota) -> (Vec<QuotaRow>, Vec<Diagnostic>) {
     let mut problems = Vec::new();
     let none = PodDemand::default();
     let rows = check_quota(quota, sized, (&none, &none), &mut problems);
@@ -161,10 +122,7 @@ mod tests {
     }
 
     fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), Quantity(v.to_string()))).collect()
     }
 
     fn pool(name: &str, allocatable: &[(&str, &str)], reserved: &[(&str, &str)]) -> NodePool {
@@ -183,10 +141,7 @@ mod tests {
         let mut gpu = pool("gpu", &[("cpu", "16"), ("memory", "128Gi")], &[]);
         gpu.taints = vec![taint("gpu", None, "NoSchedule")];
         let chosen = |pools: &[NodePool]| general_pool(pools).expect("valid").map(|(name, _)| name);
-        assert_eq!(
-            chosen(&[small.clone(), gpu.clone(), big]),
-            Some("big".to_owned())
-        );
+        assert_eq!(chosen(&[small.clone(), gpu.clone(), big]), Some("big".to_owned()));
         assert_eq!(chosen(&[gpu.clone()]), Some("gpu".to_owned()));
         assert_eq!(chosen(&[]), None);
         let bad = pool("bad", &[("cpu", "lots")], &[]);
@@ -194,20 +149,10 @@ mod tests {
     }
 
     fn taint(key: &str, value: Option<&str>, effect: &str) -> Taint {
-        Taint {
-            key: key.into(),
-            value: value.map(Into::into),
-            effect: effect.into(),
-            time_added: None,
-        }
+        Taint { key: key.into(), value: value.map(Into::into), effect: effect.into(), time_added: None }
     }
 
-    fn toleration(
-        key: Option<&str>,
-        operator: Option<&str>,
-        value: Option<&str>,
-        effect: Option<&str>,
-    ) -> Toleration {
+    fn toleration(key: Option<&str>, operator: Option<&str>, value: Option<&str>, effect: Option<&str>) -> Toleration {
         Toleration {
             key: key.map(Into::into),
             operator: operator.map(Into::into),
@@ -221,11 +166,7 @@ mod tests {
         SparkJobSpec {
             app_type: Some(app_type),
             executor: Some(ExecutorSpec {
-                role: RoleSpec {
-                    cores: Some(cores),
-                    memory: Some(mem(memory)),
-                    ..Default::default()
-                },
+                role: RoleSpec { cores: Some(cores), memory: Some(mem(memory)), ..Default::default() },
                 instances: Some(instances),
                 ..Default::default()
             }),
@@ -246,108 +187,29 @@ mod tests {
         let gpu = taint("nvidia.com/gpu", Some("present"), "NoSchedule");
         let bare = taint("dedicated", None, "NoExecute");
         for (toleration, taint, expected) in [
-            (
-                toleration(
-                    Some("nvidia.com/gpu"),
-                    Some("Exists"),
-                    None,
-                    Some("NoSchedule"),
-                ),
-                &gpu,
-                true,
-            ),
-            (
-                toleration(Some("nvidia.com/gpu"), Some("Exists"), None, None),
-                &gpu,
-                true,
-            ),
-            (
-                toleration(
-                    Some("nvidia.com/gpu"),
-                    Some("Exists"),
-                    None,
-                    Some("NoExecute"),
-                ),
-                &gpu,
-                false,
-            ),
-            (
-                toleration(Some("nvidia.com/gpu"), Some("Equal"), Some("present"), None),
-                &gpu,
-                true,
-            ),
-            (
-                toleration(
-                    Some("nvidia.com/gpu"),
-                    None,
-                    Some("present"),
-                    Some("NoSchedule"),
-                ),
-                &gpu,
-                true,
-            ),
-            (
-                toleration(Some("nvidia.com/gpu"), Some("Equal"), Some("absent"), None),
-                &gpu,
-                false,
-            ),
-            (
-                toleration(Some("nvidia.com/gpu"), Some("Equal"), None, None),
-                &gpu,
-                false,
-            ),
-            (
-                toleration(Some("other"), Some("Exists"), None, None),
-                &gpu,
-                false,
-            ),
+            (toleration(Some("nvidia.com/gpu"), Some("Exists"), None, Some("NoSchedule")), &gpu, true),
+            (toleration(Some("nvidia.com/gpu"), Some("Exists"), None, None), &gpu, true),
+            (toleration(Some("nvidia.com/gpu"), Some("Exists"), None, Some("NoExecute")), &gpu, false),
+            (toleration(Some("nvidia.com/gpu"), Some("Equal"), Some("present"), None), &gpu, true),
+            (toleration(Some("nvidia.com/gpu"), None, Some("present"), Some("NoSchedule")), &gpu, true),
+            (toleration(Some("nvidia.com/gpu"), Some("Equal"), Some("absent"), None), &gpu, false),
+            (toleration(Some("nvidia.com/gpu"), Some("Equal"), None, None), &gpu, false),
+            (toleration(Some("other"), Some("Exists"), None, None), &gpu, false),
             (toleration(None, Some("Exists"), None, None), &gpu, true),
-            (
-                toleration(Some(""), Some("Exists"), None, Some("NoSchedule")),
-                &gpu,
-                true,
-            ),
-            (
-                toleration(None, Some("Exists"), None, Some("NoExecute")),
-                &gpu,
-                false,
-            ),
-            (
-                toleration(Some("nvidia.com/gpu"), Some("Gt"), Some("present"), None),
-                &gpu,
-                false,
-            ),
-            (
-                toleration(Some("dedicated"), Some("Equal"), None, None),
-                &bare,
-                true,
-            ),
-            (
-                toleration(Some("dedicated"), None, Some(""), Some("NoExecute")),
-                &bare,
-                true,
-            ),
-            (
-                toleration(Some("dedicated"), Some("Equal"), Some("x"), None),
-                &bare,
-                false,
-            ),
+            (toleration(Some(""), Some("Exists"), None, Some("NoSchedule")), &gpu, true),
+            (toleration(None, Some("Exists"), None, Some("NoExecute")), &gpu, false),
+            (toleration(Some("nvidia.com/gpu"), Some("Gt"), Some("present"), None), &gpu, false),
+            (toleration(Some("dedicated"), Some("Equal"), None, None), &bare, true),
+            (toleration(Some("dedicated"), None, Some(""), Some("NoExecute")), &bare, true),
+            (toleration(Some("dedicated"), Some("Equal"), Some("x"), None), &bare, false),
         ] {
-            assert_eq!(
-                tolerates(&toleration, taint),
-                expected,
-                "{toleration:?} vs {taint:?}"
-            );
+            assert_eq!(tolerates(&toleration, taint), expected, "{toleration:?} vs {taint:?}");
         }
     }
 
     #[test]
     fn memory_shortfall_names_the_numbers_and_a_fix_that_works() {
-        let pools = [pool(
-            "general",
-            &[("cpu", "8"), ("memory", "8Gi")],
-            &[("memory", "512Mi")],
-        )];
+        let pools = [pool("general", &[("cpu", "8"), ("memory", "8Gi")], &[("memory", "512Mi")])];
         // Scala: overhead 10%; 8.5g heap + 870m overhead = 9.3 GiB.
         let mut spec = executor_job(AppType::Scala, 2, "8704m", 2);
         let report = fit(&spec, &pools, None);
@@ -368,10 +230,7 @@ mod tests {
         let row = &report.executor.pools[0];
         assert!(row.eligible && !row.fits);
         assert_eq!(row.per_node, 0);
-        assert_eq!(
-            row.shortfalls,
-            ["needs 9.3 GiB memory, nodes have 7.5 GiB free for pods"]
-        );
+        assert_eq!(row.shortfalls, ["needs 9.3 GiB memory, nodes have 7.5 GiB free for pods"]);
 
         // Following the help makes it fit.
         if let Some(executor) = spec.executor.as_mut() {
@@ -396,16 +255,12 @@ mod tests {
         let report = fit(&spec, &[general], None);
         let problem = &report.problems[0];
         assert!(
-            problem
-                .message
-                .contains("(heap 10 GiB + overhead 4 GiB + pod overhead 256 MiB)"),
+            problem.message.contains("(heap 10 GiB + overhead 4 GiB + pod overhead 256 MiB)"),
             "{}",
             problem.message
         );
         assert!(
-            problem
-                .message
-                .contains("has 14 GiB free for pods (pool general: 14 GiB allocatable)"),
+            problem.message.contains("has 14 GiB free for pods (pool general: 14 GiB allocatable)"),
             "{}",
             problem.message
         );
@@ -418,11 +273,7 @@ mod tests {
 
     #[test]
     fn cpu_shortfall_suggests_cores_or_a_core_request() {
-        let pools = [pool(
-            "small",
-            &[("cpu", "4"), ("memory", "32Gi")],
-            &[("cpu", "500m")],
-        )];
+        let pools = [pool("small", &[("cpu", "4"), ("memory", "32Gi")], &[("cpu", "500m")])];
         let spec = executor_job(AppType::Scala, 5, "4g", 2);
         let report = fit(&spec, &pools, None);
         let problem = &report.problems[0];
@@ -432,10 +283,7 @@ mod tests {
             "executor needs 5 CPU (5 cores); the largest eligible node has 3.5 CPU free for pods (pool small: 4 CPU \
              allocatable − 0.5 CPU reserved)"
         );
-        assert_eq!(
-            problem.help.as_deref(),
-            Some("lower spec.executor.cores to at most 3 or use a pool with more CPU")
-        );
+        assert_eq!(problem.help.as_deref(), Some("lower spec.executor.cores to at most 3 or use a pool with more CPU"));
 
         let mut spec = spec;
         if let Some(executor) = spec.executor.as_mut() {
@@ -444,13 +292,7 @@ mod tests {
         let report = fit(&spec, &pools, None);
         let problem = &report.problems[0];
         assert_eq!(problem.path, "spec.executor.coreRequest");
-        assert!(
-            problem
-                .message
-                .contains("needs 3.8 CPU (coreRequest 3800m)"),
-            "{}",
-            problem.message
-        );
+        assert!(problem.message.contains("needs 3.8 CPU (coreRequest 3800m)"), "{}", problem.message);
         assert_eq!(
             problem.help.as_deref(),
             Some("set spec.executor.coreRequest to at most 3500m or use a pool with more CPU")
@@ -477,11 +319,7 @@ mod tests {
             }
             let report = fit(&spec, std::slice::from_ref(&standard), None);
             let row = &report.executor.pools[0];
-            assert_eq!(
-                (row.per_node, row.limited_by.as_deref()),
-                (per_node, Some(limited_by)),
-                "{cores} {memory}"
-            );
+            assert_eq!((row.per_node, row.limited_by.as_deref()), (per_node, Some(limited_by)), "{cores} {memory}");
             assert_eq!(row.usable.cpu.millis(), 7500);
             assert_eq!(row.usable.memory, mem("31g"));
         }
@@ -493,12 +331,8 @@ mod tests {
         spot.labels.insert("capacity".into(), "spot".into());
         spot.taints.push(taint("spot", Some("true"), "NoSchedule"));
         let mut on_demand = pool("on-demand", &[("cpu", "8"), ("memory", "32Gi")], &[]);
-        on_demand
-            .labels
-            .insert("capacity".into(), "on-demand".into());
-        on_demand
-            .taints
-            .push(taint("soft", None, "PreferNoSchedule"));
+        on_demand.labels.insert("capacity".into(), "on-demand".into());
+        on_demand.taints.push(taint("soft", None, "PreferNoSchedule"));
         let pools = [spot, on_demand];
 
         let mut spec = executor_job(AppType::Python, 2, "4g", 2);
@@ -515,36 +349,22 @@ mod tests {
 
         // Tolerating the taint for the executors only; the driver goes on demand.
         if let Some(executor) = spec.executor.as_mut() {
-            executor
-                .role
-                .tolerations
-                .push(toleration(Some("spot"), Some("Exists"), None, None));
+            executor.role.tolerations.push(toleration(Some("spot"), Some("Exists"), None, None));
         }
         spec.node_selector.clear();
         if let Some(executor) = spec.executor.as_mut() {
-            executor
-                .role
-                .node_selector
-                .insert("capacity".into(), "spot".into());
+            executor.role.node_selector.insert("capacity".into(), "spot".into());
         }
         let report = fit(&spec, &pools, None);
         assert!(report.fits, "{:?}", report.problems);
-        let eligible = |fit: &RoleFit| {
-            fit.pools
-                .iter()
-                .filter(|p| p.eligible)
-                .map(|p| p.pool.clone())
-                .collect::<Vec<_>>()
-        };
+        let eligible =
+            |fit: &RoleFit| fit.pools.iter().filter(|p| p.eligible).map(|p| p.pool.clone()).collect::<Vec<_>>();
         assert_eq!(eligible(&report.driver), ["on-demand"]);
         assert_eq!(eligible(&report.executor), ["spot"]);
 
         // A role selector that matches nothing points at the role's selector.
         if let Some(executor) = spec.executor.as_mut() {
-            executor
-                .role
-                .node_selector
-                .insert("zone".into(), "a".into());
+            executor.role.node_selector.insert("zone".into(), "a".into());
         }
         let report = fit(&spec, &pools, None);
         assert_eq!(report.problems[0].path, "spec.executor.nodeSelector");
@@ -553,30 +373,17 @@ mod tests {
     #[test]
     fn gpu_jobs_say_when_no_pool_has_gpus_or_none_accepts_them() {
         let general = pool("general", &[("cpu", "8"), ("memory", "32Gi")], &[]);
-        let mut gpu_pool = pool(
-            "gpu",
-            &[("cpu", "16"), ("memory", "64Gi"), ("nvidia.com/gpu", "1")],
-            &[],
-        );
-        gpu_pool
-            .taints
-            .push(taint("nvidia.com/gpu", Some("present"), "NoSchedule"));
+        let mut gpu_pool = pool("gpu", &[("cpu", "16"), ("memory", "64Gi"), ("nvidia.com/gpu", "1")], &[]);
+        gpu_pool.taints.push(taint("nvidia.com/gpu", Some("present"), "NoSchedule"));
         let mut spec = executor_job(AppType::Scala, 4, "8g", 1);
         if let Some(executor) = spec.executor.as_mut() {
-            executor.role.gpu = Some(Gpu {
-                name: "nvidia.com/gpu".into(),
-                amount: 1,
-                discovery_script: None,
-            });
+            executor.role.gpu = Some(Gpu { name: "nvidia.com/gpu".into(), amount: 1, discovery_script: None });
         }
 
         let report = fit(&spec, std::slice::from_ref(&general), None);
         assert_eq!(codes(&report), ["does-not-fit"]);
         assert_eq!(report.problems[0].path, "spec.executor.gpu");
-        assert_eq!(
-            report.problems[0].message,
-            "executor needs 1 nvidia.com/gpu, but no node pool has nvidia.com/gpu"
-        );
+        assert_eq!(report.problems[0].message, "executor needs 1 nvidia.com/gpu, but no node pool has nvidia.com/gpu");
 
         let pools = [general.clone(), gpu_pool.clone()];
         let report = fit(&spec, &pools, None);
@@ -586,13 +393,7 @@ mod tests {
             "executor needs 1 nvidia.com/gpu; the pools that have nvidia.com/gpu do not accept it (gpu: taint \
              nvidia.com/gpu=present:NoSchedule is not tolerated by the executor)"
         );
-        assert!(
-            report.problems[0]
-                .help
-                .as_deref()
-                .unwrap_or_default()
-                .contains("spec.executor.tolerations")
-        );
+        assert!(report.problems[0].help.as_deref().unwrap_or_default().contains("spec.executor.tolerations"));
 
         if let Some(executor) = spec.executor.as_mut() {
             executor.role.tolerations.push(toleration(
@@ -605,26 +406,13 @@ mod tests {
         let report = fit(&spec, &pools, None);
         assert!(report.fits, "{:?}", report.problems);
         assert_eq!(
-            report
-                .executor
-                .pools
-                .iter()
-                .filter(|p| p.fits)
-                .map(|p| p.pool.as_str())
-                .collect::<Vec<_>>(),
+            report.executor.pools.iter().filter(|p| p.fits).map(|p| p.pool.as_str()).collect::<Vec<_>>(),
             ["gpu"]
         );
-        assert_eq!(
-            report.executor.pools[1].limited_by.as_deref(),
-            Some("nvidia.com/gpu")
-        );
+        assert_eq!(report.executor.pools[1].limited_by.as_deref(), Some("nvidia.com/gpu"));
 
         if let Some(executor) = spec.executor.as_mut() {
-            executor.role.gpu = Some(Gpu {
-                name: "nvidia.com/gpu".into(),
-                amount: 2,
-                discovery_script: None,
-            });
+            executor.role.gpu = Some(Gpu { name: "nvidia.com/gpu".into(), amount: 2, discovery_script: None });
         }
         let report = fit(&spec, &pools, None);
         assert_eq!(report.problems[0].path, "spec.executor.gpu.amount");
@@ -651,11 +439,7 @@ mod tests {
 
     #[test]
     fn placement_respects_max_nodes_and_the_drivers_room() {
-        let mut standard = pool(
-            "standard",
-            &[("cpu", "8"), ("memory", "32Gi")],
-            &[("cpu", "500m"), ("memory", "1Gi")],
-        );
+        let mut standard = pool("standard", &[("cpu", "8"), ("memory", "32Gi")], &[("cpu", "500m"), ("memory", "1Gi")]);
         standard.max_nodes = Some(3);
         // 2 executors per node (3.5 CPU each); the driver (1 CPU) displaces one executor on its node.
         let mut spec = executor_job(AppType::Python, 4, "8g", 5);
@@ -666,12 +450,7 @@ mod tests {
         assert!(report.fits, "{:?}", report.problems);
         assert_eq!(
             report.placement,
-            Placement {
-                executors: 5,
-                capacity: Some(5),
-                driver_pool: Some("standard".into()),
-                fits: true
-            }
+            Placement { executors: 5, capacity: Some(5), driver_pool: Some("standard".into()), fits: true }
         );
 
         spec.dynamic_allocation = Some(DynamicAllocation {
@@ -683,10 +462,7 @@ mod tests {
         let report = fit(&spec, &[standard.clone()], None);
         assert!(!report.fits);
         assert_eq!(codes(&report), ["exceeds-pool-capacity"]);
-        assert_eq!(
-            report.problems[0].path,
-            "spec.dynamicAllocation.maxExecutors"
-        );
+        assert_eq!(report.problems[0].path, "spec.dynamicAllocation.maxExecutors");
         assert_eq!(
             report.problems[0].message,
             "the job may run 8 executors, but the eligible pools hold at most 5 beside the driver (standard: 2 per node × 3 nodes)"
@@ -714,33 +490,19 @@ mod tests {
 
     fn quota(hard: &[(&str, &str)], used: &[(&str, &str)]) -> ResourceQuota {
         ResourceQuota {
-            spec: Some(ResourceQuotaSpec {
-                hard: Some(quantities(hard)),
-                ..Default::default()
-            }),
-            status: (!used.is_empty()).then(|| ResourceQuotaStatus {
-                used: Some(quantities(used)),
-                hard: None,
-            }),
+            spec: Some(ResourceQuotaSpec { hard: Some(quantities(hard)), ..Default::default() }),
+            status: (!used.is_empty()).then(|| ResourceQuotaStatus { used: Some(quantities(used)), hard: None }),
             ..Default::default()
         }
     }
 
     #[test]
     fn quota_rows_compare_the_job_at_its_largest_with_what_is_left() {
-        let pools = [pool(
-            "big",
-            &[("cpu", "64"), ("memory", "256Gi"), ("nvidia.com/gpu", "8")],
-            &[],
-        )];
+        let pools = [pool("big", &[("cpu", "64"), ("memory", "256Gi"), ("nvidia.com/gpu", "8")], &[])];
         // Scala driver 1 CPU / 1408 MiB; executors 4 CPU / 8g + 819m = 9011 MiB, one GPU each.
         let mut spec = executor_job(AppType::Scala, 4, "8g", 3);
         if let Some(executor) = spec.executor.as_mut() {
-            executor.role.gpu = Some(Gpu {
-                name: "nvidia.com/gpu".into(),
-                amount: 1,
-                discovery_script: None,
-            });
+            executor.role.gpu = Some(Gpu { name: "nvidia.com/gpu".into(), amount: 1, discovery_script: None });
         }
         let q = quota(
             &[
@@ -751,25 +513,11 @@ mod tests {
                 ("count/services", "5"),
                 ("requests.storage", "1Ti"),
             ],
-            &[
-                ("requests.cpu", "10"),
-                ("pods", "7"),
-                ("requests.nvidia.com/gpu", "2"),
-            ],
+            &[("requests.cpu", "10"), ("pods", "7"), ("requests.nvidia.com/gpu", "2")],
         );
         let report = fit(&spec, &pools, Some(&q));
-        let rows: Vec<(&str, &str, &str, bool)> = report
-            .quota
-            .iter()
-            .map(|r| {
-                (
-                    r.resource.as_str(),
-                    r.needed.as_str(),
-                    r.available.as_str(),
-                    r.ok,
-                )
-            })
-            .collect();
+        let rows: Vec<(&str, &str, &str, bool)> =
+            report.quota.iter().map(|r| (r.resource.as_str(), r.needed.as_str(), r.available.as_str(), r.ok)).collect();
         assert_eq!(
             rows,
             [
@@ -779,10 +527,7 @@ mod tests {
                 ("requests.nvidia.com/gpu", "3", "2", false),
             ]
         );
-        assert_eq!(
-            codes(&report),
-            ["exceeds-quota", "exceeds-quota", "exceeds-quota"]
-        );
+        assert_eq!(codes(&report), ["exceeds-quota", "exceeds-quota", "exceeds-quota"]);
         let cpu = &report.problems[1];
         assert_eq!(cpu.path, "spec.executor.instances");
         assert_eq!(
@@ -808,9 +553,7 @@ mod tests {
         let report = fit(&spec, &pools, Some(&quota(&[("cpu", "4")], &[])));
         assert_eq!(
             report.problems[0].help.as_deref(),
-            Some(
-                "even the driver and 1 executor(s) need 5 CPU; make the pods smaller or ask for more cpu quota"
-            )
+            Some("even the driver and 1 executor(s) need 5 CPU; make the pods smaller or ask for more cpu quota")
         );
 
         let report = fit(&spec, &pools, Some(&quota(&[("limits.cpu", "100")], &[])));
@@ -821,51 +564,25 @@ mod tests {
         let report = fit(&spec, &pools, Some(&quota(&[("memory", "lots")], &[])));
         assert_eq!(codes(&report), ["bad-quota"]);
         assert_eq!(report.problems[0].path, "quota.spec.hard.memory");
-        assert!(
-            report.problems[0]
-                .message
-                .contains("`lots` is not a Kubernetes quantity")
-        );
+        assert!(report.problems[0].message.contains("`lots` is not a Kubernetes quantity"));
 
         // Used above hard leaves nothing rather than wrapping around.
-        let report = fit(
-            &spec,
-            &pools,
-            Some(&quota(&[("pods", "2")], &[("pods", "5")])),
-        );
+        let report = fit(&spec, &pools, Some(&quota(&[("pods", "2")], &[("pods", "5")])));
         assert_eq!(report.quota[0].available, "0");
     }
 
     #[test]
     fn unreadable_or_missing_pools_are_errors() {
-        let bad = pool(
-            "bad",
-            &[("cpu", "eight"), ("memory", "32Gi")],
-            &[("memory", "1GB")],
-        );
+        let bad = pool("bad", &[("cpu", "eight"), ("memory", "32Gi")], &[("memory", "1GB")]);
         let no_memory = pool("no-memory", &[("cpu", "8")], &[]);
         let good = pool("good", &[("cpu", "8"), ("memory", "32Gi")], &[]);
         let spec = executor_job(AppType::Scala, 2, "2g", 1);
         let report = fit(&spec, &[bad, no_memory, good], None);
         assert!(!report.fits);
         let paths: Vec<&str> = report.problems.iter().map(|p| p.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "pools[0].allocatable.cpu",
-                "pools[0].reserved.memory",
-                "pools[1].allocatable"
-            ]
-        );
-        assert!(
-            report.problems[0]
-                .message
-                .starts_with("pool bad: `eight` is not a Kubernetes quantity")
-        );
-        assert_eq!(
-            report.problems[2].message,
-            "pool no-memory: allocatable does not say how much memory a node has"
-        );
+        assert_eq!(paths, ["pools[0].allocatable.cpu", "pools[0].reserved.memory", "pools[1].allocatable"]);
+        assert!(report.problems[0].message.starts_with("pool bad: `eight` is not a Kubernetes quantity"));
+        assert_eq!(report.problems[2].message, "pool no-memory: allocatable does not say how much memory a node has");
         // The readable pool is still checked.
         assert_eq!(report.executor.pools.len(), 1);
         assert!(report.executor.fits);
@@ -876,18 +593,11 @@ mod tests {
 
     #[test]
     fn report_serializes_for_json_and_yaml_output() {
-        let pools = [pool(
-            "general",
-            &[("cpu", "8"), ("memory", "8Gi")],
-            &[("memory", "512Mi")],
-        )];
+        let pools = [pool("general", &[("cpu", "8"), ("memory", "8Gi")], &[("memory", "512Mi")])];
         let spec = executor_job(AppType::Scala, 2, "8704m", 2);
         let value = serde_json::to_value(fit(&spec, &pools, None)).unwrap();
         assert_eq!(value["fits"], json!(false));
-        assert_eq!(
-            value["executor"]["pools"][0]["usable"],
-            json!({"cpu": "8", "memory": "7680Mi"})
-        );
+        assert_eq!(value["executor"]["pools"][0]["usable"], json!({"cpu": "8", "memory": "7680Mi"}));
         assert_eq!(value["executor"]["pools"][0]["perNode"], json!(0));
         assert_eq!(value["driver"]["pools"][0]["limitedBy"], json!("memory"));
         assert_eq!(value["problems"][0]["code"], json!("does-not-fit"));
@@ -954,60 +664,27 @@ mod tests {
             ]
         });
         let pools = pools_from_kubectl_nodes(&list).unwrap();
-        let summary: Vec<(&str, Option<u32>)> = pools
-            .iter()
-            .map(|p| (p.name.as_str(), p.max_nodes))
-            .collect();
+        let summary: Vec<(&str, Option<u32>)> = pools.iter().map(|p| (p.name.as_str(), p.max_nodes)).collect();
         assert_eq!(
             summary,
-            [
-                ("g5.4xlarge", Some(1)),
-                ("m6i.2xlarge", Some(2)),
-                ("m6i.2xlarge-2", Some(1)),
-                ("worker-7", Some(1))
-            ]
+            [("g5.4xlarge", Some(1)), ("m6i.2xlarge", Some(2)), ("m6i.2xlarge-2", Some(1)), ("worker-7", Some(1))]
         );
         let general = &pools[1];
-        assert_eq!(
-            general.allocatable["memory"],
-            Quantity("31554744Ki".into()),
-            "the least of the group"
-        );
+        assert_eq!(general.allocatable["memory"], Quantity("31554744Ki".into()), "the least of the group");
         assert_eq!(general.allocatable["cpu"], Quantity("7910m".into()));
         assert!(!general.labels.contains_key("kubernetes.io/hostname"));
-        assert!(
-            !general.labels.contains_key("topology.kubernetes.io/zone"),
-            "zones differ within the pool"
-        );
+        assert!(!general.labels.contains_key("topology.kubernetes.io/zone"), "zones differ within the pool");
         assert_eq!(general.labels.get("team").map(String::as_str), Some("data"));
-        assert_eq!(
-            pools[2]
-                .labels
-                .get("karpenter.sh/capacity-type")
-                .map(String::as_str),
-            Some("spot")
-        );
-        assert_eq!(
-            pools[2]
-                .labels
-                .get("topology.kubernetes.io/zone")
-                .map(String::as_str),
-            Some("eu-west-1a")
-        );
-        assert_eq!(
-            pools[0].taints,
-            [taint("nvidia.com/gpu", Some("present"), "NoSchedule")]
-        );
+        assert_eq!(pools[2].labels.get("karpenter.sh/capacity-type").map(String::as_str), Some("spot"));
+        assert_eq!(pools[2].labels.get("topology.kubernetes.io/zone").map(String::as_str), Some("eu-west-1a"));
+        assert_eq!(pools[0].taints, [taint("nvidia.com/gpu", Some("present"), "NoSchedule")]);
         assert_eq!(pools[0].allocatable["nvidia.com/gpu"], Quantity("1".into()));
 
         // The pools feed `check_fit` directly.
         let spec = executor_job(AppType::Python, 2, "4g", 2);
         let report = check_fit(&spec, &size_job(&spec), &pools, None);
         assert!(report.fits, "{:?}", report.problems);
-        assert!(
-            !report.executor.pools[0].eligible,
-            "the GPU pool is tainted"
-        );
+        assert!(!report.executor.pools[0].eligible, "the GPU pool is tainted");
         assert_eq!(report.executor.pools[1].usable.cpu.millis(), 7910);
 
         let single = kubectl_node("solo", None, "a", "8Gi", json!({}));
@@ -1023,28 +700,19 @@ mod tests {
         let mut bad_quantity = kubectl_node("n2", None, "a", "8Gi", json!({}));
         bad_quantity["status"]["allocatable"]["cpu"] = json!("lots");
         for (value, expected) in [
-            (
-                json!({"kind": "PodList", "items": []}),
-                "found kind PodList",
-            ),
+            (json!({"kind": "PodList", "items": []}), "found kind PodList"),
             (json!({"items": []}), "has no `kind`"),
             (json!({"kind": "List"}), "the List has no `items` list"),
             (
                 json!({"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "p"}}]}),
                 "items[0] is a Pod, not a Node",
             ),
-            (
-                json!({"kind": "List", "items": [{"kind": "Node", "metadata": {}}]}),
-                "items[0] has no metadata.name",
-            ),
+            (json!({"kind": "List", "items": [{"kind": "Node", "metadata": {}}]}), "items[0] has no metadata.name"),
             (
                 json!({"kind": "List", "items": [{"kind": "Node", "metadata": {"name": 5}}]}),
                 "items[0] is not a valid Node",
             ),
-            (
-                json!({"kind": "List", "items": [no_allocatable]}),
-                "node n1 has no status.allocatable",
-            ),
+            (json!({"kind": "List", "items": [no_allocatable]}), "node n1 has no status.allocatable"),
             (
                 json!({"kind": "List", "items": [bad_quantity]}),
                 "node n2: status.allocatable.cpu: `lots` is not a Kubernetes quantity",
@@ -1063,9 +731,7 @@ mod tests {
     /// The built-in presets (as the binary embeds them), by name.
     fn presets() -> impl Iterator<Item = (&'static str, &'static str)> {
         crate::catalog::BUILTIN_PRESETS.iter().map(|(file, text)| {
-            let name = file
-                .trim_start_matches("presets/")
-                .trim_end_matches(".yaml");
+            let name = file.trim_start_matches("presets/").trim_end_matches(".yaml");
             (name, *text)
         })
     }
@@ -1078,8 +744,7 @@ mod tests {
     }
 
     fn standard_pools() -> Vec<NodePool> {
-        let pools: NodePools =
-            serde_json::from_value(load("presets/nodes/standard.yaml", NODE_POOLS)).unwrap();
+        let pools: NodePools = serde_json::from_value(load("presets/nodes/standard.yaml", NODE_POOLS)).unwrap();
         assert_eq!(pools.kind, "NodePools");
         pools.pools
     }
@@ -1095,22 +760,9 @@ mod tests {
             .executor
             .pools
             .iter()
-            .map(|p| {
-                (
-                    p.usable.cpu.millis(),
-                    p.usable.memory.mib(),
-                    p.usable.extended.get("nvidia.com/gpu").copied(),
-                )
-            })
+            .map(|p| (p.usable.cpu.millis(), p.usable.memory.mib(), p.usable.extended.get("nvidia.com/gpu").copied()))
             .collect();
-        assert_eq!(
-            usable,
-            [
-                (7500, 31 * 1024, None),
-                (7500, 31 * 1024, None),
-                (15_000, 62 * 1024, Some(1))
-            ]
-        );
+        assert_eq!(usable, [(7500, 31 * 1024, None), (7500, 31 * 1024, None), (15_000, 62 * 1024, Some(1))]);
     }
 
     #[test]
@@ -1118,25 +770,16 @@ mod tests {
         let names: Vec<&str> = presets().map(|(name, _)| name).collect();
         assert_eq!(
             names,
-            [
-                "etl-small",
-                "etl-medium",
-                "etl-large",
-                "streaming",
-                "ml-gpu",
-                "interactive",
-                "cost-optimized"
-            ]
+            ["etl-small", "etl-medium", "etl-large", "streaming", "ml-gpu", "interactive", "cost-optimized"]
         );
         let pools = standard_pools();
         for (name, text) in presets() {
             let document = load(name, text);
             // The whole document is a valid Preset (unknown fields are refused).
-            let preset: Preset =
-                serde_json::from_value(document.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let preset: Preset = serde_json::from_value(document.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(preset.metadata.name, name);
-            let spec: SparkJobSpec = serde_json::from_value(document["template"]["spec"].clone())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let spec: SparkJobSpec =
+                serde_json::from_value(document["template"]["spec"].clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
             let sized = size_job(&spec);
             // ml-gpu's executors go to the GPU pool, every other preset stays on the 8 vCPU / 32 GiB shape.
             let shapes: Vec<NodePool> = if name == "ml-gpu" {
@@ -1147,13 +790,8 @@ mod tests {
             let report = check_fit(&spec, &sized, &shapes, None);
             assert!(report.fits, "{name}: {:#?}", report.problems);
             assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
-            let executor_pools: Vec<&str> = report
-                .executor
-                .pools
-                .iter()
-                .filter(|p| p.fits)
-                .map(|p| p.pool.as_str())
-                .collect();
+            let executor_pools: Vec<&str> =
+                report.executor.pools.iter().filter(|p| p.fits).map(|p| p.pool.as_str()).collect();
             let expected: &[&str] = match name {
                 "ml-gpu" => &["gpu"],
                 "cost-optimized" => &["general-spot"],
@@ -1161,30 +799,16 @@ mod tests {
             };
             assert_eq!(executor_pools, expected, "{name}");
             // The packing each preset's comments promise.
-            let per_node = report
-                .executor
-                .pools
-                .iter()
-                .find(|p| p.fits)
-                .map(|p| p.per_node);
+            let per_node = report.executor.pools.iter().find(|p| p.fits).map(|p| p.per_node);
             let promised = match name {
                 "etl-medium" | "etl-large" | "interactive" => 2,
                 "etl-small" | "streaming" | "cost-optimized" => 3,
                 _ => 1,
             };
             assert_eq!(per_node, Some(promised), "{name}: executors per node");
-            let driver_pools: Vec<&str> = report
-                .driver
-                .pools
-                .iter()
-                .filter(|p| p.fits)
-                .map(|p| p.pool.as_str())
-                .collect();
-            assert_eq!(
-                driver_pools,
-                ["general"],
-                "{name}: the driver stays on on-demand, untainted nodes"
-            );
+            let driver_pools: Vec<&str> =
+                report.driver.pools.iter().filter(|p| p.fits).map(|p| p.pool.as_str()).collect();
+            assert_eq!(driver_pools, ["general"], "{name}: the driver stays on on-demand, untainted nodes");
         }
     }
 
@@ -1210,8 +834,7 @@ mod tests {
         }
         for (name, text) in presets() {
             let document = load(name, text);
-            let spec: SparkJobSpec =
-                serde_json::from_value(document["template"]["spec"].clone()).unwrap();
+            let spec: SparkJobSpec = serde_json::from_value(document["template"]["spec"].clone()).unwrap();
             let (mut written, mut kept) = (Vec::new(), Vec::new());
             keys(&document["template"]["spec"], "spec", &mut written);
             keys(&serde_json::to_value(&spec).unwrap(), "spec", &mut kept);
@@ -1248,29 +871,15 @@ mod tests {
         ];
         for (name, text) in presets() {
             let document = load(name, text);
-            let conf = document["template"]["spec"]["sparkConf"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            let conf = document["template"]["spec"]["sparkConf"].as_object().cloned().unwrap_or_default();
             assert!(!conf.is_empty(), "{name} has no sparkConf");
             for (key, value) in conf {
-                assert!(
-                    !OWNED.contains(&key.as_str()),
-                    "{name}: {key} belongs in a typed field"
-                );
-                assert!(
-                    !OWNED_PREFIXES.iter().any(|p| key.starts_with(p)),
-                    "{name}: {key} belongs in a typed field"
-                );
+                assert!(!OWNED.contains(&key.as_str()), "{name}: {key} belongs in a typed field");
+                assert!(!OWNED_PREFIXES.iter().any(|p| key.starts_with(p)), "{name}: {key} belongs in a typed field");
                 assert!(value.is_string(), "{name}: {key} must be a quoted string");
             }
-            let version = document["template"]["spec"]["sparkVersion"]
-                .as_str()
-                .unwrap_or_default();
-            assert!(
-                version.starts_with("3.5.") || version.starts_with("4."),
-                "{name}: sparkVersion {version}"
-            );
+            let version = document["template"]["spec"]["sparkVersion"].as_str().unwrap_or_default();
+            assert!(version.starts_with("3.5.") || version.starts_with("4."), "{name}: sparkVersion {version}");
             assert!(
                 document["template"]["spec"].get("type").is_none(),
                 "{name}: presets leave the app type to the job"
@@ -1280,40 +889,20 @@ mod tests {
 
     #[test]
     fn environments_are_valid_overlays() {
-        let names: Vec<&str> = crate::catalog::BUILTIN_ENVIRONMENTS
-            .iter()
-            .map(|(file, _)| *file)
-            .collect();
+        let names: Vec<&str> = crate::catalog::BUILTIN_ENVIRONMENTS.iter().map(|(file, _)| *file).collect();
         assert_eq!(
             names,
-            [
-                "environments/dev.yaml",
-                "environments/local.yaml",
-                "environments/staging.yaml",
-                "environments/prod.yaml"
-            ]
+            ["environments/dev.yaml", "environments/local.yaml", "environments/staging.yaml", "environments/prod.yaml"]
         );
         for (file, text) in crate::catalog::BUILTIN_ENVIRONMENTS {
-            let name = file
-                .trim_start_matches("environments/")
-                .trim_end_matches(".yaml");
+            let name = file.trim_start_matches("environments/").trim_end_matches(".yaml");
             let env: sparkplane_api::Environment =
                 serde_json::from_value(load(name, text)).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(
-                (env.kind.as_str(), env.metadata.name.as_str()),
-                ("Environment", name)
-            );
+            assert_eq!((env.kind.as_str(), env.metadata.name.as_str()), ("Environment", name));
             let labels = env.template.metadata.map(|m| m.labels).unwrap_or_default();
-            assert_eq!(
-                labels.get("sparkplane.dev/env").map(String::as_str),
-                Some(name)
-            );
+            assert_eq!(labels.get("sparkplane.dev/env").map(String::as_str), Some(name));
             // Cluster environments keep their event logs apart; `run` writes local ones itself.
-            let dir = env
-                .template
-                .spec
-                .and_then(|s| s.event_log)
-                .and_then(|e| e.dir);
+            let dir = env.template.spec.and_then(|s| s.event_log).and_then(|e| e.dir);
             let expected = (name != "local").then(|| format!("s3a://spark-events/{name}"));
             assert_eq!(dir, expected);
         }
@@ -1325,11 +914,7 @@ mod tests {
         let spec = SparkJobSpec {
             driver: Some(DriverSpec {
                 role: RoleSpec {
-                    gpu: Some(Gpu {
-                        name: "amd.com/gpu".into(),
-                        amount: 1,
-                        discovery_script: None,
-                    }),
+                    gpu: Some(Gpu { name: "amd.com/gpu".into(), amount: 1, discovery_script: None }),
                     ..Default::default()
                 },
                 service_account: None,
@@ -1338,10 +923,7 @@ mod tests {
         };
         let report = fit(&spec, &pools, None);
         assert_eq!(report.problems[0].path, "spec.driver.gpu");
-        assert_eq!(
-            report.problems[0].message,
-            "driver needs 1 amd.com/gpu, but no node pool has amd.com/gpu"
-        );
+        assert_eq!(report.problems[0].message, "driver needs 1 amd.com/gpu, but no node pool has amd.com/gpu");
         assert!(!report.placement.fits);
     }
 }

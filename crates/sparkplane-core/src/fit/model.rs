@@ -25,10 +25,8 @@ pub const PER_NODE_LABELS: &[&str] = &[
 ];
 
 /// Labels naming a node's machine type, used as the pool name of `kubectl` nodes.
-pub(super) const INSTANCE_TYPE_LABELS: &[&str] = &[
-    "node.kubernetes.io/instance-type",
-    "beta.kubernetes.io/instance-type",
-];
+pub(super) const INSTANCE_TYPE_LABELS: &[&str] =
+    &["node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type"];
 
 /// One of a job's two kinds of pod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -96,12 +94,7 @@ impl NodeCapacity {
             extended: self
                 .extended
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.saturating_sub(extended.get(k).copied().unwrap_or(0)),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), v.saturating_sub(extended.get(k).copied().unwrap_or(0))))
                 .collect(),
             pods: self.pods.map(|p| p.saturating_sub(pods)),
         }
@@ -128,11 +121,7 @@ impl PodDemand {
         if let Some(gpu) = pod.gpu.as_ref().filter(|g| g.amount > 0) {
             extended.insert(gpu.name.clone(), u64::from(gpu.amount));
         }
-        Self {
-            cpu: pod.cpu_request,
-            memory: pod.pod_memory,
-            extended,
-        }
+        Self { cpu: pod.cpu_request, memory: pod.pod_memory, extended }
     }
 
     pub(super) fn plus(&self, other: &PodDemand) -> PodDemand {
@@ -247,9 +236,6 @@ pub struct FitReport {
     pub problems: Vec<Diagnostic>,
 }
 
-pub(super) fn serialize_problems<S: Serializer>(
-    problems: &[Diagnostic],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub(super) fn serialize_problems<S: Serializer>(problems: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(problems.iter().map(Diagnostic::to_json))
 }

@@ -16,11 +16,7 @@ pub(super) fn pods_per_node(room: &NodeCapacity, need: &PodDemand) -> (u64, Opti
         ("memory".to_string(), room.memory.mib(), need.memory.mib()),
     ];
     for (name, amount) in &need.extended {
-        dims.push((
-            name.clone(),
-            room.extended.get(name).copied().unwrap_or(0),
-            *amount,
-        ));
+        dims.push((name.clone(), room.extended.get(name).copied().unwrap_or(0), *amount));
     }
     if let Some(pods) = room.pods {
         dims.push(("pods".to_string(), pods, 1));
@@ -37,17 +33,11 @@ pub(super) fn pods_per_node(room: &NodeCapacity, need: &PodDemand) -> (u64, Opti
 pub(super) fn shortfalls(room: &NodeCapacity, need: &PodDemand) -> Vec<String> {
     let mut out = Vec::new();
     if need.cpu > room.cpu {
-        out.push(format!(
-            "needs {}, nodes have {} free for pods",
-            fmt_cpu(need.cpu),
-            fmt_cpu(room.cpu)
-        ));
+        out.push(format!("needs {}, nodes have {} free for pods", fmt_cpu(need.cpu), fmt_cpu(room.cpu)));
     }
     if need.memory > room.memory {
         let (need, room) = fmt_mem_pair(need.memory, room.memory);
-        out.push(format!(
-            "needs {need} memory, nodes have {room} free for pods"
-        ));
+        out.push(format!("needs {need} memory, nodes have {room} free for pods"));
     }
     for (name, amount) in &need.extended {
         let have = room.extended.get(name).copied().unwrap_or(0);
@@ -61,12 +51,7 @@ pub(super) fn shortfalls(room: &NodeCapacity, need: &PodDemand) -> Vec<String> {
     out
 }
 
-pub(super) fn role_fit(
-    role: Role,
-    pod: &PodResources,
-    constraints: &Constraints,
-    shapes: &[Shape],
-) -> RoleFit {
+pub(super) fn role_fit(role: Role, pod: &PodResources, constraints: &Constraints, shapes: &[Shape]) -> RoleFit {
     let demand = PodDemand::of_pod(pod);
     let pools: Vec<PoolFit> = shapes
         .iter()
@@ -89,23 +74,14 @@ pub(super) fn role_fit(
             }
         })
         .collect();
-    RoleFit {
-        role,
-        pod: demand,
-        fits: pools.iter().any(|p| p.fits),
-        pools,
-    }
+    RoleFit { role, pod: demand, fits: pools.iter().any(|p| p.fits), pools }
 }
 
 // ---------------------------------------------------------------------------
 // Placement of the most executors.
 
 pub(super) fn executors_path(sized: &SizedJob) -> &'static str {
-    if sized.executors.dynamic {
-        "spec.dynamicAllocation.maxExecutors"
-    } else {
-        "spec.executor.instances"
-    }
+    if sized.executors.dynamic { "spec.dynamicAllocation.maxExecutors" } else { "spec.executor.instances" }
 }
 
 pub(super) fn place(
@@ -115,42 +91,21 @@ pub(super) fn place(
     shapes: &[Shape],
 ) -> (Placement, Option<Diagnostic>) {
     let executors = sized.executors.max;
-    let mut placement = Placement {
-        executors,
-        capacity: Some(0),
-        driver_pool: None,
-        fits: false,
-    };
+    let mut placement = Placement { executors, capacity: Some(0), driver_pool: None, fits: false };
     if !driver.fits || !executor.fits {
         return (placement, None);
     }
-    let pool_capacity = |i: usize, per_node: u64| {
-        shapes[i]
-            .pool
-            .max_nodes
-            .map(|n| per_node.saturating_mul(u64::from(n)))
-    };
+    let pool_capacity =
+        |i: usize, per_node: u64| shapes[i].pool.max_nodes.map(|n| per_node.saturating_mul(u64::from(n)));
     // The driver takes one node's room; try it on each pool that fits it and keep the best.
     let mut best: Option<(Option<u64>, usize)> = None;
-    for d in
-        (0..shapes.len()).filter(|&i| driver.pools[i].fits && shapes[i].pool.max_nodes != Some(0))
-    {
+    for d in (0..shapes.len()).filter(|&i| driver.pools[i].fits && shapes[i].pool.max_nodes != Some(0)) {
         let mut total = Some(0u64);
-        for (e, row) in executor
-            .pools
-            .iter()
-            .enumerate()
-            .filter(|(_, row)| row.fits)
-        {
+        for (e, row) in executor.pools.iter().enumerate().filter(|(_, row)| row.fits) {
             let mut cap = pool_capacity(e, row.per_node);
             if e == d {
                 let driver_needs = &driver.pools[d].needs;
-                let left = shapes[e].usable.minus(
-                    driver_needs.cpu,
-                    driver_needs.memory,
-                    &driver_needs.extended,
-                    1,
-                );
+                let left = shapes[e].usable.minus(driver_needs.cpu, driver_needs.memory, &driver_needs.extended, 1);
                 let beside_driver = pods_per_node(&left, &row.needs).0.min(row.per_node);
                 cap = cap.map(|c| c.saturating_sub(row.per_node - beside_driver));
             }
@@ -185,14 +140,7 @@ pub(super) fn place(
         .pools
         .iter()
         .filter(|row| row.fits)
-        .map(|row| {
-            format!(
-                "{}: {} per node × {} nodes",
-                row.pool,
-                row.per_node,
-                row.max_nodes.unwrap_or(0)
-            )
-        })
+        .map(|row| format!("{}: {} per node × {} nodes", row.pool, row.per_node, row.max_nodes.unwrap_or(0)))
         .collect();
     let path = executors_path(sized);
     let diagnostic = Diagnostic::error(

@@ -37,12 +37,8 @@ pub(super) fn read_amounts(
         };
         if let Err(err) = result {
             problems.push(
-                Diagnostic::error(
-                    "bad-node-pool",
-                    format!("{path}.{key}"),
-                    format!("pool {pool}: {err}"),
-                )
-                .with_help("fix the quantity in the node pools"),
+                Diagnostic::error("bad-node-pool", format!("{path}.{key}"), format!("pool {pool}: {err}"))
+                    .with_help("fix the quantity in the node pools"),
             );
         }
     }
@@ -62,31 +58,20 @@ impl Shape<'_> {
     /// "pool general: 8 GiB allocatable − 512 MiB reserved"
     pub(super) fn origin(&self, resource: &str) -> String {
         let (allocatable, reserved) = match resource {
-            "cpu" => (
-                fmt_cpu(self.allocatable.cpu),
-                (self.reserved.cpu.millis() > 0).then(|| fmt_cpu(self.reserved.cpu)),
-            ),
+            "cpu" => {
+                (fmt_cpu(self.allocatable.cpu), (self.reserved.cpu.millis() > 0).then(|| fmt_cpu(self.reserved.cpu)))
+            }
             "memory" => (
                 fmt_mem(self.allocatable.memory),
                 (self.reserved.memory.mib() > 0).then(|| fmt_mem(self.reserved.memory)),
             ),
             name => (
-                format!(
-                    "{} {name}",
-                    self.allocatable.extended.get(name).copied().unwrap_or(0)
-                ),
-                self.reserved
-                    .extended
-                    .get(name)
-                    .filter(|n| **n > 0)
-                    .map(|n| format!("{n} {name}")),
+                format!("{} {name}", self.allocatable.extended.get(name).copied().unwrap_or(0)),
+                self.reserved.extended.get(name).filter(|n| **n > 0).map(|n| format!("{n} {name}")),
             ),
         };
         match reserved {
-            Some(reserved) => format!(
-                "pool {}: {allocatable} allocatable − {reserved} reserved",
-                self.pool.name
-            ),
+            Some(reserved) => format!("pool {}: {allocatable} allocatable − {reserved} reserved", self.pool.name),
             None => format!("pool {}: {allocatable} allocatable", self.pool.name),
         }
     }
@@ -94,16 +79,8 @@ impl Shape<'_> {
     /// Room on one node for the pod itself in `resource` (pod overhead taken off).
     pub(super) fn room(&self, resource: &str) -> u64 {
         match resource {
-            "cpu" => self
-                .usable
-                .cpu
-                .millis()
-                .saturating_sub(self.overhead.cpu.millis()),
-            "memory" => self
-                .usable
-                .memory
-                .mib()
-                .saturating_sub(self.overhead.memory.mib()),
+            "cpu" => self.usable.cpu.millis().saturating_sub(self.overhead.cpu.millis()),
+            "memory" => self.usable.memory.mib().saturating_sub(self.overhead.memory.mib()),
             name => self
                 .usable
                 .extended
@@ -123,10 +100,7 @@ pub fn pod_room(pools: &[NodePool]) -> Result<Vec<(String, bool, NodeLimit)>, Ve
     let mut rooms = Vec::new();
     for (index, pool) in pools.iter().enumerate() {
         if let Some(shape) = read_shape(index, pool, &mut problems) {
-            let tainted = pool
-                .taints
-                .iter()
-                .any(|t| t.effect == "NoSchedule" || t.effect == "NoExecute");
+            let tainted = pool.taints.iter().any(|t| t.effect == "NoSchedule" || t.effect == "NoExecute");
             let limit = NodeLimit {
                 cpu: CpuAmount::from_millis(shape.room("cpu")),
                 memory: MemorySize::from_mib(shape.room("memory")),
@@ -134,11 +108,7 @@ pub fn pod_room(pools: &[NodePool]) -> Result<Vec<(String, bool, NodeLimit)>, Ve
             rooms.push((pool.name.clone(), tainted, limit));
         }
     }
-    if problems.is_empty() {
-        Ok(rooms)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(rooms) } else { Err(problems) }
 }
 
 /// The pool a general job lands on: the untainted one with the most room
@@ -153,40 +123,16 @@ pub fn general_pool(pools: &[NodePool]) -> Result<Option<(String, NodeLimit)>, V
             .max_by_key(|(_, _, room)| (room.memory, room.cpu))
             .cloned()
     };
-    Ok(best(true)
-        .or_else(|| best(false))
-        .map(|(name, _, room)| (name, room)))
+    Ok(best(true).or_else(|| best(false)).map(|(name, _, room)| (name, room)))
 }
 
-pub(super) fn read_shape<'a>(
-    index: usize,
-    pool: &'a NodePool,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<Shape<'a>> {
+pub(super) fn read_shape<'a>(index: usize, pool: &'a NodePool, problems: &mut Vec<Diagnostic>) -> Option<Shape<'a>> {
     let before = problems.len();
     let path = format!("pools[{index}]");
     let name = &pool.name;
-    let allocatable = read_amounts(
-        &pool.allocatable,
-        Rounding::Down,
-        &format!("{path}.allocatable"),
-        name,
-        problems,
-    );
-    let reserved = read_amounts(
-        &pool.reserved,
-        Rounding::Up,
-        &format!("{path}.reserved"),
-        name,
-        problems,
-    );
-    let overhead = read_amounts(
-        &pool.pod_overhead,
-        Rounding::Up,
-        &format!("{path}.podOverhead"),
-        name,
-        problems,
-    );
+    let allocatable = read_amounts(&pool.allocatable, Rounding::Down, &format!("{path}.allocatable"), name, problems);
+    let reserved = read_amounts(&pool.reserved, Rounding::Up, &format!("{path}.reserved"), name, problems);
+    let overhead = read_amounts(&pool.pod_overhead, Rounding::Up, &format!("{path}.podOverhead"), name, problems);
     for resource in ["cpu", "memory"] {
         if !pool.allocatable.contains_key(resource) {
             problems.push(
@@ -195,31 +141,14 @@ pub(super) fn read_shape<'a>(
                     format!("{path}.allocatable"),
                     format!("pool {name}: allocatable does not say how much {resource} a node has"),
                 )
-                .with_help(format!(
-                    "add `{resource}` to the pool's allocatable (see `kubectl describe node`)"
-                )),
+                .with_help(format!("add `{resource}` to the pool's allocatable (see `kubectl describe node`)")),
             );
         }
     }
     if problems.len() > before {
         return None;
     }
-    let usable = allocatable.minus(
-        reserved.cpu,
-        reserved.memory,
-        &reserved.extended,
-        reserved.pods.unwrap_or(0),
-    );
-    let overhead = PodDemand {
-        cpu: overhead.cpu,
-        memory: overhead.memory,
-        extended: overhead.extended,
-    };
-    Some(Shape {
-        pool,
-        allocatable,
-        reserved,
-        usable,
-        overhead,
-    })
+    let usable = allocatable.minus(reserved.cpu, reserved.memory, &reserved.extended, reserved.pods.unwrap_or(0));
+    let overhead = PodDemand { cpu: overhead.cpu, memory: overhead.memory, extended: overhead.extended };
+    Some(Shape { pool, allocatable, reserved, usable, overhead })
 }

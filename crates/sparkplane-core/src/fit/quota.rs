@@ -68,9 +68,7 @@ pub(super) fn check_quota(
         let used_q = used.and_then(|u| u.get(key));
         let read = |q: &Quantity, rounding: Rounding| -> Result<u64, String> {
             let result = match kind {
-                QuotaKind::Cpu | QuotaKind::CpuLimit => {
-                    kube_quantity::cpu_amount(q, rounding).map(|c| c.millis())
-                }
+                QuotaKind::Cpu | QuotaKind::CpuLimit => kube_quantity::cpu_amount(q, rounding).map(|c| c.millis()),
                 QuotaKind::Memory => kube_quantity::memory_size(q, rounding).map(|m| m.mib()),
                 QuotaKind::Pods | QuotaKind::Extended => kube_quantity::count(q, rounding),
             };
@@ -82,12 +80,8 @@ pub(super) fn check_quota(
             (Ok(h), Ok(u)) => (h, u),
             (Err(err), _) | (_, Err(err)) => {
                 problems.push(
-                    Diagnostic::error(
-                        "bad-quota",
-                        format!("quota.spec.hard.{key}"),
-                        format!("quota {key}: {err}"),
-                    )
-                    .with_help("fix the quantity in the ResourceQuota"),
+                    Diagnostic::error("bad-quota", format!("quota.spec.hard.{key}"), format!("quota {key}: {err}"))
+                        .with_help("fix the quantity in the ResourceQuota"),
                 );
                 continue;
             }
@@ -99,21 +93,12 @@ pub(super) fn check_quota(
                 QuotaKind::Memory => Some(pod.pod_memory.mib() + over.memory.mib()),
                 QuotaKind::Pods => Some(1),
                 QuotaKind::Extended => Some(
-                    pod.gpu
-                        .as_ref()
-                        .filter(|g| Some(g.name.as_str()) == extended)
-                        .map_or(0, |g| u64::from(g.amount)),
+                    pod.gpu.as_ref().filter(|g| Some(g.name.as_str()) == extended).map_or(0, |g| u64::from(g.amount)),
                 ),
             }
         };
-        let (Some(need_driver), Some(need_executor)) =
-            (per_pod(driver, d_over), per_pod(executor, e_over))
-        else {
-            let role = if driver.cpu_limit.is_none() {
-                Role::Driver
-            } else {
-                Role::Executor
-            };
+        let (Some(need_driver), Some(need_executor)) = (per_pod(driver, d_over), per_pod(executor, e_over)) else {
+            let role = if driver.cpu_limit.is_none() { Role::Driver } else { Role::Executor };
             problems.push(
                 Diagnostic::warning(
                     "quota-needs-limits",
@@ -155,12 +140,7 @@ pub(super) fn check_quota(
         }
         let path = executors_path(sized);
         let left = match used_v {
-            Some(u) => format!(
-                "{} (hard {} − used {})",
-                human(available),
-                human(hard_v),
-                human(u)
-            ),
+            Some(u) => format!("{} (hard {} − used {})", human(available), human(hard_v), human(u)),
             None => human(available),
         };
         let message = format!(
@@ -170,22 +150,12 @@ pub(super) fn check_quota(
             human(need_executor),
         );
         // Under dynamic allocation, maxExecutors cannot go below minExecutors.
-        let fewest = if sized.executors.dynamic {
-            u64::from(sized.executors.min.max(1))
-        } else {
-            1
-        };
-        let help = match available
-            .checked_sub(need_driver)
-            .map(|rest| rest.checked_div(need_executor))
-        {
+        let fewest = if sized.executors.dynamic { u64::from(sized.executors.min.max(1)) } else { 1 };
+        let help = match available.checked_sub(need_driver).map(|rest| rest.checked_div(need_executor)) {
             Some(Some(most)) if most >= fewest => {
                 format!("lower {path} to at most {most}, or ask for more {key} quota")
             }
-            Some(None) => format!(
-                "the driver alone needs {}; ask for more {key} quota",
-                human(need_driver)
-            ),
+            Some(None) => format!("the driver alone needs {}; ask for more {key} quota", human(need_driver)),
             _ => format!(
                 "even the driver and {fewest} executor(s) need {}; make the pods smaller or ask for more {key} quota",
                 human(need_driver.saturating_add(fewest.saturating_mul(need_executor)))

@@ -32,11 +32,7 @@ pub(super) fn fmt_mem(memory: MemorySize) -> String {
 /// Two memory sizes that read differently even when they round alike.
 pub(super) fn fmt_mem_pair(a: MemorySize, b: MemorySize) -> (String, String) {
     let (x, y) = (fmt_mem(a), fmt_mem(b));
-    if x == y && a != b {
-        (format!("{} MiB", a.mib()), format!("{} MiB", b.mib()))
-    } else {
-        (x, y)
-    }
+    if x == y && a != b { (format!("{} MiB", a.mib()), format!("{} MiB", b.mib())) } else { (x, y) }
 }
 
 /// A heap no larger than `memory`, in the spelling users write (`6.2g`, `900m`).
@@ -46,9 +42,5 @@ pub(super) fn spark_memory_at_most(memory: MemorySize) -> String {
         return format!("{mib}m");
     }
     let tenths = mib * 10 / 1024;
-    if tenths.is_multiple_of(10) {
-        format!("{}g", tenths / 10)
-    } else {
-        format!("{}.{}g", tenths / 10, tenths % 10)
-    }
+    if tenths.is_multiple_of(10) { format!("{}g", tenths / 10) } else { format!("{}.{}g", tenths / 10, tenths % 10) }
 }
