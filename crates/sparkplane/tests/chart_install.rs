@@ -112,6 +112,20 @@ impl Platform {
         path
     }
 
+    /// The SparkJob the tests apply (GOOD's).
+    fn job(&self) -> Option<Value> {
+        self.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
+    }
+
+    /// Waits until that SparkJob has ended, and holds it to Succeeded.
+    fn wait_until_succeeded(&self) -> Value {
+        let done = wait_for("the job to end", || {
+            self.job().filter(|j| j["status"]["state"] == "Succeeded" || j["status"]["state"] == "Failed")
+        });
+        assert_eq!(done["status"]["state"], "Succeeded", "{}", done["status"]);
+        done
+    }
+
     fn stored(&self, object: &Value) -> Option<Value> {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         let namespace = object["metadata"]["namespace"].as_str();
@@ -544,18 +558,13 @@ fn the_operator_runs_from_its_deployment_and_admission_refuses_what_the_policies
     let (code, _, stderr) = platform.kubectl(&["apply", "-f", &latest.display().to_string()]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("denied request: image-tag: "), "{stderr}");
-    assert!(platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").is_none());
+    assert!(platform.job().is_none());
 
     // A good job is let in and the operator runs it.
     let good = platform.write("good.yaml", GOOD);
     let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
     assert_eq!(code, Some(0), "{stderr}");
-    let done = wait_for("the job to succeed", || {
-        platform
-            .fake
-            .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
-            .filter(|j| j["status"]["state"] == "Succeeded")
-    });
+    let done = platform.wait_until_succeeded();
     assert_eq!(done["status"]["attempt"], 1);
     let lease = platform
         .fake
@@ -621,15 +630,9 @@ fn an_upgrade_keeps_sparkjobs_and_their_status() {
         let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
         let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
         assert_eq!(code, Some(0), "{stderr}");
-        wait_for("the job to succeed", || {
-            platform
-                .fake
-                .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
-                .filter(|j| j["status"]["state"] == "Succeeded")
-        });
+        platform.wait_until_succeeded();
     }
-    let before =
-        platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").expect("job");
+    let before = platform.job().expect("job");
 
     let upgraded = platform.release("upgrade", &chart(), &json!({"operator": {"replicas": 3}}));
     let objects = manifest_of(&upgraded);
@@ -640,8 +643,7 @@ fn an_upgrade_keeps_sparkjobs_and_their_status() {
         platform.stored(find(&objects, "Deployment", "sparkplane-operator")).expect("stored")["spec"]["replicas"],
         3
     );
-    let after =
-        platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").expect("kept");
+    let after = platform.job().expect("kept");
     assert_eq!(after["metadata"]["uid"], before["metadata"]["uid"]);
     assert_eq!(after["status"], before["status"], "status is kept");
 
@@ -649,8 +651,7 @@ fn an_upgrade_keeps_sparkjobs_and_their_status() {
     let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
     let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
     std::thread::sleep(Duration::from_secs(2));
-    let later =
-        platform.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily").expect("kept");
+    let later = platform.job().expect("kept");
     assert_eq!(later["status"]["attempt"], before["status"]["attempt"]);
     assert_eq!(later["status"]["state"], "Succeeded");
 }
@@ -668,12 +669,7 @@ fn in_namespaced_mode_each_operator_works_only_where_it_is_bound() {
     let good = platform.write("good.yaml", GOOD);
     let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
     assert_eq!(code, Some(0), "{stderr}");
-    wait_for("the job to succeed", || {
-        platform
-            .fake
-            .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
-            .filter(|j| j["status"]["state"] == "Succeeded")
-    });
+    platform.wait_until_succeeded();
     // Its Lease lives in the namespace it watches.
     assert!(platform.fake.object("coordination.k8s.io/v1", "Lease", Some("data-eng"), "sparkplane-operator").is_some());
     // The same ServiceAccount cannot touch a namespace the chart did not list. (Asked directly: kubectl
@@ -874,13 +870,7 @@ fn the_operator_reads_the_platforms_presets_from_the_charts_config_map() {
     let job = platform.write("huge.yaml", &GOOD.replace("  type: Python\n", "  type: Python\n  preset: etl-huge\n"));
     let (code, _, stderr) = platform.kubectl(&["apply", "-f", &job.display().to_string()]);
     assert_eq!(code, Some(0), "{stderr}");
-    let done = wait_for("the job to succeed", || {
-        platform
-            .fake
-            .object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
-            .filter(|j| j["status"]["state"] == "Succeeded" || j["status"]["state"] == "Failed")
-    });
-    assert_eq!(done["status"]["state"], "Succeeded", "{}", done["status"]);
+    platform.wait_until_succeeded();
     let drivers: Vec<Value> = platform
         .fake
         .objects()
