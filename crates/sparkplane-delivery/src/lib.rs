@@ -1,0 +1,4 @@
+//! sparkplane's delivery: what takes a job from a commit to production — the CI
+//! run of every check in one report, the immutable release record with its SBOM
+//! and signature, promotion gates and rollback. Each step is a plain function over
+//! typed data that the CLI (and later the operator) wires up.
