@@ -2,3 +2,5 @@
 //! run of every check in one report, the immutable release record with its SBOM
 //! and signature, promotion gates and rollback. Each step is a plain function over
 //! typed data that the CLI (and later the operator) wires up.
+
+pub mod ci_report;
