@@ -24,6 +24,7 @@ pub mod recommend;
 pub mod render;
 pub mod resolve;
 pub mod resolved;
+pub mod sarif;
 pub mod schema;
 pub mod secrets;
 pub mod sizing;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{PolicySeverity, Verdict, Violation};
 use crate::junit::{CaseResult, TestCase, TestSuite};
+use crate::sarif;
 use crate::source::Span;
 
 fn location_suffix(span: Option<&Span>) -> String {
@@ -62,66 +63,50 @@ pub fn to_json(verdict: &Verdict) -> Value {
 }
 
 /// The SARIF 2.1.0 schema location.
-pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub const SARIF_SCHEMA: &str = sarif::SCHEMA;
 
 /// A SARIF 2.1.0 log for code scanning. Violations without a span are
 /// reported at line 1 of `artifact` (the job file).
 pub fn to_sarif(verdict: &Verdict, artifact: &str) -> Value {
-    let rules: Vec<Value> = verdict
+    let rules: Vec<sarif::Rule> = verdict
         .policies
         .iter()
-        .map(|p| {
-            json!({
-                "id": p.id,
-                "name": p.id,
-                "shortDescription": {"text": p.title},
-                "fullDescription": {"text": p.rationale},
-                "help": {"text": p.fix},
-                "defaultConfiguration": {"level": sarif_level(p.severity)},
-            })
+        .map(|p| sarif::Rule {
+            id: p.id.to_string(),
+            name: p.id.to_string(),
+            short_description: sarif::Message::new(p.title.clone()),
+            full_description: Some(sarif::Message::new(p.rationale.clone())),
+            help: Some(sarif::Message::new(p.fix.clone())),
+            default_configuration: sarif::Configuration { level: sarif_level(p.severity) },
         })
         .collect();
-    let results: Vec<Value> = verdict
+    let results: Vec<sarif::SarifResult> = verdict
         .violations
         .iter()
         .map(|v| {
-            let (uri, line, column) = match &v.span {
-                Some(s) => (s.source.name.to_string(), s.at.line.max(1), s.at.column.max(1)),
-                None => (artifact.to_owned(), 1, 1),
+            let location = match &v.span {
+                Some(s) => {
+                    sarif::Location::at(s.source.name.to_string(), sarif::number(s.at.line), sarif::number(s.at.column))
+                }
+                None => sarif::Location::at(artifact, 1, 1),
             };
-            json!({
-                "ruleId": v.policy.id,
-                "ruleIndex": verdict.policies.iter().position(|p| p.id == v.policy.id),
-                "level": sarif_level(v.severity()),
-                "message": {"text": format!("{}: {}", v.path, v.message)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": uri},
-                        "region": {"startLine": line, "startColumn": column},
-                    },
-                }],
-            })
+            sarif::SarifResult {
+                rule_id: v.policy.id.to_string(),
+                rule_index: verdict.policies.iter().position(|p| p.id == v.policy.id).unwrap_or_default(),
+                level: sarif_level(v.severity()),
+                message: sarif::Message::new(format!("{}: {}", v.path, v.message)),
+                locations: vec![location],
+                properties: None,
+            }
         })
         .collect();
-    json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "sparkplane",
-                "informationUri": "https://sparkplane.dev/docs/policies",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
+    sarif::Log::sparkplane("https://sparkplane.dev/docs/policies", rules, results, Vec::new()).to_json()
 }
 
-fn sarif_level(severity: PolicySeverity) -> &'static str {
+fn sarif_level(severity: PolicySeverity) -> sarif::Level {
     match severity {
-        PolicySeverity::Deny => "error",
-        PolicySeverity::Warn => "warning",
+        PolicySeverity::Deny => sarif::Level::Error,
+        PolicySeverity::Warn => sarif::Level::Warning,
     }
 }
 
