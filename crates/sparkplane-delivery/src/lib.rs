@@ -4,3 +4,9 @@
 //! typed data that the CLI (and later the operator) wires up.
 
 pub mod ci_report;
+pub mod release;
+pub mod release_record;
+pub mod release_verify;
+pub mod sbom;
+pub mod sign;
+pub mod store;
