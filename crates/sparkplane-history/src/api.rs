@@ -18,7 +18,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::replay::{AppDetail, Executor, Job, Metrics, Stage, StoredRdd, Task};
+use crate::replay::{
+    Accumulable, AppDetail, EXECUTOR_METRIC_NAMES, Executor, ExecutorStageSummary, Job, Metrics, PeakMetrics, Stage,
+    StoredRdd, Task,
+};
 use crate::time::{format_gmt, parse_date};
 
 /// The Spark version whose REST API these answers follow (reported by `/version`).
@@ -190,7 +193,8 @@ pub fn respond(catalog: &dyn Catalog, path: &str, query: &str) -> Response {
     }
 }
 
-const RESOURCES: &[&str] = &["jobs", "stages", "executors", "allexecutors", "environment", "storage", "logs"];
+const RESOURCES: &[&str] =
+    &["jobs", "stages", "executors", "allexecutors", "allmiscellaneousprocess", "environment", "storage", "logs"];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -387,7 +391,7 @@ fn app_resource(
                 .values()
                 .rev()
                 .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
-                .map(|s| stage_json(s, &options))
+                .map(|s| stage_json(s, d, &options))
                 .collect();
             json(&stages)
         }
@@ -399,7 +403,7 @@ fn app_resource(
             }
             let options = StageOptions::from_query(query, true)?;
             match rest {
-                [] => json(&attempts.iter().rev().map(|s| stage_json(s, &options)).collect::<Vec<_>>()),
+                [] => json(&attempts.iter().rev().map(|s| stage_json(s, d, &options)).collect::<Vec<_>>()),
                 [attempt, tail @ ..] => {
                     let found = attempt.parse::<i64>().ok().and_then(|a| attempts.iter().find(|s| s.attempt_id == a));
                     let Some(stage) = found else {
@@ -410,17 +414,26 @@ fn app_resource(
                         )));
                     };
                     match tail {
-                        [] => json(&stage_json(stage, &options)),
+                        [] => json(&stage_json(stage, d, &options)),
                         ["taskSummary"] => task_summary(stage, query)?,
-                        ["taskList"] => task_list(stage, query)?,
+                        ["taskList"] => task_list(stage, d, query)?,
                         _ => return Err(not_found(format!("not found: {}", resource.join("/")))),
                     }
                 }
             }
         }
-        ["executors"] => json(&d.executors.values().filter(|e| e.is_active).map(executor_json).collect::<Vec<_>>()),
-        ["allexecutors"] => json(&d.executors.values().map(executor_json).collect::<Vec<_>>()),
-        ["environment"] => json(&environment_json(d.environment.as_ref())),
+        // Active executors come newest id first (Spark reads its "active" index backwards).
+        ["executors"] => json(
+            &d.executors
+                .values()
+                .rev()
+                .filter(|e| e.is_active)
+                .map(|e| executor_json(e, d, catalog))
+                .collect::<Vec<_>>(),
+        ),
+        ["allexecutors"] => json(&d.executors.values().map(|e| executor_json(e, d, catalog)).collect::<Vec<_>>()),
+        ["allmiscellaneousprocess"] => json(&d.processes.values().map(process_json).collect::<Vec<_>>()),
+        ["environment"] => json(&environment_json(d.environment.as_ref(), &d.resource_profiles)),
         // Which partitions are cached is known only from block updates; without
         // them Spark lists no RDD (it lists those with cached partitions).
         ["storage", "rdd", ..] if d.block_updates > 0 => Response {
@@ -538,57 +551,146 @@ fn job_json(j: &Job) -> JobJson {
 struct StageOptions {
     details: bool,
     task_status: Vec<&'static str>,
+    /// `withSummaries=true`: the quantiles (sorted) of the distributions to add.
+    summaries: Option<Vec<f64>>,
 }
 
 impl StageOptions {
     /// `details` defaults to false for the stage list and to true for one stage, as in Spark.
     fn from_query(query: &Query, details_by_default: bool) -> Result<StageOptions, Response> {
         let details = if query.get("details").is_some() { query.flag("details") } else { details_by_default };
-        Ok(StageOptions { details, task_status: query.statuses("taskStatus", TASK_STATUSES)? })
+        let summaries = if query.flag("withSummaries") {
+            let mut quantiles = parse_quantiles(query.get("quantiles").unwrap_or("0.0,0.25,0.5,0.75,1.0"))?;
+            quantiles.sort_by(f64::total_cmp);
+            Some(quantiles)
+        } else {
+            None
+        };
+        Ok(StageOptions { details, task_status: query.statuses("taskStatus", TASK_STATUSES)?, summaries })
     }
+}
+
+/// Spark's `quantiles` parameter: comma-separated numbers (any number; below 0
+/// picks the least value, above 1 the greatest).
+fn parse_quantiles(text: &str) -> Result<Vec<f64>, Response> {
+    let mut quantiles = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<f64>() {
+            Ok(q) if q.is_finite() => quantiles.push(q),
+            _ => return Err(bad_parameter("quantiles", "double", part)),
+        }
+    }
+    Ok(quantiles)
 }
 
 const TASK_STATUSES: &[&str] = &["RUNNING", "KILLED", "FAILED", "SUCCESS", "UNKNOWN"];
 
-/// The executor metric names Spark reports in `peakExecutorMetrics` (all 0 when no executor reported them).
-const EXECUTOR_METRICS: &[&str] = &[
-    "JVMHeapMemory",
-    "JVMOffHeapMemory",
-    "OnHeapExecutionMemory",
-    "OffHeapExecutionMemory",
-    "OnHeapStorageMemory",
-    "OffHeapStorageMemory",
-    "OnHeapUnifiedMemory",
-    "OffHeapUnifiedMemory",
-    "DirectPoolMemory",
-    "MappedPoolMemory",
-    "ProcessTreeJVMVMemory",
-    "ProcessTreeJVMRSSMemory",
-    "ProcessTreePythonVMemory",
-    "ProcessTreePythonRSSMemory",
-    "ProcessTreeOtherVMemory",
-    "ProcessTreeOtherRSSMemory",
-    "ContainerCPUMilliCores",
-    "ContainerMemoryWorkingSetBytes",
-    "MinorGCCount",
-    "MinorGCTime",
-    "MajorGCCount",
-    "MajorGCTime",
-    "TotalGCTime",
-];
-
-/// A map that keeps Spark's metric order when serialised.
-struct OrderedMetrics(Vec<(&'static str, i64)>);
+/// Peak executor metrics by name, in Spark's order.
+struct OrderedMetrics(PeakMetrics);
 
 impl Serialize for OrderedMetrics {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
+        let mut map = s.serialize_map(Some(EXECUTOR_METRIC_NAMES.len()))?;
+        for (k, v) in EXECUTOR_METRIC_NAMES.iter().zip(self.0.0) {
+            map.serialize_entry(k, &v)?;
         }
         map.end()
     }
+}
+
+/// Spark's `AccumulableInfo` (`update` only for a task's).
+#[derive(Serialize)]
+struct AccumulableJson {
+    id: i64,
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update: Option<String>,
+    value: Option<String>,
+}
+
+fn accumulable_json(a: &Accumulable) -> AccumulableJson {
+    AccumulableJson { id: a.id, name: a.name.clone(), update: a.update.clone(), value: a.value.clone() }
+}
+
+/// Spark's `ExecutorStageSummary`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutorStageSummaryJson {
+    task_time: i64,
+    failed_tasks: i64,
+    succeeded_tasks: i64,
+    killed_tasks: i64,
+    input_bytes: i64,
+    input_records: i64,
+    output_bytes: i64,
+    output_records: i64,
+    shuffle_read: i64,
+    shuffle_read_records: i64,
+    shuffle_write: i64,
+    shuffle_write_records: i64,
+    memory_bytes_spilled: i64,
+    disk_bytes_spilled: i64,
+    is_blacklisted_for_stage: bool,
+    peak_memory_metrics: OrderedMetrics,
+    is_excluded_for_stage: bool,
+}
+
+fn executor_stage_summary_json(e: &ExecutorStageSummary) -> ExecutorStageSummaryJson {
+    let m = &e.metrics;
+    ExecutorStageSummaryJson {
+        task_time: e.task_time,
+        failed_tasks: e.failed_tasks,
+        succeeded_tasks: e.succeeded_tasks,
+        killed_tasks: e.killed_tasks,
+        input_bytes: m.input_bytes,
+        input_records: m.input_records,
+        output_bytes: m.output_bytes,
+        output_records: m.output_records,
+        shuffle_read: m.shuffle_read_bytes(),
+        shuffle_read_records: m.shuffle_records_read,
+        shuffle_write: m.shuffle_bytes_written,
+        shuffle_write_records: m.shuffle_records_written,
+        memory_bytes_spilled: m.memory_bytes_spilled,
+        disk_bytes_spilled: m.disk_bytes_spilled,
+        is_blacklisted_for_stage: e.excluded,
+        peak_memory_metrics: OrderedMetrics(e.peak),
+        is_excluded_for_stage: e.excluded,
+    }
+}
+
+/// Spark's `ExecutorMetricsDistributions` over a stage's executor summaries.
+fn executor_metrics_distributions(stage: &Stage, quantiles: &[f64]) -> Option<Value> {
+    let summaries: Vec<&ExecutorStageSummary> = stage.executor_summary.values().collect();
+    if summaries.is_empty() {
+        return None;
+    }
+    let pick = |f: &dyn Fn(&ExecutorStageSummary) -> i64| -> Vec<f64> {
+        quantiles_of(summaries.iter().map(|s| f(s) as f64).collect(), quantiles)
+    };
+    let peaks: serde_json::Map<String, Value> = EXECUTOR_METRIC_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ((*name).to_owned(), serde_json::json!(pick(&|s| s.peak.0[i]))))
+        .collect();
+    Some(serde_json::json!({
+        "quantiles": quantiles,
+        "taskTime": pick(&|s| s.task_time),
+        "failedTasks": pick(&|s| s.failed_tasks),
+        "succeededTasks": pick(&|s| s.succeeded_tasks),
+        "killedTasks": pick(&|s| s.killed_tasks),
+        "inputBytes": pick(&|s| s.metrics.input_bytes),
+        "inputRecords": pick(&|s| s.metrics.input_records),
+        "outputBytes": pick(&|s| s.metrics.output_bytes),
+        "outputRecords": pick(&|s| s.metrics.output_records),
+        "shuffleRead": pick(&|s| s.metrics.shuffle_read_bytes()),
+        "shuffleReadRecords": pick(&|s| s.metrics.shuffle_records_read),
+        "shuffleWrite": pick(&|s| s.metrics.shuffle_bytes_written),
+        "shuffleWriteRecords": pick(&|s| s.metrics.shuffle_records_written),
+        "memoryBytesSpilled": pick(&|s| s.metrics.memory_bytes_spilled),
+        "diskBytesSpilled": pick(&|s| s.metrics.disk_bytes_spilled),
+        "peakMemoryMetrics": peaks,
+    }))
 }
 
 #[derive(Serialize)]
@@ -652,25 +754,46 @@ struct StageJson {
     details: String,
     scheduling_pool: String,
     rdd_ids: Vec<i64>,
-    accumulator_updates: Vec<Value>,
+    accumulator_updates: Vec<AccumulableJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tasks: Option<BTreeMap<String, TaskJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executor_summary: Option<BTreeMap<String, ExecutorStageSummaryJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speculation_summary: Option<Value>,
     killed_tasks_summary: BTreeMap<String, i64>,
     resource_profile_id: i64,
     peak_executor_metrics: OrderedMetrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_metrics_distributions: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executor_metrics_distributions: Option<Value>,
     is_shuffle_push_enabled: bool,
     shuffle_mergers_count: i64,
 }
 
-fn stage_json(s: &Stage, options: &StageOptions) -> StageJson {
+fn stage_json(s: &Stage, d: &AppDetail, options: &StageOptions) -> StageJson {
     let m = &s.metrics;
     let tasks = options.details.then(|| {
         s.tasks
             .values()
             .filter(|t| options.task_status.is_empty() || options.task_status.contains(&t.status))
-            .map(|t| (t.task_id.to_string(), task_json(t)))
+            .map(|t| (t.task_id.to_string(), task_json(t, d)))
             .collect()
     });
+    let executor_summary = options
+        .details
+        .then(|| s.executor_summary.iter().map(|(id, e)| (id.clone(), executor_stage_summary_json(e))).collect());
+    let speculation_summary = s.speculation.filter(|_| options.details).map(|[tasks, active, done, failed, killed]| {
+        serde_json::json!({
+            "numTasks": tasks, "numActiveTasks": active, "numCompletedTasks": done,
+            "numFailedTasks": failed, "numKilledTasks": killed,
+        })
+    });
+    let (task_metrics_distributions, executor_metrics_distributions) = match &options.summaries {
+        Some(quantiles) => (task_distributions(s, quantiles), executor_metrics_distributions(s, quantiles)),
+        None => (None, None),
+    };
     StageJson {
         status: s.status,
         stage_id: s.stage_id,
@@ -725,11 +848,15 @@ fn stage_json(s: &Stage, options: &StageOptions) -> StageJson {
         details: s.details.clone(),
         scheduling_pool: s.scheduling_pool.clone(),
         rdd_ids: s.rdd_ids.clone(),
-        accumulator_updates: Vec::new(),
+        accumulator_updates: s.accumulables.iter().map(accumulable_json).collect(),
         tasks,
+        executor_summary,
+        speculation_summary,
         killed_tasks_summary: s.killed_summary.clone(),
         resource_profile_id: s.resource_profile_id,
-        peak_executor_metrics: OrderedMetrics(EXECUTOR_METRICS.iter().map(|k| (*k, 0)).collect()),
+        peak_executor_metrics: OrderedMetrics(s.peak),
+        task_metrics_distributions,
+        executor_metrics_distributions,
         is_shuffle_push_enabled: false,
         shuffle_mergers_count: 0,
     }
@@ -750,7 +877,7 @@ struct TaskJson {
     status: &'static str,
     task_locality: String,
     speculative: bool,
-    accumulator_updates: Vec<Value>,
+    accumulator_updates: Vec<AccumulableJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -830,7 +957,7 @@ fn scheduler_delay(t: &Task) -> i64 {
     (duration - m.executor_deserialize_time - m.executor_run_time - m.result_serialization_time - fetching).max(0)
 }
 
-fn task_json(t: &Task) -> TaskJson {
+fn task_json(t: &Task, d: &AppDetail) -> TaskJson {
     TaskJson {
         task_id: t.task_id,
         index: t.index,
@@ -843,16 +970,16 @@ fn task_json(t: &Task) -> TaskJson {
         status: t.status,
         task_locality: t.locality.clone(),
         speculative: t.speculative,
-        accumulator_updates: Vec::new(),
+        accumulator_updates: t.accumulables.iter().map(accumulable_json).collect(),
         error_message: t.error_message.clone(),
         task_metrics: t.metrics.as_ref().map(task_metrics_json),
-        executor_logs: BTreeMap::new(),
+        executor_logs: d.executors.get(&t.executor_id).map(|e| e.logs.clone()).unwrap_or_default(),
         scheduler_delay: scheduler_delay(t),
         getting_result_time: if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 },
     }
 }
 
-fn task_list(stage: &Stage, query: &Query) -> Result<Response, Response> {
+fn task_list(stage: &Stage, d: &AppDetail, query: &Query) -> Result<Response, Response> {
     let offset = query.int("offset", 0)?;
     let length = query.int("length", 20)?;
     let statuses = query.statuses("status", TASK_STATUSES)?;
@@ -865,8 +992,9 @@ fn task_list(stage: &Stage, query: &Query) -> Result<Response, Response> {
         "INCREASING_RUNTIME" | "RUNTIME" => {
             tasks.sort_by_key(|t| (t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id))
         }
+        // Spark reads its run-time index backwards: ties come highest task id first.
         "DECREASING_RUNTIME" | "-RUNTIME" => {
-            tasks.sort_by_key(|t| (std::cmp::Reverse(t.metrics.map_or(-1, |m| m.executor_run_time)), t.task_id))
+            tasks.sort_by_key(|t| std::cmp::Reverse((t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id)))
         }
         _ => return Err(unconvertible()),
     }
@@ -874,7 +1002,7 @@ fn task_list(stage: &Stage, query: &Query) -> Result<Response, Response> {
         .into_iter()
         .skip(usize::try_from(offset.max(0)).unwrap_or(usize::MAX))
         .take(usize::try_from(length.max(0)).unwrap_or(usize::MAX))
-        .map(task_json)
+        .map(|t| task_json(t, d))
         .collect();
     Ok(json(&page))
 }
@@ -893,22 +1021,22 @@ fn quantiles_of(mut values: Vec<f64>, quantiles: &[f64]) -> Vec<f64> {
 }
 
 fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
-    let text = query.get("quantiles").unwrap_or("0.05,0.25,0.5,0.75,0.95");
-    let mut quantiles = Vec::new();
-    for part in text.split(',') {
-        match part.trim().parse::<f64>() {
-            // Any number, as Spark takes it: below 0 picks the least value, above 1 the greatest.
-            Ok(q) if q.is_finite() => quantiles.push(q),
-            _ => return Err(bad_parameter("quantiles", "double", part)),
-        }
+    let quantiles = parse_quantiles(query.get("quantiles").unwrap_or("0.05,0.25,0.5,0.75,0.95"))?;
+    match task_distributions(stage, &quantiles) {
+        Some(body) => Ok(json(&body)),
+        None => Err(not_found(format!("No tasks reported metrics for {} / {} yet.", stage.stage_id, stage.attempt_id))),
     }
+}
+
+/// Spark's `TaskMetricDistributions` over the stage's successful tasks, if any reported metrics.
+fn task_distributions(stage: &Stage, quantiles: &[f64]) -> Option<Value> {
     let done: Vec<(&Task, &Metrics)> =
         stage.tasks.values().filter(|t| t.status == "SUCCESS").filter_map(|t| Some((t, t.metrics.as_ref()?))).collect();
     if done.is_empty() {
-        return Err(not_found(format!("No tasks reported metrics for {} / {} yet.", stage.stage_id, stage.attempt_id)));
+        return None;
     }
     let pick = |f: &dyn Fn(&Task, &Metrics) -> i64| -> Vec<f64> {
-        quantiles_of(done.iter().map(|(t, m)| f(t, m) as f64).collect(), &quantiles)
+        quantiles_of(done.iter().map(|(t, m)| f(t, m) as f64).collect(), quantiles)
     };
     let body = serde_json::json!({
         "quantiles": quantiles,
@@ -955,7 +1083,7 @@ fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
             "writeTime": pick(&|_, m| m.shuffle_write_time),
         },
     });
-    Ok(json(&body))
+    Some(body)
 }
 
 #[derive(Serialize)]
@@ -988,7 +1116,11 @@ struct ExecutorJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     remove_reason: Option<String>,
     executor_logs: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory_metrics: Option<Value>,
     blacklisted_in_stages: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_memory_metrics: Option<OrderedMetrics>,
     attributes: BTreeMap<String, String>,
     resources: BTreeMap<String, Value>,
     resource_profile_id: i64,
@@ -996,7 +1128,18 @@ struct ExecutorJson {
     excluded_in_stages: Vec<i64>,
 }
 
-fn executor_json(e: &Executor) -> ExecutorJson {
+/// Spark's `ExecutorSummary`. The driver's `totalDuration` is the
+/// application's run time and its `totalGCTime` its peak `TotalGCTime`, as
+/// Spark's status store reports them.
+fn executor_json(e: &Executor, d: &AppDetail, catalog: &dyn Catalog) -> ExecutorJson {
+    let driver = e.id == "driver";
+    let app_time = d.app_start.map(|start| d.app_end.unwrap_or_else(|| catalog.now_ms()) - start);
+    let total_duration = if driver { app_time.unwrap_or(e.total_duration) } else { e.total_duration };
+    let total_gc_time = match (driver, e.peak) {
+        (true, Some(peak)) => peak.get("TotalGCTime"),
+        _ => e.total_gc_time,
+    };
+    let excluded_in_stages: Vec<i64> = e.excluded_in_stages.iter().copied().collect();
     ExecutorJson {
         id: e.id.clone(),
         host_port: e.host_port.clone(),
@@ -1005,29 +1148,49 @@ fn executor_json(e: &Executor) -> ExecutorJson {
         memory_used: 0,
         disk_used: 0,
         total_cores: e.total_cores,
-        max_tasks: e.total_cores,
+        max_tasks: e.max_tasks.unwrap_or(e.total_cores),
         active_tasks: e.active_tasks,
         failed_tasks: e.failed_tasks,
         completed_tasks: e.completed_tasks,
         total_tasks: e.active_tasks + e.failed_tasks + e.completed_tasks,
-        total_duration: e.total_duration,
-        total_gc_time: e.total_gc_time,
+        total_duration,
+        total_gc_time,
         total_input_bytes: e.total_input_bytes,
         total_shuffle_read: e.total_shuffle_read,
         total_shuffle_write: e.total_shuffle_write,
-        is_blacklisted: false,
+        is_blacklisted: e.excluded,
         max_memory: e.max_memory,
         add_time: e.add_time.map(format_gmt),
         remove_time: e.remove_time.map(format_gmt),
         remove_reason: e.remove_reason.clone(),
         executor_logs: e.logs.clone(),
-        blacklisted_in_stages: Vec::new(),
+        memory_metrics: e.storage_memory.map(|(on_heap, off_heap)| {
+            serde_json::json!({
+                "usedOnHeapStorageMemory": 0, "usedOffHeapStorageMemory": 0,
+                "totalOnHeapStorageMemory": on_heap, "totalOffHeapStorageMemory": off_heap,
+            })
+        }),
+        blacklisted_in_stages: excluded_in_stages.clone(),
+        peak_memory_metrics: e.peak.map(OrderedMetrics),
         attributes: e.attributes.clone(),
-        resources: BTreeMap::new(),
-        resource_profile_id: 0,
-        is_excluded: false,
-        excluded_in_stages: Vec::new(),
+        resources: e.resources.clone(),
+        resource_profile_id: e.resource_profile_id,
+        is_excluded: e.excluded,
+        excluded_in_stages,
     }
+}
+
+/// Spark's `ProcessSummary` of a `SparkListenerMiscellaneousProcessAdded` event.
+fn process_json(event: &Value) -> Value {
+    let info = event.get("info").cloned().unwrap_or(Value::Null);
+    serde_json::json!({
+        "id": event.get("processId").cloned().unwrap_or(Value::Null),
+        "hostPort": info.get("hostPort").cloned().unwrap_or(Value::Null),
+        "isActive": true,
+        "totalCores": info.get("cores").cloned().unwrap_or(Value::from(0)),
+        "addTime": event.get("time").and_then(Value::as_i64).map(format_gmt),
+        "processLogs": info.get("logUrlInfo").cloned().unwrap_or_else(|| serde_json::json!({})),
+    })
 }
 
 fn pairs(value: Option<&Value>) -> Vec<[String; 2]> {
@@ -1039,7 +1202,36 @@ fn pairs(value: Option<&Value>) -> Vec<[String; 2]> {
     out
 }
 
-fn environment_json(event: Option<&Value>) -> Value {
+/// Spark's `ResourceProfileInfo` of a `SparkListenerResourceProfileAdded` event.
+fn resource_profile_json(event: &Value) -> Value {
+    let requests = |key: &str, fields: &[(&str, &str)]| -> serde_json::Map<String, Value> {
+        event
+            .get(key)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, r)| {
+                let entry: serde_json::Map<String, Value> =
+                    fields.iter().filter_map(|(from, to)| Some(((*to).to_owned(), r.get(*from)?.clone()))).collect();
+                (name.clone(), Value::Object(entry))
+            })
+            .collect()
+    };
+    let executor = [
+        ("Resource Name", "resourceName"),
+        ("Amount", "amount"),
+        ("Discovery Script", "discoveryScript"),
+        ("Vendor", "vendor"),
+    ];
+    let task = [("Resource Name", "resourceName"), ("Amount", "amount")];
+    serde_json::json!({
+        "id": event.get("Resource Profile Id").cloned().unwrap_or(Value::from(0)),
+        "executorResources": requests("Executor Resource Requests", &executor),
+        "taskResources": requests("Task Resource Requests", &task),
+    })
+}
+
+fn environment_json(event: Option<&Value>, profiles: &BTreeMap<i64, Value>) -> Value {
     let jvm = event.and_then(|e| e.get("JVM Information"));
     let field = |k: &str| jvm.and_then(|j| j.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned();
     serde_json::json!({
@@ -1049,6 +1241,6 @@ fn environment_json(event: Option<&Value>) -> Value {
         "systemProperties": pairs(event.and_then(|e| e.get("System Properties"))),
         "metricsProperties": pairs(event.and_then(|e| e.get("Metrics Properties"))),
         "classpathEntries": pairs(event.and_then(|e| e.get("Classpath Entries"))),
-        "resourceProfiles": [],
+        "resourceProfiles": profiles.values().map(resource_profile_json).collect::<Vec<_>>(),
     })
 }

@@ -154,6 +154,109 @@ impl Metrics {
     }
 }
 
+/// Spark 4.1's executor metric names (`ExecutorMetricType`), in the order its
+/// API lists them in `peakExecutorMetrics` and `peakMemoryMetrics`.
+pub const EXECUTOR_METRIC_NAMES: [&str; 23] = [
+    "JVMHeapMemory",
+    "JVMOffHeapMemory",
+    "OnHeapExecutionMemory",
+    "OffHeapExecutionMemory",
+    "OnHeapStorageMemory",
+    "OffHeapStorageMemory",
+    "OnHeapUnifiedMemory",
+    "OffHeapUnifiedMemory",
+    "DirectPoolMemory",
+    "MappedPoolMemory",
+    "ProcessTreeJVMVMemory",
+    "ProcessTreeJVMRSSMemory",
+    "ProcessTreePythonVMemory",
+    "ProcessTreePythonRSSMemory",
+    "ProcessTreeOtherVMemory",
+    "ProcessTreeOtherRSSMemory",
+    "MinorGCCount",
+    "MinorGCTime",
+    "MajorGCCount",
+    "MajorGCTime",
+    "TotalGCTime",
+    "ConcurrentGCCount",
+    "ConcurrentGCTime",
+];
+
+/// Peak values of the executor metrics, by [`EXECUTOR_METRIC_NAMES`] position.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PeakMetrics(pub [i64; EXECUTOR_METRIC_NAMES.len()]);
+
+impl PeakMetrics {
+    /// Reads an `"Executor Metrics"` object (name → value; missing names are 0, as Spark reads them).
+    pub fn from_json(value: &Value) -> PeakMetrics {
+        let mut out = PeakMetrics::default();
+        for (slot, name) in out.0.iter_mut().zip(EXECUTOR_METRIC_NAMES) {
+            *slot = int(value, name);
+        }
+        out
+    }
+
+    /// Keeps the greater of each value.
+    pub fn update(&mut self, other: &PeakMetrics) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine = (*mine).max(theirs);
+        }
+    }
+
+    /// The value of one metric by name (0 for an unknown name).
+    pub fn get(&self, name: &str) -> i64 {
+        EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name).map_or(0, |i| self.0[i])
+    }
+}
+
+/// A user-visible accumulator as Spark's `AccumulableInfo` reports it
+/// (internal and SQL accumulators are left out, as Spark leaves them out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accumulable {
+    pub id: i64,
+    pub name: Option<String>,
+    pub update: Option<String>,
+    pub value: Option<String>,
+}
+
+/// Spark's `toString` of an accumulator value as the log holds it.
+fn value_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The accumulables of a stage or task info, without internal and SQL ones.
+fn accumulables(list: Option<&Value>) -> Vec<Accumulable> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|a| !a.get("Internal").and_then(Value::as_bool).unwrap_or(false))
+        .filter(|a| a.get("Metadata").and_then(Value::as_str) != Some("sql"))
+        .map(|a| Accumulable {
+            id: int(a, "ID"),
+            name: text(a, "Name"),
+            update: value_text(a.get("Update")),
+            value: value_text(a.get("Value")),
+        })
+        .collect()
+}
+
+/// One executor's share of a stage attempt, as Spark's `ExecutorStageSummary`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutorStageSummary {
+    pub task_time: i64,
+    pub failed_tasks: i64,
+    pub succeeded_tasks: i64,
+    pub killed_tasks: i64,
+    pub metrics: Metrics,
+    /// Excluded (blacklisted) for this stage.
+    pub excluded: bool,
+    pub peak: PeakMetrics,
+}
+
 /// A job, counted as Spark's `JobData`.
 #[derive(Debug, Clone, Default)]
 pub struct Job {
@@ -199,6 +302,7 @@ pub struct Task {
     pub speculative: bool,
     pub error_message: Option<String>,
     pub metrics: Option<Metrics>,
+    pub accumulables: Vec<Accumulable>,
 }
 
 impl Task {
@@ -235,6 +339,13 @@ pub struct Stage {
     pub killed_summary: BTreeMap<String, i64>,
     pub metrics: Metrics,
     pub tasks: BTreeMap<i64, Task>,
+    /// Per executor that ran a task of it (or reported metrics for it).
+    pub executor_summary: BTreeMap<String, ExecutorStageSummary>,
+    /// Peak executor metrics over the stage's tasks and reports.
+    pub peak: PeakMetrics,
+    pub accumulables: Vec<Accumulable>,
+    /// Speculative task counts (tasks, active, completed, failed, killed), once one started.
+    pub speculation: Option<[i64; 5]>,
 }
 
 /// One executor, as Spark's `ExecutorSummary`.
@@ -258,6 +369,18 @@ pub struct Executor {
     pub total_shuffle_write: i64,
     pub logs: BTreeMap<String, String>,
     pub attributes: BTreeMap<String, String>,
+    /// `Resources` of the executor info (name → `{name, addresses}`), as logged.
+    pub resources: BTreeMap<String, Value>,
+    pub resource_profile_id: i64,
+    /// `maxTasks` when a resource profile says how many cpus a task takes.
+    pub max_tasks: Option<i64>,
+    /// Peak executor metrics; set once a task ended on it or it reported metrics.
+    pub peak: Option<PeakMetrics>,
+    /// On-heap and off-heap storage memory from the block manager, when logged.
+    pub storage_memory: Option<(i64, i64)>,
+    /// Excluded (blacklisted) now, and in which live stages.
+    pub excluded: bool,
+    pub excluded_in_stages: BTreeSet<i64>,
 }
 
 /// Everything the per-application endpoints answer from.
@@ -275,6 +398,13 @@ pub struct AppDetail {
     pub block_updates: u64,
     /// Bad lines seen while replaying (line number and reason).
     pub warnings: Vec<String>,
+    /// Application start and end (epoch ms), for the driver's `totalDuration`.
+    pub app_start: Option<i64>,
+    pub app_end: Option<i64>,
+    /// `SparkListenerResourceProfileAdded` events, by profile id.
+    pub resource_profiles: BTreeMap<i64, Value>,
+    /// Miscellaneous processes (`SparkListenerMiscellaneousProcessAdded`), by id.
+    pub processes: BTreeMap<String, Value>,
     task_count: u64,
 }
 
@@ -379,6 +509,50 @@ impl DetailBuilder {
             "SparkListenerExecutorRemoved" => self.executor_removed(event),
             "SparkListenerBlockManagerAdded" => self.block_manager_added(event),
             "SparkListenerBlockUpdated" => self.detail.block_updates += 1,
+            "SparkListenerStageExecutorMetrics" => self.stage_executor_metrics(event),
+            "SparkListenerExecutorMetricsUpdate" => self.executor_metrics_update(event),
+            "SparkListenerApplicationStart" => self.detail.app_start = event.get("Timestamp").and_then(Value::as_i64),
+            "SparkListenerApplicationEnd" => self.detail.app_end = event.get("Timestamp").and_then(Value::as_i64),
+            "SparkListenerResourceProfileAdded" => {
+                self.detail.resource_profiles.insert(int(event, "Resource Profile Id"), event.clone());
+            }
+            "org.apache.spark.scheduler.SparkListenerMiscellaneousProcessAdded" => {
+                let id = text(event, "processId").unwrap_or_default();
+                self.detail.processes.insert(id, event.clone());
+            }
+            "org.apache.spark.scheduler.SparkListenerExecutorBlacklisted"
+            | "org.apache.spark.scheduler.SparkListenerExecutorExcluded" => {
+                self.set_excluded(&text(event, "executorId").unwrap_or_default(), true)
+            }
+            "org.apache.spark.scheduler.SparkListenerExecutorUnblacklisted"
+            | "org.apache.spark.scheduler.SparkListenerExecutorUnexcluded" => {
+                self.set_excluded(&text(event, "executorId").unwrap_or_default(), false)
+            }
+            "org.apache.spark.scheduler.SparkListenerNodeBlacklisted"
+            | "org.apache.spark.scheduler.SparkListenerNodeExcluded" => {
+                self.set_node_excluded(&text(event, "hostId").unwrap_or_default(), true)
+            }
+            "org.apache.spark.scheduler.SparkListenerNodeUnblacklisted"
+            | "org.apache.spark.scheduler.SparkListenerNodeUnexcluded" => {
+                self.set_node_excluded(&text(event, "hostId").unwrap_or_default(), false)
+            }
+            "org.apache.spark.scheduler.SparkListenerExecutorBlacklistedForStage"
+            | "org.apache.spark.scheduler.SparkListenerExecutorExcludedForStage" => {
+                let id = text(event, "executorId").unwrap_or_default();
+                self.exclude_for_stage(int(event, "stageId"), int(event, "stageAttemptId"), &[id]);
+            }
+            "org.apache.spark.scheduler.SparkListenerNodeBlacklistedForStage"
+            | "org.apache.spark.scheduler.SparkListenerNodeExcludedForStage" => {
+                let host = text(event, "hostId").unwrap_or_default();
+                let ids: Vec<String> = self
+                    .detail
+                    .executors
+                    .values()
+                    .filter(|e| e.is_active && e.id != "driver" && host_of(&e.host_port) == host)
+                    .map(|e| e.id.clone())
+                    .collect();
+                self.exclude_for_stage(int(event, "stageId"), int(event, "stageAttemptId"), &ids);
+            }
             "SparkListenerUnpersistRDD" => {
                 self.detail.rdds.remove(&int(event, "RDD ID"));
             }
@@ -504,7 +678,15 @@ impl DetailBuilder {
         stage.completion_time = fresh.completion_time;
         stage.failure_reason = fresh.failure_reason.clone();
         stage.status = if fresh.failure_reason.is_some() { "FAILED" } else { "COMPLETE" };
+        stage.accumulables = fresh.accumulables;
         let (stage_id, failed, jobs) = (stage.stage_id, fresh.failure_reason.is_some(), stage.job_ids.clone());
+        let excluded: Vec<String> =
+            stage.executor_summary.iter().filter(|(_, s)| s.excluded).map(|(id, _)| id.clone()).collect();
+        for id in excluded {
+            if let Some(e) = self.detail.executors.get_mut(&id) {
+                e.excluded_in_stages.remove(&stage_id);
+            }
+        }
         for job in jobs {
             if let Some(job) = self.detail.jobs.get_mut(&job) {
                 job.active_stages.remove(&stage_id);
@@ -531,6 +713,11 @@ impl DetailBuilder {
                     job.active_tasks += 1;
                 }
             }
+            if task.speculative {
+                let counts = stage.speculation.get_or_insert([0; 5]);
+                counts[0] += 1;
+                counts[1] += 1;
+            }
             stage.tasks.insert(task.task_id, task);
             self.detail.task_count += 1;
         }
@@ -548,7 +735,13 @@ impl DetailBuilder {
         let (status, killed_reason, error) = match reason_name {
             "Success" => ("SUCCESS", None, None),
             "TaskKilled" => {
-                let why = reason.and_then(|r| text(r, "Kill Description")).unwrap_or_else(|| "unknown reason".into());
+                let why = reason
+                    .and_then(|r| text(r, "Kill Reason").or_else(|| text(r, "Kill Description")))
+                    .unwrap_or_else(|| "unknown reason".into());
+                ("KILLED", Some(why.clone()), Some(why))
+            }
+            "TaskCommitDenied" => {
+                let why = failure_message(reason_name, reason);
                 ("KILLED", Some(why.clone()), Some(why))
             }
             _ => ("FAILED", None, Some(failure_message(reason_name, reason))),
@@ -559,7 +752,29 @@ impl DetailBuilder {
         let metrics = task.metrics.unwrap_or_default();
         let duration = task.duration().unwrap_or(0);
         let executor_id = task.executor_id.clone();
+        // Absent in older logs: Spark then reads all zeros, which still marks the peak as set.
+        let peak = event.get("Task Executor Metrics").map(PeakMetrics::from_json).unwrap_or_default();
         if let Some(stage) = self.detail.stages.get_mut(&key) {
+            stage.peak.update(&peak);
+            let summary = stage.executor_summary.entry(executor_id.clone()).or_default();
+            summary.peak.update(&peak);
+            summary.task_time += duration;
+            match status {
+                "SUCCESS" => summary.succeeded_tasks += 1,
+                "KILLED" => summary.killed_tasks += 1,
+                _ => summary.failed_tasks += 1,
+            }
+            summary.metrics.add(&metrics);
+            if task.speculative
+                && let Some(counts) = stage.speculation.as_mut()
+            {
+                counts[1] -= 1;
+                match status {
+                    "SUCCESS" => counts[2] += 1,
+                    "KILLED" => counts[4] += 1,
+                    _ => counts[3] += 1,
+                }
+            }
             let was_running = stage.tasks.get(&task.task_id).is_some_and(|t| t.status == "RUNNING");
             if was_running {
                 stage.active_tasks -= 1;
@@ -609,6 +824,7 @@ impl DetailBuilder {
                 _ => {}
             }
             e.total_duration += duration;
+            e.peak.get_or_insert_with(PeakMetrics::default).update(&peak);
             e.total_gc_time += metrics.jvm_gc_time;
             e.total_input_bytes += metrics.input_bytes;
             e.total_shuffle_read += metrics.shuffle_read_bytes();
@@ -621,7 +837,8 @@ impl DetailBuilder {
         let info = event.get("Executor Info").cloned().unwrap_or(Value::Null);
         let e = self.detail.executors.entry(id.clone()).or_insert_with(|| Executor { id, ..Executor::default() });
         e.is_active = true;
-        e.add_time = event.get("Timestamp").and_then(Value::as_i64);
+        // Spark keeps the time the executor was first seen (a block manager may come first).
+        e.add_time = e.add_time.or_else(|| event.get("Timestamp").and_then(Value::as_i64));
         e.total_cores = int(&info, "Total Cores");
         if let Some(host) = text(&info, "Host")
             && e.host_port.is_empty()
@@ -630,6 +847,23 @@ impl DetailBuilder {
         }
         e.logs = string_map(info.get("Log Urls"));
         e.attributes = string_map(info.get("Attributes"));
+        e.resources = info
+            .get("Resources")
+            .and_then(Value::as_object)
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        e.resource_profile_id = int(&info, "Resource Profile Id");
+        let cpus_per_task = self
+            .detail
+            .resource_profiles
+            .get(&e.resource_profile_id)
+            .and_then(|p| p.get("Task Resource Requests"))
+            .and_then(|t| t.get("cpus"))
+            .and_then(|c| c.get("Amount"))
+            .and_then(Value::as_f64)
+            .map(|a| a as i64)
+            .filter(|a| *a > 0);
+        e.max_tasks = cpus_per_task.map(|c| e.total_cores / c);
     }
 
     fn executor_removed(&mut self, event: &Value) {
@@ -652,13 +886,78 @@ impl DetailBuilder {
             ..Executor::default()
         });
         e.host_port = host_port;
+        e.is_active = true;
         e.max_memory = int(event, "Maximum Memory");
+        if let Some(on_heap) = event.get("Maximum Onheap Memory").and_then(Value::as_i64) {
+            e.storage_memory = Some((on_heap, int(event, "Maximum Offheap Memory")));
+        }
+    }
+
+    /// `SparkListenerStageExecutorMetrics`: an executor's peaks during one stage attempt.
+    fn stage_executor_metrics(&mut self, event: &Value) {
+        let executor = text(event, "Executor ID").unwrap_or_default();
+        let Some(metrics) = event.get("Executor Metrics") else { return };
+        let peak = PeakMetrics::from_json(metrics);
+        self.stage_peak(int(event, "Stage ID"), int(event, "Stage Attempt ID"), &executor, &peak);
+    }
+
+    /// `SparkListenerExecutorMetricsUpdate`: peaks per stage attempt, when the log has them.
+    fn executor_metrics_update(&mut self, event: &Value) {
+        let executor = text(event, "Executor ID").unwrap_or_default();
+        for entry in event.get("Executor Metrics Updated").and_then(Value::as_array).into_iter().flatten() {
+            let Some(metrics) = entry.get("Executor Metrics") else { continue };
+            let peak = PeakMetrics::from_json(metrics);
+            self.stage_peak(int(entry, "Stage ID"), int(entry, "Stage Attempt ID"), &executor, &peak);
+        }
+    }
+
+    fn stage_peak(&mut self, stage_id: i64, attempt: i64, executor: &str, peak: &PeakMetrics) {
+        if let Some(e) = self.detail.executors.get_mut(executor) {
+            e.peak.get_or_insert_with(PeakMetrics::default).update(peak);
+        }
+        if let Some(stage) = self.detail.stages.get_mut(&(stage_id, attempt)) {
+            stage.peak.update(peak);
+            stage.executor_summary.entry(executor.to_owned()).or_default().peak.update(peak);
+        }
+    }
+
+    fn set_excluded(&mut self, executor: &str, excluded: bool) {
+        if let Some(e) = self.detail.executors.get_mut(executor) {
+            e.excluded = excluded;
+        }
+    }
+
+    /// A node's exclusion applies to every executor on it but the driver.
+    fn set_node_excluded(&mut self, host: &str, excluded: bool) {
+        for e in self.detail.executors.values_mut() {
+            if e.id != "driver" && host_of(&e.host_port) == host {
+                e.excluded = excluded;
+            }
+        }
+    }
+
+    fn exclude_for_stage(&mut self, stage_id: i64, attempt: i64, executors: &[String]) {
+        if let Some(stage) = self.detail.stages.get_mut(&(stage_id, attempt)) {
+            for id in executors {
+                stage.executor_summary.entry(id.clone()).or_default().excluded = true;
+            }
+        }
+        for id in executors {
+            if let Some(e) = self.detail.executors.get_mut(id) {
+                e.excluded_in_stages.insert(stage_id);
+            }
+        }
     }
 
     /// The detail so far (an in-progress log gives what was written).
     pub fn finish(self) -> AppDetail {
         self.detail
     }
+}
+
+/// The host of `host:port` (the whole text when there is no port).
+fn host_of(host_port: &str) -> &str {
+    host_port.rsplit_once(':').map_or(host_port, |(host, _)| host)
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
@@ -715,6 +1014,7 @@ fn task_from_info(info: &Value) -> Task {
         speculative: info.get("Speculative").and_then(Value::as_bool).unwrap_or(false),
         error_message: None,
         metrics: None,
+        accumulables: accumulables(info.get("Accumulables")),
     }
 }
 
@@ -737,6 +1037,7 @@ fn stage_from_info(info: &Value) -> Stage {
             .map(|rdds| rdds.iter().map(|r| int(r, "RDD ID")).collect())
             .unwrap_or_default(),
         resource_profile_id: int(info, "Resource Profile Id"),
+        accumulables: accumulables(info.get("Accumulables")),
         ..Stage::default()
     }
 }
