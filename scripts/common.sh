@@ -120,6 +120,24 @@ need_python_clients() {
   "$venv/bin/pip" install -q "kubernetes==$version" >&2
 }
 
+# A CDEvents receiver no one here wrote, for crates/sparkplane-delivery's tests:
+# the CloudEvents SDK for Python parses what sparkplane sends, and jsonschema
+# (with its format checkers) validates each CDEvent against the spec's schemas.
+# Idempotent: a no-op once the pinned versions are installed.
+need_cdevents_receiver() {
+  local venv="$HOME/.cache/sparkplane/tools/cdevents" ce="2.2.0" js="4.26.0"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$ce" "$js" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as m, sys
+sys.exit(0 if (m.version("cloudevents"), m.version("jsonschema")) == (sys.argv[1], sys.argv[2]) else 1)
+PY
+  then
+    return 0
+  fi
+  echo "==> installing the CloudEvents SDK for Python (PyPI cloudevents $ce) and jsonschema $js for the CDEvents tests" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "cloudevents==$ce" "jsonschema[format-nongpl]==$js" >&2
+}
+
 # Helm's own library and Kubernetes' own schemas for the chart tests
 # (crates/sparkplane/tests/chart_install.rs), in their own venv under
 # ~/.cache/sparkplane/tools/helm: PyPI helm-sdkpy wraps Helm v4's Go library

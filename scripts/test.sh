@@ -10,6 +10,7 @@ need_seaweedfs
 need_kubectl
 need_python_clients
 need_helm
+need_cdevents_receiver
 need_chromium
 # The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.
 cargo build --locked -q -p sparkplane

@@ -3,6 +3,7 @@
 //! and signature, promotion gates and rollback. Each step is a plain function over
 //! typed data that the CLI (and later the operator) wires up.
 
+pub mod cdevents;
 pub mod ci_report;
 pub mod release;
 pub mod release_record;
@@ -10,3 +11,4 @@ pub mod release_verify;
 pub mod sbom;
 pub mod sign;
 pub mod store;
+pub mod sink;

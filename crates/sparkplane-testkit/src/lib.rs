@@ -1,12 +1,14 @@
 //! Test helpers shared by sparkplane's crates. Dev-dependency only.
 //!
 //! Owns: starting and stopping real local services tests talk to — today a
-//! SeaweedFS server with its S3 gateway ([`S3Server`]) and Spark's History
-//! Server ([`HistoryServer`]). Must not: be used by
+//! SeaweedFS server with its S3 gateway ([`S3Server`]), Spark's History
+//! Server ([`HistoryServer`]) and a CDEvents receiver ([`CdEventsReceiver`]). Must not: be used by
 //! non-test code.
 
+pub mod cdevents;
 pub mod history;
 pub mod s3;
 
+pub use cdevents::CdEventsReceiver;
 pub use history::HistoryServer;
 pub use s3::{S3Server, S3ServerError};
