@@ -1,12 +1,14 @@
 //! The History Server's own metrics on `/metrics`, in the Prometheus text format.
 //!
-//! Owns: turning the index's and the server's counters into series named and
+//! Owns: turning the index's and the server's counters into families named and
 //! typed as `sparkplane_observe::registry` lists them. Must not: invent a name
-//! the registry does not list, or label a series by application.
+//! the registry does not list, label a series by application, or write the
+//! text format itself (`sparkplane_observe::exposition` is its one writer).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
+use sparkplane_observe::exposition::{self, Family, Sample};
+#[cfg(test)]
 use sparkplane_observe::registry;
 
 use crate::index::IndexStats;
@@ -32,45 +34,40 @@ const SCAN_FAILURES: &str = "sparkplane_history_scan_failures_total";
 /// Every metric name this module writes (all registered).
 pub const EMITTED: &[&str] = &[REQUESTS, SECONDS, APPLICATIONS, SKIPPED, CACHE, SCAN_FAILURES];
 
-fn header(out: &mut String, name: &str) {
-    if let Some(metric) = registry::lookup(name) {
-        let family = name.strip_suffix("_total").unwrap_or(name);
-        let _ = writeln!(out, "# HELP {family} {}", metric.help.replace('\n', " "));
-        let _ = writeln!(out, "# TYPE {family} {}", metric.kind.as_str());
-    }
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// The text exposition of the index's and the server's counters.
+/// The text exposition of the index's and the server's counters, written by
+/// the project's one writer of the format (`sparkplane_observe::exposition`).
 pub fn encode(index: &IndexStats, requests: &RequestStats, applications: u64) -> String {
-    let mut out = String::new();
-    header(&mut out, REQUESTS);
-    for ((endpoint, code), (count, _)) in &requests.requests {
-        let _ = writeln!(out, "{REQUESTS}{{endpoint=\"{}\",code=\"{code}\"}} {count}", escape(endpoint));
-    }
-    header(&mut out, SECONDS);
-    let mut seconds: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+    let counts: Vec<Sample> = requests
+        .requests
+        .iter()
+        .map(|((endpoint, code), (count, _))| {
+            Sample::new(vec![("endpoint", endpoint.clone()), ("code", code.to_string())], *count as f64)
+        })
+        .collect();
+    let mut seconds: BTreeMap<&str, f64> = BTreeMap::new();
     for ((endpoint, _), (_, secs)) in &requests.requests {
         *seconds.entry(endpoint).or_default() += secs;
     }
-    for (endpoint, secs) in seconds {
-        let _ = writeln!(out, "{SECONDS}{{endpoint=\"{}\"}} {secs}", escape(endpoint));
-    }
-    header(&mut out, APPLICATIONS);
-    let _ = writeln!(out, "{APPLICATIONS} {applications}");
-    header(&mut out, SKIPPED);
-    for reason in [crate::index::SKIP_NO_START, crate::index::SKIP_UNREADABLE] {
-        let count = index.skipped.get(reason).copied().unwrap_or(0);
-        let _ = writeln!(out, "{SKIPPED}{{reason=\"{reason}\"}} {count}");
-    }
-    header(&mut out, CACHE);
-    let _ = writeln!(out, "{CACHE} {}", index.detail_cache_bytes);
-    header(&mut out, SCAN_FAILURES);
-    let _ = writeln!(out, "{SCAN_FAILURES} {}", requests.refresh_failures);
-    out
+    let seconds: Vec<Sample> = seconds
+        .into_iter()
+        .map(|(endpoint, secs)| Sample::new(vec![("endpoint", endpoint.to_owned())], secs))
+        .collect();
+    let skipped: Vec<Sample> = [crate::index::SKIP_NO_START, crate::index::SKIP_UNREADABLE]
+        .into_iter()
+        .map(|reason| {
+            let count = index.skipped.get(reason).copied().unwrap_or(0);
+            Sample::new(vec![("reason", reason.to_owned())], count as f64)
+        })
+        .collect();
+    let single = |value: f64| vec![Sample::new(Vec::new(), value)];
+    exposition::encode(&[
+        Family { name: REQUESTS, samples: counts },
+        Family { name: SECONDS, samples: seconds },
+        Family { name: APPLICATIONS, samples: single(applications as f64) },
+        Family { name: SKIPPED, samples: skipped },
+        Family { name: CACHE, samples: single(index.detail_cache_bytes as f64) },
+        Family { name: SCAN_FAILURES, samples: single(requests.refresh_failures as f64) },
+    ])
 }
 
 #[cfg(test)]
@@ -98,5 +95,19 @@ mod tests {
         assert!(text.contains("sparkplane_history_requests_total{endpoint=\"jobs\",code=\"200\"} 3"));
         assert!(text.contains("sparkplane_history_index_applications 7"));
         assert!(text.contains("sparkplane_history_logs_skipped_total{reason=\"unreadable\"} 0"));
+        assert!(text.contains("# TYPE sparkplane_history_requests_total counter"), "{text}");
+    }
+
+    /// Label values are escaped by the exposition writer (an endpoint is a fixed kind, but the writer must not trust that).
+    #[test]
+    fn label_values_are_escaped() {
+        let mut requests = RequestStats::default();
+        requests.requests.insert(("a\"b\\c\nd".to_owned(), 404), (1, 0.25));
+        let text = encode(&IndexStats::default(), &requests, 0);
+        assert!(
+            text.contains("sparkplane_history_requests_total{endpoint=\"a\\\"b\\\\c\\nd\",code=\"404\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("sparkplane_history_request_seconds_total{endpoint=\"a\\\"b\\\\c\\nd\"} 0.25"), "{text}");
     }
 }
