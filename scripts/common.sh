@@ -138,6 +138,26 @@ PY
   "$venv/bin/pip" install -q "cloudevents==$ce" "jsonschema[format-nongpl]==$js" >&2
 }
 
+# Checkers no one here wrote for the release tests (crates/sparkplane-delivery/tests/interop.rs),
+# in their own venv under ~/.cache/sparkplane/tools/release: PyPI cyclonedx-python-lib ships the
+# official CycloneDX JSON schemas (bom-1.6 with its spdx and jsf schemas), jsonschema validates
+# against them, and cryptography (OpenSSL) verifies and makes ECDSA P-256 signatures.
+# Idempotent: a no-op once the pinned versions are installed.
+need_release_tools() {
+  local venv="$HOME/.cache/sparkplane/tools/release" cdx="11.12.0" js="4.26.0" crypto="50.0.2"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$cdx" "$js" "$crypto" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as m, sys
+want = (m.version("cyclonedx-python-lib"), m.version("jsonschema"), m.version("cryptography"))
+sys.exit(0 if want == tuple(sys.argv[1:4]) else 1)
+PY
+  then
+    return 0
+  fi
+  echo "==> installing CycloneDX's schemas (PyPI cyclonedx-python-lib $cdx), jsonschema $js and cryptography $crypto for the release tests" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "cyclonedx-python-lib==$cdx" "jsonschema==$js" "cryptography==$crypto" >&2
+}
+
 # Helm's own library and Kubernetes' own schemas for the chart tests
 # (crates/sparkplane/tests/chart_install.rs), in their own venv under
 # ~/.cache/sparkplane/tools/helm: PyPI helm-sdkpy wraps Helm v4's Go library

@@ -9,6 +9,7 @@ need_promtool
 need_seaweedfs
 need_kubectl
 need_python_clients
+need_release_tools
 need_helm
 need_cdevents_receiver
 need_chromium

@@ -124,14 +124,14 @@ pub fn scala_version(spark_version: &str) -> &'static str {
 }
 
 /// A name-based UUID for the SBOM's `serialNumber`: the first 16 bytes of
-/// SHA-256 over `sparkplane-sbom:` and the content hash, with the version and
-/// variant bits of RFC 9562's version 5 layout (CycloneDX's serial-number
-/// pattern accepts versions 1-5 only), so one release has one serial number.
+/// SHA-256 over `sparkplane-sbom:` and the content hash, with the version (8)
+/// and variant bits of RFC 9562 (whose appendix B.2 shows this SHA-256
+/// name-based use of version 8), so one release has one serial number.
 pub fn serial_number(content_hash: &str) -> String {
     let digest = Sha256::digest(format!("sparkplane-sbom:{content_hash}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
+    b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = crate::sign::hex(&b);
     format!("urn:uuid:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
@@ -333,14 +333,14 @@ mod tests {
     }
 
     #[test]
-    fn the_serial_number_is_a_version_5_layout_uuid_fixed_by_the_content_hash() {
+    fn the_serial_number_is_a_version_8_uuid_fixed_by_the_content_hash() {
         let a = serial_number("sha256:aa");
         assert_eq!(a, serial_number("sha256:aa"));
         assert_ne!(a, serial_number("sha256:ab"));
         let uuid = a.strip_prefix("urn:uuid:").expect("urn");
         let groups: Vec<&str> = uuid.split('-').collect();
         assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), vec![8, 4, 4, 4, 12]);
-        assert!(groups[2].starts_with('5'));
+        assert!(groups[2].starts_with('8'));
         assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
     }
 
