@@ -1,7 +1,7 @@
 //! The real Spark History Server for tests: started from the pinned 3.5
-//! runtime (`sparkplane runtime install 3.5`, done by scripts/test.sh) over a
-//! directory of event logs, on 127.0.0.1 and a free port, and killed when
-//! the handle drops.
+//! runtime (`sparkplane runtime install 3.5`, done by scripts/test.sh), or
+//! another installed runtime line, over a directory of event logs, on
+//! 127.0.0.1 and a free port, and killed when the handle drops.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -25,29 +25,38 @@ impl Drop for HistoryServer {
 /// SPARK_HOME of the installed 3.5 runtime, read from its `runtime.json`
 /// under `$SPARKPLANE_HOME` (default `~/.local/share/sparkplane`).
 pub fn spark_home() -> Result<PathBuf, String> {
+    runtime_path("3.5", "sparkHome")
+}
+
+/// A path field (`sparkHome`, `python`) of an installed runtime line's
+/// `runtime.json` (`3.5`, `4.1`) under `$SPARKPLANE_HOME`.
+pub fn runtime_path(line: &str, field: &str) -> Result<PathBuf, String> {
     let home = std::env::var_os("SPARKPLANE_HOME").map(PathBuf::from).unwrap_or_else(|| {
         let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
         user_home.join(".local/share/sparkplane")
     });
-    let record = home.join("runtimes/3.5/runtime.json");
+    let record = home.join(format!("runtimes/{line}/runtime.json"));
     let text = std::fs::read_to_string(&record).map_err(|e| {
         format!(
-            "the History Server needs the 3.5 runtime ({}: {e}); run `sparkplane runtime install 3.5` (scripts/test.sh does)",
+            "the History Server needs the {line} runtime ({}: {e}); run `sparkplane runtime install {line}` \
+             (scripts/test.sh does)",
             record.display()
         )
     })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", record.display()))?;
-    value["sparkHome"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("{} does not name sparkHome", record.display()))
+    value[field].as_str().map(PathBuf::from).ok_or_else(|| format!("{} does not name {field}", record.display()))
 }
 
 impl HistoryServer {
     /// Starts a History Server over `logs` (rescanned every second). It is
     /// not answering yet: call [`HistoryServer::wait_until_answering`].
     pub fn start(logs: &Path) -> Result<HistoryServer, String> {
-        let home = spark_home()?;
+        HistoryServer::start_from(&spark_home()?, logs)
+    }
+
+    /// As [`HistoryServer::start`], from the Spark at `home` (a SPARK_HOME).
+    pub fn start_from(home: &Path, logs: &Path) -> Result<HistoryServer, String> {
+        let home = home.to_path_buf();
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
