@@ -5,9 +5,8 @@
 //! caller passes the time; sending is `sink`'s.
 
 use cdevents_sdk::latest::{
-    artifact_packaged, artifact_published, artifact_signed, incident_detected, service_deployed,
-    service_rolledback, service_upgraded, taskrun_finished, taskrun_started, testcaserun_finished,
-    testsuiterun_finished,
+    artifact_packaged, artifact_published, artifact_signed, incident_detected, service_deployed, service_rolledback,
+    service_upgraded, taskrun_finished, taskrun_started, testcaserun_finished, testsuiterun_finished,
 };
 use cdevents_sdk::{CDEvent, Subject};
 use sha2::{Digest, Sha256};
@@ -272,7 +271,10 @@ fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, 
                     uri: None,
                     version: None,
                 }),
-                test_suite_run: Some(testcaserun_finished::ContentTestSuiteRun { id: id("the suite", suite)?, source: None }),
+                test_suite_run: Some(testcaserun_finished::ContentTestSuiteRun {
+                    id: id("the suite", suite)?,
+                    source: None,
+                }),
             }),
         ),
         Step::ArtifactPackaged { artifact, commit, sbom } => (
@@ -285,10 +287,9 @@ fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, 
                     .transpose()?,
             }),
         ),
-        Step::ArtifactSigned { artifact, signature } => (
-            artifact,
-            Subject::from(artifact_signed::Content { signature: non_empty("the signature", signature)? }),
-        ),
+        Step::ArtifactSigned { artifact, signature } => {
+            (artifact, Subject::from(artifact_signed::Content { signature: non_empty("the signature", signature)? }))
+        }
         Step::ArtifactPublished { artifact, user, sbom } => (
             artifact,
             Subject::from(artifact_published::Content {
@@ -303,14 +304,20 @@ fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, 
             service,
             Subject::from(service_deployed::Content {
                 artifact_id: id("the release", artifact)?,
-                environment: service_deployed::ContentEnvironment { id: env("the environment", environment)?, source: None },
+                environment: service_deployed::ContentEnvironment {
+                    id: env("the environment", environment)?,
+                    source: None,
+                },
             }),
         ),
         Step::ServiceUpgraded { service, environment, artifact } => (
             service,
             Subject::from(service_upgraded::Content {
                 artifact_id: id("the release", artifact)?,
-                environment: service_upgraded::ContentEnvironment { id: env("the environment", environment)?, source: None },
+                environment: service_upgraded::ContentEnvironment {
+                    id: env("the environment", environment)?,
+                    source: None,
+                },
             }),
         ),
         Step::ServiceRolledBack { service, environment, artifact } => (
@@ -328,7 +335,10 @@ fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, 
             Subject::from(incident_detected::Content {
                 artifact_id: artifact.as_deref().map(|a| id("the release", a)).transpose()?,
                 description: Some(description.clone()),
-                environment: incident_detected::ContentEnvironment { id: env("the environment", environment)?, source: None },
+                environment: incident_detected::ContentEnvironment {
+                    id: env("the environment", environment)?,
+                    source: None,
+                },
                 service: service
                     .as_deref()
                     .map(|s| id("the job", s).map(|id| incident_detected::ContentService { id, source: None }))
@@ -337,6 +347,71 @@ fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, 
         ),
     };
     Ok(subject.with_id(id("the subject", subject_id)?).with_source(source.clone()))
+}
+
+/// One check of a suite, as [`suite_steps`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseResult {
+    /// The check's id, unique within the suite.
+    pub id: String,
+    /// Its name for people.
+    pub name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it did not succeed, when it did not.
+    pub reason: Option<String>,
+}
+
+/// The events of one finished suite (a data-quality gate, a CI run): one
+/// testcaserun.finished per check, then the testsuiterun.finished, then an
+/// incident.detected when the suite did not succeed. The suite fails when a
+/// check failed, errs when none failed but one erred, and succeeds otherwise.
+pub fn suite_steps(
+    suite: &str,
+    name: &str,
+    environment: &str,
+    service: Option<&str>,
+    cases: &[CaseResult],
+    at: jiff::Timestamp,
+) -> Vec<Step> {
+    let outcome = if cases.iter().any(|c| c.outcome == Outcome::Failure) {
+        Outcome::Failure
+    } else if cases.iter().any(|c| c.outcome == Outcome::Error) {
+        Outcome::Error
+    } else {
+        Outcome::Success
+    };
+    let not_ok: Vec<&str> = cases.iter().filter(|c| c.outcome != Outcome::Success).map(|c| c.name.as_str()).collect();
+    let reason = (!not_ok.is_empty())
+        .then(|| format!("{} of {} checks did not pass: {}", not_ok.len(), cases.len(), not_ok.join(", ")));
+    let mut steps: Vec<Step> = cases
+        .iter()
+        .map(|c| Step::CaseFinished {
+            suite: suite.to_owned(),
+            case: format!("{suite}/{}", c.id),
+            name: c.name.clone(),
+            environment: environment.to_owned(),
+            outcome: c.outcome,
+            reason: c.reason.clone(),
+        })
+        .collect();
+    steps.push(Step::SuiteFinished {
+        suite: suite.to_owned(),
+        name: name.to_owned(),
+        environment: environment.to_owned(),
+        outcome,
+        reason: reason.clone(),
+    });
+    if let Some(reason) = reason {
+        steps.push(Step::IncidentDetected {
+            incident: format!("{suite}/{}", at.as_second()),
+            description: format!("{name}: {reason}"),
+            environment: environment.to_owned(),
+            service: service.map(str::to_owned),
+            artifact: None,
+        });
+    }
+    steps
 }
 
 /// Builds the CDEvent for `step`, emitted by `source` (a URI reference naming
@@ -371,8 +446,9 @@ fn uuid_like(digest: &[u8]) -> String {
 /// The event in CloudEvents' structured JSON mode (`application/cloudevents+json`),
 /// the CDEvent as its `data` — what a CDEvents broker or receiver takes over HTTP.
 pub fn cloudevent_json(event: CDEvent) -> Result<Vec<u8>, EventError> {
-    let cloud: cloudevents::Event =
-        event.try_into().map_err(|e: cloudevents::message::Error| EventError { what: "the CloudEvent", reason: e.to_string() })?;
+    let cloud: cloudevents::Event = event
+        .try_into()
+        .map_err(|e: cloudevents::message::Error| EventError { what: "the CloudEvent", reason: e.to_string() })?;
     serde_json::to_vec(&cloud).map_err(|e| EventError { what: "the CloudEvent", reason: e.to_string() })
 }
 
@@ -398,7 +474,12 @@ mod tests {
                 "r1",
             ),
             (
-                Step::RunFinished { run: "r1".into(), job: "orders".into(), outcome: Outcome::Failure, errors: Some("oom".into()) },
+                Step::RunFinished {
+                    run: "r1".into(),
+                    job: "orders".into(),
+                    outcome: Outcome::Failure,
+                    errors: Some("oom".into()),
+                },
                 "dev.cdevents.taskrun.finished.0.3.0",
                 "r1",
             ),
@@ -447,6 +528,29 @@ mod tests {
         let step = Step::RunStarted { run: String::new(), job: "orders".into(), uri: None };
         let err = event(&step, "/sparkplane/cli", at()).expect_err("empty id");
         assert!(err.to_string().starts_with("cannot build the CDEvent for the subject: \"\""), "{err}");
+    }
+
+    #[test]
+    fn a_suite_fails_on_a_failed_check_and_then_reports_an_incident() {
+        let case = |id: &str, outcome| CaseResult { id: id.into(), name: id.into(), outcome, reason: None };
+        let ok = suite_steps("dq/o", "o", "dev", None, &[case("a", Outcome::Success)], at());
+        assert_eq!(ok.len(), 2);
+        assert!(matches!(&ok[1], Step::SuiteFinished { outcome: Outcome::Success, reason: None, .. }));
+        let cases = [case("a", Outcome::Error), case("b", Outcome::Failure), case("c", Outcome::Success)];
+        let bad = suite_steps("dq/o", "o", "dev", Some("orders"), &cases, at());
+        assert_eq!(bad.len(), 5);
+        assert!(matches!(&bad[0], Step::CaseFinished { case, .. } if case == "dq/o/a"));
+        match &bad[3] {
+            Step::SuiteFinished { outcome, reason, .. } => {
+                assert_eq!(*outcome, Outcome::Failure);
+                assert_eq!(reason.as_deref(), Some("2 of 3 checks did not pass: a, b"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&bad[4], Step::IncidentDetected { incident, service: Some(s), .. }
+            if incident == "dq/o/1795000000" && s == "orders"));
+        let erred = suite_steps("dq/o", "o", "dev", None, &[case("a", Outcome::Error)], at());
+        assert!(matches!(&erred[1], Step::SuiteFinished { outcome: Outcome::Error, .. }));
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     /// A platform directory with presets/ and environments/ that add to or replace the built-in ones.
     #[arg(long, global = true, env = "SPARKPLANE_PLATFORM_DIR", value_name = "DIR")]
     pub platform_dir: Option<PathBuf>,
+    /// Send CDEvents (CloudEvents over HTTP) for runs, quality gates, CI and releases to this URL; a sink that does
+    /// not answer is retried, then reported, and never fails the command.
+    #[arg(long, global = true, env = "SPARKPLANE_CDEVENTS_SINK", value_name = "URL")]
+    pub cdevents_sink: Option<String>,
 }
 
 /// sparkplane takes an Apache Spark job from a commit to production on Kubernetes, with guardrails.
@@ -518,6 +522,9 @@ pub struct DqCheckArgs {
     /// Do not quarantine failing data even when the spec configures it.
     #[arg(long)]
     pub no_quarantine: bool,
+    /// The environment the data belongs to, as CDEvents name it (with --cdevents-sink).
+    #[arg(long, value_name = "ENV", default_value = "local")]
+    pub env: String,
 }
 
 /// `runs`.

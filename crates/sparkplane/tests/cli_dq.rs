@@ -180,3 +180,43 @@ fn a_corrupt_file_fails_the_gate_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("error: cannot read data file {}", victim.display())), "{err}");
 }
+
+#[test]
+fn a_failed_gate_sends_its_cdevents_to_a_real_receiver_and_they_are_valid() {
+    let receiver = sparkplane_testkit::CdEventsReceiver::start().expect("the CDEvents receiver starts");
+    let spec = DAILY.replace("values: [airport, downtown,", "values: [downtown,");
+    let (_dir, spec) = workspace(&spec);
+    let out = sparkplane()
+        .args(["dq", "check", "--env", "staging", "--cdevents-sink", &receiver.url])
+        .arg(&spec)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = receiver.received();
+    let types: Vec<&str> = got.iter().filter_map(|r| r["type"].as_str()).collect();
+    let mut expected = vec!["dev.cdevents.testcaserun.finished.0.3.0"; 5];
+    expected.extend(["dev.cdevents.testsuiterun.finished.0.3.0", "dev.cdevents.incident.detected.0.3.0"]);
+    assert_eq!(types, expected);
+    for record in &got {
+        assert_eq!(record["errors"], serde_json::json!([]), "{record}");
+        assert_eq!(record["source"], "/sparkplane/cli");
+    }
+    let suite = &got[5]["data"]["subject"];
+    assert_eq!(suite["id"], "dq/trips-daily");
+    assert_eq!(suite["content"]["outcome"], "failure");
+    assert_eq!(suite["content"]["environment"]["id"], "staging");
+    assert_eq!(suite["content"]["reason"], "1 of 5 checks did not pass: zones-known");
+    assert_eq!(got[2]["data"]["subject"]["content"]["outcome"], "failure", "zones-known is the third check");
+}
+
+#[test]
+fn an_unreachable_cdevents_sink_warns_and_leaves_the_exit_code_alone() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}/events");
+    let (_dir, spec) = workspace(DAILY);
+    let out = sparkplane().args(["dq", "check", "--cdevents-sink", &url]).arg(&spec).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("6 of 6 CDEvents not delivered to {url}")), "{stderr}");
+    assert!(stderr.contains("the step's own result is unchanged"), "{stderr}");
+}

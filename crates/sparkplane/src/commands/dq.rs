@@ -15,10 +15,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_dq::run::{SpecRun, failure_messages};
+use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
 use sparkplane_dq::{DqError, DqReport, Status};
 
 use crate::cli::DqCheckArgs;
 use crate::commands::Table;
+use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_source;
@@ -40,11 +42,15 @@ pub struct DqSettings {
     pub no_profile: bool,
     /// Skip quarantine.
     pub no_quarantine: bool,
+    /// The environment named in CDEvents.
+    pub environment: String,
+    /// Where CDEvents go.
+    pub events: Events,
 }
 
 impl DqSettings {
     /// From the command line.
-    pub fn from_args(args: &DqCheckArgs) -> DqSettings {
+    pub fn from_args(args: &DqCheckArgs, events: Events) -> DqSettings {
         DqSettings {
             spec: args.spec.clone(),
             partitions: args.partitions.clone(),
@@ -53,6 +59,8 @@ impl DqSettings {
             threads: args.threads,
             no_profile: args.no_profile,
             no_quarantine: args.no_quarantine,
+            environment: args.env.clone(),
+            events,
         }
     }
 }
@@ -187,6 +195,26 @@ fn failures(report: &DqReport, spec: &Path) -> Diagnostics {
     )
 }
 
+/// The CDEvents of one checked spec: a test case per check, the suite
+/// (`dq/<spec name>`), and an incident when an error-severity check failed.
+/// A failed warn-severity check passes, as it does for the exit code.
+fn gate_steps(report: &DqReport, environment: &str, job: Option<&str>) -> Vec<Step> {
+    let cases: Vec<CaseResult> = report
+        .checks
+        .iter()
+        .map(|c| CaseResult {
+            id: c.name.clone(),
+            name: c.name.clone(),
+            outcome: match (c.status, c.severity) {
+                (Status::Fail, CheckSeverity::Error) => Outcome::Failure,
+                _ => Outcome::Success,
+            },
+            reason: (c.status == Status::Fail).then(|| c.message.clone()),
+        })
+        .collect();
+    suite_steps(&format!("dq/{}", report.spec), &report.spec, environment, job, &cases, jiff::Timestamp::now())
+}
+
 /// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.
 pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
     let (report, seconds) = run_spec(&settings.spec_run(), printer)?;
@@ -197,6 +225,7 @@ pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
         write_file(path, &sparkplane_dq::output::to_prometheus(&report, seconds, now_secs()))?;
     }
     printer.result(&report, || table(&report));
+    settings.events.emit(&gate_steps(&report, &settings.environment, None), printer);
     if report.passed { Ok(()) } else { Err(Failure::Failed(failures(&report, &settings.spec))) }
 }
 

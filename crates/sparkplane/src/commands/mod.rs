@@ -54,6 +54,11 @@ fn job_settings(args: &JobArgs, cli: &Cli) -> JobSettings {
     }
 }
 
+/// Where the command's CDEvents go (`--cdevents-sink`).
+fn events(cli: &Cli) -> crate::events::Events {
+    crate::events::Events::new(cli.global.cdevents_sink.as_deref())
+}
+
 fn cluster_target(args: &ClusterArgs) -> sparkplane_kube::Target {
     sparkplane_kube::Target { context: args.context.clone(), namespace: args.namespace.clone() }
 }
@@ -196,7 +201,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             };
             approve::run(&settings, printer)
         }
-        Command::Dq(DqCommand::Check(args)) => dq::check(&dq::DqSettings::from_args(args), printer),
+        Command::Dq(DqCommand::Check(args)) => {
+            dq::check(&dq::DqSettings::from_args(args, events(cli)), printer)
+        }
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
