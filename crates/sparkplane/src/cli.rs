@@ -124,6 +124,13 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Approve a job's resolved spec for an environment (prod deploys may require approvals).
     Approve(ApproveArgs),
+    /// Make an immutable, signed release of a job for an environment: the resolved spec, its content hash, the image
+    /// by digest, the commit, the CI result and an SBOM (`release keygen` makes a signing key pair).
+    Release(ReleaseArgs),
+    /// Check a release directory: the content hash, the SBOM's digest and both signatures (exit 1 naming what changed).
+    Verify(VerifyArgs),
+    /// List a job's releases per environment (who, when, id, commit).
+    Releases(ReleasesArgs),
     /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
     #[command(subcommand)]
     Observe(ObserveCommand),
@@ -385,6 +392,81 @@ pub enum ExportCommand {
         #[arg(short, long, value_name = "ENV")]
         env: Option<String>,
     },
+}
+
+/// `release`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReleaseArgs {
+    /// `release keygen`.
+    #[command(subcommand)]
+    pub command: Option<ReleaseCommand>,
+    /// The SparkJob file.
+    #[arg(value_name = "JOB", required = true)]
+    pub job: Option<PathBuf>,
+    /// The environment released.
+    #[arg(short, long, value_name = "ENV", required = true)]
+    pub env: Option<String>,
+    /// Override a field (repeatable): the release is of the spec resolved with them.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// The source commit (default: `git rev-parse HEAD` in the job file's directory).
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// The CI report (`sparkplane ci --format json`) whose outcome and digest are recorded.
+    #[arg(long, value_name = "FILE")]
+    pub ci_report: Option<PathBuf>,
+    /// The private key that signs the record and the SBOM (ECDSA P-256, PKCS#8 PEM); unsigned without.
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: Option<PathBuf>,
+    /// The release store: one directory per release (default: releases/ next to the job file).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Who releases (default: $SPARKPLANE_USER, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// Python requirements listed in the SBOM (default: requirements.txt next to the job file, when there).
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// What the policy gate reads besides the job.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// `release` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ReleaseCommand {
+    /// Make a signing key pair: release.key (PKCS#8 PEM, private) and release.pub (as cosign.pub).
+    Keygen {
+        /// Where to write them (never over existing files).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// `verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// A release directory (releases/<id>/).
+    #[arg(value_name = "RELEASE_DIR")]
+    pub dir: PathBuf,
+    /// The public key the release must be signed with (PEM, as release.pub or cosign.pub).
+    #[arg(long, value_name = "PUB.pem")]
+    pub key: PathBuf,
+}
+
+/// `releases`.
+#[derive(Args, Debug)]
+pub struct ReleasesArgs {
+    /// The job's name, or its SparkJob file (whose releases/ directory is the default store).
+    #[arg(value_name = "JOB")]
+    pub job: String,
+    /// Only this environment's releases.
+    #[arg(short, long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// The release store (default: releases/ next to the job file, or ./releases for a name).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
 }
 
 /// `approve`.

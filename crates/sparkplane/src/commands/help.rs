@@ -34,6 +34,23 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         )],
     ),
     (
+        "release",
+        &[
+            ("Make a signing key pair (release.key stays secret)", "sparkplane release keygen --out keys/"),
+            (
+                "Release the prod spec with its CI report, signed",
+                "sparkplane release examples/trips-etl/trips-etl.yaml --env prod --ci-report ci.json --key keys/release.key",
+            ),
+        ],
+    ),
+    (
+        "verify",
+        &[(
+            "Check a release before deploying it",
+            "sparkplane verify examples/trips-etl/releases/trips-etl-prod-80689123a560 --key keys/release.pub",
+        )],
+    ),
+    (
         "resolve",
         &[
             (

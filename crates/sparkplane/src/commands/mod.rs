@@ -21,6 +21,7 @@ pub mod operator;
 pub mod policy;
 pub mod presets;
 pub mod progress;
+pub mod release;
 pub mod render;
 pub mod rendered;
 pub mod resolve;
@@ -201,6 +202,30 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             };
             approve::run(&settings, printer)
         }
+        Command::Release(args) => match &args.command {
+            Some(crate::cli::ReleaseCommand::Keygen { out }) => release::keygen(out, printer),
+            None => {
+                let job = args.job.clone().unwrap_or_default();
+                let settings = release::ReleaseSettings {
+                    job: JobSettings {
+                        path: job.clone(),
+                        env: args.env.clone(),
+                        sets: args.sets.clone(),
+                        platform_dir: cli.global.platform_dir.clone(),
+                    },
+                    policy: policy_settings(&args.policy, Some(&job), cli),
+                    commit: args.commit.clone(),
+                    ci_report: args.ci_report.clone(),
+                    key: args.key.clone(),
+                    out: args.out.clone(),
+                    by: args.by.clone(),
+                    requirements: args.requirements.clone(),
+                };
+                release::run(&settings, printer)
+            }
+        },
+        Command::Verify(args) => release::verify(&args.dir, &args.key, printer),
+        Command::Releases(args) => release::history(&args.job, args.env.as_deref(), args.store.as_deref(), printer),
         Command::Dq(DqCommand::Check(args)) => {
             dq::check(&dq::DqSettings::from_args(args, events(cli)), printer)
         }

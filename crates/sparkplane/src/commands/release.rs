@@ -1,0 +1,397 @@
+//! `sparkplane release`, `release keygen`, `verify` and `releases`: the I/O
+//! around the delivery crate's releases — resolving the job through the one
+//! loader and policy gate `render` uses, finding the source commit, reading
+//! the CI report, requirements and keys, stamping who and when, and the
+//! release store on disk.
+//!
+//! Owns: settings and their defaults (store `releases/` next to the job,
+//! requirements `requirements.txt` next to it, who from `--by`,
+//! `$SPARKPLANE_USER` or `$USER`). Must not: build records, SBOMs or
+//! signatures, or judge a release (`sparkplane_delivery` does).
+
+use std::path::{Path, PathBuf};
+
+use sparkplane_core::Diagnostic;
+use sparkplane_core::render::Target;
+use sparkplane_delivery::release::{self, ReleaseInput};
+use sparkplane_delivery::release_record::ReleaseRecord;
+use sparkplane_delivery::release_verify::{self, Verdict};
+use sparkplane_delivery::sbom::{Requirement, parse_requirements};
+use sparkplane_delivery::sign::{PrivateKey, PublicKey};
+use sparkplane_delivery::store::{DirStore, PutOutcome, ReleaseStore, StoreError};
+
+use super::policy::PolicySettings;
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::JobSettings;
+
+/// What `release` needs, in plain terms.
+#[derive(Clone, Debug)]
+pub struct ReleaseSettings {
+    /// The job and the environment released (`env` is always set).
+    pub job: JobSettings,
+    /// The policy gate's settings.
+    pub policy: PolicySettings,
+    /// `--commit`; default `git rev-parse HEAD` in the job file's directory.
+    pub commit: Option<String>,
+    /// `--ci-report`.
+    pub ci_report: Option<PathBuf>,
+    /// `--key`: the private key that signs; unsigned without.
+    pub key: Option<PathBuf>,
+    /// `--out`: the release store; default `releases/` next to the job file.
+    pub out: Option<PathBuf>,
+    /// `--by`, else `$SPARKPLANE_USER`, else `$USER`.
+    pub by: Option<String>,
+    /// `--requirements`; default `requirements.txt` next to the job file, when there.
+    pub requirements: Option<PathBuf>,
+}
+
+fn job_dir(job: &Path) -> &Path {
+    job.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// The store a command uses: `--out`/`--store`, else `releases/` next to the job file.
+pub fn default_store(job: &Path) -> PathBuf {
+    job_dir(job).join("releases")
+}
+
+fn invalid(code: &'static str, path: &str, message: impl Into<String>, help: &str) -> Failure {
+    Failure::Invalid(Diagnostic::error(code, path, message).with_help(help).into())
+}
+
+fn read_file(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| Failure::unreadable(path, &e))
+}
+
+/// The source commit: `--commit`, else HEAD of the git repository holding the job file.
+fn source_commit(flag: Option<&str>, job: &Path) -> Result<String, Failure> {
+    if let Some(commit) = flag {
+        let commit = commit.trim();
+        if commit.is_empty()
+            || !commit.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        {
+            return Err(invalid(
+                "bad-flag",
+                "--commit",
+                format!("`{commit}` is not a commit id"),
+                "pass the commit's id, e.g. --commit $(git rev-parse HEAD)",
+            ));
+        }
+        return Ok(commit.to_owned());
+    }
+    let output = std::process::Command::new("git").arg("-C").arg(job_dir(job)).args(["rev-parse", "HEAD"]).output();
+    match output {
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+        _ => Err(invalid(
+            "no-source-commit",
+            "--commit",
+            format!("no source commit: {} is not in a git repository with a commit", job.display()),
+            "release from a git checkout, or pass --commit SHA",
+        )),
+    }
+}
+
+fn released_by(flag: Option<&str>) -> Result<String, Failure> {
+    let who = flag
+        .map(str::to_owned)
+        .or_else(|| std::env::var("SPARKPLANE_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default();
+    let who = who.trim().to_owned();
+    if who.is_empty() || who.chars().any(char::is_control) {
+        return Err(invalid(
+            "bad-flag",
+            "--by",
+            "who releases is not known",
+            "pass --by NAME, or set SPARKPLANE_USER (no control characters)",
+        ));
+    }
+    Ok(who)
+}
+
+fn requirements(settings: &ReleaseSettings) -> Result<(Vec<Requirement>, Option<PathBuf>), Failure> {
+    let path = match &settings.requirements {
+        Some(path) => path.clone(),
+        None => {
+            let default = job_dir(&settings.job.path).join("requirements.txt");
+            if !default.is_file() {
+                return Ok((Vec::new(), None));
+            }
+            default
+        }
+    };
+    let text = read_file(&path)?;
+    let list = parse_requirements(&text).map_err(|e| {
+        invalid("bad-requirements", "", format!("{}: {e}", path.display()), "write one `name==version` a line")
+    })?;
+    Ok((list, Some(path)))
+}
+
+/// Reads a private key file.
+fn private_key(path: &Path) -> Result<PrivateKey, Failure> {
+    PrivateKey::from_pem(&read_file(path)?).map_err(|e| {
+        invalid(
+            "bad-key",
+            "--key",
+            format!("{}: {e}", path.display()),
+            "make a key pair with `sparkplane release keygen --out DIR`",
+        )
+    })
+}
+
+/// Reads a public key file.
+fn public_key(path: &Path) -> Result<PublicKey, Failure> {
+    PublicKey::from_pem(&read_file(path)?).map_err(|e| {
+        invalid(
+            "bad-key",
+            "--key",
+            format!("{}: {e}", path.display()),
+            "pass the public key (release.pub) of the key that signed",
+        )
+    })
+}
+
+fn store_failure(err: &StoreError) -> Failure {
+    match err {
+        StoreError::Conflict { .. } => Failure::Failed(Diagnostic::error("release-exists", "", err.to_string()).into()),
+        _ => Failure::File {
+            path: PathBuf::new(),
+            error: err.to_string(),
+            help: "check that the release store can be read and written".into(),
+        },
+    }
+}
+
+fn now() -> String {
+    sparkplane_local::history::rfc3339(sparkplane_local::history::now_ms())
+}
+
+/// Runs `release`.
+pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
+    let Some(env) = settings.job.env.clone() else {
+        return Err(invalid("bad-flag", "--env", "a release is for one environment", "pass --env prod"));
+    };
+    let by = released_by(settings.by.as_deref())?;
+    // The one load step and policy gate `render` runs: a tag-only image is refused for prod here.
+    let (resolved, objects) = super::render::render_objects(&settings.job, Target::Native)?;
+    printer.warnings(&resolved.warnings);
+    super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, false)?;
+    let commit = source_commit(settings.commit.as_deref(), &settings.job.path)?;
+    let ci = match &settings.ci_report {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Failure::unreadable(path, &e))?;
+            let ci = release::ci_result(&bytes, resolved.name()).map_err(|e| {
+                invalid(
+                    "bad-ci-report",
+                    "--ci-report",
+                    format!("{}: {e}", path.display()),
+                    "pass the file `sparkplane ci --format json` wrote for this job",
+                )
+            })?;
+            if ci.outcome != "pass" {
+                printer.status(&format!(
+                    "warning: the CI report says `{}`; promotion will refuse this release until CI passes",
+                    ci.outcome
+                ));
+            }
+            Some(ci)
+        }
+        None => None,
+    };
+    let (requirements, requirements_file) = requirements(settings)?;
+    let key = settings.key.as_deref().map(private_key).transpose()?;
+    if key.is_none() {
+        printer.status("warning: no --key: the release is not signed, and `sparkplane verify` will refuse it");
+    }
+    let released_at = now();
+    let job_file = settings.job.path.display().to_string();
+    let made = release::make(&ReleaseInput {
+        resolved: &resolved,
+        environment: &env,
+        job_file: &job_file,
+        commit: &commit,
+        ci: ci.as_ref(),
+        requirements: &requirements,
+        released_by: &by,
+        released_at: &released_at,
+        key: key.as_ref(),
+        tool_version: env!("CARGO_PKG_VERSION"),
+    });
+    let root = settings.out.clone().unwrap_or_else(|| default_store(&settings.job.path));
+    let store = DirStore::new(&root);
+    let outcome = store.put(&made.files, &made.record).map_err(|e| store_failure(&e))?;
+    let dir = store.dir_of(&made.record.id);
+    let record = &made.record;
+    let report = serde_json::json!({
+        "id": record.id, "dir": dir.display().to_string(), "written": outcome == PutOutcome::Created,
+        "contentHash": record.content_hash, "image": record.image.reference, "commit": record.source.commit,
+        "sbomDigest": record.sbom.digest, "signedBy": record.signed_by,
+        "requirements": requirements_file.map(|p| p.display().to_string()),
+    });
+    printer.result(&report, || {
+        let signed = record.signed_by.as_deref().map_or("unsigned".to_owned(), |k| format!("signed by key {k}"));
+        let head = match outcome {
+            PutOutcome::Created => format!("released {}", record.id),
+            PutOutcome::Unchanged => {
+                format!("{} was already released (same spec, commit and CI report); kept as it was", record.id)
+            }
+        };
+        format!(
+            "{head}\n  job {} for {}, commit {}\n  image {}\n  content {}\n  sbom {}\n  {signed}\nin {}\n",
+            record.job,
+            record.environment,
+            record.source.commit,
+            if record.image.reference.is_empty() { "-" } else { &record.image.reference },
+            record.content_hash,
+            record.sbom.digest,
+            dir.display()
+        )
+    });
+    Ok(())
+}
+
+/// Runs `release keygen`: writes `release.key` (PKCS#8 PEM, mode 0600) and
+/// `release.pub` into `out`, never over existing files.
+pub fn keygen(out: &Path, printer: &Printer) -> CommandResult {
+    let key = PrivateKey::generate();
+    let private = out.join("release.key");
+    let public = out.join("release.pub");
+    for path in [&private, &public] {
+        if path.exists() {
+            return Err(Failure::Failed(
+                Diagnostic::error("key-exists", "", format!("{} exists; keys are never overwritten", path.display()))
+                    .with_help("choose another --out directory, or remove the old key pair if it is no longer used")
+                    .into(),
+            ));
+        }
+    }
+    let io = |path: &Path, e: std::io::Error| Failure::File {
+        path: path.to_owned(),
+        error: e.to_string(),
+        help: "check that --out can be written".into(),
+    };
+    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    write_private(&private, &key.to_pem()).map_err(|e| io(&private, e))?;
+    std::fs::write(&public, key.public().to_pem()).map_err(|e| io(&public, e))?;
+    let report = serde_json::json!({
+        "privateKey": private.display().to_string(), "publicKey": public.display().to_string(), "keyId": key.public().key_id(),
+    });
+    printer.result(&report, || {
+        format!(
+            "wrote {} (private: keep it secret) and {}\nkey id {}\n",
+            private.display(),
+            public.display(),
+            key.public().key_id()
+        )
+    });
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Runs `verify`: exit 1 naming each field or file that does not hold.
+pub fn verify(dir: &Path, key: &Path, printer: &Printer) -> CommandResult {
+    let key = public_key(key)?;
+    if !dir.is_dir() {
+        return Err(Failure::File {
+            path: dir.to_owned(),
+            error: "not a directory".into(),
+            help: "pass a release directory (releases/<id>/)".into(),
+        });
+    }
+    let stored = DirStore::read_dir(dir).map_err(|e| Failure::File {
+        path: dir.to_owned(),
+        error: e.to_string(),
+        help: "a release directory holds release.json and sbom.cdx.json".into(),
+    })?;
+    match release_verify::verify(&stored, &key) {
+        Verdict::Unreadable(message) => {
+            Err(Failure::Failed(Diagnostic::error("release-unreadable", "", message).into()))
+        }
+        Verdict::Valid(record) => {
+            let report = serde_json::json!({"ok": true, "id": record.id, "keyId": key.key_id(), "problems": []});
+            printer.result(&report, || {
+                format!(
+                    "verified {}: content hash, SBOM digest and both signatures match (key {})\n",
+                    record.id,
+                    key.key_id()
+                )
+            });
+            Ok(())
+        }
+        Verdict::Invalid(record, problems) => {
+            let report = serde_json::json!({
+                "ok": false, "id": record.id, "keyId": key.key_id(),
+                "problems": problems.iter().map(|p| serde_json::json!({"field": p.field, "message": p.message})).collect::<Vec<_>>(),
+            });
+            printer.result(&report, String::new);
+            let diagnostics = problems
+                .into_iter()
+                .map(|p| {
+                    Diagnostic::error("release-tampered", p.field, p.message)
+                        .with_help("do not use this release; release the job again from its source")
+                })
+                .collect();
+            Err(Failure::Failed(sparkplane_core::Diagnostics(diagnostics)))
+        }
+    }
+}
+
+/// Runs `releases`: the history of a job per environment, oldest first.
+/// `job` is a job's name, or its file (its `metadata.name` is read).
+pub fn history(job: &str, env: Option<&str>, store: Option<&Path>, printer: &Printer) -> CommandResult {
+    let as_path = Path::new(job);
+    let (name, default) = if as_path.is_file() {
+        let doc = crate::workspace::read_yaml(as_path)?;
+        let path = sparkplane_core::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
+        let name = doc.get(&path).and_then(sparkplane_core::yaml::Node::as_str).unwrap_or_default().to_owned();
+        (name, default_store(as_path))
+    } else {
+        (job.to_owned(), PathBuf::from("releases"))
+    };
+    let store = store.map_or(default, Path::to_owned);
+    list(&name, env, &store, printer)
+}
+
+fn list(job: &str, env: Option<&str>, store: &Path, printer: &Printer) -> CommandResult {
+    let records = DirStore::new(store).list(job, env).map_err(|e| store_failure(&e))?;
+    let rows: Vec<serde_json::Value> = records.iter().map(history_row).collect();
+    printer.result(&rows, || {
+        if records.is_empty() {
+            return format!("no releases of {job} in {}\n", store.display());
+        }
+        let mut table = super::Table::new(&["ENVIRONMENT", "RELEASED", "BY", "ID", "COMMIT", "CI"]);
+        let mut sorted: Vec<&ReleaseRecord> = records.iter().collect();
+        sorted.sort_by(|a, b| (&a.environment, &a.released_at, &a.id).cmp(&(&b.environment, &b.released_at, &b.id)));
+        for r in sorted {
+            table.row(vec![
+                r.environment.clone(),
+                r.released_at.clone(),
+                r.released_by.clone(),
+                r.id.clone(),
+                r.source.commit.chars().take(12).collect(),
+                r.ci.as_ref().map_or("-".to_owned(), |c| c.outcome.clone()),
+            ]);
+        }
+        table.render()
+    });
+    Ok(())
+}
+
+fn history_row(r: &ReleaseRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id, "environment": r.environment, "releasedAt": r.released_at, "releasedBy": r.released_by,
+        "commit": r.source.commit, "contentHash": r.content_hash, "ci": r.ci.as_ref().map(|c| &c.outcome),
+    })
+}
