@@ -1,5 +1,6 @@
-//! Local Spark: managed runtimes, Java checks, the local runner, progress and
-//! run history. The I/O around the core's local plan.
+//! Local Spark: managed runtimes, Java checks, the local runner, progress,
+//! run history, and the whole local-run workflow over them (`workflow`). The
+//! I/O around the core's local plan.
 pub mod connect;
 pub mod history;
 pub mod java;
@@ -7,3 +8,4 @@ pub mod progress;
 pub mod runner;
 pub mod runtime;
 pub mod summary;
+pub mod workflow;

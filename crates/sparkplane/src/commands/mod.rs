@@ -96,10 +96,20 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             let policy = policy_settings(&args.policy, Some(&args.job.job), cli);
             render::run(&job_settings(&args.job, cli), &policy, target, args.out_dir.as_deref(), audit, printer)
         }
-        Command::Run(args) => {
-            let policy = policy_settings(&args.policy, Some(&args.job), cli);
-            run::run(args, &policy, platform_dir, printer)
-        }
+        Command::Run(args) => run::run(
+            &run::RunSettings {
+                job: JobSettings {
+                    path: args.job.clone(),
+                    env: Some(args.env.clone()),
+                    sets: args.sets.clone(),
+                    platform_dir: cli.global.platform_dir.clone(),
+                },
+                follow: args.follow,
+                audit: args.policy_mode == PolicyMode::Audit,
+                policy: policy_settings(&args.policy, Some(&args.job), cli),
+            },
+            printer,
+        ),
         Command::Submit(args) => submit::run(
             &submit::SubmitSettings {
                 job: job_settings(&args.job, cli),

@@ -51,8 +51,9 @@ fn size_text(bytes: u64) -> String {
 }
 
 /// Shows an install's events: on a spinner when stderr is a terminal, as
-/// status lines otherwise; nothing with `-q`.
-struct InstallDisplay<'a> {
+/// status lines otherwise; nothing with `-q`. Also shows the install `run`
+/// starts when the job's runtime is missing.
+pub struct InstallDisplay<'a> {
     printer: &'a Printer,
     bar: Option<ProgressBar>,
     heading: String,
@@ -60,7 +61,8 @@ struct InstallDisplay<'a> {
 }
 
 impl<'a> InstallDisplay<'a> {
-    fn new(printer: &'a Printer, heading: String) -> InstallDisplay<'a> {
+    /// A display whose `heading` is printed once work begins.
+    pub fn new(printer: &'a Printer, heading: String) -> InstallDisplay<'a> {
         InstallDisplay { printer, bar: None, heading, started: false }
     }
 
@@ -98,7 +100,8 @@ impl<'a> InstallDisplay<'a> {
         }
     }
 
-    fn event(&mut self, event: InstallEvent) {
+    /// Shows one event.
+    pub fn event(&mut self, event: InstallEvent) {
         match event {
             InstallEvent::AlreadyInstalled | InstallEvent::Done => {}
             InstallEvent::WaitingForLock => {
@@ -113,25 +116,31 @@ impl<'a> InstallDisplay<'a> {
         }
     }
 
-    fn finish(&mut self) {
+    /// Clears the spinner.
+    pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }
 }
 
-/// Installs the runtime of a Spark line (or version) into `home`, showing
-/// progress; used by `runtime install` and by `run` when the job's line is
-/// missing. Installing an installed line shows nothing and returns it.
-pub fn install_with_progress(home: &Path, spark_version: &str, printer: &Printer) -> Result<Runtime, Failure> {
-    install_and_report(home, spark_version, printer).map(|(runtime, _)| runtime)
+/// The heading of an install of `line` (pyspark `version`) into `dir`.
+pub fn install_heading(line: &str, version: &str, dir: &Path) -> String {
+    format!("installing Spark {line} (pyspark {version}) into {}", dir.display())
 }
 
+/// The line after an install that did work.
+pub fn installed_text(line: &str, version: &str, elapsed: Duration) -> String {
+    format!("installed Spark {line} (pyspark {version}) in {}", elapsed_text(elapsed))
+}
+
+/// Installs the runtime of a Spark line (or version) into `home`, showing
+/// progress; installing an installed line shows nothing and returns it (and
+/// `false`: nothing was installed).
 fn install_and_report(home: &Path, spark_version: &str, printer: &Printer) -> Result<(Runtime, bool), Failure> {
     let line = runtime::line_of(spark_version).map_err(|e| failure(&e))?;
     let version = runtime::pinned_version(line).unwrap_or("?");
-    let heading =
-        format!("installing Spark {line} (pyspark {version}) into {}", runtime::runtime_dir(home, line).display());
+    let heading = install_heading(line, version, &runtime::runtime_dir(home, line));
     let mut display = InstallDisplay::new(printer, heading);
     let mut already = false;
     let started = Instant::now();
@@ -142,7 +151,7 @@ fn install_and_report(home: &Path, spark_version: &str, printer: &Printer) -> Re
     display.finish();
     let installed = result.map_err(|e| failure(&e))?;
     if !already {
-        printer.status(&format!("installed Spark {line} (pyspark {version}) in {}", elapsed_text(started.elapsed())));
+        printer.status(&installed_text(line, version, started.elapsed()));
     }
     Ok((installed, !already))
 }

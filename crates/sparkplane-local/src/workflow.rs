@@ -1,0 +1,473 @@
+//! A whole local run of a resolved job: Java checked, the job's Spark located
+//! (its managed runtime installed when missing), the core's local plan made,
+//! the application started and waited for, its summary read from the event
+//! log, and the run recorded in the local run history before Spark starts and
+//! again when it ends.
+//!
+//! This module owns the order of those steps and what the run record says
+//! about each outcome. It must not resolve, validate or policy-check the job
+//! (the caller hands in a [`ResolvedJob`] that passed its gates), read flags,
+//! or print: what the user should see goes to a [`LocalRunObserver`] as
+//! [`LocalRunEvent`]s, and the caller decides how to show them. Everything it
+//! reads from the environment comes in through [`LocalRunSettings`], so a test
+//! or another front end (`sparkplane ci`) calls it without the binary.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use sparkplane_core::Diagnostic;
+use sparkplane_core::local::{LocalContext, LocalPlan, local_driver_memory, plan_local};
+use sparkplane_core::resolve::ResolvedJob;
+use sparkplane_core::sizing::size_job;
+use sparkplane_core::yaml::FieldPath;
+
+use crate::history::{self, RunRecord, RunState};
+use crate::java::{self, JavaError};
+use crate::progress::Progress;
+use crate::runner::{self, Ended, RunSpec};
+use crate::runtime::{self, Category, InstallEvent, Located, RuntimeError};
+use crate::summary::{self, RunSummary};
+
+/// The SQL runner shipped with sparkplane, written next to the runtimes on each run.
+const SQL_RUNNER: &str = include_str!("run_sql.py");
+
+/// How long Spark gets to stop after a cancel before it is killed.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(30);
+
+/// Everything a local run takes besides the job, in plain terms.
+#[derive(Clone, Debug)]
+pub struct LocalRunSettings {
+    /// The job file as the user named it: recorded in the run history; its
+    /// directory is the application's working directory.
+    pub job_file: PathBuf,
+    /// The environment the job was resolved for (names the job's own overlay
+    /// in the help of a missing application file).
+    pub environment: String,
+    /// Copy the driver's output to stderr while it runs.
+    pub follow: bool,
+    /// SPARKPLANE_HOME: runtimes, run history, event logs.
+    pub home: PathBuf,
+    /// `JAVA_HOME`, looked at before `PATH`.
+    pub java_home: Option<PathBuf>,
+    /// `PATH`, searched for `java`.
+    pub path: Option<OsString>,
+    /// `SPARK_HOME`: a Spark of the user's own, used instead of a managed runtime.
+    pub spark_home: Option<PathBuf>,
+    /// The Python that creates a missing runtime.
+    pub python: OsString,
+    /// Cores of this machine (the plan caps `local[N]` at them).
+    pub machine_cores: u32,
+    /// Set to true to stop the run (Ctrl-C): Spark is asked to stop, and
+    /// killed after [`CANCEL_GRACE`].
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl LocalRunSettings {
+    /// Settings for `job_file` from this process's environment: SPARKPLANE_HOME
+    /// (or its defaults), JAVA_HOME, PATH, SPARK_HOME, SPARKPLANE_PYTHON and
+    /// the machine's cores; a fresh cancel flag.
+    pub fn from_environment(job_file: &Path, environment: &str, follow: bool) -> Result<Self, LocalRunError> {
+        let var = std::env::var_os;
+        Ok(LocalRunSettings {
+            job_file: job_file.to_owned(),
+            environment: environment.to_owned(),
+            follow,
+            home: runtime::default_home()?,
+            java_home: var("JAVA_HOME").map(PathBuf::from),
+            path: var("PATH"),
+            spark_home: var("SPARK_HOME").map(PathBuf::from),
+            python: runtime::default_python(),
+            machine_cores: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
+            cancel: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+/// What a run tells its caller while it goes, in order.
+#[derive(Debug)]
+pub enum LocalRunEvent<'a> {
+    /// Something the user should know that does not stop the run (a Java
+    /// Spark does not officially support, a SPARK_HOME that was ignored).
+    Warning(&'a str),
+    /// The job's runtime is missing and is installed now.
+    InstallStarting {
+        /// The Spark line, e.g. `3.5`.
+        line: &'a str,
+        /// The pyspark release that is installed.
+        version: &'a str,
+        /// Where it goes.
+        dir: &'a Path,
+    },
+    /// A step of that install.
+    Install(InstallEvent),
+    /// The install ended, well or not (a live display stops here).
+    InstallEnded,
+    /// The runtime was installed, in `elapsed` (not sent when another
+    /// sparkplane had installed it meanwhile).
+    Installed {
+        /// The Spark line.
+        line: &'a str,
+        /// The pyspark release.
+        version: &'a str,
+        /// How long the install took.
+        elapsed: Duration,
+    },
+    /// Spark is about to start; the run is recorded as running.
+    Starting {
+        /// The job's name.
+        job: &'a str,
+        /// The run's id in the history.
+        run_id: &'a str,
+        /// `local[N]`.
+        master: &'a str,
+        /// The Spark it runs with: `Spark 3.5.9` or `SPARK_HOME=/opt/spark`.
+        spark: &'a str,
+        /// The Spark UI, `http://127.0.0.1:<port>`.
+        ui_url: &'a str,
+    },
+    /// About once a second while Spark runs: the latest progress (None until
+    /// the UI answers) and the time since the start.
+    Progress {
+        /// What Spark's REST API last said.
+        progress: Option<&'a Progress>,
+        /// Time since spark-submit started.
+        elapsed: Duration,
+    },
+    /// spark-submit has ended (a live display stops here).
+    SparkEnded,
+}
+
+/// Where a run's events go: a terminal display, a log, a test's list.
+pub trait LocalRunObserver {
+    /// Takes one event.
+    fn event(&mut self, event: LocalRunEvent<'_>);
+}
+
+impl<F: FnMut(LocalRunEvent<'_>)> LocalRunObserver for F {
+    fn event(&mut self, event: LocalRunEvent<'_>) {
+        self(event)
+    }
+}
+
+/// How a run that started Spark ended. It has been recorded in the history
+/// already; a failed or cancelled run is an outcome, not an error.
+#[derive(Clone, Debug)]
+pub struct LocalRunOutcome {
+    /// The run as recorded (state, failure, figures, driver and event log).
+    pub record: RunRecord,
+    /// The summary read from the application's event log, when one was found.
+    pub summary: Option<RunSummary>,
+}
+
+impl LocalRunOutcome {
+    /// Whether the application succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.record.state == RunState::Succeeded
+    }
+}
+
+/// Why a run could not be made or started. Each becomes one diagnostic
+/// ([`LocalRunError::diagnostic`]); [`LocalRunError::category`] says whether the
+/// request (exit 2) or the machine (exit 3) is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalRunError {
+    /// The job's Spark line is not supported, or its runtime cannot be found, installed or used.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// No Java, or one that cannot run the job's Spark line.
+    #[error(transparent)]
+    Java(#[from] JavaError),
+    /// The job cannot run on this machine as written (the local plan refused
+    /// it, or its application file is not here).
+    #[error("{}", .0.message)]
+    Invalid(Diagnostic),
+    /// This machine failed the run: no free port, an unwritable home,
+    /// spark-submit that would not start.
+    #[error("{}", .0.message)]
+    Machine(Diagnostic),
+}
+
+impl LocalRunError {
+    /// Whether the request (`Usage`) or the machine (`Environment`) is at fault.
+    pub fn category(&self) -> Category {
+        match self {
+            LocalRunError::Runtime(e) => e.category(),
+            LocalRunError::Java(e) => e.category(),
+            LocalRunError::Invalid(_) => Category::Usage,
+            LocalRunError::Machine(_) => Category::Environment,
+        }
+    }
+
+    /// The error as the user sees it.
+    pub fn diagnostic(&self) -> Diagnostic {
+        match self {
+            LocalRunError::Runtime(e) => Diagnostic::error(e.code(), "", e.to_string()),
+            LocalRunError::Java(e) => Diagnostic::error(e.code(), "", e.to_string()),
+            LocalRunError::Invalid(d) | LocalRunError::Machine(d) => d.clone(),
+        }
+    }
+}
+
+fn machine(code: &'static str, message: String, help: &str) -> LocalRunError {
+    LocalRunError::Machine(Diagnostic::error(code, "", message).with_help(help.to_owned()))
+}
+
+fn free_port() -> Result<u16, LocalRunError> {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| {
+        machine("no-port", format!("no free local port for the Spark UI: {e}"), "check the machine's network settings")
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
+fn unwritable(path: &Path, err: &std::io::Error) -> LocalRunError {
+    machine("home", format!("cannot write {}: {err}", path.display()), "check SPARKPLANE_HOME is writable")
+}
+
+/// Installs the runtime of `spark_version`, telling `observer` how it goes.
+fn install(
+    settings: &LocalRunSettings,
+    spark_version: &str,
+    observer: &mut dyn LocalRunObserver,
+) -> Result<(), LocalRunError> {
+    let line = runtime::line_of(spark_version)?;
+    let version = runtime::pinned_version(line).unwrap_or("?");
+    let dir = runtime::runtime_dir(&settings.home, line);
+    observer.event(LocalRunEvent::InstallStarting { line, version, dir: &dir });
+    let started = Instant::now();
+    let mut already = false;
+    let result = runtime::install(&settings.home, spark_version, &settings.python, &mut |event| {
+        already |= event == InstallEvent::AlreadyInstalled;
+        observer.event(LocalRunEvent::Install(event));
+    });
+    observer.event(LocalRunEvent::InstallEnded);
+    result?;
+    if !already {
+        observer.event(LocalRunEvent::Installed { line, version, elapsed: started.elapsed() });
+    }
+    Ok(())
+}
+
+/// The Spark the job runs with, its managed runtime installed first when missing.
+fn locate(
+    settings: &LocalRunSettings,
+    spark_version: &str,
+    observer: &mut dyn LocalRunObserver,
+) -> Result<Located, LocalRunError> {
+    let spark_home = settings.spark_home.as_deref();
+    match runtime::locate(&settings.home, spark_version, spark_home) {
+        Ok(located) => Ok(located),
+        Err(RuntimeError::NotInstalled { .. }) => {
+            install(settings, spark_version, observer)?;
+            Ok(runtime::locate(&settings.home, spark_version, spark_home)?)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The state and failure a record gets from how spark-submit ended.
+fn settle(record: &mut RunRecord, ended: Ended, driver_log: &Path, summary: Option<&RunSummary>) {
+    match ended {
+        Ended::Exited(0) => record.state = RunState::Succeeded,
+        Ended::Exited(code) => {
+            record.state = RunState::Failed;
+            record.exit_code = Some(code);
+        }
+        Ended::Cancelled => record.state = RunState::Cancelled,
+        Ended::Killed => record.state = RunState::Failed,
+    }
+    if record.state == RunState::Failed {
+        let log_text = std::fs::read_to_string(driver_log).unwrap_or_default();
+        record.failure = runner::failure_from_driver_log(&log_text)
+            .or_else(|| summary.and_then(|s| s.failure.clone()))
+            .or_else(|| Some(format!("spark-submit exited with {ended:?}; see {}", driver_log.display())));
+    }
+    if record.state == RunState::Cancelled {
+        record.failure = Some("cancelled by the user (Ctrl-C); Spark was stopped".into());
+    }
+}
+
+/// Runs `job` on this machine and records the run.
+///
+/// Returns the outcome once Spark has ended, whatever its state (a failed
+/// application is an outcome); an error means the run could not be made or
+/// started, and only a run that got as far as recording itself (spark-submit
+/// that would not start) leaves a record, as `not-started`.
+pub fn run_local(
+    job: &ResolvedJob,
+    settings: &LocalRunSettings,
+    observer: &mut dyn LocalRunObserver,
+) -> Result<LocalRunOutcome, LocalRunError> {
+    let home = &settings.home;
+    let sized = size_job(&job.job.spec);
+    let spark_version = job.job.spec.spark_version.clone().unwrap_or_default();
+    let line = runtime::line_of(&spark_version)?;
+
+    // Java first: without it nothing else matters, and the message says what to install.
+    let java = java::check_java(line, settings.java_home.as_deref(), settings.path.as_deref())?;
+    if let Some(warning) = &java.warning {
+        observer.event(LocalRunEvent::Warning(warning));
+    }
+    let located = locate(settings, &spark_version, observer)?;
+    for warning in &located.warnings {
+        observer.event(LocalRunEvent::Warning(warning));
+    }
+
+    let started = history::now_ms();
+    let run_id = history::new_run_id(job.name(), started);
+    let run_dir = history::run_dir(home, &run_id);
+    let event_dir = home.join("history");
+    let lib_dir = home.join("lib");
+    // The run's own directory is made by its first record, once the plan holds: a run refused
+    // before that leaves no empty directory for `runs list` to warn about.
+    for dir in [&event_dir, &lib_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            machine("home", format!("cannot create {}: {e}", dir.display()), "check SPARKPLANE_HOME is writable")
+        })?;
+    }
+    let sql_runner = lib_dir.join("run_sql.py");
+    std::fs::write(&sql_runner, SQL_RUNNER).map_err(|e| unwritable(&sql_runner, &e))?;
+    let job_file = &settings.job_file;
+    let job_dir = absolute(job_file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
+    let ui_port = free_port()?;
+    let ctx = LocalContext {
+        machine_cores: settings.machine_cores,
+        ui_port,
+        event_log_dir: event_dir.display().to_string(),
+        job_dir: job_dir.display().to_string(),
+        run_id: run_id.clone(),
+        sql_runner: sql_runner.display().to_string(),
+    };
+    let plan: LocalPlan = plan_local(job, &sized, &ctx).map_err(LocalRunError::Invalid)?;
+    if let Some(file) = &plan.local_file
+        && !Path::new(file).is_file()
+    {
+        let env_file = job_file.with_file_name(format!(
+            "{}.{}.yaml",
+            job_file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default(),
+            settings.environment
+        ));
+        return Err(LocalRunError::Invalid(
+            Diagnostic::error(
+                "missing-application",
+                "spec.mainApplicationFile",
+                format!("the application file {file} does not exist on this machine"),
+            )
+            .with_span(job.span_of(&FieldPath::root().key("spec").key("mainApplicationFile")))
+            .with_help(format!(
+                "point spec.mainApplicationFile at a local file (relative to the job) in {}",
+                env_file.display()
+            )),
+        ));
+    }
+
+    let driver_log = run_dir.join("driver.log");
+    let ui_url = format!("http://127.0.0.1:{ui_port}");
+    let mut record = RunRecord {
+        run_id: run_id.clone(),
+        job: job.name().to_owned(),
+        job_file: job_file.display().to_string(),
+        spec_hash: job.short_hash(),
+        environment: job.environment.clone(),
+        preset: job.preset.clone(),
+        spark_version: Some(match &located.source {
+            runtime::Source::Managed { version, .. } => version.clone(),
+            runtime::Source::User { .. } => spark_version.clone(),
+        }),
+        master: plan.master.clone(),
+        state: RunState::Running,
+        started_ms: started,
+        ended_ms: None,
+        pid: None,
+        exit_code: None,
+        failure: None,
+        app_id: None,
+        ui_url: Some(ui_url.clone()),
+        driver_log: driver_log.display().to_string(),
+        event_log: None,
+        summary: None,
+    };
+    let save = |record: &RunRecord| {
+        history::write(home, record)
+            .map_err(|e| machine("history", format!("cannot record the run: {e}"), "check SPARKPLANE_HOME is writable"))
+    };
+    save(&record)?;
+
+    let mut env = vec![("SPARK_HOME".to_owned(), located.spark_home.display().to_string())];
+    if let Some(python) = &located.python {
+        env.push(("PYSPARK_PYTHON".into(), python.display().to_string()));
+        env.push(("PYSPARK_DRIVER_PYTHON".into(), python.display().to_string()));
+    }
+    if let Some(parent) = java.java.parent().and_then(Path::parent) {
+        env.push(("JAVA_HOME".into(), parent.display().to_string()));
+    }
+    let spec = RunSpec {
+        spark_submit: located.spark_submit.clone(),
+        args: plan.args.clone(),
+        env,
+        driver_log: driver_log.clone(),
+        follow: settings.follow,
+        ui_port,
+        grace: CANCEL_GRACE,
+        cwd: job_dir.clone(),
+    };
+    let spark = match &located.source {
+        runtime::Source::Managed { version, .. } => format!("Spark {version}"),
+        runtime::Source::User { .. } => format!("SPARK_HOME={}", located.spark_home.display()),
+    };
+    observer.event(LocalRunEvent::Starting {
+        job: job.name(),
+        run_id: &run_id,
+        master: &plan.master,
+        spark: &spark,
+        ui_url: &ui_url,
+    });
+    let mut pid_record = record.clone();
+    let end = runner::run(
+        &spec,
+        &settings.cancel,
+        &mut |pid| {
+            pid_record.pid = Some(pid);
+            let _ = history::write(home, &pid_record);
+        },
+        &mut |progress, elapsed| observer.event(LocalRunEvent::Progress { progress, elapsed }),
+    );
+    observer.event(LocalRunEvent::SparkEnded);
+    let end = match end {
+        Ok(end) => end,
+        Err(err) => {
+            record.state = RunState::NotStarted;
+            record.ended_ms = Some(history::now_ms());
+            record.failure = Some(format!("spark-submit could not be started: {err}"));
+            save(&record)?;
+            return Err(machine(
+                "spark-submit",
+                format!("{} could not be started: {err}", located.spark_submit.display()),
+                "reinstall the runtime: sparkplane runtime remove <line> && sparkplane runtime install <line>",
+            ));
+        }
+    };
+
+    record.pid = None;
+    record.ended_ms = Some(history::now_ms());
+    record.app_id = end.app_id.clone();
+    record.ui_url = None;
+    let memory = local_driver_memory(&sized, plan.slots);
+    let app_summary = summary::summarize_run(&event_dir, end.app_id.as_deref(), memory.mib());
+    if let Some(s) = &app_summary {
+        record.event_log = s.event_log.clone();
+        if let Some(version) = &s.spark_version {
+            record.spark_version = Some(version.clone());
+        }
+        record.app_id = record.app_id.clone().or_else(|| s.app_id.clone());
+        record.summary = Some(s.figures.clone());
+    }
+    settle(&mut record, end.ended, &driver_log, app_summary.as_ref());
+    save(&record)?;
+    Ok(LocalRunOutcome { record, summary: app_summary })
+}
