@@ -224,13 +224,14 @@ pub fn read_approvals(dir: &Path) -> Result<Vec<Approval>, Failure> {
     Ok(approvals)
 }
 
-/// Milliseconds since the epoch at 00:00 UTC on the first of `now_ms`'s month.
+/// Milliseconds since the epoch at 00:00 UTC on the first of `now_ms`'s month,
+/// and the window's words (`since 2026-11-01`). The calendar is jiff's.
 fn month_start_ms(now_ms: u64) -> (u64, String) {
-    let stamp = sparkplane_local::history::rfc3339(now_ms);
-    let day: u64 = stamp.get(8..10).and_then(|d| d.parse().ok()).unwrap_or(1);
-    let secs = now_ms / 1000;
-    let start = (secs - secs % 86_400).saturating_sub((day.saturating_sub(1)) * 86_400) * 1000;
-    (start, format!("since {}", stamp.get(..8).map(|m| format!("{m}01")).unwrap_or_default()))
+    use k8s_openapi::jiff::{Timestamp, tz::TimeZone};
+    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(i64::MAX)).unwrap_or(Timestamp::MAX);
+    let first = now.to_zoned(TimeZone::UTC).date().first_of_month();
+    let start = first.to_zoned(TimeZone::UTC).map(|z| z.timestamp().as_millisecond()).unwrap_or_default();
+    (u64::try_from(start).unwrap_or_default(), format!("since {first}"))
 }
 
 /// The tenant's spend this month against its budget, from the cost ledger;
@@ -562,4 +563,19 @@ pub fn export_gatekeeper(env: Option<&str>, settings: &PolicySettings, printer: 
 /// The job's resolution for `approve`, shared with `check` (the same resolve the gate sees).
 pub fn resolve_for_approval(settings: &JobSettings) -> Result<ResolvedJob, Failure> {
     crate::workspace::resolve_job(settings, ValidationTarget::Cluster)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::month_start_ms;
+
+    #[test]
+    fn the_budget_month_starts_at_midnight_utc_on_the_first() {
+        // 2026-02-28T23:59:59.999Z, the last instant of a short month.
+        assert_eq!(month_start_ms(1_772_323_199_999), (1_769_904_000_000, "since 2026-02-01".to_owned()));
+        // 2028-02-29T12:00:00Z, a leap day.
+        assert_eq!(month_start_ms(1_835_438_400_000), (1_832_976_000_000, "since 2028-02-01".to_owned()));
+        // The first instant of a month is its own start.
+        assert_eq!(month_start_ms(1_769_904_000_000), (1_769_904_000_000, "since 2026-02-01".to_owned()));
+    }
 }
