@@ -139,6 +139,10 @@ pub struct SparkJobSpec {
     /// Data-quality gates run on the job's outputs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quality_gates: Vec<QualityGate>,
+    /// What `sparkplane ci` runs besides validation, policies and fit: the
+    /// job's unit tests, its SQL files with the tables they read, a local run on sample data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiSpec>,
 }
 
 /// Observed state of a SparkJob, written by the operator (`sparkplane
@@ -758,6 +762,41 @@ pub struct Slo {
     /// Share of runs that must succeed, e.g. 0.99.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success_rate: Option<f64>,
+}
+
+/// What `sparkplane ci` runs for a job beyond validation, policies and fit.
+/// Paths are relative to the job file.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CiSpec {
+    /// The job's unit tests: a program and its arguments (no shell), run in
+    /// the job file's directory; a non-zero exit fails the check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_command: Vec<String>,
+    /// The environment whose overlay points the job's inputs at sample data
+    /// (usually `local`): `ci` runs the job on this machine in it, with its
+    /// quality gates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_environment: Option<String>,
+    /// Spark SQL files to check besides a SQL job's main file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sql_files: Vec<String>,
+    /// Tables the SQL reads, with their columns: references to other tables
+    /// or to columns they lack fail the SQL check.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, CiTable>,
+}
+
+/// A table the job's SQL reads.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CiTable {
+    /// Column name to Spark SQL type (e.g. `string`, `bigint`, `double`, `date`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
+    /// A data-quality spec whose `schema` check lists the columns (relative to the job file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_quality: Option<String>,
 }
 
 /// A data-quality gate on the job's outputs.

@@ -3,7 +3,7 @@
 //! --junit`) as a test suite.
 //!
 //! Owns: the XML shape (one `testsuite` of `testcase`s, each passed, passed
-//! with output in `system-out`, or failed with a `failure`) and the suite's
+//! with output in `system-out`, skipped with why, or failed with a `failure`) and the suite's
 //! counts; escaping is `crate::markup`'s. Callers say what each case is; they never write XML.
 //! Must not: decide what passes or fails, or do I/O.
 
@@ -36,6 +36,8 @@ pub enum CaseResult {
     Passed,
     /// Passed (or only warned), with text for `system-out`.
     Output(String),
+    /// Not run, with why: counted in the suite's `skipped`.
+    Skipped(String),
     /// Failed: counted in the suite's `failures`.
     Failure {
         /// The failure's `type`.
@@ -57,11 +59,12 @@ impl TestSuite {
     /// The suite as a JUnit XML document. Never fails: every text is escaped.
     pub fn to_xml(&self) -> String {
         let failures = self.cases.iter().filter(|c| matches!(c.result, CaseResult::Failure { .. })).count();
+        let skipped = self.cases.iter().filter(|c| matches!(c.result, CaseResult::Skipped(_))).count();
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
+            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
             attribute(&self.name),
             self.cases.len()
         );
@@ -74,6 +77,9 @@ impl TestSuite {
             );
             match &case.result {
                 CaseResult::Passed => out.push_str("/>\n"),
+                CaseResult::Skipped(why) => {
+                    let _ = writeln!(out, ">\n    <skipped message=\"{}\"/>\n  </testcase>", attribute(why));
+                }
                 CaseResult::Output(output) => {
                     let _ = writeln!(out, ">\n    <system-out>{}</system-out>\n  </testcase>", text(output));
                 }
@@ -108,6 +114,7 @@ mod tests {
             cases: vec![
                 case("quiet", CaseResult::Passed),
                 case("said", CaseResult::Output("warn: a & b".into())),
+                case("later", CaseResult::Skipped("no <tests>".into())),
                 case(
                     "broke",
                     CaseResult::Failure {
@@ -121,10 +128,11 @@ mod tests {
         assert_eq!(
             suite.to_xml(),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <testsuite name=\"suite&lt;1&gt;\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"0\">\n  \
+             <testsuite name=\"suite&lt;1&gt;\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\">\n  \
              <testcase classname=\"sparkplane.test\" name=\"quiet\"/>\n  \
              <testcase classname=\"sparkplane.test\" name=\"said\">\n    \
              <system-out>warn: a &amp; b</system-out>\n  </testcase>\n  \
+             <testcase classname=\"sparkplane.test\" name=\"later\">\n    <skipped message=\"no &lt;tests&gt;\"/>\n  </testcase>\n  \
              <testcase classname=\"sparkplane.test\" name=\"broke\">\n    \
              <failure type=\"deny\" message=\"&quot;x&quot;\">line\u{FFFD}\nfix: y</failure>\n  </testcase>\n\
              </testsuite>\n"

@@ -4,7 +4,10 @@
 //! typed data that the CLI (and later the operator) wires up.
 
 pub mod cdevents;
+pub mod ci;
+pub mod ci_output;
 pub mod ci_report;
+pub mod ci_sql;
 pub mod release;
 pub mod release_record;
 pub mod release_verify;

@@ -1,5 +1,6 @@
-//! The History Server's web page at `/`: the application list, searchable,
-//! with outcome, duration, team and cost, each application linking its
+//! The History Server's web page at `/`: the application list, searchable
+//! (as you type, or from `/?q=TEXT`, so a search can be linked), with
+//! outcome, duration, team and cost, each application linking its
 //! `analyze --html` report at `/report/{app}[/{attempt}]`.
 //!
 //! Owns: the page's HTML (self-contained: inline CSS and a few lines of
@@ -84,10 +85,13 @@ pub fn index_page(entries: &[Entry]) -> String {
     html.push_str(
         "</tbody></table><script>\
          const box=document.getElementById('search');\
-         box.addEventListener('input',()=>{const q=box.value.toLowerCase();let n=0;\
+         function filter(){const q=box.value.toLowerCase();let n=0;\
          for(const row of document.querySelectorAll('#apps tbody tr')){\
          const show=row.textContent.toLowerCase().includes(q);row.hidden=!show;if(show)n++;}\
-         document.getElementById('count').textContent=n+' applications';});\
+         document.getElementById('count').textContent=n+' applications';}\
+         box.addEventListener('input',filter);\
+         const given=new URLSearchParams(location.search).get('q');\
+         if(given){box.value=given;filter();}\
          </script></body></html>",
     );
     html

@@ -1,0 +1,149 @@
+//! The page at `/` as a browser shows it: sparkplane's History Server is
+//! started over Spark's test logs in team folders, and headless Chromium
+//! (`need_chromium` in scripts/common.sh installs it; without it this test
+//! fails and says so) loads the page, runs its script and dumps the DOM: every
+//! application is a row with team, outcome, duration and cost and a link to
+//! its report; `?q=` filters the rows in the browser; the linked report
+//! renders. The server binds 127.0.0.1 on a free port and stops with the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sparkplane_eventlog::LogSource;
+use sparkplane_history::Index;
+
+/// The Chromium binary: `SPARKPLANE_CHROMIUM`, else Debian's `/usr/bin/chromium`.
+fn chromium() -> PathBuf {
+    let path =
+        std::env::var_os("SPARKPLANE_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "this test opens the page in headless Chromium, and {} is missing: run scripts/test.sh, which installs it \
+         (Debian: apt-get install chromium), or set SPARKPLANE_CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+/// The DOM of `url` after its scripts ran, from headless Chromium (fresh profile, no other network).
+fn dump_dom(url: &str) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    let started = Instant::now();
+    while child.try_wait().expect("chromium can be waited on").is_none() {
+        if started.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            panic!("headless chromium did not finish within 90 s on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out: Output = child.wait_with_output().expect("chromium's output");
+    assert!(out.status.success(), "chromium failed on {url}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The rows of the application table, each as its cells' text, and whether it is hidden.
+fn rows(dom: &str) -> Vec<(Vec<String>, bool)> {
+    let body = dom.split("<tbody>").nth(1).and_then(|b| b.split("</tbody>").next()).unwrap_or_default();
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            let hidden = row.split('>').next().is_some_and(|open| open.contains("hidden"));
+            let cells = row
+                .split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let inner = cell.split_once('>').map_or("", |(_, rest)| rest);
+                    let inner = inner.split("</td>").next().unwrap_or_default();
+                    // Text without tags (the report cell is a link).
+                    let mut text = String::new();
+                    let mut in_tag = false;
+                    for c in inner.chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => text.push(c),
+                            _ => {}
+                        }
+                    }
+                    text
+                })
+                .collect();
+            (cells, hidden)
+        })
+        .collect()
+}
+
+#[test]
+fn chromium_shows_the_searchable_list_and_opens_a_report() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spark-history/spark-events");
+    let root = tempfile::tempdir().expect("temp dir");
+    for (team, log) in
+        [("team-a", "local-1422981780767"), ("team-b", "app-20161116163331-0000"), ("team-b", "local-1430917381534")]
+    {
+        std::fs::create_dir_all(root.path().join(team)).expect("mkdir");
+        std::fs::copy(data.join(log), root.path().join(team).join(log)).expect("copy");
+    }
+    let index = Index::new(LogSource::Local(root.path().to_path_buf()), 16 << 20);
+    index.refresh().expect("lists");
+    let addr = "127.0.0.1:0".parse().expect("address");
+    let server = sparkplane_history::serve(addr, Arc::new(index), Duration::from_secs(3600)).expect("listens");
+    let base = format!("http://{}", server.addr());
+
+    let dom = dump_dom(&format!("{base}/"));
+    assert!(dom.contains("<p id=\"count\">3 applications</p>"), "{dom}");
+    let shown = rows(&dom);
+    // Application, name, team, outcome, started, duration, cost, report — newest first.
+    let summary: Vec<(String, String, String, String)> =
+        shown.iter().map(|(c, _)| (c[0].clone(), c[2].clone(), c[3].clone(), c[5].clone())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("app-20161116163331-0000".into(), "team-b".into(), "succeeded".into(), "10s".into()),
+            ("local-1430917381534".into(), "team-b".into(), "succeeded".into(), "10s".into()),
+            ("local-1422981780767".into(), "team-a".into(), "failed".into(), "9s".into()),
+        ],
+        "{dom}"
+    );
+    assert!(shown.iter().all(|(cells, hidden)| !hidden && cells[6].parse::<f64>().is_ok()), "{shown:?}");
+    for (id, _, _, _) in &summary {
+        let link = format!("href=\"/report/{}\"", id.replace('-', "%2D"));
+        assert!(dom.contains(&link), "{link} missing: {dom}");
+    }
+
+    // The search box, filled from `?q=`, hides what does not match.
+    let dom = dump_dom(&format!("{base}/?q=team-b"));
+    assert!(dom.contains("<p id=\"count\">2 applications</p>"), "{dom}");
+    let visible: Vec<String> =
+        rows(&dom).into_iter().filter(|(_, hidden)| !hidden).map(|(c, _)| c[0].clone()).collect();
+    assert_eq!(visible, ["app-20161116163331-0000", "local-1430917381534"]);
+    let dom = dump_dom(&format!("{base}/?q=failed"));
+    assert!(dom.contains("<p id=\"count\">1 applications</p>"), "{dom}");
+    let visible: Vec<String> = rows(&dom).into_iter().filter(|(_, hidden)| !hidden).map(|(c, _)| c[0].clone()).collect();
+    assert_eq!(visible, ["local-1422981780767"], "its last job failed");
+
+    // The linked report renders in the browser.
+    let report = dump_dom(&format!("{base}/report/local%2D1430917381534"));
+    assert!(report.contains("sparkplane report") && report.contains("local-1430917381534"), "{report}");
+    assert!(report.contains("<svg"), "the report's charts are drawn: {report}");
+    server.stop();
+}
