@@ -80,6 +80,9 @@ pub enum Command {
     Size(SizeArgs),
     /// Check that a job's pods fit node shapes and a namespace quota.
     Fit(FitArgs),
+    /// Run every check of a job for CI and report them as one JUnit and one SARIF file: validation per environment,
+    /// Spark SQL, policies, fit, the job's unit tests and a local run on sample data.
+    Ci(CiArgs),
     /// Render a job to Kubernetes objects.
     Render(RenderArgs),
     /// Run a job on this machine on an embedded Spark, with live progress and a summary.
@@ -240,6 +243,53 @@ pub struct FitArgs {
     /// A ResourceQuota (as `kubectl get resourcequota NAME -o yaml` prints it).
     #[arg(long, value_name = "FILE")]
     pub quota: Option<PathBuf>,
+}
+
+/// `ci`.
+#[derive(Args, Debug)]
+pub struct CiArgs {
+    /// The SparkJob file.
+    #[arg(value_name = "JOB")]
+    pub job: PathBuf,
+    /// An environment to check (repeatable); default: every environment of the platform and the job's own overlays.
+    #[arg(short, long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Override a field in every environment (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Write the checks as a JUnit XML test suite, one test case per check.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the findings as a SARIF 2.1.0 log (for code scanning), each at its file:line:col.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Write the JSON report (what `release --ci-report` reads).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// What to print: the checks as text, or the JSON report.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CiFormat,
+    /// Node shapes for the fit check (a NodePools file or `kubectl get nodes -o yaml`); without, fit is skipped.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
+    /// A ResourceQuota for the fit check; default: the quota of the job's tenant (--tenant/--tenants).
+    #[arg(long, value_name = "FILE", requires = "nodes")]
+    pub quota: Option<PathBuf>,
+    /// Skip the local run on sample data even when the job declares spec.ci.sampleEnvironment.
+    #[arg(long)]
+    pub no_local_run: bool,
+    /// What the policy gate reads besides the job.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// What `ci` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CiFormat {
+    /// One line per check, its findings under it.
+    Text,
+    /// The JSON report.
+    Json,
 }
 
 /// Render targets.
@@ -467,6 +517,9 @@ pub struct ReleasesArgs {
     /// The release store (default: releases/ next to the job file, or ./releases for a name).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+    /// Instead of the list: the fields that differ between two releases' resolved specs (ids from the list).
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub diff: Option<Vec<String>>,
 }
 
 /// `approve`.
@@ -736,6 +789,30 @@ pub enum ObserveCommand {
         #[arg(long, value_name = "NAME", requires = "bundle")]
         release: Option<String>,
     },
+    /// An Alertmanager configuration that routes each team's alerts (by their `team` label) to the receivers its
+    /// Tenant file declares under spec.alerting, by severity, grouped per application, with inhibition; teams
+    /// without receivers go to the platform route. Secrets become files Alertmanager reads, never values.
+    Alertmanager(AlertmanagerArgs),
+}
+
+/// `observe alertmanager`.
+#[derive(Args, Debug)]
+pub struct AlertmanagerArgs {
+    /// A directory of Tenant files.
+    #[arg(long, value_name = "DIR")]
+    pub tenants: PathBuf,
+    /// Name of the platform's default receiver (what no team route takes).
+    #[arg(long, value_name = "NAME", default_value = "platform")]
+    pub platform_receiver: String,
+    /// A webhook the platform receiver sends to (without it, alerts reaching it are dropped).
+    #[arg(long, value_name = "URL")]
+    pub platform_webhook: Option<String>,
+    /// The SMTP relay for email receivers (host:port).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub smtp_smarthost: Option<String>,
+    /// The sender address of alert emails.
+    #[arg(long, value_name = "ADDRESS", requires = "smtp_smarthost")]
+    pub smtp_from: Option<String>,
 }
 
 /// `exporter`.

@@ -49,7 +49,7 @@ pub fn read_pools(path: &Path) -> Result<Vec<NodePool>, Failure> {
     }
 }
 
-fn read_quota(path: &Path) -> Result<ResourceQuota, Failure> {
+pub(crate) fn read_quota(path: &Path) -> Result<ResourceQuota, Failure> {
     let doc = read_yaml(path)?;
     if doc.get(&FieldPath::parse("kind").unwrap_or_default()).and_then(Node::as_str) != Some("ResourceQuota") {
         return Err(Failure::Invalid(

@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod analyze;
 pub mod approve;
+pub mod ci;
 pub mod cluster;
 pub mod cost;
 pub mod crd;
@@ -86,6 +87,38 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Validate(args) => resolve::validate(&job_settings(&args.job, cli), args.cluster, printer),
         Command::Size(args) => size::run(args, printer),
         Command::Fit(args) => fit::run(&job_settings(&args.job, cli), &args.nodes, args.quota.as_deref(), printer),
+        Command::Ci(args) => {
+            let policy = policy_settings(&args.policy, Some(&args.job), cli);
+            let run = (!args.no_local_run).then(|| run::RunSettings {
+                job: JobSettings {
+                    path: args.job.clone(),
+                    env: None,
+                    sets: args.sets.clone(),
+                    platform_dir: cli.global.platform_dir.clone(),
+                },
+                follow: false,
+                audit: false,
+                policy: policy.clone(),
+            });
+            ci::run(
+                &ci::CiSettings {
+                    job: args.job.clone(),
+                    environments: args.envs.clone(),
+                    sets: args.sets.clone(),
+                    platform_dir: cli.global.platform_dir.clone(),
+                    junit: args.junit.clone(),
+                    sarif: args.sarif.clone(),
+                    report: args.report.clone(),
+                    json: args.format == crate::cli::CiFormat::Json
+                        || cli.global.output == crate::cli::OutputFormat::Json,
+                    nodes: args.nodes.clone(),
+                    quota: args.quota.clone(),
+                    policy,
+                    run,
+                },
+                printer,
+            )
+        }
         Command::Render(args) => {
             let target = match args.target {
                 TargetArg::Native => Target::Native,

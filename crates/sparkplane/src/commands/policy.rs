@@ -140,7 +140,11 @@ fn load_rego(files: &[RegoFile]) -> Result<Option<RegoPolicies>, Failure> {
 /// whose namespace is the job's; when the job names no namespace, the one
 /// tenant of the job's team. A `--tenants` directory without the job's
 /// tenant is an error (exit 2): its quota and budget would go unchecked.
-fn find_tenant(job: &ResolvedJob, settings: &PolicySettings, printer: &Printer) -> Result<Option<Tenant>, Failure> {
+pub(crate) fn find_tenant(
+    job: &ResolvedJob,
+    settings: &PolicySettings,
+    printer: &Printer,
+) -> Result<Option<Tenant>, Failure> {
     if let Some(path) = &settings.tenant {
         let loaded = super::tenant::read_tenant(path)?;
         printer.warnings(&loaded.warnings);
