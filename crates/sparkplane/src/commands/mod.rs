@@ -36,6 +36,8 @@ pub mod tenant;
 pub mod tune;
 
 use clap::CommandFactory;
+use sparkplane_api::job::AppType;
+use sparkplane_core::recommend::Workload;
 use sparkplane_core::render::Target;
 
 use crate::cli::HistoryCommand;
@@ -43,6 +45,7 @@ use crate::cli::{
     Cli, ClusterArgs, Command, DqCommand, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs,
     PolicyCommand, PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
+use crate::cli::{LanguageArg, WorkloadArg};
 use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
@@ -85,7 +88,28 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
     match &cli.command {
         Command::Resolve(args) => resolve::resolve(&job_settings(&args.job, cli), args.explain, printer),
         Command::Validate(args) => resolve::validate(&job_settings(&args.job, cli), args.cluster, printer),
-        Command::Size(args) => size::run(args, printer),
+        Command::Size(args) => size::run(
+            &size::SizeSettings {
+                input_size: args.input_size.clone(),
+                workload: match args.workload {
+                    WorkloadArg::Etl => Workload::Etl,
+                    WorkloadArg::Ml => Workload::Ml,
+                    WorkloadArg::Streaming => Workload::Streaming,
+                    WorkloadArg::Interactive => Workload::Interactive,
+                },
+                deadline: args.deadline.clone(),
+                app_type: match args.language {
+                    LanguageArg::Python => AppType::Python,
+                    LanguageArg::Scala => AppType::Scala,
+                    LanguageArg::Java => AppType::Java,
+                    LanguageArg::R => AppType::R,
+                    LanguageArg::Sql => AppType::Sql,
+                },
+                nodes: args.nodes.clone(),
+                write: args.write.clone(),
+            },
+            printer,
+        ),
         Command::Fit(args) => fit::run(&job_settings(&args.job, cli), &args.nodes, args.quota.as_deref(), printer),
         Command::Ci(args) => {
             let policy = policy_settings(&args.policy, Some(&args.job), cli);

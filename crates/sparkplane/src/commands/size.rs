@@ -8,13 +8,30 @@ use sparkplane_core::fit::general_pool;
 use sparkplane_core::recommend::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_core::yaml::patch_yaml;
 
-use crate::cli::{LanguageArg, SizeArgs, WorkloadArg};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_source;
 
-/// Plain settings of `size`.
-struct SizeSettings {
+/// What `size` is asked, in plain terms (the flags as given; read here so
+/// each problem names its flag).
+#[derive(Clone, Debug)]
+pub struct SizeSettings {
+    /// `--input-size`, as written (e.g. `500GB`).
+    pub input_size: String,
+    /// `--workload`.
+    pub workload: Workload,
+    /// `--deadline`, as written (e.g. `30m`).
+    pub deadline: Option<String>,
+    /// `--language`.
+    pub app_type: AppType,
+    /// `--nodes`: a node-pools file whose general pool the recommendation stays within.
+    pub nodes: Option<std::path::PathBuf>,
+    /// `--write`: the job file to patch.
+    pub write: Option<std::path::PathBuf>,
+}
+
+/// The request `size` makes of the core, read from its settings.
+struct SizePlan {
     request: SizeRequest,
     /// The pool the recommendation was kept within, and the room a pod has on its nodes.
     pool: Option<(String, NodeLimit)>,
@@ -34,8 +51,8 @@ fn node_limit(path: &std::path::Path) -> Result<(String, NodeLimit), Failure> {
     }
 }
 
-impl SizeSettings {
-    fn resolve(args: &SizeArgs) -> Result<SizeSettings, Failure> {
+impl SizePlan {
+    fn resolve(args: &SizeSettings) -> Result<SizePlan, Failure> {
         let mut problems = sparkplane_core::Diagnostics::new();
         let input_bytes = parse_data_size(&args.input_size).unwrap_or_else(|why| {
             problems
@@ -52,29 +69,16 @@ impl SizeSettings {
         if problems.has_errors() {
             return Err(problems.into());
         }
-        let workload = match args.workload {
-            WorkloadArg::Etl => Workload::Etl,
-            WorkloadArg::Ml => Workload::Ml,
-            WorkloadArg::Streaming => Workload::Streaming,
-            WorkloadArg::Interactive => Workload::Interactive,
-        };
-        let app_type = match args.language {
-            LanguageArg::Python => AppType::Python,
-            LanguageArg::Scala => AppType::Scala,
-            LanguageArg::Java => AppType::Java,
-            LanguageArg::R => AppType::R,
-            LanguageArg::Sql => AppType::Sql,
-        };
-        let mut request = SizeRequest::new(input_bytes, workload);
+        let mut request = SizeRequest::new(input_bytes, args.workload);
         request.deadline = deadline;
-        request.app_type = app_type;
+        request.app_type = args.app_type;
         let mut pool = None;
         if let Some(path) = &args.nodes {
             let (name, room) = node_limit(path)?;
             request.node = Some(room);
             pool = Some((name, room));
         }
-        Ok(SizeSettings { request, pool })
+        Ok(SizePlan { request, pool })
     }
 }
 
@@ -114,11 +118,11 @@ fn table(rec: &Recommendation, pool: Option<&(String, NodeLimit)>) -> String {
 }
 
 /// Runs `size`.
-pub fn run(args: &SizeArgs, printer: &Printer) -> CommandResult {
-    let settings = SizeSettings::resolve(args)?;
-    let rec = recommend(&settings.request);
-    printer.result(&rec, || table(&rec, settings.pool.as_ref()));
-    if let Some(path) = &args.write {
+pub fn run(settings: &SizeSettings, printer: &Printer) -> CommandResult {
+    let plan = SizePlan::resolve(settings)?;
+    let rec = recommend(&plan.request);
+    printer.result(&rec, || table(&rec, plan.pool.as_ref()));
+    if let Some(path) = &settings.write {
         let source = read_source(path)?;
         let patched = patch_yaml(&source, &rec.to_patch())?;
         let tmp = path.with_extension("yaml.sparkplane-tmp");
