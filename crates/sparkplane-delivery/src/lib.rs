@@ -9,6 +9,7 @@ pub mod ci_output;
 pub mod ci_report;
 pub mod ci_sql;
 pub mod release;
+pub mod release_diff;
 pub mod release_record;
 pub mod release_verify;
 pub mod sbom;

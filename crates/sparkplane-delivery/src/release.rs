@@ -11,6 +11,7 @@
 use sparkplane_core::image::ImageRef;
 use sparkplane_core::resolved::ResolvedJob;
 
+use crate::ci_report::CiReport;
 use crate::release_record::{
     CiResult, FileRef, KIND, ReleaseRecord, ReleasedImage, SBOM_FILE, SourceRef, content_hash, release_id,
 };
@@ -21,8 +22,8 @@ use crate::store::StoredRelease;
 /// Why a release could not be made from what was given.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReleaseError {
-    /// The CI report is not JSON with an `outcome`.
-    #[error("the CI report is not a `sparkplane ci --format json` report: {0}")]
+    /// The CI report cannot be read.
+    #[error("{0}")]
     CiReport(String),
     /// The CI report is about another job.
     #[error("the CI report is for job `{report}`, not `{job}`")]
@@ -68,23 +69,17 @@ pub struct Release {
     pub files: StoredRelease,
 }
 
-/// Reads a CI report's overall `outcome` and digest. The report is the JSON
-/// `sparkplane ci --format json` writes; only `outcome` (and `job`, when
-/// present, which must be the job released) is read, so the digest pins
-/// the rest.
+/// Reads a CI report (the JSON `sparkplane ci --format json` writes, read by
+/// its owner [`CiReport::from_json`], which refuses other kinds and edited
+/// outcomes): its overall outcome, and the digest of the file's bytes that
+/// pins the rest. The report must be about the job released.
 pub fn ci_result(report: &[u8], job: &str) -> Result<CiResult, ReleaseError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(report).map_err(|e| ReleaseError::CiReport(format!("not JSON: {e}")))?;
-    let outcome = value
-        .get("outcome")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| ReleaseError::CiReport("it has no string field `outcome`".into()))?;
-    if let Some(report_job) = value.get("job").and_then(serde_json::Value::as_str)
-        && report_job != job
-    {
-        return Err(ReleaseError::CiReportJob { report: report_job.to_owned(), job: job.to_owned() });
+    let text = std::str::from_utf8(report).map_err(|_| ReleaseError::CiReport("not UTF-8 text".into()))?;
+    let parsed = CiReport::from_json(text).map_err(|e| ReleaseError::CiReport(e.to_string()))?;
+    if parsed.job != job {
+        return Err(ReleaseError::CiReportJob { report: parsed.job, job: job.to_owned() });
     }
-    Ok(CiResult { outcome: outcome.to_owned(), report_digest: sha256_digest(report) })
+    Ok(CiResult { outcome: parsed.outcome.as_str().to_owned(), report_digest: sha256_digest(report) })
 }
 
 fn released_image(resolved: &ResolvedJob) -> ReleasedImage {
@@ -157,7 +152,10 @@ mod tests {
 
     #[test]
     fn a_ci_report_gives_its_outcome_and_digest() {
-        let report = br#"{"kind":"CiReport","job":"etl","outcome":"pass","checks":[]}"#;
+        let report =
+            br#"{"apiVersion": "sparkplane.dev/v1alpha1", "kind": "CiReport", "job": "etl", "jobFile": "etl.yaml",
+            "environments": ["prod"], "toolVersion": "0.1.0", "startedAt": "2026-11-23T15:00:00Z",
+            "finishedAt": "2026-11-23T15:01:00Z", "outcome": "pass", "checks": []}"#;
         let got = ci_result(report, "etl").expect("reads");
         assert_eq!(got.outcome, "pass");
         assert_eq!(got.report_digest, sha256_digest(report));
@@ -165,9 +163,10 @@ mod tests {
             ci_result(report, "other").map_err(|e| e.to_string()),
             Err("the CI report is for job `etl`, not `other`".into())
         );
+        let edited = String::from_utf8_lossy(report).replace("\"pass\"", "\"fail\"");
         assert_eq!(
-            ci_result(b"{}", "etl").map_err(|e| e.to_string()),
-            Err("the CI report is not a `sparkplane ci --format json` report: it has no string field `outcome`".into())
+            ci_result(edited.as_bytes(), "etl").map_err(|e| e.to_string()),
+            Err("outcome is fail but its checks give pass; the report was edited after `sparkplane ci` wrote it".into())
         );
         assert!(ci_result(b"<xml/>", "etl").is_err());
     }

@@ -67,16 +67,22 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("file")).expect("json")
 }
 
+/// A passing CI report for `job`, in the shape `sparkplane ci --format json` writes.
+fn ci_report(job: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "CiReport", "job": job, "jobFile": JOB,
+        "environments": ["prod"], "toolVersion": "0.1.0", "startedAt": "2026-11-23T15:00:00Z",
+        "finishedAt": "2026-11-23T15:01:00Z", "outcome": "pass", "checks": [],
+    })
+    .to_string()
+}
+
 #[test]
 fn a_signed_release_records_what_was_released_and_verifies() {
     let dir = tempfile::tempdir().expect("tmp");
     let (key, public) = keys(dir.path());
     let report = dir.path().join("ci.json");
-    std::fs::write(
-        &report,
-        r#"{"apiVersion":"sparkplane.dev/v1alpha1","kind":"CiReport","job":"trips-etl","outcome":"pass"}"#,
-    )
-    .expect("report");
+    std::fs::write(&report, ci_report("trips-etl")).expect("report");
     let store = dir.path().join("releases").display().to_string();
     let args = [
         "release",
@@ -411,7 +417,7 @@ fn bad_keys_and_reports_are_exit_2_and_keys_are_never_overwritten() {
         )
     );
     let report = dir.path().join("ci.json");
-    std::fs::write(&report, r#"{"job":"orders","outcome":"pass"}"#).expect("write");
+    std::fs::write(&report, ci_report("orders")).expect("write");
     let r = run(&[
         "release",
         JOB,
@@ -437,5 +443,78 @@ fn bad_keys_and_reports_are_exit_2_and_keys_are_never_overwritten() {
             report.display()
         )
     );
+    std::fs::write(&report, ci_report("trips-etl").replace("\"pass\"", "\"fail\"")).expect("write");
+    let r = run(&[
+        "release",
+        JOB,
+        "--env",
+        "prod",
+        "--commit",
+        COMMIT,
+        "--by",
+        "a",
+        "--out",
+        &store,
+        "--key",
+        &key,
+        "--ci-report",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: --ci-report: {}: outcome is fail but its checks give pass; the report was edited after `sparkplane \
+             ci` wrote it\n  help: pass the file `sparkplane ci --format json` wrote for this job\n",
+            report.display()
+        )
+    );
     assert!(!Path::new(&store).exists());
+}
+
+#[test]
+fn releases_lists_each_environment_and_diffs_two_releases_field_by_field() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("releases").display().to_string();
+    let mut ids = Vec::new();
+    for env in ["staging", "prod"] {
+        let r = run(&["release", JOB, "--env", env, "--commit", COMMIT, "--by", "alice", "--out", &store, "-q"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let report =
+            run(&["release", JOB, "--env", env, "--commit", COMMIT, "--by", "alice", "--out", &store, "-o", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&report.stdout).expect("json");
+        assert_eq!(report["written"], false, "the second release is a no-op");
+        ids.push(report["id"].as_str().expect("id").to_owned());
+    }
+    let listed = run(&["releases", "trips-etl", "--store", &store]);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let envs: Vec<&str> = listed.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(envs, ["prod", "staging"]);
+    let only = run(&["releases", "trips-etl", "--store", &store, "--env", "staging", "-o", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&only.stdout).expect("json");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1));
+    assert_eq!(rows[0]["id"], ids[0].as_str());
+    assert_eq!(rows[0]["releasedBy"], "alice");
+    assert_eq!(rows[0]["commit"], COMMIT);
+
+    let diff = run(&["releases", "trips-etl", "--store", &store, "--diff", &ids[0], &ids[1]]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    for line in [
+        "~ metadata.namespace: \"data-eng\" -> \"data-eng-prod\"",
+        "~ spec.executor.instances: 2 -> 4",
+        "+ spec.image.digest: \"sha256:78c982f2b2024c1e4a87685bc6090b72dfe7dad803d0c2e782e86991c9ed000b\"",
+    ] {
+        assert!(diff.stdout.lines().any(|l| l == line), "{line} missing from\n{}", diff.stdout);
+    }
+    let same = run(&["releases", "trips-etl", "--store", &store, "--diff", &ids[1], &ids[1]]);
+    assert_eq!(same.stdout, format!("{0} and {0} have the same spec\n", ids[1]));
+    let unknown = run(&["releases", "trips-etl", "--store", &store, "--diff", &ids[0], "trips-etl-prod-000000000000"]);
+    assert_eq!(unknown.code, Some(2));
+    assert_eq!(
+        unknown.stderr,
+        format!(
+            "error: --diff: no release `trips-etl-prod-000000000000` in {store}\n  help: pass ids that `sparkplane releases \
+             JOB` lists\n"
+        )
+    );
 }

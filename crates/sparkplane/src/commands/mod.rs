@@ -292,7 +292,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             }
         },
         Command::Verify(args) => release::verify(&args.dir, &args.key, printer),
-        Command::Releases(args) => release::history(&args.job, args.env.as_deref(), args.store.as_deref(), printer),
+        Command::Releases(args) => {
+            release::history(&args.job, args.env.as_deref(), args.store.as_deref(), args.diff.as_deref(), printer)
+        }
         Command::Dq(DqCommand::Check(args)) => {
             dq::check(&dq::DqSettings::from_args(args, events(cli)), printer)
         }

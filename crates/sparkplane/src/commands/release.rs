@@ -350,7 +350,14 @@ pub fn verify(dir: &Path, key: &Path, printer: &Printer) -> CommandResult {
 
 /// Runs `releases`: the history of a job per environment, oldest first.
 /// `job` is a job's name, or its file (its `metadata.name` is read).
-pub fn history(job: &str, env: Option<&str>, store: Option<&Path>, printer: &Printer) -> CommandResult {
+/// With `diff` (two ids), the fields that differ between their specs instead.
+pub fn history(
+    job: &str,
+    env: Option<&str>,
+    store: Option<&Path>,
+    diff: Option<&[String]>,
+    printer: &Printer,
+) -> CommandResult {
     let as_path = Path::new(job);
     let (name, default) = if as_path.is_file() {
         let doc = crate::workspace::read_yaml(as_path)?;
@@ -361,7 +368,52 @@ pub fn history(job: &str, env: Option<&str>, store: Option<&Path>, printer: &Pri
         (job.to_owned(), PathBuf::from("releases"))
     };
     let store = store.map_or(default, Path::to_owned);
-    list(&name, env, &store, printer)
+    match diff {
+        Some([a, b]) => diff_releases(&store, a, b, printer),
+        _ => list(&name, env, &store, printer),
+    }
+}
+
+/// A stored release's record, or exit 2 naming the id and the store.
+fn stored_record(store: &Path, id: &str) -> Result<ReleaseRecord, Failure> {
+    let stored = DirStore::new(store).get(id).map_err(|e| store_failure(&e))?;
+    let Some(stored) = stored else {
+        return Err(invalid(
+            "unknown-release",
+            "--diff",
+            format!("no release `{id}` in {}", store.display()),
+            "pass ids that `sparkplane releases JOB` lists",
+        ));
+    };
+    ReleaseRecord::from_json(&stored.record).map_err(|message| {
+        invalid("bad-release", "--diff", format!("{id}: {message}"), "check the release with `sparkplane verify`")
+    })
+}
+
+fn diff_releases(store: &Path, a: &str, b: &str, printer: &Printer) -> CommandResult {
+    let (from, to) = (stored_record(store, a)?, stored_record(store, b)?);
+    let changes = sparkplane_delivery::release_diff::diff(&from.spec, &to.spec);
+    let json: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| {
+            use sparkplane_delivery::release_diff::Change;
+            match c {
+                Change::Added { path, value } => serde_json::json!({"op": "added", "path": path, "to": value}),
+                Change::Removed { path, value } => serde_json::json!({"op": "removed", "path": path, "from": value}),
+                Change::Changed { path, from, to } => {
+                    serde_json::json!({"op": "changed", "path": path, "from": from, "to": to})
+                }
+            }
+        })
+        .collect();
+    let report = serde_json::json!({"from": a, "to": b, "changes": json});
+    printer.result(&report, || {
+        if changes.is_empty() {
+            return format!("{a} and {b} have the same spec\n");
+        }
+        changes.iter().map(|c| format!("{c}\n")).collect()
+    });
+    Ok(())
 }
 
 fn list(job: &str, env: Option<&str>, store: &Path, printer: &Printer) -> CommandResult {
