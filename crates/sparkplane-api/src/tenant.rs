@@ -1,6 +1,6 @@
 //! The Tenant document (`kind: Tenant`): one team's namespace on a shared
-//! cluster, with its quota, default limits, access groups, network egress and
-//! budget.
+//! cluster, with its quota, default limits, access groups, network egress,
+//! budget and where its alerts go.
 //!
 //! This module owns the shape of the document only. It must not render
 //! Kubernetes objects or judge values (quantities, CIDRs, percentages): that
@@ -80,6 +80,120 @@ pub struct TenantSpec {
     /// Monthly spending budget, checked against the cost ledger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// Where the team's alerts go (`sparkplane observe alertmanager`); without
+    /// it they go to the platform's default receiver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<TenantAlerting>,
+}
+
+/// The team's on-call: its receivers, and which of them get each severity.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantAlerting {
+    /// The team's receivers, by name.
+    #[serde(default)]
+    pub receivers: Vec<AlertReceiver>,
+    /// Receivers of `severity: critical` alerts (page someone now).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub critical: Vec<String>,
+    /// Receivers of `severity: warning` alerts (look within a working day).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warning: Vec<String>,
+    /// Receivers of `severity: info` alerts; none: info alerts are not sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub info: Vec<String>,
+}
+
+/// One receiver: a name and exactly one destination.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertReceiver {
+    /// Name, unique within the tenant (DNS label characters).
+    pub name: String,
+    /// A Slack channel through an incoming-webhook URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackReceiver>,
+    /// PagerDuty (Events API v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<PagerDutyReceiver>,
+    /// Opsgenie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie: Option<OpsgenieReceiver>,
+    /// Email, through the platform's SMTP relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailReceiver>,
+    /// Any HTTP endpoint that takes Alertmanager's webhook payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookReceiver>,
+}
+
+/// A secret value by reference: a key of a Kubernetes Secret, or a file
+/// Alertmanager can read. Never the value itself.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretRef {
+    /// A key of a Secret (in Alertmanager's namespace for `alertmanager.yml`,
+    /// listed in its `spec.secrets`; in the tenant's namespace for an AlertmanagerConfig).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretKey>,
+    /// A file on Alertmanager's disk (`alertmanager.yml` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// A key of a Kubernetes Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKey {
+    /// The Secret's name.
+    pub name: String,
+    /// The key.
+    pub key: String,
+}
+
+/// Slack.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlackReceiver {
+    /// The channel (`#data-eng-alerts`).
+    pub channel: String,
+    /// The incoming-webhook URL (it carries a token: a secret).
+    pub api_url: SecretRef,
+}
+
+/// PagerDuty.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PagerDutyReceiver {
+    /// The Events API v2 integration (routing) key.
+    pub routing_key: SecretRef,
+}
+
+/// Opsgenie.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpsgenieReceiver {
+    /// The API integration key.
+    pub api_key: SecretRef,
+}
+
+/// Email.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailReceiver {
+    /// The address alerts go to.
+    pub to: String,
+}
+
+/// A webhook.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookReceiver {
+    /// The endpoint (http or https, without credentials in it).
+    pub url: String,
+    /// A bearer token the endpoint requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<SecretRef>,
 }
 
 /// Namespace-wide hard limits; unset fields are not limited.

@@ -16,6 +16,11 @@ pub fn is_dns1123_label(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
+/// Whether `name` is a DNS-1123 subdomain (dot-separated labels, ≤ 253): most objects' names, e.g. a Secret's.
+pub fn is_dns1123_subdomain(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label)
+}
+
 /// A DNS-1123 label made from arbitrary text (lower-cased, other characters to `-`), for suggestions.
 pub fn to_dns1123_label(text: &str) -> String {
     let mut out: String = text

@@ -22,11 +22,11 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use sparkplane_api::tenant::{ContainerAmounts, EgressRule, Tenant};
+use sparkplane_api::tenant::{ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::kube_quantity::{KubeQuantity, Rounding};
-use crate::names::{is_dns1123_label, is_label_value};
+use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
 use crate::render::common::{self, DRIVER_RULES, RenderedObject};
 use crate::schema::{Completeness, DocKind, schema};
 use crate::source::Source;
@@ -261,12 +261,137 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
             );
         }
     }
+    if let Some(alerting) = &spec.alerting {
+        check_alerting(alerting, &mut error);
+    }
     if spec.api_server_cidrs.is_empty() {
         out.push(
             Diagnostic::warning("no-api-server-cidrs", "spec.apiServerCidrs", "no API server CIDRs: under default-deny egress, drivers cannot create executors")
                 .with_span(Some(doc.span_for(&path("spec"))))
                 .with_help("add `apiServerCidrs:` with the API server's address as pods see it (`kubectl get endpoints kubernetes -n default`)"),
         );
+    }
+}
+
+/// Receivers: unique names, one destination each, secrets by reference only,
+/// and severity lists that name receivers the tenant declares.
+fn check_alerting(alerting: &TenantAlerting, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, receiver) in alerting.receivers.iter().enumerate() {
+        let at = format!("spec.alerting.receivers[{i}]");
+        if !is_dns1123_label(&receiver.name) {
+            error(
+                &format!("{at}.name"),
+                "bad-name",
+                format!("`{}` is not a valid receiver name", receiver.name),
+                "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+            );
+        } else if !seen.insert(receiver.name.as_str()) {
+            error(
+                &format!("{at}.name"),
+                "duplicate-receiver",
+                format!("receiver `{}` is declared twice", receiver.name),
+                "give each receiver its own name",
+            );
+        }
+        let kinds = [
+            receiver.slack.is_some(),
+            receiver.pagerduty.is_some(),
+            receiver.opsgenie.is_some(),
+            receiver.email.is_some(),
+            receiver.webhook.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            error(
+                &at,
+                "receiver-destination",
+                format!("receiver `{}` must have exactly one of slack, pagerduty, opsgenie, email, webhook", receiver.name),
+                "split a receiver with several destinations into one receiver per destination",
+            );
+        }
+        let mut secret = |field: &str, r: &SecretRef| match (&r.secret, &r.file) {
+            (Some(key), None) => {
+                if !is_dns1123_subdomain(&key.name) || key.key.is_empty() {
+                    error(
+                        &format!("{at}.{field}.secret"),
+                        "bad-secret-ref",
+                        format!("`{}`/`{}` is not a Secret name and key", key.name, key.key),
+                        "write `secret: {name: <Secret>, key: <key>}`",
+                    );
+                }
+            }
+            (None, Some(file)) if file.starts_with('/') => {}
+            (None, Some(file)) => error(
+                &format!("{at}.{field}.file"),
+                "bad-secret-ref",
+                format!("`{file}` is not an absolute path"),
+                "name the file as Alertmanager sees it, e.g. /etc/alertmanager/secrets/slack/url",
+            ),
+            _ => error(
+                &format!("{at}.{field}"),
+                "bad-secret-ref",
+                "a secret reference needs exactly one of `secret` and `file`".into(),
+                "write `secret: {name: <Secret>, key: <key>}` or `file: /path/alertmanager/reads`; never the value",
+            ),
+        };
+        if let Some(slack) = &receiver.slack {
+            secret("slack.apiUrl", &slack.api_url);
+        }
+        if let Some(pd) = &receiver.pagerduty {
+            secret("pagerduty.routingKey", &pd.routing_key);
+        }
+        if let Some(og) = &receiver.opsgenie {
+            secret("opsgenie.apiKey", &og.api_key);
+        }
+        if let Some(token) = receiver.webhook.as_ref().and_then(|w| w.bearer_token.as_ref()) {
+            secret("webhook.bearerToken", token);
+        }
+        if let Some(email) = &receiver.email
+            && !email.to.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+        {
+            error(
+                &format!("{at}.email.to"),
+                "bad-value",
+                format!("`{}` is not an email address", email.to),
+                "write the address alerts go to, e.g. data-eng-oncall@example.com",
+            );
+        }
+        if let Some(webhook) = &receiver.webhook {
+            let rest = webhook.url.strip_prefix("https://").or_else(|| webhook.url.strip_prefix("http://"));
+            let authority = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+            match authority {
+                None | Some("") => error(
+                    &format!("{at}.webhook.url"),
+                    "bad-value",
+                    format!("`{}` is not an http or https URL", webhook.url),
+                    "write the endpoint, e.g. https://hooks.example.com/alertmanager",
+                ),
+                Some(a) if a.contains('@') => error(
+                    &format!("{at}.webhook.url"),
+                    "inline-secret",
+                    "the webhook URL carries credentials".into(),
+                    "remove them from the URL and reference the token with `bearerToken: {secret: {name, key}}`",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    for (field, names) in [("critical", &alerting.critical), ("warning", &alerting.warning), ("info", &alerting.info)] {
+        for (j, name) in names.iter().enumerate() {
+            if !alerting.receivers.iter().any(|r| &r.name == name) {
+                let known: Vec<&str> = alerting.receivers.iter().map(|r| r.name.as_str()).collect();
+                error(
+                    &format!("spec.alerting.{field}[{j}]"),
+                    "unknown-receiver",
+                    format!("no receiver is named `{name}`"),
+                    &if known.is_empty() {
+                        "declare it under `spec.alerting.receivers`".to_owned()
+                    } else {
+                        format!("name one of: {}", known.join(", "))
+                    },
+                );
+            }
+        }
     }
 }
 

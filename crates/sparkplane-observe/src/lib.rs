@@ -2,7 +2,8 @@
 //! alerting and recording rules, and SLO burn-rate alerts.
 //!
 //! Owns: what sparkplane's metrics are called and mean ([`registry`]), the
-//! rules and dashboards built on them ([`rules`], [`slo`], [`dashboards`]) —
+//! rules and dashboards built on them ([`rules`], [`slo`], [`dashboards`]), the
+//! on-call routing for their alerts ([`alertmanager`]) —
 //! pure functions over typed data — the Prometheus text files CLI commands
 //! leave for node_exporter ([`exposition`], [`textfile`]), and the
 //! [`exporter`], the one module here that does I/O (it reads event logs and
@@ -10,6 +11,7 @@
 //!
 //! Must not: use a metric name or label that is not in [`registry`].
 
+pub mod alertmanager;
 pub mod dashboards;
 pub mod exporter;
 pub mod exposition;

@@ -9,13 +9,9 @@ use serde_json::Value;
 
 use super::common::RenderedObject;
 use crate::kube_quantity::KubeQuantity;
-use crate::names::{is_dns1123_label, is_label_key, is_label_value};
+use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_label_key, is_label_value};
 use crate::pod_security::RESTRICTED_VOLUME_TYPES;
 use crate::secrets::{is_inline_property, looks_secret};
-
-fn is_dns1123_subdomain(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label)
-}
 
 fn is_dns1035_label(name: &str) -> bool {
     is_dns1123_label(name) && name.as_bytes().first().is_some_and(u8::is_ascii_lowercase)

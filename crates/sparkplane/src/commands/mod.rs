@@ -237,6 +237,15 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Observe(ObserveCommand::Dashboards { bundle, namespace, release }) => {
             dashboards::run(*bundle, namespace.as_deref(), release.as_deref(), printer)
         }
+        Command::Observe(ObserveCommand::Alertmanager(args)) => observe::alertmanager(
+            &observe::AlertmanagerSettings {
+                tenants: args.tenants.clone(),
+                platform_receiver: args.platform_receiver.clone(),
+                platform_webhook: args.platform_webhook.clone(),
+                smtp: args.smtp_smarthost.clone().map(|host| (host, args.smtp_from.clone().unwrap_or_default())),
+            },
+            printer,
+        ),
         Command::Policy(PolicyCommand::Check { job, format, policy_mode, policy: args }) => {
             let settings = policy_settings(args, Some(&job.job), cli);
             let audit = *policy_mode == PolicyMode::Audit;

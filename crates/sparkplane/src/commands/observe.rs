@@ -1,6 +1,7 @@
 //! `sparkplane observe rules`: alerting and recording rules over the metrics
 //! sparkplane really emits (one registry), with SLO burn-rate alerts, as a
-//! Prometheus rule file or a PrometheusRule object.
+//! Prometheus rule file or a PrometheusRule object; `observe alertmanager`:
+//! the routing of those alerts to each team's on-call.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,5 +75,57 @@ pub fn rules(
         OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())),
         _ => printer.raw(&to_yaml(&value)),
     }
+    Ok(())
+}
+
+/// Plain settings of `observe alertmanager`.
+#[derive(Clone, Debug)]
+pub struct AlertmanagerSettings {
+    /// The directory of Tenant files.
+    pub tenants: std::path::PathBuf,
+    /// The platform receiver's name.
+    pub platform_receiver: String,
+    /// Its webhook, if any.
+    pub platform_webhook: Option<String>,
+    /// SMTP relay and sender, for email receivers.
+    pub smtp: Option<(String, String)>,
+}
+
+/// Runs `observe alertmanager`: the configuration as YAML (or JSON with `-o json`).
+pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> CommandResult {
+    let tenants: Vec<_> = super::tenant::read_dir(&settings.tenants)?.into_iter().map(|(_, t)| t).collect();
+    let emails = tenants
+        .iter()
+        .filter_map(|t| t.spec.alerting.as_ref())
+        .flat_map(|a| &a.receivers)
+        .any(|r| r.email.is_some());
+    if emails && settings.smtp.is_none() {
+        return Err(Failure::Invalid(
+            Diagnostic::error("no-smtp", "", "a tenant has an email receiver but no SMTP relay is given")
+                .with_help("pass --smtp-smarthost HOST:PORT and --smtp-from ADDRESS")
+                .into(),
+        ));
+    }
+    let platform = sparkplane_observe::alertmanager::PlatformRoute {
+        receiver: settings.platform_receiver.clone(),
+        webhook: settings.platform_webhook.clone(),
+    };
+    let groups = builtin_groups(&RuleOptions::default());
+    let smtp = settings.smtp.as_ref().map(|(h, f)| (h.as_str(), f.as_str()));
+    let routing = sparkplane_observe::alertmanager::routing(&tenants, &platform, &groups, smtp);
+    let warnings: Vec<Diagnostic> = routing
+        .unrouted_teams
+        .iter()
+        .map(|team| {
+            Diagnostic::warning(
+                "no-receivers",
+                "spec.alerting",
+                format!("team `{team}` declares no alert receivers: its alerts go to the platform route"),
+            )
+            .with_help("add `spec.alerting.receivers` and `critical:`/`warning:` lists to its Tenant file")
+        })
+        .collect();
+    printer.warnings(&sparkplane_core::Diagnostics(warnings));
+    printer.result(&routing.config, || to_yaml(&routing.config));
     Ok(())
 }

@@ -1,0 +1,233 @@
+//! On-call routing: the Alertmanager configuration that sends each team's
+//! alerts to the receivers its Tenant file declares.
+//!
+//! Owns: the routing tree (platform default route; one route per team,
+//! matched on the `team` label every job alert carries; below it one route
+//! per severity), grouping (by alert and application), the inhibition rules
+//! (a critical alert for an application silences its warnings; an exporter
+//! that is down or stale silences the alerts computed from its metrics), and
+//! the mapping of receivers to Alertmanager's configs with secrets by file.
+//! Pure: tenants in, a JSON value out; loading tenants and checking them is
+//! `sparkplane_core::tenant`'s.
+//!
+//! Must not: put a secret value in the configuration. A Secret reference
+//! becomes the file the Prometheus Operator mounts it at
+//! (`/etc/alertmanager/secrets/<name>/<key>`, listed in the Alertmanager's
+//! `spec.secrets`).
+
+use serde_json::{Map, Value, json};
+use sparkplane_api::tenant::{AlertReceiver, SecretRef, Tenant};
+
+use crate::rules::{RuleGroup, Rule};
+
+/// Where the Prometheus Operator mounts a Secret listed in an Alertmanager's `spec.secrets`.
+pub const SECRETS_DIR: &str = "/etc/alertmanager/secrets";
+
+/// Labels alerts are grouped by: one notification per alert and application.
+pub const GROUP_BY: [&str; 4] = ["alertname", "team", "namespace", "sparkjob"];
+
+/// Rule groups whose alerts are computed from the exporter's metrics, and so
+/// are silenced while the exporter is down or stale.
+pub const EXPORTER_FED_GROUPS: [&str; 2] = ["sparkplane-jobs", "sparkplane-dependencies"];
+
+/// Alerts that say the exporter's numbers cannot be trusted.
+pub const EXPORTER_HEALTH_ALERTS: [&str; 3] =
+    ["SparkplaneExporterDown", "SparkplaneExporterScanStale", "SparkplaneHistoryUnreadable"];
+
+/// A receiver with no destination: what a team does not want sent (info alerts without receivers).
+pub const NULL_RECEIVER: &str = "null";
+
+/// The platform's own receiver: what gets alerts no team route takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformRoute {
+    /// The receiver's name (`platform`).
+    pub receiver: String,
+    /// A webhook for the platform team's on-call, if any; without one the
+    /// receiver is empty (Alertmanager drops what reaches it).
+    pub webhook: Option<String>,
+}
+
+impl Default for PlatformRoute {
+    fn default() -> Self {
+        PlatformRoute { receiver: "platform".into(), webhook: None }
+    }
+}
+
+/// The configuration and what a reader should know about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routing {
+    /// `alertmanager.yml` as a value.
+    pub config: Value,
+    /// Teams whose alerts go to the platform route (no receivers declared).
+    pub unrouted_teams: Vec<String>,
+}
+
+/// The receiver name a team's receiver gets in the shared configuration: `<team>-<name>`.
+pub fn receiver_name(team: &str, receiver: &str) -> String {
+    format!("{team}-{receiver}")
+}
+
+fn secret_file(r: &SecretRef) -> String {
+    match (&r.secret, &r.file) {
+        (_, Some(file)) => file.clone(),
+        (Some(key), None) => format!("{SECRETS_DIR}/{}/{}", key.name, key.key),
+        // The tenant loader refuses a reference with neither.
+        (None, None) => String::new(),
+    }
+}
+
+fn receiver_config(name: String, receiver: &AlertReceiver) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(name));
+    if let Some(slack) = &receiver.slack {
+        out.insert(
+            "slack_configs".into(),
+            json!([{ "api_url_file": secret_file(&slack.api_url), "channel": slack.channel, "send_resolved": true }]),
+        );
+    }
+    if let Some(pd) = &receiver.pagerduty {
+        out.insert("pagerduty_configs".into(), json!([{ "routing_key_file": secret_file(&pd.routing_key) }]));
+    }
+    if let Some(og) = &receiver.opsgenie {
+        out.insert("opsgenie_configs".into(), json!([{ "api_key_file": secret_file(&og.api_key) }]));
+    }
+    if let Some(email) = &receiver.email {
+        out.insert("email_configs".into(), json!([{ "to": email.to, "send_resolved": true }]));
+    }
+    if let Some(hook) = &receiver.webhook {
+        let mut config = json!({ "url": hook.url, "send_resolved": true });
+        if let Some(token) = &hook.bearer_token {
+            config["http_config"] = json!({ "authorization": { "type": "Bearer", "credentials_file": secret_file(token) } });
+        }
+        out.insert("webhook_configs".into(), json!([config]));
+    }
+    Value::Object(out)
+}
+
+/// Names of the alerts the exporter's health silences: every alert of [`EXPORTER_FED_GROUPS`].
+pub fn exporter_fed_alerts(groups: &[RuleGroup]) -> Vec<String> {
+    let mut names: Vec<String> = groups
+        .iter()
+        .filter(|g| EXPORTER_FED_GROUPS.contains(&g.name.as_str()))
+        .flat_map(|g| &g.rules)
+        .filter_map(|r| match r {
+            Rule::Alert(a) => Some(a.name.clone()),
+            Rule::Record(_) => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The Alertmanager configuration for `tenants` (sorted by team, so the
+/// output does not depend on file order), with `smtp` as the email relay
+/// (`host:port`, `from`) when a receiver sends email.
+pub fn routing(tenants: &[Tenant], platform: &PlatformRoute, groups: &[RuleGroup], smtp: Option<(&str, &str)>) -> Routing {
+    let mut tenants: Vec<&Tenant> = tenants.iter().collect();
+    tenants.sort_by(|a, b| a.spec.team.cmp(&b.spec.team).then(a.metadata.name.cmp(&b.metadata.name)));
+    let mut receivers = vec![match &platform.webhook {
+        Some(url) => json!({ "name": platform.receiver, "webhook_configs": [{ "url": url, "send_resolved": true }] }),
+        None => json!({ "name": platform.receiver }),
+    }];
+    let mut routes = Vec::new();
+    let mut unrouted = Vec::new();
+    let mut needs_null = false;
+    for tenant in tenants {
+        let team = &tenant.spec.team;
+        let alerting = tenant.spec.alerting.as_ref().filter(|a| !a.receivers.is_empty());
+        let Some(alerting) = alerting else {
+            unrouted.push(team.clone());
+            continue;
+        };
+        for r in &alerting.receivers {
+            receivers.push(receiver_config(receiver_name(team, &r.name), r));
+        }
+        let mut by_severity = Vec::new();
+        for (severity, names) in
+            [("critical", &alerting.critical), ("warning", &alerting.warning), ("info", &alerting.info)]
+        {
+            // Each receiver of a severity gets it: every route but the last continues.
+            for (i, name) in names.iter().enumerate() {
+                let mut route = json!({
+                    "receiver": receiver_name(team, name),
+                    "matchers": [format!("severity=\"{severity}\"")],
+                });
+                if i + 1 < names.len() {
+                    route["continue"] = json!(true);
+                }
+                by_severity.push(route);
+            }
+        }
+        if alerting.info.is_empty() {
+            by_severity.push(json!({ "receiver": NULL_RECEIVER, "matchers": ["severity=\"info\""] }));
+            needs_null = true;
+        }
+        // What no severity route takes (a severity without receivers, an
+        // alert without a severity) stays with the team: its first receiver.
+        routes.push(json!({
+            "receiver": receiver_name(team, &alerting.receivers[0].name),
+            "matchers": [format!("team=\"{team}\"")],
+            "routes": by_severity,
+        }));
+    }
+    if needs_null {
+        receivers.push(json!({ "name": NULL_RECEIVER }));
+    }
+    let exporter_fed = exporter_fed_alerts(groups);
+    let inhibit = json!([
+        {
+            // Only alerts about one application: without a sparkjob label
+            // "equal" would match every other alert that lacks it too.
+            "source_matchers": ["severity=\"critical\"", "sparkjob=~\".+\""],
+            "target_matchers": ["severity=\"warning\""],
+            "equal": ["team", "namespace", "sparkjob"],
+        },
+        {
+            "source_matchers": [format!("alertname=~\"{}\"", EXPORTER_HEALTH_ALERTS.join("|"))],
+            "target_matchers": [format!("alertname=~\"{}\"", exporter_fed.join("|"))],
+        },
+    ]);
+    let mut config = json!({
+        "route": {
+            "receiver": platform.receiver,
+            "group_by": GROUP_BY,
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": routes,
+        },
+        "inhibit_rules": inhibit,
+        "receivers": receivers,
+    });
+    if let Some((smarthost, from)) = smtp {
+        config["global"] = json!({ "smtp_smarthost": smarthost, "smtp_from": from });
+    }
+    Routing { config, unrouted_teams: unrouted }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{RuleOptions, builtin_groups};
+
+    #[test]
+    fn exporter_fed_alerts_are_the_job_alerts_and_not_the_exporters_own() {
+        let names = exporter_fed_alerts(&builtin_groups(&RuleOptions::default()));
+        assert!(names.contains(&"SparkJobFailed".to_owned()), "{names:?}");
+        for own in EXPORTER_HEALTH_ALERTS {
+            assert!(!names.contains(&own.to_owned()), "{own} would silence itself");
+        }
+    }
+
+    #[test]
+    fn secret_references_become_files_never_values() {
+        let by_secret = SecretRef {
+            secret: Some(sparkplane_api::tenant::SecretKey { name: "slack".into(), key: "url".into() }),
+            file: None,
+        };
+        assert_eq!(secret_file(&by_secret), "/etc/alertmanager/secrets/slack/url");
+        let by_file = SecretRef { secret: None, file: Some("/run/pd-key".into()) };
+        assert_eq!(secret_file(&by_file), "/run/pd-key");
+    }
+}
