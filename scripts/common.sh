@@ -195,6 +195,20 @@ PY
   "$venv/bin/pip" install -q --ignore-requires-python "helm-sdkpy==$helm" "kubernetes-validate==$validate" >&2
 }
 
+# The SARIF SDK's own validator reads `sparkplane ci --sarif` back
+# (crates/sparkplane-delivery/tests/ci_sarif.rs): npm @microsoft/sarif-multitool-linux,
+# a self-contained .NET build (MIT), unpacked under ~/.cache/sparkplane/tools.
+# Idempotent: a no-op once the pinned version is there.
+need_sarif_multitool() {
+  local version="5.7.0" dir="$HOME/.cache/sparkplane/tools/sarif-multitool/5.7.0"
+  [ -x "$dir/package/Sarif.Multitool" ] && return 0
+  echo "==> installing the SARIF multitool (npm @microsoft/sarif-multitool-linux $version) for the SARIF tests" >&2
+  mkdir -p "$dir"
+  (cd "$dir" && npm pack -q "@microsoft/sarif-multitool-linux@$version" >/dev/null \
+    && tar xzf "microsoft-sarif-multitool-linux-$version.tgz" && rm "microsoft-sarif-multitool-linux-$version.tgz" \
+    && chmod +x package/Sarif.Multitool)
+}
+
 # Headless Chromium (Debian's chromium) opens the HTML reports in the end-to-end tests
 # (crates/sparkplane/tests/cli_html_report.rs). Idempotent: a no-op once installed.
 need_chromium() {

@@ -14,6 +14,7 @@ need_release_tools
 need_helm
 need_cdevents_receiver
 need_chromium
+need_sarif_multitool
 # The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.
 cargo build --locked -q -p sparkplane
 need_runtime "$CARGO_TARGET_DIR/debug/sparkplane"

@@ -65,8 +65,9 @@ pub struct Driver {
 pub struct Rule {
     /// Stable id.
     pub id: String,
-    /// A name for people (SARIF asks for camel or Pascal case; ids are used as they are).
-    pub name: String,
+    /// A name for people in Pascal case, different from the id (SARIF1001); none to leave it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// One line.
     pub short_description: Message,
     /// Why it exists.
@@ -238,7 +239,7 @@ mod tests {
     fn a_log_has_the_shape_and_names_sarif_uses() {
         let rule = Rule {
             id: "sql".into(),
-            name: "sql".into(),
+            name: Some("SparkSql".into()),
             short_description: Message::new("Spark SQL parses"),
             full_description: None,
             help: None,

@@ -17,14 +17,14 @@ use crate::ci_report::{Check, CiReport, Finding, Outcome, Severity};
 /// Where the checks are documented.
 pub const CHECKS_URI: &str = "https://sparkplane.dev/docs/guide#ci-in-one-command";
 
-/// What each check is, for SARIF's rules and the guide: (name, description).
-pub const CHECKS: [(&str, &str); 6] = [
-    ("validate", "The job loads, resolves and validates for the environment (schema and meaning)."),
-    ("policy", "The environment's built-in and Rego policies pass (deny fails, warn reports)."),
-    ("fit", "The driver and executors fit the node pools and the tenant's quota."),
-    ("sql", "The job's Spark SQL parses and reads only declared tables and columns."),
-    ("unit-tests", "The job's unit-test command (spec.ci.testCommand) exits 0."),
-    ("local-run", "The job runs on this machine on sample data and its quality gates pass."),
+/// What each check is, for SARIF's rules and the guide: (id, name, description).
+pub const CHECKS: [(&str, &str, &str); 6] = [
+    ("validate", "JobIsValid", "The job loads, resolves and validates for the environment (schema and meaning)."),
+    ("policy", "PoliciesPass", "The environment's built-in and Rego policies pass (deny fails, warn reports)."),
+    ("fit", "PodsFit", "The driver and executors fit the node pools and the tenant's quota."),
+    ("sql", "SparkSqlIsValid", "The job's Spark SQL parses and reads only declared tables and columns."),
+    ("unit-tests", "UnitTestsPass", "The job's unit-test command (spec.ci.testCommand) exits 0."),
+    ("local-run", "SampleRunPasses", "The job runs on this machine on sample data and its quality gates pass."),
 ];
 
 fn case_name(check: &Check) -> String {
@@ -118,9 +118,9 @@ pub fn to_junit(report: &CiReport) -> String {
 pub fn to_sarif(report: &CiReport) -> serde_json::Value {
     let rules: Vec<sarif::Rule> = CHECKS
         .iter()
-        .map(|(name, description)| sarif::Rule {
-            id: (*name).into(),
-            name: (*name).into(),
+        .map(|(id, name, description)| sarif::Rule {
+            id: (*id).into(),
+            name: Some((*name).into()),
             short_description: sarif::Message::new(*description),
             full_description: None,
             help: None,
@@ -129,7 +129,7 @@ pub fn to_sarif(report: &CiReport) -> serde_json::Value {
         .collect();
     let mut results = Vec::new();
     for check in &report.checks {
-        let rule_index = CHECKS.iter().position(|(name, _)| *name == check.name).unwrap_or_default();
+        let rule_index = CHECKS.iter().position(|(id, _, _)| *id == check.name).unwrap_or_default();
         for f in &check.diagnostics {
             let location = match &f.location {
                 Some(at) => sarif::Location::at(at.file.clone(), at.line, at.column),

@@ -73,7 +73,7 @@ pub fn to_sarif(verdict: &Verdict, artifact: &str) -> Value {
         .iter()
         .map(|p| sarif::Rule {
             id: p.id.to_string(),
-            name: p.id.to_string(),
+            name: Some(p.id.to_string()),
             short_description: sarif::Message::new(p.title.clone()),
             full_description: Some(sarif::Message::new(p.rationale.clone())),
             help: Some(sarif::Message::new(p.fix.clone())),
