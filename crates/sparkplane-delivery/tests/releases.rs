@@ -252,3 +252,54 @@ fn a_release_as_a_config_map_is_labelled_immutable_and_reads_back() {
     let json = serde_json::to_value(&cm).expect("json");
     assert!(json.to_string().len() < 1024 * 1024, "fits a ConfigMap's 1 MiB");
 }
+
+/// Sends one request to the fake API server; (status, JSON body).
+fn call(url: &str, method: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(20)))
+        .build()
+        .new_agent();
+    let result = match (method, body) {
+        ("POST", Some(b)) => agent.post(url).header("Content-Type", "application/json").send(b),
+        _ => agent.get(url).call(),
+    };
+    let mut response = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let code = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn release_config_maps_are_created_once_and_listed_by_label_on_the_fake_api_server() {
+    let server = sparkplane_fakekube::FakeApiServer::start().expect("starts");
+    let key = PrivateKey::generate();
+    let made = release(Some(&key));
+    let path = format!("{}/api/v1/namespaces/data-eng-prod/configmaps", server.url());
+    let body = serde_json::to_string(&to_config_map(&made.files, &made.record, "data-eng-prod")).expect("json");
+    let (code, created) = call(&path, "POST", Some(&body));
+    assert_eq!(code, 201, "{created}");
+    // A second create of the same id is refused by the server: records are created, never replaced.
+    let (code, refused) = call(&path, "POST", Some(&body));
+    assert_eq!((code, refused["reason"].as_str()), (409, Some("AlreadyExists")), "{refused}");
+
+    // Another job's release in the same namespace is not in this job's history.
+    let mut other = made.clone();
+    other.record.job = "other".into();
+    other.files.id = "other-prod-000000000000".into();
+    let other_body = serde_json::to_string(&to_config_map(&other.files, &other.record, "data-eng-prod")).expect("json");
+    assert_eq!(call(&path, "POST", Some(&other_body)).0, 201);
+
+    let selector = "sparkplane.dev/job%3Dtrips-etl%2Csparkplane.dev/environment%3Dprod";
+    let (code, list) = call(&format!("{path}?labelSelector={selector}"), "GET", None);
+    assert_eq!(code, 200, "{list}");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{list}");
+    let read: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(items[0].clone()).expect("a ConfigMap");
+    let stored = from_config_map(&read).expect("a release");
+    assert_eq!(stored, made.files);
+    assert!(
+        matches!(verify(&stored, &key.public()), Verdict::Valid(_)),
+        "a round trip through the API server keeps every byte"
+    );
+}
