@@ -7,7 +7,7 @@
 //! caller's [`CiHost`] does that (the CLI with the same functions `validate`,
 //! `policy check`, `fit` and `run` use; tests with a fake).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -327,11 +327,151 @@ pub fn own_environments(job_file: &Path, names_in_dir: impl IntoIterator<Item = 
     envs
 }
 
-/// Counts by outcome, for summaries.
-pub fn counts(report: &CiReport) -> BTreeMap<Outcome, usize> {
-    let mut counts = BTreeMap::new();
-    for c in &report.checks {
-        *counts.entry(c.outcome).or_insert(0) += 1;
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sparkplane_core::catalog::Catalog;
+    use sparkplane_core::load::load;
+    use sparkplane_core::resolve::ResolveRequest;
+    use sparkplane_core::validate::ValidationTarget;
+    use sparkplane_core::yaml::parse_single;
+
+    use super::*;
+
+    const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: t, namespace: data-eng}
+spec:
+  team: data-eng
+  costCenter: cc-1
+  preset: etl-small
+  type: SQL
+  mainApplicationFile: q.sql
+  image: {repository: registry.example.com/t, tag: '1'}
+  ci:
+    testCommand: [make, test]
+    tables:
+      daily: {columns: {zone: string}}
+";
+
+    /// The job above; `bad` environments fail to load; files from a map; a clock in seconds.
+    struct Fake {
+        files: BTreeMap<String, String>,
+        bad: Vec<&'static str>,
+        calls: Vec<String>,
+        clock: i64,
     }
-    counts
+
+    impl CiHost for Fake {
+        fn resolve(&mut self, env: &str) -> Result<ResolvedJob, Diagnostics> {
+            if self.bad.contains(&env) {
+                return Err(
+                    Diagnostic::error("bad-quantity", "spec.executor.memory", "`lots` is not a memory size").into()
+                );
+            }
+            let job =
+                parse_single(&sparkplane_core::Source::new("job.yaml", JOB.to_owned())).map_err(Diagnostics::from)?;
+            let catalog = Catalog::builtin()?;
+            let request = ResolveRequest {
+                job: &job,
+                job_environment: None,
+                catalog: &catalog,
+                environment: Some(env),
+                sets: &[],
+                target: ValidationTarget::Any,
+            };
+            load(request)
+        }
+        fn policy(&mut self, job: &ResolvedJob) -> StepResult {
+            self.calls.push(format!("policy {}", job.environment.as_deref().unwrap_or_default()));
+            StepResult::Checked(Vec::new())
+        }
+        fn fit(&mut self, _: &ResolvedJob) -> StepResult {
+            StepResult::Skipped("no node pools".into())
+        }
+        fn read(&mut self, path: &Path) -> Result<String, String> {
+            self.files.get(&path.display().to_string()).cloned().ok_or_else(|| "not found".to_owned())
+        }
+        fn run_tests(&mut self, argv: &[String]) -> StepResult {
+            self.calls.push(format!("tests {}", argv.join(" ")));
+            StepResult::Unavailable(Vec::new())
+        }
+        fn local_run(&mut self, env: &str) -> StepResult {
+            self.calls.push(format!("run {env}"));
+            StepResult::Checked(Vec::new())
+        }
+        fn now(&mut self) -> Timestamp {
+            self.clock += 1;
+            Timestamp::from_second(1_800_000_000 + self.clock).unwrap_or(Timestamp::UNIX_EPOCH)
+        }
+    }
+
+    fn plan(envs: &[&str], sample_overlay: bool) -> CiPlan {
+        CiPlan {
+            job_file: PathBuf::from("jobs/job.yaml"),
+            job_name: "t".into(),
+            environments: envs.iter().map(|e| e.to_string()).collect(),
+            tool_version: "0".into(),
+            sample_overlay,
+        }
+    }
+
+    fn summary(report: &CiReport) -> Vec<String> {
+        report
+            .checks
+            .iter()
+            .map(|c| {
+                let env = c.environment.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default();
+                let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
+                format!("{} {}{env} {}", c.outcome, c.name, codes.join(","))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn checks_run_in_order_and_an_invalid_environment_skips_what_needs_it() {
+        let mut host = Fake {
+            files: BTreeMap::from([("jobs/q.sql".to_owned(), "SELECT zone, trips FROM daily".to_owned())]),
+            bad: vec!["prod"],
+            calls: Vec::new(),
+            clock: 0,
+        };
+        let report = run_ci(&plan(&["dev", "prod"], true), &mut host);
+        assert_eq!(
+            summary(&report),
+            [
+                "pass validate [dev] ",
+                "pass policy [dev] ",
+                "skip fit [dev] ",
+                "fail validate [prod] bad-quantity",
+                "skip policy [prod] ",
+                "skip fit [prod] ",
+                "fail sql sql-unknown-column",
+                "error unit-tests unavailable",
+                "pass local-run [local] ",
+            ]
+        );
+        assert_eq!(host.calls, ["policy dev", "tests make test", "run local"]);
+        assert_eq!(report.outcome, Outcome::Fail);
+        assert_eq!(report.checks[3].summary, None);
+        assert_eq!(report.checks[4].summary.as_deref(), Some("the job is not valid for prod"));
+        assert_eq!(report.checks[0].duration_ms, 1000);
+    }
+
+    #[test]
+    fn nothing_runs_past_validation_when_no_environment_is_valid() {
+        let mut host = Fake { files: BTreeMap::new(), bad: vec!["dev"], calls: Vec::new(), clock: 0 };
+        let report = run_ci(&plan(&["dev"], false), &mut host);
+        let skipped: Vec<&str> = report.checks[3..].iter().filter_map(|c| c.summary.as_deref()).collect();
+        assert_eq!(skipped, ["the job is valid for none of the environments"; 3]);
+        assert!(host.calls.is_empty());
+        assert_eq!(report.job, "t");
+    }
+
+    #[test]
+    fn own_overlays_are_found_by_the_jobs_stem() {
+        let names = ["job.yaml", "job.prod.yaml", "job.local.yml", "job.a.b.yaml", "other.dev.yaml", "job.yaml.bak"];
+        assert_eq!(own_environments(Path::new("x/job.yaml"), names.map(String::from)), ["local", "prod"]);
+    }
 }
