@@ -126,11 +126,17 @@ impl ReleaseRecord {
         Ok(record)
     }
 
-    /// Whether `other` is the same release: all but who and when (a second
-    /// `release` of the same spec from the same commit and CI run).
+    /// Whether `other` is the same release: the same spec, image, commit, CI
+    /// report and signing key — all but who, when, and the SBOM's digest
+    /// (the SBOM is stamped with the release time; the rest of it follows
+    /// from the spec and the commit's requirements).
     pub fn same_release(&self, other: &ReleaseRecord) -> bool {
-        let strip =
-            |r: &ReleaseRecord| ReleaseRecord { released_by: String::new(), released_at: String::new(), ..r.clone() };
+        let strip = |r: &ReleaseRecord| ReleaseRecord {
+            released_by: String::new(),
+            released_at: String::new(),
+            sbom: FileRef { file: r.sbom.file.clone(), digest: String::new() },
+            ..r.clone()
+        };
         strip(self) == strip(other)
     }
 }

@@ -77,7 +77,8 @@ pub enum PutOutcome {
 }
 
 /// Whether `new` may be stored where `existing` is: nothing there → create;
-/// the same release (all but who and when) → no-op; anything else → refused.
+/// the same release (all but who, when and the time-stamped SBOM's digest:
+/// [`ReleaseRecord::same_release`]) → no-op; anything else → refused.
 pub fn decide_put(existing: Option<&ReleaseRecord>, new: &ReleaseRecord) -> Result<PutOutcome, StoreError> {
     match existing {
         None => Ok(PutOutcome::Created),

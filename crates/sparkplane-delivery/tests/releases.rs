@@ -210,6 +210,7 @@ fn the_store_never_overwrites_a_record() {
     let mut again = first.clone();
     again.record.released_by = "bob".into();
     again.record.released_at = "2026-11-24T09:00:00Z".into();
+    again.record.sbom.digest = format!("sha256:{}", "e".repeat(64)); // stamped a second later
     again.files.record = again.record.to_json();
     assert_eq!(store.put(&again.files, &again.record).expect("put"), PutOutcome::Unchanged);
     assert_eq!(store.get(&first.record.id).expect("get"), Some(first.files.clone()));
