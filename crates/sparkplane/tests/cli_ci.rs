@@ -277,3 +277,85 @@ fn the_example_workflows_run_the_command_these_tests_run_and_publish_both_report
     assert_eq!(job["artifacts"]["reports"]["junit"].as_str(), Some(junit.as_str()));
     assert_eq!(job["artifacts"]["when"], "always");
 }
+
+/// A copy of examples/trips-etl with 3,000 generated trips, and a SPARKPLANE_HOME
+/// sharing the installed runtimes (as run_local.rs does; scripts/test.sh installs 3.5).
+fn sample_job(dq_min_rows: Option<u64>) -> (tempfile::TempDir, tempfile::TempDir) {
+    let home = sparkplane_local::runtime::default_home().expect("a SPARKPLANE_HOME");
+    let runtimes = sparkplane_local::runtime::runtimes_dir(&home);
+    assert!(
+        runtimes.join("3.5").join(sparkplane_local::runtime::MARKER_FILE).is_file(),
+        "no Spark 3.5 runtime in {}: run `sparkplane runtime install 3.5` (scripts/test.sh does)",
+        runtimes.display()
+    );
+    let own_home = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(&runtimes, own_home.path().join("runtimes")).expect("symlink");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = repo().join("examples/trips-etl");
+    for file in ["trips-etl.yaml", "trips-etl.local.yaml", "trips_etl.py", "generate_trips.py", "trips-dq.yaml"] {
+        std::fs::copy(example.join(file), dir.path().join(file)).expect("copy");
+    }
+    std::fs::create_dir(dir.path().join("tests")).expect("mkdir");
+    std::fs::copy(example.join("tests/test_generate_trips.py"), dir.path().join("tests/test_generate_trips.py"))
+        .expect("copy");
+    if let Some(min) = dq_min_rows {
+        let dq =
+            read(&dir.path().join("trips-dq.yaml")).replace("rowCount: {min: 1}", &format!("rowCount: {{min: {min}}}"));
+        std::fs::write(dir.path().join("trips-dq.yaml"), dq).expect("write");
+    }
+    let generated = std::process::Command::new("python3")
+        .args(["generate_trips.py", "--rows", "3000", "--files", "1"])
+        .current_dir(dir.path())
+        .output()
+        .expect("python3 runs");
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    (dir, own_home)
+}
+
+fn ci_with_home(dir: &Path, home: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    cmd.current_dir(dir).env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1").env("SPARKPLANE_HOME", home);
+    let out = cmd.args(args).output().expect("runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_local_run_on_sample_data_passes_with_its_quality_gates() {
+    let (dir, home) = sample_job(None);
+    let run = ci_with_home(dir.path(), home.path(), &["ci", "trips-etl.yaml", "-e", "local", "--junit", "ci.xml"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.ends_with(
+            "PASS  unit-tests\nPASS  local-run [local]\nci pass for trips-etl: 4 passed, 0 failed, 0 could not run, 2 skipped\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let xml = read(&dir.path().join("ci.xml"));
+    assert!(xml.contains(r#"<testcase classname="sparkplane.ci.local" name="local-run [local]"/>"#), "{xml}");
+}
+
+#[test]
+fn a_failing_quality_gate_fails_the_local_run_check() {
+    let (dir, home) = sample_job(Some(1_000_000));
+    let run = ci_with_home(dir.path(), home.path(), &["ci", "trips-etl.yaml", "-e", "local", "--junit", "ci.xml"]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("FAIL  local-run [local]\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("ci fail for trips-etl: 3 passed, 1 failed, 0 could not run, 2 skipped\n"),
+        "{}",
+        run.stdout
+    );
+    let xml = read(&dir.path().join("ci.xml"));
+    assert!(
+        xml.contains(
+            r#"<testcase classname="sparkplane.ci.local" name="local-run [local]">
+    <failure type="fail""#
+        ),
+        "{xml}"
+    );
+}
