@@ -26,12 +26,34 @@ impl Events {
 
     /// Sends `steps` (stamped now), if a sink is configured; warns about what was lost.
     pub fn emit(&self, steps: &[Step], printer: &Printer) {
-        let Some(sink) = &self.sink else { return };
-        if steps.is_empty() {
-            return;
-        }
-        let delivery = sink.send(steps, jiff::Timestamp::now());
-        if let Some(message) = delivery.warning(sink.url()) {
+        self.send_in_background(steps.to_vec()).finish(printer);
+    }
+
+    /// Starts sending `steps` (stamped now) without waiting, so a slow sink
+    /// does not hold up the work the events are about; [`Pending::finish`]
+    /// waits and warns about what was lost.
+    pub fn send_in_background(&self, steps: Vec<Step>) -> Pending {
+        let Some(sink) = self.sink.clone().filter(|_| !steps.is_empty()) else { return Pending(None) };
+        let at = jiff::Timestamp::now();
+        Pending(Some(std::thread::spawn(move || sink.send(&steps, at).warning(sink.url()))))
+    }
+}
+
+/// Events on their way; see [`Events::send_in_background`].
+#[derive(Debug)]
+pub struct Pending(Option<std::thread::JoinHandle<Option<String>>>);
+
+impl Pending {
+    /// Nothing on its way.
+    pub fn none() -> Pending {
+        Pending(None)
+    }
+
+    /// Waits for the delivery and prints a warning for what was not delivered.
+    pub fn finish(self, printer: &Printer) {
+        let Some(handle) = self.0 else { return };
+        let warning = handle.join().unwrap_or_else(|_| Some("the CDEvents sender stopped unexpectedly".into()));
+        if let Some(message) = warning {
             printer.warnings(&Diagnostics(vec![
                 Diagnostic::warning("cdevents-undelivered", "", message)
                     .with_help("check --cdevents-sink (SPARKPLANE_CDEVENTS_SINK) and that the receiver is up"),

@@ -291,3 +291,41 @@ fn a_job_breaking_a_deny_policy_is_refused_before_spark_and_audit_lets_it_run() 
     assert_eq!(env.runs().len(), 1);
     assert_eq!(env.runs()[0]["state"], "succeeded");
 }
+
+#[test]
+fn a_run_and_its_failed_gate_send_cdevents_that_a_real_receiver_validates() {
+    let receiver = sparkplane_testkit::CdEventsReceiver::start().expect("the CDEvents receiver starts");
+    let env = env();
+    let job = env.job("evented", "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nspark.range(0, 50, numPartitions=1).write.mode('overwrite').parquet('out')\nspark.stop()\n");
+    let yaml = std::fs::read_to_string(&job).unwrap() + "  qualityGates:\n    - spec: evented-dq.yaml\n";
+    std::fs::write(&job, yaml).unwrap();
+    std::fs::write(
+        env.jobs.path().join("evented-dq.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: evented-out}\ndataset: {path: out}\nchecks:\n  - name: rows\n    rowCount: {min: 100}\n",
+    )
+    .unwrap();
+    let (code, _, err) = env.run(&["run", job.to_str().unwrap(), "--cdevents-sink", &receiver.url]);
+    assert_eq!(code, Some(1), "the gate fails the run: {err}");
+    assert!(!err.contains("not delivered"), "{err}");
+    let got = receiver.received();
+    let types: Vec<&str> = got.iter().filter_map(|r| r["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "dev.cdevents.taskrun.started.0.3.0",
+            "dev.cdevents.taskrun.finished.0.3.0",
+            "dev.cdevents.testcaserun.finished.0.3.0",
+            "dev.cdevents.testsuiterun.finished.0.3.0",
+            "dev.cdevents.incident.detected.0.3.0",
+        ]
+    );
+    for record in &got {
+        assert_eq!(record["errors"], serde_json::json!([]), "{record}");
+    }
+    let run_id = env.runs()[0]["runId"].as_str().expect("a run id").to_owned();
+    assert_eq!(got[0]["subject"], run_id.as_str());
+    assert_eq!(got[0]["data"]["subject"]["content"]["taskName"], "evented");
+    assert_eq!(got[1]["data"]["subject"]["content"]["outcome"], "success", "the job itself succeeded");
+    assert_eq!(got[3]["data"]["subject"]["content"]["environment"]["id"], "local");
+    assert_eq!(got[4]["data"]["subject"]["content"]["service"]["id"], "evented");
+}

@@ -229,15 +229,31 @@ pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
     if report.passed { Ok(()) } else { Err(Failure::Failed(failures(&report, &settings.spec))) }
 }
 
+/// Who a run's gates are checked for, as their CDEvents say.
+pub struct Gates<'a> {
+    /// Where the events go.
+    pub events: &'a Events,
+    /// The run's environment.
+    pub environment: &'a str,
+    /// The job (the incident's service).
+    pub job: &'a str,
+}
+
 /// The gates `run` passes through after a job succeeds: each of the job's
 /// `spec.qualityGates` (spec paths relative to the job file) is checked and
 /// printed to stderr; a failed blocking gate fails the run (exit 1).
-pub fn run_gates(job_file: &Path, gates: &[sparkplane_api::job::QualityGate], printer: &Printer) -> CommandResult {
+pub fn run_gates(
+    job_file: &Path,
+    gates: &[sparkplane_api::job::QualityGate],
+    context: &Gates<'_>,
+    printer: &Printer,
+) -> CommandResult {
     let mut failed = Diagnostics::new();
     for gate in sparkplane_dq::run::gates(job_file, gates) {
         printer.status(&format!("quality gate {}", gate.spec.display()));
         let (report, _) = run_spec(&SpecRun::gate(gate.spec.clone()), printer)?;
         printer.status(&table(&report));
+        context.events.emit(&gate_steps(&report, context.environment, Some(context.job)), printer);
         if !report.passed {
             let found = failures(&report, &gate.spec);
             if gate.blocking {

@@ -123,6 +123,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 follow: false,
                 audit: false,
                 policy: policy.clone(),
+                events: events(cli),
             });
             ci::run(
                 &ci::CiSettings {
@@ -164,6 +165,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 follow: args.follow,
                 audit: args.policy_mode == PolicyMode::Audit,
                 policy: policy_settings(&args.policy, Some(&args.job), cli),
+                events: events(cli),
             },
             printer,
         ),

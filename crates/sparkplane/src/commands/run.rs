@@ -14,9 +14,11 @@ use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_delivery::cdevents::{Outcome, Step};
 use sparkplane_local::runtime::Category;
 use sparkplane_local::workflow::{LocalRunError, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
 
+use crate::events::{Events, Pending};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
@@ -32,6 +34,8 @@ pub struct RunSettings {
     pub audit: bool,
     /// What the policies are checked against.
     pub policy: super::policy::PolicySettings,
+    /// Where the run's CDEvents go (taskrun started/finished, its gates' suites).
+    pub events: Events,
 }
 
 fn failure(err: &LocalRunError) -> Failure {
@@ -52,6 +56,8 @@ struct RunDisplay<'a> {
     cancel: Arc<AtomicBool>,
     install: Option<super::runtime::InstallDisplay<'a>>,
     progress: Option<super::progress::Display>,
+    events: &'a Events,
+    started: Pending,
 }
 
 impl LocalRunObserver for RunDisplay<'_> {
@@ -76,6 +82,11 @@ impl LocalRunObserver for RunDisplay<'_> {
                 self.printer.status(&super::runtime::installed_text(line, version, elapsed));
             }
             LocalRunEvent::Starting { job, run_id, master, spark, ui_url } => {
+                self.started = self.events.send_in_background(vec![Step::RunStarted {
+                    run: run_id.to_owned(),
+                    job: job.to_owned(),
+                    uri: Some(ui_url.to_owned()),
+                }]);
                 // Ctrl-C asks Spark to stop; a second one is not needed (the runner escalates after a grace period).
                 let cancel = Arc::clone(&self.cancel);
                 let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
@@ -111,14 +122,38 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
     let local = LocalRunSettings::from_environment(&settings.job.path, environment, settings.follow)
         .map_err(|e| failure(&e))?;
     let cancel = Arc::clone(&local.cancel);
-    let mut display = RunDisplay { printer, follow: settings.follow, cancel, install: None, progress: None };
-    let outcome = run_local(&resolved, &local, &mut display).map_err(|e| failure(&e))?;
+    let mut display = RunDisplay {
+        printer,
+        follow: settings.follow,
+        cancel,
+        install: None,
+        progress: None,
+        events: &settings.events,
+        started: Pending::none(),
+    };
+    let result = run_local(&resolved, &local, &mut display);
+    let started = std::mem::replace(&mut display.started, Pending::none());
+    started.finish(printer);
+    let outcome = result.map_err(|e| failure(&e))?;
 
     let record = &outcome.record;
     super::runs::print_summary(record, printer);
+    // A run that never started sent no start; its end is not a taskrun either.
+    if record.state != sparkplane_local::history::RunState::NotStarted {
+        settings.events.emit(
+            &[Step::RunFinished {
+                run: record.run_id.clone(),
+                job: record.job.clone(),
+                outcome: if outcome.succeeded() { Outcome::Success } else { Outcome::Failure },
+                errors: record.failure.clone(),
+            }],
+            printer,
+        );
+    }
     if outcome.succeeded() {
         // A succeeded job still fails the run when a blocking quality gate on its output fails.
-        super::dq::run_gates(&settings.job.path, &resolved.job.spec.quality_gates, printer)
+        let gates = super::dq::Gates { events: &settings.events, environment, job: &record.job };
+        super::dq::run_gates(&settings.job.path, &resolved.job.spec.quality_gates, &gates, printer)
     } else {
         Err(Failure::Failed(Diagnostics::from(Diagnostic::error(
             "run-failed",
