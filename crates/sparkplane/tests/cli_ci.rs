@@ -359,3 +359,17 @@ fn a_failing_quality_gate_fails_the_local_run_check() {
         "{xml}"
     );
 }
+
+#[test]
+fn help_ci_shows_its_examples() {
+    let run = run_in(&repo(), &["help", "ci"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let examples: Vec<&str> = run.stdout.lines().map(str::trim).filter(|l| l.starts_with("sparkplane ci ")).collect();
+    assert_eq!(
+        examples,
+        [
+            "sparkplane ci job.yaml --nodes presets/nodes/standard.yaml --junit ci.xml --sarif ci.sarif",
+            "sparkplane ci job.yaml --env prod --no-local-run --report ci-report.json",
+        ]
+    );
+}

@@ -92,6 +92,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "ci",
+        &[
+            (
+                "Every check for every environment, as JUnit and SARIF for the CI system",
+                "sparkplane ci job.yaml --nodes presets/nodes/standard.yaml --junit ci.xml --sarif ci.sarif",
+            ),
+            (
+                "Only prod, without the local run, keeping the report `release --ci-report` reads",
+                "sparkplane ci job.yaml --env prod --no-local-run --report ci-report.json",
+            ),
+        ],
+    ),
+    (
         "render",
         &[
             ("Render what spark-submit would create", "sparkplane render job.yaml --env prod --target native"),
