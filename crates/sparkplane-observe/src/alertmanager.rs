@@ -6,7 +6,9 @@
 //! per severity), grouping (by alert and application), the inhibition rules
 //! (a critical alert for an application silences its warnings; an exporter
 //! that is down or stale silences the alerts computed from its metrics), and
-//! the mapping of receivers to Alertmanager's configs with secrets by file.
+//! the mapping of receivers to Alertmanager's configs with secrets by file,
+//! and the same routing as the Prometheus Operator's `AlertmanagerConfig`
+//! resources, one per tenant.
 //! Pure: tenants in, a JSON value out; loading tenants and checking them is
 //! `sparkplane_core::tenant`'s.
 //!
@@ -204,6 +206,128 @@ pub fn routing(tenants: &[Tenant], platform: &PlatformRoute, groups: &[RuleGroup
         config["global"] = json!({ "smtp_smarthost": smarthost, "smtp_from": from });
     }
     Routing { config, unrouted_teams: unrouted }
+}
+
+/// The Prometheus Operator's label a tenant's AlertmanagerConfig carries, so an
+/// Alertmanager's `alertmanagerConfigSelector` can pick sparkplane's.
+pub const CONFIG_LABEL: &str = "sparkplane.dev/alerting";
+
+fn matcher(name: &str, value: &str, match_type: &str) -> Value {
+    json!({ "name": name, "value": value, "matchType": match_type })
+}
+
+fn secret_key(r: &SecretRef, receiver: &str, field: &str) -> Result<Value, String> {
+    match (&r.secret, &r.file) {
+        (Some(key), None) => Ok(json!({ "name": key.name, "key": key.key })),
+        _ => Err(format!(
+            "receiver `{receiver}`: {field} is a file reference; an AlertmanagerConfig takes Kubernetes Secrets only \
+             (write `secret: {{name, key}}`, or use the alertmanager.yml form)"
+        )),
+    }
+}
+
+fn receiver_resource(receiver: &AlertReceiver) -> Result<Value, String> {
+    let name = receiver.name.as_str();
+    let mut out = Map::new();
+    out.insert("name".into(), json!(name));
+    if let Some(slack) = &receiver.slack {
+        out.insert(
+            "slackConfigs".into(),
+            json!([{ "apiURL": secret_key(&slack.api_url, name, "slack.apiUrl")?, "channel": slack.channel, "sendResolved": true }]),
+        );
+    }
+    if let Some(pd) = &receiver.pagerduty {
+        out.insert(
+            "pagerdutyConfigs".into(),
+            json!([{ "routingKey": secret_key(&pd.routing_key, name, "pagerduty.routingKey")? }]),
+        );
+    }
+    if let Some(og) = &receiver.opsgenie {
+        out.insert("opsgenieConfigs".into(), json!([{ "apiKey": secret_key(&og.api_key, name, "opsgenie.apiKey")? }]));
+    }
+    if let Some(email) = &receiver.email {
+        out.insert("emailConfigs".into(), json!([{ "to": email.to, "sendResolved": true }]));
+    }
+    if let Some(hook) = &receiver.webhook {
+        let mut config = json!({ "url": hook.url, "sendResolved": true });
+        if let Some(token) = &hook.bearer_token {
+            config["httpConfig"] = json!({
+                "authorization": { "type": "Bearer", "credentials": secret_key(token, name, "webhook.bearerToken")? }
+            });
+        }
+        out.insert("webhookConfigs".into(), json!([config]));
+    }
+    Ok(Value::Object(out))
+}
+
+/// One `AlertmanagerConfig` (monitoring.coreos.com/v1alpha1) per tenant with
+/// receivers, in its namespace, for Alertmanagers the Prometheus Operator
+/// runs. The operator confines each to alerts of its namespace; the routes
+/// and the critical-over-warning inhibition are the same as [`routing`]'s.
+/// The exporter's inhibition spans namespaces, so it stays in the platform's
+/// `alertmanager.yml`. Tenants without receivers are skipped (listed in
+/// `unrouted_teams`); a file reference is an error (Secrets only here).
+pub fn alertmanager_configs(tenants: &[Tenant]) -> Result<(Vec<Value>, Vec<String>), Vec<String>> {
+    let mut tenants: Vec<&Tenant> = tenants.iter().collect();
+    tenants.sort_by(|a, b| a.namespace().cmp(b.namespace()).then(a.metadata.name.cmp(&b.metadata.name)));
+    let (mut objects, mut unrouted, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for tenant in tenants {
+        let team = &tenant.spec.team;
+        let Some(alerting) = tenant.spec.alerting.as_ref().filter(|a| !a.receivers.is_empty()) else {
+            unrouted.push(team.clone());
+            continue;
+        };
+        let mut receivers = Vec::new();
+        for r in &alerting.receivers {
+            match receiver_resource(r) {
+                Ok(v) => receivers.push(v),
+                Err(e) => errors.push(format!("tenant `{}`: {e}", tenant.metadata.name)),
+            }
+        }
+        let mut routes = Vec::new();
+        for (severity, names) in
+            [("critical", &alerting.critical), ("warning", &alerting.warning), ("info", &alerting.info)]
+        {
+            for (i, name) in names.iter().enumerate() {
+                let mut route = json!({ "receiver": name, "matchers": [matcher("severity", severity, "=")] });
+                if i + 1 < names.len() {
+                    route["continue"] = json!(true);
+                }
+                routes.push(route);
+            }
+        }
+        if alerting.info.is_empty() {
+            routes.push(json!({ "receiver": NULL_RECEIVER, "matchers": [matcher("severity", "info", "=")] }));
+            receivers.push(json!({ "name": NULL_RECEIVER }));
+        }
+        objects.push(json!({
+            "apiVersion": "monitoring.coreos.com/v1alpha1",
+            "kind": "AlertmanagerConfig",
+            "metadata": {
+                "name": "sparkplane-oncall",
+                "namespace": tenant.namespace(),
+                "labels": { CONFIG_LABEL: "true", "sparkplane.dev/team": team },
+            },
+            "spec": {
+                "route": {
+                    "receiver": alerting.receivers[0].name,
+                    "matchers": [matcher("team", team, "=")],
+                    "groupBy": GROUP_BY,
+                    "groupWait": "30s",
+                    "groupInterval": "5m",
+                    "repeatInterval": "4h",
+                    "routes": routes,
+                },
+                "receivers": receivers,
+                "inhibitRules": [{
+                    "sourceMatch": [matcher("severity", "critical", "="), matcher("sparkjob", ".+", "=~")],
+                    "targetMatch": [matcher("severity", "warning", "=")],
+                    "equal": ["team", "namespace", "sparkjob"],
+                }],
+            },
+        }));
+    }
+    if errors.is_empty() { Ok((objects, unrouted)) } else { Err(errors) }
 }
 
 #[cfg(test)]

@@ -813,6 +813,19 @@ pub struct AlertmanagerArgs {
     /// The sender address of alert emails.
     #[arg(long, value_name = "ADDRESS", requires = "smtp_smarthost")]
     pub smtp_from: Option<String>,
+    /// Output: one alertmanager.yml for the platform's Alertmanager, or one AlertmanagerConfig resource per
+    /// tenant (monitoring.coreos.com/v1alpha1, Secrets only) for Alertmanagers the Prometheus Operator runs.
+    #[arg(long, value_enum, default_value = "alertmanager")]
+    pub format: AlertmanagerFormat,
+}
+
+/// `observe alertmanager` output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AlertmanagerFormat {
+    /// alertmanager.yml.
+    Alertmanager,
+    /// AlertmanagerConfig resources, a YAML stream.
+    Alertmanagerconfig,
 }
 
 /// `exporter`.

@@ -236,3 +236,71 @@ fn a_receiver_with_an_unknown_name_or_an_inline_credential_is_refused_with_its_l
     assert!(stderr.contains("name one of: genie, mail, hook"), "{stderr}");
     assert!(!stderr.contains("user:pw"), "the credential is not echoed: {stderr}");
 }
+
+/// prometheus-operator v0.93.0's AlertmanagerConfig v1alpha1 schema, made
+/// strict: an object with declared properties takes no others, as the API
+/// server's strict field validation (`kubectl apply --validate=strict`) refuses them.
+fn alertmanager_config_schema() -> serde_json::Value {
+    fn strict(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                    map.insert("additionalProperties".into(), false.into());
+                }
+                map.values_mut().for_each(strict);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strict),
+            _ => {}
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/prometheus-operator/alertmanagerconfig-v1alpha1.schema.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("schema JSON");
+    strict(&mut schema);
+    schema
+}
+
+#[test]
+fn alertmanager_config_resources_are_valid_for_the_prometheus_operator_and_refuse_file_references() {
+    let dir = tenants();
+    // ml's Opsgenie key is a file: not possible in a resource.
+    let out = sparkplane()
+        .args(["observe", "alertmanager", "--format", "alertmanagerconfig", "--tenants"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("tenant `ml`: receiver `genie`: opsgenie.apiKey is a file reference; an AlertmanagerConfig takes Kubernetes Secrets only"),
+        "{stderr}"
+    );
+
+    let ml = ML.replace("{file: /etc/alertmanager/opsgenie-ml}", "{secret: {name: ml-opsgenie, key: api-key}}");
+    std::fs::write(dir.path().join("ml.yaml"), ml).expect("ml");
+    let out = sparkplane()
+        .args(["observe", "alertmanager", "--format", "alertmanagerconfig", "-o", "json", "--tenants"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("team `analytics` declares no alert receivers"), "{stderr}");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON List");
+    let items = list["items"].as_array().expect("items");
+    let namespaces: Vec<&str> = items.iter().filter_map(|o| o["metadata"]["namespace"].as_str()).collect();
+    assert_eq!(namespaces, ["data-eng", "ml"]);
+    let validator = jsonschema::validator_for(&alertmanager_config_schema()).expect("the schema compiles");
+    for item in items {
+        let errors: Vec<String> = validator.iter_errors(item).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", item["metadata"]["namespace"]);
+    }
+    // The strict schema can fail: a misspelt field is refused.
+    let mut wrong = items[0].clone();
+    wrong["spec"]["route"]["groupby"] = serde_json::json!(["team"]);
+    assert!(!validator.is_valid(&wrong));
+    let ml = &items[1]["spec"];
+    assert_eq!(ml["receivers"][2]["webhookConfigs"][0]["httpConfig"]["authorization"]["credentials"], serde_json::json!({"name": "ml-hook", "key": "token"}));
+    assert_eq!(ml["route"]["matchers"][0], serde_json::json!({"name": "team", "value": "ml", "matchType": "="}));
+}

@@ -245,6 +245,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 platform_receiver: args.platform_receiver.clone(),
                 platform_webhook: args.platform_webhook.clone(),
                 smtp: args.smtp_smarthost.clone().map(|host| (host, args.smtp_from.clone().unwrap_or_default())),
+                resources: args.format == crate::cli::AlertmanagerFormat::Alertmanagerconfig,
             },
             printer,
         ),

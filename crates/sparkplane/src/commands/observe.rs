@@ -89,11 +89,31 @@ pub struct AlertmanagerSettings {
     pub platform_webhook: Option<String>,
     /// SMTP relay and sender, for email receivers.
     pub smtp: Option<(String, String)>,
+    /// AlertmanagerConfig resources instead of alertmanager.yml.
+    pub resources: bool,
 }
 
 /// Runs `observe alertmanager`: the configuration as YAML (or JSON with `-o json`).
 pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> CommandResult {
     let tenants: Vec<_> = super::tenant::read_dir(&settings.tenants)?.into_iter().map(|(_, t)| t).collect();
+    if settings.resources {
+        let (objects, unrouted) =
+            sparkplane_observe::alertmanager::alertmanager_configs(&tenants).map_err(|errors| {
+                Failure::Invalid(sparkplane_core::Diagnostics(
+                    errors
+                        .into_iter()
+                        .map(|e| {
+                            Diagnostic::error("secret-file-ref", "", e)
+                                .with_help("the Prometheus Operator reads receivers' credentials from Secrets in the tenant's namespace")
+                        })
+                        .collect(),
+                ))
+            })?;
+        printer.warnings(&unrouted_warnings(&unrouted));
+        let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": objects });
+        printer.result(&list, || objects.iter().map(|o| to_yaml(o)).collect());
+        return Ok(());
+    }
     let emails = tenants
         .iter()
         .filter_map(|t| t.spec.alerting.as_ref())
@@ -113,8 +133,13 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
     let groups = builtin_groups(&RuleOptions::default());
     let smtp = settings.smtp.as_ref().map(|(h, f)| (h.as_str(), f.as_str()));
     let routing = sparkplane_observe::alertmanager::routing(&tenants, &platform, &groups, smtp);
-    let warnings: Vec<Diagnostic> = routing
-        .unrouted_teams
+    printer.warnings(&unrouted_warnings(&routing.unrouted_teams));
+    printer.result(&routing.config, || to_yaml(&routing.config));
+    Ok(())
+}
+
+fn unrouted_warnings(teams: &[String]) -> sparkplane_core::Diagnostics {
+    let warnings: Vec<Diagnostic> = teams
         .iter()
         .map(|team| {
             Diagnostic::warning(
@@ -125,7 +150,5 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
             .with_help("add `spec.alerting.receivers` and `critical:`/`warning:` lists to its Tenant file")
         })
         .collect();
-    printer.warnings(&sparkplane_core::Diagnostics(warnings));
-    printer.result(&routing.config, || to_yaml(&routing.config));
-    Ok(())
+    sparkplane_core::Diagnostics(warnings)
 }
