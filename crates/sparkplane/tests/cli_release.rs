@@ -518,3 +518,40 @@ fn releases_lists_each_environment_and_diffs_two_releases_field_by_field() {
         )
     );
 }
+
+#[test]
+fn a_new_release_sends_packaged_signed_and_published_cdevents_and_a_repeat_sends_none() {
+    let receiver = sparkplane_testkit::CdEventsReceiver::start().expect("the CDEvents receiver starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (private, _) = keys(dir.path());
+    let store = dir.path().join("releases").display().to_string();
+    let args = [
+        "release", JOB, "--env", "prod", "--commit", COMMIT, "--by", "alice", "--out", &store, "--key", &private,
+        "--cdevents-sink", &receiver.url,
+    ];
+    let r = run(&args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let id = r.stdout.lines().next().and_then(|l| l.split_whitespace().nth(1)).expect("the release id").to_owned();
+    let got = receiver.received();
+    let types: Vec<&str> = got.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "dev.cdevents.artifact.packaged.0.3.0",
+            "dev.cdevents.artifact.signed.0.3.0",
+            "dev.cdevents.artifact.published.0.3.0"
+        ]
+    );
+    for event in &got {
+        assert_eq!(event["errors"], serde_json::json!([]), "{event}");
+        assert_eq!(event["subject"], format!("pkg:generic/trips-etl@{id}"));
+    }
+    assert_eq!(got[0]["data"]["subject"]["content"]["change"]["id"], COMMIT);
+    let signature = std::fs::read_to_string(dir.path().join("releases").join(&id).join("release.sig")).expect("sig");
+    assert_eq!(got[1]["data"]["subject"]["content"]["signature"], signature.trim());
+    assert_eq!(got[2]["data"]["subject"]["content"]["user"], "alice");
+
+    let again = run(&args);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(receiver.received().len(), 3, "releasing the same thing again publishes nothing new");
+}

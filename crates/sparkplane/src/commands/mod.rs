@@ -299,6 +299,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     out: args.out.clone(),
                     by: args.by.clone(),
                     requirements: args.requirements.clone(),
+                    events: events(cli),
                 };
                 release::run(&settings, printer)
             }

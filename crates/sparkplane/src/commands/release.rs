@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use sparkplane_core::Diagnostic;
 use sparkplane_core::render::Target;
+use sparkplane_delivery::cdevents::{Step, release_purl};
 use sparkplane_delivery::release::{self, ReleaseInput};
-use sparkplane_delivery::release_record::ReleaseRecord;
+use sparkplane_delivery::release_record::{ReleaseRecord, SBOM_FILE};
 use sparkplane_delivery::release_verify::{self, Verdict};
 use sparkplane_delivery::sbom::{Requirement, parse_requirements};
 use sparkplane_delivery::sign::{PrivateKey, PublicKey};
@@ -44,6 +45,8 @@ pub struct ReleaseSettings {
     pub by: Option<String>,
     /// `--requirements`; default `requirements.txt` next to the job file, when there.
     pub requirements: Option<PathBuf>,
+    /// Where the release's CDEvents go (artifact packaged, signed, published).
+    pub events: crate::events::Events,
 }
 
 fn job_dir(job: &Path) -> &Path {
@@ -166,6 +169,23 @@ fn now() -> String {
     sparkplane_local::history::rfc3339(sparkplane_local::history::now_ms())
 }
 
+/// A new release's CDEvents: packaged (from its commit, with its SBOM),
+/// signed (when it is), published (stored where deployments read it).
+fn release_steps(record: &ReleaseRecord, signature: &str, dir: &Path) -> Vec<Step> {
+    let artifact = release_purl(&record.job, &record.id);
+    let sbom = Some(dir.join(SBOM_FILE).display().to_string());
+    let mut steps = vec![Step::ArtifactPackaged {
+        artifact: artifact.clone(),
+        commit: record.source.commit.clone(),
+        sbom: sbom.clone(),
+    }];
+    if !signature.trim().is_empty() {
+        steps.push(Step::ArtifactSigned { artifact: artifact.clone(), signature: signature.trim().to_owned() });
+    }
+    steps.push(Step::ArtifactPublished { artifact, user: Some(record.released_by.clone()), sbom });
+    steps
+}
+
 /// Runs `release`.
 pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
     let Some(env) = settings.job.env.clone() else {
@@ -222,6 +242,9 @@ pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
     let outcome = store.put(&made.files, &made.record).map_err(|e| store_failure(&e))?;
     let dir = store.dir_of(&made.record.id);
     let record = &made.record;
+    if outcome == PutOutcome::Created {
+        settings.events.emit(&release_steps(record, &made.files.record_signature, &dir), printer);
+    }
     let report = serde_json::json!({
         "id": record.id, "dir": dir.display().to_string(), "written": outcome == PutOutcome::Created,
         "contentHash": record.content_hash, "image": record.image.reference, "commit": record.source.commit,
