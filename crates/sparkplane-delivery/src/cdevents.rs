@@ -11,6 +11,8 @@ use cdevents_sdk::latest::{
 use cdevents_sdk::{CDEvent, Subject};
 use sha2::{Digest, Sha256};
 
+use crate::ci_report::{CiReport, Outcome as CiOutcome};
+
 /// The CDEvents spec version the events declare: `cdevents-sdk`'s `latest`
 /// stamps 0.5.0 (0.5.1 changed only the schemas' `$id`s, not an event).
 pub const SPEC_VERSION: &str = "0.5.0";
@@ -360,6 +362,37 @@ pub struct CaseResult {
     pub outcome: Outcome,
     /// Why it did not succeed, when it did not.
     pub reason: Option<String>,
+    /// The environment the check ran for, when not the suite's.
+    pub environment: Option<String>,
+}
+
+/// The events of one CI run: the suite `ci/<job>` for environment `ci`,
+/// one case per check that ran (named `<check>` or `<check>@<environment>`),
+/// skipped checks left out, and an incident when a check failed or erred.
+pub fn ci_steps(report: &CiReport, at: jiff::Timestamp) -> Vec<Step> {
+    let cases: Vec<CaseResult> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome != CiOutcome::Skip)
+        .map(|c| {
+            let name = match &c.environment {
+                Some(env) => format!("{}@{env}", c.name),
+                None => c.name.clone(),
+            };
+            CaseResult {
+                id: name.clone(),
+                name,
+                outcome: match c.outcome {
+                    CiOutcome::Fail => Outcome::Failure,
+                    CiOutcome::Error => Outcome::Error,
+                    CiOutcome::Pass | CiOutcome::Skip => Outcome::Success,
+                },
+                reason: c.diagnostics.first().map(|d| d.message.clone()).or_else(|| c.summary.clone()),
+                environment: c.environment.clone(),
+            }
+        })
+        .collect();
+    suite_steps(&format!("ci/{}", report.job), &report.job, "ci", Some(&report.job), &cases, at)
 }
 
 /// The events of one finished suite (a data-quality gate, a CI run): one
@@ -390,7 +423,7 @@ pub fn suite_steps(
             suite: suite.to_owned(),
             case: format!("{suite}/{}", c.id),
             name: c.name.clone(),
-            environment: environment.to_owned(),
+            environment: c.environment.clone().unwrap_or_else(|| environment.to_owned()),
             outcome: c.outcome,
             reason: c.reason.clone(),
         })
@@ -532,7 +565,7 @@ mod tests {
 
     #[test]
     fn a_suite_fails_on_a_failed_check_and_then_reports_an_incident() {
-        let case = |id: &str, outcome| CaseResult { id: id.into(), name: id.into(), outcome, reason: None };
+        let case = |id: &str, outcome| CaseResult { id: id.into(), name: id.into(), outcome, reason: None, environment: None };
         let ok = suite_steps("dq/o", "o", "dev", None, &[case("a", Outcome::Success)], at());
         assert_eq!(ok.len(), 2);
         assert!(matches!(&ok[1], Step::SuiteFinished { outcome: Outcome::Success, reason: None, .. }));

@@ -373,3 +373,41 @@ fn help_ci_shows_its_examples() {
         ]
     );
 }
+
+#[test]
+fn a_failing_ci_run_sends_a_case_per_check_its_suite_and_an_incident_to_a_cdevents_sink() {
+    let receiver = sparkplane_testkit::CdEventsReceiver::start().expect("the CDEvents receiver starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for file in ["job.yaml", "job.prod.yaml", "report.sql"] {
+        std::fs::copy(repo().join("crates/sparkplane/tests/data/ci-broken").join(file), dir.path().join(file))
+            .expect("copy");
+    }
+    let args = ["ci", "job.yaml", "-e", "dev", "--no-local-run", "--cdevents-sink", &receiver.url];
+    let run = run_in(dir.path(), &args);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    let got = receiver.received();
+    for event in &got {
+        assert_eq!(event["errors"], serde_json::json!([]), "{event}");
+    }
+    let types: Vec<&str> = got.iter().filter_map(|e| e["type"].as_str()).collect();
+    let (suite_at, _) = types
+        .iter()
+        .enumerate()
+        .find(|(_, t)| **t == "dev.cdevents.testsuiterun.finished.0.3.0")
+        .expect("a suite event");
+    assert!(types[..suite_at].iter().all(|t| *t == "dev.cdevents.testcaserun.finished.0.3.0"), "{types:?}");
+    assert_eq!(types[suite_at + 1..], ["dev.cdevents.incident.detected.0.3.0"]);
+    let suite = &got[suite_at]["data"]["subject"];
+    assert_eq!(suite["content"]["outcome"], "failure");
+    assert_eq!(suite["content"]["environment"]["id"], "ci");
+    let cases: Vec<(&str, &str)> = got[..suite_at]
+        .iter()
+        .map(|e| {
+            let content = &e["data"]["subject"]["content"];
+            (content["testCase"]["name"].as_str().unwrap_or_default(), content["outcome"].as_str().unwrap_or_default())
+        })
+        .collect();
+    assert!(cases.contains(&("policy@dev", "failure")), "{cases:?}");
+    assert!(cases.contains(&("sql", "failure")), "{cases:?}");
+    assert!(!cases.iter().any(|(name, _)| name.starts_with("local-run")), "skipped checks send no case: {cases:?}");
+}

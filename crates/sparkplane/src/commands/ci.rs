@@ -49,6 +49,8 @@ pub struct CiSettings {
     pub policy: super::policy::PolicySettings,
     /// The local run's settings, without its job.
     pub run: Option<super::run::RunSettings>,
+    /// Where the run's CDEvents go (a test case per check, the suite, an incident when it fails).
+    pub events: crate::events::Events,
 }
 
 /// The CLI's side of `ci`: files, processes and the clock.
@@ -249,6 +251,7 @@ pub fn run(settings: &CiSettings, printer: &Printer) -> CommandResult {
         sample_overlay: crate::workspace::job_environment_path(&settings.job, "local").is_some(),
     };
     let report = run_ci(&plan, &mut Host { settings, printer });
+    settings.events.emit(&sparkplane_delivery::cdevents::ci_steps(&report, Timestamp::now()), printer);
     if let Some(path) = &settings.junit {
         write(path, &ci_output::to_junit(&report))?;
     }

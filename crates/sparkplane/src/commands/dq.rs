@@ -210,6 +210,7 @@ fn gate_steps(report: &DqReport, environment: &str, job: Option<&str>) -> Vec<St
                 _ => Outcome::Success,
             },
             reason: (c.status == Status::Fail).then(|| c.message.clone()),
+            environment: None,
         })
         .collect();
     suite_steps(&format!("dq/{}", report.spec), &report.spec, environment, job, &cases, jiff::Timestamp::now())

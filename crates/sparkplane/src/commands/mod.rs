@@ -140,6 +140,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     quota: args.quota.clone(),
                     policy,
                     run,
+                    events: events(cli),
                 },
                 printer,
             )
