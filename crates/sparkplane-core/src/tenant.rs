@@ -305,7 +305,10 @@ fn check_alerting(alerting: &TenantAlerting, error: &mut impl FnMut(&str, &'stat
             error(
                 &at,
                 "receiver-destination",
-                format!("receiver `{}` must have exactly one of slack, pagerduty, opsgenie, email, webhook", receiver.name),
+                format!(
+                    "receiver `{}` must have exactly one of slack, pagerduty, opsgenie, email, webhook",
+                    receiver.name
+                ),
                 "split a receiver with several destinations into one receiver per destination",
             );
         }

@@ -565,7 +565,8 @@ mod tests {
 
     #[test]
     fn a_suite_fails_on_a_failed_check_and_then_reports_an_incident() {
-        let case = |id: &str, outcome| CaseResult { id: id.into(), name: id.into(), outcome, reason: None, environment: None };
+        let case =
+            |id: &str, outcome| CaseResult { id: id.into(), name: id.into(), outcome, reason: None, environment: None };
         let ok = suite_steps("dq/o", "o", "dev", None, &[case("a", Outcome::Success)], at());
         assert_eq!(ok.len(), 2);
         assert!(matches!(&ok[1], Step::SuiteFinished { outcome: Outcome::Success, reason: None, .. }));

@@ -14,5 +14,5 @@ pub mod release_record;
 pub mod release_verify;
 pub mod sbom;
 pub mod sign;
-pub mod store;
 pub mod sink;
+pub mod store;

@@ -80,11 +80,8 @@ impl Sink {
 
     /// Builds and sends one event per step, in order, stamped `at`.
     pub fn send(&self, steps: &[Step], at: jiff::Timestamp) -> Delivery {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(self.timeout)).http_status_as_error(false).build().into();
         let mut delivery = Delivery::default();
         for step in steps {
             let built = cdevents::event(step, &self.source, at);
@@ -159,7 +156,8 @@ mod tests {
                 reader.read_exact(&mut body).expect("body");
                 bodies.push(String::from_utf8(body).expect("utf-8"));
                 let mut stream = reader.into_inner();
-                write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").expect("answer");
+                write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .expect("answer");
             }
             bodies
         });

@@ -10,7 +10,11 @@ fn every_step() -> Vec<(Step, &'static str)> {
     let artifact = release_purl("orders-daily", "orders-daily-prod-0123456789ab");
     vec![
         (
-            Step::RunStarted { run: "run-1".into(), job: "orders-daily".into(), uri: Some("http://127.0.0.1:4040/".into()) },
+            Step::RunStarted {
+                run: "run-1".into(),
+                job: "orders-daily".into(),
+                uri: Some("http://127.0.0.1:4040/".into()),
+            },
             "dev.cdevents.taskrun.started.0.3.0",
         ),
         (
@@ -60,15 +64,27 @@ fn every_step() -> Vec<(Step, &'static str)> {
             "dev.cdevents.artifact.published.0.3.0",
         ),
         (
-            Step::ServiceDeployed { service: "orders-daily".into(), environment: "prod".into(), artifact: artifact.clone() },
+            Step::ServiceDeployed {
+                service: "orders-daily".into(),
+                environment: "prod".into(),
+                artifact: artifact.clone(),
+            },
             "dev.cdevents.service.deployed.0.3.0",
         ),
         (
-            Step::ServiceUpgraded { service: "orders-daily".into(), environment: "prod".into(), artifact: artifact.clone() },
+            Step::ServiceUpgraded {
+                service: "orders-daily".into(),
+                environment: "prod".into(),
+                artifact: artifact.clone(),
+            },
             "dev.cdevents.service.upgraded.0.3.0",
         ),
         (
-            Step::ServiceRolledBack { service: "orders-daily".into(), environment: "prod".into(), artifact: artifact.clone() },
+            Step::ServiceRolledBack {
+                service: "orders-daily".into(),
+                environment: "prod".into(),
+                artifact: artifact.clone(),
+            },
             "dev.cdevents.service.rolledback.0.3.0",
         ),
         (

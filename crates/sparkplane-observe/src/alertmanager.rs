@@ -20,7 +20,7 @@
 use serde_json::{Map, Value, json};
 use sparkplane_api::tenant::{AlertReceiver, SecretRef, Tenant};
 
-use crate::rules::{RuleGroup, Rule};
+use crate::rules::{Rule, RuleGroup};
 
 /// Where the Prometheus Operator mounts a Secret listed in an Alertmanager's `spec.secrets`.
 pub const SECRETS_DIR: &str = "/etc/alertmanager/secrets";
@@ -99,7 +99,8 @@ fn receiver_config(name: String, receiver: &AlertReceiver) -> Value {
     if let Some(hook) = &receiver.webhook {
         let mut config = json!({ "url": hook.url, "send_resolved": true });
         if let Some(token) = &hook.bearer_token {
-            config["http_config"] = json!({ "authorization": { "type": "Bearer", "credentials_file": secret_file(token) } });
+            config["http_config"] =
+                json!({ "authorization": { "type": "Bearer", "credentials_file": secret_file(token) } });
         }
         out.insert("webhook_configs".into(), json!([config]));
     }
@@ -125,7 +126,12 @@ pub fn exporter_fed_alerts(groups: &[RuleGroup]) -> Vec<String> {
 /// The Alertmanager configuration for `tenants` (sorted by team, so the
 /// output does not depend on file order), with `smtp` as the email relay
 /// (`host:port`, `from`) when a receiver sends email.
-pub fn routing(tenants: &[Tenant], platform: &PlatformRoute, groups: &[RuleGroup], smtp: Option<(&str, &str)>) -> Routing {
+pub fn routing(
+    tenants: &[Tenant],
+    platform: &PlatformRoute,
+    groups: &[RuleGroup],
+    smtp: Option<(&str, &str)>,
+) -> Routing {
     let mut tenants: Vec<&Tenant> = tenants.iter().collect();
     tenants.sort_by(|a, b| a.spec.team.cmp(&b.spec.team).then(a.metadata.name.cmp(&b.metadata.name)));
     let mut receivers = vec![match &platform.webhook {

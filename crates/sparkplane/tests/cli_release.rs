@@ -526,8 +526,20 @@ fn a_new_release_sends_packaged_signed_and_published_cdevents_and_a_repeat_sends
     let (private, _) = keys(dir.path());
     let store = dir.path().join("releases").display().to_string();
     let args = [
-        "release", JOB, "--env", "prod", "--commit", COMMIT, "--by", "alice", "--out", &store, "--key", &private,
-        "--cdevents-sink", &receiver.url,
+        "release",
+        JOB,
+        "--env",
+        "prod",
+        "--commit",
+        COMMIT,
+        "--by",
+        "alice",
+        "--out",
+        &store,
+        "--key",
+        &private,
+        "--cdevents-sink",
+        &receiver.url,
     ];
     let r = run(&args);
     assert_eq!(r.code, Some(0), "{}", r.stderr);

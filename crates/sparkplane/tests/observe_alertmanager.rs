@@ -106,7 +106,8 @@ fn amtool_accepts_the_configuration_and_routes_every_team_and_severity_as_declar
         assert!(ok, "{team} {severity}: {text}");
     }
     // The test itself can fail: a wrong expectation is refused by amtool.
-    let (ok, _) = amtool(&["config", "routes", "test", &file, "--verify.receivers=ml-hook", "team=ml", "severity=critical"]);
+    let (ok, _) =
+        amtool(&["config", "routes", "test", &file, "--verify.receivers=ml-hook", "team=ml", "severity=critical"]);
     assert!(!ok);
     let text = std::fs::read_to_string(&config).expect("config");
     assert!(text.contains("api_key_file: /etc/alertmanager/opsgenie-ml"), "{text}");
@@ -153,7 +154,8 @@ fn start_alertmanager(config: &Path) -> Alertmanager {
 }
 
 fn alert(name: &str, severity: &str, sparkjob: Option<&str>) -> serde_json::Value {
-    let mut labels = serde_json::json!({"alertname": name, "severity": severity, "team": "data-eng", "namespace": "data-eng"});
+    let mut labels =
+        serde_json::json!({"alertname": name, "severity": severity, "team": "data-eng", "namespace": "data-eng"});
     if let Some(job) = sparkjob {
         labels["sparkjob"] = job.into();
     }
@@ -253,7 +255,8 @@ fn alertmanager_config_schema() -> serde_json::Value {
             _ => {}
         }
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/prometheus-operator/alertmanagerconfig-v1alpha1.schema.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/prometheus-operator/alertmanagerconfig-v1alpha1.schema.json");
     let mut schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("schema JSON");
     strict(&mut schema);
@@ -301,6 +304,9 @@ fn alertmanager_config_resources_are_valid_for_the_prometheus_operator_and_refus
     wrong["spec"]["route"]["groupby"] = serde_json::json!(["team"]);
     assert!(!validator.is_valid(&wrong));
     let ml = &items[1]["spec"];
-    assert_eq!(ml["receivers"][2]["webhookConfigs"][0]["httpConfig"]["authorization"]["credentials"], serde_json::json!({"name": "ml-hook", "key": "token"}));
+    assert_eq!(
+        ml["receivers"][2]["webhookConfigs"][0]["httpConfig"]["authorization"]["credentials"],
+        serde_json::json!({"name": "ml-hook", "key": "token"})
+    );
     assert_eq!(ml["route"]["matchers"][0], serde_json::json!({"name": "team", "value": "ml", "matchType": "="}));
 }

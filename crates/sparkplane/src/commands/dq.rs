@@ -14,8 +14,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_core::{Diagnostic, Diagnostics};
-use sparkplane_dq::run::{SpecRun, failure_messages};
 use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
+use sparkplane_dq::run::{SpecRun, failure_messages};
 use sparkplane_dq::{DqError, DqReport, Status};
 
 use crate::cli::DqCheckArgs;

@@ -309,9 +309,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Releases(args) => {
             release::history(&args.job, args.env.as_deref(), args.store.as_deref(), args.diff.as_deref(), printer)
         }
-        Command::Dq(DqCommand::Check(args)) => {
-            dq::check(&dq::DqSettings::from_args(args, events(cli)), printer)
-        }
+        Command::Dq(DqCommand::Check(args)) => dq::check(&dq::DqSettings::from_args(args, events(cli)), printer),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),

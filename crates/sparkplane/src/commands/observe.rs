@@ -114,11 +114,8 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
         printer.result(&list, || objects.iter().map(|o| to_yaml(o)).collect());
         return Ok(());
     }
-    let emails = tenants
-        .iter()
-        .filter_map(|t| t.spec.alerting.as_ref())
-        .flat_map(|a| &a.receivers)
-        .any(|r| r.email.is_some());
+    let emails =
+        tenants.iter().filter_map(|t| t.spec.alerting.as_ref()).flat_map(|a| &a.receivers).any(|r| r.email.is_some());
     if emails && settings.smtp.is_none() {
         return Err(Failure::Invalid(
             Diagnostic::error("no-smtp", "", "a tenant has an email receiver but no SMTP relay is given")
