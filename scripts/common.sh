@@ -10,12 +10,24 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
 # grows; past SPARKPLANE_TARGET_MAX_GB (default 30) start it afresh rather than
 # let the linker run out of disk mid-build.
 prune_target_dir() {
-  local max_gb="${SPARKPLANE_TARGET_MAX_GB:-30}" used_kb
+  local max_gb="${SPARKPLANE_TARGET_MAX_GB:-30}" used_kb lock
   [ -d "$CARGO_TARGET_DIR" ] || return 0
+  used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
+  [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ] || return 0
+  # Never under a build that is running: cargo holds this lock while it builds.
+  lock="$CARGO_TARGET_DIR/debug/.cargo-lock"
+  if [ -e "$lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$lock" true; then
+    echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}), but a build is using it; left as it is" >&2
+    return 0
+  fi
+  # Incremental caches first (the build stays warm); everything only if that is not enough.
+  rm -rf "$CARGO_TARGET_DIR"/*/incremental
   used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
   if [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ]; then
     echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}); removing it so the build starts clean" >&2
     rm -rf "$CARGO_TARGET_DIR"
+  else
+    echo "==> $CARGO_TARGET_DIR was over ${max_gb} GiB; removed its incremental caches" >&2
   fi
 }
 prune_target_dir
