@@ -138,7 +138,8 @@ fn chromium_shows_the_searchable_list_and_opens_a_report() {
     assert_eq!(visible, ["app-20161116163331-0000", "local-1430917381534"]);
     let dom = dump_dom(&format!("{base}/?q=failed"));
     assert!(dom.contains("<p id=\"count\">1 applications</p>"), "{dom}");
-    let visible: Vec<String> = rows(&dom).into_iter().filter(|(_, hidden)| !hidden).map(|(c, _)| c[0].clone()).collect();
+    let visible: Vec<String> =
+        rows(&dom).into_iter().filter(|(_, hidden)| !hidden).map(|(c, _)| c[0].clone()).collect();
     assert_eq!(visible, ["local-1422981780767"], "its last job failed");
 
     // The linked report renders in the browser.

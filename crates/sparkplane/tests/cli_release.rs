@@ -417,23 +417,13 @@ fn bad_keys_and_reports_are_exit_2_and_keys_are_never_overwritten() {
         )
     );
     let report = dir.path().join("ci.json");
+    let release_with_report = || {
+        let report = report.to_str().expect("utf-8");
+        let args = ["release", JOB, "--env", "prod", "--commit", COMMIT, "--by", "a", "--out", &store, "--key", &key];
+        run(&[&args[..], &["--ci-report", report]].concat())
+    };
     std::fs::write(&report, ci_report("orders")).expect("write");
-    let r = run(&[
-        "release",
-        JOB,
-        "--env",
-        "prod",
-        "--commit",
-        COMMIT,
-        "--by",
-        "a",
-        "--out",
-        &store,
-        "--key",
-        &key,
-        "--ci-report",
-        report.to_str().expect("utf-8"),
-    ]);
+    let r = release_with_report();
     assert_eq!(r.code, Some(2));
     assert_eq!(
         r.stderr,
@@ -444,22 +434,7 @@ fn bad_keys_and_reports_are_exit_2_and_keys_are_never_overwritten() {
         )
     );
     std::fs::write(&report, ci_report("trips-etl").replace("\"pass\"", "\"fail\"")).expect("write");
-    let r = run(&[
-        "release",
-        JOB,
-        "--env",
-        "prod",
-        "--commit",
-        COMMIT,
-        "--by",
-        "a",
-        "--out",
-        &store,
-        "--key",
-        &key,
-        "--ci-report",
-        report.to_str().expect("utf-8"),
-    ]);
+    let r = release_with_report();
     assert_eq!(r.code, Some(2));
     assert_eq!(
         r.stderr,
