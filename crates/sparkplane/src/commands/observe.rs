@@ -111,7 +111,7 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
             })?;
         printer.warnings(&unrouted_warnings(&unrouted));
         let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": objects });
-        printer.result(&list, || objects.iter().map(|o| to_yaml(o)).collect());
+        printer.result(&list, || objects.iter().map(to_yaml).collect());
         return Ok(());
     }
     let emails =
