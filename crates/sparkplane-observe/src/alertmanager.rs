@@ -62,11 +62,16 @@ pub struct Routing {
     pub config: Value,
     /// Teams whose alerts go to the platform route (no receivers declared).
     pub unrouted_teams: Vec<String>,
+    /// Teams that declare receivers in more than one tenant (only the first
+    /// tenant's, by name, are used): an error for the caller to report.
+    pub conflicts: Vec<String>,
 }
 
-/// The receiver name a team's receiver gets in the shared configuration: `<team>-<name>`.
+/// The receiver name a team's receiver gets in the shared configuration:
+/// `<team>/<name>`. A `/` is in neither a team (a label value) nor a receiver
+/// name (a DNS label), so two teams' receivers never get the same name.
 pub fn receiver_name(team: &str, receiver: &str) -> String {
-    format!("{team}-{receiver}")
+    format!("{team}/{receiver}")
 }
 
 fn secret_file(r: &SecretRef) -> String {
@@ -141,6 +146,8 @@ pub fn routing(
     let mut routes = Vec::new();
     let mut unrouted = Vec::new();
     let mut needs_null = false;
+    let mut routed = std::collections::BTreeMap::new();
+    let mut conflicts = Vec::new();
     for tenant in tenants {
         let team = &tenant.spec.team;
         let alerting = tenant.spec.alerting.as_ref().filter(|a| !a.receivers.is_empty());
@@ -148,6 +155,14 @@ pub fn routing(
             unrouted.push(team.clone());
             continue;
         };
+        if let Some(first) = routed.insert(team.clone(), tenant.metadata.name.clone()) {
+            conflicts.push(format!(
+                "team `{team}` declares alert receivers in tenants `{first}` and `{}`; declare them in one",
+                tenant.metadata.name
+            ));
+            routed.insert(team.clone(), first);
+            continue;
+        }
         for r in &alerting.receivers {
             receivers.push(receiver_config(receiver_name(team, &r.name), r));
         }
@@ -211,7 +226,7 @@ pub fn routing(
     if let Some((smarthost, from)) = smtp {
         config["global"] = json!({ "smtp_smarthost": smarthost, "smtp_from": from });
     }
-    Routing { config, unrouted_teams: unrouted }
+    Routing { config, unrouted_teams: unrouted, conflicts }
 }
 
 /// The Prometheus Operator's label a tenant's AlertmanagerConfig carries, so an

@@ -88,12 +88,12 @@ fn amtool_accepts_the_configuration_and_routes_every_team_and_severity_as_declar
     let (ok, text) = amtool(&["check-config", &config.to_string_lossy()]);
     assert!(ok, "{text}");
     let table = [
-        ("data-eng", "critical", "data-eng-pager,data-eng-chat"),
-        ("data-eng", "warning", "data-eng-chat"),
+        ("data-eng", "critical", "data-eng/pager,data-eng/chat"),
+        ("data-eng", "warning", "data-eng/chat"),
         ("data-eng", "info", "null"),
-        ("ml", "critical", "ml-genie"),
-        ("ml", "warning", "ml-mail"),
-        ("ml", "info", "ml-hook"),
+        ("ml", "critical", "ml/genie"),
+        ("ml", "warning", "ml/mail"),
+        ("ml", "info", "ml/hook"),
         ("analytics", "critical", "platform"),
         ("analytics", "warning", "platform"),
         ("nobody", "critical", "platform"),
@@ -107,7 +107,7 @@ fn amtool_accepts_the_configuration_and_routes_every_team_and_severity_as_declar
     }
     // The test itself can fail: a wrong expectation is refused by amtool.
     let (ok, _) =
-        amtool(&["config", "routes", "test", &file, "--verify.receivers=ml-hook", "team=ml", "severity=critical"]);
+        amtool(&["config", "routes", "test", &file, "--verify.receivers=ml/hook", "team=ml", "severity=critical"]);
     assert!(!ok);
     let text = std::fs::read_to_string(&config).expect("config");
     assert!(text.contains("api_key_file: /etc/alertmanager/opsgenie-ml"), "{text}");
@@ -309,4 +309,24 @@ fn alertmanager_config_resources_are_valid_for_the_prometheus_operator_and_refus
         serde_json::json!({"name": "ml-hook", "key": "token"})
     );
     assert_eq!(ml["route"]["matchers"][0], serde_json::json!({"name": "team", "value": "ml", "matchType": "="}));
+}
+
+#[test]
+fn a_team_with_receivers_in_two_tenants_is_refused() {
+    let dir = tenants();
+    let twin = ML.replace("metadata: {name: ml}", "metadata: {name: ml-two}");
+    std::fs::write(dir.path().join("ml-two.yaml"), twin).expect("write");
+    let out = sparkplane()
+        .args(["observe", "alertmanager", "--tenants"])
+        .arg(dir.path())
+        .args(["--smtp-smarthost", "smtp.example.com:587", "--smtp-from", "a@example.com"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("team `ml` declares alert receivers in tenants `ml` and `ml-two`; declare them in one"),
+        "{stderr}"
+    );
 }

@@ -130,6 +130,18 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
     let groups = builtin_groups(&RuleOptions::default());
     let smtp = settings.smtp.as_ref().map(|(h, f)| (h.as_str(), f.as_str()));
     let routing = sparkplane_observe::alertmanager::routing(&tenants, &platform, &groups, smtp);
+    if !routing.conflicts.is_empty() {
+        return Err(Failure::Invalid(sparkplane_core::Diagnostics(
+            routing
+                .conflicts
+                .iter()
+                .map(|c| {
+                    Diagnostic::error("duplicate-team-routing", "spec.alerting", c.clone())
+                        .with_help("keep one tenant's spec.alerting for the team and remove the other's")
+                })
+                .collect(),
+        )));
+    }
     printer.warnings(&unrouted_warnings(&routing.unrouted_teams));
     printer.result(&routing.config, || to_yaml(&routing.config));
     Ok(())
