@@ -330,3 +330,16 @@ fn a_team_with_receivers_in_two_tenants_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_email_receiver_without_an_smtp_relay_is_refused_and_nothing_is_written() {
+    let dir = tenants();
+    let out = sparkplane().args(["observe", "alertmanager", "--tenants"]).arg(dir.path()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: a tenant has an email receiver but no SMTP relay is given\n  help: pass --smtp-smarthost HOST:PORT \
+         and --smtp-from ADDRESS\n"
+    );
+}
