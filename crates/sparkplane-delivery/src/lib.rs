@@ -8,6 +8,8 @@ pub mod ci;
 pub mod ci_output;
 pub mod ci_report;
 pub mod ci_sql;
+pub mod deployments;
+pub mod promote;
 pub mod release;
 pub mod release_diff;
 pub mod release_record;

@@ -1,0 +1,450 @@
+//! The deployments log: which release of a job went to an environment, in
+//! order — every promotion and every rollback, one record each.
+//!
+//! It lives in the release store, beside the releases it names:
+//! `<store>/deployments/<job>/<environment>/<sequence>/deployment.json`, the
+//! sequence six digits from `000001`. A record is written into a temporary
+//! directory and renamed into place; a rename onto an existing sequence fails,
+//! so two deployments at once never share a number or overwrite each other.
+//!
+//! Owns: the deployment record's shape, the log's layout and its atomic
+//! append, and the pure decisions over the log — whether a deployment is the
+//! job's first in the environment or an upgrade, whether it changes nothing,
+//! and which deployment a rollback goes back to. Must not verify, judge
+//! gates, render or look at the clock.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sparkplane_api::SparkJob;
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::source::{LineCol, Source, Span};
+use sparkplane_core::yaml::Node;
+
+/// The `kind` of a deployment record.
+pub const KIND: &str = "Deployment";
+/// The record's file name in a deployment's directory.
+pub const RECORD_FILE: &str = "deployment.json";
+/// The directory of the store that holds the log.
+pub const DIR: &str = "deployments";
+
+/// What put a release in an environment.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// `sparkplane promote`: every gate held.
+    Promote,
+    /// `sparkplane rollback`: an earlier deployment's release again.
+    Rollback,
+}
+
+impl Action {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
+        }
+    }
+}
+
+/// One deployment of one release of a job to one environment. Immutable once written.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentRecord {
+    /// `sparkplane.dev/v1alpha1`.
+    pub api_version: String,
+    /// `Deployment`.
+    pub kind: String,
+    /// Its place in the environment's log, from 1.
+    pub sequence: u64,
+    /// The job's name.
+    pub job: String,
+    /// The environment deployed to.
+    pub environment: String,
+    /// The namespace the job runs in there.
+    pub namespace: String,
+    /// Promote or rollback.
+    pub action: Action,
+    /// The release deployed (its id in the store).
+    pub release: String,
+    /// The release's content hash.
+    pub content_hash: String,
+    /// The core's hash of the spec deployed (resolved for this environment).
+    pub spec_hash: String,
+    /// The image deployed (`repository@digest`).
+    pub image: String,
+    /// The source commit of the release.
+    pub commit: String,
+    /// The release's SBOM digest.
+    pub sbom_digest: String,
+    /// The key that signed the release, when checked.
+    #[serde(default)]
+    pub signed_by: Option<String>,
+    /// For a promotion: the environment it came from.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// For a rollback: the sequence whose release it went back to.
+    #[serde(default)]
+    pub rollback_of: Option<u64>,
+    /// Who deployed.
+    pub deployed_by: String,
+    /// When, RFC 3339 UTC.
+    pub deployed_at: String,
+    /// The SparkJob deployed, fully resolved for this environment: what a
+    /// rollback renders again.
+    pub spec: Value,
+}
+
+impl DeploymentRecord {
+    /// The record as written: pretty JSON, one final newline.
+    pub fn to_json(&self) -> String {
+        format!("{}\n", serde_json::to_string_pretty(self).unwrap_or_default())
+    }
+
+    /// Reads a record; the error says what is wrong.
+    pub fn from_json(text: &str) -> Result<DeploymentRecord, String> {
+        let record: DeploymentRecord = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if record.kind != KIND {
+            return Err(format!("kind is `{}`, not `{KIND}`", record.kind));
+        }
+        Ok(record)
+    }
+
+    /// The deployed spec as a resolved job, for the one render step to
+    /// render again exactly (a rollback): the spec as it was resolved then,
+    /// without the layers' provenance, which rendering does not read.
+    pub fn resolved_job(&self) -> Result<ResolvedJob, String> {
+        let job: SparkJob = serde_json::from_value(self.spec.clone()).map_err(|e| e.to_string())?;
+        let name = format!("deployment {} of {} in {}", self.sequence, self.job, self.environment);
+        let span =
+            Span { source: Source::new(name, String::new()), start: 0, end: 0, at: LineCol { line: 1, column: 1 } };
+        Ok(ResolvedJob {
+            job,
+            tree: Node::from_json(&self.spec, &span),
+            provenance: std::collections::BTreeMap::new(),
+            environment: Some(self.environment.clone()),
+            preset: None,
+            warnings: sparkplane_core::Diagnostics::new(),
+            attempt: 1,
+        })
+    }
+}
+
+/// What a new deployment of a release is to the environment's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The job's first deployment there (CDEvents `service.deployed`).
+    First,
+    /// Another release replaces the current one (`service.upgraded`).
+    Upgrade,
+    /// The release is what the environment runs now: nothing to do.
+    Current,
+}
+
+/// What deploying `release` to an environment whose log is `log` (oldest first) is.
+pub fn change(log: &[DeploymentRecord], release: &str) -> Change {
+    match log.last() {
+        None => Change::First,
+        Some(current) if current.release == release => Change::Current,
+        Some(_) => Change::Upgrade,
+    }
+}
+
+/// Why a rollback cannot happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RollbackError {
+    /// The log is empty.
+    #[error("nothing to roll back: {job} has no deployments in {environment}")]
+    NoDeployments {
+        /// The job.
+        job: String,
+        /// The environment.
+        environment: String,
+    },
+    /// Every deployment in the log is of the current release.
+    #[error(
+        "nothing to roll back to: {job} has only ever run release {release} in {environment} ({count} deployment{})",
+        if *count == 1 { "" } else { "s" }
+    )]
+    NoEarlier {
+        /// The job.
+        job: String,
+        /// The environment.
+        environment: String,
+        /// The one release.
+        release: String,
+        /// How many deployments.
+        count: usize,
+    },
+    /// The named release is the current one.
+    #[error("nothing to roll back to: {environment} runs release {release} now")]
+    AlreadyCurrent {
+        /// The environment.
+        environment: String,
+        /// The release.
+        release: String,
+    },
+    /// The named release was never deployed to the environment.
+    #[error("release {release} was never deployed to {environment}")]
+    NeverDeployed {
+        /// The environment.
+        environment: String,
+        /// The release.
+        release: String,
+    },
+}
+
+/// The deployment a rollback goes back to: the latest one of `to` when
+/// named, else the latest one whose release is not the current one (as Helm
+/// goes back one revision: a second rollback returns to where the first
+/// started). `job` and `environment` only name things in errors.
+pub fn rollback_target<'a>(
+    log: &'a [DeploymentRecord],
+    to: Option<&str>,
+    job: &str,
+    environment: &str,
+) -> Result<&'a DeploymentRecord, RollbackError> {
+    let Some(current) = log.last() else {
+        return Err(RollbackError::NoDeployments { job: job.to_owned(), environment: environment.to_owned() });
+    };
+    match to {
+        Some(release) if release == current.release => {
+            Err(RollbackError::AlreadyCurrent { environment: environment.to_owned(), release: release.to_owned() })
+        }
+        Some(release) => log.iter().rev().find(|d| d.release == release).ok_or_else(|| RollbackError::NeverDeployed {
+            environment: environment.to_owned(),
+            release: release.to_owned(),
+        }),
+        None => log.iter().rev().find(|d| d.release != current.release).ok_or_else(|| RollbackError::NoEarlier {
+            job: job.to_owned(),
+            environment: environment.to_owned(),
+            release: current.release.clone(),
+            count: log.len(),
+        }),
+    }
+}
+
+/// Why the log could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// A record could not be read.
+    #[error("{path}: not a deployment record: {message}")]
+    Corrupt {
+        /// Where.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The filesystem failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// Where.
+        path: String,
+        /// The error.
+        message: String,
+    },
+}
+
+fn io(path: &Path, err: &std::io::Error) -> LogError {
+    LogError::Io { path: path.display().to_string(), message: err.to_string() }
+}
+
+/// One job's deployments to one environment, as directories under a release store.
+#[derive(Clone, Debug)]
+pub struct DeploymentLog {
+    dir: PathBuf,
+}
+
+/// How many times an append tries the next sequence when another deployment took its number.
+const APPEND_ATTEMPTS: u32 = 8;
+
+impl DeploymentLog {
+    /// The log of `job` in `environment` in the release store at `store`.
+    pub fn new(store: &Path, job: &str, environment: &str) -> DeploymentLog {
+        DeploymentLog { dir: store.join(DIR).join(job).join(environment) }
+    }
+
+    /// The log's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The directory of deployment `sequence`.
+    pub fn dir_of(&self, sequence: u64) -> PathBuf {
+        self.dir.join(format!("{sequence:06}"))
+    }
+
+    /// Every deployment, oldest first. Temporary directories of appends
+    /// under way are skipped; a record that does not read is an error.
+    pub fn list(&self) -> Result<Vec<DeploymentRecord>, LogError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(io(&self.dir, &err)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let path = entry.path().join(RECORD_FILE);
+            let text = std::fs::read_to_string(&path).map_err(|e| io(&path, &e))?;
+            let record = DeploymentRecord::from_json(&text)
+                .map_err(|message| LogError::Corrupt { path: path.display().to_string(), message })?;
+            out.push(record);
+        }
+        out.sort_by_key(|d| d.sequence);
+        Ok(out)
+    }
+
+    /// Appends `record` (its `sequence` is set here: one past the last) with
+    /// `files` (name, text) beside it, e.g. the rendered manifests under
+    /// `manifests/`. All of it appears at once or not at all. Returns the record as written.
+    pub fn append(
+        &self,
+        mut record: DeploymentRecord,
+        files: &[(String, String)],
+    ) -> Result<DeploymentRecord, LogError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, &e))?;
+        let mut next = self.list()?.last().map_or(1, |d| d.sequence + 1);
+        for _ in 0..APPEND_ATTEMPTS {
+            record.sequence = next;
+            let tmp = self.dir.join(format!(".{next:06}.{}.tmp", std::process::id()));
+            let _ = std::fs::remove_dir_all(&tmp);
+            if let Err(err) = write_all(&tmp, &record, files) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(err);
+            }
+            let target = self.dir_of(next);
+            // rename(2) refuses to put a directory over a non-empty one: the number is ours or someone else's.
+            if target.exists() {
+                let _ = std::fs::remove_dir_all(&tmp);
+                next += 1;
+                continue;
+            }
+            match std::fs::rename(&tmp, &target) {
+                Ok(()) => return Ok(record),
+                Err(_) if target.join(RECORD_FILE).is_file() => {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    next += 1;
+                }
+                Err(err) => {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    return Err(io(&target, &err));
+                }
+            }
+        }
+        Err(LogError::Io {
+            path: self.dir.display().to_string(),
+            message: format!("{APPEND_ATTEMPTS} other deployments were appended meanwhile; try again"),
+        })
+    }
+}
+
+fn write_all(dir: &Path, record: &DeploymentRecord, files: &[(String, String)]) -> Result<(), LogError> {
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, &e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| io(&path, &e))?;
+    }
+    let path = dir.join(RECORD_FILE);
+    std::fs::write(&path, record.to_json()).map_err(|e| io(&path, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(sequence: u64, release: &str) -> DeploymentRecord {
+        DeploymentRecord {
+            api_version: "sparkplane.dev/v1alpha1".into(),
+            kind: KIND.into(),
+            sequence,
+            job: "etl".into(),
+            environment: "prod".into(),
+            namespace: "data".into(),
+            action: Action::Promote,
+            release: release.into(),
+            content_hash: "sha256:00".into(),
+            spec_hash: "ab".into(),
+            image: "r/etl@sha256:11".into(),
+            commit: "c0ffee".into(),
+            sbom_digest: "sha256:22".into(),
+            signed_by: None,
+            from: Some("staging".into()),
+            rollback_of: None,
+            deployed_by: "alice".into(),
+            deployed_at: "2026-11-23T18:00:00Z".into(),
+            spec: serde_json::json!({"kind": "SparkJob"}),
+        }
+    }
+
+    #[test]
+    fn a_first_deployment_is_first_another_release_an_upgrade_and_the_current_one_nothing() {
+        let log = [deployment(1, "a"), deployment(2, "b")];
+        let table: [(&[DeploymentRecord], &str, Change); 4] = [
+            (&[], "a", Change::First),
+            (&log, "a", Change::Upgrade),
+            (&log, "c", Change::Upgrade),
+            (&log, "b", Change::Current),
+        ];
+        for (log, release, want) in table {
+            assert_eq!(change(log, release), want, "{release} after {} deployments", log.len());
+        }
+    }
+
+    #[test]
+    fn a_rollback_goes_to_the_last_other_release_or_the_one_named() {
+        let log = [deployment(1, "a"), deployment(2, "b"), deployment(3, "b"), deployment(4, "c")];
+        let target = |to: Option<&str>| rollback_target(&log, to, "etl", "prod").map(|d| d.sequence);
+        assert_eq!(target(None), Ok(3));
+        assert_eq!(target(Some("a")), Ok(1));
+        assert_eq!(target(Some("b")), Ok(3));
+        assert_eq!(
+            target(Some("c")).map_err(|e| e.to_string()),
+            Err("nothing to roll back to: prod runs release c now".into())
+        );
+        assert_eq!(target(Some("z")).map_err(|e| e.to_string()), Err("release z was never deployed to prod".into()));
+        let errors = [
+            (rollback_target(&[], None, "etl", "prod"), "nothing to roll back: etl has no deployments in prod"),
+            (
+                rollback_target(&log[..1], None, "etl", "prod"),
+                "nothing to roll back to: etl has only ever run release a in prod (1 deployment)",
+            ),
+            (
+                rollback_target(&log[1..3], None, "etl", "prod"),
+                "nothing to roll back to: etl has only ever run release b in prod (2 deployments)",
+            ),
+        ];
+        for (got, want) in errors {
+            assert_eq!(got.map(|d| d.sequence).map_err(|e| e.to_string()), Err(want.to_owned()));
+        }
+    }
+
+    #[test]
+    fn appends_number_in_order_keep_their_files_and_read_back() {
+        let store = tempfile::tempdir().expect("tmp");
+        let log = DeploymentLog::new(store.path(), "etl", "prod");
+        assert_eq!(log.list().expect("empty").len(), 0);
+        let files = vec![("manifests/pod.yaml".to_owned(), "kind: Pod\n".to_owned())];
+        let first = log.append(deployment(0, "a"), &files).expect("first");
+        let second = log.append(deployment(0, "b"), &[]).expect("second");
+        assert_eq!((first.sequence, second.sequence), (1, 2));
+        assert_eq!(std::fs::read_to_string(log.dir_of(1).join("manifests/pod.yaml")).expect("manifest"), "kind: Pod\n");
+        // A number taken by someone else meanwhile is skipped, never overwritten.
+        std::fs::create_dir_all(log.dir_of(3)).expect("taken");
+        std::fs::write(log.dir_of(3).join(RECORD_FILE), deployment(3, "x").to_json()).expect("theirs");
+        let fourth = log.append(deployment(0, "c"), &[]).expect("fourth");
+        assert_eq!(fourth.sequence, 4);
+        let releases: Vec<String> = log.list().expect("list").into_iter().map(|d| d.release).collect();
+        assert_eq!(releases, ["a", "b", "x", "c"]);
+        std::fs::write(log.dir_of(2).join(RECORD_FILE), "{").expect("corrupt");
+        assert!(matches!(log.list(), Err(LogError::Corrupt { .. })));
+    }
+}
