@@ -82,6 +82,34 @@ pub struct RunRecord {
     pub event_log: Option<String>,
     /// The end-of-run summary (from the event log).
     pub summary: Option<RunFigures>,
+    /// How the job's quality gates ended after the run, once checked. Left
+    /// out of records written before runs recorded it (and of runs that did
+    /// not get that far), which read back as None; promotion reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_gates: Option<GateOutcome>,
+}
+
+/// How a run's quality gates (`spec.qualityGates`) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateOutcome {
+    /// Every blocking gate passed (a job without gates passes).
+    Passed,
+    /// A blocking gate failed.
+    Failed,
+    /// A gate could not be checked (its spec or data could not be read).
+    Error,
+}
+
+impl GateOutcome {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateOutcome::Passed => "passed",
+            GateOutcome::Failed => "failed",
+            GateOutcome::Error => "error",
+        }
+    }
 }
 
 /// Key figures of a finished run, from its event log: what `run` prints and
@@ -269,6 +297,7 @@ mod tests {
             driver_log: "driver.log".into(),
             event_log: None,
             summary: None,
+            quality_gates: None,
         }
     }
 
@@ -338,6 +367,17 @@ mod tests {
         assert_eq!(figures.utilisation, 0.37);
         assert_eq!(figures.outcome, "succeeded");
         assert_eq!(serde_json::to_string_pretty(&record).ok().as_deref(), Some(RECORD_WITH_MAP_SUMMARY));
+    }
+
+    #[test]
+    fn a_record_keeps_its_quality_gates_and_one_without_reads_as_none() {
+        let old: RunRecord = serde_json::from_str(RECORD_WITH_MAP_SUMMARY).expect("reads");
+        assert_eq!(old.quality_gates, None);
+        let mut gated = old.clone();
+        gated.quality_gates = Some(GateOutcome::Failed);
+        let text = serde_json::to_string_pretty(&gated).expect("writes");
+        assert!(text.ends_with("  \"qualityGates\": \"failed\"\n}"), "{text}");
+        assert_eq!(serde_json::from_str::<RunRecord>(&text).expect("reads back"), gated);
     }
 
     #[test]

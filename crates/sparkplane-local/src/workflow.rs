@@ -391,6 +391,7 @@ pub fn run_local(
         driver_log: driver_log.display().to_string(),
         event_log: None,
         summary: None,
+        quality_gates: None,
     };
     let save = |record: &RunRecord| {
         history::write(home, record)

@@ -134,6 +134,14 @@ pub enum Command {
     Verify(VerifyArgs),
     /// List a job's releases per environment (who, when, id, commit).
     Releases(ReleasesArgs),
+    /// Promote a signed release to an environment when every gate holds (CI green, the last run in the source
+    /// environment green with its quality gates, the target's policies and approvals, a trusted signature, the
+    /// same commit, image digest and SBOM); every failing gate is reported at once (exit 1).
+    Promote(PromoteArgs),
+    /// Deploy an environment's previous (or a named) release again, exactly as it was deployed.
+    Rollback(RollbackArgs),
+    /// List a job's deployments to an environment (promotions and rollbacks, oldest first).
+    Deployments(DeploymentsArgs),
     /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
     #[command(subcommand)]
     Observe(ObserveCommand),
@@ -520,6 +528,79 @@ pub struct ReleasesArgs {
     /// Instead of the list: the fields that differ between two releases' resolved specs (ids from the list).
     #[arg(long, num_args = 2, value_names = ["A", "B"])]
     pub diff: Option<Vec<String>>,
+}
+
+/// `promote`.
+#[derive(Args, Debug)]
+pub struct PromoteArgs {
+    /// The SparkJob file, resolved again for the target environment.
+    #[arg(value_name = "JOB")]
+    pub job: PathBuf,
+    /// The release to promote (an id `sparkplane releases JOB` lists).
+    #[arg(long, value_name = "ID")]
+    pub release: String,
+    /// The target environment.
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// The source environment whose last run must be green (default: the release's environment).
+    #[arg(long, value_name = "ENV")]
+    pub from: Option<String>,
+    /// The release store; deployments are logged in its deployments/ (default: releases/ next to the job file).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// A public key trusted to sign releases for the target (repeatable; default: every *.pub in
+    /// .sparkplane/trusted-keys/<ENV>/ next to the job file).
+    #[arg(long = "trusted-key", value_name = "PUB.pem")]
+    pub trusted_keys: Vec<PathBuf>,
+    /// The commit the job file is at (default: `git rev-parse HEAD` in its directory); must be the release's.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// Who promotes (default: $SPARKPLANE_USER, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// Also write the rendered manifests here (a GitOps directory; the job's stale ones are removed).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// What the target's policy gate reads besides the job (approvals among it).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// `rollback`.
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    /// The job's name, or its SparkJob file (whose releases/ directory is the default store).
+    #[arg(value_name = "JOB")]
+    pub job: String,
+    /// The environment rolled back.
+    #[arg(short, long, value_name = "ENV")]
+    pub env: String,
+    /// The release to go back to (default: the one deployed before the current one).
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+    /// The release store (default: releases/ next to the job file, or ./releases for a name).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Who rolls back (default: $SPARKPLANE_USER, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// Also write the rendered manifests here (a GitOps directory; the job's stale ones are removed).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `deployments`.
+#[derive(Args, Debug)]
+pub struct DeploymentsArgs {
+    /// The job's name, or its SparkJob file (whose releases/ directory is the default store).
+    #[arg(value_name = "JOB")]
+    pub job: String,
+    /// The environment.
+    #[arg(short, long, value_name = "ENV")]
+    pub env: String,
+    /// The release store (default: releases/ next to the job file, or ./releases for a name).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
 }
 
 /// `approve`.

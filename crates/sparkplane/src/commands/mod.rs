@@ -22,6 +22,7 @@ pub mod operator;
 pub mod policy;
 pub mod presets;
 pub mod progress;
+pub mod promote;
 pub mod release;
 pub mod render;
 pub mod rendered;
@@ -309,6 +310,37 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Releases(args) => {
             release::history(&args.job, args.env.as_deref(), args.store.as_deref(), args.diff.as_deref(), printer)
         }
+        Command::Promote(args) => promote::promote(
+            &promote::PromoteSettings {
+                job: args.job.clone(),
+                release: args.release.clone(),
+                to: args.to.clone(),
+                from: args.from.clone(),
+                store: args.store.clone(),
+                trusted_keys: args.trusted_keys.clone(),
+                commit: args.commit.clone(),
+                by: args.by.clone(),
+                out_dir: args.out_dir.clone(),
+                platform_dir: cli.global.platform_dir.clone(),
+                policy: policy_settings(&args.policy, Some(&args.job), cli),
+                events: events(cli),
+            },
+            printer,
+        ),
+        Command::Rollback(args) => promote::rollback(
+            &promote::RollbackSettings {
+                job: args.job.clone(),
+                env: args.env.clone(),
+                to: args.to.clone(),
+                store: args.store.clone(),
+                by: args.by.clone(),
+                out_dir: args.out_dir.clone(),
+                platform_dir: cli.global.platform_dir.clone(),
+                events: events(cli),
+            },
+            printer,
+        ),
+        Command::Deployments(args) => promote::list(&args.job, &args.env, args.store.as_deref(), platform_dir, printer),
         Command::Dq(DqCommand::Check(args)) => dq::check(&dq::DqSettings::from_args(args, events(cli)), printer),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),

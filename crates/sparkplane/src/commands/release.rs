@@ -67,7 +67,7 @@ fn read_file(path: &Path) -> Result<String, Failure> {
 }
 
 /// The source commit: `--commit`, else HEAD of the git repository holding the job file.
-fn source_commit(flag: Option<&str>, job: &Path) -> Result<String, Failure> {
+pub(crate) fn source_commit(flag: Option<&str>, job: &Path) -> Result<String, Failure> {
     if let Some(commit) = flag {
         let commit = commit.trim();
         if commit.is_empty()
@@ -94,7 +94,7 @@ fn source_commit(flag: Option<&str>, job: &Path) -> Result<String, Failure> {
     }
 }
 
-fn released_by(flag: Option<&str>) -> Result<String, Failure> {
+pub(crate) fn released_by(flag: Option<&str>) -> Result<String, Failure> {
     let who = flag
         .map(str::to_owned)
         .or_else(|| std::env::var("SPARKPLANE_USER").ok())
@@ -165,7 +165,7 @@ fn store_failure(err: &StoreError) -> Failure {
     }
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     sparkplane_local::history::rfc3339(sparkplane_local::history::now_ms())
 }
 

@@ -28,7 +28,7 @@ fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
 /// no longer has (a changed spec renames per-run objects): a GitOps directory
 /// must not keep applying a stale driver. Only files whose labels say
 /// sparkplane rendered them for this job and namespace are touched.
-fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> Result<Vec<String>, Failure> {
+pub(crate) fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> Result<Vec<String>, Failure> {
     let keep: std::collections::BTreeSet<String> = objects.iter().map(RenderedObject::file_name).collect();
     let namespace = objects.first().and_then(|o| o.namespace.as_deref());
     let mut removed = Vec::new();

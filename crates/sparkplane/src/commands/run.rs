@@ -15,6 +15,7 @@ use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::cdevents::{Outcome, Step};
+use sparkplane_local::history::{GateOutcome, RunRecord};
 use sparkplane_local::runtime::Category;
 use sparkplane_local::workflow::{LocalRunError, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
 
@@ -108,6 +109,20 @@ impl LocalRunObserver for RunDisplay<'_> {
     }
 }
 
+/// Writes how the quality gates ended into the run's record: `promote`
+/// reads it to know the source environment's last run passed them.
+fn record_gates(home: &std::path::Path, record: &RunRecord, checked: &CommandResult, printer: &Printer) {
+    let mut record = record.clone();
+    record.quality_gates = Some(match checked {
+        Ok(()) => GateOutcome::Passed,
+        Err(Failure::Failed(_)) => GateOutcome::Failed,
+        Err(_) => GateOutcome::Error,
+    });
+    if let Err(e) = sparkplane_local::history::write(home, &record) {
+        printer.status(&format!("warning: the quality gates' outcome is not in the run history: {e}"));
+    }
+}
+
 /// Runs `run`.
 pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
     let resolved = resolve_job(&settings.job, ValidationTarget::Local)?;
@@ -153,7 +168,9 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
     if outcome.succeeded() {
         // A succeeded job still fails the run when a blocking quality gate on its output fails.
         let gates = super::dq::Gates { events: &settings.events, environment, job: &record.job };
-        super::dq::run_gates(&settings.job.path, &resolved.job.spec.quality_gates, &gates, printer)
+        let checked = super::dq::run_gates(&settings.job.path, &resolved.job.spec.quality_gates, &gates, printer);
+        record_gates(&local.home, record, &checked, printer);
+        checked
     } else {
         Err(Failure::Failed(Diagnostics::from(Diagnostic::error(
             "run-failed",
