@@ -1,14 +1,17 @@
 //! Runs a planned local application: starts spark-submit in its own process
-//! group, copies its output to the driver log (and to the terminal with
-//! `--follow`), reports progress while it runs, and on cancellation stops
-//! Spark cleanly (SIGTERM to the group, so shutdown hooks close the event
-//! log; SIGKILL only after a grace period).
+//! group, copies its output to the driver log (and, with `follow`, hands each
+//! line to the caller, who decides where it shows), reports progress while it
+//! runs, and on cancellation stops Spark cleanly (SIGTERM to the group, so
+//! shutdown hooks close the event log; SIGKILL only after a grace period).
+//!
+//! It writes to no terminal itself: what the user sees is the caller's.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +28,7 @@ pub struct RunSpec {
     pub env: Vec<(String, String)>,
     /// Where the driver's output goes.
     pub driver_log: PathBuf,
-    /// Also copy the driver's output to stderr.
+    /// Also hand each line of the driver's output to the caller's `on_output`.
     pub follow: bool,
     /// The Spark UI port, for progress.
     pub ui_port: u16,
@@ -62,7 +65,7 @@ pub struct RunEnd {
 fn copy_lines(
     reader: impl Read + Send + 'static,
     log: Arc<Mutex<std::fs::File>>,
-    follow: bool,
+    follow: Option<Sender<Vec<u8>>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(reader);
@@ -71,12 +74,22 @@ fn copy_lines(
             if let Ok(mut file) = log.lock() {
                 let _ = file.write_all(&line);
             }
-            if follow {
-                let _ = std::io::stderr().write_all(&line);
+            match &follow {
+                Some(lines) => {
+                    // The receiver lives until the copiers are joined; a send cannot fail before.
+                    let _ = lines.send(std::mem::take(&mut line));
+                }
+                None => line.clear(),
             }
-            line.clear();
         }
     })
+}
+
+/// Hands every line the copiers have sent so far to `on_output`.
+fn drain(lines: &Receiver<Vec<u8>>, on_output: &mut dyn FnMut(&[u8])) {
+    while let Ok(line) = lines.try_recv() {
+        on_output(&line);
+    }
 }
 
 fn signal_group(pid: u32, signal: libc::c_int) {
@@ -88,15 +101,20 @@ fn signal_group(pid: u32, signal: libc::c_int) {
     }
 }
 
-/// Starts the application and waits for it. `on_start` gets the process id
-/// (to record it before anything else happens); `on_progress` is called about
-/// once a second with the latest progress and the elapsed time.
-pub fn run(
-    spec: &RunSpec,
-    cancel: &AtomicBool,
-    on_start: &mut dyn FnMut(u32),
-    on_progress: &mut dyn FnMut(Option<&Progress>, Duration),
-) -> std::io::Result<RunEnd> {
+/// What the caller hears while the application runs.
+pub struct RunCallbacks<'a> {
+    /// The process id, before anything else happens (to record it).
+    pub on_start: &'a mut dyn FnMut(u32),
+    /// About once a second: the latest progress and the elapsed time.
+    pub on_progress: &'a mut dyn FnMut(Option<&Progress>, Duration),
+    /// Each line of the driver's output, in order, with its newline, when
+    /// `RunSpec::follow` is set (called from this thread, never concurrently).
+    pub on_output: &'a mut dyn FnMut(&[u8]),
+}
+
+/// Starts the application and waits for it, telling `callbacks` what happens.
+pub fn run(spec: &RunSpec, cancel: &AtomicBool, callbacks: RunCallbacks<'_>) -> std::io::Result<RunEnd> {
+    let RunCallbacks { on_start, on_progress, on_output } = callbacks;
     let log = Arc::new(Mutex::new(std::fs::File::create(&spec.driver_log)?));
     let mut child = Command::new(&spec.spark_submit)
         .args(&spec.args)
@@ -110,12 +128,14 @@ pub fn run(
         .spawn()?;
     let pid = child.id();
     on_start(pid);
+    let (sender, lines) = mpsc::channel();
+    let follow = spec.follow.then_some(sender);
     let mut copiers = Vec::new();
     if let Some(out) = child.stdout.take() {
-        copiers.push(copy_lines(out, Arc::clone(&log), spec.follow));
+        copiers.push(copy_lines(out, Arc::clone(&log), follow.clone()));
     }
     if let Some(err) = child.stderr.take() {
-        copiers.push(copy_lines(err, Arc::clone(&log), spec.follow));
+        copiers.push(copy_lines(err, Arc::clone(&log), follow));
     }
     let started = Instant::now();
     let mut reader = ProgressReader::new(spec.ui_port, sparkplane_core::local::PORT_RETRIES);
@@ -144,11 +164,13 @@ pub fn run(
             }
             on_progress(last.as_ref(), started.elapsed());
         }
+        drain(&lines, on_output);
         std::thread::sleep(Duration::from_millis(100));
     };
     for copier in copiers {
         let _ = copier.join();
     }
+    drain(&lines, on_output);
     let ended = if cancelled_at.is_some() {
         Ended::Cancelled
     } else {

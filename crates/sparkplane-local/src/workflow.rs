@@ -136,6 +136,9 @@ pub enum LocalRunEvent<'a> {
         /// Time since spark-submit started.
         elapsed: Duration,
     },
+    /// One line of the driver's output, with its newline, when the settings
+    /// ask to follow it (`follow`); it is in the driver log either way.
+    DriverOutput(&'a [u8]),
     /// spark-submit has ended (a live display stops here).
     SparkEnded,
 }
@@ -429,15 +432,23 @@ pub fn run_local(
         ui_url: &ui_url,
     });
     let mut pid_record = record.clone();
+    // Progress and driver output both go to the one observer, from this thread.
+    let observer = std::cell::RefCell::new(observer);
     let end = runner::run(
         &spec,
         &settings.cancel,
-        &mut |pid| {
-            pid_record.pid = Some(pid);
-            let _ = history::write(home, &pid_record);
+        runner::RunCallbacks {
+            on_start: &mut |pid| {
+                pid_record.pid = Some(pid);
+                let _ = history::write(home, &pid_record);
+            },
+            on_progress: &mut |progress, elapsed| {
+                observer.borrow_mut().event(LocalRunEvent::Progress { progress, elapsed })
+            },
+            on_output: &mut |line| observer.borrow_mut().event(LocalRunEvent::DriverOutput(line)),
         },
-        &mut |progress, elapsed| observer.event(LocalRunEvent::Progress { progress, elapsed }),
     );
+    let observer = observer.into_inner();
     observer.event(LocalRunEvent::SparkEnded);
     let end = match end {
         Ok(end) => end,

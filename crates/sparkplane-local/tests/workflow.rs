@@ -100,6 +100,7 @@ fn kind(event: &LocalRunEvent<'_>) -> String {
         | LocalRunEvent::Installed { .. } => "install",
         LocalRunEvent::Starting { .. } => "starting",
         LocalRunEvent::Progress { .. } => "progress",
+        LocalRunEvent::DriverOutput(_) => "output",
         LocalRunEvent::SparkEnded => "ended",
     }
     .to_owned()
@@ -155,7 +156,26 @@ fn a_job_that_raises_is_a_failed_outcome_with_the_exception() {
     let machine = Machine::new(true);
     let script = "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nspark.range(10).count()\nraise ValueError('bad input: 7 rows failed the check')\n";
     let (path, job) = machine.job("lib-boom", Some(script));
-    let outcome = run_local(&job, &machine.settings(&path), &mut |_: LocalRunEvent<'_>| {}).expect("the run starts");
+    // Followed: every line of the driver's output reaches the observer, in order, as the driver log has it.
+    let mut settings = machine.settings(&path);
+    settings.follow = true;
+    let mut followed = Vec::new();
+    let outcome = run_local(&job, &settings, &mut |event: LocalRunEvent<'_>| {
+        if let LocalRunEvent::DriverOutput(line) = event {
+            assert!(line.ends_with(b"\n"), "one whole line at a time: {line:?}");
+            followed.extend_from_slice(line);
+        }
+    })
+    .expect("the run starts");
+    let log = std::fs::read(&outcome.record.driver_log).unwrap();
+    assert!(String::from_utf8_lossy(&followed).contains("ValueError: bad input: 7 rows failed the check"));
+    let (mut followed_lines, mut log_lines) =
+        (followed.split(|b| *b == b'\n').collect::<Vec<_>>(), log.split(|b| *b == b'\n').collect::<Vec<_>>());
+    // stdout and stderr are copied on two threads, so the two copies may interleave them differently:
+    // compare them as multisets of lines.
+    followed_lines.sort();
+    log_lines.sort();
+    assert_eq!(followed_lines, log_lines);
     assert!(!outcome.succeeded());
     assert_eq!(outcome.record.state, RunState::Failed);
     assert_eq!(outcome.record.failure.as_deref(), Some("ValueError: bad input: 7 rows failed the check"));

@@ -6,7 +6,7 @@
 //! summary and passes a succeeded run through the job's quality gates. It must
 //! not decide anything about the run itself.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -99,6 +99,9 @@ impl LocalRunObserver for RunDisplay<'_> {
                 if let Some(display) = &mut self.progress {
                     display.update(progress, elapsed);
                 }
+            }
+            LocalRunEvent::DriverOutput(line) => {
+                let _ = std::io::stderr().write_all(line);
             }
             LocalRunEvent::SparkEnded => {
                 if let Some(mut display) = self.progress.take() {
