@@ -5,16 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable tables and text.
-    Table,
-    /// YAML.
-    Yaml,
-    /// JSON.
-    Json,
-}
+/// The printer owns the output format; `-o` parses straight into it.
+pub use crate::printer::OutputFormat;
 
 /// Options every command takes.
 #[derive(Args, Clone, Debug)]

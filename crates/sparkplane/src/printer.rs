@@ -8,9 +8,21 @@ use serde::Serialize;
 use serde_json::Value;
 use sparkplane_core::{Diagnostic, Diagnostics, Severity};
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::exit::Failure;
 use crate::report;
+
+/// How results are written (`-o`). The printer owns it; the command line
+/// parses `-o` straight into it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables and text.
+    Table,
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
 
 /// Output settings, decided once from the global flags and the terminal.
 #[derive(Clone, Debug)]

@@ -11,8 +11,8 @@ use sparkplane_core::policy::admission;
 use sparkplane_core::yaml::to_yaml_stream;
 
 use super::policy::environment_policy;
-use crate::cli::OutputFormat;
 use crate::exit::CommandResult;
+use crate::printer::OutputFormat;
 use crate::printer::Printer;
 
 /// Prints the policies for `env`'s configuration (its disabled ids and severity overrides).

@@ -186,10 +186,22 @@ fn transition_rows(transitions: &[Transition]) -> Vec<String> {
     table.render().lines().map(|line| format!("  {line}\n")).collect()
 }
 
+/// What `logs` was asked.
+#[derive(Clone, Debug)]
+pub struct LogsSettings {
+    /// The SparkJob or application.
+    pub name: String,
+    /// `--follow`: stream until the driver ends.
+    pub follow: bool,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+}
+
 /// Runs `logs`: the current driver pod's log, else (a SparkJob whose pod
 /// the operator removed) the archived one, else why there is none.
-pub fn logs(name: &str, follow: bool, target: &ClusterTarget, printer: &Printer) -> CommandResult {
-    let cluster = connect(target)?;
+pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
+    let (name, follow) = (settings.name.as_str(), settings.follow);
+    let cluster = connect(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let lookup = Lookup::Name(name.to_owned());
     let source = block_on(&cluster, async |client, server| {
@@ -242,10 +254,22 @@ pub fn logs(name: &str, follow: bool, target: &ClusterTarget, printer: &Printer)
     }
 }
 
+/// What `list` was asked.
+#[derive(Clone, Debug)]
+pub struct ListSettings {
+    /// Every namespace instead of the current one.
+    pub all_namespaces: bool,
+    /// A label selector.
+    pub selector: Option<String>,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+}
+
 /// Runs `list`: SparkJobs and directly submitted applications, each once.
-pub fn list(all_namespaces: bool, selector: Option<&str>, target: &ClusterTarget, printer: &Printer) -> CommandResult {
-    let cluster = connect(target)?;
-    let namespace = (!all_namespaces).then(|| cluster.namespace.clone());
+pub fn list(settings: &ListSettings, printer: &Printer) -> CommandResult {
+    let selector = settings.selector.as_deref();
+    let cluster = connect(&settings.cluster)?;
+    let namespace = (!settings.all_namespaces).then(|| cluster.namespace.clone());
     let apps =
         block_on(&cluster, async |client, server| apps::list(&client, &server, namespace.as_deref(), selector).await)?;
     printer.result(&apps, || {
@@ -273,9 +297,21 @@ pub fn list(all_namespaces: bool, selector: Option<&str>, target: &ClusterTarget
     Ok(())
 }
 
+/// What `delete` was asked.
+#[derive(Clone, Debug)]
+pub struct DeleteSettings {
+    /// The SparkJob or application.
+    pub name: String,
+    /// `--all`: also its RBAC objects.
+    pub all: bool,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+}
+
 /// Runs `delete`: a SparkJob (what it owns follows), else a job's driver pods.
-pub fn delete(name: &str, all: bool, target: &ClusterTarget, printer: &Printer) -> CommandResult {
-    let cluster = connect(target)?;
+pub fn delete(settings: &DeleteSettings, printer: &Printer) -> CommandResult {
+    let (name, all) = (settings.name.as_str(), settings.all);
+    let cluster = connect(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let lookup = Lookup::Name(name.to_owned());
     let deleted =

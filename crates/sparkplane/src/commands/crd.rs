@@ -2,8 +2,8 @@
 
 use sparkplane_core::yaml::to_yaml;
 
-use crate::cli::OutputFormat;
 use crate::exit::CommandResult;
+use crate::printer::OutputFormat;
 use crate::printer::Printer;
 
 /// Runs `crd`.

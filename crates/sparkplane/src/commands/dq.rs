@@ -18,7 +18,6 @@ use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
 use sparkplane_dq::run::{SpecRun, failure_messages};
 use sparkplane_dq::{DqError, DqReport, Status};
 
-use crate::cli::DqCheckArgs;
 use crate::commands::Table;
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
@@ -46,23 +45,6 @@ pub struct DqSettings {
     pub environment: String,
     /// Where CDEvents go.
     pub events: Events,
-}
-
-impl DqSettings {
-    /// From the command line.
-    pub fn from_args(args: &DqCheckArgs, events: Events) -> DqSettings {
-        DqSettings {
-            spec: args.spec.clone(),
-            partitions: args.partitions.clone(),
-            junit: args.junit.clone(),
-            metrics: args.metrics.clone(),
-            threads: args.threads,
-            no_profile: args.no_profile,
-            no_quarantine: args.no_quarantine,
-            environment: args.env.clone(),
-            events,
-        }
-    }
 }
 
 fn invalid(code: &'static str, message: String, help: &str) -> Failure {

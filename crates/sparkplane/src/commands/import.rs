@@ -7,8 +7,8 @@ use std::path::Path;
 use sparkplane_core::import_kubeflow::import_kubeflow;
 use sparkplane_core::yaml::to_yaml;
 
-use crate::cli::OutputFormat;
 use crate::exit::{CommandResult, Failure};
+use crate::printer::OutputFormat;
 use crate::printer::Printer;
 use crate::workspace::read_yaml;
 

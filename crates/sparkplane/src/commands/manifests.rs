@@ -10,8 +10,8 @@ use std::path::Path;
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
 
-use crate::cli::OutputFormat;
 use crate::exit::Failure;
+use crate::printer::OutputFormat;
 use crate::printer::Printer;
 
 /// Writes each object to `<dir>/<kind>-<name>.yaml`. Files are written to a

@@ -46,7 +46,7 @@ use crate::cli::{
     Cli, ClusterArgs, Command, DqCommand, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs,
     PolicyCommand, PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
-use crate::cli::{LanguageArg, WorkloadArg};
+use crate::cli::{DryRunArg, LanguageArg, RuleFormat, WorkloadArg};
 use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
@@ -177,7 +177,11 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 cluster: cluster_target(&args.cluster),
                 rerun: args.rerun,
                 wait: args.wait,
-                dry_run: args.dry_run,
+                dry_run: match args.dry_run {
+                    DryRunArg::None => submit::DryRun::None,
+                    DryRunArg::Client => submit::DryRun::Client,
+                    DryRunArg::Server => submit::DryRun::Server,
+                },
                 audit: args.policy_mode == PolicyMode::Audit,
                 policy: policy_settings(&args.policy, Some(&args.job.job), cli),
                 metrics_file: args.metrics_file.clone(),
@@ -194,11 +198,26 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
-        Command::Logs(args) => cluster::logs(&args.name, args.follow, &cluster_target(&args.cluster), printer),
-        Command::List(args) => {
-            cluster::list(args.all_namespaces, args.selector.as_deref(), &cluster_target(&args.cluster), printer)
-        }
-        Command::Delete(args) => cluster::delete(&args.name, args.all, &cluster_target(&args.cluster), printer),
+        Command::Logs(args) => cluster::logs(
+            &cluster::LogsSettings {
+                name: args.name.clone(),
+                follow: args.follow,
+                cluster: cluster_target(&args.cluster),
+            },
+            printer,
+        ),
+        Command::List(args) => cluster::list(
+            &cluster::ListSettings {
+                all_namespaces: args.all_namespaces,
+                selector: args.selector.clone(),
+                cluster: cluster_target(&args.cluster),
+            },
+            printer,
+        ),
+        Command::Delete(args) => cluster::delete(
+            &cluster::DeleteSettings { name: args.name.clone(), all: args.all, cluster: cluster_target(&args.cluster) },
+            printer,
+        ),
         Command::Apply(args) => operator::apply(
             &operator::ApplySettings {
                 job: job_settings(&args.job, cli),
@@ -209,7 +228,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
-        Command::Trigger(args) => operator::trigger(&args.name, &cluster_target(&args.cluster), printer),
+        Command::Trigger(args) => operator::trigger(
+            &operator::TriggerSettings { name: args.name.clone(), cluster: cluster_target(&args.cluster) },
+            printer,
+        ),
         Command::Operator(args) => {
             let identity = args.identity.clone().unwrap_or_else(|| {
                 let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -235,9 +257,15 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             )
         }
         Command::Analyze(args) => analyze::run(&args.path, args.html.as_deref(), printer),
-        Command::Observe(ObserveCommand::Rules { format, slo, namespace, release }) => {
-            observe::rules(*format, slo.as_deref(), namespace.as_deref(), release.as_deref(), printer)
-        }
+        Command::Observe(ObserveCommand::Rules { format, slo, namespace, release }) => observe::rules(
+            &observe::RulesSettings {
+                resource: *format == RuleFormat::Prometheusrule,
+                slo: slo.clone(),
+                namespace: namespace.clone(),
+                release: release.clone(),
+            },
+            printer,
+        ),
         Command::Observe(ObserveCommand::Dashboards { bundle, namespace, release }) => {
             dashboards::run(*bundle, namespace.as_deref(), release.as_deref(), printer)
         }
@@ -341,7 +369,20 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             printer,
         ),
         Command::Deployments(args) => promote::list(&args.job, &args.env, args.store.as_deref(), platform_dir, printer),
-        Command::Dq(DqCommand::Check(args)) => dq::check(&dq::DqSettings::from_args(args, events(cli)), printer),
+        Command::Dq(DqCommand::Check(args)) => dq::check(
+            &dq::DqSettings {
+                spec: args.spec.clone(),
+                partitions: args.partitions.clone(),
+                junit: args.junit.clone(),
+                metrics: args.metrics.clone(),
+                threads: args.threads,
+                no_profile: args.no_profile,
+                no_quarantine: args.no_quarantine,
+                environment: args.env.clone(),
+                events: events(cli),
+            },
+            printer,
+        ),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),

@@ -4,14 +4,14 @@
 //! the routing of those alerts to each team's on-call.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sparkplane_core::Diagnostic;
 use sparkplane_observe::rules::{RuleOptions, builtin_groups, to_prometheus, to_prometheus_rule, to_yaml};
 use sparkplane_observe::slo::{SuccessSlo, slo_groups};
 
-use crate::cli::{OutputFormat, RuleFormat};
 use crate::exit::{CommandResult, Failure};
+use crate::printer::OutputFormat;
 use crate::printer::Printer;
 use crate::workspace::read_yaml;
 
@@ -48,28 +48,35 @@ pub fn release_label(release: Option<&str>) -> BTreeMap<String, String> {
     release.map(|name| ("release".to_owned(), name.to_owned())).into_iter().collect()
 }
 
+/// What `observe rules` writes.
+#[derive(Clone, Debug, Default)]
+pub struct RulesSettings {
+    /// A `monitoring.coreos.com/v1` PrometheusRule instead of a plain rule file.
+    pub resource: bool,
+    /// An SLO file whose burn-rate rules are added.
+    pub slo: Option<PathBuf>,
+    /// The PrometheusRule's namespace.
+    pub namespace: Option<String>,
+    /// The PrometheusRule's `release` label.
+    pub release: Option<String>,
+}
+
 /// Runs `observe rules`.
-pub fn rules(
-    format: RuleFormat,
-    slo: Option<&Path>,
-    namespace: Option<&str>,
-    release: Option<&str>,
-    printer: &Printer,
-) -> CommandResult {
+pub fn rules(settings: &RulesSettings, printer: &Printer) -> CommandResult {
     let options = RuleOptions::default();
     let mut groups = builtin_groups(&options);
-    if let Some(path) = slo {
+    if let Some(path) = settings.slo.as_deref() {
         let slos = read_slos(path)?;
         let extra = slo_groups(&slos).map_err(|e| {
             Failure::Invalid(Diagnostic::error("bad-slo", "", format!("{}: {e}", path.display())).into())
         })?;
         groups.extend(extra);
     }
-    let value = match format {
-        RuleFormat::Prometheus => to_prometheus(&groups, &options),
-        RuleFormat::Prometheusrule => {
-            to_prometheus_rule(&groups, &options, "sparkplane", namespace, &release_label(release))
-        }
+    let value = if settings.resource {
+        let labels = release_label(settings.release.as_deref());
+        to_prometheus_rule(&groups, &options, "sparkplane", settings.namespace.as_deref(), &labels)
+    } else {
+        to_prometheus(&groups, &options)
     };
     match printer.format {
         OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())),

@@ -170,9 +170,19 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     Ok(())
 }
 
+/// What `trigger` was asked.
+#[derive(Clone, Debug)]
+pub struct TriggerSettings {
+    /// The SparkJob.
+    pub name: String,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+}
+
 /// Runs `trigger`: asks the operator for a manual run of a SparkJob.
-pub fn trigger(name: &str, target: &ClusterTarget, printer: &Printer) -> CommandResult {
-    let cluster = connect(target)?;
+pub fn trigger(settings: &TriggerSettings, printer: &Printer) -> CommandResult {
+    let name = settings.name.as_str();
+    let cluster = connect(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let value = sparkplane_core::operator::rfc3339(k8s_openapi::jiff::Timestamp::now());
     let job = block_on(&cluster, async |client, server| {

@@ -26,8 +26,8 @@ use sparkplane_eventlog::cost::{
     BudgetLevel, Budgets, GroupBy, PriceSheet, TeamBudget, app_cost, chargeback, check_budgets, summarize_dir,
 };
 
-use crate::cli::OutputFormat;
 use crate::exit::{CommandResult, Failure};
+use crate::printer::OutputFormat;
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, load_catalog, read_source};
 

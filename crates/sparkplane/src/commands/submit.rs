@@ -15,13 +15,23 @@ use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::apps::{self, Application, WaitEvent};
 use sparkplane_kube::submit::{self, SubmitOutcome, SubmitRequest};
 
-use crate::cli::{DryRunArg, OutputFormat};
 use crate::exit::{CommandResult, Failure};
-use crate::printer::Printer;
+use crate::printer::{OutputFormat, Printer};
 use crate::workspace::{JobSettings, resolve_job};
 
 use super::kube_view::{application_table, kube_failure};
 use super::render::{print_objects, render_resolved};
+
+/// How far `submit` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DryRun {
+    /// Submit for real.
+    None,
+    /// Render only; nothing is sent.
+    Client,
+    /// Every request with dryRun=All: the API server validates, stores nothing.
+    Server,
+}
 
 /// What `submit` was asked, in plain terms.
 #[derive(Clone, Debug)]
@@ -35,7 +45,7 @@ pub struct SubmitSettings {
     /// `--wait`.
     pub wait: bool,
     /// `--dry-run`.
-    pub dry_run: DryRunArg,
+    pub dry_run: DryRun,
     /// `--policy-mode audit`.
     pub audit: bool,
     /// Custom policies, tenant, cost history and approvals.
@@ -62,7 +72,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
     printer.warnings(&resolved.warnings);
 
-    if settings.dry_run == DryRunArg::Client {
+    if settings.dry_run == DryRun::Client {
         // Render only: the context's namespace is used when it can be read, nothing is sent.
         let context_ns = sparkplane_kube::connect::load(&settings.cluster).ok().map(|s| s.namespace);
         settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns.as_deref());
@@ -87,7 +97,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
         namespace: resolved.namespace().to_owned(),
         spec_hash: resolved.short_hash(),
         rerun: settings.rerun,
-        dry_run: settings.dry_run == DryRunArg::Server,
+        dry_run: settings.dry_run == DryRun::Server,
     };
     let render_attempt = |attempt: u32| -> Vec<RenderedObject> {
         if attempt <= 1 {

@@ -137,7 +137,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::cli::OutputFormat;
+    use crate::printer::OutputFormat;
 
     const JOB: &str = "\
 apiVersion: sparkplane.dev/v1alpha1
