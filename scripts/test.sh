@@ -8,6 +8,7 @@ need_java
 need_promtool
 need_alertmanager
 need_seaweedfs
+need_postgres
 need_kubectl
 need_python_clients
 need_release_tools

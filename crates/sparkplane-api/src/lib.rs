@@ -4,6 +4,7 @@
 //! This crate holds no behaviour beyond parsing and printing its own values;
 //! loading, merging, validation, sizing and rendering live in `sparkplane-core`.
 
+pub mod backup;
 pub mod crd;
 pub mod dq;
 pub mod job;

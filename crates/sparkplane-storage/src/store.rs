@@ -155,6 +155,42 @@ impl Store {
             .map_err(|e| StorageError::from_store(self.describe(key), e))
     }
 
+    /// Writes one object from `reader` in parts of `part` bytes (at least
+    /// 5 MiB for S3), never holding the whole object in memory; readers see
+    /// all of it or none (the upload completes only after the last byte, and
+    /// is aborted when reading fails). Returns the bytes written.
+    pub fn put_from(&self, key: &str, reader: &mut dyn std::io::Read, part: usize) -> Result<u64, StorageError> {
+        let path = self.key(key);
+        let fail = |e| StorageError::from_store(self.describe(key), e);
+        let upload = self.runtime.block_on(self.inner.put_multipart(&path)).map_err(fail)?;
+        // Parts are uploaded by tasks the writer spawns: they need the runtime as context.
+        let _context = self.runtime.enter();
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, part);
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut written = 0u64;
+        loop {
+            let read = match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = self.runtime.block_on(writer.abort());
+                    return Err(StorageError::Local {
+                        url: self.describe(key),
+                        detail: format!("reading the data: {e}"),
+                    });
+                }
+            };
+            if let Err(e) = self.runtime.block_on(writer.wait_for_capacity(2)) {
+                return Err(fail(e));
+            }
+            writer.write(&buffer[..read]);
+            written += read as u64;
+        }
+        self.runtime.block_on(writer.finish()).map_err(fail)?;
+        Ok(written)
+    }
+
     /// Copies one object to `to_key` in `target` (server-side when both are
     /// the same store, through this machine otherwise). Never deletes.
     pub fn copy_to(&self, key: &str, target: &Store, to_key: &str) -> Result<(), StorageError> {

@@ -114,6 +114,10 @@ pub enum Command {
     /// Onboard a team: its namespace, quota, limits, RBAC and network policies from one Tenant file.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Back up what the platform must not lose (Hive Metastore, event logs, releases, lake prefixes) from a Backup
+    /// file: CronJobs for the cluster, one backup from here, or a restore-and-compare of the latest.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Check a job against the platform's policies (built-in and Rego), test Rego policies, export them to Gatekeeper.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -971,6 +975,31 @@ pub enum TenantCommand {
         dir: PathBuf,
         /// Tenant name.
         name: String,
+    },
+}
+
+/// `backup`.
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Render a Backup file to a CronJob (with its ConfigMap and ServiceAccount) that runs `backup run` in the cluster.
+    Render {
+        /// The Backup file.
+        file: PathBuf,
+        /// Write one file per object into this directory instead of a YAML stream on stdout.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    /// Back up now, from here: the metastore dump and new object copies to the target, the manifest last, then
+    /// retention (exit 3 when PostgreSQL or a store is unreachable).
+    Run {
+        /// The Backup file.
+        file: PathBuf,
+    },
+    /// Restore the latest backup's metastore dump into a scratch database and compare tables and row counts, run a
+    /// Hive metastore query, and check every object copy's checksum (exit 1 naming what is missing or corrupt).
+    Verify {
+        /// The Backup file.
+        file: PathBuf,
     },
 }
 

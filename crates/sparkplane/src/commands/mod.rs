@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod analyze;
 pub mod approve;
+pub mod backup;
 pub mod ci;
 pub mod cluster;
 pub mod cost;
@@ -383,6 +384,11 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
+        Command::Backup(crate::cli::BackupCommand::Render { file, out_dir }) => {
+            backup::render(file, out_dir.as_deref(), printer)
+        }
+        Command::Backup(crate::cli::BackupCommand::Run { file }) => backup::run(file, printer),
+        Command::Backup(crate::cli::BackupCommand::Verify { file }) => backup::verify(file, printer),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),

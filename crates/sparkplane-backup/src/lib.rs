@@ -1,0 +1,26 @@
+//! Backups of a Spark platform: the Hive Metastore's PostgreSQL database, the
+//! event-log store, sparkplane's release records and the lake prefixes teams
+//! declare, copied to another object store with a checksum manifest, and
+//! verified by restoring them.
+//!
+//! Owns: the layout of a backup target and its manifest ([`layout`],
+//! [`manifest`]), the pure plans (which objects to copy and which to reuse,
+//! which backups retention removes, what a verify found: [`plan`]), the
+//! CronJob that runs a backup in a cluster ([`render`]) and the metrics a run
+//! reports ([`metrics`]); and the thin I/O that runs them — PostgreSQL's own
+//! tools as processes ([`pg`]) and object storage through
+//! `sparkplane-storage` ([`run`], [`verify`]). Must not: load or judge Backup
+//! documents (that is `sparkplane_core::backup`) or print (the CLI does).
+
+pub mod error;
+pub mod layout;
+pub mod manifest;
+pub mod metrics;
+pub mod pg;
+pub mod plan;
+pub mod render;
+pub mod run;
+pub mod stores;
+pub mod verify;
+
+pub use error::BackupError;

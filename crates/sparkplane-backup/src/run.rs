@@ -1,0 +1,256 @@
+//! `backup run`: one backup from where it runs. The metastore is dumped
+//! (custom format) straight into the target while it is hashed; each source
+//! object the incremental plan says to copy is streamed into the target,
+//! hashed on the way and stored by content; the manifest is written last, so
+//! a run that fails part-way never looks complete. Retention then removes
+//! old runs and copies no kept manifest refers to.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use sha2::{Digest, Sha256};
+use sparkplane_api::backup::Backup;
+use sparkplane_core::backup::object_sources;
+use sparkplane_storage::{StorageError, Store};
+
+use crate::manifest::{DumpRecord, KIND, Manifest, ObjectRecord};
+use crate::plan::{CopyStep, RunInfo, SourceObject, plan_copies, plan_retention, unreferenced_blobs};
+use crate::{BackupError, layout, pg, stores};
+
+/// Parts of multipart uploads (S3's minimum is 5 MiB).
+const PART: usize = 8 * 1024 * 1024;
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// Where it was written.
+    pub manifest_url: String,
+    /// Objects copied in this run.
+    pub copied: usize,
+    /// Objects reused from earlier runs.
+    pub reused: usize,
+    /// Runs retention removed.
+    pub removed_runs: Vec<String>,
+    /// Copies retention removed.
+    pub removed_blobs: usize,
+}
+
+/// A reader that hashes and counts what passes through it.
+pub struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Hashing { inner, hasher: Sha256::new(), bytes: 0 }
+    }
+
+    /// The SHA-256 (hex) and byte count of everything read.
+    pub fn finish(self) -> (String, u64) {
+        (hex(&self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The metastore server a Backup names, with the password read from its variable.
+pub fn server(backup: &Backup) -> Result<Option<(pg::Server, String)>, BackupError> {
+    let Some(db) = &backup.spec.metastore else { return Ok(None) };
+    let password = match &db.password {
+        Some(p) => Some(pg::Password(stores::env_value(&p.env, "spec.metastore.password.env")?)),
+        None => None,
+    };
+    let server = pg::Server {
+        bin: pg::find_bin()?,
+        host: db.host.clone(),
+        port: db.port.unwrap_or(sparkplane_core::backup::DEFAULT_PG_PORT),
+        user: db.user.clone(),
+        password,
+    };
+    Ok(Some((server, db.database.clone())))
+}
+
+/// Every complete run under the target, oldest first, with its manifest.
+pub fn complete_runs(target: &Store, backup: &str) -> Result<Vec<Manifest>, BackupError> {
+    let runs = target.child(&layout::runs(backup));
+    let entries = match runs.list() {
+        Ok(entries) => entries,
+        Err(StorageError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(BackupError::storage(e)),
+    };
+    let mut manifests = Vec::new();
+    for entry in entries {
+        if let Some((id, "manifest.json")) = layout::split_run_key(&entry.key) {
+            let bytes = target.get(&layout::manifest(backup, id)).map_err(BackupError::storage)?;
+            let manifest = Manifest::parse(&bytes).map_err(|e| BackupError::Failed {
+                message: format!("{}: not a backup manifest: {e}", target.describe(&layout::manifest(backup, id))),
+                help: "remove or restore that run's manifest.json".into(),
+            })?;
+            manifests.push(manifest);
+        }
+    }
+    manifests.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(manifests)
+}
+
+fn blobs(target: &Store, backup: &str) -> Result<BTreeSet<String>, BackupError> {
+    match target.child(&layout::blobs(backup)).list() {
+        Ok(entries) => Ok(entries.into_iter().map(|e| e.key).filter(|k| !k.is_empty()).collect()),
+        Err(StorageError::NotFound { .. }) => Ok(BTreeSet::new()),
+        Err(e) => Err(BackupError::storage(e)),
+    }
+}
+
+/// Runs one backup at `now`.
+pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupError> {
+    let name = &backup.metadata.name;
+    let id = layout::run_id(now);
+    let target = stores::target(backup)?;
+    let previous = complete_runs(&target, name)?;
+    if previous.iter().any(|m| m.id == id) {
+        return Err(BackupError::Failed {
+            message: format!("a backup run {id} already exists at {}", target.describe(&layout::manifest(name, &id))),
+            help: "runs are named by the second they start; run again a second later".into(),
+        });
+    }
+    let mut written = 0u64;
+    let metastore = match server(backup)? {
+        None => None,
+        Some((server, database)) => {
+            let key = layout::dump(name, &id);
+            let dump = server.dump(&database)?;
+            let tables = dump.tables.clone();
+            let mut dump = dump;
+            let mut hashing = Hashing::new(&mut dump.stdout);
+            let stored = target.put_from(&key, &mut hashing, PART).map_err(BackupError::storage);
+            let (sha256, size) = hashing.finish();
+            let finished = dump.finish();
+            stored?;
+            finished?;
+            written += size;
+            Some(DumpRecord { database, key, size, sha256, tables })
+        }
+    };
+    let mut found = Vec::new();
+    let mut sources = std::collections::BTreeMap::new();
+    let mut opened = std::collections::BTreeMap::new();
+    for source in object_sources(backup) {
+        let store = stores::source(backup, &source.url)?;
+        let entries = match store.list() {
+            Ok(entries) => entries,
+            Err(StorageError::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(BackupError::storage(e)),
+        };
+        found.extend(entries.into_iter().map(|e| SourceObject {
+            source: source.name.clone(),
+            key: e.key,
+            size: e.size,
+            modified_ms: e.modified_ms,
+        }));
+        sources.insert(source.name.clone(), store.location().to_string());
+        opened.insert(source.name, store);
+    }
+    let mut existing = blobs(&target, name)?;
+    let steps = plan_copies(&found, previous.last(), &existing);
+    let (mut copied, mut reused, mut objects) = (0, 0, Vec::new());
+    for (n, step) in steps.into_iter().enumerate() {
+        match step {
+            CopyStep::Reuse(record) => {
+                reused += 1;
+                objects.push(record);
+            }
+            CopyStep::Copy(object) => {
+                let store = &opened[&object.source];
+                let incoming = layout::incoming(name, &id, n);
+                let reader = store.reader(&object.key, PART).map_err(BackupError::storage)?;
+                let mut hashing = Hashing::new(reader);
+                target.put_from(&incoming, &mut hashing, PART).map_err(BackupError::storage)?;
+                let (sha256, size) = hashing.finish();
+                if !existing.contains(&sha256) {
+                    target.copy_to(&incoming, &target, &layout::blob(name, &sha256)).map_err(BackupError::storage)?;
+                    existing.insert(sha256.clone());
+                    written += size;
+                }
+                target.delete(&incoming).map_err(BackupError::storage)?;
+                copied += 1;
+                objects.push(ObjectRecord {
+                    source: object.source,
+                    key: object.key,
+                    size,
+                    sha256,
+                    modified_ms: object.modified_ms,
+                });
+            }
+        }
+    }
+    let finished = jiff::Timestamp::now();
+    let total_bytes = metastore.as_ref().map_or(0, |m| m.size) + objects.iter().map(|o| o.size).sum::<u64>();
+    let manifest = Manifest {
+        api_version: sparkplane_api::API_VERSION.into(),
+        kind: KIND.into(),
+        backup: name.clone(),
+        id: id.clone(),
+        started: now.to_string(),
+        finished: finished.to_string(),
+        duration_ms: u64::try_from(finished.as_millisecond().saturating_sub(now.as_millisecond())).unwrap_or(0),
+        metastore,
+        sources,
+        objects,
+        total_bytes,
+        written_bytes: written,
+    };
+    let manifest_key = layout::manifest(name, &id);
+    target.put(&manifest_key, manifest.to_json().into_bytes()).map_err(BackupError::storage)?;
+    // Retention, only after this run is complete.
+    let mut runs = previous;
+    runs.push(manifest.clone());
+    let infos: Vec<RunInfo> = runs
+        .iter()
+        .map(|m| RunInfo {
+            id: m.id.clone(),
+            started_ms: m.started.parse::<jiff::Timestamp>().map_or(0, |t| t.as_millisecond()),
+        })
+        .collect();
+    let retention = &backup.spec.retention;
+    let removed_runs =
+        plan_retention(&infos, retention.count, retention.max_age.map(|d| d.as_millis()), now.as_millisecond());
+    for run_id in &removed_runs {
+        let run_folder = target.child(&format!("{}/{run_id}", layout::runs(name)));
+        // The manifest first: a half-removed run must not look complete.
+        target.delete(&layout::manifest(name, run_id)).map_err(BackupError::storage)?;
+        for entry in run_folder.list().unwrap_or_default() {
+            run_folder.delete(&entry.key).map_err(BackupError::storage)?;
+        }
+    }
+    let kept: Vec<Manifest> = runs.into_iter().filter(|m| !removed_runs.contains(&m.id)).collect();
+    let unreferenced = unreferenced_blobs(&blobs(&target, name)?, &kept);
+    for blob in &unreferenced {
+        target.delete(&layout::blob(name, blob)).map_err(BackupError::storage)?;
+    }
+    Ok(RunReport {
+        manifest_url: target.describe(&manifest_key),
+        manifest,
+        copied,
+        reused,
+        removed_runs,
+        removed_blobs: unreferenced.len(),
+    })
+}

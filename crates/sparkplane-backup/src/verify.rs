@@ -1,0 +1,169 @@
+//! `backup verify`: the latest complete run is checked the way a restore
+//! would need it. The metastore dump is read back and its SHA-256 compared
+//! with the manifest's, restored into a scratch database (dropped again
+//! afterwards), its tables and row counts compared with the manifest's, and
+//! the queries a Hive metastore client starts with are run on it; every
+//! object copy is read back and its size and SHA-256 compared.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use sparkplane_api::backup::Backup;
+use sparkplane_core::backup::scratch_database;
+
+use crate::manifest::Manifest;
+use crate::plan::{Observed, check_copy, check_tables};
+use crate::run::{Hashing, complete_runs, server};
+use crate::{BackupError, layout, stores};
+
+/// What a verify found.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    /// The run checked.
+    pub id: String,
+    /// Its manifest's location.
+    pub manifest_url: String,
+    /// Tables restored and compared.
+    pub tables: usize,
+    /// Rows restored in all of them.
+    pub rows: u64,
+    /// Tables and databases the Hive metastore query listed (`db.table`).
+    pub hive_tables: Vec<String>,
+    /// Object copies checked.
+    pub objects: usize,
+    /// Bytes read back and hashed.
+    pub bytes: u64,
+    /// Everything missing or corrupt; empty when the backup is good.
+    pub problems: Vec<String>,
+}
+
+/// The query a Hive metastore client's first calls amount to: every table of
+/// every database (`get_all_databases`, then `get_all_tables` per database).
+const HIVE_TABLES: &str = "SELECT d.\"NAME\" || '.' || t.\"TBL_NAME\" FROM \"TBLS\" t JOIN \"DBS\" d ON t.\"DB_ID\" = d.\"DB_ID\" ORDER BY 1;";
+
+fn observe(
+    target: &sparkplane_storage::Store,
+    key: &str,
+    scratch: Option<&mut dyn Write>,
+) -> Result<Observed, BackupError> {
+    let reader = match target.reader(key, 8 * 1024 * 1024) {
+        Ok(reader) => reader,
+        Err(sparkplane_storage::StorageError::NotFound { .. }) => return Ok(Observed::Missing),
+        Err(e) => return Err(BackupError::storage(e)),
+    };
+    let mut hashing = Hashing::new(reader);
+    let mut sink = std::io::sink();
+    let out: &mut dyn Write = match scratch {
+        Some(w) => w,
+        None => &mut sink,
+    };
+    std::io::copy(&mut hashing, out).map_err(|e| BackupError::Unreachable {
+        message: format!("{}: reading failed: {e}", target.describe(key)),
+        help: "check the store's endpoint and network path".into(),
+    })?;
+    let (sha256, size) = hashing.finish();
+    Ok(Observed::Present { size, sha256 })
+}
+
+/// Verifies the latest complete run of `backup`.
+pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
+    let name = &backup.metadata.name;
+    let target = stores::target(backup)?;
+    let runs = complete_runs(&target, name)?;
+    let Some(manifest): Option<Manifest> = runs.into_iter().last() else {
+        return Err(BackupError::Failed {
+            message: format!("no complete backup under {}", target.describe(&layout::runs(name))),
+            help: "run `sparkplane backup run` first; a run without manifest.json is incomplete".into(),
+        });
+    };
+    let mut report = VerifyReport {
+        id: manifest.id.clone(),
+        manifest_url: target.describe(&layout::manifest(name, &manifest.id)),
+        tables: 0,
+        rows: 0,
+        hive_tables: Vec::new(),
+        objects: 0,
+        bytes: 0,
+        problems: Vec::new(),
+    };
+    if let Some(dump) = &manifest.metastore {
+        let dir = tempfile_dir()?;
+        let file = dir.join("metastore.dump");
+        let mut out = std::fs::File::create(&file).map_err(|e| local(&file, &e))?;
+        let observed = observe(&target, &dump.key, Some(&mut out))?;
+        drop(out);
+        report.bytes += dump.size;
+        let what = format!("metastore dump of {}", dump.database);
+        if let Some(problem) = check_copy(&what, &target.describe(&dump.key), dump.size, &dump.sha256, &observed) {
+            report.problems.push(problem);
+        } else if let Some((server, _)) = server(backup)? {
+            let scratch = backup.spec.metastore.as_ref().map(scratch_database).unwrap_or_default();
+            server.recreate(&scratch)?;
+            let restored = server.restore(&scratch, &file).and_then(|()| {
+                let counts = server.row_counts(&scratch)?;
+                let hive = if counts.contains_key("public.TBLS") && counts.contains_key("public.DBS") {
+                    Some(server.query(&scratch, HIVE_TABLES)?)
+                } else {
+                    None
+                };
+                Ok((counts, hive))
+            });
+            let dropped = server.drop_database(&scratch);
+            let (counts, hive) = restored?;
+            dropped?;
+            report.tables = counts.len();
+            report.rows = counts.values().sum();
+            report.problems.extend(check_tables(dump, &counts));
+            match hive {
+                Some(tables) => {
+                    let recorded = dump.tables.get("public.TBLS").copied().unwrap_or(0);
+                    if tables.len() as u64 != recorded {
+                        report.problems.push(format!(
+                            "metastore: the Hive query lists {} tables with their databases, the manifest recorded {recorded} rows in TBLS",
+                            tables.len()
+                        ));
+                    }
+                    report.hive_tables = tables;
+                }
+                None => report
+                    .problems
+                    .push("metastore: the restore has no Hive metastore tables (public.DBS and public.TBLS)".into()),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut checked: BTreeMap<&str, Observed> = BTreeMap::new();
+    for object in &manifest.objects {
+        let key = layout::blob(name, &object.sha256);
+        let observed = match checked.get(object.sha256.as_str()) {
+            Some(o) => o.clone(),
+            None => {
+                let o = observe(&target, &key, None)?;
+                checked.insert(&object.sha256, o.clone());
+                o
+            }
+        };
+        report.objects += 1;
+        report.bytes += object.size;
+        let what = format!("{}/{}", object.source, object.key);
+        if let Some(problem) = check_copy(&what, &target.describe(&key), object.size, &object.sha256, &observed) {
+            report.problems.push(problem);
+        }
+    }
+    Ok(report)
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, BackupError> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("sparkplane-verify-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| local(&dir, &e))?;
+    Ok(dir)
+}
+
+fn local(path: &std::path::Path, e: &std::io::Error) -> BackupError {
+    BackupError::Failed {
+        message: format!("{}: {e}", path.display()),
+        help: "verify needs room in the temporary folder for the dump (TMPDIR)".into(),
+    }
+}
