@@ -267,8 +267,12 @@ pub struct SparkPodSpec {
 }
 
 /// The driver.
+///
+/// Read without `#[serde(flatten)]`, through a flat twin (`role_wire!`), so a
+/// reader sees every key: flattening buffers the shared fields, which loses
+/// unknown keys and the reader's own handling of values.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "DriverWire")]
 pub struct DriverSpec {
     /// What the driver shares with executors.
     #[serde(flatten)]
@@ -302,9 +306,9 @@ pub struct DriverSpec {
     pub priority_class_name: Option<String>,
 }
 
-/// The executors.
+/// The executors (read through a flat twin, as the driver).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "ExecutorWire")]
 pub struct ExecutorSpec {
     /// What executors share with the driver.
     #[serde(flatten)]
@@ -331,6 +335,110 @@ pub struct ExecutorSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
 }
+
+/// Declares the flat twin a role is read through: the fields of
+/// [`SparkPodSpec`] and the role's own side by side. Converting it builds the
+/// `SparkPodSpec` field by field, so a field added there and not here does not
+/// compile.
+macro_rules! role_wire {
+    ($wire:ident => $role:ident { $($field:ident: $ty:ty,)* }) => {
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct $wire {
+            template: Option<PodTemplateSpec>,
+            cores: Option<i32>,
+            core_limit: Option<String>,
+            memory: Option<String>,
+            memory_overhead: Option<String>,
+            gpu: Option<GpuSpec>,
+            image: Option<String>,
+            config_maps: Vec<NamePath>,
+            secrets: Vec<SecretInfo>,
+            env: Vec<EnvVar>,
+            env_vars: BTreeMap<String, String>,
+            env_from: Vec<EnvFromSource>,
+            env_secret_key_refs: BTreeMap<String, NameKey>,
+            labels: BTreeMap<String, String>,
+            annotations: BTreeMap<String, String>,
+            volume_mounts: Vec<VolumeMount>,
+            affinity: Option<Affinity>,
+            tolerations: Vec<Toleration>,
+            pod_security_context: Option<PodSecurityContext>,
+            security_context: Option<SecurityContext>,
+            scheduler_name: Option<String>,
+            sidecars: Vec<Container>,
+            init_containers: Vec<Container>,
+            host_network: Option<bool>,
+            node_selector: BTreeMap<String, String>,
+            dns_config: Option<PodDNSConfig>,
+            termination_grace_period_seconds: Option<i64>,
+            service_account: Option<String>,
+            host_aliases: Vec<HostAlias>,
+            share_process_namespace: Option<bool>,
+            $($field: $ty,)*
+        }
+
+        impl From<$wire> for $role {
+            fn from(w: $wire) -> Self {
+                let pod = SparkPodSpec {
+                    template: w.template,
+                    cores: w.cores,
+                    core_limit: w.core_limit,
+                    memory: w.memory,
+                    memory_overhead: w.memory_overhead,
+                    gpu: w.gpu,
+                    image: w.image,
+                    config_maps: w.config_maps,
+                    secrets: w.secrets,
+                    env: w.env,
+                    env_vars: w.env_vars,
+                    env_from: w.env_from,
+                    env_secret_key_refs: w.env_secret_key_refs,
+                    labels: w.labels,
+                    annotations: w.annotations,
+                    volume_mounts: w.volume_mounts,
+                    affinity: w.affinity,
+                    tolerations: w.tolerations,
+                    pod_security_context: w.pod_security_context,
+                    security_context: w.security_context,
+                    scheduler_name: w.scheduler_name,
+                    sidecars: w.sidecars,
+                    init_containers: w.init_containers,
+                    host_network: w.host_network,
+                    node_selector: w.node_selector,
+                    dns_config: w.dns_config,
+                    termination_grace_period_seconds: w.termination_grace_period_seconds,
+                    service_account: w.service_account,
+                    host_aliases: w.host_aliases,
+                    share_process_namespace: w.share_process_namespace,
+                };
+                $role { pod, $($field: w.$field,)* }
+            }
+        }
+    };
+}
+
+role_wire!(DriverWire => DriverSpec {
+    pod_name: Option<String>,
+    core_request: Option<String>,
+    java_options: Option<String>,
+    lifecycle: Option<Lifecycle>,
+    kubernetes_master: Option<String>,
+    service_annotations: BTreeMap<String, String>,
+    service_labels: BTreeMap<String, String>,
+    ports: Vec<Port>,
+    priority_class_name: Option<String>,
+});
+
+role_wire!(ExecutorWire => ExecutorSpec {
+    instances: Option<i32>,
+    core_request: Option<String>,
+    java_options: Option<String>,
+    lifecycle: Option<Lifecycle>,
+    delete_on_termination: Option<bool>,
+    ports: Vec<Port>,
+    priority_class_name: Option<String>,
+});
 
 /// GPUs of a pod.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
