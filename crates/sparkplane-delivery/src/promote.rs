@@ -179,7 +179,7 @@ fn short(s: &str) -> &str {
 
 fn ci(f: &Facts<'_>, out: &mut Vec<Refusal>) {
     let fix = format!(
-        "run `sparkplane ci {} --format json` until it passes, then release again with --ci-report",
+        "run `sparkplane ci {} --report ci.json` until it passes, then release again with --ci-report ci.json",
         f.job_file
     );
     match &f.release.ci {

@@ -309,7 +309,7 @@ fn every_failing_gate_is_reported_at_once_and_nothing_is_written() {
         stderr,
         format!(
             "error: ci: release {id} has no CI result (it was released without --ci-report)\n\
-             \x20 help: run `sparkplane ci {JOB} --format json` until it passes, then release again with --ci-report\n\
+             \x20 help: run `sparkplane ci {JOB} --report ci.json` until it passes, then release again with --ci-report ci.json\n\
              error: source-run: the last run in staging, trips-etl-20261123-170000-staging, failed its quality gates\n\
              \x20 help: run the job in staging until it and its quality gates pass (`sparkplane run {JOB} --env staging`)\n\
              error: policy: policy `approval-required` denies it in prod: deploying to `prod` needs 1 approval of spec \

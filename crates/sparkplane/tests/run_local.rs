@@ -271,6 +271,9 @@ fn a_failing_quality_gate_fails_a_successful_run() {
     let runs = env.runs();
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|r| r["state"] == "succeeded"), "{runs:?}");
+    // Each run records its gates' outcome (newest first): promotion's source-run gate reads it.
+    let gates: Vec<&str> = runs.iter().map(|r| r["qualityGates"].as_str().unwrap_or("(none)")).collect();
+    assert_eq!(gates, ["failed", "passed"], "{runs:?}");
 }
 
 #[test]

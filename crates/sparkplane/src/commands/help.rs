@@ -44,6 +44,24 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "promote",
+        &[(
+            "Promote a staging release to prod when every gate holds, writing prod's manifests for GitOps",
+            "sparkplane promote job.yaml --release trips-etl-staging-66971a9a416b --to prod --trusted-key keys/release.pub --out-dir deploy/prod",
+        )],
+    ),
+    (
+        "rollback",
+        &[
+            ("Go back to the release prod ran before", "sparkplane rollback job.yaml --env prod --out-dir deploy/prod"),
+            (
+                "Go back to a named release",
+                "sparkplane rollback job.yaml --env prod --to trips-etl-staging-66971a9a416b",
+            ),
+        ],
+    ),
+    ("deployments", &[("What prod ran, and when", "sparkplane deployments job.yaml --env prod")]),
+    (
         "verify",
         &[(
             "Check a release before deploying it",
