@@ -491,3 +491,46 @@ fn bad_input_exits_2_with_the_exact_message_and_writes_nothing() {
     assert_eq!(r.code, Some(2));
     assert!(!w.dir.path().join("releases/deployments").exists(), "nothing written");
 }
+
+#[test]
+fn a_prod_that_requires_an_approval_takes_the_release_once_approved() {
+    let w = World::new();
+    let id = w.release_staging(&[], true);
+    let spec_hash = w.record(&id)["specHash"].as_str().expect("hash").to_owned();
+    w.ran("staging", &spec_hash, "succeeded", Some("passed"));
+    let platform = repo().join("examples/platform").display().to_string();
+    let refused = w.promote(&id, &["--platform-dir", &platform]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    let gates: Vec<&str> = refused.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(gates.len(), 1, "only the approval is missing: {}", refused.stderr);
+    assert!(gates[0].starts_with("error: policy: policy `approval-required` denies it in prod: "), "{}", gates[0]);
+
+    let approvals = w.path("approvals");
+    let approve =
+        ["approve", JOB, "--env", "prod", "--by", "bob", "--approvals-dir", &approvals, "--platform-dir", &platform];
+    let r = w.run(&approve);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = w.promote(&id, &["--platform-dir", &platform]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.starts_with(&format!("promoted {id} from staging to prod (deployment 1, the first there)\n")));
+
+    // Another source environment must have its own green run.
+    let r = w.promote(&id, &["--platform-dir", &platform, "--from", "dev"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: source-run: trips-etl has no recorded run in dev\n  help: run the job in dev until it and its \
+             quality gates pass (`sparkplane run {JOB} --env dev`)\n"
+        )
+    );
+    let r = w.promote(&id, &["--from", "nowhere"]);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.starts_with("error: spec.environment: there is no environment `nowhere`\n"), "{}", r.stderr);
+    let table = w.run(&["deployments", JOB, "--env", "prod", "--store", &w.store()]);
+    assert_eq!(table.code, Some(0));
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", table.stdout);
+    assert!(lines[0].starts_with("SEQ") && lines[1].starts_with("1*"), "{}", table.stdout);
+    assert!(lines[1].contains(&id) && lines[1].contains("promote") && lines[1].contains("staging"), "{}", table.stdout);
+}
