@@ -29,6 +29,7 @@ pub mod sarif;
 pub mod schema;
 pub mod secrets;
 pub mod sizing;
+pub mod sql_script;
 pub mod source;
 pub mod tenant;
 pub mod validate;

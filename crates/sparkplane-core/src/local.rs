@@ -53,7 +53,7 @@ pub struct LocalPlan {
 }
 
 /// Properties only Kubernetes reads, or that the local run sets itself.
-fn is_cluster_only(key: &str) -> bool {
+pub fn is_cluster_only(key: &str) -> bool {
     key.starts_with("spark.kubernetes.")
         || key.starts_with("spark.dynamicAllocation.")
         || key.starts_with("spark.decommission.")

@@ -1,8 +1,8 @@
 //! Spark Connect on this machine: the server's launch plan (spark-submit with
 //! Connect's server class, as Spark's `start-connect-server.sh` does, since the
 //! pyspark wheel does not ship that script), the per-session token, the
-//! copyable connection URL, the busy-port check and the background server's
-//! state file.
+//! copyable connection URL, the busy-port check, whether the server answers
+//! yet, and the background server's state file.
 //!
 //! It must not print or log the token: the plan hands it to the server through
 //! the environment (never argv, which `ps` shows), and only the CLI shows it,
@@ -112,9 +112,29 @@ impl fmt::Display for Token {
     }
 }
 
-/// The line a client copies: `sc://127.0.0.1:<port>/;token=<token>`.
+/// The host name the copyable line uses. Spark's Python client sends a token
+/// over TLS to any host but the literal name `localhost`, to which it speaks
+/// plaintext gRPC with local-channel credentials; the server has no TLS, so
+/// `sc://127.0.0.1:…;token=…` would fail the handshake. `localhost` reaches
+/// the 127.0.0.1 binding.
+pub const CLIENT_HOST: &str = "localhost";
+
+/// The line a client copies: `sc://localhost:<port>/;token=<token>`.
 pub fn connection_url(port: u16, token: &Token) -> String {
-    format!("sc://{BIND_ADDRESS}:{port}/;token={}", token.expose())
+    format!("sc://{CLIENT_HOST}:{port}/;token={}", token.expose())
+}
+
+/// The same line without the token, for status output and logs.
+pub fn public_url(port: u16) -> String {
+    format!("sc://{CLIENT_HOST}:{port}/")
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port` now. Spark's
+/// Connect server binds its gRPC port last, once its session is up, so an
+/// accepted connection means it answers.
+pub fn answers(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(SocketAddrV4::new(BIND_ADDRESS, port));
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(250)).is_ok()
 }
 
 /// Fails with [`ConnectError::PortBusy`] when the port cannot be bound on
@@ -141,9 +161,19 @@ pub struct LaunchPlan {
 /// The server's settings as `--conf` pairs, sorted: bound to 127.0.0.1 on
 /// `port`, event logs into `event_log_dir` (the local history reads them), plus
 /// the preset's Spark settings (`extra`), which may not override the binding.
+/// Settings only a cluster reads are dropped (the core's local rule), and so is
+/// `spark.plugins`: a preset's Connect plugin would start a second server in
+/// the same driver, on the same port.
 pub fn server_conf(port: u16, event_log_dir: &Path, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let mut conf: BTreeMap<String, String> =
-        extra.iter().filter(|(k, _)| !k.starts_with("spark.connect.")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut conf: BTreeMap<String, String> = extra
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("spark.connect.")
+                && k.as_str() != "spark.plugins"
+                && !sparkplane_core::local::is_cluster_only(k)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     conf.insert("spark.master".into(), conf.get("spark.master").cloned().unwrap_or_else(|| "local[*]".into()));
     conf.insert("spark.connect.grpc.binding.address".into(), BIND_ADDRESS.to_string());
     conf.insert("spark.connect.grpc.binding.port".into(), port.to_string());
@@ -183,6 +213,9 @@ pub struct ServerState {
     pub spark_line: String,
     /// RFC 3339, UTC.
     pub started_at: String,
+    /// The session's record in the local run history (`runs show <id>`).
+    #[serde(default)]
+    pub run_id: Option<String>,
 }
 
 /// `<home>/connect.json`.
@@ -259,7 +292,8 @@ mod tests {
     #[test]
     fn url_is_the_copyable_line() {
         let token = Token::from_bytes(&[1, 2]);
-        assert_eq!(connection_url(15002, &token), "sc://127.0.0.1:15002/;token=0102");
+        assert_eq!(connection_url(15002, &token), "sc://localhost:15002/;token=0102");
+        assert_eq!(public_url(15002), "sc://localhost:15002/");
     }
 
     #[test]
@@ -283,11 +317,14 @@ mod tests {
         let mut extra = BTreeMap::new();
         extra.insert("spark.sql.shuffle.partitions".to_owned(), "4".to_owned());
         extra.insert("spark.connect.grpc.binding.address".to_owned(), "0.0.0.0".to_owned());
+        extra.insert("spark.plugins".to_owned(), "org.apache.spark.sql.connect.SparkConnectPlugin".to_owned());
+        extra.insert("spark.dynamicAllocation.enabled".to_owned(), "true".to_owned());
         let conf = server_conf(15010, Path::new("/h/events"), &extra);
         assert_eq!(conf["spark.connect.grpc.binding.address"], "127.0.0.1");
         assert_eq!(conf["spark.connect.grpc.binding.port"], "15010");
         assert_eq!(conf["spark.eventLog.dir"], "/h/events");
         assert_eq!(conf["spark.sql.shuffle.partitions"], "4");
+        assert!(!conf.contains_key("spark.plugins") && !conf.contains_key("spark.dynamicAllocation.enabled"));
         let plan = launch_plan(Path::new("/spark"), &conf, &token);
         assert_eq!(plan.program, Path::new("/spark/bin/spark-submit"));
         assert_eq!(plan.args[1], OsString::from(SERVER_CLASS));
@@ -305,6 +342,7 @@ mod tests {
             port: 15002,
             spark_line: "4.1".into(),
             started_at: "2026-11-22T14:00:00Z".into(),
+            run_id: Some("sparkplane-connect-20261122-140000-abcd".into()),
         };
         write_state(dir.path(), &state).unwrap();
         assert_eq!(read_state(dir.path()).unwrap(), Some(state.clone()));

@@ -1,7 +1,10 @@
 //! Local Spark: managed runtimes, Java checks, the local runner, progress,
-//! run history, and the whole local-run workflow over them (`workflow`). The
-//! I/O around the core's local plan.
+//! run history, the whole local-run workflow over them (`workflow`), and a
+//! local Spark Connect server and its SQL client (`connect*`). The I/O around
+//! the core's local plan.
 pub mod connect;
+pub mod connect_client;
+pub mod connect_server;
 pub mod history;
 pub mod java;
 pub mod progress;

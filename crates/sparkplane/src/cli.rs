@@ -101,6 +101,12 @@ pub enum Command {
     /// Manage local Spark runtimes (installed per Spark line, e.g. 3.5 or 4.0).
     #[command(subcommand)]
     Runtime(RuntimeCommand),
+    /// Start a Spark Connect server on this machine (Spark 4, 127.0.0.1 only, a token per session) for notebooks and
+    /// `sql`; `connect status` and `connect stop` manage one started with --background.
+    Connect(ConnectArgs),
+    /// Run Spark SQL through Spark Connect and print the last statement's rows; without --connect a local server is
+    /// started for the query and stopped after it.
+    Sql(SqlArgs),
     /// Cost per application, job, team or cost-center from a directory of Spark event logs (chargeback).
     Cost(CostArgs),
     /// Propose changes to a job's resources and settings from its past runs' event logs (memory up after spill or
@@ -766,6 +772,59 @@ pub enum RuntimeCommand {
         /// Spark line.
         line: String,
     },
+}
+
+/// `connect`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ConnectArgs {
+    /// Manage a background server.
+    #[command(subcommand)]
+    pub command: Option<ConnectCommand>,
+    /// Spark settings from this preset (`spark.connect.*`, `spark.plugins` and cluster-only settings are left out).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// The gRPC port on 127.0.0.1.
+    #[arg(long, default_value_t = 15002)]
+    pub port: u16,
+    /// The Spark line the server runs (4.0 or 4.1; installed when missing).
+    #[arg(long, value_name = "LINE", default_value = "4.1")]
+    pub spark: String,
+    /// Start the server, print its connection line and return; stop it with `sparkplane connect stop`.
+    #[arg(long)]
+    pub background: bool,
+}
+
+/// `connect status|stop`.
+#[derive(Subcommand, Debug)]
+pub enum ConnectCommand {
+    /// Show the background server (exit 0 when one runs, 1 when none does); the token is never shown again.
+    Status,
+    /// Stop the background server cleanly and record its session (a no-op when none runs).
+    Stop,
+}
+
+/// `sql`.
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The SQL: one or more statements, each ending with `;` at the end of a line.
+    #[arg(value_name = "SQL", required_unless_present = "file", conflicts_with = "file")]
+    pub query: Option<String>,
+    /// Read the SQL from FILE (errors point at its lines and columns).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A running server's line, `sc://localhost:PORT/;token=…` (as `sparkplane connect` prints it).
+    #[arg(long, value_name = "URL", env = "SPARKPLANE_CONNECT_URL", hide_env_values = true)]
+    pub connect: Option<String>,
+    /// The Spark line of the local server started when --connect is not given.
+    #[arg(long, value_name = "LINE", default_value = "4.1")]
+    pub spark: String,
+    /// Write the rows as CSV.
+    #[arg(long)]
+    pub csv: bool,
+    /// Also write the rows to FILE as Parquet (typed columns, written by Spark's Arrow; replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub parquet: Option<PathBuf>,
 }
 
 /// `analyze`.

@@ -7,6 +7,7 @@ pub mod approve;
 pub mod backup;
 pub mod ci;
 pub mod cluster;
+pub mod connect;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
@@ -32,6 +33,7 @@ pub mod run;
 pub mod runs;
 pub mod runtime;
 pub mod size;
+pub mod sql;
 pub mod submit;
 pub mod submit_metrics;
 pub mod tenant;
@@ -413,6 +415,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Runtime(RuntimeCommand::Install { line }) => runtime::install(line, printer),
         Command::Runtime(RuntimeCommand::List) => runtime::list(printer),
         Command::Runtime(RuntimeCommand::Remove { line }) => runtime::remove(line, printer),
+        Command::Connect(args) => connect::run(args, cli.global.platform_dir.as_deref(), printer),
+        Command::Sql(args) => sql::run(args, printer),
         Command::Presets(PresetsCommand::List) => presets::list(platform_dir, printer),
         Command::Presets(PresetsCommand::Show { name }) => presets::show(platform_dir, name, printer),
         Command::Import(ImportCommand::Kubeflow { file, out }) => import::kubeflow(file, out.as_deref(), printer),

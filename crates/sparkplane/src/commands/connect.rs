@@ -1,0 +1,279 @@
+//! `sparkplane connect [status|stop]`: a Spark Connect server on this machine.
+//!
+//! Thin: this module turns flags into `sparkplane_local::connect_server`
+//! settings (the preset's Spark settings read from the catalog), shows install
+//! progress and the server's state, and handles Ctrl-C. Starting, waiting,
+//! stopping and recording the session belong to that module. The connection
+//! line (with its token) goes to stdout once, so `$(sparkplane connect
+//! --background)` captures it; nothing else ever prints the token.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sparkplane_core::yaml::FieldPath;
+use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_local::connect;
+use sparkplane_local::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT, Server};
+use sparkplane_local::progress::ProgressReader;
+use sparkplane_local::runtime::Category;
+use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver};
+
+use crate::cli::{ConnectArgs, ConnectCommand};
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::load_catalog;
+
+/// A server error as the user sees it: exit 2 for the request, 3 for the machine.
+pub fn failure(err: &ConnectServerError) -> Failure {
+    let diagnostics: Diagnostics = Diagnostic::error(err.code(), "", err.to_string()).into();
+    match err.category() {
+        Category::Usage => Failure::Invalid(diagnostics),
+        Category::Environment => Failure::Infrastructure(diagnostics),
+    }
+}
+
+/// Shows a runtime install's progress as `runtime install` does, and warnings.
+pub struct InstallObserver<'a> {
+    printer: &'a Printer,
+    install: Option<super::runtime::InstallDisplay<'a>>,
+}
+
+impl<'a> InstallObserver<'a> {
+    /// An observer printing through `printer`.
+    pub fn new(printer: &'a Printer) -> Self {
+        InstallObserver { printer, install: None }
+    }
+}
+
+impl LocalRunObserver for InstallObserver<'_> {
+    fn event(&mut self, event: LocalRunEvent<'_>) {
+        match event {
+            LocalRunEvent::Warning(warning) => self.printer.status(&format!("warning: {warning}")),
+            LocalRunEvent::InstallStarting { line, version, dir } => {
+                let heading = super::runtime::install_heading(line, version, dir);
+                self.install = Some(super::runtime::InstallDisplay::new(self.printer, heading));
+            }
+            LocalRunEvent::Install(event) => {
+                if let Some(display) = &mut self.install {
+                    display.event(event);
+                }
+            }
+            LocalRunEvent::InstallEnded => {
+                if let Some(mut display) = self.install.take() {
+                    display.finish();
+                }
+            }
+            LocalRunEvent::Installed { line, version, elapsed } => {
+                self.printer.status(&super::runtime::installed_text(line, version, elapsed));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The Spark settings of a preset (`template.spec.sparkConf`), as strings.
+fn preset_conf(platform_dir: Option<&Path>, name: &str) -> Result<BTreeMap<String, String>, Failure> {
+    let catalog = load_catalog(platform_dir)?;
+    let Some(doc) = catalog.preset(name) else {
+        let known: Vec<&str> = catalog.preset_names().collect();
+        let diag = Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
+        let diag = match sparkplane_core::schema::did_you_mean(name, known.iter().copied()) {
+            Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+            None => diag.with_help(format!("use one of: {}", known.join(", "))),
+        };
+        return Err(Failure::Invalid(diag.into()));
+    };
+    let mut conf = BTreeMap::new();
+    let path = FieldPath::parse("template.spec.sparkConf").unwrap_or_default();
+    for (key, _, value) in doc.get(&path).and_then(|n| n.as_map()).unwrap_or_default() {
+        let text = match value.to_json() {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        conf.insert(key.clone(), text);
+    }
+    Ok(conf)
+}
+
+/// The settings of a server started by `connect` (or `sql`).
+pub fn settings(
+    spark: &str,
+    port: u16,
+    preset: Option<(&str, BTreeMap<String, String>)>,
+) -> Result<ConnectSettings, Failure> {
+    let mut settings = ConnectSettings::from_environment(spark, port).map_err(|e| failure(&e))?;
+    if let Some((name, conf)) = preset {
+        settings.preset = Some(name.to_owned());
+        settings.conf = conf;
+    }
+    Ok(settings)
+}
+
+/// Runs `connect`, `connect status` or `connect stop`.
+pub fn run(args: &ConnectArgs, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
+    match args.command {
+        Some(ConnectCommand::Status) => status(printer),
+        Some(ConnectCommand::Stop) => stop(printer),
+        None => start(args, platform_dir, printer),
+    }
+}
+
+fn start(args: &ConnectArgs, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
+    let preset = match &args.preset {
+        Some(name) => Some((name.as_str(), preset_conf(platform_dir, name)?)),
+        None => None,
+    };
+    let settings = settings(&args.spark, args.port, preset)?;
+    if args.background {
+        connect_server::check_no_background(&settings.home).map_err(|e| failure(&e))?;
+    }
+    let prepared = connect_server::prepare(&settings, &mut InstallObserver::new(printer)).map_err(|e| failure(&e))?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        // SIGINT, SIGTERM and SIGHUP (ctrlc's termination feature) all stop the server in order.
+        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    }
+    let started = Instant::now();
+    let mut server = connect_server::start(&settings, &prepared).map_err(|e| failure(&e))?;
+    printer.status(&format!(
+        "starting a Spark Connect server (Spark {}) on 127.0.0.1:{}; log {}",
+        prepared.version,
+        server.port(),
+        server.log().display()
+    ));
+    server.wait_until_answering(START_TIMEOUT, &cancel).map_err(|e| failure(&e))?;
+    printer.status(&format!(
+        "answering after {:.1}s; Spark UI http://127.0.0.1:{}; session {} (see `sparkplane runs show {}` after it stops)",
+        started.elapsed().as_secs_f64(),
+        server.ui_port(),
+        server.run_id(),
+        server.run_id()
+    ));
+    // The one place the token is shown: stdout, for the user to copy or a script to capture.
+    printer.raw(&format!("{}\n", server.url()));
+    if args.background {
+        let state = server.detach().map_err(|e| failure(&e))?;
+        printer.status(&format!(
+            "running in the background (pid {}); `sparkplane connect status` shows it, `sparkplane connect stop` stops it",
+            state.pid
+        ));
+        return Ok(());
+    }
+    printer.status("Ctrl-C stops it");
+    serve(server, &cancel, printer)
+}
+
+/// Waits in the foreground until Ctrl-C (a clean stop, exit 0) or the server
+/// ending on its own (exit 3), showing running queries' progress on a terminal.
+fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandResult {
+    let live = std::io::stderr().is_terminal();
+    let mut display = live.then(|| super::progress::Display::new(printer, true));
+    let mut reader = ProgressReader::new(server.ui_port(), 0);
+    let started = Instant::now();
+    let mut last_poll = Instant::now() - Duration::from_secs(5);
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            if let Some(mut d) = display.take() {
+                d.finish();
+            }
+            printer.status("stopping the Spark Connect server");
+            let record = server.stop();
+            printer.status(&format!("stopped; session recorded as {}", record.run_id));
+            return Ok(());
+        }
+        if let Some(exit) = server.ended() {
+            if let Some(mut d) = display.take() {
+                d.finish();
+            }
+            let log = server.log().to_owned();
+            let record = server.ended_on_its_own(exit);
+            return Err(Failure::Infrastructure(
+                Diagnostic::error(
+                    "connect-exited",
+                    "",
+                    format!("the Spark Connect server ended on its own (exit {exit:?}); session {}", record.run_id),
+                )
+                .with_help(format!("see its log {}", log.display()))
+                .into(),
+            ));
+        }
+        if let Some(d) = &mut display
+            && last_poll.elapsed() >= Duration::from_secs(1)
+        {
+            last_poll = Instant::now();
+            d.update(reader.poll().as_ref(), started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A background server as `connect status -o json` shows it (never its token).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusView {
+    running: bool,
+    answering: bool,
+    url: String,
+    pid: u32,
+    port: u16,
+    spark: String,
+    started_at: String,
+    run_id: Option<String>,
+}
+
+fn status(printer: &Printer) -> CommandResult {
+    let home = sparkplane_local::runtime::default_home().map_err(|e| failure(&e.into()))?;
+    match connect_server::status(&home).map_err(|e| failure(&e))? {
+        Some(running) => {
+            let s = &running.state;
+            let view = StatusView {
+                running: true,
+                answering: running.answering,
+                url: connect::public_url(s.port),
+                pid: s.pid,
+                port: s.port,
+                spark: s.spark_line.clone(),
+                started_at: s.started_at.clone(),
+                run_id: s.run_id.clone(),
+            };
+            printer.result(&view, || {
+                format!(
+                    "running {} (pid {}, Spark {}, since {}{}); session {}; the token was shown once, by `sparkplane connect`\n",
+                    view.url,
+                    view.pid,
+                    view.spark,
+                    view.started_at,
+                    if view.answering { "" } else { ", not answering yet" },
+                    view.run_id.as_deref().unwrap_or("-")
+                )
+            });
+            Ok(())
+        }
+        None => Err(Failure::Failed(
+            Diagnostic::error("connect-not-running", "", "no Spark Connect server is running in the background")
+                .with_help("start one with `sparkplane connect --background`")
+                .into(),
+        )),
+    }
+}
+
+fn stop(printer: &Printer) -> CommandResult {
+    let home = sparkplane_local::runtime::default_home().map_err(|e| failure(&e.into()))?;
+    match connect_server::stop_background(&home).map_err(|e| failure(&e))? {
+        Some((state, record)) => {
+            let session = record.map(|r| format!("; session recorded as {}", r.run_id)).unwrap_or_default();
+            printer.status(&format!(
+                "stopped the Spark Connect server on 127.0.0.1:{} (pid {}){session}",
+                state.port, state.pid
+            ));
+        }
+        None => printer.status("no Spark Connect server is running in the background; nothing to stop"),
+    }
+    Ok(())
+}
