@@ -1,64 +1,77 @@
-//! The metrics a backup run reports, in Prometheus' text format, and the
-//! push to a Pushgateway. A run pushes with POST, which replaces only the
-//! metrics it sends: a failure keeps the last success's timestamp and size.
+//! The metrics a backup run reports, and the push to a Pushgateway. Names,
+//! help and types are the one registry's (`sparkplane_observe::registry::backup`),
+//! the text is its one writer's (`exposition`), and the alerts over them are
+//! the built-in `sparkplane-backup` rule group. A run pushes with POST, which
+//! replaces only the metrics it sends: a failure keeps the last success's
+//! timestamp and size.
+
+use sparkplane_observe::exposition::{self, Family, Sample};
+use sparkplane_observe::registry::backup;
 
 use crate::BackupError;
 use crate::manifest::Manifest;
 
-/// Seconds since the epoch of the last successful run.
-pub const LAST_SUCCESS: &str = "sparkplane_backup_last_success_timestamp_seconds";
-/// Seconds since the epoch of the last failed run.
-pub const LAST_FAILURE: &str = "sparkplane_backup_last_failure_timestamp_seconds";
-/// Bytes the last successful run refers to (dump and objects).
-pub const LAST_SIZE: &str = "sparkplane_backup_last_size_bytes";
-/// Duration of the last successful run.
-pub const LAST_DURATION: &str = "sparkplane_backup_last_duration_seconds";
-
-fn gauge(out: &mut String, name: &str, help: &str, backup: &str, value: f64) {
-    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{backup=\"{backup}\"}} {value}\n"));
+fn family(name: &'static str, backup: &str, value: f64) -> Family {
+    Family { name, samples: vec![Sample::new(vec![("backup", backup.to_owned())], value)] }
 }
 
-/// The exposition of a successful run.
+/// The exposition of a successful run that finished at `finished_s` (Unix seconds).
 pub fn success(manifest: &Manifest, finished_s: f64) -> String {
-    let mut out = String::new();
     let b = &manifest.backup;
-    gauge(&mut out, LAST_SUCCESS, "When the last backup run completed (its manifest written).", b, finished_s);
-    gauge(
-        &mut out,
-        LAST_SIZE,
-        "Bytes the last complete backup refers to: the metastore dump and every object copy.",
-        b,
-        manifest.total_bytes as f64,
-    );
-    gauge(
-        &mut out,
-        LAST_DURATION,
-        "How long the last complete backup run took.",
-        b,
-        manifest.duration_ms as f64 / 1000.0,
-    );
-    out
+    exposition::encode(&[
+        family(backup::LAST_SUCCESS.name, b, finished_s),
+        family(backup::LAST_SIZE.name, b, manifest.total_bytes as f64),
+        family(backup::LAST_DURATION.name, b, manifest.duration_ms as f64 / 1000.0),
+    ])
 }
 
 /// The exposition of a failed run.
-pub fn failure(backup: &str, at_s: f64) -> String {
-    let mut out = String::new();
-    gauge(&mut out, LAST_FAILURE, "When a backup run last failed.", backup, at_s);
-    out
+pub fn failure(backup_name: &str, at_s: f64) -> String {
+    exposition::encode(&[family(backup::LAST_FAILURE.name, backup_name, at_s)])
 }
 
-/// The Pushgateway URL of a backup's group.
-pub fn group_url(pushgateway: &str, backup: &str) -> String {
-    format!("{}/metrics/job/sparkplane_backup/backup/{backup}", pushgateway.trim_end_matches('/'))
+/// The Pushgateway URL of a backup's group (`job="sparkplane_backup"`, `backup="<name>"`).
+pub fn group_url(pushgateway: &str, backup_name: &str) -> String {
+    format!("{}/metrics/job/sparkplane_backup/backup/{backup_name}", pushgateway.trim_end_matches('/'))
 }
 
 /// Pushes `text` to the backup's group.
-pub fn push(pushgateway: &str, backup: &str, text: &str) -> Result<(), BackupError> {
-    let url = group_url(pushgateway, backup);
+pub fn push(pushgateway: &str, backup_name: &str, text: &str) -> Result<(), BackupError> {
+    let url = group_url(pushgateway, backup_name);
     ureq::post(&url).header("Content-Type", "text/plain; version=0.0.4").send(text.as_bytes()).map(|_| ()).map_err(
         |e| BackupError::Unreachable {
             message: format!("{url}: push failed: {e}"),
             help: "check spec.metrics.pushgateway".into(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_reports_when_how_big_and_how_long_with_the_registrys_names() {
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "BackupManifest", "backup": "platform", "id": "x",
+            "started": "", "finished": "", "durationMs": 1500, "totalBytes": 4096, "writtenBytes": 10
+        }))
+        .expect("manifest");
+        let text = success(&manifest, 1_767_225_600.0);
+        assert!(
+            text.contains("sparkplane_backup_last_success_timestamp_seconds{backup=\"platform\"} 1767225600\n"),
+            "{text}"
+        );
+        assert!(text.contains("sparkplane_backup_last_size_bytes{backup=\"platform\"} 4096\n"), "{text}");
+        assert!(text.contains("sparkplane_backup_last_duration_seconds{backup=\"platform\"} 1.5\n"), "{text}");
+        assert!(text.contains("# TYPE sparkplane_backup_last_size_bytes gauge\n"), "{text}");
+        assert_eq!(
+            failure("platform", 5.0).lines().last(),
+            Some("sparkplane_backup_last_failure_timestamp_seconds{backup=\"platform\"} 5")
+        );
+        assert_eq!(
+            group_url("http://pg:9091/", "platform"),
+            "http://pg:9091/metrics/job/sparkplane_backup/backup/platform"
+        );
+    }
 }

@@ -53,6 +53,8 @@ pub enum Emitter {
     /// `sparkplane operator`, about the SparkJobs it reconciles and its own work
     /// (`sparkplane_kube::operator::Metrics`, served on `--metrics-address`).
     Operator,
+    /// `sparkplane backup run` (the backup CronJob), pushed to a Pushgateway after each run.
+    Backup,
 }
 
 /// The unit of a metric's value.
@@ -146,6 +148,57 @@ const OPERATOR_LATENCY_BUCKETS: &[f64] =
 /// Buckets for one reconcile: 0.5 ms doubling to 16.384 s.
 const RECONCILE_BUCKETS: &[f64] =
     &[0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384];
+
+/// Labels of the backup metrics: the Backup's `metadata.name`.
+pub const BACKUP_LABELS: &[&str] = &["backup"];
+
+/// The metrics `sparkplane backup run` pushes after each run (prefix `sparkplane_backup_`).
+/// A run pushes with POST, which replaces only the metrics it sends: a failed run
+/// sets [`backup::LAST_FAILURE`] and keeps the last success's series.
+pub mod backup {
+    use super::{BACKUP_LABELS, Emitter, Metric, MetricType, Unit};
+
+    /// When the last complete run wrote its manifest.
+    pub const LAST_SUCCESS: Metric = Metric {
+        name: "sparkplane_backup_last_success_timestamp_seconds",
+        kind: MetricType::Gauge,
+        labels: BACKUP_LABELS,
+        help: "When the backup's last complete run wrote its manifest (Unix time).",
+        unit: Unit::Seconds,
+        emitter: Emitter::Backup,
+        buckets: &[],
+    };
+    /// When a run last failed.
+    pub const LAST_FAILURE: Metric = Metric {
+        name: "sparkplane_backup_last_failure_timestamp_seconds",
+        kind: MetricType::Gauge,
+        labels: BACKUP_LABELS,
+        help: "When a run of the backup last failed (Unix time); absent until one fails.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Backup,
+        buckets: &[],
+    };
+    /// Bytes the last complete run refers to.
+    pub const LAST_SIZE: Metric = Metric {
+        name: "sparkplane_backup_last_size_bytes",
+        kind: MetricType::Gauge,
+        labels: BACKUP_LABELS,
+        help: "Bytes the backup's last complete run refers to: the metastore dump and every object copy.",
+        unit: Unit::Bytes,
+        emitter: Emitter::Backup,
+        buckets: &[],
+    };
+    /// How long the last complete run took.
+    pub const LAST_DURATION: Metric = Metric {
+        name: "sparkplane_backup_last_duration_seconds",
+        kind: MetricType::Gauge,
+        labels: BACKUP_LABELS,
+        help: "How long the backup's last complete run took, from its start to its manifest.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Backup,
+        buckets: &[],
+    };
+}
 
 /// The operator's metrics (prefix `sparkplane_operator_`). `sparkplane_kube::operator::Metrics`
 /// registers each of these constants, so its names, help, labels and buckets are these.
@@ -719,6 +772,11 @@ static METRICS: &[Metric] = &[
     operator::RECONCILE_DURATION,
     operator::API_REQUESTS,
     operator::LEADER,
+    // Backups (`sparkplane backup run`, pushed).
+    backup::LAST_SUCCESS,
+    backup::LAST_FAILURE,
+    backup::LAST_SIZE,
+    backup::LAST_DURATION,
     // Prometheus.
     Metric {
         name: "up",
@@ -789,6 +847,7 @@ mod tests {
                     | Emitter::DataQuality
                     | Emitter::HistoryServer
                     | Emitter::Operator
+                    | Emitter::Backup
             ) {
                 assert!(m.name.starts_with("sparkplane_"), "{}", m.name);
                 assert!(

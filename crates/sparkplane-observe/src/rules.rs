@@ -172,6 +172,9 @@ pub const OPERATOR_START_FAILURE_RATIO: f64 = 0.25;
 pub const OPERATOR_START_FAILURES_MIN: u32 = 3;
 /// Window over which the operator's start failures and submissions are counted, in minutes.
 pub const OPERATOR_START_FAILURE_WINDOW_MINUTES: u32 = 30;
+/// Hours since a backup's last complete run after which [`builtin_groups`] alerts: a daily
+/// schedule plus two hours for a slow or retried run.
+pub const BACKUP_LATE_HOURS: u32 = 26;
 /// Share of the operator's reconciles ending in an error above which [`builtin_groups`] alerts.
 pub const OPERATOR_RECONCILE_ERROR_RATIO: f64 = 0.1;
 
@@ -197,7 +200,7 @@ fn alert(
 }
 
 /// The built-in alert groups: jobs (from the exporter), Kubernetes pods (from
-/// kube-state-metrics), the exporter itself, submission and the operator.
+/// kube-state-metrics), the exporter itself, submission, the operator and backups.
 pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
     let jobs = vec![
         alert(
@@ -477,6 +480,34 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         "slow-submission",
     )];
     let operator = operator_alerts(options);
+    let backup = vec![
+        alert(
+            "SparkplaneBackupFailed",
+            "max by (backup) (sparkplane_backup_last_failure_timestamp_seconds) \
+             > max by (backup) (sparkplane_backup_last_success_timestamp_seconds) \
+             or max by (backup) (sparkplane_backup_last_failure_timestamp_seconds) \
+             unless on (backup) max by (backup) (sparkplane_backup_last_success_timestamp_seconds)"
+                .to_owned(),
+            None,
+            Severity::Critical,
+            "Backup {{ $labels.backup }} failed",
+            "The last run of backup {{ $labels.backup }} failed after its last complete run (or no run has completed). \
+             The metastore, event logs and lake prefixes it protects are only as safe as its last complete run.",
+            "backup-failed",
+        ),
+        alert(
+            "SparkplaneBackupLate",
+            format!(
+                "time() - max by (backup) (sparkplane_backup_last_success_timestamp_seconds) > {BACKUP_LATE_HOURS} * 3600"
+            ),
+            None,
+            Severity::Warning,
+            "Backup {{ $labels.backup }} last completed {{ $value | humanizeDuration }} ago",
+            "No run of backup {{ $labels.backup }} has completed for more than 26 hours: the CronJob is not scheduled, \
+             is suspended, or its runs fail before they can report. The recovery point is growing older.",
+            "backup-failed",
+        ),
+    ];
     vec![
         RuleGroup { name: "sparkplane-jobs".into(), rules: jobs },
         RuleGroup { name: "sparkplane-dependencies".into(), rules: dependencies },
@@ -485,6 +516,7 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         RuleGroup { name: "sparkplane-exporter".into(), rules: exporter },
         RuleGroup { name: "sparkplane-submission".into(), rules: submit },
         RuleGroup { name: "sparkplane-operator".into(), rules: operator },
+        RuleGroup { name: "sparkplane-backup".into(), rules: backup },
     ]
 }
 

@@ -135,6 +135,7 @@ fn every_runbook_has_the_four_sections_and_real_commands() {
         "exporter",
         "history",
         "tenant",
+        "backup",
         "policy",
         "approve",
         "observe",
@@ -565,6 +566,31 @@ tests:
         values: '0+5x40'
     alert_rule_test:
       - {{alertname: SparkplaneOperatorReconcileErrors, eval_time: 40m, exp_alerts: []}}
+  # Backups: a failure after the last success fires; a later success clears it; a
+  # backup that never completed but failed fires; 26 hours without a success is late.
+  - interval: 10m
+    input_series:
+      - series: 'sparkplane_backup_last_success_timestamp_seconds{{backup="platform", job="sparkplane_backup"}}'
+        values: '600x10 7200x9'
+      - series: 'sparkplane_backup_last_failure_timestamp_seconds{{backup="platform", job="sparkplane_backup"}}'
+        values: '_x5 3600x15'
+      - series: 'sparkplane_backup_last_failure_timestamp_seconds{{backup="new", job="sparkplane_backup"}}'
+        values: '1200x20'
+    alert_rule_test:
+      - {{alertname: SparkplaneBackupFailed, eval_time: 30m, exp_alerts: [{{exp_labels: {{backup: new, severity: critical}}}}]}}
+      - {{alertname: SparkplaneBackupFailed, eval_time: 70m, exp_alerts: [{{exp_labels: {{backup: new, severity: critical}}}}, {{exp_labels: {{backup: platform, severity: critical}}}}]}}
+      - {{alertname: SparkplaneBackupFailed, eval_time: 120m, exp_alerts: [{{exp_labels: {{backup: new, severity: critical}}}}]}}
+      - {{alertname: SparkplaneBackupLate, eval_time: 100m, exp_alerts: []}}
+  - interval: 1h
+    input_series:
+      - series: 'sparkplane_backup_last_success_timestamp_seconds{{backup="platform", job="sparkplane_backup"}}'
+        values: '0x30'
+      - series: 'sparkplane_backup_last_success_timestamp_seconds{{backup="daily", job="sparkplane_backup"}}'
+        values: '0 3600 7200 10800 14400 18000 21600 25200 28800 32400 36000 39600 43200 46800 50400 54000 57600 61200 64800 68400 72000 75600 79200 82800 86400 90000 93600 97200 100800 104400 108000'
+    alert_rule_test:
+      - {{alertname: SparkplaneBackupLate, eval_time: 20h, exp_alerts: []}}
+      - {{alertname: SparkplaneBackupLate, eval_time: 27h, exp_alerts: [{{exp_labels: {{backup: platform, severity: warning}}}}]}}
+      - {{alertname: SparkplaneBackupFailed, eval_time: 27h, exp_alerts: []}}
 "#
     )
 }
