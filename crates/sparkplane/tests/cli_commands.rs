@@ -324,6 +324,29 @@ fn import_kubeflow_lists_what_it_cannot_carry() {
 }
 
 #[test]
+fn import_kubeflow_refuses_a_bad_application_with_every_mistake_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = dir.path().join("app.yaml");
+    let out = dir.path().join("job.yaml");
+    std::fs::write(
+        &app,
+        "apiVersion: sparkoperator.k8s.io/v1beta2\nkind: SparkApplication\nmetadata: {name: pi}\nspec:\n  type: Scala\n  driver: {cores: 0.5}\n  executor:\n    instances: \"2\"\n    tolerations: [{key: 1}]\n",
+    )
+    .unwrap();
+    let r = run(&["import", "kubeflow", app.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    for line in [
+        "app.yaml:6:19: error: spec.driver.cores: Spark cores must be whole, not 0.5",
+        "app.yaml:8:16: error: spec.executor.instances: expected a whole number, found a string",
+        "app.yaml:9:25: error: spec.executor.tolerations[0].key: expected a string, found a integer",
+        "3 errors",
+    ] {
+        assert!(r.stderr.contains(line), "{line}\n{}", r.stderr);
+    }
+    assert!(!out.exists(), "nothing is written for a refused import");
+}
+
+#[test]
 fn crd_completion_help_and_version() {
     let crd = run(&["crd"]);
     let doc = &yaml_docs(&crd.stdout)[0];

@@ -525,3 +525,129 @@ spec:
     assert_eq!(spec["eventLog"]["maxFileSize"], json!("128Mi"));
     assert_eq!(spec["driver"]["memory"], json!("512Mi"));
 }
+
+#[test]
+fn every_mistake_is_reported_at_once_with_its_line_and_column() {
+    let err = import(
+        r#"
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata: {name: many-mistakes}
+spec:
+  type: 3
+  timeToLiveSeconds: "3600"
+  suspend: "yes"
+  restartPolicy: {type: Sometimes}
+  volumes:
+    - name: scratch
+      emptyDir: {sizeLimit: 1Gi}
+    - 7
+  driver:
+    cores: 1
+    coreLimit: lots
+    tolerations:
+      - {key: 42, operator: Exists}
+  executor:
+    instances: -2
+    env: {A: b}
+"#,
+    )
+    .unwrap_err();
+    let found: Vec<_> = err
+        .0
+        .iter()
+        .map(|d| {
+            let at = d.span.as_ref().map(|s| (s.at.line, s.at.column));
+            (d.code, d.path.as_str(), at, d.message.as_str())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("bad-value", "spec.type", Some((6, 9)), "`3` is not an application type"),
+            ("bad-value", "spec.timeToLiveSeconds", Some((7, 22)), "expected a whole number, found a string"),
+            ("bad-value", "spec.suspend", Some((8, 12)), "expected true or false, found a string"),
+            (
+                "bad-value",
+                "spec.restartPolicy.type",
+                Some((9, 25)),
+                "`Sometimes` is not one of Never, OnFailure or Always"
+            ),
+            ("bad-value", "spec.volumes[1]", Some((13, 7)), "expected a mapping, found a integer"),
+            (
+                "bad-quantity",
+                "spec.driver.coreLimit",
+                Some((16, 16)),
+                "`lots` is not a CPU amount: write whole or decimal cores (`2`, `1.5`) or millicores (`500m`)"
+            ),
+            ("bad-value", "spec.driver.tolerations[0].key", Some((18, 15)), "expected a string, found a integer"),
+            ("bad-value", "spec.executor.instances", Some((20, 16)), "`-2` is out of range"),
+            ("bad-value", "spec.executor.env", Some((21, 10)), "expected a list of environment variables"),
+        ]
+    );
+    assert!(err.0.iter().all(|d| d.help.is_some()));
+    let quoting = err.0.iter().find(|d| d.path == "spec.driver.tolerations[0].key").and_then(|d| d.help.as_deref());
+    assert_eq!(quoting, Some("quote the value: Kubernetes reads only a string here"));
+}
+
+#[test]
+fn unknown_keys_inside_carried_kubernetes_objects_are_listed() {
+    let report = import(
+        r#"
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata: {name: nested}
+spec:
+  type: Scala
+  mainApplicationFile: local:///app.jar
+  volumes:
+    - name: scratch
+      emptyDir: {medium: Memory, sizeLimt: 1Gi}
+  executor:
+    tolerations:
+      - {key: spot, operator: Exists, efect: NoSchedule}
+"#,
+    )
+    .expect("imports");
+    assert_eq!(paths(&report), ["spec.volumes[0].emptyDir.sizeLimt", "spec.executor.tolerations[0].efect"]);
+    assert!(report.not_carried.iter().all(|n| n.reason == UNKNOWN));
+    assert_eq!(report.not_carried[0].span.at.line, 10);
+    assert_eq!(report.not_carried[0].span.at.column, 34);
+    assert_eq!(report.document["spec"]["volumes"], json!([{"name": "scratch", "emptyDir": {"medium": "Memory"}}]));
+}
+
+#[test]
+fn entries_without_a_value_are_listed_and_empty_known_fields_are_not() {
+    let report = import(
+        r#"
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: sparse
+  labels: {team: analytics, owner: null}
+spec:
+  type: Scala
+  mainApplicationFile: local:///app.jar
+  sparkConf:
+    spark.sql.shuffle.partitions: ~
+    spark.sql.adaptive.enabled: "true"
+  hadoopConf: {}
+  deps: {}
+  driver:
+    env: []
+  executor:
+    env:
+      - {name: A, value: "1"}
+      - ~
+"#,
+    )
+    .expect("imports");
+    assert_eq!(
+        paths(&report),
+        ["metadata.labels.owner", "spec.sparkConf.\"spark.sql.shuffle.partitions\"", "spec.executor.env[1]"]
+    );
+    assert!(report.not_carried.iter().all(|n| n.reason.contains("null")), "{:#?}", report.not_carried);
+    assert_eq!(report.document["metadata"]["labels"], json!({"team": "analytics"}));
+    assert_eq!(report.document["spec"]["sparkConf"], json!({"spark.sql.adaptive.enabled": "true"}));
+    assert_eq!(report.document["spec"]["executor"]["env"], json!([{"name": "A", "value": "1"}]));
+}
