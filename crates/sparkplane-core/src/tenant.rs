@@ -28,6 +28,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::kube_quantity::{KubeQuantity, Rounding};
 use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
 use crate::render::common::{self, DRIVER_RULES, RenderedObject};
+use crate::resolved::ResolvedJob;
 use crate::schema::{Completeness, DocKind, schema};
 use crate::source::Source;
 use crate::yaml::{FieldPath, Node, parse_single};
@@ -780,4 +781,52 @@ fn network_policies(tenant: &Tenant) -> Vec<RenderedObject> {
     }
     policies.extend(tenant.spec.egress.iter().map(|rule| egress_policy(tenant, rule)));
     policies
+}
+
+/// The job's tenant among `tenants` (read from `dir`, named in messages): the
+/// one whose namespace is the job's; when the job names no namespace, the one
+/// tenant of the job's team. Otherwise an `unknown-tenant` error that says
+/// which tenants there are and how to choose.
+pub fn tenant_for_job(
+    job: &ResolvedJob,
+    mut tenants: Vec<Tenant>,
+    dir: &std::path::Path,
+) -> Result<Tenant, Diagnostic> {
+    let explicit = job.job.metadata.namespace.is_some();
+    let team = job.job.spec.team.as_deref().unwrap_or_default();
+    let by_team = |t: &&Tenant| !explicit && !team.is_empty() && t.spec.team == team;
+    if let Some(i) = tenants.iter().position(|t| t.namespace() == job.namespace()) {
+        return Ok(tenants.swap_remove(i));
+    }
+    let of_team: Vec<&Tenant> = tenants.iter().filter(by_team).collect();
+    if let [one] = of_team.as_slice() {
+        return Ok((*one).clone());
+    }
+    let known: Vec<String> = tenants
+        .iter()
+        .map(|t| format!("{} (namespace {}, team {})", t.metadata.name, t.namespace(), t.spec.team))
+        .collect();
+    let wanted = if explicit || team.is_empty() {
+        format!("namespace `{}`", job.namespace())
+    } else if of_team.is_empty() {
+        format!("namespace `{}` or team `{team}`", job.namespace())
+    } else {
+        let names: Vec<&str> = of_team.iter().map(|t| t.metadata.name.as_str()).collect();
+        return Err(Diagnostic::error(
+            "unknown-tenant",
+            "--tenants",
+            format!(
+                "{} tenants in {} belong to team `{team}` ({}) and the job names no namespace",
+                names.len(),
+                dir.display(),
+                names.join(", ")
+            ),
+        )
+        .with_help("set the job's metadata.namespace (or pass -n NS) to say which tenant it runs under"));
+    };
+    Err(Diagnostic::error("unknown-tenant", "--tenants", format!("no tenant in {} has {wanted}", dir.display()))
+        .with_help(format!(
+            "add a tenant file for it, or run the job in a tenant's namespace (tenants there: {})",
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        )))
 }

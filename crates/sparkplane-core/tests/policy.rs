@@ -568,3 +568,46 @@ fn the_trips_etl_example_passes_every_deny_policy_in_prod() {
         PolicyContext { approvals: vec![Approval::of(&job, "prod", "alice", "2026-11-21T10:00:00Z", None)], ..gated };
     assert!(!policy::has_deny(&evaluate(&job, &render_native(&job), &approved)));
 }
+
+fn tenant(name: &str, namespace: Option<&str>, team: &str) -> sparkplane_api::tenant::Tenant {
+    let namespace = namespace.map(|ns| format!("\n  namespace: {ns}")).unwrap_or_default();
+    let text = format!(
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {{name: {name}}}\nspec:\n  team: {team}\n  costCenter: cc-1{namespace}\n"
+    );
+    sparkplane_core::tenant::load_tenant(&Source::new("t.yaml", text.as_str())).expect("tenant loads").tenant
+}
+
+#[test]
+fn a_job_finds_its_tenant_by_namespace_else_by_its_teams_only_tenant() {
+    use sparkplane_core::tenant::tenant_for_job;
+    let dir = std::path::Path::new("tenants");
+    let in_namespace = resolve_text(BASE, None, &[], None);
+    let no_namespace = resolve_text(&BASE.replace(", namespace: team-a}", "}"), None, &[], None);
+    let name = |r: Result<sparkplane_api::tenant::Tenant, sparkplane_core::Diagnostic>| match r {
+        Ok(t) => t.metadata.name,
+        Err(d) => format!("error: {}", d.message),
+    };
+    // The namespace wins over the team.
+    let tenants = vec![tenant("a-batch", Some("team-a-batch"), "team-a"), tenant("team-a", None, "team-x")];
+    assert_eq!(name(tenant_for_job(&in_namespace, tenants.clone(), dir)), "team-a");
+    // A job naming a namespace no tenant has is not matched by team.
+    let tenants = vec![tenant("a-batch", Some("team-a-batch"), "team-a")];
+    assert_eq!(
+        name(tenant_for_job(&in_namespace, tenants.clone(), dir)),
+        "error: no tenant in tenants has namespace `team-a`"
+    );
+    // Without a namespace: the team's only tenant.
+    assert_eq!(name(tenant_for_job(&no_namespace, tenants, dir)), "a-batch");
+    // Two tenants of the team: the job must say which.
+    let two = vec![tenant("a-batch", Some("team-a-batch"), "team-a"), tenant("a-ml", Some("team-a-ml"), "team-a")];
+    assert_eq!(
+        name(tenant_for_job(&no_namespace, two, dir)),
+        "error: 2 tenants in tenants belong to team `team-a` (a-batch, a-ml) and the job names no namespace"
+    );
+    // None of the team either.
+    let other = vec![tenant("b", None, "team-b")];
+    assert_eq!(
+        name(tenant_for_job(&no_namespace, other, dir)),
+        "error: no tenant in tenants has namespace `default` or team `team-a`"
+    );
+}

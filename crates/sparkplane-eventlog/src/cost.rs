@@ -20,6 +20,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize, Serializer};
 use sparkplane_api::MemorySize;
+use sparkplane_api::tenant::Tenant;
+use sparkplane_core::policy::BudgetReading;
 use sparkplane_core::sizing::{PodResources, size_properties};
 
 use crate::model::{AppSummary, Warning};
@@ -500,6 +502,48 @@ pub fn summarize_dir(dir: &Path, since_ms: Option<u64>) -> (Vec<AppSummary>, Vec
     crate::source::summarize_logs(&logs, since_ms)
 }
 
+/// Milliseconds since the epoch at 00:00 UTC on the first of `now_ms`'s month,
+/// and the window's words (`since 2026-11-01`). The calendar is jiff's.
+pub fn month_start_ms(now_ms: u64) -> (u64, String) {
+    use jiff::{Timestamp, tz::TimeZone};
+    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(i64::MAX)).unwrap_or(Timestamp::MAX);
+    let first = now.to_zoned(TimeZone::UTC).date().first_of_month();
+    let start = first.to_zoned(TimeZone::UTC).map(|z| z.timestamp().as_millisecond()).unwrap_or_default();
+    (u64::try_from(start).unwrap_or_default(), format!("since {first}"))
+}
+
+/// A tenant's spend in the window against its monthly budget, priced from
+/// `summaries` (the window's applications) with `sheet`; only applications of
+/// the tenant's team count. None when the tenant has no budget.
+pub fn tenant_budget(
+    tenant: &Tenant,
+    summaries: &[AppSummary],
+    sheet: &PriceSheet,
+    window: String,
+) -> Option<BudgetReading> {
+    let budget = tenant.spec.budget.as_ref()?;
+    let costs: Vec<_> = summaries.iter().map(|app| app_cost(app, sheet)).collect();
+    let rows = chargeback(&costs, GroupBy::Team);
+    let team = tenant.spec.team.clone();
+    let budgets = Budgets {
+        warning_percent: f64::from(budget.warning()),
+        critical_percent: f64::from(budget.critical()),
+        teams: [(team.clone(), TeamBudget { monthly: budget.monthly, warning_percent: None, critical_percent: None })]
+            .into(),
+    };
+    check_budgets(&rows, &budgets).into_iter().next().map(|status| BudgetReading {
+        tenant: tenant.metadata.name.clone(),
+        team,
+        spent: status.spent,
+        monthly: status.budget,
+        percent: status.percent,
+        warning: status.level >= BudgetLevel::Warning,
+        critical: status.level == BudgetLevel::Critical,
+        window,
+        blocks_on_critical: budget.blocks_on_critical(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,5 +643,54 @@ mod tests {
             assert_eq!(&by.to_string(), name);
         }
         assert!("owner".parse::<GroupBy>().is_err());
+    }
+
+    #[test]
+    fn the_budget_month_starts_at_midnight_utc_on_the_first() {
+        // 2026-02-28T23:59:59.999Z, the last instant of a short month.
+        assert_eq!(month_start_ms(1_772_323_199_999), (1_769_904_000_000, "since 2026-02-01".to_owned()));
+        // 2028-02-29T12:00:00Z, a leap day.
+        assert_eq!(month_start_ms(1_835_438_400_000), (1_832_976_000_000, "since 2028-02-01".to_owned()));
+        // The first instant of a month is its own start.
+        assert_eq!(month_start_ms(1_769_904_000_000), (1_769_904_000_000, "since 2026-02-01".to_owned()));
+    }
+
+    fn tenant(budget: Option<f64>) -> Tenant {
+        let budget = budget.map(|monthly| serde_json::json!({"monthly": monthly}));
+        let mut spec = serde_json::json!({"team": "team-a", "costCenter": "cc-1"});
+        if let Some(budget) = budget {
+            spec["budget"] = budget;
+        }
+        let doc = serde_json::json!({"apiVersion": "sparkplane.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "a"}, "spec": spec});
+        serde_json::from_value(doc).expect("a tenant")
+    }
+
+    #[test]
+    fn a_tenants_budget_reading_counts_only_its_teams_applications() {
+        let sheet = PriceSheet::opencost_defaults();
+        let with_team = |team: &str| {
+            let mut app = crate::test_support::healthy_app();
+            app.config.properties.insert("spark.sparkplane.team".into(), team.into());
+            app
+        };
+        let ours = with_team("team-a");
+        let one = app_cost(&ours, &sheet).cost;
+        assert!(one > 0.0);
+        let apps = [ours.clone(), ours, with_team("team-b")];
+        assert_eq!(tenant_budget(&tenant(None), &apps, &sheet, "since 2026-11-01".into()), None);
+        // Two of team-a's runs against a budget of four: half spent, no warning.
+        let reading =
+            tenant_budget(&tenant(Some(one * 4.0)), &apps, &sheet, "since 2026-11-01".into()).expect("a reading");
+        assert_eq!(
+            (reading.tenant.as_str(), reading.team.as_str(), reading.window.as_str()),
+            ("a", "team-a", "since 2026-11-01")
+        );
+        assert!((reading.spent - 2.0 * one).abs() < 1e-9, "{reading:?}");
+        assert_eq!(reading.percent, Some(50.0));
+        assert!(!reading.warning && !reading.critical && reading.blocks_on_critical);
+        // Against a budget of two it is critical.
+        let reading =
+            tenant_budget(&tenant(Some(one * 2.0)), &apps, &sheet, "since 2026-11-01".into()).expect("a reading");
+        assert!(reading.warning && reading.critical, "{reading:?}");
     }
 }

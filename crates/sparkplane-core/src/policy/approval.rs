@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostic::Diagnostic;
 use crate::resolved::ResolvedJob;
 
 /// The `kind` of an approval record.
@@ -107,6 +108,22 @@ pub fn approval_standing<'a>(
     standing.valid.sort_by(|a, b| a.by.cmp(&b.by));
     standing.stale.sort_by(|a, b| (&a.at, &a.by).cmp(&(&b.at, &b.by)));
     standing
+}
+
+/// An approval record from its JSON text (`file` names it in messages): a
+/// `bad-approval` error when it is not JSON of that shape or of another kind.
+pub fn parse(text: &str, file: &str) -> Result<Approval, Diagnostic> {
+    match serde_json::from_str::<Approval>(text) {
+        Ok(a) if a.kind == KIND => Ok(a),
+        Ok(a) => Err(Diagnostic::error(
+            "bad-approval",
+            "kind",
+            format!("{file}: expected `kind: Approval`, found `{}`", a.kind),
+        )
+        .with_help("the approvals directory holds only records written by `sparkplane approve`")),
+        Err(e) => Err(Diagnostic::error("bad-approval", "", format!("{file}: not an approval record: {e}"))
+            .with_help("remove or restore the file; records are written by `sparkplane approve`")),
+    }
 }
 
 #[cfg(test)]

@@ -22,9 +22,7 @@ use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::to_yaml_stream;
 use sparkplane_core::{Diagnostic, Diagnostics};
-use sparkplane_eventlog::cost::{
-    BudgetLevel, Budgets, GroupBy, PriceSheet, TeamBudget, app_cost, chargeback, check_budgets, summarize_dir,
-};
+use sparkplane_eventlog::cost::{PriceSheet, month_start_ms, summarize_dir, tenant_budget};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::OutputFormat;
@@ -152,48 +150,7 @@ pub(crate) fn find_tenant(
     }
     let Some(dir) = &settings.tenants_dir else { return Ok(None) };
     let tenants: Vec<Tenant> = super::tenant::read_dir(dir)?.into_iter().map(|(_, t)| t).collect();
-    tenant_of(job, tenants, dir).map(Some).map_err(|d| Failure::Invalid(d.into()))
-}
-
-/// The job's tenant among `tenants` (read from `dir`): see [`find_tenant`].
-fn tenant_of(job: &ResolvedJob, mut tenants: Vec<Tenant>, dir: &Path) -> Result<Tenant, Diagnostic> {
-    let explicit = job.job.metadata.namespace.is_some();
-    let team = job.job.spec.team.as_deref().unwrap_or_default();
-    let by_team = |t: &&Tenant| !explicit && !team.is_empty() && t.spec.team == team;
-    if let Some(i) = tenants.iter().position(|t| t.namespace() == job.namespace()) {
-        return Ok(tenants.swap_remove(i));
-    }
-    let of_team: Vec<&Tenant> = tenants.iter().filter(by_team).collect();
-    if let [one] = of_team.as_slice() {
-        return Ok((*one).clone());
-    }
-    let known: Vec<String> = tenants
-        .iter()
-        .map(|t| format!("{} (namespace {}, team {})", t.metadata.name, t.namespace(), t.spec.team))
-        .collect();
-    let wanted = if explicit || team.is_empty() {
-        format!("namespace `{}`", job.namespace())
-    } else if of_team.is_empty() {
-        format!("namespace `{}` or team `{team}`", job.namespace())
-    } else {
-        let names: Vec<&str> = of_team.iter().map(|t| t.metadata.name.as_str()).collect();
-        return Err(Diagnostic::error(
-            "unknown-tenant",
-            "--tenants",
-            format!(
-                "{} tenants in {} belong to team `{team}` ({}) and the job names no namespace",
-                names.len(),
-                dir.display(),
-                names.join(", ")
-            ),
-        )
-        .with_help("set the job's metadata.namespace (or pass -n NS) to say which tenant it runs under"));
-    };
-    Err(Diagnostic::error("unknown-tenant", "--tenants", format!("no tenant in {} has {wanted}", dir.display()))
-        .with_help(format!(
-            "add a tenant file for it, or run the job in a tenant's namespace (tenants there: {})",
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-        )))
+    sparkplane_core::tenant::tenant_for_job(job, tenants, dir).map(Some).map_err(|d| Failure::Invalid(d.into()))
 }
 
 /// The approval records in `dir` (`*.json`); none when it does not exist.
@@ -206,36 +163,15 @@ pub fn read_approvals(dir: &Path) -> Result<Vec<Approval>, Failure> {
     let mut problems = Diagnostics::new();
     for path in paths {
         let text = std::fs::read_to_string(&path).map_err(|e| Failure::unreadable(&path, &e))?;
-        match serde_json::from_str::<Approval>(&text) {
-            Ok(a) if a.kind == policy::approval::KIND => approvals.push(a),
-            Ok(a) => problems.push(
-                Diagnostic::error(
-                    "bad-approval",
-                    "kind",
-                    format!("{}: expected `kind: Approval`, found `{}`", path.display(), a.kind),
-                )
-                .with_help("the approvals directory holds only records written by `sparkplane approve`"),
-            ),
-            Err(e) => problems.push(
-                Diagnostic::error("bad-approval", "", format!("{}: not an approval record: {e}", path.display()))
-                    .with_help("remove or restore the file; records are written by `sparkplane approve`"),
-            ),
+        match policy::approval::parse(&text, &path.display().to_string()) {
+            Ok(a) => approvals.push(a),
+            Err(problem) => problems.push(problem),
         }
     }
     if problems.has_errors() {
         return Err(Failure::Invalid(problems));
     }
     Ok(approvals)
-}
-
-/// Milliseconds since the epoch at 00:00 UTC on the first of `now_ms`'s month,
-/// and the window's words (`since 2026-11-01`). The calendar is jiff's.
-fn month_start_ms(now_ms: u64) -> (u64, String) {
-    use k8s_openapi::jiff::{Timestamp, tz::TimeZone};
-    let now = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(i64::MAX)).unwrap_or(Timestamp::MAX);
-    let first = now.to_zoned(TimeZone::UTC).date().first_of_month();
-    let start = first.to_zoned(TimeZone::UTC).map(|z| z.timestamp().as_millisecond()).unwrap_or_default();
-    (u64::try_from(start).unwrap_or_default(), format!("since {first}"))
 }
 
 /// The tenant's spend this month against its budget, from the cost ledger;
@@ -264,7 +200,9 @@ fn budget_reading(
         }
         None => PriceSheet::opencost_defaults(),
     };
-    let Some(budget) = &tenant.spec.budget else { return Ok(None) };
+    if tenant.spec.budget.is_none() {
+        return Ok(None);
+    }
     if !history.is_dir() {
         return Err(Failure::File {
             path: history.to_owned(),
@@ -278,26 +216,7 @@ fn budget_reading(
         let file = warning.file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
         printer.status(&format!("warning: budget spend: {file}{}", warning.message));
     }
-    let costs: Vec<_> = summaries.iter().map(|app| app_cost(app, &sheet)).collect();
-    let rows = chargeback(&costs, GroupBy::Team);
-    let team = tenant.spec.team.clone();
-    let budgets = Budgets {
-        warning_percent: f64::from(budget.warning()),
-        critical_percent: f64::from(budget.critical()),
-        teams: [(team.clone(), TeamBudget { monthly: budget.monthly, warning_percent: None, critical_percent: None })]
-            .into(),
-    };
-    Ok(check_budgets(&rows, &budgets).into_iter().next().map(|status| BudgetReading {
-        tenant: tenant.metadata.name.clone(),
-        team,
-        spent: status.spent,
-        monthly: status.budget,
-        percent: status.percent,
-        warning: status.level >= BudgetLevel::Warning,
-        critical: status.level == BudgetLevel::Critical,
-        window,
-        blocks_on_critical: budget.blocks_on_critical(),
-    }))
+    Ok(tenant_budget(tenant, &summaries, &sheet, window))
 }
 
 /// Everything the policies see, read from disk, and the verdict.
@@ -567,19 +486,4 @@ pub fn export_gatekeeper(env: Option<&str>, settings: &PolicySettings, printer: 
 /// The job's resolution for `approve`, shared with `check` (the same resolve the gate sees).
 pub fn resolve_for_approval(settings: &JobSettings) -> Result<ResolvedJob, Failure> {
     crate::workspace::resolve_job(settings, ValidationTarget::Cluster)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::month_start_ms;
-
-    #[test]
-    fn the_budget_month_starts_at_midnight_utc_on_the_first() {
-        // 2026-02-28T23:59:59.999Z, the last instant of a short month.
-        assert_eq!(month_start_ms(1_772_323_199_999), (1_769_904_000_000, "since 2026-02-01".to_owned()));
-        // 2028-02-29T12:00:00Z, a leap day.
-        assert_eq!(month_start_ms(1_835_438_400_000), (1_832_976_000_000, "since 2028-02-01".to_owned()));
-        // The first instant of a month is its own start.
-        assert_eq!(month_start_ms(1_769_904_000_000), (1_769_904_000_000, "since 2026-02-01".to_owned()));
-    }
 }
