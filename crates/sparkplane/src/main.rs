@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    let printer = printer::Printer::new(&cli.global);
+    let printer = printer::Printer::new(cli.global.output, cli.global.quiet, cli.global.no_color);
     let level = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 use sparkplane_core::{Diagnostic, Diagnostics, Severity};
 
-use crate::cli::GlobalArgs;
 use crate::exit::Failure;
 use crate::report;
 
@@ -38,11 +37,11 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// From the global flags and the environment.
-    pub fn new(global: &GlobalArgs) -> Printer {
+    /// From the global flags (`-o`, `-q`, `--no-color`) and the environment.
+    pub fn new(format: OutputFormat, quiet: bool, no_color: bool) -> Printer {
         let stderr_tty = std::io::stderr().is_terminal();
-        let no_color = global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Printer { format: global.output, quiet: global.quiet, color: stderr_tty && !no_color, stderr_tty }
+        let no_color = no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Printer { format, quiet, color: stderr_tty && !no_color, stderr_tty }
     }
 
     /// Writes text to stdout as it is.
