@@ -651,3 +651,57 @@ spec:
     assert_eq!(report.document["spec"]["sparkConf"], json!({"spark.sql.adaptive.enabled": "true"}));
     assert_eq!(report.document["spec"]["executor"]["env"], json!([{"name": "A", "value": "1"}]));
 }
+
+/// Every value of `node` replaced, one at a time, by `with`.
+fn each_value_replaced(node: &Node, with: &NodeValue) -> Vec<Node> {
+    let mut out = vec![Node { value: with.clone(), span: node.span.clone() }];
+    let children: Vec<Vec<Node>> = match &node.value {
+        NodeValue::Map(entries) => entries.iter().map(|(_, _, child)| each_value_replaced(child, with)).collect(),
+        NodeValue::Seq(items) => items.iter().map(|child| each_value_replaced(child, with)).collect(),
+        _ => Vec::new(),
+    };
+    for (i, variants) in children.into_iter().enumerate() {
+        for variant in variants {
+            let mut copy = node.clone();
+            match &mut copy.value {
+                NodeValue::Map(entries) => entries[i].2 = variant,
+                NodeValue::Seq(items) => items[i] = variant,
+                _ => {}
+            }
+            out.push(copy);
+        }
+    }
+    out
+}
+
+#[test]
+fn any_value_of_any_type_anywhere_gives_a_report_or_located_errors() {
+    let values = [
+        NodeValue::Null,
+        NodeValue::Int(-1),
+        NodeValue::Float(0.5),
+        NodeValue::Bool(true),
+        NodeValue::Str("x".into()),
+        NodeValue::Seq(vec![]),
+        NodeValue::Map(vec![]),
+    ];
+    let mut documents = 0;
+    for text in [FULL, SCHEDULED] {
+        let root = parse_single(&Source::new("app.yaml", text)).expect("test YAML parses");
+        for value in &values {
+            for doc in each_value_replaced(&root, value) {
+                documents += 1;
+                match import_kubeflow(&doc) {
+                    Ok(report) => assert!(report.not_carried.iter().all(|n| !n.reason.is_empty())),
+                    Err(errors) => {
+                        assert!(errors.has_errors());
+                        for d in &errors.0 {
+                            assert!(d.span.is_some() && d.help.is_some(), "{d:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(documents > 500, "{documents}");
+}
