@@ -12,7 +12,13 @@
 
 use std::fmt;
 
+use crate::release_diff::{self, Change};
 use crate::release_record::ReleaseRecord;
+
+/// The one field a release may pin beyond its job file: the image digest
+/// (`release --set spec.image.digest=…`), which the provenance gate compares
+/// with the target's on its own.
+const PINNED_BY_RELEASE: &str = "spec.image.digest";
 
 /// A promotion gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,6 +120,10 @@ pub struct Candidate {
     pub image_digest: Option<String>,
     /// The digest of the release's SBOM file as stored.
     pub sbom_digest: String,
+    /// The job file resolved now for the release's own environment: it must
+    /// be the release's spec, or promoting (which resolves the job file
+    /// again) would drop what the release holds beyond it.
+    pub source_spec: serde_json::Value,
 }
 
 /// Everything the gates judge.
@@ -308,6 +318,29 @@ fn provenance(f: &Facts<'_>, out: &mut Vec<Refusal>) {
         )),
         _ => {}
     }
+    let beyond: Vec<String> = release_diff::diff(&r.spec, &c.source_spec)
+        .into_iter()
+        .map(|change| match change {
+            Change::Added { path, .. } | Change::Removed { path, .. } | Change::Changed { path, .. } => path,
+        })
+        .filter(|path| path != PINNED_BY_RELEASE)
+        .collect();
+    if !beyond.is_empty() {
+        let shown: Vec<&str> = beyond.iter().take(3).map(String::as_str).collect();
+        let more = if beyond.len() > 3 { format!(" and {} more", beyond.len() - 3) } else { String::new() };
+        out.push(refusal(
+            Gate::Provenance,
+            format!(
+                "release {} is not the job file resolved for {} (it differs at {}{more}): it was made with --set or \
+                 from other files, and {} would get the job file's spec instead",
+                r.id,
+                r.environment,
+                shown.join(", "),
+                f.target
+            ),
+            "make the change in the job file or its overlays, commit it, and release again".to_owned(),
+        ));
+    }
     if c.sbom_digest != r.sbom.digest {
         out.push(refusal(
             Gate::Provenance,
@@ -358,7 +391,7 @@ mod tests {
             released_by: "alice".into(),
             released_at: "2026-11-23T18:00:00Z".into(),
             signed_by: Some("sha256:key".into()),
-            spec: serde_json::json!({}),
+            spec: serde_json::json!({"spec": {"executor": {"memory": "4g"}, "image": {"digest": DIGEST}}}),
         }
     }
 
@@ -385,6 +418,7 @@ mod tests {
                 commit: "c0ffee00c0ffee00".into(),
                 image_digest: Some(DIGEST.into()),
                 sbom_digest: "sha256:5b".into(),
+                source_spec: serde_json::json!({"spec": {"executor": {"memory": "4g"}}}),
             },
         }
     }
@@ -489,6 +523,14 @@ mod tests {
                 |f, _| f.candidate.image_digest = Some("sha256:ffff".into()),
                 &[Gate::Provenance],
                 "the job resolved for prod runs image sha256:ffff, the release runs sha256:78c9",
+            ),
+            (
+                "release made with --set",
+                |f, _| f.candidate.source_spec = serde_json::json!({"spec": {"executor": {"memory": "8g"}}}),
+                &[Gate::Provenance],
+                "release etl-staging-0123456789ab is not the job file resolved for staging (it differs at \
+                 spec.executor.memory): it was made with --set or from other files, and prod would get the job file's \
+                 spec instead",
             ),
             (
                 "changed SBOM",

@@ -76,11 +76,16 @@ impl World {
     /// Releases the job for staging with its image pinned, a passing CI report, signed; extra `--set`s make
     /// another release. The release id.
     fn release_staging(&self, sets: &[&str], signed: bool) -> String {
+        self.release_staging_of(JOB, sets, signed)
+    }
+
+    /// `release_staging` of another job file.
+    fn release_staging_of(&self, job: &str, sets: &[&str], signed: bool) -> String {
         let report = self.dir.path().join("ci.json");
         std::fs::write(&report, ci_report()).expect("report");
         let store = self.store();
         let digest = format!("spec.image.digest={DIGEST}");
-        let mut args = vec!["release", JOB, "--env", "staging", "--commit", COMMIT, "--out", &store, "--set", &digest];
+        let mut args = vec!["release", job, "--env", "staging", "--commit", COMMIT, "--out", &store, "--set", &digest];
         let report = report.display().to_string();
         args.extend(["--ci-report", &report]);
         if signed {
@@ -117,16 +122,21 @@ impl World {
     }
 
     fn promote(&self, id: &str, extra: &[&str]) -> Run {
-        self.promote_at(id, COMMIT, extra)
+        self.promote_job(JOB, id, COMMIT, extra)
     }
 
     /// `promote` with the job file at `commit`.
     fn promote_at(&self, id: &str, commit: &str, extra: &[&str]) -> Run {
+        self.promote_job(JOB, id, commit, extra)
+    }
+
+    /// `promote` of `job` (a file) at `commit`.
+    fn promote_job(&self, job: &str, id: &str, commit: &str, extra: &[&str]) -> Run {
         let store = self.store();
         let approvals = self.path("approvals");
         let mut args = vec![
             "promote",
-            JOB,
+            job,
             "--release",
             id,
             "--to",
@@ -142,6 +152,19 @@ impl World {
         ];
         args.extend(extra);
         self.run(&args)
+    }
+
+    /// The example job copied with more executor memory: the next commit's job file.
+    fn edited_job(&self) -> String {
+        let dir = self.dir.path().join("edited");
+        std::fs::create_dir_all(&dir).expect("dir");
+        for name in ["trips-etl.yaml", "trips-etl.prod.yaml", "trips-dq.yaml"] {
+            std::fs::copy(repo().join("examples/trips-etl").join(name), dir.join(name)).expect("copy");
+        }
+        let job = dir.join("trips-etl.yaml");
+        let text = std::fs::read_to_string(&job).expect("job").replace("memory: 6g", "memory: 8g");
+        std::fs::write(&job, text).expect("edit");
+        job.display().to_string()
     }
 
     fn deployments_dir(&self) -> PathBuf {
@@ -222,11 +245,14 @@ fn a_release_goes_staging_to_prod_is_upgraded_and_rolled_back_with_cdevents() {
     assert_eq!(again.stdout, format!("prod already runs {first} (deployment 1); nothing written\n"));
 
     // Another release over it is an upgrade.
-    let second = w.release_staging(&["spec.executor.memory=8g"], true);
+    let edited = w.edited_job();
+    let second = w.release_staging_of(&edited, &[], true);
     assert_ne!(first, second);
-    let r = w.promote(&second, &["--cdevents-sink", &receiver.url]);
+    let r = w.promote_job(&edited, &second, COMMIT, &["--cdevents-sink", &receiver.url]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stdout.starts_with(&format!("promoted {second} from staging to prod (deployment 2)\n")), "{}", r.stdout);
+
+    assert_ne!(files(&w.deployments_dir().join("000002/manifests")), expected, "the upgrade changed what runs");
 
     // Rollback: the first release's manifests again, recorded as deployment 3.
     let r = w.run(&["rollback", JOB, "--env", "prod", "--store", &w.store(), "--cdevents-sink", &receiver.url]);
@@ -366,13 +392,32 @@ fn a_tampered_release_is_refused_by_its_signature() {
         )),
         "{first}"
     );
-    assert_eq!(
-        r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
-        1,
-        "only the signature gate: {}",
+    // The edited spec is also not what the job file resolves to: the provenance gate says so too.
+    let errors: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 2, "{}", r.stderr);
+    assert!(
+        errors[1].starts_with(&format!(
+            "error: provenance: release {id} is not the job file resolved for staging (it differs at \
+             spec.executor.instances)"
+        )),
+        "{}",
         r.stderr
     );
     assert!(!w.deployments_dir().exists());
+
+    // A release made with --set holds what the job file does not: promoting would drop it.
+    let set = w.release_staging(&["spec.executor.memory=8g"], true);
+    w.ran("staging", w.record(&set)["specHash"].as_str().expect("hash"), "succeeded", Some("passed"));
+    let r = w.promote(&set, &[]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: provenance: release {set} is not the job file resolved for staging (it differs at \
+             spec.executor.memory): it was made with --set or from other files, and prod would get the job file's spec \
+             instead\n  help: make the change in the job file or its overlays, commit it, and release again\n"
+        )
+    );
 
     // A key nobody listed is not trusted either.
     let other = World::new();

@@ -257,9 +257,12 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
     // Bad input first (exit 2), before any gate is judged or anything written.
     let (resolved, objects) = super::render::render_objects(&job_settings(&settings.to), Target::Native)?;
     printer.warnings(&resolved.warnings);
+    let cluster = sparkplane_core::validate::ValidationTarget::Cluster;
     if source != record.environment {
-        crate::workspace::resolve_job(&job_settings(&source), sparkplane_core::validate::ValidationTarget::Cluster)?;
+        crate::workspace::resolve_job(&job_settings(&source), cluster)?;
     }
+    // The job file as the release's own environment resolves it now: the release must be exactly that.
+    let released = crate::workspace::resolve_job(&job_settings(&record.environment), cluster)?;
     if record.job != resolved.name() {
         return Err(invalid(
             "wrong-job",
@@ -293,6 +296,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
             commit,
             image_digest: resolved.job.spec.image.as_ref().and_then(ImageRef::of).and_then(|i| i.digest),
             sbom_digest: sha256_digest(stored.sbom.as_bytes()),
+            source_spec: serde_json::to_value(&released.job).unwrap_or_default(),
         },
     };
     let decision = promote::decide(&facts);
