@@ -476,8 +476,12 @@ fn rendered_cronjob_is_restricted_takes_secrets_by_reference_and_passes_kubernet
     let yaml = String::from_utf8_lossy(&out.stdout).into_owned();
     let again = sparkplane().args(["backup", "render"]).arg(&path).output().expect("runs");
     assert_eq!(yaml, String::from_utf8_lossy(&again.stdout), "deterministic");
+    // The example in the repository renders too, and is validated with these objects.
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/backup/platform.yaml");
+    let out = sparkplane().args(["backup", "render"]).arg(&example).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let rendered = dir.path().join("rendered.yaml");
-    std::fs::write(&rendered, &yaml).expect("write rendered");
+    std::fs::write(&rendered, format!("{yaml}{}", String::from_utf8_lossy(&out.stdout))).expect("write rendered");
     let json = sparkplane().args(["backup", "render", "-o", "json"]).arg(&path).output().expect("runs");
     let list: Value = serde_json::from_slice(&json.stdout).expect("a List");
     let kinds: Vec<&str> = list["items"].as_array().expect("items").iter().filter_map(|o| o["kind"].as_str()).collect();

@@ -215,6 +215,23 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
         ],
     ),
+    (
+        "backup",
+        &[
+            (
+                "The backup CronJob for the cluster, one file per object for GitOps",
+                "sparkplane backup render examples/backup/platform.yaml --out-dir deploy/backup",
+            ),
+            (
+                "One backup now, from CI or a host that reaches the metastore and both stores",
+                "sparkplane backup run examples/backup/platform.yaml",
+            ),
+            (
+                "Restore the latest backup into a scratch database and check every copy; exit 1 names what is missing",
+                "sparkplane backup verify examples/backup/platform.yaml -o json",
+            ),
+        ],
+    ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];
