@@ -7,8 +7,8 @@
 //! `metadata`, the schedule, and the application-level fields of `spec`. The
 //! input is read into the api crate's typed Kubeflow structs
 //! ([`sparkplane_api::kubeflow`]) with the YAML reader that keeps locations
-//! ([`crate::yaml::read_node`]); [`roles`] maps the driver and executor,
-//! [`conf`] routes `sparkConf`, and [`report`] keeps the accounting that makes
+//! ([`crate::yaml::read_node`]); `roles` maps the driver and executor,
+//! `conf` routes `sparkConf`, and `report` keeps the accounting that makes
 //! the import lossless to read: every field the typed structs know is
 //! destructured without `..`, so each is either carried or reported (the
 //! compiler refuses a field left out), and every field they do not know
