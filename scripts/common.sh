@@ -136,6 +136,23 @@ need_postgres() {
   fi
 }
 
+# A Prometheus Pushgateway (Debian's prometheus-pushgateway) receives the metrics
+# `sparkplane backup run` pushes in crates/sparkplane/tests/cli_backup.rs. The
+# test starts its own on 127.0.0.1; the package's service is not used.
+# Idempotent: a no-op once installed.
+need_pushgateway() {
+  if command -v prometheus-pushgateway >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing the Prometheus Pushgateway (Debian prometheus-pushgateway) for the backup tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-pushgateway >&2
+  else
+    echo "The backup tests need a Pushgateway: install it (Debian: apt-get install prometheus-pushgateway) and run this again." >&2
+    exit 3
+  fi
+}
+
 # kubectl is one of the real clients the fake API server is checked against
 # (crates/sparkplane-fakekube/tests/real_clients.rs). Machines of this project
 # have it from the kubectl apt package; installed that way when missing and

@@ -36,6 +36,8 @@ pub struct RunReport {
     pub removed_runs: Vec<String>,
     /// Copies retention removed.
     pub removed_blobs: usize,
+    /// Sources that held no object (a wrong URL looks like this too).
+    pub empty_sources: Vec<String>,
 }
 
 /// A reader that hashes and counts what passes through it.
@@ -152,6 +154,7 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
     let mut found = Vec::new();
     let mut sources = std::collections::BTreeMap::new();
     let mut opened = std::collections::BTreeMap::new();
+    let mut empty_sources = Vec::new();
     for source in object_sources(backup) {
         let store = stores::source(backup, &source.url)?;
         let entries = match store.list() {
@@ -159,6 +162,9 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
             Err(StorageError::NotFound { .. }) => Vec::new(),
             Err(e) => return Err(BackupError::storage(e)),
         };
+        if entries.is_empty() {
+            empty_sources.push(format!("{} ({})", source.name, store.location()));
+        }
         found.extend(entries.into_iter().map(|e| SourceObject {
             source: source.name.clone(),
             key: e.key,
@@ -252,5 +258,6 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
         reused,
         removed_runs,
         removed_blobs: unreferenced.len(),
+        empty_sources,
     })
 }

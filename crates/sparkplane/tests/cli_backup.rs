@@ -65,7 +65,54 @@ struct Platform {
     pg: PostgresServer,
     source: S3Server,
     target: S3Server,
+    pushgateway: Pushgateway,
     dir: tempfile::TempDir,
+}
+
+/// Debian's Prometheus Pushgateway (`need_pushgateway`) on 127.0.0.1, in memory, killed on drop.
+struct Pushgateway {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Pushgateway {
+    fn start() -> Pushgateway {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let child = std::process::Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus-pushgateway (scripts/common.sh need_pushgateway)");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        while ureq::get(&format!("{url}/-/ready")).call().is_err() {
+            assert!(Instant::now() < deadline, "the Pushgateway did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Pushgateway { child, url }
+    }
+
+    /// The backup series it holds now, `name{labels} value` per line, sorted.
+    fn backup_series(&self) -> Vec<String> {
+        let text = ureq::get(&format!("{}/metrics", self.url))
+            .call()
+            .expect("scrape")
+            .into_body()
+            .read_to_string()
+            .expect("text");
+        let mut lines: Vec<String> =
+            text.lines().filter(|l| l.starts_with("sparkplane_backup_")).map(str::to_owned).collect();
+        lines.sort();
+        lines
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn store(server: &S3Server, url: &str) -> Store {
@@ -110,8 +157,10 @@ spec:
     lake:
       - {{name: sales, url: s3://lake/curated/sales, team: data-eng}}
   objectives: {{rto: 1h, rpo: 24h}}
+  metrics: {{pushgateway: {pushgateway}}}
 ",
         target = p.target.endpoint,
+        pushgateway = p.pushgateway.url,
         releases = p.dir.path().join("releases").display(),
     )
 }
@@ -167,7 +216,7 @@ fn start() -> Platform {
     lake.put("date=2026-01-02/part-0.parquet", b"PAR1 sales day two PAR1".to_vec()).expect("lake 2");
     // Same content as day one: stored once in the target.
     lake.put("date=2026-01-03/part-0.parquet", b"PAR1 sales day one PAR1".to_vec()).expect("lake 3");
-    Platform { pg, source, target, dir }
+    Platform { pg, source, target, pushgateway: Pushgateway::start(), dir }
 }
 
 fn blob_key(manifest: &Value, source: &str, key: &str) -> String {
@@ -229,6 +278,14 @@ fn backup_run_verify_end_to_end_with_real_postgres_and_two_s3_servers() {
     let blobs = target.child("platform/blobs/sha256").list().expect("blobs");
     assert_eq!(blobs.len(), 7, "two lake files share their content and one copy");
     assert!(target.child("platform/incoming").list().is_err(), "no object left half-copied");
+    // The run pushed its metrics to the Pushgateway, named as the registry names them.
+    let series = p.pushgateway.backup_series();
+    let labels = "{backup=\"platform\",instance=\"\",job=\"sparkplane_backup\"}";
+    assert_eq!(series.len(), 3, "{series:?}");
+    assert!(series[0].starts_with(&format!("sparkplane_backup_last_duration_seconds{labels} ")), "{series:?}");
+    let size = series[1].strip_prefix(&format!("sparkplane_backup_last_size_bytes{labels} ")).expect("size series");
+    assert_eq!(size.parse::<f64>().ok(), manifest["totalBytes"].as_f64(), "{series:?}");
+    assert!(series[2].starts_with(&format!("sparkplane_backup_last_success_timestamp_seconds{labels} ")), "{series:?}");
 
     // Verify: restored, compared, queried as a Hive client would.
     let t = Instant::now();
@@ -318,6 +375,11 @@ fn backup_run_verify_end_to_end_with_real_postgres_and_two_s3_servers() {
     let (code, _, stderr) = backup("verify", &unreachable);
     assert_eq!(code, 1, "the latest dump is still corrupt and is caught before PostgreSQL is needed: {stderr}");
     assert_eq!(run_ids(&target).0, complete_before);
+    // The failure is pushed beside the last success, which stays: SparkplaneBackupFailed's two inputs.
+    let series = p.pushgateway.backup_series();
+    assert_eq!(series.len(), 4, "{series:?}");
+    assert!(series[1].starts_with(&format!("sparkplane_backup_last_failure_timestamp_seconds{labels} ")), "{series:?}");
+    assert!(series[3].starts_with(&format!("sparkplane_backup_last_success_timestamp_seconds{labels} ")), "{series:?}");
 
     // The source store dies mid-backup (after the dump is written): exit 3, the run stays incomplete.
     let source_endpoint = p.source.endpoint.clone();

@@ -69,6 +69,9 @@ pub fn run(file: &Path, printer: &Printer) -> CommandResult {
         printer.status(&format!("warning: {e}"));
     }
     let report = outcome.map_err(|e| failure(&e))?;
+    for source in &report.empty_sources {
+        printer.status(&format!("warning: source {source} has no objects; check its URL"));
+    }
     printer.result(&report, || {
         let m = &report.manifest;
         let mut text = format!("backup {} run {} complete: {}\n", m.backup, m.id, report.manifest_url);
