@@ -203,6 +203,21 @@ PY
   "$venv/bin/pip" install -q "cloudevents==$ce" "jsonschema[format-nongpl]==$js" >&2
 }
 
+# OpenLineage's own Python client (PyPI openlineage-python) for the lineage tests
+# (crates/sparkplane/tests/cli_lineage.rs): its generated models rebuild each
+# event sparkplane emits and must serialise it back unchanged.
+# Idempotent: a no-op once the pinned version is installed.
+need_openlineage() {
+  local venv="$HOME/.cache/sparkplane/tools/openlineage" version="1.54.0"
+  if [ -x "$venv/bin/python" ] \
+    && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("openlineage-python"))' 2>/dev/null)" = "$version" ]; then
+    return 0
+  fi
+  echo "==> installing OpenLineage's Python client (PyPI openlineage-python $version) for the lineage tests" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "openlineage-python==$version" >&2
+}
+
 # Checkers no one here wrote for the release tests (crates/sparkplane-delivery/tests/interop.rs),
 # in their own venv under ~/.cache/sparkplane/tools/release: PyPI cyclonedx-python-lib ships the
 # official CycloneDX JSON schemas (bom-1.6 with its spdx and jsf schemas), jsonschema validates

@@ -12,6 +12,7 @@ need_postgres
 need_pushgateway
 need_kubectl
 need_python_clients
+need_openlineage
 need_release_tools
 need_helm
 need_cdevents_receiver

@@ -190,6 +190,16 @@ fn executor_placement(props: &BTreeMap<String, String>) -> BTreeMap<&str, &str> 
     placement
 }
 
+/// The job an application is charged and reported as: the `sparkplane.dev/job` label, else `spark.app.name`.
+pub(crate) fn job_of(app: &AppSummary) -> Option<String> {
+    label_or_property(app, "sparkplane.dev/job", "spark.app.name").or_else(|| app.name.clone())
+}
+
+/// The application's team: the `sparkplane.dev/team` label, else `spark.sparkplane.team`.
+pub(crate) fn team_of(app: &AppSummary) -> Option<String> {
+    label_or_property(app, "sparkplane.dev/team", "spark.sparkplane.team")
+}
+
 fn label_or_property(app: &AppSummary, label: &str, property: &str) -> Option<String> {
     let config = &app.config;
     config.labels.get(label).or_else(|| config.properties.get(property)).filter(|v| !v.trim().is_empty()).cloned()
@@ -236,8 +246,8 @@ pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
     };
     AppCost {
         app: app_key,
-        job: label_or_property(app, "sparkplane.dev/job", "spark.app.name").or_else(|| app.name.clone()),
-        team: label_or_property(app, "sparkplane.dev/team", "spark.sparkplane.team"),
+        job: job_of(app),
+        team: team_of(app),
         cost_center: label_or_property(app, "sparkplane.dev/cost-center", "spark.sparkplane.costCenter"),
         namespace: props.get("spark.kubernetes.namespace").or_else(|| props.get("spark.sparkplane.namespace")).cloned(),
         node_pool,

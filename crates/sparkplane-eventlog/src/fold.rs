@@ -7,13 +7,14 @@
 //!
 //! Must not: read files or parse JSON text (events arrive typed, or one line
 //! at a time through [`parse_event`]), look at the clock, or keep anything per
-//! task or per line — memory grows with jobs, stages and executors only, never
-//! with the size of the log.
+//! task or per line — memory grows with jobs, stages, executors and the
+//! distinct datasets SQL plans name (see [`crate::lineage`]), never with the size of the log.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::cause;
+use crate::lineage::{self, Lineage};
 use crate::model::{
     AppSummary, ExecutorSpan, Executors, Failure, JobCounts, LogStats, MAX_WARNINGS, Outcome, SparkConfig, StageCounts,
     TaskCounts, TaskTotals, WallTime, Warning,
@@ -226,6 +227,7 @@ pub struct AppSummaryBuilder {
     log: LogStats,
     warnings: Vec<Warning>,
     warnings_omitted: u64,
+    lineage: Lineage,
 }
 
 impl AppSummaryBuilder {
@@ -395,6 +397,9 @@ impl AppSummaryBuilder {
                 }
             }
             SparkEvent::StageExecutorMetrics(e) => self.observe_memory(&e.executor_id, &e.metrics),
+            SparkEvent::SqlExecutionStart(e) => {
+                self.lineage.add(lineage::plan_datasets(&e.physical_plan_description));
+            }
             SparkEvent::BlockManagerAdded(e) => {
                 let time = self.saw_time(e.timestamp);
                 if e.block_manager.executor_id == "driver" && self.driver_block_manager.is_none() {
@@ -598,6 +603,7 @@ impl AppSummaryBuilder {
             log: self.log,
             warnings: self.warnings,
             warnings_omitted: self.warnings_omitted,
+            lineage: self.lineage,
         }
     }
 

@@ -4,9 +4,10 @@
 //! lines of a log (single file or rolling directory; uncompressed, zstd, lz4,
 //! snappy or lzf, as Spark writes them),
 //! [`parse`] turns one line into a typed [`SparkEvent`], and [`fold`] folds
-//! events into one [`AppSummary`], the application [`model`]. Only `read` and [`source`] do I/O (local
+//! events into one [`AppSummary`], the application [`model`]; [`lineage`] reads SQL plans into datasets and
+//! [`openlineage`] turns a summary into OpenLineage run events. Only `read` and [`source`] do I/O (local
 //! files, or objects streamed from S3, GCS or Azure through
-//! `sparkplane-storage`); the rest is pure and tested without files. Memory stays bounded by
+//! `sparkplane-storage`), and [`openlineage_send`] POSTs events; the rest is pure and tested without files. Memory stays bounded by
 //! the number of jobs, stages and executors, never by the size of the log.
 //!
 //! ```no_run
@@ -26,7 +27,10 @@ pub mod cause;
 mod codec;
 pub mod cost;
 pub mod fold;
+pub mod lineage;
 pub mod model;
+pub mod openlineage;
+pub mod openlineage_send;
 pub mod parse;
 pub mod peak_memory;
 pub mod read;

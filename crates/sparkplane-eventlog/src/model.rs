@@ -16,6 +16,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cause::FailureCause;
+use crate::lineage::Lineage;
 use crate::peak_memory::PeakMemory;
 pub use crate::sketch::TASK_TIME_SKETCH_GROWTH;
 pub use crate::stage::{StageAttemptState, StageStats, TaskTimeDistribution};
@@ -319,6 +320,9 @@ pub struct AppSummary {
     pub warnings: Vec<Warning>,
     /// Warnings beyond [`MAX_WARNINGS`], counted but not kept.
     pub warnings_omitted: u64,
+    /// The datasets the SQL executions read and wrote (`lineage`); not part of the summary's JSON.
+    #[serde(skip)]
+    pub lineage: Lineage,
 }
 
 impl AppSummary {

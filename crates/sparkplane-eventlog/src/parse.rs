@@ -3,7 +3,7 @@
 //! Owns: the JSON shape of the listener events sparkplane uses, spelled with
 //! the field names Spark's `JsonProtocol` writes ("Event", "Task Info",
 //! "Task Metrics", …), and a cheap dispatch on the event name so that events
-//! nobody needs (SQL plans, block updates, …) are skipped without parsing.
+//! nobody needs (SQL metric updates, block updates, …) are skipped without parsing.
 //!
 //! Must not: do I/O, keep state between lines, or aggregate anything — one
 //! line in, at most one event out. Events borrow from the line where they can,
@@ -47,6 +47,26 @@ pub enum SparkEvent<'a> {
     /// `SparkListenerStageExecutorMetrics`: an executor's peak memory during one stage
     /// (written when `spark.eventLog.logStageExecutorMetrics` is true).
     StageExecutorMetrics(StageExecutorMetrics<'a>),
+    /// `SparkListenerSQLExecutionStart`: one SQL/DataFrame action and its physical plan.
+    SqlExecutionStart(SqlExecutionStart<'a>),
+}
+
+/// `org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart`; only the
+/// plan's text is read (its datasets are `lineage`'s business).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SqlExecutionStart<'a> {
+    /// The execution id.
+    #[serde(rename = "executionId")]
+    pub execution_id: i64,
+    /// What Spark calls the action (`parquet at …`).
+    #[serde(borrow, default)]
+    pub description: Cow<'a, str>,
+    /// `explain`'s formatted physical plan: numbered nodes, then one section per node.
+    #[serde(rename = "physicalPlanDescription", borrow, default)]
+    pub physical_plan_description: Cow<'a, str>,
+    /// Start time, epoch milliseconds.
+    #[serde(default)]
+    pub time: Option<i64>,
 }
 
 /// `SparkListenerLogStart`.
@@ -508,6 +528,9 @@ pub fn parse_event(line: &str) -> Result<Option<SparkEvent<'_>>, ParseError> {
         "SparkListenerExecutorRemoved" => SparkEvent::ExecutorRemoved(typed(&name, line)?),
         "SparkListenerBlockManagerAdded" => SparkEvent::BlockManagerAdded(typed(&name, line)?),
         "SparkListenerStageExecutorMetrics" => SparkEvent::StageExecutorMetrics(typed(&name, line)?),
+        "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart" => {
+            SparkEvent::SqlExecutionStart(typed(&name, line)?)
+        }
         _ => return Ok(None),
     };
     Ok(Some(event))

@@ -266,8 +266,11 @@ fn unknown_events_are_skipped_silently() {
     let with_unknown = summarize_text(&log(&lines));
     let plain = summarize_text(&log(&successful_app()));
     assert_eq!(with_unknown.warnings, vec![]);
-    // Read: the 20 events of the plain log and the driver's StageExecutorMetrics (memory peaks).
-    assert_eq!((with_unknown.log.lines, with_unknown.log.events), (27, 22));
+    // Read: the 20 events of the plain log, the driver's StageExecutorMetrics (memory peaks) and the
+    // SQL execution's start (its plan, for lineage: this one names no dataset).
+    assert_eq!((with_unknown.log.lines, with_unknown.log.events), (27, 23));
+    assert_eq!(with_unknown.lineage.sql_executions, 1);
+    assert!(with_unknown.lineage.inputs().is_empty() && with_unknown.lineage.outputs().is_empty());
     assert_eq!(with_unknown.tasks, plain.tasks);
     assert_eq!(with_unknown.metrics, plain.metrics);
     assert_eq!(with_unknown.stages, plain.stages);

@@ -109,6 +109,10 @@ pub enum Command {
     Sql(SqlArgs),
     /// Cost per application, job, team or cost-center from a directory of Spark event logs (chargeback).
     Cost(CostArgs),
+    /// OpenLineage run events (START, then COMPLETE or FAIL) for each application in an event log, with the
+    /// input and output datasets (paths, tables, schemas) its SQL plans name; printed as JSON lines, or sent
+    /// with `--openlineage URL`.
+    Lineage(LineageArgs),
     /// Propose changes to a job's resources and settings from its past runs' event logs (memory up after spill or
     /// GC pressure, down to measured peaks plus headroom; executors, partitions, AQE), with a confidence.
     Tune(TuneArgs),
@@ -825,6 +829,19 @@ pub struct SqlArgs {
     /// Also write the rows to FILE as Parquet (typed columns, written by Spark's Arrow; replaced atomically).
     #[arg(long, value_name = "FILE")]
     pub parquet: Option<PathBuf>,
+}
+
+/// `lineage`.
+#[derive(Args, Debug)]
+pub struct LineageArgs {
+    /// One application's event log or a directory of them (spark.eventLog.dir), as a path or an object-store
+    /// URL (s3://bucket/prefix, s3a://, gs://, az://; credentials from AWS_* etc. in the environment).
+    #[arg(value_name = "LOG")]
+    pub path: PathBuf,
+    /// POST each event to this OpenLineage endpoint (e.g. http://marquez:5000/api/v1/lineage) instead of
+    /// printing it; exit 3 when it does not accept them.
+    #[arg(long, value_name = "URL")]
+    pub openlineage: Option<String>,
 }
 
 /// `analyze`.

@@ -18,6 +18,7 @@ pub mod help;
 pub mod history;
 pub mod import;
 pub mod kube_view;
+pub mod lineage;
 pub mod manifests;
 pub mod observe;
 pub mod operator;
@@ -408,6 +409,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             args.price_sheet.as_deref(),
             args.budget.as_deref(),
             cost::CostOutputs { csv: args.csv, parquet: args.parquet.as_deref() },
+            printer,
+        ),
+        Command::Lineage(args) => lineage::run(
+            &lineage::LineageSettings { path: args.path.clone(), openlineage: args.openlineage.clone() },
             printer,
         ),
         Command::Runs(RunsCommand::List) => runs::list(printer),
