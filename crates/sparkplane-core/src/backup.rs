@@ -199,6 +199,14 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
     let mut error = |at: &str, code: &'static str, message: String, help: &str| {
         out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
     };
+    if backup.api_version != sparkplane_api::API_VERSION {
+        error(
+            "apiVersion",
+            "bad-value",
+            format!("apiVersion `{}` is not supported", backup.api_version),
+            &format!("write `apiVersion: {}`", sparkplane_api::API_VERSION),
+        );
+    }
     let spec = &backup.spec;
     let name = &backup.metadata.name;
     if !is_dns1123_label(name) || name.len() > MAX_NAME {
@@ -473,6 +481,12 @@ spec:
                 "spec.objects.lake[0].name: `releases` cannot name a lake prefix",
             ],
         );
+    }
+
+    #[test]
+    fn another_api_version_is_refused() {
+        let problems = load(&GOOD.replace("sparkplane.dev/v1alpha1", "sparkplane.dev/v2")).expect_err("invalid");
+        assert_eq!(problems, ["apiVersion: apiVersion `sparkplane.dev/v2` is not supported"]);
     }
 
     #[test]
