@@ -249,11 +249,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spec = spec(dir.path(), "echo \"arg=$1 env=$SPARKPLANE_TEST\"; echo oops >&2; exit 3");
         let mut pid = 0;
-        let end = run(&spec, &AtomicBool::new(false), &mut |p| pid = p, &mut |_, _| {}).unwrap();
+        let mut output = Vec::new();
+        let callbacks = RunCallbacks {
+            on_start: &mut |p| pid = p,
+            on_progress: &mut |_, _| {},
+            on_output: &mut |l| output.push(l.to_vec()),
+        };
+        let end = run(&spec, &AtomicBool::new(false), callbacks).unwrap();
         assert!(pid > 0);
         assert_eq!(end.ended, Ended::Exited(3));
         let log = std::fs::read_to_string(&spec.driver_log).unwrap();
         assert!(log.contains("arg=a b env=yes") && log.contains("oops"), "{log}");
+        assert!(output.is_empty(), "not followed, so nothing is handed on: {output:?}");
+    }
+
+    #[test]
+    fn followed_output_reaches_the_caller_line_by_line_and_the_log_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = spec(dir.path(), "echo one; echo two; echo three; exit 0");
+        spec.follow = true;
+        let mut output = Vec::new();
+        let callbacks = RunCallbacks {
+            on_start: &mut |_| {},
+            on_progress: &mut |_, _| {},
+            on_output: &mut |l| output.push(l.to_vec()),
+        };
+        let end = run(&spec, &AtomicBool::new(false), callbacks).unwrap();
+        assert_eq!(end.ended, Ended::Exited(0));
+        assert_eq!(output, [b"one\n".to_vec(), b"two\n".to_vec(), b"three\n".to_vec()]);
+        assert_eq!(std::fs::read_to_string(&spec.driver_log).unwrap(), "one\ntwo\nthree\n");
     }
 
     #[test]
@@ -264,11 +288,12 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let mut calls = 0;
         let started = Instant::now();
-        let end = run(&spec, &cancel, &mut |_| {}, &mut |_, _| {
+        let on_progress = &mut |_: Option<&Progress>, _: Duration| {
             calls += 1;
             cancel.store(true, Ordering::SeqCst);
-        })
-        .unwrap();
+        };
+        let end =
+            run(&spec, &cancel, RunCallbacks { on_start: &mut |_| {}, on_progress, on_output: &mut |_| {} }).unwrap();
         assert_eq!(end.ended, Ended::Cancelled);
         assert!(calls >= 1);
         assert!(started.elapsed() < Duration::from_secs(30), "stopped promptly");
