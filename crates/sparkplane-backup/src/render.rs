@@ -139,6 +139,8 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
         restart_policy: Some("Never".into()),
         service_account_name: Some(name.clone()),
         automount_service_account_token: Some(false),
+        // No Service environment variables: nothing it needs, and less for a name to collide with.
+        enable_service_links: Some(false),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             run_as_user: Some(BACKUP_UID),
@@ -207,4 +209,40 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
     ];
     sort_objects(&mut objects);
     objects
+}
+
+#[cfg(test)]
+mod tests {
+    use sparkplane_core::backup::load_backup;
+    use sparkplane_core::source::Source;
+
+    use super::*;
+
+    const BACKUP: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: Backup
+metadata: {name: platform}
+spec:
+  image: registry.example.com/sparkplane-backup:0.1.0
+  schedule: \"15 2 * * *\"
+  retention: {count: 14}
+  target:
+    url: s3://backups/prod
+    credentials: {secret: backup-target, accessKeyIdEnv: TARGET_KEY_ID, secretAccessKeyEnv: TARGET_SECRET}
+  metastore:
+    host: pg
+    database: metastore
+    user: hive
+    password: {env: METASTORE_PASSWORD, secret: {name: metastore-db, key: password}}
+  objects: {eventLogs: s3://lake/spark-events}
+";
+
+    #[test]
+    fn the_objects_pass_the_offline_api_server_and_restricted_checks() {
+        let backup = load_backup(&Source::new("backup.yaml", BACKUP)).expect("valid").backup;
+        let objects = render(&backup);
+        assert_eq!(sparkplane_core::render::check::check_objects(&objects), Vec::<String>::new());
+        let names: Vec<String> = objects.iter().map(|o| format!("{}/{}", o.kind, o.name)).collect();
+        assert_eq!(names, ["ServiceAccount/platform-backup", "ConfigMap/platform-backup", "CronJob/platform-backup"]);
+        assert_eq!(render(&backup), objects, "deterministic");
+    }
 }
