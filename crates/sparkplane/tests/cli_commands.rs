@@ -365,6 +365,14 @@ fn crd_completion_help_and_version() {
     let help = run(&["help", "fit"]);
     assert_eq!(help.code, Some(0));
     assert!(help.stdout.contains("--nodes <FILE>") && help.stdout.contains("Examples:"), "{}", help.stdout);
+    // A subcommand's own examples (they were looked up by the first word only, so these never showed).
+    let help = run(&["help", "policy", "test"]);
+    assert_eq!(help.code, Some(0));
+    assert!(help.stdout.contains("sparkplane policy test policies"), "{}", help.stdout);
+    assert!(!help.stdout.contains("--format sarif"), "only policy test's examples: {}", help.stdout);
+    // A group shows each of its subcommands' examples.
+    let help = run(&["help", "policy"]);
+    assert!(help.stdout.contains("sparkplane policy test policies") && help.stdout.contains("--format sarif"));
     let version = run(&["--version"]);
     assert_eq!(version.stdout, format!("sparkplane {}\n", env!("CARGO_PKG_VERSION")));
 }

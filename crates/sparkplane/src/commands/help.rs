@@ -236,6 +236,17 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];
 
+/// The examples of a command path: its own, and for a command with
+/// subcommands (`policy`) those of each of them (`policy check`, …).
+fn examples_for(path: &str) -> Vec<(&'static str, &'static str)> {
+    let below = format!("{path} ");
+    EXAMPLES
+        .iter()
+        .filter(|(name, _)| *name == path || name.starts_with(&below))
+        .flat_map(|(_, examples)| examples.iter().copied())
+        .collect()
+}
+
 /// Runs `help`.
 pub fn run(path: &[String], printer: &Printer) -> CommandResult {
     let mut command = Cli::command();
@@ -260,9 +271,10 @@ pub fn run(path: &[String], printer: &Printer) -> CommandResult {
     }
     let usage_name = format!("sparkplane {}", path.join(" "));
     let mut help = current.clone().bin_name(usage_name).render_long_help().to_string();
-    if let Some((_, examples)) = EXAMPLES.iter().find(|(name, _)| *name == path[0]) {
+    let examples = examples_for(&path.join(" "));
+    if !examples.is_empty() {
         help.push_str("\nExamples:\n");
-        for (what, how) in examples.iter() {
+        for (what, how) in examples {
             help.push_str(&format!("  # {what}\n  {how}\n\n"));
         }
     }
