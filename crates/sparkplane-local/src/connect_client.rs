@@ -239,7 +239,10 @@ pub fn run_query(
     fs::create_dir_all(request.lib_dir)
         .map_err(|e| QueryError::Client(format!("cannot create {}: {e}", request.lib_dir.display())))?;
     let script = request.lib_dir.join("connect_sql.py");
-    fs::write(&script, CLIENT_SCRIPT)
+    // Written aside and renamed, so a concurrent `sql` never runs a half-written script.
+    let partial = request.lib_dir.join(format!(".connect_sql.py.{}", std::process::id()));
+    fs::write(&partial, CLIENT_SCRIPT)
+        .and_then(|()| fs::rename(&partial, &script))
         .map_err(|e| QueryError::Client(format!("cannot write {}: {e}", script.display())))?;
     let input = serde_json::json!({
         "url": request.url,

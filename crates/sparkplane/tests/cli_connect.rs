@@ -284,6 +284,13 @@ fn a_busy_port_is_refused_with_the_exact_message_and_nothing_started() {
         err.trim(),
         format!("error: port {port} on 127.0.0.1 is already in use; stop what listens there or pass another `--port`")
     );
+    // The preset is read first (its settings are good), then the port is refused the same way.
+    let (code, _, err) = env.run(&["connect", "--preset", "interactive", "--port", &port.to_string()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("error: port {port} on 127.0.0.1 is already in use")), "{err}");
+    let (code, _, err) = env.run(&["connect", "--preset", "interactiv"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim(), "error: there is no preset `interactiv`\n  help: did you mean `interactive`?");
     assert!(env.runs().is_empty());
     assert!(!env.home.path().join("connect.json").exists());
 }

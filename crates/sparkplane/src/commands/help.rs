@@ -216,6 +216,27 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "connect",
+        &[
+            ("A Spark Connect server until Ctrl-C; copy the sc:// line it prints", "sparkplane connect"),
+            (
+                "In the background, the line kept for later commands",
+                "export SPARKPLANE_CONNECT_URL=\"$(sparkplane connect --background --preset interactive)\"",
+            ),
+            ("Is it running? Then stop it", "sparkplane connect status && sparkplane connect stop"),
+        ],
+    ),
+    (
+        "sql",
+        &[
+            ("One query on a server started for it", "sparkplane sql \"SELECT count(*) FROM parquet.`out/trips`\""),
+            (
+                "A file through a running server, as CSV",
+                "sparkplane sql --file report.sql --connect \"$SPARKPLANE_CONNECT_URL\" --csv",
+            ),
+        ],
+    ),
+    (
         "backup",
         &[
             (

@@ -143,6 +143,9 @@ pub fn run(args: &SqlArgs, printer: &Printer) -> CommandResult {
         let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
     }
 
+    // A server started for this query stops after the rows are printed (or the error reported), by
+    // `stop` or, on an early return, by its Drop.
+    let mut local = None;
     let result = match &args.connect {
         Some(url) => {
             let home = runtime::default_home().map_err(|e| failure(&e.into()))?;
@@ -196,7 +199,7 @@ pub fn run(args: &SqlArgs, printer: &Printer) -> CommandResult {
                 }
                 cancelled(&cancel)
             });
-            server.stop();
+            local = Some(server);
             result
         }
     };
@@ -205,6 +208,9 @@ pub fn run(args: &SqlArgs, printer: &Printer) -> CommandResult {
         printer.raw(&csv(&result));
     } else {
         printer.result(&objects(&result), || table(&result));
+    }
+    if let Some(server) = local {
+        server.stop();
     }
     Ok(())
 }
