@@ -185,6 +185,24 @@ need_python_clients() {
   "$venv/bin/pip" install -q "kubernetes==$version" >&2
 }
 
+# Jupyter's headless runner for the example notebook's test (crates/sparkplane/tests/cli_connect.rs):
+# PyPI nbclient and ipykernel, with Spark's thin client (pyspark-client) for the kernel, in their own venv.
+# Idempotent: a no-op once the pinned versions are installed.
+need_notebook_tools() {
+  local venv="$HOME/.cache/sparkplane/tools/notebook" client="4.1.3" nbc="0.11.0" ipk="7.4.0"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$client" "$nbc" "$ipk" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as m, sys
+want = (m.version("pyspark-client"), m.version("nbclient"), m.version("ipykernel"))
+sys.exit(0 if want == tuple(sys.argv[1:4]) else 1)
+PY
+  then
+    return 0
+  fi
+  echo "==> installing nbclient $nbc, ipykernel $ipk and pyspark-client $client for the notebook test" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "pyspark-client==$client" "nbclient==$nbc" "nbformat==5.11.1" "ipykernel==$ipk" >&2
+}
+
 # A CDEvents receiver no one here wrote, for crates/sparkplane-delivery's tests:
 # the CloudEvents SDK for Python parses what sparkplane sends, and jsonschema
 # (with its format checkers) validates each CDEvent against the spec's schemas.

@@ -16,6 +16,7 @@ need_openlineage
 need_release_tools
 need_helm
 need_cdevents_receiver
+need_notebook_tools
 need_chromium
 need_sarif_multitool
 # The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.

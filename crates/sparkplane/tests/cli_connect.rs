@@ -358,3 +358,70 @@ fn status_and_stop_without_a_server() {
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("no Spark Connect server is running in the background; nothing to stop"), "{err}");
 }
+
+/// The notebook tools' Python (nbclient, ipykernel and pyspark-client from PyPI; `need_notebook_tools` in
+/// scripts/common.sh, which scripts/test.sh runs).
+fn notebook_python() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let python = home.join(".cache/sparkplane/tools/notebook/bin/python");
+    assert!(
+        python.is_file(),
+        "no notebook tools at {}: run `source scripts/common.sh && need_notebook_tools` (scripts/test.sh does)",
+        python.display()
+    );
+    python
+}
+
+/// Writes a small dataset in the layout trips-etl writes (Parquet partitioned by pickup_date).
+const WRITE_CURATED: &str = r#"
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()
+rows = [("2026-01-01", "north", 3, 30.0, 2.0), ("2026-01-01", "south", 1, 10.0, 1.0),
+        ("2026-01-02", "north", 2, 20.0, 2.5), ("2026-01-02", "south", 5, 55.5, 3.0)]
+frame = spark.createDataFrame(rows, "pickup_date string, zone string, trips long, fare_total double, distance_avg_km double")
+frame.write.mode("overwrite").partitionBy("pickup_date").parquet(sys.argv[2])
+spark.stop()
+"#;
+
+/// Executes a notebook headless with nbclient and prints each code cell's text output, one JSON list.
+const EXECUTE: &str = r#"
+import json, sys
+import nbclient, nbformat
+notebook = nbformat.read(sys.argv[1], as_version=4)
+nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+texts = []
+for cell in notebook.cells:
+    if cell.cell_type == "code":
+        texts.append("".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream"))
+print(json.dumps(texts))
+"#;
+
+#[test]
+fn slow_debug_notebook_runs_headless_against_connect() {
+    let env = env_with_spark4();
+    let python = notebook_python();
+    let server = env.background(free_port());
+    let curated = env.work.path().join("curated/trips");
+    let out = Command::new(&python).args(["-c", WRITE_CURATED, &server.url]).arg(&curated).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let notebook = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/notebooks/debug.ipynb");
+    let out = Command::new(&python)
+        .args(["-c", EXECUTE])
+        .arg(&notebook)
+        .arg(notebook.parent().unwrap())
+        .env("SPARKPLANE_CONNECT_URL", &server.url)
+        .env("TRIPS_CURATED", &curated)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let texts: Vec<String> = serde_json::from_slice(&out.stdout).expect("cell outputs");
+    assert!(texts[0].starts_with("Spark 4.1.4 reading "), "{texts:?}");
+    assert!(texts[1].contains("|-- zone: string") && texts[1].contains("rows: 4"), "{}", texts[1]);
+    assert!(texts[2].contains("== Physical Plan ==") && texts[2].contains("HashAggregate"), "{}", texts[2]);
+    assert_eq!(
+        texts[3],
+        "south        trips      6  fares      65.50\nnorth        trips      5  fares      50.00\nzones: 2 trips: 11\n"
+    );
+    drop(server);
+}
