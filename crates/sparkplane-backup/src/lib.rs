@@ -6,12 +6,14 @@
 //! Owns: the layout of a backup target and its manifest ([`layout`],
 //! [`manifest`]), the pure plans (which objects to copy and which to reuse,
 //! which backups retention removes, what a verify found: [`plan`]), the
+//! verdict of a disaster-recovery drill from what it gathered ([`drill`]), the
 //! CronJob that runs a backup in a cluster ([`render`]) and the metrics a run
 //! reports ([`metrics`]); and the thin I/O that runs them — PostgreSQL's own
 //! tools as processes ([`pg`]) and object storage through
 //! `sparkplane-storage` ([`run`], [`verify`]). Must not: load or judge Backup
 //! documents (that is `sparkplane_core::backup`) or print (the CLI does).
 
+pub mod drill;
 pub mod error;
 pub mod layout;
 pub mod manifest;
