@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,7 +23,6 @@ use sparkplane_local::progress::ProgressReader;
 use sparkplane_local::runtime::Category;
 use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver};
 
-use crate::cli::{ConnectArgs, ConnectCommand};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::load_catalog;
@@ -114,16 +113,44 @@ pub fn settings(
     Ok(settings)
 }
 
+/// What `connect` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectAction {
+    /// Start a server (in the foreground unless `background`).
+    Start,
+    /// Show the background server.
+    Status,
+    /// Stop the background server.
+    Stop,
+}
+
+/// What `connect` was asked, in plain terms.
+#[derive(Clone, Debug)]
+pub struct ConnectCommandSettings {
+    /// Start, status or stop.
+    pub action: ConnectAction,
+    /// A preset whose Spark settings the server takes.
+    pub preset: Option<String>,
+    /// The gRPC port on 127.0.0.1.
+    pub port: u16,
+    /// The Spark line (`4.1`).
+    pub spark: String,
+    /// Return once the server answers, leaving it running.
+    pub background: bool,
+    /// The platform directory presets come from.
+    pub platform_dir: Option<PathBuf>,
+}
+
 /// Runs `connect`, `connect status` or `connect stop`.
-pub fn run(args: &ConnectArgs, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
-    match args.command {
-        Some(ConnectCommand::Status) => status(printer),
-        Some(ConnectCommand::Stop) => stop(printer),
-        None => start(args, platform_dir, printer),
+pub fn run(args: &ConnectCommandSettings, printer: &Printer) -> CommandResult {
+    match args.action {
+        ConnectAction::Status => status(printer),
+        ConnectAction::Stop => stop(printer),
+        ConnectAction::Start => start(args, args.platform_dir.as_deref(), printer),
     }
 }
 
-fn start(args: &ConnectArgs, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
+fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
     let preset = match &args.preset {
         Some(name) => Some((name.as_str(), preset_conf(platform_dir, name)?)),
         None => None,

@@ -50,7 +50,7 @@ use crate::cli::{
     Cli, ClusterArgs, Command, DqCommand, ExportCommand, ImportCommand, JobArgs, ObserveCommand, PolicyArgs,
     PolicyCommand, PolicyMode, PresetsCommand, RunsCommand, RuntimeCommand, ShellArg, TargetArg, TenantCommand,
 };
-use crate::cli::{DryRunArg, LanguageArg, RuleFormat, WorkloadArg};
+use crate::cli::{ConnectCommand, DryRunArg, LanguageArg, RuleFormat, WorkloadArg};
 use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
@@ -420,8 +420,32 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Runtime(RuntimeCommand::Install { line }) => runtime::install(line, printer),
         Command::Runtime(RuntimeCommand::List) => runtime::list(printer),
         Command::Runtime(RuntimeCommand::Remove { line }) => runtime::remove(line, printer),
-        Command::Connect(args) => connect::run(args, cli.global.platform_dir.as_deref(), printer),
-        Command::Sql(args) => sql::run(args, printer),
+        Command::Connect(args) => connect::run(
+            &connect::ConnectCommandSettings {
+                action: match args.command {
+                    None => connect::ConnectAction::Start,
+                    Some(ConnectCommand::Status) => connect::ConnectAction::Status,
+                    Some(ConnectCommand::Stop) => connect::ConnectAction::Stop,
+                },
+                preset: args.preset.clone(),
+                port: args.port,
+                spark: args.spark.clone(),
+                background: args.background,
+                platform_dir: cli.global.platform_dir.clone(),
+            },
+            printer,
+        ),
+        Command::Sql(args) => sql::run(
+            &sql::SqlSettings {
+                query: args.query.clone(),
+                file: args.file.clone(),
+                connect: args.connect.clone(),
+                spark: args.spark.clone(),
+                csv: args.csv,
+                parquet: args.parquet.clone(),
+            },
+            printer,
+        ),
         Command::Presets(PresetsCommand::List) => presets::list(platform_dir, printer),
         Command::Presets(PresetsCommand::Show { name }) => presets::show(platform_dir, name, printer),
         Command::Import(ImportCommand::Kubeflow { file, out }) => import::kubeflow(file, out.as_deref(), printer),

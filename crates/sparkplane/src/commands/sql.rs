@@ -8,7 +8,7 @@
 //! well). A failed statement is reported at the file's line and column by the
 //! core's `sql_script` (exit 1); bad input is exit 2, an unreachable server 3.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,16 +20,32 @@ use sparkplane_local::connect_server::{self, START_TIMEOUT};
 use sparkplane_local::runtime::{self, Category};
 
 use super::connect::{InstallObserver, failure, settings};
-use crate::cli::SqlArgs;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
+
+/// What `sql` was asked, in plain terms.
+#[derive(Clone, Debug, Default)]
+pub struct SqlSettings {
+    /// The SQL given on the command line.
+    pub query: Option<String>,
+    /// A file holding the SQL.
+    pub file: Option<PathBuf>,
+    /// A running server's `sc://` line (with its token).
+    pub connect: Option<String>,
+    /// The Spark line of a server started for the query.
+    pub spark: String,
+    /// Rows as CSV.
+    pub csv: bool,
+    /// Also write the rows to this Parquet file.
+    pub parquet: Option<PathBuf>,
+}
 
 fn invalid(code: &'static str, message: String, help: &str) -> Failure {
     Failure::Invalid(Diagnostic::error(code, "", message).with_help(help.to_owned()).into())
 }
 
 /// The SQL to run, as a named source.
-fn read_sql(args: &SqlArgs) -> Result<Source, Failure> {
+fn read_sql(args: &SqlSettings) -> Result<Source, Failure> {
     match (&args.query, &args.file) {
         (Some(query), None) => Ok(Source::new("<query>", query.as_str())),
         (None, Some(file)) => {
@@ -105,7 +121,7 @@ fn query_failure(err: QueryError, source: &Source, statements: &[Statement]) -> 
 }
 
 /// Runs `sql`.
-pub fn run(args: &SqlArgs, printer: &Printer) -> CommandResult {
+pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
     let source = read_sql(args)?;
     let statements = sql_script::split_statements(&source.text);
     if statements.is_empty() {
