@@ -212,6 +212,23 @@ pub fn decide(facts: &DrillFacts) -> DrillVerdict {
     }
 }
 
+/// The placeholder a drill's `--set` values use for the restore folder.
+pub const RESTORED: &str = "{restored}";
+
+/// Re-points a job at the restored data: each `--set` value has [`RESTORED`]
+/// replaced by the restore folder (objects are at `<folder>/<source>/<key>`).
+/// A drill whose job would not read restored data proves nothing, so at least
+/// one set must use the placeholder; the error says how to write one.
+pub fn repoint(sets: &[String], restore_dir: &str) -> Result<Vec<String>, String> {
+    if !sets.iter().any(|s| s.contains(RESTORED)) {
+        return Err(format!(
+            "no --set uses {RESTORED}: the job would read its usual input, not the restored data; \
+             point its input at a restored source, e.g. --set 'arguments=[\"{RESTORED}/lake-trips\"]'"
+        ));
+    }
+    Ok(sets.iter().map(|s| s.replace(RESTORED, restore_dir)).collect())
+}
+
 fn elapsed(from_ms: i64, to_ms: i64) -> u64 {
     u64::try_from(to_ms.saturating_sub(from_ms)).unwrap_or(0)
 }
@@ -429,6 +446,21 @@ mod tests {
         // A job that ran on a bad restore is never green, so it has no RTO.
         assert_eq!(verdict.rto.measured_ms, None);
         assert!(!verdict.green);
+    }
+
+    #[test]
+    fn the_job_is_repointed_at_the_restore_folder_or_refused() {
+        let sets = vec!["arguments=[\"{restored}/lake-trips\", \"out\"]".to_string(), "driver.memory=1g".into()];
+        assert_eq!(
+            repoint(&sets, "/tmp/r").as_deref(),
+            Ok(&["arguments=[\"/tmp/r/lake-trips\", \"out\"]".to_string(), "driver.memory=1g".into()][..])
+        );
+        assert_eq!(
+            repoint(&sets[1..], "/tmp/r"),
+            Err("no --set uses {restored}: the job would read its usual input, not the restored data; point its \
+                 input at a restored source, e.g. --set 'arguments=[\"{restored}/lake-trips\"]'"
+                .to_string())
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! with the manifest's, restored into a scratch database (dropped again
 //! afterwards), its tables and row counts compared with the manifest's, and
 //! the queries a Hive metastore client starts with are run on it; every
-//! object copy is read back and its size and SHA-256 compared.
+//! object copy is read back and its size and SHA-256 compared. A drill does
+//! the same with a restore folder: each object is also written there, at
+//! `<folder>/<source>/<key>`, as it is read back and hashed.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,6 +13,7 @@ use std::io::Write;
 use sparkplane_api::backup::Backup;
 use sparkplane_core::backup::scratch_database;
 
+use crate::drill::{RestoreFault, RestoreFinding};
 use crate::manifest::Manifest;
 use crate::plan::{Observed, check_copy, check_tables};
 use crate::run::{Hashing, complete_runs, server};
@@ -36,6 +39,24 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// Everything missing or corrupt; empty when the backup is good.
     pub problems: Vec<String>,
+    /// The same problems, each with its kind (for a drill's verdict).
+    #[serde(skip)]
+    pub findings: Vec<RestoreFinding>,
+    /// The run's start (RFC 3339): the recovery point of a restore from it.
+    #[serde(skip)]
+    pub started: String,
+}
+
+impl VerifyReport {
+    fn problem(&mut self, fault: RestoreFault, detail: String) {
+        self.problems.push(detail.clone());
+        self.findings.push(RestoreFinding { fault, detail });
+    }
+}
+
+/// The kind of a copy's problem: missing or corrupt.
+fn copy_fault(observed: &Observed, missing: RestoreFault, corrupt: RestoreFault) -> RestoreFault {
+    if matches!(observed, Observed::Missing) { missing } else { corrupt }
 }
 
 /// The query a Hive metastore client's first calls amount to: every table of
@@ -68,6 +89,12 @@ fn observe(
 
 /// Verifies the latest complete run of `backup`.
 pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
+    verify_into(backup, None)
+}
+
+/// Verifies the latest complete run of `backup`, and with `restore_dir`
+/// writes every object copy to `<restore_dir>/<source>/<key>` as it is checked.
+pub fn verify_into(backup: &Backup, restore_dir: Option<&std::path::Path>) -> Result<VerifyReport, BackupError> {
     let name = &backup.metadata.name;
     let target = stores::target(backup)?;
     let runs = complete_runs(&target, name)?;
@@ -86,6 +113,8 @@ pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
         objects: 0,
         bytes: 0,
         problems: Vec::new(),
+        findings: Vec::new(),
+        started: manifest.started.clone(),
     };
     if let Some(dump) = &manifest.metastore {
         let dir = tempfile_dir()?;
@@ -96,7 +125,7 @@ pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
         report.bytes += dump.size;
         let what = format!("metastore dump of {}", dump.database);
         if let Some(problem) = check_copy(&what, &target.describe(&dump.key), dump.size, &dump.sha256, &observed) {
-            report.problems.push(problem);
+            report.problem(copy_fault(&observed, RestoreFault::MissingDump, RestoreFault::CorruptDump), problem);
         } else if let Some((server, _)) = server(backup)? {
             let scratch = backup.spec.metastore.as_ref().map(scratch_database).unwrap_or_default();
             server.recreate(&scratch)?;
@@ -114,21 +143,24 @@ pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
             dropped?;
             report.tables = counts.len();
             report.rows = counts.values().sum();
-            report.problems.extend(check_tables(dump, &counts));
+            for problem in check_tables(dump, &counts) {
+                report.problem(RestoreFault::MetastoreMismatch, problem);
+            }
             match hive {
                 Some(tables) => {
                     let recorded = dump.tables.get("public.TBLS").copied().unwrap_or(0);
                     if tables.len() as u64 != recorded {
-                        report.problems.push(format!(
+                        report.problem(RestoreFault::MetastoreMismatch, format!(
                             "metastore: the Hive query lists {} tables with their databases, the manifest recorded {recorded} rows in TBLS",
                             tables.len()
                         ));
                     }
                     report.hive_tables = tables;
                 }
-                None => report
-                    .problems
-                    .push("metastore: the restore has no Hive metastore tables (public.DBS and public.TBLS)".into()),
+                None => report.problem(
+                    RestoreFault::MetastoreMismatch,
+                    "metastore: the restore has no Hive metastore tables (public.DBS and public.TBLS)".into(),
+                ),
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -136,9 +168,17 @@ pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
     let mut checked: BTreeMap<&str, Observed> = BTreeMap::new();
     for object in &manifest.objects {
         let key = layout::blob(name, &object.sha256);
-        let observed = match checked.get(object.sha256.as_str()) {
-            Some(o) => o.clone(),
-            None => {
+        let observed = match (restore_dir, checked.get(object.sha256.as_str())) {
+            (Some(dir), _) => {
+                let path = restore_path(dir, &object.source, &object.key)?;
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| restore_local(parent, &e))?;
+                }
+                let mut file = std::fs::File::create(&path).map_err(|e| restore_local(&path, &e))?;
+                observe(&target, &key, Some(&mut file))?
+            }
+            (None, Some(o)) => o.clone(),
+            (None, None) => {
                 let o = observe(&target, &key, None)?;
                 checked.insert(&object.sha256, o.clone());
                 o
@@ -148,10 +188,30 @@ pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
         report.bytes += object.size;
         let what = format!("{}/{}", object.source, object.key);
         if let Some(problem) = check_copy(&what, &target.describe(&key), object.size, &object.sha256, &observed) {
-            report.problems.push(problem);
+            report.problem(copy_fault(&observed, RestoreFault::MissingObject, RestoreFault::CorruptObject), problem);
         }
     }
     Ok(report)
+}
+
+/// Where an object is restored: `<dir>/<source>/<key>`, refused when the key
+/// would leave the folder (a manifest written by hand or damaged).
+fn restore_path(dir: &std::path::Path, source: &str, key: &str) -> Result<std::path::PathBuf, BackupError> {
+    let relative = std::path::Path::new(source).join(key);
+    if relative.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err(BackupError::Failed {
+            message: format!("manifest object {source}/{key}: the key leaves the restore folder"),
+            help: "the manifest is damaged; restore from another run".into(),
+        });
+    }
+    Ok(dir.join(relative))
+}
+
+fn restore_local(path: &std::path::Path, e: &std::io::Error) -> BackupError {
+    BackupError::Invalid {
+        message: format!("{}: {e}", path.display()),
+        help: "give a restore folder this user can write to".into(),
+    }
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, BackupError> {

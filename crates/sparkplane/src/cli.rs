@@ -128,6 +128,9 @@ pub enum Command {
     /// file: CronJobs for the cluster, one backup from here, or a restore-and-compare of the latest.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Disaster recovery: drill a restore of the latest backup end to end, measuring RTO and RPO.
+    #[command(subcommand)]
+    Dr(DrCommand),
     /// Check a job against the platform's policies (built-in and Rego), test Rego policies, export them to Gatekeeper.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -1077,6 +1080,42 @@ pub enum BackupCommand {
         /// The Backup file.
         file: PathBuf,
     },
+}
+
+/// `dr`.
+#[derive(Subcommand, Debug)]
+pub enum DrCommand {
+    /// Restore the latest backup into a fresh target (the metastore dump into the scratch database, the objects into
+    /// a restore folder, checksums checked), run the job locally on the restored data and check its quality gates;
+    /// report the measured RTO (drill start to job green) and RPO (age of the backup) against the Backup's
+    /// objectives. Exit 1 naming each failure: corrupt dump, missing object, job failed, gate failed, RTO or RPO over
+    /// target.
+    Drill(DrillArgs),
+}
+
+/// `dr drill`.
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// The Backup file.
+    #[arg(long, value_name = "FILE")]
+    pub backup: PathBuf,
+    /// The SparkJob run on the restored data.
+    #[arg(long, value_name = "JOB")]
+    pub job: PathBuf,
+    /// Environment overlay to apply.
+    #[arg(short, long, value_name = "ENV", default_value = "local")]
+    pub env: String,
+    /// Re-point the job at the restored data: `{restored}` in a value is the restore folder, where each object is at
+    /// `{restored}/<source>/<key>` (repeatable; at least one must use `{restored}`), e.g.
+    /// --set 'arguments=["{restored}/lake-trips", "out"]'.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Restore the objects here (new or empty folder; default: a new folder under TMPDIR, kept for inspection).
+    #[arg(long, value_name = "DIR")]
+    pub restore_dir: Option<PathBuf>,
+    /// Write the verdict as a JUnit XML test suite with one test case.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Which cluster and namespace, as kubectl chooses them.

@@ -15,14 +15,14 @@ use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_source;
 
-fn read(path: &Path, printer: &Printer) -> Result<(LoadedBackup, sparkplane_core::Source), Failure> {
+pub(super) fn read(path: &Path, printer: &Printer) -> Result<(LoadedBackup, sparkplane_core::Source), Failure> {
     let source = read_source(path)?;
     let loaded = load_backup(&source)?;
     printer.warnings(&loaded.warnings);
     Ok((loaded, source))
 }
 
-fn failure(error: &BackupError) -> Failure {
+pub(super) fn failure(error: &BackupError) -> Failure {
     let diagnostics: Diagnostics = Diagnostic::error("backup", "", error.to_string()).with_help(error.help()).into();
     match error.exit_code() {
         2 => Failure::Invalid(diagnostics),

@@ -253,6 +253,13 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
         ],
     ),
+    (
+        "dr drill",
+        &[(
+            "Restore the latest backup, run the job on the restored lake prefix and hold RTO/RPO to the objectives",
+            "sparkplane dr drill --backup examples/backup/platform.yaml --job trips-count.yaml --set 'arguments=[\"{restored}/sales-curated\"]' --junit drill.xml",
+        )],
+    ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod crd;
 pub mod dashboards;
 pub mod dq;
+pub mod dr;
 pub mod exporter;
 pub mod fit;
 pub mod help;
@@ -392,6 +393,21 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         }
         Command::Backup(crate::cli::BackupCommand::Run { file }) => backup::run(file, printer),
         Command::Backup(crate::cli::BackupCommand::Verify { file }) => backup::verify(file, printer),
+        Command::Dr(crate::cli::DrCommand::Drill(args)) => dr::drill(
+            &dr::DrillSettings {
+                backup: args.backup.clone(),
+                job: JobSettings {
+                    path: args.job.clone(),
+                    env: Some(args.env.clone()),
+                    sets: args.sets.clone(),
+                    platform_dir: cli.global.platform_dir.clone(),
+                },
+                restore_dir: args.restore_dir.clone(),
+                junit: args.junit.clone(),
+                events: events(cli),
+            },
+            printer,
+        ),
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),

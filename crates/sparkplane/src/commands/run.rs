@@ -39,7 +39,7 @@ pub struct RunSettings {
     pub events: Events,
 }
 
-fn failure(err: &LocalRunError) -> Failure {
+pub(super) fn failure(err: &LocalRunError) -> Failure {
     let diagnostics: Diagnostics = err.diagnostic().into();
     match err.category() {
         Category::Usage => Failure::Invalid(diagnostics),

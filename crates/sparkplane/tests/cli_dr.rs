@@ -1,0 +1,278 @@
+//! `sparkplane dr drill` through the real binary, against real parts started
+//! here on 127.0.0.1: PostgreSQL (Debian's, as `need_postgres` sets it up)
+//! with a small Hive-shaped metastore, two SeaweedFS S3 servers (the lake and
+//! the backup target), and a real local Spark (the managed 3.5 runtime that
+//! scripts/test.sh installs) running a small PySpark job on the restored
+//! lake prefix, with a quality gate on its output. A missing object and a
+//! corrupted dump each fail the drill with exit 1 naming them, before Spark
+//! runs; a drill whose job does not read the restored data is exit 2.
+//! Slow (Spark starts once): it is one test.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use sparkplane_storage::{Location, Store};
+use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
+use sparkplane_testkit::{PostgresServer, S3Server};
+
+const HIVE_PASSWORD: &str = "hive-drill-password-2c9e";
+
+const METASTORE: &str = r#"
+CREATE TABLE "DBS" ("DB_ID" bigint PRIMARY KEY, "NAME" varchar(128) UNIQUE NOT NULL,
+  "DB_LOCATION_URI" varchar(4000) NOT NULL);
+CREATE TABLE "TBLS" ("TBL_ID" bigint PRIMARY KEY, "DB_ID" bigint REFERENCES "DBS", "TBL_NAME" varchar(256) NOT NULL);
+INSERT INTO "DBS" VALUES (1, 'default', 's3a://lake/warehouse'), (2, 'mobility', 's3a://lake/warehouse/mobility.db');
+INSERT INTO "TBLS" VALUES (1, 2, 'trips'), (2, 2, 'zones');
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO hive;
+"#;
+
+const JOB_SCRIPT: &str = "import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+trips = spark.read.option('header', True).option('inferSchema', True).csv(sys.argv[1])
+trips.groupBy('zone').count().write.mode('overwrite').parquet('out')
+spark.stop()
+";
+
+fn sparkplane(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    cmd.env_remove("SPARKPLANE_PLATFORM_DIR")
+        .env_remove("SPARK_HOME")
+        .env("NO_COLOR", "1")
+        .env("SPARKPLANE_HOME", home)
+        .env("TARGET_KEY_ID", ACCESS_KEY)
+        .env("TARGET_SECRET", SECRET_KEY)
+        .env("SOURCE_KEY_ID", ACCESS_KEY)
+        .env("SOURCE_SECRET", SECRET_KEY)
+        .env("METASTORE_PASSWORD", HIVE_PASSWORD);
+    cmd
+}
+
+fn store(server: &S3Server, url: &str) -> Store {
+    let location = Location::parse(url).expect("url");
+    Store::open_with(
+        &location,
+        &[
+            ("aws_endpoint", server.endpoint.as_str()),
+            ("aws_access_key_id", ACCESS_KEY),
+            ("aws_secret_access_key", SECRET_KEY),
+            ("aws_region", "us-east-1"),
+        ],
+    )
+    .expect("store")
+}
+
+/// The runtimes scripts/test.sh installed, shared into a fresh SPARKPLANE_HOME.
+fn home_with_runtimes(dir: &Path) -> PathBuf {
+    let installed = sparkplane_local::runtime::runtimes_dir(&sparkplane_local::runtime::default_home().expect("home"));
+    assert!(
+        installed.join("3.5").join(sparkplane_local::runtime::MARKER_FILE).is_file(),
+        "no Spark 3.5 runtime in {}: run `sparkplane runtime install 3.5` (scripts/test.sh does)",
+        installed.display()
+    );
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::os::unix::fs::symlink(installed, home.join("runtimes")).expect("runtimes link");
+    home
+}
+
+/// Runs a command: exit code, stdout as JSON (Null if none), stderr.
+fn run(cmd: &mut Command) -> (i32, Value, String) {
+    let out = cmd.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stdout.contains(HIVE_PASSWORD) && !stderr.contains(HIVE_PASSWORD), "a password was printed");
+    assert!(!stdout.contains(SECRET_KEY) && !stderr.contains(SECRET_KEY), "a secret key was printed");
+    (out.status.code().unwrap_or(-1), serde_json::from_str(&stdout).unwrap_or(Value::Null), stderr)
+}
+
+#[test]
+fn a_drill_restores_runs_the_job_on_the_restored_data_and_names_what_is_missing_or_corrupt() {
+    let started = Instant::now();
+    let pg = PostgresServer::start().expect("PostgreSQL starts (scripts/common.sh need_postgres)");
+    let source = S3Server::start().expect("source S3 server");
+    let target_server = S3Server::start().expect("target S3 server");
+    source.create_bucket("lake").expect("lake bucket");
+    target_server.create_bucket("backups").expect("backups bucket");
+    pg.psql("postgres", &format!("CREATE ROLE hive LOGIN CREATEDB PASSWORD '{HIVE_PASSWORD}'")).expect("role");
+    pg.psql("postgres", "CREATE DATABASE metastore OWNER hive").expect("database");
+    pg.psql("metastore", METASTORE).expect("metastore");
+    let lake = store(&source, "s3://lake/raw/trips");
+    let day = |d: u32| {
+        let mut csv = String::from("trip_id,zone,fare\n");
+        for i in 0..50 {
+            csv.push_str(&format!("{d}{i:03},{},{}.5\n", ["airport", "harbor", "north"][i % 3], 5 + i));
+        }
+        csv.into_bytes()
+    };
+    lake.put("day=2026-11-21/part-0.csv", day(21)).expect("day 21");
+    lake.put("day=2026-11-22/part-0.csv", day(22)).expect("day 22");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = home_with_runtimes(dir.path());
+    let backup = dir.path().join("backup.yaml");
+    std::fs::write(
+        &backup,
+        format!(
+            "apiVersion: sparkplane.dev/v1alpha1
+kind: Backup
+metadata: {{name: platform}}
+spec:
+  image: registry.example.com/sparkplane-backup:0.1.0
+  schedule: \"15 2 * * *\"
+  retention: {{count: 3}}
+  target:
+    url: s3://backups/prod
+    endpoint: {target}
+    credentials: {{accessKeyIdEnv: TARGET_KEY_ID, secretAccessKeyEnv: TARGET_SECRET}}
+  metastore:
+    host: 127.0.0.1
+    port: {port}
+    database: metastore
+    user: hive
+    password: {{env: METASTORE_PASSWORD}}
+  objects:
+    source:
+      endpoint: {source}
+      credentials: {{accessKeyIdEnv: SOURCE_KEY_ID, secretAccessKeyEnv: SOURCE_SECRET}}
+    lake:
+      - {{name: trips, url: s3://lake/raw/trips, team: mobility}}
+  objectives: {{rto: 10m, rpo: 1h}}
+",
+            target = target_server.endpoint,
+            port = pg.port,
+            source = source.endpoint,
+        ),
+    )
+    .expect("backup file");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).expect("jobs");
+    std::fs::write(jobs.join("trips_count.py"), JOB_SCRIPT).expect("script");
+    let job = jobs.join("trips-count.yaml");
+    std::fs::write(
+        &job,
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata: {name: trips-count}\nspec:\n  team: mobility\n  type: Python\n  sparkVersion: \"3.5.9\"\n  mainApplicationFile: trips_count.py\n  arguments: [\"s3a://lake/raw/trips\"]\n  driver: {memory: 1g}\n  qualityGates:\n    - spec: trips-count-dq.yaml\n",
+    )
+    .expect("job");
+    std::fs::write(
+        jobs.join("trips-count-dq.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: trips-count}\ndataset: {path: out}\nchecks:\n  - name: three-zones\n    rowCount: {min: 3, max: 3}\n  - name: zones\n    unique: {columns: [zone]}\n",
+    )
+    .expect("dq spec");
+
+    let (code, backed_up, stderr) = run(sparkplane(&home).args(["backup", "run"]).arg(&backup).args(["-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = backed_up["manifest"].clone();
+    let target = store(&target_server, "s3://backups/prod");
+
+    let drill = |restore: &Path, sets: &[&str], junit: Option<&Path>| {
+        let mut cmd = sparkplane(&home);
+        cmd.args(["dr", "drill", "--backup"]).arg(&backup).arg("--job").arg(&job).arg("--restore-dir").arg(restore);
+        for set in sets {
+            cmd.args(["--set", set]);
+        }
+        if let Some(path) = junit {
+            cmd.arg("--junit").arg(path);
+        }
+        run(cmd.args(["-o", "json"]))
+    };
+    let repoint = "arguments=[\"{restored}/trips\"]";
+
+    // Green: restored, run on the restored data, gates passed, within both objectives.
+    let t = Instant::now();
+    let junit = dir.path().join("drill.xml");
+    let restore = dir.path().join("restore-1");
+    let (code, report, stderr) = drill(&restore, &[repoint], Some(&junit));
+    let took = t.elapsed();
+    eprintln!("green drill: {:.1}s", took.as_secs_f64());
+    assert_eq!(code, 0, "{report} {stderr}");
+    let verdict = &report["verdict"];
+    assert_eq!(verdict["green"], true, "{report}");
+    assert_eq!(verdict["backupId"], manifest["id"]);
+    assert_eq!(verdict["failures"], serde_json::json!([]));
+    assert_eq!(
+        verdict["gates"],
+        serde_json::json!([{"name": "trips-count-dq.yaml", "passed": true, "detail": "passed"}])
+    );
+    let rto = verdict["rto"]["measuredMs"].as_u64().expect("RTO measured");
+    assert!(rto > 0 && rto <= took.as_millis() as u64, "RTO {rto} ms within the command's {took:?}");
+    assert_eq!(verdict["rto"]["targetMs"], 600_000);
+    let rpo = verdict["rpo"]["measuredMs"].as_u64().expect("RPO measured");
+    assert!(rpo < 600_000, "the backup is minutes old at most: {rpo} ms");
+    assert_eq!(verdict["rpo"]["targetMs"], 3_600_000);
+    eprintln!("measured RTO {rto} ms, RPO {rpo} ms");
+    // The job read the restored copy: the restore folder holds the objects, byte for byte.
+    assert_eq!(std::fs::read(restore.join("trips/day=2026-11-21/part-0.csv")).expect("restored"), day(21));
+    assert!(stderr.contains("drill: running trips-count as "), "{stderr}");
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(xml.contains("<testsuite name=\"dr-drill\" tests=\"1\" failures=\"0\""), "{xml}");
+    assert!(xml.contains(&format!("name=\"{}\"", manifest["id"].as_str().unwrap_or_default())), "{xml}");
+    // No scratch database is left behind.
+    let scratch = pg.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'metastore_sparkplane_verify'");
+    assert_eq!(scratch.expect("query").trim(), "0");
+
+    // A missing object: exit 1 naming it, and the job is not run.
+    let record = manifest["objects"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["key"] == "day=2026-11-22/part-0.csv"))
+        .expect("day 22 in the manifest")
+        .clone();
+    let blob = format!("platform/blobs/sha256/{}", record["sha256"].as_str().unwrap_or_default());
+    let kept = target.get(&blob).expect("copy");
+    target.delete(&blob).expect("delete a copy");
+    let (code, report, stderr) = drill(&dir.path().join("restore-2"), &[repoint], None);
+    assert_eq!(code, 1, "{report} {stderr}");
+    let message =
+        format!("missing object: trips/day=2026-11-22/part-0.csv: missing (expected at s3://backups/prod/{blob})");
+    assert_eq!(
+        report["verdict"]["failures"],
+        serde_json::json!([{
+            "reason": "restore",
+            "fault": "missing-object",
+            "detail": format!("trips/day=2026-11-22/part-0.csv: missing (expected at s3://backups/prod/{blob})")
+        }])
+    );
+    assert_eq!(report["verdict"]["rto"]["measuredMs"], Value::Null, "never green");
+    assert!(
+        stderr.ends_with(&format!(
+            "error: {message}\n  help: see docs/runbooks/restore.md and the guide's Backup and disaster recovery chapter\n"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("drill: running"), "the job does not run on an incomplete restore: {stderr}");
+    target.put(&blob, kept).expect("put the copy back");
+
+    // A corrupted dump: exit 1 naming it.
+    let dump_key = manifest["metastore"]["key"].as_str().expect("dump key").to_owned();
+    let mut dump = target.get(&dump_key).expect("dump").to_vec();
+    let middle = dump.len() / 2;
+    dump[middle] ^= 0xff;
+    target.put(&dump_key, dump).expect("corrupt the dump");
+    let (code, report, stderr) = drill(&dir.path().join("restore-3"), &[repoint], None);
+    assert_eq!(code, 1, "{report} {stderr}");
+    let failures = report["verdict"]["failures"].as_array().cloned().unwrap_or_default();
+    assert_eq!(failures.len(), 1, "{report}");
+    assert_eq!(failures[0]["fault"], "corrupt-dump");
+    let detail = failures[0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with(&format!("metastore dump of metastore: corrupt at s3://backups/prod/{dump_key}: ")),
+        "{detail}"
+    );
+    assert!(stderr.contains(&format!("error: corrupt dump: {detail}\n")), "{stderr}");
+
+    // Bad input, before anything is restored: a job not re-pointed, a restore folder in use.
+    let (code, out, _) = drill(&dir.path().join("restore-4"), &[], None);
+    assert_eq!(code, 2);
+    assert_eq!(
+        out["errors"][0]["message"],
+        "no --set uses {restored}: the job would read its usual input, not the restored data; point its input at a \
+         restored source, e.g. --set 'arguments=[\"{restored}/lake-trips\"]'"
+    );
+    assert!(!dir.path().join("restore-4").join("trips").exists(), "nothing restored");
+    let (code, out, _) = drill(&restore, &[repoint], None);
+    assert_eq!(code, 2);
+    assert_eq!(out["errors"][0]["message"], format!("restore folder {} is not empty", restore.display()));
+    eprintln!("whole test: {:.1}s", started.elapsed().as_secs_f64());
+}
