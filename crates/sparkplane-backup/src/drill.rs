@@ -4,10 +4,11 @@
 //! readings that give the measured RTO (drill start to job green) and RPO
 //! (drill start minus the backup's recovery point, the manifest's start).
 //!
-//! Owns: which findings fail a drill and in what order they are named, the
-//! RTO/RPO comparison with the Backup's objectives, the text and JUnit forms
-//! of the verdict (JSON is the verdict's serde form). Must not: restore, run
-//! jobs, read clocks or print.
+//! Owns: how a job is re-pointed at the restored data (`{restored}` in its
+//! `--set` values), which findings fail a drill and in what order they are
+//! named, the RTO/RPO comparison with the Backup's objectives, the text and
+//! JUnit forms of the verdict (JSON is the verdict's serde form). Must not:
+//! restore, run jobs, read clocks or print.
 
 use serde::Serialize;
 use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
