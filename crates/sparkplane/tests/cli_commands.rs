@@ -547,3 +547,21 @@ fn dashboards_and_their_bundle() {
     let without_bundle = run(&["observe", "dashboards", "--release", "x"]);
     assert_eq!(without_bundle.code, Some(2), "--release needs --bundle: {}", without_bundle.stderr);
 }
+
+#[test]
+fn the_readmes_two_commands_and_ci_are_committed_executable() {
+    // README tells a new user to run ./scripts/example.sh and ./scripts/test.sh; a commit that stores them
+    // as 644 breaks both on a fresh clone while the author's working copy still runs them.
+    let out = std::process::Command::new("git")
+        .current_dir(repo())
+        .args(["ls-files", "-s", "scripts/example.sh", "scripts/test.sh", ".ci/run"])
+        .output()
+        .expect("git runs");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let modes: Vec<(&str, &str)> =
+        listing.lines().filter_map(|l| Some((l.split_whitespace().next()?, l.split('\t').nth(1)?))).collect();
+    assert_eq!(modes.len(), 3, "{listing}");
+    for (mode, path) in modes {
+        assert_eq!(mode, "100755", "{path} must be committed executable (git update-index --chmod=+x {path})");
+    }
+}
