@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use crate::connect::{self, ConnectError, ServerState, Token};
 use crate::history::{self, RunRecord, RunState};
 use crate::java::{self, JavaError};
-use crate::runtime::{self, Category, InstallEvent, RuntimeError};
+use crate::runtime::{self, Category, RuntimeError};
 use crate::summary;
-use crate::workflow::{LocalRunEvent, LocalRunObserver};
+use crate::workflow::{LocalRunEvent, LocalRunObserver, install_runtime};
 
 /// The job name sessions are recorded under in the run history.
 pub const SESSION_JOB: &str = "sparkplane-connect";
@@ -201,20 +201,7 @@ pub fn prepare(
     let located = match runtime::locate(&settings.home, line, None) {
         Ok(located) => located,
         Err(RuntimeError::NotInstalled { .. }) => {
-            let version = runtime::pinned_version(line).unwrap_or("?");
-            let dir = runtime::runtime_dir(&settings.home, line);
-            observer.event(LocalRunEvent::InstallStarting { line, version, dir: &dir });
-            let started = Instant::now();
-            let mut already = false;
-            let result = runtime::install(&settings.home, line, &settings.python, &mut |event| {
-                already |= event == InstallEvent::AlreadyInstalled;
-                observer.event(LocalRunEvent::Install(event));
-            });
-            observer.event(LocalRunEvent::InstallEnded);
-            result?;
-            if !already {
-                observer.event(LocalRunEvent::Installed { line, version, elapsed: started.elapsed() });
-            }
+            install_runtime(&settings.home, line, &settings.python, observer)?;
             runtime::locate(&settings.home, line, None)?
         }
         Err(e) => return Err(e.into()),

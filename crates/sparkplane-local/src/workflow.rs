@@ -233,18 +233,24 @@ fn unwritable(path: &Path, err: &std::io::Error) -> LocalRunError {
 }
 
 /// Installs the runtime of `spark_version`, telling `observer` how it goes.
-fn install(
-    settings: &LocalRunSettings,
-    spark_version: &str,
+/// Installs the managed runtime of `spark` (a version such as `3.5.7`, or a
+/// line such as `4.1`), telling `observer` each step as a live display shows
+/// it: `InstallStarting`, the install's own events, `InstallEnded`, and
+/// `Installed` unless another sparkplane had installed it meanwhile. `run`
+/// and `connect` both install through this.
+pub fn install_runtime(
+    home: &Path,
+    spark: &str,
+    python: &std::ffi::OsStr,
     observer: &mut dyn LocalRunObserver,
-) -> Result<(), LocalRunError> {
-    let line = runtime::line_of(spark_version)?;
+) -> Result<(), RuntimeError> {
+    let line = runtime::line_of(spark)?;
     let version = runtime::pinned_version(line).unwrap_or("?");
-    let dir = runtime::runtime_dir(&settings.home, line);
+    let dir = runtime::runtime_dir(home, line);
     observer.event(LocalRunEvent::InstallStarting { line, version, dir: &dir });
     let started = Instant::now();
     let mut already = false;
-    let result = runtime::install(&settings.home, spark_version, &settings.python, &mut |event| {
+    let result = runtime::install(home, spark, python, &mut |event| {
         already |= event == InstallEvent::AlreadyInstalled;
         observer.event(LocalRunEvent::Install(event));
     });
@@ -266,7 +272,7 @@ fn locate(
     match runtime::locate(&settings.home, spark_version, spark_home) {
         Ok(located) => Ok(located),
         Err(RuntimeError::NotInstalled { .. }) => {
-            install(settings, spark_version, observer)?;
+            install_runtime(&settings.home, spark_version, &settings.python, observer)?;
             Ok(runtime::locate(&settings.home, spark_version, spark_home)?)
         }
         Err(err) => Err(err.into()),

@@ -21,7 +21,6 @@ use sparkplane_local::connect;
 use sparkplane_local::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT, Server};
 use sparkplane_local::progress::ProgressReader;
 use sparkplane_local::runtime::Category;
-use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -33,45 +32,6 @@ pub fn failure(err: &ConnectServerError) -> Failure {
     match err.category() {
         Category::Usage => Failure::Invalid(diagnostics),
         Category::Environment => Failure::Infrastructure(diagnostics),
-    }
-}
-
-/// Shows a runtime install's progress as `runtime install` does, and warnings.
-pub struct InstallObserver<'a> {
-    printer: &'a Printer,
-    install: Option<super::runtime::InstallDisplay<'a>>,
-}
-
-impl<'a> InstallObserver<'a> {
-    /// An observer printing through `printer`.
-    pub fn new(printer: &'a Printer) -> Self {
-        InstallObserver { printer, install: None }
-    }
-}
-
-impl LocalRunObserver for InstallObserver<'_> {
-    fn event(&mut self, event: LocalRunEvent<'_>) {
-        match event {
-            LocalRunEvent::Warning(warning) => self.printer.status(&format!("warning: {warning}")),
-            LocalRunEvent::InstallStarting { line, version, dir } => {
-                let heading = super::runtime::install_heading(line, version, dir);
-                self.install = Some(super::runtime::InstallDisplay::new(self.printer, heading));
-            }
-            LocalRunEvent::Install(event) => {
-                if let Some(display) = &mut self.install {
-                    display.event(event);
-                }
-            }
-            LocalRunEvent::InstallEnded => {
-                if let Some(mut display) = self.install.take() {
-                    display.finish();
-                }
-            }
-            LocalRunEvent::Installed { line, version, elapsed } => {
-                self.printer.status(&super::runtime::installed_text(line, version, elapsed));
-            }
-            _ => {}
-        }
     }
 }
 
@@ -159,7 +119,8 @@ fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &P
     if args.background {
         connect_server::check_no_background(&settings.home).map_err(|e| failure(&e))?;
     }
-    let prepared = connect_server::prepare(&settings, &mut InstallObserver::new(printer)).map_err(|e| failure(&e))?;
+    let prepared = connect_server::prepare(&settings, &mut super::runtime::InstallObserver::new(printer))
+        .map_err(|e| failure(&e))?;
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = Arc::clone(&cancel);

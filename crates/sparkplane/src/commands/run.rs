@@ -55,7 +55,7 @@ struct RunDisplay<'a> {
     printer: &'a Printer,
     follow: bool,
     cancel: Arc<AtomicBool>,
-    install: Option<super::runtime::InstallDisplay<'a>>,
+    install: super::runtime::InstallObserver<'a>,
     progress: Option<super::progress::Display>,
     events: &'a Events,
     started: Pending,
@@ -64,24 +64,11 @@ struct RunDisplay<'a> {
 impl LocalRunObserver for RunDisplay<'_> {
     fn event(&mut self, event: LocalRunEvent<'_>) {
         match event {
-            LocalRunEvent::Warning(warning) => self.printer.status(&format!("warning: {warning}")),
-            LocalRunEvent::InstallStarting { line, version, dir } => {
-                let heading = super::runtime::install_heading(line, version, dir);
-                self.install = Some(super::runtime::InstallDisplay::new(self.printer, heading));
-            }
-            LocalRunEvent::Install(event) => {
-                if let Some(display) = &mut self.install {
-                    display.event(event);
-                }
-            }
-            LocalRunEvent::InstallEnded => {
-                if let Some(mut display) = self.install.take() {
-                    display.finish();
-                }
-            }
-            LocalRunEvent::Installed { line, version, elapsed } => {
-                self.printer.status(&super::runtime::installed_text(line, version, elapsed));
-            }
+            event @ (LocalRunEvent::Warning(_)
+            | LocalRunEvent::InstallStarting { .. }
+            | LocalRunEvent::Install(_)
+            | LocalRunEvent::InstallEnded
+            | LocalRunEvent::Installed { .. }) => self.install.event(event),
             LocalRunEvent::Starting { job, run_id, master, spark, ui_url } => {
                 self.started = self.events.send_in_background(vec![Step::RunStarted {
                     run: run_id.to_owned(),
@@ -144,7 +131,7 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
         printer,
         follow: settings.follow,
         cancel,
-        install: None,
+        install: super::runtime::InstallObserver::new(printer),
         progress: None,
         events: &settings.events,
         started: Pending::none(),

@@ -13,6 +13,7 @@ use serde::Serialize;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_local::java;
 use sparkplane_local::runtime::{self, Category, InstallEvent, Runtime, RuntimeError, RuntimeInfo, RuntimeStatus};
+use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -309,4 +310,43 @@ pub fn remove(line: &str, printer: &Printer) -> CommandResult {
         }
     });
     Ok(())
+}
+
+/// Shows a runtime install's progress as `runtime install` does, and warnings.
+pub struct InstallObserver<'a> {
+    printer: &'a Printer,
+    install: Option<InstallDisplay<'a>>,
+}
+
+impl<'a> InstallObserver<'a> {
+    /// An observer printing through `printer`.
+    pub fn new(printer: &'a Printer) -> Self {
+        InstallObserver { printer, install: None }
+    }
+}
+
+impl LocalRunObserver for InstallObserver<'_> {
+    fn event(&mut self, event: LocalRunEvent<'_>) {
+        match event {
+            LocalRunEvent::Warning(warning) => self.printer.status(&format!("warning: {warning}")),
+            LocalRunEvent::InstallStarting { line, version, dir } => {
+                let heading = install_heading(line, version, dir);
+                self.install = Some(InstallDisplay::new(self.printer, heading));
+            }
+            LocalRunEvent::Install(event) => {
+                if let Some(display) = &mut self.install {
+                    display.event(event);
+                }
+            }
+            LocalRunEvent::InstallEnded => {
+                if let Some(mut display) = self.install.take() {
+                    display.finish();
+                }
+            }
+            LocalRunEvent::Installed { line, version, elapsed } => {
+                self.printer.status(&installed_text(line, version, elapsed));
+            }
+            _ => {}
+        }
+    }
 }

@@ -19,7 +19,8 @@ use sparkplane_local::connect_client::{self, QueryError, QueryRequest, QueryResu
 use sparkplane_local::connect_server::{self, START_TIMEOUT};
 use sparkplane_local::runtime::{self, Category};
 
-use super::connect::{InstallObserver, failure, settings};
+use super::connect::{failure, settings};
+use super::runtime::InstallObserver;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
