@@ -171,36 +171,44 @@ need_kubectl() {
   exit 3
 }
 
+# A venv of its own under ~/.cache/sparkplane/tools/NAME holding exactly these
+# pinned PyPI packages ("name==version", extras allowed; arguments starting
+# with -- go to pip as they are), for PURPOSE. Idempotent: a no-op once every
+# package is installed at its version.
+need_pinned_venv() {
+  local name="$1" purpose="$2"
+  shift 2
+  local venv="$HOME/.cache/sparkplane/tools/$name"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$@" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as m, re, sys
+for spec in sys.argv[1:]:
+    if spec.startswith("--"):
+        continue
+    package, version = spec.split("==")
+    if m.version(re.sub(r"\[.*\]", "", package)) != version:
+        sys.exit(1)
+PY
+  then
+    return 0
+  fi
+  echo "==> installing $* (PyPI) into $venv for $purpose" >&2
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "$@" >&2
+}
+
 # The Python Kubernetes client (PyPI kubernetes, pinned) is the other real client
 # the fake API server is checked against. Installed into its own venv under
 # ~/.cache/sparkplane/tools (idempotent: a no-op once that version is installed).
 need_python_clients() {
-  local venv="$HOME/.cache/sparkplane/tools/pyclients" version="37.0.2"
-  if [ -x "$venv/bin/python" ] \
-    && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("kubernetes"))' 2>/dev/null)" = "$version" ]; then
-    return 0
-  fi
-  echo "==> installing the Python Kubernetes client (PyPI kubernetes $version) for the real-client tests" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q "kubernetes==$version" >&2
+  need_pinned_venv pyclients "the real-client tests" "kubernetes==37.0.2"
 }
 
 # Jupyter's headless runner for the example notebook's test (crates/sparkplane/tests/cli_connect.rs):
 # PyPI nbclient and ipykernel, with Spark's thin client (pyspark-client) for the kernel, in their own venv.
 # Idempotent: a no-op once the pinned versions are installed.
 need_notebook_tools() {
-  local venv="$HOME/.cache/sparkplane/tools/notebook" client="4.1.3" nbc="0.11.0" ipk="7.4.0"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$client" "$nbc" "$ipk" >/dev/null 2>&1 <<'PY'
-import importlib.metadata as m, sys
-want = (m.version("pyspark-client"), m.version("nbclient"), m.version("ipykernel"))
-sys.exit(0 if want == tuple(sys.argv[1:4]) else 1)
-PY
-  then
-    return 0
-  fi
-  echo "==> installing nbclient $nbc, ipykernel $ipk and pyspark-client $client for the notebook test" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q "pyspark-client==$client" "nbclient==$nbc" "nbformat==5.11.1" "ipykernel==$ipk" >&2
+  need_pinned_venv notebook "the notebook test" \
+    "pyspark-client==4.1.3" "nbclient==0.11.0" "nbformat==5.11.1" "ipykernel==7.4.0"
 }
 
 # A CDEvents receiver no one here wrote, for crates/sparkplane-delivery's tests:
@@ -208,17 +216,7 @@ PY
 # (with its format checkers) validates each CDEvent against the spec's schemas.
 # Idempotent: a no-op once the pinned versions are installed.
 need_cdevents_receiver() {
-  local venv="$HOME/.cache/sparkplane/tools/cdevents" ce="2.2.0" js="4.26.0"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$ce" "$js" >/dev/null 2>&1 <<'PY'
-import importlib.metadata as m, sys
-sys.exit(0 if (m.version("cloudevents"), m.version("jsonschema")) == (sys.argv[1], sys.argv[2]) else 1)
-PY
-  then
-    return 0
-  fi
-  echo "==> installing the CloudEvents SDK for Python (PyPI cloudevents $ce) and jsonschema $js for the CDEvents tests" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q "cloudevents==$ce" "jsonschema[format-nongpl]==$js" >&2
+  need_pinned_venv cdevents "the CDEvents tests" "cloudevents==2.2.0" "jsonschema[format-nongpl]==4.26.0"
 }
 
 # OpenLineage's own Python client (PyPI openlineage-python) for the lineage tests
@@ -226,14 +224,7 @@ PY
 # event sparkplane emits and must serialise it back unchanged.
 # Idempotent: a no-op once the pinned version is installed.
 need_openlineage() {
-  local venv="$HOME/.cache/sparkplane/tools/openlineage" version="1.54.0"
-  if [ -x "$venv/bin/python" ] \
-    && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("openlineage-python"))' 2>/dev/null)" = "$version" ]; then
-    return 0
-  fi
-  echo "==> installing OpenLineage's Python client (PyPI openlineage-python $version) for the lineage tests" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q "openlineage-python==$version" >&2
+  need_pinned_venv openlineage "the lineage tests" "openlineage-python==1.54.0"
 }
 
 # Checkers no one here wrote for the release tests (crates/sparkplane-delivery/tests/interop.rs),
@@ -242,18 +233,8 @@ need_openlineage() {
 # against them, and cryptography (OpenSSL) verifies and makes ECDSA P-256 signatures.
 # Idempotent: a no-op once the pinned versions are installed.
 need_release_tools() {
-  local venv="$HOME/.cache/sparkplane/tools/release" cdx="11.12.0" js="4.26.0" crypto="50.0.2"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$cdx" "$js" "$crypto" >/dev/null 2>&1 <<'PY'
-import importlib.metadata as m, sys
-want = (m.version("cyclonedx-python-lib"), m.version("jsonschema"), m.version("cryptography"))
-sys.exit(0 if want == tuple(sys.argv[1:4]) else 1)
-PY
-  then
-    return 0
-  fi
-  echo "==> installing CycloneDX's schemas (PyPI cyclonedx-python-lib $cdx), jsonschema $js and cryptography $crypto for the release tests" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q "cyclonedx-python-lib==$cdx" "jsonschema==$js" "cryptography==$crypto" >&2
+  need_pinned_venv release "the release tests" \
+    "cyclonedx-python-lib==11.12.0" "jsonschema==4.26.0" "cryptography==50.0.2"
 }
 
 # Helm's own library and Kubernetes' own schemas for the chart tests
@@ -264,17 +245,7 @@ PY
 # kubernetes-validate ships the JSON schemas of Kubernetes 1.25-1.37, offline.
 # Idempotent: a no-op once both pinned versions are installed.
 need_helm() {
-  local venv="$HOME/.cache/sparkplane/tools/helm" helm="0.1.32" validate="1.37.0"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$helm" "$validate" >/dev/null 2>&1 <<'PY'
-import importlib.metadata as m, sys
-sys.exit(0 if (m.version("helm-sdkpy"), m.version("kubernetes-validate")) == (sys.argv[1], sys.argv[2]) else 1)
-PY
-  then
-    return 0
-  fi
-  echo "==> installing Helm's library (PyPI helm-sdkpy $helm) and Kubernetes' schemas (PyPI kubernetes-validate $validate) for the chart tests" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q --ignore-requires-python "helm-sdkpy==$helm" "kubernetes-validate==$validate" >&2
+  need_pinned_venv helm "the chart tests" --ignore-requires-python "helm-sdkpy==0.1.32" "kubernetes-validate==1.37.0"
 }
 
 # The SARIF SDK's own validator reads `sparkplane ci --sarif` back
