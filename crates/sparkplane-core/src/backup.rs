@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use sparkplane_api::backup::{Backup, StoreCredentials};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::document::{check_api_version, expect_kind, read_checked};
 use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_env_name};
 use crate::schema::{Completeness, schema_of};
 use crate::source::Source;
@@ -77,25 +78,12 @@ pub fn scratch_database(metastore: &sparkplane_api::backup::Metastore) -> String
 /// Loads and checks a backup document; every problem carries a span.
 pub fn load_backup(source: &Source) -> Result<LoadedBackup, Diagnostics> {
     let doc = parse_single(source)?;
-    let kind = doc.get(&path("kind")).and_then(Node::as_str);
-    if kind != Some(KIND) {
-        let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into());
-        return Err(Diagnostic::error("wrong-kind", "kind", format!("expected `kind: {KIND}`, found {found}"))
-            .with_span(Some(doc.span_for(&path("kind"))))
-            .with_help("a backup file starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: Backup`")
-            .into());
-    }
+    expect_kind(&doc, KIND, "a backup file starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: Backup`")?;
     let problems = schema_of::<Backup>().check(&doc, Completeness::Complete);
     if problems.has_errors() {
         return Err(problems.sorted());
     }
-    let backup: Backup = serde_json::from_value(doc.to_json()).map_err(|e| {
-        Diagnostics::from(
-            Diagnostic::error("invalid-document", "", format!("not a valid Backup: {e}"))
-                .with_span(Some(doc.span.clone()))
-                .with_help("see examples/backup/platform.yaml for every field of a Backup"),
-        )
-    })?;
+    let backup: Backup = read_checked(&doc, "Backup", "see examples/backup/platform.yaml for every field of a Backup")?;
     let mut problems = Diagnostics::new();
     check_meaning(&doc, &backup, &mut problems);
     if problems.has_errors() {
@@ -196,17 +184,10 @@ fn overlaps(a: &str, b: &str) -> bool {
 }
 
 fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
+    check_api_version(doc, &backup.api_version, out);
     let mut error = |at: &str, code: &'static str, message: String, help: &str| {
         out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
     };
-    if backup.api_version != sparkplane_api::API_VERSION {
-        error(
-            "apiVersion",
-            "bad-value",
-            format!("apiVersion `{}` is not supported", backup.api_version),
-            &format!("write `apiVersion: {}`", sparkplane_api::API_VERSION),
-        );
-    }
     let spec = &backup.spec;
     let name = &backup.metadata.name;
     if !is_dns1123_label(name) || name.len() > MAX_NAME {

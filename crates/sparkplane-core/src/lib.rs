@@ -9,6 +9,7 @@ pub mod backup;
 pub mod catalog;
 pub mod cron;
 pub mod diagnostic;
+pub mod document;
 pub mod fit;
 pub mod image;
 pub mod import_kubeflow;

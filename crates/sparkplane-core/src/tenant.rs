@@ -25,6 +25,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sparkplane_api::tenant::{ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::document::{check_api_version, expect_kind, read_checked};
 use crate::kube_quantity::{KubeQuantity, Rounding};
 use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
 use crate::render::common::{self, DRIVER_RULES, RenderedObject};
@@ -56,21 +57,15 @@ pub struct LoadedTenant {
 /// Loads and checks a tenant document; every problem carries a span.
 pub fn load_tenant(source: &Source) -> Result<LoadedTenant, Diagnostics> {
     let doc = parse_single(source)?;
-    let kind = doc.get(&path("kind")).and_then(Node::as_str);
-    if kind != Some(KIND) {
-        let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into());
-        return Err(Diagnostic::error("wrong-kind", "kind", format!("expected `kind: {KIND}`, found {found}"))
-            .with_span(Some(doc.span_for(&path("kind"))))
-            .with_help("a tenant file starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: Tenant`")
-            .into());
-    }
+    expect_kind(&doc, KIND, "a tenant file starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: Tenant`")?;
     let mut problems = schema(DocKind::Tenant).check(&doc, Completeness::Complete);
     if problems.has_errors() {
         // Quantities are text to the schema; their own errors belong in the same report.
         check_quantities(&doc, &mut problems);
         return Err(problems.sorted());
     }
-    let tenant: Tenant = serde_json::from_value(doc.to_json()).map_err(|e| structure_error(&doc, &e.to_string()))?;
+    let tenant: Tenant =
+        read_checked(&doc, "Tenant", "see examples/tenants/data-eng.yaml for every field of a Tenant")?;
     check_meaning(&doc, &tenant, &mut problems);
     if problems.has_errors() {
         return Err(problems);
@@ -80,14 +75,6 @@ pub fn load_tenant(source: &Source) -> Result<LoadedTenant, Diagnostics> {
 
 fn path(text: &str) -> FieldPath {
     FieldPath::parse(text).unwrap_or_default()
-}
-
-/// A serde error the schema let through (it should not): points at the document.
-fn structure_error(doc: &Node, message: &str) -> Diagnostics {
-    Diagnostic::error("invalid-document", "", format!("not a valid Tenant: {message}"))
-        .with_span(Some(doc.span.clone()))
-        .with_help("see examples/tenants/data-eng.yaml for every field of a Tenant")
-        .into()
 }
 
 /// Quota and limit quantities, each parsed where it is written; problems carry its span.
@@ -121,17 +108,10 @@ fn check_quantities(doc: &Node, out: &mut Diagnostics) -> BTreeMap<String, KubeQ
 }
 
 fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
+    check_api_version(doc, &tenant.api_version, out);
     let mut error = |at: &str, code: &'static str, message: String, help: &str| {
         out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
     };
-    if tenant.api_version != sparkplane_api::API_VERSION {
-        error(
-            "apiVersion",
-            "bad-value",
-            format!("apiVersion `{}` is not supported", tenant.api_version),
-            &format!("write `apiVersion: {}`", sparkplane_api::API_VERSION),
-        );
-    }
     let ns_field = if tenant.spec.namespace.is_some() { "spec.namespace" } else { "metadata.name" };
     if !is_dns1123_label(tenant.namespace()) {
         error(

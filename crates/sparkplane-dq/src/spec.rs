@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use sparkplane_api::dq::{Check, DqSpec};
+use sparkplane_core::document::{expect_kind, read_checked};
 use sparkplane_core::schema::{self, Completeness, DocKind};
 use sparkplane_core::source::LineCol;
 use sparkplane_core::yaml::{FieldPath, Node, parse_single};
@@ -50,25 +51,16 @@ fn path(text: &str) -> FieldPath {
 /// Loads and checks a data-quality spec; every problem carries a span.
 pub fn load_spec(source: &Source) -> Result<LoadedSpec, Diagnostics> {
     let doc = parse_single(source)?;
-    let kind = doc.get(&path("kind")).and_then(Node::as_str);
-    if kind != Some(KIND) {
-        let found = kind.map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into());
-        return Err(Diagnostic::error("wrong-kind", "kind", format!("expected `kind: {KIND}`, found {found}"))
-            .with_span(Some(doc.span_for(&path("kind"))))
-            .with_help("a data-quality spec starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: DataQuality`")
-            .into());
-    }
+    expect_kind(
+        &doc,
+        KIND,
+        "a data-quality spec starts with `apiVersion: sparkplane.dev/v1alpha1` and `kind: DataQuality`",
+    )?;
     let problems = schema::schema(DocKind::DataQuality).check(&doc, Completeness::Complete);
     if problems.has_errors() {
         return Err(problems);
     }
-    let spec: DqSpec = serde_json::from_value(doc.to_json()).map_err(|e| {
-        Diagnostics::from(
-            Diagnostic::error("invalid-document", "", format!("not a valid DataQuality spec: {e}"))
-                .with_span(Some(doc.span.clone()))
-                .with_help("see examples/trips-etl/trips-dq.yaml for every field"),
-        )
-    })?;
+    let spec: DqSpec = read_checked(&doc, "DataQuality spec", "see examples/trips-etl/trips-dq.yaml for every field")?;
     let mut problems = Diagnostics::new();
     check_meaning(&doc, &spec, &mut problems);
     if problems.has_errors() {
