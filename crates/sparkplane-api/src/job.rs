@@ -51,7 +51,8 @@ pub struct SparkJobSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
 
-    /// Application language: Python, Scala, Java, R or SQL.
+    /// Application language: Python, Scala, Java, R or SQL; or `Connect`, a
+    /// long-running Spark Connect server that clients attach to (ADR 0039).
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub app_type: Option<AppType>,
     /// The application: a `.py`, `.jar`, `.R` or `.sql` file (`local://`, `s3a://`, `https://`, …).
@@ -348,13 +349,18 @@ pub enum AppType {
     /// A `.sql` file run statement by statement.
     #[serde(rename = "SQL")]
     Sql,
+    /// A Spark Connect server (Spark 4+): no application file, the driver is
+    /// Spark's `SparkConnectServer` and clients send it DataFrames and SQL
+    /// over gRPC (ADR 0039).
+    Connect,
 }
 
 impl AppType {
     /// Whether the driver runs a non-JVM process beside the JVM (Spark then
     /// reserves more memory overhead: factor 0.4 instead of 0.1).
     pub fn is_jvm(self) -> bool {
-        matches!(self, AppType::Scala | AppType::Java)
+        // A Connect server's driver is a JVM only: its clients' Python runs elsewhere.
+        matches!(self, AppType::Scala | AppType::Java | AppType::Connect)
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod connect;
 pub mod cron;
 pub mod diagnostic;
 pub mod document;

@@ -243,8 +243,12 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
             "missing-field",
             "spec.type",
             "the application type is not set".into(),
-            "add `type: Python` (or Scala, Java, R, SQL) under spec".into(),
+            "add `type: Python` (or Scala, Java, R, SQL, Connect) under spec".into(),
         ),
+        Some(AppType::Connect) => crate::connect::check_connect_job(spec, target, &mut |d| {
+            let span = ctx.span(&d.path.to_string());
+            ctx.out.push(d.with_span(span));
+        }),
         Some(app_type) => {
             let is_jvm = app_type.is_jvm();
             match (&spec.main_class, is_jvm) {
@@ -268,6 +272,7 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
                     AppType::Scala | AppType::Java => &[".jar"],
                     AppType::R => &[".r", ".R"],
                     AppType::Sql => &[".sql"],
+                    AppType::Connect => &[],
                 };
                 if !expected.iter().any(|ext| file.ends_with(ext)) {
                     ctx.warn(
@@ -283,7 +288,7 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
             }
         }
     }
-    if spec.main_application_file.as_deref().is_none_or(str::is_empty) {
+    if spec.main_application_file.as_deref().is_none_or(str::is_empty) && spec.app_type != Some(AppType::Connect) {
         ctx.error(
             "missing-field",
             "spec.mainApplicationFile",

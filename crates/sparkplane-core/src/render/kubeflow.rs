@@ -221,7 +221,8 @@ pub fn application_spec(input: &RenderInput<'_>) -> SparkApplicationSpec {
     SparkApplicationSpec {
         app_type: spec.app_type.map(|t| match t {
             AppType::Scala => ApplicationType::Scala,
-            AppType::Java => ApplicationType::Java,
+            // A Connect job never gets here (`render::connect` renders it); its driver is a JVM.
+            AppType::Java | AppType::Connect => ApplicationType::Java,
             AppType::R => ApplicationType::R,
             // SQL runs through sparkplane's Python runner script.
             AppType::Python | AppType::Sql => ApplicationType::Python,

@@ -6,11 +6,15 @@
 //! - `kubeflow`: a Kubeflow Spark Operator SparkApplication (or Scheduled…);
 //! - `job`: a batch/v1 Job (CronJob when scheduled) running spark-submit.
 //!
+//! A `type: Connect` job is a server, not a run, and has one shape whatever
+//! the route: `connect` (a StatefulSet of one in client mode, ADR 0039).
+//!
 //! Every route takes its Spark properties, labels, security contexts and pod
 //! templates from `common`, and its resources from the one sizing model.
 
 pub mod check;
 pub mod common;
+pub mod connect;
 pub mod job;
 pub mod kubeflow;
 pub mod native;
@@ -45,9 +49,11 @@ impl Target {
     }
 }
 
-/// Renders a job for a target; objects come sorted (cluster-wide first, then by kind and name).
+/// Renders a job for a target (a Connect server the same for every target);
+/// objects come sorted (cluster-wide first, then by kind and name).
 pub fn render(input: &RenderInput<'_>, target: Target) -> Vec<RenderedObject> {
     let mut objects = match target {
+        _ if connect::is_connect(input) => connect::render_connect(input),
         Target::Native => native::render_native(input),
         Target::Kubeflow => kubeflow::render_kubeflow(input),
         Target::Job => job::render_job(input),
