@@ -16,7 +16,6 @@ use sparkplane_api::SparkJobSpec;
 use sparkplane_api::job::EnvVar;
 
 use crate::diagnostic::Diagnostic;
-use crate::validate::ValidationTarget;
 
 /// The server's main class, in Spark 4's `spark-connect` jar.
 pub const SERVER_CLASS: &str = "org.apache.spark.sql.connect.service.SparkConnectServer";
@@ -73,8 +72,9 @@ pub fn token_env(spec: &SparkJobSpec) -> Option<&EnvVar> {
 /// no application of its own (no file, class or arguments), needs Spark 4
 /// (Connect's server ships from 4.0), runs until stopped (no schedule), runs
 /// in a cluster (on this machine it is `sparkplane connect`), and takes its
-/// token from a Secret only. Each problem goes to `push`, with the field path.
-pub fn check_connect_job(spec: &SparkJobSpec, target: ValidationTarget, push: &mut dyn FnMut(Diagnostic)) {
+/// token from a Secret only. `local_run` is whether the job is being checked
+/// for `sparkplane run`. Each problem goes to `push`, with the field path.
+pub fn check_connect_job(spec: &SparkJobSpec, local_run: bool, push: &mut dyn FnMut(Diagnostic)) {
     let mut error = |code: &'static str, path: &str, message: String, help: &str| {
         push(Diagnostic::error(code, path, message).with_help(help.to_owned()));
     };
@@ -120,7 +120,7 @@ pub fn check_connect_job(spec: &SparkJobSpec, target: ValidationTarget, push: &m
             "remove `schedule`, or use `spec.suspend` to stop the server",
         );
     }
-    if target == ValidationTarget::Local {
+    if local_run {
         error(
             "connect-local",
             "spec.type",

@@ -245,10 +245,12 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
             "the application type is not set".into(),
             "add `type: Python` (or Scala, Java, R, SQL, Connect) under spec".into(),
         ),
-        Some(AppType::Connect) => crate::connect::check_connect_job(spec, target, &mut |d| {
-            let span = ctx.span(&d.path.to_string());
-            ctx.out.push(d.with_span(span));
-        }),
+        Some(AppType::Connect) => {
+            crate::connect::check_connect_job(spec, target == ValidationTarget::Local, &mut |d| {
+                let span = ctx.span(&d.path);
+                ctx.out.push(d.with_span(span));
+            })
+        }
         Some(app_type) => {
             let is_jvm = app_type.is_jvm();
             match (&spec.main_class, is_jvm) {
