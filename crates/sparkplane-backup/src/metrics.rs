@@ -5,6 +5,8 @@
 //! replaces only the metrics it sends: a failure keeps the last success's
 //! timestamp and size.
 
+use std::time::Duration;
+
 use sparkplane_observe::exposition::{self, Family, Sample};
 use sparkplane_observe::registry::backup;
 
@@ -15,19 +17,25 @@ fn family(name: &'static str, backup: &str, value: f64) -> Family {
     Family { name, samples: vec![Sample::new(vec![("backup", backup.to_owned())], value)] }
 }
 
-/// The exposition of a successful run that finished at `finished_s` (Unix seconds).
-pub fn success(manifest: &Manifest, finished_s: f64) -> String {
+/// The exposition of a successful run that finished at `finished_s` (Unix
+/// seconds), with the backup's late threshold (`core::backup::late_after`).
+pub fn success(manifest: &Manifest, finished_s: f64, late_after: Duration) -> String {
     let b = &manifest.backup;
     exposition::encode(&[
         family(backup::LAST_SUCCESS.name, b, finished_s),
         family(backup::LAST_SIZE.name, b, manifest.total_bytes as f64),
         family(backup::LAST_DURATION.name, b, manifest.duration_ms as f64 / 1000.0),
+        family(backup::LATE_AFTER.name, b, late_after.as_secs_f64()),
     ])
 }
 
-/// The exposition of a failed run.
-pub fn failure(backup_name: &str, at_s: f64) -> String {
-    exposition::encode(&[family(backup::LAST_FAILURE.name, backup_name, at_s)])
+/// The exposition of a failed run, with the backup's late threshold: a
+/// backup whose runs all fail is still held to its own schedule.
+pub fn failure(backup_name: &str, at_s: f64, late_after: Duration) -> String {
+    exposition::encode(&[
+        family(backup::LAST_FAILURE.name, backup_name, at_s),
+        family(backup::LATE_AFTER.name, backup_name, late_after.as_secs_f64()),
+    ])
 }
 
 /// The Pushgateway URL of a backup's group (`job="sparkplane_backup"`, `backup="<name>"`).
@@ -57,7 +65,7 @@ mod tests {
             "started": "", "finished": "", "durationMs": 1500, "totalBytes": 4096, "writtenBytes": 10
         }))
         .expect("manifest");
-        let text = success(&manifest, 1_767_225_600.0);
+        let text = success(&manifest, 1_767_225_600.0, Duration::from_secs(26 * 3600));
         assert!(
             text.contains("sparkplane_backup_last_success_timestamp_seconds{backup=\"platform\"} 1767225600\n"),
             "{text}"
@@ -65,10 +73,14 @@ mod tests {
         assert!(text.contains("sparkplane_backup_last_size_bytes{backup=\"platform\"} 4096\n"), "{text}");
         assert!(text.contains("sparkplane_backup_last_duration_seconds{backup=\"platform\"} 1.5\n"), "{text}");
         assert!(text.contains("# TYPE sparkplane_backup_last_size_bytes gauge\n"), "{text}");
-        assert_eq!(
-            failure("platform", 5.0).lines().last(),
-            Some("sparkplane_backup_last_failure_timestamp_seconds{backup=\"platform\"} 5")
+        assert!(text.contains("sparkplane_backup_late_after_seconds{backup=\"platform\"} 93600\n"), "{text}");
+        let failed = failure("platform", 5.0, Duration::from_secs(7200));
+        assert!(
+            failed.contains("sparkplane_backup_last_failure_timestamp_seconds{backup=\"platform\"} 5\n"),
+            "{failed}"
         );
+        assert!(failed.contains("sparkplane_backup_late_after_seconds{backup=\"platform\"} 7200\n"), "{failed}");
+        assert!(!failed.contains("last_success"), "a failure keeps the last success's series: {failed}");
         assert_eq!(
             group_url("http://pg:9091/", "platform"),
             "http://pg:9091/metrics/job/sparkplane_backup/backup/platform"

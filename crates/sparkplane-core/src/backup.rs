@@ -70,6 +70,29 @@ pub fn object_sources(backup: &Backup) -> Vec<ObjectSource> {
     out
 }
 
+/// Hours after its last success a backup is late when its schedule cannot
+/// say (it fires less than twice in 400 days), and in the alert for runs that
+/// did not report their own threshold: a daily schedule plus two hours.
+pub const FALLBACK_LATE_HOURS: u64 = 26;
+
+/// How long after its last success a backup is late: the longest wait
+/// between two runs of its schedule, plus that wait again but at most two
+/// hours for a slow or retried run (daily: 26 h; hourly: 2 h; weekdays at
+/// 02:00: 74 h, Friday to Monday). The schedule is read in UTC from a fixed
+/// date, so the answer does not move with the clock. `backup run` reports it
+/// with each run, and the late alert holds each backup to its own.
+pub fn late_after(backup: &Backup) -> std::time::Duration {
+    const SLACK: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+    const FROM: jiff::Timestamp = jiff::Timestamp::constant(1_767_225_600, 0); // 2026-01-01T00:00:00Z
+    let gap = crate::cron::parse(&backup.spec.schedule)
+        .ok()
+        .and_then(|cron| crate::operator::schedule::longest_gap(&cron, &jiff::tz::TimeZone::UTC, FROM, 1_000));
+    match gap {
+        Some(gap) => gap + gap.min(SLACK),
+        None => std::time::Duration::from_secs(FALLBACK_LATE_HOURS * 3600),
+    }
+}
+
 /// The database `backup verify` restores into.
 pub fn scratch_database(metastore: &sparkplane_api::backup::Metastore) -> String {
     metastore.scratch_database.clone().unwrap_or_else(|| format!("{}_sparkplane_verify", metastore.database))
@@ -442,6 +465,20 @@ spec:
         assert_eq!(namespace(&loaded.backup), "sparkplane-system");
         let db = loaded.backup.spec.metastore.as_ref().expect("metastore");
         assert_eq!(scratch_database(db), "metastore_sparkplane_verify");
+    }
+
+    #[test]
+    fn a_backup_is_late_after_its_longest_wait_plus_at_most_two_hours() {
+        let late = |schedule: &str| {
+            let loaded = load(&GOOD.replace("15 2 * * *", schedule)).expect("valid");
+            late_after(&loaded.backup).as_secs() / 60
+        };
+        assert_eq!(late("15 2 * * *"), 26 * 60);
+        assert_eq!(late("@hourly"), 2 * 60);
+        assert_eq!(late("*/10 * * * *"), 20);
+        assert_eq!(late("0 2 * * 1-5"), 74 * 60);
+        // Once in four years: the schedule cannot say, so the fallback.
+        assert_eq!(late("0 0 29 2 *"), FALLBACK_LATE_HOURS * 60);
     }
 
     #[test]

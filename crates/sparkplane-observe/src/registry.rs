@@ -188,6 +188,17 @@ pub mod backup {
         emitter: Emitter::Backup,
         buckets: &[],
     };
+    /// How old the last success may get before the backup is late.
+    pub const LATE_AFTER: Metric = Metric {
+        name: "sparkplane_backup_late_after_seconds",
+        kind: MetricType::Gauge,
+        labels: BACKUP_LABELS,
+        help: "How long after its last success the backup is late: the longest wait between two runs of its \
+               schedule plus at most two hours. Sent with every run.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Backup,
+        buckets: &[],
+    };
     /// How long the last complete run took.
     pub const LAST_DURATION: Metric = Metric {
         name: "sparkplane_backup_last_duration_seconds",
@@ -777,6 +788,7 @@ static METRICS: &[Metric] = &[
     backup::LAST_FAILURE,
     backup::LAST_SIZE,
     backup::LAST_DURATION,
+    backup::LATE_AFTER,
     // Prometheus.
     Metric {
         name: "up",

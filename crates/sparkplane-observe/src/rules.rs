@@ -172,9 +172,9 @@ pub const OPERATOR_START_FAILURE_RATIO: f64 = 0.25;
 pub const OPERATOR_START_FAILURES_MIN: u32 = 3;
 /// Window over which the operator's start failures and submissions are counted, in minutes.
 pub const OPERATOR_START_FAILURE_WINDOW_MINUTES: u32 = 30;
-/// Hours since a backup's last complete run after which [`builtin_groups`] alerts: a daily
-/// schedule plus two hours for a slow or retried run.
-pub const BACKUP_LATE_HOURS: u32 = 26;
+/// Hours since a backup's last complete run after which [`builtin_groups`] alerts when the
+/// backup's runs did not report their own threshold (`sparkplane_backup_late_after_seconds`).
+pub const BACKUP_LATE_HOURS: u64 = sparkplane_core::backup::FALLBACK_LATE_HOURS;
 /// Share of the operator's reconciles ending in an error above which [`builtin_groups`] alerts.
 pub const OPERATOR_RECONCILE_ERROR_RATIO: f64 = 0.1;
 
@@ -498,13 +498,18 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         alert(
             "SparkplaneBackupLate",
             format!(
-                "time() - max by (backup) (sparkplane_backup_last_success_timestamp_seconds) > {BACKUP_LATE_HOURS} * 3600"
+                "(time() - max by (backup) (sparkplane_backup_last_success_timestamp_seconds)) \
+                 > max by (backup) (sparkplane_backup_late_after_seconds) \
+                 or (time() - max by (backup) (sparkplane_backup_last_success_timestamp_seconds) > {BACKUP_LATE_HOURS} * 3600 \
+                 unless on (backup) max by (backup) (sparkplane_backup_late_after_seconds))"
             ),
             None,
             Severity::Warning,
             "Backup {{ $labels.backup }} last completed {{ $value | humanizeDuration }} ago",
-            "No run of backup {{ $labels.backup }} has completed for more than 26 hours: the CronJob is not scheduled, \
-             is suspended, or its runs fail before they can report. The recovery point is growing older.",
+            "No run of backup {{ $labels.backup }} has completed for longer than its schedule allows (its longest wait \
+             between two runs plus at most two hours, as each run reports; 26 hours for runs that do not): the \
+             CronJob is not scheduled, is suspended, or its runs fail before they can report. The recovery point is \
+             growing older.",
             "backup-failed",
         ),
     ];

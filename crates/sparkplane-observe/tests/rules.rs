@@ -567,6 +567,22 @@ tests:
       - {{alertname: SparkplaneBackupLate, eval_time: 20h, exp_alerts: []}}
       - {{alertname: SparkplaneBackupLate, eval_time: 27h, exp_alerts: [{{exp_labels: {{backup: platform, severity: warning}}}}]}}
       - {{alertname: SparkplaneBackupFailed, eval_time: 27h, exp_alerts: []}}
+  # A weekly backup's runs report their own threshold (7 days and 2 hours): not late at 27 hours.
+  # An hourly one's (2 hours): late soon after.
+  - interval: 1h
+    input_series:
+      - series: 'sparkplane_backup_last_success_timestamp_seconds{{backup="weekly", job="sparkplane_backup"}}'
+        values: '0x30'
+      - series: 'sparkplane_backup_late_after_seconds{{backup="weekly", job="sparkplane_backup"}}'
+        values: '612000x30'
+      - series: 'sparkplane_backup_last_success_timestamp_seconds{{backup="hourly", job="sparkplane_backup"}}'
+        values: '0x30'
+      - series: 'sparkplane_backup_late_after_seconds{{backup="hourly", job="sparkplane_backup"}}'
+        values: '7200x30'
+    alert_rule_test:
+      - {{alertname: SparkplaneBackupLate, eval_time: 1h, exp_alerts: []}}
+      - {{alertname: SparkplaneBackupLate, eval_time: 3h, exp_alerts: [{{exp_labels: {{backup: hourly, severity: warning}}}}]}}
+      - {{alertname: SparkplaneBackupLate, eval_time: 27h, exp_alerts: [{{exp_labels: {{backup: hourly, severity: warning}}}}]}}
 "#
     )
 }

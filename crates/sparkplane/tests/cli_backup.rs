@@ -281,11 +281,13 @@ fn backup_run_verify_end_to_end_with_real_postgres_and_two_s3_servers() {
     // The run pushed its metrics to the Pushgateway, named as the registry names them.
     let series = p.pushgateway.backup_series();
     let labels = "{backup=\"platform\",instance=\"\",job=\"sparkplane_backup\"}";
-    assert_eq!(series.len(), 3, "{series:?}");
+    assert_eq!(series.len(), 4, "{series:?}");
     assert!(series[0].starts_with(&format!("sparkplane_backup_last_duration_seconds{labels} ")), "{series:?}");
     let size = series[1].strip_prefix(&format!("sparkplane_backup_last_size_bytes{labels} ")).expect("size series");
     assert_eq!(size.parse::<f64>().ok(), manifest["totalBytes"].as_f64(), "{series:?}");
     assert!(series[2].starts_with(&format!("sparkplane_backup_last_success_timestamp_seconds{labels} ")), "{series:?}");
+    // Daily at 02:15: late after 26 hours, which SparkplaneBackupLate holds this backup to.
+    assert_eq!(series[3], format!("sparkplane_backup_late_after_seconds{labels} 93600"), "{series:?}");
 
     // Verify: restored, compared, queried as a Hive client would.
     let t = Instant::now();
@@ -377,9 +379,10 @@ fn backup_run_verify_end_to_end_with_real_postgres_and_two_s3_servers() {
     assert_eq!(run_ids(&target).0, complete_before);
     // The failure is pushed beside the last success, which stays: SparkplaneBackupFailed's two inputs.
     let series = p.pushgateway.backup_series();
-    assert_eq!(series.len(), 4, "{series:?}");
+    assert_eq!(series.len(), 5, "{series:?}");
     assert!(series[1].starts_with(&format!("sparkplane_backup_last_failure_timestamp_seconds{labels} ")), "{series:?}");
     assert!(series[3].starts_with(&format!("sparkplane_backup_last_success_timestamp_seconds{labels} ")), "{series:?}");
+    assert_eq!(series[4], format!("sparkplane_backup_late_after_seconds{labels} 93600"), "{series:?}");
 
     // The source store dies mid-backup (after the dump is written): exit 3, the run stays incomplete.
     let source_endpoint = p.source.endpoint.clone();

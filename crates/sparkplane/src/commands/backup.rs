@@ -58,9 +58,10 @@ pub fn run(file: &Path, printer: &Printer) -> CommandResult {
     let started = jiff::Timestamp::now();
     let outcome = run::run(backup, started);
     let pushgateway = backup.spec.metrics.as_ref().map(|m| m.pushgateway.as_str());
+    let late_after = sparkplane_core::backup::late_after(backup);
     let exposition = match &outcome {
-        Ok(report) => metrics::success(&report.manifest, epoch_seconds(jiff::Timestamp::now())),
-        Err(_) => metrics::failure(&backup.metadata.name, epoch_seconds(jiff::Timestamp::now())),
+        Ok(report) => metrics::success(&report.manifest, epoch_seconds(jiff::Timestamp::now()), late_after),
+        Err(_) => metrics::failure(&backup.metadata.name, epoch_seconds(jiff::Timestamp::now()), late_after),
     };
     if let Some(url) = pushgateway
         && let Err(e) = metrics::push(url, &backup.metadata.name, &exposition)
