@@ -50,6 +50,9 @@ struct Timer {
     step: Step,
 }
 
+/// The kubelet's message on a pod it evicts under memory pressure.
+const EVICTED: &str = "The node was low on resource: memory. ";
+
 /// How long Spark waits between executor allocation batches (`spark.kubernetes.allocation.batch.delay`).
 const BATCH_DELAY: Duration = Duration::from_secs(1);
 
@@ -233,9 +236,13 @@ impl Sim {
                     }
                     self.later(now + delay, key, uid_of(&pod), step);
                 }
-                "MODIFIED" if is_final(&pod) => room |= self.release(&key),
+                "MODIFIED" if is_final(&pod) => {
+                    room |= self.release(&key);
+                    self.executor_lost(store, &pod, now);
+                }
                 "DELETED" => {
                     room |= self.release(&key);
+                    self.executor_lost(store, &pod, now);
                     self.unschedulable.retain(|_, (k, _)| *k != key);
                     if let Some(names) = self.executors.remove(&key) {
                         // Spark's executors go with their driver (owner references).
@@ -394,24 +401,72 @@ impl Sim {
             .filter_map(|cm| cm["data"]["spark.properties"].as_str().map(spark::parse_properties))
             .next()
             .unwrap_or_default();
-        let mut refused = false;
-        for executor in spark::executor_pods(driver, &props) {
+        let templates = spark::executor_pods(driver, &props);
+        let mut refused = 0usize;
+        for executor in &templates {
             let name = executor["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-            if store.pod(&key.0, &name).is_some() {
+            let made = self.executors.get(&key).is_some_and(|names| names.contains(&name));
+            if made || store.pod(&key.0, &name).is_some() {
                 continue;
             }
-            if quota::admit(store, &key.0, &executor).is_err() {
-                refused = true;
-                continue;
-            }
-            let mut path = pod_path(&key.0, &name);
-            path.name = None;
-            if let Answer::Json(201, _) = store.create(&path, executor, &WriteOptions::default()) {
-                self.executors.entry(key.clone()).or_default().push(name);
+            if !self.create_executor(store, &key, executor.clone()) {
+                refused += 1;
             }
         }
-        if refused {
+        // Executors lost since (their pod failed or was deleted) are
+        // replaced under new ids, as Spark's allocator asks for more.
+        let made = self.executors.get(&key).cloned().unwrap_or_default();
+        let live = made.iter().filter(|n| store.pod(&key.0, n).is_some_and(|p| !is_final(p))).count();
+        let missing = templates.len().saturating_sub(live + refused);
+        if let Some(template) = templates.first() {
+            let prefix = template["metadata"]["name"].as_str().and_then(|n| n.rsplit_once("-exec-")).map(|(p, _)| p);
+            let highest = made.iter().filter_map(|n| n.rsplit_once("-exec-")?.1.parse::<usize>().ok()).max();
+            let mut next = highest.unwrap_or(0).max(templates.len()) + 1;
+            for _ in 0..missing {
+                let name = format!("{}-exec-{next}", prefix.unwrap_or_default());
+                let mut executor = template.clone();
+                executor["metadata"]["name"] = json!(name);
+                executor["metadata"]["labels"]["spark-exec-id"] = json!(next.to_string());
+                executor["spec"]["hostname"] = json!(name);
+                next += 1;
+                if !self.create_executor(store, &key, executor) {
+                    refused += 1;
+                }
+            }
+        }
+        if refused > 0 {
             self.later(now + BATCH_DELAY, key, uid_of(driver), Step::Executors);
+        }
+    }
+
+    /// Creates one executor of the driver `key` unless the quota refuses it (false).
+    fn create_executor(&mut self, store: &mut Store, key: &PodKey, executor: Value) -> bool {
+        if quota::admit(store, &key.0, &executor).is_err() {
+            return false;
+        }
+        let name = executor["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let mut path = pod_path(&key.0, &name);
+        path.name = None;
+        if let Answer::Json(201, _) = store.create(&path, executor, &WriteOptions::default()) {
+            self.executors.entry(key.clone()).or_default().push(name);
+        }
+        true
+    }
+
+    /// When an executor of a running driver is lost, the driver asks for a replacement at once.
+    fn executor_lost(&mut self, store: &Store, executor: &Value, now: Instant) {
+        if executor["metadata"]["labels"]["spark-role"] != "executor" {
+            return;
+        }
+        let owner = &executor["metadata"]["ownerReferences"][0];
+        let (namespace, _) = key_of(executor);
+        let driver = (namespace, owner["name"].as_str().unwrap_or_default().to_owned());
+        if !self.executors.contains_key(&driver) {
+            return;
+        }
+        if let Some(pod) = store.pod(&driver.0, &driver.1).filter(|p| p["metadata"]["uid"] == owner["uid"]) {
+            let uid = uid_of(pod);
+            self.later(now, driver, uid, Step::Executors);
         }
     }
 
@@ -451,29 +506,64 @@ impl Sim {
         self.release(key)
     }
 
-    /// Evicts every unfinished pod bound to `node`, as the kubelet does under memory pressure.
-    pub fn evict(store: &mut Store, node: &str) -> usize {
-        let victims: Vec<Value> = store
+    /// The unfinished pods bound to `node`.
+    fn bound_to(store: &Store, node: &str) -> Vec<Value> {
+        store
             .objects
             .iter()
             .filter(|((av, plural, _, _), v)| {
                 av == "v1" && plural == "pods" && v["spec"]["nodeName"] == node && !is_final(v)
             })
             .map(|(_, v)| v.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Ends `pod` as Failed with `reason` and a `DisruptionTarget` condition.
+    fn terminate(store: &mut Store, mut pod: Value, reason: Option<&str>, condition_reason: &str, message: &str) {
+        pod["status"]["phase"] = json!("Failed");
+        if let Some(reason) = reason {
+            pod["status"]["reason"] = json!(reason);
+        }
+        pod["status"]["message"] = json!(message);
+        let state = json!({"terminated": {"exitCode": 137, "reason": "Error", "finishedAt": timestamp()}});
+        pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+        pod["status"]["conditions"] =
+            json!([condition("DisruptionTarget", true, Some(condition_reason), Some(message))]);
+        store.put(pod);
+    }
+
+    /// Evicts every unfinished pod bound to `node`, as the kubelet does under memory pressure.
+    pub fn evict(store: &mut Store, node: &str) -> usize {
+        let victims = Self::bound_to(store, node);
         let count = victims.len();
-        for mut pod in victims {
-            let message = "The node was low on resource: memory. ";
-            pod["status"]["phase"] = json!("Failed");
-            pod["status"]["reason"] = json!("Evicted");
-            pod["status"]["message"] = json!(message);
-            let state = json!({"terminated": {"exitCode": 137, "reason": "Error", "finishedAt": timestamp()}});
-            pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
-            pod["status"]["conditions"] =
-                json!([condition("DisruptionTarget", true, Some("TerminationByKubelet"), Some(message))]);
-            store.put(pod);
+        for pod in victims {
+            Self::terminate(store, pod, Some("Evicted"), "TerminationByKubelet", EVICTED);
         }
         count
+    }
+
+    /// Evicts one unfinished pod, as the kubelet does with the victim it picks under pressure.
+    pub fn evict_pod(store: &mut Store, namespace: &str, name: &str) -> bool {
+        match store.pod(namespace, name).filter(|p| !is_final(p)).cloned() {
+            Some(pod) => {
+                Self::terminate(store, pod, Some("Evicted"), "TerminationByKubelet", EVICTED);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fails and deletes every pod bound to `node`, as the pod garbage
+    /// collector does once the node is gone; returns their names.
+    pub fn lose_node(store: &mut Store, node: &str) -> Vec<String> {
+        let mut gone = Vec::new();
+        for pod in Self::bound_to(store, node) {
+            let (namespace, name) = key_of(&pod);
+            Self::terminate(store, pod, None, "DeletionByPodGC", "PodGC: node no longer exists");
+            store.delete(&pod_path(&namespace, &name), &name, None, false);
+            gone.push(name);
+        }
+        gone
     }
 }
 

@@ -271,6 +271,34 @@ impl FakeApiServer {
         evicted
     }
 
+    /// The kubelet evicts one pod (phase Failed, reason Evicted), as it
+    /// picks a victim under node pressure, without tainting its node.
+    /// Returns false when the pod is missing or already finished.
+    pub fn evict_pod(&self, namespace: &str, name: &str) -> bool {
+        let evicted = kubelet::Sim::evict_pod(&mut self.shared.lock().store, namespace, name);
+        self.shared.changed.notify_all();
+        evicted
+    }
+
+    /// The node leaves the cluster (shut down, or taken by the cloud): its
+    /// Node object goes, and every pod bound to it is marked Failed with a
+    /// `DisruptionTarget` condition and deleted, as Kubernetes' pod garbage
+    /// collector does for pods on a node that no longer exists. Spark's
+    /// driver stand-in replaces the executors it lost. Returns the deleted
+    /// pods' names. Removing the last configured node leaves the unbounded
+    /// default node.
+    pub fn remove_node(&self, node: &str) -> Vec<String> {
+        let mut state = self.shared.lock();
+        let gone = kubelet::Sim::lose_node(&mut state.store, node);
+        if let Some(cluster) = state.cluster.as_mut() {
+            cluster.nodes.retain(|n| n.name != node);
+        }
+        state.cluster_generation += 1;
+        drop(state);
+        self.shared.changed.notify_all();
+        gone
+    }
+
     /// Pauses the API: every request waits (connections stay open) until [`resume`](Self::resume).
     pub fn pause(&self) {
         self.shared.lock().paused = true;
