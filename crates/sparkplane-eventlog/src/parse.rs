@@ -4,6 +4,8 @@
 //! the field names Spark's `JsonProtocol` writes ("Event", "Task Info",
 //! "Task Metrics", …), and a cheap dispatch on the event name so that events
 //! nobody needs (SQL metric updates, block updates, …) are skipped without parsing.
+//! [`task_detail`] reads task starts and ends in full, for readers that keep
+//! every task attempt (the History Server).
 //!
 //! Must not: do I/O, keep state between lines, or aggregate anything — one
 //! line in, at most one event out. Events borrow from the line where they can,
@@ -13,6 +15,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+pub mod task_detail;
+
+pub use task_detail::{TaskDetailEvent, parse_task_detail};
 
 /// A Spark listener event that sparkplane reads; every other event is skipped.
 #[derive(Debug, Clone, PartialEq)]

@@ -776,7 +776,8 @@ fn stage_json(s: &Stage, d: &AppDetail, options: &StageOptions) -> StageJson {
     let m = &s.metrics;
     let tasks = options.details.then(|| {
         s.tasks
-            .values()
+            .tasks()
+            .iter()
             .filter(|t| options.task_status.is_empty() || options.task_status.contains(&t.status))
             .map(|t| (t.task_id.to_string(), task_json(t, d)))
             .collect()
@@ -985,8 +986,8 @@ fn task_list(stage: &Stage, d: &AppDetail, query: &Query) -> Result<Response, Re
     let statuses = query.statuses("status", TASK_STATUSES)?;
     // Case-insensitive, with Spark's short names `runtime` and `-runtime`.
     let sort = query.get("sortBy").unwrap_or("ID").to_ascii_uppercase();
-    let mut tasks: Vec<&Task> =
-        stage.tasks.values().filter(|t| statuses.is_empty() || statuses.contains(&t.status)).collect();
+    let all = stage.tasks.tasks();
+    let mut tasks: Vec<&Task> = all.iter().filter(|t| statuses.is_empty() || statuses.contains(&t.status)).collect();
     match sort.as_str() {
         "ID" => {}
         "INCREASING_RUNTIME" | "RUNTIME" => {
@@ -1030,8 +1031,9 @@ fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
 
 /// Spark's `TaskMetricDistributions` over the stage's successful tasks, if any reported metrics.
 fn task_distributions(stage: &Stage, quantiles: &[f64]) -> Option<Value> {
+    let all = stage.tasks.tasks();
     let done: Vec<(&Task, &Metrics)> =
-        stage.tasks.values().filter(|t| t.status == "SUCCESS").filter_map(|t| Some((t, t.metrics.as_ref()?))).collect();
+        all.iter().filter(|t| t.status == "SUCCESS").filter_map(|t| Some((t, t.metrics.as_ref()?))).collect();
     if done.is_empty() {
         return None;
     }

@@ -15,6 +15,7 @@
 //! reason kept for the metrics and the log).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -172,13 +173,18 @@ impl Index {
         let mut present = Vec::with_capacity(listed.len());
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
         let mut newly_skipped: Vec<(String, SkippedLog)> = Vec::new();
+        let mut changed = Vec::new();
         for log in listed {
             present.push(log.name.clone());
             if known.get(&log.name) == Some(&log.fingerprint) || known_skipped.get(&log.name) == Some(&log.fingerprint)
             {
                 continue;
             }
-            match log.summarize() {
+            changed.push(log);
+        }
+        let summaries = summarize_each(&changed);
+        for (log, summary) in changed.into_iter().zip(summaries) {
+            match summary {
                 Ok(summary) if summary.start_time_ms.is_some() => {
                     // Reading problems only (they name their file); the cost model's notes are not about the log.
                     let warnings: Vec<String> = summary
@@ -274,6 +280,38 @@ impl Index {
             .find(|e| e.attempt.app_id == app_id && e.attempt.attempt_id.as_deref() == attempt_id)
             .map(|e| e.log.clone())
     }
+}
+
+/// Summarises each log on as many threads as the machine has cores (at most one
+/// per log); results come in the order of `logs`.
+fn summarize_each(logs: &[AppLog]) -> Vec<Result<AppSummary, ReadError>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len());
+    if workers <= 1 {
+        return logs.iter().map(AppLog::summarize).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let done: Vec<(usize, Result<AppSummary, ReadError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(log) = logs.get(at) else { break };
+                        mine.push((at, log.summarize()));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut results: Vec<Option<Result<AppSummary, ReadError>>> = logs.iter().map(|_| None).collect();
+    for (at, result) in done {
+        results[at] = Some(result);
+    }
+    // A worker that panicked left its logs out: read them here, in order.
+    results.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| log.summarize())).collect()
 }
 
 /// Replays one log into its detail (no cache).

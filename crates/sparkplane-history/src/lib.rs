@@ -5,7 +5,8 @@
 //! incrementally and keeps one small record per application attempt (built
 //! from `sparkplane_eventlog`'s `AppSummary`); [`replay`] folds one log into the
 //! jobs, stages, tasks and executors Spark's status store would hold, on
-//! demand, cached within a memory budget; [`api`] is a pure function from a
+//! demand, cached within a memory budget, with each stage's tasks kept
+//! compactly by [`tasks`]; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the thin HTTP layer; [`time`]
 //! formats and parses Spark's dates; [`download`] streams the `logs` zip,
 //! framed by [`zip`].
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod page;
 pub mod replay;
 pub mod server;
+pub mod tasks;
 pub mod time;
 pub mod zip;
 

@@ -7,15 +7,27 @@
 //! of its stages', stages never submitted are skipped when the job ends,
 //! completed indices are distinct, metrics of every ended task count).
 //!
+//! Task starts and ends, nearly every line of a large log, are read by the
+//! event-log engine's typed parser (`sparkplane_eventlog::parse::task_detail`)
+//! in place; the few other events as JSON values.
+//!
 //! Must not: do I/O (lines come in through [`DetailBuilder::push_line`]), shape
-//! JSON answers (the api module does), or summarise an application for
-//! listing (that is `sparkplane_eventlog`'s `AppSummary`). The task list is the
-//! only part that grows with task count; callers cache details within a
+//! JSON answers (the api module does), parse task events itself, or summarise
+//! an application for listing (that is `sparkplane_eventlog`'s `AppSummary`).
+//! The tasks are the only part that grows with task count; they are kept
+//! compactly ([`crate::tasks::TaskStore`]) and callers cache details within a
 //! memory budget ([`AppDetail::approx_bytes`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Deserialize;
 use serde_json::Value;
+use sparkplane_eventlog::parse::task_detail::{
+    AccumulableDetail, TaskDetailEvent, TaskEndDetail, TaskEndReasonDetail, TaskInfoDetail, TaskMetricsDetail,
+    TaskStartDetail, parse_task_detail,
+};
+
+use crate::tasks::TaskStore;
 
 /// Task metrics in the units and names of Spark's `TaskMetricDistributions`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -56,61 +68,10 @@ pub struct Metrics {
     pub shuffle_records_written: i64,
 }
 
-fn int(value: &Value, key: &str) -> i64 {
-    value.get(key).and_then(Value::as_i64).unwrap_or(0)
-}
-
-impl Metrics {
-    /// Reads a `"Task Metrics"` object as `JsonProtocol` writes it (missing fields are 0).
-    pub fn from_json(m: &Value) -> Metrics {
-        let null = Value::Null;
-        let read = m.get("Shuffle Read Metrics").unwrap_or(&null);
-        let push = read.get("Push Based Shuffle").unwrap_or(&null);
-        let write = m.get("Shuffle Write Metrics").unwrap_or(&null);
-        let input = m.get("Input Metrics").unwrap_or(&null);
-        let output = m.get("Output Metrics").unwrap_or(&null);
-        Metrics {
-            executor_deserialize_time: int(m, "Executor Deserialize Time"),
-            executor_deserialize_cpu_time: int(m, "Executor Deserialize CPU Time"),
-            executor_run_time: int(m, "Executor Run Time"),
-            executor_cpu_time: int(m, "Executor CPU Time"),
-            result_size: int(m, "Result Size"),
-            jvm_gc_time: int(m, "JVM GC Time"),
-            result_serialization_time: int(m, "Result Serialization Time"),
-            memory_bytes_spilled: int(m, "Memory Bytes Spilled"),
-            disk_bytes_spilled: int(m, "Disk Bytes Spilled"),
-            peak_execution_memory: int(m, "Peak Execution Memory"),
-            input_bytes: int(input, "Bytes Read"),
-            input_records: int(input, "Records Read"),
-            output_bytes: int(output, "Bytes Written"),
-            output_records: int(output, "Records Written"),
-            shuffle_remote_blocks_fetched: int(read, "Remote Blocks Fetched"),
-            shuffle_local_blocks_fetched: int(read, "Local Blocks Fetched"),
-            shuffle_fetch_wait_time: int(read, "Fetch Wait Time"),
-            shuffle_remote_bytes_read: int(read, "Remote Bytes Read"),
-            shuffle_remote_bytes_read_to_disk: int(read, "Remote Bytes Read To Disk"),
-            shuffle_local_bytes_read: int(read, "Local Bytes Read"),
-            shuffle_records_read: int(read, "Total Records Read"),
-            shuffle_remote_reqs_duration: int(read, "Remote Requests Duration"),
-            shuffle_corrupt_merged_block_chunks: int(push, "Corrupt Merged Block Chunks"),
-            shuffle_merged_fetch_fallback_count: int(push, "Merged Fetch Fallback Count"),
-            shuffle_merged_remote_blocks_fetched: int(push, "Merged Remote Blocks Fetched"),
-            shuffle_merged_local_blocks_fetched: int(push, "Merged Local Blocks Fetched"),
-            shuffle_merged_remote_chunks_fetched: int(push, "Merged Remote Chunks Fetched"),
-            shuffle_merged_local_chunks_fetched: int(push, "Merged Local Chunks Fetched"),
-            shuffle_merged_remote_bytes_read: int(push, "Merged Remote Bytes Read"),
-            shuffle_merged_local_bytes_read: int(push, "Merged Local Bytes Read"),
-            shuffle_merged_remote_reqs_duration: int(push, "Merged Remote Requests Duration"),
-            shuffle_bytes_written: int(write, "Shuffle Bytes Written"),
-            shuffle_write_time: int(write, "Shuffle Write Time"),
-            shuffle_records_written: int(write, "Shuffle Records Written"),
-        }
-    }
-
-    /// Adds another task's metrics.
-    pub fn add(&mut self, o: &Metrics) {
-        macro_rules! sum { ($($f:ident),*) => { $( self.$f = self.$f.saturating_add(o.$f); )* } }
-        sum!(
+/// Applies one of three actions to every field of [`Metrics`], in declaration order.
+macro_rules! for_each_metric {
+    ($action:ident $(, $arg:ident)*) => {
+        for_each_metric!(@list $action ($($arg),*);
             executor_deserialize_time,
             executor_deserialize_cpu_time,
             executor_run_time,
@@ -145,42 +106,97 @@ impl Metrics {
             shuffle_bytes_written,
             shuffle_write_time,
             shuffle_records_written
-        );
+        )
+    };
+    (@list sum ($me:ident, $o:ident); $($f:ident),*) => {
+        $( $me.$f = $me.$f.saturating_add($o.$f); )*
+    };
+    (@list values ($me:ident); $($f:ident),*) => {
+        [$( $me.$f ),*]
+    };
+    (@list assign ($out:ident, $values:ident); $($f:ident),*) => {{
+        let mut slots = $values.into_iter();
+        $( $out.$f = slots.next().unwrap_or(0); )*
+    }};
+}
+
+fn int(value: &Value, key: &str) -> i64 {
+    value.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+impl Metrics {
+    /// The metrics of a task end as the event-log engine reads them.
+    pub fn from_detail(m: &TaskMetricsDetail) -> Metrics {
+        let (read, push, write) = (&m.shuffle_read, &m.shuffle_read.push, &m.shuffle_write);
+        Metrics {
+            executor_deserialize_time: m.executor_deserialize_time,
+            executor_deserialize_cpu_time: m.executor_deserialize_cpu_time,
+            executor_run_time: m.executor_run_time,
+            executor_cpu_time: m.executor_cpu_time,
+            result_size: m.result_size,
+            jvm_gc_time: m.jvm_gc_time,
+            result_serialization_time: m.result_serialization_time,
+            memory_bytes_spilled: m.memory_bytes_spilled,
+            disk_bytes_spilled: m.disk_bytes_spilled,
+            peak_execution_memory: m.peak_execution_memory,
+            input_bytes: m.input.bytes,
+            input_records: m.input.records,
+            output_bytes: m.output.bytes,
+            output_records: m.output.records,
+            shuffle_remote_blocks_fetched: read.remote_blocks_fetched,
+            shuffle_local_blocks_fetched: read.local_blocks_fetched,
+            shuffle_fetch_wait_time: read.fetch_wait_time,
+            shuffle_remote_bytes_read: read.remote_bytes_read,
+            shuffle_remote_bytes_read_to_disk: read.remote_bytes_read_to_disk,
+            shuffle_local_bytes_read: read.local_bytes_read,
+            shuffle_records_read: read.records_read,
+            shuffle_remote_reqs_duration: read.remote_reqs_duration,
+            shuffle_corrupt_merged_block_chunks: push.corrupt_merged_block_chunks,
+            shuffle_merged_fetch_fallback_count: push.merged_fetch_fallback_count,
+            shuffle_merged_remote_blocks_fetched: push.merged_remote_blocks_fetched,
+            shuffle_merged_local_blocks_fetched: push.merged_local_blocks_fetched,
+            shuffle_merged_remote_chunks_fetched: push.merged_remote_chunks_fetched,
+            shuffle_merged_local_chunks_fetched: push.merged_local_chunks_fetched,
+            shuffle_merged_remote_bytes_read: push.merged_remote_bytes_read,
+            shuffle_merged_local_bytes_read: push.merged_local_bytes_read,
+            shuffle_merged_remote_reqs_duration: push.merged_remote_reqs_duration,
+            shuffle_bytes_written: write.bytes_written,
+            shuffle_write_time: write.write_time,
+            shuffle_records_written: write.records_written,
+        }
     }
 
+    /// Adds another task's metrics.
+    pub fn add(&mut self, o: &Metrics) {
+        for_each_metric!(sum, self, o);
+    }
+
+    /// How many values a [`Metrics`] holds.
+    pub const COUNT: usize = 34;
+
+    /// The values in field order (for compact storage).
+    pub fn values(&self) -> [i64; Metrics::COUNT] {
+        for_each_metric!(values, self)
+    }
+
+    /// The inverse of [`Metrics::values`].
+    pub fn from_values(values: [i64; Metrics::COUNT]) -> Metrics {
+        let mut out = Metrics::default();
+        for_each_metric!(assign, out, values);
+        out
+    }
+}
+
+impl Metrics {
     /// Total shuffle bytes read (remote + local), as Spark's `shuffleReadBytes`.
     pub fn shuffle_read_bytes(&self) -> i64 {
         self.shuffle_remote_bytes_read.saturating_add(self.shuffle_local_bytes_read)
     }
 }
 
-/// Spark 4.1's executor metric names (`ExecutorMetricType`), in the order its
-/// API lists them in `peakExecutorMetrics` and `peakMemoryMetrics`.
-pub const EXECUTOR_METRIC_NAMES: [&str; 23] = [
-    "JVMHeapMemory",
-    "JVMOffHeapMemory",
-    "OnHeapExecutionMemory",
-    "OffHeapExecutionMemory",
-    "OnHeapStorageMemory",
-    "OffHeapStorageMemory",
-    "OnHeapUnifiedMemory",
-    "OffHeapUnifiedMemory",
-    "DirectPoolMemory",
-    "MappedPoolMemory",
-    "ProcessTreeJVMVMemory",
-    "ProcessTreeJVMRSSMemory",
-    "ProcessTreePythonVMemory",
-    "ProcessTreePythonRSSMemory",
-    "ProcessTreeOtherVMemory",
-    "ProcessTreeOtherRSSMemory",
-    "MinorGCCount",
-    "MinorGCTime",
-    "MajorGCCount",
-    "MajorGCTime",
-    "TotalGCTime",
-    "ConcurrentGCCount",
-    "ConcurrentGCTime",
-];
+/// Spark 4.1's executor metric names, in the order its API lists them in
+/// `peakExecutorMetrics` and `peakMemoryMetrics` (the event-log engine's list).
+pub use sparkplane_eventlog::parse::task_detail::EXECUTOR_METRIC_NAMES;
 
 /// Peak values of the executor metrics, by [`EXECUTOR_METRIC_NAMES`] position.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -338,7 +354,8 @@ pub struct Stage {
     pub completed_indices: BTreeSet<i64>,
     pub killed_summary: BTreeMap<String, i64>,
     pub metrics: Metrics,
-    pub tasks: BTreeMap<i64, Task>,
+    /// Its task attempts, compactly ([`Stage::tasks`] decodes them).
+    pub tasks: TaskStore,
     /// Per executor that ran a task of it (or reported metrics for it).
     pub executor_summary: BTreeMap<String, ExecutorStageSummary>,
     /// Peak executor metrics over the stage's tasks and reports.
@@ -405,7 +422,6 @@ pub struct AppDetail {
     pub resource_profiles: BTreeMap<i64, Value>,
     /// Miscellaneous processes (`SparkListenerMiscellaneousProcessAdded`), by id.
     pub processes: BTreeMap<String, Value>,
-    task_count: u64,
 }
 
 /// An RDD as Spark's status store keeps it for `storage/rdd`.
@@ -443,7 +459,7 @@ fn storage_level(level: &Value) -> Option<String> {
 impl AppDetail {
     /// A rough size in memory, for the detail cache's budget.
     pub fn approx_bytes(&self) -> u64 {
-        let tasks = self.task_count * 512;
+        let tasks: u64 = self.stages.values().map(|s| s.tasks.approx_bytes()).sum();
         let stages = self.stages.len() as u64 * 2048;
         let rest = (self.jobs.len() + self.executors.len() + self.rdds.len()) as u64 * 512;
         tasks + stages + rest + 4096
@@ -485,6 +501,13 @@ impl DetailBuilder {
         if line.trim().is_empty() {
             return;
         }
+        // Task events, nearly every line of a large log, are read typed and in place;
+        // the rest (and any line the typed reading refuses) as JSON values.
+        match parse_task_detail(line) {
+            Ok(Some(TaskDetailEvent::Start(start))) => return self.task_start(&start),
+            Ok(Some(TaskDetailEvent::End(end))) => return self.task_end(&end),
+            Ok(None) | Err(_) => {}
+        }
         match serde_json::from_str::<Value>(line) {
             Ok(event) => self.apply(&event),
             Err(e) if self.detail.warnings.len() < MAX_WARNINGS => {
@@ -503,8 +526,14 @@ impl DetailBuilder {
             "SparkListenerJobEnd" => self.job_end(event),
             "SparkListenerStageSubmitted" => self.stage_submitted(event),
             "SparkListenerStageCompleted" => self.stage_completed(event),
-            "SparkListenerTaskStart" => self.task_start(event),
-            "SparkListenerTaskEnd" => self.task_end(event),
+            "SparkListenerTaskStart" => match TaskStartDetail::deserialize(event) {
+                Ok(start) => self.task_start(&start),
+                Err(e) => self.warn(format!("SparkListenerTaskStart: {e}")),
+            },
+            "SparkListenerTaskEnd" => match TaskEndDetail::deserialize(event) {
+                Ok(end) => self.task_end(&end),
+                Err(e) => self.warn(format!("SparkListenerTaskEnd: {e}")),
+            },
             "SparkListenerExecutorAdded" => self.executor_added(event),
             "SparkListenerExecutorRemoved" => self.executor_removed(event),
             "SparkListenerBlockManagerAdded" => self.block_manager_added(event),
@@ -699,17 +728,21 @@ impl DetailBuilder {
         }
     }
 
-    fn task_start(&mut self, event: &Value) {
-        let Some(info) = event.get("Task Info") else { return };
-        let task = task_from_info(info);
-        let key = (int(event, "Stage ID"), int(event, "Stage Attempt ID"));
-        let executor = task.executor_id.clone();
+    fn warn(&mut self, message: String) {
+        if self.detail.warnings.len() < MAX_WARNINGS {
+            self.detail.warnings.push(message);
+        }
+    }
+
+    fn task_start(&mut self, event: &TaskStartDetail<'_>) {
+        let task = task_from_info(&event.info);
+        let key = (event.stage_id, event.stage_attempt_id);
         if let Some(stage) = self.detail.stages.get_mut(&key) {
             stage.active_tasks += 1;
             stage.first_task_launched_time =
                 Some(stage.first_task_launched_time.map_or(task.launch_time, |t| t.min(task.launch_time)));
-            for job in stage.job_ids.clone() {
-                if let Some(job) = self.detail.jobs.get_mut(&job) {
+            for job in &stage.job_ids {
+                if let Some(job) = self.detail.jobs.get_mut(job) {
                     job.active_tasks += 1;
                 }
             }
@@ -718,45 +751,49 @@ impl DetailBuilder {
                 counts[0] += 1;
                 counts[1] += 1;
             }
-            stage.tasks.insert(task.task_id, task);
-            self.detail.task_count += 1;
+            stage.tasks.start(task);
         }
-        if let Some(e) = self.detail.executors.get_mut(&executor) {
+        if let Some(e) = self.detail.executors.get_mut(event.info.executor_id.as_ref()) {
             e.active_tasks += 1;
         }
     }
 
-    fn task_end(&mut self, event: &Value) {
-        let Some(info) = event.get("Task Info") else { return };
-        let reason = event.get("Task End Reason");
-        let reason_name = reason.and_then(|r| r.get("Reason")).and_then(Value::as_str).unwrap_or("Success");
-        let mut task = task_from_info(info);
-        task.metrics = event.get("Task Metrics").filter(|m| m.is_object()).map(Metrics::from_json);
-        let (status, killed_reason, error) = match reason_name {
+    fn task_end(&mut self, event: &TaskEndDetail<'_>) {
+        let success = TaskEndReasonDetail { reason: "Success".into(), ..TaskEndReasonDetail::default() };
+        let reason = event.reason.as_ref().unwrap_or(&success);
+        let mut task = task_from_info(&event.info);
+        task.metrics = event.metrics.as_ref().map(Metrics::from_detail);
+        let (status, killed_reason, error) = match reason.reason.as_ref() {
             "Success" => ("SUCCESS", None, None),
             "TaskKilled" => {
                 let why = reason
-                    .and_then(|r| text(r, "Kill Reason").or_else(|| text(r, "Kill Description")))
-                    .unwrap_or_else(|| "unknown reason".into());
+                    .kill_reason
+                    .as_deref()
+                    .or(reason.kill_description.as_deref())
+                    .unwrap_or("unknown reason")
+                    .to_owned();
                 ("KILLED", Some(why.clone()), Some(why))
             }
             "TaskCommitDenied" => {
-                let why = failure_message(reason_name, reason);
+                let why = failure_message(reason);
                 ("KILLED", Some(why.clone()), Some(why))
             }
-            _ => ("FAILED", None, Some(failure_message(reason_name, reason))),
+            _ => ("FAILED", None, Some(failure_message(reason))),
         };
         task.status = status;
         task.error_message = error;
-        let key = (int(event, "Stage ID"), int(event, "Stage Attempt ID"));
+        let key = (event.stage_id, event.stage_attempt_id);
         let metrics = task.metrics.unwrap_or_default();
         let duration = task.duration().unwrap_or(0);
-        let executor_id = task.executor_id.clone();
         // Absent in older logs: Spark then reads all zeros, which still marks the peak as set.
-        let peak = event.get("Task Executor Metrics").map(PeakMetrics::from_json).unwrap_or_default();
+        let peak = PeakMetrics(event.executor_metrics.map(|m| m.values()).unwrap_or_default());
+        let executor_id = event.info.executor_id.as_ref();
         if let Some(stage) = self.detail.stages.get_mut(&key) {
             stage.peak.update(&peak);
-            let summary = stage.executor_summary.entry(executor_id.clone()).or_default();
+            let summary = match stage.executor_summary.get_mut(executor_id) {
+                Some(summary) => summary,
+                None => stage.executor_summary.entry(executor_id.to_owned()).or_default(),
+            };
             summary.peak.update(&peak);
             summary.task_time += duration;
             match status {
@@ -775,7 +812,7 @@ impl DetailBuilder {
                     _ => counts[3] += 1,
                 }
             }
-            let was_running = stage.tasks.get(&task.task_id).is_some_and(|t| t.status == "RUNNING");
+            let was_running = stage.tasks.is_running(task.task_id);
             if was_running {
                 stage.active_tasks -= 1;
             }
@@ -791,8 +828,8 @@ impl DetailBuilder {
                 _ => stage.failed_tasks += 1,
             }
             stage.metrics.add(&metrics);
-            for job_id in stage.job_ids.clone() {
-                if let Some(job) = self.detail.jobs.get_mut(&job_id) {
+            for job_id in &stage.job_ids {
+                if let Some(job) = self.detail.jobs.get_mut(job_id) {
                     if was_running {
                         job.active_tasks -= 1;
                     }
@@ -809,12 +846,9 @@ impl DetailBuilder {
                     }
                 }
             }
-            if !stage.tasks.contains_key(&task.task_id) {
-                self.detail.task_count += 1;
-            }
-            stage.tasks.insert(task.task_id, task);
+            stage.tasks.end(&task);
         }
-        if let Some(e) = self.detail.executors.get_mut(&executor_id) {
+        if let Some(e) = self.detail.executors.get_mut(executor_id) {
             if e.active_tasks > 0 {
                 e.active_tasks -= 1;
             }
@@ -967,30 +1001,24 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn failure_message(reason: &str, detail: Option<&Value>) -> String {
-    let Some(detail) = detail else { return reason.to_owned() };
-    match reason {
+fn failure_message(r: &TaskEndReasonDetail<'_>) -> String {
+    let text = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().unwrap_or_default().to_owned();
+    match r.reason.as_ref() {
         "ExceptionFailure" => {
-            let class = text(detail, "Class Name").unwrap_or_default();
-            let description = text(detail, "Description").unwrap_or_default();
-            let stack = text(detail, "Full Stack Trace").unwrap_or_default();
-            if stack.is_empty() { format!("{class}: {description}") } else { stack }
+            let stack = text(&r.full_stack_trace);
+            if stack.is_empty() { format!("{}: {}", text(&r.class_name), text(&r.description)) } else { stack }
         }
         "FetchFailed" => format!(
             "FetchFailed(BlockManagerId({}), shuffleId={}, mapIndex={}, mapId={}, reduceId={}, message=\n{}\n)",
-            detail.get("Block Manager Address").map(|b| text(b, "Executor ID").unwrap_or_default()).unwrap_or_default(),
-            int(detail, "Shuffle ID"),
-            int(detail, "Map Index"),
-            int(detail, "Map ID"),
-            int(detail, "Reduce ID"),
-            text(detail, "Message").unwrap_or_default()
+            r.block_manager.as_ref().map(|b| text(&b.executor_id)).unwrap_or_default(),
+            r.shuffle_id,
+            r.map_index,
+            r.map_id,
+            r.reduce_id,
+            text(&r.message)
         ),
         "ExecutorLostFailure" => {
-            let why = text(detail, "Loss Reason").unwrap_or_default();
-            format!(
-                "ExecutorLostFailure (executor {} exited) Reason: {why}",
-                text(detail, "Executor ID").unwrap_or_default()
-            )
+            format!("ExecutorLostFailure (executor {} exited) Reason: {}", text(&r.executor_id), text(&r.loss_reason))
         }
         "TaskResultLost" => "TaskResultLost (result lost from block manager)".to_owned(),
         "TaskCommitDenied" => "TaskCommitDenied".to_owned(),
@@ -998,23 +1026,36 @@ fn failure_message(reason: &str, detail: Option<&Value>) -> String {
     }
 }
 
-fn task_from_info(info: &Value) -> Task {
+/// A task's accumulator updates, without internal and SQL ones (as Spark leaves them out).
+fn task_accumulables(list: &[AccumulableDetail<'_>]) -> Vec<Accumulable> {
+    list.iter()
+        .filter(|a| !a.internal && a.metadata.as_deref() != Some("sql"))
+        .map(|a| Accumulable {
+            id: a.id,
+            name: a.name.as_deref().map(str::to_owned),
+            update: a.update.to_text(),
+            value: a.value.to_text(),
+        })
+        .collect()
+}
+
+fn task_from_info(info: &TaskInfoDetail<'_>) -> Task {
     Task {
-        task_id: int(info, "Task ID"),
-        index: int(info, "Index"),
-        attempt: int(info, "Attempt"),
-        partition_id: info.get("Partition ID").and_then(Value::as_i64).unwrap_or(-1),
-        launch_time: int(info, "Launch Time"),
-        finish_time: int(info, "Finish Time"),
-        getting_result_time: int(info, "Getting Result Time"),
-        executor_id: text(info, "Executor ID").unwrap_or_default(),
-        host: text(info, "Host").unwrap_or_default(),
+        task_id: info.task_id,
+        index: info.index,
+        attempt: info.attempt,
+        partition_id: info.partition_id.unwrap_or(-1),
+        launch_time: info.launch_time,
+        finish_time: info.finish_time,
+        getting_result_time: info.getting_result_time,
+        executor_id: info.executor_id.to_string(),
+        host: info.host.to_string(),
         status: "RUNNING",
-        locality: text(info, "Locality").unwrap_or_default(),
-        speculative: info.get("Speculative").and_then(Value::as_bool).unwrap_or(false),
+        locality: info.locality.to_string(),
+        speculative: info.speculative,
         error_message: None,
         metrics: None,
-        accumulables: accumulables(info.get("Accumulables")),
+        accumulables: task_accumulables(&info.accumulables),
     }
 }
 

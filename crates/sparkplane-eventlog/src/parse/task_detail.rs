@@ -1,0 +1,465 @@
+//! The task events in full, for readers that keep every task attempt (the
+//! History Server's task list and task summary): `SparkListenerTaskStart` and
+//! `SparkListenerTaskEnd` with all of `"Task Info"`, the whole `"Task Metrics"`
+//! (push-based shuffle included), every executor metric and the failure's
+//! details, spelled as Spark's `JsonProtocol` writes them.
+//!
+//! Owns: the typed shape of those two events and [`parse_task_detail`], which
+//! reads a line into one of them with the same name dispatch and error text
+//! as [`super::parse_event`]. Must not: keep state or aggregate — the caller
+//! folds; every other event is `Ok(None)`, left to the caller's own reading.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::{ParseError, fast_event_name, slow_event_name, typed};
+
+/// A task event read in full.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskDetailEvent<'a> {
+    /// `SparkListenerTaskStart`.
+    Start(TaskStartDetail<'a>),
+    /// `SparkListenerTaskEnd`.
+    End(TaskEndDetail<'a>),
+}
+
+/// `SparkListenerTaskStart`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TaskStartDetail<'a> {
+    /// The stage the task belongs to.
+    #[serde(rename = "Stage ID", default)]
+    pub stage_id: i64,
+    /// The stage attempt it belongs to.
+    #[serde(rename = "Stage Attempt ID", default)]
+    pub stage_attempt_id: i64,
+    /// The attempt as launched.
+    #[serde(rename = "Task Info", borrow)]
+    pub info: TaskInfoDetail<'a>,
+}
+
+/// `SparkListenerTaskEnd`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TaskEndDetail<'a> {
+    /// The stage the task belongs to.
+    #[serde(rename = "Stage ID", default)]
+    pub stage_id: i64,
+    /// The stage attempt it belongs to.
+    #[serde(rename = "Stage Attempt ID", default)]
+    pub stage_attempt_id: i64,
+    /// How it ended; absent means `Success`, as Spark reads it.
+    #[serde(rename = "Task End Reason", borrow, default)]
+    pub reason: Option<TaskEndReasonDetail<'a>>,
+    /// The attempt as it ended.
+    #[serde(rename = "Task Info", borrow)]
+    pub info: TaskInfoDetail<'a>,
+    /// What it did; absent or null for some failures.
+    #[serde(rename = "Task Metrics", default)]
+    pub metrics: Option<TaskMetricsDetail>,
+    /// The executor's peaks while it ran (Spark 3.0+).
+    #[serde(rename = "Task Executor Metrics", default)]
+    pub executor_metrics: Option<ExecutorMetricsDetail>,
+}
+
+/// A `"Task Info"` in full.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TaskInfoDetail<'a> {
+    #[serde(rename = "Task ID")]
+    pub task_id: i64,
+    #[serde(rename = "Index")]
+    pub index: i64,
+    #[serde(rename = "Attempt")]
+    pub attempt: i64,
+    /// Absent before Spark 3.3; Spark then reports -1.
+    #[serde(rename = "Partition ID")]
+    pub partition_id: Option<i64>,
+    #[serde(rename = "Launch Time")]
+    pub launch_time: i64,
+    #[serde(rename = "Finish Time")]
+    pub finish_time: i64,
+    #[serde(rename = "Getting Result Time")]
+    pub getting_result_time: i64,
+    #[serde(rename = "Executor ID", borrow)]
+    pub executor_id: Cow<'a, str>,
+    #[serde(rename = "Host", borrow)]
+    pub host: Cow<'a, str>,
+    #[serde(rename = "Locality", borrow)]
+    pub locality: Cow<'a, str>,
+    #[serde(rename = "Speculative")]
+    pub speculative: bool,
+    /// Accumulator updates, internal and SQL ones included (the reader filters).
+    #[serde(rename = "Accumulables", borrow)]
+    pub accumulables: Vec<AccumulableDetail<'a>>,
+}
+
+/// One `"Accumulables"` entry.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AccumulableDetail<'a> {
+    #[serde(rename = "ID")]
+    pub id: i64,
+    #[serde(rename = "Name", borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(rename = "Update", borrow)]
+    pub update: AccumulableValue<'a>,
+    #[serde(rename = "Value", borrow)]
+    pub value: AccumulableValue<'a>,
+    /// Spark's internal task metrics (`internal.metrics.*`).
+    #[serde(rename = "Internal")]
+    pub internal: bool,
+    /// `sql` for SQL metrics.
+    #[serde(rename = "Metadata", borrow)]
+    pub metadata: Option<Cow<'a, str>>,
+}
+
+/// An accumulator's value as logged: a string, a number, or any other JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum AccumulableValue<'a> {
+    /// Absent or null.
+    #[default]
+    Missing,
+    Text(Cow<'a, str>),
+    Int(i64),
+    /// Any other JSON value, as its JSON text.
+    Other(String),
+}
+
+impl AccumulableValue<'_> {
+    /// The value as Spark's `toString` shows it (`None` when missing).
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            AccumulableValue::Missing => None,
+            AccumulableValue::Text(s) => Some(s.to_string()),
+            AccumulableValue::Int(i) => Some(i.to_string()),
+            AccumulableValue::Other(s) => Some(s.clone()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for AccumulableValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AccumulableValue<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an accumulator value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Text(Cow::Owned(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(v).map_or_else(|_| AccumulableValue::Other(v.to_string()), AccumulableValue::Int))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Other(serde_json::Value::from(v).to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Other(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Missing)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(AccumulableValue::Missing)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                let value = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(AccumulableValue::Other(value.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(AccumulableValue::Other(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A `"Task End Reason"` with what Spark's messages for it need.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TaskEndReasonDetail<'a> {
+    /// `Success`, `TaskKilled`, `ExceptionFailure`, `FetchFailed`, …
+    #[serde(rename = "Reason", borrow)]
+    pub reason: Cow<'a, str>,
+    #[serde(rename = "Kill Reason", borrow)]
+    pub kill_reason: Option<Cow<'a, str>>,
+    #[serde(rename = "Kill Description", borrow)]
+    pub kill_description: Option<Cow<'a, str>>,
+    #[serde(rename = "Class Name", borrow)]
+    pub class_name: Option<Cow<'a, str>>,
+    #[serde(rename = "Description", borrow)]
+    pub description: Option<Cow<'a, str>>,
+    #[serde(rename = "Full Stack Trace", borrow)]
+    pub full_stack_trace: Option<Cow<'a, str>>,
+    #[serde(rename = "Block Manager Address", borrow)]
+    pub block_manager: Option<BlockManagerAddress<'a>>,
+    #[serde(rename = "Shuffle ID")]
+    pub shuffle_id: i64,
+    #[serde(rename = "Map Index")]
+    pub map_index: i64,
+    #[serde(rename = "Map ID")]
+    pub map_id: i64,
+    #[serde(rename = "Reduce ID")]
+    pub reduce_id: i64,
+    #[serde(rename = "Message", borrow)]
+    pub message: Option<Cow<'a, str>>,
+    #[serde(rename = "Loss Reason", borrow)]
+    pub loss_reason: Option<Cow<'a, str>>,
+    #[serde(rename = "Executor ID", borrow)]
+    pub executor_id: Option<Cow<'a, str>>,
+}
+
+/// A fetch failure's `"Block Manager Address"`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct BlockManagerAddress<'a> {
+    #[serde(rename = "Executor ID", borrow)]
+    pub executor_id: Option<Cow<'a, str>>,
+}
+
+/// `"Task Metrics"` in full; missing counters read as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct TaskMetricsDetail {
+    #[serde(rename = "Executor Deserialize Time")]
+    pub executor_deserialize_time: i64,
+    #[serde(rename = "Executor Deserialize CPU Time")]
+    pub executor_deserialize_cpu_time: i64,
+    #[serde(rename = "Executor Run Time")]
+    pub executor_run_time: i64,
+    #[serde(rename = "Executor CPU Time")]
+    pub executor_cpu_time: i64,
+    #[serde(rename = "Result Size")]
+    pub result_size: i64,
+    #[serde(rename = "JVM GC Time")]
+    pub jvm_gc_time: i64,
+    #[serde(rename = "Result Serialization Time")]
+    pub result_serialization_time: i64,
+    #[serde(rename = "Memory Bytes Spilled")]
+    pub memory_bytes_spilled: i64,
+    #[serde(rename = "Disk Bytes Spilled")]
+    pub disk_bytes_spilled: i64,
+    #[serde(rename = "Peak Execution Memory")]
+    pub peak_execution_memory: i64,
+    #[serde(rename = "Input Metrics")]
+    pub input: IoMetricsDetail,
+    #[serde(rename = "Output Metrics")]
+    pub output: IoMetricsDetail,
+    #[serde(rename = "Shuffle Read Metrics")]
+    pub shuffle_read: ShuffleReadDetail,
+    #[serde(rename = "Shuffle Write Metrics")]
+    pub shuffle_write: ShuffleWriteDetail,
+}
+
+/// `"Input Metrics"` (bytes and records read) or `"Output Metrics"` (written).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct IoMetricsDetail {
+    #[serde(rename = "Bytes Read", alias = "Bytes Written")]
+    pub bytes: i64,
+    #[serde(rename = "Records Read", alias = "Records Written")]
+    pub records: i64,
+}
+
+/// `"Shuffle Read Metrics"` in full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ShuffleReadDetail {
+    #[serde(rename = "Remote Blocks Fetched")]
+    pub remote_blocks_fetched: i64,
+    #[serde(rename = "Local Blocks Fetched")]
+    pub local_blocks_fetched: i64,
+    #[serde(rename = "Fetch Wait Time")]
+    pub fetch_wait_time: i64,
+    #[serde(rename = "Remote Bytes Read")]
+    pub remote_bytes_read: i64,
+    #[serde(rename = "Remote Bytes Read To Disk")]
+    pub remote_bytes_read_to_disk: i64,
+    #[serde(rename = "Local Bytes Read")]
+    pub local_bytes_read: i64,
+    #[serde(rename = "Total Records Read")]
+    pub records_read: i64,
+    #[serde(rename = "Remote Requests Duration")]
+    pub remote_reqs_duration: i64,
+    #[serde(rename = "Push Based Shuffle")]
+    pub push: PushShuffleDetail,
+}
+
+/// `"Push Based Shuffle"` of a shuffle read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PushShuffleDetail {
+    #[serde(rename = "Corrupt Merged Block Chunks")]
+    pub corrupt_merged_block_chunks: i64,
+    #[serde(rename = "Merged Fetch Fallback Count")]
+    pub merged_fetch_fallback_count: i64,
+    #[serde(rename = "Merged Remote Blocks Fetched")]
+    pub merged_remote_blocks_fetched: i64,
+    #[serde(rename = "Merged Local Blocks Fetched")]
+    pub merged_local_blocks_fetched: i64,
+    #[serde(rename = "Merged Remote Chunks Fetched")]
+    pub merged_remote_chunks_fetched: i64,
+    #[serde(rename = "Merged Local Chunks Fetched")]
+    pub merged_local_chunks_fetched: i64,
+    #[serde(rename = "Merged Remote Bytes Read")]
+    pub merged_remote_bytes_read: i64,
+    #[serde(rename = "Merged Local Bytes Read")]
+    pub merged_local_bytes_read: i64,
+    #[serde(rename = "Merged Remote Requests Duration")]
+    pub merged_remote_reqs_duration: i64,
+}
+
+/// `"Shuffle Write Metrics"` in full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ShuffleWriteDetail {
+    #[serde(rename = "Shuffle Bytes Written")]
+    pub bytes_written: i64,
+    #[serde(rename = "Shuffle Write Time")]
+    pub write_time: i64,
+    #[serde(rename = "Shuffle Records Written")]
+    pub records_written: i64,
+}
+
+/// Spark 4.1's executor metric names (`ExecutorMetricType`), in the order its
+/// REST API lists them; [`ExecutorMetricsDetail::values`] follows it.
+pub const EXECUTOR_METRIC_NAMES: [&str; 23] = [
+    "JVMHeapMemory",
+    "JVMOffHeapMemory",
+    "OnHeapExecutionMemory",
+    "OffHeapExecutionMemory",
+    "OnHeapStorageMemory",
+    "OffHeapStorageMemory",
+    "OnHeapUnifiedMemory",
+    "OffHeapUnifiedMemory",
+    "DirectPoolMemory",
+    "MappedPoolMemory",
+    "ProcessTreeJVMVMemory",
+    "ProcessTreeJVMRSSMemory",
+    "ProcessTreePythonVMemory",
+    "ProcessTreePythonRSSMemory",
+    "ProcessTreeOtherVMemory",
+    "ProcessTreeOtherRSSMemory",
+    "MinorGCCount",
+    "MinorGCTime",
+    "MajorGCCount",
+    "MajorGCTime",
+    "TotalGCTime",
+    "ConcurrentGCCount",
+    "ConcurrentGCTime",
+];
+
+/// Every executor metric of a `"Task Executor Metrics"` object; missing ones read as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecutorMetricsDetail {
+    values: [i64; EXECUTOR_METRIC_NAMES.len()],
+}
+
+impl ExecutorMetricsDetail {
+    /// The values in [`EXECUTOR_METRIC_NAMES`] order.
+    pub fn values(&self) -> [i64; EXECUTOR_METRIC_NAMES.len()] {
+        self.values
+    }
+}
+
+impl<'de> Deserialize<'de> for ExecutorMetricsDetail {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExecutorMetricsDetail;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of executor metrics")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = ExecutorMetricsDetail::default();
+                while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+                    match EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name) {
+                        Some(slot) => out.values[slot] = map.next_value::<Option<i64>>()?.unwrap_or(0),
+                        None => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// Reads a task start or end in full; every other well-formed event is `Ok(None)`.
+/// Errors are worded as [`super::parse_event`]'s.
+pub fn parse_task_detail(line: &str) -> Result<Option<TaskDetailEvent<'_>>, ParseError> {
+    let line = line.trim();
+    if !(line.starts_with('{') && line.ends_with('}')) {
+        return Err(ParseError { event: None, message: "line is not a JSON object (cut off or corrupt)".to_string() });
+    }
+    let name = match fast_event_name(line) {
+        Some(name) => Cow::Borrowed(name),
+        None => slow_event_name(line)?,
+    };
+    Ok(match name.as_ref() {
+        "SparkListenerTaskStart" => Some(TaskDetailEvent::Start(typed(&name, line)?)),
+        "SparkListenerTaskEnd" => Some(TaskDetailEvent::End(typed(&name, line)?)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_task_end_in_full() {
+        let line = r#"{"Event":"SparkListenerTaskEnd","Stage ID":3,"Stage Attempt ID":1,"Task Type":"ResultTask",
+            "Task End Reason":{"Reason":"Success"},
+            "Task Info":{"Task ID":7,"Index":2,"Attempt":0,"Partition ID":2,"Launch Time":10,"Executor ID":"1",
+              "Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":30,
+              "Failed":false,"Killed":false,"Accumulables":[
+                {"ID":1,"Name":"internal.metrics.executorRunTime","Update":5,"Value":9,"Internal":true},
+                {"ID":2,"Name":"my","Update":"1","Value":[1,2],"Internal":false}]},
+            "Task Executor Metrics":{"JVMHeapMemory":100,"ConcurrentGCTime":4,"NewMetric":1},
+            "Task Metrics":{"Executor Run Time":5,"Executor CPU Time":4000,
+              "Input Metrics":{"Bytes Read":11,"Records Read":1},"Output Metrics":{"Bytes Written":12,"Records Written":2},
+              "Shuffle Read Metrics":{"Remote Bytes Read":3,"Local Bytes Read":4,"Total Records Read":5,
+                "Push Based Shuffle":{"Merged Remote Bytes Read":6}},
+              "Shuffle Write Metrics":{"Shuffle Bytes Written":8,"Shuffle Write Time":9,"Shuffle Records Written":1}}}"#
+            .replace('\n', "");
+        let Ok(Some(TaskDetailEvent::End(end))) = parse_task_detail(&line) else { panic!("not a task end") };
+        assert_eq!((end.stage_id, end.stage_attempt_id, end.info.task_id, end.info.index), (3, 1, 7, 2));
+        assert_eq!(end.reason.map(|r| r.reason.into_owned()).as_deref(), Some("Success"));
+        let m = end.metrics.unwrap_or_default();
+        assert_eq!(
+            (m.executor_run_time, m.input.bytes, m.input.records, m.output.bytes, m.output.records),
+            (5, 11, 1, 12, 2)
+        );
+        assert_eq!(m.shuffle_read.push.merged_remote_bytes_read, 6);
+        assert_eq!((m.shuffle_write.bytes_written, m.shuffle_write.write_time), (8, 9));
+        let peaks = end.executor_metrics.unwrap_or_default().values();
+        assert_eq!((peaks[0], peaks[22], peaks[1]), (100, 4, 0));
+        let acc = &end.info.accumulables;
+        assert_eq!((acc[0].internal, acc[0].update.to_text().as_deref()), (true, Some("5")));
+        assert_eq!((acc[1].update.to_text().as_deref(), acc[1].value.to_text().as_deref()), (Some("1"), Some("[1,2]")));
+    }
+
+    #[test]
+    fn other_events_are_left_to_the_caller_and_bad_lines_say_why() {
+        assert_eq!(parse_task_detail(r#"{"Event":"SparkListenerJobEnd","Job ID":1}"#), Ok(None));
+        let error = parse_task_detail(r#"{"Event":"SparkListenerTaskStart","Stage ID":1}"#).err();
+        let message = error.map(|e| e.message).unwrap_or_default();
+        assert!(message.starts_with("SparkListenerTaskStart: missing field `Task Info`"), "{message}");
+        assert!(parse_task_detail(r#"{"Event":"SparkListenerTaskEnd","Stage"#).is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! The task attempts of one stage attempt, kept compactly: the only part of an
+//! application's detail that grows with its task count.
+//!
+//! Owns: [`TaskStore`] — running attempts as plain [`Task`] values, ended ones
+//! encoded into one byte buffer (variable-length integers, executor, host and
+//! locality names interned), about a hundred bytes per attempt instead of the
+//! several hundred a [`Task`] with its [`Metrics`] takes — and decoding them
+//! back, in task-id order, for the task list, the task summary and a stage's
+//! `tasks`. The last write of a task id wins, as in Spark's status store.
+//!
+//! Must not: fold events (that is [`crate::replay`]) or shape JSON (that is
+//! [`crate::api`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::replay::{Accumulable, Metrics, Task};
+
+/// Task attempts of one stage attempt.
+#[derive(Debug, Clone, Default)]
+pub struct TaskStore {
+    /// Started and not ended, by task id, with the write's sequence number.
+    running: BTreeMap<i64, (u64, Task)>,
+    /// Ended attempts: task id, write sequence, offset of the record in `bytes`.
+    ended: Vec<(i64, u64, u32)>,
+    bytes: Vec<u8>,
+    names: Vec<String>,
+    name_ids: HashMap<String, u32>,
+    writes: u64,
+}
+
+const STATUSES: [&str; 4] = ["RUNNING", "SUCCESS", "FAILED", "KILLED"];
+
+impl TaskStore {
+    /// Records a started attempt.
+    pub fn start(&mut self, task: Task) {
+        self.writes += 1;
+        self.running.insert(task.task_id, (self.writes, task));
+    }
+
+    /// Whether `task_id` is running now.
+    pub fn is_running(&self, task_id: i64) -> bool {
+        self.running.contains_key(&task_id)
+    }
+
+    /// Whether `task_id` was seen at all.
+    pub fn contains(&self, task_id: i64) -> bool {
+        self.running.contains_key(&task_id) || self.ended.iter().rev().any(|(id, _, _)| *id == task_id)
+    }
+
+    /// Records an ended attempt (it replaces the running one).
+    pub fn end(&mut self, task: &Task) {
+        self.running.remove(&task.task_id);
+        self.writes += 1;
+        let Ok(offset) = u32::try_from(self.bytes.len()) else {
+            // More than 4 GiB of task records: keep it as a running-map entry rather than lose it.
+            self.running.insert(task.task_id, (self.writes, task.clone()));
+            return;
+        };
+        self.ended.push((task.task_id, self.writes, offset));
+        self.encode(task);
+    }
+
+    /// Every attempt, one per task id (its last write), in task-id order.
+    pub fn tasks(&self) -> Vec<Task> {
+        let mut order: Vec<(i64, u64, Option<u32>)> =
+            self.ended.iter().map(|(id, seq, at)| (*id, *seq, Some(*at))).collect();
+        order.extend(self.running.iter().map(|(id, (seq, _))| (*id, *seq, None)));
+        order.sort_unstable_by_key(|(id, seq, _)| (*id, *seq));
+        let mut out: Vec<Task> = Vec::with_capacity(order.len());
+        for (i, (id, _, at)) in order.iter().enumerate() {
+            if order.get(i + 1).is_some_and(|next| next.0 == *id) {
+                continue;
+            }
+            let task = match at {
+                Some(at) => self.decode(*at as usize),
+                None => self.running.get(id).map(|(_, t)| t.clone()),
+            };
+            out.extend(task);
+        }
+        out
+    }
+
+    /// Distinct task ids held.
+    pub fn len(&self) -> usize {
+        let mut ids: Vec<i64> = self.ended.iter().map(|(id, _, _)| *id).collect();
+        ids.extend(self.running.keys());
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Whether no attempt is held.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty() && self.ended.is_empty()
+    }
+
+    /// Bytes held, roughly, for the detail cache's budget.
+    pub fn approx_bytes(&self) -> u64 {
+        (self.bytes.capacity() + self.ended.capacity() * 24 + self.running.len() * 320) as u64
+            + self.names.iter().map(|n| n.len() as u64 + 48).sum::<u64>()
+    }
+
+    fn name_id(&mut self, name: &str) -> u64 {
+        if let Some(id) = self.name_ids.get(name) {
+            return u64::from(*id);
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.name_ids.insert(name.to_owned(), id);
+        u64::from(id)
+    }
+
+    fn encode(&mut self, t: &Task) {
+        let executor = self.name_id(&t.executor_id);
+        let host = self.name_id(&t.host);
+        let locality = self.name_id(&t.locality);
+        let status = STATUSES.iter().position(|s| *s == t.status).unwrap_or(2) as u8;
+        let flags = status
+            | (u8::from(t.speculative) << 2)
+            | (u8::from(t.metrics.is_some()) << 3)
+            | (u8::from(t.error_message.is_some()) << 4);
+        let out = &mut self.bytes;
+        out.push(flags);
+        for v in [t.task_id, t.index, t.attempt, t.partition_id, t.launch_time] {
+            put_signed(out, v);
+        }
+        put_signed(out, t.finish_time.wrapping_sub(t.launch_time));
+        put_signed(out, t.getting_result_time);
+        for v in [executor, host, locality] {
+            put_unsigned(out, v);
+        }
+        if let Some(error) = &t.error_message {
+            put_text(out, Some(error));
+        }
+        put_unsigned(out, t.accumulables.len() as u64);
+        for a in &t.accumulables {
+            put_signed(out, a.id);
+            put_text(out, a.name.as_deref());
+            put_text(out, a.update.as_deref());
+            put_text(out, a.value.as_deref());
+        }
+        if let Some(m) = &t.metrics {
+            for v in m.values() {
+                put_signed(out, v);
+            }
+        }
+    }
+
+    fn decode(&self, at: usize) -> Option<Task> {
+        let mut r = Reader { bytes: &self.bytes, at };
+        let flags = r.byte()?;
+        let name = |id: u64| usize::try_from(id).ok().and_then(|i| self.names.get(i)).cloned().unwrap_or_default();
+        let mut t = Task {
+            status: STATUSES[usize::from(flags & 3)],
+            speculative: flags & 4 != 0,
+            task_id: r.signed()?,
+            index: r.signed()?,
+            attempt: r.signed()?,
+            partition_id: r.signed()?,
+            launch_time: r.signed()?,
+            ..Task::default()
+        };
+        t.finish_time = t.launch_time.wrapping_add(r.signed()?);
+        t.getting_result_time = r.signed()?;
+        t.executor_id = name(r.unsigned()?);
+        t.host = name(r.unsigned()?);
+        t.locality = name(r.unsigned()?);
+        if flags & 16 != 0 {
+            t.error_message = r.text()?;
+        }
+        let count = r.unsigned()?;
+        for _ in 0..count {
+            t.accumulables.push(Accumulable { id: r.signed()?, name: r.text()?, update: r.text()?, value: r.text()? });
+        }
+        if flags & 8 != 0 {
+            let mut values = [0i64; Metrics::COUNT];
+            for v in &mut values {
+                *v = r.signed()?;
+            }
+            t.metrics = Some(Metrics::from_values(values));
+        }
+        Some(t)
+    }
+}
+
+fn put_unsigned(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_signed(out: &mut Vec<u8>, v: i64) {
+    put_unsigned(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// `None` as 0, a text as its length + 1 and its bytes.
+fn put_text(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => put_unsigned(out, 0),
+        Some(s) => {
+            put_unsigned(out, s.len() as u64 + 1);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn unsigned(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+    }
+
+    fn signed(&mut self) -> Option<i64> {
+        let v = self.unsigned()?;
+        Some(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    fn text(&mut self) -> Option<Option<String>> {
+        let len = usize::try_from(self.unsigned()?).ok()?;
+        if len == 0 {
+            return Some(None);
+        }
+        let end = self.at.checked_add(len - 1)?;
+        let s = std::str::from_utf8(self.bytes.get(self.at..end)?).ok()?.to_owned();
+        self.at = end;
+        Some(Some(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: i64, status: &'static str) -> Task {
+        Task {
+            task_id: id,
+            index: id * 2,
+            attempt: 1,
+            partition_id: -1,
+            launch_time: 1_700_000_000_000,
+            finish_time: if status == "RUNNING" { 0 } else { 1_700_000_000_250 },
+            getting_result_time: 0,
+            executor_id: "7".into(),
+            host: "host-a".into(),
+            status,
+            locality: "NODE_LOCAL".into(),
+            speculative: id % 2 == 0,
+            error_message: (status == "FAILED").then(|| "boom\n\tat x".to_owned()),
+            metrics: (status != "RUNNING").then(|| {
+                let mut m = Metrics::default();
+                m.executor_run_time = 240;
+                m.executor_cpu_time = -3;
+                m.shuffle_records_written = i64::MAX;
+                m
+            }),
+            accumulables: vec![Accumulable { id: 9, name: Some("n".into()), update: None, value: Some("5".into()) }],
+        }
+    }
+
+    #[test]
+    fn ended_tasks_decode_to_what_was_stored_and_the_last_write_wins() {
+        let mut store = TaskStore::default();
+        store.start(task(3, "RUNNING"));
+        store.start(task(1, "RUNNING"));
+        store.end(&task(1, "SUCCESS"));
+        store.start(task(2, "RUNNING"));
+        store.end(&task(2, "FAILED"));
+        store.end(&task(2, "KILLED"));
+        let tasks = store.tasks();
+        let seen: Vec<(i64, &str)> = tasks.iter().map(|t| (t.task_id, t.status)).collect();
+        assert_eq!(seen, [(1, "SUCCESS"), (2, "KILLED"), (3, "RUNNING")]);
+        let mut killed = task(2, "KILLED");
+        killed.error_message = None;
+        assert_eq!(format!("{:?}", tasks[1]), format!("{killed:?}"));
+        assert_eq!(format!("{:?}", tasks[0]), format!("{:?}", task(1, "SUCCESS")));
+        assert_eq!(store.len(), 3);
+        assert!(store.is_running(3) && !store.is_running(1) && store.contains(2));
+    }
+}
