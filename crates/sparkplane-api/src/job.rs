@@ -144,6 +144,10 @@ pub struct SparkJobSpec {
     /// job's unit tests, its SQL files with the tables they read, a local run on sample data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ci: Option<CiSpec>,
+    /// How `sparkplane promote` treats the job beyond its gates: the shadow
+    /// run of `promote --shadow` (ADR 0040).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliverySpec>,
 }
 
 /// Observed state of a SparkJob, written by the operator (`sparkplane
@@ -803,6 +807,70 @@ pub struct CiTable {
     /// A data-quality spec whose `schema` check lists the columns (relative to the job file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_quality: Option<String>,
+}
+
+/// Delivery settings of a job (ADR 0040).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeliverySpec {
+    /// The shadow run `promote --shadow` makes before promoting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowSpec>,
+}
+
+/// A shadow run: the candidate release run on the same input with its
+/// outputs redirected, compared with the current release's outputs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShadowSpec {
+    /// The outputs to redirect and compare.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<ShadowOutput>,
+    /// How far the candidate's outputs may differ from the current ones.
+    #[serde(default)]
+    pub bounds: ShadowBounds,
+}
+
+/// One output of the job.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShadowOutput {
+    /// The output location exactly as the job names it in `spec.arguments`
+    /// or a `spec.sparkConf` value (as resolved for the environment the
+    /// shadow runs in); the shadow run gets a shadow location instead.
+    pub path: String,
+    /// The data-quality spec that reads this output (relative to the job
+    /// file): its dataset says where the current output is and how to read
+    /// it, its checks are run on both outputs.
+    pub data_quality: String,
+}
+
+/// Bounds on the differences between the candidate's and the current outputs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShadowBounds {
+    /// Largest change of the row count, in percent of the current (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_count_change_percent: Option<f64>,
+    /// Schema: `same` (default) or `additive` (new columns allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<ShadowSchema>,
+    /// Largest population stability index of any numeric column (default 0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_psi: Option<f64>,
+    /// Largest change of any column's share of nulls, 0 to 1 (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_null_rate_change: Option<f64>,
+}
+
+/// What the candidate's schema may be.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ShadowSchema {
+    /// The same columns with the same types.
+    Same,
+    /// The current columns with the same types; new columns allowed.
+    Additive,
 }
 
 /// A data-quality gate on the job's outputs.

@@ -15,6 +15,8 @@ pub mod release_diff;
 pub mod release_record;
 pub mod release_verify;
 pub mod sbom;
+pub mod shadow;
+pub mod shadow_observe;
 pub mod sign;
 pub mod sink;
 pub mod store;

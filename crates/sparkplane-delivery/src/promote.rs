@@ -4,8 +4,9 @@
 //! environment, the target environment's policy verdict, and what would be
 //! deployed there.
 //!
-//! Owns: the five gates (CI, source run, policy, signature, provenance), their
-//! order, and each refusal's message and fix. Every gate is judged and every
+//! Owns: the six gates (CI, source run, policy, signature, provenance and,
+//! with `--shadow`, the shadow run's comparison), their order, and each
+//! refusal's message and fix. Every gate is judged and every
 //! failure reported at once. Pure: it must not read the store, run policies,
 //! verify signatures or render — the caller gathers those facts (the policy
 //! engine, `release_verify` and the render step stay their owners').
@@ -14,6 +15,7 @@ use std::fmt;
 
 use crate::release_diff::{self, Change};
 use crate::release_record::ReleaseRecord;
+use crate::shadow::ShadowOutcome;
 
 /// The one field a release may pin beyond its job file: the image digest
 /// (`release --set spec.image.digest=…`), which the provenance gate compares
@@ -33,6 +35,8 @@ pub enum Gate {
     Signature,
     /// What would be deployed is what was released: commit, image digest, SBOM digest.
     Provenance,
+    /// The candidate's shadow run stayed within the declared bounds of the current output (`--shadow` only).
+    Shadow,
 }
 
 impl Gate {
@@ -44,11 +48,13 @@ impl Gate {
             Gate::Policy => "policy",
             Gate::Signature => "signature",
             Gate::Provenance => "provenance",
+            Gate::Shadow => "shadow",
         }
     }
 
     /// Every gate, in the order they are judged and reported.
-    pub const ALL: [Gate; 5] = [Gate::Ci, Gate::SourceRun, Gate::Policy, Gate::Signature, Gate::Provenance];
+    pub const ALL: [Gate; 6] =
+        [Gate::Ci, Gate::SourceRun, Gate::Policy, Gate::Signature, Gate::Provenance, Gate::Shadow];
 }
 
 impl fmt::Display for Gate {
@@ -145,6 +151,9 @@ pub struct Facts<'a> {
     pub signature: SignatureCheck,
     /// What would be deployed.
     pub candidate: Candidate,
+    /// How the shadow run ended, when one was asked for and made (it is made
+    /// only once every other gate holds).
+    pub shadow: Option<ShadowOutcome>,
 }
 
 /// A gate that does not hold.
@@ -165,6 +174,8 @@ pub struct Decision {
     pub refusals: Vec<Refusal>,
     /// Things worth knowing that do not block.
     pub notes: Vec<String>,
+    /// Whether the shadow gate was judged.
+    pub shadow_judged: bool,
 }
 
 impl Decision {
@@ -175,7 +186,11 @@ impl Decision {
 
     /// The gates that held, in order.
     pub fn passed(&self) -> Vec<Gate> {
-        Gate::ALL.into_iter().filter(|g| !self.refusals.iter().any(|r| r.gate == *g)).collect()
+        Gate::ALL
+            .into_iter()
+            .filter(|g| *g != Gate::Shadow || self.shadow_judged)
+            .filter(|g| !self.refusals.iter().any(|r| r.gate == *g))
+            .collect()
     }
 }
 
@@ -350,6 +365,49 @@ fn provenance(f: &Facts<'_>, out: &mut Vec<Refusal>) {
     }
 }
 
+fn shadow(f: &Facts<'_>, out: &mut Vec<Refusal>) {
+    let Some(outcome) = &f.shadow else { return };
+    let job = f.job_file;
+    match outcome {
+        ShadowOutcome::Compared(outputs) => {
+            for output in outputs {
+                let beyond: Vec<&str> = output.beyond().map(|d| d.message.as_str()).collect();
+                if beyond.is_empty() {
+                    continue;
+                }
+                out.push(refusal(
+                    Gate::Shadow,
+                    format!(
+                        "the candidate's output `{}` ({}) differs from the current ({}) beyond the declared bounds: {}",
+                        output.name,
+                        output.candidate,
+                        output.current,
+                        beyond.join("; ")
+                    ),
+                    format!(
+                        "fix the job so its output matches, or widen spec.delivery.shadow.bounds in {job} if the change is                          intended, then release again"
+                    ),
+                ));
+            }
+        }
+        ShadowOutcome::NoCurrentOutput { name, location } => out.push(refusal(
+            Gate::Shadow,
+            format!("there is no current output `{name}` at {location} to compare the candidate's with"),
+            format!("run the current release first (`sparkplane run {job}`), or promote without --shadow"),
+        )),
+        ShadowOutcome::RunFailed { run_id, message } => out.push(refusal(
+            Gate::Shadow,
+            format!("the shadow run {run_id} did not succeed: {message}"),
+            format!("see `sparkplane runs logs {run_id}`; fix the job and release again"),
+        )),
+        ShadowOutcome::NoCandidateOutput { name, location } => out.push(refusal(
+            Gate::Shadow,
+            format!("the shadow run wrote no output `{name}` at {location}"),
+            format!("check that the job writes the output spec.delivery.shadow.outputs names (in {job})"),
+        )),
+    }
+}
+
 /// Judges every gate over `facts`.
 pub fn decide(facts: &Facts<'_>) -> Decision {
     let mut refusals = Vec::new();
@@ -359,7 +417,8 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
     policy(facts, &mut refusals);
     signature(facts, &mut refusals);
     provenance(facts, &mut refusals);
-    Decision { refusals, notes }
+    shadow(facts, &mut refusals);
+    Decision { refusals, notes, shadow_judged: facts.shadow.is_some() }
 }
 
 #[cfg(test)]
@@ -395,6 +454,19 @@ mod tests {
         }
     }
 
+    fn compared(within: bool) -> crate::shadow::OutputComparison {
+        crate::shadow::OutputComparison {
+            name: "trips".into(),
+            current: "data/trips".into(),
+            candidate: "/s/trips".into(),
+            differences: vec![crate::shadow::Difference {
+                what: "rows".into(),
+                message: "1100 rows, the current output has 1000 (10% change, at most 0%)".into(),
+                within,
+            }],
+        }
+    }
+
     fn green_run() -> SourceRun {
         SourceRun {
             run_id: "etl-1".into(),
@@ -420,6 +492,7 @@ mod tests {
                 sbom_digest: "sha256:5b".into(),
                 source_spec: serde_json::json!({"spec": {"executor": {"memory": "4g"}}}),
             },
+            shadow: None,
         }
     }
 
@@ -538,6 +611,40 @@ mod tests {
                 &[Gate::Provenance],
                 "the stored SBOM's digest is sha256:00, the release records sha256:5b",
             ),
+            ("shadow within bounds", |f, _| f.shadow = Some(ShadowOutcome::Compared(vec![compared(true)])), &[], ""),
+            (
+                "shadow beyond bounds",
+                |f, _| f.shadow = Some(ShadowOutcome::Compared(vec![compared(false)])),
+                &[Gate::Shadow],
+                "the candidate's output `trips` (/s/trips) differs from the current (data/trips) beyond the declared \
+                 bounds: 1100 rows, the current output has 1000 (10% change, at most 0%)",
+            ),
+            (
+                "shadow without a current output",
+                |f, _| {
+                    f.shadow =
+                        Some(ShadowOutcome::NoCurrentOutput { name: "trips".into(), location: "data/trips".into() })
+                },
+                &[Gate::Shadow],
+                "there is no current output `trips` at data/trips to compare the candidate's with",
+            ),
+            (
+                "shadow run failed",
+                |f, _| {
+                    f.shadow = Some(ShadowOutcome::RunFailed { run_id: "etl-2".into(), message: "failed: OOM".into() })
+                },
+                &[Gate::Shadow],
+                "the shadow run etl-2 did not succeed: failed: OOM",
+            ),
+            (
+                "shadow wrote nothing",
+                |f, _| {
+                    f.shadow =
+                        Some(ShadowOutcome::NoCandidateOutput { name: "trips".into(), location: "/s/trips".into() })
+                },
+                &[Gate::Shadow],
+                "the shadow run wrote no output `trips` at /s/trips",
+            ),
         ];
         for (name, change, gates, message) in cases {
             let base = release();
@@ -565,6 +672,7 @@ mod tests {
         f.denials = vec![Denial { policy: "p".into(), message: "m".into(), fix: "x".into() }];
         f.signature = SignatureCheck::Unsigned;
         f.candidate.commit = "other".into();
+        f.shadow = Some(ShadowOutcome::NoCurrentOutput { name: "trips".into(), location: "data/trips".into() });
         let decision = decide(&f);
         let gates: Vec<Gate> = decision.refusals.iter().map(|r| r.gate).collect();
         assert_eq!(gates, Gate::ALL);
@@ -578,7 +686,7 @@ mod tests {
         f.source_run = Some(SourceRun { spec_hash: "99999999".into(), ..green_run() });
         let decision = decide(&f);
         assert!(decision.promote());
-        assert_eq!(decision.passed(), Gate::ALL);
+        assert_eq!(decision.passed(), Gate::ALL[..5], "the shadow gate is not judged without --shadow");
         assert_eq!(
             decision.notes,
             [

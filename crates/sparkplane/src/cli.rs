@@ -570,6 +570,13 @@ pub struct PromoteArgs {
     /// Also write the rendered manifests here (a GitOps directory; the job's stale ones are removed).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Once every other gate holds, run the candidate on this machine with its outputs redirected
+    /// (spec.delivery.shadow), compare them with the current outputs and promote only within the declared bounds.
+    #[arg(long)]
+    pub shadow: bool,
+    /// The environment the shadow run resolves the job for (its overlay points it at local inputs).
+    #[arg(long, value_name = "ENV", default_value = "local", requires = "shadow")]
+    pub shadow_env: String,
     /// What the target's policy gate reads besides the job (approvals among it).
     #[command(flatten)]
     pub policy: PolicyArgs,

@@ -370,6 +370,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 out_dir: args.out_dir.clone(),
                 platform_dir: cli.global.platform_dir.clone(),
                 events: events(cli),
+                shadow: args.shadow.then(|| args.shadow_env.clone()),
             },
             printer,
         ),
