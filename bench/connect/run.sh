@@ -2,7 +2,8 @@
 # Spark Connect cold start: the time from nothing running to the first query
 # answered, in one run, for
 #   - `sparkplane sql "<query>"`: starts a local Spark Connect server from the
-#     managed Spark 4.1 runtime (spark-submit with Connect's server class), the
+#     managed Spark 4.1 runtime (its JVM started directly with Connect's server
+#     class, mapping the runtime's class-data archive), the
 #     PyPI thin client (pyspark-client) in parallel, runs the query, prints the
 #     rows and stops the server;
 #   - the anchor, `pyspark --remote local` (pyspark 4.1.4 with its connect
@@ -35,7 +36,9 @@ else
   sp="$CARGO_TARGET_DIR/release/sparkplane"
 fi
 "$sp" runtime install 4.1 >&2
-# The first `sql` also installs the thin client; keep that out of the timed runs.
+# The first `sql` also installs the thin client, caches the JVM's launch command and
+# writes the runtime's class-data archive as its server stops (ADR 0022, "Cold
+# start"): first-use costs, kept out of the timed runs.
 "$sp" sql "SELECT 1" >/dev/null
 
 mkdir -p "$data"

@@ -159,12 +159,19 @@ pub struct LaunchPlan {
 }
 
 /// The server's settings as `--conf` pairs, sorted: bound to 127.0.0.1 on
-/// `port`, event logs into `event_log_dir` (the local history reads them), plus
-/// the preset's Spark settings (`extra`), which may not override the binding.
+/// `port`, event logs into `event_log_dir` (the local history reads them), the
+/// Spark UI off unless `ui` (a server for one query has no one to show it to,
+/// and Jetty's start is time before the first answer), plus the preset's
+/// Spark settings (`extra`), which may not override the binding.
 /// Settings only a cluster reads are dropped (the core's local rule), and so is
 /// `spark.plugins`: a preset's Connect plugin would start a second server in
 /// the same driver, on the same port.
-pub fn server_conf(port: u16, event_log_dir: &Path, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn server_conf(
+    port: u16,
+    event_log_dir: &Path,
+    extra: &BTreeMap<String, String>,
+    ui: bool,
+) -> BTreeMap<String, String> {
     let mut conf: BTreeMap<String, String> = extra
         .iter()
         .filter(|(k, _)| {
@@ -183,11 +190,22 @@ pub fn server_conf(port: u16, event_log_dir: &Path, extra: &BTreeMap<String, Str
     conf.insert("spark.eventLog.enabled".into(), "true".into());
     conf.insert("spark.eventLog.dir".into(), event_log_dir.display().to_string());
     conf.insert("spark.app.name".into(), "sparkplane-connect".into());
+    if !ui {
+        conf.insert("spark.ui.enabled".into(), "false".into());
+    }
     conf
 }
 
-/// The plan to start the server from a Spark 4 home with the given settings.
-pub fn launch_plan(spark_home: &Path, conf: &BTreeMap<String, String>, token: &Token) -> LaunchPlan {
+/// The plan to start the server from a Spark 4 home with the given settings:
+/// `jvm` (`java` and its options, from `connect_launch`) followed by Spark's
+/// submit class, or, without it, `bin/spark-submit` (whose scripts build the
+/// same command through a launcher JVM of their own).
+pub fn launch_plan(
+    spark_home: &Path,
+    jvm: Option<&[String]>,
+    conf: &BTreeMap<String, String>,
+    token: &Token,
+) -> LaunchPlan {
     let mut args: Vec<OsString> =
         vec!["--class".into(), SERVER_CLASS.into(), "--name".into(), "sparkplane-connect".into()];
     for (k, v) in conf {
@@ -196,11 +214,16 @@ pub fn launch_plan(spark_home: &Path, conf: &BTreeMap<String, String>, token: &T
     }
     // spark-submit's placeholder for "the application jar is on the classpath already".
     args.push("spark-internal".into());
-    LaunchPlan {
-        program: spark_home.join("bin").join("spark-submit"),
-        args,
-        env: vec![(TOKEN_ENV.into(), token.expose().into())],
-    }
+    let (program, args) = match jvm {
+        Some([java, options @ ..]) => {
+            let mut direct: Vec<OsString> = options.iter().map(OsString::from).collect();
+            direct.push(crate::connect_launch::SUBMIT_CLASS.into());
+            direct.extend(args);
+            (PathBuf::from(java), direct)
+        }
+        _ => (spark_home.join("bin").join("spark-submit"), args),
+    };
+    LaunchPlan { program, args, env: vec![(TOKEN_ENV.into(), token.expose().into())] }
 }
 
 /// A background server's state file: enough to find, report and stop it. It
@@ -216,6 +239,10 @@ pub struct ServerState {
     /// The session's record in the local run history (`runs show <id>`).
     #[serde(default)]
     pub run_id: Option<String>,
+    /// The class-data archive its JVM writes as it exits, kept by whoever
+    /// sees it gone (`connect stop`, `connect status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_archive: Option<crate::connect_launch::PendingArchive>,
 }
 
 /// `<home>/connect.json`.
@@ -319,18 +346,31 @@ mod tests {
         extra.insert("spark.connect.grpc.binding.address".to_owned(), "0.0.0.0".to_owned());
         extra.insert("spark.plugins".to_owned(), "org.apache.spark.sql.connect.SparkConnectPlugin".to_owned());
         extra.insert("spark.dynamicAllocation.enabled".to_owned(), "true".to_owned());
-        let conf = server_conf(15010, Path::new("/h/events"), &extra);
+        let conf = server_conf(15010, Path::new("/h/events"), &extra, true);
         assert_eq!(conf["spark.connect.grpc.binding.address"], "127.0.0.1");
         assert_eq!(conf["spark.connect.grpc.binding.port"], "15010");
         assert_eq!(conf["spark.eventLog.dir"], "/h/events");
         assert_eq!(conf["spark.sql.shuffle.partitions"], "4");
         assert!(!conf.contains_key("spark.plugins") && !conf.contains_key("spark.dynamicAllocation.enabled"));
-        let plan = launch_plan(Path::new("/spark"), &conf, &token);
+        assert!(!conf.contains_key("spark.ui.enabled"), "the UI keeps Spark's default");
+        assert_eq!(server_conf(15010, Path::new("/h/events"), &extra, false)["spark.ui.enabled"], "false");
+        let plan = launch_plan(Path::new("/spark"), None, &conf, &token);
         assert_eq!(plan.program, Path::new("/spark/bin/spark-submit"));
         assert_eq!(plan.args[1], OsString::from(SERVER_CLASS));
         assert_eq!(plan.args.last(), Some(&OsString::from("spark-internal")));
         assert!(plan.args.iter().all(|a| !a.to_string_lossy().contains(token.expose())));
         assert_eq!(plan.env, vec![(OsString::from(TOKEN_ENV), OsString::from(token.expose()))]);
+        // Started directly: java, its options, Spark's submit class, then the same arguments.
+        let jvm = ["/j/bin/java".to_owned(), "-cp".to_owned(), "/spark/jars/*".to_owned()];
+        let direct = launch_plan(Path::new("/spark"), Some(&jvm), &conf, &token);
+        assert_eq!(direct.program, Path::new("/j/bin/java"));
+        assert_eq!(
+            direct.args[..5],
+            ["-cp", "/spark/jars/*", "org.apache.spark.deploy.SparkSubmit", "--class", SERVER_CLASS]
+        );
+        assert_eq!(direct.args[3..], plan.args[..]);
+        assert!(direct.args.iter().all(|a| !a.to_string_lossy().contains(token.expose())));
+        assert_eq!(direct.env, plan.env);
     }
 
     #[test]
@@ -343,6 +383,7 @@ mod tests {
             spark_line: "4.1".into(),
             started_at: "2026-11-22T14:00:00Z".into(),
             run_id: Some("sparkplane-connect-20261122-140000-abcd".into()),
+            class_archive: None,
         };
         write_state(dir.path(), &state).unwrap();
         assert_eq!(read_state(dir.path()).unwrap(), Some(state.clone()));

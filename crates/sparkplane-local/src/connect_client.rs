@@ -10,9 +10,10 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -227,10 +228,15 @@ pub struct QueryRequest<'a> {
     pub parquet: Option<&'a Path>,
     /// How long the client waits for the server's port to answer.
     pub wait: Duration,
+    /// Let the client release its session on the server after the answer
+    /// (a server that outlives the query). Without, the answer is returned
+    /// the moment it is printed and the client is stopped: its server is
+    /// about to stop too.
+    pub release_session: bool,
 }
 
-/// Runs the statements through the client. `keep_waiting` is asked about ten
-/// times a second while the client runs; when it returns a reason, the
+/// Runs the statements through the client. `keep_waiting` is asked about
+/// fifty times a second while the client runs; when it returns a reason, the
 /// client is killed and that reason is the error (a local server that died).
 pub fn run_query(
     request: &QueryRequest<'_>,
@@ -260,12 +266,18 @@ pub fn run_query(
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.to_string().as_bytes());
     }
-    let mut stdout = child.stdout.take();
+    let stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
+    // Answer lines are passed on as they come, so a query need not wait for the client's exit.
+    let (answers, answer) = std::sync::mpsc::channel::<String>();
     let out_reader = std::thread::spawn(move || {
         let mut text = String::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_string(&mut text);
+        for line in stdout.map(BufReader::new).into_iter().flat_map(|r| r.lines()).map_while(Result::ok) {
+            if line.starts_with('{') {
+                let _ = answers.send(line.clone());
+            }
+            text.push_str(&line);
+            text.push('\n');
         }
         text
     });
@@ -277,6 +289,15 @@ pub fn run_query(
         text
     });
     loop {
+        match answer.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) if !request.release_session => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return parse_answer(&line, "", request.url);
+            }
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_millis(20)),
+        }
         if child.try_wait().ok().flatten().is_some() {
             break;
         }
@@ -285,7 +306,6 @@ pub fn run_query(
             let _ = child.wait();
             return Err(QueryError::Client(reason));
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();

@@ -1,9 +1,12 @@
 //! A Spark Connect server on this machine, from start to stop: the checks
 //! before it starts (a Spark line with a Connect server, a free port, Java,
-//! the managed runtime — installed when missing), spark-submit started from
-//! `connect`'s launch plan in its own process group with its output in the
-//! session's log, the wait until it answers, a clean stop (SIGTERM to the
-//! group, so Spark closes its event log; SIGKILL only after a grace period),
+//! the managed runtime — installed when missing), the server's JVM started
+//! from `connect`'s launch plan (directly, by the command `connect_launch`
+//! caches, or through spark-submit when it cannot) in its own process group
+//! with its output in the session's log, the wait until it answers, a clean
+//! stop (SIGTERM to the group, so Spark closes its event log and the JVM
+//! writes its class-data archive; SIGKILL only after a grace period), the
+//! archive kept or dropped once the JVM has gone,
 //! the session's record in the local run history (so `runs`, `analyze` and
 //! `cost` see it), and a background server's start, status and stop through
 //! the state file.
@@ -24,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::connect::{self, ConnectError, ServerState, Token};
+use crate::connect_launch::{self, JvmInputs, PendingArchive};
 use crate::history::{self, RunRecord, RunState};
 use crate::java::{self, JavaError};
 use crate::runtime::{self, Category, RuntimeError};
@@ -34,6 +38,9 @@ use crate::workflow::{LocalRunEvent, LocalRunObserver, install_runtime};
 pub const SESSION_JOB: &str = "sparkplane-connect";
 /// How long Spark gets to stop after SIGTERM before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
+/// How long a server that writes its class-data archive as it exits gets
+/// (the write takes seconds on a busy machine; a killed one is not kept).
+pub const STOP_GRACE_WRITING_ARCHIVE: Duration = Duration::from_secs(90);
 /// How long a server gets to answer after it starts.
 pub const START_TIMEOUT: Duration = Duration::from_secs(240);
 /// Driver memory of a local server (Spark's default), for the session's figures.
@@ -58,6 +65,9 @@ pub struct ConnectSettings {
     pub conf: BTreeMap<String, String>,
     /// The preset's name, for the session's record.
     pub preset: Option<String>,
+    /// A server for one query (`sql`'s own): no Spark UI, and the JIT's
+    /// quick tier only (ADR 0022, "Cold start").
+    pub one_query: bool,
 }
 
 impl ConnectSettings {
@@ -73,6 +83,7 @@ impl ConnectSettings {
             port,
             conf: BTreeMap::new(),
             preset: None,
+            one_query: false,
         })
     }
 }
@@ -182,6 +193,11 @@ pub struct Prepared {
     pub line: String,
     /// JAVA_HOME of the Java found.
     pub java_home: Option<PathBuf>,
+    /// The Java found, its version, and whether it shares classes.
+    pub java: java::JavaInfo,
+    /// Where the JVM launch cache lives (`connect_launch`): the managed
+    /// runtime's folder (removed with it), or `<home>/cache` for a user's Spark.
+    pub launch_cache: PathBuf,
 }
 
 /// The checks before a start, cheapest and the user's own first: the line has
@@ -206,9 +222,9 @@ pub fn prepare(
         }
         Err(e) => return Err(e.into()),
     };
-    let version = match &located.source {
-        runtime::Source::Managed { version, .. } => version.clone(),
-        runtime::Source::User { version } => version.clone().unwrap_or_default(),
+    let (version, launch_cache) = match &located.source {
+        runtime::Source::Managed { version, .. } => (version.clone(), runtime::runtime_dir(&settings.home, line)),
+        runtime::Source::User { version } => (version.clone().unwrap_or_default(), settings.home.join("cache")),
     };
     Ok(Prepared {
         spark_home: located.spark_home,
@@ -216,6 +232,8 @@ pub fn prepare(
         version,
         line: line.to_owned(),
         java_home: java.java.parent().and_then(Path::parent).map(Path::to_owned),
+        launch_cache,
+        java,
     })
 }
 
@@ -224,14 +242,22 @@ pub fn prepare(
 pub struct Server {
     child: Child,
     port: u16,
-    ui_port: u16,
+    ui_port: Option<u16>,
     token: Token,
     log: PathBuf,
     record: RunRecord,
     home: PathBuf,
     event_dir: PathBuf,
     version: String,
+    /// The class-data archive the JVM writes as it exits.
+    archive_written: Option<PendingArchive>,
+    /// The one it maps.
+    archive_mapped: Option<PathBuf>,
     done: bool,
+}
+
+fn grace(writing_archive: bool) -> Duration {
+    if writing_archive { STOP_GRACE_WRITING_ARCHIVE } else { STOP_GRACE }
 }
 
 fn free_port() -> Result<u16, ConnectServerError> {
@@ -257,16 +283,36 @@ pub fn start(settings: &ConnectSettings, prepared: &Prepared) -> Result<Server, 
     let log = run_dir.join("driver.log");
     let out = File::create(&log).map_err(io_error("create", &log))?;
     let err = out.try_clone().map_err(io_error("open", &log))?;
-    let ui_port = free_port()?;
-    let mut conf = connect::server_conf(settings.port, &event_dir, &settings.conf);
-    conf.insert("spark.ui.port".into(), ui_port.to_string());
-    let plan = connect::launch_plan(&prepared.spark_home, &conf, &token);
+    let ui = !settings.one_query;
+    let ui_port = if ui { Some(free_port()?) } else { None };
+    let mut conf = connect::server_conf(settings.port, &event_dir, &settings.conf, ui);
+    if let Some(ui_port) = ui_port {
+        conf.insert("spark.ui.port".into(), ui_port.to_string());
+    }
+    let jvm = connect_launch::plan(
+        &prepared.launch_cache,
+        &JvmInputs {
+            java: &prepared.java.java,
+            java_version: &prepared.java.version.text,
+            sharing: prepared.java.sharing,
+            spark_home: &prepared.spark_home,
+            spark_version: &prepared.version,
+            conf: &conf,
+        },
+    );
+    // One query: the JIT's quick tier compiles the first query's code sooner, and no
+    // later query would repay the optimising tier's compile time.
+    let extra: &[&str] = if settings.one_query { &["-XX:TieredStopAtLevel=1"] } else { &[] };
+    let jvm_command = jvm.as_ref().map(|j| j.jvm_command(extra));
+    let plan = connect::launch_plan(&prepared.spark_home, jvm_command.as_deref(), &conf, &token);
     let mut command = Command::new(&plan.program);
     command
         .args(&plan.args)
         .envs(plan.env.iter().map(|(k, v)| (k, v)))
         .env("SPARK_HOME", &prepared.spark_home)
         .env("PYSPARK_PYTHON", &prepared.python)
+        // What spark-submit's script sets before the launcher runs.
+        .env("PYTHONHASHSEED", "0")
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -294,7 +340,7 @@ pub fn start(settings: &ConnectSettings, prepared: &Prepared) -> Result<Server, 
         "exitCode": null,
         "failure": null,
         "appId": null,
-        "uiUrl": format!("http://127.0.0.1:{ui_port}"),
+        "uiUrl": ui_port.map(|p| format!("http://127.0.0.1:{p}")),
         "driverLog": log.display().to_string(),
         "eventLog": null,
         "summary": null,
@@ -314,6 +360,8 @@ pub fn start(settings: &ConnectSettings, prepared: &Prepared) -> Result<Server, 
         home: home.clone(),
         event_dir,
         version: prepared.version.clone(),
+        archive_written: jvm.as_ref().and_then(|j| j.pending().cloned()),
+        archive_mapped: jvm.as_ref().and_then(|j| j.mapped().map(Path::to_owned)),
         done: false,
     };
     history::write(home, &server.record).map_err(io_error("record the session in", &run_dir))?;
@@ -380,8 +428,9 @@ impl Server {
         self.port
     }
 
-    /// The Spark UI, `http://127.0.0.1:<port>` (progress of running queries).
-    pub fn ui_port(&self) -> u16 {
+    /// The Spark UI's port, `http://127.0.0.1:<port>` (progress of running
+    /// queries); none for a server of one query.
+    pub fn ui_port(&self) -> Option<u16> {
         self.ui_port
     }
 
@@ -416,6 +465,10 @@ impl Server {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.settle(false, status.code());
+                // Should the archive be what failed, the next start goes without it (and writes another).
+                if let Some(archive) = &self.archive_mapped {
+                    connect_launch::discard(archive);
+                }
                 return Err(ConnectServerError::Exited {
                     status: status.to_string(),
                     log: self.log.clone(),
@@ -460,6 +513,7 @@ impl Server {
             spark_line: self.version.clone(),
             started_at: history::rfc3339(self.record.started_ms),
             run_id: Some(self.record.run_id.clone()),
+            class_archive: self.archive_written.clone(),
         };
         if let Err(e) = connect::write_state(&self.home, &state) {
             self.terminate();
@@ -480,11 +534,11 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 break Some(status);
             }
-            if started.elapsed() > STOP_GRACE {
+            if started.elapsed() > grace(self.archive_written.is_some()) {
                 signal_group(pid, libc::SIGKILL);
                 break self.child.wait().ok();
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         };
         self.settle(true, status.and_then(|s| s.code()));
     }
@@ -494,6 +548,9 @@ impl Server {
             return;
         }
         self.done = true;
+        if let Some(pending) = self.archive_written.take() {
+            connect_launch::finish(&pending);
+        }
         finish_record(&mut self.record, &self.event_dir, &self.log, stopped, exit);
         let _ = history::write(&self.home, &self.record);
     }
@@ -536,6 +593,9 @@ pub fn check_no_background(home: &Path) -> Result<(), ConnectServerError> {
 }
 
 fn settle_background(home: &Path, state: &ServerState, stopped: bool) -> Option<RunRecord> {
+    if let Some(pending) = &state.class_archive {
+        connect_launch::finish(pending);
+    }
     let run_id = state.run_id.as_deref()?;
     let mut record = history::find(home, run_id).ok()?;
     let log = PathBuf::from(&record.driver_log);
@@ -557,7 +617,7 @@ pub fn stop_background(home: &Path) -> Result<Option<(ServerState, Option<RunRec
     signal_group(state.pid, libc::SIGTERM);
     let started = Instant::now();
     while connect::is_alive(state.pid) {
-        if started.elapsed() > STOP_GRACE {
+        if started.elapsed() > grace(state.class_archive.is_some()) {
             signal_group(state.pid, libc::SIGKILL);
             std::thread::sleep(Duration::from_millis(200));
             break;
@@ -600,6 +660,7 @@ mod tests {
             port: held.local_addr().unwrap().port(),
             conf: BTreeMap::new(),
             preset: None,
+            one_query: false,
         };
         let err = prepare(&settings, &mut |_: LocalRunEvent<'_>| {}).err().unwrap();
         assert_eq!((err.code(), err.category()), ("no-connect-server", Category::Usage));
@@ -625,6 +686,7 @@ mod tests {
             spark_line: "4.1.4".into(),
             started_at: "2026-11-23T00:00:00Z".into(),
             run_id: None,
+            class_archive: None,
         };
         connect::write_state(home.path(), &state).unwrap();
         assert_eq!(status(home.path()).unwrap(), None);

@@ -56,7 +56,7 @@ def wait_for(url, seconds):
         except OSError:
             if time.time() > deadline:
                 return False
-            time.sleep(0.05)
+            time.sleep(0.02)
 
 
 def first_paragraph(text):
@@ -68,11 +68,15 @@ def main():
     url = request["url"]
     # The client logs each failed query's JSON to stderr; the error is reported once, by sparkplane.
     logging.getLogger("SQLQueryContextLogger").disabled = True
+    # Imported before the wait: a local server's JVM is starting meanwhile, so the client's
+    # second or two of imports (grpc, pandas, pyarrow) overlap it instead of following it.
+    import pyspark.sql.connect.session  # noqa: F401 - loaded now, used by getOrCreate
+    from pyspark.errors import PySparkException
+    from pyspark.sql import SparkSession
+
     if not wait_for(url, request.get("waitSeconds", 0)):
         emit({"error": {"kind": "unreachable", "message": "nothing answers at the address in the URL"}})
         return
-    from pyspark.errors import PySparkException
-    from pyspark.sql import SparkSession
 
     try:
         spark = SparkSession.builder.remote(url).getOrCreate()

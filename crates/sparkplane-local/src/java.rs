@@ -36,6 +36,9 @@ pub struct JavaInfo {
     pub version: JavaVersion,
     /// Set when the line does not officially support this Java but it may work.
     pub warning: Option<String>,
+    /// Whether the VM maps a class-data-sharing archive (`java -version` says
+    /// `sharing`): only then can it write and read an application archive.
+    pub sharing: bool,
 }
 
 /// How well a Spark line supports a Java release.
@@ -218,6 +221,12 @@ pub fn parse_java_version(output: &str) -> Option<JavaVersion> {
     })
 }
 
+/// Whether `java -version`'s VM line says the VM runs with its class-data
+/// archive mapped (`…, mixed mode, sharing)`).
+pub fn shares_classes(output: &str) -> bool {
+    output.lines().any(|l| l.contains(" VM ") && l.contains("sharing"))
+}
+
 /// Where the `java` Spark would use is, or why there is none.
 enum Found {
     Java(PathBuf),
@@ -271,9 +280,10 @@ pub fn check_java(line: &str, java_home: Option<&Path>, path_env: Option<&OsStr>
         let output: String = text.trim().chars().take(300).collect();
         return Err(JavaError::UnknownVersion { java, output, needs });
     };
+    let sharing = shares_classes(&text);
     match support(line, version.major) {
-        Support::Supported => Ok(JavaInfo { java, version, warning: None }),
-        Support::Unofficial(warning) => Ok(JavaInfo { java, version, warning: Some(warning) }),
+        Support::Supported => Ok(JavaInfo { java, version, warning: None, sharing }),
+        Support::Unofficial(warning) => Ok(JavaInfo { java, version, warning: Some(warning), sharing }),
         Support::Unsupported => Err(JavaError::Incompatible { line, needs, found: version.major, java }),
     }
 }
@@ -329,6 +339,13 @@ mod tests {
             let version = parse_java_version(output).unwrap_or_else(|| panic!("no version in {output}"));
             assert_eq!((version.major, version.text.as_str()), (major, text), "{output}");
         }
+    }
+
+    #[test]
+    fn class_sharing_is_read_from_the_vm_line() {
+        assert!(shares_classes(DEBIAN_17) && shares_classes(OPENJDK_21_GA) && shares_classes(UBUNTU_11));
+        // Without the VM line's `sharing` (a JDK without its default archive, or -Xshare:off).
+        assert!(!shares_classes(TEMURIN_8) && !shares_classes(EARLY_ACCESS));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the core's local plan.
 pub mod connect;
 pub mod connect_client;
+pub mod connect_launch;
 pub mod connect_server;
 pub mod history;
 pub mod java;

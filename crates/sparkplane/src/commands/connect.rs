@@ -136,10 +136,10 @@ fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &P
         server.log().display()
     ));
     server.wait_until_answering(START_TIMEOUT, &cancel).map_err(|e| failure(&e))?;
+    let ui = server.ui_port().map(|p| format!("; Spark UI http://127.0.0.1:{p}")).unwrap_or_default();
     printer.status(&format!(
-        "answering after {:.1}s; Spark UI http://127.0.0.1:{}; session {} (see `sparkplane runs show {}` after it stops)",
+        "answering after {:.1}s{ui}; session {} (see `sparkplane runs show {}` after it stops)",
         started.elapsed().as_secs_f64(),
-        server.ui_port(),
         server.run_id(),
         server.run_id()
     ));
@@ -157,17 +157,22 @@ fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &P
     serve(server, &cancel, printer)
 }
 
+/// How often a foreground server's Spark UI is asked for running queries.
+const PROGRESS_POLL: Duration = Duration::from_secs(1);
+
 /// Waits in the foreground until Ctrl-C (a clean stop, exit 0) or the server
-/// ending on its own (exit 3), showing running queries' progress on a terminal.
+/// ending on its own (exit 3). While queries run, their progress shows as
+/// `run` shows a job's: a live line on a terminal, else a plain line on stderr
+/// when one starts and every ten seconds after; nothing while the server idles.
 fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandResult {
     let live = std::io::stderr().is_terminal();
-    let mut display = live.then(|| super::progress::Display::new(printer, true));
-    let mut reader = ProgressReader::new(server.ui_port(), 0);
-    let started = Instant::now();
-    let mut last_poll = Instant::now() - Duration::from_secs(5);
+    let mut reader = server.ui_port().map(|port| ProgressReader::new(port, 0));
+    // The display of the queries running now, and since when they run.
+    let mut running: Option<(super::progress::Display, Instant)> = None;
+    let mut last_poll: Option<Instant> = None;
     loop {
         if cancel.load(Ordering::SeqCst) {
-            if let Some(mut d) = display.take() {
+            if let Some((mut d, _)) = running.take() {
                 d.finish();
             }
             printer.status("stopping the Spark Connect server");
@@ -176,7 +181,7 @@ fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandR
             return Ok(());
         }
         if let Some(exit) = server.ended() {
-            if let Some(mut d) = display.take() {
+            if let Some((mut d, _)) = running.take() {
                 d.finish();
             }
             let log = server.log().to_owned();
@@ -191,11 +196,22 @@ fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandR
                 .into(),
             ));
         }
-        if let Some(d) = &mut display
-            && last_poll.elapsed() >= Duration::from_secs(1)
+        if let Some(reader) = &mut reader
+            && last_poll.is_none_or(|at| at.elapsed() >= PROGRESS_POLL)
         {
-            last_poll = Instant::now();
-            d.update(reader.poll().as_ref(), started.elapsed());
+            last_poll = Some(Instant::now());
+            match reader.poll().filter(|p| p.jobs_done < p.jobs_total) {
+                Some(progress) => {
+                    let (display, since) =
+                        running.get_or_insert_with(|| (super::progress::Display::new(printer, live), Instant::now()));
+                    display.update(Some(&progress), since.elapsed());
+                }
+                None => {
+                    if let Some((mut d, _)) = running.take() {
+                        d.finish();
+                    }
+                }
+            }
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -174,6 +174,7 @@ pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
                 statements: &texts,
                 parquet: args.parquet.as_deref(),
                 wait: std::time::Duration::ZERO,
+                release_session: true,
             };
             connect_client::run_query(&request, &mut || cancelled(&cancel))
         }
@@ -185,7 +186,8 @@ pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
                 .map_err(|e| {
                     Failure::Infrastructure(Diagnostic::error("no-port", "", format!("no free local port: {e}")).into())
                 })?;
-            let settings = settings(&args.spark, port, None)?;
+            let mut settings = settings(&args.spark, port, None)?;
+            settings.one_query = true;
             let prepared =
                 connect_server::prepare(&settings, &mut InstallObserver::new(printer)).map_err(|e| failure(&e))?;
             let python = client(&settings.home, line, printer)?;
@@ -204,6 +206,8 @@ pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
                 statements: &texts,
                 parquet: args.parquet.as_deref(),
                 wait: START_TIMEOUT,
+                // The server stops right after the rows are printed; its session goes with it.
+                release_session: false,
             };
             // The client starts while the JVM does and waits for the port; a server that dies ends the wait.
             let log = server.log().to_owned();

@@ -1,0 +1,396 @@
+//! How a Spark Connect server's JVM starts, and what makes it start fast
+//! (ADR 0022, "Cold start"): the `java` command Spark's own launcher builds
+//! (what spark-submit's scripts would exec after a launcher JVM of their
+//! own), cached per runtime, Java and driver settings so later starts run it
+//! directly; and a class-data-sharing archive (JDK 13+ dynamic AppCDS) of the
+//! classes a server loads, written by the first server's JVM as it exits and
+//! mapped by every later one.
+//!
+//! Both live under `<runtime>/jvm/<key>/` (removed with the runtime):
+//! `launch.json` (the command up to Spark's main class) and `classes.jsa`. An
+//! archive becomes `classes.jsa` only after a test JVM has mapped it with
+//! `-Xshare:on` — a truncated archive crashes the JVM that maps it — and a
+//! server that fails to start while mapping one removes it. Every failure here
+//! falls back without a word: to spark-submit when the launcher cannot be
+//! run, to no archive when the JVM cannot share classes. A faster start is
+//! never worth a failed one.
+//!
+//! It must not start the server or see its token (`connect_server` does); the
+//! only processes it runs are Spark's launcher and the archive's test JVM.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connect::SERVER_CLASS;
+
+/// Spark's entry point the launcher's command ends in.
+pub const SUBMIT_CLASS: &str = "org.apache.spark.deploy.SparkSubmit";
+/// The driver settings Spark's launcher turns into JVM options; the cached
+/// command depends on them, so they are part of its key.
+pub const DRIVER_KEYS: &[&str] = &[
+    "spark.driver.defaultJavaOptions",
+    "spark.driver.extraClassPath",
+    "spark.driver.extraJavaOptions",
+    "spark.driver.extraLibraryPath",
+    "spark.driver.memory",
+];
+/// Unified-logging selector that keeps the archive's messages (its dump's
+/// warnings about classes it skips, a stale archive's fallback) out of the
+/// server's log.
+const QUIET_CDS: &str = "-Xlog:cds*=off";
+
+/// What the JVM and Spark it starts from are.
+#[derive(Clone, Debug)]
+pub struct JvmInputs<'a> {
+    /// The `java` executable.
+    pub java: &'a Path,
+    /// `java -version`'s version, e.g. `17.0.15`.
+    pub java_version: &'a str,
+    /// Whether that VM maps a class-data archive (`java::shares_classes`).
+    pub sharing: bool,
+    /// The runtime's SPARK_HOME.
+    pub spark_home: &'a Path,
+    /// The runtime's pyspark release.
+    pub spark_version: &'a str,
+    /// The server's Spark settings ([`driver_conf`] keeps the ones that matter here).
+    pub conf: &'a BTreeMap<String, String>,
+}
+
+/// The class-data archive a start uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClassArchive {
+    /// Map this finished archive.
+    Map(PathBuf),
+    /// Write one at exit; [`finish`] checks it and makes it `classes.jsa`.
+    Write(PendingArchive),
+}
+
+/// An archive a server's JVM writes as it exits, to be checked and kept by
+/// [`finish`] once that JVM has gone. Kept in the background server's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingArchive {
+    /// The JVM that maps it in the check.
+    pub java: PathBuf,
+    /// The class path it was written for (the check uses the same).
+    pub classpath: String,
+    /// Where the JVM writes it.
+    pub partial: PathBuf,
+    /// Its name once checked.
+    pub target: PathBuf,
+}
+
+/// A direct start of the server's JVM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JvmLaunch {
+    /// `java` and its options, up to (not including) [`SUBMIT_CLASS`].
+    pub command: Vec<String>,
+    /// The archive it maps or writes, when the VM shares classes.
+    pub archive: Option<ClassArchive>,
+}
+
+impl JvmLaunch {
+    /// `command` with the archive's options and `extra` JVM options added
+    /// before Spark's main class.
+    pub fn jvm_command(&self, extra: &[&str]) -> Vec<String> {
+        let mut command = self.command.clone();
+        match &self.archive {
+            Some(ClassArchive::Map(path)) => {
+                command.push(format!("-XX:SharedArchiveFile={}", path.display()));
+                command.push("-Xshare:auto".into());
+                command.push(QUIET_CDS.into());
+            }
+            Some(ClassArchive::Write(pending)) => {
+                command.push(format!("-XX:ArchiveClassesAtExit={}", pending.partial.display()));
+                command.push(QUIET_CDS.into());
+            }
+            None => {}
+        }
+        command.extend(extra.iter().map(|s| (*s).to_owned()));
+        command
+    }
+
+    /// The archive this start writes, for [`finish`].
+    pub fn pending(&self) -> Option<&PendingArchive> {
+        match &self.archive {
+            Some(ClassArchive::Write(pending)) => Some(pending),
+            _ => None,
+        }
+    }
+
+    /// The finished archive this start maps.
+    pub fn mapped(&self) -> Option<&Path> {
+        match &self.archive {
+            Some(ClassArchive::Map(path)) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// The settings among `conf` that change the launcher's command.
+pub fn driver_conf(conf: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    conf.iter().filter(|(k, _)| DRIVER_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// 64-bit FNV-1a: a short, stable name for a cache entry (not a checksum of anything secret).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The cache entry's name: a hash of everything the command and the archive
+/// depend on (the Java, the Spark, its jars folder's modification time, the
+/// driver settings, `SPARK_CONF_DIR`).
+pub fn cache_key(inputs: &JvmInputs<'_>, jars_modified_ns: u128, conf_dir: Option<&str>) -> String {
+    let mut text = format!(
+        "java={}\njava.version={}\nspark.home={}\nspark.version={}\njars.modified={jars_modified_ns}\nconf.dir={}\n",
+        inputs.java.display(),
+        inputs.java_version,
+        inputs.spark_home.display(),
+        inputs.spark_version,
+        conf_dir.unwrap_or("")
+    );
+    for (k, v) in driver_conf(inputs.conf) {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    format!("{:016x}", fnv1a(&text))
+}
+
+/// The command Spark's launcher printed (arguments ended by NUL), up to its
+/// main class; `None` when it printed something else.
+pub fn parse_launcher_output(output: &[u8]) -> Option<Vec<String>> {
+    // It frames the command with a NUL and a line break (spark-class reads up to them).
+    let text = std::str::from_utf8(output).ok()?;
+    let args: Vec<&str> = text.split('\0').map(|a| a.trim_matches(['\n', '\r'])).filter(|a| !a.is_empty()).collect();
+    let at = args.iter().position(|a| *a == SUBMIT_CLASS)?;
+    let prefix: Vec<String> = args[..at].iter().map(|a| (*a).to_owned()).collect();
+    usable(&prefix).then_some(prefix)
+}
+
+/// Whether a command starts with `java` and names a class path.
+fn usable(command: &[String]) -> bool {
+    command.first().is_some_and(|j| j.ends_with("java") && Path::new(j).is_absolute())
+        && classpath_of(command).is_some()
+}
+
+/// The class path in a command (`-cp X`).
+pub fn classpath_of(command: &[String]) -> Option<&str> {
+    let at = command.iter().position(|a| a == "-cp" || a == "-classpath")?;
+    command.get(at + 1).map(String::as_str)
+}
+
+/// The Scala version of a Spark home's jars (`spark-core_2.13-4.1.4.jar` → `2.13`).
+fn scala_version(jars: &Path) -> Option<String> {
+    std::fs::read_dir(jars).ok()?.filter_map(Result::ok).find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rest = name.strip_prefix("spark-core_")?;
+        rest.split('-').next().map(str::to_owned)
+    })
+}
+
+fn run_launcher(inputs: &JvmInputs<'_>, jars: &Path) -> Option<Vec<String>> {
+    let scala = scala_version(jars)?;
+    let mut command = Command::new(inputs.java);
+    command
+        .arg("-Xmx128m")
+        .arg("-cp")
+        .arg(format!("{}/*", jars.display()))
+        .arg("org.apache.spark.launcher.Main")
+        .arg(SUBMIT_CLASS);
+    for (k, v) in driver_conf(inputs.conf) {
+        command.arg("--conf").arg(format!("{k}={v}"));
+    }
+    command.args(["--class", SERVER_CLASS, "spark-internal"]);
+    command.env("SPARK_HOME", inputs.spark_home).env("SPARK_SCALA_VERSION", scala);
+    if let Some(java_home) = inputs.java.parent().and_then(Path::parent) {
+        command.env("JAVA_HOME", java_home);
+    }
+    let out = command.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    parse_launcher_output(&out.stdout)
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedLaunch {
+    command: Vec<String>,
+}
+
+fn nonce() -> String {
+    let ns = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{}-{ns}", std::process::id())
+}
+
+/// How to start the JVM directly, from the cache under `runtime_dir` (filled
+/// on first use by running Spark's launcher once); `None` when the launcher
+/// cannot say, and the caller starts spark-submit instead.
+pub fn plan(runtime_dir: &Path, inputs: &JvmInputs<'_>) -> Option<JvmLaunch> {
+    let jars = inputs.spark_home.join("jars");
+    let modified = std::fs::metadata(&jars)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let conf_dir = std::env::var("SPARK_CONF_DIR").ok();
+    let dir = runtime_dir.join("jvm").join(cache_key(inputs, modified, conf_dir.as_deref()));
+    let cached = dir.join("launch.json");
+    let command =
+        match std::fs::read_to_string(&cached).ok().and_then(|t| serde_json::from_str::<CachedLaunch>(&t).ok()) {
+            Some(c) if usable(&c.command) => c.command,
+            _ => {
+                let command = run_launcher(inputs, &jars)?;
+                // A cache that cannot be written only costs the launcher's run next time.
+                let partial = dir.join(format!(".launch.json.{}", nonce()));
+                let text = serde_json::to_string_pretty(&CachedLaunch { command: command.clone() }).unwrap_or_default();
+                let _ = std::fs::create_dir_all(&dir)
+                    .and_then(|()| std::fs::write(&partial, text))
+                    .and_then(|()| std::fs::rename(&partial, &cached));
+                command
+            }
+        };
+    let archive = match (inputs.sharing, classpath_of(&command)) {
+        (true, Some(classpath)) => {
+            let target = dir.join("classes.jsa");
+            Some(if target.is_file() {
+                ClassArchive::Map(target)
+            } else {
+                ClassArchive::Write(PendingArchive {
+                    java: PathBuf::from(&command[0]),
+                    classpath: classpath.to_owned(),
+                    partial: dir.join(format!("classes.jsa.{}.partial", nonce())),
+                    target,
+                })
+            })
+        }
+        _ => None,
+    };
+    Some(JvmLaunch { command, archive })
+}
+
+/// After the JVM that wrote `pending` has gone: keeps its archive as the
+/// runtime's `classes.jsa` when a JVM maps it with `-Xshare:on` (so it is
+/// whole and fits this Java and class path), removes it otherwise. Returns
+/// whether it was kept.
+pub fn finish(pending: &PendingArchive) -> bool {
+    if !pending.partial.is_file() {
+        return false;
+    }
+    let maps = Command::new(&pending.java)
+        .arg("-Xshare:on")
+        .arg(format!("-XX:SharedArchiveFile={}", pending.partial.display()))
+        .arg(QUIET_CDS)
+        .arg("-cp")
+        .arg(&pending.classpath)
+        .arg("-version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if maps && std::fs::rename(&pending.partial, &pending.target).is_ok() {
+        return true;
+    }
+    let _ = std::fs::remove_file(&pending.partial);
+    false
+}
+
+/// Removes an archive a server failed to start with, so the next start goes
+/// without it (and writes a new one).
+pub fn discard(archive: &Path) {
+    let _ = std::fs::remove_file(archive);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAUNCHER: &[u8] = b"\0\n/usr/lib/jvm/java-17/bin/java\0-cp\0/s/conf:/s/jars/slf4j-api-2.0.17.jar:/s/jars/*\0-Xmx1g\0-XX:+IgnoreUnrecognizedVMOptions\0--add-opens=java.base/java.lang=ALL-UNNAMED\0org.apache.spark.deploy.SparkSubmit\0--class\0x\0spark-internal\0";
+
+    #[test]
+    fn the_launchers_command_is_read_up_to_sparks_main_class() {
+        let command = parse_launcher_output(LAUNCHER).unwrap();
+        assert_eq!(command.first().map(String::as_str), Some("/usr/lib/jvm/java-17/bin/java"));
+        assert_eq!(command.last().map(String::as_str), Some("--add-opens=java.base/java.lang=ALL-UNNAMED"));
+        assert_eq!(classpath_of(&command), Some("/s/conf:/s/jars/slf4j-api-2.0.17.jar:/s/jars/*"));
+        // A launcher error (a stack trace, no command) or a command without java or class path is not used.
+        assert_eq!(parse_launcher_output(b"Exception in thread \"main\" ...\n"), None);
+        assert_eq!(parse_launcher_output(b"/bin/sh\0-cp\0x\0org.apache.spark.deploy.SparkSubmit\0"), None);
+        assert_eq!(parse_launcher_output(b"/j/java\0-Xmx1g\0org.apache.spark.deploy.SparkSubmit\0"), None);
+        assert_eq!(parse_launcher_output(b"java\0-cp\0x\0org.apache.spark.deploy.SparkSubmit\0"), None, "not a path");
+        assert_eq!(parse_launcher_output(&[0xff, 0xfe]), None);
+    }
+
+    fn inputs<'a>(conf: &'a BTreeMap<String, String>, java_version: &'a str) -> JvmInputs<'a> {
+        JvmInputs {
+            java: Path::new("/j/bin/java"),
+            java_version,
+            sharing: true,
+            spark_home: Path::new("/s"),
+            spark_version: "4.1.4",
+            conf,
+        }
+    }
+
+    #[test]
+    fn the_key_follows_java_spark_jars_and_driver_settings_only() {
+        let mut conf = BTreeMap::new();
+        conf.insert("spark.sql.shuffle.partitions".to_owned(), "4".to_owned());
+        let base = cache_key(&inputs(&conf, "17.0.15"), 1, None);
+        assert_eq!(base.len(), 16);
+        assert_eq!(base, cache_key(&inputs(&conf, "17.0.15"), 1, None), "stable");
+        let mut other = conf.clone();
+        other.insert("spark.sql.shuffle.partitions".to_owned(), "8".to_owned());
+        assert_eq!(base, cache_key(&inputs(&other, "17.0.15"), 1, None), "a query setting does not matter");
+        other.insert("spark.driver.memory".to_owned(), "2g".to_owned());
+        assert_ne!(base, cache_key(&inputs(&other, "17.0.15"), 1, None), "driver memory does");
+        assert_ne!(base, cache_key(&inputs(&conf, "17.0.16"), 1, None), "another Java does");
+        assert_ne!(base, cache_key(&inputs(&conf, "17.0.15"), 2, None), "changed jars do");
+        assert_ne!(base, cache_key(&inputs(&conf, "17.0.15"), 1, Some("/etc/spark")), "a conf dir does");
+    }
+
+    #[test]
+    fn the_archive_options_map_or_write_and_come_before_sparks_class() {
+        let command = vec!["/j/bin/java".to_owned(), "-cp".to_owned(), "/s/jars/*".to_owned()];
+        let pending = PendingArchive {
+            java: "/j/bin/java".into(),
+            classpath: "/s/jars/*".into(),
+            partial: "/r/jvm/k/classes.jsa.1.partial".into(),
+            target: "/r/jvm/k/classes.jsa".into(),
+        };
+        let write = JvmLaunch { command: command.clone(), archive: Some(ClassArchive::Write(pending.clone())) };
+        assert_eq!(
+            write.jvm_command(&["-XX:TieredStopAtLevel=1"])[3..],
+            ["-XX:ArchiveClassesAtExit=/r/jvm/k/classes.jsa.1.partial", QUIET_CDS, "-XX:TieredStopAtLevel=1"]
+        );
+        assert_eq!((write.pending(), write.mapped()), (Some(&pending), None));
+        let map =
+            JvmLaunch { command: command.clone(), archive: Some(ClassArchive::Map("/r/jvm/k/classes.jsa".into())) };
+        assert_eq!(
+            map.jvm_command(&[])[3..],
+            ["-XX:SharedArchiveFile=/r/jvm/k/classes.jsa", "-Xshare:auto", QUIET_CDS]
+        );
+        assert_eq!(map.mapped(), Some(Path::new("/r/jvm/k/classes.jsa")));
+        let none = JvmLaunch { command, archive: None };
+        assert_eq!(none.jvm_command(&[]).len(), 3);
+    }
+
+    #[test]
+    fn a_missing_or_broken_archive_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = PendingArchive {
+            java: "/nonexistent/java".into(),
+            classpath: String::new(),
+            partial: dir.path().join("classes.jsa.1.partial"),
+            target: dir.path().join("classes.jsa"),
+        };
+        assert!(!finish(&pending), "nothing written");
+        std::fs::write(&pending.partial, b"not an archive").unwrap();
+        assert!(!finish(&pending), "no JVM maps it");
+        assert!(!pending.partial.exists() && !pending.target.exists(), "removed, not kept");
+    }
+}
