@@ -278,6 +278,53 @@ pub const SLO_MAX_DURATION_PROPERTY: &str = "spark.sparkplane.slo.maxDurationSec
 /// Spark property carrying `spec.slo.successRate`.
 pub const SLO_SUCCESS_RATE_PROPERTY: &str = "spark.sparkplane.slo.successRate";
 
+/// The property that turns on the executor metrics Spark's UI serves for
+/// Prometheus ([`EXECUTOR_METRICS_PATH`]); a job that sets it to `false` in
+/// `spec.sparkConf` turns off every metrics endpoint sparkplane adds.
+pub const PROMETHEUS_ENABLED_PROPERTY: &str = "spark.ui.prometheus.enabled";
+/// Where the driver's UI serves every executor's metrics (`metrics_executor_*`).
+pub const EXECUTOR_METRICS_PATH: &str = "/metrics/executors/prometheus";
+/// Where the driver's UI serves the driver's own metrics (PrometheusServlet
+/// sink, `metrics_<namespace>_driver_*`). Spark's UI answers the bare path
+/// with a redirect to this one, so scrapers are given it with the slash.
+pub const DRIVER_METRICS_PATH: &str = "/metrics/prometheus/";
+/// `spark.metrics.namespace`: the second word of every driver metric name.
+/// Spark's default is the application id, which changes with each run and
+/// would give each run its own metric names; one fixed word keeps them
+/// queryable across runs (`metrics_spark_driver_…`).
+pub const METRICS_NAMESPACE: &str = "spark";
+/// The driver pod label a PodMonitor selects: present only when the driver serves metrics.
+pub const METRICS_LABEL: &str = "sparkplane.dev/metrics";
+/// The value of [`METRICS_LABEL`].
+pub const METRICS_LABEL_VALUE: &str = "prometheus";
+/// Name of the port of Spark's UI on the driver pod (Spark's own name for it).
+pub const UI_PORT_NAME: &str = "spark-ui";
+
+/// Whether the job's driver serves Prometheus metrics: yes unless its
+/// `spec.sparkConf` sets [`PROMETHEUS_ENABLED_PROPERTY`] to `false`.
+pub fn serves_metrics(job: &ResolvedJob) -> bool {
+    job.job.spec.spark_conf.get(PROMETHEUS_ENABLED_PROPERTY).is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
+}
+
+/// The Spark properties that make the driver serve Prometheus metrics on its
+/// UI port: executor metrics at [`EXECUTOR_METRICS_PATH`] and, through
+/// Spark's PrometheusServlet sink, the driver's own at
+/// [`DRIVER_METRICS_PATH`] under the fixed [`METRICS_NAMESPACE`]. Empty when
+/// the job turns metrics off. The one owner of these properties: every
+/// render target and the local run take them from [`spark_properties`].
+pub fn metrics_properties(job: &ResolvedJob) -> BTreeMap<String, String> {
+    if !serves_metrics(job) {
+        return BTreeMap::new();
+    }
+    let sink = "spark.metrics.conf.*.sink.prometheusServlet";
+    BTreeMap::from([
+        (PROMETHEUS_ENABLED_PROPERTY.to_owned(), "true".to_owned()),
+        (format!("{sink}.class"), "org.apache.spark.metrics.sink.PrometheusServlet".to_owned()),
+        (format!("{sink}.path"), DRIVER_METRICS_PATH.trim_end_matches('/').to_owned()),
+        ("spark.metrics.namespace".to_owned(), METRICS_NAMESPACE.to_owned()),
+    ])
+}
+
 /// The job's Spark properties: everything spark-submit is told with `--conf`.
 /// Resources are written explicitly from the sizing model (overhead included),
 /// so Spark's arithmetic and sparkplane's cannot drift apart.
@@ -414,6 +461,9 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
             set(SLO_SUCCESS_RATE_PROPERTY, rate.to_string());
         }
     }
+    for (k, v) in metrics_properties(job) {
+        set(&k, v);
+    }
     for (k, v) in &spec.hadoop_conf {
         set(&format!("spark.hadoop.{k}"), v.clone());
     }
@@ -426,6 +476,9 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
 /// Labels of a role's pods: the standard ones plus the role's own.
 pub fn pod_labels(input: &RenderInput<'_>, role: SparkRole) -> BTreeMap<String, String> {
     let mut labels = standard_labels(input.job, role.as_str());
+    if role == SparkRole::Driver && serves_metrics(input.job) {
+        labels.insert(METRICS_LABEL.to_owned(), METRICS_LABEL_VALUE.to_owned());
+    }
     if let Some(role_spec) = role_spec(input, role) {
         labels.extend(role_spec.labels.clone());
     }
@@ -777,4 +830,96 @@ pub fn spark_submit_args(input: &RenderInput<'_>, master: &str, templates: Optio
     args.push(resource);
     args.extend(app_args);
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::{LocalContext, plan_local};
+    use crate::render::job::tests::{JOB, job};
+    use crate::render::{Target, render};
+
+    const METRICS_ON: &[(&str, &str)] = &[
+        ("spark.ui.prometheus.enabled", "true"),
+        ("spark.metrics.conf.*.sink.prometheusServlet.class", "org.apache.spark.metrics.sink.PrometheusServlet"),
+        ("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus"),
+        ("spark.metrics.namespace", "spark"),
+    ];
+
+    /// Every `key=value` a rendered object hands Spark, wherever the target keeps them.
+    fn rendered_properties(objects: &[RenderedObject]) -> Vec<String> {
+        let mut found = Vec::new();
+        for object in objects {
+            let text = serde_json::to_string(&object.body).unwrap_or_default();
+            for (k, v) in METRICS_ON {
+                // `--conf k=v` (Job), a `k=v` line of spark.properties (native), `sparkConf: {k: v}` (Kubeflow).
+                if text.contains(&format!("{k}={v}")) || text.contains(&format!("\"{k}\":\"{v}\"")) {
+                    found.push((*k).to_owned());
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    fn driver_labels(objects: &[RenderedObject]) -> String {
+        objects.iter().map(|o| serde_json::to_string(&o.body).unwrap_or_default()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn every_target_and_the_local_run_serve_prometheus_metrics_by_default() {
+        let (resolved, sized) = job(JOB);
+        let input = RenderInput { job: &resolved, sized: &sized };
+        let properties = spark_properties(&input);
+        for (k, v) in METRICS_ON {
+            assert_eq!(properties.get(*k).map(String::as_str), Some(*v), "{k}");
+        }
+        assert_eq!(
+            properties.get("spark.kubernetes.driver.label.sparkplane.dev/metrics").map(String::as_str),
+            Some("prometheus")
+        );
+        assert!(!properties.contains_key("spark.kubernetes.executor.label.sparkplane.dev/metrics"));
+        let mut expected: Vec<String> = METRICS_ON.iter().map(|(k, _)| (*k).to_owned()).collect();
+        expected.sort();
+        for target in Target::ALL {
+            let objects = render(&input, target);
+            assert_eq!(rendered_properties(&objects), expected, "{}", target.name());
+            // On the driver pod (native), its template (Kubeflow), or its template file (Job, YAML).
+            let text = driver_labels(&objects);
+            assert!(
+                text.contains("\"sparkplane.dev/metrics\":\"prometheus\"")
+                    || text.contains("sparkplane.dev/metrics: prometheus"),
+                "{}",
+                target.name()
+            );
+        }
+        let ctx = LocalContext {
+            machine_cores: 2,
+            ui_port: 4040,
+            event_log_dir: "/tmp/events".into(),
+            job_dir: "/jobs".into(),
+            run_id: "r".into(),
+            sql_runner: "/lib/run_sql.py".into(),
+        };
+        let plan = plan_local(&resolved, &sized, &ctx).expect("a local plan");
+        for (k, v) in METRICS_ON {
+            assert!(plan.args.contains(&format!("{k}={v}")), "local run lacks {k}: {:?}", plan.args);
+        }
+    }
+
+    #[test]
+    fn a_job_that_turns_prometheus_off_gets_no_endpoint_and_no_metrics_label() {
+        let (resolved, sized) =
+            job(&JOB.replace("spark.sql.shuffle.partitions: \"200\"", "spark.ui.prometheus.enabled: \"false\""));
+        let input = RenderInput { job: &resolved, sized: &sized };
+        assert!(!serves_metrics(&resolved));
+        assert!(metrics_properties(&resolved).is_empty());
+        let properties = spark_properties(&input);
+        assert_eq!(properties.get(PROMETHEUS_ENABLED_PROPERTY).map(String::as_str), Some("false"));
+        assert!(!properties.keys().any(|k| k.starts_with("spark.metrics.")), "{properties:?}");
+        for target in Target::ALL {
+            assert!(!driver_labels(&render(&input, target)).contains(METRICS_LABEL), "{}", target.name());
+        }
+    }
 }

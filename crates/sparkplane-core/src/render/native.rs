@@ -408,8 +408,11 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
         protocol: Some("TCP".into()),
         ..Default::default()
     };
-    let mut ports =
-        vec![port("driver-rpc-port", DRIVER_PORT), port("blockmanager", BLOCK_MANAGER_PORT), port("spark-ui", UI_PORT)];
+    let mut ports = vec![
+        port("driver-rpc-port", DRIVER_PORT),
+        port("blockmanager", BLOCK_MANAGER_PORT),
+        port(common::UI_PORT_NAME, UI_PORT),
+    ];
     if exposes_spark_connect(input) {
         ports.push(port("spark-connect", SPARK_CONNECT_PORT));
     }
@@ -473,8 +476,11 @@ pub fn driver_service(input: &RenderInput<'_>) -> Service {
         target_port: Some(IntOrString::Int(port)),
         ..Default::default()
     };
-    let mut ports =
-        vec![port("driver-rpc-port", DRIVER_PORT), port("blockmanager", BLOCK_MANAGER_PORT), port("spark-ui", UI_PORT)];
+    let mut ports = vec![
+        port("driver-rpc-port", DRIVER_PORT),
+        port("blockmanager", BLOCK_MANAGER_PORT),
+        port(common::UI_PORT_NAME, UI_PORT),
+    ];
     if exposes_spark_connect(input) {
         ports.push(port("spark-connect", SPARK_CONNECT_PORT));
     }
