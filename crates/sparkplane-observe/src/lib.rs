@@ -3,7 +3,8 @@
 //!
 //! Owns: what sparkplane's metrics are called and mean ([`registry`]), the
 //! rules and dashboards built on them ([`rules`], [`slo`], [`dashboards`]), the
-//! on-call routing for their alerts ([`alertmanager`]) —
+//! on-call routing for their alerts ([`alertmanager`]), the scrape of Spark's
+//! own metrics from drivers ([`monitors`]) —
 //! pure functions over typed data — the Prometheus text files CLI commands
 //! leave for node_exporter ([`exposition`], [`textfile`]), and the
 //! [`exporter`], the one module here that does I/O (it reads event logs and
@@ -15,6 +16,7 @@ pub mod alertmanager;
 pub mod dashboards;
 pub mod exporter;
 pub mod exposition;
+pub mod monitors;
 pub mod registry;
 pub mod rules;
 pub mod slo;
