@@ -1,5 +1,6 @@
 //! The Kubeflow Spark Operator's `sparkoperator.k8s.io/v1beta2` API:
-//! `SparkApplication` and `ScheduledSparkApplication`, as typed data.
+//! `SparkApplication` and `ScheduledSparkApplication`, as typed data; and its
+//! `sparkoperator.k8s.io/v1alpha1` `SparkConnect` (a Spark Connect server).
 //!
 //! sparkplane reads these (`sparkplane import kubeflow`) and writes them (the
 //! `kubeflow` render target). The types follow the operator's published Go
@@ -887,4 +888,138 @@ mod tests {
         assert_eq!(app.spec.template.app_type, Some(ApplicationType::Python));
         assert_eq!(serde_json::to_value(&app).unwrap(), json);
     }
+}
+
+/// `apiVersion` of the operator's `SparkConnect` (operator v2.3 and later).
+pub const API_VERSION_V1ALPHA1: &str = "sparkoperator.k8s.io/v1alpha1";
+/// `kind` of a Spark Connect server.
+pub const KIND_SPARK_CONNECT: &str = "SparkConnect";
+
+/// What a `SparkConnect` (`sparkoperator.k8s.io/v1alpha1`) asks the operator
+/// to run: a long-running Spark Connect server and its executors. Field for
+/// field as the operator's `api/v1alpha1/sparkconnect_types.go` publishes
+/// them; `sparkVersion`, `server` and `executor` are required there.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "sparkoperator.k8s.io",
+    version = "v1alpha1",
+    kind = "SparkConnect",
+    plural = "sparkconnects",
+    shortname = "sparkconn",
+    namespaced,
+    status = "SparkConnectStatus",
+    schema = "disabled",
+    derive = "PartialEq",
+    derive = "Default"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkConnectSpec {
+    /// Spark version of the server.
+    #[serde(default)]
+    pub spark_version: String,
+    /// Image of server and executors, unless a role's template overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Hadoop properties, passed as `spark.hadoop.*`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hadoop_conf: BTreeMap<String, String>,
+    /// Spark properties, passed as `--conf`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spark_conf: BTreeMap<String, String>,
+    /// The server (its driver).
+    #[serde(default)]
+    pub server: ConnectServerSpec,
+    /// The executors.
+    #[serde(default)]
+    pub executor: ConnectExecutorSpec,
+    /// Dynamic allocation of executors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_allocation: Option<DynamicAllocation>,
+    /// When the operator restarts the server's pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<ConnectRestartPolicy>,
+}
+
+/// The server's pod.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectServerSpec {
+    /// `spark.driver.cores`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cores: Option<i32>,
+    /// Memory of the server (`spark.driver.memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// A pod template for what Spark's properties cannot say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<PodTemplateSpec>,
+    /// The Service exposing the server (the operator creates a default one without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<k8s_openapi::api::core::v1::Service>,
+}
+
+/// The executors' pods.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectExecutorSpec {
+    /// `spark.executor.cores`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cores: Option<i32>,
+    /// Memory of each executor (`spark.executor.memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// A pod template for what Spark's properties cannot say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<PodTemplateSpec>,
+    /// Number of executors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<i32>,
+}
+
+/// When the operator restarts a Spark Connect server's pod.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectRestartPolicy {
+    /// `Never`, `Always` or `OnFailure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy_type: Option<RestartPolicyType>,
+    /// Restarts after failures before giving up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure_retries: Option<i32>,
+    /// Seconds between restarts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure_retry_interval: Option<i64>,
+}
+
+/// Observed state of a `SparkConnect`, written by the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkConnectStatus {
+    /// `Ready`, `NotReady`, `Failed` or `Completed` (empty when new).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The server's pod, its IP and its Service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<SparkConnectServerStatus>,
+    /// Executors by state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub executors: BTreeMap<String, i64>,
+    /// Operator-managed restarts in this generation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_attempts: Option<i32>,
+}
+
+/// Where the server runs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkConnectServerStatus {
+    /// The server's pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<String>,
+    /// Its IP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_ip: Option<String>,
+    /// The Service exposing it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
 }

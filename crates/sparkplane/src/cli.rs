@@ -657,7 +657,7 @@ pub enum PresetsCommand {
 /// `import`.
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
-    /// Convert a Kubeflow SparkApplication or ScheduledSparkApplication (v1beta2).
+    /// Convert a Kubeflow SparkApplication or ScheduledSparkApplication (v1beta2), or a SparkConnect (v1alpha1).
     Kubeflow {
         /// The Kubeflow YAML file.
         file: PathBuf,

@@ -1,5 +1,6 @@
 //! Import of Kubeflow Spark Operator applications: a `sparkoperator.k8s.io/v1beta2`
-//! `SparkApplication` or `ScheduledSparkApplication`, as a loaded YAML tree, in;
+//! `SparkApplication` or `ScheduledSparkApplication` (or a v1alpha1
+//! `SparkConnect`, mapped by `connect`), as a loaded YAML tree, in;
 //! a SparkJob document and the list of every input field that was not carried
 //! over, each with its reason, out.
 //!
@@ -30,6 +31,7 @@
 //! the loser is reported as overridden.
 
 mod conf;
+mod connect;
 mod report;
 mod roles;
 
@@ -53,13 +55,17 @@ pub use report::{ImportReport, NotCarried};
 
 const SERVER_SET: &str = "set by the API server, not part of the application's definition";
 
-/// Converts a Kubeflow `SparkApplication` or `ScheduledSparkApplication` into a SparkJob.
+/// Converts a Kubeflow `SparkApplication` or `ScheduledSparkApplication` into
+/// a SparkJob, or a `SparkConnect` into a SparkJob of `type: Connect`.
 ///
 /// Fails with every problem found when the document is not one of those two
 /// kinds of `sparkoperator.k8s.io/v1beta2`, or when a value cannot be read
 /// (a memory size, a CPU amount, a field of the wrong type); each diagnostic
 /// points at the value and says how to fix it.
 pub fn import_kubeflow(doc: &Node) -> Result<ImportReport, Diagnostics> {
+    if connect::is_spark_connect(doc) {
+        return connect::import_spark_connect(doc);
+    }
     let source_kind = header(doc)?;
     let mut ledger = Ledger::new(doc, in_kubernetes_object);
     let root = FieldPath::root();
