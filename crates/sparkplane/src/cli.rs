@@ -151,7 +151,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List a job's deployments to an environment (promotions and rollbacks, oldest first).
     Deployments(DeploymentsArgs),
-    /// Alert and SLO rules, and dashboards, over the metrics sparkplane emits.
+    /// Observability artefacts: alert and SLO rules, Grafana dashboards, Alertmanager routing, and the PodMonitor or
+    /// scrape configuration that reads Spark's own metrics from every driver.
     #[command(subcommand)]
     Observe(ObserveCommand),
     /// Data-quality gates: check a dataset against a DataQuality spec (exit 1 when an error check fails).
@@ -956,6 +957,40 @@ pub enum ObserveCommand {
     /// Tenant file declares under spec.alerting, by severity, grouped per application, with inhibition; teams
     /// without receivers go to the platform route. Secrets become files Alertmanager reads, never values.
     Alertmanager(AlertmanagerArgs),
+    /// What scrapes Spark's own metrics from every driver sparkplane renders or runs (executor metrics and the
+    /// driver's, on the Spark UI port): a Prometheus Operator PodMonitor selecting drivers labelled
+    /// sparkplane.dev/metrics=prometheus, or with --format scrape-config the same scrape for a Prometheus without the
+    /// Operator (pod discovery, or --target HOST:PORT such as a local run's Spark UI).
+    Monitors(MonitorsArgs),
+}
+
+/// `observe monitors --format`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorFormat {
+    /// A `monitoring.coreos.com/v1` PodMonitor.
+    Podmonitor,
+    /// A Prometheus configuration with `scrape_configs`.
+    ScrapeConfig,
+}
+
+/// `observe monitors`.
+#[derive(Args, Debug)]
+pub struct MonitorsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "podmonitor")]
+    pub format: MonitorFormat,
+    /// How often to scrape (a Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub interval: String,
+    /// Namespace of the PodMonitor.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Label the PodMonitor `release: NAME` (kube-prometheus-stack selects PodMonitors by its Helm release name).
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// With --format scrape-config: scrape this driver UI (HOST:PORT, repeatable) instead of discovering pods.
+    #[arg(long = "target", value_name = "HOST:PORT")]
+    pub targets: Vec<String>,
 }
 
 /// `observe alertmanager`.

@@ -284,6 +284,16 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
+        Command::Observe(ObserveCommand::Monitors(args)) => observe::monitors(
+            &observe::MonitorsSettings {
+                scrape_config: args.format == crate::cli::MonitorFormat::ScrapeConfig,
+                interval: args.interval.clone(),
+                namespace: args.namespace.clone(),
+                release: args.release.clone(),
+                targets: args.targets.clone(),
+            },
+            printer,
+        ),
         Command::Policy(PolicyCommand::Check { job, format, policy_mode, policy: args }) => {
             let settings = policy_settings(args, Some(&job.job), cli);
             let audit = *policy_mode == PolicyMode::Audit;

@@ -1,7 +1,8 @@
 //! `sparkplane observe rules`: alerting and recording rules over the metrics
 //! sparkplane really emits (one registry), with SLO burn-rate alerts, as a
 //! Prometheus rule file or a PrometheusRule object; `observe alertmanager`:
-//! the routing of those alerts to each team's on-call.
+//! the routing of those alerts to each team's on-call; `observe monitors`:
+//! the PodMonitor or scrape configuration that reads Spark's own metrics.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -167,4 +168,63 @@ fn unrouted_warnings(teams: &[String]) -> sparkplane_core::Diagnostics {
         })
         .collect();
     sparkplane_core::Diagnostics(warnings)
+}
+
+/// Plain settings of `observe monitors`.
+#[derive(Clone, Debug)]
+pub struct MonitorsSettings {
+    /// Plain `scrape_configs` instead of a PodMonitor.
+    pub scrape_config: bool,
+    /// Scrape interval (a Prometheus duration).
+    pub interval: String,
+    /// The PodMonitor's namespace.
+    pub namespace: Option<String>,
+    /// The PodMonitor's `release` label.
+    pub release: Option<String>,
+    /// Fixed driver UIs to scrape (`HOST:PORT`), scrape config only.
+    pub targets: Vec<String>,
+}
+
+fn invalid(code: &'static str, message: String, help: &str) -> Failure {
+    Failure::Invalid(Diagnostic::error(code, "", message).with_help(help).into())
+}
+
+/// Runs `observe monitors`: a PodMonitor, or a Prometheus scrape configuration (YAML, or JSON with `-o json`).
+pub fn monitors(settings: &MonitorsSettings, printer: &Printer) -> CommandResult {
+    use sparkplane_observe::monitors::{MonitorOptions, is_duration, pod_monitor, scrape_config};
+    if !is_duration(&settings.interval) {
+        return Err(invalid(
+            "bad-interval",
+            format!("--interval {} is not a Prometheus duration", settings.interval),
+            "write a number and a unit, e.g. 30s, 1m or 1m30s",
+        ));
+    }
+    if !settings.targets.is_empty() && !settings.scrape_config {
+        return Err(invalid(
+            "target-needs-scrape-config",
+            "--target applies to --format scrape-config only: a PodMonitor finds drivers by their label".into(),
+            "add --format scrape-config, or drop --target",
+        ));
+    }
+    for target in &settings.targets {
+        let port = target.rsplit_once(':').filter(|(host, _)| !host.is_empty()).map(|(_, port)| port.parse::<u16>());
+        if !matches!(port, Some(Ok(p)) if p > 0) {
+            return Err(invalid(
+                "bad-target",
+                format!("--target {target} is not HOST:PORT"),
+                "name a driver's Spark UI, e.g. --target 127.0.0.1:4040",
+            ));
+        }
+    }
+    let options = MonitorOptions {
+        interval: settings.interval.clone(),
+        namespace: settings.namespace.clone(),
+        labels: release_label(settings.release.as_deref()),
+    };
+    let value = if settings.scrape_config { scrape_config(&options, &settings.targets) } else { pod_monitor(&options) };
+    match printer.format {
+        OutputFormat::Json => printer.raw(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())),
+        _ => printer.raw(&to_yaml(&value)),
+    }
+    Ok(())
 }
