@@ -165,6 +165,9 @@ pub fn environment_policy(catalog: &Catalog, environment: Option<&str>) -> Resul
         .map_err(|e| format!("environment `{}`: policy: {e}", environment.unwrap_or_default()))
 }
 
+/// Why the operator refuses a `type: Connect` job.
+pub const CONNECT_NOT_MANAGED: &str = "spec.type: the operator does not run Spark Connect servers yet (fix: apply the objects `sparkplane render` prints for it; its StatefulSet keeps the server running)";
+
 /// Resolves, validates, sizes, renders attempt 1 and checks the built-in
 /// policies of the job's environment. Approvals, budgets and custom Rego
 /// policies are checked where their records live — by `sparkplane apply`
@@ -177,6 +180,12 @@ pub fn prepare(job: &SparkJob, platform: &Platform) -> Prepared {
             return Prepared::Refused { cause: Cause::InvalidSpec, message };
         }
     };
+    if resolved.job.spec.app_type == Some(sparkplane_api::job::AppType::Connect) {
+        // Its state machine drives one driver pod per run; a server is a
+        // StatefulSet the kubelet keeps running (ADR 0039). Refusing is
+        // better than submitting and timing out waiting for a driver pod.
+        return Prepared::Refused { cause: Cause::InvalidSpec, message: CONNECT_NOT_MANAGED.to_owned() };
+    }
     let objects = render_resolved(&resolved, 1);
     let config = match environment_policy(&platform.catalog, resolved.environment.as_deref()) {
         Ok(config) => config,
@@ -278,6 +287,20 @@ mod tests {
             panic!("ready")
         };
         assert_eq!(a.spec_hash, b.spec_hash);
+    }
+
+    #[test]
+    fn a_connect_server_is_refused_with_what_to_do_instead() {
+        let platform = Platform::builtin().expect("catalog");
+        let mut spec = good_spec();
+        let fields = spec.as_object_mut().expect("object");
+        fields.remove("mainApplicationFile");
+        fields.insert("type".into(), json!("Connect"));
+        fields.insert("sparkVersion".into(), json!("4.0.1"));
+        assert_eq!(
+            prepare(&job(spec), &platform),
+            Prepared::Refused { cause: Cause::InvalidSpec, message: CONNECT_NOT_MANAGED.to_owned() }
+        );
     }
 
     #[test]
