@@ -180,8 +180,17 @@ fn slow_background_server_answers_the_token_holder_only_and_stops_cleanly() {
     drop(server);
 }
 
+/// A query that runs about three seconds: two tasks that each sleep.
+const SLOW_CLIENT: &str = r#"
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()
+rows = spark.sql("SELECT reflect('java.lang.Thread', 'sleep', CAST(3000 AS BIGINT)) AS s FROM range(2)").collect()
+print("ROWS", len(rows))
+"#;
+
 #[test]
-fn slow_foreground_server_prints_its_line_and_stops_on_ctrl_c() {
+fn slow_foreground_server_prints_its_line_shows_running_queries_and_stops_on_ctrl_c() {
     let env = env_with_spark4();
     let port = free_port();
     let mut child = env
@@ -197,9 +206,21 @@ fn slow_foreground_server_prints_its_line_and_stops_on_ctrl_c() {
             let _ = send.send(line);
         }
     });
+    // stderr's lines with the moment each arrived: progress must show while the query runs.
+    let stderr = child.stderr.take().unwrap();
+    let (err_send, err_receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = err_send.send((Instant::now(), line));
+        }
+    });
     let line = receive.recv_timeout(Duration::from_secs(240)).expect("the connection line within 240 s");
     assert!(line.starts_with(&format!("sc://localhost:{port}/;token=")), "{line}");
     assert!(sparkplane_local::connect::answers(port));
+    let out =
+        Command::new(env.client_python()).args(["-c", SLOW_CLIENT, &line]).output().expect("the thin client runs");
+    let answered = Instant::now();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ROWS 2", "{}", String::from_utf8_lossy(&out.stderr));
     // SIGINT, as a terminal's Ctrl-C sends it.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let started = Instant::now();
@@ -207,12 +228,20 @@ fn slow_foreground_server_prints_its_line_and_stops_on_ctrl_c() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "connect did not stop within 60 s of Ctrl-C");
+        assert!(started.elapsed() < Duration::from_secs(120), "connect did not stop within 120 s of Ctrl-C");
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut err = String::new();
-    let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines: Vec<(Instant, String)> = err_receive.try_iter().collect();
+    let err: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
     assert_eq!(status.code(), Some(0), "{err}");
+    // Off a terminal, a running query shows as `run` shows a job: a plain progress line, before the answer.
+    let progress: Vec<&(Instant, String)> = lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("jobs ") && l.contains(" · stages ") && l.contains(" · tasks "))
+        .collect();
+    assert!(!progress.is_empty(), "a progress line while the query ran:\n{err}");
+    assert!(progress[0].0 < answered, "the progress line came before the answer:\n{err}");
     assert!(err.contains("stopped; session recorded as sparkplane-connect-"), "{err}");
     assert!(!sparkplane_local::connect::answers(port), "the JVM is gone");
     let runs = env.runs();
