@@ -35,7 +35,7 @@ pub fn run(experiment: Experiment, settings: &Settings) -> Result<Outcome, Chaos
         Experiment::ExecutorKilled => {
             let started = Instant::now();
             let spark = Spark::find(settings)?;
-            let work = WorkDir::new(settings)?;
+            let work = WorkDir::new(settings, experiment)?;
             let mut outcome = executor_killed::run(&spark, work.path(), settings)?;
             outcome.seconds = started.elapsed().as_secs_f64();
             Ok(outcome)
@@ -248,16 +248,18 @@ pub(crate) fn exposition_series(text: &str) -> Vec<Series> {
         .collect()
 }
 
-/// A folder for the experiment's files: the caller's, or a temporary one removed afterwards.
+/// A folder for the experiment's files: in the caller's, or a temporary one removed afterwards.
 pub(crate) struct WorkDir {
     path: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl WorkDir {
-    fn new(settings: &Settings) -> Result<WorkDir, ChaosError> {
+    /// `<work_dir>/<experiment>` when the caller gave a work folder (so experiments never share files).
+    fn new(settings: &Settings, experiment: Experiment) -> Result<WorkDir, ChaosError> {
         match &settings.work_dir {
             Some(path) => {
+                let path = &path.join(experiment.name());
                 std::fs::create_dir_all(path)
                     .map_err(|e| ChaosError::Invalid(format!("cannot make the work folder {}: {e}", path.display())))?;
                 let path = std::path::absolute(path)

@@ -131,6 +131,10 @@ pub enum Command {
     /// Disaster recovery: drill a restore of the latest backup end to end, measuring RTO and RPO.
     #[command(subcommand)]
     Dr(DrCommand),
+    /// Chaos experiments: break one part on purpose (an executor, the object store, the metastore, a node, the
+    /// driver, the API server, the operator) and check that the platform degrades the way its runbooks say.
+    #[command(subcommand)]
+    Chaos(ChaosCommand),
     /// Check a job against the platform's policies (built-in and Rego), test Rego policies, export them to Gatekeeper.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -1133,6 +1137,35 @@ pub enum DrCommand {
     /// objectives. Exit 1 naming each failure: corrupt dump, missing object, job failed, gate failed, RTO or RPO over
     /// target.
     Drill(DrillArgs),
+}
+
+/// `sparkplane chaos`.
+#[derive(Subcommand, Debug)]
+pub enum ChaosCommand {
+    /// List the experiments: where each runs, what should happen, which alerts and runbook apply.
+    List,
+    /// Run experiments by name (or all of them) and report, for each, what should happen, what did, and whether its
+    /// alerts fired or stayed silent as expected (checked with promtool on the metrics it produced). Exit 1 if any
+    /// experiment did not pass, 2 for an unknown name, 3 when a part it needs (Java, Spark, promtool) is missing.
+    Run(ChaosRunArgs),
+}
+
+/// `chaos run`.
+#[derive(Args, Debug)]
+pub struct ChaosRunArgs {
+    /// The experiments to run, by name (see `sparkplane chaos list`).
+    #[arg(value_name = "EXPERIMENT", required_unless_present = "all")]
+    pub experiments: Vec<String>,
+    /// Run every experiment.
+    #[arg(long, conflicts_with = "experiments")]
+    pub all: bool,
+    /// Write the outcomes as a JUnit XML test suite, a case per experiment.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Keep each experiment's files (job, driver log, event logs) in this folder instead of a temporary one
+    /// removed afterwards.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
 }
 
 /// `dr drill`.

@@ -260,6 +260,14 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "sparkplane dr drill --backup examples/backup/platform.yaml --job trips-count.yaml --set 'arguments=[\"{restored}/sales-curated\"]' --junit drill.xml",
         )],
     ),
+    (
+        "chaos",
+        &[
+            ("What each experiment breaks, what should happen, and which alerts and runbook apply", "sparkplane chaos list"),
+            ("Kill an executor mid-stage on local Spark and check the job still succeeds", "sparkplane chaos run executor-killed"),
+            ("Every experiment, as a JUnit suite for CI", "sparkplane chaos run --all --junit chaos.xml"),
+        ],
+    ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];

@@ -5,6 +5,7 @@ pub mod admission;
 pub mod analyze;
 pub mod approve;
 pub mod backup;
+pub mod chaos;
 pub mod ci;
 pub mod cluster;
 pub mod connect;
@@ -416,6 +417,16 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 restore_dir: args.restore_dir.clone(),
                 junit: args.junit.clone(),
                 events: events(cli),
+            },
+            printer,
+        ),
+        Command::Chaos(crate::cli::ChaosCommand::List) => chaos::list(printer),
+        Command::Chaos(crate::cli::ChaosCommand::Run(args)) => chaos::run(
+            &chaos::RunSettings {
+                names: args.experiments.clone(),
+                all: args.all,
+                junit: args.junit.clone(),
+                chaos: sparkplane_chaos::Settings { work_dir: args.work_dir.clone(), ..Default::default() },
             },
             printer,
         ),
