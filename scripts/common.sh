@@ -227,6 +227,15 @@ need_openlineage() {
   need_pinned_venv openlineage "the lineage tests" "openlineage-python==1.54.0"
 }
 
+# An OTLP receiver no one here wrote the decoding of, for the trace tests
+# (crates/sparkplane/tests/cli_trace.rs): OpenTelemetry's own generated Python
+# messages (PyPI opentelemetry-proto) decode what sparkplane sends, and grpcio
+# serves the gRPC TraceService (crates/sparkplane-testkit/data/otlp_receiver.py).
+# Idempotent: a no-op once the pinned versions are installed.
+need_otlp_receiver() {
+  need_pinned_venv otlp "the trace tests" "opentelemetry-proto==1.45.2" "grpcio==1.85.1" "protobuf==7.36.2"
+}
+
 # Checkers no one here wrote for the release tests (crates/sparkplane-delivery/tests/interop.rs),
 # in their own venv under ~/.cache/sparkplane/tools/release: PyPI cyclonedx-python-lib ships the
 # official CycloneDX JSON schemas (bom-1.6 with its spdx and jsf schemas), jsonschema validates

@@ -13,6 +13,7 @@ need_pushgateway
 need_kubectl
 need_python_clients
 need_openlineage
+need_otlp_receiver
 need_release_tools
 need_helm
 need_cdevents_receiver

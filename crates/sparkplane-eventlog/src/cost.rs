@@ -200,6 +200,11 @@ pub(crate) fn team_of(app: &AppSummary) -> Option<String> {
     label_or_property(app, "sparkplane.dev/team", "spark.sparkplane.team")
 }
 
+/// The application's cost center: the `sparkplane.dev/cost-center` label, else `spark.sparkplane.costCenter`.
+pub(crate) fn cost_center_of(app: &AppSummary) -> Option<String> {
+    label_or_property(app, "sparkplane.dev/cost-center", "spark.sparkplane.costCenter")
+}
+
 fn label_or_property(app: &AppSummary, label: &str, property: &str) -> Option<String> {
     let config = &app.config;
     config.labels.get(label).or_else(|| config.properties.get(property)).filter(|v| !v.trim().is_empty()).cloned()
@@ -248,7 +253,7 @@ pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
         app: app_key,
         job: job_of(app),
         team: team_of(app),
-        cost_center: label_or_property(app, "sparkplane.dev/cost-center", "spark.sparkplane.costCenter"),
+        cost_center: cost_center_of(app),
         namespace: props.get("spark.kubernetes.namespace").or_else(|| props.get("spark.sparkplane.namespace")).cloned(),
         node_pool,
         spot,

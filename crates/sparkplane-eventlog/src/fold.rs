@@ -238,11 +238,18 @@ impl AppSummaryBuilder {
 
     /// Parses one line and folds its event in; a line that does not parse becomes a warning.
     pub fn push_line(&mut self, file: &Path, line: u64, text: &str) {
+        self.push_line_and(file, line, text, |_| {});
+    }
+
+    /// As [`AppSummaryBuilder::push_line`], and hands each parsed event to `observe`
+    /// too, so a finer fold (the trace's, [`crate::trace::TraceBuilder`]) parses each line once.
+    pub fn push_line_and(&mut self, file: &Path, line: u64, text: &str, mut observe: impl FnMut(&SparkEvent<'_>)) {
         self.log.lines += 1;
         match parse_event(text) {
             Ok(Some(event)) => {
                 self.log.events += 1;
                 self.apply_at(&event, Some((file, line)));
+                observe(&event);
             }
             Ok(None) => {}
             Err(error) => self.warn(Warning::at(file, line, format!("{error}; line skipped"))),

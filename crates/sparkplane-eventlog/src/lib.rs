@@ -5,9 +5,11 @@
 //! snappy or lzf, as Spark writes them),
 //! [`parse`] turns one line into a typed [`SparkEvent`], and [`fold`] folds
 //! events into one [`AppSummary`], the application [`model`]; [`lineage`] reads SQL plans into datasets and
-//! [`openlineage`] turns a summary into OpenLineage run events. Only `read` and [`source`] do I/O (local
+//! [`openlineage`] turns a summary into OpenLineage run events; [`trace`] turns an application into
+//! OpenTelemetry spans and [`trace_otlp`] into OTLP's messages. Only `read` and [`source`] do I/O (local
 //! files, or objects streamed from S3, GCS or Azure through
-//! `sparkplane-storage`), and [`openlineage_send`] POSTs events; the rest is pure and tested without files. Memory stays bounded by
+//! `sparkplane-storage`), and [`openlineage_send`] POSTs events and [`trace_send`] sends traces by
+//! OTLP; the rest is pure and tested without files. Memory stays bounded by
 //! the number of jobs, stages and executors, never by the size of the log.
 //!
 //! ```no_run
@@ -42,6 +44,9 @@ pub mod stage;
 #[cfg(test)]
 mod test_support;
 pub mod timing;
+pub mod trace;
+pub mod trace_otlp;
+pub mod trace_send;
 pub mod tune;
 
 use std::path::Path;
@@ -79,6 +84,26 @@ pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
     builder.set_in_progress(log.in_progress);
     loop {
         // Reading warnings (skipped parts, bad bytes, a cut-off tail) go in where they happened.
+        for warning in lines.take_warnings() {
+            builder.warn(warning);
+        }
+        let Some(line) = lines.next_line() else { break };
+        builder.push_line(line.file, line.number, line.text);
+    }
+    for warning in lines.take_warnings() {
+        builder.warn(warning);
+    }
+    Ok(builder.finish())
+}
+
+/// Reads an event log in one streaming pass, as [`summarize_log`] does, and
+/// also folds what its trace needs ([`trace::TraceBuilder`]); pass the result
+/// to [`trace::build_trace`]. Fails and warns as [`summarize`] does.
+pub fn trace_log(log: &EventLog, options: trace::TraceOptions) -> Result<(AppSummary, trace::TraceDetail), ReadError> {
+    let mut lines = log.lines()?;
+    let mut builder = trace::TraceBuilder::new(options);
+    builder.set_in_progress(log.in_progress);
+    loop {
         for warning in lines.take_warnings() {
             builder.warn(warning);
         }

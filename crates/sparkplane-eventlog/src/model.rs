@@ -326,6 +326,18 @@ pub struct AppSummary {
 }
 
 impl AppSummary {
+    /// The key that names this application run in what sparkplane derives from it
+    /// (OpenLineage run ids, trace ids): `app-id/attempt`, the id alone without an
+    /// attempt, else `name@start` for a log without an id; `None` without an id or a start.
+    pub fn key(&self) -> Option<String> {
+        match (&self.app_id, &self.attempt_id, self.start_time_ms) {
+            (Some(id), Some(attempt), _) => Some(format!("{id}/{attempt}")),
+            (Some(id), None, _) => Some(id.clone()),
+            (None, _, Some(start_ms)) => Some(format!("{}@{start_ms}", self.name.as_deref().unwrap_or("unnamed"))),
+            (None, _, None) => None,
+        }
+    }
+
     /// Executor core-seconds: Σ cores × lifetime. In local mode, the driver's.
     pub fn core_seconds(&self) -> f64 {
         self.executors.core_seconds

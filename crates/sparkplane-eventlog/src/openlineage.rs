@@ -133,11 +133,7 @@ pub fn app_lineage(app: &AppSummary) -> AppLineage {
             lineage.sql_executions
         ));
     }
-    let app_key = match (&app.app_id, &app.attempt_id) {
-        (Some(id), Some(attempt)) => format!("{id}/{attempt}"),
-        (Some(id), None) => id.clone(),
-        (None, _) => format!("{}@{start_ms}", app.name.as_deref().unwrap_or("unnamed")),
-    };
+    let app_key = app.key().unwrap_or_else(|| format!("unnamed@{start_ms}"));
     let mut job_facets = serde_json::Map::new();
     job_facets.insert(
         "jobType".into(),

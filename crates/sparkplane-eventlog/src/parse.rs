@@ -303,6 +303,18 @@ pub struct TaskInfo<'a> {
     /// Whether the attempt was a speculative copy.
     #[serde(rename = "Speculative", default)]
     pub speculative: bool,
+    /// The task id, unique within the application (`TID` in Spark's messages).
+    #[serde(rename = "Task ID", default)]
+    pub task_id: Option<u64>,
+    /// The task's index within its stage attempt (its partition, for most stages).
+    #[serde(rename = "Index", default)]
+    pub index: Option<u32>,
+    /// The attempt number of this task index (0 for the first).
+    #[serde(rename = "Attempt", default)]
+    pub attempt: Option<u32>,
+    /// The host of the executor that ran the task.
+    #[serde(rename = "Host", borrow, default)]
+    pub host: Option<Cow<'a, str>>,
 }
 
 /// A task's `"Task Metrics"`: the counters sparkplane sums. Missing counters read as 0.

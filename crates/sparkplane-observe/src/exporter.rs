@@ -5,7 +5,10 @@
 //! ([`Exporter::scan`]: one listing per scan, by name, size and modification time),
 //! the per-log state that keeps a finished log from ever being read twice, turning
 //! application summaries into the registered exporter metrics, and the small HTTP
-//! server ([`serve`]) that hands their encoding to Prometheus.
+//! server ([`serve`]) that hands their encoding to Prometheus. With
+//! [`Exporter::send_traces_to`], each application's trace
+//! (`sparkplane_eventlog::trace`) goes to an OTLP endpoint once its log has been
+//! read whole; a send that fails is kept and tried again on the next scan.
 //!
 //! Must not: parse event logs or price applications itself (that is
 //! `sparkplane_eventlog::summarize` and `cost::app_cost`), emit a metric or label
@@ -32,6 +35,10 @@ use sparkplane_core::render::common::SLO_MAX_DURATION_PROPERTY;
 use sparkplane_eventlog::analyze::worst_stage_skew;
 use sparkplane_eventlog::cause::FailureCause;
 use sparkplane_eventlog::cost::{PriceSheet, UNATTRIBUTED, app_cost};
+use sparkplane_eventlog::trace::{Trace, TraceOptions, build_trace};
+use sparkplane_eventlog::trace_log;
+use sparkplane_eventlog::trace_otlp::export_request;
+use sparkplane_eventlog::trace_send::{self, OtlpEndpoint};
 use sparkplane_eventlog::{AppSummary, LogSource, Outcome};
 
 use crate::registry::{self, APP_LABELS, MetricType};
@@ -180,7 +187,14 @@ pub struct ScanReport {
     pub listing_error: Option<String>,
     /// Whether the watched History Server answered (`None` when none is watched).
     pub history_server_up: Option<bool>,
+    /// Applications whose traces were sent in this scan.
+    pub traces_sent: usize,
+    /// Why sending traces failed in this scan (they are tried again on the next).
+    pub trace_error: Option<String>,
 }
+
+/// Traces waiting to be sent at most; older ones are dropped past it (the endpoint has been down that long).
+pub const MAX_PENDING_TRACES: usize = 1_000;
 
 /// The metric handles (cheap clones sharing their values with the [`Registry`]).
 #[derive(Debug, Clone)]
@@ -304,6 +318,10 @@ pub struct Exporter {
     reads: u64,
     /// The History Server probed on every scan, and how long a probe may take.
     history_server: Option<(String, Duration)>,
+    /// Where finished applications' traces go, if anywhere.
+    otlp: Option<OtlpEndpoint>,
+    /// Traces of finished applications not sent yet (at most [`MAX_PENDING_TRACES`]).
+    pending_traces: Vec<Trace>,
 }
 
 impl Exporter {
@@ -327,6 +345,30 @@ impl Exporter {
             view: MetricsView(Arc::new(reg)),
             reads: 0,
             history_server: None,
+            otlp: None,
+            pending_traces: Vec::new(),
+        }
+    }
+
+    /// Sends each application's trace to `endpoint` once its log has been read whole
+    /// (at the end of the scan that read it; retried on later scans while the endpoint fails).
+    pub fn send_traces_to(&mut self, endpoint: OtlpEndpoint) {
+        self.otlp = Some(endpoint);
+    }
+
+    /// Sends the pending traces in one request; keeps them when the endpoint fails.
+    fn send_pending_traces(&mut self, report: &mut ScanReport) {
+        let Some(endpoint) = &self.otlp else { return };
+        if self.pending_traces.is_empty() {
+            return;
+        }
+        match trace_send::send(endpoint, &export_request(&self.pending_traces)) {
+            Ok(_) => report.traces_sent = std::mem::take(&mut self.pending_traces).len(),
+            Err(error) => {
+                let excess = self.pending_traces.len().saturating_sub(MAX_PENDING_TRACES);
+                self.pending_traces.drain(..excess);
+                report.trace_error = Some(error.to_string());
+            }
         }
     }
 
@@ -400,9 +442,21 @@ impl Exporter {
             }
             self.reads += 1;
             report.read += 1;
-            let state = match log.summarize() {
-                Ok(summary) if summary.log.events == 0 && !summary.log.in_progress => None,
-                Ok(summary) => Some(summary),
+            let read = match &self.otlp {
+                None => log.summarize().map(|summary| (summary, None)),
+                Some(_) => log.open().and_then(|opened| trace_log(&opened, TraceOptions::default())).map(
+                    |(summary, detail)| {
+                        let trace = (!summary.log.in_progress).then(|| build_trace(&summary, &detail).ok()).flatten();
+                        (summary, trace)
+                    },
+                ),
+            };
+            let state = match read {
+                Ok((summary, _)) if summary.log.events == 0 && !summary.log.in_progress => None,
+                Ok((summary, trace)) => {
+                    self.pending_traces.extend(trace);
+                    Some(summary)
+                }
                 Err(_) => None,
             };
             let Some(summary) = state else {
@@ -426,6 +480,7 @@ impl Exporter {
             self.logs.insert(log.name.clone(), state);
         }
 
+        self.send_pending_traces(&mut report);
         self.update_running(now);
         self.metrics.up.set(1);
         self.metrics.last_scan.set(unix_seconds(now));

@@ -2,16 +2,19 @@
 //!
 //! Owns: starting and stopping real local services tests talk to — today a
 //! SeaweedFS server with its S3 gateway ([`S3Server`]), Spark's History
-//! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]) and PostgreSQL
+//! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
+//! receiver ([`OtlpReceiver`]) and PostgreSQL
 //! ([`PostgresServer`]). Must not: be used by
 //! non-test code.
 
 pub mod cdevents;
 pub mod history;
+pub mod otlp;
 pub mod postgres;
 pub mod s3;
 
 pub use cdevents::CdEventsReceiver;
 pub use history::HistoryServer;
+pub use otlp::OtlpReceiver;
 pub use postgres::PostgresServer;
 pub use s3::{S3Server, S3ServerError};

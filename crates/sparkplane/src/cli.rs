@@ -113,6 +113,11 @@ pub enum Command {
     /// input and output datasets (paths, tables, schemas) its SQL plans name; printed as JSON lines, or sent
     /// with `--openlineage URL`.
     Lineage(LineageArgs),
+    /// Each application in event logs as an OpenTelemetry trace: a root span for the application, a span per
+    /// job and per stage attempt (and with --tasks the slowest and failed task attempts), Spark's timings and
+    /// metrics as attributes, failures as error status with the exception; printed as a tree (spans as JSON
+    /// with -o json), or sent by OTLP with `--otlp URL`. Span ids are the same on every send.
+    Trace(TraceArgs),
     /// Propose changes to a job's resources and settings from its past runs' event logs (memory up after spill or
     /// GC pressure, down to measured peaks plus headroom; executors, partitions, AQE), with a confidence.
     Tune(TuneArgs),
@@ -859,6 +864,35 @@ pub struct LineageArgs {
     pub openlineage: Option<String>,
 }
 
+/// `trace`.
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Event logs or directories of them (spark.eventLog.dir), as paths or object-store URLs
+    /// (s3://bucket/prefix, s3a://, gs://, az://; credentials from AWS_* etc. in the environment).
+    #[arg(value_name = "LOG", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Send the traces to this OTLP endpoint instead of printing them: http://HOST:4318 for OTLP/HTTP
+    /// (requests go to /v1/traces unless the URL has a path), http://HOST:4317 with --protocol grpc.
+    /// Exit 3 when it does not take them.
+    #[arg(long, value_name = "URL")]
+    pub otlp: Option<String>,
+    /// The OTLP transport.
+    #[arg(long, value_enum, value_name = "PROTOCOL", default_value = "http")]
+    pub protocol: OtlpProtocolArg,
+    /// Also add the N slowest task attempts of each application as spans, and every failed one (up to 100).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub tasks: usize,
+}
+
+/// OTLP transports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OtlpProtocolArg {
+    /// HTTP POST of protobuf (port 4318).
+    Http,
+    /// gRPC (port 4317).
+    Grpc,
+}
+
 /// `analyze`.
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
@@ -1048,6 +1082,13 @@ pub struct ExporterArgs {
     /// sparkplane_history_server_up (1 answered, 0 did not).
     #[arg(long, value_name = "URL")]
     pub history_server: Option<String>,
+    /// Also send each application's trace (as `sparkplane trace` builds it) to this OTLP endpoint once the
+    /// exporter has read its log whole; a failed send is retried on the next scan.
+    #[arg(long, value_name = "URL")]
+    pub otlp: Option<String>,
+    /// The OTLP transport for --otlp.
+    #[arg(long, value_enum, value_name = "PROTOCOL", default_value = "http", requires = "otlp")]
+    pub otlp_protocol: OtlpProtocolArg,
 }
 
 /// `history`.

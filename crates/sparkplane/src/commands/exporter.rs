@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use sparkplane_core::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_eventlog::trace_send::OtlpProtocol;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_observe::exporter::{DEFAULT_LISTEN, Exporter, serve};
 
@@ -68,16 +69,20 @@ fn history_server_url(url: &str) -> Result<String, Failure> {
 /// Server on every scan. Bad flags and a missing directory or prefix are
 /// [`Failure::Invalid`] (exit 2); an address that cannot be bound, or object
 /// storage that cannot be reached, is [`Failure::Infrastructure`] (exit 3). A
-/// History Server that does not answer is a metric, not a failure.
+/// History Server that does not answer is a metric, not a failure. With `otlp`
+/// (a URL and transport), each finished application's trace is sent there; a bad
+/// URL is exit 2, an endpoint that fails a warning (tried again every scan).
 pub fn run(
     history: &Path,
     listen: &str,
     interval_secs: u64,
     history_server: Option<&str>,
+    otlp: Option<(&str, OtlpProtocol)>,
     printer: &Printer,
 ) -> CommandResult {
     let addr = listen_address(listen)?;
     let history_server = history_server.map(history_server_url).transpose()?;
+    let otlp = otlp.map(|(url, protocol)| super::trace::otlp_endpoint(url, protocol, "--otlp")).transpose()?;
     if interval_secs == 0 {
         return Err(invalid(
             "invalid-interval",
@@ -97,8 +102,14 @@ pub fn run(
         // A probe never holds a scan up for longer than the scan interval (nor 10 s).
         exporter.watch_history_server(base, Duration::from_secs(interval_secs.min(10)));
     }
+    if let Some(endpoint) = otlp {
+        exporter.send_traces_to(endpoint);
+    }
     // One scan before serving, so the first scrape already has every finished application.
     let first = exporter.scan();
+    if let Some(error) = &first.trace_error {
+        printer.status(&format!("warning: {error}; tried again on every scan"));
+    }
     if first.errors > 0 {
         printer.status(&format!(
             "warning: {} of {} event logs could not be read (counted in sparkplane_exporter_log_errors_total)",

@@ -40,6 +40,7 @@ pub mod sql;
 pub mod submit;
 pub mod submit_metrics;
 pub mod tenant;
+pub mod trace;
 pub mod tune;
 
 use clap::CommandFactory;
@@ -56,6 +57,14 @@ use crate::cli::{ConnectCommand, DryRunArg, LanguageArg, RuleFormat, WorkloadArg
 use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
+
+/// The OTLP transport a flag names.
+fn otlp_protocol(arg: crate::cli::OtlpProtocolArg) -> sparkplane_eventlog::trace_send::OtlpProtocol {
+    match arg {
+        crate::cli::OtlpProtocolArg::Http => sparkplane_eventlog::trace_send::OtlpProtocol::Http,
+        crate::cli::OtlpProtocolArg::Grpc => sparkplane_eventlog::trace_send::OtlpProtocol::Grpc,
+    }
+}
 
 fn job_settings(args: &JobArgs, cli: &Cli) -> JobSettings {
     JobSettings {
@@ -436,9 +445,14 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::History(HistoryCommand::Serve(args)) => {
             history::serve(&args.logs, &args.listen, args.interval, args.cache_mib, printer)
         }
-        Command::Exporter(args) => {
-            exporter::run(&args.history, &args.listen, args.interval, args.history_server.as_deref(), printer)
-        }
+        Command::Exporter(args) => exporter::run(
+            &args.history,
+            &args.listen,
+            args.interval,
+            args.history_server.as_deref(),
+            args.otlp.as_deref().map(|url| (url, otlp_protocol(args.otlp_protocol))),
+            printer,
+        ),
         Command::Tune(args) => tune::run(&job_settings(&args.job, cli), &args.history, args.write, printer),
         Command::Cost(args) => cost::run(
             &args.path,
@@ -447,6 +461,15 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             args.price_sheet.as_deref(),
             args.budget.as_deref(),
             cost::CostOutputs { csv: args.csv, parquet: args.parquet.as_deref() },
+            printer,
+        ),
+        Command::Trace(args) => trace::run(
+            &trace::TraceSettings {
+                paths: args.paths.clone(),
+                otlp: args.otlp.clone(),
+                protocol: otlp_protocol(args.protocol),
+                tasks: args.tasks,
+            },
             printer,
         ),
         Command::Lineage(args) => lineage::run(
