@@ -242,7 +242,7 @@ impl AppSummaryBuilder {
     }
 
     /// As [`AppSummaryBuilder::push_line`], and hands each parsed event to `observe`
-    /// too, so a finer fold (the trace's, [`crate::trace::TraceBuilder`]) parses each line once.
+    /// too, so a finer fold alongside this one (the trace's) parses each line once.
     pub fn push_line_and(&mut self, file: &Path, line: u64, text: &str, mut observe: impl FnMut(&SparkEvent<'_>)) {
         self.log.lines += 1;
         match parse_event(text) {
