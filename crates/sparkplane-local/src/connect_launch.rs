@@ -15,8 +15,9 @@
 //! run, to no archive when the JVM cannot share classes. A faster start is
 //! never worth a failed one.
 //!
-//! It must not start the server or see its token (`connect_server` does); the
-//! only processes it runs are Spark's launcher and the archive's test JVM.
+//! It must not start the server or see its token (`connect_server` does), nor
+//! import `connect` (which imports it); the only processes it runs are Spark's
+//! launcher and the archive's test JVM.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,6 @@ use std::process::{Command, Stdio};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
-
-use crate::connect::SERVER_CLASS;
 
 /// Spark's entry point the launcher's command ends in.
 pub const SUBMIT_CLASS: &str = "org.apache.spark.deploy.SparkSubmit";
@@ -203,7 +202,8 @@ fn run_launcher(inputs: &JvmInputs<'_>, jars: &Path) -> Option<Vec<String>> {
     for (k, v) in driver_conf(inputs.conf) {
         command.arg("--conf").arg(format!("{k}={v}"));
     }
-    command.args(["--class", SERVER_CLASS, "spark-internal"]);
+    // The command up to SparkSubmit does not depend on the class it will start.
+    command.args(["--class", "org.apache.spark.examples.SparkPi", "spark-internal"]);
     command.env("SPARK_HOME", inputs.spark_home).env("SPARK_SCALA_VERSION", scala);
     if let Some(java_home) = inputs.java.parent().and_then(Path::parent) {
         command.env("JAVA_HOME", java_home);
