@@ -80,6 +80,7 @@ fn a_connect_job_renders_a_server_that_passes_the_checks_the_same_for_every_targ
             ("NetworkPolicy", "notebooks-spark-peers"),
         ]
     );
+    insta::assert_snapshot!("notebooks__connect", text);
 }
 
 #[test]
