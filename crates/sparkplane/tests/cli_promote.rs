@@ -316,15 +316,20 @@ fn a_release_goes_staging_to_prod_is_upgraded_and_rolled_back_with_cdevents() {
 fn every_failing_gate_is_reported_at_once_and_nothing_is_written() {
     let receiver = sparkplane_testkit::CdEventsReceiver::start().expect("the CDEvents receiver starts");
     let w = World::new();
-    // Unsigned, no CI report, tag-only image: made by hand-picked flags rather than release_staging.
+    // Unsigned, no CI report, tag-only image: made by hand-picked flags rather than release_staging, for dev
+    // (staging's overlay pins the image) and promoted from staging.
     let store = w.store();
-    let r = w.run(&["release", JOB, "--env", "staging", "--commit", COMMIT, "--out", &store]);
+    let r = w.run(&["release", JOB, "--env", "dev", "--commit", COMMIT, "--out", &store]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let id = r.stdout.lines().next().and_then(|l| l.split_whitespace().nth(1)).expect("id").to_owned();
     let spec_hash = w.record(&id)["specHash"].as_str().expect("hash").to_owned();
     w.ran("staging", &spec_hash, "succeeded", Some("failed"));
     let platform = repo().join("examples/platform").display().to_string();
-    let r = w.promote_at(&id, "fedcba9876543210", &["--platform-dir", &platform, "--cdevents-sink", &receiver.url]);
+    let r = w.promote_at(
+        &id,
+        "fedcba9876543210",
+        &["--from", "staging", "--platform-dir", &platform, "--cdevents-sink", &receiver.url],
+    );
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     let image = "registry.example.com/data-eng/trips-etl:1.4.2";
     // The approval names the prod spec's hash; everything else is exact.

@@ -397,7 +397,15 @@ fn shadow_report(outcome: Option<&ShadowOutcome>) -> serde_json::Value {
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         }),
-        Some(other) => serde_json::json!({ "outcome": format!("{other:?}") }),
+        Some(ShadowOutcome::NoCurrentOutput { name, location }) => {
+            serde_json::json!({"outcome": "no-current-output", "output": name, "location": location})
+        }
+        Some(ShadowOutcome::NoCandidateOutput { name, location }) => {
+            serde_json::json!({"outcome": "no-candidate-output", "output": name, "location": location})
+        }
+        Some(ShadowOutcome::RunFailed { run_id, message }) => {
+            serde_json::json!({"outcome": "run-failed", "run": run_id, "message": message})
+        }
     }
 }
 
