@@ -83,7 +83,11 @@ pub(super) fn run(spark: &Spark, work: &Path, settings: &Settings) -> Result<Out
     checks.push(Check::new(
         "the job succeeded with every row counted",
         end.code == Some(0) && result == "CHAOS-RESULT rows=600",
-        format!("exit {:?}, {result}, {:.1} s", end.code, end.elapsed.as_secs_f64()),
+        format!(
+            "exit {}, {result}, {:.1} s",
+            end.code.map_or_else(|| "by a signal or the time limit".to_string(), |c| c.to_string()),
+            end.elapsed.as_secs_f64()
+        ),
     ));
 
     let log = event_log(&events);
