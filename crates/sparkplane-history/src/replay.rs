@@ -23,175 +23,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 use sparkplane_eventlog::parse::task_detail::{
-    AccumulableDetail, TaskDetailEvent, TaskEndDetail, TaskEndReasonDetail, TaskInfoDetail, TaskMetricsDetail,
-    TaskStartDetail, parse_task_detail,
+    AccumulableDetail, TaskDetailEvent, TaskEndDetail, TaskEndReasonDetail, TaskInfoDetail, TaskStartDetail,
+    parse_task_detail,
 };
 
 use crate::tasks::TaskStore;
-
-/// Task metrics in the units and names of Spark's `TaskMetricDistributions`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Metrics {
-    pub executor_deserialize_time: i64,
-    pub executor_deserialize_cpu_time: i64,
-    pub executor_run_time: i64,
-    pub executor_cpu_time: i64,
-    pub result_size: i64,
-    pub jvm_gc_time: i64,
-    pub result_serialization_time: i64,
-    pub memory_bytes_spilled: i64,
-    pub disk_bytes_spilled: i64,
-    pub peak_execution_memory: i64,
-    pub input_bytes: i64,
-    pub input_records: i64,
-    pub output_bytes: i64,
-    pub output_records: i64,
-    pub shuffle_remote_blocks_fetched: i64,
-    pub shuffle_local_blocks_fetched: i64,
-    pub shuffle_fetch_wait_time: i64,
-    pub shuffle_remote_bytes_read: i64,
-    pub shuffle_remote_bytes_read_to_disk: i64,
-    pub shuffle_local_bytes_read: i64,
-    pub shuffle_records_read: i64,
-    pub shuffle_remote_reqs_duration: i64,
-    pub shuffle_corrupt_merged_block_chunks: i64,
-    pub shuffle_merged_fetch_fallback_count: i64,
-    pub shuffle_merged_remote_blocks_fetched: i64,
-    pub shuffle_merged_local_blocks_fetched: i64,
-    pub shuffle_merged_remote_chunks_fetched: i64,
-    pub shuffle_merged_local_chunks_fetched: i64,
-    pub shuffle_merged_remote_bytes_read: i64,
-    pub shuffle_merged_local_bytes_read: i64,
-    pub shuffle_merged_remote_reqs_duration: i64,
-    pub shuffle_bytes_written: i64,
-    pub shuffle_write_time: i64,
-    pub shuffle_records_written: i64,
-}
-
-/// Applies one of three actions to every field of [`Metrics`], in declaration order.
-macro_rules! for_each_metric {
-    ($action:ident $(, $arg:ident)*) => {
-        for_each_metric!(@list $action ($($arg),*);
-            executor_deserialize_time,
-            executor_deserialize_cpu_time,
-            executor_run_time,
-            executor_cpu_time,
-            result_size,
-            jvm_gc_time,
-            result_serialization_time,
-            memory_bytes_spilled,
-            disk_bytes_spilled,
-            peak_execution_memory,
-            input_bytes,
-            input_records,
-            output_bytes,
-            output_records,
-            shuffle_remote_blocks_fetched,
-            shuffle_local_blocks_fetched,
-            shuffle_fetch_wait_time,
-            shuffle_remote_bytes_read,
-            shuffle_remote_bytes_read_to_disk,
-            shuffle_local_bytes_read,
-            shuffle_records_read,
-            shuffle_remote_reqs_duration,
-            shuffle_corrupt_merged_block_chunks,
-            shuffle_merged_fetch_fallback_count,
-            shuffle_merged_remote_blocks_fetched,
-            shuffle_merged_local_blocks_fetched,
-            shuffle_merged_remote_chunks_fetched,
-            shuffle_merged_local_chunks_fetched,
-            shuffle_merged_remote_bytes_read,
-            shuffle_merged_local_bytes_read,
-            shuffle_merged_remote_reqs_duration,
-            shuffle_bytes_written,
-            shuffle_write_time,
-            shuffle_records_written
-        )
-    };
-    (@list sum ($me:ident, $o:ident); $($f:ident),*) => {
-        $( $me.$f = $me.$f.saturating_add($o.$f); )*
-    };
-    (@list values ($me:ident); $($f:ident),*) => {
-        [$( $me.$f ),*]
-    };
-    (@list assign ($out:ident, $values:ident); $($f:ident),*) => {{
-        let mut slots = $values.into_iter();
-        $( $out.$f = slots.next().unwrap_or(0); )*
-    }};
-}
+pub use crate::tasks::{Accumulable, Metrics, Task};
 
 fn int(value: &Value, key: &str) -> i64 {
     value.get(key).and_then(Value::as_i64).unwrap_or(0)
-}
-
-impl Metrics {
-    /// The metrics of a task end as the event-log engine reads them.
-    pub fn from_detail(m: &TaskMetricsDetail) -> Metrics {
-        let (read, push, write) = (&m.shuffle_read, &m.shuffle_read.push, &m.shuffle_write);
-        Metrics {
-            executor_deserialize_time: m.executor_deserialize_time,
-            executor_deserialize_cpu_time: m.executor_deserialize_cpu_time,
-            executor_run_time: m.executor_run_time,
-            executor_cpu_time: m.executor_cpu_time,
-            result_size: m.result_size,
-            jvm_gc_time: m.jvm_gc_time,
-            result_serialization_time: m.result_serialization_time,
-            memory_bytes_spilled: m.memory_bytes_spilled,
-            disk_bytes_spilled: m.disk_bytes_spilled,
-            peak_execution_memory: m.peak_execution_memory,
-            input_bytes: m.input.bytes,
-            input_records: m.input.records,
-            output_bytes: m.output.bytes,
-            output_records: m.output.records,
-            shuffle_remote_blocks_fetched: read.remote_blocks_fetched,
-            shuffle_local_blocks_fetched: read.local_blocks_fetched,
-            shuffle_fetch_wait_time: read.fetch_wait_time,
-            shuffle_remote_bytes_read: read.remote_bytes_read,
-            shuffle_remote_bytes_read_to_disk: read.remote_bytes_read_to_disk,
-            shuffle_local_bytes_read: read.local_bytes_read,
-            shuffle_records_read: read.records_read,
-            shuffle_remote_reqs_duration: read.remote_reqs_duration,
-            shuffle_corrupt_merged_block_chunks: push.corrupt_merged_block_chunks,
-            shuffle_merged_fetch_fallback_count: push.merged_fetch_fallback_count,
-            shuffle_merged_remote_blocks_fetched: push.merged_remote_blocks_fetched,
-            shuffle_merged_local_blocks_fetched: push.merged_local_blocks_fetched,
-            shuffle_merged_remote_chunks_fetched: push.merged_remote_chunks_fetched,
-            shuffle_merged_local_chunks_fetched: push.merged_local_chunks_fetched,
-            shuffle_merged_remote_bytes_read: push.merged_remote_bytes_read,
-            shuffle_merged_local_bytes_read: push.merged_local_bytes_read,
-            shuffle_merged_remote_reqs_duration: push.merged_remote_reqs_duration,
-            shuffle_bytes_written: write.bytes_written,
-            shuffle_write_time: write.write_time,
-            shuffle_records_written: write.records_written,
-        }
-    }
-
-    /// Adds another task's metrics.
-    pub fn add(&mut self, o: &Metrics) {
-        for_each_metric!(sum, self, o);
-    }
-
-    /// How many values a [`Metrics`] holds.
-    pub const COUNT: usize = 34;
-
-    /// The values in field order (for compact storage).
-    pub fn values(&self) -> [i64; Metrics::COUNT] {
-        for_each_metric!(values, self)
-    }
-
-    /// The inverse of [`Metrics::values`].
-    pub fn from_values(values: [i64; Metrics::COUNT]) -> Metrics {
-        let mut out = Metrics::default();
-        for_each_metric!(assign, out, values);
-        out
-    }
-}
-
-impl Metrics {
-    /// Total shuffle bytes read (remote + local), as Spark's `shuffleReadBytes`.
-    pub fn shuffle_read_bytes(&self) -> i64 {
-        self.shuffle_remote_bytes_read.saturating_add(self.shuffle_local_bytes_read)
-    }
 }
 
 /// Spark 4.1's executor metric names, in the order its API lists them in
@@ -223,16 +63,6 @@ impl PeakMetrics {
     pub fn get(&self, name: &str) -> i64 {
         EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name).map_or(0, |i| self.0[i])
     }
-}
-
-/// A user-visible accumulator as Spark's `AccumulableInfo` reports it
-/// (internal and SQL accumulators are left out, as Spark leaves them out).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Accumulable {
-    pub id: i64,
-    pub name: Option<String>,
-    pub update: Option<String>,
-    pub value: Option<String>,
 }
 
 /// Spark's `toString` of an accumulator value as the log holds it.
@@ -298,34 +128,6 @@ pub struct Job {
     pub skipped_stages: i64,
     pub failed_stages: i64,
     pub killed_summary: BTreeMap<String, i64>,
-}
-
-/// One task attempt, as Spark's `TaskData`.
-#[derive(Debug, Clone, Default)]
-pub struct Task {
-    pub task_id: i64,
-    pub index: i64,
-    pub attempt: i64,
-    pub partition_id: i64,
-    pub launch_time: i64,
-    pub finish_time: i64,
-    pub getting_result_time: i64,
-    pub executor_id: String,
-    pub host: String,
-    /// `RUNNING`, `SUCCESS`, `FAILED`, `KILLED`.
-    pub status: &'static str,
-    pub locality: String,
-    pub speculative: bool,
-    pub error_message: Option<String>,
-    pub metrics: Option<Metrics>,
-    pub accumulables: Vec<Accumulable>,
-}
-
-impl Task {
-    /// Run time as Spark reports `duration`: finish − launch for an ended task.
-    pub fn duration(&self) -> Option<i64> {
-        (self.finish_time > 0).then(|| self.finish_time - self.launch_time)
-    }
 }
 
 /// One stage attempt, as Spark's `StageData`.
