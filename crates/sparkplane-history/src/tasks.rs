@@ -470,12 +470,11 @@ mod tests {
             locality: "NODE_LOCAL".into(),
             speculative: id % 2 == 0,
             error_message: (status == "FAILED").then(|| "boom\n\tat x".to_owned()),
-            metrics: (status != "RUNNING").then(|| {
-                let mut m = Metrics::default();
-                m.executor_run_time = 240;
-                m.executor_cpu_time = -3;
-                m.shuffle_records_written = i64::MAX;
-                m
+            metrics: (status != "RUNNING").then(|| Metrics {
+                executor_run_time: 240,
+                executor_cpu_time: -3,
+                shuffle_records_written: i64::MAX,
+                ..Metrics::default()
             }),
             accumulables: vec![Accumulable { id: 9, name: Some("n".into()), update: None, value: Some("5".into()) }],
         }

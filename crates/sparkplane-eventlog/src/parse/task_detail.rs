@@ -18,6 +18,8 @@ use super::{ParseError, fast_event_name, slow_event_name, typed};
 
 /// A task event read in full.
 #[derive(Debug, Clone, PartialEq)]
+// TaskEnd is the larger and the more frequent: boxing it would allocate once per task.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskDetailEvent<'a> {
     /// `SparkListenerTaskStart`.
     Start(TaskStartDetail<'a>),
