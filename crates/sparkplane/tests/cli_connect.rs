@@ -189,16 +189,41 @@ rows = spark.sql("SELECT reflect('java.lang.Thread', 'sleep', CAST(3000 AS BIGIN
 print("ROWS", len(rows))
 "#;
 
+/// A foreground `connect` that is stopped (TERM, then KILL after a minute)
+/// if the test ends before it stopped, so a failed assertion leaves no server
+/// and no JVM behind.
+struct Foreground(std::process::Child);
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if !matches!(self.0.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn slow_foreground_server_prints_its_line_shows_running_queries_and_stops_on_ctrl_c() {
     let env = env_with_spark4();
     let port = free_port();
-    let mut child = env
-        .command(&["connect", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut foreground = Foreground(
+        env.command(&["connect", "--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut foreground.0;
     let stdout = child.stdout.take().unwrap();
     let (send, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
