@@ -139,25 +139,28 @@ impl Experiment {
             Experiment::NodeLost => Expectation {
                 should: "the executors on the lost node are replaced on the remaining nodes and the job succeeds \
                          with exactly one driver",
-                alerts: &[ExpectedAlert { alert: "SparkJobFailed", fires: false }],
+                alerts: &[ExpectedAlert { alert: "SparkplaneOperatorSubmissionFailures", fires: false }],
                 runbook: "cluster-scaling",
             },
             Experiment::DriverEvicted => Expectation {
                 should: "the run is marked Evicted and retried under its restart policy (OnInfrastructureFailure), \
-                         and the retry succeeds",
-                alerts: &[ExpectedAlert { alert: "SparkJobFailed", fires: false }],
+                         and the retry succeeds, never with two drivers for one attempt",
+                alerts: &[ExpectedAlert { alert: "SparkplaneOperatorSubmissionFailures", fires: false }],
                 runbook: "driver-not-starting",
             },
             Experiment::ApiServerPaused => Expectation {
                 should: "the operator waits out the pause without losing or duplicating a submission, and every \
                          job ends in the state it would have without the pause",
-                alerts: &[],
+                alerts: &[ExpectedAlert { alert: "SparkplaneOperatorSubmissionFailures", fires: false }],
                 runbook: "operator-down",
             },
             Experiment::OperatorKilled => Expectation {
                 should: "a restarted operator takes over from the status it wrote: no job is submitted twice and \
                          every job ends Succeeded",
-                alerts: &[ExpectedAlert { alert: "SparkplaneOperatorDown", fires: true }],
+                alerts: &[
+                    ExpectedAlert { alert: "SparkplaneOperatorDown", fires: true },
+                    ExpectedAlert { alert: "SparkplaneOperatorSubmissionFailures", fires: false },
+                ],
                 runbook: "operator-down",
             },
         }
