@@ -421,14 +421,13 @@ impl Sim {
         if let Some(template) = templates.first() {
             let prefix = template["metadata"]["name"].as_str().and_then(|n| n.rsplit_once("-exec-")).map(|(p, _)| p);
             let highest = made.iter().filter_map(|n| n.rsplit_once("-exec-")?.1.parse::<usize>().ok()).max();
-            let mut next = highest.unwrap_or(0).max(templates.len()) + 1;
-            for _ in 0..missing {
+            let first = highest.unwrap_or(0).max(templates.len()) + 1;
+            for next in first..first + missing {
                 let name = format!("{}-exec-{next}", prefix.unwrap_or_default());
                 let mut executor = template.clone();
                 executor["metadata"]["name"] = json!(name);
                 executor["metadata"]["labels"]["spark-exec-id"] = json!(next.to_string());
                 executor["spec"]["hostname"] = json!(name);
-                next += 1;
                 if !self.create_executor(store, &key, executor) {
                     refused += 1;
                 }

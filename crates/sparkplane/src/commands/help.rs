@@ -263,9 +263,18 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
         "chaos",
         &[
-            ("What each experiment breaks, what should happen, and which alerts and runbook apply", "sparkplane chaos list"),
-            ("Kill an executor mid-stage on local Spark and check the job still succeeds", "sparkplane chaos run executor-killed"),
-            ("Every experiment, as a JUnit suite for CI", "sparkplane chaos run --all --junit chaos.xml"),
+            (
+                "What each experiment breaks, what should happen, and which alerts and runbook apply",
+                "sparkplane chaos list",
+            ),
+            (
+                "Kill an executor mid-stage on local Spark and check the job still succeeds",
+                "sparkplane chaos run executor-killed",
+            ),
+            (
+                "The operator's faults on the simulated cluster, as a JUnit suite for CI",
+                "sparkplane chaos run node-lost driver-evicted api-server-paused operator-killed --junit chaos.xml",
+            ),
         ],
     ),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
