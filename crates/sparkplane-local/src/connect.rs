@@ -163,27 +163,24 @@ pub struct LaunchPlan {
 /// Spark UI off unless `ui` (a server for one query has no one to show it to,
 /// and Jetty's start is time before the first answer), plus the preset's
 /// Spark settings (`extra`), which may not override the binding.
-/// Settings only a cluster reads are dropped (the core's local rule), and so is
-/// `spark.plugins`: a preset's Connect plugin would start a second server in
-/// the same driver, on the same port.
+/// Settings only a cluster reads are dropped (the core's local rule), and so
+/// are the server's own keys, as for a server in a cluster
+/// (`sparkplane_core::connect::server_properties`: every `spark.connect.*`,
+/// and `spark.plugins`, whose Connect plugin would start a second server in
+/// the same driver, on the same port).
 pub fn server_conf(
     port: u16,
     event_log_dir: &Path,
     extra: &BTreeMap<String, String>,
     ui: bool,
 ) -> BTreeMap<String, String> {
-    let mut conf: BTreeMap<String, String> = extra
-        .iter()
-        .filter(|(k, _)| {
-            !k.starts_with("spark.connect.")
-                && k.as_str() != "spark.plugins"
-                && !sparkplane_core::local::is_cluster_only(k)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // Which keys are the server's own, and its binding, are core's rule (one owner with the cluster's server).
+    let mut conf = sparkplane_core::connect::server_properties(
+        extra.iter().filter(|(k, _)| !sparkplane_core::local::is_cluster_only(k)).map(|(k, v)| (k.clone(), v.clone())),
+        &BIND_ADDRESS.to_string(),
+        port,
+    );
     conf.insert("spark.master".into(), conf.get("spark.master").cloned().unwrap_or_else(|| "local[*]".into()));
-    conf.insert("spark.connect.grpc.binding.address".into(), BIND_ADDRESS.to_string());
-    conf.insert("spark.connect.grpc.binding.port".into(), port.to_string());
     conf.insert("spark.driver.bindAddress".into(), BIND_ADDRESS.to_string());
     conf.insert("spark.driver.host".into(), BIND_ADDRESS.to_string());
     conf.insert("spark.ui.host".into(), BIND_ADDRESS.to_string());
