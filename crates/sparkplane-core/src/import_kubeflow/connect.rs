@@ -8,14 +8,13 @@
 //! parent, every field of the typed struct is destructured without `..`, so
 //! each one is carried or reported. Must not size, validate or render.
 
-use sparkplane_api::job::{
-    AppType, Backoff, DriverSpec, ExecutorSpec, Image, RestartKind, RestartPolicy, SparkJobSpec,
-};
+use sparkplane_api::job::{AppType, DriverSpec, ExecutorSpec, Image, RestartPolicy, SparkJobSpec};
 use sparkplane_api::kubeflow;
-use sparkplane_api::{API_VERSION, Duration, MemorySize, SparkSizeUnit};
+use sparkplane_api::{API_VERSION, MemorySize, SparkSizeUnit};
 
 use super::conf::{ConfRouter, Draft, spark_memory, split_image};
 use super::report::{ImportReport, Ledger};
+use super::restart::restart_policy;
 use super::roles::whole;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node_with, scalar_text};
@@ -178,20 +177,7 @@ fn server(ledger: &mut Ledger<'_>, p: &FieldPath, spec: kubeflow::SparkConnectSp
 
 fn restart(ledger: &mut Ledger<'_>, p: &FieldPath, policy: kubeflow::ConnectRestartPolicy) -> Option<RestartPolicy> {
     let kubeflow::ConnectRestartPolicy { restart_policy_type, on_failure_retries, on_failure_retry_interval } = policy;
-    let mut policy = RestartPolicy {
-        kind: restart_policy_type.map(|k| match k {
-            kubeflow::RestartPolicyType::Never => RestartKind::Never,
-            kubeflow::RestartPolicyType::OnFailure => RestartKind::OnFailure,
-            kubeflow::RestartPolicyType::Always => RestartKind::Always,
-        }),
-        retries: whole(ledger, &p.key("onFailureRetries"), on_failure_retries.map(i64::from)),
-        backoff: None,
-    };
-    if let Some(secs) = whole(ledger, &p.key("onFailureRetryInterval"), on_failure_retry_interval) {
-        // The operator waits the same interval before every restart.
-        policy.backoff =
-            Some(Backoff { initial: Some(Duration::from_secs(u64::from(secs))), max: None, multiplier: Some(1.0) });
-    }
+    let policy = restart_policy(ledger, p, restart_policy_type, on_failure_retries, on_failure_retry_interval);
     (policy != RestartPolicy::default()).then_some(policy)
 }
 

@@ -33,14 +33,15 @@
 mod conf;
 mod connect;
 mod report;
+mod restart;
 mod roles;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sparkplane_api::job::{
-    AppType, Backoff, ConcurrencyPolicy, Dependencies, DriverSpec, DynamicAllocation, ExecutorSpec, Image, PullPolicy,
-    RestartKind, RestartPolicy, Schedule, SparkJobSpec,
+    AppType, ConcurrencyPolicy, Dependencies, DriverSpec, DynamicAllocation, ExecutorSpec, Image, PullPolicy,
+    RestartPolicy, Schedule, SparkJobSpec,
 };
 use sparkplane_api::kubeflow;
 use sparkplane_api::{API_VERSION, Duration};
@@ -633,20 +634,7 @@ fn restart(ledger: &mut Ledger<'_>, p: &FieldPath, policy: kubeflow::RestartPoli
         on_submission_failure_retry_interval: _,
         on_failure_retry_interval,
     } = policy;
-    let mut policy = RestartPolicy {
-        kind: kind.map(|k| match k {
-            kubeflow::RestartPolicyType::Never => RestartKind::Never,
-            kubeflow::RestartPolicyType::OnFailure => RestartKind::OnFailure,
-            kubeflow::RestartPolicyType::Always => RestartKind::Always,
-        }),
-        retries: whole(ledger, &p.key("onFailureRetries"), on_failure_retries.map(i64::from)),
-        backoff: None,
-    };
-    if let Some(secs) = whole(ledger, &p.key("onFailureRetryInterval"), on_failure_retry_interval) {
-        // The operator waits the same interval before every retry.
-        policy.backoff =
-            Some(Backoff { initial: Some(Duration::from_secs(u64::from(secs))), max: None, multiplier: Some(1.0) });
-    }
+    let policy = restart::restart_policy(ledger, p, kind, on_failure_retries, on_failure_retry_interval);
     for field in ["onSubmissionFailureRetries", "onSubmissionFailureRetryInterval"] {
         ledger.skip(&p.key(field), "SparkJob has one retry budget for failed runs (restartPolicy.retries); submission retries are not configured separately");
     }
