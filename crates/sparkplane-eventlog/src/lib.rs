@@ -79,39 +79,60 @@ pub fn summarize(path: &Path) -> Result<AppSummary, ReadError> {
 /// [`LogSource`]) — in one streaming pass and summarizes the application.
 /// Fails and warns as [`summarize`] does.
 pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
-    let mut lines = log.lines()?;
     let mut builder = AppSummaryBuilder::new();
     builder.set_in_progress(log.in_progress);
+    feed(log, &mut builder)?;
+    Ok(builder.finish())
+}
+
+/// A fold over one streaming pass of an event log: the summary's builder, or
+/// the trace's, which wraps it.
+trait LogFold {
+    fn warn(&mut self, warning: Warning);
+    fn push_line(&mut self, file: &Path, line: u64, text: &str);
+}
+
+impl LogFold for AppSummaryBuilder {
+    fn warn(&mut self, warning: Warning) {
+        AppSummaryBuilder::warn(self, warning);
+    }
+    fn push_line(&mut self, file: &Path, line: u64, text: &str) {
+        AppSummaryBuilder::push_line(self, file, line, text);
+    }
+}
+
+impl LogFold for trace::TraceBuilder {
+    fn warn(&mut self, warning: Warning) {
+        trace::TraceBuilder::warn(self, warning);
+    }
+    fn push_line(&mut self, file: &Path, line: u64, text: &str) {
+        trace::TraceBuilder::push_line(self, file, line, text);
+    }
+}
+
+/// Feeds every line of `log` to `fold`, and every reading warning (skipped
+/// parts, bad bytes, a cut-off tail) where it happened.
+fn feed(log: &EventLog, fold: &mut impl LogFold) -> Result<(), ReadError> {
+    let mut lines = log.lines()?;
     loop {
-        // Reading warnings (skipped parts, bad bytes, a cut-off tail) go in where they happened.
         for warning in lines.take_warnings() {
-            builder.warn(warning);
+            fold.warn(warning);
         }
         let Some(line) = lines.next_line() else { break };
-        builder.push_line(line.file, line.number, line.text);
+        fold.push_line(line.file, line.number, line.text);
     }
     for warning in lines.take_warnings() {
-        builder.warn(warning);
+        fold.warn(warning);
     }
-    Ok(builder.finish())
+    Ok(())
 }
 
 /// Reads an event log in one streaming pass, as [`summarize_log`] does, and
 /// also folds what its trace needs ([`trace::TraceBuilder`]); pass the result
 /// to [`trace::build_trace`]. Fails and warns as [`summarize`] does.
 pub fn trace_log(log: &EventLog, options: trace::TraceOptions) -> Result<(AppSummary, trace::TraceDetail), ReadError> {
-    let mut lines = log.lines()?;
     let mut builder = trace::TraceBuilder::new(options);
     builder.set_in_progress(log.in_progress);
-    loop {
-        for warning in lines.take_warnings() {
-            builder.warn(warning);
-        }
-        let Some(line) = lines.next_line() else { break };
-        builder.push_line(line.file, line.number, line.text);
-    }
-    for warning in lines.take_warnings() {
-        builder.warn(warning);
-    }
+    feed(log, &mut builder)?;
     Ok(builder.finish())
 }
