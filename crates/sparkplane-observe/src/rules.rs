@@ -144,6 +144,10 @@ pub fn promql_string(value: &str) -> String {
 /// `sum by (sparkjob, team, cost_center, namespace)`: the per-job grouping every job alert uses.
 const BY_JOB: &str = "sum by (sparkjob, team, cost_center, namespace)";
 const MAX_BY_JOB: &str = "max by (sparkjob, team, cost_center, namespace)";
+/// The grouping of the live alerts over Spark's own metrics: per application,
+/// keeping the job, team and namespace labels the PodMonitor copies from the
+/// driver pod (`observe monitors`), so Alertmanager routes them to the team.
+const LIVE_BY: &str = "sum by (application_name, sparkjob, team, cost_center, namespace)";
 const ON_JOB: &str = "on (sparkjob, team, cost_center, namespace)";
 
 /// GC share above which [`builtin_groups`] alerts (matches `sparkplane analyze`'s critical level).
@@ -336,8 +340,8 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         alert(
             "SparkExecutorGcPressure",
             format!(
-                "(sum by (application_name) (rate(metrics_executor_totalGCTime_seconds_total[10m])) \
-                 / sum by (application_name) (rate(metrics_executor_totalDuration_seconds_total[10m]))) > {LIVE_GC_SHARE_THRESHOLD}"
+                "({LIVE_BY} (rate(metrics_executor_totalGCTime_seconds_total[10m])) \
+                 / {LIVE_BY} (rate(metrics_executor_totalDuration_seconds_total[10m]))) > {LIVE_GC_SHARE_THRESHOLD}"
             ),
             Some("10m"),
             Severity::Warning,
@@ -349,7 +353,7 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         alert(
             "SparkExecutorStorageMemoryFull",
             format!(
-                "max by (application_name, executor_id) (metrics_executor_memoryUsed_bytes \
+                "max by (application_name, executor_id, sparkjob, team, cost_center, namespace) (metrics_executor_memoryUsed_bytes \
                  / (metrics_executor_maxMemory_bytes > 0)) > {STORAGE_MEMORY_THRESHOLD}"
             ),
             Some("15m"),

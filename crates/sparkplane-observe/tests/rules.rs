@@ -371,20 +371,21 @@ tests:
       - {{alertname: SparkJobsStorageErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
       - {{alertname: SparkJobsMetastoreErrors, eval_time: 5m, exp_alerts: []}}
       - {{alertname: SparkJobsMetastoreErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: ml, severity: warning}}}}]}}
-  # Live executor metrics from Spark: GC pressure and full storage memory.
+  # Live executor metrics from Spark: GC pressure and full storage memory, with the job, team and namespace
+  # labels the PodMonitor copies from the driver pod kept on the alert for routing.
   - interval: 1m
     input_series:
-      - series: 'metrics_executor_totalGCTime_seconds_total{{application_id="a1", application_name="trips", executor_id="1"}}'
+      - series: 'metrics_executor_totalGCTime_seconds_total{{application_id="a1", application_name="trips", executor_id="1", namespace="etl", sparkjob="trips", team="data-eng"}}'
         values: '0+24x40'
-      - series: 'metrics_executor_totalDuration_seconds_total{{application_id="a1", application_name="trips", executor_id="1"}}'
+      - series: 'metrics_executor_totalDuration_seconds_total{{application_id="a1", application_name="trips", executor_id="1", namespace="etl", sparkjob="trips", team="data-eng"}}'
         values: '0+60x40'
       - series: 'metrics_executor_totalGCTime_seconds_total{{application_id="a2", application_name="calm", executor_id="1"}}'
         values: '0+3x40'
       - series: 'metrics_executor_totalDuration_seconds_total{{application_id="a2", application_name="calm", executor_id="1"}}'
         values: '0+60x40'
-      - series: 'metrics_executor_memoryUsed_bytes{{application_id="a1", application_name="trips", executor_id="1"}}'
+      - series: 'metrics_executor_memoryUsed_bytes{{application_id="a1", application_name="trips", executor_id="1", namespace="etl", sparkjob="trips", team="data-eng"}}'
         values: '950x40'
-      - series: 'metrics_executor_maxMemory_bytes{{application_id="a1", application_name="trips", executor_id="1"}}'
+      - series: 'metrics_executor_maxMemory_bytes{{application_id="a1", application_name="trips", executor_id="1", namespace="etl", sparkjob="trips", team="data-eng"}}'
         values: '1000x40'
       - series: 'metrics_executor_memoryUsed_bytes{{application_id="a2", application_name="calm", executor_id="1"}}'
         values: '100x40'
@@ -392,9 +393,9 @@ tests:
         values: '1000x40'
     alert_rule_test:
       - {{alertname: SparkExecutorGcPressure, eval_time: 8m, exp_alerts: []}}
-      - {{alertname: SparkExecutorGcPressure, eval_time: 25m, exp_alerts: [{{exp_labels: {{application_name: trips, severity: warning}}}}]}}
+      - {{alertname: SparkExecutorGcPressure, eval_time: 25m, exp_alerts: [{{exp_labels: {{application_name: trips, namespace: etl, sparkjob: trips, team: data-eng, severity: warning}}}}]}}
       - {{alertname: SparkExecutorStorageMemoryFull, eval_time: 10m, exp_alerts: []}}
-      - {{alertname: SparkExecutorStorageMemoryFull, eval_time: 20m, exp_alerts: [{{exp_labels: {{application_name: trips, executor_id: "1", severity: info}}}}]}}
+      - {{alertname: SparkExecutorStorageMemoryFull, eval_time: 20m, exp_alerts: [{{exp_labels: {{application_name: trips, executor_id: "1", namespace: etl, sparkjob: trips, team: data-eng, severity: info}}}}]}}
   # Executors Pending for 15 minutes fire per namespace; a Pending driver alone does not.
   - interval: 1m
     input_series:
