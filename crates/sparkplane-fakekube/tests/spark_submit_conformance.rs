@@ -3,8 +3,9 @@
 //! For every job of a matrix and for both Spark lines (3.5 and 4.1), the
 //! real spark-submit of the managed runtime is run in cluster mode with the
 //! `job` route's own arguments (read from the rendered Job's submitter
-//! container, its pod-template files from the rendered ConfigMap written to a
-//! temporary directory) against the fake API server. Each
+//! container, its pod-template files and its `SPARK_CONF_DIR` (the log
+//! layout, render::logging) from the rendered ConfigMap written to temporary
+//! directories) against the fake API server. Each
 //! object it sends — the driver Pod by POST, the Service and ConfigMaps by
 //! server-side apply — is compared field by field with sparkplane's native
 //! render of the same job with the driver's owner reference added
@@ -219,13 +220,41 @@ struct Submission {
     tmp: tempfile::TempDir,
 }
 
-/// What the `job` route's submitter pod runs: spark-submit's arguments and
-/// the files of its template volume (path relative to the mount, content),
-/// read from the rendered Job and ConfigMap themselves.
+/// What the `job` route's submitter pod runs: spark-submit's arguments, the
+/// files of its template volume and of its `SPARK_CONF_DIR` volume (path
+/// relative to the mount, content), read from the rendered Job and ConfigMap
+/// themselves.
 struct JobRoute {
     args: Vec<String>,
     mount_path: String,
     files: Vec<(String, String)>,
+    conf_files: Vec<(String, String)>,
+}
+
+/// The files of the ConfigMap volume mounted at `path` in the submitter.
+fn mounted_files(objects: &[RenderedObject], pod: &Value, container: &Value, path: &str) -> Vec<(String, String)> {
+    let mount = container["volumeMounts"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["mountPath"] == path))
+        .unwrap_or_else(|| panic!("a volume is mounted at {path}: {container:#}"));
+    let volume = pod["volumes"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["name"] == mount["name"]))
+        .unwrap_or_else(|| panic!("the volume at {path}: {pod:#}"));
+    let config_map = objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap" && volume["configMap"]["name"] == o.name.as_str())
+        .unwrap_or_else(|| panic!("the ConfigMap at {path}: {volume:#}"));
+    volume["configMap"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            let key = item["key"].as_str().unwrap_or_default();
+            let text = config_map.body["data"][key].as_str().unwrap_or_else(|| panic!("ConfigMap key {key}"));
+            (item["path"].as_str().unwrap_or_default().to_owned(), text.to_owned())
+        })
+        .collect()
 }
 
 fn job_route(input: &RenderInput<'_>) -> JobRoute {
@@ -238,29 +267,17 @@ fn job_route(input: &RenderInput<'_>) -> JobRoute {
         .unwrap_or_else(|| panic!("the Job runs {SUBMITTER_CONTAINER}: {pod:#}"));
     let args: Vec<String> =
         serde_json::from_value(container["args"].clone()).unwrap_or_else(|e| panic!("the submitter's args: {e}"));
-    let mount = container["volumeMounts"]
+    let conf_dir = container["env"]
         .as_array()
-        .and_then(|ms| ms.iter().find(|m| m["mountPath"] == TEMPLATE_DIR))
-        .unwrap_or_else(|| panic!("the templates are mounted at {TEMPLATE_DIR}: {container:#}"));
-    let volume = pod["volumes"]
-        .as_array()
-        .and_then(|vs| vs.iter().find(|v| v["name"] == mount["name"]))
-        .unwrap_or_else(|| panic!("the template volume: {pod:#}"));
-    let config_map = objects
-        .iter()
-        .find(|o| o.kind == "ConfigMap" && volume["configMap"]["name"] == o.name.as_str())
-        .unwrap_or_else(|| panic!("the templates ConfigMap: {volume:#}"));
-    let files = volume["configMap"]["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|item| {
-            let key = item["key"].as_str().unwrap_or_default();
-            let text = config_map.body["data"][key].as_str().unwrap_or_else(|| panic!("ConfigMap key {key}"));
-            (item["path"].as_str().unwrap_or_default().to_owned(), text.to_owned())
-        })
-        .collect();
-    JobRoute { args, mount_path: TEMPLATE_DIR.to_owned(), files }
+        .and_then(|env| env.iter().find(|e| e["name"] == "SPARK_CONF_DIR"))
+        .and_then(|e| e["value"].as_str())
+        .unwrap_or_else(|| panic!("the submitter sets SPARK_CONF_DIR: {container:#}"));
+    JobRoute {
+        args,
+        mount_path: TEMPLATE_DIR.to_owned(),
+        files: mounted_files(&objects, pod, container, TEMPLATE_DIR),
+        conf_files: mounted_files(&objects, pod, container, conf_dir),
+    }
 }
 
 /// Runs the real spark-submit with the job route's arguments against a fresh fake.
@@ -272,6 +289,11 @@ fn submit(line: &str, version: &str, input: &RenderInput<'_>) -> Submission {
     let route = job_route(input);
     for (file, text) in &route.files {
         std::fs::write(tmp.path().join(file), text).unwrap_or_else(|e| panic!("write {file}: {e}"));
+    }
+    // The submitter's conf directory (the log layout): spark-submit copies its files into the driver's ConfigMap.
+    let conf_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    for (file, text) in &route.conf_files {
+        std::fs::write(conf_dir.path().join(file), text).unwrap_or_else(|e| panic!("write {file}: {e}"));
     }
     let master = format!("k8s://{}", server.url());
     let mut args: Vec<String> = route
@@ -290,7 +312,7 @@ fn submit(line: &str, version: &str, input: &RenderInput<'_>) -> Submission {
         // The submitter pod runs as Spark's `spark` user.
         .env("SPARK_USER", "spark")
         .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .env_remove("SPARK_CONF_DIR")
+        .env("SPARK_CONF_DIR", conf_dir.path())
         .env_remove("HADOOP_CONF_DIR")
         .current_dir(tmp.path())
         .output()

@@ -1384,6 +1384,10 @@ pub struct LogsArgs {
     /// Keep streaming until the driver ends.
     #[arg(short, long)]
     pub follow: bool,
+    /// Print the lines as the driver wrote them: one JSON object a line in sparkplane's log layout (by default
+    /// they are shown as text: time, level, logger, message, the exception indented).
+    #[arg(long)]
+    pub raw: bool,
     /// The cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,

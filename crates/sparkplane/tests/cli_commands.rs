@@ -195,7 +195,10 @@ fn render_every_target_to_stdout_and_files() {
             "native",
             vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ConfigMap", "Service", "Pod", "NetworkPolicy"],
         ),
-        ("kubeflow", vec!["ServiceAccount", "Role", "RoleBinding", "ScheduledSparkApplication", "NetworkPolicy"]),
+        (
+            "kubeflow",
+            vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ScheduledSparkApplication", "NetworkPolicy"],
+        ),
         (
             "job",
             vec![
@@ -254,7 +257,8 @@ fn render_every_target_to_stdout_and_files() {
     let json = run(&["render", JOB, "--target", "kubeflow", "-o", "json"]);
     let list: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON List");
     assert_eq!(list["kind"], "List");
-    assert_eq!(list["items"].as_array().unwrap().len(), 5);
+    // RBAC, the ConfigMap of the log layout, the application and its NetworkPolicy.
+    assert_eq!(list["items"].as_array().unwrap().len(), 6);
 }
 
 #[test]

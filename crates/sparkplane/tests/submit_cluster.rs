@@ -262,7 +262,9 @@ fn status_logs_list_and_delete() {
     let driver = cluster.driver();
     let pod = driver["metadata"]["name"].as_str().expect("name").to_owned();
     cluster.fake.set_pod_phase("team-a", &pod, "Running");
-    cluster.fake.set_pod_log("team-a", &pod, "line one\nline two\n");
+    // A line in sparkplane's log layout (render::logging) between two plain ones.
+    let json_line = r#"{"time":"2026-11-24T00:12:42.207Z","level":"ERROR","logger":"org.apache.spark.SparkContext","thread":"main","message":"Error initializing SparkContext.","exception":"java.io.IOException: no space\n\tat a.B.c(B.java:1)\n","app":"spark-1","executor":"driver","sparkjob":"probe","team":"team-a","attempt":1}"#;
+    cluster.fake.set_pod_log("team-a", &pod, &format!("line one\n{json_line}\nline two\n"));
 
     let output = run(cluster.cmd().args(["status", "team-a-probe", "-o", "json"]));
     assert!(output.status.success(), "{}", stderr(&output));
@@ -277,7 +279,14 @@ fn status_logs_list_and_delete() {
 
     let output = run(cluster.cmd().args(["logs", "team-a-probe"]));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "line one\nline two\n");
+    assert_eq!(
+        stdout(&output),
+        "line one\n2026-11-24T00:12:42.207Z ERROR org.apache.spark.SparkContext: Error initializing SparkContext.\n    \
+         java.io.IOException: no space\n    at a.B.c(B.java:1)\nline two\n"
+    );
+    let output = run(cluster.cmd().args(["logs", "team-a-probe", "--raw"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), format!("line one\n{json_line}\nline two\n"));
 
     let output = run(cluster.cmd().args(["list"]));
     assert!(output.status.success(), "{}", stderr(&output));

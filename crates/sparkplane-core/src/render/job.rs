@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, KeyToPath, PodSpec, PodTemplateSpec,
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec,
     ResourceRequirements, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -26,6 +26,7 @@ use super::common::{
     self, IN_CLUSTER_MASTER, Names, RenderInput, RenderedObject, SparkRole, container_security_context, image,
     object_meta, pod_security_context, spark_submit_args, standard_labels,
 };
+use super::logging;
 
 /// The submitter container's name.
 pub const SUBMITTER_CONTAINER: &str = "spark-submit";
@@ -33,6 +34,9 @@ pub const SUBMITTER_CONTAINER: &str = "spark-submit";
 pub const SPARK_SUBMIT: &str = "/opt/spark/bin/spark-submit";
 /// Where the pod-template files are mounted in the submitter.
 pub const TEMPLATE_DIR: &str = "/opt/spark/pod-templates";
+/// The submitter's `SPARK_CONF_DIR`: the log layout, which spark-submit copies
+/// into the driver's ConfigMap and the driver into its executors'.
+pub const SUBMITTER_CONF_DIR: &str = "/opt/sparkplane/conf";
 /// File name of the driver's pod template.
 pub const DRIVER_TEMPLATE_FILE: &str = "driver-pod-template.yaml";
 /// File name of the executors' pod template.
@@ -92,12 +96,13 @@ fn count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// The ConfigMap holding both pod-template files.
+/// The ConfigMap holding both pod-template files and the log layout.
 pub fn templates_config_map(input: &RenderInput<'_>) -> ConfigMap {
     let names = SubmitterNames::of(input);
     let mut data = BTreeMap::new();
     data.insert(DRIVER_TEMPLATE_KEY.to_owned(), common::pod_template_file(input, SparkRole::Driver));
     data.insert(EXECUTOR_TEMPLATE_KEY.to_owned(), common::pod_template_file(input, SparkRole::Executor));
+    data.insert(logging::LOG4J2_FILE.to_owned(), logging::log4j2_properties(input.job));
     ConfigMap { metadata: object_meta(input, &names.templates, "submitter"), data: Some(data), ..Default::default() }
 }
 
@@ -135,8 +140,19 @@ pub fn submitter_pod(input: &RenderInput<'_>) -> PodTemplateSpec {
                 read_only: Some(true),
                 ..Default::default()
             },
+            VolumeMount {
+                name: "spark-conf".into(),
+                mount_path: SUBMITTER_CONF_DIR.into(),
+                read_only: Some(true),
+                ..Default::default()
+            },
             VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() },
         ]),
+        env: Some(vec![EnvVar {
+            name: "SPARK_CONF_DIR".into(),
+            value: Some(SUBMITTER_CONF_DIR.into()),
+            value_from: None,
+        }]),
         ..Default::default()
     };
     let items = [(DRIVER_TEMPLATE_KEY, DRIVER_TEMPLATE_FILE), (EXECUTOR_TEMPLATE_KEY, EXECUTOR_TEMPLATE_FILE)]
@@ -159,8 +175,21 @@ pub fn submitter_pod(input: &RenderInput<'_>) -> PodTemplateSpec {
                 Volume {
                     name: "pod-templates".into(),
                     config_map: Some(ConfigMapVolumeSource {
-                        name: names.templates,
+                        name: names.templates.clone(),
                         items: Some(items),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                Volume {
+                    name: "spark-conf".into(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: names.templates,
+                        items: Some(vec![KeyToPath {
+                            key: logging::LOG4J2_FILE.into(),
+                            path: logging::LOG4J2_FILE.into(),
+                            mode: None,
+                        }]),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -352,6 +381,19 @@ spec:
         assert_eq!(at(job, "/spec/backoffLimit"), 2);
         assert_eq!(at(job, "/spec/activeDeadlineSeconds"), 7200);
         assert_eq!(at(job, "/spec/ttlSecondsAfterFinished"), 86_400);
+    }
+
+    #[test]
+    fn spark_submit_reads_the_log_layout_from_its_conf_dir() {
+        let (resolved, sized) = job(JOB);
+        let input = RenderInput { job: &resolved, sized: &sized };
+        let templates = templates_config_map(&input);
+        assert!(templates.data.as_ref().is_some_and(|d| d.contains_key(logging::LOG4J2_FILE)));
+        let pod = serde_json::to_value(submitter_pod(&input)).expect("json");
+        let container = &pod["spec"]["containers"][0];
+        assert_eq!(container["env"], serde_json::json!([{"name": "SPARK_CONF_DIR", "value": SUBMITTER_CONF_DIR}]));
+        assert_eq!(container["volumeMounts"][1]["mountPath"], SUBMITTER_CONF_DIR);
+        assert_eq!(pod["spec"]["volumes"][1]["configMap"]["items"][0]["key"], logging::LOG4J2_FILE);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::PodTemplateSpec;
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec};
 use serde_json::Value;
 use sparkplane_api::job::{AppType, RestartKind};
 use sparkplane_api::kubeflow::{
@@ -32,6 +32,7 @@ use super::common::{
     self, RenderInput, RenderedObject, SparkRole, application, object_meta, pod_resources, pod_template,
     spark_properties,
 };
+use super::logging;
 
 /// Spark properties the SparkApplication states through typed fields; the
 /// operator passes those to spark-submit itself.
@@ -238,6 +239,7 @@ pub fn application_spec(input: &RenderInput<'_>) -> SparkApplicationSpec {
         spark_conf,
         hadoop_conf,
         volumes: spec.volumes.clone(),
+        spark_config_map: Some(spark_conf_config_map_name(input)),
         driver: DriverSpec {
             pod: driver.pod,
             core_request: driver.core_request,
@@ -263,6 +265,22 @@ pub fn application_spec(input: &RenderInput<'_>) -> SparkApplicationSpec {
         restart_policy: restart_policy(input),
         time_to_live_seconds: spec.ttl_after_finished.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         dynamic_allocation,
+        ..Default::default()
+    }
+}
+
+/// The name of the job's ConfigMap of Spark configuration files (`spec.sparkConfigMap`).
+pub fn spark_conf_config_map_name(input: &RenderInput<'_>) -> String {
+    format!("{}-spark-conf", input.job.name())
+}
+
+/// The ConfigMap the operator mounts as `SPARK_CONF_DIR` in the driver and
+/// executors (`spec.sparkConfigMap`): the log layout (render::logging).
+pub fn spark_conf_config_map(input: &RenderInput<'_>) -> ConfigMap {
+    let data = BTreeMap::from([(logging::LOG4J2_FILE.to_owned(), logging::log4j2_properties(input.job))]);
+    ConfigMap {
+        metadata: object_meta(input, &spark_conf_config_map_name(input), "driver"),
+        data: Some(data),
         ..Default::default()
     }
 }
@@ -309,6 +327,7 @@ pub fn application_object(input: &RenderInput<'_>) -> RenderedObject {
 /// service account) and the (Scheduled)SparkApplication.
 pub fn render_kubeflow(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     let mut objects = common::driver_rbac(input);
+    objects.push(RenderedObject::from_resource(&spark_conf_config_map(input)));
     objects.push(application_object(input));
     objects.push(common::peers_network_policy(input, common::Peers::Job));
     objects
@@ -451,10 +470,19 @@ mod tests {
     fn the_drivers_rbac_comes_along() {
         let objects = rendered(JOB);
         let kinds: Vec<&str> = objects.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "SparkApplication", "NetworkPolicy"]);
+        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "SparkApplication", "NetworkPolicy"]);
         let own_account = JOB.replace("  driver: {cores: 1,", "  serviceAccount: spark\n  driver: {cores: 1,");
         let kinds: Vec<String> = rendered(&own_account).into_iter().map(|o| o.kind).collect();
-        assert_eq!(kinds, ["SparkApplication", "NetworkPolicy"]);
+        assert_eq!(kinds, ["ConfigMap", "SparkApplication", "NetworkPolicy"]);
+    }
+
+    #[test]
+    fn the_operator_mounts_the_log_layout_as_the_conf_dir() {
+        let objects = rendered(JOB);
+        let config_map = objects.iter().find(|o| o.kind == "ConfigMap").expect("a ConfigMap");
+        assert_eq!(app(&objects).spec.spark_config_map.as_deref(), Some(config_map.name.as_str()));
+        let layout = config_map.body["data"][logging::LOG4J2_FILE].as_str().expect("the layout");
+        assert!(layout.contains(r#""sparkjob":"etl""#), "{layout}");
     }
 
     #[test]

@@ -10,13 +10,15 @@
 //! the route: `connect` (a StatefulSet of one in client mode, ADR 0039).
 //!
 //! Every route takes its Spark properties, labels, security contexts and pod
-//! templates from `common`, and its resources from the one sizing model.
+//! templates from `common`, its resources from the one sizing model, and
+//! its JVMs' log layout from `logging`.
 
 pub mod check;
 pub mod common;
 pub mod connect;
 pub mod job;
 pub mod kubeflow;
+pub mod logging;
 pub mod native;
 
 use serde::Serialize;

@@ -26,6 +26,7 @@ use super::common::{
     self, DRIVER_CONTAINER, IN_CLUSTER_MASTER, Names, RenderInput, RenderedObject, SparkRole, application, image,
     object_meta, pod_template, spark_properties,
 };
+use super::logging;
 
 /// Port of the driver's RPC endpoint.
 pub const DRIVER_PORT: i32 = 7078;
@@ -368,11 +369,15 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
         name: conf_volume.into(),
         config_map: Some(ConfigMapVolumeSource {
             name: names.driver_config_map.clone(),
-            items: Some(vec![KeyToPath {
-                key: "spark.properties".into(),
-                path: "spark.properties".into(),
-                mode: Some(0o644),
-            }]),
+            // spark-submit mounts each file of its conf directory beside the properties; the driver
+            // hands them on to its executors' ConfigMap, so both log through the one layout. Sorted by
+            // key, as spark-submit lists them.
+            items: Some(
+                [logging::LOG4J2_FILE, "spark.properties"]
+                    .into_iter()
+                    .map(|key| KeyToPath { key: key.into(), path: key.into(), mode: Some(0o644) })
+                    .collect(),
+            ),
             ..Default::default()
         }),
         ..Default::default()
@@ -509,6 +514,8 @@ pub fn driver_config_map(input: &RenderInput<'_>) -> ConfigMap {
     let names = Names::of(input.job);
     let mut data = BTreeMap::new();
     data.insert("spark.properties".to_owned(), properties_text(&driver_properties(input)));
+    // What spark-submit copies from its conf directory: the log layout (render::logging).
+    data.insert(logging::LOG4J2_FILE.to_owned(), logging::log4j2_properties(input.job));
     // spark-submit writes the namespace beside the properties file.
     data.insert("spark.kubernetes.namespace".to_owned(), input.job.namespace().to_owned());
     ConfigMap {
@@ -596,6 +603,25 @@ mod tests {
             service["metadata"]["ownerReferences"],
             serde_json::json!([{"apiVersion": "v1", "kind": "Pod", "name": "etl-driver", "uid": "uid-1", "controller": true}])
         );
+    }
+
+    #[test]
+    fn the_driver_mounts_the_log_layout_beside_its_properties() {
+        use crate::render::job::tests::{JOB, job};
+        let (resolved, sized) = job(JOB);
+        let input = RenderInput { job: &resolved, sized: &sized };
+        let config_map = driver_config_map(&input);
+        let layout = config_map.data.as_ref().and_then(|d| d.get(logging::LOG4J2_FILE)).expect("the layout");
+        assert_eq!(layout, &logging::log4j2_properties(&resolved));
+        let pod = driver_pod(&input);
+        let volume =
+            pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).find(|v| v.name == "spark-conf-volume-driver");
+        let keys: Vec<&str> = volume
+            .and_then(|v| v.config_map.as_ref())
+            .and_then(|c| c.items.as_ref())
+            .map(|items| items.iter().map(|i| i.key.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, [logging::LOG4J2_FILE, "spark.properties"]);
     }
 
     #[test]

@@ -193,6 +193,8 @@ pub struct LogsSettings {
     pub name: String,
     /// `--follow`: stream until the driver ends.
     pub follow: bool,
+    /// `--raw`: the lines as written, not read back as text (render::logging::as_text).
+    pub raw: bool,
     /// Context and namespace.
     pub cluster: ClusterTarget,
 }
@@ -201,13 +203,17 @@ pub struct LogsSettings {
 /// the operator removed) the archived one, else why there is none.
 pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
     let (name, follow) = (settings.name.as_str(), settings.follow);
+    let shown = |line: &str| -> String {
+        if settings.raw { line.to_owned() } else { sparkplane_core::render::logging::as_text(line).into_owned() }
+    };
     let cluster = connect(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let lookup = Lookup::Name(name.to_owned());
     let source = block_on(&cluster, async |client, server| {
         let source = apps::log_source(&client, &server, &namespace, &lookup).await?;
         if let LogSource::Pod { pod } = &source {
-            apps::logs(&client, &server, &namespace, pod, follow, |line| printer.raw(&format!("{line}\n"))).await?;
+            apps::logs(&client, &server, &namespace, pod, follow, |line| printer.raw(&format!("{}\n", shown(line))))
+                .await?;
         }
         Ok(source)
     })?;
@@ -242,9 +248,8 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
                         .into(),
                 ));
             };
-            printer.raw(&text);
-            if !text.is_empty() && !text.ends_with('\n') {
-                printer.raw("\n");
+            for line in text.lines() {
+                printer.raw(&format!("{}\n", shown(line)));
             }
             Ok(())
         }

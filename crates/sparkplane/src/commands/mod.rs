@@ -217,6 +217,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             &cluster::LogsSettings {
                 name: args.name.clone(),
                 follow: args.follow,
+                raw: args.raw,
                 cluster: cluster_target(&args.cluster),
             },
             printer,
