@@ -143,6 +143,8 @@ pub enum Variable {
         /// Several values and "All" (`.*`), for `=~` matchers; otherwise exactly one, for `=`.
         multi: bool,
     },
+    /// `logs`: picks the Loki datasource of the dashboard's logs panel.
+    LogsDatasource,
     /// A fixed value set in the dashboard's JSON or settings, hidden from the toolbar.
     Constant {
         /// Variable name.
@@ -159,6 +161,7 @@ impl Variable {
     pub fn name(&self) -> &str {
         match self {
             Variable::Datasource => "datasource",
+            Variable::LogsDatasource => LOGS_DATASOURCE,
             Variable::Query { name, .. } | Variable::Constant { name, .. } => name,
         }
     }
@@ -176,6 +179,10 @@ impl Variable {
         match self {
             Variable::Datasource => json!({
                 "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+                "current": {}, "hide": 0, "includeAll": false, "multi": false, "options": [], "refresh": 1, "regex": "",
+            }),
+            Variable::LogsDatasource => json!({
+                "name": LOGS_DATASOURCE, "label": "Logs data source", "type": "datasource", "query": "loki",
                 "current": {}, "hide": 0, "includeAll": false, "multi": false, "options": [], "refresh": 1, "regex": "",
             }),
             Variable::Query { name, label, values_of, multi, .. } => {
@@ -212,7 +219,32 @@ pub struct Dashboard {
     pub variables: Vec<Variable>,
     /// Panels in reading order; laid out left to right, top to bottom.
     pub panels: Vec<Panel>,
+    /// A logs panel below the panels, querying Loki (needs the
+    /// [`Variable::LogsDatasource`] variable and the [`LOG_SELECTOR`] constant).
+    pub logs: Option<LogsPanel>,
 }
+
+/// A Grafana logs panel over Loki: the lines sparkplane's log layout
+/// (`sparkplane_core::render::logging`) wrote, read back as text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogsPanel {
+    /// Title, unique in its dashboard.
+    pub title: &'static str,
+    /// What it shows.
+    pub description: &'static str,
+    /// LogQL; may use the dashboard's variables.
+    pub expr: String,
+}
+
+/// Name of the Loki datasource variable.
+pub const LOGS_DATASOURCE: &str = "logs";
+/// Name of the constant holding the Loki stream selector of Spark's
+/// containers (without braces); change it in the dashboard's settings where
+/// the log collector labels streams otherwise.
+pub const LOG_SELECTOR: &str = "log_selector";
+/// Its default: the container names Spark gives its driver and executors,
+/// as Promtail, Grafana Alloy and the Loki Helm chart label streams.
+pub const DEFAULT_LOG_SELECTOR: &str = "container=~\"spark-kubernetes-(driver|executor)\"";
 
 impl Dashboard {
     /// Stable uid from the name (Grafana allows 40 characters).
@@ -245,6 +277,26 @@ impl Dashboard {
             panels.push(panel_json(panel, index + 1, json!({"x": x, "y": y, "w": width, "h": height})));
             x += width;
             row_height = row_height.max(height);
+        }
+        if let Some(logs) = &self.logs {
+            let grid = json!({"x": 0, "y": y + row_height, "w": 24, "h": 12});
+            panels.push(json!({
+                "datasource": {"type": "loki", "uid": format!("${{{LOGS_DATASOURCE}}}")},
+                "description": logs.description,
+                "gridPos": grid,
+                "id": panels.len() + 1,
+                "options": {
+                    "dedupStrategy": "none", "enableLogDetails": true, "prettifyLogMessage": false,
+                    "showCommonLabels": false, "showLabels": false, "showTime": true, "sortOrder": "Descending",
+                    "wrapLogMessage": true,
+                },
+                "targets": [{
+                    "datasource": {"type": "loki", "uid": format!("${{{LOGS_DATASOURCE}}}")},
+                    "editorMode": "code", "expr": logs.expr, "queryType": "range", "refId": "A",
+                }],
+                "title": logs.title,
+                "type": "logs",
+            }));
         }
         json!({
             "annotations": {"list": [{
@@ -571,8 +623,24 @@ fn data_engineer() -> Dashboard {
                 values_of: "sparkjob",
                 multi: false,
             },
+            Variable::LogsDatasource,
+            Variable::Constant {
+                name: LOG_SELECTOR,
+                value: DEFAULT_LOG_SELECTOR.to_owned(),
+                description: "Loki stream selector of Spark's driver and executor containers, without braces",
+            },
         ],
         panels,
+        logs: Some(LogsPanel {
+            title: "Driver and executor logs",
+            description: "The job's log lines from Loki: every line of sparkplane's JSON log layout names its \
+                          sparkjob, team, application id, executor and attempt. Pick the Loki data source in the \
+                          toolbar; the stream selector is the log_selector constant in the dashboard's settings.",
+            expr: format!(
+                "{{${{{LOG_SELECTOR}}}}} | json | sparkjob=\"$sparkjob\" | line_format \"{{{{.executor}}}} {{{{.level}}}} \
+                 {{{{.logger}}}}: {{{{.message}}}}{{{{if .exception}}}}\\n{{{{.exception}}}}{{{{end}}}}\""
+            ),
+        }),
     }
 }
 
@@ -694,6 +762,7 @@ fn sre() -> Dashboard {
                       that do not start, executor OOMKills and the exporter's health.",
         variables: vec![Variable::Datasource, team_variable()],
         panels,
+        logs: None,
     }
 }
 
@@ -825,6 +894,7 @@ fn finops() -> Dashboard {
             },
         ],
         panels,
+        logs: None,
     }
 }
 
@@ -904,6 +974,7 @@ fn tenants() -> Dashboard {
         description: "Tenant overview: per team, the runs, failures, cost and core-hours of its Spark jobs.",
         variables: vec![Variable::Datasource, team_variable()],
         panels,
+        logs: None,
     }
 }
 

@@ -204,7 +204,7 @@ fn every_panel_has_a_datasource_title_type_and_targets() {
     for dashboard in dashboards::dashboards() {
         let json = dashboard.to_json();
         let panels = json["panels"].as_array().expect("panels");
-        assert_eq!(panels.len(), dashboard.panels.len());
+        assert_eq!(panels.len(), dashboard.panels.len() + usize::from(dashboard.logs.is_some()));
         let mut ids = BTreeSet::new();
         let mut titles = BTreeSet::new();
         for panel in panels {
@@ -212,6 +212,10 @@ fn every_panel_has_a_datasource_title_type_and_targets() {
             assert!(!title.is_empty(), "{}: untitled panel", dashboard.name);
             assert!(titles.insert(title.to_owned()), "{}: {title} twice", dashboard.name);
             assert!(ids.insert(panel["id"].as_u64().expect("id")));
+            if panel["type"] == "logs" {
+                // The Loki panel: checked by the_job_dashboard_shows_its_logs_from_loki.
+                continue;
+            }
             assert_eq!(panel["datasource"]["uid"], "${datasource}", "{title}");
             assert_eq!(panel["datasource"]["type"], "prometheus", "{title}");
             assert!(["timeseries", "stat", "table", "bargauge"].contains(&panel["type"].as_str().unwrap_or_default()));
@@ -421,4 +425,44 @@ tests:
     std::fs::write(dir.path().join("rules.yaml"), sparkplane_observe::rules::to_yaml(&rule_file)).expect("write");
     std::fs::write(dir.path().join("tests.yaml"), file).expect("write");
     common::promtool(&["test", "rules", "tests.yaml"], dir.path());
+}
+
+#[test]
+fn the_job_dashboard_shows_its_logs_from_loki() {
+    let dashboard =
+        dashboards::dashboards().into_iter().find(|d| d.name == "data-engineer").expect("the job dashboard");
+    let json = dashboard.to_json();
+    let panels = json["panels"].as_array().expect("panels");
+    let logs = panels.last().expect("a last panel");
+    assert_eq!(logs["type"], "logs");
+    assert_eq!(logs["datasource"], serde_json::json!({"type": "loki", "uid": "${logs}"}));
+    // Below every other panel, full width.
+    let bottom = panels[..panels.len() - 1]
+        .iter()
+        .map(|p| p["gridPos"]["y"].as_u64().unwrap_or(0) + p["gridPos"]["h"].as_u64().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    assert_eq!(logs["gridPos"]["y"].as_u64(), Some(bottom));
+    assert_eq!(logs["gridPos"]["w"], 24);
+    let expr = logs["targets"][0]["expr"].as_str().expect("a LogQL query");
+    assert_eq!(
+        expr,
+        "{${log_selector}} | json | sparkjob=\"$sparkjob\" | line_format \"{{.executor}} {{.level}} {{.logger}}: \
+         {{.message}}{{if .exception}}\\n{{.exception}}{{end}}\""
+    );
+    // Every field the query reads is one the log layout writes.
+    let fields = sparkplane_core::render::logging::FIELDS;
+    for field in ["sparkjob", "executor", "level", "logger", "message", "exception"] {
+        assert!(fields.contains(&field), "{field} is not written by render::logging");
+    }
+    // The variables it names exist: the Loki data source picker and the configurable stream selector.
+    let variables = json["templating"]["list"].as_array().expect("variables");
+    let named = |name: &str| variables.iter().find(|v| v["name"] == name).cloned().unwrap_or_default();
+    assert_eq!(named("logs")["type"], "datasource");
+    assert_eq!(named("logs")["query"], "loki");
+    assert_eq!(named("log_selector")["type"], "constant");
+    assert_eq!(named("log_selector")["query"], dashboards::DEFAULT_LOG_SELECTOR);
+    assert_eq!(named("sparkjob")["type"], "query");
+    // Only the job dashboard has one.
+    assert_eq!(dashboards::dashboards().iter().filter(|d| d.logs.is_some()).count(), 1);
 }
