@@ -132,6 +132,31 @@ fn the_driver_runs_connects_server_class_in_client_mode_with_the_presets_dynamic
 }
 
 #[test]
+fn the_server_logs_through_the_one_json_layout() {
+    let objects = rendered(JOB, Target::Native);
+    let templates = find(&objects, "ConfigMap", "notebooks-connect-pod-templates");
+    let layout = templates["data"]["log4j2.properties"].as_str().expect("the log layout");
+    assert!(layout.contains(r#""sparkjob":"notebooks","team":"analytics""#), "{layout}");
+    let pod = &find(&objects, "StatefulSet", "notebooks-connect")["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let conf_dir = container["env"]
+        .as_array()
+        .and_then(|env| env.iter().find(|e| e["name"] == "SPARK_CONF_DIR"))
+        .and_then(|e| e["value"].as_str())
+        .expect("SPARK_CONF_DIR");
+    let mount = container["volumeMounts"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["mountPath"] == conf_dir))
+        .expect("a volume at SPARK_CONF_DIR");
+    let volume = pod["volumes"].as_array().and_then(|vs| vs.iter().find(|v| v["name"] == mount["name"])).expect("it");
+    assert_eq!(volume["configMap"]["name"], "notebooks-connect-pod-templates");
+    assert_eq!(
+        volume["configMap"]["items"],
+        serde_json::json!([{"key": "log4j2.properties", "path": "log4j2.properties"}])
+    );
+}
+
+#[test]
 fn the_token_is_a_secret_reference_and_no_value_is_written_anywhere() {
     let objects = rendered(JOB, Target::Native);
     let container = &find(&objects, "StatefulSet", "notebooks-connect")["spec"]["template"]["spec"]["containers"][0];

@@ -35,6 +35,8 @@ use super::common::{
     self, APP_SELECTOR_LABEL, IN_CLUSTER_MASTER, Names, RenderInput, RenderedObject, SPARK_ROLE_LABEL, SparkRole,
     image, object_meta, pod_template, spark_properties,
 };
+use super::job::SUBMITTER_CONF_DIR;
+use super::logging::{LOG4J2_FILE, log4j2_properties};
 use super::native::{BLOCK_MANAGER_PORT, DRIVER_PORT, UI_PORT};
 use crate::connect::{self, GRPC_PORT, TOKEN_ENV, TOKEN_SECRET_KEY};
 
@@ -235,6 +237,16 @@ pub fn stateful_set(input: &RenderInput<'_>) -> StatefulSet {
         }),
         ..Default::default()
     });
+    // The log layout (render::logging) as the server's conf directory; the driver hands it on to its executors.
+    volumes.push(Volume {
+        name: "spark-conf".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: names.templates.clone(),
+            items: Some(vec![KeyToPath { key: LOG4J2_FILE.into(), path: LOG4J2_FILE.into(), mode: None }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
     for name in ["spark-local", "tmp"] {
         volumes.push(Volume {
             name: name.into(),
@@ -268,6 +280,7 @@ pub fn stateful_set(input: &RenderInput<'_>) -> StatefulSet {
     ]);
     let env = container.env.get_or_insert_with(Vec::new);
     env.push(EnvVar { name: "SPARK_USER".into(), value: Some("spark".into()), value_from: None });
+    env.push(EnvVar { name: "SPARK_CONF_DIR".into(), value: Some(SUBMITTER_CONF_DIR.into()), value_from: None });
     env.extend(token_var(input));
     container.resources = Some(driver_resources(input));
     // The server binds its gRPC port last, once its session is up (ADR 0022):
@@ -279,6 +292,12 @@ pub fn stateful_set(input: &RenderInput<'_>) -> StatefulSet {
     mounts.push(VolumeMount {
         name: "pod-templates".into(),
         mount_path: TEMPLATE_DIR.into(),
+        read_only: Some(true),
+        ..Default::default()
+    });
+    mounts.push(VolumeMount {
+        name: "spark-conf".into(),
+        mount_path: SUBMITTER_CONF_DIR.into(),
         read_only: Some(true),
         ..Default::default()
     });
@@ -349,11 +368,13 @@ pub fn client_service(input: &RenderInput<'_>) -> Service {
     }
 }
 
-/// The executors' pod template, as the file the driver reads.
+/// The executors' pod template, as the file the driver reads, and the log layout.
 pub fn templates_config_map(input: &RenderInput<'_>) -> ConfigMap {
     let names = ConnectNames::of(input);
-    let data =
-        BTreeMap::from([(EXECUTOR_TEMPLATE_FILE.to_owned(), common::pod_template_file(input, SparkRole::Executor))]);
+    let data = BTreeMap::from([
+        (EXECUTOR_TEMPLATE_FILE.to_owned(), common::pod_template_file(input, SparkRole::Executor)),
+        (LOG4J2_FILE.to_owned(), log4j2_properties(input.job)),
+    ]);
     ConfigMap { metadata: object_meta(input, &names.templates, "executor"), data: Some(data), ..Default::default() }
 }
 
