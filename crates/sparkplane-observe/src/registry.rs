@@ -130,6 +130,14 @@ const KSM_CONTAINER_REASON: &[&str] = &["namespace", "pod", "uid", "container", 
 pub const KSM_POD_LABEL_ALLOWLIST: &[&str] =
     &["spark-role", "spark-app-selector", "sparkplane.dev/job", "sparkplane.dev/team"];
 
+/// StatefulSet labels kube-state-metrics exposes on `kube_statefulset_labels`
+/// when started with
+/// `--metric-labels-allowlist=statefulsets=[app.kubernetes.io/component,sparkplane.dev/job,sparkplane.dev/team]`:
+/// how `SparkConnectServerDown` tells a Spark Connect server's StatefulSet
+/// (component `connect-server`) from others, and whose team it is.
+pub const KSM_STATEFULSET_LABEL_ALLOWLIST: &[&str] =
+    &["app.kubernetes.io/component", "sparkplane.dev/job", "sparkplane.dev/team"];
+
 /// Values of the `result` label on `sparkplane_operator_reconciles_total`.
 pub const RECONCILE_RESULTS: &[&str] = &["ok", "error"];
 
@@ -638,6 +646,40 @@ static METRICS: &[Metric] = &[
             "label_sparkplane_dev_team",
         ],
         help: "Always 1; carries the pod labels kube-state-metrics is allowed to expose (see KSM_POD_LABEL_ALLOWLIST).",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_statefulset_replicas",
+        kind: MetricType::Gauge,
+        labels: &["namespace", "statefulset"],
+        help: "The StatefulSet's desired replicas (0 while it is scaled down, e.g. a suspended Connect server).",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_statefulset_status_replicas_ready",
+        kind: MetricType::Gauge,
+        labels: &["namespace", "statefulset"],
+        help: "The StatefulSet's replicas whose pod is Ready.",
+        unit: Unit::Count,
+        emitter: Emitter::KubeStateMetrics,
+        buckets: &[],
+    },
+    Metric {
+        name: "kube_statefulset_labels",
+        kind: MetricType::Gauge,
+        labels: &[
+            "namespace",
+            "statefulset",
+            "label_app_kubernetes_io_component",
+            "label_sparkplane_dev_job",
+            "label_sparkplane_dev_team",
+        ],
+        help: "Always 1; carries the StatefulSet labels kube-state-metrics is allowed to expose (see \
+               KSM_STATEFULSET_LABEL_ALLOWLIST).",
         unit: Unit::Count,
         emitter: Emitter::KubeStateMetrics,
         buckets: &[],

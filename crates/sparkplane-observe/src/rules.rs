@@ -394,6 +394,21 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
             "driver-not-starting",
         ),
         alert(
+            "SparkConnectServerDown",
+            "((max by (namespace, statefulset) (kube_statefulset_replicas) > 0) \
+             unless on (namespace, statefulset) (max by (namespace, statefulset) (kube_statefulset_status_replicas_ready) > 0)) \
+             * on (namespace, statefulset) group_left (sparkjob, team) max by (namespace, statefulset, sparkjob, team) (\
+             label_replace(label_replace(kube_statefulset_labels{label_app_kubernetes_io_component=\"connect-server\"}, \
+             \"team\", \"$1\", \"label_sparkplane_dev_team\", \"(.*)\"), \"sparkjob\", \"$1\", \"label_sparkplane_dev_job\", \"(.*)\"))"
+                .to_owned(),
+            Some("5m"),
+            Severity::Critical,
+            "Spark Connect server {{ $labels.namespace }}/{{ $labels.statefulset }} has had no ready server for 5 minutes",
+            "The server's StatefulSet wants a replica but none is Ready: notebooks and SQL clients cannot connect, and \
+             the sessions they had are gone. A server scaled to zero (suspended or idle) does not fire.",
+            "connect-server-down",
+        ),
+        alert(
             "SparkDriverCrashLooping",
             format!(
                 "max by (namespace, pod) (increase(kube_pod_container_status_restarts_total{{container=\"{DRIVER_CONTAINER}\"}}[15m])) > 2 \

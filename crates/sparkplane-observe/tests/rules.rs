@@ -297,6 +297,32 @@ tests:
     alert_rule_test:
       - {{alertname: SparkDriverPodNotReady, eval_time: 5m, exp_alerts: []}}
       - {{alertname: SparkDriverPodNotReady, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: etl, pod: d1, severity: warning}}}}]}}
+  # A Connect server whose pod stops being ready at minute 10 fires after 5 minutes, with its job and team; a
+  # server scaled to zero and a StatefulSet that is not a Connect server stay silent.
+  - interval: 1m
+    input_series:
+      - series: 'kube_statefulset_replicas{{namespace="analytics", statefulset="notebooks-connect"}}'
+        values: '1x25'
+      - series: 'kube_statefulset_status_replicas_ready{{namespace="analytics", statefulset="notebooks-connect"}}'
+        values: '1x9 0x16'
+      - series: 'kube_statefulset_labels{{namespace="analytics", statefulset="notebooks-connect", label_app_kubernetes_io_component="connect-server", label_sparkplane_dev_job="notebooks", label_sparkplane_dev_team="analytics"}}'
+        values: '1x25'
+      - series: 'kube_statefulset_replicas{{namespace="analytics", statefulset="idle-connect"}}'
+        values: '0x25'
+      - series: 'kube_statefulset_status_replicas_ready{{namespace="analytics", statefulset="idle-connect"}}'
+        values: '0x25'
+      - series: 'kube_statefulset_labels{{namespace="analytics", statefulset="idle-connect", label_app_kubernetes_io_component="connect-server", label_sparkplane_dev_job="idle", label_sparkplane_dev_team="analytics"}}'
+        values: '1x25'
+      - series: 'kube_statefulset_replicas{{namespace="analytics", statefulset="db"}}'
+        values: '1x25'
+      - series: 'kube_statefulset_status_replicas_ready{{namespace="analytics", statefulset="db"}}'
+        values: '0x25'
+      - series: 'kube_statefulset_labels{{namespace="analytics", statefulset="db", label_app_kubernetes_io_component="database"}}'
+        values: '1x25'
+    alert_rule_test:
+      - {{alertname: SparkConnectServerDown, eval_time: 8m, exp_alerts: []}}
+      - {{alertname: SparkConnectServerDown, eval_time: 13m, exp_alerts: []}}
+      - {{alertname: SparkConnectServerDown, eval_time: 17m, exp_alerts: [{{exp_labels: {{namespace: analytics, statefulset: notebooks-connect, sparkjob: notebooks, team: analytics, severity: critical}}}}]}}
   # A driver restarting every 3 minutes.
   - interval: 1m
     input_series:
