@@ -16,10 +16,10 @@ use std::path::Path;
 use crate::cause;
 use crate::lineage::{self, Lineage};
 use crate::model::{
-    AppSummary, ExecutorSpan, Executors, Failure, JobCounts, LogStats, MAX_WARNINGS, Outcome, SparkConfig, StageCounts,
-    TaskCounts, TaskTotals, WallTime, Warning,
+    AppSummary, ConnectActivity, ExecutorSpan, Executors, Failure, JobCounts, LogStats, MAX_WARNINGS, Outcome,
+    SparkConfig, StageCounts, TaskCounts, TaskTotals, WallTime, Warning,
 };
-use crate::parse::{ExecutorMetrics, SparkEvent, TaskOutcome, parse_event};
+use crate::parse::{ConnectEventKind, ExecutorMetrics, SparkEvent, TaskOutcome, parse_event};
 use crate::peak_memory::PeakMemory;
 use crate::root_cause::{clip, first_line, root_cause};
 use crate::sketch::TaskTimeSketch;
@@ -228,6 +228,7 @@ pub struct AppSummaryBuilder {
     warnings: Vec<Warning>,
     warnings_omitted: u64,
     lineage: Lineage,
+    connect: Option<ConnectActivity>,
 }
 
 impl AppSummaryBuilder {
@@ -406,6 +407,21 @@ impl AppSummaryBuilder {
             SparkEvent::StageExecutorMetrics(e) => self.observe_memory(&e.executor_id, &e.metrics),
             SparkEvent::SqlExecutionStart(e) => {
                 self.lineage.add(lineage::plan_datasets(&e.physical_plan_description));
+            }
+            SparkEvent::Connect(e) => {
+                let time = self.saw_time(e.time_ms);
+                let activity = self.connect.get_or_insert_with(ConnectActivity::default);
+                let count = match e.kind {
+                    ConnectEventKind::SessionStarted => &mut activity.sessions_started,
+                    ConnectEventKind::SessionClosed => &mut activity.sessions_closed,
+                    ConnectEventKind::OperationStarted => &mut activity.operations_started,
+                    ConnectEventKind::OperationFinished => &mut activity.operations_finished,
+                    ConnectEventKind::OperationFailed => &mut activity.operations_failed,
+                    ConnectEventKind::OperationCanceled => &mut activity.operations_canceled,
+                    ConnectEventKind::OperationClosed => &mut activity.operations_closed,
+                };
+                *count += 1;
+                activity.last_activity_ms = activity.last_activity_ms.max(time);
             }
             SparkEvent::BlockManagerAdded(e) => {
                 let time = self.saw_time(e.timestamp);
@@ -610,6 +626,7 @@ impl AppSummaryBuilder {
             log: self.log,
             warnings: self.warnings,
             warnings_omitted: self.warnings_omitted,
+            connect: self.connect,
             lineage: self.lineage,
         }
     }

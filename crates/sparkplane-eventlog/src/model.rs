@@ -320,9 +320,46 @@ pub struct AppSummary {
     pub warnings: Vec<Warning>,
     /// Warnings beyond [`MAX_WARNINGS`], counted but not kept.
     pub warnings_omitted: u64,
+    /// A Spark Connect server's sessions and operations; `None` for an application that is not one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<ConnectActivity>,
     /// The datasets the SQL executions read and wrote (`lineage`); not part of the summary's JSON.
     #[serde(skip)]
     pub lineage: Lineage,
+}
+
+/// What clients did on a Spark Connect server, counted from its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectActivity {
+    /// Sessions opened.
+    pub sessions_started: u64,
+    /// Sessions closed.
+    pub sessions_closed: u64,
+    /// Operations (queries and commands) started.
+    pub operations_started: u64,
+    /// Operations that ran to completion.
+    pub operations_finished: u64,
+    /// Operations that failed.
+    pub operations_failed: u64,
+    /// Operations canceled.
+    pub operations_canceled: u64,
+    /// Operations closed (results consumed or released).
+    pub operations_closed: u64,
+    /// The last session or operation event, epoch milliseconds.
+    pub last_activity_ms: Option<u64>,
+}
+
+impl ConnectActivity {
+    /// Sessions open now: started and not closed.
+    pub fn open_sessions(&self) -> u64 {
+        self.sessions_started.saturating_sub(self.sessions_closed)
+    }
+
+    /// Operations open now: started and not closed (running, or streaming results).
+    pub fn open_operations(&self) -> u64 {
+        self.operations_started.saturating_sub(self.operations_closed)
+    }
 }
 
 impl AppSummary {

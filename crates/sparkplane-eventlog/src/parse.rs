@@ -55,6 +55,64 @@ pub enum SparkEvent<'a> {
     StageExecutorMetrics(StageExecutorMetrics<'a>),
     /// `SparkListenerSQLExecutionStart`: one SQL/DataFrame action and its physical plan.
     SqlExecutionStart(SqlExecutionStart<'a>),
+    /// A Spark Connect server's session or operation event (Spark 4's
+    /// `org.apache.spark.sql.connect.service.SparkListenerConnect…`).
+    Connect(ConnectEvent),
+}
+
+/// The prefix of the Spark Connect server's listener events.
+pub const CONNECT_EVENT_PREFIX: &str = "org.apache.spark.sql.connect.service.SparkListenerConnect";
+
+/// What happened to a Spark Connect session or operation. Only counts and
+/// times are read: a statement's text and the user's id stay in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConnectEventKind {
+    /// `SessionStarted`: a client opened a session.
+    SessionStarted,
+    /// `SessionClosed`.
+    SessionClosed,
+    /// `OperationStarted`: a query or command arrived.
+    OperationStarted,
+    /// `OperationFinished`: it ran to completion (results may still stream).
+    OperationFinished,
+    /// `OperationFailed`.
+    OperationFailed,
+    /// `OperationCanceled`.
+    OperationCanceled,
+    /// `OperationClosed`: its results were consumed or it was released; always last.
+    OperationClosed,
+}
+
+impl ConnectEventKind {
+    /// The kind an event name (after [`CONNECT_EVENT_PREFIX`]) stands for; `None` for
+    /// the ones nobody counts (`ServiceStarted`, `OperationAnalyzed`, …).
+    pub fn from_suffix(suffix: &str) -> Option<ConnectEventKind> {
+        Some(match suffix {
+            "SessionStarted" => ConnectEventKind::SessionStarted,
+            "SessionClosed" => ConnectEventKind::SessionClosed,
+            "OperationStarted" => ConnectEventKind::OperationStarted,
+            "OperationFinished" => ConnectEventKind::OperationFinished,
+            "OperationFailed" => ConnectEventKind::OperationFailed,
+            "OperationCanceled" => ConnectEventKind::OperationCanceled,
+            "OperationClosed" => ConnectEventKind::OperationClosed,
+            _ => return None,
+        })
+    }
+}
+
+/// One Spark Connect event: its kind and `eventTime` (epoch milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectEvent {
+    /// What happened.
+    pub kind: ConnectEventKind,
+    /// When, epoch milliseconds.
+    pub time_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ConnectEventTime {
+    #[serde(rename = "eventTime", default)]
+    event_time: Option<i64>,
 }
 
 /// `org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart`; only the
@@ -549,7 +607,13 @@ pub fn parse_event(line: &str) -> Result<Option<SparkEvent<'_>>, ParseError> {
         "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart" => {
             SparkEvent::SqlExecutionStart(typed(&name, line)?)
         }
-        _ => return Ok(None),
+        other => match other.strip_prefix(CONNECT_EVENT_PREFIX).and_then(ConnectEventKind::from_suffix) {
+            Some(kind) => {
+                let time: ConnectEventTime = typed(&name, line)?;
+                SparkEvent::Connect(ConnectEvent { kind, time_ms: time.event_time })
+            }
+            None => return Ok(None),
+        },
     };
     Ok(Some(event))
 }
@@ -592,6 +656,36 @@ fn describe(error: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spark_connect_events_are_counted_by_kind_without_their_text() {
+        // Lines as Spark 4.1.4's Connect server wrote them (fields trimmed).
+        let started = r#"{"Event":"org.apache.spark.sql.connect.service.SparkListenerConnectOperationStarted","jobTag":"t","operationId":"o","eventTime":1795480350057,"sessionId":"s","userId":"","userName":"","statementText":"sql { query: \"SELECT 1\" }","sparkSessionTags":[],"extraTags":{}}"#;
+        assert_eq!(
+            parse_event(started),
+            Ok(Some(SparkEvent::Connect(ConnectEvent {
+                kind: ConnectEventKind::OperationStarted,
+                time_ms: Some(1795480350057)
+            })))
+        );
+        let closed = r#"{"Event":"org.apache.spark.sql.connect.service.SparkListenerConnectSessionClosed","sessionId":"s","userId":"","eventTime":7,"extraTags":{}}"#;
+        assert!(matches!(
+            parse_event(closed),
+            Ok(Some(SparkEvent::Connect(ConnectEvent { kind: ConnectEventKind::SessionClosed, time_ms: Some(7) })))
+        ));
+        let analyzed = r#"{"Event":"org.apache.spark.sql.connect.service.SparkListenerConnectOperationAnalyzed","jobTag":"t","operationId":"o","eventTime":1,"extraTags":{}}"#;
+        assert_eq!(parse_event(analyzed), Ok(None));
+        let bad =
+            r#"{"Event":"org.apache.spark.sql.connect.service.SparkListenerConnectSessionStarted","eventTime":"soon"}"#;
+        let error = parse_event(bad).expect_err("a string time");
+        assert!(
+            error
+                .message
+                .starts_with("org.apache.spark.sql.connect.service.SparkListenerConnectSessionStarted: invalid type"),
+            "{}",
+            error.message
+        );
+    }
 
     #[test]
     fn reads_the_event_name_without_parsing() {

@@ -69,10 +69,14 @@ const TASK_FAILURES: &str = "sparkplane_app_task_failures_total";
 const FAILURES: &str = "sparkplane_app_failures_total";
 const STAGE_SKEW: &str = "sparkplane_app_stage_skew";
 const HISTORY_SERVER_UP: &str = "sparkplane_history_server_up";
+const CONNECT_SESSIONS: &str = "sparkplane_connect_sessions";
+const CONNECT_OPERATIONS: &str = "sparkplane_connect_operations";
 
 /// Every metric name the exporter emits (a subset of [`crate::registry`]).
 pub const EMITTED: &[&str] = &[
     OUTCOME,
+    CONNECT_SESSIONS,
+    CONNECT_OPERATIONS,
     DURATION,
     RUNNING,
     SLO_DURATION,
@@ -216,6 +220,8 @@ struct Metrics {
     log_errors: Counter,
     history_server_up: Family<Labels, Gauge>,
     last_scan: FloatGauge,
+    connect_sessions: Family<Labels, Gauge>,
+    connect_operations: Family<Labels, Gauge>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -256,6 +262,8 @@ impl Metrics {
             log_errors: Counter::default(),
             history_server_up: Family::default(),
             last_scan: Gauge::default(),
+            connect_sessions: Family::default(),
+            connect_operations: Family::default(),
         };
         let mut reg = Registry::default();
         let m = metrics.clone();
@@ -277,6 +285,8 @@ impl Metrics {
         // A family without labels: no series at all until a History Server is probed.
         register(&mut reg, HISTORY_SERVER_UP, m.history_server_up);
         register(&mut reg, LAST_SCAN, m.last_scan);
+        register(&mut reg, CONNECT_SESSIONS, m.connect_sessions);
+        register(&mut reg, CONNECT_OPERATIONS, m.connect_operations);
         (metrics, reg)
     }
 }
@@ -313,6 +323,8 @@ pub struct Exporter {
     latest: BTreeMap<JobKey, u64>,
     /// Jobs whose `sparkplane_app_running_seconds` series is currently set.
     running: BTreeSet<JobKey>,
+    /// Jobs whose `sparkplane_connect_*` series are currently set.
+    serving: BTreeSet<JobKey>,
     metrics: Metrics,
     view: MetricsView,
     reads: u64,
@@ -341,6 +353,7 @@ impl Exporter {
             logs: BTreeMap::new(),
             latest: BTreeMap::new(),
             running: BTreeSet::new(),
+            serving: BTreeSet::new(),
             metrics,
             view: MetricsView(Arc::new(reg)),
             reads: 0,
@@ -560,12 +573,19 @@ impl Exporter {
     }
 
     /// Sets each job's running gauge to the age of its oldest application in progress,
-    /// and removes it for jobs with none.
+    /// and removes it for jobs with none; and, for jobs with a Spark Connect server
+    /// running, its open sessions and operations (summed over its servers).
     fn update_running(&mut self, now: SystemTime) {
         let now_ms = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let mut oldest: BTreeMap<JobKey, u64> = BTreeMap::new();
+        let mut connect: BTreeMap<JobKey, (u64, u64)> = BTreeMap::new();
         for state in self.logs.values() {
             let (Some(job), Some(summary)) = (&state.job, &state.summary) else { continue };
+            if let Some(activity) = &summary.connect {
+                let open = connect.entry(job.clone()).or_default();
+                open.0 += activity.open_sessions();
+                open.1 += activity.open_operations();
+            }
             let Some(start) = summary.start_time_ms else { continue };
             let entry = oldest.entry(job.clone()).or_insert(start);
             *entry = (*entry).min(start);
@@ -573,6 +593,16 @@ impl Exporter {
         for gone in self.running.iter().filter(|job| !oldest.contains_key(job)) {
             self.metrics.running.remove(&gone.labels());
         }
+        for gone in self.serving.iter().filter(|job| !connect.contains_key(job)) {
+            self.metrics.connect_sessions.remove(&gone.labels());
+            self.metrics.connect_operations.remove(&gone.labels());
+        }
+        for (job, (sessions, operations)) in &connect {
+            let labels = job.labels();
+            self.metrics.connect_sessions.get_or_create(&labels).set(i64::try_from(*sessions).unwrap_or(i64::MAX));
+            self.metrics.connect_operations.get_or_create(&labels).set(i64::try_from(*operations).unwrap_or(i64::MAX));
+        }
+        self.serving = connect.into_keys().collect();
         for (job, start) in &oldest {
             let age = now_ms.saturating_sub(*start) as f64 / 1000.0;
             self.metrics.running.get_or_create(&job.labels()).set(age);

@@ -379,6 +379,26 @@ static METRICS: &[Metric] = &[
         buckets: &[],
     },
     Metric {
+        name: "sparkplane_connect_sessions",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "Client sessions open on the job's running Spark Connect servers (sessions started and not closed, \
+               from each server's in-progress event log); absent when none runs.",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_connect_operations",
+        kind: MetricType::Gauge,
+        labels: APP_LABELS,
+        help: "Queries and commands open on the job's running Spark Connect servers (started and not closed: \
+               running or streaming results); absent when none runs.",
+        unit: Unit::Count,
+        emitter: Emitter::Exporter,
+        buckets: &[],
+    },
+    Metric {
         name: "sparkplane_app_slo_duration_seconds",
         kind: MetricType::Gauge,
         labels: APP_LABELS,

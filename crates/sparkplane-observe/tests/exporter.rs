@@ -197,13 +197,16 @@ fn every_family_and_label_is_the_registrys() {
     let emitted: BTreeSet<String> = EMITTED.iter().map(|n| n.to_string()).collect();
     // Families with no series are not written. Over these fixtures those are exactly the
     // conditional ones: no job has a duration objective, no stage is slow enough to
-    // count as skewed, no History Server was probed (exporter_objectives.rs shows them).
+    // count as skewed, no History Server was probed (exporter_objectives.rs shows them), no
+    // Spark Connect server runs (exporter_connect.rs shows its two).
     let absent: BTreeSet<String> = emitted.difference(&families).cloned().collect();
     let conditional = [
         "sparkplane_app_slo_duration_seconds",
         "sparkplane_app_slo_duration_breaches_total",
         "sparkplane_app_stage_skew",
         "sparkplane_history_server_up",
+        "sparkplane_connect_sessions",
+        "sparkplane_connect_operations",
     ];
     assert_eq!(absent, conditional.iter().map(|n| n.to_string()).collect(), "every emitted metric has a family");
     assert!(families.is_subset(&emitted), "and only those");
