@@ -600,6 +600,18 @@ fn data_engineer() -> Dashboard {
                 target(increase("sparkplane_app_core_hours_total", job, "1d", ""), "core-hours"),
             ],
         ),
+        panel(
+            PanelType::TimeSeries,
+            24,
+            "Spark Connect sessions and queries",
+            "short",
+            "For a type: Connect job: client sessions open on its running server, and queries or commands running \
+             or streaming results (from the server's event log). Empty for batch jobs and while no server runs.",
+            vec![
+                target(format!("sum(sparkplane_connect_sessions{{{job}}})"), "sessions"),
+                target(format!("sum(sparkplane_connect_operations{{{job}}})"), "queries"),
+            ],
+        ),
     ];
     Dashboard {
         name: "data-engineer",
