@@ -10,7 +10,8 @@
 pub mod cdevents;
 pub mod history;
 pub mod otlp;
-pub mod postgres;
+/// The throwaway PostgreSQL server (its own crate, as the metastore chaos experiment starts one too).
+pub use sparkplane_postgres as postgres;
 pub mod s3;
 
 pub use cdevents::CdEventsReceiver;

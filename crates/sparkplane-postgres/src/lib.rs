@@ -1,7 +1,13 @@
-//! A real PostgreSQL server for tests: `initdb` into a temporary folder and
+//! A throwaway local PostgreSQL server: `initdb` into a temporary folder and
 //! `postgres` on 127.0.0.1 on a free port, with password (SCRAM) logins for
 //! the superuser `postgres`, stopped (immediate shutdown) and its folder
-//! removed when the handle drops.
+//! removed when the handle drops. The tests use it (through
+//! `sparkplane-testkit`) and so does the `metastore-stopped` chaos
+//! experiment, which stops it on purpose (ADR 0044).
+//!
+//! Owns: starting, stopping and removing such a server, and running SQL on
+//! it as the superuser. Must not: print, or put its password on a command
+//! line (psql gets it in `PGPASSWORD`).
 //!
 //! PostgreSQL refuses to run as root. When the tests run as root, the server
 //! runs as the unprivileged system user `sparkplane-pg` (`SPARKPLANE_PG_USER`
@@ -19,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Password of the `postgres` superuser (a test value, not a secret).
+/// Password of the `postgres` superuser that [`PostgresServer::start`] sets (a test value, not a secret).
 pub const SUPERUSER_PASSWORD: &str = "sparkplane-test-pg";
 /// The superuser.
 pub const SUPERUSER: &str = "postgres";
@@ -34,6 +40,8 @@ pub struct PostgresServer {
     pub host: String,
     /// The port it listens on.
     pub port: u16,
+    /// The superuser's password.
+    password: String,
 }
 
 /// The newest PostgreSQL binaries on this machine.
@@ -71,8 +79,13 @@ fn free_port() -> Result<u16, String> {
 }
 
 impl PostgresServer {
-    /// Initialises a cluster and starts the server; waits (up to 30 s) until it accepts connections.
+    /// Initialises a cluster and starts the server with [`SUPERUSER_PASSWORD`]; waits (up to 30 s) until it accepts connections.
     pub fn start() -> Result<PostgresServer, String> {
+        Self::start_with_password(SUPERUSER_PASSWORD)
+    }
+
+    /// [`PostgresServer::start`] with the superuser's password given (it goes to initdb in a file only its owner reads).
+    pub fn start_with_password(password: &str) -> Result<PostgresServer, String> {
         let bin = pg_bin().ok_or(
             "no PostgreSQL server binaries: run scripts/test.sh (need_postgres installs Debian's postgresql) or set SPARKPLANE_PG_BIN",
         )?;
@@ -87,7 +100,7 @@ impl PostgresServer {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("sparkplane-pg-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("sock")).map_err(|e| format!("{}: {e}", dir.display()))?;
-        std::fs::write(dir.join("pwfile"), SUPERUSER_PASSWORD).map_err(|e| e.to_string())?;
+        write_private(&dir.join("pwfile"), password)?;
         if let Some((uid, gid)) = owner {
             let status = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status();
             if !status.is_ok_and(|s| s.success()) {
@@ -131,8 +144,14 @@ impl PostgresServer {
                 .stderr(log);
             as_owner(&mut postgres);
             let child = postgres.spawn().map_err(|e| format!("cannot start postgres: {e}"))?;
-            let mut server =
-                PostgresServer { child, dir: dir.clone(), bin: bin.clone(), host: "127.0.0.1".into(), port };
+            let mut server = PostgresServer {
+                child,
+                dir: dir.clone(),
+                bin: bin.clone(),
+                host: "127.0.0.1".into(),
+                port,
+                password: password.to_string(),
+            };
             match server.wait_ready() {
                 Ok(()) => return Ok(server),
                 Err(e) => {
@@ -170,7 +189,7 @@ impl PostgresServer {
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", &self.host, "-p", &self.port.to_string()])
             .args(["-U", SUPERUSER, "-d", database, "-c", sql])
-            .env("PGPASSWORD", SUPERUSER_PASSWORD)
+            .env("PGPASSWORD", &self.password)
             .env("PGCONNECT_TIMEOUT", "5")
             .stdin(Stdio::null())
             .output()
@@ -185,6 +204,22 @@ impl PostgresServer {
     /// The folder the server keeps its data and log in.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The superuser's password (for clients the caller configures; never to be printed).
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// Whether the postmaster still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the server the way an outage does: immediate shutdown (SIGQUIT,
+    /// open connections dropped), SIGKILL if it lingers. Its folder stays until the handle drops.
+    pub fn stop_now(&mut self) {
+        self.stop(false);
     }
 
     /// Stops the server: immediate shutdown (SIGQUIT), then SIGKILL if it lingers; removes the folder when `remove`.
@@ -203,6 +238,20 @@ impl PostgresServer {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Writes `text` to `path`, readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl Drop for PostgresServer {
