@@ -9,6 +9,7 @@ need_promtool
 need_alertmanager
 need_seaweedfs
 need_postgres
+need_pg_jdbc
 need_pushgateway
 need_kubectl
 need_python_clients

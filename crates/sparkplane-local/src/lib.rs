@@ -1,13 +1,15 @@
 //! Local Spark: managed runtimes, Java checks, the local runner, progress,
 //! run history, the whole local-run workflow over them (`workflow`), and a
-//! local Spark Connect server and its SQL client (`connect*`). The I/O around
-//! the core's local plan.
+//! local Spark Connect server and its SQL client (`connect*`), and the Spark
+//! properties of a PostgreSQL-backed Hive metastore (`metastore`). The I/O
+//! around the core's local plan.
 pub mod connect;
 pub mod connect_client;
 pub mod connect_launch;
 pub mod connect_server;
 pub mod history;
 pub mod java;
+pub mod metastore;
 pub mod progress;
 pub mod runner;
 pub mod runtime;
