@@ -28,6 +28,10 @@ pub enum ChaosError {
     /// The settings cannot work (a bad path, a runtime that is not Spark 3.5+).
     #[error("{0}")]
     Invalid(String),
+    /// The experiment is in the catalog but has no runner yet (object-store-stopped:
+    /// Spark's S3A client jars cannot be obtained on the machines this is built on).
+    #[error("{0}")]
+    NotBuilt(String),
 }
 
 /// Runs one experiment where it belongs.

@@ -9,6 +9,7 @@
 //! Must not: decide what should happen (the catalog's).
 
 mod executor_killed;
+mod metastore_stopped;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,7 +41,15 @@ pub fn run(experiment: Experiment, settings: &Settings) -> Result<Outcome, Chaos
             outcome.seconds = started.elapsed().as_secs_f64();
             Ok(outcome)
         }
-        _ => Err(ChaosError::Invalid(format!("the {} experiment is not built yet", experiment.name()))),
+        Experiment::MetastoreStopped => {
+            let started = Instant::now();
+            let spark = Spark::find(settings)?;
+            let work = WorkDir::new(settings, experiment)?;
+            let mut outcome = metastore_stopped::run(&spark, work.path(), settings)?;
+            outcome.seconds = started.elapsed().as_secs_f64();
+            Ok(outcome)
+        }
+        _ => Err(ChaosError::NotBuilt(format!("the {} experiment is not built yet", experiment.name()))),
     }
 }
 
@@ -69,8 +78,17 @@ impl Spark {
         })
     }
 
-    /// Starts `script` with spark-submit in [`MASTER`] mode, event logs into `events`, output into `log`.
-    fn submit(&self, script: &Path, args: &[String], events: &Path, log: &Path) -> Result<Job, ChaosError> {
+    /// Starts `script` with spark-submit in [`MASTER`] mode, event logs into
+    /// `events`, output into `log`, and the Spark properties in `properties`
+    /// (a `--properties-file`, so no secret is on the command line) when given.
+    fn submit(
+        &self,
+        script: &Path,
+        args: &[String],
+        events: &Path,
+        log: &Path,
+        properties: Option<&Path>,
+    ) -> Result<Job, ChaosError> {
         let infra = |what: &str, e: std::io::Error| ChaosError::Infrastructure(format!("cannot {what}: {e}"));
         std::fs::create_dir_all(events).map_err(|e| infra("make the event-log folder", e))?;
         let out = std::fs::File::create(log).map_err(|e| infra("create the driver log", e))?;
@@ -80,13 +98,11 @@ impl Spark {
             .args(["--master", MASTER, "--conf", "spark.eventLog.enabled=true"])
             .args(["--conf", &format!("spark.eventLog.dir={}", events.display())])
             .args(["--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=512m"])
-            .args(["--conf", "spark.task.maxFailures=4"])
-            .arg(script)
-            .args(args)
-            .env("SPARK_HOME", &self.spark_home)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
+            .args(["--conf", "spark.task.maxFailures=4"]);
+        if let Some(properties) = properties {
+            command.arg("--properties-file").arg(properties);
+        }
+        command.arg(script).args(args).env("SPARK_HOME", &self.spark_home).stdin(Stdio::null()).stdout(out).stderr(err);
         if let Some(python) = &self.python {
             command.env("PYSPARK_PYTHON", python);
         }

@@ -21,3 +21,27 @@ fn slow_executor_killed_mid_stage_is_retried_and_reported() {
     assert_eq!(outcome.alerts[0].alert, "SparkJobFailed");
     assert!(!outcome.alerts[0].fired, "{outcome:#?}");
 }
+
+#[test]
+fn slow_metastore_stopped_fails_new_jobs_fast_and_lets_running_ones_finish() {
+    let outcome = run(Experiment::MetastoreStopped, &Settings::default()).expect("the experiment ran");
+    eprintln!("{outcome:#?}");
+    assert!(check(&outcome, "while PostgreSQL was up").held, "{outcome:#?}");
+    assert!(check(&outcome, "PostgreSQL was stopped").held, "{outcome:#?}");
+    assert!(check(&outcome, "the running job, which needs no table, finished").held, "{outcome:#?}");
+    assert!(check(&outcome, "the new job that reads a table failed").held, "{outcome:#?}");
+    let cause = check(&outcome, "its failure names the metastore");
+    assert!(cause.held && cause.seen.starts_with("cause metastore: "), "{outcome:#?}");
+    assert!(check(&outcome, "it failed fast").held, "{outcome:#?}");
+    assert!(cause.seen.contains("root cause: org.postgresql."), "{outcome:#?}");
+    // A known gap, kept visible: the reading application fails at table lookup,
+    // before any Spark job, so its event log holds no failure (Spark 3.5 writes
+    // no exit code) and the exporter counts it succeeded; the metastore alert,
+    // fed from the event logs, stays silent and the experiment does not pass.
+    // When the platform learns to count such failures, this must be updated.
+    let model = check(&outcome, "the event-log model records the new job's application");
+    assert!(!model.held && model.seen.starts_with("outcome Succeeded, cause none, 0 Spark jobs"), "{outcome:#?}");
+    assert_eq!(outcome.alerts.len(), 1);
+    assert_eq!(outcome.alerts[0].alert, "SparkJobsMetastoreErrors");
+    assert!(!outcome.alerts[0].fired && !outcome.passed(), "{outcome:#?}");
+}

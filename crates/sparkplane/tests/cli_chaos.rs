@@ -61,3 +61,13 @@ fn run_without_a_name_is_a_usage_error() {
     assert!(stderr.contains("the following required arguments were not provided"), "{stderr}");
     assert!(stderr.contains("<EXPERIMENT>"), "{stderr}");
 }
+
+#[test]
+fn naming_an_experiment_not_built_yet_is_exit_2_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junit = dir.path().join("chaos.xml");
+    let assert = sparkplane().args(["chaos", "run", "object-store-stopped", "--junit"]).arg(&junit).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("object-store-stopped: the object-store-stopped experiment is not built yet"), "{stderr}");
+    assert!(!junit.exists(), "nothing is written for an experiment that cannot run");
+}

@@ -44,7 +44,7 @@ pub(super) fn run(spark: &Spark, work: &Path, settings: &Settings) -> Result<Out
     std::fs::write(&script, JOB).map_err(|e| infra("write the job", e))?;
     std::fs::create_dir_all(&marks).map_err(|e| infra("make the marks folder", e))?;
     let started = Instant::now();
-    let job = spark.submit(&script, &[marks.display().to_string()], &events, &work.join("driver.log"))?;
+    let job = spark.submit(&script, &[marks.display().to_string()], &events, &work.join("driver.log"), None)?;
     let driver = job.pid();
 
     // Wait until a task has started and two executors run, then kill one.
