@@ -12,7 +12,8 @@ pub mod history;
 pub mod otlp;
 /// The throwaway PostgreSQL server (its own crate, as the metastore chaos experiment starts one too).
 pub use sparkplane_postgres as postgres;
-pub mod s3;
+/// The throwaway S3 server (its own crate, as the object-store-stopped chaos experiment starts one too).
+pub use sparkplane_seaweedfs as s3;
 
 pub use cdevents::CdEventsReceiver;
 pub use history::HistoryServer;

