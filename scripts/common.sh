@@ -154,6 +154,51 @@ need_pg_jdbc() {
   fi
 }
 
+# Hadoop's S3A connector for the managed Spark 3.5 (its pyspark wheel has
+# hadoop-client 3.3.4 but no hadoop-aws, and Maven Central is out of reach
+# here): hadoop-aws 3.3.1 and the AWS SDK bundle 1.11.901 it was built
+# against, both Apache-2.0, taken from PyPI's sdist sagemaker_pyspark 1.4.5
+# (pinned by hash), which ships them under deps/jars (ADR 0046). Only the two
+# jars and Hadoop's license are kept, in ~/.cache/sparkplane/s3a, each checked
+# against its SHA-256. The object-store-stopped chaos experiment needs them
+# (crates/sparkplane-chaos/tests/local_experiments.rs); sparkplane-local's s3a
+# module finds them there or in SPARKPLANE_S3A_JARS. Idempotent: a no-op once
+# both jars are there with the right hashes.
+need_s3a() {
+  local dir="$HOME/.cache/sparkplane/s3a" tmp sdist
+  local -A sums=(
+    [hadoop-aws-3.3.1.jar]=6be50ad8a8b445d2802381b085b2a3ede5c29d353450a6a21f16b2fefa962b6e
+    [aws-java-sdk-bundle-1.11.901.jar]=b87175b32a16544cc1b37cf40390eb375833e62bed67f8ce6cde4b7ad6429ead
+  )
+  local jar ok=1
+  for jar in "${!sums[@]}"; do
+    [ -f "$dir/$jar" ] && echo "${sums[$jar]}  $dir/$jar" | sha256sum -c --quiet - >/dev/null 2>&1 || ok=0
+  done
+  [ "$ok" = 1 ] && return 0
+  echo "==> fetching Hadoop's S3A jars (hadoop-aws 3.3.1, aws-java-sdk-bundle 1.11.901) from PyPI's sagemaker_pyspark 1.4.5 sdist" >&2
+  tmp="$(mktemp -d)"
+  echo "sagemaker_pyspark==1.4.5 --hash=sha256:05ca2d5081d7138ce29a8fb0a9cba077f28c825288ed07aed46a82e63c0bf1fb" >"$tmp/req.txt"
+  if ! python3 -m pip download -q --no-deps --no-binary :all: --require-hashes -r "$tmp/req.txt" -d "$tmp" >&2; then
+    rm -rf "$tmp"
+    echo "Could not download sagemaker_pyspark 1.4.5 from PyPI (it carries the S3A jars): check the network and run this again." >&2
+    exit 3
+  fi
+  sdist="$tmp/sagemaker_pyspark-1.4.5.tar.gz"
+  mkdir -p "$dir"
+  tar -xzf "$sdist" -C "$tmp" sagemaker_pyspark-1.4.5/licenses/LICENSE-hadoop.txt \
+    "sagemaker_pyspark-1.4.5/deps/jars/hadoop-aws-3.3.1.jar" "sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar"
+  for jar in "${!sums[@]}"; do
+    if ! echo "${sums[$jar]}  $tmp/sagemaker_pyspark-1.4.5/deps/jars/$jar" | sha256sum -c --quiet - >/dev/null 2>&1; then
+      rm -rf "$tmp"
+      echo "$jar from sagemaker_pyspark 1.4.5 does not have the expected SHA-256; refusing it." >&2
+      exit 3
+    fi
+    mv "$tmp/sagemaker_pyspark-1.4.5/deps/jars/$jar" "$dir/$jar"
+  done
+  mv "$tmp/sagemaker_pyspark-1.4.5/licenses/LICENSE-hadoop.txt" "$dir/LICENSE-hadoop.txt"
+  rm -rf "$tmp"
+}
+
 # A Prometheus Pushgateway (Debian's prometheus-pushgateway) receives the metrics
 # `sparkplane backup run` pushes in crates/sparkplane/tests/cli_backup.rs. The
 # test starts its own on 127.0.0.1; the package's service is not used.

@@ -10,6 +10,7 @@ need_alertmanager
 need_seaweedfs
 need_postgres
 need_pg_jdbc
+need_s3a
 need_pushgateway
 need_kubectl
 need_python_clients

@@ -1,8 +1,8 @@
 //! Local Spark: managed runtimes, Java checks, the local runner, progress,
 //! run history, the whole local-run workflow over them (`workflow`), and a
 //! local Spark Connect server and its SQL client (`connect*`), and the Spark
-//! properties of a PostgreSQL-backed Hive metastore (`metastore`). The I/O
-//! around the core's local plan.
+//! properties of a PostgreSQL-backed Hive metastore (`metastore`) and of
+//! Hadoop's S3A connector (`s3a`). The I/O around the core's local plan.
 pub mod connect;
 pub mod connect_client;
 pub mod connect_launch;
@@ -13,5 +13,6 @@ pub mod metastore;
 pub mod progress;
 pub mod runner;
 pub mod runtime;
+pub mod s3a;
 pub mod summary;
 pub mod workflow;

@@ -123,11 +123,18 @@ impl PostgresMetastore {
     /// Writes [`PostgresMetastore::spark_properties`] as a spark-submit
     /// `--properties-file` (Java properties, UTF-8), readable by its owner only.
     pub fn write_properties_file(&self, path: &Path) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-        file.write_all(properties_text(&self.spark_properties()).as_bytes())
+        write_properties_file(path, &self.spark_properties())
     }
+}
+
+/// Writes `properties` as a spark-submit `--properties-file` (Java
+/// properties, UTF-8) readable by its owner only: they may hold a password or
+/// a secret key (the metastore's here, S3A's in `s3a`).
+pub fn write_properties_file(path: &Path, properties: &BTreeMap<String, String>) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(properties_text(properties).as_bytes())
 }
 
 /// Java properties text: one `key=value` a line, sorted; `\`, line breaks and a leading space escaped.
