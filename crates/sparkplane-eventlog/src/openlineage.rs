@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cost::{job_of, team_of};
-use crate::lineage::Dataset;
+use crate::lineage::{Dataset, JdbcDatabase};
 use crate::model::{AppSummary, Outcome};
 
 /// Who produced the events (OpenLineage's `producer`, a URI).
@@ -111,7 +111,9 @@ pub fn run_id(app_key: &str) -> String {
 }
 
 /// The events for `app`; warnings name it by its application id (else its name).
-pub fn app_lineage(app: &AppSummary) -> AppLineage {
+/// `jdbc` is the database the application's JDBC tables live in when the log
+/// does not say (Spark redacts JDBC URLs in event logs by default).
+pub fn app_lineage(app: &AppSummary, jdbc: Option<&JdbcDatabase>) -> AppLineage {
     let mut warnings = Vec::new();
     let log = format!("application {}", app.app_id.as_deref().or(app.name.as_deref()).unwrap_or("(unnamed)"));
     let Some(start_ms) = app.start_time_ms else {
@@ -119,18 +121,45 @@ pub fn app_lineage(app: &AppSummary) -> AppLineage {
         return AppLineage { events: Vec::new(), warnings };
     };
     let lineage = &app.lineage;
-    let inputs: Vec<DatasetRef> = lineage.inputs().into_iter().map(dataset_ref).collect();
-    let outputs: Vec<DatasetRef> = lineage.outputs().into_iter().map(dataset_ref).collect();
+    let named = lineage.named(jdbc);
+    let inputs: Vec<DatasetRef> = named.inputs.iter().map(dataset_ref).collect();
+    let outputs: Vec<DatasetRef> = named.outputs.iter().map(dataset_ref).collect();
+    let unrecognised = lineage.unrecognised();
+    let unnamed = !named.unnamed_jdbc_inputs.is_empty() || !named.unnamed_jdbc_outputs.is_empty();
     if lineage.sql_executions == 0 {
         warnings.push(format!(
             "{log}: the log has no SQL execution plans, so its lineage has no input or output datasets \
              (DataFrame and SQL actions record plans; RDD-only jobs do not)"
         ));
-    } else if inputs.is_empty() && outputs.is_empty() {
+    } else if inputs.is_empty() && outputs.is_empty() && unrecognised.is_empty() && !unnamed {
         warnings.push(format!(
             "{log}: its {} SQL execution plans name no file or table sparkplane recognises, so its lineage \
              has no input or output datasets",
             lineage.sql_executions
+        ));
+    }
+    if unnamed {
+        let mut tables = Vec::new();
+        if !named.unnamed_jdbc_inputs.is_empty() {
+            tables.push(format!("reads {}", named.unnamed_jdbc_inputs.join(", ")));
+        }
+        if !named.unnamed_jdbc_outputs.is_empty() {
+            tables.push(format!("writes {}", named.unnamed_jdbc_outputs.join(", ")));
+        }
+        warnings.push(format!(
+            "{log}: {} over JDBC, but the log does not say which database (Spark redacts JDBC URLs in event \
+             logs), so these tables are left out of its lineage: name the database with --jdbc-url \
+             jdbc:postgresql://HOST:PORT/DATABASE",
+            tables.join(" and ")
+        ));
+    }
+    if !unrecognised.is_empty() {
+        warnings.push(format!(
+            "{log}: {} plan nodes that read or write data are not recognised, so their datasets are missing \
+             from its lineage: {} (sparkplane reads file scans and writes, spark_catalog tables and JDBC tables; \
+             Delta Lake, Iceberg and other DataSource V2 tables are not read yet)",
+            unrecognised.len(),
+            unrecognised.join("; ")
         ));
     }
     let app_key = app.key().unwrap_or_else(|| format!("unnamed@{start_ms}"));
@@ -237,7 +266,7 @@ mod tests {
 
     #[test]
     fn start_and_complete_with_the_datasets() {
-        let lineage = app_lineage(&app(&[START, SQL, END]));
+        let lineage = app_lineage(&app(&[START, SQL, END]), None);
         assert_eq!(lineage.warnings, Vec::<String>::new());
         let types: Vec<&str> = lineage.events.iter().map(|e| e.event_type).collect();
         assert_eq!(types, ["START", "COMPLETE"]);
@@ -262,7 +291,7 @@ mod tests {
 
     #[test]
     fn a_log_without_plans_warns_and_an_open_one_only_starts() {
-        let lineage = app_lineage(&app(&[START]));
+        let lineage = app_lineage(&app(&[START]), None);
         assert_eq!(lineage.events.len(), 1);
         assert!(lineage.events[0].inputs.is_empty());
         assert_eq!(
@@ -273,5 +302,48 @@ mod tests {
                 "application local-1: the application has no end in the log (still running, or killed), so only its START event is given"
             ]
         );
+    }
+
+    fn sql(plan: &str) -> String {
+        json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart", "executionId": 1,
+               "description": "d", "physicalPlanDescription": plan, "time": 1795448800000u64})
+        .to_string()
+    }
+
+    #[test]
+    fn jdbc_tables_need_their_database_and_unknown_nodes_are_named() {
+        let read = sql("(1) Scan JDBCRelation(sales.orders) [numPartitions=1] \nReadSchema: struct<id:int>\n");
+        let write = sql(
+            "(2) SaveIntoDataSourceCommand\nArguments: org.apache.spark.sql.execution.datasources.jdbc.JdbcRelationProvider@1, [url=*********(redacted), dbtable=sales.totals], Overwrite\n",
+        );
+        let v2 = sql("(1) BatchScan local.db.trips\nOutput [1]: [a#1]\n");
+        let app = app(&[START, &read, &write, &v2, SQL, END]);
+        let lineage = app_lineage(&app, None);
+        assert_eq!(
+            lineage.warnings,
+            [
+                "application local-1: reads sales.orders and writes sales.totals over JDBC, but the log does not say \
+                 which database (Spark redacts JDBC URLs in event logs), so these tables are left out of its lineage: \
+                 name the database with --jdbc-url jdbc:postgresql://HOST:PORT/DATABASE",
+                "application local-1: 1 plan nodes that read or write data are not recognised, so their datasets are \
+                 missing from its lineage: BatchScan local.db.trips (sparkplane reads file scans and writes, \
+                 spark_catalog tables and JDBC tables; Delta Lake, Iceberg and other DataSource V2 tables are not read yet)"
+            ]
+        );
+        let names = |events: &[RunEvent]| -> Vec<String> {
+            let end = &events[1];
+            end.inputs.iter().chain(&end.outputs).map(|d| format!("{} {}", d.namespace, d.name)).collect()
+        };
+        assert_eq!(names(&lineage.events), ["file /in"]);
+        let database = JdbcDatabase::parse("jdbc:postgresql://db:5432/shop?user=dbuser&password=hunter2").unwrap();
+        let lineage = app_lineage(&app, Some(&database));
+        assert_eq!(lineage.warnings.len(), 1, "{:?}", lineage.warnings);
+        assert_eq!(
+            names(&lineage.events),
+            ["file /in", "postgres://db:5432 shop.sales.orders", "postgres://db:5432 shop.sales.totals"]
+        );
+        assert_eq!(lineage.events[1].inputs[1].facets["schema"]["fields"], json!([{"name": "id", "type": "int"}]));
+        let text = serde_json::to_string(&lineage.events).unwrap();
+        assert!(!text.contains("hunter2") && !text.contains("dbuser"), "{text}");
     }
 }

@@ -862,6 +862,11 @@ pub struct LineageArgs {
     /// printing it; exit 3 when it does not accept them.
     #[arg(long, value_name = "URL")]
     pub openlineage: Option<String>,
+    /// The database the applications' JDBC tables live in (jdbc:postgresql://HOST:PORT/DATABASE or
+    /// jdbc:mysql://…): Spark redacts JDBC URLs in event logs, so without it JDBC tables are left out with a
+    /// warning. Only scheme, host, port and database are used; user, password and parameters are dropped.
+    #[arg(long, value_name = "URL")]
+    pub jdbc_url: Option<String>,
 }
 
 /// `trace`.

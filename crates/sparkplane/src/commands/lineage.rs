@@ -1,7 +1,8 @@
 //! `sparkplane lineage LOG [--openlineage URL]`: OpenLineage run events for
 //! each application in an event log (one log or a directory of them).
 //!
-//! Owns: turning the flags into [`LineageSettings`], opening the logs through
+//! Owns: turning the flags into [`LineageSettings`] (`--jdbc-url` read into a
+//! [`JdbcDatabase`], never echoed: it may carry a password), opening the logs through
 //! the one reader ([`sparkplane_eventlog::summarize_logs`]), printing the events
 //! (JSON lines; a JSON array with `-o json`) or handing them to
 //! [`sparkplane_eventlog::openlineage_send`], and mapping failures to exit codes.
@@ -11,6 +12,7 @@
 use std::path::PathBuf;
 
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_eventlog::lineage::JdbcDatabase;
 use sparkplane_eventlog::openlineage::{RunEvent, app_lineage};
 use sparkplane_eventlog::{LogSource, openlineage_send, summarize_logs};
 
@@ -28,11 +30,23 @@ pub struct LineageSettings {
     pub path: PathBuf,
     /// The OpenLineage endpoint to POST events to; print them when `None`.
     pub openlineage: Option<String>,
+    /// The database of the applications' JDBC tables, as a JDBC URL (may carry credentials).
+    pub jdbc_url: Option<String>,
 }
 
 /// Runs `lineage`: exit 0 with events printed or sent; 2 when the logs cannot
-/// be read or hold no application; 3 when the endpoint does not accept them.
+/// be read or hold no application, or `--jdbc-url` is not a JDBC URL it can name
+/// datasets by; 3 when the endpoint does not accept them.
 pub fn run(settings: &LineageSettings, printer: &Printer) -> CommandResult {
+    let jdbc = match settings.jdbc_url.as_deref().map(JdbcDatabase::parse).transpose() {
+        Ok(jdbc) => jdbc,
+        Err(error) => {
+            let problem = Diagnostic::error("invalid-jdbc-url", "--jdbc-url", error.to_string()).with_help(
+                "pass the URL the application's JDBC reads and writes use, e.g. jdbc:postgresql://db:5432/shop",
+            );
+            return Err(Failure::Invalid(problem.into()));
+        }
+    };
     let logs = LogSource::parse(&settings.path.to_string_lossy())
         .and_then(|source| source.app_logs())
         .map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
@@ -51,7 +65,7 @@ pub fn run(settings: &LineageSettings, printer: &Printer) -> CommandResult {
     }
     let mut events: Vec<RunEvent> = Vec::new();
     for app in &apps {
-        let lineage = app_lineage(app);
+        let lineage = app_lineage(app, jdbc.as_ref());
         for warning in &lineage.warnings {
             printer.status(&format!("warning: {warning}"));
         }

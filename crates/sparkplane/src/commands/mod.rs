@@ -474,7 +474,11 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             printer,
         ),
         Command::Lineage(args) => lineage::run(
-            &lineage::LineageSettings { path: args.path.clone(), openlineage: args.openlineage.clone() },
+            &lineage::LineageSettings {
+                path: args.path.clone(),
+                openlineage: args.openlineage.clone(),
+                jdbc_url: args.jdbc_url.clone(),
+            },
             printer,
         ),
         Command::Runs(RunsCommand::List) => runs::list(printer),
