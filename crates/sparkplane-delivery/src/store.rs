@@ -1,14 +1,15 @@
-//! Where release records live: a [`ReleaseStore`] the CLI and (later) the
-//! operator both read. [`DirStore`] keeps one directory per release for
-//! GitOps (`<root>/<release id>/{release.json, release.sig, sbom.cdx.json,
-//! sbom.sig}`); [`to_config_map`] and [`from_config_map`] are the pure
-//! encoding of a release as one ConfigMap, labelled by job and environment,
-//! for a store in the cluster (ADR 0031).
+//! Where release records live: a [`ReleaseStore`] the CLI and the operator
+//! both read. [`DirStore`] keeps one directory per release for GitOps
+//! (`<root>/<release id>/{release.json, release.sig, sbom.cdx.json,
+//! sbom.sig}`); [`to_config_map`], [`from_config_map`], [`release_selector`]
+//! and [`records_of`] are the pure encoding of a release as one ConfigMap,
+//! labelled by job and environment, which `sparkplane_kube::release_store`
+//! creates and lists in the cluster (ADR 0031).
 //!
 //! Owns: the layout of a stored release, the rule that records are never
 //! overwritten ([`decide_put`]: the same release again is a no-op, another
 //! one under an existing id is refused), atomic writes, and listing. Must
-//! not sign, verify or build records.
+//! not sign, verify or build records, nor talk to a cluster.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,16 @@ pub enum StoreError {
         path: String,
         /// The error.
         message: String,
+    },
+    /// The place the store lives (the cluster's API server) failed or refused.
+    #[error("{message}")]
+    Backend {
+        /// What failed, naming the server and the request.
+        message: String,
+        /// How to fix it.
+        help: String,
+        /// Whether the cluster or network must be fixed (exit 3) rather than the input (exit 2).
+        infrastructure: bool,
     },
 }
 
@@ -256,7 +267,7 @@ pub fn to_config_map(release: &StoredRelease, record: &ReleaseRecord, namespace:
     }
     ConfigMap {
         metadata: ObjectMeta {
-            name: Some(format!("release-{}", release.id)),
+            name: Some(config_map_name(&release.id)),
             namespace: Some(namespace.to_owned()),
             labels: Some(labels),
             ..ObjectMeta::default()
@@ -279,4 +290,104 @@ pub fn from_config_map(config_map: &ConfigMap) -> Option<StoredRelease> {
         sbom: data.get(SBOM_FILE)?.clone(),
         sbom_signature: get(SBOM_SIGNATURE_FILE),
     })
+}
+
+/// The name of release `id`'s ConfigMap: `release-<id>`.
+pub fn config_map_name(id: &str) -> String {
+    format!("release-{id}")
+}
+
+/// The label selector that lists the release ConfigMaps of `job` (of
+/// `environment`, when given).
+pub fn release_selector(job: &str, environment: Option<&str>) -> String {
+    let mut selector = format!("{RELEASE_LABEL}=true,{JOB_LABEL}={job}");
+    if let Some(env) = environment {
+        selector.push_str(&format!(",{ENVIRONMENT_LABEL}={env}"));
+    }
+    selector
+}
+
+/// The environment a release id names, given its job: ids are
+/// `<job>-<environment>-<12 hex digits>` (ADR 0031). None when `id` is not
+/// an id of `job`.
+pub fn environment_of<'a>(id: &'a str, job: &str) -> Option<&'a str> {
+    let rest = id.strip_prefix(job)?.strip_prefix('-')?;
+    let (env, hash) = rest.rsplit_once('-')?;
+    let hex = hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !env.is_empty()).then_some(env)
+}
+
+/// The records of the release ConfigMaps a selector listed, for `job` (and
+/// `environment`), oldest first (by release time, then id), as
+/// [`ReleaseStore::list`] returns them. `namespace` only names a ConfigMap
+/// that does not read.
+pub fn records_of(
+    config_maps: &[ConfigMap],
+    namespace: &str,
+    job: &str,
+    environment: Option<&str>,
+) -> Result<Vec<ReleaseRecord>, StoreError> {
+    let mut out = Vec::new();
+    for config_map in config_maps {
+        let name = config_map.metadata.name.clone().unwrap_or_default();
+        let path = format!("ConfigMap {namespace}/{name}");
+        let stored = from_config_map(config_map).ok_or_else(|| StoreError::Corrupt {
+            path: path.clone(),
+            message: format!("labelled {RELEASE_LABEL}=true but holds no {RECORD_FILE} and {SBOM_FILE}"),
+        })?;
+        let record =
+            ReleaseRecord::from_json(&stored.record).map_err(|message| StoreError::Corrupt { path, message })?;
+        if record.job == job && environment.is_none_or(|e| record.environment == e) {
+            out.push(record);
+        }
+    }
+    out.sort_by(|a, b| (&a.released_at, &a.id).cmp(&(&b.released_at, &b.id)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_id_names_its_environment_given_the_job() {
+        let table = [
+            ("trips-etl-prod-44136fa355b3", "trips-etl", Some("prod")),
+            ("trips-etl-eu-prod-44136fa355b3", "trips-etl", Some("eu-prod")),
+            // The job's name decides where the environment starts.
+            ("trips-etl-prod-44136fa355b3", "trips", Some("etl-prod")),
+            ("trips-etl-prod-44136fa355", "trips-etl", None),
+            ("trips-etl-prod-44136fa355bz", "trips-etl", None),
+            ("trips-etl--44136fa355b3", "trips-etl", None),
+            ("other-prod-44136fa355b3", "trips-etl", None),
+        ];
+        for (id, job, want) in table {
+            assert_eq!(environment_of(id, job), want, "{id} of {job}");
+        }
+    }
+
+    #[test]
+    fn the_selector_names_the_release_label_the_job_and_the_environment() {
+        assert_eq!(release_selector("etl", None), "sparkplane.dev/release=true,sparkplane.dev/job=etl");
+        assert_eq!(
+            release_selector("etl", Some("prod")),
+            "sparkplane.dev/release=true,sparkplane.dev/job=etl,sparkplane.dev/environment=prod"
+        );
+    }
+
+    #[test]
+    fn a_labelled_config_map_that_is_no_release_is_corrupt_and_names_itself() {
+        let config_map = ConfigMap {
+            metadata: ObjectMeta { name: Some("release-etl-prod-0123456789ab".into()), ..ObjectMeta::default() },
+            data: Some(BTreeMap::from([("release.json".to_owned(), "{".to_owned())])),
+            ..ConfigMap::default()
+        };
+        let err = records_of(&[config_map], "data", "etl", None).map(|r| r.len()).map_err(|e| e.to_string());
+        assert_eq!(
+            err,
+            Err("ConfigMap data/release-etl-prod-0123456789ab: not a release record: labelled \
+                 sparkplane.dev/release=true but holds no release.json and sbom.cdx.json"
+                .to_owned())
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! sparkplane's Kubernetes I/O, over kube-rs: connect as kubectl does,
 //! submit a rendered native job in spark-submit's order with server-side
-//! apply, and find, list, follow, wait for and delete applications; and the
+//! apply, and find, list, follow, wait for and delete applications; the
+//! release store in the cluster (`release_store`); and the
 //! operator that reconciles SparkJob resources in a cluster (`operator`).
 //!
 //! Owns: requests and their error categories. Must not: resolve, render or
@@ -13,6 +14,7 @@ pub mod jobs;
 pub mod logstore;
 pub mod operator;
 pub mod ownership;
+pub mod release_store;
 pub mod submit;
 
 pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};

@@ -496,9 +496,13 @@ pub struct ReleaseArgs {
     /// The private key that signs the record and the SBOM (ECDSA P-256, PKCS#8 PEM); unsigned without.
     #[arg(long, value_name = "KEY.pem")]
     pub key: Option<PathBuf>,
-    /// The release store: one directory per release (default: releases/ next to the job file).
-    #[arg(long, value_name = "DIR")]
+    /// The release store: one directory per release (default: releases/ next to the job file), or `cluster`:
+    /// one immutable ConfigMap per release in the job's namespace of the cluster kubectl would use.
+    #[arg(long, visible_alias = "store", value_name = "DIR|cluster")]
     pub out: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Who releases (default: $SPARKPLANE_USER, else $USER).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
@@ -541,9 +545,13 @@ pub struct ReleasesArgs {
     /// Only this environment's releases.
     #[arg(short, long, value_name = "ENV")]
     pub env: Option<String>,
-    /// The release store (default: releases/ next to the job file, or ./releases for a name).
-    #[arg(long, value_name = "DIR")]
+    /// The release store (default: releases/ next to the job file, or ./releases for a name), or `cluster`:
+    /// ConfigMaps in the job's namespace for --env (else its file's, else the context's; -n overrides).
+    #[arg(long, value_name = "DIR|cluster")]
     pub store: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Instead of the list: the fields that differ between two releases' resolved specs (ids from the list).
     #[arg(long, num_args = 2, value_names = ["A", "B"])]
     pub diff: Option<Vec<String>>,
@@ -565,8 +573,13 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "ENV")]
     pub from: Option<String>,
     /// The release store; deployments are logged in its deployments/ (default: releases/ next to the job file).
-    #[arg(long, value_name = "DIR")]
+    /// `cluster`: the release is read from its ConfigMap in the namespace of the environment it was released for
+    /// (-n overrides); the deployments log stays in releases/deployments/ next to the job file.
+    #[arg(long, value_name = "DIR|cluster")]
     pub store: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// A public key trusted to sign releases for the target (repeatable; default: every *.pub in
     /// .sparkplane/trusted-keys/<ENV>/ next to the job file).
     #[arg(long = "trusted-key", value_name = "PUB.pem")]

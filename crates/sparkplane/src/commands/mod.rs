@@ -29,6 +29,7 @@ pub mod presets;
 pub mod progress;
 pub mod promote;
 pub mod release;
+pub mod release_store;
 pub mod render;
 pub mod rendered;
 pub mod resolve;
@@ -353,6 +354,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     ci_report: args.ci_report.clone(),
                     key: args.key.clone(),
                     out: args.out.clone(),
+                    cluster: cluster_target(&args.cluster),
                     by: args.by.clone(),
                     requirements: args.requirements.clone(),
                     events: events(cli),
@@ -362,7 +364,15 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         },
         Command::Verify(args) => release::verify(&args.dir, &args.key, printer),
         Command::Releases(args) => {
-            release::history(&args.job, args.env.as_deref(), args.store.as_deref(), args.diff.as_deref(), printer)
+            release::history(
+                &args.job,
+                args.env.as_deref(),
+                args.store.as_deref(),
+                args.diff.as_deref(),
+                &cluster_target(&args.cluster),
+                platform_dir,
+                printer,
+            )
         }
         Command::Promote(args) => promote::promote(
             &promote::PromoteSettings {
@@ -371,6 +381,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 to: args.to.clone(),
                 from: args.from.clone(),
                 store: args.store.clone(),
+                cluster: cluster_target(&args.cluster),
                 trusted_keys: args.trusted_keys.clone(),
                 commit: args.commit.clone(),
                 by: args.by.clone(),

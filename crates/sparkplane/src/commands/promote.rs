@@ -34,10 +34,12 @@ use sparkplane_delivery::release_verify::{self, Verdict};
 use sparkplane_delivery::shadow::{self, OutputComparison, ShadowOutcome};
 use sparkplane_delivery::shadow_observe;
 use sparkplane_delivery::sign::{PublicKey, sha256_digest};
-use sparkplane_delivery::store::{DirStore, ReleaseStore, StoredRelease};
+use sparkplane_delivery::store::{StoredRelease, environment_of};
+use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_local::history::{GateOutcome, RunRecord};
 
 use super::policy::PolicySettings;
+use super::release_store::{OpenStore, StoreChoice, store_failure};
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -54,8 +56,10 @@ pub struct PromoteSettings {
     pub to: String,
     /// `--from`: the source environment; default the release's.
     pub from: Option<String>,
-    /// `--store`; default `releases/` next to the job file.
+    /// `--store`; default `releases/` next to the job file; `cluster` reads the release from its ConfigMap.
     pub store: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    pub cluster: ClusterTarget,
     /// `--trusted-key`; default every `*.pub` in `.sparkplane/trusted-keys/<to>/` next to the job file.
     pub trusted_keys: Vec<PathBuf>,
     /// `--commit`: the commit the job file is at; default `git rev-parse HEAD`.
@@ -212,12 +216,12 @@ fn denials(
 }
 
 /// A stored release and its record, or exit 2 naming the id and the store (exit 1 when it does not read).
-fn load_release(store: &Path, id: &str) -> Result<(StoredRelease, ReleaseRecord), Failure> {
-    let stored = DirStore::new(store).get(id).map_err(store_io)?.ok_or_else(|| {
+fn load_release(store: &OpenStore, id: &str) -> Result<(StoredRelease, ReleaseRecord), Failure> {
+    let stored = store.store().get(id).map_err(|e| store_failure(&e))?.ok_or_else(|| {
         invalid(
             "unknown-release",
             "--release",
-            format!("no release `{id}` in {}", store.display()),
+            format!("no release `{id}` in {}", store.location()),
             "pass an id that `sparkplane releases JOB` lists (or --store for another release store)",
         )
     })?;
@@ -424,11 +428,45 @@ fn shadow_lines(outcome: Option<&ShadowOutcome>) -> String {
     text
 }
 
+/// The store the release is read from. A cluster store is in `--namespace`,
+/// else in the namespace of the job resolved for the environment the release
+/// id names (releases live beside the job they were made for, ADR 0031).
+fn open_releases(settings: &PromoteSettings, choice: &StoreChoice) -> Result<OpenStore, Failure> {
+    if *choice != StoreChoice::Cluster || settings.cluster.namespace.is_some() {
+        return OpenStore::open(choice, &settings.cluster, "");
+    }
+    let job_settings = |env: Option<String>| JobSettings {
+        path: settings.job.clone(),
+        env,
+        sets: Vec::new(),
+        platform_dir: settings.platform_dir.clone(),
+    };
+    let cluster = sparkplane_core::validate::ValidationTarget::Cluster;
+    let base = crate::workspace::resolve_job(&job_settings(None), cluster)?;
+    let Some(env) = environment_of(&settings.release, base.name()) else {
+        return Err(invalid(
+            "unknown-release",
+            "--release",
+            format!("`{}` is not a release id of job `{}` (<job>-<environment>-<12 hex digits>)", settings.release, base.name()),
+            "pass an id that `sparkplane releases JOB --store cluster` lists",
+        ));
+    };
+    let resolved = crate::workspace::resolve_job(&job_settings(Some(env.to_owned())), cluster)?;
+    OpenStore::open(choice, &settings.cluster, resolved.namespace())
+}
+
 /// Runs `promote`: every gate judged, all refusals reported at once (exit 1);
 /// when all hold, the deployment recorded, its manifests written and its CDEvent sent.
 pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
-    let store = settings.store.clone().unwrap_or_else(|| super::release::default_store(&settings.job));
-    let (stored, record) = load_release(&store, &settings.release)?;
+    let default = super::release::default_store(&settings.job);
+    let choice = StoreChoice::of(settings.store.as_deref(), default.clone());
+    // The deployments log is kept as files: in the store's directory, or beside the job with `--store cluster`.
+    let store = match &choice {
+        StoreChoice::Dir(root) => root.clone(),
+        StoreChoice::Cluster => default,
+    };
+    let releases = open_releases(settings, &choice)?;
+    let (stored, record) = load_release(&releases, &settings.release)?;
     let source = settings.from.clone().unwrap_or_else(|| record.environment.clone());
     let job_settings = |env: &str| JobSettings {
         path: settings.job.clone(),
@@ -603,6 +641,8 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
 
 /// The job's name and default store from JOB (a job file or a name), as `releases` reads it.
 fn job_and_store(job: &str, store: Option<&Path>) -> Result<(String, PathBuf, Option<PathBuf>), Failure> {
+    // With `--store cluster` releases are ConfigMaps, and the deployments log stays beside the job file.
+    let store = store.filter(|s| s.as_os_str() != super::release_store::CLUSTER);
     let path = Path::new(job);
     if path.is_file() {
         let doc = crate::workspace::read_yaml(path)?;

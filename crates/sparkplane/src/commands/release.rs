@@ -1,8 +1,8 @@
 //! `sparkplane release`, `release keygen`, `verify` and `releases`: the I/O
 //! around the delivery crate's releases — resolving the job through the one
 //! loader and policy gate `render` uses, finding the source commit, reading
-//! the CI report, requirements and keys, stamping who and when, and the
-//! release store on disk.
+//! the CI report, requirements and keys, stamping who and when, and storing
+//! and listing through the release store `--store` picks (`release_store`).
 //!
 //! Owns: settings and their defaults (store `releases/` next to the job,
 //! requirements `requirements.txt` next to it, who from `--by`,
@@ -19,9 +19,11 @@ use sparkplane_delivery::release_record::{ReleaseRecord, SBOM_FILE};
 use sparkplane_delivery::release_verify::{self, Verdict};
 use sparkplane_delivery::sbom::{Requirement, parse_requirements};
 use sparkplane_delivery::sign::{PrivateKey, PublicKey};
-use sparkplane_delivery::store::{DirStore, PutOutcome, ReleaseStore, StoreError};
+use sparkplane_delivery::store::{DirStore, PutOutcome};
+use sparkplane_kube::Target as ClusterTarget;
 
 use super::policy::PolicySettings;
+use super::release_store::{OpenStore, StoreChoice, store_failure};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
@@ -39,8 +41,11 @@ pub struct ReleaseSettings {
     pub ci_report: Option<PathBuf>,
     /// `--key`: the private key that signs; unsigned without.
     pub key: Option<PathBuf>,
-    /// `--out`: the release store; default `releases/` next to the job file.
+    /// `--out`/`--store`: the release store (`cluster`: ConfigMaps in the cluster); default `releases/` next
+    /// to the job file.
     pub out: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster` (default namespace: the job's in the environment).
+    pub cluster: ClusterTarget,
     /// `--by`, else `$SPARKPLANE_USER`, else `$USER`.
     pub by: Option<String>,
     /// `--requirements`; default `requirements.txt` next to the job file, when there.
@@ -154,26 +159,15 @@ fn public_key(path: &Path) -> Result<PublicKey, Failure> {
     })
 }
 
-fn store_failure(err: &StoreError) -> Failure {
-    match err {
-        StoreError::Conflict { .. } => Failure::Failed(Diagnostic::error("release-exists", "", err.to_string()).into()),
-        _ => Failure::File {
-            path: PathBuf::new(),
-            error: err.to_string(),
-            help: "check that the release store can be read and written".into(),
-        },
-    }
-}
-
 pub(crate) fn now() -> String {
     sparkplane_local::history::rfc3339(sparkplane_local::history::now_ms())
 }
 
 /// A new release's CDEvents: packaged (from its commit, with its SBOM),
 /// signed (when it is), published (stored where deployments read it).
-fn release_steps(record: &ReleaseRecord, signature: &str, dir: &Path) -> Vec<Step> {
+fn release_steps(record: &ReleaseRecord, signature: &str, dir: Option<&Path>) -> Vec<Step> {
     let artifact = release_purl(&record.job, &record.id);
-    let sbom = Some(dir.join(SBOM_FILE).display().to_string());
+    let sbom = dir.map(|d| d.join(SBOM_FILE).display().to_string());
     let mut steps = vec![Step::ArtifactPackaged {
         artifact: artifact.clone(),
         commit: record.source.commit.clone(),
@@ -237,16 +231,19 @@ pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
         key: key.as_ref(),
         tool_version: env!("CARGO_PKG_VERSION"),
     });
-    let root = settings.out.clone().unwrap_or_else(|| default_store(&settings.job.path));
-    let store = DirStore::new(&root);
-    let outcome = store.put(&made.files, &made.record).map_err(|e| store_failure(&e))?;
+    let choice = StoreChoice::of(settings.out.as_deref(), default_store(&settings.job.path));
+    let store = OpenStore::open(&choice, &settings.cluster, resolved.namespace())?;
+    let outcome = store.store().put(&made.files, &made.record).map_err(|e| store_failure(&e))?;
     let dir = store.dir_of(&made.record.id);
+    let place = store.place_of(&made.record.id);
     let record = &made.record;
     if outcome == PutOutcome::Created {
-        settings.events.emit(&release_steps(record, &made.files.record_signature, &dir), printer);
+        settings.events.emit(&release_steps(record, &made.files.record_signature, dir.as_deref()), printer);
     }
     let report = serde_json::json!({
-        "id": record.id, "dir": dir.display().to_string(), "written": outcome == PutOutcome::Created,
+        "id": record.id, "dir": dir.as_ref().map(|d| d.display().to_string()),
+        "configMap": matches!(store, OpenStore::Cluster(_)).then(|| place.trim_start_matches("ConfigMap ").to_owned()),
+        "written": outcome == PutOutcome::Created,
         "contentHash": record.content_hash, "image": record.image.reference, "commit": record.source.commit,
         "sbomDigest": record.sbom.digest, "signedBy": record.signed_by,
         "requirements": requirements_file.map(|p| p.display().to_string()),
@@ -267,7 +264,7 @@ pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
             if record.image.reference.is_empty() { "-" } else { &record.image.reference },
             record.content_hash,
             record.sbom.digest,
-            dir.display()
+            place
         )
     });
     Ok(())
@@ -374,23 +371,53 @@ pub fn verify(dir: &Path, key: &Path, printer: &Printer) -> CommandResult {
 /// Runs `releases`: the history of a job per environment, oldest first.
 /// `job` is a job's name, or its file (its `metadata.name` is read).
 /// With `diff` (two ids), the fields that differ between their specs instead.
+///
+/// With `--store cluster` the releases are listed in the namespace
+/// `--namespace` names, else the job's namespace in `--env` (the job file
+/// resolved for it), else the job file's `metadata.namespace`, else the
+/// context's.
 pub fn history(
     job: &str,
     env: Option<&str>,
     store: Option<&Path>,
     diff: Option<&[String]>,
+    cluster: &ClusterTarget,
+    platform_dir: Option<&Path>,
     printer: &Printer,
 ) -> CommandResult {
     let as_path = Path::new(job);
-    let (name, default) = if as_path.is_file() {
-        let doc = crate::workspace::read_yaml(as_path)?;
-        let path = sparkplane_core::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
-        let name = doc.get(&path).and_then(sparkplane_core::yaml::Node::as_str).unwrap_or_default().to_owned();
-        (name, default_store(as_path))
-    } else {
-        (job.to_owned(), PathBuf::from("releases"))
+    let field = |doc: &sparkplane_core::yaml::Node, path: &str| {
+        let path = sparkplane_core::yaml::FieldPath::parse(path).unwrap_or_default();
+        doc.get(&path).and_then(sparkplane_core::yaml::Node::as_str).map(str::to_owned)
     };
-    let store = store.map_or(default, Path::to_owned);
+    let (name, default, namespace) = if as_path.is_file() {
+        let doc = crate::workspace::read_yaml(as_path)?;
+        let name = field(&doc, "metadata.name").unwrap_or_default();
+        (name, default_store(as_path), field(&doc, "metadata.namespace"))
+    } else {
+        (job.to_owned(), PathBuf::from("releases"), None)
+    };
+    let choice = StoreChoice::of(store, default);
+    let namespace = match (&choice, env) {
+        (StoreChoice::Cluster, Some(env)) if cluster.namespace.is_none() && as_path.is_file() => {
+            let settings = crate::workspace::JobSettings {
+                path: as_path.to_owned(),
+                env: Some(env.to_owned()),
+                sets: Vec::new(),
+                platform_dir: platform_dir.map(Path::to_owned),
+            };
+            let resolved =
+                crate::workspace::resolve_job(&settings, sparkplane_core::validate::ValidationTarget::Cluster)?;
+            Some(resolved.namespace().to_owned())
+        }
+        _ => namespace,
+    };
+    let namespace = match (&choice, namespace) {
+        (_, Some(namespace)) => namespace,
+        (StoreChoice::Cluster, None) => super::kube_view::connect(cluster)?.namespace,
+        (StoreChoice::Dir(_), None) => String::new(),
+    };
+    let store = OpenStore::open(&choice, cluster, &namespace)?;
     match diff {
         Some([a, b]) => diff_releases(&store, a, b, printer),
         _ => list(&name, env, &store, printer),
@@ -398,13 +425,13 @@ pub fn history(
 }
 
 /// A stored release's record, or exit 2 naming the id and the store.
-fn stored_record(store: &Path, id: &str) -> Result<ReleaseRecord, Failure> {
-    let stored = DirStore::new(store).get(id).map_err(|e| store_failure(&e))?;
+fn stored_record(store: &OpenStore, id: &str) -> Result<ReleaseRecord, Failure> {
+    let stored = store.store().get(id).map_err(|e| store_failure(&e))?;
     let Some(stored) = stored else {
         return Err(invalid(
             "unknown-release",
             "--diff",
-            format!("no release `{id}` in {}", store.display()),
+            format!("no release `{id}` in {}", store.location()),
             "pass ids that `sparkplane releases JOB` lists",
         ));
     };
@@ -413,7 +440,7 @@ fn stored_record(store: &Path, id: &str) -> Result<ReleaseRecord, Failure> {
     })
 }
 
-fn diff_releases(store: &Path, a: &str, b: &str, printer: &Printer) -> CommandResult {
+fn diff_releases(store: &OpenStore, a: &str, b: &str, printer: &Printer) -> CommandResult {
     let (from, to) = (stored_record(store, a)?, stored_record(store, b)?);
     let changes = sparkplane_delivery::release_diff::diff(&from.spec, &to.spec);
     let json: Vec<serde_json::Value> = changes
@@ -439,12 +466,12 @@ fn diff_releases(store: &Path, a: &str, b: &str, printer: &Printer) -> CommandRe
     Ok(())
 }
 
-fn list(job: &str, env: Option<&str>, store: &Path, printer: &Printer) -> CommandResult {
-    let records = DirStore::new(store).list(job, env).map_err(|e| store_failure(&e))?;
+fn list(job: &str, env: Option<&str>, store: &OpenStore, printer: &Printer) -> CommandResult {
+    let records = store.store().list(job, env).map_err(|e| store_failure(&e))?;
     let rows: Vec<serde_json::Value> = records.iter().map(history_row).collect();
     printer.result(&rows, || {
         if records.is_empty() {
-            return format!("no releases of {job} in {}\n", store.display());
+            return format!("no releases of {job} in {}\n", store.location());
         }
         let mut table = super::Table::new(&["ENVIRONMENT", "RELEASED", "BY", "ID", "COMMIT", "CI"]);
         let mut sorted: Vec<&ReleaseRecord> = records.iter().collect();

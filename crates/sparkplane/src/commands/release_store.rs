@@ -1,0 +1,147 @@
+//! Which release store a delivery command uses: `--store DIR` (or
+//! `release --out DIR`), the default `releases/` next to the job file, or
+//! `--store cluster` — ConfigMaps in the cluster kubectl would use
+//! (`sparkplane_kube::release_store`, ADR 0031) in the namespace of the
+//! environment the release is for.
+//!
+//! Owns: reading that flag, opening the store, naming where a release is
+//! for messages, and store errors as failures (exit 3 when the cluster is
+//! unreachable, with its URL). Must not: lay out or judge records
+//! (`sparkplane_delivery::store` does) or send requests itself.
+
+use std::path::{Path, PathBuf};
+
+use sparkplane_core::Diagnostic;
+use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError};
+use sparkplane_kube::Target as ClusterTarget;
+use sparkplane_kube::release_store::ClusterStore;
+
+use crate::exit::Failure;
+
+/// The `--store` value that names the cluster store (a directory named so is `./cluster`).
+pub const CLUSTER: &str = "cluster";
+
+/// Where releases are kept, as the flags say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// One directory per release under this directory.
+    Dir(PathBuf),
+    /// ConfigMaps in the cluster.
+    Cluster,
+}
+
+impl StoreChoice {
+    /// `--store`/`--out` when given (`cluster` is the cluster store), else `default`.
+    pub fn of(flag: Option<&Path>, default: PathBuf) -> StoreChoice {
+        match flag {
+            Some(path) if path.as_os_str() == CLUSTER => StoreChoice::Cluster,
+            Some(path) => StoreChoice::Dir(path.to_owned()),
+            None => StoreChoice::Dir(default),
+        }
+    }
+}
+
+/// An opened release store.
+#[derive(Debug)]
+pub enum OpenStore {
+    /// Files.
+    Dir(DirStore, PathBuf),
+    /// ConfigMaps in one namespace of the cluster.
+    Cluster(ClusterStore),
+}
+
+impl OpenStore {
+    /// Opens `choice`; the cluster store in `--namespace` when given, else in `namespace`.
+    pub fn open(choice: &StoreChoice, cluster: &ClusterTarget, namespace: &str) -> Result<OpenStore, Failure> {
+        match choice {
+            StoreChoice::Dir(root) => Ok(OpenStore::Dir(DirStore::new(root), root.clone())),
+            StoreChoice::Cluster => {
+                let settings = super::kube_view::connect(cluster)?;
+                let namespace = cluster.namespace.as_deref().unwrap_or(namespace);
+                let store =
+                    ClusterStore::new(&settings, namespace).map_err(|e| super::kube_view::kube_failure(&e))?;
+                Ok(OpenStore::Cluster(store))
+            }
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn ReleaseStore {
+        match self {
+            OpenStore::Dir(store, _) => store,
+            OpenStore::Cluster(store) => store,
+        }
+    }
+
+    /// Where the store is, for messages: its directory, or `ConfigMaps in namespace N at URL`.
+    pub fn location(&self) -> String {
+        match self {
+            OpenStore::Dir(_, root) => root.display().to_string(),
+            OpenStore::Cluster(store) => store.location(),
+        }
+    }
+
+    /// Where release `id` is kept: its directory, or `ConfigMap namespace/release-<id>`.
+    pub fn place_of(&self, id: &str) -> String {
+        match self {
+            OpenStore::Dir(store, _) => store.dir_of(id).display().to_string(),
+            OpenStore::Cluster(store) => format!("ConfigMap {}", store.object_of(id)),
+        }
+    }
+
+    /// Release `id`'s directory, for a directory store.
+    pub fn dir_of(&self, id: &str) -> Option<PathBuf> {
+        match self {
+            OpenStore::Dir(store, _) => Some(store.dir_of(id)),
+            OpenStore::Cluster(_) => None,
+        }
+    }
+}
+
+/// A store error as a failure: a refused overwrite is exit 1, an unreachable
+/// or failing cluster exit 3 with the API server's URL, anything else about
+/// the store's contents or files exit 2.
+pub fn store_failure(err: &StoreError) -> Failure {
+    match err {
+        StoreError::Conflict { .. } => Failure::Failed(Diagnostic::error("release-exists", "", err.to_string()).into()),
+        StoreError::Backend { help, infrastructure, .. } => {
+            let diagnostic = Diagnostic::error("release-store", "--store", err.to_string()).with_help(help.clone());
+            if *infrastructure {
+                Failure::Infrastructure(diagnostic.into())
+            } else {
+                Failure::Invalid(diagnostic.into())
+            }
+        }
+        _ => Failure::File {
+            path: PathBuf::new(),
+            error: err.to_string(),
+            help: "check that the release store can be read and written".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_the_cluster_store_and_anything_else_a_directory() {
+        let default = PathBuf::from("job/releases");
+        assert_eq!(StoreChoice::of(Some(Path::new("cluster")), default.clone()), StoreChoice::Cluster);
+        assert_eq!(
+            StoreChoice::of(Some(Path::new("./cluster")), default.clone()),
+            StoreChoice::Dir(PathBuf::from("./cluster"))
+        );
+        assert_eq!(StoreChoice::of(None, default.clone()), StoreChoice::Dir(default));
+    }
+
+    #[test]
+    fn an_unreachable_cluster_is_exit_3_and_a_conflict_exit_1() {
+        let backend = StoreError::Backend { message: "down".into(), help: "fix".into(), infrastructure: true };
+        assert!(matches!(store_failure(&backend), Failure::Infrastructure(_)));
+        let refused = StoreError::Backend { message: "no".into(), help: "fix".into(), infrastructure: false };
+        assert!(matches!(store_failure(&refused), Failure::Invalid(_)));
+        let conflict = StoreError::Conflict { id: "a".into(), by: "b".into(), at: "c".into() };
+        assert!(matches!(store_failure(&conflict), Failure::Failed(_)));
+    }
+}
