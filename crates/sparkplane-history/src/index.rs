@@ -23,7 +23,8 @@ use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
-use crate::replay::{AppDetail, DetailBuilder};
+use crate::pipeline::{BATCH_BYTES, replay_batches};
+use crate::replay::AppDetail;
 
 /// What the index keeps per log: the listing record, and what the web page shows.
 #[derive(Debug, Clone)]
@@ -182,45 +183,13 @@ impl Index {
             }
             changed.push(log);
         }
-        let summaries = summarize_each(&changed);
-        for (log, summary) in changed.into_iter().zip(summaries) {
-            match summary {
-                Ok(summary) if summary.start_time_ms.is_some() => {
-                    // Reading problems only (they name their file); the cost model's notes are not about the log.
-                    let warnings: Vec<String> = summary
-                        .warnings
-                        .iter()
-                        .filter(|w| w.file.is_some())
-                        .take(5)
-                        .map(|w| w.message.clone())
-                        .collect();
-                    let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
-                    let entry = Entry {
-                        attempt: attempt_of(&summary, &log),
-                        outcome: summary.outcome,
-                        team: cost.team.clone().or_else(|| team_of(&self.source, &log.name)),
-                        cost_usd: cost.cost,
-                        warnings,
-                        log,
-                    };
-                    fresh.push(entry);
-                }
-                Ok(summary) => {
-                    *skipped.entry(SKIP_NO_START.to_owned()).or_default() += 1;
-                    let mut message = "no SparkListenerApplicationStart event could be read".to_owned();
-                    if let Some(first) = summary.warnings.iter().find(|w| w.file.is_some()) {
-                        message.push_str(&format!(" ({})", first.message));
-                    }
-                    let left_out = SkippedLog { fingerprint: log.fingerprint, reason: SKIP_NO_START, message };
-                    newly_skipped.push((log.name.clone(), left_out));
-                }
-                Err(error) => {
-                    *skipped.entry(SKIP_UNREADABLE.to_owned()).or_default() += 1;
-                    let left_out = SkippedLog {
-                        fingerprint: log.fingerprint,
-                        reason: SKIP_UNREADABLE,
-                        message: error.to_string(),
-                    };
+        let source = &self.source;
+        let listed = each_on_all_cores(&changed, |log| listing_of(source, log));
+        for (log, listed) in changed.into_iter().zip(listed) {
+            match listed {
+                Listed::Entry(entry) => fresh.push(*entry),
+                Listed::Skipped(left_out) => {
+                    *skipped.entry(left_out.reason.to_owned()).or_default() += 1;
                     newly_skipped.push((log.name.clone(), left_out));
                 }
             }
@@ -282,15 +251,56 @@ impl Index {
     }
 }
 
-/// Summarises each log on as many threads as the machine has cores (at most one
-/// per log); results come in the order of `logs`.
-fn summarize_each(logs: &[AppLog]) -> Vec<Result<AppSummary, ReadError>> {
+/// What listing one log gave: its record, or why it is left out.
+enum Listed {
+    Entry(Box<Entry>),
+    Skipped(SkippedLog),
+}
+
+/// Reads one log and keeps only its listing record: the summary (which holds
+/// the whole configuration) is dropped here, on the worker, so a listing of
+/// many logs holds one summary per core at a time, not one per log.
+fn listing_of(source: &LogSource, log: &AppLog) -> Listed {
+    match log.summarize() {
+        Ok(summary) if summary.start_time_ms.is_some() => {
+            // Reading problems only (they name their file); the cost model's notes are not about the log.
+            let warnings: Vec<String> =
+                summary.warnings.iter().filter(|w| w.file.is_some()).take(5).map(|w| w.message.clone()).collect();
+            let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
+            Listed::Entry(Box::new(Entry {
+                attempt: attempt_of(&summary, log),
+                outcome: summary.outcome,
+                team: cost.team.clone().or_else(|| team_of(source, &log.name)),
+                cost_usd: cost.cost,
+                warnings,
+                log: log.clone(),
+            }))
+        }
+        Ok(summary) => {
+            let mut message = "no SparkListenerApplicationStart event could be read".to_owned();
+            if let Some(first) = summary.warnings.iter().find(|w| w.file.is_some()) {
+                message.push_str(&format!(" ({})", first.message));
+            }
+            Listed::Skipped(SkippedLog { fingerprint: log.fingerprint, reason: SKIP_NO_START, message })
+        }
+        Err(error) => Listed::Skipped(SkippedLog {
+            fingerprint: log.fingerprint,
+            reason: SKIP_UNREADABLE,
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// Runs `work` over each log on as many threads as the machine has cores (at
+/// most one per log); results come in the order of `logs`.
+fn each_on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Sync) -> Vec<T> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len());
     if workers <= 1 {
-        return logs.iter().map(AppLog::summarize).collect();
+        return logs.iter().map(&work).collect();
     }
     let next = AtomicUsize::new(0);
-    let done: Vec<(usize, Result<AppSummary, ReadError>)> = std::thread::scope(|scope| {
+    let work = &work;
+    let done: Vec<(usize, T)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
@@ -298,7 +308,7 @@ fn summarize_each(logs: &[AppLog]) -> Vec<Result<AppSummary, ReadError>> {
                     loop {
                         let at = next.fetch_add(1, Ordering::Relaxed);
                         let Some(log) = logs.get(at) else { break };
-                        mine.push((at, log.summarize()));
+                        mine.push((at, work(log)));
                     }
                     mine
                 })
@@ -306,23 +316,30 @@ fn summarize_each(logs: &[AppLog]) -> Vec<Result<AppSummary, ReadError>> {
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    let mut results: Vec<Option<Result<AppSummary, ReadError>>> = logs.iter().map(|_| None).collect();
+    let mut results: Vec<Option<T>> = logs.iter().map(|_| None).collect();
     for (at, result) in done {
         results[at] = Some(result);
     }
     // A worker that panicked left its logs out: read them here, in order.
-    results.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| log.summarize())).collect()
+    results.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| work(log))).collect()
 }
 
-/// Replays one log into its detail (no cache).
+/// Replays one log into its detail (no cache), reading on this thread and
+/// parsing on every core ([`crate::pipeline`]).
 pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
     let event_log = log.open()?;
     let mut lines = event_log.lines()?;
-    let mut builder = DetailBuilder::new();
-    while let Some(line) = lines.next_line() {
-        builder.push_line(line.number, line.text);
-    }
-    Ok(builder.finish())
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(replay_batches(
+        |batch| {
+            while batch.bytes() < BATCH_BYTES {
+                let Some(line) = lines.next_line() else { return false };
+                batch.push(line.number, line.text);
+            }
+            true
+        },
+        workers,
+    ))
 }
 
 impl Catalog for Index {

@@ -6,7 +6,7 @@
 //! from `sparkplane_eventlog`'s `AppSummary`); [`replay`] folds one log into the
 //! jobs, stages, tasks and executors Spark's status store would hold, on
 //! demand, cached within a memory budget, with each stage's tasks kept
-//! compactly by [`tasks`]; [`api`] is a pure function from a
+//! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the thin HTTP layer; [`time`]
 //! formats and parses Spark's dates; [`download`] streams the `logs` zip,
 //! framed by [`zip`].
@@ -16,6 +16,7 @@ pub mod download;
 pub mod index;
 pub mod metrics;
 pub mod page;
+pub mod pipeline;
 pub mod replay;
 pub mod server;
 pub mod tasks;

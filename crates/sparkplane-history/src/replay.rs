@@ -273,6 +273,98 @@ impl AppDetail {
     }
 }
 
+/// A task start, read and owned: ready to fold on any thread.
+#[derive(Debug, Clone)]
+pub struct StartedTask {
+    /// (stage id, stage attempt id).
+    pub key: (i64, i64),
+    pub task: Task,
+}
+
+impl StartedTask {
+    fn from_detail(event: &TaskStartDetail<'_>) -> StartedTask {
+        StartedTask { key: (event.stage_id, event.stage_attempt_id), task: task_from_info(&event.info) }
+    }
+}
+
+/// A task end, read and owned: the attempt as it ended, with its status,
+/// error, metrics and the executor's peaks while it ran.
+#[derive(Debug, Clone)]
+pub struct EndedTask {
+    /// (stage id, stage attempt id).
+    pub key: (i64, i64),
+    pub task: Task,
+    /// Why it was killed (`KILLED` only), as Spark counts it in `killedTasksSummary`.
+    pub killed_reason: Option<String>,
+    pub peak: PeakMetrics,
+}
+
+impl EndedTask {
+    fn from_detail(event: &TaskEndDetail<'_>) -> EndedTask {
+        let success = TaskEndReasonDetail { reason: "Success".into(), ..TaskEndReasonDetail::default() };
+        let reason = event.reason.as_ref().unwrap_or(&success);
+        let mut task = task_from_info(&event.info);
+        task.metrics = event.metrics.as_ref().map(Metrics::from_detail);
+        let (status, killed_reason, error) = match reason.reason.as_ref() {
+            "Success" => ("SUCCESS", None, None),
+            "TaskKilled" => {
+                let why = reason
+                    .kill_reason
+                    .as_deref()
+                    .or(reason.kill_description.as_deref())
+                    .unwrap_or("unknown reason")
+                    .to_owned();
+                ("KILLED", Some(why.clone()), Some(why))
+            }
+            "TaskCommitDenied" => {
+                let why = failure_message(reason);
+                ("KILLED", Some(why.clone()), Some(why))
+            }
+            _ => ("FAILED", None, Some(failure_message(reason))),
+        };
+        task.status = status;
+        task.error_message = error;
+        // Absent in older logs: Spark then reads all zeros, which still marks the peak as set.
+        let peak = PeakMetrics(event.executor_metrics.as_ref().map(|m| m.values()).unwrap_or_default());
+        EndedTask { key: (event.stage_id, event.stage_attempt_id), task, killed_reason, peak }
+    }
+}
+
+/// One line of a log as [`parse_line`] read it: everything [`DetailBuilder`]
+/// needs, owned, so lines can be read on several threads and folded in order.
+#[derive(Debug, Clone)]
+pub enum ParsedLine {
+    TaskStart(StartedTask),
+    TaskEnd(Box<EndedTask>),
+    /// Any other event, as a JSON value.
+    Event(Value),
+    /// The warning for a line that is not a JSON event.
+    NotJson(String),
+}
+
+/// Reads one line of a log (pure: no state, any thread). Task events, nearly
+/// every line of a large log, are read by the event-log engine's typed parser;
+/// the rest (and any line the typed reading refuses) as JSON values. `None` for
+/// a blank line.
+pub fn parse_line(line_number: u64, line: &str) -> Option<ParsedLine> {
+    if line.trim().is_empty() {
+        return None;
+    }
+    match parse_task_detail(line) {
+        Ok(Some(TaskDetailEvent::Start(start))) => {
+            return Some(ParsedLine::TaskStart(StartedTask::from_detail(&start)));
+        }
+        Ok(Some(TaskDetailEvent::End(end))) => {
+            return Some(ParsedLine::TaskEnd(Box::new(EndedTask::from_detail(&end))));
+        }
+        Ok(None) | Err(_) => {}
+    }
+    Some(match serde_json::from_str::<Value>(line) {
+        Ok(event) => ParsedLine::Event(event),
+        Err(e) => ParsedLine::NotJson(format!("line {line_number}: not a JSON event ({e})")),
+    })
+}
+
 /// Folds event-log lines into an [`AppDetail`].
 #[derive(Debug, Default)]
 pub struct DetailBuilder {
@@ -300,22 +392,18 @@ impl DetailBuilder {
 
     /// Reads one line; a line that is not a JSON event becomes a warning.
     pub fn push_line(&mut self, line_number: u64, line: &str) {
-        if line.trim().is_empty() {
-            return;
+        if let Some(parsed) = parse_line(line_number, line) {
+            self.push_parsed(parsed);
         }
-        // Task events, nearly every line of a large log, are read typed and in place;
-        // the rest (and any line the typed reading refuses) as JSON values.
-        match parse_task_detail(line) {
-            Ok(Some(TaskDetailEvent::Start(start))) => return self.task_start(&start),
-            Ok(Some(TaskDetailEvent::End(end))) => return self.task_end(&end),
-            Ok(None) | Err(_) => {}
-        }
-        match serde_json::from_str::<Value>(line) {
-            Ok(event) => self.apply(&event),
-            Err(e) if self.detail.warnings.len() < MAX_WARNINGS => {
-                self.detail.warnings.push(format!("line {line_number}: not a JSON event ({e})"));
-            }
-            Err(_) => {}
+    }
+
+    /// Folds one line read by [`parse_line`] (possibly on another thread).
+    pub fn push_parsed(&mut self, parsed: ParsedLine) {
+        match parsed {
+            ParsedLine::TaskStart(started) => self.task_start(started),
+            ParsedLine::TaskEnd(ended) => self.task_end(*ended),
+            ParsedLine::Event(event) => self.apply(&event),
+            ParsedLine::NotJson(message) => self.warn(message),
         }
     }
 
@@ -329,11 +417,11 @@ impl DetailBuilder {
             "SparkListenerStageSubmitted" => self.stage_submitted(event),
             "SparkListenerStageCompleted" => self.stage_completed(event),
             "SparkListenerTaskStart" => match TaskStartDetail::deserialize(event) {
-                Ok(start) => self.task_start(&start),
+                Ok(start) => self.task_start(StartedTask::from_detail(&start)),
                 Err(e) => self.warn(format!("SparkListenerTaskStart: {e}")),
             },
             "SparkListenerTaskEnd" => match TaskEndDetail::deserialize(event) {
-                Ok(end) => self.task_end(&end),
+                Ok(end) => self.task_end(EndedTask::from_detail(&end)),
                 Err(e) => self.warn(format!("SparkListenerTaskEnd: {e}")),
             },
             "SparkListenerExecutorAdded" => self.executor_added(event),
@@ -536,9 +624,9 @@ impl DetailBuilder {
         }
     }
 
-    fn task_start(&mut self, event: &TaskStartDetail<'_>) {
-        let task = task_from_info(&event.info);
-        let key = (event.stage_id, event.stage_attempt_id);
+    fn task_start(&mut self, started: StartedTask) {
+        let StartedTask { key, task } = started;
+        let executor_id = task.executor_id.clone();
         if let Some(stage) = self.detail.stages.get_mut(&key) {
             stage.active_tasks += 1;
             stage.first_task_launched_time =
@@ -555,41 +643,17 @@ impl DetailBuilder {
             }
             stage.tasks.start(task);
         }
-        if let Some(e) = self.detail.executors.get_mut(event.info.executor_id.as_ref()) {
+        if let Some(e) = self.detail.executors.get_mut(&executor_id) {
             e.active_tasks += 1;
         }
     }
 
-    fn task_end(&mut self, event: &TaskEndDetail<'_>) {
-        let success = TaskEndReasonDetail { reason: "Success".into(), ..TaskEndReasonDetail::default() };
-        let reason = event.reason.as_ref().unwrap_or(&success);
-        let mut task = task_from_info(&event.info);
-        task.metrics = event.metrics.as_ref().map(Metrics::from_detail);
-        let (status, killed_reason, error) = match reason.reason.as_ref() {
-            "Success" => ("SUCCESS", None, None),
-            "TaskKilled" => {
-                let why = reason
-                    .kill_reason
-                    .as_deref()
-                    .or(reason.kill_description.as_deref())
-                    .unwrap_or("unknown reason")
-                    .to_owned();
-                ("KILLED", Some(why.clone()), Some(why))
-            }
-            "TaskCommitDenied" => {
-                let why = failure_message(reason);
-                ("KILLED", Some(why.clone()), Some(why))
-            }
-            _ => ("FAILED", None, Some(failure_message(reason))),
-        };
-        task.status = status;
-        task.error_message = error;
-        let key = (event.stage_id, event.stage_attempt_id);
+    fn task_end(&mut self, ended: EndedTask) {
+        let EndedTask { key, task, killed_reason, peak } = ended;
+        let status = task.status;
         let metrics = task.metrics.unwrap_or_default();
         let duration = task.duration().unwrap_or(0);
-        // Absent in older logs: Spark then reads all zeros, which still marks the peak as set.
-        let peak = PeakMetrics(event.executor_metrics.map(|m| m.values()).unwrap_or_default());
-        let executor_id = event.info.executor_id.as_ref();
+        let executor_id = task.executor_id.as_str();
         if let Some(stage) = self.detail.stages.get_mut(&key) {
             stage.peak.update(&peak);
             let summary = match stage.executor_summary.get_mut(executor_id) {

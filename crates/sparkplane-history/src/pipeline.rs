@@ -1,0 +1,234 @@
+//! Replaying one log on every core: lines are read on the calling thread into
+//! batches, the batches are parsed on worker threads
+//! ([`crate::replay::parse_line`], pure), and the parsed lines are folded in
+//! log order on one thread ([`DetailBuilder`]), so reading, parsing and
+//! folding overlap.
+//!
+//! Owns: batching lines, the bounded hand-over between the three stages (at
+//! most [`IN_FLIGHT_PER_WORKER`] batches per worker exist at once, whatever
+//! the log's size), and putting parsed batches back in log order.
+//!
+//! Must not: open logs (lines come from the caller's `fill` closure), parse a
+//! line or fold an event itself (that is [`crate::replay`]).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::mpsc::sync_channel;
+
+use crate::replay::{AppDetail, DetailBuilder, ParsedLine, parse_line};
+
+/// Bytes of line text a batch holds before it is handed to a worker.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches in flight (being read, queued, parsed or waiting to be folded) per worker.
+pub const IN_FLIGHT_PER_WORKER: usize = 3;
+
+/// Lines of one log, in order, with their line numbers.
+#[derive(Debug, Default)]
+pub struct Batch {
+    text: String,
+    /// (line number, start, end) of each line in `text`.
+    lines: Vec<(u64, usize, usize)>,
+}
+
+impl Batch {
+    /// Adds one line.
+    pub fn push(&mut self, number: u64, line: &str) {
+        let start = self.text.len();
+        self.text.push_str(line);
+        self.lines.push((number, start, self.text.len()));
+    }
+
+    /// Bytes of text held.
+    pub fn bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// True when it holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn lines(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.lines.iter().map(|&(number, start, end)| (number, &self.text[start..end]))
+    }
+
+    fn parse(&self) -> Vec<ParsedLine> {
+        self.lines().filter_map(|(number, line)| parse_line(number, line)).collect()
+    }
+}
+
+/// Folds every line `fill` hands out into one application's detail, parsing on
+/// `workers` threads (1 or less: everything on the calling thread).
+///
+/// `fill` adds lines to the batch it is given (about [`BATCH_BYTES`] of them)
+/// and returns whether more may follow; `false` ends the replay after that
+/// batch. The result equals folding the same lines one by one with
+/// [`DetailBuilder::push_line`].
+pub fn replay_batches(mut fill: impl FnMut(&mut Batch) -> bool, workers: usize) -> AppDetail {
+    if workers <= 1 {
+        let mut builder = DetailBuilder::new();
+        loop {
+            let mut batch = Batch::default();
+            let more = fill(&mut batch);
+            for parsed in batch.parse() {
+                builder.push_parsed(parsed);
+            }
+            if !more {
+                return builder.finish();
+            }
+        }
+    }
+    let in_flight = workers * IN_FLIGHT_PER_WORKER;
+    // A token per batch in flight: the reader takes one before reading a
+    // batch, the folder gives it back once the batch is folded.
+    let (token_back, tokens) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_back.send(());
+    }
+    let (to_parse, parse_queue) = sync_channel::<(u64, Batch)>(in_flight);
+    let parse_queue = Mutex::new(parse_queue);
+    let (to_fold, fold_queue) = sync_channel::<(u64, Vec<ParsedLine>)>(in_flight);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (parse_queue, to_fold) = (&parse_queue, to_fold.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = match parse_queue.lock() {
+                        Ok(queue) => queue.recv().ok(),
+                        Err(_) => None,
+                    };
+                    let Some((seq, batch)) = next else { break };
+                    if to_fold.send((seq, batch.parse())).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(to_fold);
+        let folder = scope.spawn(move || {
+            let mut builder = DetailBuilder::new();
+            let mut waiting: BTreeMap<u64, Vec<ParsedLine>> = BTreeMap::new();
+            let mut next = 0;
+            for (seq, parsed) in fold_queue {
+                waiting.insert(seq, parsed);
+                while let Some(parsed) = waiting.remove(&next) {
+                    for line in parsed {
+                        builder.push_parsed(line);
+                    }
+                    next += 1;
+                    let _ = token_back.send(());
+                }
+            }
+            builder.finish()
+        });
+        let mut seq = 0;
+        loop {
+            if tokens.recv().is_err() {
+                break;
+            }
+            let mut batch = Batch { text: String::with_capacity(BATCH_BYTES + (64 << 10)), lines: Vec::new() };
+            let more = fill(&mut batch);
+            if !batch.is_empty() {
+                if to_parse.send((seq, batch)).is_err() {
+                    break;
+                }
+                seq += 1;
+            }
+            if !more {
+                break;
+            }
+        }
+        drop(to_parse);
+        // A folder that panicked loses the detail; the caller then has nothing to serve, not a wrong answer.
+        folder.join().unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(tasks: usize) -> Vec<String> {
+        let mut lines = vec![
+            r#"{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"app-1","Timestamp":1,"User":"u"}"#
+                .to_owned(),
+            r#"{"Event":"SparkListenerJobStart","Job ID":0,"Submission Time":2,"Stage Infos":[{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":1000}],"Stage IDs":[0]}"#.to_owned(),
+            r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":1000,"Submission Time":3}}"#.to_owned(),
+            "not json".to_owned(),
+        ];
+        for id in 0..tasks {
+            lines.push(format!(r#"{{"Event":"SparkListenerTaskStart","Stage ID":0,"Stage Attempt ID":0,"Task Info":{{"Task ID":{id},"Index":{id},"Attempt":0,"Launch Time":{},"Executor ID":"driver","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":0,"Accumulables":[]}}}}"#, 10 + id));
+            lines.push(format!(r#"{{"Event":"SparkListenerTaskEnd","Stage ID":0,"Stage Attempt ID":0,"Task End Reason":{{"Reason":"{}"}},"Task Info":{{"Task ID":{id},"Index":{id},"Attempt":0,"Launch Time":{},"Executor ID":"driver","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":{},"Accumulables":[]}},"Task Metrics":{{"Executor Run Time":{id}}}}}"#, if id % 7 == 3 { "TaskKilled" } else { "Success" }, 10 + id, 20 + 2 * id));
+        }
+        lines.push(r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":1000,"Submission Time":3,"Completion Time":9000}}"#.to_owned());
+        lines.push(r#"{"Event":"SparkListenerJobEnd","Job ID":0,"Completion Time":9001,"Job Result":{"Result":"JobSucceeded"}}"#.to_owned());
+        lines
+    }
+
+    /// What the API serves from a detail, compared whole.
+    fn shape(detail: &AppDetail) -> String {
+        let stages: Vec<String> = detail
+            .stages
+            .values()
+            .map(|s| {
+                let tasks: Vec<String> =
+                    s.tasks.tasks().iter().map(|t| format!("{}:{}:{:?}", t.task_id, t.status, t.finish_time)).collect();
+                format!(
+                    "{:?} {} {} {} {} {:?} {:?} {}",
+                    (s.stage_id, s.attempt_id),
+                    s.status,
+                    s.complete_tasks,
+                    s.killed_tasks,
+                    s.metrics.executor_run_time,
+                    s.killed_summary,
+                    s.first_task_launched_time,
+                    tasks.join(",")
+                )
+            })
+            .collect();
+        let jobs: Vec<String> = detail
+            .jobs
+            .values()
+            .map(|j| format!("{} {} {} {}", j.id, j.status, j.completed_tasks, j.killed_tasks))
+            .collect();
+        format!("{stages:?} {jobs:?} {:?} {:?}", detail.warnings, detail.app_start)
+    }
+
+    fn replay_with(lines: &[String], workers: usize, lines_per_batch: usize) -> AppDetail {
+        let mut at = 0;
+        replay_batches(
+            |batch| {
+                for line in lines.iter().skip(at).take(lines_per_batch) {
+                    at += 1;
+                    batch.push(at as u64, line);
+                }
+                at < lines.len()
+            },
+            workers,
+        )
+    }
+
+    #[test]
+    fn parallel_replay_equals_folding_line_by_line() {
+        let lines = log(3000);
+        let mut builder = DetailBuilder::new();
+        for (n, line) in lines.iter().enumerate() {
+            builder.push_line(n as u64 + 1, line);
+        }
+        let expected = shape(&builder.finish());
+        assert!(expected.contains("COMPLETE 2571 429"), "{expected}");
+        assert!(expected.contains("line 4: not a JSON event"), "{expected}");
+        for (workers, per_batch) in [(1, 10_000), (2, 1), (2, 7), (3, 100), (8, 5000)] {
+            assert_eq!(shape(&replay_with(&lines, workers, per_batch)), expected, "{workers} workers, {per_batch}");
+        }
+    }
+
+    #[test]
+    fn an_empty_log_gives_an_empty_detail() {
+        for workers in [1, 2] {
+            let detail = replay_batches(|_| false, workers);
+            assert!(detail.stages.is_empty() && detail.jobs.is_empty() && detail.warnings.is_empty());
+        }
+    }
+}
