@@ -155,10 +155,9 @@ pub fn app_lineage(app: &AppSummary, jdbc: Option<&JdbcDatabase>) -> AppLineage 
     }
     if !unrecognised.is_empty() {
         warnings.push(format!(
-            "{log}: {} plan nodes that read or write data are not recognised, so their datasets are missing \
-             from its lineage: {} (sparkplane reads file scans and writes, spark_catalog tables and JDBC tables; \
-             Delta Lake, Iceberg and other DataSource V2 tables are not read yet)",
-            unrecognised.len(),
+            "{log}: its lineage misses what these plan nodes read or write, which sparkplane does not recognise: \
+             {} (sparkplane reads file scans and writes, spark_catalog tables and JDBC tables; Delta Lake, \
+             Iceberg and other DataSource V2 tables are not read yet)",
             unrecognised.join("; ")
         ));
     }
@@ -325,8 +324,8 @@ mod tests {
                 "application local-1: reads sales.orders and writes sales.totals over JDBC, but the log does not say \
                  which database (Spark redacts JDBC URLs in event logs), so these tables are left out of its lineage: \
                  name the database with --jdbc-url jdbc:postgresql://HOST:PORT/DATABASE",
-                "application local-1: 1 plan nodes that read or write data are not recognised, so their datasets are \
-                 missing from its lineage: BatchScan local.db.trips (sparkplane reads file scans and writes, \
+                "application local-1: its lineage misses what these plan nodes read or write, which sparkplane \
+                 does not recognise: BatchScan local.db.trips (sparkplane reads file scans and writes, \
                  spark_catalog tables and JDBC tables; Delta Lake, Iceberg and other DataSource V2 tables are not read yet)"
             ]
         );

@@ -333,10 +333,10 @@ fn a_jdbc_job_on_real_spark_and_postgres_names_its_tables_and_no_password() {
     assert_eq!(
         err,
         format!(
-            "warning: application {app_id}: 1 plan nodes that read or write data are not recognised, so their \
-             datasets are missing from its lineage: Scan JDBCRelation((query) SPARK_GEN_SUBQ_0) (sparkplane reads \
-             file scans and writes, spark_catalog tables and JDBC tables; Delta Lake, Iceberg and other DataSource \
-             V2 tables are not read yet)\n"
+            "warning: application {app_id}: its lineage misses what these plan nodes read or write, which \
+             sparkplane does not recognise: Scan JDBCRelation((query) SPARK_GEN_SUBQ_0) (sparkplane reads file \
+             scans and writes, spark_catalog tables and JDBC tables; Delta Lake, Iceberg and other DataSource V2 \
+             tables are not read yet)\n"
         )
     );
     let named = events(&out);
@@ -368,7 +368,7 @@ fn a_jdbc_job_on_real_spark_and_postgres_names_its_tables_and_no_password() {
             "warning: application {app_id}: reads sales.orders and writes sales.totals over JDBC, but the log does \
              not say which database (Spark redacts JDBC URLs in event logs), so these tables are left out of its \
              lineage: name the database with --jdbc-url jdbc:postgresql://HOST:PORT/DATABASE\nwarning: application \
-             {app_id}: 1 plan nodes"
+             {app_id}: its lineage misses what these plan nodes read or write"
         )),
         "{err}"
     );
