@@ -8,6 +8,7 @@ pub mod ci;
 pub mod ci_output;
 pub mod ci_report;
 pub mod ci_sql;
+pub mod cluster_run;
 pub mod deployments;
 pub mod promote;
 pub mod release;

@@ -76,6 +76,19 @@ pub enum QualityGates {
     Unknown,
 }
 
+/// Which release a run ran, as its record says (ADR 0043).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunRelease {
+    /// A local run (`sparkplane run`): it resolves the job for this machine and names no release; its spec
+    /// hash is compared with the release's in a note only.
+    Local,
+    /// A cluster run of the SparkJob labelled `sparkplane.dev/release` with this id, the label part of the spec
+    /// the run started from.
+    Release(String),
+    /// A cluster run of a SparkJob with no release label.
+    Unlabelled,
+}
+
 /// The last run of the job in the source environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceRun {
@@ -89,6 +102,8 @@ pub struct SourceRun {
     pub quality_gates: QualityGates,
     /// The short hash of the spec it ran.
     pub spec_hash: String,
+    /// The release it ran.
+    pub release: RunRelease,
 }
 
 /// How the release's signature checked against the trusted keys.
@@ -145,6 +160,9 @@ pub struct Facts<'a> {
     pub job_file: &'a str,
     /// The last run in the source environment, when there is one.
     pub source_run: Option<SourceRun>,
+    /// Whether the source environment's runs are the operator's (`--store cluster`, ADR 0043) rather than the
+    /// local history: it decides how a refusal says to run the job again.
+    pub cluster_runs: bool,
     /// The target's deny policies that fail.
     pub denials: Vec<Denial>,
     /// The signature check.
@@ -225,13 +243,44 @@ fn ci(f: &Facts<'_>, out: &mut Vec<Refusal>) {
 fn source_run(f: &Facts<'_>, out: &mut Vec<Refusal>, notes: &mut Vec<String>) {
     let job = &f.release.job;
     let source = f.source;
-    let rerun = format!(
-        "run the job in {source} until it and its quality gates pass (`sparkplane run {} --env {source}`)",
+    let id = &f.release.id;
+    let apply = format!(
+        "apply the release in {source} (`sparkplane apply {} --env {source} --release {id}`) and let the operator \
+         run it until it and its quality gates pass",
         f.job_file
     );
+    let rerun = if f.cluster_runs {
+        apply.clone()
+    } else {
+        format!(
+            "run the job in {source} until it and its quality gates pass (`sparkplane run {} --env {source}`)",
+            f.job_file
+        )
+    };
     let Some(run) = &f.source_run else {
         out.push(refusal(Gate::SourceRun, format!("{job} has no recorded run in {source}"), rerun));
         return;
+    };
+    let of_other = match &run.release {
+        RunRelease::Local => None,
+        RunRelease::Release(ran) if ran == id => None,
+        RunRelease::Release(ran) => Some(format!("ran release {ran}")),
+        RunRelease::Unlabelled => Some("ran a SparkJob with no sparkplane.dev/release label".to_owned()),
+    };
+    if let Some(what) = of_other {
+        out.push(refusal(
+            Gate::SourceRun,
+            format!("no successful run of release {id} in {source}: the last run there, {}, {what}", run.run_id),
+            apply,
+        ));
+        return;
+    }
+    let rerun = match run.release {
+        RunRelease::Local => rerun,
+        _ => format!(
+            "run release {id} in {source} again (`sparkplane trigger {job}` in its namespace) until it and its \
+             quality gates pass"
+        ),
     };
     if run.state != "succeeded" {
         let why = run.failure.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
@@ -251,7 +300,7 @@ fn source_run(f: &Facts<'_>, out: &mut Vec<Refusal>, notes: &mut Vec<String>) {
     if let Some(what) = gates {
         out.push(refusal(Gate::SourceRun, format!("the last run in {source}, {}, {what}", run.run_id), rerun));
     }
-    if !f.release.spec_hash.starts_with(&run.spec_hash) {
+    if run.release == RunRelease::Local && !f.release.spec_hash.starts_with(&run.spec_hash) {
         notes.push(format!(
             "the last run in {source} ran spec {}, the release is spec {}: the run vouches for the job, not this exact spec",
             run.spec_hash,
@@ -474,6 +523,7 @@ mod tests {
             failure: None,
             quality_gates: QualityGates::Passed,
             spec_hash: "abcd1234".into(),
+            release: RunRelease::Local,
         }
     }
 
@@ -484,6 +534,7 @@ mod tests {
             target: "prod",
             job_file: "etl.yaml",
             source_run: Some(green_run()),
+            cluster_runs: false,
             denials: Vec::new(),
             signature: SignatureCheck::Verified("sha256:key".into()),
             candidate: Candidate {
@@ -536,6 +587,38 @@ mod tests {
                 |f, _| f.source_run = Some(SourceRun { quality_gates: QualityGates::Unknown, ..green_run() }),
                 &[Gate::SourceRun],
                 "the last run in staging, etl-1, has no quality-gate outcome on record",
+            ),
+            (
+                "a cluster run of another release",
+                |f, _| {
+                    f.source_run = Some(SourceRun {
+                        release: RunRelease::Release("etl-staging-ffffffffffff".into()),
+                        ..green_run()
+                    })
+                },
+                &[Gate::SourceRun],
+                "no successful run of release etl-staging-0123456789ab in staging: the last run there, etl-1, ran \
+                 release etl-staging-ffffffffffff",
+            ),
+            (
+                "a cluster run of no release",
+                |f, _| f.source_run = Some(SourceRun { release: RunRelease::Unlabelled, ..green_run() }),
+                &[Gate::SourceRun],
+                "no successful run of release etl-staging-0123456789ab in staging: the last run there, etl-1, ran a \
+                 SparkJob with no sparkplane.dev/release label",
+            ),
+            (
+                "a failed cluster run of this release",
+                |f, r| {
+                    f.source_run = Some(SourceRun {
+                        state: "failed".into(),
+                        failure: Some("OOMKilled".into()),
+                        release: RunRelease::Release(r.id.clone()),
+                        ..green_run()
+                    })
+                },
+                &[Gate::SourceRun],
+                "the last run in staging, etl-1, failed: OOMKilled",
             ),
             (
                 "a deny policy",
@@ -661,6 +744,24 @@ mod tests {
                 assert!(!first.fix.is_empty(), "{name}: every refusal says how to pass");
             }
         }
+    }
+
+    #[test]
+    fn a_missing_cluster_run_says_to_apply_the_release_and_a_local_one_to_run_the_job() {
+        let record = release();
+        let mut f = facts(&record);
+        f.source_run = None;
+        let fix = |f: &Facts<'_>| decide(f).refusals.first().map(|r| r.fix.clone()).unwrap_or_default();
+        assert_eq!(
+            fix(&f),
+            "run the job in staging until it and its quality gates pass (`sparkplane run etl.yaml --env staging`)"
+        );
+        f.cluster_runs = true;
+        assert_eq!(
+            fix(&f),
+            "apply the release in staging (`sparkplane apply etl.yaml --env staging --release \
+             etl-staging-0123456789ab`) and let the operator run it until it and its quality gates pass"
+        );
     }
 
     #[test]

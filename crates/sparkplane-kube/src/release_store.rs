@@ -75,15 +75,18 @@ impl ClusterStore {
     }
 
     fn record_of(&self, stored: &StoredRelease) -> Result<ReleaseRecord, StoreError> {
-        ReleaseRecord::from_json(&stored.record)
-            .map_err(|message| StoreError::Corrupt { path: format!("ConfigMap {}", self.object_of(&stored.id)), message })
+        ReleaseRecord::from_json(&stored.record).map_err(|message| StoreError::Corrupt {
+            path: format!("ConfigMap {}", self.object_of(&stored.id)),
+            message,
+        })
     }
 }
 
 impl ReleaseStore for ClusterStore {
     fn get(&self, id: &str) -> Result<Option<StoredRelease>, StoreError> {
         let name = config_map_name(id);
-        let found = self.runtime.block_on(self.api().get_opt(&name)).map_err(|e| self.fail(e, "get", self.object_of(id)))?;
+        let found =
+            self.runtime.block_on(self.api().get_opt(&name)).map_err(|e| self.fail(e, "get", self.object_of(id)))?;
         Ok(found.as_ref().and_then(from_config_map))
     }
 
@@ -107,8 +110,10 @@ impl ReleaseStore for ClusterStore {
 
     fn list(&self, job: &str, environment: Option<&str>) -> Result<Vec<ReleaseRecord>, StoreError> {
         let params = ListParams::default().labels(&release_selector(job, environment));
-        let list =
-            self.runtime.block_on(self.api().list(&params)).map_err(|e| self.fail(e, "list", self.namespace.clone()))?;
+        let list = self
+            .runtime
+            .block_on(self.api().list(&params))
+            .map_err(|e| self.fail(e, "list", self.namespace.clone()))?;
         records_of(&list.items, &self.namespace, job, environment)
     }
 }

@@ -1323,6 +1323,10 @@ pub struct ApplyArgs {
     /// Custom policies, tenant, cost history and approvals the policies read.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// The release this is (an id `sparkplane releases JOB` lists): labels the SparkJob
+    /// sparkplane.dev/release=ID, so `promote --store cluster --from ENV` can tell its runs from others'.
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
 }
 
 /// `trigger`.

@@ -5,10 +5,9 @@
 //! kubectl and the Python Kubernetes client (installed by `need_kubectl` and
 //! `need_python_clients` in scripts/common.sh) — read the objects back to
 //! show they are what a real cluster would hold. An unreachable API server
-//! is exit 3 naming its URL; a malformed release id is exit 2.
-//!
-//! The staging run promote's source-run gate reads is a run record written
-//! into the test's SPARKPLANE_HOME, as tests/cli_promote.rs does.
+//! is exit 3 naming its URL; a malformed release id is exit 2. With the
+//! operator running against the same fake server, `apply --release` labels
+//! the staging SparkJob and `promote --store cluster` reads its run (ADR 0043).
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -113,21 +112,6 @@ impl World {
         ])
     }
 
-    /// A green staging run as `sparkplane run` records one (the source-run gate reads the local history).
-    fn ran_in_staging(&self) {
-        let id = "trips-etl-20261123-170000-staging";
-        let dir = self.path("home/runs").join(id);
-        std::fs::create_dir_all(&dir).expect("run dir");
-        let record = serde_json::json!({
-            "runId": id, "job": "trips-etl", "jobFile": "trips-etl.yaml", "specHash": "00000000",
-            "environment": "staging", "preset": "etl-small", "sparkVersion": "3.5.9", "master": "k8s",
-            "state": "succeeded", "startedMs": 1_795_280_400_000_u64, "endedMs": 1_795_280_460_000_u64, "pid": null,
-            "exitCode": 0, "failure": null, "appId": "spark-1", "uiUrl": null, "driverLog": "driver.log",
-            "eventLog": null, "summary": null, "qualityGates": "passed",
-        });
-        std::fs::write(dir.join("run.json"), record.to_string()).expect("record");
-    }
-
     fn kubectl(&self, args: &[&str]) -> String {
         let out = Process::new("kubectl")
             .arg("--kubeconfig")
@@ -179,9 +163,7 @@ fn releases_are_immutable_config_maps_that_real_clients_read_and_promote_reads_t
     let other = w.release(OTHER_COMMIT);
     assert_eq!(other.code, Some(1), "{}\n{}", other.stdout, other.stderr);
     assert!(
-        other.stderr.contains(&format!(
-            "release {id} already exists with different content (released by alice at "
-        )),
+        other.stderr.contains(&format!("release {id} already exists with different content (released by alice at ")),
         "{}",
         other.stderr
     );
@@ -225,14 +207,20 @@ fn releases_are_immutable_config_maps_that_real_clients_read_and_promote_reads_t
     // `releases` lists it from the cluster, in the job's namespace for --env.
     let rows = w.ok(&["releases", "trips-etl.yaml", "--env", "staging", "--store", "cluster", "-o", "json"]);
     let rows: Value = serde_json::from_str(&rows.stdout).expect("json");
-    assert_eq!(rows.as_array().map(|r| r.iter().map(|r| r["id"].clone()).collect::<Vec<_>>()), Some(vec![
-        Value::from(id.clone())
-    ]));
+    assert_eq!(
+        rows.as_array().map(|r| r.iter().map(|r| r["id"].clone()).collect::<Vec<_>>()),
+        Some(vec![Value::from(id.clone())])
+    );
     let none = w.ok(&["releases", "trips-etl.yaml", "--env", "prod", "--store", "cluster"]);
-    assert!(none.stdout.starts_with("no releases of trips-etl in ConfigMaps in namespace data-eng-prod at http://127.0.0.1:"), "{}", none.stdout);
+    assert!(
+        none.stdout
+            .starts_with("no releases of trips-etl in ConfigMaps in namespace data-eng-prod at http://127.0.0.1:"),
+        "{}",
+        none.stdout
+    );
 
-    // `promote` reads the release from its ConfigMap (in the namespace of the environment it names).
-    w.ran_in_staging();
+    // `promote` reads the release from its ConfigMap (in the namespace of the environment it names): every
+    // gate that reads the release holds; the source-run gate reads the cluster, where staging has not run it.
     let r = w.run(&[
         "promote",
         "trips-etl.yaml",
@@ -251,9 +239,20 @@ fn releases_are_immutable_config_maps_that_real_clients_read_and_promote_reads_t
         "--approvals-dir",
         "approvals",
     ]);
-    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.starts_with(&format!("promoted {id} from staging to prod (deployment 1, the first there)")));
-    assert!(w.path("releases/deployments/trips-etl/prod/000001/deployment.json").is_file());
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("error: ")).collect::<Vec<_>>(),
+        ["error: source-run: trips-etl has no recorded run in staging"],
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "help: apply the release in staging (`sparkplane apply trips-etl.yaml --env staging --release {id}`)"
+        )),
+        "{}",
+        r.stderr
+    );
     assert_eq!(w.fake.objects().iter().filter(|o| o["kind"] == "ConfigMap").count(), 1, "promote wrote no release");
 }
 
@@ -265,33 +264,167 @@ fn an_unreachable_cluster_is_exit_3_with_its_url_and_a_bad_id_exit_2() {
     let url = format!("http://127.0.0.1:{port}");
     std::fs::write(w.path("down"), w.fake.kubeconfig("default").replace(&w.fake.url(), &url)).expect("kubeconfig");
     let digest = format!("spec.image.digest={DIGEST}");
-    let r = w.run_with(&w.path("down"), &[
-        "release",
-        "trips-etl.yaml",
-        "--env",
-        "staging",
-        "--commit",
-        COMMIT,
-        "--set",
-        &digest,
-        "--store",
-        "cluster",
-    ]);
+    let r = w.run_with(
+        &w.path("down"),
+        &["release", "trips-etl.yaml", "--env", "staging", "--commit", COMMIT, "--set", &digest, "--store", "cluster"],
+    );
     assert_eq!(r.code, Some(3), "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stderr.contains(&format!("cannot reach the Kubernetes API at {url} (get ConfigMap data-eng/release-trips-etl-staging-")),
+        r.stderr.contains(&format!(
+            "cannot reach the Kubernetes API at {url} (get ConfigMap data-eng/release-trips-etl-staging-"
+        )),
         "{}",
         r.stderr
     );
     let r = w.run_with(&w.path("down"), &["releases", "trips-etl.yaml", "--store", "cluster"]);
     assert_eq!(r.code, Some(3), "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("cannot reach the Kubernetes API at {url} (list ConfigMap data-eng)")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("cannot reach the Kubernetes API at {url} (list ConfigMap data-eng)")),
+        "{}",
+        r.stderr
+    );
 
     let r = w.run(&["promote", "trips-etl.yaml", "--release", "trips-etl-nope", "--to", "prod", "--store", "cluster"]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(
+        r.stderr
+            .contains("`trips-etl-nope` is not a release id of job `trips-etl` (<job>-<environment>-<12 hex digits>)"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The operator of the test's cluster, watching `data-eng`: a child process stopped with SIGTERM when dropped.
+struct Operator(std::process::Child);
+
+impl Operator {
+    fn start(w: &World) -> Operator {
+        let child = Process::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+            .args(["operator", "-n", "data-eng", "--metrics-address", "127.0.0.1:0"])
+            .env("KUBECONFIG", w.path("kubeconfig"))
+            .env("HOME", w.dir.path())
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env_remove("SPARKPLANE_PLATFORM_DIR")
+            .env_remove("POD_NAME")
+            .env_remove("POD_NAMESPACE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the operator starts");
+        Operator(child)
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with the pid of a child this test started, and a valid signal number.
+        unsafe {
+            libc::kill(i32::try_from(self.0.id()).unwrap_or(0), libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl World {
+    /// The staging SparkJob once the operator has finished a run of the object as it is now (its spec hash
+    /// differs from `before`'s).
+    fn finished_run(&self, before: Option<&str>) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let job = self.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "trips-etl");
+            let job = job.unwrap_or(Value::Null);
+            let status = &job["status"];
+            if status["state"] == "Succeeded" && status["specHash"].as_str() != before {
+                return job;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "no finished run: {status:#}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn promote_from_staging(&self, id: &str) -> Run {
+        self.run(&[
+            "promote",
+            "trips-etl.yaml",
+            "--release",
+            id,
+            "--from",
+            "staging",
+            "--to",
+            "prod",
+            "--commit",
+            COMMIT,
+            "--trusted-key",
+            "keys/release.pub",
+            "--store",
+            "cluster",
+            "--approvals-dir",
+            "approvals",
+        ])
+    }
+}
+
+#[test]
+fn a_cluster_run_of_the_release_in_staging_passes_the_source_run_gate_and_one_of_another_does_not() {
+    let w = World::new();
+    w.fake.set_behaviour(sparkplane_fakekube::Behaviour {
+        advance_driver_pods: Some(sparkplane_fakekube::PodScript {
+            step: Duration::from_millis(200),
+            final_phase: "Succeeded".into(),
+            log: "ok\n".into(),
+        }),
+        ..sparkplane_fakekube::Behaviour::default()
+    });
+    // The operator does not evaluate data-quality gates yet (ADR 0043): this copy of the example declares none.
+    let job = w.path("trips-etl.yaml");
+    let text = std::fs::read_to_string(&job).expect("job");
+    let without = text.replace("  qualityGates:\n    - spec: trips-dq.yaml\n", "");
+    assert_ne!(text, without, "the example's quality gates were removed");
+    std::fs::write(&job, without).expect("job");
+    let r = w.release(COMMIT);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let id = r.stdout.lines().next().and_then(|l| l.strip_prefix("released ")).expect("the release id").to_owned();
+
+    // No SparkJob in staging yet.
+    let r = w.promote_from_staging(&id);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("error: source-run: trips-etl has no recorded run in staging"), "{}", r.stderr);
+
+    // A run of another release in staging does not vouch for this one.
+    let _operator = Operator::start(&w);
+    let other = "trips-etl-staging-000000000000";
+    w.ok(&["apply", "trips-etl.yaml", "--env", "staging", "--release", other]);
+    let first = w.finished_run(None);
+    assert_eq!(first["metadata"]["labels"]["sparkplane.dev/release"], other);
+    let r = w.promote_from_staging(&id);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: source-run: no successful run of release {id} in staging: the last run there, sparkjob \
+             data-eng/trips-etl attempt 1, ran release {other}\n  help: apply the release in staging (`sparkplane \
+             apply trips-etl.yaml --env staging --release {id}`) and let the operator run it until it and its \
+             quality gates pass"
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // This release applied and run by the operator: the gate holds, and it goes to prod.
+    w.ok(&["apply", "trips-etl.yaml", "--env", "staging", "--release", &id]);
+    let second = w.finished_run(first["status"]["specHash"].as_str());
+    assert_eq!(second["metadata"]["labels"]["sparkplane.dev/release"], id.as_str());
+    let r = w.promote_from_staging(&id);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with(&format!("promoted {id} from staging to prod (deployment 1, the first there)")));
+
+    // A release id that is not this job's is refused before anything is sent.
+    let r = w.run(&["apply", "trips-etl.yaml", "--env", "staging", "--release", "other-job-staging-000000000000"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
         r.stderr.contains(
-            "`trips-etl-nope` is not a release id of job `trips-etl` (<job>-<environment>-<12 hex digits>)"
+            "`other-job-staging-000000000000` is not a release id of job `trips-etl` (<job>-<environment>-<12 hex \
+             digits>, at most 63 characters)"
         ),
         "{}",
         r.stderr

@@ -242,6 +242,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 dry_run: args.dry_run,
                 audit: args.policy_mode == PolicyMode::Audit,
                 policy: policy_settings(&args.policy, Some(&args.job.job), cli),
+                release: args.release.clone(),
             },
             printer,
         ),

@@ -140,6 +140,8 @@ pub struct ApplySettings {
     pub audit: bool,
     /// Custom policies, tenant, cost history and approvals.
     pub policy: super::policy::PolicySettings,
+    /// `--release`: the release the SparkJob runs, as its `sparkplane.dev/release` label (ADR 0043).
+    pub release: Option<String>,
 }
 
 /// Runs `apply`: resolve, validate, render and check the job as `render`
@@ -147,6 +149,9 @@ pub struct ApplySettings {
 pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
     printer.warnings(&resolved.warnings);
+    if let Some(id) = &settings.release {
+        label_release(&mut resolved.job, id)?;
+    }
     let cluster = connect(&settings.cluster)?;
     if let Some(ns) = settings.cluster.namespace.as_deref() {
         resolved.job.metadata.namespace = Some(ns.to_owned());
@@ -167,6 +172,26 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     let dry = if settings.dry_run { " (server dry run: nothing stored)" } else { "" };
     let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
     printer.result(&result, || format!("sparkjob {namespace}/{name} applied (spec {hash}, state {state}){dry}\n"));
+    Ok(())
+}
+
+/// Labels the job with the release it runs: part of the applied object, so
+/// part of the spec hash the operator's status is bound to (ADR 0043).
+fn label_release(job: &mut sparkplane_api::SparkJob, id: &str) -> Result<(), Failure> {
+    use sparkplane_delivery::cluster_run::{RELEASE_LABEL, is_label_value};
+    let name = job.metadata.name.clone().unwrap_or_default();
+    if !is_label_value(id) || sparkplane_delivery::store::environment_of(id, &name).is_none() {
+        return Err(Failure::Invalid(
+            Diagnostic::error(
+                "bad-flag",
+                "--release",
+                format!("`{id}` is not a release id of job `{name}` (<job>-<environment>-<12 hex digits>, at most 63 characters)"),
+            )
+            .with_help("pass an id that `sparkplane releases JOB` lists")
+            .into(),
+        ));
+    }
+    job.metadata.labels.get_or_insert_with(Default::default).insert(RELEASE_LABEL.to_owned(), id.to_owned());
     Ok(())
 }
 

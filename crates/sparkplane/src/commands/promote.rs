@@ -28,7 +28,9 @@ use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_delivery::cdevents::{Step, release_purl};
 use sparkplane_delivery::deployments::{self, Action, Change, DeploymentLog, DeploymentRecord};
-use sparkplane_delivery::promote::{self, Candidate, Decision, Denial, Facts, QualityGates, SignatureCheck, SourceRun};
+use sparkplane_delivery::promote::{
+    self, Candidate, Decision, Denial, Facts, QualityGates, RunRelease, SignatureCheck, SourceRun,
+};
 use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::release_verify::{self, Verdict};
 use sparkplane_delivery::shadow::{self, OutputComparison, ShadowOutcome};
@@ -188,7 +190,32 @@ fn source_run(job: &str, env: &str) -> Result<Option<SourceRun>, Failure> {
         failure: r.failure,
         spec_hash: r.spec_hash,
         run_id: r.run_id,
+        release: RunRelease::Local,
     }))
+}
+
+/// The last run of the job in `env` in the cluster (ADR 0043): the status of
+/// the SparkJob in the namespace the job resolves to there, bound to the
+/// object as it is now by its spec hash, computed as the operator computes it
+/// (with `--platform-dir`'s catalog, as the operator's).
+fn cluster_source_run(settings: &PromoteSettings, env: &str) -> Result<Option<SourceRun>, Failure> {
+    let job_settings = JobSettings {
+        path: settings.job.clone(),
+        env: Some(env.to_owned()),
+        sets: Vec::new(),
+        platform_dir: settings.platform_dir.clone(),
+    };
+    let resolved = crate::workspace::resolve_job(&job_settings, sparkplane_core::validate::ValidationTarget::Cluster)?;
+    let (namespace, name) = (resolved.namespace().to_owned(), resolved.name().to_owned());
+    let target = ClusterTarget { context: settings.cluster.context.clone(), namespace: Some(namespace.clone()) };
+    let cluster = super::kube_view::connect(&target)?;
+    let found = super::kube_view::block_on(&cluster, async |client, server| {
+        sparkplane_kube::jobs::get(&client, &server, &namespace, &name).await
+    })?;
+    let Some(job) = found else { return Ok(None) };
+    let catalog = crate::workspace::load_catalog(settings.platform_dir.as_deref())?;
+    let current = sparkplane_core::operator::plan::resolve_resource(&job, &catalog).ok().map(|r| r.short_hash());
+    Ok(Some(sparkplane_delivery::cluster_run::source_run(&job, current.as_deref())))
 }
 
 /// The target's deny policies that fail, through the one policy gate's verdict; warnings are shown.
@@ -447,7 +474,11 @@ fn open_releases(settings: &PromoteSettings, choice: &StoreChoice) -> Result<Ope
         return Err(invalid(
             "unknown-release",
             "--release",
-            format!("`{}` is not a release id of job `{}` (<job>-<environment>-<12 hex digits>)", settings.release, base.name()),
+            format!(
+                "`{}` is not a release id of job `{}` (<job>-<environment>-<12 hex digits>)",
+                settings.release,
+                base.name()
+            ),
             "pass an id that `sparkplane releases JOB --store cluster` lists",
         ));
     };
@@ -510,7 +541,12 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
         source: &source,
         target: &settings.to,
         job_file: &job_file,
-        source_run: source_run(&record.job, &source)?,
+        // With the cluster store, the source environment's runs are the operator's (ADR 0043).
+        source_run: match &choice {
+            StoreChoice::Cluster => cluster_source_run(settings, &source)?,
+            StoreChoice::Dir(_) => source_run(&record.job, &source)?,
+        },
+        cluster_runs: choice == StoreChoice::Cluster,
         denials: denials(&resolved, &objects, &settings.policy, printer)?,
         signature: check_signature(&stored, &record, &keys),
         candidate: Candidate {

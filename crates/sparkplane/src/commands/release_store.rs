@@ -58,8 +58,7 @@ impl OpenStore {
             StoreChoice::Cluster => {
                 let settings = super::kube_view::connect(cluster)?;
                 let namespace = cluster.namespace.as_deref().unwrap_or(namespace);
-                let store =
-                    ClusterStore::new(&settings, namespace).map_err(|e| super::kube_view::kube_failure(&e))?;
+                let store = ClusterStore::new(&settings, namespace).map_err(|e| super::kube_view::kube_failure(&e))?;
                 Ok(OpenStore::Cluster(store))
             }
         }

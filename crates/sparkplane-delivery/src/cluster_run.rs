@@ -1,0 +1,164 @@
+//! A SparkJob in the cluster as promotion's source run (ADR 0043): the
+//! release it carries (`sparkplane.dev/release`) and how the operator says
+//! its last run ended (`status.state`, bound to the object by
+//! `status.specHash`).
+//!
+//! Owns: that reading, and the release label's key and value rules. Must
+//! not: fetch anything, hash specs (the caller passes the object's hash, as
+//! the operator computes it) or judge the gate (`promote::decide` does).
+
+use sparkplane_api::SparkJob;
+use sparkplane_api::job::JobState;
+
+use crate::promote::{QualityGates, RunRelease, SourceRun};
+
+/// The label naming the release a SparkJob runs.
+pub const RELEASE_LABEL: &str = "sparkplane.dev/release";
+
+/// Whether `id` can be a label value (63 characters at most, alphanumerics,
+/// `-`, `_` and `.`, alphanumeric at both ends), as the API server checks it.
+pub fn is_label_value(id: &str) -> bool {
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    !id.is_empty()
+        && id.len() <= 63
+        && ends(id.chars().next())
+        && ends(id.chars().last())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The last run of `job` as the gate reads it. `current_spec_hash` is the
+/// short hash of the object as it is now, computed as the operator computes
+/// it; a status for another hash describes an earlier spec, so the run of
+/// this one has not started.
+pub fn source_run(job: &SparkJob, current_spec_hash: Option<&str>) -> SourceRun {
+    let namespace = job.metadata.namespace.as_deref().unwrap_or("default");
+    let name = job.metadata.name.as_deref().unwrap_or_default();
+    let status = job.status.clone().unwrap_or_default();
+    let attempt = status.attempt.unwrap_or(1);
+    let release = match job.metadata.labels.as_ref().and_then(|l| l.get(RELEASE_LABEL)) {
+        Some(id) => RunRelease::Release(id.clone()),
+        None => RunRelease::Unlabelled,
+    };
+    let run_id = format!("sparkjob {namespace}/{name} attempt {attempt}");
+    let spec_hash = status.spec_hash.clone().unwrap_or_default();
+    let current = current_spec_hash.is_some_and(|h| !spec_hash.is_empty() && h.starts_with(&spec_hash));
+    let (state, failure) = match status.state {
+        _ if !current => (
+            "not started".to_owned(),
+            Some("the operator has not started a run of the SparkJob as it is now".to_owned()),
+        ),
+        Some(JobState::Succeeded) => ("succeeded".to_owned(), None),
+        Some(JobState::Failed) => {
+            let why = match (status.reason, status.message) {
+                (Some(reason), Some(message)) => format!("{reason}: {message}"),
+                (reason, message) => reason.or(message).unwrap_or_default(),
+            };
+            ("failed".to_owned(), Some(why).filter(|w| !w.is_empty()))
+        }
+        Some(other) => (format!("still {other}"), None),
+        None => ("not started".to_owned(), Some("the operator has not seen the SparkJob yet".to_owned())),
+    };
+    // The operator does not evaluate data-quality gates yet (ADR 0043): a job that declares none passes.
+    let quality_gates = if job.spec.quality_gates.is_empty() { QualityGates::Passed } else { QualityGates::Unknown };
+    SourceRun { run_id, state, failure, quality_gates, spec_hash, release }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparkplane_api::job::SparkJobStatus;
+
+    fn job(label: Option<&str>, status: Option<SparkJobStatus>, gates: bool) -> SparkJob {
+        let mut value = serde_json::json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+            "metadata": {"name": "etl", "namespace": "data"},
+            "spec": {"team": "t", "costCenter": "c", "type": "Python", "mainApplicationFile": "local:///a.py"},
+        });
+        if let Some(label) = label {
+            value["metadata"]["labels"] = serde_json::json!({RELEASE_LABEL: label});
+        }
+        if gates {
+            value["spec"]["qualityGates"] = serde_json::json!([{"spec": "dq.yaml"}]);
+        }
+        let mut job: SparkJob = serde_json::from_value(value).expect("a SparkJob");
+        job.status = status;
+        job
+    }
+
+    fn status(state: JobState, hash: &str) -> SparkJobStatus {
+        SparkJobStatus { state: Some(state), spec_hash: Some(hash.into()), attempt: Some(2), ..Default::default() }
+    }
+
+    /// The label, the status, the object's hash now; the state and failure the gate reads.
+    type Case =
+        (Option<&'static str>, Option<SparkJobStatus>, Option<&'static str>, &'static str, Option<&'static str>);
+
+    #[test]
+    fn the_status_of_the_object_as_it_is_now_is_the_run() {
+        let failed = SparkJobStatus {
+            reason: Some("OOMKilled".into()),
+            message: Some("the driver ran out of memory".into()),
+            ..status(JobState::Failed, "abcd1234")
+        };
+        let table: [Case; 6] = [
+            (
+                Some("etl-prod-0123456789ab"),
+                Some(status(JobState::Succeeded, "abcd1234")),
+                Some("abcd1234"),
+                "succeeded",
+                None,
+            ),
+            (None, Some(failed), Some("abcd1234"), "failed", Some("OOMKilled: the driver ran out of memory")),
+            (None, Some(status(JobState::Running, "abcd1234")), Some("abcd1234"), "still Running", None),
+            (
+                None,
+                Some(status(JobState::Succeeded, "0ld0ld00")),
+                Some("abcd1234"),
+                "not started",
+                Some("the operator has not started a run of the SparkJob as it is now"),
+            ),
+            (
+                None,
+                None,
+                Some("abcd1234"),
+                "not started",
+                Some("the operator has not started a run of the SparkJob as it is now"),
+            ),
+            (
+                None,
+                Some(status(JobState::Succeeded, "abcd1234")),
+                None,
+                "not started",
+                Some("the operator has not started a run of the SparkJob as it is now"),
+            ),
+        ];
+        for (label, status, hash, state, failure) in table {
+            let run = source_run(&job(label, status, false), hash);
+            assert_eq!((run.state.as_str(), run.failure.as_deref()), (state, failure), "{label:?} {hash:?}");
+            assert_eq!(run.quality_gates, QualityGates::Passed, "no gates declared");
+        }
+        let run = source_run(
+            &job(Some("etl-prod-0123456789ab"), Some(status(JobState::Succeeded, "abcd1234")), true),
+            Some("abcd1234"),
+        );
+        assert_eq!(run.run_id, "sparkjob data/etl attempt 2");
+        assert_eq!(run.release, RunRelease::Release("etl-prod-0123456789ab".into()));
+        assert_eq!(run.quality_gates, QualityGates::Unknown, "declared gates are not evaluated in the cluster yet");
+        assert_eq!(source_run(&job(None, None, false), None).release, RunRelease::Unlabelled);
+    }
+
+    #[test]
+    fn a_release_id_must_be_a_label_value() {
+        for (id, ok) in [
+            ("trips-etl-staging-44136fa355b3", true),
+            ("", false),
+            ("-a", false),
+            ("a.", false),
+            ("a/b", false),
+            (&"a".repeat(64), false),
+            (&"a".repeat(63), true),
+        ] {
+            assert_eq!(is_label_value(id), ok, "{id}");
+        }
+    }
+}
