@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sparkplane_eventlog::cost::{PriceSheet, app_cost};
-use sparkplane_eventlog::{AppLog, AppSummary, LogSource, Outcome, ReadError};
+use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
 use crate::pipeline::{BATCH_BYTES, replay_batches};
@@ -183,8 +183,7 @@ impl Index {
             }
             changed.push(log);
         }
-        let source = &self.source;
-        let listed = each_on_all_cores(&changed, |log| listing_of(source, log));
+        let listed = each_on_all_cores(&changed, |log| self.listing_of(log));
         for (log, listed) in changed.into_iter().zip(listed) {
             match listed {
                 Listed::Entry(entry) => fresh.push(*entry),
@@ -257,11 +256,34 @@ enum Listed {
     Skipped(SkippedLog),
 }
 
-/// Reads one log and keeps only its listing record: the summary (which holds
-/// the whole configuration) is dropped here, on the worker, so a listing of
-/// many logs holds one summary per core at a time, not one per log.
-fn listing_of(source: &LogSource, log: &AppLog) -> Listed {
-    match log.summarize() {
+/// Logs at least this big are listed and replayed in one pass
+/// ([`summarize_and_replay`]): their detail goes into the cache while they are
+/// listed, so the first request for it reads nothing again.
+pub const ONE_PASS_BYTES: u64 = 64 << 20;
+
+impl Index {
+    /// Reads one log and keeps only its listing record: the summary (which
+    /// holds the whole configuration) is dropped here, on the worker, so a
+    /// listing of many logs holds one summary per core at a time, not one per
+    /// log. A log of [`ONE_PASS_BYTES`] or more is replayed in the same pass
+    /// and its detail cached (within the cache's budget).
+    fn listing_of(&self, log: &AppLog) -> Listed {
+        let summary = if log.size >= ONE_PASS_BYTES {
+            summarize_and_replay(log).map(|(summary, detail)| {
+                if let Ok(mut cache) = self.cache.lock() {
+                    cache.put((log.name.clone(), log.fingerprint), Arc::new(detail));
+                }
+                summary
+            })
+        } else {
+            log.summarize()
+        };
+        listed(&self.source, log, summary)
+    }
+}
+
+fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadError>) -> Listed {
+    match summary {
         Ok(summary) if summary.start_time_ms.is_some() => {
             // Reading problems only (they name their file); the cost model's notes are not about the log.
             let warnings: Vec<String> =
@@ -289,6 +311,35 @@ fn listing_of(source: &LogSource, log: &AppLog) -> Listed {
             message: error.to_string(),
         }),
     }
+}
+
+/// Reads a log once into both its summary (what listing keeps, as
+/// `AppLog::summarize` gives it) and its detail: the summary is folded on the
+/// reading thread while the detail's lines are parsed on every core.
+pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, AppDetail), ReadError> {
+    let event_log = log.open()?;
+    let mut lines = event_log.lines()?;
+    let mut summary = AppSummaryBuilder::new();
+    summary.set_in_progress(event_log.in_progress);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let detail = replay_batches(
+        |batch| {
+            while batch.bytes() < BATCH_BYTES {
+                for warning in lines.take_warnings() {
+                    summary.warn(warning);
+                }
+                let Some(line) = lines.next_line() else { return false };
+                summary.push_line(line.file, line.number, line.text);
+                batch.push(line.number, line.text);
+            }
+            true
+        },
+        workers,
+    );
+    for warning in lines.take_warnings() {
+        summary.warn(warning);
+    }
+    Ok((summary.finish(), detail))
 }
 
 /// Runs `work` over each log on as many threads as the machine has cores (at
