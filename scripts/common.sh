@@ -139,17 +139,19 @@ need_postgres() {
 # The PostgreSQL JDBC driver (Debian's libpostgresql-jdbc-java, at
 # /usr/share/java/postgresql.jar) puts a local Spark's Hive metastore on
 # PostgreSQL: the metastore-stopped chaos experiment
-# (crates/sparkplane-chaos/tests/local_experiments.rs) needs it.
+# (crates/sparkplane-chaos/tests/local_experiments.rs) needs it, and so does the
+# JDBC lineage test (crates/sparkplane/tests/cli_lineage.rs), whose Spark job
+# reads and writes PostgreSQL tables.
 # Idempotent: a no-op once installed.
 need_pg_jdbc() {
   if [ -f /usr/share/java/postgresql.jar ]; then
     return 0
   fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing the PostgreSQL JDBC driver (Debian libpostgresql-jdbc-java) for the metastore experiment" >&2
+    echo "==> installing the PostgreSQL JDBC driver (Debian libpostgresql-jdbc-java) for the metastore experiment and the JDBC lineage test" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpostgresql-jdbc-java >&2
   else
-    echo "The metastore experiment needs the PostgreSQL JDBC driver: install it (Debian: apt-get install libpostgresql-jdbc-java) and run this again." >&2
+    echo "The metastore experiment and the JDBC lineage test need the PostgreSQL JDBC driver: install it (Debian: apt-get install libpostgresql-jdbc-java) and run this again." >&2
     exit 3
   fi
 }
