@@ -7,13 +7,23 @@
 //! directory and renamed into place; a rename onto an existing sequence fails,
 //! so two deployments at once never share a number or overwrite each other.
 //!
-//! Owns: the deployment record's shape, the log's layout and its atomic
+//! In the cluster (`--store cluster`) each deployment is one immutable
+//! ConfigMap, `deployment-<job>-<environment>-<sequence>`, labelled like a
+//! release's, created under the next sequence (a taken one is 409, and the
+//! next is tried): [`to_config_map`] and [`records_of`] are that encoding,
+//! `sparkplane_kube::release_store` the requests.
+//!
+//! Owns: the deployment record's shape, the log's layouts and its atomic
 //! append, and the pure decisions over the log — whether a deployment is the
 //! job's first in the environment or an upgrade, whether it changes nothing,
 //! and which deployment a rollback goes back to. Must not verify, judge
 //! gates, render or look at the clock.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -245,6 +255,90 @@ pub enum LogError {
         /// The error.
         message: String,
     },
+    /// The place the log lives (the cluster's API server) failed or refused.
+    #[error("{message}")]
+    Backend {
+        /// What failed, naming the server and the request.
+        message: String,
+        /// How to fix it.
+        help: String,
+        /// Whether the cluster or network must be fixed (exit 3) rather than the input (exit 2).
+        infrastructure: bool,
+    },
+}
+
+/// A place one job's deployments to one environment are logged.
+pub trait DeploymentStore {
+    /// Every deployment, oldest first.
+    fn list(&self) -> Result<Vec<DeploymentRecord>, LogError>;
+    /// Appends `record` under the next sequence with `files` (name, text)
+    /// beside it; returns the record as written.
+    fn append(&self, record: DeploymentRecord, files: &[(String, String)]) -> Result<DeploymentRecord, LogError>;
+    /// Where deployment `sequence`'s manifests are, for messages.
+    fn manifests_of(&self, sequence: u64) -> String;
+}
+
+/// The label marking a ConfigMap as a deployment record.
+pub const DEPLOYMENT_LABEL: &str = "sparkplane.dev/deployment";
+
+/// The name of deployment `sequence` of `job` in `environment`: `deployment-<job>-<environment>-<000001>`.
+pub fn config_map_name(job: &str, environment: &str, sequence: u64) -> String {
+    format!("deployment-{job}-{environment}-{sequence:06}")
+}
+
+/// The label selector that lists one job's deployments to one environment.
+pub fn deployment_selector(job: &str, environment: &str) -> String {
+    format!(
+        "{DEPLOYMENT_LABEL}=true,{}={job},{}={environment}",
+        crate::store::JOB_LABEL,
+        crate::store::ENVIRONMENT_LABEL
+    )
+}
+
+/// A file of a deployment as a ConfigMap data key (keys may not hold `/`): `manifests/a.yaml` → `manifests.a.yaml`.
+pub fn data_key(file: &str) -> String {
+    file.replace('/', ".")
+}
+
+/// The ConfigMap that holds `record` (its sequence set) and `files` in
+/// `namespace`: immutable, labelled by job and environment. Pure: the
+/// caller creates it, never updates it.
+pub fn to_config_map(record: &DeploymentRecord, files: &[(String, String)], namespace: &str) -> ConfigMap {
+    let labels = BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
+        (crate::store::JOB_LABEL.to_owned(), record.job.clone()),
+        (crate::store::ENVIRONMENT_LABEL.to_owned(), record.environment.clone()),
+        (DEPLOYMENT_LABEL.to_owned(), "true".to_owned()),
+    ]);
+    let mut data: BTreeMap<String, String> = files.iter().map(|(name, text)| (data_key(name), text.clone())).collect();
+    data.insert(RECORD_FILE.to_owned(), record.to_json());
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(config_map_name(&record.job, &record.environment, record.sequence)),
+            namespace: Some(namespace.to_owned()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        data: Some(data),
+        immutable: Some(true),
+        ..ConfigMap::default()
+    }
+}
+
+/// The records of the deployment ConfigMaps a selector listed, oldest first.
+pub fn records_of(config_maps: &[ConfigMap], namespace: &str) -> Result<Vec<DeploymentRecord>, LogError> {
+    let mut out = Vec::new();
+    for config_map in config_maps {
+        let name = config_map.metadata.name.clone().unwrap_or_default();
+        let path = format!("ConfigMap {namespace}/{name}");
+        let text = config_map.data.as_ref().and_then(|d| d.get(RECORD_FILE)).ok_or_else(|| LogError::Corrupt {
+            path: path.clone(),
+            message: format!("labelled {DEPLOYMENT_LABEL}=true but holds no {RECORD_FILE}"),
+        })?;
+        out.push(DeploymentRecord::from_json(text).map_err(|message| LogError::Corrupt { path, message })?);
+    }
+    out.sort_by_key(|d| d.sequence);
+    Ok(out)
 }
 
 fn io(path: &Path, err: &std::io::Error) -> LogError {
@@ -258,7 +352,21 @@ pub struct DeploymentLog {
 }
 
 /// How many times an append tries the next sequence when another deployment took its number.
-const APPEND_ATTEMPTS: u32 = 8;
+pub const APPEND_ATTEMPTS: u32 = 8;
+
+impl DeploymentStore for DeploymentLog {
+    fn list(&self) -> Result<Vec<DeploymentRecord>, LogError> {
+        DeploymentLog::list(self)
+    }
+
+    fn append(&self, record: DeploymentRecord, files: &[(String, String)]) -> Result<DeploymentRecord, LogError> {
+        DeploymentLog::append(self, record, files)
+    }
+
+    fn manifests_of(&self, sequence: u64) -> String {
+        self.dir_of(sequence).join("manifests").display().to_string()
+    }
+}
 
 impl DeploymentLog {
     /// The log of `job` in `environment` in the release store at `store`.
@@ -425,6 +533,32 @@ mod tests {
         for (got, want) in errors {
             assert_eq!(got.map(|d| d.sequence).map_err(|e| e.to_string()), Err(want.to_owned()));
         }
+    }
+
+    #[test]
+    fn a_deployment_as_a_config_map_is_immutable_labelled_and_reads_back() {
+        let files = vec![("manifests/etl-driver.pod.yaml".to_owned(), "kind: Pod\n".to_owned())];
+        let cm = to_config_map(&deployment(7, "a"), &files, "data");
+        assert_eq!(cm.metadata.name.as_deref(), Some("deployment-etl-prod-000007"));
+        assert_eq!(cm.immutable, Some(true));
+        let keys: Vec<&String> = cm.data.as_ref().map(|d| d.keys().collect()).unwrap_or_default();
+        assert_eq!(keys, ["deployment.json", "manifests.etl-driver.pod.yaml"]);
+        let labels = cm.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(labels.get(DEPLOYMENT_LABEL).map(String::as_str), Some("true"));
+        let back = records_of(&[to_config_map(&deployment(9, "b"), &[], "data"), cm], "data").expect("reads");
+        assert_eq!(back.iter().map(|d| d.sequence).collect::<Vec<_>>(), [7, 9]);
+        assert_eq!(
+            deployment_selector("etl", "prod"),
+            "sparkplane.dev/deployment=true,sparkplane.dev/job=etl,sparkplane.dev/environment=prod"
+        );
+        let mut broken = to_config_map(&deployment(1, "a"), &[], "data");
+        broken.data = Some(BTreeMap::new());
+        assert_eq!(
+            records_of(&[broken], "data").map(|r| r.len()).map_err(|e| e.to_string()),
+            Err("ConfigMap data/deployment-etl-prod-000001: not a deployment record: labelled \
+                 sparkplane.dev/deployment=true but holds no deployment.json"
+                .to_owned())
+        );
     }
 
     #[test]

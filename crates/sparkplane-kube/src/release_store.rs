@@ -1,17 +1,19 @@
 //! The release store in the cluster (ADR 0031): one immutable ConfigMap per
 //! release in a namespace, created and never updated, listed by label
-//! selector — the [`ReleaseStore`] `release`, `releases`, `promote` and the
-//! operator use with `--store cluster`.
+//! selector — the [`ReleaseStore`] `release`, `releases` and `promote` use
+//! with `--store cluster` — and, beside it, the deployments log of ADR 0035
+//! as one immutable ConfigMap per deployment ([`ClusterDeploymentLog`]).
 //!
 //! Owns: the requests (get, create, list) and turning their failures into
 //! store errors that keep the API server's URL and category. Must not: lay
-//! out the ConfigMap or decide whether a put may happen
-//! (`sparkplane_delivery::store` does: `to_config_map`, `decide_put`,
-//! `records_of`), sign or verify.
+//! out the ConfigMaps or decide whether a put may happen
+//! (`sparkplane_delivery::{store, deployments}` do: `to_config_map`,
+//! `decide_put`, `records_of`), sign or verify.
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
+use sparkplane_delivery::deployments::{self, DeploymentRecord, DeploymentStore, LogError};
 use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::store::{
     PutOutcome, ReleaseStore, StoreError, StoredRelease, config_map_name, decide_put, from_config_map, records_of,
@@ -74,6 +76,16 @@ impl ClusterStore {
         store_error(&KubeError::from_kube(error, Operation::new(verb, "ConfigMap", target), &self.server))
     }
 
+    /// The deployments log of `job` in `environment`, in this store's namespace.
+    pub fn deployments(&self, job: &str, environment: &str) -> ClusterDeploymentLog<'_> {
+        ClusterDeploymentLog { store: self, job: job.to_owned(), environment: environment.to_owned() }
+    }
+
+    fn log_error(&self, error: kube::Error, verb: &'static str, target: String) -> LogError {
+        let error = KubeError::from_kube(error, Operation::new(verb, "ConfigMap", target), &self.server);
+        LogError::Backend { message: error.to_string(), help: error.help(), infrastructure: error.is_infrastructure() }
+    }
+
     fn record_of(&self, stored: &StoredRelease) -> Result<ReleaseRecord, StoreError> {
         ReleaseRecord::from_json(&stored.record).map_err(|message| StoreError::Corrupt {
             path: format!("ConfigMap {}", self.object_of(&stored.id)),
@@ -115,5 +127,54 @@ impl ReleaseStore for ClusterStore {
             .block_on(self.api().list(&params))
             .map_err(|e| self.fail(e, "list", self.namespace.clone()))?;
         records_of(&list.items, &self.namespace, job, environment)
+    }
+}
+
+/// One job's deployments to one environment as ConfigMaps in the store's namespace.
+#[derive(Debug)]
+pub struct ClusterDeploymentLog<'a> {
+    store: &'a ClusterStore,
+    job: String,
+    environment: String,
+}
+
+impl DeploymentStore for ClusterDeploymentLog<'_> {
+    fn list(&self) -> Result<Vec<DeploymentRecord>, LogError> {
+        let params = ListParams::default().labels(&deployments::deployment_selector(&self.job, &self.environment));
+        let namespace = &self.store.namespace;
+        let list = self
+            .store
+            .runtime
+            .block_on(self.store.api().list(&params))
+            .map_err(|e| self.store.log_error(e, "list", namespace.clone()))?;
+        deployments::records_of(&list.items, namespace)
+    }
+
+    /// Creates the next sequence's ConfigMap; a sequence another deployment
+    /// took meanwhile (409) is skipped, never overwritten.
+    fn append(&self, mut record: DeploymentRecord, files: &[(String, String)]) -> Result<DeploymentRecord, LogError> {
+        let namespace = &self.store.namespace;
+        let mut next = self.list()?.last().map_or(1, |d| d.sequence + 1);
+        for _ in 0..deployments::APPEND_ATTEMPTS {
+            record.sequence = next;
+            let config_map = deployments::to_config_map(&record, files, namespace);
+            match self.store.runtime.block_on(self.store.api().create(&PostParams::default(), &config_map)) {
+                Ok(_) => return Ok(record),
+                Err(kube::Error::Api(status)) if status.code == 409 => next += 1,
+                Err(e) => {
+                    let name = deployments::config_map_name(&self.job, &self.environment, next);
+                    return Err(self.store.log_error(e, "create", format!("{namespace}/{name}")));
+                }
+            }
+        }
+        Err(LogError::Io {
+            path: self.store.location(),
+            message: format!("{} other deployments were appended meanwhile; try again", deployments::APPEND_ATTEMPTS),
+        })
+    }
+
+    fn manifests_of(&self, sequence: u64) -> String {
+        let name = deployments::config_map_name(&self.job, &self.environment, sequence);
+        format!("ConfigMap {}/{name}", self.store.namespace)
     }
 }

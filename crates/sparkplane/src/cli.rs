@@ -573,8 +573,9 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "ENV")]
     pub from: Option<String>,
     /// The release store; deployments are logged in its deployments/ (default: releases/ next to the job file).
-    /// `cluster`: the release is read from its ConfigMap in the namespace of the environment it was released for
-    /// (-n overrides); the deployments log stays in releases/deployments/ next to the job file.
+    /// `cluster`: the release is read from its ConfigMap in the namespace of the environment it was released for,
+    /// the source environment's run from its SparkJob, and the deployment is a ConfigMap in the target's namespace
+    /// (-n overrides).
     #[arg(long, value_name = "DIR|cluster")]
     pub store: Option<PathBuf>,
     /// The cluster and namespace of `--store cluster`.
@@ -617,9 +618,13 @@ pub struct RollbackArgs {
     /// The release to go back to (default: the one deployed before the current one).
     #[arg(long, value_name = "ID")]
     pub to: Option<String>,
-    /// The release store (default: releases/ next to the job file, or ./releases for a name).
-    #[arg(long, value_name = "DIR")]
+    /// The release store (default: releases/ next to the job file, or ./releases for a name), or `cluster`: the
+    /// log as ConfigMaps in the job's namespace for --env (-n overrides).
+    #[arg(long, value_name = "DIR|cluster")]
     pub store: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Who rolls back (default: $SPARKPLANE_USER, else $USER).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
@@ -637,9 +642,13 @@ pub struct DeploymentsArgs {
     /// The environment.
     #[arg(short, long, value_name = "ENV")]
     pub env: String,
-    /// The release store (default: releases/ next to the job file, or ./releases for a name).
-    #[arg(long, value_name = "DIR")]
+    /// The release store (default: releases/ next to the job file, or ./releases for a name), or `cluster`: the
+    /// log as ConfigMaps in the job's namespace for --env (-n overrides).
+    #[arg(long, value_name = "DIR|cluster")]
     pub store: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// `approve`.

@@ -418,6 +418,32 @@ fn a_cluster_run_of_the_release_in_staging_passes_the_source_run_gate_and_one_of
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.starts_with(&format!("promoted {id} from staging to prod (deployment 1, the first there)")));
 
+    // The deployment is an immutable ConfigMap in prod's namespace, and the log reads back from there.
+    assert!(
+        r.stdout.contains("  manifests in ConfigMap data-eng-prod/deployment-trips-etl-prod-000001\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(!w.path("releases").exists(), "nothing written as files");
+    let stored = w
+        .fake
+        .object("v1", "ConfigMap", Some("data-eng-prod"), "deployment-trips-etl-prod-000001")
+        .expect("the deployment's ConfigMap");
+    assert_eq!(stored["immutable"], true);
+    assert!(stored["data"]["deployment.json"].as_str().is_some_and(|t| t.contains(&id)), "{stored:#}");
+    let log = w.ok(&["deployments", "trips-etl.yaml", "--env", "prod", "--store", "cluster", "-o", "json"]);
+    let rows: Value = serde_json::from_str(&log.stdout).expect("json");
+    assert_eq!((rows[0]["release"].as_str(), rows[0]["action"].as_str()), (Some(id.as_str()), Some("promote")));
+    let r = w.run(&["rollback", "trips-etl.yaml", "--env", "prod", "--store", "cluster"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "nothing to roll back to: trips-etl has only ever run release {id} in prod (1 deployment)"
+        )),
+        "{}",
+        r.stderr
+    );
+
     // A release id that is not this job's is refused before anything is sent.
     let r = w.run(&["apply", "trips-etl.yaml", "--env", "staging", "--release", "other-job-staging-000000000000"]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);

@@ -403,11 +403,19 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 by: args.by.clone(),
                 out_dir: args.out_dir.clone(),
                 platform_dir: cli.global.platform_dir.clone(),
+                cluster: cluster_target(&args.cluster),
                 events: events(cli),
             },
             printer,
         ),
-        Command::Deployments(args) => promote::list(&args.job, &args.env, args.store.as_deref(), platform_dir, printer),
+        Command::Deployments(args) => promote::list(
+            &args.job,
+            &args.env,
+            args.store.as_deref(),
+            &cluster_target(&args.cluster),
+            platform_dir,
+            printer,
+        ),
         Command::Dq(DqCommand::Check(args)) => dq::check(
             &dq::DqSettings {
                 spec: args.spec.clone(),

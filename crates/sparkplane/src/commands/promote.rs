@@ -27,7 +27,7 @@ use sparkplane_core::policy::PolicySeverity;
 use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_delivery::cdevents::{Step, release_purl};
-use sparkplane_delivery::deployments::{self, Action, Change, DeploymentLog, DeploymentRecord};
+use sparkplane_delivery::deployments::{self, Action, Change, DeploymentRecord};
 use sparkplane_delivery::promote::{
     self, Candidate, Decision, Denial, Facts, QualityGates, RunRelease, SignatureCheck, SourceRun,
 };
@@ -41,7 +41,7 @@ use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_local::history::{GateOutcome, RunRecord};
 
 use super::policy::PolicySettings;
-use super::release_store::{OpenStore, StoreChoice, store_failure};
+use super::release_store::{OpenStore, StoreChoice, log_failure, store_failure};
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -97,6 +97,8 @@ pub struct RollbackSettings {
     pub out_dir: Option<PathBuf>,
     /// `--platform-dir`.
     pub platform_dir: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    pub cluster: ClusterTarget,
     /// Where the rollback's CDEvent goes.
     pub events: Events,
 }
@@ -107,14 +109,6 @@ fn invalid(code: &'static str, path: &str, message: impl Into<String>, help: imp
 
 fn failed(code: &'static str, path: &str, message: impl Into<String>, help: impl Into<String>) -> Failure {
     Failure::Failed(Diagnostic::error(code, path, message).with_help(help).into())
-}
-
-fn store_io(err: impl std::fmt::Display) -> Failure {
-    Failure::File {
-        path: PathBuf::new(),
-        error: err.to_string(),
-        help: "check that the release store can be read and written".into(),
-    }
 }
 
 /// The default trusted keys of `env`: `.sparkplane/trusted-keys/<env>/` next to the job file.
@@ -489,13 +483,7 @@ fn open_releases(settings: &PromoteSettings, choice: &StoreChoice) -> Result<Ope
 /// Runs `promote`: every gate judged, all refusals reported at once (exit 1);
 /// when all hold, the deployment recorded, its manifests written and its CDEvent sent.
 pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
-    let default = super::release::default_store(&settings.job);
-    let choice = StoreChoice::of(settings.store.as_deref(), default.clone());
-    // The deployments log is kept as files: in the store's directory, or beside the job with `--store cluster`.
-    let store = match &choice {
-        StoreChoice::Dir(root) => root.clone(),
-        StoreChoice::Cluster => default,
-    };
+    let choice = StoreChoice::of(settings.store.as_deref(), super::release::default_store(&settings.job));
     let releases = open_releases(settings, &choice)?;
     let (stored, record) = load_release(&releases, &settings.release)?;
     let source = settings.from.clone().unwrap_or_else(|| record.environment.clone());
@@ -558,8 +546,10 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
         shadow: None,
     };
     let mut decision = promote::decide(&facts);
-    let log = DeploymentLog::new(&store, &record.job, &settings.to);
-    let history = log.list().map_err(store_io)?;
+    // The log is kept beside the releases: in the store's directory, or as ConfigMaps in the target's namespace.
+    let logs = OpenStore::open(&choice, &settings.cluster, resolved.namespace())?;
+    let log = logs.deployments(&record.job, &settings.to);
+    let history = log.list().map_err(|e| log_failure(&e))?;
     let change = deployments::change(&history, &record.id);
     // The shadow run costs a whole run of the job: it is made only once every other gate holds, and
     // not for a release the target already runs.
@@ -640,7 +630,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
         deployed_at: super::release::now(),
         spec: serde_json::to_value(&resolved.job).unwrap_or_default(),
     };
-    let written = log.append(new, &manifest_files(&objects)).map_err(store_io)?;
+    let written = log.append(new, &manifest_files(&objects)).map_err(|e| log_failure(&e))?;
     let out = write_out_dir(settings.out_dir.as_deref(), &objects, &record.job)?;
     let step = match change {
         Change::First => Step::ServiceDeployed {
@@ -651,10 +641,11 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
         _ => Step::ServiceUpgraded { service: record.job.clone(), environment: settings.to.clone(), artifact },
     };
     settings.events.emit(&[step], printer);
-    let dir = log.dir_of(written.sequence);
+    let manifests = log.manifests_of(written.sequence);
+    let dir = manifests.strip_suffix("/manifests").map(str::to_owned);
     let report = serde_json::json!({
         "promoted": true, "release": record.id, "from": source, "to": settings.to, "sequence": written.sequence,
-        "first": change == Change::First, "dir": dir.display().to_string(), "outDir": out,
+        "first": change == Change::First, "dir": dir, "manifests": manifests, "outDir": out,
         "passed": decision.passed().iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "shadow": shadow_report(shadow_outcome.as_ref()),
     });
@@ -666,7 +657,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
             written.sequence,
             if change == Change::First { ", the first there" } else { "" },
             decision.passed().iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", "),
-            dir.join("manifests").display()
+            manifests
         );
         text.push_str(&shadow_lines(shadow_outcome.as_ref()));
         text.extend(out.iter().map(|p| format!("wrote {p}\n")));
@@ -676,18 +667,42 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
 }
 
 /// The job's name and default store from JOB (a job file or a name), as `releases` reads it.
-fn job_and_store(job: &str, store: Option<&Path>) -> Result<(String, PathBuf, Option<PathBuf>), Failure> {
-    // With `--store cluster` releases are ConfigMaps, and the deployments log stays beside the job file.
-    let store = store.filter(|s| s.as_os_str() != super::release_store::CLUSTER);
+fn job_and_store(job: &str, store: Option<&Path>) -> Result<(String, StoreChoice, Option<PathBuf>), Failure> {
     let path = Path::new(job);
     if path.is_file() {
         let doc = crate::workspace::read_yaml(path)?;
         let field = sparkplane_core::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
         let name = doc.get(&field).and_then(sparkplane_core::yaml::Node::as_str).unwrap_or_default().to_owned();
-        let store = store.map_or_else(|| super::release::default_store(path), Path::to_owned);
+        let store = StoreChoice::of(store, super::release::default_store(path));
         return Ok((name, store, Some(path.to_owned())));
     }
-    Ok((job.to_owned(), store.map_or_else(|| PathBuf::from("releases"), Path::to_owned), None))
+    Ok((job.to_owned(), StoreChoice::of(store, PathBuf::from("releases")), None))
+}
+
+/// The store holding the deployments log of `env`: with `--store cluster`, in `--namespace`, else the namespace
+/// the job file resolves to for `env`, else the context's.
+fn open_log(
+    choice: &StoreChoice,
+    job_file: Option<&Path>,
+    env: &str,
+    cluster: &ClusterTarget,
+    platform_dir: Option<&Path>,
+) -> Result<OpenStore, Failure> {
+    let namespace = match (choice, job_file) {
+        (StoreChoice::Cluster, Some(path)) if cluster.namespace.is_none() => {
+            let settings = JobSettings {
+                path: path.to_owned(),
+                env: Some(env.to_owned()),
+                sets: Vec::new(),
+                platform_dir: platform_dir.map(Path::to_owned),
+            };
+            let cluster_target = sparkplane_core::validate::ValidationTarget::Cluster;
+            crate::workspace::resolve_job(&settings, cluster_target)?.namespace().to_owned()
+        }
+        (StoreChoice::Cluster, None) if cluster.namespace.is_none() => super::kube_view::connect(cluster)?.namespace,
+        _ => String::new(),
+    };
+    OpenStore::open(choice, cluster, &namespace)
 }
 
 /// Exit 2 unless `env` is a known environment (the platform's, or the job's own overlay).
@@ -712,8 +727,10 @@ pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult
     let (job, store, job_file) = job_and_store(&settings.job, settings.store.as_deref())?;
     known_environment(&settings.env, job_file.as_deref(), settings.platform_dir.as_deref())?;
     let by = super::release::released_by(settings.by.as_deref())?;
-    let log = DeploymentLog::new(&store, &job, &settings.env);
-    let history = log.list().map_err(store_io)?;
+    let logs =
+        open_log(&store, job_file.as_deref(), &settings.env, &settings.cluster, settings.platform_dir.as_deref())?;
+    let log = logs.deployments(&job, &settings.env);
+    let history = log.list().map_err(|e| log_failure(&e))?;
     let target =
         deployments::rollback_target(&history, settings.to.as_deref(), &job, &settings.env).map_err(|e| match e {
             deployments::RollbackError::NeverDeployed { .. } => invalid(
@@ -748,7 +765,7 @@ pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult
         deployed_at: super::release::now(),
         ..target.clone()
     };
-    let written = log.append(new, &manifest_files(&objects)).map_err(store_io)?;
+    let written = log.append(new, &manifest_files(&objects)).map_err(|e| log_failure(&e))?;
     let out = write_out_dir(settings.out_dir.as_deref(), &objects, &job)?;
     settings.events.emit(
         &[Step::ServiceRolledBack {
@@ -758,19 +775,16 @@ pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult
         }],
         printer,
     );
-    let dir = log.dir_of(written.sequence);
+    let manifests = log.manifests_of(written.sequence);
+    let dir = manifests.strip_suffix("/manifests").map(str::to_owned);
     let report = serde_json::json!({
         "rolledBack": true, "release": written.release, "env": settings.env, "sequence": written.sequence,
-        "rollbackOf": target.sequence, "replaced": current, "dir": dir.display().to_string(), "outDir": out,
+        "rollbackOf": target.sequence, "replaced": current, "dir": dir, "manifests": manifests, "outDir": out,
     });
     printer.result(&report, || {
         let mut text = format!(
             "rolled {job} in {} back to {} (deployment {} again, recorded as {})\n  manifests in {}\n",
-            settings.env,
-            written.release,
-            target.sequence,
-            written.sequence,
-            dir.join("manifests").display()
+            settings.env, written.release, target.sequence, written.sequence, manifests
         );
         text.extend(out.iter().map(|p| format!("wrote {p}\n")));
         text
@@ -783,12 +797,14 @@ pub fn list(
     job: &str,
     env: &str,
     store: Option<&Path>,
+    cluster: &ClusterTarget,
     platform_dir: Option<&Path>,
     printer: &Printer,
 ) -> CommandResult {
     let (name, store, job_file) = job_and_store(job, store)?;
     known_environment(env, job_file.as_deref(), platform_dir)?;
-    let history = DeploymentLog::new(&store, &name, env).list().map_err(store_io)?;
+    let logs = open_log(&store, job_file.as_deref(), env, cluster, platform_dir)?;
+    let history = logs.deployments(&name, env).list().map_err(|e| log_failure(&e))?;
     let rows: Vec<serde_json::Value> = history
         .iter()
         .map(|d| {
@@ -802,7 +818,7 @@ pub fn list(
         .collect();
     printer.result(&rows, || {
         if history.is_empty() {
-            return format!("no deployments of {name} in {env} ({})\n", store.display());
+            return format!("no deployments of {name} in {env} ({})\n", logs.location());
         }
         let mut table = super::Table::new(&["SEQ", "DEPLOYED", "BY", "ACTION", "RELEASE", "FROM", "COMMIT"]);
         for d in &history {

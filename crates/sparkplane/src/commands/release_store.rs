@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use sparkplane_core::Diagnostic;
+use sparkplane_delivery::deployments::{DeploymentLog, DeploymentStore, LogError};
 use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError};
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::release_store::ClusterStore;
@@ -88,6 +89,15 @@ impl OpenStore {
         }
     }
 
+    /// The deployments log of `job` in `environment`: under the store's
+    /// directory (`deployments/<job>/<env>/`), or ConfigMaps in its namespace.
+    pub fn deployments<'a>(&'a self, job: &str, environment: &str) -> Box<dyn DeploymentStore + 'a> {
+        match self {
+            OpenStore::Dir(_, root) => Box::new(DeploymentLog::new(root, job, environment)),
+            OpenStore::Cluster(store) => Box::new(store.deployments(job, environment)),
+        }
+    }
+
     /// Release `id`'s directory, for a directory store.
     pub fn dir_of(&self, id: &str) -> Option<PathBuf> {
         match self {
@@ -104,6 +114,26 @@ pub fn store_failure(err: &StoreError) -> Failure {
     match err {
         StoreError::Conflict { .. } => Failure::Failed(Diagnostic::error("release-exists", "", err.to_string()).into()),
         StoreError::Backend { help, infrastructure, .. } => {
+            let diagnostic = Diagnostic::error("release-store", "--store", err.to_string()).with_help(help.clone());
+            if *infrastructure {
+                Failure::Infrastructure(diagnostic.into())
+            } else {
+                Failure::Invalid(diagnostic.into())
+            }
+        }
+        _ => Failure::File {
+            path: PathBuf::new(),
+            error: err.to_string(),
+            help: "check that the release store can be read and written".into(),
+        },
+    }
+}
+
+/// A deployments-log error as a failure: exit 3 for an unreachable or
+/// failing cluster (with its URL), else about the log's files or records.
+pub fn log_failure(err: &LogError) -> Failure {
+    match err {
+        LogError::Backend { help, infrastructure, .. } => {
             let diagnostic = Diagnostic::error("release-store", "--store", err.to_string()).with_help(help.clone());
             if *infrastructure {
                 Failure::Infrastructure(diagnostic.into())
