@@ -148,6 +148,20 @@ pub struct SparkJobSpec {
     /// run of `promote --shadow` (ADR 0040).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliverySpec>,
+    /// How the operator runs a `type: Connect` server: idle shutdown (ADR 0042).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<ConnectSpec>,
+}
+
+/// How the operator runs a `type: Connect` server (ADR 0042).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectSpec {
+    /// Scale the server to no replica after this long with no open session
+    /// or operation (at least `1m`); `sparkplane trigger` or a spec change
+    /// starts it again. Unset: the server runs until suspended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Observed state of a SparkJob, written by the operator (`sparkplane
@@ -218,6 +232,42 @@ pub struct SparkJobStatus {
     /// The runs a scheduled job started (jobs with `spec.schedule`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleStatus>,
+    /// A Spark Connect server's endpoint, sessions and restarts (`type: Connect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<ConnectStatus>,
+}
+
+/// What the operator knows of a Spark Connect server: where clients reach
+/// it, what they do on it, and how often it was restarted. Counts only, so
+/// it stays small however many sessions come and go.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectStatus {
+    /// The address clients connect to: `sc://<job>-connect.<namespace>.svc:15002`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Replicas the operator last applied to the server's StatefulSet (1 serving, 0 idle or suspended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// Sessions open, from the server's event log at the last look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
+    /// Operations (queries, commands) open, from the server's event log at the last look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operations: Option<u64>,
+    /// The last client activity the operator knows of (RFC 3339): a session
+    /// or operation event, or the server becoming ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<String>,
+    /// Times the server was restarted after a failure (container restarts and replaced pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
+    /// The uid of the server pod the counts above were last read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
+    /// That pod's container restarts already counted in `restarts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_restarts: Option<u32>,
 }
 
 /// How many transitions a status keeps.

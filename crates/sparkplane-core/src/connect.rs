@@ -1,8 +1,9 @@
 //! Spark Connect, as both servers sparkplane starts see it: the facts of
 //! Spark's server (its class, port and token variable), the one rule for
 //! which Spark properties a Connect server takes from a job or preset and
-//! which it owns, what makes a `type: Connect` SparkJob valid, and where its
-//! token comes from in a cluster.
+//! which it owns, what makes a `type: Connect` SparkJob valid (its
+//! `spec.connect` settings included), and where its token comes from in a
+//! cluster.
 //!
 //! The local server (`sparkplane-local::connect`) and the cluster's
 //! (`render::connect`) both take their properties from
@@ -138,12 +139,46 @@ pub fn check_connect_job(spec: &SparkJobSpec, local_run: bool, push: &mut dyn Fn
             "use `secretKeyRef: {name: <secret>, key: token}`, or leave it out to read the Secret `<job>-connect-token`",
         );
     }
+    if let Some(timeout) = spec.connect.as_ref().and_then(|c| c.idle_timeout) {
+        let min = crate::operator::connect::MIN_IDLE_TIMEOUT;
+        if timeout.to_std() < min {
+            error(
+                "connect-idle-timeout",
+                "spec.connect.idleTimeout",
+                format!("`{timeout}` is shorter than a minute: the server would stop between a notebook's cells"),
+                "use `idleTimeout: 30m` (at least `1m`), or leave it out to keep the server running",
+            );
+        }
+        if spec.event_log.as_ref().is_none_or(|log| log.enabled == Some(false) || log.dir.is_none()) {
+            error(
+                "connect-idle-needs-event-log",
+                "spec.connect.idleTimeout",
+                "the operator learns of sessions and queries from the server's event log, and this job writes none"
+                    .into(),
+                "set `eventLog: {enabled: true, dir: s3a://<bucket>/spark-events}` (the `interactive` preset does)",
+            );
+        }
+    }
     if spec.spark_conf.contains_key("spark.connect.authenticate.token") {
         error(
             "connect-token-inline",
             "spec.sparkConf",
             "`spark.connect.authenticate.token` would write the token into the pod's arguments".into(),
             "remove it; the server reads its token from the Secret `<job>-connect-token` (key `token`)",
+        );
+    }
+}
+
+/// `spec.connect` belongs to servers only: on any other job it is an error at its path.
+pub fn check_connect_settings(spec: &SparkJobSpec, push: &mut dyn FnMut(Diagnostic)) {
+    if spec.connect.is_some() && spec.app_type != Some(sparkplane_api::job::AppType::Connect) {
+        push(
+            Diagnostic::error(
+                "connect-settings",
+                "spec.connect",
+                "`connect` configures a Spark Connect server, and this job is not one",
+            )
+            .with_help("remove `connect`, or set `type: Connect`".to_owned()),
         );
     }
 }
@@ -168,6 +203,47 @@ mod tests {
                 (BINDING_PORT_PROPERTY.to_owned(), "15002".to_owned()),
                 ("spark.scheduler.mode".to_owned(), "FAIR".to_owned()),
             ])
+        );
+    }
+
+    fn problems(spec: serde_json::Value) -> Vec<(String, String)> {
+        let spec: SparkJobSpec = serde_json::from_value(spec).expect("a spec");
+        let mut out = Vec::new();
+        check_connect_settings(&spec, &mut |d| out.push((d.path.clone(), d.message.clone())));
+        if spec.app_type == Some(sparkplane_api::job::AppType::Connect) {
+            check_connect_job(&spec, false, &mut |d| out.push((d.path.clone(), d.message.clone())));
+        }
+        out
+    }
+
+    #[test]
+    fn the_idle_timeout_is_at_least_a_minute_needs_an_event_log_and_only_servers_have_one() {
+        let log = serde_json::json!({"enabled": true, "dir": "s3a://spark-events/x"});
+        let server = |connect: serde_json::Value, event_log: serde_json::Value| {
+            serde_json::json!({"type": "Connect", "sparkVersion": "4.0.1", "connect": connect, "eventLog": event_log})
+        };
+        assert_eq!(problems(server(serde_json::json!({"idleTimeout": "1m"}), log.clone())), vec![]);
+        assert_eq!(
+            problems(server(serde_json::json!({"idleTimeout": "59s"}), log.clone())),
+            vec![(
+                "spec.connect.idleTimeout".to_owned(),
+                "`59s` is shorter than a minute: the server would stop between a notebook's cells".to_owned()
+            )]
+        );
+        assert_eq!(
+            problems(server(serde_json::json!({"idleTimeout": "30m"}), serde_json::json!({"enabled": false}))),
+            vec![(
+                "spec.connect.idleTimeout".to_owned(),
+                "the operator learns of sessions and queries from the server's event log, and this job writes none"
+                    .to_owned()
+            )]
+        );
+        assert_eq!(
+            problems(serde_json::json!({"type": "Python", "connect": {"idleTimeout": "30m"}})),
+            vec![(
+                "spec.connect".to_owned(),
+                "`connect` configures a Spark Connect server, and this job is not one".to_owned()
+            )]
         );
     }
 

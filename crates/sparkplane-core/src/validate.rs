@@ -238,6 +238,10 @@ fn check_identity(ctx: &mut Ctx<'_>) {
 }
 
 fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationTarget) {
+    crate::connect::check_connect_settings(spec, &mut |d| {
+        let span = ctx.span(&d.path);
+        ctx.out.push(d.with_span(span));
+    });
     match spec.app_type {
         None => ctx.error(
             "missing-field",

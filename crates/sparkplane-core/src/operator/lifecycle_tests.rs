@@ -37,6 +37,7 @@ fn plan(kind: RestartKind, retries: u32) -> Plan {
         admission: size_job(&sparkplane_api::SparkJobSpec::default()),
         priority_class: None,
         schedule: None,
+        server: None,
     }
 }
 

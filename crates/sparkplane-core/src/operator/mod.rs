@@ -3,8 +3,9 @@
 //!
 //! The operator (`sparkplane operator`, in `sparkplane-kube`) gathers the
 //! job, its driver and executor pods, its namespace's quota and queue, then
-//! calls [`lifecycle::decide`] (one run) or [`schedule::decide`] (a job with
-//! `spec.schedule`), then acts on the answer. Everything here is a pure
+//! calls [`lifecycle::decide`] (one run), [`schedule::decide`] (a job with
+//! `spec.schedule`) or [`connect::decide`] (a `type: Connect` server), then
+//! acts on the answer. Everything here is a pure
 //! function of its inputs, the clock included (`now` is an argument), so the
 //! state machine, retries and backoff, timeouts, queueing and cron catch-up
 //! are table-tested without an API server.
@@ -15,6 +16,7 @@
 //! [`plan`] calls the same functions `render` and `submit` do.
 
 pub mod cause;
+pub mod connect;
 pub mod lifecycle;
 pub mod plan;
 pub mod queue;

@@ -73,6 +73,9 @@ pub struct Plan {
     pub priority_class: Option<String>,
     /// `spec.schedule`, for jobs that start runs on a schedule.
     pub schedule: Option<sparkplane_api::job::Schedule>,
+    /// A `type: Connect` job's server (None for an application): run by
+    /// [`crate::operator::connect`] instead of the run state machine.
+    pub server: Option<crate::operator::connect::ServerPlan>,
 }
 
 /// The outcome of [`prepare`].
@@ -165,9 +168,6 @@ pub fn environment_policy(catalog: &Catalog, environment: Option<&str>) -> Resul
         .map_err(|e| format!("environment `{}`: policy: {e}", environment.unwrap_or_default()))
 }
 
-/// Why the operator refuses a `type: Connect` job.
-pub const CONNECT_NOT_MANAGED: &str = "spec.type: the operator does not run Spark Connect servers yet (fix: apply the objects `sparkplane render` prints for it; its StatefulSet keeps the server running)";
-
 /// Resolves, validates, sizes, renders attempt 1 and checks the built-in
 /// policies of the job's environment. Approvals, budgets and custom Rego
 /// policies are checked where their records live — by `sparkplane apply`
@@ -180,12 +180,6 @@ pub fn prepare(job: &SparkJob, platform: &Platform) -> Prepared {
             return Prepared::Refused { cause: Cause::InvalidSpec, message };
         }
     };
-    if resolved.job.spec.app_type == Some(sparkplane_api::job::AppType::Connect) {
-        // Its state machine drives one driver pod per run; a server is a
-        // StatefulSet the kubelet keeps running (ADR 0039). Refusing is
-        // better than submitting and timing out waiting for a driver pod.
-        return Prepared::Refused { cause: Cause::InvalidSpec, message: CONNECT_NOT_MANAGED.to_owned() };
-    }
     let objects = render_resolved(&resolved, 1);
     let config = match environment_policy(&platform.catalog, resolved.environment.as_deref()) {
         Ok(config) => config,
@@ -230,6 +224,7 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
         admission,
         priority_class: spec.priority_class_name.clone(),
         schedule: spec.schedule.clone(),
+        server: crate::operator::connect::server_plan(resolved),
     }
 }
 
@@ -290,17 +285,30 @@ mod tests {
     }
 
     #[test]
-    fn a_connect_server_is_refused_with_what_to_do_instead() {
+    fn a_connect_server_is_planned_with_its_endpoint_and_idle_timeout() {
         let platform = Platform::builtin().expect("catalog");
         let mut spec = good_spec();
         let fields = spec.as_object_mut().expect("object");
         fields.remove("mainApplicationFile");
         fields.insert("type".into(), json!("Connect"));
         fields.insert("sparkVersion".into(), json!("4.0.1"));
+        fields.insert("connect".into(), json!({"idleTimeout": "30m"}));
+        let plan = match prepare(&job(spec), &platform) {
+            Prepared::Ready(plan) => plan,
+            Prepared::Refused { message, .. } => panic!("refused: {message}"),
+        };
         assert_eq!(
-            prepare(&job(spec), &platform),
-            Prepared::Refused { cause: Cause::InvalidSpec, message: CONNECT_NOT_MANAGED.to_owned() }
+            plan.server,
+            Some(crate::operator::connect::ServerPlan {
+                stateful_set: "trips-connect".into(),
+                pod: "trips-connect-0".into(),
+                endpoint: "sc://trips-connect.data.svc:15002".into(),
+                idle_timeout: Some(Duration::from_secs(1800)),
+                event_log_dir: Some("s3a://spark-events/data-eng".into()),
+            })
         );
+        let Prepared::Ready(application) = prepare(&job(good_spec()), &platform) else { panic!("ready") };
+        assert_eq!(application.server, None);
     }
 
     #[test]
