@@ -22,16 +22,12 @@ pub use outcome::{AlertVerdict, Check, Outcome};
 #[derive(Debug, thiserror::Error)]
 pub enum ChaosError {
     /// A part the experiment needs is missing or would not start: Java, a
-    /// Spark runtime, promtool, a server.
+    /// Spark runtime, the S3A jars, promtool, a server.
     #[error("{0}")]
     Infrastructure(String),
     /// The settings cannot work (a bad path, a runtime that is not Spark 3.5+).
     #[error("{0}")]
     Invalid(String),
-    /// The experiment is in the catalog but has no runner yet (object-store-stopped:
-    /// Spark's S3A client jars cannot be obtained on the machines this is built on).
-    #[error("{0}")]
-    NotBuilt(String),
 }
 
 /// Runs one experiment where it belongs.

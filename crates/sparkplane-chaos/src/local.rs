@@ -10,6 +10,7 @@
 
 mod executor_killed;
 mod metastore_stopped;
+mod object_store_stopped;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_local::java::check_java;
 use sparkplane_local::runtime::{default_home, locate};
+use sparkplane_local::s3a::s3a_jars;
 use sparkplane_observe::exporter::Exporter;
 
 use crate::alerts::Series;
@@ -49,8 +51,28 @@ pub fn run(experiment: Experiment, settings: &Settings) -> Result<Outcome, Chaos
             outcome.seconds = started.elapsed().as_secs_f64();
             Ok(outcome)
         }
-        _ => Err(ChaosError::NotBuilt(format!("the {} experiment is not built yet", experiment.name()))),
+        Experiment::ObjectStoreStopped => {
+            let started = Instant::now();
+            // The jars first: the one part only this experiment needs, and the message says how to install it.
+            let jars = s3a_jars().map_err(|e| ChaosError::Infrastructure(e.to_string()))?;
+            let spark = Spark::find(settings)?;
+            let work = WorkDir::new(settings, experiment)?;
+            let mut outcome = object_store_stopped::run(&spark, jars, work.path(), settings)?;
+            outcome.seconds = started.elapsed().as_secs_f64();
+            Ok(outcome)
+        }
+        _ => Err(ChaosError::Invalid(format!("{} does not run on local Spark", experiment.name()))),
     }
+}
+
+/// A secret for a throwaway server (a password, an S3 secret key), new each run: 32 hex digits.
+pub(crate) fn fresh_secret() -> Result<String, ChaosError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| ChaosError::Infrastructure(format!("cannot read /dev/urandom: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The Spark and Java a local experiment runs with.

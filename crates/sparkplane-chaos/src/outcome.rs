@@ -102,18 +102,6 @@ impl Outcome {
     }
 }
 
-/// The outcomes as one JUnit suite, a case per experiment; each experiment
-/// that was not run (not built yet) is a skipped case saying why.
-pub fn to_junit_with_skipped(outcomes: &[Outcome], skipped: &[(Experiment, String)]) -> TestSuite {
-    let mut suite = to_junit(outcomes);
-    suite.cases.extend(skipped.iter().map(|(experiment, why)| TestCase {
-        classname: "sparkplane.chaos".into(),
-        name: experiment.name().to_string(),
-        result: CaseResult::Skipped(why.clone()),
-    }));
-    suite
-}
-
 /// The outcomes as one JUnit suite, a case per experiment.
 pub fn to_junit(outcomes: &[Outcome]) -> TestSuite {
     let cases = outcomes
@@ -183,15 +171,5 @@ mod tests {
         assert!(xml.contains(r#"tests="2""#) && xml.contains(r#"failures="1""#), "{xml}");
         assert!(xml.contains(r#"name="executor-killed""#) && xml.contains(r#"name="node-lost""#), "{xml}");
         assert!(xml.contains("x: saw y"), "{xml}");
-    }
-
-    #[test]
-    fn an_experiment_not_built_is_a_skipped_case_saying_why() {
-        let ok = outcome(vec![Check::new("the job succeeded", true, "exit 0")], vec![]);
-        let why = "the object-store-stopped experiment is not built yet".to_string();
-        let xml = to_junit_with_skipped(&[ok], &[(Experiment::ObjectStoreStopped, why)]).to_xml();
-        assert!(xml.contains(r#"tests="2""#) && xml.contains(r#"skipped="1""#), "{xml}");
-        assert!(xml.contains(r#"name="object-store-stopped""#), "{xml}");
-        assert!(xml.contains("the object-store-stopped experiment is not built yet"), "{xml}");
     }
 }

@@ -1,5 +1,6 @@
 //! The local chaos experiments on a real Spark in `local-cluster` mode (the
-//! managed 3.5 runtime, Java 17 and promtool; `scripts/test.sh` installs them).
+//! managed 3.5 runtime, Java 17, promtool, and for the object store SeaweedFS
+//! and the S3A jars; `scripts/test.sh` installs them).
 //! Slow: each starts a Spark application with two executor JVMs.
 
 use sparkplane_chaos::{Experiment, Outcome, Settings, run};
@@ -44,4 +45,21 @@ fn slow_metastore_stopped_fails_new_jobs_fast_and_lets_running_ones_finish() {
     assert_eq!(outcome.alerts.len(), 1);
     assert_eq!(outcome.alerts[0].alert, "SparkJobsMetastoreErrors");
     assert!(!outcome.alerts[0].fired && !outcome.passed(), "{outcome:#?}");
+}
+
+#[test]
+fn slow_object_store_stopped_mid_write_fails_fast_with_a_storage_cause_and_publishes_nothing() {
+    let outcome = run(Experiment::ObjectStoreStopped, &Settings::default()).expect("the experiment ran");
+    eprintln!("{outcome:#?}");
+    assert!(outcome.passed(), "{:#?}\n{:?}", outcome, outcome.failures());
+    assert!(check(&outcome, "the S3 server (SeaweedFS) was killed").seen.starts_with("killed "), "{outcome:#?}");
+    assert!(check(&outcome, "the job failed").seen.contains("CHAOS-FAILED"), "{outcome:#?}");
+    assert!(check(&outcome, "it failed fast").held, "{outcome:#?}");
+    let cause = check(&outcome, "its failure has a storage cause");
+    assert!(cause.held && cause.seen.starts_with("cause storage; root cause: "), "{outcome:#?}");
+    assert!(check(&outcome, "nothing half-written is left").seen.contains("all under _temporary/"), "{outcome:#?}");
+    assert!(check(&outcome, "the stop came mid-write").held, "{outcome:#?}");
+    assert!(check(&outcome, "the secret key is in neither").held, "{outcome:#?}");
+    let alerts: Vec<(&str, bool)> = outcome.alerts.iter().map(|a| (a.alert.as_str(), a.fired)).collect();
+    assert_eq!(alerts, [("SparkJobsStorageErrors", true), ("SparkJobFailed", true)], "{outcome:#?}");
 }

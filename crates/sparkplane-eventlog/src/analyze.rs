@@ -293,8 +293,13 @@ fn failed_tasks(app: &AppSummary, out: &mut Vec<Finding>) {
     if let Some(cause) = &cause {
         evidence.push_str(&format!("; the application failed with: {cause}"));
     }
+    let storage = app.failure.as_ref().is_some_and(|f| f.cause == crate::cause::FailureCause::Storage);
     let fix = match &cause {
         Some(cause) if cause.contains("OutOfMemoryError") => raise_memory(app),
+        Some(_) if storage => "the object store failed the tasks' requests (cause storage): check that it is up and \
+                               reachable from the executors, and the job's credentials and endpoint \
+                               (docs/runbooks/s3-connectivity.md), then rerun; the job's code is not at fault"
+            .to_string(),
         Some(_) => "fix the error the tasks raise (above) in the job's code or input data, then rerun; retrying \
                     will not help"
             .to_string(),
@@ -816,6 +821,30 @@ mod tests {
                 (Severity::Info, "speculative-tasks", None),
             ]
         );
+    }
+
+    #[test]
+    fn a_storage_failure_points_at_the_store_not_the_code() {
+        let failed = |cause: crate::cause::FailureCause| {
+            let mut app = healthy_app();
+            app.tasks.failed = 4;
+            stage0(&mut app).failed_tasks = 4;
+            app.failure = Some(crate::model::Failure {
+                job_id: 1,
+                message: "Job aborted due to stage failure".into(),
+                root_cause: Some("java.net.ConnectException: Connection refused".into()),
+                stage_id: Some(0),
+                stage_attempt_id: Some(0),
+                stage_failure: None,
+                cause,
+            });
+            analyze(&app).into_iter().find(|f| f.id == "failed-tasks").expect("a failed-tasks finding").fix
+        };
+        let storage = failed(crate::cause::FailureCause::Storage);
+        assert!(storage.starts_with("the object store failed the tasks' requests (cause storage)"), "{storage}");
+        assert!(storage.contains("docs/runbooks/s3-connectivity.md"), "{storage}");
+        let other = failed(crate::cause::FailureCause::Other);
+        assert!(other.starts_with("fix the error the tasks raise"), "{other}");
     }
 
     #[test]

@@ -1214,7 +1214,8 @@ pub enum ChaosCommand {
     List,
     /// Run experiments by name (or all of them) and report, for each, what should happen, what did, and whether its
     /// alerts fired or stayed silent as expected (checked with promtool on the metrics it produced). Exit 1 if any
-    /// experiment did not pass, 2 for an unknown name, 3 when a part it needs (Java, Spark, promtool) is missing.
+    /// experiment did not pass, 2 for an unknown name, 3 when a part it needs (Java, Spark, the S3A jars of
+    /// `need_s3a`, promtool, SeaweedFS, PostgreSQL) is missing.
     Run(ChaosRunArgs),
 }
 
@@ -1224,8 +1225,7 @@ pub struct ChaosRunArgs {
     /// The experiments to run, by name (see `sparkplane chaos list`).
     #[arg(value_name = "EXPERIMENT", required_unless_present = "all")]
     pub experiments: Vec<String>,
-    /// Run every experiment; one not built yet (object-store-stopped) is skipped with a warning and a skipped JUnit
-    /// case, where naming it is refused with exit 2.
+    /// Run every experiment, the local ones first.
     #[arg(long, conflicts_with = "experiments")]
     pub all: bool,
     /// Write the outcomes as a JUnit XML test suite, a case per experiment.

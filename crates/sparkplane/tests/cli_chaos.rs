@@ -63,11 +63,23 @@ fn run_without_a_name_is_a_usage_error() {
 }
 
 #[test]
-fn naming_an_experiment_not_built_yet_is_exit_2_before_anything_runs() {
+fn object_store_stopped_without_the_s3a_jars_is_exit_3_saying_how_to_install_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let junit = dir.path().join("chaos.xml");
-    let assert = sparkplane().args(["chaos", "run", "object-store-stopped", "--junit"]).arg(&junit).assert().code(2);
+    let jars = dir.path().join("no-jars");
+    let assert = sparkplane()
+        .args(["chaos", "run", "object-store-stopped", "--junit"])
+        .arg(&junit)
+        .env("SPARKPLANE_S3A_JARS", &jars)
+        .assert()
+        .code(3);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(stderr.contains("object-store-stopped: the object-store-stopped experiment is not built yet"), "{stderr}");
+    let expected = format!(
+        "object-store-stopped: no S3A jars in {}: hadoop-aws-3.3.1.jar and aws-java-sdk-bundle-1.11.901.jar missing; \
+         install them (`source scripts/common.sh && need_s3a`; scripts/test.sh does) or point SPARKPLANE_S3A_JARS at \
+         a folder holding hadoop-aws-3.3.1.jar and aws-java-sdk-bundle-1.11.901.jar",
+        jars.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
     assert!(!junit.exists(), "nothing is written for an experiment that cannot run");
 }

@@ -18,7 +18,7 @@ use sparkplane_eventlog::summarize;
 use sparkplane_local::metastore::{PostgresMetastore, postgres_jdbc_jar};
 use sparkplane_postgres::PostgresServer;
 
-use super::{Spark, exporter_series};
+use super::{Spark, exporter_series, fresh_secret};
 use crate::alerts;
 use crate::catalog::Experiment;
 use crate::outcome::{Check, Outcome};
@@ -68,16 +68,6 @@ const LIMIT: Duration = Duration::from_secs(240);
 /// fast (measured: about 4.5 s with [`sparkplane_local::metastore`]'s timeouts).
 const FAST: Duration = Duration::from_secs(30);
 
-/// A password for the throwaway server, new each run.
-fn fresh_password() -> Result<String, ChaosError> {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| ChaosError::Infrastructure(format!("cannot read /dev/urandom: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// The line of `output` that starts with `prefix`.
 fn line<'a>(output: &'a str, prefix: &str) -> Option<&'a str> {
     output.lines().find(|l| l.starts_with(prefix))
@@ -104,7 +94,7 @@ fn exit(code: Option<i32>) -> String {
 pub(super) fn run(spark: &Spark, work: &Path, settings: &Settings) -> Result<Outcome, ChaosError> {
     let infra = |what: &str, e: std::io::Error| ChaosError::Infrastructure(format!("cannot {what}: {e}"));
     let driver_jar = postgres_jdbc_jar().map_err(|e| ChaosError::Infrastructure(e.to_string()))?;
-    let mut server = PostgresServer::start_with_password(&fresh_password()?)
+    let mut server = PostgresServer::start_with_password(&fresh_secret()?)
         .map_err(|e| ChaosError::Infrastructure(format!("cannot start PostgreSQL for the metastore: {e}")))?;
     server
         .psql("postgres", "CREATE DATABASE metastore")

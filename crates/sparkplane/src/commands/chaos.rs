@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use sparkplane_chaos::outcome::to_junit_with_skipped;
+use sparkplane_chaos::outcome::to_junit;
 use sparkplane_chaos::{ChaosError, Experiment, Outcome, Settings};
 use sparkplane_core::{Diagnostic, Diagnostics};
 
@@ -116,30 +116,21 @@ fn text(outcome: &Outcome) -> String {
     out
 }
 
-/// Runs `chaos run`: exit 0 when every experiment passed, 1 naming each that did not, 2 bad names (or naming
-/// an experiment not built yet), 3 a part missing. With `--all`, an experiment not built yet is skipped with a
-/// warning (and a skipped JUnit case) and the rest run.
+/// Runs `chaos run`: exit 0 when every experiment passed, 1 naming each that did not, 2 bad names, 3 a part
+/// missing (Java, Spark, the S3A jars, promtool, a server that would not start).
 pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
     let chosen = experiments(settings)?;
     let mut outcomes = Vec::new();
-    let mut skipped = Vec::new();
     for experiment in chosen {
         printer.status(&format!("chaos: {}", experiment.name()));
         let outcome = match sparkplane_chaos::run(experiment, &settings.chaos) {
             Ok(outcome) => outcome,
-            Err(ChaosError::NotBuilt(m)) if settings.all => {
-                let warning =
-                    Diagnostic::warning("chaos-not-built", "", format!("{}: {m}; skipped", experiment.name()));
-                printer.warnings(&Diagnostics(vec![warning]));
-                skipped.push((experiment, m));
-                continue;
-            }
             Err(ChaosError::Infrastructure(m)) => {
                 return Err(Failure::Infrastructure(
                     Diagnostic::error("chaos-infrastructure", "", format!("{}: {m}", experiment.name())).into(),
                 ));
             }
-            Err(ChaosError::Invalid(m) | ChaosError::NotBuilt(m)) => {
+            Err(ChaosError::Invalid(m)) => {
                 return Err(Failure::Invalid(
                     Diagnostic::error("chaos-invalid", "", format!("{}: {m}", experiment.name())).into(),
                 ));
@@ -148,7 +139,7 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
         outcomes.push(outcome);
     }
     if let Some(path) = &settings.junit {
-        std::fs::write(path, to_junit_with_skipped(&outcomes, &skipped).to_xml()).map_err(|e| Failure::File {
+        std::fs::write(path, to_junit(&outcomes).to_xml()).map_err(|e| Failure::File {
             path: path.clone(),
             error: e.to_string(),
             help: "check that the JUnit file's folder exists and is writable".into(),

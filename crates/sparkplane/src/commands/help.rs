@@ -272,6 +272,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "sparkplane chaos run executor-killed",
             ),
             (
+                "Kill the S3 server while Spark writes to it, and keep the job's files (needs need_s3a's jars)",
+                "sparkplane chaos run object-store-stopped --work-dir chaos-files",
+            ),
+            (
                 "The operator's faults on the simulated cluster, as a JUnit suite for CI",
                 "sparkplane chaos run node-lost driver-evicted api-server-paused operator-killed --junit chaos.xml",
             ),
