@@ -41,14 +41,24 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "Release the prod spec with its CI report, signed",
                 "sparkplane release examples/trips-etl/trips-etl.yaml --env prod --ci-report ci.json --key keys/release.key",
             ),
+            (
+                "Keep the release in the cluster (an immutable ConfigMap in the job's namespace)",
+                "sparkplane release examples/trips-etl/trips-etl.yaml --env staging --ci-report ci.json --key keys/release.key --store cluster",
+            ),
         ],
     ),
     (
         "promote",
-        &[(
-            "Promote a staging release to prod when every gate holds, writing prod's manifests for GitOps",
-            "sparkplane promote job.yaml --release trips-etl-staging-66971a9a416b --to prod --trusted-key keys/release.pub --out-dir deploy/prod",
-        )],
+        &[
+            (
+                "Promote a staging release to prod when every gate holds, writing prod's manifests for GitOps",
+                "sparkplane promote job.yaml --release trips-etl-staging-66971a9a416b --to prod --trusted-key keys/release.pub --out-dir deploy/prod",
+            ),
+            (
+                "The same from the cluster: the release's ConfigMap, staging's SparkJob run, the deployment as a ConfigMap",
+                "sparkplane promote job.yaml --release trips-etl-staging-66971a9a416b --from staging --to prod --trusted-key keys/release.pub --store cluster",
+            ),
+        ],
     ),
     (
         "rollback",
@@ -174,6 +184,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         "apply",
         &[
             ("Hand a job to the operator, checked as `render` checks it", "sparkplane apply job.yaml --env prod"),
+            (
+                "Run a release in staging, so `promote --from staging --store cluster` can vouch for it",
+                "sparkplane apply job.yaml --env staging --release trips-etl-staging-66971a9a416b",
+            ),
             ("Let the API server check the SparkJob without storing it", "sparkplane apply job.yaml --dry-run"),
         ],
     ),
