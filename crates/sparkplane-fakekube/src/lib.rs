@@ -31,6 +31,7 @@ mod resources;
 mod scheduler;
 mod selector;
 mod spark;
+mod statefulset;
 mod store;
 
 use std::collections::BTreeMap;
@@ -640,6 +641,7 @@ fn effective_cluster(state: &State) -> Option<Cluster> {
 /// step falls due, until the server stops.
 fn simulate(shared: &Arc<Shared>) {
     let mut sim = kubelet::Sim::default();
+    let mut sets = statefulset::StatefulSets::default();
     let mut state = shared.lock();
     loop {
         if state.shutdown {
@@ -654,6 +656,7 @@ fn simulate(shared: &Arc<Shared>) {
         {
             let (generation, since) = (state.cluster_generation, state.cluster_since);
             let before = state.store.rv;
+            sets.tick(&mut state.store);
             let next = sim.tick(&mut state.store, &cluster, (generation, since), Instant::now());
             if state.store.rv != before {
                 shared.changed.notify_all();

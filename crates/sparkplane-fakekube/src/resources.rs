@@ -61,6 +61,7 @@ pub const KNOWN: &[KnownResource] = &[
     known("events.k8s.io", "v1", "events", "Event", true),
     known("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
     known("apps", "v1", "deployments", "Deployment", true),
+    known("apps", "v1", "statefulsets", "StatefulSet", true),
     known("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
     known("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false),
     known(
@@ -137,6 +138,7 @@ pub fn short_names(group: &str, plural: &str) -> &'static [&'static str] {
         ("scheduling.k8s.io", "priorityclasses") => &["pc"],
         ("networking.k8s.io", "networkpolicies") => &["netpol"],
         ("batch", "cronjobs") => &["cj"],
+        ("apps", "statefulsets") => &["sts"],
         ("events.k8s.io", "events") => &["ev"],
         ("apiextensions.k8s.io", "customresourcedefinitions") => &["crd", "crds"],
         ("sparkoperator.k8s.io", "sparkapplications") => &["sparkapp"],
