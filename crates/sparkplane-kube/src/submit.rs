@@ -94,7 +94,7 @@ fn target(namespace: &str, name: &str) -> String {
 }
 
 /// Server-side applies one object (forced, field manager [`FIELD_MANAGER`]).
-async fn apply(
+pub async fn apply(
     client: &kube::Client,
     server: &str,
     object: &RenderedObject,

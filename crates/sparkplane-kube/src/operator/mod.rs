@@ -12,6 +12,7 @@
 //! Owns: wiring the watches, caches and controller, and shutdown. Must not:
 //! decide, render or print.
 
+pub mod connect;
 pub mod context;
 pub mod events;
 pub mod leader;

@@ -44,6 +44,11 @@ pub async fn reconcile(job: Arc<SparkJob>, ctx: Arc<Context>) -> Result<Requeue,
         Ok(Requeue::await_change())
     } else if job.spec.schedule.is_some() && matches!(&*ctx.prepared(&job), Prepared::Ready(_)) {
         scheduled(&job, &ctx).await
+    } else if let Prepared::Ready(plan) = &*ctx.prepared(&job)
+        && let Some(server) = &plan.server
+    {
+        // A Spark Connect server: a StatefulSet kept running (ADR 0042).
+        super::connect::reconcile(&job, &ctx, &ctx.prepared(&job), server).await
     } else {
         one_run(&job, &ctx).await
     };
@@ -58,7 +63,7 @@ pub fn error_policy(job: Arc<SparkJob>, error: &KubeError, ctx: Arc<Context>) ->
     Requeue::requeue(Duration::from_secs(2))
 }
 
-fn owner_of(job: &SparkJob) -> OwnerReference {
+pub(super) fn owner_of(job: &SparkJob) -> OwnerReference {
     OwnerReference {
         api_version: sparkplane_api::API_VERSION.into(),
         kind: "SparkJob".into(),
@@ -493,7 +498,7 @@ async fn archive(ctx: &Context, job: &SparkJob, pod: &str) -> Option<String> {
     }
 }
 
-async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
+pub(super) async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
     ctx.metrics.request("create", "Event");
     if let Err(error) = ctx.recorder.publish(&job.object_ref(&()), warning, reason, message).await {
         tracing::info!(job = %target(job), %error, "an Event could not be recorded");
@@ -526,7 +531,7 @@ pub fn merge_diff(old: &Value, new: &Value) -> Value {
     }
 }
 
-async fn write_status(
+pub(super) async fn write_status(
     ctx: &Context,
     job: &SparkJob,
     old: &SparkJobStatus,
