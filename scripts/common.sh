@@ -180,7 +180,9 @@ need_s3a() {
   echo "==> fetching Hadoop's S3A jars (hadoop-aws 3.3.1, aws-java-sdk-bundle 1.11.901) from PyPI's sagemaker_pyspark 1.4.5 sdist" >&2
   tmp="$(mktemp -d)"
   echo "sagemaker_pyspark==1.4.5 --hash=sha256:05ca2d5081d7138ce29a8fb0a9cba077f28c825288ed07aed46a82e63c0bf1fb" >"$tmp/req.txt"
-  if ! python3 -m pip download -q --no-deps --no-binary :all: --require-hashes -r "$tmp/req.txt" -d "$tmp" >&2; then
+  # pip from a throwaway venv: Debian's python3 may come without pip.
+  python3 -m venv "$tmp/venv" >&2
+  if ! "$tmp/venv/bin/pip" download -q --no-deps --no-binary :all: --require-hashes -r "$tmp/req.txt" -d "$tmp" >&2; then
     rm -rf "$tmp"
     echo "Could not download sagemaker_pyspark 1.4.5 from PyPI (it carries the S3A jars): check the network and run this again." >&2
     exit 3
