@@ -31,6 +31,9 @@ pub const BINDING_ADDRESS_PROPERTY: &str = "spark.connect.grpc.binding.address";
 pub const BINDING_PORT_PROPERTY: &str = "spark.connect.grpc.binding.port";
 /// The key, in the token Secret, that holds the token.
 pub const TOKEN_SECRET_KEY: &str = "token";
+/// The shortest `spec.connect.idleTimeout`: shorter would stop servers
+/// between a notebook's cells.
+pub const MIN_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Whether a property is the server's own: every `spark.connect.*` setting
 /// (its binding and token are decided here, never by a preset) and
@@ -140,8 +143,7 @@ pub fn check_connect_job(spec: &SparkJobSpec, local_run: bool, push: &mut dyn Fn
         );
     }
     if let Some(timeout) = spec.connect.as_ref().and_then(|c| c.idle_timeout) {
-        let min = crate::operator::connect::MIN_IDLE_TIMEOUT;
-        if timeout.to_std() < min {
+        if timeout.to_std() < MIN_IDLE_TIMEOUT {
             error(
                 "connect-idle-timeout",
                 "spec.connect.idleTimeout",
@@ -219,9 +221,7 @@ mod tests {
     #[test]
     fn the_idle_timeout_is_at_least_a_minute_needs_an_event_log_and_only_servers_have_one() {
         let log = serde_json::json!({"enabled": true, "dir": "s3a://spark-events/x"});
-        let server = |connect: serde_json::Value, event_log: serde_json::Value| {
-            serde_json::json!({"type": "Connect", "sparkVersion": "4.0.1", "connect": connect, "eventLog": event_log})
-        };
+        let server = |connect: serde_json::Value, event_log: serde_json::Value| serde_json::json!({"type": "Connect", "sparkVersion": "4.0.1", "connect": connect, "eventLog": event_log});
         assert_eq!(problems(server(serde_json::json!({"idleTimeout": "1m"}), log.clone())), vec![]);
         assert_eq!(
             problems(server(serde_json::json!({"idleTimeout": "59s"}), log.clone())),

@@ -182,3 +182,87 @@ fn reconcile(store: &mut Store, namespace: &str, name: &str) {
         store.put(latest);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::ResourcePath;
+
+    fn sets_path(name: Option<&str>) -> ResourcePath {
+        ResourcePath {
+            group: "apps".into(),
+            version: "v1".into(),
+            namespace: Some("data".into()),
+            plural: "statefulsets".into(),
+            name: name.map(str::to_owned),
+            subresource: None,
+        }
+    }
+
+    fn set(replicas: u64, image: &str) -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "srv", "namespace": "data"},
+            "spec": {
+                "replicas": replicas, "serviceName": "srv-driver",
+                "selector": {"matchLabels": {"app": "srv"}},
+                "template": {"metadata": {"labels": {"app": "srv"}}, "spec": {"containers": [{"name": "c", "image": image}]}},
+            },
+        })
+    }
+
+    fn pod_uid(store: &Store) -> Option<String> {
+        store.pod("data", "srv-0").map(|p| p["metadata"]["uid"].as_str().unwrap_or_default().to_owned())
+    }
+
+    #[test]
+    fn pods_follow_replicas_ended_pods_and_new_templates() {
+        let mut store = Store::default();
+        let mut sets = StatefulSets::default();
+        store.create(&sets_path(None), set(1, "a:1"), &WriteOptions::default());
+        assert!(sets.tick(&mut store));
+        let pod = store.pod("data", "srv-0").cloned().expect("pod 0 created");
+        assert_eq!(pod["metadata"]["ownerReferences"][0]["kind"], "StatefulSet");
+        assert_eq!(
+            (pod["spec"]["hostname"].as_str(), pod["spec"]["subdomain"].as_str()),
+            (Some("srv-0"), Some("srv-driver"))
+        );
+        assert_eq!(pod["status"]["phase"], "Pending");
+        let first = pod_uid(&store);
+        // Nothing changed: nothing written.
+        assert!(!sets.tick(&mut store));
+        assert_eq!(pod_uid(&store), first);
+
+        // A failed pod is replaced under the same name.
+        store.set_pod_phase("data", "srv-0", "Failed");
+        sets.tick(&mut store);
+        let second = pod_uid(&store);
+        assert!(second.is_some() && second != first);
+
+        // A new template rolls the pod.
+        let mut changed = store
+            .objects
+            .get(&("apps/v1".into(), "statefulsets".into(), Some("data".into()), "srv".into()))
+            .cloned()
+            .expect("set");
+        changed["spec"]["template"] = set(1, "a:2")["spec"]["template"].clone();
+        store.put(changed.clone());
+        sets.tick(&mut store);
+        let third = store.pod("data", "srv-0").cloned().expect("rolled pod");
+        assert_eq!(third["spec"]["containers"][0]["image"], "a:2");
+
+        // Scaled to none: the pod goes, and the status says so.
+        let mut scaled = store
+            .objects
+            .get(&("apps/v1".into(), "statefulsets".into(), Some("data".into()), "srv".into()))
+            .cloned()
+            .expect("set");
+        scaled["spec"]["replicas"] = json!(0);
+        store.put(scaled);
+        sets.tick(&mut store);
+        assert!(store.pod("data", "srv-0").is_none());
+        let status = &store.objects
+            [&("apps/v1".to_owned(), "statefulsets".to_owned(), Some("data".to_owned()), "srv".to_owned())]["status"];
+        assert_eq!((status["replicas"].as_u64(), status["readyReplicas"].as_u64()), (Some(0), Some(0)));
+    }
+}

@@ -27,54 +27,15 @@ use sparkplane_api::job::{ConnectStatus, JobState, MAX_TRANSITIONS, SparkJobStat
 
 use super::cause::{Cause, failure_of};
 use super::lifecycle::CACHE_RECHECK;
-use super::plan::{Plan, Prepared};
+use super::plan::{Plan, Prepared, ServerPlan};
 use super::view::{DriverView, PodPhase, Terminated};
 use super::{after, human, parse_time, rfc3339, until};
-use crate::render::connect::ConnectNames;
-use crate::render::{RenderInput, RenderedObject};
-use crate::resolved::ResolvedJob;
-use crate::sizing::size_job;
+use crate::render::RenderedObject;
 
-/// The shortest `spec.connect.idleTimeout`: shorter would stop servers
-/// between a notebook's cells.
-pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The reason of a server scaled to none for want of clients.
 pub const IDLE: &str = "Idle";
 /// The reason of a server that answers clients.
 pub const SERVING: &str = "Serving";
-
-/// What the operator needs to know of a server besides the run plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerPlan {
-    /// The StatefulSet (and client Service): `<job>-connect`.
-    pub stateful_set: String,
-    /// Its one pod: `<job>-connect-0`.
-    pub pod: String,
-    /// Where clients connect: `sc://<job>-connect.<namespace>.svc:15002`.
-    pub endpoint: String,
-    /// `spec.connect.idleTimeout`.
-    pub idle_timeout: Option<Duration>,
-    /// `spec.eventLog.dir` when event logs are on: where activity is read from.
-    pub event_log_dir: Option<String>,
-}
-
-/// The server plan of a resolved job (None unless it is `type: Connect`).
-pub fn server_plan(resolved: &ResolvedJob) -> Option<ServerPlan> {
-    let spec = &resolved.job.spec;
-    if spec.app_type != Some(sparkplane_api::job::AppType::Connect) {
-        return None;
-    }
-    let sized = size_job(spec);
-    let names = ConnectNames::of(&RenderInput { job: resolved, sized: &sized });
-    let event_log = spec.event_log.as_ref().filter(|log| log.enabled != Some(false));
-    Some(ServerPlan {
-        endpoint: format!("sc://{}.{}.svc:{}", names.server, resolved.namespace(), crate::connect::GRPC_PORT),
-        stateful_set: names.server,
-        pod: names.driver_pod,
-        idle_timeout: spec.connect.as_ref().and_then(|c| c.idle_timeout).map(|d| d.to_std()),
-        event_log_dir: event_log.and_then(|log| log.dir.clone()),
-    })
-}
 
 /// The rendered objects with the StatefulSet's `spec.replicas` set to `replicas`.
 pub fn with_replicas(mut objects: Vec<RenderedObject>, replicas: i32) -> Vec<RenderedObject> {

@@ -20,6 +20,7 @@ use crate::catalog::Catalog;
 use crate::load::load;
 use crate::operator::cause::{Cause, RetryRule};
 use crate::policy::{self, PolicyContext, PolicySeverity};
+use crate::render::connect::ConnectNames;
 use crate::render::{self, RenderInput, RenderedObject, Target};
 use crate::resolve::ResolveRequest;
 use crate::resolved::ResolvedJob;
@@ -74,8 +75,42 @@ pub struct Plan {
     /// `spec.schedule`, for jobs that start runs on a schedule.
     pub schedule: Option<sparkplane_api::job::Schedule>,
     /// A `type: Connect` job's server (None for an application): run by
-    /// [`crate::operator::connect`] instead of the run state machine.
-    pub server: Option<crate::operator::connect::ServerPlan>,
+    /// the Connect decisions (`operator::connect`) instead of the run state machine.
+    pub server: Option<ServerPlan>,
+}
+
+/// What the operator needs to know of a `type: Connect` server (its
+/// decisions are `operator::connect`'s) besides the run plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerPlan {
+    /// The StatefulSet (and client Service): `<job>-connect`.
+    pub stateful_set: String,
+    /// Its one pod: `<job>-connect-0`.
+    pub pod: String,
+    /// Where clients connect: `sc://<job>-connect.<namespace>.svc:15002`.
+    pub endpoint: String,
+    /// `spec.connect.idleTimeout`.
+    pub idle_timeout: Option<Duration>,
+    /// `spec.eventLog.dir` when event logs are on: where activity is read from.
+    pub event_log_dir: Option<String>,
+}
+
+/// The server plan of a resolved job (None unless it is `type: Connect`).
+pub fn server_plan(resolved: &ResolvedJob) -> Option<ServerPlan> {
+    let spec = &resolved.job.spec;
+    if spec.app_type != Some(sparkplane_api::job::AppType::Connect) {
+        return None;
+    }
+    let sized = size_job(spec);
+    let names = ConnectNames::of(&RenderInput { job: resolved, sized: &sized });
+    let event_log = spec.event_log.as_ref().filter(|log| log.enabled != Some(false));
+    Some(ServerPlan {
+        endpoint: format!("sc://{}.{}.svc:{}", names.server, resolved.namespace(), crate::connect::GRPC_PORT),
+        stateful_set: names.server,
+        pod: names.driver_pod,
+        idle_timeout: spec.connect.as_ref().and_then(|c| c.idle_timeout).map(|d| d.to_std()),
+        event_log_dir: event_log.and_then(|log| log.dir.clone()),
+    })
 }
 
 /// The outcome of [`prepare`].
@@ -224,7 +259,7 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
         admission,
         priority_class: spec.priority_class_name.clone(),
         schedule: spec.schedule.clone(),
-        server: crate::operator::connect::server_plan(resolved),
+        server: server_plan(resolved),
     }
 }
 
@@ -299,7 +334,7 @@ mod tests {
         };
         assert_eq!(
             plan.server,
-            Some(crate::operator::connect::ServerPlan {
+            Some(ServerPlan {
                 stateful_set: "trips-connect".into(),
                 pod: "trips-connect-0".into(),
                 endpoint: "sc://trips-connect.data.svc:15002".into(),

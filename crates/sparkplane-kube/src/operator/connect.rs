@@ -14,16 +14,17 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::ResourceExt;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
-use sparkplane_core::operator::connect::{self, Activity, ServerAction, ServerObserved, ServerPlan, ServerPod};
+use sparkplane_core::operator::connect::{self, Activity, ServerAction, ServerObserved, ServerPod};
+use sparkplane_core::operator::plan::ServerPlan;
 use sparkplane_core::operator::{Prepared, TRIGGER_ANNOTATION, plan};
 
 use super::context::Context;
-use super::reconcile::{owner_of, publish, write_status};
+use super::writes::{owner_of, publish, write_status};
 use crate::error::{KubeError, Operation};
 use crate::submit;
 

@@ -18,6 +18,7 @@ pub mod events;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
+pub mod writes;
 
 use std::sync::{Arc, Mutex};
 

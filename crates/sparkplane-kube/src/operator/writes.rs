@@ -1,0 +1,112 @@
+//! The writes every reconcile makes the same way, whatever it reconciles
+//! (runs, schedules, Connect servers): the owner reference that ties an
+//! object to its SparkJob, Events, and the status patch (a merge diff of
+//! what changed, remembered until the job cache shows it).
+//!
+//! Owns: those three writes. Must not: decide.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::{Map, Value, json};
+use sparkplane_api::SparkJob;
+use sparkplane_api::job::SparkJobStatus;
+
+use super::context::Context;
+use crate::error::{KubeError, Operation};
+
+fn target(job: &SparkJob) -> String {
+    format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
+}
+
+/// The owner reference (controller) naming `job`.
+pub fn owner_of(job: &SparkJob) -> OwnerReference {
+    OwnerReference {
+        api_version: sparkplane_api::API_VERSION.into(),
+        kind: "SparkJob".into(),
+        name: job.name_any(),
+        uid: job.uid().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Records an Event on the job (a failure to record is logged, never an error).
+pub async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
+    ctx.metrics.request("create", "Event");
+    if let Err(error) = ctx.recorder.publish(&job.object_ref(&()), warning, reason, message).await {
+        tracing::info!(job = %target(job), %error, "an Event could not be recorded");
+    }
+}
+
+/// A JSON merge patch turning `old` into `new`: changed values, and nulls
+/// for fields `new` no longer has.
+pub fn merge_diff(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut out = Map::new();
+            for (key, value) in b {
+                match a.get(key) {
+                    Some(previous) if previous == value => {}
+                    Some(previous) if previous.is_object() && value.is_object() => {
+                        out.insert(key.clone(), merge_diff(previous, value));
+                    }
+                    _ => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            for key in a.keys().filter(|k| !b.contains_key(*k)) {
+                out.insert(key.clone(), Value::Null);
+            }
+            Value::Object(out)
+        }
+        _ => new.clone(),
+    }
+}
+
+/// Writes `new` as the status when it differs from `old` (a merge patch).
+pub async fn write_status(
+    ctx: &Context,
+    job: &SparkJob,
+    old: &SparkJobStatus,
+    new: &SparkJobStatus,
+) -> Result<(), KubeError> {
+    if old == new {
+        return Ok(());
+    }
+    let diff = merge_diff(
+        &serde_json::to_value(old).unwrap_or(Value::Null),
+        &serde_json::to_value(new).unwrap_or(Value::Null),
+    );
+    if diff.as_object().is_some_and(Map::is_empty) {
+        return Ok(());
+    }
+    let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    ctx.metrics.request("patch", "SparkJob/status");
+    let answer = api
+        .patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": diff })))
+        .await
+        .map_err(|e| {
+            KubeError::from_kube(e, Operation::new("patch", "SparkJob/status", target(job)), &ctx.settings.server)
+        })?;
+    ctx.remember_write(job, answer);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_diff;
+    use serde_json::json;
+
+    #[test]
+    fn merge_diff_sets_changes_and_nulls_removals() {
+        let old = json!({"state": "Running", "nextRetryAt": "x", "executors": {"running": 2, "pending": 1}, "transitions": [1]});
+        let new = json!({"state": "Failed", "executors": {"running": 0, "pending": 1}, "transitions": [1, 2]});
+        assert_eq!(
+            merge_diff(&old, &new),
+            json!({"state": "Failed", "nextRetryAt": null, "executors": {"running": 0}, "transitions": [1, 2]})
+        );
+        assert_eq!(merge_diff(&new, &new), json!({}));
+    }
+}
