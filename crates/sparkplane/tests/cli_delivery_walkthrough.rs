@@ -5,9 +5,12 @@
 //! second release refused by the shadow gate when its output differs beyond the
 //! declared bounds and promoted once it does not, then `rollback` to the first.
 //!
-//! Runs in dev and staging happen in a cluster, which is not here: their run
-//! records are written into the test's SPARKPLANE_HOME as `sparkplane run`
-//! writes them, as tests/cli_promote.rs does. The shadow runs are real Spark runs.
+//! Runs in dev and staging happen in a cluster. `promote --store cluster` reads
+//! the operator's run of a release there (ADR 0043, tests/cli_release_cluster.rs),
+//! but the operator does not evaluate data-quality gates yet and this example
+//! declares them, so its dev and staging run records are written into the test's
+//! SPARKPLANE_HOME as `sparkplane run` writes them, as tests/cli_promote.rs does.
+//! The shadow runs are real Spark runs.
 
 use std::path::{Path, PathBuf};
 
