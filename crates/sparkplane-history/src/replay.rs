@@ -333,9 +333,12 @@ impl EndedTask {
 /// One line of a log as [`parse_line`] read it: everything [`DetailBuilder`]
 /// needs, owned, so lines can be read on several threads and folded in order.
 #[derive(Debug, Clone)]
+// Task starts and ends are nearly every line of a large log: boxing them would
+// allocate once more per line (as TaskDetailEvent and SparkEvent leave them unboxed).
+#[allow(clippy::large_enum_variant)]
 pub enum ParsedLine {
     TaskStart(StartedTask),
-    TaskEnd(Box<EndedTask>),
+    TaskEnd(EndedTask),
     /// Any other event, as a JSON value.
     Event(Value),
     /// The warning for a line that is not a JSON event.
@@ -355,7 +358,7 @@ pub fn parse_line(line_number: u64, line: &str) -> Option<ParsedLine> {
             return Some(ParsedLine::TaskStart(StartedTask::from_detail(&start)));
         }
         Ok(Some(TaskDetailEvent::End(end))) => {
-            return Some(ParsedLine::TaskEnd(Box::new(EndedTask::from_detail(&end))));
+            return Some(ParsedLine::TaskEnd(EndedTask::from_detail(&end)));
         }
         Ok(None) | Err(_) => {}
     }
@@ -401,7 +404,7 @@ impl DetailBuilder {
     pub fn push_parsed(&mut self, parsed: ParsedLine) {
         match parsed {
             ParsedLine::TaskStart(started) => self.task_start(started),
-            ParsedLine::TaskEnd(ended) => self.task_end(*ended),
+            ParsedLine::TaskEnd(ended) => self.task_end(ended),
             ParsedLine::Event(event) => self.apply(&event),
             ParsedLine::NotJson(message) => self.warn(message),
         }
