@@ -91,9 +91,11 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Create or update a job's SparkJob resource for the operator (validated and policy-checked as `render` does).
     Apply(ApplyArgs),
-    /// Ask the operator for a manual run of a SparkJob (a scheduled one, or a finished one again).
+    /// Ask the operator for a manual run of a SparkJob (a scheduled one, or a finished one again), or to wake an idle
+    /// Spark Connect server.
     Trigger(TriggerArgs),
-    /// Run the operator: reconcile SparkJob resources (state machine, retries, timeouts, TTL, schedules, queues).
+    /// Run the operator: reconcile SparkJob resources (state machine, retries, timeouts, TTL, schedules, queues, Spark
+    /// Connect servers).
     Operator(OperatorArgs),
     /// List and show local runs.
     #[command(subcommand)]
