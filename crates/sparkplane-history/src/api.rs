@@ -434,26 +434,17 @@ fn app_resource(
         ["allexecutors"] => json(&d.executors.values().map(|e| executor_json(e, d, catalog)).collect::<Vec<_>>()),
         ["allmiscellaneousprocess"] => json(&d.processes.values().map(process_json).collect::<Vec<_>>()),
         ["environment"] => json(&environment_json(d.environment.as_ref(), &d.resource_profiles)),
-        // Which partitions are cached is known only from block updates; without
-        // them Spark lists no RDD (it lists those with cached partitions).
-        ["storage", "rdd", ..] if d.block_updates > 0 => Response {
-            status: 501,
-            content_type: TEXT,
-            body: format!(
-                "/{} of a log with block updates (spark.eventLog.logBlockUpdates.enabled) is not served by \
-                 sparkplane's History Server yet",
-                resource.join("/")
-            ),
-            download: None,
-        },
-        ["storage", "rdd"] => json(&Vec::<Value>::new()),
+        // Spark lists the RDDs with cached partitions (known only from block updates).
+        ["storage", "rdd"] => {
+            json(&d.rdds.values().filter(|r| !r.partitions.is_empty()).map(|r| rdd_json(r, d)).collect::<Vec<_>>())
+        }
         ["storage", "rdd", id] => {
             // Spark's route takes digits only; anything else is a 404 naming the path.
             let Some(rdd_id) = id.parse::<i32>().ok().filter(|_| id.bytes().all(|b| b.is_ascii_digit())) else {
                 return Err(not_found(path.to_owned()));
             };
             match d.rdds.get(&i64::from(rdd_id)) {
-                Some(rdd) => json(&rdd_json(rdd)),
+                Some(rdd) => json(&rdd_json(rdd, d)),
                 None => not_found(format!("no rdd found w/ id {rdd_id}")),
             }
         }
@@ -461,7 +452,7 @@ fn app_resource(
     })
 }
 
-/// Spark's `RDDStorageInfo` of an RDD with no cached partition (no block updates were logged).
+/// Spark's `RDDStorageInfo`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RddJson {
@@ -472,19 +463,82 @@ struct RddJson {
     storage_level: String,
     memory_used: i64,
     disk_used: i64,
-    partitions: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_distribution: Option<Vec<DistributionJson>>,
+    partitions: Vec<PartitionJson>,
 }
 
-fn rdd_json(rdd: &StoredRdd) -> RddJson {
+/// Spark's `RDDDataDistribution`; the on-/off-heap figures only when the
+/// block manager said its memory split.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DistributionJson {
+    address: String,
+    memory_used: i64,
+    memory_remaining: i64,
+    disk_used: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_heap_memory_used: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    off_heap_memory_used: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_heap_memory_remaining: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    off_heap_memory_remaining: Option<i64>,
+}
+
+/// Spark's `RDDPartitionInfo`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PartitionJson {
+    block_name: String,
+    storage_level: String,
+    memory_used: i64,
+    disk_used: i64,
+    executors: Vec<String>,
+}
+
+fn rdd_json(rdd: &StoredRdd, d: &AppDetail) -> RddJson {
+    let distributions: Vec<DistributionJson> = rdd
+        .distributions
+        .iter()
+        .map(|(id, dist)| {
+            let exec = d.executors.get(id);
+            let storage = exec.map(|e| e.storage.clone()).unwrap_or_default();
+            let split = storage.totals.is_some();
+            let (remaining, on_heap_remaining, off_heap_remaining) = storage.remaining;
+            DistributionJson {
+                address: exec.map(|e| e.host_port.clone()).unwrap_or_default(),
+                memory_used: dist.memory_used,
+                memory_remaining: remaining,
+                disk_used: dist.disk_used,
+                on_heap_memory_used: split.then_some(dist.on_heap_used),
+                off_heap_memory_used: split.then_some(dist.off_heap_used),
+                on_heap_memory_remaining: split.then_some(on_heap_remaining),
+                off_heap_memory_remaining: split.then_some(off_heap_remaining),
+            }
+        })
+        .collect();
     RddJson {
         id: rdd.id,
         name: rdd.name.clone(),
         num_partitions: rdd.num_partitions,
-        num_cached_partitions: 0,
+        num_cached_partitions: rdd.partitions.len() as i64,
         storage_level: rdd.storage_level.clone(),
-        memory_used: 0,
-        disk_used: 0,
-        partitions: Vec::new(),
+        memory_used: rdd.memory_used,
+        disk_used: rdd.disk_used,
+        data_distribution: (!distributions.is_empty()).then_some(distributions),
+        partitions: rdd
+            .partitions
+            .iter()
+            .map(|p| PartitionJson {
+                block_name: p.block_name.clone(),
+                storage_level: p.storage_level.clone(),
+                memory_used: p.memory_used,
+                disk_used: p.disk_used,
+                executors: p.executors.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -1146,9 +1200,9 @@ fn executor_json(e: &Executor, d: &AppDetail, catalog: &dyn Catalog) -> Executor
         id: e.id.clone(),
         host_port: e.host_port.clone(),
         is_active: e.is_active,
-        rdd_blocks: 0,
-        memory_used: 0,
-        disk_used: 0,
+        rdd_blocks: e.storage.rdd_blocks,
+        memory_used: e.storage.memory_used,
+        disk_used: e.storage.disk_used,
         total_cores: e.total_cores,
         max_tasks: e.max_tasks.unwrap_or(e.total_cores),
         active_tasks: e.active_tasks,
@@ -1168,7 +1222,7 @@ fn executor_json(e: &Executor, d: &AppDetail, catalog: &dyn Catalog) -> Executor
         executor_logs: e.logs.clone(),
         memory_metrics: e.storage_memory.map(|(on_heap, off_heap)| {
             serde_json::json!({
-                "usedOnHeapStorageMemory": 0, "usedOffHeapStorageMemory": 0,
+                "usedOnHeapStorageMemory": e.storage.used_on_heap, "usedOffHeapStorageMemory": e.storage.used_off_heap,
                 "totalOnHeapStorageMemory": on_heap, "totalOffHeapStorageMemory": off_heap,
             })
         }),

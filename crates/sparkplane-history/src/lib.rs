@@ -8,7 +8,7 @@
 //! demand, cached within a memory budget, with each stage's tasks kept
 //! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the thin HTTP layer; [`time`]
-//! formats and parses Spark's dates; [`download`] streams the `logs` zip,
+//! formats and parses Spark's dates; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
 //! framed by [`zip`].
 
 pub mod api;
@@ -19,6 +19,7 @@ pub mod page;
 pub mod pipeline;
 pub mod replay;
 pub mod server;
+pub mod storage;
 pub mod tasks;
 pub mod time;
 pub mod zip;

@@ -27,6 +27,7 @@ use sparkplane_eventlog::parse::task_detail::{
     parse_task_detail,
 };
 
+use crate::storage::{self, BlockUpdate, ExecutorStorage, Level};
 use crate::tasks::TaskStore;
 pub use crate::tasks::{Accumulable, Metrics, Task};
 
@@ -200,6 +201,8 @@ pub struct Executor {
     /// Excluded (blacklisted) now, and in which live stages.
     pub excluded: bool,
     pub excluded_in_stages: BTreeSet<i64>,
+    /// RDD blocks and storage memory used, from block updates.
+    pub storage: ExecutorStorage,
 }
 
 /// Everything the per-application endpoints answer from.
@@ -226,36 +229,18 @@ pub struct AppDetail {
     pub processes: BTreeMap<String, Value>,
 }
 
-/// An RDD as Spark's status store keeps it for `storage/rdd`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredRdd {
-    pub id: i64,
-    pub name: String,
-    pub num_partitions: i64,
-    /// Spark's description of the level: `Memory Deserialized 1x Replicated`, …
-    pub storage_level: String,
-}
+pub use crate::storage::StoredRdd;
 
-/// Spark's `StorageLevel.description` of an RDD Info's `Storage Level`, or
-/// `None` when the level is not valid (neither memory, disk nor off-heap, or no
-/// replica): Spark keeps no RDD for those.
-fn storage_level(level: &Value) -> Option<String> {
+/// A logged `"Storage Level"`.
+fn level_of(level: &Value) -> Level {
     let flag = |key: &str| level.get(key).and_then(Value::as_bool).unwrap_or(false);
-    let (disk, memory, off_heap) = (flag("Use Disk"), flag("Use Memory"), flag("Use Off Heap"));
-    let replication = int(level, "Replication");
-    if !(disk || memory || off_heap) || replication <= 0 {
-        return None;
+    Level {
+        use_disk: flag("Use Disk"),
+        use_memory: flag("Use Memory"),
+        use_off_heap: flag("Use Off Heap"),
+        deserialized: flag("Deserialized"),
+        replication: int(level, "Replication"),
     }
-    let mut out = String::new();
-    if disk {
-        out.push_str("Disk ");
-    }
-    if memory {
-        out.push_str(if off_heap { "Memory (off heap) " } else { "Memory " });
-    }
-    out.push_str(if flag("Deserialized") { "Deserialized " } else { "Serialized " });
-    out.push_str(&format!("{replication}x Replicated"));
-    Some(out)
 }
 
 impl AppDetail {
@@ -430,7 +415,7 @@ impl DetailBuilder {
             "SparkListenerExecutorAdded" => self.executor_added(event),
             "SparkListenerExecutorRemoved" => self.executor_removed(event),
             "SparkListenerBlockManagerAdded" => self.block_manager_added(event),
-            "SparkListenerBlockUpdated" => self.detail.block_updates += 1,
+            "SparkListenerBlockUpdated" => self.block_updated(event),
             "SparkListenerStageExecutorMetrics" => self.stage_executor_metrics(event),
             "SparkListenerExecutorMetricsUpdate" => self.executor_metrics_update(event),
             "SparkListenerApplicationStart" => self.detail.app_start = event.get("Timestamp").and_then(Value::as_i64),
@@ -476,7 +461,11 @@ impl DetailBuilder {
                 self.exclude_for_stage(int(event, "stageId"), int(event, "stageAttemptId"), &ids);
             }
             "SparkListenerUnpersistRDD" => {
-                self.detail.rdds.remove(&int(event, "RDD ID"));
+                for (id, released) in storage::unpersist(&mut self.detail.rdds, int(event, "RDD ID")) {
+                    if let Some(e) = self.detail.executors.get_mut(&id).filter(|e| e.is_active) {
+                        storage::release(&mut e.storage, &released);
+                    }
+                }
             }
             _ => {}
         }
@@ -558,15 +547,14 @@ impl DetailBuilder {
     fn stage_submitted(&mut self, event: &Value) {
         let Some(info) = event.get("Stage Info") else { return };
         for rdd in info.get("RDD Info").and_then(Value::as_array).into_iter().flatten() {
-            let Some(level) = rdd.get("Storage Level").and_then(storage_level) else { continue };
+            let level = level_of(rdd.get("Storage Level").unwrap_or(&Value::Null));
+            let Some(description) = level.description() else { continue };
             let id = int(rdd, "RDD ID");
-            let stored = StoredRdd {
-                id,
-                name: text(rdd, "Name").unwrap_or_default(),
-                num_partitions: int(rdd, "Number of Partitions"),
-                storage_level: level,
-            };
-            self.detail.rdds.insert(id, stored);
+            // Spark keeps the RDD it first saw (getOrElseUpdate): a later stage does not reset its blocks.
+            self.detail.rdds.entry(id).or_insert_with(|| {
+                let name = text(rdd, "Name").unwrap_or_default();
+                StoredRdd::new(id, name, int(rdd, "Number of Partitions"), level, description)
+            });
         }
         let pool = prop(event, "spark.scheduler.pool");
         let description = prop(event, "spark.job.description");
@@ -794,6 +782,23 @@ impl DetailBuilder {
         if let Some(on_heap) = event.get("Maximum Onheap Memory").and_then(Value::as_i64) {
             e.storage_memory = Some((on_heap, int(event, "Maximum Offheap Memory")));
         }
+        e.storage.max_memory = e.max_memory;
+        e.storage.totals = e.storage_memory;
+    }
+
+    /// `SparkListenerBlockUpdated`: a block stored, changed or dropped on an executor.
+    fn block_updated(&mut self, event: &Value) {
+        self.detail.block_updates += 1;
+        let Some(info) = event.get("Block Updated Info") else { return };
+        let update = BlockUpdate {
+            executor_id: info.get("Block Manager ID").and_then(|b| text(b, "Executor ID")).unwrap_or_default(),
+            block_id: text(info, "Block ID").unwrap_or_default(),
+            level: level_of(info.get("Storage Level").unwrap_or(&Value::Null)),
+            memory_size: int(info, "Memory Size"),
+            disk_size: int(info, "Disk Size"),
+        };
+        let exec = self.detail.executors.get_mut(&update.executor_id).filter(|e| e.is_active).map(|e| &mut e.storage);
+        storage::block_update(&mut self.detail.rdds, exec, &update);
     }
 
     /// `SparkListenerStageExecutorMetrics`: an executor's peaks during one stage attempt.
@@ -957,22 +962,6 @@ mod storage_tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn storage_levels_are_described_as_spark_describes_them() {
-        let level = |disk, memory, off_heap, deserialized, replication| json!({"Use Disk": disk, "Use Memory": memory, "Use Off Heap": off_heap, "Deserialized": deserialized, "Replication": replication});
-        let cases = [
-            (level(false, true, false, true, 1), Some("Memory Deserialized 1x Replicated")),
-            (level(true, true, false, false, 2), Some("Disk Memory Serialized 2x Replicated")),
-            (level(false, true, true, false, 1), Some("Memory (off heap) Serialized 1x Replicated")),
-            (level(true, false, false, false, 1), Some("Disk Serialized 1x Replicated")),
-            (level(false, false, false, false, 1), None),
-            (level(false, true, false, true, 0), None),
-        ];
-        for (value, description) in cases {
-            assert_eq!(storage_level(&value).as_deref(), description, "{value}");
-        }
-    }
 
     #[test]
     fn rdds_are_kept_from_stage_submission_until_unpersisted() {

@@ -137,22 +137,6 @@ fn one_attempt_json_as_spark_4_answers_it() {
     );
 }
 
-/// With block updates in the log the cached partitions would have to be
-/// counted, which is not done yet: 501 says so rather than a wrong answer.
-#[test]
-fn storage_of_a_log_with_block_updates_is_501() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let log = std::fs::read_to_string(data().join("spark-events/local-1422981780767")).expect("log");
-    let update = r#"{"Event":"SparkListenerBlockUpdated","Block Updated Info":{"Block Manager ID":{"Executor ID":"driver","Host":"localhost","Port":57967},"Block ID":"rdd_0_0","Storage Level":{"Use Disk":false,"Use Memory":true,"Deserialized":true,"Replication":1},"Memory Size":3500016,"Disk Size":0}}"#;
-    std::fs::write(dir.path().join("local-1422981780767"), format!("{log}{update}\n")).expect("write");
-    let index = Index::new(LogSource::Local(dir.path().to_path_buf()), 1 << 20);
-    index.refresh().expect("lists");
-    for url in ["storage/rdd", "storage/rdd/0"] {
-        let (status, _) = get(&index, &format!("/api/v1/applications/local-1422981780767/{url}"));
-        assert_eq!(status, 501, "{url}");
-    }
-}
-
 /// Values Spark's REST layer cannot convert (an unknown enum value, an `int`
 /// that is not one) are 404 in Spark 4.1.4, not 400, and an id that is not a
 /// number is a 404 naming the path; `sortBy` is case-insensitive and any
