@@ -15,12 +15,13 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/block-updates")
 }
 
-fn index() -> Index {
-    let dir = tempfile::tempdir().expect("temp dir").keep();
-    std::fs::copy(data().join(APP), dir.join(APP)).expect("copy the log");
-    let index = Index::new(LogSource::Local(dir), 64 * 1024 * 1024);
+/// The index over a copy of the log, and the folder holding it (removed when dropped).
+fn index() -> (Index, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(data().join(APP), dir.path().join(APP)).expect("copy the log");
+    let index = Index::new(LogSource::Local(dir.path().to_path_buf()), 64 * 1024 * 1024);
     index.refresh().expect("lists");
-    index
+    (index, dir)
 }
 
 fn spark(name: &str) -> Value {
@@ -47,7 +48,7 @@ fn assert_same(what: &str, ours: &Value, theirs: &Value) {
 
 #[test]
 fn cached_rdds_are_answered_as_spark_4_answers_them() {
-    let index = index();
+    let (index, _dir) = index();
     for (resource, file) in
         [("storage/rdd", "storage_rdd"), ("storage/rdd/1", "storage_rdd_1"), ("storage/rdd/4", "storage_rdd_4")]
     {
@@ -59,14 +60,16 @@ fn cached_rdds_are_answered_as_spark_4_answers_them() {
 
 #[test]
 fn an_unpersisted_rdd_is_spark_s_404() {
-    let (status, body) = get(&index(), "storage/rdd/6");
+    let (index, _dir) = index();
+    let (status, body) = get(&index, "storage/rdd/6");
     assert_eq!((status, body), (404, Value::String("no rdd found w/ id 6".to_owned())));
 }
 
 /// Block updates also give each executor its RDD blocks and storage memory used.
 #[test]
 fn executors_count_rdd_blocks_and_storage_memory_as_spark_4() {
-    let (status, ours) = get(&index(), "allexecutors");
+    let (index, _dir) = index();
+    let (status, ours) = get(&index, "allexecutors");
     assert_eq!(status, 200);
     let theirs = spark("allexecutors");
     for field in ["rddBlocks", "memoryUsed", "diskUsed", "memoryMetrics", "maxMemory"] {
