@@ -213,11 +213,23 @@ pub fn decide(facts: &DrillFacts) -> DrillVerdict {
     }
 }
 
-/// The placeholder a drill's `--set` values use for the restore folder.
+/// The placeholder a drill's `--set` values use for the restore target.
 pub const RESTORED: &str = "{restored}";
 
+/// What [`RESTORED`] stands for when the objects are restored into a scratch
+/// bucket: its URL as Spark's S3A connector reads it (`s3://b/p/` → `s3a://b/p`).
+pub fn s3a_prefix(bucket_url: &str) -> String {
+    let rest = bucket_url
+        .strip_prefix("s3a://")
+        .or_else(|| bucket_url.strip_prefix("s3://"))
+        .or_else(|| bucket_url.strip_prefix("s3n://"))
+        .unwrap_or(bucket_url);
+    format!("s3a://{}", rest.trim_end_matches('/'))
+}
+
 /// Re-points a job at the restored data: each `--set` value has [`RESTORED`]
-/// replaced by the restore folder (objects are at `<folder>/<source>/<key>`).
+/// replaced by the restore target, a folder or a scratch bucket's
+/// [`s3a_prefix`] (objects are at `<target>/<source>/<key>`).
 /// A drill whose job would not read restored data proves nothing, so at least
 /// one set must use the placeholder; the error says how to write one.
 pub fn repoint(sets: &[String], restore_dir: &str) -> Result<Vec<String>, String> {
@@ -462,6 +474,13 @@ mod tests {
                  input at a restored source, e.g. --set 'arguments=[\"{restored}/lake-trips\"]'"
                 .to_string())
         );
+    }
+
+    #[test]
+    fn a_scratch_bucket_is_read_through_s3a() {
+        assert_eq!(s3a_prefix("s3://scratch/drill/"), "s3a://scratch/drill");
+        assert_eq!(s3a_prefix("s3a://scratch"), "s3a://scratch");
+        assert_eq!(s3a_prefix("s3n://b/p"), "s3a://b/p");
     }
 
     #[test]

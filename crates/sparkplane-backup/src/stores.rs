@@ -65,3 +65,57 @@ pub fn source(backup: &Backup, url: &str) -> Result<Store, BackupError> {
     )?;
     open(url, &options, "spec.objects")
 }
+
+/// A drill's scratch bucket (or a prefix of one) on the backup target's store
+/// (its endpoint, region and credentials), refused unless it holds nothing: a
+/// drill restores into a fresh target, and must not mix or later delete
+/// objects it did not write.
+pub fn scratch_bucket(backup: &Backup, url: &str) -> Result<Store, BackupError> {
+    let t = &backup.spec.target;
+    let options = options(t.endpoint.as_deref(), t.region.as_deref(), t.credentials.as_ref(), "spec.target")?;
+    let location = Location::parse(url).map_err(|e| BackupError::Invalid {
+        message: format!("--restore-bucket: {e}"),
+        help: "give an s3:// URL of an empty bucket or prefix on the backup's target store".into(),
+    })?;
+    if !location.is_remote() {
+        return Err(BackupError::Invalid {
+            message: format!("--restore-bucket {url} is not an object-store URL"),
+            help: "give an s3:// URL of an empty bucket or prefix (a local folder is --restore-dir)".into(),
+        });
+    }
+    let pairs: Vec<(&str, &str)> = options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let store = Store::open_with(&location, &pairs).map_err(BackupError::storage)?;
+    match store.list() {
+        Err(sparkplane_storage::StorageError::NotFound { .. }) => Ok(store),
+        Err(e) => Err(BackupError::storage(e)),
+        Ok(entries) => Err(BackupError::Invalid {
+            message: format!(
+                "restore bucket {url} already holds {} object(s), e.g. {}",
+                entries.len(),
+                entries.first().map(|e| store.describe(&e.key)).unwrap_or_default()
+            ),
+            help: "a drill restores into a fresh target: give an empty bucket or prefix with --restore-bucket".into(),
+        }),
+    }
+}
+
+/// Deletes everything a drill restored into its scratch bucket; the number deleted.
+pub fn empty_scratch_bucket(store: &Store) -> Result<usize, BackupError> {
+    let entries = match store.list() {
+        Err(sparkplane_storage::StorageError::NotFound { .. }) => return Ok(0),
+        other => other.map_err(BackupError::storage)?,
+    };
+    for entry in &entries {
+        store.delete(&entry.key).map_err(BackupError::storage)?;
+    }
+    Ok(entries.len())
+}
+
+/// The static keys a local Spark reaches the backup target with (S3A), read
+/// from the variables `spec.target.credentials` names; none when it names none.
+pub fn target_keys(backup: &Backup) -> Result<Option<(String, String)>, BackupError> {
+    let Some(c) = &backup.spec.target.credentials else { return Ok(None) };
+    let id = env_value(&c.access_key_id_env, "spec.target.credentials.accessKeyIdEnv")?;
+    let secret = env_value(&c.secret_access_key_env, "spec.target.credentials.secretAccessKeyEnv")?;
+    Ok(Some((id, secret)))
+}

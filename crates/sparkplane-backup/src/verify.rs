@@ -4,8 +4,9 @@
 //! afterwards), its tables and row counts compared with the manifest's, and
 //! the queries a Hive metastore client starts with are run on it; every
 //! object copy is read back and its size and SHA-256 compared. A drill does
-//! the same with a restore folder: each object is also written there, at
-//! `<folder>/<source>/<key>`, as it is read back and hashed.
+//! the same with a restore target: each object is also written there, at
+//! `<source>/<key>` in a folder or a scratch bucket, as it is read back and
+//! hashed.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -87,14 +88,23 @@ fn observe(
     Ok(Observed::Present { size, sha256 })
 }
 
+/// Where a drill restores the object copies: each at `<source>/<key>` below it.
+#[derive(Clone, Copy, Debug)]
+pub enum RestoreTarget<'a> {
+    /// A local folder.
+    Folder(&'a std::path::Path),
+    /// A scratch bucket (or a prefix of one), streamed into as each copy is read and hashed.
+    Bucket(&'a sparkplane_storage::Store),
+}
+
 /// Verifies the latest complete run of `backup`.
 pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
     verify_into(backup, None)
 }
 
-/// Verifies the latest complete run of `backup`, and with `restore_dir`
-/// writes every object copy to `<restore_dir>/<source>/<key>` as it is checked.
-pub fn verify_into(backup: &Backup, restore_dir: Option<&std::path::Path>) -> Result<VerifyReport, BackupError> {
+/// Verifies the latest complete run of `backup`, and with `restore` writes
+/// every object copy to `<source>/<key>` there as it is checked.
+pub fn verify_into(backup: &Backup, restore: Option<RestoreTarget<'_>>) -> Result<VerifyReport, BackupError> {
     let name = &backup.metadata.name;
     let target = stores::target(backup)?;
     let runs = complete_runs(&target, name)?;
@@ -168,14 +178,17 @@ pub fn verify_into(backup: &Backup, restore_dir: Option<&std::path::Path>) -> Re
     let mut checked: BTreeMap<&str, Observed> = BTreeMap::new();
     for object in &manifest.objects {
         let key = layout::blob(name, &object.sha256);
-        let observed = match (restore_dir, checked.get(object.sha256.as_str())) {
-            (Some(dir), _) => {
-                let path = restore_path(dir, &object.source, &object.key)?;
+        let observed = match (restore, checked.get(object.sha256.as_str())) {
+            (Some(RestoreTarget::Folder(dir)), _) => {
+                let path = dir.join(restore_key(&object.source, &object.key)?);
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| restore_local(parent, &e))?;
                 }
                 let mut file = std::fs::File::create(&path).map_err(|e| restore_local(&path, &e))?;
                 observe(&target, &key, Some(&mut file))?
+            }
+            (Some(RestoreTarget::Bucket(bucket)), _) => {
+                observe_into_bucket(&target, &key, bucket, &restore_key(&object.source, &object.key)?)?
             }
             (None, Some(o)) => o.clone(),
             (None, None) => {
@@ -194,9 +207,9 @@ pub fn verify_into(backup: &Backup, restore_dir: Option<&std::path::Path>) -> Re
     Ok(report)
 }
 
-/// Where an object is restored: `<dir>/<source>/<key>`, refused when the key
-/// would leave the folder (a manifest written by hand or damaged).
-fn restore_path(dir: &std::path::Path, source: &str, key: &str) -> Result<std::path::PathBuf, BackupError> {
+/// Where an object is restored below the target: `<source>/<key>`, refused
+/// when the key would leave it (a manifest written by hand or damaged).
+fn restore_key(source: &str, key: &str) -> Result<String, BackupError> {
     let relative = std::path::Path::new(source).join(key);
     if relative.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
         return Err(BackupError::Failed {
@@ -204,7 +217,26 @@ fn restore_path(dir: &std::path::Path, source: &str, key: &str) -> Result<std::p
             help: "the manifest is damaged; restore from another run".into(),
         });
     }
-    Ok(dir.join(relative))
+    Ok(format!("{source}/{key}"))
+}
+
+/// Streams the copy at `key` into `bucket` at `to_key` while hashing it; a
+/// copy the target does not hold is missing, and nothing is written for it.
+fn observe_into_bucket(
+    target: &sparkplane_storage::Store,
+    key: &str,
+    bucket: &sparkplane_storage::Store,
+    to_key: &str,
+) -> Result<Observed, BackupError> {
+    let reader = match target.reader(key, 8 * 1024 * 1024) {
+        Ok(reader) => reader,
+        Err(sparkplane_storage::StorageError::NotFound { .. }) => return Ok(Observed::Missing),
+        Err(e) => return Err(BackupError::storage(e)),
+    };
+    let mut hashing = Hashing::new(reader);
+    bucket.put_from(to_key, &mut hashing, 8 * 1024 * 1024).map_err(BackupError::storage)?;
+    let (sha256, size) = hashing.finish();
+    Ok(Observed::Present { size, sha256 })
 }
 
 fn restore_local(path: &std::path::Path, e: &std::io::Error) -> BackupError {

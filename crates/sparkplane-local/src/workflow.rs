@@ -63,6 +63,12 @@ pub struct LocalRunSettings {
     /// Set to true to stop the run (Ctrl-C): Spark is asked to stop, and
     /// killed after [`CANCEL_GRACE`].
     pub cancel: Arc<AtomicBool>,
+    /// Spark properties the caller adds to the run (S3A's endpoint and keys
+    /// from `s3a`, a metastore from `metastore`): they may hold secrets, so
+    /// they go to spark-submit in a `--properties-file` readable by its owner
+    /// only, in the run's folder, removed when Spark has ended. The job's own
+    /// `sparkConf` (given with `--conf`) wins over them. Empty by default.
+    pub extra_properties: std::collections::BTreeMap<String, String>,
 }
 
 impl LocalRunSettings {
@@ -82,6 +88,7 @@ impl LocalRunSettings {
             python: runtime::default_python(),
             machine_cores: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
             cancel: Arc::new(AtomicBool::new(false)),
+            extra_properties: std::collections::BTreeMap::new(),
         })
     }
 }
@@ -416,9 +423,16 @@ pub fn run_local(
     if let Some(parent) = java.java.parent().and_then(Path::parent) {
         env.push(("JAVA_HOME".into(), parent.display().to_string()));
     }
+    let extra_properties = run_dir.join("extra.properties");
+    let mut args = plan.args.clone();
+    if !settings.extra_properties.is_empty() {
+        crate::metastore::write_properties_file(&extra_properties, &settings.extra_properties)
+            .map_err(|e| unwritable(&extra_properties, &e))?;
+        args.splice(0..0, ["--properties-file".to_owned(), extra_properties.display().to_string()]);
+    }
     let spec = RunSpec {
         spark_submit: located.spark_submit.clone(),
-        args: plan.args.clone(),
+        args,
         env,
         driver_log: driver_log.clone(),
         follow: settings.follow,
@@ -456,6 +470,8 @@ pub fn run_local(
     );
     let observer = observer.into_inner();
     observer.event(LocalRunEvent::SparkEnded);
+    // Its secrets are not kept in the run history.
+    let _ = std::fs::remove_file(&extra_properties);
     let end = match end {
         Ok(end) => end,
         Err(err) => {

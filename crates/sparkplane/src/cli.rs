@@ -1257,8 +1257,16 @@ pub struct DrillArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
     /// Restore the objects here (new or empty folder; default: a new folder under TMPDIR, kept for inspection).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "restore_bucket")]
     pub restore_dir: Option<PathBuf>,
+    /// Restore the objects into this empty bucket or prefix on the backup's target store (its endpoint and keys),
+    /// e.g. s3://drill-scratch; `{restored}` is then its s3a:// URL and the local Spark (3.5) reads it through S3A.
+    /// Emptied again after the drill unless --keep-scratch.
+    #[arg(long, value_name = "URL")]
+    pub restore_bucket: Option<String>,
+    /// Keep what the drill restored into the scratch bucket.
+    #[arg(long, requires = "restore_bucket")]
+    pub keep_scratch: bool,
     /// Write the verdict as a JUnit XML test suite with one test case.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -78,6 +78,16 @@ fn home_with_runtimes(dir: &Path) -> PathBuf {
     home
 }
 
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}
+
 /// Runs a command: exit code, stdout as JSON (Null if none), stderr.
 fn run(cmd: &mut Command) -> (i32, Value, String) {
     let out = cmd.output().expect("runs");
@@ -212,6 +222,57 @@ spec:
     // No scratch database is left behind.
     let scratch = pg.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'metastore_sparkplane_verify'");
     assert_eq!(scratch.expect("query").trim(), "0");
+
+    // Into a scratch bucket on the target store: the job reads s3a://scratch/drill/trips through S3A, the
+    // gates pass, and the bucket is emptied afterwards.
+    target_server.create_bucket("scratch").expect("scratch bucket");
+    let scratch = store(&target_server, "s3://scratch/drill");
+    let bucket_drill = |url: &str, extra: &[&str]| {
+        let mut cmd = sparkplane(&home);
+        cmd.args(["dr", "drill", "--backup"]).arg(&backup).arg("--job").arg(&job);
+        cmd.args(["--restore-bucket", url, "--set", repoint]).args(extra);
+        run(cmd.args(["-o", "json"]))
+    };
+    let t = Instant::now();
+    let (code, report, stderr) = bucket_drill("s3://scratch/drill", &["--keep-scratch"]);
+    eprintln!("green drill from a scratch bucket: {:.1}s", t.elapsed().as_secs_f64());
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["verdict"]["green"], true, "{report}");
+    assert_eq!(report["restoreBucket"], "s3://scratch/drill");
+    assert_eq!(report["scratchObjectsDeleted"], Value::Null, "kept");
+    assert_eq!(report["verdict"]["gates"][0]["passed"], true, "{report}");
+    assert_eq!(scratch.get("trips/day=2026-11-22/part-0.csv").expect("restored into the bucket").to_vec(), day(22));
+    // The run's properties file (with the secret key) is not left in the run history.
+    let leftovers: Vec<_> = walk(&home.join("runs")).into_iter().filter(|p| p.ends_with("extra.properties")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A bucket that already holds objects is refused before anything is restored: exit 2.
+    let (code, out, _) = bucket_drill("s3://scratch/drill", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out["errors"][0]["message"],
+        "restore bucket s3://scratch/drill already holds 2 object(s), e.g. \
+         s3://scratch/drill/trips/day=2026-11-21/part-0.csv"
+    );
+    // A target store that cannot be reached: exit 3, before anything is restored.
+    let dead = dir.path().join("backup-dead.yaml");
+    let text = std::fs::read_to_string(&backup).expect("backup file");
+    std::fs::write(&dead, text.replace(&target_server.endpoint, "http://127.0.0.1:9")).expect("dead backup file");
+    let mut cmd = sparkplane(&home);
+    cmd.args(["dr", "drill", "--backup"]).arg(&dead).arg("--job").arg(&job);
+    let (code, out, stderr) = run(cmd.args(["--restore-bucket", "s3://scratch/dead", "--set", repoint, "-o", "json"]));
+    assert_eq!(code, 3, "{out} {stderr}");
+    let message = out["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("s3://scratch/dead: object storage unreachable or failing: ")
+            && message.contains("Connection refused"),
+        "{message}"
+    );
+    assert_eq!(out["errors"][0]["help"], "check the store's endpoint, network path and credentials");
+    // Without --keep-scratch the drill empties it again.
+    let (code, report, stderr) = bucket_drill("s3://scratch/again", &[]);
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["scratchObjectsDeleted"], 2, "{report}");
+    assert!(store(&target_server, "s3://scratch/again").list().is_err(), "emptied");
 
     // A missing object: exit 1 naming it, and the job is not run.
     let record = manifest["objects"]

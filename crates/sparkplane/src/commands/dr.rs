@@ -1,22 +1,31 @@
 //! `sparkplane dr drill`: a disaster-recovery drill. The latest backup is
 //! restored into a fresh target (the metastore dump into the scratch
 //! database, checked and dropped as `backup verify` does; every object copy
-//! into a restore folder, checksums checked), the job is re-pointed at the
-//! restored data by its `--set` flags, run locally, and passed through its
-//! quality gates; the measured RTO and RPO are held to the Backup's objectives.
+//! into a restore folder or an empty scratch bucket on the backup's target
+//! store, checksums checked), the job is re-pointed at the restored data by
+//! its `--set` flags (`{restored}` is the folder, or the bucket's `s3a://`
+//! URL, with S3A given to the local Spark through `sparkplane_local::s3a`),
+//! run locally, and passed through its quality gates; the measured RTO and
+//! RPO are held to the Backup's objectives. A scratch bucket is emptied again
+//! afterwards unless `--keep-scratch`.
 //!
 //! Thin: this module reads the clock and calls the restore
 //! (`sparkplane_backup::verify::verify_into`), the local run
 //! (`sparkplane_local::workflow::run_local`) and the gates (`dq::run_gates`);
 //! the verdict is `sparkplane_backup::drill::decide`'s. Must not decide.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sparkplane_backup::drill::{self, DrillFacts, GateResult, JobRun};
-use sparkplane_backup::verify;
+use sparkplane_backup::verify::{self, RestoreTarget};
+use sparkplane_backup::{BackupError, stores};
+use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_local::s3a::S3aEndpoint;
 use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
+use sparkplane_storage::Store;
 
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
@@ -32,6 +41,10 @@ pub struct DrillSettings {
     pub job: JobSettings,
     /// Where the objects are restored: a folder that does not exist or is empty; default a new one under TMPDIR.
     pub restore_dir: Option<PathBuf>,
+    /// Restore the objects into this empty bucket (or prefix) on the backup's target store instead of a folder.
+    pub restore_bucket: Option<String>,
+    /// Leave the scratch bucket's objects in place after the drill.
+    pub keep_scratch: bool,
     /// `--junit FILE`.
     pub junit: Option<PathBuf>,
     /// Where the run's gates send their CDEvents.
@@ -92,24 +105,154 @@ fn restore_dir(asked: Option<&PathBuf>) -> Result<PathBuf, Failure> {
     Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
 
+/// Where this drill restores the objects.
+enum Scratch {
+    Folder(PathBuf),
+    Bucket { url: String, store: Store },
+}
+
+impl Scratch {
+    /// What `{restored}` stands for.
+    fn restored(&self) -> String {
+        match self {
+            Scratch::Folder(dir) => dir.to_string_lossy().into_owned(),
+            Scratch::Bucket { url, .. } => drill::s3a_prefix(url),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Scratch::Folder(dir) => dir.display().to_string(),
+            Scratch::Bucket { url, .. } => url.clone(),
+        }
+    }
+
+    fn target(&self) -> RestoreTarget<'_> {
+        match self {
+            Scratch::Folder(dir) => RestoreTarget::Folder(dir),
+            Scratch::Bucket { store, .. } => RestoreTarget::Bucket(store),
+        }
+    }
+}
+
+/// The S3A properties that let the local Spark read the scratch bucket with the target's keys.
+fn s3a_properties(backup: &sparkplane_api::backup::Backup) -> Result<BTreeMap<String, String>, Failure> {
+    let target = &backup.spec.target;
+    let Some((access_key, secret_key)) = stores::target_keys(backup).map_err(|e| super::backup::failure(&e))? else {
+        return Err(invalid(
+            "drill-restore-bucket",
+            "--restore-bucket needs spec.target.credentials: the local Spark reads the scratch bucket with static keys"
+                .into(),
+            "name the key variables in spec.target.credentials, or restore into a folder with --restore-dir",
+        ));
+    };
+    let endpoint = target.endpoint.clone().unwrap_or_else(|| match &target.region {
+        Some(region) => format!("https://s3.{region}.amazonaws.com"),
+        None => "https://s3.amazonaws.com".into(),
+    });
+    let jars = sparkplane_local::s3a::s3a_jars()
+        .map_err(|e| invalid("drill-s3a", e.to_string(), "install the S3A jars, then run the drill again"))?;
+    let endpoint =
+        S3aEndpoint { endpoint, access_key, secret_key, jars, retries: sparkplane_local::s3a::Retries::HadoopDefaults };
+    Ok(endpoint.spark_properties())
+}
+
 /// Runs `dr drill`: exit 0 green and within the objectives, 1 naming each failure, 2 bad input, 3 unreachable.
 pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
     let (loaded, _) = super::backup::read(&settings.backup, printer)?;
     let backup = &loaded.backup;
-    let dir = restore_dir(settings.restore_dir.as_ref())?;
-    let sets = drill::repoint(&settings.job.sets, &dir.to_string_lossy())
+    let mut extra_properties = BTreeMap::new();
+    let scratch = match &settings.restore_bucket {
+        Some(url) => {
+            extra_properties = s3a_properties(backup)?;
+            let store = stores::scratch_bucket(backup, url).map_err(|e| super::backup::failure(&e))?;
+            Scratch::Bucket { url: url.clone(), store }
+        }
+        None => Scratch::Folder(restore_dir(settings.restore_dir.as_ref())?),
+    };
+    let sets = drill::repoint(&settings.job.sets, &scratch.restored())
         .map_err(|m| invalid("drill-not-repointed", m, "see `sparkplane dr drill --help`"))?;
     let job = JobSettings { sets, ..settings.job.clone() };
     // Bad job input is found before anything is restored.
     let resolved = resolve_job(&job, ValidationTarget::Local)?;
     printer.warnings(&resolved.warnings);
     let environment = job.env.as_deref().unwrap_or("local");
-    let local =
+    let mut local =
         LocalRunSettings::from_environment(&job.path, environment, false).map_err(|e| super::run::failure(&e))?;
+    local.extra_properties = extra_properties;
 
     let started = jiff::Timestamp::now();
-    printer.status(&format!("drill: restoring the latest backup of {} into {}", backup.metadata.name, dir.display()));
-    let restored = verify::verify_into(backup, Some(&dir)).map_err(|e| super::backup::failure(&e))?;
+    printer.status(&format!(
+        "drill: restoring the latest backup of {} into {}",
+        backup.metadata.name,
+        scratch.describe()
+    ));
+    let prepared = Prepared { backup, job: &job, resolved: &resolved, local: &local, scratch: &scratch, started };
+    let drilled = restore_and_run(settings, &prepared, printer);
+    let emptied = match &scratch {
+        Scratch::Bucket { store, .. } if !settings.keep_scratch => Some(stores::empty_scratch_bucket(store)),
+        _ => None,
+    };
+    let verdict = drilled?;
+    let deleted = emptied.transpose().map_err(|e: BackupError| super::backup::failure(&e))?;
+    if let Some(path) = &settings.junit {
+        std::fs::write(path, verdict.to_junit().to_xml()).map_err(|e| Failure::File {
+            path: path.clone(),
+            error: e.to_string(),
+            help: "check that the JUnit file's folder exists and is writable".into(),
+        })?;
+    }
+    let report = match &scratch {
+        Scratch::Folder(dir) => serde_json::json!({ "restoreDir": dir, "verdict": verdict }),
+        Scratch::Bucket { url, .. } => serde_json::json!({
+            "restoreBucket": url,
+            "scratchObjectsDeleted": deleted,
+            "verdict": verdict,
+        }),
+    };
+    printer.result(&report, || {
+        let after = match (&scratch, deleted) {
+            (Scratch::Bucket { .. }, Some(n)) => format!(" ({n} objects deleted afterwards)"),
+            (Scratch::Bucket { .. }, None) => " (kept)".to_string(),
+            (Scratch::Folder(_), _) => String::new(),
+        };
+        format!("{}  restored into {}{after}\n", verdict.to_text(), scratch.describe())
+    });
+    if verdict.green {
+        return Ok(());
+    }
+    let failures: Diagnostics = Diagnostics(
+        verdict
+            .failures
+            .iter()
+            .map(|f| {
+                Diagnostic::error("drill-failed", "", f.line())
+                    .with_help("see docs/runbooks/restore.md and the guide's Backup and disaster recovery chapter")
+            })
+            .collect(),
+    );
+    Err(Failure::Failed(failures))
+}
+
+/// What a drill has ready before it restores anything.
+struct Prepared<'a> {
+    backup: &'a sparkplane_api::backup::Backup,
+    job: &'a JobSettings,
+    resolved: &'a ResolvedJob,
+    local: &'a LocalRunSettings,
+    scratch: &'a Scratch,
+    started: jiff::Timestamp,
+}
+
+/// The restore, the job on the restored data and its gates, decided.
+fn restore_and_run(
+    settings: &DrillSettings,
+    prepared: &Prepared<'_>,
+    printer: &Printer,
+) -> Result<drill::DrillVerdict, Failure> {
+    let Prepared { backup, job, resolved, local, scratch, started } = *prepared;
+    let environment = job.env.as_deref().unwrap_or("local");
+    let restored = verify::verify_into(backup, Some(scratch.target())).map_err(|e| super::backup::failure(&e))?;
     let recovery_point = restored.started.parse::<jiff::Timestamp>().map_err(|e| {
         Failure::Failed(
             Diagnostic::error(
@@ -126,7 +269,7 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
     let job_run = if !restored.findings.is_empty() {
         JobRun::NotRun
     } else {
-        let outcome = run_local(&resolved, &local, &mut Quiet { printer }).map_err(|e| super::run::failure(&e))?;
+        let outcome = run_local(resolved, local, &mut Quiet { printer }).map_err(|e| super::run::failure(&e))?;
         let record = &outcome.record;
         if outcome.succeeded() {
             let context = super::dq::Gates { events: &settings.events, environment, job: &record.job };
@@ -165,27 +308,5 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
         rto_target_ms: objectives.and_then(|o| o.rto).map(|d| d.as_millis()),
         rpo_target_ms: objectives.and_then(|o| o.rpo).map(|d| d.as_millis()),
     });
-    if let Some(path) = &settings.junit {
-        std::fs::write(path, verdict.to_junit().to_xml()).map_err(|e| Failure::File {
-            path: path.clone(),
-            error: e.to_string(),
-            help: "check that the JUnit file's folder exists and is writable".into(),
-        })?;
-    }
-    let report = serde_json::json!({ "restoreDir": dir, "verdict": verdict });
-    printer.result(&report, || format!("{}  restored into {}\n", verdict.to_text(), dir.display()));
-    if verdict.green {
-        return Ok(());
-    }
-    let failures: Diagnostics = Diagnostics(
-        verdict
-            .failures
-            .iter()
-            .map(|f| {
-                Diagnostic::error("drill-failed", "", f.line())
-                    .with_help("see docs/runbooks/restore.md and the guide's Backup and disaster recovery chapter")
-            })
-            .collect(),
-    );
-    Err(Failure::Failed(failures))
+    Ok(verdict)
 }

@@ -445,6 +445,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     platform_dir: cli.global.platform_dir.clone(),
                 },
                 restore_dir: args.restore_dir.clone(),
+                restore_bucket: args.restore_bucket.clone(),
+                keep_scratch: args.keep_scratch,
                 junit: args.junit.clone(),
                 events: events(cli),
             },
