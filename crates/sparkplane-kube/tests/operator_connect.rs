@@ -95,10 +95,8 @@ async fn a_server_is_applied_serves_at_its_endpoint_and_a_failed_pod_is_replaced
     // The server pod fails (evicted): the StatefulSet creates it again, the
     // operator counts the restart and reports it serving again.
     assert!(fake.evict_pod("data", "notebooks-connect-0"));
-    let back = wait_for(&fake, "notebooks", Duration::from_secs(30), |s| {
-        serving(s) && s["connect"]["restarts"] == 1
-    })
-    .await;
+    let back =
+        wait_for(&fake, "notebooks", Duration::from_secs(30), |s| serving(s) && s["connect"]["restarts"] == 1).await;
     let pod = fake.object("v1", "Pod", Some("data"), "notebooks-connect-0").expect("server pod again");
     assert_ne!(pod["metadata"]["uid"].as_str(), Some(first_uid.as_str()));
     assert_eq!(back["status"]["connect"]["podUid"], pod["metadata"]["uid"]);
@@ -118,10 +116,8 @@ async fn an_idle_server_is_scaled_to_none_and_a_trigger_wakes_it() {
     create(&fake, &server_job("notebooks", &dir, json!({"connect": {"idleTimeout": "1m"}}))).await;
 
     // A session and a query open: serving, and counted.
-    let busy = wait_for(&fake, "notebooks", Duration::from_secs(30), |s| {
-        serving(s) && s["connect"]["sessions"] == 1
-    })
-    .await;
+    let busy =
+        wait_for(&fake, "notebooks", Duration::from_secs(30), |s| serving(s) && s["connect"]["sessions"] == 1).await;
     assert_eq!(busy["status"]["connect"]["operations"], 1);
 
     // Every session closed: a minute later the server is scaled to none.
@@ -133,9 +129,7 @@ async fn an_idle_server_is_scaled_to_none_and_a_trigger_wakes_it() {
     let message = idle["status"]["message"].as_str().unwrap_or_default();
     assert!(
         message.starts_with("no open session or operation since ")
-            && message.ends_with(
-                " (spec.connect.idleTimeout 1m): scaled to 0; `sparkplane trigger` starts it again"
-            ),
+            && message.ends_with(" (spec.connect.idleTimeout 1m): scaled to 0; `sparkplane trigger` starts it again"),
         "{message}"
     );
     assert_eq!(replicas(&fake, "notebooks-connect"), Some(0));
