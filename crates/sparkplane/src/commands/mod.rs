@@ -364,17 +364,15 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             }
         },
         Command::Verify(args) => release::verify(&args.dir, &args.key, printer),
-        Command::Releases(args) => {
-            release::history(
-                &args.job,
-                args.env.as_deref(),
-                args.store.as_deref(),
-                args.diff.as_deref(),
-                &cluster_target(&args.cluster),
-                platform_dir,
-                printer,
-            )
-        }
+        Command::Releases(args) => release::history(
+            &args.job,
+            args.env.as_deref(),
+            args.store.as_deref(),
+            args.diff.as_deref(),
+            &cluster_target(&args.cluster),
+            platform_dir,
+            printer,
+        ),
         Command::Promote(args) => promote::promote(
             &promote::PromoteSettings {
                 job: args.job.clone(),
