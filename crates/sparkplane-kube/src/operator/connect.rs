@@ -15,7 +15,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams};
+use kube::api::Api;
 use kube::runtime::controller::Action as Requeue;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
@@ -24,7 +24,7 @@ use sparkplane_core::operator::plan::ServerPlan;
 use sparkplane_core::operator::{Prepared, TRIGGER_ANNOTATION, plan};
 
 use super::context::Context;
-use super::writes::{owner_of, publish, write_status};
+use super::writes::{delete_if_present, owner_of, publish, write_status};
 use crate::error::{KubeError, Operation};
 use crate::submit;
 
@@ -101,18 +101,7 @@ pub async fn reconcile(
                 written = decision.status.clone();
             }
             ServerAction::DeletePod { pod } => {
-                ctx.metrics.request("delete", "Pod");
-                match pods.delete(pod, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => {
-                        return Err(KubeError::from_kube(
-                            e,
-                            Operation::new("delete", "Pod", format!("{namespace}/{pod}")),
-                            &ctx.settings.server,
-                        ));
-                    }
-                }
+                delete_if_present(ctx, &pods, "Pod", &namespace, pod).await?;
             }
             ServerAction::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
         }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, LogParams, PostParams};
+use kube::api::{Api, LogParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::reflector::ObjectRef;
 use sparkplane_api::SparkJob;
@@ -26,7 +26,7 @@ use sparkplane_core::operator::{
 };
 
 use super::context::{Context, owned_by};
-use super::writes::{owner_of, publish, write_status};
+use super::writes::{delete_if_present, owner_of, publish, write_status};
 use crate::error::{KubeError, Operation};
 use crate::submit::{self, Created, FIELD_MANAGER};
 
@@ -200,18 +200,7 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
             }
             Action::DeleteDriver { pod } => {
                 let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-                ctx.metrics.request("delete", "Pod");
-                match pods.delete(pod, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => {
-                        return Err(KubeError::from_kube(
-                            e,
-                            Operation::new("delete", "Pod", format!("{namespace}/{pod}")),
-                            &ctx.settings.server,
-                        ));
-                    }
-                }
+                delete_if_present(ctx, &pods, "Pod", &namespace, pod).await?;
             }
             Action::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
         }
@@ -539,18 +528,7 @@ async fn scheduled(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> 
                 }
             }
             ScheduleAction::Delete { name: run, .. } => {
-                ctx.metrics.request("delete", "SparkJob");
-                match api.delete(run, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => {
-                        return Err(KubeError::from_kube(
-                            e,
-                            Operation::new("delete", "SparkJob", format!("{namespace}/{run}")),
-                            &ctx.settings.server,
-                        ));
-                    }
-                }
+                delete_if_present(ctx, &api, "SparkJob", &namespace, run).await?;
             }
             ScheduleAction::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
         }

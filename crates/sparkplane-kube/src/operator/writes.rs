@@ -3,10 +3,11 @@
 //! object to its SparkJob, Events, and the status patch (a merge diff of
 //! what changed, remembered until the job cache shows it).
 //!
-//! Owns: those three writes. Must not: decide.
+//! Owns: those writes, and deleting an object the operator made (a delete
+//! of what is already gone is done, not an error). Must not: decide.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde_json::{Map, Value, json};
 use sparkplane_api::SparkJob;
@@ -36,6 +37,30 @@ pub async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str,
     ctx.metrics.request("create", "Event");
     if let Err(error) = ctx.recorder.publish(&job.object_ref(&()), warning, reason, message).await {
         tracing::info!(job = %target(job), %error, "an Event could not be recorded");
+    }
+}
+
+/// Deletes `name` (kind `kind`, in `namespace`) in the background; one that is
+/// already gone (404) counts as deleted.
+pub async fn delete_if_present<K>(
+    ctx: &Context,
+    api: &Api<K>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<(), KubeError>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    ctx.metrics.request("delete", kind);
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(KubeError::from_kube(
+            e,
+            Operation::new("delete", kind, format!("{namespace}/{name}")),
+            &ctx.settings.server,
+        )),
     }
 }
 
