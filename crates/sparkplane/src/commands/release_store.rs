@@ -113,19 +113,8 @@ impl OpenStore {
 pub fn store_failure(err: &StoreError) -> Failure {
     match err {
         StoreError::Conflict { .. } => Failure::Failed(Diagnostic::error("release-exists", "", err.to_string()).into()),
-        StoreError::Backend { help, infrastructure, .. } => {
-            let diagnostic = Diagnostic::error("release-store", "--store", err.to_string()).with_help(help.clone());
-            if *infrastructure {
-                Failure::Infrastructure(diagnostic.into())
-            } else {
-                Failure::Invalid(diagnostic.into())
-            }
-        }
-        _ => Failure::File {
-            path: PathBuf::new(),
-            error: err.to_string(),
-            help: "check that the release store can be read and written".into(),
-        },
+        StoreError::Backend { help, infrastructure, .. } => backend_failure(err.to_string(), help, *infrastructure),
+        _ => file_failure(err.to_string()),
     }
 }
 
@@ -133,19 +122,8 @@ pub fn store_failure(err: &StoreError) -> Failure {
 /// failing cluster (with its URL), else about the log's files or records.
 pub fn log_failure(err: &LogError) -> Failure {
     match err {
-        LogError::Backend { help, infrastructure, .. } => {
-            let diagnostic = Diagnostic::error("release-store", "--store", err.to_string()).with_help(help.clone());
-            if *infrastructure {
-                Failure::Infrastructure(diagnostic.into())
-            } else {
-                Failure::Invalid(diagnostic.into())
-            }
-        }
-        _ => Failure::File {
-            path: PathBuf::new(),
-            error: err.to_string(),
-            help: "check that the release store can be read and written".into(),
-        },
+        LogError::Backend { help, infrastructure, .. } => backend_failure(err.to_string(), help, *infrastructure),
+        _ => file_failure(err.to_string()),
     }
 }
 
@@ -173,4 +151,16 @@ mod tests {
         let conflict = StoreError::Conflict { id: "a".into(), by: "b".into(), at: "c".into() };
         assert!(matches!(store_failure(&conflict), Failure::Failed(_)));
     }
+}
+
+/// A cluster store's failure: exit 3 when the API server could not be
+/// reached or failed, else exit 2 (what was asked of it is wrong).
+fn backend_failure(message: String, help: &str, infrastructure: bool) -> Failure {
+    let diagnostic = Diagnostic::error("release-store", "--store", message).with_help(help);
+    if infrastructure { Failure::Infrastructure(diagnostic.into()) } else { Failure::Invalid(diagnostic.into()) }
+}
+
+/// A file store's failure to read or write its files.
+fn file_failure(error: String) -> Failure {
+    Failure::File { path: PathBuf::new(), error, help: "check that the release store can be read and written".into() }
 }
