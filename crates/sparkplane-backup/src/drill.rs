@@ -5,7 +5,8 @@
 //! (drill start minus the backup's recovery point, the manifest's start).
 //!
 //! Owns: how a job is re-pointed at the restored data (`{restored}` in its
-//! `--set` values), which findings fail a drill and in what order they are
+//! `--set` values, and the restored metastore's table and database locations
+//! moved from each backed-up source to its restored copy), which findings fail a drill and in what order they are
 //! named, the RTO/RPO comparison with the Backup's objectives, the text and
 //! JUnit forms of the verdict (JSON is the verdict's serde form). Must not:
 //! restore, run jobs, read clocks or print.
@@ -229,17 +230,80 @@ pub fn s3a_prefix(bucket_url: &str) -> String {
 
 /// Re-points a job at the restored data: each `--set` value has [`RESTORED`]
 /// replaced by the restore target, a folder or a scratch bucket's
-/// [`s3a_prefix`] (objects are at `<target>/<source>/<key>`).
-/// A drill whose job would not read restored data proves nothing, so at least
-/// one set must use the placeholder; the error says how to write one.
-pub fn repoint(sets: &[String], restore_dir: &str) -> Result<Vec<String>, String> {
-    if !sets.iter().any(|s| s.contains(RESTORED)) {
+/// [`s3a_prefix`] (objects are at `<target>/<source>/<key>`). A drill whose
+/// job would not read restored data proves nothing, so at least one set must
+/// use the placeholder, unless the job's catalog is the restored metastore
+/// (`catalog_restored`), whose locations point at the restored copies; the
+/// error says how to write one.
+pub fn repoint(sets: &[String], restore_dir: &str, catalog_restored: bool) -> Result<Vec<String>, String> {
+    if !catalog_restored && !sets.iter().any(|s| s.contains(RESTORED)) {
         return Err(format!(
             "no --set uses {RESTORED}: the job would read its usual input, not the restored data; \
              point its input at a restored source, e.g. --set 'arguments=[\"{RESTORED}/lake-trips\"]'"
         ));
     }
     Ok(sets.iter().map(|s| s.replace(RESTORED, restore_dir)).collect())
+}
+
+/// One location move in the restored metastore: every location equal to
+/// `from` or below it (`from/…`) is moved to `to` (with the same rest).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relocation {
+    /// A backed-up source's URL, in one form Spark writes it.
+    pub from: String,
+    /// Its restored copy: `<restored>/<source name>`.
+    pub to: String,
+}
+
+/// The moves that point a restored Hive metastore at the restored objects:
+/// each source `(name, url)` in the forms a table location may name it
+/// (`s3a://`, `s3://`; trailing `/` dropped) moves to `<restored>/<name>`,
+/// where the restore wrote it. Longer URLs first, so a source nested in
+/// another moves to its own copy.
+pub fn relocations(sources: &[(String, String)], restored: &str) -> Vec<Relocation> {
+    let mut out = Vec::new();
+    for (name, url) in sources {
+        let url = url.trim_end_matches('/');
+        let to = format!("{}/{name}", restored.trim_end_matches('/'));
+        let mut forms = vec![url.to_string()];
+        if let Some(rest) = url.strip_prefix("s3://").or_else(|| url.strip_prefix("s3n://")) {
+            forms.push(format!("s3a://{rest}"));
+        } else if let Some(rest) = url.strip_prefix("s3a://") {
+            forms.push(format!("s3://{rest}"));
+        }
+        out.extend(forms.into_iter().map(|from| Relocation { from, to: to.clone() }));
+    }
+    out.sort_by(|a, b| b.from.len().cmp(&a.from.len()).then_with(|| a.from.cmp(&b.from)));
+    out
+}
+
+/// The SQL that applies `moves` to a Hive metastore on PostgreSQL: storage
+/// descriptors' `LOCATION`, databases' `DB_LOCATION_URI`, and the `path`
+/// serde parameter Spark's data-source tables are read from; of those
+/// tables, the ones in `present` (a metastore restored from a partial schema
+/// lacks some). Statements sent as one query string, which PostgreSQL runs
+/// as one transaction.
+pub fn relocation_sql(moves: &[Relocation], present: &[&str]) -> String {
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut sql = String::new();
+    let columns = [
+        ("SDS", "LOCATION", ""),
+        ("DBS", "DB_LOCATION_URI", ""),
+        ("SERDE_PARAMS", "PARAM_VALUE", "\"PARAM_KEY\" = 'path' AND "),
+    ];
+    for (table, column, only) in columns.into_iter().filter(|(t, _, _)| present.contains(t)) {
+        for m in moves {
+            let (from, to) = (literal(&m.from), literal(&m.to));
+            let escaped = m.from.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let under = literal(&format!("{escaped}/"));
+            sql.push_str(&format!(
+                "UPDATE \"{table}\" SET \"{column}\" = {to} || substr(\"{column}\", {len}) \
+                 WHERE {only}(\"{column}\" = {from} OR \"{column}\" LIKE {under} || '%');\n",
+                len = m.from.chars().count() + 1
+            ));
+        }
+    }
+    sql
 }
 
 fn elapsed(from_ms: i64, to_ms: i64) -> u64 {
@@ -465,14 +529,49 @@ mod tests {
     fn the_job_is_repointed_at_the_restore_folder_or_refused() {
         let sets = vec!["arguments=[\"{restored}/lake-trips\", \"out\"]".to_string(), "driver.memory=1g".into()];
         assert_eq!(
-            repoint(&sets, "/tmp/r").as_deref(),
+            repoint(&sets, "/tmp/r", false).as_deref(),
             Ok(&["arguments=[\"/tmp/r/lake-trips\", \"out\"]".to_string(), "driver.memory=1g".into()][..])
         );
+        assert_eq!(repoint(&sets[1..], "s3a://s/d", true).as_deref(), Ok(&sets[1..]), "the catalog reads the restore");
         assert_eq!(
-            repoint(&sets[1..], "/tmp/r"),
+            repoint(&sets[1..], "/tmp/r", false),
             Err("no --set uses {restored}: the job would read its usual input, not the restored data; point its \
                  input at a restored source, e.g. --set 'arguments=[\"{restored}/lake-trips\"]'"
                 .to_string())
+        );
+    }
+
+    #[test]
+    fn the_restored_metastore_is_moved_onto_the_restored_copies() {
+        let sources = vec![
+            ("trips".to_string(), "s3://lake/raw/trips/".to_string()),
+            ("tables".to_string(), "s3a://lake/tables".to_string()),
+        ];
+        let moves = relocations(&sources, "s3a://scratch/drill/");
+        let pairs: Vec<(&str, &str)> = moves.iter().map(|m| (m.from.as_str(), m.to.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("s3a://lake/raw/trips", "s3a://scratch/drill/trips"),
+                ("s3://lake/raw/trips", "s3a://scratch/drill/trips"),
+                ("s3a://lake/tables", "s3a://scratch/drill/tables"),
+                ("s3://lake/tables", "s3a://scratch/drill/tables"),
+            ]
+        );
+        let moves = [Relocation { from: "s3a://l/it's_x".into(), to: "s3a://s/d/t".into() }];
+        assert_eq!(relocation_sql(&moves, &["TBLS"]), "", "nothing to move in a schema without them");
+        let sql = relocation_sql(&moves, &["SDS", "DBS", "SERDE_PARAMS"]);
+        assert_eq!(
+            sql.lines().collect::<Vec<_>>(),
+            [
+                "UPDATE \"SDS\" SET \"LOCATION\" = 's3a://s/d/t' || substr(\"LOCATION\", 15) WHERE (\"LOCATION\" = \
+                 's3a://l/it''s_x' OR \"LOCATION\" LIKE 's3a://l/it''s\\_x/' || '%');",
+                "UPDATE \"DBS\" SET \"DB_LOCATION_URI\" = 's3a://s/d/t' || substr(\"DB_LOCATION_URI\", 15) WHERE \
+                 (\"DB_LOCATION_URI\" = 's3a://l/it''s_x' OR \"DB_LOCATION_URI\" LIKE 's3a://l/it''s\\_x/' || '%');",
+                "UPDATE \"SERDE_PARAMS\" SET \"PARAM_VALUE\" = 's3a://s/d/t' || substr(\"PARAM_VALUE\", 15) WHERE \
+                 \"PARAM_KEY\" = 'path' AND (\"PARAM_VALUE\" = 's3a://l/it''s_x' OR \"PARAM_VALUE\" LIKE \
+                 's3a://l/it''s\\_x/' || '%');",
+            ]
         );
     }
 

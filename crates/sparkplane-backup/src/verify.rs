@@ -46,6 +46,10 @@ pub struct VerifyReport {
     /// The run's start (RFC 3339): the recovery point of a restore from it.
     #[serde(skip)]
     pub started: String,
+    /// The scratch database the metastore was restored into, when it was
+    /// asked to be kept and the restore held: the caller drops it.
+    #[serde(skip)]
+    pub scratch_database: Option<String>,
 }
 
 impl VerifyReport {
@@ -99,12 +103,18 @@ pub enum RestoreTarget<'a> {
 
 /// Verifies the latest complete run of `backup`.
 pub fn verify(backup: &Backup) -> Result<VerifyReport, BackupError> {
-    verify_into(backup, None)
+    verify_into(backup, None, false)
 }
 
 /// Verifies the latest complete run of `backup`, and with `restore` writes
-/// every object copy to `<source>/<key>` there as it is checked.
-pub fn verify_into(backup: &Backup, restore: Option<RestoreTarget<'_>>) -> Result<VerifyReport, BackupError> {
+/// every object copy to `<source>/<key>` there as it is checked. With
+/// `keep_database` a scratch database whose restore held is left up (named
+/// in the report) for a drill's job; otherwise it is dropped.
+pub fn verify_into(
+    backup: &Backup,
+    restore: Option<RestoreTarget<'_>>,
+    keep_database: bool,
+) -> Result<VerifyReport, BackupError> {
     let name = &backup.metadata.name;
     let target = stores::target(backup)?;
     let runs = complete_runs(&target, name)?;
@@ -125,6 +135,7 @@ pub fn verify_into(backup: &Backup, restore: Option<RestoreTarget<'_>>) -> Resul
         problems: Vec::new(),
         findings: Vec::new(),
         started: manifest.started.clone(),
+        scratch_database: None,
     };
     if let Some(dump) = &manifest.metastore {
         let dir = tempfile_dir()?;
@@ -148,7 +159,12 @@ pub fn verify_into(backup: &Backup, restore: Option<RestoreTarget<'_>>) -> Resul
                 };
                 Ok((counts, hive))
             });
-            let dropped = server.drop_database(&scratch);
+            let dropped = if keep_database && restored.is_ok() {
+                report.scratch_database = Some(scratch.clone());
+                Ok(())
+            } else {
+                server.drop_database(&scratch)
+            };
             let (counts, hive) = restored?;
             dropped?;
             report.tables = counts.len();
@@ -205,6 +221,31 @@ pub fn verify_into(backup: &Backup, restore: Option<RestoreTarget<'_>>) -> Resul
         }
     }
     Ok(report)
+}
+
+/// Points a kept scratch metastore at the restored objects: every table,
+/// partition and database location under a backed-up source moves to its
+/// copy at `<restored>/<source name>` ([`crate::drill::relocations`]).
+pub fn relocate(backup: &Backup, database: &str, restored: &str) -> Result<(), BackupError> {
+    let Some((server, _)) = server(backup)? else { return Ok(()) };
+    let sources: Vec<(String, String)> =
+        sparkplane_core::backup::object_sources(backup).into_iter().map(|s| (s.name, s.url)).collect();
+    let moves = crate::drill::relocations(&sources, restored);
+    let counts = server.row_counts(database)?;
+    let present: Vec<&str> = counts.keys().filter_map(|t| t.strip_prefix("public.")).collect();
+    let sql = crate::drill::relocation_sql(&moves, &present);
+    if sql.is_empty() {
+        return Ok(());
+    }
+    server.query(database, &sql).map(|_| ())
+}
+
+/// Drops a scratch database [`verify_into`] kept.
+pub fn drop_scratch_database(backup: &Backup, database: &str) -> Result<(), BackupError> {
+    match server(backup)? {
+        Some((server, _)) => server.drop_database(database),
+        None => Ok(()),
+    }
 }
 
 /// Where an object is restored below the target: `<source>/<key>`, refused

@@ -68,7 +68,18 @@ pub struct LocalRunSettings {
     /// they go to spark-submit in a `--properties-file` readable by its owner
     /// only, in the run's folder, removed when Spark has ended. The job's own
     /// `sparkConf` (given with `--conf`) wins over them. Empty by default.
-    pub extra_properties: std::collections::BTreeMap<String, String>,
+    pub extra_properties: ExtraProperties,
+}
+
+/// Spark properties a caller adds to a local run; they may hold secrets, so
+/// Debug shows their keys only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ExtraProperties(pub std::collections::BTreeMap<String, String>);
+
+impl std::fmt::Debug for ExtraProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 impl LocalRunSettings {
@@ -88,7 +99,7 @@ impl LocalRunSettings {
             python: runtime::default_python(),
             machine_cores: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
             cancel: Arc::new(AtomicBool::new(false)),
-            extra_properties: std::collections::BTreeMap::new(),
+            extra_properties: ExtraProperties::default(),
         })
     }
 }
@@ -425,8 +436,8 @@ pub fn run_local(
     }
     let extra_properties = run_dir.join("extra.properties");
     let mut args = plan.args.clone();
-    if !settings.extra_properties.is_empty() {
-        crate::metastore::write_properties_file(&extra_properties, &settings.extra_properties)
+    if !settings.extra_properties.0.is_empty() {
+        crate::metastore::write_properties_file(&extra_properties, &settings.extra_properties.0)
             .map_err(|e| unwritable(&extra_properties, &e))?;
         args.splice(0..0, ["--properties-file".to_owned(), extra_properties.display().to_string()]);
     }
@@ -504,4 +515,18 @@ pub fn run_local(
     settle(&mut record, end.ended, &driver_log, app_summary.as_ref());
     save(&record)?;
     Ok(LocalRunOutcome { record, summary: app_summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_properties_show_their_keys_but_no_value() {
+        let properties = ExtraProperties(std::collections::BTreeMap::from([(
+            "spark.hadoop.fs.s3a.secret.key".to_string(),
+            "s3cr3t-value".to_string(),
+        )]));
+        assert_eq!(format!("{properties:?}"), "[\"spark.hadoop.fs.s3a.secret.key\"]");
+    }
 }

@@ -1251,8 +1251,9 @@ pub struct DrillArgs {
     /// Environment overlay to apply.
     #[arg(short, long, value_name = "ENV", default_value = "local")]
     pub env: String,
-    /// Re-point the job at the restored data: `{restored}` in a value is the restore folder, where each object is at
-    /// `{restored}/<source>/<key>` (repeatable; at least one must use `{restored}`), e.g.
+    /// Re-point the job at the restored data: `{restored}` in a value is the restore folder (or the scratch bucket's
+    /// s3a:// URL), where each object is at `{restored}/<source>/<key>` (repeatable; at least one must use
+    /// `{restored}` unless the job's catalog is the restored metastore), e.g.
     /// --set 'arguments=["{restored}/lake-trips", "out"]'.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
@@ -1261,10 +1262,11 @@ pub struct DrillArgs {
     pub restore_dir: Option<PathBuf>,
     /// Restore the objects into this empty bucket or prefix on the backup's target store (its endpoint and keys),
     /// e.g. s3://drill-scratch; `{restored}` is then its s3a:// URL and the local Spark (3.5) reads it through S3A.
-    /// Emptied again after the drill unless --keep-scratch.
+    /// With spec.metastore, the restored scratch database is the job's catalog, its table locations moved to the
+    /// restored copies (no `{restored}` --set needed then). Emptied and dropped after the drill unless --keep-scratch.
     #[arg(long, value_name = "URL")]
     pub restore_bucket: Option<String>,
-    /// Keep what the drill restored into the scratch bucket.
+    /// Keep what the drill restored into the scratch bucket, and the scratch database.
     #[arg(long, requires = "restore_bucket")]
     pub keep_scratch: bool,
     /// Write the verdict as a JUnit XML test suite with one test case.

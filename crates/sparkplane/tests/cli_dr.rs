@@ -337,3 +337,172 @@ spec:
     assert_eq!(out["errors"][0]["message"], format!("restore folder {} is not empty", restore.display()));
     eprintln!("whole test: {:.1}s", started.elapsed().as_secs_f64());
 }
+
+/// Run by real Spark before the backup: a Hive metastore on PostgreSQL whose
+/// table `mobility.trips` is Parquet under the lake's `tables` prefix (the
+/// database's folder is outside it: S3A marks a created folder with an empty
+/// `name/` object, which `backup run` does not copy).
+const CATALOG_SETUP: &str = "from pyspark.sql import SparkSession
+spark = SparkSession.builder.enableHiveSupport().getOrCreate()
+spark.sql(\"CREATE DATABASE mobility LOCATION 's3a://lake/catalog/mobility.db'\")
+trips = spark.read.option('header', True).option('inferSchema', True).csv('s3a://lake/raw/trips')
+trips.write.option('path', 's3a://lake/tables/trips').saveAsTable('mobility.trips')
+spark.stop()
+";
+
+/// The drill's job: reads the table by name from its catalog, and says which files it read.
+const CATALOG_JOB: &str = "from pyspark.sql import SparkSession
+spark = SparkSession.builder.enableHiveSupport().getOrCreate()
+trips = spark.table('mobility.trips')
+print('DRILL-INPUT ' + ' '.join(sorted(trips.inputFiles())))
+trips.groupBy('zone').count().write.mode('overwrite').parquet('out')
+spark.stop()
+";
+
+#[test]
+fn a_drill_into_a_scratch_bucket_serves_the_restored_metastore_to_the_job() {
+    let pg = PostgresServer::start().expect("PostgreSQL starts (scripts/common.sh need_postgres)");
+    let source = S3Server::start().expect("source S3 server");
+    let target_server = S3Server::start().expect("target S3 server");
+    source.create_bucket("lake").expect("lake bucket");
+    target_server.create_bucket("backups").expect("backups bucket");
+    target_server.create_bucket("scratch").expect("scratch bucket");
+    pg.psql("postgres", &format!("CREATE ROLE hive LOGIN CREATEDB PASSWORD '{HIVE_PASSWORD}'")).expect("role");
+    pg.psql("postgres", "CREATE DATABASE hms OWNER hive").expect("database");
+    let lake = store(&source, "s3://lake");
+    for d in [21, 22] {
+        let mut csv = String::from("trip_id,zone,fare\n");
+        for i in 0..40 {
+            csv.push_str(&format!("{d}{i:03},{},{}.5\n", ["airport", "harbor", "north"][i % 3], 5 + i));
+        }
+        lake.put(&format!("raw/trips/day=2026-11-{d}/part-0.csv"), csv).expect("csv");
+    }
+
+    // Real Spark 3.5 writes the metastore (PostgreSQL) and the table (S3A on the lake).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = home_with_runtimes(dir.path());
+    let spark = sparkplane_local::runtime::locate(&home, "3.5.9", None).expect("Spark 3.5 runtime");
+    let metastore = sparkplane_local::metastore::PostgresMetastore {
+        host: "127.0.0.1".into(),
+        port: pg.port,
+        database: "hms".into(),
+        user: "hive".into(),
+        password: HIVE_PASSWORD.into(),
+        driver_jar: sparkplane_local::metastore::postgres_jdbc_jar().unwrap_or_else(|e| panic!("{e}")),
+        warehouse: PathBuf::from("s3a://lake/catalog/warehouse"),
+    };
+    let s3a = sparkplane_local::s3a::S3aEndpoint {
+        endpoint: source.endpoint.clone(),
+        access_key: ACCESS_KEY.into(),
+        secret_key: SECRET_KEY.into(),
+        jars: sparkplane_local::s3a::s3a_jars().unwrap_or_else(|e| panic!("{e}")),
+        retries: sparkplane_local::s3a::Retries::HadoopDefaults,
+    };
+    let mut properties = metastore.spark_properties();
+    properties.extend(s3a.spark_properties());
+    let setup = dir.path().join("setup");
+    std::fs::create_dir_all(&setup).expect("setup dir");
+    sparkplane_local::metastore::write_properties_file(&setup.join("spark.properties"), &properties).expect("props");
+    std::fs::write(setup.join("catalog_setup.py"), CATALOG_SETUP).expect("script");
+    let mut submit = std::process::Command::new(&spark.spark_submit);
+    submit
+        .args(["--master", "local[2]", "--properties-file", "spark.properties", "catalog_setup.py"])
+        .env("SPARK_HOME", &spark.spark_home)
+        .current_dir(&setup);
+    if let Some(python) = &spark.python {
+        submit.env("PYSPARK_PYTHON", python);
+    }
+    let out = submit.output().expect("spark-submit runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let locations = pg.psql("hms", "SELECT \"LOCATION\" FROM \"SDS\" ORDER BY 1").expect("locations");
+    assert!(locations.contains("s3a://lake/tables/trips"), "{locations}");
+
+    let backup = dir.path().join("backup.yaml");
+    std::fs::write(
+        &backup,
+        format!(
+            "apiVersion: sparkplane.dev/v1alpha1
+kind: Backup
+metadata: {{name: platform}}
+spec:
+  image: registry.example.com/sparkplane-backup:0.1.0
+  schedule: \"15 2 * * *\"
+  retention: {{count: 3}}
+  target:
+    url: s3://backups/prod
+    endpoint: {target}
+    credentials: {{accessKeyIdEnv: TARGET_KEY_ID, secretAccessKeyEnv: TARGET_SECRET}}
+  metastore:
+    host: 127.0.0.1
+    port: {port}
+    database: hms
+    user: hive
+    password: {{env: METASTORE_PASSWORD}}
+  objects:
+    source:
+      endpoint: {source}
+      credentials: {{accessKeyIdEnv: SOURCE_KEY_ID, secretAccessKeyEnv: SOURCE_SECRET}}
+    lake:
+      - {{name: tables, url: s3://lake/tables, team: mobility}}
+  objectives: {{rto: 10m, rpo: 1h}}
+",
+            target = target_server.endpoint,
+            port = pg.port,
+            source = source.endpoint,
+        ),
+    )
+    .expect("backup file");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).expect("jobs");
+    std::fs::write(jobs.join("trips_by_zone.py"), CATALOG_JOB).expect("script");
+    let job = jobs.join("trips-by-zone.yaml");
+    std::fs::write(
+        &job,
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata: {name: trips-by-zone}\nspec:\n  team: mobility\n  type: Python\n  sparkVersion: \"3.5.9\"\n  mainApplicationFile: trips_by_zone.py\n  driver: {memory: 1g}\n  qualityGates:\n    - spec: trips-dq.yaml\n",
+    )
+    .expect("job");
+    std::fs::write(
+        jobs.join("trips-dq.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: trips}\ndataset: {path: out}\nchecks:\n  - name: three-zones\n    rowCount: {min: 3, max: 3}\n  - name: zones\n    unique: {columns: [zone]}\n",
+    )
+    .expect("dq spec");
+
+    let (code, backed_up, stderr) = run(sparkplane(&home).args(["backup", "run"]).arg(&backup).args(["-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(backed_up["manifest"]["objects"].as_array().is_some_and(|o| !o.is_empty()), "{backed_up}");
+    // The lake's table is lost: the job can only be green by reading the restored copies.
+    let tables = store(&source, "s3://lake/tables");
+    for entry in tables.list().expect("table files") {
+        tables.delete(&entry.key).expect("delete");
+    }
+
+    // No --set: the catalog is the restored metastore, whose locations now name the scratch bucket.
+    let t = Instant::now();
+    let mut cmd = sparkplane(&home);
+    cmd.args(["dr", "drill", "--backup"]).arg(&backup).arg("--job").arg(&job);
+    let (code, report, stderr) = run(cmd.args(["--restore-bucket", "s3://scratch/drill", "-o", "json"]));
+    eprintln!("green drill with the restored metastore: {:.1}s", t.elapsed().as_secs_f64());
+    let driver_logs: Vec<PathBuf> =
+        walk(&home.join("runs")).into_iter().filter(|p| p.ends_with("driver.log")).collect();
+    assert_eq!(driver_logs.len(), 1, "{driver_logs:?}");
+    let driver = std::fs::read_to_string(&driver_logs[0]).expect("driver log");
+    let errors: Vec<&str> = driver.lines().filter(|l| l.contains("Exception") || l.contains("ERROR")).collect();
+    assert_eq!(code, 0, "{report} {stderr}\n{}", errors.join("\n"));
+    let verdict = &report["verdict"];
+    assert_eq!(verdict["green"], true, "{report}");
+    assert_eq!(verdict["gates"], serde_json::json!([{"name": "trips-dq.yaml", "passed": true, "detail": "passed"}]));
+    let rto = verdict["rto"]["measuredMs"].as_u64().expect("RTO measured");
+    let rpo = verdict["rpo"]["measuredMs"].as_u64().expect("RPO measured");
+    eprintln!("measured RTO {rto} ms, RPO {rpo} ms");
+    assert_eq!(report["scratchDatabase"], "hms_sparkplane_verify");
+    assert_eq!(report["scratchDatabaseDropped"], true);
+    assert!(report["scratchObjectsDeleted"].as_u64().is_some_and(|n| n > 0), "{report}");
+    // The job read the table's files from the scratch bucket, through the restored catalog.
+    let input = driver.lines().find(|l| l.starts_with("DRILL-INPUT ")).unwrap_or_else(|| panic!("{driver}"));
+    assert!(input.starts_with("DRILL-INPUT s3a://scratch/drill/tables/trips/part-"), "{input}");
+    assert!(!driver.contains(HIVE_PASSWORD) && !driver.contains(SECRET_KEY), "a secret in the driver log");
+    // Nothing is left: no scratch database, an empty scratch bucket.
+    let scratch_db = pg.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'hms_sparkplane_verify'");
+    assert_eq!(scratch_db.expect("query").trim(), "0");
+    assert!(store(&target_server, "s3://scratch/drill").list().is_err(), "emptied");
+}

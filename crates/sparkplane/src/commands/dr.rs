@@ -6,8 +6,11 @@
 //! its `--set` flags (`{restored}` is the folder, or the bucket's `s3a://`
 //! URL, with S3A given to the local Spark through `sparkplane_local::s3a`),
 //! run locally, and passed through its quality gates; the measured RTO and
-//! RPO are held to the Backup's objectives. A scratch bucket is emptied again
-//! afterwards unless `--keep-scratch`.
+//! RPO are held to the Backup's objectives. With a scratch bucket and a
+//! metastore in the Backup, the scratch database stays up as the job's
+//! catalog (`sparkplane_local::metastore`), its locations moved onto the
+//! restored copies (`verify::relocate`). The scratch bucket is emptied and
+//! the scratch database dropped afterwards unless `--keep-scratch`.
 //!
 //! Thin: this module reads the clock and calls the restore
 //! (`sparkplane_backup::verify::verify_into`), the local run
@@ -23,8 +26,9 @@ use sparkplane_backup::{BackupError, stores};
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_local::metastore::PostgresMetastore;
 use sparkplane_local::s3a::S3aEndpoint;
-use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
+use sparkplane_local::workflow::{ExtraProperties, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
 use sparkplane_storage::Store;
 
 use crate::events::Events;
@@ -170,7 +174,8 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
         }
         None => Scratch::Folder(restore_dir(settings.restore_dir.as_ref())?),
     };
-    let sets = drill::repoint(&settings.job.sets, &scratch.restored())
+    let serves_catalog = matches!(scratch, Scratch::Bucket { .. }) && backup.spec.metastore.is_some();
+    let sets = drill::repoint(&settings.job.sets, &scratch.restored(), serves_catalog)
         .map_err(|m| invalid("drill-not-repointed", m, "see `sparkplane dr drill --help`"))?;
     let job = JobSettings { sets, ..settings.job.clone() };
     // Bad job input is found before anything is restored.
@@ -179,7 +184,7 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
     let environment = job.env.as_deref().unwrap_or("local");
     let mut local =
         LocalRunSettings::from_environment(&job.path, environment, false).map_err(|e| super::run::failure(&e))?;
-    local.extra_properties = extra_properties;
+    local.extra_properties = ExtraProperties(extra_properties);
 
     let started = jiff::Timestamp::now();
     printer.status(&format!(
@@ -187,13 +192,14 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
         backup.metadata.name,
         scratch.describe()
     ));
-    let prepared = Prepared { backup, job: &job, resolved: &resolved, local: &local, scratch: &scratch, started };
+    let prepared =
+        Prepared { backup, job: &job, resolved: &resolved, local: &local, scratch: &scratch, started, serves_catalog };
     let drilled = restore_and_run(settings, &prepared, printer);
     let emptied = match &scratch {
         Scratch::Bucket { store, .. } if !settings.keep_scratch => Some(stores::empty_scratch_bucket(store)),
         _ => None,
     };
-    let verdict = drilled?;
+    let (verdict, catalog) = drilled?;
     let deleted = emptied.transpose().map_err(|e: BackupError| super::backup::failure(&e))?;
     if let Some(path) = &settings.junit {
         std::fs::write(path, verdict.to_junit().to_xml()).map_err(|e| Failure::File {
@@ -207,6 +213,8 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
         Scratch::Bucket { url, .. } => serde_json::json!({
             "restoreBucket": url,
             "scratchObjectsDeleted": deleted,
+            "scratchDatabase": catalog,
+            "scratchDatabaseDropped": catalog.is_some() && !settings.keep_scratch,
             "verdict": verdict,
         }),
     };
@@ -216,7 +224,12 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
             (Scratch::Bucket { .. }, None) => " (kept)".to_string(),
             (Scratch::Folder(_), _) => String::new(),
         };
-        format!("{}  restored into {}{after}\n", verdict.to_text(), scratch.describe())
+        let database = match &catalog {
+            Some(db) if settings.keep_scratch => format!("; the job's catalog was scratch database {db} (kept)"),
+            Some(db) => format!("; the job's catalog was scratch database {db} (dropped afterwards)"),
+            None => String::new(),
+        };
+        format!("{}  restored into {}{after}{database}\n", verdict.to_text(), scratch.describe())
     });
     if verdict.green {
         return Ok(());
@@ -242,17 +255,64 @@ struct Prepared<'a> {
     local: &'a LocalRunSettings,
     scratch: &'a Scratch,
     started: jiff::Timestamp,
+    /// The job's catalog is the restored metastore (a scratch bucket, and a Backup with a metastore).
+    serves_catalog: bool,
 }
 
-/// The restore, the job on the restored data and its gates, decided.
+/// The restore, the job on the restored data and its gates, decided; the
+/// scratch database the job's catalog was (dropped again unless kept).
 fn restore_and_run(
     settings: &DrillSettings,
     prepared: &Prepared<'_>,
     printer: &Printer,
+) -> Result<(drill::DrillVerdict, Option<String>), Failure> {
+    let restored = verify::verify_into(prepared.backup, Some(prepared.scratch.target()), prepared.serves_catalog)
+        .map_err(|e| super::backup::failure(&e))?;
+    let catalog = restored.scratch_database.clone();
+    let verdict = run_on_restore(settings, prepared, &restored, catalog.as_deref(), printer);
+    let dropped = match &catalog {
+        Some(db) if !settings.keep_scratch => verify::drop_scratch_database(prepared.backup, db),
+        _ => Ok(()),
+    };
+    let verdict = verdict?;
+    dropped.map_err(|e| super::backup::failure(&e))?;
+    Ok((verdict, catalog))
+}
+
+/// The Spark properties that make the restored scratch database the job's catalog.
+fn catalog_properties(
+    backup: &sparkplane_api::backup::Backup,
+    database: &str,
+    restored: &str,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let Some((server, _)) = sparkplane_backup::run::server(backup).map_err(|e| super::backup::failure(&e))? else {
+        return Ok(BTreeMap::new());
+    };
+    let driver_jar = sparkplane_local::metastore::postgres_jdbc_jar()
+        .map_err(|e| invalid("drill-metastore", e.to_string(), "install the driver, then run the drill again"))?;
+    let metastore = PostgresMetastore {
+        host: server.host,
+        port: u16::try_from(server.port).unwrap_or(u16::MAX),
+        database: database.to_owned(),
+        user: server.user,
+        password: server.password.map(|p| p.0).unwrap_or_default(),
+        driver_jar,
+        // Managed tables a job creates land in the scratch bucket, and go with it.
+        warehouse: PathBuf::from(format!("{restored}/_warehouse")),
+    };
+    Ok(metastore.spark_properties())
+}
+
+/// The job on a restore, its gates and the verdict.
+fn run_on_restore(
+    settings: &DrillSettings,
+    prepared: &Prepared<'_>,
+    restored: &verify::VerifyReport,
+    catalog: Option<&str>,
+    printer: &Printer,
 ) -> Result<drill::DrillVerdict, Failure> {
-    let Prepared { backup, job, resolved, local, scratch, started } = *prepared;
+    let Prepared { backup, job, resolved, local, scratch, started, .. } = *prepared;
     let environment = job.env.as_deref().unwrap_or("local");
-    let restored = verify::verify_into(backup, Some(scratch.target())).map_err(|e| super::backup::failure(&e))?;
     let recovery_point = restored.started.parse::<jiff::Timestamp>().map_err(|e| {
         Failure::Failed(
             Diagnostic::error(
@@ -269,7 +329,13 @@ fn restore_and_run(
     let job_run = if !restored.findings.is_empty() {
         JobRun::NotRun
     } else {
-        let outcome = run_local(resolved, local, &mut Quiet { printer }).map_err(|e| super::run::failure(&e))?;
+        let mut local = local.clone();
+        if let Some(database) = catalog {
+            // The restored catalog's tables point at the restored copies, not the lake.
+            verify::relocate(backup, database, &scratch.restored()).map_err(|e| super::backup::failure(&e))?;
+            local.extra_properties.0.extend(catalog_properties(backup, database, &scratch.restored())?);
+        }
+        let outcome = run_local(resolved, &local, &mut Quiet { printer }).map_err(|e| super::run::failure(&e))?;
         let record = &outcome.record;
         if outcome.succeeded() {
             let context = super::dq::Gates { events: &settings.events, environment, job: &record.job };
