@@ -5,8 +5,13 @@
 //! scripts/test.sh installs) running a small PySpark job on the restored
 //! lake prefix, with a quality gate on its output. A missing object and a
 //! corrupted dump each fail the drill with exit 1 naming them, before Spark
-//! runs; a drill whose job does not read the restored data is exit 2.
-//! Slow (Spark starts once): it is one test.
+//! runs; a drill whose job does not read the restored data is exit 2. The
+//! same drill into a scratch bucket (S3A), with its bad input: a bucket in
+//! use, a target without keys (2), a store that refuses connections (3).
+//! A second test has real Spark write a Hive table (PostgreSQL metastore,
+//! Parquet on S3A) before the backup, deletes the lake's files, and drills
+//! into a scratch bucket with the restored metastore as the job's catalog.
+//! Slow (Spark starts in each drill).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -268,6 +273,23 @@ spec:
         "{message}"
     );
     assert_eq!(out["errors"][0]["help"], "check the store's endpoint, network path and credentials");
+    // A target without keys cannot be read by the local Spark's S3A: exit 2, before anything is restored.
+    let keyless = dir.path().join("backup-keyless.yaml");
+    let keys = "    credentials: {accessKeyIdEnv: TARGET_KEY_ID, secretAccessKeyEnv: TARGET_SECRET}\n";
+    assert!(text.contains(keys));
+    std::fs::write(&keyless, text.replace(keys, "")).expect("keyless backup file");
+    let mut cmd = sparkplane(&home);
+    cmd.args(["dr", "drill", "--backup"]).arg(&keyless).arg("--job").arg(&job);
+    let (code, out, _) = run(cmd.args(["--restore-bucket", "s3://scratch/keyless", "--set", repoint, "-o", "json"]));
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out["errors"][0]["message"],
+        "--restore-bucket needs spec.target.credentials: the local Spark reads the scratch bucket with static keys"
+    );
+    assert_eq!(
+        out["errors"][0]["help"],
+        "name the key variables in spec.target.credentials, or restore into a folder with --restore-dir"
+    );
     // Without --keep-scratch the drill empties it again.
     let (code, report, stderr) = bucket_drill("s3://scratch/again", &[]);
     assert_eq!(code, 0, "{report} {stderr}");
