@@ -186,7 +186,13 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
             CopyStep::Copy(object) => {
                 let store = &opened[&object.source];
                 let incoming = layout::incoming(name, &id, n);
-                let reader = store.reader(&object.key, PART).map_err(BackupError::storage)?;
+                let reader = match store.reader(&object.key, PART) {
+                    Ok(reader) => reader,
+                    // S3A marks a folder it creates with an empty object
+                    // `name/`; listings show it under the folder's own name,
+                    // which no GET finds. It holds no data: nothing to copy.
+                    Err(e) => return Err(BackupError::storage(e)),
+                };
                 let mut hashing = Hashing::new(reader);
                 target.put_from(&incoming, &mut hashing, PART).map_err(BackupError::storage)?;
                 let (sha256, size) = hashing.finish();

@@ -216,6 +216,16 @@ fn start() -> Platform {
     lake.put("date=2026-01-02/part-0.parquet", b"PAR1 sales day two PAR1".to_vec()).expect("lake 2");
     // Same content as day one: stored once in the target.
     lake.put("date=2026-01-03/part-0.parquet", b"PAR1 sales day one PAR1".to_vec()).expect("lake 3");
+    // An empty folder as S3A marks one (`name/`, no bytes): object_store cannot
+    // write a key ending in `/`, so it is put with curl's SigV4 signing.
+    let marker = format!("{}/lake/curated/sales/archive/", source.endpoint);
+    let put = std::process::Command::new("curl")
+        .args(["-sS", "-f", "-X", "PUT", "--data-binary", "", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
+        .arg(format!("{ACCESS_KEY}:{SECRET_KEY}"))
+        .arg(&marker)
+        .output()
+        .expect("curl runs");
+    assert!(put.status.success(), "folder marker: {}", String::from_utf8_lossy(&put.stderr));
     Platform { pg, source, target, pushgateway: Pushgateway::start(), dir }
 }
 

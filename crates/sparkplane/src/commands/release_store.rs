@@ -127,6 +127,18 @@ pub fn log_failure(err: &LogError) -> Failure {
     }
 }
 
+/// A cluster store's failure: exit 3 when the API server could not be
+/// reached or failed, else exit 2 (what was asked of it is wrong).
+fn backend_failure(message: String, help: &str, infrastructure: bool) -> Failure {
+    let diagnostic = Diagnostic::error("release-store", "--store", message).with_help(help);
+    if infrastructure { Failure::Infrastructure(diagnostic.into()) } else { Failure::Invalid(diagnostic.into()) }
+}
+
+/// A file store's failure to read or write its files.
+fn file_failure(error: String) -> Failure {
+    Failure::File { path: PathBuf::new(), error, help: "check that the release store can be read and written".into() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,16 +163,4 @@ mod tests {
         let conflict = StoreError::Conflict { id: "a".into(), by: "b".into(), at: "c".into() };
         assert!(matches!(store_failure(&conflict), Failure::Failed(_)));
     }
-}
-
-/// A cluster store's failure: exit 3 when the API server could not be
-/// reached or failed, else exit 2 (what was asked of it is wrong).
-fn backend_failure(message: String, help: &str, infrastructure: bool) -> Failure {
-    let diagnostic = Diagnostic::error("release-store", "--store", message).with_help(help);
-    if infrastructure { Failure::Infrastructure(diagnostic.into()) } else { Failure::Invalid(diagnostic.into()) }
-}
-
-/// A file store's failure to read or write its files.
-fn file_failure(error: String) -> Failure {
-    Failure::File { path: PathBuf::new(), error, help: "check that the release store can be read and written".into() }
 }
