@@ -191,6 +191,7 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
                     // S3A marks a folder it creates with an empty object
                     // `name/`; listings show it under the folder's own name,
                     // which no GET finds. It holds no data: nothing to copy.
+                    Err(StorageError::NotFound { .. }) if object.size == 0 => continue,
                     Err(e) => return Err(BackupError::storage(e)),
                 };
                 let mut hashing = Hashing::new(reader);
