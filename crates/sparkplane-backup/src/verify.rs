@@ -68,16 +68,21 @@ fn copy_fault(observed: &Observed, missing: RestoreFault, corrupt: RestoreFault)
 /// every database (`get_all_databases`, then `get_all_tables` per database).
 const HIVE_TABLES: &str = "SELECT d.\"NAME\" || '.' || t.\"TBL_NAME\" FROM \"TBLS\" t JOIN \"DBS\" d ON t.\"DB_ID\" = d.\"DB_ID\" ORDER BY 1;";
 
+/// A reader over the copy at `key`; `None` when the target does not hold it.
+fn open_copy(target: &sparkplane_storage::Store, key: &str) -> Result<Option<impl std::io::Read>, BackupError> {
+    match target.reader(key, 8 * 1024 * 1024) {
+        Ok(reader) => Ok(Some(reader)),
+        Err(sparkplane_storage::StorageError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(BackupError::storage(e)),
+    }
+}
+
 fn observe(
     target: &sparkplane_storage::Store,
     key: &str,
     scratch: Option<&mut dyn Write>,
 ) -> Result<Observed, BackupError> {
-    let reader = match target.reader(key, 8 * 1024 * 1024) {
-        Ok(reader) => reader,
-        Err(sparkplane_storage::StorageError::NotFound { .. }) => return Ok(Observed::Missing),
-        Err(e) => return Err(BackupError::storage(e)),
-    };
+    let Some(reader) = open_copy(target, key)? else { return Ok(Observed::Missing) };
     let mut hashing = Hashing::new(reader);
     let mut sink = std::io::sink();
     let out: &mut dyn Write = match scratch {
@@ -269,11 +274,7 @@ fn observe_into_bucket(
     bucket: &sparkplane_storage::Store,
     to_key: &str,
 ) -> Result<Observed, BackupError> {
-    let reader = match target.reader(key, 8 * 1024 * 1024) {
-        Ok(reader) => reader,
-        Err(sparkplane_storage::StorageError::NotFound { .. }) => return Ok(Observed::Missing),
-        Err(e) => return Err(BackupError::storage(e)),
-    };
+    let Some(reader) = open_copy(target, key)? else { return Ok(Observed::Missing) };
     let mut hashing = Hashing::new(reader);
     bucket.put_from(to_key, &mut hashing, 8 * 1024 * 1024).map_err(BackupError::storage)?;
     let (sha256, size) = hashing.finish();

@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -312,17 +311,12 @@ pub fn to_config_map(record: &DeploymentRecord, files: &[(String, String)], name
     ]);
     let mut data: BTreeMap<String, String> = files.iter().map(|(name, text)| (data_key(name), text.clone())).collect();
     data.insert(RECORD_FILE.to_owned(), record.to_json());
-    ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(config_map_name(&record.job, &record.environment, record.sequence)),
-            namespace: Some(namespace.to_owned()),
-            labels: Some(labels),
-            ..ObjectMeta::default()
-        },
-        data: Some(data),
-        immutable: Some(true),
-        ..ConfigMap::default()
-    }
+    crate::store::immutable_config_map(
+        config_map_name(&record.job, &record.environment, record.sequence),
+        namespace,
+        labels,
+        data,
+    )
 }
 
 /// The records of the deployment ConfigMaps a selector listed, oldest first.

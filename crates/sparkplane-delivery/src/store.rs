@@ -265,9 +265,20 @@ pub fn to_config_map(release: &StoredRelease, record: &ReleaseRecord, namespace:
             data.insert(key.to_owned(), value.clone());
         }
     }
+    immutable_config_map(config_map_name(&release.id), namespace, labels, data)
+}
+
+/// An immutable ConfigMap (the API server refuses every change to it), as
+/// both cluster stores keep their records: releases and deployments.
+pub fn immutable_config_map(
+    name: String,
+    namespace: &str,
+    labels: BTreeMap<String, String>,
+    data: BTreeMap<String, String>,
+) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
-            name: Some(config_map_name(&release.id)),
+            name: Some(name),
             namespace: Some(namespace.to_owned()),
             labels: Some(labels),
             ..ObjectMeta::default()
