@@ -421,6 +421,9 @@ impl Store {
             );
             new["metadata"]["managedFields"] = Value::Array(managed);
         }
+        if !subresource_status && let Some(refused) = immutable_changed(path, old, &new) {
+            return refused;
+        }
         if !subresource_status && let Err(refused) = self.admission(path, "UPDATE", &new, Some(old)) {
             return refused;
         }
@@ -760,6 +763,52 @@ fn too_large(path: &ResourcePath, body: &Value) -> Option<Answer> {
     })
 }
 
+/// An update of an immutable Secret or ConfigMap (`immutable: true`) that
+/// changes its data or clears the flag, refused as the API server does:
+/// only metadata may change; to change the rest, delete and recreate it.
+fn immutable_changed(path: &ResourcePath, old: &Value, new: &Value) -> Option<Answer> {
+    let kind = match (path.group.as_str(), path.plural.as_str()) {
+        ("", "secrets") => "Secret",
+        ("", "configmaps") => "ConfigMap",
+        _ => return None,
+    };
+    if old["immutable"] != json!(true) {
+        return None;
+    }
+    let mut fields = vec![];
+    if new["immutable"] != json!(true) {
+        fields.push("immutable");
+    }
+    // A missing map and an empty one are the same data.
+    let data = |object: &Value, field: &str| object.get(field).filter(|v| !v.is_null()).cloned().unwrap_or(json!({}));
+    fields.extend(["data", "binaryData"].into_iter().filter(|f| data(old, f) != data(new, f)));
+    if kind == "Secret" && new.get("stringData").is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+        fields.push("data");
+    }
+    if kind == "Secret" && old.get("type") != new.get("type") && new.get("type").is_some() {
+        fields.push("type");
+    }
+    fields.dedup();
+    let errors: Vec<String> =
+        fields.iter().map(|f| format!("{f}: Forbidden: field is immutable when `immutable` is set")).collect();
+    let name = old["metadata"]["name"].as_str().unwrap_or_default();
+    let listed = match errors.as_slice() {
+        [] => return None,
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    let causes: Vec<Value> = fields
+        .iter()
+        .map(|f| json!({"reason": "FieldValueForbidden", "message": "Forbidden: field is immutable when `immutable` is set", "field": f}))
+        .collect();
+    Some(status(
+        422,
+        "Invalid",
+        format!("{kind} \"{name}\" is invalid: {listed}"),
+        json!({"name": name, "kind": kind, "causes": causes}),
+    ))
+}
+
 /// The path of a pod.
 pub fn pod_path(namespace: &str, name: &str) -> ResourcePath {
     ResourcePath {
@@ -864,6 +913,58 @@ mod tests {
         assert_eq!(body(store.create(&path("", "v1", "secrets"), secret(900_000), &WriteOptions::default())).0, 201);
         let map = json!({"metadata": {"name": "m"}, "data": {"k": "x".repeat(MAX_DATA_BYTES)}});
         assert_eq!(body(store.create(&path("", "v1", "configmaps"), map, &WriteOptions::default())).0, 422);
+    }
+
+    /// An immutable ConfigMap or Secret keeps its data and its flag; its
+    /// labels may still change; a mutable one changes freely.
+    #[test]
+    fn immutable_config_maps_and_secrets_refuse_data_changes_but_not_label_changes() {
+        let mut store = Store::default();
+        let maps = path("", "v1", "configmaps");
+        let map = json!({"metadata": {"name": "m"}, "immutable": true, "data": {"k": "v"}});
+        assert_eq!(body(store.create(&maps, map.clone(), &WriteOptions::default())).0, 201);
+        let mut changed = map.clone();
+        changed["data"]["k"] = json!("w");
+        let (code, refused) = body(store.replace(&maps, "m", changed, &WriteOptions::default()));
+        assert_eq!(
+            (code, refused["reason"].as_str(), refused["message"].as_str()),
+            (
+                422,
+                Some("Invalid"),
+                Some("ConfigMap \"m\" is invalid: data: Forbidden: field is immutable when `immutable` is set")
+            )
+        );
+        assert_eq!(refused["details"]["causes"][0]["field"], "data");
+        let mut both = map.clone();
+        both["immutable"] = json!(false);
+        both["binaryData"] = json!({"b": "AAAA"});
+        let (_, refused) = body(store.replace(&maps, "m", both, &WriteOptions::default()));
+        assert_eq!(
+            refused["message"],
+            "ConfigMap \"m\" is invalid: [immutable: Forbidden: field is immutable when `immutable` is set, \
+             binaryData: Forbidden: field is immutable when `immutable` is set]"
+        );
+        let mut labelled = map.clone();
+        labelled["metadata"]["labels"] = json!({"a": "b"});
+        let (code, kept) = body(store.replace(&maps, "m", labelled, &WriteOptions::default()));
+        assert_eq!((code, &kept["data"], &kept["metadata"]["labels"]["a"]), (200, &json!({"k": "v"}), &json!("b")));
+
+        let secrets = path("", "v1", "secrets");
+        let secret = json!({"metadata": {"name": "s"}, "immutable": true, "type": "Opaque", "data": {"k": "dg=="}});
+        assert_eq!(body(store.create(&secrets, secret.clone(), &WriteOptions::default())).0, 201);
+        let mut changed = secret.clone();
+        changed["stringData"] = json!({"k": "new"});
+        let (code, refused) = body(store.replace(&secrets, "s", changed, &WriteOptions::default()));
+        assert_eq!(
+            (code, refused["message"].as_str()),
+            (422, Some("Secret \"s\" is invalid: data: Forbidden: field is immutable when `immutable` is set"))
+        );
+
+        let mutable = json!({"metadata": {"name": "n"}, "data": {"k": "v"}});
+        assert_eq!(body(store.create(&maps, mutable.clone(), &WriteOptions::default())).0, 201);
+        let mut changed = mutable;
+        changed["data"]["k"] = json!("w");
+        assert_eq!(body(store.replace(&maps, "n", changed, &WriteOptions::default())).0, 200);
     }
 
     /// Custom resources (and most built-ins) answer a delete with a Success
