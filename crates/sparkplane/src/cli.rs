@@ -150,7 +150,8 @@ pub enum Command {
     /// Make an immutable, signed release of a job for an environment: the resolved spec, its content hash, the image
     /// by digest, the commit, the CI result and an SBOM (`release keygen` makes a signing key pair).
     Release(ReleaseArgs),
-    /// Check a release directory: the content hash, the SBOM's digest and both signatures (exit 1 naming what changed).
+    /// Check a release (a directory, or an id in a store: `--store cluster`): the content hash, the SBOM's digest and
+    /// both signatures (exit 1 naming what changed).
     Verify(VerifyArgs),
     /// List a job's releases per environment (who, when, id, commit).
     Releases(ReleasesArgs),
@@ -530,12 +531,19 @@ pub enum ReleaseCommand {
 /// `verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// A release directory (releases/<id>/).
-    #[arg(value_name = "RELEASE_DIR")]
-    pub dir: PathBuf,
+    /// A release directory (releases/<id>/); with --store, a release id in that store.
+    #[arg(value_name = "RELEASE_DIR|ID")]
+    pub release: PathBuf,
     /// The public key the release must be signed with (PEM, as release.pub or cosign.pub).
     #[arg(long, value_name = "PUB.pem")]
     pub key: PathBuf,
+    /// Read the release by id from this store: a directory of releases, or `cluster` (its ConfigMap in
+    /// -n's namespace, else the context's).
+    #[arg(long, value_name = "DIR|cluster")]
+    pub store: Option<PathBuf>,
+    /// The cluster and namespace of `--store cluster`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// `releases`.

@@ -254,6 +254,73 @@ fn releases_are_immutable_config_maps_that_real_clients_read_and_promote_reads_t
         r.stderr
     );
     assert_eq!(w.fake.objects().iter().filter(|o| o["kind"] == "ConfigMap").count(), 1, "promote wrote no release");
+
+    // `verify --store cluster` checks the release where it lives: intact, it verifies.
+    let verify =
+        |w: &World| w.run(&["verify", &id, "--key", "keys/release.pub", "--store", "cluster", "-n", "data-eng"]);
+    let r = verify(&w);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with(&format!("verified {id}: content hash, SBOM digest and both signatures match")),
+        "{}",
+        r.stdout
+    );
+    // The ConfigMap is immutable: the simulated API server refuses an edit of its data, as a real one does.
+    let name = format!("release-{id}");
+    let patch = Process::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(w.path("kubeconfig"))
+        .args(["patch", "configmap", &name, "-n", "data-eng", "--type", "merge", "-p", r#"{"data":{"sbom.sig":""}}"#])
+        .env("HOME", w.dir.path())
+        .output()
+        .expect("kubectl runs");
+    assert!(!patch.status.success());
+    assert!(
+        String::from_utf8_lossy(&patch.stderr).contains(&format!(
+            "ConfigMap \"{name}\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+        )),
+        "{}",
+        String::from_utf8_lossy(&patch.stderr)
+    );
+    // Someone allowed to delete ConfigMaps recreates it with more executors: verify names the field (exit 1).
+    let mut cm: Value =
+        serde_json::from_str(&w.kubectl(&["get", "configmap", &name, "-n", "data-eng", "-o", "json"])).expect("json");
+    let mut record: Value = serde_json::from_str(cm["data"]["release.json"].as_str().expect("text")).expect("record");
+    record["spec"]["spec"]["executor"]["instances"] = serde_json::json!(40);
+    cm["data"]["release.json"] = Value::from(record.to_string());
+    for field in ["resourceVersion", "uid", "creationTimestamp", "managedFields"] {
+        cm["metadata"].as_object_mut().expect("metadata").remove(field);
+    }
+    std::fs::write(w.path("tampered.json"), cm.to_string()).expect("write");
+    w.kubectl(&["delete", "configmap", &name, "-n", "data-eng"]);
+    w.kubectl(&["create", "-f", w.path("tampered.json").to_str().expect("utf-8")]);
+    let r = verify(&w);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.starts_with("error: contentHash: content hash mismatch: spec was changed after release"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("error: release.sig: signature mismatch"), "{}", r.stderr);
+    // An id the store does not hold is exit 2 naming where it looked.
+    let r = w.run(&[
+        "verify",
+        "trips-etl-staging-000000000000",
+        "--key",
+        "keys/release.pub",
+        "--store",
+        "cluster",
+        "-n",
+        "data-eng",
+    ]);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "no release `trips-etl-staging-000000000000` in ConfigMaps in namespace data-eng at http://127.0.0.1:"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -363,7 +363,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 release::run(&settings, printer)
             }
         },
-        Command::Verify(args) => release::verify(&args.dir, &args.key, printer),
+        Command::Verify(args) => {
+            release::verify(&args.release, &args.key, args.store.as_deref(), &cluster_target(&args.cluster), printer)
+        }
         Command::Releases(args) => release::history(
             &args.job,
             args.env.as_deref(),

@@ -321,20 +321,40 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Runs `verify`: exit 1 naming each field or file that does not hold.
-pub fn verify(dir: &Path, key: &Path, printer: &Printer) -> CommandResult {
+/// `release` is a release directory, or with `store` a release id read from
+/// that store (a directory of releases, or `cluster`: its ConfigMap in
+/// `--namespace`, else the context's namespace).
+pub fn verify(
+    release: &Path,
+    key: &Path,
+    store: Option<&Path>,
+    cluster: &ClusterTarget,
+    printer: &Printer,
+) -> CommandResult {
     let key = public_key(key)?;
-    if !dir.is_dir() {
-        return Err(Failure::File {
-            path: dir.to_owned(),
-            error: "not a directory".into(),
-            help: "pass a release directory (releases/<id>/)".into(),
-        });
-    }
-    let stored = DirStore::read_dir(dir).map_err(|e| Failure::File {
-        path: dir.to_owned(),
-        error: e.to_string(),
-        help: "a release directory holds release.json and sbom.cdx.json".into(),
-    })?;
+    let stored = match store {
+        None => read_release_dir(release)?,
+        Some(flag) => {
+            let id = release.to_string_lossy();
+            let choice = StoreChoice::of(Some(flag), PathBuf::new());
+            let namespace = match (&choice, &cluster.namespace) {
+                (StoreChoice::Cluster, None) => super::kube_view::connect(cluster)?.namespace,
+                (_, namespace) => namespace.clone().unwrap_or_default(),
+            };
+            let store = OpenStore::open(&choice, cluster, &namespace)?;
+            match store.store().get(&id).map_err(|e| store_failure(&e))? {
+                Some(stored) => stored,
+                None => {
+                    return Err(invalid(
+                        "unknown-release",
+                        "RELEASE",
+                        format!("no release `{id}` in {}", store.location()),
+                        "pass an id that `sparkplane releases JOB --store ...` lists (and -n for another namespace)",
+                    ));
+                }
+            }
+        }
+    };
     match release_verify::verify(&stored, &key) {
         Verdict::Unreadable(message) => {
             Err(Failure::Failed(Diagnostic::error("release-unreadable", "", message).into()))
@@ -366,6 +386,22 @@ pub fn verify(dir: &Path, key: &Path, printer: &Printer) -> CommandResult {
             Err(Failure::Failed(sparkplane_core::Diagnostics(diagnostics)))
         }
     }
+}
+
+/// A release directory's files, or exit 2 saying what a release directory holds.
+fn read_release_dir(dir: &Path) -> Result<sparkplane_delivery::store::StoredRelease, Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::File {
+            path: dir.to_owned(),
+            error: "not a directory".into(),
+            help: "pass a release directory (releases/<id>/), or an id with --store".into(),
+        });
+    }
+    DirStore::read_dir(dir).map_err(|e| Failure::File {
+        path: dir.to_owned(),
+        error: e.to_string(),
+        help: "a release directory holds release.json and sbom.cdx.json".into(),
+    })
 }
 
 /// Runs `releases`: the history of a job per environment, oldest first.
