@@ -5,7 +5,8 @@
 //! "Task Metrics", …), and a cheap dispatch on the event name so that events
 //! nobody needs (SQL metric updates, block updates, …) are skipped without parsing.
 //! [`task_detail`] reads task starts and ends in full, for readers that keep
-//! every task attempt (the History Server).
+//! every task attempt (the History Server); `environment` reads the environment
+//! update only up to its Spark properties.
 //!
 //! Must not: do I/O, keep state between lines, or aggregate anything — one
 //! line in, at most one event out. Events borrow from the line where they can,
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+mod environment;
 pub mod task_detail;
 
 pub use task_detail::{TaskDetailEvent, parse_task_detail};
@@ -172,7 +174,8 @@ pub struct ApplicationEnd {
     pub exit_code: Option<i32>,
 }
 
-/// `SparkListenerEnvironmentUpdate`; only the Spark properties are read.
+/// `SparkListenerEnvironmentUpdate`; only the Spark properties are read, and
+/// the line only up to them (`environment`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct EnvironmentUpdate<'a> {
     /// The application's resolved Spark configuration.
@@ -308,6 +311,25 @@ pub struct TaskEnd<'a> {
     /// no heartbeat or poll fell inside the task.
     #[serde(rename = "Task Executor Metrics", default)]
     pub executor_metrics: Option<ExecutorMetrics>,
+}
+
+impl TaskEnd<'_> {
+    /// The same event, owning its text: to hand to a fold on another thread.
+    pub fn into_owned(self) -> TaskEnd<'static> {
+        let own = |text: Option<Cow<'_, str>>| text.map(|t| Cow::Owned(t.into_owned()));
+        TaskEnd {
+            stage_id: self.stage_id,
+            stage_attempt_id: self.stage_attempt_id,
+            reason: TaskEndReason {
+                reason: Cow::Owned(self.reason.reason.into_owned()),
+                class_name: own(self.reason.class_name),
+                description: own(self.reason.description),
+            },
+            info: TaskInfo { executor_id: own(self.info.executor_id), host: own(self.info.host), ..self.info },
+            metrics: self.metrics,
+            executor_metrics: self.executor_metrics,
+        }
+    }
 }
 
 /// A task's `"Task End Reason"`.
@@ -594,7 +616,9 @@ pub fn parse_event(line: &str) -> Result<Option<SparkEvent<'_>>, ParseError> {
         "SparkListenerLogStart" => SparkEvent::LogStart(typed(&name, line)?),
         "SparkListenerApplicationStart" => SparkEvent::ApplicationStart(typed(&name, line)?),
         "SparkListenerApplicationEnd" => SparkEvent::ApplicationEnd(typed(&name, line)?),
-        "SparkListenerEnvironmentUpdate" => SparkEvent::EnvironmentUpdate(typed(&name, line)?),
+        "SparkListenerEnvironmentUpdate" => {
+            SparkEvent::EnvironmentUpdate(environment::environment_update(&name, line)?)
+        }
         "SparkListenerJobStart" => SparkEvent::JobStart(typed(&name, line)?),
         "SparkListenerJobEnd" => SparkEvent::JobEnd(typed(&name, line)?),
         "SparkListenerStageSubmitted" => SparkEvent::StageSubmitted(typed(&name, line)?),
