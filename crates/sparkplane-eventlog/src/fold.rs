@@ -257,6 +257,18 @@ impl AppSummaryBuilder {
         }
     }
 
+    /// Folds in one line read elsewhere, as [`AppSummaryBuilder::push_line`]
+    /// would have: `event` is what [`parse_event`] gives for that line (`None`:
+    /// an event the summary does not use). A line that does not parse goes
+    /// through `push_line` instead, for its warning.
+    pub fn push_parsed(&mut self, file: &Path, line: u64, event: Option<&SparkEvent<'_>>) {
+        self.log.lines += 1;
+        if let Some(event) = event {
+            self.log.events += 1;
+            self.apply_at(event, Some((file, line)));
+        }
+    }
+
     /// Folds in one event parsed elsewhere.
     pub fn apply(&mut self, event: &SparkEvent<'_>) {
         self.apply_at(event, None);

@@ -23,7 +23,7 @@ use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
-use crate::pipeline::{BATCH_BYTES, replay_batches};
+use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
 use crate::replay::AppDetail;
 
 /// What the index keeps per log: the listing record, and what the web page shows.
@@ -270,7 +270,7 @@ impl Index {
     fn listing_of(&self, log: &AppLog) -> Listed {
         let summary = if log.size >= ONE_PASS_BYTES {
             summarize_and_replay(log).map(|(summary, detail)| {
-                if let Ok(mut cache) = self.cache.lock() {
+                if let (Some(detail), Ok(mut cache)) = (detail, self.cache.lock()) {
                     cache.put((log.name.clone(), log.fingerprint), Arc::new(detail));
                 }
                 summary
@@ -314,32 +314,40 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
 }
 
 /// Reads a log once into both its summary (what listing keeps, as
-/// `AppLog::summarize` gives it) and its detail: the summary is folded on the
-/// reading thread while the detail's lines are parsed on every core.
-pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, AppDetail), ReadError> {
+/// `AppLog::summarize` gives it) and its detail: each line is parsed once, on
+/// every core, and both are folded from that parse in log order
+/// ([`summarize_and_replay_batches`]).
+/// The detail is `None` when that fold failed (a panic on its thread); the
+/// summary is then read again on its own.
+pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetail>), ReadError> {
     let event_log = log.open()?;
     let mut lines = event_log.lines()?;
     let mut summary = AppSummaryBuilder::new();
     summary.set_in_progress(event_log.in_progress);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let detail = replay_batches(
+    let folded = summarize_and_replay_batches(
         |batch| {
             while batch.bytes() < BATCH_BYTES {
                 for warning in lines.take_warnings() {
-                    summary.warn(warning);
+                    batch.warn(warning);
                 }
-                let Some(line) = lines.next_line() else { return false };
-                summary.push_line(line.file, line.number, line.text);
-                batch.push(line.number, line.text);
+                let Some(line) = lines.next_line() else {
+                    for warning in lines.take_warnings() {
+                        batch.warn(warning);
+                    }
+                    return false;
+                };
+                batch.push_from(line.file, line.number, line.text);
             }
             true
         },
         workers,
+        summary,
     );
-    for warning in lines.take_warnings() {
-        summary.warn(warning);
+    match folded {
+        Some((detail, summary)) => Ok((summary.finish(), Some(detail))),
+        None => Ok((log.summarize()?, None)),
     }
-    Ok((summary.finish(), detail))
 }
 
 /// Runs `work` over each log on as many threads as the machine has cores (at

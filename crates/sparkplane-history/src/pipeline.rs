@@ -2,20 +2,28 @@
 //! batches, the batches are parsed on worker threads
 //! ([`crate::replay::parse_line`], pure), and the parsed lines are folded in
 //! log order on one thread ([`DetailBuilder`]), so reading, parsing and
-//! folding overlap.
+//! folding overlap. When the log is listed in the same pass, the listing's
+//! summary is folded on that thread too, in log order, from the same parse
+//! ([`crate::replay::parse_line_with_summary`]): each line is parsed once.
 //!
-//! Owns: batching lines, the bounded hand-over between the three stages (at
-//! most [`IN_FLIGHT_PER_WORKER`] batches per worker exist at once, whatever
-//! the log's size), and putting parsed batches back in log order.
+//! Owns: batching lines (with the file they came from and the reading
+//! warnings between them, for the summary), the bounded hand-over between the
+//! three stages (at most [`IN_FLIGHT_PER_WORKER`] batches per worker exist at
+//! once, whatever the log's size), and putting parsed batches back in log order.
 //!
 //! Must not: open logs (lines come from the caller's `fill` closure), parse a
-//! line or fold an event itself (that is [`crate::replay`]).
+//! line or fold an event itself (that is [`crate::replay`] and
+//! `sparkplane_eventlog`'s `AppSummaryBuilder`).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 
-use crate::replay::{AppDetail, DetailBuilder, ParsedLine, parse_line};
+use sparkplane_eventlog::parse::SparkEvent;
+use sparkplane_eventlog::{AppSummaryBuilder, Warning};
+
+use crate::replay::{AppDetail, DetailBuilder, ParsedLine, SummaryLine, parse_line, parse_line_with_summary};
 
 /// Bytes of line text a batch holds before it is handed to a worker.
 pub const BATCH_BYTES: usize = 1 << 20;
@@ -29,6 +37,10 @@ pub struct Batch {
     text: String,
     /// (line number, start, end) of each line in `text`.
     lines: Vec<(u64, usize, usize)>,
+    /// (index of the first line from it, file) each time the file changes.
+    files: Vec<(usize, PathBuf)>,
+    /// Reading warnings, each with the index of the line it comes before.
+    warnings: Vec<(usize, Warning)>,
 }
 
 impl Batch {
@@ -39,22 +51,91 @@ impl Batch {
         self.lines.push((number, start, self.text.len()));
     }
 
+    /// Adds one line of `file` (what the summary's warnings name).
+    pub fn push_from(&mut self, file: &Path, number: u64, line: &str) {
+        if self.files.last().is_none_or(|(_, last)| last != file) {
+            self.files.push((self.lines.len(), file.to_path_buf()));
+        }
+        self.push(number, line);
+    }
+
+    /// Adds a reading warning after the lines added so far (for the summary).
+    pub fn warn(&mut self, warning: Warning) {
+        self.warnings.push((self.lines.len(), warning));
+    }
+
     /// Bytes of text held.
     pub fn bytes(&self) -> usize {
         self.text.len()
     }
 
-    /// True when it holds no line.
+    /// True when it holds no line and no warning.
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.lines.is_empty() && self.warnings.is_empty()
     }
 
     fn lines(&self) -> impl Iterator<Item = (u64, &str)> {
         self.lines.iter().map(|&(number, start, end)| (number, &self.text[start..end]))
     }
 
-    fn parse(&self) -> Vec<ParsedLine> {
-        self.lines().filter_map(|(number, line)| parse_line(number, line)).collect()
+    fn parse(self, with_summary: bool) -> Parsed {
+        if !with_summary {
+            let detail = self.lines().filter_map(|(number, line)| parse_line(number, line)).collect();
+            return Parsed { detail, summary: Vec::new(), files: Vec::new(), warnings: Vec::new() };
+        }
+        let mut detail = Vec::with_capacity(self.lines.len());
+        let mut summary = Vec::with_capacity(self.lines.len());
+        for (number, line) in self.lines() {
+            let (parsed, for_summary) = parse_line_with_summary(number, line);
+            detail.extend(parsed);
+            summary.push((number, for_summary));
+        }
+        Parsed { detail, summary, files: self.files, warnings: self.warnings }
+    }
+}
+
+/// A batch as a worker read it.
+#[derive(Debug, Default)]
+struct Parsed {
+    detail: Vec<ParsedLine>,
+    /// Empty unless the summary is folded too: (line number, the summary's reading) per line.
+    summary: Vec<(u64, SummaryLine)>,
+    files: Vec<(usize, PathBuf)>,
+    warnings: Vec<(usize, Warning)>,
+}
+
+/// The folds of one replay: the detail, and the listing's summary when asked for.
+struct Folds {
+    detail: DetailBuilder,
+    summary: Option<AppSummaryBuilder>,
+    /// The file the summary's lines come from now.
+    file: PathBuf,
+}
+
+impl Folds {
+    fn fold(&mut self, parsed: Parsed) {
+        for line in parsed.detail {
+            self.detail.push_parsed(line);
+        }
+        let Some(summary) = self.summary.as_mut() else { return };
+        let mut files = parsed.files.into_iter().peekable();
+        let mut warnings = parsed.warnings.into_iter().peekable();
+        for (at, (number, line)) in parsed.summary.into_iter().enumerate() {
+            while let Some((_, warning)) = warnings.next_if(|(before, _)| *before <= at) {
+                summary.warn(warning);
+            }
+            if let Some((_, file)) = files.next_if(|(from, _)| *from <= at) {
+                self.file = file;
+            }
+            match line {
+                SummaryLine::NoEvent => summary.push_parsed(&self.file, number, None),
+                SummaryLine::TaskEnd(end) => summary.push_parsed(&self.file, number, Some(&SparkEvent::TaskEnd(end))),
+                SummaryLine::Text(text) => summary.push_line(&self.file, number, &text),
+            }
+        }
+        for (_, warning) in warnings {
+            summary.warn(warning);
+        }
     }
 }
 
@@ -65,17 +146,39 @@ impl Batch {
 /// and returns whether more may follow; `false` ends the replay after that
 /// batch. The result equals folding the same lines one by one with
 /// [`DetailBuilder::push_line`].
-pub fn replay_batches(mut fill: impl FnMut(&mut Batch) -> bool, workers: usize) -> AppDetail {
+pub fn replay_batches(fill: impl FnMut(&mut Batch) -> bool, workers: usize) -> AppDetail {
+    // A folder that panicked loses the detail; the caller then has nothing to serve, not a wrong answer.
+    fold_batches(fill, workers, None).map(|(detail, _)| detail).unwrap_or_default()
+}
+
+/// As [`replay_batches`], and folds the same lines into `summary` too, from
+/// the same parse of each line: the summary equals the one `summary.push_line`
+/// of every line (and `summary.warn` of every warning, where `fill` put it)
+/// gives. `fill` adds lines with [`Batch::push_from`]. `None` when the fold
+/// failed (a panic on its thread): neither is then complete.
+pub fn summarize_and_replay_batches(
+    fill: impl FnMut(&mut Batch) -> bool,
+    workers: usize,
+    summary: AppSummaryBuilder,
+) -> Option<(AppDetail, AppSummaryBuilder)> {
+    let (detail, summary) = fold_batches(fill, workers, Some(summary))?;
+    Some((detail, summary?))
+}
+
+fn fold_batches(
+    mut fill: impl FnMut(&mut Batch) -> bool,
+    workers: usize,
+    summary: Option<AppSummaryBuilder>,
+) -> Option<(AppDetail, Option<AppSummaryBuilder>)> {
+    let with_summary = summary.is_some();
+    let mut folds = Folds { detail: DetailBuilder::new(), summary, file: PathBuf::new() };
     if workers <= 1 {
-        let mut builder = DetailBuilder::new();
         loop {
             let mut batch = Batch::default();
             let more = fill(&mut batch);
-            for parsed in batch.parse() {
-                builder.push_parsed(parsed);
-            }
+            folds.fold(batch.parse(with_summary));
             if !more {
-                return builder.finish();
+                return Some((folds.detail.finish(), folds.summary));
             }
         }
     }
@@ -88,7 +191,7 @@ pub fn replay_batches(mut fill: impl FnMut(&mut Batch) -> bool, workers: usize) 
     }
     let (to_parse, parse_queue) = sync_channel::<(u64, Batch)>(in_flight);
     let parse_queue = Mutex::new(parse_queue);
-    let (to_fold, fold_queue) = sync_channel::<(u64, Vec<ParsedLine>)>(in_flight);
+    let (to_fold, fold_queue) = sync_channel::<(u64, Parsed)>(in_flight);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (parse_queue, to_fold) = (&parse_queue, to_fold.clone());
@@ -99,7 +202,7 @@ pub fn replay_batches(mut fill: impl FnMut(&mut Batch) -> bool, workers: usize) 
                         Err(_) => None,
                     };
                     let Some((seq, batch)) = next else { break };
-                    if to_fold.send((seq, batch.parse())).is_err() {
+                    if to_fold.send((seq, batch.parse(with_summary))).is_err() {
                         break;
                     }
                 }
@@ -107,27 +210,24 @@ pub fn replay_batches(mut fill: impl FnMut(&mut Batch) -> bool, workers: usize) 
         }
         drop(to_fold);
         let folder = scope.spawn(move || {
-            let mut builder = DetailBuilder::new();
-            let mut waiting: BTreeMap<u64, Vec<ParsedLine>> = BTreeMap::new();
+            let mut waiting: BTreeMap<u64, Parsed> = BTreeMap::new();
             let mut next = 0;
             for (seq, parsed) in fold_queue {
                 waiting.insert(seq, parsed);
                 while let Some(parsed) = waiting.remove(&next) {
-                    for line in parsed {
-                        builder.push_parsed(line);
-                    }
+                    folds.fold(parsed);
                     next += 1;
                     let _ = token_back.send(());
                 }
             }
-            builder.finish()
+            (folds.detail.finish(), folds.summary)
         });
         let mut seq = 0;
         loop {
             if tokens.recv().is_err() {
                 break;
             }
-            let mut batch = Batch { text: String::with_capacity(BATCH_BYTES + (64 << 10)), lines: Vec::new() };
+            let mut batch = Batch { text: String::with_capacity(BATCH_BYTES + (64 << 10)), ..Batch::default() };
             let more = fill(&mut batch);
             if !batch.is_empty() {
                 if to_parse.send((seq, batch)).is_err() {
@@ -140,8 +240,7 @@ pub fn replay_batches(mut fill: impl FnMut(&mut Batch) -> bool, workers: usize) 
             }
         }
         drop(to_parse);
-        // A folder that panicked loses the detail; the caller then has nothing to serve, not a wrong answer.
-        folder.join().unwrap_or_default()
+        folder.join().ok()
     })
 }
 

@@ -11,6 +11,9 @@
 //! event-log engine's typed parser (`sparkplane_eventlog::parse::task_detail`)
 //! in place; the few other events as JSON values.
 //!
+//! A log listed and replayed in one pass is parsed once: [`parse_line_with_summary`]
+//! also hands on what the listing's summary takes from each line ([`SummaryLine`]).
+//!
 //! Must not: do I/O (lines come in through [`DetailBuilder::push_line`]), shape
 //! JSON answers (the api module does), parse task events itself, or summarise
 //! an application for listing (that is `sparkplane_eventlog`'s `AppSummary`).
@@ -22,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
+use sparkplane_eventlog::parse::TaskEnd;
 use sparkplane_eventlog::parse::task_detail::{
     AccumulableDetail, TaskDetailEvent, TaskEndDetail, TaskEndReasonDetail, TaskInfoDetail, TaskStartDetail,
     parse_task_detail,
@@ -335,22 +339,56 @@ pub enum ParsedLine {
 /// the rest (and any line the typed reading refuses) as JSON values. `None` for
 /// a blank line.
 pub fn parse_line(line_number: u64, line: &str) -> Option<ParsedLine> {
+    parse_line_for(line_number, line, false).0
+}
+
+/// What the listing's summary (`sparkplane_eventlog`'s `AppSummaryBuilder`)
+/// takes from one line, read on a worker together with the detail's reading.
+#[derive(Debug, Clone)]
+// Task ends are nearly every summary line of a large log: boxing them would
+// allocate once more per line, to shrink the rare ones.
+#[allow(clippy::large_enum_variant)]
+pub enum SummaryLine {
+    /// A line without an event the summary folds (a task start).
+    NoEvent,
+    /// A task end: the summary's reading, taken from the detail's
+    /// (`TaskEndDetail::summary_event`), so the line is parsed once.
+    TaskEnd(TaskEnd<'static>),
+    /// Any other line (a few per log, and any line the detail's typed reading
+    /// refuses): the summary reads its text itself.
+    Text(String),
+}
+
+/// As [`parse_line`], and also what the listing's summary takes from the line
+/// ([`SummaryLine`]), from the same parse where it can.
+pub fn parse_line_with_summary(line_number: u64, line: &str) -> (Option<ParsedLine>, SummaryLine) {
+    parse_line_for(line_number, line, true)
+}
+
+fn parse_line_for(line_number: u64, line: &str, with_summary: bool) -> (Option<ParsedLine>, SummaryLine) {
+    let text = || if with_summary { SummaryLine::Text(line.to_owned()) } else { SummaryLine::NoEvent };
     if line.trim().is_empty() {
-        return None;
+        return (None, text());
     }
     match parse_task_detail(line) {
         Ok(Some(TaskDetailEvent::Start(start))) => {
-            return Some(ParsedLine::TaskStart(StartedTask::from_detail(&start)));
+            // `parse_event` gives no event for a task start it could read.
+            return (Some(ParsedLine::TaskStart(StartedTask::from_detail(&start))), SummaryLine::NoEvent);
         }
         Ok(Some(TaskDetailEvent::End(end))) => {
-            return Some(ParsedLine::TaskEnd(EndedTask::from_detail(&end)));
+            let summary = match with_summary.then(|| end.summary_event(line)).flatten() {
+                Some(event) => SummaryLine::TaskEnd(event.into_owned()),
+                None => text(),
+            };
+            return (Some(ParsedLine::TaskEnd(EndedTask::from_detail(&end))), summary);
         }
         Ok(None) | Err(_) => {}
     }
-    Some(match serde_json::from_str::<Value>(line) {
+    let parsed = match serde_json::from_str::<Value>(line) {
         Ok(event) => ParsedLine::Event(event),
         Err(e) => ParsedLine::NotJson(format!("line {line_number}: not a JSON event ({e})")),
-    })
+    };
+    (Some(parsed), text())
 }
 
 /// Folds event-log lines into an [`AppDetail`].

@@ -39,6 +39,7 @@ fn one_pass_gives_the_listing_summary_and_the_replayed_detail() {
     let mut tasks = 0;
     for log in &logs {
         let (summary, detail) = summarize_and_replay(log).expect("reads");
+        let detail = detail.expect("the one-pass fold finished");
         assert_eq!(summary, log.summarize().expect("summarises"), "{}", log.name);
         let replayed = replay(log).expect("replays");
         assert_eq!(shape(&detail), shape(&replayed), "{}", log.name);

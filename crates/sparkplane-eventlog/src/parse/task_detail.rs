@@ -14,7 +14,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{ParseError, fast_event_name, slow_event_name, typed};
+use super::{
+    ExecutorMetrics, InputMetrics, OutputMetrics, ParseError, ShuffleReadMetrics, ShuffleWriteMetrics, TaskEnd,
+    TaskEndReason, TaskInfo, TaskMetrics, fast_event_name, slow_event_name, typed,
+};
 
 /// A task event read in full.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +65,74 @@ pub struct TaskEndDetail<'a> {
     /// The executor's peaks while it ran (Spark 3.0+).
     #[serde(rename = "Task Executor Metrics", default)]
     pub executor_metrics: Option<ExecutorMetricsDetail>,
+}
+
+impl<'a> TaskEndDetail<'a> {
+    /// The summary's reading of the same `line` (the `TaskEnd` that
+    /// [`super::parse_event`] gives), taken from this one so that a reader that
+    /// needs both reads the line once.
+    ///
+    /// What the summary's fold reads is equal to `parse_event`'s reading of the
+    /// line; the fields it does not read (task id, index, attempt, host) are this
+    /// reading's, so an absent one is 0 or empty rather than `None`. `None` when
+    /// the summary's stricter reading might refuse the line or read it
+    /// differently (no `"Stage ID"` where Spark writes it, no `"Task End
+    /// Reason"` or an empty one, an id out of the summary's range, a null or
+    /// repeated executor metric): read the line with `parse_event` then.
+    pub fn summary_event(&self, line: &str) -> Option<TaskEnd<'a>> {
+        if !line.trim_start().starts_with(r#"{"Event":"SparkListenerTaskEnd","Stage ID":"#) {
+            return None;
+        }
+        let reason = self.reason.as_ref().filter(|r| !r.reason.is_empty())?;
+        let executor_metrics = match &self.executor_metrics {
+            Some(m) if m.lenient => return None,
+            Some(m) => Some(m.summary_metrics()),
+            None => None,
+        };
+        let info = &self.info;
+        Some(TaskEnd {
+            stage_id: u32::try_from(self.stage_id).ok()?,
+            stage_attempt_id: u32::try_from(self.stage_attempt_id).ok()?,
+            reason: TaskEndReason {
+                reason: reason.reason.clone(),
+                class_name: reason.class_name.clone(),
+                description: reason.description.clone(),
+            },
+            info: TaskInfo {
+                executor_id: Some(info.executor_id.clone()),
+                launch_time: Some(info.launch_time),
+                finish_time: Some(info.finish_time),
+                speculative: info.speculative,
+                task_id: Some(u64::try_from(info.task_id).ok()?),
+                index: Some(u32::try_from(info.index).ok()?),
+                attempt: Some(u32::try_from(info.attempt).ok()?),
+                host: Some(info.host.clone()),
+            },
+            metrics: self.metrics.as_ref().map(TaskMetricsDetail::summary_metrics),
+            executor_metrics,
+        })
+    }
+}
+
+impl TaskMetricsDetail {
+    /// The counters the summary reads ([`super::TaskMetrics`]).
+    fn summary_metrics(&self) -> TaskMetrics {
+        TaskMetrics {
+            executor_run_time_ms: self.executor_run_time,
+            executor_cpu_time_ns: self.executor_cpu_time,
+            jvm_gc_time_ms: self.jvm_gc_time,
+            peak_execution_memory: self.peak_execution_memory,
+            memory_bytes_spilled: self.memory_bytes_spilled,
+            disk_bytes_spilled: self.disk_bytes_spilled,
+            input: InputMetrics { bytes_read: self.input.bytes },
+            output: OutputMetrics { bytes_written: self.output.bytes },
+            shuffle_read: ShuffleReadMetrics {
+                remote_bytes_read: self.shuffle_read.remote_bytes_read,
+                local_bytes_read: self.shuffle_read.local_bytes_read,
+            },
+            shuffle_write: ShuffleWriteMetrics { bytes_written: self.shuffle_write.bytes_written },
+        }
+    }
 }
 
 /// A `"Task Info"` in full.
@@ -256,22 +327,32 @@ pub struct TaskMetricsDetail {
     #[serde(rename = "Peak Execution Memory")]
     pub peak_execution_memory: i64,
     #[serde(rename = "Input Metrics")]
-    pub input: IoMetricsDetail,
+    pub input: InputMetricsDetail,
     #[serde(rename = "Output Metrics")]
-    pub output: IoMetricsDetail,
+    pub output: OutputMetricsDetail,
     #[serde(rename = "Shuffle Read Metrics")]
     pub shuffle_read: ShuffleReadDetail,
     #[serde(rename = "Shuffle Write Metrics")]
     pub shuffle_write: ShuffleWriteDetail,
 }
 
-/// `"Input Metrics"` (bytes and records read) or `"Output Metrics"` (written).
+/// `"Input Metrics"`: bytes and records read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct IoMetricsDetail {
-    #[serde(rename = "Bytes Read", alias = "Bytes Written")]
+pub struct InputMetricsDetail {
+    #[serde(rename = "Bytes Read")]
     pub bytes: i64,
-    #[serde(rename = "Records Read", alias = "Records Written")]
+    #[serde(rename = "Records Read")]
+    pub records: i64,
+}
+
+/// `"Output Metrics"`: bytes and records written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OutputMetricsDetail {
+    #[serde(rename = "Bytes Written")]
+    pub bytes: i64,
+    #[serde(rename = "Records Written")]
     pub records: i64,
 }
 
@@ -363,16 +444,38 @@ pub const EXECUTOR_METRIC_NAMES: [&str; 23] = [
     "ConcurrentGCTime",
 ];
 
-/// Every executor metric of a `"Task Executor Metrics"` object; missing ones read as 0.
+/// Every executor metric of a `"Task Executor Metrics"` object; missing ones
+/// (and nulls) read as 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExecutorMetricsDetail {
     values: [i64; EXECUTOR_METRIC_NAMES.len()],
+    /// A known metric was null or named twice: the summary's stricter reading
+    /// ([`super::ExecutorMetrics`]) may refuse what this one accepted.
+    lenient: bool,
 }
 
 impl ExecutorMetricsDetail {
     /// The values in [`EXECUTOR_METRIC_NAMES`] order.
     pub fn values(&self) -> [i64; EXECUTOR_METRIC_NAMES.len()] {
         self.values
+    }
+
+    /// The figures the summary reads ([`super::ExecutorMetrics`]).
+    fn summary_metrics(&self) -> ExecutorMetrics {
+        let v = |name: &str| EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name).map_or(0, |i| self.values[i]);
+        ExecutorMetrics {
+            jvm_heap: v("JVMHeapMemory"),
+            jvm_off_heap: v("JVMOffHeapMemory"),
+            on_heap_execution: v("OnHeapExecutionMemory"),
+            off_heap_execution: v("OffHeapExecutionMemory"),
+            on_heap_storage: v("OnHeapStorageMemory"),
+            off_heap_storage: v("OffHeapStorageMemory"),
+            direct_pool: v("DirectPoolMemory"),
+            mapped_pool: v("MappedPoolMemory"),
+            process_tree_jvm_rss: v("ProcessTreeJVMRSSMemory"),
+            process_tree_python_rss: v("ProcessTreePythonRSSMemory"),
+            process_tree_other_rss: v("ProcessTreeOtherRSSMemory"),
+        }
     }
 }
 
@@ -386,9 +489,15 @@ impl<'de> Deserialize<'de> for ExecutorMetricsDetail {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = ExecutorMetricsDetail::default();
+                let mut seen = 0u32;
                 while let Some(name) = map.next_key::<Cow<'de, str>>()? {
                     match EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name) {
-                        Some(slot) => out.values[slot] = map.next_value::<Option<i64>>()?.unwrap_or(0),
+                        Some(slot) => {
+                            let value = map.next_value::<Option<i64>>()?;
+                            out.lenient |= value.is_none() || seen & (1 << slot) != 0;
+                            seen |= 1 << slot;
+                            out.values[slot] = value.unwrap_or(0);
+                        }
                         None => {
                             map.next_value::<de::IgnoredAny>()?;
                         }
