@@ -11,6 +11,7 @@ pub mod connect;
 pub mod cron;
 pub mod diagnostic;
 pub mod document;
+pub mod failure_cause;
 pub mod fit;
 pub mod image;
 pub mod import_kubeflow;

@@ -1,89 +1,14 @@
-//! Why a task or an application failed, sorted into the few causes that have
-//! different owners and different runbooks: shuffle fetch failures, lost
-//! executors, out-of-memory errors, object storage, the Hive metastore, and
-//! everything else.
+//! Why a task or an application in an event log failed: Spark's task end
+//! reasons first, then the message rules.
 //!
+//! Owns: reading a failed task attempt's `Task End Reason`. The causes and
+//! the message rules are `sparkplane_core::failure_cause`'s (one owner, shared
+//! with the operator, which classifies failed drivers' logs by them);
+//! they are re-exported here so the event-log model's callers name them as before.
 //! Pure: classification reads the reason, exception class and message Spark
 //! logs; it never looks at anything else.
 
-use serde::Serialize;
-
-/// A failure's cause. The set is closed so metric labels stay bounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureCause {
-    /// A reducer could not fetch map output (`FetchFailed`): a lost executor
-    /// or node, or an overloaded shuffle service.
-    FetchFailed,
-    /// The executor running the task went away (`ExecutorLostFailure`):
-    /// killed by Kubernetes (OOMKilled, eviction, preemption) or crashed.
-    ExecutorLost,
-    /// A JVM `OutOfMemoryError` inside the task or driver.
-    OutOfMemory,
-    /// Object storage refused or failed a request (S3, GCS, Azure clients).
-    Storage,
-    /// The Hive metastore (or AWS Glue as one) failed or was unreachable.
-    Metastore,
-    /// Anything else: the application's own exceptions, bad data, …
-    Other,
-}
-
-impl FailureCause {
-    /// Every cause, in label order.
-    pub const ALL: [FailureCause; 6] = [
-        FailureCause::FetchFailed,
-        FailureCause::ExecutorLost,
-        FailureCause::OutOfMemory,
-        FailureCause::Storage,
-        FailureCause::Metastore,
-        FailureCause::Other,
-    ];
-
-    /// The label value (`fetch_failed`, `storage`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureCause::FetchFailed => "fetch_failed",
-            FailureCause::ExecutorLost => "executor_lost",
-            FailureCause::OutOfMemory => "out_of_memory",
-            FailureCause::Storage => "storage",
-            FailureCause::Metastore => "metastore",
-            FailureCause::Other => "other",
-        }
-    }
-}
-
-/// Text fragments (matched case-sensitively, as Java spells them) that name
-/// an object-storage client or its errors.
-const STORAGE_MARKERS: &[&str] = &[
-    "AmazonS3Exception",
-    "S3Exception",
-    "SdkClientException",
-    "com.amazonaws.",
-    "software.amazon.awssdk.",
-    "org.apache.hadoop.fs.s3a.",
-    "S3AFileSystem",
-    "AWSClientIOException",
-    "NoSuchBucket",
-    "SlowDown",
-    "AbfsRestOperationException",
-    "org.apache.hadoop.fs.azurebfs.",
-    "AzureException",
-    "GoogleJsonResponseException",
-    "com.google.cloud.hadoop.gcsio.",
-];
-
-/// Fragments that name the Hive metastore client or its errors. Checked
-/// before storage: Glue errors come from the AWS SDK too.
-const METASTORE_MARKERS: &[&str] = &[
-    "MetaException",
-    "HiveException",
-    "org.apache.hadoop.hive.metastore.",
-    "HiveMetaStoreClient",
-    "TTransportException",
-    "Unable to instantiate org.apache.hadoop.hive.ql.metadata.SessionHiveMetaStoreClient",
-    "AWSGlueException",
-    "com.amazonaws.services.glue.",
-];
+pub use sparkplane_core::failure_cause::{FailureCause, of_message};
 
 /// The cause of one failed task attempt, from its `Task End Reason`.
 pub fn of_task(reason: &str, class_name: Option<&str>, description: Option<&str>) -> FailureCause {
@@ -91,24 +16,6 @@ pub fn of_task(reason: &str, class_name: Option<&str>, description: Option<&str>
         "FetchFailed" => FailureCause::FetchFailed,
         "ExecutorLostFailure" => FailureCause::ExecutorLost,
         _ => of_message(&format!("{} {}", class_name.unwrap_or_default(), description.unwrap_or_default())),
-    }
-}
-
-/// The cause named by an exception message or failure reason (a failed job's
-/// or stage's text).
-pub fn of_message(text: &str) -> FailureCause {
-    if text.contains("OutOfMemoryError") {
-        FailureCause::OutOfMemory
-    } else if METASTORE_MARKERS.iter().any(|m| text.contains(m)) {
-        FailureCause::Metastore
-    } else if STORAGE_MARKERS.iter().any(|m| text.contains(m)) {
-        FailureCause::Storage
-    } else if text.contains("FetchFailed") || text.contains("MetadataFetchFailedException") {
-        FailureCause::FetchFailed
-    } else if text.contains("ExecutorLostFailure") {
-        FailureCause::ExecutorLost
-    } else {
-        FailureCause::Other
     }
 }
 
@@ -133,37 +40,14 @@ mod tests {
                 FailureCause::Storage,
             ),
             (
-                "java.io.IOException",
-                "com.amazonaws.services.s3.model.AmazonS3Exception: Slow Down",
-                FailureCause::Storage,
-            ),
-            (
                 "org.apache.hadoop.hive.ql.metadata.HiveException",
                 "java.lang.RuntimeException: Unable to instantiate",
                 FailureCause::Metastore,
             ),
-            ("com.amazonaws.services.glue.model.AWSGlueException", "Rate exceeded", FailureCause::Metastore),
             ("org.apache.spark.api.python.PythonException", "ValueError: bad row", FailureCause::Other),
         ];
         for (class, message, cause) in cases {
             assert_eq!(of_task("ExceptionFailure", Some(class), Some(message)), cause, "{class}: {message}");
         }
-    }
-
-    #[test]
-    fn job_messages_name_their_cause() {
-        assert_eq!(
-            of_message(
-                "Job aborted due to stage failure: ResultStage 3 has failed the maximum allowable number of times: 4. Most recent failure reason: org.apache.spark.shuffle.FetchFailedException"
-            ),
-            FailureCause::FetchFailed
-        );
-        assert_eq!(
-            of_message("org.apache.hadoop.hive.metastore.api.MetaException: Could not connect to meta store"),
-            FailureCause::Metastore
-        );
-        assert_eq!(of_message("division by zero"), FailureCause::Other);
-        let labels: Vec<&str> = FailureCause::ALL.iter().map(|c| c.as_str()).collect();
-        assert_eq!(labels, ["fetch_failed", "executor_lost", "out_of_memory", "storage", "metastore", "other"]);
     }
 }

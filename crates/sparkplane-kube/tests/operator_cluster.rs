@@ -318,3 +318,75 @@ async fn a_driver_end_the_watch_never_delivered_is_found_by_the_resync() {
     assert!(fake.behaviour().lose_pod_watch_events < 1_000, "the driver's end was lost to the watch");
     operator.stop().await;
 }
+
+/// A PySpark driver's log when the Hive metastore's database is down: the
+/// table lookup fails before any Spark job, so the application's event log
+/// records no failure (the metastore-stopped chaos experiment, ADR 0044); the
+/// error is only in the driver's log. Shaped after the experiment's own
+/// driver output (Spark 3.5, PostgreSQL-backed metastore).
+const METASTORE_DOWN_LOG: &str = "\
+24/11/24 09:12:01 INFO SparkContext: Running Spark version 3.5.3
+24/11/24 09:12:04 INFO HiveConf: Found configuration file null
+Traceback (most recent call last):
+  File \"/opt/app/main.py\", line 5, in <module>
+    rows = spark.table(\"trips\").count()
+pyspark.errors.exceptions.captured.AnalysisException: org.apache.hadoop.hive.ql.metadata.HiveException: java.lang.RuntimeException: Unable to instantiate org.apache.hadoop.hive.ql.metadata.SessionHiveMetaStoreClient
+24/11/24 09:12:09 INFO SparkContext: SparkContext is stopping with exitCode 0.
+24/11/24 09:12:09 INFO SparkContext: Successfully stopped SparkContext
+24/11/24 09:12:09 INFO ShutdownHookManager: Shutdown hook called
+";
+
+/// The operator classifies a failed driver's log tail by the rules `analyze`
+/// uses, names the cause in the status and the Event, and counts the attempt
+/// once in `sparkplane_operator_driver_failures_total{cause="metastore"}`
+/// however often it reconciles the job afterwards (the retry runs to success).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_failing_on_the_metastore_is_counted_once_by_its_application_cause() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(Cluster {
+        drivers: vec![DriverRule {
+            job: "*".into(),
+            attempt: Some(1),
+            run: DriverRun::fails(Duration::from_millis(200), 1, METASTORE_DOWN_LOG),
+        }],
+        ..cluster()
+    });
+    let operator = Operator::start(&fake, |_| {});
+    let metric = |cause: &str| {
+        let text = operator.metrics.render();
+        let series = format!("sparkplane_operator_driver_failures_total{{namespace=\"data\",cause=\"{cause}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(series.as_str())).map(str::to_owned)
+    };
+    let once = json!({"restartPolicy": {"type": "OnFailure", "retries": 1, "backoff": {"initial": "1s"}}});
+    create(&fake, &job("lookup", once)).await;
+    let done = wait_for(&fake, "lookup", Duration::from_secs(20), state_is(JobState::Succeeded)).await;
+    assert_eq!(done["status"]["attempt"], 2);
+    assert!(transitions(&done).contains(&"Retrying/DriverFailed".to_owned()), "{:?}", transitions(&done));
+    let failed = done["status"]["transitions"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["reason"] == "DriverFailed"))
+        .and_then(|t| t["message"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let named = "exited with code 1; its log shows a Hive metastore error (cause metastore); retry 1 of 1 starts at ";
+    assert!(failed.starts_with("the driver of lookup-") && failed.contains(named), "{failed}");
+    let event = fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Event" && o["regarding"]["name"] == "lookup" && o["reason"] == "DriverFailed")
+        .map(|e| e["note"].as_str().unwrap_or_default().to_owned());
+    assert!(event.as_deref().is_some_and(|note| note.contains(named)), "{event:?}");
+    // One failed attempt, one count, though the job was reconciled many times since.
+    assert_eq!(metric("metastore").as_deref(), Some("1"));
+    for other in ["fetch_failed", "executor_lost", "out_of_memory", "storage", "other"] {
+        assert_eq!(metric(other).as_deref(), Some("0"), "{other}: created at 0, not moved");
+    }
+    let reconciles: u64 = operator
+        .metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("sparkplane_operator_reconciles_total{result=\"ok\"} ")?.parse().ok())
+        .unwrap_or_default();
+    assert!(reconciles > 3, "reconciled {reconciles} times");
+    operator.stop().await;
+}

@@ -261,6 +261,21 @@ pub mod operator {
         emitter: Emitter::Operator,
         buckets: &[],
     };
+    /// Failed drivers by namespace and application cause.
+    pub const DRIVER_FAILURES: Metric = Metric {
+        name: "sparkplane_operator_driver_failures_total",
+        kind: MetricType::Counter,
+        labels: &["namespace", "cause"],
+        help: "Attempts whose driver exited with an error (DriverFailed) or over its memory limit (OOMKilled), by \
+               namespace and the application cause the driver's log tail names, by the same rules as \
+               sparkplane analyze (fetch_failed, executor_lost, out_of_memory, storage, metastore, other): one per \
+               failed attempt, retried or not. Sees the failures event logs miss, such as a job failing at table \
+               lookup before any Spark job. Every cause's series is created at 0 when the operator first \
+               reconciles a job of the namespace, so increase() sees the first failure.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
     /// Queued SparkJobs per namespace.
     pub const QUEUE_DEPTH: Metric = Metric {
         name: "sparkplane_operator_queue_depth",
@@ -837,6 +852,7 @@ static METRICS: &[Metric] = &[
     operator::APPLICATIONS,
     operator::SUBMISSIONS,
     operator::FAILURES,
+    operator::DRIVER_FAILURES,
     operator::QUEUE_DEPTH,
     operator::CREATED_TO_DRIVER,
     operator::CREATED_TO_RUNNING,
@@ -964,6 +980,7 @@ mod tests {
                 "sparkplane_operator_applications",
                 "sparkplane_operator_submissions_total",
                 "sparkplane_operator_failures_total",
+                "sparkplane_operator_driver_failures_total",
                 "sparkplane_operator_queue_depth",
                 "sparkplane_operator_created_to_driver_seconds",
                 "sparkplane_operator_created_to_running_seconds",

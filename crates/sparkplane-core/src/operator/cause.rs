@@ -3,15 +3,18 @@
 //! exponential backoff between attempts.
 //!
 //! Owns: the classification of failures (the application's own, or the
-//! infrastructure's) and the retry arithmetic. Must not: look at anything
-//! but the views and the spec it is given.
+//! infrastructure's), which application cause a failed driver's log tail
+//! names (by `failure_cause`'s message rules, the ones `analyze` uses), and
+//! the retry arithmetic. Must not: look at anything but the views, the
+//! status, the log and the spec it is given.
 
 use std::time::Duration;
 
 use sparkplane_api::SparkJobSpec;
-use sparkplane_api::job::RestartKind;
+use sparkplane_api::job::{RestartKind, SparkJobStatus};
 
 use super::view::DriverView;
+use crate::failure_cause::{FailureCause, of_message};
 
 /// Why a run failed (or, for the waiting ones, why it waits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +43,11 @@ pub enum Cause {
     InvalidSpec,
     /// The job needs more than its namespace's quota allows, even with nothing else running.
     QuotaExceeded,
+    /// The driver succeeded but a blocking data-quality gate failed on its output.
+    QualityGatesFailed,
+    /// The driver succeeded but its data-quality gates could not be checked
+    /// (the check Job could not run, or could not read its spec or data).
+    QualityGatesError,
 }
 
 impl Cause {
@@ -58,19 +66,22 @@ impl Cause {
             Cause::PolicyDenied => "PolicyDenied",
             Cause::InvalidSpec => "InvalidSpec",
             Cause::QuotaExceeded => "QuotaExceeded",
+            Cause::QualityGatesFailed => "QualityGatesFailed",
+            Cause::QualityGatesError => "QualityGatesError",
         }
     }
 
     /// Whether the infrastructure, not the application or its spec, caused
     /// it: what `OnInfrastructureFailure` retries.
     pub fn is_infrastructure(self) -> bool {
-        matches!(self, Cause::Evicted | Cause::DriverLost)
+        matches!(self, Cause::Evicted | Cause::DriverLost | Cause::QualityGatesError)
     }
 
     /// Whether another attempt could change the outcome at all (a refused
     /// spec stays refused until it is edited).
     pub fn is_retryable(self) -> bool {
-        !matches!(self, Cause::PolicyDenied | Cause::InvalidSpec | Cause::QuotaExceeded)
+        // Failed gates judged the data the application wrote: a new attempt is not asked for.
+        !matches!(self, Cause::PolicyDenied | Cause::InvalidSpec | Cause::QuotaExceeded | Cause::QualityGatesFailed)
     }
 }
 
@@ -186,6 +197,9 @@ impl RetryRule {
     }
 }
 
+/// The lines at the end of a failed driver's log the operator reads (the
+/// log API's `tailLines`), from which [`log_tail`] keeps the status's.
+pub const DRIVER_LOG_READ_LINES: u16 = 200;
 /// The most log lines a status keeps.
 pub const LOG_TAIL_LINES: usize = 20;
 /// The longest log line a status keeps (longer ones are cut, with `…`).
@@ -193,7 +207,12 @@ pub const LOG_LINE_CHARS: usize = 300;
 
 /// The last lines of a driver log for the status: at most
 /// [`LOG_TAIL_LINES`] lines of at most [`LOG_LINE_CHARS`] characters, with
-/// the last exception or Python error line first when it is not among them.
+/// the telling error line first when it is not among them: the last error
+/// line that names a failure cause (`failure_cause`'s rules), else the last
+/// exception or Python error line. Spark's shutdown often logs an error of
+/// its own after the application's (a `RejectedExecutionException` from a
+/// pool shutting down, seen in the metastore-stopped experiment), which
+/// would otherwise hide it.
 pub fn log_tail(log: &str) -> Vec<String> {
     let cut = |line: &str| -> String {
         let line = line.trim_end();
@@ -205,21 +224,66 @@ pub fn log_tail(log: &str) -> Vec<String> {
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(LOG_TAIL_LINES);
     let mut tail: Vec<String> = lines[start..].iter().map(|l| cut(l)).collect();
-    let is_error = |line: &&str| {
-        let t = line.trim_start();
-        !t.starts_with("at ")
-            && (t.contains("Exception:")
-                || t.contains("Error:")
-                || t.starts_with("Traceback")
-                || t.contains("Exception in thread"))
-    };
-    if let Some(position) = lines.iter().rposition(is_error)
+    let errors = || lines.iter().enumerate().rev().filter(|(_, l)| is_error_line(l));
+    let telling = errors().find(|(_, l)| of_message(l) != FailureCause::Other).or_else(|| errors().next());
+    if let Some((position, _)) = telling
         && position < start
     {
         tail.remove(0);
         tail.insert(0, cut(lines[position]));
     }
     tail
+}
+
+/// Whether a log line reports an error (an exception with its message, a
+/// Python error or traceback), not a stack frame or an ordinary log line.
+fn is_error_line(line: &str) -> bool {
+    let t = line.trim_start();
+    !t.starts_with("at ")
+        && (t.contains("Exception:")
+            || t.contains("Error:")
+            || t.starts_with("Traceback")
+            || t.contains("Exception in thread"))
+}
+
+/// The application's cause of an attempt that failed with `cause`, from the
+/// driver's log tail (as [`log_tail`] keeps it): for a driver that exited
+/// with an error, the message rules `analyze` uses over the tail's error
+/// lines (ordinary log lines are not read: an INFO line naming an S3 client
+/// is no storage failure); for one killed over its memory limit, out of
+/// memory. None for a failure that is not the driver's exit (eviction,
+/// timeouts, refusals).
+pub fn application_cause(cause: Cause, log_tail: &[String]) -> Option<FailureCause> {
+    match cause {
+        Cause::OOMKilled => Some(FailureCause::OutOfMemory),
+        Cause::DriverFailed => {
+            let errors: Vec<&str> = log_tail.iter().map(String::as_str).filter(|l| is_error_line(l)).collect();
+            Some(of_message(&errors.join("\n")))
+        }
+        _ => None,
+    }
+}
+
+/// A failed driver's status message, with the application cause its log
+/// tail names appended (`…: its log shows a Hive metastore error (cause
+/// metastore)`) when that is not the application's own error. Only for
+/// `DriverFailed`: an `OOMKilled` message already says memory.
+pub fn naming_application_cause(message: String, cause: Cause, log_tail: &[String]) -> String {
+    match application_cause(cause, log_tail) {
+        Some(app) if cause == Cause::DriverFailed && app != FailureCause::Other => {
+            format!("{message}; its log shows {} (cause {})", app.what(), app.as_str())
+        }
+        _ => message,
+    }
+}
+
+/// The application cause of the failed attempt `status` records (its
+/// `reason` and `driverExit`), as [`application_cause`] reads it; None when
+/// its reason is not a driver's exit.
+pub fn application_cause_of(status: &SparkJobStatus) -> Option<FailureCause> {
+    let cause =
+        [Cause::DriverFailed, Cause::OOMKilled].into_iter().find(|c| status.reason.as_deref() == Some(c.as_str()))?;
+    application_cause(cause, status.driver_exit.as_ref().map_or(&[], |exit| exit.log_tail.as_slice()))
 }
 
 #[cfg(test)]
@@ -319,6 +383,9 @@ mod tests {
             (RestartKind::OnInfrastructureFailure, 1, DriverFailed, 0, false),
             (RestartKind::OnInfrastructureFailure, 1, OOMKilled, 0, false),
             (RestartKind::Always, 1, ImagePullBackOff, 0, true),
+            (RestartKind::OnInfrastructureFailure, 1, QualityGatesError, 0, true),
+            (RestartKind::OnFailure, 2, QualityGatesFailed, 0, false),
+            (RestartKind::Never, 2, QualityGatesError, 0, false),
         ];
         for (kind, retries, cause, used, expected) in table {
             assert_eq!(rule(kind, retries).retries_after(cause, used), expected, "{kind:?} {retries} {cause} {used}");
@@ -337,6 +404,85 @@ mod tests {
         assert_eq!(default.delay(40).as_secs(), 300);
     }
 
+    fn tail(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|l| (*l).to_owned()).collect()
+    }
+
+    /// The driver's log tail names the application's cause by the message
+    /// rules `analyze` uses, read only from its error lines.
+    #[test]
+    fn a_failed_drivers_log_names_the_application_cause() {
+        let metastore = tail(&[
+            "Traceback (most recent call last):",
+            "  File \"/opt/job/read.py\", line 5, in <module>",
+            "pyspark.errors.exceptions.captured.AnalysisException: org.apache.hadoop.hive.ql.metadata.HiveException: \
+             java.lang.RuntimeException: Unable to instantiate org.apache.hadoop.hive.ql.metadata.SessionHiveMetaStoreClient",
+            "24/11/24 09:00:01 INFO SparkContext: Successfully stopped SparkContext",
+        ]);
+        let storage = tail(&[
+            "Exception in thread \"main\" org.apache.hadoop.fs.s3a.AWSClientIOException: getFileStatus on s3a://lake/x: \
+             com.amazonaws.SdkClientException: Unable to execute HTTP request: Connection refused",
+            "\tat org.apache.hadoop.fs.s3a.S3AFileSystem.getFileStatus(S3AFileSystem.java:3286)",
+        ]);
+        // An ordinary line naming an S3 client is not the error; the error is the application's own.
+        let own = tail(&[
+            "24/11/24 09:00:00 INFO MetricsConfig: loaded properties from org.apache.hadoop.fs.s3a.S3AFileSystem",
+            "ValueError: bad row 17",
+        ]);
+        let oom = tail(&["java.lang.OutOfMemoryError: Java heap space"]);
+        let table: Vec<(Cause, &[String], Option<FailureCause>)> = vec![
+            (Cause::DriverFailed, &metastore, Some(FailureCause::Metastore)),
+            (Cause::DriverFailed, &storage, Some(FailureCause::Storage)),
+            (Cause::DriverFailed, &own, Some(FailureCause::Other)),
+            (Cause::DriverFailed, &oom, Some(FailureCause::OutOfMemory)),
+            (Cause::DriverFailed, &[], Some(FailureCause::Other)),
+            (Cause::OOMKilled, &[], Some(FailureCause::OutOfMemory)),
+            (Cause::Evicted, &metastore, None),
+            (Cause::DriverLost, &metastore, None),
+            (Cause::MaxDurationExceeded, &metastore, None),
+        ];
+        for (cause, log, expected) in table {
+            assert_eq!(application_cause(cause, log), expected, "{cause}: {log:?}");
+        }
+    }
+
+    #[test]
+    fn the_message_names_the_application_cause() {
+        let hive = tail(&["org.apache.hadoop.hive.ql.metadata.HiveException: Unable to instantiate"]);
+        let table = [
+            (
+                Cause::DriverFailed,
+                hive.clone(),
+                "exited with code 1; its log shows a Hive metastore error (cause metastore)",
+            ),
+            (Cause::DriverFailed, tail(&["ValueError: bad row 17"]), "exited with code 1"),
+            (Cause::DriverFailed, Vec::new(), "exited with code 1"),
+            (Cause::OOMKilled, hive.clone(), "exited with code 1"),
+            (Cause::Evicted, hive, "exited with code 1"),
+        ];
+        for (cause, log, expected) in table {
+            assert_eq!(naming_application_cause("exited with code 1".into(), cause, &log), expected, "{cause}");
+        }
+    }
+
+    #[test]
+    fn the_status_of_a_failed_attempt_names_its_application_cause() {
+        use sparkplane_api::job::DriverExit;
+        let status = |reason: &str, log: &[&str]| SparkJobStatus {
+            reason: Some(reason.to_owned()),
+            driver_exit: Some(DriverExit { exit_code: Some(1), log_tail: tail(log) }),
+            ..SparkJobStatus::default()
+        };
+        let hive = ["org.apache.hadoop.hive.metastore.api.MetaException: Could not connect to meta store"];
+        assert_eq!(application_cause_of(&status("DriverFailed", &hive)), Some(FailureCause::Metastore));
+        assert_eq!(application_cause_of(&status("OOMKilled", &[])), Some(FailureCause::OutOfMemory));
+        // An eviction is not the driver's exit, whatever else the status holds.
+        assert_eq!(application_cause_of(&status("Evicted", &hive)), None);
+        assert_eq!(application_cause_of(&SparkJobStatus::default()), None);
+        let no_exit = SparkJobStatus { reason: Some("DriverFailed".into()), ..SparkJobStatus::default() };
+        assert_eq!(application_cause_of(&no_exit), Some(FailureCause::Other));
+    }
+
     #[test]
     fn log_tail_keeps_the_exception() {
         let mut log = String::from("starting\nTraceback (most recent call last):\nValueError: bad row 17\n");
@@ -347,6 +493,23 @@ mod tests {
         assert_eq!(tail.len(), LOG_TAIL_LINES);
         assert_eq!(tail[0], "ValueError: bad row 17");
         assert_eq!(tail.last().map(String::as_str), Some("shutdown line 29"));
+        // Shutdown noise after the application's error does not hide it.
+        let mut log = String::from(
+            "pyspark.errors.exceptions.captured.AnalysisException: org.apache.hadoop.hive.ql.metadata.HiveException: x\n",
+        );
+        for i in 0..30 {
+            log.push_str(&format!("shutdown line {i}\n"));
+            if i == 5 || i == 25 {
+                log.push_str(
+                    "java.util.concurrent.RejectedExecutionException: Task rejected from ThreadPoolExecutor\n",
+                );
+            }
+        }
+        let tail = log_tail(&log);
+        assert_eq!(tail.len(), LOG_TAIL_LINES);
+        assert!(tail[0].contains("HiveException"), "{tail:?}");
+        assert!(tail.iter().any(|l| l.starts_with("java.util.concurrent.RejectedExecutionException")), "{tail:?}");
+        assert_eq!(application_cause(Cause::DriverFailed, &tail), Some(FailureCause::Metastore));
         let long = "x".repeat(400);
         assert_eq!(log_tail(&long)[0].chars().count(), LOG_LINE_CHARS + 1);
         assert!(log_tail("").is_empty());

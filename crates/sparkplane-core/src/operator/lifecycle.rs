@@ -496,9 +496,11 @@ fn fail(d: &mut Draft<'_>, plan: &Plan, cause: Cause, message: String, stop: Opt
     if let Some(pod) = stop {
         d.delete_driver(pod);
     }
+    let mut message = message;
     if matches!(cause, Cause::DriverFailed | Cause::OOMKilled) {
         let exit_code = o.driver.and_then(|dv| dv.terminated.as_ref()).map(|t| t.exit_code);
         let log_tail = o.driver_log.map(super::cause::log_tail).unwrap_or_default();
+        message = super::cause::naming_application_cause(message, cause, &log_tail);
         d.status.driver_exit = Some(DriverExit { exit_code, log_tail });
     }
     let used = d.status.retries.unwrap_or(0);

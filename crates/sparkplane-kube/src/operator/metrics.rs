@@ -1,5 +1,6 @@
 //! The operator's metrics and its health endpoints: applications by state,
-//! submissions and failures by cause, the latency from a SparkJob's
+//! submissions and failures by cause, failed drivers by namespace and
+//! application cause, the latency from a SparkJob's
 //! creation to its driver pod, to running and to the end, queue depth per
 //! namespace, reconcile duration and errors, API requests, leadership.
 //!
@@ -23,6 +24,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sparkplane_api::job::JobState;
+use sparkplane_core::failure_cause::FailureCause;
 use sparkplane_observe::registry::{
     Metric, MetricType, OPERATOR_START_FAILURE_CAUSES, RECONCILE_RESULTS, operator as registered,
 };
@@ -55,6 +57,7 @@ pub struct Metrics {
     known: Arc<Mutex<HashMap<String, JobState>>>,
     submissions: Counter,
     failures: Family<Labels, Counter>,
+    driver_failures: Family<Labels, Counter>,
     queue_depth: Family<Labels, Gauge>,
     created_to_driver: Histogram,
     created_to_running: Histogram,
@@ -85,6 +88,8 @@ impl Metrics {
             let _ = failures.get_or_create(&labels(&[("cause", cause)]));
         }
         register(&mut registry, &registered::FAILURES, failures.clone());
+        let driver_failures = Family::<Labels, Counter>::default();
+        register(&mut registry, &registered::DRIVER_FAILURES, driver_failures.clone());
         let queue_depth = Family::<Labels, Gauge>::default();
         register(&mut registry, &registered::QUEUE_DEPTH, queue_depth.clone());
         let created_to_driver = histogram(&registered::CREATED_TO_DRIVER);
@@ -110,6 +115,7 @@ impl Metrics {
             known: Arc::default(),
             submissions,
             failures,
+            driver_failures,
             queue_depth,
             created_to_driver,
             created_to_running,
@@ -148,6 +154,19 @@ impl Metrics {
     /// An attempt failed.
     pub fn failed(&self, cause: &str) {
         self.failures.get_or_create(&labels(&[("cause", cause)])).inc();
+    }
+
+    /// A job of `namespace` is reconciled: its failed-driver series exist,
+    /// every cause at 0, so `increase()` sees the namespace's first failure.
+    pub fn namespace_seen(&self, namespace: &str) {
+        for cause in FailureCause::ALL {
+            let _ = self.driver_failures.get_or_create(&labels(&[("namespace", namespace), ("cause", cause.as_str())]));
+        }
+    }
+
+    /// An attempt's driver in `namespace` failed with the application cause `cause`.
+    pub fn driver_failed(&self, namespace: &str, cause: FailureCause) {
+        self.driver_failures.get_or_create(&labels(&[("namespace", namespace), ("cause", cause.as_str())])).inc();
     }
 
     /// Queued jobs in a namespace.
@@ -277,6 +296,8 @@ mod tests {
         m.state("ns/a", Some(JobState::Running));
         m.submitted();
         m.failed("DriverFailed");
+        m.namespace_seen("ns");
+        m.driver_failed("ns", FailureCause::Metastore);
         m.queue_depth("ns", 2);
         m.to_driver(0.3);
         m.to_running(4.0);
@@ -327,6 +348,8 @@ mod tests {
             "sparkplane_operator_applications{state=\"Running\"} 1",
             "sparkplane_operator_submissions_total 1",
             "sparkplane_operator_failures_total{cause=\"DriverFailed\"} 1",
+            "sparkplane_operator_driver_failures_total{namespace=\"ns\",cause=\"metastore\"} 1",
+            "sparkplane_operator_driver_failures_total{namespace=\"ns\",cause=\"storage\"} 0",
             "sparkplane_operator_queue_depth{namespace=\"ns\"} 2",
             "sparkplane_operator_created_to_finished_seconds_bucket{le=\"3600.0\"} 0",
             "sparkplane_operator_created_to_finished_seconds_bucket{le=\"7200.0\"} 1",

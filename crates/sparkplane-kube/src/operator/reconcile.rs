@@ -124,7 +124,8 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     }
     let driver_log = match &driver {
         Some(d) if d.phase == sparkplane_core::operator::PodPhase::Failed && status.driver_exit.is_none() => {
-            read_log(ctx, &namespace, &d.name, Some(200)).await
+            let lines = i64::from(sparkplane_core::operator::cause::DRIVER_LOG_READ_LINES);
+            read_log(ctx, &namespace, &d.name, Some(lines)).await
         }
         _ => None,
     };
@@ -240,6 +241,7 @@ fn book(
 ) {
     let key = format!("{namespace}/{name}");
     ctx.metrics.state(&key, new.state);
+    ctx.metrics.namespace_seen(namespace);
     let submitting = actions.iter().any(|a| matches!(a, Action::Submit { .. }));
     let queued = new.state == Some(JobState::Queued);
     {
@@ -280,6 +282,9 @@ fn book(
     }
     if new.state != old.state && new.state.is_some_and(|s| matches!(s, JobState::Failed | JobState::Retrying)) {
         ctx.metrics.failed(new.reason.as_deref().unwrap_or("Unknown"));
+        if let Some(cause) = sparkplane_core::operator::cause::application_cause_of(new) {
+            ctx.metrics.driver_failed(namespace, cause);
+        }
     }
 }
 
