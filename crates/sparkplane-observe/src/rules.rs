@@ -313,26 +313,30 @@ pub fn builtin_groups(options: &RuleOptions) -> Vec<RuleGroup> {
         alert(
             "SparkJobsStorageErrors",
             "sum by (namespace) (increase(sparkplane_app_failures_total{cause=\"storage\"}[30m])) > 0 \
-             or sum by (namespace) (increase(sparkplane_app_task_failures_total{cause=\"storage\"}[30m])) > 10"
+             or sum by (namespace) (increase(sparkplane_app_task_failures_total{cause=\"storage\"}[30m])) > 10 \
+             or sum by (namespace) (increase(sparkplane_operator_driver_failures_total{cause=\"storage\"}[30m])) > 0"
                 .to_owned(),
             None,
             Severity::Warning,
             "Spark jobs in {{ $labels.namespace }} are failing on object storage",
-            "Applications in {{ $labels.namespace }} failed, or their tasks failed more than 10 times in 30 minutes, with \
-             errors from the object-storage client (S3, GCS or Azure): the store, the network path to it, credentials \
-             or request throttling.",
+            "Applications in {{ $labels.namespace }} failed (by their event logs, or by their drivers' logs as the \
+             operator read them), or their tasks failed more than 10 times in 30 minutes, with errors from the \
+             object-storage client (S3, GCS or Azure): the store, the network path to it, credentials or request \
+             throttling.",
             "s3-connectivity",
         ),
         alert(
             "SparkJobsMetastoreErrors",
             "sum by (namespace) (increase(sparkplane_app_failures_total{cause=\"metastore\"}[30m])) > 0 \
-             or sum by (namespace) (increase(sparkplane_app_task_failures_total{cause=\"metastore\"}[30m])) > 0"
+             or sum by (namespace) (increase(sparkplane_app_task_failures_total{cause=\"metastore\"}[30m])) > 0 \
+             or sum by (namespace) (increase(sparkplane_operator_driver_failures_total{cause=\"metastore\"}[30m])) > 0"
                 .to_owned(),
             None,
             Severity::Warning,
             "Spark jobs in {{ $labels.namespace }} are failing on the Hive metastore",
             "Applications or tasks in {{ $labels.namespace }} failed in the last 30 minutes with Hive metastore (or Glue) \
-             errors. Every job that reads or writes tables is affected while it lasts.",
+             errors, seen in their event logs or, for jobs that failed at table lookup before any Spark job, in their \
+             drivers' logs as the operator read them. Every job that reads or writes tables is affected while it lasts.",
             "metastore-outage",
         ),
     ];

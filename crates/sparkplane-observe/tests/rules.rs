@@ -397,6 +397,25 @@ tests:
       - {{alertname: SparkJobsStorageErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
       - {{alertname: SparkJobsMetastoreErrors, eval_time: 5m, exp_alerts: []}}
       - {{alertname: SparkJobsMetastoreErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: ml, severity: warning}}}}]}}
+  # Failed drivers the operator counted by their log's cause (jobs that failed before any Spark job, so no event log
+  # records it), with the event logs' series at 0: the same two alerts fire for their namespaces; other causes stay silent.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_driver_failures_total{{namespace="lake", cause="metastore"}}'
+        values: '0x10 1x10'
+      - series: 'sparkplane_operator_driver_failures_total{{namespace="raw", cause="storage"}}'
+        values: '0x10 1x10'
+      - series: 'sparkplane_operator_driver_failures_total{{namespace="bi", cause="other"}}'
+        values: '0x10 3x10'
+      - series: 'sparkplane_operator_driver_failures_total{{namespace="bi", cause="metastore"}}'
+        values: '0x20'
+      - series: 'sparkplane_app_failures_total{{sparkjob="d", team="t", cost_center="c", namespace="lake", cause="metastore"}}'
+        values: '0x20'
+    alert_rule_test:
+      - {{alertname: SparkJobsMetastoreErrors, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobsMetastoreErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: lake, severity: warning}}}}]}}
+      - {{alertname: SparkJobsStorageErrors, eval_time: 5m, exp_alerts: []}}
+      - {{alertname: SparkJobsStorageErrors, eval_time: 15m, exp_alerts: [{{exp_labels: {{namespace: raw, severity: warning}}}}]}}
   # Live executor metrics from Spark: GC pressure and full storage memory, with the job, team and namespace
   # labels the PodMonitor copies from the driver pod kept on the alert for routing.
   - interval: 1m
