@@ -938,10 +938,10 @@ fn failure_message(r: &TaskEndReasonDetail<'_>) -> String {
     }
 }
 
-/// A task's accumulator updates, without internal and SQL ones (as Spark leaves them out).
+/// A task's accumulator updates (the typed reading has already left out the
+/// internal and SQL ones, as Spark's API does).
 fn task_accumulables(list: &[AccumulableDetail<'_>]) -> Vec<Accumulable> {
     list.iter()
-        .filter(|a| !a.internal && a.metadata.as_deref() != Some("sql"))
         .map(|a| Accumulable {
             id: a.id,
             name: a.name.as_deref().map(str::to_owned),

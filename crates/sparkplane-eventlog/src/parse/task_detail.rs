@@ -162,9 +162,35 @@ pub struct TaskInfoDetail<'a> {
     pub locality: Cow<'a, str>,
     #[serde(rename = "Speculative")]
     pub speculative: bool,
-    /// Accumulator updates, internal and SQL ones included (the reader filters).
-    #[serde(rename = "Accumulables", borrow)]
+    /// Accumulator updates as Spark's API shows them: internal task metrics
+    /// (`"Internal": true`, the task metrics again) and SQL metrics
+    /// (`"Metadata": "sql"`) are dropped as they are read, so a task that has
+    /// no other keeps no list at all.
+    #[serde(rename = "Accumulables", borrow, deserialize_with = "shown_accumulables")]
     pub accumulables: Vec<AccumulableDetail<'a>>,
+}
+
+/// Reads an `"Accumulables"` list keeping only the entries Spark's API shows.
+fn shown_accumulables<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<AccumulableDetail<'a>>, D::Error> {
+    struct Shown;
+    impl<'de> Visitor<'de> for Shown {
+        type Value = Vec<AccumulableDetail<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of accumulables")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut shown = Vec::new();
+            while let Some(entry) = seq.next_element::<AccumulableDetail<'de>>()? {
+                if !entry.internal && entry.metadata.as_deref() != Some("sql") {
+                    shown.push(entry);
+                }
+            }
+            Ok(shown)
+        }
+    }
+    deserializer.deserialize_seq(Shown)
 }
 
 /// One `"Accumulables"` entry.
@@ -444,6 +470,41 @@ pub const EXECUTOR_METRIC_NAMES: [&str; 23] = [
     "ConcurrentGCTime",
 ];
 
+/// An executor metric's name as logged, borrowed from the line unless escaped.
+#[derive(Deserialize)]
+struct MetricName<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// The position of a metric in [`EXECUTOR_METRIC_NAMES`] (a match, not a scan:
+/// every task end names all of them).
+fn metric_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "JVMHeapMemory" => 0,
+        "JVMOffHeapMemory" => 1,
+        "OnHeapExecutionMemory" => 2,
+        "OffHeapExecutionMemory" => 3,
+        "OnHeapStorageMemory" => 4,
+        "OffHeapStorageMemory" => 5,
+        "OnHeapUnifiedMemory" => 6,
+        "OffHeapUnifiedMemory" => 7,
+        "DirectPoolMemory" => 8,
+        "MappedPoolMemory" => 9,
+        "ProcessTreeJVMVMemory" => 10,
+        "ProcessTreeJVMRSSMemory" => 11,
+        "ProcessTreePythonVMemory" => 12,
+        "ProcessTreePythonRSSMemory" => 13,
+        "ProcessTreeOtherVMemory" => 14,
+        "ProcessTreeOtherRSSMemory" => 15,
+        "MinorGCCount" => 16,
+        "MinorGCTime" => 17,
+        "MajorGCCount" => 18,
+        "MajorGCTime" => 19,
+        "TotalGCTime" => 20,
+        "ConcurrentGCCount" => 21,
+        "ConcurrentGCTime" => 22,
+        _ => return None,
+    })
+}
+
 /// Every executor metric of a `"Task Executor Metrics"` object; missing ones
 /// (and nulls) read as 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -462,7 +523,7 @@ impl ExecutorMetricsDetail {
 
     /// The figures the summary reads ([`super::ExecutorMetrics`]).
     fn summary_metrics(&self) -> ExecutorMetrics {
-        let v = |name: &str| EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name).map_or(0, |i| self.values[i]);
+        let v = |name: &str| metric_slot(name).map_or(0, |i| self.values[i]);
         ExecutorMetrics {
             jvm_heap: v("JVMHeapMemory"),
             jvm_off_heap: v("JVMOffHeapMemory"),
@@ -490,8 +551,9 @@ impl<'de> Deserialize<'de> for ExecutorMetricsDetail {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = ExecutorMetricsDetail::default();
                 let mut seen = 0u32;
-                while let Some(name) = map.next_key::<Cow<'de, str>>()? {
-                    match EXECUTOR_METRIC_NAMES.iter().position(|n| *n == name) {
+                // Borrowed from the line: a plain `Cow<str>` key would allocate a String per metric.
+                while let Some(MetricName(name)) = map.next_key::<MetricName<'de>>()? {
+                    match metric_slot(&name) {
                         Some(slot) => {
                             let value = map.next_value::<Option<i64>>()?;
                             out.lenient |= value.is_none() || seen & (1 << slot) != 0;
@@ -560,9 +622,21 @@ mod tests {
         assert_eq!((m.shuffle_write.bytes_written, m.shuffle_write.write_time), (8, 9));
         let peaks = end.executor_metrics.unwrap_or_default().values();
         assert_eq!((peaks[0], peaks[22], peaks[1]), (100, 4, 0));
+        // The internal one is dropped as it is read; the other kept with its values as text.
         let acc = &end.info.accumulables;
-        assert_eq!((acc[0].internal, acc[0].update.to_text().as_deref()), (true, Some("5")));
-        assert_eq!((acc[1].update.to_text().as_deref(), acc[1].value.to_text().as_deref()), (Some("1"), Some("[1,2]")));
+        assert_eq!(acc.len(), 1);
+        assert_eq!(
+            (acc[0].id, acc[0].update.to_text().as_deref(), acc[0].value.to_text().as_deref()),
+            (2, Some("1"), Some("[1,2]"))
+        );
+    }
+
+    #[test]
+    fn metric_slots_follow_the_names() {
+        for (slot, name) in EXECUTOR_METRIC_NAMES.iter().enumerate() {
+            assert_eq!(metric_slot(name), Some(slot), "{name}");
+        }
+        assert_eq!(metric_slot("NewMetric"), None);
     }
 
     #[test]
