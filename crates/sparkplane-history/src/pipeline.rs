@@ -78,7 +78,8 @@ impl Batch {
         self.lines.iter().map(|&(number, start, end)| (number, &self.text[start..end]))
     }
 
-    fn parse(self, with_summary: bool) -> Parsed {
+    /// Parses the lines; the text stays (for [`Batch::into_text`]).
+    fn parse(&mut self, with_summary: bool) -> Parsed {
         if !with_summary {
             let detail = self.lines().filter_map(|(number, line)| parse_line(number, line)).collect();
             return Parsed { detail, summary: Vec::new(), files: Vec::new(), warnings: Vec::new() };
@@ -90,7 +91,15 @@ impl Batch {
             detail.extend(parsed);
             summary.push((number, for_summary));
         }
-        Parsed { detail, summary, files: self.files, warnings: self.warnings }
+        let (files, warnings) = (std::mem::take(&mut self.files), std::mem::take(&mut self.warnings));
+        Parsed { detail, summary, files, warnings }
+    }
+
+    /// The text's allocation, emptied, for the next batch to fill.
+    fn into_text(self) -> String {
+        let mut text = self.text;
+        text.clear();
+        text
     }
 }
 
@@ -192,22 +201,28 @@ fn fold_batches(
     let (to_parse, parse_queue) = sync_channel::<(u64, Batch)>(in_flight);
     let parse_queue = Mutex::new(parse_queue);
     let (to_fold, fold_queue) = sync_channel::<(u64, Parsed)>(in_flight);
+    // Parsed batches' text buffers go back to the reader: a fresh megabyte per
+    // batch would be page-faulted in again each time.
+    let (recycle, recycled) = std::sync::mpsc::channel::<String>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let (parse_queue, to_fold) = (&parse_queue, to_fold.clone());
+            let (parse_queue, to_fold, recycle) = (&parse_queue, to_fold.clone(), recycle.clone());
             scope.spawn(move || {
                 loop {
                     let next = match parse_queue.lock() {
                         Ok(queue) => queue.recv().ok(),
                         Err(_) => None,
                     };
-                    let Some((seq, batch)) = next else { break };
-                    if to_fold.send((seq, batch.parse(with_summary))).is_err() {
+                    let Some((seq, mut batch)) = next else { break };
+                    let parsed = batch.parse(with_summary);
+                    let _ = recycle.send(batch.into_text());
+                    if to_fold.send((seq, parsed)).is_err() {
                         break;
                     }
                 }
             });
         }
+        drop(recycle);
         drop(to_fold);
         let folder = scope.spawn(move || {
             let mut waiting: BTreeMap<u64, Parsed> = BTreeMap::new();
@@ -227,7 +242,8 @@ fn fold_batches(
             if tokens.recv().is_err() {
                 break;
             }
-            let mut batch = Batch { text: String::with_capacity(BATCH_BYTES + (64 << 10)), ..Batch::default() };
+            let text = recycled.try_recv().unwrap_or_else(|_| String::with_capacity(BATCH_BYTES + (64 << 10)));
+            let mut batch = Batch { text, ..Batch::default() };
             let more = fill(&mut batch);
             if !batch.is_empty() {
                 if to_parse.send((seq, batch)).is_err() {
