@@ -4,9 +4,11 @@
 //! (how long, how it ends, what it logs, how much memory it reaches).
 //!
 //! Owns: the description only. The loop that acts on it is `kubelet`; the
-//! placement rule is `scheduler`; Spark's driver stand-in is `spark`.
+//! placement rule is `scheduler`; Spark's driver stand-in is `spark`; a
+//! container run as a local process is `process`'s.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A simulated cluster. [`Default`] is one node without limits, pods
@@ -29,6 +31,22 @@ pub struct Cluster {
     /// The driver stand-in creates executor pods the way Spark does
     /// (`spark.executor.instances` of its `spark.properties`).
     pub executors: bool,
+    /// Images whose containers really run, as a local program (see
+    /// `process`); a pod (other than a Spark driver) all of whose containers
+    /// match runs them and ends with their exit codes. Others behave as
+    /// before: started, then running until deleted.
+    pub programs: Vec<ImageProgram>,
+}
+
+/// An image the kubelet runs as a local program: the program is the image's
+/// entrypoint, so the container's `command` (its first word replaced by the
+/// program) or else its `args` follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageProgram {
+    /// The image: it matches an image equal to it or starting with it followed by `:` or `@`.
+    pub image: String,
+    /// The local program (an absolute path, e.g. the built `sparkplane` binary).
+    pub program: PathBuf,
 }
 
 impl Default for Cluster {
@@ -40,6 +58,7 @@ impl Default for Cluster {
             drivers: Vec::new(),
             default_run: DriverRun::succeeds(Duration::from_millis(50), ""),
             executors: false,
+            programs: Vec::new(),
         }
     }
 }
@@ -137,9 +156,12 @@ impl Cluster {
 
     /// Whether the kubelet fails to pull `image`.
     pub fn unpullable(&self, image: &str) -> bool {
-        self.unpullable_images.iter().any(|bad| {
-            image == bad || image.strip_prefix(bad.as_str()).is_some_and(|rest| rest.starts_with([':', '@']))
-        })
+        self.unpullable_images.iter().any(|bad| same_repository(image, bad))
+    }
+
+    /// The local program that runs containers of `image`, if one is mapped.
+    pub fn program_for(&self, image: &str) -> Option<&std::path::Path> {
+        self.programs.iter().find(|p| same_repository(image, &p.image)).map(|p| p.program.as_path())
     }
 
     /// The nodes pods go to: the configured ones, or one without limits.
@@ -152,6 +174,11 @@ impl Cluster {
             self.nodes.clone()
         }
     }
+}
+
+/// `image` is `entry`, or `entry` with a tag or digest.
+fn same_repository(image: &str, entry: &str) -> bool {
+    image == entry || image.strip_prefix(entry).is_some_and(|rest| rest.starts_with([':', '@']))
 }
 
 #[cfg(test)]
@@ -181,5 +208,16 @@ mod tests {
         assert!(cluster.unpullable("registry.example.com/spark/py@sha256:abc"));
         assert!(!cluster.unpullable("registry.example.com/spark/py-slim:3.5.3"));
         assert!(!cluster.unpullable("registry.example.com/spark"));
+    }
+
+    #[test]
+    fn programs_match_images_as_pulls_do() {
+        let cluster = Cluster {
+            programs: vec![ImageProgram { image: "ghcr.io/x/sparkplane".into(), program: "/bin/true".into() }],
+            ..Cluster::default()
+        };
+        assert_eq!(cluster.program_for("ghcr.io/x/sparkplane:0.1"), Some(std::path::Path::new("/bin/true")));
+        assert_eq!(cluster.program_for("ghcr.io/x/sparkplane@sha256:ab"), Some(std::path::Path::new("/bin/true")));
+        assert_eq!(cluster.program_for("ghcr.io/x/sparkplane-slim:0.1"), None);
     }
 }

@@ -6,7 +6,8 @@
 //! than its memory limit with `OOMKilled`, evict pods from a node under
 //! pressure), Spark's driver (executor pods made as Spark makes them, a
 //! run of the configured length, a log, an exit code, executors removed at
-//! the end) and the quota controller (`status.used`).
+//! the end), containers of mapped images run as local processes
+//! (`process`), and the quota controller (`status.used`).
 //!
 //! Owns: when each pod moves, and what its status says after. The rules it
 //! applies are `scheduler`'s (placement), `spark`'s (executors) and
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, Node};
+use crate::process::{self, Ended, Running};
 use crate::scheduler::{self, Demand, NodeUse};
 use crate::store::now as timestamp;
 use crate::store::{Answer, Store, WriteOptions, pod_path};
@@ -73,7 +75,12 @@ pub struct Sim {
     nodes: Vec<Node>,
     /// Node objects this simulation wrote.
     written_nodes: BTreeSet<String>,
+    /// Pods whose containers run as local processes.
+    processes: Running,
 }
+
+/// How often the kubelet looks whether a local process ended.
+const PROCESS_POLL: Duration = Duration::from_millis(25);
 
 fn key_of(pod: &Value) -> PodKey {
     let s = |p: &str| pod.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -241,6 +248,7 @@ impl Sim {
                     self.executor_lost(store, &pod, now);
                 }
                 "DELETED" => {
+                    self.processes.kill(&key);
                     room |= self.release(&key);
                     self.executor_lost(store, &pod, now);
                     self.unschedulable.retain(|_, (k, _)| *k != key);
@@ -252,6 +260,12 @@ impl Sim {
                     }
                 }
                 _ => {}
+            }
+        }
+        for ended in self.processes.finished() {
+            touched.insert(ended.key.0.clone());
+            if let Some(pod) = Self::current(store, &ended.key, &ended.uid) {
+                room |= self.exited(store, pod, ended);
             }
         }
         if room {
@@ -285,7 +299,46 @@ impl Sim {
         for namespace in touched {
             quota::refresh(store, &namespace);
         }
-        self.timers.peek().map(|Reverse(t)| t.at)
+        let next = self.timers.peek().map(|Reverse(t)| t.at);
+        if self.processes.busy() {
+            let poll = now + PROCESS_POLL;
+            return Some(next.map_or(poll, |at| at.min(poll)));
+        }
+        next
+    }
+
+    /// Ends a pod whose local processes all exited: each container
+    /// terminated with its exit code, the pod Succeeded when all were 0,
+    /// their output its log. True when room was freed.
+    fn exited(&mut self, store: &mut Store, mut pod: Value, ended: Ended) -> bool {
+        if pod["status"]["phase"] != "Running" {
+            return false;
+        }
+        let finished = timestamp();
+        let started = pod["status"]["startTime"].clone();
+        let ok = ended.exits.iter().all(|(_, code)| *code == 0);
+        let statuses: Vec<Value> = ended
+            .exits
+            .iter()
+            .map(|(name, code)| {
+                let image = pod["spec"]["containers"]
+                    .as_array()
+                    .and_then(|cs| cs.iter().find(|c| c["name"] == name.as_str()))
+                    .map_or(Value::Null, |c| c["image"].clone());
+                let reason = if *code == 0 { "Completed" } else { "Error" };
+                json!({
+                    "name": name, "image": image, "imageID": "", "ready": false, "started": false, "restartCount": 0,
+                    "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": finished}},
+                })
+            })
+            .collect();
+        pod["status"]["phase"] = json!(if ok { "Succeeded" } else { "Failed" });
+        pod["status"]["containerStatuses"] = Value::Array(statuses);
+        pod["status"]["conditions"] =
+            json!([condition("PodScheduled", true, None, None), condition("Ready", false, Some("PodCompleted"), None)]);
+        store.logs.insert(ended.key.clone(), ended.log);
+        store.put(pod);
+        self.release(&ended.key)
     }
 
     fn place(&mut self, key: &PodKey, node: String, demand: Demand) {
@@ -358,6 +411,13 @@ impl Sim {
             pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
             store.put(pod);
             self.later(now + cluster.timings.start.max(Duration::from_millis(10)), key, uid, Step::BackOff);
+            return;
+        }
+        let local = !is_driver(&pod) && process::runs_locally(&pod, cluster);
+        if local && let Err(message) = self.processes.start(store, &pod, cluster) {
+            let state = json!({"waiting": {"reason": "CreateContainerConfigError", "message": message}});
+            pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+            store.put(pod);
             return;
         }
         let started = timestamp();

@@ -23,7 +23,9 @@ mod admission;
 mod answer;
 mod cluster;
 mod http;
+mod jobs;
 mod kubelet;
+mod process;
 mod protobuf;
 mod quota;
 mod rbac;
@@ -45,7 +47,7 @@ use crate::resources::{CustomResource, ResourcePath, Route};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Answer, Store, WriteOptions, status};
 
-pub use crate::cluster::{Cluster, DriverRule, DriverRun, Node, Timings};
+pub use crate::cluster::{Cluster, DriverRule, DriverRun, ImageProgram, Node, Timings};
 
 /// Evaluates a ValidatingAdmissionPolicy expression over an object as the
 /// fake's admission does (`object`, no `oldObject`): `Ok(true)` when the
@@ -642,6 +644,7 @@ fn effective_cluster(state: &State) -> Option<Cluster> {
 fn simulate(shared: &Arc<Shared>) {
     let mut sim = kubelet::Sim::default();
     let mut sets = statefulset::StatefulSets::default();
+    let mut jobs = jobs::Jobs::default();
     let mut state = shared.lock();
     loop {
         if state.shutdown {
@@ -657,6 +660,7 @@ fn simulate(shared: &Arc<Shared>) {
             let (generation, since) = (state.cluster_generation, state.cluster_since);
             let before = state.store.rv;
             sets.tick(&mut state.store);
+            jobs.tick(&mut state.store);
             let next = sim.tick(&mut state.store, &cluster, (generation, since), Instant::now());
             if state.store.rv != before {
                 shared.changed.notify_all();
