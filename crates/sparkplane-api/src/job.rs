@@ -33,6 +33,7 @@ pub const API_VERSION: &str = "sparkplane.dev/v1alpha1";
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.reason"}"#,
     printcolumn = r#"{"name":"Attempt","type":"integer","jsonPath":".status.attempt"}"#,
+    printcolumn = r#"{"name":"Gates","type":"string","jsonPath":".status.qualityGates"}"#,
     printcolumn = r#"{"name":"Driver","type":"string","jsonPath":".status.driverPod","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -235,6 +236,36 @@ pub struct SparkJobStatus {
     /// A Spark Connect server's endpoint, sessions and restarts (`type: Connect`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<ConnectStatus>,
+    /// How the run's data-quality gates (`spec.qualityGates`), checked in the
+    /// cluster after the driver succeeded, ended (ADR 0043).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_gates: Option<GatesOutcome>,
+    /// What the gate check said: the failed checks, or why it could not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_gates_message: Option<String>,
+}
+
+/// How a run's quality gates ended: the values `sparkplane run` records locally.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GatesOutcome {
+    /// Every blocking gate passed.
+    Passed,
+    /// A blocking gate failed.
+    Failed,
+    /// The gates could not be checked (the check could not run, or could not read its spec or data).
+    Error,
+}
+
+impl GatesOutcome {
+    /// The spelling in the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatesOutcome::Passed => "passed",
+            GatesOutcome::Failed => "failed",
+            GatesOutcome::Error => "error",
+        }
+    }
 }
 
 /// What the operator knows of a Spark Connect server: where clients reach
@@ -284,6 +315,9 @@ pub enum JobState {
     DriverRunning,
     /// Driver and executors run.
     Running,
+    /// The driver succeeded; the run's quality gates are being checked by a
+    /// Job in the cluster, and the run counts as succeeded only once they pass.
+    Checking,
     /// The attempt failed and another starts at `nextRetryAt`.
     Retrying,
     /// Held by `spec.suspend`; nothing runs.
@@ -304,6 +338,7 @@ impl JobState {
             JobState::Submitted => "Submitted",
             JobState::DriverRunning => "DriverRunning",
             JobState::Running => "Running",
+            JobState::Checking => "Checking",
             JobState::Retrying => "Retrying",
             JobState::Suspended => "Suspended",
             JobState::Scheduled => "Scheduled",
@@ -932,4 +967,9 @@ pub struct QualityGate {
     /// Fail the run when the gate fails (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocking: Option<bool>,
+    /// The data-quality spec itself, as `sparkplane apply` embeds it from
+    /// `spec` so the operator can check the gate in the cluster, where the
+    /// job's files are not (ADR 0043). Not written by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Box<crate::dq::DqSpec>>,
 }

@@ -1,14 +1,14 @@
 //! A SparkJob in the cluster as promotion's source run (ADR 0043): the
 //! release it carries (`sparkplane.dev/release`) and how the operator says
 //! its last run ended (`status.state`, bound to the object by
-//! `status.specHash`).
+//! `status.specHash`) with its quality gates (`status.qualityGates`).
 //!
 //! Owns: that reading, and the release label's key and value rules. Must
 //! not: fetch anything, hash specs (the caller passes the object's hash, as
 //! the operator computes it) or judge the gate (`promote::decide` does).
 
 use sparkplane_api::SparkJob;
-use sparkplane_api::job::JobState;
+use sparkplane_api::job::{GatesOutcome, JobState};
 
 use crate::promote::{QualityGates, RunRelease, SourceRun};
 
@@ -34,6 +34,7 @@ pub fn source_run(job: &SparkJob, current_spec_hash: Option<&str>) -> SourceRun 
     let namespace = job.metadata.namespace.as_deref().unwrap_or("default");
     let name = job.metadata.name.as_deref().unwrap_or_default();
     let status = job.status.clone().unwrap_or_default();
+    let gates_message = status.quality_gates_message.clone();
     let attempt = status.attempt.unwrap_or(1);
     let release = match job.metadata.labels.as_ref().and_then(|l| l.get(RELEASE_LABEL)) {
         Some(id) => RunRelease::Release(id.clone()),
@@ -48,6 +49,9 @@ pub fn source_run(job: &SparkJob, current_spec_hash: Option<&str>) -> SourceRun 
             Some("the operator has not started a run of the SparkJob as it is now".to_owned()),
         ),
         Some(JobState::Succeeded) => ("succeeded".to_owned(), None),
+        Some(JobState::Failed) if status.quality_gates == Some(GatesOutcome::Failed) => {
+            ("failed".to_owned(), gates_message.filter(|m| !m.is_empty()))
+        }
         Some(JobState::Failed) => {
             let why = match (status.reason, status.message) {
                 (Some(reason), Some(message)) => format!("{reason}: {message}"),
@@ -58,8 +62,15 @@ pub fn source_run(job: &SparkJob, current_spec_hash: Option<&str>) -> SourceRun 
         Some(other) => (format!("still {other}"), None),
         None => ("not started".to_owned(), Some("the operator has not seen the SparkJob yet".to_owned())),
     };
-    // The operator does not evaluate data-quality gates yet (ADR 0043): a job that declares none passes.
-    let quality_gates = if job.spec.quality_gates.is_empty() { QualityGates::Passed } else { QualityGates::Unknown };
+    // The operator checks declared gates once the driver succeeded and records how they ended; a job that
+    // declares none passes.
+    let quality_gates = match status.quality_gates {
+        _ if job.spec.quality_gates.is_empty() => QualityGates::Passed,
+        Some(GatesOutcome::Passed) => QualityGates::Passed,
+        Some(GatesOutcome::Failed) => QualityGates::Failed,
+        Some(GatesOutcome::Error) => QualityGates::Error,
+        None => QualityGates::Unknown,
+    };
     SourceRun { run_id, state, failure, quality_gates, spec_hash, release }
 }
 
@@ -143,7 +154,38 @@ mod tests {
         );
         assert_eq!(run.run_id, "sparkjob data/etl attempt 2");
         assert_eq!(run.release, RunRelease::Release("etl-prod-0123456789ab".into()));
-        assert_eq!(run.quality_gates, QualityGates::Unknown, "declared gates are not evaluated in the cluster yet");
+        assert_eq!(run.quality_gates, QualityGates::Unknown, "declared gates with no outcome on record");
+        assert_eq!(source_run(&job(None, None, false), None).release, RunRelease::Unlabelled);
+    }
+
+    #[test]
+    fn declared_gates_read_the_operators_outcome() {
+        let with = |state: JobState, outcome: Option<GatesOutcome>| SparkJobStatus {
+            quality_gates: outcome,
+            quality_gates_message: Some("quality gate `dq.yaml` failed: check `rows` failed: 0 rows".into()),
+            reason: Some("QualityGatesFailed".into()),
+            ..status(state, "abcd1234")
+        };
+        let table = [
+            (JobState::Succeeded, Some(GatesOutcome::Passed), QualityGates::Passed, "succeeded", None),
+            (
+                JobState::Failed,
+                Some(GatesOutcome::Failed),
+                QualityGates::Failed,
+                "failed",
+                Some("quality gate `dq.yaml` failed: check `rows` failed: 0 rows"),
+            ),
+            (JobState::Retrying, Some(GatesOutcome::Error), QualityGates::Error, "still Retrying", None),
+            (JobState::Checking, None, QualityGates::Unknown, "still Checking", None),
+        ];
+        for (state, outcome, gates, read, failure) in table {
+            let run = source_run(&job(None, Some(with(state, outcome)), true), Some("abcd1234"));
+            assert_eq!(
+                (run.quality_gates, run.state.as_str(), run.failure.as_deref()),
+                (gates, read, failure),
+                "{state}"
+            );
+        }
         assert_eq!(source_run(&job(None, None, false), None).release, RunRelease::Unlabelled);
     }
 

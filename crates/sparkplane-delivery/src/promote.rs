@@ -240,6 +240,15 @@ fn ci(f: &Facts<'_>, out: &mut Vec<Refusal>) {
     }
 }
 
+/// How to pass the source-run gate after a cluster run's quality gates failed.
+fn gates_fix(source: &str) -> String {
+    format!(
+        "fix what the failed checks found in the job's output (or the gate's data-quality spec, if a check is wrong; \
+         `sparkplane dq check <spec>` runs it on data you have), release the fix, apply it in {source} and let the \
+         operator run it until its quality gates pass"
+    )
+}
+
 fn source_run(f: &Facts<'_>, out: &mut Vec<Refusal>, notes: &mut Vec<String>) {
     let job = &f.release.job;
     let source = f.source;
@@ -282,6 +291,16 @@ fn source_run(f: &Facts<'_>, out: &mut Vec<Refusal>, notes: &mut Vec<String>) {
              quality gates pass"
         ),
     };
+    if run.state == "failed" && run.quality_gates == QualityGates::Failed && run.release != RunRelease::Local {
+        // The application ran; its output failed a data-quality check in the cluster (ADR 0043).
+        let why = run.failure.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+        out.push(refusal(
+            Gate::SourceRun,
+            format!("the last run in {source}, {}, failed its quality gates{why}", run.run_id),
+            gates_fix(source),
+        ));
+        return;
+    }
     if run.state != "succeeded" {
         let why = run.failure.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
         out.push(refusal(
@@ -577,6 +596,21 @@ mod tests {
                 "the last run in staging, etl-1, failed: OOM",
             ),
             (
+                "gates failed in the cluster",
+                |f, _| {
+                    f.source_run = Some(SourceRun {
+                        state: "failed".into(),
+                        failure: Some("quality gate `dq.yaml` failed: check `rows` failed: 0 rows".into()),
+                        quality_gates: QualityGates::Failed,
+                        release: RunRelease::Release("etl-staging-0123456789ab".into()),
+                        ..green_run()
+                    })
+                },
+                &[Gate::SourceRun],
+                "the last run in staging, etl-1, failed its quality gates: quality gate `dq.yaml` failed: check `rows` \
+                 failed: 0 rows",
+            ),
+            (
                 "failed gates",
                 |f, _| f.source_run = Some(SourceRun { quality_gates: QualityGates::Failed, ..green_run() }),
                 &[Gate::SourceRun],
@@ -761,6 +795,18 @@ mod tests {
             fix(&f),
             "apply the release in staging (`sparkplane apply etl.yaml --env staging --release \
              etl-staging-0123456789ab`) and let the operator run it until it and its quality gates pass"
+        );
+        f.source_run = Some(SourceRun {
+            state: "failed".into(),
+            quality_gates: QualityGates::Failed,
+            release: RunRelease::Release("etl-staging-0123456789ab".into()),
+            ..green_run()
+        });
+        assert_eq!(
+            fix(&f),
+            "fix what the failed checks found in the job's output (or the gate's data-quality spec, if a check is \
+             wrong; `sparkplane dq check <spec>` runs it on data you have), release the fix, apply it in staging and \
+             let the operator run it until its quality gates pass"
         );
     }
 

@@ -103,8 +103,8 @@ mod tests {
     #[test]
     fn gates_resolve_against_the_job_file_and_block_unless_told_not_to() {
         let declared = [
-            QualityGate { spec: "dq/a.yaml".into(), blocking: None },
-            QualityGate { spec: "b.yaml".into(), blocking: Some(false) },
+            QualityGate { spec: "dq/a.yaml".into(), blocking: None, definition: None },
+            QualityGate { spec: "b.yaml".into(), blocking: Some(false), definition: None },
         ];
         assert_eq!(
             gates(Path::new("jobs/etl.yaml"), &declared),

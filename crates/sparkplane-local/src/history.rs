@@ -89,28 +89,9 @@ pub struct RunRecord {
     pub quality_gates: Option<GateOutcome>,
 }
 
-/// How a run's quality gates (`spec.qualityGates`) ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GateOutcome {
-    /// Every blocking gate passed (a job without gates passes).
-    Passed,
-    /// A blocking gate failed.
-    Failed,
-    /// A gate could not be checked (its spec or data could not be read).
-    Error,
-}
-
-impl GateOutcome {
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GateOutcome::Passed => "passed",
-            GateOutcome::Failed => "failed",
-            GateOutcome::Error => "error",
-        }
-    }
-}
+/// How a run's quality gates (`spec.qualityGates`) ended: the one outcome
+/// type, shared with the operator's status (`status.qualityGates`).
+pub use sparkplane_api::job::GatesOutcome as GateOutcome;
 
 /// Key figures of a finished run, from its event log: what `run` prints and
 /// the record keeps under `summary`.

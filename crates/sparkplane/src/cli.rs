@@ -1406,6 +1406,10 @@ pub struct OperatorArgs {
     /// server rather than trusting the pod watch alone (e.g. 60s).
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub resync: sparkplane_api::Duration,
+    /// The sparkplane image whose `sparkplane dq check` checks a run's quality gates (spec.qualityGates) in a Job
+    /// once its driver succeeded (default: this version's release image).
+    #[arg(long, value_name = "IMAGE")]
+    pub quality_gate_image: Option<String>,
 }
 
 /// `status`.

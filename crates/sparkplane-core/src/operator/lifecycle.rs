@@ -1,7 +1,8 @@
 //! The state machine of one SparkJob run: Queued → Submitted →
-//! DriverRunning → Running → Succeeded | Failed, with Retrying and
-//! Suspended, as a pure function from what was observed to the next status
-//! and the actions that get there.
+//! DriverRunning → Running → (Checking, for a job with quality gates:
+//! [`gates`]) → Succeeded | Failed, with Retrying and Suspended, as a pure
+//! function from what was observed to the next status and the actions that
+//! get there.
 //!
 //! Rules that keep a run honest:
 //! - A driver is tied to its attempt by a deterministic name and labels. A
@@ -27,6 +28,9 @@ use super::plan::{Plan, Prepared};
 pub use super::queue::Admission;
 use super::view::{DriverView, ExecutorView, PodPhase};
 use super::{after, human, parse_time, rfc3339, until};
+
+pub mod gates;
+pub use gates::GateCheckView;
 
 /// Everything the decision looks at.
 #[derive(Clone, Debug)]
@@ -57,6 +61,10 @@ pub struct Observed<'a> {
     /// (an earlier SparkJob of the same name not yet garbage-collected, a
     /// direct submission): never adopted, and their names are not free.
     pub taken: &'a [DriverView],
+    /// The current attempt's quality-gate check Job, when the run is `Checking` and it exists.
+    pub gate_check: Option<&'a GateCheckView>,
+    /// The failed check's log (its containers' output), when it was read.
+    pub gate_log: Option<&'a str>,
 }
 
 /// What the operator does, in order.
@@ -85,6 +93,12 @@ pub enum Action {
     DeleteDriver {
         /// The driver pod.
         pod: String,
+    },
+    /// Render and create attempt `attempt`'s quality-gate check (its
+    /// ConfigMap and Job); one that exists is left as it is.
+    CheckGates {
+        /// The attempt (the check's names derive from it).
+        attempt: u32,
     },
     /// Record a Kubernetes Event on the job.
     Event {
@@ -314,6 +328,7 @@ fn run(d: &mut Draft<'_>, plan: &Plan) {
     match d.state() {
         Some(JobState::Queued) | None => admit(d, plan),
         Some(JobState::Submitted | JobState::DriverRunning | JobState::Running) => running(d, plan),
+        Some(JobState::Checking) => gates::checking(d, plan),
         Some(JobState::Succeeded | JobState::Failed) => finished(d, plan),
         Some(JobState::Retrying | JobState::Suspended | JobState::Scheduled) => {}
     }
@@ -483,6 +498,9 @@ fn succeeded(d: &mut Draft<'_>, plan: &Plan) {
             format!("restartPolicy Always: the next attempt starts at {}", rfc3339(at)),
         );
         d.wake_at(at);
+        return;
+    }
+    if gates::begin(d, plan) {
         return;
     }
     d.status.finished_at = Some(rfc3339(o.now));

@@ -38,6 +38,7 @@ fn plan(kind: RestartKind, retries: u32) -> Plan {
         priority_class: None,
         schedule: None,
         server: None,
+        quality_gates: Vec::new(),
     }
 }
 
@@ -107,6 +108,10 @@ fn row(name: &'static str, status: SparkJobStatus, driver: Option<DriverView>, n
 }
 
 fn run(r: &Row) -> Decision {
+    run_with_gates(r, None, None)
+}
+
+fn run_with_gates(r: &Row, gate_check: Option<&GateCheckView>, gate_log: Option<&str>) -> Decision {
     let prepared = Prepared::Ready(Box::new(r.plan.clone()));
     let observed = Observed {
         now: t(r.now),
@@ -121,6 +126,8 @@ fn run(r: &Row) -> Decision {
         trigger: None,
         archive_logs: false,
         taken: &r.taken,
+        gate_check,
+        gate_log,
     };
     decide(&observed)
 }
@@ -471,6 +478,8 @@ fn refused_specs_fail_without_creating_anything() {
         trigger: None,
         archive_logs: true,
         taken: &[],
+        gate_check: None,
+        gate_log: None,
     };
     let d = decide(&observed);
     assert_eq!(d.status.state, Some(JobState::Failed));
@@ -498,6 +507,8 @@ fn a_trigger_reruns_a_finished_job_once() {
         trigger: Some("2026-11-22T10:00:00Z"),
         archive_logs: false,
         taken: &[],
+        gate_check: None,
+        gate_log: None,
     };
     let d = decide(&observed);
     assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
@@ -530,6 +541,8 @@ fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
         trigger: None,
         archive_logs: true,
         taken: &[],
+        gate_check: None,
+        gate_log: None,
     };
     let d = decide(&observed);
     assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
@@ -537,4 +550,261 @@ fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
     // While the attempt waits for its backoff, the last attempt's log stays named.
     let waiting = decide(&Observed { now: t(99), ..observed });
     assert_eq!(waiting.status.log_archive, s.log_archive);
+}
+
+/// A plan whose job declares two gates, the second not blocking.
+fn gated(restart: RestartKind, retries: u32) -> Plan {
+    let gate =
+        |spec: &str, blocking: bool| crate::operator::plan::PlannedGate { spec: spec.into(), blocking, embedded: true };
+    Plan { quality_gates: vec![gate("trips-dq.yaml", true), gate("extra-dq.yaml", false)], ..plan(restart, retries) }
+}
+
+fn checking(at: i64) -> SparkJobStatus {
+    let mut s = status(JobState::Checking, 1, 0);
+    s.reason = Some(gates::CHECKING.into());
+    s.transitions.push(sparkplane_api::job::Transition {
+        state: "Checking".into(),
+        reason: Some(gates::CHECKING.into()),
+        message: None,
+        time: crate::operator::rfc3339(t(at)),
+    });
+    s
+}
+
+fn check(finished: Option<bool>, exits: &[(&str, i32)], waiting: Option<(&str, &str)>) -> GateCheckView {
+    GateCheckView {
+        name: "job-abcd1234-gates".into(),
+        finished,
+        exits: exits.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect(),
+        waiting: waiting.map(|(r, m)| (r.to_owned(), m.to_owned())),
+    }
+}
+
+const FAILED_LOG: &str =
+    "CHECK ...\nerror: gate-0.yaml: check `zones-known` failed: 3 rows outside the accepted values\n  help: …\n";
+
+#[test]
+fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
+    use sparkplane_api::job::GatesOutcome;
+    // (name, plan, status, check job, its log, now) → (state, reason, gates, message, actions without events)
+    type Case = (&'static str, Plan, SparkJobStatus, Option<GateCheckView>, Option<&'static str>, i64);
+    type Want = (JobState, &'static str, Option<GatesOutcome>, &'static str, Vec<Action>);
+    let running = || status(JobState::Running, 1, 0);
+    let table: Vec<(Case, Want)> = vec![
+        (
+            (
+                "a succeeded driver of a gated job starts the check",
+                gated(RestartKind::Never, 0),
+                running(),
+                None,
+                None,
+                50,
+            ),
+            (
+                JobState::Checking,
+                gates::CHECKING,
+                None,
+                "the application completed; checking its 2 quality gate(s) with `sparkplane dq check`",
+                vec![Action::CheckGates { attempt: 1 }],
+            ),
+        ),
+        (
+            (
+                "a check not visible yet is created again (idempotent)",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                None,
+                None,
+                52,
+            ),
+            (JobState::Checking, gates::CHECKING, None, "", vec![Action::CheckGates { attempt: 1 }]),
+        ),
+        (
+            (
+                "a running check is waited for",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(None, &[], None)),
+                None,
+                60,
+            ),
+            (JobState::Checking, gates::CHECKING, None, "", vec![]),
+        ),
+        (
+            (
+                "a completed check: succeeded, gates passed",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(Some(true), &[("gate-0", 0), ("gate-1", 0)], None)),
+                None,
+                70,
+            ),
+            (
+                JobState::Succeeded,
+                "Succeeded",
+                Some(GatesOutcome::Passed),
+                "the application completed and its quality gates passed",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "a failed blocking gate fails the run, never retried",
+                gated(RestartKind::OnFailure, 3),
+                checking(50),
+                Some(check(Some(false), &[("gate-0", 1), ("gate-1", 0)], None)),
+                Some(FAILED_LOG),
+                70,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesFailed",
+                Some(GatesOutcome::Failed),
+                "quality gate `trips-dq.yaml` failed: check `zones-known` failed: 3 rows outside the accepted values \
+              (`kubectl logs job/job-abcd1234-gates` shows the check)",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "only a non-blocking gate failed: succeeded, with a warning",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(Some(false), &[("gate-0", 0), ("gate-1", 1)], None)),
+                None,
+                70,
+            ),
+            (
+                JobState::Succeeded,
+                "Succeeded",
+                Some(GatesOutcome::Passed),
+                "the application completed and its blocking quality gates passed",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "a gate that could not be checked is an error the restart policy retries",
+                gated(RestartKind::OnFailure, 1),
+                checking(50),
+                Some(check(Some(false), &[("gate-0", 3), ("gate-1", 0)], None)),
+                None,
+                70,
+            ),
+            (
+                JobState::Retrying,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "quality gate `trips-dq.yaml` could not be checked (`dq check` exited with 3) (`kubectl logs \
+              job/job-abcd1234-gates` shows the check); retry 1 of 1 starts at 2026-11-18T11:08:20Z",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "… and reported when no retry is left",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(Some(false), &[("gate-1", 0)], None)),
+                None,
+                70,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "quality gate `trips-dq.yaml` was not checked (its container did not run) (`kubectl logs \
+              job/job-abcd1234-gates` shows the check)",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "a check pod that cannot start waits until timeouts.driverStart",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(None, &[], Some(("ImagePullBackOff", "Back-off pulling image")))),
+                None,
+                100,
+            ),
+            (
+                JobState::Checking,
+                gates::CHECKING,
+                None,
+                "the quality-gate check Job job-abcd1234-gates cannot start its pod (ImagePullBackOff: Back-off pulling \
+              image); the check fails at 2026-11-18T11:09:30Z unless that changes",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "… then it is an error",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(None, &[], Some(("ImagePullBackOff", "Back-off pulling image")))),
+                None,
+                170,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "the quality-gate check Job job-abcd1234-gates cannot start its pod (ImagePullBackOff: Back-off pulling \
+              image) within timeouts.driverStart (2m)",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "a gate apply did not embed cannot be checked",
+                {
+                    let mut p = gated(RestartKind::Never, 0);
+                    p.quality_gates[1].embedded = false;
+                    p
+                },
+                running(),
+                None,
+                None,
+                50,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "spec.qualityGates[1] (`extra-dq.yaml`) carries no data-quality spec (`definition`), so it cannot be \
+              checked in the cluster: apply the job with `sparkplane apply`, which embeds each gate's spec",
+                vec![],
+            ),
+        ),
+    ];
+    for ((name, plan, status, view, log, now), (state, reason, outcome, message, actions)) in table {
+        let driver = (status.state == Some(JobState::Running)).then(|| driver(1, PodPhase::Succeeded));
+        let mut r = row(name, status, driver, now);
+        r.plan = plan;
+        let d = run_with_gates(&r, view.as_ref(), log);
+        assert_eq!((d.status.state, d.status.reason.as_deref()), (Some(state), Some(reason)), "{name}");
+        assert_eq!(d.status.quality_gates, outcome, "{name}");
+        if !message.is_empty() {
+            assert_eq!(d.status.message.as_deref(), Some(message), "{name}");
+        }
+        if let Some(outcome) = outcome.filter(|o| *o != GatesOutcome::Passed) {
+            assert_eq!(
+                d.status.quality_gates_message.as_deref().map(|m| m.starts_with(&message[..20])),
+                Some(true),
+                "{name}: {outcome:?}"
+            );
+        }
+        assert_eq!(without_events(&d.actions), actions, "{name}");
+        if state == JobState::Checking {
+            assert!(d.requeue_after.is_some(), "{name}: a check is looked at again");
+        }
+    }
+}
+
+#[test]
+fn a_job_without_gates_succeeds_when_its_driver_does() {
+    let r = row("plain", status(JobState::Running, 1, 0), Some(driver(1, PodPhase::Succeeded)), 50);
+    let d = run(&r);
+    assert_eq!(d.status.state, Some(JobState::Succeeded));
+    assert_eq!(d.status.quality_gates, None);
 }

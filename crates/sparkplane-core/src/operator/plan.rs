@@ -37,14 +37,23 @@ pub struct Platform {
     pub catalog: Catalog,
     /// How long a driver may take to start when the job sets no `timeouts.driverStart`.
     pub default_driver_start: Duration,
+    /// The `sparkplane` image that checks a run's quality gates in the cluster.
+    pub gate_image: String,
 }
 
 impl Platform {
     /// The built-in catalog with the default driver start timeout (10 minutes).
     pub fn builtin() -> Result<Platform, crate::Diagnostics> {
-        Ok(Platform { catalog: Catalog::builtin()?, default_driver_start: DEFAULT_DRIVER_START })
+        Ok(Platform {
+            catalog: Catalog::builtin()?,
+            default_driver_start: DEFAULT_DRIVER_START,
+            gate_image: DEFAULT_GATE_IMAGE.to_owned(),
+        })
     }
 }
+
+/// The image quality gates are checked with when the operator is given none: this version's release image.
+pub const DEFAULT_GATE_IMAGE: &str = concat!("ghcr.io/sparkplane/sparkplane:", env!("CARGO_PKG_VERSION"));
 
 /// Driver start timeout when neither the job nor the operator sets one.
 pub const DEFAULT_DRIVER_START: Duration = Duration::from_secs(600);
@@ -77,6 +86,19 @@ pub struct Plan {
     /// A `type: Connect` job's server (None for an application): run by
     /// the Connect decisions (`operator::connect`) instead of the run state machine.
     pub server: Option<ServerPlan>,
+    /// `spec.qualityGates`: checked in the cluster after the driver succeeds.
+    pub quality_gates: Vec<PlannedGate>,
+}
+
+/// One of a job's quality gates, as the operator checks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedGate {
+    /// The spec path the job names (`spec.qualityGates[n].spec`), for messages.
+    pub spec: String,
+    /// Whether its failure fails the run (the default).
+    pub blocking: bool,
+    /// Whether `apply` embedded its data-quality spec (`definition`): without it the gate cannot be checked.
+    pub embedded: bool,
 }
 
 /// What the operator needs to know of a `type: Connect` server (its
@@ -260,7 +282,25 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
         priority_class: spec.priority_class_name.clone(),
         schedule: spec.schedule.clone(),
         server: server_plan(resolved),
+        quality_gates: spec
+            .quality_gates
+            .iter()
+            .map(|g| PlannedGate {
+                spec: g.spec.clone(),
+                blocking: g.blocking.unwrap_or(true),
+                embedded: g.definition.is_some(),
+            })
+            .collect(),
     }
+}
+
+/// The quality-gate check of `attempt` (its ConfigMap and Job), rendered
+/// by the one render path with `image` as the `sparkplane` image.
+pub fn render_gate_check(resolved: &ResolvedJob, attempt: u32, image: &str) -> Vec<RenderedObject> {
+    let mut job = resolved.clone();
+    job.attempt = attempt.max(1);
+    let sized = size_job(&job.job.spec);
+    render::quality_gates::render(&RenderInput { job: &job, sized: &sized }, image)
 }
 
 #[cfg(test)]

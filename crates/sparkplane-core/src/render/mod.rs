@@ -20,6 +20,7 @@ pub mod job;
 pub mod kubeflow;
 pub mod logging;
 pub mod native;
+pub mod quality_gates;
 
 use serde::Serialize;
 

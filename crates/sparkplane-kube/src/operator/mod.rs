@@ -15,6 +15,7 @@
 pub mod connect;
 pub mod context;
 pub mod events;
+pub mod gates;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;

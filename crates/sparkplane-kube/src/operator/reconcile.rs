@@ -130,6 +130,11 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         _ => None,
     };
     let trigger = annotation(job, TRIGGER_ANNOTATION);
+    // A run in Checking: its quality-gate check Job, read from the API (ADR 0043).
+    let (gate_check, gate_log) = match status.state {
+        Some(JobState::Checking) => super::gates::observe(ctx, job, &namespace, status.attempt.unwrap_or(1)).await?,
+        _ => (None, None),
+    };
 
     // Admission is decided for one job at a time, against the ledger of runs already admitted.
     let needs_admission =
@@ -154,6 +159,8 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         trigger,
         archive_logs: ctx.settings.log_store.is_some(),
         taken: &taken,
+        gate_check: gate_check.as_ref(),
+        gate_log: gate_log.as_deref(),
     };
     let decision = lifecycle::decide(&observed);
     tracing::debug!(
@@ -194,6 +201,11 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
                 write_status(ctx, job, &status, &next).await?;
             }
             Action::Complete { attempt, pod } => complete_attempt(ctx, job, &namespace, *attempt, pod).await?,
+            Action::CheckGates { attempt } => {
+                super::gates::create(ctx, job, &namespace, *attempt).await?;
+                // Written at once, so a restarted operator finds the run Checking.
+                write_status(ctx, job, &status, &next).await?;
+            }
             Action::ArchiveLog { pod } => {
                 if let Some(url) = archive(ctx, job, pod).await {
                     next.log_archive = Some(url);

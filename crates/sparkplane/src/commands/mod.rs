@@ -270,6 +270,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     driver_start: args.driver_start_timeout.to_std(),
                     resync: args.resync.to_std(),
                     platform_dir: cli.global.platform_dir.clone(),
+                    gate_image: args.quality_gate_image.clone(),
                 },
                 printer,
             )

@@ -43,6 +43,8 @@ pub struct OperatorCommandSettings {
     pub driver_start: Duration,
     /// `--resync`.
     pub resync: Duration,
+    /// `--quality-gate-image` (None: the release image of this version).
+    pub gate_image: Option<String>,
     /// `--platform-dir`.
     pub platform_dir: Option<PathBuf>,
 }
@@ -70,7 +72,9 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
             )
         })?;
     }
-    let platform = Platform { catalog, default_driver_start: settings.driver_start };
+    let gate_image =
+        settings.gate_image.clone().unwrap_or_else(|| sparkplane_core::operator::plan::DEFAULT_GATE_IMAGE.to_owned());
+    let platform = Platform { catalog, default_driver_start: settings.driver_start, gate_image };
     let cluster = connect(&settings.cluster)?;
     let server = cluster.server();
     let metrics = Metrics::new();
@@ -152,6 +156,7 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     if let Some(id) = &settings.release {
         label_release(&mut resolved.job, id)?;
     }
+    embed_gates(&mut resolved.job, &settings.job.path)?;
     let cluster = connect(&settings.cluster)?;
     if let Some(ns) = settings.cluster.namespace.as_deref() {
         resolved.job.metadata.namespace = Some(ns.to_owned());
@@ -172,6 +177,20 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     let dry = if settings.dry_run { " (server dry run: nothing stored)" } else { "" };
     let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
     printer.result(&result, || format!("sparkjob {namespace}/{name} applied (spec {hash}, state {state}){dry}\n"));
+    Ok(())
+}
+
+/// Embeds each quality gate's data-quality spec (`definition`), read and
+/// checked as `dq check` reads it, so the operator can check the gates in
+/// the cluster, where the job's files are not (ADR 0043). A spec that is
+/// missing or invalid is exit 2, with its file and line.
+fn embed_gates(job: &mut sparkplane_api::SparkJob, job_file: &std::path::Path) -> Result<(), Failure> {
+    let files = sparkplane_dq::run::gates(job_file, &job.spec.quality_gates);
+    for (gate, file) in job.spec.quality_gates.iter_mut().zip(files) {
+        let source = crate::workspace::read_source(&file.spec)?;
+        let loaded = sparkplane_dq::load_spec(&source)?;
+        gate.definition = Some(Box::new(loaded.spec));
+    }
     Ok(())
 }
 

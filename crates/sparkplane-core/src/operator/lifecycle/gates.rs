@@ -1,0 +1,218 @@
+//! The quality-gate part of a run (ADR 0043): once the driver of a job that
+//! declares `spec.qualityGates` succeeds, the run enters `Checking` and the
+//! operator creates the attempt's check Job (`render::quality_gates`); the
+//! run is `Succeeded` only when that Job completes, and `status.qualityGates`
+//! records `passed`, `failed` or `error` with a message.
+//!
+//! How a check ends:
+//! - The Job completed: every gate passed.
+//! - The Job failed: each gate's container exit code says how it went, as
+//!   `dq check`'s exit codes do — 0 passed, 1 a check failed, anything else
+//!   (2 an unreadable spec or dataset, 3 unreachable storage, a container
+//!   that never ran) could not check. A failed blocking gate fails the run
+//!   (`QualityGatesFailed`, never retried: the data was judged); a blocking
+//!   gate that could not be checked is `QualityGatesError`, an infrastructure
+//!   failure the restart policy may retry with a new attempt. A non-blocking
+//!   gate only warns.
+//! - Its pod cannot start (image pull, a missing Secret) within
+//!   `timeouts.driverStart` of entering `Checking`: `QualityGatesError`.
+//! - A gate `apply` did not embed (`definition`) cannot be checked at all:
+//!   `QualityGatesError` at once, with the fix.
+//!
+//! Owns: those rules and the messages they write. Must not: read the API or
+//! the clock (everything is in [`Observed`](super::Observed)).
+
+use jiff::Timestamp;
+use sparkplane_api::job::{GatesOutcome, JobState};
+
+use super::{Action, Draft, fail, finished};
+use crate::operator::cause::Cause;
+use crate::operator::plan::{Plan, PlannedGate};
+use crate::operator::{after, human, parse_time, rfc3339};
+
+/// What the operator sees of the current attempt's check Job.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GateCheckView {
+    /// The Job's name.
+    pub name: String,
+    /// `Some(true)` once it is `Complete`, `Some(false)` once `Failed`; None while it runs.
+    pub finished: Option<bool>,
+    /// The containers of its pod that ended: name and exit code.
+    pub exits: Vec<(String, i32)>,
+    /// A container of its pod that cannot start: reason and message.
+    pub waiting: Option<(String, String)>,
+}
+
+/// The reason the status carries while the gates are checked.
+pub const CHECKING: &str = "CheckingQualityGates";
+/// How often a run in `Checking` is looked at when no event wakes it.
+pub const CHECK_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How one gate's container ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GateEnd {
+    Passed,
+    Failed,
+    Unchecked(Option<i32>),
+}
+
+/// After the driver succeeded: true when the run goes on to its gates
+/// (the caller then stops), false when it has none.
+pub(super) fn begin(d: &mut Draft<'_>, plan: &Plan) -> bool {
+    if plan.quality_gates.is_empty() {
+        return false;
+    }
+    d.status.quality_gates = None;
+    d.status.quality_gates_message = None;
+    if let Some((index, gate)) = plan.quality_gates.iter().enumerate().find(|(_, g)| !g.embedded) {
+        let message = format!(
+            "spec.qualityGates[{index}] (`{}`) carries no data-quality spec (`definition`), so it cannot be checked in \
+             the cluster: apply the job with `sparkplane apply`, which embeds each gate's spec",
+            gate.spec
+        );
+        record(d, GatesOutcome::Error, &message);
+        fail(d, plan, Cause::QualityGatesError, message, None);
+        return true;
+    }
+    let attempt = d.status.attempt.unwrap_or(1);
+    d.actions.push(Action::CheckGates { attempt });
+    let n = plan.quality_gates.len();
+    d.enter(
+        JobState::Checking,
+        CHECKING,
+        format!("the application completed; checking its {n} quality gate(s) with `sparkplane dq check`"),
+    );
+    d.wake_in(CHECK_RECHECK);
+    true
+}
+
+fn record(d: &mut Draft<'_>, outcome: GatesOutcome, message: &str) {
+    d.status.quality_gates = Some(outcome);
+    d.status.quality_gates_message = Some(message.to_owned());
+}
+
+/// When the run entered `Checking` (the last such transition).
+fn checking_since(d: &Draft<'_>) -> Timestamp {
+    d.status
+        .transitions
+        .iter()
+        .rev()
+        .find(|t| t.state == JobState::Checking.as_str())
+        .and_then(|t| parse_time(&t.time))
+        .unwrap_or(d.o.now)
+}
+
+/// A run in `Checking`: waits for the check Job, then records its outcome.
+pub(super) fn checking(d: &mut Draft<'_>, plan: &Plan) {
+    let o = d.o;
+    let attempt = d.status.attempt.unwrap_or(1);
+    let Some(check) = o.gate_check else {
+        // Not created yet, or not visible yet: creating is idempotent.
+        d.actions.push(Action::CheckGates { attempt });
+        d.wake_in(super::CACHE_RECHECK);
+        return;
+    };
+    match check.finished {
+        None => waiting(d, plan, check),
+        Some(true) => {
+            let message = format!("{} quality gate(s) passed (Job {})", plan.quality_gates.len(), check.name);
+            record(d, GatesOutcome::Passed, &message);
+            d.status.finished_at = Some(rfc3339(o.now));
+            d.enter(JobState::Succeeded, "Succeeded", "the application completed and its quality gates passed".into());
+            finished(d, plan);
+        }
+        Some(false) => judged(d, plan, check),
+    }
+}
+
+fn waiting(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
+    let Some((reason, detail)) = &check.waiting else {
+        d.wake_in(CHECK_RECHECK);
+        return;
+    };
+    let deadline = after(checking_since(d), plan.driver_start);
+    let what = format!("the quality-gate check Job {} cannot start its pod ({reason}: {detail})", check.name);
+    if d.o.now >= deadline {
+        let message = format!("{what} within timeouts.driverStart ({})", human(plan.driver_start));
+        record(d, GatesOutcome::Error, &message);
+        fail(d, plan, Cause::QualityGatesError, message, None);
+        return;
+    }
+    d.note(CHECKING, format!("{what}; the check fails at {} unless that changes", rfc3339(deadline)));
+    d.wake_at(deadline);
+}
+
+/// The failed checks `dq check` reported for gate `index` in the check's log:
+/// its `error: <spec file>: …` lines, the spec file name dropped.
+fn reported(log: &str, index: usize) -> Vec<String> {
+    let file = format!("{}: ", crate::render::quality_gates::spec_file(index));
+    log.lines().filter_map(|l| l.strip_prefix("error: ")?.strip_prefix(&file)).map(str::to_owned).collect()
+}
+
+fn end_of(check: &GateCheckView, index: usize) -> GateEnd {
+    let container = crate::render::quality_gates::container_name(index);
+    match check.exits.iter().find(|(name, _)| *name == container).map(|(_, code)| *code) {
+        Some(0) => GateEnd::Passed,
+        Some(1) => GateEnd::Failed,
+        code => GateEnd::Unchecked(code),
+    }
+}
+
+fn judged(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
+    let log = d.o.gate_log.unwrap_or_default();
+    let ends: Vec<(usize, &PlannedGate, GateEnd)> =
+        plan.quality_gates.iter().enumerate().map(|(i, g)| (i, g, end_of(check, i))).collect();
+    let failed: Vec<String> = ends
+        .iter()
+        .filter(|(_, g, end)| g.blocking && *end == GateEnd::Failed)
+        .map(|(i, g, _)| {
+            let checks = reported(log, *i);
+            if checks.is_empty() {
+                format!("quality gate `{}` failed", g.spec)
+            } else {
+                format!("quality gate `{}` failed: {}", g.spec, checks.join("; "))
+            }
+        })
+        .collect();
+    let unchecked: Vec<String> = ends
+        .iter()
+        .filter_map(|(_, g, end)| match end {
+            GateEnd::Unchecked(code) if g.blocking => Some(match code {
+                Some(code) => format!("quality gate `{}` could not be checked (`dq check` exited with {code})", g.spec),
+                None => format!("quality gate `{}` was not checked (its container did not run)", g.spec),
+            }),
+            _ => None,
+        })
+        .collect();
+    let see = format!("(`kubectl logs job/{}` shows the check)", check.name);
+    if !failed.is_empty() {
+        let message = format!("{} {see}", failed.join("; "));
+        record(d, GatesOutcome::Failed, &message);
+        fail(d, plan, Cause::QualityGatesFailed, message, None);
+    } else if !unchecked.is_empty() {
+        let message = format!("{} {see}", unchecked.join("; "));
+        record(d, GatesOutcome::Error, &message);
+        fail(d, plan, Cause::QualityGatesError, message, None);
+    } else {
+        // Only gates that do not block failed.
+        let warned: Vec<&str> = ends
+            .iter()
+            .filter(|(_, g, end)| !g.blocking && *end != GateEnd::Passed)
+            .map(|(_, g, _)| g.spec.as_str())
+            .collect();
+        let message = format!(
+            "the blocking quality gates passed; non-blocking gate(s) {} did not (Job {})",
+            warned.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+            check.name
+        );
+        record(d, GatesOutcome::Passed, &message);
+        d.status.finished_at = Some(rfc3339(d.o.now));
+        d.enter(
+            JobState::Succeeded,
+            "Succeeded",
+            "the application completed and its blocking quality gates passed".into(),
+        );
+        d.actions.push(Action::Event { warning: true, reason: "QualityGateWarning".into(), message });
+        finished(d, plan);
+    }
+}

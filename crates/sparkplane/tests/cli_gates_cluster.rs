@@ -1,0 +1,325 @@
+//! The example job taken dev → staging with its quality gates checked in the
+//! cluster (ADR 0043), end to end with the real binary: the fake API server is
+//! a simulated cluster whose kubelet runs the `sparkplane` image's containers
+//! as the built `sparkplane` binary; `release` and `apply --release` put the
+//! example in dev (apply embeds trips-dq.yaml into the SparkJob); the operator
+//! (a child process) runs the driver (simulated), then a check Job whose pod
+//! really runs `sparkplane dq check` over the job's output — here the
+//! example's own output as Spark 3.5 wrote it (crates/sparkplane-dq/tests/
+//! fixtures/spark-3.5/trips-daily, see its README) — and records
+//! `status.qualityGates`; `promote --store cluster` reads it. No run record is
+//! written by hand. Bad input: a gate the output fails fails the run
+//! (`QualityGatesFailed`) and promote exits 1 naming the gate and its fix.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer, ImageProgram};
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+const DIGEST: &str = "sha256:78c982f2b2024c1e4a87685bc6090b72dfe7dad803d0c2e782e86991c9ed000b";
+/// The sparkplane image the operator checks gates with; the simulated kubelet runs it as the built binary.
+const GATE_IMAGE: &str = "ghcr.io/sparkplane/sparkplane:test";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// The example in a folder of its own, its output where the driver wrote it, and a cluster.
+struct World {
+    fake: FakeApiServer,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let fake = FakeApiServer::start().expect("the fake API server starts");
+        fake.set_cluster(Cluster {
+            programs: vec![ImageProgram {
+                image: "ghcr.io/sparkplane/sparkplane".into(),
+                program: assert_cmd::cargo::cargo_bin("sparkplane"),
+            }],
+            default_run: DriverRun::succeeds(Duration::from_millis(200), "ok\n"),
+            ..Cluster::default()
+        });
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig("default")).expect("kubeconfig");
+        for name in ["trips-etl.yaml", "trips-etl.staging.yaml", "trips-etl.prod.yaml", "trips-dq.yaml"] {
+            std::fs::copy(repo().join("examples/trips-etl").join(name), dir.path().join(name)).expect("copy");
+        }
+        // The job's output, as its driver wrote it, where the check's pod reads it.
+        let output = dir.path().join("lake/curated/trips");
+        copy_dir(&repo().join("crates/sparkplane-dq/tests/fixtures/spark-3.5/trips-daily"), &output);
+        let spec = std::fs::read_to_string(dir.path().join("trips-dq.yaml")).expect("spec");
+        let pointed = spec.replace("path: data/curated/trips", &format!("path: {}", output.display()));
+        assert_ne!(spec, pointed, "the gate reads the job's output");
+        std::fs::write(dir.path().join("trips-dq.yaml"), pointed).expect("spec");
+        let ci = serde_json::json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "CiReport", "job": "trips-etl",
+            "jobFile": "trips-etl.yaml", "environments": ["dev"], "toolVersion": "0.1.0",
+            "startedAt": "2026-11-23T15:00:00Z", "finishedAt": "2026-11-23T15:01:00Z", "outcome": "pass", "checks": [],
+        });
+        std::fs::write(dir.path().join("ci.json"), ci.to_string()).expect("ci report");
+        // The Secret the job's environment refers to, as the cluster holds it.
+        fake.insert(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "lake-credentials", "namespace": "data-eng"},
+            "data": {"access-key-id": "QUtJQUVYQU1QTEU=", "secret-access-key": "c2VjcmV0"},
+        }))
+        .expect("the secret");
+        let world = World { fake, dir };
+        world.ok(&["release", "keygen", "--out", "keys"]);
+        world
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+        cmd.current_dir(self.dir.path())
+            .env("KUBECONFIG", self.path("kubeconfig"))
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env_remove("SPARKPLANE_PLATFORM_DIR")
+            .env_remove("SPARKPLANE_CDEVENTS_SINK")
+            .env("SPARKPLANE_USER", "alice")
+            .env("SPARKPLANE_HOME", self.path("home"))
+            .env("NO_COLOR", "1")
+            .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
+            .timeout(Duration::from_secs(60));
+        let out = cmd.args(args).output().expect("runs");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, Some(0), "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        r
+    }
+
+    /// `release trips-etl.yaml --env dev --store cluster`, signed, with the CI report; the release id.
+    fn release(&self) -> String {
+        let digest = format!("spec.image.digest={DIGEST}");
+        let r = self.ok(&[
+            "release",
+            "trips-etl.yaml",
+            "--env",
+            "dev",
+            "--commit",
+            COMMIT,
+            "--ci-report",
+            "ci.json",
+            "--key",
+            "keys/release.key",
+            "--set",
+            &digest,
+            "--store",
+            "cluster",
+        ]);
+        r.stdout.lines().next().and_then(|l| l.strip_prefix("released ")).expect("the release id").to_owned()
+    }
+
+    /// The dev SparkJob once the operator has ended its run (Succeeded or Failed).
+    fn ended(&self) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let job = self.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "trips-etl");
+            let job = job.unwrap_or(Value::Null);
+            if matches!(job["status"]["state"].as_str(), Some("Succeeded" | "Failed")) {
+                return job;
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "no ended run: {:#}", job["status"]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn promote(&self, id: &str) -> Run {
+        self.run(&[
+            "promote",
+            "trips-etl.yaml",
+            "--release",
+            id,
+            "--from",
+            "dev",
+            "--to",
+            "staging",
+            "--commit",
+            COMMIT,
+            "--trusted-key",
+            "keys/release.pub",
+            "--store",
+            "cluster",
+            "--approvals-dir",
+            "approvals",
+        ])
+    }
+
+    /// The check Job of the run, and its one pod.
+    fn check(&self) -> (Value, Value) {
+        let jobs: Vec<Value> = self.fake.objects().into_iter().filter(|o| o["kind"] == "Job").collect();
+        assert_eq!(jobs.len(), 1, "one check Job: {jobs:#?}");
+        let name = jobs[0]["metadata"]["name"].as_str().expect("name").to_owned();
+        let pod = self
+            .fake
+            .objects()
+            .into_iter()
+            .find(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["job-name"] == name.as_str())
+            .expect("the check's pod");
+        (jobs[0].clone(), pod)
+    }
+
+    fn pod_log(&self, pod: &str) -> String {
+        ureq::get(&format!("{}/api/v1/namespaces/data-eng/pods/{pod}/log", self.fake.url()))
+            .call()
+            .expect("the log")
+            .into_body()
+            .read_to_string()
+            .expect("text")
+    }
+}
+
+/// The operator of the test's cluster: a child process stopped with SIGTERM when dropped.
+struct Operator(std::process::Child);
+
+impl Operator {
+    fn start(w: &World) -> Operator {
+        let child = Process::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+            .args(["operator", "-n", "data-eng", "--metrics-address", "127.0.0.1:0"])
+            .args(["--quality-gate-image", GATE_IMAGE])
+            .env("KUBECONFIG", w.path("kubeconfig"))
+            .env("HOME", w.dir.path())
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env_remove("SPARKPLANE_PLATFORM_DIR")
+            .env_remove("POD_NAME")
+            .env_remove("POD_NAMESPACE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the operator starts");
+        Operator(child)
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with the pid of a child this test started, and a valid signal number.
+        unsafe {
+            libc::kill(i32::try_from(self.0.id()).unwrap_or(0), libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_example_goes_dev_to_staging_with_its_quality_gates_checked_in_the_cluster() {
+    let w = World::new();
+    let id = w.release();
+    let _operator = Operator::start(&w);
+    w.ok(&["apply", "trips-etl.yaml", "--env", "dev", "--release", &id]);
+    let job = w.ended();
+    let status = &job["status"];
+    assert_eq!(
+        (status["state"].as_str(), status["qualityGates"].as_str()),
+        (Some("Succeeded"), Some("passed")),
+        "{status:#}"
+    );
+    let states: Vec<&str> =
+        status["transitions"].as_array().expect("transitions").iter().filter_map(|t| t["state"].as_str()).collect();
+    assert!(states.ends_with(&["Checking", "Succeeded"]), "{states:?}");
+    assert_eq!(
+        job["spec"]["qualityGates"][0]["definition"]["metadata"]["name"], "trips-daily",
+        "apply embedded the spec"
+    );
+
+    // The check ran for real: a restricted pod of the sparkplane image, the spec mounted, the secret a reference.
+    let (check, pod) = w.check();
+    assert_eq!(check["metadata"]["ownerReferences"][0]["kind"], "SparkJob");
+    assert_eq!(check["status"]["conditions"][0]["type"], "Complete");
+    let container = &pod["spec"]["containers"][0];
+    assert_eq!(container["image"], GATE_IMAGE);
+    assert_eq!(container["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+    let env = container["env"].as_array().expect("env");
+    let secret = env.iter().find(|e| e["name"] == "AWS_SECRET_ACCESS_KEY").expect("the secret's variable");
+    assert!(secret["value"].is_null() && secret["valueFrom"]["secretKeyRef"]["name"] == "lake-credentials");
+    assert!(!serde_json::to_string(&check).expect("json").contains("c2VjcmV0"), "no secret value in the Job");
+    let log = w.pod_log(pod["metadata"]["name"].as_str().expect("name"));
+    assert!(log.contains("zones-known") && log.contains("PASSED: 9 checks, 0 failed"), "{log}");
+
+    // promote reads the run and its gates from the cluster: no run record was written.
+    let r = w.promote(&id);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with(&format!("promoted {id} from dev to staging (deployment 1, the first there)")),
+        "{}",
+        r.stdout
+    );
+    assert!(!w.path("home/runs").exists(), "no local run record");
+}
+
+#[test]
+fn a_gate_the_output_fails_fails_the_run_and_promote_names_the_gate_and_its_fix() {
+    let w = World::new();
+    // A gate stricter than the output: `airport` is no longer an accepted zone.
+    let spec = std::fs::read_to_string(w.path("trips-dq.yaml")).expect("spec");
+    let stricter = spec.replace("values: [airport, downtown,", "values: [downtown,");
+    assert_ne!(spec, stricter);
+    std::fs::write(w.path("trips-dq.yaml"), stricter).expect("spec");
+    let id = w.release();
+    let _operator = Operator::start(&w);
+    w.ok(&["apply", "trips-etl.yaml", "--env", "dev", "--release", &id]);
+    let job = w.ended();
+    let status = &job["status"];
+    assert_eq!(
+        (status["state"].as_str(), status["reason"].as_str(), status["qualityGates"].as_str()),
+        (Some("Failed"), Some("QualityGatesFailed"), Some("failed")),
+        "{status:#}"
+    );
+    let (check, _) = w.check();
+    let name = check["metadata"]["name"].as_str().expect("name");
+    let r = w.promote(&id);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("error: ") || l.starts_with("  help: ")).collect::<Vec<_>>(),
+        [
+            format!(
+                "error: source-run: the last run in dev, sparkjob data-eng/trips-etl attempt 1, failed its quality \
+                 gates: quality gate `trips-dq.yaml` failed: check `zones-known` failed: 20 of 160 values are not \
+                 accepted (`kubectl logs job/{name}` shows the check)"
+            )
+            .as_str(),
+            "  help: fix what the failed checks found in the job's output (or the gate's data-quality spec, if a check \
+             is wrong; `sparkplane dq check <spec>` runs it on data you have), release the fix, apply it in dev and \
+             let the operator run it until its quality gates pass",
+        ],
+        "{}",
+        r.stderr
+    );
+}
