@@ -604,16 +604,30 @@ pub struct PromoteArgs {
     /// Also write the rendered manifests here (a GitOps directory; the job's stale ones are removed).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
-    /// Once every other gate holds, run the candidate on this machine with its outputs redirected
-    /// (spec.delivery.shadow), compare them with the current outputs and promote only within the declared bounds.
+    /// Once every other gate holds, run the candidate with its outputs redirected (spec.delivery.shadow), compare
+    /// them with the current outputs and promote only within the declared bounds.
     #[arg(long)]
     pub shadow: bool,
-    /// The environment the shadow run resolves the job for (its overlay points it at local inputs).
-    #[arg(long, value_name = "ENV", default_value = "local", requires = "shadow")]
-    pub shadow_env: String,
+    /// Where the shadow run is made: on this machine (`sparkplane run`), or in the cluster as a SparkJob
+    /// `<job>-shadow` that the operator runs, its outputs under .sparkplane/shadow/<release>/ in the outputs' bucket.
+    #[arg(long, value_enum, value_name = "WHERE", default_value = "local", requires = "shadow")]
+    pub shadow_in: ShadowPlaceArg,
+    /// The environment the shadow run resolves the job for (default: `local` on this machine, the --to
+    /// environment in the cluster).
+    #[arg(long, value_name = "ENV", requires = "shadow")]
+    pub shadow_env: Option<String>,
     /// What the target's policy gate reads besides the job (approvals among it).
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// `promote --shadow-in`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShadowPlaceArg {
+    /// On this machine, as `sparkplane run` runs the job.
+    Local,
+    /// In the cluster, through the operator.
+    Cluster,
 }
 
 /// `rollback`.

@@ -36,6 +36,7 @@ pub mod resolve;
 pub mod run;
 pub mod runs;
 pub mod runtime;
+pub mod shadow;
 pub mod size;
 pub mod sql;
 pub mod submit;
@@ -269,8 +270,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                     max_running: args.max_running_per_namespace,
                     driver_start: args.driver_start_timeout.to_std(),
                     resync: args.resync.to_std(),
-                    platform_dir: cli.global.platform_dir.clone(),
                     gate_image: args.quality_gate_image.clone(),
+                    platform_dir: cli.global.platform_dir.clone(),
                 },
                 printer,
             )
@@ -391,7 +392,13 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 platform_dir: cli.global.platform_dir.clone(),
                 policy: policy_settings(&args.policy, Some(&args.job), cli),
                 events: events(cli),
-                shadow: args.shadow.then(|| args.shadow_env.clone()),
+                shadow: args.shadow.then(|| shadow::ShadowSettings {
+                    place: match args.shadow_in {
+                        crate::cli::ShadowPlaceArg::Local => shadow::Place::Local,
+                        crate::cli::ShadowPlaceArg::Cluster => shadow::Place::Cluster,
+                    },
+                    env: args.shadow_env.clone(),
+                }),
             },
             printer,
         ),

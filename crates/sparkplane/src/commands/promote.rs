@@ -6,15 +6,12 @@
 //! decision: the deployment record, the manifests rendered by the one render
 //! step, and the CDEvent.
 //!
-//! With `--shadow`, once every other gate holds, the candidate runs on this
-//! machine (`sparkplane_local::workflow::run_local`, as `run` runs it) with
-//! its declared outputs redirected by `sparkplane_delivery::shadow`, and both
-//! outputs are read by `shadow_observe` (the data-quality engine) and
-//! compared there; the shadow gate judges the comparison.
+//! With `--shadow`, once every other gate holds, the candidate's shadow run
+//! is made (`super::shadow`: on this machine or through the operator) and
+//! the shadow gate judges its comparison.
 //!
 //! Owns: settings and their defaults (store `releases/` next to the job,
-//! trusted keys `.sparkplane/trusted-keys/<env>/*.pub` next to it, shadow
-//! outputs under `.sparkplane/shadow/<release>/` next to it), reading
+//! trusted keys `.sparkplane/trusted-keys/<env>/*.pub` next to it), reading
 //! those files, and output. Must not judge a gate, choose a rollback target
 //! or lay out the log (`sparkplane_delivery::{promote, deployments}` do), nor
 //! evaluate policies or render any other way than `render` does.
@@ -33,8 +30,6 @@ use sparkplane_delivery::promote::{
 };
 use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::release_verify::{self, Verdict};
-use sparkplane_delivery::shadow::{self, OutputComparison, ShadowOutcome};
-use sparkplane_delivery::shadow_observe;
 use sparkplane_delivery::sign::{PublicKey, sha256_digest};
 use sparkplane_delivery::store::{StoredRelease, environment_of};
 use sparkplane_kube::Target as ClusterTarget;
@@ -76,8 +71,8 @@ pub struct PromoteSettings {
     pub policy: PolicySettings,
     /// Where the deployment's CDEvent goes.
     pub events: Events,
-    /// `--shadow`: the environment the shadow run resolves the job for (`--shadow-env`, default `local`).
-    pub shadow: Option<String>,
+    /// `--shadow`: where the shadow run is made and the environment it resolves the job for.
+    pub shadow: Option<super::shadow::ShadowSettings>,
 }
 
 /// What `rollback` needs.
@@ -278,177 +273,6 @@ fn refusal_report(decision: &Decision, record: &ReleaseRecord, target: &str) -> 
     })
 }
 
-/// One output of the shadow run: its name, its data-quality spec and that spec's folder, where the candidate writes it.
-struct ShadowOutput {
-    name: String,
-    spec: sparkplane_api::dq::DqSpec,
-    base: PathBuf,
-    location: String,
-}
-
-/// The shadow run, planned before any gate is judged (a bad declaration is exit 2 with nothing run).
-struct ShadowPlan {
-    job: ResolvedJob,
-    env: String,
-    outputs: Vec<ShadowOutput>,
-    bounds: sparkplane_api::job::ShadowBounds,
-    root: PathBuf,
-}
-
-fn dq_failure(err: &sparkplane_dq::DqError, what: &str) -> Failure {
-    let diagnostic = Diagnostic::error("shadow-output", "spec.delivery.shadow", format!("{what}: {err}"));
-    match err.exit_code() {
-        1 => Failure::Failed(diagnostic.with_help("the output is damaged; run the job again").into()),
-        3 => Failure::Infrastructure(diagnostic.with_help("check the storage endpoint and credentials").into()),
-        _ => Failure::Invalid(diagnostic.with_help("check the output's data-quality spec (dataset.path)").into()),
-    }
-}
-
-fn plan_shadow(settings: &PromoteSettings, env: &str, release: &str) -> Result<ShadowPlan, Failure> {
-    let job_settings = JobSettings {
-        path: settings.job.clone(),
-        env: Some(env.to_owned()),
-        sets: Vec::new(),
-        platform_dir: settings.platform_dir.clone(),
-    };
-    let mut job = crate::workspace::resolve_job(&job_settings, sparkplane_core::validate::ValidationTarget::Local)?;
-    let Some(declared) = job.job.spec.delivery.as_ref().and_then(|d| d.shadow.clone()) else {
-        return Err(invalid(
-            "no-shadow",
-            "spec.delivery.shadow",
-            format!("{} declares no shadow run (spec.delivery.shadow) for {env}", settings.job.display()),
-            "declare the outputs to redirect and their bounds under spec.delivery.shadow (ADR 0040), or promote \
-             without --shadow",
-        ));
-    };
-    let job_dir = settings.job.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let job_dir = std::path::absolute(job_dir).map_err(|e| Failure::unreadable(job_dir, &e))?;
-    let root = job_dir.join(".sparkplane").join("shadow").join(release);
-    let mut loaded = Vec::new();
-    for output in &declared.outputs {
-        let path = job_dir.join(&output.data_quality);
-        let source = crate::workspace::read_source(&path)?;
-        let spec = sparkplane_dq::load_spec(&source)?.spec;
-        let base = path.parent().map(Path::to_owned).unwrap_or_else(|| job_dir.clone());
-        loaded.push((spec, base));
-    }
-    let names: Vec<String> = loaded.iter().map(|(spec, _)| spec.metadata.name.clone()).collect();
-    let redirects =
-        shadow::redirect(&mut job.job.spec, &declared, &names, &root.display().to_string(), env).map_err(|e| {
-            invalid(
-                "shadow-output",
-                "spec.delivery.shadow.outputs",
-                e.to_string(),
-                "write each output's path exactly as the job passes it (an argument or a spark property value)",
-            )
-        })?;
-    let outputs = loaded
-        .into_iter()
-        .zip(redirects)
-        .map(|((spec, base), r)| ShadowOutput { name: r.name, spec, base, location: r.to })
-        .collect();
-    Ok(ShadowPlan { job, env: env.to_owned(), outputs, bounds: declared.bounds, root })
-}
-
-/// Runs the candidate with its outputs redirected and compares them with the current outputs.
-fn run_shadow(plan: &ShadowPlan, settings: &PromoteSettings, printer: &Printer) -> Result<ShadowOutcome, Failure> {
-    let mut current = Vec::new();
-    for output in &plan.outputs {
-        let observed = shadow_observe::observe(&output.spec, &output.base, None)
-            .map_err(|e| dq_failure(&e, &format!("the current output `{}`", output.name)))?;
-        let Some(observed) = observed else {
-            let location = output.base.join(&output.spec.dataset.path).display().to_string();
-            return Ok(ShadowOutcome::NoCurrentOutput { name: output.name.clone(), location });
-        };
-        current.push(observed);
-    }
-    // A fresh shadow location: what an earlier shadow run of this release left is not the candidate's output.
-    if plan.root.exists() {
-        std::fs::remove_dir_all(&plan.root).map_err(|e| Failure::File {
-            path: plan.root.clone(),
-            error: e.to_string(),
-            help: "remove the old shadow output by hand".into(),
-        })?;
-    }
-    let local = sparkplane_local::workflow::LocalRunSettings::from_environment(&settings.job, &plan.env, false)
-        .map_err(|e| super::run::failure(&e))?;
-    let mut observer = |event: sparkplane_local::workflow::LocalRunEvent<'_>| match event {
-        sparkplane_local::workflow::LocalRunEvent::Warning(w) => printer.status(&format!("warning: {w}")),
-        sparkplane_local::workflow::LocalRunEvent::Starting { run_id, master, .. } => {
-            printer.status(&format!("shadow run {run_id} on {master}: outputs under {}", plan.root.display()))
-        }
-        _ => {}
-    };
-    let outcome =
-        sparkplane_local::workflow::run_local(&plan.job, &local, &mut observer).map_err(|e| super::run::failure(&e))?;
-    if !outcome.succeeded() {
-        let record = &outcome.record;
-        let why = record.failure.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
-        return Ok(ShadowOutcome::RunFailed {
-            run_id: record.run_id.clone(),
-            message: format!("{}{why}", record.state.as_str()),
-        });
-    }
-    let mut compared: Vec<OutputComparison> = Vec::new();
-    for (output, current) in plan.outputs.iter().zip(&current) {
-        let candidate = shadow_observe::observe(&output.spec, &output.base, Some(&output.location))
-            .map_err(|e| dq_failure(&e, &format!("the candidate's output `{}`", output.name)))?;
-        let Some(candidate) = candidate else {
-            return Ok(ShadowOutcome::NoCandidateOutput {
-                name: output.name.clone(),
-                location: output.location.clone(),
-            });
-        };
-        let current_location = output.base.join(&output.spec.dataset.path).display().to_string();
-        compared.push(shadow::compare(
-            &output.name,
-            (&current_location, &output.location),
-            current,
-            &candidate,
-            &plan.bounds,
-        ));
-    }
-    Ok(ShadowOutcome::Compared(compared))
-}
-
-fn shadow_report(outcome: Option<&ShadowOutcome>) -> serde_json::Value {
-    match outcome {
-        None => serde_json::Value::Null,
-        Some(ShadowOutcome::Compared(outputs)) => serde_json::json!({
-            "outputs": outputs.iter().map(|o| serde_json::json!({
-                "name": o.name, "current": o.current, "candidate": o.candidate,
-                "differences": o.differences.iter().map(|d| serde_json::json!({
-                    "what": d.what, "message": d.message, "withinBounds": d.within,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        }),
-        Some(ShadowOutcome::NoCurrentOutput { name, location }) => {
-            serde_json::json!({"outcome": "no-current-output", "output": name, "location": location})
-        }
-        Some(ShadowOutcome::NoCandidateOutput { name, location }) => {
-            serde_json::json!({"outcome": "no-candidate-output", "output": name, "location": location})
-        }
-        Some(ShadowOutcome::RunFailed { run_id, message }) => {
-            serde_json::json!({"outcome": "run-failed", "run": run_id, "message": message})
-        }
-    }
-}
-
-fn shadow_lines(outcome: Option<&ShadowOutcome>) -> String {
-    let Some(ShadowOutcome::Compared(outputs)) = outcome else { return String::new() };
-    let mut text = String::new();
-    for o in outputs {
-        if o.differences.is_empty() {
-            text.push_str(&format!("  shadow: `{}` is the same as the current output\n", o.name));
-        }
-        for d in &o.differences {
-            let mark = if d.within { "within bounds" } else { "BEYOND BOUNDS" };
-            text.push_str(&format!("  shadow: `{}` {}: {} ({mark})\n", o.name, d.what, d.message));
-        }
-    }
-    text
-}
-
 /// The store the release is read from. A cluster store is in `--namespace`,
 /// else in the namespace of the job resolved for the environment the release
 /// id names (releases live beside the job they were made for, ADR 0031).
@@ -521,7 +345,8 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
     let by = super::release::released_by(settings.by.as_deref())?;
     let commit = super::release::source_commit(settings.commit.as_deref(), &settings.job)?;
     let keys = trusted_keys(settings)?;
-    let shadow_plan = settings.shadow.as_deref().map(|env| plan_shadow(settings, env, &record.id)).transpose()?;
+    let shadow_plan =
+        settings.shadow.as_ref().map(|place| super::shadow::plan(settings, place, &record.id)).transpose()?;
 
     let job_file = settings.job.display().to_string();
     let facts = Facts {
@@ -554,7 +379,9 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
     // The shadow run costs a whole run of the job: it is made only once every other gate holds, and
     // not for a release the target already runs.
     let shadow_outcome = match &shadow_plan {
-        Some(plan) if decision.promote() && change != Change::Current => Some(run_shadow(plan, settings, printer)?),
+        Some(plan) if decision.promote() && change != Change::Current => {
+            Some(super::shadow::run(plan, settings, printer)?)
+        }
         Some(_) if !decision.promote() => {
             printer.status("note: the shadow run was not made: other gates refuse");
             None
@@ -572,8 +399,8 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
     let artifact = release_purl(&record.job, &record.id);
     if !decision.promote() {
         let mut report = refusal_report(&decision, &record, &settings.to);
-        report["shadow"] = shadow_report(shadow_outcome.as_ref());
-        printer.result(&report, || shadow_lines(shadow_outcome.as_ref()));
+        report["shadow"] = super::shadow::report(shadow_outcome.as_ref());
+        printer.result(&report, || super::shadow::lines(shadow_outcome.as_ref()));
         let gates: Vec<&str> = decision.refusals.iter().map(|r| r.gate.as_str()).collect();
         settings.events.emit(
             &[Step::IncidentDetected {
@@ -647,7 +474,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
         "promoted": true, "release": record.id, "from": source, "to": settings.to, "sequence": written.sequence,
         "first": change == Change::First, "dir": dir, "manifests": manifests, "outDir": out,
         "passed": decision.passed().iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "shadow": shadow_report(shadow_outcome.as_ref()),
+        "shadow": super::shadow::report(shadow_outcome.as_ref()),
     });
     printer.result(&report, || {
         let mut text = format!(
@@ -659,7 +486,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
             decision.passed().iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", "),
             manifests
         );
-        text.push_str(&shadow_lines(shadow_outcome.as_ref()));
+        text.push_str(&super::shadow::lines(shadow_outcome.as_ref()));
         text.extend(out.iter().map(|p| format!("wrote {p}\n")));
         text
     });
