@@ -266,13 +266,13 @@ pub(crate) fn event_log(events: &Path) -> Option<PathBuf> {
 pub(crate) fn exporter_series(events: &Path) -> Vec<Series> {
     let mut exporter = Exporter::new(events, PriceSheet::opencost_defaults());
     exporter.scan();
-    exposition_series(&exporter.encode())
+    exposition_series(&exporter.encode(), "sparkplane_app_")
 }
 
-/// The `sparkplane_app_*` samples of a Prometheus exposition, as series.
-pub(crate) fn exposition_series(text: &str) -> Vec<Series> {
+/// The samples of a Prometheus exposition whose names start with `prefix`, as series.
+pub(crate) fn exposition_series(text: &str, prefix: &str) -> Vec<Series> {
     text.lines()
-        .filter(|line| line.starts_with("sparkplane_app_"))
+        .filter(|line| line.starts_with(prefix))
         .filter_map(|line| {
             let (selector, value) = line.rsplit_once(' ')?;
             let value: f64 = value.parse().ok()?;
@@ -330,7 +330,7 @@ mod tests {
                     sparkplane_app_failures_total_created{cause=\"storage\"} 17\n\
                     sparkplane_app_duration_seconds{sparkjob=\"x\"} 12.5\nsparkplane_exporter_up 1\n";
         assert_eq!(
-            exposition_series(text),
+            exposition_series(text, "sparkplane_app_"),
             vec![
                 Series::step("sparkplane_app_failures_total{cause=\"storage\",namespace=\"data\"}", 0.0, 1.0),
                 Series::step("sparkplane_app_duration_seconds{sparkjob=\"x\"}", 12.5, 12.5),

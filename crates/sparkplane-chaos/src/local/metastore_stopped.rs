@@ -1,25 +1,39 @@
 //! metastore-stopped: the PostgreSQL database behind a Hive metastore stops
 //! while a job runs. The running job, which does not need the metastore,
 //! must finish; a new job that reads a table must fail fast, naming the
-//! metastore; and the metastore alert is judged on the event logs' metrics.
+//! metastore; and the metastore alert is judged on the metrics of both
+//! sources that see failures: the exporter's series of the event logs, and
+//! the series the operator exports for the failed driver.
+//!
+//! The new job fails at table lookup, before any Spark job, so its event log
+//! records no failure; only its driver's exit code and log do. No operator
+//! runs here, so the experiment applies the operator's own steps to the real
+//! driver's output: the last [`DRIVER_LOG_READ_LINES`] lines, [`log_tail`],
+//! [`application_cause`] (the message rules `analyze` uses), and the
+//! operator's `Metrics` (`namespace_seen`, `driver_failed`) for the series.
 //!
 //! Owns: the three applications (one writes a table through the catalog while
 //! the database is up, one runs a stage of slow tasks, one reads the table
 //! once the database is down), when the database stops, and the checks.
 //! The database is a throwaway PostgreSQL this experiment starts
 //! (`sparkplane-postgres`); the catalog's Spark properties are
-//! `sparkplane_local::metastore`'s. Must not: decide the expectation.
+//! `sparkplane_local::metastore`'s. Must not: decide the expectation, or
+//! classify a driver's log other than the operator does.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use sparkplane_core::operator::Cause;
+use sparkplane_core::operator::cause::{DRIVER_LOG_READ_LINES, application_cause, log_tail};
 use sparkplane_eventlog::cause::{FailureCause, of_message};
+use sparkplane_eventlog::cost::UNATTRIBUTED;
 use sparkplane_eventlog::summarize;
+use sparkplane_kube::operator::Metrics;
 use sparkplane_local::metastore::{PostgresMetastore, postgres_jdbc_jar};
 use sparkplane_postgres::PostgresServer;
 
-use super::{Spark, exporter_series, fresh_secret};
-use crate::alerts;
+use super::{Spark, exporter_series, exposition_series, fresh_secret};
+use crate::alerts::{self, Series};
 use crate::catalog::Experiment;
 use crate::outcome::{Check, Outcome};
 use crate::{ChaosError, Settings};
@@ -196,41 +210,85 @@ pub(super) fn run(spark: &Spark, work: &Path, settings: &Settings) -> Result<Out
             None => format!("no failed lookup; the application ended after {:.1} s", read_end.elapsed.as_secs_f64()),
         },
     ));
-    checks.push(new_app_check(&events));
+    let driver = driver_cause(read_end.code, &read_end.output);
+    checks.push(seen_by_check(driver.as_ref(), &events));
 
-    let series = exporter_series(&events);
+    let mut series = exporter_series(&events);
+    series.extend(operator_series(driver.as_ref().map(|d| d.cause)));
     outcome.alerts =
         alerts::check(settings.promtool.as_deref(), &series, Experiment::MetastoreStopped.expectation().alerts)?;
     Ok(outcome)
 }
 
-/// Whether the event-log model (which the exporter and so the alert read)
-/// records the reading application as failed, and with which cause.
-fn new_app_check(events: &Path) -> Check {
+/// What the operator makes of a failed driver: the log tail it keeps and the
+/// application cause it counts.
+struct DriverFailure {
+    tail: Vec<String>,
+    cause: FailureCause,
+}
+
+/// The operator's reading of a driver that ended with `code` and wrote
+/// `output`: a driver that exited non-zero is `DriverFailed`; the operator
+/// reads the last [`DRIVER_LOG_READ_LINES`] lines of its log, keeps their
+/// [`log_tail`] and classifies it with [`application_cause`]. None for a
+/// driver that succeeded (or was killed without an exit code).
+fn driver_cause(code: Option<i32>, output: &str) -> Option<DriverFailure> {
+    code.filter(|c| *c != 0)?;
+    let lines: Vec<&str> = output.lines().collect();
+    let read = lines[lines.len().saturating_sub(usize::from(DRIVER_LOG_READ_LINES))..].join("\n");
+    let tail = log_tail(&read);
+    let cause = application_cause(Cause::DriverFailed, &tail)?;
+    Some(DriverFailure { tail, cause })
+}
+
+/// The `sparkplane_operator_driver_failures_total` series the operator
+/// exports for this failure, from the operator's own `Metrics`: every
+/// cause's series of the namespace at 0 once it reconciles a job there, the
+/// driver's cause counted once. The namespace is the one the exporter gives
+/// a local application (none is set), so both sources' series meet in it.
+fn operator_series(cause: Option<FailureCause>) -> Vec<Series> {
+    let metrics = Metrics::new();
+    metrics.namespace_seen(UNATTRIBUTED);
+    if let Some(cause) = cause {
+        metrics.driver_failed(UNATTRIBUTED, cause);
+    }
+    // Counters step up from 0 at the fault (exposition_series's rule).
+    exposition_series(&metrics.render(), "sparkplane_operator_driver_failures_total")
+}
+
+/// Which source the alert reads saw the reading application fail on the
+/// metastore: the operator's classification of its driver's log must; what
+/// the event-log model records (the exporter's source) is reported beside it.
+fn seen_by_check(driver: Option<&DriverFailure>, events: &Path) -> Check {
     let apps: Vec<_> = std::fs::read_dir(events)
         .map(|d| d.flatten().filter_map(|e| summarize(&e.path()).ok()).collect())
         .unwrap_or_default();
     let reader = apps.iter().find(|app| app.name.as_deref() == Some("chaos-metastore-read"));
-    let what = "the event-log model records the new job's application as failed by the metastore";
-    match reader {
-        Some(app) => {
-            let cause = app.failure.as_ref().map(|f| f.cause);
-            Check::new(
-                what,
-                app.outcome == sparkplane_eventlog::model::Outcome::Failed && cause == Some(FailureCause::Metastore),
-                format!(
-                    "outcome {:?}, cause {}, {} Spark jobs, exit code {}",
-                    app.outcome,
-                    cause.map_or("none", FailureCause::as_str),
-                    app.jobs.total,
-                    app.exit_code.map_or_else(|| "not recorded".to_string(), |c| c.to_string())
-                ),
-            )
-        }
-        None => {
-            Check::new(what, false, format!("no event log of chaos-metastore-read among {} applications", apps.len()))
-        }
-    }
+    let model = match reader {
+        Some(app) => format!(
+            "the event-log model: outcome {:?}, cause {}, {} Spark jobs, exit code {}",
+            app.outcome,
+            app.failure.as_ref().map_or("none", |f| f.cause.as_str()),
+            app.jobs.total,
+            app.exit_code.map_or_else(|| "not recorded".to_string(), |c| c.to_string())
+        ),
+        None => format!("the event-log model: no event log of chaos-metastore-read among {} applications", apps.len()),
+    };
+    let operator = match driver {
+        Some(d) => format!(
+            "the operator's reading of the driver log: cause {} ({} tail lines, first: {})",
+            d.cause.as_str(),
+            d.tail.len(),
+            d.tail.first().map_or("none", String::as_str)
+        ),
+        None => "the operator's reading of the driver log: no failed driver".to_string(),
+    };
+    Check::new(
+        "a source the alert reads saw the new job fail on the metastore: the operator's classification of its \
+         failed driver's log (the rules `analyze` uses)",
+        driver.is_some_and(|d| d.cause == FailureCause::Metastore),
+        format!("{operator}; {model}"),
+    )
 }
 
 #[cfg(test)]
@@ -251,5 +309,35 @@ mod tests {
         assert_eq!(root_cause(output), Some("org.postgresql.util.PSQLException: Connection to 127.0.0.1:5 refused."));
         assert_eq!(failed_line("CHAOS-RESULT rows=3"), None);
         assert_eq!(root_cause("Caused by: a.B: x\nCaused by: c.D: y\n"), Some("c.D: y"));
+    }
+
+    #[test]
+    fn a_failed_driver_is_read_as_the_operator_reads_it() {
+        let mut output = String::from(
+            "Traceback (most recent call last):\npyspark.errors.exceptions.captured.AnalysisException: \
+             org.apache.hadoop.hive.ql.metadata.HiveException: Unable to instantiate SessionHiveMetaStoreClient\n",
+        );
+        for i in 0..40 {
+            output.push_str(&format!("24/11/24 09:00:{i:02} INFO ShutdownHookManager: line {i}\n"));
+        }
+        let failed = driver_cause(Some(1), &output).expect("a failed driver");
+        assert_eq!(failed.cause, FailureCause::Metastore);
+        assert!(failed.tail[0].contains("HiveException"), "{:?}", failed.tail);
+        assert!(driver_cause(Some(0), &output).is_none(), "a driver that exited 0 did not fail");
+        assert!(driver_cause(None, &output).is_none(), "killed without an exit code");
+        assert_eq!(driver_cause(Some(1), "ValueError: bad row\n").map(|d| d.cause), Some(FailureCause::Other));
+    }
+
+    #[test]
+    fn the_operator_series_step_the_drivers_cause_from_zero() {
+        let series = operator_series(Some(FailureCause::Metastore));
+        assert_eq!(series.len(), FailureCause::ALL.len(), "{series:?}");
+        let metastore =
+            format!("sparkplane_operator_driver_failures_total{{namespace=\"{UNATTRIBUTED}\",cause=\"metastore\"}}");
+        for s in &series {
+            let after = if s.selector == metastore { 1.0 } else { 0.0 };
+            assert_eq!((s.before, s.after), (0.0, after), "{s:?}");
+        }
+        assert!(operator_series(None).iter().all(|s| s.after == 0.0));
     }
 }

@@ -198,8 +198,11 @@ impl RetryRule {
 }
 
 /// The lines at the end of a failed driver's log the operator reads (the
-/// log API's `tailLines`), from which [`log_tail`] keeps the status's.
-pub const DRIVER_LOG_READ_LINES: u16 = 200;
+/// log API's `tailLines`, once per failed attempt), from which [`log_tail`]
+/// keeps the status's. Spark's shutdown after the application's error is
+/// long: 486 non-empty lines in `local-cluster` mode in the metastore-stopped
+/// experiment, so 200 lines missed the error.
+pub const DRIVER_LOG_READ_LINES: u16 = 1000;
 /// The most log lines a status keeps.
 pub const LOG_TAIL_LINES: usize = 20;
 /// The longest log line a status keeps (longer ones are cut, with `…`).
