@@ -34,7 +34,7 @@ use std::path::PathBuf;
 use sparkplane_api::dq::DqSpec;
 
 pub use evaluate::{CheckResult, DqReport, Profile, Status};
-pub use spec::{LoadedSpec, load_spec};
+pub use spec::{LoadedSpec, load_spec, relative_datasets};
 
 /// What can stop a check run before any check is decided.
 #[derive(Debug, thiserror::Error)]

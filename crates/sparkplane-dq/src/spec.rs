@@ -69,6 +69,43 @@ pub fn load_spec(source: &Source) -> Result<LoadedSpec, Diagnostics> {
     Ok(LoadedSpec { spec, doc, warnings: problems })
 }
 
+/// The datasets of `loaded` named relative to the spec's folder (its
+/// `dataset.path` and each `referentialIntegrity.dataset.path`), as errors:
+/// a spec checked away from its folder — by the operator's check Job in the
+/// cluster, where the spec is a mounted file and the job's files are not —
+/// cannot read them. `where_` says where the spec is checked, for the
+/// message. Absolute paths and object-store URLs pass.
+pub fn relative_datasets(loaded: &LoadedSpec, where_: &str) -> Diagnostics {
+    let mut named: Vec<(String, &str)> = vec![("dataset.path".to_owned(), loaded.spec.dataset.path.as_str())];
+    for (i, check) in loaded.spec.checks.iter().enumerate() {
+        if let Some(r) = &check.referential_integrity {
+            named.push((format!("checks[{i}].referentialIntegrity.dataset.path"), r.dataset.path.as_str()));
+        }
+    }
+    let mut out = Diagnostics::new();
+    for (at, text) in named {
+        let relative = matches!(
+            sparkplane_storage::Location::parse(text),
+            Ok(sparkplane_storage::Location::Local(p)) if !p.is_absolute()
+        );
+        if relative {
+            out.push(
+                Diagnostic::error(
+                    "relative-dataset",
+                    at.as_str(),
+                    format!("`{text}` is relative to the spec's folder, which {where_} does not have"),
+                )
+                .with_span(Some(loaded.doc.span_for(&path(&at))))
+                .with_help(
+                    "name the dataset as the job writes it there (an object-store URL such as \
+                     s3a://bucket/table/), in a data-quality spec of that environment's overlay",
+                ),
+            );
+        }
+    }
+    out
+}
+
 /// Which check fields an entry sets.
 pub fn check_fields(check: &Check) -> Vec<&'static str> {
     let set = [

@@ -255,7 +255,8 @@ pub mod operator {
         labels: &["cause"],
         help: "Failed attempts, retried or not, by cause (the job's status.reason: ImagePullBackOff, Unschedulable, \
                DriverStartTimeout, ExecutorStartTimeout, MaxDurationExceeded, Evicted, OOMKilled, DriverFailed, \
-               DriverLost, PolicyDenied, InvalidSpec, QuotaExceeded). The causes a driver that never ran fails with \
+               DriverLost, PolicyDenied, InvalidSpec, QuotaExceeded, QualityGatesFailed, QualityGatesError, \
+               QualityGatesInvalid). The causes a driver that never ran fails with \
                are created at 0 at start.",
         unit: Unit::Count,
         emitter: Emitter::Operator,

@@ -287,6 +287,9 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
     assert_eq!(operator["spec"]["replicas"], 2);
     let container = &operator["spec"]["template"]["spec"]["containers"][0];
     let args: Vec<&str> = container["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    // Quality gates are checked with the operator's own image (ADR 0043).
+    let image = container["image"].as_str().expect("the operator's image");
+    let gate_image = format!("--quality-gate-image={image}");
     assert_eq!(
         args,
         [
@@ -295,9 +298,11 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
             "--metrics-address=0.0.0.0:8080",
             "--concurrency=32",
             "--resync=60s",
-            "--driver-start-timeout=10m"
+            "--driver-start-timeout=10m",
+            gate_image.as_str(),
         ]
     );
+    assert!(image.starts_with("ghcr.io/sparkplane/sparkplane:"), "{image}");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(find(&objects, "PodDisruptionBudget", "sparkplane-operator")["spec"]["minAvailable"], 1);

@@ -312,7 +312,7 @@ fn a_gate_the_output_fails_fails_the_run_and_promote_names_the_gate_and_its_fix(
             format!(
                 "error: source-run: the last run in dev, sparkjob data-eng/trips-etl attempt 1, failed its quality \
                  gates: quality gate `trips-dq.yaml` failed: check `zones-known` failed: 20 of 160 values are not \
-                 accepted (`kubectl logs job/{name}` shows the check)"
+                 accepted (`kubectl logs job/{name} --all-containers` shows the check)"
             )
             .as_str(),
             "  help: fix what the failed checks found in the job's output (or the gate's data-quality spec, if a check \
@@ -322,4 +322,26 @@ fn a_gate_the_output_fails_fails_the_run_and_promote_names_the_gate_and_its_fix(
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_gate_naming_its_data_relative_to_its_spec_is_refused_by_apply_before_anything_is_written() {
+    let w = World::new();
+    // The example's own spec names its output relative to the spec's folder, as a local run reads it.
+    std::fs::copy(repo().join("examples/trips-etl/trips-dq.yaml"), w.path("trips-dq.yaml")).expect("copy");
+    let r = w.run(&["apply", "trips-etl.yaml", "--env", "dev"]);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.contains("error") || l.starts_with("  help: ")).collect::<Vec<_>>(),
+        [
+            "trips-dq.yaml:17:9: error: dataset.path: `data/curated/trips` is relative to the spec's folder, which \
+             the operator's check in the cluster does not have",
+            "  help: name the dataset as the job writes it there (an object-store URL such as s3a://bucket/table/), \
+             in a data-quality spec of that environment's overlay",
+        ],
+        "{}",
+        r.stderr
+    );
+    let jobs: Vec<Value> = w.fake.objects().into_iter().filter(|o| o["kind"] == "SparkJob").collect();
+    assert!(jobs.is_empty(), "nothing applied: {jobs:#?}");
 }

@@ -353,3 +353,29 @@ fn a_cluster_shadow_of_an_output_not_in_object_storage_is_exit_2_before_anything
     );
     assert!(w.fake.objects().iter().all(|o| o["kind"] != "SparkJob"), "nothing applied");
 }
+
+#[test]
+fn a_job_name_too_long_for_its_shadow_sparkjob_is_exit_2_before_anything_is_applied() {
+    let w = World::new();
+    // 32 characters: with `-shadow`, 39, one more than a SparkJob's name may have.
+    let long = "trips-etl-with-a-long-name-abcde";
+    assert_eq!(long.len(), 32);
+    let job = std::fs::read_to_string(w.path("trips-etl.yaml")).expect("job");
+    std::fs::write(w.path("trips-etl.yaml"), job.replacen("name: trips-etl\n", &format!("name: {long}\n"), 1))
+        .expect("job");
+    let ci = std::fs::read_to_string(w.path("ci.json")).expect("ci report");
+    std::fs::write(w.path("ci.json"), ci.replace("\"job\":\"trips-etl\"", &format!("\"job\":\"{long}\""))).expect("ci");
+    let id = w.release_with_a_green_staging_run();
+    assert!(id.starts_with(long), "{id}");
+    let r = w.promote(&id, &["--shadow-in", "cluster"]);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: metadata.name: the shadow SparkJob `{long}-shadow` would be longer than the 38 characters a job \
+             name may have\n  help: shorten the job's name to at most 31 characters, or make the shadow run on \
+             this machine (--shadow-in local)\n"
+        )
+    );
+    assert!(w.fake.objects().iter().all(|o| o["kind"] != "SparkJob"), "nothing applied");
+}

@@ -46,8 +46,12 @@ pub enum Cause {
     /// The driver succeeded but a blocking data-quality gate failed on its output.
     QualityGatesFailed,
     /// The driver succeeded but its data-quality gates could not be checked
-    /// (the check Job could not run, or could not read its spec or data).
+    /// (the check Job could not start, run or finish, or its storage was unreachable).
     QualityGatesError,
+    /// The driver succeeded but a data-quality gate's spec, or the data it
+    /// names, could not be read (`dq check` exit 2, or a gate `apply` did not
+    /// embed): another attempt would read the same spec.
+    QualityGatesInvalid,
 }
 
 impl Cause {
@@ -68,6 +72,7 @@ impl Cause {
             Cause::QuotaExceeded => "QuotaExceeded",
             Cause::QualityGatesFailed => "QualityGatesFailed",
             Cause::QualityGatesError => "QualityGatesError",
+            Cause::QualityGatesInvalid => "QualityGatesInvalid",
         }
     }
 
@@ -81,7 +86,14 @@ impl Cause {
     /// spec stays refused until it is edited).
     pub fn is_retryable(self) -> bool {
         // Failed gates judged the data the application wrote: a new attempt is not asked for.
-        !matches!(self, Cause::PolicyDenied | Cause::InvalidSpec | Cause::QuotaExceeded | Cause::QualityGatesFailed)
+        !matches!(
+            self,
+            Cause::PolicyDenied
+                | Cause::InvalidSpec
+                | Cause::QuotaExceeded
+                | Cause::QualityGatesFailed
+                | Cause::QualityGatesInvalid
+        )
     }
 }
 
@@ -389,6 +401,7 @@ mod tests {
             (RestartKind::OnInfrastructureFailure, 1, QualityGatesError, 0, true),
             (RestartKind::OnFailure, 2, QualityGatesFailed, 0, false),
             (RestartKind::Never, 2, QualityGatesError, 0, false),
+            (RestartKind::OnFailure, 2, QualityGatesInvalid, 0, false),
         ];
         for (kind, retries, cause, used, expected) in table {
             assert_eq!(rule(kind, retries).retries_after(cause, used), expected, "{kind:?} {retries} {cause} {used}");

@@ -193,6 +193,9 @@ impl<'a> Draft<'a> {
         // The archived log is the ended attempt's: `sparkplane logs` must
         // not show it as the new attempt's.
         s.log_archive = None;
+        // So are the gates' outcome and message: a rerun's column shows none until its own check.
+        s.quality_gates = None;
+        s.quality_gates_message = None;
     }
 
     fn finish(self) -> Decision {
@@ -302,6 +305,8 @@ fn run(d: &mut Draft<'_>, plan: &Plan) {
                 d.status.next_retry_at = None;
                 d.enter(JobState::Suspended, "Suspended", "spec.suspend is true: the run is held".into());
             }
+            // The application has run: its gates are still judged, and suspend holds what comes after.
+            Some(JobState::Checking) => gates::checking(d, plan),
             _ => {}
         }
         return;

@@ -577,7 +577,14 @@ fn check(finished: Option<bool>, exits: &[(&str, i32)], waiting: Option<(&str, &
         finished,
         exits: exits.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect(),
         waiting: waiting.map(|(r, m)| (r.to_owned(), m.to_owned())),
+        // A pod with a container that cannot start has not started; the rows' other pods have.
+        started: waiting.is_none(),
     }
+}
+
+/// A check Job whose pod has not started and says nothing of why (not scheduled, or never created).
+fn unstarted() -> GateCheckView {
+    GateCheckView { started: false, ..check(None, &[], None) }
 }
 
 const FAILED_LOG: &str =
@@ -661,7 +668,7 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
                 "QualityGatesFailed",
                 Some(GatesOutcome::Failed),
                 "quality gate `trips-dq.yaml` failed: check `zones-known` failed: 3 rows outside the accepted values \
-              (`kubectl logs job/job-abcd1234-gates` shows the check)",
+              (`kubectl logs job/job-abcd1234-gates --all-containers` shows the check)",
                 vec![],
             ),
         ),
@@ -696,7 +703,7 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
                 "QualityGatesError",
                 Some(GatesOutcome::Error),
                 "quality gate `trips-dq.yaml` could not be checked (`dq check` exited with 3) (`kubectl logs \
-              job/job-abcd1234-gates` shows the check); retry 1 of 1 starts at 2026-11-18T11:08:20Z",
+              job/job-abcd1234-gates --all-containers` shows the check); retry 1 of 1 starts at 2026-11-18T11:08:20Z",
                 vec![],
             ),
         ),
@@ -714,7 +721,7 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
                 "QualityGatesError",
                 Some(GatesOutcome::Error),
                 "quality gate `trips-dq.yaml` was not checked (its container did not run) (`kubectl logs \
-              job/job-abcd1234-gates` shows the check)",
+              job/job-abcd1234-gates --all-containers` shows the check)",
                 vec![],
             ),
         ),
@@ -769,10 +776,77 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
             ),
             (
                 JobState::Failed,
-                "QualityGatesError",
+                "QualityGatesInvalid",
                 Some(GatesOutcome::Error),
                 "spec.qualityGates[1] (`extra-dq.yaml`) carries no data-quality spec (`definition`), so it cannot be \
               checked in the cluster: apply the job with `sparkplane apply`, which embeds each gate's spec",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "a check pod that is never scheduled fails at timeouts.driverStart too",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(unstarted()),
+                None,
+                170,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "the quality-gate check Job job-abcd1234-gates has no running pod (not scheduled yet, or refused by a \
+                 quota or an admission policy: `kubectl describe job/job-abcd1234-gates` says which) within \
+                 timeouts.driverStart (2m)",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "… and is waited for before that, with no message of its own",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(unstarted()),
+                None,
+                100,
+            ),
+            (JobState::Checking, gates::CHECKING, None, "", vec![]),
+        ),
+        (
+            (
+                "a started check that outlives the run limit is an error",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                Some(check(None, &[], None)),
+                None,
+                50 + 120 + 3600,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "the quality-gate check Job job-abcd1234-gates did not finish within 1h of its start deadline \
+                 (`kubectl logs job/job-abcd1234-gates --all-containers` shows where it stands)",
+                vec![],
+            ),
+        ),
+        (
+            (
+                "a spec or dataset dq check cannot read (exit 2) is invalid and never retried",
+                gated(RestartKind::OnFailure, 3),
+                checking(50),
+                Some(check(Some(false), &[("gate-0", 2), ("gate-1", 0)], None)),
+                Some("error: gate-0.yaml: dataset.path `data/curated/trips`: no such file or directory\n"),
+                70,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesInvalid",
+                Some(GatesOutcome::Error),
+                "quality gate `trips-dq.yaml` could not read its spec or data (`dq check` exited with 2): \
+                 dataset.path `data/curated/trips`: no such file or directory (`kubectl logs job/job-abcd1234-gates \
+                 --all-containers` shows the check)",
                 vec![],
             ),
         ),
@@ -807,4 +881,25 @@ fn a_job_without_gates_succeeds_when_its_driver_does() {
     let d = run(&r);
     assert_eq!(d.status.state, Some(JobState::Succeeded));
     assert_eq!(d.status.quality_gates, None);
+}
+
+#[test]
+fn suspend_does_not_stop_a_check_and_a_rerun_forgets_the_last_gates() {
+    use sparkplane_api::job::GatesOutcome;
+    // Suspended while Checking: the application has run, its gates are still judged.
+    let mut r = row("suspended", checking(50), None, 70);
+    r.plan = Plan { suspend: true, ..gated(RestartKind::Never, 0) };
+    let d = run_with_gates(&r, Some(&check(Some(true), &[("gate-0", 0), ("gate-1", 0)], None)), None);
+    assert_eq!((d.status.state, d.status.quality_gates), (Some(JobState::Succeeded), Some(GatesOutcome::Passed)));
+
+    // A new attempt (a retry, here after an error) clears the outcome the last attempt recorded.
+    let mut failed = status(JobState::Retrying, 1, 1);
+    failed.quality_gates = Some(GatesOutcome::Error);
+    failed.quality_gates_message = Some("quality gate `trips-dq.yaml` could not be checked".into());
+    failed.next_retry_at = Some(crate::operator::rfc3339(t(60)));
+    let mut r = row("retry", failed, None, 70);
+    r.plan = gated(RestartKind::OnFailure, 3);
+    let d = run_with_gates(&r, None, None);
+    assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
+    assert_eq!((d.status.quality_gates, d.status.quality_gates_message), (None, None));
 }

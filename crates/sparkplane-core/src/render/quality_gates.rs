@@ -10,7 +10,9 @@
 //! a Secret stays a `secretKeyRef`, so no secret value is written here. It
 //! does not restart (`backoffLimit: 0`, `restartPolicy: Never`): whether a
 //! check that could not run is tried again is the run's restart policy's
-//! call (the operator's `lifecycle`).
+//! call (the operator's `lifecycle`). It runs for at most [`RUN_LIMIT`]
+//! (`activeDeadlineSeconds`), and with the job's `ttlAfterFinished` (at least
+//! [`MIN_TTL`]) Kubernetes removes it and its pod after it ended.
 //!
 //! Owns: those two objects and their names. Must not: decide when they are
 //! created or what their outcome means (`operator::lifecycle`), nor evaluate
@@ -41,6 +43,12 @@ pub const COMPONENT: &str = "quality-gates";
 pub const GATE_CPU: &str = "1";
 /// See [`GATE_CPU`].
 pub const GATE_MEMORY: &str = "2Gi";
+/// The longest a check Job may run (its `activeDeadlineSeconds`).
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The shortest time an ended check Job is kept (its `ttlSecondsAfterFinished`
+/// when the job sets `ttlAfterFinished`), so the operator reads its outcome
+/// before Kubernetes removes it.
+pub const MIN_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The names of one attempt's check: `<job>-<8 hex>-gates` for both the
 /// Job and the ConfigMap (the prefix is the attempt's driver's).
@@ -137,6 +145,10 @@ pub fn render(input: &RenderInput<'_>, image: &str) -> Vec<RenderedObject> {
         metadata: object_meta(input, &name, COMPONENT),
         spec: Some(JobSpec {
             backoff_limit: Some(0),
+            active_deadline_seconds: Some(RUN_LIMIT.as_secs() as i64),
+            ttl_seconds_after_finished: spec
+                .ttl_after_finished
+                .map(|ttl| i32::try_from(ttl.to_std().max(MIN_TTL).as_secs()).unwrap_or(i32::MAX)),
             template: PodTemplateSpec {
                 metadata: Some(labels),
                 spec: Some(PodSpec {
@@ -223,6 +235,8 @@ mod tests {
         assert!(text.contains("\"path\": \"s3://lake/curated/trips\""), "{text}");
         let pod = &objects[1].body["spec"]["template"]["spec"];
         assert_eq!(objects[1].body["spec"]["backoffLimit"], 0);
+        assert_eq!(objects[1].body["spec"]["activeDeadlineSeconds"], 3600);
+        assert!(objects[1].body["spec"]["ttlSecondsAfterFinished"].is_null(), "kept while the SparkJob keeps its pods");
         assert_eq!(pod["restartPolicy"], "Never");
         assert_eq!(pod["imagePullSecrets"][0]["name"], "registry");
         assert_eq!(objects[1].body["spec"]["template"]["metadata"]["labels"]["sparkplane.dev/job"], "trips");
@@ -237,6 +251,17 @@ mod tests {
         assert_eq!(containers[0]["workingDir"], GATES_DIR);
         assert_eq!(containers[0]["env"][0]["valueFrom"]["secretKeyRef"]["name"], "lake");
         assert!(containers[0]["env"][0]["value"].is_null(), "a reference, never a value");
+    }
+
+    #[test]
+    fn an_ended_check_is_kept_at_least_five_minutes_under_the_jobs_ttl() {
+        for (ttl, kept) in [(0, 300), (60, 300), (7200, 7200)] {
+            let mut job = resolved(vec![gate(Some(definition(None)))]);
+            job.job.spec.ttl_after_finished = Some(sparkplane_api::Duration::from_secs(ttl));
+            let sized = size_job(&job.job.spec);
+            let objects = render(&RenderInput { job: &job, sized: &sized }, "img");
+            assert_eq!(objects[1].body["spec"]["ttlSecondsAfterFinished"], kept, "ttlAfterFinished {ttl}s");
+        }
     }
 
     #[test]

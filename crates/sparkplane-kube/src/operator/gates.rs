@@ -87,6 +87,8 @@ pub async fn observe(
         .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
         .find(|w| !matches!(w.reason.as_deref(), None | Some("ContainerCreating" | "PodInitializing")))
         .map(|w| (w.reason.clone().unwrap_or_default(), w.message.clone().unwrap_or_default()));
+    let started =
+        statuses.iter().any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some() || s.terminated.is_some()));
     let mut log = None;
     if finished == Some(false)
         && let Some(pod) = &pod
@@ -105,7 +107,7 @@ pub async fn observe(
         }
         log = Some(text);
     }
-    Ok((Some(GateCheckView { name, finished, exits, waiting }), log))
+    Ok((Some(GateCheckView { name, finished, exits, waiting, started }), log))
 }
 
 /// Creates the check of `attempt`: its ConfigMap, then its Job, both owned

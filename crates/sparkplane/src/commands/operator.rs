@@ -183,12 +183,17 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
 /// Embeds each quality gate's data-quality spec (`definition`), read and
 /// checked as `dq check` reads it, so the operator can check the gates in
 /// the cluster, where the job's files are not (ADR 0043). A spec that is
-/// missing or invalid is exit 2, with its file and line.
+/// missing or invalid, or names a dataset relative to its own folder (which
+/// the check in the cluster does not have), is exit 2, with its file and line.
 fn embed_gates(job: &mut sparkplane_api::SparkJob, job_file: &std::path::Path) -> Result<(), Failure> {
     let files = sparkplane_dq::run::gates(job_file, &job.spec.quality_gates);
     for (gate, file) in job.spec.quality_gates.iter_mut().zip(files) {
         let source = crate::workspace::read_source(&file.spec)?;
         let loaded = sparkplane_dq::load_spec(&source)?;
+        let relative = sparkplane_dq::relative_datasets(&loaded, "the operator's check in the cluster");
+        if relative.has_errors() {
+            return Err(relative.into());
+        }
         gate.definition = Some(Box::new(loaded.spec));
     }
     Ok(())

@@ -41,6 +41,9 @@ use crate::workspace::JobSettings;
 /// The label naming the SparkJob a shadow SparkJob stands in for.
 pub const SHADOW_OF_LABEL: &str = "sparkplane.dev/shadow-of";
 
+/// What the shadow SparkJob's name adds to the job's.
+const SHADOW_SUFFIX: &str = "-shadow";
+
 /// How long a shadow SparkJob may wait for an operator to take it up.
 const PICK_UP: Duration = Duration::from_secs(120);
 
@@ -159,6 +162,22 @@ pub fn plan(settings: &PromoteSettings, shadow: &ShadowSettings, release: &str) 
              without --shadow",
         ));
     };
+    let shadow_name = format!("{}{SHADOW_SUFFIX}", job.name());
+    if shadow.place == Place::Cluster && shadow_name.len() > sparkplane_core::names::MAX_JOB_NAME {
+        return Err(invalid(
+            "shadow-name",
+            "metadata.name",
+            format!(
+                "the shadow SparkJob `{shadow_name}` would be longer than the {} characters a job name may have",
+                sparkplane_core::names::MAX_JOB_NAME
+            ),
+            format!(
+                "shorten the job's name to at most {} characters, or make the shadow run on this machine \
+                 (--shadow-in local)",
+                sparkplane_core::names::MAX_JOB_NAME - SHADOW_SUFFIX.len()
+            ),
+        ));
+    }
     let job_dir = settings.job.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let job_dir = std::path::absolute(job_dir).map_err(|e| Failure::unreadable(job_dir, &e))?;
     let root = match shadow.place {
@@ -293,7 +312,7 @@ fn run_here(
 pub fn shadow_job(job: &ResolvedJob, release: &str) -> SparkJob {
     let mut shadow = job.job.clone();
     let name = job.name().to_owned();
-    shadow.metadata.name = Some(format!("{name}-shadow"));
+    shadow.metadata.name = Some(format!("{name}{SHADOW_SUFFIX}"));
     let labels = shadow.metadata.labels.get_or_insert_with(Default::default);
     labels.insert(SHADOW_OF_LABEL.to_owned(), name);
     labels.insert(RELEASE_LABEL.to_owned(), release.to_owned());
@@ -325,6 +344,9 @@ fn clear_outputs(plan: &ShadowPlan) -> Result<(), Failure> {
 
 /// The run through the operator; `Some` when it did not succeed.
 fn run_in_cluster(plan: &ShadowPlan, printer: &Printer) -> Result<Option<ShadowOutcome>, Failure> {
+    // The target's policy gate judged the candidate before this (promote's `policy` gate): the shadow is that
+    // spec with its outputs redirected, under a name of its own, which per-job approvals would not recognise.
+    // The cluster's own admission policies (`policy export`) apply to it as to any SparkJob.
     let job = shadow_job(&plan.job, &plan.release);
     let namespace = plan.job.namespace().to_owned();
     let name = job.metadata.name.clone().unwrap_or_default();

@@ -10,14 +10,20 @@
 //!   `dq check`'s exit codes do — 0 passed, 1 a check failed, anything else
 //!   (2 an unreadable spec or dataset, 3 unreachable storage, a container
 //!   that never ran) could not check. A failed blocking gate fails the run
-//!   (`QualityGatesFailed`, never retried: the data was judged); a blocking
-//!   gate that could not be checked is `QualityGatesError`, an infrastructure
-//!   failure the restart policy may retry with a new attempt. A non-blocking
-//!   gate only warns.
-//! - Its pod cannot start (image pull, a missing Secret) within
-//!   `timeouts.driverStart` of entering `Checking`: `QualityGatesError`.
+//!   (`QualityGatesFailed`, never retried: the data was judged). A blocking
+//!   gate whose spec or data could not be read (exit 2) is
+//!   `QualityGatesInvalid`, not retried either: a new attempt reruns the
+//!   application but reads the same spec. Any other blocking gate that could
+//!   not be checked is `QualityGatesError`, an infrastructure failure the
+//!   restart policy may retry with a new attempt. A non-blocking gate only
+//!   warns.
+//! - Every wait has a deadline: its pod must start within
+//!   `timeouts.driverStart` of entering `Checking` (image pull, a missing
+//!   Secret, no node or quota for it) and end within [`CHECK_RUN_LIMIT`]
+//!   after that, else `QualityGatesError`. The Job itself carries the run
+//!   limit as `activeDeadlineSeconds`, so a real cluster stops a hung check.
 //! - A gate `apply` did not embed (`definition`) cannot be checked at all:
-//!   `QualityGatesError` at once, with the fix.
+//!   `QualityGatesInvalid` at once, with the fix.
 //!
 //! Owns: those rules and the messages they write. Must not: read the API or
 //! the clock (everything is in [`Observed`](super::Observed)).
@@ -41,18 +47,27 @@ pub struct GateCheckView {
     pub exits: Vec<(String, i32)>,
     /// A container of its pod that cannot start: reason and message.
     pub waiting: Option<(String, String)>,
+    /// Whether its pod started: a container runs or ran.
+    pub started: bool,
 }
 
 /// The reason the status carries while the gates are checked.
 pub const CHECKING: &str = "CheckingQualityGates";
 /// How often a run in `Checking` is looked at when no event wakes it.
 pub const CHECK_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a started check may run: the check Job's `activeDeadlineSeconds`
+/// (`render::quality_gates`), and the decision's deadline after its start
+/// deadline. `dq check` reads each dataset in one streaming pass; an hour is
+/// far beyond what a healthy check takes.
+pub const CHECK_RUN_LIMIT: std::time::Duration = crate::render::quality_gates::RUN_LIMIT;
 
 /// How one gate's container ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum GateEnd {
     Passed,
     Failed,
+    /// `dq check` exited 2: the spec or the data it names could not be read.
+    Invalid,
     Unchecked(Option<i32>),
 }
 
@@ -71,7 +86,7 @@ pub(super) fn begin(d: &mut Draft<'_>, plan: &Plan) -> bool {
             gate.spec
         );
         record(d, GatesOutcome::Error, &message);
-        fail(d, plan, Cause::QualityGatesError, message, None);
+        fail(d, plan, Cause::QualityGatesInvalid, message, None);
         return true;
     }
     let attempt = d.status.attempt.unwrap_or(1);
@@ -125,21 +140,47 @@ pub(super) fn checking(d: &mut Draft<'_>, plan: &Plan) {
     }
 }
 
+/// A check that has not ended: waited for until its deadline — its pod's
+/// start within `timeouts.driverStart`, then its run within [`CHECK_RUN_LIMIT`].
 fn waiting(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
-    let Some((reason, detail)) = &check.waiting else {
-        d.wake_in(CHECK_RECHECK);
+    let start_by = after(checking_since(d), plan.driver_start);
+    if check.started {
+        let end_by = after(start_by, CHECK_RUN_LIMIT);
+        if d.o.now >= end_by {
+            let message = format!(
+                "the quality-gate check Job {} did not finish within {} of its start deadline \
+                 (`kubectl logs job/{} --all-containers` shows where it stands)",
+                check.name,
+                human(CHECK_RUN_LIMIT),
+                check.name
+            );
+            record(d, GatesOutcome::Error, &message);
+            fail(d, plan, Cause::QualityGatesError, message, None);
+            return;
+        }
+        d.wake_at(after(d.o.now, CHECK_RECHECK).min(end_by));
         return;
+    }
+    let what = match &check.waiting {
+        Some((reason, detail)) => {
+            format!("the quality-gate check Job {} cannot start its pod ({reason}: {detail})", check.name)
+        }
+        None => format!(
+            "the quality-gate check Job {} has no running pod (not scheduled yet, or refused by a quota or an \
+             admission policy: `kubectl describe job/{}` says which)",
+            check.name, check.name
+        ),
     };
-    let deadline = after(checking_since(d), plan.driver_start);
-    let what = format!("the quality-gate check Job {} cannot start its pod ({reason}: {detail})", check.name);
-    if d.o.now >= deadline {
+    if d.o.now >= start_by {
         let message = format!("{what} within timeouts.driverStart ({})", human(plan.driver_start));
         record(d, GatesOutcome::Error, &message);
         fail(d, plan, Cause::QualityGatesError, message, None);
         return;
     }
-    d.note(CHECKING, format!("{what}; the check fails at {} unless that changes", rfc3339(deadline)));
-    d.wake_at(deadline);
+    if check.waiting.is_some() {
+        d.note(CHECKING, format!("{what}; the check fails at {} unless that changes", rfc3339(start_by)));
+    }
+    d.wake_at(after(d.o.now, CHECK_RECHECK).min(start_by));
 }
 
 /// The failed checks `dq check` reported for gate `index` in the check's log:
@@ -154,6 +195,7 @@ fn end_of(check: &GateCheckView, index: usize) -> GateEnd {
     match check.exits.iter().find(|(name, _)| *name == container).map(|(_, code)| *code) {
         Some(0) => GateEnd::Passed,
         Some(1) => GateEnd::Failed,
+        Some(2) => GateEnd::Invalid,
         code => GateEnd::Unchecked(code),
     }
 }
@@ -174,6 +216,15 @@ fn judged(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
             }
         })
         .collect();
+    let invalid: Vec<String> = ends
+        .iter()
+        .filter(|(_, g, end)| g.blocking && *end == GateEnd::Invalid)
+        .map(|(i, g, _)| {
+            let errors = reported(log, *i);
+            let why = if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) };
+            format!("quality gate `{}` could not read its spec or data (`dq check` exited with 2){why}", g.spec)
+        })
+        .collect();
     let unchecked: Vec<String> = ends
         .iter()
         .filter_map(|(_, g, end)| match end {
@@ -184,11 +235,15 @@ fn judged(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
             _ => None,
         })
         .collect();
-    let see = format!("(`kubectl logs job/{}` shows the check)", check.name);
+    let see = format!("(`kubectl logs job/{} --all-containers` shows the check)", check.name);
     if !failed.is_empty() {
         let message = format!("{} {see}", failed.join("; "));
         record(d, GatesOutcome::Failed, &message);
         fail(d, plan, Cause::QualityGatesFailed, message, None);
+    } else if !invalid.is_empty() {
+        let message = format!("{} {see}", invalid.join("; "));
+        record(d, GatesOutcome::Error, &message);
+        fail(d, plan, Cause::QualityGatesInvalid, message, None);
     } else if !unchecked.is_empty() {
         let message = format!("{} {see}", unchecked.join("; "));
         record(d, GatesOutcome::Error, &message);
