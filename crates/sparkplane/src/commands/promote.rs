@@ -304,6 +304,16 @@ fn open_releases(settings: &PromoteSettings, choice: &StoreChoice) -> Result<Ope
     OpenStore::open(choice, &settings.cluster, resolved.namespace())
 }
 
+/// What the shadow run needs of these settings.
+fn promotion(settings: &PromoteSettings) -> super::shadow::Promotion<'_> {
+    super::shadow::Promotion {
+        job: &settings.job,
+        to: &settings.to,
+        platform_dir: settings.platform_dir.as_deref(),
+        cluster: &settings.cluster,
+    }
+}
+
 /// Runs `promote`: every gate judged, all refusals reported at once (exit 1);
 /// when all hold, the deployment recorded, its manifests written and its CDEvent sent.
 pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
@@ -345,8 +355,11 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
     let by = super::release::released_by(settings.by.as_deref())?;
     let commit = super::release::source_commit(settings.commit.as_deref(), &settings.job)?;
     let keys = trusted_keys(settings)?;
-    let shadow_plan =
-        settings.shadow.as_ref().map(|place| super::shadow::plan(settings, place, &record.id)).transpose()?;
+    let shadow_plan = settings
+        .shadow
+        .as_ref()
+        .map(|place| super::shadow::plan(&promotion(settings), place, &record.id))
+        .transpose()?;
 
     let job_file = settings.job.display().to_string();
     let facts = Facts {
@@ -379,9 +392,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
     // The shadow run costs a whole run of the job: it is made only once every other gate holds, and
     // not for a release the target already runs.
     let shadow_outcome = match &shadow_plan {
-        Some(plan) if decision.promote() && change != Change::Current => {
-            Some(super::shadow::run(plan, settings, printer)?)
-        }
+        Some(plan) if decision.promote() && change != Change::Current => Some(super::shadow::run(plan, printer)?),
         Some(_) if !decision.promote() => {
             printer.status("note: the shadow run was not made: other gates refuse");
             None

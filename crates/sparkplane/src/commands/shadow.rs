@@ -33,7 +33,6 @@ use sparkplane_delivery::shadow_observe;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_storage::{Location, StorageError, Store};
 
-use super::promote::PromoteSettings;
 use crate::exit::Failure;
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
@@ -66,6 +65,18 @@ pub struct ShadowSettings {
     pub env: Option<String>,
 }
 
+/// What the shadow run needs of the promotion it is part of.
+pub struct Promotion<'a> {
+    /// The job file.
+    pub job: &'a Path,
+    /// The target environment (`--to`).
+    pub to: &'a str,
+    /// `--platform-dir`.
+    pub platform_dir: Option<&'a Path>,
+    /// The cluster (`--context`, `-n`).
+    pub cluster: &'a ClusterTarget,
+}
+
 /// One output of the shadow run: its name, its data-quality spec and that
 /// spec's folder, and where the candidate writes it.
 struct ShadowOutput {
@@ -87,6 +98,7 @@ pub struct ShadowPlan {
     release: String,
     place: Place,
     cluster: ClusterTarget,
+    job_file: PathBuf,
 }
 
 fn invalid(code: &'static str, path: &str, message: impl Into<String>, help: impl Into<String>) -> Failure {
@@ -137,16 +149,16 @@ pub fn cluster_root(first: &str, env: &str, release: &str) -> Result<String, Fai
 }
 
 /// Plans the shadow run of `release` (exit 2, nothing run, for a missing or bad declaration).
-pub fn plan(settings: &PromoteSettings, shadow: &ShadowSettings, release: &str) -> Result<ShadowPlan, Failure> {
+pub fn plan(settings: &Promotion<'_>, shadow: &ShadowSettings, release: &str) -> Result<ShadowPlan, Failure> {
     let env = shadow.env.clone().unwrap_or_else(|| match shadow.place {
         Place::Local => "local".to_owned(),
-        Place::Cluster => settings.to.clone(),
+        Place::Cluster => settings.to.to_owned(),
     });
     let job_settings = JobSettings {
-        path: settings.job.clone(),
+        path: settings.job.to_owned(),
         env: Some(env.clone()),
         sets: Vec::new(),
-        platform_dir: settings.platform_dir.clone(),
+        platform_dir: settings.platform_dir.map(Path::to_owned),
     };
     let target = match shadow.place {
         Place::Local => sparkplane_core::validate::ValidationTarget::Local,
@@ -218,11 +230,12 @@ pub fn plan(settings: &PromoteSettings, shadow: &ShadowSettings, release: &str) 
         release: release.to_owned(),
         place: shadow.place,
         cluster: settings.cluster.clone(),
+        job_file: settings.job.to_owned(),
     })
 }
 
 /// Makes the shadow run and compares its outputs with the current ones.
-pub fn run(plan: &ShadowPlan, settings: &PromoteSettings, printer: &Printer) -> Result<ShadowOutcome, Failure> {
+pub fn run(plan: &ShadowPlan, printer: &Printer) -> Result<ShadowOutcome, Failure> {
     let mut current = Vec::new();
     for output in &plan.outputs {
         let observed = shadow_observe::observe(&output.spec, &output.base, None)
@@ -237,7 +250,7 @@ pub fn run(plan: &ShadowPlan, settings: &PromoteSettings, printer: &Printer) -> 
         current.push(observed);
     }
     let ended = match plan.place {
-        Place::Local => run_here(plan, settings, printer)?,
+        Place::Local => run_here(plan, printer)?,
         Place::Cluster => run_in_cluster(plan, printer)?,
     };
     if let Some(failed) = ended {
@@ -269,11 +282,7 @@ pub fn run(plan: &ShadowPlan, settings: &PromoteSettings, printer: &Printer) -> 
 }
 
 /// The run on this machine; `Some` when it did not succeed.
-fn run_here(
-    plan: &ShadowPlan,
-    settings: &PromoteSettings,
-    printer: &Printer,
-) -> Result<Option<ShadowOutcome>, Failure> {
+fn run_here(plan: &ShadowPlan, printer: &Printer) -> Result<Option<ShadowOutcome>, Failure> {
     // A fresh shadow location: what an earlier shadow run of this release left is not the candidate's output.
     let root = Path::new(&plan.root);
     if root.exists() {
@@ -283,7 +292,7 @@ fn run_here(
             help: "remove the old shadow output by hand".into(),
         })?;
     }
-    let local = sparkplane_local::workflow::LocalRunSettings::from_environment(&settings.job, &plan.env, false)
+    let local = sparkplane_local::workflow::LocalRunSettings::from_environment(&plan.job_file, &plan.env, false)
         .map_err(|e| super::run::failure(&e))?;
     let mut observer = |event: sparkplane_local::workflow::LocalRunEvent<'_>| match event {
         sparkplane_local::workflow::LocalRunEvent::Warning(w) => printer.status(&format!("warning: {w}")),
