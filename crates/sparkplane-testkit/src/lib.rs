@@ -4,12 +4,14 @@
 //! SeaweedFS server with its S3 gateway ([`S3Server`]), Spark's History
 //! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
 //! receiver ([`OtlpReceiver`]) and PostgreSQL
-//! ([`PostgresServer`]). Must not: be used by
+//! ([`PostgresServer`]) — and stopping child processes a test started
+//! ([`StopOnDrop`]). Must not: be used by
 //! non-test code.
 
 pub mod cdevents;
 pub mod history;
 pub mod otlp;
+pub mod process;
 /// The throwaway PostgreSQL server (its own crate, as the metastore chaos experiment starts one too).
 pub use sparkplane_postgres as postgres;
 /// The throwaway S3 server (its own crate, as the object-store-stopped chaos experiment starts one too).
@@ -19,4 +21,5 @@ pub use cdevents::CdEventsReceiver;
 pub use history::HistoryServer;
 pub use otlp::OtlpReceiver;
 pub use postgres::PostgresServer;
+pub use process::StopOnDrop;
 pub use s3::{S3Server, S3ServerError};

@@ -205,7 +205,9 @@ impl World {
 }
 
 /// The operator of the test's cluster: a child process stopped with SIGTERM when dropped.
-struct Operator(std::process::Child);
+struct Operator {
+    _process: sparkplane_testkit::StopOnDrop,
+}
 
 impl Operator {
     fn start(w: &World) -> Operator {
@@ -223,17 +225,7 @@ impl Operator {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("the operator starts");
-        Operator(child)
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) with the pid of a child this test started, and a valid signal number.
-        unsafe {
-            libc::kill(i32::try_from(self.0.id()).unwrap_or(0), libc::SIGTERM);
-        }
-        let _ = self.0.wait();
+        Operator { _process: sparkplane_testkit::StopOnDrop::new(child) }
     }
 }
 

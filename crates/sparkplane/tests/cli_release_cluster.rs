@@ -362,7 +362,9 @@ fn an_unreachable_cluster_is_exit_3_with_its_url_and_a_bad_id_exit_2() {
 }
 
 /// The operator of the test's cluster, watching `data-eng`: a child process stopped with SIGTERM when dropped.
-struct Operator(std::process::Child);
+struct Operator {
+    _process: sparkplane_testkit::StopOnDrop,
+}
 
 impl Operator {
     fn start(w: &World) -> Operator {
@@ -379,17 +381,7 @@ impl Operator {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("the operator starts");
-        Operator(child)
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) with the pid of a child this test started, and a valid signal number.
-        unsafe {
-            libc::kill(i32::try_from(self.0.id()).unwrap_or(0), libc::SIGTERM);
-        }
-        let _ = self.0.wait();
+        Operator { _process: sparkplane_testkit::StopOnDrop::new(child) }
     }
 }
 

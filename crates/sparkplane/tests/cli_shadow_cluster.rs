@@ -225,7 +225,9 @@ impl World {
 }
 
 /// The operator watching prod's namespace: a child process stopped with SIGTERM when dropped.
-struct Operator(std::process::Child);
+struct Operator {
+    _process: sparkplane_testkit::StopOnDrop,
+}
 
 impl Operator {
     fn start(w: &World) -> Operator {
@@ -234,17 +236,7 @@ impl Operator {
             .env("HOME", w.dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
-        Operator(cmd.spawn().expect("the operator starts"))
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) with the pid of a child this test started, and a valid signal number.
-        unsafe {
-            libc::kill(i32::try_from(self.0.id()).unwrap_or(0), libc::SIGTERM);
-        }
-        let _ = self.0.wait();
+        Operator { _process: sparkplane_testkit::StopOnDrop::new(cmd.spawn().expect("the operator starts")) }
     }
 }
 

@@ -123,22 +123,8 @@ pub async fn create(ctx: &Context, job: &SparkJob, namespace: &str, attempt: u32
         let kind: &'static str = if object.kind == "ConfigMap" { "ConfigMap" } else { "Job" };
         ctx.metrics.request("create", kind);
         let created = match kind {
-            "ConfigMap" => {
-                let value: ConfigMap = serde_json::from_value(body).map_err(|e| KubeError::Invalid {
-                    operation: Operation::new("create", "ConfigMap", target.clone()),
-                    message: e.to_string(),
-                    fields: Vec::new(),
-                })?;
-                Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace).create(&params, &value).await.map(|_| ())
-            }
-            _ => {
-                let value: Job = serde_json::from_value(body).map_err(|e| KubeError::Invalid {
-                    operation: Operation::new("create", "Job", target.clone()),
-                    message: e.to_string(),
-                    fields: Vec::new(),
-                })?;
-                Api::<Job>::namespaced(ctx.client.clone(), namespace).create(&params, &value).await.map(|_| ())
-            }
+            "ConfigMap" => create_one::<ConfigMap>(ctx, namespace, &params, body, &target).await?,
+            _ => create_one::<Job>(ctx, namespace, &params, body, &target).await?,
         };
         match created {
             Ok(()) => {}
@@ -147,4 +133,29 @@ pub async fn create(ctx: &Context, job: &SparkJob, namespace: &str, attempt: u32
         }
     }
     Ok(())
+}
+
+/// Creates one rendered object of kind `K` from its JSON body: the API's
+/// answer, or an error when the body is not a `K` (a render bug).
+async fn create_one<K>(
+    ctx: &Context,
+    namespace: &str,
+    params: &PostParams,
+    body: serde_json::Value,
+    target: &str,
+) -> Result<Result<(), kube::Error>, KubeError>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    let kind = K::kind(&()).to_string();
+    let value: K = serde_json::from_value(body).map_err(|e| KubeError::Invalid {
+        operation: Operation::new("create", kind, target.to_owned()),
+        message: e.to_string(),
+        fields: Vec::new(),
+    })?;
+    Ok(Api::<K>::namespaced(ctx.client.clone(), namespace).create(params, &value).await.map(|_| ()))
 }
