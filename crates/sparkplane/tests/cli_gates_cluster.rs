@@ -337,3 +337,31 @@ fn a_gate_naming_its_data_relative_to_its_spec_is_refused_by_apply_before_anythi
     let jobs: Vec<Value> = w.fake.objects().into_iter().filter(|o| o["kind"] == "SparkJob").collect();
     assert!(jobs.is_empty(), "nothing applied: {jobs:#?}");
 }
+
+#[test]
+fn a_gate_spec_that_is_missing_or_invalid_is_refused_by_apply_with_its_file_and_line() {
+    let w = World::new();
+    let spec = std::fs::read_to_string(w.path("trips-dq.yaml")).expect("spec");
+    std::fs::write(
+        w.path("trips-dq.yaml"),
+        spec.replacen("  format: parquet\n", "  format: parquet\n  colour: red\n", 1),
+    )
+    .expect("spec");
+    let r = w.run(&["apply", "trips-etl.yaml", "--env", "dev"]);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr,
+        "trips-dq.yaml:19:3: error: dataset.colour: unknown field `colour`\n  help: fields allowed here: format, \
+         partitioning, path\n"
+    );
+    std::fs::remove_file(w.path("trips-dq.yaml")).expect("rm");
+    let r = w.run(&["apply", "trips-etl.yaml", "--env", "dev"]);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: cannot read trips-dq.yaml: No such file or directory (os error 2)\n  help: check the path; it is \
+         relative to the current directory\n"
+    );
+    let jobs: Vec<Value> = w.fake.objects().into_iter().filter(|o| o["kind"] == "SparkJob").collect();
+    assert!(jobs.is_empty(), "nothing applied: {jobs:#?}");
+}
