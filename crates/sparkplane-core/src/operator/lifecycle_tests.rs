@@ -628,6 +628,24 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
         ),
         (
             (
+                "a check Job still missing at timeouts.driverStart is an error",
+                gated(RestartKind::Never, 0),
+                checking(50),
+                None,
+                None,
+                170,
+            ),
+            (
+                JobState::Failed,
+                "QualityGatesError",
+                Some(GatesOutcome::Error),
+                "no quality-gate check Job was found within timeouts.driverStart (2m): it could not be created (the \
+                 operator's log says why), or it was deleted",
+                vec![],
+            ),
+        ),
+        (
+            (
                 "a running check is waited for",
                 gated(RestartKind::Never, 0),
                 checking(50),

@@ -202,9 +202,10 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
             }
             Action::Complete { attempt, pod } => complete_attempt(ctx, job, &namespace, *attempt, pod).await?,
             Action::CheckGates { attempt } => {
-                super::gates::create(ctx, job, &namespace, *attempt).await?;
-                // Written at once, so a restarted operator finds the run Checking.
+                // Written first: creating the check is idempotent and the decision creates it again while it is
+                // missing, so a create that fails leaves the run Checking, where its deadline applies, not Running.
                 write_status(ctx, job, &status, &next).await?;
+                super::gates::create(ctx, job, &namespace, *attempt).await?;
             }
             Action::ArchiveLog { pod } => {
                 if let Some(url) = archive(ctx, job, pod).await {

@@ -122,6 +122,17 @@ pub(super) fn checking(d: &mut Draft<'_>, plan: &Plan) {
     let o = d.o;
     let attempt = d.status.attempt.unwrap_or(1);
     let Some(check) = o.gate_check else {
+        let start_by = after(checking_since(d), plan.driver_start);
+        if o.now >= start_by {
+            let message = format!(
+                "no quality-gate check Job was found within timeouts.driverStart ({}): it could not be created (the \
+                 operator's log says why), or it was deleted",
+                human(plan.driver_start)
+            );
+            record(d, GatesOutcome::Error, &message);
+            fail(d, plan, Cause::QualityGatesError, message, None);
+            return;
+        }
         // Not created yet, or not visible yet: creating is idempotent.
         d.actions.push(Action::CheckGates { attempt });
         d.wake_in(super::CACHE_RECHECK);
