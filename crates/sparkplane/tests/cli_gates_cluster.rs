@@ -11,11 +11,12 @@
 //! written by hand. Bad input: a gate the output fails fails the run
 //! (`QualityGatesFailed`) and promote exits 1 naming the gate and its fix.
 
+mod cluster_support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use cluster_support::Run;
 use serde_json::Value;
 use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer, ImageProgram};
 
@@ -38,12 +39,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
         }
     }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 /// The example in a folder of its own, its output where the driver wrote it, and a cluster.
@@ -97,24 +92,8 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-        cmd.current_dir(self.dir.path())
-            .env("KUBECONFIG", self.path("kubeconfig"))
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("SPARKPLANE_PLATFORM_DIR")
-            .env_remove("SPARKPLANE_CDEVENTS_SINK")
-            .env("SPARKPLANE_USER", "alice")
-            .env("SPARKPLANE_HOME", self.path("home"))
-            .env("NO_COLOR", "1")
-            .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
-            .timeout(Duration::from_secs(60));
-        let out = cmd.args(args).output().expect("runs");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let cmd = cluster_support::command(self.dir.path(), &self.path("kubeconfig"));
+        cluster_support::run(cmd, args, Duration::from_secs(60))
     }
 
     fn ok(&self, args: &[&str]) -> Run {
@@ -204,36 +183,17 @@ impl World {
     }
 }
 
-/// The operator of the test's cluster: a child process stopped with SIGTERM when dropped.
-struct Operator {
-    _process: sparkplane_testkit::StopOnDrop,
-}
-
-impl Operator {
-    fn start(w: &World) -> Operator {
-        let child = Process::new(assert_cmd::cargo::cargo_bin("sparkplane"))
-            .args(["operator", "-n", "data-eng", "--metrics-address", "127.0.0.1:0"])
-            .args(["--quality-gate-image", GATE_IMAGE])
-            .env("KUBECONFIG", w.path("kubeconfig"))
-            .env("HOME", w.dir.path())
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("SPARKPLANE_PLATFORM_DIR")
-            .env_remove("POD_NAME")
-            .env_remove("POD_NAMESPACE")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the operator starts");
-        Operator { _process: sparkplane_testkit::StopOnDrop::new(child) }
-    }
+/// The operator of the test's cluster, checking gates with the test's image.
+fn operator(w: &World) -> sparkplane_testkit::StopOnDrop {
+    let cmd = cluster_support::command(w.dir.path(), &w.path("kubeconfig"));
+    cluster_support::operator(cmd, "data-eng", &["--quality-gate-image", GATE_IMAGE])
 }
 
 #[test]
 fn the_example_goes_dev_to_staging_with_its_quality_gates_checked_in_the_cluster() {
     let w = World::new();
     let id = w.release();
-    let _operator = Operator::start(&w);
+    let _operator = operator(&w);
     w.ok(&["apply", "trips-etl.yaml", "--env", "dev", "--release", &id]);
     let job = w.ended();
     let status = &job["status"];
@@ -285,7 +245,7 @@ fn a_gate_the_output_fails_fails_the_run_and_promote_names_the_gate_and_its_fix(
     assert_ne!(spec, stricter);
     std::fs::write(w.path("trips-dq.yaml"), stricter).expect("spec");
     let id = w.release();
-    let _operator = Operator::start(&w);
+    let _operator = operator(&w);
     w.ok(&["apply", "trips-etl.yaml", "--env", "dev", "--release", &id]);
     let job = w.ended();
     let status = &job["status"];

@@ -9,11 +9,13 @@
 //! operator running against the same fake server, `apply --release` labels
 //! the staging SparkJob and `promote --store cluster` reads its run (ADR 0043).
 
+mod cluster_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use cluster_support::Run;
 use serde_json::Value;
 use sparkplane_fakekube::FakeApiServer;
 
@@ -23,12 +25,6 @@ const DIGEST: &str = "sha256:78c982f2b2024c1e4a87685bc6090b72dfe7dad803d0c2e782e
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 /// The example job in a folder of its own, a kubeconfig for the fake API server, a key pair and a CI report.
@@ -61,24 +57,7 @@ impl World {
     }
 
     fn run_with(&self, kubeconfig: &Path, args: &[&str]) -> Run {
-        let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-        cmd.current_dir(self.dir.path())
-            .env("KUBECONFIG", kubeconfig)
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("SPARKPLANE_PLATFORM_DIR")
-            .env_remove("SPARKPLANE_CDEVENTS_SINK")
-            .env("SPARKPLANE_USER", "alice")
-            .env("SPARKPLANE_HOME", self.path("home"))
-            .env("NO_COLOR", "1")
-            .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
-            .timeout(Duration::from_secs(60));
-        let out = cmd.args(args).output().expect("runs");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cluster_support::run(cluster_support::command(self.dir.path(), kubeconfig), args, Duration::from_secs(60))
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -361,28 +340,9 @@ fn an_unreachable_cluster_is_exit_3_with_its_url_and_a_bad_id_exit_2() {
     );
 }
 
-/// The operator of the test's cluster, watching `data-eng`: a child process stopped with SIGTERM when dropped.
-struct Operator {
-    _process: sparkplane_testkit::StopOnDrop,
-}
-
-impl Operator {
-    fn start(w: &World) -> Operator {
-        let child = Process::new(assert_cmd::cargo::cargo_bin("sparkplane"))
-            .args(["operator", "-n", "data-eng", "--metrics-address", "127.0.0.1:0"])
-            .env("KUBECONFIG", w.path("kubeconfig"))
-            .env("HOME", w.dir.path())
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("SPARKPLANE_PLATFORM_DIR")
-            .env_remove("POD_NAME")
-            .env_remove("POD_NAMESPACE")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the operator starts");
-        Operator { _process: sparkplane_testkit::StopOnDrop::new(child) }
-    }
+/// The operator of the test's cluster, watching `data-eng`.
+fn operator(w: &World) -> sparkplane_testkit::StopOnDrop {
+    cluster_support::operator(cluster_support::command(w.dir.path(), &w.path("kubeconfig")), "data-eng", &[])
 }
 
 impl World {
@@ -451,7 +411,7 @@ fn a_cluster_run_of_the_release_in_staging_passes_the_source_run_gate_and_one_of
     assert!(r.stderr.contains("error: source-run: trips-etl has no recorded run in staging"), "{}", r.stderr);
 
     // A run of another release in staging does not vouch for this one.
-    let _operator = Operator::start(&w);
+    let _operator = operator(&w);
     let other = "trips-etl-staging-000000000000";
     w.ok(&["apply", "trips-etl.yaml", "--env", "staging", "--release", other]);
     let first = w.finished_run(None);

@@ -15,12 +15,14 @@
 //! gate. Bad input: an output that is not in object storage is exit 2 before
 //! anything is applied.
 
+mod cluster_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use assert_cmd::Command;
+use cluster_support::Run;
 use serde_json::Value;
 use sparkplane_fakekube::{Cluster, DriverRule, DriverRun, FakeApiServer};
 use sparkplane_storage::{Location, Store};
@@ -59,12 +61,6 @@ fn upload(endpoint: &str, url: &str, keep: impl Fn(&str) -> bool) {
             }
         }
     }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 struct World {
@@ -125,21 +121,10 @@ impl World {
         self.dir.path().join(name)
     }
 
-    fn command(&self, program: PathBuf) -> Process {
-        let mut cmd = Process::new(program);
-        cmd.current_dir(self.dir.path())
-            .env("KUBECONFIG", self.path("kubeconfig"))
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("SPARKPLANE_PLATFORM_DIR")
-            .env_remove("SPARKPLANE_CDEVENTS_SINK")
-            .env_remove("POD_NAME")
-            .env_remove("POD_NAMESPACE")
-            .env("SPARKPLANE_USER", "alice")
-            .env("SPARKPLANE_HOME", self.path("home"))
-            .env("NO_COLOR", "1")
-            .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
-            .env("AWS_ENDPOINT_URL", &self.s3.endpoint)
+    /// `sparkplane` in the test's folder, with the S3 server's endpoint and keys as the only credentials.
+    fn command(&self) -> Process {
+        let mut cmd = cluster_support::command(self.dir.path(), &self.path("kubeconfig"));
+        cmd.env("AWS_ENDPOINT_URL", &self.s3.endpoint)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", "us-east-1");
@@ -150,13 +135,7 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::from_std(self.command(assert_cmd::cargo::cargo_bin("sparkplane")));
-        let out = cmd.args(args).timeout(Duration::from_secs(240)).output().expect("runs");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cluster_support::run(self.command(), args, Duration::from_secs(240))
     }
 
     /// A signed staging release with a passing CI report, and a green staging run of it on record.
@@ -224,20 +203,9 @@ impl World {
     }
 }
 
-/// The operator watching prod's namespace: a child process stopped with SIGTERM when dropped.
-struct Operator {
-    _process: sparkplane_testkit::StopOnDrop,
-}
-
-impl Operator {
-    fn start(w: &World) -> Operator {
-        let mut cmd = w.command(assert_cmd::cargo::cargo_bin("sparkplane"));
-        cmd.args(["operator", "-n", "data-eng-prod", "--metrics-address", "127.0.0.1:0"])
-            .env("HOME", w.dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        Operator { _process: sparkplane_testkit::StopOnDrop::new(cmd.spawn().expect("the operator starts")) }
-    }
+/// The operator watching prod's namespace.
+fn operator(w: &World) -> sparkplane_testkit::StopOnDrop {
+    cluster_support::operator(w.command(), "data-eng-prod", &[])
 }
 
 /// Runs `promote` while playing the shadow driver's writes: when the shadow SparkJob appears, uploads the
@@ -277,7 +245,7 @@ fn promote_writing(w: &World, id: &str, drop: &'static [&'static str]) -> (Run, 
 #[test]
 fn a_shadow_run_in_the_cluster_refuses_a_candidate_that_differs_and_promotes_one_that_matches() {
     let w = World::new();
-    let _operator = Operator::start(&w);
+    let _operator = operator(&w);
     let id = w.release_with_a_green_staging_run();
     let shadow_root = format!("s3a://lake/.sparkplane/shadow/{id}");
 
