@@ -321,7 +321,8 @@ impl TaskEnd<'_> {
             stage_id: self.stage_id,
             stage_attempt_id: self.stage_attempt_id,
             reason: TaskEndReason {
-                reason: Cow::Owned(self.reason.reason.into_owned()),
+                reason: static_reason(&self.reason.reason)
+                    .map_or_else(|| Cow::Owned(self.reason.reason.into_owned()), Cow::Borrowed),
                 class_name: own(self.reason.class_name),
                 description: own(self.reason.description),
             },
@@ -330,6 +331,23 @@ impl TaskEnd<'_> {
             executor_metrics: self.executor_metrics,
         }
     }
+}
+
+/// The reasons Spark writes (`TaskEndReason` subclasses), as static text: a
+/// task end handed to another thread then owns no copy of its reason.
+fn static_reason(reason: &str) -> Option<&'static str> {
+    const REASONS: [&str; 9] = [
+        "Success",
+        "TaskKilled",
+        "ExceptionFailure",
+        "FetchFailed",
+        "ExecutorLostFailure",
+        "TaskResultLost",
+        "TaskCommitDenied",
+        "Resubmitted",
+        "UnknownReason",
+    ];
+    REASONS.into_iter().find(|known| *known == reason)
 }
 
 /// A task's `"Task End Reason"`.

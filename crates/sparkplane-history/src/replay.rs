@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use compact_str::CompactString;
 use serde::Deserialize;
 use serde_json::Value;
 use sparkplane_eventlog::parse::TaskEnd;
@@ -655,7 +656,9 @@ impl DetailBuilder {
 
     fn task_start(&mut self, started: StartedTask) {
         let StartedTask { key, task } = started;
-        let executor_id = task.executor_id.clone();
+        if let Some(e) = self.detail.executors.get_mut(task.executor_id.as_str()) {
+            e.active_tasks += 1;
+        }
         if let Some(stage) = self.detail.stages.get_mut(&key) {
             stage.active_tasks += 1;
             stage.first_task_launched_time =
@@ -671,9 +674,6 @@ impl DetailBuilder {
                 counts[1] += 1;
             }
             stage.tasks.start(task);
-        }
-        if let Some(e) = self.detail.executors.get_mut(&executor_id) {
-            e.active_tasks += 1;
         }
     }
 
@@ -960,10 +960,10 @@ fn task_from_info(info: &TaskInfoDetail<'_>) -> Task {
         launch_time: info.launch_time,
         finish_time: info.finish_time,
         getting_result_time: info.getting_result_time,
-        executor_id: info.executor_id.to_string(),
-        host: info.host.to_string(),
+        executor_id: CompactString::from(info.executor_id.as_ref()),
+        host: CompactString::from(info.host.as_ref()),
         status: "RUNNING",
-        locality: info.locality.to_string(),
+        locality: CompactString::from(info.locality.as_ref()),
         speculative: info.speculative,
         error_message: None,
         metrics: None,

@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use compact_str::CompactString;
+
 use sparkplane_eventlog::parse::task_detail::TaskMetricsDetail;
 
 /// Task metrics in the units and names of Spark's `TaskMetricDistributions`.
@@ -197,11 +199,11 @@ pub struct Task {
     pub launch_time: i64,
     pub finish_time: i64,
     pub getting_result_time: i64,
-    pub executor_id: String,
-    pub host: String,
+    pub executor_id: CompactString,
+    pub host: CompactString,
     /// `RUNNING`, `SUCCESS`, `FAILED`, `KILLED`.
     pub status: &'static str,
-    pub locality: String,
+    pub locality: CompactString,
     pub speculative: bool,
     pub error_message: Option<String>,
     pub metrics: Option<Metrics>,
@@ -219,12 +221,16 @@ impl Task {
 #[derive(Debug, Clone, Default)]
 pub struct TaskStore {
     /// Started and not ended, by task id, with the write's sequence number.
-    running: BTreeMap<i64, (u64, Task)>,
+    /// Boxed: a B-tree node shifts its values on every insert and remove, and
+    /// thousands of tasks of one stage may be running at once.
+    running: BTreeMap<i64, (u64, Box<Task>)>,
     /// Ended attempts: task id, write sequence, offset of the record in `bytes`.
     ended: Vec<(i64, u64, u32)>,
     bytes: Vec<u8>,
     names: Vec<String>,
     name_ids: HashMap<String, u32>,
+    /// The last executor, host and locality ids written (see `name_id`).
+    last_names: [u32; 3],
     writes: u64,
 }
 
@@ -234,7 +240,7 @@ impl TaskStore {
     /// Records a started attempt.
     pub fn start(&mut self, task: Task) {
         self.writes += 1;
-        self.running.insert(task.task_id, (self.writes, task));
+        self.running.insert(task.task_id, (self.writes, Box::new(task)));
     }
 
     /// Whether `task_id` is running now.
@@ -253,7 +259,7 @@ impl TaskStore {
         self.writes += 1;
         let Ok(offset) = u32::try_from(self.bytes.len()) else {
             // More than 4 GiB of task records: keep it as a running-map entry rather than lose it.
-            self.running.insert(task.task_id, (self.writes, task.clone()));
+            self.running.insert(task.task_id, (self.writes, Box::new(task.clone())));
             return;
         };
         self.ended.push((task.task_id, self.writes, offset));
@@ -273,7 +279,7 @@ impl TaskStore {
             }
             let task = match at {
                 Some(at) => self.decode(*at as usize),
-                None => self.running.get(id).map(|(_, t)| t.clone()),
+                None => self.running.get(id).map(|(_, t)| Task::clone(t)),
             };
             out.extend(task);
         }
@@ -300,20 +306,30 @@ impl TaskStore {
             + self.names.iter().map(|n| n.len() as u64 + 48).sum::<u64>()
     }
 
-    fn name_id(&mut self, name: &str) -> u64 {
-        if let Some(id) = self.name_ids.get(name) {
-            return u64::from(*id);
+    /// The interned id of `name`; `slot` (executor, host, locality) remembers
+    /// the last one, which the next task of a stage nearly always repeats.
+    fn name_id(&mut self, slot: usize, name: &str) -> u64 {
+        let last = self.last_names[slot];
+        if self.names.get(last as usize).is_some_and(|n| n == name) {
+            return u64::from(last);
         }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.to_owned());
-        self.name_ids.insert(name.to_owned(), id);
+        let id = match self.name_ids.get(name) {
+            Some(id) => *id,
+            None => {
+                let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+                self.names.push(name.to_owned());
+                self.name_ids.insert(name.to_owned(), id);
+                id
+            }
+        };
+        self.last_names[slot] = id;
         u64::from(id)
     }
 
     fn encode(&mut self, t: &Task) {
-        let executor = self.name_id(&t.executor_id);
-        let host = self.name_id(&t.host);
-        let locality = self.name_id(&t.locality);
+        let executor = self.name_id(0, &t.executor_id);
+        let host = self.name_id(1, &t.host);
+        let locality = self.name_id(2, &t.locality);
         let status = STATUSES.iter().position(|s| *s == t.status).unwrap_or(2) as u8;
         let flags = status
             | (u8::from(t.speculative) << 2)
@@ -349,7 +365,13 @@ impl TaskStore {
     fn decode(&self, at: usize) -> Option<Task> {
         let mut r = Reader { bytes: &self.bytes, at };
         let flags = r.byte()?;
-        let name = |id: u64| usize::try_from(id).ok().and_then(|i| self.names.get(i)).cloned().unwrap_or_default();
+        let name = |id: u64| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| self.names.get(i))
+                .map(|n| CompactString::from(n.as_str()))
+                .unwrap_or_default()
+        };
         let mut t = Task {
             status: STATUSES[usize::from(flags & 3)],
             speculative: flags & 4 != 0,
