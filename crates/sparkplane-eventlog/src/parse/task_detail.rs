@@ -4,15 +4,19 @@
 //! (push-based shuffle included), every executor metric and the failure's
 //! details, spelled as Spark's `JsonProtocol` writes them.
 //!
-//! Owns: the typed shape of those two events and [`parse_task_detail`], which
-//! reads a line into one of them with the same name dispatch and error text
-//! as [`super::parse_event`]. Must not: keep state or aggregate — the caller
-//! folds; every other event is `Ok(None)`, left to the caller's own reading.
+//! Owns: the typed shape of those two events, their serde reading, and
+//! [`parse_task_detail`], which reads a line into one of them with the same
+//! name dispatch and error text as [`super::parse_event`] — directly where the
+//! [`scan`] module can, by serde otherwise. Must not: keep state or aggregate —
+//! the caller folds; every other event is `Ok(None)`, left to the caller's own
+//! reading.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+mod scan;
 
 use super::{
     ExecutorMetrics, InputMetrics, OutputMetrics, ParseError, ShuffleReadMetrics, ShuffleWriteMetrics, TaskEnd,
@@ -574,7 +578,33 @@ impl<'de> Deserialize<'de> for ExecutorMetricsDetail {
 
 /// Reads a task start or end in full; every other well-formed event is `Ok(None)`.
 /// Errors are worded as [`super::parse_event`]'s.
+///
+/// Task events Spark wrote are read directly ([`scan_task_detail`]); a line
+/// that reading declines is read by serde ([`serde_task_detail`]), with the
+/// same result either way.
 pub fn parse_task_detail(line: &str) -> Result<Option<TaskDetailEvent<'_>>, ParseError> {
+    match scan_task_detail(line) {
+        Some(event) => Ok(Some(event)),
+        None => serde_task_detail(line),
+    }
+}
+
+/// The direct reading of a task start or end ([`scan`]): `None` when the line
+/// is not one, or is not written the way it is certain to read exactly as
+/// [`serde_task_detail`] does. Public for the tests and the fuzz target that
+/// hold the two readings equal.
+pub fn scan_task_detail(line: &str) -> Option<TaskDetailEvent<'_>> {
+    let line = line.trim();
+    match fast_event_name(line)? {
+        "SparkListenerTaskStart" => scan::task_start(line).map(TaskDetailEvent::Start),
+        "SparkListenerTaskEnd" => scan::task_end(line).map(TaskDetailEvent::End),
+        _ => None,
+    }
+}
+
+/// serde's reading of a task start or end: the reference for every line, and
+/// the reading of those [`scan_task_detail`] declines.
+pub fn serde_task_detail(line: &str) -> Result<Option<TaskDetailEvent<'_>>, ParseError> {
     let line = line.trim();
     if !(line.starts_with('{') && line.ends_with('}')) {
         return Err(ParseError { event: None, message: "line is not a JSON object (cut off or corrupt)".to_string() });
