@@ -1,7 +1,7 @@
 //! The task attempts of one stage attempt, kept compactly: the only part of an
 //! application's detail that grows with its task count.
 //!
-//! Owns: [`TaskStore`] — running attempts as plain [`Task`] values, ended ones
+//! Owns: [`TaskStore`] — running attempts as boxed [`Task`] values, ended ones
 //! encoded into one byte buffer (variable-length integers, executor, host and
 //! locality names interned), about a hundred bytes per attempt instead of the
 //! several hundred a [`Task`] with its [`Metrics`] takes — and decoding them
@@ -520,5 +520,23 @@ mod tests {
         assert_eq!(format!("{:?}", tasks[0]), format!("{:?}", task(1, "SUCCESS")));
         assert_eq!(store.len(), 3);
         assert!(store.is_running(3) && !store.is_running(1) && store.contains(2));
+    }
+
+    #[test]
+    fn names_that_change_from_task_to_task_decode_as_written() {
+        // The remembered last name per field must never stand in for another.
+        let names = [("1", "host-a", "NODE_LOCAL"), ("2", "host-b", "PROCESS_LOCAL"), ("1", "host-b", "ANY")];
+        let mut store = TaskStore::default();
+        for id in 0..12 {
+            let (executor, host, locality) = names[(id as usize * 7) % names.len()];
+            let mut t = task(id, "SUCCESS");
+            (t.executor_id, t.host, t.locality) = (executor.into(), host.into(), locality.into());
+            store.end(&t);
+        }
+        for t in store.tasks() {
+            let expected = names[(t.task_id as usize * 7) % names.len()];
+            assert_eq!((t.executor_id.as_str(), t.host.as_str(), t.locality.as_str()), expected, "task {}", t.task_id);
+        }
+        assert_eq!(store.names.len(), 7, "each distinct name is interned once: {:?}", store.names);
     }
 }
