@@ -150,7 +150,7 @@ pub fn evaluate(expression: &str, object: &Value, old: Option<&Value>) -> Result
 
 /// JSON to CEL as the API server converts a structural object: integers
 /// are `int`, other numbers `double`, objects maps with string keys.
-fn to_cel(value: &Value) -> cel::Value {
+pub(crate) fn to_cel(value: &Value) -> cel::Value {
     match value {
         Value::Null => cel::Value::Null,
         Value::Bool(b) => cel::Value::Bool(*b),

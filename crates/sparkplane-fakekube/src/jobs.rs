@@ -199,7 +199,7 @@ impl Jobs {
         }]);
         let mut path = pod_path(namespace, &pod_name);
         path.name = None;
-        let options = WriteOptions { dry_run: false, field_manager: Some("kube-controller-manager".into()) };
+        let options = WriteOptions { field_manager: Some("kube-controller-manager".into()), ..WriteOptions::default() };
         matches!(store.create(&path, pod, &options), Answer::Json(201, _))
     }
 }

@@ -5,7 +5,8 @@
 //! HTTP until dropped. It answers like the real API server closely enough for
 //! both fabric8 (inside spark-submit) and kube-rs: create, get, list with
 //! label and field selectors, replace, the four patch types (server-side apply
-//! creates or merges), delete with cascade to owned objects, `dryRun=All`,
+//! with managed fields and conflicts in `apply` and `managed_fields`,
+//! strategic merge patch for built-in kinds), delete with cascade to owned objects, `dryRun=All`,
 //! watches streaming from a resource version, pod logs (followed until the
 //! pod ends) and discovery. Every request is recorded. Faults are scripted
 //! with [`Behaviour`].
@@ -13,24 +14,29 @@
 //! It owns HTTP and threads only; the semantics live in `store`, paths and
 //! discovery in `resources` (stored CustomResourceDefinitions add their
 //! resources to it), selectors in `selector`, ValidatingAdmissionPolicy in
-//! `admission` (CEL, with the limits its documentation lists). What it does
-//! not do: authentication (a service account's token is taken at its word;
-//! RBAC for it is `rbac`), webhooks, validation of object
-//! schemas, field ownership conflicts of server-side apply, namespace
+//! `admission` (CEL, with the limits its documentation lists), a stored
+//! CRD's structural schema (pruning, defaults, validation, CEL rules) in
+//! `schema`, list merge keys in `list_types`. What it does not do:
+//! authentication (a service account's token is taken at its word; RBAC for
+//! it is `rbac`), webhooks, schema validation of built-in kinds, namespace
 //! existence checks.
 
 mod admission;
 mod answer;
+mod apply;
 mod cluster;
 mod http;
 mod jobs;
 mod kubelet;
+mod list_types;
+mod managed_fields;
 mod process;
 mod protobuf;
 mod quota;
 mod rbac;
 mod resources;
 mod scheduler;
+mod schema;
 mod selector;
 mod spark;
 mod statefulset;
@@ -565,6 +571,8 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     let options = WriteOptions {
         dry_run: parsed.query.get("dryRun").is_some_and(|v| v == "All"),
         field_manager: parsed.query.get("fieldManager").cloned(),
+        force: parsed.query.get("force").is_some_and(|v| v == "true"),
+        user_agent: parsed.user_agent.clone(),
     };
     let selectors = || {
         let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
@@ -580,7 +588,7 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
         && state.behaviour.lose_create_races > 0
     {
         state.behaviour.lose_create_races -= 1;
-        let racer = WriteOptions { dry_run: false, field_manager: Some("racer".into()) };
+        let racer = WriteOptions { field_manager: Some("racer".into()), ..WriteOptions::default() };
         state.store.create(&path, body(), &racer);
     }
     if parsed.method == "POST" && path.plural == "pods" && path.group.is_empty() && !options.dry_run {

@@ -154,7 +154,7 @@ fn reconcile(store: &mut Store, namespace: &str, name: &str) {
         }
         let mut path = pod_path(namespace, &pod_name);
         path.name = None;
-        let options = WriteOptions { dry_run: false, field_manager: Some("kube-controller-manager".into()) };
+        let options = WriteOptions { field_manager: Some("kube-controller-manager".into()), ..WriteOptions::default() };
         if !matches!(store.create(&path, pod, &options), Answer::Json(201, _)) {
             // Refused (a quota): tried again on the next change.
             continue;

@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 
 use crate::admission;
 pub use crate::answer::{Answer, status};
+use crate::apply;
+use crate::list_types::{self, ListTypes};
+use crate::managed_fields::{self, Writer};
 use crate::resources::{self, ResourcePath};
+use crate::schema;
 use crate::selector::{FieldSelector, LabelSelector};
 
 /// One change, as watches see it.
@@ -120,8 +124,22 @@ fn is_final(phase: &str) -> bool {
 pub struct WriteOptions {
     /// `dryRun=All`: validate and answer, store nothing.
     pub dry_run: bool,
-    /// `fieldManager` (`force` is recorded with the request; field conflicts are not modelled).
+    /// `fieldManager`: who owns what the write sets (`managed_fields`).
     pub field_manager: Option<String>,
+    /// `force=true`: an apply takes conflicting fields from their managers.
+    pub force: bool,
+    /// `User-Agent`: the manager of a write without `fieldManager` is its first word.
+    pub user_agent: Option<String>,
+}
+
+impl WriteOptions {
+    /// The manager a write records: `fieldManager`, else from the user agent.
+    fn manager(&self) -> String {
+        match self.field_manager.as_deref().filter(|m| !m.is_empty()) {
+            Some(manager) => manager.to_owned(),
+            None => managed_fields::manager_from_user_agent(self.user_agent.as_deref()),
+        }
+    }
 }
 
 impl Store {
@@ -224,7 +242,7 @@ impl Store {
     }
 
     /// Checks a body against the path and fills what the server owns.
-    fn admit(&mut self, path: &ResourcePath, mut body: Value, options: &WriteOptions) -> Result<Value, Answer> {
+    fn admit(&mut self, path: &ResourcePath, mut body: Value) -> Result<Value, Answer> {
         if !body.is_object() {
             return Err(bad_request("the body must be a JSON or YAML object".into()));
         }
@@ -283,19 +301,39 @@ impl Store {
         if let Some(refused) = too_large(path, &body).or_else(|| annotations_too_large(&kind, &body)) {
             return Err(refused);
         }
-        let meta = &mut body["metadata"];
-        if let Some(manager) = &options.field_manager
-            && let Some(m) = meta.as_object_mut()
-        {
-            let entry = json!({"manager": manager, "operation": "Apply", "apiVersion": api_version, "time": now()});
-            m.insert("managedFields".into(), json!([entry]));
-        }
         Ok(body)
+    }
+
+    /// The stored CustomResourceDefinitions.
+    fn crds(&self) -> impl Iterator<Item = &Value> {
+        self.objects
+            .iter()
+            .filter(|((av, plural, _, _), _)| av == "apiextensions.k8s.io/v1" && plural == "customresourcedefinitions")
+            .map(|(_, crd)| crd)
+    }
+
+    /// The list types of a resource (its CRD's schema, else the built-in table).
+    fn list_types(&self, path: &ResourcePath) -> Box<dyn ListTypes> {
+        list_types::for_resource(self.crds(), &path.group, &path.version, &path.plural)
+    }
+
+    /// CRD admission (`schema`: pruning, defaults, validation) when a stored CRD serves the path.
+    fn admit_schema(&self, path: &ResourcePath, object: Value, old: Option<&Value>) -> Result<Value, Answer> {
+        match schema::crd_version(self.crds(), &path.group, &path.version, &path.plural) {
+            Some(crd) => schema::admit(&crd, object, old, old.is_none()),
+            None => Ok(object),
+        }
     }
 
     /// POST to a collection.
     pub fn create(&mut self, path: &ResourcePath, body: Value, options: &WriteOptions) -> Answer {
-        let mut body = match self.admit(path, body, options) {
+        self.create_as(path, body, options, "Update")
+    }
+
+    /// A create recorded as `operation` (`Apply` when an apply creates).
+    fn create_as(&mut self, path: &ResourcePath, body: Value, options: &WriteOptions, operation: &str) -> Answer {
+        let body = self.admit(path, body).and_then(|b| self.admit_schema(path, b, None));
+        let mut body = match body {
             Ok(b) => b,
             Err(answer) => return answer,
         };
@@ -318,6 +356,12 @@ impl Store {
         meta["uid"] = json!(uid);
         meta["creationTimestamp"] = json!(now());
         meta["generation"] = json!(1);
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("managedFields");
+        }
+        let (manager, time, api_version) = (options.manager(), now(), path.api_version());
+        let writer = Writer { manager: &manager, operation, api_version: &api_version, status: false, time: &time };
+        managed_fields::record_update(None, &mut body, &writer, self.list_types(path).as_ref());
         if path.plural == "pods" && path.group.is_empty() {
             let phase = body["status"]["phase"].as_str().unwrap_or("Pending").to_owned();
             body["status"] = json!({"phase": phase, "qosClass": "Burstable"});
@@ -376,6 +420,7 @@ impl Store {
         mut new: Value,
         subresource_status: bool,
         options: &WriteOptions,
+        applied: bool,
     ) -> Answer {
         if let Some(given) = new["metadata"]["resourceVersion"].as_str()
             && Some(given) != old["metadata"]["resourceVersion"].as_str()
@@ -413,13 +458,22 @@ impl Store {
         }
         new["apiVersion"] = old["apiVersion"].clone();
         new["kind"] = old["kind"].clone();
-        if let Some(manager) = &options.field_manager {
-            let mut managed: Vec<Value> = old["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
-            managed.retain(|m| m["manager"].as_str() != Some(manager));
-            managed.push(
-                json!({"manager": manager, "operation": "Apply", "apiVersion": path.api_version(), "time": now()}),
-            );
-            new["metadata"]["managedFields"] = Value::Array(managed);
+        new = match self.admit_schema(path, new, Some(old)) {
+            Ok(admitted) => admitted,
+            Err(refused) => return refused,
+        };
+        if applied {
+            // `apply` recorded the ownership; the server's own fields were put back above.
+        } else {
+            let (manager, time, api_version) = (options.manager(), now(), path.api_version());
+            let writer = Writer {
+                manager: &manager,
+                operation: "Update",
+                api_version: &api_version,
+                status: subresource_status,
+                time: &time,
+            };
+            managed_fields::record_update(Some(old), &mut new, &writer, self.list_types(path).as_ref());
         }
         if !subresource_status && let Some(refused) = immutable_changed(path, old, &new) {
             return refused;
@@ -455,12 +509,12 @@ impl Store {
         if body["metadata"]["name"].as_str().is_some_and(|n| n != name) {
             return bad_request(format!("the name of the object does not match the name on the URL ({name})"));
         }
-        let body = match self.admit(path, body, &WriteOptions { field_manager: None, ..options.clone() }) {
+        let body = match self.admit(path, body) {
             Ok(b) => b,
             Err(answer) => return answer,
         };
         let is_status = path.subresource.as_deref() == Some("status");
-        self.update(path, &old, body, is_status, options)
+        self.update(path, &old, body, is_status, options, false)
     }
 
     /// PATCH of any of the four content types.
@@ -489,11 +543,21 @@ impl Store {
                 if body.is_object() && body["metadata"]["name"].is_null() {
                     body["metadata"]["name"] = json!(name);
                 }
-                return self.create(path, body, options);
+                return self.create_as(path, body, options, "Apply");
             }
             return not_found(path, name);
         };
+        let is_status = path.subresource.as_deref() == Some("status");
+        let types = self.list_types(path);
         let mut new = old.clone();
+        let unknown = || {
+            status(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml".into(),
+                json!({}),
+            )
+        };
         if content_type.starts_with("application/json-patch") {
             let operations: json_patch::Patch = match serde_json::from_value(patch) {
                 Ok(p) => p,
@@ -509,30 +573,54 @@ impl Store {
             if !patch.is_object() {
                 return bad_request("a merge patch must be an object".into());
             }
-            if is_apply
-                && let Some(kind) = patch["kind"].as_str()
-                && old["kind"].as_str() != Some(kind)
-            {
-                return bad_request(format!("kind {kind} does not match the stored object"));
+            if is_apply {
+                if let Some(kind) = patch["kind"].as_str()
+                    && old["kind"].as_str() != Some(kind)
+                {
+                    return bad_request(format!("kind {kind} does not match the stored object"));
+                }
+                let (manager, time, api_version) = (options.manager(), now(), path.api_version());
+                let writer = Writer {
+                    manager: &manager,
+                    operation: "Apply",
+                    api_version: &api_version,
+                    status: is_status,
+                    time: &time,
+                };
+                new = match apply::apply(&old, &patch, &writer, options.force, types.as_ref()) {
+                    Ok(applied) => applied,
+                    Err(conflict) => return conflict,
+                };
+                return self.update(path, &old, new, is_status, options, true);
             }
-            json_patch::merge(&mut new, &patch);
+            if content_type.starts_with("application/strategic-merge-patch") {
+                // Custom resources have no patch strategies: the API server refuses the type.
+                if !list_types::built_in_group(&path.group) {
+                    return unknown();
+                }
+                new = apply::strategic_merge(&old, &patch, &mut Vec::new(), types.as_ref());
+            } else {
+                json_patch::merge(&mut new, &patch);
+            }
         } else {
-            return status(
-                415,
-                "UnsupportedMediaType",
-                format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({content_type})"
-                ),
-                json!({}),
-            );
+            return unknown();
         }
-        let is_status = path.subresource.as_deref() == Some("status");
-        let options = if is_apply { options.clone() } else { WriteOptions { field_manager: None, ..options.clone() } };
-        self.update(path, &old, new, is_status, &options)
+        self.update(path, &old, new, is_status, options, false)
     }
 
-    /// DELETE one object; owned objects follow unless the policy is `Orphan`.
+    /// DELETE one object with the default options and the given propagation policy.
     pub fn delete(&mut self, path: &ResourcePath, name: &str, propagation: Option<&str>, dry_run: bool) -> Answer {
+        let options = DeleteOptions { propagation: propagation.map(str::to_owned), grace_period: None, dry_run };
+        self.delete_with(path, name, &options)
+    }
+
+    /// DELETE one object as the API server does (see `deletion`): a pod a
+    /// kubelet runs is only marked (`deletionTimestamp` a grace period
+    /// ahead) and goes when its kubelet deletes it again with grace 0;
+    /// finalizers (and the `foregroundDeletion`/`orphan` ones a propagation
+    /// policy adds) hold the object until removed. Owned objects are left
+    /// to the garbage collector (`gc`), which runs asynchronously.
+    pub fn delete_with(&mut self, path: &ResourcePath, name: &str, options: &DeleteOptions) -> Answer {
         let key = Self::key(path, name);
         let Some(object) = self.objects.get(&key).cloned() else {
             return not_found(path, name);

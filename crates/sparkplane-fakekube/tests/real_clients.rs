@@ -217,11 +217,17 @@ fn kubectl_creates_lists_reads_patches_applies_and_deletes_a_sparkjob() {
     let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
     assert_eq!(sent.path, "/apis/sparkplane.dev/v1alpha1/namespaces/team-a/sparkjobs/nightly/status");
 
-    // Server-side apply of the file with a new tag: applied, status kept.
+    // Server-side apply of the file with a new tag: the merge patch above
+    // made kubectl-patch the tag's and the instances' manager, so kubectl
+    // (another manager) must force; then applied, status kept.
     let applied = s.write("applied.yaml", &JOB.replace("tag: \"1.0\"", "tag: \"2.0\""));
     let applied = applied.to_str().expect("UTF-8 path");
+    let refused = run(s.kubectl(&["apply", "--server-side", "-f", applied]));
+    assert!(
+        text(&refused.stderr).starts_with("error: Apply failed with 2 conflicts: conflicts with \"kubectl-patch\"")
+    );
     assert_eq!(
-        s.kubectl_ok(&["apply", "--server-side", "-f", applied]),
+        s.kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", applied]),
         "sparkjob.sparkplane.dev/nightly serverside-applied\n"
     );
     let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
@@ -320,6 +326,179 @@ fn kubectl_reports_a_missing_sparkjob_as_the_api_server_does() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
     assert_eq!(text(&out.stderr), "Error from server (NotFound): sparkjobs.sparkplane.dev \"missing\" not found\n");
+}
+
+/// The managed fields the fake stores for `manager`, as `fieldsV1`.
+fn owned_by(object: &Value, manager: &str, operation: &str) -> Option<Value> {
+    object["metadata"]["managedFields"].as_array().and_then(|entries| {
+        entries.iter().find(|e| e["manager"] == manager && e["operation"] == operation).map(|e| e["fieldsV1"].clone())
+    })
+}
+
+/// Server-side apply as the API server does it: each manager owns what it
+/// applied; applying another value for a field someone else owns is a 409
+/// naming them (kubectl prints the API server's message), `--force-conflicts`
+/// takes the field over, and the same value is shared without a conflict.
+#[test]
+fn kubectl_server_side_apply_conflicts_name_the_other_manager_until_forced() {
+    let s = setup();
+    let job = s.write("job.yaml", JOB);
+    let job = job.to_str().expect("UTF-8 path");
+    assert_eq!(
+        s.kubectl_ok(&["apply", "--server-side", "--field-manager=alice", "-f", job]),
+        "sparkjob.sparkplane.dev/nightly serverside-applied\n"
+    );
+    let stored = s.stored("nightly").expect("created by the apply");
+    assert_eq!(
+        owned_by(&stored, "alice", "Apply"),
+        Some(json!({"f:metadata": {"f:labels": {"f:team": {}}}, "f:spec": {
+            "f:executor": {"f:instances": {}}, "f:image": {"f:repository": {}, "f:tag": {}},
+            "f:mainApplicationFile": {}, "f:sparkVersion": {}, "f:type": {},
+        }})),
+        "{stored}"
+    );
+
+    let five = s.write("five.yaml", &JOB.replace("instances: 2", "instances: 5"));
+    let five = five.to_str().expect("UTF-8 path");
+    let refused = run(s.kubectl(&["apply", "--server-side", "--field-manager=bob", "-f", five]));
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: Apply failed with 1 conflict: conflict with \"alice\": .spec.executor.instances\n\
+             Please review the fields above--they currently have other managers."
+        ),
+        "{stderr}"
+    );
+    assert_eq!(s.stored("nightly").expect("kept")["spec"]["executor"]["instances"], 2, "nothing changed");
+
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=bob", "--force-conflicts", "-f", five]);
+    let stored = s.stored("nightly").expect("kept");
+    assert_eq!(stored["spec"]["executor"]["instances"], 5);
+    let alice = owned_by(&stored, "alice", "Apply").expect("alice still owns the rest");
+    assert_eq!(alice["f:spec"].get("f:executor"), None, "the field changed hands: {alice}");
+    let bob = owned_by(&stored, "bob", "Apply").expect("bob owns what he applied");
+    assert_eq!(bob["f:spec"]["f:executor"], json!({"f:instances": {}}));
+    assert_eq!(bob["f:spec"]["f:image"], alice["f:spec"]["f:image"], "same values are shared, not conflicts");
+
+    // An update (a merge patch, manager kubectl-patch) takes what it changes; applying over it conflicts.
+    s.kubectl_ok(&["patch", "sparkjob", "nightly", "--type", "merge", "-p", r#"{"spec":{"image":{"tag":"1.1"}}}"#]);
+    let refused = run(s.kubectl(&["apply", "--server-side", "--field-manager=alice", "-f", job]));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: Apply failed with 2 conflicts: conflicts with \"bob\":\n- .spec.executor.instances\n\
+             conflicts with \"kubectl-patch\" using sparkplane.dev/v1alpha1:\n- .spec.image.tag\n"
+        ),
+        "{stderr}"
+    );
+}
+
+/// `kubectl apply --server-side` of a file without a field the same manager
+/// applied before removes it, unless another manager owns it too.
+#[test]
+fn kubectl_server_side_apply_of_a_file_without_a_field_removes_it() {
+    let s = setup();
+    let scheduled = format!("{JOB}  suspend: true\n  schedule:\n    cron: \"0 * * * *\"\n");
+    let with = s.write("with.yaml", &scheduled);
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=alice", "-f", with.to_str().expect("UTF-8 path")]);
+    let stored = s.stored("nightly").expect("applied");
+    assert_eq!((&stored["spec"]["schedule"]["cron"], &stored["spec"]["suspend"]), (&json!("0 * * * *"), &json!(true)));
+    // Another manager applies the label too (same value: shared).
+    let label =
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata:\n  name: nightly\n  labels:\n    team: data\n";
+    let label = s.write("label.yaml", label);
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=labeller", "-f", label.to_str().expect("UTF-8 path")]);
+
+    let without = JOB.replace("  labels:\n    team: data\n", "");
+    let without = s.write("without.yaml", &without);
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=alice", "-f", without.to_str().expect("UTF-8 path")]);
+    let stored = s.stored("nightly").expect("still there");
+    assert_eq!(stored["spec"].get("schedule"), None, "schedule went: {stored}");
+    assert_eq!(stored["spec"].get("suspend"), None, "suspend went: {stored}");
+    assert_eq!(stored["metadata"]["labels"], json!({"team": "data"}), "the labeller still owns the label");
+    assert_eq!(stored["spec"]["executor"]["instances"], 2, "what alice still applies stays");
+}
+
+/// Lists of Kubernetes' own kinds merge by their keys (containers by name)
+/// under server-side apply, and kubectl's default patch (strategic merge)
+/// merges them the same way; custom resources refuse strategic merge patch.
+#[test]
+fn kubectl_merges_keyed_lists_by_their_keys_and_custom_resources_refuse_strategic_patches() {
+    let s = setup();
+    let deployment = |container: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: {container}\n        image: {image}\n"
+        )
+    };
+    let app = s.write("app.yaml", &deployment("app", "app:1"));
+    let sidecar = s.write("sidecar.yaml", &deployment("proxy", "proxy:1"));
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=team", "-f", app.to_str().expect("UTF-8 path")]);
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=mesh", "-f", sidecar.to_str().expect("UTF-8 path")]);
+    let images = |s: &Setup| {
+        s.kubectl_ok(&["get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image}"])
+    };
+    assert_eq!(images(&s), "app:1 proxy:1", "one list, an item per manager");
+
+    s.kubectl_ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"proxy","image":"proxy:2"}]}}}}"#,
+    ]);
+    assert_eq!(images(&s), "app:1 proxy:2", "a strategic merge patch merges containers by name");
+    let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
+    assert_eq!(sent.content_type.as_deref(), Some("application/strategic-merge-patch+json"));
+
+    // The mesh stops applying its sidecar: only its container goes.
+    let empty = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n";
+    let empty = s.write("empty.yaml", empty);
+    s.kubectl_ok(&["apply", "--server-side", "--field-manager=mesh", "-f", empty.to_str().expect("UTF-8 path")]);
+    assert_eq!(images(&s), "app:1 proxy:2", "kubectl-patch owns the proxy's image now, so the item stays");
+
+    let job = s.write("job.yaml", JOB);
+    s.kubectl_ok(&["create", "-f", job.to_str().expect("UTF-8 path")]);
+    let refused = run(s.kubectl(&["patch", "sparkjob", "nightly", "-p", r#"{"spec":{"image":{"tag":"9"}}}"#]));
+    assert_eq!(refused.status.code(), Some(1));
+    // kubectl names the patch type and kind before the API server's 415 message.
+    assert_eq!(
+        text(&refused.stderr),
+        "error: application/strategic-merge-patch+json is not supported by sparkplane.dev/v1alpha1, Kind=SparkJob: \
+         the body of the request was in an unknown format - accepted media types include: \
+         application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml\n"
+    );
+}
+
+/// With the SparkJob CRD stored (as `sparkplane crd` prints it), the API
+/// server's CRD admission applies: an unknown field is pruned, a wrong type
+/// is refused with Kubernetes' message (kubectl prints it), and the status
+/// subresource splits writes: status sent to the main resource is dropped.
+#[test]
+fn kubectl_sees_sparkjobs_pruned_and_validated_against_the_crd_schema() {
+    let s = setup();
+    let crd = serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes");
+    s.fake.insert(crd).expect("CRD stored");
+
+    let unknown = format!("{JOB}  colour: blue\n  executor2: {{}}\nstatus:\n  state: Succeeded\n");
+    let unknown = s.write("unknown.yaml", &unknown.replace("    instances: 2\n", "    instances: 2\n    flavour: x\n"));
+    s.kubectl_ok(&["create", "-f", unknown.to_str().expect("UTF-8 path")]);
+    let stored = s.stored("nightly").expect("created");
+    assert_eq!(stored["spec"].get("colour"), None, "unknown fields are pruned: {stored}");
+    assert_eq!(stored["spec"].get("executor2"), None, "{stored}");
+    assert_eq!(stored["spec"]["executor"], json!({"instances": 2}), "nested unknown fields too");
+    assert_eq!(stored.get("status"), None, "status is the status subresource's");
+
+    let wrong =
+        s.write("wrong.yaml", &JOB.replace("name: nightly", "name: wrong").replace("instances: 2", "instances: two"));
+    let refused = run(s.kubectl(&["create", "-f", wrong.to_str().expect("UTF-8 path")]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        text(&refused.stderr),
+        "The SparkJob \"wrong\" is invalid: spec.executor.instances: Invalid value: \"string\": \
+         spec.executor.instances in body must be of type integer: \"string\"\n"
+    );
+    assert_eq!(s.stored("wrong"), None, "nothing stored");
 }
 
 #[test]

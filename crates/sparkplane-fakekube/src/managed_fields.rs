@@ -1,0 +1,519 @@
+//! Field ownership as the API server keeps it in `metadata.managedFields`:
+//! field paths and sets (the `fieldsV1` encoding with `f:`, `k:`, `v:` and
+//! `i:` keys), the set an object's fields make under the list types of its
+//! schema, the difference between two versions of an object, and the
+//! entries per manager and operation (`Apply` or `Update`, and the
+//! subresource) with the rules that move ownership on a write.
+//!
+//! Owns: paths, sets, entries and their encoding. Must not: merge objects
+//! (`apply`), or know which kind has which list types (`list_types`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::list_types::{ListType, ListTypes};
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// A field of an object (`f:name`).
+    Field(String),
+    /// An item of a map-keyed list, by its key fields (`k:{"name":"x"}`, the JSON with sorted keys).
+    Key(String),
+    /// An item of a set, by its value (`v:"x"`, as JSON).
+    Value(String),
+    /// An item of a list without keys, by position (`i:0`).
+    Index(usize),
+}
+
+/// A path from the object's root.
+pub type Path = Vec<Step>;
+
+/// Shows a path as the API server does in conflict messages:
+/// `.spec.containers[name="app"].image`, `.metadata.finalizers[="x"]`.
+pub fn show(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Field(name) => {
+                out.push('.');
+                out.push_str(name);
+            }
+            Step::Key(json) => {
+                let fields: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
+                let shown: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                out.push_str(&format!("[{}]", shown.join(",")));
+            }
+            Step::Value(json) => out.push_str(&format!("[={json}]")),
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// A set of paths.
+pub type FieldSet = BTreeSet<Path>;
+
+/// The fields the server owns itself; no manager owns them.
+fn stripped(path: &[Step]) -> bool {
+    let field = |i: usize| match path.get(i) {
+        Some(Step::Field(f)) => Some(f.as_str()),
+        _ => None,
+    };
+    match (field(0), field(1)) {
+        (Some("apiVersion" | "kind"), None) => true,
+        (Some("metadata"), None) => true,
+        (Some("metadata"), Some(f)) => matches!(
+            f,
+            "name"
+                | "namespace"
+                | "creationTimestamp"
+                | "selfLink"
+                | "uid"
+                | "generation"
+                | "managedFields"
+                | "resourceVersion"
+                | "deletionTimestamp"
+                | "deletionGracePeriodSeconds"
+        ),
+        _ => false,
+    }
+}
+
+/// Whether a path lies in the part of the object a write may own: under
+/// `status` for the status subresource, outside it for the main resource.
+pub fn in_scope(path: &[Step], status: bool) -> bool {
+    let under_status = matches!(path.first(), Some(Step::Field(f)) if f == "status");
+    !stripped(path) && under_status == status
+}
+
+/// The JSON of a map-keyed list item's key (sorted fields); None when it has none of the keys.
+pub fn key_of(item: &Value, keys: &[String]) -> Option<String> {
+    let fields: Map<String, Value> =
+        keys.iter().filter_map(|k| item.get(k).filter(|v| !v.is_null()).map(|v| (k.clone(), v.clone()))).collect();
+    (!fields.is_empty()).then(|| Value::Object(fields).to_string())
+}
+
+/// The step naming `item` (at `index`) of a list of type `list`.
+pub fn item_step(list: &ListType, item: &Value, index: usize) -> Step {
+    match list {
+        ListType::Map(keys) => key_of(item, keys).map_or(Step::Index(index), Step::Key),
+        ListType::Set => Step::Value(item.to_string()),
+        ListType::Atomic => Step::Index(index),
+    }
+}
+
+/// The field names along a path (list steps left out): what list types are looked up by.
+pub fn field_names(path: &[Step]) -> Vec<&str> {
+    path.iter()
+        .filter_map(|s| match s {
+            Step::Field(f) => Some(f.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The nodes of an object a write of it owns, with their values: scalars,
+/// empty objects, atomic lists, and the items of keyed lists and sets
+/// (an item is a node of its own, and its fields are nodes beside it).
+pub fn leaves(object: &Value, types: &dyn ListTypes) -> BTreeMap<Path, Value> {
+    let mut out = BTreeMap::new();
+    walk(object, &mut Vec::new(), types, &mut out);
+    out
+}
+
+fn walk(value: &Value, path: &mut Path, types: &dyn ListTypes, out: &mut BTreeMap<Path, Value>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, child) in map {
+                path.push(Step::Field(key.clone()));
+                walk(child, path, types, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) if !path.is_empty() => {
+            let list = types.list_type(&field_names(path));
+            if list == ListType::Atomic {
+                out.insert(path.clone(), value.clone());
+                return;
+            }
+            for (index, item) in items.iter().enumerate() {
+                path.push(item_step(&list, item, index));
+                out.insert(path.clone(), if item.is_object() { json!({}) } else { item.clone() });
+                if item.is_object() {
+                    walk(item, path, types, out);
+                }
+                path.pop();
+            }
+        }
+        _ if !path.is_empty() => {
+            out.insert(path.clone(), value.clone());
+        }
+        _ => {}
+    }
+}
+
+/// The set a write of `object` owns (see [`leaves`]).
+pub fn set_of(object: &Value, types: &dyn ListTypes) -> FieldSet {
+    leaves(object, types).into_keys().collect()
+}
+
+/// Every node of an object, objects included (what `fieldsV1` marks with `.`);
+/// structured-merge-diff's test data is written this way.
+#[cfg(test)]
+fn every_node(object: &Value, types: &dyn ListTypes) -> FieldSet {
+    let mut set = FieldSet::new();
+    for path in set_of(object, types) {
+        for end in 1..=path.len() {
+            set.insert(path[..end].to_vec());
+        }
+    }
+    set
+}
+
+/// What changed between two versions of an object.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Nodes new or with another value.
+    pub changed: FieldSet,
+    /// Nodes gone.
+    pub removed: FieldSet,
+}
+
+/// Compares two versions node by node.
+pub fn compare(old: &Value, new: &Value, types: &dyn ListTypes) -> Comparison {
+    let before = leaves(old, types);
+    let after = leaves(new, types);
+    let changed = after.iter().filter(|(p, v)| before.get(*p) != Some(*v)).map(|(p, _)| p.clone()).collect();
+    let removed = before.keys().filter(|p| !after.contains_key(*p)).cloned().collect();
+    Comparison { changed, removed }
+}
+
+/// Decodes a `fieldsV1` tree.
+pub fn decode(fields: &Value) -> FieldSet {
+    let mut set = FieldSet::new();
+    decode_into(fields, &mut Vec::new(), &mut set);
+    set
+}
+
+fn decode_into(node: &Value, path: &mut Path, set: &mut FieldSet) {
+    let Some(children) = node.as_object() else { return };
+    if children.is_empty() && !path.is_empty() {
+        set.insert(path.clone());
+        return;
+    }
+    for (key, child) in children {
+        if key == "." {
+            set.insert(path.clone());
+            continue;
+        }
+        let step = match key.split_at_checked(2) {
+            Some(("f:", name)) => Step::Field(name.to_owned()),
+            Some(("k:", json)) => Step::Key(canonical(json)),
+            Some(("v:", json)) => Step::Value(canonical(json)),
+            Some(("i:", index)) => match index.parse() {
+                Ok(i) => Step::Index(i),
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        path.push(step);
+        decode_into(child, path, set);
+        path.pop();
+    }
+}
+
+/// JSON text with sorted keys and no spaces (how steps compare).
+fn canonical(json: &str) -> String {
+    serde_json::from_str::<Value>(json).map(|v| v.to_string()).unwrap_or_else(|_| json.to_owned())
+}
+
+/// Encodes a set as a `fieldsV1` tree.
+pub fn encode(set: &FieldSet) -> Value {
+    let mut root = Map::new();
+    for path in set {
+        let mut node = &mut root;
+        for step in path {
+            let key = match step {
+                Step::Field(name) => format!("f:{name}"),
+                Step::Key(json) => format!("k:{json}"),
+                Step::Value(json) => format!("v:{json}"),
+                Step::Index(index) => format!("i:{index}"),
+            };
+            let child = node.entry(key).or_insert_with(|| json!({}));
+            if !child.is_object() {
+                *child = json!({});
+            }
+            let Some(map) = child.as_object_mut() else { break };
+            node = map;
+        }
+    }
+    // A member that is also a parent gets its `.`.
+    mark_members(&mut root, set, &mut Vec::new());
+    Value::Object(root)
+}
+
+fn mark_members(node: &mut Map<String, Value>, set: &FieldSet, path: &mut Path) {
+    if !path.is_empty() && set.contains(path) && node.keys().any(|k| k != ".") {
+        node.insert(".".into(), json!({}));
+    }
+    let keys: Vec<String> = node.keys().filter(|k| *k != ".").cloned().collect();
+    for key in keys {
+        let Some(step) = step_of(&key) else { continue };
+        if let Some(child) = node.get_mut(&key).and_then(Value::as_object_mut) {
+            path.push(step);
+            mark_members(child, set, path);
+            path.pop();
+        }
+    }
+}
+
+fn step_of(key: &str) -> Option<Step> {
+    match key.split_at_checked(2)? {
+        ("f:", name) => Some(Step::Field(name.to_owned())),
+        ("k:", json) => Some(Step::Key(canonical(json))),
+        ("v:", json) => Some(Step::Value(canonical(json))),
+        ("i:", index) => index.parse().ok().map(Step::Index),
+        _ => None,
+    }
+}
+
+/// One entry of `metadata.managedFields`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The field manager.
+    pub manager: String,
+    /// `Apply` or `Update`.
+    pub operation: String,
+    /// The API version the fields were written in.
+    pub api_version: String,
+    /// `status` for writes to the status subresource.
+    pub subresource: Option<String>,
+    /// When the set last changed.
+    pub time: String,
+    /// The fields owned.
+    pub set: FieldSet,
+}
+
+impl Entry {
+    /// Whether two entries are the same manager as the API server tells
+    /// them apart: name, operation and subresource, and for updates the
+    /// API version too.
+    pub fn same_manager(&self, other: &Entry) -> bool {
+        self.manager == other.manager
+            && self.operation == other.operation
+            && self.subresource == other.subresource
+            && (self.operation == "Apply" || self.api_version == other.api_version)
+    }
+
+    /// How a conflict message names the manager: `"m"`, then `with
+    /// subresource "status"` and for updates `using <apiVersion>`.
+    pub fn shown(&self) -> String {
+        let mut out = format!("{:?}", self.manager);
+        if let Some(sub) = &self.subresource {
+            out.push_str(&format!(" with subresource {sub:?}"));
+        }
+        // The manager's identity leaves its time out, so no `at <time>` follows.
+        if self.operation == "Update" {
+            out.push_str(&format!(" using {}", self.api_version));
+        }
+        out
+    }
+}
+
+/// The entries stored on an object.
+pub fn entries_of(object: &Value) -> Vec<Entry> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    object["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| Entry {
+            manager: text(&m["manager"]),
+            operation: text(&m["operation"]),
+            api_version: text(&m["apiVersion"]),
+            subresource: m["subresource"].as_str().map(str::to_owned),
+            time: text(&m["time"]),
+            set: decode(&m["fieldsV1"]),
+        })
+        .collect()
+}
+
+/// Stores entries on an object as the API server orders them: `Apply`
+/// before `Update`, then by time, manager, API version and subresource.
+/// Entries that own nothing are dropped.
+pub fn store_entries(object: &mut Value, mut entries: Vec<Entry>) {
+    entries.retain(|e| !e.set.is_empty());
+    entries.sort_by(|a, b| {
+        (&a.operation, &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
+            &b.operation,
+            &b.time,
+            &b.manager,
+            &b.api_version,
+            &b.subresource,
+        ))
+    });
+    let encoded: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let mut m = json!({
+                "manager": e.manager,
+                "operation": e.operation,
+                "apiVersion": e.api_version,
+                "time": e.time,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": encode(&e.set),
+            });
+            if let Some(sub) = &e.subresource {
+                m["subresource"] = json!(sub);
+            }
+            m
+        })
+        .collect();
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        if encoded.is_empty() {
+            meta.remove("managedFields");
+        } else {
+            meta.insert("managedFields".into(), Value::Array(encoded));
+        }
+    }
+}
+
+/// Who wrote, and how.
+#[derive(Clone, Debug)]
+pub struct Writer<'a> {
+    /// The field manager.
+    pub manager: &'a str,
+    /// `Apply` or `Update`.
+    pub operation: &'a str,
+    /// The API version written.
+    pub api_version: &'a str,
+    /// Whether the write went to the status subresource.
+    pub status: bool,
+    /// Now.
+    pub time: &'a str,
+}
+
+impl Writer<'_> {
+    /// An empty entry for this writer.
+    pub fn entry(&self) -> Entry {
+        Entry {
+            manager: self.manager.to_owned(),
+            operation: self.operation.to_owned(),
+            api_version: self.api_version.to_owned(),
+            subresource: self.status.then(|| "status".to_owned()),
+            time: self.time.to_owned(),
+            set: FieldSet::new(),
+        }
+    }
+}
+
+/// Ownership after a non-apply write (create, replace, any patch but
+/// apply) turned `old` into `new`: the writer's `Update` entry gains what
+/// changed, other managers lose it, and everyone loses what went.
+pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>, types: &dyn ListTypes) {
+    let empty = json!({});
+    let comparison = compare(old.unwrap_or(&empty), new, types);
+    let scope = |set: FieldSet| -> FieldSet { set.into_iter().filter(|p| in_scope(p, writer.status)).collect() };
+    let changed = scope(comparison.changed);
+    let mut entries = old.map(entries_of).unwrap_or_default();
+    let mine = writer.entry();
+    for entry in &mut entries {
+        entry.set.retain(|p| !comparison.removed.contains(p));
+        if !entry.same_manager(&mine) {
+            entry.set.retain(|p| !changed.contains(p));
+        }
+    }
+    if !changed.is_empty() {
+        match entries.iter_mut().find(|e| e.same_manager(&mine)) {
+            Some(entry) => {
+                entry.set.extend(changed);
+                entry.time = writer.time.to_owned();
+            }
+            None => entries.push(Entry { set: changed, ..mine }),
+        }
+    }
+    store_entries(new, entries);
+}
+
+/// The default manager of a write without `fieldManager`: the user agent up to its first `/`.
+pub fn manager_from_user_agent(user_agent: Option<&str>) -> String {
+    let agent = user_agent.unwrap_or_default();
+    let prefix = agent.split('/').next().unwrap_or_default().trim();
+    if prefix.is_empty() { "unknown".to_owned() } else { prefix.chars().take(128).collect() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::list_types::BuiltIn;
+
+    #[test]
+    fn fields_v1_round_trips_and_marks_owned_parents_with_a_dot() {
+        let fields = json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:containers": {
+            "k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {}}}, "f:finalizers": {"v:\"a\"": {}}}});
+        let set = decode(&fields);
+        assert!(set.contains(&vec![
+            Step::Field("spec".into()),
+            Step::Field("containers".into()),
+            Step::Key("{\"name\":\"app\"}".into())
+        ]));
+        assert_eq!(encode(&set), fields);
+        let path = vec![
+            Step::Field("spec".into()),
+            Step::Field("containers".into()),
+            Step::Key("{\"name\":\"app\"}".into()),
+            Step::Field("image".into()),
+        ];
+        assert_eq!(show(&path), ".spec.containers[name=\"app\"].image");
+    }
+
+    #[test]
+    fn an_update_takes_what_it_changed_from_the_applier() {
+        let types = BuiltIn;
+        let mut old = json!({"metadata": {"name": "m"}, "data": {"a": "1", "b": "2"}});
+        let mut applier = Entry {
+            manager: "sparkplane".into(),
+            operation: "Apply".into(),
+            api_version: "v1".into(),
+            subresource: None,
+            time: "t0".into(),
+            set: set_of(&json!({"data": {"a": "1", "b": "2"}}), &types),
+        };
+        applier.set.retain(|p| in_scope(p, false));
+        store_entries(&mut old, vec![applier]);
+        let mut new = json!({"metadata": {"name": "m"}, "data": {"a": "9", "b": "2"}});
+        let writer =
+            Writer { manager: "kubectl-edit", operation: "Update", api_version: "v1", status: false, time: "t1" };
+        record_update(Some(&old), &mut new, &writer, &types);
+        let entries = entries_of(&new);
+        let owners: Vec<(&str, Value)> = entries.iter().map(|e| (e.manager.as_str(), encode(&e.set))).collect();
+        assert_eq!(
+            owners,
+            [("sparkplane", json!({"f:data": {"f:b": {}}})), ("kubectl-edit", json!({"f:data": {"f:a": {}}}))]
+        );
+    }
+
+    fn data(name: &str) -> String {
+        let path = format!("{}/tests/data/structured-merge-diff/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Test data of kubernetes-sigs/structured-merge-diff (see the README beside it).
+    #[test]
+    fn the_field_set_of_a_pod_is_the_one_structured_merge_diff_computes() {
+        let source = sparkplane_core::source::Source::new("pod.yaml", data("pod.yaml"));
+        let pod = sparkplane_core::yaml::parse_single(&source).expect("pod.yaml parses").to_json();
+        let expected: Value = serde_json::from_str(&data("podset.json")).expect("podset.json parses");
+        assert_eq!(encode(&every_node(&pod, &BuiltIn)), expected);
+        assert_eq!(decode(&expected), every_node(&pod, &BuiltIn), "decoding gives the same set back");
+    }
+
+    #[test]
+    fn the_default_manager_is_the_user_agents_first_word() {
+        assert_eq!(manager_from_user_agent(Some("kubectl/v1.33.1 (linux/amd64) kubernetes/abc")), "kubectl");
+        assert_eq!(manager_from_user_agent(Some("OpenAPI-Generator/33.1.0/python")), "OpenAPI-Generator");
+        assert_eq!(manager_from_user_agent(None), "unknown");
+    }
+}
