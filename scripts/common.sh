@@ -361,3 +361,41 @@ need_cargo_fuzz() {
   echo "==> installing cargo-fuzz (crates.io) for the fuzz targets" >&2
   cargo install cargo-fuzz --locked >&2
 }
+
+# The container tools the image and release tests use (crates/sparkplane/tests/container_*.rs,
+# release_artifacts.rs; scripts/image.sh, scripts/release.sh): Debian's podman, buildah, skopeo,
+# umoci, runc and docker-registry (a registry on 127.0.0.1 for the round trip). No base image is
+# pulled: the image is built FROM scratch. Two host limits shape the containers.conf written here
+# and exported as CONTAINERS_CONF: crun cannot start containers on a hybrid cgroup layout (so runc,
+# with cgroupfs), and root may not raise RLIMIT_NOFILE past 20000 or RLIMIT_NPROC past 32768 (so
+# the default ulimits stay under both). Idempotent: a no-op once installed and written.
+need_containers() {
+  local missing=() tool
+  for tool in podman buildah skopeo umoci runc docker-registry; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing ${missing[*]} (Debian podman buildah skopeo umoci runc docker-registry) for the image tests" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        podman buildah skopeo umoci runc docker-registry uidmap fuse-overlayfs >&2
+    else
+      echo "The image tests need ${missing[*]}: install them (Debian: apt-get install podman buildah skopeo umoci runc docker-registry) and run this again." >&2
+      exit 3
+    fi
+  fi
+  local conf_dir="$HOME/.cache/sparkplane/tools/containers"
+  mkdir -p "$conf_dir"
+  cat >"$conf_dir/containers.conf.tmp" <<'CONF'
+# Written by scripts/common.sh need_containers; see the comment there for why.
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  mv "$conf_dir/containers.conf.tmp" "$conf_dir/containers.conf"
+  export CONTAINERS_CONF="$conf_dir/containers.conf"
+}

@@ -18,6 +18,7 @@ need_openlineage
 need_otlp_receiver
 need_release_tools
 need_helm
+need_containers
 need_cdevents_receiver
 need_notebook_tools
 need_chromium

@@ -1,9 +1,12 @@
-//! Link-time settings for the `sparkplane` binary.
+//! Link-time settings for the `sparkplane` binary, and what `sparkplane
+//! version` prints about the build: the commit, the build date and the
+//! compiler (ADR 0049).
 
 use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    build_info();
     println!("cargo:rerun-if-changed=link/hot-functions.txt");
     println!("cargo:rerun-if-env-changed=SPARKPLANE_NO_LINK_ORDER");
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -65,4 +68,63 @@ fn glibc_at_least(major: u32, minor: u32) -> bool {
         (Some(a), Some(b)) => (a, b) >= (major, minor),
         _ => false,
     }
+}
+
+/// The build's identity for `sparkplane version`, as compile-time variables:
+/// `SPARKPLANE_BUILD_VERSION` (the workspace version, or the variable of that
+/// name when a release marks it, e.g. `0.1.0-dirty.g3f9db1f`), `..._COMMIT`
+/// (the checkout's HEAD, `unknown` outside git), `..._DATE` (the commit's
+/// time, or SOURCE_DATE_EPOCH's, in UTC: never the clock, so a build
+/// reproduces) and `..._RUSTC` (`rustc --version`). Reruns when HEAD moves.
+fn build_info() {
+    for var in ["SPARKPLANE_BUILD_VERSION", "SPARKPLANE_BUILD_COMMIT", "SOURCE_DATE_EPOCH"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .env("TZ", "UTC")
+            .current_dir(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default())
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    if let Some(dir) = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
+        let head = git(&["rev-parse", "--path-format=absolute", "--git-dir"]).unwrap_or_else(|| dir.clone());
+        println!("cargo:rerun-if-changed={head}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={dir}/{branch}");
+        }
+    }
+    let version = std::env::var("SPARKPLANE_BUILD_VERSION")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| std::env::var("CARGO_PKG_VERSION").unwrap_or_default());
+    let commit = std::env::var("SPARKPLANE_BUILD_COMMIT")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
+    let format = "--date=format-local:%Y-%m-%dT%H:%M:%SZ";
+    let date = match std::env::var("SOURCE_DATE_EPOCH").ok().filter(|v| v.parse::<u64>().is_ok()) {
+        Some(epoch) => std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{epoch}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|d| d.trim().to_owned()),
+        None => git(&["log", "-1", "--format=%cd", format]),
+    }
+    .unwrap_or_else(|| "unknown".into());
+    let rustc = std::env::var_os("RUSTC")
+        .and_then(|rustc| std::process::Command::new(rustc).arg("--version").output().ok())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=SPARKPLANE_BUILD_VERSION={version}");
+    println!("cargo:rustc-env=SPARKPLANE_BUILD_COMMIT={commit}");
+    println!("cargo:rustc-env=SPARKPLANE_BUILD_DATE={date}");
+    println!("cargo:rustc-env=SPARKPLANE_BUILD_RUSTC={rustc}");
 }

@@ -181,6 +181,9 @@ pub enum Command {
     Import(ImportCommand),
     /// Print the SparkJob CustomResourceDefinition.
     Crd,
+    /// Print the version, the commit and date it was built from, the Rust compiler, and the supported Spark and
+    /// Kubernetes versions.
+    Version,
     /// Print a shell completion script.
     Completion(CompletionArgs),
     /// Show help and examples for a command.

@@ -44,6 +44,7 @@ pub mod submit_metrics;
 pub mod tenant;
 pub mod trace;
 pub mod tune;
+pub mod version;
 
 use clap::CommandFactory;
 use sparkplane_api::job::AppType;
@@ -546,6 +547,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Presets(PresetsCommand::Show { name }) => presets::show(platform_dir, name, printer),
         Command::Import(ImportCommand::Kubeflow { file, out }) => import::kubeflow(file, out.as_deref(), printer),
         Command::Crd => crd::run(printer),
+        Command::Version => version::run(printer),
         Command::Completion(args) => {
             let shell = match args.shell {
                 ShellArg::Bash => clap_complete::Shell::Bash,

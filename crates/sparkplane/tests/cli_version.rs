@@ -1,0 +1,60 @@
+//! `sparkplane version`: the version, the commit and date built from, the
+//! compiler, and the supported ranges — the Spark range as `validate`
+//! enforces it and the Kubernetes range as the chart's kubeVersion states it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+fn sparkplane() -> Command {
+    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn version_prints_the_build_and_the_supported_ranges() {
+    let out = sparkplane().args(["version", "-o", "json"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let info: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let commit = info["commit"].as_str().expect("commit");
+    assert!(commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit()), "{commit}");
+    let date = info["buildDate"].as_str().expect("buildDate");
+    assert!(date.parse::<jiff::Timestamp>().is_ok() && date.ends_with('Z'), "{date}");
+    assert!(info["rustVersion"].as_str().is_some_and(|v| v.starts_with("rustc 1.")), "{info}");
+    assert_eq!(info["spark"], ">=3.5.0, <5.0.0");
+
+    // The Kubernetes range is the chart's.
+    let chart = std::fs::read_to_string(repo().join("charts/sparkplane/Chart.yaml")).expect("Chart.yaml");
+    let kube_version = chart
+        .lines()
+        .find_map(|l| l.strip_prefix("kubeVersion:"))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .expect("the chart states a kubeVersion");
+    assert_eq!(info["kubernetes"], kube_version.as_str());
+
+    let text = sparkplane().arg("version").output().expect("runs");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with(&format!("sparkplane {}\ncommit:      {commit}\n", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.contains("\nspark:       >=3.5.0, <5.0.0 (the 3.5 and 4.x lines)\n"), "{text}");
+}
+
+#[test]
+fn validate_enforces_the_spark_range_version_states() {
+    let job = repo().join("examples/trips-etl/trips-etl.yaml");
+    for (spark, code) in [("3.4.4", 2), ("3.5.0", 0), ("4.1.0", 0), ("5.0.0", 2)] {
+        let out = sparkplane()
+            .arg("validate")
+            .arg(&job)
+            .args(["--set", &format!("spec.sparkVersion={spark}")])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(code), "Spark {spark}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
