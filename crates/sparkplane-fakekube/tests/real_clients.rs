@@ -501,6 +501,23 @@ fn kubectl_sees_sparkjobs_pruned_and_validated_against_the_crd_schema() {
     assert_eq!(s.stored("wrong"), None, "nothing stored");
 }
 
+/// A quality gate's `sql` check is a predicate or an object; the CRD
+/// `sparkplane crd` prints once claimed `type: object` for it (kube's
+/// rewrite of the untagged enum), so an API server refused the string form.
+#[test]
+fn kubectl_stores_a_quality_gate_sql_check_in_either_form_under_the_crd() {
+    let s = setup();
+    let crd = serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes");
+    s.fake.insert(crd).expect("CRD stored");
+    let gate = "  qualityGates:\n  - spec: dq/trips.yaml\n    definition:\n      apiVersion: sparkplane.dev/v1alpha1\n      kind: DqSpec\n      metadata:\n        name: trips\n      dataset:\n        path: s3://bucket/trips/\n      checks:\n      - name: positive\n        sql: amount >= 0\n      - name: mostly\n        sql:\n          predicate: fare > 0\n          maxFailingRows: 3\n";
+    let job = s.write("gated.yaml", &format!("{JOB}{gate}"));
+    s.kubectl_ok(&["create", "-f", job.to_str().expect("UTF-8 path")]);
+    let stored = s.stored("nightly").expect("created");
+    let checks = &stored["spec"]["qualityGates"][0]["definition"]["checks"];
+    assert_eq!(checks[0]["sql"], "amount >= 0", "{stored}");
+    assert_eq!(checks[1]["sql"], json!({"predicate": "fare > 0", "maxFailingRows": 3}));
+}
+
 #[test]
 fn the_python_client_creates_lists_patches_watches_and_deletes_a_sparkjob() {
     let s = setup();

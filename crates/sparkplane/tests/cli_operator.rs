@@ -185,6 +185,35 @@ fn apply_then_the_operator_runs_the_job_and_stops_on_sigterm() {
     assert!(annotated["metadata"]["annotations"]["sparkplane.dev/trigger"].is_string());
 }
 
+/// `apply` is a forced server-side apply with the field manager
+/// `sparkplane`: a field the file no longer has goes, as on a real API
+/// server, so deleting `schedule:` or `suspend:` from the file and applying
+/// again stops the schedule. A field someone else set (a label another
+/// manager applied) stays.
+#[test]
+fn apply_of_a_file_without_schedule_or_suspend_clears_them() {
+    let cluster = Cluster::start();
+    let crd = serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes");
+    cluster.fake.insert(crd).expect("the CRD is stored, as the chart installs it");
+    let scheduled = format!("{JOB}  suspend: true\n  schedule: {{cron: \"0 2 * * *\", timeZone: Europe/Berlin}}\n");
+    let job = cluster.write("nightly.yaml", &scheduled);
+    let applied = cluster.cmd().arg("apply").arg(&job).output().expect("runs");
+    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let stored = cluster.job("team-a-nightly").expect("stored");
+    assert_eq!(stored["spec"]["schedule"]["cron"], "0 2 * * *", "{stored}");
+    assert_eq!(stored["spec"]["suspend"], true);
+    let owner = &stored["metadata"]["managedFields"][0];
+    assert_eq!((&owner["manager"], &owner["operation"]), (&Value::from("sparkplane"), &Value::from("Apply")));
+
+    let job = cluster.write("nightly.yaml", JOB);
+    let applied = cluster.cmd().arg("apply").arg(&job).output().expect("runs");
+    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let stored = cluster.job("team-a-nightly").expect("stored");
+    assert_eq!(stored["spec"].get("schedule"), None, "the schedule went with the file's: {stored}");
+    assert_eq!(stored["spec"].get("suspend"), None, "{stored}");
+    assert_eq!(stored["spec"]["mainApplicationFile"], "local:///opt/app/nightly.py", "the rest stays");
+}
+
 #[test]
 fn apply_refuses_a_job_that_breaks_a_policy_and_stores_nothing() {
     let cluster = Cluster::start();
