@@ -36,6 +36,12 @@ pub struct Cluster {
     /// match runs them and ends with their exit codes. Others behave as
     /// before: started, then running until deleted.
     pub programs: Vec<ImageProgram>,
+    /// How long a simulated container (a driver, or one not run as a local
+    /// program) takes to exit once its pod is deleted and the kubelet sent
+    /// it the stop signal (SIGTERM): it then ends with exit code 143. Past
+    /// the pod's grace period the kubelet kills it instead (137). Local
+    /// programs get the real signal and take as long as they take.
+    pub stop_time: Duration,
 }
 
 /// An image the kubelet runs as a local program: the program is the image's
@@ -59,6 +65,7 @@ impl Default for Cluster {
             default_run: DriverRun::succeeds(Duration::from_millis(50), ""),
             executors: false,
             programs: Vec::new(),
+            stop_time: Duration::ZERO,
         }
     }
 }

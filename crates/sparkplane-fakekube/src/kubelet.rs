@@ -24,7 +24,7 @@ use crate::cluster::{Cluster, Node};
 use crate::process::{self, Ended, Running};
 use crate::scheduler::{self, Demand, NodeUse};
 use crate::store::now as timestamp;
-use crate::store::{Answer, Store, WriteOptions, pod_path};
+use crate::store::{Answer, DeleteOptions, Store, WriteOptions, pod_path};
 use crate::{quota, spark};
 
 type PodKey = (String, String);
@@ -41,6 +41,10 @@ enum Step {
     Executors,
     /// The driver's run ends.
     Finish,
+    /// A deleted pod's simulated containers have exited after the stop signal.
+    Stop,
+    /// A deleted pod's grace period ran out: what still runs is killed.
+    Kill,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,6 +81,8 @@ pub struct Sim {
     written_nodes: BTreeSet<String>,
     /// Pods whose containers run as local processes.
     processes: Running,
+    /// Deleted pods (and uids) being stopped.
+    terminating: BTreeSet<(PodKey, String)>,
 }
 
 /// How often the kubelet looks whether a local process ended.
@@ -190,11 +196,16 @@ impl Sim {
             match store.objects.get(&("v1".to_owned(), "nodes".to_owned(), None, node.name.clone())).cloned() {
                 Some(mut old) => {
                     if old["metadata"]["labels"] != body["metadata"]["labels"]
-                        || old["spec"] != body["spec"]
+                        || old["spec"]["taints"] != body["spec"]["taints"]
                         || old["status"] != body["status"]
                     {
                         old["metadata"]["labels"] = body["metadata"]["labels"].clone();
+                        // A cordon (`kubectl cordon`/`drain`) is the administrator's, not the kubelet's.
+                        let cordoned = old["spec"]["unschedulable"].clone();
                         old["spec"] = body["spec"].clone();
+                        if cordoned == json!(true) {
+                            old["spec"]["unschedulable"] = cordoned;
+                        }
                         old["status"] = body["status"].clone();
                         store.put(old);
                     }
@@ -223,6 +234,8 @@ impl Sim {
         }
         // Changes since the last tick.
         let mut touched: BTreeSet<String> = BTreeSet::new();
+        // A node cordoned or uncordoned since: pods waiting for room look again.
+        room |= store.events_after(self.cursor).iter().any(|e| e.api_version == "v1" && e.plural == "nodes");
         let fresh: Vec<(&'static str, Value)> = store
             .events_after(self.cursor)
             .iter()
@@ -243,11 +256,15 @@ impl Sim {
                     }
                     self.later(now + delay, key, uid_of(&pod), step);
                 }
+                "MODIFIED" if pod["metadata"]["deletionTimestamp"].is_string() && !is_final(&pod) => {
+                    self.begin_termination(&pod, key, now, cluster);
+                }
                 "MODIFIED" if is_final(&pod) => {
                     room |= self.release(&key);
                     self.executor_lost(store, &pod, now);
                 }
                 "DELETED" => {
+                    self.terminating.remove(&(key.clone(), uid_of(&pod)));
                     self.processes.kill(&key);
                     room |= self.release(&key);
                     self.executor_lost(store, &pod, now);
@@ -274,7 +291,7 @@ impl Sim {
         while self.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
             let Some(Reverse(timer)) = self.timers.pop() else { break };
             let Some(pod) = Self::current(store, &timer.key, &timer.uid) else { continue };
-            if pod["metadata"]["deletionTimestamp"].is_string() {
+            if pod["metadata"]["deletionTimestamp"].is_string() && !matches!(timer.step, Step::Stop | Step::Kill) {
                 continue;
             }
             touched.insert(timer.key.0.clone());
@@ -291,6 +308,16 @@ impl Sim {
                 Step::Executors => self.make_executors(store, &pod, timer.key, now),
                 Step::Finish => {
                     if self.finish(store, pod, &timer.key, cluster) {
+                        self.retry_unschedulable(store, now, cluster);
+                    }
+                }
+                Step::Stop | Step::Kill if self.processes.runs(&timer.key) => {
+                    // Local programs report their own end (`exited`).
+                    self.processes.kill_running(&timer.key);
+                }
+                Step::Stop | Step::Kill => {
+                    let code = if timer.step == Step::Stop { 143 } else { 137 };
+                    if self.stopped(store, pod, &timer.key, code) {
                         self.retry_unschedulable(store, now, cluster);
                     }
                 }
@@ -311,7 +338,11 @@ impl Sim {
     /// terminated with its exit code, the pod Succeeded when all were 0,
     /// their output its log. True when room was freed.
     fn exited(&mut self, store: &mut Store, mut pod: Value, ended: Ended) -> bool {
+        let marked = pod["metadata"]["deletionTimestamp"].is_string();
         if pod["status"]["phase"] != "Running" {
+            if marked {
+                Self::remove_deleted(store, &ended.key);
+            }
             return false;
         }
         let finished = timestamp();
@@ -338,7 +369,59 @@ impl Sim {
             json!([condition("PodScheduled", true, None, None), condition("Ready", false, Some("PodCompleted"), None)]);
         store.logs.insert(ended.key.clone(), ended.log);
         store.put(pod);
+        if marked {
+            Self::remove_deleted(store, &ended.key);
+        }
         self.release(&ended.key)
+    }
+
+    /// A deleted pod seen for the first time: its containers get the stop
+    /// signal now and are killed when the grace period runs out.
+    fn begin_termination(&mut self, pod: &Value, key: PodKey, now: Instant, cluster: &Cluster) {
+        if !pod["spec"]["nodeName"].is_string() || !self.terminating.insert((key.clone(), uid_of(pod))) {
+            return;
+        }
+        let grace = Duration::from_secs(pod["metadata"]["deletionGracePeriodSeconds"].as_u64().unwrap_or(0));
+        if self.processes.stop(&key) {
+            self.later(now + grace, key, uid_of(pod), Step::Kill);
+        } else if cluster.stop_time < grace {
+            self.later(now + cluster.stop_time, key, uid_of(pod), Step::Stop);
+        } else {
+            self.later(now + grace, key, uid_of(pod), Step::Kill);
+        }
+    }
+
+    /// A deleted pod's simulated containers ended with `exit_code`: its
+    /// status says so (phase Failed), a driver's executors go, and the
+    /// kubelet deletes the pod for good. True when room was freed.
+    fn stopped(&mut self, store: &mut Store, mut pod: Value, key: &PodKey, exit_code: i32) -> bool {
+        if !is_final(&pod) {
+            if pod["status"]["phase"] == "Running" {
+                let state = json!({"terminated": {"exitCode": exit_code, "reason": "Error",
+                    "startedAt": pod["status"]["startTime"], "finishedAt": timestamp()}});
+                pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+            }
+            pod["status"]["phase"] = json!("Failed");
+            pod["status"]["conditions"] = json!([
+                condition("PodScheduled", true, None, None),
+                condition("Ready", false, Some("PodCompleted"), None),
+            ]);
+            store.put(pod);
+        }
+        if let Some(names) = self.executors.remove(key) {
+            for name in names {
+                store.delete(&pod_path(&key.0, &name), &name, None, false);
+            }
+        }
+        Self::remove_deleted(store, key);
+        self.release(key)
+    }
+
+    /// The kubelet's last word on a deleted pod whose containers all
+    /// stopped: delete it with grace 0 (it goes unless finalizers hold it).
+    fn remove_deleted(store: &mut Store, key: &PodKey) {
+        let options = DeleteOptions { grace_period: Some(0), ..DeleteOptions::default() };
+        store.delete_with(&pod_path(&key.0, &key.1), &key.1, &options);
     }
 
     fn place(&mut self, key: &PodKey, node: String, demand: Demand) {
@@ -352,7 +435,19 @@ impl Sim {
         if pod["spec"]["nodeName"].is_string() || self.placed.contains_key(&key) {
             return;
         }
-        match scheduler::place(&pod, &self.nodes, &self.node_use) {
+        // A cordoned node (`spec.unschedulable`) takes no new pods.
+        let open: Vec<Node> = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                store
+                    .objects
+                    .get(&("v1".to_owned(), "nodes".to_owned(), None, n.name.clone()))
+                    .is_none_or(|node| node["spec"]["unschedulable"] != json!(true))
+            })
+            .cloned()
+            .collect();
+        match scheduler::place(&pod, &open, &self.node_use) {
             Ok(node) => {
                 self.place(&key, node.clone(), scheduler::demand(&pod));
                 pod["spec"]["nodeName"] = json!(node);

@@ -6,7 +6,10 @@
 //! both fabric8 (inside spark-submit) and kube-rs: create, get, list with
 //! label and field selectors, replace, the four patch types (server-side apply
 //! with managed fields and conflicts in `apply` and `managed_fields`,
-//! strategic merge patch for built-in kinds), delete with cascade to owned objects, `dryRun=All`,
+//! strategic merge patch for built-in kinds), graceful deletion with
+//! finalizers (`deletion`) and an asynchronous garbage collector (`gc`),
+//! list pagination with continue tokens (`pagination`), the Eviction
+//! subresource with PodDisruptionBudgets (`eviction`), `dryRun=All`,
 //! watches streaming from a resource version, pod logs (followed until the
 //! pod ends) and discovery. Every request is recorded. Faults are scripted
 //! with [`Behaviour`].
@@ -25,11 +28,15 @@ mod admission;
 mod answer;
 mod apply;
 mod cluster;
+mod deletion;
+mod eviction;
+mod gc;
 mod http;
 mod jobs;
 mod kubelet;
 mod list_types;
 mod managed_fields;
+mod pagination;
 mod process;
 mod protobuf;
 mod quota;
@@ -600,24 +607,34 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     let store = &mut state.store;
     let answer = match (parsed.method.as_str(), path.name.clone()) {
         ("GET", None) => match selectors() {
-            (Some(labels), Some(fields)) => store.list(&path, &labels, &fields),
+            (Some(labels), Some(fields)) => {
+                let page = pagination::Page {
+                    limit: parsed.query.get("limit").and_then(|l| l.parse().ok()),
+                    token: parsed.query.get("continue").filter(|c| !c.is_empty()).cloned(),
+                    request: format!(
+                        "{} {:?} {:?}",
+                        parsed.path,
+                        parsed.query.get("labelSelector"),
+                        parsed.query.get("fieldSelector")
+                    ),
+                    unfiltered: parsed.query.get("labelSelector").is_none_or(String::is_empty)
+                        && parsed.query.get("fieldSelector").is_none_or(String::is_empty),
+                };
+                store.list_page(&path, &labels, &fields, &page)
+            }
             _ => status(400, "BadRequest", "unable to parse the label or field selector".into(), json!({})),
         },
         ("GET", Some(name)) => store.get(&path, &name),
         ("POST", None) => store.create(&path, body(), &options),
+        ("POST", Some(name)) if path.plural == "pods" && path.subresource.as_deref() == Some("eviction") => {
+            eviction::evict(store, &path, &name, &body())
+        }
         ("PUT", Some(name)) => store.replace(&path, &name, body(), &options),
         ("PATCH", Some(name)) => {
             let content_type = parsed.content_type.clone().unwrap_or_default();
             store.patch(&path, &name, &content_type, body(), &options)
         }
-        ("DELETE", Some(name)) => {
-            let policy = parsed
-                .query
-                .get("propagationPolicy")
-                .cloned()
-                .or_else(|| parsed.body.as_ref().and_then(|b| b["propagationPolicy"].as_str().map(str::to_owned)));
-            store.delete(&path, &name, policy.as_deref(), options.dry_run)
-        }
+        ("DELETE", Some(name)) => store.delete_with(&path, &name, &delete_options(parsed, options.dry_run)),
         (method, _) => {
             status(405, "MethodNotAllowed", format!("{method} is not supported on {}", parsed.path), json!({}))
         }
@@ -625,6 +642,24 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     drop(state);
     shared.changed.notify_all();
     answer
+}
+
+/// A DELETE's options, from the query or the `DeleteOptions` body.
+fn delete_options(parsed: &Parsed, dry_run: bool) -> store::DeleteOptions {
+    let body = parsed.body.clone().unwrap_or(Value::Null);
+    store::DeleteOptions {
+        propagation: parsed
+            .query
+            .get("propagationPolicy")
+            .cloned()
+            .or_else(|| body["propagationPolicy"].as_str().map(str::to_owned)),
+        grace_period: parsed
+            .query
+            .get("gracePeriodSeconds")
+            .and_then(|g| g.parse().ok())
+            .or_else(|| body["gracePeriodSeconds"].as_i64()),
+        dry_run: dry_run || body["dryRun"].as_array().is_some_and(|d| d.iter().any(|v| v == "All")),
+    }
 }
 
 /// The cluster the simulation acts as: the one set, else the one
@@ -653,14 +688,29 @@ fn simulate(shared: &Arc<Shared>) {
     let mut sim = kubelet::Sim::default();
     let mut sets = statefulset::StatefulSets::default();
     let mut jobs = jobs::Jobs::default();
+    let mut collector = gc::Collector::default();
     let mut state = shared.lock();
+    // Rounds run back to back while each one changes the store (bounded, so a controller that writes every round cannot spin).
+    let mut eager = 0;
     loop {
         if state.shutdown {
             return;
         }
         let mut wait = POLL;
+        let before = state.store.rv;
+        // The controller manager's part: garbage collection and budget status, with or without a cluster.
+        if collector.tick(&mut state.store) {
+            wait = Duration::ZERO;
+        }
+        eviction::refresh(&mut state.store);
+        if state.store.rv != before {
+            shared.changed.notify_all();
+        }
         let Some(cluster) = effective_cluster(&state) else {
             sim = kubelet::Sim::default();
+            if wait.is_zero() {
+                continue;
+            }
             state = shared.changed.wait_timeout(state, wait).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
             continue;
         };
@@ -676,6 +726,11 @@ fn simulate(shared: &Arc<Shared>) {
             if let Some(next) = next {
                 wait = wait.min(next.saturating_duration_since(Instant::now()));
             }
+        }
+        // What this round wrote (deleted pods, finished runs) is for the next round to read now, not a poll later.
+        eager = if state.store.rv != before && eager < 8 { eager + 1 } else { 0 };
+        if eager > 0 {
+            wait = Duration::ZERO;
         }
         if wait.is_zero() {
             continue;

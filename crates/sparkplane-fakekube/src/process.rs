@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -52,7 +53,7 @@ pub struct Ended {
     pub key: PodKey,
     /// The pod's uid (a pod of the same name created since is another pod).
     pub uid: String,
-    /// Each container's name and exit code (-1: killed by a signal), in the pod's order.
+    /// Each container's name and exit code (128 + the signal's number when a signal ended it), in the pod's order.
     pub exits: Vec<(String, i32)>,
     /// What the processes wrote, container after container.
     pub log: String,
@@ -242,7 +243,8 @@ impl Running {
                 if let Some(child) = container.child.as_mut()
                     && let Ok(Some(status)) = child.try_wait()
                 {
-                    container.exit = Some(status.code().unwrap_or(-1));
+                    // Killed by a signal: 128 + its number, as container runtimes report it.
+                    container.exit = Some(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9)));
                     container.child = None;
                 }
             }
@@ -260,6 +262,41 @@ impl Running {
                 Some(Ended { key, uid: run.uid, exits, log })
             })
             .collect()
+    }
+
+    /// Sends the stop signal (SIGTERM, through `kill`, as the container
+    /// runtime does) to every process of the pod `key` still running; false
+    /// when the pod runs none. Their exit is reported by [`Running::finished`].
+    pub fn stop(&mut self, key: &PodKey) -> bool {
+        let Some(run) = self.pods.get(key) else {
+            return false;
+        };
+        for child in run.containers.iter().filter_map(|c| c.child.as_ref()) {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        true
+    }
+
+    /// Kills (SIGKILL) every process of the pod `key` still running, as the
+    /// kubelet does when the grace period ran out; their end is reported by
+    /// [`Running::finished`] (exit 137).
+    pub fn kill_running(&mut self, key: &PodKey) {
+        if let Some(run) = self.pods.get_mut(key) {
+            for child in run.containers.iter_mut().filter_map(|c| c.child.as_mut()) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Whether the pod `key` runs local processes.
+    pub fn runs(&self, key: &PodKey) -> bool {
+        self.pods.contains_key(key)
     }
 
     /// Kills the processes of the pod `key` (deleted or replaced) and removes its directory.

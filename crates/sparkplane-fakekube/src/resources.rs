@@ -139,6 +139,7 @@ pub fn short_names(group: &str, plural: &str) -> &'static [&'static str] {
         ("networking.k8s.io", "networkpolicies") => &["netpol"],
         ("batch", "cronjobs") => &["cj"],
         ("apps", "statefulsets") => &["sts"],
+        ("policy", "poddisruptionbudgets") => &["pdb"],
         ("events.k8s.io", "events") => &["ev"],
         ("apiextensions.k8s.io", "customresourcedefinitions") => &["crd", "crds"],
         ("sparkoperator.k8s.io", "sparkapplications") => &["sparkapp"],
@@ -378,6 +379,10 @@ pub fn resource_list(group: &str, version: &str, custom: &[CustomResource]) -> O
         if r.plural == "pods" {
             resources.push(json!({
                 "name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"],
+            }));
+            resources.push(json!({
+                "name": "pods/eviction", "singularName": "", "namespaced": true,
+                "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"],
             }));
         }
     }

@@ -1,6 +1,7 @@
 //! The fake's state and the API server's semantics over it: create, get,
-//! list, replace, the four patch types, delete with cascade to owned
-//! objects, dry runs, resource versions and the event history watches read.
+//! list (paged by `pagination`), replace, the four patch types, delete (as
+//! `deletion` plans it; owned objects are the garbage collector's, `gc`),
+//! dry runs, resource versions and the event history watches read.
 //!
 //! No HTTP here: each operation takes a parsed request and gives an
 //! [`Answer`]; `lib.rs` carries bytes.
@@ -12,8 +13,11 @@ use serde_json::{Value, json};
 use crate::admission;
 pub use crate::answer::{Answer, status};
 use crate::apply;
+use crate::deletion;
+pub use crate::deletion::DeleteOptions;
 use crate::list_types::{self, ListTypes};
 use crate::managed_fields::{self, Writer};
+use crate::pagination::{self, Page};
 use crate::resources::{self, ResourcePath};
 use crate::schema;
 use crate::selector::{FieldSelector, LabelSelector};
@@ -56,6 +60,8 @@ pub struct Store {
     compacted: u64,
     /// Pod logs by (namespace, name).
     pub logs: BTreeMap<(String, String), String>,
+    /// Paged lists with pages left (`pagination`).
+    pages: pagination::Snapshots,
 }
 
 fn group_of(path: &ResourcePath) -> &str {
@@ -412,6 +418,40 @@ impl Store {
         )
     }
 
+    /// LIST a collection one page at a time (`limit`, `continue`; see `pagination`).
+    pub fn list_page(
+        &mut self,
+        path: &ResourcePath,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        page: &Page,
+    ) -> Answer {
+        if page.limit.is_none_or(|l| l == 0) && page.token.is_none() {
+            return self.list(path, labels, fields);
+        }
+        let items: Vec<Value> = self.matching(path, labels, fields).into_iter().map(|(_, v)| v).collect();
+        let paged = match self.pages.page(page, items, self.rv) {
+            Ok(paged) => paged,
+            Err(answer) => return answer,
+        };
+        let mut metadata = json!({"resourceVersion": paged.rv.to_string()});
+        if let Some(next) = paged.next {
+            metadata["continue"] = json!(next);
+        }
+        if let Some(remaining) = paged.remaining {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        Answer::Json(
+            200,
+            json!({
+                "kind": format!("{}List", self.kind_for(path)),
+                "apiVersion": path.api_version(),
+                "metadata": metadata,
+                "items": paged.items,
+            }),
+        )
+    }
+
     /// Stores a changed object: server fields kept, resourceVersion and generation bumped.
     fn update(
         &mut self,
@@ -490,10 +530,8 @@ impl Store {
         let name = old["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         let key = Self::key(path, &name);
         self.objects.insert(key.clone(), new.clone());
-        if new["metadata"]["deletionTimestamp"].is_string()
-            && new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty)
-        {
-            // The last finalizer went: the marked object is deleted now.
+        if deletion::released(&new) {
+            // The last finalizer went (and no grace period is pending): the marked object is deleted now.
             self.remove(&key);
             return Answer::Json(200, new);
         }
@@ -625,65 +663,56 @@ impl Store {
         let Some(object) = self.objects.get(&key).cloned() else {
             return not_found(path, name);
         };
-        let held = object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        if dry_run {
-            return if held { Answer::Json(200, object) } else { deleted(path, object) };
-        }
-        if held {
-            // Finalizers hold the object: it is only marked, and goes when the last one is removed.
-            if object["metadata"]["deletionTimestamp"].is_string() {
-                return Answer::Json(200, object);
-            }
-            let mut marked = object;
-            marked["metadata"]["deletionTimestamp"] = json!(now());
-            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-            let rv = self.next_rv();
-            marked["metadata"]["resourceVersion"] = json!(rv.to_string());
-            self.record("MODIFIED", path, &marked);
-            self.objects.insert(key, marked.clone());
-            return Answer::Json(200, marked);
-        }
-        self.remove(&key);
-        if propagation != Some("Orphan") {
-            let mut owners = vec![object["metadata"]["uid"].as_str().unwrap_or_default().to_owned()];
-            while let Some(uid) = owners.pop() {
-                let owned: Vec<Key> = self
-                    .objects
-                    .iter()
-                    .filter(|(_, v)| {
-                        v["metadata"]["ownerReferences"]
-                            .as_array()
-                            .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(uid.as_str())))
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in owned {
-                    if let Some(v) = self.remove(&k) {
-                        owners.push(v["metadata"]["uid"].as_str().unwrap_or_default().to_owned());
-                    }
+        match deletion::plan(path, &object, options) {
+            deletion::Plan::Remove => {
+                if !options.dry_run {
+                    self.remove(&key);
                 }
+                deleted(path, object)
+            }
+            deletion::Plan::Unchanged => Answer::Json(200, object),
+            deletion::Plan::Mark(marked) => {
+                if options.dry_run {
+                    return Answer::Json(200, *marked);
+                }
+                let mut marked = *marked;
+                let rv = self.next_rv();
+                marked["metadata"]["resourceVersion"] = json!(rv.to_string());
+                self.record("MODIFIED", path, &marked);
+                self.objects.insert(key, marked.clone());
+                Answer::Json(200, marked)
             }
         }
-        deleted(path, object)
     }
 
-    fn remove(&mut self, key: &Key) -> Option<Value> {
+    /// Removes `key` if it is marked for deletion, has no finalizers left
+    /// and no grace period to wait out (true when it went).
+    pub(crate) fn remove_if_released(&mut self, key: &Key) -> bool {
+        let released = self.objects.get(key).is_some_and(deletion::released);
+        if released {
+            self.remove(key);
+        }
+        released
+    }
+
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut object = self.objects.remove(key)?;
         let rv = self.next_rv();
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let path = ResourcePath {
-            group: key.0.rsplit_once('/').map(|(g, _)| g.to_owned()).unwrap_or_default(),
-            version: key.0.rsplit_once('/').map(|(_, v)| v).unwrap_or(&key.0).to_owned(),
-            namespace: key.2.clone(),
-            plural: key.1.clone(),
-            name: Some(key.3.clone()),
-            subresource: None,
-        };
-        self.record("DELETED", &path, &object);
+        self.record("DELETED", &path_of(key), &object);
         if key.1 == "pods" {
             self.logs.remove(&(key.2.clone().unwrap_or_default(), key.3.clone()));
         }
         Some(object)
+    }
+
+    /// Stores a changed object under `key` as a controller's write would:
+    /// its resourceVersion bumped and watchers told (`MODIFIED`).
+    pub(crate) fn put_at(&mut self, key: &Key, mut object: Value) {
+        let rv = self.next_rv();
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.record("MODIFIED", &path_of(key), &object);
+        self.objects.insert(key.clone(), object);
     }
 
     /// Stores a changed object as a controller's write would: its
@@ -725,6 +754,7 @@ impl Store {
     pub fn compact(&mut self) {
         self.events.clear();
         self.compacted = self.rv;
+        self.pages.compact(self.compacted);
     }
 
     /// Forgets the oldest changes beyond the newest `keep`.
@@ -733,6 +763,7 @@ impl Store {
             let drop = self.events.len() - keep;
             self.compacted = self.events[drop - 1].rv;
             self.events.drain(..drop);
+            self.pages.compact(self.compacted);
         }
     }
 
@@ -895,6 +926,18 @@ fn immutable_changed(path: &ResourcePath, old: &Value, new: &Value) -> Option<An
         format!("{kind} \"{name}\" is invalid: {listed}"),
         json!({"name": name, "kind": kind, "causes": causes}),
     ))
+}
+
+/// The path of a stored object (its item path, no subresource).
+pub fn path_of(key: &Key) -> ResourcePath {
+    ResourcePath {
+        group: key.0.rsplit_once('/').map(|(g, _)| g.to_owned()).unwrap_or_default(),
+        version: key.0.rsplit_once('/').map(|(_, v)| v).unwrap_or(&key.0).to_owned(),
+        namespace: key.2.clone(),
+        plural: key.1.clone(),
+        name: Some(key.3.clone()),
+        subresource: None,
+    }
 }
 
 /// The path of a pod.

@@ -206,16 +206,28 @@ fn deleting_an_owner_deletes_what_it_owns_unless_orphaned() {
     post(&server, "/api/v1/namespaces/ns/configmaps", &owned("conf"));
     post(&server, "/api/v1/namespaces/ns/configmaps", &json!({"metadata": {"name": "unrelated"}}));
     call(&server, "DELETE", &format!("{PODS}/driver?propagationPolicy=Background"), "", None);
-    let left: Vec<String> =
-        server.objects().iter().filter_map(|o| o["metadata"]["name"].as_str().map(str::to_owned)).collect();
-    assert_eq!(left, ["unrelated"]);
+    // The garbage collector runs asynchronously, as kube-controller-manager's does.
+    let left = || -> Vec<String> {
+        server.objects().iter().filter_map(|o| o["metadata"]["name"].as_str().map(str::to_owned)).collect()
+    };
+    let started = std::time::Instant::now();
+    while left() != ["unrelated"] && started.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(left(), ["unrelated"]);
 
     let (_, owner) = post(&server, PODS, &pod("driver2", json!({})));
     let uid = owner["metadata"]["uid"].as_str().expect("uid").to_owned();
     let orphan = json!({"metadata": {"name": "kept", "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "driver2", "uid": uid}]}});
     post(&server, "/api/v1/namespaces/ns/configmaps", &orphan);
     call(&server, "DELETE", &format!("{PODS}/driver2?propagationPolicy=Orphan"), "", None);
-    assert!(server.object("v1", "ConfigMap", Some("ns"), "kept").is_some());
+    let started = std::time::Instant::now();
+    while server.object("v1", "Pod", Some("ns"), "driver2").is_some() && started.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(server.object("v1", "Pod", Some("ns"), "driver2").is_none(), "the orphan finalizer was removed");
+    let kept = server.object("v1", "ConfigMap", Some("ns"), "kept").expect("orphaned, not deleted");
+    assert!(kept["metadata"].get("ownerReferences").is_none(), "{kept}");
 }
 
 /// Reads watch events until `n` arrived or the stream ends.

@@ -178,7 +178,10 @@ async fn a_driver_another_owner_holds_is_never_adopted_and_the_run_waits_for_its
         let driver = objects.iter().find(|o| o.kind == "Pod").expect("a driver pod");
         let mut body = driver.body.clone();
         if let Some(uid) = earlier_owner {
+            // The garbage collector deletes a pod whose owner is gone; a
+            // finalizer (a log archiver's, say) holds it, terminating, meanwhile.
             body["metadata"]["ownerReferences"] = json!([owner_ref("again", uid)]);
+            body["metadata"]["finalizers"] = json!(["example.com/archive-logs"]);
         }
         fake.insert(body).expect("driver stored");
         fake.set_pod_phase("data", &driver.name, "Running");
@@ -199,7 +202,14 @@ async fn a_driver_another_owner_holds_is_never_adopted_and_the_run_waits_for_its
         assert_eq!(driver_creates(&fake), 0, "{case}");
         // The collector (or the user) removes it: the run starts its own driver under that name.
         let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client(&fake), "data");
-        pods.delete(&driver.name, &kube::api::DeleteParams::default()).await.expect("deleted");
+        if earlier_owner.is_some() {
+            let held = fake.object("v1", "Pod", Some("data"), &driver.name).expect("held by its finalizer");
+            assert!(held["metadata"]["deletionTimestamp"].is_string(), "{case}: the collector deleted it: {held}");
+            let release = kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}}));
+            pods.patch(&driver.name, &kube::api::PatchParams::default(), &release).await.expect("released");
+        } else {
+            pods.delete(&driver.name, &kube::api::DeleteParams::default()).await.expect("deleted");
+        }
         let submitted =
             wait_for(&fake, "again", Duration::from_secs(20), |s| s["driverPod"] == driver.name.as_str()).await;
         assert_eq!(submitted["status"]["attempt"], 1, "{case}");

@@ -390,3 +390,39 @@ async fn a_driver_failing_on_the_metastore_is_counted_once_by_its_application_ca
     assert!(reconciles > 3, "reconciled {reconciles} times");
     operator.stop().await;
 }
+
+/// A SparkJob deleted and created again under the same name meets its old
+/// driver still terminating (its kubelet takes 2 s to stop it, as a driver
+/// shutting Spark down does): the new run waits for the name
+/// (`DriverNameTaken`) and creates its own driver once the old pod is gone.
+/// On an API server that deleted pods at once this wait never showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_created_again_waits_for_its_old_driver_to_terminate_before_reusing_the_name() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(Cluster { default_run: DriverRun::forever(), stop_time: Duration::from_secs(2), ..cluster() });
+    let operator = Operator::start(&fake, |_| {});
+    create(&fake, &job("again", json!({}))).await;
+    let first = wait_for(&fake, "again", Duration::from_secs(20), state_is(JobState::Running)).await;
+    let driver = first["status"]["driverPod"].as_str().expect("a driver").to_owned();
+    let old = fake.object("v1", "Pod", Some("data"), &driver).expect("the old driver");
+
+    let api: kube::Api<sparkplane_api::SparkJob> = kube::Api::namespaced(client(&fake), "data");
+    api.delete("again", &kube::api::DeleteParams::default()).await.expect("deleted");
+    let deleted = std::time::Instant::now();
+    // The collector deletes the old driver (background), which terminates for 2 s.
+    create(&fake, &job("again", json!({}))).await;
+    let waiting = wait_for(&fake, "again", Duration::from_secs(20), |s| s["reason"] == "DriverNameTaken").await;
+    assert_eq!(waiting["status"]["state"], "Queued");
+    let terminating = fake.object("v1", "Pod", Some("data"), &driver).expect("still there, terminating");
+    assert_eq!(terminating["metadata"]["uid"], old["metadata"]["uid"]);
+    assert!(terminating["metadata"]["deletionTimestamp"].is_string(), "{terminating}");
+
+    let again = wait_for(&fake, "again", Duration::from_secs(20), |s| s["driverPod"] == driver.as_str()).await;
+    let new = fake.object("v1", "Pod", Some("data"), &driver).expect("the new driver");
+    assert_ne!(new["metadata"]["uid"], old["metadata"]["uid"]);
+    assert_eq!(new["metadata"]["ownerReferences"][0]["uid"], again["metadata"]["uid"]);
+    assert!(deleted.elapsed() >= Duration::from_millis(1500), "created only after the old one stopped");
+    assert_eq!(transitions(&again)[..3], ["Queued/Created", "Queued/DriverNameTaken", "Submitted/Submitted"]);
+    assert_eq!(driver_creates(&fake), 2, "one create per job: none was refused with 409");
+    operator.stop().await;
+}
