@@ -378,7 +378,7 @@ need_containers() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "==> installing ${missing[*]} (Debian podman buildah skopeo umoci runc docker-registry) for the image tests" >&2
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        podman buildah skopeo umoci runc docker-registry uidmap fuse-overlayfs >&2
+        podman buildah skopeo umoci runc docker-registry >&2
     else
       echo "The image tests need ${missing[*]}: install them (Debian: apt-get install podman buildah skopeo umoci runc docker-registry) and run this again." >&2
       exit 3

@@ -13,7 +13,11 @@
 //! - `history serve` and `exporter` answer their readiness probes from
 //!   event logs mounted read-only where `eventLogs.location` points;
 //! - `backup run` from the CronJob `backup render` prints, against a real
-//!   PostgreSQL and two SeaweedFS servers.
+//!   PostgreSQL and two SeaweedFS servers (its `pg_dump` is the image's);
+//! - writable paths, found by running: the operator, `history serve`,
+//!   `exporter`, `dq check` and `backup run` write nothing outside their
+//!   mounts; `backup verify` spools the dump in TMPDIR and, without the
+//!   CronJob's /tmp emptyDir, stops with the exact error this test pins.
 //!
 //! What differs from a cluster: listen addresses move from 0.0.0.0:<port>
 //! to 127.0.0.1:<free port> (the host's network is shared by parallel
@@ -260,4 +264,216 @@ fn history_serve_and_the_exporter_answer_their_probes_from_mounted_logs() {
     });
     assert!(metrics.contains("# TYPE"), "{metrics}");
     assert!(exporter.running() && history.running());
+}
+
+const HIVE_PASSWORD: &str = "hive-container-test-3c9d";
+
+/// A metastore database, a lake and an empty backup target: real
+/// PostgreSQL and two SeaweedFS servers on 127.0.0.1; the Backup file.
+struct BackupWorld {
+    _pg: sparkplane_testkit::PostgresServer,
+    _source: sparkplane_testkit::s3::S3Server,
+    target: sparkplane_testkit::s3::S3Server,
+    dir: tempfile::TempDir,
+    backup: PathBuf,
+}
+
+fn backup_world(image: &Image) -> BackupWorld {
+    use sparkplane_testkit::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+    let pg = sparkplane_testkit::PostgresServer::start().expect("PostgreSQL starts (scripts/common.sh need_postgres)");
+    pg.psql("postgres", &format!("CREATE ROLE hive LOGIN CREATEDB PASSWORD '{HIVE_PASSWORD}'")).expect("role");
+    pg.psql("postgres", "CREATE DATABASE metastore OWNER hive").expect("database");
+    pg.psql(
+        "metastore",
+        "CREATE TABLE \"DBS\" (\"DB_ID\" bigint PRIMARY KEY, \"NAME\" varchar(128) NOT NULL); \
+         CREATE TABLE \"TBLS\" (\"TBL_ID\" bigint PRIMARY KEY, \"DB_ID\" bigint REFERENCES \"DBS\", \
+         \"TBL_NAME\" varchar(256) NOT NULL); \
+         INSERT INTO \"DBS\" VALUES (1, 'default'), (2, 'sales'); \
+         INSERT INTO \"TBLS\" VALUES (1, 2, 'orders'), (2, 2, 'customers'); \
+         ALTER TABLE \"DBS\" OWNER TO hive; ALTER TABLE \"TBLS\" OWNER TO hive;",
+    )
+    .expect("a metastore shaped like Hive's (the tables its query reads)");
+    let source = S3Server::start().expect("source S3 server (scripts/common.sh need_seaweedfs)");
+    let target = S3Server::start().expect("target S3 server");
+    source.create_bucket("lake").expect("lake bucket");
+    target.create_bucket("backups").expect("backups bucket");
+    let logs = sparkplane_storage::Store::open_with(
+        &sparkplane_storage::Location::parse("s3://lake/spark-events").expect("url"),
+        &[
+            ("aws_endpoint", source.endpoint.as_str()),
+            ("aws_access_key_id", ACCESS_KEY),
+            ("aws_secret_access_key", SECRET_KEY),
+            ("aws_region", "us-east-1"),
+        ],
+    )
+    .expect("store");
+    logs.put("app-1.zstd", vec![7u8; 4096]).expect("an event log");
+    let dir = shared_dir();
+    let backup = dir.path().join("backup.yaml");
+    std::fs::write(
+        &backup,
+        format!(
+            "apiVersion: sparkplane.dev/v1alpha1
+kind: Backup
+metadata: {{name: platform}}
+spec:
+  image: {image}
+  schedule: \"15 2 * * *\"
+  retention: {{count: 2}}
+  target:
+    url: s3://backups/prod
+    endpoint: {target}
+    credentials: {{secret: backup-target, accessKeyIdEnv: TARGET_KEY_ID, secretAccessKeyEnv: TARGET_SECRET}}
+  metastore:
+    host: 127.0.0.1
+    port: {port}
+    database: metastore
+    user: hive
+    password: {{env: METASTORE_PASSWORD, secret: {{name: metastore-db, key: password}}}}
+  objects:
+    source:
+      endpoint: {source}
+      credentials: {{secret: lake-reader, accessKeyIdEnv: SOURCE_KEY_ID, secretAccessKeyEnv: SOURCE_SECRET}}
+    eventLogs: s3a://lake/spark-events
+  objectives: {{rto: 1h, rpo: 24h}}
+",
+            image = image.reference(),
+            target = target.endpoint,
+            port = pg.port,
+            source = source.endpoint,
+        ),
+    )
+    .expect("backup file");
+    BackupWorld { _pg: pg, _source: source, target, dir, backup }
+}
+
+/// `backup <verb>` (run, or verify) as the CronJob `backup render` prints
+/// runs `backup run`: its pod's flags, its ConfigMap mounted read-only, its
+/// Secrets' variables filled, and its emptyDirs as tmpfs when `with_tmpfs`.
+/// The flags and the output.
+fn run_backup_cronjob(
+    image: &Image,
+    world: &BackupWorld,
+    verb: &str,
+    with_tmpfs: bool,
+) -> (Vec<String>, std::process::Output) {
+    use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
+    let rendered = assert_cmd::Command::cargo_bin("sparkplane")
+        .expect("binary")
+        .args(["backup", "render", "-o", "json"])
+        .arg(&world.backup)
+        .output()
+        .expect("render runs");
+    assert_eq!(rendered.status.code(), Some(0), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let list: Value = serde_json::from_slice(&rendered.stdout).expect("a List");
+    let items = list["items"].as_array().expect("items");
+    let config_map = items.iter().find(|o| o["kind"] == "ConfigMap").expect("the ConfigMap");
+    let cron = items.iter().find(|o| o["kind"] == "CronJob").expect("the CronJob");
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(container["image"], image.reference().as_str());
+
+    let config = world.dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    container_support::readable(&config);
+    for (file, text) in config_map["data"].as_object().expect("data") {
+        std::fs::write(config.join(file), text.as_str().expect("text")).expect("config file");
+    }
+    let secrets = [
+        ("TARGET_KEY_ID", ACCESS_KEY),
+        ("TARGET_SECRET", SECRET_KEY),
+        ("SOURCE_KEY_ID", ACCESS_KEY),
+        ("SOURCE_SECRET", SECRET_KEY),
+        ("METASTORE_PASSWORD", HIVE_PASSWORD),
+    ];
+    let mut flags = security_flags(pod, container);
+    assert_eq!(flags, restricted(), "the CronJob's securityContext is what runs here");
+    if with_tmpfs {
+        flags.extend(empty_dir_flags(pod, container));
+    }
+    for mount in container["volumeMounts"].as_array().expect("mounts") {
+        let volume = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == mount["name"]);
+        if volume.is_some_and(|v| v["configMap"].is_object()) {
+            flags.extend([
+                "-v".to_owned(),
+                format!("{}:{}:ro", config.display(), mount["mountPath"].as_str().expect("path")),
+            ]);
+        }
+    }
+    for env in container["env"].as_array().expect("env") {
+        let name = env["name"].as_str().expect("name");
+        let value = match env["value"].as_str() {
+            Some(value) => value.to_owned(),
+            None => secrets.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()).expect("a Secret's value"),
+        };
+        flags.extend(["--env".to_owned(), format!("{name}={value}")]);
+    }
+    let command: Vec<String> =
+        container["command"].as_array().expect("command").iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    let (entrypoint, args) = command.split_first().expect("a command");
+    assert_eq!(args[1], "run");
+    let args: Vec<String> =
+        args.iter().enumerate().map(|(i, a)| if i == 1 { verb.to_owned() } else { a.clone() }).collect();
+    flags.extend(["--entrypoint".to_owned(), entrypoint.clone()]);
+    let out = container_support::run(image, &flags, &args);
+    (flags, out)
+}
+
+#[test]
+fn backup_run_from_its_cronjob_dumps_real_postgres_and_copies_the_logs_in_the_image() {
+    let image = image();
+    let world = backup_world(&image);
+    let (flags, out) = run_backup_cronjob(&image, &world, "run", true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{flags:?}\n{stdout}\n{stderr}");
+    assert!(!stdout.contains(HIVE_PASSWORD) && !stderr.contains(HIVE_PASSWORD), "a password was printed");
+    assert!(flags.iter().any(|f| f.starts_with("/tmp:rw")), "the CronJob's emptyDir is mounted: {flags:?}");
+
+    // The run is complete in the target: its manifest, the metastore dump and the event log.
+    let target = sparkplane_storage::Store::open_with(
+        &sparkplane_storage::Location::parse("s3://backups/prod").expect("url"),
+        &[
+            ("aws_endpoint", world.target.endpoint.as_str()),
+            ("aws_access_key_id", sparkplane_testkit::s3::ACCESS_KEY),
+            ("aws_secret_access_key", sparkplane_testkit::s3::SECRET_KEY),
+            ("aws_region", "us-east-1"),
+        ],
+    )
+    .expect("target store");
+    let keys: Vec<String> = target.child("platform/runs").list().expect("runs").into_iter().map(|e| e.key).collect();
+    assert!(keys.iter().any(|k| k.ends_with("/manifest.json")), "a complete run: {keys:?}\n{stdout}");
+}
+
+/// Found by running: `backup verify` restores the latest dump into a scratch
+/// database and spools it in TMPDIR first, so on a read-only root it needs
+/// the CronJob's /tmp emptyDir; without it, it stops with the exact error.
+/// (`backup run` streams and needs no writable path; the chart's operator,
+/// History Server and exporter ran here without writing either.)
+#[test]
+fn backup_verify_needs_the_tmp_emptydir_and_without_it_says_exactly_why() {
+    let image = image();
+    let world = backup_world(&image);
+    let (_, out) = run_backup_cronjob(&image, &world, "run", true);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (flags, out) = run_backup_cronjob(&image, &world, "verify", false);
+    assert!(!flags.iter().any(|f| f == "--tmpfs"), "{flags:?}");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.contains("sparkplane-verify-")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.starts_with("error: /tmp/sparkplane-verify-") && line.ends_with(": Read-only file system (os error 30)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("verify needs room in the temporary folder for the dump (TMPDIR)"), "{stderr}");
+
+    let (_, out) = run_backup_cronjob(&image, &world, "verify", true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
