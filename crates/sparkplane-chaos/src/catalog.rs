@@ -18,6 +18,8 @@ pub enum Experiment {
     MetastoreStopped,
     /// A node with executors on it leaves the cluster.
     NodeLost,
+    /// A node is drained through the Eviction API under a PodDisruptionBudget.
+    NodeDrained,
     /// The driver pod is evicted.
     DriverEvicted,
     /// The API server stops answering for a while.
@@ -66,11 +68,12 @@ pub struct UnknownExperiment {
 
 impl Experiment {
     /// Every experiment, local ones first, in the order `chaos list` shows.
-    pub const ALL: [Experiment; 7] = [
+    pub const ALL: [Experiment; 8] = [
         Experiment::ExecutorKilled,
         Experiment::ObjectStoreStopped,
         Experiment::MetastoreStopped,
         Experiment::NodeLost,
+        Experiment::NodeDrained,
         Experiment::DriverEvicted,
         Experiment::ApiServerPaused,
         Experiment::OperatorKilled,
@@ -83,6 +86,7 @@ impl Experiment {
             Experiment::ObjectStoreStopped => "object-store-stopped",
             Experiment::MetastoreStopped => "metastore-stopped",
             Experiment::NodeLost => "node-lost",
+            Experiment::NodeDrained => "node-drained",
             Experiment::DriverEvicted => "driver-evicted",
             Experiment::ApiServerPaused => "api-server-paused",
             Experiment::OperatorKilled => "operator-killed",
@@ -106,6 +110,7 @@ impl Experiment {
                 Setting::LocalCluster
             }
             Experiment::NodeLost
+            | Experiment::NodeDrained
             | Experiment::DriverEvicted
             | Experiment::ApiServerPaused
             | Experiment::OperatorKilled => Setting::SimulatedCluster,
@@ -139,6 +144,13 @@ impl Experiment {
             Experiment::NodeLost => Expectation {
                 should: "the executors on the lost node are replaced on the remaining nodes and the job succeeds \
                          with exactly one driver",
+                alerts: &[ExpectedAlert { alert: "SparkplaneOperatorSubmissionFailures", fires: false }],
+                runbook: "cluster-scaling",
+            },
+            Experiment::NodeDrained => Expectation {
+                should: "the drain evicts through the Eviction API: executors go and are replaced off the cordoned \
+                         node, the PodDisruptionBudget refuses (429) the running driver until its run ended, and \
+                         every job succeeds with its first driver",
                 alerts: &[ExpectedAlert { alert: "SparkplaneOperatorSubmissionFailures", fires: false }],
                 runbook: "cluster-scaling",
             },
@@ -188,7 +200,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "unknown chaos experiment `disk-full`: the experiments are executor-killed, object-store-stopped, \
-             metastore-stopped, node-lost, driver-evicted, api-server-paused, operator-killed"
+             metastore-stopped, node-lost, node-drained, driver-evicted, api-server-paused, operator-killed"
         );
     }
 

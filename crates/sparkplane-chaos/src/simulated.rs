@@ -1,6 +1,6 @@
 //! The experiments on the simulated cluster with the operator: a node lost
-//! with executors on it, the driver evicted, the API server paused, the
-//! operator killed.
+//! with executors on it, a node drained under a PodDisruptionBudget, the
+//! driver evicted, the API server paused, the operator killed.
 //!
 //! Owns: the lab each of them runs in — the simulated cluster
 //! (`sparkplane-fakekube`) on 127.0.0.1 and the operator in-process, SparkJobs
@@ -11,6 +11,7 @@
 
 mod api_paused;
 mod driver_evicted;
+mod node_drained;
 mod node_lost;
 mod operator_killed;
 
@@ -41,6 +42,7 @@ pub fn run(experiment: Experiment, settings: &Settings) -> Result<Outcome, Chaos
     let mut outcome = Outcome::begin(experiment);
     let observed = match experiment {
         Experiment::NodeLost => node_lost::run()?,
+        Experiment::NodeDrained => node_drained::run()?,
         Experiment::DriverEvicted => driver_evicted::run()?,
         Experiment::ApiServerPaused => api_paused::run()?,
         Experiment::OperatorKilled => operator_killed::run()?,

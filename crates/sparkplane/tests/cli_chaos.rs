@@ -22,6 +22,7 @@ fn list_shows_every_experiment_with_its_alerts_and_runbook() {
             "object-store-stopped",
             "metastore-stopped",
             "node-lost",
+            "node-drained",
             "driver-evicted",
             "api-server-paused",
             "operator-killed"
@@ -46,7 +47,7 @@ fn an_unknown_experiment_is_exit_2_naming_the_known_ones() {
     assert!(
         stderr.contains(
             "unknown chaos experiment `disk-full`: the experiments are executor-killed, object-store-stopped, \
-             metastore-stopped, node-lost, driver-evicted, api-server-paused, operator-killed"
+             metastore-stopped, node-lost, node-drained, driver-evicted, api-server-paused, operator-killed"
         ),
         "{stderr}"
     );
