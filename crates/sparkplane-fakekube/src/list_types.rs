@@ -63,17 +63,17 @@ impl ListTypes for BuiltIn {
 /// A custom resource's lists, read from its CRD version's `openAPIV3Schema`
 /// (metadata as for built-ins).
 #[derive(Clone, Debug)]
-pub struct Schema {
+pub struct Schema<'a> {
     /// The version's `schema.openAPIV3Schema`.
-    pub root: Value,
+    pub root: &'a Value,
 }
 
-impl ListTypes for Schema {
+impl ListTypes for Schema<'_> {
     fn list_type(&self, fields: &[&str]) -> ListType {
         if fields.first() == Some(&"metadata") {
             return BuiltIn.list_type(fields);
         }
-        let mut node = &self.root;
+        let mut node = self.root;
         for field in fields {
             // Lists are looked through: the next field is a field of the items.
             while node["type"] == "array" {
@@ -121,9 +121,9 @@ pub fn for_resource<'a>(
     group: &str,
     version: &str,
     plural: &str,
-) -> Box<dyn ListTypes> {
+) -> Box<dyn ListTypes + 'a> {
     match crd_schema(crds, group, version, plural) {
-        Some(root) => Box::new(Schema { root: root.clone() }),
+        Some(root) => Box::new(Schema { root }),
         None => Box::new(BuiltIn),
     }
 }
@@ -159,7 +159,7 @@ mod tests {
                         "items": {"type": "object", "properties": {"tags": {"type": "array", "x-kubernetes-list-type": "set"}}}},
             "args": {"type": "array", "items": {"type": "string"}},
         }}}});
-        let t = Schema { root };
+        let t = Schema { root: &root };
         assert_eq!(t.list_type(&["spec", "volumes"]), keys(&["name"]));
         assert_eq!(t.list_type(&["spec", "volumes", "tags"]), ListType::Set);
         assert_eq!(t.list_type(&["spec", "args"]), ListType::Atomic);

@@ -23,13 +23,13 @@ use crate::answer::{Answer, status};
 
 /// One served version of a stored CRD.
 #[derive(Clone, Debug)]
-pub struct CrdVersion {
+pub struct CrdVersion<'a> {
     /// `spec.names.kind`.
     pub kind: String,
     /// `spec.group`.
     pub group: String,
     /// The version's `schema.openAPIV3Schema`.
-    pub schema: Value,
+    pub schema: &'a Value,
     /// Whether the version has the status subresource.
     pub status_subresource: bool,
 }
@@ -40,10 +40,10 @@ pub fn crd_version<'a>(
     group: &str,
     version: &str,
     plural: &str,
-) -> Option<CrdVersion> {
+) -> Option<CrdVersion<'a>> {
     let crd = crds.find(|crd| crd["spec"]["group"] == group && crd["spec"]["names"]["plural"] == plural)?;
     let served = crd["spec"]["versions"].as_array()?.iter().find(|v| v["name"] == version)?;
-    let schema = served["schema"]["openAPIV3Schema"].clone();
+    let schema = &served["schema"]["openAPIV3Schema"];
     schema.is_object().then(|| CrdVersion {
         kind: crd["spec"]["names"]["kind"].as_str().unwrap_or_default().to_owned(),
         group: group.to_owned(),
@@ -63,21 +63,21 @@ struct Error {
 
 /// Prunes, defaults and validates `object` (an update's `old` feeds the
 /// transition rules); the admitted object or the refusal.
-pub fn admit(crd: &CrdVersion, mut object: Value, old: Option<&Value>, create: bool) -> Result<Value, Answer> {
+pub fn admit(crd: &CrdVersion<'_>, mut object: Value, old: Option<&Value>, create: bool) -> Result<Value, Answer> {
     if create
         && crd.status_subresource
         && let Some(map) = object.as_object_mut()
     {
         map.remove("status");
     }
-    prune(&mut object, &crd.schema, true);
-    default(&mut object, &crd.schema);
+    prune(&mut object, crd.schema, true);
+    default(&mut object, crd.schema);
     let mut errors = Vec::new();
     let mut rule_errors = Vec::new();
-    validate(&object, old, &crd.schema, "", &mut Found { errors: &mut errors, rules: &mut rule_errors }, true);
+    validate(&object, old, crd.schema, "", &mut Found { errors: &mut errors, rules: &mut rule_errors }, true);
     // Rules run on an object the schema admits; otherwise the API server says they did not run.
     if errors.iter().any(|e| BLOCKING.contains(&e.reason)) {
-        if has_rules(&crd.schema) {
+        if has_rules(crd.schema) {
             errors.push(Error {
                 field: "<nil>".into(),
                 reason: "FieldValueInvalid",
@@ -413,21 +413,25 @@ fn evaluate(expression: &str, value: &Value, old: Option<&Value>) -> Result<bool
 mod tests {
     use super::*;
 
-    fn crd() -> CrdVersion {
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        json!({"type": "object", "properties": {
+            "spec": {"type": "object", "required": ["image"], "properties": {
+                "image": {"type": "string", "pattern": "^[a-z]"},
+                "mode": {"type": "string", "enum": ["cluster", "client"], "default": "cluster"},
+                "executor": {"type": "object", "properties": {"instances": {"type": "integer", "minimum": 1}}},
+                "conf": {"type": "object", "additionalProperties": {"type": "string"}},
+                "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            }, "x-kubernetes-validations": [{"rule": "self.image != 'forbidden'", "message": "not that image"}]},
+            "status": {"type": "object", "properties": {"state": {"type": "string"}}},
+        }})
+    });
+
+    fn crd() -> CrdVersion<'static> {
         CrdVersion {
             kind: "SparkJob".into(),
             group: "sparkplane.dev".into(),
             status_subresource: true,
-            schema: json!({"type": "object", "properties": {
-                "spec": {"type": "object", "required": ["image"], "properties": {
-                    "image": {"type": "string", "pattern": "^[a-z]"},
-                    "mode": {"type": "string", "enum": ["cluster", "client"], "default": "cluster"},
-                    "executor": {"type": "object", "properties": {"instances": {"type": "integer", "minimum": 1}}},
-                    "conf": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                }, "x-kubernetes-validations": [{"rule": "self.image != 'forbidden'", "message": "not that image"}]},
-                "status": {"type": "object", "properties": {"state": {"type": "string"}}},
-            }}),
+            schema: &SCHEMA,
         }
     }
 

@@ -312,14 +312,18 @@ impl Store {
 
     /// The stored CustomResourceDefinitions.
     fn crds(&self) -> impl Iterator<Item = &Value> {
+        // Keys sort by apiVersion and plural first: the CRDs are one range, not a scan of everything.
+        let from: Key = ("apiextensions.k8s.io/v1".into(), "customresourcedefinitions".into(), None, String::new());
         self.objects
-            .iter()
-            .filter(|((av, plural, _, _), _)| av == "apiextensions.k8s.io/v1" && plural == "customresourcedefinitions")
+            .range(from..)
+            .take_while(|((av, plural, _, _), _)| {
+                av == "apiextensions.k8s.io/v1" && plural == "customresourcedefinitions"
+            })
             .map(|(_, crd)| crd)
     }
 
     /// The list types of a resource (its CRD's schema, else the built-in table).
-    fn list_types(&self, path: &ResourcePath) -> Box<dyn ListTypes> {
+    fn list_types(&self, path: &ResourcePath) -> Box<dyn ListTypes + '_> {
         list_types::for_resource(self.crds(), &path.group, &path.version, &path.plural)
     }
 
@@ -586,7 +590,6 @@ impl Store {
             return not_found(path, name);
         };
         let is_status = path.subresource.as_deref() == Some("status");
-        let types = self.list_types(path);
         let mut new = old.clone();
         let unknown = || {
             status(
@@ -625,7 +628,7 @@ impl Store {
                     status: is_status,
                     time: &time,
                 };
-                new = match apply::apply(&old, &patch, &writer, options.force, types.as_ref()) {
+                new = match apply::apply(&old, &patch, &writer, options.force, self.list_types(path).as_ref()) {
                     Ok(applied) => applied,
                     Err(conflict) => return conflict,
                 };
@@ -636,7 +639,7 @@ impl Store {
                 if !list_types::built_in_group(&path.group) {
                     return unknown();
                 }
-                new = apply::strategic_merge(&old, &patch, &mut Vec::new(), types.as_ref());
+                new = apply::strategic_merge(&old, &patch, &mut Vec::new(), self.list_types(path).as_ref());
             } else {
                 json_patch::merge(&mut new, &patch);
             }

@@ -50,6 +50,8 @@ struct World {
 impl World {
     fn new() -> World {
         let fake = FakeApiServer::start().expect("the fake API server starts");
+        // The SparkJob CRD as the chart installs it: SparkJobs are pruned and validated against its schema.
+        fake.insert(serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes")).expect("CRD stored");
         fake.set_cluster(Cluster {
             programs: vec![ImageProgram {
                 image: "ghcr.io/sparkplane/sparkplane".into(),

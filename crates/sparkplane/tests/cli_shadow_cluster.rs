@@ -85,6 +85,8 @@ impl World {
         s3.create_bucket("lake").expect("bucket");
         upload(&s3.endpoint, "s3a://lake/curated/trips/", |_| true);
         let fake = FakeApiServer::start().expect("the fake API server starts");
+        // The SparkJob CRD as the chart installs it: SparkJobs are pruned and validated against its schema.
+        fake.insert(serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes")).expect("CRD stored");
         // The shadow driver runs for five seconds: time for the test to write its output.
         fake.set_cluster(Cluster {
             drivers: vec![DriverRule {

@@ -33,6 +33,7 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(fake: &FakeApiServer, tweak: impl FnOnce(&mut OperatorSettings)) -> Operator {
+        install_crd(fake);
         let mut settings = OperatorSettings {
             namespace: Some("data".into()),
             concurrency: 8,
@@ -73,6 +74,15 @@ impl Operator {
         let ended = tokio::time::timeout(Duration::from_secs(10), self.handle).await;
         assert!(matches!(ended, Ok(Ok(Ok(())))), "the operator stops cleanly: {ended:?}");
     }
+}
+
+/// Stores the SparkJob CRD `sparkplane crd` prints (as the chart installs
+/// it), so SparkJobs are pruned, defaulted and validated against its schema
+/// as a real API server does: a status field the operator writes that the
+/// CRD lacks would vanish. Stored once; later calls leave it.
+pub fn install_crd(fake: &FakeApiServer) {
+    let crd = serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes");
+    let _ = fake.insert(crd);
 }
 
 /// Driver pods run `step_ms` after creation, then end in `phase` with `log`.
