@@ -509,7 +509,7 @@ pub struct ReleaseArgs {
     /// The cluster and namespace of `--store cluster`.
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Who releases (default: $SPARKPLANE_USER, else $USER).
+    /// Who releases (default: $SPARKPLANE_USER, else $USER, else the git author, else the OS user).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
     /// Python requirements listed in the SBOM (default: requirements.txt next to the job file, when there).
@@ -601,7 +601,7 @@ pub struct PromoteArgs {
     /// The commit the job file is at (default: `git rev-parse HEAD` in its directory); must be the release's.
     #[arg(long, value_name = "SHA")]
     pub commit: Option<String>,
-    /// Who promotes (default: $SPARKPLANE_USER, else $USER).
+    /// Who promotes (default: $SPARKPLANE_USER, else $USER, else the git author, else the OS user).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
     /// Also write the rendered manifests here (a GitOps directory; the job's stale ones are removed).
@@ -652,7 +652,7 @@ pub struct RollbackArgs {
     /// The cluster and namespace of `--store cluster`.
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Who rolls back (default: $SPARKPLANE_USER, else $USER).
+    /// Who rolls back (default: $SPARKPLANE_USER, else $USER, else the git author, else the OS user).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
     /// Also write the rendered manifests here (a GitOps directory; the job's stale ones are removed).

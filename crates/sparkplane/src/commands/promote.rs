@@ -61,7 +61,7 @@ pub struct PromoteSettings {
     pub trusted_keys: Vec<PathBuf>,
     /// `--commit`: the commit the job file is at; default `git rev-parse HEAD`.
     pub commit: Option<String>,
-    /// `--by`, else `$SPARKPLANE_USER`, else `$USER`.
+    /// `--by`, else `$SPARKPLANE_USER`, `$USER`, the git author, the OS user.
     pub by: Option<String>,
     /// `--out-dir`: also write the rendered manifests there (a GitOps directory).
     pub out_dir: Option<PathBuf>,
@@ -352,7 +352,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
             "pass --to another environment (and --from the one it comes from)",
         ));
     }
-    let by = super::release::released_by(settings.by.as_deref())?;
+    let by = super::release::released_by(settings.by.as_deref(), &settings.job, printer)?;
     let commit = super::release::source_commit(settings.commit.as_deref(), &settings.job)?;
     let keys = trusted_keys(settings)?;
     let shadow_plan = settings
@@ -564,7 +564,7 @@ fn known_environment(env: &str, job_file: Option<&Path>, platform_dir: Option<&P
 pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult {
     let (job, store, job_file) = job_and_store(&settings.job, settings.store.as_deref())?;
     known_environment(&settings.env, job_file.as_deref(), settings.platform_dir.as_deref())?;
-    let by = super::release::released_by(settings.by.as_deref())?;
+    let by = super::release::released_by(settings.by.as_deref(), Path::new(&settings.job), printer)?;
     let logs =
         open_log(&store, job_file.as_deref(), &settings.env, &settings.cluster, settings.platform_dir.as_deref())?;
     let log = logs.deployments(&job, &settings.env);

@@ -6,7 +6,7 @@
 //!
 //! Owns: settings and their defaults (store `releases/` next to the job,
 //! requirements `requirements.txt` next to it, who from `--by`,
-//! `$SPARKPLANE_USER` or `$USER`). Must not: build records, SBOMs or
+//! `$SPARKPLANE_USER`, `$USER`, the git author or the OS user). Must not: build records, SBOMs or
 //! signatures, or judge a release (`sparkplane_delivery` does).
 
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ pub struct ReleaseSettings {
     pub out: Option<PathBuf>,
     /// The cluster and namespace of `--store cluster` (default namespace: the job's in the environment).
     pub cluster: ClusterTarget,
-    /// `--by`, else `$SPARKPLANE_USER`, else `$USER`.
+    /// `--by`, else `$SPARKPLANE_USER`, `$USER`, the git author, the OS user ([`released_by`]).
     pub by: Option<String>,
     /// `--requirements`; default `requirements.txt` next to the job file, when there.
     pub requirements: Option<PathBuf>,
@@ -99,22 +99,54 @@ pub(crate) fn source_commit(flag: Option<&str>, job: &Path) -> Result<String, Fa
     }
 }
 
-pub(crate) fn released_by(flag: Option<&str>) -> Result<String, Failure> {
-    let who = flag
-        .map(str::to_owned)
-        .or_else(|| std::env::var("SPARKPLANE_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_default();
-    let who = who.trim().to_owned();
-    if who.is_empty() || who.chars().any(char::is_control) {
-        return Err(invalid(
-            "bad-flag",
-            "--by",
-            "who releases is not known",
-            "pass --by NAME, or set SPARKPLANE_USER (no control characters)",
-        ));
+/// Where the name of who releases, promotes or rolls back came from, in the order it is looked for.
+const WHO_SOURCES: &str = "--by, $SPARKPLANE_USER, $USER, git config user.name, the commit's author, the OS user";
+
+/// A name that can go into a record: not empty, no control characters.
+fn usable(name: &str) -> Option<String> {
+    let name = name.trim();
+    (!name.is_empty() && !name.chars().any(char::is_control)).then(|| name.to_owned())
+}
+
+/// What a command prints, trimmed, when it succeeds.
+fn output_of(program: &str, args: &[&str], dir: &Path) -> Option<String> {
+    let out = std::process::Command::new(program).args(args).current_dir(dir).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Who releases (or promotes, or rolls back): `--by`, else `$SPARKPLANE_USER`, else `$USER`, else — where
+/// those are not set, as in many containers and CI jobs — the git author at the job file's checkout (`git
+/// config user.name`, else the author of its HEAD commit), else the name of the OS user running sparkplane.
+/// A name found by a fallback is said on stderr, so the record's `by` is never a surprise.
+pub(crate) fn released_by(flag: Option<&str>, job: &Path, printer: &Printer) -> Result<String, Failure> {
+    if let Some(flag) = flag {
+        return usable(flag).ok_or_else(|| {
+            invalid("bad-flag", "--by", format!("`{flag}` is not a name"), "pass --by NAME (no control characters)")
+        });
     }
-    Ok(who)
+    for var in ["SPARKPLANE_USER", "USER"] {
+        if let Some(who) = std::env::var(var).ok().as_deref().and_then(usable) {
+            return Ok(who);
+        }
+    }
+    let dir = job_dir(job);
+    let fallbacks: [(&str, &[&str], &str); 3] = [
+        ("git", &["config", "user.name"], "git config user.name"),
+        ("git", &["log", "-1", "--format=%an"], "the author of the checkout's HEAD commit"),
+        ("id", &["-un"], "the OS user"),
+    ];
+    for (program, args, what) in fallbacks {
+        if let Some(who) = output_of(program, args, dir).as_deref().and_then(usable) {
+            printer.status(&format!("recorded as by {who} ({what}; --by or $SPARKPLANE_USER names someone else)"));
+            return Ok(who);
+        }
+    }
+    Err(invalid(
+        "bad-flag",
+        "--by",
+        format!("who this is by is not known: none of {WHO_SOURCES} gives a name"),
+        "pass --by NAME, or set SPARKPLANE_USER (no control characters)",
+    ))
 }
 
 fn requirements(settings: &ReleaseSettings) -> Result<(Vec<Requirement>, Option<PathBuf>), Failure> {
@@ -185,7 +217,7 @@ pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
     let Some(env) = settings.job.env.clone() else {
         return Err(invalid("bad-flag", "--env", "a release is for one environment", "pass --env prod"));
     };
-    let by = released_by(settings.by.as_deref())?;
+    let by = released_by(settings.by.as_deref(), &settings.job.path, printer)?;
     // The one load step and policy gate `render` runs: a tag-only image is refused for prod here.
     let (resolved, objects) = super::render::render_objects(&settings.job, Target::Native)?;
     printer.warnings(&resolved.warnings);

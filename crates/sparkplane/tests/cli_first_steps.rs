@@ -1,0 +1,163 @@
+//! What a new user meets first, through the real binary (issue #44, ADR 0054):
+//! who a release is by without `$USER`; `release keygen` inside a git work
+//! tree; the sample generator writing exactly what it says; interactive
+//! sessions kept out of `runs list` and `cost --by job` unless asked; the
+//! "did you mean" of a mistyped subcommand, environment and job file. Each
+//! with its exact message and exit code, and nothing written when refused.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// The binary in `dir` with a home of its own (no git identity from the machine), without `$USER`.
+fn run_in(dir: &Path, home: &Path, args: &[&str], path: Option<&Path>) -> Run {
+    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    cmd.current_dir(dir)
+        .env("HOME", home)
+        .env("SPARKPLANE_HOME", home.join("sparkplane"))
+        .env("NO_COLOR", "1")
+        .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("USER")
+        .env_remove("SPARKPLANE_USER")
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .env_remove("SPARKPLANE_CDEVENTS_SINK");
+    if let Some(path) = path {
+        cmd.env("PATH", path);
+    }
+    let out = cmd.args(args).output().expect("runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Carol Author")
+        .env("GIT_AUTHOR_EMAIL", "carol@example.com")
+        .env("GIT_COMMITTER_NAME", "Carol Author")
+        .env("GIT_COMMITTER_EMAIL", "carol@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The example job in a folder of its own (a git repository with one commit by Carol Author when `commit`).
+fn example(commit: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in ["trips-etl.yaml", "trips-etl.staging.yaml", "trips-etl.prod.yaml", "trips-dq.yaml"] {
+        std::fs::copy(repo().join("examples/trips-etl").join(name), dir.path().join(name)).expect("copy");
+    }
+    if commit {
+        git(dir.path(), &["init", "-q"]);
+        git(dir.path(), &["add", "-A"]);
+        git(dir.path(), &["commit", "-qm", "the job"]);
+    }
+    dir
+}
+
+const DIGEST: &str = "spec.image.digest=sha256:78c982f2b2024c1e4a87685bc6090b72dfe7dad803d0c2e782e86991c9ed000b";
+
+fn release(dir: &Path, home: &Path, extra: &[&str], path: Option<&Path>) -> Run {
+    let mut args = vec!["release", "trips-etl.yaml", "--env", "dev", "--set", DIGEST];
+    args.extend(extra);
+    run_in(dir, home, &args, path)
+}
+
+fn released_by(dir: &Path) -> String {
+    let releases = dir.join("releases");
+    let entry = std::fs::read_dir(&releases).expect("a release").flatten().next().expect("one release");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(entry.path().join("release.json")).expect("record"))
+            .expect("json");
+    record["releasedBy"].as_str().expect("releasedBy").to_owned()
+}
+
+#[test]
+fn without_user_a_release_is_by_the_git_author_then_the_os_user_and_refused_without_either() {
+    let home = tempfile::tempdir().expect("tmp");
+    // git config user.name first.
+    let dir = example(true);
+    git(dir.path(), &["config", "user.name", "Dana Config"]);
+    let r = release(dir.path(), home.path(), &[], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "recorded as by Dana Config (git config user.name; --by or $SPARKPLANE_USER names someone else)\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(released_by(dir.path()), "Dana Config");
+
+    // No user.name: the author of the commit the job file is at.
+    let dir = example(true);
+    let r = release(dir.path(), home.path(), &[], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "recorded as by Carol Author (the author of the checkout's HEAD commit; --by or $SPARKPLANE_USER names \
+             someone else)\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(released_by(dir.path()), "Carol Author");
+
+    // No git repository (the commit given): the OS user running sparkplane.
+    let dir = example(false);
+    let commit = ["--commit", "0123456789abcdef0123456789abcdef01234567"];
+    let r = release(dir.path(), home.path(), &commit, None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let os_user = std::process::Command::new("id").arg("-un").output().expect("id runs");
+    let os_user = String::from_utf8_lossy(&os_user.stdout).trim().to_owned();
+    assert!(!os_user.is_empty());
+    assert!(r.stderr.contains(&format!("recorded as by {os_user} (the OS user; ")), "{}", r.stderr);
+    assert_eq!(released_by(dir.path()), os_user);
+
+    // $USER, when set, is taken as it is, without a note.
+    let dir = example(true);
+    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+    let out = cmd
+        .current_dir(dir.path())
+        .env("HOME", home.path())
+        .env("USER", "erin")
+        .env_remove("SPARKPLANE_USER")
+        .args(["release", "trips-etl.yaml", "--env", "dev", "--set", DIGEST])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("recorded as by"));
+    assert_eq!(released_by(dir.path()), "erin");
+
+    // Neither git nor `id` can name anyone (as in a bare container): exit 2, nothing written.
+    let dir = example(false);
+    let bare = tempfile::tempdir().expect("tmp");
+    let r = release(dir.path(), home.path(), &commit, Some(bare.path()));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: --by: who this is by is not known: none of --by, $SPARKPLANE_USER, $USER, git config user.name, the \
+         commit's author, the OS user gives a name\n  help: pass --by NAME, or set SPARKPLANE_USER (no control \
+         characters)\n"
+    );
+    assert_eq!(r.stdout, "");
+    assert!(!dir.path().join("releases").exists(), "nothing written");
+}
