@@ -1,7 +1,9 @@
 """Deterministic taxi-like trip data for the trips-etl example.
 
 Writes CSV files of raw trips — with the duplicates and bad rows real feeds
-have — to OUT (default: data/raw/trips next to this script).
+have — to OUT (default: data/raw/trips next to this script). Part files an
+earlier run left there (part-NNNNN.csv) are removed first, so OUT holds exactly
+what this run says it wrote; other files in OUT are left alone.
 
 Usage: generate_trips.py [--rows N] [--files K] [--out DIR] [--seed S]
 """
@@ -10,8 +12,10 @@ import argparse
 import csv
 import os
 import random
+import re
 from datetime import datetime, timedelta
 
+PART = re.compile(r"part-\d{5}\.csv")
 ZONES = ["airport", "downtown", "harbor", "midtown", "north", "old-town", "stadium", "university"]
 
 
@@ -25,7 +29,12 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
+    if args.rows < 1 or args.files < 1:
+        parser.error("--rows and --files must be at least 1")
     os.makedirs(args.out, exist_ok=True)
+    earlier = sorted(name for name in os.listdir(args.out) if PART.fullmatch(name))
+    for name in earlier:
+        os.remove(os.path.join(args.out, name))
     start = datetime(2026, 11, 1)
     per_file = -(-args.rows // args.files)
     written = 0
@@ -45,7 +54,12 @@ def main() -> None:
                 if rng.random() < 0.02:
                     out.writerow([f"t{trip:09d}", pickup.isoformat(sep=" "), rng.choice(ZONES), distance, fare])  # a duplicate
                 written += 1
-    print(f"wrote {written} trips in {args.files} files to {args.out}")
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+    removed = f" (removed {count(len(earlier), 'earlier part file')})" if earlier else ""
+    files = count(args.files, "file")
+    print(f"wrote {written} trips in {files} to {args.out}{removed}")
 
 
 if __name__ == "__main__":

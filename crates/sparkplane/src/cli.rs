@@ -525,7 +525,7 @@ pub struct ReleaseArgs {
 pub enum ReleaseCommand {
     /// Make a signing key pair: release.key (PKCS#8 PEM, private) and release.pub (as cosign.pub).
     Keygen {
-        /// Where to write them (never over existing files).
+        /// Where to write them (never over existing files; inside a git work tree only where git ignores them).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },

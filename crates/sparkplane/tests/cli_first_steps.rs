@@ -161,3 +161,87 @@ fn without_user_a_release_is_by_the_git_author_then_the_os_user_and_refused_with
     assert_eq!(r.stdout, "");
     assert!(!dir.path().join("releases").exists(), "nothing written");
 }
+
+#[test]
+fn keygen_writes_a_private_key_inside_a_work_tree_only_where_git_ignores_it() {
+    let home = tempfile::tempdir().expect("tmp");
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().canonicalize().expect("path");
+    git(&root, &["init", "-q"]);
+    std::fs::write(root.join(".gitignore"), "/keys/\n").expect("ignore");
+    let r = run_in(&root, home.path(), &["release", "keygen", "--out", "keys"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(root.join("keys/release.key").is_file());
+
+    let r = run_in(&root, home.path(), &["release", "keygen", "--out", "signing"], None);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: --out: signing/release.key would be a private key inside the git work tree {}, and git does not \
+             ignore it: `git status` would offer it for commit; nothing was written\n  help: ignore the folder \
+             first (add `signing/` to .gitignore), or pass --out a folder outside the work tree\n",
+            root.display()
+        )
+    );
+    assert_eq!(r.stdout, "");
+    assert!(!root.join("signing").exists(), "nothing written");
+
+    // Deeper in the tree, the help names the .gitignore beside the folder.
+    std::fs::create_dir(root.join("jobs")).expect("mkdir");
+    let r = run_in(&root, home.path(), &["release", "keygen", "--out", "jobs/keys"], None);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("  help: ignore the folder first (add `keys/` to jobs/.gitignore)"), "{}", r.stderr);
+
+    // Outside a work tree there is nothing to check.
+    let outside = tempfile::tempdir().expect("tmp");
+    let r = run_in(outside.path(), home.path(), &["release", "keygen", "--out", "keys"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+}
+
+#[test]
+fn this_repository_ignores_what_the_walk_through_writes_into_the_example() {
+    for path in [
+        "examples/trips-etl/keys/release.key",
+        "examples/trips-etl/releases/trips-etl-dev-0123/release.json",
+        "examples/trips-etl/ci.json",
+        "examples/trips-etl/data/raw/trips/part-00000.csv",
+        "examples/trips-etl/.sparkplane/dq/trips-daily/profile.json",
+    ] {
+        let out = std::process::Command::new("git")
+            .args(["check-ignore", "-q", "--no-index", path])
+            .current_dir(repo())
+            .status()
+            .expect("git runs");
+        assert!(out.success(), "{path} is not ignored: `git status` would offer it");
+    }
+}
+
+#[test]
+fn the_generator_leaves_exactly_the_trips_it_says_it_wrote() {
+    let out = tempfile::tempdir().expect("tmp");
+    let generate = |rows: &str, files: &str| {
+        let r = std::process::Command::new("python3")
+            .arg(repo().join("examples/trips-etl/generate_trips.py"))
+            .args(["--rows", rows, "--files", files, "--out"])
+            .arg(out.path())
+            .output()
+            .expect("python3 runs (scripts/common.sh need_python)");
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    assert_eq!(generate("400", "4"), format!("wrote 400 trips in 4 files to {}\n", out.path().display()));
+    std::fs::write(out.path().join("README.txt"), "not the generator's").expect("write");
+    assert_eq!(
+        generate("300", "1"),
+        format!("wrote 300 trips in 1 file to {} (removed 4 earlier part files)\n", out.path().display())
+    );
+    let mut names: Vec<String> =
+        std::fs::read_dir(out.path()).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    names.sort();
+    assert_eq!(names, ["README.txt", "part-00000.csv"]);
+    let text = std::fs::read_to_string(out.path().join("part-00000.csv")).expect("csv");
+    let ids: std::collections::BTreeSet<&str> =
+        text.lines().skip(1).map(|l| l.split(',').next().unwrap_or_default()).collect();
+    assert_eq!(ids.len(), 300, "exactly the trips it says");
+}

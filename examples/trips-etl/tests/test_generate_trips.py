@@ -45,6 +45,23 @@ class GenerateTrips(unittest.TestCase):
         with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
             self.assertEqual(generate(a, rows=100, files=1), generate(b, rows=100, files=1))
 
+    def test_a_second_run_leaves_exactly_what_it_says_it_wrote(self):
+        with tempfile.TemporaryDirectory() as out:
+            generate(out, rows=90, files=3)
+            with open(os.path.join(out, "notes.txt"), "w", encoding="utf-8") as handle:
+                handle.write("not the generator's")
+            done = subprocess.run(
+                [sys.executable, GENERATOR, "--rows", "40", "--files", "1", "--out", out],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            self.assertEqual(sorted(os.listdir(out)), ["notes.txt", "part-00000.csv"])
+            self.assertEqual(done.stdout, f"wrote 40 trips in 1 file to {out} (removed 3 earlier part files)\n")
+            with open(os.path.join(out, "part-00000.csv"), newline="", encoding="utf-8") as handle:
+                ids = {row[0] for row in list(csv.reader(handle))[1:]}
+            self.assertEqual(len(ids), 40)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -302,8 +302,50 @@ pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
     Ok(())
 }
 
+/// Exit 2 when the private key would be written inside a git work tree that
+/// does not ignore it, where `git status` offers it and `git add -A` commits
+/// it. Outside a work tree (or without git) there is nothing to check.
+fn check_key_not_committable(out: &Path, private: &Path) -> Result<(), Failure> {
+    let absolute = std::path::absolute(private).map_err(|e| Failure::unreadable(out, &e))?;
+    // git runs in the nearest folder that exists: --out itself may be new.
+    let Some(existing) = absolute.ancestors().skip(1).find(|dir| dir.is_dir()) else { return Ok(()) };
+    let Some(top) = output_of("git", &["rev-parse", "--show-toplevel"], existing) else { return Ok(()) };
+    let ignored = std::process::Command::new("git")
+        .arg("check-ignore")
+        .arg("-q")
+        .arg(&absolute)
+        .current_dir(existing)
+        .status()
+        .is_ok_and(|status| status.success());
+    if ignored {
+        return Ok(());
+    }
+    let folder = out.file_name().map_or_else(|| "keys".to_owned(), |n| n.to_string_lossy().into_owned());
+    let ignore_file = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from(".gitignore"), |parent| parent.join(".gitignore"));
+    Err(Failure::Invalid(
+        Diagnostic::error(
+            "key-not-ignored",
+            "--out",
+            format!(
+                "{} would be a private key inside the git work tree {top}, and git does not ignore it: `git status` \
+                 would offer it for commit; nothing was written",
+                private.display()
+            ),
+        )
+        .with_help(format!(
+            "ignore the folder first (add `{folder}/` to {}), or pass --out a folder outside the work tree",
+            ignore_file.display()
+        ))
+        .into(),
+    ))
+}
+
 /// Runs `release keygen`: writes `release.key` (PKCS#8 PEM, mode 0600) and
-/// `release.pub` into `out`, never over existing files.
+/// `release.pub` into `out`, never over existing files, and never a private
+/// key git would offer for commit ([`check_key_not_committable`]).
 pub fn keygen(out: &Path, printer: &Printer) -> CommandResult {
     let key = PrivateKey::generate();
     let private = out.join("release.key");
@@ -317,6 +359,7 @@ pub fn keygen(out: &Path, printer: &Printer) -> CommandResult {
             ));
         }
     }
+    check_key_not_committable(out, &private)?;
     let io = |path: &Path, e: std::io::Error| Failure::File {
         path: path.to_owned(),
         error: e.to_string(),
