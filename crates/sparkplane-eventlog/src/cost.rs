@@ -171,6 +171,30 @@ pub struct AppCost {
     /// Why a figure may be off: properties that could not be read and what was used instead.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// An interactive Spark Connect session ([`is_session`]) rather than a job's run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub session: bool,
+}
+
+/// The Spark property that marks a local Spark Connect server's application
+/// (value `server`), as the label [`SESSION_LABEL`] marks the cluster's.
+pub const SESSION_PROPERTY: &str = "spark.sparkplane.connect";
+/// The driver label of a Spark Connect server in the cluster (value `server`).
+pub const SESSION_LABEL: &str = "sparkplane.dev/connect";
+/// The application name of a local Spark Connect server, which marked its
+/// sessions before [`SESSION_PROPERTY`] did.
+const SESSION_APP_NAME: &str = "sparkplane-connect";
+
+/// Whether an application is an interactive Spark Connect session (a server
+/// for notebooks and `sql`) rather than a job's run: labelled or marked so,
+/// or — logs written before sessions were marked — named `sparkplane-connect`
+/// with no job label. Job listings and job costs leave sessions out unless asked.
+pub fn is_session(app: &AppSummary) -> bool {
+    let marked = label_or_property(app, SESSION_LABEL, SESSION_PROPERTY).is_some_and(|v| v == "server");
+    let config = &app.config;
+    marked
+        || (!config.labels.contains_key("sparkplane.dev/job")
+            && config.properties.get("spark.app.name").map(String::as_str) == Some(SESSION_APP_NAME))
 }
 
 /// The executors' node selector and labels: `spark.kubernetes.executor.*` over `spark.kubernetes.*`.
@@ -266,6 +290,7 @@ pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
         gpu_hours,
         cost: price * multiplier,
         notes,
+        session: is_session(app),
     }
 }
 

@@ -159,6 +159,26 @@ fn attribution_prefers_labels_then_properties() {
     );
 }
 
+#[test]
+fn spark_connect_sessions_are_told_apart_from_jobs() {
+    let session = |props: &[(&str, &str)]| app_cost(&app("s", props, &[]), &sheet()).session;
+    // A local server marks its application; a server in the cluster is labelled.
+    assert!(session(&[("spark.app.name", "sparkplane-connect"), ("spark.sparkplane.connect", "server")]));
+    assert!(session(&[
+        ("spark.app.name", "notebooks"),
+        ("spark.kubernetes.driver.label.sparkplane.dev/connect", "server")
+    ]));
+    // Logs of local sessions written before they were marked: the server's name, no job label.
+    assert!(session(&[("spark.app.name", "sparkplane-connect")]));
+    // Jobs are not sessions, even a job whose name happens to be the server's.
+    assert!(!session(&[("spark.app.name", "trips-etl")]));
+    assert!(!session(&[
+        ("spark.app.name", "sparkplane-connect"),
+        ("spark.kubernetes.driver.label.sparkplane.dev/job", "sparkplane-connect")
+    ]));
+    assert!(!session(&[("spark.app.name", "x"), ("spark.sparkplane.connect", "client")]));
+}
+
 fn priced(app_id: &str, team: Option<&str>, cost: f64) -> AppCost {
     let mut props = vec![("spark.app.name", app_id)];
     if let Some(team) = team {

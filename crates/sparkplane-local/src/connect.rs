@@ -187,6 +187,9 @@ pub fn server_conf(
     conf.insert("spark.eventLog.enabled".into(), "true".into());
     conf.insert("spark.eventLog.dir".into(), event_log_dir.display().to_string());
     conf.insert("spark.app.name".into(), "sparkplane-connect".into());
+    // Marks the event log as an interactive session's, as the cluster's server is labelled
+    // (`sparkplane.dev/connect: server`): `cost` keeps sessions apart from jobs.
+    conf.insert(sparkplane_eventlog::cost::SESSION_PROPERTY.into(), "server".into());
     if !ui {
         conf.insert("spark.ui.enabled".into(), "false".into());
     }

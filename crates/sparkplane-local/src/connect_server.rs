@@ -327,6 +327,7 @@ pub fn start(settings: &ConnectSettings, prepared: &Prepared) -> Result<Server, 
     let record: RunRecord = serde_json::from_value(serde_json::json!({
         "runId": run_id,
         "job": SESSION_JOB,
+        "interactive": true,
         "jobFile": "",
         "specHash": "",
         "environment": "local",

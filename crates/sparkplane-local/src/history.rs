@@ -87,6 +87,11 @@ pub struct RunRecord {
     /// not get that far), which read back as None; promotion reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_gates: Option<GateOutcome>,
+    /// An interactive Spark Connect session (`connect`, `sql`) rather than a
+    /// job's run: `runs list` leaves sessions out unless asked. Left out of
+    /// job runs' records; see [`RunRecord::is_session`] for older records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interactive: bool,
 }
 
 /// How a run's quality gates (`spec.qualityGates`) ended: the one outcome
@@ -143,6 +148,12 @@ pub struct RunFigures {
 }
 
 impl RunRecord {
+    /// Whether this is an interactive session rather than a job's run: tagged
+    /// so, or (recorded before sessions were tagged) of the session job name.
+    pub fn is_session(&self) -> bool {
+        self.interactive || self.job == crate::connect_server::SESSION_JOB
+    }
+
     /// Wall time so far or in all.
     pub fn duration_ms(&self) -> u64 {
         self.ended_ms.unwrap_or_else(now_ms).saturating_sub(self.started_ms)
@@ -279,6 +290,7 @@ mod tests {
             event_log: None,
             summary: None,
             quality_gates: None,
+            interactive: false,
         }
     }
 
@@ -359,6 +371,20 @@ mod tests {
         let text = serde_json::to_string_pretty(&gated).expect("writes");
         assert!(text.ends_with("  \"qualityGates\": \"failed\"\n}"), "{text}");
         assert_eq!(serde_json::from_str::<RunRecord>(&text).expect("reads back"), gated);
+    }
+
+    #[test]
+    fn sessions_are_tagged_and_older_untagged_sessions_are_known_by_name() {
+        let job = record("j-1", RunState::Succeeded, None, 1);
+        assert!(!job.is_session());
+        let text = serde_json::to_string(&job).expect("writes");
+        assert!(!text.contains("interactive"), "a job's record has no tag: {text}");
+        let tagged = RunRecord { interactive: true, ..job.clone() };
+        let text = serde_json::to_string(&tagged).expect("writes");
+        assert!(text.contains("\"interactive\":true"), "{text}");
+        assert!(serde_json::from_str::<RunRecord>(&text).expect("reads").is_session());
+        let older = RunRecord { job: crate::connect_server::SESSION_JOB.into(), ..job };
+        assert!(older.is_session());
     }
 
     #[test]

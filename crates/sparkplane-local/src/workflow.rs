@@ -419,6 +419,7 @@ pub fn run_local(
         event_log: None,
         summary: None,
         quality_gates: None,
+        interactive: false,
     };
     let save = |record: &RunRecord| {
         history::write(home, record)

@@ -822,7 +822,11 @@ pub struct DqCheckArgs {
 #[derive(Subcommand, Debug)]
 pub enum RunsCommand {
     /// List local runs, newest first.
-    List,
+    List {
+        /// Also list interactive Spark Connect sessions (`connect`, `sql`), which are left out otherwise.
+        #[arg(long)]
+        include_sessions: bool,
+    },
     /// Show one run (an id or a unique prefix of one).
     Show {
         /// Run id.
@@ -986,6 +990,10 @@ pub struct CostArgs {
     /// binary, so it goes to a file, never stdout; stdout still gets the report.
     #[arg(long, value_name = "FILE")]
     pub parquet: Option<PathBuf>,
+    /// With --by job, also list interactive Spark Connect sessions (`connect`, `sql`), which are not jobs and are
+    /// left out otherwise; every other grouping counts them.
+    #[arg(long)]
+    pub include_sessions: bool,
 }
 
 /// `tune`.

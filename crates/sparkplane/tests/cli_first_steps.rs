@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use serde_json::json;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
@@ -244,4 +245,102 @@ fn the_generator_leaves_exactly_the_trips_it_says_it_wrote() {
     let ids: std::collections::BTreeSet<&str> =
         text.lines().skip(1).map(|l| l.split(',').next().unwrap_or_default()).collect();
     assert_eq!(ids.len(), 300, "exactly the trips it says");
+}
+
+/// A finished local application's event log: `name`, with these extra Spark properties.
+fn event_log(path: &Path, id: &str, name: &str, extra: &[(&str, &str)]) {
+    let mut props = serde_json::Map::new();
+    props.insert("spark.master".into(), json!("local[2]"));
+    props.insert("spark.app.name".into(), json!(name));
+    props.insert("spark.driver.memory".into(), json!("1g"));
+    for (k, v) in extra {
+        props.insert((*k).into(), json!(v));
+    }
+    let start = 1_795_000_000_000_u64;
+    let events = [
+        json!({"Event": "SparkListenerLogStart", "Spark Version": "4.1.1"}),
+        json!({"Event": "SparkListenerEnvironmentUpdate", "Spark Properties": props}),
+        json!({"Event": "SparkListenerApplicationStart", "App Name": name, "App ID": id, "Timestamp": start}),
+        json!({"Event": "SparkListenerExecutorAdded", "Timestamp": start, "Executor ID": "driver",
+               "Executor Info": {"Host": "localhost", "Total Cores": 2}}),
+        json!({"Event": "SparkListenerApplicationEnd", "Timestamp": start + 3_600_000}),
+    ];
+    let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(path.join(id), text).expect("event log");
+}
+
+fn run_record(home: &Path, id: &str, job: &str, interactive: Option<bool>) {
+    let dir = home.join("runs").join(id);
+    std::fs::create_dir_all(&dir).expect("run dir");
+    let mut record = json!({
+        "runId": id, "job": job, "jobFile": "", "specHash": "", "environment": "local", "preset": null,
+        "sparkVersion": "4.1.1", "master": "local[*]", "state": "succeeded", "startedMs": 1_795_000_000_000_u64,
+        "endedMs": 1_795_000_060_000_u64, "pid": null, "exitCode": 0, "failure": null, "appId": null, "uiUrl": null,
+        "driverLog": "driver.log", "eventLog": null, "summary": null,
+    });
+    if let Some(flag) = interactive {
+        record["interactive"] = json!(flag);
+    }
+    std::fs::write(dir.join("run.json"), record.to_string()).expect("record");
+}
+
+#[test]
+fn sessions_stay_out_of_runs_list_and_job_costs_unless_asked() {
+    let home = tempfile::tempdir().expect("tmp");
+    let spark_home = home.path().join("sparkplane");
+    run_record(&spark_home, "trips-etl-20261125-100000-aaaa", "trips-etl", None);
+    run_record(&spark_home, "sparkplane-connect-20261125-100100-bbbb", "sparkplane-connect", Some(true));
+    // Recorded before sessions were tagged: known by the session's job name.
+    run_record(&spark_home, "sparkplane-connect-20261124-100100-cccc", "sparkplane-connect", None);
+    let here = home.path();
+
+    let r = run_in(here, here, &["runs", "list"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let rows: Vec<&str> = r.stdout.lines().skip(1).map(|l| l.split_whitespace().next().unwrap_or_default()).collect();
+    assert_eq!(rows, ["trips-etl-20261125-100000-aaaa"]);
+    assert_eq!(r.stderr, "2 interactive Spark Connect sessions left out of the runs; --include-sessions lists them\n");
+    let r = run_in(here, here, &["runs", "list", "--include-sessions", "-o", "json"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let all: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let tags: Vec<(String, bool)> = all
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| (r["job"].as_str().unwrap_or_default().to_owned(), r.get("interactive").is_some()))
+        .collect();
+    assert_eq!(
+        tags,
+        [("trips-etl".into(), false), ("sparkplane-connect".into(), true), ("sparkplane-connect".into(), false)]
+    );
+    assert_eq!(r.stderr, "");
+
+    // Event logs: a job, a marked session, an unmarked older session; each an hour of a local driver with 2 cores
+    // and a 1g heap (1.375 GiB with its overhead) at OpenCost's default prices: $0.069.
+    let logs = home.path().join("history");
+    std::fs::create_dir(&logs).expect("mkdir");
+    event_log(&logs, "local-1", "trips-etl", &[("spark.sparkplane.team", "data-eng")]);
+    event_log(&logs, "local-2", "sparkplane-connect", &[("spark.sparkplane.connect", "server")]);
+    event_log(&logs, "local-3", "sparkplane-connect", &[]);
+    let logs = logs.to_str().expect("utf-8");
+    let r = run_in(here, here, &["cost", logs, "--by", "job"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "JOB        APPS  CORE-HOURS  GIB-HOURS  GPU-HOURS  COST   SHARE\ntrips-etl  1     2.00        1.38       0.00       \
+         $0.07  100.0%\n\n1 application(s), $0.07 in total\n"
+    );
+    assert_eq!(
+        r.stderr,
+        "2 interactive Spark Connect sessions ($0.14) left out of the jobs; --include-sessions lists them\n"
+    );
+    let r = run_in(here, here, &["cost", logs, "--by", "job", "--include-sessions"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("\nsparkplane-connect  2     4.00"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("\n3 application(s), $0.21 in total\n"), "{}", r.stdout);
+    assert_eq!(r.stderr, "");
+    // A session's cost is still its team's: other groupings count every application.
+    let r = run_in(here, here, &["cost", logs, "--by", "team"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.ends_with("\n3 application(s), $0.21 in total\n"), "{}", r.stdout);
+    assert_eq!(r.stderr, "");
 }

@@ -198,29 +198,48 @@ pub struct CostOutputs<'a> {
     pub parquet: Option<&'a Path>,
 }
 
+/// Which applications `cost` reads and how it groups them, as given.
+pub struct CostQuery<'a> {
+    /// `--since`: only applications that ran in this window.
+    pub since: Option<&'a str>,
+    /// `--by`: team, job, cost-center, namespace or app.
+    pub by: &'a str,
+    /// `--include-sessions`: with `--by job`, list interactive sessions too.
+    pub include_sessions: bool,
+}
+
 /// Runs `cost` over the event logs at `path`: a directory of logs (or one log),
 /// local or an object-store URL (`s3://bucket/prefix`, credentials from the
 /// environment). Fails with exit 3 when object storage is unreachable, 2 when the
 /// location is missing or the Parquet file cannot be written (nothing is printed
 /// then), and 1 when a team's budget is critical, after printing the report.
+/// With `--by job`, interactive Spark Connect sessions are left out (said on
+/// stderr) unless `include_sessions`; budgets and other groupings count them.
 pub fn run(
     path: &Path,
-    since: Option<&str>,
-    by: &str,
+    query: CostQuery<'_>,
     price_sheet: Option<&Path>,
     budget: Option<&Path>,
     outputs: CostOutputs<'_>,
     printer: &Printer,
 ) -> CommandResult {
+    let CostQuery { since, by, include_sessions } = query;
     let settings = CostSettings::resolve(since, by, price_sheet, budget)?;
     let logs = LogSource::parse(&path.to_string_lossy())
         .and_then(|source| source.app_logs())
         .map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
     let (summaries, read_warnings) = summarize_logs(&logs, settings.since_ms);
-    let costs: Vec<_> = summaries.iter().map(|app| app_cost(app, &settings.sheet)).collect();
+    let all: Vec<_> = summaries.iter().map(|app| app_cost(app, &settings.sheet)).collect();
+    // A session is not a job: `--by job` lists jobs only unless asked. Its cost is still its team's.
+    let (sessions, costs): (Vec<_>, Vec<_>) =
+        all.iter().cloned().partition(|c| c.session && settings.by == GroupBy::Job && !include_sessions);
+    if !sessions.is_empty() {
+        let spent = sessions.iter().fold(0.0, |total, c| total + c.cost);
+        printer.status(&super::runs::sessions_left_out(sessions.len(), &format!(" ({})", usd(spent)), "jobs"));
+    }
     let rows = chargeback(&costs, settings.by);
     let budgets = match &settings.budgets {
-        Some(budgets) => check_budgets(&chargeback(&costs, GroupBy::Team), budgets),
+        Some(budgets) => check_budgets(&chargeback(&all, GroupBy::Team), budgets),
         None => Vec::new(),
     };
     let mut warnings: Vec<String> = read_warnings.iter().map(ToString::to_string).collect();

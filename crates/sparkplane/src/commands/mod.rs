@@ -488,8 +488,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Tune(args) => tune::run(&job_settings(&args.job, cli), &args.history, args.write, printer),
         Command::Cost(args) => cost::run(
             &args.path,
-            args.since.as_deref(),
-            &args.by,
+            cost::CostQuery { since: args.since.as_deref(), by: &args.by, include_sessions: args.include_sessions },
             args.price_sheet.as_deref(),
             args.budget.as_deref(),
             cost::CostOutputs { csv: args.csv, parquet: args.parquet.as_deref() },
@@ -512,7 +511,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
-        Command::Runs(RunsCommand::List) => runs::list(printer),
+        Command::Runs(RunsCommand::List { include_sessions }) => runs::list(*include_sessions, printer),
         Command::Runs(RunsCommand::Show { run }) => runs::show(run, printer),
         Command::Runtime(RuntimeCommand::Install { line }) => runtime::install(line, printer),
         Command::Runtime(RuntimeCommand::List) => runtime::list(printer),

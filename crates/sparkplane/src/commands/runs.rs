@@ -75,12 +75,27 @@ fn home() -> Result<std::path::PathBuf, Failure> {
     runtime::default_home().map_err(|e| Failure::Infrastructure(Diagnostic::error(e.code(), "", e.to_string()).into()))
 }
 
-/// Runs `runs list`.
-pub fn list(printer: &Printer) -> CommandResult {
+/// What `runs list` and `cost --by job` say when they leave `count` interactive sessions out of `what`.
+pub fn sessions_left_out(count: usize, cost: &str, what: &str) -> String {
+    let (s, them) = if count == 1 { ("", "it") } else { ("s", "them") };
+    format!(
+        "{count} interactive Spark Connect session{s}{cost} left out of the {what}; --include-sessions lists {them}"
+    )
+}
+
+/// Runs `runs list`: job runs, and interactive sessions only when asked.
+pub fn list(include_sessions: bool, printer: &Printer) -> CommandResult {
     let home = home()?;
-    let (runs, unreadable) = history::list(&home);
+    let (mut runs, unreadable) = history::list(&home);
     for path in &unreadable {
         printer.status(&format!("warning: {path} cannot be read; it is left out"));
+    }
+    if !include_sessions {
+        let before = runs.len();
+        runs.retain(|r| !r.is_session());
+        if before > runs.len() {
+            printer.status(&sessions_left_out(before - runs.len(), "", "runs"));
+        }
     }
     printer.result(&runs, || {
         let mut t = super::Table::new(&["RUN", "JOB", "STATE", "STARTED", "DURATION", "ENV"]);
