@@ -140,7 +140,11 @@ pub fn failure_diagnostic(source: &Source, statement: &Statement, failure: &SqlF
     let position = failure.position.or_else(|| position_in_message(&failure.message));
     let span = position.map(|p| span_in_script(source, statement, p));
     let help = match failure.sql_state.as_deref() {
-        Some("42601") => "fix the SQL syntax at the marked position".to_owned(),
+        // Said in words: the marked source line shows on a terminal only.
+        Some("42601") => match &span {
+            Some(span) => format!("fix the SQL syntax at line {}, column {}", span.at.line, span.at.column),
+            None => "fix the SQL syntax near what Spark's message names".to_owned(),
+        },
         Some("42P01") => "create the table or view first (or qualify its name with its catalog and schema)".to_owned(),
         Some("42703") => "use one of the columns the query's inputs have (Spark lists the nearest)".to_owned(),
         _ => match &failure.condition {
@@ -151,6 +155,14 @@ pub fn failure_diagnostic(source: &Source, statement: &Statement, failure: &SqlF
         },
     };
     Diagnostic::error("sql-failed", "", plain_message(&failure.message)).with_span(span).with_help(help)
+}
+
+/// Whether a failed statement is invalid input (exit 2) rather than a failed
+/// query (exit 1): SQLSTATE class 42, "syntax error or access rule
+/// violation" — Spark's parse and analysis errors, which no rerun mends. Other
+/// classes (division by zero, a file gone while reading) failed while running.
+pub fn is_invalid_statement(failure: &SqlFailure) -> bool {
+    failure.sql_state.as_deref().is_some_and(|state| state.starts_with("42"))
 }
 
 /// Spark's message up to its SQLSTATE: what follows (the statement-relative
@@ -212,6 +224,38 @@ mod tests {
     }
 
     #[test]
+    fn parse_and_analysis_errors_are_invalid_input_and_runtime_errors_are_not() {
+        let with = |state: Option<&str>| SqlFailure {
+            condition: None,
+            sql_state: state.map(str::to_owned),
+            message: String::new(),
+            position: None,
+        };
+        for (state, invalid) in
+            [(Some("42601"), true), (Some("42703"), true), (Some("42P01"), true), (Some("22012"), false), (None, false)]
+        {
+            assert_eq!(is_invalid_statement(&with(state)), invalid, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_without_a_position_names_no_mark() {
+        let source = Source::new("<query>", "SELEC 1");
+        let statements = split_statements(&source.text);
+        let failure = SqlFailure {
+            condition: Some("PARSE_SYNTAX_ERROR".into()),
+            sql_state: Some("42601".into()),
+            message: "[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601".into(),
+            position: None,
+        };
+        let d = failure_diagnostic(&source, &statements[0], &failure);
+        assert_eq!(
+            d.to_plain(),
+            "error: [PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601\n  help: fix the SQL syntax near what Spark's message names"
+        );
+    }
+
+    #[test]
     fn a_failure_becomes_a_diagnostic_at_its_position() {
         let source = Source::new("q.sql", "SELECT 1;\nSELECT 1 FORM t;\n");
         let statements = split_statements(&source.text);
@@ -224,7 +268,7 @@ mod tests {
         let d = failure_diagnostic(&source, &statements[1], &failure);
         assert_eq!(
             d.to_plain(),
-            "q.sql:2:15: error: [PARSE_SYNTAX_ERROR] Syntax error at or near 't'. SQLSTATE: 42601\n  help: fix the SQL syntax at the marked position"
+            "q.sql:2:15: error: [PARSE_SYNTAX_ERROR] Syntax error at or near 't'. SQLSTATE: 42601\n  help: fix the SQL syntax at line 2, column 15"
         );
         let analysis = "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column `nope` cannot be resolved. SQLSTATE: 42703; line 2 pos 2;\n'Project [1 AS 1#10, 'nope]";
         assert_eq!(

@@ -344,3 +344,16 @@ fn sessions_stay_out_of_runs_list_and_job_costs_unless_asked() {
     assert!(r.stdout.ends_with("\n3 application(s), $0.21 in total\n"), "{}", r.stdout);
     assert_eq!(r.stderr, "");
 }
+
+#[test]
+fn sql_refuses_a_connect_url_copied_with_the_readmes_ellipsis() {
+    let home = tempfile::tempdir().expect("tmp");
+    let r = run_in(home.path(), home.path(), &["sql", "--connect", "sc://localhost:15002/;token=…", "SELECT 1"], None);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: --connect `sc://localhost:15002/` holds a character that is not ASCII (a `…` copied from an example?)\n  \
+         help: copy the whole line `sparkplane connect` printed: sc://localhost:PORT/;token= and 64 hex digits\n"
+    );
+    assert!(!home.path().join("sparkplane/runs").exists(), "no server started, no session recorded");
+}

@@ -259,11 +259,15 @@ fn status(printer: &Printer) -> CommandResult {
             });
             Ok(())
         }
-        None => Err(Failure::Failed(
-            Diagnostic::error("connect-not-running", "", "no Spark Connect server is running in the background")
-                .with_help("start one with `sparkplane connect --background`")
-                .into(),
-        )),
+        None => {
+            // Not running is an answer, not a failure (exit 0); scripts read `running` from `-o json`.
+            printer.result(&serde_json::json!({ "running": false }), || {
+                "not running: no Spark Connect server runs in the background (`sparkplane connect --background` \
+                 starts one)\n"
+                    .to_owned()
+            });
+            Ok(())
+        }
     }
 }
 

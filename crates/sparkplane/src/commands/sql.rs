@@ -6,7 +6,9 @@
 //! the statements with `sparkplane_local::connect_client`, and prints the last
 //! statement's rows (table, `-o json|yaml`, `--csv`; `--parquet FILE` as
 //! well). A failed statement is reported at the file's line and column by the
-//! core's `sql_script` (exit 1); bad input is exit 2, an unreachable server 3.
+//! core's `sql_script`: exit 2 for a statement Spark cannot parse or resolve
+//! (SQLSTATE class 42, like any invalid input), 1 for one that failed while
+//! running; an unreachable server is 3.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -109,7 +111,12 @@ fn query_failure(err: QueryError, source: &Source, statements: &[Statement]) -> 
         QueryError::Sql { statement, failure } => {
             let fallback = Statement { text: source.text.to_string(), start: 0 };
             let statement = statements.get(statement).unwrap_or(&fallback);
-            Failure::Failed(sql_script::failure_diagnostic(source, statement, &failure).into())
+            let diagnostic = sql_script::failure_diagnostic(source, statement, &failure).into();
+            if sql_script::is_invalid_statement(&failure) {
+                Failure::Invalid(diagnostic)
+            } else {
+                Failure::Failed(diagnostic)
+            }
         }
         other => {
             let diagnostic = Diagnostic::error(other.code(), "", other.to_string());
@@ -139,6 +146,19 @@ pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
             "connect-url",
             format!("--connect takes a Spark Connect URL, not `{}`", connect_client::without_token(url)),
             "copy the line `sparkplane connect` printed: sc://localhost:PORT/;token=…",
+        ));
+    }
+    // A URL copied from documentation (`token=…`) would reach the gRPC client, which never answers on it.
+    if let Some(url) = &args.connect
+        && !url.is_ascii()
+    {
+        return Err(invalid(
+            "connect-url",
+            format!(
+                "--connect `{}` holds a character that is not ASCII (a `…` copied from an example?)",
+                connect_client::without_token(url)
+            ),
+            "copy the whole line `sparkplane connect` printed: sc://localhost:PORT/;token= and 64 hex digits",
         ));
     }
     if let Some(parquet) = &args.parquet {
