@@ -174,6 +174,20 @@ fn string_at<'a>(node: Option<&'a Node>, path: &str) -> Option<(&'a str, Span)> 
     node.as_str().map(|s| (s, node.span.clone()))
 }
 
+/// How to fix an unknown environment `name`: the nearest known name when one
+/// is close (`prd` → `prod`) with the list, else the list and that a job's own
+/// overlay of that name would do. The one wording `resolve`, `ci` and the
+/// delivery commands use.
+pub fn environment_help(name: &str, known: &[&str]) -> String {
+    match schema::did_you_mean(name, known.iter().copied()) {
+        Some(guess) => format!("did you mean `{guess}`? (known: {})", known.join(", ")),
+        None => format!(
+            "use one of: {} — or add a `{name}` overlay next to the job or in the platform directory",
+            known.join(", ")
+        ),
+    }
+}
+
 /// Merges and schema-checks a job's layers, without checking its meaning.
 /// Errors from every layer are reported together. `Ok` holds the merged job
 /// and what was found on the way: warnings, and unknown-field errors, which
@@ -238,10 +252,7 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
                         format!("there is no environment `{name}`"),
                     )
                     .with_span(span.clone())
-                    .with_help(format!(
-                        "use one of: {} — or add a `{name}` overlay next to the job or in the platform directory",
-                        known.join(", ")
-                    )),
+                    .with_help(environment_help(name, &known)),
                 );
             }
             found

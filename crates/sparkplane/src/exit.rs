@@ -30,10 +30,13 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// A file that could not be read.
+    /// A file that could not be read; a missing one with the nearest name in its folder, when one is close.
     pub fn unreadable(path: &Path, error: &std::io::Error) -> Failure {
         let help = match error.kind() {
-            std::io::ErrorKind::NotFound => "check the path; it is relative to the current directory".to_owned(),
+            std::io::ErrorKind::NotFound => match near_name(path) {
+                Some(near) => format!("did you mean {}?", near.display()),
+                None => "check the path; it is relative to the current directory".to_owned(),
+            },
             std::io::ErrorKind::PermissionDenied => "check the file's permissions".to_owned(),
             _ => "check that the path names a readable text file".to_owned(),
         };
@@ -48,6 +51,23 @@ impl Failure {
             Failure::Infrastructure(_) => ExitCode::from(3),
         }
     }
+}
+
+/// The file in `path`'s folder whose name is nearest to `path`'s (a typo, or
+/// `.yml` for `.yaml`), spelled as `path` is; None when the folder cannot be
+/// read or no name is close.
+fn near_name(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let entries = std::fs::read_dir(folder.unwrap_or(Path::new("."))).ok()?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    let near = sparkplane_core::schema::did_you_mean(name, names.iter().map(String::as_str))?;
+    Some(folder.map_or_else(|| PathBuf::from(near), |f| f.join(near)))
 }
 
 impl From<Diagnostics> for Failure {

@@ -11,13 +11,15 @@ mod workspace;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints usage errors itself; --help and --version are successes.
+            let err = suggest_subcommand(err);
             let _ = err.print();
             return match err.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
@@ -54,4 +56,29 @@ fn main() -> ExitCode {
             failure.exit_code()
         }
     }
+}
+
+/// A mistyped subcommand's suggestion by the project's one rule for "did you
+/// mean" (`sparkplane_core::schema::did_you_mean`: edit distance counting a
+/// swap of two letters as one edit), not clap's Jaro similarity, which ranks
+/// `runs` above `run` for `rnu`. clap's own suggestion stays when the rule
+/// finds no near name.
+fn suggest_subcommand(mut err: clap::Error) -> clap::Error {
+    if err.kind() != ErrorKind::InvalidSubcommand {
+        return err;
+    }
+    let Some(ContextValue::String(typed)) = err.get(ContextKind::InvalidSubcommand) else { return err };
+    let typed = typed.clone();
+    // The level the word was typed at: follow the arguments before it down the subcommands.
+    let mut command = cli::Cli::command();
+    for arg in std::env::args().skip(1).take_while(|arg| *arg != typed) {
+        if let Some(sub) = command.find_subcommand(&arg).cloned() {
+            command = sub;
+        }
+    }
+    let names: Vec<&str> = command.get_subcommands().map(clap::Command::get_name).collect();
+    if let Some(near) = sparkplane_core::schema::did_you_mean(&typed, names.iter().copied()) {
+        err.insert(ContextKind::SuggestedSubcommand, ContextValue::Strings(vec![near.to_owned()]));
+    }
+    err
 }

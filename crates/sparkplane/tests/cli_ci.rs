@@ -217,9 +217,16 @@ fn an_unknown_environment_or_a_missing_job_is_usage_exit_2() {
     assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
     assert_eq!(
         run.stderr,
-        "error: --env: environment `qa` is not declared\n  help: use one of: dev, local, prod, staging\n"
+        "error: --env: environment `qa` is not declared\n  help: use one of: dev, local, prod, staging — or add a `qa` \
+         overlay next to the job or in the platform directory\n"
     );
     assert_eq!(run.stdout, "");
+    let run = run_in(&repo(), &["ci", "examples/trips-etl/trips-etl.yaml", "--env", "prd"]);
+    assert_eq!((run.code, run.stdout.as_str()), (Some(2), ""), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: --env: environment `prd` is not declared\n  help: did you mean `prod`? (known: dev, local, prod, staging)\n"
+    );
     let run = run_in(&repo(), &["ci", "examples/nope.yaml"]);
     assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.starts_with("error: cannot read examples/nope.yaml: "), "{}", run.stderr);

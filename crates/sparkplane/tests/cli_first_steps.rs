@@ -357,3 +357,38 @@ fn sql_refuses_a_connect_url_copied_with_the_readmes_ellipsis() {
     );
     assert!(!home.path().join("sparkplane/runs").exists(), "no server started, no session recorded");
 }
+
+#[test]
+fn a_mistyped_subcommand_environment_or_job_file_gets_the_near_name() {
+    let home = tempfile::tempdir().expect("tmp");
+    let root = repo();
+    let r = run_in(&root, home.path(), &["rnu", "examples/trips-etl/trips-etl.yaml"], None);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.starts_with("error: unrecognized subcommand 'rnu'\n\n  tip: a similar subcommand exists: 'run'\n"),
+        "{}",
+        r.stderr
+    );
+    // At any depth: `runs lst` is `runs list`.
+    let r = run_in(&root, home.path(), &["runs", "lst"], None);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("tip: a similar subcommand exists: 'list'\n"), "{}", r.stderr);
+
+    let r = run_in(&root, home.path(), &["resolve", "examples/trips-etl/trips-etl.yaml", "--env", "prd"], None);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        "error: spec.environment: there is no environment `prd`\n  help: did you mean `prod`? (known: dev, local, prod, \
+         staging)\n"
+    );
+    assert_eq!(r.stdout, "");
+
+    let r = run_in(&root, home.path(), &["resolve", "examples/trips-etl/trips-etl.yml"], None);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.starts_with("error: cannot read examples/trips-etl/trips-etl.yml: "), "{}", r.stderr);
+    assert!(r.stderr.ends_with("\n  help: did you mean examples/trips-etl/trips-etl.yaml?\n"), "{}", r.stderr);
+    // Nothing near: the plain advice.
+    let r = run_in(&root, home.path(), &["resolve", "examples/trips-etl/nightly.yaml"], None);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.ends_with("\n  help: check the path; it is relative to the current directory\n"), "{}", r.stderr);
+}

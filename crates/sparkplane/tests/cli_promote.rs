@@ -535,7 +535,15 @@ fn bad_input_exits_2_with_the_exact_message_and_writes_nothing() {
     assert_eq!(r.code, Some(2));
     assert_eq!(
         r.stderr,
-        "error: --env: there is no environment `nowhere`\n  help: use one of: dev, local, prod, staging\n"
+        "error: --env: there is no environment `nowhere`\n  help: use one of: dev, local, prod, staging — or add a \
+         `nowhere` overlay next to the job or in the platform directory\n"
+    );
+    // A near miss names the environment meant.
+    let r = w.run(&["rollback", JOB, "--env", "prd", "--store", &store]);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        "error: --env: there is no environment `prd`\n  help: did you mean `prod`? (known: dev, local, prod, staging)\n"
     );
     let r = w.run(&["deployments", JOB, "--env", "nowhere", "--store", &store]);
     assert_eq!(r.code, Some(2));

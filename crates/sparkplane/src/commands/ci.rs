@@ -212,7 +212,10 @@ fn environments(settings: &CiSettings) -> Result<Vec<String>, Failure> {
         if !known.contains(env) {
             problems.push(
                 Diagnostic::error("unknown-environment", "--env", format!("environment `{env}` is not declared"))
-                    .with_help(format!("use one of: {}", known.join(", "))),
+                    .with_help(sparkplane_core::resolve::environment_help(
+                        env,
+                        &known.iter().map(String::as_str).collect::<Vec<_>>(),
+                    )),
             );
         }
     }

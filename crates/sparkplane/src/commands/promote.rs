@@ -555,7 +555,7 @@ fn known_environment(env: &str, job_file: Option<&Path>, platform_dir: Option<&P
         "unknown-environment",
         "--env",
         format!("there is no environment `{env}`"),
-        format!("use one of: {}", known.join(", ")),
+        sparkplane_core::resolve::environment_help(env, &known),
     ))
 }
 
