@@ -445,9 +445,16 @@ pub fn recommend(input: &SizeRequest) -> Recommendation {
             DEADLINE_SHARE * 100.0
         ));
     }
+    // Said as the product it is: waves × one wave's time = the value (each wave's tasks run side by side).
     let task_time = explained(
         seconds(task_total),
-        format!("{actual_waves} waves of {task_why} (start-up, shuffle and stragglers not included)"),
+        format!(
+            "{actual_waves} waves × {task_secs:.1} s a wave ({} per task at {} MiB/s per core, {workload}) = {}; \
+             start-up, shuffle and stragglers not included",
+            fmt_mem(target),
+            workload.throughput_per_core(),
+            seconds(task_total)
+        ),
     );
 
     // 6. Dynamic allocation.
@@ -643,6 +650,17 @@ mod tests {
         req.app_type = AppType::Scala;
         let rec = recommend(&req);
         assert_eq!(rec.executor_cores.value, 3, "{}", rec.executor_cores.why);
+    }
+
+    #[test]
+    fn the_compute_time_row_says_the_product_it_shows() {
+        let rec = recommend(&request(200 * GIB, Workload::Etl));
+        assert_eq!(rec.task_time.value.to_string(), "6s");
+        assert_eq!(
+            rec.task_time.why,
+            "3 waves × 2.0 s a wave (128 MiB per task at 64 MiB/s per core, etl) = 6s; start-up, shuffle and \
+             stragglers not included"
+        );
     }
 
     #[test]
