@@ -267,7 +267,17 @@ fn source_run(f: &Facts<'_>, out: &mut Vec<Refusal>, notes: &mut Vec<String>) {
         )
     };
     let Some(run) = &f.source_run else {
-        out.push(refusal(Gate::SourceRun, format!("{job} has no recorded run in {source}"), rerun));
+        // A cluster environment's job often cannot run here (its files are in the image): say the way that can.
+        let fix = if f.cluster_runs || source == "local" {
+            rerun
+        } else {
+            format!(
+                "{rerun}; where {source} is out of reach, `--from local` vouches with the job's last run on this \
+                 machine (`sparkplane run {}`)",
+                f.job_file
+            )
+        };
+        out.push(refusal(Gate::SourceRun, format!("{job} has no recorded run in {source}"), fix));
         return;
     };
     let of_other = match &run.release {
@@ -788,7 +798,9 @@ mod tests {
         let fix = |f: &Facts<'_>| decide(f).refusals.first().map(|r| r.fix.clone()).unwrap_or_default();
         assert_eq!(
             fix(&f),
-            "run the job in staging until it and its quality gates pass (`sparkplane run etl.yaml --env staging`)"
+            "run the job in staging until it and its quality gates pass (`sparkplane run etl.yaml --env staging`); \
+             where staging is out of reach, `--from local` vouches with the job's last run on this machine \
+             (`sparkplane run etl.yaml`)"
         );
         f.cluster_runs = true;
         assert_eq!(

@@ -579,7 +579,8 @@ fn a_prod_that_requires_an_approval_takes_the_release_once_approved() {
         r.stderr,
         format!(
             "error: source-run: trips-etl has no recorded run in dev\n  help: run the job in dev until it and its \
-             quality gates pass (`sparkplane run {JOB} --env dev`)\n"
+             quality gates pass (`sparkplane run {JOB} --env dev`); where dev is out of reach, `--from local` vouches \
+             with the job's last run on this machine (`sparkplane run {JOB}`)\n"
         )
     );
     let r = w.promote(&id, &["--from", "nowhere"]);
