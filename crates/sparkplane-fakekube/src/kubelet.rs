@@ -83,6 +83,8 @@ pub struct Sim {
     processes: Running,
     /// Deleted pods (and uids) being stopped.
     terminating: BTreeSet<(PodKey, String)>,
+    /// Nodes cordoned (`spec.unschedulable`), as their Node objects say.
+    cordoned: BTreeSet<String>,
 }
 
 /// How often the kubelet looks whether a local process ended.
@@ -235,7 +237,14 @@ impl Sim {
         // Changes since the last tick.
         let mut touched: BTreeSet<String> = BTreeSet::new();
         // A node cordoned or uncordoned since: pods waiting for room look again.
-        room |= store.events_after(self.cursor).iter().any(|e| e.api_version == "v1" && e.plural == "nodes");
+        if store.events_after(self.cursor).iter().any(|e| e.api_version == "v1" && e.plural == "nodes") {
+            room = true;
+            self.cordoned = store
+                .all("v1", "nodes")
+                .filter(|node| node["spec"]["unschedulable"] == json!(true))
+                .filter_map(|node| node["metadata"]["name"].as_str().map(str::to_owned))
+                .collect();
+        }
         let fresh: Vec<(&'static str, Value)> = store
             .events_after(self.cursor)
             .iter()
@@ -436,18 +445,14 @@ impl Sim {
             return;
         }
         // A cordoned node (`spec.unschedulable`) takes no new pods.
-        let open: Vec<Node> = self
-            .nodes
-            .iter()
-            .filter(|n| {
-                store
-                    .objects
-                    .get(&("v1".to_owned(), "nodes".to_owned(), None, n.name.clone()))
-                    .is_none_or(|node| node["spec"]["unschedulable"] != json!(true))
-            })
-            .cloned()
-            .collect();
-        match scheduler::place(&pod, &open, &self.node_use) {
+        let open: Vec<Node>;
+        let nodes = if self.cordoned.is_empty() {
+            &self.nodes
+        } else {
+            open = self.nodes.iter().filter(|n| !self.cordoned.contains(&n.name)).cloned().collect();
+            &open
+        };
+        match scheduler::place(&pod, nodes, &self.node_use) {
             Ok(node) => {
                 self.place(&key, node.clone(), scheduler::demand(&pod));
                 pod["spec"]["nodeName"] = json!(node);

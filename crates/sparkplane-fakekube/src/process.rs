@@ -59,11 +59,13 @@ pub struct Ended {
     pub log: String,
 }
 
+/// The number in the next pod directory's name.
+static NEXT_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// The processes running now, by pod.
 #[derive(Debug, Default)]
 pub struct Running {
     pods: BTreeMap<PodKey, PodRun>,
-    seq: u64,
 }
 
 /// Whether `pod` runs as local processes in `cluster`: it has containers
@@ -169,8 +171,9 @@ impl Running {
         let envs: Vec<Vec<(String, String)>> =
             containers.iter().map(|c| environment(store, &namespace, c)).collect::<Result<_, String>>()?;
 
-        self.seq += 1;
-        let dir = std::env::temp_dir().join(format!("fakekube-{}-{}-{name}", std::process::id(), self.seq));
+        // Unique in the process: two fakes (tests run in parallel) may run pods of the same name.
+        let seq = NEXT_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("fakekube-{}-{seq}-{name}", std::process::id()));
         let io = |e: std::io::Error| format!("{}: {e}", dir.display());
         std::fs::create_dir_all(&dir).map_err(io)?;
         let mut run = PodRun { uid, dir: dir.clone(), containers: Vec::new() };
