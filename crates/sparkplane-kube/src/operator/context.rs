@@ -154,6 +154,23 @@ impl StatusWrites {
         written.status = status;
     }
 
+    /// The resourceVersion a status write after reading `read` must carry:
+    /// this operator's own last write's, when it wrote since that read (the
+    /// read is one of the versions that write superseded), else the read's.
+    /// The API server refuses the write (409) if anyone else changed the job
+    /// since: a decision made on what they changed is not written over it.
+    pub fn version_for(&self, read: &SparkJob) -> Option<String> {
+        let key = (read.namespace().unwrap_or_default(), read.name_any());
+        let own = self
+            .jobs
+            .get(&key)
+            .filter(|written| read.resource_version().is_some_and(|rv| written.superseded.contains(&rv)));
+        match own {
+            Some(written) => written.version.clone(),
+            None => read.resource_version(),
+        }
+    }
+
     /// The newest copy of `job` known: the cache's, unless the cache still
     /// shows a version older than the last status write (then the cache's
     /// job with that write's status and version). Forgets the write once
@@ -229,6 +246,11 @@ impl Context {
     /// Records a status write (see [`StatusWrites::remember`]).
     pub fn remember_write(&self, read: &SparkJob, answer: SparkJob) {
         self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remember(read, answer);
+    }
+
+    /// The resourceVersion a status write after reading `read` carries (see [`StatusWrites::version_for`]).
+    pub fn status_version(&self, read: &SparkJob) -> Option<String> {
+        self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).version_for(read)
     }
 
     /// The newest copy of `job` this operator knows: the cache's, unless
@@ -597,6 +619,20 @@ mod tests {
         writes.remember(&job("20", "Running"), job("21", "Succeeded"));
         writes.freshest(Arc::new(job("21", "Succeeded")));
         assert!(writes.jobs.is_empty(), "the answer's own version is not stale");
+    }
+
+    /// Two writes from one read: the second carries the first's answer's
+    /// version (else the API server would refuse it as stale); a read
+    /// newer than the writes carries its own.
+    #[test]
+    fn a_status_write_carries_the_version_it_was_decided_on() {
+        let mut writes = StatusWrites::default();
+        assert_eq!(writes.version_for(&job("10", "Queued")).as_deref(), Some("10"), "nothing written yet");
+        writes.remember(&job("10", "Queued"), job("11", "Submitted"));
+        assert_eq!(writes.version_for(&job("10", "Queued")).as_deref(), Some("11"), "its own write since the read");
+        writes.remember(&job("10", "Queued"), job("12", "DriverRunning"));
+        assert_eq!(writes.version_for(&job("11", "Submitted")).as_deref(), Some("12"));
+        assert_eq!(writes.version_for(&job("15", "Submitted")).as_deref(), Some("15"), "someone changed it since");
     }
 
     #[test]

@@ -90,7 +90,10 @@ pub fn merge_diff(old: &Value, new: &Value) -> Value {
     }
 }
 
-/// Writes `new` as the status when it differs from `old` (a merge patch).
+/// Writes `new` as the status when it differs from `old`: a merge patch of
+/// what changed, carrying the resourceVersion the decision was made on
+/// (`Context::status_version`), so a change someone else made since is
+/// refused (409, the reconcile runs again on it) instead of written over.
 pub async fn write_status(
     ctx: &Context,
     job: &SparkJob,
@@ -109,10 +112,12 @@ pub async fn write_status(
     }
     let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     ctx.metrics.request("patch", "SparkJob/status");
-    let answer = api
-        .patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": diff })))
-        .await
-        .map_err(|e| {
+    let mut patch = json!({ "status": diff });
+    if let Some(version) = ctx.status_version(job) {
+        patch["metadata"] = json!({ "resourceVersion": version });
+    }
+    let answer =
+        api.patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
             KubeError::from_kube(e, Operation::new("patch", "SparkJob/status", target(job)), &ctx.settings.server)
         })?;
     ctx.remember_write(job, answer);
