@@ -261,5 +261,33 @@ mod tests {
         store.put(pending);
         let Answer::Json(code, _) = evict(&mut store, &pod_path("ns", "c"), "c", &json!({})) else { panic!("JSON") };
         assert_eq!(code, 201);
+
+        // Two budgets over one pod: the eviction subresource cannot decide (500).
+        let second = json!({"metadata": {"name": "other"}, "spec": {"maxUnavailable": "50%", "selector": {}}});
+        store.create(&pdbs, second, &WriteOptions::default());
+        let Answer::Json(code, refused) = evict(&mut store, &pod_path("ns", "b"), "b", &json!({})) else {
+            panic!("JSON")
+        };
+        assert_eq!(
+            (code, refused["message"].as_str()),
+            (
+                500,
+                Some(
+                    "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+                )
+            )
+        );
+        assert_eq!(
+            evict(&mut store, &pod_path("ns", "gone"), "gone", &json!({})).clone(),
+            status(404, "NotFound", "pods \"gone\" not found".into(), json!({"name": "gone", "kind": "pods"}))
+        );
+    }
+
+    #[test]
+    fn percentages_round_up_as_the_disruption_controller_rounds() {
+        assert_eq!(scaled(&json!("50%"), 3), 2);
+        assert_eq!(scaled(&json!("100%"), 3), 3);
+        assert_eq!(scaled(&json!(2), 3), 2);
+        assert_eq!(scaled(&json!("1"), 3), 1);
     }
 }
