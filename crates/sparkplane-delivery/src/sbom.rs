@@ -1,13 +1,16 @@
-//! The SBOM of a release: a CycloneDX 1.6 JSON document of what the job
-//! ships — Spark and Scala, the image (by digest when pinned), the main
-//! application file, jars, Python files, files and archives, the
+//! The SBOMs sparkplane writes, CycloneDX 1.6 JSON: a job release's — what
+//! the job ships: Spark and Scala, the image (by digest when pinned), the
+//! main application file, jars, Python files, files and archives, the
 //! `spark.jars.packages` coordinates (`pkg:maven/…`) and, when the job lists
-//! them, its Python requirements (`pkg:pypi/…`).
+//! them, its Python requirements (`pkg:pypi/…`) — and sparkplane's own
+//! release's (ADR 0048): every crate of its Cargo.lock with its version
+//! ([`crates_sbom`]), and the image's Debian packages, binary and digest
+//! ([`image_sbom`]).
 //!
-//! Owns: the SBOM's content and layout, the reading of a requirements file,
-//! and the deterministic serial number (derived from the release's content
-//! hash, never random). Must not read files, look at the clock or sign: the
-//! release time and the requirements' text are inputs.
+//! Owns: the SBOMs' content and layout, the reading of a requirements file
+//! and of a Cargo.lock, and the deterministic serial numbers (derived from
+//! content hashes, never random). Must not read files, look at the clock or
+//! sign: times and file texts are inputs.
 
 use std::collections::BTreeSet;
 
@@ -302,6 +305,210 @@ pub fn build(input: &SbomInput<'_>) -> Value {
     })
 }
 
+/// One package of a Cargo.lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockedCrate {
+    /// The crate's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Where it comes from (`registry+https://…`, `git+https://…`); none for a workspace member.
+    pub source: Option<String>,
+    /// The registry's SHA-256 of its archive, when the lock records one.
+    pub checksum: Option<String>,
+    /// Its dependencies as the lock names them (`name`, `name version` or `name version (source)`).
+    pub dependencies: Vec<String>,
+}
+
+/// A Cargo.lock that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Cargo.lock: {0}")]
+pub struct LockError(pub String);
+
+/// The packages of a Cargo.lock (version 3 or 4), in its order.
+pub fn parse_cargo_lock(text: &str) -> Result<Vec<LockedCrate>, LockError> {
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| LockError(e.to_string()))?;
+    let packages = doc
+        .get("package")
+        .and_then(toml_edit::Item::as_array_of_tables)
+        .ok_or_else(|| LockError("no [[package]] entries".into()))?;
+    let mut out = Vec::new();
+    for (index, package) in packages.iter().enumerate() {
+        let field = |key: &str| package.get(key).and_then(toml_edit::Item::as_str).map(str::to_owned);
+        let (Some(name), Some(version)) = (field("name"), field("version")) else {
+            return Err(LockError(format!("package {} has no name or version", index + 1)));
+        };
+        let dependencies = package
+            .get("dependencies")
+            .and_then(toml_edit::Item::as_array)
+            .map(|list| list.iter().filter_map(|d| d.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        out.push(LockedCrate { name, version, source: field("source"), checksum: field("checksum"), dependencies });
+    }
+    Ok(out)
+}
+
+/// A locked crate's bom-ref: its purl when it comes from crates.io.
+fn crate_ref(krate: &LockedCrate) -> String {
+    match &krate.source {
+        Some(source) if source.starts_with("registry+") => format!("pkg:cargo/{}@{}", krate.name, krate.version),
+        _ => format!("crate:{}@{}", krate.name, krate.version),
+    }
+}
+
+fn crate_component(krate: &LockedCrate) -> Value {
+    let bom_ref = crate_ref(krate);
+    let mut component = json!({"type": "library", "bom-ref": bom_ref, "name": krate.name, "version": krate.version});
+    match &krate.source {
+        Some(source) if source.starts_with("registry+") => {
+            component["purl"] = json!(bom_ref);
+            if let Some(checksum) = &krate.checksum {
+                component["hashes"] = json!([{"alg": "SHA-256", "content": checksum}]);
+            }
+        }
+        Some(source) => {
+            let url = source.split_once('+').map_or(source.as_str(), |(_, url)| url);
+            component["externalReferences"] = json!([{"type": "vcs", "url": url}]);
+        }
+        None => component["properties"] = json!([{"name": "sparkplane:source", "value": "workspace"}]),
+    }
+    component
+}
+
+/// What the crate SBOM of a sparkplane release describes.
+#[derive(Clone, Copy, Debug)]
+pub struct CratesSbomInput<'a> {
+    /// The released program (`sparkplane`).
+    pub name: &'a str,
+    /// Its version.
+    pub version: &'a str,
+    /// The Cargo.lock it was built from.
+    pub lock: &'a [LockedCrate],
+    /// The Cargo.lock's SHA-256 (`sha256:…`): the serial number derives from it and the version.
+    pub lock_hash: &'a str,
+    /// The release time, RFC 3339 UTC.
+    pub timestamp: &'a str,
+}
+
+/// The SBOM of the crates a release's binary is built from: every package
+/// of the Cargo.lock with its version (purl and registry checksum for
+/// crates.io ones), and who depends on whom as the lock records it.
+pub fn crates_sbom(input: &CratesSbomInput<'_>) -> Value {
+    let refs: Vec<String> = input.lock.iter().map(crate_ref).collect();
+    // A lock names a dependency by name alone when one version is locked, else with its version.
+    let resolve = |name: &str| -> Option<&str> {
+        let mut words = name.split_whitespace();
+        let (dep, version) = (words.next()?, words.next());
+        let found =
+            input.lock.iter().zip(&refs).filter(|(c, _)| c.name == dep && version.is_none_or(|v| c.version == v));
+        found.map(|(_, r)| r.as_str()).next()
+    };
+    let dependencies: Vec<Value> = input
+        .lock
+        .iter()
+        .zip(&refs)
+        .map(|(krate, bom_ref)| {
+            let depends_on: Vec<&str> = krate.dependencies.iter().filter_map(|d| resolve(d)).collect();
+            json!({"ref": bom_ref, "dependsOn": depends_on})
+        })
+        .collect();
+    let root = format!("application:{}@{}", input.name, input.version);
+    let mut all = vec![json!({"ref": root, "dependsOn": resolve(input.name).into_iter().collect::<Vec<_>>()})];
+    all.extend(dependencies);
+    json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": SPEC_VERSION,
+        "serialNumber": serial_number(&format!("crates:{}:{}", input.version, input.lock_hash)),
+        "version": 1,
+        "metadata": {
+            "timestamp": input.timestamp,
+            "tools": {"components": [{"type": "application", "name": "sparkplane-xtask", "version": input.version}]},
+            "component": {
+                "type": "application", "bom-ref": root, "name": input.name, "version": input.version,
+                "properties": [{"name": "sparkplane:cargoLock", "value": input.lock_hash}],
+            },
+        },
+        "components": input.lock.iter().map(crate_component).collect::<Vec<_>>(),
+        "dependencies": all,
+    })
+}
+
+/// A Debian package the image's files were copied from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebianPackage {
+    /// Package name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its architecture (`amd64`, `all`).
+    pub arch: String,
+}
+
+/// What the image SBOM of a sparkplane release describes.
+#[derive(Clone, Copy, Debug)]
+pub struct ImageSbomInput<'a> {
+    /// The image's repository.
+    pub repository: &'a str,
+    /// Its manifest digest (`sha256:…`).
+    pub digest: &'a str,
+    /// sparkplane's version.
+    pub version: &'a str,
+    /// The SHA-256 of the binary in the image (hex).
+    pub binary_sha256: &'a str,
+    /// The Debian packages its libraries, certificates and time zones came from.
+    pub packages: &'a [DebianPackage],
+    /// The Debian release they are from (`debian-12`).
+    pub distro: &'a str,
+    /// The release time, RFC 3339 UTC.
+    pub timestamp: &'a str,
+}
+
+/// The SBOM of the image: the sparkplane binary and each Debian package
+/// (`pkg:deb/debian/…`) it carries files of, under the image by digest.
+pub fn image_sbom(input: &ImageSbomInput<'_>) -> Value {
+    let image = ImageRef {
+        repository: input.repository.to_owned(),
+        tag: Some(input.version.to_owned()),
+        digest: Some(input.digest.to_owned()),
+    };
+    let mut root = image_component(&image);
+    root["bom-ref"] = json!("image");
+    let binary_ref = format!("application:sparkplane@{}", input.version);
+    let mut components = vec![json!({
+        "type": "application", "bom-ref": binary_ref, "name": "sparkplane", "version": input.version,
+        "hashes": [{"alg": "SHA-256", "content": input.binary_sha256}],
+        "properties": [{"name": "sparkplane:path", "value": "/usr/local/bin/sparkplane"}],
+    })];
+    for package in input.packages {
+        let purl = format!(
+            "pkg:deb/debian/{}@{}?arch={}&distro={}",
+            package.name,
+            package.version.replace(':', "%3A").replace('+', "%2B"),
+            package.arch,
+            input.distro
+        );
+        components.push(json!({
+            "type": "library", "bom-ref": purl, "name": package.name, "version": package.version, "purl": purl,
+        }));
+    }
+    let depends_on: Vec<&str> = components.iter().filter_map(|c| c["bom-ref"].as_str()).collect();
+    json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": SPEC_VERSION,
+        "serialNumber": serial_number(&format!("image:{}", input.digest)),
+        "version": 1,
+        "metadata": {
+            "timestamp": input.timestamp,
+            "tools": {"components": [{"type": "application", "name": "sparkplane-xtask", "version": input.version}]},
+            "component": root,
+        },
+        "dependencies": [{"ref": "image", "dependsOn": depends_on}],
+        "components": components,
+    })
+}
+
 /// The SBOM as written to `sbom.cdx.json`: pretty JSON, one final newline.
 pub fn to_json(sbom: &Value) -> String {
     format!("{}\n", serde_json::to_string_pretty(sbom).unwrap_or_default())
@@ -400,5 +607,47 @@ mod tests {
         assert_eq!(image["hashes"][0]["content"], "a".repeat(64));
         assert_eq!(sbom["metadata"]["timestamp"], "2026-11-23T15:00:00Z");
         assert_eq!(sbom["dependencies"][0]["dependsOn"].as_array().map(Vec::len), Some(8));
+    }
+
+    #[test]
+    fn the_crate_sbom_lists_every_locked_crate_with_its_version_and_dependencies() {
+        let lock = "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"serde\",\n \"syn 2.0.1\",\n]\n\n\
+                    [[package]]\nname = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
+                    checksum = \"abcd\"\n\n[[package]]\nname = \"syn\"\nversion = \"1.0.9\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n\
+                    [[package]]\nname = \"syn\"\nversion = \"2.0.1\"\nsource = \"git+https://example.invalid/syn?rev=1#1\"\n";
+        let crates = parse_cargo_lock(lock).expect("parses");
+        assert_eq!(crates.len(), 4);
+        let sbom = crates_sbom(&CratesSbomInput {
+            name: "app",
+            version: "0.1.0",
+            lock: &crates,
+            lock_hash: "sha256:00",
+            timestamp: "2026-11-25T00:00:00Z",
+        });
+        let names: Vec<(String, String)> = sbom["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap_or_default().to_owned(),
+                    c["version"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [("app", "0.1.0"), ("serde", "1.0.0"), ("syn", "1.0.9"), ("syn", "2.0.1")]
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+        assert_eq!(sbom["components"][1]["purl"], "pkg:cargo/serde@1.0.0");
+        assert_eq!(sbom["components"][1]["hashes"][0]["content"], "abcd");
+        assert_eq!(sbom["components"][3]["externalReferences"][0]["url"], "https://example.invalid/syn?rev=1#1");
+        assert_eq!(sbom["dependencies"][1]["dependsOn"], json!(["pkg:cargo/serde@1.0.0", "crate:syn@2.0.1"]));
+        assert_eq!(sbom["dependencies"][0]["dependsOn"], json!(["crate:app@0.1.0"]));
+        assert_eq!(
+            parse_cargo_lock("[[package]]\nversion = \"1\"\n"),
+            Err(LockError("package 1 has no name or version".into()))
+        );
     }
 }
