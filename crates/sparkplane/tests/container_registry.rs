@@ -1,0 +1,119 @@
+//! The air-gapped path (slow suite): the image's OCI archive pushed with
+//! skopeo to a registry on 127.0.0.1 (Debian's docker-registry, started here
+//! on a free port and stopped when the test ends), pulled back by digest
+//! with podman and run, and the chart installed from that digest into the
+//! simulated cluster with Helm's own library — every container of it names
+//! `127.0.0.1:<port>/sparkplane@<digest>`.
+
+mod container_support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use container_support::{RESTRICTED, free_port, helm_install, image, ok, podman, repo, tool};
+use serde_json::{Value, json};
+use sparkplane_fakekube::FakeApiServer;
+
+/// docker-registry serving `dir` on 127.0.0.1:`port`; stopped when dropped.
+struct Registry(Child);
+
+impl Registry {
+    fn start(dir: &Path, port: u16) -> Registry {
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: false}}\n\
+                 http:\n  addr: 127.0.0.1:{port}\n",
+                dir.join("data").display()
+            ),
+        )
+        .expect("registry config");
+        let child = Command::new(tool("docker-registry"))
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry(child);
+        let started = Instant::now();
+        while ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "the registry never answered /v2/");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        registry
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_archive_goes_through_a_local_registry_by_digest_and_the_chart_installs_from_it() {
+    let image = image();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let _registry = Registry::start(dir.path(), port);
+    let repository = format!("127.0.0.1:{port}/sparkplane");
+
+    // Push the archive as a user loads it into a private registry.
+    ok(Command::new(tool("skopeo"))
+        .args(["copy", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", image.archive.display()))
+        .arg(format!("docker://{repository}:{}", env!("CARGO_PKG_VERSION"))));
+    let pushed: Value = serde_json::from_str(&ok(Command::new(tool("skopeo")).args([
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{repository}:{}", env!("CARGO_PKG_VERSION")),
+    ])))
+    .expect("json");
+    assert_eq!(pushed["Digest"], image.digest.as_str(), "the registry keeps the archive's digest");
+
+    // Pull by digest and run it as the chart does.
+    let by_digest = format!("{repository}@{}", image.digest);
+    ok(podman().args(["pull", "--quiet", "--tls-verify=false", &by_digest]));
+    let out = podman()
+        .args(["run", "--rm"])
+        .args(RESTRICTED)
+        .args([by_digest.as_str(), "version", "-o", "json"])
+        .output()
+        .expect("podman run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let version: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    let _ = podman().args(["rmi", &by_digest]).output();
+
+    // The chart from that digest on the simulated cluster: every container names it.
+    let fake = FakeApiServer::start().expect("the simulated cluster starts");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig("default")).expect("kubeconfig");
+    let values = json!({
+        "image": {"repository": repository, "digest": image.digest},
+        "eventLogs": {"location": "s3://spark-events/"},
+    });
+    let objects =
+        helm_install(&kubeconfig, "sparkplane-system", &repo().join("charts/sparkplane"), &values, dir.path());
+    let mut images = Vec::new();
+    for object in objects.iter().filter(|o| o["kind"] == "Deployment") {
+        for container in object["spec"]["template"]["spec"]["containers"].as_array().expect("containers") {
+            images.push(container["image"].as_str().expect("image").to_owned());
+        }
+    }
+    assert_eq!(images, vec![by_digest.clone(); 3], "operator, exporter and History Server");
+    let operator = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "sparkplane-operator")
+        .expect("operator");
+    let args = operator["spec"]["template"]["spec"]["containers"][0]["args"].as_array().expect("args");
+    assert!(args.contains(&json!(format!("--quality-gate-image={by_digest}"))), "{args:?}");
+    assert!(
+        fake.object("apps/v1", "Deployment", Some("sparkplane-system"), "sparkplane-operator").is_some(),
+        "installed in the cluster"
+    );
+}
