@@ -74,8 +74,9 @@ impl Env {
         )
     }
 
+    /// The run history, sessions included (`runs list` leaves them out otherwise).
     fn runs(&self) -> Vec<serde_json::Value> {
-        let (_, out, _) = self.run(&["runs", "list", "-o", "json"]);
+        let (_, out, _) = self.run(&["runs", "list", "--include-sessions", "-o", "json"]);
         serde_json::from_str(&out).expect("runs list JSON")
     }
 
@@ -173,10 +174,11 @@ fn slow_background_server_answers_the_token_holder_only_and_stops_cleanly() {
         ),
         "{err}"
     );
-    // The session is in the run history with its event log, for `runs`, `analyze` and `cost`.
+    // The session is in the run history with its event log, tagged as interactive.
     let runs = env.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["job"], "sparkplane-connect");
+    assert_eq!(runs[0]["interactive"], true);
     assert_eq!(runs[0]["state"], "succeeded");
     let event_log = runs[0]["eventLog"].as_str().expect("an event log");
     assert!(event_log.starts_with(&env.home.path().join("history").display().to_string()), "{event_log}");
