@@ -92,6 +92,11 @@ pub struct RunRecord {
     /// job runs' records; see [`RunRecord::is_session`] for older records.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interactive: bool,
+    /// The release whose shadow run (`promote --shadow`) this was: its
+    /// outputs went to a shadow location, so it is no run of the job in its
+    /// environment (promotion's source run). Left out of other records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_of: Option<String>,
 }
 
 /// How a run's quality gates (`spec.qualityGates`) ended: the one outcome
@@ -291,6 +296,7 @@ mod tests {
             summary: None,
             quality_gates: None,
             interactive: false,
+            shadow_of: None,
         }
     }
 

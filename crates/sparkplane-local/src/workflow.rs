@@ -420,6 +420,7 @@ pub fn run_local(
         summary: None,
         quality_gates: None,
         interactive: false,
+        shadow_of: None,
     };
     let save = |record: &RunRecord| {
         history::write(home, record)

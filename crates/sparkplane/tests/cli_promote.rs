@@ -454,6 +454,29 @@ fn a_tampered_release_is_refused_by_its_signature() {
 }
 
 #[test]
+fn a_shadow_run_is_not_the_source_environments_last_run() {
+    let w = World::new();
+    let id = w.release_staging(&[], true);
+    let spec_hash = w.record(&id)["specHash"].as_str().expect("hash").to_owned();
+    w.ran("staging", &spec_hash, "succeeded", Some("passed"));
+    // Later, an earlier promotion's shadow run in the same environment: outputs redirected, no quality gates.
+    let shadow = "trips-etl-20261123-180000-5had";
+    let dir = w.dir.path().join("home/runs").join(shadow);
+    std::fs::create_dir_all(&dir).expect("run dir");
+    let record = serde_json::json!({
+        "runId": shadow, "job": "trips-etl", "jobFile": JOB, "specHash": "0badc0de", "environment": "staging",
+        "preset": "etl-small", "sparkVersion": "3.5.9", "master": "local[2]", "state": "succeeded",
+        "startedMs": 1_795_284_000_000_u64, "endedMs": 1_795_284_060_000_u64, "pid": null, "exitCode": 0,
+        "failure": null, "appId": "local-1795284001000", "uiUrl": null, "driverLog": "driver.log",
+        "eventLog": null, "summary": null, "shadowOf": "trips-etl-staging-000000000000",
+    });
+    std::fs::write(dir.join("run.json"), record.to_string()).expect("record");
+    let r = w.promote(&id, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.starts_with(&format!("promoted {id} from staging to prod (deployment 1, the first there)\n")));
+}
+
+#[test]
 fn rollback_refuses_when_there_is_nothing_to_go_back_to() {
     let w = World::new();
     let store = w.store();

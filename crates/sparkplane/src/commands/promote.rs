@@ -162,13 +162,14 @@ fn check_signature(stored: &StoredRelease, record: &ReleaseRecord, keys: &[Publi
     }
 }
 
-/// The last local run of `job` in `env`, from the run history.
+/// The last local run of `job` in `env`, from the run history; shadow runs (outputs redirected) are no such run.
 fn source_run(job: &str, env: &str) -> Result<Option<SourceRun>, Failure> {
     let home = sparkplane_local::runtime::default_home().map_err(|e| {
         Failure::Infrastructure(Diagnostic::error("home", "", e.to_string()).with_help("set SPARKPLANE_HOME").into())
     })?;
     let (runs, _) = sparkplane_local::history::list(&home);
-    Ok(runs.into_iter().find(|r| r.job == job && r.environment.as_deref() == Some(env)).map(|r: RunRecord| SourceRun {
+    let of_the_job = |r: &RunRecord| r.job == job && r.environment.as_deref() == Some(env) && r.shadow_of.is_none();
+    Ok(runs.into_iter().find(of_the_job).map(|r: RunRecord| SourceRun {
         quality_gates: match r.quality_gates {
             Some(GateOutcome::Passed) => QualityGates::Passed,
             Some(GateOutcome::Failed) => QualityGates::Failed,

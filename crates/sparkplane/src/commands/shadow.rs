@@ -303,6 +303,12 @@ fn run_here(plan: &ShadowPlan, printer: &Printer) -> Result<Option<ShadowOutcome
     };
     let outcome =
         sparkplane_local::workflow::run_local(&plan.job, &local, &mut observer).map_err(|e| super::run::failure(&e))?;
+    // Marked as the release's shadow run: it is no run of the job in its environment for a later promotion.
+    let marked =
+        sparkplane_local::history::RunRecord { shadow_of: Some(plan.release.clone()), ..outcome.record.clone() };
+    if let Err(e) = sparkplane_local::history::write(&local.home, &marked) {
+        printer.status(&format!("warning: the shadow run is not marked as one in the run history: {e}"));
+    }
     if outcome.succeeded() {
         return Ok(None);
     }
