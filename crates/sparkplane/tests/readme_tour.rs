@@ -31,8 +31,8 @@
 //! whose steps (sample data, the two example jobs' runs) the test repeats
 //! with the debug binary. Needs the Spark 3.5 and 4.1 runtimes
 //! (`sparkplane runtime install 3.5|4.1`; scripts/test.sh runs
-//! `need_runtime`), Java, python3 and git. Slow: about two minutes of real
-//! Spark.
+//! `need_runtime`), Java, python3 and git. Slow (`slow_…`): it starts Spark
+//! six times.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
