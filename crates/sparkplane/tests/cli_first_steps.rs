@@ -392,3 +392,17 @@ fn a_mistyped_subcommand_environment_or_job_file_gets_the_near_name() {
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.ends_with("\n  help: check the path; it is relative to the current directory\n"), "{}", r.stderr);
 }
+
+#[test]
+fn help_shows_how_to_see_sessions_and_promote_from_local() {
+    let home = tempfile::tempdir().expect("tmp");
+    let root = repo();
+    let r = run_in(&root, home.path(), &["help", "runs", "list"], None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("--include-sessions"), "{}", r.stdout);
+    assert!(r.stdout.contains("sparkplane runs list --include-sessions"), "{}", r.stdout);
+    let r = run_in(&root, home.path(), &["help", "cost"], None);
+    assert!(r.stdout.contains("--include-sessions"), "{}", r.stdout);
+    let r = run_in(&root, home.path(), &["help", "promote"], None);
+    assert!(r.stdout.contains("--from local --to staging"), "{}", r.stdout);
+}

@@ -55,6 +55,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "sparkplane promote job.yaml --release trips-etl-staging-66971a9a416b --to prod --trusted-key keys/release.pub --out-dir deploy/prod",
             ),
             (
+                "On a laptop without dev or staging: the job's last local run (ci's, quality gates included) vouches",
+                "sparkplane promote trips-etl.yaml --release trips-etl-dev-d5e5db56658c --from local --to staging --trusted-key keys/release.pub",
+            ),
+            (
                 "The same from the cluster: the release's ConfigMap, staging's SparkJob run, the deployment as a ConfigMap",
                 "sparkplane promote job.yaml --release trips-etl-staging-66971a9a416b --from staging --to prod --trusted-key keys/release.pub --store cluster",
             ),
@@ -295,6 +299,14 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
         ],
     ),
+    (
+        "cost",
+        &[(
+            "What each job's local runs cost (Spark Connect sessions are said, not listed; --include-sessions lists them)",
+            "sparkplane cost ~/.local/share/sparkplane/history --by job",
+        )],
+    ),
+    ("runs list", &[("Every local run, Spark Connect sessions too", "sparkplane runs list --include-sessions")]),
     ("crd", &[("Install the SparkJob CRD", "sparkplane crd | kubectl apply -f -")]),
     ("completion", &[("Enable bash completion", "source <(sparkplane completion bash)")]),
 ];
