@@ -7,52 +7,11 @@
 
 mod container_support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use container_support::{RESTRICTED, free_port, helm_install, image, ok, podman, repo, tool};
+use container_support::{RESTRICTED, Registry, free_port, helm_install, image, ok, podman, repo, tool};
 use serde_json::{Value, json};
 use sparkplane_fakekube::FakeApiServer;
-
-/// docker-registry serving `dir` on 127.0.0.1:`port`; stopped when dropped.
-struct Registry(Child);
-
-impl Registry {
-    fn start(dir: &Path, port: u16) -> Registry {
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: false}}\n\
-                 http:\n  addr: 127.0.0.1:{port}\n",
-                dir.join("data").display()
-            ),
-        )
-        .expect("registry config");
-        let child = Command::new(tool("docker-registry"))
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry starts");
-        let registry = Registry(child);
-        let started = Instant::now();
-        while ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the registry never answered /v2/");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        registry
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn the_archive_goes_through_a_local_registry_by_digest_and_the_chart_installs_from_it() {

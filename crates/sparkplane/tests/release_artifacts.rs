@@ -197,6 +197,83 @@ fn release_sh_writes_every_artifact_checksummed_signed_and_verifiable() {
     );
     let c = Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&tampered).output().expect("sha256sum");
     assert_eq!(c.status.code(), Some(1));
+
+    run_the_install_page(&out_dir, &v, &public, digest);
+}
+
+/// Every ```sh block of docs/install.md, in order, as one bash script, on a
+/// copy of the release folder: `$REGISTRY` a docker-registry on 127.0.0.1
+/// (insecure in a registries.conf: it speaks HTTP), the cluster the
+/// simulated one, `helm` the shim handing install/upgrade to Helm's library.
+fn run_the_install_page(release: &Path, v: &str, public: &Path, digest: &str) {
+    let page = std::fs::read_to_string(repo().join("docs/install.md")).expect("docs/install.md");
+    let mut script = String::from("set -euo pipefail\n");
+    let mut inside = false;
+    for line in page.lines() {
+        match (inside, line.trim_end()) {
+            (false, "```sh") => inside = true,
+            (true, "```") => inside = false,
+            (true, text) => script.push_str(&format!("{text}\n")),
+            _ => {}
+        }
+    }
+    assert!(script.lines().count() > 20, "the page's commands: {script}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    ok(Command::new("cp").arg("-r").arg(release).arg(dir.path().join(format!("sparkplane-{v}"))));
+    let port = container_support::free_port();
+    let _registry = container_support::Registry::start(dir.path(), port);
+    // The user's registries.conf (under $HOME, which is the test's folder) marks the registry as plain HTTP.
+    let registries = dir.path().join(".config/containers/registries.conf");
+    std::fs::create_dir_all(registries.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&registries, format!("[[registry]]\nlocation = \"127.0.0.1:{port}\"\ninsecure = true\n"))
+        .expect("conf");
+    let fake = sparkplane_fakekube::FakeApiServer::start().expect("the simulated cluster starts");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig("default")).expect("kubeconfig");
+    let shims = dir.path().join("bin");
+    std::fs::create_dir(&shims).expect("mkdir");
+    let helm = shims.join("helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
+            container_support::helm_python().display(),
+            repo().join("crates/sparkplane/tests/install_docs/helm_cli.py").display()
+        ),
+    )
+    .expect("shim");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let registry = format!("127.0.0.1:{port}/platform");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("VERSION", v)
+        .env("RELEASE_PUB", public)
+        .env("REGISTRY", &registry)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("PATH", format!("{}:{}", shims.display(), std::env::var("PATH").unwrap_or_default()))
+        .env("CONTAINERS_CONF", containers_conf())
+        .env("HOME", dir.path())
+        .env("HELM_CACHE_HOME", dir.path().join("helm-cache"))
+        .env("HELM_CONFIG_HOME", dir.path().join("helm-config"))
+        .env("HELM_DATA_HOME", dir.path().join("helm-data"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("bash runs the page");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let reference = format!("{registry}/sparkplane@{digest}");
+    assert!(stdout.lines().any(|l| l == digest), "skopeo shows the pushed digest: {stdout}");
+    assert!(stdout.contains(&format!("{reference}\n")), "the chart runs the pushed image: {stdout}");
+    assert!(stdout.contains(&format!("sparkplane-{v}\n")), "the chart's version label: {stdout}");
+    // The tarball holds the binary it was given (the one under test, unmarked).
+    assert!(stdout.contains(&format!("sparkplane {VERSION}\ncommit:")), "{stdout}");
+    let operator =
+        fake.object("apps/v1", "Deployment", Some("sparkplane-system"), "sparkplane-operator").expect("installed");
+    assert_eq!(operator["spec"]["template"]["spec"]["containers"][0]["image"], reference.as_str());
+    let _ = container_support::podman().args(["rmi", &format!("ghcr.io/sparkplane/sparkplane:{v}")]).output();
 }
 
 /// A git repository of its own holding release.sh, common.sh and a

@@ -391,3 +391,42 @@ pub fn args_on_port(container: &Value, port: u16) -> Vec<String> {
         })
         .collect()
 }
+
+/// docker-registry serving `dir` on 127.0.0.1:`port`; stopped when dropped.
+pub struct Registry(std::process::Child);
+
+impl Registry {
+    pub fn start(dir: &Path, port: u16) -> Registry {
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: false}}\n\
+                 http:\n  addr: 127.0.0.1:{port}\n",
+                dir.join("data").display()
+            ),
+        )
+        .expect("registry config");
+        let child = Command::new(tool("docker-registry"))
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry(child);
+        let started = Instant::now();
+        while ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "the registry never answered /v2/");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        registry
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
