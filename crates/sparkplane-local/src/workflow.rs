@@ -386,10 +386,22 @@ pub fn run_local(
                 format!("the application file {file} does not exist on this machine"),
             )
             .with_span(job.span_of(&FieldPath::root().key("spec").key("mainApplicationFile")))
-            .with_help(format!(
-                "point spec.mainApplicationFile at a local file (relative to the job) in {}",
-                env_file.display()
-            )),
+            .with_help(if env_file.is_file() || settings.environment == "local" {
+                format!(
+                    "point spec.mainApplicationFile at a local file (relative to the job) in {}",
+                    env_file.display()
+                )
+            } else {
+                // The environment's files live in its image: running it here needs an overlay that says where
+                // they are on this machine, which does not exist yet.
+                format!(
+                    "{} runs a file of its image; to run it on this machine, create the overlay {} pointing \
+                     spec.mainApplicationFile at a local file (relative to the job), or run the job's local \
+                     environment (`--env local`)",
+                    settings.environment,
+                    env_file.display()
+                )
+            }),
         ));
     }
 

@@ -206,6 +206,25 @@ fn a_missing_application_file_is_invalid_and_nothing_is_recorded() {
     // Line 8 of the job file, where mainApplicationFile is written.
     assert_eq!(diagnostic.span.map(|s| s.at.line), Some(8));
     assert!(machine.recorded().is_empty());
+
+    // Another environment without an overlay of its own: its file is in its image; say how to run it here.
+    let mut dev = machine.settings(&path);
+    dev.environment = "dev".into();
+    let err = run_local(&job, &dev, &mut |_: LocalRunEvent<'_>| {}).unwrap_err();
+    let dev_file = machine.jobs.path().join("lib-nofile.dev.yaml");
+    assert_eq!(
+        err.diagnostic().help.as_deref(),
+        Some(
+            format!(
+                "dev runs a file of its image; to run it on this machine, create the overlay {} pointing \
+                 spec.mainApplicationFile at a local file (relative to the job), or run the job's local environment \
+                 (`--env local`)",
+                dev_file.display()
+            )
+            .as_str()
+        )
+    );
+    assert!(machine.recorded().is_empty());
 }
 
 #[test]
