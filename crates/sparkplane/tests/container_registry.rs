@@ -62,6 +62,9 @@ fn the_archive_goes_through_a_local_registry_by_digest_and_the_chart_installs_fr
     for object in objects.iter().filter(|o| o["kind"] == "Deployment") {
         for container in object["spec"]["template"]["spec"]["containers"].as_array().expect("containers") {
             images.push(container["image"].as_str().expect("image").to_owned());
+            // Every container runs as the container tests run it (the flags its securityContext stands for).
+            let pod = &object["spec"]["template"]["spec"];
+            assert_eq!(container_support::security_flags(pod, container), RESTRICTED, "{}", object["metadata"]["name"]);
         }
     }
     assert_eq!(images, vec![by_digest.clone(); 3], "operator, exporter and History Server");
