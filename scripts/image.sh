@@ -153,7 +153,7 @@ fi
 out="${out:-$CARGO_TARGET_DIR/image}"
 mkdir -p "$out"
 echo "==> building $tag (podman build, SOURCE_DATE_EPOCH=$epoch)" >&2
-podman build --quiet --no-cache --identity-label=false --timestamp "$epoch" --format oci \
+podman build --quiet --no-cache --layers=false --identity-label=false --timestamp "$epoch" --format oci \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
   --build-arg "SOURCE=$source_url" \
   -f "$context/Containerfile" -t "$tag" "$context" >/dev/null

@@ -170,6 +170,14 @@ pub fn image() -> Image {
             String::from_utf8_lossy(&out.stderr)
         );
         eprintln!("built {local} in {:.1}s", started.elapsed().as_secs_f64());
+        // Older builds (another binary or commit) go, so a long-lived target directory does not fill up.
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != key && !name.starts_with('.') {
+                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = podman().args(["rmi", "--force", &format!("localhost/sparkplane-test:{name}")]).output();
+            }
+        }
     }
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(&meta_path).expect("image.json")).expect("image.json is JSON");
