@@ -117,13 +117,17 @@ pub fn field_names(path: &[Step]) -> Vec<&str> {
 /// The nodes of an object a write of it owns, with their values: scalars,
 /// empty objects, atomic lists, and the items of keyed lists and sets
 /// (an item is a node of its own, and its fields are nodes beside it).
-pub fn leaves(object: &Value, types: &dyn ListTypes) -> BTreeMap<Path, Value> {
+/// (Borrowed: a write compares two versions of a whole object, so nothing is copied.)
+pub fn leaves<'a>(object: &'a Value, types: &dyn ListTypes) -> BTreeMap<Path, &'a Value> {
     let mut out = BTreeMap::new();
     walk(object, &mut Vec::new(), types, &mut out);
     out
 }
 
-fn walk(value: &Value, path: &mut Path, types: &dyn ListTypes, out: &mut BTreeMap<Path, Value>) {
+/// What an object item of a keyed list or set is recorded as: present (its fields are nodes of their own).
+static ITEM: Value = Value::Null;
+
+fn walk<'a>(value: &'a Value, path: &mut Path, types: &dyn ListTypes, out: &mut BTreeMap<Path, &'a Value>) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (key, child) in map {
@@ -135,12 +139,12 @@ fn walk(value: &Value, path: &mut Path, types: &dyn ListTypes, out: &mut BTreeMa
         Value::Array(items) if !path.is_empty() => {
             let list = types.list_type(&field_names(path));
             if list == ListType::Atomic {
-                out.insert(path.clone(), value.clone());
+                out.insert(path.clone(), value);
                 return;
             }
             for (index, item) in items.iter().enumerate() {
                 path.push(item_step(&list, item, index));
-                out.insert(path.clone(), if item.is_object() { json!({}) } else { item.clone() });
+                out.insert(path.clone(), if item.is_object() { &ITEM } else { item });
                 if item.is_object() {
                     walk(item, path, types, out);
                 }
@@ -148,7 +152,7 @@ fn walk(value: &Value, path: &mut Path, types: &dyn ListTypes, out: &mut BTreeMa
             }
         }
         _ if !path.is_empty() => {
-            out.insert(path.clone(), value.clone());
+            out.insert(path.clone(), value);
         }
         _ => {}
     }

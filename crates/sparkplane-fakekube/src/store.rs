@@ -229,10 +229,12 @@ impl Store {
         if path.subresource.is_some() {
             return Ok(());
         }
+        // One key range per plural, not a scan of every object on every write.
         let of = |plural: &str| -> Vec<&Value> {
+            let from: Key = ("admissionregistration.k8s.io/v1".into(), plural.into(), None, String::new());
             self.objects
-                .iter()
-                .filter(|((av, p, _, _), _)| av == "admissionregistration.k8s.io/v1" && p == plural)
+                .range(from..)
+                .take_while(|((av, p, _, _), _)| av == "admissionregistration.k8s.io/v1" && p == plural)
                 .map(|(_, v)| v)
                 .collect()
         };

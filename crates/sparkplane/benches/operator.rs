@@ -95,6 +95,9 @@ fn bench(jobs: usize, run_ms: u64, rate: u64, concurrency: Option<&str>) -> Resu
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let template = template(dir.path())?;
     let fake = FakeApiServer::start().map_err(|e| e.to_string())?;
+    // The SparkJob CRD as the chart installs it: every SparkJob write is pruned and validated against it.
+    let crd = serde_json::to_value(sparkplane_api::crd::crd()).map_err(|e| e.to_string())?;
+    fake.insert(crd).ok_or("the SparkJob CRD was not stored")?;
     fake.set_cluster(cluster(jobs, run_ms));
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, fake.kubeconfig(NAMESPACE)).map_err(|e| e.to_string())?;
