@@ -292,6 +292,19 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// The file name in `names` nearest to `name`, at most two edits away (a
+/// typo, `.yml` for `.yaml`). Stricter than [`did_you_mean`]: file names in
+/// one folder share prefixes and extensions (`trips-dq.yaml`,
+/// `trips-etl.yaml`), so a share of the length would offer another file.
+pub fn near_file_name<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
 impl Checker<'_> {
     fn check(&self, node: &Node, schema: &Value, path: &FieldPath, out: &mut Diagnostics) {
         let schema = self.schema.resolve(schema);
@@ -611,6 +624,16 @@ mod tests {
     }
 
     const HEAD: &str = "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata:\n  name: a\n";
+
+    #[test]
+    fn a_near_file_name_is_a_typo_away_not_a_sibling_with_the_same_prefix() {
+        let names = ["trips-dq.yaml", "trips-etl.yaml", "report.sql"];
+        assert_eq!(near_file_name("trips-etl.yml", names), Some("trips-etl.yaml"));
+        assert_eq!(near_file_name("trip-etl.yaml", names), Some("trips-etl.yaml"));
+        assert_eq!(near_file_name("trips-dq.yml", names), Some("trips-dq.yaml"));
+        assert_eq!(near_file_name("trips-qa.yaml", ["trips-etl.yaml"]), None);
+        assert_eq!(near_file_name("nightly.yaml", names), None);
+    }
 
     #[test]
     fn a_good_document_passes() {

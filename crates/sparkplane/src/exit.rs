@@ -66,7 +66,7 @@ fn near_name(path: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
         .collect();
     names.sort();
-    let near = sparkplane_core::schema::did_you_mean(name, names.iter().map(String::as_str))?;
+    let near = sparkplane_core::schema::near_file_name(name, names.iter().map(String::as_str))?;
     Some(folder.map_or_else(|| PathBuf::from(near), |f| f.join(near)))
 }
 
