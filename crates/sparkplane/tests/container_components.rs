@@ -120,12 +120,8 @@ fn the_operator_takes_its_lease_and_runs_a_job_and_its_quality_gate_to_succeeded
     let pointed = spec.replace("path: data/curated/trips", &format!("path: {}", lake.join("curated/trips").display()));
     std::fs::write(dir.path().join("trips-dq.yaml"), pointed).expect("spec");
 
-    // The gate Job's pod: uid 185 and no read-only root, as the operator renders it (checked below).
-    let gate_flags: Vec<String> =
-        ["--user", "185:185", "--cap-drop=ALL", "--security-opt", "no-new-privileges", "--network", "host"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+    // The gate Job's pod runs under the same restricted flags as the chart's containers (checked below).
+    let gate_flags = restricted();
     let program = kubelet_program(dir.path(), &image, &gate_flags, &lake);
     let fake = FakeApiServer::start().expect("the simulated cluster starts");
     fake.set_cluster(Cluster {

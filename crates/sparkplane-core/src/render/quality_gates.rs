@@ -4,8 +4,9 @@
 //! whose pod runs `sparkplane dq check` over each of them, one container per
 //! gate (`gate-<n>`), the specs mounted read-only at [`GATES_DIR`].
 //!
-//! The pod is held to Pod Security "restricted" with the same security
-//! contexts as the driver's, pulls its image under the job's pull policy and
+//! The pod is held to Pod Security "restricted" with the driver's security
+//! contexts, but as the sparkplane image's own user ([`GATE_UID`], ADR 0047)
+//! and with a read-only root filesystem, as the chart runs that image; it pulls its image under the job's pull policy and
 //! pull secrets, and gets the driver's environment as the job declares it —
 //! a Secret stays a `secretKeyRef`, so no secret value is written here. It
 //! does not restart (`backoffLimit: 0`, `restartPolicy: Never`): whether a
@@ -22,8 +23,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, LocalObjectReference, PodSpec, PodTemplateSpec, ResourceRequirements,
-    Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, LocalObjectReference, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use sparkplane_api::dq::DqSpec;
@@ -34,6 +35,9 @@ use super::common::{
 };
 use crate::resolved::ResolvedJob;
 
+/// The user and group the check runs as: the sparkplane image's own
+/// non-root user (ADR 0047), not Spark's.
+pub const GATE_UID: i64 = 65532;
 /// Where the gates' specs are mounted in the check's containers (also their working directory).
 pub const GATES_DIR: &str = "/etc/sparkplane/quality-gates";
 /// The `app.kubernetes.io/component` of the check's objects.
@@ -133,7 +137,10 @@ pub fn render(input: &RenderInput<'_>, image: &str) -> Vec<RenderedObject> {
                 ..VolumeMount::default()
             }]),
             resources: Some(resources.clone()),
-            security_context: Some(container_security_context()),
+            security_context: Some(SecurityContext {
+                read_only_root_filesystem: Some(true),
+                ..container_security_context()
+            }),
             ..Container::default()
         })
         .collect();
@@ -153,7 +160,12 @@ pub fn render(input: &RenderInput<'_>, image: &str) -> Vec<RenderedObject> {
                 metadata: Some(labels),
                 spec: Some(PodSpec {
                     restart_policy: Some("Never".into()),
-                    security_context: Some(pod_security_context()),
+                    security_context: Some(PodSecurityContext {
+                        run_as_user: Some(GATE_UID),
+                        run_as_group: Some(GATE_UID),
+                        fs_group: Some(GATE_UID),
+                        ..pod_security_context()
+                    }),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
                     image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
