@@ -28,14 +28,12 @@ use std::time::{Duration, Instant};
 
 use crate::connect::{self, ConnectError, ServerState, Token};
 use crate::connect_launch::{self, JvmInputs, PendingArchive};
-use crate::history::{self, RunRecord, RunState};
+use crate::history::{self, RunRecord, RunState, SESSION_JOB};
 use crate::java::{self, JavaError};
 use crate::runtime::{self, Category, RuntimeError};
 use crate::summary;
 use crate::workflow::{LocalRunEvent, LocalRunObserver, install_runtime};
 
-/// The job name sessions are recorded under in the run history.
-pub const SESSION_JOB: &str = "sparkplane-connect";
 /// How long Spark gets to stop after SIGTERM before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
 /// How long a server that writes its class-data archive as it exits gets

@@ -152,11 +152,14 @@ pub struct RunFigures {
     pub warnings: u64,
 }
 
+/// The job name Spark Connect sessions are recorded under in the run history.
+pub const SESSION_JOB: &str = "sparkplane-connect";
+
 impl RunRecord {
     /// Whether this is an interactive session rather than a job's run: tagged
     /// so, or (recorded before sessions were tagged) of the session job name.
     pub fn is_session(&self) -> bool {
-        self.interactive || self.job == crate::connect_server::SESSION_JOB
+        self.interactive || self.job == SESSION_JOB
     }
 
     /// Wall time so far or in all.
@@ -389,7 +392,7 @@ mod tests {
         let text = serde_json::to_string(&tagged).expect("writes");
         assert!(text.contains("\"interactive\":true"), "{text}");
         assert!(serde_json::from_str::<RunRecord>(&text).expect("reads").is_session());
-        let older = RunRecord { job: crate::connect_server::SESSION_JOB.into(), ..job };
+        let older = RunRecord { job: SESSION_JOB.into(), ..job };
         assert!(older.is_session());
     }
 
