@@ -8,12 +8,15 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sparkplane_fakekube::FakeApiServer;
+
+mod client_tools;
+use client_tools::{Killed, kubectl_path, python_path, text};
 
 const NAMESPACE: &str = "team-a";
 const API_VERSION: &str = "sparkplane.dev/v1alpha1";
@@ -92,42 +95,6 @@ impl Setup {
     fn stored_rv(&self, name: &str) -> u64 {
         let job = self.stored(name).unwrap_or_else(|| panic!("{name} is stored"));
         job["metadata"]["resourceVersion"].as_str().and_then(|rv| rv.parse().ok()).expect("numeric resourceVersion")
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn kubectl_path() -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file());
-    found.unwrap_or_else(|| panic!("kubectl is not on PATH: run `bash scripts/test.sh` (need_kubectl installs it)"))
-}
-
-fn python_path() -> PathBuf {
-    let path = std::env::var_os("SPARKPLANE_PYCLIENTS_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        home.join(".cache/sparkplane/tools/pyclients/bin/python")
-    });
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash scripts/test.sh` (need_python_clients installs the Python Kubernetes client there)",
-        path.display()
-    );
-    path
-}
-
-/// A child process killed when dropped (also when an assertion fails first).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
