@@ -295,7 +295,7 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "The operator's faults on the simulated cluster, as a JUnit suite for CI",
-                "sparkplane chaos run node-lost driver-evicted api-server-paused operator-killed --junit chaos.xml",
+                "sparkplane chaos run node-lost node-drained driver-evicted api-server-paused operator-killed --junit chaos.xml",
             ),
         ],
     ),
