@@ -817,7 +817,8 @@ struct StageJson {
     speculation_summary: Option<Value>,
     killed_tasks_summary: BTreeMap<String, i64>,
     resource_profile_id: i64,
-    peak_executor_metrics: OrderedMetrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_executor_metrics: Option<OrderedMetrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     task_metrics_distributions: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -909,7 +910,7 @@ fn stage_json(s: &Stage, d: &AppDetail, options: &StageOptions) -> StageJson {
         speculation_summary,
         killed_tasks_summary: s.killed_summary.clone(),
         resource_profile_id: s.resource_profile_id,
-        peak_executor_metrics: OrderedMetrics(s.peak),
+        peak_executor_metrics: s.peak.map(OrderedMetrics),
         task_metrics_distributions,
         executor_metrics_distributions,
         is_shuffle_push_enabled: false,
@@ -1208,7 +1209,7 @@ fn executor_json(e: &Executor, d: &AppDetail, catalog: &dyn Catalog) -> Executor
         active_tasks: e.active_tasks,
         failed_tasks: e.failed_tasks,
         completed_tasks: e.completed_tasks,
-        total_tasks: e.active_tasks + e.failed_tasks + e.completed_tasks,
+        total_tasks: e.total_tasks,
         total_duration,
         total_gc_time,
         total_input_bytes: e.total_input_bytes,
@@ -1299,4 +1300,106 @@ fn environment_json(event: Option<&Value>, profiles: &BTreeMap<i64, Value>) -> V
         "classpathEntries": pairs(event.and_then(|e| e.get("Classpath Entries"))),
         "resourceProfiles": profiles.values().map(resource_profile_json).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::DetailBuilder;
+
+    /// One application, replayed from `lines`, as the only attempt.
+    struct OneApp(Arc<AppDetail>);
+
+    impl Catalog for OneApp {
+        fn attempts(&self) -> Vec<AttemptInfo> {
+            vec![AttemptInfo {
+                app_id: "app-1".to_owned(),
+                attempt_id: None,
+                name: "a".to_owned(),
+                start_ms: 1,
+                end_ms: 100,
+                last_updated_ms: 100,
+                user: "u".to_owned(),
+                completed: true,
+                spark_version: "4.1.1".to_owned(),
+            }]
+        }
+        fn detail(&self, app_id: &str, _: Option<&str>) -> Option<Arc<AppDetail>> {
+            (app_id == "app-1").then(|| Arc::clone(&self.0))
+        }
+        fn now_ms(&self) -> i64 {
+            100
+        }
+    }
+
+    fn task(event: &str, id: i64, reason: Option<&str>) -> String {
+        let end = reason.map_or(String::new(), |r| format!(r#","Task End Reason":{r},"Task Metrics":{{}}"#));
+        format!(
+            r#"{{"Event":"{event}","Stage ID":1,"Stage Attempt ID":0{end},"Task Info":{{"Task ID":{id},"Index":{id},"Attempt":0,"Launch Time":10,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":{},"Accumulables":[]}}}}"#,
+            if reason.is_some() { 20 } else { 0 }
+        )
+    }
+
+    /// A failed job whose stage 0 was never submitted (skipped: its shuffle
+    /// output was reused) and whose stage 1 ran two tasks on executor 1: one
+    /// failed, and its sibling was killed when the job failed.
+    fn failed_job_with_skipped_stage_and_killed_sibling() -> OneApp {
+        let mut lines = vec![
+            r#"{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"app-1","Timestamp":1,"User":"u"}"#.to_owned(),
+            r#"{"Event":"SparkListenerExecutorAdded","Timestamp":2,"Executor ID":"1","Executor Info":{"Host":"h","Total Cores":2,"Log Urls":{}}}"#.to_owned(),
+            r#"{"Event":"SparkListenerJobStart","Job ID":0,"Submission Time":3,"Stage Infos":[{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"map","Number of Tasks":2},{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"reduce","Number of Tasks":2}],"Stage IDs":[0,1]}"#.to_owned(),
+            r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"reduce","Number of Tasks":2,"Submission Time":4}}"#.to_owned(),
+        ];
+        lines.push(task("SparkListenerTaskStart", 0, None));
+        lines.push(task("SparkListenerTaskStart", 1, None));
+        lines.push(task(
+            "SparkListenerTaskEnd",
+            0,
+            Some(r#"{"Reason":"ExceptionFailure","Class Name":"E","Description":"bad record"}"#),
+        ));
+        lines.push(task("SparkListenerTaskEnd", 1, Some(r#"{"Reason":"TaskKilled","Kill Reason":"Stage cancelled"}"#)));
+        lines.extend([
+            r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"reduce","Number of Tasks":2,"Submission Time":4,"Completion Time":30,"Failure Reason":"Job aborted"}}"#.to_owned(),
+            r#"{"Event":"SparkListenerJobEnd","Job ID":0,"Completion Time":31,"Job Result":{"Result":"JobFailed"}}"#.to_owned(),
+        ]);
+        let mut builder = DetailBuilder::new();
+        for (n, line) in lines.iter().enumerate() {
+            builder.push_line(n as u64 + 1, line);
+        }
+        let detail = builder.finish();
+        assert!(detail.warnings.is_empty(), "{:?}", detail.warnings);
+        OneApp(Arc::new(detail))
+    }
+
+    fn answer(catalog: &OneApp, route: &str) -> Value {
+        let response = respond(catalog, &format!("/api/v1/applications/app-1/{route}"), "");
+        assert_eq!(response.status, 200, "{route}: {}", response.body);
+        serde_json::from_str(&response.body).expect("JSON")
+    }
+
+    #[test]
+    fn a_skipped_stage_has_no_peak_executor_metrics_and_a_stage_that_ran_has_them() {
+        let app = failed_job_with_skipped_stage_and_killed_sibling();
+        let stages = answer(&app, "stages");
+        let by_id = |id: i64| stages.as_array().into_iter().flatten().find(|s| s["stageId"] == id).cloned();
+        let skipped = by_id(0).expect("stage 0 listed");
+        assert_eq!(skipped["status"], "SKIPPED");
+        assert_eq!(skipped.get("peakExecutorMetrics"), None, "{skipped}");
+        let ran = by_id(1).expect("stage 1 listed");
+        assert_eq!(ran["status"], "FAILED");
+        assert_eq!(ran["peakExecutorMetrics"]["JVMHeapMemory"], 0, "{ran}");
+        let one = answer(&app, "stages/0/0");
+        assert_eq!(one.get("peakExecutorMetrics"), None, "{one}");
+    }
+
+    #[test]
+    fn an_executors_total_tasks_counts_a_killed_attempt() {
+        let app = failed_job_with_skipped_stage_and_killed_sibling();
+        for route in ["executors", "allexecutors"] {
+            let executors = answer(&app, route);
+            let one = executors.as_array().into_iter().flatten().find(|e| e["id"] == "1").expect("executor 1");
+            let counts = ["activeTasks", "completedTasks", "failedTasks", "totalTasks"].map(|k| one[k].as_i64());
+            assert_eq!(counts, [Some(0), Some(0), Some(1), Some(2)], "{route}: {one}");
+        }
+    }
 }

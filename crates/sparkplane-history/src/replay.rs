@@ -166,8 +166,10 @@ pub struct Stage {
     pub tasks: TaskStore,
     /// Per executor that ran a task of it (or reported metrics for it).
     pub executor_summary: BTreeMap<String, ExecutorStageSummary>,
-    /// Peak executor metrics over the stage's tasks and reports.
-    pub peak: PeakMetrics,
+    /// Peak executor metrics over the stage's tasks and reports; `None`
+    /// until a task ended in it or an executor reported for it (a skipped
+    /// stage has none, and Spark's API then leaves `peakExecutorMetrics` out).
+    pub peak: Option<PeakMetrics>,
     pub accumulables: Vec<Accumulable>,
     /// Speculative task counts (tasks, active, completed, failed, killed), once one started.
     pub speculation: Option<[i64; 5]>,
@@ -187,6 +189,10 @@ pub struct Executor {
     pub active_tasks: i64,
     pub failed_tasks: i64,
     pub completed_tasks: i64,
+    /// Task attempts started on it, whatever became of them (Spark's
+    /// `totalTasks`: a killed attempt counts here but neither as completed
+    /// nor as failed).
+    pub total_tasks: i64,
     pub total_duration: i64,
     pub total_gc_time: i64,
     pub total_input_bytes: i64,
@@ -658,6 +664,7 @@ impl DetailBuilder {
         let StartedTask { key, task } = started;
         if let Some(e) = self.detail.executors.get_mut(task.executor_id.as_str()) {
             e.active_tasks += 1;
+            e.total_tasks += 1;
         }
         if let Some(stage) = self.detail.stages.get_mut(&key) {
             stage.active_tasks += 1;
@@ -684,7 +691,7 @@ impl DetailBuilder {
         let duration = task.duration().unwrap_or(0);
         let executor_id = task.executor_id.as_str();
         if let Some(stage) = self.detail.stages.get_mut(&key) {
-            stage.peak.update(&peak);
+            stage.peak.get_or_insert_with(PeakMetrics::default).update(&peak);
             let summary = match stage.executor_summary.get_mut(executor_id) {
                 Some(summary) => summary,
                 None => stage.executor_summary.entry(executor_id.to_owned()).or_default(),
@@ -862,7 +869,7 @@ impl DetailBuilder {
             e.peak.get_or_insert_with(PeakMetrics::default).update(peak);
         }
         if let Some(stage) = self.detail.stages.get_mut(&(stage_id, attempt)) {
-            stage.peak.update(peak);
+            stage.peak.get_or_insert_with(PeakMetrics::default).update(peak);
             stage.executor_summary.entry(executor.to_owned()).or_default().peak.update(peak);
         }
     }
