@@ -1,5 +1,7 @@
-# Writes Spark 4.x event logs for sparkplane-history's cross-check with Spark's History Server:
-# zstd rolling (ok), lz4 single file (ok), a failed application, and one left in progress.
+# Writes Spark 4.x event logs: zstd rolling (ok), lz4 single file (ok), a failed application,
+# and one left in progress. bench/history/run.sh takes its first (zstd rolling) log as the
+# benchmark's source application; the History Server parity test writes its own
+# (tests/data/parity/write_logs.py).
 import os, signal, sys
 from pyspark import SparkConf, SparkContext
 

@@ -1,0 +1,214 @@
+//! sparkplane's History Server and Spark's own, for each Spark line the
+//! runtime manager installs (3.5 and 4.1: `sparkplane runtime install`, run
+//! by scripts/test.sh's `need_runtime`), over the same event logs written
+//! fresh at the start of the test by that line's own pyspark
+//! (`tests/data/parity/write_logs.py`): a succeeded application on two
+//! executors (`local-cluster[2,1,1024]`) whose second job reuses a shuffle
+//! (its map stage skipped), in a zstd rolling log; the same work on
+//! `local[2]` in an lz4 log; a failed application on two executors where one
+//! task raises while its sibling runs on the other executor and is killed;
+//! and one left in progress (its JVM killed mid-run).
+//!
+//! Both servers answer over HTTP: Spark's History Server from the same
+//! runtime, and the server `sparkplane history serve` runs
+//! ([`sparkplane_history::serve`]), each on 127.0.0.1 and a free port and
+//! stopped when the test ends. Their answers for the application lists, and
+//! per application its detail, jobs, stages, executors, all executors and
+//! every stage's task list, must be equal as JSON values. The 3.5 logs are
+//! also given to Spark 4.1's History Server, whose API sparkplane answers:
+//! equal there too, and from Spark 3.5's only the two executor metrics Spark 4
+//! added (`ConcurrentGCCount`, `ConcurrentGCTime`) may be ours alone.
+//!
+//! Normalised, and only this: `lastUpdated`/`lastUpdatedEpoch` (each server
+//! reads the files' times when it lists them), and the driver's
+//! `totalDuration` of the in-progress application, which both compute as the
+//! time since it started at the moment of the request: ours must be within
+//! 10 s after Spark's. The test also checks that the logs hold what they are
+//! for (a skipped stage, two executors, a killed sibling), so a Spark that
+//! wrote something else fails it rather than passing an easier comparison.
+//! Each line takes one to two minutes (four applications, two of them with
+//! executor JVMs, then one or two JVM servers): `slow_`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sparkplane_eventlog::LogSource;
+use sparkplane_history::{Index, serve};
+
+/// Runs the log-writing script with the runtime line's Python into `dir`.
+fn write_logs(line: &str, dir: &Path) {
+    let python = sparkplane_testkit::history::runtime_path(line, "python").unwrap_or_else(|e| panic!("{e}"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity/write_logs.py");
+    let output = Command::new(&python).arg(&script).arg(dir).output().expect("the runtime's python runs");
+    // The script kills its own JVM at the end (the in-progress application), so its status is not checked;
+    // what it must leave is four applications.
+    let logs = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(logs, 4, "write_logs.py ({line}) left {logs} logs: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Drops `lastUpdated` and `lastUpdatedEpoch` everywhere.
+fn normalise(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("lastUpdated");
+            map.remove("lastUpdatedEpoch");
+            map.values_mut().for_each(normalise);
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise),
+        _ => {}
+    }
+}
+
+fn differences(path: &str, ours: &Value, theirs: &Value, out: &mut Vec<String>) {
+    match (ours, theirs) {
+        (Value::Object(o), Value::Object(t)) => {
+            for (key, want) in t {
+                match o.get(key) {
+                    Some(got) => differences(&format!("{path}.{key}"), got, want, out),
+                    None => out.push(format!("{path}.{key}: missing, Spark has {want}")),
+                }
+            }
+            out.extend(o.keys().filter(|k| !t.contains_key(*k)).map(|k| format!("{path}.{k}: not in Spark's answer")));
+        }
+        (Value::Array(o), Value::Array(t)) if o.len() == t.len() => {
+            for (i, (got, want)) in o.iter().zip(t).enumerate() {
+                differences(&format!("{path}[{i}]"), got, want, out);
+            }
+        }
+        _ if ours != theirs => out.push(format!("{path}: ours {ours}, Spark's {theirs}")),
+        _ => {}
+    }
+}
+
+fn get(base: &str, path: &str) -> Value {
+    let url = format!("{base}/{path}");
+    let mut response = ureq::get(&url).call().unwrap_or_else(|e| panic!("{url}: {e}"));
+    response.body_mut().read_json::<Value>().unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+fn ids(list: &Value, key: &str) -> Vec<Value> {
+    list.as_array().into_iter().flatten().map(|a| a[key].clone()).collect()
+}
+
+/// What the logs must hold for the comparison to cover the cases,
+/// read from Spark's own answers.
+fn check_cases(line: &str, answers: &[(String, Value)]) {
+    let of = |suffix: &'static str| answers.iter().filter(move |(p, _)| p.ends_with(suffix)).map(|(_, v)| v);
+    let stages = || of("/stages").flat_map(|v| v.as_array().cloned().unwrap_or_default());
+    assert!(stages().any(|s| s["status"] == "SKIPPED"), "{line}: no skipped stage in Spark's answers");
+    assert!(stages().any(|s| s["status"] == "FAILED"), "{line}: no failed stage in Spark's answers");
+    let executors = |v: &Value| v.as_array().into_iter().flatten().filter(|e| e["id"] != "driver").count();
+    assert!(of("/allexecutors").any(|v| executors(v) >= 2), "{line}: no application with two executors");
+    let killed_sibling = of("/allexecutors").flat_map(|v| v.as_array().cloned().unwrap_or_default()).any(|e| {
+        let n = |k: &str| e[k].as_i64().unwrap_or(0);
+        n("totalTasks") > n("activeTasks") + n("completedTasks") + n("failedTasks")
+    });
+    assert!(killed_sibling, "{line}: no executor with a killed attempt (totalTasks > active + completed + failed)");
+}
+
+/// Names a server may add that Spark 3.5's does not know: the two executor
+/// metrics Spark 4 added. sparkplane answers Spark 4.1's API (`/version`
+/// says so), as Spark 4.1's History Server does over the same 3.5 logs.
+const SPARK_4_METRICS: [&str; 2] = ["ConcurrentGCCount", "ConcurrentGCTime"];
+
+/// Compares every answer of Spark `server_line`'s History Server over `logs`
+/// with ours at `ours`; returns the differences and Spark's answers.
+fn compare(server_line: &str, logs: &Path, ours: &str) -> (Vec<String>, Vec<(String, Value)>) {
+    let home = sparkplane_testkit::history::runtime_path(server_line, "sparkHome").unwrap_or_else(|e| panic!("{e}"));
+    let mut spark = sparkplane_testkit::HistoryServer::start_from(&home, logs).unwrap_or_else(|e| panic!("{e}"));
+    spark.wait_until_answering(Duration::from_secs(90)).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = spark.api();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&theirs, "applications").as_array().map_or(0, Vec::len) < 4 {
+        assert!(Instant::now() < deadline, "Spark {server_line}'s History Server did not list the four applications");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut paths = vec!["applications".to_owned(), "applications?status=running".to_owned()];
+    for id in ids(&get(&theirs, "applications"), "id") {
+        let app = format!("applications/{}", id.as_str().expect("an id"));
+        paths.extend(["", "/jobs", "/stages", "/executors", "/allexecutors"].map(|p| format!("{app}{p}")));
+        for stage in get(&theirs, &format!("{app}/stages")).as_array().into_iter().flatten() {
+            paths.push(format!("{app}/stages/{}/{}/taskList", stage["stageId"], stage["attemptId"]));
+        }
+    }
+    let running: Vec<Value> = ids(&get(&theirs, "applications?status=running"), "id");
+    assert_eq!(running.len(), 1, "one application was left in progress");
+    let extra_ok: &[&str] = if server_line == "3.5" { &SPARK_4_METRICS } else { &[] };
+    let mut report = Vec::new();
+    let mut answers = Vec::new();
+    for path in &paths {
+        let (mut t, mut o) = (get(&theirs, path), get(ours, path));
+        normalise(&mut t);
+        normalise(&mut o);
+        if running.iter().any(|id| path.starts_with(&format!("applications/{}/", id.as_str().unwrap_or_default())))
+            && path.ends_with("executors")
+        {
+            let driver = |v: &mut Value| -> Option<i64> {
+                let d = v.as_array_mut()?.iter_mut().find(|e| e["id"] == "driver")?;
+                let duration = d["totalDuration"].as_i64();
+                d["totalDuration"] = Value::Null;
+                duration
+            };
+            let (od, td) = (driver(&mut o), driver(&mut t));
+            let gap = od.zip(td).map(|(o, t)| o - t);
+            assert!(
+                gap.is_some_and(|g| (0..10_000).contains(&g)),
+                "{path}: driver totalDuration ours {od:?}, Spark's {td:?}"
+            );
+        }
+        let mut out = Vec::new();
+        differences("", &o, &t, &mut out);
+        out.retain(|d| !extra_ok.iter().any(|name| d.ends_with(&format!(".{name}: not in Spark's answer"))));
+        report.extend(out.into_iter().map(|d| format!("{path}: {d}")));
+        answers.push((path.clone(), t));
+    }
+    spark.kill();
+    (report, answers)
+}
+
+/// Writes `line`'s logs and compares ours with that line's History Server,
+/// and (for 3.5) with Spark 4.1's over the same logs, whose API ours follows.
+fn parity(line: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logs: PathBuf = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    write_logs(line, &logs);
+
+    let index = Arc::new(Index::new(LogSource::Local(logs.clone()), 64 << 20));
+    index.refresh().expect("the fresh logs list");
+    let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let server = serve(any_port, Arc::clone(&index), Duration::from_secs(3600)).expect("sparkplane serves");
+    let ours = format!("http://{}/api/v1", server.addr());
+
+    let mut servers = vec![line];
+    if line != "4.1" {
+        servers.push("4.1");
+    }
+    let mut report = Vec::new();
+    for server_line in servers {
+        let (differences, answers) = compare(server_line, &logs, &ours);
+        check_cases(line, &answers);
+        report.extend(differences.into_iter().map(|d| format!("Spark {server_line}: {d}")));
+    }
+    server.stop();
+    assert!(
+        report.is_empty(),
+        "{} differences from Spark's History Servers on Spark {line} logs:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
+
+#[test]
+fn slow_answers_equal_spark_3_5_history_servers_on_fresh_spark_3_5_logs() {
+    parity("3.5");
+}
+
+#[test]
+fn slow_answers_equal_spark_4_1_history_servers_on_fresh_spark_4_1_logs() {
+    parity("4.1");
+}
