@@ -1,8 +1,9 @@
 //! CRD admission, as the API server does it for a custom resource whose
 //! CustomResourceDefinition is stored: fields the version's structural
 //! `openAPIV3Schema` does not name are pruned (unless
-//! `x-kubernetes-preserve-unknown-fields`), `default`s fill missing fields,
-//! then the object is validated — types, `nullable`, `enum`, `required`,
+//! `x-kubernetes-preserve-unknown-fields`), `default`s fill missing fields
+//! (and nulls the schema does not allow; such a null without a default is
+//! dropped), then the object is validated — types, `nullable`, `enum`, `required`,
 //! `pattern`, bounds, lengths and item counts, and the CEL rules of
 //! `x-kubernetes-validations` with `self` (and `oldSelf` on updates) — and
 //! refused with 422 Invalid in the API server's words
@@ -167,15 +168,23 @@ fn prune(value: &mut Value, schema: &Value, root: bool) {
     }
 }
 
-/// Fills missing fields that have a `default`.
+/// Fills missing fields that have a `default`. A `null` where the schema
+/// does not allow one (no `nullable: true`) counts as missing: it takes the
+/// default, or goes when there is none, as the API server prunes such nulls
+/// before defaulting.
 fn default(value: &mut Value, schema: &Value) {
     match value {
         Value::Object(map) => {
             if let Some(properties) = schema["properties"].as_object() {
+                map.retain(|key, child| {
+                    !(child.is_null()
+                        && properties
+                            .get(key)
+                            .is_some_and(|sub| sub["nullable"] != json!(true) && sub.get("default").is_none()))
+                });
                 for (key, sub) in properties {
-                    if !map.contains_key(key)
-                        && let Some(d) = sub.get("default")
-                    {
+                    let missing = map.get(key).is_none_or(|v| v.is_null() && sub["nullable"] != json!(true));
+                    if missing && let Some(d) = sub.get("default") {
                         map.insert(key.clone(), d.clone());
                     }
                 }
@@ -185,8 +194,15 @@ fn default(value: &mut Value, schema: &Value) {
                     }
                 }
             } else if schema["additionalProperties"].is_object() {
+                let additional = &schema["additionalProperties"];
+                if additional["nullable"] != json!(true) {
+                    match additional.get("default") {
+                        Some(d) => map.values_mut().filter(|v| v.is_null()).for_each(|v| *v = d.clone()),
+                        None => map.retain(|_, v| !v.is_null()),
+                    }
+                }
                 for child in map.values_mut() {
-                    default(child, &schema["additionalProperties"]);
+                    default(child, additional);
                 }
             }
         }
@@ -386,10 +402,12 @@ fn check_rules(value: &Value, old: Option<&Value>, schema: &Value, path: &str, e
             Ok(false) => rule["message"].as_str().map_or_else(|| format!("failed rule: {expression}"), str::to_owned),
             Err(error) => format!("rule compile or evaluation error: {error}"),
         };
+        // The value shown is the schema's type (`"object"`, `"string"`), as Kubernetes 1.33 words it.
+        let shown_type = schema["type"].as_str().unwrap_or_else(|| type_name(value));
         errors.push(Error {
             field: path.to_owned(),
             reason: "FieldValueInvalid",
-            detail: format!("Invalid value: {:?}: {failure}", type_name(value)),
+            detail: format!("Invalid value: {shown_type:?}: {failure}"),
         });
     }
 }
@@ -473,6 +491,43 @@ mod tests {
              <nil>: Invalid value: \"null\": some validation rules were not checked because the object was invalid; \
              correct the existing errors to complete validation]"
         );
+    }
+
+    #[test]
+    fn a_null_the_schema_does_not_allow_takes_the_default_or_goes() {
+        let object = json!({"metadata": {"name": "x"},
+            "spec": {"image": "img", "mode": null, "executor": null, "conf": {"k": null, "j": "v"}}});
+        let admitted = admit(&crd(), object, None, true).expect("valid");
+        assert_eq!(admitted["spec"], json!({"image": "img", "mode": "cluster", "conf": {"j": "v"}}));
+    }
+
+    #[test]
+    fn transition_rules_compare_with_the_stored_object_on_updates_only() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "size": {"type": "integer", "x-kubernetes-validations": [
+                {"rule": "self >= oldSelf", "message": "may only grow"},
+                {"rule": "self <= 100"},
+            ]},
+        }}}});
+        let crd = CrdVersion {
+            kind: "Volume".into(),
+            group: "example.dev".into(),
+            status_subresource: false,
+            schema: &schema,
+        };
+        let job = |size: i64| json!({"metadata": {"name": "v"}, "spec": {"size": size}});
+        assert!(admit(&crd, job(5), None, true).is_ok(), "no oldSelf on a create");
+        assert!(admit(&crd, job(6), Some(&job(5)), false).is_ok());
+        assert_eq!(
+            message(admit(&crd, job(4), Some(&job(5)), false).expect_err("refused")),
+            "422 Volume.example.dev \"v\" is invalid: spec.size: Invalid value: \"integer\": may only grow"
+        );
+        assert_eq!(
+            message(admit(&crd, job(101), None, true).expect_err("refused")),
+            "422 Volume.example.dev \"v\" is invalid: spec.size: Invalid value: \"integer\": failed rule: self <= 100"
+        );
+        let unset = json!({"metadata": {"name": "v"}, "spec": {}});
+        assert!(admit(&crd, job(4), Some(&unset), false).is_ok(), "no old value: the transition rule is skipped");
     }
 
     #[test]

@@ -389,8 +389,20 @@ impl Store {
         Answer::Json(201, body)
     }
 
+    /// 404 for `/status` of a custom resource whose CRD does not declare the
+    /// status subresource (the API server does not serve it).
+    fn unserved_status(&self, path: &ResourcePath) -> Option<Answer> {
+        let unserved = path.subresource.as_deref() == Some("status")
+            && schema::crd_version(self.crds(), &path.group, &path.version, &path.plural)
+                .is_some_and(|crd| !crd.status_subresource);
+        unserved.then(|| status(404, "NotFound", "the server could not find the requested resource".into(), json!({})))
+    }
+
     /// GET one object (or its status subresource).
     pub fn get(&self, path: &ResourcePath, name: &str) -> Answer {
+        if let Some(unserved) = self.unserved_status(path) {
+            return unserved;
+        }
         match self.objects.get(&Self::key(path, name)) {
             Some(object) => Answer::Json(200, object.clone()),
             None => not_found(path, name),
@@ -482,19 +494,10 @@ impl Store {
                 json!({"name": name, "group": group_of(path), "kind": path.plural}),
             );
         }
-        if subresource_status {
-            let status = new["status"].clone();
-            new = old.clone();
-            new["status"] = status;
-        } else {
-            // Status is the status subresource's; spec changes bump the generation.
-            if let Some(status) = old.get("status") {
-                new["status"] = status.clone();
-            }
-            let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
-            let changed = new.get("spec") != old.get("spec");
-            new["metadata"]["generation"] = json!(if changed { generation + 1 } else { generation });
-        }
+        let custom = !list_types::built_in_group(&path.group);
+        let with_status = schema::crd_version(self.crds(), &path.group, &path.version, &path.plural)
+            .is_none_or(|crd| crd.status_subresource);
+        split_status(old, &mut new, subresource_status, custom, with_status);
         for field in
             ["uid", "creationTimestamp", "name", "namespace", "deletionTimestamp", "deletionGracePeriodSeconds"]
         {
@@ -527,8 +530,9 @@ impl Store {
         if !subresource_status && let Err(refused) = self.admission(path, "UPDATE", &new, Some(old)) {
             return refused;
         }
-        if options.dry_run {
-            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        if options.dry_run || new == *old {
+            // A write that changes nothing is not stored: no new resourceVersion, no watch event.
             return Answer::Json(200, new);
         }
         let rv = self.next_rv();
@@ -547,6 +551,9 @@ impl Store {
 
     /// PUT: replace an existing object.
     pub fn replace(&mut self, path: &ResourcePath, name: &str, body: Value, options: &WriteOptions) -> Answer {
+        if let Some(unserved) = self.unserved_status(path) {
+            return unserved;
+        }
         let Some(old) = self.objects.get(&Self::key(path, name)).cloned() else {
             return not_found(path, name);
         };
@@ -570,6 +577,9 @@ impl Store {
         patch: Value,
         options: &WriteOptions,
     ) -> Answer {
+        if let Some(unserved) = self.unserved_status(path) {
+            return unserved;
+        }
         let is_apply = content_type.starts_with("application/apply-patch");
         if is_apply && options.field_manager.as_deref().is_none_or(str::is_empty) {
             return status(
@@ -933,6 +943,43 @@ fn immutable_changed(path: &ResourcePath, old: &Value, new: &Value) -> Option<An
     ))
 }
 
+/// The status subresource's split of an update, as the API server's
+/// strategies make it, and the generation. On `/status` everything but
+/// `status` is the stored object's (a body without status removes it). On
+/// the main resource of a kind with the status subresource, `status` is the
+/// stored one (none if none was stored); a custom resource whose CRD has no
+/// status subresource keeps what was sent. The generation moves on when
+/// anything but metadata changed (for a custom resource: `spec` and any other
+/// top-level field; for a built-in kind: `spec`), never on `/status`.
+fn split_status(old: &Value, new: &mut Value, subresource_status: bool, custom: bool, with_status: bool) {
+    let set = |object: &mut Value, status: Option<Value>| match (status, object.as_object_mut()) {
+        (Some(status), Some(map)) => {
+            map.insert("status".into(), status);
+        }
+        (None, Some(map)) => {
+            map.remove("status");
+        }
+        _ => {}
+    };
+    if subresource_status {
+        let status = new.get("status").cloned();
+        *new = old.clone();
+        set(new, status);
+        return;
+    }
+    if with_status {
+        set(new, old.get("status").cloned());
+    }
+    let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
+    let changed = if custom { non_metadata(new) != non_metadata(old) } else { new.get("spec") != old.get("spec") };
+    new["metadata"]["generation"] = json!(if changed { generation + 1 } else { generation });
+}
+
+/// An object's top-level fields but `metadata`, borrowed.
+fn non_metadata(object: &Value) -> BTreeMap<&str, &Value> {
+    object.as_object().into_iter().flatten().filter(|(k, _)| *k != "metadata").map(|(k, v)| (k.as_str(), v)).collect()
+}
+
 /// The path of a stored object (its item path, no subresource).
 pub fn path_of(key: &Key) -> ResourcePath {
     ResourcePath {
@@ -994,6 +1041,39 @@ mod tests {
             Answer::Json(code, value) => (code, value),
             Answer::Text(code, text) => panic!("{code}: text {text}"),
         }
+    }
+
+    /// A CRD without the status subresource: status is written with the
+    /// rest (and moves the generation), `/status` is not served.
+    #[test]
+    fn without_the_status_subresource_status_is_part_of_the_object() {
+        let mut store = Store::default();
+        let crds = path("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "notes.example.dev"},
+            "spec": {"group": "example.dev", "scope": "Namespaced",
+                "names": {"plural": "notes", "singular": "note", "kind": "Note"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+        assert_eq!(body(store.create(&crds, crd, &WriteOptions::default())).0, 201);
+        let notes = path("example.dev", "v1", "notes");
+        let note =
+            json!({"apiVersion": "example.dev/v1", "kind": "Note", "metadata": {"name": "n"}, "status": {"seen": 1}});
+        let (_, created) = body(store.create(&notes, note.clone(), &WriteOptions::default()));
+        assert_eq!(created["status"], json!({"seen": 1}), "a create keeps status");
+        let mut changed = note;
+        changed["status"] = json!({"seen": 2});
+        let (code, updated) = body(store.replace(&notes, "n", changed, &WriteOptions::default()));
+        assert_eq!(
+            (code, &updated["status"], &updated["metadata"]["generation"]),
+            (200, &json!({"seen": 2}), &json!(2))
+        );
+        let status = ResourcePath { subresource: Some("status".into()), ..notes };
+        let (code, unserved) = body(store.get(&status, "n"));
+        assert_eq!(
+            (code, unserved["message"].as_str()),
+            (404, Some("the server could not find the requested resource"))
+        );
     }
 
     /// kubectl prints the message as it is: `Error from server (NotFound): sparkjobs.sparkplane.dev "x" not found`.

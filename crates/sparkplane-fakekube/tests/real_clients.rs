@@ -485,6 +485,212 @@ fn kubectl_stores_a_quality_gate_sql_check_in_either_form_under_the_crd() {
     assert_eq!(checks[1]["sql"], json!({"predicate": "fare > 0", "maxFailingRows": 3}));
 }
 
+/// A CRD written for these tests (no project's): defaults at several
+/// depths, a CEL rule over two fields, transition rules (`oldSelf`), a rule
+/// without a message, and the status subresource.
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.dev
+spec:
+  group: example.dev
+  scope: Namespaced
+  names:
+    plural: widgets
+    singular: widget
+    kind: Widget
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations:
+            - rule: self.minReplicas <= self.maxReplicas
+              message: minReplicas must not exceed maxReplicas
+            properties:
+              minReplicas:
+                type: integer
+                default: 1
+              maxReplicas:
+                type: integer
+                default: 3
+              storageClass:
+                type: string
+                default: standard
+                x-kubernetes-validations:
+                - rule: self == oldSelf
+                  message: storageClass is immutable
+              size:
+                type: integer
+                x-kubernetes-validations:
+                - rule: self >= oldSelf
+                  message: size may only grow
+                - rule: self <= 100
+              ports:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    name:
+                      type: string
+                    protocol:
+                      type: string
+                      default: TCP
+          status:
+            type: object
+            properties:
+              ready:
+                type: boolean
+"#;
+
+fn widget(name: &str, spec: &str) -> String {
+    format!("apiVersion: example.dev/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec:\n{spec}")
+}
+
+impl Setup {
+    /// The Widget CRD created with kubectl, as a cluster administrator would.
+    fn create_widget_crd(&self) {
+        let crd = self.write("widget-crd.yaml", WIDGET_CRD);
+        assert_eq!(
+            self.kubectl_ok(&["create", "-f", crd.to_str().expect("UTF-8 path")]),
+            "customresourcedefinition.apiextensions.k8s.io/widgets.example.dev created\n"
+        );
+    }
+
+    fn widget(&self, name: &str) -> Option<Value> {
+        self.fake.object("example.dev/v1", "Widget", Some(NAMESPACE), name)
+    }
+
+    /// Runs kubectl expecting a refusal: exit code 1, nothing on stdout; its stderr.
+    fn kubectl_refused(&self, args: &[&str]) -> String {
+        let out = run(self.kubectl(args));
+        assert_eq!(out.status.code(), Some(1), "kubectl {args:?}: {}", text(&out.stdout));
+        assert_eq!(text(&out.stdout), "", "kubectl {args:?}");
+        text(&out.stderr)
+    }
+}
+
+/// CRD defaulting and `x-kubernetes-validations` as kubectl meets them: a
+/// created object comes back with its schema's defaults (in nested objects
+/// and list items too); a CEL rule's failure is refused with the API
+/// server's message (`spec: Invalid value: "object": <the rule's message>`,
+/// `failed rule: <rule>` without one) and nothing is stored; transition
+/// rules compare with the stored object on updates.
+#[test]
+fn kubectl_sees_crd_defaults_filled_and_cel_rules_enforced() {
+    let s = setup();
+    s.create_widget_crd();
+
+    let plain =
+        s.write("plain.yaml", &widget("w", "  size: 10\n  ports:\n  - name: http\n  - name: dns\n    protocol: UDP\n"));
+    assert_eq!(s.kubectl_ok(&["create", "-f", plain.to_str().expect("UTF-8 path")]), "widget.example.dev/w created\n");
+    let read: Value = serde_json::from_str(&s.kubectl_ok(&["get", "widget", "w", "-o", "json"])).expect("JSON");
+    assert_eq!(
+        read["spec"],
+        json!({"minReplicas": 1, "maxReplicas": 3, "storageClass": "standard", "size": 10,
+               "ports": [{"name": "http", "protocol": "TCP"}, {"name": "dns", "protocol": "UDP"}]}),
+        "defaults filled where the file had nothing: {read}"
+    );
+
+    // A rule over two fields, one of them defaulted: minReplicas 5 against the default maxReplicas 3.
+    let bad = s.write("bad.yaml", &widget("bad", "  minReplicas: 5\n"));
+    let bad = bad.to_str().expect("UTF-8 path");
+    for verb in ["create", "apply"] {
+        assert_eq!(
+            s.kubectl_refused(&[verb, "-f", bad]),
+            "The Widget \"bad\" is invalid: spec: Invalid value: \"object\": minReplicas must not exceed maxReplicas\n",
+            "kubectl {verb}"
+        );
+    }
+    assert_eq!(s.widget("bad"), None, "nothing stored");
+    let big = s.write("big.yaml", &widget("big", "  size: 101\n"));
+    assert_eq!(
+        s.kubectl_refused(&["create", "-f", big.to_str().expect("UTF-8 path")]),
+        "The Widget \"big\" is invalid: spec.size: Invalid value: \"integer\": failed rule: self <= 100\n"
+    );
+    assert_eq!(s.widget("big"), None, "nothing stored");
+
+    // Transition rules: checked against the stored object, on updates.
+    let rv = s.widget("w").expect("stored")["metadata"]["resourceVersion"].clone();
+    let patch = |p: &str| s.kubectl_refused(&["patch", "widget", "w", "--type", "merge", "-p", p]);
+    assert_eq!(
+        patch(r#"{"spec":{"storageClass":"fast"}}"#),
+        "The Widget \"w\" is invalid: spec.storageClass: Invalid value: \"string\": storageClass is immutable\n"
+    );
+    assert_eq!(
+        patch(r#"{"spec":{"size":5}}"#),
+        "The Widget \"w\" is invalid: spec.size: Invalid value: \"integer\": size may only grow\n"
+    );
+    assert_eq!(s.widget("w").expect("stored")["metadata"]["resourceVersion"], rv, "refused updates change nothing");
+    s.kubectl_ok(&["patch", "widget", "w", "--type", "merge", "-p", r#"{"spec":{"size":20}}"#]);
+    assert_eq!(
+        s.kubectl_ok(&["get", "widget", "w", "-o", "jsonpath={.spec.size} {.spec.storageClass}"]),
+        "20 standard"
+    );
+}
+
+/// The status subresource's split, shown with kubectl (1.24+ sends
+/// `--subresource=status` to `/status`): on the object, a status change is
+/// dropped and the spec change kept (the generation moves on; a label
+/// change does not move it); on `/status`, everything but status is dropped
+/// and the generation stays.
+#[test]
+fn kubectl_writes_status_only_through_the_status_subresource() {
+    let s = setup();
+    s.create_widget_crd();
+    let w = s.write("w.yaml", &widget("w", "  size: 10\n"));
+    s.kubectl_ok(&["create", "-f", w.to_str().expect("UTF-8 path")]);
+    let fields = |s: &Setup| {
+        s.kubectl_ok(&[
+            "get",
+            "widget",
+            "w",
+            "-o",
+            "jsonpath={.spec.size} {.status.ready} {.metadata.labels.tier} {.metadata.generation}",
+        ])
+    };
+    assert_eq!(fields(&s), "10   1");
+
+    // The object: spec kept, status ignored.
+    s.kubectl_ok(&["patch", "widget", "w", "--type", "merge", "-p", r#"{"spec":{"size":20},"status":{"ready":true}}"#]);
+    assert_eq!(fields(&s), "20   2", "the spec changed, the status was dropped, the generation moved on");
+    assert_eq!(s.widget("w").expect("stored").get("status"), None);
+    s.kubectl_ok(&["label", "widget", "w", "tier=gold"]);
+    assert_eq!(fields(&s), "20  gold 2", "metadata does not move the generation");
+
+    // `/status`: status kept, the rest ignored.
+    let status = r#"{"spec":{"size":50},"metadata":{"labels":{"tier":"silver"}},"status":{"ready":true}}"#;
+    assert_eq!(
+        s.kubectl_ok(&["patch", "widget", "w", "--subresource=status", "--type", "merge", "-p", status]),
+        "widget.example.dev/w patched\n"
+    );
+    assert_eq!(fields(&s), "20 true gold 2", "only the status changed; the generation stayed");
+    let sent = s.fake.requests().into_iter().rfind(|r| r.method == "PATCH").expect("a PATCH was sent");
+    assert_eq!(sent.path, "/apis/example.dev/v1/namespaces/team-a/widgets/w/status");
+
+    // The object again: a status-only change is no change.
+    let rv = s.widget("w").expect("stored")["metadata"]["resourceVersion"].clone();
+    s.kubectl_ok(&["patch", "widget", "w", "--type", "merge", "-p", r#"{"status":{"ready":false}}"#]);
+    assert_eq!(fields(&s), "20 true gold 2");
+    let stored = s.widget("w").expect("stored");
+    assert_eq!(stored["metadata"]["resourceVersion"], rv, "a write that changes nothing is not stored: {stored}");
+
+    // A replace of `/status` with a body whose spec differs: only the status is taken.
+    let mut whole: Value = serde_json::from_str(&s.kubectl_ok(&["get", "widget", "w", "-o", "json"])).expect("JSON");
+    whole["spec"]["size"] = json!(99);
+    whole["status"]["ready"] = json!(false);
+    let whole = s.write("whole.json", &whole.to_string());
+    s.kubectl_ok(&["replace", "--subresource=status", "-f", whole.to_str().expect("UTF-8 path")]);
+    assert_eq!(fields(&s), "20 false gold 2");
+}
+
 #[test]
 fn the_python_client_creates_lists_patches_watches_and_deletes_a_sparkjob() {
     let s = setup();
