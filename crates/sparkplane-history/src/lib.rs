@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod download;
+pub mod export;
 pub mod index;
 pub mod metrics;
 pub mod page;

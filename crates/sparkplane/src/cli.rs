@@ -1160,6 +1160,26 @@ pub enum HistoryCommand {
     /// application's report, and its own metrics on /metrics, until Ctrl-C. New and in-progress logs show
     /// up without a restart.
     Serve(HistoryServeArgs),
+    /// Write the fleet's facts as Parquet tables for Spark, Trino or DuckDB: applications, jobs, stages,
+    /// executors and sql_executions, partitioned by start date and team (<table>/date=…/team=…/), each
+    /// application once; a rerun writes only new applications and in-progress ones whose log changed.
+    Export(HistoryExportArgs),
+}
+
+/// `history export`.
+#[derive(Args, Debug)]
+pub struct HistoryExportArgs {
+    /// The event-log directory (spark.eventLog.dir) as a path or an object-store URL (s3://bucket/prefix,
+    /// s3a://, gs://, az://; credentials from AWS_* etc. in the environment).
+    #[arg(long, alias = "logs", value_name = "PATH_OR_URL")]
+    pub from: String,
+    /// Where the tables go: a folder (created when missing) or an object-store URL; it keeps a manifest
+    /// (_sparkplane_export.json) that says which logs are written.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub to: String,
+    /// Prices for the cost_usd column (as `cost --price-sheet`); default: OpenCost's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub price_sheet: Option<PathBuf>,
 }
 
 /// `history serve`.

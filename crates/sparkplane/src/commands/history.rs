@@ -1,10 +1,13 @@
 //! `sparkplane history serve`: Spark's History Server REST API from a folder or
-//! object-store prefix of event logs, until Ctrl-C.
+//! object-store prefix of event logs, until Ctrl-C; `sparkplane history
+//! export`: the fleet's facts as Parquet tables.
 //!
 //! Owns: checking the flags, the first listing (an unreadable location stops
 //! here: exit 2 when it does not exist, 3 when storage cannot be reached),
-//! starting the server, and saying where it serves. Must not: list, replay or
-//! answer anything itself (that is `sparkplane_history`).
+//! starting the server, and saying where it serves; for `export`, reading the
+//! price sheet, mapping the export's failure to an exit code and printing its
+//! report. Must not: list, replay, answer or export anything itself (that is
+//! `sparkplane_history` and its `export` module).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sparkplane_core::Diagnostic;
+use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::{LogSource, ReadError};
+use sparkplane_history::export::{ExportError, ExportReport, export_location};
 use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};
 
 use crate::exit::{CommandResult, Failure};
@@ -106,4 +111,70 @@ pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, print
     server.stop();
     printer.status("history server stopped");
     Ok(())
+}
+
+/// What `history export` says when the target cannot be written or the store reached.
+const TARGET_HELP: &str = "check that --to names a folder this user can write (it is created when missing), or \
+                           for object storage AWS_ENDPOINT_URL (or the cloud's endpoint), the network and the \
+                           credentials in the environment; a rerun continues where this one stopped";
+
+/// Runs `history export`: every application at `from` not yet in the export
+/// at `to` (and in-progress ones whose log changed) as Parquet. Exit 0 also
+/// when some logs could not be read (each is named in a warning and read
+/// again next time), 2 for a missing source or a target holding another
+/// export, 3 when the target cannot be written or storage cannot be reached.
+pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, printer: &Printer) -> CommandResult {
+    let sheet = match price_sheet {
+        Some(path) => super::cost::read_document::<PriceSheet>(path, "PriceSheet")?,
+        None => PriceSheet::opencost_defaults(),
+    };
+    let problems = sheet.problems();
+    if let Some(problem) = problems.first() {
+        return Err(invalid("bad-value", "--price-sheet", problem.clone(), "prices must be zero or more".to_owned()));
+    }
+    let report = export_location(from, to, &sheet).map_err(|error| export_failure(&error))?;
+    for skipped in report.skipped.iter().take(MAX_WARNINGS) {
+        printer.status(&format!("warning: {} was skipped: {}", skipped.log, skipped.reason));
+    }
+    if report.skipped.len() > MAX_WARNINGS {
+        printer.status(&format!("warning: {} more event logs were skipped", report.skipped.len() - MAX_WARNINGS));
+    }
+    printer.result(&report, || export_table(&report));
+    Ok(())
+}
+
+fn export_failure(error: &ExportError) -> Failure {
+    match error {
+        ExportError::Source(error) => logs_failure(error),
+        ExportError::Target(_) => Failure::Infrastructure(
+            Diagnostic::error("unwritable-target", "--to", error.to_string()).with_help(TARGET_HELP).into(),
+        ),
+        ExportError::Location(_) | ExportError::Manifest { .. } if error.exit_code() == 3 => Failure::Infrastructure(
+            Diagnostic::error("unwritable-target", "--to", error.to_string()).with_help(TARGET_HELP).into(),
+        ),
+        ExportError::Location(_) | ExportError::Manifest { .. } => invalid(
+            "bad-target",
+            "--to",
+            error.to_string(),
+            "give --to a folder or an object-store URL such as s3://bucket/spark-facts".to_owned(),
+        ),
+    }
+}
+
+fn export_table(report: &ExportReport) -> String {
+    let mut out = format!(
+        "exported {} application(s) and updated {} in progress from {} to {} (schema version {}); {} unchanged, {} skipped\n",
+        report.exported,
+        report.updated,
+        report.source,
+        report.target,
+        report.schema_version,
+        report.unchanged,
+        report.skipped.len()
+    );
+    if report.files_written > 0 {
+        let rows: Vec<String> = report.rows.iter().map(|(table, rows)| format!("{table} {rows}")).collect();
+        out.push_str(&format!("wrote {} file(s): rows {}\n", report.files_written, rows.join(", ")));
+    }
+    out
 }

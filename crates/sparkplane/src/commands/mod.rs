@@ -477,6 +477,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::History(HistoryCommand::Serve(args)) => {
             history::serve(&args.logs, &args.listen, args.interval, args.cache_mib, printer)
         }
+        Command::History(HistoryCommand::Export(args)) => {
+            history::export(&args.from, &args.to, args.price_sheet.as_deref(), printer)
+        }
         Command::Exporter(args) => exporter::run(
             &args.history,
             &args.listen,

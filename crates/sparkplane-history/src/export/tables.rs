@@ -1,0 +1,366 @@
+//! One application's rows of the five fleet tables, and where its files go.
+//!
+//! Owns: each table's columns (names, types, order: the schema documented in
+//! docs/history-export.md, version [`super::SCHEMA_VERSION`]), the Hive
+//! partition path (`date=<start date, UTC>/team=<team>`, escaped as Hive and
+//! Spark escape partition values) and the file name. Must not: read logs,
+//! price by its own rules (the cost columns are `app_cost`'s) or encode files.
+
+use std::sync::Arc;
+
+use arrow_array::types::Int64Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray, TimestampMillisecondArray,
+};
+use arrow_schema::{Field, Schema};
+use sparkplane_eventlog::cost::{AppCost, PriceSheet, app_cost};
+use sparkplane_eventlog::{AppSummary, Outcome};
+
+use super::read::{AppFacts, ListedLog, SqlExecution};
+use crate::replay::{AppDetail, Executor, Job, Stage};
+
+/// The tables, in the order files are written.
+pub const TABLES: [&str; 5] = ["applications", "jobs", "stages", "executors", "sql_executions"];
+
+/// The partition value of an application without a team.
+pub const UNKNOWN_TEAM: &str = "unknown";
+
+/// The partition value Hive and Spark read as NULL (an application without a start time).
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// One application's rows, table by table, and where they go.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    /// `id` or `id/attempt`.
+    pub app_key: String,
+    /// The application had ended (not in progress, with an end event).
+    pub completed: bool,
+    /// Start date (UTC), `YYYY-MM-DD`.
+    pub date: Option<String>,
+    /// The team (`sparkplane.dev/team` label, else `spark.sparkplane.team`).
+    pub team: Option<String>,
+    /// `part-<id>[_<attempt>]`.
+    file_stem: String,
+    /// By table, in [`TABLES`] order.
+    pub batches: Vec<(&'static str, RecordBatch)>,
+}
+
+impl Tables {
+    /// Builds every table's rows of one application.
+    pub fn build(facts: &AppFacts, log: &ListedLog, sheet: &PriceSheet) -> Result<Tables, String> {
+        let summary = &facts.summary;
+        let app_id = summary.app_id.clone().ok_or("no application id")?;
+        let ids = Ids { app_id, attempt_id: summary.attempt_id.clone() };
+        let cost = app_cost(summary, sheet);
+        let date = summary.start_time_ms.and_then(utc_date);
+        let stem = match &ids.attempt_id {
+            Some(attempt) => format!("part-{}_{}", file_safe(&ids.app_id), file_safe(attempt)),
+            None => format!("part-{}", file_safe(&ids.app_id)),
+        };
+        let batches = vec![
+            ("applications", applications(&ids, summary, &cost, log)?),
+            ("jobs", jobs(&ids, &facts.detail)?),
+            ("stages", stages(&ids, &facts.detail)?),
+            ("executors", executors(&ids, &facts.detail)?),
+            ("sql_executions", sql_executions(&ids, &facts.sql)?),
+        ];
+        Ok(Tables {
+            app_key: cost.app.clone(),
+            completed: !summary.log.in_progress && summary.end_time_ms.is_some(),
+            date,
+            team: cost.team.clone(),
+            file_stem: stem,
+            batches,
+        })
+    }
+
+    /// The tables that have rows (an application without SQL writes no `sql_executions` file).
+    pub fn non_empty(&self) -> impl Iterator<Item = (&'static str, &RecordBatch)> {
+        self.batches.iter().filter(|(_, b)| b.num_rows() > 0).map(|(t, b)| (*t, b))
+    }
+
+    /// `<table>/date=<date>/team=<team>/<stem>.parquet`.
+    pub fn path(&self, table: &str) -> String {
+        let date = self.date.as_deref().map_or_else(|| NULL_PARTITION.to_owned(), escape_partition);
+        let team = escape_partition(self.team.as_deref().unwrap_or(UNKNOWN_TEAM));
+        format!("{table}/date={date}/team={team}/{}.parquet", self.file_stem)
+    }
+
+    /// Each table's schema (what a table of no rows has).
+    pub fn schemas() -> Result<Vec<(&'static str, Schema)>, String> {
+        let ids = Ids { app_id: String::new(), attempt_id: None };
+        let detail = AppDetail::default();
+        let summary = sparkplane_eventlog::AppSummaryBuilder::new().finish();
+        let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
+        let log = ListedLog { key: String::new(), name: String::new(), size: 0, modified_ms: None };
+        let one = |batch: RecordBatch| batch.schema().as_ref().clone();
+        Ok(vec![
+            ("applications", one(applications(&ids, &summary, &cost, &log)?)),
+            ("jobs", one(jobs(&ids, &detail)?)),
+            ("stages", one(stages(&ids, &detail)?)),
+            ("executors", one(executors(&ids, &detail)?)),
+            ("sql_executions", one(sql_executions(&ids, &[])?)),
+        ])
+    }
+}
+
+/// The start date, UTC.
+fn utc_date(epoch_ms: u64) -> Option<String> {
+    let ms = i64::try_from(epoch_ms).ok()?;
+    let timestamp = jiff::Timestamp::from_millisecond(ms).ok()?;
+    Some(timestamp.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+}
+
+/// A partition value as Hive and Spark write it in a path: `%XX` for the
+/// characters their `escapePathName` escapes.
+pub fn escape_partition(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        let escaped = c.is_ascii_control()
+            || matches!(c, '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '{' | '[' | ']' | '^');
+        if escaped {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An id as a file name: letters, digits, `.`, `-` and `_` kept, anything else `_`.
+fn file_safe(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
+}
+
+/// The application's ids, the first columns of every table.
+struct Ids {
+    app_id: String,
+    attempt_id: Option<String>,
+}
+
+/// Columns of one table, built in order; each field's type is its array's.
+struct Columns {
+    rows: usize,
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+}
+
+fn ms(value: Option<u64>) -> Option<i64> {
+    value.and_then(|v| i64::try_from(v).ok())
+}
+
+fn u(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn between(start: Option<i64>, end: Option<i64>) -> Option<i64> {
+    Some(end? - start?).filter(|d| *d >= 0)
+}
+
+impl Columns {
+    /// Starts a table of `rows` rows with `app_id` and `attempt_id`.
+    fn new(ids: &Ids, rows: usize) -> Columns {
+        let mut columns = Columns { rows, fields: Vec::new(), arrays: Vec::new() };
+        columns.text("app_id", (0..rows).map(|_| ids.app_id.clone()));
+        columns.opt_text("attempt_id", (0..rows).map(|_| ids.attempt_id.clone()));
+        columns
+    }
+
+    fn push(&mut self, name: &str, nullable: bool, array: ArrayRef) {
+        self.fields.push(Field::new(name, array.data_type().clone(), nullable));
+        self.arrays.push(array);
+    }
+
+    fn text(&mut self, name: &str, values: impl IntoIterator<Item = String>) {
+        self.push(name, false, Arc::new(StringArray::from_iter_values(values)));
+    }
+
+    fn opt_text(&mut self, name: &str, values: impl IntoIterator<Item = Option<String>>) {
+        self.push(name, true, Arc::new(values.into_iter().collect::<StringArray>()));
+    }
+
+    fn int(&mut self, name: &str, values: impl IntoIterator<Item = i64>) {
+        self.push(name, false, Arc::new(Int64Array::from_iter_values(values)));
+    }
+
+    fn opt_int(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
+        self.push(name, true, Arc::new(values.into_iter().collect::<Int64Array>()));
+    }
+
+    fn float(&mut self, name: &str, values: impl IntoIterator<Item = f64>) {
+        self.push(name, false, Arc::new(Float64Array::from_iter_values(values)));
+    }
+
+    fn boolean(&mut self, name: &str, values: impl IntoIterator<Item = bool>) {
+        self.push(name, false, Arc::new(values.into_iter().map(Some).collect::<BooleanArray>()));
+    }
+
+    /// A UTC timestamp in milliseconds.
+    fn time(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
+        let array = values.into_iter().collect::<TimestampMillisecondArray>().with_timezone("UTC");
+        self.push(name, true, Arc::new(array));
+    }
+
+    fn int_list(&mut self, name: &str, values: impl IntoIterator<Item = Vec<i64>>) {
+        let lists = values.into_iter().map(|list| Some(list.into_iter().map(Some).collect::<Vec<_>>()));
+        self.push(name, false, Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(lists)));
+    }
+
+    fn batch(self) -> Result<RecordBatch, String> {
+        debug_assert!(self.arrays.iter().all(|a| a.len() == self.rows));
+        RecordBatch::try_new(Arc::new(Schema::new(self.fields)), self.arrays).map_err(|e| e.to_string())
+    }
+}
+
+fn outcome(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed => "failed",
+        Outcome::Incomplete => "incomplete",
+    }
+}
+
+/// One row: the application as listing, `analyze` and `cost` see it.
+fn applications(ids: &Ids, app: &AppSummary, cost: &AppCost, log: &ListedLog) -> Result<RecordBatch, String> {
+    let mut c = Columns::new(ids, 1);
+    c.opt_text("name", [app.name.clone()]);
+    c.opt_text("user", [app.user.clone()]);
+    c.opt_text("spark_version", [app.spark_version.clone()]);
+    c.time("start_time", [ms(app.start_time_ms)]);
+    c.time("end_time", [ms(app.end_time_ms)]);
+    c.opt_int("duration_ms", [ms(app.duration_ms)]);
+    c.text("outcome", [outcome(app.outcome).to_owned()]);
+    c.boolean("completed", [!app.log.in_progress && app.end_time_ms.is_some()]);
+    c.opt_int("exit_code", [app.exit_code.map(i64::from)]);
+    c.opt_text("failure", [app.failure.as_ref().map(|f| f.message.clone())]);
+    c.opt_text("job", [cost.job.clone()]);
+    c.opt_text("cost_center", [cost.cost_center.clone()]);
+    c.opt_text("namespace", [cost.namespace.clone()]);
+    c.opt_text("node_pool", [cost.node_pool.clone()]);
+    c.boolean("spot", [cost.spot]);
+    c.boolean("session", [cost.session]);
+    c.int("jobs", [u(app.jobs.total)]);
+    c.int("jobs_failed", [u(app.jobs.failed)]);
+    c.int("stages", [u(app.stages.total)]);
+    c.int("stages_failed", [u(app.stages.failed)]);
+    c.int("stages_skipped", [u(app.stages.skipped)]);
+    c.int("tasks", [u(app.tasks.total)]);
+    c.int("tasks_failed", [u(app.tasks.failed)]);
+    c.int("tasks_killed", [u(app.tasks.killed)]);
+    let m = &app.metrics;
+    c.int("task_time_ms", [u(m.task_time_ms)]);
+    c.int("cpu_time_ms", [u(m.cpu_time_ms)]);
+    c.int("gc_time_ms", [u(m.gc_time_ms)]);
+    c.int("input_bytes", [u(m.input_bytes)]);
+    c.int("output_bytes", [u(m.output_bytes)]);
+    c.int("shuffle_read_bytes", [u(m.shuffle_read_bytes)]);
+    c.int("shuffle_write_bytes", [u(m.shuffle_write_bytes)]);
+    c.int("memory_spill_bytes", [u(m.memory_spill_bytes)]);
+    c.int("disk_spill_bytes", [u(m.disk_spill_bytes)]);
+    c.int("executors", [u(app.executors.count)]);
+    c.int("max_concurrent_executors", [u(app.executors.max_concurrent)]);
+    c.float("core_hours", [cost.core_hours]);
+    c.float("gib_hours", [cost.gib_hours]);
+    c.float("gpu_hours", [cost.gpu_hours]);
+    c.float("cost_usd", [cost.cost]);
+    c.text("log", [log.key.clone()]);
+    c.int("log_bytes", [u(log.size)]);
+    c.batch()
+}
+
+/// One row per job, as the History Server's `jobs` answers.
+fn jobs(ids: &Ids, detail: &AppDetail) -> Result<RecordBatch, String> {
+    let jobs: Vec<&Job> = detail.jobs.values().collect();
+    let mut c = Columns::new(ids, jobs.len());
+    c.int("job_id", jobs.iter().map(|j| j.id));
+    c.text("name", jobs.iter().map(|j| j.name.clone()));
+    c.opt_text("description", jobs.iter().map(|j| j.description.clone()));
+    c.opt_text("job_group", jobs.iter().map(|j| j.job_group.clone()));
+    c.text("status", jobs.iter().map(|j| j.status.to_owned()));
+    c.time("submission_time", jobs.iter().map(|j| j.submission_time));
+    c.time("completion_time", jobs.iter().map(|j| j.completion_time));
+    c.opt_int("duration_ms", jobs.iter().map(|j| between(j.submission_time, j.completion_time)));
+    c.int_list("stage_ids", jobs.iter().map(|j| j.stage_ids.clone()));
+    c.int("tasks", jobs.iter().map(|j| j.num_tasks));
+    c.int("completed_tasks", jobs.iter().map(|j| j.completed_tasks));
+    c.int("failed_tasks", jobs.iter().map(|j| j.failed_tasks));
+    c.int("killed_tasks", jobs.iter().map(|j| j.killed_tasks));
+    c.int("skipped_tasks", jobs.iter().map(|j| j.skipped_tasks));
+    c.int("completed_stages", jobs.iter().map(|j| j.completed_stages.len() as i64));
+    c.int("failed_stages", jobs.iter().map(|j| j.failed_stages));
+    c.int("skipped_stages", jobs.iter().map(|j| j.skipped_stages));
+    c.batch()
+}
+
+/// One row per stage attempt, as the History Server's `stages` answers.
+fn stages(ids: &Ids, detail: &AppDetail) -> Result<RecordBatch, String> {
+    let stages: Vec<&Stage> = detail.stages.values().collect();
+    let mut c = Columns::new(ids, stages.len());
+    c.int("stage_id", stages.iter().map(|s| s.stage_id));
+    c.int("stage_attempt_id", stages.iter().map(|s| s.attempt_id));
+    c.text("name", stages.iter().map(|s| s.name.clone()));
+    c.text("status", stages.iter().map(|s| s.status.to_owned()));
+    c.int_list("job_ids", stages.iter().map(|s| s.job_ids.iter().copied().collect()));
+    c.int("tasks", stages.iter().map(|s| s.num_tasks));
+    c.int("completed_tasks", stages.iter().map(|s| s.complete_tasks));
+    c.int("failed_tasks", stages.iter().map(|s| s.failed_tasks));
+    c.int("killed_tasks", stages.iter().map(|s| s.killed_tasks));
+    c.time("submission_time", stages.iter().map(|s| s.submission_time));
+    c.time("first_task_launched_time", stages.iter().map(|s| s.first_task_launched_time));
+    c.time("completion_time", stages.iter().map(|s| s.completion_time));
+    c.opt_int("duration_ms", stages.iter().map(|s| between(s.submission_time, s.completion_time)));
+    let m = |f: fn(&Stage) -> i64| stages.iter().map(move |s| f(s)).collect::<Vec<_>>();
+    c.int("executor_run_time_ms", m(|s| s.metrics.executor_run_time));
+    c.int("executor_cpu_time_ns", m(|s| s.metrics.executor_cpu_time));
+    c.int("jvm_gc_time_ms", m(|s| s.metrics.jvm_gc_time));
+    c.int("input_bytes", m(|s| s.metrics.input_bytes));
+    c.int("input_records", m(|s| s.metrics.input_records));
+    c.int("output_bytes", m(|s| s.metrics.output_bytes));
+    c.int("output_records", m(|s| s.metrics.output_records));
+    c.int("shuffle_read_bytes", m(|s| s.metrics.shuffle_remote_bytes_read + s.metrics.shuffle_local_bytes_read));
+    c.int("shuffle_read_records", m(|s| s.metrics.shuffle_records_read));
+    c.int("shuffle_write_bytes", m(|s| s.metrics.shuffle_bytes_written));
+    c.int("shuffle_write_records", m(|s| s.metrics.shuffle_records_written));
+    c.int("memory_spill_bytes", m(|s| s.metrics.memory_bytes_spilled));
+    c.int("disk_spill_bytes", m(|s| s.metrics.disk_bytes_spilled));
+    c.int("peak_execution_memory", m(|s| s.metrics.peak_execution_memory));
+    c.opt_text("failure_reason", stages.iter().map(|s| s.failure_reason.clone()));
+    c.batch()
+}
+
+/// One row per executor (the driver included), as `allexecutors` answers.
+fn executors(ids: &Ids, detail: &AppDetail) -> Result<RecordBatch, String> {
+    let executors: Vec<&Executor> = detail.executors.values().collect();
+    let mut c = Columns::new(ids, executors.len());
+    c.text("executor_id", executors.iter().map(|e| e.id.clone()));
+    c.text("host_port", executors.iter().map(|e| e.host_port.clone()));
+    c.boolean("is_active", executors.iter().map(|e| e.is_active));
+    c.int("total_cores", executors.iter().map(|e| e.total_cores));
+    c.int("max_memory", executors.iter().map(|e| e.max_memory));
+    c.time("add_time", executors.iter().map(|e| e.add_time));
+    c.time("remove_time", executors.iter().map(|e| e.remove_time));
+    c.opt_text("remove_reason", executors.iter().map(|e| e.remove_reason.clone()));
+    c.int("completed_tasks", executors.iter().map(|e| e.completed_tasks));
+    c.int("failed_tasks", executors.iter().map(|e| e.failed_tasks));
+    c.int("total_duration_ms", executors.iter().map(|e| e.total_duration));
+    c.int("total_gc_time_ms", executors.iter().map(|e| e.total_gc_time));
+    c.int("total_input_bytes", executors.iter().map(|e| e.total_input_bytes));
+    c.int("total_shuffle_read_bytes", executors.iter().map(|e| e.total_shuffle_read));
+    c.int("total_shuffle_write_bytes", executors.iter().map(|e| e.total_shuffle_write));
+    c.opt_int("peak_jvm_heap_bytes", executors.iter().map(|e| e.peak.map(|p| p.get("JVMHeapMemory"))));
+    c.opt_int("peak_jvm_off_heap_bytes", executors.iter().map(|e| e.peak.map(|p| p.get("JVMOffHeapMemory"))));
+    c.batch()
+}
+
+/// One row per SQL execution.
+fn sql_executions(ids: &Ids, sql: &[SqlExecution]) -> Result<RecordBatch, String> {
+    let mut c = Columns::new(ids, sql.len());
+    c.int("execution_id", sql.iter().map(|e| e.execution_id));
+    c.text("description", sql.iter().map(|e| e.description.clone()));
+    c.text("status", sql.iter().map(|e| e.status().to_owned()));
+    c.time("start_time", sql.iter().map(|e| e.start_ms));
+    c.time("end_time", sql.iter().map(|e| e.end_ms));
+    c.opt_int("duration_ms", sql.iter().map(|e| between(e.start_ms, e.end_ms)));
+    c.opt_text("error_message", sql.iter().map(|e| e.error_message.clone().filter(|m| !m.is_empty())));
+    c.batch()
+}
