@@ -4,11 +4,13 @@
 //! SeaweedFS server with its S3 gateway ([`S3Server`]), Spark's History
 //! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
 //! receiver ([`OtlpReceiver`]) and PostgreSQL
-//! ([`PostgresServer`]) — and stopping child processes a test started
-//! ([`StopOnDrop`]). Must not: be used by
+//! ([`PostgresServer`]) — stopping child processes a test started
+//! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
+//! environment ([`sparkplane`]). Must not: be used by
 //! non-test code.
 
 pub mod cdevents;
+pub mod cli;
 pub mod history;
 pub mod otlp;
 pub mod process;
@@ -18,6 +20,7 @@ pub use sparkplane_postgres as postgres;
 pub use sparkplane_seaweedfs as s3;
 
 pub use cdevents::CdEventsReceiver;
+pub use cli::{sparkplane, sparkplane_process};
 pub use history::HistoryServer;
 pub use otlp::OtlpReceiver;
 pub use postgres::PostgresServer;

@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 use sparkplane_core::source::Source;
 use sparkplane_core::yaml::parse_single;
@@ -17,8 +16,7 @@ fn repo() -> PathBuf {
 }
 
 fn sparkplane(args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::cargo_bin("sparkplane")
-        .expect("binary")
+    let out = sparkplane_testkit::sparkplane()
         .current_dir(repo())
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .env("NO_COLOR", "1")

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 use sparkplane_core::source::Source;
 use sparkplane_core::yaml::parse_documents;
@@ -30,8 +29,7 @@ fn updating() -> bool {
 
 /// What `sparkplane ARGS` prints, run from the repository root.
 fn generate(args: &[&str]) -> String {
-    let out = Command::cargo_bin("sparkplane")
-        .expect("binary is built")
+    let out = sparkplane_testkit::sparkplane()
         .current_dir(repo())
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .env("NO_COLOR", "1")

@@ -189,8 +189,7 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 }
 
 fn sparkplane_json(args: &[&str]) -> Value {
-    let out = assert_cmd::Command::cargo_bin("sparkplane")
-        .expect("binary")
+    let out = sparkplane_testkit::sparkplane()
         .current_dir(repo())
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .args(args)
@@ -490,7 +489,7 @@ fn run_operator(platform: &Platform, deployment: &Value, pod: &str) -> OperatorP
             }
         })
         .collect();
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"));
+    let mut command = sparkplane_testkit::sparkplane_process();
     command.args(&args);
     for env in container["env"].as_array().into_iter().flatten() {
         let name = env["name"].as_str().unwrap_or_default();
@@ -714,7 +713,7 @@ fn run_container(deployment: &Value, listen_flag: &str) -> (Process, u16) {
         .map(|a| if a.starts_with(listen_flag) { format!("{listen_flag}127.0.0.1:{port}") } else { a.to_owned() })
         .collect();
     assert!(args.iter().any(|a| a.starts_with(listen_flag)), "{args:?} has no {listen_flag}");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let child = sparkplane_testkit::sparkplane_process()
         .args(&args)
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .stdout(Stdio::null())
@@ -836,7 +835,7 @@ fn with_history_implementation_spark_sparks_own_history_server_runs_from_the_dep
 #[test]
 fn the_crd_also_applies_without_helm_with_kubectls_client_side_apply() {
     let platform = Platform::start();
-    let out = assert_cmd::Command::cargo_bin("sparkplane").expect("binary").arg("crd").output().expect("runs");
+    let out = sparkplane_testkit::sparkplane().arg("crd").output().expect("runs");
     let crd = platform.write("crd.yaml", &String::from_utf8_lossy(&out.stdout));
     // Client-side apply keeps the whole object in an annotation the API server caps at 256 KiB.
     let (code, stdout, stderr) = platform.kubectl(&["apply", "-f", &crd.display().to_string()]);

@@ -13,19 +13,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use sparkplane_storage::{Location, Store};
 use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
 use sparkplane_testkit::{PostgresServer, S3Server};
+use sparkplane_testkit::sparkplane;
 
 const HIVE_PASSWORD: &str = "hive-test-password-7f3a";
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
-    cmd
-}
 
 /// A metastore with Hive's table and column names for the tables Spark's
 /// catalog reads first (databases, tables, storage descriptors, columns,

@@ -3,12 +3,9 @@
 //! refused with exit 2 before anything starts. The experiments themselves are
 //! tested in crates/sparkplane-chaos/tests.
 
-use assert_cmd::Command;
 use serde_json::Value;
+use sparkplane_testkit::sparkplane;
 
-fn sparkplane() -> Command {
-    Command::cargo_bin("sparkplane").expect("binary is built")
-}
 
 #[test]
 fn list_shows_every_experiment_with_its_alerts_and_runbook() {

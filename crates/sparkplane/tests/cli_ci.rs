@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
@@ -18,7 +17,7 @@ struct Run {
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(dir).env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
     let out = cmd.args(args).output().expect("runs");
     Run {
@@ -320,7 +319,7 @@ fn sample_job(dq_min_rows: Option<u64>) -> (tempfile::TempDir, tempfile::TempDir
 }
 
 fn ci_with_home(dir: &Path, home: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(dir).env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1").env("SPARKPLANE_HOME", home);
     let out = cmd.args(args).output().expect("runs");
     Run {

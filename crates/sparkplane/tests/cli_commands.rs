@@ -4,14 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use sparkplane_testkit::sparkplane;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-    cmd.current_dir(repo()).env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
+fn sparkplane_in_repo() -> Command {
+    let mut cmd = sparkplane();
+    cmd.current_dir(repo());
     cmd
 }
 
@@ -22,7 +23,7 @@ struct Run {
 }
 
 fn run(args: &[&str]) -> Run {
-    let out = sparkplane().args(args).output().expect("runs");
+    let out = sparkplane_in_repo().args(args).output().expect("runs");
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -294,12 +295,12 @@ fn a_platform_directory_adds_and_replaces_presets() {
     )
     .unwrap();
     let r =
-        sparkplane().args(["resolve", JOB, "-o", "json"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
+        sparkplane_in_repo().args(["resolve", JOB, "-o", "json"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
     let job: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(job["spec"]["sparkVersion"], "4.0.1");
     std::fs::write(dir.path().join("presets/broken.yaml"), "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\nmetadata: {name: broken}\ntemplate: {spec: {executr: {}}}\n").unwrap();
-    let r = sparkplane().args(["presets", "list"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
+    let r = sparkplane_in_repo().args(["presets", "list"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("broken.yaml:4:19: error: template.spec.executr: unknown field `executr`"), "{err}");
@@ -445,16 +446,16 @@ fn cost_attributes_real_runs_and_enforces_budgets() {
 #[test]
 fn runs_and_runtimes_refuse_unknown_names() {
     let home = tempfile::tempdir().expect("tempdir");
-    let out = sparkplane().args(["runs", "show", "nope"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    let out = sparkplane_in_repo().args(["runs", "show", "nope"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "error: there is no run `nope`: `sparkplane runs list` shows them\n"
     );
-    let out = sparkplane().args(["runs", "list", "-o", "json"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    let out = sparkplane_in_repo().args(["runs", "list", "-o", "json"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
-    let out = sparkplane().args(["runtime", "install", "2.4"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    let out = sparkplane_in_repo().args(["runtime", "install", "2.4"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Spark `2.4` is not supported") && err.contains("3.5, 4.0, 4.1"), "{err}");
@@ -491,7 +492,7 @@ fn observe_rules_pass_promtool() {
 fn the_exporter_serves_registered_metrics_and_stops_on_ctrl_c() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let history = repo().join("crates/sparkplane-eventlog/tests/fixtures/spark-3.5.9");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let mut child = sparkplane_testkit::sparkplane_process()
         .current_dir(repo())
         .args(["exporter", "--history"])
         .arg(&history)

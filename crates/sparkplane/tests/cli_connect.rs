@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("sparkplane")
+    sparkplane_testkit::cli::binary()
 }
 
 fn default_home() -> PathBuf {

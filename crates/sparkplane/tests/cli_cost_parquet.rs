@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Float64Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
 use arrow_schema::{DataType, TimeUnit};
-use assert_cmd::Command;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn repo() -> PathBuf {
@@ -26,7 +25,7 @@ struct Run {
 }
 
 fn run(args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     let out = cmd.current_dir(repo()).env("NO_COLOR", "1").args(args).output().expect("runs");
     Run {
         code: out.status.code(),

@@ -14,7 +14,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 
 const DIGEST: &str = "sha256:78c982f2b2024c1e4a87685bc6090b72dfe7dad803d0c2e782e86991c9ed000b";
 const FIRST_COMMIT: &str = "1111111111111111111111111111111111111111";
@@ -83,7 +82,7 @@ impl Walk {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+        let mut cmd = sparkplane_testkit::sparkplane();
         cmd.current_dir(self.job_dir.path())
             .env_remove("SPARKPLANE_PLATFORM_DIR")
             .env_remove("SPARKPLANE_CDEVENTS_SINK")

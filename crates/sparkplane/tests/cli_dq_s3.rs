@@ -8,15 +8,8 @@ use assert_cmd::Command;
 use sparkplane_storage::{Location, Store};
 use sparkplane_testkit::S3Server;
 use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
+use sparkplane_testkit::sparkplane;
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
-    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ENDPOINT", "AWS_ALLOW_HTTP"] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
 
 fn with_s3(cmd: &mut Command, endpoint: &str) {
     cmd.env("AWS_ENDPOINT_URL", endpoint)

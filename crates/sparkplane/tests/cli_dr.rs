@@ -42,7 +42,7 @@ spark.stop()
 ";
 
 fn sparkplane(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.env_remove("SPARKPLANE_PLATFORM_DIR")
         .env_remove("SPARK_HOME")
         .env("NO_COLOR", "1")

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use sparkplane_testkit::sparkplane;
 
 const HEAD: &str = "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\n";
 
@@ -15,11 +15,6 @@ const GOOD_SPEC: &str = "spec:
   eventLog: {dir: \"s3a://events/x\"}
 ";
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
-    cmd
-}
 
 fn job_file(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("job.yaml");
@@ -237,7 +232,7 @@ const BILLION_LAUGHS: &str = include_str!("../../../fuzz/seeds/yaml_load/billion
 fn alias_bomb_is_refused_in_bounded_time_and_memory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = job_file(dir.path(), BILLION_LAUGHS);
-    let bin = assert_cmd::cargo::cargo_bin("sparkplane");
+    let bin = sparkplane_testkit::cli::binary();
     for args in ["validate", "policy check"] {
         let start = std::time::Instant::now();
         // 2 GiB of address space: expanding the file would need tens of GiB.

@@ -22,7 +22,7 @@ fn fixtures() -> PathBuf {
 
 /// The binary with S3 credentials and endpoint in its environment, as `aws` would read them.
 fn sparkplane(endpoint: &str) -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(repo())
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .env("NO_COLOR", "1")
@@ -139,7 +139,7 @@ fn the_exporter_serves_metrics_from_s3() {
     let server = server_with_logs();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let mut child = sparkplane_testkit::sparkplane_process()
         .args(["exporter", "--history", "s3://logs/spark-events", "--listen", &listen, "--interval", "1"])
         .env("AWS_ENDPOINT_URL", &server.endpoint)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)

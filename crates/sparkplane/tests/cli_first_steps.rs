@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::json;
 
 fn repo() -> PathBuf {
@@ -22,7 +21,7 @@ struct Run {
 
 /// The binary in `dir` with a home of its own (no git identity from the machine), without `$USER`.
 fn run_in(dir: &Path, home: &Path, args: &[&str], path: Option<&Path>) -> Run {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(dir)
         .env("HOME", home)
         .env("SPARKPLANE_HOME", home.join("sparkplane"))
@@ -135,7 +134,7 @@ fn without_user_a_release_is_by_the_git_author_then_the_os_user_and_refused_with
 
     // $USER, when set, is taken as it is, without a note.
     let dir = example(true);
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+    let mut cmd = sparkplane_testkit::sparkplane();
     let out = cmd
         .current_dir(dir.path())
         .env("HOME", home.path())

@@ -55,7 +55,7 @@ impl World {
         fake.set_cluster(Cluster {
             programs: vec![ImageProgram {
                 image: "ghcr.io/sparkplane/sparkplane".into(),
-                program: assert_cmd::cargo::cargo_bin("sparkplane"),
+                program: sparkplane_testkit::cli::binary(),
             }],
             default_run: DriverRun::succeeds(Duration::from_millis(200), "ok\n"),
             ..Cluster::default()

@@ -7,7 +7,7 @@
 //! The server binds 127.0.0.1 on a free port and is killed when the test ends.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,7 +31,7 @@ impl Drop for Server {
 impl Server {
     fn start(logs: &Path) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let child = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+        let child = sparkplane_testkit::sparkplane_process()
             .args(["history", "serve", "--logs"])
             .arg(logs)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1"])
@@ -172,7 +172,7 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"));
+    let mut command = sparkplane_testkit::sparkplane_process();
     command.args(args);
     for (k, v) in envs {
         command.env(k, v);

@@ -8,13 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use sparkplane_testkit::sparkplane;
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
-    cmd
-}
 
 fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-eventlog/tests/fixtures").join(relative)

@@ -24,7 +24,7 @@ fn trips_log() -> PathBuf {
 }
 
 fn lineage(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let out = sparkplane_testkit::sparkplane_process()
         .arg("lineage")
         .args(args)
         .env("NO_COLOR", "1")

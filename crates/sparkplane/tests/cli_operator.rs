@@ -44,7 +44,7 @@ impl Cluster {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+        let mut cmd = sparkplane_testkit::sparkplane();
         configure(cmd.env("KUBECONFIG", self.kubeconfig()).env("HOME", self.dir.path()));
         cmd.timeout(Duration::from_secs(60));
         cmd
@@ -77,7 +77,7 @@ impl OperatorProcess {
 
     /// Started with `extra` flags after the usual ones.
     fn start_with(cluster: &Cluster, home: &Path, extra: &[&str]) -> OperatorProcess {
-        let binary = assert_cmd::cargo::cargo_bin("sparkplane");
+        let binary = sparkplane_testkit::cli::binary();
         let child = std::process::Command::new(binary)
             .args(["operator", "-n", "team-a", "--metrics-address", "127.0.0.1:0"])
             .args(extra)
@@ -260,7 +260,7 @@ fn trigger_reports_an_unreachable_cluster_with_exit_3() {
     drop(cluster.fake);
     let kubeconfig = std::fs::read_to_string(cluster.dir.path().join("kubeconfig")).expect("kubeconfig");
     assert!(kubeconfig.contains(&port.to_string()));
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+    let mut cmd = sparkplane_testkit::sparkplane();
     configure(cmd.env("KUBECONFIG", cluster.dir.path().join("kubeconfig")).env("HOME", cluster.dir.path()));
     let out = cmd.args(["trigger", "anything"]).timeout(Duration::from_secs(60)).output().expect("runs");
     assert_eq!(out.status.code(), Some(3));
@@ -532,7 +532,7 @@ fn list_and_status_report_an_unreachable_cluster_with_exit_3() {
     let port = cluster.fake.port();
     drop(cluster.fake);
     for args in [&["list"][..], &["status", "anything"], &["logs", "anything"], &["delete", "anything"]] {
-        let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+        let mut cmd = sparkplane_testkit::sparkplane();
         configure(cmd.env("KUBECONFIG", cluster.dir.path().join("kubeconfig")).env("HOME", cluster.dir.path()));
         let out = cmd.args(args).timeout(Duration::from_secs(60)).output().expect("runs");
         assert_eq!(out.status.code(), Some(3), "{args:?}");

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
@@ -17,7 +16,7 @@ struct Run {
 }
 
 fn run(args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(repo()).env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
     let out = cmd.args(args).output().expect("runs");
     Run {

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use sparkplane_delivery::sign::PublicKey;
 
 fn repo() -> PathBuf {
@@ -57,7 +56,7 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+        let mut cmd = sparkplane_testkit::sparkplane();
         cmd.current_dir(repo())
             .env_remove("SPARKPLANE_PLATFORM_DIR")
             .env_remove("SPARKPLANE_CDEVENTS_SINK")

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use sparkplane_delivery::release_record::content_hash;
 use sparkplane_delivery::sign::{PublicKey, sha256_digest};
 
@@ -21,7 +20,7 @@ struct Run {
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(dir)
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .env_remove("SPARKPLANE_USER")
@@ -98,7 +97,7 @@ fn a_signed_release_records_what_was_released_and_verifies() {
         "--ci-report",
         report.to_str().expect("utf-8"),
     ];
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+    let mut cmd = sparkplane_testkit::sparkplane();
     let out = cmd
         .current_dir(repo())
         .env("SPARKPLANE_USER", "release-bot")

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 
 const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
 kind: SparkJob
@@ -44,8 +43,7 @@ fn run(extra: &str, args: &[&str]) -> Run {
     let platform = dir.path().join("platform/environments");
     std::fs::create_dir_all(&platform).expect("platform dir");
     std::fs::write(platform.join("lab.yaml"), LAB).expect("write environment");
-    let out = Command::cargo_bin("sparkplane")
-        .expect("binary is built")
+    let out = sparkplane_testkit::sparkplane()
         .current_dir(dir.path())
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .env("NO_COLOR", "1")

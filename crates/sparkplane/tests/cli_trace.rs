@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -25,7 +25,7 @@ fn failed_log() -> PathBuf {
 }
 
 fn sparkplane(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let out = sparkplane_testkit::sparkplane_process()
         .args(args)
         .env("NO_COLOR", "1")
         .output()
@@ -281,7 +281,7 @@ fn the_exporter_sends_each_finished_application_once() {
     let receiver = receiver();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let _exporter = Exporter(
-        Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+        sparkplane_testkit::sparkplane_process()
             .args(["exporter", "--history"])
             .arg(fixtures())
             .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1", "--otlp", &receiver.grpc_url])

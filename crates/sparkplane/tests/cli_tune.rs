@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
+use sparkplane_testkit::sparkplane;
 
 const JOB: &str = "\
 apiVersion: sparkplane.dev/v1alpha1
@@ -26,11 +26,6 @@ spec:
 const T0: i64 = 1_700_000_000_000;
 const MIB: i64 = 1 << 20;
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
-    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
-    cmd
-}
 
 /// One run of `etl` on two 4-core executors (16 one-minute tasks, GC 1%) whose executors'
 /// heap peaked at `heap_mib`, as the uncompressed event log Spark writes; `spill` bytes

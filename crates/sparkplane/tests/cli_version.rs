@@ -4,18 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
+use sparkplane_testkit::sparkplane;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
-fn sparkplane() -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
-    cmd.env_remove("SPARKPLANE_PLATFORM_DIR").env("NO_COLOR", "1");
-    cmd
-}
 
 #[test]
 fn version_prints_the_build_and_the_supported_ranges() {

@@ -179,8 +179,7 @@ fn the_operator_takes_its_lease_and_runs_a_job_and_its_quality_gate_to_succeeded
     assert_eq!(lease["spec"]["holderIdentity"], "sparkplane-operator-0");
 
     // A SparkJob with a quality gate, run to Succeeded with the gate checked in the image.
-    let apply = assert_cmd::Command::cargo_bin("sparkplane")
-        .expect("binary")
+    let apply = sparkplane_testkit::sparkplane()
         .current_dir(dir.path())
         .env("KUBECONFIG", &kubeconfig)
         .env("HOME", dir.path())
@@ -354,8 +353,7 @@ fn run_backup_cronjob(
     with_tmpfs: bool,
 ) -> (Vec<String>, std::process::Output) {
     use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
-    let rendered = assert_cmd::Command::cargo_bin("sparkplane")
-        .expect("binary")
+    let rendered = sparkplane_testkit::sparkplane()
         .args(["backup", "render", "-o", "json"])
         .arg(&world.backup)
         .output()

@@ -18,7 +18,7 @@ use serde_json::Value;
 fn a_second_build_from_the_same_commit_has_the_same_digest() {
     let first = image();
     let out = tempfile::tempdir().expect("temp dir");
-    let binary = assert_cmd::cargo::cargo_bin("sparkplane");
+    let binary = sparkplane_testkit::cli::binary();
     let printed = ok(Command::new("bash")
         .arg(repo().join("scripts/image.sh"))
         .arg("--binary")

@@ -4,7 +4,7 @@
 //! the exporter keeps serving. A bad address is exit 2 before anything starts.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sparkplane_testkit::HistoryServer;
@@ -29,7 +29,7 @@ impl Drop for ExporterProcess {
 impl ExporterProcess {
     fn start(history: &Path, history_server: &str) -> ExporterProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let child = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+        let child = sparkplane_testkit::sparkplane_process()
             .args(["exporter", "--history"])
             .arg(history)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1", "--history-server", history_server])
@@ -76,7 +76,7 @@ fn the_probe_follows_a_real_history_server_up_and_down() {
 #[test]
 fn an_address_that_is_not_http_is_exit_2_with_the_flag_named() {
     let history = repo().join("crates/sparkplane-eventlog/tests/fixtures/spark-3.5.9");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let out = sparkplane_testkit::sparkplane_process()
         .args(["exporter", "--history"])
         .arg(&history)
         .args(["--listen", "127.0.0.1:0", "--history-server", "spark-history:18080"])

@@ -25,7 +25,7 @@ fn repo() -> PathBuf {
 
 /// The `log4j2.properties` of the rendered driver ConfigMap.
 fn rendered_layout() -> String {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"))
+    let out = sparkplane_testkit::sparkplane_process()
         .args(["render", "examples/trips-etl/trips-etl.yaml", "--target", "native", "-o", "json"])
         .current_dir(repo())
         .env("NO_COLOR", "1")

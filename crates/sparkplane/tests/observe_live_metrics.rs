@@ -24,7 +24,7 @@ fn repo() -> PathBuf {
 }
 
 fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("sparkplane")
+    sparkplane_testkit::cli::binary()
 }
 
 /// A child process killed and reaped when dropped.

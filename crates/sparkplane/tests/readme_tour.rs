@@ -303,7 +303,7 @@ impl Clone {
         copy_dir(&repo().join("examples"), &root.path().join("examples"), &["data", ".sparkplane", "keys", "releases"]);
         copy_dir(&repo().join("presets"), &root.path().join("presets"), &[]);
         std::fs::copy(repo().join(".gitignore"), root.path().join(".gitignore")).expect("copy");
-        let bin = assert_cmd::cargo::cargo_bin("sparkplane");
+        let bin = sparkplane_testkit::cli::binary();
         let bin_dir = bin.parent().expect("the binary's folder").to_owned();
         let pwd_file = home.path().join("pwd");
         let clone = Clone { root, home, bin_dir, pwd_file };

@@ -22,8 +22,7 @@ use serde_json::Value;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn keygen(dir: &Path) -> PathBuf {
-    let out = assert_cmd::Command::cargo_bin("sparkplane")
-        .expect("binary")
+    let out = sparkplane_testkit::sparkplane()
         .args(["release", "keygen", "--out"])
         .arg(dir.join("keys"))
         .output()
@@ -78,7 +77,7 @@ fn release_sh_writes_every_artifact_checksummed_signed_and_verifiable() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = keygen(dir.path());
     let out_dir = dir.path().join("release");
-    let binary = assert_cmd::cargo::cargo_bin("sparkplane");
+    let binary = sparkplane_testkit::cli::binary();
     let args = [
         VERSION,
         "--key",

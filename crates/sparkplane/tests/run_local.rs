@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
 }
 
 fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("sparkplane")
+    sparkplane_testkit::cli::binary()
 }
 
 /// The runtimes the user (or scripts/test.sh) installed, under the default SPARKPLANE_HOME.

@@ -64,7 +64,7 @@ impl Cluster {
 }
 
 fn sparkplane(kubeconfig: &Path, home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.env("KUBECONFIG", kubeconfig)
         .env("HOME", home)
         .env_remove("KUBERNETES_SERVICE_HOST")

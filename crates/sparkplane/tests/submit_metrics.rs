@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use sparkplane_fakekube::FakeApiServer;
 
 const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
@@ -26,8 +25,7 @@ fn submit(dir: &Path, extra: &[&str]) -> std::process::Output {
 }
 
 fn submit_to(dir: &Path, metrics: &Path, extra: &[&str]) -> std::process::Output {
-    Command::cargo_bin("sparkplane")
-        .expect("binary")
+    sparkplane_testkit::sparkplane()
         .env("KUBECONFIG", dir.join("kubeconfig"))
         .env("HOME", dir)
         .env_remove("KUBERNETES_SERVICE_HOST")

@@ -21,7 +21,7 @@ pub struct Run {
 
 /// `sparkplane` in `dir`, talking to the cluster `kubeconfig` names.
 pub fn command(dir: &Path, kubeconfig: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("sparkplane"));
+    let mut cmd = sparkplane_testkit::sparkplane_process();
     cmd.current_dir(dir)
         .env("KUBECONFIG", kubeconfig)
         .env("SPARKPLANE_USER", "alice")

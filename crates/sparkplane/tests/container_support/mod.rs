@@ -120,7 +120,7 @@ fn sha256_file(path: &Path) -> String {
 
 /// The directory cached images live in, beside the binary's profile folder.
 pub fn cache_root() -> PathBuf {
-    let binary = assert_cmd::cargo::cargo_bin("sparkplane");
+    let binary = sparkplane_testkit::cli::binary();
     binary.parent().and_then(Path::parent).expect("the target directory").join("container-image")
 }
 
@@ -129,7 +129,7 @@ pub fn cache_root() -> PathBuf {
 pub fn image() -> Image {
     tool("podman");
     tool("skopeo");
-    let binary = assert_cmd::cargo::cargo_bin("sparkplane");
+    let binary = sparkplane_testkit::cli::binary();
     let head = String::from_utf8_lossy(
         &Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo()).output().expect("git").stdout,
     )

@@ -128,7 +128,7 @@ pub struct Run {
 /// The binary, run in `dir` with a clean environment (no platform directory,
 /// HOME in `dir`, `kubeconfig` there when it exists).
 pub fn sparkplane(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("sparkplane").expect("binary is built");
+    let mut cmd = sparkplane_testkit::sparkplane();
     cmd.current_dir(dir)
         .env("HOME", dir)
         .env("KUBECONFIG", dir.join("kubeconfig"))
