@@ -135,6 +135,27 @@ pub struct Behaviour {
     /// were about to be sent on (counted down): a gap no resumed watch
     /// replays, so that client learns of those changes only by reading again.
     pub lose_pod_watch_events: u32,
+    /// Writes that lose a race with another client (see [`WriteRace`]).
+    pub write_race: Option<WriteRace>,
+}
+
+/// Another client's write that lands between a client's read of an object
+/// and its own write: just before each of the next `times` writes (PUT or
+/// PATCH, not dry runs) to `path`, a client with field manager `racer`
+/// sends `patch` as a JSON merge patch to `racer_path`. A write that carries
+/// the resourceVersion it read is then refused (409 Conflict); one that
+/// does not is applied over the racer's change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteRace {
+    /// The request path whose writes lose, e.g.
+    /// `/apis/sparkplane.dev/v1alpha1/namespaces/data/sparkjobs/etl/status`.
+    pub path: String,
+    /// How many of them lose (counted down).
+    pub times: u32,
+    /// Where the racer writes: the object's path or its `/status`.
+    pub racer_path: String,
+    /// The racer's merge patch.
+    pub patch: Value,
 }
 
 #[derive(Default)]
@@ -604,6 +625,9 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
             return refused;
         }
     }
+    if matches!(parsed.method.as_str(), "PUT" | "PATCH") && !options.dry_run {
+        race(&mut state, &parsed.path);
+    }
     let store = &mut state.store;
     let answer = match (parsed.method.as_str(), path.name.clone()) {
         ("GET", None) => match selectors() {
@@ -642,6 +666,18 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
     drop(state);
     shared.changed.notify_all();
     answer
+}
+
+/// The racer's write of [`Behaviour::write_race`], when a write to `path` is due to lose.
+fn race(state: &mut State, path: &str) {
+    let Some(race) = state.behaviour.write_race.as_mut().filter(|r| r.times > 0 && r.path == path) else { return };
+    race.times -= 1;
+    let (racer_path, patch) = (race.racer_path.clone(), race.patch.clone());
+    if let Route::Resource(target) = resources::route(&racer_path) {
+        let racer = WriteOptions { field_manager: Some("racer".into()), ..WriteOptions::default() };
+        let name = target.name.clone().unwrap_or_default();
+        state.store.patch(&target, &name, "application/merge-patch+json", patch, &racer);
+    }
 }
 
 /// A DELETE's options, from the query or the `DeleteOptions` body.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sparkplane_fakekube::FakeApiServer;
+use sparkplane_fakekube::{Behaviour, FakeApiServer, WriteRace};
 
 fn call(server: &FakeApiServer, method: &str, path: &str, content_type: &str, body: Option<&Value>) -> (u16, Value) {
     let agent = ureq::Agent::config_builder()
@@ -122,6 +122,43 @@ fn a_stale_resource_version_answers_409_conflict_with_the_real_message() {
         "Operation cannot be fulfilled on pods \"p\": the object has been modified; \
          please apply your changes to the latest version and try again"
     );
+}
+
+/// `Behaviour::write_race`: another client writes between a read and a
+/// write. A write carrying the version it read is refused; one without a
+/// version is applied over the racer's change, which is then lost.
+#[test]
+fn a_write_race_refuses_the_stale_write_that_names_its_version() {
+    let server = FakeApiServer::start().expect("starts");
+    let (_, created) = call(&server, "POST", JOBS, JSON, Some(&job()));
+    let read = created["metadata"]["resourceVersion"].as_str().expect("rv").to_owned();
+    let status = format!("{JOBS}/x/status");
+    server.set_behaviour(Behaviour {
+        write_race: Some(WriteRace {
+            path: status.clone(),
+            times: 2,
+            racer_path: status.clone(),
+            patch: json!({"status": {"notes": ["racer"]}}),
+        }),
+        ..Behaviour::default()
+    });
+    let mine = json!({"metadata": {"resourceVersion": read}, "status": {"notes": ["mine"]}});
+    let (code, answer) = call(&server, "PATCH", &status, MERGE, Some(&mine));
+    assert_eq!((code, answer["reason"].as_str()), (409, Some("Conflict")));
+    let (_, got) = call(&server, "GET", &format!("{JOBS}/x"), JSON, None);
+    assert_eq!(got["status"]["notes"], json!(["racer"]), "the racer's change landed, the stale write did not");
+    let managers: Vec<&str> = got["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["manager"].as_str())
+        .collect();
+    assert!(managers.contains(&"racer"), "{managers:?}");
+
+    // Without a version the write goes over the racer's (the second race).
+    let (code, answer) = call(&server, "PATCH", &status, MERGE, Some(&json!({"status": {"notes": ["mine"]}})));
+    assert_eq!((code, &answer["status"]["notes"]), (200, &json!(["mine"])));
+    assert_eq!(server.behaviour().write_race.map(|r| r.times), Some(0), "both races were run");
 }
 
 #[test]
