@@ -1,7 +1,10 @@
 //! Clients no one here wrote agree with the fake API server: kubectl and the
 //! Python Kubernetes client (PyPI `kubernetes`, pinned in scripts/common.sh)
 //! create, list, read, patch (spec and status), apply, watch and delete a
-//! SparkJob, and see a missing one as the real API server reports it.
+//! SparkJob, and see a missing one as the real API server reports it; they
+//! meet server-side apply's conflicts and field ownership, and a CRD's
+//! pruning, defaults, CEL rules (transition rules too) and status
+//! subresource as the API server applies them.
 //!
 //! Both tools are installed by `bash scripts/test.sh` (`need_kubectl`,
 //! `need_python_clients`); a missing one fails the test with that hint.
@@ -781,4 +784,41 @@ fn the_python_client_creates_lists_patches_watches_and_deletes_a_sparkjob() {
         })
         .collect();
     assert_eq!(watches, [(Some(rv(1).as_str()), Some("1")), (None, Some("10"))]);
+}
+
+/// Server-side apply through the Python client (`tests/clients/apply_client.py`):
+/// bob applying another value for alice's field gets the API server's 409
+/// naming alice, with a `FieldManagerConflict` cause; `force=True` moves the
+/// field to bob; when alice stops sending it, it stays (bob owns it).
+#[test]
+fn the_python_client_meets_apply_conflicts_naming_the_other_manager_until_forced() {
+    let s = setup();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/apply_client.py");
+    let mut command = Command::new(python_path());
+    command.arg(&script).arg(&s.kubeconfig).arg(NAMESPACE);
+    let out = run(command);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{} failed ({}):\n{stdout}\n{}", script.display(), out.status, text(&out.stderr));
+    let steps: Vec<Value> =
+        stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap_or_default()).collect();
+    assert_eq!(names, ["alice", "bob", "bob_forced", "alice_without"], "{stdout}");
+    let rest = json!({"f:image": {"f:repository": {}, "f:tag": {}}, "f:mainApplicationFile": {}, "f:sparkVersion": {}, "f:type": {}});
+    let mut all = rest.clone();
+    all["f:executor"] = json!({"f:instances": {}});
+    assert_eq!((&steps[0]["instances"], &steps[0]["owners"]), (&json!(2), &json!({"alice/Apply": all})));
+    assert_eq!(
+        steps[1],
+        json!({"step": "bob", "status": 409, "body": {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 409, "reason": "Conflict",
+            "message": "Apply failed with 1 conflict: conflict with \"alice\": .spec.executor.instances",
+            "details": {"name": "py-apply", "kind": "SparkJob", "causes": [{
+                "reason": "FieldManagerConflict", "message": "conflict with \"alice\"", "field": ".spec.executor.instances"}]},
+        }})
+    );
+    let forced = json!({"alice/Apply": rest, "bob/Apply": all});
+    assert_eq!((&steps[2]["instances"], &steps[2]["owners"]), (&json!(5), &forced), "the field moved to bob");
+    assert_eq!((&steps[3]["instances"], &steps[3]["owners"]), (&json!(5), &forced), "bob's field stays");
+    let stored = s.stored("py-apply").expect("stored");
+    assert_eq!(stored["spec"]["executor"]["instances"], 5);
 }
