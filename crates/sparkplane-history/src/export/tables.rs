@@ -364,3 +364,50 @@ fn sql_executions(ids: &Ids, sql: &[SqlExecution]) -> Result<RecordBatch, String
     c.opt_text("error_message", sql.iter().map(|e| e.error_message.clone().filter(|m| !m.is_empty())));
     c.batch()
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow_schema::{DataType, TimeUnit};
+
+    use super::*;
+
+    /// The Spark SQL type a reader sees for an Arrow type the tables use.
+    fn spark_type(data_type: &DataType) -> String {
+        match data_type {
+            DataType::Utf8 => "string".to_owned(),
+            DataType::Int64 => "bigint".to_owned(),
+            DataType::Float64 => "double".to_owned(),
+            DataType::Boolean => "boolean".to_owned(),
+            DataType::Timestamp(TimeUnit::Millisecond, Some(_)) => "timestamp".to_owned(),
+            DataType::List(item) => format!("array<{}>", spark_type(item.data_type())),
+            other => panic!("no Spark type written down for {other:?}"),
+        }
+    }
+
+    /// docs/history-export.md lists every table's columns, in order, with the
+    /// type Spark reads them as and whether they may be null.
+    #[test]
+    fn the_documented_schema_is_the_written_one() {
+        let docs = include_str!("../../../../docs/history-export.md");
+        for (table, schema) in Tables::schemas().expect("schemas") {
+            let heading = format!("### `{table}`\n");
+            let start = docs.find(&heading).unwrap_or_else(|| panic!("docs/history-export.md has no {heading}"));
+            let section = &docs[start + heading.len()..];
+            let section = &section[..section.find("\n### ").unwrap_or(section.len())];
+            let documented: Vec<String> = section
+                .lines()
+                .filter(|l| l.starts_with("| `"))
+                .map(|l| l.split('|').take(4).collect::<Vec<_>>().join("|"))
+                .collect();
+            let written: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    let null = if f.is_nullable() { "yes" } else { "no" };
+                    format!("| `{}` | {} | {null} ", f.name(), spark_type(f.data_type()))
+                })
+                .collect();
+            assert_eq!(documented, written, "{table}: the docs' rows (left) against the schema (right)");
+        }
+    }
+}
