@@ -366,7 +366,7 @@ impl FakeApiServer {
     }
 
     /// The scripted behaviour now, with its counters (`fail_next`,
-    /// `lose_create_races`) as far as requests have used them up.
+    /// `lose_create_races`, `write_race.times`) as far as requests have used them up.
     pub fn behaviour(&self) -> Behaviour {
         self.shared.lock().behaviour.clone()
     }
