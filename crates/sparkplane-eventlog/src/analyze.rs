@@ -13,7 +13,7 @@ use std::cmp::Reverse;
 
 use serde::Serialize;
 
-use crate::model::{AppSummary, StageStats};
+use crate::model::{AppFacts, AppSummary, Outcome, StageStats};
 
 /// GC share of task time above which GC is worth a look: a healthy JVM with room in
 /// its heap spends a few percent of task time collecting.
@@ -557,6 +557,38 @@ fn percent(share: f64) -> String {
     if pct > 0.0 && pct < 1.0 { format!("{pct:.1}%") } else { format!("{pct:.0}%") }
 }
 
+/// An application's outcome and counts in one sentence, as `analyze` opens
+/// its report: `Succeeded: 3 jobs (0 failed), 5 stages (0 failed, 1 skipped),
+/// 13 tasks (0 failed, 0 killed); read 0 B, wrote 0 B, shuffle read 6.0 KiB,
+/// shuffle write 6.0 KiB.`
+pub fn describe_facts(facts: &AppFacts) -> String {
+    let outcome = match facts.outcome {
+        Outcome::Succeeded => "Succeeded",
+        Outcome::Failed => "Failed",
+        Outcome::Incomplete => "Incomplete (no application end in the log: running, killed or cut short)",
+    };
+    let (jobs, stages, tasks, b) = (&facts.jobs, &facts.stages, &facts.tasks, &facts.bytes);
+    format!(
+        "{outcome}: {} job{} ({} failed), {} stage{} ({} failed, {} skipped), {} task{} ({} failed, {} killed); \
+         read {}, wrote {}, shuffle read {}, shuffle write {}.",
+        jobs.total,
+        plural(jobs.total),
+        jobs.failed,
+        stages.total,
+        plural(stages.total),
+        stages.failed,
+        stages.skipped,
+        tasks.total,
+        plural(tasks.total),
+        tasks.failed,
+        tasks.killed,
+        bytes(b.read),
+        bytes(b.written),
+        bytes(b.shuffle_read),
+        bytes(b.shuffle_written),
+    )
+}
+
 /// Milliseconds in words: `850 ms`, `4.2 s`, `178 s`, `12.5 min`, `1.2 h`.
 /// A duration in words, at a precision that suits its size (`850 ms`, `4.2 s`, `3.5 min`).
 pub fn duration(ms: u64) -> String {
@@ -604,6 +636,93 @@ mod tests {
     use crate::model::{StageAttemptState, TaskTimeDistribution};
 
     use crate::test_support::healthy_app;
+
+    /// A log cut off mid-run: job 0 ran stage 0, and stage 1 twice (attempt 0
+    /// failed on a fetch failure, attempt 1 completed); job 1 reused stage 0's
+    /// output (stage 2 skipped) and ran stage 3, where one task failed and its
+    /// sibling was killed; job 2 is running stage 4 while stage 5 waits.
+    fn retried_skipped_and_cut_off() -> AppSummary {
+        use serde_json::json;
+        let t0 = crate::test_support::T0;
+        let info = |stage: u32, attempt: u32, failed: bool| {
+            let mut info = json!({"Stage ID": stage, "Stage Attempt ID": attempt, "Number of Tasks": 2,
+                                  "Submission Time": t0, "Completion Time": t0 + 10});
+            if failed {
+                info["Failure Reason"] = json!("fetch failed");
+            }
+            info
+        };
+        let task = |stage: u32, attempt: u32, reason: &str, bytes: i64| {
+            json!({"Event": "SparkListenerTaskEnd", "Stage ID": stage, "Stage Attempt ID": attempt,
+                   "Task End Reason": {"Reason": reason},
+                   "Task Info": {"Executor ID": "1", "Launch Time": t0, "Finish Time": t0 + 5, "Speculative": false},
+                   "Task Metrics": {"Executor Run Time": 5, "Input Metrics": {"Bytes Read": bytes},
+                                    "Output Metrics": {"Bytes Written": 2 * bytes},
+                                    "Shuffle Read Metrics": {"Remote Bytes Read": 3 * bytes, "Local Bytes Read": 0},
+                                    "Shuffle Write Metrics": {"Shuffle Bytes Written": 4 * bytes}}})
+        };
+        let mut events = vec![json!({"Event": "SparkListenerApplicationStart", "App Name": "a", "App ID": "app-1",
+                                     "Timestamp": t0, "User": "u"})];
+        let ran = |events: &mut Vec<serde_json::Value>, stage, attempt, failed, reasons: &[&str]| {
+            events.push(json!({"Event": "SparkListenerStageSubmitted", "Stage Info": info(stage, attempt, false)}));
+            for reason in reasons {
+                events.push(task(stage, attempt, reason, 100));
+            }
+            events.push(json!({"Event": "SparkListenerStageCompleted", "Stage Info": info(stage, attempt, failed)}));
+        };
+        events.push(json!({"Event": "SparkListenerJobStart", "Job ID": 0, "Submission Time": t0, "Stage IDs": [0, 1]}));
+        ran(&mut events, 0, 0, false, &["Success", "Success"]);
+        ran(&mut events, 1, 0, true, &["FetchFailed"]);
+        ran(&mut events, 1, 1, false, &["Success", "Success"]);
+        events.push(json!({"Event": "SparkListenerJobEnd", "Job ID": 0, "Completion Time": t0 + 20,
+                           "Job Result": {"Result": "JobSucceeded"}}));
+        events.push(json!({"Event": "SparkListenerJobStart", "Job ID": 1, "Submission Time": t0, "Stage IDs": [2, 3]}));
+        ran(&mut events, 3, 0, true, &["ExceptionFailure", "TaskKilled"]);
+        events.push(json!({"Event": "SparkListenerJobEnd", "Job ID": 1, "Completion Time": t0 + 30,
+                           "Job Result": {"Result": "JobFailed", "Exception": {"Message": "boom"}}}));
+        events.push(json!({"Event": "SparkListenerJobStart", "Job ID": 2, "Submission Time": t0, "Stage IDs": [4, 5]}));
+        events.push(json!({"Event": "SparkListenerStageSubmitted", "Stage Info": info(4, 0, false)}));
+        let mut builder = crate::AppSummaryBuilder::new();
+        for (i, event) in events.iter().enumerate() {
+            builder.push_line(Path::new("app.log"), i as u64 + 1, &event.to_string());
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn facts_count_stage_attempts_skipped_and_waiting_stages_as_the_history_server_lists_them() {
+        let app = retried_skipped_and_cut_off();
+        assert!(app.warnings.is_empty(), "{:?}", app.warnings);
+        let facts = app.facts();
+        assert_eq!(facts.outcome, Outcome::Incomplete);
+        assert_eq!((facts.jobs.total, facts.jobs.succeeded, facts.jobs.failed, facts.jobs.running), (3, 1, 1, 1));
+        let s = facts.stages;
+        // Stage 0, stage 1 twice, stage 2 (skipped), stage 3, stage 4 (running), stage 5 (waiting).
+        assert_eq!((s.total, s.completed, s.failed, s.skipped, s.active), (7, 2, 2, 1, 2));
+        let t = &facts.tasks;
+        assert_eq!((t.total, t.succeeded, t.failed, t.killed), (7, 4, 2, 1));
+        assert_eq!(
+            (facts.bytes.read, facts.bytes.written, facts.bytes.shuffle_read, facts.bytes.shuffle_written),
+            (700, 1400, 2100, 2800)
+        );
+        assert_eq!(
+            describe_facts(&facts),
+            "Incomplete (no application end in the log: running, killed or cut short): 3 jobs (1 failed), \
+             7 stages (2 failed, 1 skipped), 7 tasks (2 failed, 1 killed); read 700 B, wrote 1.4 KiB, \
+             shuffle read 2.1 KiB, shuffle write 2.7 KiB."
+        );
+    }
+
+    #[test]
+    fn facts_of_a_finished_application_say_succeeded_in_the_singular_where_it_is_one() {
+        let facts = healthy_app().facts();
+        assert_eq!(facts.outcome, Outcome::Succeeded);
+        assert_eq!(
+            describe_facts(&facts),
+            "Succeeded: 1 job (0 failed), 1 stage (0 failed, 0 skipped), 16 tasks (0 failed, 0 killed); \
+             read 0 B, wrote 0 B, shuffle read 0 B, shuffle write 0 B."
+        );
+    }
 
     fn stage0(app: &mut AppSummary) -> &mut StageStats {
         &mut app.stage_stats[0]

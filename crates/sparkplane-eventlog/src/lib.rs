@@ -53,8 +53,9 @@ use std::path::Path;
 
 pub use fold::AppSummaryBuilder;
 pub use model::{
-    AppSummary, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig, StageAttemptState,
-    StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals, WallTime, Warning,
+    AppFacts, AppSummary, BytesMoved, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig,
+    StageAttemptCounts, StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals,
+    WallTime, Warning,
 };
 pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;

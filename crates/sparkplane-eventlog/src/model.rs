@@ -2,7 +2,8 @@
 //!
 //! Owns: [`AppSummary`] (the one model `run`'s summary, `analyze`, `cost`,
 //! `tune` and the exporter read) and the types it is made of, [`Warning`]s
-//! about the log among them. Stage attempts have their own room
+//! about the log among them, and [`AppFacts`], its outcome and counts as
+//! Spark's History Server lists them. Stage attempts have their own room
 //! (`stage`, re-exported here); how events become this model is the
 //! business of `fold`.
 //!
@@ -362,6 +363,59 @@ impl ConnectActivity {
     }
 }
 
+/// Stage attempts as Spark's History Server lists them (`applications/{id}/stages`):
+/// each attempt once, a retried stage once per attempt, and a stage that never ran
+/// (skipped, or pending in a log that stops) once.
+/// `total = completed + failed + skipped + active`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageAttemptCounts {
+    /// Entries in the list.
+    pub total: u64,
+    /// Attempts that completed.
+    pub completed: u64,
+    /// Attempts that failed or were cancelled.
+    pub failed: u64,
+    /// Stages a finished job needed but never ran.
+    pub skipped: u64,
+    /// Attempts running, and stages waiting, when the log stops.
+    pub active: u64,
+}
+
+/// Bytes the application's task attempts moved (failed ones included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BytesMoved {
+    /// Input bytes read.
+    pub read: u64,
+    /// Output bytes written.
+    pub written: u64,
+    /// Shuffle bytes read (remote and local).
+    pub shuffle_read: u64,
+    /// Shuffle bytes written.
+    pub shuffle_written: u64,
+}
+
+/// What happened to an application, counted as Spark's History Server counts it
+/// in `applications/{id}/jobs` and `stages`: its outcome, jobs, stage attempts and
+/// task attempts with the failed ones, and the bytes its tasks moved. A view of
+/// [`AppSummary`], so it agrees with every other figure read from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppFacts {
+    /// How the application ended (`incomplete`: no application end in the log,
+    /// which Spark's History Server lists as running).
+    pub outcome: Outcome,
+    /// Jobs: one per entry of the History Server's `jobs`.
+    pub jobs: JobCounts,
+    /// Stage attempts: one per entry of its `stages`.
+    pub stages: StageAttemptCounts,
+    /// Task attempts that ended: Σ of its stages' complete, failed and killed tasks.
+    pub tasks: TaskCounts,
+    /// Bytes: Σ of its stages' input, output, shuffle read and shuffle write bytes.
+    pub bytes: BytesMoved,
+}
+
 impl AppSummary {
     /// The key that names this application run in what sparkplane derives from it
     /// (OpenLineage run ids, trace ids): `app-id/attempt`, the id alone without an
@@ -372,6 +426,37 @@ impl AppSummary {
             (Some(id), None, _) => Some(id.clone()),
             (None, _, Some(start_ms)) => Some(format!("{}@{start_ms}", self.name.as_deref().unwrap_or("unnamed"))),
             (None, _, None) => None,
+        }
+    }
+
+    /// The application's outcome and counts as Spark's History Server lists them.
+    pub fn facts(&self) -> AppFacts {
+        let mut stages = StageAttemptCounts { skipped: self.stages.skipped, ..StageAttemptCounts::default() };
+        // The latest attempt of each stage id that has one: a stage counted active
+        // without a running latest attempt is waiting (pending), listed once.
+        let mut latest: BTreeMap<u32, &StageStats> = BTreeMap::new();
+        for stage in &self.stage_stats {
+            match stage.state {
+                StageAttemptState::Completed => stages.completed += 1,
+                StageAttemptState::Failed => stages.failed += 1,
+                StageAttemptState::Active => stages.active += 1,
+            }
+            latest.insert(stage.stage_id, stage);
+        }
+        let running = latest.values().filter(|s| s.state == StageAttemptState::Active).count() as u64;
+        stages.active += self.stages.active.saturating_sub(running);
+        stages.total = stages.completed + stages.failed + stages.skipped + stages.active;
+        AppFacts {
+            outcome: self.outcome,
+            jobs: self.jobs,
+            stages,
+            tasks: self.tasks.clone(),
+            bytes: BytesMoved {
+                read: self.metrics.input_bytes,
+                written: self.metrics.output_bytes,
+                shuffle_read: self.metrics.shuffle_read_bytes,
+                shuffle_written: self.metrics.shuffle_write_bytes,
+            },
         }
     }
 
