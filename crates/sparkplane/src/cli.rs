@@ -170,8 +170,9 @@ pub enum Command {
     /// Data-quality gates: check a dataset against a DataQuality spec (exit 1 when an error check fails).
     #[command(subcommand)]
     Dq(DqCommand),
-    /// Findings from a Spark event log (GC, spill, skew, partitions, idle executors, …), each with evidence and a fix;
-    /// `--html FILE` also writes a self-contained report with charts.
+    /// What a Spark event log says happened (outcome; jobs, stages and tasks with the failed ones; bytes read,
+    /// written and shuffled, counted as Spark's History Server counts them) and findings (GC, spill, skew,
+    /// partitions, idle executors, …), each with evidence and a fix; `--html FILE` also writes a report with charts.
     Analyze(AnalyzeArgs),
     /// List and show golden-path presets.
     #[command(subcommand)]

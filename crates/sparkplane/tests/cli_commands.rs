@@ -399,6 +399,15 @@ fn analyze_reports_findings_from_a_real_event_log() {
     assert!(driver < critical && critical <= timing["idealMs"].as_u64().unwrap() && critical <= total, "{report}");
     let table = run(&["analyze", failed]);
     let mut lines = table.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "Failed: 2 jobs (1 failed), 2 stages (1 failed, 0 skipped), 4 tasks (1 failed, 0 killed); read 0 B, \
+             wrote 0 B, shuffle read 0 B, shuffle write 0 B."
+        ),
+        "{}",
+        table.stdout
+    );
     assert!(lines.next().is_some_and(|l| l.starts_with("Ran ") && l.contains("Critical path")), "{}", table.stdout);
     assert!(lines.next().is_some_and(|l| l.starts_with("SEVERITY")), "{}", table.stdout);
     let bad = run(&["analyze", "no/such/log"]);

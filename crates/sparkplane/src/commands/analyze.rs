@@ -1,8 +1,11 @@
-//! `sparkplane analyze PATH`: tuning advice from one application's event log.
+//! `sparkplane analyze PATH`: what one application's event log says happened
+//! (outcome, jobs, stages, tasks, bytes) and tuning advice from it.
 //!
 //! Owns: opening the log, handing its summary to
-//! [`sparkplane_eventlog::analyze::analyze`], and printing the findings as a table
-//! or JSON, and with `--html FILE` writing the HTML report
+//! [`sparkplane_eventlog::analyze::analyze`], and printing its facts
+//! ([`sparkplane_eventlog::AppSummary::facts`], counted as Spark's History
+//! Server counts them) and the findings as a table or JSON, and with
+//! `--html FILE` writing the HTML report
 //! ([`sparkplane_eventlog::report_html`]) atomically. Must not: judge anything itself (the rules live in the eventlog crate,
 //! next to the model they read) or fail because of a finding — findings are advice,
 //! so the exit code is 0 whenever the log can be read.
@@ -12,9 +15,9 @@ use std::path::Path;
 
 use serde::Serialize;
 use sparkplane_core::Diagnostic;
-use sparkplane_eventlog::analyze::{Finding, analyze, duration};
+use sparkplane_eventlog::analyze::{Finding, analyze, describe_facts, duration};
 use sparkplane_eventlog::cost::PriceSheet;
-use sparkplane_eventlog::{LogSource, ReadError, Timing, WallTime, summarize_log};
+use sparkplane_eventlog::{AppFacts, LogSource, ReadError, Timing, WallTime, summarize_log};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -27,8 +30,15 @@ struct AnalyzeReport<'a> {
     path: String,
     /// The application id, when the log names it.
     app_id: Option<&'a str>,
+    /// The attempt id, where the cluster manager retries applications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt_id: Option<&'a str>,
     /// The application name.
     name: Option<&'a str>,
+    /// Outcome, jobs, stage attempts, task attempts (with the failed ones) and
+    /// bytes moved, as Spark's History Server counts them.
+    #[serde(flatten)]
+    facts: AppFacts,
     /// Wall time split into task and driver-only time.
     wall_time: Option<WallTime>,
     /// Critical path and ideal run time.
@@ -57,7 +67,9 @@ pub fn run(path: &Path, html: Option<&Path>, printer: &Printer) -> CommandResult
     let report = AnalyzeReport {
         path: path.display().to_string(),
         app_id: app.app_id.as_deref(),
+        attempt_id: app.attempt_id.as_deref(),
         name: app.name.as_deref(),
+        facts: app.facts(),
         wall_time: app.wall_time,
         timing: app.timing.as_ref(),
         findings: &findings,
@@ -119,19 +131,19 @@ pub(super) fn log_failure(error: &ReadError, help: &str) -> Failure {
 
 fn table(report: &AnalyzeReport<'_>) -> String {
     let app = report.app_id.or(report.name).unwrap_or(report.path.as_str());
-    let timing = match (report.wall_time, report.timing) {
-        (Some(wall), Some(t)) => format!(
+    let mut head = format!("{}\n", describe_facts(&report.facts));
+    if let (Some(wall), Some(t)) = (report.wall_time, report.timing) {
+        head.push_str(&format!(
             "Ran {} ({} with no task running). Critical path {}; ideal on its {} executor cores {}.\n",
             duration(wall.total_ms),
             duration(wall.driver_only_ms),
             duration(t.critical_path_ms),
             t.cores,
             duration(t.ideal_ms)
-        ),
-        _ => String::new(),
-    };
+        ));
+    }
     if report.findings.is_empty() {
-        return format!("{timing}No findings for {app}: nothing in its event log calls for a change.\n");
+        return format!("{head}No findings for {app}: nothing in its event log calls for a change.\n");
     }
     let mut t = super::Table::new(&["SEVERITY", "ID", "STAGE", "TITLE", "EVIDENCE", "FIX"]);
     for f in report.findings {
@@ -145,5 +157,5 @@ fn table(report: &AnalyzeReport<'_>) -> String {
         ]);
     }
     let count = report.findings.len();
-    format!("{timing}{}\n{count} finding{} for {app}.\n", t.render(), if count == 1 { "" } else { "s" })
+    format!("{head}{}\n{count} finding{} for {app}.\n", t.render(), if count == 1 { "" } else { "s" })
 }
