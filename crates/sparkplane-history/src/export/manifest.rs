@@ -126,9 +126,9 @@ impl Manifest {
         self.state = State::Dirty;
     }
 
-    /// Writes the manifest (sorted keys: the same content gives the same bytes).
+    /// Writes the manifest, compact (it grows with the fleet), keys sorted: the same content gives the same bytes.
     pub fn save(&mut self, sink: &dyn Sink) -> Result<(), ExportError> {
-        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| ExportError::Manifest {
+        let mut bytes = serde_json::to_vec(self).map_err(|e| ExportError::Manifest {
             url: sink.describe(MANIFEST_FILE),
             detail: format!("cannot encode the manifest: {e}"),
         })?;
@@ -180,7 +180,7 @@ mod tests {
         assert!(!again.is_new() && !again.is_dirty());
 
         let text = String::from_utf8(sink.get(MANIFEST_FILE).expect("written")).expect("utf-8");
-        sink.write_atomically(MANIFEST_FILE, text.replace("\"schemaVersion\": 1", "\"schemaVersion\": 7").into_bytes())
+        sink.write_atomically(MANIFEST_FILE, text.replace("\"schemaVersion\":1", "\"schemaVersion\":7").into_bytes())
             .expect("put");
         let error = Manifest::load(&sink).expect_err("version 7 is not ours");
         assert_eq!(error.exit_code(), 2);

@@ -19,6 +19,7 @@
 pub mod encode;
 pub mod manifest;
 pub mod read;
+pub mod repeat;
 pub mod sink;
 pub mod tables;
 
@@ -42,9 +43,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The Parquet key-value metadata key holding [`SCHEMA_VERSION`].
 pub const SCHEMA_VERSION_KEY: &str = "sparkplane.schema_version";
 
-/// Logs read together before their files are written and the manifest saved:
-/// a crash loses at most this many applications' manifest entries (they are
-/// written again, identically, by the next run).
+/// Logs read together before their files are written; the manifest is saved
+/// after at least this many (see [`export_into`]). What a crash loses from the
+/// manifest is written again, identically, by the next run.
 pub const CHUNK: usize = 64;
 
 /// Why an export stopped.
@@ -119,11 +120,7 @@ pub struct ExportReport {
 /// environment: what `sparkplane history export` runs. See [`export`].
 pub fn export_location(from: &str, to: &str, sheet: &PriceSheet) -> Result<ExportReport, ExportError> {
     let source = LogSource::parse(from).map_err(ExportError::Source)?;
-    let target = Location::parse(to).map_err(ExportError::Location)?;
-    let sink: Box<dyn Sink> = match &target {
-        Location::Local(path) => Box::new(LocalDir::new(path)),
-        Location::Remote { .. } => Box::new(ObjectStoreSink::new(Store::open(&target).map_err(ExportError::Location)?)),
-    };
+    let sink = open_target(to)?;
     let described = source.describe();
     let mut report = export(&mut SourceLogs::new(source), sink.as_ref(), sheet)?;
     report.source = described;
@@ -131,13 +128,36 @@ pub fn export_location(from: &str, to: &str, sheet: &PriceSheet) -> Result<Expor
     Ok(report)
 }
 
+/// The sink for `--to`: a folder, or an object-store prefix with credentials from the environment.
+pub fn open_target(to: &str) -> Result<Box<dyn Sink + Send>, ExportError> {
+    let target = Location::parse(to).map_err(ExportError::Location)?;
+    Ok(match &target {
+        Location::Local(path) => Box::new(LocalDir::new(path)),
+        Location::Remote { .. } => Box::new(ObjectStoreSink::new(Store::open(&target).map_err(ExportError::Location)?)),
+    })
+}
+
 /// Exports every application at `logs` that the target's manifest does not
 /// already hold as it is (see [`decide`]) into `sink`, pricing each with
 /// `sheet`. Each application's files are written atomically, then the
-/// manifest after every [`CHUNK`] logs; a run that finds nothing to do writes
+/// manifest (see [`export_into`]); a run that finds nothing to do writes
 /// nothing. A log that cannot be read is skipped and reported, not fatal.
 pub fn export(logs: &mut dyn Logs, sink: &dyn Sink, sheet: &PriceSheet) -> Result<ExportReport, ExportError> {
     let mut manifest = Manifest::load(sink)?;
+    export_into(&mut manifest, logs, sink, sheet)
+}
+
+/// As [`export`], with the target's manifest already loaded: a long-running
+/// exporter ([`repeat::ExportLoop`]) keeps it in memory between runs. The
+/// manifest is saved once at least [`CHUNK`] logs — and an eighth of those it
+/// lists — were written since the last save (so saving stays linear in the
+/// fleet's size), and at the end.
+pub fn export_into(
+    manifest: &mut Manifest,
+    logs: &mut dyn Logs,
+    sink: &dyn Sink,
+    sheet: &PriceSheet,
+) -> Result<ExportReport, ExportError> {
     let listed = logs.list().map_err(ExportError::Source)?;
     let mut report = ExportReport { schema_version: SCHEMA_VERSION, listed: listed.len() as u64, ..Default::default() };
     let mut todo = Vec::new();
@@ -152,19 +172,25 @@ pub fn export(logs: &mut dyn Logs, sink: &dyn Sink, sheet: &PriceSheet) -> Resul
         manifest.save(sink)?;
     }
     let logs: &dyn Logs = logs;
+    let mut unsaved = 0;
     for chunk in todo.chunks(CHUNK) {
         let built = read::on_all_cores(chunk, |log, workers| {
             logs.read(log, workers).and_then(|facts| Tables::build(&facts, log, sheet))
         });
         for (log, result) in chunk.iter().zip(built) {
             match result {
-                Ok(tables) => write_app(sink, &mut manifest, log, &tables, &mut report)?,
+                Ok(tables) => write_app(sink, manifest, log, &tables, &mut report)?,
                 Err(reason) => report.skipped.push(SkippedLog { log: log.name.clone(), reason }),
             }
         }
-        if manifest.is_dirty() {
+        unsaved += chunk.len();
+        if manifest.is_dirty() && unsaved >= CHUNK.max(manifest.logs.len() / 8) {
             manifest.save(sink)?;
+            unsaved = 0;
         }
+    }
+    if manifest.is_dirty() {
+        manifest.save(sink)?;
     }
     Ok(report)
 }
