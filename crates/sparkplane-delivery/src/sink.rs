@@ -80,8 +80,6 @@ impl Sink {
 
     /// Builds and sends one event per step, in order, stamped `at`.
     pub fn send(&self, steps: &[Step], at: jiff::Timestamp) -> Delivery {
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().timeout_global(Some(self.timeout)).http_status_as_error(false).build().into();
         let mut delivery = Delivery::default();
         for step in steps {
             let built = cdevents::event(step, &self.source, at);
@@ -91,7 +89,7 @@ impl Sink {
             };
             let body = built.and_then(cdevents::cloudevent_json);
             let result = match body {
-                Ok(body) => self.post(&agent, &body),
+                Ok(body) => self.post(&body),
                 Err(e) => Err(e.to_string()),
             };
             match result {
@@ -102,26 +100,13 @@ impl Sink {
         delivery
     }
 
-    fn post(&self, agent: &ureq::Agent, body: &[u8]) -> Result<(), String> {
-        let mut wait = self.backoff;
-        let mut last = String::new();
-        for attempt in 1..=self.attempts {
-            let answer = agent.post(&self.url).header("content-type", "application/cloudevents+json").send(body);
-            match answer {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                // A 4xx other than 408/429 will not change on a retry: the event itself was refused.
-                Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
-                    return Err(format!("the sink refused it with HTTP {}", r.status().as_u16()));
-                }
-                Ok(r) => last = format!("HTTP {} after {attempt} attempts", r.status().as_u16()),
-                Err(e) => last = format!("{e} after {attempt} attempts"),
-            }
-            if attempt < self.attempts {
-                std::thread::sleep(wait);
-                wait = wait.saturating_mul(2);
-            }
-        }
-        Err(last)
+    fn post(&self, body: &[u8]) -> Result<(), String> {
+        let retry = sparkplane_http::Retry { attempts: self.attempts, first_wait: self.backoff, timeout: self.timeout };
+        sparkplane_http::post(&retry, &self.url, "application/cloudevents+json", body).map_err(|e| match e {
+            // The event itself was refused: a retry would not change that.
+            sparkplane_http::PostError::Refused { status } => format!("the sink refused it with HTTP {status}"),
+            sparkplane_http::PostError::Failed(reason) => reason,
+        })
     }
 }
 

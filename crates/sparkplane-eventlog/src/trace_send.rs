@@ -15,6 +15,7 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
+use sparkplane_http::Failure;
 
 /// Which OTLP transport to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,39 +111,16 @@ pub fn send(endpoint: &OtlpEndpoint, request: &ExportTraceServiceRequest) -> Res
     Ok(spans)
 }
 
-/// Runs `attempt` up to three times; `Err(Ok(reason))` stops at once, `Err(Err(reason))` retries.
-fn with_retries(mut attempt: impl FnMut() -> Result<(), Result<String, String>>) -> Result<(), String> {
-    let mut wait = Duration::from_millis(200);
-    let mut last = String::new();
-    for n in 1..=3 {
-        match attempt() {
-            Ok(()) => return Ok(()),
-            Err(Ok(final_reason)) => return Err(final_reason),
-            Err(Err(reason)) => last = format!("{reason} after {n} attempts"),
-        }
-        if n < 3 {
-            std::thread::sleep(wait);
-            wait = wait.saturating_mul(2);
-        }
-    }
-    Err(last)
-}
-
 fn send_http(url: &str, body: &[u8]) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    with_retries(|| match agent.post(url).header("content-type", "application/x-protobuf").send(body) {
-        Ok(r) if r.status().is_success() => Ok(()),
-        // OTLP/HTTP: 4xx other than 408/429 will not change on a retry.
-        Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
-            Err(Ok(format!("the endpoint refused the request with HTTP {}", r.status().as_u16())))
-        }
-        Ok(r) => Err(Err(format!("HTTP {}", r.status().as_u16()))),
-        Err(e) => Err(Err(e.to_string())),
-    })
+    sparkplane_http::post(&sparkplane_http::Retry::default(), url, "application/x-protobuf", body).map_err(
+        |e| match e {
+            // OTLP/HTTP: the request itself was refused; a retry would not change that.
+            sparkplane_http::PostError::Refused { status } => {
+                format!("the endpoint refused the request with HTTP {status}")
+            }
+            sparkplane_http::PostError::Failed(reason) => reason,
+        },
+    )
 }
 
 fn send_grpc(url: &str, request: &ExportTraceServiceRequest) -> Result<(), String> {
@@ -155,14 +133,16 @@ fn send_grpc(url: &str, request: &ExportTraceServiceRequest) -> Result<(), Strin
         .map_err(|e| format!("bad gRPC endpoint: {e}"))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10));
-    with_retries(|| {
+    sparkplane_http::with_retries(&sparkplane_http::Retry::default(), || {
         runtime.block_on(async {
-            let channel = endpoint.connect().await.map_err(|e| Err(describe(&e)))?;
+            let channel = endpoint.connect().await.map_err(|e| Failure::Retryable(describe(&e)))?;
             let mut client = TraceServiceClient::new(channel);
             match client.export(request.clone()).await {
                 Ok(_) => Ok(()),
-                Err(status) if retryable(status.code()) => Err(Err(grpc_reason(&status))),
-                Err(status) => Err(Ok(format!("the endpoint refused the request: {}", grpc_reason(&status)))),
+                Err(status) if retryable(status.code()) => Err(Failure::Retryable(grpc_reason(&status))),
+                Err(status) => {
+                    Err(Failure::Final(format!("the endpoint refused the request: {}", grpc_reason(&status))))
+                }
             }
         })
     })

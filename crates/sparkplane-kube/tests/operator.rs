@@ -77,7 +77,8 @@ async fn every_start_becomes_ready_and_reconciles() {
         let fake = FakeApiServer::start().expect("fake");
         drivers_end(&fake, 20, "Succeeded", "done\n");
         let operator = Operator::start(&fake, |_| {});
-        let address = operator.metrics.serve("127.0.0.1:0").expect("metrics endpoint");
+        let endpoint = operator.metrics.serve("127.0.0.1:0").expect("metrics endpoint");
+        let address = endpoint.addr();
         let name = format!("start-{round}");
         create(&fake, &job(&name, json!({}))).await;
         wait_for(&fake, &name, Duration::from_secs(10), state_is(JobState::Succeeded)).await;

@@ -22,8 +22,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::metrics::counter::Counter;
@@ -646,76 +645,35 @@ fn unix_seconds(time: SystemTime) -> f64 {
     time.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Why the HTTP server could not start.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {message}")]
-pub struct ServeError {
-    /// The address asked for.
-    pub addr: SocketAddr,
-    /// What the operating system said.
-    pub message: String,
-}
+/// Why the HTTP server could not start (the one scaffold's error).
+pub use sparkplane_http::ServeError;
 
 /// The running HTTP server; stops (and joins its thread) when dropped.
+#[derive(Debug)]
 pub struct MetricsServer {
-    server: Arc<tiny_http::Server>,
-    addr: SocketAddr,
-    thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl fmt::Debug for MetricsServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetricsServer").field("addr", &self.addr).finish_non_exhaustive()
-    }
+    http: sparkplane_http::HttpServer,
 }
 
 impl MetricsServer {
     /// The address it listens on (with the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.server.unblock();
-        let thread = self.thread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        self.http.addr()
     }
 }
 
 /// Serves `view` on `addr` from a background thread: `GET /metrics` answers the
 /// OpenMetrics text, `GET /` a pointer to it, anything else 404. Binds only `addr`.
 pub fn serve(addr: SocketAddr, view: MetricsView) -> Result<MetricsServer, ServeError> {
-    let server = tiny_http::Server::http(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
-    let bound = server.server_addr().to_ip().unwrap_or(addr);
-    let server = Arc::new(server);
-    let incoming = Arc::clone(&server);
-    let thread = std::thread::Builder::new()
-        .name("sparkplane-exporter-http".to_owned())
-        .spawn(move || {
-            for request in incoming.incoming_requests() {
-                let _ = answer(request, &view);
-            }
-        })
-        .map_err(|e| ServeError { addr, message: format!("cannot start the server thread: {e}") })?;
-    Ok(MetricsServer { server, addr: bound, thread: Mutex::new(Some(thread)) })
+    let http = sparkplane_http::serve(addr, "sparkplane-exporter-http", 1, move |request| answer(request, &view))?;
+    Ok(MetricsServer { http })
 }
 
-fn answer(request: tiny_http::Request, view: &MetricsView) -> std::io::Result<()> {
-    let path = request.url().split('?').next().unwrap_or_default().to_owned();
-    let get = matches!(request.method(), tiny_http::Method::Get | tiny_http::Method::Head);
-    let (status, content_type, body) = match (get, path.as_str()) {
-        (true, "/metrics") => (200, CONTENT_TYPE, view.encode()),
-        (true, "/") => (200, "text/plain; charset=utf-8", "sparkplane exporter: metrics on /metrics\n".to_owned()),
-        (false, "/metrics" | "/") => (405, "text/plain; charset=utf-8", "method not allowed\n".to_owned()),
-        _ => (404, "text/plain; charset=utf-8", "not found: metrics are on /metrics\n".to_owned()),
-    };
-    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-    if let Ok(header) = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
-        response.add_header(header);
+fn answer(request: &sparkplane_http::Request, view: &MetricsView) -> sparkplane_http::Reply {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    match (request.method.is_read(), request.path.as_str()) {
+        (true, "/metrics") => sparkplane_http::Reply::text(200, CONTENT_TYPE, view.encode()),
+        (true, "/") => sparkplane_http::Reply::text(200, TEXT, "sparkplane exporter: metrics on /metrics\n"),
+        (false, "/metrics" | "/") => sparkplane_http::Reply::text(405, TEXT, "method not allowed\n"),
+        _ => sparkplane_http::Reply::text(404, TEXT, "not found: metrics are on /metrics\n"),
     }
-    request.respond(response)
 }

@@ -230,29 +230,29 @@ impl Metrics {
         text
     }
 
-    /// Serves `/metrics`, `/healthz` and `/readyz` on `address` until the
-    /// process ends; the bound address is returned (port 0 picks one).
-    pub fn serve(&self, address: &str) -> std::io::Result<std::net::SocketAddr> {
-        let server = tiny_http::Server::http(address).map_err(std::io::Error::other)?;
-        let bound = server.server_addr().to_ip().ok_or_else(|| std::io::Error::other("not an IP address"))?;
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `address` (a query after
+    /// the path is ignored) until the returned server is stopped or dropped;
+    /// its `addr()` is the bound address (port 0 picks one).
+    pub fn serve(&self, address: &str) -> std::io::Result<sparkplane_http::HttpServer> {
+        use std::net::ToSocketAddrs;
+        use sparkplane_http::Reply;
+        let addr = address
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{address} names no address")))?;
         let metrics = self.clone();
-        std::thread::Builder::new().name("operator-metrics".into()).spawn(move || {
-            for request in server.incoming_requests() {
-                let (code, body, kind) = match request.url() {
-                    "/metrics" => (200, metrics.render(), "application/openmetrics-text; version=1.0.0; charset=utf-8"),
-                    "/healthz" => (200, "ok\n".to_owned(), "text/plain"),
-                    "/readyz" if metrics.ready.load(Ordering::SeqCst) => (200, "ready\n".to_owned(), "text/plain"),
-                    "/readyz" => (503, "caches are still filling\n".to_owned(), "text/plain"),
-                    _ => (404, "not found: try /metrics, /healthz or /readyz\n".to_owned(), "text/plain"),
-                };
-                let mut response = tiny_http::Response::from_string(body).with_status_code(code);
-                if let Ok(header) = tiny_http::Header::from_bytes(&b"Content-Type"[..], kind.as_bytes()) {
-                    response.add_header(header);
-                }
-                let _ = request.respond(response);
+        let server = sparkplane_http::serve(addr, "operator-metrics", 1, move |request| {
+            const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+            match request.path.as_str() {
+                "/metrics" => Reply::text(200, OPENMETRICS, metrics.render()),
+                "/healthz" => Reply::text(200, "text/plain", "ok\n"),
+                "/readyz" if metrics.ready.load(Ordering::SeqCst) => Reply::text(200, "text/plain", "ready\n"),
+                "/readyz" => Reply::text(503, "text/plain", "caches are still filling\n"),
+                _ => Reply::text(404, "text/plain", "not found: try /metrics, /healthz or /readyz\n"),
             }
-        })?;
-        Ok(bound)
+        })
+        .map_err(|e| std::io::Error::other(e.message))?;
+        Ok(server)
     }
 }
 
@@ -383,5 +383,33 @@ mod tests {
         let samples = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
         // The four histograms each write 16 or 10 buckets, +Inf, _sum and _count.
         assert_eq!(samples, zero.len() + 3 * (16 + 3) + (10 + 3));
+    }
+
+    /// The first line of the answer to `GET path`.
+    fn status_line(address: std::net::SocketAddr, path: &str) -> String {
+        use std::io::{BufRead, Write};
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
+        let mut line = String::new();
+        std::io::BufReader::new(stream).read_line(&mut line).expect("answer");
+        line.trim_end().to_owned()
+    }
+
+    #[test]
+    fn the_endpoint_routes_on_the_path_whatever_the_query_and_stops_when_dropped() {
+        let metrics = Metrics::new();
+        let server = metrics.serve("127.0.0.1:0").expect("serves");
+        let address = server.addr();
+        assert_eq!(status_line(address, "/metrics?format=openmetrics"), "HTTP/1.1 200 OK");
+        assert_eq!(status_line(address, "/readyz"), "HTTP/1.1 503 Service Unavailable");
+        metrics.set_ready(true);
+        assert_eq!(status_line(address, "/readyz?verbose"), "HTTP/1.1 200 OK");
+        assert_eq!(status_line(address, "/nope"), "HTTP/1.1 404 Not Found");
+        drop(server);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::net::TcpStream::connect(address).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "the endpoint outlives its handle");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }

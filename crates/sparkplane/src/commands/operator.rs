@@ -78,15 +78,18 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
     let cluster = connect(&settings.cluster)?;
     let server = cluster.server();
     let metrics = Metrics::new();
+    // Held until the operator returns; dropping it stops the endpoint.
+    let mut _metrics_server = None;
     if let Some(address) = &settings.metrics_address {
-        let bound = metrics.serve(address).map_err(|e| {
+        let server = metrics.serve(address).map_err(|e| {
             Failure::Invalid(
                 Diagnostic::error("bad-flag", "--metrics-address", format!("cannot listen on {address}: {e}"))
                     .with_help("choose a free address, e.g. --metrics-address 127.0.0.1:8080, or 0.0.0.0:8080 in a pod")
                     .into(),
             )
         })?;
-        printer.status(&format!("metrics on http://{bound}/metrics (health /healthz, readiness /readyz)"));
+        printer.status(&format!("metrics on http://{}/metrics (health /healthz, readiness /readyz)", server.addr()));
+        _metrics_server = Some(server);
     }
     let operator = OperatorSettings {
         namespace: settings.namespace.clone(),

@@ -1,0 +1,207 @@
+//! The one retry rule for sending to a receiver (a CDEvents sink, an OTLP
+//! collector, an OpenLineage endpoint): a few attempts, a wait that doubles
+//! between them, and which failures are worth another try — a connection
+//! failure, a 5xx, 408 Request Timeout or 429 Too Many Requests. Any other
+//! 4xx will not change on a retry: the receiver refused the payload itself.
+//!
+//! Owns: that rule ([`Retry`], [`with_retries`], [`retryable_status`]) and a
+//! POST over it ([`post`]). Must not: word its errors for a user beyond what
+//! happened (callers say what was being sent).
+
+use std::time::Duration;
+
+/// How often and how patiently to try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts in all (at least one is made).
+    pub attempts: u32,
+    /// The wait after the first failed attempt; each later wait doubles.
+    pub first_wait: Duration,
+    /// The longest one attempt may take.
+    pub timeout: Duration,
+}
+
+impl Default for Retry {
+    /// Three attempts, 200 ms then 400 ms apart, ten seconds each.
+    fn default() -> Self {
+        Retry { attempts: 3, first_wait: Duration::from_millis(200), timeout: Duration::from_secs(10) }
+    }
+}
+
+/// How one attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Another attempt would get the same answer: stop now.
+    Final(String),
+    /// Worth another attempt.
+    Retryable(String),
+}
+
+/// Runs `attempt` as `retry` says. A final failure stops at once with its
+/// reason; when every attempt failed retryably, the last reason is returned
+/// with how many attempts were made (`HTTP 503 after 3 attempts`).
+pub fn with_retries<T>(retry: &Retry, mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, String> {
+    with_retries_sleeping(retry, &mut attempt, std::thread::sleep)
+}
+
+fn with_retries_sleeping<T>(
+    retry: &Retry,
+    attempt: &mut dyn FnMut() -> Result<T, Failure>,
+    mut sleep: impl FnMut(Duration),
+) -> Result<T, String> {
+    let attempts = retry.attempts.max(1);
+    let mut wait = retry.first_wait;
+    let mut last = String::new();
+    for n in 1..=attempts {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(Failure::Final(reason)) => return Err(reason),
+            Err(Failure::Retryable(reason)) => last = format!("{reason} after {n} attempts"),
+        }
+        if n < attempts {
+            sleep(wait);
+            wait = wait.saturating_mul(2);
+        }
+    }
+    Err(last)
+}
+
+/// Whether an HTTP status is worth another attempt: 408, 429 and every 5xx.
+pub fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429) || (500..600).contains(&status)
+}
+
+/// Why a POST did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PostError {
+    /// The receiver answered with a status a retry would not change.
+    #[error("HTTP {status}")]
+    Refused { status: u16 },
+    /// Every attempt failed retryably (or the request could not be sent); the
+    /// reason says how and after how many attempts.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// POSTs `body` to `url` with `content_type`, retrying as `retry` says.
+pub fn post(retry: &Retry, url: &str, content_type: &str, body: &[u8]) -> Result<(), PostError> {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(retry.timeout)).http_status_as_error(false).build().into();
+    let mut refused = None;
+    let outcome = with_retries(retry, || match agent.post(url).header("content-type", content_type).send(body) {
+        Ok(answer) if answer.status().is_success() => Ok(()),
+        Ok(answer) if !retryable_status(answer.status().as_u16()) => {
+            refused = Some(answer.status().as_u16());
+            Err(Failure::Final(String::new()))
+        }
+        Ok(answer) => Err(Failure::Retryable(format!("HTTP {}", answer.status().as_u16()))),
+        Err(e) => Err(Failure::Retryable(e.to_string())),
+    });
+    match (outcome, refused) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(status)) => Err(PostError::Refused { status }),
+        (Err(reason), None) => Err(PostError::Failed(reason)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    #[test]
+    fn retryable_statuses_are_408_429_and_5xx() {
+        for (status, retry) in [(200, false), (400, false), (404, false), (408, true), (409, false), (429, true)] {
+            assert_eq!(retryable_status(status), retry, "{status}");
+        }
+        for (status, retry) in [(500, true), (503, true), (599, true), (600, false)] {
+            assert_eq!(retryable_status(status), retry, "{status}");
+        }
+    }
+
+    #[test]
+    fn waits_double_and_the_last_reason_counts_the_attempts() {
+        let retry = Retry { attempts: 4, first_wait: Duration::from_millis(200), timeout: Duration::from_secs(1) };
+        let mut waits = Vec::new();
+        let mut n = 0;
+        let mut attempt = || -> Result<(), Failure> {
+            n += 1;
+            Err(Failure::Retryable(format!("HTTP 50{n}")))
+        };
+        let outcome = with_retries_sleeping(&retry, &mut attempt, |d| waits.push(d.as_millis()));
+        assert_eq!(outcome, Err("HTTP 504 after 4 attempts".to_owned()));
+        assert_eq!(waits, vec![200, 400, 800]);
+    }
+
+    #[test]
+    fn a_final_failure_stops_at_once_and_a_success_after_failures_is_a_success() {
+        let retry = Retry::default();
+        let mut calls = 0;
+        let mut refuse = || -> Result<(), Failure> {
+            calls += 1;
+            Err(Failure::Final("refused".into()))
+        };
+        assert_eq!(with_retries_sleeping(&retry, &mut refuse, |_| {}), Err("refused".to_owned()));
+        assert_eq!(calls, 1);
+        let mut left = 2;
+        let mut flaky = || -> Result<u8, Failure> {
+            left -= 1;
+            if left > 0 { Err(Failure::Retryable("reset".into())) } else { Ok(7) }
+        };
+        assert_eq!(with_retries_sleeping(&retry, &mut flaky, |_| {}), Ok(7));
+        let zero = Retry { attempts: 0, ..Retry::default() };
+        let mut once = 0;
+        let mut count = || -> Result<(), Failure> {
+            once += 1;
+            Err(Failure::Retryable("down".into()))
+        };
+        assert_eq!(with_retries_sleeping(&zero, &mut count, |_| {}), Err("down after 1 attempts".to_owned()));
+        assert_eq!(once, 1, "at least one attempt is made");
+    }
+
+    /// Answers each request with the next of `statuses` and returns the bodies it got.
+    fn receiver(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/in", listener.local_addr().expect("addr"));
+        let handle = std::thread::spawn(move || {
+            let mut bodies = Vec::new();
+            for status in statuses {
+                let (stream, _) = listener.accept().expect("accept");
+                let mut reader = BufReader::new(stream);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).expect("header");
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().expect("length");
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).expect("body");
+                bodies.push(String::from_utf8(body).expect("utf-8"));
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                reader.into_inner().write_all(answer.as_bytes()).expect("answer");
+            }
+            bodies
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn a_post_retries_a_503_and_stops_at_a_400() {
+        let fast = Retry { attempts: 3, first_wait: Duration::from_millis(1), timeout: Duration::from_secs(5) };
+        let (url, got) = receiver(vec![503, 200]);
+        assert_eq!(post(&fast, &url, "application/json", b"{\"a\":1}"), Ok(()));
+        assert_eq!(got.join().expect("receiver"), vec!["{\"a\":1}", "{\"a\":1}"]);
+        let (url, got) = receiver(vec![400]);
+        assert_eq!(post(&fast, &url, "application/json", b"x"), Err(PostError::Refused { status: 400 }));
+        assert_eq!(got.join().expect("receiver").len(), 1);
+        let (url, got) = receiver(vec![500, 502, 503]);
+        assert_eq!(post(&fast, &url, "text/plain", b"x"), Err(PostError::Failed("HTTP 503 after 3 attempts".into())));
+        assert_eq!(got.join().expect("receiver").len(), 3);
+    }
+}
