@@ -10,7 +10,7 @@
 //! links to fetch), so it opens the same anywhere, offline, and the same model
 //! gives byte-identical output. Every piece of text that comes from the log
 //! (application, stage and executor names, reasons, findings' evidence) goes
-//! through [`escape`].
+//! through the one escaper, `sparkplane_core::markup` ([`text`], [`attribute`]).
 //!
 //! Why SVG without JavaScript: the charts are static pictures of a finished
 //! model, so drawing them here keeps the output deterministic and testable as
@@ -201,7 +201,7 @@ fn header(out: &mut String, app: &AppSummary, title: &str) {
         Outcome::Failed => ("failed", "outcome-failed"),
         Outcome::Incomplete => ("incomplete (no application end in the log)", "outcome-incomplete"),
     };
-    let _ = writeln!(out, "<header>\n<h1 id=\"app-name\">{}</h1>", text(title));
+    let _ = writeln!(out, "<header>\n<h1 id=\"app-name\">{}</h1>", title);
     let mut meta = Vec::new();
     if let Some(id) = &app.app_id {
         meta.push(format!("<code>{}</code>", text(id)));
@@ -690,8 +690,40 @@ fn warnings(out: &mut String, app: &AppSummary) {
 mod tests {
     use super::*;
 
+    /// Log text with markup, both quotes, an ampersand and control characters
+    /// reaches the report only escaped: in element content (the title, the
+    /// header, a stage label and tooltip, the failure) and in an attribute (an
+    /// executor's `data-executor`), so nothing from the log becomes markup.
     #[test]
-    fn escapes_markup_quotes_and_controls() {}
+    fn escapes_markup_quotes_and_controls() {
+        let hostile = "<script>alert(\"x\")</script> & it's\u{7}\r";
+        let mut app = crate::test_support::healthy_app();
+        app.name = Some(hostile.to_owned());
+        app.user = Some("o'neil & \"co\"".to_owned());
+        app.stage_stats[0].name = Some("collect at <stdin>:1\u{1b}[31m".to_owned());
+        app.executors.timeline[0].id = "7\"><script>".to_owned();
+        app.failure = Some(crate::model::Failure {
+            job_id: 0,
+            message: "ValueError: <b>bad</b>\u{0}".to_owned(),
+            root_cause: None,
+            stage_id: Some(0),
+            stage_attempt_id: Some(0),
+            stage_failure: None,
+            cause: crate::cause::FailureCause::Other,
+        });
+        let html = report_html(&app, &PriceSheet::opencost_defaults());
+
+        let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; it&#39;s\u{FFFD}&#13;";
+        assert!(html.contains(&format!("<title>{escaped} · sparkplane report</title>")), "title: {html}");
+        assert!(html.contains(&format!("<h1 id=\"app-name\">{escaped}</h1>")), "header: {html}");
+        assert!(html.contains("user o&#39;neil &amp; &quot;co&quot;"), "user: {html}");
+        assert!(html.contains("0 collect at &lt;stdin&gt;:1\u{FFFD}[31m"), "stage label: {html}");
+        assert!(html.contains("job 0 failed: ValueError: &lt;b&gt;bad&lt;/b&gt;\u{FFFD}"), "failure: {html}");
+        assert!(html.contains("data-executor=\"7&quot;&gt;&lt;script&gt;\""), "attribute: {html}");
+        // Nothing of it is left raw: no element from the log, no control character but line ends.
+        assert!(!html.contains("<script") && !html.contains("<b>bad"), "{html}");
+        assert!(!html.chars().any(|c| c.is_control() && c != '\n'), "a raw control character is left");
+    }
 
     #[test]
     fn ticks_are_round_and_few() {
