@@ -12,9 +12,12 @@
 //! on, a create drops `status` (the store keeps the rest of the split:
 //! status ignored on the main resource, everything else on `/status`).
 //!
+//! A rule's failure is worded by its `messageExpression`, `message`,
+//! `fieldPath` and `reason` as the API server words it.
+//!
 //! What it does not do: `format`, `anyOf`/`oneOf`/`allOf`/`not`,
-//! `messageExpression`, `fieldPath`/`reason` of rules, CEL cost limits and
-//! Kubernetes' CEL libraries, ratcheting, conversion between versions.
+//! `optionalOldSelf`, CEL cost limits and Kubernetes' CEL libraries,
+//! ratcheting, conversion between versions.
 //!
 //! Owns: schema admission. Must not: store, or merge objects.
 
@@ -388,7 +391,11 @@ fn validate_object(
     }
 }
 
-/// The `x-kubernetes-validations` rules at this node.
+/// The `x-kubernetes-validations` rules at this node. A failure says the
+/// rule's `messageExpression` (when it gives a non-empty string), else its
+/// `message`, else `failed rule: <rule>`; at the node's path, or under it by
+/// the rule's `fieldPath`; as the error its `reason` names (Invalid unless
+/// Forbidden, Required or Duplicate).
 fn check_rules(value: &Value, old: Option<&Value>, schema: &Value, path: &str, errors: &mut Vec<Error>) {
     for rule in schema["x-kubernetes-validations"].as_array().into_iter().flatten() {
         let expression = rule["rule"].as_str().unwrap_or_default();
@@ -397,18 +404,47 @@ fn check_rules(value: &Value, old: Option<&Value>, schema: &Value, path: &str, e
             // Transition rules run on updates only.
             continue;
         }
-        let failure = match evaluate(expression, value, old) {
+        let message = match evaluate(expression, value, old) {
             Ok(true) => continue,
-            Ok(false) => rule["message"].as_str().map_or_else(|| format!("failed rule: {expression}"), str::to_owned),
+            Ok(false) => rule["messageExpression"]
+                .as_str()
+                .and_then(|e| evaluate_message(e, value, old))
+                .or_else(|| rule["message"].as_str().map(|m| m.trim().to_owned()))
+                .unwrap_or_else(|| format!("failed rule: {}", expression.trim())),
             Err(error) => format!("rule compile or evaluation error: {error}"),
+        };
+        let field = match rule["fieldPath"].as_str().map(|f| f.trim_start_matches('.')).filter(|f| !f.is_empty()) {
+            Some(under) => join(path, under),
+            None => path.to_owned(),
         };
         // The value shown is the schema's type (`"object"`, `"string"`), as Kubernetes 1.33 words it.
         let shown_type = schema["type"].as_str().unwrap_or_else(|| type_name(value));
-        errors.push(Error {
-            field: path.to_owned(),
-            reason: "FieldValueInvalid",
-            detail: format!("Invalid value: {shown_type:?}: {failure}"),
-        });
+        let (reason, detail) = match rule["reason"].as_str() {
+            Some("FieldValueForbidden") => ("FieldValueForbidden", format!("Forbidden: {message}")),
+            Some("FieldValueRequired") => ("FieldValueRequired", format!("Required value: {message}")),
+            Some("FieldValueDuplicate") => ("FieldValueDuplicate", format!("Duplicate value: {shown_type:?}")),
+            _ => ("FieldValueInvalid", format!("Invalid value: {shown_type:?}: {message}")),
+        };
+        errors.push(Error { field, reason, detail });
+    }
+}
+
+/// A rule's `messageExpression`: its string, trimmed, when it gives a
+/// non-empty one on a single line; else `None` (the API server then falls
+/// back to the rule's message).
+fn evaluate_message(expression: &str, value: &Value, old: Option<&Value>) -> Option<String> {
+    let program = cel::Program::compile(expression).ok()?;
+    let mut context = cel::Context::default();
+    context.add_variable_from_value("self", crate::admission::to_cel(value));
+    if let Some(old) = old {
+        context.add_variable_from_value("oldSelf", crate::admission::to_cel(old));
+    }
+    match program.execute(&context) {
+        Ok(cel::Value::String(text)) => {
+            let text = text.trim();
+            (!text.is_empty() && !text.contains('\n')).then(|| text.to_owned())
+        }
+        _ => None,
     }
 }
 
@@ -528,6 +564,31 @@ mod tests {
         );
         let unset = json!({"metadata": {"name": "v"}, "spec": {}});
         assert!(admit(&crd, job(4), Some(&unset), false).is_ok(), "no old value: the transition rule is skipped");
+    }
+
+    #[test]
+    fn a_rule_words_its_failure_by_message_expression_field_path_and_reason() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+        "properties": {"ports": {"type": "array", "items": {"type": "string"}}, "name": {"type": "string"}},
+        "x-kubernetes-validations": [
+            {"rule": "self.ports.size() <= 2", "messageExpression": "'at most 2 ports, not ' + string(self.ports.size())",
+             "fieldPath": ".ports", "reason": "FieldValueForbidden"},
+            {"rule": "self.name != 'x'", "messageExpression": "''", "message": " no x ", "reason": "FieldValueRequired"},
+            {"rule": "self.name != 'x'", "reason": "FieldValueDuplicate"},
+        ]}}});
+        let crd =
+            CrdVersion { kind: "Box".into(), group: "example.dev".into(), status_subresource: false, schema: &schema };
+        let object = json!({"metadata": {"name": "b"}, "spec": {"ports": ["a", "b", "c"], "name": "x"}});
+        let refused = admit(&crd, object, None, true).expect_err("refused");
+        let Answer::Json(422, body) = refused else { panic!("422: {refused:?}") };
+        assert_eq!(
+            body["message"],
+            "Box.example.dev \"b\" is invalid: [spec.ports: Forbidden: at most 2 ports, not 3, \
+             spec: Required value: no x, spec: Duplicate value: \"object\"]"
+        );
+        let reasons: Vec<&str> =
+            body["details"]["causes"].as_array().into_iter().flatten().filter_map(|c| c["reason"].as_str()).collect();
+        assert_eq!(reasons, ["FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]);
     }
 
     #[test]

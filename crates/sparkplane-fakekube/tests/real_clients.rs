@@ -489,8 +489,9 @@ fn kubectl_stores_a_quality_gate_sql_check_in_either_form_under_the_crd() {
 }
 
 /// A CRD written for these tests (no project's): defaults at several
-/// depths, a CEL rule over two fields, transition rules (`oldSelf`), a rule
-/// without a message, and the status subresource.
+/// depths, a CEL rule over two fields, one worded by `messageExpression`,
+/// `fieldPath` and `reason`, transition rules (`oldSelf`), a rule without a
+/// message, and the status subresource.
 const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
@@ -517,6 +518,10 @@ spec:
             x-kubernetes-validations:
             - rule: self.minReplicas <= self.maxReplicas
               message: minReplicas must not exceed maxReplicas
+            - rule: "!has(self.ports) || self.ports.size() <= 2"
+              messageExpression: "'at most 2 ports, not ' + string(self.ports.size())"
+              fieldPath: .ports
+              reason: FieldValueForbidden
             properties:
               minReplicas:
                 type: integer
@@ -584,7 +589,8 @@ impl Setup {
 /// created object comes back with its schema's defaults (in nested objects
 /// and list items too); a CEL rule's failure is refused with the API
 /// server's message (`spec: Invalid value: "object": <the rule's message>`,
-/// `failed rule: <rule>` without one) and nothing is stored; transition
+/// `failed rule: <rule>` without one, a `messageExpression`'s text under
+/// the rule's `fieldPath` as its `reason`) and nothing is stored; transition
 /// rules compare with the stored object on updates.
 #[test]
 fn kubectl_sees_crd_defaults_filled_and_cel_rules_enforced() {
@@ -619,6 +625,14 @@ fn kubectl_sees_crd_defaults_filled_and_cel_rules_enforced() {
         "The Widget \"big\" is invalid: spec.size: Invalid value: \"integer\": failed rule: self <= 100\n"
     );
     assert_eq!(s.widget("big"), None, "nothing stored");
+    let ports = "  ports:\n  - name: a\n  - name: b\n  - name: c\n";
+    let many = s.write("many.yaml", &widget("many", ports));
+    assert_eq!(
+        s.kubectl_refused(&["create", "-f", many.to_str().expect("UTF-8 path")]),
+        "The Widget \"many\" is invalid: spec.ports: Forbidden: at most 2 ports, not 3\n",
+        "messageExpression, fieldPath and reason"
+    );
+    assert_eq!(s.widget("many"), None, "nothing stored");
 
     // Transition rules: checked against the stored object, on updates.
     let rv = s.widget("w").expect("stored")["metadata"]["resourceVersion"].clone();
