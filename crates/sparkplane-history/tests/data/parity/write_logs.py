@@ -71,8 +71,14 @@ try:
     sc.parallelize(range(10), 2).mapPartitionsWithIndex(slow_or_bad).collect()
 except Exception:
     pass
-# The killed attempt's end reaches the driver once its Python worker is stopped (a few seconds).
-time.sleep(10)
+# The killed attempt's end reaches the driver once its Python worker is stopped (a few seconds):
+# wait until no executor runs a task, so the log holds it.
+tracker = sc._jsc.sc().statusTracker()
+deadline = time.time() + 60
+while any(e.numRunningTasks() > 0 for e in tracker.getExecutorInfos()):
+    if time.time() > deadline:
+        raise SystemExit("parity-failed: the killed task did not end within 60 s")
+    time.sleep(0.2)
 sc.stop()
 
 # Left in progress: the JVM is killed before the application ends.
