@@ -134,38 +134,7 @@ pub fn write_properties_file(path: &Path, properties: &BTreeMap<String, String>)
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(properties_text(properties).as_bytes())
-}
-
-/// Java properties text: one `key=value` a line, sorted; `\`, line breaks and a leading space escaped.
-pub fn properties_text(properties: &BTreeMap<String, String>) -> String {
-    let mut text = String::new();
-    for (key, value) in properties {
-        text.push_str(&escape(key, true));
-        text.push('=');
-        text.push_str(&escape(value, false));
-        text.push('\n');
-    }
-    text
-}
-
-fn escape(text: &str, key: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, c) in text.chars().enumerate() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            ' ' if i == 0 || key => out.push_str("\\ "),
-            '=' | ':' | '#' | '!' if key => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
+    file.write_all(sparkplane_core::java_properties::to_text(properties).as_bytes())
 }
 
 #[cfg(test)]
@@ -203,10 +172,9 @@ mod tests {
 
     #[test]
     fn the_properties_file_escapes_what_java_would_misread() {
-        let text = properties_text(&metastore().spark_properties());
+        let text = sparkplane_core::java_properties::to_text(&metastore().spark_properties());
         assert!(text.contains("spark.hadoop.javax.jdo.option.ConnectionPassword=\\ p\\\\w=1\\n\n"), "{text}");
         assert!(text.lines().all(|line| line.contains('=')), "{text}");
-        assert_eq!(properties_text(&BTreeMap::from([("a b:c".to_string(), "x y".to_string())])), "a\\ b\\:c=x y\n");
     }
 
     #[test]

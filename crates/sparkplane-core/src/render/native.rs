@@ -219,26 +219,6 @@ fn quantity(text: String) -> Quantity {
     Quantity(text)
 }
 
-/// Escapes a value for a Java properties file.
-fn escape_property(text: &str, is_key: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, c) in text.chars().enumerate() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '=' | ':' | '#' | '!' if is_key || i == 0 => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' ' if is_key || i == 0 => out.push_str("\\ "),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The driver's `spark.properties`: the job's properties plus what spark-submit adds for a cluster-mode driver.
 pub fn driver_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     let names = Names::of(input.job);
@@ -310,18 +290,6 @@ fn app_name_label(name: &str) -> String {
         .take(63)
         .collect();
     mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
-}
-
-/// `spark.properties` as text: sorted `key=value` lines.
-pub fn properties_text(conf: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    for (k, v) in conf {
-        out.push_str(&escape_property(k, true));
-        out.push('=');
-        out.push_str(&escape_property(v, false));
-        out.push('\n');
-    }
-    out
 }
 
 fn spark_labels(input: &RenderInput<'_>, role: &str) -> BTreeMap<String, String> {
@@ -513,7 +481,7 @@ pub fn driver_service(input: &RenderInput<'_>) -> Service {
 pub fn driver_config_map(input: &RenderInput<'_>) -> ConfigMap {
     let names = Names::of(input.job);
     let mut data = BTreeMap::new();
-    data.insert("spark.properties".to_owned(), properties_text(&driver_properties(input)));
+    data.insert("spark.properties".to_owned(), crate::java_properties::to_text(&driver_properties(input)));
     // What spark-submit copies from its conf directory: the log layout (render::logging).
     data.insert(logging::LOG4J2_FILE.to_owned(), logging::log4j2_properties(input.job));
     // spark-submit writes the namespace beside the properties file.
@@ -657,13 +625,5 @@ mod tests {
         assert_eq!(app_name_label("etl"), "etl");
         assert_eq!(app_name_label("My_ETL job."), "my-etl-job");
         assert_eq!(app_name_label(&"a".repeat(70)).len(), 63);
-    }
-
-    #[test]
-    fn java_properties_are_escaped() {
-        let mut conf = BTreeMap::new();
-        conf.insert("a key".to_owned(), "v=1:x".to_owned());
-        conf.insert("spark.x".to_owned(), " lead\nnext\\".to_owned());
-        assert_eq!(properties_text(&conf), "a\\ key=v=1:x\nspark.x=\\ lead\\nnext\\\\\n");
     }
 }

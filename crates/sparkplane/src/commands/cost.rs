@@ -166,11 +166,6 @@ fn table(report: &CostReport) -> String {
     out
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
-}
-
 /// Chargeback rows as CSV with a header line: key, apps, hours to four places,
 /// cost in USD to the cent, share to four places.
 pub fn to_csv(rows: &[CostRow]) -> String {
@@ -178,7 +173,7 @@ pub fn to_csv(rows: &[CostRow]) -> String {
     for row in rows {
         out.push_str(&format!(
             "{},{},{:.4},{:.4},{:.4},{:.2},{:.4}\n",
-            csv_field(&row.key),
+            sparkplane_core::csv::field(&row.key),
             row.apps,
             row.core_hours,
             row.gib_hours,

@@ -81,18 +81,11 @@ fn table(result: &QueryResult) -> String {
     format!("{}({rows} row{})\n", table.render(), if rows == 1 { "" } else { "s" })
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
-}
-
 fn csv(result: &QueryResult) -> String {
-    let mut out = result.columns.iter().map(|c| csv_field(&c.name)).collect::<Vec<_>>().join(",");
-    out.push('\n');
+    let mut out = sparkplane_core::csv::line(result.columns.iter().map(|c| c.name.as_str()));
     for row in &result.rows {
-        let fields: Vec<String> =
-            row.iter().map(|v| if v.is_null() { String::new() } else { csv_field(&cell(v)) }).collect();
-        out.push_str(&fields.join(","));
-        out.push('\n');
+        let cells: Vec<String> = row.iter().map(|v| if v.is_null() { String::new() } else { cell(v) }).collect();
+        out.push_str(&sparkplane_core::csv::line(cells.iter().map(String::as_str)));
     }
     out
 }
