@@ -16,11 +16,10 @@ use std::time::Instant;
 use serde_json::Value;
 use sparkplane_storage::{Location, Store};
 use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
-use sparkplane_testkit::{PostgresServer, S3Server};
 use sparkplane_testkit::sparkplane;
+use sparkplane_testkit::{PostgresServer, S3Server};
 
 const HIVE_PASSWORD: &str = "hive-test-password-7f3a";
-
 
 /// A metastore with Hive's table and column names for the tables Spark's
 /// catalog reads first (databases, tables, storage descriptors, columns,

@@ -6,7 +6,6 @@
 use serde_json::Value;
 use sparkplane_testkit::sparkplane;
 
-
 #[test]
 fn list_shows_every_experiment_with_its_alerts_and_runbook() {
     let out = sparkplane().args(["chaos", "list"]).assert().success().get_output().stdout.clone();

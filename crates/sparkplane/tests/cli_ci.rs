@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }

@@ -294,8 +294,11 @@ fn a_platform_directory_adds_and_replaces_presets() {
         "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\nmetadata: {name: etl-small, description: ours}\ntemplate:\n  spec:\n    sparkVersion: \"4.0.1\"\n",
     )
     .unwrap();
-    let r =
-        sparkplane_in_repo().args(["resolve", JOB, "-o", "json"]).env("SPARKPLANE_PLATFORM_DIR", dir.path()).output().unwrap();
+    let r = sparkplane_in_repo()
+        .args(["resolve", JOB, "-o", "json"])
+        .env("SPARKPLANE_PLATFORM_DIR", dir.path())
+        .output()
+        .unwrap();
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
     let job: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(job["spec"]["sparkVersion"], "4.0.1");
@@ -461,10 +464,12 @@ fn runs_and_runtimes_refuse_unknown_names() {
         String::from_utf8_lossy(&out.stderr),
         "error: there is no run `nope`: `sparkplane runs list` shows them\n"
     );
-    let out = sparkplane_in_repo().args(["runs", "list", "-o", "json"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    let out =
+        sparkplane_in_repo().args(["runs", "list", "-o", "json"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
-    let out = sparkplane_in_repo().args(["runtime", "install", "2.4"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
+    let out =
+        sparkplane_in_repo().args(["runtime", "install", "2.4"]).env("SPARKPLANE_HOME", home.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Spark `2.4` is not supported") && err.contains("3.5, 4.0, 4.1"), "{err}");

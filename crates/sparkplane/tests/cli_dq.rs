@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use sparkplane_testkit::sparkplane;
 
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-dq/tests/fixtures/spark-3.5")
 }

@@ -10,7 +10,6 @@ use sparkplane_testkit::S3Server;
 use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
 use sparkplane_testkit::sparkplane;
 
-
 fn with_s3(cmd: &mut Command, endpoint: &str) {
     cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)

@@ -15,7 +15,6 @@ const GOOD_SPEC: &str = "spec:
   eventLog: {dir: \"s3a://events/x\"}
 ";
 
-
 fn job_file(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("job.yaml");
     std::fs::write(&path, text).expect("write fixture");

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use sparkplane_testkit::sparkplane;
 
-
 fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-eventlog/tests/fixtures").join(relative)
 }

@@ -24,12 +24,8 @@ fn trips_log() -> PathBuf {
 }
 
 fn lineage(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = sparkplane_testkit::sparkplane_process()
-        .arg("lineage")
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("runs");
+    let out =
+        sparkplane_testkit::sparkplane_process().arg("lineage").args(args).env("NO_COLOR", "1").output().expect("runs");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

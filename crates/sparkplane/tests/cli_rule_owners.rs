@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-
 const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
 kind: SparkJob
 metadata: {name: team-a-probe, namespace: team-a}

@@ -25,11 +25,7 @@ fn failed_log() -> PathBuf {
 }
 
 fn sparkplane(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = sparkplane_testkit::sparkplane_process()
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("runs");
+    let out = sparkplane_testkit::sparkplane_process().args(args).env("NO_COLOR", "1").output().expect("runs");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

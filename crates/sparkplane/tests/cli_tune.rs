@@ -26,7 +26,6 @@ spec:
 const T0: i64 = 1_700_000_000_000;
 const MIB: i64 = 1 << 20;
 
-
 /// One run of `etl` on two 4-core executors (16 one-minute tasks, GC 1%) whose executors'
 /// heap peaked at `heap_mib`, as the uncompressed event log Spark writes; `spill` bytes
 /// spilled to disk by each task.

@@ -11,7 +11,6 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
-
 #[test]
 fn version_prints_the_build_and_the_supported_ranges() {
     let out = sparkplane().args(["version", "-o", "json"]).output().expect("runs");

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use sparkplane_testkit::sparkplane;
 
-
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
