@@ -154,8 +154,12 @@ where
 {
     let server = tiny_http::Server::http(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
     let bound = server.server_addr().to_ip().unwrap_or(addr);
-    let mut running =
-        HttpServer { server: Arc::new(server), addr: bound, stopping: Arc::new(AtomicBool::new(false)), workers: vec![] };
+    let mut running = HttpServer {
+        server: Arc::new(server),
+        addr: bound,
+        stopping: Arc::new(AtomicBool::new(false)),
+        workers: vec![],
+    };
     let handler = Arc::new(handler);
     for n in 0..workers.max(1) {
         let (server, stopping, handler) =

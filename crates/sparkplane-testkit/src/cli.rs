@@ -51,11 +51,8 @@ mod tests {
     #[test]
     fn a_run_does_not_inherit_the_platform_directory_or_aws_settings() {
         let cmd = sparkplane_process();
-        let removed: Vec<&str> = cmd
-            .get_envs()
-            .filter(|(_, value)| value.is_none())
-            .filter_map(|(key, _)| key.to_str())
-            .collect();
+        let removed: Vec<&str> =
+            cmd.get_envs().filter(|(_, value)| value.is_none()).filter_map(|(key, _)| key.to_str()).collect();
         for var in LEAKY {
             assert!(removed.contains(var), "{var} is not cleared: {removed:?}");
         }

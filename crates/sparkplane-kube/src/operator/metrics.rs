@@ -234,8 +234,8 @@ impl Metrics {
     /// the path is ignored) until the returned server is stopped or dropped;
     /// its `addr()` is the bound address (port 0 picks one).
     pub fn serve(&self, address: &str) -> std::io::Result<sparkplane_http::HttpServer> {
-        use std::net::ToSocketAddrs;
         use sparkplane_http::Reply;
+        use std::net::ToSocketAddrs;
         let addr = address
             .to_socket_addrs()?
             .next()
