@@ -122,10 +122,25 @@ pub fn export_location(from: &str, to: &str, sheet: &PriceSheet) -> Result<Expor
     let source = LogSource::parse(from).map_err(ExportError::Source)?;
     let sink = open_target(to)?;
     let described = source.describe();
+    let target = sink.describe("");
+    if inside(&target, &described) {
+        return Err(ExportError::Manifest {
+            url: target.trim_end_matches('/').to_owned(),
+            detail: format!(
+                "is inside the logs at {described}: its files would be listed as event logs; put --to outside --from"
+            ),
+        });
+    }
     let mut report = export(&mut SourceLogs::new(source), sink.as_ref(), sheet)?;
     report.source = described;
     report.target = sink.describe("").trim_end_matches('/').to_owned();
     Ok(report)
+}
+
+/// Whether the target (path or URL) is the log location or below it.
+fn inside(target: &str, logs: &str) -> bool {
+    let (target, logs) = (target.trim_end_matches('/'), logs.trim_end_matches('/'));
+    target == logs || target.strip_prefix(logs).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The sink for `--to`: a folder, or an object-store prefix with credentials from the environment.
@@ -337,6 +352,14 @@ mod tests {
             let names: Vec<&str> = schema.fields().iter().take(2).map(|f| f.name().as_str()).collect();
             assert_eq!(names, ["app_id", "attempt_id"], "{table}");
         }
+    }
+
+    #[test]
+    fn a_target_inside_the_logs_is_refused() {
+        assert!(inside("/data/logs/facts/", "/data/logs"));
+        assert!(inside("s3://b/logs", "s3://b/logs/"));
+        assert!(!inside("/data/logs-facts", "/data/logs"));
+        assert!(!inside("/data/facts", "/data/logs"));
     }
 
     #[test]
