@@ -686,7 +686,8 @@ struct ExecutorStageSummaryJson {
     memory_bytes_spilled: i64,
     disk_bytes_spilled: i64,
     is_blacklisted_for_stage: bool,
-    peak_memory_metrics: OrderedMetrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_memory_metrics: Option<OrderedMetrics>,
     is_excluded_for_stage: bool,
 }
 
@@ -708,7 +709,7 @@ fn executor_stage_summary_json(e: &ExecutorStageSummary) -> ExecutorStageSummary
         memory_bytes_spilled: m.memory_bytes_spilled,
         disk_bytes_spilled: m.disk_bytes_spilled,
         is_blacklisted_for_stage: e.excluded,
-        peak_memory_metrics: OrderedMetrics(e.peak),
+        peak_memory_metrics: e.peak.map(OrderedMetrics),
         is_excluded_for_stage: e.excluded,
     }
 }
@@ -722,10 +723,15 @@ fn executor_metrics_distributions(stage: &Stage, quantiles: &[f64]) -> Option<Va
     let pick = |f: &dyn Fn(&ExecutorStageSummary) -> i64| -> Vec<f64> {
         quantiles_of(summaries.iter().map(|s| f(s) as f64).collect(), quantiles)
     };
+    // Spark's peak distributions are over the executors whose peaks are set.
+    let set: Vec<PeakMetrics> = summaries.iter().filter_map(|s| s.peak).collect();
     let peaks: serde_json::Map<String, Value> = EXECUTOR_METRIC_NAMES
         .iter()
         .enumerate()
-        .map(|(i, name)| ((*name).to_owned(), serde_json::json!(pick(&|s| s.peak.0[i]))))
+        .map(|(i, name)| {
+            let values = quantiles_of(set.iter().map(|p| p.0[i] as f64).collect(), quantiles);
+            ((*name).to_owned(), serde_json::json!(values))
+        })
         .collect();
     Some(serde_json::json!({
         "quantiles": quantiles,
@@ -1333,7 +1339,10 @@ mod tests {
     }
 
     fn task(event: &str, id: i64, reason: Option<&str>) -> String {
-        let end = reason.map_or(String::new(), |r| format!(r#","Task End Reason":{r},"Task Metrics":{{}}"#));
+        let end = reason.map_or(String::new(), |r| {
+            let heap = 100 * (id + 1);
+            format!(r#","Task End Reason":{r},"Task Metrics":{{}},"Task Executor Metrics":{{"JVMHeapMemory":{heap}}}"#)
+        });
         format!(
             r#"{{"Event":"{event}","Stage ID":1,"Stage Attempt ID":0{end},"Task Info":{{"Task ID":{id},"Index":{id},"Attempt":0,"Launch Time":10,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":{},"Accumulables":[]}}}}"#,
             if reason.is_some() { 20 } else { 0 }
@@ -1342,13 +1351,16 @@ mod tests {
 
     /// A failed job whose stage 0 was never submitted (skipped: its shuffle
     /// output was reused) and whose stage 1 ran two tasks on executor 1: one
-    /// failed, and its sibling was killed when the job failed.
+    /// failed, and its sibling was killed when the job failed. Executor 2's
+    /// node was excluded for stage 1, where it ran nothing.
     fn failed_job_with_skipped_stage_and_killed_sibling() -> OneApp {
         let mut lines = vec![
             r#"{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"app-1","Timestamp":1,"User":"u"}"#.to_owned(),
             r#"{"Event":"SparkListenerExecutorAdded","Timestamp":2,"Executor ID":"1","Executor Info":{"Host":"h","Total Cores":2,"Log Urls":{}}}"#.to_owned(),
             r#"{"Event":"SparkListenerJobStart","Job ID":0,"Submission Time":3,"Stage Infos":[{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"map","Number of Tasks":2},{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"reduce","Number of Tasks":2}],"Stage IDs":[0,1]}"#.to_owned(),
+            r#"{"Event":"SparkListenerExecutorAdded","Timestamp":2,"Executor ID":"2","Executor Info":{"Host":"h2","Total Cores":2,"Log Urls":{}}}"#.to_owned(),
             r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"reduce","Number of Tasks":2,"Submission Time":4}}"#.to_owned(),
+            r#"{"Event":"org.apache.spark.scheduler.SparkListenerNodeExcludedForStage","time":5,"hostId":"h2","executorFailures":2,"stageId":1,"stageAttemptId":0}"#.to_owned(),
         ];
         lines.push(task("SparkListenerTaskStart", 0, None));
         lines.push(task("SparkListenerTaskStart", 1, None));
@@ -1372,7 +1384,8 @@ mod tests {
     }
 
     fn answer(catalog: &OneApp, route: &str) -> Value {
-        let response = respond(catalog, &format!("/api/v1/applications/app-1/{route}"), "");
+        let (route, query) = route.split_once('?').unwrap_or((route, ""));
+        let response = respond(catalog, &format!("/api/v1/applications/app-1/{route}"), query);
         assert_eq!(response.status, 200, "{route}: {}", response.body);
         serde_json::from_str(&response.body).expect("JSON")
     }
@@ -1387,7 +1400,7 @@ mod tests {
         assert_eq!(skipped.get("peakExecutorMetrics"), None, "{skipped}");
         let ran = by_id(1).expect("stage 1 listed");
         assert_eq!(ran["status"], "FAILED");
-        assert_eq!(ran["peakExecutorMetrics"]["JVMHeapMemory"], 0, "{ran}");
+        assert_eq!(ran["peakExecutorMetrics"]["JVMHeapMemory"], 200, "{ran}");
         let one = answer(&app, "stages/0/0");
         assert_eq!(one.get("peakExecutorMetrics"), None, "{one}");
     }
@@ -1401,5 +1414,18 @@ mod tests {
             let counts = ["activeTasks", "completedTasks", "failedTasks", "totalTasks"].map(|k| one[k].as_i64());
             assert_eq!(counts, [Some(0), Some(0), Some(1), Some(2)], "{route}: {one}");
         }
+    }
+
+    #[test]
+    fn an_executor_that_ran_nothing_in_a_stage_has_no_peak_memory_metrics_there_nor_in_its_distributions() {
+        let app = failed_job_with_skipped_stage_and_killed_sibling();
+        let stage = answer(&app, "stages/1/0?details=true&withSummaries=true&quantiles=0.0");
+        let summary = &stage["executorSummary"];
+        assert_eq!(summary["2"]["isExcludedForStage"], true, "{summary}");
+        assert_eq!(summary["2"].get("peakMemoryMetrics"), None, "{summary}");
+        assert_eq!(summary["1"]["peakMemoryMetrics"]["JVMHeapMemory"], 200, "{summary}");
+        // The least peak over the executors whose peaks are set: executor 1's alone.
+        let peaks = &stage["executorMetricsDistributions"]["peakMemoryMetrics"];
+        assert_eq!(peaks["JVMHeapMemory"], serde_json::json!([200.0]), "{peaks}");
     }
 }

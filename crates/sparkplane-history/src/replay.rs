@@ -106,7 +106,10 @@ pub struct ExecutorStageSummary {
     pub metrics: Metrics,
     /// Excluded (blacklisted) for this stage.
     pub excluded: bool,
-    pub peak: PeakMetrics,
+    /// Its peaks in this stage; `None` until a task of the stage ended on it or
+    /// it reported metrics for the stage (an executor only excluded with its
+    /// node has none, and Spark leaves `peakMemoryMetrics` out).
+    pub peak: Option<PeakMetrics>,
 }
 
 /// A job, counted as Spark's `JobData`.
@@ -696,7 +699,7 @@ impl DetailBuilder {
                 Some(summary) => summary,
                 None => stage.executor_summary.entry(executor_id.to_owned()).or_default(),
             };
-            summary.peak.update(&peak);
+            summary.peak.get_or_insert_with(PeakMetrics::default).update(&peak);
             summary.task_time += duration;
             match status {
                 "SUCCESS" => summary.succeeded_tasks += 1,
@@ -870,7 +873,13 @@ impl DetailBuilder {
         }
         if let Some(stage) = self.detail.stages.get_mut(&(stage_id, attempt)) {
             stage.peak.get_or_insert_with(PeakMetrics::default).update(peak);
-            stage.executor_summary.entry(executor.to_owned()).or_default().peak.update(peak);
+            stage
+                .executor_summary
+                .entry(executor.to_owned())
+                .or_default()
+                .peak
+                .get_or_insert_with(PeakMetrics::default)
+                .update(peak);
         }
     }
 
