@@ -9,6 +9,7 @@ pub mod crd;
 pub mod dq;
 pub mod job;
 pub mod kubeflow;
+pub mod labels;
 pub mod layer;
 pub mod nodes;
 pub mod quantity;

@@ -41,7 +41,7 @@ fn labels(backup: &Backup) -> BTreeMap<String, String> {
         ("app.kubernetes.io/name".to_owned(), "sparkplane-backup".to_owned()),
         ("app.kubernetes.io/instance".to_owned(), backup.metadata.name.clone()),
         ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
-        ("sparkplane.dev/backup".to_owned(), backup.metadata.name.clone()),
+        (sparkplane_api::labels::BACKUP.to_owned(), backup.metadata.name.clone()),
     ])
 }
 

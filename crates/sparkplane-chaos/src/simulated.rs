@@ -207,7 +207,7 @@ impl Lab {
             .into_iter()
             .filter(|p| {
                 p["metadata"]["labels"]["spark-role"] == "driver"
-                    && p["metadata"]["labels"]["sparkplane.dev/job"] == job
+                    && p["metadata"]["labels"][sparkplane_api::labels::JOB] == job
             })
             .collect()
     }

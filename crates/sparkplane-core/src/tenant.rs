@@ -399,9 +399,9 @@ fn check_cidr(cidr: &str, at: &str, error: &mut impl FnMut(&str, &'static str, S
 pub fn tenant_labels(tenant: &Tenant) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
-        ("sparkplane.dev/tenant".to_owned(), tenant.metadata.name.clone()),
-        ("sparkplane.dev/team".to_owned(), tenant.spec.team.clone()),
-        ("sparkplane.dev/cost-center".to_owned(), tenant.spec.cost_center.clone()),
+        (sparkplane_api::labels::TENANT.to_owned(), tenant.metadata.name.clone()),
+        (sparkplane_api::labels::TEAM.to_owned(), tenant.spec.team.clone()),
+        (sparkplane_api::labels::COST_CENTER.to_owned(), tenant.spec.cost_center.clone()),
     ])
 }
 
@@ -433,12 +433,12 @@ fn namespace(tenant: &Tenant) -> RenderedObject {
     }
     let mut annotations = BTreeMap::new();
     if let Some(description) = &tenant.metadata.description {
-        annotations.insert("sparkplane.dev/description".to_owned(), description.clone());
+        annotations.insert(sparkplane_api::labels::DESCRIPTION.to_owned(), description.clone());
     }
     if let Some(budget) = &tenant.spec.budget {
-        annotations.insert("sparkplane.dev/budget-monthly".to_owned(), budget.monthly.to_string());
-        annotations.insert("sparkplane.dev/budget-warning-percent".to_owned(), budget.warning().to_string());
-        annotations.insert("sparkplane.dev/budget-critical-percent".to_owned(), budget.critical().to_string());
+        annotations.insert(sparkplane_api::labels::BUDGET_MONTHLY.to_owned(), budget.monthly.to_string());
+        annotations.insert(sparkplane_api::labels::BUDGET_WARNING_PERCENT.to_owned(), budget.warning().to_string());
+        annotations.insert(sparkplane_api::labels::BUDGET_CRITICAL_PERCENT.to_owned(), budget.critical().to_string());
     }
     let ns = Namespace {
         metadata: ObjectMeta {

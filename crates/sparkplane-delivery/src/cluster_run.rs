@@ -13,7 +13,7 @@ use sparkplane_api::job::{GatesOutcome, JobState};
 use crate::promote::{QualityGates, RunRelease, SourceRun};
 
 /// The label naming the release a SparkJob runs.
-pub const RELEASE_LABEL: &str = "sparkplane.dev/release";
+pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
 
 /// Whether `id` can be a label value (63 characters at most, alphanumerics,
 /// `-`, `_` and `.`, alphanumeric at both ends), as the API server checks it.

@@ -278,7 +278,7 @@ pub trait DeploymentStore {
 }
 
 /// The label marking a ConfigMap as a deployment record.
-pub const DEPLOYMENT_LABEL: &str = "sparkplane.dev/deployment";
+pub const DEPLOYMENT_LABEL: &str = sparkplane_api::labels::DEPLOYMENT;
 
 /// The name of deployment `sequence` of `job` in `environment`: `deployment-<job>-<environment>-<000001>`.
 pub fn config_map_name(job: &str, environment: &str, sequence: u64) -> String {

@@ -237,11 +237,11 @@ impl ReleaseStore for DirStore {
 }
 
 /// The label naming the job on a release ConfigMap.
-pub const JOB_LABEL: &str = "sparkplane.dev/job";
+pub const JOB_LABEL: &str = sparkplane_api::labels::JOB;
 /// The label naming the environment.
-pub const ENVIRONMENT_LABEL: &str = "sparkplane.dev/environment";
+pub const ENVIRONMENT_LABEL: &str = sparkplane_api::labels::ENVIRONMENT;
 /// The label marking a ConfigMap as a release record.
-pub const RELEASE_LABEL: &str = "sparkplane.dev/release";
+pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
 
 /// The ConfigMap that holds release `release` in `namespace`: named
 /// `release-<id>`, labelled with the job and environment (so a label

@@ -31,7 +31,7 @@ pub const UNATTRIBUTED: &str = "(unattributed)";
 
 /// Node-selector or label keys whose value names the node pool, in the order they are tried.
 const POOL_LABELS: &[&str] = &[
-    "sparkplane.dev/pool",
+    sparkplane_api::labels::POOL,
     "pool",
     "karpenter.sh/nodepool",
     "eks.amazonaws.com/nodegroup",
@@ -180,7 +180,7 @@ pub struct AppCost {
 /// (value `server`), as the label [`SESSION_LABEL`] marks the cluster's.
 pub const SESSION_PROPERTY: &str = "spark.sparkplane.connect";
 /// The driver label of a Spark Connect server in the cluster (value `server`).
-pub const SESSION_LABEL: &str = "sparkplane.dev/connect";
+pub const SESSION_LABEL: &str = sparkplane_api::labels::CONNECT_SERVER;
 /// The application name of a local Spark Connect server, which marked its
 /// sessions before [`SESSION_PROPERTY`] did.
 const SESSION_APP_NAME: &str = "sparkplane-connect";
@@ -193,7 +193,7 @@ pub fn is_session(app: &AppSummary) -> bool {
     let marked = label_or_property(app, SESSION_LABEL, SESSION_PROPERTY).is_some_and(|v| v == "server");
     let config = &app.config;
     marked
-        || (!config.labels.contains_key("sparkplane.dev/job")
+        || (!config.labels.contains_key(sparkplane_api::labels::JOB)
             && config.properties.get("spark.app.name").map(String::as_str) == Some(SESSION_APP_NAME))
 }
 
@@ -216,17 +216,17 @@ fn executor_placement(props: &BTreeMap<String, String>) -> BTreeMap<&str, &str> 
 
 /// The job an application is charged and reported as: the `sparkplane.dev/job` label, else `spark.app.name`.
 pub(crate) fn job_of(app: &AppSummary) -> Option<String> {
-    label_or_property(app, "sparkplane.dev/job", "spark.app.name").or_else(|| app.name.clone())
+    label_or_property(app, sparkplane_api::labels::JOB, "spark.app.name").or_else(|| app.name.clone())
 }
 
 /// The application's team: the `sparkplane.dev/team` label, else `spark.sparkplane.team`.
 pub(crate) fn team_of(app: &AppSummary) -> Option<String> {
-    label_or_property(app, "sparkplane.dev/team", "spark.sparkplane.team")
+    label_or_property(app, sparkplane_api::labels::TEAM, "spark.sparkplane.team")
 }
 
 /// The application's cost center: the `sparkplane.dev/cost-center` label, else `spark.sparkplane.costCenter`.
 pub(crate) fn cost_center_of(app: &AppSummary) -> Option<String> {
-    label_or_property(app, "sparkplane.dev/cost-center", "spark.sparkplane.costCenter")
+    label_or_property(app, sparkplane_api::labels::COST_CENTER, "spark.sparkplane.costCenter")
 }
 
 fn label_or_property(app: &AppSummary, label: &str, property: &str) -> Option<String> {

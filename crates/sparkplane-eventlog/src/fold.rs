@@ -523,11 +523,11 @@ impl AppSummaryBuilder {
             },
             _ => {
                 if let Some(label) = key.strip_prefix("spark.kubernetes.driver.label.") {
-                    if label.starts_with("sparkplane.dev/") {
+                    if label.starts_with(sparkplane_api::labels::PREFIX) {
                         config.labels.insert(label.to_string(), value.to_string());
                     }
                 } else if let Some(label) = key.strip_prefix("spark.kubernetes.executor.label.")
-                    && label.starts_with("sparkplane.dev/")
+                    && label.starts_with(sparkplane_api::labels::PREFIX)
                 {
                     config.labels.entry(label.to_string()).or_insert_with(|| value.to_string());
                 }

@@ -690,7 +690,8 @@ fn resource_attributes(app: &AppSummary) -> Attributes {
     let mut a = Attributes::new();
     let job = job_of(app);
     a.insert("service.name".into(), job.clone().unwrap_or_else(|| "spark".to_owned()).into());
-    let environment = app.config.labels.get("sparkplane.dev/environment").filter(|v| !v.trim().is_empty()).cloned();
+    let environment =
+        app.config.labels.get(sparkplane_api::labels::ENVIRONMENT).filter(|v| !v.trim().is_empty()).cloned();
     let labels = [
         ("sparkplane.job", job),
         ("sparkplane.team", team_of(app)),

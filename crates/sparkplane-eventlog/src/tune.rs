@@ -147,7 +147,7 @@ pub struct TuneProposal {
 /// `spark.sparkplane.run.id` starts with the job name.
 pub fn is_run_of(app: &AppSummary, job: &str) -> bool {
     let config = &app.config;
-    config.labels.get("sparkplane.dev/job").is_some_and(|v| v == job)
+    config.labels.get(sparkplane_api::labels::JOB).is_some_and(|v| v == job)
         || config.properties.get("spark.app.name").or(config.app_name.as_ref()).is_some_and(|v| v == job)
         || config.properties.get("spark.sparkplane.run.id").is_some_and(|v| v.starts_with(job))
 }

@@ -729,11 +729,11 @@ impl Sim {
 /// The SparkJob and attempt a driver pod belongs to.
 fn driver_identity(pod: &Value) -> (String, u32) {
     let labels = &pod["metadata"]["labels"];
-    let job = labels["sparkplane.dev/job"]
+    let job = labels[sparkplane_api::labels::JOB]
         .as_str()
         .or_else(|| labels["spark-app-name"].as_str())
         .unwrap_or_default()
         .to_owned();
-    let attempt = labels["sparkplane.dev/attempt"].as_str().and_then(|a| a.parse().ok()).unwrap_or(1);
+    let attempt = labels[sparkplane_api::labels::ATTEMPT].as_str().and_then(|a| a.parse().ok()).unwrap_or(1);
     (job, attempt)
 }

@@ -147,7 +147,7 @@ pub struct Application {
 
 /// The attempt a driver pod belongs to (1 when unlabelled).
 pub fn attempt_of(pod: &Pod) -> u32 {
-    label(pod, "sparkplane.dev/attempt").and_then(|a| a.parse().ok()).unwrap_or(1)
+    label(pod, sparkplane_api::labels::ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(1)
 }
 
 fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
@@ -223,13 +223,13 @@ pub fn application(pod: &Pod) -> Application {
     let meta = &pod.metadata;
     let pod_name = meta.name.clone().unwrap_or_default();
     Application {
-        name: label(pod, "sparkplane.dev/job").map_or_else(|| pod_name.clone(), str::to_owned),
+        name: label(pod, sparkplane_api::labels::JOB).map_or_else(|| pod_name.clone(), str::to_owned),
         namespace: meta.namespace.clone().unwrap_or_default(),
         managed_by: if owning_job(pod).is_some() { ManagedBy::Operator } else { ManagedBy::Direct },
         driver_pod: pod_name,
         uid: meta.uid.clone().unwrap_or_default(),
         app_id: label(pod, "spark-app-selector").unwrap_or_default().to_owned(),
-        spec_hash: label(pod, "sparkplane.dev/spec-hash").unwrap_or_default().to_owned(),
+        spec_hash: label(pod, sparkplane_api::labels::SPEC_HASH).unwrap_or_default().to_owned(),
         attempt: attempt_of(pod),
         phase: phase(pod),
         reason: reason(pod),
@@ -885,7 +885,7 @@ async fn delete_drivers(
     let mut jobs = std::collections::BTreeSet::new();
     for pod in &drivers {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        if let Some(job) = label(pod, "sparkplane.dev/job") {
+        if let Some(job) = label(pod, sparkplane_api::labels::JOB) {
             jobs.insert(job.to_owned());
         }
         if let Some((owner, _)) = owning_job(pod)

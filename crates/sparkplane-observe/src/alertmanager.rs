@@ -231,7 +231,7 @@ pub fn routing(
 
 /// The Prometheus Operator's label a tenant's AlertmanagerConfig carries, so an
 /// Alertmanager's `alertmanagerConfigSelector` can pick sparkplane's.
-pub const CONFIG_LABEL: &str = "sparkplane.dev/alerting";
+pub const CONFIG_LABEL: &str = sparkplane_api::labels::ALERTING;
 
 fn matcher(name: &str, value: &str, match_type: &str) -> Value {
     json!({ "name": name, "value": value, "matchType": match_type })
@@ -327,7 +327,7 @@ pub fn alertmanager_configs(tenants: &[Tenant]) -> Result<(Vec<Value>, Vec<Strin
             "metadata": {
                 "name": "sparkplane-oncall",
                 "namespace": tenant.namespace(),
-                "labels": { CONFIG_LABEL: "true", "sparkplane.dev/team": team },
+                "labels": { CONFIG_LABEL: "true", (sparkplane_api::labels::TEAM): team },
             },
             "spec": {
                 "route": {

@@ -34,9 +34,9 @@ pub const ENDPOINTS: [(&str, &str); 2] = [("executors", EXECUTOR_METRICS_PATH), 
 /// The names are the exporter's (`registry::APP_LABELS`), so live and
 /// event-log metrics join on them.
 pub const TARGET_LABELS: [(&str, &str); 3] = [
-    ("sparkplane.dev/job", "sparkjob"),
-    ("sparkplane.dev/team", "team"),
-    ("sparkplane.dev/cost-center", "cost_center"),
+    (sparkplane_api::labels::JOB, "sparkjob"),
+    (sparkplane_api::labels::TEAM, "team"),
+    (sparkplane_api::labels::COST_CENTER, "cost_center"),
 ];
 
 /// What the generated objects say besides the scrape itself.

@@ -128,7 +128,7 @@ const KSM_CONTAINER_REASON: &[&str] = &["namespace", "pod", "uid", "container", 
 /// `--metric-labels-allowlist=pods=[spark-role,spark-app-selector,sparkplane.dev/job,sparkplane.dev/team]`
 /// (kube-prometheus-stack: `kube-state-metrics.metricLabelsAllowlist`).
 pub const KSM_POD_LABEL_ALLOWLIST: &[&str] =
-    &["spark-role", "spark-app-selector", "sparkplane.dev/job", "sparkplane.dev/team"];
+    &["spark-role", "spark-app-selector", sparkplane_api::labels::JOB, sparkplane_api::labels::TEAM];
 
 /// StatefulSet labels kube-state-metrics exposes on `kube_statefulset_labels`
 /// when started with
@@ -136,7 +136,7 @@ pub const KSM_POD_LABEL_ALLOWLIST: &[&str] =
 /// how `SparkConnectServerDown` tells a Spark Connect server's StatefulSet
 /// (component `connect-server`) from others, and whose team it is.
 pub const KSM_STATEFULSET_LABEL_ALLOWLIST: &[&str] =
-    &["app.kubernetes.io/component", "sparkplane.dev/job", "sparkplane.dev/team"];
+    &["app.kubernetes.io/component", sparkplane_api::labels::JOB, sparkplane_api::labels::TEAM];
 
 /// Values of the `result` label on `sparkplane_operator_reconciles_total`.
 pub const RECONCILE_RESULTS: &[&str] = &["ok", "error"];

@@ -65,7 +65,7 @@ pub(super) fn run() -> Result<Observed, ChaosError> {
     ));
     // Never two drivers for one attempt: at most one per attempt label, exactly one for the retry.
     let per_attempt = |n: &str, attempt: &str| {
-        lab.drivers(n).iter().filter(|p| p["metadata"]["labels"]["sparkplane.dev/attempt"] == attempt).count()
+        lab.drivers(n).iter().filter(|p| p["metadata"]["labels"][sparkplane_api::labels::ATTEMPT] == attempt).count()
     };
     let single = names.iter().all(|n| per_attempt(n, "1") <= 1 && per_attempt(n, "2") == 1);
     checks.push(Check::new(

@@ -30,15 +30,15 @@ pub use queue::Admission;
 pub use view::{DriverView, ExecutorFacts, ExecutorView, PodPhase};
 
 /// The annotation `sparkplane trigger` sets: a new value asks for a manual run.
-pub const TRIGGER_ANNOTATION: &str = "sparkplane.dev/trigger";
+pub const TRIGGER_ANNOTATION: &str = sparkplane_api::labels::TRIGGER;
 /// The label a scheduled run carries: the name of the job that started it.
-pub const SCHEDULED_BY_LABEL: &str = "sparkplane.dev/scheduled-by";
+pub const SCHEDULED_BY_LABEL: &str = sparkplane_api::labels::SCHEDULED_BY;
 /// The annotation on a scheduled run: the tick it was started for (RFC 3339).
-pub const SCHEDULED_AT_ANNOTATION: &str = "sparkplane.dev/scheduled-at";
+pub const SCHEDULED_AT_ANNOTATION: &str = sparkplane_api::labels::SCHEDULED_AT;
 /// The annotation on a scheduled run: `schedule` or `manual`.
-pub const STARTED_BY_ANNOTATION: &str = "sparkplane.dev/started-by";
+pub const STARTED_BY_ANNOTATION: &str = sparkplane_api::labels::STARTED_BY;
 /// The annotation a ResourceQuota may carry: most applications running at once in its namespace.
-pub const MAX_RUNNING_ANNOTATION: &str = "sparkplane.dev/max-running-applications";
+pub const MAX_RUNNING_ANNOTATION: &str = sparkplane_api::labels::MAX_RUNNING_APPLICATIONS;
 
 /// A duration as Kubernetes users write it (`90s`, `5m`, `2h`).
 pub fn human(duration: std::time::Duration) -> String {

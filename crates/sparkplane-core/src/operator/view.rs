@@ -116,8 +116,8 @@ impl DriverView {
         let pod_reason = status.and_then(|s| s.reason.clone().map(|r| (r, s.message.clone().unwrap_or_default())));
         DriverView {
             name: pod.metadata.name.clone().unwrap_or_default(),
-            attempt: label(pod, "sparkplane.dev/attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
-            spec_hash: label(pod, "sparkplane.dev/spec-hash").map(str::to_owned),
+            attempt: label(pod, sparkplane_api::labels::ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(1),
+            spec_hash: label(pod, sparkplane_api::labels::SPEC_HASH).map(str::to_owned),
             app_id: label(pod, crate::render::common::APP_SELECTOR_LABEL).map(str::to_owned),
             phase: PodPhase::of(pod),
             waiting,
@@ -168,8 +168,8 @@ impl ExecutorFacts {
     /// Reads an executor pod.
     pub fn of(pod: &Pod) -> ExecutorFacts {
         ExecutorFacts {
-            attempt: label(pod, "sparkplane.dev/attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
-            spec_hash: label(pod, "sparkplane.dev/spec-hash").map(str::to_owned),
+            attempt: label(pod, sparkplane_api::labels::ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(1),
+            spec_hash: label(pod, sparkplane_api::labels::SPEC_HASH).map(str::to_owned),
             phase: PodPhase::of(pod),
             created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
             oom_killed: driver_container(pod)

@@ -264,8 +264,8 @@ pub fn export(
                 "labels": {"app.kubernetes.io/managed-by": "sparkplane"},
                 "annotations": {
                     "description": effective.title,
-                    "sparkplane.dev/policy": effective.id,
-                    "sparkplane.dev/source": policy.file,
+                    (sparkplane_api::labels::POLICY): effective.id,
+                    (sparkplane_api::labels::SOURCE): policy.file,
                 },
             },
             "spec": {

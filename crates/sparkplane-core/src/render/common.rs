@@ -193,22 +193,22 @@ pub fn standard_labels(job: &ResolvedJob, component: &str) -> BTreeMap<String, S
     if let Some(version) = &spec.spark_version {
         labels.insert("app.kubernetes.io/version".into(), version.clone());
     }
-    labels.insert("sparkplane.dev/job".into(), job.name().to_owned());
-    labels.insert("sparkplane.dev/spec-hash".into(), job.short_hash());
+    labels.insert(sparkplane_api::labels::JOB.into(), job.name().to_owned());
+    labels.insert(sparkplane_api::labels::SPEC_HASH.into(), job.short_hash());
     if job.attempt > 1 {
-        labels.insert("sparkplane.dev/attempt".into(), job.attempt.to_string());
+        labels.insert(sparkplane_api::labels::ATTEMPT.into(), job.attempt.to_string());
     }
     if let Some(team) = &spec.team {
-        labels.insert("sparkplane.dev/team".into(), team.clone());
+        labels.insert(sparkplane_api::labels::TEAM.into(), team.clone());
     }
     if let Some(cc) = &spec.cost_center {
-        labels.insert("sparkplane.dev/cost-center".into(), cc.clone());
+        labels.insert(sparkplane_api::labels::COST_CENTER.into(), cc.clone());
     }
     if let Some(env) = &job.environment {
-        labels.insert("sparkplane.dev/environment".into(), env.clone());
+        labels.insert(sparkplane_api::labels::ENVIRONMENT.into(), env.clone());
     }
     if let Some(preset) = &job.preset {
-        labels.insert("sparkplane.dev/preset".into(), preset.clone());
+        labels.insert(sparkplane_api::labels::PRESET.into(), preset.clone());
     }
     labels
 }
@@ -294,7 +294,7 @@ pub const DRIVER_METRICS_PATH: &str = "/metrics/prometheus/";
 /// queryable across runs (`metrics_spark_driver_…`).
 pub const METRICS_NAMESPACE: &str = "spark";
 /// The driver pod label a PodMonitor selects: present only when the driver serves metrics.
-pub const METRICS_LABEL: &str = "sparkplane.dev/metrics";
+pub const METRICS_LABEL: &str = sparkplane_api::labels::METRICS;
 /// The value of [`METRICS_LABEL`].
 pub const METRICS_LABEL_VALUE: &str = "prometheus";
 /// Name of the port of Spark's UI on the driver pod (Spark's own name for it).
@@ -721,7 +721,10 @@ pub fn peers_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedOb
         Peers::Job => (
             format!("{}-spark-peers", input.job.name()),
             LabelSelector {
-                match_labels: Some(BTreeMap::from([("sparkplane.dev/job".to_owned(), input.job.name().to_owned())])),
+                match_labels: Some(BTreeMap::from([(
+                    sparkplane_api::labels::JOB.to_owned(),
+                    input.job.name().to_owned(),
+                )])),
                 match_expressions: Some(vec![LabelSelectorRequirement {
                     key: SPARK_ROLE_LABEL.to_owned(),
                     operator: "Exists".to_owned(),

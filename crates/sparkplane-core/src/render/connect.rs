@@ -49,7 +49,7 @@ pub const EXECUTOR_TEMPLATE_FILE: &str = "executor-pod-template.yaml";
 /// Spark's scratch space in the driver.
 pub const LOCAL_DIR: &str = "/var/data/spark-local";
 /// Label on the server's driver pod; with `sparkplane.dev/job` it selects it.
-pub const SERVER_LABEL: &str = "sparkplane.dev/connect";
+pub const SERVER_LABEL: &str = sparkplane_api::labels::CONNECT_SERVER;
 /// How long the server gets to answer on its gRPC port after a start before
 /// the kubelet restarts it, when the job sets no `timeouts.driverStart`.
 pub const DEFAULT_START_SECONDS: i32 = 300;
@@ -94,7 +94,7 @@ pub fn is_connect(input: &RenderInput<'_>) -> bool {
 /// The labels that pick the server's driver pod (StatefulSet and Service selectors).
 pub fn driver_selector(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("sparkplane.dev/job".to_owned(), input.job.name().to_owned()),
+        (sparkplane_api::labels::JOB.to_owned(), input.job.name().to_owned()),
         (SERVER_LABEL.to_owned(), "server".to_owned()),
     ])
 }
@@ -388,7 +388,7 @@ pub fn client_namespaces(input: &RenderInput<'_>) -> Vec<LabelSelector> {
     };
     let mut selectors = vec![selector("kubernetes.io/metadata.name", input.job.namespace())];
     if let Some(team) = &input.job.job.spec.team {
-        selectors.push(selector("sparkplane.dev/team", team));
+        selectors.push(selector(sparkplane_api::labels::TEAM, team));
     }
     selectors
 }

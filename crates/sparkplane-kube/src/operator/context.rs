@@ -461,7 +461,7 @@ pub struct PodIndex {
 }
 
 fn key_of(pod: &Pod) -> Option<(String, String)> {
-    let job = pod.labels().get("sparkplane.dev/job")?.clone();
+    let job = pod.labels().get(sparkplane_api::labels::JOB)?.clone();
     Some((pod.namespace().unwrap_or_default(), job))
 }
 

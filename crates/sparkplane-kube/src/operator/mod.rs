@@ -140,7 +140,7 @@ pub async fn run(
     let index = Arc::new(Mutex::new(PodIndex::default()));
     let pod_events = {
         let index = Arc::clone(&index);
-        watcher(pods, watcher::Config::default().labels("sparkplane.dev/job"))
+        watcher(pods, watcher::Config::default().labels(sparkplane_api::labels::JOB))
             .default_backoff()
             .map_ok(move |event| {
                 index.lock().unwrap_or_else(|p| p.into_inner()).apply(&event);
@@ -199,7 +199,7 @@ pub async fn run(
         let _ = why_tx.send(why);
     };
     Controller::watches_stream(controller, pod_events, |pod: Pod| {
-        let job = pod.labels().get("sparkplane.dev/job")?.clone();
+        let job = pod.labels().get(sparkplane_api::labels::JOB)?.clone();
         Some(ObjectRef::new(&job).within(&pod.namespace().unwrap_or_default()))
     })
     .reconcile_on(wake_stream)

@@ -20,7 +20,7 @@ fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
     let value = doc.to_json();
     let labels = &value["metadata"]["labels"];
     labels["app.kubernetes.io/managed-by"] == "sparkplane"
-        && labels["sparkplane.dev/job"] == job
+        && labels[sparkplane_api::labels::JOB] == job
         && value["metadata"]["namespace"].as_str() == namespace
 }
 

@@ -38,7 +38,7 @@ use crate::printer::Printer;
 use crate::workspace::JobSettings;
 
 /// The label naming the SparkJob a shadow SparkJob stands in for.
-pub const SHADOW_OF_LABEL: &str = "sparkplane.dev/shadow-of";
+pub const SHADOW_OF_LABEL: &str = sparkplane_api::labels::SHADOW_OF;
 
 /// What the shadow SparkJob's name adds to the job's.
 const SHADOW_SUFFIX: &str = "-shadow";

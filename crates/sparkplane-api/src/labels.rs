@@ -1,0 +1,121 @@
+//! Every label and annotation key sparkplane writes or reads, in one place.
+//!
+//! Owns: the keys and what each one means on which objects. A key is used
+//! through these constants in code; tests keep the literal strings, so a
+//! renamed constant that changed the wire format fails them. Must not: hold
+//! rules about label values (`sparkplane_core::names` checks those).
+
+/// The prefix of every key below.
+pub const PREFIX: &str = "sparkplane.dev/";
+
+// Labels on every object rendered for a job (driver, executors, ConfigMaps,
+// Services, Jobs), and on the SparkJob where noted.
+
+/// The job an object belongs to (its SparkJob's name).
+pub const JOB: &str = "sparkplane.dev/job";
+/// The team that owns the job (from its tenant or spec).
+pub const TEAM: &str = "sparkplane.dev/team";
+/// The cost centre the job's spend is charged to.
+pub const COST_CENTER: &str = "sparkplane.dev/cost-center";
+/// The environment a job was resolved for (`dev`, `prod`, …).
+pub const ENVIRONMENT: &str = "sparkplane.dev/environment";
+/// The preset a job was resolved from.
+pub const PRESET: &str = "sparkplane.dev/preset";
+/// Which run of a SparkJob a driver belongs to (1 for the first).
+pub const ATTEMPT: &str = "sparkplane.dev/attempt";
+/// The short hash of the resolved spec a driver was rendered from.
+pub const SPEC_HASH: &str = "sparkplane.dev/spec-hash";
+/// On a pod: the driver's Prometheus scrape target (`prometheus`).
+pub const METRICS: &str = "sparkplane.dev/metrics";
+/// On a Spark Connect server's objects and sessions: the server's name.
+pub const CONNECT_SERVER: &str = "sparkplane.dev/connect";
+/// On a SparkJob: the release (id) it runs.
+pub const RELEASE: &str = "sparkplane.dev/release";
+/// On a shadow SparkJob: the SparkJob it shadows.
+pub const SHADOW_OF: &str = "sparkplane.dev/shadow-of";
+/// On a run a ScheduledSparkJob started: the schedule's name.
+pub const SCHEDULED_BY: &str = "sparkplane.dev/scheduled-by";
+
+// Labels on platform objects.
+
+/// On a tenant's namespace and quota objects: the Tenant's name.
+pub const TENANT: &str = "sparkplane.dev/tenant";
+/// On a release-record ConfigMap: `true` marks it as one (the same key as
+/// [`RELEASE`], which on a SparkJob holds the release id instead).
+pub const RELEASE_RECORD: &str = RELEASE;
+/// On a deployment-record ConfigMap: the deployment it records.
+pub const DEPLOYMENT: &str = "sparkplane.dev/deployment";
+/// On an Alertmanager configuration Secret: `true`.
+pub const ALERTING: &str = "sparkplane.dev/alerting";
+/// On a backup CronJob: the Backup's name.
+pub const BACKUP: &str = "sparkplane.dev/backup";
+/// On a node or in a node selector: the node pool (the first key cost tries).
+pub const POOL: &str = "sparkplane.dev/pool";
+
+// Annotations.
+
+/// On a SparkJob: ask for a run now (the value is any new token).
+pub const TRIGGER: &str = "sparkplane.dev/trigger";
+/// On a scheduled run: the time it was scheduled for.
+pub const SCHEDULED_AT: &str = "sparkplane.dev/scheduled-at";
+/// On a run: who or what started it.
+pub const STARTED_BY: &str = "sparkplane.dev/started-by";
+/// On a namespace: the most applications the operator runs in it at once.
+pub const MAX_RUNNING_APPLICATIONS: &str = "sparkplane.dev/max-running-applications";
+/// On a tenant's namespace: the tenant's description.
+pub const DESCRIPTION: &str = "sparkplane.dev/description";
+/// On a tenant's namespace: its monthly budget.
+pub const BUDGET_MONTHLY: &str = "sparkplane.dev/budget-monthly";
+/// On a tenant's namespace: the budget percentage that warns.
+pub const BUDGET_WARNING_PERCENT: &str = "sparkplane.dev/budget-warning-percent";
+/// On a tenant's namespace: the budget percentage that is critical.
+pub const BUDGET_CRITICAL_PERCENT: &str = "sparkplane.dev/budget-critical-percent";
+/// On a Gatekeeper constraint: the policy id it enforces.
+pub const POLICY: &str = "sparkplane.dev/policy";
+/// On a Gatekeeper constraint: the policy file it came from.
+pub const SOURCE: &str = "sparkplane.dev/source";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_a_valid_prefixed_kubernetes_key() {
+        let keys = [
+            JOB,
+            TEAM,
+            COST_CENTER,
+            ENVIRONMENT,
+            PRESET,
+            ATTEMPT,
+            SPEC_HASH,
+            METRICS,
+            CONNECT_SERVER,
+            RELEASE,
+            SHADOW_OF,
+            SCHEDULED_BY,
+            TENANT,
+            DEPLOYMENT,
+            ALERTING,
+            BACKUP,
+            POOL,
+            TRIGGER,
+            SCHEDULED_AT,
+            STARTED_BY,
+            MAX_RUNNING_APPLICATIONS,
+            DESCRIPTION,
+            BUDGET_MONTHLY,
+            BUDGET_WARNING_PERCENT,
+            BUDGET_CRITICAL_PERCENT,
+            POLICY,
+            SOURCE,
+        ];
+        for key in keys {
+            let name = key.strip_prefix(PREFIX).unwrap_or_else(|| panic!("{key} lacks the prefix"));
+            assert!(!name.is_empty() && name.len() <= 63, "{key}");
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{key}");
+        }
+        let unique: std::collections::BTreeSet<&str> = keys.into_iter().collect();
+        assert_eq!(unique.len(), keys.len(), "two constants share a key");
+    }
+}
