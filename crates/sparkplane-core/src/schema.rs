@@ -160,9 +160,14 @@ pub fn schema(kind: DocKind) -> &'static DocSchema {
 }
 
 /// Checks `doc` against `T`'s strict schema (every problem at once, each with
-/// its span), then reads it as a `T`. `what` names the kind of file in the
-/// message of the rare problem the schema lets through.
+/// its span), then reads it as a `T`. `what` names the kind of file: a
+/// document that carries a `kind` must carry that one (a Tenant handed over as
+/// a budget file is refused, not read for the fields it shares), and the rare
+/// problem the schema lets through is worded with it.
 pub fn load_typed<T: JsonSchema + serde::de::DeserializeOwned>(doc: &Node, what: &str) -> Result<T, Diagnostics> {
+    if doc.get(&FieldPath::parse("kind").unwrap_or_default()).is_some() {
+        crate::document::expect_kind(doc, what, &format!("this option reads a {what} file: pass one, or drop `kind`"))?;
+    }
     let problems = schema_of::<T>().check(doc, Completeness::Complete);
     if problems.has_errors() {
         return Err(problems);
@@ -737,6 +742,23 @@ mod tests {
         assert_eq!(err.0[2].help.as_deref(), Some("did you mean `job`?"));
         let good = parse_single(&Source::new("w.yaml", "- {name: a, scope: {team: t}, objective: 0.9}\n")).unwrap();
         assert_eq!(load_typed::<Vec<Watch>>(&good, "list").map(|w| w.len()).ok(), Some(1));
+    }
+
+    #[test]
+    fn a_typed_file_of_another_kind_is_refused_at_its_kind() {
+        let text = "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nname: a\nscope: {team: t}\nobjective: 0.9\n";
+        let node = parse_single(&Source::new("b.yaml", text)).unwrap();
+        let err = load_typed::<Watch>(&node, "Budgets").err().unwrap();
+        let got: Vec<_> = err
+            .0
+            .iter()
+            .map(|d| (d.code, d.path.as_str(), d.message.as_str(), d.span.as_ref().map(|s| s.at.line)))
+            .collect();
+        assert_eq!(got, [("wrong-kind", "kind", "expected `kind: Budgets`, found `Tenant`", Some(2))]);
+        let named = text.replace("kind: Tenant", "kind: Budgets");
+        assert!(load_typed::<Watch>(&parse_single(&Source::new("b.yaml", named.as_str())).unwrap(), "Budgets").is_ok());
+        let kindless = text.replace("kind: Tenant\n", "");
+        assert!(load_typed::<Watch>(&parse_single(&Source::new("b.yaml", kindless.as_str())).unwrap(), "Budgets").is_ok());
     }
 
     #[test]

@@ -345,6 +345,20 @@ budgets.yaml:4:17: error: teams.ml.monthly: expected a number, found a list
 }
 
 #[test]
+fn a_file_of_another_kind_is_refused_as_a_budget_or_price_sheet() {
+    let tenant = "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {name: data-eng}\nspec: {team: data-eng}\n";
+    let err = file_fails_with_2("tenant.yaml", tenant, &["cost", "logs", "--budget", "{}"]);
+    assert_eq!(
+        err,
+        "tenant.yaml:2:7: error: kind: expected `kind: Budgets`, found `Tenant`
+  help: this option reads a Budgets file: pass one, or drop `kind`
+"
+    );
+    let err = file_fails_with_2("tenant.yaml", tenant, &["cost", "logs", "--price-sheet", "{}"]);
+    assert!(err.starts_with("tenant.yaml:2:7: error: kind: expected `kind: PriceSheet`, found `Tenant`\n"), "{err}");
+}
+
+#[test]
 fn slo_file_every_mistake_at_once() {
     let text = "- name: trips\n  scope: {jobb: trips-etl}\n  objective: 0.99\n- name: ml\n  scope: {team: ml}\n  objectiv: 0.9\n";
     let err = file_fails_with_2("slos.yaml", text, &["observe", "rules", "--slo", "{}"]);
