@@ -973,3 +973,24 @@ pub struct QualityGate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub definition: Option<Box<crate::dq::DqSpec>>,
 }
+
+impl QualityGate {
+    /// Whether a failure of this gate fails the run: unless it says
+    /// `blocking: false`. The one place that default is applied.
+    pub fn is_blocking(&self) -> bool {
+        self.blocking.unwrap_or(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_blocks_unless_it_says_blocking_false() {
+        let gate = |blocking| QualityGate { spec: "dq.yaml".into(), blocking, definition: None };
+        assert!(gate(None).is_blocking());
+        assert!(gate(Some(true)).is_blocking());
+        assert!(!gate(Some(false)).is_blocking());
+    }
+}

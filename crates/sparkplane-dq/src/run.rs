@@ -67,7 +67,7 @@ pub struct Gate {
 /// A job's `spec.qualityGates`, their spec paths taken relative to the job file.
 pub fn gates(job_file: &Path, declared: &[QualityGate]) -> Vec<Gate> {
     let base = job_file.parent().unwrap_or(Path::new("."));
-    declared.iter().map(|g| Gate { spec: base.join(&g.spec), blocking: g.blocking.unwrap_or(true) }).collect()
+    declared.iter().map(|g| Gate { spec: base.join(&g.spec), blocking: g.is_blocking() }).collect()
 }
 
 /// One line per failed error-severity check: `<spec>: check `<name>` failed: <why>`.

@@ -287,7 +287,7 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
             .iter()
             .map(|g| PlannedGate {
                 spec: g.spec.clone(),
-                blocking: g.blocking.unwrap_or(true),
+                blocking: g.is_blocking(),
                 embedded: g.definition.is_some(),
             })
             .collect(),
