@@ -3,7 +3,7 @@
 //! its last run ended (`status.state`, bound to the object by
 //! `status.specHash`) with its quality gates (`status.qualityGates`).
 //!
-//! Owns: that reading, and the release label's key and value rules. Must
+//! Owns: that reading, and what may name a release on a SparkJob. Must
 //! not: fetch anything, hash specs (the caller passes the object's hash, as
 //! the operator computes it) or judge the gate (`promote::decide` does).
 
@@ -15,15 +15,11 @@ use crate::promote::{QualityGates, RunRelease, SourceRun};
 /// The label naming the release a SparkJob runs.
 pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
 
-/// Whether `id` can be a label value (63 characters at most, alphanumerics,
-/// `-`, `_` and `.`, alphanumeric at both ends), as the API server checks it.
-pub fn is_label_value(id: &str) -> bool {
-    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    !id.is_empty()
-        && id.len() <= 63
-        && ends(id.chars().next())
-        && ends(id.chars().last())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+/// Whether `id` can name a release on a SparkJob: a label value as the API
+/// server checks it (`sparkplane_core::names::is_label_value`) that is not
+/// empty, since an empty release label names no release.
+pub fn is_release_id(id: &str) -> bool {
+    !id.is_empty() && sparkplane_core::names::is_label_value(id)
 }
 
 /// The last run of `job` as the gate reads it. `current_spec_hash` is the
@@ -200,7 +196,7 @@ mod tests {
             (&"a".repeat(64), false),
             (&"a".repeat(63), true),
         ] {
-            assert_eq!(is_label_value(id), ok, "{id}");
+            assert_eq!(is_release_id(id), ok, "{id}");
         }
     }
 }

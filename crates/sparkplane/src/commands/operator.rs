@@ -205,9 +205,9 @@ fn embed_gates(job: &mut sparkplane_api::SparkJob, job_file: &std::path::Path) -
 /// Labels the job with the release it runs: part of the applied object, so
 /// part of the spec hash the operator's status is bound to (ADR 0043).
 fn label_release(job: &mut sparkplane_api::SparkJob, id: &str) -> Result<(), Failure> {
-    use sparkplane_delivery::cluster_run::{RELEASE_LABEL, is_label_value};
+    use sparkplane_delivery::cluster_run::{RELEASE_LABEL, is_release_id};
     let name = job.metadata.name.clone().unwrap_or_default();
-    if !is_label_value(id) || sparkplane_delivery::store::environment_of(id, &name).is_none() {
+    if !is_release_id(id) || sparkplane_delivery::store::environment_of(id, &name).is_none() {
         return Err(Failure::Invalid(
             Diagnostic::error(
                 "bad-flag",
