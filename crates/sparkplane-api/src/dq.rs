@@ -38,6 +38,29 @@ pub struct DqSpec {
     /// What to do with data that fails an error-severity check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<Quarantine>,
+    /// Which engine runs the checks: `native` (default, one process),
+    /// `spark` (Spark SQL over Spark Connect) or `auto` (spark when the
+    /// dataset's files add up to more than `sparkAbove`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<DqEngine>,
+    /// `engine: auto`'s threshold: the dataset's size on disk (file sizes from
+    /// the listing, no data read) above which Spark runs the checks; default 50Gi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_above: Option<crate::quantity::MemorySize>,
+}
+
+/// The engine that runs a spec's checks.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DqEngine {
+    /// sparkplane's own one-pass scan in this process (default).
+    #[default]
+    Native,
+    /// Spark SQL through Spark Connect: one aggregation query for the
+    /// scan-shareable checks, one query per uniqueness or referential check.
+    Spark,
+    /// `spark` when the dataset is larger than `sparkAbove`, else `native`.
+    Auto,
 }
 
 /// Identity of a data-quality spec.

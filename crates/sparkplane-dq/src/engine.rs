@@ -23,7 +23,7 @@ use crate::DqError;
 use crate::columns::{for_each_text, hash_rows, numeric, partition_type, spark_type};
 use crate::dataset::{self, DataFile, OpenedFile, Unit};
 use crate::sql::Predicate;
-use crate::stats::{CheckStats, ColumnStats, DEFAULT_EXACT_DISTINCT, Distinct, EXAMPLES, KeySet, Scan, count_outside};
+use crate::stats::{CheckStats, ColumnStats, DEFAULT_EXACT_DISTINCT, Distinct, KeySet, Scan, count_outside};
 
 /// What the scan must compute for one column.
 #[derive(Clone, Debug, Default)]
@@ -131,24 +131,9 @@ pub fn scan(
     threads: usize,
 ) -> Result<Scan, DqError> {
     let plan = Plan::new(spec, refs, predicates);
-    let mut out = Scan { files: files.len(), ..Scan::default() };
-    let mut opened = Vec::with_capacity(files.len());
+    let (mut out, opened) = describe_files(files, format)?;
     let mut units = Vec::new();
-    let mut partition_values: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-    for (i, file) in files.iter().enumerate() {
-        out.bytes += file.size;
-        let o = dataset::open(file, format)?;
-        let name = file.quarantine_key();
-        for field in o.schema.fields() {
-            let shape = out.columns.entry(field.name().clone()).or_default();
-            shape.types.entry(spark_type(field.data_type())).or_default().push(name.clone());
-        }
-        for (k, v) in &file.partition {
-            partition_values.entry(k.clone()).or_default().insert(v);
-        }
-        if !file.partition.is_empty() {
-            out.partitions.insert(file.partition.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("/"));
-        }
+    for (i, o) in opened.iter().enumerate() {
         match o.metadata() {
             Some(meta) => {
                 for rg in 0..meta.num_row_groups() {
@@ -157,12 +142,6 @@ pub fn scan(
             }
             None => units.push(Unit { file: i, row_group: None }),
         }
-        opened.push(o);
-    }
-    for (key, values) in &partition_values {
-        let shape = out.columns.entry(key.clone()).or_default();
-        shape.partition = true;
-        shape.types.entry(partition_type(values).to_owned()).or_default().push("(partition folders)".into());
     }
     if !files.is_empty() {
         unknown_sql_columns(&out, predicates)?;
@@ -231,8 +210,46 @@ pub fn scan(
     Ok(out)
 }
 
+/// What the dataset's metadata says, no data read: files, bytes, every
+/// column's types per file (Parquet footers; the inferred schema of CSV and
+/// JSON files) and the partition folders.
+pub fn describe(files: &[DataFile], format: DataFormat) -> Result<Scan, DqError> {
+    describe_files(files, format).map(|(scan, _)| scan)
+}
+
+fn describe_files(files: &[DataFile], format: DataFormat) -> Result<(Scan, Vec<OpenedFile>), DqError> {
+    let mut out = Scan { files: files.len(), ..Scan::default() };
+    let mut opened = Vec::with_capacity(files.len());
+    let mut partition_values: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for file in files {
+        out.bytes += file.size;
+        let o = dataset::open(file, format)?;
+        let name = file.quarantine_key();
+        for field in o.schema.fields() {
+            if !out.columns.contains_key(field.name()) {
+                out.column_order.push(field.name().clone());
+            }
+            let shape = out.columns.entry(field.name().clone()).or_default();
+            shape.types.entry(spark_type(field.data_type())).or_default().push(name.clone());
+        }
+        for (k, v) in &file.partition {
+            partition_values.entry(k.clone()).or_default().insert(v);
+        }
+        if !file.partition.is_empty() {
+            out.partitions.insert(file.partition.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("/"));
+        }
+        opened.push(o);
+    }
+    for (key, values) in &partition_values {
+        let shape = out.columns.entry(key.clone()).or_default();
+        shape.partition = true;
+        shape.types.entry(partition_type(values).to_owned()).or_default().push("(partition folders)".into());
+    }
+    Ok((out, opened))
+}
+
 /// A SQL predicate naming a column the dataset does not have is a spec error (exit 2), found before any data is read.
-fn unknown_sql_columns(scan: &Scan, predicates: &BTreeMap<usize, Predicate>) -> Result<(), DqError> {
+pub(crate) fn unknown_sql_columns(scan: &Scan, predicates: &BTreeMap<usize, Predicate>) -> Result<(), DqError> {
     for (i, predicate) in predicates {
         if let Some((column, at)) = predicate.unknown_column(&|c| scan.columns.contains_key(c)) {
             let known: Vec<&str> = scan.columns.keys().map(String::as_str).collect();
@@ -323,10 +340,12 @@ fn scan_unit(
             match proven {
                 Some(stats) => {
                     result.pruned = true;
+                    // Checks look at non-null values, as when the values are decoded.
+                    let values = rows.saturating_sub(stats.nulls);
                     result.stats.insert(name.clone(), stats);
                     for (i, check) in plan.spec.checks.iter().enumerate() {
                         if column_of(check).contains(&name.as_str()) {
-                            result.checks.entry(i).or_default().checked += rows;
+                            result.checks.entry(i).or_default().checked += values;
                         }
                     }
                 }
@@ -352,7 +371,8 @@ fn scan_unit(
             let Some(column_plan) = plan.columns.get(*name) else { continue };
             let stats = result.stats.entry((*name).to_owned()).or_default();
             stats.rows += rows as u64;
-            stats.nulls += array.null_count() as u64;
+            // Logical nulls: a column of type Null (a CSV column with no values) has no validity buffer.
+            stats.nulls += array.logical_null_count() as u64;
             if column_plan.numeric
                 && let Some(values) = numeric(array.as_ref(), &mut scratch)
             {
@@ -364,7 +384,7 @@ fn scan_unit(
                     let bad = count_outside(values, *lo, *hi);
                     if bad > 0 {
                         entry.failing += bad as u64;
-                        for v in values.iter().filter(|v| !(**v >= *lo && **v <= *hi)).take(EXAMPLES) {
+                        for v in values.iter().filter(|v| !(**v >= *lo && **v <= *hi)) {
                             entry.example(|| v.to_string());
                         }
                     }
@@ -382,7 +402,9 @@ fn scan_unit(
                         entry.checked += 1;
                         if !allowed.contains(text) {
                             entry.failing += 1;
-                            entry.example(|| text.to_owned());
+                            if entry.wants(text) {
+                                entry.example(|| text.to_owned());
+                            }
                         }
                     }
                 });
@@ -397,7 +419,9 @@ fn scan_unit(
                         entry.checked += 1;
                         if !re.is_match(text) {
                             entry.failing += 1;
-                            entry.example(|| text.to_owned());
+                            if entry.wants(text) {
+                                entry.example(|| text.to_owned());
+                            }
                         }
                     }
                 });
@@ -417,10 +441,7 @@ fn scan_unit(
                 if bad > 0 {
                     entry.failing += bad as u64;
                     let used = predicate.columns();
-                    for row in (0..rows).filter(|r| verdict.is_valid(*r) && !verdict.value(*r)).take(EXAMPLES) {
-                        if entry.examples.len() >= EXAMPLES {
-                            break;
-                        }
+                    for row in (0..rows).filter(|r| verdict.is_valid(*r) && !verdict.value(*r)) {
                         entry.example(|| row_text(&columns, &used, row));
                     }
                 }
@@ -449,11 +470,9 @@ fn scan_unit(
                         entry.checked += 1;
                         if !keys.contains(h) {
                             entry.failing += 1;
-                            if entry.examples.len() < EXAMPLES {
-                                for_each_text(&array.slice(row, 1), |_, t| {
-                                    entry.example(|| t.unwrap_or_default().to_owned());
-                                });
-                            }
+                            for_each_text(&array.slice(row, 1), |_, t| {
+                                entry.example(|| t.unwrap_or_default().to_owned());
+                            });
                         }
                     }
                 }

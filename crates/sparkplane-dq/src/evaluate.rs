@@ -74,6 +74,23 @@ pub struct DqReport {
     /// What happened to the data on failure, when quarantine is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<String>,
+    /// What Spark did, when the spark engine ran the checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark: Option<SparkFigures>,
+}
+
+/// The spark engine's queries and scans of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkFigures {
+    /// Spark queries run (the shared aggregation, grouping and anti-join queries).
+    pub queries: usize,
+    /// Scans of the dataset the plan takes.
+    pub planned_scans: usize,
+    /// Scans of the dataset counted in the run's Spark event log; absent
+    /// for a `--connect` endpoint, whose server's log is not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scans: Option<usize>,
 }
 
 impl DqReport {
@@ -203,6 +220,7 @@ pub fn evaluate(spec: &DqSpec, scan: &Scan, ctx: &EvalContext<'_>) -> DqReport {
         row_groups_pruned: scan.row_groups_pruned,
         checks,
         quarantine: None,
+        spark: None,
     };
     let passed = report.errors().next().is_none();
     report.passed = passed;

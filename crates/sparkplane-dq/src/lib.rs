@@ -12,8 +12,9 @@
 //! PSI), `dataset` (files and readers, local or object storage), `store`
 //! (profiles, local or object storage),
 //! `quarantine`, `output` (JUnit, Prometheus text), `run` (a spec file's
-//! options, a job's quality gates). The CLI is thin glue over `run` and
-//! `check`.
+//! options, a job's quality gates), `spark_plan` and `spark` (the same
+//! checks as Spark SQL queries, run by a host the caller supplies). The CLI
+//! is thin glue over `run`, `check` and `spark::check`.
 
 pub mod columns;
 pub mod dataset;
@@ -23,6 +24,8 @@ pub mod output;
 pub mod quarantine;
 pub mod run;
 pub mod sketch;
+pub mod spark;
+pub mod spark_plan;
 pub mod spec;
 pub mod sql;
 pub mod stats;
@@ -83,6 +86,16 @@ pub enum DqError {
         /// What to write instead.
         help: String,
     },
+    /// The spark engine could not run the checks: Spark refused the query
+    /// (exit 1: the data could not be read as the spec says), no Spark
+    /// answered (3), or the endpoint refused the request (2).
+    #[error("{message}")]
+    Spark {
+        /// What happened, with the dataset's path and Spark's own words.
+        message: String,
+        /// sparkplane's exit code.
+        exit_code: i32,
+    },
     /// Quarantine could not finish; the source data is intact.
     #[error("{done}: {error}")]
     Quarantine {
@@ -100,6 +113,7 @@ impl DqError {
     pub fn exit_code(&self) -> i32 {
         match self {
             DqError::Corrupt { .. } => 1,
+            DqError::Spark { exit_code, .. } => *exit_code,
             DqError::Storage(e) | DqError::Quarantine { error: e, .. } => storage_exit_code(e),
             DqError::NotFound { .. } | DqError::Io { .. } | DqError::Selection(_) | DqError::Spec { .. } => 2,
         }
@@ -158,6 +172,21 @@ pub fn check(spec: &DqSpec, options: &CheckOptions) -> Result<DqReport, DqError>
         }
     }
     let scan = engine::scan(&files, spec.dataset.format, spec, &refs, &predicates, options.threads)?;
+    finish(spec, options, &root, &files, scan, &missing_refs, &predicates)
+}
+
+/// Decides the checks from a scan (either engine's) against the stored
+/// baseline, stores the profile when the gate passes, quarantines when it fails.
+pub(crate) fn finish(
+    spec: &DqSpec,
+    options: &CheckOptions,
+    root: &dataset::Root,
+    files: &[dataset::DataFile],
+    scan: stats::Scan,
+    missing_refs: &BTreeMap<usize, String>,
+    predicates: &BTreeMap<usize, sql::Predicate>,
+) -> Result<DqReport, DqError> {
+    let base = &options.base_dir;
     let label = dataset::selection_label(&options.selection);
     let profiles = store::ProfileStore::open(
         spec.profile_store.as_deref().unwrap_or(store::DEFAULT_DIR),
@@ -169,7 +198,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions) -> Result<DqReport, DqError>
         now_secs: options.now_secs,
         baseline: baseline.as_ref(),
         selection: &label,
-        missing_refs: &missing_refs,
+        missing_refs,
     };
     let mut report = evaluate::evaluate(spec, &scan, &ctx);
     if report.passed && options.write_profile {
@@ -180,8 +209,8 @@ pub fn check(spec: &DqSpec, options: &CheckOptions) -> Result<DqReport, DqError>
         && let Some(q) = &spec.quarantine
     {
         let target = dataset::Root::open(&q.location, base, &options.storage_options)?;
-        let plan = quarantine::Plan { source: &root, files: &files, target: &target, spec, selection: &label };
-        report.quarantine = Some(quarantine::apply(q.mode, &plan, &report, &predicates, &options.storage_options)?);
+        let plan = quarantine::Plan { source: root, files, target: &target, spec, selection: &label };
+        report.quarantine = Some(quarantine::apply(q.mode, &plan, &report, predicates, &options.storage_options)?);
     }
     Ok(report)
 }

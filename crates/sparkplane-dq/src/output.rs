@@ -104,6 +104,7 @@ mod tests {
                 check("soft", CheckSeverity::Warn, Status::Fail, &[]),
             ],
             quarantine: None,
+            spark: None,
         }
     }
 

@@ -313,6 +313,21 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
     for problem in sql_problems {
         out.push(problem);
     }
+    if let Some(engine) = spec.engine
+        && engine != sparkplane_api::dq::DqEngine::Native
+    {
+        let name = if engine == sparkplane_api::dq::DqEngine::Spark { "spark" } else { "auto" };
+        for (at, why) in crate::spark::refused(spec, engine) {
+            out.push(engine_refusal(doc, &at, name, &why));
+        }
+    }
+}
+
+/// A check the spark engine cannot run, at its field, naming the engine that can.
+pub fn engine_refusal(doc: &Node, at: &str, engine: &str, why: &str) -> Diagnostic {
+    Diagnostic::error("engine-cannot-check", at, format!("`engine: {engine}` cannot run this: {why}"))
+        .with_span(Some(doc.span_for(&path(at))))
+        .with_help("run this spec with `engine: native` (or move the check to a spec of its own with `engine: native`)")
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ fn opt_fold(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f6
 pub struct CheckStats {
     /// Rows that fail the check.
     pub failing: u64,
-    /// A few failing values (sorted, at most `EXAMPLES`).
+    /// The smallest distinct failing values (sorted, at most `EXAMPLES`).
     pub examples: BTreeSet<String>,
     /// Rows the check looked at (non-null values).
     pub checked: u64,
@@ -180,9 +180,20 @@ impl CheckStats {
         }
     }
 
+    /// Whether `text` would be kept as an example: the examples are the
+    /// `EXAMPLES` smallest distinct failing values (byte order), whatever the
+    /// order the rows come in, so every engine and thread count agrees.
+    pub(crate) fn wants(&self, text: &str) -> bool {
+        self.examples.len() < EXAMPLES || self.examples.last().is_some_and(|last| text < last.as_str())
+    }
+
     pub(crate) fn example(&mut self, value: impl FnOnce() -> String) {
-        if self.examples.len() < EXAMPLES {
-            self.examples.insert(value());
+        let text = value();
+        if self.wants(&text) {
+            self.examples.insert(text);
+            while self.examples.len() > EXAMPLES {
+                self.examples.pop_last();
+            }
         }
     }
 }
@@ -195,9 +206,17 @@ pub struct Distinct {
     approximate: Option<HyperLogLog>,
     /// Rows whose key had no null.
     pub keyed_rows: u64,
+    /// An exact count computed elsewhere (the spark engine's grouping query).
+    counted: Option<u64>,
 }
 
 impl Distinct {
+    /// An exact result counted by another engine: `distinct` keys among
+    /// `keyed_rows` rows without a null in the key.
+    pub fn counted(distinct: u64, keyed_rows: u64) -> Distinct {
+        Distinct { keyed_rows, counted: Some(distinct), ..Distinct::default() }
+    }
+
     pub(crate) fn add(&mut self, hash: u64, limit: u64) {
         self.keyed_rows += 1;
         match &mut self.approximate {
@@ -245,6 +264,9 @@ impl Distinct {
 
     /// Distinct keys (estimated when `is_approximate`).
     pub fn count(&self) -> u64 {
+        if let Some(n) = self.counted {
+            return n;
+        }
         match &self.approximate {
             Some(hll) => hll.estimate().min(self.keyed_rows),
             None => self.exact.len() as u64,
@@ -279,6 +301,8 @@ pub struct Scan {
     pub row_groups_pruned: u64,
     /// Every column of the dataset and its types per file.
     pub columns: BTreeMap<String, ColumnShape>,
+    /// The files' column names in the order the files hold them (first seen first).
+    pub column_order: Vec<String>,
     /// Statistics of the columns the checks use.
     pub stats: BTreeMap<String, ColumnStats>,
     /// Row-level results, by check index.

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod connect_client;
 pub mod connect_launch;
 pub mod connect_server;
+pub mod connect_session;
 pub mod history;
 pub mod java;
 pub mod metastore;

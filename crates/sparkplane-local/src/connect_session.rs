@@ -1,0 +1,265 @@
+//! One batch of statements on Spark for a library caller (the data-quality
+//! spark engine): through Spark Connect against a URL the caller names, or on
+//! a local server started for this batch alone and stopped after it (the same
+//! client, server and timeouts `sparkplane sql` uses); or, for Spark lines
+//! without a Connect server (3.5), as a local Spark application of the
+//! managed runtime. The caller may read the local run's event log afterwards.
+//! Nothing printed.
+//!
+//! Owns: that sequence. Must not: print, or show the session token (the URL
+//! goes to the client on stdin; messages carry it without the token).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::connect_client::{self, QueryError, QueryRequest, QueryResult};
+use crate::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT};
+use crate::runtime::{self, Category};
+use crate::workflow::LocalRunObserver;
+
+/// Where the statements run.
+#[derive(Clone, Debug)]
+pub enum Endpoint {
+    /// A running server's `sc://host:port/;token=…` URL.
+    Url(String),
+    /// A local server of this Spark line, started for the batch.
+    Local {
+        /// The Spark line (`4.1`).
+        spark: String,
+    },
+    /// A local Spark application of this line (classic pyspark, `local[2]`),
+    /// for lines without a Spark Connect server (3.5).
+    Application {
+        /// The Spark line (`3.5`).
+        spark: String,
+    },
+}
+
+impl Endpoint {
+    /// A local server for lines that ship Spark Connect (4.x), else a local application.
+    pub fn local(spark: &str) -> Endpoint {
+        let line = runtime::line_of(spark).unwrap_or("4.1");
+        match crate::connect::check_line(line) {
+            Ok(()) => Endpoint::Local { spark: spark.to_owned() },
+            Err(_) => Endpoint::Application { spark: spark.to_owned() },
+        }
+    }
+}
+
+/// Why the batch did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The local server could not be prepared or started.
+    #[error(transparent)]
+    Server(#[from] ConnectServerError),
+    /// The client failed, or Spark refused a statement.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// No free port or no sparkplane home.
+    #[error("{0}")]
+    Environment(String),
+}
+
+impl SessionError {
+    /// `Usage` for what the caller asked wrong, `Environment` for an
+    /// unreachable or broken Spark; `None` for a statement Spark refused.
+    pub fn category(&self) -> Option<Category> {
+        match self {
+            SessionError::Server(e) => Some(e.category()),
+            SessionError::Query(e) => e.category(),
+            SessionError::Environment(_) => Some(Category::Environment),
+        }
+    }
+}
+
+/// The rows of the last statement, and the event log of the local server
+/// that ran them (none for a URL's server, whose log is usually elsewhere).
+#[derive(Debug)]
+pub struct BatchResult {
+    /// The last statement's rows.
+    pub result: QueryResult,
+    /// The local server's event log, once it stopped.
+    pub event_log: Option<PathBuf>,
+}
+
+/// Runs `statements` in one session at `endpoint`. `observer` hears a
+/// runtime or client being installed; `cancel` stops the wait.
+pub fn run_batch(
+    endpoint: &Endpoint,
+    statements: &[String],
+    observer: &mut dyn LocalRunObserver,
+    cancel: &AtomicBool,
+) -> Result<BatchResult, SessionError> {
+    let cancelled = || cancel.load(Ordering::SeqCst).then(|| "cancelled (Ctrl-C)".to_owned());
+    match endpoint {
+        Endpoint::Url(url) => {
+            let home = runtime::default_home().map_err(|e| SessionError::Environment(e.to_string()))?;
+            let line = connect_client::CLIENT_PINS.last().map(|(l, _)| *l).unwrap_or("4.1");
+            let python = client(&home, line)?;
+            let request = QueryRequest {
+                python: &python,
+                lib_dir: &home.join("lib"),
+                url,
+                statements,
+                parquet: None,
+                wait: std::time::Duration::ZERO,
+                release_session: true,
+            };
+            let result = connect_client::run_query(&request, &mut || cancelled())?;
+            Ok(BatchResult { result, event_log: None })
+        }
+        Endpoint::Local { spark } => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .map_err(|e| SessionError::Environment(format!("no free local port: {e}")))?;
+            let mut settings = ConnectSettings::from_environment(spark, port)?;
+            settings.one_query = true;
+            let prepared = connect_server::prepare(&settings, observer)?;
+            let python = client(&settings.home, &prepared.line)?;
+            let mut server = connect_server::start(&settings, &prepared)?;
+            let url = server.url();
+            let lib_dir = settings.home.join("lib");
+            let request = QueryRequest {
+                python: &python,
+                lib_dir: &lib_dir,
+                url: &url,
+                statements,
+                parquet: None,
+                wait: START_TIMEOUT,
+                release_session: false,
+            };
+            let log = server.log().to_owned();
+            let result = connect_client::run_query(&request, &mut || {
+                if let Some(exit) = server.ended() {
+                    return Some(format!(
+                        "the local Spark Connect server stopped before answering (exit {exit:?}); see {}",
+                        log.display()
+                    ));
+                }
+                cancelled()
+            });
+            let record = server.stop();
+            let event_log = record.event_log.map(PathBuf::from).filter(|p| p.exists());
+            Ok(BatchResult { result: result?, event_log })
+        }
+        Endpoint::Application { spark } => run_application(spark, statements, observer),
+    }
+}
+
+/// The application's script, written under `<home>/lib` on each use.
+const APP_SCRIPT: &str = include_str!("sql_app.py");
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum AppAnswer {
+    Error {
+        error: AppError,
+    },
+    Rows {
+        columns: Vec<connect_client::Column>,
+        rows: Vec<Vec<serde_json::Value>>,
+        #[serde(rename = "appId")]
+        app_id: String,
+    },
+}
+
+#[derive(serde::Deserialize)]
+struct AppError {
+    kind: String,
+    message: String,
+}
+
+/// Runs the statements as a local Spark application of the managed runtime
+/// (installed first when missing), its event log in `<home>/history`.
+fn run_application(
+    spark: &str,
+    statements: &[String],
+    observer: &mut dyn LocalRunObserver,
+) -> Result<BatchResult, SessionError> {
+    let env = |e: &dyn std::fmt::Display| SessionError::Environment(e.to_string());
+    let settings = ConnectSettings::from_environment(spark, 0)?;
+    let line = runtime::line_of(spark).map_err(|e| env(&e))?;
+    let java =
+        crate::java::check_java(line, settings.java_home.as_deref(), settings.path.as_deref()).map_err(|e| env(&e))?;
+    if let Some(warning) = &java.warning {
+        observer.event(crate::workflow::LocalRunEvent::Warning(warning));
+    }
+    let located = match runtime::locate(&settings.home, line, None) {
+        Ok(located) => located,
+        Err(runtime::RuntimeError::NotInstalled { .. }) => {
+            crate::workflow::install_runtime(&settings.home, line, &settings.python, observer).map_err(|e| env(&e))?;
+            runtime::locate(&settings.home, line, None).map_err(|e| env(&e))?
+        }
+        Err(e) => return Err(env(&e)),
+    };
+    let python = located.python.clone().ok_or_else(|| env(&"the managed runtime has no Python"))?;
+    let lib = settings.home.join("lib");
+    let history = settings.home.join("history");
+    std::fs::create_dir_all(&lib).and_then(|()| std::fs::create_dir_all(&history)).map_err(|e| env(&e))?;
+    let script = lib.join("sql_app.py");
+    let partial = lib.join(format!(".sql_app.py.{}", std::process::id()));
+    std::fs::write(&partial, APP_SCRIPT).and_then(|()| std::fs::rename(&partial, &script)).map_err(|e| env(&e))?;
+    let request = serde_json::json!({
+        "statements": statements,
+        "master": "local[2]",
+        "appName": "sparkplane-dq",
+        "eventLogDir": format!("file:{}", history.display()),
+    });
+    let mut command = std::process::Command::new(&python);
+    command.arg(&script).env("SPARK_HOME", &located.spark_home).env("PYSPARK_PYTHON", &python);
+    if let Some(java_home) = java.java.parent().and_then(Path::parent) {
+        command.env("JAVA_HOME", java_home);
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| env(&format!("cannot run {}: {e}", python.display())))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        let _ = stdin.write_all(request.to_string().as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| env(&e))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let answer =
+        stdout.lines().rev().find(|l| l.starts_with('{')).and_then(|l| serde_json::from_str::<AppAnswer>(l).ok());
+    match answer {
+        Some(AppAnswer::Rows { columns, rows, app_id }) => {
+            let event_log = sparkplane_eventlog::read::find_app_log(&history, &app_id);
+            Ok(BatchResult { result: QueryResult { columns, rows }, event_log })
+        }
+        Some(AppAnswer::Error { error }) if error.kind == "sql" => Err(SessionError::Query(QueryError::Sql {
+            statement: statements.len().saturating_sub(1),
+            failure: sparkplane_core::sql_script::SqlFailure {
+                condition: None,
+                sql_state: None,
+                message: error.message,
+                position: None,
+            },
+        })),
+        Some(AppAnswer::Error { error }) => Err(env(&format!("the local Spark application failed: {}", error.message))),
+        None => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("it printed nothing");
+            Err(env(&format!("the local Spark application gave no answer ({}): {}", out.status, last.trim())))
+        }
+    }
+}
+
+fn client(home: &Path, line: &str) -> Result<PathBuf, SessionError> {
+    Ok(connect_client::ensure_client(home, line, &runtime::default_python(), &mut |_| {})?)
+}
+
+/// Every line of an event log (a file or a rolling directory, any codec the
+/// reader knows), for counting what the application did.
+pub fn event_log_lines(path: &Path) -> Result<Vec<String>, String> {
+    let log = sparkplane_eventlog::read::EventLog::open(path).map_err(|e| e.to_string())?;
+    let mut lines = log.lines().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(line) = lines.next_line() {
+        out.push(line.text.to_owned());
+    }
+    Ok(out)
+}
