@@ -201,7 +201,7 @@ fn header(out: &mut String, app: &AppSummary, title: &str) {
         Outcome::Failed => ("failed", "outcome-failed"),
         Outcome::Incomplete => ("incomplete (no application end in the log)", "outcome-incomplete"),
     };
-    let _ = writeln!(out, "<header>\n<h1 id=\"app-name\">{}</h1>", title);
+    let _ = writeln!(out, "<header>\n<h1 id=\"app-name\">{}</h1>", text(title));
     let mut meta = Vec::new();
     if let Some(id) = &app.app_id {
         meta.push(format!("<code>{}</code>", text(id)));
