@@ -18,6 +18,7 @@ pub mod release_verify;
 pub mod sbom;
 pub mod shadow;
 pub mod shadow_observe;
+pub mod shadow_run;
 pub mod sign;
 pub mod sink;
 pub mod store;

@@ -1004,7 +1004,7 @@ const MAX_WATCH_FAILURES: u32 = 6;
 /// Backoff between watch retries while waiting: 0.25 s doubling to 4 s
 /// (reset by every event), so [`MAX_WATCH_FAILURES`] failures in a row end
 /// the wait after about 8 s, and a short outage is ridden out.
-struct WaitBackoff {
+pub(crate) struct WaitBackoff {
     next: Duration,
 }
 
@@ -1013,7 +1013,7 @@ impl WaitBackoff {
     const MAX: Duration = Duration::from_secs(4);
 }
 
-fn wait_backoff() -> WaitBackoff {
+pub(crate) fn wait_backoff() -> WaitBackoff {
     WaitBackoff { next: WaitBackoff::FIRST }
 }
 

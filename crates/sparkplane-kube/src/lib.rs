@@ -16,6 +16,7 @@ pub mod operator;
 pub mod ownership;
 pub mod release_store;
 pub mod submit;
+pub mod wait_job;
 
 pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};
 pub use connect::{Settings, Target};
