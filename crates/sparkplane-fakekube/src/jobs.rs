@@ -14,7 +14,7 @@
 //!
 //! Owns: the pods of Jobs. It reads the store's change history as a
 //! controller reads its watch and only looks at Jobs something happened
-//! to. Must not: move pods along (the kubelet's, `kubelet.rs`).
+//! to. Must not: move pods along (the simulation loop's, `simulation.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 

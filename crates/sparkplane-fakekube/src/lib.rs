@@ -33,7 +33,6 @@ mod eviction;
 mod gc;
 mod http;
 mod jobs;
-mod kubelet;
 mod list_types;
 mod managed_fields;
 mod pagination;
@@ -45,6 +44,7 @@ mod resources;
 mod scheduler;
 mod schema;
 mod selector;
+mod simulation;
 mod spark;
 mod statefulset;
 mod store;
@@ -298,7 +298,7 @@ impl FakeApiServer {
     /// there. Returns how many pods were evicted.
     pub fn evict_node(&self, node: &str) -> usize {
         let mut state = self.shared.lock();
-        let evicted = kubelet::Sim::evict(&mut state.store, node);
+        let evicted = simulation::Sim::evict(&mut state.store, node);
         if let Some(n) = state.cluster.as_mut().and_then(|c| c.nodes.iter_mut().find(|n| n.name == node)) {
             n.taints.push(("node.kubernetes.io/memory-pressure".into(), String::new(), "NoSchedule".into()));
         }
@@ -312,7 +312,7 @@ impl FakeApiServer {
     /// picks a victim under node pressure, without tainting its node.
     /// Returns false when the pod is missing or already finished.
     pub fn evict_pod(&self, namespace: &str, name: &str) -> bool {
-        let evicted = kubelet::Sim::evict_pod(&mut self.shared.lock().store, namespace, name);
+        let evicted = simulation::Sim::evict_pod(&mut self.shared.lock().store, namespace, name);
         self.shared.changed.notify_all();
         evicted
     }
@@ -326,7 +326,7 @@ impl FakeApiServer {
     /// default node.
     pub fn remove_node(&self, node: &str) -> Vec<String> {
         let mut state = self.shared.lock();
-        let gone = kubelet::Sim::lose_node(&mut state.store, node);
+        let gone = simulation::Sim::lose_node(&mut state.store, node);
         if let Some(cluster) = state.cluster.as_mut() {
             cluster.nodes.retain(|n| n.name != node);
         }
@@ -721,7 +721,7 @@ fn effective_cluster(state: &State) -> Option<Cluster> {
 /// The simulated cluster's thread: ticks whenever the store changes or a
 /// step falls due, until the server stops.
 fn simulate(shared: &Arc<Shared>) {
-    let mut sim = kubelet::Sim::default();
+    let mut sim = simulation::Sim::default();
     let mut sets = statefulset::StatefulSets::default();
     let mut jobs = jobs::Jobs::default();
     let mut collector = gc::Collector::default();
@@ -743,7 +743,7 @@ fn simulate(shared: &Arc<Shared>) {
             shared.changed.notify_all();
         }
         let Some(cluster) = effective_cluster(&state) else {
-            sim = kubelet::Sim::default();
+            sim = simulation::Sim::default();
             if wait.is_zero() {
                 continue;
             }

@@ -12,7 +12,7 @@
 //! container's termination.
 //!
 //! Owns: starting, polling, and killing those processes and their
-//! directories. Must not: move the pod along (the kubelet, `kubelet.rs`,
+//! directories. Must not: move the pod along (the simulation loop, `simulation.rs`,
 //! writes every status from what [`Running::finished`] reports).
 
 use std::collections::BTreeMap;

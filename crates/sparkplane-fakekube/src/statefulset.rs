@@ -10,7 +10,7 @@
 //!
 //! Owns: the pods of StatefulSets. It reads the store's change history as a
 //! controller reads its watch and only looks at StatefulSets something
-//! happened to. Must not: move pods along (the kubelet's, `kubelet.rs`).
+//! happened to. Must not: move pods along (the simulation loop's, `simulation.rs`).
 
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
