@@ -71,3 +71,108 @@ pub async fn wait_job(
         tokio::time::sleep(pause).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Against kube-rs's mocked API with tokio's clock paused: each GET is
+    //! answered in turn, and the virtual time between them is the backoff's.
+
+    use http::{Request, Response};
+    use kube::client::Body;
+    use serde_json::{Value, json};
+    use tokio::time::Instant;
+
+    use super::*;
+
+    type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+    const PATH: &str = "/apis/sparkplane.dev/v1alpha1/namespaces/etl/sparkjobs/trips-shadow";
+
+    fn job(state: Option<&str>) -> Value {
+        let mut job = json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+            "metadata": {"name": "trips-shadow", "namespace": "etl"},
+            "spec": {"type": "Python", "mainApplicationFile": "local:///app/main.py"},
+        });
+        if let Some(state) = state {
+            job["status"] = json!({"state": state, "reason": "R", "attempt": 2});
+        }
+        job
+    }
+
+    fn not_found() -> (u16, Value) {
+        (404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}))
+    }
+
+    /// Answers GETs of the job with `answers` in turn, recording when each came; then stops answering.
+    async fn answer(mut handle: Handle, answers: Vec<(u16, Value)>) -> Vec<Duration> {
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for (status, body) in answers {
+            let (request, send) = handle.next_request().await.expect("a GET");
+            assert_eq!((request.method().as_str(), request.uri().path()), ("GET", PATH));
+            at.push(start.elapsed());
+            let body = serde_json::to_vec(&body).expect("JSON");
+            send.send_response(Response::builder().status(status).body(Body::from(body)).expect("a response"));
+        }
+        at
+    }
+
+    async fn wait(until: Until, limit: Duration, answers: Vec<(u16, Value)>) -> (Waited, Vec<JobState>, Vec<Duration>) {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let server = tokio::spawn(answer(handle, answers));
+        let mut states = Vec::new();
+        let waited =
+            wait_job(&client, "https://mock.invalid", ("etl", "trips-shadow"), until, limit, &mut |s| states.push(s))
+                .await
+                .expect("no request failed");
+        drop(client);
+        (waited, states, server.await.expect("the mock answered"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ended_run_is_returned_with_every_state_seen_once_and_the_backoff_reset_by_each_change() {
+        let answers = vec![
+            not_found(),
+            (200, job(None)),
+            (200, job(Some("Submitted"))),
+            (200, job(Some("Submitted"))),
+            (200, job(Some("Failed"))),
+        ];
+        let (waited, states, at) = wait(Until::Ended, Duration::from_secs(120), answers).await;
+        let Waited::Ended(status) = waited else { panic!("ended: {waited:?}") };
+        assert_eq!(
+            (status.state, status.reason.as_deref(), status.attempt),
+            (Some(JobState::Failed), Some("R"), Some(2))
+        );
+        assert_eq!(states, [JobState::Submitted, JobState::Failed]);
+        let ms: Vec<u128> = at.iter().map(Duration::as_millis).collect();
+        // 250, 500, then a change of state: 250 again, then 500.
+        assert_eq!(ms, [0, 250, 750, 1000, 1500]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_no_operator_takes_up_times_out_after_the_limit_with_pauses_up_to_4_s() {
+        let answers = vec![(200, job(None)); 7];
+        let (waited, states, at) = wait(Until::Ended, Duration::from_secs(10), answers).await;
+        assert_eq!(waited, Waited::TimedOut);
+        assert!(states.is_empty());
+        let ms: Vec<u128> = at.iter().map(Duration::as_millis).collect();
+        // 0.25 + 0.5 + 1 + 2 + 4 + 4 = 11.75 s: the first look past 10 s ends the wait.
+        assert_eq!(ms, [0, 250, 750, 1750, 3750, 7750, 11750]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_until_gone_ends_on_not_found_and_times_out_on_a_job_that_stays() {
+        let answers = vec![(200, job(Some("Succeeded"))), (200, job(Some("Succeeded"))), not_found()];
+        let (waited, states, _) = wait(Until::Gone, Duration::from_secs(120), answers).await;
+        assert_eq!(waited, Waited::Gone);
+        assert_eq!(states, [JobState::Succeeded], "the callback sees the state; the caller decides whether it is news");
+
+        let answers = vec![(200, job(None)); 4];
+        let (waited, _, at) = wait(Until::Gone, Duration::from_secs(1), answers).await;
+        assert_eq!(waited, Waited::TimedOut);
+        assert_eq!(at.len(), 4, "0, 0.25, 0.75 and 1.75 s: the last is past the limit");
+    }
+}
