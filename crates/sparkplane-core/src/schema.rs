@@ -758,7 +758,9 @@ mod tests {
         let named = text.replace("kind: Tenant", "kind: Budgets");
         assert!(load_typed::<Watch>(&parse_single(&Source::new("b.yaml", named.as_str())).unwrap(), "Budgets").is_ok());
         let kindless = text.replace("kind: Tenant\n", "");
-        assert!(load_typed::<Watch>(&parse_single(&Source::new("b.yaml", kindless.as_str())).unwrap(), "Budgets").is_ok());
+        assert!(
+            load_typed::<Watch>(&parse_single(&Source::new("b.yaml", kindless.as_str())).unwrap(), "Budgets").is_ok()
+        );
     }
 
     #[test]

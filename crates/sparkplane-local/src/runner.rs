@@ -138,7 +138,7 @@ pub fn run(spec: &RunSpec, cancel: &AtomicBool, callbacks: RunCallbacks<'_>) -> 
         copiers.push(copy_lines(err, Arc::clone(&log), follow));
     }
     let started = Instant::now();
-    let mut reader = ProgressReader::new(spec.ui_port, sparkplane_core::local::PORT_RETRIES);
+    let mut reader = ProgressReader::new(spec.ui_port, sparkplane_core::local_plan::PORT_RETRIES);
     let mut last: Option<Progress> = None;
     let mut last_poll = Instant::now() - Duration::from_secs(5);
     let mut cancelled_at: Option<Instant> = None;

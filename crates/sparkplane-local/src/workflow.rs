@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use sparkplane_core::Diagnostic;
-use sparkplane_core::local::{LocalContext, LocalPlan, local_driver_memory, plan_local};
+use sparkplane_core::local_plan::{LocalContext, LocalPlan, local_driver_memory, plan_local};
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::yaml::FieldPath;

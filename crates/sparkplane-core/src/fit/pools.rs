@@ -8,8 +8,8 @@ use sparkplane_api::{CpuAmount, MemorySize, NodePool};
 
 use super::{model::*, units::*};
 use crate::diagnostic::Diagnostic;
+use crate::first_sizing::NodeLimit;
 use crate::kube_quantity::{self, Rounding};
-use crate::recommend::NodeLimit;
 
 // ---------------------------------------------------------------------------
 // Pools, read once into numbers.

@@ -285,11 +285,7 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
         quality_gates: spec
             .quality_gates
             .iter()
-            .map(|g| PlannedGate {
-                spec: g.spec.clone(),
-                blocking: g.is_blocking(),
-                embedded: g.definition.is_some(),
-            })
+            .map(|g| PlannedGate { spec: g.spec.clone(), blocking: g.is_blocking(), embedded: g.definition.is_some() })
             .collect(),
     }
 }

@@ -838,7 +838,7 @@ pub fn spark_submit_args(input: &RenderInput<'_>, master: &str, templates: Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::{LocalContext, plan_local};
+    use crate::local_plan::{LocalContext, plan_local};
     use crate::render::job::tests::{JOB, job};
     use crate::render::{Target, render};
 

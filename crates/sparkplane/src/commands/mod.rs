@@ -48,7 +48,7 @@ pub mod version;
 
 use clap::CommandFactory;
 use sparkplane_api::job::AppType;
-use sparkplane_core::recommend::Workload;
+use sparkplane_core::first_sizing::Workload;
 use sparkplane_core::render::Target;
 
 use crate::cli::HistoryCommand;

@@ -4,8 +4,8 @@
 use sparkplane_api::Duration;
 use sparkplane_api::job::AppType;
 use sparkplane_core::Diagnostic;
+use sparkplane_core::first_sizing::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_core::fit::general_pool;
-use sparkplane_core::recommend::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_core::yaml::patch_yaml;
 
 use crate::exit::{CommandResult, Failure};
