@@ -3,7 +3,7 @@
 //! its type, and the one supported `apiVersion`.
 //!
 //! Owns those three steps and their messages. Must not check a kind's
-//! structure (that is [`crate::schema`]) or its meaning (each kind's module).
+//! structure (that is the `schema` module's) or its meaning (each kind's module).
 
 use serde::de::DeserializeOwned;
 
