@@ -50,6 +50,11 @@ pub trait Catalog {
     fn detail(&self, app_id: &str, attempt_id: Option<&str>) -> Option<Arc<AppDetail>>;
     /// The current time, epoch milliseconds (for running applications' end-date filters).
     fn now_ms(&self) -> i64;
+    /// Why a listed attempt's [`Catalog::detail`] was `None` (its log deleted
+    /// or unreadable since it was listed), for the 404's text; `None` when it was not listed.
+    fn why_unreadable(&self, _app_id: &str, _attempt_id: Option<&str>) -> Option<String> {
+        None
+    }
 }
 
 /// An HTTP answer.
@@ -360,7 +365,12 @@ fn app_resource(
     let known = catalog.attempts().into_iter().any(|a| a.app_id == app && a.attempt_id.as_deref() == attempt);
     let detail = known.then(|| catalog.detail(app, attempt)).flatten();
     let Some(detail) = detail else {
-        return Err(not_found(no_such_app(app, attempt)));
+        // Spark's text; a listed log that could not be read says so after it.
+        let mut message = no_such_app(app, attempt);
+        if let Some(why) = known.then(|| catalog.why_unreadable(app, attempt)).flatten() {
+            message.push_str(&format!(" ({why}; it leaves the list at the next scan)"));
+        }
+        return Err(not_found(message));
     };
     let d = detail.as_ref();
     Ok(match resource {

@@ -49,6 +49,14 @@ pub struct IndexStats {
     pub skipped: BTreeMap<String, u64>,
     pub detail_cache_bytes: u64,
     pub detail_cache_entries: u64,
+    /// Logs listed now with reading warnings: read in part (a line cut off or corrupt).
+    pub partial: u64,
+    /// Refreshes whose listing of the location failed (the last good list was kept).
+    pub refresh_failures: u64,
+    /// Why the last refresh could not list the location; `None` once one lists again.
+    pub last_refresh_error: Option<String>,
+    /// Detail requests for a listed log that could not be read any more (deleted or changed since listed).
+    pub unreadable_details: u64,
 }
 
 struct Cache {
@@ -106,6 +114,8 @@ pub struct Index {
     skipped_logs: Mutex<BTreeMap<String, SkippedLog>>,
     stats: Mutex<IndexStats>,
     cache: Mutex<Cache>,
+    /// Listed logs whose replay failed since the last refresh: log name → why.
+    unreadable: Mutex<BTreeMap<String, String>>,
 }
 
 /// Reason label of a log that could not be opened or decoded.
@@ -149,6 +159,7 @@ impl Index {
             skipped_logs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(IndexStats::default()),
             cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
+            unreadable: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -159,9 +170,19 @@ impl Index {
 
     /// Lists the location once and summarises only new or changed logs (a log
     /// left out is not read again, nor counted again, until it changes).
-    /// Fails only when the location itself cannot be listed.
+    /// Fails only when the location itself cannot be listed (or a page of its
+    /// listing fails): the list is then left as it was, and the failure is
+    /// counted and kept ([`IndexStats::last_refresh_error`]).
     pub fn refresh(&self) -> Result<(), ReadError> {
-        let listed = self.source.app_logs()?;
+        let listed = match self.source.app_logs() {
+            Ok(listed) => listed,
+            Err(error) => {
+                let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+                stats.refresh_failures += 1;
+                stats.last_refresh_error = Some(error.to_string());
+                return Err(error);
+            }
+        };
         let known: BTreeMap<String, u64> = match self.entries.lock() {
             Ok(entries) => entries.iter().map(|(k, e)| (k.clone(), e.log.fingerprint)).collect(),
             Err(_) => BTreeMap::new(),
@@ -208,12 +229,17 @@ impl Index {
                 entries.remove(&name);
                 left_out.insert(name, skipped);
             }
-            (entries.len() as u64, summarised)
+            let partial = entries.values().filter(|e| !e.warnings.is_empty()).count() as u64;
+            (entries.len() as u64, summarised, partial)
         };
+        // A log that could not be replayed is tried again after each listing.
+        self.unreadable.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         stats.logs = count.0;
         stats.refreshes += 1;
         stats.summarised += count.1;
+        stats.partial = count.2;
+        stats.last_refresh_error = None;
         for (reason, n) in skipped {
             *stats.skipped.entry(reason).or_default() += n;
         }
@@ -412,11 +438,25 @@ impl Catalog for Index {
         if let Some(hit) = self.cache.lock().ok()?.get(&key) {
             return Some(hit);
         }
-        let detail = Arc::new(replay(&log).ok()?);
+        let detail = match replay(&log) {
+            Ok(detail) => Arc::new(detail),
+            Err(error) => {
+                self.stats.lock().unwrap_or_else(|p| p.into_inner()).unreadable_details += 1;
+                let mut unreadable = self.unreadable.lock().unwrap_or_else(|p| p.into_inner());
+                unreadable.insert(log.name.clone(), error.to_string());
+                return None;
+            }
+        };
         if let Ok(mut cache) = self.cache.lock() {
             cache.put(key, Arc::clone(&detail));
         }
         Some(detail)
+    }
+
+    fn why_unreadable(&self, app_id: &str, attempt_id: Option<&str>) -> Option<String> {
+        let log = self.log_of(app_id, attempt_id)?;
+        let unreadable = self.unreadable.lock().ok()?;
+        unreadable.get(&log.name).map(|why| format!("its event log {} cannot be read: {why}", log.name))
     }
 
     fn now_ms(&self) -> i64 {
@@ -424,5 +464,53 @@ impl Catalog for Index {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "{\"Event\":\"SparkListenerApplicationStart\",\"App Name\":\"a\",\"App ID\":\"app-1\",\
+                       \"Timestamp\":1000,\"User\":\"u\"}\n";
+
+    #[test]
+    fn a_failed_listing_keeps_the_last_list_and_says_why_until_the_location_lists_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let folder = dir.path().join("logs");
+        std::fs::create_dir(&folder).expect("mkdir");
+        std::fs::write(folder.join("app-1"), LOG).expect("write");
+        let index = Index::new(LogSource::Local(folder.clone()), 1 << 20);
+        index.refresh().expect("lists");
+        assert_eq!(index.entries().len(), 1);
+
+        std::fs::rename(&folder, dir.path().join("moved")).expect("rename");
+        let error = index.refresh().expect_err("the folder is gone");
+        let stats = index.stats();
+        assert_eq!((stats.refresh_failures, stats.refreshes), (1, 1));
+        assert_eq!(stats.last_refresh_error, Some(error.to_string()));
+        assert_eq!(index.entries().len(), 1, "the last good list is kept");
+
+        std::fs::rename(dir.path().join("moved"), &folder).expect("rename back");
+        index.refresh().expect("lists again");
+        let stats = index.stats();
+        assert_eq!((stats.refresh_failures, stats.last_refresh_error, stats.refreshes), (1, None, 2));
+    }
+
+    #[test]
+    fn a_listed_log_that_cannot_be_replayed_is_counted_and_named_until_the_next_listing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("app-1"), LOG).expect("write");
+        let index = Index::new(LogSource::Local(dir.path().to_path_buf()), 1 << 20);
+        index.refresh().expect("lists");
+        assert_eq!(index.why_unreadable("app-1", None), None);
+        std::fs::remove_file(dir.path().join("app-1")).expect("delete");
+        assert!(index.detail("app-1", None).is_none());
+        let why = index.why_unreadable("app-1", None).expect("a reason");
+        let log = dir.path().join("app-1").display().to_string();
+        assert!(why.starts_with(&format!("its event log {log} cannot be read: ")), "{why}");
+        assert_eq!(index.stats().unreadable_details, 1);
+        index.refresh().expect("lists");
+        assert!(index.entries().is_empty() && index.why_unreadable("app-1", None).is_none());
     }
 }

@@ -18,7 +18,6 @@ use crate::index::IndexStats;
 pub struct RequestStats {
     /// (endpoint, status) → (count, total seconds).
     pub requests: BTreeMap<(String, u16), (u64, f64)>,
-    pub refresh_failures: u64,
 }
 
 /// The `Content-Type` of the text format served on `/metrics`.
@@ -30,9 +29,11 @@ const APPLICATIONS: &str = "sparkplane_history_index_applications";
 const SKIPPED: &str = "sparkplane_history_logs_skipped_total";
 const CACHE: &str = "sparkplane_history_detail_cache_bytes";
 const SCAN_FAILURES: &str = "sparkplane_history_scan_failures_total";
+const PARTIAL: &str = "sparkplane_history_logs_partial";
+const UNREADABLE: &str = "sparkplane_history_unreadable_details_total";
 
 /// Every metric name this module writes (all registered).
-pub const EMITTED: &[&str] = &[REQUESTS, SECONDS, APPLICATIONS, SKIPPED, CACHE, SCAN_FAILURES];
+pub const EMITTED: &[&str] = &[REQUESTS, SECONDS, APPLICATIONS, SKIPPED, CACHE, SCAN_FAILURES, PARTIAL, UNREADABLE];
 
 /// The text exposition of the index's and the server's counters, written by
 /// the project's one writer of the format (`sparkplane_observe::exposition`).
@@ -66,7 +67,9 @@ pub fn encode(index: &IndexStats, requests: &RequestStats, applications: u64) ->
         Family { name: APPLICATIONS, samples: single(applications as f64) },
         Family { name: SKIPPED, samples: skipped },
         Family { name: CACHE, samples: single(index.detail_cache_bytes as f64) },
-        Family { name: SCAN_FAILURES, samples: single(requests.refresh_failures as f64) },
+        Family { name: SCAN_FAILURES, samples: single(index.refresh_failures as f64) },
+        Family { name: PARTIAL, samples: single(index.partial as f64) },
+        Family { name: UNREADABLE, samples: single(index.unreadable_details as f64) },
     ])
 }
 
@@ -94,6 +97,15 @@ mod tests {
         }
         assert!(text.contains("sparkplane_history_requests_total{endpoint=\"jobs\",code=\"200\"} 3"));
         assert!(text.contains("sparkplane_history_index_applications 7"));
+        let faults = IndexStats { partial: 2, refresh_failures: 3, unreadable_details: 4, ..IndexStats::default() };
+        let text = encode(&faults, &requests, 7);
+        for line in [
+            "sparkplane_history_logs_partial 2",
+            "sparkplane_history_scan_failures_total 3",
+            "sparkplane_history_unreadable_details_total 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from {text}");
+        }
         assert!(text.contains("sparkplane_history_logs_skipped_total{reason=\"unreadable\"} 0"));
         assert!(text.contains("# TYPE sparkplane_history_requests_total counter"), "{text}");
     }

@@ -104,28 +104,47 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
         threads.push(thread);
     }
     {
-        let (index, stats, stop) = (Arc::clone(&index), Arc::clone(&stats), Arc::clone(&stop));
+        let (index, stop) = (Arc::clone(&index), Arc::clone(&stop));
         let thread = std::thread::Builder::new()
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
-                let mut last = Instant::now();
+                let (mut last, mut failing) = (Instant::now(), false);
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
                     if last.elapsed() < interval {
                         continue;
                     }
                     last = Instant::now();
-                    if index.refresh().is_err()
-                        && let Ok(mut s) = stats.lock()
-                    {
-                        s.refresh_failures += 1;
-                    }
+                    failing = rescan(&index, failing);
                 }
             })
             .map_err(|e| ServeError { addr, message: format!("cannot start the scan thread: {e}") })?;
         threads.push(thread);
     }
     Ok(HistoryServer { server, addr: bound, stop, threads, stats })
+}
+
+/// Rescans once; a listing that fails is said once on stderr (and counted by
+/// the index for `/metrics`) while the last good list keeps being served.
+/// Returns whether the location is failing now.
+fn rescan(index: &Index, failing: bool) -> bool {
+    match index.refresh() {
+        Ok(()) => {
+            if failing {
+                eprintln!("sparkplane history: {} lists again", index.describe());
+            }
+            false
+        }
+        Err(error) => {
+            if !failing {
+                eprintln!(
+                    "warning: cannot list {}: {error} (the last good list keeps being served; retried every rescan)",
+                    index.describe()
+                );
+            }
+            true
+        }
+    }
 }
 
 fn endpoint_kind(path: &str) -> String {

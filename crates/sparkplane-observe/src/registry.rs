@@ -603,6 +603,26 @@ static METRICS: &[Metric] = &[
         emitter: Emitter::HistoryServer,
         buckets: &[],
     },
+    Metric {
+        name: "sparkplane_history_logs_partial",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "Event logs in the History Server's list of which only part could be read (a line cut off or \
+               corrupt, for example a log truncated mid-line); the rest of each is served.",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
+        name: "sparkplane_history_unreadable_details_total",
+        kind: MetricType::Counter,
+        labels: &[],
+        help: "Requests for a listed application whose event log could not be read any more (deleted or \
+               changed since the last scan); each was answered 404 naming the log, and the next scan drops it.",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
     // Submission.
     Metric {
         name: "sparkplane_submit_duration_seconds",
