@@ -48,6 +48,11 @@ pub const SCHEMA_VERSION_KEY: &str = "sparkplane.schema_version";
 /// manifest is written again, identically, by the next run.
 pub const CHUNK: usize = 64;
 
+/// Threads that read and write applications at once, at least: writing is
+/// mostly waiting for storage (a local file's fsync, an object's PUT), so more
+/// threads than cores keep the disk or the network busy.
+pub const WRITERS: usize = 8;
+
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -189,12 +194,17 @@ pub fn export_into(
     let logs: &dyn Logs = logs;
     let mut unsaved = 0;
     for chunk in todo.chunks(CHUNK) {
-        let built = read::on_all_cores(chunk, |log, workers| {
-            logs.read(log, workers).and_then(|facts| Tables::build(&facts, log, sheet))
+        // Read, build and write each application on its own thread; record them in order.
+        let written = read::on_threads(chunk, WRITERS, |log, workers| {
+            let tables = logs.read(log, workers).and_then(|facts| Tables::build(&facts, log, sheet))?;
+            Ok(write_files(sink, &tables).map(|files| (tables, files)))
         });
-        for (log, result) in chunk.iter().zip(built) {
+        for (log, result) in chunk.iter().zip(written) {
             match result {
-                Ok(tables) => write_app(sink, manifest, log, &tables, &mut report)?,
+                Ok(written) => {
+                    let (tables, files) = written?;
+                    record_app(sink, manifest, log, &tables, files, &mut report)?;
+                }
                 Err(reason) => report.skipped.push(SkippedLog { log: log.name.clone(), reason }),
             }
         }
@@ -210,15 +220,8 @@ pub fn export_into(
     Ok(report)
 }
 
-/// Writes one application's files, removes the ones an earlier export of it
-/// wrote that this one does not, and records it in the manifest (in memory).
-fn write_app(
-    sink: &dyn Sink,
-    manifest: &mut Manifest,
-    log: &ListedLog,
-    tables: &Tables,
-    report: &mut ExportReport,
-) -> Result<(), ExportError> {
+/// Writes one application's files (each atomically); their paths.
+fn write_files(sink: &dyn Sink, tables: &Tables) -> Result<Vec<(String, u64)>, ExportError> {
     let mut files = Vec::new();
     for (table, batch) in tables.non_empty() {
         let path = tables.path(table);
@@ -226,8 +229,26 @@ fn write_app(
             ExportError::Target(SinkError { url: sink.describe(&path), detail: format!("cannot encode: {detail}") })
         })?;
         sink.write_atomically(&path, bytes).map_err(ExportError::Target)?;
+        files.push((path, batch.num_rows() as u64));
+    }
+    Ok(files)
+}
+
+/// Counts one written application, removes the files an earlier export of it
+/// wrote that this one did not, and records it in the manifest (in memory).
+fn record_app(
+    sink: &dyn Sink,
+    manifest: &mut Manifest,
+    log: &ListedLog,
+    tables: &Tables,
+    written: Vec<(String, u64)>,
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    let mut files = Vec::new();
+    for (path, rows) in written {
+        let table = path.split('/').next().unwrap_or_default();
+        *report.rows.entry(table.to_owned()).or_default() += rows;
         report.files_written += 1;
-        *report.rows.entry(table.to_owned()).or_default() += batch.num_rows() as u64;
         files.push(path);
     }
     let previous = manifest.logs.get(&log.key);

@@ -259,17 +259,20 @@ impl SqlExecutions {
     }
 }
 
-/// Runs `work` over each log on as many threads as the machine has cores
-/// (each log parsed on one; a lone log on all); results in the order of `logs`.
-pub fn on_all_cores<T: Send>(logs: &[ListedLog], work: impl Fn(&ListedLog, usize) -> T + Sync) -> Vec<T> {
+/// Runs `work` over each log on at least `threads` threads and as many as
+/// the machine has cores (each log parsed on one; a lone log on all cores);
+/// results in the order of `logs`. More threads than cores pay off when
+/// `work` also waits on storage (a file's fsync, an object's PUT).
+pub fn on_threads<T: Send>(logs: &[ListedLog], threads: usize, work: impl Fn(&ListedLog, usize) -> T + Sync) -> Vec<T> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if logs.len() <= 1 || cores <= 1 {
+    let threads = threads.max(cores).min(logs.len());
+    if threads <= 1 {
         return logs.iter().map(|log| work(log, cores)).collect();
     }
     let next = AtomicUsize::new(0);
     let work = &work;
     let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..cores.min(logs.len()))
+        let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
