@@ -6,14 +6,17 @@
 //! Owns: the layout of a backup target and its manifest ([`layout`],
 //! [`manifest`]), the pure plans (which objects to copy and which to reuse,
 //! which backups retention removes, what a verify found: [`plan`]), the
-//! verdict of a disaster-recovery drill from what it gathered ([`drill`]), the
+//! verdict of a disaster-recovery drill from what it gathered ([`drill`]) and
+//! the drill's steps behind a host the CLI implements ([`drill_run`]), the
 //! CronJob that runs a backup in a cluster ([`render`]) and the metrics a run
 //! reports ([`metrics`]); and the thin I/O that runs them — PostgreSQL's own
 //! tools as processes ([`pg`]) and object storage through
-//! `sparkplane-storage` ([`run`], [`verify`]). Must not: load or judge Backup
-//! documents (that is `sparkplane_core::backup`) or print (the CLI does).
+//! `sparkplane-storage` ([`run`], [`verify`], a drill's [`scratch`] target).
+//! Must not: load or judge Backup documents (that is
+//! `sparkplane_core::backup`) or print (the CLI does).
 
 pub mod drill;
+pub mod drill_run;
 pub mod error;
 pub mod layout;
 pub mod manifest;
@@ -22,6 +25,7 @@ pub mod pg;
 pub mod plan;
 pub mod render;
 pub mod run;
+pub mod scratch;
 pub mod stores;
 pub mod verify;
 

@@ -1,27 +1,21 @@
-//! `sparkplane dr drill`: a disaster-recovery drill. The latest backup is
-//! restored into a fresh target (the metastore dump into the scratch
-//! database, checked and dropped as `backup verify` does; every object copy
-//! into a restore folder or an empty scratch bucket on the backup's target
-//! store, checksums checked), the job is re-pointed at the restored data by
-//! its `--set` flags (`{restored}` is the folder, or the bucket's `s3a://`
-//! URL, with S3A given to the local Spark through `sparkplane_local::s3a`),
-//! run locally, and passed through its quality gates; the measured RTO and
-//! RPO are held to the Backup's objectives. With a scratch bucket and a
-//! metastore in the Backup, the scratch database stays up as the job's
-//! catalog (`sparkplane_local::metastore`), its locations moved onto the
-//! restored copies (`verify::relocate`). The scratch bucket is emptied and
-//! the scratch database dropped afterwards unless `--keep-scratch`.
-//!
-//! Thin: this module reads the clock and calls the restore
-//! (`sparkplane_backup::verify::verify_into`), the local run
-//! (`sparkplane_local::workflow::run_local`) and the gates (`dq::run_gates`);
-//! the verdict is `sparkplane_backup::drill::decide`'s. Must not decide.
+//! `sparkplane dr drill`: a disaster-recovery drill, run by
+//! `sparkplane_backup::drill_run::drill` over the host this module supplies:
+//! the restore into a fresh folder or an empty scratch bucket
+//! (`sparkplane_backup::verify`), the job re-pointed at the restored data by
+//! its `--set` flags (`{restored}`) and run locally (with S3A and, for a
+//! scratch bucket and a Backup with a metastore, the restored scratch database
+//! as its catalog), and its gates (`dq::run_gates`). Must not: order the
+//! steps or decide (`drill_run` and `drill::decide` do).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sparkplane_backup::drill::{self, DrillFacts, GateResult, JobRun};
-use sparkplane_backup::verify::{self, RestoreTarget};
+use sparkplane_api::backup::Backup;
+use sparkplane_api::job::QualityGate;
+use sparkplane_backup::drill;
+use sparkplane_backup::drill_run::{self, DamagedManifest, DrillHost, DrillPlan};
+use sparkplane_backup::scratch::{self, Scratch};
+use sparkplane_backup::verify::{self, VerifyReport};
 use sparkplane_backup::{BackupError, stores};
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
@@ -29,7 +23,6 @@ use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_local::metastore::PostgresMetastore;
 use sparkplane_local::s3a::S3aEndpoint;
 use sparkplane_local::workflow::{ExtraProperties, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
-use sparkplane_storage::Store;
 
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
@@ -76,69 +69,6 @@ impl LocalRunObserver for Quiet<'_> {
     }
 }
 
-fn restore_dir(asked: Option<&PathBuf>) -> Result<PathBuf, Failure> {
-    let dir = match asked {
-        Some(dir) => dir.clone(),
-        None => {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            std::env::temp_dir().join(format!("sparkplane-drill-{}-{nanos}", std::process::id()))
-        }
-    };
-    let fresh = match std::fs::read_dir(&dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(e) => {
-            return Err(invalid(
-                "drill-restore-dir",
-                format!("{}: {e}", dir.display()),
-                "give a folder this user can write to",
-            ));
-        }
-    };
-    if !fresh {
-        return Err(invalid(
-            "drill-restore-dir",
-            format!("restore folder {} is not empty", dir.display()),
-            "a drill restores into a fresh target: give a new or empty folder with --restore-dir",
-        ));
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        invalid("drill-restore-dir", format!("{}: {e}", dir.display()), "give a folder this user can write to")
-    })?;
-    // Absolute, so the job (whose working directory is its own folder) finds it.
-    Ok(std::path::absolute(&dir).unwrap_or(dir))
-}
-
-/// Where this drill restores the objects.
-enum Scratch {
-    Folder(PathBuf),
-    Bucket { url: String, store: Store },
-}
-
-impl Scratch {
-    /// What `{restored}` stands for.
-    fn restored(&self) -> String {
-        match self {
-            Scratch::Folder(dir) => dir.to_string_lossy().into_owned(),
-            Scratch::Bucket { url, .. } => drill::s3a_prefix(url),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Scratch::Folder(dir) => dir.display().to_string(),
-            Scratch::Bucket { url, .. } => url.clone(),
-        }
-    }
-
-    fn target(&self) -> RestoreTarget<'_> {
-        match self {
-            Scratch::Folder(dir) => RestoreTarget::Folder(dir),
-            Scratch::Bucket { store, .. } => RestoreTarget::Bucket(store),
-        }
-    }
-}
-
 /// The S3A properties that let the local Spark read the scratch bucket with the target's keys.
 fn s3a_properties(backup: &sparkplane_api::backup::Backup) -> Result<BTreeMap<String, String>, Failure> {
     let target = &backup.spec.target;
@@ -150,10 +80,7 @@ fn s3a_properties(backup: &sparkplane_api::backup::Backup) -> Result<BTreeMap<St
             "name the key variables in spec.target.credentials, or restore into a folder with --restore-dir",
         ));
     };
-    let endpoint = target.endpoint.clone().unwrap_or_else(|| match &target.region {
-        Some(region) => format!("https://s3.{region}.amazonaws.com"),
-        None => "https://s3.amazonaws.com".into(),
-    });
+    let endpoint = drill_run::s3a_endpoint(target);
     let jars = sparkplane_local::s3a::s3a_jars()
         .map_err(|e| invalid("drill-s3a", e.to_string(), "install the S3A jars, then run the drill again"))?;
     let endpoint =
@@ -169,10 +96,14 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
     let scratch = match &settings.restore_bucket {
         Some(url) => {
             extra_properties = s3a_properties(backup)?;
-            let store = stores::scratch_bucket(backup, url).map_err(|e| super::backup::failure(&e))?;
+            let store = stores::scratch_bucket(backup, url)?;
             Scratch::Bucket { url: url.clone(), store }
         }
-        None => Scratch::Folder(restore_dir(settings.restore_dir.as_ref())?),
+        None => {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let unique = format!("{}-{nanos}", std::process::id());
+            Scratch::Folder(scratch::fresh_folder(settings.restore_dir.as_deref(), &unique)?)
+        }
     };
     let serves_catalog = matches!(scratch, Scratch::Bucket { .. }) && backup.spec.metastore.is_some();
     let sets = drill::repoint(&settings.job.sets, &scratch.restored(), serves_catalog)
@@ -186,21 +117,14 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
         LocalRunSettings::from_environment(&job.path, environment, false).map_err(|e| super::run::failure(&e))?;
     local.extra_properties = ExtraProperties(extra_properties);
 
-    let started = jiff::Timestamp::now();
-    printer.status(&format!(
-        "drill: restoring the latest backup of {} into {}",
-        backup.metadata.name,
-        scratch.describe()
-    ));
-    let prepared =
-        Prepared { backup, job: &job, resolved: &resolved, local: &local, scratch: &scratch, started, serves_catalog };
-    let drilled = restore_and_run(settings, &prepared, printer);
-    let emptied = match &scratch {
-        Scratch::Bucket { store, .. } if !settings.keep_scratch => Some(stores::empty_scratch_bucket(store)),
-        _ => None,
-    };
-    let (verdict, catalog) = drilled?;
-    let deleted = emptied.transpose().map_err(|e: BackupError| super::backup::failure(&e))?;
+    let (name, into) = (&backup.metadata.name, scratch.describe());
+    printer.status(&format!("drill: restoring the latest backup of {name} into {into}"));
+    let gates = &resolved.job.spec.quality_gates;
+    let plan = DrillPlan { backup, gates, serves_catalog, keep_scratch: settings.keep_scratch };
+    let (job, resolved, local, scratch) = (&job, &resolved, &local, &scratch);
+    let mut host = Host { settings, backup, job, resolved, local, scratch, printer, ran: resolved.name().to_owned() };
+    let end = drill_run::drill(&plan, &mut host)?;
+    let verdict = &end.verdict;
     if let Some(path) = &settings.junit {
         std::fs::write(path, verdict.to_junit().to_xml()).map_err(|e| Failure::File {
             path: path.clone(),
@@ -208,75 +132,14 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
             help: "check that the JUnit file's folder exists and is writable".into(),
         })?;
     }
-    let report = match &scratch {
-        Scratch::Folder(dir) => serde_json::json!({ "restoreDir": dir, "verdict": verdict }),
-        Scratch::Bucket { url, .. } => serde_json::json!({
-            "restoreBucket": url,
-            "scratchObjectsDeleted": deleted,
-            "scratchDatabase": catalog,
-            "scratchDatabaseDropped": catalog.is_some() && !settings.keep_scratch,
-            "verdict": verdict,
-        }),
-    };
-    printer.result(&report, || {
-        let after = match (&scratch, deleted) {
-            (Scratch::Bucket { .. }, Some(n)) => format!(" ({n} objects deleted afterwards)"),
-            (Scratch::Bucket { .. }, None) => " (kept)".to_string(),
-            (Scratch::Folder(_), _) => String::new(),
-        };
-        let database = match &catalog {
-            Some(db) if settings.keep_scratch => format!("; the job's catalog was scratch database {db} (kept)"),
-            Some(db) => format!("; the job's catalog was scratch database {db} (dropped afterwards)"),
-            None => String::new(),
-        };
-        format!("{}  restored into {}{after}{database}\n", verdict.to_text(), scratch.describe())
-    });
+    let keep = settings.keep_scratch;
+    printer.result(&drill_run::report_json(&end, scratch, keep), || drill_run::report_text(&end, scratch, keep));
     if verdict.green {
         return Ok(());
     }
-    let failures: Diagnostics = Diagnostics(
-        verdict
-            .failures
-            .iter()
-            .map(|f| {
-                Diagnostic::error("drill-failed", "", f.line())
-                    .with_help("see docs/runbooks/restore.md and the guide's Backup and disaster recovery chapter")
-            })
-            .collect(),
-    );
-    Err(Failure::Failed(failures))
-}
-
-/// What a drill has ready before it restores anything.
-struct Prepared<'a> {
-    backup: &'a sparkplane_api::backup::Backup,
-    job: &'a JobSettings,
-    resolved: &'a ResolvedJob,
-    local: &'a LocalRunSettings,
-    scratch: &'a Scratch,
-    started: jiff::Timestamp,
-    /// The job's catalog is the restored metastore (a scratch bucket, and a Backup with a metastore).
-    serves_catalog: bool,
-}
-
-/// The restore, the job on the restored data and its gates, decided; the
-/// scratch database the job's catalog was (dropped again unless kept).
-fn restore_and_run(
-    settings: &DrillSettings,
-    prepared: &Prepared<'_>,
-    printer: &Printer,
-) -> Result<(drill::DrillVerdict, Option<String>), Failure> {
-    let restored = verify::verify_into(prepared.backup, Some(prepared.scratch.target()), prepared.serves_catalog)
-        .map_err(|e| super::backup::failure(&e))?;
-    let catalog = restored.scratch_database.clone();
-    let verdict = run_on_restore(settings, prepared, &restored, catalog.as_deref(), printer);
-    let dropped = match &catalog {
-        Some(db) if !settings.keep_scratch => verify::drop_scratch_database(prepared.backup, db),
-        _ => Ok(()),
-    };
-    let verdict = verdict?;
-    dropped.map_err(|e| super::backup::failure(&e))?;
-    Ok((verdict, catalog))
+    let help = "see docs/runbooks/restore.md and the guide's Backup and disaster recovery chapter";
+    let failures = verdict.failures.iter().map(|f| Diagnostic::error("drill-failed", "", f.line()).with_help(help));
+    Err(Failure::Failed(Diagnostics(failures.collect())))
 }
 
 /// The Spark properties that make the restored scratch database the job's catalog.
@@ -303,76 +166,77 @@ fn catalog_properties(
     Ok(metastore.spark_properties())
 }
 
-/// The job on a restore, its gates and the verdict.
-fn run_on_restore(
-    settings: &DrillSettings,
-    prepared: &Prepared<'_>,
-    restored: &verify::VerifyReport,
-    catalog: Option<&str>,
-    printer: &Printer,
-) -> Result<drill::DrillVerdict, Failure> {
-    let Prepared { backup, job, resolved, local, scratch, started, .. } = *prepared;
-    let environment = job.env.as_deref().unwrap_or("local");
-    let recovery_point = restored.started.parse::<jiff::Timestamp>().map_err(|e| {
-        Failure::Failed(
-            Diagnostic::error(
-                "drill-manifest",
-                "",
-                format!("backup run {}: started `{}`: {e}", restored.id, restored.started),
-            )
-            .with_help("the manifest is damaged; restore from another run")
-            .into(),
-        )
-    })?;
+impl From<BackupError> for Failure {
+    fn from(error: BackupError) -> Failure {
+        super::backup::failure(&error)
+    }
+}
 
-    let mut gates = Vec::new();
-    let job_run = if !restored.findings.is_empty() {
-        JobRun::NotRun
-    } else {
-        let mut local = local.clone();
+impl From<DamagedManifest> for Failure {
+    fn from(damaged: DamagedManifest) -> Failure {
+        Failure::Failed(damaged.0.into())
+    }
+}
+
+/// The CLI's side of a drill: the restore, the local Spark, the gates and the clock.
+struct Host<'a> {
+    settings: &'a DrillSettings,
+    backup: &'a Backup,
+    job: &'a JobSettings,
+    resolved: &'a ResolvedJob,
+    local: &'a LocalRunSettings,
+    scratch: &'a Scratch,
+    printer: &'a Printer,
+    /// The job's name as its run recorded it (the gates' CDEvents name it).
+    ran: String,
+}
+
+impl DrillHost for Host<'_> {
+    type Error = Failure;
+
+    fn now_ms(&mut self) -> i64 {
+        jiff::Timestamp::now().as_millisecond()
+    }
+
+    fn restore(&mut self, serve_catalog: bool) -> Result<VerifyReport, Failure> {
+        Ok(verify::verify_into(self.backup, Some(self.scratch.target()), serve_catalog)?)
+    }
+
+    fn relocate(&mut self, database: &str) -> Result<(), Failure> {
+        Ok(verify::relocate(self.backup, database, &self.scratch.restored())?)
+    }
+
+    fn run_job(&mut self, catalog: Option<&str>) -> Result<Result<(), String>, Failure> {
+        let mut local = self.local.clone();
         if let Some(database) = catalog {
-            // The restored catalog's tables point at the restored copies, not the lake.
-            verify::relocate(backup, database, &scratch.restored()).map_err(|e| super::backup::failure(&e))?;
-            local.extra_properties.0.extend(catalog_properties(backup, database, &scratch.restored())?);
+            local.extra_properties.0.extend(catalog_properties(self.backup, database, &self.scratch.restored())?);
         }
-        let outcome = run_local(resolved, &local, &mut Quiet { printer }).map_err(|e| super::run::failure(&e))?;
+        let outcome = run_local(self.resolved, &local, &mut Quiet { printer: self.printer })
+            .map_err(|e| super::run::failure(&e))?;
         let record = &outcome.record;
+        self.ran = record.job.clone();
         if outcome.succeeded() {
-            let context = super::dq::Gates { events: &settings.events, environment, job: &record.job };
-            for gate in &resolved.job.spec.quality_gates {
-                let checked = super::dq::run_gates(&job.path, std::slice::from_ref(gate), &context, printer);
-                let (passed, detail) = match checked {
-                    Ok(()) if gate.blocking == Some(false) => {
-                        (true, "non-blocking: its failures only warn".to_string())
-                    }
-                    Ok(()) => (true, "passed".to_string()),
-                    Err(Failure::Failed(found)) => {
-                        (false, found.0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("; "))
-                    }
-                    Err(other) => return Err(other),
-                };
-                gates.push(GateResult { name: gate.spec.clone(), passed, detail });
-            }
-            JobRun::Succeeded { finished_ms: jiff::Timestamp::now().as_millisecond() }
-        } else {
-            JobRun::Failed(format!(
-                "run {} {}: {}",
-                record.run_id,
-                record.state.as_str(),
-                record.failure.clone().unwrap_or_default()
-            ))
+            return Ok(Ok(()));
         }
-    };
-    let objectives = backup.spec.objectives.as_ref();
-    let verdict = drill::decide(&DrillFacts {
-        backup_id: restored.id.clone(),
-        started_ms: started.as_millisecond(),
-        recovery_point_ms: recovery_point.as_millisecond(),
-        restore: restored.findings.clone(),
-        job: job_run,
-        gates,
-        rto_target_ms: objectives.and_then(|o| o.rto).map(|d| d.as_millis()),
-        rpo_target_ms: objectives.and_then(|o| o.rpo).map(|d| d.as_millis()),
-    });
-    Ok(verdict)
+        let why = record.failure.clone().unwrap_or_default();
+        Ok(Err(format!("run {} {}: {why}", record.run_id, record.state.as_str())))
+    }
+
+    fn check_gate(&mut self, gate: &QualityGate) -> Result<Result<(), Vec<String>>, Failure> {
+        let environment = self.job.env.as_deref().unwrap_or("local");
+        let context = super::dq::Gates { events: &self.settings.events, environment, job: &self.ran };
+        match super::dq::run_gates(&self.job.path, std::slice::from_ref(gate), &context, self.printer) {
+            Ok(()) => Ok(Ok(())),
+            Err(Failure::Failed(found)) => Ok(Err(found.0.into_iter().map(|d| d.message).collect())),
+            Err(other) => Err(other),
+        }
+    }
+
+    fn drop_scratch_database(&mut self, database: &str) -> Result<(), Failure> {
+        Ok(verify::drop_scratch_database(self.backup, database)?)
+    }
+
+    fn empty_scratch_bucket(&mut self) -> Result<Option<usize>, Failure> {
+        Ok(self.scratch.empty()?)
+    }
 }
