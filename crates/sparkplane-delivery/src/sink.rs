@@ -113,40 +113,10 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
 
-    /// A one-purpose HTTP server: answers each request with the next status of
-    /// `statuses` and hands back the bodies it got.
     fn server(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<String>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}/events", listener.local_addr().expect("addr"));
-        let handle = std::thread::spawn(move || {
-            let mut bodies = Vec::new();
-            for status in statuses {
-                let (stream, _) = listener.accept().expect("accept");
-                let mut reader = BufReader::new(stream);
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).expect("header");
-                    if line == "\r\n" || line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().expect("length");
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).expect("body");
-                bodies.push(String::from_utf8(body).expect("utf-8"));
-                let mut stream = reader.into_inner();
-                write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                    .expect("answer");
-            }
-            bodies
-        });
-        (url, handle)
+        sparkplane_testkit::http::receiver("/events", statuses)
     }
 
     fn step() -> Step {

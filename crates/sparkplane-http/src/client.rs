@@ -107,8 +107,11 @@ pub fn post(retry: &Retry, url: &str, content_type: &str, body: &[u8]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpListener;
+    use sparkplane_testkit::http::receiver as testkit_receiver;
+
+    fn receiver(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        testkit_receiver("/in", statuses)
+    }
 
     #[test]
     fn retryable_statuses_are_408_429_and_5xx() {
@@ -158,37 +161,6 @@ mod tests {
         };
         assert_eq!(with_retries_sleeping(&zero, &mut count, |_| {}), Err("down after 1 attempts".to_owned()));
         assert_eq!(once, 1, "at least one attempt is made");
-    }
-
-    /// Answers each request with the next of `statuses` and returns the bodies it got.
-    fn receiver(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<String>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}/in", listener.local_addr().expect("addr"));
-        let handle = std::thread::spawn(move || {
-            let mut bodies = Vec::new();
-            for status in statuses {
-                let (stream, _) = listener.accept().expect("accept");
-                let mut reader = BufReader::new(stream);
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).expect("header");
-                    if line == "\r\n" || line.is_empty() {
-                        break;
-                    }
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().expect("length");
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).expect("body");
-                bodies.push(String::from_utf8(body).expect("utf-8"));
-                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-                reader.into_inner().write_all(answer.as_bytes()).expect("answer");
-            }
-            bodies
-        });
-        (url, handle)
     }
 
     #[test]

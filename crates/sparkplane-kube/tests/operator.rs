@@ -11,6 +11,7 @@ use sparkplane_api::job::JobState;
 use sparkplane_core::operator::schedule::run_name;
 use sparkplane_core::operator::{Platform, rfc3339};
 use sparkplane_fakekube::{Behaviour, Cluster, DriverRule, DriverRun, FakeApiServer, PodScript, Timings};
+use sparkplane_testkit::http::status_line;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,16 +56,6 @@ async fn a_job_runs_to_success_with_every_transition_recorded() {
     assert!(metrics.contains("sparkplane_operator_submissions_total 1"), "{metrics}");
     assert!(metrics.contains("sparkplane_operator_applications{state=\"Succeeded\"} 1"), "{metrics}");
     operator.stop().await;
-}
-
-/// The status line of a plain HTTP GET.
-fn status_line(address: std::net::SocketAddr, path: &str) -> String {
-    use std::io::{BufRead, Write};
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
-    let mut line = String::new();
-    std::io::BufReader::new(stream).read_line(&mut line).expect("answer");
-    line.trim_end().to_owned()
 }
 
 /// Every start of the operator becomes ready and reconciles. kube-runtime

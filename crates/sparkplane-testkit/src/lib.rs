@@ -6,12 +6,13 @@
 //! receiver ([`OtlpReceiver`]) and PostgreSQL
 //! ([`PostgresServer`]) — stopping child processes a test started
 //! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
-//! environment ([`sparkplane`]). Must not: be used by
+//! environment ([`sparkplane`]), and small HTTP peers ([`http`]). Must not: be used by
 //! non-test code.
 
 pub mod cdevents;
 pub mod cli;
 pub mod history;
+pub mod http;
 pub mod otlp;
 pub mod process;
 /// The throwaway PostgreSQL server (its own crate, as the metastore chaos experiment starts one too).

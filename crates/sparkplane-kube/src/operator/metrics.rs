@@ -385,15 +385,7 @@ mod tests {
         assert_eq!(samples, zero.len() + 3 * (16 + 3) + (10 + 3));
     }
 
-    /// The first line of the answer to `GET path`.
-    fn status_line(address: std::net::SocketAddr, path: &str) -> String {
-        use std::io::{BufRead, Write};
-        let mut stream = std::net::TcpStream::connect(address).expect("connect");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
-        let mut line = String::new();
-        std::io::BufReader::new(stream).read_line(&mut line).expect("answer");
-        line.trim_end().to_owned()
-    }
+    use sparkplane_testkit::http::status_line;
 
     #[test]
     fn the_endpoint_routes_on_the_path_whatever_the_query_and_stops_when_dropped() {
