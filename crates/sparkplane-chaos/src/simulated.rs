@@ -102,7 +102,7 @@ impl Lab {
         };
         let client = {
             let _inside = runtime.enter();
-            sparkplane_kube::connect::client(&connect)
+            sparkplane_kube::kubeconfig::client(&connect)
                 .map_err(|e| infrastructure("cannot make a client for the simulated cluster")(e.to_string()))?
         };
         Ok(Lab { runtime, fake, client, operator: None })

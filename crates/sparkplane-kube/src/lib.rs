@@ -8,7 +8,7 @@
 //! check policy (the core does), or print (callers get values and callbacks).
 
 pub mod apps;
-pub mod connect;
+pub mod kubeconfig;
 pub mod error;
 pub mod jobs;
 pub mod logstore;
@@ -19,7 +19,7 @@ pub mod submit;
 pub mod wait_job;
 
 pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};
-pub use connect::{Settings, Target};
+pub use kubeconfig::{Settings, Target};
 pub use error::{KubeError, Operation};
 pub use submit::{FIELD_MANAGER, SubmitOutcome, SubmitRequest};
 

@@ -20,7 +20,7 @@ use sparkplane_delivery::store::{
     release_selector, to_config_map,
 };
 
-use crate::connect::Settings;
+use crate::kubeconfig::Settings;
 use crate::error::{KubeError, Operation};
 
 /// Releases as ConfigMaps in one namespace of a cluster.
@@ -49,7 +49,7 @@ impl ClusterStore {
     pub fn new(settings: &Settings, namespace: &str) -> Result<ClusterStore, KubeError> {
         let runtime = crate::runtime()?;
         // kube's client spawns its connection tasks: build it inside the runtime.
-        let client = runtime.block_on(async { crate::connect::client(settings) })?;
+        let client = runtime.block_on(async { crate::kubeconfig::client(settings) })?;
         Ok(ClusterStore { runtime, client, namespace: namespace.to_owned(), server: settings.server() })
     }
 

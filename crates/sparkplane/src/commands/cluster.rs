@@ -13,7 +13,7 @@ use sparkplane_kube::apps::{self, ExecutorCounts, LogSource, Lookup, ManagedBy, 
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 
 use super::Table;
-use super::kube_view::{age, application_table, block_on, connect};
+use super::kube_view::{age, application_table, block_on, cluster_settings};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
@@ -65,7 +65,7 @@ pub struct StatusSettings {
 /// Runs `status`: a SparkJob's status when one has the name, else the
 /// newest driver the name or job file matches.
 pub fn status(settings: &StatusSettings, printer: &Printer) -> CommandResult {
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     let (lookup, namespace) = lookup(
         &settings.target,
         settings.env.as_deref(),
@@ -206,7 +206,7 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
     let shown = |line: &str| -> String {
         if settings.raw { line.to_owned() } else { sparkplane_core::render::logging::as_text(line).into_owned() }
     };
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let lookup = Lookup::Name(name.to_owned());
     let source = block_on(&cluster, async |client, server| {
@@ -273,7 +273,7 @@ pub struct ListSettings {
 /// Runs `list`: SparkJobs and directly submitted applications, each once.
 pub fn list(settings: &ListSettings, printer: &Printer) -> CommandResult {
     let selector = settings.selector.as_deref();
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     let namespace = (!settings.all_namespaces).then(|| cluster.namespace.clone());
     let apps =
         block_on(&cluster, async |client, server| apps::list(&client, &server, namespace.as_deref(), selector).await)?;
@@ -316,7 +316,7 @@ pub struct DeleteSettings {
 /// Runs `delete`: a SparkJob (what it owns follows), else a job's driver pods.
 pub fn delete(settings: &DeleteSettings, printer: &Printer) -> CommandResult {
     let (name, all) = (settings.name.as_str(), settings.all);
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let lookup = Lookup::Name(name.to_owned());
     let deleted =

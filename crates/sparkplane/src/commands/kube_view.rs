@@ -44,8 +44,8 @@ pub fn age(created: &str) -> String {
 }
 
 /// Reads the kubeconfig (or in-cluster configuration) for `target`.
-pub fn connect(target: &ClusterTarget) -> Result<Settings, Failure> {
-    sparkplane_kube::connect::load(target).map_err(|e| kube_failure(&e))
+pub fn cluster_settings(target: &ClusterTarget) -> Result<Settings, Failure> {
+    sparkplane_kube::kubeconfig::load(target).map_err(|e| kube_failure(&e))
 }
 
 /// Runs one command's requests on a single-threaded runtime, kube errors as failures.
@@ -56,7 +56,7 @@ pub fn block_on<T>(
     let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
     runtime
         .block_on(async {
-            let client = sparkplane_kube::connect::client(settings)?;
+            let client = sparkplane_kube::kubeconfig::client(settings)?;
             work(client, settings.server()).await
         })
         .map_err(|e| kube_failure(&e))

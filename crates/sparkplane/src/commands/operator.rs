@@ -16,7 +16,7 @@ use sparkplane_core::validate::ValidationTarget;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
 
-use super::kube_view::{block_on, connect, kube_failure};
+use super::kube_view::{block_on, cluster_settings, kube_failure};
 use super::render::render_resolved;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -75,7 +75,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
     let gate_image =
         settings.gate_image.clone().unwrap_or_else(|| sparkplane_core::operator::plan::DEFAULT_GATE_IMAGE.to_owned());
     let platform = Platform { catalog, default_driver_start: settings.driver_start, gate_image };
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     let server = cluster.server();
     let metrics = Metrics::new();
     // Held until the operator returns; dropping it stops the endpoint.
@@ -110,7 +110,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         })?;
     runtime
         .block_on(async {
-            let client = sparkplane_kube::connect::client(&cluster)?;
+            let client = sparkplane_kube::kubeconfig::client(&cluster)?;
             sparkplane_kube::operator::run(client, operator, platform, metrics, shutdown_signal()).await
         })
         .map_err(|e| kube_failure(&e))?;
@@ -160,7 +160,7 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
         label_release(&mut resolved.job, id)?;
     }
     embed_gates(&mut resolved.job, &settings.job.path)?;
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     if let Some(ns) = settings.cluster.namespace.as_deref() {
         resolved.job.metadata.namespace = Some(ns.to_owned());
     } else if resolved.job.metadata.namespace.is_none() && cluster.namespace_explicit {
@@ -234,7 +234,7 @@ pub struct TriggerSettings {
 /// Runs `trigger`: asks the operator for a manual run of a SparkJob.
 pub fn trigger(settings: &TriggerSettings, printer: &Printer) -> CommandResult {
     let name = settings.name.as_str();
-    let cluster = connect(&settings.cluster)?;
+    let cluster = cluster_settings(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
     let value = sparkplane_core::operator::rfc3339(k8s_openapi::jiff::Timestamp::now());
     let job = block_on(&cluster, async |client, server| {

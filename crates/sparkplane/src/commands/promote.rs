@@ -198,7 +198,7 @@ fn cluster_source_run(settings: &PromoteSettings, env: &str) -> Result<Option<So
     let resolved = crate::workspace::resolve_job(&job_settings, sparkplane_core::validate::ValidationTarget::Cluster)?;
     let (namespace, name) = (resolved.namespace().to_owned(), resolved.name().to_owned());
     let target = ClusterTarget { context: settings.cluster.context.clone(), namespace: Some(namespace.clone()) };
-    let cluster = super::kube_view::connect(&target)?;
+    let cluster = super::kube_view::cluster_settings(&target)?;
     let found = super::kube_view::block_on(&cluster, async |client, server| {
         sparkplane_kube::jobs::get(&client, &server, &namespace, &name).await
     })?;
@@ -538,7 +538,7 @@ fn open_log(
             let cluster_target = sparkplane_core::validate::ValidationTarget::Cluster;
             crate::workspace::resolve_job(&settings, cluster_target)?.namespace().to_owned()
         }
-        (StoreChoice::Cluster, None) if cluster.namespace.is_none() => super::kube_view::connect(cluster)?.namespace,
+        (StoreChoice::Cluster, None) if cluster.namespace.is_none() => super::kube_view::cluster_settings(cluster)?.namespace,
         _ => String::new(),
     };
     OpenStore::open(choice, cluster, &namespace)

@@ -413,7 +413,7 @@ pub fn verify(
             let id = release.to_string_lossy();
             let choice = StoreChoice::of(Some(flag), PathBuf::new());
             let namespace = match (&choice, &cluster.namespace) {
-                (StoreChoice::Cluster, None) => super::kube_view::connect(cluster)?.namespace,
+                (StoreChoice::Cluster, None) => super::kube_view::cluster_settings(cluster)?.namespace,
                 (_, namespace) => namespace.clone().unwrap_or_default(),
             };
             let store = OpenStore::open(&choice, cluster, &namespace)?;
@@ -525,7 +525,7 @@ pub fn history(
     };
     let namespace = match (&choice, namespace) {
         (_, Some(namespace)) => namespace,
-        (StoreChoice::Cluster, None) => super::kube_view::connect(cluster)?.namespace,
+        (StoreChoice::Cluster, None) => super::kube_view::cluster_settings(cluster)?.namespace,
         (StoreChoice::Dir(_), None) => String::new(),
     };
     let store = OpenStore::open(&choice, cluster, &namespace)?;

@@ -57,7 +57,7 @@ impl OpenStore {
         match choice {
             StoreChoice::Dir(root) => Ok(OpenStore::Dir(DirStore::new(root), root.clone())),
             StoreChoice::Cluster => {
-                let settings = super::kube_view::connect(cluster)?;
+                let settings = super::kube_view::cluster_settings(cluster)?;
                 let namespace = cluster.namespace.as_deref().unwrap_or(namespace);
                 let store = ClusterStore::new(&settings, namespace).map_err(|e| super::kube_view::kube_failure(&e))?;
                 Ok(OpenStore::Cluster(store))

@@ -109,7 +109,7 @@ impl Host<'_> {
 
     fn cluster_at(&self, namespace: &str) -> Result<sparkplane_kube::Settings, Failure> {
         let namespace = Some(namespace.to_owned());
-        super::kube_view::connect(&ClusterTarget { context: self.cluster.context.clone(), namespace })
+        super::kube_view::cluster_settings(&ClusterTarget { context: self.cluster.context.clone(), namespace })
     }
 }
 

@@ -74,7 +74,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
 
     if settings.dry_run == DryRun::Client {
         // Render only: the context's namespace is used when it can be read, nothing is sent.
-        let context_ns = sparkplane_kube::connect::load(&settings.cluster).ok().map(|s| s.namespace);
+        let context_ns = sparkplane_kube::kubeconfig::load(&settings.cluster).ok().map(|s| s.namespace);
         settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns.as_deref());
         let objects = render_resolved(&resolved, Target::Native);
         super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
@@ -85,7 +85,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     if let Some(path) = &settings.metrics_file {
         super::submit_metrics::check(path)?;
     }
-    let cluster = sparkplane_kube::connect::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
+    let cluster = sparkplane_kube::kubeconfig::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
     let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
     settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns);
     let objects = render_resolved(&resolved, Target::Native);
@@ -109,7 +109,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     };
     let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
     runtime.block_on(async {
-        let client = sparkplane_kube::connect::client(&cluster).map_err(|e| kube_failure(&e))?;
+        let client = sparkplane_kube::kubeconfig::client(&cluster).map_err(|e| kube_failure(&e))?;
         let outcome = submit::submit(&client, &server, &request, render_attempt).await.map_err(|e| kube_failure(&e))?;
         if let (Some(path), SubmitOutcome::Created { dry_run: false, .. }) = (&settings.metrics_file, &outcome) {
             // Resolve, render, policy and every API call: what a user waits for before the driver exists.
