@@ -7,9 +7,9 @@
 //! for each case.
 
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::java_properties::to_text as properties_text;
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
 use sparkplane_core::load::load;
-use sparkplane_core::java_properties::to_text as properties_text;
 use sparkplane_core::render::native::driver_properties;
 use sparkplane_core::render::{RenderInput, Target, render};
 use sparkplane_core::resolve::ResolveRequest;

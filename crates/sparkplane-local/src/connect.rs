@@ -176,7 +176,10 @@ pub fn server_conf(
 ) -> BTreeMap<String, String> {
     // Which keys are the server's own, and its binding, are core's rule (one owner with the cluster's server).
     let mut conf = sparkplane_core::connect::server_properties(
-        extra.iter().filter(|(k, _)| !sparkplane_core::local_plan::is_cluster_only(k)).map(|(k, v)| (k.clone(), v.clone())),
+        extra
+            .iter()
+            .filter(|(k, _)| !sparkplane_core::local_plan::is_cluster_only(k))
+            .map(|(k, v)| (k.clone(), v.clone())),
         &BIND_ADDRESS.to_string(),
         port,
     );

@@ -346,7 +346,8 @@ budgets.yaml:4:17: error: teams.ml.monthly: expected a number, found a list
 
 #[test]
 fn a_file_of_another_kind_is_refused_as_a_budget_or_price_sheet() {
-    let tenant = "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {name: data-eng}\nspec: {team: data-eng}\n";
+    let tenant =
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {name: data-eng}\nspec: {team: data-eng}\n";
     let err = file_fails_with_2("tenant.yaml", tenant, &["cost", "logs", "--budget", "{}"]);
     assert_eq!(
         err,
