@@ -137,3 +137,15 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
     );
     Ok(resolved)
 }
+
+/// Loads `settings`' job for a cluster (resolved, then validated for one),
+/// sized and rendered for `target`: the step `render`, `policy check`,
+/// `release`, `promote` and `submit` share before their policy gate and I/O.
+pub fn render_objects(
+    settings: &JobSettings,
+    target: sparkplane_core::render::Target,
+) -> Result<(ResolvedJob, Vec<sparkplane_core::render::RenderedObject>), Failure> {
+    let resolved = resolve_job(settings, ValidationTarget::Cluster)?;
+    let objects = sparkplane_core::render::size_and_render(&resolved, target);
+    Ok((resolved, objects))
+}

@@ -211,8 +211,7 @@ fn lines<'a>(items: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>) -
 pub fn render_resolved(resolved: &ResolvedJob, attempt: u32) -> Vec<RenderedObject> {
     let mut job = resolved.clone();
     job.attempt = attempt.max(1);
-    let sized = size_job(&job.job.spec);
-    render::render(&RenderInput { job: &job, sized: &sized }, Target::Native)
+    render::size_and_render(&job, Target::Native)
 }
 
 /// The policy configuration of an environment in the catalog (defaults when it has none).

@@ -52,6 +52,14 @@ impl Target {
     }
 }
 
+/// Sizes `job` with the one sizing model and renders it for `target`: the
+/// one path from a resolved job to its objects, for the CLI's commands and
+/// the operator alike.
+pub fn size_and_render(job: &crate::resolved::ResolvedJob, target: Target) -> Vec<RenderedObject> {
+    let sized = crate::sizing::size_job(&job.job.spec);
+    render(&RenderInput { job, sized: &sized }, target)
+}
+
 /// Renders a job for a target (a Connect server the same for every target);
 /// objects come sorted (cluster-wide first, then by kind and name).
 pub fn render(input: &RenderInput<'_>, target: Target) -> Vec<RenderedObject> {

@@ -110,7 +110,7 @@ impl CiHost for Host<'_> {
     }
 
     fn policy(&mut self, job: &ResolvedJob) -> StepResult {
-        let objects = super::rendered::render_resolved(job, Target::Native);
+        let objects = sparkplane_core::render::size_and_render(job, Target::Native);
         match super::policy::verdict(job, &objects, &self.settings.policy, self.printer) {
             Ok(verdict) => {
                 StepResult::checked(&Diagnostics(verdict.violations.iter().map(super::policy::to_diagnostic).collect()))

@@ -31,7 +31,6 @@ pub mod promote;
 pub mod release;
 pub mod release_store;
 pub mod render;
-pub mod rendered;
 pub mod resolve;
 pub mod run;
 pub mod runs;

@@ -17,7 +17,6 @@ use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
 
 use super::kube_view::{block_on, cluster_settings, kube_failure};
-use super::render::render_resolved;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, load_catalog, resolve_job};
@@ -166,7 +165,7 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     } else if resolved.job.metadata.namespace.is_none() && cluster.namespace_explicit {
         resolved.job.metadata.namespace = Some(cluster.namespace.clone());
     }
-    let objects = render_resolved(&resolved, Target::Native);
+    let objects = sparkplane_core::render::size_and_render(&resolved, Target::Native);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
     let mut job = resolved.job.clone();
     job.status = None;

@@ -296,7 +296,7 @@ pub fn check(
                 .into(),
         ));
     }
-    let (resolved, objects) = super::rendered::render_objects(settings, sparkplane_core::render::Target::Native)?;
+    let (resolved, objects) = crate::workspace::render_objects(settings, sparkplane_core::render::Target::Native)?;
     printer.warnings(&resolved.warnings);
     let verdict = verdict(&resolved, &objects, policy_settings, printer)?;
     let report = match format {

@@ -329,7 +329,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
         platform_dir: settings.platform_dir.clone(),
     };
     // Bad input first (exit 2), before any gate is judged or anything written.
-    let (resolved, objects) = super::render::render_objects(&job_settings(&settings.to), Target::Native)?;
+    let (resolved, objects) = crate::workspace::render_objects(&job_settings(&settings.to), Target::Native)?;
     printer.warnings(&resolved.warnings);
     let cluster = sparkplane_core::validate::ValidationTarget::Cluster;
     if source != record.environment {
@@ -538,7 +538,9 @@ fn open_log(
             let cluster_target = sparkplane_core::validate::ValidationTarget::Cluster;
             crate::workspace::resolve_job(&settings, cluster_target)?.namespace().to_owned()
         }
-        (StoreChoice::Cluster, None) if cluster.namespace.is_none() => super::kube_view::cluster_settings(cluster)?.namespace,
+        (StoreChoice::Cluster, None) if cluster.namespace.is_none() => {
+            super::kube_view::cluster_settings(cluster)?.namespace
+        }
         _ => String::new(),
     };
     OpenStore::open(choice, cluster, &namespace)
@@ -594,7 +596,7 @@ pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult
             "roll back to another release with --to",
         )
     })?;
-    let objects = super::render::render_resolved(&resolved, Target::Native);
+    let objects = sparkplane_core::render::size_and_render(&resolved, Target::Native);
     let new = DeploymentRecord {
         sequence: 0,
         action: Action::Rollback,

@@ -219,7 +219,7 @@ pub fn run(settings: &ReleaseSettings, printer: &Printer) -> CommandResult {
     };
     let by = released_by(settings.by.as_deref(), &settings.job.path, printer)?;
     // The one load step and policy gate `render` runs: a tag-only image is refused for prod here.
-    let (resolved, objects) = super::render::render_objects(&settings.job, Target::Native)?;
+    let (resolved, objects) = crate::workspace::render_objects(&settings.job, Target::Native)?;
     printer.warnings(&resolved.warnings);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, false)?;
     let commit = source_commit(settings.commit.as_deref(), &settings.job.path)?;

@@ -5,10 +5,10 @@ use std::path::Path;
 use sparkplane_core::render::{RenderedObject, Target};
 
 pub use super::manifests::{print_objects, write_files};
-pub use super::rendered::{render_objects, render_resolved};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::JobSettings;
+use crate::workspace::render_objects;
 
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
 fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {

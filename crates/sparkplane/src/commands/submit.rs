@@ -20,7 +20,8 @@ use crate::printer::{OutputFormat, Printer};
 use crate::workspace::{JobSettings, resolve_job};
 
 use super::kube_view::{application_table, kube_failure};
-use super::render::{print_objects, render_resolved};
+use super::render::print_objects;
+use sparkplane_core::render::size_and_render;
 
 /// How far `submit` goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +77,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
         // Render only: the context's namespace is used when it can be read, nothing is sent.
         let context_ns = sparkplane_kube::kubeconfig::load(&settings.cluster).ok().map(|s| s.namespace);
         settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns.as_deref());
-        let objects = render_resolved(&resolved, Target::Native);
+        let objects = size_and_render(&resolved, Target::Native);
         super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
         print_objects(&objects, printer);
         return Ok(());
@@ -88,7 +89,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     let cluster = sparkplane_kube::kubeconfig::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
     let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
     settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns);
-    let objects = render_resolved(&resolved, Target::Native);
+    let objects = size_and_render(&resolved, Target::Native);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
 
     let server = cluster.server();
@@ -105,7 +106,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
         }
         let mut job = resolved.clone();
         job.attempt = attempt;
-        render_resolved(&job, Target::Native)
+        size_and_render(&job, Target::Native)
     };
     let runtime = sparkplane_kube::runtime().map_err(|e| kube_failure(&e))?;
     runtime.block_on(async {
