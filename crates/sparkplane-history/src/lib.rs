@@ -7,7 +7,8 @@
 //! jobs, stages, tasks and executors Spark's status store would hold, on
 //! demand, cached within a memory budget, with each stage's tasks kept
 //! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`api`] is a pure function from a
-//! request to Spark's JSON answer. [`server`] is the thin HTTP layer; [`time`]
+//! request to Spark's JSON answer. [`server`] is the handler the one HTTP
+//! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
 //! formats and parses Spark's dates; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
 //! framed by [`zip`].
 

@@ -1,7 +1,8 @@
 //! The HTTP server of `sparkplane history serve`: Spark's `/api/v1` over an
 //! [`Index`], refreshed in the background.
 //!
-//! Owns: binding the address, answering requests on a small pool of threads
+//! Owns: the handler the project's one HTTP scaffold (`sparkplane_http`,
+//! which binds, runs the worker threads and stops them) calls for each request
 //! (API answers from [`crate::api::respond`], the `logs` zip streamed by
 //! [`crate::download`]; `/` from [`crate::page`]; the
 //! report of one application from `sparkplane_eventlog::report_html`; `/metrics`
@@ -9,7 +10,8 @@
 //! interval so new and in-progress logs show without a restart, and the
 //! request counters and latencies handed to the metrics registry.
 //!
-//! Must not: shape answers itself or stop because one refresh failed (the
+//! Must not: bind or run HTTP itself (the scaffold does), shape answers itself,
+//! or stop because one refresh failed (the
 //! last good listing keeps being served and the failure is counted).
 
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::report_html;
+use sparkplane_http::{Body, HttpServer, Reply, Request};
 
 use crate::api::{self, Download, Response};
 use crate::download::{Archive, zip_logs};
@@ -27,23 +30,18 @@ use crate::index::Index;
 use crate::metrics::{self, RequestStats};
 use crate::page;
 
+/// The scaffold's bind error, re-exported so callers keep naming it here.
+pub use sparkplane_http::ServeError;
+
 /// The address `sparkplane history serve` listens on unless told otherwise (Spark's port).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:18080";
 
-/// The bind failed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {message}")]
-pub struct ServeError {
-    pub addr: SocketAddr,
-    pub message: String,
-}
-
-/// A running server; stops when dropped.
+/// A running server and its scan thread; both stop on [`HistoryServer::stop`] or drop.
 pub struct HistoryServer {
-    server: Arc<tiny_http::Server>,
+    http: Option<HttpServer>,
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    scan: Option<JoinHandle<()>>,
     stats: Arc<Mutex<RequestStats>>,
 }
 
@@ -58,19 +56,18 @@ impl HistoryServer {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Stops accepting and joins the threads.
+    /// Stops accepting, lets requests in flight finish and joins every thread.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.server.unblock();
-        for _ in 1..self.threads.len() {
-            self.server.unblock();
+        if let Some(http) = self.http.take() {
+            http.stop();
         }
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
+        if let Some(scan) = self.scan.take() {
+            let _ = scan.join();
         }
     }
 }
@@ -81,31 +78,20 @@ impl Drop for HistoryServer {
     }
 }
 
-/// Starts serving `index` on `addr`, rescanning every `interval`.
+/// Starts serving `index` on `addr` (the project's one HTTP scaffold,
+/// `sparkplane_http`), rescanning every `interval` on a thread of its own.
 pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<HistoryServer, ServeError> {
-    let server = tiny_http::Server::http(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
-    let bound = server.server_addr().to_ip().unwrap_or(addr);
-    let server = Arc::new(server);
-    let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Mutex::new(RequestStats::default()));
-    let mut threads = Vec::new();
-    for n in 0..4 {
-        let (server, index, stats, stop) =
-            (Arc::clone(&server), Arc::clone(&index), Arc::clone(&stats), Arc::clone(&stop));
-        let thread = std::thread::Builder::new()
-            .name(format!("sparkplane-history-http-{n}"))
-            .spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    let Ok(request) = server.recv() else { break };
-                    answer(request, &index, &stats);
-                }
-            })
-            .map_err(|e| ServeError { addr, message: format!("cannot start a server thread: {e}") })?;
-        threads.push(thread);
-    }
-    {
-        let (index, stop) = (Arc::clone(&index), Arc::clone(&stop));
-        let thread = std::thread::Builder::new()
+    let http = {
+        let (index, stats) = (Arc::clone(&index), Arc::clone(&stats));
+        sparkplane_http::serve(addr, "sparkplane-history-http", 4, move |request: &Request| {
+            handle(&index, &stats, request)
+        })?
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let scan = {
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
                 let (mut last, mut failing) = (Instant::now(), false);
@@ -118,10 +104,10 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
                     failing = rescan(&index, failing);
                 }
             })
-            .map_err(|e| ServeError { addr, message: format!("cannot start the scan thread: {e}") })?;
-        threads.push(thread);
-    }
-    Ok(HistoryServer { server, addr: bound, stop, threads, stats })
+            // `http` is dropped on this early return, which stops it.
+            .map_err(|e| ServeError { addr, message: format!("cannot start the scan thread: {e}") })?
+    };
+    Ok(HistoryServer { addr: http.addr(), http: Some(http), stop, scan: Some(scan), stats })
 }
 
 /// Rescans once; a listing that fails is said once on stderr (and counted by
@@ -209,15 +195,14 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str) -> Option<Respon
     }
 }
 
-fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats>) {
+/// Answers one request: the API, the pages, or the `logs` zip streamed; counts it by endpoint kind and status.
+fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Reply {
     let started = Instant::now();
-    let url = request.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
-    let get = matches!(request.method(), tiny_http::Method::Get | tiny_http::Method::Head);
-    let response = if !get {
+    let path = request.path.as_str();
+    let response = if !request.method.is_read() {
         Response { status: 405, content_type: TEXT, body: "method not allowed\n".to_owned(), download: None }
     } else if path.starts_with("/api/v1/") {
-        api::respond(index, path, query)
+        api::respond(index, path, &request.query)
     } else {
         page(index, stats, path).unwrap_or_else(|| Response {
             status: 404,
@@ -228,41 +213,28 @@ fn answer(request: tiny_http::Request, index: &Index, stats: &Mutex<RequestStats
     };
     // `logs`: the zip is started here (the API only said which logs); a log that
     // cannot be read is Spark's 503.
-    let mut archive = None;
-    let response = match &response.download {
+    let reply = match &response.download {
         Some(download) => match start_download(index, download) {
-            Ok(started) => {
-                archive = Some(started);
-                response
-            }
-            Err(unavailable) => unavailable,
+            Ok(archive) => Reply {
+                status: 200,
+                content_type: response.content_type.to_owned(),
+                headers: vec![(
+                    "Content-Disposition".to_owned(),
+                    format!("attachment; filename={}", download.file_name),
+                )],
+                body: Body::Stream { reader: archive.reader, length: usize::try_from(archive.len).ok() },
+            },
+            Err(unavailable) => Reply::text(unavailable.status, unavailable.content_type, unavailable.body),
         },
-        None => response,
+        None => Reply::text(response.status, response.content_type, response.body),
     };
     let kind = if path.starts_with("/api/v1/") { endpoint_kind(path) } else { "page".to_owned() };
     if let Ok(mut s) = stats.lock() {
-        let slot = s.requests.entry((kind, response.status)).or_default();
+        let slot = s.requests.entry((kind, reply.status)).or_default();
         slot.0 += 1;
         slot.1 += started.elapsed().as_secs_f64();
     }
-    let content_type = tiny_http::Header::from_bytes(&b"Content-Type"[..], response.content_type.as_bytes()).ok();
-    if let (Some(archive), Some(download)) = (archive, &response.download) {
-        let disposition = format!("attachment; filename={}", download.file_name);
-        let headers: Vec<tiny_http::Header> =
-            [content_type, tiny_http::Header::from_bytes(&b"Content-Disposition"[..], disposition.as_bytes()).ok()]
-                .into_iter()
-                .flatten()
-                .collect();
-        let length = usize::try_from(archive.len).ok();
-        let reply = tiny_http::Response::new(tiny_http::StatusCode(200), headers, archive.reader, length, None);
-        let _ = request.respond(reply);
-        return;
-    }
-    let mut reply = tiny_http::Response::from_string(response.body).with_status_code(response.status);
-    if let Some(header) = content_type {
-        reply.add_header(header);
-    }
-    let _ = request.respond(reply);
+    reply
 }
 
 /// Opens every log the download names and measures it; Spark's 503 when one cannot be read.
@@ -270,4 +242,89 @@ fn start_download(index: &Index, download: &Download) -> Result<Archive, Respons
     let logs: Option<Vec<_>> = download.attempts.iter().map(|a| index.log_of(&download.app_id, a.as_deref())).collect();
     let unavailable = || api::logs_unavailable(&download.app_id);
     zip_logs(&logs.ok_or_else(unavailable)?).map_err(|_| unavailable())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparkplane_eventlog::LogSource;
+    use sparkplane_http::Method;
+
+    fn index() -> (tempfile::TempDir, Arc<Index>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = "{\"Event\":\"SparkListenerApplicationStart\",\"App Name\":\"a\",\"App ID\":\"app-1\",\
+                   \"Timestamp\":1700000000000,\"User\":\"u\"}\n";
+        std::fs::write(dir.path().join("app-1"), log).expect("write");
+        let index = Arc::new(Index::new(LogSource::Local(dir.path().to_path_buf()), 1 << 20));
+        index.refresh().expect("lists");
+        (dir, index)
+    }
+
+    fn body(reply: &Reply) -> String {
+        match &reply.body {
+            Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Body::Stream { .. } => panic!("a streamed body"),
+        }
+    }
+
+    #[test]
+    fn requests_are_answered_by_route_and_counted_by_endpoint_kind_and_status() {
+        let (_dir, index) = index();
+        let stats = Mutex::new(RequestStats::default());
+        let list = handle(&index, &stats, &Request::new(Method::Get, "/api/v1/applications?limit=5"));
+        assert_eq!((list.status, list.content_type.as_str()), (200, "application/json"));
+        let listed: serde_json::Value = serde_json::from_str(&body(&list)).expect("json");
+        assert_eq!(listed[0]["id"], "app-1", "{listed}");
+        let post = handle(&index, &stats, &Request::new(Method::Post, "/api/v1/applications"));
+        assert_eq!((post.status, body(&post).as_str()), (405, "method not allowed\n"));
+        let metrics = handle(&index, &stats, &Request::new(Method::Get, "/metrics?x=1"));
+        assert_eq!((metrics.status, metrics.content_type.as_str()), (200, metrics::CONTENT_TYPE));
+        assert_eq!(handle(&index, &stats, &Request::new(Method::Get, "/nowhere")).status, 404);
+        let counted: Vec<((String, u16), u64)> =
+            stats.lock().expect("stats").requests.iter().map(|(k, (n, _))| (k.clone(), *n)).collect();
+        assert_eq!(
+            counted,
+            [
+                (("applications".to_owned(), 200), 1),
+                (("applications".to_owned(), 405), 1),
+                (("page".to_owned(), 200), 1),
+                (("page".to_owned(), 404), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_download_is_streamed_with_its_file_name() {
+        let (_dir, index) = index();
+        let stats = Mutex::new(RequestStats::default());
+        let reply = handle(&index, &stats, &Request::new(Method::Get, "/api/v1/applications/app-1/logs"));
+        assert_eq!((reply.status, reply.content_type.as_str()), (200, api::OCTET_STREAM));
+        assert_eq!(
+            reply.headers,
+            [("Content-Disposition".to_owned(), "attachment; filename=eventLogs-app-1.zip".to_owned())]
+        );
+        assert!(matches!(reply.body, Body::Stream { length: Some(n), .. } if n > 0), "{:?}", reply.body);
+    }
+
+    #[test]
+    fn stop_ends_the_http_workers_and_the_scan_thread_and_frees_the_port() {
+        let (_dir, index) = index();
+        let server =
+            serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&index), Duration::from_millis(1)).expect("serves");
+        let addr = server.addr();
+        // The scan thread holds the index; once it rescans, the refresh count grows.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while index.stats().refreshes < 2 {
+            assert!(Instant::now() < deadline, "the scan thread never rescanned");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server.stop();
+        // Every thread was joined: only this test's handle to the index is left.
+        assert_eq!(Arc::strong_count(&index), 1);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(addr).is_ok() {
+            assert!(Instant::now() < deadline, "the port stays open after stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
