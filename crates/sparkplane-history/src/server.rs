@@ -307,6 +307,19 @@ mod tests {
     }
 
     #[test]
+    fn a_rescan_whose_listing_fails_is_failing_until_the_location_lists_again() {
+        let (dir, index) = index();
+        let moved = dir.path().with_extension("moved");
+        std::fs::rename(dir.path(), &moved).expect("rename");
+        assert!(rescan(&index, false), "a failed listing is failing");
+        assert!(rescan(&index, true), "and stays failing, said once");
+        std::fs::rename(&moved, dir.path()).expect("rename back");
+        assert!(!rescan(&index, true), "it lists again");
+        let stats = index.stats();
+        assert_eq!((stats.refresh_failures, stats.last_refresh_error, index.entries().len()), (2, None, 1));
+    }
+
+    #[test]
     fn stop_ends_the_http_workers_and_the_scan_thread_and_frees_the_port() {
         let (_dir, index) = index();
         let server =
