@@ -368,7 +368,7 @@ fn app_resource(
         // Spark's text; a listed log that could not be read says so after it.
         let mut message = no_such_app(app, attempt);
         if let Some(why) = known.then(|| catalog.why_unreadable(app, attempt)).flatten() {
-            message.push_str(&format!(" ({why}; it leaves the list at the next scan)"));
+            message.push_str(&format!(" ({why}; the next scan updates the list)"));
         }
         return Err(not_found(message));
     };

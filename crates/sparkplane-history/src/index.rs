@@ -409,6 +409,29 @@ fn each_on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Syn
     results.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| work(log))).collect()
 }
 
+/// Why a local log holds fewer bytes now than when it was listed (a rolling
+/// log's part deleted, a file cut short), which a replay would not notice: it
+/// lays out the parts it finds now. `None` when it did not shrink, or lives in
+/// object storage (whose parts were named by the listing, so a deleted one
+/// fails its read).
+fn shrunk_since_listed(log: &AppLog) -> Option<String> {
+    let path = std::path::Path::new(&log.name);
+    let meta = std::fs::metadata(path).ok()?;
+    let now: u64 = if meta.is_dir() {
+        std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    } else {
+        meta.len()
+    };
+    (now < log.size)
+        .then(|| format!("it holds {now} bytes now, {} when it was listed (part of it was deleted)", log.size))
+}
+
 /// Replays one log into its detail (no cache), reading on this thread and
 /// parsing on every core ([`crate::pipeline`]).
 pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
@@ -438,12 +461,16 @@ impl Catalog for Index {
         if let Some(hit) = self.cache.lock().ok()?.get(&key) {
             return Some(hit);
         }
-        let detail = match replay(&log) {
+        let replayed = match shrunk_since_listed(&log) {
+            Some(why) => Err(why),
+            None => replay(&log).map_err(|e| e.to_string()),
+        };
+        let detail = match replayed {
             Ok(detail) => Arc::new(detail),
             Err(error) => {
                 self.stats.lock().unwrap_or_else(|p| p.into_inner()).unreadable_details += 1;
                 let mut unreadable = self.unreadable.lock().unwrap_or_else(|p| p.into_inner());
-                unreadable.insert(log.name.clone(), error.to_string());
+                unreadable.insert(log.name.clone(), error);
                 return None;
             }
         };

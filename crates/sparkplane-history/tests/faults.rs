@@ -109,7 +109,7 @@ fn a_log_deleted_after_listing_answers_404_naming_it_and_leaves_the_list_at_the_
     let log = dir.path().join(gone).display().to_string();
     assert_eq!(status, 404);
     assert!(body.starts_with(&format!("no such app: {gone} (its event log {log} cannot be read: ")), "{body}");
-    assert!(body.ends_with("; it leaves the list at the next scan)"), "{body}");
+    assert!(body.ends_with("; the next scan updates the list)"), "{body}");
     // Spark's 503 for the zip of a log that cannot be read.
     assert_eq!(get(addr, &format!("/api/v1/applications/{gone}/logs")).0, 503);
     // Everything else keeps answering.
@@ -168,4 +168,38 @@ fn object_storage_that_stops_answering_its_listing_keeps_the_last_good_list_serv
     assert_eq!(index.stats().last_refresh_error, None);
     assert_eq!(ids(&index).len(), 3);
     server.stop();
+}
+
+/// A rolling log (Spark's `eventlog_v2_*` directory) loses its second part
+/// after it was listed. A replay would lay out the one part left and serve
+/// half the application as if whole; the index sees the log shrank since it
+/// was listed, answers 404 naming why, and the other application keeps answering.
+#[test]
+fn a_rolling_log_whose_part_is_deleted_after_listing_answers_404_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = "local-1000000000041";
+    std::fs::write(dir.path().join(GOOD), spark_log()).expect("write");
+    let rolling = dir.path().join(format!("eventlog_v2_{app}"));
+    std::fs::create_dir(&rolling).expect("mkdir");
+    let log = spark_log().replace(GOOD, app);
+    let lines: Vec<&str> = log.lines().collect();
+    let half = lines.len() / 2;
+    std::fs::write(rolling.join(format!("events_1_{app}")), lines[..half].join("\n") + "\n").expect("write");
+    std::fs::write(rolling.join(format!("events_2_{app}")), lines[half..].join("\n") + "\n").expect("write");
+    std::fs::write(rolling.join(format!("appstatus_{app}")), "").expect("write");
+    let index = Index::new(LogSource::Local(dir.path().to_path_buf()), 1 << 24);
+    index.refresh().expect("the folder lists");
+    assert_eq!(ids(&index).len(), 2);
+
+    let first = std::fs::metadata(rolling.join(format!("events_1_{app}"))).expect("part 1").len();
+    let listed = first + std::fs::metadata(rolling.join(format!("events_2_{app}"))).expect("part 2").len();
+    std::fs::remove_file(rolling.join(format!("events_2_{app}"))).expect("delete");
+    let jobs = respond(&index, &format!("/api/v1/applications/{app}/jobs"), "");
+    assert_eq!(jobs.status, 404, "{}", jobs.body);
+    let named = format!("no such app: {app} (its event log {} cannot be read: ", rolling.display());
+    assert!(jobs.body.starts_with(&named), "{}", jobs.body);
+    let why = format!("it holds {first} bytes now, {listed} when it was listed (part of it was deleted); ");
+    assert!(jobs.body.contains(&why), "{}", jobs.body);
+    assert_eq!(respond(&index, &format!("/api/v1/applications/{GOOD}/jobs"), "").status, 200);
+    assert_eq!(index.stats().unreadable_details, 1);
 }
