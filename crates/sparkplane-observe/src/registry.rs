@@ -618,7 +618,7 @@ static METRICS: &[Metric] = &[
         kind: MetricType::Counter,
         labels: &[],
         help: "Requests for a listed application whose event log could not be read any more (deleted or \
-               changed since the last scan); each was answered 404 naming the log, and the next scan drops it.",
+               shrunk since the last scan); each got a 404 naming the log; the next scan updates the list.",
         unit: Unit::Count,
         emitter: Emitter::HistoryServer,
         buckets: &[],
