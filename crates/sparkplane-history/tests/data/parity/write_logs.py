@@ -84,6 +84,10 @@ sc.stop()
 # Left in progress: the JVM is killed before the application ends.
 sc = context("parity-in-progress", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
 work(sc)
+# The event log is written by its own listener queue and flushed at each job's
+# and stage's end: give it time to take the last job's end, so the log is cut
+# after it rather than at a random point mid-stage (with tasks left running).
+time.sleep(3)
 pid = sc._gateway.proc.pid
 os.kill(pid, signal.SIGKILL)
 os._exit(0)
