@@ -12,7 +12,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use sparkplane_api::dq::CheckSeverity;
+use std::sync::atomic::AtomicBool;
+
+use sparkplane_api::dq::{CheckSeverity, DqEngine};
+use sparkplane_dq::evaluate::SparkFigures;
+use sparkplane_dq::spark::{SparkFailure, SparkSql};
+use sparkplane_local::connect_client::{self, QueryError};
+use sparkplane_local::connect_session::{self, Endpoint, SessionError};
+use sparkplane_local::runtime::Category;
+
+use super::runtime::InstallObserver;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
 use sparkplane_dq::run::{SpecRun, failure_messages};
@@ -45,6 +54,111 @@ pub struct DqSettings {
     pub environment: String,
     /// Where CDEvents go.
     pub events: Events,
+    /// Which engine and where Spark is.
+    pub engine: EngineArgs,
+}
+
+/// The engine a run was asked for and where the spark engine's Spark is.
+#[derive(Clone, Debug, Default)]
+pub struct EngineArgs {
+    /// `--engine`, over the spec's `engine:`.
+    pub asked: Option<DqEngine>,
+    /// `--connect`: a Spark Connect endpoint instead of a local server.
+    pub connect: Option<String>,
+    /// The Spark line of a local server.
+    pub spark: String,
+}
+
+impl EngineArgs {
+    /// From the command line's words (clap has checked `engine`).
+    pub fn new(engine: Option<&str>, connect: Option<String>, spark: &str) -> EngineArgs {
+        let asked = match engine {
+            Some("spark") => Some(DqEngine::Spark),
+            Some("auto") => Some(DqEngine::Auto),
+            Some(_) => Some(DqEngine::Native),
+            None => None,
+        };
+        EngineArgs { asked, connect, spark: spark.to_owned() }
+    }
+}
+
+/// The spark engine's host: one batch through Spark Connect, the local
+/// server's event log kept for counting scans.
+struct ConnectHost<'a> {
+    endpoint: Endpoint,
+    printer: &'a Printer,
+    /// The local runs' event logs (the checks, then a quarantine's write).
+    event_logs: Vec<PathBuf>,
+}
+
+impl SparkSql for ConnectHost<'_> {
+    fn run(&mut self, statements: &[String]) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure> {
+        match &self.endpoint {
+            Endpoint::Local { spark } => {
+                self.printer.status(&format!("starting a local Spark Connect server (Spark {spark}) for the checks"))
+            }
+            Endpoint::Application { spark } => {
+                self.printer.status(&format!("running the checks as a local Spark {spark} application"))
+            }
+            Endpoint::Url(_) => {}
+        }
+        let cancel = AtomicBool::new(false);
+        let mut observer = InstallObserver::new(self.printer);
+        match connect_session::run_batch(&self.endpoint, statements, &mut observer, &cancel) {
+            Ok(batch) => {
+                self.event_logs.extend(batch.event_log);
+                Ok(batch.result.rows)
+            }
+            Err(SessionError::Query(QueryError::Sql { failure, .. })) => Err(SparkFailure::Query(failure.message)),
+            Err(e) => match e.category() {
+                Some(Category::Usage) => Err(SparkFailure::Refused(e.to_string())),
+                _ => Err(SparkFailure::Unreachable(e.to_string())),
+            },
+        }
+    }
+}
+
+/// Runs the checks with Spark: refused checks first (exit 2), then the run,
+/// then the scans counted in the local server's event log.
+fn run_with_spark(
+    loaded: &sparkplane_dq::LoadedSpec,
+    options: &sparkplane_dq::CheckOptions,
+    engine: &EngineArgs,
+    printer: &Printer,
+) -> Result<DqReport, Failure> {
+    let refused = sparkplane_dq::spark::refused(&loaded.spec, DqEngine::Spark);
+    if !refused.is_empty() {
+        let found = refused
+            .iter()
+            .map(|(at, why)| sparkplane_dq::spec::engine_refusal(&loaded.doc, at, "spark", why))
+            .collect();
+        return Err(Failure::Invalid(Diagnostics(found)));
+    }
+    if let Some(url) = &engine.connect
+        && (!url.starts_with("sc://") || !url.is_ascii())
+    {
+        return Err(invalid(
+            "connect-url",
+            format!("--connect takes a Spark Connect URL, not `{}`", connect_client::without_token(url)),
+            "write sc://host:port/ (with ;token=… when the server wants one)",
+        ));
+    }
+    let endpoint = match &engine.connect {
+        Some(url) => Endpoint::Url(url.clone()),
+        None => Endpoint::local(&engine.spark),
+    };
+    let mut host = ConnectHost { endpoint, printer, event_logs: Vec::new() };
+    let (mut report, run) =
+        sparkplane_dq::spark::check(&loaded.spec, options, &mut host).map_err(|e| dq_failure(e, &loaded.doc))?;
+    let mut scans = (!host.event_logs.is_empty()).then_some(0);
+    for log in &host.event_logs {
+        let counted = connect_session::event_log_lines(log)
+            .ok()
+            .map(|lines| sparkplane_dq::spark::count_scans(lines.iter().map(String::as_str), &run.uri));
+        scans = scans.zip(counted).map(|(a, b)| a + b);
+    }
+    report.spark = Some(SparkFigures { queries: run.queries, planned_scans: run.planned_scans, scans });
+    Ok(report)
 }
 
 fn invalid(code: &'static str, message: String, help: &str) -> Failure {
@@ -76,8 +190,23 @@ fn dq_failure(error: DqError, doc: &sparkplane_core::yaml::Node) -> Failure {
         DqError::Spec { field, at, message, help } => {
             Failure::Invalid(sparkplane_dq::spec::spec_diagnostic(doc, &field, at, &message, &help).into())
         }
+        DqError::Spark { message, exit_code } => spark_failure(message, exit_code),
         DqError::Storage(error) => storage_failure("storage", error.to_string(), exit),
         DqError::Quarantine { done, error } => storage_failure("quarantine-failed", format!("{done}: {error}"), exit),
+    }
+}
+
+/// The spark engine's failure: Spark refused the data (1), the endpoint the request (2), or no Spark answered (3).
+fn spark_failure(message: String, exit: i32) -> Failure {
+    let diagnostic = Diagnostic::error("spark-engine", "", message);
+    match exit {
+        3 => Failure::Infrastructure(
+            diagnostic.with_help("start Spark Connect (`sparkplane connect`) or pass a reachable --connect URL").into(),
+        ),
+        2 => Failure::Invalid(diagnostic.with_help("copy the whole `sc://…;token=…` line of the server").into()),
+        _ => Failure::Failed(
+            diagnostic.with_help("check that `dataset.path` and `dataset.format` describe data Spark can read").into(),
+        ),
     }
 }
 
@@ -115,8 +244,9 @@ impl DqSettings {
     }
 }
 
-/// Loads a spec and runs it; the report, and how long it took.
-fn run_spec(run: &SpecRun, printer: &Printer) -> Result<(DqReport, f64), Failure> {
+/// Loads a spec and runs it with the engine it or the command asks for; the
+/// report, and how long it took.
+fn run_spec(run: &SpecRun, engine: &EngineArgs, printer: &Printer) -> Result<(DqReport, f64), Failure> {
     let source = read_source(&run.spec)?;
     let loaded = sparkplane_dq::load_spec(&source)?;
     printer.warnings(&loaded.warnings);
@@ -124,7 +254,16 @@ fn run_spec(run: &SpecRun, printer: &Printer) -> Result<(DqReport, f64), Failure
         .options(now_secs())
         .map_err(|m| invalid("bad-partition", m, "write --partition key=value, e.g. --partition date=2026-11-20"))?;
     let started = Instant::now();
-    let report = sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?;
+    let auto = engine.asked.or(loaded.spec.engine) == Some(DqEngine::Auto);
+    let bytes = if auto {
+        sparkplane_dq::spark::dataset_bytes(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?
+    } else {
+        0
+    };
+    let report = match sparkplane_dq::spark::choose(&loaded.spec, engine.asked, bytes) {
+        DqEngine::Native => sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?,
+        _ => run_with_spark(&loaded, &options, engine, printer)?,
+    };
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
@@ -158,6 +297,14 @@ pub fn table(report: &DqReport) -> String {
     );
     if let Some(q) = &report.quarantine {
         let _ = writeln!(out, "quarantine: {q}");
+    }
+    if let Some(spark) = &report.spark {
+        let scans = match spark.scans {
+            _ if spark.queries == 0 => "no scans (the dataset has no files)".to_owned(),
+            Some(n) => format!("{n} scans of the dataset counted in the event log (planned {})", spark.planned_scans),
+            None => format!("{} scans planned (a --connect server's event log is not read)", spark.planned_scans),
+        };
+        let _ = writeln!(out, "spark engine: {} queries, {scans}", spark.queries);
     }
     out
 }
@@ -200,7 +347,7 @@ fn gate_steps(report: &DqReport, environment: &str, job: Option<&str>) -> Vec<St
 
 /// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.
 pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
-    let (report, seconds) = run_spec(&settings.spec_run(), printer)?;
+    let (report, seconds) = run_spec(&settings.spec_run(), &settings.engine, printer)?;
     if let Some(path) = &settings.junit {
         write_file(path, &sparkplane_dq::output::to_junit(&report))?;
     }
@@ -234,7 +381,7 @@ pub fn run_gates(
     let mut failed = Diagnostics::new();
     for gate in sparkplane_dq::run::gates(job_file, gates) {
         printer.status(&format!("quality gate {}", gate.spec.display()));
-        let (report, _) = run_spec(&SpecRun::gate(gate.spec.clone()), printer)?;
+        let (report, _) = run_spec(&SpecRun::gate(gate.spec.clone()), &EngineArgs::new(None, None, "4.1"), printer)?;
         printer.status(&table(&report));
         context.events.emit(&gate_steps(&report, context.environment, Some(context.job)), printer);
         if !report.passed {

@@ -1,0 +1,509 @@
+//! `sparkplane dq check` with `engine: spark` through the real binary: checks
+//! the spark engine cannot run are refused at their field (exit 2); an
+//! unreachable Spark Connect endpoint is exit 3; and, on the managed Spark 4.1
+//! and 3.5 runtimes (`scripts/common.sh` `need_runtime`) — a local Spark
+//! Connect server per run on 4.1, a local Spark application on 3.5, which has
+//! no Connect server — the native and spark engines agree on every check's verdict,
+//! counts and failing-value sample over generated datasets (nulls,
+//! duplicates, out-of-range values, regex misses, orphan keys, a hostile
+//! column name, a wide schema; empty and one-row) in Parquet, CSV and JSON
+//! lines; a 20-check spec with 3 grouping or join checks takes at most 4 scans
+//! of the dataset, counted from the run's Spark event log and printed; and a
+//! dataset Spark cannot read names its path and Spark's message (exit 1).
+//!
+//! The Spark tests are slow (a JVM per run, about a minute in all) and run
+//! one at a time, under a file lock.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use sparkplane_testkit::sparkplane;
+
+/// The Spark line of the tests that need only one (a local Spark Connect server).
+const LINE: &str = "4.1";
+
+const HOSTILE: &str = "we`ird 'col'";
+const ROWS: usize = 240;
+const WIDE: usize = 60;
+
+/// A value of a generated column.
+#[derive(Clone)]
+enum V {
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Text(Option<String>),
+    Micros(Option<i64>),
+}
+
+/// Column name → values.
+type Table = Vec<(String, Vec<V>)>;
+
+fn main_table(rows: usize) -> Table {
+    let base = 1_795_000_000_000_000i64; // 2026-11-18 in microseconds
+    let mut t: Table = Vec::new();
+    let r = 0..rows;
+    let int = |f: &dyn Fn(usize) -> Option<i64>| r.clone().map(|i| V::Int(f(i))).collect::<Vec<_>>();
+    let text = |f: &dyn Fn(usize) -> Option<String>| r.clone().map(|i| V::Text(f(i))).collect::<Vec<_>>();
+    t.push(("id".into(), int(&|i| (i % 37 != 5).then(|| i as i64 - i64::from(i % 50 == 1)))));
+    let amounts = r
+        .clone()
+        .map(|i| {
+            V::Float(match i {
+                i if i % 23 == 4 => None,
+                i if i % 41 == 3 => Some(-2.5),
+                i if i % 43 == 2 => Some(150.0 + i as f64),
+                i => Some((i % 90) as f64 + 0.25),
+            })
+        })
+        .collect();
+    t.push(("amount".into(), amounts));
+    t.push(("qty".into(), int(&|i| (i % 29 != 7).then(|| (i % 7) as i64 - if i % 31 == 2 { 10 } else { 0 }))));
+    t.push((
+        "zone".into(),
+        text(&|i| match i {
+            i if i % 19 == 3 => None,
+            i if i % 13 == 0 => Some("x".into()),
+            i if i % 17 == 1 => Some("Bad'one".into()),
+            i => Some(["n", "s", "e", "w"][i % 4].into()),
+        }),
+    ));
+    t.push((
+        "code".into(),
+        text(&|i| match i {
+            i if i % 16 == 5 => Some(format!("bad{i}")),
+            i if i % 33 == 8 => None,
+            i => {
+                Some(format!("{}{}{:02}", char::from(b'A' + (i % 26) as u8), char::from(b'A' + (i % 7) as u8), i % 100))
+            }
+        }),
+    ));
+    t.push((
+        HOSTILE.into(),
+        text(&|i| match i {
+            i if i % 11 == 0 => Some("it's".into()),
+            i if i % 12 == 0 => Some("a\\b".into()),
+            i if i % 14 == 0 => Some("no`pe".into()),
+            _ => None,
+        }),
+    ));
+    t.push((
+        "ts".into(),
+        r.clone().map(|i| V::Micros((i % 53 != 9).then(|| base - i as i64 * 3_600_000_000))).collect(),
+    ));
+    t.push(("fk".into(), int(&|i| if i % 47 == 6 { Some(10_000 + i as i64) } else { Some((i % 20) as i64) })));
+    for k in 0..WIDE {
+        t.push((format!("c{k}"), int(&|i| (k != 7 || i % 9 != 0).then(|| ((i * (k + 3)) % 97) as i64))));
+    }
+    t
+}
+
+fn ref_table() -> Table {
+    vec![("key".into(), (0..20).map(|i| V::Int(Some(i))).collect())]
+}
+
+fn write_parquet(table: &Table, path: &Path) {
+    let columns: Vec<(String, ArrayRef)> = table
+        .iter()
+        .map(|(name, values)| {
+            let array: ArrayRef = match values.first() {
+                Some(V::Float(_)) => Arc::new(
+                    values.iter().map(|v| if let V::Float(x) = v { *x } else { None }).collect::<Float64Array>(),
+                ),
+                Some(V::Text(_)) => Arc::new(
+                    values.iter().map(|v| if let V::Text(x) = v { x.clone() } else { None }).collect::<StringArray>(),
+                ),
+                Some(V::Micros(_)) => Arc::new(
+                    values
+                        .iter()
+                        .map(|v| if let V::Micros(x) = v { *x } else { None })
+                        .collect::<TimestampMicrosecondArray>(),
+                ),
+                _ => Arc::new(values.iter().map(|v| if let V::Int(x) = v { *x } else { None }).collect::<Int64Array>()),
+            };
+            (name.clone(), array)
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(columns).expect("batch");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(File::create(path).expect("create"), batch.schema(), None)
+        .expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+fn micros_text(m: i64) -> String {
+    let t = jiff::Timestamp::from_microsecond(m).expect("timestamp");
+    t.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+fn cell(v: &V) -> Option<String> {
+    match v {
+        V::Int(x) => x.map(|x| x.to_string()),
+        V::Float(x) => x.map(|x| format!("{x:?}")),
+        V::Text(x) => x.clone(),
+        V::Micros(x) => x.map(micros_text),
+    }
+}
+
+fn write_csv(table: &Table, path: &Path) {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    };
+    let mut out = table.iter().map(|(n, _)| quote(n)).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    let rows = table.first().map(|(_, v)| v.len()).unwrap_or(0);
+    for i in 0..rows {
+        let line: Vec<String> = table.iter().map(|(_, v)| cell(&v[i]).map(|s| quote(&s)).unwrap_or_default()).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    std::fs::write(path, out).expect("csv");
+}
+
+fn write_json(table: &Table, path: &Path) {
+    let rows = table.first().map(|(_, v)| v.len()).unwrap_or(0);
+    let mut out = String::new();
+    for i in 0..rows {
+        let mut object = serde_json::Map::new();
+        for (name, values) in table {
+            let value = match &values[i] {
+                V::Int(Some(x)) => serde_json::json!(x),
+                V::Float(Some(x)) => serde_json::json!(x),
+                V::Text(Some(x)) => serde_json::json!(x),
+                V::Micros(Some(x)) => serde_json::json!(micros_text(*x)),
+                _ => continue,
+            };
+            object.insert(name.clone(), value);
+        }
+        out.push_str(&serde_json::Value::Object(object).to_string());
+        out.push('\n');
+    }
+    std::fs::write(path, out).expect("json");
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    Parquet,
+    Csv,
+    Json,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    fn write(self, table: &Table, dir: &Path, file: &str) {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let path = dir.join(format!("{file}.{}", if let Format::Json = self { "jsonl" } else { self.name() }));
+        match self {
+            Format::Parquet => write_parquet(table, &path),
+            Format::Csv => write_csv(table, &path),
+            Format::Json => write_json(table, &path),
+        }
+    }
+}
+
+/// 20 checks, 3 of them grouping or join checks (two uniqueness, one referential).
+fn spec(format: Format) -> String {
+    let f = format.name();
+    format!(
+        r#"apiVersion: sparkplane.dev/v1alpha1
+kind: DataQuality
+metadata: {{name: generated}}
+dataset: {{path: data, format: {f}}}
+checks:
+  - {{name: rows, rowCount: {{min: 1}}}}
+  - {{name: at-most, rowCount: {{max: 100000}}, severity: warn}}
+  - {{name: schema, schema: {{columns: {{id: long}}, unexpectedColumns: ignore}}}}
+  - {{name: id-present, notNull: {{column: id}}}}
+  - {{name: amount-mostly, notNull: {{column: amount, maxFraction: 0.5}}}}
+  - {{name: wide-present, notNull: {{column: c7}}}}
+  - {{name: amount-range, range: {{column: amount, min: 0, max: 100}}}}
+  - {{name: qty-positive, range: {{column: qty, min: 0}}}}
+  - {{name: wide-range, range: {{column: c3, max: 50}}}}
+  - {{name: zones, acceptedValues: {{column: zone, values: [n, s, e, w]}}}}
+  - name: hostile
+    acceptedValues: {{column: "{HOSTILE}", values: ["it's", 'a\b']}}
+  - {{name: codes, regex: {{column: code, pattern: '[A-Z]{{2}}[0-9]{{2}}'}}}}
+  - {{name: fresh, freshness: {{column: ts, maxAge: 36500d}}}}
+  - {{name: refunds, sql: "amount >= 0 OR qty IS NULL"}}
+  - name: zone-and-code
+    sql: {{predicate: "zone <> 'x' AND length(code) = 4", maxFailingRows: 3}}
+  - {{name: halves, sql: "qty / 2 >= 0"}}
+  - {{name: no-backticks, sql: "\"{HOSTILE}\" NOT LIKE '%`%'"}}
+  - {{name: id-unique, unique: {{columns: [id]}}}}
+  - {{name: zone-qty-unique, unique: {{columns: [zone, qty]}}}}
+  - {{name: fk, referentialIntegrity: {{column: fk, refColumn: key, dataset: {{path: ref, format: {f}}}}}}}
+"#
+    )
+}
+
+fn workspace(format: Format, table: &Table) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    format.write(table, &dir.path().join("data"), "part-0");
+    format.write(&ref_table(), &dir.path().join("ref"), "keys");
+    std::fs::write(dir.path().join("dq.yaml"), spec(format)).expect("spec");
+    dir
+}
+
+/// `dq check -o json` of the workspace with `engine`: the report (exit 0 or
+/// 1), or the exit code and the error lines (an input the checks refuse).
+fn check(dir: &Path, engine: &str, line: &str) -> Result<serde_json::Value, (Option<i32>, String)> {
+    let out = sparkplane()
+        .current_dir(dir)
+        .args(["dq", "check", "dq.yaml", "--no-profile", "-o", "json", "--engine", engine, "--spark", line])
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .expect("runs");
+    let code = out.status.code();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if code != Some(0) && code != Some(1) {
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("starting a local Spark") && !l.starts_with("running the checks"))
+            .collect();
+        return Err((code, errors.join("\n")));
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{engine}: {e}\n{stderr}")))
+}
+
+/// A report without what only one engine has (the Spark figures, statistics
+/// pruning), examples sorted, and freshness ages (which move with the clock
+/// between the two runs) compared to the minute.
+fn comparable(report: &serde_json::Value) -> serde_json::Value {
+    let mut report = report.clone();
+    if let Some(map) = report.as_object_mut() {
+        map.remove("spark");
+        map.remove("rowGroupsPruned");
+    }
+    for check in report["checks"].as_array_mut().into_iter().flatten() {
+        if check["kind"] == "freshness" {
+            let minutes = check["observed"].as_f64().map(|s| (s / 60.0).round());
+            check["observed"] = serde_json::json!(minutes);
+            check["message"] = serde_json::json!(check["status"]);
+        }
+        if let Some(examples) = check["examples"].as_array_mut() {
+            examples.sort_by_key(|e| e.to_string());
+        }
+    }
+    report
+}
+
+fn differential(line: &str, format: Format, table: &Table, label: &str) -> serde_json::Value {
+    let dir = workspace(format, table);
+    let label = format!("Spark {line}, {label}");
+    let (native, spark) = match (check(dir.path(), "native", line), check(dir.path(), "spark", line)) {
+        (Ok(native), Ok(spark)) => (native, spark),
+        (Err(native), Err(spark)) => {
+            // Both refuse the input (e.g. a predicate naming a column an empty JSON file does not have).
+            assert_eq!(native, spark, "{label} ({}): the engines refuse differently", format.name());
+            return serde_json::json!({"refused": native.1});
+        }
+        (native, spark) => panic!("{label} ({}): native {native:?}\nspark {spark:?}", format.name()),
+    };
+    let (a, b) = (comparable(&native), comparable(&spark));
+    for (n, s) in a["checks"].as_array().into_iter().flatten().zip(b["checks"].as_array().into_iter().flatten()) {
+        assert_eq!(n, s, "{label} ({}): native and spark disagree on check `{}`", format.name(), n["name"]);
+    }
+    assert_eq!(a, b, "{label} ({})", format.name());
+    spark
+}
+
+/// One Spark at a time across test processes (nextest runs each test in its
+/// own): an exclusive lock on a file, released when the guard drops.
+fn lock() -> File {
+    let path = std::env::temp_dir().join("sparkplane-cli-dq-spark.lock");
+    let file = File::options().create(true).truncate(false).write(true).open(&path).expect("lock file");
+    file.lock().expect("lock");
+    file
+}
+
+/// Native and spark agree on every generated dataset in every format on Spark `line`.
+fn engines_agree(line: &str) {
+    let _one = lock();
+    for format in [Format::Parquet, Format::Csv, Format::Json] {
+        let report = differential(line, format, &main_table(ROWS), "generated");
+        // The generated data fails what it was generated to fail, so agreement is not vacuous.
+        let failed: Vec<&str> = report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["status"] == "fail")
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        for name in ["id-present", "amount-range", "qty-positive", "zones", "hostile", "codes", "id-unique", "fk"] {
+            assert!(failed.contains(&name), "{}: `{name}` should fail: {failed:?}", format.name());
+        }
+        // 20 checks, 3 grouping or join checks: at most 1 + 3 scans, counted in the event log.
+        let spark = &report["spark"];
+        assert_eq!(spark["queries"], 4, "{spark}");
+        let scans = spark["scans"].as_u64().unwrap_or_else(|| panic!("no scan count from the event log: {spark}"));
+        assert!((1..=4).contains(&scans), "Spark {line}, {}: {scans} scans of the dataset", format.name());
+        differential(line, format, &main_table(1), "one row");
+        differential(line, format, &main_table(0), "empty");
+    }
+    // A dataset folder without files: nothing for Spark to read, the same verdicts.
+    let dir = workspace(Format::Parquet, &main_table(1));
+    std::fs::remove_file(dir.path().join("data/part-0.parquet")).expect("rm");
+    let (native, spark) = (check(dir.path(), "native", line), check(dir.path(), "spark", line));
+    let (native, spark) = (native.expect("native"), spark.expect("spark"));
+    assert_eq!(comparable(&native), comparable(&spark));
+    assert_eq!(spark["spark"]["queries"], 0, "{}", spark["spark"]);
+}
+
+#[test]
+fn native_and_spark_engines_agree_on_spark_4_1_over_connect() {
+    engines_agree("4.1");
+}
+
+#[test]
+fn native_and_spark_engines_agree_on_spark_3_5_as_a_local_application() {
+    engines_agree("3.5");
+}
+
+#[test]
+fn the_run_prints_its_queries_and_scans_counted_from_the_event_log() {
+    let _one = lock();
+    let dir = workspace(Format::Parquet, &main_table(ROWS));
+    let out = sparkplane()
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--no-profile", "--engine", "spark", "--spark", LINE])
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("spark engine: 4 queries, 4 scans of the dataset counted in the event log (planned 4)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FAILED: 20 checks"), "{stdout}");
+}
+
+#[test]
+fn a_dataset_spark_cannot_read_names_its_path_and_sparks_message() {
+    let _one = lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    // The same column as a number in one file and text in the other: Spark cannot merge the schemas.
+    let ids = |v: V| -> Table { vec![("id".into(), vec![v])] };
+    write_parquet(&ids(V::Int(Some(1))), &data_file(&data, "a.parquet"));
+    write_parquet(&ids(V::Text(Some("one".into()))), &data_file(&data, "b.parquet"));
+    std::fs::write(
+        dir.path().join("dq.yaml"),
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: mixed}\ndataset: {path: data}\nengine: spark\nchecks:\n  - {name: ids, notNull: {column: id}}\n",
+    )
+    .expect("spec");
+    let out = sparkplane()
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--no-profile", "--spark", LINE])
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Spark could not check ./data: "), "{stderr}");
+    assert!(stderr.contains("id"), "Spark's own message names the column: {stderr}");
+}
+
+fn data_file(dir: &Path, name: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    dir.join(name)
+}
+
+#[test]
+fn an_unreachable_connect_endpoint_is_exit_3() {
+    let dir = workspace(Format::Csv, &main_table(3));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+    let out = sparkplane()
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--engine", "spark", "--connect", &format!("sc://localhost:{port}/")])
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("no Spark Connect server answers at sc://localhost:{port}/")), "{stderr}");
+}
+
+#[test]
+fn checks_the_spark_engine_cannot_run_are_refused_at_their_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: t}\ndataset: {path: data}\nengine: spark\nchecks:\n  - {name: rows, rowCount: {min: 1}}\n  - {name: d, drift: {column: amount}}\n  - {name: p, regex: {column: zone, pattern: '[[:alpha:]]+'}}\n";
+    std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
+    let out = sparkplane().current_dir(dir.path()).args(["dq", "check", "dq.yaml"]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dq.yaml:9:"), "the drift check's line: {stderr}");
+    assert!(stderr.contains("checks[1].drift"), "{stderr}");
+    assert!(stderr.contains("checks[2].regex.pattern"), "{stderr}");
+    assert!(stderr.contains("`[[:` means something else in Java's regular expressions"), "{stderr}");
+    assert!(stderr.contains("run this spec with `engine: native`"), "{stderr}");
+    // The same through --engine over a native spec, before any data is looked at.
+    let native = spec.replace("engine: spark\n", "");
+    std::fs::write(dir.path().join("dq.yaml"), native).expect("spec");
+    let out = sparkplane()
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--engine", "spark"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("checks[1].drift") && stderr.contains("`engine: spark` cannot run this"), "{stderr}");
+}
+
+/// Rows of a Parquet folder, read by the native engine.
+fn rows_in(dir: &Path, folder: &str) -> u64 {
+    let spec = format!(
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {{name: count}}\ndataset: {{path: {folder}}}\nchecks:\n  - {{name: rows, rowCount: {{min: 0}}}}\n"
+    );
+    std::fs::write(dir.join("count.yaml"), spec).expect("spec");
+    let out = sparkplane()
+        .current_dir(dir)
+        .args(["dq", "check", "count.yaml", "--no-profile", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    report["rows"].as_u64().expect("rows")
+}
+
+#[test]
+fn spark_quarantines_the_same_failing_rows_as_the_native_engine_and_leaves_the_source() {
+    let _one = lock();
+    let dir = workspace(Format::Parquet, &main_table(ROWS));
+    let source = std::fs::read(dir.path().join("data/part-0.parquet")).expect("source");
+    for engine in ["native", "spark"] {
+        let spec = spec(Format::Parquet)
+            .replace("checks:\n", &format!("quarantine: {{mode: failing-rows, location: q-{engine}}}\nchecks:\n"));
+        std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
+        let out = sparkplane()
+            .current_dir(dir.path())
+            .args(["dq", "check", "dq.yaml", "--no-profile", "-o", "json", "--engine", engine, "--spark", LINE])
+            .timeout(std::time::Duration::from_secs(600))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{engine}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let said = report["quarantine"].as_str().unwrap_or_default().to_owned();
+        let written: u64 = said
+            .strip_prefix("wrote ")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{engine}: {said}"));
+        assert!(written > 0, "{engine}: {said}");
+        assert_eq!(rows_in(dir.path(), &format!("q-{engine}/generated/all")), written, "{engine}: {said}");
+        if engine == "spark" {
+            assert!(said.contains("with Spark"), "{said}");
+            assert_eq!(rows_in(dir.path(), "q-native/generated/all"), written, "the same rows in both engines");
+            assert_eq!(report["spark"]["queries"], 5, "the checks' 4 queries and the write: {}", report["spark"]);
+        }
+    }
+    assert_eq!(std::fs::read(dir.path().join("data/part-0.parquet")).expect("source"), source, "source untouched");
+}
