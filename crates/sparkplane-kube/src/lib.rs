@@ -8,9 +8,9 @@
 //! check policy (the core does), or print (callers get values and callbacks).
 
 pub mod apps;
-pub mod kubeconfig;
 pub mod error;
 pub mod jobs;
+pub mod kubeconfig;
 pub mod logstore;
 pub mod operator;
 pub mod ownership;
@@ -19,8 +19,8 @@ pub mod submit;
 pub mod wait_job;
 
 pub use apps::{Application, ExecutorCounts, Lookup, WaitEvent};
-pub use kubeconfig::{Settings, Target};
 pub use error::{KubeError, Operation};
+pub use kubeconfig::{Settings, Target};
 pub use submit::{FIELD_MANAGER, SubmitOutcome, SubmitRequest};
 
 /// A single-threaded runtime for one command: sparkplane's requests are
