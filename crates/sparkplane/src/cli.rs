@@ -817,6 +817,17 @@ pub struct DqCheckArgs {
     /// The environment the data belongs to, as CDEvents name it (with --cdevents-sink).
     #[arg(long, value_name = "ENV", default_value = "local")]
     pub env: String,
+    /// The engine, instead of the spec's `engine:` (native, spark, auto). spark runs the checks as
+    /// Spark SQL over Spark Connect: a local server started for the run, or the --connect endpoint.
+    #[arg(long, value_name = "ENGINE", value_parser = ["native", "spark", "auto"])]
+    pub engine: Option<String>,
+    /// The spark engine's Spark Connect endpoint: sc://host:port/;token=… (default: a local server).
+    #[arg(long, value_name = "URL")]
+    pub connect: Option<String>,
+    /// The Spark line the spark engine runs on locally: a Spark Connect server for 4.0 and 4.1, a local
+    /// Spark application for 3.5 (which has no Connect server).
+    #[arg(long, value_name = "LINE", default_value = "4.1")]
+    pub spark: String,
 }
 
 /// `runs`.

@@ -435,6 +435,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 no_quarantine: args.no_quarantine,
                 environment: args.env.clone(),
                 events: events(cli),
+                engine: dq::EngineArgs::new(args.engine.as_deref(), args.connect.clone(), &args.spark),
             },
             printer,
         ),
