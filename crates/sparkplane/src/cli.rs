@@ -1211,6 +1211,10 @@ pub struct HistoryServeArgs {
     /// Memory for replayed application details (jobs, stages, tasks), in MiB; least recently used go first.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub cache_mib: u64,
+    /// Also keep the fleet's facts as Parquet there (a folder or object-store URL), written as
+    /// `history export --to` writes them (default prices), at start and every --interval.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub export_to: Option<String>,
 }
 
 /// `tenant`.

@@ -478,7 +478,7 @@ fn an_unwritable_folder_or_unreachable_store_is_exit_3_naming_it() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("help: check that --to names a folder this user can write"), "{}", r.stderr);
+    assert!(r.stderr.contains("help: check that it names a folder this user can write"), "{}", r.stderr);
     assert_eq!(r.stdout, "");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
@@ -536,4 +536,49 @@ fn an_export_to_s3_writes_the_same_files_and_a_rerun_writes_none() {
         .collect();
     assert_eq!(in_s3.keys().collect::<Vec<_>>(), on_disk.keys().collect::<Vec<_>>());
     assert!(in_s3 == on_disk, "the same bytes in S3 as on disk");
+}
+
+/// Applications the export's manifest lists (saved once their files are all written).
+fn exported_apps(root: &Path) -> usize {
+    fs::read_to_string(root.join("_sparkplane_export.json")).map(|t| t.matches("\"app\":").count()).unwrap_or(0)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn serve_with_export_to_keeps_the_export_up_to_date_and_writes_unchanged_logs_once() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let (logs, facts) = (work.path().join("logs"), work.path().join("facts"));
+    fs::create_dir_all(&logs).expect("mkdir");
+    for name in ["local-1422981780767", "local-1425081759269"] {
+        fs::copy(spark_suite_logs().join(name), logs.join(name)).expect("copy");
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let child = sparkplane_testkit::sparkplane_process()
+        .args(["history", "serve", "--logs"])
+        .arg(&logs)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1", "--export-to"])
+        .arg(&facts)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let _server = sparkplane_testkit::StopOnDrop::new(child);
+    wait_for("the first export", Duration::from_secs(60), || exported_apps(&facts) == 2);
+
+    fs::copy(spark_suite_logs().join("local-1430917381534"), logs.join("local-1430917381534")).expect("copy");
+    let took = wait_for("the added log's export", Duration::from_secs(10), || exported_apps(&facts) == 3);
+    assert!(took < Duration::from_secs(5), "within the 1 s interval and one export: {took:?}");
+
+    // Unchanged logs are not written again, run after run.
+    let before = snapshot(&facts);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(snapshot(&facts), before);
 }

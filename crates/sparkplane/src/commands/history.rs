@@ -17,6 +17,7 @@ use std::time::Duration;
 use sparkplane_core::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::{LogSource, ReadError};
+use sparkplane_history::export::repeat::ExportLoop;
 use sparkplane_history::export::{ExportError, ExportReport, export_location};
 use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};
 
@@ -54,7 +55,14 @@ fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
 const MAX_WARNINGS: usize = 20;
 
 /// Runs `history serve` until Ctrl-C.
-pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, printer: &Printer) -> CommandResult {
+pub fn serve(
+    logs: &str,
+    listen: &str,
+    interval_secs: u64,
+    cache_mib: u64,
+    export_to: Option<&str>,
+    printer: &Printer,
+) -> CommandResult {
     let addr = listen_address(listen)?;
     if interval_secs == 0 {
         return Err(invalid(
@@ -94,6 +102,10 @@ pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, print
                 .into(),
         )
     })?;
+    let exporter = match export_to {
+        Some(to) => Some(start_exports(logs, to, Duration::from_secs(interval_secs), printer)?),
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
@@ -109,12 +121,15 @@ pub fn serve(logs: &str, listen: &str, interval_secs: u64, cache_mib: u64, print
         std::thread::sleep(Duration::from_millis(200));
     }
     server.stop();
+    if let Some(exporter) = exporter {
+        exporter.stop();
+    }
     printer.status("history server stopped");
     Ok(())
 }
 
 /// What `history export` says when the target cannot be written or the store reached.
-const TARGET_HELP: &str = "check that --to names a folder this user can write (it is created when missing), or \
+const TARGET_HELP: &str = "check that it names a folder this user can write (it is created when missing), or \
                            for object storage AWS_ENDPOINT_URL (or the cloud's endpoint), the network and the \
                            credentials in the environment; a rerun continues where this one stopped";
 
@@ -132,7 +147,7 @@ pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, print
     if let Some(problem) = problems.first() {
         return Err(invalid("bad-value", "--price-sheet", problem.clone(), "prices must be zero or more".to_owned()));
     }
-    let report = export_location(from, to, &sheet).map_err(|error| export_failure(&error))?;
+    let report = export_location(from, to, &sheet).map_err(|error| export_failure(&error, "--to"))?;
     for skipped in report.skipped.iter().take(MAX_WARNINGS) {
         printer.status(&format!("warning: {} was skipped: {}", skipped.log, skipped.reason));
     }
@@ -143,18 +158,43 @@ pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, print
     Ok(())
 }
 
-fn export_failure(error: &ExportError) -> Failure {
+/// `serve --export-to`: the export loop beside the server; each run that wrote
+/// something, skipped a log or failed is one line on stderr (a failed run is
+/// tried again at the next interval; the server keeps answering).
+fn start_exports(logs: &str, to: &str, interval: Duration, printer: &Printer) -> Result<ExportLoop, Failure> {
+    let quiet = printer.clone();
+    let report = move |outcome: Result<&ExportReport, &ExportError>| match outcome {
+        Ok(report) => {
+            for skipped in report.skipped.iter().take(MAX_WARNINGS) {
+                quiet.status(&format!("warning: {} was not exported: {}", skipped.log, skipped.reason));
+            }
+            if report.exported + report.updated > 0 {
+                quiet.status(&format!(
+                    "exported {} application(s) and updated {} in progress to {}",
+                    report.exported, report.updated, report.target
+                ));
+            }
+        }
+        Err(error) => {
+            quiet.status(&format!("warning: the export failed and is tried again in {}s: {error}", interval.as_secs()))
+        }
+    };
+    ExportLoop::start(logs, to, PriceSheet::opencost_defaults(), interval, report)
+        .map_err(|error| export_failure(&error, "--export-to"))
+}
+
+fn export_failure(error: &ExportError, flag: &str) -> Failure {
     match error {
         ExportError::Source(error) => logs_failure(error),
         ExportError::Target(_) => Failure::Infrastructure(
-            Diagnostic::error("unwritable-target", "--to", error.to_string()).with_help(TARGET_HELP).into(),
+            Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
         ),
         ExportError::Location(_) | ExportError::Manifest { .. } if error.exit_code() == 3 => Failure::Infrastructure(
-            Diagnostic::error("unwritable-target", "--to", error.to_string()).with_help(TARGET_HELP).into(),
+            Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
         ),
         ExportError::Location(_) | ExportError::Manifest { .. } => invalid(
             "bad-target",
-            "--to",
+            flag,
             error.to_string(),
             "give --to a folder or an object-store URL such as s3://bucket/spark-facts".to_owned(),
         ),

@@ -475,7 +475,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
         Command::History(HistoryCommand::Serve(args)) => {
-            history::serve(&args.logs, &args.listen, args.interval, args.cache_mib, printer)
+            history::serve(&args.logs, &args.listen, args.interval, args.cache_mib, args.export_to.as_deref(), printer)
         }
         Command::History(HistoryCommand::Export(args)) => {
             history::export(&args.from, &args.to, args.price_sheet.as_deref(), printer)
