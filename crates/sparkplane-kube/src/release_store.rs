@@ -20,8 +20,8 @@ use sparkplane_delivery::store::{
     release_selector, to_config_map,
 };
 
-use crate::kubeconfig::Settings;
 use crate::error::{KubeError, Operation};
+use crate::kubeconfig::Settings;
 
 /// Releases as ConfigMaps in one namespace of a cluster.
 pub struct ClusterStore {
