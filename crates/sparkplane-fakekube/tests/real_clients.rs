@@ -298,6 +298,49 @@ fn kubectl_reports_a_missing_sparkjob_as_the_api_server_does() {
     assert_eq!(text(&out.stderr), "Error from server (NotFound): sparkjobs.sparkplane.dev \"missing\" not found\n");
 }
 
+/// Optimistic concurrency as the API server does it, through kubectl: a
+/// `replace` that carries the resourceVersion read before someone else's
+/// change is refused with 409 and the API server's words, and changes
+/// nothing; the same replace from the current version goes through. (The
+/// operator's status writes rely on this: `operator_races` in sparkplane-kube.)
+#[test]
+fn kubectl_replace_from_a_stale_resource_version_is_refused_with_409() {
+    let s = setup();
+    let job = s.write("job.yaml", JOB);
+    s.kubectl_ok(&["create", "-f", job.to_str().expect("UTF-8 path")]);
+    let read = s.kubectl_ok(&["get", "sparkjob", "nightly", "-o", "json"]);
+    s.kubectl_ok(&[
+        "patch",
+        "sparkjob",
+        "nightly",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"executor":{"instances":5}}}"#,
+    ]);
+    let before = s.stored("nightly").expect("stored");
+    let mut stale: Value = serde_json::from_str(&read).expect("JSON");
+    stale["spec"]["executor"]["instances"] = json!(9);
+    let stale_file = s.write("stale.json", &stale.to_string());
+    let out = run(s.kubectl(&["replace", "-f", stale_file.to_str().expect("UTF-8 path")]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stale_path = stale_file.to_str().expect("UTF-8 path");
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "Error from server (Conflict): error when replacing \"{stale_path}\": Operation cannot be fulfilled on \
+             sparkjobs.sparkplane.dev \"nightly\": the object has been modified; please apply your changes to the \
+             latest version and try again\n"
+        )
+    );
+    assert_eq!(s.stored("nightly"), Some(before.clone()), "a refused replace changes nothing");
+    let mut current = before;
+    current["spec"]["executor"]["instances"] = json!(9);
+    let current_file = s.write("current.json", &current.to_string());
+    s.kubectl_ok(&["replace", "-f", current_file.to_str().expect("UTF-8 path")]);
+    assert_eq!(s.stored("nightly").expect("stored")["spec"]["executor"]["instances"], json!(9));
+}
+
 /// The managed fields the fake stores for `manager`, as `fieldsV1`.
 fn owned_by(object: &Value, manager: &str, operation: &str) -> Option<Value> {
     object["metadata"]["managedFields"].as_array().and_then(|entries| {
