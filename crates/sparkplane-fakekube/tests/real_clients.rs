@@ -334,7 +334,11 @@ fn kubectl_replace_from_a_stale_resource_version_is_refused_with_409() {
         )
     );
     assert_eq!(s.stored("nightly"), Some(before.clone()), "a refused replace changes nothing");
+    // As kubectl shows it (no managedFields), from the current version.
     let mut current = before;
+    if let Some(metadata) = current["metadata"].as_object_mut() {
+        metadata.remove("managedFields");
+    }
     current["spec"]["executor"]["instances"] = json!(9);
     let current_file = s.write("current.json", &current.to_string());
     s.kubectl_ok(&["replace", "-f", current_file.to_str().expect("UTF-8 path")]);
