@@ -303,6 +303,15 @@ need_otlp_receiver() {
   need_pinned_venv otlp "the trace tests" "opentelemetry-proto==1.45.2" "grpcio==1.85.1" "protobuf==7.36.2"
 }
 
+# The data-quality Spark benchmark's anchor (bench/dq/spark_run.sh, docs/benchmarks.md):
+# Great Expectations' Spark execution engine on the pyspark the managed 4.1 runtime pins
+# (runtimes/4.1: pyspark 4.1.4; the benchmark points SPARK_HOME at that runtime, so both
+# tools run the same Spark). Never used by the tests. Idempotent: a no-op once installed.
+need_ge_spark() {
+  need_pinned_venv ge-spark "the data-quality Spark benchmark" \
+    "great-expectations==1.24.1" "pyspark==4.1.4" "pyarrow==26.0.1"
+}
+
 # Checkers no one here wrote for the release tests (crates/sparkplane-delivery/tests/interop.rs),
 # in their own venv under ~/.cache/sparkplane/tools/release: PyPI cyclonedx-python-lib ships the
 # official CycloneDX JSON schemas (bom-1.6 with its spdx and jsf schemas), jsonschema validates
