@@ -1,6 +1,10 @@
 """Writes the sparkplane DataQuality spec for checks.json over DATASET.
 
-Usage: make_spec.py DATASET NAME [--numeric-only] > spec.yaml
+Usage: make_spec.py DATASET NAME [--numeric-only] [--approximate-above N] > spec.yaml
+
+--approximate-above sets the uniqueness check's `approximateAbove` (the native
+engine's exact key set turns into a HyperLogLog estimate above that many
+distinct keys; default 10,000,000).
 """
 
 import json
@@ -11,6 +15,9 @@ import sys
 def main() -> None:
     dataset, name = sys.argv[1], sys.argv[2]
     numeric_only = "--numeric-only" in sys.argv
+    approximate_above = None
+    if "--approximate-above" in sys.argv:
+        approximate_above = int(sys.argv[sys.argv.index("--approximate-above") + 1])
     checks = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks.json")))
     out = [
         "apiVersion: sparkplane.dev/v1alpha1",
@@ -34,7 +41,8 @@ def main() -> None:
         for col, pattern in checks["regex"].items():
             out += [f"  - name: {col}-regex", f"    regex: {{column: {col}, pattern: '{pattern}'}}"]
         for col in checks["unique"]:
-            out += [f"  - name: {col}-unique", f"    unique: {{columns: [{col}]}}"]
+            extra = f", approximateAbove: {approximate_above}" if approximate_above else ""
+            out += [f"  - name: {col}-unique", f"    unique: {{columns: [{col}]{extra}}}"]
     print("\n".join(out))
 
 
