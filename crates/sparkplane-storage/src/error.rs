@@ -56,6 +56,21 @@ impl StorageError {
         }
     }
 
+    /// The same failure, saying it happened on page `page` of a listing after
+    /// `listed` objects had come back: the user learns that the location is
+    /// large and reachable, and that its listing is what failed.
+    pub(crate) fn on_page(self, page: usize, listed: usize) -> StorageError {
+        let context = format!("page {page} of the listing failed after {listed} objects: ");
+        match self {
+            StorageError::Denied { url, detail } => StorageError::Denied { url, detail: context + &detail },
+            StorageError::Unavailable { url, detail } => StorageError::Unavailable { url, detail: context + &detail },
+            StorageError::NotFound { url } => {
+                StorageError::Unavailable { url, detail: context + "the store lost the listing's continuation" }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn from_store(url: String, error: object_store::Error) -> StorageError {
         match error {
             object_store::Error::NotFound { .. } => StorageError::NotFound { url },

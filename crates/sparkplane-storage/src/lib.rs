@@ -4,7 +4,8 @@
 //!
 //! Owns: parsing a location (`s3://bucket/prefix`, `gs://…`, `az://…`,
 //! `abfss://…`, or a local path) ([`Location`]), a blocking [`Store`] over
-//! one location (list, get, ranged reads, a streaming [`ObjectReader`], put,
+//! one location (list — page by page on object storage, each object with its
+//! size, modification time and ETag —, get, ranged reads, a streaming [`ObjectReader`], put,
 //! copy), and the mapping of storage failures to errors a user can act on
 //! with sparkplane's exit codes ([`StorageError`]). Must not: know about
 //! event logs, datasets or any other format — its callers do.
@@ -23,4 +24,4 @@ mod store;
 pub use error::StorageError;
 pub use location::{Location, Scheme};
 pub use reader::ObjectReader;
-pub use store::{Entry, Store};
+pub use store::{Entry, LIST_PAGE_SIZE, Store};

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::path::Path as KeyPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 use crate::{Location, ObjectReader, Scheme, StorageError};
 
@@ -21,7 +22,14 @@ pub struct Entry {
     pub size: u64,
     /// Last modification, milliseconds since the Unix epoch.
     pub modified_ms: i64,
+    /// The store's entity tag for this version of the object, when it gives
+    /// one (S3, GCS and Azure do; a local folder does not): it changes when
+    /// the content is rewritten, even to the same size within the same second.
+    pub e_tag: Option<String>,
 }
+
+/// Keys asked for per page of a paginated listing: S3's own maximum.
+pub const LIST_PAGE_SIZE: usize = 1000;
 
 /// Blocking access to everything under one [`Location`].
 ///
@@ -30,6 +38,10 @@ pub struct Entry {
 #[derive(Clone, Debug)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
+    /// The same store's page-by-page listing (S3, GCS, Azure), so a listing
+    /// that fails can say on which page; `None` for a local folder.
+    pages: Option<Pages>,
+    page_size: usize,
     root: KeyPath,
     location: Location,
     runtime: Arc<tokio::runtime::Runtime>,
@@ -42,7 +54,10 @@ impl Store {
     }
 
     /// Opens a location with extra object_store settings (`("aws_endpoint",
-    /// "http://127.0.0.1:8333")`, …) on top of the environment's.
+    /// "http://127.0.0.1:8333")`, …) on top of the environment's. HTTP client
+    /// settings among them (object_store's `ClientConfigKey` names, such as
+    /// `("timeout", "30s")`) override sparkplane's defaults of 5 s to connect
+    /// and 120 s per request.
     pub fn open_with(location: &Location, options: &[(&str, &str)]) -> Result<Store, StorageError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -50,8 +65,17 @@ impl Store {
             .enable_all()
             .build()
             .map_err(|e| StorageError::Local { url: location.to_string(), detail: format!("no I/O runtime: {e}") })?;
-        let (inner, root) = build(location, options)?;
-        Ok(Store { inner, root, location: location.clone(), runtime: Arc::new(runtime) })
+        let (inner, pages, root) = build(location, options)?;
+        let runtime = Arc::new(runtime);
+        Ok(Store { inner, pages, page_size: LIST_PAGE_SIZE, root, location: location.clone(), runtime })
+    }
+
+    /// The same store, listing `size` keys per page (at least 1; the default
+    /// is [`LIST_PAGE_SIZE`]). Smaller pages mean more requests; tests use them
+    /// to list in several pages without a thousand objects.
+    pub fn with_list_page_size(mut self, size: usize) -> Store {
+        self.page_size = size.max(1);
+        self
     }
 
     /// The location this store was opened on.
@@ -79,13 +103,20 @@ impl Store {
     }
 
     /// Every object under the location, sorted by key. When the location is
-    /// itself one object, that object (with an empty key).
+    /// itself one object, that object (with an empty key). Object storage is
+    /// listed page by page; a failing page fails the whole listing, and the
+    /// error says which page and how many objects had been listed before it
+    /// (a partial listing is never returned: callers would take the objects
+    /// it misses for deleted).
     pub fn list(&self) -> Result<Vec<Entry>, StorageError> {
         let url = self.location.to_string();
-        let listed: Vec<object_store::ObjectMeta> = self
-            .runtime
-            .block_on(self.inner.list(Some(&self.root)).try_collect())
-            .map_err(|e| StorageError::from_store(url.clone(), e))?;
+        let listed: Vec<object_store::ObjectMeta> = match &self.pages {
+            Some(Pages(pages)) => self.list_pages(pages.as_ref())?,
+            None => self
+                .runtime
+                .block_on(self.inner.list(Some(&self.root)).try_collect())
+                .map_err(|e| StorageError::from_store(url.clone(), e))?,
+        };
         let mut entries: Vec<Entry> = listed.iter().map(|meta| self.entry(meta)).collect();
         if entries.is_empty() {
             // A prefix with nothing below it may be an object itself.
@@ -99,11 +130,36 @@ impl Store {
         Ok(entries)
     }
 
+    /// Every object below the root, one page of [`Store::with_list_page_size`]
+    /// keys per request, following the store's continuation tokens.
+    fn list_pages(&self, pages: &dyn PaginatedListStore) -> Result<Vec<object_store::ObjectMeta>, StorageError> {
+        // Unlike `ObjectStore::list`, a paginated listing takes the prefix as is: the
+        // trailing `/` keeps `logs` from matching `logs2/…`.
+        let prefix = (!self.root.as_ref().is_empty()).then(|| format!("{}/", self.root));
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        for page in 1usize.. {
+            let opts =
+                PaginatedListOptions { max_keys: Some(self.page_size), page_token: token.take(), ..Default::default() };
+            let answer = self.runtime.block_on(pages.list_paginated(prefix.as_deref(), opts)).map_err(|e| {
+                let error = StorageError::from_store(self.location.to_string(), e);
+                if page == 1 { error } else { error.on_page(page, objects.len()) }
+            })?;
+            objects.extend(answer.result.objects);
+            match answer.page_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => break,
+            }
+        }
+        Ok(objects)
+    }
+
     fn entry(&self, meta: &object_store::ObjectMeta) -> Entry {
         Entry {
             key: self.relative(&meta.location),
             size: meta.size,
             modified_ms: meta.last_modified.timestamp_millis(),
+            e_tag: meta.e_tag.clone(),
         }
     }
 
@@ -217,6 +273,8 @@ impl Store {
     pub fn child(&self, relative: &str) -> Store {
         Store {
             inner: Arc::clone(&self.inner),
+            pages: self.pages.clone(),
+            page_size: self.page_size,
             root: self.key(relative),
             location: self.location.join(relative),
             runtime: Arc::clone(&self.runtime),
@@ -230,14 +288,37 @@ fn retry() -> RetryConfig {
     RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(20), ..RetryConfig::default() }
 }
 
-fn client(allow_http: bool) -> ClientOptions {
-    ClientOptions::new()
+/// sparkplane's HTTP client defaults, then every option that names a client
+/// setting (`timeout`, `connect_timeout`, `aws_allow_http`, …): the builders'
+/// own `with_client_options` would otherwise replace the ones the caller gave.
+fn client(allow_http: bool, options: &[(&str, &str)]) -> ClientOptions {
+    let mut client = ClientOptions::new()
         .with_allow_http(allow_http)
         .with_connect_timeout(Duration::from_secs(5))
-        .with_timeout(Duration::from_secs(120))
+        .with_timeout(Duration::from_secs(120));
+    for (key, value) in options {
+        let bare = ["aws_", "google_", "azure_"].iter().find_map(|p| key.strip_prefix(p)).unwrap_or(key);
+        if let Ok(setting) = bare.parse::<ClientConfigKey>() {
+            client = client.with_config(setting, *value);
+        }
+    }
+    client
 }
 
-fn build(location: &Location, options: &[(&str, &str)]) -> Result<(Arc<dyn ObjectStore>, KeyPath), StorageError> {
+/// A built store, its paginated listing (object storage only) and the root key.
+type Built = (Arc<dyn ObjectStore>, Option<Pages>, KeyPath);
+
+/// A store's paginated listing.
+#[derive(Clone)]
+struct Pages(Arc<dyn PaginatedListStore>);
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages")
+    }
+}
+
+fn build(location: &Location, options: &[(&str, &str)]) -> Result<Built, StorageError> {
     let fail = |e: object_store::Error| StorageError::BadLocation {
         input: location.to_string(),
         reason: format!("cannot configure the object store: {e}"),
@@ -248,11 +329,11 @@ fn build(location: &Location, options: &[(&str, &str)]) -> Result<(Arc<dyn Objec
                 .map_err(|e| StorageError::Local { url: path.display().to_string(), detail: e.to_string() })?;
             let root = KeyPath::from_absolute_path(&absolute)
                 .map_err(|e| StorageError::BadLocation { input: path.display().to_string(), reason: e.to_string() })?;
-            Ok((Arc::new(object_store::local::LocalFileSystem::new()), root))
+            Ok((Arc::new(object_store::local::LocalFileSystem::new()), None, root))
         }
         Location::Remote { scheme, url, bucket, prefix } => {
             let root = KeyPath::from(prefix.as_str());
-            let store: Arc<dyn ObjectStore> = match scheme {
+            let (store, pages): (Arc<dyn ObjectStore>, Arc<dyn PaginatedListStore>) = match scheme {
                 Scheme::S3 => {
                     let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
                     for (key, value) in options {
@@ -265,30 +346,47 @@ fn build(location: &Location, options: &[(&str, &str)]) -> Result<(Arc<dyn Objec
                         // S3-compatible servers accept any region; AWS itself redirects.
                         builder = builder.with_region("us-east-1");
                     }
-                    Arc::new(
-                        builder
-                            .with_client_options(client(endpoint.starts_with("http://")))
-                            .with_retry(retry())
-                            .build()
-                            .map_err(fail)?,
-                    )
+                    let built = builder
+                        .with_client_options(client(endpoint.starts_with("http://"), options))
+                        .with_retry(retry())
+                        .build()
+                        .map_err(fail)?;
+                    both(built)
                 }
                 Scheme::Gcs => {
                     let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
                     for (key, value) in options {
                         builder = builder.with_config(key.parse().map_err(fail)?, *value);
                     }
-                    Arc::new(builder.with_client_options(client(false)).with_retry(retry()).build().map_err(fail)?)
+                    both(
+                        builder
+                            .with_client_options(client(false, options))
+                            .with_retry(retry())
+                            .build()
+                            .map_err(fail)?,
+                    )
                 }
                 Scheme::Azure => {
                     let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url.as_str());
                     for (key, value) in options {
                         builder = builder.with_config(key.parse().map_err(fail)?, *value);
                     }
-                    Arc::new(builder.with_client_options(client(false)).with_retry(retry()).build().map_err(fail)?)
+                    both(
+                        builder
+                            .with_client_options(client(false, options))
+                            .with_retry(retry())
+                            .build()
+                            .map_err(fail)?,
+                    )
                 }
             };
-            Ok((store, root))
+            Ok((store, Some(Pages(pages)), root))
         }
     }
+}
+
+/// One cloud store behind both of its listing interfaces.
+fn both<S: ObjectStore + PaginatedListStore>(store: S) -> (Arc<dyn ObjectStore>, Arc<dyn PaginatedListStore>) {
+    let store = Arc::new(store);
+    (Arc::clone(&store) as Arc<dyn ObjectStore>, store)
 }

@@ -4,8 +4,8 @@
 use std::io::Read;
 
 use sparkplane_storage::{Location, StorageError, Store};
-use sparkplane_testkit::S3Server;
 use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
+use sparkplane_testkit::{Fault, FaultProxy, S3Server};
 
 fn s3(server: &S3Server, url: &str) -> Store {
     let location = Location::parse(url).unwrap();
@@ -102,4 +102,123 @@ fn wrong_credentials_are_denied_with_a_hint() {
     assert_eq!(error.exit_code(), 3, "{error}");
     assert!(error.to_string().contains("s3://lake/x"), "{error}");
     assert!(!error.to_string().contains("wrong"), "{error}");
+}
+
+/// Object storage is listed page by page: with pages of 2 keys, 5 objects take
+/// 3 ListObjectsV2 requests (seen by the proxy in front of SeaweedFS), and the
+/// listing equals the one-page listing, each entry with its ETag.
+#[test]
+fn a_listing_of_several_pages_equals_the_one_page_listing_with_etags() {
+    let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS (scripts/test.sh installs it): {e}"));
+    server.create_bucket("lake").unwrap();
+    let direct = s3(&server, "s3://lake/logs");
+    for i in 0..5 {
+        direct.put(&format!("app-{i}"), format!("content {i}").into_bytes()).unwrap();
+    }
+    s3(&server, "s3://lake/logs2").put("not-below", b"x".to_vec()).unwrap();
+    let proxy = FaultProxy::start(&server.endpoint, Fault::SlowDown, |_| false).unwrap();
+    let paged = s3_at(&proxy.endpoint, "s3://lake/logs").with_list_page_size(2);
+    let listed = paged.list().unwrap();
+    assert_eq!(listed, direct.list().unwrap());
+    let keys: Vec<&str> = listed.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["app-0", "app-1", "app-2", "app-3", "app-4"]);
+    assert!(listed.iter().all(|e| e.e_tag.as_deref().is_some_and(|t| !t.is_empty())), "{listed:?}");
+    let lists = proxy.requests().into_iter().filter(|(line, _)| line.contains("list-type=2")).count();
+    assert_eq!(lists, 3, "{:?}", proxy.requests());
+}
+
+/// The ETag tells a rewritten object from the old one even when size (and,
+/// within the store's clock, modification time) are the same.
+#[test]
+fn rewriting_an_object_to_the_same_size_changes_its_etag() {
+    let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS (scripts/test.sh installs it): {e}"));
+    server.create_bucket("lake").unwrap();
+    let store = s3(&server, "s3://lake");
+    store.put("log", b"aaaa".to_vec()).unwrap();
+    let before = store.head("log").unwrap();
+    store.put("log", b"bbbb".to_vec()).unwrap();
+    let after = store.head("log").unwrap();
+    assert_eq!((before.size, after.size), (4, 4));
+    assert!(before.e_tag.is_some() && after.e_tag.is_some(), "{before:?} {after:?}");
+    assert_ne!(before.e_tag, after.e_tag);
+    store.put("log", b"aaaa".to_vec()).unwrap();
+    assert_eq!(store.head("log").unwrap().e_tag, before.e_tag, "same content, same ETag");
+}
+
+/// Page 2 of a listing fails (503 from the proxy, after object_store's
+/// retries): the listing fails as a whole, naming the page and how far it got;
+/// once the store answers again the same call lists everything.
+#[test]
+fn a_failing_later_page_fails_the_listing_naming_the_page() {
+    let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS (scripts/test.sh installs it): {e}"));
+    server.create_bucket("lake").unwrap();
+    let direct = s3(&server, "s3://lake/logs");
+    for i in 0..5 {
+        direct.put(&format!("app-{i}"), b"x".to_vec()).unwrap();
+    }
+    let proxy =
+        FaultProxy::start(&server.endpoint, Fault::SlowDown, |line| line.contains("continuation-token=")).unwrap();
+    let paged = s3_at(&proxy.endpoint, "s3://lake/logs").with_list_page_size(2);
+    proxy.arm();
+    let error = paged.list().unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.starts_with(
+            "s3://lake/logs: object storage unreachable or failing: page 2 of the listing failed after 2 objects: "
+        ),
+        "{text}"
+    );
+    assert_eq!(error.exit_code(), 3);
+    assert!(proxy.requests().iter().any(|(_, failed)| *failed));
+    proxy.disarm();
+    assert_eq!(paged.list().unwrap().len(), 5);
+}
+
+/// Page 2 of a listing gets no answer at all (the proxy holds the request):
+/// with a 1 s request timeout each attempt times out, object_store retries it
+/// three times, and the listing fails naming the page — in seconds, not the
+/// default two minutes per attempt — then lists whole once the store answers.
+#[test]
+fn a_later_page_that_times_out_fails_the_listing_naming_the_page() {
+    let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS (scripts/test.sh installs it): {e}"));
+    server.create_bucket("lake").unwrap();
+    let direct = s3(&server, "s3://lake/logs");
+    for i in 0..5 {
+        direct.put(&format!("app-{i}"), b"x".to_vec()).unwrap();
+    }
+    let proxy = FaultProxy::start(&server.endpoint, Fault::Stall, |line| line.contains("continuation-token=")).unwrap();
+    let paged = s3_with(&proxy.endpoint, "s3://lake/logs", &[("timeout", "1s")]).with_list_page_size(2);
+    proxy.arm();
+    let error = paged.list().unwrap_err();
+    let text = error.to_string();
+    let page = "s3://lake/logs: object storage unreachable or failing: page 2 of the listing failed after 2 objects: ";
+    assert!(text.starts_with(page), "{text}");
+    assert!(text.contains("after 3 retries") && text.contains("timed out"), "{text}");
+    assert_eq!(error.exit_code(), 3);
+    let stalled =
+        proxy.requests().iter().filter(|(line, failed)| *failed && line.contains("continuation-token=")).count();
+    assert_eq!(stalled, 4, "the first try and three retries: {:?}", proxy.requests());
+    proxy.disarm();
+    assert_eq!(paged.list().unwrap().len(), 5);
+}
+
+/// A client setting that is not one fails when the store is opened, naming the location.
+#[test]
+fn a_bad_client_setting_is_a_bad_location() {
+    let location = Location::parse("s3://lake/logs").unwrap();
+    let error = Store::open_with(&location, &[("timeout", "soon")]).unwrap_err();
+    assert!(error.to_string().starts_with("s3://lake/logs: cannot configure the object store: "), "{error}");
+    assert_eq!(error.exit_code(), 2);
+}
+
+fn s3_at(endpoint: &str, url: &str) -> Store {
+    s3_with(endpoint, url, &[])
+}
+
+fn s3_with(endpoint: &str, url: &str, extra: &[(&str, &str)]) -> Store {
+    let location = Location::parse(url).unwrap();
+    let mut options =
+        vec![("aws_endpoint", endpoint), ("aws_access_key_id", ACCESS_KEY), ("aws_secret_access_key", SECRET_KEY)];
+    options.extend_from_slice(extra);
+    Store::open_with(&location, &options).unwrap()
 }

@@ -3,7 +3,8 @@
 //! Owns: starting and stopping real local services tests talk to — today a
 //! SeaweedFS server with its S3 gateway ([`S3Server`]), Spark's History
 //! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
-//! receiver ([`OtlpReceiver`]) and PostgreSQL
+//! receiver ([`OtlpReceiver`]), a fault-injecting proxy in front of S3
+//! ([`FaultProxy`]) and PostgreSQL
 //! ([`PostgresServer`]) — stopping child processes a test started
 //! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
 //! environment ([`sparkplane`]), and small HTTP peers ([`http`]). Must not: be used by
@@ -11,6 +12,7 @@
 
 pub mod cdevents;
 pub mod cli;
+pub mod fault_proxy;
 pub mod history;
 pub mod http;
 pub mod otlp;
@@ -22,6 +24,7 @@ pub use sparkplane_seaweedfs as s3;
 
 pub use cdevents::CdEventsReceiver;
 pub use cli::{sparkplane, sparkplane_process};
+pub use fault_proxy::{Fault, FaultProxy};
 pub use history::HistoryServer;
 pub use otlp::OtlpReceiver;
 pub use postgres::PostgresServer;
