@@ -49,6 +49,17 @@ pub struct DqSpec {
     pub spark_above: Option<crate::quantity::MemorySize>,
 }
 
+/// `engine: auto`'s default threshold, in bytes of the dataset's files: 50 GiB
+/// (ADR 0060). One value for `dq check` and the operator's cluster gate (ADR 0063).
+pub const DEFAULT_SPARK_ABOVE: u64 = 50 * 1024 * 1024 * 1024;
+
+impl DqSpec {
+    /// `engine: auto`'s threshold: `sparkAbove`, else [`DEFAULT_SPARK_ABOVE`].
+    pub fn spark_threshold(&self) -> u64 {
+        self.spark_above.map_or(DEFAULT_SPARK_ABOVE, |s| s.bytes())
+    }
+}
+
 /// The engine that runs a spec's checks.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
