@@ -36,6 +36,11 @@ pub struct Cluster {
     /// match runs them and ends with their exit codes. Others behave as
     /// before: started, then running until deleted.
     pub programs: Vec<ImageProgram>,
+    /// The environment an image declares (a Dockerfile's `ENV`), by image
+    /// as in [`Cluster::programs`]: a container of that image run as a local
+    /// program starts with it, its own `env` taking precedence, as a
+    /// kubelet merges them.
+    pub image_env: Vec<(String, Vec<(String, String)>)>,
     /// How long a simulated container (a driver, or one not run as a local
     /// program) takes to exit once its pod is deleted and the kubelet sent
     /// it the stop signal (SIGTERM): it then ends with exit code 143. Past
@@ -65,6 +70,7 @@ impl Default for Cluster {
             default_run: DriverRun::succeeds(Duration::from_millis(50), ""),
             executors: false,
             programs: Vec::new(),
+            image_env: Vec::new(),
             stop_time: Duration::ZERO,
         }
     }
@@ -169,6 +175,15 @@ impl Cluster {
     /// The local program that runs containers of `image`, if one is mapped.
     pub fn program_for(&self, image: &str) -> Option<&std::path::Path> {
         self.programs.iter().find(|p| same_repository(image, &p.image)).map(|p| p.program.as_path())
+    }
+
+    /// The environment `image` declares ([`Cluster::image_env`]); empty when it declares none.
+    pub fn env_for(&self, image: &str) -> &[(String, String)] {
+        self.image_env
+            .iter()
+            .find(|(i, _)| same_repository(image, i))
+            .map(|(_, env)| env.as_slice())
+            .unwrap_or_default()
     }
 
     /// The nodes pods go to: the configured ones, or one without limits.

@@ -3,9 +3,10 @@
 //! local processes, one per container, as a kubelet would run them — the
 //! program is the image's entrypoint, followed by the container's `command`
 //! (its first word dropped: that is the entrypoint) or else its `args`; the
-//! environment is the container's `env` only (plain values, and
-//! `secretKeyRef`/`configMapKeyRef` read from the stored Secrets and
-//! ConfigMaps, as the kubelet resolves them); ConfigMap and Secret volumes are
+//! environment is the image's declared one ([`Cluster::image_env`]) under the
+//! container's `env` (plain values, and `secretKeyRef`/`configMapKeyRef` read
+//! from the stored Secrets and ConfigMaps, as the kubelet resolves them),
+//! nothing of the test's own; ConfigMap and Secret volumes are
 //! written as files into a directory of the pod's own, which stands for the
 //! container's file system at the mount paths, and `workingDir` is taken
 //! there. Standard output and error are the pod's log, the exit code the
@@ -213,6 +214,7 @@ impl Running {
                 .env_clear()
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())
                 .env("HOME", &root)
+                .envs(cluster.env_for(image).iter().cloned())
                 .envs(env)
                 .stdin(Stdio::null())
                 .stdout(out)
@@ -363,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn a_container_runs_with_its_env_volumes_and_working_dir_and_ends_with_its_exit_code() {
+    fn a_container_runs_with_its_env_over_its_images_volumes_and_working_dir_and_ends_with_its_exit_code() {
         let mut store = Store::default();
         create(
             &mut store,
@@ -382,7 +384,7 @@ mod tests {
                 "containers": [{
                     "name": "c", "image": "sh:5",
                     "command": ["/bin/sh", "-c"],
-                    "args": ["cat gate.txt; echo \"$PLAIN $FROM_SECRET\"; echo oops >&2; exit 3"],
+                    "args": ["cat gate.txt; echo \"$PLAIN $FROM_SECRET $DECLARED\"; echo oops >&2; exit 3"],
                     "workingDir": "/etc/specs",
                     "volumeMounts": [{"name": "specs", "mountPath": "/etc/specs"}],
                     "env": [{"name": "PLAIN", "value": "plain"},
@@ -390,14 +392,17 @@ mod tests {
                 }],
             },
         });
-        assert!(runs_locally(&pod, &cluster()));
+        // The image declares two variables; the container's own `PLAIN` wins over the image's.
+        let env = vec![("PLAIN".to_owned(), "image's".to_owned()), ("DECLARED".to_owned(), "by the image".to_owned())];
+        let cluster = Cluster { image_env: vec![("sh".to_owned(), env)], ..cluster() };
+        assert!(runs_locally(&pod, &cluster));
         let mut running = Running::default();
-        running.start(&store, &pod, &cluster()).expect("starts");
+        running.start(&store, &pod, &cluster).expect("starts");
         assert!(running.busy());
         let ended = wait(&mut running);
         assert_eq!(ended.key, ("d".to_owned(), "p".to_owned()));
         assert_eq!(ended.exits, [("c".to_owned(), 3)]);
-        assert_eq!(ended.log, "from the configmap\nplain s3cr3t\noops\n");
+        assert_eq!(ended.log, "from the configmap\nplain s3cr3t by the image\noops\n");
         assert!(!running.busy());
     }
 

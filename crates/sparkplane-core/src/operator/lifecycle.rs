@@ -30,6 +30,7 @@ use super::view::{DriverView, ExecutorView, PodPhase};
 use super::{after, human, parse_time, rfc3339, until};
 
 pub mod gates;
+pub use crate::render::quality_gates::GateEngine;
 pub use gates::GateCheckView;
 
 /// Everything the decision looks at.
@@ -65,6 +66,11 @@ pub struct Observed<'a> {
     pub gate_check: Option<&'a GateCheckView>,
     /// The failed check's log (its containers' output), when it was read.
     pub gate_log: Option<&'a str>,
+    /// The size in bytes of each gate's dataset (`[n]` for
+    /// `spec.qualityGates[n]`; None: not listed or unlistable), listed when the
+    /// run is `Checking` without a check and a gate's engine is `spark` or
+    /// `auto` (ADR 0063); None when not listed.
+    pub gate_bytes: Option<&'a [Option<u64>]>,
 }
 
 /// What the operator does, in order.
@@ -95,10 +101,13 @@ pub enum Action {
         pod: String,
     },
     /// Render and create attempt `attempt`'s quality-gate check (its
-    /// ConfigMap and Job); one that exists is left as it is.
+    /// ConfigMap and Job, or its check application when a gate runs on
+    /// Spark); one that exists is left as it is.
     CheckGates {
         /// The attempt (the check's names derive from it).
         attempt: u32,
+        /// The engine of each gate (`[n]` for `spec.qualityGates[n]`).
+        engines: Vec<GateEngine>,
     },
     /// Record a Kubernetes Event on the job.
     Event {

@@ -128,6 +128,7 @@ fn run_with_gates(r: &Row, gate_check: Option<&GateCheckView>, gate_log: Option<
         taken: &r.taken,
         gate_check,
         gate_log,
+        gate_bytes: None,
     };
     decide(&observed)
 }
@@ -480,6 +481,7 @@ fn refused_specs_fail_without_creating_anything() {
         taken: &[],
         gate_check: None,
         gate_log: None,
+        gate_bytes: None,
     };
     let d = decide(&observed);
     assert_eq!(d.status.state, Some(JobState::Failed));
@@ -509,6 +511,7 @@ fn a_trigger_reruns_a_finished_job_once() {
         taken: &[],
         gate_check: None,
         gate_log: None,
+        gate_bytes: None,
     };
     let d = decide(&observed);
     assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
@@ -543,6 +546,7 @@ fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
         taken: &[],
         gate_check: None,
         gate_log: None,
+        gate_bytes: None,
     };
     let d = decide(&observed);
     assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
@@ -554,8 +558,14 @@ fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
 
 /// A plan whose job declares two gates, the second not blocking.
 fn gated(restart: RestartKind, retries: u32) -> Plan {
-    let gate =
-        |spec: &str, blocking: bool| crate::operator::plan::PlannedGate { spec: spec.into(), blocking, embedded: true };
+    let gate = |spec: &str, blocking: bool| crate::operator::plan::PlannedGate {
+        spec: spec.into(),
+        blocking,
+        embedded: true,
+        engine: sparkplane_api::dq::DqEngine::Native,
+        spark_above: sparkplane_api::dq::DEFAULT_SPARK_ABOVE,
+        dataset: "s3a://lake/trips/".into(),
+    };
     Plan { quality_gates: vec![gate("trips-dq.yaml", true), gate("extra-dq.yaml", false)], ..plan(restart, retries) }
 }
 
@@ -574,6 +584,7 @@ fn checking(at: i64) -> SparkJobStatus {
 fn check(finished: Option<bool>, exits: &[(&str, i32)], waiting: Option<(&str, &str)>) -> GateCheckView {
     GateCheckView {
         name: "job-abcd1234-gates".into(),
+        application: false,
         finished,
         exits: exits.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect(),
         waiting: waiting.map(|(r, m)| (r.to_owned(), m.to_owned())),
@@ -612,7 +623,7 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
                 gates::CHECKING,
                 None,
                 "the application completed; checking its 2 quality gate(s) with `sparkplane dq check`",
-                vec![Action::CheckGates { attempt: 1 }],
+                vec![Action::CheckGates { attempt: 1, engines: vec![GateEngine::Native; 2] }],
             ),
         ),
         (
@@ -624,7 +635,13 @@ fn quality_gates_hold_the_run_in_checking_until_their_job_ends() {
                 None,
                 52,
             ),
-            (JobState::Checking, gates::CHECKING, None, "", vec![Action::CheckGates { attempt: 1 }]),
+            (
+                JobState::Checking,
+                gates::CHECKING,
+                None,
+                "",
+                vec![Action::CheckGates { attempt: 1, engines: vec![GateEngine::Native; 2] }],
+            ),
         ),
         (
             (
@@ -920,4 +937,151 @@ fn suspend_does_not_stop_a_check_and_a_rerun_forgets_the_last_gates() {
     let d = run_with_gates(&r, None, None);
     assert_eq!(without_events(&d.actions), [Action::Submit { attempt: 2 }]);
     assert_eq!((d.status.quality_gates, d.status.quality_gates_message), (None, None));
+}
+
+/// A planned gate of `engine` whose `auto` threshold is 1 GiB.
+fn engine_gate(spec: &str, engine: sparkplane_api::dq::DqEngine) -> crate::operator::plan::PlannedGate {
+    crate::operator::plan::PlannedGate {
+        spec: spec.into(),
+        blocking: true,
+        embedded: true,
+        engine,
+        spark_above: 1 << 30,
+        dataset: format!("s3a://lake/{spec}/"),
+    }
+}
+
+#[test]
+fn each_gate_gets_the_engine_its_spec_and_its_datasets_listed_size_say() {
+    use sparkplane_api::dq::DqEngine::{Auto, Native, Spark};
+    const GIB: u64 = 1 << 30;
+    // (spec's engine, listed bytes) → engine
+    let table: [((sparkplane_api::dq::DqEngine, Option<u64>), GateEngine); 9] = [
+        ((Native, None), GateEngine::Native),
+        ((Native, Some(500 * GIB)), GateEngine::Native),
+        ((Spark, None), GateEngine::Spark { bytes: None }),
+        ((Spark, Some(10)), GateEngine::Spark { bytes: Some(10) }),
+        ((Auto, None), GateEngine::Native),
+        ((Auto, Some(0)), GateEngine::Native),
+        ((Auto, Some(GIB)), GateEngine::Native),
+        ((Auto, Some(GIB + 1)), GateEngine::Spark { bytes: Some(GIB + 1) }),
+        ((Auto, Some(500 * GIB)), GateEngine::Spark { bytes: Some(500 * GIB) }),
+    ];
+    for ((engine, bytes), want) in table {
+        let gates = [engine_gate("a", engine)];
+        assert_eq!(gates::engines(&gates, &[bytes]), [want], "{engine:?} with {bytes:?} bytes");
+    }
+    // Sizes are per gate, in the gates' order; a missing entry is an unknown size.
+    let gates = [engine_gate("a", Auto), engine_gate("b", Spark), engine_gate("c", Native)];
+    assert_eq!(
+        gates::engines(&gates, &[Some(2 * GIB)]),
+        [GateEngine::Spark { bytes: Some(2 * GIB) }, GateEngine::Spark { bytes: None }, GateEngine::Native]
+    );
+    // The default threshold is the one `dq check` uses.
+    let planned = crate::operator::plan::PlannedGate::of(&sparkplane_api::job::QualityGate {
+        spec: "dq.yaml".into(),
+        blocking: None,
+        definition: Some(Box::new(sparkplane_api::dq::DqSpec { engine: Some(Auto), ..Default::default() })),
+    });
+    assert_eq!((planned.engine, planned.spark_above), (Auto, sparkplane_api::dq::DEFAULT_SPARK_ABOVE));
+    assert!(planned.needs_size());
+}
+
+#[test]
+fn a_spark_gate_is_checked_by_a_check_application_sized_from_the_listing() {
+    use sparkplane_api::dq::DqEngine;
+    use sparkplane_api::job::GatesOutcome;
+    let plan = || Plan {
+        quality_gates: vec![engine_gate("big-dq.yaml", DqEngine::Spark), engine_gate("small-dq.yaml", DqEngine::Auto)],
+        ..plan(RestartKind::Never, 0)
+    };
+    // The driver succeeded: the datasets are listed before anything is created.
+    let mut r = row("driver done", status(JobState::Running, 1, 0), Some(driver(1, PodPhase::Succeeded)), 50);
+    r.plan = plan();
+    let d = run_with_gates(&r, None, None);
+    assert_eq!(d.status.state, Some(JobState::Checking));
+    assert_eq!(
+        d.status.message.as_deref(),
+        Some("the application completed; listing the datasets of its 2 quality gate(s) to size the check")
+    );
+    assert_eq!(without_events(&d.actions), []);
+    assert_eq!(d.requeue_after, Some(CACHE_RECHECK));
+
+    // Listed: the check application, each gate with its engine, and the status says which.
+    let mut r = row("listed", checking(50), None, 52);
+    r.plan = plan();
+    let prepared = Prepared::Ready(Box::new(r.plan.clone()));
+    let bytes = [Some(20 << 30), Some(5 << 20)];
+    let observed = Observed {
+        now: t(52),
+        generation: 1,
+        status: &r.status,
+        prepared: &prepared,
+        driver: None,
+        driver_gone: false,
+        executors: ExecutorView::default(),
+        driver_log: None,
+        admission: Admission::Admit,
+        trigger: None,
+        archive_logs: false,
+        taken: &[],
+        gate_check: None,
+        gate_log: None,
+        gate_bytes: Some(&bytes),
+    };
+    let d = decide(&observed);
+    assert_eq!(
+        without_events(&d.actions),
+        [Action::CheckGates {
+            attempt: 1,
+            engines: vec![GateEngine::Spark { bytes: Some(20 << 30) }, GateEngine::Native]
+        }]
+    );
+    assert_eq!(
+        d.status.message.as_deref(),
+        Some(
+            "the application completed; checking its 2 quality gate(s) in a check application: `big-dq.yaml` on \
+             Spark (20.0 GiB listed: 4 cores, 8 GiB heap), `small-dq.yaml` with the native engine"
+        )
+    );
+
+    // The application's pod ends: its containers' exit codes are the gates' outcomes, as the Job's are.
+    let app = |finished, exits: &[(&str, i32)]| GateCheckView {
+        name: "job-abcd1234-dq".into(),
+        application: true,
+        ..check(finished, exits, None)
+    };
+    let mut r = row("passed", checking(50), None, 300);
+    r.plan = plan();
+    let d = run_with_gates(&r, Some(&app(Some(true), &[("gate-0", 0), ("gate-1", 0)])), None);
+    assert_eq!((d.status.state, d.status.quality_gates), (Some(JobState::Succeeded), Some(GatesOutcome::Passed)));
+    assert_eq!(
+        d.status.quality_gates_message.as_deref(),
+        Some("2 quality gate(s) passed (application job-abcd1234-dq)")
+    );
+    let d = run_with_gates(&r, Some(&app(Some(false), &[("gate-0", 1), ("gate-1", 0)])), Some(FAILED_LOG));
+    assert_eq!((d.status.state, d.status.quality_gates), (Some(JobState::Failed), Some(GatesOutcome::Failed)));
+    assert_eq!(
+        d.status.quality_gates_message.as_deref(),
+        Some(
+            "quality gate `big-dq.yaml` failed: check `zones-known` failed: 3 rows outside the accepted values \
+             (`kubectl logs pod/job-abcd1234-dq --all-containers` shows the check)"
+        )
+    );
+    // Under the same deadlines: a check application that never starts is an error at timeouts.driverStart.
+    let unstarted = GateCheckView { started: false, ..app(None, &[]) };
+    let mut r = row("never started", checking(50), None, 170);
+    r.plan = plan();
+    let d = run_with_gates(&r, Some(&unstarted), None);
+    assert_eq!(
+        (d.status.reason.as_deref(), d.status.quality_gates_message.as_deref()),
+        (
+            Some("QualityGatesError"),
+            Some(
+                "the quality-gate check application job-abcd1234-dq has no running pod (not scheduled yet, or \
+                 refused by a quota or an admission policy: `kubectl describe pod/job-abcd1234-dq` says which) \
+                 within timeouts.driverStart (2m)"
+            )
+        )
+    );
 }

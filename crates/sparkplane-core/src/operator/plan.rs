@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
+use sparkplane_api::dq::DqEngine;
 use sparkplane_api::layer::EnvironmentPolicy;
 
 use crate::catalog::Catalog;
@@ -21,6 +22,7 @@ use crate::load::load;
 use crate::operator::cause::{Cause, RetryRule};
 use crate::policy::{self, PolicyContext, PolicySeverity};
 use crate::render::connect::ConnectNames;
+use crate::render::quality_gates::GateEngine;
 use crate::render::{self, RenderInput, RenderedObject, Target};
 use crate::resolve::ResolveRequest;
 use crate::resolved::ResolvedJob;
@@ -99,6 +101,34 @@ pub struct PlannedGate {
     pub blocking: bool,
     /// Whether `apply` embedded its data-quality spec (`definition`): without it the gate cannot be checked.
     pub embedded: bool,
+    /// Its spec's `engine` (native when it names none).
+    pub engine: DqEngine,
+    /// `engine: auto`'s threshold in bytes (`sparkAbove`, or the default).
+    pub spark_above: u64,
+    /// Its dataset's location (`dataset.path`), which the operator lists for
+    /// the dataset's size when the engine is `spark` or `auto` (ADR 0063).
+    pub dataset: String,
+}
+
+impl PlannedGate {
+    /// The gate of `spec.qualityGates[n]`, `gate`, as the operator plans it.
+    pub fn of(gate: &sparkplane_api::job::QualityGate) -> PlannedGate {
+        let definition = gate.definition.as_deref();
+        PlannedGate {
+            spec: gate.spec.clone(),
+            blocking: gate.is_blocking(),
+            embedded: definition.is_some(),
+            engine: definition.and_then(|d| d.engine).unwrap_or_default(),
+            spark_above: definition.map_or(sparkplane_api::dq::DEFAULT_SPARK_ABOVE, |d| d.spark_threshold()),
+            dataset: definition.map(|d| d.dataset.path.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether the engine choice needs the dataset's size: `spark` (sized by
+    /// it) or `auto` (decided by it).
+    pub fn needs_size(&self) -> bool {
+        self.embedded && self.engine != DqEngine::Native
+    }
 }
 
 /// What the operator needs to know of a `type: Connect` server (its
@@ -281,21 +311,29 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
         priority_class: spec.priority_class_name.clone(),
         schedule: spec.schedule.clone(),
         server: server_plan(resolved),
-        quality_gates: spec
-            .quality_gates
-            .iter()
-            .map(|g| PlannedGate { spec: g.spec.clone(), blocking: g.is_blocking(), embedded: g.definition.is_some() })
-            .collect(),
+        quality_gates: spec.quality_gates.iter().map(PlannedGate::of).collect(),
     }
 }
 
-/// The quality-gate check of `attempt` (its ConfigMap and Job), rendered
-/// by the one render path with `image` as the `sparkplane` image.
-pub fn render_gate_check(resolved: &ResolvedJob, attempt: u32, image: &str) -> Vec<RenderedObject> {
+/// The quality-gate check of `attempt`, rendered by the one render path with
+/// `image` as the `sparkplane` image: its ConfigMap and Job when every gate
+/// runs with the native engine, else its check application (ConfigMap and
+/// Pod, ADR 0063), each gate run with the engine `engines` gives it.
+pub fn render_gate_check(
+    resolved: &ResolvedJob,
+    attempt: u32,
+    image: &str,
+    engines: &[GateEngine],
+) -> Vec<RenderedObject> {
     let mut job = resolved.clone();
     job.attempt = attempt.max(1);
     let sized = size_job(&job.job.spec);
-    render::quality_gates::render(&RenderInput { job: &job, sized: &sized }, image)
+    let input = RenderInput { job: &job, sized: &sized };
+    if engines.iter().any(|e| matches!(e, GateEngine::Spark { .. })) {
+        render::quality_gates::render_application(&input, image, engines)
+    } else {
+        render::quality_gates::render(&input, image)
+    }
 }
 
 #[cfg(test)]

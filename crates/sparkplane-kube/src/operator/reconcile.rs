@@ -130,10 +130,14 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         _ => None,
     };
     let trigger = annotation(job, TRIGGER_ANNOTATION);
-    // A run in Checking: its quality-gate check Job, read from the API (ADR 0043).
-    let (gate_check, gate_log) = match status.state {
-        Some(JobState::Checking) => super::gates::observe(ctx, job, &namespace, status.attempt.unwrap_or(1)).await?,
-        _ => (None, None),
+    // A run in Checking: its quality-gate check, read from the API, or the
+    // sizes of its gates' datasets before it exists (ADR 0043, ADR 0063).
+    let (gate_check, gate_log, gate_bytes) = match (status.state, &*prepared) {
+        (Some(JobState::Checking), Prepared::Ready(plan)) => {
+            let attempt = status.attempt.unwrap_or(1);
+            super::gates::observe(ctx, job, &namespace, attempt, &plan.quality_gates).await?
+        }
+        _ => (None, None, None),
     };
 
     // Admission is decided for one job at a time, against the ledger of runs already admitted.
@@ -161,6 +165,7 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         taken: &taken,
         gate_check: gate_check.as_ref(),
         gate_log: gate_log.as_deref(),
+        gate_bytes: gate_bytes.as_deref(),
     };
     let decision = lifecycle::decide(&observed);
     tracing::debug!(
@@ -201,11 +206,11 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
                 write_status(ctx, job, &status, &next).await?;
             }
             Action::Complete { attempt, pod } => complete_attempt(ctx, job, &namespace, *attempt, pod).await?,
-            Action::CheckGates { attempt } => {
+            Action::CheckGates { attempt, engines } => {
                 // Written first: creating the check is idempotent and the decision creates it again while it is
                 // missing, so a create that fails leaves the run Checking, where its deadline applies, not Running.
                 write_status(ctx, job, &status, &next).await?;
-                super::gates::create(ctx, job, &namespace, *attempt).await?;
+                super::gates::create(ctx, job, &namespace, *attempt, engines).await?;
             }
             Action::ArchiveLog { pod } => {
                 if let Some(url) = archive(ctx, job, pod).await {

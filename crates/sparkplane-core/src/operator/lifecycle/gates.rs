@@ -1,12 +1,24 @@
-//! The quality-gate part of a run (ADR 0043): once the driver of a job that
-//! declares `spec.qualityGates` succeeds, the run enters `Checking` and the
-//! operator creates the attempt's check Job (`render::quality_gates`); the
-//! run is `Succeeded` only when that Job completes, and `status.qualityGates`
-//! records `passed`, `failed` or `error` with a message.
+//! The quality-gate part of a run (ADR 0043, ADR 0063): once the driver of a
+//! job that declares `spec.qualityGates` succeeds, the run enters `Checking`
+//! and the operator creates the attempt's check (`render::quality_gates`);
+//! the run is `Succeeded` only when that check ends well, and
+//! `status.qualityGates` records `passed`, `failed` or `error` with a message.
+//!
+//! Which check ([`engines`]): a gate whose spec says `engine: spark`, or
+//! `auto` with a dataset larger than its threshold (`sparkAbove`, default
+//! 50 GiB) by the listing the operator gathered ([`Observed::gate_bytes`]),
+//! runs with the spark engine, so the check is the check application (a Pod
+//! owned by the SparkJob, one container per gate, each Spark gate sized from
+//! its dataset's size); otherwise the check Job runs every gate with the
+//! native engine. An `auto` gate whose dataset could not be listed runs
+//! natively (the engine `dq check` uses on data it cannot size is not
+//! Spark's either). The operator lists only when the run is `Checking`
+//! without a check and a gate needs a size, so a run whose gates are all
+//! native creates its Job at once, as before.
 //!
 //! How a check ends:
-//! - The Job completed: every gate passed.
-//! - The Job failed: each gate's container exit code says how it went, as
+//! - The Job completed (the application's Pod succeeded): every gate passed.
+//! - The Job (Pod) failed: each gate's container exit code says how it went, as
 //!   `dq check`'s exit codes do — 0 passed, 1 a check failed, anything else
 //!   (2 an unreadable spec or dataset, 3 unreachable storage, a container
 //!   that never ran) could not check. A failed blocking gate fails the run
@@ -20,8 +32,8 @@
 //! - Every wait has a deadline: its pod must start within
 //!   `timeouts.driverStart` of entering `Checking` (image pull, a missing
 //!   Secret, no node or quota for it) and end within [`CHECK_RUN_LIMIT`]
-//!   after that, else `QualityGatesError`. The Job itself carries the run
-//!   limit as `activeDeadlineSeconds`, so a real cluster stops a hung check.
+//!   after that, else `QualityGatesError`. The Job or Pod itself carries the
+//!   run limit as `activeDeadlineSeconds`, so a real cluster stops a hung check.
 //! - A gate `apply` did not embed (`definition`) cannot be checked at all:
 //!   `QualityGatesInvalid` at once, with the fix.
 //!
@@ -29,19 +41,25 @@
 //! the clock (everything is in [`Observed`](super::Observed)).
 
 use jiff::Timestamp;
+use sparkplane_api::dq::DqEngine;
 use sparkplane_api::job::{GatesOutcome, JobState};
 
 use super::{Action, Draft, fail, finished};
 use crate::operator::cause::Cause;
 use crate::operator::plan::{Plan, PlannedGate};
 use crate::operator::{after, human, parse_time, rfc3339};
+use crate::render::quality_gates::{GateEngine, spark_gate_size};
 
-/// What the operator sees of the current attempt's check Job.
+/// What the operator sees of the current attempt's check Job, or of its
+/// check application's Pod.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GateCheckView {
-    /// The Job's name.
+    /// The Job's (or the Pod's) name.
     pub name: String,
-    /// `Some(true)` once it is `Complete`, `Some(false)` once `Failed`; None while it runs.
+    /// The check application's Pod (ADR 0063) rather than the check Job.
+    pub application: bool,
+    /// `Some(true)` once it is `Complete` (the Pod `Succeeded`), `Some(false)`
+    /// once `Failed`; None while it runs.
     pub finished: Option<bool>,
     /// The containers of its pod that ended: name and exit code.
     pub exits: Vec<(String, i32)>,
@@ -60,6 +78,85 @@ pub const CHECK_RECHECK: std::time::Duration = std::time::Duration::from_secs(10
 /// deadline. `dq check` reads each dataset in one streaming pass; an hour is
 /// far beyond what a healthy check takes.
 pub const CHECK_RUN_LIMIT: std::time::Duration = crate::render::quality_gates::RUN_LIMIT;
+
+impl GateCheckView {
+    /// How messages name it after "the quality-gate check": `Job <name>` or `application <name>`.
+    fn what(&self) -> String {
+        if self.application { format!("application {}", self.name) } else { format!("Job {}", self.name) }
+    }
+
+    /// The `kubectl logs` argument that shows its containers' output.
+    fn logs(&self) -> String {
+        if self.application { format!("pod/{}", self.name) } else { format!("job/{}", self.name) }
+    }
+}
+
+/// The engine each gate of `gates` runs with, given its dataset's size in
+/// bytes as the operator listed it (`bytes[n]` for `gates[n]`; None: not
+/// listed, or it could not be): `spark` always (sized by the size, the
+/// smallest size when unknown); `auto` spark above its threshold, native at
+/// or below it and when the size is unknown; `native` native.
+pub fn engines(gates: &[PlannedGate], bytes: &[Option<u64>]) -> Vec<GateEngine> {
+    gates
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let size = bytes.get(i).copied().flatten();
+            match g.engine {
+                DqEngine::Native => GateEngine::Native,
+                DqEngine::Spark => GateEngine::Spark { bytes: size },
+                DqEngine::Auto => match size {
+                    Some(b) if b > g.spark_above => GateEngine::Spark { bytes: size },
+                    _ => GateEngine::Native,
+                },
+            }
+        })
+        .collect()
+}
+
+/// The engines of the plan's gates when they can be decided now: at once
+/// when no gate needs its dataset's size, else once the operator listed.
+fn decided(d: &Draft<'_>, plan: &Plan) -> Option<Vec<GateEngine>> {
+    if plan.quality_gates.iter().any(PlannedGate::needs_size) {
+        d.o.gate_bytes.map(|bytes| engines(&plan.quality_gates, bytes))
+    } else {
+        Some(vec![GateEngine::Native; plan.quality_gates.len()])
+    }
+}
+
+/// What the status says while the gates are checked with `engines`.
+fn checking_message(plan: &Plan, engines: &[GateEngine]) -> String {
+    let n = plan.quality_gates.len();
+    if engines.iter().all(|e| *e == GateEngine::Native) {
+        return format!("the application completed; checking its {n} quality gate(s) with `sparkplane dq check`");
+    }
+    let each: Vec<String> = plan
+        .quality_gates
+        .iter()
+        .zip(engines)
+        .map(|(g, e)| match e {
+            GateEngine::Native => format!("`{}` with the native engine", g.spec),
+            GateEngine::Spark { bytes } => {
+                let (cores, gib) = spark_gate_size(*bytes);
+                let size = bytes.map_or_else(|| "size unknown".to_owned(), |b| format!("{} listed", bytes_text(b)));
+                format!("`{}` on Spark ({size}: {cores} cores, {gib} GiB heap)", g.spec)
+            }
+        })
+        .collect();
+    format!("the application completed; checking its {n} quality gate(s) in a check application: {}", each.join(", "))
+}
+
+/// A size in bytes as people read it (binary units, one decimal).
+fn bytes_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
 
 /// How one gate's container ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,14 +187,23 @@ pub(super) fn begin(d: &mut Draft<'_>, plan: &Plan) -> bool {
         return true;
     }
     let attempt = d.status.attempt.unwrap_or(1);
-    d.actions.push(Action::CheckGates { attempt });
-    let n = plan.quality_gates.len();
-    d.enter(
-        JobState::Checking,
-        CHECKING,
-        format!("the application completed; checking its {n} quality gate(s) with `sparkplane dq check`"),
-    );
-    d.wake_in(CHECK_RECHECK);
+    match decided(d, plan) {
+        Some(engines) => {
+            let message = checking_message(plan, &engines);
+            d.actions.push(Action::CheckGates { attempt, engines });
+            d.enter(JobState::Checking, CHECKING, message);
+            d.wake_in(CHECK_RECHECK);
+        }
+        None => {
+            let n = plan.quality_gates.len();
+            d.enter(
+                JobState::Checking,
+                CHECKING,
+                format!("the application completed; listing the datasets of its {n} quality gate(s) to size the check"),
+            );
+            d.wake_in(super::CACHE_RECHECK);
+        }
+    }
     true
 }
 
@@ -134,14 +240,18 @@ pub(super) fn checking(d: &mut Draft<'_>, plan: &Plan) {
             return;
         }
         // Not created yet, or not visible yet: creating is idempotent.
-        d.actions.push(Action::CheckGates { attempt });
+        if let Some(engines) = decided(d, plan) {
+            let message = checking_message(plan, &engines);
+            d.actions.push(Action::CheckGates { attempt, engines });
+            d.note(CHECKING, message);
+        }
         d.wake_in(super::CACHE_RECHECK);
         return;
     };
     match check.finished {
         None => waiting(d, plan, check),
         Some(true) => {
-            let message = format!("{} quality gate(s) passed (Job {})", plan.quality_gates.len(), check.name);
+            let message = format!("{} quality gate(s) passed ({})", plan.quality_gates.len(), check.what());
             record(d, GatesOutcome::Passed, &message);
             d.status.finished_at = Some(rfc3339(o.now));
             d.enter(JobState::Succeeded, "Succeeded", "the application completed and its quality gates passed".into());
@@ -159,11 +269,11 @@ fn waiting(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
         let end_by = after(start_by, CHECK_RUN_LIMIT);
         if d.o.now >= end_by {
             let message = format!(
-                "the quality-gate check Job {} did not finish within {} of its start deadline \
-                 (`kubectl logs job/{} --all-containers` shows where it stands)",
-                check.name,
+                "the quality-gate check {} did not finish within {} of its start deadline \
+                 (`kubectl logs {} --all-containers` shows where it stands)",
+                check.what(),
                 human(CHECK_RUN_LIMIT),
-                check.name
+                check.logs()
             );
             record(d, GatesOutcome::Error, &message);
             fail(d, plan, Cause::QualityGatesError, message, None);
@@ -174,12 +284,13 @@ fn waiting(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
     }
     let what = match &check.waiting {
         Some((reason, detail)) => {
-            format!("the quality-gate check Job {} cannot start its pod ({reason}: {detail})", check.name)
+            format!("the quality-gate check {} cannot start its pod ({reason}: {detail})", check.what())
         }
         None => format!(
-            "the quality-gate check Job {} has no running pod (not scheduled yet, or refused by a quota or an \
-             admission policy: `kubectl describe job/{}` says which)",
-            check.name, check.name
+            "the quality-gate check {} has no running pod (not scheduled yet, or refused by a quota or an \
+             admission policy: `kubectl describe {}` says which)",
+            check.what(),
+            check.logs()
         ),
     };
     if d.o.now >= start_by {
@@ -246,7 +357,7 @@ fn judged(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
             _ => None,
         })
         .collect();
-    let see = format!("(`kubectl logs job/{} --all-containers` shows the check)", check.name);
+    let see = format!("(`kubectl logs {} --all-containers` shows the check)", check.logs());
     if !failed.is_empty() {
         let message = format!("{} {see}", failed.join("; "));
         record(d, GatesOutcome::Failed, &message);
@@ -267,9 +378,9 @@ fn judged(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
             .map(|(_, g, _)| g.spec.as_str())
             .collect();
         let message = format!(
-            "the blocking quality gates passed; non-blocking gate(s) {} did not (Job {})",
+            "the blocking quality gates passed; non-blocking gate(s) {} did not ({})",
             warned.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
-            check.name
+            check.what()
         );
         record(d, GatesOutcome::Passed, &message);
         d.status.finished_at = Some(rfc3339(d.o.now));
