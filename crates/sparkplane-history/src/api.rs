@@ -1051,6 +1051,12 @@ fn task_json(t: &Task, d: &AppDetail) -> TaskJson {
     }
 }
 
+/// One task as the API's `taskList` answers it, as JSON (the web UI's task
+/// table shows these rows, sorted and paged there).
+pub(crate) fn task_value(t: &Task, d: &AppDetail) -> Value {
+    serde_json::to_value(task_json(t, d)).unwrap_or(Value::Null)
+}
+
 fn task_list(stage: &Stage, d: &AppDetail, query: &Query) -> Result<Response, Response> {
     let offset = query.int("offset", 0)?;
     let length = query.int("length", 20)?;

@@ -21,9 +21,11 @@ pub mod page;
 pub mod pipeline;
 pub mod replay;
 pub mod server;
+pub mod sql_executions;
 pub mod storage;
 pub mod tasks;
 pub mod time;
+pub mod ui;
 pub mod zip;
 
 pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};

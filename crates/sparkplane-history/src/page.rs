@@ -1,20 +1,27 @@
-//! The History Server's web page at `/`: the application list, searchable
-//! (as you type, or from `/?q=TEXT`, so a search can be linked), with
-//! outcome, duration, team and cost, each application linking its
-//! `analyze --html` report at `/report/{app}[/{attempt}]`.
+//! The History Server's web page at `/`: the application list, searched
+//! and filtered on the server (`q` over id, name, team and outcome; `team`,
+//! `outcome`, `from` and `to` dates as `YYYY-MM-DD`) and paged (`page`,
+//! `size`), so a search can be linked and a list of 100,000 applications
+//! sends one page. Each application links its pages at Spark's URL
+//! (`/history/{app}[/{attempt}]/jobs/`, [`crate::ui`]) and its `analyze
+//! --html` report at `/report/{app}[/{attempt}]`.
 //!
-//! Owns: the page's HTML (self-contained: inline CSS and a few lines of
-//! script for the search box; no external request). Must not: compute
-//! figures (entries come from the index; the report is
-//! `sparkplane_eventlog::report_html`) or put unescaped log text in the page.
+//! Owns: the page's HTML (self-contained: inline CSS, a plain GET form, no
+//! script and no external request). Must not: compute figures (entries come
+//! from the index; the report is `sparkplane_eventlog::report_html`) or put
+//! unescaped log text in the page.
 
 use std::fmt::Write;
 
 use sparkplane_core::markup::{attribute, text};
-use sparkplane_eventlog::Outcome;
 
 use crate::index::Entry;
 use crate::time::format_gmt;
+use crate::ui::{Params, base_link, outcome_word};
+
+/// Applications per page unless `size` says otherwise, and the most one page shows.
+pub const PAGE_SIZE: usize = 100;
+const MAX_PAGE_SIZE: usize = 5_000;
 
 fn path_segment(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -37,64 +44,189 @@ pub fn report_link(app_id: &str, attempt_id: Option<&str>) -> String {
     }
 }
 
-/// The page: newest application first.
-pub fn index_page(entries: &[Entry]) -> String {
-    let mut rows: Vec<&Entry> = entries.iter().collect();
-    rows.sort_by(|a, b| {
-        b.attempt.start_ms.cmp(&a.attempt.start_ms).then_with(|| a.attempt.app_id.cmp(&b.attempt.app_id))
-    });
-    let mut html = String::with_capacity(4096 + rows.len() * 400);
-    html.push_str(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>sparkplane History Server</title>\
-         <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\
-         th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #ddd}td.num{text-align:right}\
-         .failed{color:#b00020}.incomplete{color:#8a6d00}.succeeded{color:#1b5e20}\
-         input{font-size:14px;padding:4px;width:24em;margin-bottom:1em}</style></head><body>\
-         <h1>Spark applications</h1>\
-         <input id=\"search\" type=\"search\" placeholder=\"Search id, name, team, outcome\" autofocus>",
+/// The list's filters, read from the query.
+struct Filters {
+    q: String,
+    team: String,
+    outcome: String,
+    /// Started on or after, on or before (epoch ms), from `YYYY-MM-DD`.
+    from: Option<i64>,
+    to: Option<i64>,
+    page: usize,
+    size: usize,
+}
+
+/// `YYYY-MM-DD` as the epoch ms of that day's start (GMT); `None` when empty or not a date.
+fn day(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    crate::time::parse_date(text)
+}
+
+impl Filters {
+    fn of(params: &Params) -> Filters {
+        let get = |k: &str| params.get(k).unwrap_or_default().trim().to_owned();
+        let number = |k: &str| params.get(k).and_then(|v| v.trim().parse::<usize>().ok());
+        Filters {
+            q: get("q").to_lowercase(),
+            team: get("team"),
+            outcome: get("outcome"),
+            from: day(&get("from")),
+            to: day(&get("to")).map(|d| d + 86_400_000 - 1),
+            page: number("page").unwrap_or(1).max(1),
+            size: number("size").unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE),
+        }
+    }
+
+    fn keeps(&self, e: &Entry) -> bool {
+        let a = &e.attempt;
+        let team = e.team.as_deref().unwrap_or("");
+        let outcome = outcome_word(e.outcome);
+        (self.team.is_empty() || team == self.team)
+            && (self.outcome.is_empty() || outcome == self.outcome)
+            && self.from.is_none_or(|from| a.start_ms >= from)
+            && self.to.is_none_or(|to| a.start_ms <= to)
+            && (self.q.is_empty()
+                || [a.app_id.as_str(), a.name.as_str(), team, outcome]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(&self.q)))
+    }
+
+    /// The query of this list at page `page`.
+    fn query(&self, page: usize) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("q", &self.q), ("team", &self.team), ("outcome", &self.outcome)] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        for (k, v) in [("from", self.from), ("to", self.to)] {
+            if let Some(ms) = v {
+                q.append_pair(k, format_gmt(ms).get(..10).unwrap_or_default());
+            }
+        }
+        q.append_pair("page", &page.to_string());
+        if self.size != PAGE_SIZE {
+            q.append_pair("size", &self.size.to_string());
+        }
+        q.finish()
+    }
+}
+
+const STYLE: &str = "<style>:root{color-scheme:light dark;--line:#ddd;--bad:#b00020;--warn:#8a6d00;--ok:#1b5e20}\
+@media (prefers-color-scheme:dark){:root{--line:#444;--bad:#f2b8b5;--warn:#f0c75e;--ok:#6dd58c}}\
+body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line)}td.num{text-align:right}\
+.failed{color:var(--bad)}.incomplete{color:var(--warn)}.succeeded{color:var(--ok)}\
+form{display:flex;flex-wrap:wrap;gap:8px;align-items:end;margin-bottom:1em}label{display:flex;flex-direction:column;gap:2px}\
+input,select,button{font-size:14px;padding:4px}a:focus-visible,input:focus-visible,select:focus-visible,button:focus-visible\
+{outline:3px solid #ff9800;outline-offset:2px}.pager{display:flex;gap:12px;margin:8px 0}</style>";
+
+/// The search and filter form, filled with the current filters.
+fn form(f: &Filters, teams: &[&str]) -> String {
+    let mut html = format!(
+        "<form method=\"get\" action=\"/\" role=\"search\"><label>Search<input id=\"search\" type=\"search\" name=\"q\" \
+         value=\"{}\" placeholder=\"id, name, team, outcome\"></label><label>Team<select name=\"team\"><option value=\"\">any</option>",
+        attribute(&f.q)
     );
-    let _ = write!(html, "<p id=\"count\">{} applications</p>", rows.len());
+    for team in teams {
+        let selected = if *team == f.team { " selected" } else { "" };
+        let _ = write!(html, "<option{selected}>{}</option>", text(team));
+    }
+    html.push_str("</select></label><label>Outcome<select name=\"outcome\"><option value=\"\">any</option>");
+    for outcome in ["succeeded", "failed", "incomplete"] {
+        let selected = if outcome == f.outcome { " selected" } else { "" };
+        let _ = write!(html, "<option{selected}>{outcome}</option>");
+    }
+    let date = |v: Option<i64>| v.map(|ms| format_gmt(ms).get(..10).unwrap_or_default().to_owned()).unwrap_or_default();
+    let _ = write!(
+        html,
+        "</select></label><label>Started from<input type=\"date\" name=\"from\" value=\"{}\"></label>\
+         <label>to<input type=\"date\" name=\"to\" value=\"{}\"></label><button type=\"submit\">Show</button></form>",
+        date(f.from),
+        date(f.to)
+    );
+    html
+}
+
+/// The page: newest application first, the asked filters and page of it.
+pub fn index_page(entries: &[Entry], params: &Params) -> String {
+    let f = Filters::of(params);
+    let mut teams: Vec<&str> = entries.iter().filter_map(|e| e.team.as_deref()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let mut rows: Vec<&Entry> = entries.iter().filter(|e| f.keeps(e)).collect();
+    let total = rows.len();
+    let offset = ((f.page - 1) * f.size).min(total);
+    let end = (offset + f.size).min(total);
+    let newest_first = |a: &&Entry, b: &&Entry| {
+        b.attempt.start_ms.cmp(&a.attempt.start_ms).then_with(|| a.attempt.app_id.cmp(&b.attempt.app_id))
+    };
+    // Only the shown page needs its order.
+    if end > 0 && end < total {
+        rows.select_nth_unstable_by(end - 1, newest_first);
+        rows.truncate(end);
+    }
+    rows.sort_unstable_by(newest_first);
+    let mut html = String::with_capacity(4096 + (end - offset) * 400);
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"color-scheme\" content=\"light dark\">\
+         <title>sparkplane History Server</title>{STYLE}</head><body><h1>Spark applications</h1>{}",
+        form(&f, &teams)
+    );
+    let _ = write!(html, "<p id=\"count\">{total} applications</p>");
+    let pager = pager(&f, offset, end, total);
+    html.push_str(&pager);
     html.push_str(
         "<table id=\"apps\"><thead><tr><th>Application</th><th>Name</th><th>Team</th><th>Outcome</th>\
          <th>Started (GMT)</th><th>Duration</th><th>Cost (USD)</th><th>Report</th></tr></thead><tbody>",
     );
-    for e in rows {
-        let a = &e.attempt;
-        let outcome = match e.outcome {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Incomplete => "incomplete",
-        };
-        let id = match &a.attempt_id {
-            Some(attempt) => format!("{} (attempt {attempt})", a.app_id),
-            None => a.app_id.clone(),
-        };
-        let duration = if a.completed { duration(a.end_ms - a.start_ms) } else { "running".to_owned() };
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{outcome}\">{outcome}</td><td>{}</td>\
-             <td class=\"num\">{duration}</td><td class=\"num\">{:.4}</td><td><a href=\"{}\">report</a></td></tr>",
-            text(&id),
-            text(&a.name),
-            text(e.team.as_deref().unwrap_or("")),
-            format_gmt(a.start_ms),
-            e.cost_usd,
-            attribute(&report_link(&a.app_id, a.attempt_id.as_deref())),
-        );
+    for e in &rows[offset.min(rows.len())..] {
+        html.push_str(&row(e));
     }
-    html.push_str(
-        "</tbody></table><script>\
-         const box=document.getElementById('search');\
-         function filter(){const q=box.value.toLowerCase();let n=0;\
-         for(const row of document.querySelectorAll('#apps tbody tr')){\
-         const show=row.textContent.toLowerCase().includes(q);row.hidden=!show;if(show)n++;}\
-         document.getElementById('count').textContent=n+' applications';}\
-         box.addEventListener('input',filter);\
-         const given=new URLSearchParams(location.search).get('q');\
-         if(given){box.value=given;filter();}\
-         </script></body></html>",
-    );
+    html.push_str("</tbody></table>");
+    html.push_str(&pager);
+    html.push_str("</body></html>");
     html
+}
+
+fn pager(f: &Filters, offset: usize, end: usize, total: usize) -> String {
+    let mut html = format!(
+        "<nav class=\"pager\" aria-label=\"Pages\"><span>{}–{end} of {total}</span>",
+        if end > offset { offset + 1 } else { 0 }
+    );
+    if f.page > 1 {
+        let _ = write!(html, "<a rel=\"prev\" href=\"/?{}\">Previous</a>", attribute(&f.query(f.page - 1)));
+    }
+    if end < total {
+        let _ = write!(html, "<a rel=\"next\" href=\"/?{}\">Next</a>", attribute(&f.query(f.page + 1)));
+    }
+    html.push_str("</nav>");
+    html
+}
+
+fn row(e: &Entry) -> String {
+    let a = &e.attempt;
+    let outcome = outcome_word(e.outcome);
+    let id = match &a.attempt_id {
+        Some(attempt) => format!("{} (attempt {attempt})", a.app_id),
+        None => a.app_id.clone(),
+    };
+    let duration = if a.completed { duration(a.end_ms - a.start_ms) } else { "running".to_owned() };
+    format!(
+        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"{outcome}\">{outcome}</td><td>{}</td>\
+         <td class=\"num\">{duration}</td><td class=\"num\">{:.4}</td><td><a href=\"{}\">report</a></td></tr>",
+        attribute(&base_link(&a.app_id, a.attempt_id.as_deref(), "jobs/")),
+        text(&id),
+        text(&a.name),
+        text(e.team.as_deref().unwrap_or("")),
+        format_gmt(a.start_ms),
+        e.cost_usd,
+        attribute(&report_link(&a.app_id, a.attempt_id.as_deref())),
+    )
 }
 
 #[cfg(test)]
@@ -106,5 +238,16 @@ mod tests {
         assert_eq!(text("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
         assert_eq!(report_link("app-1", Some("2")), "/report/app%2D1/2");
         assert_eq!(duration(61_000), "1m 01s");
+    }
+
+    #[test]
+    fn filters_read_dates_and_keep_their_query_for_the_next_page() {
+        let f =
+            Filters::of(&Params::parse("q=ETL&team=a%20b&outcome=failed&from=2024-01-31&to=2024-02-01&page=2&size=10"));
+        assert_eq!((f.q.as_str(), f.team.as_str(), f.page, f.size), ("etl", "a b", 2, 10));
+        assert_eq!(f.from, Some(1_706_659_200_000));
+        assert_eq!(f.to, Some(1_706_832_000_000 - 1));
+        assert_eq!(f.query(3), "q=etl&team=a+b&outcome=failed&from=2024-01-31&to=2024-02-01&page=3&size=10");
+        assert_eq!(Filters::of(&Params::parse("page=0&size=999999")).size, MAX_PAGE_SIZE);
     }
 }

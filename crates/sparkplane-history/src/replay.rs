@@ -241,6 +241,8 @@ pub struct AppDetail {
     pub resource_profiles: BTreeMap<i64, Value>,
     /// Miscellaneous processes (`SparkListenerMiscellaneousProcessAdded`), by id.
     pub processes: BTreeMap<String, Value>,
+    /// SQL executions with their plans and metric totals (the SQL tab).
+    pub sql: crate::sql_executions::SqlExecutions,
 }
 
 pub use crate::storage::StoredRdd;
@@ -263,7 +265,7 @@ impl AppDetail {
         let tasks: u64 = self.stages.values().map(|s| s.tasks.approx_bytes()).sum();
         let stages = self.stages.len() as u64 * 2048;
         let rest = (self.jobs.len() + self.executors.len() + self.rdds.len()) as u64 * 512;
-        tasks + stages + rest + 4096
+        tasks + stages + rest + self.sql.approx_bytes() + 4096
     }
 
     /// The latest attempt of `stage_id`, if any.
@@ -446,6 +448,7 @@ impl DetailBuilder {
     /// Applies one parsed event.
     pub fn apply(&mut self, event: &Value) {
         let Some(name) = event.get("Event").and_then(Value::as_str) else { return };
+        self.detail.sql.apply(name, event);
         match name {
             "SparkListenerEnvironmentUpdate" => self.detail.environment = Some(event.clone()),
             "SparkListenerJobStart" => self.job_start(event),

@@ -4,7 +4,8 @@
 //! Owns: the handler the project's one HTTP scaffold (`sparkplane_http`,
 //! which binds, runs the worker threads and stops them) calls for each request
 //! (API answers from [`crate::api::respond`], the `logs` zip streamed by
-//! [`crate::download`]; `/` from [`crate::page`]; the
+//! [`crate::download`]; `/` from [`crate::page`]; Spark's `/history/…` pages from
+//! [`crate::ui`]; the
 //! report of one application from `sparkplane_eventlog::report_html`; `/metrics`
 //! from [`crate::metrics`]), rescanning the location every
 //! interval so new and in-progress logs show without a restart, and the
@@ -29,6 +30,7 @@ use crate::download::{Archive, zip_logs};
 use crate::index::Index;
 use crate::metrics::{self, RequestStats};
 use crate::page;
+use crate::ui;
 
 /// The scaffold's bind error, re-exported so callers keep naming it here.
 pub use sparkplane_http::ServeError;
@@ -153,11 +155,21 @@ fn endpoint_kind(path: &str) -> String {
 const TEXT: &str = "text/plain;charset=utf-8";
 const HTML: &str = "text/html;charset=utf-8";
 
-/// The pages besides `/api/v1`: the application list, reports and metrics.
-fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str) -> Option<Response> {
+/// The pages besides `/api/v1`: the application list, an application's pages
+/// at Spark's `/history/…` URLs ([`crate::ui`]), reports and metrics.
+fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> Option<Response> {
     let html = |body: String| Response { status: 200, content_type: HTML, body, download: None };
+    if path.starts_with("/history/") || path == "/history" {
+        let entries = index.entries();
+        let facts = |app: &str, attempt: Option<&str>| {
+            let e = entries.iter().find(|e| e.attempt.app_id == app && e.attempt.attempt_id.as_deref() == attempt)?;
+            Some(ui::AppFacts { outcome: e.outcome, team: e.team.clone(), cost_usd: e.cost_usd, findings: Vec::new() })
+        };
+        let answer = ui::respond(index, &facts, path, query);
+        return Some(Response { status: answer.status, content_type: HTML, body: answer.body, download: None });
+    }
     match path {
-        "/" => Some(html(page::index_page(&index.entries()))),
+        "/" => Some(html(page::index_page(&index.entries(), &ui::Params::parse(query)))),
         "/metrics" => {
             let requests = stats.lock().map(|s| s.clone()).unwrap_or_default();
             let apps = index.entries().len() as u64;
@@ -204,7 +216,7 @@ fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Repl
     } else if path.starts_with("/api/v1/") {
         api::respond(index, path, &request.query)
     } else {
-        page(index, stats, path).unwrap_or_else(|| Response {
+        page(index, stats, path, &request.query).unwrap_or_else(|| Response {
             status: 404,
             content_type: TEXT,
             body: format!("not found: {path}\n"),

@@ -1,0 +1,321 @@
+//! An application's SQL executions as Spark's SQL tab shows them: each
+//! execution's description, times, outcome, jobs, and its physical plan as a
+//! tree of operators with their SQL metrics.
+//!
+//! Owns: folding the SQL listener events (`SparkListenerSQLExecutionStart`,
+//! `…End`, `…SQLAdaptiveExecutionUpdate`, `…SQLAdaptiveSQLMetricUpdates`,
+//! `…DriverAccumUpdates`), the `spark.sql.execution.id` of job starts and the
+//! SQL accumulators of completed stages into [`SqlExecutions`], part of the one
+//! replay model ([`crate::replay::AppDetail::sql`]).
+//!
+//! A metric's value is what Spark's SQL listener totals: the sum of its task
+//! updates (read from the final accumulator value each completed stage
+//! reports, so the tasks' SQL updates need not be kept) plus the driver's
+//! update. Must not: do I/O, parse task events (replay does), or format
+//! anything for a page (the `ui::sql` module does).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+/// The SQL listener events' class prefix.
+const SQL_UI: &str = "org.apache.spark.sql.execution.ui.";
+
+/// One SQL metric of an operator, as `sparkPlanInfo` declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanMetric {
+    pub name: String,
+    pub accumulator_id: i64,
+    /// `sum`, `size`, `timing`, `nsTiming`, `average` (Spark's metric types).
+    pub metric_type: String,
+}
+
+/// One operator of a physical plan, its children by index into [`SqlExecution::plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOperator {
+    pub name: String,
+    /// `simpleString`: the operator with its arguments, one line.
+    pub simple_string: String,
+    pub metrics: Vec<PlanMetric>,
+    pub children: Vec<usize>,
+}
+
+/// One SQL execution (one DataFrame or SQL action).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SqlExecution {
+    pub id: i64,
+    pub description: String,
+    /// The call site Spark logs as `details`.
+    pub details: String,
+    /// `explain`'s formatted plan (the final one when adaptive execution re-planned).
+    pub physical_plan_description: String,
+    /// The operators in pre-order, the root first (empty when the log had no `sparkPlanInfo`).
+    pub plan: Vec<PlanOperator>,
+    pub submission_time: Option<i64>,
+    pub completion_time: Option<i64>,
+    /// The error of a failed execution (`errorMessage` of its end event).
+    pub error_message: Option<String>,
+    pub job_ids: BTreeSet<i64>,
+    /// Driver-side metric updates, by accumulator id.
+    pub driver_updates: BTreeMap<i64, i64>,
+}
+
+impl SqlExecution {
+    /// Duration in ms once ended.
+    pub fn duration(&self) -> Option<i64> {
+        Some(self.completion_time? - self.submission_time?)
+    }
+}
+
+/// The SQL executions of one application and the SQL accumulator totals.
+#[derive(Debug, Clone, Default)]
+pub struct SqlExecutions {
+    pub executions: BTreeMap<i64, SqlExecution>,
+    /// Accumulator id → its value as the latest completed stage reported it
+    /// (the sum of the updates of that stage's and earlier stages' tasks).
+    stage_totals: BTreeMap<i64, i64>,
+}
+
+impl SqlExecutions {
+    /// Folds an event if it is one this model reads; `name` is its `"Event"`.
+    pub fn apply(&mut self, name: &str, event: &Value) {
+        match name.strip_prefix(SQL_UI) {
+            Some("SparkListenerSQLExecutionStart") => self.start(event),
+            Some("SparkListenerSQLExecutionEnd") => {
+                if let Some(e) = self.executions.get_mut(&int(event, "executionId")) {
+                    e.completion_time = event.get("time").and_then(Value::as_i64);
+                    e.error_message = event.get("errorMessage").and_then(Value::as_str).map(str::to_owned);
+                }
+            }
+            Some("SparkListenerSQLAdaptiveExecutionUpdate") => {
+                if let Some(e) = self.executions.get_mut(&int(event, "executionId")) {
+                    e.physical_plan_description = string(event, "physicalPlanDescription");
+                    e.plan = event.get("sparkPlanInfo").map(flatten_plan).unwrap_or_default();
+                }
+            }
+            Some("SparkListenerDriverAccumUpdates") => self.driver_updates(event),
+            _ => match name {
+                "SparkListenerJobStart" => self.job_start(event),
+                "SparkListenerStageCompleted" => self.stage_completed(event),
+                _ => {}
+            },
+        }
+    }
+
+    fn start(&mut self, event: &Value) {
+        let id = int(event, "executionId");
+        let execution = SqlExecution {
+            id,
+            description: string(event, "description"),
+            details: string(event, "details"),
+            physical_plan_description: string(event, "physicalPlanDescription"),
+            plan: event.get("sparkPlanInfo").map(flatten_plan).unwrap_or_default(),
+            submission_time: event.get("time").and_then(Value::as_i64),
+            ..SqlExecution::default()
+        };
+        self.executions.insert(id, execution);
+    }
+
+    fn driver_updates(&mut self, event: &Value) {
+        let Some(e) = self.executions.get_mut(&int(event, "executionId")) else { return };
+        for pair in event.get("accumUpdates").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(id), Some(value)) = (pair.get(0).and_then(Value::as_i64), pair.get(1).and_then(Value::as_i64))
+            {
+                e.driver_updates.insert(id, value);
+            }
+        }
+    }
+
+    fn job_start(&mut self, event: &Value) {
+        let execution = event
+            .get("Properties")
+            .and_then(|p| p.get("spark.sql.execution.id"))
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<i64>().ok());
+        if let Some(e) = execution.and_then(|id| self.executions.get_mut(&id)) {
+            e.job_ids.insert(int(event, "Job ID"));
+        }
+    }
+
+    fn stage_completed(&mut self, event: &Value) {
+        let list = event.get("Stage Info").and_then(|i| i.get("Accumulables")).and_then(Value::as_array);
+        for a in list.into_iter().flatten() {
+            if a.get("Metadata").and_then(Value::as_str) != Some("sql") {
+                continue;
+            }
+            let value = match a.get("Value") {
+                Some(Value::Number(n)) => n.as_i64(),
+                Some(Value::String(s)) => s.parse::<i64>().ok(),
+                _ => None,
+            };
+            if let Some(value) = value {
+                let slot = self.stage_totals.entry(int(a, "ID")).or_insert(value);
+                *slot = (*slot).max(value);
+            }
+        }
+    }
+
+    /// A metric's total: its tasks' sum plus the driver's update; `None` when
+    /// nothing updated it (Spark then shows no value). Spark starts size and
+    /// timing metrics below zero until first set, so negative totals count as none.
+    pub fn metric_value(&self, execution: &SqlExecution, accumulator_id: i64) -> Option<i64> {
+        let tasks = self.stage_totals.get(&accumulator_id).copied().filter(|v| *v >= 0);
+        let driver = execution.driver_updates.get(&accumulator_id).copied().filter(|v| *v >= 0);
+        match (tasks, driver) {
+            (None, None) => None,
+            (t, d) => Some(t.unwrap_or(0) + d.unwrap_or(0)),
+        }
+    }
+
+    /// A rough size in memory, for the detail cache's budget.
+    pub fn approx_bytes(&self) -> u64 {
+        let plans: usize = self
+            .executions
+            .values()
+            .map(|e| e.physical_plan_description.len() + e.plan.len() * 256 + e.driver_updates.len() * 32)
+            .sum();
+        (plans + self.stage_totals.len() * 32) as u64
+    }
+}
+
+fn int(value: &Value, key: &str) -> i64 {
+    value.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn string(value: &Value, key: &str) -> String {
+    value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// A `sparkPlanInfo` tree as operators in pre-order, without recursion (a
+/// plan may be thousands of operators deep in unions or projections).
+fn flatten_plan(root: &Value) -> Vec<PlanOperator> {
+    let mut out: Vec<PlanOperator> = Vec::new();
+    // (node, index of its parent in `out`)
+    let mut stack: Vec<(&Value, Option<usize>)> = vec![(root, None)];
+    while let Some((node, parent)) = stack.pop() {
+        let index = out.len();
+        let metrics = node
+            .get("metrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|m| PlanMetric {
+                name: string(m, "name"),
+                accumulator_id: int(m, "accumulatorId"),
+                metric_type: string(m, "metricType"),
+            })
+            .collect();
+        out.push(PlanOperator {
+            name: string(node, "nodeName"),
+            simple_string: string(node, "simpleString"),
+            metrics,
+            children: Vec::new(),
+        });
+        if let Some(p) = parent {
+            out[p].children.push(index);
+        }
+        let children = node.get("children").and_then(Value::as_array);
+        // Reversed onto the stack so the first child is visited (and numbered) first.
+        for child in children.into_iter().flatten().rev() {
+            stack.push((child, Some(index)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn plan() -> Value {
+        json!({"nodeName": "HashAggregate", "simpleString": "HashAggregate(keys=[k])", "metrics": [
+            {"name": "number of output rows", "accumulatorId": 10, "metricType": "sum"},
+            {"name": "time in aggregation build", "accumulatorId": 11, "metricType": "timing"}],
+          "children": [
+            {"nodeName": "Exchange", "simpleString": "Exchange hashpartitioning(k)", "metrics": [
+                {"name": "data size", "accumulatorId": 12, "metricType": "size"}],
+             "children": [{"nodeName": "Scan a", "simpleString": "Scan a", "metrics": [], "children": []}]},
+            {"nodeName": "Scan b", "simpleString": "Scan b", "metrics": [], "children": []}]})
+    }
+
+    fn fold(events: &[Value]) -> SqlExecutions {
+        let mut sql = SqlExecutions::default();
+        for e in events {
+            sql.apply(e["Event"].as_str().unwrap_or_default(), e);
+        }
+        sql
+    }
+
+    #[test]
+    fn an_execution_keeps_its_plan_jobs_times_and_metric_totals() {
+        let sql = fold(&[
+            json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart", "executionId": 3,
+                   "description": "count at x.py:1", "details": "d", "physicalPlanDescription": "== Physical Plan ==",
+                   "sparkPlanInfo": plan(), "time": 1000}),
+            json!({"Event": "SparkListenerJobStart", "Job ID": 7, "Properties": {"spark.sql.execution.id": "3"}}),
+            json!({"Event": "SparkListenerJobStart", "Job ID": 8, "Properties": {}}),
+            json!({"Event": "SparkListenerStageCompleted", "Stage Info": {"Accumulables": [
+                {"ID": 10, "Name": "number of output rows", "Value": "40", "Metadata": "sql"},
+                {"ID": 12, "Name": "data size", "Value": 2048, "Metadata": "sql"},
+                {"ID": 11, "Name": "time", "Value": -1, "Metadata": "sql"},
+                {"ID": 99, "Name": "internal.metrics.x", "Value": 5, "Internal": true}]}}),
+            json!({"Event": "SparkListenerStageCompleted", "Stage Info": {"Accumulables": [
+                {"ID": 10, "Name": "number of output rows", "Value": "55", "Metadata": "sql"}]}}),
+            json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerDriverAccumUpdates", "executionId": 3,
+                   "accumUpdates": [[12, 100]]}),
+            json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd", "executionId": 3,
+                   "time": 1500}),
+        ]);
+        let e = &sql.executions[&3];
+        assert_eq!(e.description, "count at x.py:1");
+        assert_eq!(e.job_ids.iter().copied().collect::<Vec<_>>(), [7]);
+        assert_eq!(e.duration(), Some(500));
+        let names: Vec<&str> = e.plan.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["HashAggregate", "Exchange", "Scan a", "Scan b"]);
+        assert_eq!(e.plan[0].children, [1, 3]);
+        assert_eq!(e.plan[1].children, [2]);
+        assert_eq!(sql.metric_value(e, 10), Some(55));
+        assert_eq!(sql.metric_value(e, 12), Some(2148));
+        assert_eq!(sql.metric_value(e, 11), None);
+        assert_eq!(sql.metric_value(e, 99), None);
+    }
+
+    #[test]
+    fn adaptive_execution_replaces_the_plan_and_a_failed_one_keeps_its_error() {
+        let sql = fold(&[
+            json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart", "executionId": 0,
+                   "sparkPlanInfo": plan(), "time": 1}),
+            json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLAdaptiveExecutionUpdate",
+                   "executionId": 0, "physicalPlanDescription": "final",
+                   "sparkPlanInfo": {"nodeName": "AdaptiveSparkPlan", "simpleString": "AdaptiveSparkPlan isFinalPlan=true",
+                                     "metrics": [], "children": []}}),
+            json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd", "executionId": 0,
+                   "time": 9, "errorMessage": "boom"}),
+        ]);
+        let e = &sql.executions[&0];
+        assert_eq!(e.plan.len(), 1);
+        assert_eq!(e.physical_plan_description, "final");
+        assert_eq!(e.error_message.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn a_plan_thousands_deep_is_flattened_without_recursion() {
+        let mut node = json!({"nodeName": "Scan", "simpleString": "Scan", "metrics": [], "children": []});
+        for _ in 0..5000 {
+            // Moved in by hand: `json!` would serialize `node` again, recursively.
+            let mut parent = serde_json::Map::new();
+            parent.insert("nodeName".to_owned(), json!("Project"));
+            parent.insert("simpleString".to_owned(), json!("Project"));
+            parent.insert("metrics".to_owned(), json!([]));
+            parent.insert("children".to_owned(), Value::Array(vec![node]));
+            node = Value::Object(parent);
+        }
+        let ops = flatten_plan(&node);
+        assert_eq!(ops.len(), 5001);
+        assert_eq!(ops[4999].children, [5000]);
+        // serde_json's Value drops recursively; let it go on a thread with room.
+        std::thread::Builder::new().stack_size(64 << 20).spawn(move || drop(node)).expect("thread").join().ok();
+    }
+}

@@ -1,0 +1,162 @@
+//! The Jobs tab at Spark's URLs: `jobs/` (the application's `analyze`
+//! findings with their fixes, then the jobs grouped as Spark groups them —
+//! running, succeeded, failed — each with its stages and a bar of task
+//! progress) and `jobs/job/?id=N` (one job: its figures and its stages,
+//! skipped ones included).
+//!
+//! Owns: those pages' bodies. Must not: compute a job's or stage's figures
+//! (they are the REST API's answer, [`AppView::api`]) or read logs.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::ui::{
+    AppView, Page, Params, Tab, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, stages, text,
+};
+
+/// Spark's job groups, in the page's order.
+const GROUPS: [(&str, &str); 4] = [
+    ("RUNNING", "Active jobs"),
+    ("SUCCEEDED", "Completed jobs"),
+    ("FAILED", "Failed jobs"),
+    ("UNKNOWN", "Jobs of unknown outcome"),
+];
+
+/// A job's duration in ms from the one model (completion − submission), once both are known.
+fn job_duration(view: &AppView, id: i64) -> Option<i64> {
+    let job = view.detail.jobs.get(&id)?;
+    Some(job.completion_time? - job.submission_time?)
+}
+
+/// `jobs/`: findings, then every job by outcome.
+pub fn jobs_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
+    let jobs = view.api("jobs", "")?;
+    let jobs = jobs.as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut body = findings(view);
+    let _ = write!(body, "<p><span data-count=\"jobs\" data-v=\"{n}\">{n}</span> jobs</p>", n = jobs.len());
+    for (status, title) in GROUPS {
+        let group: Vec<&Value> = jobs.iter().filter(|j| text(j, "status") == status).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            body,
+            "<h3 id=\"{}\">{title} ({})</h3><table class=\"jobs\"><thead><tr><th>Job</th><th>Description</th>\
+             <th>Submitted</th><th>Duration</th><th>Stages: succeeded/total</th><th>Tasks: succeeded/total</th>\
+             </tr></thead><tbody>",
+            status.to_ascii_lowercase(),
+            group.len()
+        );
+        for job in group {
+            body.push_str(&job_row(view, job));
+        }
+        body.push_str("</tbody></table>");
+    }
+    Ok(Page::ok(Tab::Jobs, "Jobs", body))
+}
+
+fn job_row(view: &AppView, job: &Value) -> String {
+    let id = int(job, "jobId");
+    let link = esc_attr(&view.link(&format!("jobs/job/?id={id}")));
+    let description = job.get("description").and_then(Value::as_str).unwrap_or_else(|| text(job, "name"));
+    let stages_total = job.get("stageIds").and_then(Value::as_array).map_or(0, Vec::len) as i64;
+    let skipped = int(job, "numSkippedStages");
+    let mut notes = Vec::new();
+    for (key, word) in [("numFailedTasks", "failed"), ("numKilledTasks", "killed"), ("numSkippedTasks", "skipped")] {
+        if int(job, key) > 0 {
+            notes.push(format!("{} {word}", int(job, key)));
+        }
+    }
+    let note = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+    format!(
+        "<tr data-job=\"{id}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{id}</a></td><td><a href=\"{link}\">{}</a></td>\
+         <td>{}</td>{}<td data-stages-done=\"{done}\" data-stages-skipped=\"{skipped}\">{done}/{}{}</td>{}</tr>",
+        esc(description),
+        api_date(job, "submissionTime"),
+        job_duration(view, id).map_or_else(|| "<td class=\"n\">running</td>".to_owned(), ms_cell),
+        stages_total - skipped,
+        if skipped > 0 { format!(" ({skipped} skipped)") } else { String::new() },
+        progress(
+            int(job, "numCompletedTasks"),
+            int(job, "numActiveTasks"),
+            int(job, "numTasks") - int(job, "numSkippedTasks"),
+            &note
+        ),
+        done = int(job, "numCompletedStages"),
+    )
+}
+
+/// sparkplane's own findings of the application (`analyze`), each with its fix and stage link.
+fn findings(view: &AppView) -> String {
+    let report = crate::page::report_link(&view.attempt.app_id, view.attempt.attempt_id.as_deref());
+    let report = format!(
+        "<p>sparkplane's analysis, findings with their fixes and the cost: <a href=\"{}\">report</a></p>",
+        esc_attr(&report)
+    );
+    let Some(facts) = view.facts.as_ref().filter(|f| !f.findings.is_empty()) else { return report };
+    let mut out = format!("<h3>Findings ({})</h3>", facts.findings.len());
+    out.push_str(&report);
+    for f in &facts.findings {
+        let severity = format!("{:?}", f.severity).to_ascii_lowercase();
+        let stage = f.stage.map_or(String::new(), |s| {
+            format!(" <a href=\"{}\">stage {s}</a>", esc_attr(&view.link(&format!("stages/stage/?id={s}&attempt=0"))))
+        });
+        let _ = write!(
+            out,
+            "<div class=\"finding {severity}\" data-finding=\"{}\"><b>{}</b>{stage}<br><span class=\"muted\">{}</span><br>Fix: {}</div>",
+            esc_attr(f.id),
+            esc(&f.title),
+            esc(&f.evidence),
+            esc(&f.fix)
+        );
+    }
+    out
+}
+
+/// `jobs/job/?id=N`: the job's figures and its stages.
+pub fn job_page(view: &AppView, id: i64) -> Result<Page, Page> {
+    if !view.detail.jobs.contains_key(&id) {
+        let known = view.detail.jobs.len();
+        return Err(view.asked(404, &format!("Application {} has no job {id} ({known} known).", view.attempt.app_id)));
+    }
+    let job = view.api(&format!("jobs/{id}"), "")?;
+    let mut body = String::new();
+    let status = text(&job, "status");
+    let _ = write!(
+        body,
+        "<p>{}</p><table class=\"facts\"><tbody><tr><th>Status</th><td class=\"{status}\">{status}</td></tr>\
+         <tr><th>Submitted</th><td>{}</td></tr><tr><th>Duration</th>{}</tr>",
+        esc(job.get("description").and_then(Value::as_str).unwrap_or_else(|| text(&job, "name"))),
+        api_date(&job, "submissionTime"),
+        job_duration(view, id).map_or_else(|| "<td class=\"n\">running</td>".to_owned(), ms_cell),
+    );
+    for (key, label) in [
+        ("numTasks", "Tasks"),
+        ("numCompletedTasks", "Succeeded tasks"),
+        ("numFailedTasks", "Failed tasks"),
+        ("numKilledTasks", "Killed tasks"),
+        ("numSkippedTasks", "Skipped tasks"),
+        ("numCompletedStages", "Completed stages"),
+        ("numSkippedStages", "Skipped stages"),
+        ("numFailedStages", "Failed stages"),
+    ] {
+        let _ = write!(
+            body,
+            "<tr><th>{label}</th>{}</tr>",
+            count_cell(int(&job, key)).replacen("<td ", &format!("<td data-key=\"{key}\" "), 1)
+        );
+    }
+    if let Some(group) = job.get("jobGroup").and_then(Value::as_str) {
+        let _ = write!(body, "<tr><th>Job group</th><td>{}</td></tr>", esc(group));
+    }
+    body.push_str("</tbody></table>");
+    let ids: Vec<i64> =
+        job.get("stageIds").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_i64).collect();
+    let all = view.api("stages", "")?;
+    let of_job: Vec<&Value> =
+        all.as_array().into_iter().flatten().filter(|s| ids.contains(&int(s, "stageId"))).collect();
+    body.push_str("<h3>Stages</h3>");
+    body.push_str(&stages::stage_table(view, &of_job));
+    Ok(Page::ok(Tab::Jobs, format!("Job {id}"), body))
+}

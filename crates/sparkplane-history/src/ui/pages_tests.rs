@@ -1,0 +1,193 @@
+//! The pages against the REST API: over Spark's own test log and a small
+//! hostile one, each page's numbers (the raw `data-v` values) are the API's
+//! answers for the same application, sorting and paging of the task table
+//! happen on the server, and an unknown id says what was asked.
+
+use serde_json::Value;
+
+use crate::api::{self, Catalog};
+use crate::ui::fixture::{OneApp, app_named, facts, spark_log};
+use crate::ui::respond;
+
+fn page(app: &OneApp, path: &str, query: &str) -> String {
+    let html = respond(app, &facts, path, query);
+    assert_eq!(html.status, 200, "{path}?{query}: {}", html.body);
+    html.body
+}
+
+fn api_json(app: &OneApp, resource: &str, query: &str) -> Value {
+    let path = format!("/api/v1/applications/{}/{resource}", app.attempt.app_id);
+    let answer = api::respond(app, &path, query);
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    serde_json::from_str(&answer.body).expect("json")
+}
+
+/// The raw values of the cells marked `data-key="KEY"`, in page order.
+fn keyed(html: &str, key: &str) -> Vec<i64> {
+    let marker = format!("data-key=\"{key}\" class=\"n\" data-v=\"");
+    html.split(&marker).skip(1).filter_map(|rest| rest.split('"').next()?.parse().ok()).collect()
+}
+
+/// The values of attribute `attr` in page order.
+fn attr(html: &str, attr: &str) -> Vec<String> {
+    let marker = format!("{attr}=\"");
+    html.split(&marker).skip(1).filter_map(|rest| rest.split('"').next().map(str::to_owned)).collect()
+}
+
+fn ints(list: &Value, key: &str) -> Vec<i64> {
+    list.as_array().into_iter().flatten().map(|v| v[key].as_i64().unwrap_or(0)).collect()
+}
+
+#[test]
+fn every_tab_of_a_spark_log_answers_at_spark_urls_with_and_without_the_trailing_slash() {
+    let app = spark_log();
+    let base = "/history/app-20161116163331-0000";
+    for path in [
+        "/",
+        "/jobs/",
+        "/jobs",
+        "/jobs/job/?id=0",
+        "/stages/",
+        "/stages/stage/?id=0&attempt=0",
+        "/storage/",
+        "/environment/",
+        "/executors/",
+        "/SQL/",
+    ] {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        page(&app, &format!("{base}{path}"), query);
+    }
+}
+
+#[test]
+fn the_stage_list_and_a_job_show_the_apis_figures() {
+    let app = spark_log();
+    let stages = api_json(&app, "stages", "");
+    let html = page(&app, "/history/app-20161116163331-0000/stages/", "");
+    for key in
+        ["inputBytes", "outputBytes", "shuffleReadBytes", "shuffleWriteBytes", "memoryBytesSpilled", "diskBytesSpilled"]
+    {
+        assert_eq!(keyed(&html, key), ints(&stages, key), "{key}");
+    }
+    let jobs = api_json(&app, "jobs", "");
+    let html = page(&app, "/history/app-20161116163331-0000/jobs/", "");
+    let done: Vec<i64> = attr(&html, "data-done").iter().filter_map(|v| v.parse().ok()).collect();
+    assert_eq!(done, ints(&jobs, "numCompletedTasks"));
+    let job = api_json(&app, "jobs/0", "");
+    let html = page(&app, "/history/app-20161116163331-0000/jobs/job/", "id=0");
+    for key in ["numTasks", "numCompletedTasks", "numFailedTasks", "numSkippedStages"] {
+        assert_eq!(keyed(&html, key), [job[key].as_i64().unwrap_or(-1)], "{key}");
+    }
+}
+
+#[test]
+fn a_stage_shows_the_apis_summary_quantiles_and_totals() {
+    let app = spark_log();
+    let summary = api_json(&app, "stages/0/0/taskSummary", "quantiles=0,0.25,0.5,0.75,1.0");
+    let html = page(&app, "/history/app-20161116163331-0000/stages/stage/", "id=0&attempt=0");
+    let row =
+        html.split("<tr data-metric=\"duration\">").nth(1).and_then(|r| r.split("</tr>").next()).expect("duration row");
+    let shown: Vec<i64> = attr(row, "data-v").iter().filter_map(|v| v.parse().ok()).collect();
+    let expected: Vec<i64> =
+        summary["duration"].as_array().expect("durations").iter().map(|v| v.as_f64().unwrap_or(0.0) as i64).collect();
+    assert_eq!(shown, expected);
+    let stage = api_json(&app, "stages/0/0", "details=false");
+    for key in ["numTasks", "numCompleteTasks", "numFailedTasks", "executorRunTime", "jvmGcTime", "inputBytes"] {
+        assert_eq!(keyed(&html, key), [stage[key].as_i64().unwrap_or(-1)], "{key}");
+    }
+}
+
+#[test]
+fn the_task_table_is_sorted_and_paged_on_the_server() {
+    let app = spark_log();
+    let all = api_json(&app, "stages/0/0/taskList", "length=1000");
+    let total = all.as_array().map_or(0, Vec::len);
+    let html = page(
+        &app,
+        "/history/app-20161116163331-0000/stages/stage/",
+        "id=0&attempt=0&task.sort=Duration&task.desc=true&task.pageSize=5&task.page=2",
+    );
+    assert!(html.contains(&format!("<span data-total=\"{total}\">6–10 of {total}</span>")), "{html}");
+    let rows: Vec<i64> = attr(&html, "data-task").iter().filter_map(|v| v.parse().ok()).collect();
+    let mut by_duration: Vec<(i64, i64)> = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| (t["duration"].as_i64().unwrap_or(-1), t["taskId"].as_i64().unwrap_or(0)))
+        .collect();
+    by_duration.sort_unstable_by(|a, b| b.cmp(a));
+    let expected: Vec<i64> = by_duration[5..10].iter().map(|(_, id)| *id).collect();
+    assert_eq!(rows, expected);
+    assert!(html.contains("aria-sort=\"descending\""), "the sorted column says so");
+    assert!(html.contains("rel=\"prev\"") && html.contains("rel=\"next\""), "{html}");
+    let bad = respond(&app, &facts, "/history/app-20161116163331-0000/stages/stage/", "id=0&task.sort=Nope");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("task.sort=&quot;Nope&quot; is not a column"), "{}", bad.body);
+}
+
+#[test]
+fn executors_show_the_apis_task_gc_and_memory_figures() {
+    let app = spark_log();
+    let all = api_json(&app, "allexecutors", "");
+    let html = page(&app, "/history/app-20161116163331-0000/executors/", "");
+    for key in
+        ["totalCores", "failedTasks", "completedTasks", "totalTasks", "totalDuration", "totalGCTime", "totalInputBytes"]
+    {
+        assert_eq!(keyed(&html, key), ints(&all, key), "{key}");
+    }
+    let env = api_json(&app, "environment", "");
+    let html = page(&app, "/history/app-20161116163331-0000/environment/", "");
+    let n = env["sparkProperties"].as_array().map_or(0, Vec::len);
+    assert!(html.contains(&format!("<summary>Spark properties ({n})</summary>")), "{html}");
+}
+
+#[test]
+fn a_failed_stage_shows_its_escaped_failure_and_the_driver_log_link_state() {
+    let app = app_named("a");
+    let html = page(&app, "/history/app-1/stages/stage/", "id=1&attempt=0");
+    assert!(html.contains("<pre class=\"FAILED\">Job aborted: &lt;script&gt;"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("The log store holds no driver log"), "{html}");
+    assert!(html.contains("href=\"http://h:8042/logs/stderr\">stderr</a>"), "executor log links: {html}");
+    let html = page(&app, "/history/app-1/executors/", "");
+    assert_eq!(keyed(&html, "spill"), [3 * (4096 + 2048)], "the executor's tasks' spill");
+}
+
+#[test]
+fn an_unknown_job_stage_or_attempt_says_what_was_asked_and_links_back() {
+    let app = spark_log();
+    let cases = [
+        (
+            "/history/app-20161116163331-0000/stages/stage/",
+            "id=9",
+            404,
+            "Application app-20161116163331-0000 has no stage 9 (1 stage attempts known).",
+        ),
+        (
+            "/history/app-20161116163331-0000/stages/stage/",
+            "id=0&attempt=3",
+            404,
+            "Stage 0 has no attempt 3; its attempts are 0.",
+        ),
+        (
+            "/history/app-20161116163331-0000/jobs/job/",
+            "id=5",
+            404,
+            "Application app-20161116163331-0000 has no job 5 (1 known).",
+        ),
+        ("/history/app-20161116163331-0000/stages/stage/", "", 400, "Missing parameter id (e.g. ?id=0)."),
+        (
+            "/history/app-20161116163331-0000/storage/rdd/",
+            "id=2",
+            404,
+            "Application app-20161116163331-0000 has no cached RDD 2.",
+        ),
+    ];
+    for (path, query, status, said) in cases {
+        let html = respond(&app, &facts, path, query);
+        assert_eq!(html.status, status, "{path}?{query}");
+        assert!(html.body.contains(said), "{path}?{query}: {}", html.body);
+        assert!(html.body.contains("Back to the jobs of app-20161116163331-0000"), "{}", html.body);
+    }
+    assert!(app.attempts().len() == 1);
+}

@@ -1,0 +1,456 @@
+//! The SQL tab at Spark's URLs: `SQL/` (every SQL execution with its
+//! description, submission time, duration, status and jobs) and
+//! `SQL/execution/?id=N` (one execution: its jobs, the physical plan drawn as
+//! a graph with each operator's metrics, the operators' metrics as a table,
+//! and `explain`'s text).
+//!
+//! Owns: the SQL tab's page bodies and the plan graph's layout (ADR 0070): a
+//! layered tree laid out in Rust and drawn as inline SVG, root at the bottom
+//! as Spark draws it, leaves in columns and each parent centred over its
+//! children; no script. A plan larger than [`MAX_GRAPH_OPERATORS`] draws its
+//! first operators (pre-order, from the root) and says so; the table below
+//! always lists every operator, so nothing is hidden and the browser never
+//! lays out more than a bounded drawing.
+//!
+//! Must not: read logs (the plans and metric totals come from the one replay
+//! model, [`crate::sql_executions`]), or compute a figure another page shows
+//! differently. Numbers carry their raw value in `data-v`, as every page does.
+
+use std::fmt::Write;
+
+use crate::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
+use crate::ui::{AppView, Page, Params, Tab, date, duration, esc, esc_attr, num};
+
+/// The most operators the graph draws; the table lists every one.
+pub const MAX_GRAPH_OPERATORS: usize = 1500;
+/// Metric lines shown inside an operator's box (the table has all).
+const BOX_METRICS: usize = 4;
+const BOX_WIDTH: i64 = 240;
+const COLUMN: i64 = BOX_WIDTH + 24;
+const LINE: i64 = 15;
+const LEVEL_GAP: i64 = 36;
+/// Characters of a name or metric shown in a box (the full text is its tooltip).
+const BOX_CHARS: usize = 34;
+
+/// `RUNNING`, `FAILED` or `COMPLETED`, as Spark's REST API names an execution's status.
+pub fn status(execution: &SqlExecution) -> &'static str {
+    match (execution.completion_time, &execution.error_message) {
+        (None, _) => "RUNNING",
+        (Some(_), Some(_)) => "FAILED",
+        (Some(_), None) => "COMPLETED",
+    }
+}
+
+/// `SQL/`: every SQL execution of the application, newest first as Spark lists them.
+pub fn executions_page(view: &AppView, _params: &Params) -> Page {
+    let sql = &view.detail.sql;
+    let mut body = String::new();
+    if sql.executions.is_empty() {
+        body.push_str("<p class=\"muted\">This application ran no SQL or DataFrame action.</p>");
+        return Page::ok(Tab::Sql, "SQL", body);
+    }
+    let _ = write!(
+        body,
+        "<p><span data-v=\"{n}\" data-count=\"executions\">{n}</span> executions</p><table>\
+         <thead><tr><th>ID</th><th>Description</th><th>Submitted</th><th>Duration</th><th>Status</th>\
+         <th>Succeeded jobs</th><th>Failed jobs</th><th>Running jobs</th></tr></thead><tbody>",
+        n = sql.executions.len()
+    );
+    for e in sql.executions.values().rev() {
+        let link = esc_attr(&view.link(&format!("SQL/execution/?id={}", e.id)));
+        let description = if e.description.is_empty() { "(no description)" } else { &e.description };
+        let _ = write!(
+            body,
+            "<tr data-execution=\"{id}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{id}</a></td>\
+             <td><a href=\"{link}\">{}</a></td><td>{}</td>{}<td class=\"{st}\">{st}</td>{}</tr>",
+            esc(description),
+            e.submission_time.map(date).unwrap_or_default(),
+            duration_cell(e),
+            job_cells(view, e),
+            id = e.id,
+            st = status(e),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Page::ok(Tab::Sql, "SQL", body)
+}
+
+fn duration_cell(e: &SqlExecution) -> String {
+    match e.duration() {
+        Some(ms) => num(ms, &duration(ms)),
+        None => "<td class=\"n\">running</td>".to_owned(),
+    }
+}
+
+/// The succeeded, failed and running job cells, each job linking to its page.
+fn job_cells(view: &AppView, e: &SqlExecution) -> String {
+    let mut cells = String::new();
+    for wanted in ["SUCCEEDED", "FAILED", "RUNNING"] {
+        let links: Vec<String> = e
+            .job_ids
+            .iter()
+            .filter(|id| view.detail.jobs.get(id).map_or("UNKNOWN", |j| j.status) == wanted)
+            .map(|id| {
+                let href = esc_attr(&view.link(&format!("jobs/job/?id={id}")));
+                format!("<a href=\"{href}\" data-job=\"{id}\">{id}</a>")
+            })
+            .collect();
+        let _ = write!(cells, "<td data-jobs=\"{}\">{}</td>", wanted.to_ascii_lowercase(), links.join(" "));
+    }
+    cells
+}
+
+/// `SQL/execution/?id=N`: one execution, its jobs, plan graph and metrics.
+pub fn execution_page(view: &AppView, id: i64, _params: &Params) -> Page {
+    let sql = &view.detail.sql;
+    let Some(e) = sql.executions.get(&id) else {
+        let known = sql.executions.len();
+        return view
+            .asked(404, &format!("Application {} has no SQL execution {id} ({known} known).", view.attempt.app_id));
+    };
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p>{}</p><table class=\"facts\"><tbody><tr><th>Submitted</th><td>{}</td></tr><tr><th>Duration</th>{}</tr>\
+         <tr><th>Status</th><td class=\"{st}\">{st}</td></tr></tbody></table>",
+        esc(&e.description),
+        e.submission_time.map(date).unwrap_or_default(),
+        duration_cell(e),
+        st = status(e),
+    );
+    let _ = write!(
+        body,
+        "<table><thead><tr><th>Succeeded jobs</th><th>Failed jobs</th><th>Running jobs</th></tr></thead>\
+         <tbody><tr>{}</tr></tbody></table>",
+        job_cells(view, e)
+    );
+    if let Some(error) = &e.error_message {
+        let _ = write!(body, "<h3>Error</h3><pre>{}</pre>", esc(error));
+    }
+    body.push_str("<h3>Plan</h3>");
+    body.push_str(&graph(sql, e));
+    body.push_str(&operator_table(sql, e));
+    if !e.physical_plan_description.is_empty() {
+        let _ = write!(
+            body,
+            "<details><summary>Physical plan (explain)</summary><pre>{}</pre></details>",
+            esc(&e.physical_plan_description)
+        );
+    }
+    if !e.details.is_empty() {
+        let _ = write!(body, "<details><summary>Call site</summary><pre>{}</pre></details>", esc(&e.details));
+    }
+    Page::ok(Tab::Sql, format!("SQL execution {id}"), body)
+}
+
+/// A metric's value as Spark's SQL tab words it, by metric type; `None` for a
+/// value only per-task updates could give (an average).
+fn metric_text(metric_type: &str, value: i64) -> Option<String> {
+    match metric_type {
+        "size" => Some(crate::ui::bytes(value)),
+        "timing" => Some(duration(value)),
+        "nsTiming" => Some(duration(value / 1_000_000)),
+        "average" => None,
+        _ => Some(grouped(value)),
+    }
+}
+
+/// `1234567` as `1,234,567` (Spark's number format).
+fn grouped(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Each operator's metrics, every operator of the plan.
+fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
+    let mut out = String::from(
+        "<h3>Operators</h3><table class=\"operators\"><thead><tr><th>#</th><th>Operator</th><th>Metric</th>\
+         <th>Value</th></tr></thead><tbody>",
+    );
+    for (index, op) in e.plan.iter().enumerate() {
+        let rows = op.metrics.len().max(1);
+        let _ = write!(
+            out,
+            "<tr id=\"op-{index}\"><td class=\"n\" rowspan=\"{rows}\">{index}</td><td rowspan=\"{rows}\" title=\"{}\">{}</td>",
+            esc_attr(&op.simple_string),
+            esc(&op.name)
+        );
+        if op.metrics.is_empty() {
+            out.push_str("<td class=\"muted\">none</td><td></td></tr>");
+        }
+        for (i, m) in op.metrics.iter().enumerate() {
+            if i > 0 {
+                out.push_str("<tr>");
+            }
+            let value = sql.metric_value(e, m.accumulator_id);
+            let cell = match value.and_then(|v| metric_text(&m.metric_type, v).map(|t| (v, t))) {
+                Some((v, text)) => num(v, &text).replacen(
+                    "<td ",
+                    &format!("<td data-metric=\"{}\" data-accumulator=\"{}\" ", esc_attr(&m.name), m.accumulator_id),
+                    1,
+                ),
+                None => "<td class=\"n muted\">-</td>".to_owned(),
+            };
+            let _ = write!(out, "<td>{}</td>{cell}</tr>", esc(&m.name));
+        }
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// Where each drawn operator's box sits.
+struct Layout {
+    /// (x, y, height) per drawn operator, by index.
+    boxes: Vec<(i64, i64, i64)>,
+    width: i64,
+    height: i64,
+}
+
+fn box_height(op: &PlanOperator) -> i64 {
+    LINE * (2 + op.metrics.len().min(BOX_METRICS) as i64) + 8
+}
+
+/// Lays out the first `drawn` operators (pre-order, so they are the root's
+/// connected top part): leaves take columns left to right, a parent sits
+/// centred over its drawn children, each level is as tall as its tallest box,
+/// and the root's level is at the bottom. Iterative, linear in `drawn`.
+fn layout(plan: &[PlanOperator], drawn: usize) -> Layout {
+    let mut depth = vec![0usize; drawn];
+    for i in 0..drawn {
+        for &c in plan[i].children.iter().filter(|&&c| c < drawn) {
+            depth[c] = depth[i] + 1;
+        }
+    }
+    // Columns: children come after their parent in pre-order, so a reverse pass sees children first.
+    let mut column = vec![0f64; drawn];
+    let mut next_leaf = 0f64;
+    let mut leaf_order: Vec<usize> = (0..drawn).filter(|&i| !plan[i].children.iter().any(|&c| c < drawn)).collect();
+    leaf_order.sort_unstable();
+    for i in leaf_order {
+        column[i] = next_leaf;
+        next_leaf += 1.0;
+    }
+    for i in (0..drawn).rev() {
+        let kids: Vec<usize> = plan[i].children.iter().copied().filter(|&c| c < drawn).collect();
+        if let (Some(first), Some(last)) = (kids.first(), kids.last()) {
+            column[i] = (column[*first] + column[*last]) / 2.0;
+        }
+    }
+    let levels = depth.iter().copied().max().map_or(0, |d| d + 1);
+    let mut level_height = vec![0i64; levels];
+    for i in 0..drawn {
+        level_height[depth[i]] = level_height[depth[i]].max(box_height(&plan[i]));
+    }
+    // The deepest level on top: its y is 0.
+    let mut top = vec![0i64; levels];
+    let mut y = 8;
+    for d in (0..levels).rev() {
+        top[d] = y;
+        y += level_height[d] + LEVEL_GAP;
+    }
+    let boxes =
+        (0..drawn).map(|i| ((column[i] * COLUMN as f64) as i64 + 8, top[depth[i]], box_height(&plan[i]))).collect();
+    Layout { boxes, width: next_leaf as i64 * COLUMN + 16, height: y }
+}
+
+fn clipped(text: &str) -> String {
+    if text.chars().count() <= BOX_CHARS {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(BOX_CHARS - 1).collect();
+    short.push('…');
+    short
+}
+
+/// The plan as inline SVG: a box per operator (name, then its first metrics),
+/// an edge from each child up to its parent, each box linking to its table row.
+fn graph(sql: &SqlExecutions, e: &SqlExecution) -> String {
+    if e.plan.is_empty() {
+        return "<p class=\"muted\">The log holds no plan for this execution.</p>".to_owned();
+    }
+    let drawn = e.plan.len().min(MAX_GRAPH_OPERATORS);
+    let l = layout(&e.plan, drawn);
+    let mut svg = String::with_capacity(drawn * 400);
+    if drawn < e.plan.len() {
+        let _ = write!(
+            svg,
+            "<p class=\"muted\" data-graph-bounded=\"{drawn}\">The graph draws the first {drawn} of {} operators \
+             (from the root); the table below lists every one.</p>",
+            e.plan.len()
+        );
+    }
+    let _ = write!(
+        svg,
+        "<div class=\"plan\" style=\"overflow:auto;max-height:80vh;border:1px solid var(--line)\">\
+         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"Physical plan\" width=\"{}\" height=\"{}\" \
+         data-operators=\"{drawn}\"><g fill=\"none\" stroke=\"var(--muted)\">",
+        l.width, l.height
+    );
+    for (i, op) in e.plan.iter().enumerate().take(drawn) {
+        let (px, py, _) = l.boxes[i];
+        for &c in op.children.iter().filter(|&&c| c < drawn) {
+            let (cx, cy, ch) = l.boxes[c];
+            let half = BOX_WIDTH / 2;
+            let _ = write!(svg, "<path d=\"M{} {}V{}H{}V{}\"/>", cx + half, cy + ch, py - LEVEL_GAP / 2, px + half, py);
+        }
+    }
+    svg.push_str("</g>");
+    for (i, op) in e.plan.iter().enumerate().take(drawn) {
+        let (x, y, h) = l.boxes[i];
+        let _ = write!(
+            svg,
+            "<a href=\"#op-{i}\"><title>{}</title><rect x=\"{x}\" y=\"{y}\" width=\"{BOX_WIDTH}\" height=\"{h}\" rx=\"4\" \
+             fill=\"var(--head)\" stroke=\"var(--line)\"/><text x=\"{}\" y=\"{}\" font-weight=\"600\">{}</text>",
+            esc(&op.simple_string),
+            x + 6,
+            y + LINE + 2,
+            esc(&clipped(&op.name))
+        );
+        for (k, m) in op.metrics.iter().take(BOX_METRICS).enumerate() {
+            let value = sql.metric_value(e, m.accumulator_id).and_then(|v| metric_text(&m.metric_type, v));
+            let line = format!("{}: {}", m.name, value.as_deref().unwrap_or("-"));
+            let _ = write!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
+                x + 6,
+                y + LINE * (k as i64 + 2) + 2,
+                esc(&clipped(&line))
+            );
+        }
+        svg.push_str("</a>");
+    }
+    svg.push_str("</svg></div>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ui::fixture::{OneApp, facts, replay};
+    use crate::ui::respond;
+
+    fn sql_app(plan: serde_json::Value) -> OneApp {
+        let start = serde_json::json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart",
+            "executionId": 4, "description": "join <b>x</b>", "details": "d", "physicalPlanDescription": "== Plan <&> ==",
+            "sparkPlanInfo": plan, "time": 1_700_000_000_000i64});
+        let lines = vec![
+            r#"{"Event":"SparkListenerApplicationStart","App Name":"sql","App ID":"app-1","Timestamp":1700000000000,"User":"u"}"#.to_owned(),
+            start.to_string(),
+            r#"{"Event":"SparkListenerJobStart","Job ID":2,"Submission Time":1700000000001,"Stage Infos":[],"Stage IDs":[],"Properties":{"spark.sql.execution.id":"4"}}"#.to_owned(),
+            r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":0,"Stage Attempt ID":0,"Number of Tasks":1,"Accumulables":[{"ID":10,"Name":"number of output rows","Value":"1234567","Metadata":"sql"},{"ID":12,"Name":"data size","Value":"4096","Metadata":"sql"}]}}"#.to_owned(),
+            r#"{"Event":"SparkListenerJobEnd","Job ID":2,"Completion Time":1700000000400,"Job Result":{"Result":"JobSucceeded"}}"#.to_owned(),
+            r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":4,"time":1700000002500}"#.to_owned(),
+            r#"{"Event":"SparkListenerApplicationEnd","Timestamp":1700000003000}"#.to_owned(),
+        ];
+        let detail = replay(&lines);
+        OneApp {
+            attempt: crate::api::AttemptInfo {
+                app_id: "app-1".to_owned(),
+                attempt_id: None,
+                name: "sql".to_owned(),
+                start_ms: 1_700_000_000_000,
+                end_ms: 1_700_000_003_000,
+                last_updated_ms: 1_700_000_003_000,
+                user: "u".to_owned(),
+                completed: true,
+                spark_version: "4.1.1".to_owned(),
+            },
+            detail: Arc::new(detail),
+        }
+    }
+
+    fn small_plan() -> serde_json::Value {
+        serde_json::json!({"nodeName": "HashAggregate", "simpleString": "HashAggregate(keys=[k])", "metrics": [
+            {"name": "number of output rows", "accumulatorId": 10, "metricType": "sum"}],
+          "children": [{"nodeName": "Exchange", "simpleString": "Exchange <x>", "metrics": [
+            {"name": "data size", "accumulatorId": 12, "metricType": "size"},
+            {"name": "avg", "accumulatorId": 13, "metricType": "average"}], "children": []}]})
+    }
+
+    #[test]
+    fn the_list_shows_each_execution_with_duration_status_and_job_links() {
+        let app = sql_app(small_plan());
+        let html = respond(&app, &facts, "/history/app-1/SQL/", "");
+        assert_eq!(html.status, 200, "{}", html.body);
+        let b = &html.body;
+        assert!(b.contains("href=\"/history/app%2D1/SQL/execution/?id=4\">join &lt;b&gt;x&lt;/b&gt;</a>"), "{b}");
+        assert!(b.contains("<td class=\"n\" data-v=\"2500\">3 s</td>"), "{b}");
+        assert!(b.contains("<td class=\"COMPLETED\">COMPLETED</td>"), "{b}");
+        assert!(
+            b.contains(
+                "<td data-jobs=\"succeeded\"><a href=\"/history/app%2D1/jobs/job/?id=2\" data-job=\"2\">2</a></td>"
+            ),
+            "{b}"
+        );
+        assert!(b.contains("2023-11-14 22:13:20"), "{b}");
+    }
+
+    #[test]
+    fn an_execution_draws_its_plan_with_metric_totals_and_escapes_log_text() {
+        let app = sql_app(small_plan());
+        let html = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4");
+        assert_eq!(html.status, 200, "{}", html.body);
+        let b = &html.body;
+        assert!(b.contains("data-operators=\"2\""), "{b}");
+        assert!(b.contains("data-metric=\"number of output rows\" data-accumulator=\"10\" class=\"n\" data-v=\"1234567\">1,234,567</td>"), "{b}");
+        assert!(b.contains("data-v=\"4096\">4.0 KiB</td>"), "{b}");
+        assert!(b.contains("number of output rows: 1,234,567</text>"), "{b}");
+        assert!(b.contains("<title>Exchange &lt;x&gt;</title>"), "{b}");
+        assert!(b.contains("== Plan &lt;&amp;&gt; =="), "{b}");
+        assert!(b.contains("<a href=\"#op-1\">"), "{b}");
+        assert!(!b.contains("<script"), "the page needs no script");
+    }
+
+    #[test]
+    fn an_unknown_or_malformed_execution_id_says_what_was_asked() {
+        let app = sql_app(small_plan());
+        let html = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=9");
+        assert_eq!(html.status, 404);
+        assert!(html.body.contains("Application app-1 has no SQL execution 9 (1 known)."), "{}", html.body);
+        assert!(html.body.contains("href=\"/history/app%2D1/jobs/\">Back to the jobs of app-1"), "{}", html.body);
+        let html = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=x");
+        assert_eq!(html.status, 400);
+    }
+
+    #[test]
+    fn a_plan_of_thousands_of_operators_draws_a_bounded_graph_and_lists_every_operator() {
+        // A union of 3,000 scans, each under a filter: 6,001 operators.
+        let scans: Vec<serde_json::Value> = (0..3000)
+            .map(|i| serde_json::json!({"nodeName": "Filter", "simpleString": format!("Filter {i}"), "metrics": [],
+                "children": [{"nodeName": "Scan", "simpleString": format!("Scan t{i}"), "metrics": [], "children": []}]}))
+            .collect();
+        let plan = serde_json::json!({"nodeName": "Union", "simpleString": "Union", "metrics": [], "children": scans});
+        let app = sql_app(plan);
+        let html = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4");
+        assert_eq!(html.status, 200);
+        let b = &html.body;
+        assert!(b.contains(&format!("data-operators=\"{MAX_GRAPH_OPERATORS}\"")), "the graph is bounded");
+        assert!(b.contains("The graph draws the first 1500 of 6001 operators"), "and says so");
+        assert!(b.contains("<tr id=\"op-6000\">"), "the table lists every operator");
+        assert_eq!(b.matches("<rect ").count(), MAX_GRAPH_OPERATORS);
+    }
+
+    #[test]
+    fn the_layout_centres_parents_over_children_with_the_root_at_the_bottom() {
+        let app = sql_app(small_plan());
+        let e = &app.detail.sql.executions[&4];
+        let l = layout(&e.plan, e.plan.len());
+        let (root, child) = (l.boxes[0], l.boxes[1]);
+        assert_eq!(root.0, child.0, "a single child sits right above its parent");
+        assert!(child.1 + child.2 < root.1, "the child is above the root");
+        assert_eq!(grouped(-1_234_567), "-1,234,567");
+        assert_eq!(metric_text("nsTiming", 2_500_000_000).as_deref(), Some("3 s"));
+    }
+}
