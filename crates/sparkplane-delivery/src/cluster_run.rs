@@ -60,12 +60,10 @@ pub fn source_run(job: &SparkJob, current_spec_hash: Option<&str>) -> SourceRun 
     };
     // The operator checks declared gates once the driver succeeded and records how they ended; a job that
     // declares none passes.
-    let quality_gates = match status.quality_gates {
-        _ if job.spec.quality_gates.is_empty() => QualityGates::Passed,
-        Some(GatesOutcome::Passed) => QualityGates::Passed,
-        Some(GatesOutcome::Failed) => QualityGates::Failed,
-        Some(GatesOutcome::Error) => QualityGates::Error,
-        None => QualityGates::Unknown,
+    let quality_gates = if job.spec.quality_gates.is_empty() {
+        QualityGates::Passed
+    } else {
+        QualityGates::from_outcome(status.quality_gates)
     };
     SourceRun { run_id, state, failure, quality_gates, spec_hash, release }
 }

@@ -11,6 +11,7 @@ pub mod ci_sql;
 pub mod cluster_run;
 pub mod deployments;
 pub mod promote;
+pub mod promote_run;
 pub mod release;
 pub mod release_diff;
 pub mod release_record;

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use sparkplane_api::job::GatesOutcome;
+
 use crate::release_diff::{self, Change};
 use crate::release_record::ReleaseRecord;
 use crate::shadow::ShadowOutcome;
@@ -74,6 +76,20 @@ pub enum QualityGates {
     Error,
     /// The record does not say (written before runs recorded their gates, or the run did not get that far).
     Unknown,
+}
+
+impl QualityGates {
+    /// How a run's gates ended, as its record or the SparkJob's status says
+    /// (`status.qualityGates`): the one reading of a gate's outcome for
+    /// promotion, local and cluster runs alike.
+    pub fn from_outcome(outcome: Option<GatesOutcome>) -> QualityGates {
+        match outcome {
+            Some(GatesOutcome::Passed) => QualityGates::Passed,
+            Some(GatesOutcome::Failed) => QualityGates::Failed,
+            Some(GatesOutcome::Error) => QualityGates::Error,
+            None => QualityGates::Unknown,
+        }
+    }
 }
 
 /// Which release a run ran, as its record says (ADR 0043).

@@ -12,6 +12,7 @@ pub mod connect;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
+pub mod deployments;
 pub mod dq;
 pub mod dr;
 pub mod exporter;
@@ -28,6 +29,7 @@ pub mod policy;
 pub mod presets;
 pub mod progress;
 pub mod promote;
+pub mod promote_host;
 pub mod release;
 pub mod release_store;
 pub mod render;
@@ -402,8 +404,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
-        Command::Rollback(args) => promote::rollback(
-            &promote::RollbackSettings {
+        Command::Rollback(args) => deployments::rollback(
+            &deployments::RollbackSettings {
                 job: args.job.clone(),
                 env: args.env.clone(),
                 to: args.to.clone(),
@@ -416,7 +418,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             },
             printer,
         ),
-        Command::Deployments(args) => promote::list(
+        Command::Deployments(args) => deployments::list(
             &args.job,
             &args.env,
             args.store.as_deref(),
