@@ -4,9 +4,10 @@
 //!
 //! Owns: opening a location ([`LogSource`]), finding one application's log at
 //! it ([`LogSource::event_log`]), listing the application logs under it with the
-//! size and modification time that tell a changed log from an unchanged one
-//! ([`LogSource::app_logs`], [`AppLog`]), and summarising many logs on all
-//! cores ([`summarize_logs`]).
+//! size, modification time and fingerprint that tell a changed log from an
+//! unchanged one — in this process or in a later one reading a persisted
+//! index ([`LogSource::app_logs`], [`AppLog`]) —, and summarising many logs on
+//! all cores ([`summarize_logs`]).
 //!
 //! Must not: decide layouts itself — the rules (single files, rolling
 //! directories, status markers, codecs from extensions) live in [`crate::read`]
@@ -17,12 +18,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::UNIX_EPOCH;
 
+use sha2::{Digest, Sha256};
 use sparkplane_storage::{Entry, Location, Store};
 
 use crate::model::{AppSummary, Warning};
@@ -116,10 +117,13 @@ pub struct AppLog {
     /// rolling directory and its files (a finished application's renamed status
     /// marker moves it). `None` when the filesystem does not say.
     pub modified_ms: Option<i64>,
-    /// A hash of every file's name, size and modification time: changes when a
-    /// file is added, grows or is renamed (Spark renames `appstatus_*.inprogress`
-    /// when the application ends) even within the store's one-second clock. Only
-    /// comparable within one process.
+    /// A hash of every file's name, size, modification time and (object
+    /// storage) ETag: changes when a file is added, grows, is renamed (Spark
+    /// renames `appstatus_*.inprogress` when the application ends) or is
+    /// rewritten to the same size within the store's one-second clock (its
+    /// ETag changes). The same files give the same value in every process
+    /// and build (SHA-256 over a fixed encoding, see [`log_fingerprint`]), so
+    /// an index persisted by one run can be compared by the next.
     pub fingerprint: u64,
     place: Place,
 }
@@ -214,23 +218,77 @@ fn local_logs(paths: Vec<PathBuf>) -> Vec<AppLog> {
     logs
 }
 
-/// Sizes and modification times of a log's files, folded as they are visited.
-#[derive(Default)]
+/// One file of a log as its fingerprint sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogFile<'a> {
+    /// Its name (a local rolling directory's file name, an object's key below the
+    /// listed location; empty for a local log's own path).
+    pub name: &'a str,
+    /// Bytes stored.
+    pub size: u64,
+    /// Last modification in epoch milliseconds, when known.
+    pub modified_ms: Option<i64>,
+    /// The object store's entity tag, when it gives one.
+    pub e_tag: Option<&'a str>,
+}
+
+/// The fingerprint of a log made of `files` (in the order listed): the first 8
+/// bytes, little-endian, of SHA-256 over each file's name, size, modification
+/// time and ETag, every field length-prefixed or tagged so that no two
+/// different lists encode alike. Fixed by this definition, not by the Rust
+/// version or the process (std's `DefaultHasher` promises neither): changing
+/// the encoding makes every persisted index reread its logs once.
+pub fn log_fingerprint<'a>(files: impl IntoIterator<Item = LogFile<'a>>) -> u64 {
+    let mut signature = Signature::default();
+    for file in files {
+        signature.add(file);
+    }
+    signature.totals().2
+}
+
+/// Sizes, modification times and the fingerprint of a log's files, folded as they are visited.
 struct Signature {
     size: u64,
     modified_ms: Option<i64>,
-    hasher: DefaultHasher,
+    hash: Sha256,
+}
+
+impl Default for Signature {
+    fn default() -> Signature {
+        Signature { size: 0, modified_ms: None, hash: Sha256::new() }
+    }
 }
 
 impl Signature {
-    fn add(&mut self, name: &str, size: u64, modified_ms: Option<i64>) {
-        self.size = self.size.saturating_add(size);
-        self.modified_ms = self.modified_ms.max(modified_ms);
-        (name, size, modified_ms).hash(&mut self.hasher);
+    fn add(&mut self, file: LogFile<'_>) {
+        self.size = self.size.saturating_add(file.size);
+        self.modified_ms = self.modified_ms.max(file.modified_ms);
+        let hash = &mut self.hash;
+        hash.update((file.name.len() as u64).to_le_bytes());
+        hash.update(file.name.as_bytes());
+        hash.update(file.size.to_le_bytes());
+        match file.modified_ms {
+            Some(ms) => {
+                hash.update([1u8]);
+                hash.update(ms.to_le_bytes());
+            }
+            None => hash.update([0u8]),
+        }
+        match file.e_tag {
+            Some(tag) => {
+                hash.update([1u8]);
+                hash.update((tag.len() as u64).to_le_bytes());
+                hash.update(tag.as_bytes());
+            }
+            None => hash.update([0u8]),
+        }
     }
 
     fn totals(&self) -> (u64, Option<i64>, u64) {
-        (self.size, self.modified_ms, self.hasher.finish())
+        let digest = self.hash.clone().finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        (self.size, self.modified_ms, u64::from_le_bytes(first))
     }
 }
 
@@ -244,7 +302,8 @@ fn local_signature(path: &Path) -> std::io::Result<Signature> {
     };
     let meta = fs::metadata(path)?;
     let mut signature = Signature::default();
-    signature.add("", if meta.is_dir() { 0 } else { meta.len() }, millis(&meta));
+    let size = if meta.is_dir() { 0 } else { meta.len() };
+    signature.add(LogFile { name: "", size, modified_ms: millis(&meta), e_tag: None });
     if !meta.is_dir() {
         return Ok(signature);
     }
@@ -257,7 +316,7 @@ fn local_signature(path: &Path) -> std::io::Result<Signature> {
     }
     files.sort();
     for (name, size, modified_ms) in files {
-        signature.add(&name, size, modified_ms);
+        signature.add(LogFile { name: &name, size, modified_ms, e_tag: None });
     }
     Ok(signature)
 }
@@ -320,7 +379,8 @@ fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
 fn remote_signature<'a>(entries: impl Iterator<Item = &'a Entry>) -> Signature {
     let mut signature = Signature::default();
     for entry in entries {
-        signature.add(&entry.key, entry.size, Some(entry.modified_ms));
+        let e_tag = entry.e_tag.as_deref();
+        signature.add(LogFile { name: &entry.key, size: entry.size, modified_ms: Some(entry.modified_ms), e_tag });
     }
     signature
 }
@@ -379,4 +439,94 @@ pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary
         }
     }
     (summaries, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part<'a>(name: &'a str, size: u64, modified_ms: i64, e_tag: Option<&'a str>) -> LogFile<'a> {
+        LogFile { name, size, modified_ms: Some(modified_ms), e_tag }
+    }
+
+    fn object(key: &str, size: u64, modified_ms: i64, e_tag: &str) -> Entry {
+        Entry { key: key.to_owned(), size, modified_ms, e_tag: Some(e_tag.to_owned()) }
+    }
+
+    /// The value is pinned: every process and every build computes it, so a
+    /// persisted index written by one run is compared by the next. If this
+    /// changes, every persisted index rereads its logs once — say so in the
+    /// commit.
+    #[test]
+    fn the_fingerprint_is_the_same_in_every_process() {
+        let files = [
+            part(
+                "eventlog_v2_app-1/events_1_app-1",
+                1234,
+                1_700_000_000_000,
+                Some("\"9b2cf535f27731c974343645a3985328\""),
+            ),
+            LogFile { name: "eventlog_v2_app-1/appstatus_app-1.inprogress", size: 0, modified_ms: None, e_tag: None },
+        ];
+        // Also what Python's hashlib gives over the encoding documented on `log_fingerprint`.
+        assert_eq!(log_fingerprint(files), 0xf549_1991_6645_7c4c);
+    }
+
+    #[test]
+    fn two_listings_of_the_same_folder_give_the_same_fingerprint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rolling = dir.path().join("eventlog_v2_app-1");
+        fs::create_dir(&rolling).expect("mkdir");
+        fs::write(rolling.join("events_1_app-1"), "{}\n").expect("write");
+        fs::write(rolling.join("appstatus_app-1.inprogress"), "").expect("write");
+        let first = local_app_logs(dir.path()).expect("lists");
+        let second = local_app_logs(dir.path()).expect("lists again");
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].fingerprint, second[0].fingerprint);
+        // The listing's fingerprint is the defined function of what was listed, nothing else.
+        let millis = |path: &Path| {
+            let modified = fs::metadata(path).expect("meta").modified().expect("mtime");
+            i64::try_from(modified.duration_since(UNIX_EPOCH).expect("after 1970").as_millis()).ok()
+        };
+        let status = rolling.join("appstatus_app-1.inprogress");
+        let events = rolling.join("events_1_app-1");
+        let expected = log_fingerprint([
+            LogFile { name: "", size: 0, modified_ms: millis(&rolling), e_tag: None },
+            LogFile { name: "appstatus_app-1.inprogress", size: 0, modified_ms: millis(&status), e_tag: None },
+            LogFile { name: "events_1_app-1", size: 3, modified_ms: millis(&events), e_tag: None },
+        ]);
+        assert_eq!(first[0].fingerprint, expected);
+    }
+
+    /// An object rewritten to the same size within the same second is told
+    /// apart by its ETag alone; the same listing twice is not.
+    #[test]
+    fn a_rewrite_of_the_same_size_and_time_with_another_etag_changes_the_fingerprint() {
+        let before = [object("app-1", 4, 1_700_000_000_000, "\"aaaa\"")];
+        let again = [object("app-1", 4, 1_700_000_000_000, "\"aaaa\"")];
+        let rewritten = [object("app-1", 4, 1_700_000_000_000, "\"bbbb\"")];
+        let fingerprint = |entries: &[Entry]| remote_signature(entries.iter()).totals();
+        assert_eq!(fingerprint(&before), fingerprint(&again));
+        let (size, modified, changed) = fingerprint(&rewritten);
+        assert_eq!((size, modified), (fingerprint(&before).0, fingerprint(&before).1));
+        assert_ne!(changed, fingerprint(&before).2);
+    }
+
+    /// Fields are length-prefixed and tagged: moving bytes between names, or an
+    /// absent ETag or time against an empty one, never encodes alike.
+    #[test]
+    fn different_listings_never_encode_alike() {
+        let one = |files: &[LogFile<'_>]| log_fingerprint(files.iter().copied());
+        assert_ne!(
+            one(&[part("ab", 1, 1, None), part("c", 1, 1, None)]),
+            one(&[part("a", 1, 1, None), part("bc", 1, 1, None)])
+        );
+        assert_ne!(one(&[part("a", 1, 1, None)]), one(&[part("a", 1, 1, Some(""))]));
+        let untimed = LogFile { name: "a", size: 1, modified_ms: None, e_tag: None };
+        assert_ne!(one(&[untimed]), one(&[part("a", 1, 0, None)]));
+        assert_ne!(
+            one(&[part("a", 1, 1, None), part("b", 1, 1, None)]),
+            one(&[part("b", 1, 1, None), part("a", 1, 1, None)])
+        );
+    }
 }
