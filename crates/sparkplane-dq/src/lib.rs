@@ -13,8 +13,9 @@
 //! (profiles, local or object storage),
 //! `quarantine`, `output` (JUnit, Prometheus text), `run` (a spec file's
 //! options, a job's quality gates), `spark_plan` and `spark` (the same
-//! checks as Spark SQL queries, run by a host the caller supplies). The CLI
-//! is thin glue over `run`, `check` and `spark::check`.
+//! checks as Spark SQL queries, run by a host the caller supplies),
+//! `workflow` (a spec file or a job's gates run end to end with the engine
+//! chosen, behind a host trait). The CLI only supplies the host.
 
 pub mod columns;
 pub mod dataset;
@@ -30,6 +31,7 @@ pub mod spec;
 pub mod sql;
 pub mod stats;
 pub mod store;
+pub mod workflow;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

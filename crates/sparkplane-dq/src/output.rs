@@ -4,11 +4,15 @@
 //! ([`sparkplane_core::junit`]); Prometheus text with the observability
 //! registry's names, written by its one writer
 //! ([`sparkplane_observe::exposition`]). JSON is the report's serde form.
+//! Also the summary lines a person reads under the gate table (verdict,
+//! quarantine, the spark engine's queries and scans).
 //! Must not: write either format itself, or do I/O.
 
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
 use sparkplane_observe::exposition::{self, Family, Sample};
+
+use std::fmt::Write as _;
 
 use crate::evaluate::{DqReport, Status};
 
@@ -33,6 +37,36 @@ pub fn to_junit(report: &DqReport) -> String {
         })
         .collect();
     TestSuite { name: format!("sparkplane-dq.{}", report.spec), cases }.to_xml()
+}
+
+/// The lines under the gate table: the verdict with the data's size, what
+/// quarantine did, and the spark engine's queries and scans (counted in the
+/// event log when the host read it, else as planned).
+pub fn summary(report: &DqReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{}: {} checks, {} failed; {} rows in {} files ({} bytes), selection {}",
+        if report.passed { "PASSED" } else { "FAILED" },
+        report.checks.len(),
+        report.errors().count(),
+        report.rows,
+        report.files,
+        report.bytes,
+        report.selection,
+    );
+    if let Some(q) = &report.quarantine {
+        let _ = writeln!(out, "quarantine: {q}");
+    }
+    if let Some(spark) = &report.spark {
+        let scans = match spark.scans {
+            _ if spark.queries == 0 => "no scans (the dataset has no files)".to_owned(),
+            Some(n) => format!("{n} scans of the dataset counted in the event log (planned {})", spark.planned_scans),
+            None => format!("{} scans planned (a --connect server's event log is not read)", spark.planned_scans),
+        };
+        let _ = writeln!(out, "spark engine: {} queries, {scans}", spark.queries);
+    }
+    out
 }
 
 /// The lower-case name of a severity, as labels and tables write it.
@@ -140,5 +174,20 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
         }
         assert_eq!(text.lines().filter(|l| l.starts_with("# HELP ")).count(), 7);
+    }
+
+    #[test]
+    fn the_summary_says_the_verdict_and_how_spark_scanned() {
+        let mut report = report();
+        assert_eq!(summary(&report), "\nFAILED: 3 checks, 1 failed; 10 rows in 1 files (2048 bytes), selection all\n");
+        let cases = [
+            ((4, 4, Some(4)), "spark engine: 4 queries, 4 scans of the dataset counted in the event log (planned 4)"),
+            ((4, 4, None), "spark engine: 4 queries, 4 scans planned (a --connect server's event log is not read)"),
+            ((0, 0, None), "spark engine: 0 queries, no scans (the dataset has no files)"),
+        ];
+        for ((queries, planned_scans, scans), line) in cases {
+            report.spark = Some(crate::evaluate::SparkFigures { queries, planned_scans, scans });
+            assert_eq!(summary(&report).lines().last(), Some(line));
+        }
     }
 }

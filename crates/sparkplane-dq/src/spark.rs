@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use sparkplane_api::dq::{DqEngine, DqSpec, QuarantineMode};
 
 use crate::dataset::{self, Root};
+use crate::evaluate::SparkFigures;
 use crate::spark_plan::{self, Measure, Purpose, SparkPlan, SparkSource};
 use crate::stats::{Distinct, Scan};
 use crate::{CheckOptions, DqError, DqReport};
@@ -57,6 +58,12 @@ pub enum SparkFailure {
 pub trait SparkSql {
     /// Runs `statements` in order; the last one's rows.
     fn run(&mut self, statements: &[String]) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure>;
+    /// The event logs of the runs so far, each its lines, when the host can
+    /// read them (a local Spark); `None` for a server whose log is elsewhere.
+    /// One log per Spark application: execution ids restart in each.
+    fn event_logs(&mut self) -> Option<Vec<Vec<String>>> {
+        None
+    }
 }
 
 /// What the spark engine did.
@@ -165,6 +172,12 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
             "wrote {failing_rows} failing rows as Parquet with Spark to {shown}; the source is untouched"
         ));
     }
+    let scans = if run.queries == 0 {
+        None
+    } else {
+        sql.event_logs().map(|logs| logs.iter().map(|log| count_scans(log.iter().map(String::as_str), &run.uri)).sum())
+    };
+    report.spark = Some(SparkFigures { queries: run.queries, planned_scans: run.planned_scans, scans });
     Ok((report, run))
 }
 

@@ -46,6 +46,61 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// What a caller may tell the user before a batch here starts a local
+    /// Spark (nothing for a URL's server, which is already running).
+    pub fn starting(&self, what: &str) -> Option<String> {
+        match self {
+            Endpoint::Local { spark } => {
+                Some(format!("starting a local Spark Connect server (Spark {spark}) for {what}"))
+            }
+            Endpoint::Application { spark } => Some(format!("running {what} as a local Spark {spark} application")),
+            Endpoint::Url(_) => None,
+        }
+    }
+}
+
+/// Batches on one endpoint, one session each, keeping every local run's
+/// event log so the caller can read what Spark did.
+#[derive(Debug)]
+pub struct Session {
+    endpoint: Endpoint,
+    event_logs: Vec<PathBuf>,
+}
+
+impl Session {
+    /// No batch run yet.
+    pub fn new(endpoint: Endpoint) -> Session {
+        Session { endpoint, event_logs: Vec::new() }
+    }
+
+    /// Where the batches run.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Runs one batch (see [`run_batch`]); the last statement's rows.
+    pub fn run(
+        &mut self,
+        statements: &[String],
+        observer: &mut dyn LocalRunObserver,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<Vec<serde_json::Value>>, SessionError> {
+        let batch = run_batch(&self.endpoint, statements, observer, cancel)?;
+        self.event_logs.extend(batch.event_log);
+        Ok(batch.result.rows)
+    }
+
+    /// The local runs' event logs in run order, each its lines; `None` when
+    /// there is none (a URL's server) or one cannot be read.
+    pub fn event_logs(&self) -> Option<Vec<Vec<String>>> {
+        if self.event_logs.is_empty() {
+            return None;
+        }
+        self.event_logs.iter().map(|log| event_log_lines(log).ok()).collect()
+    }
+}
+
 /// Why the batch did not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {

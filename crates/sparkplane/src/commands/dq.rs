@@ -1,32 +1,33 @@
 //! `sparkplane dq check`, and the quality gates `run` passes through after a
 //! job succeeds.
 //!
-//! Owns: reading the spec file, calling `sparkplane_dq::check` with the
-//! options `sparkplane_dq::run` decides, printing the
-//! report (table, JSON/YAML), writing the JUnit and Prometheus text files
-//! `sparkplane_dq::output` encodes, and mapping outcomes to exit codes. Must
-//! not: evaluate checks or encode a report format itself (that is
+//! Owns: the host of `sparkplane_dq::workflow` (the spec file, the
+//! printer, the clock, Spark through `sparkplane_local::connect_session`, a
+//! gate's table and CDEvents), printing the report (table, JSON/YAML),
+//! writing the JUnit and Prometheus text files `sparkplane_dq::output`
+//! encodes, and mapping outcomes to exit codes. Must not: choose the engine,
+//! run checks or gates, or encode a report format itself (that is
 //! `sparkplane_dq`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
 use std::sync::atomic::AtomicBool;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sparkplane_api::dq::{CheckSeverity, DqEngine};
-use sparkplane_dq::evaluate::SparkFigures;
+use sparkplane_api::dq::CheckSeverity;
+use sparkplane_core::Diagnostics;
+use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
+use sparkplane_dq::run::{Gate, SpecRun};
 use sparkplane_dq::spark::{SparkFailure, SparkSql};
-use sparkplane_local::connect_client::{self, QueryError};
-use sparkplane_local::connect_session::{self, Endpoint, SessionError};
+use sparkplane_dq::workflow::{self, Checked, DqHost, RunFailure, SparkAt};
+use sparkplane_dq::{DqReport, Status};
+use sparkplane_local::connect_client::QueryError;
+use sparkplane_local::connect_session::{Endpoint, Session, SessionError};
 use sparkplane_local::runtime::Category;
 
-use super::runtime::InstallObserver;
-use sparkplane_core::{Diagnostic, Diagnostics};
-use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
-use sparkplane_dq::run::{SpecRun, failure_messages};
-use sparkplane_dq::{DqError, DqReport, Status};
+pub use sparkplane_dq::workflow::EngineArgs;
 
+use super::runtime::InstallObserver;
 use crate::commands::Table;
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
@@ -58,172 +59,80 @@ pub struct DqSettings {
     pub engine: EngineArgs,
 }
 
-/// The engine a run was asked for and where the spark engine's Spark is.
-#[derive(Clone, Debug, Default)]
-pub struct EngineArgs {
-    /// `--engine`, over the spec's `engine:`.
-    pub asked: Option<DqEngine>,
-    /// `--connect`: a Spark Connect endpoint instead of a local server.
-    pub connect: Option<String>,
-    /// The Spark line of a local server.
-    pub spark: String,
-}
-
-impl EngineArgs {
-    /// From the command line's words (clap has checked `engine`).
-    pub fn new(engine: Option<&str>, connect: Option<String>, spark: &str) -> EngineArgs {
-        let asked = match engine {
-            Some("spark") => Some(DqEngine::Spark),
-            Some("auto") => Some(DqEngine::Auto),
-            Some(_) => Some(DqEngine::Native),
-            None => None,
-        };
-        EngineArgs { asked, connect, spark: spark.to_owned() }
-    }
-}
-
-/// The spark engine's host: one batch through Spark Connect, the local
-/// server's event log kept for counting scans.
-struct ConnectHost<'a> {
-    endpoint: Endpoint,
+/// The CLI's side of a run: the spec file, the printer, the clock, Spark
+/// through `sparkplane-local`, and a gate's table and CDEvents.
+struct Host<'a> {
     printer: &'a Printer,
-    /// The local runs' event logs (the checks, then a quarantine's write).
-    event_logs: Vec<PathBuf>,
+    gates: Option<&'a Gates<'a>>,
 }
 
-impl SparkSql for ConnectHost<'_> {
+impl DqHost for Host<'_> {
+    type Error = Failure;
+
+    fn read(&mut self, path: &Path) -> Result<sparkplane_core::Source, Failure> {
+        read_source(path)
+    }
+
+    fn warn(&mut self, warnings: &Diagnostics) {
+        self.printer.warnings(warnings);
+    }
+
+    fn now_secs(&mut self) -> f64 {
+        now_secs()
+    }
+
+    fn spark(&mut self, at: SparkAt<'_>) -> Box<dyn SparkSql + '_> {
+        let endpoint = match at {
+            SparkAt::Url(url) => Endpoint::Url(url.to_owned()),
+            SparkAt::Local(line) => Endpoint::local(line),
+        };
+        Box::new(Spark { session: Session::new(endpoint), printer: self.printer })
+    }
+
+    fn gate_started(&mut self, gate: &Gate) {
+        self.printer.status(&format!("quality gate {}", gate.spec.display()));
+    }
+
+    fn gate_checked(&mut self, _gate: &Gate, report: &DqReport) {
+        if let Some(c) = self.gates {
+            self.printer.status(&table(report));
+            c.events.emit(&gate_steps(report, c.environment, Some(c.job)), self.printer);
+        }
+    }
+}
+
+/// The spark engine's statements on a local Spark or a Connect URL.
+struct Spark<'a> {
+    session: Session,
+    printer: &'a Printer,
+}
+
+impl SparkSql for Spark<'_> {
     fn run(&mut self, statements: &[String]) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure> {
-        match &self.endpoint {
-            Endpoint::Local { spark } => {
-                self.printer.status(&format!("starting a local Spark Connect server (Spark {spark}) for the checks"))
-            }
-            Endpoint::Application { spark } => {
-                self.printer.status(&format!("running the checks as a local Spark {spark} application"))
-            }
-            Endpoint::Url(_) => {}
+        if let Some(message) = self.session.endpoint().starting("the checks") {
+            self.printer.status(&message);
         }
-        let cancel = AtomicBool::new(false);
         let mut observer = InstallObserver::new(self.printer);
-        match connect_session::run_batch(&self.endpoint, statements, &mut observer, &cancel) {
-            Ok(batch) => {
-                self.event_logs.extend(batch.event_log);
-                Ok(batch.result.rows)
-            }
-            Err(SessionError::Query(QueryError::Sql { failure, .. })) => Err(SparkFailure::Query(failure.message)),
-            Err(e) => match e.category() {
-                Some(Category::Usage) => Err(SparkFailure::Refused(e.to_string())),
-                _ => Err(SparkFailure::Unreachable(e.to_string())),
-            },
+        self.session.run(statements, &mut observer, &AtomicBool::new(false)).map_err(|e| match e {
+            SessionError::Query(QueryError::Sql { failure, .. }) => SparkFailure::Query(failure.message),
+            e if e.category() == Some(Category::Usage) => SparkFailure::Refused(e.to_string()),
+            e => SparkFailure::Unreachable(e.to_string()),
+        })
+    }
+
+    fn event_logs(&mut self) -> Option<Vec<Vec<String>>> {
+        self.session.event_logs()
+    }
+}
+
+impl From<RunFailure> for Failure {
+    fn from(failure: RunFailure) -> Failure {
+        match failure {
+            RunFailure::Invalid(d) => Failure::Invalid(d),
+            RunFailure::Failed(d) => Failure::Failed(d),
+            RunFailure::Unreachable(d) => Failure::Infrastructure(d),
+            RunFailure::File { path, error, help } => Failure::File { path, error, help },
         }
-    }
-}
-
-/// Runs the checks with Spark: refused checks first (exit 2), then the run,
-/// then the scans counted in the local server's event log.
-fn run_with_spark(
-    loaded: &sparkplane_dq::LoadedSpec,
-    options: &sparkplane_dq::CheckOptions,
-    engine: &EngineArgs,
-    printer: &Printer,
-) -> Result<DqReport, Failure> {
-    let refused = sparkplane_dq::spark::refused(&loaded.spec, DqEngine::Spark);
-    if !refused.is_empty() {
-        let found = refused
-            .iter()
-            .map(|(at, why)| sparkplane_dq::spec::engine_refusal(&loaded.doc, at, "spark", why))
-            .collect();
-        return Err(Failure::Invalid(Diagnostics(found)));
-    }
-    if let Some(url) = &engine.connect
-        && (!url.starts_with("sc://") || !url.is_ascii())
-    {
-        return Err(invalid(
-            "connect-url",
-            format!("--connect takes a Spark Connect URL, not `{}`", connect_client::without_token(url)),
-            "write sc://host:port/ (with ;token=… when the server wants one)",
-        ));
-    }
-    let endpoint = match &engine.connect {
-        Some(url) => Endpoint::Url(url.clone()),
-        None => Endpoint::local(&engine.spark),
-    };
-    let mut host = ConnectHost { endpoint, printer, event_logs: Vec::new() };
-    let (mut report, run) =
-        sparkplane_dq::spark::check(&loaded.spec, options, &mut host).map_err(|e| dq_failure(e, &loaded.doc))?;
-    let mut scans = (!host.event_logs.is_empty()).then_some(0);
-    for log in &host.event_logs {
-        let counted = connect_session::event_log_lines(log)
-            .ok()
-            .map(|lines| sparkplane_dq::spark::count_scans(lines.iter().map(String::as_str), &run.uri));
-        scans = scans.zip(counted).map(|(a, b)| a + b);
-    }
-    report.spark = Some(SparkFigures { queries: run.queries, planned_scans: run.planned_scans, scans });
-    Ok(report)
-}
-
-fn invalid(code: &'static str, message: String, help: &str) -> Failure {
-    Failure::Invalid(Diagnostic::error(code, "", message).with_help(help).into())
-}
-
-fn dq_failure(error: DqError, doc: &sparkplane_core::yaml::Node) -> Failure {
-    let exit = error.exit_code();
-    match error {
-        DqError::NotFound { path, error } => invalid(
-            "dataset-not-found",
-            format!("dataset {path} not found: {error}"),
-            "check `dataset.path`; a relative path is relative to the spec file, a URL names bucket/prefix",
-        ),
-        DqError::Selection(message) => {
-            invalid("bad-partition", message, "select partitions as --partition key=value with the dataset's keys")
-        }
-        // Unreadable data is bad data: the gate fails (exit 1) and names the file.
-        DqError::Corrupt { path, error } => Failure::Failed(
-            Diagnostic::error("corrupt-data", "", format!("cannot read data file {path}: {error}"))
-                .with_help("the file is damaged or not in the spec's `dataset.format`; rewrite or remove it")
-                .into(),
-        ),
-        DqError::Io { path, error } => Failure::File {
-            path: PathBuf::from(path),
-            error,
-            help: "check the path exists and is readable/writable".to_owned(),
-        },
-        DqError::Spec { field, at, message, help } => {
-            Failure::Invalid(sparkplane_dq::spec::spec_diagnostic(doc, &field, at, &message, &help).into())
-        }
-        DqError::Spark { message, exit_code } => spark_failure(message, exit_code),
-        DqError::Storage(error) => storage_failure("storage", error.to_string(), exit),
-        DqError::Quarantine { done, error } => storage_failure("quarantine-failed", format!("{done}: {error}"), exit),
-    }
-}
-
-/// The spark engine's failure: Spark refused the data (1), the endpoint the request (2), or no Spark answered (3).
-fn spark_failure(message: String, exit: i32) -> Failure {
-    let diagnostic = Diagnostic::error("spark-engine", "", message);
-    match exit {
-        3 => Failure::Infrastructure(
-            diagnostic.with_help("start Spark Connect (`sparkplane connect`) or pass a reachable --connect URL").into(),
-        ),
-        2 => Failure::Invalid(diagnostic.with_help("copy the whole `sc://…;token=…` line of the server").into()),
-        _ => Failure::Failed(
-            diagnostic.with_help("check that `dataset.path` and `dataset.format` describe data Spark can read").into(),
-        ),
-    }
-}
-
-/// A storage problem: 2 when the location is wrong or missing, 3 when storage is unreachable or refuses.
-fn storage_failure(code: &'static str, message: String, exit: i32) -> Failure {
-    let diagnostic = Diagnostic::error(code, "", message);
-    if exit == 3 {
-        Failure::Infrastructure(
-            diagnostic
-                .with_help(
-                    "check the endpoint and credentials in the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, \
-                     AWS_SECRET_ACCESS_KEY, AWS_REGION)",
-                )
-                .into(),
-        )
-    } else {
-        Failure::Invalid(diagnostic.with_help("check the location in the spec (bucket and prefix)").into())
     }
 }
 
@@ -244,29 +153,6 @@ impl DqSettings {
     }
 }
 
-/// Loads a spec and runs it with the engine it or the command asks for; the
-/// report, and how long it took.
-fn run_spec(run: &SpecRun, engine: &EngineArgs, printer: &Printer) -> Result<(DqReport, f64), Failure> {
-    let source = read_source(&run.spec)?;
-    let loaded = sparkplane_dq::load_spec(&source)?;
-    printer.warnings(&loaded.warnings);
-    let options = run
-        .options(now_secs())
-        .map_err(|m| invalid("bad-partition", m, "write --partition key=value, e.g. --partition date=2026-11-20"))?;
-    let started = Instant::now();
-    let auto = engine.asked.or(loaded.spec.engine) == Some(DqEngine::Auto);
-    let bytes = if auto {
-        sparkplane_dq::spark::dataset_bytes(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?
-    } else {
-        0
-    };
-    let report = match sparkplane_dq::spark::choose(&loaded.spec, engine.asked, bytes) {
-        DqEngine::Native => sparkplane_dq::check(&loaded.spec, &options).map_err(|e| dq_failure(e, &loaded.doc))?,
-        _ => run_with_spark(&loaded, &options, engine, printer)?,
-    };
-    Ok((report, started.elapsed().as_secs_f64()))
-}
-
 /// The report as a table, with a summary line.
 pub fn table(report: &DqReport) -> String {
     let mut table = Table::new(&["CHECK", "KIND", "SEVERITY", "STATUS", "DETAILS"]);
@@ -284,28 +170,7 @@ pub fn table(report: &DqReport) -> String {
         table.row(vec![check.name.clone(), check.kind.clone(), severity.into(), status.into(), details]);
     }
     let mut out = table.render();
-    let failed = report.errors().count();
-    let _ = writeln!(
-        out,
-        "\n{}: {} checks, {failed} failed; {} rows in {} files ({} bytes), selection {}",
-        if report.passed { "PASSED" } else { "FAILED" },
-        report.checks.len(),
-        report.rows,
-        report.files,
-        report.bytes,
-        report.selection,
-    );
-    if let Some(q) = &report.quarantine {
-        let _ = writeln!(out, "quarantine: {q}");
-    }
-    if let Some(spark) = &report.spark {
-        let scans = match spark.scans {
-            _ if spark.queries == 0 => "no scans (the dataset has no files)".to_owned(),
-            Some(n) => format!("{n} scans of the dataset counted in the event log (planned {})", spark.planned_scans),
-            None => format!("{} scans planned (a --connect server's event log is not read)", spark.planned_scans),
-        };
-        let _ = writeln!(out, "spark engine: {} queries, {scans}", spark.queries);
-    }
+    out.push_str(&sparkplane_dq::output::summary(report));
     out
 }
 
@@ -316,12 +181,6 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
         error: e.to_string(),
         help: "check the folder exists and is writable".into(),
     })
-}
-
-fn failures(report: &DqReport, spec: &Path) -> Diagnostics {
-    Diagnostics(
-        failure_messages(report, spec).into_iter().map(|m| Diagnostic::error("dq-check-failed", "", m)).collect(),
-    )
 }
 
 /// The CDEvents of one checked spec: a test case per check, the suite
@@ -347,7 +206,8 @@ fn gate_steps(report: &DqReport, environment: &str, job: Option<&str>) -> Vec<St
 
 /// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.
 pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
-    let (report, seconds) = run_spec(&settings.spec_run(), &settings.engine, printer)?;
+    let Checked { report, seconds } =
+        workflow::run_spec(&mut Host { printer, gates: None }, &settings.spec_run(), &settings.engine)?;
     if let Some(path) = &settings.junit {
         write_file(path, &sparkplane_dq::output::to_junit(&report))?;
     }
@@ -356,7 +216,7 @@ pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
     }
     printer.result(&report, || table(&report));
     settings.events.emit(&gate_steps(&report, &settings.environment, None), printer);
-    if report.passed { Ok(()) } else { Err(Failure::Failed(failures(&report, &settings.spec))) }
+    if report.passed { Ok(()) } else { Err(Failure::Failed(workflow::failures(&report, &settings.spec))) }
 }
 
 /// Who a run's gates are checked for, as their CDEvents say.
@@ -369,35 +229,14 @@ pub struct Gates<'a> {
     pub job: &'a str,
 }
 
-/// The gates `run` passes through after a job succeeds: each of the job's
-/// `spec.qualityGates` (spec paths relative to the job file) is checked and
-/// printed to stderr; a failed blocking gate fails the run (exit 1).
+/// The gates `run` passes through after a job succeeds (`workflow::run_gates`),
+/// each printed to stderr; a failed blocking gate fails the run (exit 1).
 pub fn run_gates(
     job_file: &Path,
     gates: &[sparkplane_api::job::QualityGate],
     context: &Gates<'_>,
     printer: &Printer,
 ) -> CommandResult {
-    let mut failed = Diagnostics::new();
-    for gate in sparkplane_dq::run::gates(job_file, gates) {
-        printer.status(&format!("quality gate {}", gate.spec.display()));
-        let (report, _) = run_spec(&SpecRun::gate(gate.spec.clone()), &EngineArgs::new(None, None, "4.1"), printer)?;
-        printer.status(&table(&report));
-        context.events.emit(&gate_steps(&report, context.environment, Some(context.job)), printer);
-        if !report.passed {
-            let found = failures(&report, &gate.spec);
-            if gate.blocking {
-                failed.extend(found);
-            } else {
-                printer.warnings(&Diagnostics(
-                    found
-                        .0
-                        .into_iter()
-                        .map(|d| Diagnostic { severity: sparkplane_core::Severity::Warning, ..d })
-                        .collect(),
-                ));
-            }
-        }
-    }
-    if failed.is_empty() { Ok(()) } else { Err(Failure::Failed(failed)) }
+    let outcome = workflow::run_gates(&mut Host { printer, gates: Some(context) }, job_file, gates)?;
+    if outcome.failed.is_empty() { Ok(()) } else { Err(Failure::Failed(outcome.failed)) }
 }
