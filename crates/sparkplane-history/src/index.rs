@@ -13,23 +13,67 @@
 //! (listing uses `sparkplane_eventlog`'s summary, detail [`crate::replay`]), or
 //! fail the whole listing because one log is unreadable (it is skipped and its
 //! reason kept for the metrics and the log).
+//!
+//! With a persisted index ([`Index::with_persisted`], [`crate::persist`]) the
+//! records start as the store kept them — answered before the location is
+//! listed — and each refresh writes what it changed; the first listing after
+//! a restart rereads only logs whose key (name, size, modification time,
+//! fingerprint) differs from the stored one.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
+use crate::persist::{self, Changes, LogKey, PersistedIndex, StoredEntry, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
 use crate::replay::AppDetail;
+
+/// The log behind an [`Entry`]: as listed, or only its key, restored from the
+/// persisted index and not listed since the restart (its detail cannot be read until it is).
+#[derive(Debug, Clone)]
+pub enum EntryLog {
+    Listed(AppLog),
+    Restored(LogKey),
+}
+
+impl EntryLog {
+    /// The log's local path or URL.
+    pub fn name(&self) -> &str {
+        match self {
+            EntryLog::Listed(log) => &log.name,
+            EntryLog::Restored(key) => &key.name,
+        }
+    }
+
+    /// The log as listed, to open; `None` until a restored record is listed again.
+    pub fn listed(&self) -> Option<&AppLog> {
+        match self {
+            EntryLog::Listed(log) => Some(log),
+            EntryLog::Restored(_) => None,
+        }
+    }
+
+    /// Whether `log`, as listed now, is the log this record was read from.
+    fn is_unchanged(&self, log: &AppLog) -> bool {
+        match self {
+            EntryLog::Listed(listed) => listed.fingerprint == log.fingerprint,
+            EntryLog::Restored(key) => {
+                (key.size, key.modified_ms, key.fingerprint) == (log.size, log.modified_ms, log.fingerprint)
+            }
+        }
+    }
+}
 
 /// What the index keeps per log: the listing record, and what the web page shows.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub log: AppLog,
+    pub log: EntryLog,
     pub attempt: AttemptInfo,
     pub outcome: Outcome,
     pub team: Option<String>,
@@ -57,6 +101,10 @@ pub struct IndexStats {
     pub last_refresh_error: Option<String>,
     /// Detail requests for a listed log that could not be read any more (deleted or changed since listed).
     pub unreadable_details: u64,
+    /// Records answered from the persisted index at start, before the location was listed.
+    pub restored: u64,
+    /// Why the last write of the persisted index failed; `None` once one succeeds (or without a store).
+    pub last_store_error: Option<String>,
 }
 
 struct Cache {
@@ -116,7 +164,17 @@ pub struct Index {
     cache: Mutex<Cache>,
     /// Listed logs whose replay failed since the last refresh: log name → why.
     unreadable: Mutex<BTreeMap<String, String>>,
+    /// Where each refresh's changes are kept across restarts.
+    store: Option<PersistedIndex>,
+    /// True from a start with records restored from the store until a listing succeeds.
+    restored_pending: AtomicBool,
+    /// True from a start with records restored from the store until the first listing ends
+    /// (listed or failed): a detail request for a restored record waits for it ([`Index::log_of`]).
+    first_listing_due: AtomicBool,
 }
+
+/// How long a detail request for a restored record waits for the first listing after a restart.
+pub const FIRST_LISTING_WAIT: Duration = Duration::from_secs(30);
 
 /// Reason label of a log that could not be opened or decoded.
 pub const SKIP_UNREADABLE: &str = "unreadable";
@@ -160,7 +218,49 @@ impl Index {
             stats: Mutex::new(IndexStats::default()),
             cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
             unreadable: Mutex::new(BTreeMap::new()),
+            store: None,
+            restored_pending: AtomicBool::new(false),
+            first_listing_due: AtomicBool::new(false),
         }
+    }
+
+    /// An index over `source` kept in the persisted index in `dir`
+    /// ([`crate::persist`]): it starts with the records the store holds (answered
+    /// at once, [`Index::restored_pending`] until a listing succeeds), and each
+    /// refresh writes its changes there. The warnings say what the user should
+    /// know: a store rebuilt (corrupt, another format version or location) or
+    /// not used (in use, unwritable); the server runs either way.
+    pub fn with_persisted(source: LogSource, cache_bytes: u64, dir: &Path) -> (Index, Vec<String>) {
+        let opened = persist::open(dir, &source.describe());
+        let mut index = Index::new(source, cache_bytes);
+        let entries: BTreeMap<String, Entry> =
+            opened.restored.entries.into_iter().filter_map(|(name, stored)| restored_entry(name, stored)).collect();
+        let skipped: BTreeMap<String, SkippedLog> =
+            opened.restored.skipped.into_iter().filter_map(|(name, stored)| restored_skip(name, stored)).collect();
+        let pending = !entries.is_empty() || !skipped.is_empty();
+        {
+            let stats = index.stats.get_mut().unwrap_or_else(|p| p.into_inner());
+            stats.logs = entries.len() as u64;
+            stats.restored = entries.len() as u64;
+            stats.partial = entries.values().filter(|e| !e.warnings.is_empty()).count() as u64;
+        }
+        index.entries = Mutex::new(entries);
+        index.skipped_logs = Mutex::new(skipped);
+        index.store = opened.store;
+        index.restored_pending = AtomicBool::new(pending);
+        index.first_listing_due = AtomicBool::new(pending);
+        (index, opened.warnings)
+    }
+
+    /// True while the records answered come from the persisted index and the
+    /// location has not been listed since the start.
+    pub fn restored_pending(&self) -> bool {
+        self.restored_pending.load(Ordering::SeqCst)
+    }
+
+    /// The persisted index's file, when there is one.
+    pub fn persisted_path(&self) -> Option<&Path> {
+        self.store.as_ref().map(PersistedIndex::path)
     }
 
     /// The location as the user reads it.
@@ -177,33 +277,41 @@ impl Index {
         let listed = match self.source.app_logs() {
             Ok(listed) => listed,
             Err(error) => {
+                self.first_listing_due.store(false, Ordering::SeqCst);
                 let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
                 stats.refresh_failures += 1;
                 stats.last_refresh_error = Some(error.to_string());
                 return Err(error);
             }
         };
-        let known: BTreeMap<String, u64> = match self.entries.lock() {
-            Ok(entries) => entries.iter().map(|(k, e)| (k.clone(), e.log.fingerprint)).collect(),
-            Err(_) => BTreeMap::new(),
-        };
-        let known_skipped: BTreeMap<String, u64> = match self.skipped_logs.lock() {
-            Ok(skipped) => skipped.iter().map(|(k, s)| (k.clone(), s.fingerprint)).collect(),
-            Err(_) => BTreeMap::new(),
-        };
+        let mut present: Vec<String> = Vec::with_capacity(listed.len());
+        let mut changed = Vec::new();
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
+            for log in listed {
+                present.push(log.name.clone());
+                if let Some(entry) = entries.get_mut(&log.name)
+                    && entry.log.is_unchanged(&log)
+                {
+                    // A restored record whose log is unchanged: the listed log replaces the stored key now,
+                    // so its details can be read before the changed logs are summarised; nothing is read.
+                    if entry.log.listed().is_none() {
+                        entry.log = EntryLog::Listed(log);
+                    }
+                    continue;
+                }
+                if left_out.get(&log.name).is_some_and(|s| s.fingerprint == log.fingerprint) {
+                    continue;
+                }
+                changed.push(log);
+            }
+        }
+        self.first_listing_due.store(false, Ordering::SeqCst);
+        present.sort_unstable();
         let mut fresh = Vec::new();
-        let mut present = Vec::with_capacity(listed.len());
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
         let mut newly_skipped: Vec<(String, SkippedLog)> = Vec::new();
-        let mut changed = Vec::new();
-        for log in listed {
-            present.push(log.name.clone());
-            if known.get(&log.name) == Some(&log.fingerprint) || known_skipped.get(&log.name) == Some(&log.fingerprint)
-            {
-                continue;
-            }
-            changed.push(log);
-        }
         let listed = each_on_all_cores(&changed, |log| self.listing_of(log));
         for (log, listed) in changed.into_iter().zip(listed) {
             match listed {
@@ -214,27 +322,59 @@ impl Index {
                 }
             }
         }
+        let mut changes = Changes::default();
         let count = {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            let present: std::collections::BTreeSet<String> = present.into_iter().collect();
-            entries.retain(|name, _| present.contains(name));
             let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
-            left_out.retain(|name, _| present.contains(name));
+            let is_present = |name: &String| present.binary_search(name).is_ok();
+            let removed = &mut changes.removed;
+            entries.retain(|name, _| {
+                let keep = is_present(name);
+                if !keep {
+                    removed.push(name.clone());
+                }
+                keep
+            });
+            left_out.retain(|name, _| {
+                let keep = is_present(name);
+                if !keep {
+                    removed.push(name.clone());
+                }
+                keep
+            });
             let summarised = fresh.len() as u64;
             for entry in fresh {
-                left_out.remove(&entry.log.name);
-                entries.insert(entry.log.name.clone(), entry);
+                let name = entry.log.name().to_owned();
+                left_out.remove(&name);
+                if self.store.is_some() {
+                    changes.entries.push((name.clone(), stored_entry(&entry)));
+                }
+                entries.insert(name, entry);
             }
             for (name, skipped) in newly_skipped {
                 entries.remove(&name);
+                if self.store.is_some() {
+                    changes.skipped.push((name.clone(), stored_skip(&skipped)));
+                }
                 left_out.insert(name, skipped);
             }
             let partial = entries.values().filter(|e| !e.warnings.is_empty()).count() as u64;
             (entries.len() as u64, summarised, partial)
         };
+        self.restored_pending.store(false, Ordering::SeqCst);
         // A log that could not be replayed is tried again after each listing.
         self.unreadable.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let written = self.store.as_ref().map(|store| store.apply(&changes));
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        match written {
+            Some(Err(error)) => {
+                if stats.last_store_error.as_ref() != Some(&error) {
+                    eprintln!("warning: {error} (the list is served from memory; retried at the next change)");
+                }
+                stats.last_store_error = Some(error);
+            }
+            Some(Ok(())) | None => stats.last_store_error = None,
+        }
         stats.logs = count.0;
         stats.refreshes += 1;
         stats.summarised += count.1;
@@ -249,6 +389,28 @@ impl Index {
     /// Every indexed log, in name order.
     pub fn entries(&self) -> Vec<Entry> {
         self.entries.lock().map(|e| e.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// How many logs are listed now (without copying them).
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or_default()
+    }
+
+    /// True when no log is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many distinct applications are listed now (attempts of one count once).
+    pub fn application_count(&self) -> usize {
+        let Ok(entries) = self.entries.lock() else { return 0 };
+        entries.values().map(|e| e.attempt.app_id.as_str()).collect::<std::collections::BTreeSet<_>>().len()
+    }
+
+    /// The listed logs read only in part, in name order.
+    pub fn partial_entries(&self) -> Vec<Entry> {
+        let Ok(entries) = self.entries.lock() else { return Vec::new() };
+        entries.values().filter(|e| !e.warnings.is_empty()).cloned().collect()
     }
 
     /// The logs left out of the list now, in name order, with why.
@@ -266,8 +428,24 @@ impl Index {
         stats
     }
 
-    /// The log of one attempt.
+    /// The log of one attempt, as listed. For a record restored from the
+    /// persisted index this waits (up to [`FIRST_LISTING_WAIT`]) for the first
+    /// listing after the restart; `None` when that listing failed or did not
+    /// find the log unchanged.
     pub fn log_of(&self, app_id: &str, attempt_id: Option<&str>) -> Option<AppLog> {
+        let deadline = Instant::now() + FIRST_LISTING_WAIT;
+        loop {
+            match self.log_of_attempt(app_id, attempt_id)? {
+                EntryLog::Listed(log) => return Some(log),
+                EntryLog::Restored(_) if self.first_listing_due.load(Ordering::SeqCst) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                EntryLog::Restored(_) => return None,
+            }
+        }
+    }
+
+    fn log_of_attempt(&self, app_id: &str, attempt_id: Option<&str>) -> Option<EntryLog> {
         let entries = self.entries.lock().ok()?;
         entries
             .values()
@@ -321,7 +499,7 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
                 team: cost.team.clone().or_else(|| team_of(source, &log.name)),
                 cost_usd: cost.cost,
                 warnings,
-                log: log.clone(),
+                log: EntryLog::Listed(log.clone()),
             }))
         }
         Ok(summary) => {
@@ -374,6 +552,84 @@ pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetai
         Some((detail, summary)) => Ok((summary.finish(), Some(detail))),
         None => Ok((log.summarize()?, None)),
     }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed => "failed",
+        Outcome::Incomplete => "incomplete",
+    }
+}
+
+/// The record the store keeps of a listed entry.
+fn stored_entry(entry: &Entry) -> StoredEntry {
+    let (size, modified_ms, fingerprint) = match &entry.log {
+        EntryLog::Listed(log) => (log.size, log.modified_ms, log.fingerprint),
+        EntryLog::Restored(key) => (key.size, key.modified_ms, key.fingerprint),
+    };
+    let a = &entry.attempt;
+    StoredEntry {
+        size,
+        modified_ms,
+        fingerprint,
+        app_id: a.app_id.clone(),
+        attempt_id: a.attempt_id.clone(),
+        name: a.name.clone(),
+        start_ms: a.start_ms,
+        end_ms: a.end_ms,
+        last_updated_ms: a.last_updated_ms,
+        user: a.user.clone(),
+        completed: a.completed,
+        spark_version: a.spark_version.clone(),
+        outcome: outcome_name(entry.outcome).to_owned(),
+        team: entry.team.clone(),
+        cost_usd: entry.cost_usd,
+        warnings: entry.warnings.clone(),
+    }
+}
+
+/// An entry from its stored record; `None` for a record this version does not
+/// understand (its log is then read again at the first listing).
+fn restored_entry(name: String, stored: StoredEntry) -> Option<(String, Entry)> {
+    let outcome = [Outcome::Succeeded, Outcome::Failed, Outcome::Incomplete]
+        .into_iter()
+        .find(|o| outcome_name(*o) == stored.outcome)?;
+    let key = LogKey {
+        name: name.clone(),
+        size: stored.size,
+        modified_ms: stored.modified_ms,
+        fingerprint: stored.fingerprint,
+    };
+    let attempt = AttemptInfo {
+        app_id: stored.app_id,
+        attempt_id: stored.attempt_id,
+        name: stored.name,
+        start_ms: stored.start_ms,
+        end_ms: stored.end_ms,
+        last_updated_ms: stored.last_updated_ms,
+        user: stored.user,
+        completed: stored.completed,
+        spark_version: stored.spark_version,
+    };
+    let entry = Entry {
+        log: EntryLog::Restored(key),
+        attempt,
+        outcome,
+        team: stored.team,
+        cost_usd: stored.cost_usd,
+        warnings: stored.warnings,
+    };
+    Some((name, entry))
+}
+
+fn stored_skip(skipped: &SkippedLog) -> StoredSkip {
+    StoredSkip { fingerprint: skipped.fingerprint, reason: skipped.reason.to_owned(), message: skipped.message.clone() }
+}
+
+fn restored_skip(name: String, stored: StoredSkip) -> Option<(String, SkippedLog)> {
+    let reason = [SKIP_UNREADABLE, SKIP_NO_START].into_iter().find(|r| *r == stored.reason)?;
+    Some((name, SkippedLog { fingerprint: stored.fingerprint, reason, message: stored.message }))
 }
 
 /// Runs `work` over each log on as many threads as the machine has cores (at
@@ -481,7 +737,15 @@ impl Catalog for Index {
     }
 
     fn why_unreadable(&self, app_id: &str, attempt_id: Option<&str>) -> Option<String> {
-        let log = self.log_of(app_id, attempt_id)?;
+        let log = match self.log_of_attempt(app_id, attempt_id)? {
+            EntryLog::Listed(log) => log,
+            EntryLog::Restored(key) => {
+                return Some(format!(
+                    "its event log {} is known from the persisted index and has not been read again since the restart",
+                    key.name
+                ));
+            }
+        };
         let unreadable = self.unreadable.lock().ok()?;
         unreadable.get(&log.name).map(|why| format!("its event log {} cannot be read: {why}", log.name))
     }
@@ -541,3 +805,7 @@ mod tests {
         assert!(index.entries().is_empty() && index.why_unreadable("app-1", None).is_none());
     }
 }
+
+#[cfg(test)]
+#[path = "index_persist_tests.rs"]
+mod persist_tests;

@@ -6,7 +6,8 @@
 //! from `sparkplane_eventlog`'s `AppSummary`); [`replay`] folds one log into the
 //! jobs, stages, tasks and executors Spark's status store would hold, on
 //! demand, cached within a memory budget, with each stage's tasks kept
-//! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`api`] is a pure function from a
+//! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`persist`] keeps the
+//! index's records on local disk across restarts; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the handler the one HTTP
 //! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
 //! formats and parses Spark's dates; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
@@ -18,6 +19,7 @@ pub mod export;
 pub mod index;
 pub mod metrics;
 pub mod page;
+pub mod persist;
 pub mod pipeline;
 pub mod replay;
 pub mod server;
@@ -29,7 +31,7 @@ pub mod ui;
 pub mod zip;
 
 pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};
-pub use index::{DEFAULT_CACHE_BYTES, Entry, Index, IndexStats, SkippedLog};
+pub use index::{DEFAULT_CACHE_BYTES, Entry, EntryLog, Index, IndexStats, SkippedLog};
 pub use metrics::RequestStats;
 pub use replay::{AppDetail, DetailBuilder};
 pub use server::{DEFAULT_LISTEN, HistoryServer, ServeError, serve};

@@ -97,11 +97,14 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
                 let (mut last, mut failing) = (Instant::now(), false);
+                // Records restored from the persisted index: the catch-up listing starts at once.
+                let mut due = index.restored_pending();
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
-                    if last.elapsed() < interval {
+                    if !due && last.elapsed() < interval {
                         continue;
                     }
+                    due = false;
                     last = Instant::now();
                     failing = rescan(&index, failing);
                 }
@@ -172,7 +175,7 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
         "/" => Some(html(page::index_page(&index.entries(), &ui::Params::parse(query)))),
         "/metrics" => {
             let requests = stats.lock().map(|s| s.clone()).unwrap_or_default();
-            let apps = index.entries().len() as u64;
+            let apps = index.len() as u64;
             Some(Response {
                 status: 200,
                 content_type: metrics::CONTENT_TYPE,

@@ -30,11 +30,16 @@ impl Drop for Server {
 
 impl Server {
     fn start(logs: &Path) -> Server {
+        Server::start_with(logs, &[])
+    }
+
+    fn start_with(logs: &Path, args: &[&std::ffi::OsStr]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let child = sparkplane_testkit::sparkplane_process()
             .args(["history", "serve", "--logs"])
             .arg(logs)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -169,6 +174,54 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
         ],
         "{stderr}"
     );
+}
+
+/// A restart answers `applications` from the persisted index before it lists
+/// the location: with the folder moved away only the index can answer (a first
+/// start would exit 2); once it is back, the catch-up lists it and details are read.
+#[test]
+fn a_restart_answers_from_the_persisted_index_then_catches_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, away, index) = (dir.path().join("logs"), dir.path().join("away"), dir.path().join("index"));
+    std::fs::create_dir(&logs).expect("mkdir");
+    for app in ["local-1422981780767", "local-1425081759269", "local-1426533911241"] {
+        std::fs::copy(spark_logs().join(app), logs.join(app)).expect("copy");
+    }
+    let args = [std::ffi::OsStr::new("--index-dir"), index.as_os_str()];
+    let first = Server::start_with(&logs, &args);
+    let listed = first.json("/api/v1/applications");
+    assert_eq!(ids(&listed).len(), 3, "{listed}");
+    first.stop();
+
+    std::fs::rename(&logs, &away).expect("move the logs away");
+    let second = Server::start_with(&logs, &args);
+    assert_eq!(second.json("/api/v1/applications"), listed, "the same answer, from the persisted index alone");
+    let (status, body) = second.get("/api/v1/applications/local-1422981780767/stages");
+    assert_eq!(status, 404, "{body}");
+    std::fs::rename(&away, &logs).expect("move the logs back");
+    second.wait_until(Duration::from_secs(15), |s| s.get("/api/v1/applications/local-1422981780767/stages").0 == 200);
+    assert_eq!(second.json("/api/v1/applications"), listed);
+
+    let port = second.port;
+    let stderr = second.stop();
+    let (shown, file) = (logs.display(), index.join("index.redb"));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            format!(
+                "answering 3 applications from the persisted index {} while {shown} is listed again",
+                file.display()
+            ),
+            format!(
+                "serving Spark's History Server API on http://127.0.0.1:{port}/api/v1 from {shown} (3 applications, \
+                 rescanned every 1s); Ctrl-C stops"
+            ),
+        ],
+        "{stderr}"
+    );
+    assert!(lines[2].starts_with(&format!("warning: cannot list {shown}: ")), "{stderr}");
+    assert_eq!(lines[3..], [format!("sparkplane history: {shown} lists again")], "{stderr}");
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {

@@ -2,14 +2,17 @@
 //! object-store prefix of event logs, until Ctrl-C; `sparkplane history
 //! export`: the fleet's facts as Parquet tables.
 //!
-//! Owns: checking the flags, the first listing (an unreadable location stops
-//! here: exit 2 when it does not exist, 3 when storage cannot be reached),
+//! Owns: checking the flags, opening the persisted index (its folder from
+//! `--index-dir` or the default), the first listing when the index held
+//! nothing (an unreadable location stops here: exit 2 when it does not exist,
+//! 3 when storage cannot be reached),
 //! starting the server, and saying where it serves; for `export`, reading the
 //! price sheet, mapping the export's failure to an exit code and printing its
 //! report. Must not: list, replay, answer or export anything itself (that is
 //! `sparkplane_history` and its `export` module).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -19,6 +22,7 @@ use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::export::repeat::ExportLoop;
 use sparkplane_history::export::{ExportError, ExportReport, export_location};
+use sparkplane_history::persist::default_dir;
 use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};
 
 use crate::exit::{CommandResult, Failure};
@@ -54,16 +58,24 @@ fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
 /// Warnings of each kind printed at start, one line per log; the rest are counted.
 const MAX_WARNINGS: usize = 20;
 
-/// Runs `history serve` until Ctrl-C.
-pub fn serve(
-    logs: &str,
-    listen: &str,
-    interval_secs: u64,
-    cache_mib: u64,
-    export_to: Option<&str>,
-    printer: &Printer,
-) -> CommandResult {
-    let addr = listen_address(listen)?;
+/// What `history serve` was asked for.
+pub struct ServeSettings<'a> {
+    pub logs: &'a str,
+    pub listen: &'a str,
+    pub interval_secs: u64,
+    pub cache_mib: u64,
+    pub export_to: Option<&'a str>,
+    /// `--index-dir`; `None` for the default under the user's cache folder.
+    pub index_dir: Option<&'a Path>,
+}
+
+/// Runs `history serve` until Ctrl-C. With records in the persisted index the
+/// server answers from them at once and catches up with the location in the
+/// background (an unreadable location is then a warning, not exit 2/3);
+/// without, the first listing happens before it serves.
+pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
+    let (logs, interval_secs) = (settings.logs, settings.interval_secs);
+    let addr = listen_address(settings.listen)?;
     if interval_secs == 0 {
         return Err(invalid(
             "invalid-interval",
@@ -74,27 +86,35 @@ pub fn serve(
     }
     let source = LogSource::parse(logs).map_err(|error| logs_failure(&error))?;
     let shown = source.describe();
-    let index = Arc::new(Index::new(source, cache_mib.saturating_mul(1024 * 1024)));
-    index.refresh().map_err(|error| logs_failure(&error))?;
-    // Each log left out or read only in part is named once, with why; past a
-    // screenful the rest is counted (the metrics keep the totals).
-    let left_out = index.skipped_logs();
-    for (name, skipped) in left_out.iter().take(MAX_WARNINGS) {
-        printer.status(&format!("warning: {name} is left out of the list: {}", skipped.message));
-    }
-    if left_out.len() > MAX_WARNINGS {
+    let cache_bytes = settings.cache_mib.saturating_mul(1024 * 1024);
+    let index_dir = settings.index_dir.map(Path::to_path_buf).or_else(|| default_dir(&shown));
+    let index = match &index_dir {
+        Some(dir) => {
+            let (index, warnings) = Index::with_persisted(source, cache_bytes, dir);
+            for warning in warnings {
+                printer.status(&format!("warning: {warning}"));
+            }
+            index
+        }
+        None => {
+            printer.status(
+                "warning: no persisted index (neither XDG_CACHE_HOME nor HOME is set): a restart reads every log \
+                 again; give --index-dir a folder to keep it",
+            );
+            Index::new(source, cache_bytes)
+        }
+    };
+    let index = Arc::new(index);
+    if index.restored_pending() {
         printer.status(&format!(
-            "warning: {} more event logs are left out of the list (counted in sparkplane_history_logs_skipped_total)",
-            left_out.len() - MAX_WARNINGS
+            "answering {} applications from the persisted index {} while {shown} is listed again",
+            index.application_count(),
+            index.persisted_path().map(|p| p.display().to_string()).unwrap_or_default()
         ));
+    } else {
+        index.refresh().map_err(|error| logs_failure(&error))?;
     }
-    let partial: Vec<_> = index.entries().into_iter().filter(|e| !e.warnings.is_empty()).collect();
-    for entry in partial.iter().take(MAX_WARNINGS) {
-        printer.status(&format!("warning: {} was read in part: {}", entry.log.name, entry.warnings.join("; ")));
-    }
-    if partial.len() > MAX_WARNINGS {
-        printer.status(&format!("warning: {} more event logs were read in part", partial.len() - MAX_WARNINGS));
-    }
+    print_left_out(&index, printer);
     let server = serve_http(addr, Arc::clone(&index), Duration::from_secs(interval_secs)).map_err(|e| {
         Failure::Infrastructure(
             Diagnostic::error("listen-failed", "--listen", e.to_string())
@@ -102,7 +122,7 @@ pub fn serve(
                 .into(),
         )
     })?;
-    let exporter = match export_to {
+    let exporter = match settings.export_to {
         Some(to) => Some(start_exports(logs, to, Duration::from_secs(interval_secs), printer)?),
         None => None,
     };
@@ -115,7 +135,7 @@ pub fn serve(
         "serving Spark's History Server API on http://{}/api/v1 from {shown} ({} applications, rescanned every \
          {interval_secs}s); Ctrl-C stops",
         server.addr(),
-        index.entries().iter().map(|e| e.attempt.app_id.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
+        index.application_count(),
     ));
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
@@ -126,6 +146,28 @@ pub fn serve(
     }
     printer.status("history server stopped");
     Ok(())
+}
+
+/// Names each log left out or read only in part once, with why; past a
+/// screenful the rest is counted (the metrics keep the totals).
+fn print_left_out(index: &Index, printer: &Printer) {
+    let left_out = index.skipped_logs();
+    for (name, skipped) in left_out.iter().take(MAX_WARNINGS) {
+        printer.status(&format!("warning: {name} is left out of the list: {}", skipped.message));
+    }
+    if left_out.len() > MAX_WARNINGS {
+        printer.status(&format!(
+            "warning: {} more event logs are left out of the list (counted in sparkplane_history_logs_skipped_total)",
+            left_out.len() - MAX_WARNINGS
+        ));
+    }
+    let partial = index.partial_entries();
+    for entry in partial.iter().take(MAX_WARNINGS) {
+        printer.status(&format!("warning: {} was read in part: {}", entry.log.name(), entry.warnings.join("; ")));
+    }
+    if partial.len() > MAX_WARNINGS {
+        printer.status(&format!("warning: {} more event logs were read in part", partial.len() - MAX_WARNINGS));
+    }
 }
 
 /// What `history export` says when the target cannot be written or the store reached.

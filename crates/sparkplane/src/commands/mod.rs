@@ -476,9 +476,17 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
-        Command::History(HistoryCommand::Serve(args)) => {
-            history::serve(&args.logs, &args.listen, args.interval, args.cache_mib, args.export_to.as_deref(), printer)
-        }
+        Command::History(HistoryCommand::Serve(args)) => history::serve(
+            &history::ServeSettings {
+                logs: &args.logs,
+                listen: &args.listen,
+                interval_secs: args.interval,
+                cache_mib: args.cache_mib,
+                export_to: args.export_to.as_deref(),
+                index_dir: args.index_dir.as_deref(),
+            },
+            printer,
+        ),
         Command::History(HistoryCommand::Export(args)) => {
             history::export(&args.from, &args.to, args.price_sheet.as_deref(), printer)
         }

@@ -1,0 +1,230 @@
+//! The index kept in the persisted index across restarts ([`Index::with_persisted`]):
+//! what a restarted index answers before it lists, what its catch-up reads again,
+//! and what happens to a store it cannot use.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::persist::FILE_NAME;
+
+fn start_line(app: &str) -> String {
+    format!(
+        "{{\"Event\":\"SparkListenerApplicationStart\",\"App Name\":\"{app}\",\"App ID\":\"{app}\",\
+         \"Timestamp\":1700000000000,\"User\":\"u\"}}\n"
+    )
+}
+
+const END_LINE: &str = "{\"Event\":\"SparkListenerApplicationEnd\",\"Timestamp\":1700000060000}\n";
+
+/// A folder `logs` with `app-1` and `app-2` (finished), `app-3` (in progress) and a log with no application.
+fn fleet(root: &Path) -> std::path::PathBuf {
+    let logs = root.join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    for app in ["app-1", "app-2"] {
+        std::fs::write(logs.join(app), start_line(app) + END_LINE).expect("write");
+    }
+    std::fs::write(logs.join("app-3"), start_line("app-3")).expect("write");
+    std::fs::write(logs.join("no-app"), "{\"Event\":\"SparkListenerLogStart\",\"Spark Version\":\"4.1.0\"}\n")
+        .expect("write");
+    logs
+}
+
+/// An index over `logs` kept in `store`, and the warnings opening it gave.
+fn open(logs: &Path, store: &Path) -> (Index, Vec<String>) {
+    Index::with_persisted(LogSource::Local(logs.to_path_buf()), 1 << 20, store)
+}
+
+fn ids(index: &Index) -> Vec<String> {
+    index.attempts().into_iter().map(|a| a.app_id).collect()
+}
+
+/// Lists once with a fresh store and stops, as a first run of the server does.
+fn first_run(logs: &Path, store: &Path) {
+    let (index, warnings) = open(logs, store);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(!index.restored_pending(), "an empty store restores nothing");
+    index.refresh().expect("lists");
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"]);
+}
+
+#[test]
+fn a_restarted_index_answers_the_stored_records_before_it_lists() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    first_run(&logs, &store);
+
+    // Without the logs, only the store can answer.
+    std::fs::rename(&logs, dir.path().join("away")).expect("rename");
+    let (index, warnings) = open(&logs, &store);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(index.restored_pending());
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"]);
+    let first = &index.entries()[0];
+    assert_eq!(
+        (first.outcome, first.attempt.completed, first.attempt.name.as_str()),
+        (Outcome::Succeeded, true, "app-1")
+    );
+    assert_eq!(index.entries()[2].outcome, Outcome::Incomplete);
+    let stats = index.stats();
+    assert_eq!((stats.restored, stats.logs, stats.summarised, stats.refreshes), (3, 3, 0, 0));
+    assert_eq!(index.skipped_logs().len(), 1, "the log without an application is remembered as left out");
+
+    // The catch-up listing fails: the stored records keep being answered, and a detail says why it cannot be read.
+    index.refresh().expect_err("the folder is gone");
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"]);
+    assert!(index.detail("app-1", None).is_none());
+    let log = logs.join("app-1").display().to_string();
+    assert_eq!(
+        index.why_unreadable("app-1", None),
+        Some(format!(
+            "its event log {log} is known from the persisted index and has not been read again since the restart"
+        ))
+    );
+}
+
+#[test]
+fn unchanged_logs_are_not_read_again_after_a_restart_and_details_wait_for_the_listing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    first_run(&logs, &store);
+
+    let (index, _) = open(&logs, &store);
+    let index = Arc::new(index);
+    // A detail asked for before the catch-up listing waits for it rather than failing.
+    let asked = Instant::now();
+    let waiting = {
+        let index = Arc::clone(&index);
+        std::thread::spawn(move || index.detail("app-2", None).is_some())
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    index.refresh().expect("lists");
+    let detail = waiting.join().expect("the request thread");
+    assert!(detail, "the detail is read once the log is listed");
+    assert!(asked.elapsed() < FIRST_LISTING_WAIT);
+
+    let stats = index.stats();
+    assert_eq!((stats.summarised, stats.logs, stats.refreshes), (0, 3, 1), "no log was read to list it again");
+    assert_eq!(stats.skipped.values().sum::<u64>(), 0, "the left-out log is not read again either");
+    assert!(!index.restored_pending());
+    assert!(index.log_of("app-1", None).is_some());
+}
+
+#[test]
+fn changed_new_and_deleted_logs_are_caught_up_and_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    first_run(&logs, &store);
+
+    // While the server is stopped: app-3 finishes, app-1 is deleted, app-4 arrives.
+    std::fs::write(logs.join("app-3"), start_line("app-3") + END_LINE).expect("write");
+    std::fs::remove_file(logs.join("app-1")).expect("delete");
+    std::fs::write(logs.join("app-4"), start_line("app-4")).expect("write");
+    let (index, _) = open(&logs, &store);
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"], "before the listing: as stored");
+    index.refresh().expect("lists");
+    assert_eq!(ids(&index), ["app-2", "app-3", "app-4"]);
+    assert_eq!(index.stats().summarised, 2, "app-3 (changed) and app-4 (new) are read; app-2 is not");
+    let app_3 = index.entries().into_iter().find(|e| e.attempt.app_id == "app-3").expect("app-3");
+    assert!(app_3.attempt.completed && app_3.outcome == Outcome::Succeeded);
+    drop(index);
+
+    // What the catch-up wrote is what the next restart restores; nothing is read again.
+    let (index, _) = open(&logs, &store);
+    assert_eq!(ids(&index), ["app-2", "app-3", "app-4"]);
+    assert!(index.entries()[1].attempt.completed);
+    index.refresh().expect("lists");
+    assert_eq!(index.stats().summarised, 0);
+}
+
+/// A store rebuilt empty: every log is read as on a first run, and kept for the next start.
+fn assert_rebuilt(index: Index, logs: &Path, store: &Path) {
+    assert!(!index.restored_pending() && index.entries().is_empty());
+    index.refresh().expect("lists");
+    assert_eq!(index.stats().summarised, 3);
+    drop(index);
+    let (index, warnings) = open(logs, store);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"]);
+}
+
+#[test]
+fn a_corrupt_store_is_set_aside_and_rebuilt_with_a_warning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    first_run(&logs, &store);
+    let file = store.join(FILE_NAME);
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes.truncate(bytes.len() / 3);
+    bytes.iter_mut().skip(64).take(4096).for_each(|b| *b = 0xA5);
+    std::fs::write(&file, &bytes).expect("write");
+
+    let (index, warnings) = open(&logs, &store);
+    let shown = file.display().to_string();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("the persisted index {shown} cannot be read ("))
+            && warnings[0].ends_with("); it is rebuilt from the logs"),
+        "{warnings:?}"
+    );
+    assert_eq!(std::fs::read(store.join(format!("{FILE_NAME}.unreadable"))).expect("set aside"), bytes);
+    assert_rebuilt(index, &logs, &store);
+}
+
+#[test]
+fn a_store_of_another_format_version_is_rebuilt_with_a_warning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    first_run(&logs, &store);
+    let file = store.join(FILE_NAME);
+    {
+        let db = redb::Database::create(&file).expect("open");
+        let txn = db.begin_write().expect("txn");
+        txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta"))
+            .expect("meta")
+            .insert("format_version", "0".as_bytes())
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
+    let (index, warnings) = open(&logs, &store);
+    assert_eq!(
+        warnings,
+        [format!(
+            "the persisted index {} was written in format version \"0\", this sparkplane reads version {}; it is \
+             rebuilt from the logs",
+            file.display(),
+            persist::FORMAT_VERSION
+        )]
+    );
+    assert_rebuilt(index, &logs, &store);
+}
+
+#[test]
+fn a_store_in_use_leaves_the_server_running_without_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    let (holder, _) = open(&logs, &store);
+    holder.refresh().expect("lists");
+
+    let (index, warnings) = open(&logs, &store);
+    assert_eq!(
+        warnings,
+        [format!(
+            "the persisted index {} is in use by another server; serving without it (a restart reads every log again)",
+            store.join(FILE_NAME).display()
+        )]
+    );
+    assert!(index.persisted_path().is_none() && !index.restored_pending());
+    // As `history serve` does without restored records: list, then serve.
+    index.refresh().expect("lists");
+    let server =
+        crate::serve("127.0.0.1:0".parse().expect("addr"), Arc::new(index), Duration::from_secs(3600)).expect("serves");
+    let url = format!("http://{}/api/v1/applications", server.addr());
+    let body = ureq::get(&url).call().expect("answers").body_mut().read_to_string().expect("body");
+    let apps: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let mut ids: Vec<&str> = apps.as_array().into_iter().flatten().filter_map(|a| a["id"].as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["app-1", "app-2", "app-3"], "{body}");
+    server.stop();
+    drop(holder);
+}
