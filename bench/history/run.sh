@@ -6,7 +6,10 @@
 #     (copies of one real Spark 4.1 log with distinct ids);
 #   - time from start until one large application's `stages` answers (a log of
 #     at least 1 GB made from the same real log, bench/history/make_logs.py);
-#   - peak RSS of each server at that moment (VmHWM, bench/history/measure.py).
+#   - peak RSS of each server at that moment (VmHWM, bench/history/measure.py);
+#   - sparkplane's restart over 10,000 applications with its persisted index
+#     (ADR 0066): time until `applications` lists them all again, and RSS.
+#     Every other sparkplane start gets a fresh --index-dir, so it lists cold.
 #
 #   bench/history/run.sh                 # from the repo root
 #   SPARK_APPS="1000" bench/history/run.sh   # Spark's History Server on 1,000 only
@@ -52,8 +55,8 @@ fi
 large_mb="$(( $(wc -c <"$data/large/local-1799999999999") / 1000000 ))"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ours() { # logs port
-  echo "$sp" history serve --logs "$1" --listen "127.0.0.1:$2" --interval 3600
+ours() { # logs port [index folder]; without one, a fresh persisted index, so the start lists every log
+  echo "$sp" history serve --logs "$1" --listen "127.0.0.1:$2" --interval 3600 --index-dir "${3:-$(mktemp -d)}"
 }
 spark() { # logs port
   local props; props="$(mktemp -d)/history.properties"
@@ -78,6 +81,14 @@ for n in 1000 10000; do
     python3 bench/history/measure.py "Spark 4.1.4, $n applications listed" "http://127.0.0.1:$p/api/v1/applications" "apps:$n" -- $(spark "$data/apps-$n" "$p")
   fi
 done
+# A restart (ADR 0066): the first start fills a persisted index, the second answers from it before listing.
+index="$(mktemp -d)"
+warm "$data/apps-10000"
+p="$(free_port)"
+python3 bench/history/measure.py "sparkplane, 10000 applications, start filling the persisted index" "http://127.0.0.1:$p/api/v1/applications" "apps:10000" -- $(ours "$data/apps-10000" "$p" "$index")
+p="$(free_port)"
+python3 bench/history/measure.py "sparkplane, 10000 applications, restart with the persisted index" "http://127.0.0.1:$p/api/v1/applications" "apps:10000" -- $(ours "$data/apps-10000" "$p" "$index")
+rm -rf "$index"
 warm "$data/large"
 p="$(free_port)"
 python3 bench/history/measure.py "sparkplane, stages of one ${large_mb} MB application" "http://127.0.0.1:$p/api/v1/applications/local-1799999999999/stages" ok -- $(ours "$data/large" "$p")
