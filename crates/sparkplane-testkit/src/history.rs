@@ -28,13 +28,19 @@ pub fn spark_home() -> Result<PathBuf, String> {
     runtime_path("3.5", "sparkHome")
 }
 
+/// Where the managed runtimes are installed: `$SPARKPLANE_HOME`, else
+/// `~/.local/share/sparkplane`.
+pub fn runtime_home() -> PathBuf {
+    std::env::var_os("SPARKPLANE_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+        user_home.join(".local/share/sparkplane")
+    })
+}
+
 /// A path field (`sparkHome`, `python`) of an installed runtime line's
 /// `runtime.json` (`3.5`, `4.1`) under `$SPARKPLANE_HOME`.
 pub fn runtime_path(line: &str, field: &str) -> Result<PathBuf, String> {
-    let home = std::env::var_os("SPARKPLANE_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-        user_home.join(".local/share/sparkplane")
-    });
+    let home = runtime_home();
     let record = home.join(format!("runtimes/{line}/runtime.json"));
     let text = std::fs::read_to_string(&record).map_err(|e| {
         format!(

@@ -10,6 +10,11 @@
 //! `status.qualityGates`; `promote --store cluster` reads it. No run record is
 //! written by hand. Bad input: a gate the output fails fails the run
 //! (`QualityGatesFailed`) and promote exits 1 naming the gate and its fix.
+//! A gate with `engine: spark` (ADR 0063) is checked by the check
+//! application instead, whose container runs `dq check --engine spark` on
+//! the managed Spark 3.5 runtime (`scripts/common.sh` `need_runtime`; the
+//! image declares its `SPARKPLANE_HOME`), and promote reads its outcome the
+//! same way.
 
 mod cluster_support;
 
@@ -49,6 +54,11 @@ struct World {
 
 impl World {
     fn new() -> World {
+        World::with_image_env(Vec::new())
+    }
+
+    /// A world whose gate image declares `env` (a Dockerfile's `ENV`).
+    fn with_image_env(env: Vec<(String, String)>) -> World {
         let fake = FakeApiServer::start().expect("the fake API server starts");
         // The SparkJob CRD as the chart installs it: SparkJobs are pruned and validated against its schema.
         fake.insert(serde_json::to_value(sparkplane_api::crd::crd()).expect("the CRD serializes")).expect("CRD stored");
@@ -58,6 +68,7 @@ impl World {
                 program: sparkplane_testkit::cli::binary(),
             }],
             default_run: DriverRun::succeeds(Duration::from_millis(200), "ok\n"),
+            image_env: vec![("ghcr.io/sparkplane/sparkplane".into(), env)],
             ..Cluster::default()
         });
         let dir = tempfile::tempdir().expect("tmp");
@@ -128,6 +139,10 @@ impl World {
 
     /// The dev SparkJob once the operator has ended its run (Succeeded or Failed).
     fn ended(&self) -> Value {
+        self.ended_within(Duration::from_secs(90))
+    }
+
+    fn ended_within(&self, limit: Duration) -> Value {
         let started = std::time::Instant::now();
         loop {
             let job = self.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "trips-etl");
@@ -135,7 +150,7 @@ impl World {
             if matches!(job["status"]["state"].as_str(), Some("Succeeded" | "Failed")) {
                 return job;
             }
-            assert!(started.elapsed() < Duration::from_secs(90), "no ended run: {:#}", job["status"]);
+            assert!(started.elapsed() < limit, "no ended run: {:#}", job["status"]);
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -236,6 +251,102 @@ fn the_example_goes_dev_to_staging_with_its_quality_gates_checked_in_the_cluster
         r.stdout
     );
     assert!(!w.path("home/runs").exists(), "no local run record");
+}
+
+/// A world whose gate image carries the managed Spark 3.5 runtime (as a gate
+/// image for Spark gates must, ADR 0063), the example's gate on Spark
+/// (without `drift`, which compares the native engine's histogram and which
+/// Spark refuses, ADR 0060) and `edit` applied to its spec.
+fn spark_world(edit: &dyn Fn(String) -> String) -> World {
+    let python = sparkplane_testkit::history::runtime_path("3.5", "python")
+        .unwrap_or_else(|e| panic!("the Spark gate runs on the managed Spark 3.5 runtime: {e}"));
+    assert!(python.exists(), "{}", python.display());
+    let home = sparkplane_testkit::history::runtime_home();
+    let w = World::with_image_env(vec![("SPARKPLANE_HOME".into(), home.display().to_string())]);
+    let spec = std::fs::read_to_string(w.path("trips-dq.yaml")).expect("spec");
+    let on_spark = spec
+        .replace("  - name: fares-stable\n    drift: {column: fare_total, maxPsi: 0.25}\n    severity: warn\n", "")
+        .replace("checks:\n", "engine: spark\nchecks:\n");
+    assert_eq!(on_spark.matches("engine: spark").count(), 1);
+    assert!(!on_spark.contains("drift:"));
+    std::fs::write(w.path("trips-dq.yaml"), edit(on_spark)).expect("spec");
+    w
+}
+
+#[test]
+fn a_gate_on_spark_is_checked_by_a_check_application_on_local_spark_and_promote_reads_it() {
+    let w = spark_world(&|spec| spec);
+    let id = w.release();
+    let _operator = operator(&w);
+    w.ok(&["apply", "trips-etl.yaml", "--env", "dev", "--release", &id]);
+    let job = w.ended_within(Duration::from_secs(300));
+    let status = &job["status"];
+    assert_eq!(
+        (status["state"].as_str(), status["qualityGates"].as_str()),
+        (Some("Succeeded"), Some("passed")),
+        "{status:#}"
+    );
+    // No check Job: the check application, a Pod owned by the SparkJob.
+    assert!(w.fake.objects().iter().all(|o| o["kind"] != "Job"), "no check Job");
+    let pod = w
+        .fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["app.kubernetes.io/component"] == "quality-gates-spark")
+        .expect("the check application");
+    let name = pod["metadata"]["name"].as_str().expect("name");
+    assert_eq!(
+        status["qualityGatesMessage"].as_str(),
+        Some(format!("1 quality gate(s) passed (application {name})").as_str())
+    );
+    assert_eq!(pod["metadata"]["ownerReferences"][0]["kind"], "SparkJob");
+    assert_eq!(pod["status"]["phase"], "Succeeded");
+    assert_eq!(pod["spec"]["activeDeadlineSeconds"], 3600);
+    let container = &pod["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    assert!(args.ends_with(&["--engine", "spark", "--spark", "3.5"]), "{args:?}");
+    // The output is a few KiB: the smallest row, 2 cores and a 4 GiB heap, as the one sizing model sizes it.
+    assert_eq!(container["resources"]["requests"]["cpu"], "2");
+    // The check ran on Spark for real: its log has the spark engine's line and the gate's verdict.
+    let log = w.pod_log(name);
+    assert!(log.contains("spark engine: ") && log.contains("zones-known"), "{log}");
+    assert!(log.contains("PASSED: 8 checks, 0 failed"), "{log}");
+
+    // promote reads the run and its gates from the cluster.
+    let r = w.promote(&id);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with(&format!("promoted {id} from dev to staging")), "{}", r.stdout);
+}
+
+#[test]
+fn a_gate_on_spark_the_output_fails_fails_the_run_and_promote_names_the_check_application() {
+    let w = spark_world(&|spec| spec.replace("values: [airport, downtown,", "values: [downtown,"));
+    let id = w.release();
+    let _operator = operator(&w);
+    w.ok(&["apply", "trips-etl.yaml", "--env", "dev", "--release", &id]);
+    let job = w.ended_within(Duration::from_secs(300));
+    let status = &job["status"];
+    assert_eq!(
+        (status["state"].as_str(), status["reason"].as_str(), status["qualityGates"].as_str()),
+        (Some("Failed"), Some("QualityGatesFailed"), Some("failed")),
+        "{status:#}"
+    );
+    let pod = w
+        .fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["app.kubernetes.io/component"] == "quality-gates-spark")
+        .expect("the check application");
+    let name = pod["metadata"]["name"].as_str().expect("name");
+    let r = w.promote(&id);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    // The same counts as the native engine's (the test above with the Job), from Spark.
+    let want = format!(
+        "error: source-run: the last run in dev, sparkjob data-eng/trips-etl attempt 1, failed its quality gates: \
+         quality gate `trips-dq.yaml` failed: check `zones-known` failed: 20 of 160 values are not accepted \
+         (`kubectl logs pod/{name} --all-containers` shows the check)"
+    );
+    assert!(r.stderr.lines().any(|l| l == want), "{}", r.stderr);
 }
 
 #[test]
