@@ -1473,8 +1473,10 @@ pub struct OperatorArgs {
     /// server rather than trusting the pod watch alone (e.g. 60s).
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub resync: sparkplane_api::Duration,
-    /// The sparkplane image whose `sparkplane dq check` checks a run's quality gates (spec.qualityGates) in a Job
-    /// once its driver succeeded (default: this version's release image).
+    /// The sparkplane image whose `sparkplane dq check` checks a run's quality gates (spec.qualityGates) once its
+    /// driver succeeded: in a Job, or in a check application when a gate runs on Spark (`engine: spark`, or `auto`
+    /// above its threshold), for which the image must also carry Java and the managed Spark runtime (default: this
+    /// version's release image, which has neither).
     #[arg(long, value_name = "IMAGE")]
     pub quality_gate_image: Option<String>,
 }
