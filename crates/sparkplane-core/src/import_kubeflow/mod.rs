@@ -35,6 +35,7 @@ mod connect;
 mod report;
 mod restart;
 mod roles;
+mod stream;
 
 use std::collections::BTreeMap;
 
@@ -53,6 +54,7 @@ use report::Ledger;
 use roles::{At, whole};
 
 pub use report::{ImportReport, NotCarried};
+pub use stream::{Imported, Item, Outcome, import_kubeflow_files};
 
 const SERVER_SET: &str = "set by the API server, not part of the application's definition";
 
@@ -687,5 +689,7 @@ use report::UNKNOWN;
 #[cfg(test)]
 use sparkplane_api::{MemorySize, SparkSizeUnit};
 
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
