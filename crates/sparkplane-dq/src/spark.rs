@@ -19,17 +19,18 @@ use crate::spark_plan::{self, Measure, Purpose, SparkPlan, SparkSource};
 use crate::stats::{Distinct, Scan};
 use crate::{CheckOptions, DqError, DqReport};
 
-/// `engine: auto`'s default threshold, in bytes of the dataset's files: 50 GiB
-/// (ADR 0060: about four minutes of the native engine's measured one-core rate).
-pub const DEFAULT_SPARK_ABOVE: u64 = 50 * 1024 * 1024 * 1024;
+pub use sparkplane_api::dq::DEFAULT_SPARK_ABOVE;
 
 /// The engine a run uses: the spec's (or the command's override), with
 /// `auto` decided by the dataset's size on disk.
 pub fn choose(spec: &DqSpec, asked: Option<DqEngine>, dataset_bytes: u64) -> DqEngine {
     match asked.or(spec.engine).unwrap_or_default() {
         DqEngine::Auto => {
-            let threshold = spec.spark_above.map(|s| s.bytes()).unwrap_or(DEFAULT_SPARK_ABOVE);
-            if dataset_bytes > threshold { DqEngine::Spark } else { DqEngine::Native }
+            if dataset_bytes > spec.spark_threshold() {
+                DqEngine::Spark
+            } else {
+                DqEngine::Native
+            }
         }
         other => other,
     }
@@ -327,6 +328,27 @@ pub fn refused(spec: &DqSpec, engine: DqEngine) -> Vec<(String, String)> {
         return Vec::new();
     }
     spark_plan::inexpressible(spec)
+}
+
+/// The spec's locations in object storage (the dataset, referenced
+/// datasets, the quarantine location), each with its field path: what a
+/// local Spark, which has no S3 connector, cannot read or write.
+pub fn object_store_locations(spec: &DqSpec) -> Vec<(String, String)> {
+    use sparkplane_storage::Location;
+    let remote = |text: &str| matches!(Location::parse(text), Ok(Location::Remote { .. }));
+    let mut out = Vec::new();
+    if remote(&spec.dataset.path) {
+        out.push(("dataset.path".to_owned(), spec.dataset.path.clone()));
+    }
+    for (i, check) in spec.checks.iter().enumerate() {
+        if let Some(r) = check.referential_integrity.as_ref().filter(|r| remote(&r.dataset.path)) {
+            out.push((format!("checks[{i}].referentialIntegrity.dataset.path"), r.dataset.path.clone()));
+        }
+    }
+    if let Some(q) = spec.quarantine.as_ref().filter(|q| remote(&q.location)) {
+        out.push(("quarantine.location".to_owned(), q.location.clone()));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -330,6 +330,21 @@ pub fn engine_refusal(doc: &Node, at: &str, engine: &str, why: &str) -> Diagnost
         .with_help("run this spec with `engine: native` (or move the check to a spec of its own with `engine: native`)")
 }
 
+/// A location in object storage the local Spark of `line` cannot reach
+/// (it has no S3 connector), at its field, naming what can.
+pub fn location_refusal(doc: &Node, at: &str, url: &str, line: &str) -> Diagnostic {
+    Diagnostic::error(
+        "engine-cannot-read",
+        at,
+        format!("`engine: spark` on the local Spark {line} cannot read {url}: it has no S3 connector"),
+    )
+    .with_span(Some(doc.span_for(&path(at))))
+    .with_help(
+        "run this spec with `--engine native` (it reads object storage itself), or pass `--connect sc://…` to a \
+         Spark Connect server that reads s3a:// paths",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

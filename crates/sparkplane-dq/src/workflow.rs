@@ -147,7 +147,15 @@ fn spark_at<'a>(loaded: &LoadedSpec, engine: &'a EngineArgs) -> Result<SparkAt<'
             "write sc://host:port/ (with ;token=… when the server wants one)",
         )),
         Some(url) => Ok(SparkAt::Url(url)),
-        None => Ok(SparkAt::Local(&engine.spark)),
+        None => {
+            let remote = crate::spark::object_store_locations(&loaded.spec);
+            if remote.is_empty() {
+                return Ok(SparkAt::Local(&engine.spark));
+            }
+            let found =
+                remote.iter().map(|(at, url)| crate::spec::location_refusal(&loaded.doc, at, url, &engine.spark));
+            Err(RunFailure::Invalid(Diagnostics(found.collect())))
+        }
     }
 }
 
@@ -468,6 +476,39 @@ mod tests {
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(said[0].starts_with("checks[1].drift `engine: spark` cannot run this"), "{said:?}");
         assert!(host.asked_at.is_empty());
+    }
+
+    #[test]
+    fn object_storage_is_refused_on_a_local_spark_at_its_field_and_left_to_a_connect_server() {
+        let checks = format!(
+            "{ROWS}  - {{name: fk, referentialIntegrity: {{column: id, dataset: {{path: 's3a://lake/keys', format: csv}}}}}}\n"
+        );
+        let dir = workspace(3, "quarantine: {mode: failing-rows, location: 's3://lake/q'}\n", &checks);
+        let spec = std::fs::read_to_string(dir.path().join("dq.yaml")).expect("spec");
+        std::fs::write(dir.path().join("dq.yaml"), spec.replace("path: data,", "path: 's3://lake/trips',"))
+            .expect("spec");
+        let mut host = FakeHost::new(rows_answer(3));
+        let err = run_spec(&mut host, &spec_run(&dir), &engine(Some("spark"), None)).expect_err("refused");
+        assert!(matches!(err, RunFailure::Invalid(_)), "{err:?}");
+        assert_eq!(
+            messages(&err),
+            [
+                "dataset.path `engine: spark` on the local Spark 4.1 cannot read s3://lake/trips: it has no S3 connector",
+                "checks[1].referentialIntegrity.dataset.path `engine: spark` on the local Spark 4.1 cannot read \
+                 s3a://lake/keys: it has no S3 connector",
+                "quarantine.location `engine: spark` on the local Spark 4.1 cannot read s3://lake/q: it has no S3 \
+                 connector",
+            ]
+        );
+        if let RunFailure::Invalid(d) = &err {
+            assert!(d.0[0].help.as_deref().is_some_and(|h| h.contains("--engine native")), "{d:?}");
+            assert!(d.0[0].span.is_some(), "points at the spec's line");
+        }
+        assert!(host.asked_at.is_empty(), "Spark is not started");
+        // A Spark Connect server may read s3a:// paths itself: the spec goes to it.
+        let mut host = FakeHost::new(Answer::Fail(SparkFailure::Unreachable("no server".into())));
+        let err = run_spec(&mut host, &spec_run(&dir), &engine(Some("spark"), Some("sc://spark:15002/")));
+        assert_eq!(host.asked_at, [r#"Url("sc://spark:15002/")"#], "{err:?}");
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! duplicates, out-of-range values, regex misses, orphan keys, a hostile
 //! column name, a wide schema; empty and one-row) in Parquet, CSV and JSON
 //! lines; a 20-check spec with 3 grouping or join checks takes at most 4 scans
-//! of the dataset, counted from the run's Spark event log and printed; and a
-//! dataset Spark cannot read names its path and Spark's message (exit 1).
+//! of the dataset, counted from the run's Spark event log and printed; a
+//! dataset Spark cannot read names its path and Spark's message (exit 1); and
+//! a dataset in object storage is refused on a local Spark at its field (exit 2).
 //!
 //! The Spark tests are slow (a JVM per run, about a minute in all) and run
 //! one at a time, under a file lock.
@@ -506,4 +507,22 @@ fn spark_quarantines_the_same_failing_rows_as_the_native_engine_and_leaves_the_s
         }
     }
     assert_eq!(std::fs::read(dir.path().join("data/part-0.parquet")).expect("source"), source, "source untouched");
+}
+
+#[test]
+fn object_storage_on_a_local_spark_is_refused_at_its_field_naming_the_engine_to_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: t}\ndataset: {path: 's3://lake/trips', format: parquet}\nengine: spark\nchecks:\n  - {name: rows, rowCount: {min: 1}}\n";
+    std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
+    let out = sparkplane().current_dir(dir.path()).args(["dq", "check", "dq.yaml"]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dq.yaml:4:"), "the dataset's line: {stderr}");
+    assert!(stderr.contains("dataset.path"), "{stderr}");
+    assert!(
+        stderr.contains("`engine: spark` on the local Spark 4.1 cannot read s3://lake/trips: it has no S3 connector"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run this spec with `--engine native`"), "{stderr}");
+    assert!(!stderr.contains("starting a local Spark"), "refused before Spark starts: {stderr}");
 }
