@@ -1,8 +1,8 @@
 //! The export's memory, kept in the target beside the tables
 //! (`_sparkplane_export.json`; the leading `_` keeps Spark from reading it
-//! as data): which log each application came from, the log's size and
-//! modification time when it was written, whether it had completed, and the
-//! files it wrote.
+//! as data): which log each application came from, the log's size,
+//! modification time and fingerprint when it was written, whether it had
+//! completed, and the files it wrote.
 //!
 //! Owns: [`Manifest`] (load, record, save) and [`decide`], the one rule for
 //! whether a log is written: new → write; in progress and changed → write
@@ -51,6 +51,12 @@ pub struct ManifestEntry {
     pub size: u64,
     /// Last modification, epoch milliseconds (`None` when the store did not say).
     pub modified_ms: Option<i64>,
+    /// The listing's fingerprint of the log (its files' names, sizes, times
+    /// and ETags), which tells an object rewritten to the same size within the
+    /// store's second from the one written. Absent in manifests written before
+    /// it was kept: those logs compare by size and time alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<u64>,
     /// The application had ended when it was written: it is never written again.
     pub completed: bool,
     /// The files written for it, relative to the target.
@@ -75,7 +81,13 @@ pub fn decide(previous: Option<&ManifestEntry>, log: &ListedLog) -> Decision {
     match previous {
         None => Decision::Write,
         Some(entry) if entry.completed => Decision::Final,
-        Some(entry) if entry.size == log.size && entry.modified_ms == log.modified_ms => Decision::Unchanged,
+        Some(entry)
+            if entry.size == log.size
+                && entry.modified_ms == log.modified_ms
+                && entry.fingerprint.is_none_or(|kept| kept == log.fingerprint) =>
+        {
+            Decision::Unchanged
+        }
         Some(_) => Decision::Rewrite,
     }
 }
@@ -121,7 +133,8 @@ impl Manifest {
 
     /// Records that `log`'s application was written to `files`.
     pub fn record(&mut self, log: &ListedLog, completed: bool, app: String, files: Vec<String>) {
-        let entry = ManifestEntry { app, size: log.size, modified_ms: log.modified_ms, completed, files };
+        let (size, modified_ms, fingerprint) = (log.size, log.modified_ms, Some(log.fingerprint));
+        let entry = ManifestEntry { app, size, modified_ms, fingerprint, completed, files };
         self.logs.insert(log.key.clone(), entry);
         self.state = State::Dirty;
     }
@@ -145,11 +158,23 @@ mod tests {
     use crate::export::sink::MemorySink;
 
     fn log(size: u64, modified_ms: i64) -> ListedLog {
-        ListedLog { key: "app-1".into(), name: "/logs/app-1".into(), size, modified_ms: Some(modified_ms) }
+        let modified_ms = Some(modified_ms);
+        ListedLog { key: "app-1".into(), name: "/logs/app-1".into(), size, modified_ms, fingerprint: 1 }
     }
 
     fn entry(size: u64, modified_ms: i64, completed: bool) -> ManifestEntry {
-        ManifestEntry { app: "app-1".into(), size, modified_ms: Some(modified_ms), completed, files: vec![] }
+        let (modified_ms, fingerprint) = (Some(modified_ms), Some(1));
+        ManifestEntry { app: "app-1".into(), size, modified_ms, fingerprint, completed, files: vec![] }
+    }
+
+    fn rewritten(mut log: ListedLog) -> ListedLog {
+        log.fingerprint = 2;
+        log
+    }
+
+    fn unfingerprinted(mut entry: ManifestEntry) -> ManifestEntry {
+        entry.fingerprint = None;
+        entry
     }
 
     #[test]
@@ -159,6 +184,10 @@ mod tests {
             (Some(entry(10, 5, false)), log(10, 5), Decision::Unchanged),
             (Some(entry(10, 5, false)), log(12, 5), Decision::Rewrite),
             (Some(entry(10, 5, false)), log(10, 6), Decision::Rewrite),
+            // Same size and second, another ETag: the object was rewritten.
+            (Some(entry(10, 5, false)), rewritten(log(10, 5)), Decision::Rewrite),
+            // A manifest from before fingerprints were kept compares size and time.
+            (Some(unfingerprinted(entry(10, 5, false))), rewritten(log(10, 5)), Decision::Unchanged),
             (Some(entry(10, 5, true)), log(10, 5), Decision::Final),
             (Some(entry(10, 5, true)), log(99, 9), Decision::Final),
         ];

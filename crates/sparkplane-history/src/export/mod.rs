@@ -314,6 +314,12 @@ mod tests {
                     name: format!("/logs/{key}"),
                     size: text.len() as u64,
                     modified_ms: Some(*modified),
+                    fingerprint: sparkplane_eventlog::log_fingerprint([sparkplane_eventlog::LogFile {
+                        name: key,
+                        size: text.len() as u64,
+                        modified_ms: Some(*modified),
+                        e_tag: None,
+                    }]),
                 })
                 .collect())
         }
@@ -325,7 +331,8 @@ mod tests {
     }
 
     fn listed(key: &str, text: &str) -> ListedLog {
-        ListedLog { key: key.into(), name: format!("/logs/{key}"), size: text.len() as u64, modified_ms: Some(1) }
+        let size = text.len() as u64;
+        ListedLog { key: key.into(), name: format!("/logs/{key}"), size, modified_ms: Some(1), fingerprint: size }
     }
 
     /// Rows of a Parquet file (which must be complete to be read).

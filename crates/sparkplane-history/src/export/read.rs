@@ -34,6 +34,9 @@ pub struct ListedLog {
     pub size: u64,
     /// Last modification, epoch milliseconds.
     pub modified_ms: Option<i64>,
+    /// The listing's fingerprint of its files (names, sizes, times, ETags;
+    /// the same in every process, see `sparkplane_eventlog::log_fingerprint`).
+    pub fingerprint: u64,
 }
 
 /// One application's facts: the one event-log model, read from one pass.
@@ -89,6 +92,7 @@ impl Logs for SourceLogs {
                 name: log.name.clone(),
                 size: log.size,
                 modified_ms: log.modified_ms,
+                fingerprint: log.fingerprint,
             });
             self.logs.insert(key, log);
         }

@@ -120,6 +120,7 @@ mod tests {
                     name: key.clone(),
                     size: text.len() as u64,
                     modified_ms: Some(1),
+                    fingerprint: text.len() as u64,
                 })
                 .collect())
         }

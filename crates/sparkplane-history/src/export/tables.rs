@@ -92,7 +92,7 @@ impl Tables {
         let detail = AppDetail::default();
         let summary = sparkplane_eventlog::AppSummaryBuilder::new().finish();
         let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
-        let log = ListedLog { key: String::new(), name: String::new(), size: 0, modified_ms: None };
+        let log = ListedLog { key: String::new(), name: String::new(), size: 0, modified_ms: None, fingerprint: 0 };
         let one = |batch: RecordBatch| batch.schema().as_ref().clone();
         Ok(vec![
             ("applications", one(applications(&ids, &summary, &cost, &log)?)),
