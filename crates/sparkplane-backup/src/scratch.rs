@@ -23,8 +23,8 @@ pub enum Scratch {
     Bucket {
         /// Its URL as given.
         url: String,
-        /// The store, opened with the target's endpoint and keys.
-        store: Store,
+        /// The store, opened with the target's endpoint and keys (boxed: a store is large beside a path).
+        store: Box<Store>,
     },
 }
 

@@ -97,7 +97,7 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
         Some(url) => {
             extra_properties = s3a_properties(backup)?;
             let store = stores::scratch_bucket(backup, url)?;
-            Scratch::Bucket { url: url.clone(), store }
+            Scratch::Bucket { url: url.clone(), store: Box::new(store) }
         }
         None => {
             let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
