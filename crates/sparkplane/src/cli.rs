@@ -1169,8 +1169,9 @@ pub struct ExporterArgs {
 #[derive(Subcommand, Debug)]
 pub enum HistoryCommand {
     /// Serve Spark's History Server REST API (/api/v1), a searchable application list on `/` with each
-    /// application's report, and its own metrics on /metrics, until Ctrl-C. New and in-progress logs show
-    /// up without a restart.
+    /// application's report, Spark's web UI pages at Spark's URLs (/history/<app-id>/jobs/, stages/, executors/,
+    /// SQL/, …), and its own metrics on /metrics, until Ctrl-C. New and in-progress logs show up without a
+    /// restart.
     Serve(HistoryServeArgs),
     /// Write the fleet's facts as Parquet tables for Spark, Trino or DuckDB: applications, jobs, stages,
     /// executors and sql_executions, partitioned by start date and team (<table>/date=…/team=…/), each

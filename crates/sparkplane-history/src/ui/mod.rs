@@ -444,7 +444,7 @@ a{color:var(--link)}a:focus-visible,button:focus-visible,input:focus-visible,sel
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:var(--bg);padding:4px 8px;z-index:9}\
 header{border-bottom:1px solid var(--line);padding:8px 16px;background:var(--head)}\
 header .app{display:flex;flex-wrap:wrap;gap:4px 16px;align-items:baseline}header .app h1{font-size:18px;margin:0}\
-header .facts{color:var(--muted)}nav ul{list-style:none;margin:8px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px}\
+header .facts{color:var(--muted)}header .app span span{margin-right:12px}nav ul{list-style:none;margin:8px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px}\
 nav a{display:inline-block;padding:4px 12px;border-radius:4px;text-decoration:none}\
 nav a[aria-current=page]{background:var(--bg);font-weight:600;border:1px solid var(--line)}\
 main{padding:12px 16px}h2{font-size:16px;margin:20px 0 8px}h3{font-size:14px;margin:16px 0 6px}\

@@ -4,7 +4,7 @@
 //! a graph with each operator's metrics, the operators' metrics as a table,
 //! and `explain`'s text).
 //!
-//! Owns: the SQL tab's page bodies and the plan graph's layout (ADR 0070): a
+//! Owns: the SQL tab's page bodies and the plan graph's layout (ADR 0068): a
 //! layered tree laid out in Rust and drawn as inline SVG, root at the bottom
 //! as Spark draws it, leaves in columns and each parent centred over its
 //! children; no script. A plan larger than [`MAX_GRAPH_OPERATORS`] draws its
