@@ -307,6 +307,16 @@ fn a_gate_on_spark_is_checked_by_a_check_application_on_local_spark_and_promote_
     assert!(args.ends_with(&["--engine", "spark", "--spark", "3.5"]), "{args:?}");
     // The output is a few KiB: the smallest row, 2 cores and a 4 GiB heap, as the one sizing model sizes it.
     assert_eq!(container["resources"]["requests"]["cpu"], "2");
+    // The operator said so, with the size it listed.
+    let said: Vec<String> = w
+        .fake
+        .objects()
+        .into_iter()
+        .filter(|o| o["kind"] == "Event" && o["reason"] == "QualityGatesOnSpark")
+        .filter_map(|o| o["note"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("`trips-dq.yaml` on Spark (30.2 KiB listed: 2 cores, 4 GiB heap)"), "{said:?}");
     // The check ran on Spark for real: its log has the spark engine's line and the gate's verdict.
     let log = w.pod_log(name);
     assert!(log.contains("spark engine: ") && log.contains("zones-known"), "{log}");

@@ -1037,13 +1037,15 @@ fn a_spark_gate_is_checked_by_a_check_application_sized_from_the_listing() {
             engines: vec![GateEngine::Spark { bytes: Some(20 << 30) }, GateEngine::Native]
         }]
     );
-    assert_eq!(
-        d.status.message.as_deref(),
-        Some(
-            "the application completed; checking its 2 quality gate(s) in a check application: `big-dq.yaml` on \
-             Spark (20.0 GiB listed: 4 cores, 8 GiB heap), `small-dq.yaml` with the native engine"
-        )
-    );
+    let said = "the application completed; checking its 2 quality gate(s) in a check application: `big-dq.yaml` on \
+                Spark (20.0 GiB listed: 4 cores, 8 GiB heap), `small-dq.yaml` with the native engine";
+    assert_eq!(d.status.message.as_deref(), Some(said));
+    let event = Action::Event { warning: false, reason: gates::SPARK_CHECK.into(), message: said.into() };
+    assert!(d.actions.contains(&event), "said once as an Event: {:?}", d.actions);
+    // Created again while it is not visible yet, but said only once.
+    let again = decide(&Observed { status: &d.status, ..observed });
+    assert!(!again.actions.contains(&event), "{:?}", again.actions);
+    assert_eq!(without_events(&again.actions), without_events(&d.actions));
 
     // The application's pod ends: its containers' exit codes are the gates' outcomes, as the Job's are.
     let app = |finished, exits: &[(&str, i32)]| GateCheckView {

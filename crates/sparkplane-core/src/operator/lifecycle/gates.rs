@@ -71,6 +71,8 @@ pub struct GateCheckView {
 
 /// The reason the status carries while the gates are checked.
 pub const CHECKING: &str = "CheckingQualityGates";
+/// The reason of the Event that says which engine each gate got, when a gate runs on Spark.
+pub const SPARK_CHECK: &str = "QualityGatesOnSpark";
 /// How often a run in `Checking` is looked at when no event wakes it.
 pub const CHECK_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long a started check may run: the check Job's `activeDeadlineSeconds`
@@ -242,6 +244,11 @@ pub(super) fn checking(d: &mut Draft<'_>, plan: &Plan) {
         // Not created yet, or not visible yet: creating is idempotent.
         if let Some(engines) = decided(d, plan) {
             let message = checking_message(plan, &engines);
+            // Said once as an Event too when a gate runs on Spark: the status message is overwritten by the outcome.
+            let on_spark = engines.iter().any(|e| matches!(e, GateEngine::Spark { .. }));
+            if on_spark && d.status.message.as_deref() != Some(message.as_str()) {
+                d.actions.push(Action::Event { warning: false, reason: SPARK_CHECK.into(), message: message.clone() });
+            }
             d.actions.push(Action::CheckGates { attempt, engines });
             d.note(CHECKING, message);
         }
