@@ -717,11 +717,14 @@ pub enum PresetsCommand {
 /// `import`.
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
-    /// Convert a Kubeflow SparkApplication or ScheduledSparkApplication (v1beta2), or a SparkConnect (v1alpha1).
+    /// Convert the Kubeflow SparkApplications, ScheduledSparkApplications (v1beta2) and SparkConnects (v1alpha1)
+    /// of a file or a directory; ConfigMaps and ServiceAccounts beside them are kept, other documents (a Secret by
+    /// its key names only, never its values) are listed with why they were left out.
     Kubeflow {
-        /// The Kubeflow YAML file.
+        /// The Kubeflow YAML file (one or more documents separated by `---`), or a directory: every .yaml, .yml and
+        /// .json file under it, in sorted path order.
         file: PathBuf,
-        /// Write the SparkJob here instead of stdout.
+        /// Write the output (a YAML stream) here instead of stdout; nothing is written when an import fails.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },

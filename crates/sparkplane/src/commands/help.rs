@@ -156,10 +156,16 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "import",
-        &[(
-            "Convert a Kubeflow SparkApplication",
-            "sparkplane import kubeflow spark-pi.yaml --out spark-pi.sparkjob.yaml",
-        )],
+        &[
+            (
+                "Convert a Kubeflow SparkApplication",
+                "sparkplane import kubeflow spark-pi.yaml --out spark-pi.sparkjob.yaml",
+            ),
+            (
+                "Convert a folder of Kubeflow YAML: ConfigMaps and ServiceAccounts kept, Secrets listed by key name",
+                "sparkplane import kubeflow k8s/spark/ --out sparkjobs.yaml",
+            ),
+        ],
     ),
     (
         "submit",

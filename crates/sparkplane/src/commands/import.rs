@@ -1,55 +1,94 @@
-//! `sparkplane import kubeflow`: a Kubeflow SparkApplication or
-//! ScheduledSparkApplication becomes a SparkJob; every field that could not be
-//! carried over is listed with the reason.
+//! `sparkplane import kubeflow`: the Kubeflow applications of a file or a
+//! directory become SparkJobs; the ConfigMaps and ServiceAccounts beside them
+//! are kept, every other document is listed with why it was left out (a
+//! Secret by its key names only), and every field not carried over is listed
+//! with the reason. The files are read here; what becomes of each document is
+//! `sparkplane_core::import_kubeflow::import_kubeflow_files`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use sparkplane_core::import_kubeflow::import_kubeflow;
-use sparkplane_core::yaml::to_yaml;
+use sparkplane_core::Source;
+use sparkplane_core::import_kubeflow::import_kubeflow_files;
+use sparkplane_core::yaml::to_yaml_stream;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::OutputFormat;
 use crate::printer::Printer;
-use crate::workspace::read_yaml;
+use crate::workspace::read_source;
 
 /// Runs `import kubeflow`.
-pub fn kubeflow(file: &Path, out: Option<&Path>, printer: &Printer) -> CommandResult {
-    let doc = read_yaml(file)?;
-    let report = import_kubeflow(&doc)?;
-    let yaml = to_yaml(&report.document);
-    let not_carried: Vec<serde_json::Value> = report
-        .not_carried
-        .iter()
-        .map(|n| serde_json::json!({"path": n.path, "reason": n.reason, "line": n.span.at.line, "column": n.span.at.column}))
-        .collect();
+pub fn kubeflow(input: &Path, out: Option<&Path>, printer: &Printer) -> CommandResult {
+    let sources = read_inputs(input)?;
+    let imported = import_kubeflow_files(&sources)?;
+    let yaml = to_yaml_stream(imported.documents());
     match out {
         Some(path) => {
-            let tmp = path.with_extension("sparkplane-tmp");
-            if let Err(err) = std::fs::write(&tmp, &yaml).and_then(|()| std::fs::rename(&tmp, path)) {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(Failure::File {
-                    path: path.to_owned(),
-                    error: err.to_string(),
-                    help: "check the file can be written".into(),
-                });
-            }
-            printer.status(&format!("wrote {} (from a {})", path.display(), report.source_kind));
+            write_atomically(path, &yaml)?;
+            printer.status(&format!("wrote {}", path.display()));
         }
         None if printer.format == OutputFormat::Json => {
-            let json =
-                serde_json::json!({"sparkJob": report.document, "from": report.source_kind, "notCarried": not_carried});
-            printer.raw(&format!("{}\n", serde_json::to_string_pretty(&json).unwrap_or_default()));
+            printer.raw(&format!("{}\n", serde_json::to_string_pretty(&imported.to_json()).unwrap_or_default()));
         }
         None => printer.raw(&yaml),
     }
-    printer.warnings(&report.warnings());
+    printer.warnings(&imported.warnings());
     if !printer.quiet {
+        let (converted, kept, left) = imported.counts();
+        let fields = imported.not_carried();
         printer.status(&format!(
-            "{} field{} not carried over{}",
-            report.not_carried.len(),
-            if report.not_carried.len() == 1 { "" } else { "s" },
-            if report.not_carried.is_empty() { "" } else { " (listed above)" }
+            "{converted} converted, {kept} kept as written, {left} left out{}; {fields} field{} not carried over{}",
+            if left == 0 { "" } else { " (listed above)" },
+            if fields == 1 { "" } else { "s" },
+            if fields == 0 { "" } else { " (listed above)" }
         ));
+    }
+    Ok(())
+}
+
+/// The file, or every `.yaml`, `.yml` and `.json` file under the directory
+/// (hidden entries skipped), in sorted path order.
+fn read_inputs(input: &Path) -> Result<Vec<Source>, Failure> {
+    if !input.is_dir() {
+        return Ok(vec![read_source(input)?]);
+    }
+    let mut files = Vec::new();
+    let mut dirs = vec![input.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|err| Failure::unreadable(&dir, &err))?;
+        for entry in entries {
+            let path = entry.map_err(|err| Failure::unreadable(&dir, &err))?.path();
+            if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Failure::File {
+            path: input.to_owned(),
+            error: "the directory holds no .yaml, .yml or .json file".into(),
+            help: "name a file, or a directory holding the Kubeflow YAML files".into(),
+        });
+    }
+    files.iter().map(|file: &PathBuf| read_source(file)).collect()
+}
+
+/// Writes `text` to `path` through a temporary file beside it, so the file is
+/// either the whole output or untouched.
+fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
+    let tmp = path.with_extension("sparkplane-tmp");
+    if let Err(err) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failure::File {
+            path: path.to_owned(),
+            error: err.to_string(),
+            help: "check the file can be written".into(),
+        });
     }
     Ok(())
 }
