@@ -112,6 +112,29 @@ fn local_links(dom: &str) -> Vec<String> {
         .collect()
 }
 
+/// A log of one SQL execution whose plan is a union of 3,000 filtered scans (6,001 operators).
+fn write_large_plan_log(path: &Path) {
+    let scans: Vec<serde_json::Value> = (0..3000)
+        .map(|i| {
+            serde_json::json!({"nodeName": "Filter", "simpleString": format!("Filter (id#{i} > 0)"), "children": [
+                {"nodeName": "Scan parquet", "simpleString": format!("FileScan parquet t{i}"), "children": [],
+                 "metrics": [{"name": "number of output rows", "accumulatorId": 10_000 + i, "metricType": "sum"}]}],
+              "metrics": [{"name": "number of output rows", "accumulatorId": 20_000 + i, "metricType": "sum"}]})
+        })
+        .collect();
+    let plan = serde_json::json!({"nodeName": "Union", "simpleString": "Union", "metrics": [], "children": scans});
+    let start = serde_json::json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart",
+        "executionId": 0, "description": "a union of 3,000 tables", "details": "", "physicalPlanDescription": "",
+        "sparkPlanInfo": plan, "time": 1_700_000_000_100i64});
+    let lines = [
+        r#"{"Event":"SparkListenerApplicationStart","App Name":"plan","App ID":"local-1700000000000","Timestamp":1700000000000,"User":"u"}"#.to_owned(),
+        start.to_string(),
+        r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":0,"time":1700000009000}"#.to_owned(),
+        r#"{"Event":"SparkListenerApplicationEnd","Timestamp":1700000010000}"#.to_owned(),
+    ];
+    std::fs::write(path, lines.join("\n") + "\n").expect("write the log");
+}
+
 fn serve_test_logs() -> (tempfile::TempDir, sparkplane_history::HistoryServer) {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let root = tempfile::tempdir().expect("temp dir");
@@ -124,6 +147,7 @@ fn serve_test_logs() -> (tempfile::TempDir, sparkplane_history::HistoryServer) {
         let name = Path::new(log).file_name().expect("name");
         std::fs::copy(data.join(log), root.path().join(name)).expect("copy");
     }
+    write_large_plan_log(&root.path().join("local-1700000000000"));
     let index = Index::new(LogSource::Local(root.path().to_path_buf()), 64 << 20);
     index.refresh().expect("lists");
     let addr = "127.0.0.1:0".parse().expect("address");
@@ -215,6 +239,19 @@ fn the_numbers_chromium_shows_are_the_rest_apis_and_the_sql_tab_draws_its_plan()
     let dom = load(&format!("http://{addr}/history/local-1642039451826/SQL/execution/?id={first}"), None).dom;
     assert!(dom.contains("<svg") && dom.contains("aria-label=\"Physical plan\""), "{dom}");
     assert!(dom.contains("data-metric="), "operator metrics shown: {dom}");
+
+    // A plan of 6,001 operators: the browser gets a bounded drawing and the whole table, and renders it.
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let url = format!("http://{addr}/history/local-1700000000000/SQL/execution/?id=0");
+    let loaded = load(&url, None);
+    assert!(script_errors(&loaded.log).is_empty(), "{:?}", script_errors(&loaded.log));
+    assert_eq!(loaded.dom.matches("<rect ").count(), 1500, "the graph is bounded");
+    assert!(loaded.dom.contains("The graph draws the first 1500 of 6001 operators"), "and says so");
+    assert!(loaded.dom.contains("<tr id=\"op-6000\">"), "the table lists every operator");
+    let png = shots.join("large-plan-SQL_execution_id_0.png");
+    load(&url, Some(&png));
+    assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 1000), "{} was written", png.display());
 
     let (status, body) = get(addr, "/history/local-1642039451826/stages/stage/?id=999&attempt=0");
     assert_eq!(status, 404);
