@@ -1,11 +1,13 @@
-//! An object store that times out on a page of its listing, met by a running
-//! History Server: SeaweedFS (the testkit's) behind the testkit's
-//! `FaultProxy`, which holds every request for a listing's second page
-//! unanswered. The server keeps answering from the last complete listing
-//! (a partial one would drop the applications on the pages it missed),
-//! says which page failed and why in the error its rescan warns with
-//! ([`IndexStats::last_refresh_error`]), counts it on `/metrics`, and shows
-//! the log added meanwhile once the store answers again.
+//! The History Server listing object storage (SeaweedFS, the testkit's; ADR
+//! 0067): each rescan rereads only logs whose objects changed by name, size,
+//! time or ETag — an object rewritten to the same size within the same second
+//! is read again by its ETag alone —; and an object store that times out on a
+//! page of its listing, the testkit's `FaultProxy` holding every request for
+//! the listing's second page unanswered. The server keeps answering from the
+//! last complete listing (a partial one would drop the applications on the
+//! pages it missed), says which page failed and why in the error its rescan
+//! warns with ([`IndexStats::last_refresh_error`]), counts it on `/metrics`,
+//! and shows the log added meanwhile once the store answers again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -109,4 +111,41 @@ fn a_listing_page_that_times_out_keeps_the_last_list_served_and_says_which_page(
     assert_eq!(index.stats().last_refresh_error, None);
     assert_eq!(get(addr, &format!("/api/v1/applications/{added}/jobs")).0, 200);
     server.stop();
+}
+
+/// Two rescans of an unchanged prefix read nothing the second time; a log
+/// rewritten to the same size with the same `Last-Modified` second (SeaweedFS
+/// keeps seconds) is read again because its ETag changed, and its new content
+/// is what the server answers.
+#[test]
+fn a_rescan_rereads_only_what_changed_by_name_size_time_or_etag() {
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS for the store: {e}"));
+    s3.create_bucket("history").expect("bucket");
+    let direct = store(&s3.endpoint, &[]);
+    let (kept, rewritten) = ("local-1000000000061", "local-1000000000062");
+    direct.put(kept, spark_log(kept)).expect("upload");
+    let index = Index::new(LogSource::Remote(store(&s3.endpoint, &[])), 1 << 24);
+    index.refresh().expect("lists");
+    index.refresh().expect("lists again");
+    assert_eq!(index.stats().summarised, 1, "the unchanged log is read once");
+
+    // The same bytes but the application's name, to one of the same length.
+    let renamed = String::from_utf8(spark_log(rewritten)).expect("utf-8").replace("Spark shell", "Spark SHELL");
+    let same_second = (0..5).find_map(|_| {
+        direct.put(rewritten, spark_log(rewritten)).expect("upload");
+        index.refresh().expect("lists");
+        let before = direct.head(rewritten).expect("head");
+        direct.put(rewritten, renamed.clone().into_bytes()).expect("rewrite");
+        let after = direct.head(rewritten).expect("head");
+        assert_eq!(before.size, after.size);
+        assert_ne!(before.e_tag, after.e_tag);
+        (before.modified_ms == after.modified_ms).then_some(())
+    });
+    assert!(same_second.is_some(), "five rewrites in a row each crossed a second");
+    let read_before = index.stats().summarised;
+    index.refresh().expect("lists");
+    assert_eq!(index.stats().summarised, read_before + 1, "only the rewritten log is read again");
+    let app = sparkplane_history::respond(&index, &format!("/api/v1/applications/{rewritten}"), "");
+    assert_eq!(app.status, 200, "{}", app.body);
+    assert!(app.body.contains("\"name\": \"Spark SHELL\""), "{}", app.body);
 }
