@@ -264,6 +264,17 @@ pub fn fold(plan: &SparkPlan, rows: &[Vec<serde_json::Value>], scan: &mut Scan) 
                 entry.failing = as_u64(doc.get("failing"));
                 entry.examples = as_texts(doc.get("examples")).into_iter().collect();
             }
+            Purpose::Histogram(column) => {
+                let keys = doc.get("keys").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+                let counts = doc.get("counts").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+                let buckets: BTreeMap<i64, u64> =
+                    keys.iter().zip(&counts).filter_map(|(k, n)| Some((k.as_i64()?, n.as_u64()?))).collect();
+                if buckets.len() != keys.len() || keys.len() != counts.len() {
+                    return Err(bad(format!("histogram of `{column}`: {text}")));
+                }
+                let histogram = (!buckets.is_empty()).then_some(crate::sketch::Histogram { buckets });
+                scan.stats.entry(column.clone()).or_default().histogram = histogram;
+            }
         }
     }
     let rows = scan.rows;

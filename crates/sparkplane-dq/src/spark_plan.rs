@@ -167,6 +167,9 @@ pub enum Purpose {
     Unique(usize),
     /// A referential-integrity check (by index): columns `failing` and `examples`.
     Orphans(usize),
+    /// A drift check's column: its non-null numeric values counted per
+    /// native histogram bucket (`sketch::bucket_of`), columns `keys` and `counts`.
+    Histogram(String),
 }
 
 /// One planned query.
@@ -235,12 +238,6 @@ impl SparkPlan {
 pub fn inexpressible(spec: &DqSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (i, check) in spec.checks.iter().enumerate() {
-        if check.drift.is_some() {
-            out.push((
-                format!("checks[{i}].drift"),
-                "a drift check compares the native engine's histogram with the stored profile's".to_owned(),
-            ));
-        }
         if let Some(r) = &check.regex
             && let Some(construct) = regex_only_in_rust(&r.pattern)
         {
@@ -415,6 +412,7 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
         }
         let numeric_of = |name: &str| ty(name).and_then(|t| numeric_expr(&quote_ident(name), t));
         let numeric_column = check.range.as_ref().map(|r| &r.column).or(check.freshness.as_ref().map(|f| &f.column));
+        let numeric_column = numeric_column.or(check.drift.as_ref().map(|d| &d.column));
         if let Some(name) = numeric_column
             && let Some(n) = numeric_of(name)
         {
@@ -478,6 +476,12 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
                 ),
             });
         }
+        if let Some(d) = &check.drift
+            && let Some(n) = numeric_of(&d.column)
+            && !queries.iter().any(|q| q.purpose == Purpose::Histogram(d.column.clone()))
+        {
+            queries.push(SparkQuery { purpose: Purpose::Histogram(d.column.clone()), sql: histogram_sql(&n) });
+        }
         if let Some(r) = &check.referential_integrity
             && let Some(t) = ty(&r.column)
             && input.refs.contains_key(&i)
@@ -497,6 +501,28 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
             });
         }
     }
+}
+
+/// One grouping query counting the non-null values of the numeric
+/// expression `n` per bucket of the native engine's histogram: the bucket
+/// is the value's sign, binary exponent and top 7 mantissa bits
+/// (`sketch::bucket_of`, computed there from the IEEE bits), here from
+/// `log2` corrected to the exact power of two, since Spark SQL cannot read a
+/// double's bits. Zero and NaN are bucket 0; subnormals and infinities
+/// follow the bit layout.
+fn histogram_sql(n: &str) -> String {
+    let key = "CASE WHEN v = 0 OR isnan(v) THEN 0 \
+               WHEN a = double('Infinity') THEN sgn * 262017 \
+               WHEN a < pow(2, -1022) THEN sgn * (CAST(floor(a * pow(2, 1000) * pow(2, 29)) AS BIGINT) + 1) \
+               ELSE sgn * ((e + 1023) * 128 + CAST(floor((a / pow(2, e) - 1) * 128) AS BIGINT) + 1) END";
+    let exponent = "e0 + CASE WHEN pow(2, e0 + 1) <= a THEN 1 WHEN pow(2, e0) > a THEN -1 ELSE 0 END";
+    format!(
+        "SELECT collect_list(k) AS keys, collect_list(n) AS counts FROM (SELECT k, count(*) AS n FROM \
+         (SELECT {key} AS k FROM (SELECT v, a, sgn, {exponent} AS e FROM \
+         (SELECT v, abs(v) AS a, CASE WHEN v < 0 THEN -1 ELSE 1 END AS sgn, floor(log2(abs(v))) AS e0 FROM \
+         (SELECT {n} AS v FROM {}) AS d WHERE v IS NOT NULL) AS s) AS x) AS b GROUP BY k) AS h",
+        quote_ident(DATA_VIEW)
+    )
 }
 
 /// The view of check `i`'s referenced dataset.
@@ -700,6 +726,7 @@ mod tests {
                 Purpose::Shared(_) => "shared",
                 Purpose::Unique(_) => "unique",
                 Purpose::Orphans(_) => "orphans",
+                Purpose::Histogram(_) => "histogram",
             })
             .collect();
         assert_eq!(purposes, ["shared", "unique", "unique", "orphans"]);
@@ -830,6 +857,58 @@ mod tests {
             "  - {name: d, drift: {column: amount}}\n  - {name: p, regex: {column: zone, pattern: '[[:alpha:]]+'}}\n  - {name: ok, regex: {column: zone, pattern: '\\w+'}}\n",
         );
         let found: Vec<String> = inexpressible(&spec).into_iter().map(|(at, _)| at).collect();
-        assert_eq!(found, ["checks[0].drift", "checks[1].regex.pattern"]);
+        assert_eq!(found, ["checks[1].regex.pattern"], "drift runs on Spark as a grouping query");
+    }
+
+    #[test]
+    fn drift_is_one_histogram_query_per_column_with_the_columns_numeric_measures_shared() {
+        let spec = spec(
+            "  - {name: d, drift: {column: amount}}\n  - {name: d2, drift: {column: amount, maxPsi: 0.5}}\n  - {name: gone, drift: {column: nope}}\n",
+        );
+        let plan = planned(&spec);
+        let histograms: Vec<&Purpose> =
+            plan.queries.iter().map(|q| &q.purpose).filter(|p| matches!(p, Purpose::Histogram(_))).collect();
+        assert_eq!(histograms, [&Purpose::Histogram("amount".to_owned())], "one per column; none for a missing one");
+        let Purpose::Shared(measures) = &plan.queries[0].purpose else { panic!() };
+        assert!(measures.contains(&Measure::Numbers("amount".to_owned())), "{measures:?}");
+        assert!(plan.queries[1].sql.contains("(SELECT CAST(`amount` AS DOUBLE) AS v FROM `sparkplane_dq_data`)"));
+    }
+
+    /// `histogram_sql`'s bucket arithmetic, done as Spark does it (Java's
+    /// `log2` is `ln(x) / ln(2)`, inexact at some powers of two), equals the
+    /// native bucket taken from the bits.
+    #[test]
+    fn the_histogram_bucket_arithmetic_equals_the_native_bucket() {
+        let spark_bucket = |v: f64| -> i64 {
+            if v == 0.0 || v.is_nan() {
+                return 0;
+            }
+            let (a, sgn) = (v.abs(), if v < 0.0 { -1 } else { 1 });
+            if a == f64::INFINITY {
+                return sgn * 262_017;
+            }
+            if a < 2f64.powi(-1022) {
+                return sgn * ((a * 2f64.powi(1000) * 2f64.powi(29)).floor() as i64 + 1);
+            }
+            let e0 = (a.ln() / 2f64.ln()).floor() as i64;
+            let e = e0
+                + if 2f64.powf((e0 + 1) as f64) <= a {
+                    1
+                } else if 2f64.powf(e0 as f64) > a {
+                    -1
+                } else {
+                    0
+                };
+            sgn * ((e + 1023) * 128 + ((a / 2f64.powf(e as f64) - 1.0) * 128.0).floor() as i64 + 1)
+        };
+        let mut values =
+            vec![0.0, -0.0, 1.0, -1.0, 0.25, 3.0, 1000.0, 1e-300, 5e-324, 2.2e-308, f64::MAX, f64::MIN_POSITIVE];
+        values.extend([f64::INFINITY, f64::NEG_INFINITY, 1_795_000_000.0, -2.5, 150.25, 1.0 + 1.0 / 128.0]);
+        values.extend((-1074..1024).map(|e| 2f64.powi(e)));
+        values.extend((-1074..1023).map(|e| 2f64.powi(e) * (1.0 + 127.0 / 128.0)));
+        values.extend((1..5000).map(|i| i as f64 * 0.37 - 900.0));
+        for v in values {
+            assert_eq!(spark_bucket(v), crate::sketch::bucket_of(v), "{v:e}");
+        }
     }
 }

@@ -467,14 +467,14 @@ mod tests {
 
     #[test]
     fn checks_spark_cannot_run_are_refused_at_their_field_before_spark_is_asked_for() {
-        let checks = format!("{ROWS}  - {{name: d, drift: {{column: id}}}}\n");
+        let checks = format!("{ROWS}  - {{name: p, regex: {{column: id, pattern: '[[:digit:]]+'}}}}\n");
         let dir = workspace(3, "", &checks);
         let mut host = FakeHost::new(rows_answer(3));
         let err = run_spec(&mut host, &spec_run(&dir), &engine(Some("spark"), None)).expect_err("refused");
         assert!(matches!(err, RunFailure::Invalid(_)), "{err:?}");
         let said = messages(&err);
         assert_eq!(said.len(), 1, "{said:?}");
-        assert!(said[0].starts_with("checks[1].drift `engine: spark` cannot run this"), "{said:?}");
+        assert!(said[0].starts_with("checks[1].regex.pattern `engine: spark` cannot run this"), "{said:?}");
         assert!(host.asked_at.is_empty());
     }
 

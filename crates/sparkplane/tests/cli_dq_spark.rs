@@ -10,7 +10,8 @@
 //! lines; a 20-check spec with 3 grouping or join checks takes at most 4 scans
 //! of the dataset, counted from the run's Spark event log and printed; a
 //! dataset Spark cannot read names its path and Spark's message (exit 1); and
-//! a dataset in object storage is refused on a local Spark at its field (exit 2).
+//! a dataset in object storage is refused on a local Spark at its field (exit 2);
+//! drift against a stored profile gives the same PSI on both engines.
 //!
 //! The Spark tests are slow (a JVM per run, about a minute in all) and run
 //! one at a time, under a file lock.
@@ -436,13 +437,13 @@ fn an_unreachable_connect_endpoint_is_exit_3() {
 #[test]
 fn checks_the_spark_engine_cannot_run_are_refused_at_their_field() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: t}\ndataset: {path: data}\nengine: spark\nchecks:\n  - {name: rows, rowCount: {min: 1}}\n  - {name: d, drift: {column: amount}}\n  - {name: p, regex: {column: zone, pattern: '[[:alpha:]]+'}}\n";
+    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: t}\ndataset: {path: data}\nengine: spark\nchecks:\n  - {name: rows, rowCount: {min: 1}}\n  - {name: d, regex: {column: zone, pattern: '(?P<z>[a-z])'}}\n  - {name: p, regex: {column: zone, pattern: '[[:alpha:]]+'}}\n";
     std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
     let out = sparkplane().current_dir(dir.path()).args(["dq", "check", "dq.yaml"]).output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("dq.yaml:9:"), "the drift check's line: {stderr}");
-    assert!(stderr.contains("checks[1].drift"), "{stderr}");
+    assert!(stderr.contains("dq.yaml:8:") && stderr.contains("dq.yaml:9:"), "each check's line: {stderr}");
+    assert!(stderr.contains("checks[1].regex.pattern"), "{stderr}");
     assert!(stderr.contains("checks[2].regex.pattern"), "{stderr}");
     assert!(stderr.contains("`[[:` means something else in Java's regular expressions"), "{stderr}");
     assert!(stderr.contains("run this spec with `engine: native`"), "{stderr}");
@@ -456,7 +457,10 @@ fn checks_the_spark_engine_cannot_run_are_refused_at_their_field() {
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("checks[1].drift") && stderr.contains("`engine: spark` cannot run this"), "{stderr}");
+    assert!(
+        stderr.contains("checks[1].regex.pattern") && stderr.contains("`engine: spark` cannot run this"),
+        "{stderr}"
+    );
 }
 
 /// Rows of a Parquet folder, read by the native engine.
@@ -525,4 +529,45 @@ fn object_storage_on_a_local_spark_is_refused_at_its_field_naming_the_engine_to_
     );
     assert!(stderr.contains("run this spec with `--engine native`"), "{stderr}");
     assert!(!stderr.contains("starting a local Spark"), "refused before Spark starts: {stderr}");
+}
+
+/// Drift against the stored profile: a baseline stored by a passing native
+/// run over other data, then both engines over the current data without
+/// storing (PSI, verdict and message the same, and not vacuous), on Spark
+/// 4.1 and 3.5.
+#[test]
+fn drift_against_the_stored_profile_agrees_between_engines() {
+    let _one = lock();
+    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: drifting}\ndataset: {path: data}\nchecks:\n  - {name: amount, drift: {column: amount, maxPsi: 0.05}}\n  - {name: qty, drift: {column: qty}}\n  - {name: ts, drift: {column: ts}}\n  - {name: wide, drift: {column: c3}}\n  - {name: absent, drift: {column: nope}}\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
+    let baseline: Table = main_table(60).into_iter().map(|(n, v)| (n, v.into_iter().rev().collect())).collect();
+    Format::Parquet.write(&baseline, &dir.path().join("data"), "part-0");
+    let out = sparkplane()
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--engine", "native", "--no-quarantine"])
+        .output()
+        .expect("runs");
+    // `absent` fails (no such column), so the profile is not stored: store it from a spec without it.
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(dir.path().join("dq.yaml"), spec.replace("  - {name: absent, drift: {column: nope}}\n", ""))
+        .expect("spec");
+    let out = sparkplane()
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--engine", "native"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "baseline stored: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
+    Format::Parquet.write(&main_table(ROWS), &dir.path().join("data"), "part-0");
+    let native = check(dir.path(), "native", LINE).expect("native");
+    for line in ["4.1", "3.5"] {
+        let spark = check(dir.path(), "spark", line).expect("spark");
+        assert_eq!(comparable(&native), comparable(&spark), "Spark {line}");
+        let amount = &spark["checks"][0];
+        assert!(amount["observed"].as_f64().is_some_and(|psi| psi > 0.05), "a PSI was computed and fails: {amount}");
+        assert_eq!(amount["status"], "fail", "{amount}");
+        let figures = &spark["spark"];
+        assert_eq!(figures["queries"], 5, "the shared aggregation and one histogram per present column: {figures}");
+    }
 }
