@@ -15,6 +15,7 @@ pub mod promote_run;
 pub mod release;
 pub mod release_diff;
 pub mod release_record;
+pub mod release_run;
 pub mod release_verify;
 pub mod sbom;
 pub mod shadow;

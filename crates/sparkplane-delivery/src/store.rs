@@ -328,6 +328,34 @@ pub fn environment_of<'a>(id: &'a str, job: &str) -> Option<&'a str> {
     (hex && !env.is_empty()).then_some(env)
 }
 
+/// Where the namespace of a cluster store comes from: the one rule every
+/// delivery command follows (ADR 0031), in order — `--namespace`; else the
+/// namespace the job file resolves to in the environment (the one given, or
+/// the one a release id names); else the job file's `metadata.namespace`;
+/// else the kubeconfig context's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreNamespace<'a> {
+    /// `--namespace`.
+    Flag(&'a str),
+    /// The namespace the job file resolves to in this environment.
+    JobIn(&'a str),
+    /// The job file's `metadata.namespace`, else the context's.
+    JobFile,
+    /// The context's namespace.
+    Context,
+}
+
+/// Which source [`StoreNamespace`]'s rule picks, given `--namespace`, whether
+/// there is a job file and the environment.
+pub fn store_namespace<'a>(flag: Option<&'a str>, job_file: bool, environment: Option<&'a str>) -> StoreNamespace<'a> {
+    match (flag, job_file, environment) {
+        (Some(namespace), _, _) => StoreNamespace::Flag(namespace),
+        (None, true, Some(env)) => StoreNamespace::JobIn(env),
+        (None, true, None) => StoreNamespace::JobFile,
+        (None, false, _) => StoreNamespace::Context,
+    }
+}
+
 /// The records of the release ConfigMaps a selector listed, for `job` (and
 /// `environment`), oldest first (by release time, then id), as
 /// [`ReleaseStore::list`] returns them. `namespace` only names a ConfigMap
@@ -374,6 +402,23 @@ mod tests {
         ];
         for (id, job, want) in table {
             assert_eq!(environment_of(id, job), want, "{id} of {job}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_store_is_in_the_flag_s_namespace_else_the_job_s_else_the_context_s() {
+        use StoreNamespace::*;
+        let table = [
+            ((Some("data"), true, Some("prod")), Flag("data")),
+            ((Some("data"), false, None), Flag("data")),
+            ((None, true, Some("prod")), JobIn("prod")),
+            ((None, true, None), JobFile),
+            // Without a job file there is nothing to resolve, whatever the environment.
+            ((None, false, Some("prod")), Context),
+            ((None, false, None), Context),
+        ];
+        for ((flag, file, env), want) in table {
+            assert_eq!(store_namespace(flag, file, env), want, "{flag:?} {file} {env:?}");
         }
     }
 

@@ -20,7 +20,6 @@ use super::release_store::{OpenStore, StoreChoice, log_failure};
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::JobSettings;
 
 /// What `rollback` needs.
 #[derive(Clone, Debug)]
@@ -78,8 +77,8 @@ fn job_and_store(job: &str, store: Option<&Path>) -> Result<(String, StoreChoice
     Ok((job.to_owned(), StoreChoice::of(store, PathBuf::from("releases")), None))
 }
 
-/// The store holding the deployments log of `env`: with `--store cluster`, in `--namespace`, else the namespace
-/// the job file resolves to for `env`, else the context's.
+/// The store holding the deployments log of `env`, a cluster store in the namespace the one rule picks
+/// (`release_store::namespace`: `--namespace`, else the job file's in `env`, else the context's).
 fn open_log(
     choice: &StoreChoice,
     job_file: Option<&Path>,
@@ -87,22 +86,7 @@ fn open_log(
     cluster: &ClusterTarget,
     platform_dir: Option<&Path>,
 ) -> Result<OpenStore, Failure> {
-    let namespace = match (choice, job_file) {
-        (StoreChoice::Cluster, Some(path)) if cluster.namespace.is_none() => {
-            let settings = JobSettings {
-                path: path.to_owned(),
-                env: Some(env.to_owned()),
-                sets: Vec::new(),
-                platform_dir: platform_dir.map(Path::to_owned),
-            };
-            let cluster_target = sparkplane_core::validate::ValidationTarget::Cluster;
-            crate::workspace::resolve_job(&settings, cluster_target)?.namespace().to_owned()
-        }
-        (StoreChoice::Cluster, None) if cluster.namespace.is_none() => {
-            super::kube_view::cluster_settings(cluster)?.namespace
-        }
-        _ => String::new(),
-    };
+    let namespace = super::release_store::namespace(choice, cluster, job_file, Some(env), platform_dir)?;
     OpenStore::open(choice, cluster, &namespace)
 }
 
@@ -127,7 +111,7 @@ fn known_environment(env: &str, job_file: Option<&Path>, platform_dir: Option<&P
 pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult {
     let (job, store, job_file) = job_and_store(&settings.job, settings.store.as_deref())?;
     known_environment(&settings.env, job_file.as_deref(), settings.platform_dir.as_deref())?;
-    let by = super::release::released_by(settings.by.as_deref(), Path::new(&settings.job), printer)?;
+    let by = super::release_facts::released_by(settings.by.as_deref(), Path::new(&settings.job), printer)?;
     let logs =
         open_log(&store, job_file.as_deref(), &settings.env, &settings.cluster, settings.platform_dir.as_deref())?;
     let log = logs.deployments(&job, &settings.env);
@@ -163,7 +147,7 @@ pub fn rollback(settings: &RollbackSettings, printer: &Printer) -> CommandResult
         from: None,
         rollback_of: Some(target.sequence),
         deployed_by: by,
-        deployed_at: super::release::now(),
+        deployed_at: super::release_facts::now(),
         ..target.clone()
     };
     let written = log.append(new, &manifest_files(&objects)).map_err(|e| log_failure(&e))?;

@@ -29,9 +29,13 @@ pub mod policy;
 pub mod presets;
 pub mod progress;
 pub mod promote;
+pub mod promote_facts;
 pub mod promote_host;
 pub mod release;
+pub mod release_facts;
+pub mod release_keys;
 pub mod release_store;
+pub mod releases;
 pub mod render;
 pub mod resolve;
 pub mod run;
@@ -344,7 +348,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             approve::run(&settings, printer)
         }
         Command::Release(args) => match &args.command {
-            Some(crate::cli::ReleaseCommand::Keygen { out }) => release::keygen(out, printer),
+            Some(crate::cli::ReleaseCommand::Keygen { out }) => release_keys::keygen(out, printer),
             None => {
                 let job = args.job.clone().unwrap_or_default();
                 let settings = release::ReleaseSettings {
@@ -368,9 +372,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             }
         },
         Command::Verify(args) => {
-            release::verify(&args.release, &args.key, args.store.as_deref(), &cluster_target(&args.cluster), printer)
+            releases::verify(&args.release, &args.key, args.store.as_deref(), &cluster_target(&args.cluster), printer)
         }
-        Command::Releases(args) => release::history(
+        Command::Releases(args) => releases::history(
             &args.job,
             args.env.as_deref(),
             args.store.as_deref(),

@@ -10,7 +10,7 @@
 //! not: order the steps, judge a gate, decide on the shadow run, build the
 //! deployment record or pick the CDEvent (`promote_run` does).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sparkplane_core::Diagnostic;
 use sparkplane_core::policy::PolicySeverity;
@@ -18,7 +18,7 @@ use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_delivery::deployments::DeploymentRecord;
-use sparkplane_delivery::promote::{Denial, QualityGates, RunRelease, SourceRun};
+use sparkplane_delivery::promote::{Denial, SourceRun};
 use sparkplane_delivery::promote_run::{PromoteHost, PromoteProblem, Recorded};
 use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::shadow::ShadowOutcome;
@@ -27,7 +27,7 @@ use sparkplane_delivery::store::{StoredRelease, environment_of};
 use sparkplane_kube::Target as ClusterTarget;
 
 use super::policy::PolicySettings;
-use super::release_store::{OpenStore, StoreChoice, log_failure, store_failure};
+use super::release_store::{OpenStore, StoreChoice, log_failure, namespace, store_failure};
 use crate::events::Events;
 use crate::exit::Failure;
 use crate::printer::Printer;
@@ -76,16 +76,6 @@ fn invalid(code: &'static str, path: &str, message: impl Into<String>, help: imp
     Failure::Invalid(Diagnostic::error(code, path, message).with_help(help).into())
 }
 
-/// The default trusted keys of `env`: `.sparkplane/trusted-keys/<env>/` next to the job file.
-pub fn default_trusted_keys_dir(job: &Path, env: &str) -> PathBuf {
-    job.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(".sparkplane")
-        .join("trusted-keys")
-        .join(env)
-}
-
 /// The CLI's side of a promotion.
 pub struct Host<'a> {
     settings: &'a PromoteSettings,
@@ -128,46 +118,9 @@ impl<'a> Host<'a> {
                 "pass an id that `sparkplane releases JOB --store cluster` lists",
             ));
         };
-        let resolved = crate::workspace::resolve_job(&self.job_settings(Some(env)), ValidationTarget::Cluster)?;
-        OpenStore::open(&self.choice, &self.settings.cluster, resolved.namespace())
-    }
-
-    /// The last run of `job` in `env` in the run history; shadow runs (outputs redirected) are no such run.
-    fn local_run(job: &str, env: &str) -> Result<Option<SourceRun>, Failure> {
-        let home = sparkplane_local::runtime::default_home().map_err(|e| {
-            Failure::Infrastructure(
-                Diagnostic::error("home", "", e.to_string()).with_help("set SPARKPLANE_HOME").into(),
-            )
-        })?;
-        let (runs, _) = sparkplane_local::history::list(&home);
-        let run =
-            runs.into_iter().find(|r| r.job == job && r.environment.as_deref() == Some(env) && r.shadow_of.is_none());
-        Ok(run.map(|r| SourceRun {
-            quality_gates: QualityGates::from_outcome(r.quality_gates),
-            state: r.state.as_str().to_owned(),
-            failure: r.failure,
-            spec_hash: r.spec_hash,
-            run_id: r.run_id,
-            release: RunRelease::Local,
-        }))
-    }
-
-    /// The last run of the job in `env` in the cluster (ADR 0043): the status of the SparkJob in the namespace
-    /// the job resolves to there, bound to the object as it is now by its spec hash, computed as the operator
-    /// computes it (with `--platform-dir`'s catalog, as the operator's).
-    fn cluster_run(&self, env: &str) -> Result<Option<SourceRun>, Failure> {
-        let resolved = crate::workspace::resolve_job(&self.job_settings(Some(env)), ValidationTarget::Cluster)?;
-        let (namespace, name) = (resolved.namespace().to_owned(), resolved.name().to_owned());
-        let target =
-            ClusterTarget { context: self.settings.cluster.context.clone(), namespace: Some(namespace.clone()) };
-        let cluster = super::kube_view::cluster_settings(&target)?;
-        let found = super::kube_view::block_on(&cluster, async |client, server| {
-            sparkplane_kube::jobs::get(&client, &server, &namespace, &name).await
-        })?;
-        let Some(job) = found else { return Ok(None) };
-        let catalog = crate::workspace::load_catalog(self.settings.platform_dir.as_deref())?;
-        let current = sparkplane_core::operator::plan::resolve_resource(&job, &catalog).ok().map(|r| r.short_hash());
-        Ok(Some(sparkplane_delivery::cluster_run::source_run(&job, current.as_deref())))
+        let (cluster, platform_dir) = (&self.settings.cluster, self.settings.platform_dir.as_deref());
+        let namespace = namespace(&self.choice, cluster, Some(&self.settings.job), Some(env), platform_dir)?;
+        OpenStore::open(&self.choice, cluster, &namespace)
     }
 }
 
@@ -206,38 +159,15 @@ impl PromoteHost for Host<'_> {
     }
 
     fn deployed_by(&mut self) -> Result<String, Failure> {
-        super::release::released_by(self.settings.by.as_deref(), &self.settings.job, self.printer)
+        super::release_facts::released_by(self.settings.by.as_deref(), &self.settings.job, self.printer)
     }
 
     fn commit(&mut self) -> Result<String, Failure> {
-        super::release::source_commit(self.settings.commit.as_deref(), &self.settings.job)
+        super::release_facts::source_commit(self.settings.commit.as_deref(), &self.settings.job)
     }
 
-    /// `--trusted-key` files, else the `*.pub` files of the default directory.
     fn trusted_keys(&mut self) -> Result<Vec<PublicKey>, Failure> {
-        let settings = self.settings;
-        let paths = if settings.trusted_keys.is_empty() {
-            let dir = default_trusted_keys_dir(&settings.job, &settings.to);
-            let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
-            let mut paths: Vec<PathBuf> =
-                entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "pub")).collect();
-            paths.sort();
-            paths
-        } else {
-            settings.trusted_keys.clone()
-        };
-        let read = |path: &PathBuf| {
-            let text = std::fs::read_to_string(path).map_err(|e| Failure::unreadable(path, &e))?;
-            PublicKey::from_pem(&text).map_err(|e| {
-                invalid(
-                    "bad-key",
-                    "--trusted-key",
-                    format!("{}: {e}", path.display()),
-                    "list public keys only (release.pub, cosign.pub)",
-                )
-            })
-        };
-        paths.iter().map(read).collect()
+        super::promote_facts::trusted_keys(&self.settings.trusted_keys, &self.settings.job, &self.settings.to)
     }
 
     fn plan_shadow(&mut self, release: &str) -> Result<Option<super::shadow::ShadowPlan>, Failure> {
@@ -257,7 +187,11 @@ impl PromoteHost for Host<'_> {
     }
 
     fn source_run(&mut self, job: &str, env: &str) -> Result<Option<SourceRun>, Failure> {
-        if self.cluster_runs() { self.cluster_run(env) } else { Host::local_run(job, env) }
+        if !self.cluster_runs() {
+            return super::promote_facts::local_run(job, env);
+        }
+        let (job_settings, cluster) = (self.job_settings(Some(env)), &self.settings.cluster);
+        super::promote_facts::cluster_run(&job_settings, cluster.context.clone(), self.settings.platform_dir.as_deref())
     }
 
     /// The target's deny policies that fail, through the one policy gate's verdict; warnings are shown.
@@ -306,7 +240,7 @@ impl PromoteHost for Host<'_> {
     }
 
     fn now(&mut self) -> String {
-        super::release::now()
+        super::release_facts::now()
     }
 
     fn note(&mut self, line: &str) {

@@ -6,18 +6,22 @@
 //!
 //! Owns: reading that flag, opening the store, naming where a release is
 //! for messages, and store errors as failures (exit 3 when the cluster is
-//! unreachable, with its URL). Must not: lay out or judge records
-//! (`sparkplane_delivery::store` does) or send requests itself.
+//! unreachable, with its URL), and looking up the namespace the one rule
+//! picks ([`namespace`]). Must not: lay out or judge records, or decide
+//! where a namespace comes from (`sparkplane_delivery::store` does), or send
+//! requests itself.
 
 use std::path::{Path, PathBuf};
 
 use sparkplane_core::Diagnostic;
+use sparkplane_core::validate::ValidationTarget;
 use sparkplane_delivery::deployments::{DeploymentLog, DeploymentStore, LogError};
-use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError};
+use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError, StoreNamespace, store_namespace};
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::release_store::ClusterStore;
 
 use crate::exit::Failure;
+use crate::workspace::JobSettings;
 
 /// The `--store` value that names the cluster store (a directory named so is `./cluster`).
 pub const CLUSTER: &str = "cluster";
@@ -104,6 +108,44 @@ impl OpenStore {
             OpenStore::Dir(store, _) => Some(store.dir_of(id)),
             OpenStore::Cluster(_) => None,
         }
+    }
+}
+
+/// The namespace a cluster store is opened in, by the one rule
+/// (`sparkplane_delivery::store::store_namespace`): `--namespace`, else the
+/// namespace `job_file` resolves to in `env`, else its `metadata.namespace`,
+/// else the context's. Empty for a directory store, which has none.
+pub fn namespace(
+    choice: &StoreChoice,
+    cluster: &ClusterTarget,
+    job_file: Option<&Path>,
+    env: Option<&str>,
+    platform_dir: Option<&Path>,
+) -> Result<String, Failure> {
+    if *choice != StoreChoice::Cluster {
+        return Ok(String::new());
+    }
+    let context = || super::kube_view::cluster_settings(cluster).map(|c| c.namespace);
+    match (store_namespace(cluster.namespace.as_deref(), job_file.is_some(), env), job_file) {
+        (StoreNamespace::Flag(namespace), _) => Ok(namespace.to_owned()),
+        (StoreNamespace::JobIn(env), Some(path)) => {
+            let settings = JobSettings {
+                path: path.to_owned(),
+                env: Some(env.to_owned()),
+                sets: Vec::new(),
+                platform_dir: platform_dir.map(Path::to_owned),
+            };
+            Ok(crate::workspace::resolve_job(&settings, ValidationTarget::Cluster)?.namespace().to_owned())
+        }
+        (StoreNamespace::JobFile, Some(path)) => {
+            let doc = crate::workspace::read_yaml(path)?;
+            let field = sparkplane_core::yaml::FieldPath::parse("metadata.namespace").unwrap_or_default();
+            match doc.get(&field).and_then(sparkplane_core::yaml::Node::as_str) {
+                Some(namespace) => Ok(namespace.to_owned()),
+                None => context(),
+            }
+        }
+        _ => context(),
     }
 }
 
