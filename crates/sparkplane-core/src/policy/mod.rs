@@ -6,7 +6,8 @@
 //! ([`rego`], evaluated with regorus over one documented input document);
 //! per-environment configuration (disabled ids, severity overrides) applied
 //! to both alike ([`check`]); approval records ([`approval`]); the Gatekeeper
-//! export of the Rego policies ([`gatekeeper`]); and the report formats
+//! export of the Rego policies ([`gatekeeper`]); gathering what they are
+//! checked against through the caller's sources ([`inputs`]); and the report formats
 //! ([`report`]: text, JSON, SARIF 2.1.0, JUnit XML) as pure functions.
 //!
 //! Must not: read files, talk to a cluster, read event logs or look at the
@@ -20,6 +21,7 @@ pub mod admission;
 pub mod approval;
 mod builtin;
 pub mod gatekeeper;
+pub mod inputs;
 pub mod rego;
 pub mod report;
 

@@ -26,6 +26,8 @@ pub mod manifests;
 pub mod observe;
 pub mod operator;
 pub mod policy;
+pub mod policy_rego;
+pub mod policy_sources;
 pub mod presets;
 pub mod progress;
 pub mod promote;
@@ -324,13 +326,13 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
             let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
             policy::list(env.as_deref(), &policy_settings(&args, None, cli), printer)
         }
-        Command::Policy(PolicyCommand::Test { dirs }) => policy::test(dirs, printer),
+        Command::Policy(PolicyCommand::Test { dirs }) => policy_rego::test(dirs, printer),
         Command::Policy(PolicyCommand::Export(ExportCommand::Admission { env })) => {
             admission::export(cli.global.platform_dir.as_deref(), env.as_deref(), printer)
         }
         Command::Policy(PolicyCommand::Export(ExportCommand::Gatekeeper { policy_dirs, env })) => {
             let args = PolicyArgs { policy_dirs: policy_dirs.clone(), ..PolicyArgs::default() };
-            policy::export_gatekeeper(env.as_deref(), &policy_settings(&args, None, cli), printer)
+            policy_rego::export_gatekeeper(env.as_deref(), &policy_settings(&args, None, cli), printer)
         }
         Command::Approve(args) => {
             let job = JobSettings {
