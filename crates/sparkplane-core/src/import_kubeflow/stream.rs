@@ -4,8 +4,10 @@
 //!
 //! It owns what happens to each document: a `SparkApplication`,
 //! `ScheduledSparkApplication` or `SparkConnect` is converted (by the parent
-//! module), a v1 `ConfigMap` or `ServiceAccount` is kept as it was written, and
-//! every other document is left out and listed with why. A `Secret` is always
+//! module), a v1 `ConfigMap` or `ServiceAccount` (or a document already
+//! sparkplane's) is kept as it was written, and every other document is left
+//! out and listed with why; input without any Kubeflow application is an
+//! error, since the wrong file was named. A `Secret` is always
 //! left out, listed by its name and key names only: its values never reach
 //! the output (see ADR 0071). It also numbers the documents of a file, so an
 //! error says which one it is in. It must not read files (the caller hands it
@@ -199,6 +201,10 @@ pub fn import_kubeflow_files(sources: &[Source]) -> Result<Imported, Diagnostics
                 .with_help("import a file (or a directory of `.yaml` files) holding Kubeflow SparkApplications"),
         );
     }
+    if !problems.has_errors() && !items.is_empty() && !items.iter().any(|i| matches!(i.outcome, Outcome::Converted(_)))
+    {
+        problems.push(nothing_to_import(sources, &items));
+    }
     if problems.has_errors() {
         return Err(problems.sorted());
     }
@@ -235,6 +241,8 @@ fn one(doc: &Node, document: usize) -> Result<Item, Diagnostics> {
     }
     let outcome = match (api_version.as_str(), kind.as_str()) {
         ("v1", "ConfigMap" | "ServiceAccount") => Outcome::Kept(doc.to_json()),
+        // An application already moved to sparkplane, beside ones still to move.
+        (v, _) if v.starts_with("sparkplane.dev/") => Outcome::Kept(doc.to_json()),
         ("v1", "Secret") => Outcome::Left { reason: SECRET_LEFT.to_owned(), keys: secret_keys(doc) },
         _ => Outcome::Left {
             reason: format!(
@@ -245,6 +253,25 @@ fn one(doc: &Node, document: usize) -> Result<Item, Diagnostics> {
         },
     };
     Ok(item(outcome))
+}
+
+/// The error for input that holds documents but no Kubeflow application: the
+/// wrong file was named (or a SparkJob, which is already sparkplane's).
+fn nothing_to_import(sources: &[Source], items: &[Item]) -> Diagnostic {
+    let names: Vec<&str> = sources.iter().map(|s| &*s.name).collect();
+    let found: Vec<String> = items.iter().take(5).map(|i| format!("{} `{}`", i.kind, i.name)).collect();
+    let more =
+        if items.len() > found.len() { format!(" and {} more", items.len() - found.len()) } else { String::new() };
+    Diagnostic::error(
+        "no-application",
+        "kind",
+        format!("no SparkApplication, ScheduledSparkApplication or SparkConnect in {}", names.join(", ")),
+    )
+    .with_span(Some(items[0].span.clone()))
+    .with_help(format!(
+        "found {}{more}; a SparkJob (`sparkplane.dev`) is already sparkplane's and needs no import",
+        found.join(", ")
+    ))
 }
 
 /// A Secret's key names from `data` and `stringData`; the values are not read.

@@ -99,4 +99,20 @@ fn a_document_without_kind_and_an_empty_input_are_refused() {
     assert!(err.contains("no documents in e.yaml"), "{err}");
     let err = import_kubeflow_files(&files(&[("l.yaml", "- a\n- b\n")])).expect_err("refused").to_string();
     assert!(err.contains("expected a Kubernetes object (a mapping), found a"), "{err}");
+    let err = import_kubeflow_files(&files(&[("c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")]))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.starts_with("c.yaml:1:1: error: kind: no SparkApplication, ScheduledSparkApplication or SparkConnect in c.yaml\n  help: found ConfigMap `c`;"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_sparkjob_beside_kubeflow_applications_is_kept_as_written() {
+    let job =
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata: {name: moved}\nspec: {preset: etl-small}\n";
+    let imported = import_kubeflow_files(&files(&[("a.yaml", APP), ("moved.yaml", job)])).expect("imports");
+    assert_eq!(imported.counts(), (1, 1, 0));
+    assert_eq!(imported.documents()[1]["spec"]["preset"], "etl-small");
 }
