@@ -1051,6 +1051,12 @@ fn task_json(t: &Task, d: &AppDetail) -> TaskJson {
     }
 }
 
+/// One executor's figures in a stage attempt as the API's `executorSummary`
+/// answers them, as JSON (the web UI's stage page shows these).
+pub(crate) fn executor_stage_value(e: &ExecutorStageSummary) -> Value {
+    serde_json::to_value(executor_stage_summary_json(e)).unwrap_or(Value::Null)
+}
+
 /// One task as the API's `taskList` answers it, as JSON (the web UI's task
 /// table shows these rows, sorted and paged there).
 pub(crate) fn task_value(t: &Task, d: &AppDetail) -> Value {

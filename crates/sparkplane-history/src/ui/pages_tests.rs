@@ -91,6 +91,12 @@ fn a_stage_shows_the_apis_summary_quantiles_and_totals() {
     let expected: Vec<i64> =
         summary["duration"].as_array().expect("durations").iter().map(|v| v.as_f64().unwrap_or(0.0) as i64).collect();
     assert_eq!(shown, expected);
+    let detailed = api_json(&app, "stages/0/0", "details=true");
+    let executors = detailed["executorSummary"].as_object().expect("executor summary");
+    let task_time: Vec<i64> = executors.values().map(|e| e["taskTime"].as_i64().unwrap_or(-1)).collect();
+    assert_eq!(keyed(&html, "executor.taskTime"), task_time, "per executor, in the API's order");
+    let failed: Vec<i64> = executors.values().map(|e| e["failedTasks"].as_i64().unwrap_or(-1)).collect();
+    assert_eq!(keyed(&html, "executor.failedTasks"), failed);
     let stage = api_json(&app, "stages/0/0", "details=false");
     for key in ["numTasks", "numCompleteTasks", "numFailedTasks", "executorRunTime", "jvmGcTime", "inputBytes"] {
         assert_eq!(keyed(&html, key), [stage[key].as_i64().unwrap_or(-1)], "{key}");

@@ -2,7 +2,7 @@
 //! with durations, input, output, shuffle and spill) and
 //! `stages/stage/?id=N&attempt=M` (one stage attempt: its figures, the
 //! failure with a link to the driver's log, the summary quantiles of task
-//! metrics as Spark shows them, the accumulators, an event timeline of the
+//! metrics as Spark shows them, the figures per executor, the accumulators, an event timeline of the
 //! shown tasks, and the task table sorted and paged on the server with
 //! Spark's `task.sort`, `task.desc`, `task.page` and `task.pageSize`).
 //!
@@ -121,6 +121,7 @@ pub fn stage_page(view: &AppView, params: &Params) -> Result<Page, Page> {
     let s = view.api(&format!("stages/{id}/{attempt}"), "details=false")?;
     let mut body = stage_facts(view, &s, stage.failure_reason.is_some());
     body.push_str(&summary(view, id, attempt)?);
+    body.push_str(&by_executor(stage));
     body.push_str(&accumulators(&s));
     body.push_str(&task_table(view, stage, params)?);
     let title = if attempt > 0 { format!("Stage {id} (attempt {attempt})") } else { format!("Stage {id}") };
@@ -226,6 +227,33 @@ fn summary(view: &AppView, id: i64, attempt: i64) -> Result<String, Page> {
     }
     out.push_str("</tbody></table>");
     Ok(out)
+}
+
+/// The stage's figures per executor (Spark's "Aggregated metrics by executor"), as the API's `executorSummary`.
+fn by_executor(stage: &crate::replay::Stage) -> String {
+    if stage.executor_summary.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<h3>Aggregated metrics by executor</h3><table class=\"by-executor\"><thead><tr><th>Executor</th>\
+         <th>Task time</th><th>Succeeded tasks</th><th>Failed tasks</th><th>Killed tasks</th><th>Input</th>\
+         <th>Shuffle read</th><th>Shuffle write</th><th>Spill (memory)</th><th>Spill (disk)</th></tr></thead><tbody>",
+    );
+    for (id, summary) in &stage.executor_summary {
+        let e = crate::api::executor_stage_value(summary);
+        let _ = write!(out, "<tr data-executor=\"{}\"><td>{}</td>", esc_attr(id), esc(id));
+        // Keys marked `executor.…`, apart from the stage's own totals above.
+        out.push_str(&keyed(ms_cell(int(&e, "taskTime")), "executor.taskTime"));
+        for key in ["succeededTasks", "failedTasks", "killedTasks"] {
+            out.push_str(&keyed(count_cell(int(&e, key)), &format!("executor.{key}")));
+        }
+        for key in ["inputBytes", "shuffleRead", "shuffleWrite", "memoryBytesSpilled", "diskBytesSpilled"] {
+            out.push_str(&keyed(bytes_cell(int(&e, key)), &format!("executor.{key}")));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
 }
 
 /// The stage's named accumulators (Spark lists them under the summary).
