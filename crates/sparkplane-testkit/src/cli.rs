@@ -3,10 +3,14 @@
 //! Owns: where a test finds the binary and which of the developer's
 //! environment it must not inherit — a platform directory
 //! (`SPARKPLANE_PLATFORM_DIR`), colour, and AWS settings that would point an
-//! S3 client elsewhere. A test adds what it needs after calling these.
+//! S3 client elsewhere — and gives each run a cache folder of its own
+//! (`XDG_CACHE_HOME`), so a server's persisted index (ADR 0066) never lands
+//! in the developer's cache nor is shared by two tests serving the same
+//! location at once. A test adds what it needs after calling these.
 //! Must not: know any command's arguments or output.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Variables a developer's shell may hold that change what a run does.
 const LEAKY: &[&str] = &[
@@ -17,6 +21,14 @@ const LEAKY: &[&str] = &[
     "AWS_ENDPOINT",
     "AWS_ALLOW_HTTP",
 ];
+
+/// A cache folder no other run uses: `<temp>/sparkplane-test-cache/<pid>-<n>`
+/// (created by the binary only if it writes there).
+fn private_cache() -> PathBuf {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, Ordering::SeqCst);
+    std::env::temp_dir().join("sparkplane-test-cache").join(format!("{}-{n}", std::process::id()))
+}
 
 /// The built `sparkplane` binary of this workspace (cargo builds it for every
 /// integration test of its package).
@@ -31,6 +43,7 @@ pub fn sparkplane() -> assert_cmd::Command {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");
+    cmd.env("XDG_CACHE_HOME", private_cache());
     cmd
 }
 
@@ -41,6 +54,7 @@ pub fn sparkplane_process() -> std::process::Command {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");
+    cmd.env("XDG_CACHE_HOME", private_cache());
     cmd
 }
 
@@ -59,5 +73,16 @@ mod tests {
         let colour = cmd.get_envs().find(|(key, _)| *key == "NO_COLOR").and_then(|(_, v)| v);
         assert_eq!(colour.and_then(|v| v.to_str()), Some("1"));
         assert!(cmd.get_program().to_string_lossy().ends_with("sparkplane"));
+    }
+
+    #[test]
+    fn each_run_gets_a_cache_folder_of_its_own() {
+        let cache = |cmd: &std::process::Command| {
+            cmd.get_envs().find(|(key, _)| *key == "XDG_CACHE_HOME").and_then(|(_, v)| v).map(|v| v.to_owned())
+        };
+        let (first, second) = (cache(&sparkplane_process()), cache(&sparkplane_process()));
+        let first = first.expect("XDG_CACHE_HOME is set");
+        assert_ne!(Some(&first), second.as_ref());
+        assert!(PathBuf::from(&first).starts_with(std::env::temp_dir().join("sparkplane-test-cache")));
     }
 }

@@ -255,7 +255,7 @@ fn an_unreachable_store_is_exit_3_with_the_url_and_reason() {
     assert_eq!(lines.len(), 2, "{stderr}");
     let reason = format!(
         "error: s3://logs/spark-events: object storage unreachable or failing: Generic S3 error: Error performing \
-         list request: Error performing GET {endpoint}/logs?list-type=2&prefix=spark-events%2F in "
+         list request: Error performing GET {endpoint}/logs?list-type=2&prefix=spark-events%2F&max-keys=1000 in "
     );
     assert!(lines[0].starts_with(&reason), "{stderr}");
     assert!(lines[0].ends_with("Connection refused (os error 111)"), "{stderr}");
@@ -306,7 +306,7 @@ fn a_store_that_denies_access_is_exit_3_with_the_url_and_reason() {
     assert_eq!(lines.len(), 2, "{stderr}");
     let reason = format!(
         "error: s3://logs/spark-events: object storage unreachable or failing: Generic S3 error: Error performing \
-         list request: Error performing GET {endpoint}/logs?list-type=2&prefix=spark-events%2F in "
+         list request: Error performing GET {endpoint}/logs?list-type=2&prefix=spark-events%2F&max-keys=1000 in "
     );
     assert!(lines[0].starts_with(&reason), "{stderr}");
     assert!(
