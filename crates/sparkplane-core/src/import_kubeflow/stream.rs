@@ -179,18 +179,30 @@ pub fn import_kubeflow_files(sources: &[Source]) -> Result<Imported, Diagnostics
     let mut problems = Diagnostics::new();
     for source in sources {
         let segments = Segments::of(&source.text);
+        // Every span of this file points into a copy with the Secrets' text blanked, so
+        // no rendering of a problem (a terminal quotes the lines around it) shows a value.
+        let shown = segments.without_secrets(source);
+        let hide = |diag: Diagnostic| segments.locate(hidden(diag, shown.as_ref()));
         let docs = match parse_documents(source) {
             Ok(docs) => docs,
             Err(diag) => {
-                problems.push(segments.locate(redact_if_secret(diag, &segments, source)));
+                problems.push(hide(diag));
                 continue;
             }
         };
         // An empty document (`---` then nothing, or comments only) is no object: kubectl skips it too.
         for doc in docs.iter().filter(|d| d.value != NodeValue::Null && segments.holds_content(d.span.start)) {
             match one(doc, segments.document_at(doc.span.start)) {
-                Ok(item) => items.push(item),
-                Err(diags) => problems.extend(Diagnostics(diags.0.into_iter().map(|d| segments.locate(d)).collect())),
+                Ok(mut item) => {
+                    if let Some(shown) = &shown {
+                        item.span.source = shown.clone();
+                        if let Outcome::Converted(report) = &mut item.outcome {
+                            report.not_carried.iter_mut().for_each(|n| n.span.source = shown.clone());
+                        }
+                    }
+                    items.push(item);
+                }
+                Err(diags) => problems.extend(Diagnostics(diags.0.into_iter().map(hide).collect())),
             }
         }
     }
@@ -362,12 +374,29 @@ impl Segments {
         self.starts[..=self.segment(offset)].iter().filter(|s| s.1).count().max(1)
     }
 
-    /// Whether the segment holding `offset` declares `kind: Secret`.
-    fn is_secret(&self, text: &str, offset: usize) -> bool {
-        let segment = self.segment(offset);
-        let start = self.starts[segment].0.min(text.len());
-        let end = self.starts.get(segment + 1).map_or(text.len(), |s| s.0.min(text.len()));
-        text.get(start..end).is_some_and(|t| t.lines().any(|l| l.trim_end() == "kind: Secret"))
+    /// The source with the text of every document that declares `kind: Secret`
+    /// blanked (same byte offsets, newlines kept), or `None` when there is none.
+    fn without_secrets(&self, source: &Source) -> Option<Source> {
+        let text = &*source.text;
+        let mut out = String::with_capacity(text.len());
+        let mut any = false;
+        for (i, (start, _)) in self.starts.iter().enumerate() {
+            let start = (*start).min(text.len());
+            let end = self.starts.get(i + 1).map_or(text.len(), |s| s.0.min(text.len()));
+            let part = text.get(start..end)?;
+            let secret = part.lines().any(|l| {
+                let l = l.trim();
+                l == "kind: Secret" || l == "kind: \"Secret\"" || l == "kind: 'Secret'" || l.contains("kind: Secret,")
+            });
+            if secret {
+                any = true;
+                out.extend(part.chars().map(|c| if c == '\n' { "\n".to_owned() } else { " ".repeat(c.len_utf8()) }));
+            } else {
+                out.push_str(part);
+            }
+        }
+        // The first segment starts at 0 and the rest tile the text, so the copy has its length.
+        (any && out.len() == text.len()).then(|| Source::new(source.name.clone(), out))
     }
 
     /// Adds the document's position to a problem's message when the file holds several.
@@ -380,14 +409,12 @@ impl Segments {
     }
 }
 
-/// A YAML error inside a Secret keeps its file, line and column, but not the
-/// file's text, so no rendering of it can quote a value.
-fn redact_if_secret(mut diag: Diagnostic, segments: &Segments, source: &Source) -> Diagnostic {
-    if let Some(span) = diag.span.as_mut().filter(|s| segments.is_secret(&source.text, s.start)) {
-        // Same byte offsets, so the span still points where the problem is.
-        let blank: String =
-            source.text.chars().map(|c| if c == '\n' { "\n".to_owned() } else { " ".repeat(c.len_utf8()) }).collect();
-        span.source = Source::new(source.name.clone(), blank);
+/// A problem whose spans point into `shown` (the file with its Secrets blanked) when there is one.
+fn hidden(mut diag: Diagnostic, shown: Option<&Source>) -> Diagnostic {
+    if let Some(shown) = shown {
+        let name = shown.name.clone();
+        let spans = diag.span.iter_mut().chain(diag.related.iter_mut().map(|(span, _)| span));
+        spans.filter(|span| span.source.name == name).for_each(|span| span.source = shown.clone());
     }
     diag
 }

@@ -39,6 +39,26 @@ fn converts_applications_keeps_configmaps_and_service_accounts_and_lists_the_res
     for value in ["hunter2-plain", "c2VjcmV0LWJhc2U2NA=="] {
         assert!(!everything.contains(value), "a Secret's value is in the output: {everything}");
     }
+    // A terminal quotes the lines around a problem from the span's source: it holds no Secret text either.
+    let warned = imported.warnings();
+    let spans = imported.items.iter().map(|i| &i.span).chain(warned.0.iter().filter_map(|d| d.span.as_ref()));
+    for span in spans {
+        assert!(!span.source.text.contains("hunter2-plain"), "{}", span.source.text);
+        assert!(span.source.text.contains("KEY1: VALUE1"), "only the Secret is blanked");
+    }
+}
+
+#[test]
+fn an_error_next_to_a_secret_cannot_quote_it() {
+    let text = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData: {{PASSWORD: hunter2-plain}}\n---\n{}",
+        APP.replace("cores: 1", "cores: 0.5")
+    );
+    let err = import_kubeflow_files(&files(&[("n.yaml", &text)])).expect_err("refused");
+    let span = err.0[0].span.as_ref().expect("located");
+    assert_eq!((span.at.line, span.at.column), (12, 19), "{err}");
+    assert!(!span.source.text.contains("hunter2"));
+    assert_eq!(&span.source.text[span.start..span.end], "0.5", "the application's own text is kept");
 }
 
 #[test]
