@@ -236,7 +236,14 @@ fn one(doc: &Node, document: usize) -> Result<Item, Diagnostics> {
         (None, Some(name)) => name,
         (_, None) => String::new(),
     };
-    let item = |outcome| Item { document, kind: kind.clone(), name: name.clone(), span: doc.span.clone(), outcome };
+    let item = |outcome: Outcome| {
+        let mut span = doc.span.clone();
+        if matches!(outcome, Outcome::Left { .. }) {
+            // Where it starts: a listing points at the document, it does not draw all of it.
+            span.end = span.start;
+        }
+        Item { document, kind: kind.clone(), name: name.clone(), span, outcome }
+    };
     let kubeflow_kind = matches!(
         kind.as_str(),
         kubeflow::KIND_SPARK_APPLICATION | kubeflow::KIND_SCHEDULED_SPARK_APPLICATION | kubeflow::KIND_SPARK_CONNECT
