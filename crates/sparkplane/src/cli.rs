@@ -1219,15 +1219,15 @@ pub struct HistoryServeArgs {
     /// `history export --to` writes them (default prices), at start and every --interval.
     #[arg(long, value_name = "PATH_OR_URL")]
     pub export_to: Option<String>,
-}
-
-/// `tenant`.
     /// Folder of the persisted index (one small embedded database): a restart answers `applications`
     /// from it at once, then rereads only logs that changed. Default: $XDG_CACHE_HOME (or
     /// ~/.cache)/sparkplane/history-index/<hash of --logs>. A corrupt or older index is rebuilt from
     /// the logs with a warning.
     #[arg(long, value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
+}
+
+/// `tenant`.
 #[derive(Subcommand, Debug)]
 pub enum TenantCommand {
     /// Render a Tenant file to Kubernetes objects.
