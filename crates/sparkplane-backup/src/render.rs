@@ -86,9 +86,14 @@ pub fn config_text(backup: &Backup) -> String {
     sparkplane_core::yaml::to_yaml(&serde_json::to_value(backup).unwrap_or_default())
 }
 
-/// ServiceAccount, ConfigMap and CronJob, in apply order.
-pub fn render(backup: &Backup) -> Vec<RenderedObject> {
-    let name = object_name(backup);
+/// The seccomp profile of the pod and its container: the runtime's default.
+fn runtime_default_seccomp() -> Option<SeccompProfile> {
+    Some(SeccompProfile { type_: "RuntimeDefault".into(), ..SeccompProfile::default() })
+}
+
+/// The backup container: `sparkplane backup run` on the mounted configuration,
+/// with the stores' and the metastore's credentials from their Secrets.
+fn backup_container(backup: &Backup) -> Container {
     let mut env = BTreeMap::new();
     store_env(backup.spec.target.credentials.as_ref(), &mut env);
     store_env(backup.spec.objects.source.as_ref().and_then(|s| s.credentials.as_ref()), &mut env);
@@ -100,8 +105,7 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
     // HOME on the writable emptyDir: tools that look for a home folder find one.
     env.insert("HOME".into(), EnvVar { name: "HOME".into(), value: Some("/tmp".into()), ..EnvVar::default() });
     env.insert("TMPDIR".into(), EnvVar { name: "TMPDIR".into(), value: Some("/tmp".into()), ..EnvVar::default() });
-    let seccomp = || Some(SeccompProfile { type_: "RuntimeDefault".into(), ..SeccompProfile::default() });
-    let container = Container {
+    Container {
         name: "backup".into(),
         image: Some(backup.spec.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
@@ -121,7 +125,7 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
             privileged: Some(false),
             read_only_root_filesystem: Some(true),
             run_as_non_root: Some(true),
-            seccomp_profile: seccomp(),
+            seccomp_profile: runtime_default_seccomp(),
             ..SecurityContext::default()
         }),
         volume_mounts: Some(vec![
@@ -134,7 +138,12 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
             VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() },
         ]),
         ..Container::default()
-    };
+    }
+}
+
+/// ServiceAccount, ConfigMap and CronJob, in apply order.
+pub fn render(backup: &Backup) -> Vec<RenderedObject> {
+    let name = object_name(backup);
     let pod = PodSpec {
         restart_policy: Some("Never".into()),
         service_account_name: Some(name.clone()),
@@ -146,10 +155,10 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
             run_as_user: Some(BACKUP_UID),
             run_as_group: Some(BACKUP_UID),
             fs_group: Some(BACKUP_UID),
-            seccomp_profile: seccomp(),
+            seccomp_profile: runtime_default_seccomp(),
             ..PodSecurityContext::default()
         }),
-        containers: vec![container],
+        containers: vec![backup_container(backup)],
         volumes: Some(vec![
             Volume {
                 name: "config".into(),
