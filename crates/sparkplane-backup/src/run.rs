@@ -121,6 +121,58 @@ fn blobs(target: &Store, backup: &str) -> Result<BTreeSet<String>, BackupError> 
     }
 }
 
+/// The metastore's dump streamed to `key` on the target, hashed on the way; none without a metastore.
+fn dump_metastore(backup: &Backup, target: &Store, key: &str) -> Result<Option<DumpRecord>, BackupError> {
+    let Some((server, database)) = server(backup)? else { return Ok(None) };
+    let mut dump = server.dump(&database)?;
+    let tables = dump.tables.clone();
+    let mut hashing = Hashing::new(&mut dump.stdout);
+    let stored = target.put_from(key, &mut hashing, PART).map_err(BackupError::storage);
+    let (sha256, size) = hashing.finish();
+    let finished = dump.finish();
+    stored?;
+    finished?;
+    Ok(Some(DumpRecord { database, key: key.to_owned(), size, sha256, tables }))
+}
+
+/// The object sources as listed now: every object, each source's location,
+/// the opened stores, and the sources that hold nothing (a missing folder is empty).
+struct Listed {
+    found: Vec<SourceObject>,
+    sources: std::collections::BTreeMap<String, String>,
+    opened: std::collections::BTreeMap<String, Store>,
+    empty_sources: Vec<String>,
+}
+
+fn list_sources(backup: &Backup) -> Result<Listed, BackupError> {
+    let mut listed = Listed {
+        found: Vec::new(),
+        sources: std::collections::BTreeMap::new(),
+        opened: std::collections::BTreeMap::new(),
+        empty_sources: Vec::new(),
+    };
+    for source in object_sources(backup) {
+        let store = stores::source(backup, &source.url)?;
+        let entries = match store.list() {
+            Ok(entries) => entries,
+            Err(StorageError::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(BackupError::storage(e)),
+        };
+        if entries.is_empty() {
+            listed.empty_sources.push(format!("{} ({})", source.name, store.location()));
+        }
+        listed.found.extend(entries.into_iter().map(|e| SourceObject {
+            source: source.name.clone(),
+            key: e.key,
+            size: e.size,
+            modified_ms: e.modified_ms,
+        }));
+        listed.sources.insert(source.name.clone(), store.location().to_string());
+        listed.opened.insert(source.name, store);
+    }
+    Ok(listed)
+}
+
 /// Runs one backup at `now`.
 pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupError> {
     let name = &backup.metadata.name;
@@ -133,47 +185,9 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
             help: "runs are named by the second they start; run again a second later".into(),
         });
     }
-    let mut written = 0u64;
-    let metastore = match server(backup)? {
-        None => None,
-        Some((server, database)) => {
-            let key = layout::dump(name, &id);
-            let dump = server.dump(&database)?;
-            let tables = dump.tables.clone();
-            let mut dump = dump;
-            let mut hashing = Hashing::new(&mut dump.stdout);
-            let stored = target.put_from(&key, &mut hashing, PART).map_err(BackupError::storage);
-            let (sha256, size) = hashing.finish();
-            let finished = dump.finish();
-            stored?;
-            finished?;
-            written += size;
-            Some(DumpRecord { database, key, size, sha256, tables })
-        }
-    };
-    let mut found = Vec::new();
-    let mut sources = std::collections::BTreeMap::new();
-    let mut opened = std::collections::BTreeMap::new();
-    let mut empty_sources = Vec::new();
-    for source in object_sources(backup) {
-        let store = stores::source(backup, &source.url)?;
-        let entries = match store.list() {
-            Ok(entries) => entries,
-            Err(StorageError::NotFound { .. }) => Vec::new(),
-            Err(e) => return Err(BackupError::storage(e)),
-        };
-        if entries.is_empty() {
-            empty_sources.push(format!("{} ({})", source.name, store.location()));
-        }
-        found.extend(entries.into_iter().map(|e| SourceObject {
-            source: source.name.clone(),
-            key: e.key,
-            size: e.size,
-            modified_ms: e.modified_ms,
-        }));
-        sources.insert(source.name.clone(), store.location().to_string());
-        opened.insert(source.name, store);
-    }
+    let metastore = dump_metastore(backup, &target, &layout::dump(name, &id))?;
+    let mut written = metastore.as_ref().map_or(0, |m| m.size);
+    let Listed { found, sources, opened, empty_sources } = list_sources(backup)?;
     let mut existing = blobs(&target, name)?;
     let steps = plan_copies(&found, previous.last(), &existing);
     let (mut copied, mut reused, mut objects) = (0, 0, Vec::new());
