@@ -217,6 +217,56 @@ fn case_outcome(o: Outcome) -> testcaserun_finished::ContentOutcome {
     }
 }
 
+/// A suite's `testsuiterun.finished` content.
+fn suite_finished(
+    suite: &str,
+    name: &str,
+    environment: &str,
+    outcome: Outcome,
+    reason: Option<String>,
+) -> Result<Subject, EventError> {
+    Ok(Subject::from(testsuiterun_finished::Content {
+        environment: testsuiterun_finished::ContentEnvironment {
+            id: id("the environment", environment)?,
+            source: None,
+        },
+        outcome: suite_outcome(outcome),
+        reason,
+        severity: (outcome != Outcome::Success).then_some(testsuiterun_finished::ContentSeverity::High),
+        test_suite: Some(testsuiterun_finished::ContentTestSuite {
+            id: id("the suite", suite)?,
+            name: Some(name.to_owned()),
+            uri: None,
+            version: None,
+        }),
+    }))
+}
+
+/// A check's `testcaserun.finished` content, within its suite's run.
+fn case_finished(
+    suite: &str,
+    case: &str,
+    name: &str,
+    environment: &str,
+    outcome: Outcome,
+    reason: Option<String>,
+) -> Result<Subject, EventError> {
+    Ok(Subject::from(testcaserun_finished::Content {
+        environment: testcaserun_finished::ContentEnvironment { id: id("the environment", environment)?, source: None },
+        outcome: case_outcome(outcome),
+        reason,
+        severity: (outcome != Outcome::Success).then_some(testcaserun_finished::ContentSeverity::High),
+        test_case: Some(testcaserun_finished::ContentTestCase {
+            id: id("the check", case)?,
+            name: Some(name.to_owned()),
+            ty: None,
+            uri: None,
+            version: None,
+        }),
+        test_suite_run: Some(testcaserun_finished::ContentTestSuiteRun { id: id("the suite", suite)?, source: None }),
+    }))
+}
+
 fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, EventError> {
     let env = |what, e: &str| id(what, e);
     let (subject_id, subject): (&str, Subject) = match step {
@@ -238,47 +288,12 @@ fn subject(step: &Step, source: &cdevents_sdk::UriReference) -> Result<Subject, 
                 uri: None,
             }),
         ),
-        Step::SuiteFinished { suite, name, environment, outcome, reason } => (
-            suite,
-            Subject::from(testsuiterun_finished::Content {
-                environment: testsuiterun_finished::ContentEnvironment {
-                    id: env("the environment", environment)?,
-                    source: None,
-                },
-                outcome: suite_outcome(*outcome),
-                reason: reason.clone(),
-                severity: (*outcome != Outcome::Success).then_some(testsuiterun_finished::ContentSeverity::High),
-                test_suite: Some(testsuiterun_finished::ContentTestSuite {
-                    id: id("the suite", suite)?,
-                    name: Some(name.clone()),
-                    uri: None,
-                    version: None,
-                }),
-            }),
-        ),
-        Step::CaseFinished { suite, case, name, environment, outcome, reason } => (
-            case,
-            Subject::from(testcaserun_finished::Content {
-                environment: testcaserun_finished::ContentEnvironment {
-                    id: env("the environment", environment)?,
-                    source: None,
-                },
-                outcome: case_outcome(*outcome),
-                reason: reason.clone(),
-                severity: (*outcome != Outcome::Success).then_some(testcaserun_finished::ContentSeverity::High),
-                test_case: Some(testcaserun_finished::ContentTestCase {
-                    id: id("the check", case)?,
-                    name: Some(name.clone()),
-                    ty: None,
-                    uri: None,
-                    version: None,
-                }),
-                test_suite_run: Some(testcaserun_finished::ContentTestSuiteRun {
-                    id: id("the suite", suite)?,
-                    source: None,
-                }),
-            }),
-        ),
+        Step::SuiteFinished { suite, name, environment, outcome, reason } => {
+            (suite, suite_finished(suite, name, environment, *outcome, reason.clone())?)
+        }
+        Step::CaseFinished { suite, case, name, environment, outcome, reason } => {
+            (case, case_finished(suite, case, name, environment, *outcome, reason.clone())?)
+        }
         Step::ArtifactPackaged { artifact, commit, sbom } => (
             artifact,
             Subject::from(artifact_packaged::Content {
