@@ -317,7 +317,7 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
         && engine != sparkplane_api::dq::DqEngine::Native
     {
         let name = if engine == sparkplane_api::dq::DqEngine::Spark { "spark" } else { "auto" };
-        for (at, why) in crate::spark::refused(spec, engine) {
+        for (at, why) in crate::spark_plan::inexpressible(spec) {
             out.push(engine_refusal(doc, &at, name, &why));
         }
     }

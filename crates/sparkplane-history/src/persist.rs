@@ -1,5 +1,5 @@
 //! The persisted index of `sparkplane history serve`: the listing records of
-//! [`crate::index`] kept in an embedded store on local disk (redb, ADR 0066),
+//! the `index` module kept in an embedded store on local disk (redb, ADR 0066),
 //! so a restarted server answers `applications` before it lists the location
 //! again, and its catch-up rereads only logs that changed meanwhile.
 //!
@@ -13,7 +13,7 @@
 //! all (held by another server, a folder that cannot be written) leaves the
 //! server running without persistence, with a warning. Never a crash.
 //!
-//! Must not: decide which logs changed (that is [`crate::index`], which
+//! Must not: decide which logs changed (that is the `index` module, which
 //! compares keys), read logs, or answer requests.
 
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub struct LogKey {
 }
 
 /// One listed application as the store keeps it: its key and what
-/// [`crate::index::Entry`] holds besides the log.
+/// the index's `Entry` holds besides the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEntry {
     pub size: u64,

@@ -6,7 +6,7 @@
 //! `…End`, `…SQLAdaptiveExecutionUpdate`, `…SQLAdaptiveSQLMetricUpdates`,
 //! `…DriverAccumUpdates`), the `spark.sql.execution.id` of job starts and the
 //! SQL accumulators of completed stages into [`SqlExecutions`], part of the one
-//! replay model ([`crate::replay::AppDetail::sql`]).
+//! replay model (`AppDetail::sql` in the `replay` module).
 //!
 //! A metric's value is what Spark's SQL listener totals: the sum of its task
 //! updates (read from the final accumulator value each completed stage
