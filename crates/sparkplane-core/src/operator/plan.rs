@@ -29,7 +29,7 @@ use crate::resolved::ResolvedJob;
 use crate::sizing::{SizedJob, size_job};
 use crate::source::{LineCol, Source, Span};
 use crate::validate::ValidationTarget;
-use crate::yaml::{FieldPath, Node};
+use crate::yaml::Node;
 
 /// What the operator is configured with: the platform's presets and
 /// environments and its defaults.
@@ -244,16 +244,6 @@ pub fn render_resolved(resolved: &ResolvedJob, attempt: u32) -> Vec<RenderedObje
     render::size_and_render(&job, Target::Native)
 }
 
-/// The policy configuration of an environment in the catalog (defaults when it has none).
-pub fn environment_policy(catalog: &Catalog, environment: Option<&str>) -> Result<EnvironmentPolicy, String> {
-    let Some(node) = environment.and_then(|e| catalog.environment(e)) else { return Ok(EnvironmentPolicy::default()) };
-    let Some(config) = FieldPath::parse("policy").ok().and_then(|p| node.get(&p).cloned()) else {
-        return Ok(EnvironmentPolicy::default());
-    };
-    serde_json::from_value(config.to_json())
-        .map_err(|e| format!("environment `{}`: policy: {e}", environment.unwrap_or_default()))
-}
-
 /// Resolves, validates, sizes, renders attempt 1 and checks the built-in
 /// policies of the job's environment. Approvals, budgets and custom Rego
 /// policies are checked where their records live — by `sparkplane apply`
@@ -267,10 +257,15 @@ pub fn prepare(job: &SparkJob, platform: &Platform) -> Prepared {
         }
     };
     let objects = render_resolved(&resolved, 1);
-    let config = match environment_policy(&platform.catalog, resolved.environment.as_deref()) {
-        Ok(config) => config,
-        Err(message) => return Prepared::Refused { cause: Cause::InvalidSpec, message },
-    };
+    // The one reading of an environment's `policy:` block, as `policy check` and `apply` read it.
+    let config =
+        match resolved.environment.as_deref().map(|env| policy::inputs::environment_policy(&platform.catalog, env)) {
+            None => EnvironmentPolicy::default(),
+            Some(Ok(config)) => config,
+            Some(Err(d)) => {
+                return Prepared::Refused { cause: Cause::InvalidSpec, message: format!("{}: {}", d.path, d.message) };
+            }
+        };
     let mut ctx = PolicyContext { environment: resolved.environment.as_deref(), ..PolicyContext::default() };
     ctx.configure(&config);
     // Approvals are the CLI's to check: the operator sees no approval records.
