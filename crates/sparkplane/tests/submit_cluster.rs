@@ -302,17 +302,25 @@ fn status_logs_list_and_delete() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains(&format!("deleted team-a/Pod/{pod}")), "{}", stdout(&output));
     assert!(cluster.pods().is_empty());
-    let left: Vec<String> = cluster
-        .fake
-        .objects()
-        .iter()
-        .filter(|o| o["metadata"]["namespace"] == "team-a")
-        .map(|o| o["kind"].as_str().unwrap_or("").to_owned())
-        .collect();
-    assert!(
-        !left.iter().any(|k| k == "ConfigMap" || k == "Service" || k == "NetworkPolicy"),
-        "owned objects go by cascade: {left:?}"
-    );
+    // Deleted with background propagation: as on a real cluster, the garbage collector removes what the pod
+    // owned after the delete has answered, so the test waits for it (bounded) rather than reading at once.
+    let kinds_left = || -> Vec<String> {
+        cluster
+            .fake
+            .objects()
+            .iter()
+            .filter(|o| o["metadata"]["namespace"] == "team-a")
+            .map(|o| o["kind"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let owned = |kinds: &[String]| kinds.iter().any(|k| k == "ConfigMap" || k == "Service" || k == "NetworkPolicy");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut left = kinds_left();
+    while owned(&left) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        left = kinds_left();
+    }
+    assert!(!owned(&left), "owned objects go by cascade within 20 s: {left:?}");
     assert!(stdout(&output).contains("its ConfigMaps, Service and NetworkPolicy are removed"), "{}", stdout(&output));
     assert!(left.iter().any(|k| k == "ServiceAccount"), "RBAC stays without --all: {left:?}");
 
