@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::ui::{AppView, Page, Tab, api_date, bytes_cell, count_cell, esc, esc_attr, int, ms_cell, text};
+use crate::ui::{AppView, Page, Tab, api_date, bytes_cell, count_cell, esc, esc_attr, int, log_links, ms_cell, text};
 
 /// `executors/`.
 pub fn executors_page(view: &AppView) -> Result<Page, Page> {
@@ -37,13 +37,7 @@ fn executor_row(view: &AppView, e: &Value) -> String {
     let removed = e.get("removeReason").and_then(Value::as_str).map_or(String::new(), |r| {
         format!("<br><span class=\"muted\">removed {}: {}</span>", api_date(e, "removeTime"), esc(r))
     });
-    let logs: Vec<String> = e
-        .get("executorLogs")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some(format!("<a href=\"{}\">{}</a>", esc_attr(v.as_str()?), esc(k))))
-        .collect();
+    let logs = log_links(e.get("executorLogs"));
     // Spill is not in Spark's executor summary; the one model sums it over the executor's tasks.
     let spill = spilled(view, id);
     let opt = |v: Option<i64>| v.map_or_else(|| "<td class=\"n muted\">-</td>".to_owned(), bytes_cell);

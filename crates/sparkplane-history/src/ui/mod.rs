@@ -315,6 +315,25 @@ pub fn esc_attr(raw: &str) -> String {
     sparkplane_core::markup::attribute(raw)
 }
 
+/// A link to a driver's or executor's log as the event log names it. Only
+/// `http://` and `https://` URLs become links: the URL comes from the log,
+/// and a `javascript:` or `data:` one would run in the page when clicked.
+/// Anything else is shown as text.
+pub fn log_link(label: &str, url: &str) -> String {
+    let scheme = url.trim_start().get(..8).unwrap_or(url).to_ascii_lowercase();
+    if scheme.starts_with("http://") || scheme.starts_with("https://") {
+        format!("<a href=\"{}\">{}</a>", esc_attr(url), esc(label))
+    } else {
+        format!("{} <code>{}</code>", esc(label), esc(url))
+    }
+}
+
+/// [`log_link`] for each entry of the API's `executorLogs` object.
+pub fn log_links(logs: Option<&serde_json::Value>) -> Vec<String> {
+    let Some(logs) = logs.and_then(serde_json::Value::as_object) else { return Vec::new() };
+    logs.iter().filter_map(|(k, v)| Some(log_link(k, v.as_str()?))).collect()
+}
+
 /// Bytes as Spark's UI shows them (`Utils.bytesToString`: one decimal, a unit
 /// once the value reaches twice it).
 pub fn bytes(n: i64) -> String {
@@ -621,6 +640,24 @@ mod pages_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_log_urls_become_links() {
+        assert_eq!(
+            log_link("stdout", "http://node:8042/logs?a=1&b=2"),
+            "<a href=\"http://node:8042/logs?a=1&amp;b=2\">stdout</a>"
+        );
+        assert!(log_link("stderr", "HTTPS://node/x").starts_with("<a href="));
+        for hostile in ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<script>x</script>", "//evil/x"]
+        {
+            let shown = log_link("stdout", hostile);
+            assert!(!shown.contains("<a ") && !shown.contains("<script>"), "{hostile}: {shown}");
+        }
+        let logs = serde_json::json!({"stdout": "http://n/out", "stderr": "javascript:x", "n": 3});
+        let links = log_links(Some(&logs));
+        assert_eq!(links.len(), 2, "{links:?}");
+        assert_eq!(links.iter().filter(|l| l.starts_with("<a ")).count(), 1, "{links:?}");
+    }
 
     #[test]
     fn spark_paths_name_their_pages_with_and_without_an_attempt() {

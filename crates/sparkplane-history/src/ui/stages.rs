@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::tasks::Task;
 use crate::ui::{
-    AppView, Page, Params, Tab, api_date, bytes_cell, count_cell, duration, esc, esc_attr, int, ms_cell, pager,
-    progress, text,
+    AppView, Page, Params, Tab, api_date, bytes_cell, count_cell, duration, esc, esc_attr, int, log_link, log_links,
+    ms_cell, pager, progress, text,
 };
 
 /// Spark's stage groups, in the page's order.
@@ -179,8 +179,7 @@ fn stage_facts(view: &AppView, s: &Value, failed: bool) -> String {
         if driver_logs.is_empty() {
             out.push_str("<p class=\"muted\">The log store holds no driver log for this application.</p>");
         } else {
-            let links: Vec<String> =
-                driver_logs.iter().map(|(k, v)| format!("<a href=\"{}\">driver {}</a>", esc_attr(v), esc(k))).collect();
+            let links: Vec<String> = driver_logs.iter().map(|(k, v)| log_link(&format!("driver {k}"), v)).collect();
             let _ = write!(out, "<p>Driver log: {}</p>", links.join(" · "));
         }
     }
@@ -372,13 +371,7 @@ fn task_row(t: &Value) -> String {
     let m = t.get("taskMetrics").cloned().unwrap_or(Value::Null);
     let nested = |group: &str, key: &str| m.get(group).map_or(0, |g| int(g, key));
     let status = text(t, "status");
-    let logs: Vec<String> = t
-        .get("executorLogs")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some(format!("<a href=\"{}\">{}</a>", esc_attr(v.as_str()?), esc(k))))
-        .collect();
+    let logs = log_links(t.get("executorLogs"));
     let error = t.get("errorMessage").and_then(Value::as_str).map_or(String::new(), |e| {
         format!(
             "<details><summary>{}</summary><pre>{}</pre></details>",
