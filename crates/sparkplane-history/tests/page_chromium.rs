@@ -6,7 +6,7 @@
 //! its report; `?q=` filters the rows in the browser; the linked report
 //! renders. The server binds 127.0.0.1 on a free port and stops with the test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,18 +14,7 @@ use std::time::{Duration, Instant};
 use sparkplane_eventlog::LogSource;
 use sparkplane_history::Index;
 
-/// The Chromium binary: `SPARKPLANE_CHROMIUM`, else Debian's `/usr/bin/chromium`.
-fn chromium() -> PathBuf {
-    let path =
-        std::env::var_os("SPARKPLANE_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    assert!(
-        path.exists(),
-        "this test opens the page in headless Chromium, and {} is missing: run scripts/test.sh, which installs it \
-         (Debian: apt-get install chromium), or set SPARKPLANE_CHROMIUM",
-        path.display()
-    );
-    path
-}
+use sparkplane_testkit::chromium::binary as chromium;
 
 /// The DOM of `url` after its scripts ran, from headless Chromium (fresh profile, no other network).
 fn dump_dom(url: &str) -> String {

@@ -19,18 +19,7 @@ use std::time::{Duration, Instant};
 use sparkplane_eventlog::LogSource;
 use sparkplane_history::Index;
 
-/// The Chromium binary: `SPARKPLANE_CHROMIUM`, else Debian's `/usr/bin/chromium`.
-fn chromium() -> PathBuf {
-    let path =
-        std::env::var_os("SPARKPLANE_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    assert!(
-        path.exists(),
-        "this test opens the pages in headless Chromium, and {} is missing: run scripts/test.sh, which installs it \
-         (Debian: apt-get install chromium), or set SPARKPLANE_CHROMIUM",
-        path.display()
-    );
-    path
-}
+use sparkplane_testkit::chromium::binary as chromium;
 
 /// What Chromium made of a page: its DOM after load and what it logged (console messages included).
 struct Loaded {

@@ -5,12 +5,14 @@
 //! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
 //! receiver ([`OtlpReceiver`]), a fault-injecting proxy in front of S3
 //! ([`FaultProxy`]) and PostgreSQL
-//! ([`PostgresServer`]) — stopping child processes a test started
+//! ([`PostgresServer`]) — finding the headless Chromium tests open pages in
+//! ([`chromium`]), stopping child processes a test started
 //! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
 //! environment ([`sparkplane`]), and small HTTP peers ([`http`]). Must not: be used by
 //! non-test code.
 
 pub mod cdevents;
+pub mod chromium;
 pub mod cli;
 pub mod fault_proxy;
 pub mod history;

@@ -14,18 +14,7 @@ fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-eventlog/tests/fixtures").join(relative)
 }
 
-/// The Chromium binary: `SPARKPLANE_CHROMIUM`, else Debian's `/usr/bin/chromium`.
-fn chromium() -> PathBuf {
-    let path =
-        std::env::var_os("SPARKPLANE_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    assert!(
-        path.is_file(),
-        "this test opens the HTML report in headless Chromium, and {} is missing: run scripts/test.sh, which installs \
-         it (Debian: apt-get install chromium), or set SPARKPLANE_CHROMIUM",
-        path.display()
-    );
-    path
-}
+use sparkplane_testkit::chromium::binary as chromium;
 
 /// Runs headless Chromium on `page` with `args` (no network, a fresh profile), and returns its output.
 fn headless(page: &Path, args: &[&str]) -> Output {
