@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
-use sparkplane_core::operator::Platform;
 use sparkplane_fakekube::{Cluster, FakeApiServer};
 use sparkplane_kube::KubeError;
 use sparkplane_kube::operator::{Metrics, OperatorSettings};
+use sparkplane_lifecycle::Platform;
 
 use crate::alerts::{self, Series};
 use crate::catalog::Experiment;

@@ -86,7 +86,7 @@ pub fn late_after(backup: &Backup) -> std::time::Duration {
     const FROM: jiff::Timestamp = jiff::Timestamp::constant(1_767_225_600, 0); // 2026-01-01T00:00:00Z
     let gap = crate::cron::parse(&backup.spec.schedule)
         .ok()
-        .and_then(|cron| crate::operator::schedule::longest_gap(&cron, &jiff::tz::TimeZone::UTC, FROM, 1_000));
+        .and_then(|cron| crate::cron::longest_gap(&cron, &jiff::tz::TimeZone::UTC, FROM, 1_000));
     match gap {
         Some(gap) => gap + gap.min(SLACK),
         None => std::time::Duration::from_secs(FALLBACK_LATE_HOURS * 3600),

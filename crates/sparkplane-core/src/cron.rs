@@ -12,11 +12,18 @@
 //! there is one ([`every_to_cron`]).
 //!
 //! Owns: which cron expressions a schedule may hold, and the one parse into
-//! a `croner::Cron` that validation, import and the operator share. Must not:
-//! compute ticks (`operator::schedule`) or know about documents and spans
+//! a `croner::Cron` that validation, import and the operator share, and the
+//! longest gap between two ticks ([`longest_gap`], which backup checks and
+//! the operator's schedule both read). Must not: decide what runs at a tick
+//! (`sparkplane_lifecycle::schedule`) or know about documents and spans
 //! (callers attach the field path and location).
 
 use std::fmt;
+use std::time::Duration;
+
+use croner::Cron;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 /// Why an expression is not a schedule Kubernetes accepts, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -350,9 +357,48 @@ fn go_duration_nanos(text: &str) -> Result<u128, String> {
     Ok(total)
 }
 
+/// The longest time between two consecutive ticks among the first `fires`
+/// after `from`, or None when the schedule fires fewer than twice. Bounded:
+/// it looks at most `fires` ticks and 400 days ahead.
+pub fn longest_gap(cron: &Cron, zone: &TimeZone, from: Timestamp, fires: usize) -> Option<Duration> {
+    let horizon = from.checked_add(jiff::SignedDuration::from_hours(400 * 24)).ok()?;
+    let mut cursor = from.to_zoned(zone.clone());
+    let mut previous: Option<Timestamp> = None;
+    let mut longest: Option<Duration> = None;
+    for _ in 0..fires {
+        let Ok(next) = cron.find_next_occurrence(&cursor, false) else { break };
+        let tick = next.timestamp();
+        if tick > horizon {
+            break;
+        }
+        if let Some(before) = previous {
+            let gap = Duration::from_secs(u64::try_from(tick.as_second() - before.as_second()).unwrap_or(0));
+            longest = Some(longest.map_or(gap, |l| l.max(gap)));
+        }
+        previous = Some(tick);
+        cursor = next;
+    }
+    longest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_gap_between_ticks() {
+        let gap = |text: &str| {
+            let cron = parse(text).expect("cron");
+            longest_gap(&cron, &TimeZone::UTC, "2026-01-01T00:00:00Z".parse().expect("timestamp"), 1_000)
+                .map(|d| d.as_secs())
+        };
+        assert_eq!(gap("@daily"), Some(24 * 3600));
+        assert_eq!(gap("*/5 * * * *"), Some(300));
+        // Weekdays only: Friday to Monday is the longest wait.
+        assert_eq!(gap("0 2 * * 1-5"), Some(3 * 24 * 3600));
+        // The 29th of February fires once in the next 400 days: no gap to measure.
+        assert_eq!(gap("0 0 29 2 *"), None);
+    }
 
     #[test]
     fn accepts_what_kubernetes_accepts() {

@@ -7,7 +7,7 @@
 //! an exception's class or message name which cause). One owner for both
 //! readers of failures: the event-log model (`sparkplane_eventlog::cause`
 //! re-exports these and adds Spark's task end reasons) and the operator, which
-//! classifies a failed driver's log tail (`operator::cause::application_cause`).
+//! classifies a failed driver's log tail (`sparkplane_lifecycle::cause::application_cause`).
 //! Pure: reads the text it is given, nothing else.
 
 use serde::Serialize;

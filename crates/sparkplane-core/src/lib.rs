@@ -24,7 +24,6 @@ pub mod load;
 pub mod local_plan;
 pub mod markup;
 pub mod names;
-pub mod operator;
 pub mod pod_security;
 pub mod policy;
 pub mod render;

@@ -428,7 +428,7 @@ impl ManagedJob {
             managed_by: ManagedBy::Operator,
             created: job.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()),
             cron: job.spec.schedule.as_ref().and_then(|s| s.cron.clone()),
-            scheduled_by: labels.and_then(|l| l.get(sparkplane_core::operator::SCHEDULED_BY_LABEL)).cloned(),
+            scheduled_by: labels.and_then(|l| l.get(sparkplane_lifecycle::SCHEDULED_BY_LABEL)).cloned(),
             suspend: job.spec.suspend.unwrap_or(false),
             driver_phase,
             status: job.status.clone().unwrap_or_default(),
@@ -828,7 +828,7 @@ async fn delete_job(
     let name = job.metadata.name.clone().unwrap_or_default();
     let runs = match job.spec.schedule {
         Some(_) => {
-            let selector = format!("{}={name}", sparkplane_core::operator::SCHEDULED_BY_LABEL);
+            let selector = format!("{}={name}", sparkplane_lifecycle::SCHEDULED_BY_LABEL);
             crate::jobs::list(client, server, Some(namespace), Some(&selector)).await?
         }
         None => Vec::new(),

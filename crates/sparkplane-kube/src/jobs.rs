@@ -58,7 +58,7 @@ pub async fn trigger(
     value: &str,
 ) -> Result<SparkJob, KubeError> {
     let api: Api<SparkJob> = Api::namespaced(client.clone(), namespace);
-    let patch = json!({"metadata": {"annotations": {sparkplane_core::operator::TRIGGER_ANNOTATION: value}}});
+    let patch = json!({"metadata": {"annotations": {sparkplane_lifecycle::TRIGGER_ANNOTATION: value}}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| {
         KubeError::from_kube(e, Operation::new("patch", "SparkJob", format!("{namespace}/{name}")), server)
     })

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sparkplane_api::job::JobState;
-use sparkplane_core::operator::schedule::run_name;
-use sparkplane_core::operator::{Platform, rfc3339};
 use sparkplane_fakekube::{Behaviour, Cluster, DriverRule, DriverRun, FakeApiServer, PodScript, Timings};
+use sparkplane_lifecycle::schedule::run_name;
+use sparkplane_lifecycle::{Platform, rfc3339};
 use sparkplane_testkit::http::status_line;
 use support::*;
 
@@ -123,8 +123,8 @@ async fn a_driver_created_before_a_lost_status_write_is_adopted_not_created_agai
     let spark_job = job("adopt", json!({}));
     // The operator created attempt 1's driver, then died before writing the status.
     let platform = Platform::builtin().expect("catalog");
-    let resolved = sparkplane_core::operator::plan::resolve_resource(&spark_job, &platform.catalog).expect("resolves");
-    let objects = sparkplane_core::operator::plan::render_resolved(&resolved, 1);
+    let resolved = sparkplane_lifecycle::plan::resolve_resource(&spark_job, &platform.catalog).expect("resolves");
+    let objects = sparkplane_lifecycle::plan::render_resolved(&resolved, 1);
     let driver = objects.iter().find(|o| o.kind == "Pod").expect("a driver pod");
     create(&fake, &spark_job).await;
     let mut body = driver.body.clone();
@@ -164,9 +164,8 @@ async fn a_driver_another_owner_holds_is_never_adopted_and_the_run_waits_for_its
         let fake = FakeApiServer::start().expect("fake");
         let spark_job = job("again", json!({}));
         let platform = Platform::builtin().expect("catalog");
-        let resolved =
-            sparkplane_core::operator::plan::resolve_resource(&spark_job, &platform.catalog).expect("resolves");
-        let objects = sparkplane_core::operator::plan::render_resolved(&resolved, 1);
+        let resolved = sparkplane_lifecycle::plan::resolve_resource(&spark_job, &platform.catalog).expect("resolves");
+        let objects = sparkplane_lifecycle::plan::render_resolved(&resolved, 1);
         let driver = objects.iter().find(|o| o.kind == "Pod").expect("a driver pod");
         let mut body = driver.body.clone();
         if let Some(uid) = earlier_owner {
@@ -346,19 +345,19 @@ async fn a_schedule_catches_up_three_missed_runs_in_order_and_a_trigger_starts_a
     let last = jiff::Timestamp::from_second(minute - 180).expect("time");
     let schedule = json!({"schedule": {"cron": "* * * * *", "startingDeadline": "10m", "concurrencyPolicy": "Allow"}});
     let mut parent = serde_json::to_value(job("nightly", schedule)).expect("json");
-    parent["status"] = json!({"schedule": {"lastScheduleTime": sparkplane_core::operator::rfc3339(last)}});
+    parent["status"] = json!({"schedule": {"lastScheduleTime": sparkplane_lifecycle::rfc3339(last)}});
     fake.insert(parent).expect("scheduled job");
     let operator = Operator::start(&fake, |_| {});
     let expected: Vec<String> = (1..=3)
         .map(|i| {
-            sparkplane_core::operator::schedule::run_name(
+            sparkplane_lifecycle::schedule::run_name(
                 "nightly",
                 jiff::Timestamp::from_second(minute - 180 + i * 60).expect("t"),
             )
         })
         .collect();
     let parent = wait_for(&fake, "nightly", Duration::from_secs(20), |s| {
-        s["schedule"]["lastScheduleTime"].as_str().is_some_and(|t| t != sparkplane_core::operator::rfc3339(last))
+        s["schedule"]["lastScheduleTime"].as_str().is_some_and(|t| t != sparkplane_lifecycle::rfc3339(last))
     })
     .await;
     let created: Vec<String> = fake
@@ -374,10 +373,7 @@ async fn a_schedule_catches_up_three_missed_runs_in_order_and_a_trigger_starts_a
         assert_eq!(run["metadata"]["labels"]["sparkplane.dev/scheduled-by"], "nightly");
         assert_eq!(run["metadata"]["annotations"]["sparkplane.dev/started-by"], "schedule");
         let tick = jiff::Timestamp::from_second(minute - 180 + (i as i64 + 1) * 60).expect("t");
-        assert_eq!(
-            run["metadata"]["annotations"]["sparkplane.dev/scheduled-at"],
-            sparkplane_core::operator::rfc3339(tick)
-        );
+        assert_eq!(run["metadata"]["annotations"]["sparkplane.dev/scheduled-at"], sparkplane_lifecycle::rfc3339(tick));
         assert_eq!(run["metadata"]["ownerReferences"][0]["name"], "nightly");
         assert!(run["spec"]["schedule"].is_null(), "a run has no schedule of its own");
     }
@@ -385,7 +381,7 @@ async fn a_schedule_catches_up_three_missed_runs_in_order_and_a_trigger_starts_a
     sparkplane_kube::jobs::trigger(&client(&fake), &fake.url(), "data", "nightly", "manual-1")
         .await
         .expect("triggered");
-    let manual = sparkplane_core::operator::schedule::manual_run_name("nightly", "manual-1");
+    let manual = sparkplane_lifecycle::schedule::manual_run_name("nightly", "manual-1");
     let run = wait_for(&fake, &manual, Duration::from_secs(20), state_is(JobState::Succeeded)).await;
     assert_eq!(run["metadata"]["annotations"]["sparkplane.dev/started-by"], "manual");
     let parent = wait_for(&fake, "nightly", Duration::from_secs(10), |s| s["lastTrigger"] == "manual-1").await;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sparkplane_api::job::JobState;
-use sparkplane_core::operator::parse_time;
 use sparkplane_fakekube::{Cluster, DriverRule, DriverRun, FakeApiServer, Node, Timings};
+use sparkplane_lifecycle::parse_time;
 use support::*;
 
 /// Two 8-core, 32 GiB nodes; pods scheduled at once and started 100 ms later.

@@ -14,7 +14,7 @@ use sparkplane_api::SparkJobSpec;
 use sparkplane_api::job::{RestartKind, SparkJobStatus};
 
 use super::view::DriverView;
-use crate::failure_cause::{FailureCause, of_message};
+use sparkplane_core::failure_cause::{FailureCause, of_message};
 
 /// Why a run failed (or, for the waiting ones, why it waits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -304,7 +304,7 @@ pub fn application_cause_of(status: &SparkJobStatus) -> Option<FailureCause> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operator::view::{PodPhase, Terminated};
+    use crate::view::{PodPhase, Terminated};
     use sparkplane_api::job::{Backoff, RestartPolicy};
 
     fn driver() -> DriverView {

@@ -30,7 +30,7 @@ use super::lifecycle::CACHE_RECHECK;
 use super::plan::{Plan, Prepared, ServerPlan};
 use super::view::{DriverView, PodPhase, Terminated};
 use super::{after, human, parse_time, rfc3339, until};
-use crate::render::RenderedObject;
+use sparkplane_core::render::RenderedObject;
 
 /// The reason of a server scaled to none for want of clients.
 pub const IDLE: &str = "Idle";

@@ -5,7 +5,7 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::job::{ConnectStatus, JobState, SparkJobStatus};
 
 use super::*;
-use crate::operator::plan::{Platform, prepare};
+use crate::plan::{Platform, prepare};
 
 fn at(minutes: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + minutes * 60).expect("time")

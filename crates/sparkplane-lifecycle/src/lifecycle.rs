@@ -30,8 +30,8 @@ use super::view::{DriverView, ExecutorView, PodPhase};
 use super::{after, human, parse_time, rfc3339, until};
 
 pub mod gates;
-pub use crate::render::quality_gates::GateEngine;
 pub use gates::GateCheckView;
+pub use sparkplane_core::render::quality_gates::GateEngine;
 
 /// Everything the decision looks at.
 #[derive(Clone, Debug)]

@@ -7,10 +7,10 @@ use jiff::Timestamp;
 use sparkplane_api::job::{ExecutorStates, JobState, RestartKind, SparkJobStatus};
 
 use super::*;
-use crate::operator::cause::RetryRule;
-use crate::operator::plan::Plan;
-use crate::operator::view::Terminated;
-use crate::sizing::size_job;
+use crate::cause::RetryRule;
+use crate::plan::Plan;
+use crate::view::Terminated;
+use sparkplane_core::sizing::size_job;
 
 const HASH: &str = "abcd1234";
 
@@ -49,10 +49,9 @@ fn status(state: JobState, attempt: u32, at: i64) -> SparkJobStatus {
         spec_hash: Some(HASH.into()),
         attempt: Some(attempt),
         driver_pod: Some(format!("job-{attempt}-driver")),
-        queued_at: Some(crate::operator::rfc3339(t(0))),
-        submitted_at: Some(crate::operator::rfc3339(t(at))),
-        started_at: matches!(state, JobState::DriverRunning | JobState::Running)
-            .then(|| crate::operator::rfc3339(t(at))),
+        queued_at: Some(crate::rfc3339(t(0))),
+        submitted_at: Some(crate::rfc3339(t(at))),
+        started_at: matches!(state, JobState::DriverRunning | JobState::Running).then(|| crate::rfc3339(t(at))),
         ..SparkJobStatus::default()
     }
 }
@@ -174,10 +173,7 @@ fn the_state_machine_table() {
             actions: vec![submit(3)],
             ..row(
                 "another owner's pod of an older attempt is no obstacle",
-                SparkJobStatus {
-                    next_retry_at: Some(crate::operator::rfc3339(t(10))),
-                    ..status(JobState::Retrying, 2, 0)
-                },
+                SparkJobStatus { next_retry_at: Some(crate::rfc3339(t(10))), ..status(JobState::Retrying, 2, 0) },
                 None,
                 10,
             )
@@ -337,19 +333,13 @@ fn the_state_machine_table() {
             ..row("a driver newer than the status is adopted, not created again", SparkJobStatus::default(), None, 30)
         },
         Row {
-            status: SparkJobStatus {
-                next_retry_at: Some(crate::operator::rfc3339(t(100))),
-                ..status(JobState::Retrying, 1, 0)
-            },
+            status: SparkJobStatus { next_retry_at: Some(crate::rfc3339(t(100))), ..status(JobState::Retrying, 1, 0) },
             state: JobState::Retrying,
             reason: "Retrying",
             ..row("backoff not over: wait", SparkJobStatus::default(), None, 99)
         },
         Row {
-            status: SparkJobStatus {
-                next_retry_at: Some(crate::operator::rfc3339(t(100))),
-                ..status(JobState::Retrying, 1, 0)
-            },
+            status: SparkJobStatus { next_retry_at: Some(crate::rfc3339(t(100))), ..status(JobState::Retrying, 1, 0) },
             state: JobState::Submitted,
             reason: "Submitted",
             actions: vec![submit(2)],
@@ -383,10 +373,7 @@ fn the_state_machine_table() {
         },
         Row {
             plan: Plan { ttl: Some(Duration::from_secs(60)), ..plan(RestartKind::Never, 0) },
-            status: SparkJobStatus {
-                finished_at: Some(crate::operator::rfc3339(t(100))),
-                ..status(JobState::Succeeded, 1, 0)
-            },
+            status: SparkJobStatus { finished_at: Some(crate::rfc3339(t(100))), ..status(JobState::Succeeded, 1, 0) },
             driver: Some(driver(1, PodPhase::Succeeded)),
             state: JobState::Succeeded,
             reason: "Succeeded",
@@ -416,7 +403,7 @@ fn every_transition_records_an_event_and_the_history_is_bounded() {
         let view = (s.state == Some(JobState::Submitted)).then(|| driver(s.attempt.unwrap_or(1), PodPhase::Running));
         let d = run(&row("loop", s.clone(), view, now));
         let events = d.actions.iter().filter(|a| matches!(a, Action::Event { .. })).count();
-        let added = d.status.transitions.iter().filter(|t| t.time == crate::operator::rfc3339(t_at(now))).count();
+        let added = d.status.transitions.iter().filter(|t| t.time == crate::rfc3339(t_at(now))).count();
         assert_eq!(events, added, "one Event per transition at step {i}");
         transitions += added;
         s = d.status;
@@ -448,15 +435,12 @@ fn failures_keep_the_exit_code_and_log_tail_and_say_when_the_retry_starts() {
     assert_eq!(exit.exit_code, Some(1));
     assert_eq!(exit.log_tail, ["starting", "Traceback (most recent call last):", "ValueError: bad row 17"]);
     assert_eq!(d.status.retries, Some(1));
-    assert_eq!(d.status.next_retry_at.as_deref(), Some(crate::operator::rfc3339(t(120)).as_str()));
+    assert_eq!(d.status.next_retry_at.as_deref(), Some(crate::rfc3339(t(120)).as_str()));
     assert_eq!(
         d.status.message.as_deref(),
         Some(
-            format!(
-                "the driver of job-1-driver exited with code 1; retry 1 of 2 starts at {}",
-                crate::operator::rfc3339(t(120))
-            )
-            .as_str()
+            format!("the driver of job-1-driver exited with code 1; retry 1 of 2 starts at {}", crate::rfc3339(t(120)))
+                .as_str()
         )
     );
     assert_eq!(d.requeue_after, Some(Duration::from_secs(30)));
@@ -495,7 +479,7 @@ fn refused_specs_fail_without_creating_anything() {
 #[test]
 fn a_trigger_reruns_a_finished_job_once() {
     let prepared = Prepared::Ready(Box::new(plan(RestartKind::Never, 0)));
-    let s = SparkJobStatus { finished_at: Some(crate::operator::rfc3339(t(50))), ..status(JobState::Succeeded, 1, 0) };
+    let s = SparkJobStatus { finished_at: Some(crate::rfc3339(t(50))), ..status(JobState::Succeeded, 1, 0) };
     let mut observed = Observed {
         now: t(100),
         generation: 1,
@@ -527,7 +511,7 @@ fn a_trigger_reruns_a_finished_job_once() {
 fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
     let prepared = Prepared::Ready(Box::new(plan(RestartKind::OnFailure, 2)));
     let s = SparkJobStatus {
-        next_retry_at: Some(crate::operator::rfc3339(t(100))),
+        next_retry_at: Some(crate::rfc3339(t(100))),
         log_archive: Some("file:///logs/data/job/job-1-driver.log".into()),
         ..status(JobState::Retrying, 1, 0)
     };
@@ -558,7 +542,7 @@ fn a_new_attempt_forgets_the_log_archived_for_the_last_one() {
 
 /// A plan whose job declares two gates, the second not blocking.
 fn gated(restart: RestartKind, retries: u32) -> Plan {
-    let gate = |spec: &str, blocking: bool| crate::operator::plan::PlannedGate {
+    let gate = |spec: &str, blocking: bool| crate::plan::PlannedGate {
         spec: spec.into(),
         blocking,
         embedded: true,
@@ -576,7 +560,7 @@ fn checking(at: i64) -> SparkJobStatus {
         state: "Checking".into(),
         reason: Some(gates::CHECKING.into()),
         message: None,
-        time: crate::operator::rfc3339(t(at)),
+        time: crate::rfc3339(t(at)),
     });
     s
 }
@@ -931,7 +915,7 @@ fn suspend_does_not_stop_a_check_and_a_rerun_forgets_the_last_gates() {
     let mut failed = status(JobState::Retrying, 1, 1);
     failed.quality_gates = Some(GatesOutcome::Error);
     failed.quality_gates_message = Some("quality gate `trips-dq.yaml` could not be checked".into());
-    failed.next_retry_at = Some(crate::operator::rfc3339(t(60)));
+    failed.next_retry_at = Some(crate::rfc3339(t(60)));
     let mut r = row("retry", failed, None, 70);
     r.plan = gated(RestartKind::OnFailure, 3);
     let d = run_with_gates(&r, None, None);
@@ -940,8 +924,8 @@ fn suspend_does_not_stop_a_check_and_a_rerun_forgets_the_last_gates() {
 }
 
 /// A planned gate of `engine` whose `auto` threshold is 1 GiB.
-fn engine_gate(spec: &str, engine: sparkplane_api::dq::DqEngine) -> crate::operator::plan::PlannedGate {
-    crate::operator::plan::PlannedGate {
+fn engine_gate(spec: &str, engine: sparkplane_api::dq::DqEngine) -> crate::plan::PlannedGate {
+    crate::plan::PlannedGate {
         spec: spec.into(),
         blocking: true,
         embedded: true,
@@ -978,7 +962,7 @@ fn each_gate_gets_the_engine_its_spec_and_its_datasets_listed_size_say() {
         [GateEngine::Spark { bytes: Some(2 * GIB) }, GateEngine::Spark { bytes: None }, GateEngine::Native]
     );
     // The default threshold is the one `dq check` uses.
-    let planned = crate::operator::plan::PlannedGate::of(&sparkplane_api::job::QualityGate {
+    let planned = crate::plan::PlannedGate::of(&sparkplane_api::job::QualityGate {
         spec: "dq.yaml".into(),
         blocking: None,
         definition: Some(Box::new(sparkplane_api::dq::DqSpec { engine: Some(Auto), ..Default::default() })),

@@ -6,8 +6,9 @@
 //! to keep for thousands of jobs) or a refusal; [`render_attempt`] renders
 //! the native objects of one attempt when a driver is to be created.
 //!
-//! Owns: turning a resource into a job document (server-owned metadata and
-//! status dropped) and the operator's defaults. Must not: add rules of its
+//! Owns: the operator's defaults and what the state machine keeps of a
+//! loaded job. A resource becomes a job document and a resolved job in
+//! `sparkplane_core::load` (re-exported here), the one path `promote` uses too. Must not: add rules of its
 //! own — validity is validation's, refusals are policy's.
 
 use std::time::Duration;
@@ -17,19 +18,15 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::dq::DqEngine;
 use sparkplane_api::layer::EnvironmentPolicy;
 
-use crate::catalog::Catalog;
-use crate::load::load;
-use crate::operator::cause::{Cause, RetryRule};
-use crate::policy::{self, PolicyContext, PolicySeverity};
-use crate::render::connect::ConnectNames;
-use crate::render::quality_gates::GateEngine;
-use crate::render::{self, RenderInput, RenderedObject, Target};
-use crate::resolve::ResolveRequest;
-use crate::resolved::ResolvedJob;
-use crate::sizing::{SizedJob, size_job};
-use crate::source::{LineCol, Source, Span};
-use crate::validate::ValidationTarget;
-use crate::yaml::Node;
+use crate::cause::{Cause, RetryRule};
+use sparkplane_core::catalog::Catalog;
+pub use sparkplane_core::load::{job_document, resolve_resource};
+use sparkplane_core::policy::{self, PolicyContext, PolicySeverity};
+use sparkplane_core::render::connect::ConnectNames;
+use sparkplane_core::render::quality_gates::GateEngine;
+use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::sizing::{SizedJob, size_job};
 
 /// What the operator is configured with: the platform's presets and
 /// environments and its defaults.
@@ -45,7 +42,7 @@ pub struct Platform {
 
 impl Platform {
     /// The built-in catalog with the default driver start timeout (10 minutes).
-    pub fn builtin() -> Result<Platform, crate::Diagnostics> {
+    pub fn builtin() -> Result<Platform, sparkplane_core::Diagnostics> {
         Ok(Platform {
             catalog: Catalog::builtin()?,
             default_driver_start: DEFAULT_DRIVER_START,
@@ -157,7 +154,7 @@ pub fn server_plan(resolved: &ResolvedJob) -> Option<ServerPlan> {
     let names = ConnectNames::of(&RenderInput { job: resolved, sized: &sized });
     let event_log = spec.event_log.as_ref().filter(|log| log.enabled != Some(false));
     Some(ServerPlan {
-        endpoint: format!("sc://{}.{}.svc:{}", names.server, resolved.namespace(), crate::connect::GRPC_PORT),
+        endpoint: format!("sc://{}.{}.svc:{}", names.server, resolved.namespace(), sparkplane_core::connect::GRPC_PORT),
         stateful_set: names.server,
         pod: names.driver_pod,
         idle_timeout: spec.connect.as_ref().and_then(|c| c.idle_timeout).map(|d| d.to_std()),
@@ -177,51 +174,6 @@ pub enum Prepared {
         /// Every problem, one per line (`spec.x: what is wrong (fix: …)`).
         message: String,
     },
-}
-
-/// The document the core resolves for a resource: apiVersion, kind, name,
-/// namespace, labels and spec. Status, annotations and what the API server
-/// writes (uid, resourceVersion, managedFields, …) are not part of the job,
-/// and neither is `spec.suspend` (holding a run does not make it another
-/// application), so none of them changes the spec hash or the names.
-pub fn job_document(job: &SparkJob) -> Value {
-    let mut metadata = json!({ "name": job.metadata.name, "namespace": job.metadata.namespace });
-    if let Some(labels) = job.metadata.labels.as_ref().filter(|l| !l.is_empty()) {
-        metadata["labels"] = json!(labels);
-    }
-    json!({
-        "apiVersion": sparkplane_api::API_VERSION,
-        "kind": "SparkJob",
-        "metadata": metadata,
-        "spec": serde_json::to_value(sparkplane_api::SparkJobSpec { suspend: None, ..job.spec.clone() })
-            .unwrap_or(Value::Null),
-    })
-}
-
-fn node_of(job: &SparkJob) -> Node {
-    let name = format!(
-        "sparkjob {}/{}",
-        job.metadata.namespace.as_deref().unwrap_or("default"),
-        job.metadata.name.as_deref().unwrap_or_default()
-    );
-    let source = Source::new(name, "");
-    let span = Span { source, start: 0, end: 0, at: LineCol { line: 1, column: 1 } };
-    Node::from_json(&job_document(job), &span)
-}
-
-/// Resolves a resource as `render` resolves a file: its preset and
-/// environment (`spec.environment`) from the platform catalog, validated for
-/// a cluster.
-pub fn resolve_resource(job: &SparkJob, catalog: &Catalog) -> Result<ResolvedJob, crate::Diagnostics> {
-    let node = node_of(job);
-    load(ResolveRequest {
-        job: &node,
-        job_environment: None,
-        catalog,
-        environment: None,
-        sets: &[],
-        target: ValidationTarget::Cluster,
-    })
 }
 
 fn lines<'a>(items: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>) -> String {

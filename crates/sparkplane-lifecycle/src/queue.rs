@@ -17,9 +17,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::fit::check_quota_fit;
-use crate::kube_quantity::{self, Rounding};
-use crate::sizing::SizedJob;
+use sparkplane_core::fit::check_quota_fit;
+use sparkplane_core::kube_quantity::{self, Rounding};
+use sparkplane_core::sizing::SizedJob;
 
 /// One queued run.
 #[derive(Clone, Debug, PartialEq)]
@@ -174,9 +174,9 @@ fn at_least(q: &Quantity, other: &str, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sizing::size_job;
     use serde_json::json;
     use sparkplane_api::SparkJobSpec;
+    use sparkplane_core::sizing::size_job;
 
     fn demand(executors: u32) -> SizedJob {
         let spec: SparkJobSpec = serde_json::from_value(json!({

@@ -120,7 +120,7 @@ pub struct ScheduleDecision {
 /// A schedule's cron expression and time zone.
 pub fn parse(schedule: &Schedule) -> Result<(Cron, TimeZone), String> {
     let text = schedule.cron.as_deref().ok_or("spec.schedule.cron is missing")?;
-    let cron: Cron = crate::cron::parse(text).map_err(|e| format!("spec.schedule.cron `{text}`: {e}"))?;
+    let cron: Cron = sparkplane_core::cron::parse(text).map_err(|e| format!("spec.schedule.cron `{text}`: {e}"))?;
     let zone = match schedule.time_zone.as_deref() {
         None | Some("UTC") | Some("Etc/UTC") => TimeZone::UTC,
         Some(name) => {
@@ -148,30 +148,6 @@ pub fn ticks(cron: &Cron, zone: &TimeZone, from: Timestamp, to: Timestamp, limit
         cursor = next;
     }
     out.into()
-}
-
-/// The longest time between two consecutive ticks among the first `fires`
-/// after `from`, or None when the schedule fires fewer than twice. Bounded:
-/// it looks at most `fires` ticks and 400 days ahead.
-pub fn longest_gap(cron: &Cron, zone: &TimeZone, from: Timestamp, fires: usize) -> Option<Duration> {
-    let horizon = from.checked_add(jiff::SignedDuration::from_hours(400 * 24)).ok()?;
-    let mut cursor = from.to_zoned(zone.clone());
-    let mut previous: Option<Timestamp> = None;
-    let mut longest: Option<Duration> = None;
-    for _ in 0..fires {
-        let Ok(next) = cron.find_next_occurrence(&cursor, false) else { break };
-        let tick = next.timestamp();
-        if tick > horizon {
-            break;
-        }
-        if let Some(before) = previous {
-            let gap = Duration::from_secs(u64::try_from(tick.as_second() - before.as_second()).unwrap_or(0));
-            longest = Some(longest.map_or(gap, |l| l.max(gap)));
-        }
-        previous = Some(tick);
-        cursor = next;
-    }
-    longest
 }
 
 /// The run name for a tick: `<job>-<minutes since the epoch>`.
@@ -715,19 +691,5 @@ mod tests {
         assert!(starts(&d).is_empty());
         assert_eq!(d.status.state, Some(JobState::Suspended));
         assert_eq!(d.requeue_after, None);
-    }
-
-    #[test]
-    fn the_longest_gap_between_ticks() {
-        let gap = |text: &str| {
-            let cron = crate::cron::parse(text).expect("cron");
-            longest_gap(&cron, &TimeZone::UTC, at("2026-01-01T00:00:00Z"), 1_000).map(|d| d.as_secs())
-        };
-        assert_eq!(gap("@daily"), Some(24 * 3600));
-        assert_eq!(gap("*/5 * * * *"), Some(300));
-        // Weekdays only: Friday to Monday is the longest wait.
-        assert_eq!(gap("0 2 * * 1-5"), Some(3 * 24 * 3600));
-        // The 29th of February fires once in the next 400 days: no gap to measure.
-        assert_eq!(gap("0 0 29 2 *"), None);
     }
 }

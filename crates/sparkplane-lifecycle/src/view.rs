@@ -78,7 +78,7 @@ pub struct DriverView {
 
 fn driver_container(pod: &Pod) -> Option<&ContainerStatus> {
     let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
-    statuses.iter().find(|c| c.name == crate::render::common::DRIVER_CONTAINER).or_else(|| statuses.first())
+    statuses.iter().find(|c| c.name == sparkplane_core::render::common::DRIVER_CONTAINER).or_else(|| statuses.first())
 }
 
 fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
@@ -118,7 +118,7 @@ impl DriverView {
             name: pod.metadata.name.clone().unwrap_or_default(),
             attempt: label(pod, sparkplane_api::labels::ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(1),
             spec_hash: label(pod, sparkplane_api::labels::SPEC_HASH).map(str::to_owned),
-            app_id: label(pod, crate::render::common::APP_SELECTOR_LABEL).map(str::to_owned),
+            app_id: label(pod, sparkplane_core::render::common::APP_SELECTOR_LABEL).map(str::to_owned),
             phase: PodPhase::of(pod),
             waiting,
             unschedulable,

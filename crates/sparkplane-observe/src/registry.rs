@@ -145,7 +145,7 @@ pub const RECONCILE_RESULTS: &[&str] = &["ok", "error"];
 /// attempt's driver never ran: its image could not be pulled, no node took it,
 /// or it did not start within `timeouts.driverStart`. The operator creates
 /// these series at 0 when it starts, so `increase()` sees the first failure;
-/// the spellings are `sparkplane_core::operator::Cause::as_str`'s (a test checks).
+/// the spellings are `sparkplane_lifecycle::Cause::as_str`'s (a test checks).
 pub const OPERATOR_START_FAILURE_CAUSES: &[&str] = &["ImagePullBackOff", "Unschedulable", "DriverStartTimeout"];
 
 /// Buckets for the operator's latencies from a SparkJob's creation to its driver
@@ -1021,7 +1021,7 @@ mod tests {
 
     #[test]
     fn start_failure_causes_are_the_cores_spelling() {
-        use sparkplane_core::operator::Cause;
+        use sparkplane_lifecycle::Cause;
         let causes = [Cause::ImagePullBackOff, Cause::Unschedulable, Cause::DriverStartTimeout];
         assert_eq!(OPERATOR_START_FAILURE_CAUSES, causes.map(Cause::as_str));
     }

@@ -23,12 +23,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sparkplane_core::operator::Cause;
-use sparkplane_core::operator::cause::{DRIVER_LOG_READ_LINES, application_cause, log_tail};
 use sparkplane_eventlog::cause::{FailureCause, of_message};
 use sparkplane_eventlog::cost::UNATTRIBUTED;
 use sparkplane_eventlog::summarize;
 use sparkplane_kube::operator::Metrics;
+use sparkplane_lifecycle::Cause;
+use sparkplane_lifecycle::cause::{DRIVER_LOG_READ_LINES, application_cause, log_tail};
 use sparkplane_local::metastore::{PostgresMetastore, postgres_jdbc_jar};
 use sparkplane_postgres::PostgresServer;
 

@@ -26,7 +26,7 @@
 //!
 //! Owns: those objects, their names and the Spark gates' size table. Must
 //! not: decide when they are created, which engine a gate runs with, or
-//! what their outcome means (`operator::lifecycle::gates`), nor evaluate a
+//! what their outcome means (`sparkplane_lifecycle::lifecycle::gates`), nor evaluate a
 //! check (`sparkplane-dq`).
 
 use std::collections::BTreeMap;
@@ -393,7 +393,7 @@ mod tests {
     }
 
     fn resolved(gates: Vec<QualityGate>) -> ResolvedJob {
-        let platform = crate::operator::Platform::builtin().expect("catalog");
+        let catalog = crate::catalog::Catalog::builtin().expect("catalog");
         let job: sparkplane_api::SparkJob = serde_json::from_value(serde_json::json!({
             "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
             "metadata": {"name": "trips", "namespace": "data"},
@@ -409,7 +409,7 @@ mod tests {
         .expect("a job");
         let mut job = job;
         job.spec.quality_gates = gates;
-        crate::operator::plan::resolve_resource(&job, &platform.catalog).expect("resolves")
+        crate::load::resolve_resource(&job, &catalog).expect("resolves")
     }
 
     fn gate(definition: Option<DqSpec>) -> QualityGate {

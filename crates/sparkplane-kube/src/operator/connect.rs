@@ -1,7 +1,7 @@
 //! One reconcile of a `type: Connect` SparkJob (a Spark Connect server):
 //! gather (its StatefulSet and pod, read from the API; its clients'
 //! activity, read from the server's event log), decide
-//! (`sparkplane_core::operator::connect::decide`), act (server-side apply of
+//! (`sparkplane_lifecycle::connect::decide`), act (server-side apply of
 //! the rendered objects with the decided replicas, owned by the SparkJob;
 //! delete a lost pod; Events), and write the status right after each action
 //! that changes the cluster.
@@ -19,9 +19,9 @@ use kube::api::Api;
 use kube::runtime::controller::Action as Requeue;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
-use sparkplane_core::operator::connect::{self, Activity, ServerAction, ServerObserved, ServerPod};
-use sparkplane_core::operator::plan::ServerPlan;
-use sparkplane_core::operator::{Prepared, TRIGGER_ANNOTATION, plan};
+use sparkplane_lifecycle::connect::{self, Activity, ServerAction, ServerObserved, ServerPod};
+use sparkplane_lifecycle::plan::ServerPlan;
+use sparkplane_lifecycle::{Prepared, TRIGGER_ANNOTATION, plan};
 
 use super::context::Context;
 use super::writes::{delete_if_present, owner_of, publish, write_status};

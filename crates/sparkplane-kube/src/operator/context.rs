@@ -14,10 +14,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
-use sparkplane_core::operator::queue::Waiting;
-use sparkplane_core::operator::{DriverView, ExecutorFacts, ExecutorView};
-use sparkplane_core::operator::{Platform, Prepared};
 use sparkplane_core::sizing::SizedJob;
+use sparkplane_lifecycle::queue::Waiting;
+use sparkplane_lifecycle::{DriverView, ExecutorFacts, ExecutorView};
+use sparkplane_lifecycle::{Platform, Prepared};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::metrics::Metrics;
@@ -293,7 +293,7 @@ impl Context {
             .clone()
             .unwrap_or_else(|| format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any()));
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        sparkplane_core::operator::plan::job_document(job).to_string().hash(&mut hasher);
+        sparkplane_lifecycle::plan::job_document(job).to_string().hash(&mut hasher);
         job.spec.suspend.hash(&mut hasher);
         let digest = hasher.finish();
         let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -302,7 +302,7 @@ impl Context {
         {
             return Arc::clone(plan);
         }
-        let plan = Arc::new(sparkplane_core::operator::plan::prepare(job, &self.platform));
+        let plan = Arc::new(sparkplane_lifecycle::plan::prepare(job, &self.platform));
         plans.insert(uid, (digest, Arc::clone(&plan)));
         plan
     }
@@ -346,7 +346,7 @@ impl Context {
                             let queued_at = status
                                 .queued_at
                                 .as_deref()
-                                .and_then(sparkplane_core::operator::parse_time)
+                                .and_then(sparkplane_lifecycle::parse_time)
                                 .unwrap_or_else(jiff::Timestamp::now);
                             let entry = Waiting { name: name.clone(), priority: 0, queued_at };
                             self.waiting().entry(namespace).or_default().insert(name, entry);

@@ -8,16 +8,16 @@
 //!
 //! Owns: those reads, listings and creates. Must not: decide which engine a
 //! gate gets or what the check's outcome means
-//! (`sparkplane_core::operator::lifecycle::gates`).
+//! (`sparkplane_lifecycle::lifecycle::gates`).
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, LogParams, PostParams};
 use sparkplane_api::SparkJob;
-use sparkplane_core::operator::lifecycle::{GateCheckView, GateEngine};
-use sparkplane_core::operator::plan::{self, PlannedGate};
 use sparkplane_core::render::quality_gates::{application_name, check_name};
+use sparkplane_lifecycle::lifecycle::{GateCheckView, GateEngine};
+use sparkplane_lifecycle::plan::{self, PlannedGate};
 
 use super::context::Context;
 use super::writes::owner_of;

@@ -4,7 +4,7 @@
 //! queue, or when one of its scheduled runs ends.
 //!
 //! Each reconcile is gather → decide → act (`reconcile`); every decision is
-//! the core's (`sparkplane_core::operator`), and drivers are created through
+//! the core's (`sparkplane_lifecycle`), and drivers are created through
 //! the same `submit::create` the CLI's `submit` uses. With leader election
 //! (`leader`), only the replica holding the Lease acts; a replica that loses
 //! it stops.
@@ -32,7 +32,7 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use sparkplane_api::SparkJob;
-use sparkplane_core::operator::Platform;
+use sparkplane_lifecycle::Platform;
 
 pub use context::{Context, OperatorSettings, PodIndex};
 pub use leader::{Elector, LeaderSettings};

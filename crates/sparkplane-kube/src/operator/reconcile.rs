@@ -5,7 +5,7 @@
 //!
 //! Owns: the I/O of a reconcile and its bookkeeping (admission ledger,
 //! queue, wake-ups, metrics). Must not: decide — every choice is the core's
-//! (`sparkplane_core::operator`).
+//! (`sparkplane_lifecycle`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,10 +17,10 @@ use kube::runtime::controller::Action as Requeue;
 use kube::runtime::reflector::ObjectRef;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{JobState, SparkJobStatus};
-use sparkplane_core::operator::lifecycle::{self, Action, Observed};
-use sparkplane_core::operator::queue::{self, Admission, NamespaceQueue, Waiting};
-use sparkplane_core::operator::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
-use sparkplane_core::operator::{
+use sparkplane_lifecycle::lifecycle::{self, Action, Observed};
+use sparkplane_lifecycle::queue::{self, Admission, NamespaceQueue, Waiting};
+use sparkplane_lifecycle::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
+use sparkplane_lifecycle::{
     DriverView, MAX_RUNNING_ANNOTATION, Prepared, SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL, TRIGGER_ANNOTATION,
     parse_time, plan,
 };
@@ -123,8 +123,8 @@ async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
         }
     }
     let driver_log = match &driver {
-        Some(d) if d.phase == sparkplane_core::operator::PodPhase::Failed && status.driver_exit.is_none() => {
-            let lines = i64::from(sparkplane_core::operator::cause::DRIVER_LOG_READ_LINES);
+        Some(d) if d.phase == sparkplane_lifecycle::PodPhase::Failed && status.driver_exit.is_none() => {
+            let lines = i64::from(sparkplane_lifecycle::cause::DRIVER_LOG_READ_LINES);
             read_log(ctx, &namespace, &d.name, Some(lines)).await
         }
         _ => None,
@@ -300,7 +300,7 @@ fn book(
     }
     if new.state != old.state && new.state.is_some_and(|s| matches!(s, JobState::Failed | JobState::Retrying)) {
         ctx.metrics.failed(new.reason.as_deref().unwrap_or("Unknown"));
-        if let Some(cause) = sparkplane_core::operator::cause::application_cause_of(new) {
+        if let Some(cause) = sparkplane_lifecycle::cause::application_cause_of(new) {
             ctx.metrics.driver_failed(namespace, cause);
         }
     }
@@ -330,7 +330,7 @@ fn admission_for(
     namespace: &str,
     name: &str,
     status: &SparkJobStatus,
-    plan: &sparkplane_core::operator::Plan,
+    plan: &sparkplane_lifecycle::Plan,
 ) -> Admission {
     let quotas: Vec<_> = ctx
         .quotas

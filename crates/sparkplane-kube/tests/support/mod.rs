@@ -9,9 +9,9 @@ use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
-use sparkplane_core::operator::Platform;
 use sparkplane_fakekube::{Behaviour, FakeApiServer, PodScript};
 use sparkplane_kube::operator::{Metrics, OperatorSettings};
+use sparkplane_lifecycle::Platform;
 
 pub fn client(fake: &FakeApiServer) -> kube::Client {
     if std::env::var("OPERATOR_TEST_LOG").is_ok() {

@@ -45,10 +45,10 @@ use sparkplane_api::dq::DqEngine;
 use sparkplane_api::job::{GatesOutcome, JobState};
 
 use super::{Action, Draft, fail, finished};
-use crate::operator::cause::Cause;
-use crate::operator::plan::{Plan, PlannedGate};
-use crate::operator::{after, human, parse_time, rfc3339};
-use crate::render::quality_gates::{GateEngine, spark_gate_size};
+use crate::cause::Cause;
+use crate::plan::{Plan, PlannedGate};
+use crate::{after, human, parse_time, rfc3339};
+use sparkplane_core::render::quality_gates::{GateEngine, spark_gate_size};
 
 /// What the operator sees of the current attempt's check Job, or of its
 /// check application's Pod.
@@ -79,7 +79,7 @@ pub const CHECK_RECHECK: std::time::Duration = std::time::Duration::from_secs(10
 /// (`render::quality_gates`), and the decision's deadline after its start
 /// deadline. `dq check` reads each dataset in one streaming pass; an hour is
 /// far beyond what a healthy check takes.
-pub const CHECK_RUN_LIMIT: std::time::Duration = crate::render::quality_gates::RUN_LIMIT;
+pub const CHECK_RUN_LIMIT: std::time::Duration = sparkplane_core::render::quality_gates::RUN_LIMIT;
 
 impl GateCheckView {
     /// How messages name it after "the quality-gate check": `Job <name>` or `application <name>`.
@@ -315,12 +315,12 @@ fn waiting(d: &mut Draft<'_>, plan: &Plan, check: &GateCheckView) {
 /// The failed checks `dq check` reported for gate `index` in the check's log:
 /// its `error: <spec file>: …` lines, the spec file name dropped.
 fn reported(log: &str, index: usize) -> Vec<String> {
-    let file = format!("{}: ", crate::render::quality_gates::spec_file(index));
+    let file = format!("{}: ", sparkplane_core::render::quality_gates::spec_file(index));
     log.lines().filter_map(|l| l.strip_prefix("error: ")?.strip_prefix(&file)).map(str::to_owned).collect()
 }
 
 fn end_of(check: &GateCheckView, index: usize) -> GateEnd {
-    let container = crate::render::quality_gates::container_name(index);
+    let container = sparkplane_core::render::quality_gates::container_name(index);
     match check.exits.iter().find(|(name, _)| *name == container).map(|(_, code)| *code) {
         Some(0) => GateEnd::Passed,
         Some(1) => GateEnd::Failed,

@@ -3,14 +3,14 @@
 //! hand it work.
 //!
 //! Owns: turning flags into settings and outcomes into output. Must not:
-//! reconcile (`sparkplane_kube::operator`), decide (`sparkplane_core::operator`)
+//! reconcile (`sparkplane_kube::operator`), decide (`sparkplane_lifecycle`)
 //! or check a job differently from `render` (it calls the same steps).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use sparkplane_core::Diagnostic;
-use sparkplane_core::operator::Platform;
+use sparkplane_lifecycle::Platform;
 use sparkplane_core::render::Target;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_kube::Target as ClusterTarget;
@@ -72,7 +72,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         })?;
     }
     let gate_image =
-        settings.gate_image.clone().unwrap_or_else(|| sparkplane_core::operator::plan::DEFAULT_GATE_IMAGE.to_owned());
+        settings.gate_image.clone().unwrap_or_else(|| sparkplane_lifecycle::plan::DEFAULT_GATE_IMAGE.to_owned());
     let platform = Platform { catalog, default_driver_start: settings.driver_start, gate_image };
     let cluster = cluster_settings(&settings.cluster)?;
     let server = cluster.server();
@@ -235,7 +235,7 @@ pub fn trigger(settings: &TriggerSettings, printer: &Printer) -> CommandResult {
     let name = settings.name.as_str();
     let cluster = cluster_settings(&settings.cluster)?;
     let namespace = cluster.namespace.clone();
-    let value = sparkplane_core::operator::rfc3339(k8s_openapi::jiff::Timestamp::now());
+    let value = sparkplane_lifecycle::rfc3339(k8s_openapi::jiff::Timestamp::now());
     let job = block_on(&cluster, async |client, server| {
         match sparkplane_kube::jobs::get(&client, &server, &namespace, name).await? {
             Some(_) => sparkplane_kube::jobs::trigger(&client, &server, &namespace, name, &value).await.map(Some),

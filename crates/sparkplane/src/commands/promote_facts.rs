@@ -86,6 +86,6 @@ pub fn cluster_run(
     })?;
     let Some(job) = found else { return Ok(None) };
     let catalog = crate::workspace::load_catalog(platform_dir)?;
-    let current = sparkplane_core::operator::plan::resolve_resource(&job, &catalog).ok().map(|r| r.short_hash());
+    let current = sparkplane_lifecycle::plan::resolve_resource(&job, &catalog).ok().map(|r| r.short_hash());
     Ok(Some(sparkplane_delivery::cluster_run::source_run(&job, current.as_deref())))
 }
