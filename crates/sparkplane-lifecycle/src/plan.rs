@@ -13,7 +13,6 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::dq::DqEngine;
 use sparkplane_api::layer::EnvironmentPolicy;
@@ -285,6 +284,8 @@ pub fn render_gate_check(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     fn job(spec: Value) -> SparkJob {
