@@ -10,13 +10,14 @@
 //! index's records on local disk across restarts; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the handler the one HTTP
 //! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
-//! formats and parses Spark's dates; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
+//! formats and parses Spark's dates; [`insight`] is what the pages add from `analyze` and the timing; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
 //! framed by [`zip`].
 
 pub mod api;
 pub mod download;
 pub mod export;
 pub mod index;
+pub mod insight;
 pub mod metrics;
 pub mod page;
 pub mod persist;

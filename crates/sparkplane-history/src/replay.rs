@@ -243,6 +243,9 @@ pub struct AppDetail {
     pub processes: BTreeMap<String, Value>,
     /// SQL executions with their plans and metric totals (the SQL tab).
     pub sql: crate::sql_executions::SqlExecutions,
+    /// sparkplane's findings, critical path and failure cause, when the detail
+    /// was folded together with the application's summary (the index does).
+    pub insight: Option<crate::insight::Insight>,
 }
 
 pub use crate::storage::StoredRdd;
@@ -265,7 +268,8 @@ impl AppDetail {
         let tasks: u64 = self.stages.values().map(|s| s.tasks.approx_bytes()).sum();
         let stages = self.stages.len() as u64 * 2048;
         let rest = (self.jobs.len() + self.executors.len() + self.rdds.len()) as u64 * 512;
-        tasks + stages + rest + self.sql.approx_bytes() + 4096
+        let insight = self.insight.as_ref().map_or(0, crate::insight::Insight::approx_bytes);
+        tasks + stages + rest + self.sql.approx_bytes() + insight + 4096
     }
 
     /// The latest attempt of `stage_id`, if any.
@@ -469,7 +473,7 @@ impl DetailBuilder {
             "SparkListenerBlockUpdated" => self.block_updated(event),
             "SparkListenerStageExecutorMetrics" => self.stage_executor_metrics(event),
             "SparkListenerExecutorMetricsUpdate" => self.executor_metrics_update(event),
-            "SparkListenerApplicationStart" => self.detail.app_start = event.get("Timestamp").and_then(Value::as_i64),
+            "SparkListenerApplicationStart" => self.application_start(event),
             "SparkListenerApplicationEnd" => self.detail.app_end = event.get("Timestamp").and_then(Value::as_i64),
             "SparkListenerResourceProfileAdded" => {
                 self.detail.resource_profiles.insert(int(event, "Resource Profile Id"), event.clone());
@@ -814,6 +818,18 @@ impl DetailBuilder {
             e.is_active = false;
             e.remove_time = event.get("Timestamp").and_then(Value::as_i64);
             e.remove_reason = text(event, "Removed Reason");
+        }
+    }
+
+    /// The start time, and the driver's log links where the cluster manager
+    /// logged them (`Driver Logs`: YARN, or Kubernetes with
+    /// `SPARK_DRIVER_LOG_URL_*`): Spark's status listener gives them to the
+    /// driver known by then, with its `Driver Attributes`.
+    fn application_start(&mut self, event: &Value) {
+        self.detail.app_start = event.get("Timestamp").and_then(Value::as_i64);
+        if let (Some(logs), Some(driver)) = (event.get("Driver Logs"), self.detail.executors.get_mut("driver")) {
+            driver.logs = string_map(Some(logs));
+            driver.attributes = string_map(event.get("Driver Attributes"));
         }
     }
 
