@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::replay::{
@@ -27,8 +27,9 @@ use crate::time::{format_gmt, parse_date};
 /// The Spark version whose REST API these answers follow (reported by `/version`).
 pub const SPARK_API_VERSION: &str = "4.1.0";
 
-/// One application attempt in the listing.
-#[derive(Debug, Clone, PartialEq)]
+/// One application attempt in the listing (also the record the persisted
+/// index keeps of it, `persist::StoredEntry`, in its serde form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptInfo {
     pub app_id: String,
     pub attempt_id: Option<String>,
@@ -1036,7 +1037,7 @@ fn task_json(t: &Task, d: &AppDetail) -> TaskJson {
         attempt: t.attempt,
         partition_id: t.partition_id,
         launch_time: format_gmt(t.launch_time),
-        duration: t.duration(),
+        duration: t.duration_as_of(d.last_updated_ms),
         executor_id: t.executor_id.to_string(),
         host: t.host.to_string(),
         status: t.status,
@@ -1436,6 +1437,32 @@ mod tests {
             let counts = ["activeTasks", "completedTasks", "failedTasks", "totalTasks"].map(|k| one[k].as_i64());
             assert_eq!(counts, [Some(0), Some(0), Some(1), Some(2)], "{route}: {one}");
         }
+    }
+
+    /// Spark's History Server measures a task still running to the log's last
+    /// modification (`LiveTask.timeRunning(lastUpdateTime)`), not to the request.
+    #[test]
+    fn a_running_tasks_duration_is_measured_to_the_logs_last_update() {
+        let lines = [
+            r#"{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"app-1","Timestamp":1,"User":"u"}"#.to_owned(),
+            r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":2,"Submission Time":4}}"#.to_owned(),
+            task("SparkListenerTaskStart", 0, None),
+            task("SparkListenerTaskStart", 1, None),
+            task("SparkListenerTaskEnd", 0, Some(r#"{"Reason":"Success"}"#)),
+        ];
+        let mut builder = DetailBuilder::new();
+        for (n, line) in lines.iter().enumerate() {
+            builder.push_line(n as u64 + 1, line);
+        }
+        let mut detail = builder.finish();
+        let durations = |detail: &AppDetail| {
+            let tasks = answer(&OneApp(Arc::new(detail.clone())), "stages/1/0/taskList");
+            tasks.as_array().into_iter().flatten().map(|t| (t["status"].clone(), t["duration"].clone())).collect::<Vec<_>>()
+        };
+        // Launched at 10; the ended one finished at 20.
+        assert_eq!(durations(&detail), [("SUCCESS".into(), 10.into()), ("RUNNING".into(), Value::Null)]);
+        detail.last_updated_ms = Some(1_010);
+        assert_eq!(durations(&detail), [("SUCCESS".into(), 10.into()), ("RUNNING".into(), 1_000.into())]);
     }
 
     #[test]

@@ -524,11 +524,28 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
 /// The detail is `None` when that fold failed (a panic on its thread); the
 /// summary is then read again on its own.
 pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetail>), ReadError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match read_once(log, workers, |_| {})? {
+        Some((summary, detail)) => Ok((summary, Some(detail))),
+        None => Ok((log.summarize()?, None)),
+    }
+}
+
+/// The one pass over a log that both the listing of a large log
+/// ([`summarize_and_replay`]) and the export (`export::read`) make: the
+/// lines are read on this thread (each handed to `each_line` first: the export
+/// picks its SQL executions out there), parsed on `workers` threads, and
+/// folded in log order into the summary and the detail. `None` when the fold
+/// failed (a panic on one of its threads).
+pub fn read_once(
+    log: &AppLog,
+    workers: usize,
+    mut each_line: impl FnMut(&str),
+) -> Result<Option<(AppSummary, AppDetail)>, ReadError> {
     let event_log = log.open()?;
     let mut lines = event_log.lines()?;
     let mut summary = AppSummaryBuilder::new();
     summary.set_in_progress(event_log.in_progress);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let folded = summarize_and_replay_batches(
         |batch| {
             while batch.bytes() < BATCH_BYTES {
@@ -541,6 +558,7 @@ pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetai
                     }
                     return false;
                 };
+                each_line(line.text);
                 batch.push_from(line.file, line.number, line.text);
             }
             true
@@ -548,10 +566,10 @@ pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetai
         workers,
         summary,
     );
-    match folded {
-        Some((detail, summary)) => Ok((summary.finish(), Some(detail))),
-        None => Ok((log.summarize()?, None)),
-    }
+    Ok(folded.map(|(mut detail, summary)| {
+        detail.last_updated_ms = log.modified_ms;
+        (summary.finish(), detail)
+    }))
 }
 
 fn outcome_name(outcome: Outcome) -> &'static str {
@@ -568,20 +586,11 @@ fn stored_entry(entry: &Entry) -> StoredEntry {
         EntryLog::Listed(log) => (log.size, log.modified_ms, log.fingerprint),
         EntryLog::Restored(key) => (key.size, key.modified_ms, key.fingerprint),
     };
-    let a = &entry.attempt;
     StoredEntry {
         size,
         modified_ms,
         fingerprint,
-        app_id: a.app_id.clone(),
-        attempt_id: a.attempt_id.clone(),
-        name: a.name.clone(),
-        start_ms: a.start_ms,
-        end_ms: a.end_ms,
-        last_updated_ms: a.last_updated_ms,
-        user: a.user.clone(),
-        completed: a.completed,
-        spark_version: a.spark_version.clone(),
+        attempt: entry.attempt.clone(),
         outcome: outcome_name(entry.outcome).to_owned(),
         team: entry.team.clone(),
         cost_usd: entry.cost_usd,
@@ -601,20 +610,9 @@ fn restored_entry(name: String, stored: StoredEntry) -> Option<(String, Entry)> 
         modified_ms: stored.modified_ms,
         fingerprint: stored.fingerprint,
     };
-    let attempt = AttemptInfo {
-        app_id: stored.app_id,
-        attempt_id: stored.attempt_id,
-        name: stored.name,
-        start_ms: stored.start_ms,
-        end_ms: stored.end_ms,
-        last_updated_ms: stored.last_updated_ms,
-        user: stored.user,
-        completed: stored.completed,
-        spark_version: stored.spark_version,
-    };
     let entry = Entry {
         log: EntryLog::Restored(key),
-        attempt,
+        attempt: stored.attempt,
         outcome,
         team: stored.team,
         cost_usd: stored.cost_usd,
@@ -694,7 +692,7 @@ pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
     let event_log = log.open()?;
     let mut lines = event_log.lines()?;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok(replay_batches(
+    let mut detail = replay_batches(
         |batch| {
             while batch.bytes() < BATCH_BYTES {
                 let Some(line) = lines.next_line() else { return false };
@@ -703,7 +701,9 @@ pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
             true
         },
         workers,
-    ))
+    );
+    detail.last_updated_ms = log.modified_ms;
+    Ok(detail)
 }
 
 impl Catalog for Index {

@@ -22,10 +22,13 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::api::AttemptInfo;
+
 /// The version of the records and tables written here. A store of another
 /// version is rebuilt from the logs (ADR 0066); raise it whenever
-/// [`StoredEntry`], [`StoredSkip`] or the tables change meaning.
-pub const FORMAT_VERSION: u32 = 1;
+/// [`StoredEntry`], [`StoredSkip`] or the tables change meaning. Version 2:
+/// a record holds the API's `AttemptInfo` whole (version 1 repeated its fields).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The store's file name inside the index folder.
 pub const FILE_NAME: &str = "index.redb";
@@ -48,21 +51,14 @@ pub struct LogKey {
 }
 
 /// One listed application as the store keeps it: its key and what
-/// the index's `Entry` holds besides the log.
+/// the index's `Entry` holds besides the log — the listing record the API
+/// answers (`AttemptInfo`, as it is) and what the web page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEntry {
     pub size: u64,
     pub modified_ms: Option<i64>,
     pub fingerprint: u64,
-    pub app_id: String,
-    pub attempt_id: Option<String>,
-    pub name: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub last_updated_ms: i64,
-    pub user: String,
-    pub completed: bool,
-    pub spark_version: String,
+    pub attempt: AttemptInfo,
     /// `succeeded`, `failed` or `incomplete`.
     pub outcome: String,
     pub team: Option<String>,
@@ -327,15 +323,17 @@ mod tests {
             size: 10,
             modified_ms: Some(5),
             fingerprint: 7,
-            app_id: app.to_owned(),
-            attempt_id: None,
-            name: "n".to_owned(),
-            start_ms: 1,
-            end_ms: 2,
-            last_updated_ms: 5,
-            user: "u".to_owned(),
-            completed: true,
-            spark_version: "4.1.0".to_owned(),
+            attempt: AttemptInfo {
+                app_id: app.to_owned(),
+                attempt_id: None,
+                name: "n".to_owned(),
+                start_ms: 1,
+                end_ms: 2,
+                last_updated_ms: 5,
+                user: "u".to_owned(),
+                completed: true,
+                spark_version: "4.1.0".to_owned(),
+            },
             outcome: "succeeded".to_owned(),
             team: Some("t".to_owned()),
             cost_usd: 0.5,

@@ -5,8 +5,8 @@
 //! implementation over a log location ([`SourceLogs`]), the log key the
 //! manifest files entries under ([`log_key`]), and the SQL executions of a log
 //! ([`SqlExecutions`]), which neither the summary nor the replay keeps yet.
-//! A log is read once: its lines go through the replay pipeline
-//! (`pipeline::summarize_and_replay_batches`), which folds the listing's
+//! A log is read once, by the History Server's one pass (`index::read_once`,
+//! through `pipeline::summarize_and_replay_batches`), which folds the listing's
 //! `AppSummary` and the History Server's `AppDetail` from one parse; the few
 //! SQL-execution lines are picked out on the way by name and read with the
 //! engine's parser (the start) or their three fields (the end).
@@ -20,6 +20,7 @@ use serde::Deserialize;
 use sparkplane_eventlog::parse::{SparkEvent, parse_event};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
 
+use crate::index::read_once;
 use crate::pipeline::{BATCH_BYTES, summarize_and_replay_batches};
 use crate::replay::AppDetail;
 
@@ -122,35 +123,13 @@ pub fn check_readable(summary: &AppSummary) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads one log in one pass into its summary, detail and SQL executions.
+/// Reads one log in one pass into its summary, detail and SQL executions
+/// (the History Server's one pass, `index::read_once`, with the SQL lines picked out on the way).
 fn read_log(log: &AppLog, workers: usize) -> Result<AppFacts, String> {
-    let event_log = log.open().map_err(|e| e.to_string())?;
-    let mut lines = event_log.lines().map_err(|e| e.to_string())?;
-    let mut summary = AppSummaryBuilder::new();
-    summary.set_in_progress(event_log.in_progress);
     let mut sql = SqlExecutions::default();
-    let folded = summarize_and_replay_batches(
-        |batch| {
-            while batch.bytes() < BATCH_BYTES {
-                for warning in lines.take_warnings() {
-                    batch.warn(warning);
-                }
-                let Some(line) = lines.next_line() else {
-                    for warning in lines.take_warnings() {
-                        batch.warn(warning);
-                    }
-                    return false;
-                };
-                sql.push_line(line.text);
-                batch.push_from(line.file, line.number, line.text);
-            }
-            true
-        },
-        workers,
-        summary,
-    );
-    let (detail, summary) = folded.ok_or_else(|| "the replay failed (a reader thread panicked)".to_owned())?;
-    Ok(AppFacts { summary: summary.finish(), detail, sql: sql.finish() })
+    let read = read_once(log, workers, |line| sql.push_line(line)).map_err(|e| e.to_string())?;
+    let (summary, detail) = read.ok_or_else(|| "the replay failed (a reader thread panicked)".to_owned())?;
+    Ok(AppFacts { summary, detail, sql: sql.finish() })
 }
 
 /// Reads a log already in memory (`name` for messages) as a listed log is
