@@ -31,9 +31,11 @@ const CACHE: &str = "sparkplane_history_detail_cache_bytes";
 const SCAN_FAILURES: &str = "sparkplane_history_scan_failures_total";
 const PARTIAL: &str = "sparkplane_history_logs_partial";
 const UNREADABLE: &str = "sparkplane_history_unreadable_details_total";
+const RESTORED: &str = "sparkplane_history_index_restored";
 
 /// Every metric name this module writes (all registered).
-pub const EMITTED: &[&str] = &[REQUESTS, SECONDS, APPLICATIONS, SKIPPED, CACHE, SCAN_FAILURES, PARTIAL, UNREADABLE];
+pub const EMITTED: &[&str] =
+    &[REQUESTS, SECONDS, APPLICATIONS, SKIPPED, CACHE, SCAN_FAILURES, PARTIAL, UNREADABLE, RESTORED];
 
 /// The text exposition of the index's and the server's counters, written by
 /// the project's one writer of the format (`sparkplane_observe::exposition`).
@@ -70,6 +72,7 @@ pub fn encode(index: &IndexStats, requests: &RequestStats, applications: u64) ->
         Family { name: SCAN_FAILURES, samples: single(index.refresh_failures as f64) },
         Family { name: PARTIAL, samples: single(index.partial as f64) },
         Family { name: UNREADABLE, samples: single(index.unreadable_details as f64) },
+        Family { name: RESTORED, samples: single(index.restored as f64) },
     ])
 }
 
@@ -97,12 +100,14 @@ mod tests {
         }
         assert!(text.contains("sparkplane_history_requests_total{endpoint=\"jobs\",code=\"200\"} 3"));
         assert!(text.contains("sparkplane_history_index_applications 7"));
-        let faults = IndexStats { partial: 2, refresh_failures: 3, unreadable_details: 4, ..IndexStats::default() };
+        let faults =
+            IndexStats { partial: 2, refresh_failures: 3, unreadable_details: 4, restored: 5, ..IndexStats::default() };
         let text = encode(&faults, &requests, 7);
         for line in [
             "sparkplane_history_logs_partial 2",
             "sparkplane_history_scan_failures_total 3",
             "sparkplane_history_unreadable_details_total 4",
+            "sparkplane_history_index_restored 5",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from {text}");
         }

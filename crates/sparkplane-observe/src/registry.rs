@@ -614,6 +614,16 @@ static METRICS: &[Metric] = &[
         buckets: &[],
     },
     Metric {
+        name: "sparkplane_history_index_restored",
+        kind: MetricType::Gauge,
+        labels: &[],
+        help: "Application records the History Server answered from its persisted index at start, before it listed \
+               the event-log location again (0 after a start without a persisted index or with an empty one).",
+        unit: Unit::Count,
+        emitter: Emitter::HistoryServer,
+        buckets: &[],
+    },
+    Metric {
         name: "sparkplane_history_unreadable_details_total",
         kind: MetricType::Counter,
         labels: &[],

@@ -191,11 +191,18 @@ fn a_restart_answers_from_the_persisted_index_then_catches_up() {
     let first = Server::start_with(&logs, &args);
     let listed = first.json("/api/v1/applications");
     assert_eq!(ids(&listed).len(), 3, "{listed}");
+    let restored = |server: &Server| {
+        let (_, metrics) = server.get("/metrics");
+        metrics.lines().find(|l| l.starts_with("sparkplane_history_index_restored ")).map(str::to_owned)
+    };
+    assert_eq!(restored(&first).as_deref(), Some("sparkplane_history_index_restored 0"), "an empty index at first");
     first.stop();
 
     std::fs::rename(&logs, &away).expect("move the logs away");
     let second = Server::start_with(&logs, &args);
     assert_eq!(second.json("/api/v1/applications"), listed, "the same answer, from the persisted index alone");
+    // The records restored, as a metric beside the line on stderr.
+    assert_eq!(restored(&second).as_deref(), Some("sparkplane_history_index_restored 3"));
     let (status, body) = second.get("/api/v1/applications/local-1422981780767/stages");
     assert_eq!(status, 404, "{body}");
     std::fs::rename(&away, &logs).expect("move the logs back");
