@@ -16,7 +16,6 @@ pub mod failure_cause;
 pub mod first_sizing;
 pub mod fit;
 pub mod image;
-pub mod import_kubeflow;
 pub mod java_properties;
 pub mod junit;
 pub mod kube_quantity;

@@ -336,14 +336,9 @@ pub fn render_kubeflow(input: &RenderInput<'_>) -> Vec<RenderedObject> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import_kubeflow::import_kubeflow;
     use crate::render::check::check_objects;
     use crate::render::common::{container_security_context, pod_security_context};
     use crate::render::job::tests::{JOB, job, scheduled};
-    use crate::sizing::size_job;
-    use crate::source::Source;
-    use crate::yaml::parse_single;
-    use sparkplane_api::SparkJob;
 
     fn rendered(text: &str) -> Vec<RenderedObject> {
         let (resolved, sized) = job(text);
@@ -483,22 +478,5 @@ mod tests {
         assert_eq!(app(&objects).spec.spark_config_map.as_deref(), Some(config_map.name.as_str()));
         let layout = config_map.body["data"][logging::LOG4J2_FILE].as_str().expect("the layout");
         assert!(layout.contains(r#""sparkjob":"etl""#), "{layout}");
-    }
-
-    #[test]
-    fn importing_the_rendered_application_sizes_the_same() {
-        let (resolved, sized) = job(JOB);
-        let objects = render_kubeflow(&RenderInput { job: &resolved, sized: &sized });
-        let body = objects.iter().find(|o| o.kind == "SparkApplication").map(|o| o.body.clone()).unwrap_or_default();
-        let node = parse_single(&Source::new("app.yaml", crate::yaml::to_yaml(&body))).expect("parses");
-        let report = import_kubeflow(&node).unwrap_or_else(|d| panic!("{d}"));
-        let job: SparkJob = serde_json::from_value(report.document).expect("a SparkJob");
-        let again = size_job(&job.spec);
-        for (a, b) in [(&sized.driver, &again.driver), (&sized.executor, &again.executor)] {
-            assert_eq!((a.spark_cores, a.cpu_request, a.cpu_limit), (b.spark_cores, b.cpu_request, b.cpu_limit));
-            assert_eq!((a.heap, a.overhead, a.pyspark, a.pod_memory), (b.heap, b.overhead, b.pyspark, b.pod_memory));
-            assert_eq!(a.gpu.as_ref().map(|g| (&g.name, g.amount)), b.gpu.as_ref().map(|g| (&g.name, g.amount)));
-        }
-        assert_eq!(sized.executors, again.executors);
     }
 }

@@ -3,13 +3,13 @@
 //! are kept, every other document is listed with why it was left out (a
 //! Secret by its key names only), and every field not carried over is listed
 //! with the reason. The files are read here; what becomes of each document is
-//! `sparkplane_core::import_kubeflow::import_kubeflow_files`.
+//! `sparkplane_kubeflow::import_kubeflow_files`.
 
 use std::path::{Path, PathBuf};
 
 use sparkplane_core::Source;
-use sparkplane_core::import_kubeflow::import_kubeflow_files;
 use sparkplane_core::yaml::to_yaml_stream;
+use sparkplane_kubeflow::import_kubeflow_files;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::OutputFormat;

@@ -1,10 +1,10 @@
 //! The import's tests: whole documents in, SparkJob documents and not-carried lists out.
 
 use super::*;
-use crate::source::Source;
-use crate::yaml::parse_single;
 use serde_json::json;
 use sparkplane_api::SparkJob;
+use sparkplane_core::source::Source;
+use sparkplane_core::yaml::parse_single;
 
 fn import(text: &str) -> Result<ImportReport, Diagnostics> {
     let node = parse_single(&Source::new("app.yaml", text)).expect("test YAML parses");
@@ -85,11 +85,11 @@ spec:
 #[test]
 fn every_property_a_sparkjob_owns_is_moved_or_explained() {
     // Import must never leave in sparkConf what validation refuses there.
-    for (prefix, _) in crate::validate::OWNED_SPARK_PREFIXES {
+    for (prefix, _) in sparkplane_core::validate::OWNED_SPARK_PREFIXES {
         let key = format!("{prefix}{}", if prefix.ends_with('.') { "x" } else { "" });
         assert!(conf_target(&key).is_some() || conf_slot(&key).is_some(), "{key} is neither moved nor explained");
     }
-    for (key, _) in crate::validate::OWNED_SPARK_KEYS {
+    for (key, _) in sparkplane_core::validate::OWNED_SPARK_KEYS {
         assert!(conf_target(key).is_some() || conf_slot(key).is_some(), "{key} is neither moved nor explained");
     }
 }
@@ -396,17 +396,17 @@ fn every_intervals_become_cron_expressions() {
 }
 
 /// The imported document goes through sparkplane's own loader: schema, merge and validation.
-fn load(report: &ImportReport) -> Result<crate::resolved::ResolvedJob, Diagnostics> {
-    let text = crate::yaml::to_yaml(&report.document);
+fn load(report: &ImportReport) -> Result<sparkplane_core::resolved::ResolvedJob, Diagnostics> {
+    let text = sparkplane_core::yaml::to_yaml(&report.document);
     let node = parse_single(&Source::new("imported.yaml", text)).expect("emitted YAML parses");
-    let catalog = crate::catalog::Catalog::empty();
-    crate::load::load(crate::resolve::ResolveRequest {
+    let catalog = sparkplane_core::catalog::Catalog::empty();
+    sparkplane_core::load::load(sparkplane_core::resolve::ResolveRequest {
         job: &node,
         job_environment: None,
         catalog: &catalog,
         environment: None,
         sets: &[],
-        target: crate::validate::ValidationTarget::Any,
+        target: sparkplane_core::validate::ValidationTarget::Any,
     })
 }
 
@@ -704,4 +704,54 @@ fn any_value_of_any_type_anywhere_gives_a_report_or_located_errors() {
         }
     }
     assert!(documents > 500, "{documents}");
+}
+
+/// A SparkJob with every sizing input set, rendered to a SparkApplication by
+/// the core's `kubeflow` target and imported back: the one sizing model sizes
+/// both the same (moved here from the core's render tests with the importer).
+#[test]
+fn importing_the_rendered_application_sizes_the_same() {
+    const JOB: &str = r#"
+apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: etl, namespace: data}
+spec:
+  type: Python
+  sparkVersion: "3.5.3"
+  image: {repository: registry.example.com/spark/py, tag: "3.5.3"}
+  mainApplicationFile: s3a://bucket/etl.py
+  driver: {cores: 1, memory: 2g}
+  executor:
+    cores: 4
+    coreLimit: "4"
+    memory: 8g
+    instances: 3
+    pysparkMemory: 1g
+    gpu: {name: nvidia.com/gpu, amount: 1}
+"#;
+    let node = parse_single(&Source::new("job.yaml", JOB)).expect("fixture parses");
+    let catalog = sparkplane_core::catalog::Catalog::empty();
+    let resolved = sparkplane_core::load::load(sparkplane_core::resolve::ResolveRequest {
+        job: &node,
+        job_environment: None,
+        catalog: &catalog,
+        environment: None,
+        sets: &[],
+        target: sparkplane_core::validate::ValidationTarget::Any,
+    })
+    .unwrap_or_else(|d| panic!("fixture resolves: {d}"));
+    let sized = sparkplane_core::sizing::size_job(&resolved.job.spec);
+    let input = sparkplane_core::render::RenderInput { job: &resolved, sized: &sized };
+    let objects = sparkplane_core::render::kubeflow::render_kubeflow(&input);
+    let body = objects.iter().find(|o| o.kind == "SparkApplication").map(|o| o.body.clone()).unwrap_or_default();
+    let node = parse_single(&Source::new("app.yaml", sparkplane_core::yaml::to_yaml(&body))).expect("parses");
+    let report = import_kubeflow(&node).unwrap_or_else(|d| panic!("{d}"));
+    let job: SparkJob = serde_json::from_value(report.document).expect("a SparkJob");
+    let again = sparkplane_core::sizing::size_job(&job.spec);
+    for (a, b) in [(&sized.driver, &again.driver), (&sized.executor, &again.executor)] {
+        assert_eq!((a.spark_cores, a.cpu_request, a.cpu_limit), (b.spark_cores, b.cpu_request, b.cpu_limit));
+        assert_eq!((a.heap, a.overhead, a.pyspark, a.pod_memory), (b.heap, b.overhead, b.pyspark, b.pod_memory));
+        assert_eq!(a.gpu.as_ref().map(|g| (&g.name, g.amount)), b.gpu.as_ref().map(|g| (&g.name, g.amount)));
+    }
+    assert_eq!(sized.executors, again.executors);
 }

@@ -8,7 +8,7 @@
 //! `metadata`, the schedule, and the application-level fields of `spec`. The
 //! input is read into the api crate's typed Kubeflow structs
 //! ([`sparkplane_api::kubeflow`]) with the YAML reader that keeps locations
-//! ([`crate::yaml::read_node`]); `roles` maps the driver and executor,
+//! ([`sparkplane_core::yaml::read_node`]); `roles` maps the driver and executor,
 //! `conf` routes `sparkConf`, and `report` keeps the accounting that makes
 //! the import lossless to read: every field the typed structs know is
 //! destructured without `..`, so each is either carried or reported (the
@@ -47,11 +47,11 @@ use sparkplane_api::job::{
 use sparkplane_api::kubeflow;
 use sparkplane_api::{API_VERSION, Duration};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node, read_node_with, scalar_text};
 use conf::{ConfRouter, Draft, split_image};
 use report::Ledger;
 use roles::{At, whole};
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_core::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node, read_node_with, scalar_text};
 
 pub use report::{ImportReport, NotCarried};
 pub use stream::{Imported, Item, Outcome, import_kubeflow_files};
@@ -332,7 +332,7 @@ fn scheduled(ledger: &mut Ledger<'_>, p: &FieldPath, spec: kubeflow::ScheduledSp
     let mut job = application(ledger, &template_path, template);
     let mut schedule = Schedule::default();
     if cron.trim_start().starts_with("@every") {
-        match crate::cron::every_to_cron(&cron) {
+        match sparkplane_core::cron::every_to_cron(&cron) {
             Ok(five) => schedule.cron = Some(five),
             Err(why) => ledger.error("bad-value", &p.key("schedule"), why.message, &why.help),
         }

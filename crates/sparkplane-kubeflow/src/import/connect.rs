@@ -16,8 +16,8 @@ use super::conf::{ConfRouter, Draft, spark_memory, split_image};
 use super::report::{ImportReport, Ledger};
 use super::restart::restart_policy;
 use super::roles::whole;
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node_with, scalar_text};
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_core::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node_with, scalar_text};
 
 /// Why a server-owned Spark property is not carried.
 const SERVER_OWNED: &str = "a Connect server's binding, token and plugins are sparkplane's (ADR 0039): gRPC on 15002, the token from the Secret `<name>-connect-token`";
@@ -149,7 +149,8 @@ fn server(ledger: &mut Ledger<'_>, p: &FieldPath, spec: kubeflow::SparkConnectSp
     if let Some(policy) = restart_policy {
         draft.spec.restart_policy = restart(ledger, &p.key("restartPolicy"), policy);
     }
-    let owned: Vec<String> = spark_conf.keys().filter(|k| crate::connect::is_server_owned(k)).cloned().collect();
+    let owned: Vec<String> =
+        spark_conf.keys().filter(|k| sparkplane_core::connect::is_server_owned(k)).cloned().collect();
     for key in owned {
         spark_conf.remove(&key);
         ledger.skip(&p.key("sparkConf").key(&key), SERVER_OWNED);
@@ -187,8 +188,8 @@ mod tests {
 
     use super::super::import_kubeflow;
     use super::*;
-    use crate::source::Source;
-    use crate::yaml::parse_single;
+    use sparkplane_core::source::Source;
+    use sparkplane_core::yaml::parse_single;
 
     fn import(text: &str) -> Result<ImportReport, Diagnostics> {
         import_kubeflow(&parse_single(&Source::new("connect.yaml", text)).expect("test YAML parses"))
@@ -287,26 +288,26 @@ status:
     #[test]
     fn the_imported_server_loads_and_renders_as_a_connect_server() {
         let report = import(SERVER).expect("imports");
-        let text = crate::yaml::to_yaml(&report.document)
+        let text = sparkplane_core::yaml::to_yaml(&report.document)
             + "  eventLog: {dir: \"s3a://spark-events/analytics\"}\n  team: analytics\n";
         let job = parse_single(&Source::new("notebooks.yaml", text)).expect("parses");
-        let catalog = crate::catalog::Catalog::builtin().expect("catalog");
-        let resolved = crate::load::load(crate::resolve::ResolveRequest {
+        let catalog = sparkplane_core::catalog::Catalog::builtin().expect("catalog");
+        let resolved = sparkplane_core::load::load(sparkplane_core::resolve::ResolveRequest {
             job: &job,
             job_environment: None,
             catalog: &catalog,
             environment: None,
             sets: &[],
-            target: crate::validate::ValidationTarget::Cluster,
+            target: sparkplane_core::validate::ValidationTarget::Cluster,
         })
         .unwrap_or_else(|d| panic!("loads:\n{d}"));
-        let sized = crate::sizing::size_job(&resolved.job.spec);
-        let objects = crate::render::render(
-            &crate::render::RenderInput { job: &resolved, sized: &sized },
-            crate::render::Target::Native,
+        let sized = sparkplane_core::sizing::size_job(&resolved.job.spec);
+        let objects = sparkplane_core::render::render(
+            &sparkplane_core::render::RenderInput { job: &resolved, sized: &sized },
+            sparkplane_core::render::Target::Native,
         );
         assert!(objects.iter().any(|o| o.kind == "StatefulSet" && o.name == "notebooks-connect"));
-        let problems = crate::render::check::check_objects(&objects);
+        let problems = sparkplane_core::render::check::check_objects(&objects);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 

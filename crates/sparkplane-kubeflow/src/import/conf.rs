@@ -18,9 +18,9 @@ use sparkplane_api::job::{
 use sparkplane_api::{CpuAmount, MemorySize, SparkSizeUnit};
 
 use super::report::Ledger;
-use crate::image::ImageRef;
-use crate::validate::OWNED_SPARK_KEYS;
-use crate::yaml::FieldPath;
+use sparkplane_core::image::ImageRef;
+use sparkplane_core::validate::OWNED_SPARK_KEYS;
+use sparkplane_core::yaml::FieldPath;
 
 /// The typed parts of the SparkJob that `sparkConf` properties may also set.
 #[derive(Default)]

@@ -1,0 +1,14 @@
+//! The Kubeflow Spark Operator's `sparkoperator.k8s.io` resources as a
+//! domain of their own: the one conversion of a `SparkApplication`,
+//! `ScheduledSparkApplication` or `SparkConnect` into a SparkJob ([`import`]),
+//! which `sparkplane import kubeflow` and the operator both call.
+//!
+//! Owns: reading v1beta2 documents (one, a stream, or files) into SparkJobs
+//! with the list of every field not carried over and why. Must not: touch
+//! files, the network or the clock (callers read and write), or size,
+//! validate, render or judge policy (the converted SparkJob goes through the
+//! core's one pipeline like any other).
+
+pub mod import;
+
+pub use import::{ImportReport, Imported, Item, NotCarried, Outcome, import_kubeflow, import_kubeflow_files};
