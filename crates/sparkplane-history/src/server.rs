@@ -166,7 +166,7 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
         let entries = index.entries();
         let facts = |app: &str, attempt: Option<&str>| {
             let e = entries.iter().find(|e| e.attempt.app_id == app && e.attempt.attempt_id.as_deref() == attempt)?;
-            Some(ui::AppFacts { outcome: e.outcome, team: e.team.clone(), cost_usd: e.cost_usd, findings: Vec::new() })
+            Some(ui::AppFacts { outcome: e.outcome, team: e.team.clone(), cost_usd: e.cost_usd })
         };
         let answer = ui::respond(index, &facts, path, query);
         return Some(Response { status: answer.status, content_type: HTML, body: answer.body, download: None });

@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
-use sparkplane_eventlog::Outcome;
+use std::path::Path;
+
+use sparkplane_eventlog::{AppSummary, AppSummaryBuilder, Outcome};
 
 use crate::api::{AttemptInfo, Catalog};
+use crate::insight::Insight;
 use crate::replay::{AppDetail, DetailBuilder};
 use crate::ui::AppFacts;
 
@@ -29,7 +32,7 @@ impl Catalog for OneApp {
     }
 }
 
-/// Replays `lines` into the detail the REST API answers from.
+/// Replays `lines` into the detail the REST API answers from (without sparkplane's insight).
 pub fn replay(lines: &[String]) -> AppDetail {
     let mut builder = DetailBuilder::new();
     for (n, line) in lines.iter().enumerate() {
@@ -38,8 +41,29 @@ pub fn replay(lines: &[String]) -> AppDetail {
     builder.finish()
 }
 
+/// The event-log crate's summary of `lines`, as the index folds it beside the detail.
+pub fn summary(lines: &[String]) -> AppSummary {
+    let mut builder = AppSummaryBuilder::new();
+    for (n, line) in lines.iter().enumerate() {
+        builder.push_line(Path::new("log"), n as u64 + 1, line);
+    }
+    builder.finish()
+}
+
+/// As the index gives a detail: replayed, with the insight of its summary.
+pub fn replay_with_insight(lines: &[String]) -> AppDetail {
+    let mut detail = replay(lines);
+    detail.insight = Some(Insight::of(&summary(lines)));
+    detail
+}
+
+/// One application of `lines`, as the index serves it.
+pub fn app_of(app_id: &str, name: &str, lines: &[String]) -> OneApp {
+    app(app_id, name, lines)
+}
+
 fn app(app_id: &str, name: &str, lines: &[String]) -> OneApp {
-    let detail = replay(lines);
+    let detail = replay_with_insight(lines);
     let (start, end) = (detail.app_start.unwrap_or(0), detail.app_end.unwrap_or(0));
     OneApp {
         attempt: AttemptInfo {
@@ -59,7 +83,7 @@ fn app(app_id: &str, name: &str, lines: &[String]) -> OneApp {
 
 /// The listing's facts every fixture application has.
 pub fn facts(_app: &str, _attempt: Option<&str>) -> Option<AppFacts> {
-    Some(AppFacts { outcome: Outcome::Failed, team: Some("<b>data</b>".to_owned()), cost_usd: 0.125, findings: vec![] })
+    Some(AppFacts { outcome: Outcome::Failed, team: Some("<b>data</b>".to_owned()), cost_usd: 0.125 })
 }
 
 /// Spark's own History Server test log `app-20161116163331-0000` (Spark
@@ -75,6 +99,11 @@ pub fn spark_log() -> OneApp {
 /// HTML: `name` is the application's name; job 0 failed in stage 1 (whose
 /// stage 0 ran), a task of stage 1 failed with a `<script>` in its error.
 pub fn app_named(name: &str) -> OneApp {
+    app("app-1", name, &hostile_lines(name))
+}
+
+/// The event lines of [`app_named`].
+pub fn hostile_lines(name: &str) -> Vec<String> {
     let hostile = "<script>alert('x')</script>";
     let task = |event: &str, id: i64, stage: i64, end: &str| {
         format!(
@@ -110,5 +139,5 @@ pub fn app_named(name: &str) -> OneApp {
             .to_owned(),
     );
     lines.push(r#"{"Event":"SparkListenerApplicationEnd","Timestamp":2000}"#.to_owned());
-    app("app-1", name, &lines)
+    lines
 }

@@ -1,8 +1,9 @@
-//! The Jobs tab at Spark's URLs: `jobs/` (the application's `analyze`
-//! findings with their fixes, then the jobs grouped as Spark groups them —
-//! running, succeeded, failed — each with its stages and a bar of task
-//! progress) and `jobs/job/?id=N` (one job: its figures and its stages,
-//! skipped ones included).
+//! The Jobs tab at Spark's URLs: `jobs/` (why the application failed, its
+//! `analyze` findings with their fixes and its timing, then the jobs grouped
+//! as Spark groups them — running, succeeded, failed — each with its stages
+//! and a bar of task progress, then the stage timeline with the critical
+//! path) and `jobs/job/?id=N` (one job: its figures, its stages, skipped ones
+//! included, and their timeline).
 //!
 //! Owns: those pages' bodies. Must not: compute a job's or stage's figures
 //! (they are the REST API's answer, [`AppView::api`]) or read logs.
@@ -12,7 +13,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::ui::{
-    AppView, Page, Params, Tab, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, stages, text,
+    AppView, Page, Params, Tab, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, stages, text, timeline,
 };
 
 /// Spark's job groups, in the page's order.
@@ -34,6 +35,7 @@ pub fn jobs_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
     let jobs = view.api("jobs", "")?;
     let jobs = jobs.as_array().map(Vec::as_slice).unwrap_or_default();
     let mut body = findings(view);
+    body.push_str(&timeline::timing_line(view));
     let _ = write!(body, "<p><span data-count=\"jobs\" data-v=\"{n}\">{n}</span> jobs</p>", n = jobs.len());
     for (status, title) in GROUPS {
         let group: Vec<&Value> = jobs.iter().filter(|j| text(j, "status") == status).collect();
@@ -53,6 +55,8 @@ pub fn jobs_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
         }
         body.push_str("</tbody></table>");
     }
+    let stages: Vec<&crate::replay::Stage> = view.detail.stages.values().collect();
+    body.push_str(&timeline::stage_timeline(view, &stages, view.catalog.now_ms()));
     Ok(Page::ok(Tab::Jobs, "Jobs", body))
 }
 
@@ -62,13 +66,7 @@ fn job_row(view: &AppView, job: &Value) -> String {
     let description = job.get("description").and_then(Value::as_str).unwrap_or_else(|| text(job, "name"));
     let stages_total = job.get("stageIds").and_then(Value::as_array).map_or(0, Vec::len) as i64;
     let skipped = int(job, "numSkippedStages");
-    let mut notes = Vec::new();
-    for (key, word) in [("numFailedTasks", "failed"), ("numKilledTasks", "killed"), ("numSkippedTasks", "skipped")] {
-        if int(job, key) > 0 {
-            notes.push(format!("{} {word}", int(job, key)));
-        }
-    }
-    let note = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+    let note = task_note(job);
     format!(
         "<tr data-job=\"{id}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{id}</a></td><td><a href=\"{link}\">{}</a></td>\
          <td>{}</td>{}<td data-stages-done=\"{done}\" data-stages-skipped=\"{skipped}\">{done}/{}{}</td>{}</tr>",
@@ -87,31 +85,73 @@ fn job_row(view: &AppView, job: &Value) -> String {
     )
 }
 
-/// sparkplane's own findings of the application (`analyze`), each with its fix and stage link.
+/// What a job's bar of task progress says beside its counts: failed, killed and skipped tasks.
+fn task_note(job: &Value) -> String {
+    let mut notes = Vec::new();
+    for (key, word) in [("numFailedTasks", "failed"), ("numKilledTasks", "killed"), ("numSkippedTasks", "skipped")] {
+        if int(job, key) > 0 {
+            notes.push(format!("{} {word}", int(job, key)));
+        }
+    }
+    if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) }
+}
+
+/// sparkplane's own reading of the application (`analyze`, from the one
+/// model folded with the detail): why it failed, its findings each with its
+/// fix and stage link, and a link to the whole report.
 fn findings(view: &AppView) -> String {
     let report = crate::page::report_link(&view.attempt.app_id, view.attempt.attempt_id.as_deref());
     let report = format!(
-        "<p>sparkplane's analysis, findings with their fixes and the cost: <a href=\"{}\">report</a></p>",
+        "<p>sparkplane's whole analysis (executor and stage charts, cost, lineage): <a href=\"{}\">report</a></p>",
         esc_attr(&report)
     );
-    let Some(facts) = view.facts.as_ref().filter(|f| !f.findings.is_empty()) else { return report };
-    let mut out = format!("<h3>Findings ({})</h3>", facts.findings.len());
-    out.push_str(&report);
-    for f in &facts.findings {
-        let severity = format!("{:?}", f.severity).to_ascii_lowercase();
+    let Some(insight) = view.detail.insight.as_ref() else { return report };
+    let mut out = failure(view, insight);
+    let _ = write!(out, "<h3 id=\"findings\">Findings ({})</h3>", insight.findings.len());
+    if insight.findings.is_empty() {
+        out.push_str("<p class=\"muted\">sparkplane's analysis found nothing to fix in this application.</p>");
+    }
+    for f in &insight.findings {
         let stage = f.stage.map_or(String::new(), |s| {
             format!(" <a href=\"{}\">stage {s}</a>", esc_attr(&view.link(&format!("stages/stage/?id={s}&attempt=0"))))
         });
         let _ = write!(
             out,
-            "<div class=\"finding {severity}\" data-finding=\"{}\"><b>{}</b>{stage}<br><span class=\"muted\">{}</span><br>Fix: {}</div>",
+            "<div class=\"finding {sev}\" data-finding=\"{}\"><b>{}</b> <span class=\"muted\">({sev})</span>{stage}<br>\
+             <span class=\"muted\">{}</span><br>Fix: {}</div>",
             esc_attr(f.id),
             esc(&f.title),
             esc(&f.evidence),
-            esc(&f.fix)
+            esc(&f.fix),
+            sev = f.severity.as_str(),
         );
     }
+    out.push_str(&report);
     out
+}
+
+/// Why the application failed, as the model reads it: the first failed job
+/// and stage (each a link, the stage to its exception), the message, its root
+/// cause and kind.
+fn failure(view: &AppView, insight: &crate::insight::Insight) -> String {
+    let Some(f) = insight.failure.as_ref() else { return String::new() };
+    let job =
+        format!("<a href=\"{}\">job {}</a>", esc_attr(&view.link(&format!("jobs/job/?id={}", f.job_id))), f.job_id);
+    let stage = f.stage_id.map_or(String::new(), |s| {
+        let attempt = f.stage_attempt_id.unwrap_or(0);
+        format!(
+            " in <a href=\"{}\" data-failed-stage=\"{s}\">stage {s}</a>",
+            esc_attr(&view.link(&format!("stages/stage/?id={s}&attempt={attempt}#failure")))
+        )
+    });
+    let root = f.root_cause.as_ref().map_or(String::new(), |r| format!("<br>Root cause: <code>{}</code>", esc(r)));
+    format!(
+        "<div class=\"finding critical\" id=\"failure\" data-cause=\"{}\"><b>The application failed</b>: {job}{stage} \
+         ({}).<br><code>{}</code>{root}</div>",
+        f.cause.as_str(),
+        f.cause.what(),
+        esc(&f.message)
+    )
 }
 
 /// `jobs/job/?id=N`: the job's figures and its stages.
@@ -130,6 +170,16 @@ pub fn job_page(view: &AppView, id: i64) -> Result<Page, Page> {
         esc(job.get("description").and_then(Value::as_str).unwrap_or_else(|| text(&job, "name"))),
         api_date(&job, "submissionTime"),
         job_duration(view, id).map_or_else(|| "<td class=\"n\">running</td>".to_owned(), ms_cell),
+    );
+    let _ = write!(
+        body,
+        "<tr><th>Task progress</th>{}</tr>",
+        progress(
+            int(&job, "numCompletedTasks"),
+            int(&job, "numActiveTasks"),
+            int(&job, "numTasks") - int(&job, "numSkippedTasks"),
+            &task_note(&job)
+        )
     );
     for (key, label) in [
         ("numTasks", "Tasks"),
@@ -158,5 +208,8 @@ pub fn job_page(view: &AppView, id: i64) -> Result<Page, Page> {
         all.as_array().into_iter().flatten().filter(|s| ids.contains(&int(s, "stageId"))).collect();
     body.push_str("<h3>Stages</h3>");
     body.push_str(&stages::stage_table(view, &of_job));
+    let attempts: Vec<&crate::replay::Stage> =
+        view.detail.stages.values().filter(|s| ids.contains(&s.stage_id)).collect();
+    body.push_str(&timeline::stage_timeline(view, &attempts, view.catalog.now_ms()));
     Ok(Page::ok(Tab::Jobs, format!("Job {id}"), body))
 }

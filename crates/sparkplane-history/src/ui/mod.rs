@@ -27,7 +27,6 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use sparkplane_eventlog::Outcome;
-use sparkplane_eventlog::analyze::Finding;
 
 use crate::api::{AttemptInfo, Catalog};
 use crate::replay::AppDetail;
@@ -37,6 +36,7 @@ pub mod executors;
 pub mod jobs;
 pub mod sql;
 pub mod stages;
+pub mod timeline;
 
 /// A tab of an application's pages, in Spark's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,14 +200,14 @@ impl Params {
 }
 
 /// What the application list knows of an attempt beyond the replay: its
-/// outcome, team, cost and the `analyze` findings.
+/// outcome, team and cost (the findings, critical path and failure cause come
+/// with the replayed detail, [`crate::insight::Insight`]).
 #[derive(Debug, Clone)]
 pub struct AppFacts {
     pub outcome: Outcome,
     pub team: Option<String>,
     /// At the default price sheet, USD (`sparkplane cost`'s model).
     pub cost_usd: f64,
-    pub findings: Vec<Finding>,
 }
 
 /// Everything an application's page is rendered from.
@@ -454,9 +454,9 @@ pub fn num(raw: i64, shown: &str) -> String {
 /// browser prefers it; system fonts only.
 const STYLE: &str = "\
 :root{--bg:#fff;--fg:#1d1d1f;--muted:#5f6368;--line:#d9dce1;--head:#f3f4f6;--link:#0b57d0;--ok:#1b7f3b;\
---bad:#b3261e;--warn:#8a6100;--bar:#4c8bf5;--bar2:#9bbcf8;--focus:#ff9800}\
+--bad:#b3261e;--warn:#8a6100;--bar:#4c8bf5;--bar2:#9bbcf8;--crit:#b3261e;--focus:#ff9800}\
 @media (prefers-color-scheme:dark){:root{--bg:#16181c;--fg:#e6e7ea;--muted:#a0a4ab;--line:#33363d;\
---head:#202329;--link:#8ab4f8;--ok:#6dd58c;--bad:#f2b8b5;--warn:#f0c75e;--bar:#8ab4f8;--bar2:#3a5a8c;--focus:#ffb74d}}\
+--head:#202329;--link:#8ab4f8;--ok:#6dd58c;--bad:#f2b8b5;--warn:#f0c75e;--bar:#8ab4f8;--bar2:#3a5a8c;--crit:#c5221f;--focus:#ffb74d}}\
 *{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",sans-serif}\
 a{color:var(--link)}a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible\
 {outline:3px solid var(--focus);outline-offset:2px}\
@@ -479,7 +479,14 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 border:1px solid var(--line);max-height:24em;overflow:auto}\
 .muted{color:var(--muted)}.pager{display:flex;gap:12px;align-items:center;margin:6px 0}\
 .finding{border-left:4px solid var(--warn);padding:4px 8px;margin:6px 0}.finding.critical{border-color:var(--bad)}\
-svg text{fill:var(--fg)}";
+.finding.info{border-color:var(--line)}svg text{fill:var(--fg)}\
+.timeline .bar{fill:var(--bar)}.timeline .bar.crit{fill:var(--crit)}.timeline .bar.failed{stroke:var(--bad);stroke-width:2}\
+.timeline a:focus-visible rect{stroke:var(--focus);stroke-width:3}\
+.key{display:inline-block;width:12px;height:10px;margin:0 4px 0 12px;background:var(--bar)}.key.crit{background:var(--crit)}\
+.key.failed{background:none;border:2px solid var(--bad)}\
+.crit-tag{display:inline-block;font-size:11px;padding:0 4px;border-radius:3px;background:var(--crit);color:#fff}\
+.scroll{overflow-x:auto}.scroll:focus-visible,[tabindex]:focus-visible{outline:3px solid var(--focus);outline-offset:2px}\
+.failed-tasks details{display:inline}";
 
 /// The header's facts: outcome, team and cost when the listing knows them.
 fn facts_line(attempt: &AttemptInfo, facts: Option<&AppFacts>) -> String {
@@ -636,6 +643,8 @@ pub fn render(view: &AppView, route: &Route, params: &Params) -> Page {
 pub(crate) mod fixture;
 #[cfg(test)]
 mod pages_tests;
+#[cfg(test)]
+mod value_tests;
 
 #[cfg(test)]
 mod tests {

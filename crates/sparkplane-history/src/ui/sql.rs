@@ -77,7 +77,7 @@ pub fn executions_page(view: &AppView, _params: &Params) -> Page {
 
 fn duration_cell(e: &SqlExecution) -> String {
     match e.duration() {
-        Some(ms) => num(ms, &duration(ms)),
+        Some(ms) => num(ms, &duration(ms)).replacen("<td ", "<td data-key=\"duration\" ", 1),
         None => "<td class=\"n\">running</td>".to_owned(),
     }
 }
@@ -196,7 +196,12 @@ fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
             let cell = match value.and_then(|v| metric_text(&m.metric_type, v).map(|t| (v, t))) {
                 Some((v, text)) => num(v, &text).replacen(
                     "<td ",
-                    &format!("<td data-metric=\"{}\" data-accumulator=\"{}\" ", esc_attr(&m.name), m.accumulator_id),
+                    &format!(
+                        "<td data-metric=\"{}\" data-accumulator=\"{}\" data-operator=\"{}\" ",
+                        esc_attr(&m.name),
+                        m.accumulator_id,
+                        esc_attr(&op.name)
+                    ),
                     1,
                 ),
                 None => "<td class=\"n muted\">-</td>".to_owned(),
@@ -386,7 +391,7 @@ mod tests {
         assert_eq!(html.status, 200, "{}", html.body);
         let b = &html.body;
         assert!(b.contains("href=\"/history/app%2D1/SQL/execution/?id=4\">join &lt;b&gt;x&lt;/b&gt;</a>"), "{b}");
-        assert!(b.contains("<td class=\"n\" data-v=\"2500\">3 s</td>"), "{b}");
+        assert!(b.contains("<td data-key=\"duration\" class=\"n\" data-v=\"2500\">3 s</td>"), "{b}");
         assert!(b.contains("<td class=\"COMPLETED\">COMPLETED</td>"), "{b}");
         assert!(
             b.contains(
@@ -404,7 +409,7 @@ mod tests {
         assert_eq!(html.status, 200, "{}", html.body);
         let b = &html.body;
         assert!(b.contains("data-operators=\"2\""), "{b}");
-        assert!(b.contains("data-metric=\"number of output rows\" data-accumulator=\"10\" class=\"n\" data-v=\"1234567\">1,234,567</td>"), "{b}");
+        assert!(b.contains("data-metric=\"number of output rows\" data-accumulator=\"10\" data-operator=\"HashAggregate\" class=\"n\" data-v=\"1234567\">1,234,567</td>"), "{b}");
         assert!(b.contains("data-v=\"4096\">4.0 KiB</td>"), "{b}");
         assert!(b.contains("number of output rows: 1,234,567</text>"), "{b}");
         assert!(b.contains("<title>Exchange &lt;x&gt;</title>"), "{b}");

@@ -69,15 +69,20 @@ pub fn stage_table(view: &AppView, stages: &[&Value]) -> String {
         let label = if attempt > 0 { format!("{id} (retry {attempt})") } else { id.to_string() };
         let status = text(s, "status");
         let failure = s.get("failureReason").and_then(Value::as_str).map_or(String::new(), |f| {
-            format!("<br><span class=\"FAILED\">{}</span>", esc(f.lines().next().unwrap_or_default()))
+            let exception = esc_attr(&view.link(&format!("stages/stage/?id={id}&attempt={attempt}#failure")));
+            format!(
+                "<br><span class=\"FAILED\">{}</span> <a href=\"{exception}\" data-exception=\"{id}\">exception and driver log</a>",
+                esc(f.lines().next().unwrap_or_default())
+            )
         });
+        let critical = critical_tag(view, id, status);
         let note = match int(s, "numFailedTasks") {
             0 => String::new(),
             n => format!(" ({n} failed)"),
         };
         let _ = write!(
             out,
-            "<tr data-stage=\"{id}\" data-attempt=\"{attempt}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{label}</a></td>\
+            "<tr data-stage=\"{id}\" data-attempt=\"{attempt}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{label}</a>{critical}</td>\
              <td><a href=\"{link}\">{}</a></td><td>{}</td>{}{}{}{}{}{}{}{}<td class=\"{status}\">{status}{failure}</td></tr>",
             esc(s.get("description").and_then(Value::as_str).unwrap_or_else(|| text(s, "name"))),
             api_date(s, "submissionTime"),
@@ -93,6 +98,18 @@ pub fn stage_table(view: &AppView, stages: &[&Value]) -> String {
     }
     out.push_str("</tbody></table>");
     out
+}
+
+/// The "critical path" mark of a stage that ran and is on some job's critical path.
+fn critical_tag(view: &AppView, id: i64, status: &str) -> String {
+    let on_path = status != "SKIPPED" && view.detail.insight.as_ref().is_some_and(|i| i.is_critical(id));
+    if on_path {
+        "<br><span class=\"crit-tag\" data-critical=\"true\" title=\"This stage's slowest task bounds its job: \
+         more executors cannot make it shorter\">critical path</span>"
+            .to_owned()
+    } else {
+        String::new()
+    }
 }
 
 /// A number cell marked with the API field it shows (`data-key`), for tests and scripts.
@@ -119,7 +136,10 @@ pub fn stage_page(view: &AppView, params: &Params) -> Result<Page, Page> {
         );
     };
     let s = view.api(&format!("stages/{id}/{attempt}"), "details=false")?;
-    let mut body = stage_facts(view, &s, stage.failure_reason.is_some());
+    let mut body = stage_facts(view, &s);
+    if stage.failure_reason.is_some() || stage.failed_tasks > 0 {
+        body.push_str(&failure(view, stage, &s)?);
+    }
     body.push_str(&summary(view, id, attempt)?);
     body.push_str(&by_executor(stage));
     body.push_str(&accumulators(&s));
@@ -128,7 +148,7 @@ pub fn stage_page(view: &AppView, params: &Params) -> Result<Page, Page> {
     Ok(Page::ok(Tab::Stages, title, body))
 }
 
-fn stage_facts(view: &AppView, s: &Value, failed: bool) -> String {
+fn stage_facts(view: &AppView, s: &Value) -> String {
     let status = text(s, "status");
     let mut out = format!(
         "<p>{}</p><table class=\"facts\"><tbody><tr><th>Status</th><td class=\"{status}\">{status}</td></tr>\
@@ -172,18 +192,111 @@ fn stage_facts(view: &AppView, s: &Value, failed: bool) -> String {
     if !jobs.is_empty() {
         let _ = write!(out, "<p>Part of {}</p>", jobs.join(", "));
     }
-    if failed {
-        let reason = text(s, "failureReason");
-        let _ = write!(out, "<h3 id=\"failure\">Failure</h3><pre class=\"FAILED\">{}</pre>", esc(reason));
-        let driver_logs = view.detail.executors.get("driver").map(|e| e.logs.clone()).unwrap_or_default();
-        if driver_logs.is_empty() {
-            out.push_str("<p class=\"muted\">The log store holds no driver log for this application.</p>");
-        } else {
-            let links: Vec<String> = driver_logs.iter().map(|(k, v)| log_link(&format!("driver {k}"), v)).collect();
-            let _ = write!(out, "<p>Driver log: {}</p>", links.join(" · "));
-        }
+    if view.detail.insight.as_ref().is_some_and(|i| i.is_critical(int(s, "stageId"))) && text(s, "status") != "SKIPPED"
+    {
+        out.push_str(
+            "<p class=\"crit-note\" data-critical=\"true\"><span class=\"crit-tag\">critical path</span> This stage is on \
+             its job's critical path: its slowest task bounds the job, so more executors cannot make it shorter; \
+             splitting that task's work can (see the task table sorted by duration).</p>",
+        );
     }
     out
+}
+
+/// The failure of a stage attempt, or its failed tasks: the stage's
+/// exception, the root cause and kind sparkplane read from it when it failed
+/// the application, each failed task's error (linked to its row, failed tasks
+/// first), and the driver's log as the log store or Spark kept it.
+fn failure(view: &AppView, stage: &crate::replay::Stage, s: &Value) -> Result<String, Page> {
+    let mut out = String::from("<h3 id=\"failure\">Failure</h3>");
+    if let Some(reason) = s.get("failureReason").and_then(Value::as_str) {
+        let _ = write!(out, "<pre class=\"FAILED\">{}</pre>", esc(reason));
+    }
+    let app_failure = view.detail.insight.as_ref().and_then(|i| i.failure.as_ref());
+    if let Some(f) = app_failure.filter(|f| f.stage_id.map(i64::from) == Some(stage.stage_id)) {
+        let root = f.root_cause.as_deref().unwrap_or(&f.message);
+        let _ = write!(
+            out,
+            "<p data-root-cause=\"{}\">This stage failed job {} and the application ({}). Root cause: <code>{}</code></p>",
+            f.cause.as_str(),
+            f.job_id,
+            f.cause.what(),
+            esc(root)
+        );
+    }
+    let failed: Vec<crate::tasks::Task> = stage.tasks.tasks().into_iter().filter(|t| t.status == "FAILED").collect();
+    if !failed.is_empty() {
+        let _ = write!(out, "<p>Failed task attempts ({}):</p><ul class=\"failed-tasks\">", failed.len());
+        for t in failed.iter().take(MAX_FAILED_SHOWN) {
+            let href = view.link(&format!(
+                "stages/stage/?id={}&attempt={}&task.sort=Status&task.pageSize={TASK_PAGE}#task-{}",
+                stage.stage_id, stage.attempt_id, t.task_id
+            ));
+            let error = t.error_message.as_deref().unwrap_or("(no error message logged)");
+            let _ = write!(
+                out,
+                "<li data-failed-task=\"{id}\"><a href=\"{}\">task {id}</a> (index {}, attempt {}) on executor {}: \
+                 <details><summary>{}</summary><pre>{}</pre></details></li>",
+                esc_attr(&href),
+                t.index,
+                t.attempt,
+                esc(&t.executor_id),
+                esc(error.lines().next().unwrap_or_default()),
+                esc(error),
+                id = t.task_id,
+            );
+        }
+        out.push_str("</ul>");
+        if failed.len() > MAX_FAILED_SHOWN {
+            let _ = write!(
+                out,
+                "<p class=\"muted\">{} more in the task table (sorted by status, failed first).</p>",
+                failed.len() - MAX_FAILED_SHOWN
+            );
+        }
+    }
+    out.push_str(&driver_log(view)?);
+    Ok(out)
+}
+
+/// Failed task attempts listed in a stage's failure section (the task table has every one).
+const MAX_FAILED_SHOWN: usize = 10;
+
+/// The driver's log: the links the cluster manager logged (`Driver Logs`),
+/// else the file Spark kept with `spark.driver.log.persistToDfs.enabled`
+/// (`{spark.driver.log.dfsDir}/{app id}_driver.log`, as Spark's History
+/// Server names it), else a line saying there is none.
+fn driver_log(view: &AppView) -> Result<String, Page> {
+    let links = view.detail.executors.get("driver").map(|e| e.logs.clone()).unwrap_or_default();
+    if !links.is_empty() {
+        let links: Vec<String> = links.iter().map(|(k, v)| log_link(&format!("driver {k}"), v)).collect();
+        return Ok(format!("<p data-driver-log=\"links\">Driver log: {}</p>", links.join(" · ")));
+    }
+    let env = view.api("environment", "")?;
+    let property = |key: &str| {
+        env.get("sparkProperties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|pair| pair.get(0).and_then(Value::as_str) == Some(key))
+            .and_then(|pair| pair.get(1).and_then(Value::as_str))
+            .map(str::to_owned)
+    };
+    let persisted = property("spark.driver.log.persistToDfs.enabled").is_some_and(|v| v.trim() == "true");
+    match property("spark.driver.log.dfsDir").filter(|_| persisted) {
+        Some(dir) => Ok(format!(
+            "<p data-driver-log=\"persisted\">Driver log: Spark kept it at <code>{}/{}_driver.log</code> \
+             (<code>spark.driver.log.dfsDir</code>).</p>",
+            esc(dir.trim_end_matches('/')),
+            esc(&view.attempt.app_id)
+        )),
+        None => {
+            Ok("<p class=\"muted\" data-driver-log=\"none\">The log store holds no driver log for this application \
+                    (Spark logs its links on YARN and Kubernetes, or keeps it with \
+                    <code>spark.driver.log.persistToDfs.enabled</code>).</p>"
+                .to_owned())
+        }
+    }
 }
 
 /// The summary metrics of the stage's successful tasks: min, quartiles and max, as Spark shows them.
@@ -380,8 +493,7 @@ fn task_row(t: &Value) -> String {
         )
     });
     format!(
-        "<tr data-task=\"{}\">{}{}{}<td class=\"{status}\">{status}</td><td>{} {}</td><td>{}</td><td>{}</td>{}{}{}{}{}{}<td>{error}</td></tr>",
-        int(t, "taskId"),
+        "<tr data-task=\"{id}\" id=\"task-{id}\">{}{}{}<td class=\"{status}\">{status}</td><td>{} {}</td><td>{}</td><td>{}</td>{}{}{}{}{}{}<td>{error}</td></tr>",
         count_cell(int(t, "index")),
         count_cell(int(t, "taskId")),
         count_cell(int(t, "attempt")),
@@ -395,6 +507,7 @@ fn task_row(t: &Value) -> String {
         bytes_cell(nested("shuffleReadMetrics", "remoteBytesRead") + nested("shuffleReadMetrics", "localBytesRead")),
         bytes_cell(nested("shuffleWriteMetrics", "bytesWritten")),
         bytes_cell(int(&m, "diskBytesSpilled")),
+        id = int(t, "taskId"),
     )
 }
 
