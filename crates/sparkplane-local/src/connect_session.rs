@@ -9,6 +9,7 @@
 //! Owns: that sequence. Must not: print, or show the session token (the URL
 //! goes to the client on stdin; messages carry it without the token).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -62,16 +63,37 @@ impl Endpoint {
 
 /// Batches on one endpoint, one session each, keeping every local run's
 /// event log so the caller can read what Spark did.
-#[derive(Debug)]
 pub struct Session {
     endpoint: Endpoint,
     event_logs: Vec<PathBuf>,
+    properties: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The properties may hold a secret key: only their names are shown.
+        f.debug_struct("Session")
+            .field("endpoint", &self.endpoint)
+            .field("event_logs", &self.event_logs)
+            .field("properties", &self.properties.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Session {
     /// No batch run yet.
     pub fn new(endpoint: Endpoint) -> Session {
-        Session { endpoint, event_logs: Vec::new() }
+        Session { endpoint, event_logs: Vec::new(), properties: BTreeMap::new() }
+    }
+
+    /// Spark properties a local application's batches start with (S3A's
+    /// endpoint and keys, `s3a::S3aEndpoint::spark_properties`): written to a
+    /// spark-submit properties file readable by its owner only and removed
+    /// after the batch, never put on a command line. The other endpoints
+    /// ignore them (a URL's server has its own settings).
+    pub fn with_properties(mut self, properties: BTreeMap<String, String>) -> Session {
+        self.properties = properties;
+        self
     }
 
     /// Where the batches run.
@@ -86,7 +108,10 @@ impl Session {
         observer: &mut dyn LocalRunObserver,
         cancel: &AtomicBool,
     ) -> Result<Vec<Vec<serde_json::Value>>, SessionError> {
-        let batch = run_batch(&self.endpoint, statements, observer, cancel)?;
+        let batch = match &self.endpoint {
+            Endpoint::Application { spark } => run_application(spark, statements, &self.properties, observer)?,
+            endpoint => run_batch(endpoint, statements, observer, cancel)?,
+        };
         self.event_logs.extend(batch.event_log);
         Ok(batch.result.rows)
     }
@@ -198,7 +223,7 @@ pub fn run_batch(
             let event_log = record.event_log.map(PathBuf::from).filter(|p| p.exists());
             Ok(BatchResult { result: result?, event_log })
         }
-        Endpoint::Application { spark } => run_application(spark, statements, observer),
+        Endpoint::Application { spark } => run_application(spark, statements, &BTreeMap::new(), observer),
     }
 }
 
@@ -226,10 +251,12 @@ struct AppError {
 }
 
 /// Runs the statements as a local Spark application of the managed runtime
-/// (installed first when missing), its event log in `<home>/history`.
+/// (installed first when missing), its event log in `<home>/history`, with
+/// `properties` from a private properties file (none when empty).
 fn run_application(
     spark: &str,
     statements: &[String],
+    properties: &BTreeMap<String, String>,
     observer: &mut dyn LocalRunObserver,
 ) -> Result<BatchResult, SessionError> {
     let env = |e: &dyn std::fmt::Display| SessionError::Environment(e.to_string());
@@ -266,17 +293,19 @@ fn run_application(
     if let Some(java_home) = java.java.parent().and_then(Path::parent) {
         command.env("JAVA_HOME", java_home);
     }
-    let mut child = command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| env(&format!("cannot run {}: {e}", python.display())))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write as _;
-        let _ = stdin.write_all(request.to_string().as_bytes());
+    let properties_file =
+        (!properties.is_empty()).then(|| lib.join(format!(".sql_app.{}.properties", std::process::id())));
+    if let Some(path) = &properties_file {
+        crate::metastore::write_properties_file(path, properties)
+            .map_err(|e| env(&format!("{}: {e}", path.display())))?;
+        // pyspark starts spark-submit with these arguments: the values stay in the file.
+        command.env("PYSPARK_SUBMIT_ARGS", format!("--properties-file {} pyspark-shell", path.display()));
     }
-    let out = child.wait_with_output().map_err(|e| env(&e))?;
+    let output = application_output(command, &request);
+    if let Some(path) = &properties_file {
+        let _ = std::fs::remove_file(path);
+    }
+    let out = output?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let answer =
         stdout.lines().rev().find(|l| l.starts_with('{')).and_then(|l| serde_json::from_str::<AppAnswer>(l).ok());
@@ -301,6 +330,25 @@ fn run_application(
             Err(env(&format!("the local Spark application gave no answer ({}): {}", out.status, last.trim())))
         }
     }
+}
+
+/// Runs the application's Python with `request` on its stdin; what it wrote.
+fn application_output(
+    mut command: std::process::Command,
+    request: &serde_json::Value,
+) -> Result<std::process::Output, SessionError> {
+    let program = Path::new(command.get_program()).display().to_string();
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| SessionError::Environment(format!("cannot run {program}: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        let _ = stdin.write_all(request.to_string().as_bytes());
+    }
+    child.wait_with_output().map_err(|e| SessionError::Environment(e.to_string()))
 }
 
 fn client(home: &Path, line: &str) -> Result<PathBuf, SessionError> {

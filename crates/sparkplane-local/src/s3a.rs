@@ -149,6 +149,38 @@ impl S3aEndpoint {
     }
 }
 
+/// The Spark properties that give a local Spark of `line` the S3A connector
+/// with the endpoint and credentials of the environment the native engine
+/// reads object storage with (`AWS_ENDPOINT_URL`, else AWS's own endpoint;
+/// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, else Hadoop's credential
+/// chain); or why it cannot have them, as the end of "cannot read s3://…: …".
+/// Only [`S3A_SPARK_LINE`] can, with the jars installed.
+pub fn local_properties(line: &str) -> Result<BTreeMap<String, String>, String> {
+    if crate::runtime::line_of(line).ok() != Some(S3A_SPARK_LINE) {
+        return Err(format!(
+            "it has no S3 connector (its Hadoop needs hadoop-aws 3.4 and the AWS SDK v2, which are not installed \
+             here; the S3A jars scripts/common.sh `need_s3a` installs fit Spark {S3A_SPARK_LINE})"
+        ));
+    }
+    let jars = s3a_jars().map_err(|e| format!("it has no S3 connector: {e}"))?;
+    let var = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    let (access_key, secret_key) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"));
+    let endpoint = S3aEndpoint {
+        endpoint: var("AWS_ENDPOINT_URL").unwrap_or_else(|| "https://s3.amazonaws.com".to_owned()),
+        access_key: access_key.clone().unwrap_or_default(),
+        secret_key: secret_key.clone().unwrap_or_default(),
+        jars,
+        retries: Retries::HadoopDefaults,
+    };
+    let mut properties = endpoint.spark_properties();
+    if access_key.is_none() || secret_key.is_none() {
+        for key in ["aws.credentials.provider", "access.key", "secret.key"] {
+            properties.remove(&format!("spark.hadoop.fs.s3a.{key}"));
+        }
+    }
+    Ok(properties)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +225,13 @@ mod tests {
             https.spark_properties().get("spark.hadoop.fs.s3a.connection.ssl.enabled").map(String::as_str),
             Some("true")
         );
+    }
+
+    #[test]
+    fn only_spark_3_5_gets_a_connector_and_the_others_say_why() {
+        let why = local_properties("4.1").expect_err("4.1 has none");
+        assert!(why.starts_with("it has no S3 connector (its Hadoop needs hadoop-aws 3.4"), "{why}");
+        assert!(why.contains("fit Spark 3.5"), "{why}");
     }
 
     #[test]
