@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The data-quality engines on Spark (docs/benchmarks.md, "Data-quality checks
-# on Spark"; ADR 0064): over a ladder of dataset sizes, the same 24 checks
+# on Spark"; ADR 0060, 0075): over a ladder of dataset sizes, the same 24 checks
 # (checks.json, make_spec.py) with
 #   native   sparkplane's native engine, --threads 1 (the quality-gate Job's one CPU)
 #            and --threads 2 (every core of this machine); uniqueness exact as in
@@ -23,6 +23,7 @@
 #      GE_SIZES            sizes GE runs at (default "1 10")
 #      GE_PERSIST          GE's persist setting: "no" (default) or "yes" (GE's own default)
 #      REPS                repetitions at sizes under 5 GB (default 2; 1 at 5 GB and above)
+#      APPROX=0            skip the native-1t-approx run (default: run it once per size)
 #      KEEP_DATA=1         keep the generated data (default: deleted at the end)
 #      SPARKPLANE_BIN      a sparkplane binary to use instead of building the release one
 # Writes results.tsv (one line per run) and the reports under $DQ_SPARK_BENCH_DIR/out.
@@ -90,7 +91,7 @@ for size in "${sizes[@]}"; do
   for rep in $(seq "$n"); do
     timed native-1t "$rep" "$out/native-1t-$size.json" "$sp" dq check "$out/spec-$size.yaml" --no-profile --threads 1 -o json
     timed native-2t "$rep" "$out/native-2t-$size.json" "$sp" dq check "$out/spec-$size.yaml" --no-profile --threads 2 -o json
-    [ "$rep" = 1 ] && timed native-1t-approx "$rep" "$out/native-1t-approx-$size.json" \
+    [ "$rep" = 1 ] && [ "${APPROX:-1}" = 1 ] && timed native-1t-approx "$rep" "$out/native-1t-approx-$size.json" \
       "$sp" dq check "$out/spec-default-$size.yaml" --no-profile --threads 1 -o json
     timed spark "$rep" "$out/spark-$size.json" "$sp" dq check "$out/spec-$size.yaml" --no-profile --engine spark -o json
     if [[ "$ge_sizes" == *" $size "* ]]; then

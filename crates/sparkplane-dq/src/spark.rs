@@ -15,7 +15,7 @@ use sparkplane_api::dq::{DqEngine, DqSpec, QuarantineMode};
 
 use crate::dataset::{self, Root};
 use crate::evaluate::SparkFigures;
-use crate::spark_plan::{self, Measure, Purpose, SparkPlan, SparkSource};
+use crate::spark_plan::{self, Measure, Purpose, SparkPlan, SparkQuery, SparkSource};
 use crate::stats::{Distinct, Scan};
 use crate::{CheckOptions, DqError, DqReport};
 
@@ -228,6 +228,7 @@ pub fn fold(plan: &SparkPlan, rows: &[Vec<serde_json::Value>], scan: &mut Scan) 
     let mut quarantine_rows = 0;
     let bad = |why: String| DqError::Spark { message: format!("Spark's answer cannot be read: {why}"), exit_code: 3 };
     let mut numbers: BTreeMap<String, (u64, Option<f64>)> = BTreeMap::new();
+    let mut measured = false;
     for row in rows {
         let q = row.first().and_then(serde_json::Value::as_u64).ok_or_else(|| bad(format!("{row:?}")))?;
         let text = row.get(1).and_then(serde_json::Value::as_str).ok_or_else(|| bad(format!("{row:?}")))?;
@@ -235,26 +236,17 @@ pub fn fold(plan: &SparkPlan, rows: &[Vec<serde_json::Value>], scan: &mut Scan) 
             serde_json::from_str(text).map_err(|e| bad(format!("{e}: {text}")))?;
         let query = plan.queries.get(q as usize).ok_or_else(|| bad(format!("no query {q}")))?;
         match &query.purpose {
-            Purpose::Shared(measures) => {
-                for (k, measure) in measures.iter().enumerate() {
-                    let v = doc.get(&format!("m{k}"));
-                    match measure {
-                        Measure::Rows => scan.rows = as_u64(v),
-                        Measure::Nulls(c) => scan.stats.entry(c.clone()).or_default().nulls = as_u64(v),
-                        Measure::Numbers(c) => numbers.entry(c.clone()).or_default().0 = as_u64(v),
-                        Measure::Min(c) => scan.stats.entry(c.clone()).or_default().min = as_f64(v),
-                        Measure::Max(c) => scan.stats.entry(c.clone()).or_default().max = as_f64(v),
-                        Measure::Mean(c) => scan.stats.entry(c.clone()).or_default().mean = as_f64(v).unwrap_or(0.0),
-                        Measure::Variance(c) => numbers.entry(c.clone()).or_default().1 = as_f64(v),
-                        Measure::Checked(i) => scan.checks.entry(*i).or_default().checked = as_u64(v),
-                        Measure::Failing(i) => scan.checks.entry(*i).or_default().failing = as_u64(v),
-                        Measure::QuarantineRows => quarantine_rows = as_u64(v),
-                        Measure::Examples(i) => {
-                            scan.checks.entry(*i).or_default().examples = as_texts(v).into_iter().collect()
-                        }
-                    }
+            Purpose::Shared(measures) => match doc.get(spark_plan::EXAMPLE_CHECK).and_then(serde_json::Value::as_u64) {
+                Some(i) => {
+                    let value = doc.get(spark_plan::EXAMPLE_VALUE).and_then(serde_json::Value::as_str);
+                    let value = value.ok_or_else(|| bad(format!("an example without its value: {text}")))?;
+                    scan.checks.entry(i as usize).or_default().examples.insert(value.to_owned());
                 }
-            }
+                None => {
+                    measured = true;
+                    quarantine_rows = fold_measures(measures, &doc, scan, &mut numbers);
+                }
+            },
             Purpose::Unique(i) => {
                 let distinct = Distinct::counted(as_u64(doc.get("distinct_keys")), as_u64(doc.get("keyed")));
                 scan.distinct.insert(*i, distinct);
@@ -277,6 +269,16 @@ pub fn fold(plan: &SparkPlan, rows: &[Vec<serde_json::Value>], scan: &mut Scan) 
             }
         }
     }
+    // A grouped aggregation over no rows answers no row: every count is 0, as a global one's would be.
+    if let (false, Some(SparkQuery { purpose: Purpose::Shared(measures), .. })) = (measured, plan.queries.first()) {
+        quarantine_rows = fold_measures(measures, &serde_json::Map::new(), scan, &mut numbers);
+    }
+    for check in scan.checks.values_mut() {
+        // The examples query keeps the smallest few per check; the set is ordered, so these are the first.
+        while check.examples.len() > crate::stats::EXAMPLES {
+            check.examples.pop_last();
+        }
+    }
     let rows = scan.rows;
     for stats in scan.stats.values_mut() {
         stats.rows = rows;
@@ -287,6 +289,33 @@ pub fn fold(plan: &SparkPlan, rows: &[Vec<serde_json::Value>], scan: &mut Scan) 
         stats.m2 = variance.unwrap_or(0.0) * count.saturating_sub(1) as f64;
     }
     Ok(quarantine_rows)
+}
+
+/// Folds the shared aggregation's measures' row into `scan`; answers the
+/// rows failing any row-level error check.
+fn fold_measures(
+    measures: &[Measure],
+    doc: &serde_json::Map<String, serde_json::Value>,
+    scan: &mut Scan,
+    numbers: &mut BTreeMap<String, (u64, Option<f64>)>,
+) -> u64 {
+    let mut quarantine_rows = 0;
+    for (k, measure) in measures.iter().enumerate() {
+        let v = doc.get(&format!("m{k}"));
+        match measure {
+            Measure::Rows => scan.rows = as_u64(v),
+            Measure::Nulls(c) => scan.stats.entry(c.clone()).or_default().nulls = as_u64(v),
+            Measure::Numbers(c) => numbers.entry(c.clone()).or_default().0 = as_u64(v),
+            Measure::Min(c) => scan.stats.entry(c.clone()).or_default().min = as_f64(v),
+            Measure::Max(c) => scan.stats.entry(c.clone()).or_default().max = as_f64(v),
+            Measure::Mean(c) => scan.stats.entry(c.clone()).or_default().mean = as_f64(v).unwrap_or(0.0),
+            Measure::Variance(c) => numbers.entry(c.clone()).or_default().1 = as_f64(v),
+            Measure::Checked(i) => scan.checks.entry(*i).or_default().checked = as_u64(v),
+            Measure::Failing(i) => scan.checks.entry(*i).or_default().failing = as_u64(v),
+            Measure::QuarantineRows => quarantine_rows = as_u64(v),
+        }
+    }
+    quarantine_rows
 }
 
 /// Scans of the dataset at `uri` in a Spark event log's lines: for each SQL
@@ -445,9 +474,13 @@ mod tests {
             refs: [(2, source)].into(),
             predicates: &predicates,
         });
-        let shared = r#"{"m0":4,"m1":1,"m2":3,"m3":-2.0,"m4":7.5,"m5":2.0,"m6":"NaN","m7":3,"m8":1,"m9":["-2"],"m10":0,"m11":4}"#;
+        let shared = r#"{"m0":4,"m1":1,"m2":3,"m3":-2.0,"m4":7.5,"m5":2.0,"m6":"NaN","m7":3,"m8":1,"m9":0,"m10":4}"#;
+        // The shared query's example rows come before or after its measures' row.
+        let example = |v: &str| serde_json::json!(format!(r#"{{"ex_check":0,"ex_value":"{v}"}}"#));
         let rows = vec![
+            vec![serde_json::json!(0), example("-2")],
             vec![serde_json::json!(0), serde_json::json!(shared)],
+            vec![serde_json::json!(0), example("-1")],
             vec![serde_json::json!(1), serde_json::json!(r#"{"keyed":4,"distinct_keys":3}"#)],
             vec![serde_json::json!(2), serde_json::json!(r#"{"failing":1,"examples":["9"]}"#)],
         ];
@@ -460,9 +493,13 @@ mod tests {
             (4, 1, Some(-2.0), Some(7.5), 3)
         );
         assert_eq!((scan.checks[&0].checked, scan.checks[&0].failing), (3, 1));
-        assert_eq!(scan.checks[&0].examples.iter().collect::<Vec<_>>(), ["-2"]);
+        assert_eq!(scan.checks[&0].examples.iter().collect::<Vec<_>>(), ["-1", "-2"]);
         assert_eq!((scan.distinct[&1].count(), scan.distinct[&1].keyed_rows), (3, 4));
         assert_eq!((scan.checks[&2].checked, scan.checks[&2].failing), (4, 1));
+        // No measures' row (a grouped aggregation over no rows answers none): every count is 0.
+        let mut empty = Scan::default();
+        fold(&plan, &rows[3..], &mut empty).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((empty.rows, empty.stats["amount"].nulls, empty.checks[&0].failing), (0, 0, 0));
         let bad = fold(&plan, &[vec![serde_json::json!(9), serde_json::json!("{}")]], &mut scan).err();
         assert_eq!(bad.map(|e| e.to_string()).as_deref(), Some("Spark's answer cannot be read: no query 9"));
     }

@@ -152,8 +152,6 @@ pub enum Measure {
     Checked(usize),
     /// Rows failing a row-level check.
     Failing(usize),
-    /// The smallest distinct failing values of a row-level check.
-    Examples(usize),
     /// Rows failing any row-level error check (what `failing-rows` quarantine writes).
     QuarantineRows,
 }
@@ -161,7 +159,10 @@ pub enum Measure {
 /// What a query answers.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Purpose {
-    /// The one aggregation: each output column `m<k>` is `measures[k]`.
+    /// The one aggregation: in the row without `ex_check`, each column
+    /// `m<k>` is `measures[k]`; each other row is one of the
+    /// [`EXAMPLES`] smallest distinct failing values (`ex_value`) of the
+    /// row-level check whose index is `ex_check`.
     Shared(Vec<Measure>),
     /// A uniqueness check (by index): columns `keyed` and `distinct_keys`.
     Unique(usize),
@@ -299,9 +300,16 @@ fn display_expr(column: &str, spark_type: &str) -> String {
     }
 }
 
-fn examples(condition: &str, text: &str) -> String {
-    format!("slice(array_sort(collect_set(CASE WHEN {condition} THEN {text} END)), 1, {EXAMPLES})")
-}
+/// The column of the shared query's rows naming the check an example is of
+/// (absent in the measures' row), and the example's text.
+pub const EXAMPLE_CHECK: &str = "ex_check";
+/// See [`EXAMPLE_CHECK`].
+pub const EXAMPLE_VALUE: &str = "ex_value";
+/// Inner names of the shared query: a check's failure flag (a prefix), and
+/// the generated columns the failing values are grouped by.
+const FLAG: &str = "sparkplane_dq_fails_";
+const GEN_CHECK: &str = "sparkplane_dq_check";
+const GEN_VALUE: &str = "sparkplane_dq_value";
 
 /// The columns a check reads (as the native engine's `column_of`).
 fn check_columns(check: &Check) -> Vec<&str> {
@@ -328,6 +336,8 @@ struct Shared {
     sql: Vec<String>,
     /// Row-failure conditions of error-severity checks (the native `failing-rows` mask).
     errors: Vec<String>,
+    /// Row-level checks by index: the failure condition, and the failing value's text.
+    failures: BTreeMap<usize, (String, String)>,
 }
 
 impl Shared {
@@ -338,10 +348,60 @@ impl Shared {
         }
     }
 
+    /// A row-level check: rows checked, rows failing (counted from the
+    /// check's flag, computed once per row below the aggregation), and its
+    /// failing values grouped for the examples.
     fn row_level(&mut self, i: usize, checked: String, condition: &str, text: &str) {
         self.add(Measure::Checked(i), checked);
-        self.add(Measure::Failing(i), format!("count_if({condition})"));
-        self.add(Measure::Examples(i), examples(condition, text));
+        self.add(Measure::Failing(i), format!("count_if({FLAG}{i})"));
+        self.failures.insert(i, (condition.to_owned(), text.to_owned()));
+    }
+
+    /// The one aggregation. Without row-level checks, one global
+    /// aggregation answering one row. With them, each row of the data also
+    /// gives one row per check it fails (`inline_outer` over the failing
+    /// checks' values; a row failing none gives just the measures' row), the
+    /// aggregation groups by (check, value) — the measures' row is the group
+    /// with no check — and a window keeps the [`EXAMPLES`] smallest values of
+    /// each check. Every aggregate's state is fixed-width, so Spark hashes
+    /// and spills it as any grouping; no set of failing values is held whole
+    /// (a `collect_set` would hold every distinct one).
+    fn sql(&self) -> String {
+        let data = quote_ident(DATA_VIEW);
+        if self.failures.is_empty() {
+            let columns: Vec<String> = self.sql.iter().enumerate().map(|(k, sql)| format!("{sql} AS m{k}")).collect();
+            return format!("SELECT {} FROM {data}", columns.join(", "));
+        }
+        let flags: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(i, (condition, _))| format!("coalesce({condition}, FALSE) AS {FLAG}{i}"))
+            .collect();
+        let any: Vec<String> = self.failures.keys().map(|i| format!("{FLAG}{i}")).collect();
+        let entries: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(i, (_, text))| {
+                format!("named_struct('i', {i}, 'v', CASE WHEN {FLAG}{i} THEN CAST({text} AS STRING) END)")
+            })
+            .collect();
+        let failing = format!(
+            "CASE WHEN {} THEN concat(array(CAST(NULL AS STRUCT<i: INT, v: STRING>)), filter(array({}), sparkplane_e -> sparkplane_e.v IS NOT NULL)) END",
+            any.join(" OR "),
+            entries.join(", ")
+        );
+        let measures: Vec<String> = self.sql.iter().enumerate().map(|(k, sql)| format!("{sql} AS m{k}")).collect();
+        let grouped = format!(
+            "SELECT {GEN_CHECK}, {GEN_VALUE}, {} FROM (SELECT *, {} FROM {data}) AS x LATERAL VIEW inline_outer({failing}) AS {GEN_CHECK}, {GEN_VALUE} GROUP BY {GEN_CHECK}, {GEN_VALUE}",
+            measures.join(", "),
+            flags.join(", ")
+        );
+        let kept: Vec<String> =
+            (0..self.sql.len()).map(|k| format!("IF({GEN_CHECK} IS NULL, m{k}, NULL) AS m{k}")).collect();
+        format!(
+            "SELECT {GEN_CHECK} AS {EXAMPLE_CHECK}, {GEN_VALUE} AS {EXAMPLE_VALUE}, {} FROM (SELECT *, row_number() OVER (PARTITION BY {GEN_CHECK} ORDER BY {GEN_VALUE}) AS sparkplane_dq_rank FROM ({grouped}) AS g) AS w WHERE {GEN_CHECK} IS NULL OR sparkplane_dq_rank <= {EXAMPLES}",
+            kept.join(", ")
+        )
     }
 }
 
@@ -350,7 +410,7 @@ impl Shared {
 pub fn plan(input: &PlanInput<'_>) -> SparkPlan {
     let spec = input.spec;
     let ty = |name: &str| input.columns.get(name).map(String::as_str);
-    let mut shared = Shared { measures: Vec::new(), sql: Vec::new(), errors: Vec::new() };
+    let mut shared = Shared { measures: Vec::new(), sql: Vec::new(), errors: Vec::new(), failures: BTreeMap::new() };
     shared.add(Measure::Rows, "count(*)".to_owned());
     let mut queries = Vec::new();
     for (i, check) in spec.checks.iter().enumerate() {
@@ -365,13 +425,12 @@ pub fn plan(input: &PlanInput<'_>) -> SparkPlan {
             } else {
                 "TRUE".to_owned()
             });
-        } else if error && check.referential_integrity.is_none() {
-            let failing = shared.measures[before..].iter().position(|m| *m == Measure::Failing(i));
-            if let Some(k) = failing {
-                let sql = &shared.sql[before + k];
-                let condition = sql.strip_prefix("count_if(").and_then(|c| c.strip_suffix(')')).unwrap_or("FALSE");
-                shared.errors.push(format!("({condition})"));
-            }
+        } else if error
+            && check.referential_integrity.is_none()
+            && shared.measures[before..].contains(&Measure::Failing(i))
+            && let Some((condition, _)) = shared.failures.get(&i)
+        {
+            shared.errors.push(format!("({condition})"));
         }
     }
     let failing_rows = match &spec.quarantine {
@@ -382,14 +441,8 @@ pub fn plan(input: &PlanInput<'_>) -> SparkPlan {
         }
         _ => None,
     };
-    let columns: Vec<String> = shared.sql.iter().enumerate().map(|(k, sql)| format!("{sql} AS m{k}")).collect();
-    queries.insert(
-        0,
-        SparkQuery {
-            purpose: Purpose::Shared(shared.measures),
-            sql: format!("SELECT {} FROM {}", columns.join(", "), quote_ident(DATA_VIEW)),
-        },
-    );
+    let sql = shared.sql();
+    queries.insert(0, SparkQuery { purpose: Purpose::Shared(shared.measures), sql });
     let mut setup = vec![
         // The native engine reads naive timestamps as UTC and divides by zero to NULL.
         "SET spark.sql.session.timeZone=UTC".to_owned(),
@@ -490,11 +543,12 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
             shared.add(Measure::Checked(i), format!("count({})", quote_ident(&r.column)));
             let ref_column = quote_ident(r.ref_column.as_deref().unwrap_or(&r.column));
             let text = text_expr(&c, t).unwrap_or_else(|| "CAST(NULL AS STRING)".to_owned());
+            // Orphans grouped by value (a spilling aggregation), the smallest few kept by rank:
+            // no set of every orphan value is held.
             queries.push(SparkQuery {
                 purpose: Purpose::Orphans(i),
                 sql: format!(
-                    "SELECT count(*) AS failing, {} AS examples FROM {} AS d LEFT ANTI JOIN (SELECT DISTINCT {ref_column} AS k FROM {} WHERE {ref_column} IS NOT NULL) AS r ON {c} = r.k WHERE {c} IS NOT NULL",
-                    examples("TRUE", &text),
+                    "SELECT coalesce(sum(n), 0) AS failing, array_sort(collect_list(IF(sparkplane_dq_rank <= {EXAMPLES}, t, NULL))) AS examples FROM (SELECT t, n, row_number() OVER (ORDER BY t) AS sparkplane_dq_rank FROM (SELECT {text} AS t, count(*) AS n FROM {} AS d LEFT ANTI JOIN (SELECT DISTINCT {ref_column} AS k FROM {} WHERE {ref_column} IS NOT NULL) AS r ON {c} = r.k WHERE {c} IS NOT NULL GROUP BY {text}) AS g) AS w",
                     quote_ident(DATA_VIEW),
                     quote_ident(&ref_view(i)),
                 ),
@@ -746,14 +800,11 @@ mod tests {
                 Measure::Variance(s("amount")),
                 Measure::Checked(2),
                 Measure::Failing(2),
-                Measure::Examples(2),
                 Measure::Nulls(s("zone")),
                 Measure::Checked(3),
                 Measure::Failing(3),
-                Measure::Examples(3),
                 Measure::Checked(4),
                 Measure::Failing(4),
-                Measure::Examples(4),
                 Measure::Nulls(s("ts")),
                 Measure::Numbers(s("ts")),
                 Measure::Min(s("ts")),
@@ -762,7 +813,6 @@ mod tests {
                 Measure::Variance(s("ts")),
                 Measure::Checked(6),
                 Measure::Failing(6),
-                Measure::Examples(6),
                 Measure::Checked(9),
             ],
             "a column missing from the data (`nope`) gets no measure"
@@ -783,7 +833,19 @@ mod tests {
         );
         let statements = plan.statements();
         assert_eq!(statements.len(), 5);
-        assert!(statements[4].starts_with("SELECT 0 AS q, to_json(struct(*)) AS r FROM (SELECT count(*) AS m0, "));
+        assert!(
+            statements[4].starts_with(
+                "SELECT 0 AS q, to_json(struct(*)) AS r FROM (SELECT sparkplane_dq_check AS ex_check, sparkplane_dq_value AS ex_value, IF(sparkplane_dq_check IS NULL, m0, NULL) AS m0, "
+            ),
+            "{}",
+            statements[4]
+        );
+        // No query holds a whole set of values: examples are ranked within groups.
+        for query in &plan.queries {
+            assert!(!query.sql.contains("collect_set"), "{}", query.sql);
+        }
+        assert!(plan.queries[0].sql.ends_with("WHERE sparkplane_dq_check IS NULL OR sparkplane_dq_rank <= 5"));
+        assert!(plan.queries[3].sql.contains("array_sort(collect_list(IF(sparkplane_dq_rank <= 5, t, NULL)))"));
         assert_eq!(statements[4].matches("UNION ALL").count(), 3);
     }
 
@@ -794,10 +856,14 @@ mod tests {
         );
         let sql = &planned(&spec).queries[0].sql;
         for part in [
-            "count_if(`we``ird` NOT IN ('it\\'s')) AS m3",
-            "count_if(NOT (`zone` RLIKE '(?U)\\\\A(?:\\\\d+)\\\\z')) AS m7",
-            "count_if(NOT (CAST(`amount` AS DOUBLE) >= CAST('-Infinity' AS DOUBLE) AND CAST(`amount` AS DOUBLE) <= CAST('10.0' AS DOUBLE)))",
-            "slice(array_sort(collect_set(CASE WHEN `we``ird` NOT IN ('it\\'s') THEN `we``ird` END)), 1, 5) AS m4",
+            "coalesce(`we``ird` NOT IN ('it\\'s'), FALSE) AS sparkplane_dq_fails_0",
+            "count_if(sparkplane_dq_fails_0) AS m3",
+            "coalesce(NOT (`zone` RLIKE '(?U)\\\\A(?:\\\\d+)\\\\z'), FALSE) AS sparkplane_dq_fails_1",
+            "count_if(sparkplane_dq_fails_1) AS m6",
+            "coalesce(NOT (CAST(`amount` AS DOUBLE) >= CAST('-Infinity' AS DOUBLE) AND CAST(`amount` AS DOUBLE) <= CAST('10.0' AS DOUBLE)), FALSE) AS sparkplane_dq_fails_2",
+            "named_struct('i', 0, 'v', CASE WHEN sparkplane_dq_fails_0 THEN CAST(`we``ird` AS STRING) END)",
+            "LATERAL VIEW inline_outer(CASE WHEN sparkplane_dq_fails_0 OR sparkplane_dq_fails_1 OR sparkplane_dq_fails_2 THEN ",
+            "GROUP BY sparkplane_dq_check, sparkplane_dq_value",
         ] {
             assert!(sql.contains(part), "{part}\n in {sql}");
         }

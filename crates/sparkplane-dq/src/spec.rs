@@ -332,16 +332,17 @@ pub fn engine_refusal(doc: &Node, at: &str, engine: &str, why: &str) -> Diagnost
 
 /// A location in object storage the local Spark of `line` cannot reach
 /// (it has no S3 connector), at its field, naming what can.
-pub fn location_refusal(doc: &Node, at: &str, url: &str, line: &str) -> Diagnostic {
+pub fn location_refusal(doc: &Node, at: &str, url: &str, line: &str, why: &str) -> Diagnostic {
     Diagnostic::error(
         "engine-cannot-read",
         at,
-        format!("`engine: spark` on the local Spark {line} cannot read {url}: it has no S3 connector"),
+        format!("`engine: spark` on the local Spark {line} cannot read {url}: {why}"),
     )
     .with_span(Some(doc.span_for(&path(at))))
     .with_help(
-        "run this spec with `--engine native` (it reads object storage itself), or pass `--connect sc://…` to a \
-         Spark Connect server that reads s3a:// paths",
+        "run it on the local Spark 3.5 (`--spark 3.5`; its S3A jars come from scripts/common.sh `need_s3a`), \
+             with `--engine native` (it reads object storage itself), or pass `--connect sc://…` to a Spark Connect \
+             server that reads s3a:// paths",
     )
 }
 

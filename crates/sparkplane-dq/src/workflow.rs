@@ -53,6 +53,10 @@ pub enum SparkAt<'a> {
     Url(&'a str),
     /// A local Spark of this line, started for the run.
     Local(&'a str),
+    /// A local Spark of this line for a spec that reads or writes object
+    /// storage: the host gives it an S3 connector and the environment's
+    /// endpoint and credentials (it said it could, [`DqHost::local_object_storage`]).
+    LocalWithObjectStorage(&'a str),
 }
 
 /// What stopped a run, in the CLI's exit classes.
@@ -88,6 +92,11 @@ pub trait DqHost {
     fn now_secs(&mut self) -> f64;
     /// A session for the spark engine's statements at `at`.
     fn spark(&mut self, at: SparkAt<'_>) -> Box<dyn SparkSql + '_>;
+    /// Whether a local Spark of `line` can be given an S3 connector, else
+    /// why not (the end of "… cannot read s3://…: <why>"). By default none can.
+    fn local_object_storage(&mut self, _line: &str) -> Result<(), String> {
+        Err("it has no S3 connector".to_owned())
+    }
     /// A job's gate is about to be checked.
     fn gate_started(&mut self, _gate: &Gate) {}
     /// A job's gate was checked (whatever the verdict).
@@ -116,7 +125,7 @@ pub fn run_spec<H: DqHost>(host: &mut H, run: &SpecRun, engine: &EngineArgs) -> 
     let report = match chosen(&loaded.spec, &options, engine).map_err(|e| failure(e, doc))? {
         DqEngine::Native => crate::check(&loaded.spec, &options).map_err(|e| failure(e, doc))?,
         _ => {
-            let at = spark_at(&loaded, engine)?;
+            let at = spark_at(host, &loaded, engine)?;
             let mut sql = host.spark(at);
             crate::spark::check(&loaded.spec, &options, sql.as_mut()).map_err(|e| failure(e, doc))?.0
         }
@@ -133,8 +142,13 @@ fn chosen(spec: &DqSpec, options: &CheckOptions, engine: &EngineArgs) -> Result<
 }
 
 /// Where the spark engine runs, once the spec's checks are all ones it can
-/// run (each refused one an error at its field) and `--connect` is a URL.
-fn spark_at<'a>(loaded: &LoadedSpec, engine: &'a EngineArgs) -> Result<SparkAt<'a>, RunFailure> {
+/// run (each refused one an error at its field), `--connect` is a URL, and a
+/// local Spark can reach the spec's object storage (the host says whether).
+fn spark_at<'a, H: DqHost>(
+    host: &mut H,
+    loaded: &LoadedSpec,
+    engine: &'a EngineArgs,
+) -> Result<SparkAt<'a>, RunFailure> {
     let refused = crate::spark::refused(&loaded.spec, DqEngine::Spark);
     if !refused.is_empty() {
         let found = refused.iter().map(|(at, why)| crate::spec::engine_refusal(&loaded.doc, at, "spark", why));
@@ -152,8 +166,12 @@ fn spark_at<'a>(loaded: &LoadedSpec, engine: &'a EngineArgs) -> Result<SparkAt<'
             if remote.is_empty() {
                 return Ok(SparkAt::Local(&engine.spark));
             }
+            let why = match host.local_object_storage(&engine.spark) {
+                Ok(()) => return Ok(SparkAt::LocalWithObjectStorage(&engine.spark)),
+                Err(why) => why,
+            };
             let found =
-                remote.iter().map(|(at, url)| crate::spec::location_refusal(&loaded.doc, at, url, &engine.spark));
+                remote.iter().map(|(at, url)| crate::spec::location_refusal(&loaded.doc, at, url, &engine.spark, &why));
             Err(RunFailure::Invalid(Diagnostics(found.collect())))
         }
     }
@@ -290,6 +308,8 @@ mod tests {
         sent: Vec<Vec<String>>,
         warned: Vec<String>,
         checked: Vec<(PathBuf, bool)>,
+        /// The local line given an S3 connector, if any.
+        s3_line: Option<&'static str>,
     }
 
     impl FakeHost {
@@ -301,6 +321,7 @@ mod tests {
                 sent: Vec::new(),
                 warned: Vec::new(),
                 checked: Vec::new(),
+                s3_line: None,
             }
         }
     }
@@ -348,6 +369,13 @@ mod tests {
 
         fn gate_checked(&mut self, gate: &Gate, report: &DqReport) {
             self.checked.push((gate.spec.clone(), report.passed));
+        }
+
+        fn local_object_storage(&mut self, line: &str) -> Result<(), String> {
+            match self.s3_line {
+                Some(l) if l == line => Ok(()),
+                _ => Err(format!("Spark {line} here has no S3 connector")),
+            }
         }
     }
 
@@ -479,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn object_storage_is_refused_on_a_local_spark_at_its_field_and_left_to_a_connect_server() {
+    fn object_storage_is_refused_on_a_local_spark_without_a_connector_and_left_to_one_with_it_or_a_server() {
         let checks = format!(
             "{ROWS}  - {{name: fk, referentialIntegrity: {{column: id, dataset: {{path: 's3a://lake/keys', format: csv}}}}}}\n"
         );
@@ -493,11 +521,12 @@ mod tests {
         assert_eq!(
             messages(&err),
             [
-                "dataset.path `engine: spark` on the local Spark 4.1 cannot read s3://lake/trips: it has no S3 connector",
+                "dataset.path `engine: spark` on the local Spark 4.1 cannot read s3://lake/trips: Spark 4.1 here has \
+                 no S3 connector",
                 "checks[1].referentialIntegrity.dataset.path `engine: spark` on the local Spark 4.1 cannot read \
-                 s3a://lake/keys: it has no S3 connector",
-                "quarantine.location `engine: spark` on the local Spark 4.1 cannot read s3://lake/q: it has no S3 \
-                 connector",
+                 s3a://lake/keys: Spark 4.1 here has no S3 connector",
+                "quarantine.location `engine: spark` on the local Spark 4.1 cannot read s3://lake/q: Spark 4.1 here \
+                 has no S3 connector",
             ]
         );
         if let RunFailure::Invalid(d) = &err {
@@ -505,6 +534,12 @@ mod tests {
             assert!(d.0[0].span.is_some(), "points at the spec's line");
         }
         assert!(host.asked_at.is_empty(), "Spark is not started");
+        // A local line the host can give an S3 connector runs it, told to.
+        let mut host = FakeHost::new(rows_answer(3));
+        host.s3_line = Some("3.5");
+        let on_35 = EngineArgs { spark: "3.5".into(), ..engine(Some("spark"), None) };
+        let _ = run_spec(&mut host, &spec_run(&dir), &on_35);
+        assert_eq!(host.asked_at, [r#"LocalWithObjectStorage("3.5")"#]);
         // A Spark Connect server may read s3a:// paths itself: the spec goes to it.
         let mut host = FakeHost::new(Answer::Fail(SparkFailure::Unreachable("no server".into())));
         let err = run_spec(&mut host, &spec_run(&dir), &engine(Some("spark"), Some("sc://spark:15002/")));

@@ -6,12 +6,16 @@
 //! no Connect server — the native and spark engines agree on every check's verdict,
 //! counts and failing-value sample over generated datasets (nulls,
 //! duplicates, out-of-range values, regex misses, orphan keys, a hostile
-//! column name, a wide schema; empty and one-row) in Parquet, CSV and JSON
-//! lines; a 20-check spec with 3 grouping or join checks takes at most 4 scans
+//! column name, 68 columns; empty and one-row) in Parquet, CSV and JSON
+//! lines, and over a 240-column schema with checks on a third of its
+//! columns (one aggregation); on Spark 3.5 with the dataset and its
+//! referenced dataset in SeaweedFS (S3A); a 20-check spec with 3 grouping or join checks takes at most 4 scans
 //! of the dataset, counted from the run's Spark event log and printed; a
 //! dataset Spark cannot read names its path and Spark's message (exit 1); and
-//! a dataset in object storage is refused on a local Spark at its field (exit 2);
-//! drift against a stored profile gives the same PSI on both engines.
+//! a dataset in object storage is refused on a local Spark without an S3
+//! connector (4.1) at its field (exit 2); drift and the row count's change
+//! against a stored profile give the same answers on both engines, and a
+//! passing spark run stores the profile the native run stores.
 //!
 //! The Spark tests are slow (a JVM per run, about a minute in all) and run
 //! one at a time, under a file lock.
@@ -21,6 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use sparkplane_storage::{Location, Store};
+use sparkplane_testkit::S3Server;
+use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
 use sparkplane_testkit::sparkplane;
 
 /// The Spark line of the tests that need only one (a local Spark Connect server).
@@ -99,6 +106,46 @@ fn main_table(rows: usize) -> Table {
         t.push((format!("c{k}"), int(&|i| (k != 7 || i % 9 != 0).then(|| ((i * (k + 3)) % 97) as i64))));
     }
     t
+}
+
+/// A wide schema: `WIDE_COLUMNS` columns, every tenth a text column, with
+/// nulls, out-of-range values and regex misses spread over them.
+const WIDE_COLUMNS: usize = 240;
+
+fn wide_table(rows: usize) -> Table {
+    (0..WIDE_COLUMNS)
+        .map(|k| {
+            let values = (0..rows)
+                .map(|i| match k % 10 {
+                    9 => V::Text((i % (k + 5) != 1).then(|| {
+                        if (i + k) % 37 == 0 { format!("w{k}-{i}") } else { format!("W{:03}", (i * k) % 1000) }
+                    })),
+                    _ => {
+                        V::Int((i % (k + 7) != 2).then(|| ((i * (k + 1)) % 211) as i64 - i64::from((i + k) % 53 == 0)))
+                    }
+                })
+                .collect();
+            (format!("w{k}"), values)
+        })
+        .collect()
+}
+
+/// Checks on a third of the wide schema's columns (a not-null and a range
+/// check on each number column, a regex on each text column): over 400
+/// values in the shared aggregation.
+fn wide_spec() -> String {
+    let mut out = String::from(
+        "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: wide}\ndataset: {path: data, format: parquet}\nchecks:\n  - {name: rows, rowCount: {min: 1}}\n",
+    );
+    for k in (0..WIDE_COLUMNS).filter(|k| k % 3 == 0) {
+        if k % 10 == 9 {
+            out.push_str(&format!("  - {{name: w{k}-re, regex: {{column: w{k}, pattern: 'W[0-9]{{3}}'}}}}\n"));
+        } else {
+            out.push_str(&format!("  - {{name: w{k}-nn, notNull: {{column: w{k}}}, severity: warn}}\n"));
+            out.push_str(&format!("  - {{name: w{k}-range, range: {{column: w{k}, min: 0, max: 200}}}}\n"));
+        }
+    }
+    out
 }
 
 fn ref_table() -> Table {
@@ -247,17 +294,35 @@ checks:
 }
 
 fn workspace(format: Format, table: &Table) -> tempfile::TempDir {
+    workspace_with(format, table, &spec(format))
+}
+
+fn workspace_with(format: Format, table: &Table, spec: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     format.write(table, &dir.path().join("data"), "part-0");
     format.write(&ref_table(), &dir.path().join("ref"), "keys");
-    std::fs::write(dir.path().join("dq.yaml"), spec(format)).expect("spec");
+    std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
     dir
 }
 
 /// `dq check -o json` of the workspace with `engine`: the report (exit 0 or
 /// 1), or the exit code and the error lines (an input the checks refuse).
 fn check(dir: &Path, engine: &str, line: &str) -> Result<serde_json::Value, (Option<i32>, String)> {
-    let out = sparkplane()
+    check_with(dir, engine, line, &[])
+}
+
+/// [`check`] with environment variables (object storage's endpoint and keys).
+fn check_with(
+    dir: &Path,
+    engine: &str,
+    line: &str,
+    env: &[(&str, &str)],
+) -> Result<serde_json::Value, (Option<i32>, String)> {
+    let mut command = sparkplane();
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command
         .current_dir(dir)
         .args(["dq", "check", "dq.yaml", "--no-profile", "-o", "json", "--engine", engine, "--spark", line])
         .timeout(std::time::Duration::from_secs(600))
@@ -299,8 +364,13 @@ fn comparable(report: &serde_json::Value) -> serde_json::Value {
 
 fn differential(line: &str, format: Format, table: &Table, label: &str) -> serde_json::Value {
     let dir = workspace(format, table);
+    agree(dir.path(), line, format, label, &[])
+}
+
+/// Native and spark's reports of the spec in `dir` are the same (both may refuse it alike); the spark one.
+fn agree(dir: &Path, line: &str, format: Format, label: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let label = format!("Spark {line}, {label}");
-    let (native, spark) = match (check(dir.path(), "native", line), check(dir.path(), "spark", line)) {
+    let (native, spark) = match (check_with(dir, "native", line, env), check_with(dir, "spark", line, env)) {
         (Ok(native), Ok(spark)) => (native, spark),
         (Err(native), Err(spark)) => {
             // Both refuse the input (e.g. a predicate naming a column an empty JSON file does not have).
@@ -350,6 +420,13 @@ fn engines_agree(line: &str) {
         differential(line, format, &main_table(1), "one row");
         differential(line, format, &main_table(0), "empty");
     }
+    // A wide schema, with checks on a third of its columns.
+    let dir = workspace_with(Format::Parquet, &wide_table(ROWS), &wide_spec());
+    let report = agree(dir.path(), line, Format::Parquet, "wide", &[]);
+    let checks = report["checks"].as_array().map(Vec::len).unwrap_or(0);
+    let failed = report["checks"].as_array().into_iter().flatten().filter(|c| c["status"] == "fail").count();
+    assert!(checks > 140 && failed > 40 && failed < checks, "{checks} checks, {failed} failed: {report}");
+    assert_eq!(report["spark"]["queries"], 1, "one aggregation for every check: {}", report["spark"]);
     // A dataset folder without files: nothing for Spark to read, the same verdicts.
     let dir = workspace(Format::Parquet, &main_table(1));
     std::fs::remove_file(dir.path().join("data/part-0.parquet")).expect("rm");
@@ -513,6 +590,63 @@ fn spark_quarantines_the_same_failing_rows_as_the_native_engine_and_leaves_the_s
     assert_eq!(std::fs::read(dir.path().join("data/part-0.parquet")).expect("source"), source, "source untouched");
 }
 
+/// The generated data and its referenced dataset in SeaweedFS (the
+/// testkit's), credentials from the environment: native and spark agree on
+/// Spark 3.5, which reads `s3a://` through the S3A jars `need_s3a` installs,
+/// and the scans are counted at the bucket's location.
+#[test]
+fn native_and_spark_agree_on_a_dataset_in_seaweedfs_on_spark_3_5() {
+    let _one = lock();
+    let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS (scripts/common.sh need_seaweedfs): {e}"));
+    server.create_bucket("lake").expect("bucket");
+    let dir = workspace(Format::Parquet, &main_table(ROWS));
+    let store = Store::open_with(
+        &Location::parse("s3://lake/generated").expect("url"),
+        &[("aws_endpoint", &server.endpoint), ("aws_access_key_id", ACCESS_KEY), ("aws_secret_access_key", SECRET_KEY)],
+    )
+    .expect("store");
+    for file in ["data/part-0.parquet", "ref/keys.parquet"] {
+        store.put(file, std::fs::read(dir.path().join(file)).expect("read")).expect("put");
+        std::fs::remove_file(dir.path().join(file)).expect("only the bucket has it");
+    }
+    let spec = spec(Format::Parquet)
+        .replace("dataset: {path: data,", "dataset: {path: 's3://lake/generated/data',")
+        .replace("dataset: {path: ref,", "dataset: {path: 's3a://lake/generated/ref',");
+    std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
+    let env = [
+        ("AWS_ENDPOINT_URL", server.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let report = agree(dir.path(), "3.5", Format::Parquet, "SeaweedFS", &env);
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "fail")
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for name in ["amount-range", "zones", "codes", "id-unique", "fk"] {
+        assert!(failed.contains(&name), "`{name}` should fail: {failed:?}");
+    }
+    let figures = &report["spark"];
+    assert_eq!(figures["queries"], 4, "{figures}");
+    let scans = figures["scans"].as_u64().unwrap_or_else(|| panic!("no scan count: {figures}"));
+    assert!((1..=4).contains(&scans), "{scans} scans of s3a://lake/generated/data");
+    // No output carries the secret key.
+    let out = sparkplane()
+        .envs(env)
+        .current_dir(dir.path())
+        .args(["dq", "check", "dq.yaml", "--no-profile", "--engine", "spark", "--spark", "3.5"])
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!said.contains(SECRET_KEY), "{said}");
+}
+
 #[test]
 fn object_storage_on_a_local_spark_is_refused_at_its_field_naming_the_engine_to_use() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -527,18 +661,21 @@ fn object_storage_on_a_local_spark_is_refused_at_its_field_naming_the_engine_to_
         stderr.contains("`engine: spark` on the local Spark 4.1 cannot read s3://lake/trips: it has no S3 connector"),
         "{stderr}"
     );
-    assert!(stderr.contains("run this spec with `--engine native`"), "{stderr}");
+    assert!(stderr.contains("its Hadoop needs hadoop-aws 3.4"), "{stderr}");
+    assert!(stderr.contains("run it on the local Spark 3.5 (`--spark 3.5`"), "{stderr}");
+    assert!(stderr.contains("with `--engine native`"), "{stderr}");
     assert!(!stderr.contains("starting a local Spark"), "refused before Spark starts: {stderr}");
 }
 
 /// Drift against the stored profile: a baseline stored by a passing native
 /// run over other data, then both engines over the current data without
-/// storing (PSI, verdict and message the same, and not vacuous), on Spark
-/// 4.1 and 3.5.
+/// storing (PSI, the row count's change, verdict and message the same, and
+/// not vacuous), on Spark 4.1 and 3.5; then a passing spec stored by each
+/// engine: the same profile.
 #[test]
 fn drift_against_the_stored_profile_agrees_between_engines() {
     let _one = lock();
-    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: drifting}\ndataset: {path: data}\nchecks:\n  - {name: amount, drift: {column: amount, maxPsi: 0.05}}\n  - {name: qty, drift: {column: qty}}\n  - {name: ts, drift: {column: ts}}\n  - {name: wide, drift: {column: c3}}\n  - {name: absent, drift: {column: nope}}\n";
+    let spec = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: drifting}\ndataset: {path: data}\nchecks:\n  - {name: amount, drift: {column: amount, maxPsi: 0.05}}\n  - {name: qty, drift: {column: qty}}\n  - {name: ts, drift: {column: ts}}\n  - {name: wide, drift: {column: c3}}\n  - {name: grew, rowCountChange: {maxPercent: 50}}\n  - {name: absent, drift: {column: nope}}\n";
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
     let baseline: Table = main_table(60).into_iter().map(|(n, v)| (n, v.into_iter().rev().collect())).collect();
@@ -569,5 +706,48 @@ fn drift_against_the_stored_profile_agrees_between_engines() {
         assert_eq!(amount["status"], "fail", "{amount}");
         let figures = &spark["spark"];
         assert_eq!(figures["queries"], 5, "the shared aggregation and one histogram per present column: {figures}");
+        let grew = &spark["checks"][4];
+        assert_eq!((grew["name"].as_str(), grew["status"].as_str()), (Some("grew"), Some("fail")), "{grew}");
     }
+    // A passing run stores its profile: the spark engine stores the one the native engine stores.
+    let passing = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: profiled}\ndataset: {path: data}\nchecks:\n  - {name: amount, drift: {column: amount, maxPsi: 100}}\n  - {name: ts, drift: {column: ts, maxPsi: 100}}\n  - {name: wide, range: {column: c3, min: 0, max: 100}}\n  - {name: present, notNull: {column: c0}}\n  - {name: keys, unique: {columns: [c5]}, severity: warn}\n";
+    let mut profiles = Vec::new();
+    for (engine, line) in [("native", LINE), ("spark", "4.1"), ("spark", "3.5")] {
+        let store = format!("profiles-{engine}-{line}");
+        std::fs::write(dir.path().join("dq.yaml"), format!("profileStore: {store}\n{passing}")).expect("spec");
+        let out = sparkplane()
+            .current_dir(dir.path())
+            .args(["dq", "check", "dq.yaml", "--engine", engine, "--spark", line])
+            .timeout(std::time::Duration::from_secs(600))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{engine} {line}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = std::fs::read_to_string(dir.path().join(store).join("profiled/all/profile.json")).expect("stored");
+        profiles.push(serde_json::from_str::<serde_json::Value>(&text).expect("profile"));
+    }
+    for other in &profiles[1..] {
+        same_profile(&profiles[0], other);
+    }
+}
+
+/// Two stored profiles are the same: every field equal, means and standard
+/// deviations to 1e-9 of their size (Spark sums in another order).
+fn same_profile(native: &serde_json::Value, spark: &serde_json::Value) {
+    assert_eq!(native["rows"], spark["rows"]);
+    let (a, b) = (native["columns"].as_object(), spark["columns"].as_object());
+    let (a, b) = (a.expect("columns"), b.expect("columns"));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, column) in a {
+        for (field, value) in column.as_object().expect("column") {
+            let theirs = &b[name][field];
+            match (field.as_str(), value.as_f64(), theirs.as_f64()) {
+                ("mean" | "stddev", Some(x), Some(y)) => {
+                    assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{name}.{field}: native {x}, spark {y}")
+                }
+                _ => assert_eq!(value, theirs, "{name}.{field}"),
+            }
+        }
+    }
+    assert!(a["amount"]["histogram"].is_object() && a["amount"]["p50"].is_number(), "{native}");
+    assert!(a["c5"]["distinct"].is_number(), "{native}");
 }

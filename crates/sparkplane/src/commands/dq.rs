@@ -82,11 +82,17 @@ impl DqHost for Host<'_> {
     }
 
     fn spark(&mut self, at: SparkAt<'_>) -> Box<dyn SparkSql + '_> {
-        let endpoint = match at {
-            SparkAt::Url(url) => Endpoint::Url(url.to_owned()),
-            SparkAt::Local(line) => Endpoint::local(line),
+        let session = match at {
+            SparkAt::Url(url) => Session::new(Endpoint::Url(url.to_owned())),
+            SparkAt::Local(line) => Session::new(Endpoint::local(line)),
+            SparkAt::LocalWithObjectStorage(line) => Session::new(Endpoint::local(line))
+                .with_properties(sparkplane_local::s3a::local_properties(line).unwrap_or_default()),
         };
-        Box::new(Spark { session: Session::new(endpoint), printer: self.printer })
+        Box::new(Spark { session, printer: self.printer })
+    }
+
+    fn local_object_storage(&mut self, line: &str) -> Result<(), String> {
+        sparkplane_local::s3a::local_properties(line).map(|_| ())
     }
 
     fn gate_started(&mut self, gate: &Gate) {
