@@ -6,7 +6,7 @@
 //! receiver ([`OtlpReceiver`]), a fault-injecting proxy in front of S3
 //! ([`FaultProxy`]) and PostgreSQL
 //! ([`PostgresServer`]) — finding the headless Chromium tests open pages in
-//! ([`chromium`]), stopping child processes a test started
+//! ([`chromium`]) and driving it over the DevTools protocol ([`devtools`]), stopping child processes a test started
 //! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
 //! environment ([`sparkplane`]), and small HTTP peers ([`http`]). Must not: be used by
 //! non-test code.
@@ -14,6 +14,7 @@
 pub mod cdevents;
 pub mod chromium;
 pub mod cli;
+pub mod devtools;
 pub mod fault_proxy;
 pub mod history;
 pub mod http;
