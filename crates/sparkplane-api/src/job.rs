@@ -115,6 +115,16 @@ pub struct SparkJobSpec {
     /// Service account of the driver; rendered with least-privilege RBAC when sparkplane creates it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+    /// The Kueue LocalQueue the job waits in when the operator admits through
+    /// Kueue (`sparkplane operator --kueue`, ADR 0073); default: the queue of
+    /// the job's tenant (the Tenant file's `spec.queue.name`), else the
+    /// namespace's LocalQueue `default`, as Kueue itself defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Gang scheduling by Volcano or YuniKorn: the driver starts only when
+    /// room for it and its minimum executors is there (ADR 0073).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<Scheduling>,
 
     /// What happens when the application fails.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,6 +162,35 @@ pub struct SparkJobSpec {
     /// How the operator runs a `type: Connect` server: idle shutdown (ADR 0042).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<ConnectSpec>,
+}
+
+/// Gang scheduling of a job's pods (ADR 0073).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scheduling {
+    /// The gang scheduler: `Volcano` (a PodGroup) or `YuniKorn` (task-group
+    /// annotations); it also becomes every pod's scheduler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gang: Option<GangScheduler>,
+}
+
+/// A scheduler that starts a gang of pods all or none.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum GangScheduler {
+    /// Volcano: a `scheduling.volcano.sh/v1beta1` PodGroup, pods with `schedulerName: volcano`.
+    Volcano,
+    /// Apache YuniKorn: task groups in pod annotations, pods with `schedulerName: yunikorn`.
+    YuniKorn,
+}
+
+impl GangScheduler {
+    /// The pods' `schedulerName`.
+    pub fn scheduler_name(self) -> &'static str {
+        match self {
+            GangScheduler::Volcano => "volcano",
+            GangScheduler::YuniKorn => "yunikorn",
+        }
+    }
 }
 
 /// How the operator runs a `type: Connect` server (ADR 0042).

@@ -60,6 +60,20 @@ pub const TRIGGER: &str = "sparkplane.dev/trigger";
 pub const SCHEDULED_AT: &str = "sparkplane.dev/scheduled-at";
 /// On a run: who or what started it.
 pub const STARTED_BY: &str = "sparkplane.dev/started-by";
+/// On a Kubeflow `SparkApplication` or `ScheduledSparkApplication`: value
+/// `sparkplane` hands it to sparkplane's operator (run with `--kubeflow`);
+/// without it the resource is left to the Kubeflow operator (ADR 0076).
+pub const OPERATOR: &str = "sparkplane.dev/operator";
+/// On a Kubeflow resource sparkplane's operator serves: the conditions it
+/// found (a JSON list naming each field it cannot honour or read), kept here
+/// because Kubeflow's status schema has no conditions and prunes unknown fields.
+pub const CONDITIONS: &str = "sparkplane.dev/conditions";
+/// On the SparkJob the operator converts a Kubeflow resource into, in memory
+/// only (never written): the kind it was converted from.
+pub const CONVERTED_FROM: &str = "sparkplane.dev/converted-from";
+/// Kubeflow's, on each run of a `ScheduledSparkApplication`: the schedule's
+/// name (sparkplane's operator sets and reads it as Kubeflow's does).
+pub const KUBEFLOW_SCHEDULED_APP_NAME: &str = "sparkoperator.k8s.io/scheduled-app-name";
 /// On a namespace: the most applications the operator runs in it at once.
 pub const MAX_RUNNING_APPLICATIONS: &str = "sparkplane.dev/max-running-applications";
 /// On a tenant's namespace: the tenant's description.
@@ -74,6 +88,22 @@ pub const BUDGET_CRITICAL_PERCENT: &str = "sparkplane.dev/budget-critical-percen
 pub const POLICY: &str = "sparkplane.dev/policy";
 /// On a Gatekeeper constraint: the policy file it came from.
 pub const SOURCE: &str = "sparkplane.dev/source";
+
+// Keys of other projects sparkplane writes (queues and gangs, ADR 0073).
+
+/// Kueue: on an object Kueue admits (a SparkJob, its Workload, a
+/// SparkApplication or Job): the LocalQueue it waits in.
+pub const KUEUE_QUEUE_NAME: &str = "kueue.x-k8s.io/queue-name";
+/// Kueue: on a Workload or job, the WorkloadPriorityClass it runs at.
+pub const KUEUE_PRIORITY_CLASS: &str = "kueue.x-k8s.io/priority-class";
+/// Volcano: on a pod, the PodGroup it is a member of.
+pub const VOLCANO_GROUP_NAME: &str = "scheduling.k8s.io/group-name";
+/// YuniKorn: on a pod, the task group it belongs to.
+pub const YUNIKORN_TASK_GROUP_NAME: &str = "yunikorn.apache.org/task-group-name";
+/// YuniKorn: on the driver pod, every task group of the application (JSON).
+pub const YUNIKORN_TASK_GROUPS: &str = "yunikorn.apache.org/task-groups";
+/// YuniKorn: on the driver pod, the gang's placeholder timeout and style.
+pub const YUNIKORN_SCHEDULING_POLICY: &str = "yunikorn.apache.org/schedulingPolicyParameters";
 
 #[cfg(test)]
 mod tests {
@@ -102,6 +132,9 @@ mod tests {
             TRIGGER,
             SCHEDULED_AT,
             STARTED_BY,
+            OPERATOR,
+            CONDITIONS,
+            CONVERTED_FROM,
             MAX_RUNNING_APPLICATIONS,
             DESCRIPTION,
             BUDGET_MONTHLY,
@@ -117,5 +150,20 @@ mod tests {
         }
         let unique: std::collections::BTreeSet<&str> = keys.into_iter().collect();
         assert_eq!(unique.len(), keys.len(), "two constants share a key");
+    }
+
+    #[test]
+    fn kubeflows_run_label_is_spelt_as_its_operator_writes_it() {
+        assert_eq!(KUBEFLOW_SCHEDULED_APP_NAME, "sparkoperator.k8s.io/scheduled-app-name");
+    }
+
+    #[test]
+    fn other_projects_keys_are_spelt_as_they_read_them() {
+        assert_eq!(KUEUE_QUEUE_NAME, "kueue.x-k8s.io/queue-name");
+        assert_eq!(KUEUE_PRIORITY_CLASS, "kueue.x-k8s.io/priority-class");
+        assert_eq!(VOLCANO_GROUP_NAME, "scheduling.k8s.io/group-name");
+        assert_eq!(YUNIKORN_TASK_GROUP_NAME, "yunikorn.apache.org/task-group-name");
+        assert_eq!(YUNIKORN_TASK_GROUPS, "yunikorn.apache.org/task-groups");
+        assert_eq!(YUNIKORN_SCHEDULING_POLICY, "yunikorn.apache.org/schedulingPolicyParameters");
     }
 }

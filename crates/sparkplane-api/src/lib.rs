@@ -13,6 +13,7 @@ pub mod labels;
 pub mod layer;
 pub mod nodes;
 pub mod quantity;
+pub mod queues;
 pub mod tenant;
 
 pub use dq::DqSpec;
@@ -20,3 +21,4 @@ pub use job::{API_VERSION, SparkJob, SparkJobSpec};
 pub use layer::{Environment, JobTemplate, Preset};
 pub use nodes::{NodePool, NodePools};
 pub use quantity::{CpuAmount, Duration, MemorySize, SparkSizeUnit};
+pub use queues::Queues;

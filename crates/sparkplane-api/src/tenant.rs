@@ -84,7 +84,39 @@ pub struct TenantSpec {
     /// it they go to the platform's default receiver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerting: Option<TenantAlerting>,
+    /// The team's queue: a Kueue LocalQueue feeding a ClusterQueue of the
+    /// platform's `Queues` file, and the team's share when several teams
+    /// wait (ADR 0073). Its jobs' `spec.queue` defaults to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<TenantQueue>,
 }
+
+/// A team's queue (ADR 0073).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantQueue {
+    /// The LocalQueue's name; default `default`, the queue Kueue gives a
+    /// job that names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The ClusterQueue (in the platform's `Queues` file) the LocalQueue feeds.
+    pub cluster_queue: String,
+    /// The team's weight when teams wait for the same ClusterQueue (Kueue's
+    /// admission fair sharing, the LocalQueue's `fairSharing.weight`) or,
+    /// without Kueue, for the operator's built-in queue; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+}
+
+impl TenantQueue {
+    /// The LocalQueue's name: `name`, else `default`.
+    pub fn local_queue(&self) -> &str {
+        self.name.as_deref().unwrap_or(DEFAULT_LOCAL_QUEUE)
+    }
+}
+
+/// The LocalQueue Kueue gives a job that names none (Kueue's LocalQueue defaulting).
+pub const DEFAULT_LOCAL_QUEUE: &str = "default";
 
 /// The team's on-call: its receivers, and which of them get each severity.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -25,6 +25,7 @@ pub mod markup;
 pub mod names;
 pub mod pod_security;
 pub mod policy;
+pub mod queues;
 pub mod render;
 pub mod resolve;
 pub mod resolved;

@@ -419,6 +419,16 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
             }
         }
     }
+    if let (Some(gang), Some(scheduler)) = (spec.scheduling.as_ref().and_then(|s| s.gang), &spec.scheduler_name)
+        && scheduler != gang.scheduler_name()
+    {
+        ctx.conflict(
+            "spec.schedulerName",
+            "spec.scheduling.gang",
+            format!("schedulerName `{scheduler}` is not the gang scheduler `{}`", gang.scheduler_name()),
+            "remove schedulerName: scheduling.gang sets every pod's scheduler".into(),
+        );
+    }
     let instances = spec.executor.as_ref().and_then(|e| e.instances);
     match spec.dynamic_allocation.as_ref().filter(|d| d.enabled == Some(true)) {
         Some(da) => {

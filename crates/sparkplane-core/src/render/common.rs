@@ -99,6 +99,8 @@ pub fn sort_objects(objects: &mut [RenderedObject]) {
         "RoleBinding",
         "ConfigMap",
         "Service",
+        // A gang's PodGroup is listed before the pods that join it.
+        "PodGroup",
         "Pod",
         "Job",
         "CronJob",
@@ -464,6 +466,9 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     for (k, v) in metrics_properties(job) {
         set(&k, v);
     }
+    for (k, v) in super::scheduling::gang_properties(input) {
+        set(&k, v);
+    }
     for (k, v) in &spec.hadoop_conf {
         set(&format!("spark.hadoop.{k}"), v.clone());
     }
@@ -535,6 +540,10 @@ pub fn pod_template(input: &RenderInput<'_>, role: SparkRole) -> PodTemplateSpec
     {
         meta.annotations.get_or_insert_with(Default::default).extend(r.annotations.clone());
     }
+    let gang = super::scheduling::gang_annotations(input, role);
+    if !gang.is_empty() {
+        meta.annotations.get_or_insert_with(Default::default).extend(gang);
+    }
 
     let pod = template.spec.get_or_insert_with(PodSpec::default);
     let mut security = pod.security_context.take().unwrap_or_default();
@@ -562,6 +571,9 @@ pub fn pod_template(input: &RenderInput<'_>, role: SparkRole) -> PodTemplateSpec
     }
     if let Some(scheduler) = &spec.scheduler_name {
         pod.scheduler_name = Some(scheduler.clone());
+    }
+    if let Some(gang) = super::scheduling::gang(input) {
+        pod.scheduler_name = Some(gang.scheduler_name().to_owned());
     }
     let mut selector: BTreeMap<String, String> = pod.node_selector.take().unwrap_or_default();
     selector.extend(spec.node_selector.clone());

@@ -217,7 +217,8 @@ pub fn job_spec(input: &RenderInput<'_>) -> JobSpec {
 pub fn workload(input: &RenderInput<'_>) -> RenderedObject {
     let names = SubmitterNames::of(input);
     let spec = &input.job.job.spec;
-    let metadata = object_meta(input, &names.workload, "submitter");
+    let mut metadata = object_meta(input, &names.workload, "submitter");
+    metadata.labels.get_or_insert_with(Default::default).extend(super::kueue::queue_label(input.job));
     let mut job = job_spec(input);
     match spec.schedule.as_ref().and_then(|s| s.cron.clone().map(|cron| (s, cron))) {
         Some((schedule, cron)) => RenderedObject::from_resource(&CronJob {
@@ -259,6 +260,7 @@ pub fn render_job(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&templates_config_map(input)));
     objects.push(workload(input));
     objects.push(common::peers_network_policy(input, common::Peers::Job));
+    objects.extend(super::scheduling::gang_objects(input));
     objects
 }
 

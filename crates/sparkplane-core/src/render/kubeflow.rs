@@ -137,6 +137,10 @@ fn role_pod(input: &RenderInput<'_>, role: SparkRole) -> RolePod {
         pod.labels = meta.labels.unwrap_or_default();
         pod.annotations = meta.annotations.unwrap_or_default();
     }
+    // The Kubeflow operator makes the gang itself from `batchScheduler`.
+    for key in super::scheduling::gang_annotations(input, role).keys() {
+        pod.annotations.remove(key);
+    }
     let mut priority_class_name = None;
     if let Some(spec_pod) = template.spec.as_mut() {
         pod.pod_security_context = spec_pod.security_context.clone();
@@ -288,8 +292,10 @@ pub fn spark_conf_config_map(input: &RenderInput<'_>) -> ConfigMap {
 /// The SparkApplication, or the ScheduledSparkApplication when the job has a cron schedule.
 pub fn application_object(input: &RenderInput<'_>) -> RenderedObject {
     let spec = &input.job.job.spec;
-    let metadata = object_meta(input, input.job.name(), "application");
+    let mut metadata = object_meta(input, input.job.name(), "application");
+    metadata.labels.get_or_insert_with(Default::default).extend(super::kueue::queue_label(input.job));
     let mut app_spec = application_spec(input);
+    app_spec.batch_scheduler = super::scheduling::gang(input).map(|g| g.scheduler_name().to_owned());
     let body = match spec.schedule.as_ref().and_then(|s| s.cron.clone().map(|cron| (s, cron))) {
         Some((schedule, cron)) => {
             let scheduled = ScheduledSparkApplication {

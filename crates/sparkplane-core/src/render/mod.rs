@@ -18,9 +18,11 @@ pub mod common;
 pub mod connect;
 pub mod job;
 pub mod kubeflow;
+pub mod kueue;
 pub mod logging;
 pub mod native;
 pub mod quality_gates;
+pub mod scheduling;
 
 use serde::Serialize;
 

@@ -538,6 +538,7 @@ pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&driver_service(input)));
     objects.push(RenderedObject::from_resource(&driver_pod(input)));
     objects.push(common::peers_network_policy(input, common::Peers::Application));
+    objects.extend(super::scheduling::gang_objects(input));
     objects
 }
 
