@@ -6,7 +6,7 @@
 //!
 //! Which check ([`engines`]): a gate whose spec says `engine: spark`, or
 //! `auto` with a dataset larger than its threshold (`sparkAbove`, default
-//! 50 GiB) by the listing the operator gathered ([`Observed::gate_bytes`]),
+//! 160 GiB) by the listing the operator gathered ([`Observed::gate_bytes`]),
 //! runs with the spark engine, so the check is the check application (a Pod
 //! owned by the SparkJob, one container per gate, each Spark gate sized from
 //! its dataset's size); otherwise the check Job runs every gate with the
