@@ -12,6 +12,7 @@
 //! core's one pipeline like any other).
 
 pub mod import;
+pub mod resource;
 pub mod status;
 
 pub use import::{ImportReport, Imported, Item, NotCarried, Outcome, import_kubeflow, import_kubeflow_files};

@@ -20,8 +20,12 @@
 //!
 //! Where the operator's defaults differ from sparkplane's the import writes the
 //! operator's value explicitly, so the job behaves as it did: one executor when
-//! none is set (sparkplane, like Spark, would start two) and shuffle tracking
-//! on under dynamic allocation. Spark properties a SparkJob controls through a
+//! none is set (sparkplane, like Spark, would start two), shuffle tracking
+//! on under dynamic allocation, and one kept run of each outcome for a
+//! schedule (sparkplane would keep three successful ones). The labels
+//! `sparkplane.dev/team`, `sparkplane.dev/cost-center` and
+//! `sparkplane.dev/environment` become the job's `team`, `costCenter` and
+//! `environment`: a Kubeflow application has no such fields. Spark properties a SparkJob controls through a
 //! typed field (`spark.executor.memory`, `spark.dynamicAllocation.*`,
 //! `spark.jars`, `spark.eventLog.*`, …) move into that field, since SparkJob
 //! validation refuses them in `sparkConf`. Where the input sets both, the one
@@ -55,6 +59,9 @@ use sparkplane_core::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node, read
 
 pub use report::{ImportReport, NotCarried};
 pub use stream::{Imported, Item, Outcome, import_kubeflow_files};
+
+/// Runs of each outcome the Kubeflow operator keeps when a schedule does not say.
+const KUBEFLOW_RUN_HISTORY: i64 = 1;
 
 const SERVER_SET: &str = "set by the API server, not part of the application's definition";
 
@@ -110,6 +117,7 @@ pub fn import_kubeflow(doc: &Node) -> Result<ImportReport, Diagnostics> {
         ledger.read(read.ignored, read.problems);
         read.value.map(|spec| application(&mut ledger, &spec_path, spec))
     };
+    let spec = spec.map(|spec| owned_by_labels(spec, &metadata));
     let not_carried = ledger.finish()?;
     let written = spec
         .ok_or_else(|| "no spec was read".to_owned())
@@ -133,6 +141,20 @@ pub fn import_kubeflow(doc: &Node) -> Result<ImportReport, Diagnostics> {
         "spec": spec,
     });
     Ok(ImportReport { document, source_kind, not_carried })
+}
+
+/// The team, cost centre and environment the application's labels name
+/// (`sparkplane.dev/team`, `sparkplane.dev/cost-center`,
+/// `sparkplane.dev/environment`, the keys sparkplane puts on what it renders
+/// and `sparkplane migrate kubeflow --team … --cost-center …` adds): a
+/// Kubeflow application has no such fields, and sparkplane's policies ask
+/// every job for an owner.
+fn owned_by_labels(mut spec: SparkJobSpec, metadata: &serde_json::Value) -> SparkJobSpec {
+    let label = |key: &str| metadata["labels"][key].as_str().map(str::to_owned).filter(|v| !v.is_empty());
+    spec.team = spec.team.or_else(|| label(sparkplane_api::labels::TEAM));
+    spec.cost_center = spec.cost_center.or_else(|| label(sparkplane_api::labels::COST_CENTER));
+    spec.environment = spec.environment.or_else(|| label(sparkplane_api::labels::ENVIRONMENT));
+    spec
 }
 
 /// Whether `path` is inside a Kubernetes object the import carries whole (a
@@ -345,10 +367,17 @@ fn scheduled(ledger: &mut Ledger<'_>, p: &FieldPath, spec: kubeflow::ScheduledSp
         kubeflow::ConcurrencyPolicy::Forbid => ConcurrencyPolicy::Forbid,
         kubeflow::ConcurrencyPolicy::Replace => ConcurrencyPolicy::Replace,
     });
-    schedule.successful_history_limit =
-        whole(ledger, &p.key("successfulRunHistoryLimit"), successful_run_history_limit.map(i64::from));
-    schedule.failed_history_limit =
-        whole(ledger, &p.key("failedRunHistoryLimit"), failed_run_history_limit.map(i64::from));
+    // The operator keeps one run of each when the schedule does not say (sparkplane would keep 3 and 1).
+    schedule.successful_history_limit = whole(
+        ledger,
+        &p.key("successfulRunHistoryLimit"),
+        Some(successful_run_history_limit.map_or(KUBEFLOW_RUN_HISTORY, i64::from)),
+    );
+    schedule.failed_history_limit = whole(
+        ledger,
+        &p.key("failedRunHistoryLimit"),
+        Some(failed_run_history_limit.map_or(KUBEFLOW_RUN_HISTORY, i64::from)),
+    );
     job.schedule = Some(schedule);
     if let Some(suspend) = suspend {
         if job.suspend.is_some_and(|s| s != suspend) {

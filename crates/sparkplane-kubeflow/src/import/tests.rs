@@ -755,3 +755,31 @@ spec:
     }
     assert_eq!(sized.executors, again.executors);
 }
+
+#[test]
+fn a_schedule_without_history_limits_keeps_one_run_of_each_as_the_operator_does() {
+    let text = SCHEDULED.replace("  successfulRunHistoryLimit: 3\n", "").replace("  failedRunHistoryLimit: 5\n", "");
+    assert_ne!(text, SCHEDULED, "the fixture sets both limits");
+    let report = import(&text).expect("imports");
+    assert_eq!(report.document["spec"]["schedule"]["successfulHistoryLimit"], 1);
+    assert_eq!(report.document["spec"]["schedule"]["failedHistoryLimit"], 1);
+}
+
+#[test]
+fn ownership_labels_become_the_jobs_team_cost_center_and_environment() {
+    let labelled = FULL.replace(
+        "  labels: {team: analytics}",
+        "  labels: {team: analytics, sparkplane.dev/team: data-eng, sparkplane.dev/cost-center: cc-7, sparkplane.dev/environment: prod}",
+    );
+    assert_ne!(labelled, FULL, "the fixture has labels");
+    let report = import(&labelled).expect("imports");
+    let spec = &report.document["spec"];
+    assert_eq!(
+        (&spec["team"], &spec["costCenter"], &spec["environment"]),
+        (&json!("data-eng"), &json!("cc-7"), &json!("prod"))
+    );
+    // The labels stay on the job as well; an application without them names no owner.
+    assert_eq!(report.document["metadata"]["labels"]["sparkplane.dev/team"], "data-eng");
+    let plain = import(FULL).expect("imports");
+    assert!(plain.document["spec"]["team"].is_null() && plain.document["spec"]["costCenter"].is_null());
+}
