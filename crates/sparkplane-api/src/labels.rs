@@ -74,20 +74,6 @@ pub const CONVERTED_FROM: &str = "sparkplane.dev/converted-from";
 /// Kubeflow's, on each run of a `ScheduledSparkApplication`: the schedule's
 /// name (sparkplane's operator sets and reads it as Kubeflow's does).
 pub const KUBEFLOW_SCHEDULED_APP_NAME: &str = "sparkoperator.k8s.io/scheduled-app-name";
-/// On a Kubeflow `SparkApplication` or `ScheduledSparkApplication`: value
-/// `sparkplane` hands it to sparkplane's operator (run with `--kubeflow`);
-/// without it the resource is left to the Kubeflow operator (ADR 0076).
-pub const OPERATOR: &str = "sparkplane.dev/operator";
-/// On a Kubeflow resource sparkplane's operator serves: the conditions it
-/// found (a JSON list naming each field it cannot honour or read), kept here
-/// because Kubeflow's status schema has no conditions and prunes unknown fields.
-pub const CONDITIONS: &str = "sparkplane.dev/conditions";
-/// On the SparkJob the operator converts a Kubeflow resource into, in memory
-/// only (never written): the kind it was converted from.
-pub const CONVERTED_FROM: &str = "sparkplane.dev/converted-from";
-/// Kubeflow's, on each run of a `ScheduledSparkApplication`: the schedule's
-/// name (sparkplane's operator sets and reads it as Kubeflow's does).
-pub const KUBEFLOW_SCHEDULED_APP_NAME: &str = "sparkoperator.k8s.io/scheduled-app-name";
 /// On a namespace: the most applications the operator runs in it at once.
 pub const MAX_RUNNING_APPLICATIONS: &str = "sparkplane.dev/max-running-applications";
 /// On a tenant's namespace: the tenant's description.
@@ -149,9 +135,6 @@ mod tests {
             OPERATOR,
             CONDITIONS,
             CONVERTED_FROM,
-            OPERATOR,
-            CONDITIONS,
-            CONVERTED_FROM,
             MAX_RUNNING_APPLICATIONS,
             DESCRIPTION,
             BUDGET_MONTHLY,
@@ -167,11 +150,6 @@ mod tests {
         }
         let unique: std::collections::BTreeSet<&str> = keys.into_iter().collect();
         assert_eq!(unique.len(), keys.len(), "two constants share a key");
-    }
-
-    #[test]
-    fn kubeflows_run_label_is_spelt_as_its_operator_writes_it() {
-        assert_eq!(KUBEFLOW_SCHEDULED_APP_NAME, "sparkoperator.k8s.io/scheduled-app-name");
     }
 
     #[test]
