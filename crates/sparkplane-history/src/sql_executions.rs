@@ -38,6 +38,10 @@ pub struct PlanOperator {
     pub simple_string: String,
     pub metrics: Vec<PlanMetric>,
     pub children: Vec<usize>,
+    /// For a `ReusedExchange`, the operator whose output it reuses (an
+    /// exchange met earlier in the plan): its subtree is not repeated here,
+    /// as Spark's plan graph draws it once.
+    pub reuses: Option<usize>,
 }
 
 /// One SQL execution (one DataFrame or SQL action).
@@ -187,13 +191,33 @@ fn string(value: &Value, key: &str) -> String {
 }
 
 /// A `sparkPlanInfo` tree as operators in pre-order, without recursion (a
-/// plan may be thousands of operators deep in unions or projections).
+/// plan may be thousands of operators deep in unions or projections). A
+/// `ReusedExchange` of an exchange met before is a leaf naming that exchange,
+/// as Spark's plan graph points it there instead of repeating its subtree.
 fn flatten_plan(root: &Value) -> Vec<PlanOperator> {
     let mut out: Vec<PlanOperator> = Vec::new();
+    // Exchanges flattened so far, by what names one (its text and its metrics'
+    // accumulator ids, unique to it; no deep comparison of hostile trees), for ReusedExchange.
+    let mut exchanges: Vec<((String, Vec<i64>), usize)> = Vec::new();
+    let identity = |node: &Value| {
+        let ids = node.get("metrics").and_then(Value::as_array).into_iter().flatten();
+        (string(node, "simpleString"), ids.map(|m| int(m, "accumulatorId")).collect::<Vec<_>>())
+    };
     // (node, index of its parent in `out`)
     let mut stack: Vec<(&Value, Option<usize>)> = vec![(root, None)];
     while let Some((node, parent)) = stack.pop() {
         let index = out.len();
+        let name = string(node, "nodeName");
+        let first_child = node.get("children").and_then(Value::as_array).and_then(|c| c.first());
+        let reuses = (name == "ReusedExchange")
+            .then(|| {
+                let wanted = identity(first_child?);
+                exchanges.iter().find(|(seen, _)| *seen == wanted).map(|(_, at)| *at)
+            })
+            .flatten();
+        if name.contains("Exchange") && name != "ReusedExchange" {
+            exchanges.push((identity(node), index));
+        }
         let metrics = node
             .get("metrics")
             .and_then(Value::as_array)
@@ -206,13 +230,17 @@ fn flatten_plan(root: &Value) -> Vec<PlanOperator> {
             })
             .collect();
         out.push(PlanOperator {
-            name: string(node, "nodeName"),
+            name,
             simple_string: string(node, "simpleString"),
             metrics,
             children: Vec::new(),
+            reuses,
         });
         if let Some(p) = parent {
             out[p].children.push(index);
+        }
+        if reuses.is_some() {
+            continue;
         }
         let children = node.get("children").and_then(Value::as_array);
         // Reversed onto the stack so the first child is visited (and numbered) first.
@@ -298,6 +326,30 @@ mod tests {
         assert_eq!(e.plan.len(), 1);
         assert_eq!(e.physical_plan_description, "final");
         assert_eq!(e.error_message.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn a_reused_exchange_points_at_the_exchange_it_reuses_instead_of_repeating_it() {
+        let exchange = json!({"nodeName": "Exchange", "simpleString": "Exchange hashpartitioning(k)", "metrics": [
+            {"name": "shuffle records written", "accumulatorId": 30, "metricType": "sum"}],
+          "children": [{"nodeName": "HashAggregate", "simpleString": "HashAggregate(keys=[k])", "metrics": [
+            {"name": "number of output rows", "accumulatorId": 31, "metricType": "sum"}], "children": [
+              {"nodeName": "Range", "simpleString": "Range (0, 9)", "metrics": [], "children": []}]}]});
+        let join = json!({"nodeName": "SortMergeJoin", "simpleString": "SortMergeJoin [k]", "metrics": [], "children": [
+            exchange.clone(),
+            {"nodeName": "ReusedExchange", "simpleString": "ReusedExchange [k], Exchange hashpartitioning(k)",
+             "metrics": [], "children": [exchange]}]});
+        let ops = flatten_plan(&join);
+        let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["SortMergeJoin", "Exchange", "HashAggregate", "Range", "ReusedExchange"]);
+        assert_eq!(ops[4].reuses, Some(1), "it names the exchange met first");
+        assert!(ops[4].children.is_empty(), "and does not repeat its subtree");
+        assert_eq!(ops[0].children, [1, 4]);
+        // A ReusedExchange whose exchange was not met before is kept whole, as Spark's graph keeps it.
+        let alone = json!({"nodeName": "ReusedExchange", "simpleString": "ReusedExchange", "metrics": [],
+            "children": [{"nodeName": "Exchange", "simpleString": "Exchange x", "metrics": [], "children": []}]});
+        let ops = flatten_plan(&alone);
+        assert_eq!((ops.len(), ops[0].reuses), (2, None));
     }
 
     #[test]

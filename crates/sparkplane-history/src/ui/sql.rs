@@ -185,7 +185,14 @@ fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
             esc_attr(&op.simple_string),
             esc(&op.name)
         );
-        if op.metrics.is_empty() {
+        if let (Some(at), true) = (op.reuses, op.metrics.is_empty()) {
+            let _ = write!(
+                out,
+                "<td colspan=\"2\" data-reuses=\"{at}\">reuses the output of <a href=\"#op-{at}\">operator {at}</a> \
+                 ({})</td></tr>",
+                esc(e.plan.get(at).map_or("", |o| o.name.as_str()))
+            );
+        } else if op.metrics.is_empty() {
             out.push_str("<td class=\"muted\">none</td><td></td></tr>");
         }
         for (i, m) in op.metrics.iter().enumerate() {
@@ -321,6 +328,14 @@ fn graph(sql: &SqlExecutions, e: &SqlExecution) -> String {
             y + LINE + 2,
             esc(&clipped(&op.name))
         );
+        if let Some(at) = op.reuses {
+            let _ = write!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" font-size=\"12\">reuses operator {at}</text>",
+                x + 6,
+                y + LINE * 2 + 2
+            );
+        }
         for (k, m) in op.metrics.iter().take(BOX_METRICS).enumerate() {
             let value = sql.metric_value(e, m.accumulator_id).and_then(|v| metric_text(&m.metric_type, v));
             let line = format!("{}: {}", m.name, value.as_deref().unwrap_or("-"));
