@@ -5,6 +5,7 @@
 //! loading, merging, validation, sizing and rendering live in `sparkplane-core`.
 
 pub mod backup;
+pub mod budget;
 pub mod crd;
 pub mod dq;
 pub mod job;

@@ -24,7 +24,6 @@ pub mod local_plan;
 pub mod markup;
 pub mod names;
 pub mod pod_security;
-pub mod policy;
 pub mod queues;
 pub mod render;
 pub mod resolve;
@@ -35,7 +34,6 @@ pub mod secrets;
 pub mod sizing;
 pub mod source;
 pub mod sql_script;
-pub mod tenant;
 pub mod validate;
 pub mod yaml;
 

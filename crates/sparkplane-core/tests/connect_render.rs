@@ -267,24 +267,3 @@ fn the_objects_pass_kubernetes_strict_schemas() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.trim(), objects.len().to_string(), "every object was validated");
 }
-
-/// The built-in policies pass the server as the preset sizes it: the driver's
-/// overhead is Spark's own default, 10 % of its 4 GiB heap truncated to 409 MiB.
-#[test]
-fn the_interactive_server_passes_the_built_in_policies() {
-    use sparkplane_core::policy::{self, PolicyContext, PolicySeverity};
-    let resolved = resolve(JOB, ValidationTarget::Cluster).unwrap_or_else(|e| panic!("resolves:\n{e}"));
-    let sized = size_job(&resolved.job.spec);
-    let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, Target::Native);
-    let config = Default::default();
-    let mut ctx = PolicyContext::default();
-    ctx.configure(&config);
-    let verdict = policy::check(&resolved, &objects, &ctx, None, &config).unwrap_or_else(|d| panic!("{d}"));
-    let denied: Vec<String> = verdict
-        .violations
-        .iter()
-        .filter(|v| v.severity() == PolicySeverity::Deny)
-        .map(|v| format!("{}: {}", v.path, v.message))
-        .collect();
-    assert!(denied.is_empty(), "{denied:?}");
-}

@@ -20,8 +20,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize, Serializer};
 use sparkplane_api::MemorySize;
+use sparkplane_api::budget::BudgetReading;
 use sparkplane_api::tenant::Tenant;
-use sparkplane_core::policy::BudgetReading;
 use sparkplane_core::sizing::{PodResources, size_properties};
 
 use crate::model::{AppSummary, Warning};

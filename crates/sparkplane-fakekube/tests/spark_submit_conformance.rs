@@ -651,10 +651,10 @@ fn host_path_volumes_are_refused_by_policy_instead() {
     .unwrap_or_else(|d| panic!("a hostPath volume validates:\n{d}"));
     let sized = size_job(&resolved.job.spec);
     let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, Target::Native);
-    let violations = sparkplane_core::policy::evaluate(&resolved, &objects, &Default::default());
+    let violations = sparkplane_policy::evaluate(&resolved, &objects, &Default::default());
     let host_path: Vec<&str> = violations
         .iter()
-        .filter(|v| v.policy.id == sparkplane_core::policy::HOST_PATH_VOLUMES)
+        .filter(|v| v.policy.id == sparkplane_policy::HOST_PATH_VOLUMES)
         .map(|v| v.path.as_str())
         .collect();
     assert_eq!(host_path, ["spec.volumes[0].hostPath"], "{violations:?}");

@@ -20,12 +20,12 @@ use sparkplane_api::layer::EnvironmentPolicy;
 use crate::cause::{Cause, RetryRule};
 use sparkplane_core::catalog::Catalog;
 pub use sparkplane_core::load::{job_document, resolve_resource};
-use sparkplane_core::policy::{self, PolicyContext, PolicySeverity};
 use sparkplane_core::render::connect::ConnectNames;
 use sparkplane_core::render::quality_gates::GateEngine;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::sizing::{SizedJob, size_job};
+use sparkplane_policy::{self as policy, PolicyContext, PolicySeverity};
 
 /// What the operator is configured with: the platform's presets and
 /// environments and its defaults.

@@ -10,7 +10,7 @@
 //! and the same routing as the Prometheus Operator's `AlertmanagerConfig`
 //! resources, one per tenant.
 //! Pure: tenants in, a JSON value out; loading tenants and checking them is
-//! `sparkplane_core::tenant`'s.
+//! `sparkplane_policy::tenant`'s.
 //!
 //! Must not: put a secret value in the configuration. A Secret reference
 //! becomes the file the Prometheus Operator mounts it at

@@ -3,12 +3,12 @@
 //! ships this output and binds it).
 //!
 //! Owns: flags to settings and the output. The rules, their CEL and the
-//! objects are `sparkplane_core::policy::admission`'s.
+//! objects are `sparkplane_policy::admission`'s.
 
 use std::path::Path;
 
-use sparkplane_core::policy::admission;
 use sparkplane_core::yaml::to_yaml_stream;
+use sparkplane_policy::admission;
 
 use super::policy::environment_policy;
 use crate::exit::CommandResult;

@@ -3,14 +3,14 @@
 //!
 //! Owns: stamping the time and writing the record atomically into the
 //! approvals directory, never over an existing record. Must not judge
-//! approvals (that is `sparkplane_core::policy::approval`, used by the
+//! approvals (that is `sparkplane_policy::approval`, used by the
 //! `approval-required` policy).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sparkplane_core::Diagnostic;
-use sparkplane_core::policy::Approval;
+use sparkplane_policy::Approval;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;

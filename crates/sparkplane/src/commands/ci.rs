@@ -76,7 +76,7 @@ impl Host<'_> {
         let Some(tenant) = super::policy::find_tenant(job, &self.settings.policy, self.printer)? else {
             return Ok(None);
         };
-        let quota = sparkplane_core::tenant::render_tenant(&tenant)
+        let quota = sparkplane_policy::tenant::render_tenant(&tenant)
             .into_iter()
             .find(|o| o.kind == "ResourceQuota")
             .and_then(|o| serde_json::from_value(o.body).ok());

@@ -4,19 +4,19 @@
 //! Owns: turning the core's [`Verdict`]
 //! into output (text, JSON, SARIF, JUnit) and an exit code, and audit mode.
 //! Must not: gather what the policies are checked against
-//! (`sparkplane_core::policy::inputs` does, over `policy_sources`), evaluate
-//! policies (`sparkplane_core::policy`), or size or render differently from
+//! (`sparkplane_policy::inputs` does, over `policy_sources`), evaluate
+//! policies (`sparkplane_policy`), or size or render differently from
 //! `render`.
 
 use std::path::Path;
 
 use sparkplane_api::layer::EnvironmentPolicy;
-use sparkplane_core::policy::inputs::{self, RegoDirs};
-use sparkplane_core::policy::{self, PolicySeverity, Verdict, Violation};
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_policy::inputs::{self, RegoDirs};
+use sparkplane_policy::{self as policy, PolicySeverity, Verdict, Violation};
 
 use super::policy_sources::Sources;
 pub use super::policy_sources::{PolicySettings, default_approvals_dir, find_tenant};

@@ -3,15 +3,15 @@
 //! Gatekeeper ConstraintTemplates and Constraints.
 //!
 //! Owns: those commands' output and exit codes. Must not: read the policy
-//! inputs itself (`policy_sources`, `sparkplane_core::policy::inputs`), run
-//! or translate Rego (`sparkplane_core::policy::{rego, gatekeeper}`).
+//! inputs itself (`policy_sources`, `sparkplane_policy::inputs`), run
+//! or translate Rego (`sparkplane_policy::{rego, gatekeeper}`).
 
 use std::path::PathBuf;
 
-use sparkplane_core::policy::rego::TestOutcome;
-use sparkplane_core::policy::{self, gatekeeper, inputs};
 use sparkplane_core::yaml::to_yaml_stream;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_policy::rego::TestOutcome;
+use sparkplane_policy::{self as policy, gatekeeper, inputs};
 
 use super::policy::PolicySettings;
 use super::policy_sources::read_rego_dirs;

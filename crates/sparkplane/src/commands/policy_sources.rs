@@ -1,4 +1,4 @@
-//! The CLI's sources of policy inputs (`sparkplane_core::policy::inputs`,
+//! The CLI's sources of policy inputs (`sparkplane_policy::inputs`,
 //! ADR 0069): the catalog of `--platform-dir`, the Rego files of a
 //! directory tree, the tenant (`--tenant`, or the one in `--tenants` whose
 //! namespace is the job's), the approval records on disk and the month's
@@ -8,19 +8,19 @@
 //! `.sparkplane/approvals/` next to the job), reading those files and
 //! their failures as exit codes. Must not: decide which inputs a check
 //! needs or in which order, read an environment's `policy:` block, evaluate
-//! policies (`sparkplane_core::policy` does) or price runs (the event-log
+//! policies (`sparkplane_policy` does) or price runs (the event-log
 //! engine's cost ledger does).
 
 use std::path::{Path, PathBuf};
 
 use sparkplane_api::tenant::Tenant;
 use sparkplane_core::catalog::Catalog;
-use sparkplane_core::policy::inputs::PolicySources;
-use sparkplane_core::policy::rego::RegoFile;
-use sparkplane_core::policy::{self, Approval, BudgetReading};
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::cost::{PriceSheet, month_start_ms, summarize_dir, tenant_budget};
+use sparkplane_policy::inputs::PolicySources;
+use sparkplane_policy::rego::RegoFile;
+use sparkplane_policy::{self as policy, Approval, BudgetReading};
 
 use crate::exit::Failure;
 use crate::printer::Printer;
@@ -141,7 +141,7 @@ pub fn find_tenant(job: &ResolvedJob, settings: &PolicySettings, printer: &Print
     }
     let Some(dir) = &settings.tenants_dir else { return Ok(None) };
     let tenants: Vec<Tenant> = super::tenant::read_dir(dir)?.into_iter().map(|(_, t)| t).collect();
-    sparkplane_core::tenant::tenant_for_job(job, tenants, dir).map(Some).map_err(|d| Failure::Invalid(d.into()))
+    sparkplane_policy::tenant::tenant_for_job(job, tenants, dir).map(Some).map_err(|d| Failure::Invalid(d.into()))
 }
 
 /// The approval records in `dir` (`*.json`); none when it does not exist.

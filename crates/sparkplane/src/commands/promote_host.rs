@@ -13,7 +13,6 @@
 use std::path::PathBuf;
 
 use sparkplane_core::Diagnostic;
-use sparkplane_core::policy::PolicySeverity;
 use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
@@ -25,6 +24,7 @@ use sparkplane_delivery::shadow::ShadowOutcome;
 use sparkplane_delivery::sign::PublicKey;
 use sparkplane_delivery::store::{StoredRelease, environment_of};
 use sparkplane_kube::Target as ClusterTarget;
+use sparkplane_policy::PolicySeverity;
 
 use super::policy::PolicySettings;
 use super::release_store::{OpenStore, StoreChoice, log_failure, namespace, store_failure};

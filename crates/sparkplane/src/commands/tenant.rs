@@ -2,15 +2,15 @@
 //! its tenant file, and a directory of tenant files as a table.
 //!
 //! Owns reading and writing files and printing. Must not check or render
-//! tenants itself: that is `sparkplane_core::tenant`.
+//! tenants itself: that is `sparkplane_policy::tenant`.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sparkplane_api::tenant::Tenant;
-use sparkplane_core::tenant::{LoadedTenant, load_tenant, render_tenant};
 use sparkplane_core::yaml::to_yaml;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_policy::tenant::{LoadedTenant, load_tenant, render_tenant};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;

@@ -6,12 +6,12 @@
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
-use sparkplane_core::policy::{PolicyContext, evaluate};
 use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::resolve::{ResolveRequest, SetFlag};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
+use sparkplane_policy::{PolicyContext, evaluate};
 
 const BASE: &str = "apiVersion: sparkplane.dev/v1alpha1
 kind: SparkJob

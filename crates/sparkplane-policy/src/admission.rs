@@ -6,7 +6,7 @@
 //!
 //! Owns: which built-in policies have a CEL form ([`ADMISSION_RULES`]), their
 //! expressions, and the policy objects. Must not: give a policy a severity,
-//! title or fix of its own — those are the catalogue's ([`super::catalogue`]
+//! title or fix of its own — those are the catalogue's ([`crate::catalogue`]
 //! with the environment's disabled ids and overrides), so the CLI and the
 //! API server refuse the same things with the same words.
 //!
@@ -22,7 +22,7 @@
 use serde_json::{Value, json};
 use sparkplane_api::layer::EnvironmentPolicy;
 
-use super::{EXECUTOR_CORES, IMAGE_DIGEST_IN_PROD, IMAGE_TAG, OWNERSHIP, Policy, PolicySeverity, catalogue};
+use crate::{EXECUTOR_CORES, IMAGE_DIGEST_IN_PROD, IMAGE_TAG, OWNERSHIP, Policy, PolicySeverity, catalogue};
 
 /// Where a rule applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,8 +153,8 @@ fn policy_object(name: &str, validations: Vec<Value>) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::MAX_EXECUTOR_CORES;
     use super::*;
+    use crate::MAX_EXECUTOR_CORES;
     use sparkplane_api::layer::PolicySeverityName;
 
     fn names(objects: &[Value]) -> Vec<&str> {
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn every_rule_names_a_builtin_policy_and_the_core_limit() {
         for rule in ADMISSION_RULES {
-            assert!(super::super::policy(rule.policy).is_some(), "{} is not a built-in policy", rule.policy);
+            assert!(crate::policy(rule.policy).is_some(), "{} is not a built-in policy", rule.policy);
         }
         let cores = ADMISSION_RULES.iter().find(|r| r.policy == EXECUTOR_CORES).map(|r| r.expression);
         assert!(cores.is_some_and(|e| e.ends_with(&format!("<= {MAX_EXECUTOR_CORES}"))), "{cores:?}");

@@ -24,26 +24,26 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sparkplane_api::tenant::{ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::document::{check_api_version, expect_kind, read_checked};
-use crate::kube_quantity::{KubeQuantity, Rounding};
-use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
-use crate::render::common::{self, DRIVER_RULES, RenderedObject};
-use crate::resolved::ResolvedJob;
-use crate::schema::{Completeness, DocKind, schema};
-use crate::source::Source;
-use crate::yaml::{FieldPath, Node, parse_single};
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_core::document::{check_api_version, expect_kind, read_checked};
+use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
+use sparkplane_core::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
+use sparkplane_core::render::common::{self, DRIVER_RULES, RenderedObject};
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::schema::{Completeness, DocKind, schema};
+use sparkplane_core::source::Source;
+use sparkplane_core::yaml::{FieldPath, Node, parse_single};
 
 /// The `kind:` of a tenant document.
 pub const KIND: &str = "Tenant";
 /// Name of the driver's ServiceAccount, Role and RoleBinding in every tenant namespace.
 pub const DRIVER_ACCOUNT: &str = "spark-driver";
 /// Port of the Spark UI on the driver.
-pub const SPARK_UI_PORT: i32 = crate::render::native::UI_PORT;
+pub const SPARK_UI_PORT: i32 = sparkplane_core::render::native::UI_PORT;
 /// Label Spark puts on the driver and executors of one application (value: the app id).
-pub const APP_SELECTOR_LABEL: &str = crate::render::common::APP_SELECTOR_LABEL;
+pub const APP_SELECTOR_LABEL: &str = sparkplane_core::render::common::APP_SELECTOR_LABEL;
 /// Label Spark puts on pods saying `driver` or `executor`.
-pub const ROLE_LABEL: &str = crate::render::common::SPARK_ROLE_LABEL;
+pub const ROLE_LABEL: &str = sparkplane_core::render::common::SPARK_ROLE_LABEL;
 
 /// A tenant that passed every check, and the warnings found on the way.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,7 +159,7 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
         }
     }
     for name in spec.quota.gpus.keys() {
-        if !crate::names::is_label_key(name) {
+        if !sparkplane_core::names::is_label_key(name) {
             error(
                 &format!("spec.quota.gpus.{name}"),
                 "bad-name",

@@ -25,12 +25,12 @@ use std::sync::Mutex;
 use regorus::{Engine, Value as RegoValue};
 use serde_json::{Value, json};
 
-use super::{Policy, PolicyContext, PolicySeverity, Violation, field_span};
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::render::RenderedObject;
-use crate::resolved::ResolvedJob;
-use crate::source::{LineCol, Source, Span};
-use crate::yaml::FieldPath;
+use crate::{Policy, PolicyContext, PolicySeverity, Violation, field_span};
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::source::{LineCol, Source, Span};
+use sparkplane_core::yaml::FieldPath;
 
 /// One Rego source: its path (for messages) and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +214,7 @@ impl RegoPolicies {
                 );
                 continue;
             }
-            if let Some(other) = super::policy(&id)
+            if let Some(other) = crate::policy(&id)
                 .map(|_| "a built-in policy".to_owned())
                 .or_else(|| policies.iter().find(|p| p.policy.id == id).map(|p| format!("the policy in {}", p.file)))
             {

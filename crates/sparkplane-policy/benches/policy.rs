@@ -14,13 +14,13 @@ use sparkplane_api::layer::EnvironmentPolicy;
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
-use sparkplane_core::policy::rego::{RegoFile, RegoPolicies};
-use sparkplane_core::policy::{self, PolicyContext};
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
+use sparkplane_policy::rego::{RegoFile, RegoPolicies};
+use sparkplane_policy::{self as policy, PolicyContext};
 
 const PRESETS: [&str; 4] = ["etl-small", "etl-medium", "etl-large", "streaming"];
 

@@ -5,8 +5,8 @@
 //!
 //! Owns: finding pod specs in rendered objects and one check per built-in
 //! policy. Must not: hold the catalogue, apply an environment's configuration
-//! or Rego policies (that is [`super::check`]), or size pods itself (memory
-//! comes from [`crate::sizing::size_job`], the quota from [`crate::fit`]).
+//! or Rego policies (that is [`crate::check`]), or size pods itself (memory
+//! comes from [`sparkplane_core::sizing::size_job`], the quota from [`sparkplane_core::fit`]).
 
 use std::collections::BTreeSet;
 
@@ -14,19 +14,19 @@ use k8s_openapi::api::core::v1::ResourceQuota;
 use serde_json::Value;
 use sparkplane_api::tenant::Tenant;
 
-use super::{
+use crate::{
     APPROVAL_REQUIRED, BUDGET_CRITICAL, BUDGET_WARNING, EXECUTOR_CORES, HOST_NAMESPACES, HOST_PATH_VOLUMES,
     IMAGE_DIGEST_IN_PROD, IMAGE_REGISTRY, IMAGE_TAG, INLINE_SECRETS, MAX_DURATION, MAX_DURATION_UNSET,
     MAX_EXECUTOR_CORES, MEMORY_OVERHEAD, NAMING, OWNERSHIP, POLICIES, PRIVILEGED_OR_ROOT, PolicyContext, QUOTA_FIT,
     RESOURCE_REQUESTS, Violation, approval_standing, field_span, policy,
 };
-use crate::image::{ImageRef, registry_of};
-use crate::render::RenderedObject;
-use crate::resolved::ResolvedJob;
-use crate::secrets::{InlineSecret, inline_secrets};
-use crate::sizing::{MIN_OVERHEAD, size_job};
-use crate::source::Span;
-use crate::yaml::{FieldPath, parse_single};
+use sparkplane_core::image::{ImageRef, registry_of};
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::secrets::{InlineSecret, inline_secrets};
+use sparkplane_core::sizing::{MIN_OVERHEAD, size_job};
+use sparkplane_core::source::Span;
+use sparkplane_core::yaml::{FieldPath, parse_single};
 
 struct Eval<'a> {
     job: &'a ResolvedJob,
@@ -117,7 +117,7 @@ fn pod_sites(objects: &[RenderedObject]) -> Vec<PodSite> {
             if let Some(data) = object.body.get("data").and_then(Value::as_object) {
                 for (key, text) in data {
                     let Some(text) = text.as_str().filter(|t| t.contains("containers")) else { continue };
-                    let source = crate::source::Source::new(format!("{name} data.{key}"), text);
+                    let source = sparkplane_core::source::Source::new(format!("{name} data.{key}"), text);
                     if let Ok(node) = parse_single(&source) {
                         find_pod_specs(&node.to_json(), &name, &format!("data.{key}"), None, &mut sites);
                     }
@@ -230,7 +230,7 @@ fn check_host_paths(eval: &mut Eval<'_>, pods: &[PodSite]) {
             let template_index = site.role.as_deref().and_then(|role| {
                 let list = job.tree.get(&path(&format!("spec.{role}.podTemplate.spec.volumes")))?;
                 match &list.value {
-                    crate::yaml::NodeValue::Seq(items) => {
+                    sparkplane_core::yaml::NodeValue::Seq(items) => {
                         items.iter().position(|item| item.get(&path("name")).and_then(|n| n.as_str()) == Some(name))
                     }
                     _ => None,
@@ -251,8 +251,8 @@ fn check_requests(eval: &mut Eval<'_>, pods: &[PodSite]) {
             // operator or the sizing model — from spark.{driver,executor}.* or the typed
             // cores/memory fields — not by the template; sidecars and init containers are the user's.
             let name = container_name(container);
-            let spark_container =
-                name == crate::render::common::DRIVER_CONTAINER || name == crate::render::common::EXECUTOR_CONTAINER;
+            let spark_container = name == sparkplane_core::render::common::DRIVER_CONTAINER
+                || name == sparkplane_core::render::common::EXECUTOR_CONTAINER;
             if at == "containers[0]" && (spark_container || site.role.as_deref() == Some("executor")) {
                 continue;
             }
@@ -415,7 +415,7 @@ fn check_ownership(eval: &mut Eval<'_>, ctx: &PolicyContext<'_>) {
 }
 
 /// The one owner of the inline-credential rule (ADR 0028): what counts as a
-/// credential and as a reference is [`crate::secrets`]'.
+/// credential and as a reference is [`sparkplane_core::secrets`]'.
 fn check_secrets(eval: &mut Eval<'_>) {
     for found in inline_secrets(&eval.job.job.spec) {
         let msg = match &found {
@@ -472,8 +472,8 @@ fn check_quota(eval: &mut Eval<'_>, ctx: &PolicyContext<'_>) {
     let Some(tenant) = ctx.tenant else { return };
     let Some(quota) = tenant_quota(tenant) else { return };
     let sized = size_job(&eval.job.job.spec);
-    let (_, problems) = crate::fit::check_quota_fit(&sized, &quota);
-    for problem in problems.into_iter().filter(|p| p.severity == crate::Severity::Error) {
+    let (_, problems) = sparkplane_core::fit::check_quota_fit(&sized, &quota);
+    for problem in problems.into_iter().filter(|p| p.severity == sparkplane_core::Severity::Error) {
         let mut msg = format!("tenant `{}`: {}", tenant.metadata.name, problem.message);
         if let Some(help) = &problem.help {
             msg.push_str(&format!(" ({help})"));

@@ -1,3 +1,5 @@
+//! sparkplane's policies and tenants — the only crate with a Rego engine.
+//!
 //! The policy engine: the platform's rules checked over a resolved job and
 //! the Kubernetes objects rendered from it, with one [`Verdict`].
 //!
@@ -7,15 +9,18 @@
 //! per-environment configuration (disabled ids, severity overrides) applied
 //! to both alike ([`check`]); approval records ([`approval`]); the Gatekeeper
 //! export of the Rego policies ([`gatekeeper`]); gathering what they are
-//! checked against through the caller's sources ([`inputs`]); and the report formats
-//! ([`report`]: text, JSON, SARIF 2.1.0, JUnit XML) as pure functions.
+//! checked against through the caller's sources ([`inputs`]); the report formats
+//! ([`report`]: text, JSON, SARIF 2.1.0, JUnit XML) as pure functions; and
+//! tenants ([`tenant`]: a team's namespace, quota, RBAC and network policies).
 //!
 //! Must not: read files, talk to a cluster, read event logs or look at the
 //! clock. Everything it needs from the outside (environment, approval
 //! records, the tenant, the month's spend, allowed registries, the platform's
 //! maximum run time) comes in a [`PolicyContext`]. It must not size pods or
-//! fit them itself: memory numbers come from [`crate::sizing::size_job`] and
-//! the quota check from [`crate::fit`], the one sizing and fit model.
+//! fit them itself: memory numbers come from [`sparkplane_core::sizing::size_job`] and
+//! the quota check from [`sparkplane_core::fit`], the one sizing and fit model.
+//! Dependencies point down: this crate uses the job pipeline
+//! (`sparkplane-core`); the core never uses it.
 
 pub mod admission;
 pub mod approval;
@@ -24,17 +29,18 @@ pub mod gatekeeper;
 pub mod inputs;
 pub mod rego;
 pub mod report;
+pub mod tenant;
 
 use sparkplane_api::layer::{EnvironmentPolicy, PolicySeverityName};
 use sparkplane_api::tenant::Tenant;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::render::RenderedObject;
-use crate::resolved::ResolvedJob;
-use crate::source::Span;
-use crate::yaml::FieldPath;
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::source::Span;
+use sparkplane_core::yaml::FieldPath;
 
 pub use approval::{Approval, ApprovalStanding, approval_standing};
 pub use builtin::{evaluate, tenant_quota};
@@ -294,31 +300,10 @@ pub const DEFAULT_MAX_DURATION: sparkplane_api::Duration = sparkplane_api::Durat
 /// Most cores per executor before [`EXECUTOR_CORES`] warns.
 pub const MAX_EXECUTOR_CORES: u32 = 5;
 
-/// The tenant's spend this month against its budget, as the cost ledger
-/// judged it (the event-log engine computes it; the policy only reports it).
-#[derive(Clone, Debug, PartialEq)]
-pub struct BudgetReading {
-    /// The tenant whose budget it is (`metadata.name`).
-    pub tenant: String,
-    /// The team the budget belongs to (the spend is the ledger's row for it).
-    pub team: String,
-    /// Spent so far this month, in the price sheet's currency.
-    pub spent: f64,
-    /// The monthly budget.
-    pub monthly: f64,
-    /// Spent as a percent of the budget; `None` for a zero budget.
-    pub percent: Option<f64>,
-    /// At or above the warning share.
-    pub warning: bool,
-    /// At or above the critical share.
-    pub critical: bool,
-    /// The window the spend covers, in words (`since 2026-11-01`).
-    pub window: String,
-    /// Whether a critical breach may block (the tenant's
-    /// `budget.blockOnCritical`, default true). When false,
-    /// [`BUDGET_CRITICAL`] stays a warning whatever the environment says.
-    pub blocks_on_critical: bool,
-}
+/// The tenant's spend this month against its budget: an input of the
+/// budget policies, owned by `sparkplane_api::budget` because the event-log
+/// engine, which computes it, must not depend on the policies.
+pub use sparkplane_api::budget::BudgetReading;
 
 /// What the policies are evaluated against, beyond the job itself.
 #[derive(Clone, Debug, PartialEq)]
@@ -468,7 +453,7 @@ pub fn check_config(config: &EnvironmentPolicy, rego: Option<&rego::RegoPolicies
         if known.contains(&id.as_str()) {
             continue;
         }
-        let help = match crate::schema::did_you_mean(id, known.iter().copied()) {
+        let help = match sparkplane_core::schema::did_you_mean(id, known.iter().copied()) {
             Some(guess) => format!("did you mean `{guess}`? (`sparkplane policy list` shows every id)"),
             None => "`sparkplane policy list` shows every policy id".to_owned(),
         };
@@ -553,6 +538,6 @@ mod tests {
 
     #[test]
     fn junit_escapes_text() {
-        assert_eq!(crate::junit::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(sparkplane_core::junit::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
     }
 }

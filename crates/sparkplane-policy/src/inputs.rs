@@ -2,7 +2,7 @@
 //! caller shares (ADR 0069): the environment's `policy:` configuration from
 //! the catalog, the Rego policies of its `regoDirs` and of the caller's own
 //! directories, the tenant, the month's spend against its budget and the
-//! approval records — then the one [`check`](super::check).
+//! approval records — then the one [`check`](crate::check).
 //!
 //! Owns: which of those are read and in which order; the one reading of an
 //! environment's `policy:` block ([`environment_policy`]); where relative
@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use sparkplane_api::layer::EnvironmentPolicy;
 use sparkplane_api::tenant::Tenant;
 
-use super::rego::{RegoFile, RegoPolicies};
-use super::{Approval, BudgetReading, PolicyContext, Verdict};
-use crate::catalog::Catalog;
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::render::RenderedObject;
-use crate::resolved::ResolvedJob;
-use crate::yaml::FieldPath;
+use crate::rego::{RegoFile, RegoPolicies};
+use crate::{Approval, BudgetReading, PolicyContext, Verdict};
+use sparkplane_core::catalog::Catalog;
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_core::render::RenderedObject;
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_core::yaml::FieldPath;
 
 /// Where the policy inputs come from, behind one interface.
 pub trait PolicySources {
@@ -111,7 +111,7 @@ pub fn configured<S: PolicySources>(
     };
     let dirs = rego_dirs(&config, dirs);
     let rego = load_rego(&sources.rego_files(&dirs)?)?;
-    let problems = super::check_config(&config, rego.as_ref(), &format!("environment `{}`", env.unwrap_or("(none)")));
+    let problems = crate::check_config(&config, rego.as_ref(), &format!("environment `{}`", env.unwrap_or("(none)")));
     if problems.has_errors() {
         return Err(problems.into());
     }
@@ -143,7 +143,7 @@ pub fn verdict<S: PolicySources>(
     let mut ctx =
         PolicyContext { environment: env, approvals, tenant: tenant.as_ref(), budget, ..PolicyContext::default() };
     ctx.configure(&config);
-    Ok(super::check(job, objects, &ctx, rego.as_ref(), &config)?)
+    Ok(crate::check(job, objects, &ctx, rego.as_ref(), &config)?)
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@ use sparkplane_api::layer::{EnvironmentPolicy, PolicySeverityName};
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
-use sparkplane_core::policy::rego::{RegoFile, RegoPolicies, TestOutcome, input_document, run_tests};
-use sparkplane_core::policy::{self, PolicyContext, PolicySeverity, gatekeeper};
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
+use sparkplane_policy::rego::{RegoFile, RegoPolicies, TestOutcome, input_document, run_tests};
+use sparkplane_policy::{self as policy, PolicyContext, PolicySeverity, gatekeeper};
 
 const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
 kind: SparkJob

@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostic::Diagnostic;
-use crate::resolved::ResolvedJob;
+use sparkplane_core::diagnostic::Diagnostic;
+use sparkplane_core::resolved::ResolvedJob;
 
 /// The `kind` of an approval record.
 pub const KIND: &str = "Approval";

@@ -11,7 +11,7 @@
 //! checked by the export (`gatekeeper::template_problems`).
 
 use serde_json::Value;
-use sparkplane_core::policy::gatekeeper;
+use sparkplane_policy::gatekeeper;
 
 const TEMPLATE_SCHEMA: &str = include_str!("template.schema.json");
 
@@ -46,7 +46,7 @@ pub fn constraint_problems(constraint: &Value, template: &Value) -> Vec<String> 
 #[test]
 fn a_policy_id_too_long_for_a_template_name_is_refused_in_the_schema_s_words() {
     use sparkplane_api::layer::EnvironmentPolicy;
-    use sparkplane_core::policy::rego::{RegoFile, RegoPolicies};
+    use sparkplane_policy::rego::{RegoFile, RegoPolicies};
 
     let package = "a_policy_whose_name_goes_on_and_on_and_on_past_what_gatekeeper_takes";
     let text = format!(

@@ -33,10 +33,10 @@ use serde_json::{Value, json};
 
 use sparkplane_api::layer::EnvironmentPolicy;
 
-use super::PolicySeverity;
-use super::rego::{RegoPolicies, RegoPolicy};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::PolicySeverity;
+use crate::rego::{RegoPolicies, RegoPolicy};
 use crate::tenant::ROLE_LABEL;
+use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
 
 /// The ConstraintTemplate API version.
 pub const TEMPLATE_API_VERSION: &str = "templates.gatekeeper.sh/v1";
@@ -246,7 +246,7 @@ pub fn export(
     config: &EnvironmentPolicy,
     environment: Option<&str>,
 ) -> Result<Vec<Value>, Diagnostics> {
-    let catalogue = super::catalogue(config, Some(rego));
+    let catalogue = crate::catalogue(config, Some(rego));
     let mut templates = Vec::new();
     let mut constraints = Vec::new();
     let mut problems = Diagnostics::new();

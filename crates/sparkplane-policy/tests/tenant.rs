@@ -6,8 +6,8 @@ use serde_json::Value;
 use sparkplane_core::Source;
 use sparkplane_core::render::check::check_objects;
 use sparkplane_core::render::common::RenderedObject;
-use sparkplane_core::tenant::{load_tenant, render_tenant};
 use sparkplane_core::yaml::to_yaml_stream;
+use sparkplane_policy::tenant::{load_tenant, render_tenant};
 
 const EXAMPLE: &str = include_str!("../../../examples/tenants/data-eng.yaml");
 

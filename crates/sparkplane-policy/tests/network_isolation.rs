@@ -18,9 +18,9 @@ use sparkplane_core::render::common::RenderedObject;
 use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
-use sparkplane_core::tenant::{load_tenant, render_tenant};
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
+use sparkplane_policy::tenant::{load_tenant, render_tenant};
 
 const TENANT: &str = include_str!("../../../examples/tenants/data-eng.yaml");
 const DRIVER_PORT: i64 = 7078;

@@ -9,8 +9,8 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::layer::PolicySeverityName;
 
 use super::*;
-use crate::source::{LineCol, Source, Span};
-use crate::yaml::Node;
+use sparkplane_core::source::{LineCol, Source, Span};
+use sparkplane_core::yaml::Node;
 
 fn job(env: Option<&str>) -> ResolvedJob {
     let spec = json!({

@@ -7,15 +7,15 @@ use std::collections::BTreeSet;
 use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
-use sparkplane_core::policy::{
-    self, Approval, BudgetReading, PolicyContext, PolicySeverity, Verdict, Violation, builtin_policies, evaluate,
-    to_json, to_junit, to_sarif, to_text,
-};
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
+use sparkplane_policy::{
+    self as policy, Approval, BudgetReading, PolicyContext, PolicySeverity, Verdict, Violation, builtin_policies,
+    evaluate, to_json, to_junit, to_sarif, to_text,
+};
 
 /// A job that breaks no policy (outside prod).
 const BASE: &str = "apiVersion: sparkplane.dev/v1alpha1
@@ -325,7 +325,7 @@ spec:
   costCenter: cc-1
   quota: {cpu: \"16\", memory: 64Gi, pods: 20}
 ";
-        sparkplane_core::tenant::load_tenant(&Source::new("team-a.yaml", text)).expect("tenant loads").tenant
+        sparkplane_policy::tenant::load_tenant(&Source::new("team-a.yaml", text)).expect("tenant loads").tenant
     })
 }
 
@@ -574,12 +574,12 @@ fn tenant(name: &str, namespace: Option<&str>, team: &str) -> sparkplane_api::te
     let text = format!(
         "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {{name: {name}}}\nspec:\n  team: {team}\n  costCenter: cc-1{namespace}\n"
     );
-    sparkplane_core::tenant::load_tenant(&Source::new("t.yaml", text.as_str())).expect("tenant loads").tenant
+    sparkplane_policy::tenant::load_tenant(&Source::new("t.yaml", text.as_str())).expect("tenant loads").tenant
 }
 
 #[test]
 fn a_job_finds_its_tenant_by_namespace_else_by_its_teams_only_tenant() {
-    use sparkplane_core::tenant::tenant_for_job;
+    use sparkplane_policy::tenant::tenant_for_job;
     let dir = std::path::Path::new("tenants");
     let in_namespace = resolve_text(BASE, None, &[], None);
     let no_namespace = resolve_text(&BASE.replace(", namespace: team-a}", "}"), None, &[], None);
@@ -610,4 +610,40 @@ fn a_job_finds_its_tenant_by_namespace_else_by_its_teams_only_tenant() {
         name(tenant_for_job(&no_namespace, other, dir)),
         "error: no tenant in tenants has namespace `default` or team `team-a`"
     );
+}
+
+/// A Spark Connect server (the `interactive` preset), as `connect_render`'s
+/// tests render it.
+const CONNECT_JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata:
+  name: notebooks
+  namespace: analytics
+spec:
+  team: analytics
+  costCenter: cc-7
+  preset: interactive
+  type: Connect
+  image: {repository: registry.example.com/spark/connect, tag: \"4.0.1\"}
+  eventLog: {dir: \"s3a://spark-events/analytics\"}
+";
+
+/// The built-in policies pass the server as the preset sizes it: the driver's
+/// overhead is Spark's own default, 10 % of its 4 GiB heap truncated to 409 MiB.
+/// (Moved from the core's `connect_render` tests with the policies.)
+#[test]
+fn the_interactive_server_passes_the_built_in_policies() {
+    let resolved = resolve_text(CONNECT_JOB, None, &[], None);
+    let objects = render_native(&resolved);
+    let config = Default::default();
+    let mut ctx = PolicyContext::default();
+    ctx.configure(&config);
+    let verdict = policy::check(&resolved, &objects, &ctx, None, &config).unwrap_or_else(|d| panic!("{d}"));
+    let denied: Vec<String> = verdict
+        .violations
+        .iter()
+        .filter(|v| v.severity() == PolicySeverity::Deny)
+        .map(|v| format!("{}: {}", v.path, v.message))
+        .collect();
+    assert!(denied.is_empty(), "{denied:?}");
 }
