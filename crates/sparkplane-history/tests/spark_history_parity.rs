@@ -31,7 +31,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,11 +38,11 @@ use serde_json::Value;
 use sparkplane_eventlog::LogSource;
 use sparkplane_history::{Index, serve};
 
+mod support;
+
 /// Runs the log-writing script with the runtime line's Python into `dir`.
 fn write_logs(line: &str, dir: &Path) {
-    let python = sparkplane_testkit::history::runtime_path(line, "python").unwrap_or_else(|e| panic!("{e}"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity/write_logs.py");
-    let output = Command::new(&python).arg(&script).arg(dir).output().expect("the runtime's python runs");
+    let output = support::write_spark_logs(line, dir, &[], &[]);
     // The script kills its own JVM at the end (the in-progress application), so its status is not checked;
     // what it must leave is four applications.
     let logs = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);

@@ -1,15 +1,25 @@
-# Writes the Spark event logs sparkplane-history's parity test
-# (tests/spark_history_parity.rs) gives to both History Servers, with the
-# runtime's own pyspark (3.5 or 4.1). Four applications:
-#   parity-succeeded  several executors (local-cluster), zstd rolling log,
-#                     a shuffle reused by a second job (its map stage skipped),
-#                     a cached RDD;
-#   parity-lz4        local[2], lz4 single-file log, the same work;
-#   parity-failed     several executors, plain log, one job fails: one task
-#                     raises while its sibling on the other executor is still
-#                     running, and is killed;
-#   parity-in-progress  local[2], plain log, its JVM killed before the
-#                     application ends.
+# Writes the Spark event logs sparkplane-history's tests give to History
+# Servers, with the runtime's own pyspark (3.5 or 4.1):
+#
+#   python write_logs.py OUT_DIR [APP ...]
+#
+# Without APP names it writes the four applications the parity test
+# (tests/spark_history_parity.rs) gives to both History Servers; the web UI
+# test (tests/ui_spark_chromium.rs) names the ones it opens, including `sql`.
+#   succeeded     parity-succeeded: several executors (local-cluster), zstd
+#                 rolling log, a shuffle reused by a second job (its map stage
+#                 skipped), a cached RDD;
+#   lz4           parity-lz4: local[2], lz4 single-file log, the same work;
+#   failed        parity-failed: several executors, plain log, one job fails:
+#                 one task raises while its sibling on the other executor is
+#                 still running, and is killed;
+#   sql           ui-sql: local[2], plain log, DataFrame and SQL queries with
+#                 sort-merge joins and aggregations (adaptive execution on, so
+#                 stages are reused and skipped), and one query that fails in
+#                 its tasks; with SPARKPLANE_DRIVER_LOGS set, Spark keeps the
+#                 driver's log there (spark.driver.log.persistToDfs);
+#   in-progress   parity-in-progress: local[2], plain log, its JVM killed
+#                 before the application ends (always written last).
 import os, signal, sys, time
 from pyspark import SparkConf, SparkContext
 
@@ -17,14 +27,18 @@ out = sys.argv[1]
 CLUSTER = "local-cluster[2,1,1024]"
 
 
-def context(name, master="local[2]", **conf):
+def context_conf(name, master="local[2]", **conf):
     c = (SparkConf().setMaster(master).setAppName(name)
          .set("spark.eventLog.enabled", "true").set("spark.eventLog.dir", "file://" + out)
          .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
          .set("spark.executor.memory", "512m"))
     for k, v in conf.items():
         c.set(k.replace("_", "."), v)
-    sc = SparkContext(conf=c)
+    return c
+
+
+def context(name, master="local[2]", **conf):
+    sc = SparkContext(conf=context_conf(name, master, **conf))
     if master.startswith("local-cluster"):
         # Both executors registered (the driver's block manager is the third entry) before any job runs.
         deadline = time.time() + 120
@@ -44,19 +58,18 @@ def work(sc):
     sc.parallelize(range(100), 3).sum()
 
 
-sc = context("parity-succeeded", CLUSTER, spark_eventLog_rolling_enabled="true",
-             spark_eventLog_compress="true", spark_eventLog_compression_codec="zstd")
-work(sc)
-sc.stop()
+def succeeded():
+    sc = context("parity-succeeded", CLUSTER, spark_eventLog_rolling_enabled="true",
+                 spark_eventLog_compress="true", spark_eventLog_compression_codec="zstd")
+    work(sc)
+    sc.stop()
 
-sc = context("parity-lz4", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="true",
-             spark_eventLog_compression_codec="lz4")
-work(sc)
-sc.stop()
 
-sc = context("parity-failed", CLUSTER, spark_task_maxFailures="1", spark_eventLog_rolling_enabled="false",
-             spark_eventLog_compress="false")
-sc.parallelize(range(10), 2).sum()
+def lz4():
+    sc = context("parity-lz4", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="true",
+                 spark_eventLog_compression_codec="lz4")
+    work(sc)
+    sc.stop()
 
 
 def slow_or_bad(index, rows):
@@ -67,27 +80,71 @@ def slow_or_bad(index, rows):
     return rows
 
 
-try:
-    sc.parallelize(range(10), 2).mapPartitionsWithIndex(slow_or_bad).collect()
-except Exception:
-    pass
-# The killed attempt's end reaches the driver once its Python worker is stopped (a few seconds):
-# wait until no executor runs a task, so the log holds it.
-tracker = sc._jsc.sc().statusTracker()
-deadline = time.time() + 60
-while any(e.numRunningTasks() > 0 for e in tracker.getExecutorInfos()):
-    if time.time() > deadline:
-        raise SystemExit("parity-failed: the killed task did not end within 60 s")
-    time.sleep(0.2)
-sc.stop()
+def failed():
+    sc = context("parity-failed", CLUSTER, spark_task_maxFailures="1", spark_eventLog_rolling_enabled="false",
+                 spark_eventLog_compress="false")
+    sc.parallelize(range(10), 2).sum()
+    try:
+        sc.parallelize(range(10), 2).mapPartitionsWithIndex(slow_or_bad).collect()
+    except Exception:
+        pass
+    # The killed attempt's end reaches the driver once its Python worker is stopped (a few seconds):
+    # wait until no executor runs a task, so the log holds it.
+    tracker = sc._jsc.sc().statusTracker()
+    deadline = time.time() + 60
+    while any(e.numRunningTasks() > 0 for e in tracker.getExecutorInfos()):
+        if time.time() > deadline:
+            raise SystemExit("parity-failed: the killed task did not end within 60 s")
+        time.sleep(0.2)
+    sc.stop()
 
-# Left in progress: the JVM is killed before the application ends.
-sc = context("parity-in-progress", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
-work(sc)
-# The event log is written by its own listener queue and flushed at each job's
-# and stage's end: give it time to take the last job's end, so the log is cut
-# after it rather than at a random point mid-stage (with tasks left running).
-time.sleep(3)
-pid = sc._gateway.proc.pid
-os.kill(pid, signal.SIGKILL)
-os._exit(0)
+
+def sql():
+    from pyspark.sql import SparkSession
+    conf = context_conf("ui-sql", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false",
+                        spark_sql_shuffle_partitions="4", spark_sql_autoBroadcastJoinThreshold="-1")
+    driver_logs = os.environ.get("SPARKPLANE_DRIVER_LOGS")
+    if driver_logs:
+        conf.set("spark.driver.log.persistToDfs.enabled", "true").set("spark.driver.log.dfsDir", "file://" + driver_logs)
+    spark = SparkSession.builder.config(conf=conf).getOrCreate()
+    orders = spark.range(0, 20000).selectExpr("id AS order_id", "id % 50 AS customer_id", "id % 13 AS amount")
+    customers = spark.range(0, 50).selectExpr("id AS customer_id", "concat('region-', id % 5) AS region")
+    orders.createOrReplaceTempView("orders")
+    customers.createOrReplaceTempView("customers")
+    spark.sparkContext.setJobDescription("revenue by region: a sort-merge join, then an aggregation")
+    spark.sql("SELECT region, count(*) AS n, sum(amount) AS revenue FROM orders o JOIN customers c "
+              "ON o.customer_id = c.customer_id GROUP BY region ORDER BY region").collect()
+    spark.sparkContext.setJobDescription("neighbours: an aggregate joined with itself")
+    spark.sql("WITH t AS (SELECT customer_id, sum(amount) AS s FROM orders GROUP BY customer_id) "
+              "SELECT a.customer_id, a.s, b.s FROM t a JOIN t b ON a.customer_id = b.customer_id + 1").collect()
+    spark.sparkContext.setJobDescription("a query whose tasks fail")
+    try:
+        spark.sql("SELECT customer_id, raise_error(concat('ui: bad customer ', customer_id)) FROM customers "
+                  "WHERE customer_id = 7").collect()
+    except Exception:
+        pass
+    spark.sparkContext.setJobDescription(None)
+    spark.stop()
+
+
+def in_progress():
+    # Left in progress: the JVM is killed before the application ends.
+    sc = context("parity-in-progress", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
+    work(sc)
+    # The event log is written by its own listener queue and flushed at each job's
+    # and stage's end: give it time to take the last job's end, so the log is cut
+    # after it rather than at a random point mid-stage (with tasks left running).
+    time.sleep(3)
+    pid = sc._gateway.proc.pid
+    os.kill(pid, signal.SIGKILL)
+    os._exit(0)
+
+
+APPS = {"succeeded": succeeded, "lz4": lz4, "failed": failed, "sql": sql, "in-progress": in_progress}
+asked = sys.argv[2:] or ["succeeded", "lz4", "failed", "in-progress"]
+unknown = [a for a in asked if a not in APPS]
+if unknown:
+    raise SystemExit(f"unknown application(s) {unknown}; known: {list(APPS)}")
+for name in APPS:  # in this order: in-progress ends the process
+    if name in asked:
+        APPS[name]()
