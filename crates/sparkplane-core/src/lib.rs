@@ -33,7 +33,6 @@ pub mod schema;
 pub mod secrets;
 pub mod sizing;
 pub mod source;
-pub mod sql_script;
 pub mod validate;
 pub mod yaml;
 

@@ -17,7 +17,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sparkplane_core::sql_script::{SqlFailure, SqlPosition};
+use crate::sql_script::{SqlFailure, SqlPosition};
 
 use crate::runtime::Category;
 

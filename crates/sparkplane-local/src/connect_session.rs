@@ -316,7 +316,7 @@ fn run_application(
         }
         Some(AppAnswer::Error { error }) if error.kind == "sql" => Err(SessionError::Query(QueryError::Sql {
             statement: statements.len().saturating_sub(1),
-            failure: sparkplane_core::sql_script::SqlFailure {
+            failure: crate::sql_script::SqlFailure {
                 condition: None,
                 sql_state: None,
                 message: error.message,

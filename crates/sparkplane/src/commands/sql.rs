@@ -6,7 +6,7 @@
 //! the statements with `sparkplane_local::connect_client`, and prints the last
 //! statement's rows (table, `-o json|yaml`, `--csv`; `--parquet FILE` as
 //! well). A failed statement is reported at the file's line and column by the
-//! core's `sql_script`: exit 2 for a statement Spark cannot parse or resolve
+//! local crate's `sql_script`: exit 2 for a statement Spark cannot parse or resolve
 //! (SQLSTATE class 42, like any invalid input), 1 for one that failed while
 //! running; an unreachable server is 3.
 
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sparkplane_core::sql_script::{self, Statement};
 use sparkplane_core::{Diagnostic, Source};
 use sparkplane_local::connect;
+use sparkplane_local::sql_script::{self, Statement};
 use sparkplane_local::connect_client::{self, QueryError, QueryRequest, QueryResult};
 use sparkplane_local::connect_server::{self, START_TIMEOUT};
 use sparkplane_local::runtime::{self, Category};

@@ -4,12 +4,13 @@
 //! the statement) turned into a span of the script, so a failed query is
 //! reported at the file's own line and column.
 //!
-//! Pure: it never runs SQL or reads files. The statement rule is the one the
+//! Pure (beside the Connect client that reports these errors): it never
+//! runs SQL or reads files. The statement rule is the one the
 //! SQL job runner (`run_sql.py`) follows: a statement ends with `;` at the end
 //! of a line; `--` comment lines before a statement are skipped.
 
-use crate::diagnostic::Diagnostic;
-use crate::source::{LineCol, Source, Span};
+use sparkplane_core::diagnostic::Diagnostic;
+use sparkplane_core::source::{LineCol, Source, Span};
 
 /// One statement of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
