@@ -12,6 +12,7 @@
 //! core's one pipeline like any other).
 
 pub mod import;
+pub mod migrate;
 pub mod resource;
 pub mod status;
 
