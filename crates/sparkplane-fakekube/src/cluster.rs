@@ -47,6 +47,13 @@ pub struct Cluster {
     /// the pod's grace period the kubelet kills it instead (137). Local
     /// programs get the real signal and take as long as they take.
     pub stop_time: Duration,
+    /// How many executors Spark's dynamic allocation asks for (its pending
+    /// tasks' worth), when set: a driver with
+    /// `spark.dynamicAllocation.enabled` makes that many executors, but
+    /// never more than its `spark.dynamicAllocation.maxExecutors` (Spark's
+    /// allocation manager caps its target there) nor fewer than its
+    /// `minExecutors`. Unset: the initial count, as before.
+    pub executor_demand: Option<u32>,
 }
 
 /// An image the kubelet runs as a local program: the program is the image's
@@ -72,6 +79,7 @@ impl Default for Cluster {
             programs: Vec::new(),
             image_env: Vec::new(),
             stop_time: Duration::ZERO,
+            executor_demand: None,
         }
     }
 }

@@ -19,7 +19,9 @@
 //! resources to it), selectors in `selector`, ValidatingAdmissionPolicy in
 //! `admission` (CEL, with the limits its documentation lists), a stored
 //! CRD's structural schema (pruning, defaults, validation, CEL rules) in
-//! `schema`, list merge keys in `list_types`. What it does not do:
+//! `schema`, list merge keys in `list_types`, and, once
+//! [`FakeApiServer::install_kueue`] installed it, a stand-in for Kueue's
+//! admission of Workloads in `kueue` (ADR 0073). What it does not do:
 //! authentication (a service account's token is taken at its word; RBAC for
 //! it is `rbac`), webhooks, schema validation of built-in kinds, namespace
 //! existence checks.
@@ -33,6 +35,7 @@ mod eviction;
 mod gc;
 mod http;
 mod jobs;
+mod kueue;
 mod list_types;
 mod managed_fields;
 mod pagination;
@@ -169,6 +172,8 @@ struct State {
     cluster_generation: u64,
     /// The resource version when the simulation last began: pods created before stay as they are.
     cluster_since: u64,
+    /// Whether Kueue is installed: its CRDs stored and its admission stand-in running (`kueue`).
+    kueue: bool,
     /// Requests wait while the API is paused.
     paused: bool,
     shutdown: bool,
@@ -288,6 +293,28 @@ impl FakeApiServer {
         }
         state.cluster = Some(cluster);
         state.cluster_generation += 1;
+        drop(state);
+        self.shared.changed.notify_all();
+    }
+
+    /// Installs Kueue as its v0.19.2 release would: its CRDs (v1beta2) are
+    /// stored and a stand-in for its admission (`kueue` module, ADR 0073)
+    /// admits, keeps pending and preempts Workloads from then on.
+    pub fn install_kueue(&self) {
+        let mut state = self.shared.lock();
+        let path = resources::ResourcePath {
+            group: "apiextensions.k8s.io".into(),
+            version: "v1".into(),
+            namespace: None,
+            plural: "customresourcedefinitions".into(),
+            name: None,
+            subresource: None,
+        };
+        for crd in kueue::CRDS {
+            let crd: Value = serde_json::from_str(crd).unwrap_or(Value::Null);
+            state.store.create(&path, crd, &WriteOptions::default());
+        }
+        state.kueue = true;
         drop(state);
         self.shared.changed.notify_all();
     }
@@ -725,6 +752,7 @@ fn simulate(shared: &Arc<Shared>) {
     let mut sets = statefulset::StatefulSets::default();
     let mut jobs = jobs::Jobs::default();
     let mut collector = gc::Collector::default();
+    let mut kueue_admission = kueue::Kueue::default();
     let mut state = shared.lock();
     // Rounds run back to back while each one changes the store (bounded, so a controller that writes every round cannot spin).
     let mut eager = 0;
@@ -736,6 +764,10 @@ fn simulate(shared: &Arc<Shared>) {
         let before = state.store.rv;
         // The controller manager's part: garbage collection and budget status, with or without a cluster.
         if collector.tick(&mut state.store) {
+            wait = Duration::ZERO;
+        }
+        // Kueue's controller, when installed: admission of Workloads.
+        if state.kueue && kueue_admission.tick(&mut state.store) {
             wait = Duration::ZERO;
         }
         eviction::refresh(&mut state.store);

@@ -85,6 +85,8 @@ pub struct Sim {
     terminating: BTreeSet<(PodKey, String)>,
     /// Nodes cordoned (`spec.unschedulable`), as their Node objects say.
     cordoned: BTreeSet<String>,
+    /// What Spark's dynamic allocation asks for ([`Cluster::executor_demand`]).
+    executor_demand: Option<u32>,
 }
 
 /// How often the kubelet looks whether a local process ended.
@@ -224,6 +226,7 @@ impl Sim {
     /// began at: pods created before stay as they are.
     pub fn tick(&mut self, store: &mut Store, cluster: &Cluster, version: (u64, u64), now: Instant) -> Option<Instant> {
         let (generation, since) = version;
+        self.executor_demand = cluster.executor_demand;
         if !self.started {
             self.started = true;
             self.cursor = since;
@@ -561,7 +564,7 @@ impl Sim {
             .filter_map(|cm| cm["data"]["spark.properties"].as_str().map(spark::parse_properties))
             .next()
             .unwrap_or_default();
-        let templates = spark::executor_pods(driver, &props);
+        let templates = spark::executor_pods(driver, &props, self.executor_demand);
         let mut refused = 0usize;
         for executor in &templates {
             let name = executor["metadata"]["name"].as_str().unwrap_or_default().to_owned();

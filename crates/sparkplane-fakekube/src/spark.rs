@@ -66,8 +66,21 @@ pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The executor pods a driver pod creates, given its properties.
-pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>) -> Vec<Value> {
+/// How many executors the driver wants: the initial count, or under
+/// dynamic allocation with a `demand`, that many within
+/// `[minExecutors, maxExecutors]` — Spark's `ExecutorAllocationManager`
+/// never targets more than `maxExecutors`.
+pub fn wanted_executors(props: &BTreeMap<String, String>, demand: Option<u32>) -> u32 {
+    let sized = sparkplane_core::sizing::size_properties(props).sized;
+    match demand {
+        Some(n) if sized.executors.dynamic => n.clamp(sized.executors.min, sized.executors.max.max(sized.executors.min)),
+        _ => sized.executors.initial,
+    }
+}
+
+/// The executor pods a driver pod creates, given its properties and what
+/// dynamic allocation asks for ([`wanted_executors`]).
+pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>, demand: Option<u32>) -> Vec<Value> {
     let meta = &driver["metadata"];
     let driver_name = meta["name"].as_str().unwrap_or_default();
     let prefix = props
@@ -89,7 +102,7 @@ pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>) -> Vec<Va
     let sized = sparkplane_core::sizing::size_properties(props).sized;
     let memory = sized.executor.pod_memory.mib();
     let cpu = sized.executor.cpu_request.to_kubernetes();
-    let count = sized.executors.initial;
+    let count = wanted_executors(props, demand);
     let mut selector = serde_json::Map::new();
     for (key, value) in props {
         let node_key = key
@@ -172,7 +185,7 @@ mod tests {
         let props = parse_properties(
             "spark.executor.instances=2\nspark.executor.memory=2g\nspark.executor.memoryOverhead=512m\nspark.kubernetes.executor.request.cores=500m\nspark.kubernetes.executor.label.sparkplane.dev/attempt=1\nspark.kubernetes.executor.podNamePrefix=etl-1\nspark.kubernetes.node.selector.pool=spark\n",
         );
-        let pods = executor_pods(&driver, &props);
+        let pods = executor_pods(&driver, &props, None);
         assert_eq!(pods.len(), 2);
         let e = &pods[1];
         assert_eq!(e["metadata"]["name"], "etl-1-exec-2");
@@ -186,10 +199,19 @@ mod tests {
         assert_eq!(e["spec"]["containers"][0]["image"], "img:1");
         assert_eq!(e["spec"]["nodeSelector"]["pool"], "spark");
         // Without an overhead, Spark adds 10 % of the heap, at least 384 MiB.
-        let plain = executor_pods(&driver, &parse_properties("spark.executor.instances=1\nspark.executor.memory=8g\n"));
+        let plain = executor_pods(&driver, &parse_properties("spark.executor.instances=1\nspark.executor.memory=8g\n"), None);
         assert_eq!(plain[0]["spec"]["containers"][0]["resources"]["limits"]["memory"], "9011Mi");
         let dynamic =
             parse_properties("spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=3\n");
-        assert_eq!(executor_pods(&driver, &dynamic).len(), 3, "the initial count under dynamic allocation");
+        assert_eq!(executor_pods(&driver, &dynamic, None).len(), 3, "the initial count under dynamic allocation");
+        // Asked for more than its maximum, Spark stays at the maximum.
+        let capped = parse_properties(
+            "spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=1\nspark.dynamicAllocation.maxExecutors=3\n",
+        );
+        assert_eq!(executor_pods(&driver, &capped, Some(50)).len(), 3);
+        assert_eq!(executor_pods(&driver, &capped, Some(2)).len(), 2);
+        assert_eq!(executor_pods(&driver, &capped, Some(0)).len(), 1, "never below the minimum");
+        // Without dynamic allocation the demand changes nothing.
+        assert_eq!(executor_pods(&driver, &parse_properties("spark.executor.instances=2\n"), Some(50)).len(), 2);
     }
 }
