@@ -114,6 +114,30 @@ impl Catalog {
         self.presets.get(name).map(|e| &e.doc)
     }
 
+    /// A preset's Spark settings (`template.spec.sparkConf`) as strings, as a
+    /// Spark Connect server started with `--preset` takes them. An unknown
+    /// preset is the error, naming the nearest one (or every one).
+    pub fn preset_spark_conf(&self, name: &str) -> Result<BTreeMap<String, String>, Diagnostic> {
+        let Some(doc) = self.preset(name) else {
+            let known: Vec<&str> = self.preset_names().collect();
+            let diag = Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
+            return Err(match schema::did_you_mean(name, known.iter().copied()) {
+                Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+                None => diag.with_help(format!("use one of: {}", known.join(", "))),
+            });
+        };
+        let path = FieldPath::parse("template.spec.sparkConf").unwrap_or_default();
+        let mut conf = BTreeMap::new();
+        for (key, _, value) in doc.get(&path).and_then(|n| n.as_map()).unwrap_or_default() {
+            let text = match value.to_json() {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            conf.insert(key.clone(), text);
+        }
+        Ok(conf)
+    }
+
     /// A platform environment document by name.
     pub fn environment(&self, name: &str) -> Option<&Node> {
         self.environments.get(name).map(|e| &e.doc)
@@ -147,5 +171,23 @@ impl Entry {
             .get(&FieldPath::parse("metadata.description").unwrap_or_default())
             .and_then(Node::as_str)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_presets_spark_settings_are_strings_and_an_unknown_preset_names_the_nearest() {
+        let catalog = Catalog::builtin().expect("built-in catalog");
+        let conf = catalog.preset_spark_conf("interactive").expect("interactive");
+        assert_eq!(conf.get("spark.scheduler.mode").map(String::as_str), Some("FAIR"));
+        assert_eq!(conf.get("spark.connect.grpc.binding.port").map(String::as_str), Some("15002"));
+        let err = catalog.preset_spark_conf("interactiv").expect_err("unknown");
+        assert_eq!((err.code, err.message.as_str()), ("unknown-preset", "there is no preset `interactiv`"));
+        assert_eq!(err.help.as_deref(), Some("did you mean `interactive`?"));
+        let err = catalog.preset_spark_conf("zzzzzzzzzz").expect_err("unknown");
+        assert!(err.help.as_deref().is_some_and(|h| h.starts_with("use one of: ") && h.contains("interactive")));
     }
 }

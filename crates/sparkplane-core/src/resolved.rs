@@ -96,6 +96,15 @@ impl ResolvedJob {
         self.job.metadata.namespace.as_deref().unwrap_or("default")
     }
 
+    /// Settles the namespace the job goes to on a cluster — the one rule
+    /// `submit`, `apply` and `status` follow: `--namespace` (`flag`); else
+    /// the job's own `metadata.namespace`; else the kubeconfig context's
+    /// (`context`, None when the context sets none); else `default`.
+    pub fn settle_namespace(&mut self, flag: Option<&str>, context: Option<&str>) {
+        let chosen = flag.or(self.job.metadata.namespace.as_deref()).or(context).map(str::to_owned);
+        self.job.metadata.namespace = chosen;
+    }
+
     /// A stable hash of the resolved job: same input, same hash.
     pub fn spec_hash(&self) -> String {
         let canonical = serde_json::to_vec(&self.job).unwrap_or_default();
@@ -123,5 +132,38 @@ impl ResolvedJob {
     /// Where the value at `path` was written, when known.
     pub fn span_of(&self, path: &FieldPath) -> Option<Span> {
         self.tree.get(path).map(|n| n.span.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_wins_then_the_jobs_own_namespace_then_the_contexts_then_default() {
+        let job = |own: Option<&str>| {
+            let mut job = SparkJob::new("etl", Default::default());
+            job.metadata.namespace = own.map(str::to_owned);
+            ResolvedJob {
+                job,
+                tree: crate::yaml::parse_single(&crate::Source::new("etl.yaml", "{}")).expect("parses"),
+                provenance: BTreeMap::new(),
+                environment: None,
+                preset: None,
+                warnings: Diagnostics::new(),
+                attempt: 1,
+            }
+        };
+        for (flag, own, context, settled) in [
+            (Some("flag"), Some("own"), Some("ctx"), "flag"),
+            (None, Some("own"), Some("ctx"), "own"),
+            (None, None, Some("ctx"), "ctx"),
+            (None, None, None, "default"),
+            (Some("flag"), None, None, "flag"),
+        ] {
+            let mut resolved = job(own);
+            resolved.settle_namespace(flag, context);
+            assert_eq!(resolved.namespace(), settled, "{flag:?} {own:?} {context:?}");
+        }
     }
 }

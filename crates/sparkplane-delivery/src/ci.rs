@@ -310,6 +310,54 @@ pub fn default_environments(
     all.into_iter().collect()
 }
 
+/// The environments `ci` checks: those asked for, each of which must be
+/// `known` (the platform's and the job's own), or every known one when none
+/// are asked for. An unknown one is the error, at `--env`, naming the nearest.
+pub fn environments_to_check(asked: &[String], known: Vec<String>) -> Result<Vec<String>, Diagnostics> {
+    if asked.is_empty() {
+        return Ok(known);
+    }
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    let problems = Diagnostics(
+        asked
+            .iter()
+            .filter(|env| !known.contains(env))
+            .map(|env| {
+                Diagnostic::error("unknown-environment", "--env", format!("environment `{env}` is not declared"))
+                    .with_help(sparkplane_core::resolve::environment_help(env, &names))
+            })
+            .collect(),
+    );
+    if problems.has_errors() { Err(problems) } else { Ok(asked.to_vec()) }
+}
+
+/// How a finished unit-test command (`spec.ci.testCommand`, shown as
+/// `shown`, run in `dir`) counts: passed with exit 0, else a finding with
+/// the exit code (`None`: a signal) and the last 20 lines of each output.
+pub fn test_command_result(shown: &str, dir: &Path, code: Option<i32>, stdout: &[u8], stderr: &[u8]) -> StepResult {
+    if code == Some(0) {
+        return StepResult::Checked(Vec::new());
+    }
+    let tail = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    };
+    let code = code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
+    let mut message = format!("`{shown}` exited with {code}");
+    for part in [tail(stdout), tail(stderr)] {
+        if !part.trim().is_empty() {
+            message.push('\n');
+            message.push_str(&part);
+        }
+    }
+    StepResult::checked(
+        &Diagnostic::error("unit-tests-failed", "spec.ci.testCommand", message)
+            .with_help(format!("run `{shown}` in {} to see every failure", dir.display()))
+            .into(),
+    )
+}
+
 /// Environment names from a job's own overlay files: `<stem>.<env>.yaml` next to it.
 pub fn own_environments(job_file: &Path, names_in_dir: impl IntoIterator<Item = String>) -> Vec<String> {
     let Some(stem) = job_file.file_stem().map(|s| s.to_string_lossy().into_owned()) else { return Vec::new() };
@@ -473,5 +521,40 @@ spec:
     fn own_overlays_are_found_by_the_jobs_stem() {
         let names = ["job.yaml", "job.prod.yaml", "job.local.yml", "job.a.b.yaml", "other.dev.yaml", "job.yaml.bak"];
         assert_eq!(own_environments(Path::new("x/job.yaml"), names.map(String::from)), ["local", "prod"]);
+    }
+
+    #[test]
+    fn asked_environments_must_be_declared_and_none_asked_means_every_one() {
+        let known = vec!["dev".to_owned(), "prod".to_owned(), "staging".to_owned()];
+        assert_eq!(environments_to_check(&[], known.clone()).expect("all"), known);
+        assert_eq!(environments_to_check(&["prod".into()], known.clone()).expect("one"), ["prod"]);
+        let err = environments_to_check(&["prd".into(), "dev".into(), "qa".into()], known).expect_err("unknown");
+        let found: Vec<(&str, &str, &str)> =
+            err.0.iter().map(|d| (d.code, d.path.as_str(), d.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                ("unknown-environment", "--env", "environment `prd` is not declared"),
+                ("unknown-environment", "--env", "environment `qa` is not declared"),
+            ]
+        );
+        assert!(err.0[0].help.as_deref().is_some_and(|h| h.contains("prod")), "{:?}", err.0[0].help);
+    }
+
+    #[test]
+    fn a_test_command_passes_on_exit_0_and_otherwise_shows_the_last_20_lines_of_each_output() {
+        let dir = Path::new("jobs");
+        assert_eq!(test_command_result("make test", dir, Some(0), b"noise", b""), StepResult::Checked(Vec::new()));
+        let stdout: String = (1..=25).map(|i| format!("out {i}\n")).collect();
+        let StepResult::Checked(found) = test_command_result("make test", dir, Some(2), stdout.as_bytes(), b"boom\n")
+        else {
+            panic!("a failure is a finding of a check that ran")
+        };
+        assert_eq!(found.len(), 1);
+        let message = &found[0].message;
+        assert!(message.starts_with("`make test` exited with 2\nout 6\n"), "{message}");
+        assert!(message.ends_with("out 25\nboom"), "{message}");
+        let StepResult::Checked(found) = test_command_result("make test", dir, None, b"", b"") else { panic!() };
+        assert_eq!(found[0].message, "`make test` exited with a signal");
     }
 }

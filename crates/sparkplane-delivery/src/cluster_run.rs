@@ -3,12 +3,14 @@
 //! its last run ended (`status.state`, bound to the object by
 //! `status.specHash`) with its quality gates (`status.qualityGates`).
 //!
-//! Owns: that reading, and what may name a release on a SparkJob. Must
+//! Owns: that reading, what may name a release on a SparkJob and putting
+//! it there. Must
 //! not: fetch anything, hash specs (the caller passes the object's hash, as
 //! the operator computes it) or judge the gate (`promote::decide` does).
 
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{GatesOutcome, JobState};
+use sparkplane_core::Diagnostic;
 
 use crate::promote::{QualityGates, RunRelease, SourceRun};
 
@@ -20,6 +22,26 @@ pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
 /// empty, since an empty release label names no release.
 pub fn is_release_id(id: &str) -> bool {
     !id.is_empty() && sparkplane_core::names::is_label_value(id)
+}
+
+/// Labels `job` with the release it runs (`--release` of `apply`): part of
+/// the applied object, so part of the spec hash the operator's status is
+/// bound to (ADR 0043). An id that is not a release id of this job is the
+/// error, naming the flag.
+pub fn label_release(job: &mut SparkJob, id: &str) -> Result<(), Diagnostic> {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    if !is_release_id(id) || crate::store::environment_of(id, &name).is_none() {
+        return Err(Diagnostic::error(
+            "bad-flag",
+            "--release",
+            format!(
+                "`{id}` is not a release id of job `{name}` (<job>-<environment>-<12 hex digits>, at most 63 characters)"
+            ),
+        )
+        .with_help("pass an id that `sparkplane releases JOB` lists"));
+    }
+    job.metadata.labels.get_or_insert_with(Default::default).insert(RELEASE_LABEL.to_owned(), id.to_owned());
+    Ok(())
 }
 
 /// The last run of `job` as the gate reads it. `current_spec_hash` is the
@@ -195,6 +217,21 @@ mod tests {
             (&"a".repeat(63), true),
         ] {
             assert_eq!(is_release_id(id), ok, "{id}");
+        }
+    }
+
+    #[test]
+    fn only_a_release_id_of_the_job_labels_it() {
+        let mut job = SparkJob::new("trips-etl", Default::default());
+        label_release(&mut job, "trips-etl-staging-44136fa355b3").expect("labelled");
+        let labels = job.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(labels.get(RELEASE_LABEL).map(String::as_str), Some("trips-etl-staging-44136fa355b3"));
+        for id in ["other-job-staging-44136fa355b3", "trips-etl-staging-44136", "trips-etl--44136fa355b3", ""] {
+            let mut job = SparkJob::new("trips-etl", Default::default());
+            let err = label_release(&mut job, id).expect_err(id);
+            assert_eq!((err.code, err.path.as_str()), ("bad-flag", "--release"));
+            assert!(err.message.contains("is not a release id of job `trips-etl`"), "{}", err.message);
+            assert!(job.metadata.labels.is_none(), "{id}: nothing labelled");
         }
     }
 }

@@ -16,8 +16,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-use crate::runtime::Category;
+use sparkplane_category::Category;
 
 /// The server's main class, in Spark 4's `spark-connect` jar.
 pub const SERVER_CLASS: &str = "org.apache.spark.sql.connect.service.SparkConnectServer";
@@ -55,8 +54,8 @@ impl ConnectError {
     /// `--port` or `--spark` fixes them; the machine itself is fine.
     pub fn category(&self) -> Category {
         match self {
-            ConnectError::NoConnectServer { .. } | ConnectError::PortBusy { .. } => Category::Usage,
-            ConnectError::Token(_) | ConnectError::State { .. } => Category::Environment,
+            ConnectError::NoConnectServer { .. } | ConnectError::PortBusy { .. } => Category::Invalid,
+            ConnectError::Token(_) | ConnectError::State { .. } => Category::Unreachable,
         }
     }
 
@@ -299,7 +298,7 @@ mod tests {
     #[test]
     fn spark_3_has_no_connect_server_and_says_how_to_fix() {
         let err = check_line("3.5").unwrap_err();
-        assert_eq!(err.category(), Category::Usage);
+        assert_eq!(err.category(), Category::Invalid);
         assert_eq!(
             err.to_string(),
             "Spark 3.5 has no Spark Connect server (it ships with Spark 4); install one with `sparkplane runtime install 4.1` and pass `--spark 4.1`"
@@ -332,7 +331,7 @@ mod tests {
         let port = held.local_addr().unwrap().port();
         let err = check_port(port).unwrap_err();
         assert_eq!(err.code(), "port-busy");
-        assert_eq!(err.category(), Category::Usage);
+        assert_eq!(err.category(), Category::Invalid);
         assert_eq!(
             err.to_string(),
             format!("port {port} on 127.0.0.1 is already in use; stop what listens there or pass another `--port`")

@@ -17,9 +17,9 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use serde::Deserialize;
-use crate::sql_script::{SqlFailure, SqlPosition};
+use sparkplane_category::Category;
 
-use crate::runtime::Category;
+use crate::sql_script::{SqlFailure, SqlPosition};
 
 /// The client script, written next to the client's environment on each use.
 const CLIENT_SCRIPT: &str = include_str!("connect_sql.py");
@@ -60,13 +60,16 @@ pub enum QueryError {
 }
 
 impl QueryError {
-    /// Whether the request (`Usage`) or the machine (`Environment`) is at
-    /// fault; a failed statement is neither (the caller exits 1).
-    pub fn category(&self) -> Option<Category> {
+    /// How the error ends a command: a statement Spark refused is invalid
+    /// input when it cannot parse or resolve (SQLSTATE class 42) and failed
+    /// otherwise; a refused token is invalid; an unreachable server or a
+    /// broken client is unreachable.
+    pub fn category(&self) -> Category {
         match self {
-            QueryError::Sql { .. } => None,
-            QueryError::Unauthenticated(_) => Some(Category::Usage),
-            QueryError::Unreachable { .. } | QueryError::Client(_) => Some(Category::Environment),
+            QueryError::Sql { failure, .. } if crate::sql_script::is_invalid_statement(failure) => Category::Invalid,
+            QueryError::Sql { .. } => Category::Failed,
+            QueryError::Unauthenticated(_) => Category::Invalid,
+            QueryError::Unreachable { .. } | QueryError::Client(_) => Category::Unreachable,
         }
     }
 
@@ -363,7 +366,7 @@ mod tests {
         }
         let auth = r#"{"error": {"kind": "unauthenticated", "message": "Invalid authentication token"}}"#;
         let err = parse_answer(auth, "", "sc://localhost:1/;token=abc").unwrap_err();
-        assert_eq!((err.code(), err.category()), ("connect-unauthenticated", Some(Category::Usage)));
+        assert_eq!((err.code(), err.category()), ("connect-unauthenticated", Category::Invalid));
         let down = r#"{"error": {"kind": "unreachable", "message": "nothing answers"}}"#;
         let err = parse_answer(down, "", "sc://localhost:1/;token=abc").unwrap_err();
         assert!(!err.to_string().contains("abc"), "{err}");

@@ -26,11 +26,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use sparkplane_category::Category;
+
 use crate::connect::{self, ConnectError, ServerState, Token};
 use crate::connect_launch::{self, JvmInputs, PendingArchive};
 use crate::history::{self, RunRecord, RunState, SESSION_JOB};
 use crate::java::{self, JavaError};
-use crate::runtime::{self, Category, RuntimeError};
+use crate::progress::{Progress, ProgressReader};
+use crate::runtime::{self, RuntimeError};
 use crate::summary;
 use crate::workflow::{LocalRunEvent, LocalRunObserver, install_runtime};
 
@@ -151,11 +154,11 @@ impl ConnectServerError {
             ConnectServerError::Connect(e) => e.category(),
             ConnectServerError::Runtime(e) => e.category(),
             ConnectServerError::Java(e) => e.category(),
-            ConnectServerError::AlreadyRunning { .. } => Category::Usage,
+            ConnectServerError::AlreadyRunning { .. } => Category::Invalid,
             ConnectServerError::Exited { .. }
             | ConnectServerError::Timeout { .. }
             | ConnectServerError::Cancelled
-            | ConnectServerError::Io { .. } => Category::Environment,
+            | ConnectServerError::Io { .. } => Category::Unreachable,
         }
     }
 
@@ -258,7 +261,8 @@ fn grace(writing_archive: bool) -> Duration {
     if writing_archive { STOP_GRACE_WRITING_ARCHIVE } else { STOP_GRACE }
 }
 
-fn free_port() -> Result<u16, ConnectServerError> {
+/// A port nothing listens on now, on 127.0.0.1.
+pub(crate) fn free_port() -> Result<u16, ConnectServerError> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -393,6 +397,18 @@ fn signal_group(pid: u32, signal: libc::c_int) {
     }
 }
 
+/// The queries a foreground server runs now, as [`Server::serve`] reports them.
+#[derive(Clone, Copy, Debug)]
+pub struct RunningQueries<'a> {
+    /// Their progress, from the Spark UI.
+    pub progress: &'a Progress,
+    /// How long queries have run without a pause.
+    pub running_for: Duration,
+}
+
+/// How often a foreground server's Spark UI is asked for running queries.
+const PROGRESS_POLL: Duration = Duration::from_secs(1);
+
 /// Fills in a session's end: when, how, and its figures from the event log.
 fn finish_record(record: &mut RunRecord, event_dir: &Path, log: &Path, stopped: bool, exit: Option<i32>) {
     record.pid = None;
@@ -483,6 +499,46 @@ impl Server {
                 return Err(ConnectServerError::Timeout { port: self.port, timeout, log: self.log.clone() });
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Keeps a foreground server until `cancel` is set (None) or the server
+    /// ends on its own (its exit code). While queries run, `on_queries` gets
+    /// their progress and how long they have run, at most once a second;
+    /// `None` once none runs (the Spark UI answers nothing running).
+    pub fn serve(
+        &mut self,
+        cancel: &AtomicBool,
+        on_queries: &mut dyn FnMut(Option<RunningQueries<'_>>),
+    ) -> Option<Option<i32>> {
+        let mut reader = self.ui_port.map(|port| ProgressReader::new(port, 0));
+        // Since when the queries running now run.
+        let mut running: Option<Instant> = None;
+        let mut last_poll: Option<Instant> = None;
+        loop {
+            if cancel.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(exit) = self.ended() {
+                return Some(exit);
+            }
+            if let Some(reader) = &mut reader
+                && last_poll.is_none_or(|at| at.elapsed() >= PROGRESS_POLL)
+            {
+                last_poll = Some(Instant::now());
+                match reader.poll().filter(|p| p.jobs_done < p.jobs_total) {
+                    Some(progress) => {
+                        let since = *running.get_or_insert_with(Instant::now);
+                        on_queries(Some(RunningQueries { progress: &progress, running_for: since.elapsed() }));
+                    }
+                    None => {
+                        if running.take().is_some() {
+                            on_queries(None);
+                        }
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -662,14 +718,14 @@ mod tests {
             one_query: false,
         };
         let err = prepare(&settings, &mut |_: LocalRunEvent<'_>| {}).err().unwrap();
-        assert_eq!((err.code(), err.category()), ("no-connect-server", Category::Usage));
+        assert_eq!((err.code(), err.category()), ("no-connect-server", Category::Invalid));
         // A 4.1 request with the port taken names the port, still before Java.
         let settings = ConnectSettings { spark: "4.1".into(), ..settings };
         let err = prepare(&settings, &mut |_: LocalRunEvent<'_>| {}).err().unwrap();
-        assert_eq!((err.code(), err.category()), ("port-busy", Category::Usage));
+        assert_eq!((err.code(), err.category()), ("port-busy", Category::Invalid));
         drop(held);
         let err = prepare(&settings, &mut |_: LocalRunEvent<'_>| {}).err().unwrap();
-        assert_eq!((err.code(), err.category()), ("java-not-found", Category::Environment));
+        assert_eq!((err.code(), err.category()), ("java-not-found", Category::Unreachable));
         assert!(!home.path().join("runs").exists(), "nothing recorded");
     }
 

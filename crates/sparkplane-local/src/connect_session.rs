@@ -11,11 +11,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
-use crate::connect_client::{self, QueryError, QueryRequest, QueryResult};
-use crate::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT};
-use crate::runtime::{self, Category};
+use sparkplane_category::Category;
+
+use crate::connect_client::{self, QueryError, QueryResult};
+use crate::connect_server::{ConnectServerError, ConnectSettings};
+use crate::runtime;
+use crate::sql_run::HostFailure;
 use crate::workflow::LocalRunObserver;
 
 /// Where the statements run.
@@ -141,13 +144,23 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// `Usage` for what the caller asked wrong, `Environment` for an
-    /// unreachable or broken Spark; `None` for a statement Spark refused.
-    pub fn category(&self) -> Option<Category> {
+    /// `Invalid` for what the caller asked wrong, `Unreachable` for an
+    /// unreachable or broken Spark; a statement Spark refused as the query
+    /// error says (`QueryError::category`).
+    pub fn category(&self) -> Category {
         match self {
-            SessionError::Server(e) => Some(e.category()),
+            SessionError::Server(e) => e.category(),
             SessionError::Query(e) => e.category(),
-            SessionError::Environment(_) => Some(Category::Environment),
+            SessionError::Environment(_) => Category::Unreachable,
+        }
+    }
+}
+
+impl From<HostFailure> for SessionError {
+    fn from(failure: HostFailure) -> Self {
+        match failure {
+            HostFailure::Query(e) => SessionError::Query(e),
+            HostFailure::Server(e) => SessionError::Server(e),
         }
     }
 }
@@ -170,58 +183,17 @@ pub fn run_batch(
     observer: &mut dyn LocalRunObserver,
     cancel: &AtomicBool,
 ) -> Result<BatchResult, SessionError> {
-    let cancelled = || cancel.load(Ordering::SeqCst).then(|| "cancelled (Ctrl-C)".to_owned());
     match endpoint {
         Endpoint::Url(url) => {
-            let home = runtime::default_home().map_err(|e| SessionError::Environment(e.to_string()))?;
             let line = connect_client::CLIENT_PINS.last().map(|(l, _)| *l).unwrap_or("4.1");
-            let python = client(&home, line)?;
-            let request = QueryRequest {
-                python: &python,
-                lib_dir: &home.join("lib"),
-                url,
-                statements,
-                parquet: None,
-                wait: std::time::Duration::ZERO,
-                release_session: true,
-            };
-            let result = connect_client::run_query(&request, &mut || cancelled())?;
+            let result = crate::sql_run::query_at(url, line, statements, None, &mut |_| {}, cancel)?;
             Ok(BatchResult { result, event_log: None })
         }
         Endpoint::Local { spark } => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .map_err(|e| SessionError::Environment(format!("no free local port: {e}")))?;
-            let mut settings = ConnectSettings::from_environment(spark, port)?;
-            settings.one_query = true;
-            let prepared = connect_server::prepare(&settings, observer)?;
-            let python = client(&settings.home, &prepared.line)?;
-            let mut server = connect_server::start(&settings, &prepared)?;
-            let url = server.url();
-            let lib_dir = settings.home.join("lib");
-            let request = QueryRequest {
-                python: &python,
-                lib_dir: &lib_dir,
-                url: &url,
-                statements,
-                parquet: None,
-                wait: START_TIMEOUT,
-                release_session: false,
-            };
-            let log = server.log().to_owned();
-            let result = connect_client::run_query(&request, &mut || {
-                if let Some(exit) = server.ended() {
-                    return Some(format!(
-                        "the local Spark Connect server stopped before answering (exit {exit:?}); see {}",
-                        log.display()
-                    ));
-                }
-                cancelled()
-            });
-            let record = server.stop();
+            let (result, record) =
+                crate::sql_run::query_on_a_new_server(spark, statements, None, observer, &mut |_| {}, cancel)?;
             let event_log = record.event_log.map(PathBuf::from).filter(|p| p.exists());
-            Ok(BatchResult { result: result?, event_log })
+            Ok(BatchResult { result, event_log })
         }
         Endpoint::Application { spark } => run_application(spark, statements, &BTreeMap::new(), observer),
     }
@@ -349,10 +321,6 @@ fn application_output(
         let _ = stdin.write_all(request.to_string().as_bytes());
     }
     child.wait_with_output().map_err(|e| SessionError::Environment(e.to_string()))
-}
-
-fn client(home: &Path, line: &str) -> Result<PathBuf, SessionError> {
-    Ok(connect_client::ensure_client(home, line, &runtime::default_python(), &mut |_| {})?)
 }
 
 /// Every line of an event log (a file or a rolling directory, any codec the

@@ -13,7 +13,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::runtime::{Category, PINNED, RuntimeError, line_of};
+use sparkplane_category::Category;
+
+use crate::runtime::{PINNED, RuntimeError, line_of};
 
 /// The Debian package suggested when a Spark line needs another Java.
 const SUGGESTED_PACKAGE: &str = "openjdk-17-jre-headless";
@@ -124,7 +126,7 @@ impl JavaError {
     pub fn category(&self) -> Category {
         match self {
             JavaError::Line(e) => e.category(),
-            _ => Category::Environment,
+            _ => Category::Unreachable,
         }
     }
 
@@ -401,7 +403,7 @@ mod tests {
                 "Java was not found on PATH: Spark 4.0 needs Java 17 or 21. Install it (Debian: apt-get install \
                  openjdk-17-jre-headless) and set JAVA_HOME, or put java on PATH."
             );
-            assert_eq!(error.category(), Category::Environment);
+            assert_eq!(error.category(), Category::Unreachable);
         }
     }
 
@@ -490,6 +492,6 @@ mod tests {
     fn an_unsupported_spark_line_is_a_usage_error() {
         let error = check_java("2.4.8", None, None).unwrap_err();
         assert!(matches!(error, JavaError::Line(RuntimeError::UnsupportedLine { .. })), "{error:?}");
-        assert_eq!(error.category(), Category::Usage);
+        assert_eq!(error.category(), Category::Invalid);
     }
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use sparkplane_category::Category;
 use sparkplane_core::Diagnostic;
 use sparkplane_core::local_plan::{LocalContext, LocalPlan, local_driver_memory, plan_local};
 use sparkplane_core::resolve::ResolvedJob;
@@ -28,7 +29,7 @@ use crate::history::{self, RunRecord, RunState};
 use crate::java::{self, JavaError};
 use crate::progress::Progress;
 use crate::runner::{self, Ended, RunSpec};
-use crate::runtime::{self, Category, InstallEvent, Located, RuntimeError};
+use crate::runtime::{self, InstallEvent, Located, RuntimeError};
 use crate::summary::{self, RunSummary};
 
 /// The SQL runner shipped with sparkplane, written next to the runtimes on each run.
@@ -217,8 +218,8 @@ impl LocalRunError {
         match self {
             LocalRunError::Runtime(e) => e.category(),
             LocalRunError::Java(e) => e.category(),
-            LocalRunError::Invalid(_) => Category::Usage,
-            LocalRunError::Machine(_) => Category::Environment,
+            LocalRunError::Invalid(_) => Category::Invalid,
+            LocalRunError::Machine(_) => Category::Unreachable,
         }
     }
 

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sparkplane_category::Category;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
@@ -13,7 +14,7 @@ use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::yaml::parse_single;
 use sparkplane_core::{Severity, Source};
 use sparkplane_local::history::{self, RunState};
-use sparkplane_local::runtime::{self, Category};
+use sparkplane_local::runtime;
 use sparkplane_local::workflow::{LocalRunError, LocalRunEvent, LocalRunSettings, run_local};
 
 /// The runtimes the user (or scripts/test.sh) installed, under the default SPARKPLANE_HOME.
@@ -188,7 +189,7 @@ fn a_missing_application_file_is_invalid_and_nothing_is_recorded() {
     let (path, job) = machine.job("lib-nofile", None);
     let err = run_local(&job, &machine.settings(&path), &mut |_: LocalRunEvent<'_>| {}).unwrap_err();
     assert!(matches!(err, LocalRunError::Invalid(_)), "{err:?}");
-    assert_eq!(err.category(), Category::Usage);
+    assert_eq!(err.category(), Category::Invalid);
     let diagnostic = err.diagnostic();
     assert_eq!(diagnostic.code, "missing-application");
     assert_eq!(diagnostic.severity, Severity::Error);
@@ -238,7 +239,7 @@ fn no_java_is_a_machine_error_before_anything_else() {
     let mut events = Vec::new();
     let err = run_local(&job, &settings, &mut |event: LocalRunEvent<'_>| events.push(kind(&event))).unwrap_err();
     assert!(matches!(err, LocalRunError::Java(_)), "{err:?}");
-    assert_eq!(err.category(), Category::Environment);
+    assert_eq!(err.category(), Category::Unreachable);
     let message = err.diagnostic().message;
     assert!(message.contains("Java was not found") && message.contains("openjdk-17"), "{message}");
     assert!(events.is_empty(), "{events:?}");

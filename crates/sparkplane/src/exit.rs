@@ -1,11 +1,15 @@
 //! Outcomes and their exit codes, in one place.
 //!
 //! 0 ok; 1 a job, gate or policy failed; 2 invalid input or usage;
-//! 3 infrastructure unreachable.
+//! 3 infrastructure unreachable. Libraries say what kind of failure an error
+//! is with `sparkplane_category::Category`; [`Failure::of`] is the one place
+//! a category becomes a failure, and [`Failure::exit_code`] the one place a
+//! failure becomes a number.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use sparkplane_category::Category;
 use sparkplane_core::Diagnostics;
 
 /// How a command ended, when not successfully.
@@ -30,6 +34,21 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// How a library's error of `category` ends the command: the one mapping
+    /// from categories (`Failed` exit 1, `Invalid` 2, `Unreachable` 3).
+    pub fn of(category: Category, diagnostics: Diagnostics) -> Failure {
+        match category {
+            Category::Failed => Failure::Failed(diagnostics),
+            Category::Invalid => Failure::Invalid(diagnostics),
+            Category::Unreachable => Failure::Infrastructure(diagnostics),
+        }
+    }
+
+    /// A library error with a stable code and a message, ended by its category.
+    pub fn coded(category: Category, code: &'static str, message: impl std::fmt::Display) -> Failure {
+        Failure::of(category, sparkplane_core::Diagnostic::error(code, "", message.to_string()).into())
+    }
+
     /// A file that could not be read; a missing one with the nearest name in its folder, when one is close.
     pub fn unreadable(path: &Path, error: &std::io::Error) -> Failure {
         let help = match error.kind() {

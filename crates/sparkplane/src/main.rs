@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod events;
+mod examples;
 mod exit;
 mod printer;
 mod report;

@@ -1,12 +1,14 @@
 //! What can go wrong with a runtime, and how it ends a command.
 //!
 //! Owns: [`RuntimeError`] (every message says what to do about it), its
-//! [`Category`] and stable codes.
+//! `sparkplane_category::Category` and stable codes.
 //! Must not: decide anything about runtimes; the other `runtime` modules
 //! build these errors, the CLI maps them to exit codes.
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+use sparkplane_category::Category;
 
 /// What went wrong with a runtime; every message says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -128,22 +130,12 @@ pub enum RuntimeError {
     },
 }
 
-/// How an error should end a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Category {
-    /// The user asked for something impossible, e.g. an unsupported line (exit 2).
-    Usage,
-    /// The machine lacks something or could not reach it: Python, venv, the package
-    /// index, a runtime, a writable home (exit 3).
-    Environment,
-}
-
 impl RuntimeError {
     /// Whether the user's request or the machine is at fault.
     pub fn category(&self) -> Category {
         match self {
-            RuntimeError::NoHome | RuntimeError::UnsupportedLine { .. } => Category::Usage,
-            _ => Category::Environment,
+            RuntimeError::NoHome | RuntimeError::UnsupportedLine { .. } => Category::Invalid,
+            _ => Category::Unreachable,
         }
     }
 

@@ -29,7 +29,7 @@ mod inventory;
 mod line;
 mod locate;
 
-pub use error::{Category, RuntimeError};
+pub use error::RuntimeError;
 pub use home::{INSTALL_LOG, MARKER_FILE, default_home, default_python, resolve_home, runtime_dir, runtimes_dir};
 pub use install::{InstallEvent, install};
 pub use inventory::{Runtime, RuntimeInfo, RuntimeStatus, list, remove};
@@ -71,6 +71,7 @@ mod tests {
     use super::line::MIN_PYTHON;
     use super::testing::script;
     use super::*;
+    use sparkplane_category::Category;
 
     /// A managed runtime as `install` would leave it, without installing anything.
     fn fake_runtime(home: &Path, line: &str, version: &str) -> Runtime {
@@ -141,7 +142,7 @@ mod tests {
             let error = line_of(version).expect_err(version);
             assert!(matches!(error, RuntimeError::UnsupportedLine { .. }), "{version}: {error:?}");
             assert!(error.to_string().contains("3.5, 4.0, 4.1"), "{error}");
-            assert_eq!(error.category(), Category::Usage);
+            assert_eq!(error.category(), Category::Invalid);
         }
     }
 
@@ -215,7 +216,7 @@ mod tests {
         let error = locate(home.path(), "4.0.1", None).unwrap_err();
         assert!(matches!(&error, RuntimeError::NotInstalled { line } if line == "4.0"), "{error:?}");
         assert!(error.to_string().contains("run `sparkplane runtime install 4.0`"), "{error}");
-        assert_eq!(error.category(), Category::Environment);
+        assert_eq!(error.category(), Category::Unreachable);
         assert!(matches!(locate(home.path(), "3.4.0", None), Err(RuntimeError::UnsupportedLine { .. })));
     }
 
@@ -346,7 +347,7 @@ mod tests {
             "/nonexistent/python3 was not found: install Python 3.9+ (Debian: apt-get install python3 python3-venv) \
              or set SPARKPLANE_PYTHON"
         );
-        assert_eq!(error.category(), Category::Environment);
+        assert_eq!(error.category(), Category::Unreachable);
         let listed = list(home.path()).unwrap();
         assert_eq!(listed[0].status, RuntimeStatus::Broken);
         let log = fs::read_to_string(runtime_dir(home.path(), "4.0").join(INSTALL_LOG)).unwrap();

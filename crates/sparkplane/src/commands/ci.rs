@@ -14,7 +14,10 @@ use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::ci::Timestamp;
-use sparkplane_delivery::ci::{CiHost, CiPlan, StepResult, default_environments, own_environments, run_ci};
+use sparkplane_delivery::ci::{
+    CiHost, CiPlan, StepResult, default_environments, environments_to_check, own_environments, run_ci,
+    test_command_result,
+};
 use sparkplane_delivery::ci_output;
 use sparkplane_delivery::ci_report::{CiReport, Outcome};
 
@@ -73,14 +76,8 @@ impl Host<'_> {
         if let Some(path) = &self.settings.quota {
             return super::fit::read_quota(path).map(Some);
         }
-        let Some(tenant) = super::policy::find_tenant(job, &self.settings.policy, self.printer)? else {
-            return Ok(None);
-        };
-        let quota = sparkplane_policy::tenant::render_tenant(&tenant)
-            .into_iter()
-            .find(|o| o.kind == "ResourceQuota")
-            .and_then(|o| serde_json::from_value(o.body).ok());
-        Ok(quota)
+        let tenant = super::policy::find_tenant(job, &self.settings.policy, self.printer)?;
+        Ok(tenant.as_ref().and_then(sparkplane_policy::tenant_quota))
     }
 }
 
@@ -152,28 +149,7 @@ impl CiHost for Host<'_> {
                     .with_help(format!("install `{program}` on this machine, or fix spec.ci.testCommand"))
                     .into(),
             ),
-            Ok(out) if out.status.success() => StepResult::Checked(Vec::new()),
-            Ok(out) => {
-                let tail = |bytes: &[u8]| {
-                    let text = String::from_utf8_lossy(bytes);
-                    let lines: Vec<&str> = text.lines().collect();
-                    lines[lines.len().saturating_sub(20)..].join("\n")
-                };
-                let code = out.status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
-                let mut message = format!("`{shown}` exited with {code}");
-                let (stdout, stderr) = (tail(&out.stdout), tail(&out.stderr));
-                for part in [stdout, stderr] {
-                    if !part.trim().is_empty() {
-                        message.push('\n');
-                        message.push_str(&part);
-                    }
-                }
-                StepResult::checked(
-                    &Diagnostic::error("unit-tests-failed", "spec.ci.testCommand", message)
-                        .with_help(format!("run `{shown}` in {} to see every failure", dir.display()))
-                        .into(),
-                )
-            }
+            Ok(out) => test_command_result(&shown, dir, out.status.code(), &out.stdout, &out.stderr),
         }
     }
 
@@ -204,25 +180,7 @@ fn environments(settings: &CiSettings) -> Result<Vec<String>, Failure> {
     names.sort();
     let known =
         default_environments(catalog.environment_names().map(str::to_owned), own_environments(&settings.job, names));
-    if settings.environments.is_empty() {
-        return Ok(known);
-    }
-    let mut problems = Diagnostics::new();
-    for env in &settings.environments {
-        if !known.contains(env) {
-            problems.push(
-                Diagnostic::error("unknown-environment", "--env", format!("environment `{env}` is not declared"))
-                    .with_help(sparkplane_core::resolve::environment_help(
-                        env,
-                        &known.iter().map(String::as_str).collect::<Vec<_>>(),
-                    )),
-            );
-        }
-    }
-    if problems.has_errors() {
-        return Err(Failure::Invalid(problems));
-    }
-    Ok(settings.environments.clone())
+    Ok(environments_to_check(&settings.environments, known)?)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {

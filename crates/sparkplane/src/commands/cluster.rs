@@ -6,14 +6,13 @@
 
 use std::path::Path;
 
-use sparkplane_api::job::Transition;
 use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_kube::apps::{self, ExecutorCounts, LogSource, Lookup, ManagedBy, ManagedJob, Status};
+use sparkplane_kube::apps::{self, LogSource, Lookup, ManagedBy, Status};
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 
 use super::Table;
-use super::kube_view::{age, application_table, block_on, cluster_settings};
+use super::kube_view::{age, application_table, block_on, cluster_settings, job_table};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
@@ -36,11 +35,7 @@ fn lookup(
             platform_dir: platform_dir.map(Path::to_owned),
         };
         let mut job = resolve_job(&settings, ValidationTarget::Cluster)?;
-        if let Some(ns) = namespace_flag {
-            job.job.metadata.namespace = Some(ns.to_owned());
-        } else if job.job.metadata.namespace.is_none() && cluster.namespace_explicit {
-            job.job.metadata.namespace = Some(cluster.namespace.clone());
-        }
+        job.settle_namespace(namespace_flag, cluster.namespace_explicit.then_some(cluster.namespace.as_str()));
         let namespace = job.namespace().to_owned();
         return Ok((Lookup::Job { name: job.name().to_owned(), spec_hash: job.short_hash() }, namespace));
     }
@@ -80,110 +75,6 @@ pub fn status(settings: &StatusSettings, printer: &Printer) -> CommandResult {
         Status::Job(job) => printer.result(job, || job_table(job)),
     }
     Ok(())
-}
-
-/// `key:` padded so values line up, then the value.
-fn field(key: &str, value: &str) -> String {
-    format!("{:<12} {value}\n", format!("{key}:"))
-}
-
-/// A SparkJob's status as `status` prints it.
-fn job_table(job: &ManagedJob) -> String {
-    let s = &job.status;
-    let mut out = String::new();
-    out.push_str(&field("name", &job.name));
-    out.push_str(&field("namespace", &job.namespace));
-    out.push_str(&field("managed", "operator (SparkJob)"));
-    if let Some(parent) = &job.scheduled_by {
-        out.push_str(&field("run of", &format!("SparkJob {parent} (scheduled)")));
-    }
-    out.push_str(&field("state", job.state()));
-    for (key, value) in [("reason", &s.reason), ("message", &s.message)] {
-        if let Some(value) = value {
-            out.push_str(&field(key, value));
-        }
-    }
-    if job.suspend {
-        out.push_str(&field("suspended", "yes (spec.suspend)"));
-    }
-    if let Some(attempt) = s.attempt {
-        let retries = s.retries.map_or_else(String::new, |r| format!(" (retries used: {r})"));
-        out.push_str(&field("attempt", &format!("{attempt}{retries}")));
-    }
-    if let Some(pod) = &s.driver_pod {
-        let phase = job.driver_phase.as_deref().map_or_else(|| "gone".to_owned(), str::to_owned);
-        out.push_str(&field("driver", &format!("{pod} ({phase})")));
-    }
-    if let Some(executors) = s.executors {
-        out.push_str(&field("executors", &ExecutorCounts::from(executors).summary()));
-    }
-    for (key, value) in [("app id", &s.application_id), ("spec hash", &s.spec_hash)] {
-        if let Some(value) = value {
-            out.push_str(&field(key, value));
-        }
-    }
-    if let Some(created) = &job.created {
-        out.push_str(&field("age", &age(created)));
-    }
-    for (key, value) in [
-        ("queued", &s.queued_at),
-        ("submitted", &s.submitted_at),
-        ("started", &s.started_at),
-        ("finished", &s.finished_at),
-        ("next retry", &s.next_retry_at),
-    ] {
-        if let Some(value) = value {
-            out.push_str(&field(key, value));
-        }
-    }
-    if let Some(exit) = &s.driver_exit {
-        if let Some(code) = exit.exit_code {
-            out.push_str(&field("exit code", &code.to_string()));
-        }
-        if !exit.log_tail.is_empty() {
-            out.push_str("log tail:\n");
-            out.extend(exit.log_tail.iter().map(|line| format!("  {line}\n")));
-        }
-    }
-    if let Some(url) = &s.log_archive {
-        out.push_str(&field("log archive", url));
-    }
-    if let Some(cron) = &job.cron {
-        out.push_str(&field("schedule", cron));
-    }
-    if let Some(schedule) = &s.schedule {
-        for (key, value) in [("last run", &schedule.last_schedule_time), ("next run", &schedule.next_schedule_time)] {
-            if let Some(value) = value {
-                out.push_str(&field(key, value));
-            }
-        }
-        if !schedule.active.is_empty() {
-            out.push_str(&field("active runs", &schedule.active.join(", ")));
-        }
-        if !schedule.skipped.is_empty() {
-            out.push_str("skipped:\n");
-            out.extend(transition_rows(&schedule.skipped));
-        }
-    }
-    if !s.transitions.is_empty() {
-        out.push_str("transitions:\n");
-        out.extend(transition_rows(&s.transitions));
-    }
-    out
-}
-
-/// Transitions as an indented table, oldest first.
-fn transition_rows(transitions: &[Transition]) -> Vec<String> {
-    let mut table = Table::new(&["TIME", "STATE", "REASON", "MESSAGE"]);
-    for t in transitions {
-        table.row(vec![
-            t.time.clone(),
-            t.state.clone(),
-            t.reason.clone().unwrap_or_else(|| "-".into()),
-            t.message.clone().unwrap_or_default(),
-        ]);
-    }
-    table.render().lines().map(|line| format!("  {line}\n")).collect()
 }
 
 /// What `logs` was asked.

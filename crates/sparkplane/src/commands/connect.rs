@@ -12,15 +12,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
-use sparkplane_core::yaml::FieldPath;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_core::Diagnostic;
 use sparkplane_local::connect;
 use sparkplane_local::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT, Server};
-use sparkplane_local::progress::ProgressReader;
-use sparkplane_local::runtime::Category;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -28,39 +25,11 @@ use crate::workspace::load_catalog;
 
 /// A server error as the user sees it: exit 2 for the request, 3 for the machine.
 pub fn failure(err: &ConnectServerError) -> Failure {
-    let diagnostics: Diagnostics = Diagnostic::error(err.code(), "", err.to_string()).into();
-    match err.category() {
-        Category::Usage => Failure::Invalid(diagnostics),
-        Category::Environment => Failure::Infrastructure(diagnostics),
-    }
+    Failure::coded(err.category(), err.code(), err)
 }
 
-/// The Spark settings of a preset (`template.spec.sparkConf`), as strings.
-fn preset_conf(platform_dir: Option<&Path>, name: &str) -> Result<BTreeMap<String, String>, Failure> {
-    let catalog = load_catalog(platform_dir)?;
-    let Some(doc) = catalog.preset(name) else {
-        let known: Vec<&str> = catalog.preset_names().collect();
-        let diag = Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
-        let diag = match sparkplane_core::schema::did_you_mean(name, known.iter().copied()) {
-            Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
-            None => diag.with_help(format!("use one of: {}", known.join(", "))),
-        };
-        return Err(Failure::Invalid(diag.into()));
-    };
-    let mut conf = BTreeMap::new();
-    let path = FieldPath::parse("template.spec.sparkConf").unwrap_or_default();
-    for (key, _, value) in doc.get(&path).and_then(|n| n.as_map()).unwrap_or_default() {
-        let text = match value.to_json() {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        conf.insert(key.clone(), text);
-    }
-    Ok(conf)
-}
-
-/// The settings of a server started by `connect` (or `sql`).
-pub fn settings(
+/// The settings of a server started by `connect`.
+fn settings(
     spark: &str,
     port: u16,
     preset: Option<(&str, BTreeMap<String, String>)>,
@@ -112,14 +81,14 @@ pub fn run(args: &ConnectCommandSettings, printer: &Printer) -> CommandResult {
 
 fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &Printer) -> CommandResult {
     let preset = match &args.preset {
-        Some(name) => Some((name.as_str(), preset_conf(platform_dir, name)?)),
+        Some(name) => Some((name.as_str(), load_catalog(platform_dir)?.preset_spark_conf(name)?)),
         None => None,
     };
     let settings = settings(&args.spark, args.port, preset)?;
     if args.background {
         connect_server::check_no_background(&settings.home).map_err(|e| failure(&e))?;
     }
-    let prepared = connect_server::prepare(&settings, &mut super::runtime::InstallObserver::new(printer))
+    let prepared = connect_server::prepare(&settings, &mut super::progress::InstallObserver::new(printer))
         .map_err(|e| failure(&e))?;
     let cancel = Arc::new(AtomicBool::new(false));
     {
@@ -157,64 +126,44 @@ fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &P
     serve(server, &cancel, printer)
 }
 
-/// How often a foreground server's Spark UI is asked for running queries.
-const PROGRESS_POLL: Duration = Duration::from_secs(1);
-
 /// Waits in the foreground until Ctrl-C (a clean stop, exit 0) or the server
 /// ending on its own (exit 3). While queries run, their progress shows as
 /// `run` shows a job's: a live line on a terminal, else a plain line on stderr
 /// when one starts and every ten seconds after; nothing while the server idles.
 fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandResult {
     let live = std::io::stderr().is_terminal();
-    let mut reader = server.ui_port().map(|port| ProgressReader::new(port, 0));
-    // The display of the queries running now, and since when they run.
-    let mut running: Option<(super::progress::Display, Instant)> = None;
-    let mut last_poll: Option<Instant> = None;
-    loop {
-        if cancel.load(Ordering::SeqCst) {
-            if let Some((mut d, _)) = running.take() {
+    let mut display: Option<super::progress::Display> = None;
+    let ended = server.serve(cancel, &mut |queries| match queries {
+        Some(queries) => {
+            let shown = display.get_or_insert_with(|| super::progress::Display::new(printer, live));
+            shown.update(Some(queries.progress), queries.running_for);
+        }
+        None => {
+            if let Some(mut d) = display.take() {
                 d.finish();
             }
-            printer.status("stopping the Spark Connect server");
-            let record = server.stop();
-            printer.status(&format!("stopped; session recorded as {}", record.run_id));
-            return Ok(());
         }
-        if let Some(exit) = server.ended() {
-            if let Some((mut d, _)) = running.take() {
-                d.finish();
-            }
-            let log = server.log().to_owned();
-            let record = server.ended_on_its_own(exit);
-            return Err(Failure::Infrastructure(
-                Diagnostic::error(
-                    "connect-exited",
-                    "",
-                    format!("the Spark Connect server ended on its own (exit {exit:?}); session {}", record.run_id),
-                )
-                .with_help(format!("see its log {}", log.display()))
-                .into(),
-            ));
-        }
-        if let Some(reader) = &mut reader
-            && last_poll.is_none_or(|at| at.elapsed() >= PROGRESS_POLL)
-        {
-            last_poll = Some(Instant::now());
-            match reader.poll().filter(|p| p.jobs_done < p.jobs_total) {
-                Some(progress) => {
-                    let (display, since) =
-                        running.get_or_insert_with(|| (super::progress::Display::new(printer, live), Instant::now()));
-                    display.update(Some(&progress), since.elapsed());
-                }
-                None => {
-                    if let Some((mut d, _)) = running.take() {
-                        d.finish();
-                    }
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    });
+    if let Some(mut d) = display.take() {
+        d.finish();
     }
+    let Some(exit) = ended else {
+        printer.status("stopping the Spark Connect server");
+        let record = server.stop();
+        printer.status(&format!("stopped; session recorded as {}", record.run_id));
+        return Ok(());
+    };
+    let log = server.log().to_owned();
+    let record = server.ended_on_its_own(exit);
+    Err(Failure::Infrastructure(
+        Diagnostic::error(
+            "connect-exited",
+            "",
+            format!("the Spark Connect server ended on its own (exit {exit:?}); session {}", record.run_id),
+        )
+        .with_help(format!("see its log {}", log.display()))
+        .into(),
+    ))
 }
 
 /// A background server as `connect status -o json` shows it (never its token).

@@ -56,8 +56,8 @@ pub fn delete(args: &crate::cli::DeleteArgs, printer: &Printer) -> CommandResult
 
 /// `sparkplane apply`.
 pub fn apply(args: &crate::cli::ApplyArgs, cli: &Cli, printer: &Printer) -> CommandResult {
-    operator::apply(
-        &operator::ApplySettings {
+    apply::apply(
+        &apply::ApplySettings {
             job: job_settings(&args.job, cli),
             cluster: cluster_target(&args.cluster),
             dry_run: args.dry_run,
@@ -71,10 +71,7 @@ pub fn apply(args: &crate::cli::ApplyArgs, cli: &Cli, printer: &Printer) -> Comm
 
 /// `sparkplane trigger`.
 pub fn trigger(args: &crate::cli::TriggerArgs, printer: &Printer) -> CommandResult {
-    operator::trigger(
-        &operator::TriggerSettings { name: args.name.clone(), cluster: cluster_target(&args.cluster) },
-        printer,
-    )
+    apply::trigger(&apply::TriggerSettings { name: args.name.clone(), cluster: cluster_target(&args.cluster) }, printer)
 }
 
 /// `sparkplane operator`.

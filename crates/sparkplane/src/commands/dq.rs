@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sparkplane_api::dq::CheckSeverity;
+use sparkplane_category::Category;
 use sparkplane_core::Diagnostics;
 use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
 use sparkplane_dq::run::{Gate, SpecRun};
@@ -23,11 +24,10 @@ use sparkplane_dq::workflow::{self, Checked, DqHost, RunFailure, SparkAt};
 use sparkplane_dq::{DqReport, Status};
 use sparkplane_local::connect_client::QueryError;
 use sparkplane_local::connect_session::{Endpoint, Session, SessionError};
-use sparkplane_local::runtime::Category;
 
 pub use sparkplane_dq::workflow::EngineArgs;
 
-use super::runtime::InstallObserver;
+use super::progress::InstallObserver;
 use crate::commands::Table;
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
@@ -121,7 +121,7 @@ impl SparkSql for Spark<'_> {
         let mut observer = InstallObserver::new(self.printer);
         self.session.run(statements, &mut observer, &AtomicBool::new(false)).map_err(|e| match e {
             SessionError::Query(QueryError::Sql { failure, .. }) => SparkFailure::Query(failure.message),
-            e if e.category() == Some(Category::Usage) => SparkFailure::Refused(e.to_string()),
+            e if e.category() == Category::Invalid => SparkFailure::Refused(e.to_string()),
             e => SparkFailure::Unreachable(e.to_string()),
         })
     }

@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod analyze;
+pub mod apply;
 pub mod approve;
 pub mod backup;
 pub mod chaos;

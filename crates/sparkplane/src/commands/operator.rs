@@ -1,25 +1,22 @@
-//! `sparkplane operator`, `apply` and `trigger`: the operator that
-//! reconciles SparkJob resources in a cluster, and the two commands that
-//! hand it work.
+//! `sparkplane operator`: the operator that reconciles SparkJob resources
+//! in a cluster (`apply` and `trigger`, which hand it work, are in
+//! `apply.rs`).
 //!
 //! Owns: turning flags into settings and outcomes into output. Must not:
-//! reconcile (`sparkplane_kube::operator`), decide (`sparkplane_lifecycle`)
-//! or check a job differently from `render` (it calls the same steps).
+//! reconcile (`sparkplane_kube::operator`) or decide (`sparkplane_lifecycle`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use sparkplane_core::Diagnostic;
-use sparkplane_lifecycle::Platform;
-use sparkplane_core::render::Target;
-use sparkplane_core::validate::ValidationTarget;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
+use sparkplane_lifecycle::Platform;
 
-use super::kube_view::{block_on, cluster_settings, kube_failure};
+use super::kube_view::{cluster_settings, kube_failure};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, load_catalog, resolve_job};
+use crate::workspace::load_catalog;
 
 /// What `operator` was asked.
 #[derive(Clone, Debug)]
@@ -99,6 +96,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         leader: settings.leader.as_ref().map(|(ns, identity)| LeaderSettings::new(ns, identity)),
         server: server.clone(),
         resync: settings.resync,
+        kubeflow: None,
     };
     let scope =
         settings.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
@@ -131,126 +129,4 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
-}
-
-/// What `apply` was asked.
-#[derive(Clone, Debug)]
-pub struct ApplySettings {
-    /// The job.
-    pub job: JobSettings,
-    /// Context and namespace.
-    pub cluster: ClusterTarget,
-    /// `--dry-run=server`.
-    pub dry_run: bool,
-    /// `--policy-mode audit`.
-    pub audit: bool,
-    /// Custom policies, tenant, cost history and approvals.
-    pub policy: super::policy::PolicySettings,
-    /// `--release`: the release the SparkJob runs, as its `sparkplane.dev/release` label (ADR 0043).
-    pub release: Option<String>,
-}
-
-/// Runs `apply`: resolve, validate, render and check the job as `render`
-/// does, then create or update its SparkJob resource for the operator.
-pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
-    let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
-    printer.warnings(&resolved.warnings);
-    if let Some(id) = &settings.release {
-        label_release(&mut resolved.job, id)?;
-    }
-    embed_gates(&mut resolved.job, &settings.job.path)?;
-    let cluster = cluster_settings(&settings.cluster)?;
-    if let Some(ns) = settings.cluster.namespace.as_deref() {
-        resolved.job.metadata.namespace = Some(ns.to_owned());
-    } else if resolved.job.metadata.namespace.is_none() && cluster.namespace_explicit {
-        resolved.job.metadata.namespace = Some(cluster.namespace.clone());
-    }
-    let objects = sparkplane_core::render::size_and_render(&resolved, Target::Native);
-    super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
-    let mut job = resolved.job.clone();
-    job.status = None;
-    let namespace = resolved.namespace().to_owned();
-    let name = resolved.name().to_owned();
-    let hash = resolved.short_hash();
-    let applied = block_on(&cluster, async |client, server| {
-        sparkplane_kube::jobs::apply(&client, &server, &job, settings.dry_run).await
-    })?;
-    let state = applied.status.as_ref().and_then(|s| s.state).map_or("new".to_owned(), |s| s.to_string());
-    let dry = if settings.dry_run { " (server dry run: nothing stored)" } else { "" };
-    let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
-    printer.result(&result, || format!("sparkjob {namespace}/{name} applied (spec {hash}, state {state}){dry}\n"));
-    Ok(())
-}
-
-/// Embeds each quality gate's data-quality spec (`definition`), read and
-/// checked as `dq check` reads it, so the operator can check the gates in
-/// the cluster, where the job's files are not (ADR 0043). A spec that is
-/// missing or invalid, or names a dataset relative to its own folder (which
-/// the check in the cluster does not have), is exit 2, with its file and line.
-fn embed_gates(job: &mut sparkplane_api::SparkJob, job_file: &std::path::Path) -> Result<(), Failure> {
-    let files = sparkplane_dq::run::gates(job_file, &job.spec.quality_gates);
-    for (gate, file) in job.spec.quality_gates.iter_mut().zip(files) {
-        let source = crate::workspace::read_source(&file.spec)?;
-        let loaded = sparkplane_dq::load_spec(&source)?;
-        let relative = sparkplane_dq::relative_datasets(&loaded, "the operator's check in the cluster");
-        if relative.has_errors() {
-            return Err(relative.into());
-        }
-        gate.definition = Some(Box::new(loaded.spec));
-    }
-    Ok(())
-}
-
-/// Labels the job with the release it runs: part of the applied object, so
-/// part of the spec hash the operator's status is bound to (ADR 0043).
-fn label_release(job: &mut sparkplane_api::SparkJob, id: &str) -> Result<(), Failure> {
-    use sparkplane_delivery::cluster_run::{RELEASE_LABEL, is_release_id};
-    let name = job.metadata.name.clone().unwrap_or_default();
-    if !is_release_id(id) || sparkplane_delivery::store::environment_of(id, &name).is_none() {
-        return Err(Failure::Invalid(
-            Diagnostic::error(
-                "bad-flag",
-                "--release",
-                format!("`{id}` is not a release id of job `{name}` (<job>-<environment>-<12 hex digits>, at most 63 characters)"),
-            )
-            .with_help("pass an id that `sparkplane releases JOB` lists")
-            .into(),
-        ));
-    }
-    job.metadata.labels.get_or_insert_with(Default::default).insert(RELEASE_LABEL.to_owned(), id.to_owned());
-    Ok(())
-}
-
-/// What `trigger` was asked.
-#[derive(Clone, Debug)]
-pub struct TriggerSettings {
-    /// The SparkJob.
-    pub name: String,
-    /// Context and namespace.
-    pub cluster: ClusterTarget,
-}
-
-/// Runs `trigger`: asks the operator for a manual run of a SparkJob.
-pub fn trigger(settings: &TriggerSettings, printer: &Printer) -> CommandResult {
-    let name = settings.name.as_str();
-    let cluster = cluster_settings(&settings.cluster)?;
-    let namespace = cluster.namespace.clone();
-    let value = sparkplane_lifecycle::rfc3339(k8s_openapi::jiff::Timestamp::now());
-    let job = block_on(&cluster, async |client, server| {
-        match sparkplane_kube::jobs::get(&client, &server, &namespace, name).await? {
-            Some(_) => sparkplane_kube::jobs::trigger(&client, &server, &namespace, name, &value).await.map(Some),
-            None => Ok(None),
-        }
-    })?;
-    let Some(job) = job else {
-        return Err(Failure::Invalid(
-            Diagnostic::error("unknown-job", "", format!("there is no SparkJob {name} in namespace {namespace}"))
-                .with_help("`kubectl get sparkjobs` lists them; `sparkplane apply JOB.yaml` creates one")
-                .into(),
-        ));
-    };
-    let what = if job.spec.schedule.is_some() { "a manual run" } else { "a new run once the current one has ended" };
-    let result = serde_json::json!({"name": name, "namespace": namespace, "trigger": value});
-    printer.result(&result, || format!("sparkjob {namespace}/{name}: asked the operator for {what} ({value})\n"));
-    Ok(())
 }

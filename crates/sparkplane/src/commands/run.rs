@@ -16,7 +16,6 @@ use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::cdevents::{Outcome, Step};
 use sparkplane_local::history::{GateOutcome, RunRecord};
-use sparkplane_local::runtime::Category;
 use sparkplane_local::workflow::{LocalRunError, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
 
 use crate::events::{Events, Pending};
@@ -40,11 +39,7 @@ pub struct RunSettings {
 }
 
 pub(super) fn failure(err: &LocalRunError) -> Failure {
-    let diagnostics: Diagnostics = err.diagnostic().into();
-    match err.category() {
-        Category::Usage => Failure::Invalid(diagnostics),
-        Category::Environment => Failure::Infrastructure(diagnostics),
-    }
+    Failure::of(err.category(), err.diagnostic().into())
 }
 
 /// Shows a run's events: warnings and status lines through the printer, an
@@ -55,7 +50,7 @@ struct RunDisplay<'a> {
     printer: &'a Printer,
     follow: bool,
     cancel: Arc<AtomicBool>,
-    install: super::runtime::InstallObserver<'a>,
+    install: super::progress::InstallObserver<'a>,
     progress: Option<super::progress::Display>,
     events: &'a Events,
     started: Pending,
@@ -131,7 +126,7 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
         printer,
         follow: settings.follow,
         cancel,
-        install: super::runtime::InstallObserver::new(printer),
+        install: super::progress::InstallObserver::new(printer),
         progress: None,
         events: &settings.events,
         started: Pending::none(),

@@ -1,40 +1,30 @@
 //! `sparkplane runtime install|list|remove`: the managed local Spark runtimes.
 //!
-//! Thin: the work is `sparkplane_local::runtime`'s. This module shows install
-//! progress (a spinner on a terminal, one status line per step otherwise),
-//! formats results through the `Printer`, and turns runtime errors into
-//! `Failure`s. It must not decide anything about runtimes itself.
+//! Thin: the work is `sparkplane_local::runtime`'s. This module formats
+//! results through the `Printer` (install progress is shown by
+//! `progress::InstallDisplay`) and turns runtime errors into `Failure`s. It
+//! must not decide anything about runtimes itself.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_core::Diagnostic;
 use sparkplane_local::java;
-use sparkplane_local::runtime::{self, Category, InstallEvent, Runtime, RuntimeError, RuntimeInfo, RuntimeStatus};
-use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver};
+use sparkplane_local::runtime::{self, InstallEvent, Runtime, RuntimeError, RuntimeInfo, RuntimeStatus};
 
+use super::progress::{InstallDisplay, install_heading, installed_text};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
 /// The failure a runtime error ends a command with: exit 2 when the request
 /// cannot be met (an unsupported line), exit 3 when the machine lacks something.
 pub fn failure(err: &RuntimeError) -> Failure {
-    let diagnostics: Diagnostics = Diagnostic::error(err.code(), "", err.to_string()).into();
-    match err.category() {
-        Category::Usage => Failure::Invalid(diagnostics),
-        Category::Environment => Failure::Infrastructure(diagnostics),
-    }
+    Failure::coded(err.category(), err.code(), err)
 }
 
 fn home() -> Result<PathBuf, Failure> {
     runtime::default_home().map_err(|e| failure(&e))
-}
-
-fn elapsed_text(elapsed: Duration) -> String {
-    let secs = elapsed.as_secs();
-    if secs >= 60 { format!("{}m{:02}s", secs / 60, secs % 60) } else { format!("{:.1}s", elapsed.as_secs_f64()) }
 }
 
 fn size_text(bytes: u64) -> String {
@@ -49,90 +39,6 @@ fn size_text(bytes: u64) -> String {
     } else {
         format!("{:.0} KiB", bytes / KIB)
     }
-}
-
-/// Shows an install's events: on a spinner when stderr is a terminal, as
-/// status lines otherwise; nothing with `-q`. Also shows the install `run`
-/// starts when the job's runtime is missing.
-pub struct InstallDisplay<'a> {
-    printer: &'a Printer,
-    bar: Option<ProgressBar>,
-    heading: String,
-    started: bool,
-}
-
-impl<'a> InstallDisplay<'a> {
-    /// A display whose `heading` is printed once work begins.
-    pub fn new(printer: &'a Printer, heading: String) -> InstallDisplay<'a> {
-        InstallDisplay { printer, bar: None, heading, started: false }
-    }
-
-    /// A line that stays: above the spinner, or a status line.
-    fn say(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => self.printer.status(text),
-        }
-    }
-
-    /// Prints the heading and starts the spinner once work begins.
-    fn start(&mut self) {
-        if self.started {
-            return;
-        }
-        self.started = true;
-        self.printer.status(&self.heading);
-        if self.printer.stderr_tty && !self.printer.quiet {
-            // `wide_msg` cuts pip's long lines to the terminal's width, so the spinner stays on one line.
-            let bar = ProgressBar::new_spinner();
-            let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner());
-            bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(120));
-            self.bar = Some(bar);
-        }
-    }
-
-    fn step(&mut self, text: &str) {
-        self.start();
-        match &self.bar {
-            Some(bar) => bar.set_message(text.to_owned()),
-            None => self.printer.status(&format!("  {text}")),
-        }
-    }
-
-    /// Shows one event.
-    pub fn event(&mut self, event: InstallEvent) {
-        match event {
-            InstallEvent::AlreadyInstalled | InstallEvent::Done => {}
-            InstallEvent::WaitingForLock => {
-                self.say("waiting for another sparkplane to finish installing or removing this runtime")
-            }
-            InstallEvent::Repairing { problem } => {
-                self.start();
-                self.say(&format!("repairing the runtime: {problem}"));
-            }
-            InstallEvent::CreatingVenv => self.step("creating a Python environment"),
-            InstallEvent::Downloading(line) | InstallEvent::Installing(line) => self.step(&line),
-        }
-    }
-
-    /// Clears the spinner.
-    pub fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// The heading of an install of `line` (pyspark `version`) into `dir`.
-pub fn install_heading(line: &str, version: &str, dir: &Path) -> String {
-    format!("installing Spark {line} (pyspark {version}) into {}", dir.display())
-}
-
-/// The line after an install that did work.
-pub fn installed_text(line: &str, version: &str, elapsed: Duration) -> String {
-    format!("installed Spark {line} (pyspark {version}) in {}", elapsed_text(elapsed))
 }
 
 /// Installs the runtime of a Spark line (or version) into `home`, showing
@@ -310,43 +216,4 @@ pub fn remove(line: &str, printer: &Printer) -> CommandResult {
         }
     });
     Ok(())
-}
-
-/// Shows a runtime install's progress as `runtime install` does, and warnings.
-pub struct InstallObserver<'a> {
-    printer: &'a Printer,
-    install: Option<InstallDisplay<'a>>,
-}
-
-impl<'a> InstallObserver<'a> {
-    /// An observer printing through `printer`.
-    pub fn new(printer: &'a Printer) -> Self {
-        InstallObserver { printer, install: None }
-    }
-}
-
-impl LocalRunObserver for InstallObserver<'_> {
-    fn event(&mut self, event: LocalRunEvent<'_>) {
-        match event {
-            LocalRunEvent::Warning(warning) => self.printer.status(&format!("warning: {warning}")),
-            LocalRunEvent::InstallStarting { line, version, dir } => {
-                let heading = install_heading(line, version, dir);
-                self.install = Some(InstallDisplay::new(self.printer, heading));
-            }
-            LocalRunEvent::Install(event) => {
-                if let Some(display) = &mut self.install {
-                    display.event(event);
-                }
-            }
-            LocalRunEvent::InstallEnded => {
-                if let Some(mut display) = self.install.take() {
-                    display.finish();
-                }
-            }
-            LocalRunEvent::Installed { line, version, elapsed } => {
-                self.printer.status(&installed_text(line, version, elapsed));
-            }
-            _ => {}
-        }
-    }
 }

@@ -1,28 +1,23 @@
 //! `sparkplane sql`: Spark SQL through Spark Connect.
 //!
-//! Thin: this module reads the SQL (an argument or `--file`), has the core
-//! split it into statements, starts a local server through
-//! `sparkplane_local::connect_server` when no `--connect` URL is given, runs
-//! the statements with `sparkplane_local::connect_client`, and prints the last
-//! statement's rows (table, `-o json|yaml`, `--csv`; `--parquet FILE` as
-//! well). A failed statement is reported at the file's line and column by the
-//! local crate's `sql_script`: exit 2 for a statement Spark cannot parse or resolve
-//! (SQLSTATE class 42, like any invalid input), 1 for one that failed while
-//! running; an unreachable server is 3.
+//! Thin: this module reads the SQL (an argument or `--file`), hands it to
+//! `sparkplane_local::sql_run` (which checks it, runs it on the `--connect`
+//! server or a local one started for it, and says how a failure ends), and
+//! prints the last statement's rows (table, `-o json|yaml`, `--csv`;
+//! `--parquet FILE` as well). A failed statement is shown at the file's line
+//! and column: exit 2 for a statement Spark cannot parse or resolve (SQLSTATE
+//! class 42, like any invalid input), 1 for one that failed while running; an
+//! unreachable server is 3.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sparkplane_core::{Diagnostic, Source};
-use sparkplane_local::connect;
-use sparkplane_local::sql_script::{self, Statement};
-use sparkplane_local::connect_client::{self, QueryError, QueryRequest, QueryResult};
-use sparkplane_local::connect_server::{self, START_TIMEOUT};
-use sparkplane_local::runtime::{self, Category};
+use sparkplane_local::connect_client::QueryResult;
+use sparkplane_local::sql_run::{LocalConnect, SqlRequest, run_sql};
 
-use super::connect::{failure, settings};
-use super::runtime::InstallObserver;
+use super::progress::InstallObserver;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
@@ -99,164 +94,30 @@ fn objects(result: &QueryResult) -> Vec<serde_json::Map<String, serde_json::Valu
         .collect()
 }
 
-fn query_failure(err: QueryError, source: &Source, statements: &[Statement]) -> Failure {
-    match err {
-        QueryError::Sql { statement, failure } => {
-            let fallback = Statement { text: source.text.to_string(), start: 0 };
-            let statement = statements.get(statement).unwrap_or(&fallback);
-            let diagnostic = sql_script::failure_diagnostic(source, statement, &failure).into();
-            if sql_script::is_invalid_statement(&failure) {
-                Failure::Invalid(diagnostic)
-            } else {
-                Failure::Failed(diagnostic)
-            }
-        }
-        other => {
-            let diagnostic = Diagnostic::error(other.code(), "", other.to_string());
-            match other.category() {
-                Some(Category::Usage) => Failure::Invalid(diagnostic.into()),
-                _ => Failure::Infrastructure(diagnostic.into()),
-            }
-        }
-    }
-}
-
 /// Runs `sql`.
 pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
     let source = read_sql(args)?;
-    let statements = sql_script::split_statements(&source.text);
-    if statements.is_empty() {
-        return Err(invalid(
-            "sql-empty",
-            format!("{} holds no SQL statement", source.name),
-            "write a statement such as SELECT 1; statements end with `;` at the end of a line",
-        ));
-    }
-    if let Some(url) = &args.connect
-        && !url.starts_with("sc://")
-    {
-        return Err(invalid(
-            "connect-url",
-            format!("--connect takes a Spark Connect URL, not `{}`", connect_client::without_token(url)),
-            "copy the line `sparkplane connect` printed: sc://localhost:PORT/;token=…",
-        ));
-    }
-    // A URL copied from documentation (`token=…`) would reach the gRPC client, which never answers on it.
-    if let Some(url) = &args.connect
-        && !url.is_ascii()
-    {
-        return Err(invalid(
-            "connect-url",
-            format!(
-                "--connect `{}` holds a character that is not ASCII (a `…` copied from an example?)",
-                connect_client::without_token(url)
-            ),
-            "copy the whole line `sparkplane connect` printed: sc://localhost:PORT/;token= and 64 hex digits",
-        ));
-    }
-    if let Some(parquet) = &args.parquet {
-        let parent = parquet.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(Failure::File {
-                path: parquet.clone(),
-                error: format!("its directory {} does not exist", parent.display()),
-                help: "create the directory first, or write the file elsewhere".into(),
-            });
-        }
-    }
-    let line = runtime::line_of(&args.spark).map_err(|e| failure(&e.into()))?;
-    connect::check_line(line).map_err(|e| failure(&e.into()))?;
-    let texts: Vec<String> = statements.iter().map(|s| s.text.clone()).collect();
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = Arc::clone(&cancel);
         let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
     }
-
-    // A server started for this query stops after the rows are printed (or the error reported), by
-    // `stop` or, on an early return, by its Drop.
-    let mut local = None;
-    let result = match &args.connect {
-        Some(url) => {
-            let home = runtime::default_home().map_err(|e| failure(&e.into()))?;
-            let python = client(&home, line, printer)?;
-            let request = QueryRequest {
-                python: &python,
-                lib_dir: &home.join("lib"),
-                url,
-                statements: &texts,
-                parquet: args.parquet.as_deref(),
-                wait: std::time::Duration::ZERO,
-                release_session: true,
-            };
-            connect_client::run_query(&request, &mut || cancelled(&cancel))
-        }
-        None => {
-            // A local server on a free port, for this query only.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .map_err(|e| {
-                    Failure::Infrastructure(Diagnostic::error("no-port", "", format!("no free local port: {e}")).into())
-                })?;
-            let mut settings = settings(&args.spark, port, None)?;
-            settings.one_query = true;
-            let prepared =
-                connect_server::prepare(&settings, &mut InstallObserver::new(printer)).map_err(|e| failure(&e))?;
-            let python = client(&settings.home, line, printer)?;
-            let mut server = connect_server::start(&settings, &prepared).map_err(|e| failure(&e))?;
-            printer.status(&format!(
-                "started a local Spark Connect server (Spark {}) for this query; session {}",
-                prepared.version,
-                server.run_id()
-            ));
-            let url = server.url();
-            let lib_dir = settings.home.join("lib");
-            let request = QueryRequest {
-                python: &python,
-                lib_dir: &lib_dir,
-                url: &url,
-                statements: &texts,
-                parquet: args.parquet.as_deref(),
-                wait: START_TIMEOUT,
-                // The server stops right after the rows are printed; its session goes with it.
-                release_session: false,
-            };
-            // The client starts while the JVM does and waits for the port; a server that dies ends the wait.
-            let log = server.log().to_owned();
-            let result = connect_client::run_query(&request, &mut || {
-                if let Some(exit) = server.ended() {
-                    return Some(format!(
-                        "the local Spark Connect server stopped before answering (exit {exit:?}); see {}",
-                        log.display()
-                    ));
-                }
-                cancelled(&cancel)
-            });
-            local = Some(server);
-            result
-        }
+    let mut observer = InstallObserver::new(printer);
+    let mut status = |line: &str| printer.status(line);
+    let mut host = LocalConnect { observer: &mut observer, status: &mut status, cancel: &cancel };
+    let request = SqlRequest {
+        source: &source,
+        connect: args.connect.as_deref(),
+        spark: &args.spark,
+        parquet: args.parquet.as_deref(),
     };
-    let result = result.map_err(|e| query_failure(e, &source, &statements))?;
+    let result = run_sql(&request, &mut host).map_err(|e| Failure::of(e.category, e.diagnostic.into()))?;
     if args.csv {
         printer.raw(&csv(&result));
     } else {
         printer.result(&objects(&result), || table(&result));
     }
-    if let Some(server) = local {
-        server.stop();
-    }
     Ok(())
-}
-
-fn cancelled(cancel: &AtomicBool) -> Option<String> {
-    cancel.load(Ordering::SeqCst).then(|| "cancelled (Ctrl-C)".to_owned())
-}
-
-/// The client's Python, installed first when missing.
-fn client(home: &Path, line: &str, printer: &Printer) -> Result<std::path::PathBuf, Failure> {
-    connect_client::ensure_client(home, line, &runtime::default_python(), &mut |step| printer.status(step))
-        .map_err(|e| Failure::Infrastructure(Diagnostic::error(e.code(), "", e.to_string()).into()))
 }
 
 #[cfg(test)]

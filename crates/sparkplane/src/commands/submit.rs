@@ -8,7 +8,6 @@
 //! or talk to the API except through `sparkplane_kube`.
 
 use sparkplane_core::render::{RenderedObject, Target};
-use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_kube::Target as ClusterTarget;
@@ -55,18 +54,6 @@ pub struct SubmitSettings {
     pub metrics_file: Option<std::path::PathBuf>,
 }
 
-/// The job's namespace once the cluster is known: `--namespace` wins, then
-/// the job's own, then the kubeconfig context's.
-fn settle_namespace(job: &mut ResolvedJob, flag: Option<&str>, context: Option<&str>) {
-    if let Some(ns) = flag {
-        job.job.metadata.namespace = Some(ns.to_owned());
-    } else if job.job.metadata.namespace.is_none()
-        && let Some(ns) = context
-    {
-        job.job.metadata.namespace = Some(ns.to_owned());
-    }
-}
-
 /// Runs `submit`.
 pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     let started = std::time::Instant::now();
@@ -76,7 +63,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     if settings.dry_run == DryRun::Client {
         // Render only: the context's namespace is used when it can be read, nothing is sent.
         let context_ns = sparkplane_kube::kubeconfig::load(&settings.cluster).ok().map(|s| s.namespace);
-        settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns.as_deref());
+        resolved.settle_namespace(settings.cluster.namespace.as_deref(), context_ns.as_deref());
         let objects = size_and_render(&resolved, Target::Native);
         super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
         print_objects(&objects, printer);
@@ -88,7 +75,7 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     }
     let cluster = sparkplane_kube::kubeconfig::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
     let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
-    settle_namespace(&mut resolved, settings.cluster.namespace.as_deref(), context_ns);
+    resolved.settle_namespace(settings.cluster.namespace.as_deref(), context_ns);
     let objects = size_and_render(&resolved, Target::Native);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
 

@@ -1,0 +1,98 @@
+//! `sparkplane apply` and `trigger`: the two commands that hand the
+//! operator work — a SparkJob created or updated, and a manual run asked for.
+//!
+//! Owns: turning flags into settings and outcomes into output. Must not:
+//! reconcile (`sparkplane_kube::operator`), check a job differently from
+//! `render` (it calls the same steps), or read gates' specs differently
+//! from `dq check` (`sparkplane_dq::run::embed_gate_specs`).
+
+use sparkplane_core::Diagnostic;
+use sparkplane_core::render::Target;
+use sparkplane_core::validate::ValidationTarget;
+use sparkplane_kube::Target as ClusterTarget;
+
+use super::kube_view::{block_on, cluster_settings};
+use crate::exit::{CommandResult, Failure};
+use crate::printer::Printer;
+use crate::workspace::{JobSettings, resolve_job};
+
+/// What `apply` was asked.
+#[derive(Clone, Debug)]
+pub struct ApplySettings {
+    /// The job.
+    pub job: JobSettings,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+    /// `--dry-run=server`.
+    pub dry_run: bool,
+    /// `--policy-mode audit`.
+    pub audit: bool,
+    /// Custom policies, tenant, cost history and approvals.
+    pub policy: super::policy::PolicySettings,
+    /// `--release`: the release the SparkJob runs, as its `sparkplane.dev/release` label (ADR 0043).
+    pub release: Option<String>,
+}
+
+/// Runs `apply`: resolve, validate, render and check the job as `render`
+/// does, then create or update its SparkJob resource for the operator.
+pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
+    let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
+    printer.warnings(&resolved.warnings);
+    if let Some(id) = &settings.release {
+        sparkplane_delivery::cluster_run::label_release(&mut resolved.job, id)?;
+    }
+    // Each gate's spec travels in the SparkJob: the cluster has no job files (ADR 0043).
+    sparkplane_dq::run::embed_gate_specs(&mut resolved.job, &settings.job.path, crate::workspace::read_source)?;
+    let cluster = cluster_settings(&settings.cluster)?;
+    let context = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
+    resolved.settle_namespace(settings.cluster.namespace.as_deref(), context);
+    let objects = sparkplane_core::render::size_and_render(&resolved, Target::Native);
+    super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
+    let mut job = resolved.job.clone();
+    job.status = None;
+    let namespace = resolved.namespace().to_owned();
+    let name = resolved.name().to_owned();
+    let hash = resolved.short_hash();
+    let applied = block_on(&cluster, async |client, server| {
+        sparkplane_kube::jobs::apply(&client, &server, &job, settings.dry_run).await
+    })?;
+    let state = applied.status.as_ref().and_then(|s| s.state).map_or("new".to_owned(), |s| s.to_string());
+    let dry = if settings.dry_run { " (server dry run: nothing stored)" } else { "" };
+    let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
+    printer.result(&result, || format!("sparkjob {namespace}/{name} applied (spec {hash}, state {state}){dry}\n"));
+    Ok(())
+}
+
+/// What `trigger` was asked.
+#[derive(Clone, Debug)]
+pub struct TriggerSettings {
+    /// The SparkJob.
+    pub name: String,
+    /// Context and namespace.
+    pub cluster: ClusterTarget,
+}
+
+/// Runs `trigger`: asks the operator for a manual run of a SparkJob.
+pub fn trigger(settings: &TriggerSettings, printer: &Printer) -> CommandResult {
+    let name = settings.name.as_str();
+    let cluster = cluster_settings(&settings.cluster)?;
+    let namespace = cluster.namespace.clone();
+    let value = sparkplane_lifecycle::rfc3339(k8s_openapi::jiff::Timestamp::now());
+    let job = block_on(&cluster, async |client, server| {
+        match sparkplane_kube::jobs::get(&client, &server, &namespace, name).await? {
+            Some(_) => sparkplane_kube::jobs::trigger(&client, &server, &namespace, name, &value).await.map(Some),
+            None => Ok(None),
+        }
+    })?;
+    let Some(job) = job else {
+        return Err(Failure::Invalid(
+            Diagnostic::error("unknown-job", "", format!("there is no SparkJob {name} in namespace {namespace}"))
+                .with_help("`kubectl get sparkjobs` lists them; `sparkplane apply JOB.yaml` creates one")
+                .into(),
+        ));
+    };
+    let what = if job.spec.schedule.is_some() { "a manual run" } else { "a new run once the current one has ended" };
+    let result = serde_json::json!({"name": name, "namespace": namespace, "trigger": value});
+    printer.result(&result, || format!("sparkjob {namespace}/{name}: asked the operator for {what} ({value})\n"));
+    Ok(())
+}
