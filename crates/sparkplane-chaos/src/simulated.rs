@@ -119,6 +119,7 @@ impl Lab {
             leader: None,
             server: self.fake.url(),
             resync: Duration::from_secs(10),
+            kubeflow: None,
         };
         let platform = Platform::builtin().map_err(|e| infrastructure("the built-in platform")(e.to_string()))?;
         let metrics = Metrics::new();

@@ -14,6 +14,7 @@
 pub mod import;
 pub mod migrate;
 pub mod resource;
+pub mod schedule_status;
 pub mod status;
 
 pub use import::{ImportReport, Imported, Item, NotCarried, Outcome, import_kubeflow, import_kubeflow_files};

@@ -43,6 +43,8 @@ pub struct OperatorSettings {
     /// driver is read from the API server rather than trusted from the pod
     /// watch ([`DEFAULT_RESYNC`] unless tuned).
     pub resync: std::time::Duration,
+    /// Serve Kubeflow's v1beta2 resources that opted in (`--kubeflow`); None: SparkJobs only.
+    pub kubeflow: Option<super::kubeflow::KubeflowSettings>,
 }
 
 /// The default [`OperatorSettings::resync`].
@@ -103,6 +105,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Wakes a job (queue heads when room frees, parents when a run ends).
     pub wake: UnboundedSender<ObjectRef<SparkJob>>,
+    /// Kubeflow's v1beta2 resources (`--kubeflow`), set once when they are served.
+    pub kubeflow: std::sync::OnceLock<Arc<super::kubeflow::KubeflowState>>,
     ledger: Mutex<Ledger>,
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
@@ -213,6 +217,7 @@ impl Context {
             recorder,
             metrics,
             wake,
+            kubeflow: std::sync::OnceLock::new(),
             ledger: Mutex::new(Ledger::default()),
             waiting: Mutex::new(BTreeMap::new()),
             plans: Mutex::new(HashMap::new()),
@@ -433,6 +438,12 @@ fn uid_digest(uid: &str) -> u64 {
     hasher.finish()
 }
 
+/// The uid of the resource a driver runs for: a SparkJob, or a Kubeflow
+/// SparkApplication the operator serves (`--kubeflow`).
+fn run_owner_uid(pod: &Pod) -> Option<&str> {
+    owner_uid(pod, "SparkJob").or_else(|| owner_uid(pod, sparkplane_api::kubeflow::KIND_SPARK_APPLICATION))
+}
+
 /// The uid of the `kind` that owns `pod` (its controller when several do).
 fn owner_uid<'a>(pod: &'a Pod, kind: &str) -> Option<&'a str> {
     let owners = pod.metadata.owner_references.as_ref()?;
@@ -445,7 +456,7 @@ fn owner_uid<'a>(pod: &'a Pod, kind: &str) -> Option<&'a str> {
 /// or an earlier SparkJob of the same name whose pods the garbage collector
 /// has not removed yet — is never adopted.
 pub fn owned_by(pod: &Pod, job_uid: Option<&str>) -> bool {
-    job_uid.is_none_or(|uid| owner_uid(pod, "SparkJob") == Some(uid))
+    job_uid.is_none_or(|uid| run_owner_uid(pod) == Some(uid))
 }
 
 /// The pods of every job, as compact views rather than whole Pod objects,
@@ -474,7 +485,7 @@ fn insert(jobs: &mut HashMap<(String, String), JobPods>, pod: &Pod) {
             let driver = Driver {
                 view: DriverView::of(pod),
                 uid: pod.metadata.uid.as_deref().map(uid_digest),
-                job: owner_uid(pod, "SparkJob").map(uid_digest),
+                job: run_owner_uid(pod).map(uid_digest),
             };
             entry.drivers.insert(name, driver);
         }
@@ -551,6 +562,24 @@ impl PodIndex {
             None => ExecutorView::default(),
         };
         (driver.map(|d| d.view.clone()), executors)
+    }
+
+    /// The executor pods the driver `driver` of `job` controls, by name with
+    /// their phase (Kubeflow's `status.executorState` lists them by name).
+    pub fn executors_of(
+        &self,
+        namespace: &str,
+        job: &str,
+        driver: &str,
+    ) -> Vec<(String, sparkplane_lifecycle::PodPhase)> {
+        let Some(pods) = self.jobs.get(&(namespace.to_owned(), job.to_owned())) else { return Vec::new() };
+        let Some(owner) = pods.drivers.get(driver).and_then(|d| d.uid) else { return Vec::new() };
+        pods.executors
+            .0
+            .iter()
+            .filter(|(_, (of, _))| *of == Some(owner))
+            .map(|(name, (_, facts))| (name.to_string(), facts.phase))
+            .collect()
     }
 
     /// Driver pods with `job`'s label that the SparkJob with `job_uid` does not own.

@@ -1,7 +1,10 @@
 //! `sparkplane operator`: reconciles SparkJob resources inside a cluster
 //! with kube-rs's runtime — a `Controller` over SparkJobs that also wakes a
 //! job when one of its pods changes, when room frees in its namespace's
-//! queue, or when one of its scheduled runs ends.
+//! queue, or when one of its scheduled runs ends. With `--kubeflow` the same
+//! operator also serves Kubeflow's SparkApplications and
+//! ScheduledSparkApplications that opted in (`kubeflow`): two more
+//! controllers over the same caches, queue and state machine.
 //!
 //! Each reconcile is gather → decide → act (`reconcile`); every decision is
 //! the core's (`sparkplane_lifecycle`), and drivers are created through
@@ -16,6 +19,9 @@ pub mod connect;
 pub mod context;
 pub mod events;
 pub mod gates;
+pub mod kubeflow;
+pub mod kubeflow_run;
+pub mod kubeflow_schedule;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
@@ -138,12 +144,18 @@ pub async fn run(
         reflect(scoped::<ResourceQuota>(&client, namespace.as_deref()), watcher::Config::default());
     let (priorities, priority_task) = reflect(Api::<PriorityClass>::all(client.clone()), watcher::Config::default());
     let index = Arc::new(Mutex::new(PodIndex::default()));
+    // Kubeflow's v1beta2 resources (`--kubeflow`): their own watches, woken by their drivers' pods too.
+    let kubeflow = settings.kubeflow.clone().map(|k| kubeflow::Wiring::new(&client, namespace.as_deref(), k));
     let pod_events = {
         let index = Arc::clone(&index);
+        let kubeflow_pods = kubeflow.as_ref().map(kubeflow::Wiring::pod_waker);
         watcher(pods, watcher::Config::default().labels(sparkplane_api::labels::JOB))
             .default_backoff()
             .map_ok(move |event| {
                 index.lock().unwrap_or_else(|p| p.into_inner()).apply(&event);
+                if let Some(waker) = &kubeflow_pods {
+                    waker.saw(&event);
+                }
                 event
             })
             .touched_objects()
@@ -193,9 +205,12 @@ pub async fn run(
         metrics.clone(),
         wake_tx,
     ));
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
     let (why_tx, why_rx) = tokio::sync::oneshot::channel::<String>();
     let stop = async move {
         let why = stop_rx.await.unwrap_or_default();
+        let _ = stopping_tx.send(true);
         let _ = why_tx.send(why);
     };
     Controller::watches_stream(controller, pod_events, |pod: Pod| {
@@ -208,6 +223,9 @@ pub async fn run(
     .run(reconcile::reconcile, reconcile::error_policy, ctx)
     .for_each(|_| futures::future::ready(()))
     .await;
+    if let Some(kubeflow) = kubeflow {
+        kubeflow.stopped().await;
+    }
     shutdown.abort();
     quota_task.abort();
     priority_task.abort();

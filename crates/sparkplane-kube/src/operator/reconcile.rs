@@ -64,6 +64,9 @@ pub fn error_policy(job: Arc<SparkJob>, error: &KubeError, ctx: Arc<Context>) ->
 
 /// Whether `job` (this uid) still exists and is not being deleted, read from the API.
 async fn still_exists(ctx: &Context, job: &SparkJob) -> Result<bool, KubeError> {
+    if super::kubeflow::converted(job) {
+        return super::kubeflow_run::still_exists(ctx, job).await;
+    }
     let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     ctx.metrics.request("get", "SparkJob");
     match api.get_opt(&job.name_any()).await {
@@ -78,7 +81,8 @@ fn annotation<'a>(job: &'a SparkJob, key: &str) -> Option<&'a str> {
     job.metadata.annotations.as_ref()?.get(key).map(String::as_str)
 }
 
-async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
+/// One run of `job` (a SparkJob, or the SparkJob a Kubeflow SparkApplication converts into).
+pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     let namespace = job.namespace().unwrap_or_default();
     let name = job.name_any();
     let prepared = ctx.prepared(job);
@@ -316,6 +320,7 @@ fn wake_queue_head(ctx: &Context, namespace: &str) {
     queue::order(&mut entries);
     if let Some(first) = entries.first() {
         let _ = ctx.wake.send(ObjectRef::new(&first.name).within(namespace));
+        super::kubeflow::wake(ctx, namespace, &first.name);
     }
 }
 
@@ -354,7 +359,9 @@ fn admission_for(
             .entries(namespace)
             .into_iter()
             .filter(|(job_name, _)| {
-                job_name != name && ctx.jobs.get(&ObjectRef::new(job_name).within(namespace)).is_some()
+                job_name != name
+                    && (ctx.jobs.get(&ObjectRef::new(job_name).within(namespace)).is_some()
+                        || super::kubeflow::serves(ctx, namespace, job_name))
             })
             .map(|(_, demand)| demand)
             .collect()

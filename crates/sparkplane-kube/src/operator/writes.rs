@@ -1,7 +1,9 @@
 //! The writes every reconcile makes the same way, whatever it reconciles
 //! (runs, schedules, Connect servers): the owner reference that ties an
 //! object to its SparkJob, Events, and the status patch (a merge diff of
-//! what changed, remembered until the job cache shows it).
+//! what changed, remembered until the job cache shows it). For a run the
+//! operator serves from Kubeflow's API, the owner, the Events and the status
+//! are its SparkApplication's (`kubeflow`, `kubeflow_run`).
 //!
 //! Owns: those writes, and deleting an object the operator made (a delete
 //! of what is already gone is done, not an error). Must not: decide.
@@ -20,8 +22,12 @@ fn target(job: &SparkJob) -> String {
     format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
 }
 
-/// The owner reference (controller) naming `job`.
+/// The owner reference (controller) naming `job` (the SparkApplication it
+/// was converted from, for one the operator serves from Kubeflow's API).
 pub fn owner_of(job: &SparkJob) -> OwnerReference {
+    if let Some(owner) = super::kubeflow::owner_of(job) {
+        return owner;
+    }
     OwnerReference {
         api_version: sparkplane_api::API_VERSION.into(),
         kind: "SparkJob".into(),
@@ -35,7 +41,8 @@ pub fn owner_of(job: &SparkJob) -> OwnerReference {
 /// Records an Event on the job (a failure to record is logged, never an error).
 pub async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
     ctx.metrics.request("create", "Event");
-    if let Err(error) = ctx.recorder.publish(&job.object_ref(&()), warning, reason, message).await {
+    let regarding = super::kubeflow::object_ref(job).unwrap_or_else(|| job.object_ref(&()));
+    if let Err(error) = ctx.recorder.publish(&regarding, warning, reason, message).await {
         tracing::info!(job = %target(job), %error, "an Event could not be recorded");
     }
 }
@@ -100,6 +107,10 @@ pub async fn write_status(
     old: &SparkJobStatus,
     new: &SparkJobStatus,
 ) -> Result<(), KubeError> {
+    if super::kubeflow::converted(job) {
+        // Written in Kubeflow's shape, to the SparkApplication.
+        return super::kubeflow_run::write_status(ctx, job, new).await;
+    }
     if old == new {
         return Ok(());
     }

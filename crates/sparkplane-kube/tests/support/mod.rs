@@ -43,6 +43,7 @@ impl Operator {
             leader: None,
             server: fake.url(),
             resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
+            kubeflow: None,
         };
         tweak(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
