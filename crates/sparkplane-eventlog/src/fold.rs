@@ -229,12 +229,27 @@ pub struct AppSummaryBuilder {
     warnings_omitted: u64,
     lineage: Lineage,
     connect: Option<ConnectActivity>,
+    /// Task ends are counted as events and their finish times seen, nothing more
+    /// ([`AppSummaryBuilder::for_listing`]).
+    listing: bool,
 }
 
 impl AppSummaryBuilder {
     /// An empty builder.
     pub fn new() -> AppSummaryBuilder {
         AppSummaryBuilder::default()
+    }
+
+    /// An empty builder for a listing record (the History Server's list):
+    /// the application's ids, times, outcome, configuration and executors are
+    /// folded as [`AppSummaryBuilder::new`] folds them — so its cost and
+    /// attribution are the full summary's — but a task end's body (its
+    /// metrics and reason) is not read, only its finish time (which moves the
+    /// end of a log without an application end). Its task counts, totals and
+    /// stage figures stay zero: a listing that skips the bulk of a log. A task
+    /// end cut off or not an object is still read, for its warning.
+    pub fn for_listing() -> AppSummaryBuilder {
+        AppSummaryBuilder { listing: true, ..AppSummaryBuilder::default() }
     }
 
     /// Parses one line and folds its event in; a line that does not parse becomes a warning.
@@ -246,6 +261,13 @@ impl AppSummaryBuilder {
     /// too, so a finer fold alongside this one (the trace's) parses each line once.
     pub fn push_line_and(&mut self, file: &Path, line: u64, text: &str, mut observe: impl FnMut(&SparkEvent<'_>)) {
         self.log.lines += 1;
+        if self.listing
+            && let Some(finish) = task_end_finish_time(text)
+        {
+            self.log.events += 1;
+            self.saw_time(finish);
+            return;
+        }
         match parse_event(text) {
             Ok(Some(event)) => {
                 self.log.events += 1;
@@ -743,6 +765,21 @@ fn wall_time(start: u64, end: u64, stages: &[StageStats]) -> WallTime {
         driver_only_ms,
         driver_share: ratio(driver_only_ms as f64, total_ms as f64),
     }
+}
+
+/// For a line that is a whole task end as Spark writes it (an object whose
+/// `"Event"` comes first), its `Finish Time` (`None` when it has none);
+/// `None` for any other line.
+fn task_end_finish_time(text: &str) -> Option<Option<i64>> {
+    let line = text.trim();
+    if !(line.starts_with(r#"{"Event":"SparkListenerTaskEnd""#) && line.ends_with('}')) {
+        return None;
+    }
+    const FIELD: &str = r#""Finish Time":"#;
+    let Some(at) = memchr::memmem::find(line.as_bytes(), FIELD.as_bytes()) else { return Some(None) };
+    let digits: &str = &line[at + FIELD.len()..];
+    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    Some(digits[..end].parse().ok())
 }
 
 #[cfg(test)]

@@ -86,6 +86,17 @@ pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
     Ok(builder.finish())
 }
 
+/// As [`summarize_log`], for a listing record: task ends are not read beyond
+/// their finish time ([`AppSummaryBuilder::for_listing`]), so the summary's
+/// ids, times, outcome, configuration, executors and cost are
+/// [`summarize_log`]'s, its task figures zero.
+pub fn summarize_log_for_listing(log: &EventLog) -> Result<AppSummary, ReadError> {
+    let mut builder = AppSummaryBuilder::for_listing();
+    builder.set_in_progress(log.in_progress);
+    feed(log, &mut builder)?;
+    Ok(builder.finish())
+}
+
 /// A fold over one streaming pass of an event log: the summary's builder, or
 /// the trace's, which wraps it.
 trait LogFold {

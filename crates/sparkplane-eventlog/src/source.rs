@@ -128,15 +128,16 @@ pub struct AppLog {
     place: Place,
 }
 
-/// How to open an [`AppLog`].
+/// How to open an [`AppLog`]: small, as a listing of many logs holds one each.
 #[derive(Debug, Clone)]
 enum Place {
-    /// A local file or rolling directory.
-    Local(PathBuf),
+    /// A local file or rolling directory: its path, or `None` when the log's
+    /// name is its path (every path that is valid UTF-8).
+    Local(Option<PathBuf>),
     /// One object.
     RemoteFile(Box<ListedFile>),
     /// A rolling directory's prefix (its URL) and the objects directly in it.
-    RemoteRolling(PathBuf, Vec<ListedFile>),
+    RemoteRolling(Box<(PathBuf, Vec<ListedFile>)>),
 }
 
 impl AppLog {
@@ -144,15 +145,33 @@ impl AppLog {
     /// Remote logs need no further request for this: the listing had every name.
     pub fn open(&self) -> Result<EventLog, ReadError> {
         match &self.place {
-            Place::Local(path) => EventLog::open(path),
+            Place::Local(path) => EventLog::open(path.as_deref().unwrap_or_else(|| Path::new(&self.name))),
             Place::RemoteFile(file) => Ok(read::single_file_log(file.as_ref().clone())),
-            Place::RemoteRolling(dir, files) => read::rolling_log(dir, files.clone()),
+            Place::RemoteRolling(rolling) => read::rolling_log(&rolling.0, rolling.1.clone()),
         }
+    }
+
+    /// A local log known by what a listing said of it (a record kept of it):
+    /// the file or rolling directory at the path `name`.
+    pub fn local(name: String, size: u64, modified_ms: Option<i64>, fingerprint: u64) -> AppLog {
+        AppLog { name, size, modified_ms, fingerprint, place: Place::Local(None) }
+    }
+
+    /// Whether [`AppLog::local`] gives this log back from its name, size,
+    /// modification time and fingerprint alone (a local log at a UTF-8 path).
+    pub fn is_local_by_name(&self) -> bool {
+        matches!(self.place, Place::Local(None))
     }
 
     /// Reads and summarises the application (see [`crate::summarize_log`]).
     pub fn summarize(&self) -> Result<AppSummary, ReadError> {
         crate::summarize_log(&self.open()?)
+    }
+
+    /// Reads the application for a listing record, task ends not read beyond
+    /// their finish time (see [`crate::summarize_log_for_listing`]).
+    pub fn summarize_for_listing(&self) -> Result<AppSummary, ReadError> {
+        crate::summarize_log_for_listing(&self.open()?)
     }
 }
 
@@ -213,7 +232,8 @@ fn local_logs(paths: Vec<PathBuf>) -> Vec<AppLog> {
         let Ok(signature) = local_signature(&path) else { continue };
         let (size, modified_ms, fingerprint) = signature.totals();
         let name = path.display().to_string();
-        logs.push(AppLog { name, size, modified_ms, fingerprint, place: Place::Local(path) });
+        let place = Place::Local((path.to_str() != Some(name.as_str())).then_some(path));
+        logs.push(AppLog { name, size, modified_ms, fingerprint, place });
     }
     logs
 }
@@ -332,7 +352,7 @@ fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
         let (size, modified_ms, fingerprint) = remote_signature(entries.iter()).totals();
         let place = match files.as_slice() {
             [only] if whole_location_is_one_log => Place::RemoteFile(Box::new(only.clone())),
-            _ => Place::RemoteRolling(PathBuf::from(&url), files),
+            _ => Place::RemoteRolling(Box::new((PathBuf::from(&url), files))),
         };
         return Ok(vec![AppLog { name: url, size, modified_ms, fingerprint, place }]);
     }
@@ -368,7 +388,10 @@ fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
         let (size, modified_ms, fingerprint) = remote_signature(members.iter().copied()).totals();
         let place = match members.as_slice() {
             [only] if only.key == name => Place::RemoteFile(Box::new(listed(store, only))),
-            _ => Place::RemoteRolling(PathBuf::from(&url), members.iter().map(|e| listed(store, e)).collect()),
+            _ => Place::RemoteRolling(Box::new((
+                PathBuf::from(&url),
+                members.iter().map(|e| listed(store, e)).collect(),
+            ))),
         };
         logs.push(AppLog { name: url, size, modified_ms, fingerprint, place });
     }
@@ -392,42 +415,12 @@ fn remote_signature<'a>(entries: impl Iterator<Item = &'a Entry>) -> Signature {
 /// read, or holds no Spark events, becomes a warning naming it. Summaries come in
 /// the order of `logs`.
 pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
-    let results: Mutex<Vec<Option<Result<AppSummary, Warning>>>> = Mutex::new(vec![None; logs.len()]);
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(log) = logs.get(index) else { break };
-                    let path = Path::new(&log.name);
-                    let result = match log.summarize() {
-                        Ok(summary) if summary.log.events == 0 => {
-                            Err(Warning::in_file(path, "holds no Spark events; skipped".to_string()))
-                        }
-                        Ok(summary) => Ok(summary),
-                        Err(err) => Err(Warning::in_file(path, format!("skipped: {err}"))),
-                    };
-                    // A worker that panicked poisons the lock; the results written so far still stand.
-                    let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    results[index] = Some(result);
-                }
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let results = on_all_cores(logs, summary_of);
     let (mut summaries, mut warnings) = (Vec::new(), Vec::new());
     for (log, result) in logs.iter().zip(results) {
         match result {
             Some(Ok(summary)) => {
-                let when = summary.end_time_ms.or(summary.start_time_ms);
-                let recent = match (since_ms, when) {
-                    (None, _) => true,
-                    (Some(since), Some(when)) => when >= since,
-                    (Some(_), None) => false,
-                };
-                if recent {
+                if in_window(since_ms, summary.end_time_ms.or(summary.start_time_ms)) {
                     summaries.push(summary);
                 }
             }
@@ -439,6 +432,52 @@ pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary
         }
     }
     (summaries, warnings)
+}
+
+/// One log's summary, or the warning that says why it has none: it cannot be
+/// read, or holds no Spark events.
+pub(crate) fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
+    let path = Path::new(&log.name);
+    match log.summarize() {
+        Ok(summary) if summary.log.events == 0 => {
+            Err(Warning::in_file(path, "holds no Spark events; skipped".to_string()))
+        }
+        Ok(summary) => Ok(summary),
+        Err(err) => Err(Warning::in_file(path, format!("skipped: {err}"))),
+    }
+}
+
+/// Runs `work` over every log on as many threads as the machine has cores;
+/// results in the order of `logs`, `None` for a log whose worker panicked.
+pub(crate) fn on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Sync) -> Vec<Option<T>> {
+    let results: Mutex<Vec<Option<T>>> = Mutex::new(logs.iter().map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(log) = logs.get(index) else { break };
+                    let result = work(log);
+                    // A worker that panicked poisons the lock; the results written so far still stand.
+                    let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    results[index] = Some(result);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Whether an application that ended (or, without an end, started) at
+/// `when_ms` is inside a `--since` window starting at `since_ms`.
+pub(crate) fn in_window(since_ms: Option<u64>, when_ms: Option<u64>) -> bool {
+    match (since_ms, when_ms) {
+        (None, _) => true,
+        (Some(since), Some(when)) => when >= since,
+        (Some(_), None) => false,
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,11 @@ pub struct AttemptInfo {
 pub trait Catalog {
     /// Every application attempt known now.
     fn attempts(&self) -> Vec<AttemptInfo>;
+    /// The attempts of one application (a catalog of many applications
+    /// answers this without copying the others).
+    fn attempts_of(&self, app_id: &str) -> Vec<AttemptInfo> {
+        self.attempts().into_iter().filter(|a| a.app_id == app_id).collect()
+    }
     /// One attempt's detail, replayed (or cached) on demand; `None` when it cannot be read.
     fn detail(&self, app_id: &str, attempt_id: Option<&str>) -> Option<Arc<AppDetail>>;
     /// The current time, epoch milliseconds (for running applications' end-date filters).
@@ -91,7 +96,8 @@ pub fn logs_unavailable(app_id: &str) -> Response {
     }
 }
 
-const JSON: &str = "application/json";
+/// The content type of the JSON answers.
+pub const JSON: &str = "application/json";
 const TEXT: &str = "text/plain;charset=utf-8";
 
 fn json<T: Serialize>(value: &T) -> Response {
@@ -226,25 +232,158 @@ struct AppJson {
     attempts: Vec<AttemptJson>,
 }
 
-/// Applications with their attempts, newest attempt first (by start time), as Spark groups them.
-fn grouped(catalog: &dyn Catalog) -> Vec<(String, Vec<AttemptInfo>)> {
-    let mut apps: BTreeMap<String, Vec<AttemptInfo>> = BTreeMap::new();
-    for attempt in catalog.attempts() {
-        apps.entry(attempt.app_id.clone()).or_default().push(attempt);
+/// Attempts in Spark's order within an application: newest first (by start time).
+fn newest_first(a: &AttemptInfo, b: &AttemptInfo) -> std::cmp::Ordering {
+    b.start_ms.cmp(&a.start_ms).then_with(|| b.attempt_id.cmp(&a.attempt_id))
+}
+
+/// Every application with its attempts as Spark lists them: attempts newest
+/// first, applications by their latest attempt's end time, latest first
+/// (running ones, -1, last), then by id descending. Attempts are sorted in
+/// place and the applications are ranges of them, so a list of many
+/// applications holds one copy of each attempt.
+pub struct ApplicationList {
+    attempts: Vec<AttemptInfo>,
+    /// (start, length) of each application's attempts, in listing order.
+    apps: Vec<(usize, usize)>,
+}
+
+impl ApplicationList {
+    fn of(mut attempts: Vec<AttemptInfo>) -> ApplicationList {
+        attempts.sort_by(|a, b| a.app_id.cmp(&b.app_id).then_with(|| newest_first(a, b)));
+        let mut apps: Vec<(usize, usize)> = Vec::new();
+        for (at, attempt) in attempts.iter().enumerate() {
+            match apps.last_mut() {
+                Some((start, len)) if attempts[*start].app_id == attempt.app_id => *len += 1,
+                _ => apps.push((at, 1)),
+            }
+        }
+        let end = |(start, _): &(usize, usize)| attempts[*start].end_ms;
+        apps.sort_by(|a, b| end(b).cmp(&end(a)).then_with(|| attempts[b.0].app_id.cmp(&attempts[a.0].app_id)));
+        ApplicationList { attempts, apps }
     }
-    let mut out: Vec<(String, Vec<AttemptInfo>)> = apps
-        .into_iter()
-        .map(|(id, mut attempts)| {
-            attempts.sort_by(|a, b| b.start_ms.cmp(&a.start_ms).then_with(|| b.attempt_id.cmp(&a.attempt_id)));
-            (id, attempts)
-        })
-        .collect();
-    // Spark lists by the latest attempt's end time, latest first (running applications, -1, last).
-    out.sort_by(|(a_id, a), (b_id, b)| {
-        let end = |v: &Vec<AttemptInfo>| v.first().map_or(i64::MIN, |x| x.end_ms);
-        end(b).cmp(&end(a)).then_with(|| b_id.cmp(a_id))
-    });
-    out
+
+    fn app(&self, (start, len): (usize, usize)) -> &[AttemptInfo] {
+        &self.attempts[start..start + len]
+    }
+
+    /// Keeps the applications `keep` accepts, the first `limit` of them.
+    fn filter(&mut self, limit: usize, keep: impl Fn(&[AttemptInfo]) -> bool) {
+        let apps = std::mem::take(&mut self.apps);
+        self.apps = apps.into_iter().filter(|range| keep(self.app(*range))).take(limit).collect();
+    }
+
+    /// How many applications are listed.
+    pub fn len(&self) -> usize {
+        self.apps.len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.apps.is_empty()
+    }
+
+    /// The answer's JSON, as `serde_json::to_string_pretty` writes a list of them.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::new();
+        let mut reader = self.reader();
+        // Reading from memory cannot fail.
+        let _ = std::io::Read::read_to_end(&mut reader, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The answer's JSON, written as it is read: a list of a hundred
+    /// thousand applications is never held whole as text.
+    pub fn reader(&self) -> ListReader<'_> {
+        ListReader { list: self, next: 0, buffer: Vec::new(), at: 0, ended: false }
+    }
+
+    /// As [`ApplicationList::reader`], owning the list (for a body streamed from another thread).
+    pub fn into_reader(self) -> impl std::io::Read + Send {
+        OwnedListReader { list: self, next: 0, buffer: Vec::new(), at: 0, ended: false }
+    }
+}
+
+/// Writes the applications of a list as JSON, a few at a time.
+pub struct ListReader<'a> {
+    list: &'a ApplicationList,
+    next: usize,
+    buffer: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+struct OwnedListReader {
+    list: ApplicationList,
+    next: usize,
+    buffer: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+/// Bytes of JSON written at a time.
+const LIST_CHUNK: usize = 64 << 10;
+
+/// Fills `buffer` with the next applications of `list` from `next` (the
+/// whole list as `to_string_pretty` writes it, element by element: each at
+/// one level of indentation, separated by `,\n`); false when nothing is left.
+fn fill_list(list: &ApplicationList, next: &mut usize, buffer: &mut Vec<u8>, ended: &mut bool) -> bool {
+    buffer.clear();
+    if *ended {
+        return false;
+    }
+    if list.apps.is_empty() {
+        buffer.extend_from_slice(b"[]");
+        *ended = true;
+        return true;
+    }
+    while buffer.len() < LIST_CHUNK && *next < list.apps.len() {
+        buffer.extend_from_slice(if *next == 0 { b"[\n  " } else { b",\n  " });
+        let app = list.app(list.apps[*next]);
+        let element = serde_json::to_vec_pretty(&app_json(&app[0].app_id, app)).unwrap_or_default();
+        for &byte in &element {
+            buffer.push(byte);
+            if byte == b'\n' {
+                buffer.extend_from_slice(b"  ");
+            }
+        }
+        *next += 1;
+    }
+    if *next == list.apps.len() {
+        buffer.extend_from_slice(b"\n]");
+        *ended = true;
+    }
+    true
+}
+
+fn read_list(
+    list: &ApplicationList,
+    state: (&mut usize, &mut Vec<u8>, &mut usize, &mut bool),
+    out: &mut [u8],
+) -> usize {
+    let (next, buffer, at, ended) = state;
+    if *at == buffer.len() {
+        if !fill_list(list, next, buffer, ended) {
+            return 0;
+        }
+        *at = 0;
+    }
+    let n = out.len().min(buffer.len() - *at);
+    out[..n].copy_from_slice(&buffer[*at..*at + n]);
+    *at += n;
+    n
+}
+
+impl std::io::Read for ListReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        Ok(read_list(self.list, (&mut self.next, &mut self.buffer, &mut self.at, &mut self.ended), out))
+    }
+}
+
+impl std::io::Read for OwnedListReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        Ok(read_list(&self.list, (&mut self.next, &mut self.buffer, &mut self.at, &mut self.ended), out))
+    }
 }
 
 fn attempt_json(a: &AttemptInfo) -> AttemptJson {
@@ -272,6 +411,17 @@ fn app_json(id: &str, attempts: &[AttemptInfo]) -> AppJson {
 }
 
 fn application_list(catalog: &dyn Catalog, query: &Query) -> Result<Response, Response> {
+    let list = list_applications(catalog, query)?;
+    Ok(Response { status: 200, content_type: JSON, body: list.to_json(), download: None })
+}
+
+/// `applications` as the list to stream (the server writes it as it sends
+/// it); Spark's 400 or 404 for a bad parameter.
+pub fn application_list_of(catalog: &dyn Catalog, query: &str) -> Result<ApplicationList, Response> {
+    list_applications(catalog, &Query::parse(query))
+}
+
+fn list_applications(catalog: &dyn Catalog, query: &Query) -> Result<ApplicationList, Response> {
     let statuses = query.statuses("status", &["COMPLETED", "RUNNING"])?;
     let min_date = query.date("minDate", parse_date("2010-01-01").unwrap_or(0))?;
     let max_date = query.date("maxDate", parse_date("3000-01-01").unwrap_or(i64::MAX))?;
@@ -281,36 +431,39 @@ fn application_list(catalog: &dyn Catalog, query: &Query) -> Result<Response, Re
     let include_completed = statuses.is_empty() || statuses.contains(&"COMPLETED");
     let include_running = statuses.is_empty() || statuses.contains(&"RUNNING");
     let now = catalog.now_ms();
-    let apps: Vec<AppJson> = grouped(catalog)
-        .into_iter()
-        .filter(|(_, attempts)| {
-            let any_running = attempts.first().is_none_or(|a| !a.completed);
-            let status_ok = (!any_running && include_completed) || (any_running && include_running);
-            status_ok
-                && attempts.iter().any(|a| {
-                    let start_ok = a.start_ms >= min_date && a.start_ms <= max_date;
-                    let end_ok = if any_running { max_end > now } else { a.end_ms >= min_end && a.end_ms <= max_end };
-                    start_ok && end_ok
-                })
-        })
-        .take(usize::try_from(limit.max(0)).unwrap_or(usize::MAX))
-        .map(|(id, attempts)| app_json(&id, &attempts))
-        .collect();
-    Ok(json(&apps))
+    let mut list = ApplicationList::of(catalog.attempts());
+    list.filter(usize::try_from(limit.max(0)).unwrap_or(usize::MAX), |attempts| {
+        let any_running = attempts.first().is_none_or(|a| !a.completed);
+        let status_ok = (!any_running && include_completed) || (any_running && include_running);
+        status_ok
+            && attempts.iter().any(|a| {
+                let start_ok = a.start_ms >= min_date && a.start_ms <= max_date;
+                let end_ok = if any_running { max_end > now } else { a.end_ms >= min_end && a.end_ms <= max_end };
+                start_ok && end_ok
+            })
+    });
+    Ok(list)
 }
 
 /// `applications/{app}/{attempt}`: that attempt alone, as Spark's `ApplicationAttemptInfo`.
 fn one_attempt(catalog: &dyn Catalog, app: &str, attempt: &str) -> Response {
-    let found = catalog.attempts().into_iter().find(|a| a.app_id == app && a.attempt_id.as_deref() == Some(attempt));
+    let found = catalog.attempts_of(app).into_iter().find(|a| a.attempt_id.as_deref() == Some(attempt));
     match found {
         Some(a) => json(&attempt_json(&a)),
         None => not_found(format!("unknown app {app}, attempt {attempt}")),
     }
 }
 
+/// One application's attempts, newest first; `None` when it is not listed.
+fn attempts_of(catalog: &dyn Catalog, app: &str) -> Option<Vec<AttemptInfo>> {
+    let mut attempts = catalog.attempts_of(app);
+    attempts.sort_by(newest_first);
+    (!attempts.is_empty()).then_some(attempts)
+}
+
 fn one_application(catalog: &dyn Catalog, app: &str) -> Response {
-    match grouped(catalog).into_iter().find(|(id, _)| id == app) {
-        Some((id, attempts)) => json(&app_json(&id, &attempts)),
+    match attempts_of(catalog, app) {
+        Some(attempts) => json(&app_json(app, &attempts)),
         None => not_found(format!("unknown app: {app}")),
     }
 }
@@ -329,7 +482,7 @@ fn no_such_app(app: &str, attempt: Option<&str>) -> String {
 /// attempt when none was asked.
 fn event_logs(catalog: &dyn Catalog, app: &str, attempt: Option<&str>) -> Response {
     // Unknown without an attempt, Spark has retried with attempt 1 and names that.
-    let Some((_, attempts)) = grouped(catalog).into_iter().find(|(id, _)| id == app) else {
+    let Some(attempts) = attempts_of(catalog, app) else {
         return not_found(no_such_app(app, attempt.or(Some("1"))));
     };
     let has = |wanted: Option<&str>| attempts.iter().any(|a| a.attempt_id.as_deref() == wanted);
@@ -363,7 +516,7 @@ fn app_resource(
     resource: &[&str],
     query: &Query,
 ) -> Result<Response, Response> {
-    let known = catalog.attempts().into_iter().any(|a| a.app_id == app && a.attempt_id.as_deref() == attempt);
+    let known = catalog.attempts_of(app).into_iter().any(|a| a.attempt_id.as_deref() == attempt);
     let detail = known.then(|| catalog.detail(app, attempt)).flatten();
     let Some(detail) = detail else {
         // Spark's text; a listed log that could not be read says so after it.
@@ -1439,6 +1592,76 @@ mod tests {
         }
     }
 
+    /// Many applications, some with several attempts, some running.
+    struct Fleet(Vec<AttemptInfo>);
+
+    impl Catalog for Fleet {
+        fn attempts(&self) -> Vec<AttemptInfo> {
+            self.0.clone()
+        }
+        fn detail(&self, _: &str, _: Option<&str>) -> Option<Arc<AppDetail>> {
+            None
+        }
+        fn now_ms(&self) -> i64 {
+            1_000_000
+        }
+    }
+
+    fn many_applications() -> Fleet {
+        let mut attempts = Vec::new();
+        for i in 0..3_000i64 {
+            let running = i % 7 == 0;
+            for attempt in 0..(1 + i % 3) {
+                attempts.push(AttemptInfo {
+                    app_id: format!("app-{:04}", i % 2_000),
+                    attempt_id: (i % 3 > 0).then(|| (attempt + 1).to_string()),
+                    name: format!("job \"{i}\""),
+                    start_ms: 1_000 + i * 10 + attempt,
+                    end_ms: if running { -1 } else { 5_000 + (i * 37) % 900 },
+                    last_updated_ms: 9_000,
+                    user: "u".to_owned(),
+                    completed: !running,
+                    spark_version: "4.1.1".to_owned(),
+                });
+            }
+        }
+        Fleet(attempts)
+    }
+
+    /// The list is written as it is read, a chunk at a time; its bytes are
+    /// what `to_string_pretty` writes for the whole list, in Spark's order.
+    #[test]
+    fn the_application_list_written_as_it_is_read_is_the_pretty_json_of_the_whole_list() {
+        let fleet = many_applications();
+        for query in ["", "limit=1", "limit=0", "status=running", "minEndDate=1970-01-01T00:00:05.500GMT"] {
+            let list = application_list_of(&fleet, query).unwrap_or_else(|r| panic!("{query}: {}", r.body));
+            let mut apps: BTreeMap<String, Vec<AttemptInfo>> = BTreeMap::new();
+            for attempt in fleet.attempts() {
+                apps.entry(attempt.app_id.clone()).or_default().push(attempt);
+            }
+            let mut grouped: Vec<(String, Vec<AttemptInfo>)> = apps
+                .into_iter()
+                .map(|(id, mut attempts)| {
+                    attempts.sort_by(newest_first);
+                    (id, attempts)
+                })
+                .collect();
+            grouped.sort_by(|(a_id, a), (b_id, b)| b[0].end_ms.cmp(&a[0].end_ms).then_with(|| b_id.cmp(a_id)));
+            let expected: Vec<AppJson> = grouped
+                .iter()
+                .filter(|(id, _)| list.apps.iter().any(|r| &list.attempts[r.0].app_id == id))
+                .map(|(id, attempts)| app_json(id, attempts))
+                .collect();
+            let whole = serde_json::to_string_pretty(&expected).expect("json");
+            assert_eq!(list.len(), expected.len(), "{query}");
+            let mut streamed = String::new();
+            std::io::Read::read_to_string(&mut list.reader(), &mut streamed).expect("reads");
+            assert_eq!(streamed, whole, "{query}");
+            assert_eq!(respond(&fleet, "/api/v1/applications", query).body, whole, "{query}");
+        }
+        assert!(fleet.0.len() * 300 > LIST_CHUNK, "the list spans several chunks");
+    }
+
     /// Spark's History Server measures a task still running to the log's last
     /// modification (`LiveTask.timeRunning(lastUpdateTime)`), not to the request.
     #[test]
@@ -1457,7 +1680,12 @@ mod tests {
         let mut detail = builder.finish();
         let durations = |detail: &AppDetail| {
             let tasks = answer(&OneApp(Arc::new(detail.clone())), "stages/1/0/taskList");
-            tasks.as_array().into_iter().flatten().map(|t| (t["status"].clone(), t["duration"].clone())).collect::<Vec<_>>()
+            tasks
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| (t["status"].clone(), t["duration"].clone()))
+                .collect::<Vec<_>>()
         };
         // Launched at 10; the ended one finished at 20.
         assert_eq!(durations(&detail), [("SUCCESS".into(), 10.into()), ("RUNNING".into(), Value::Null)]);

@@ -30,8 +30,9 @@ use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
-use crate::persist::{self, Changes, LogKey, PersistedIndex, StoredEntry, StoredSkip};
+use crate::persist::{self, Changes, LogKey, PersistedIndex, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
+use crate::records::{Record, Records};
 use crate::replay::AppDetail;
 
 /// The log behind an [`Entry`]: as listed, or only its key, restored from the
@@ -58,19 +59,10 @@ impl EntryLog {
             EntryLog::Restored(_) => None,
         }
     }
-
-    /// Whether `log`, as listed now, is the log this record was read from.
-    fn is_unchanged(&self, log: &AppLog) -> bool {
-        match self {
-            EntryLog::Listed(listed) => listed.fingerprint == log.fingerprint,
-            EntryLog::Restored(key) => {
-                (key.size, key.modified_ms, key.fingerprint) == (log.size, log.modified_ms, log.fingerprint)
-            }
-        }
-    }
 }
 
-/// What the index keeps per log: the listing record, and what the web page shows.
+/// One log's listing record and what the web page shows, as the index hands
+/// it out (it keeps each compactly, as a [`crate::records::Record`]).
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub log: EntryLog,
@@ -158,7 +150,7 @@ pub struct SkippedLog {
 /// The index over one log location.
 pub struct Index {
     source: LogSource,
-    entries: Mutex<BTreeMap<String, Entry>>,
+    records: Mutex<Records>,
     skipped_logs: Mutex<BTreeMap<String, SkippedLog>>,
     stats: Mutex<IndexStats>,
     cache: Mutex<Cache>,
@@ -213,7 +205,7 @@ impl Index {
     pub fn new(source: LogSource, cache_bytes: u64) -> Index {
         Index {
             source,
-            entries: Mutex::new(BTreeMap::new()),
+            records: Mutex::new(Records::default()),
             skipped_logs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(IndexStats::default()),
             cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
@@ -233,18 +225,19 @@ impl Index {
     pub fn with_persisted(source: LogSource, cache_bytes: u64, dir: &Path) -> (Index, Vec<String>) {
         let opened = persist::open(dir, &source.describe());
         let mut index = Index::new(source, cache_bytes);
-        let entries: BTreeMap<String, Entry> =
-            opened.restored.entries.into_iter().filter_map(|(name, stored)| restored_entry(name, stored)).collect();
+        let records = Records::new(
+            opened.restored.entries.into_iter().filter_map(|(name, stored)| Record::restored(name, stored)).collect(),
+        );
         let skipped: BTreeMap<String, SkippedLog> =
             opened.restored.skipped.into_iter().filter_map(|(name, stored)| restored_skip(name, stored)).collect();
-        let pending = !entries.is_empty() || !skipped.is_empty();
+        let pending = !records.is_empty() || !skipped.is_empty();
         {
             let stats = index.stats.get_mut().unwrap_or_else(|p| p.into_inner());
-            stats.logs = entries.len() as u64;
-            stats.restored = entries.len() as u64;
-            stats.partial = entries.values().filter(|e| !e.warnings.is_empty()).count() as u64;
+            stats.logs = records.len() as u64;
+            stats.restored = records.len() as u64;
+            stats.partial = records.iter().filter(|r| !r.warnings().is_empty()).count() as u64;
         }
-        index.entries = Mutex::new(entries);
+        index.records = Mutex::new(records);
         index.skipped_logs = Mutex::new(skipped);
         index.store = opened.store;
         index.restored_pending = AtomicBool::new(pending);
@@ -284,20 +277,32 @@ impl Index {
                 return Err(error);
             }
         };
-        let mut present: Vec<String> = Vec::with_capacity(listed.len());
+        let mut listed = listed;
+        listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         let mut changed = Vec::new();
+        let mut changes = Changes::default();
         {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            let left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
+            let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+            let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
+            // Logs gone from the location are dropped now; the store hears of it with this refresh's other changes.
+            let present: Vec<&str> = listed.iter().map(|log| log.name.as_str()).collect();
+            changes.removed = records.retain_present(&present);
+            left_out.retain(|name, _| {
+                let keep = present.binary_search(&name.as_str()).is_ok();
+                if !keep {
+                    changes.removed.push(name.clone());
+                }
+                keep
+            });
+            drop(present);
             for log in listed {
-                present.push(log.name.clone());
-                if let Some(entry) = entries.get_mut(&log.name)
-                    && entry.log.is_unchanged(&log)
+                if let Some(record) = records.get_mut(&log.name)
+                    && record.is_unchanged(&log)
                 {
-                    // A restored record whose log is unchanged: the listed log replaces the stored key now,
-                    // so its details can be read before the changed logs are summarised; nothing is read.
-                    if entry.log.listed().is_none() {
-                        entry.log = EntryLog::Listed(log);
+                    // A restored record whose log is unchanged: from now on its log can be opened,
+                    // before the changed logs are summarised; nothing is read.
+                    if record.is_restored() {
+                        record.mark_listed(log);
                     }
                     continue;
                 }
@@ -308,58 +313,39 @@ impl Index {
             }
         }
         self.first_listing_due.store(false, Ordering::SeqCst);
-        present.sort_unstable();
         let mut fresh = Vec::new();
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
         let mut newly_skipped: Vec<(String, SkippedLog)> = Vec::new();
         let listed = each_on_all_cores(&changed, |log| self.listing_of(log));
         for (log, listed) in changed.into_iter().zip(listed) {
             match listed {
-                Listed::Entry(entry) => fresh.push(*entry),
+                Listed::Record(record) => fresh.push(record),
                 Listed::Skipped(left_out) => {
                     *skipped.entry(left_out.reason.to_owned()).or_default() += 1;
-                    newly_skipped.push((log.name.clone(), left_out));
+                    newly_skipped.push((log.name, left_out));
                 }
             }
         }
-        let mut changes = Changes::default();
         let count = {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
             let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
-            let is_present = |name: &String| present.binary_search(name).is_ok();
-            let removed = &mut changes.removed;
-            entries.retain(|name, _| {
-                let keep = is_present(name);
-                if !keep {
-                    removed.push(name.clone());
-                }
-                keep
-            });
-            left_out.retain(|name, _| {
-                let keep = is_present(name);
-                if !keep {
-                    removed.push(name.clone());
-                }
-                keep
-            });
             let summarised = fresh.len() as u64;
-            for entry in fresh {
-                let name = entry.log.name().to_owned();
-                left_out.remove(&name);
+            for record in &fresh {
+                left_out.remove(record.name());
                 if self.store.is_some() {
-                    changes.entries.push((name.clone(), stored_entry(&entry)));
+                    changes.entries.push((record.name().to_owned(), record.stored()));
                 }
-                entries.insert(name, entry);
             }
+            let now_left_out: Vec<String> = newly_skipped.iter().map(|(name, _)| name.clone()).collect();
+            records.update(fresh, &now_left_out);
             for (name, skipped) in newly_skipped {
-                entries.remove(&name);
                 if self.store.is_some() {
                     changes.skipped.push((name.clone(), stored_skip(&skipped)));
                 }
                 left_out.insert(name, skipped);
             }
-            let partial = entries.values().filter(|e| !e.warnings.is_empty()).count() as u64;
-            (entries.len() as u64, summarised, partial)
+            let partial = records.iter().filter(|r| !r.warnings().is_empty()).count() as u64;
+            (records.len() as u64, summarised, partial)
         };
         self.restored_pending.store(false, Ordering::SeqCst);
         // A log that could not be replayed is tried again after each listing.
@@ -388,12 +374,12 @@ impl Index {
 
     /// Every indexed log, in name order.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().map(|e| e.values().cloned().collect()).unwrap_or_default()
+        self.records.lock().map(|r| r.iter().map(Record::entry).collect()).unwrap_or_default()
     }
 
     /// How many logs are listed now (without copying them).
     pub fn len(&self) -> usize {
-        self.entries.lock().map(|e| e.len()).unwrap_or_default()
+        self.records.lock().map(|r| r.len()).unwrap_or_default()
     }
 
     /// True when no log is listed.
@@ -403,14 +389,14 @@ impl Index {
 
     /// How many distinct applications are listed now (attempts of one count once).
     pub fn application_count(&self) -> usize {
-        let Ok(entries) = self.entries.lock() else { return 0 };
-        entries.values().map(|e| e.attempt.app_id.as_str()).collect::<std::collections::BTreeSet<_>>().len()
+        let Ok(records) = self.records.lock() else { return 0 };
+        records.iter().map(Record::app_id).collect::<std::collections::BTreeSet<_>>().len()
     }
 
     /// The listed logs read only in part, in name order.
     pub fn partial_entries(&self) -> Vec<Entry> {
-        let Ok(entries) = self.entries.lock() else { return Vec::new() };
-        entries.values().filter(|e| !e.warnings.is_empty()).cloned().collect()
+        let Ok(records) = self.records.lock() else { return Vec::new() };
+        records.iter().filter(|r| !r.warnings().is_empty()).map(Record::entry).collect()
     }
 
     /// The logs left out of the list now, in name order, with why.
@@ -446,17 +432,18 @@ impl Index {
     }
 
     fn log_of_attempt(&self, app_id: &str, attempt_id: Option<&str>) -> Option<EntryLog> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .values()
-            .find(|e| e.attempt.app_id == app_id && e.attempt.attempt_id.as_deref() == attempt_id)
-            .map(|e| e.log.clone())
+        let records = self.records.lock().ok()?;
+        let record = records.iter().find(|r| r.app_id() == app_id && r.attempt_id() == attempt_id)?;
+        Some(match record.log() {
+            Some(log) => EntryLog::Listed(log),
+            None => EntryLog::Restored(record.key()),
+        })
     }
 }
 
 /// What listing one log gave: its record, or why it is left out.
 enum Listed {
-    Entry(Box<Entry>),
+    Record(Record),
     Skipped(SkippedLog),
 }
 
@@ -469,7 +456,8 @@ impl Index {
     /// Reads one log and keeps only its listing record: the summary (which
     /// holds the whole configuration) is dropped here, on the worker, so a
     /// listing of many logs holds one summary per core at a time, not one per
-    /// log. A log of [`ONE_PASS_BYTES`] or more is replayed in the same pass
+    /// log. Task ends are not read beyond their finish time
+    /// (`AppLog::summarize_for_listing`: the record holds no task figure). A log of [`ONE_PASS_BYTES`] or more is replayed in the same pass
     /// and its detail cached (within the cache's budget).
     fn listing_of(&self, log: &AppLog) -> Listed {
         let summary = if log.size >= ONE_PASS_BYTES {
@@ -480,7 +468,8 @@ impl Index {
                 summary
             })
         } else {
-            log.summarize()
+            // The record needs the application's ids, times, outcome, attribution and cost, not its tasks.
+            log.summarize_for_listing()
         };
         listed(&self.source, log, summary)
     }
@@ -493,7 +482,7 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
             let warnings: Vec<String> =
                 summary.warnings.iter().filter(|w| w.file.is_some()).take(5).map(|w| w.message.clone()).collect();
             let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
-            Listed::Entry(Box::new(Entry {
+            Listed::Record(Record::of(Entry {
                 attempt: attempt_of(&summary, log),
                 outcome: summary.outcome,
                 team: cost.team.clone().or_else(|| team_of(source, &log.name)),
@@ -570,55 +559,6 @@ pub fn read_once(
         detail.last_updated_ms = log.modified_ms;
         (summary.finish(), detail)
     }))
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Succeeded => "succeeded",
-        Outcome::Failed => "failed",
-        Outcome::Incomplete => "incomplete",
-    }
-}
-
-/// The record the store keeps of a listed entry.
-fn stored_entry(entry: &Entry) -> StoredEntry {
-    let (size, modified_ms, fingerprint) = match &entry.log {
-        EntryLog::Listed(log) => (log.size, log.modified_ms, log.fingerprint),
-        EntryLog::Restored(key) => (key.size, key.modified_ms, key.fingerprint),
-    };
-    StoredEntry {
-        size,
-        modified_ms,
-        fingerprint,
-        attempt: entry.attempt.clone(),
-        outcome: outcome_name(entry.outcome).to_owned(),
-        team: entry.team.clone(),
-        cost_usd: entry.cost_usd,
-        warnings: entry.warnings.clone(),
-    }
-}
-
-/// An entry from its stored record; `None` for a record this version does not
-/// understand (its log is then read again at the first listing).
-fn restored_entry(name: String, stored: StoredEntry) -> Option<(String, Entry)> {
-    let outcome = [Outcome::Succeeded, Outcome::Failed, Outcome::Incomplete]
-        .into_iter()
-        .find(|o| outcome_name(*o) == stored.outcome)?;
-    let key = LogKey {
-        name: name.clone(),
-        size: stored.size,
-        modified_ms: stored.modified_ms,
-        fingerprint: stored.fingerprint,
-    };
-    let entry = Entry {
-        log: EntryLog::Restored(key),
-        attempt: stored.attempt,
-        outcome,
-        team: stored.team,
-        cost_usd: stored.cost_usd,
-        warnings: stored.warnings,
-    };
-    Some((name, entry))
 }
 
 fn stored_skip(skipped: &SkippedLog) -> StoredSkip {
@@ -708,7 +648,12 @@ pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
 
 impl Catalog for Index {
     fn attempts(&self) -> Vec<AttemptInfo> {
-        self.entries.lock().map(|e| e.values().map(|x| x.attempt.clone()).collect()).unwrap_or_default()
+        self.records.lock().map(|r| r.iter().map(Record::attempt).collect()).unwrap_or_default()
+    }
+
+    fn attempts_of(&self, app_id: &str) -> Vec<AttemptInfo> {
+        let Ok(records) = self.records.lock() else { return Vec::new() };
+        records.iter().filter(|r| r.app_id() == app_id).map(Record::attempt).collect()
     }
 
     fn detail(&self, app_id: &str, attempt_id: Option<&str>) -> Option<Arc<AppDetail>> {

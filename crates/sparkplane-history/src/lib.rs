@@ -6,7 +6,8 @@
 //! from `sparkplane_eventlog`'s `AppSummary`); [`replay`] folds one log into the
 //! jobs, stages, tasks and executors Spark's status store would hold, on
 //! demand, cached within a memory budget, with each stage's tasks kept
-//! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`persist`] keeps the
+//! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`records`] holds
+//! the listing's records compactly; [`persist`] keeps the
 //! index's records on local disk across restarts; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the handler the one HTTP
 //! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod page;
 pub mod persist;
 pub mod pipeline;
+pub mod records;
 pub mod replay;
 pub mod server;
 pub mod sql_executions;

@@ -214,8 +214,25 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
 fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Reply {
     let started = Instant::now();
     let path = request.path.as_str();
+    let listing = request.method.is_read() && matches!(path, "/api/v1/applications" | "/api/v1/applications/");
     let response = if !request.method.is_read() {
         Response { status: 405, content_type: TEXT, body: "method not allowed\n".to_owned(), download: None }
+    } else if listing {
+        // The application list is written as it is sent: a hundred thousand
+        // applications are never held whole as text.
+        match api::application_list_of(index, &request.query) {
+            Ok(list) => {
+                let reply = Reply {
+                    status: 200,
+                    content_type: api::JSON.to_owned(),
+                    headers: Vec::new(),
+                    body: Body::Stream { reader: Box::new(list.into_reader()), length: None },
+                };
+                count(stats, "applications".to_owned(), 200, started);
+                return reply;
+            }
+            Err(refused) => refused,
+        }
     } else if path.starts_with("/api/v1/") {
         api::respond(index, path, &request.query)
     } else {
@@ -244,12 +261,17 @@ fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Repl
         None => Reply::text(response.status, response.content_type, response.body),
     };
     let kind = if path.starts_with("/api/v1/") { endpoint_kind(path) } else { "page".to_owned() };
+    count(stats, kind, reply.status, started);
+    reply
+}
+
+/// Counts one answered request by endpoint kind and status, with its time.
+fn count(stats: &Mutex<RequestStats>, kind: String, status: u16, started: Instant) {
     if let Ok(mut s) = stats.lock() {
-        let slot = s.requests.entry((kind, reply.status)).or_default();
+        let slot = s.requests.entry((kind, status)).or_default();
         slot.0 += 1;
         slot.1 += started.elapsed().as_secs_f64();
     }
-    reply
 }
 
 /// Opens every log the download names and measures it; Spark's 503 when one cannot be read.
@@ -275,10 +297,14 @@ mod tests {
         (dir, index)
     }
 
-    fn body(reply: &Reply) -> String {
-        match &reply.body {
-            Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            Body::Stream { .. } => panic!("a streamed body"),
+    fn body(reply: Reply) -> String {
+        match reply.body {
+            Body::Bytes(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Body::Stream { mut reader, .. } => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut reader, &mut text).expect("a streamed body reads whole");
+                text
+            }
         }
     }
 
@@ -288,10 +314,11 @@ mod tests {
         let stats = Mutex::new(RequestStats::default());
         let list = handle(&index, &stats, &Request::new(Method::Get, "/api/v1/applications?limit=5"));
         assert_eq!((list.status, list.content_type.as_str()), (200, "application/json"));
-        let listed: serde_json::Value = serde_json::from_str(&body(&list)).expect("json");
+        let listed: serde_json::Value = serde_json::from_str(&body(list)).expect("json");
         assert_eq!(listed[0]["id"], "app-1", "{listed}");
         let post = handle(&index, &stats, &Request::new(Method::Post, "/api/v1/applications"));
-        assert_eq!((post.status, body(&post).as_str()), (405, "method not allowed\n"));
+        assert_eq!(post.status, 405);
+        assert_eq!(body(post), "method not allowed\n");
         let metrics = handle(&index, &stats, &Request::new(Method::Get, "/metrics?x=1"));
         assert_eq!((metrics.status, metrics.content_type.as_str()), (200, metrics::CONTENT_TYPE));
         assert_eq!(handle(&index, &stats, &Request::new(Method::Get, "/nowhere")).status, 404);

@@ -1,0 +1,422 @@
+//! The index's listing records, kept compactly: a fleet of a million
+//! applications is a million of them, so each holds its texts in one
+//! allocation, its times and log key as numbers, and nothing that grows with
+//! the application's jobs, stages or tasks (ADR 0016).
+//!
+//! Owns: [`Record`] (one listed log: its name, the application's ids, name,
+//! user, Spark version and team joined in one string; its times, outcome and
+//! cost; the log's size, modification time and fingerprint; and only for a log
+//! that cannot be opened again from its name alone — an object in object
+//! storage, a local path that is not UTF-8 — the listed log itself), the
+//! [`Records`] of a location in log-name order (found by binary search), and
+//! the views built from a record on demand: the API's `AttemptInfo`, the
+//! index's `Entry`, the persisted index's `StoredEntry`.
+//!
+//! Must not: read logs, decide which logs changed (the `index` module does),
+//! or answer requests.
+
+use sparkplane_eventlog::{AppLog, Outcome};
+
+use crate::api::AttemptInfo;
+use crate::index::{Entry, EntryLog};
+use crate::persist::{LogKey, StoredEntry};
+
+/// The texts of a record, in this order, joined.
+const NAME: usize = 0;
+const APP_ID: usize = 1;
+const ATTEMPT_ID: usize = 2;
+const APP_NAME: usize = 3;
+const USER: usize = 4;
+const SPARK_VERSION: usize = 5;
+const TEAM: usize = 6;
+const TEXTS: usize = 7;
+
+const HAS_ATTEMPT: u8 = 1;
+const HAS_TEAM: u8 = 2;
+const COMPLETED: u8 = 4;
+/// Known from the persisted index and not listed since the start: its log cannot be opened yet.
+const RESTORED: u8 = 8;
+
+/// One listed log's record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    texts: Box<str>,
+    /// Where each text but the last ends in `texts`.
+    ends: [u32; TEXTS - 1],
+    flags: u8,
+    outcome: Outcome,
+    start_ms: i64,
+    end_ms: i64,
+    last_updated_ms: i64,
+    cost_usd: f64,
+    size: u64,
+    modified_ms: Option<i64>,
+    fingerprint: u64,
+    /// The listed log when [`AppLog::local`] cannot give it back, and reading warnings: rare, so boxed.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    log: Option<AppLog>,
+    warnings: Vec<String>,
+}
+
+impl Record {
+    /// The record of a listed (or restored) entry.
+    pub fn of(entry: Entry) -> Record {
+        let (key, log) = match entry.log {
+            EntryLog::Listed(log) => {
+                let key = LogKey {
+                    name: log.name.clone(),
+                    size: log.size,
+                    modified_ms: log.modified_ms,
+                    fingerprint: log.fingerprint,
+                };
+                let kept = (!log.is_local_by_name()).then_some(log);
+                (key, Some(kept))
+            }
+            EntryLog::Restored(key) => (key, None),
+        };
+        let a = entry.attempt;
+        let texts = [
+            key.name.as_str(),
+            &a.app_id,
+            a.attempt_id.as_deref().unwrap_or_default(),
+            &a.name,
+            &a.user,
+            &a.spark_version,
+            entry.team.as_deref().unwrap_or_default(),
+        ];
+        let mut joined = String::with_capacity(texts.iter().map(|t| t.len()).sum());
+        let mut ends = [0u32; TEXTS - 1];
+        for (i, text) in texts.iter().enumerate() {
+            joined.push_str(text);
+            if i < TEXTS - 1 {
+                ends[i] = u32::try_from(joined.len()).unwrap_or(u32::MAX);
+            }
+        }
+        let mut flags = 0;
+        if a.attempt_id.is_some() {
+            flags |= HAS_ATTEMPT;
+        }
+        if entry.team.is_some() {
+            flags |= HAS_TEAM;
+        }
+        if a.completed {
+            flags |= COMPLETED;
+        }
+        if log.is_none() {
+            flags |= RESTORED;
+        }
+        let kept_log = log.flatten();
+        let extra = (kept_log.is_some() || !entry.warnings.is_empty())
+            .then(|| Box::new(Extra { log: kept_log, warnings: entry.warnings }));
+        Record {
+            texts: joined.into_boxed_str(),
+            ends,
+            flags,
+            outcome: entry.outcome,
+            start_ms: a.start_ms,
+            end_ms: a.end_ms,
+            last_updated_ms: a.last_updated_ms,
+            cost_usd: entry.cost_usd,
+            size: key.size,
+            modified_ms: key.modified_ms,
+            fingerprint: key.fingerprint,
+            extra,
+        }
+    }
+
+    fn text(&self, which: usize) -> &str {
+        let start = if which == 0 { 0 } else { self.ends[which - 1] as usize };
+        let end = if which < TEXTS - 1 { self.ends[which] as usize } else { self.texts.len() };
+        self.texts.get(start..end).unwrap_or_default()
+    }
+
+    /// The log's local path or URL.
+    pub fn name(&self) -> &str {
+        self.text(NAME)
+    }
+
+    /// The application id.
+    pub fn app_id(&self) -> &str {
+        self.text(APP_ID)
+    }
+
+    /// The attempt id.
+    pub fn attempt_id(&self) -> Option<&str> {
+        (self.flags & HAS_ATTEMPT != 0).then(|| self.text(ATTEMPT_ID))
+    }
+
+    /// Reading problems of the log (a corrupt line, a cut-off tail), first few only.
+    pub fn warnings(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.warnings)
+    }
+
+    /// Known from the persisted index and not listed since the start.
+    pub fn is_restored(&self) -> bool {
+        self.flags & RESTORED != 0
+    }
+
+    /// The listing record the API answers.
+    pub fn attempt(&self) -> AttemptInfo {
+        AttemptInfo {
+            app_id: self.app_id().to_owned(),
+            attempt_id: self.attempt_id().map(str::to_owned),
+            name: self.text(APP_NAME).to_owned(),
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            last_updated_ms: self.last_updated_ms,
+            user: self.text(USER).to_owned(),
+            completed: self.flags & COMPLETED != 0,
+            spark_version: self.text(SPARK_VERSION).to_owned(),
+        }
+    }
+
+    /// The log's key: name, size, modification time, fingerprint.
+    pub fn key(&self) -> LogKey {
+        LogKey {
+            name: self.name().to_owned(),
+            size: self.size,
+            modified_ms: self.modified_ms,
+            fingerprint: self.fingerprint,
+        }
+    }
+
+    /// The log as listed, to open; `None` for a restored record not listed since the start.
+    pub fn log(&self) -> Option<AppLog> {
+        if self.is_restored() {
+            return None;
+        }
+        match self.extra.as_ref().and_then(|e| e.log.clone()) {
+            Some(log) => Some(log),
+            None => Some(AppLog::local(self.name().to_owned(), self.size, self.modified_ms, self.fingerprint)),
+        }
+    }
+
+    /// The index's view of the record.
+    pub fn entry(&self) -> Entry {
+        let log = match self.log() {
+            Some(log) => EntryLog::Listed(log),
+            None => EntryLog::Restored(self.key()),
+        };
+        Entry {
+            log,
+            attempt: self.attempt(),
+            outcome: self.outcome,
+            team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM).to_owned()),
+            cost_usd: self.cost_usd,
+            warnings: self.warnings().to_vec(),
+        }
+    }
+
+    /// Whether `log`, as listed now, is the log this record was read from.
+    pub fn is_unchanged(&self, log: &AppLog) -> bool {
+        (self.size, self.modified_ms, self.fingerprint) == (log.size, log.modified_ms, log.fingerprint)
+    }
+
+    /// A restored record whose log was listed unchanged: from now on its log can be opened.
+    pub fn mark_listed(&mut self, log: AppLog) {
+        self.flags &= !RESTORED;
+        if !log.is_local_by_name() {
+            self.extra.get_or_insert_with(Box::default).log = Some(log);
+        }
+    }
+
+    /// What the persisted index keeps of the record.
+    pub fn stored(&self) -> StoredEntry {
+        StoredEntry {
+            size: self.size,
+            modified_ms: self.modified_ms,
+            fingerprint: self.fingerprint,
+            attempt: self.attempt(),
+            outcome: outcome_name(self.outcome).to_owned(),
+            team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM).to_owned()),
+            cost_usd: self.cost_usd,
+            warnings: self.warnings().to_vec(),
+        }
+    }
+
+    /// The record of a stored one, restored; `None` for a record this version
+    /// does not understand (its log is then read again at the first listing).
+    pub fn restored(name: String, stored: StoredEntry) -> Option<Record> {
+        let outcome = [Outcome::Succeeded, Outcome::Failed, Outcome::Incomplete]
+            .into_iter()
+            .find(|o| outcome_name(*o) == stored.outcome)?;
+        let key = LogKey { name, size: stored.size, modified_ms: stored.modified_ms, fingerprint: stored.fingerprint };
+        Some(Record::of(Entry {
+            log: EntryLog::Restored(key),
+            attempt: stored.attempt,
+            outcome,
+            team: stored.team,
+            cost_usd: stored.cost_usd,
+            warnings: stored.warnings,
+        }))
+    }
+}
+
+/// The words the persisted index writes for an outcome.
+pub fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed => "failed",
+        Outcome::Incomplete => "incomplete",
+    }
+}
+
+/// Every record of a location, in log-name order.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    sorted: Vec<Record>,
+}
+
+impl Records {
+    /// Records in any order (sorted here; a name given twice keeps the last).
+    pub fn new(mut records: Vec<Record>) -> Records {
+        records.sort_by(|a, b| a.name().cmp(b.name()));
+        records.dedup_by(|later, earlier| {
+            let same = later.name() == earlier.name();
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        Records { sorted: records }
+    }
+
+    /// The record of the log named `name`.
+    pub fn get(&self, name: &str) -> Option<&Record> {
+        self.sorted.binary_search_by(|r| r.name().cmp(name)).ok().map(|at| &self.sorted[at])
+    }
+
+    /// The record of the log named `name`, to change.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Record> {
+        self.sorted.binary_search_by(|r| r.name().cmp(name)).ok().map(|at| &mut self.sorted[at])
+    }
+
+    /// Every record, in log-name order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Record> {
+        self.sorted.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// Keeps the records of the logs `present` (sorted names) says are there;
+    /// the names of the others, which are dropped.
+    pub fn retain_present(&mut self, present: &[&str]) -> Vec<String> {
+        let mut removed = Vec::new();
+        self.sorted.retain(|r| {
+            let keep = present.binary_search(&r.name()).is_ok();
+            if !keep {
+                removed.push(r.name().to_owned());
+            }
+            keep
+        });
+        removed
+    }
+
+    /// Adds or replaces records, and drops the ones named in `gone`.
+    pub fn update(&mut self, fresh: Vec<Record>, gone: &[String]) {
+        if fresh.is_empty() && gone.is_empty() {
+            return;
+        }
+        let mut gone: Vec<&str> = gone.iter().map(String::as_str).collect();
+        gone.sort_unstable();
+        self.sorted.retain(|r| gone.binary_search(&r.name()).is_err());
+        let mut all = std::mem::take(&mut self.sorted);
+        all.extend(fresh);
+        *self = Records::new(all);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, attempt: Option<&str>, team: Option<&str>, warnings: &[&str], restored: bool) -> Entry {
+        let key = LogKey { name: name.to_owned(), size: 10, modified_ms: Some(5), fingerprint: 7 };
+        let log = if restored {
+            EntryLog::Restored(key)
+        } else {
+            EntryLog::Listed(AppLog::local(name.to_owned(), 10, Some(5), 7))
+        };
+        Entry {
+            log,
+            attempt: AttemptInfo {
+                app_id: "app-1".to_owned(),
+                attempt_id: attempt.map(str::to_owned),
+                name: "a name".to_owned(),
+                start_ms: 1,
+                end_ms: 2,
+                last_updated_ms: 5,
+                user: "ü".to_owned(),
+                completed: true,
+                spark_version: "4.1.1".to_owned(),
+            },
+            outcome: Outcome::Failed,
+            team: team.map(str::to_owned),
+            cost_usd: 0.25,
+            warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
+        }
+    }
+
+    fn same(a: &Entry, b: &Entry) -> bool {
+        let logs = match (&a.log, &b.log) {
+            (EntryLog::Listed(x), EntryLog::Listed(y)) => {
+                (&x.name, x.size, x.modified_ms, x.fingerprint) == (&y.name, y.size, y.modified_ms, y.fingerprint)
+            }
+            (EntryLog::Restored(x), EntryLog::Restored(y)) => x == y,
+            _ => false,
+        };
+        logs && a.attempt == b.attempt && a.outcome == b.outcome && a.team == b.team && a.warnings == b.warnings
+    }
+
+    #[test]
+    fn a_record_gives_back_the_entry_it_was_made_of() {
+        for restored in [false, true] {
+            for (attempt, team, warnings) in [
+                (None, None, &[][..]),
+                (Some("1"), Some("payments"), &["line 3 cut off"][..]),
+                (Some(""), Some(""), &[][..]),
+            ] {
+                let original = entry("/logs/local-1", attempt, team, warnings, restored);
+                let record = Record::of(original.clone());
+                assert!(same(&record.entry(), &original), "{:?} / {original:?}", record.entry());
+                assert_eq!(record.is_restored(), restored);
+                let stored = record.stored();
+                let back = Record::restored("/logs/local-1".to_owned(), stored).expect("understood");
+                assert_eq!(back.attempt(), original.attempt);
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_holds_what_a_listing_keeps_in_a_few_hundred_bytes_at_most() {
+        let record =
+            Record::of(entry("/data/spark-events/local-1426533911241", Some("1"), Some("payments"), &[], false));
+        let inline = std::mem::size_of::<Record>();
+        let heap = record.texts.len();
+        assert!(inline <= 128, "{inline} bytes inline");
+        assert!(inline + heap <= 256, "{inline} + {heap} bytes");
+        assert!(record.extra.is_none(), "a local log at a UTF-8 path is opened again from its name");
+    }
+
+    #[test]
+    fn records_are_found_by_name_and_updated_in_name_order() {
+        let make = |name: &str| Record::of(entry(name, None, None, &[], false));
+        let mut records = Records::new(vec![make("/l/c"), make("/l/a"), make("/l/b")]);
+        assert_eq!(records.iter().map(Record::name).collect::<Vec<_>>(), ["/l/a", "/l/b", "/l/c"]);
+        assert!(records.get("/l/b").is_some() && records.get("/l/d").is_none());
+        let removed = records.retain_present(&["/l/a", "/l/c"]);
+        assert_eq!(removed, ["/l/b"]);
+        records.update(vec![make("/l/0"), make("/l/c")], &["/l/a".to_owned()]);
+        assert_eq!(records.iter().map(Record::name).collect::<Vec<_>>(), ["/l/0", "/l/c"]);
+    }
+}
