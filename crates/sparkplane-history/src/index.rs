@@ -30,6 +30,7 @@ use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Outcome, ReadError};
 
 use crate::api::{AttemptInfo, Catalog};
+use crate::insight::Insight;
 use crate::persist::{self, Changes, LogKey, PersistedIndex, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
 use crate::records::{Record, Records};
@@ -515,8 +516,21 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
 pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetail>), ReadError> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     match read_once(log, workers, |_| {})? {
-        Some((summary, detail)) => Ok((summary, Some(detail))),
+        Some((summary, mut detail)) => {
+            detail.insight = Some(Insight::of(&summary));
+            Ok((summary, Some(detail)))
+        }
         None => Ok((log.summarize()?, None)),
+    }
+}
+
+/// The detail an application's pages and the API answer from, with what the
+/// pages add ([`Insight`]) taken from the summary folded in the same pass
+/// ([`summarize_and_replay`]); when that joint fold fails, the detail alone.
+pub fn replay_with_insight(log: &AppLog) -> Result<AppDetail, ReadError> {
+    match summarize_and_replay(log)? {
+        (_, Some(detail)) => Ok(detail),
+        (_, None) => replay(log),
     }
 }
 
@@ -664,7 +678,7 @@ impl Catalog for Index {
         }
         let replayed = match shrunk_since_listed(&log) {
             Some(why) => Err(why),
-            None => replay(&log).map_err(|e| e.to_string()),
+            None => replay_with_insight(&log).map_err(|e| e.to_string()),
         };
         let detail = match replayed {
             Ok(detail) => Arc::new(detail),
