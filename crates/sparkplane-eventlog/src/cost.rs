@@ -262,18 +262,13 @@ pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
     let spot = SPOT_LABELS
         .iter()
         .any(|(key, spot_value)| placement.get(key).is_some_and(|v| v.trim().eq_ignore_ascii_case(spot_value)));
-    let pool = node_pool.as_ref().and_then(|name| sheet.node_pools.get(name)).cloned().unwrap_or_default();
-    let price = core_hours * pool.core_hour.unwrap_or(sheet.core_hour)
-        + gib_hours * pool.gib_hour.unwrap_or(sheet.gib_hour)
-        + gpu_hours * pool.gpu_hour.unwrap_or(sheet.gpu_hour);
-    let multiplier = if spot { pool.spot_multiplier.unwrap_or(sheet.spot_multiplier) } else { 1.0 };
 
     let app_key = match (&app.app_id, &app.attempt_id) {
         (Some(id), Some(attempt)) => format!("{id}/{attempt}"),
         (Some(id), None) => id.clone(),
         (None, _) => app.name.clone().unwrap_or_else(|| UNATTRIBUTED.to_string()),
     };
-    AppCost {
+    let mut cost = AppCost {
         app: app_key,
         job: job_of(app),
         team: team_of(app),
@@ -288,10 +283,25 @@ pub fn app_cost(app: &AppSummary, sheet: &PriceSheet) -> AppCost {
         core_hours,
         gib_hours,
         gpu_hours,
-        cost: price * multiplier,
+        cost: 0.0,
         notes,
         session: is_session(app),
-    }
+    };
+    cost.cost = price(&cost, sheet);
+    cost
+}
+
+/// What `usage` costs at `sheet`: its core-, GiB- and GPU-hours at its node
+/// pool's prices (each unset one at the sheet's), times the spot multiplier
+/// when it ran on spot capacity. [`app_cost`] prices a summary with it, and
+/// `fleet::FleetRecord::cost_at` a recorded application, so both give the same figure.
+pub fn price(usage: &AppCost, sheet: &PriceSheet) -> f64 {
+    let pool = usage.node_pool.as_ref().and_then(|name| sheet.node_pools.get(name)).cloned().unwrap_or_default();
+    let price = usage.core_hours * pool.core_hour.unwrap_or(sheet.core_hour)
+        + usage.gib_hours * pool.gib_hour.unwrap_or(sheet.gib_hour)
+        + usage.gpu_hours * pool.gpu_hour.unwrap_or(sheet.gpu_hour);
+    let multiplier = if usage.spot { pool.spot_multiplier.unwrap_or(sheet.spot_multiplier) } else { 1.0 };
+    price * multiplier
 }
 
 /// What chargeback rows are keyed by.

@@ -28,6 +28,7 @@ pub mod analyze;
 pub mod cause;
 mod codec;
 pub mod cost;
+pub mod fleet;
 pub mod fold;
 pub mod lineage;
 pub mod model;

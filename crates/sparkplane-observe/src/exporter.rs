@@ -9,6 +9,9 @@
 //! [`Exporter::send_traces_to`], each application's trace
 //! (`sparkplane_eventlog::trace`) goes to an OTLP endpoint once its log has been
 //! read whole; a send that fails is kept and tried again on the next scan.
+//! With [`Exporter::use_known_records`] (an export of the logs), a finished
+//! application the export holds as its log is now is counted from its
+//! exported record (`sparkplane_eventlog::fleet`), its log not read.
 //!
 //! Must not: parse event logs or price applications itself (that is
 //! `sparkplane_eventlog::summarize` and `cost::app_cost`), emit a metric or label
@@ -30,10 +33,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use sparkplane_core::render::common::SLO_MAX_DURATION_PROPERTY;
-use sparkplane_eventlog::analyze::worst_stage_skew;
 use sparkplane_eventlog::cause::FailureCause;
 use sparkplane_eventlog::cost::{PriceSheet, UNATTRIBUTED, app_cost};
+use sparkplane_eventlog::fleet::{FleetRecord, KnownRecords};
 use sparkplane_eventlog::trace::{Trace, TraceOptions, build_trace};
 use sparkplane_eventlog::trace_log;
 use sparkplane_eventlog::trace_otlp::export_request;
@@ -182,6 +184,8 @@ pub struct ScanReport {
     pub logs: usize,
     /// Logs read in this scan (new or changed).
     pub read: usize,
+    /// Finished applications counted in this scan from their kept records, their logs not read.
+    pub from_records: usize,
     /// Logs that finished in this scan and were counted.
     pub finished: usize,
     /// Logs that could not be read in this scan.
@@ -333,6 +337,17 @@ pub struct Exporter {
     otlp: Option<OtlpEndpoint>,
     /// Traces of finished applications not sent yet (at most [`MAX_PENDING_TRACES`]).
     pending_traces: Vec<Trace>,
+    /// Records kept of finished applications (an export), counted instead of reading their logs.
+    known: Option<Known>,
+}
+
+/// Records kept elsewhere, asked before a log is read.
+struct Known(Box<dyn KnownRecords + Send>);
+
+impl fmt::Debug for Known {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KnownRecords")
+    }
 }
 
 impl Exporter {
@@ -359,7 +374,15 @@ impl Exporter {
             history_server: None,
             otlp: None,
             pending_traces: Vec::new(),
+            known: None,
         }
+    }
+
+    /// Counts a finished application from the record `known` keeps of its log
+    /// (an export holding the log as it is now) instead of reading the log.
+    /// Not with [`Exporter::send_traces_to`]: a trace is built from the log.
+    pub fn use_known_records(&mut self, known: Box<dyn KnownRecords + Send>) {
+        self.known = Some(Known(known));
     }
 
     /// Sends each application's trace to `endpoint` once its log has been read whole
@@ -452,6 +475,18 @@ impl Exporter {
             if known.is_some_and(|state| state.signature == signature) {
                 continue;
             }
+            let kept = match (&self.known, &self.otlp) {
+                (Some(records), None) => records.0.record(log).filter(|record| record.completed),
+                _ => None,
+            };
+            if let Some(record) = kept {
+                report.from_records += 1;
+                report.finished += 1;
+                let job = self.count(&record, true);
+                let state = LogState { signature, finished: true, failed: false, job: Some(job), summary: None };
+                self.logs.insert(log.name.clone(), state);
+                continue;
+            }
             self.reads += 1;
             report.read += 1;
             let read = match &self.otlp {
@@ -478,14 +513,10 @@ impl Exporter {
                 self.logs.insert(log.name.clone(), state);
                 continue;
             };
-            let cost = app_cost(&summary, &self.prices);
-            let job = JobKey::from_cost(&cost);
-            self.see_job(&job);
-            self.see_objective(&job, &summary);
             let finished = !summary.log.in_progress;
+            let job = self.count(&FleetRecord::of(&summary, &self.prices), finished);
             if finished {
                 report.finished += 1;
-                self.count_finished(&job, &summary, cost.core_hours, cost.cost);
             }
             let summary = if finished { None } else { Some(summary) };
             let state = LogState { signature, finished, failed: false, job: Some(job), summary };
@@ -497,6 +528,20 @@ impl Exporter {
         self.metrics.up.set(1);
         self.metrics.last_scan.set(unix_seconds(now));
         report
+    }
+
+    /// Publishes what one application says of its job (its series created, its
+    /// objective), and counts it when `finished`; its job. The record's cost is
+    /// priced at the exporter's sheet.
+    fn count(&mut self, record: &FleetRecord, finished: bool) -> JobKey {
+        let cost = record.cost_at(&self.prices);
+        let job = JobKey::from_cost(&cost);
+        self.see_job(&job);
+        self.see_objective(&job, record.slo_max_duration_s);
+        if finished {
+            self.count_finished(&job, record, cost.cost);
+        }
+        job
     }
 
     /// Creates every outcome series of a job at 0, so `increase()` sees its first failure.
@@ -511,8 +556,8 @@ impl Exporter {
     /// `spec.slo.maxDuration`), as soon as any of its logs is read — running
     /// ones included, so an overlong first run is caught. Creates the breach
     /// counter at 0 so `increase()` sees the first breach.
-    fn see_objective(&self, job: &JobKey, app: &AppSummary) {
-        let Some(objective) = slo_max_duration_seconds(app) else { return };
+    fn see_objective(&self, job: &JobKey, objective: Option<f64>) {
+        let Some(objective) = objective else { return };
         let labels = job.labels();
         self.metrics.slo_duration.get_or_create(&labels).set(objective);
         let _created = self.metrics.slo_breaches.get_or_create(&labels);
@@ -521,7 +566,7 @@ impl Exporter {
     /// Adds one finished application to its job's counters and, when it is the
     /// job's latest, to the gauges. An application whose log ended without an
     /// end event counts as failed: it stopped without reporting success.
-    fn count_finished(&mut self, job: &JobKey, app: &AppSummary, core_hours: f64, cost: f64) {
+    fn count_finished(&mut self, job: &JobKey, app: &FleetRecord, cost: f64) {
         let m = &self.metrics;
         let labels = job.labels();
         let outcome = match app.outcome {
@@ -532,18 +577,18 @@ impl Exporter {
         if let Some(ms) = app.duration_ms.filter(|_| app.end_time_ms.is_some()) {
             m.duration.get_or_create(&labels).observe(ms as f64 / 1000.0);
         }
-        m.core_hours.get_or_create(&labels).inc_by(core_hours);
+        m.core_hours.get_or_create(&labels).inc_by(app.cost.core_hours);
         m.cost.get_or_create(&labels).inc_by(cost);
-        let spill = app.metrics.memory_spill_bytes.saturating_add(app.metrics.disk_spill_bytes);
+        let spill = app.memory_spill_bytes.saturating_add(app.disk_spill_bytes);
         m.spill.get_or_create(&labels).inc_by(spill);
-        for (cause, count) in &app.tasks.failed_by_cause {
+        for (cause, count) in &app.task_failures_by_cause {
             m.task_failures.get_or_create(&job.cause_labels(*cause)).inc_by(*count);
         }
         if outcome == "failed" {
-            let cause = app.failure.as_ref().map_or(FailureCause::Other, |f| f.cause);
+            let cause = app.failure_cause.unwrap_or(FailureCause::Other);
             m.failures.get_or_create(&job.cause_labels(cause)).inc();
         }
-        if let (Some(objective), Some(ms)) = (slo_max_duration_seconds(app), app.duration_ms)
+        if let (Some(objective), Some(ms)) = (app.slo_max_duration_s, app.duration_ms)
             && ms as f64 / 1000.0 > objective
         {
             m.slo_breaches.get_or_create(&labels).inc();
@@ -554,9 +599,9 @@ impl Exporter {
         if newer {
             self.latest.insert(job.clone(), ended);
             // A latest application without the figure leaves no stale value from an older one.
-            set_or_remove(&m.gc_share, &labels, app.metrics.gc_share);
-            set_or_remove(&m.utilisation, &labels, app.executors.utilisation);
-            set_or_remove(&m.stage_skew, &labels, worst_stage_skew(app));
+            set_or_remove(&m.gc_share, &labels, app.gc_share);
+            set_or_remove(&m.utilisation, &labels, app.executor_utilisation);
+            set_or_remove(&m.stage_skew, &labels, app.worst_stage_skew);
         }
     }
 
@@ -622,13 +667,7 @@ impl Exporter {
 }
 
 /// The job's duration objective in seconds, as the application's properties record it.
-pub fn slo_max_duration_seconds(app: &AppSummary) -> Option<f64> {
-    app.config
-        .properties
-        .get(SLO_MAX_DURATION_PROPERTY)
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v > 0.0)
-}
+pub use sparkplane_eventlog::fleet::slo_max_duration_seconds;
 
 fn set_or_remove(family: &Family<Labels, FloatGauge>, labels: &Labels, value: Option<f64>) {
     match value.filter(|v| v.is_finite()) {

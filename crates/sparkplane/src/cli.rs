@@ -1009,6 +1009,10 @@ pub struct CostArgs {
     /// left out otherwise; every other grouping counts them.
     #[arg(long)]
     pub include_sessions: bool,
+    /// An export of these logs (`history export --to`, a folder or object-store URL): an application it holds
+    /// as its log is now is priced from the exported facts, its log not read; the others are read.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub facts: Option<String>,
 }
 
 /// `tune`.
@@ -1166,6 +1170,11 @@ pub struct ExporterArgs {
     /// The OTLP transport for --otlp.
     #[arg(long, value_enum, value_name = "PROTOCOL", default_value = "http", requires = "otlp")]
     pub otlp_protocol: OtlpProtocolArg,
+    /// An export of these logs (`history export --to`, or `history serve --export-to`): a finished application
+    /// it holds as its log is now is counted from the exported facts, its log not read. Not with --otlp (a
+    /// trace is built from the log).
+    #[arg(long, value_name = "PATH_OR_URL", conflicts_with = "otlp")]
+    pub facts: Option<String>,
 }
 
 /// `history`.

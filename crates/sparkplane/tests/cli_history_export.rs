@@ -582,3 +582,157 @@ fn serve_with_export_to_keeps_the_export_up_to_date_and_writes_unchanged_logs_on
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(snapshot(&facts), before);
 }
+
+/// Spark's own test logs, three of them given a team (one also a cost center and spot executors), so
+/// every grouping has more than one row.
+fn facts_test_logs(dir: &Path) {
+    copy_tree(&spark_suite_logs(), dir);
+    let properties = [
+        ("local-1422981780767", r#""spark.sparkplane.team":"payments","#),
+        ("local-1425081759269", r#""spark.sparkplane.team":"ml","spark.sparkplane.costCenter":"cc-7","#),
+        (
+            "local-1426533911241",
+            r#""spark.sparkplane.team":"ml","spark.kubernetes.executor.node.selector.karpenter.sh/capacity-type":"spot","#,
+        ),
+    ];
+    for (log, added) in properties {
+        let path = dir.join(log);
+        let text = fs::read_to_string(&path).expect("log");
+        fs::write(&path, text.replacen("\"Spark Properties\":{", &format!("\"Spark Properties\":{{{added}"), 1))
+            .expect("write");
+    }
+}
+
+/// Overwrites a log (each file of a rolling one) with bytes that are no event log, keeping its size and
+/// modification time, so a listing sees it unchanged and a read would find nothing.
+fn garble(path: &Path) {
+    if path.is_dir() {
+        for entry in fs::read_dir(path).expect("read dir").flatten() {
+            garble(&entry.path());
+        }
+        return;
+    }
+    let modified = fs::metadata(path).and_then(|m| m.modified()).expect("mtime");
+    let size = fs::metadata(path).expect("size").len();
+    fs::write(path, vec![b'x'; usize::try_from(size).expect("size")]).expect("overwrite");
+    fs::File::options().write(true).open(path).and_then(|f| f.set_modified(modified)).expect("set mtime");
+}
+
+/// The exporter's metrics once it has scanned `logs` (with `--facts` when given), as a set of lines
+/// without the scan's time stamp; and what it said at start.
+fn exporter_metrics(logs: &Path, facts: Option<&Path>) -> (BTreeSet<String>, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let mut command = sparkplane_testkit::sparkplane_process();
+    command.args(["exporter", "--history"]).arg(logs).args(["--listen", &format!("127.0.0.1:{port}")]);
+    command.args(["--interval", "3600"]);
+    if let Some(facts) = facts {
+        command.arg("--facts").arg(facts);
+    }
+    let stderr = std::env::temp_dir().join(format!("sparkplane-exporter-facts-{port}.log"));
+    command.stdout(std::process::Stdio::null()).stderr(fs::File::create(&stderr).expect("stderr file"));
+    let mut child = command.spawn().expect("the exporter starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let answer = ureq::get(format!("http://127.0.0.1:{port}/metrics")).call().ok();
+        if let Some(body) = answer.and_then(|mut r| r.body_mut().read_to_string().ok())
+            && body.contains("sparkplane_exporter_up 1")
+        {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the exporter did not serve: {}",
+            fs::read_to_string(&stderr).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = fs::read_to_string(&stderr).unwrap_or_default();
+    let _ = fs::remove_file(&stderr);
+    (
+        body.lines()
+            .filter(|l| !l.starts_with("sparkplane_exporter_last_scan_timestamp_seconds"))
+            .map(str::to_owned)
+            .collect(),
+        said,
+    )
+}
+
+#[test]
+fn cost_and_the_exporter_read_the_exported_facts_instead_of_the_logs_and_answer_as_the_logs_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, facts) = (dir.path().join("logs"), dir.path().join("facts"));
+    facts_test_logs(&logs);
+    let (report, _) = export(&logs, &facts.display().to_string(), None, &[]);
+    let sheet = price_sheet(dir.path());
+    let (logs_arg, facts_arg, sheet_arg) =
+        (logs.display().to_string(), facts.display().to_string(), sheet.display().to_string());
+    let groupings = ["team", "app", "cost-center", "job"];
+    let cost = |by: &str, extra: &[&str]| {
+        let mut args = vec!["cost", logs_arg.as_str(), "--by", by, "-o", "json"];
+        args.extend(extra);
+        let r = run(&args, &[]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r
+    };
+    // The answers from the logs, as they are: default prices and a price sheet of the test's own.
+    let from_logs: Vec<(String, String)> =
+        groupings.iter().map(|by| (cost(by, &[]).stdout, cost(by, &["--price-sheet", &sheet_arg]).stdout)).collect();
+    let (metrics_from_logs, _) = exporter_metrics(&logs, None);
+    assert!(metrics_from_logs.iter().any(|l| l.starts_with("sparkplane_app_cost_usd_total{")), "{metrics_from_logs:?}");
+
+    // Every log exported as completed is overwritten: same size and time, no longer an event log.
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(facts.join("_sparkplane_export.json")).expect("manifest"))
+            .expect("JSON");
+    let completed: Vec<&String> = manifest["logs"]
+        .as_object()
+        .expect("logs")
+        .iter()
+        .filter(|(_, entry)| entry["completed"] == true)
+        .map(|(key, _)| key)
+        .collect();
+    assert!(completed.len() >= 10, "{report}");
+    for key in &completed {
+        garble(&logs.join(key.as_str()));
+    }
+    let listed = LogSource::Local(logs.clone()).app_logs().expect("lists").len();
+    // Read now, they are nothing: the same question without the facts gets another answer.
+    let garbled = cost("app", &[]);
+    assert_ne!(garbled.stdout, from_logs[1].0);
+    assert!(garbled.stderr.contains("holds no Spark events; skipped"), "{}", garbled.stderr);
+
+    let said = format!(
+        "{} application(s) from the facts exported to {facts_arg}, {} log(s) read",
+        manifest["logs"].as_object().expect("logs").len(),
+        listed - manifest["logs"].as_object().expect("logs").len()
+    );
+    for (by, (default_prices, own_prices)) in groupings.iter().zip(&from_logs) {
+        let r = cost(by, &["--facts", &facts_arg]);
+        assert_eq!(&r.stdout, default_prices, "--by {by}: {}", r.stderr);
+        assert!(r.stderr.contains(&said), "{}", r.stderr);
+        let r = cost(by, &["--facts", &facts_arg, "--price-sheet", &sheet_arg]);
+        assert_eq!(&r.stdout, own_prices, "--by {by} at the test's prices: repriced from the exported hours");
+    }
+    let (metrics, said) = exporter_metrics(&logs, Some(&facts));
+    let missing: Vec<&String> = metrics_from_logs.difference(&metrics).collect();
+    let extra: Vec<&String> = metrics.difference(&metrics_from_logs).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "from the logs only: {missing:#?}\nfrom the facts only: {extra:#?}"
+    );
+    assert!(
+        said.contains(&format!("{} finished application(s) counted from the facts exported to", completed.len())),
+        "{said}"
+    );
+
+    // A folder without an export is refused, naming the manifest it looked for.
+    let r = run(&["cost", &logs_arg, "--facts", &logs_arg], &[]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("_sparkplane_export.json: does not exist: no sparkplane export is there"),
+        "{}",
+        r.stderr
+    );
+}

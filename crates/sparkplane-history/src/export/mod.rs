@@ -19,6 +19,7 @@
 pub mod encode;
 pub mod manifest;
 pub mod read;
+pub mod records;
 pub mod repeat;
 pub mod sink;
 pub mod tables;
@@ -32,6 +33,7 @@ use sparkplane_storage::{Location, StorageError, Store};
 
 pub use manifest::{Decision, MANIFEST_FILE, Manifest, ManifestEntry, decide};
 pub use read::{AppFacts, ListedLog, Logs, SourceLogs, SqlExecution};
+pub use records::ExportedRecords;
 pub use sink::{LocalDir, MemorySink, ObjectStoreSink, Sink, SinkError};
 pub use tables::{TABLES, Tables};
 

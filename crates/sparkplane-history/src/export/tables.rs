@@ -8,13 +8,15 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::{Int64Builder, ListBuilder, MapBuilder, StringBuilder};
 use arrow_array::types::Int64Type;
 use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray, TimestampMillisecondArray,
 };
 use arrow_schema::{Field, Schema};
-use sparkplane_eventlog::cost::{AppCost, PriceSheet, app_cost};
-use sparkplane_eventlog::{AppSummary, Outcome};
+use sparkplane_eventlog::Outcome;
+use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_eventlog::fleet::FleetRecord;
 
 use super::read::{AppFacts, ListedLog, SqlExecution};
 use crate::replay::{AppDetail, Executor, Job, Stage};
@@ -51,14 +53,15 @@ impl Tables {
         let summary = &facts.summary;
         let app_id = summary.app_id.clone().ok_or("no application id")?;
         let ids = Ids { app_id, attempt_id: summary.attempt_id.clone() };
-        let cost = app_cost(summary, sheet);
+        let record = FleetRecord::of(summary, sheet);
+        let cost = &record.cost;
         let date = summary.start_time_ms.and_then(utc_date);
         let stem = match &ids.attempt_id {
             Some(attempt) => format!("part-{}_{}", file_safe(&ids.app_id), file_safe(attempt)),
             None => format!("part-{}", file_safe(&ids.app_id)),
         };
         let batches = vec![
-            ("applications", applications(&ids, summary, &cost, log)?),
+            ("applications", applications(&ids, &record, log)?),
             ("jobs", jobs(&ids, &facts.detail)?),
             ("stages", stages(&ids, &facts.detail)?),
             ("executors", executors(&ids, &facts.detail)?),
@@ -66,7 +69,7 @@ impl Tables {
         ];
         Ok(Tables {
             app_key: cost.app.clone(),
-            completed: !summary.log.in_progress && summary.end_time_ms.is_some(),
+            completed: record.completed,
             date,
             team: cost.team.clone(),
             file_stem: stem,
@@ -91,11 +94,11 @@ impl Tables {
         let ids = Ids { app_id: String::new(), attempt_id: None };
         let detail = AppDetail::default();
         let summary = sparkplane_eventlog::AppSummaryBuilder::new().finish();
-        let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
+        let record = FleetRecord::of(&summary, &PriceSheet::opencost_defaults());
         let log = ListedLog { key: String::new(), name: String::new(), size: 0, modified_ms: None, fingerprint: 0 };
         let one = |batch: RecordBatch| batch.schema().as_ref().clone();
         Ok(vec![
-            ("applications", one(applications(&ids, &summary, &cost, &log)?)),
+            ("applications", one(applications(&ids, &record, &log)?)),
             ("jobs", one(jobs(&ids, &detail)?)),
             ("stages", one(stages(&ids, &detail)?)),
             ("executors", one(executors(&ids, &detail)?)),
@@ -191,6 +194,36 @@ impl Columns {
         self.push(name, false, Arc::new(Float64Array::from_iter_values(values)));
     }
 
+    fn opt_float(&mut self, name: &str, values: impl IntoIterator<Item = Option<f64>>) {
+        self.push(name, true, Arc::new(values.into_iter().collect::<Float64Array>()));
+    }
+
+    /// A list of strings per row (never null when written; nullable for files written before the column).
+    fn text_list(&mut self, name: &str, values: impl IntoIterator<Item = Vec<String>>) {
+        let mut lists = ListBuilder::new(StringBuilder::new());
+        for list in values {
+            for item in list {
+                lists.values().append_value(item);
+            }
+            lists.append(true);
+        }
+        self.push(name, true, Arc::new(lists.finish()));
+    }
+
+    /// A map of string to count per row, keys in order (nullable as `text_list`).
+    fn count_map(&mut self, name: &str, values: impl IntoIterator<Item = Vec<(String, i64)>>) {
+        let mut maps = MapBuilder::new(None, StringBuilder::new(), Int64Builder::new());
+        for map in values {
+            for (key, count) in map {
+                maps.keys().append_value(key);
+                maps.values().append_value(count);
+            }
+            // Appending a map entry to the builder cannot fail for a valid row.
+            let _ = maps.append(true);
+        }
+        self.push(name, true, Arc::new(maps.finish()));
+    }
+
     fn boolean(&mut self, name: &str, values: impl IntoIterator<Item = bool>) {
         self.push(name, false, Arc::new(values.into_iter().map(Some).collect::<BooleanArray>()));
     }
@@ -212,7 +245,7 @@ impl Columns {
     }
 }
 
-fn outcome(outcome: Outcome) -> &'static str {
+pub(crate) fn outcome(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Succeeded => "succeeded",
         Outcome::Failed => "failed",
@@ -220,8 +253,12 @@ fn outcome(outcome: Outcome) -> &'static str {
     }
 }
 
-/// One row: the application as listing, `analyze` and `cost` see it.
-fn applications(ids: &Ids, app: &AppSummary, cost: &AppCost, log: &ListedLog) -> Result<RecordBatch, String> {
+/// One row: the application as listing, `analyze`, `cost` and the exporter
+/// see it (`FleetRecord`). The columns after `log_bytes` came later and are
+/// nullable for the files written before them; `export::records` reads the
+/// row back.
+fn applications(ids: &Ids, app: &FleetRecord, log: &ListedLog) -> Result<RecordBatch, String> {
+    let cost = &app.cost;
     let mut c = Columns::new(ids, 1);
     c.opt_text("name", [app.name.clone()]);
     c.opt_text("user", [app.user.clone()]);
@@ -230,41 +267,51 @@ fn applications(ids: &Ids, app: &AppSummary, cost: &AppCost, log: &ListedLog) ->
     c.time("end_time", [ms(app.end_time_ms)]);
     c.opt_int("duration_ms", [ms(app.duration_ms)]);
     c.text("outcome", [outcome(app.outcome).to_owned()]);
-    c.boolean("completed", [!app.log.in_progress && app.end_time_ms.is_some()]);
+    c.boolean("completed", [app.completed]);
     c.opt_int("exit_code", [app.exit_code.map(i64::from)]);
-    c.opt_text("failure", [app.failure.as_ref().map(|f| f.message.clone())]);
+    c.opt_text("failure", [app.failure.clone()]);
     c.opt_text("job", [cost.job.clone()]);
     c.opt_text("cost_center", [cost.cost_center.clone()]);
     c.opt_text("namespace", [cost.namespace.clone()]);
     c.opt_text("node_pool", [cost.node_pool.clone()]);
     c.boolean("spot", [cost.spot]);
     c.boolean("session", [cost.session]);
-    c.int("jobs", [u(app.jobs.total)]);
-    c.int("jobs_failed", [u(app.jobs.failed)]);
-    c.int("stages", [u(app.stages.total)]);
-    c.int("stages_failed", [u(app.stages.failed)]);
-    c.int("stages_skipped", [u(app.stages.skipped)]);
-    c.int("tasks", [u(app.tasks.total)]);
-    c.int("tasks_failed", [u(app.tasks.failed)]);
-    c.int("tasks_killed", [u(app.tasks.killed)]);
-    let m = &app.metrics;
-    c.int("task_time_ms", [u(m.task_time_ms)]);
-    c.int("cpu_time_ms", [u(m.cpu_time_ms)]);
-    c.int("gc_time_ms", [u(m.gc_time_ms)]);
-    c.int("input_bytes", [u(m.input_bytes)]);
-    c.int("output_bytes", [u(m.output_bytes)]);
-    c.int("shuffle_read_bytes", [u(m.shuffle_read_bytes)]);
-    c.int("shuffle_write_bytes", [u(m.shuffle_write_bytes)]);
-    c.int("memory_spill_bytes", [u(m.memory_spill_bytes)]);
-    c.int("disk_spill_bytes", [u(m.disk_spill_bytes)]);
-    c.int("executors", [u(app.executors.count)]);
-    c.int("max_concurrent_executors", [u(app.executors.max_concurrent)]);
+    c.int("jobs", [u(app.jobs)]);
+    c.int("jobs_failed", [u(app.jobs_failed)]);
+    c.int("stages", [u(app.stages)]);
+    c.int("stages_failed", [u(app.stages_failed)]);
+    c.int("stages_skipped", [u(app.stages_skipped)]);
+    c.int("tasks", [u(app.tasks)]);
+    c.int("tasks_failed", [u(app.tasks_failed)]);
+    c.int("tasks_killed", [u(app.tasks_killed)]);
+    c.int("task_time_ms", [u(app.task_time_ms)]);
+    c.int("cpu_time_ms", [u(app.cpu_time_ms)]);
+    c.int("gc_time_ms", [u(app.gc_time_ms)]);
+    c.int("input_bytes", [u(app.input_bytes)]);
+    c.int("output_bytes", [u(app.output_bytes)]);
+    c.int("shuffle_read_bytes", [u(app.shuffle_read_bytes)]);
+    c.int("shuffle_write_bytes", [u(app.shuffle_write_bytes)]);
+    c.int("memory_spill_bytes", [u(app.memory_spill_bytes)]);
+    c.int("disk_spill_bytes", [u(app.disk_spill_bytes)]);
+    c.int("executors", [u(app.executors)]);
+    c.int("max_concurrent_executors", [u(app.max_concurrent_executors)]);
     c.float("core_hours", [cost.core_hours]);
     c.float("gib_hours", [cost.gib_hours]);
     c.float("gpu_hours", [cost.gpu_hours]);
     c.float("cost_usd", [cost.cost]);
     c.text("log", [log.key.clone()]);
     c.int("log_bytes", [u(log.size)]);
+    c.opt_text("charged_team", [cost.team.clone()]);
+    c.opt_int("executor_memory_mib", [Some(u(cost.executor_memory.mib()))]);
+    c.opt_float("executor_gpus", [Some(cost.executor_gpus)]);
+    c.text_list("cost_notes", [cost.notes.clone()]);
+    c.opt_text("failure_cause", [app.failure_cause.map(|cause| cause.as_str().to_owned())]);
+    let by_cause = app.task_failures_by_cause.iter().map(|(cause, n)| (cause.as_str().to_owned(), u(*n))).collect();
+    c.count_map("task_failures_by_cause", [by_cause]);
+    c.opt_float("gc_share", [app.gc_share]);
+    c.opt_float("executor_utilisation", [app.executor_utilisation]);
+    c.opt_float("worst_stage_skew", [app.worst_stage_skew]);
+    c.opt_float("slo_max_duration_s", [app.slo_max_duration_s]);
     c.batch()
 }
 
@@ -380,6 +427,12 @@ mod tests {
             DataType::Boolean => "boolean".to_owned(),
             DataType::Timestamp(TimeUnit::Millisecond, Some(_)) => "timestamp".to_owned(),
             DataType::List(item) => format!("array<{}>", spark_type(item.data_type())),
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(fields) if fields.len() == 2 => {
+                    format!("map<{},{}>", spark_type(fields[0].data_type()), spark_type(fields[1].data_type()))
+                }
+                other => panic!("a map's entries are a two-field struct, not {other:?}"),
+            },
             other => panic!("no Spark type written down for {other:?}"),
         }
     }

@@ -3,11 +3,14 @@
 //! against its budget.
 //!
 //! Owns: turning the flags into plain settings (window, grouping, price sheet,
-//! budgets), reading the price-sheet and budget files, and presenting the
-//! result (table, JSON/YAML through the [`Printer`], CSV through [`to_csv`],
-//! a Parquet file through [`parquet_file`]).
+//! budgets), reading the price-sheet and budget files, opening `--facts`
+//! (an export of the logs: applications it holds as their logs are now are
+//! priced from it, their logs not read), and presenting the result (table
+//! and CSV through [`text`], JSON/YAML through the [`Printer`], a Parquet
+//! file through [`parquet_file`]).
 //! Must not: price, group or check budgets itself — that is
-//! [`sparkplane_eventlog::cost`] — or read logs other than through it.
+//! [`sparkplane_eventlog::cost`] — or read logs or facts other than through
+//! `sparkplane_eventlog::fleet::read_records`.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,16 +19,22 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sparkplane_api::Duration;
 use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_eventlog::LogSource;
 use sparkplane_eventlog::cost::{
-    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, app_cost, chargeback, check_budgets, round_cents,
+    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, chargeback, check_budgets, round_cents,
 };
-use sparkplane_eventlog::{LogSource, summarize_logs};
+use sparkplane_eventlog::fleet::{KnownRecords, NoRecords, read_records};
+use sparkplane_history::export::ExportedRecords;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_yaml;
 
 mod parquet_file;
+mod text;
+
+pub use text::to_csv;
+use text::{table, usd};
 
 /// What to say when the event-log location cannot be read.
 const LOG_HELP: &str = "pass the directory Spark writes event logs to (spark.eventLog.dir) as a path or an \
@@ -121,70 +130,6 @@ fn serialize_cents<S: serde::Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Er
     s.serialize_f64(round_cents(*usd))
 }
 
-fn usd(amount: f64) -> String {
-    format!("${:.2}", round_cents(amount))
-}
-
-fn table(report: &CostReport) -> String {
-    let mut t = super::Table::new(&[
-        &report.group_by.to_string().to_uppercase(),
-        "APPS",
-        "CORE-HOURS",
-        "GIB-HOURS",
-        "GPU-HOURS",
-        "COST",
-        "SHARE",
-    ]);
-    for row in &report.rows {
-        t.row(vec![
-            row.key.clone(),
-            row.apps.to_string(),
-            format!("{:.2}", row.core_hours),
-            format!("{:.2}", row.gib_hours),
-            format!("{:.2}", row.gpu_hours),
-            usd(row.cost),
-            format!("{:.1}%", row.share * 100.0),
-        ]);
-    }
-    let mut out = t.render();
-    let window = report.since.map(|d| format!(" in the last {d}")).unwrap_or_default();
-    out.push_str(&format!("\n{} application(s){window}, {} in total\n", report.apps, usd(report.total_cost)));
-    if !report.budgets.is_empty() {
-        let mut b = super::Table::new(&["TEAM", "SPENT", "BUDGET", "USED", "STATUS"]);
-        for status in &report.budgets {
-            let level = match status.level {
-                BudgetLevel::Ok => "ok",
-                BudgetLevel::Warning => "warning",
-                BudgetLevel::Critical => "critical",
-            };
-            let used = status.percent.map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%"));
-            b.row(vec![status.team.clone(), usd(status.spent), usd(status.budget), used, level.to_owned()]);
-        }
-        out.push('\n');
-        out.push_str(&b.render());
-    }
-    out
-}
-
-/// Chargeback rows as CSV with a header line: key, apps, hours to four places,
-/// cost in USD to the cent, share to four places.
-pub fn to_csv(rows: &[CostRow]) -> String {
-    let mut out = String::from("key,apps,coreHours,gibHours,gpuHours,costUsd,share\n");
-    for row in rows {
-        out.push_str(&format!(
-            "{},{},{:.4},{:.4},{:.4},{:.2},{:.4}\n",
-            sparkplane_core::csv::field(&row.key),
-            row.apps,
-            row.core_hours,
-            row.gib_hours,
-            row.gpu_hours,
-            round_cents(row.cost),
-            row.share
-        ));
-    }
-    out
-}
-
 /// Where `cost` puts its result besides stdout.
 pub struct CostOutputs<'a> {
     /// Print the rows as CSV instead of the table or JSON/YAML report.
@@ -201,6 +146,8 @@ pub struct CostQuery<'a> {
     pub by: &'a str,
     /// `--include-sessions`: with `--by job`, list interactive sessions too.
     pub include_sessions: bool,
+    /// `--facts`: an export of these logs (`history export --to`) to read applications from.
+    pub facts: Option<&'a str>,
 }
 
 /// Runs `cost` over the event logs at `path`: a directory of logs (or one log),
@@ -218,13 +165,26 @@ pub fn run(
     outputs: CostOutputs<'_>,
     printer: &Printer,
 ) -> CommandResult {
-    let CostQuery { since, by, include_sessions } = query;
+    let CostQuery { since, by, include_sessions, facts } = query;
     let settings = CostSettings::resolve(since, by, price_sheet, budget)?;
-    let logs = LogSource::parse(&path.to_string_lossy())
-        .and_then(|source| source.app_logs())
-        .map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
-    let (summaries, read_warnings) = summarize_logs(&logs, settings.since_ms);
-    let all: Vec<_> = summaries.iter().map(|app| app_cost(app, &settings.sheet)).collect();
+    let source =
+        LogSource::parse(&path.to_string_lossy()).map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
+    let known: Box<dyn KnownRecords> = match facts {
+        Some(at) => Box::new(
+            ExportedRecords::open(at, &source.describe()).map_err(|e| super::history::facts_failure(&e, "--facts"))?,
+        ),
+        None => Box::new(NoRecords),
+    };
+    let logs = source.app_logs().map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
+    let read = read_records(&logs, settings.since_ms, &settings.sheet, known.as_ref());
+    if let Some(at) = facts {
+        printer.status(&format!(
+            "{} application(s) from the facts exported to {at}, {} log(s) read",
+            read.kept, read.read
+        ));
+    }
+    let (read_warnings, all): (Vec<_>, Vec<_>) =
+        (read.warnings, read.records.iter().map(|record| record.cost_at(&settings.sheet)).collect());
     // A session is not a job: `--by job` lists jobs only unless asked. Its cost is still its team's.
     let (sessions, costs): (Vec<_>, Vec<_>) =
         all.iter().cloned().partition(|c| c.session && settings.by == GroupBy::Job && !include_sessions);
@@ -290,26 +250,4 @@ pub fn run(
         );
     }
     if critical.has_errors() { Err(Failure::Failed(critical)) } else { Ok(()) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_keys_and_rounds() {
-        let row = CostRow {
-            key: "team \"a\", east".into(),
-            apps: 2,
-            core_hours: 1.23456,
-            gib_hours: 2.0,
-            gpu_hours: 0.0,
-            cost: 4.56789,
-            share: 0.5,
-        };
-        assert_eq!(
-            to_csv(&[row]),
-            "key,apps,coreHours,gibHours,gpuHours,costUsd,share\n\"team \"\"a\"\", east\",2,1.2346,2.0000,0.0000,4.57,0.5000\n"
-        );
-    }
 }

@@ -16,6 +16,7 @@ pub fn exporter(args: &crate::cli::ExporterArgs, printer: &Printer) -> CommandRe
         args.interval,
         args.history_server.as_deref(),
         args.otlp.as_deref().map(|url| (url, otlp_protocol(args.otlp_protocol))),
+        args.facts.as_deref(),
         printer,
     )
 }
@@ -24,7 +25,12 @@ pub fn exporter(args: &crate::cli::ExporterArgs, printer: &Printer) -> CommandRe
 pub fn cost(args: &crate::cli::CostArgs, printer: &Printer) -> CommandResult {
     cost::run(
         &args.path,
-        cost::CostQuery { since: args.since.as_deref(), by: &args.by, include_sessions: args.include_sessions },
+        cost::CostQuery {
+            since: args.since.as_deref(),
+            by: &args.by,
+            include_sessions: args.include_sessions,
+            facts: args.facts.as_deref(),
+        },
         args.price_sheet.as_deref(),
         args.budget.as_deref(),
         cost::CostOutputs { csv: args.csv, parquet: args.parquet.as_deref() },

@@ -16,6 +16,7 @@ use sparkplane_core::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::trace_send::OtlpProtocol;
 use sparkplane_eventlog::{LogSource, ReadError};
+use sparkplane_history::export::ExportedRecords;
 use sparkplane_observe::exporter::{DEFAULT_LISTEN, Exporter, serve};
 
 use crate::exit::{CommandResult, Failure};
@@ -72,12 +73,16 @@ fn history_server_url(url: &str) -> Result<String, Failure> {
 /// History Server that does not answer is a metric, not a failure. With `otlp`
 /// (a URL and transport), each finished application's trace is sent there; a bad
 /// URL is exit 2, an endpoint that fails a warning (tried again every scan).
+/// With `facts` (an export of the logs), finished applications it holds as
+/// their logs are now are counted from it, their logs not read; a target that
+/// holds no export is exit 2, one that cannot be read exit 3.
 pub fn run(
     history: &Path,
     listen: &str,
     interval_secs: u64,
     history_server: Option<&str>,
     otlp: Option<(&str, OtlpProtocol)>,
+    facts: Option<&str>,
     printer: &Printer,
 ) -> CommandResult {
     let addr = listen_address(listen)?;
@@ -97,7 +102,14 @@ pub fn run(
     source.app_logs().map_err(|error| history_failure(&error))?;
     let shown = source.describe();
 
+    let known = match facts {
+        Some(at) => Some(ExportedRecords::open(at, &shown).map_err(|e| super::history::facts_failure(&e, "--facts"))?),
+        None => None,
+    };
     let mut exporter = Exporter::with_source(source, PriceSheet::opencost_defaults());
+    if let Some(known) = known {
+        exporter.use_known_records(Box::new(known));
+    }
     if let Some(base) = &history_server {
         // A probe never holds a scan up for longer than the scan interval (nor 10 s).
         exporter.watch_history_server(base, Duration::from_secs(interval_secs.min(10)));
@@ -109,6 +121,12 @@ pub fn run(
     let first = exporter.scan();
     if let Some(error) = &first.trace_error {
         printer.status(&format!("warning: {error}; tried again on every scan"));
+    }
+    if let Some(at) = facts {
+        printer.status(&format!(
+            "{} finished application(s) counted from the facts exported to {at}, {} log(s) read",
+            first.from_records, first.read
+        ));
     }
     if first.errors > 0 {
         printer.status(&format!(
