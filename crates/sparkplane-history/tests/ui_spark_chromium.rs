@@ -229,7 +229,7 @@ fn stage_rows(figures: &Value, stages: &Value, page: &str, out: &mut Vec<String>
             .as_array()
             .into_iter()
             .flatten()
-            .find(|s| s["stageId"].to_string() == stage && s["attemptId"].to_string() == attempt)
+            .find(|s| s["stageId"].as_i64() == stage.parse().ok() && s["attemptId"].as_i64() == attempt.parse().ok())
             .unwrap_or_else(|| panic!("{page}: stage {stage}.{attempt} is not in the API's list"));
         let shown = keyed_in_row(figures, &[("stage", &stage), ("attempt", &attempt)]);
         for key in [
