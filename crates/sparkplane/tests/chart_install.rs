@@ -921,3 +921,93 @@ fn with_gatekeeper_enabled_the_exported_templates_and_constraints_are_installed_
         assert!(platform.stored(object).is_some(), "{name} is in the cluster");
     }
 }
+
+/// The History Server container as the chart runs it, its `--index-dir` moved to `index` (the mounted
+/// volume) and its listen address to a free port; what it said on stderr once its list answered.
+fn run_history_with_index(deployment: &Value, index: &Path) -> String {
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|a| match a {
+            _ if a.starts_with("--listen=") => format!("--listen=127.0.0.1:{port}"),
+            _ if a.starts_with("--index-dir=") => format!("--index-dir={}", index.display()),
+            _ => a.to_owned(),
+        })
+        .collect();
+    let stderr = index.with_extension(format!("{port}.stderr"));
+    let child = sparkplane_testkit::sparkplane_process()
+        .args(&args)
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("starts");
+    let _history = Process(child);
+    wait_for("the History Server to list the logs", || {
+        get(port, "/api/v1/applications")
+            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+            .filter(|apps| apps.as_array().is_some_and(|a| !a.is_empty()))
+    });
+    std::fs::read_to_string(&stderr).expect("stderr")
+}
+
+#[test]
+fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_answers_from_it_without_a_warning() {
+    let platform = Platform::start();
+    let logs =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events");
+    let logs = logs.canonicalize().expect("Spark's test event logs");
+    let location = json!({"location": logs.display().to_string()});
+    let objects = platform.install(&json!({"eventLogs": location}));
+    let history = find(&objects, "Deployment", "sparkplane-history");
+    let pod = &history["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let at = "/var/lib/sparkplane/history-index";
+    assert!(container["args"].as_array().expect("args").contains(&json!(format!("--index-dir={at}"))), "{container:#}");
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true, "the root stays read-only");
+    let mount = container["volumeMounts"].as_array().expect("mounts").iter().find(|m| m["mountPath"] == at);
+    let volume_name = mount.expect("the index folder is a mount")["name"].clone();
+    let volume = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == volume_name).expect("volume");
+    assert_eq!(volume["emptyDir"], json!({"sizeLimit": "1Gi"}), "{volume}");
+    assert!(history["spec"].get("strategy").is_none(), "an emptyDir rolls as any Deployment: {}", history["spec"]);
+
+    // Started as the chart starts it, twice over the same volume: no warning either time, and the second
+    // answers from the index the first filled.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = dir.path().join("history-index");
+    std::fs::create_dir(&index).expect("the volume");
+    let first = run_history_with_index(history, &index);
+    assert!(!first.contains("warning"), "{first}");
+    assert!(index.join("index.redb").is_file(), "{first}");
+    let second = run_history_with_index(history, &index);
+    assert!(!second.contains("warning"), "{second}");
+    assert!(second.contains("applications from the persisted index"), "{second}");
+
+    // A claim of the operator's: the index outlives the pod, and the Deployment replaces its pod rather than
+    // rolling (one writer per index).
+    let objects = platform.release(
+        "upgrade",
+        &chart(),
+        &json!({"eventLogs": location, "history": {"index": {"existingClaim": "history-index"}}}),
+    );
+    let objects = manifest_of(&objects);
+    let history = find(&objects, "Deployment", "sparkplane-history");
+    let volumes = history["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes").clone();
+    let claimed = volumes.iter().find(|v| v["name"] == volume_name).expect("volume");
+    assert_eq!(claimed["persistentVolumeClaim"], json!({"claimName": "history-index"}), "{claimed}");
+    assert_eq!(history["spec"]["strategy"], json!({"type": "Recreate"}));
+
+    // Spark's own History Server has no such index.
+    let objects = manifest_of(&platform.release(
+        "upgrade",
+        &chart(),
+        &json!({"eventLogs": location, "history": {"implementation": "spark"}}),
+    ));
+    let spark = find(&objects, "Deployment", "sparkplane-history");
+    let volumes = spark["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes").clone();
+    assert!(volumes.iter().all(|v| v["name"] != volume_name), "{volumes:?}");
+}
