@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sparkplane_core::Source;
-use sparkplane_core::schema::{Completeness, DocKind, schema};
-use sparkplane_core::yaml::parse_documents;
+use sparkplane_documents::Source;
+use sparkplane_documents::schema::{Completeness, DocKind, schema};
+use sparkplane_documents::yaml::parse_documents;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -21,5 +21,5 @@ fuzz_target!(|data: &[u8]| {
             let _ = schema(kind).check(doc, Completeness::Complete);
         }
     }
-    let _ = sparkplane_core::tenant::load_tenant(&source);
+    let _ = sparkplane_policy::tenant::load_tenant(&source);
 });

@@ -12,7 +12,7 @@
 //! restore, run jobs, read clocks or print.
 
 use serde::Serialize;
-use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
+use sparkplane_documents::junit::{CaseResult, TestCase, TestSuite};
 
 /// What went wrong with one restored copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -15,7 +15,7 @@
 
 use sparkplane_api::backup::{Backup, StoreRef};
 use sparkplane_api::job::QualityGate;
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 
 use crate::BackupError;
 use crate::drill::{self, DrillFacts, DrillVerdict, GateResult, JobRun};

@@ -83,7 +83,7 @@ fn store_env(credentials: Option<&StoreCredentials>, out: &mut BTreeMap<String, 
 
 /// The Backup as the container reads it.
 pub fn config_text(backup: &Backup) -> String {
-    sparkplane_core::yaml::to_yaml(&serde_json::to_value(backup).unwrap_or_default())
+    sparkplane_documents::yaml::to_yaml(&serde_json::to_value(backup).unwrap_or_default())
 }
 
 /// The seccomp profile of the pod and its container: the runtime's default.
@@ -223,7 +223,7 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
 #[cfg(test)]
 mod tests {
     use sparkplane_core::backup::load_backup;
-    use sparkplane_core::source::Source;
+    use sparkplane_documents::source::Source;
 
     use super::*;
 

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_storage::Store;
 
 use crate::BackupError;

@@ -5,7 +5,7 @@
 //! Must not: run experiments or print.
 
 use serde::Serialize;
-use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
+use sparkplane_documents::junit::{CaseResult, TestCase, TestSuite};
 
 use crate::catalog::{Experiment, Setting};
 

@@ -7,14 +7,14 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::{parse_single, to_yaml_stream};
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::{parse_single, to_yaml_stream};
 
 const PRESETS: [&str; 7] =
     ["etl-small", "etl-medium", "etl-large", "streaming", "ml-gpu", "interactive", "cost-optimized"];

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 
 use sparkplane_api::backup::{Backup, StoreCredentials};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::document::{check_api_version, expect_kind, read_checked};
 use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_env_name};
-use crate::schema::{Completeness, schema_of};
-use crate::source::Source;
-use crate::yaml::{FieldPath, Node, parse_single};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::document::{check_api_version, expect_kind, read_checked};
+use sparkplane_documents::schema::{Completeness, schema_of};
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::{FieldPath, Node, parse_single};
 
 /// The `kind:` of a backup document.
 pub const KIND: &str = "Backup";

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::schema::{self, Completeness, DocKind};
-use crate::source::Source;
-use crate::yaml::{FieldPath, Node, parse_single};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::schema::{self, Completeness, DocKind};
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::{FieldPath, Node, parse_single};
 
 /// Built-in presets: (file name, text).
 pub const BUILTIN_PRESETS: &[(&str, &str)] = &[

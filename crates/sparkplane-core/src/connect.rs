@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use sparkplane_api::SparkJobSpec;
 use sparkplane_api::job::EnvVar;
 
-use crate::diagnostic::Diagnostic;
+use sparkplane_documents::diagnostic::Diagnostic;
 
 /// The server's main class, in Spark 4's `spark-connect` jar.
 pub const SERVER_CLASS: &str = "org.apache.spark.sql.connect.service.SparkConnectServer";

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 
 use crate::catalog::Catalog;
-use crate::diagnostic::Diagnostics;
 use crate::resolve::{ResolveRequest, resolve_layers};
 use crate::resolved::ResolvedJob;
-use crate::source::{LineCol, Source, Span};
 use crate::validate::{ValidationTarget, validate};
-use crate::yaml::Node;
+use sparkplane_documents::diagnostic::Diagnostics;
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::Node;
 
 /// Resolves a job's layers and validates the result for `request.target`.
 /// On success the job's warnings (of both steps) are in

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use sparkplane_api::job::AppType;
 
-use crate::diagnostic::Diagnostic;
 use crate::render::{RenderInput, common};
 use crate::resolved::ResolvedJob;
 use crate::sizing::SizedJob;
+use sparkplane_documents::diagnostic::Diagnostic;
 
 /// How many ports after the chosen one the Spark UI may move to when it is taken.
 pub const PORT_RETRIES: u16 = 8;

@@ -18,15 +18,15 @@ use serde_json::{Value, json};
 use sparkplane_api::queues::{ClusterQueueSpec, PreemptionPolicy, Queues};
 use sparkplane_api::tenant::Tenant;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::document::{check_api_version, expect_kind, read_checked};
 use crate::kube_quantity::{KubeQuantity, Rounding};
 use crate::names::is_dns1123_subdomain;
 use crate::render::common::RenderedObject;
-use crate::schema::{Completeness, schema_of};
 use crate::sizing::SizedJob;
-use crate::source::Source;
-use crate::yaml::{FieldPath, Node, parse_single};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::document::{check_api_version, expect_kind, read_checked};
+use sparkplane_documents::schema::{Completeness, schema_of};
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::{FieldPath, Node, parse_single};
 
 /// The `kind:` of a queues document.
 pub const KIND: &str = "Queues";

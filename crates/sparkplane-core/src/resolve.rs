@@ -15,12 +15,12 @@ use std::collections::BTreeMap;
 use sparkplane_api::SparkJob;
 
 use crate::catalog::Catalog;
-use crate::diagnostic::{Diagnostic, Diagnostics};
 pub use crate::resolved::{LayerKind, LayerLabel, Origin, ResolvedJob};
-use crate::schema::{self, Completeness, DocKind};
-use crate::source::{LineCol, Source, Span};
 use crate::validate::ValidationTarget;
-use crate::yaml::{FieldPath, Node, NodeValue, PathSeg, parse_single};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::schema::{self, Completeness, DocKind};
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::{FieldPath, Node, NodeValue, PathSeg, parse_single};
 
 /// A `--set path=value` flag.
 #[derive(Clone, Debug, PartialEq)]

@@ -12,9 +12,9 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use sparkplane_api::SparkJob;
 
-use crate::diagnostic::Diagnostics;
-use crate::source::Span;
-use crate::yaml::{FieldPath, Node};
+use sparkplane_documents::diagnostic::Diagnostics;
+use sparkplane_documents::source::Span;
+use sparkplane_documents::yaml::{FieldPath, Node};
 
 /// Where a layer came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,7 +146,8 @@ mod tests {
             job.metadata.namespace = own.map(str::to_owned);
             ResolvedJob {
                 job,
-                tree: crate::yaml::parse_single(&crate::Source::new("etl.yaml", "{}")).expect("parses"),
+                tree: sparkplane_documents::yaml::parse_single(&sparkplane_documents::Source::new("etl.yaml", "{}"))
+                    .expect("parses"),
                 provenance: BTreeMap::new(),
                 environment: None,
                 preset: None,

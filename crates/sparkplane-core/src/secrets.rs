@@ -9,7 +9,7 @@
 
 use sparkplane_api::SparkJobSpec;
 
-use crate::yaml::FieldPath;
+use sparkplane_documents::yaml::FieldPath;
 
 /// Words that mark a property or variable as holding a credential.
 const SECRET_WORDS: &[&str] = &[

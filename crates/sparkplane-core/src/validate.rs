@@ -14,12 +14,12 @@
 use sparkplane_api::job::{AppType, EnvVar, RestartKind};
 use sparkplane_api::{MemorySize, SparkJobSpec};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::image::{is_digest, is_tag};
 use crate::names::{MAX_JOB_NAME, is_dns1123_label, is_env_name, is_label_key, is_label_value, to_dns1123_label};
 use crate::pod_security::{POLICY_OWNED_VOLUME_TYPES, RESTRICTED_VOLUME_TYPES};
 use crate::resolved::ResolvedJob;
-use crate::yaml::FieldPath;
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::yaml::FieldPath;
 
 /// What a job is being prepared for; some fields are only needed on a cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Ctx<'_> {
     }
 
     /// The value at `path`; for a missing field, the key of its nearest present parent.
-    fn span(&self, path: &str) -> Option<crate::Span> {
+    fn span(&self, path: &str) -> Option<sparkplane_documents::Span> {
         let tree = &self.resolved.tree;
         let mut path = self.at(path);
         if let Some(node) = tree.get(&path) {

@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::check::check_objects;
@@ -16,7 +15,8 @@ use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::{parse_single, to_yaml_stream};
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::{parse_single, to_yaml_stream};
 
 const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
 kind: SparkJob

@@ -3,14 +3,14 @@
 //! sizes, and fits the standard node pools (presets/nodes/standard.yaml).
 
 use sparkplane_api::NodePools;
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::fit::check_fit;
 use sparkplane_core::load::load;
 use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 
 fn job(preset: &str, app_type: &str) -> String {
     format!(

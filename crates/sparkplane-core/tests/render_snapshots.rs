@@ -2,7 +2,6 @@
 //! rendered manifests are snapshot-tested, pass the offline API-server and
 //! Pod Security "restricted" checks, and render byte-identically twice.
 
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::check::check_objects;
@@ -10,7 +9,8 @@ use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::{Node, parse_single, to_yaml_stream};
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::{Node, parse_single, to_yaml_stream};
 
 /// A plain PySpark job on a preset: what a team writes on day one.
 fn standard_job(preset: &str) -> String {

@@ -3,13 +3,13 @@
 //! through load, resolve and validate; each either succeeds or fails with
 //! diagnostics whose locations lie inside the text.
 
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 
 const JOB: &str = include_str!("../../../examples/trips-etl/trips-etl.yaml");
 

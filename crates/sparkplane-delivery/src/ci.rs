@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use jiff::Timestamp;
 use sparkplane_api::job::{AppType, CiSpec};
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::{Diagnostic, Diagnostics, Severity as DiagnosticSeverity};
+use sparkplane_documents::{Diagnostic, Diagnostics, Severity as DiagnosticSeverity};
 
 use crate::ci_report::{API_VERSION, Check, CiReport, Finding, KIND, Location, Outcome, Severity};
 use crate::ci_sql::{Tables, check_sql};
@@ -234,8 +234,8 @@ fn declared_tables(ci: &CiSpec, dir: &Path, host: &mut dyn CiHost, problems: &mu
 }
 
 fn dq_columns(path: &Path, text: &str) -> Result<BTreeSet<String>, String> {
-    let source = sparkplane_core::Source::new(path.display().to_string(), text.to_owned());
-    let node = sparkplane_core::yaml::parse_single(&source).map_err(|d| d.message)?;
+    let source = sparkplane_documents::Source::new(path.display().to_string(), text.to_owned());
+    let node = sparkplane_documents::yaml::parse_single(&source).map_err(|d| d.message)?;
     let spec: sparkplane_api::DqSpec = serde_json::from_value(node.to_json()).map_err(|e| e.to_string())?;
     let columns: BTreeSet<String> = spec
         .checks
@@ -383,7 +383,7 @@ mod tests {
     use sparkplane_core::load::load;
     use sparkplane_core::resolve::ResolveRequest;
     use sparkplane_core::validate::ValidationTarget;
-    use sparkplane_core::yaml::parse_single;
+    use sparkplane_documents::yaml::parse_single;
 
     use super::*;
 
@@ -418,8 +418,8 @@ spec:
                     Diagnostic::error("bad-quantity", "spec.executor.memory", "`lots` is not a memory size").into()
                 );
             }
-            let job =
-                parse_single(&sparkplane_core::Source::new("job.yaml", JOB.to_owned())).map_err(Diagnostics::from)?;
+            let job = parse_single(&sparkplane_documents::Source::new("job.yaml", JOB.to_owned()))
+                .map_err(Diagnostics::from)?;
             let catalog = Catalog::builtin()?;
             let request = ResolveRequest {
                 job: &job,

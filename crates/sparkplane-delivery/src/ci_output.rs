@@ -9,8 +9,8 @@
 
 use std::fmt::Write as _;
 
-use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
-use sparkplane_core::sarif;
+use sparkplane_documents::junit::{CaseResult, TestCase, TestSuite};
+use sparkplane_documents::sarif;
 
 use crate::ci_report::{Check, CiReport, Finding, Outcome, Severity};
 

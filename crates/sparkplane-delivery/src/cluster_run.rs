@@ -10,7 +10,7 @@
 
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{GatesOutcome, JobState};
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 
 use crate::promote::{QualityGates, RunRelease, SourceRun};
 

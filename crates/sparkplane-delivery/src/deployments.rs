@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sparkplane_api::SparkJob;
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::source::{LineCol, Source, Span};
-use sparkplane_core::yaml::Node;
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::Node;
 
 /// The `kind` of a deployment record.
 pub const KIND: &str = "Deployment";
@@ -135,7 +135,7 @@ impl DeploymentRecord {
             provenance: std::collections::BTreeMap::new(),
             environment: Some(self.environment.clone()),
             preset: None,
-            warnings: sparkplane_core::Diagnostics::new(),
+            warnings: sparkplane_documents::Diagnostics::new(),
             attempt: 1,
         })
     }

@@ -20,10 +20,10 @@
 //! events or print — the caller's [`PromoteHost`] does (the CLI; tests a
 //! fake); nor judge a gate (`promote` does) or lay out the log (`deployments`).
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::image::ImageRef;
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_documents::Diagnostic;
 
 use crate::cdevents::{Step, release_purl};
 use crate::deployments::{self, Action, Change, DeploymentRecord};
@@ -167,7 +167,10 @@ pub fn check_signature(stored: &StoredRelease, record: &ReleaseRecord, keys: &[P
 
 /// Manifests as the files of a deployment (`manifests/<object file>`).
 pub fn manifest_files(objects: &[RenderedObject]) -> Vec<(String, String)> {
-    objects.iter().map(|o| (format!("manifests/{}", o.file_name()), sparkplane_core::yaml::to_yaml(&o.body))).collect()
+    objects
+        .iter()
+        .map(|o| (format!("manifests/{}", o.file_name()), sparkplane_documents::yaml::to_yaml(&o.body)))
+        .collect()
 }
 
 fn invalid(path: &str, code: &'static str, message: String, help: String) -> PromoteProblem {

@@ -18,9 +18,9 @@
 
 use std::path::Path;
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_documents::Diagnostic;
 
 use crate::cdevents::{Step, release_purl};
 use crate::release::{self, Release, ReleaseInput};

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use sparkplane_api::SparkJob;
-use sparkplane_core::source::{LineCol, Source, Span};
-use sparkplane_core::yaml::Node;
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::Node;
 
 use super::*;
 
@@ -30,7 +30,7 @@ fn resolved(env: &str) -> ResolvedJob {
         provenance: BTreeMap::new(),
         environment: Some(env.into()),
         preset: None,
-        warnings: sparkplane_core::Diagnostics::new(),
+        warnings: sparkplane_documents::Diagnostics::new(),
         attempt: 1,
     }
 }

@@ -26,9 +26,9 @@ use std::time::Duration;
 use sparkplane_api::SparkJob;
 use sparkplane_api::dq::DqSpec;
 use sparkplane_api::job::{JobState, ShadowBounds, SparkJobStatus};
-use sparkplane_core::Diagnostic;
 use sparkplane_core::names::MAX_JOB_NAME;
 use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_documents::Diagnostic;
 use sparkplane_storage::Location;
 
 use crate::shadow::{self, Observation, OutputComparison, ShadowOutcome};

@@ -12,8 +12,8 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::dq::DqSpec;
 use sparkplane_api::job::{JobState, SparkJobStatus};
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::source::{LineCol, Source, Span};
-use sparkplane_core::yaml::Node;
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::Node;
 use sparkplane_dq::Profile;
 
 use super::*;
@@ -43,7 +43,7 @@ fn resolved(name: &str, output: &str) -> ResolvedJob {
         provenance: BTreeMap::new(),
         environment: Some("prod".into()),
         preset: None,
-        warnings: sparkplane_core::Diagnostics::new(),
+        warnings: sparkplane_documents::Diagnostics::new(),
         attempt: 1,
     }
 }

@@ -9,19 +9,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
 use sparkplane_delivery::release::{Release, ReleaseInput, make};
 use sparkplane_delivery::release_record::{CiResult, RECORD_FILE, SBOM_FILE};
 use sparkplane_delivery::release_verify::{Verdict, verify};
 use sparkplane_delivery::sbom::parse_requirements;
 use sparkplane_delivery::sign::{PrivateKey, PublicKey};
 use sparkplane_delivery::store::{DirStore, PutOutcome, ReleaseStore, StoreError, from_config_map, to_config_map};
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 
 fn python() -> PathBuf {
     let path = std::env::var_os("SPARKPLANE_RELEASE_TOOLS_PYTHON").map(PathBuf::from).unwrap_or_else(|| {

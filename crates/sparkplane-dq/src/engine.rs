@@ -253,7 +253,7 @@ pub(crate) fn unknown_sql_columns(scan: &Scan, predicates: &BTreeMap<usize, Pred
     for (i, predicate) in predicates {
         if let Some((column, at)) = predicate.unknown_column(&|c| scan.columns.contains_key(c)) {
             let known: Vec<&str> = scan.columns.keys().map(String::as_str).collect();
-            let hint = sparkplane_core::schema::did_you_mean(column, known.iter().copied())
+            let hint = sparkplane_documents::schema::did_you_mean(column, known.iter().copied())
                 .map(|g| format!("write `{g}`"))
                 .unwrap_or_else(|| "use one of the dataset's columns".to_owned());
             return Err(DqError::Spec {

@@ -246,7 +246,7 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
     let missing = |column: &str| -> Option<String> {
         (!scan.columns.contains_key(column)).then(|| {
             let known: Vec<&str> = scan.columns.keys().map(String::as_str).collect();
-            let hint = sparkplane_core::schema::did_you_mean(column, known.iter().copied())
+            let hint = sparkplane_documents::schema::did_you_mean(column, known.iter().copied())
                 .map(|g| format!("; did you mean `{g}`?"))
                 .unwrap_or_default();
             if scan.files == 0 {

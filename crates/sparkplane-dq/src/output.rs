@@ -1,7 +1,7 @@
 //! Reports of a run for machines: JUnit XML (one test case per check; a
 //! failed error-severity check is a failure, a failed warn-severity check is
 //! recorded in system-out), written by core's one JUnit writer
-//! ([`sparkplane_core::junit`]); Prometheus text with the observability
+//! ([`sparkplane_documents::junit`]); Prometheus text with the observability
 //! registry's names, written by its one writer
 //! ([`sparkplane_observe::exposition`]). JSON is the report's serde form.
 //! Also the summary lines a person reads under the gate table (verdict,
@@ -9,7 +9,7 @@
 //! Must not: write either format itself, or do I/O.
 
 use sparkplane_api::dq::CheckSeverity;
-use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
+use sparkplane_documents::junit::{CaseResult, TestCase, TestSuite};
 use sparkplane_observe::exposition::{self, Family, Sample};
 
 use std::fmt::Write as _;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::QualityGate;
-use sparkplane_core::{Diagnostics, Source};
+use sparkplane_documents::{Diagnostics, Source};
 
 use crate::dataset::parse_selection;
 use crate::{CheckOptions, DqReport};
@@ -194,7 +194,7 @@ mod tests {
     fn a_spec_the_reader_cannot_read_is_its_error() {
         let mut job = job_with_gates(&["gone.yaml"]);
         let read = |_: &Path| -> Result<Source, Diagnostics> {
-            Err(Diagnostics::from(sparkplane_core::Diagnostic::error("unreadable", "", "gone.yaml: not found")))
+            Err(Diagnostics::from(sparkplane_documents::Diagnostic::error("unreadable", "", "gone.yaml: not found")))
         };
         let err = embed_gate_specs(&mut job, Path::new("etl.yaml"), read).expect_err("refused");
         assert_eq!(err.0[0].message, "gone.yaml: not found");

@@ -732,7 +732,7 @@ mod tests {
         let text = format!(
             "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {{name: t}}\ndataset: {{path: d}}\nchecks:\n{checks}"
         );
-        crate::load_spec(&sparkplane_core::Source::new("dq.yaml", text))
+        crate::load_spec(&sparkplane_documents::Source::new("dq.yaml", text))
             .map(|l| l.spec)
             .unwrap_or_else(|e| panic!("{e:?}"))
     }

@@ -8,11 +8,11 @@
 use std::collections::BTreeSet;
 
 use sparkplane_api::dq::{Check, DqSpec};
-use sparkplane_core::document::{expect_kind, read_checked};
-use sparkplane_core::schema::{self, Completeness, DocKind};
-use sparkplane_core::source::LineCol;
-use sparkplane_core::yaml::{FieldPath, Node, parse_single};
-use sparkplane_core::{Diagnostic, Diagnostics, Source, Span};
+use sparkplane_documents::document::{expect_kind, read_checked};
+use sparkplane_documents::schema::{self, Completeness, DocKind};
+use sparkplane_documents::source::LineCol;
+use sparkplane_documents::yaml::{FieldPath, Node, parse_single};
+use sparkplane_documents::{Diagnostic, Diagnostics, Source, Span};
 
 /// The `kind:` of a data-quality document.
 pub const KIND: &str = "DataQuality";

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use sparkplane_api::dq::{DqEngine, DqSpec};
 use sparkplane_api::job::QualityGate;
-use sparkplane_core::yaml::Node;
-use sparkplane_core::{Diagnostic, Diagnostics, Severity, Source};
+use sparkplane_documents::yaml::Node;
+use sparkplane_documents::{Diagnostic, Diagnostics, Severity, Source};
 
 use crate::run::{Gate, SpecRun};
 use crate::spark::SparkSql;

@@ -10,7 +10,7 @@ use arrow_array::{
 };
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
-use sparkplane_core::Source;
+use sparkplane_documents::Source;
 use sparkplane_dq::dataset::parse_selection;
 use sparkplane_dq::{CheckOptions, DqError, DqReport, Status};
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
-use sparkplane_core::Source;
+use sparkplane_documents::Source;
 use sparkplane_dq::dataset::parse_selection;
 use sparkplane_dq::{CheckOptions, DqError, DqReport, Status};
 use sparkplane_storage::{Location, Store};

@@ -10,7 +10,7 @@
 //! links to fetch), so it opens the same anywhere, offline, and the same model
 //! gives byte-identical output. Every piece of text that comes from the log
 //! (application, stage and executor names, reasons, findings' evidence) goes
-//! through the one escaper, `sparkplane_core::markup` ([`text`], [`attribute`]).
+//! through the one escaper, `sparkplane_documents::markup` ([`text`], [`attribute`]).
 //!
 //! Why SVG without JavaScript: the charts are static pictures of a finished
 //! model, so drawing them here keeps the output deterministic and testable as
@@ -20,7 +20,7 @@
 
 use std::fmt::Write as _;
 
-use sparkplane_core::markup::{attribute, text};
+use sparkplane_documents::markup::{attribute, text};
 
 use crate::analyze::{Finding, analyze, duration};
 use crate::cost::{AppCost, PriceSheet, app_cost};

@@ -7,16 +7,17 @@
 //! for each case.
 
 use sparkplane_core::catalog::Catalog;
-use sparkplane_core::java_properties::to_text as properties_text;
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
 use sparkplane_core::load::load;
 use sparkplane_core::render::native::driver_properties;
 use sparkplane_core::render::{RenderInput, Target, render};
 use sparkplane_core::resolve::ResolveRequest;
+use sparkplane_core::sizing;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
-use sparkplane_core::{Source, sizing};
+use sparkplane_documents::Source;
+use sparkplane_documents::java_properties::to_text as properties_text;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppSummaryBuilder, ExecutorSpan};
 

@@ -452,8 +452,8 @@ fn parse_body(text: &str) -> Option<Value> {
         return None;
     }
     serde_json::from_str(text).ok().or_else(|| {
-        let source = sparkplane_core::source::Source::new("body", text);
-        sparkplane_core::yaml::parse_single(&source).ok().map(|node| node.to_json())
+        let source = sparkplane_documents::source::Source::new("body", text);
+        sparkplane_documents::yaml::parse_single(&source).ok().map(|node| node.to_json())
     })
 }
 

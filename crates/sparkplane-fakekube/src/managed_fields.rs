@@ -507,8 +507,8 @@ mod tests {
     /// Test data of kubernetes-sigs/structured-merge-diff (see the README beside it).
     #[test]
     fn the_field_set_of_a_pod_is_the_one_structured_merge_diff_computes() {
-        let source = sparkplane_core::source::Source::new("pod.yaml", data("pod.yaml"));
-        let pod = sparkplane_core::yaml::parse_single(&source).expect("pod.yaml parses").to_json();
+        let source = sparkplane_documents::source::Source::new("pod.yaml", data("pod.yaml"));
+        let pod = sparkplane_documents::yaml::parse_single(&source).expect("pod.yaml parses").to_json();
         let expected: Value = serde_json::from_str(&data("podset.json")).expect("podset.json parses");
         assert_eq!(encode(&every_node(&pod, &BuiltIn)), expected);
         assert_eq!(decode(&expected), every_node(&pod, &BuiltIn), "decoding gives the same set back");

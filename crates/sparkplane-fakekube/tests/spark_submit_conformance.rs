@@ -18,7 +18,6 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::common::{IN_CLUSTER_MASTER, Names};
@@ -28,7 +27,8 @@ use sparkplane_core::render::{self, RenderInput, RenderedObject, Target, common}
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::{SizedJob, size_job};
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_fakekube::{FakeApiServer, RecordedRequest};
 use sparkplane_local::runtime;
 

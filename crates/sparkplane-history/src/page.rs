@@ -13,7 +13,7 @@
 
 use std::fmt::Write;
 
-use sparkplane_core::markup::{attribute, text};
+use sparkplane_documents::markup::{attribute, text};
 
 use crate::index::Entry;
 use crate::time::format_gmt;

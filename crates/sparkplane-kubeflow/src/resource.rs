@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sparkplane_api::SparkJob;
 use sparkplane_api::labels;
-use sparkplane_core::diagnostic::Diagnostics;
-use sparkplane_core::source::{LineCol, Source, Span};
-use sparkplane_core::yaml::Node;
+use sparkplane_documents::diagnostic::Diagnostics;
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::Node;
 
 use crate::import::{NotCarried, import_kubeflow};
 
@@ -72,7 +72,7 @@ pub fn convert(live: &Live<'_>) -> Result<Converted, Diagnostics> {
     let span = Span { source, start: 0, end: 0, at: LineCol { line: 1, column: 1 } };
     let report = import_kubeflow(&Node::from_json(&document, &span))?;
     let job = serde_json::from_value(report.document).map_err(|e| {
-        Diagnostics::from(sparkplane_core::Diagnostic::error(
+        Diagnostics::from(sparkplane_documents::Diagnostic::error(
             "import-failed",
             "spec",
             format!("the converted SparkJob could not be read: {e}"),

@@ -41,7 +41,7 @@ pub struct Platform {
 
 impl Platform {
     /// The built-in catalog with the default driver start timeout (10 minutes).
-    pub fn builtin() -> Result<Platform, sparkplane_core::Diagnostics> {
+    pub fn builtin() -> Result<Platform, sparkplane_documents::Diagnostics> {
         Ok(Platform {
             catalog: Catalog::builtin()?,
             default_driver_start: DEFAULT_DRIVER_START,

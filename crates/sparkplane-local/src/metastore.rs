@@ -134,7 +134,7 @@ pub fn write_properties_file(path: &Path, properties: &BTreeMap<String, String>)
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(sparkplane_core::java_properties::to_text(properties).as_bytes())
+    file.write_all(sparkplane_documents::java_properties::to_text(properties).as_bytes())
 }
 
 #[cfg(test)]
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_properties_file_escapes_what_java_would_misread() {
-        let text = sparkplane_core::java_properties::to_text(&metastore().spark_properties());
+        let text = sparkplane_documents::java_properties::to_text(&metastore().spark_properties());
         assert!(text.contains("spark.hadoop.javax.jdo.option.ConnectionPassword=\\ p\\\\w=1\\n\n"), "{text}");
         assert!(text.lines().all(|line| line.contains('=')), "{text}");
     }

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sparkplane_category::Category;
-use sparkplane_core::{Diagnostic, Source};
+use sparkplane_documents::{Diagnostic, Source};
 
 use crate::connect;
 use crate::connect_client::{self, QueryError, QueryRequest, QueryResult};

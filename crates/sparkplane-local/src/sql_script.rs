@@ -9,8 +9,8 @@
 //! SQL job runner (`run_sql.py`) follows: a statement ends with `;` at the end
 //! of a line; `--` comment lines before a statement are skipped.
 
-use sparkplane_core::diagnostic::Diagnostic;
-use sparkplane_core::source::{LineCol, Source, Span};
+use sparkplane_documents::diagnostic::Diagnostic;
+use sparkplane_documents::source::{LineCol, Source, Span};
 
 /// One statement of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,11 +19,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use sparkplane_category::Category;
-use sparkplane_core::Diagnostic;
 use sparkplane_core::local_plan::{LocalContext, LocalPlan, local_driver_memory, plan_local};
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::sizing::size_job;
-use sparkplane_core::yaml::FieldPath;
+use sparkplane_documents::Diagnostic;
+use sparkplane_documents::yaml::FieldPath;
 
 use crate::history::{self, RunRecord, RunState};
 use crate::java::{self, JavaError};

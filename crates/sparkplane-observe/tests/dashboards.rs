@@ -328,8 +328,8 @@ fn bundle_has_sidecar_config_maps_and_the_prometheus_rule() {
     assert!(
         labelled.iter().filter(|o| o["kind"] == "ConfigMap").all(|o| o["metadata"]["labels"].get("release").is_none())
     );
-    let yaml = sparkplane_core::yaml::to_yaml_stream(&objects);
-    assert_eq!(yaml, sparkplane_core::yaml::to_yaml_stream(&bundle(Some("monitoring"), &Default::default())));
+    let yaml = sparkplane_documents::yaml::to_yaml_stream(&objects);
+    assert_eq!(yaml, sparkplane_documents::yaml::to_yaml_stream(&bundle(Some("monitoring"), &Default::default())));
     assert_eq!(yaml.matches("---\n").count(), objects.len());
 }
 
@@ -345,7 +345,7 @@ fn promtool_parses_every_expression() {
     }
     let file = serde_json::json!({"groups": [{"name": "dashboards", "rules": rules}]});
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("dashboards.yaml"), sparkplane_core::yaml::to_yaml(&file)).expect("write");
+    std::fs::write(dir.path().join("dashboards.yaml"), sparkplane_documents::yaml::to_yaml(&file)).expect("write");
     common::promtool(&["check", "rules", "dashboards.yaml"], dir.path());
 }
 

@@ -11,14 +11,14 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sparkplane_api::layer::EnvironmentPolicy;
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_policy::rego::{RegoFile, RegoPolicies};
 use sparkplane_policy::{self as policy, PolicyContext};
 

@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use sparkplane_core::diagnostic::Diagnostic;
 use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_documents::diagnostic::Diagnostic;
 
 /// The `kind` of an approval record.
 pub const KIND: &str = "Approval";

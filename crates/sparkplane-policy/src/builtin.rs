@@ -25,8 +25,8 @@ use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::secrets::{InlineSecret, inline_secrets};
 use sparkplane_core::sizing::{MIN_OVERHEAD, size_job};
-use sparkplane_core::source::Span;
-use sparkplane_core::yaml::{FieldPath, parse_single};
+use sparkplane_documents::source::Span;
+use sparkplane_documents::yaml::{FieldPath, parse_single};
 
 struct Eval<'a> {
     job: &'a ResolvedJob,
@@ -117,7 +117,7 @@ fn pod_sites(objects: &[RenderedObject]) -> Vec<PodSite> {
             if let Some(data) = object.body.get("data").and_then(Value::as_object) {
                 for (key, text) in data {
                     let Some(text) = text.as_str().filter(|t| t.contains("containers")) else { continue };
-                    let source = sparkplane_core::source::Source::new(format!("{name} data.{key}"), text);
+                    let source = sparkplane_documents::source::Source::new(format!("{name} data.{key}"), text);
                     if let Ok(node) = parse_single(&source) {
                         find_pod_specs(&node.to_json(), &name, &format!("data.{key}"), None, &mut sites);
                     }
@@ -230,7 +230,7 @@ fn check_host_paths(eval: &mut Eval<'_>, pods: &[PodSite]) {
             let template_index = site.role.as_deref().and_then(|role| {
                 let list = job.tree.get(&path(&format!("spec.{role}.podTemplate.spec.volumes")))?;
                 match &list.value {
-                    sparkplane_core::yaml::NodeValue::Seq(items) => {
+                    sparkplane_documents::yaml::NodeValue::Seq(items) => {
                         items.iter().position(|item| item.get(&path("name")).and_then(|n| n.as_str()) == Some(name))
                     }
                     _ => None,
@@ -473,7 +473,7 @@ fn check_quota(eval: &mut Eval<'_>, ctx: &PolicyContext<'_>) {
     let Some(quota) = tenant_quota(tenant) else { return };
     let sized = size_job(&eval.job.job.spec);
     let (_, problems) = sparkplane_core::fit::check_quota_fit(&sized, &quota);
-    for problem in problems.into_iter().filter(|p| p.severity == sparkplane_core::Severity::Error) {
+    for problem in problems.into_iter().filter(|p| p.severity == sparkplane_documents::Severity::Error) {
         let mut msg = format!("tenant `{}`: {}", tenant.metadata.name, problem.message);
         if let Some(help) = &problem.help {
             msg.push_str(&format!(" ({help})"));

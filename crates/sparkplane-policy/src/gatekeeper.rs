@@ -36,7 +36,7 @@ use sparkplane_api::layer::EnvironmentPolicy;
 use crate::PolicySeverity;
 use crate::rego::{RegoPolicies, RegoPolicy};
 use crate::tenant::ROLE_LABEL;
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
 
 /// The ConstraintTemplate API version.
 pub const TEMPLATE_API_VERSION: &str = "templates.gatekeeper.sh/v1";

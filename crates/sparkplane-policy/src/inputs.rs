@@ -18,10 +18,10 @@ use sparkplane_api::tenant::Tenant;
 use crate::rego::{RegoFile, RegoPolicies};
 use crate::{Approval, BudgetReading, PolicyContext, Verdict};
 use sparkplane_core::catalog::Catalog;
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::yaml::FieldPath;
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::yaml::FieldPath;
 
 /// Where the policy inputs come from, behind one interface.
 pub trait PolicySources {

@@ -9,8 +9,8 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::layer::PolicySeverityName;
 
 use super::*;
-use sparkplane_core::source::{LineCol, Source, Span};
-use sparkplane_core::yaml::Node;
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::Node;
 
 fn job(env: Option<&str>) -> ResolvedJob {
     let spec = json!({

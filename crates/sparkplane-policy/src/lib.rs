@@ -36,11 +36,11 @@ use sparkplane_api::tenant::Tenant;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::source::Span;
-use sparkplane_core::yaml::FieldPath;
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::source::Span;
+use sparkplane_documents::yaml::FieldPath;
 
 pub use approval::{Approval, ApprovalStanding, approval_standing};
 pub use builtin::{evaluate, tenant_quota};
@@ -453,7 +453,7 @@ pub fn check_config(config: &EnvironmentPolicy, rego: Option<&rego::RegoPolicies
         if known.contains(&id.as_str()) {
             continue;
         }
-        let help = match sparkplane_core::schema::did_you_mean(id, known.iter().copied()) {
+        let help = match sparkplane_documents::schema::did_you_mean(id, known.iter().copied()) {
             Some(guess) => format!("did you mean `{guess}`? (`sparkplane policy list` shows every id)"),
             None => "`sparkplane policy list` shows every policy id".to_owned(),
         };
@@ -538,6 +538,6 @@ mod tests {
 
     #[test]
     fn junit_escapes_text() {
-        assert_eq!(sparkplane_core::junit::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(sparkplane_documents::junit::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
     }
 }

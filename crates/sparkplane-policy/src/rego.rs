@@ -26,11 +26,11 @@ use regorus::{Engine, Value as RegoValue};
 use serde_json::{Value, json};
 
 use crate::{Policy, PolicyContext, PolicySeverity, Violation, field_span};
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::source::{LineCol, Source, Span};
-use sparkplane_core::yaml::FieldPath;
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::source::{LineCol, Source, Span};
+use sparkplane_documents::yaml::FieldPath;
 
 /// One Rego source: its path (for messages) and text.
 #[derive(Clone, Debug, PartialEq, Eq)]

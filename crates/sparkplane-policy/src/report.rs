@@ -1,6 +1,6 @@
 //! Policy reports: a [`Verdict`] as text, JSON, SARIF 2.1.0 or JUnit XML.
 //!
-//! Owns the report formats only (JUnit's XML is written by [`sparkplane_core::junit`]). Built-in and Rego policies are reported the
+//! Owns the report formats only (JUnit's XML is written by [`sparkplane_documents::junit`]). Built-in and Rego policies are reported the
 //! same way: every policy evaluated is a SARIF rule and a JUnit testcase.
 //! Must not evaluate anything.
 
@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::{PolicySeverity, Verdict, Violation};
-use sparkplane_core::junit::{CaseResult, TestCase, TestSuite};
-use sparkplane_core::sarif;
-use sparkplane_core::source::Span;
+use sparkplane_documents::junit::{CaseResult, TestCase, TestSuite};
+use sparkplane_documents::sarif;
+use sparkplane_documents::source::Span;
 
 fn location_suffix(span: Option<&Span>) -> String {
     span.map(|s| format!(" ({})", s.location())).unwrap_or_default()

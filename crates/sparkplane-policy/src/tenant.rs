@@ -24,15 +24,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sparkplane_api::tenant::{ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting};
 
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
-use sparkplane_core::document::{check_api_version, expect_kind, read_checked};
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
 use sparkplane_core::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
 use sparkplane_core::render::common::{self, DRIVER_RULES, RenderedObject};
 use sparkplane_core::resolved::ResolvedJob;
-use sparkplane_core::schema::{Completeness, DocKind, schema};
-use sparkplane_core::source::Source;
-use sparkplane_core::yaml::{FieldPath, Node, parse_single};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::document::{check_api_version, expect_kind, read_checked};
+use sparkplane_documents::schema::{Completeness, DocKind, schema};
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::{FieldPath, Node, parse_single};
 
 /// The `kind:` of a tenant document.
 pub const KIND: &str = "Tenant";

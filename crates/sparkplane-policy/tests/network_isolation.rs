@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::common::RenderedObject;
@@ -19,7 +18,8 @@ use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::resolve::ResolveRequest;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_policy::tenant::{load_tenant, render_tenant};
 
 const TENANT: &str = include_str!("../../../examples/tenants/data-eng.yaml");

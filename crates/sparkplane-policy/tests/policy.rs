@@ -4,14 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_policy::{
     self as policy, Approval, BudgetReading, PolicyContext, PolicySeverity, Verdict, Violation, builtin_policies,
     evaluate, to_json, to_junit, to_sarif, to_text,
@@ -583,7 +583,7 @@ fn a_job_finds_its_tenant_by_namespace_else_by_its_teams_only_tenant() {
     let dir = std::path::Path::new("tenants");
     let in_namespace = resolve_text(BASE, None, &[], None);
     let no_namespace = resolve_text(&BASE.replace(", namespace: team-a}", "}"), None, &[], None);
-    let name = |r: Result<sparkplane_api::tenant::Tenant, sparkplane_core::Diagnostic>| match r {
+    let name = |r: Result<sparkplane_api::tenant::Tenant, sparkplane_documents::Diagnostic>| match r {
         Ok(t) => t.metadata.name,
         Err(d) => format!("error: {}", d.message),
     };

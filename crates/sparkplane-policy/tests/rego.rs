@@ -6,14 +6,14 @@
 mod gatekeeper_schema;
 
 use sparkplane_api::layer::{EnvironmentPolicy, PolicySeverityName};
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_policy::rego::{RegoFile, RegoPolicies, TestOutcome, input_document, run_tests};
 use sparkplane_policy::{self as policy, PolicyContext, PolicySeverity, gatekeeper};
 
@@ -438,7 +438,7 @@ fn a_policy_with_deny_and_warn_rules_exports_one_template_and_a_constraint_per_r
     clean["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent".into();
     assert_eq!(admission(template, clean.clone(), &objects[1]["spec"]["parameters"]), Vec::<String>::new());
     assert_eq!(admission(template, clean, &objects[2]["spec"]["parameters"]), Vec::<String>::new());
-    insta::assert_snapshot!("gatekeeper_mixed_policy", sparkplane_core::yaml::to_yaml_stream(objects.iter()));
+    insta::assert_snapshot!("gatekeeper_mixed_policy", sparkplane_documents::yaml::to_yaml_stream(objects.iter()));
 }
 
 #[test]

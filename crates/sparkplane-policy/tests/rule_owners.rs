@@ -3,14 +3,14 @@
 //! loaded (resolve, then validate) and, when it loads, held to the built-in
 //! policies over its native objects. Every finding is counted on both sides.
 
-use sparkplane_core::Source;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::resolve::{ResolveRequest, SetFlag};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::parse_single;
 use sparkplane_policy::{PolicyContext, evaluate};
 
 const BASE: &str = "apiVersion: sparkplane.dev/v1alpha1
@@ -42,7 +42,7 @@ fn findings(sets: &[&str]) -> (Vec<String>, Vec<String>) {
         sets: &sets,
         target: ValidationTarget::Cluster,
     };
-    let show = |d: &sparkplane_core::Diagnostic| format!("{} {}", d.code, d.path);
+    let show = |d: &sparkplane_documents::Diagnostic| format!("{} {}", d.code, d.path);
     match load(request) {
         Err(diagnostics) => (diagnostics.0.iter().map(show).collect(), Vec::new()),
         Ok(job) => {

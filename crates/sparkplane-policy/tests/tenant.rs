@@ -3,10 +3,10 @@
 //! tenant files get located, actionable errors.
 
 use serde_json::Value;
-use sparkplane_core::Source;
 use sparkplane_core::render::check::check_objects;
 use sparkplane_core::render::common::RenderedObject;
-use sparkplane_core::yaml::to_yaml_stream;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::to_yaml_stream;
 use sparkplane_policy::tenant::{load_tenant, render_tenant};
 
 const EXAMPLE: &str = include_str!("../../../examples/tenants/data-eng.yaml");

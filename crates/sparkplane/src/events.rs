@@ -3,9 +3,9 @@
 //! to it. Delivery is `sparkplane_delivery::sink`'s; what could not be
 //! delivered is printed as a warning and never changes the command's result.
 
-use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::cdevents::Step;
 use sparkplane_delivery::sink::Sink;
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::printer::Printer;
 

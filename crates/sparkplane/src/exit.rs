@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sparkplane_category::Category;
-use sparkplane_core::Diagnostics;
+use sparkplane_documents::Diagnostics;
 
 /// How a command ended, when not successfully.
 #[derive(Debug)]
@@ -46,7 +46,7 @@ impl Failure {
 
     /// A library error with a stable code and a message, ended by its category.
     pub fn coded(category: Category, code: &'static str, message: impl std::fmt::Display) -> Failure {
-        Failure::of(category, sparkplane_core::Diagnostic::error(code, "", message.to_string()).into())
+        Failure::of(category, sparkplane_documents::Diagnostic::error(code, "", message.to_string()).into())
     }
 
     /// A file that could not be read; a missing one with the nearest name in its folder, when one is close.
@@ -85,7 +85,7 @@ fn near_name(path: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
         .collect();
     names.sort();
-    let near = sparkplane_core::schema::near_file_name(name, names.iter().map(String::as_str))?;
+    let near = sparkplane_documents::schema::near_file_name(name, names.iter().map(String::as_str))?;
     Some(folder.map_or_else(|| PathBuf::from(near), |f| f.join(near)))
 }
 
@@ -95,8 +95,8 @@ impl From<Diagnostics> for Failure {
     }
 }
 
-impl From<sparkplane_core::Diagnostic> for Failure {
-    fn from(d: sparkplane_core::Diagnostic) -> Self {
+impl From<sparkplane_documents::Diagnostic> for Failure {
+    fn from(d: sparkplane_documents::Diagnostic) -> Self {
         Failure::Invalid(d.into())
     }
 }

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 }
 
 /// A mistyped subcommand's suggestion by the project's one rule for "did you
-/// mean" (`sparkplane_core::schema::did_you_mean`: edit distance counting a
+/// mean" (`sparkplane_documents::schema::did_you_mean`: edit distance counting a
 /// swap of two letters as one edit), not clap's Jaro similarity, which ranks
 /// `runs` above `run` for `rnu`. clap's own suggestion stays when the rule
 /// finds no near name.
@@ -78,7 +78,7 @@ fn suggest_subcommand(mut err: clap::Error) -> clap::Error {
         }
     }
     let names: Vec<&str> = command.get_subcommands().map(clap::Command::get_name).collect();
-    if let Some(near) = sparkplane_core::schema::did_you_mean(&typed, names.iter().copied()) {
+    if let Some(near) = sparkplane_documents::schema::did_you_mean(&typed, names.iter().copied()) {
         err.insert(ContextKind::SuggestedSubcommand, ContextValue::Strings(vec![near.to_owned()]));
     }
     err

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 use serde_json::Value;
-use sparkplane_core::{Diagnostic, Diagnostics, Severity};
+use sparkplane_documents::{Diagnostic, Diagnostics, Severity};
 
 use crate::exit::Failure;
 use crate::report;
@@ -60,7 +60,7 @@ impl Printer {
             }
             OutputFormat::Yaml => {
                 let value = serde_json::to_value(value).unwrap_or(Value::Null);
-                let text = sparkplane_core::yaml::to_yaml(&value);
+                let text = sparkplane_documents::yaml::to_yaml(&value);
                 self.raw(text.strip_prefix("---\n").unwrap_or(&text));
             }
             OutputFormat::Table => self.raw(&table()),

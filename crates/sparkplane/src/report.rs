@@ -4,7 +4,7 @@
 use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
-use sparkplane_core::{Diagnostic, Severity};
+use sparkplane_documents::{Diagnostic, Severity};
 
 /// A core diagnostic seen through miette's eyes.
 struct Rendered<'a> {

@@ -7,8 +7,8 @@ use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::load;
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::{Node, parse_single};
-use sparkplane_core::{Diagnostics, Source};
+use sparkplane_documents::yaml::{Node, parse_single};
+use sparkplane_documents::{Diagnostics, Source};
 
 use crate::exit::Failure;
 
@@ -108,7 +108,7 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
     }
     // The overlay next to the job is found by the environment's name, which the job itself may give.
     let env_name = settings.env.clone().or_else(|| {
-        job.get(&sparkplane_core::yaml::FieldPath::parse("spec.environment").unwrap_or_default())
+        job.get(&sparkplane_documents::yaml::FieldPath::parse("spec.environment").unwrap_or_default())
             .and_then(Node::as_str)
             .map(str::to_owned)
     });

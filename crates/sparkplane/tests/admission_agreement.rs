@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sparkplane_core::source::Source;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::parse_single;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")

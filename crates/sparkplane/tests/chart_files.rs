@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sparkplane_core::source::Source;
-use sparkplane_core::yaml::parse_documents;
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::parse_documents;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")

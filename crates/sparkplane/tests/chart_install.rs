@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sparkplane_core::render::RenderedObject;
-use sparkplane_core::source::Source;
-use sparkplane_core::yaml::parse_documents;
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::parse_documents;
 use sparkplane_fakekube::{Cluster, FakeApiServer};
 
 const NAMESPACE: &str = "sparkplane-system";

@@ -242,8 +242,8 @@ fn ci_command(script: &str) -> Vec<String> {
 }
 
 fn yaml(path: &Path) -> serde_json::Value {
-    let source = sparkplane_core::Source::new(path.display().to_string(), read(path));
-    sparkplane_core::yaml::parse_single(&source).expect("the workflow is YAML").to_json()
+    let source = sparkplane_documents::Source::new(path.display().to_string(), read(path));
+    sparkplane_documents::yaml::parse_single(&source).expect("the workflow is YAML").to_json()
 }
 
 /// The flags after the example command: --junit FILE --sarif FILE (and --report FILE).

@@ -32,8 +32,8 @@ fn run(args: &[&str]) -> Run {
 }
 
 fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
-    let source = sparkplane_core::Source::new("stdout", text);
-    sparkplane_core::yaml::parse_documents(&source).expect("valid YAML").iter().map(|n| n.to_json()).collect()
+    let source = sparkplane_documents::Source::new("stdout", text);
+    sparkplane_documents::yaml::parse_documents(&source).expect("valid YAML").iter().map(|n| n.to_json()).collect()
 }
 
 const JOB: &str = "examples/trips-etl/trips-etl.yaml";

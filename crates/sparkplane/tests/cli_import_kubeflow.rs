@@ -44,7 +44,7 @@ fn converts_and_validates(example: &str) -> serde_json::Value {
         jobs += 1;
         assert_eq!(item["file"], path.as_str());
         let job = dir.path().join(format!("{}.yaml", item["document"]));
-        std::fs::write(&job, sparkplane_core::yaml::to_yaml(&item["sparkJob"])).expect("write");
+        std::fs::write(&job, sparkplane_documents::yaml::to_yaml(&item["sparkJob"])).expect("write");
         let v = run(&["validate", job.to_str().expect("utf-8")]);
         assert_eq!(v.code, Some(0), "{example}: the imported SparkJob is valid: {}{}", v.stdout, v.stderr);
     }
@@ -110,7 +110,7 @@ fn example_pod_template_keeps_its_configmaps_and_lists_its_secrets_without_value
     let r = run(&["import", "kubeflow", &path]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let docs: Vec<serde_json::Value> =
-        sparkplane_core::yaml::parse_documents(&sparkplane_core::Source::new("stdout", r.stdout.as_str()))
+        sparkplane_documents::yaml::parse_documents(&sparkplane_documents::Source::new("stdout", r.stdout.as_str()))
             .expect("a YAML stream")
             .iter()
             .map(|n| n.to_json())

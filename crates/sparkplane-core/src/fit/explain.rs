@@ -5,8 +5,8 @@ use sparkplane_api::job::SparkJobSpec;
 use sparkplane_api::{CpuAmount, MemorySize};
 
 use super::{eligibility::*, model::*, pools::*, units::*};
-use crate::diagnostic::Diagnostic;
 use crate::sizing::{OverheadRule, PodResources, largest_heap_within};
+use sparkplane_documents::diagnostic::Diagnostic;
 
 // ---------------------------------------------------------------------------
 // Why a role does not fit, and what to change.

@@ -35,8 +35,8 @@ use k8s_openapi::api::core::v1::ResourceQuota;
 use sparkplane_api::NodePool;
 use sparkplane_api::job::SparkJobSpec;
 
-use crate::diagnostic::{Diagnostic, Severity};
 use crate::sizing::SizedJob;
+use sparkplane_documents::diagnostic::{Diagnostic, Severity};
 
 pub use eligibility::tolerates;
 use eligibility::*;
@@ -115,7 +115,7 @@ mod tests {
     use sparkplane_api::{NodePools, Preset};
 
     use crate::sizing::size_job;
-    use crate::source::Source;
+    use sparkplane_documents::source::Source;
 
     fn mem(text: &str) -> MemorySize {
         text.parse().unwrap()
@@ -737,7 +737,7 @@ mod tests {
     }
 
     fn load(name: &str, text: &str) -> serde_json::Value {
-        match crate::yaml::parse_single(&Source::new(name, text)) {
+        match sparkplane_documents::yaml::parse_single(&Source::new(name, text)) {
             Ok(node) => node.to_json(),
             Err(err) => panic!("{name}: {err}"),
         }

@@ -8,8 +8,8 @@ use serde::{Serialize, Serializer};
 use sparkplane_api::job::{RoleSpec, SparkJobSpec};
 use sparkplane_api::{CpuAmount, MemorySize};
 
-use crate::diagnostic::Diagnostic;
 use crate::sizing::PodResources;
+use sparkplane_documents::diagnostic::Diagnostic;
 
 /// Node labels that differ from node to node of one pool; `kubectl` nodes
 /// are grouped into pools without them (a pool keeps such a label only when

@@ -3,8 +3,8 @@
 //! not: explain (that is `explain`).
 
 use super::{eligibility::*, model::*, pools::*, units::*};
-use crate::diagnostic::Diagnostic;
 use crate::sizing::{PodResources, SizedJob};
+use sparkplane_documents::diagnostic::Diagnostic;
 
 // ---------------------------------------------------------------------------
 // Packing.

@@ -7,9 +7,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use sparkplane_api::{CpuAmount, MemorySize, NodePool};
 
 use super::{model::*, units::*};
-use crate::diagnostic::Diagnostic;
 use crate::first_sizing::NodeLimit;
 use crate::kube_quantity::{self, Rounding};
+use sparkplane_documents::diagnostic::Diagnostic;
 
 // ---------------------------------------------------------------------------
 // Pools, read once into numbers.

@@ -6,9 +6,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use sparkplane_api::{CpuAmount, MemorySize};
 
 use super::{model::*, packing::*, pools::*, units::*};
-use crate::diagnostic::Diagnostic;
 use crate::kube_quantity::{self, Rounding};
 use crate::sizing::{PodResources, SizedJob};
+use sparkplane_documents::diagnostic::Diagnostic;
 
 // ---------------------------------------------------------------------------
 // Quota.

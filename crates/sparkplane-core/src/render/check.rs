@@ -84,7 +84,9 @@ fn walk(value: &Value, path: &str, visit: &mut impl FnMut(&str, &Value)) {
         }
         Value::String(text) if path.ends_with("podspec-configmap-key") => {
             // An executor pod template carried as YAML: check it as a pod.
-            if let Ok(node) = crate::yaml::parse_single(&crate::Source::new("template", text.as_str())) {
+            if let Ok(node) =
+                sparkplane_documents::yaml::parse_single(&sparkplane_documents::Source::new("template", text.as_str()))
+            {
                 walk(&node.to_json(), &format!("{path}(template)"), visit);
             }
         }

@@ -768,7 +768,7 @@ pub fn pod_template_file(input: &RenderInput<'_>, role: SparkRole) -> String {
         "metadata": serde_json::to_value(template.metadata.unwrap_or_default()).unwrap_or_default(),
         "spec": serde_json::to_value(template.spec.unwrap_or_default()).unwrap_or_default(),
     });
-    let text = crate::yaml::to_yaml(&pod);
+    let text = sparkplane_documents::yaml::to_yaml(&pod);
     text.strip_prefix("---\n").unwrap_or(&text).to_owned()
 }
 

@@ -273,10 +273,10 @@ pub(crate) mod tests {
     use crate::resolve::ResolveRequest;
     use crate::resolved::ResolvedJob;
     use crate::sizing::{SizedJob, size_job};
-    use crate::source::Source;
     use crate::validate::ValidationTarget;
-    use crate::yaml::parse_single;
     use serde_json::Value;
+    use sparkplane_documents::source::Source;
+    use sparkplane_documents::yaml::parse_single;
 
     /// A job touching every part of the submission.
     pub(crate) const JOB: &str = r#"

@@ -207,14 +207,15 @@ fn place(objects: &mut [RenderedObject], admitted: &Admitted) {
                         .map(|(k, v)| (format!("spark.kubernetes.node.selector.{k}"), v.clone()))
                         .collect();
                     // Java properties: a later line wins over an earlier one.
-                    data["spark.properties"] = json!(format!("{text}{}", crate::java_properties::to_text(&extra)));
+                    data["spark.properties"] =
+                        json!(format!("{text}{}", sparkplane_documents::java_properties::to_text(&extra)));
                 }
                 if let Some(text) = data[native::POD_TEMPLATE_KEY].as_str() {
-                    let source = crate::source::Source::new("pod template", text);
-                    if let Ok(node) = crate::yaml::parse_single(&source) {
+                    let source = sparkplane_documents::source::Source::new("pod template", text);
+                    if let Ok(node) = sparkplane_documents::yaml::parse_single(&source) {
                         let mut pod = node.to_json();
                         add(&mut pod["spec"]);
-                        let text = crate::yaml::to_yaml(&pod);
+                        let text = sparkplane_documents::yaml::to_yaml(&pod);
                         data[native::POD_TEMPLATE_KEY] = json!(text.strip_prefix("---\n").unwrap_or(&text));
                     }
                 }

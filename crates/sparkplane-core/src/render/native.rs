@@ -481,7 +481,10 @@ pub fn driver_service(input: &RenderInput<'_>) -> Service {
 pub fn driver_config_map(input: &RenderInput<'_>) -> ConfigMap {
     let names = Names::of(input.job);
     let mut data = BTreeMap::new();
-    data.insert("spark.properties".to_owned(), crate::java_properties::to_text(&driver_properties(input)));
+    data.insert(
+        "spark.properties".to_owned(),
+        sparkplane_documents::java_properties::to_text(&driver_properties(input)),
+    );
     // What spark-submit copies from its conf directory: the log layout (render::logging).
     data.insert(logging::LOG4J2_FILE.to_owned(), logging::log4j2_properties(input.job));
     // spark-submit writes the namespace beside the properties file.

@@ -100,10 +100,10 @@ fn a_scheduler_name_other_than_the_gangs_is_refused_with_both_fields() {
     use crate::catalog::Catalog;
     use crate::load::load;
     use crate::resolve::ResolveRequest;
-    use crate::source::Source;
     use crate::validate::ValidationTarget;
+    use sparkplane_documents::source::Source;
     let text = format!("{}  schedulerName: default-scheduler\n", JOB.replace("GANG", "Volcano"));
-    let node = crate::yaml::parse_single(&Source::new("job.yaml", text.as_str())).expect("parses");
+    let node = sparkplane_documents::yaml::parse_single(&Source::new("job.yaml", text.as_str())).expect("parses");
     let catalog = Catalog::empty();
     let request = ResolveRequest {
         job: &node,

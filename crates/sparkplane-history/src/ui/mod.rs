@@ -307,12 +307,12 @@ pub struct Html {
 
 /// Escapes log text for element content.
 pub fn esc(raw: &str) -> String {
-    sparkplane_core::markup::text(raw)
+    sparkplane_documents::markup::text(raw)
 }
 
 /// Escapes log text for an attribute value.
 pub fn esc_attr(raw: &str) -> String {
-    sparkplane_core::markup::attribute(raw)
+    sparkplane_documents::markup::attribute(raw)
 }
 
 /// A link to a driver's or executor's log as the event log names it. Only

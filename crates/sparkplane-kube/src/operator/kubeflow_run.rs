@@ -23,7 +23,7 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::job::{JobState, SparkJobStatus};
 use sparkplane_api::kubeflow::{KIND_SPARK_APPLICATION, SparkApplicationStatus};
 use sparkplane_api::labels;
-use sparkplane_core::diagnostic::Diagnostics;
+use sparkplane_documents::diagnostic::Diagnostics;
 use sparkplane_kubeflow::resource::{
     CONDITIONS, Condition, Live, annotation, convert, event_note, not_converted, not_honoured, read_annotation,
 };

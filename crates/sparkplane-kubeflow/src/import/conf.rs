@@ -20,7 +20,7 @@ use sparkplane_api::{CpuAmount, MemorySize, SparkSizeUnit};
 use super::report::Ledger;
 use sparkplane_core::image::ImageRef;
 use sparkplane_core::validate::OWNED_SPARK_KEYS;
-use sparkplane_core::yaml::FieldPath;
+use sparkplane_documents::yaml::FieldPath;
 
 /// The typed parts of the SparkJob that `sparkConf` properties may also set.
 #[derive(Default)]

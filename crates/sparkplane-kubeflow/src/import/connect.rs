@@ -16,8 +16,8 @@ use super::conf::{ConfRouter, Draft, spark_memory, split_image};
 use super::report::{ImportReport, Ledger};
 use super::restart::restart_policy;
 use super::roles::whole;
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
-use sparkplane_core::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node_with, scalar_text};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node_with, scalar_text};
 
 /// Why a server-owned Spark property is not carried.
 const SERVER_OWNED: &str = "a Connect server's binding, token and plugins are sparkplane's (ADR 0039): gRPC on 15002, the token from the Secret `<name>-connect-token`";
@@ -188,8 +188,8 @@ mod tests {
 
     use super::super::import_kubeflow;
     use super::*;
-    use sparkplane_core::source::Source;
-    use sparkplane_core::yaml::parse_single;
+    use sparkplane_documents::source::Source;
+    use sparkplane_documents::yaml::parse_single;
 
     fn import(text: &str) -> Result<ImportReport, Diagnostics> {
         import_kubeflow(&parse_single(&Source::new("connect.yaml", text)).expect("test YAML parses"))
@@ -288,7 +288,7 @@ status:
     #[test]
     fn the_imported_server_loads_and_renders_as_a_connect_server() {
         let report = import(SERVER).expect("imports");
-        let text = sparkplane_core::yaml::to_yaml(&report.document)
+        let text = sparkplane_documents::yaml::to_yaml(&report.document)
             + "  eventLog: {dir: \"s3a://spark-events/analytics\"}\n  team: analytics\n";
         let job = parse_single(&Source::new("notebooks.yaml", text)).expect("parses");
         let catalog = sparkplane_core::catalog::Catalog::builtin().expect("catalog");

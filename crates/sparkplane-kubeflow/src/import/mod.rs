@@ -8,7 +8,7 @@
 //! `metadata`, the schedule, and the application-level fields of `spec`. The
 //! input is read into the api crate's typed Kubeflow structs
 //! ([`sparkplane_api::kubeflow`]) with the YAML reader that keeps locations
-//! ([`sparkplane_core::yaml::read_node`]); `roles` maps the driver and executor,
+//! ([`sparkplane_documents::yaml::read_node`]); `roles` maps the driver and executor,
 //! `conf` routes `sparkConf`, and `report` keeps the accounting that makes
 //! the import lossless to read: every field the typed structs know is
 //! destructured without `..`, so each is either carried or reported (the
@@ -54,8 +54,8 @@ use sparkplane_api::{API_VERSION, Duration};
 use conf::{ConfRouter, Draft, split_image};
 use report::Ledger;
 use roles::{At, whole};
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
-use sparkplane_core::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node, read_node_with, scalar_text};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node, read_node_with, scalar_text};
 
 pub use report::{ImportReport, NotCarried};
 pub use stream::{Imported, Item, Outcome, import_kubeflow_files};

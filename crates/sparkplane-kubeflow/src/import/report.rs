@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
-use sparkplane_core::source::Span;
-use sparkplane_core::yaml::{FieldPath, IgnoredField, Node, NodeValue, PathSeg, ReadProblem, scalar_text};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::source::Span;
+use sparkplane_documents::yaml::{FieldPath, IgnoredField, Node, NodeValue, PathSeg, ReadProblem, scalar_text};
 
 /// The reason given for a field the import does not know.
 pub const UNKNOWN: &str = "not a SparkApplication v1beta2 field sparkplane knows; nothing was carried over";

@@ -9,7 +9,7 @@ use sparkplane_api::kubeflow;
 
 use super::report::Ledger;
 use super::roles::whole;
-use sparkplane_core::yaml::FieldPath;
+use sparkplane_documents::yaml::FieldPath;
 
 /// The shared fields at `p` as a SparkJob restart policy (the default when none is set).
 pub fn restart_policy(

@@ -17,7 +17,7 @@ use sparkplane_api::{CpuAmount, MemorySize, SparkSizeUnit};
 
 use super::conf::{Draft, spark_memory};
 use super::report::Ledger;
-use sparkplane_core::yaml::{FieldPath, NodeValue};
+use sparkplane_documents::yaml::{FieldPath, NodeValue};
 
 const USE_POD_TEMPLATE: &str = "pod-level setting with no SparkJob field; put it in the role's podTemplate";
 const RESTRICTED: &str = "sparkplane renders the restricted Pod Security profile on every pod (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp)";

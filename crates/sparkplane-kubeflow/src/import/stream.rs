@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 use sparkplane_api::kubeflow;
 
 use super::{ImportReport, import_kubeflow};
-use sparkplane_core::diagnostic::{Diagnostic, Diagnostics};
-use sparkplane_core::source::{Source, Span};
-use sparkplane_core::yaml::{FieldPath, Node, NodeValue, parse_documents, scalar_text};
+use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
+use sparkplane_documents::source::{Source, Span};
+use sparkplane_documents::yaml::{FieldPath, Node, NodeValue, parse_documents, scalar_text};
 
 /// Why a Secret is never written.
 const SECRET_LEFT: &str = "a Secret's values never leave the input: the SparkJob refers to it by name, so keep the \

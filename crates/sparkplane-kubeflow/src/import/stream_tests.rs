@@ -1,7 +1,7 @@
 //! The tests of whole-file import: several documents in, what became of each out.
 
 use super::stream::{Outcome, import_kubeflow_files};
-use sparkplane_core::source::Source;
+use sparkplane_documents::source::Source;
 
 const APP: &str = "apiVersion: sparkoperator.k8s.io/v1beta2\nkind: SparkApplication\nmetadata: {name: pi, namespace: jobs}\nspec:\n  type: Scala\n  mainApplicationFile: local:///opt/pi.jar\n  driver: {cores: 1}\n  executor: {instances: 2}\n";
 
@@ -35,7 +35,7 @@ fn converts_applications_keeps_configmaps_and_service_accounts_and_lists_the_res
     assert!(warnings.contains("all.yaml:8:1: warning: Secret `jobs/creds` left out of the output"), "{warnings}");
     assert!(warnings.contains("(keys: PASSWORD, TOKEN)"), "{warnings}");
     assert!(warnings.contains("all.yaml:27:1: warning: Role `spark-role` left out of the output"), "{warnings}");
-    let everything = format!("{}{}{warnings}", sparkplane_core::yaml::to_yaml_stream(docs), imported.to_json());
+    let everything = format!("{}{}{warnings}", sparkplane_documents::yaml::to_yaml_stream(docs), imported.to_json());
     for value in ["hunter2-plain", "c2VjcmV0LWJhc2U2NA=="] {
         assert!(!everything.contains(value), "a Secret's value is in the output: {everything}");
     }

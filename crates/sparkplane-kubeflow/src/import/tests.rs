@@ -3,8 +3,8 @@
 use super::*;
 use serde_json::json;
 use sparkplane_api::SparkJob;
-use sparkplane_core::source::Source;
-use sparkplane_core::yaml::parse_single;
+use sparkplane_documents::source::Source;
+use sparkplane_documents::yaml::parse_single;
 
 fn import(text: &str) -> Result<ImportReport, Diagnostics> {
     let node = parse_single(&Source::new("app.yaml", text)).expect("test YAML parses");
@@ -397,7 +397,7 @@ fn every_intervals_become_cron_expressions() {
 
 /// The imported document goes through sparkplane's own loader: schema, merge and validation.
 fn load(report: &ImportReport) -> Result<sparkplane_core::resolved::ResolvedJob, Diagnostics> {
-    let text = sparkplane_core::yaml::to_yaml(&report.document);
+    let text = sparkplane_documents::yaml::to_yaml(&report.document);
     let node = parse_single(&Source::new("imported.yaml", text)).expect("emitted YAML parses");
     let catalog = sparkplane_core::catalog::Catalog::empty();
     sparkplane_core::load::load(sparkplane_core::resolve::ResolveRequest {
@@ -744,7 +744,7 @@ spec:
     let input = sparkplane_core::render::RenderInput { job: &resolved, sized: &sized };
     let objects = sparkplane_core::render::kubeflow::render_kubeflow(&input);
     let body = objects.iter().find(|o| o.kind == "SparkApplication").map(|o| o.body.clone()).unwrap_or_default();
-    let node = parse_single(&Source::new("app.yaml", sparkplane_core::yaml::to_yaml(&body))).expect("parses");
+    let node = parse_single(&Source::new("app.yaml", sparkplane_documents::yaml::to_yaml(&body))).expect("parses");
     let report = import_kubeflow(&node).unwrap_or_else(|d| panic!("{d}"));
     let job: SparkJob = serde_json::from_value(report.document).expect("a SparkJob");
     let again = sparkplane_core::sizing::size_job(&job.spec);

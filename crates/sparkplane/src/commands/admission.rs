@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use sparkplane_core::yaml::to_yaml_stream;
+use sparkplane_documents::yaml::to_yaml_stream;
 use sparkplane_policy::admission;
 
 use super::policy::environment_policy;

@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_eventlog::analyze::{Finding, analyze, describe_facts, duration};
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::{AppFacts, LogSource, ReadError, Timing, WallTime, summarize_log};

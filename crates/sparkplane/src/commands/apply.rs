@@ -6,9 +6,9 @@
 //! `render` (it calls the same steps), or read gates' specs differently
 //! from `dq check` (`sparkplane_dq::run::embed_gate_specs`).
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::render::Target;
 use sparkplane_core::validate::ValidationTarget;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 
 use super::kube_view::{block_on, cluster_settings};

@@ -9,13 +9,13 @@ use std::path::Path;
 
 use sparkplane_backup::{BackupError, metrics, render, run, verify};
 use sparkplane_core::backup::{LoadedBackup, check_for_cluster, load_backup};
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_source;
 
-pub(super) fn read(path: &Path, printer: &Printer) -> Result<(LoadedBackup, sparkplane_core::Source), Failure> {
+pub(super) fn read(path: &Path, printer: &Printer) -> Result<(LoadedBackup, sparkplane_documents::Source), Failure> {
     let source = read_source(path)?;
     let loaded = load_backup(&source)?;
     printer.warnings(&loaded.warnings);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use sparkplane_chaos::outcome::to_junit;
 use sparkplane_chaos::{ChaosError, Experiment, Outcome, Settings};
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use super::Table;
 use crate::exit::{CommandResult, Failure};

@@ -12,7 +12,6 @@ use sparkplane_core::render::Target;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::ci::Timestamp;
 use sparkplane_delivery::ci::{
     CiHost, CiPlan, StepResult, default_environments, environments_to_check, own_environments, run_ci,
@@ -20,6 +19,7 @@ use sparkplane_delivery::ci::{
 };
 use sparkplane_delivery::ci_output;
 use sparkplane_delivery::ci_report::{CiReport, Outcome};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -196,11 +196,11 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
 pub fn run(settings: &CiSettings, printer: &Printer) -> CommandResult {
     // The job file must be readable before anything runs: a wrong path is usage (exit 2).
     let source = read_source(&settings.job)?;
-    let job_name = sparkplane_core::yaml::parse_single(&source)
+    let job_name = sparkplane_documents::yaml::parse_single(&source)
         .ok()
         .and_then(|doc| {
-            doc.get(&sparkplane_core::yaml::FieldPath::parse("metadata.name").unwrap_or_default())
-                .and_then(sparkplane_core::yaml::Node::as_str)
+            doc.get(&sparkplane_documents::yaml::FieldPath::parse("metadata.name").unwrap_or_default())
+                .and_then(sparkplane_documents::yaml::Node::as_str)
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| settings.job.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::apps::{self, LogSource, Lookup, ManagedBy, Status};
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_local::connect;
 use sparkplane_local::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT, Server};
 

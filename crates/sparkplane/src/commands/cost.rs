@@ -18,10 +18,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sparkplane_api::Duration;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::LogSource;
 use sparkplane_eventlog::cost::{
-    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, chargeback, check_budgets, round_cents,
+    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, chargeback, check_budgets,
 };
 use sparkplane_eventlog::fleet::{KnownRecords, NoRecords, read_records};
 use sparkplane_history::export::ExportedRecords;
@@ -97,7 +97,7 @@ impl CostSettings {
 /// line and column; `apiVersion` and `kind`, when present, are allowed and dropped.
 pub(crate) fn read_document<T: DeserializeOwned + schemars::JsonSchema>(path: &Path, what: &str) -> Result<T, Failure> {
     let doc = read_yaml(path)?;
-    sparkplane_core::schema::load_typed::<T>(&doc, what).map_err(Failure::Invalid)
+    sparkplane_documents::schema::load_typed::<T>(&doc, what).map_err(Failure::Invalid)
 }
 
 /// The result `cost` prints.
@@ -112,7 +112,7 @@ struct CostReport {
     /// Applications priced.
     apps: usize,
     /// USD over every row.
-    #[serde(serialize_with = "serialize_cents")]
+    #[serde(serialize_with = "text::serialize_cents")]
     total_cost: f64,
     /// The prices used.
     price_sheet: PriceSheet,
@@ -124,10 +124,6 @@ struct CostReport {
     /// Logs skipped and figures that may be off.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
-}
-
-fn serialize_cents<S: serde::Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(round_cents(*usd))
 }
 
 /// Where `cost` puts its result besides stdout.
@@ -167,16 +163,15 @@ pub fn run(
 ) -> CommandResult {
     let CostQuery { since, by, include_sessions, facts } = query;
     let settings = CostSettings::resolve(since, by, price_sheet, budget)?;
-    let source =
-        LogSource::parse(&path.to_string_lossy()).map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
+    let failure = |error| super::analyze::log_failure(&error, LOG_HELP);
+    let source = LogSource::parse(&path.to_string_lossy()).map_err(failure)?;
     let known: Box<dyn KnownRecords> = match facts {
         Some(at) => Box::new(
             ExportedRecords::open(at, &source.describe()).map_err(|e| super::history::facts_failure(&e, "--facts"))?,
         ),
         None => Box::new(NoRecords),
     };
-    let logs = source.app_logs().map_err(|error| super::analyze::log_failure(&error, LOG_HELP))?;
-    let read = read_records(&logs, settings.since_ms, &settings.sheet, known.as_ref());
+    let read = read_records(&source.app_logs().map_err(failure)?, settings.since_ms, &settings.sheet, known.as_ref());
     if let Some(at) = facts {
         printer.status(&format!(
             "{} application(s) from the facts exported to {at}, {} log(s) read",
@@ -184,7 +179,7 @@ pub fn run(
         ));
     }
     let (read_warnings, all): (Vec<_>, Vec<_>) =
-        (read.warnings, read.records.iter().map(|record| record.cost_at(&settings.sheet)).collect());
+        (read.warnings, read.records.iter().map(|r| r.cost_at(&settings.sheet)).collect());
     // A session is not a job: `--by job` lists jobs only unless asked. Its cost is still its team's.
     let (sessions, costs): (Vec<_>, Vec<_>) =
         all.iter().cloned().partition(|c| c.session && settings.by == GroupBy::Job && !include_sessions);

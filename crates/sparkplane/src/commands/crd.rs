@@ -1,6 +1,6 @@
 //! `sparkplane crd`: the SparkJob CustomResourceDefinition.
 
-use sparkplane_core::yaml::to_yaml;
+use sparkplane_documents::yaml::to_yaml;
 
 use crate::exit::CommandResult;
 use crate::printer::OutputFormat;

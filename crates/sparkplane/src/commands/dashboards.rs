@@ -18,7 +18,7 @@ use crate::printer::Printer;
 pub fn run(bundle: bool, namespace: Option<&str>, release: Option<&str>, printer: &Printer) -> CommandResult {
     if bundle {
         let objects = bundle_objects(namespace, &super::observe::release_label(release));
-        printer.raw(&sparkplane_core::yaml::to_yaml_stream(&objects));
+        printer.raw(&sparkplane_documents::yaml::to_yaml_stream(&objects));
     } else {
         let list = Value::Array(dashboards().iter().map(|d| d.to_json()).collect());
         // `{:#}` pretty-prints a Value; it cannot fail.

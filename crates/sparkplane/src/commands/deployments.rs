@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::render::Target;
 use sparkplane_delivery::cdevents::{Step, release_purl};
 use sparkplane_delivery::deployments::{self, Action, DeploymentRecord};
 use sparkplane_delivery::promote_run::manifest_files;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 
 use super::release_store::{OpenStore, StoreChoice, log_failure};
@@ -69,8 +69,8 @@ fn job_and_store(job: &str, store: Option<&Path>) -> Result<(String, StoreChoice
     let path = Path::new(job);
     if path.is_file() {
         let doc = crate::workspace::read_yaml(path)?;
-        let field = sparkplane_core::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
-        let name = doc.get(&field).and_then(sparkplane_core::yaml::Node::as_str).unwrap_or_default().to_owned();
+        let field = sparkplane_documents::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
+        let name = doc.get(&field).and_then(sparkplane_documents::yaml::Node::as_str).unwrap_or_default().to_owned();
         let store = StoreChoice::of(store, super::release::default_store(path));
         return Ok((name, store, Some(path.to_owned())));
     }

@@ -93,6 +93,8 @@ pub fn operator(args: &crate::cli::OperatorArgs, cli: &Cli, printer: &Printer) -
             resync: args.resync.to_std(),
             gate_image: args.quality_gate_image.clone(),
             platform_dir: cli.global.platform_dir.clone(),
+            kubeflow: args.kubeflow.then_some(args.kubeflow_max_tracked_executors),
+            kueue: args.kueue,
         },
         printer,
     )

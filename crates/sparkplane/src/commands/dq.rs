@@ -16,8 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_category::Category;
-use sparkplane_core::Diagnostics;
 use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
+use sparkplane_documents::Diagnostics;
 use sparkplane_dq::run::{Gate, SpecRun};
 use sparkplane_dq::spark::{SparkFailure, SparkSql};
 use sparkplane_dq::workflow::{self, Checked, DqHost, RunFailure, SparkAt};
@@ -69,7 +69,7 @@ struct Host<'a> {
 impl DqHost for Host<'_> {
     type Error = Failure;
 
-    fn read(&mut self, path: &Path) -> Result<sparkplane_core::Source, Failure> {
+    fn read(&mut self, path: &Path) -> Result<sparkplane_documents::Source, Failure> {
         read_source(path)
     }
 

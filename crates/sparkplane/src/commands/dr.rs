@@ -19,7 +19,7 @@ use sparkplane_backup::verify::{self, VerifyReport};
 use sparkplane_backup::{BackupError, stores};
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_local::metastore::PostgresMetastore;
 use sparkplane_local::s3a::S3aEndpoint;
 use sparkplane_local::workflow::{ExtraProperties, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};

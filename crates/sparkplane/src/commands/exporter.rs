@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::trace_send::OtlpProtocol;
 use sparkplane_eventlog::{LogSource, ReadError};

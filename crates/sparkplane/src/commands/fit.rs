@@ -5,11 +5,11 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use sparkplane_api::NodePool;
 use sparkplane_core::fit::{FitReport, check_fit, pools_from_kubectl_nodes};
-use sparkplane_core::schema::{Completeness, DocKind, schema};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::{FieldPath, Node};
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::schema::{Completeness, DocKind, schema};
+use sparkplane_documents::yaml::{FieldPath, Node};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;

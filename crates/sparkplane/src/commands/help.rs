@@ -21,8 +21,9 @@ pub fn run(path: &[String], printer: &Printer) -> CommandResult {
         current = match current.find_subcommand_mut(name) {
             Some(sub) => sub,
             None => {
-                let mut diag = sparkplane_core::Diagnostic::error("usage", "", format!("there is no command `{name}`"));
-                diag = match sparkplane_core::schema::did_you_mean(name, names.iter().map(String::as_str)) {
+                let mut diag =
+                    sparkplane_documents::Diagnostic::error("usage", "", format!("there is no command `{name}`"));
+                diag = match sparkplane_documents::schema::did_you_mean(name, names.iter().map(String::as_str)) {
                     Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
                     None => diag.with_help(format!("commands: {}", names.join(", "))),
                 };

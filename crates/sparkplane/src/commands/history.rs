@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::persist::default_dir;
 use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};

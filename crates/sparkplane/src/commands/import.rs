@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Source;
-use sparkplane_core::yaml::to_yaml_stream;
+use sparkplane_documents::Source;
+use sparkplane_documents::yaml::to_yaml_stream;
 use sparkplane_kubeflow::import_kubeflow_files;
 
 use crate::exit::{CommandResult, Failure};

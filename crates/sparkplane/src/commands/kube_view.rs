@@ -6,7 +6,7 @@
 //! to the API except through `sparkplane_kube`.
 
 use sparkplane_api::job::Transition;
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::apps::{self, Application, ExecutorCounts, ManagedJob};
 use sparkplane_kube::{KubeError, Settings, Target as ClusterTarget};
 

@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::lineage::JdbcDatabase;
 use sparkplane_eventlog::openlineage::{RunEvent, app_lineage};
 use sparkplane_eventlog::{LogSource, openlineage_send, summarize_logs};

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use sparkplane_core::render::RenderedObject;
-use sparkplane_core::yaml::{to_yaml, to_yaml_stream};
+use sparkplane_documents::yaml::{to_yaml, to_yaml_stream};
 
 use crate::exit::Failure;
 use crate::printer::OutputFormat;

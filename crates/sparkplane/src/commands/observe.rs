@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_observe::rules::{RuleOptions, builtin_groups, to_prometheus, to_prometheus_rule, to_yaml};
 use sparkplane_observe::slo::{SuccessSlo, slo_groups};
 
@@ -22,7 +22,7 @@ const SLO_HELP: &str = "write e.g. `- {name: trips-etl, scope: {job: trips-etl},
 /// every structural mistake at once with its line and column.
 fn read_slos(path: &Path) -> Result<Vec<SuccessSlo>, Failure> {
     let doc = read_yaml(path)?;
-    if !matches!(doc.value, sparkplane_core::yaml::NodeValue::Seq(_)) {
+    if !matches!(doc.value, sparkplane_documents::yaml::NodeValue::Seq(_)) {
         return Err(Failure::Invalid(
             Diagnostic::error(
                 "bad-slo",
@@ -34,7 +34,7 @@ fn read_slos(path: &Path) -> Result<Vec<SuccessSlo>, Failure> {
             .into(),
         ));
     }
-    sparkplane_core::schema::load_typed::<Vec<SuccessSlo>>(&doc, "list of SLOs").map_err(|mut problems| {
+    sparkplane_documents::schema::load_typed::<Vec<SuccessSlo>>(&doc, "list of SLOs").map_err(|mut problems| {
         for problem in &mut problems.0 {
             if problem.help.is_none() {
                 problem.help = Some(SLO_HELP.into());
@@ -107,7 +107,7 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
     if settings.resources {
         let (objects, unrouted) =
             sparkplane_observe::alertmanager::alertmanager_configs(&tenants).map_err(|errors| {
-                Failure::Invalid(sparkplane_core::Diagnostics(
+                Failure::Invalid(sparkplane_documents::Diagnostics(
                     errors
                         .into_iter()
                         .map(|e| {
@@ -139,7 +139,7 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
     let smtp = settings.smtp.as_ref().map(|(h, f)| (h.as_str(), f.as_str()));
     let routing = sparkplane_observe::alertmanager::routing(&tenants, &platform, &groups, smtp);
     if !routing.conflicts.is_empty() {
-        return Err(Failure::Invalid(sparkplane_core::Diagnostics(
+        return Err(Failure::Invalid(sparkplane_documents::Diagnostics(
             routing
                 .conflicts
                 .iter()
@@ -155,7 +155,7 @@ pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> Comma
     Ok(())
 }
 
-fn unrouted_warnings(teams: &[String]) -> sparkplane_core::Diagnostics {
+fn unrouted_warnings(teams: &[String]) -> sparkplane_documents::Diagnostics {
     let warnings: Vec<Diagnostic> = teams
         .iter()
         .map(|team| {
@@ -167,7 +167,7 @@ fn unrouted_warnings(teams: &[String]) -> sparkplane_core::Diagnostics {
             .with_help("add `spec.alerting.receivers` and `critical:`/`warning:` lists to its Tenant file")
         })
         .collect();
-    sparkplane_core::Diagnostics(warnings)
+    sparkplane_documents::Diagnostics(warnings)
 }
 
 /// Plain settings of `observe monitors`.

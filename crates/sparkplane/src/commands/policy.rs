@@ -14,7 +14,7 @@ use sparkplane_api::layer::EnvironmentPolicy;
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_policy::inputs::{self, RegoDirs};
 use sparkplane_policy::{self as policy, PolicySeverity, Verdict, Violation};
 
@@ -153,7 +153,11 @@ pub fn enforce_with(
     }
     if audit {
         let as_warnings = Diagnostics(
-            denied.0.into_iter().map(|d| Diagnostic { severity: sparkplane_core::Severity::Warning, ..d }).collect(),
+            denied
+                .0
+                .into_iter()
+                .map(|d| Diagnostic { severity: sparkplane_documents::Severity::Warning, ..d })
+                .collect(),
         );
         let count = as_warnings.0.len();
         printer.warnings(&as_warnings);

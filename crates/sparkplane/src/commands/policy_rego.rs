@@ -8,8 +8,8 @@
 
 use std::path::PathBuf;
 
-use sparkplane_core::yaml::to_yaml_stream;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::yaml::to_yaml_stream;
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_policy::rego::TestOutcome;
 use sparkplane_policy::{self as policy, gatekeeper, inputs};
 

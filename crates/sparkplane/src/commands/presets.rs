@@ -1,7 +1,7 @@
 //! `sparkplane presets list|show`.
 
 use serde::Serialize;
-use sparkplane_core::yaml::to_yaml;
+use sparkplane_documents::yaml::to_yaml;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -40,8 +40,9 @@ pub fn show(platform_dir: Option<&std::path::Path>, name: &str, printer: &Printe
     let catalog = load_catalog(platform_dir)?;
     let Some(doc) = catalog.preset(name) else {
         let known: Vec<&str> = catalog.preset_names().collect();
-        let mut diag = sparkplane_core::Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
-        diag = match sparkplane_core::schema::did_you_mean(name, known.iter().copied()) {
+        let mut diag =
+            sparkplane_documents::Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
+        diag = match sparkplane_documents::schema::did_you_mean(name, known.iter().copied()) {
             Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
             None => diag.with_help(format!("use one of: {}", known.join(", "))),
         };

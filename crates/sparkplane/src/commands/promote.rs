@@ -8,8 +8,8 @@
 //! the host's, [`PromoteSettings`]). Must not: order the steps, judge a gate, decide on the shadow
 //! run, build the deployment record or pick the CDEvent (`promote_run` does).
 
-use sparkplane_core::Diagnostic;
 use sparkplane_delivery::promote_run::{self, PromoteRequest, Promoted, Promotion};
+use sparkplane_documents::Diagnostic;
 
 pub use super::promote_host::PromoteSettings;
 use crate::exit::{CommandResult, Failure};
@@ -44,7 +44,7 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
                     Diagnostic::error("promotion-gate", r.gate.as_str(), r.message.clone()).with_help(r.fix.clone())
                 })
                 .collect();
-            Err(Failure::Failed(sparkplane_core::Diagnostics(diagnostics)))
+            Err(Failure::Failed(sparkplane_documents::Diagnostics(diagnostics)))
         }
         Promotion::Current { release, sequence } => {
             let report = serde_json::json!({"promoted": false, "release": release, "to": to, "current": sequence});

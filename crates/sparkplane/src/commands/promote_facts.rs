@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_delivery::promote::{QualityGates, RunRelease, SourceRun};
 use sparkplane_delivery::sign::PublicKey;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 
 use crate::exit::Failure;

@@ -12,7 +12,6 @@
 
 use std::path::PathBuf;
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
@@ -23,6 +22,7 @@ use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::shadow::ShadowOutcome;
 use sparkplane_delivery::sign::PublicKey;
 use sparkplane_delivery::store::{StoredRelease, environment_of};
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_policy::PolicySeverity;
 
@@ -197,7 +197,7 @@ impl PromoteHost for Host<'_> {
     /// The target's deny policies that fail, through the one policy gate's verdict; warnings are shown.
     fn denials(&mut self, job: &ResolvedJob, objects: &[RenderedObject]) -> Result<Vec<Denial>, Failure> {
         let verdict = super::policy::verdict(job, objects, &self.settings.policy, self.printer)?;
-        let mut warnings = sparkplane_core::Diagnostics::new();
+        let mut warnings = sparkplane_documents::Diagnostics::new();
         let mut out = Vec::new();
         for v in &verdict.violations {
             match v.severity() {

@@ -12,7 +12,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_delivery::release::Release;
@@ -20,6 +19,7 @@ use sparkplane_delivery::release_run::{self, CiReportFile, ReleaseHost, ReleaseP
 use sparkplane_delivery::sbom::{Requirement, parse_requirements};
 use sparkplane_delivery::sign::PrivateKey;
 use sparkplane_delivery::store::PutOutcome;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 
 use super::policy::PolicySettings;

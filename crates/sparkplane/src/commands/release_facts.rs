@@ -8,8 +8,8 @@
 
 use std::path::Path;
 
-use sparkplane_core::Diagnostic;
 use sparkplane_delivery::release_run::commit_id;
+use sparkplane_documents::Diagnostic;
 
 use crate::exit::Failure;
 use crate::printer::Printer;

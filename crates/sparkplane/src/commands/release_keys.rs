@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
 use sparkplane_delivery::sign::PrivateKey;
+use sparkplane_documents::Diagnostic;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;

@@ -13,10 +13,10 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_delivery::deployments::{DeploymentLog, DeploymentStore, LogError};
 use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError, StoreNamespace, store_namespace};
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::release_store::ClusterStore;
 
@@ -139,8 +139,8 @@ pub fn namespace(
         }
         (StoreNamespace::JobFile, Some(path)) => {
             let doc = crate::workspace::read_yaml(path)?;
-            let field = sparkplane_core::yaml::FieldPath::parse("metadata.namespace").unwrap_or_default();
-            match doc.get(&field).and_then(sparkplane_core::yaml::Node::as_str) {
+            let field = sparkplane_documents::yaml::FieldPath::parse("metadata.namespace").unwrap_or_default();
+            match doc.get(&field).and_then(sparkplane_documents::yaml::Node::as_str) {
                 Some(namespace) => Ok(namespace.to_owned()),
                 None => context(),
             }

@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
 use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::release_verify::{self, Verdict};
 use sparkplane_delivery::sign::PublicKey;
 use sparkplane_delivery::store::DirStore;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 
 use super::release_store::{OpenStore, StoreChoice, namespace, store_failure};
@@ -96,7 +96,7 @@ pub fn verify(
                         .with_help("do not use this release; release the job again from its source")
                 })
                 .collect();
-            Err(Failure::Failed(sparkplane_core::Diagnostics(diagnostics)))
+            Err(Failure::Failed(sparkplane_documents::Diagnostics(diagnostics)))
         }
     }
 }
@@ -139,8 +139,9 @@ pub fn history(
     let (name, default) = match job_file {
         Some(path) => {
             let doc = crate::workspace::read_yaml(path)?;
-            let field = sparkplane_core::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
-            let name = doc.get(&field).and_then(sparkplane_core::yaml::Node::as_str).unwrap_or_default().to_owned();
+            let field = sparkplane_documents::yaml::FieldPath::parse("metadata.name").unwrap_or_default();
+            let name =
+                doc.get(&field).and_then(sparkplane_documents::yaml::Node::as_str).unwrap_or_default().to_owned();
             (name, super::release::default_store(path))
         }
         None => (job.to_owned(), PathBuf::from("releases")),

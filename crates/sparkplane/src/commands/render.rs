@@ -13,7 +13,8 @@ use crate::workspace::render_objects;
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
 fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else { return false };
-    let Ok(doc) = sparkplane_core::yaml::parse_single(&sparkplane_core::Source::new(path.display().to_string(), text))
+    let Ok(doc) =
+        sparkplane_documents::yaml::parse_single(&sparkplane_documents::Source::new(path.display().to_string(), text))
     else {
         return false;
     };

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::to_yaml;
+use sparkplane_documents::yaml::to_yaml;
 
 use crate::exit::CommandResult;
 use crate::printer::Printer;

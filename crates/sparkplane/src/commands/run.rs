@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sparkplane_core::render::{self, RenderInput, Target};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::{Diagnostic, Diagnostics};
 use sparkplane_delivery::cdevents::{Outcome, Step};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_local::history::{GateOutcome, RunRecord};
 use sparkplane_local::workflow::{LocalRunError, LocalRunEvent, LocalRunObserver, LocalRunSettings, run_local};
 

@@ -1,6 +1,6 @@
 //! `sparkplane runs list|show`, and the end-of-run summary `run` prints.
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_local::history::{self, RunRecord};
 use sparkplane_local::runtime;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_local::java;
 use sparkplane_local::runtime::{self, InstallEvent, Runtime, RuntimeError, RuntimeInfo, RuntimeStatus};
 

@@ -3,10 +3,10 @@
 
 use sparkplane_api::Duration;
 use sparkplane_api::job::AppType;
-use sparkplane_core::Diagnostic;
 use sparkplane_core::first_sizing::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_core::fit::general_pool;
-use sparkplane_core::yaml::patch_yaml;
+use sparkplane_documents::Diagnostic;
+use sparkplane_documents::yaml::patch_yaml;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -40,7 +40,8 @@ struct SizePlan {
 /// The pool a general job lands on (`fit::general_pool`) from a pools file.
 fn node_limit(path: &std::path::Path) -> Result<(String, NodeLimit), Failure> {
     let pools = super::fit::read_pools(path)?;
-    let pool = general_pool(&pools).map_err(|problems| Failure::Invalid(sparkplane_core::Diagnostics(problems)))?;
+    let pool =
+        general_pool(&pools).map_err(|problems| Failure::Invalid(sparkplane_documents::Diagnostics(problems)))?;
     match pool {
         Some(pool) => Ok(pool),
         None => Err(Failure::Invalid(
@@ -53,7 +54,7 @@ fn node_limit(path: &std::path::Path) -> Result<(String, NodeLimit), Failure> {
 
 impl SizePlan {
     fn resolve(args: &SizeSettings) -> Result<SizePlan, Failure> {
-        let mut problems = sparkplane_core::Diagnostics::new();
+        let mut problems = sparkplane_documents::Diagnostics::new();
         let input_bytes = parse_data_size(&args.input_size).unwrap_or_else(|why| {
             problems
                 .push(Diagnostic::error("bad-value", "--input-size", why).with_help("write e.g. 500GB, 1TiB or 200g"));

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sparkplane_core::{Diagnostic, Source};
+use sparkplane_documents::{Diagnostic, Source};
 use sparkplane_local::connect_client::QueryResult;
 use sparkplane_local::sql_run::{LocalConnect, SqlRequest, run_sql};
 
@@ -77,10 +77,10 @@ fn table(result: &QueryResult) -> String {
 }
 
 fn csv(result: &QueryResult) -> String {
-    let mut out = sparkplane_core::csv::line(result.columns.iter().map(|c| c.name.as_str()));
+    let mut out = sparkplane_documents::csv::line(result.columns.iter().map(|c| c.name.as_str()));
     for row in &result.rows {
         let cells: Vec<String> = row.iter().map(|v| if v.is_null() { String::new() } else { cell(v) }).collect();
-        out.push_str(&sparkplane_core::csv::line(cells.iter().map(String::as_str)));
+        out.push_str(&sparkplane_documents::csv::line(cells.iter().map(String::as_str)));
     }
     out
 }

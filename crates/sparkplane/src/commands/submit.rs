@@ -9,7 +9,7 @@
 
 use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::apps::{self, Application, WaitEvent};
 use sparkplane_kube::submit::{self, SubmitOutcome, SubmitRequest};

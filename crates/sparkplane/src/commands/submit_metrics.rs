@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_observe::textfile::record_submission;
 
 use crate::exit::Failure;

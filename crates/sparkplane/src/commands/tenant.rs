@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sparkplane_api::tenant::Tenant;
-use sparkplane_core::yaml::to_yaml;
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::yaml::to_yaml;
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_policy::tenant::{LoadedTenant, load_tenant, render_tenant};
 
 use crate::exit::{CommandResult, Failure};
@@ -124,7 +124,7 @@ pub fn show(dir: &Path, name: &str, printer: &Printer) -> CommandResult {
         let known: Vec<&str> = tenants.iter().map(|(_, t)| t.metadata.name.as_str()).collect();
         let mut diag =
             Diagnostic::error("unknown-tenant", "", format!("there is no tenant `{name}` in {}", dir.display()));
-        diag = match sparkplane_core::schema::did_you_mean(name, known.iter().copied()) {
+        diag = match sparkplane_documents::schema::did_you_mean(name, known.iter().copied()) {
             Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
             None => diag.with_help(format!("tenants there: {}", known.join(", "))),
         };

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_core::{Diagnostic, Diagnostics};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::trace::{Trace, TraceOptions, build_trace};
 use sparkplane_eventlog::trace_otlp::export_request;
 use sparkplane_eventlog::trace_send::{self, OtlpEndpoint, OtlpProtocol};

@@ -9,9 +9,9 @@
 use std::path::Path;
 
 use serde::Serialize;
-use sparkplane_core::Diagnostic;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_core::yaml::patch_yaml;
+use sparkplane_documents::Diagnostic;
+use sparkplane_documents::yaml::patch_yaml;
 use sparkplane_eventlog::tune::{TuneProposal, is_run_of, tune};
 use sparkplane_eventlog::{LogSource, summarize_logs};
 

@@ -362,12 +362,15 @@ pub fn helm_install(kubeconfig: &Path, namespace: &str, chart: &Path, values: &V
     assert!(answer.get("error").is_none(), "Helm failed: {}", answer["error"]);
     assert_eq!(answer["info"]["status"], "deployed", "{}", answer["info"]);
     let manifest = answer["manifest"].as_str().expect("a manifest");
-    sparkplane_core::yaml::parse_documents(&sparkplane_core::source::Source::new("manifest", manifest.to_owned()))
-        .expect("the manifest parses")
-        .iter()
-        .map(|d| d.to_json())
-        .filter(|o| o.is_object())
-        .collect()
+    sparkplane_documents::yaml::parse_documents(&sparkplane_documents::source::Source::new(
+        "manifest",
+        manifest.to_owned(),
+    ))
+    .expect("the manifest parses")
+    .iter()
+    .map(|d| d.to_json())
+    .filter(|o| o.is_object())
+    .collect()
 }
 
 /// The pod template of the Deployment `name` among `objects`, and its container `container`.

@@ -8,6 +8,11 @@ use sparkplane_eventlog::cost::{BudgetLevel, CostRow, round_cents};
 
 use super::CostReport;
 
+/// USD to the cent, as the report's JSON and YAML write a total.
+pub(super) fn serialize_cents<S: serde::Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_cents(*usd))
+}
+
 pub(super) fn usd(amount: f64) -> String {
     format!("${:.2}", round_cents(amount))
 }
@@ -60,7 +65,7 @@ pub fn to_csv(rows: &[CostRow]) -> String {
     for row in rows {
         out.push_str(&format!(
             "{},{},{:.4},{:.4},{:.4},{:.2},{:.4}\n",
-            sparkplane_core::csv::field(&row.key),
+            sparkplane_documents::csv::field(&row.key),
             row.apps,
             row.core_hours,
             row.gib_hours,

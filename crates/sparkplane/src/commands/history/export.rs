@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_history::export::repeat::ExportLoop;
 use sparkplane_history::export::{ExportError, ExportReport, export_location};
