@@ -9,6 +9,12 @@
         jobs are repeated (new job and stage ids) until the log is at least
         MIN_BYTES long; header and end events are SOURCE's own.
 
+    python3 bench/history/make_logs.py wide SOURCE OUT_DIR N TIMES
+        N copies of SOURCE as `copies` makes them, each stage's tasks repeated
+        TIMES times (new task ids and indices, the stage's task count raised to
+        match): the same applications with TIMES as many tasks, to show what a
+        listing holds per application does not grow with its tasks.
+
 SOURCE is written by a real Spark (bench/history/run.sh uses the 4.1 runtime
 and tests/data/cross-check/write_logs.py); only ids, indices and counts are
 changed, so every line is an event as Spark writes it.
@@ -101,11 +107,54 @@ def large(source, out, min_bytes):
     print(f"{out}: {written:,} bytes, {rep} repetitions of {jobs} jobs, {next_task:,} tasks", file=sys.stderr)
 
 
+def wide(source, out, n, times):
+    lines = read_events(source)
+    events = [json.loads(l) for l in lines]
+    app_id = next(e["App ID"] for e in events if e["Event"] == "SparkListenerApplicationStart")
+    next_task = 1 + max((e["Task Info"]["Task ID"] for e in events if "Task Info" in e), default=0)
+    tasks = {}  # stage id -> number of tasks in the source
+    for e in events:
+        if e["Event"] == "SparkListenerStageSubmitted":
+            tasks[e["Stage Info"]["Stage ID"]] = e["Stage Info"]["Number of Tasks"]
+    ids = {}
+    out_lines = []
+
+    def scaled(info):
+        return dict(info, **{"Number of Tasks": info["Number of Tasks"] * times})
+
+    for e in events:
+        kind = e["Event"]
+        if kind == "SparkListenerJobStart":
+            e = dict(e, **{"Stage Infos": [scaled(i) for i in e.get("Stage Infos", [])]})
+        elif kind in ("SparkListenerStageSubmitted", "SparkListenerStageCompleted"):
+            e = dict(e, **{"Stage Info": scaled(e["Stage Info"])})
+        elif kind in ("SparkListenerTaskStart", "SparkListenerTaskEnd"):
+            for w in range(times):
+                key = (e["Task Info"]["Task ID"], w)
+                if w > 0 and key not in ids:
+                    ids[key] = next_task
+                    next_task += 1
+                task_id = e["Task Info"]["Task ID"] if w == 0 else ids[key]
+                info = dict(e["Task Info"], **{"Task ID": task_id,
+                                               "Index": e["Task Info"]["Index"] + w * tasks.get(e["Stage ID"], 0)})
+                out_lines.append(json.dumps(dict(e, **{"Task Info": info}), separators=(",", ":")))
+            continue
+        out_lines.append(json.dumps(e, separators=(",", ":")))
+    text = "\n".join(out_lines) + "\n"
+    os.makedirs(out, exist_ok=True)
+    for i in range(n):
+        new_id = f"local-19{i:011d}"
+        with open(os.path.join(out, new_id), "w") as f:
+            f.write(text.replace(app_id, new_id))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "copies":
         copies(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif mode == "large":
         large(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif mode == "wide":
+        wide(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
-        sys.exit(f"unknown mode {mode}: copies or large")
+        sys.exit(f"unknown mode {mode}: copies, large or wide")

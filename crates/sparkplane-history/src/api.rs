@@ -1662,10 +1662,10 @@ mod tests {
         assert!(fleet.0.len() * 300 > LIST_CHUNK, "the list spans several chunks");
     }
 
-    /// Spark's History Server measures a task still running to the log's last
-    /// modification (`LiveTask.timeRunning(lastUpdateTime)`), not to the request.
+    /// Spark's History Server measures a task still running to its attempt's
+    /// `lastUpdated` (`LiveTask.timeRunning(lastUpdateTime)`), not to the request.
     #[test]
-    fn a_running_tasks_duration_is_measured_to_the_logs_last_update() {
+    fn a_running_tasks_duration_is_measured_to_the_attempts_last_update() {
         let lines = [
             r#"{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"app-1","Timestamp":1,"User":"u"}"#.to_owned(),
             r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":1,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":2,"Submission Time":4}}"#.to_owned(),

@@ -184,7 +184,16 @@ fn team_of(source: &LogSource, log_name: &str) -> Option<String> {
     (!rest.is_empty() && !team.starts_with("eventlog_v2_")).then(|| team.to_owned())
 }
 
-fn attempt_of(summary: &AppSummary, log: &AppLog) -> AttemptInfo {
+/// Spark's `lastUpdated` of an attempt: its log's last modification once the
+/// application has ended, and while it runs the time its log was read for the
+/// listing (`AppListingListener` sets it to its clock at the application's
+/// start, to the log's time at its end). A running task's `duration` is
+/// measured to it.
+fn last_updated_ms(summary: &AppSummary, log: &AppLog, read_at_ms: i64) -> i64 {
+    if summary.end_time_ms.is_some() { log.modified_ms.unwrap_or(0) } else { read_at_ms }
+}
+
+fn attempt_of(summary: &AppSummary, log: &AppLog, read_at_ms: i64) -> AttemptInfo {
     let completed = !summary.log.in_progress && summary.end_time_ms.is_some();
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let fallback_id = log.name.rsplit('/').next().unwrap_or(&log.name).to_owned();
@@ -194,7 +203,7 @@ fn attempt_of(summary: &AppSummary, log: &AppLog) -> AttemptInfo {
         name: summary.name.clone().unwrap_or_default(),
         start_ms: summary.start_time_ms.map_or(-1, as_i64),
         end_ms: if completed { summary.end_time_ms.map_or(-1, as_i64) } else { -1 },
-        last_updated_ms: log.modified_ms.unwrap_or(0),
+        last_updated_ms: last_updated_ms(summary, log, read_at_ms),
         user: summary.user.clone().unwrap_or_default(),
         completed,
         spark_version: summary.spark_version.clone().unwrap_or_default(),
@@ -461,9 +470,11 @@ impl Index {
     /// (`AppLog::summarize_for_listing`: the record holds no task figure). A log of [`ONE_PASS_BYTES`] or more is replayed in the same pass
     /// and its detail cached (within the cache's budget).
     fn listing_of(&self, log: &AppLog) -> Listed {
+        let read_at = self.now_ms();
         let summary = if log.size >= ONE_PASS_BYTES {
             summarize_and_replay(log).map(|(summary, detail)| {
-                if let (Some(detail), Ok(mut cache)) = (detail, self.cache.lock()) {
+                if let (Some(mut detail), Ok(mut cache)) = (detail, self.cache.lock()) {
+                    detail.last_updated_ms = Some(last_updated_ms(&summary, log, read_at));
                     cache.put((log.name.clone(), log.fingerprint), Arc::new(detail));
                 }
                 summary
@@ -472,11 +483,11 @@ impl Index {
             // The record needs the application's ids, times, outcome, attribution and cost, not its tasks.
             log.summarize_for_listing()
         };
-        listed(&self.source, log, summary)
+        listed(&self.source, log, summary, read_at)
     }
 }
 
-fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadError>) -> Listed {
+fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadError>, read_at_ms: i64) -> Listed {
     match summary {
         Ok(summary) if summary.start_time_ms.is_some() => {
             // Reading problems only (they name their file); the cost model's notes are not about the log.
@@ -484,7 +495,7 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
                 summary.warnings.iter().filter(|w| w.file.is_some()).take(5).map(|w| w.message.clone()).collect();
             let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
             Listed::Record(Record::of(Entry {
-                attempt: attempt_of(&summary, log),
+                attempt: attempt_of(&summary, log, read_at_ms),
                 outcome: summary.outcome,
                 team: cost.team.clone().or_else(|| team_of(source, &log.name)),
                 cost_usd: cost.cost,
@@ -681,7 +692,12 @@ impl Catalog for Index {
             None => replay_with_insight(&log).map_err(|e| e.to_string()),
         };
         let detail = match replayed {
-            Ok(detail) => Arc::new(detail),
+            Ok(mut detail) => {
+                // A running task is measured to the attempt's lastUpdated, as Spark's replay measures it.
+                let listed = self.attempts_of(app_id).into_iter().find(|a| a.attempt_id.as_deref() == attempt_id);
+                detail.last_updated_ms = listed.map(|a| a.last_updated_ms).or(detail.last_updated_ms);
+                Arc::new(detail)
+            }
             Err(error) => {
                 self.stats.lock().unwrap_or_else(|p| p.into_inner()).unreadable_details += 1;
                 let mut unreadable = self.unreadable.lock().unwrap_or_else(|p| p.into_inner());

@@ -237,9 +237,10 @@ pub struct AppDetail {
     /// Application start and end (epoch ms), for the driver's `totalDuration`.
     pub app_start: Option<i64>,
     pub app_end: Option<i64>,
-    /// The log's last modification (epoch ms) when it was replayed: what a
-    /// running task's `duration` is measured to, as Spark's History Server
-    /// measures it ([`crate::tasks::Task::duration_as_of`]).
+    /// The attempt's `lastUpdated` (epoch ms) when the log was replayed — the
+    /// log's last modification, or while the application runs the time the
+    /// index read it: what a running task's `duration` is measured to, as
+    /// Spark's History Server measures it ([`crate::tasks::Task::duration_as_of`]).
     pub last_updated_ms: Option<i64>,
     /// `SparkListenerResourceProfileAdded` events, by profile id.
     pub resource_profiles: BTreeMap<i64, Value>,

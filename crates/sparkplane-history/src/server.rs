@@ -81,7 +81,9 @@ impl Drop for HistoryServer {
 }
 
 /// Starts serving `index` on `addr` (the project's one HTTP scaffold,
-/// `sparkplane_http`), rescanning every `interval` on a thread of its own.
+/// `sparkplane_http`), rescanning on a thread of its own: each rescan starts
+/// early by what the last one took, so it ends about `interval` after the
+/// previous one started and a log written at any moment shows within `interval`.
 pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<HistoryServer, ServeError> {
     let stats = Arc::new(Mutex::new(RequestStats::default()));
     let http = {
@@ -96,17 +98,20 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
         std::thread::Builder::new()
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
-                let (mut last, mut failing) = (Instant::now(), false);
+                let (mut last, mut failing, mut took) = (Instant::now(), false, Duration::ZERO);
                 // Records restored from the persisted index: the catch-up listing starts at once.
                 let mut due = index.restored_pending();
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
-                    if !due && last.elapsed() < interval {
+                    // Each rescan starts early by what the last one took, so it ends about an interval after
+                    // the one before started: a log written at any moment is listed within one interval.
+                    if !due && last.elapsed() + took < interval {
                         continue;
                     }
                     due = false;
                     last = Instant::now();
                     failing = rescan(&index, failing);
+                    took = last.elapsed();
                 }
             })
             // `http` is dropped on this early return, which stops it.

@@ -218,10 +218,10 @@ impl Task {
 
     /// `duration` as Spark's History Server answers it: an ended task's run
     /// time, and for a task still running the time from its launch to
-    /// `last_updated_ms` — the log's last modification when it was replayed
-    /// (Spark's `LiveTask` measures `timeRunning` to the `lastUpdateTime` its
-    /// replay is given, the log's `lastUpdated`). `None` for a running task
-    /// when that time is unknown.
+    /// `last_updated_ms`, its attempt's `lastUpdated` (Spark's replay measures
+    /// `timeRunning` to it: the log's last modification once the application
+    /// ended, the time the log was read for the listing while it runs).
+    /// `None` for a running task when that time is unknown.
     pub fn duration_as_of(&self, last_updated_ms: Option<i64>) -> Option<i64> {
         self.duration().or_else(|| last_updated_ms.map(|at| at - self.launch_time))
     }

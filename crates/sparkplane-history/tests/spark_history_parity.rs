@@ -7,7 +7,8 @@
 //! (its map stage skipped), in a zstd rolling log; the same work on
 //! `local[2]` in an lz4 log; a failed application on two executors where one
 //! task raises while its sibling runs on the other executor and is killed;
-//! and one left in progress (its JVM killed mid-run).
+//! and one left in progress (its JVM killed mid-run) with a task still
+//! running, whose `duration` both measure to the log's last modification.
 //!
 //! Both servers answer over HTTP: Spark's History Server from the same
 //! runtime, and the server `sparkplane history serve` runs
@@ -20,10 +21,13 @@
 //! added (`ConcurrentGCCount`, `ConcurrentGCTime`) may be ours alone.
 //!
 //! Normalised, and only this: `lastUpdated`/`lastUpdatedEpoch` (each server
-//! reads the files' times when it lists them), and the driver's
-//! `totalDuration` of the in-progress application, which both compute as the
-//! time since it started at the moment of the request: ours must be within
-//! 10 s after Spark's. The test also checks that the logs hold what they are
+//! reads the files' times when it lists them, and an in-progress
+//! application's is the moment its log was read), a running task's
+//! `duration`, which both measure to their own `lastUpdatedEpoch` of its
+//! application — compared as that difference, so it must be equal — and the
+//! driver's `totalDuration` of the in-progress application, which both
+//! compute as the time since it started at the moment of the request: ours
+//! must be within 10 s after Spark's. The test also checks that the logs hold what they are
 //! for (a skipped stage, two executors, a killed sibling), so a Spark that
 //! wrote something else fails it rather than passing an easier comparison.
 //! Each line takes one to two minutes (four applications, two of them with
@@ -47,6 +51,19 @@ fn write_logs(line: &str, dir: &Path) {
     // what it must leave is four applications.
     let logs = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
     assert_eq!(logs, 4, "write_logs.py ({line}) left {logs} logs: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// A running task's `duration` minus its application's `lastUpdatedEpoch` on
+/// the same server: both servers measure it to that time, so what is left,
+/// minus the launch time, must be equal.
+fn running_tasks_to_their_launch(tasks: &mut Value, last_updated: i64) {
+    for task in tasks.as_array_mut().into_iter().flatten() {
+        if task["status"] == "RUNNING"
+            && let Some(duration) = task["duration"].as_i64()
+        {
+            task["duration"] = Value::from(duration - last_updated);
+        }
+    }
 }
 
 /// Drops `lastUpdated` and `lastUpdatedEpoch` everywhere.
@@ -107,6 +124,10 @@ fn check_cases(line: &str, answers: &[(String, Value)]) {
         n("totalTasks") > n("activeTasks") + n("completedTasks") + n("failedTasks")
     });
     assert!(killed_sibling, "{line}: no executor with a killed attempt (totalTasks > active + completed + failed)");
+    let running_task = of("/taskList")
+        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+        .any(|t| t["status"] == "RUNNING" && t["duration"].as_i64().is_some_and(|d| d > 0));
+    assert!(running_task, "{line}: no running task with a duration in Spark's task lists");
 }
 
 /// Whether any application at `api` has an executor with a killed attempt.
@@ -147,11 +168,32 @@ fn compare(server_line: &str, logs: &Path, ours: &str) -> (Vec<String>, Vec<(Str
     }
     let running: Vec<Value> = ids(&get(&theirs, "applications?status=running"), "id");
     assert_eq!(running.len(), 1, "one application was left in progress");
+    // Each server's lastUpdatedEpoch of each application (its newest attempt).
+    let last_updated = |api: &str| -> Vec<(String, i64)> {
+        get(api, "applications")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                (
+                    a["id"].as_str().unwrap_or_default().to_owned(),
+                    a["attempts"][0]["lastUpdatedEpoch"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    let (ours_updated, theirs_updated) = (last_updated(ours), last_updated(&theirs));
     let extra_ok: &[&str] = if server_line == "3.5" { &SPARK_4_METRICS } else { &[] };
     let mut report = Vec::new();
     let mut answers = Vec::new();
     for path in &paths {
         let (mut t, mut o) = (get(&theirs, path), get(ours, path));
+        if path.ends_with("/taskList") {
+            let app = path.split('/').nth(1).unwrap_or_default();
+            let of = |updated: &[(String, i64)]| updated.iter().find(|(id, _)| id == app).map_or(0, |(_, at)| *at);
+            running_tasks_to_their_launch(&mut o, of(&ours_updated));
+            running_tasks_to_their_launch(&mut t, of(&theirs_updated));
+        }
         normalise(&mut t);
         normalise(&mut o);
         if running.iter().any(|id| path.starts_with(&format!("applications/{}/", id.as_str().unwrap_or_default())))

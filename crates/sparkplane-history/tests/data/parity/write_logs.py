@@ -19,8 +19,10 @@
 #                 its tasks; with SPARKPLANE_DRIVER_LOGS set, Spark keeps the
 #                 driver's log there (spark.driver.log.persistToDfs);
 #   in-progress   parity-in-progress: local[2], plain log, its JVM killed
-#                 before the application ends (always written last).
-import os, signal, sys, time
+#                 before the application ends (always written last), with
+#                 one task still running: its start written, never its end
+#                 (its duration is measured to the log's last modification).
+import os, signal, sys, threading, time
 from pyspark import SparkConf, SparkContext
 
 out = sys.argv[1]
@@ -131,9 +133,26 @@ def in_progress():
     # Left in progress: the JVM is killed before the application ends.
     sc = context("parity-in-progress", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
     work(sc)
+
+    def long_job():
+        try:
+            sc.parallelize([0], 1).map(lambda x: time.sleep(600) or x).collect()
+        except Exception:
+            pass
+
+    # One task left running, on one of the two slots: started, never ended.
+    threading.Thread(target=long_job, daemon=True).start()
+    tracker = sc._jsc.sc().statusTracker()
+    deadline = time.time() + 60
+    while not any(e.numRunningTasks() > 0 for e in tracker.getExecutorInfos()):
+        if time.time() > deadline:
+            raise SystemExit("parity-in-progress: the long task did not start within 60 s")
+        time.sleep(0.2)
+    # A task's start is not flushed to the log on its own; a job's start and end are, with what came before.
+    sc.parallelize(range(10), 1).sum()
     # The event log is written by its own listener queue and flushed at each job's
     # and stage's end: give it time to take the last job's end, so the log is cut
-    # after it rather than at a random point mid-stage (with tasks left running).
+    # after it rather than at a random point mid-stage (with only the long task running).
     time.sleep(3)
     pid = sc._gateway.proc.pid
     os.kill(pid, signal.SIGKILL)
