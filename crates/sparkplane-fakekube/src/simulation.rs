@@ -556,15 +556,24 @@ impl Sim {
         if driver["status"]["phase"] != "Running" {
             return;
         }
-        let props = spark::mounted_config_maps(driver)
+        let mounted: Vec<&Value> = spark::mounted_config_maps(driver)
             .iter()
             .filter_map(|name| {
                 store.objects.get(&("v1".to_owned(), "configmaps".to_owned(), Some(key.0.clone()), name.clone()))
             })
+            .collect();
+        let props = mounted
+            .iter()
             .filter_map(|cm| cm["data"]["spark.properties"].as_str().map(spark::parse_properties))
             .next()
             .unwrap_or_default();
-        let templates = spark::executor_pods(driver, &props, self.executor_demand);
+        // The executors' pod template, as spark-submit mounts it (`spark.kubernetes.executor.podTemplateFile`).
+        let template =
+            mounted.iter().find_map(|cm| cm["data"][spark::POD_TEMPLATE_KEY].as_str().map(spark::read_template));
+        let mut templates = spark::executor_pods(driver, &props, self.executor_demand);
+        if let Some(Some(template)) = &template {
+            templates.iter_mut().for_each(|executor| spark::with_template(executor, template));
+        }
         let mut refused = 0usize;
         for executor in &templates {
             let name = executor["metadata"]["name"].as_str().unwrap_or_default().to_owned();

@@ -58,6 +58,43 @@ pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// The key of the executors' pod template in the ConfigMap spark-submit
+/// mounts into the driver (`sparkplane_core::render::native::POD_TEMPLATE_KEY`).
+pub const POD_TEMPLATE_KEY: &str = "podspec-configmap-key";
+
+/// A pod template file (YAML) as a JSON pod; None when it does not parse.
+pub fn read_template(text: &str) -> Option<Value> {
+    crate::parse_body(text).filter(Value::is_object)
+}
+
+/// An executor pod with its pod template applied as Spark applies one:
+/// the template's labels and annotations, node selector and tolerations
+/// join what Spark sets (Spark's own keys win).
+pub fn with_template(executor: &mut Value, template: &Value) {
+    for part in ["labels", "annotations"] {
+        if let Some(theirs) = template["metadata"][part].as_object() {
+            let mut merged = theirs.clone();
+            if let Some(ours) = executor["metadata"][part].as_object() {
+                merged.extend(ours.clone());
+            }
+            executor["metadata"][part] = Value::Object(merged);
+        }
+    }
+    if let Some(theirs) = template["spec"]["nodeSelector"].as_object() {
+        let mut merged = theirs.clone();
+        if let Some(ours) = executor["spec"]["nodeSelector"].as_object() {
+            merged.extend(ours.clone());
+        }
+        executor["spec"]["nodeSelector"] = Value::Object(merged);
+    }
+    if let Some(tolerations) = template["spec"]["tolerations"].as_array() {
+        executor["spec"]["tolerations"] = Value::Array(tolerations.clone());
+    }
+    if let Some(scheduler) = template["spec"]["schedulerName"].as_str() {
+        executor["spec"]["schedulerName"] = json!(scheduler);
+    }
+}
+
 /// The ConfigMap names mounted into a pod.
 pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
     pod["spec"]["volumes"]
@@ -73,7 +110,9 @@ pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
 pub fn wanted_executors(props: &BTreeMap<String, String>, demand: Option<u32>) -> u32 {
     let sized = sparkplane_core::sizing::size_properties(props).sized;
     match demand {
-        Some(n) if sized.executors.dynamic => n.clamp(sized.executors.min, sized.executors.max.max(sized.executors.min)),
+        Some(n) if sized.executors.dynamic => {
+            n.clamp(sized.executors.min, sized.executors.max.max(sized.executors.min))
+        }
         _ => sized.executors.initial,
     }
 }
@@ -165,6 +204,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_executor_pod_template_adds_its_placement_and_annotations() {
+        let template = read_template(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  annotations: {scheduling.k8s.io/group-name: etl-pg}\n  labels: {spark-role: wrong, team: a}\nspec:\n  nodeSelector: {pool: spot}\n  tolerations: [{key: spot, operator: Exists, effect: NoSchedule}]\n  schedulerName: volcano\n",
+        )
+        .expect("parses");
+        let mut executor =
+            json!({"metadata": {"labels": {"spark-role": "executor"}}, "spec": {"nodeSelector": {"disk": "ssd"}}});
+        with_template(&mut executor, &template);
+        assert_eq!(executor["metadata"]["labels"], json!({"spark-role": "executor", "team": "a"}));
+        assert_eq!(executor["metadata"]["annotations"]["scheduling.k8s.io/group-name"], "etl-pg");
+        assert_eq!(executor["spec"]["nodeSelector"], json!({"disk": "ssd", "pool": "spot"}));
+        assert_eq!(executor["spec"]["tolerations"][0]["key"], "spot");
+        assert_eq!(executor["spec"]["schedulerName"], "volcano");
+        assert!(read_template("[unclosed").is_none());
+    }
+
+    #[test]
     fn properties_read_as_java_writes_them() {
         let props = parse_properties(
             "#Spark configuration\nspark.app.name=etl\nspark.kubernetes.driver.label.a\\:b = c\n! note\nspark.x: y\\nz\n",
@@ -199,7 +255,8 @@ mod tests {
         assert_eq!(e["spec"]["containers"][0]["image"], "img:1");
         assert_eq!(e["spec"]["nodeSelector"]["pool"], "spark");
         // Without an overhead, Spark adds 10 % of the heap, at least 384 MiB.
-        let plain = executor_pods(&driver, &parse_properties("spark.executor.instances=1\nspark.executor.memory=8g\n"), None);
+        let plain =
+            executor_pods(&driver, &parse_properties("spark.executor.instances=1\nspark.executor.memory=8g\n"), None);
         assert_eq!(plain[0]["spec"]["containers"][0]["resources"]["limits"]["memory"], "9011Mi");
         let dynamic =
             parse_properties("spark.dynamicAllocation.enabled=true\nspark.dynamicAllocation.minExecutors=3\n");

@@ -15,6 +15,7 @@
 //! resolve, size, render or evaluate policy differently from the CLI —
 //! [`plan`] calls the same functions `render` and `submit` do.
 
+pub mod admission;
 pub mod cause;
 pub mod connect;
 pub mod lifecycle;

@@ -339,6 +339,12 @@ fn run(d: &mut Draft<'_>, plan: &Plan) {
         }
     }
 
+    if let Admission::Evicted { reason, message } = &o.admission
+        && d.state().is_some_and(|s| s.is_active() || s == JobState::Retrying)
+    {
+        evicted(d, reason, message);
+        return;
+    }
     match d.state() {
         Some(JobState::Queued) | None => admit(d, plan),
         Some(JobState::Submitted | JobState::DriverRunning | JobState::Running) => running(d, plan),
@@ -381,7 +387,30 @@ fn admit(d: &mut Draft<'_>, plan: &Plan) {
             d.status.finished_at = Some(rfc3339(d.o.now));
             d.enter(JobState::Failed, Cause::QuotaExceeded.as_str(), message.clone());
         }
+        Admission::Waiting { reason, message } | Admission::Evicted { reason, message } => {
+            d.enter(JobState::Queued, reason, message.clone());
+            d.wake_in(QUEUE_RECHECK);
+        }
     }
+}
+
+/// The run's admission was taken back while it ran (Kueue preempted or
+/// evicted its Workload): its driver is stopped (executors go with it) and
+/// the run queued again; the attempt is not a failure, so no retry is used
+/// (ADR 0073).
+fn evicted(d: &mut Draft<'_>, reason: &str, message: &str) {
+    if let Some(pod) = d.status.driver_pod.clone() {
+        d.delete_driver(&pod);
+    }
+    d.clear_attempt();
+    d.status.next_retry_at = None;
+    d.status.queued_at = Some(rfc3339(d.o.now));
+    d.enter(
+        JobState::Queued,
+        reason,
+        format!("{message}; the driver was stopped and the run is queued again (not counted as a failure)"),
+    );
+    d.wake_in(QUEUE_RECHECK);
 }
 
 fn running(d: &mut Draft<'_>, plan: &Plan) {

@@ -54,6 +54,23 @@ pub enum Admission {
     Wait(String),
     /// Never: it needs more than the quota allows with nothing else running.
     Never(String),
+    /// Not yet, for a named reason, in the admitting system's words (Kueue
+    /// mode: `WaitingForAdmission` with the Workload's message, ADR 0073).
+    Waiting {
+        /// One word.
+        reason: String,
+        /// What the run waits for.
+        message: String,
+    },
+    /// The admission was taken back (Kueue evicted the run's Workload): a
+    /// running attempt is stopped and the run queued again, not counted as
+    /// a failure.
+    Evicted {
+        /// Why, as Kueue's `Evicted` condition says (`Preempted`, `ClusterQueueStopped`, …).
+        reason: String,
+        /// What happened, in Kueue's words (who preempted it).
+        message: String,
+    },
 }
 
 /// `waiting` in admission order: priority (highest first), then queue time, then name.

@@ -288,6 +288,41 @@ pub mod operator {
         emitter: Emitter::Operator,
         buckets: &[],
     };
+    /// Time a run waited for admission, per queue.
+    pub const ADMISSION_WAIT: Metric = Metric {
+        name: "sparkplane_operator_admission_wait_seconds",
+        kind: MetricType::Histogram,
+        labels: &["namespace", "queue"],
+        help: "How long a run waited from queued to admitted (its driver pod created), by namespace and queue: the \
+               Kueue LocalQueue in Kueue mode (--kueue), `builtin` for the operator's own queue. A run queued again \
+               after a preemption counts again.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Operator,
+        buckets: super::OPERATOR_LATENCY_BUCKETS,
+    };
+    /// Runs stopped because Kueue took their admission back.
+    pub const PREEMPTIONS: Metric = Metric {
+        name: "sparkplane_operator_preemptions_total",
+        kind: MetricType::Counter,
+        labels: &["namespace", "queue", "reason"],
+        help: "Runs the operator stopped and queued again because Kueue evicted their Workload, by namespace, \
+               LocalQueue and Kueue's eviction reason (Preempted, ClusterQueueStopped, NodeFailures, …); counted \
+               when the operator stops the run.",
+        unit: Unit::Count,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
+    /// When the oldest run of a namespace still waiting for admission was queued.
+    pub const OLDEST_UNADMITTED: Metric = Metric {
+        name: "sparkplane_operator_oldest_unadmitted_timestamp_seconds",
+        kind: MetricType::Gauge,
+        labels: &["namespace"],
+        help: "When the namespace's oldest run still waiting for admission was queued (Unix time), as of its last \
+               reconcile; 0 once none waits. time() minus it is how long that run has waited.",
+        unit: Unit::Seconds,
+        emitter: Emitter::Operator,
+        buckets: &[],
+    };
     /// Creation to driver pod.
     pub const CREATED_TO_DRIVER: Metric = Metric {
         name: "sparkplane_operator_created_to_driver_seconds",
@@ -885,6 +920,9 @@ static METRICS: &[Metric] = &[
     operator::FAILURES,
     operator::DRIVER_FAILURES,
     operator::QUEUE_DEPTH,
+    operator::ADMISSION_WAIT,
+    operator::PREEMPTIONS,
+    operator::OLDEST_UNADMITTED,
     operator::CREATED_TO_DRIVER,
     operator::CREATED_TO_RUNNING,
     operator::CREATED_TO_FINISHED,

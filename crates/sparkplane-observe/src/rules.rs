@@ -169,6 +169,9 @@ pub const SLOW_SUBMIT_SECONDS: u32 = 60;
 /// Minutes a namespace's operator queue may stay non-empty while no 5-minute span
 /// saw a driver pod created anywhere, before [`builtin_groups`] alerts.
 pub const OPERATOR_QUEUE_STUCK_MINUTES: u32 = 30;
+/// How long a run may wait for admission (the operator's queue, or Kueue in
+/// Kueue mode) before SparkplaneApplicationsUnadmitted fires.
+pub const OPERATOR_UNADMITTED_MINUTES: u32 = 60;
 /// Share of the operator's driver pods whose driver never ran (image pull,
 /// scheduling, start timeout) above which [`builtin_groups`] alerts.
 pub const OPERATOR_START_FAILURE_RATIO: f64 = 0.25;
@@ -593,6 +596,20 @@ fn operator_alerts(options: &RuleOptions) -> Vec<Rule> {
             "operator-queue-stuck",
         ),
         alert(
+            "SparkplaneApplicationsUnadmitted",
+            format!(
+                "time() - min by (namespace) (sparkplane_operator_oldest_unadmitted_timestamp_seconds > 0) > {}",
+                OPERATOR_UNADMITTED_MINUTES * 60
+            ),
+            Some("5m"),
+            Severity::Warning,
+            "A SparkJob in {{ $labels.namespace }} has waited {{ $value | humanizeDuration }} for admission",
+            "The namespace's oldest queued run has waited more than an hour to be admitted: by Kueue in Kueue mode \
+             (its Workload is not admitted: quota used up, a LocalQueue or ClusterQueue missing or stopped, the \
+             job too big for its queue), or by the operator's own queue. Nothing of it runs; no pod exists.",
+            "applications-unadmitted",
+        ),
+        alert(
             "SparkplaneOperatorSubmissionFailures",
             format!(
                 "({start_failures} / sum(increase(sparkplane_operator_submissions_total[{window}m])) > {OPERATOR_START_FAILURE_RATIO}) \
@@ -700,7 +717,7 @@ pub fn to_prometheus_rule(
 
 /// Deterministic YAML for a rule file or PrometheusRule (keys sorted).
 pub fn to_yaml(value: &Value) -> String {
-    sparkplane_core::yaml::to_yaml(value)
+    sparkplane_documents::yaml::to_yaml(value)
 }
 
 /// Every alerting rule in `groups`.

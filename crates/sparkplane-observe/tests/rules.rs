@@ -539,6 +539,28 @@ tests:
     alert_rule_test:
       - {{alertname: SparkplaneOperatorQueueStuck, eval_time: 40m, exp_alerts: []}}
       - {{alertname: SparkplaneOperatorQueueStuck, eval_time: 70m, exp_alerts: []}}
+  # A run queued at minute 0 still unadmitted an hour later fires; one admitted at 50 minutes
+  # (the gauge back to 0) does not; a namespace with nothing waiting never does.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_oldest_unadmitted_timestamp_seconds{{job="sparkplane-operator", instance="a:8080", namespace="etl"}}'
+        values: '0x90'
+      - series: 'sparkplane_operator_oldest_unadmitted_timestamp_seconds{{job="sparkplane-operator", instance="a:8080", namespace="bi"}}'
+        values: '0x50 0x40'
+      - series: 'sparkplane_operator_oldest_unadmitted_timestamp_seconds{{job="sparkplane-operator", instance="a:8080", namespace="ml"}}'
+        values: '60x49 0x41'
+    alert_rule_test:
+      - {{alertname: SparkplaneApplicationsUnadmitted, eval_time: 50m, exp_alerts: []}}
+      - {{alertname: SparkplaneApplicationsUnadmitted, eval_time: 70m, exp_alerts: []}}
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_oldest_unadmitted_timestamp_seconds{{job="sparkplane-operator", instance="a:8080", namespace="etl"}}'
+        values: '60x90'
+      - series: 'sparkplane_operator_oldest_unadmitted_timestamp_seconds{{job="sparkplane-operator", instance="a:8080", namespace="ml"}}'
+        values: '120x49 0x41'
+    alert_rule_test:
+      - {{alertname: SparkplaneApplicationsUnadmitted, eval_time: 50m, exp_alerts: []}}
+      - {{alertname: SparkplaneApplicationsUnadmitted, eval_time: 70m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
   # Half of the driver pods fail to pull their image: fires. Every application failing in its
   # own code, or two pull failures out of two pods, does not.
   - interval: 1m

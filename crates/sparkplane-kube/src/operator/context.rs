@@ -107,6 +107,8 @@ pub struct Context {
     pub wake: UnboundedSender<ObjectRef<SparkJob>>,
     /// Kubeflow's v1beta2 resources (`--kubeflow`), set once when they are served.
     pub kubeflow: std::sync::OnceLock<Arc<super::kubeflow::KubeflowState>>,
+    /// Kueue mode (`--kueue`, ADR 0073): the Workloads' cache; None: the built-in queue admits.
+    pub kueue: Option<super::kueue::KueueCache>,
     ledger: Mutex<Ledger>,
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
@@ -217,6 +219,7 @@ impl Context {
             recorder,
             metrics,
             wake,
+            kueue: None,
             kubeflow: std::sync::OnceLock::new(),
             ledger: Mutex::new(Ledger::default()),
             waiting: Mutex::new(BTreeMap::new()),
@@ -226,6 +229,12 @@ impl Context {
             written: Mutex::new(StatusWrites::default()),
             checked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The context in Kueue mode: runs are admitted by Kueue through their Workloads.
+    pub fn with_kueue(mut self, cache: super::kueue::KueueCache) -> Context {
+        self.kueue = Some(cache);
+        self
     }
 
     /// Whether an active run's driver is due to be read from the API server

@@ -49,6 +49,10 @@ fn histogram(entry: &Metric) -> Histogram {
     Histogram::new(entry.buckets.iter().copied())
 }
 
+fn admission_histogram() -> Histogram {
+    histogram(&registered::ADMISSION_WAIT)
+}
+
 /// The operator's metrics (cheap to clone: every field is shared).
 #[derive(Clone)]
 pub struct Metrics {
@@ -59,6 +63,9 @@ pub struct Metrics {
     failures: Family<Labels, Counter>,
     driver_failures: Family<Labels, Counter>,
     queue_depth: Family<Labels, Gauge>,
+    admission_wait: Family<Labels, Histogram, fn() -> Histogram>,
+    preemptions: Family<Labels, Counter>,
+    oldest_unadmitted: Family<Labels, Gauge>,
     created_to_driver: Histogram,
     created_to_running: Histogram,
     created_to_finished: Histogram,
@@ -92,6 +99,12 @@ impl Metrics {
         register(&mut registry, &registered::DRIVER_FAILURES, driver_failures.clone());
         let queue_depth = Family::<Labels, Gauge>::default();
         register(&mut registry, &registered::QUEUE_DEPTH, queue_depth.clone());
+        let admission_wait = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(admission_histogram);
+        register(&mut registry, &registered::ADMISSION_WAIT, admission_wait.clone());
+        let preemptions = Family::<Labels, Counter>::default();
+        register(&mut registry, &registered::PREEMPTIONS, preemptions.clone());
+        let oldest_unadmitted = Family::<Labels, Gauge>::default();
+        register(&mut registry, &registered::OLDEST_UNADMITTED, oldest_unadmitted.clone());
         let created_to_driver = histogram(&registered::CREATED_TO_DRIVER);
         register(&mut registry, &registered::CREATED_TO_DRIVER, created_to_driver.clone());
         let created_to_running = histogram(&registered::CREATED_TO_RUNNING);
@@ -117,6 +130,9 @@ impl Metrics {
             failures,
             driver_failures,
             queue_depth,
+            admission_wait,
+            preemptions,
+            oldest_unadmitted,
             created_to_driver,
             created_to_running,
             created_to_finished,
@@ -174,6 +190,24 @@ impl Metrics {
         self.queue_depth
             .get_or_create(&labels(&[("namespace", namespace)]))
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// A run of `queue` in `namespace` was admitted after waiting `seconds`.
+    pub fn admitted_after(&self, namespace: &str, queue: &str, seconds: f64) {
+        self.admission_wait.get_or_create(&labels(&[("namespace", namespace), ("queue", queue)])).observe(seconds);
+    }
+
+    /// A run of `queue` in `namespace` was stopped and queued again: Kueue evicted it for `reason`.
+    pub fn preempted(&self, namespace: &str, queue: &str, reason: &str) {
+        self.preemptions
+            .get_or_create(&labels(&[("namespace", namespace), ("queue", queue), ("reason", reason)]))
+            .inc();
+    }
+
+    /// When the oldest run of `namespace` still waiting for admission was queued (None: none waits).
+    pub fn oldest_unadmitted(&self, namespace: &str, queued_at: Option<jiff::Timestamp>) {
+        let value = queued_at.map_or(0, jiff::Timestamp::as_second);
+        self.oldest_unadmitted.get_or_create(&labels(&[("namespace", namespace)])).set(value);
     }
 
     /// Seconds from creation to the driver pod.

@@ -22,6 +22,7 @@ pub mod gates;
 pub mod kubeflow;
 pub mod kubeflow_run;
 pub mod kubeflow_schedule;
+pub mod kueue;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
@@ -84,14 +85,36 @@ where
 /// The annotation `kubectl apply` keeps a copy of the object in.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// Runs the operator until `shutdown` completes (Ctrl-C, SIGTERM) or, with
-/// leader election, until this replica loses the Lease (an error then, so
-/// the process exits and restarts as a standby).
+/// Who admits runs before any of their pods exists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Admitter {
+    /// The operator's own queue: ResourceQuota, running-applications cap, priorities, team weights.
+    #[default]
+    BuiltIn,
+    /// Kueue, through each run's Workload (ADR 0073).
+    Kueue,
+}
+
+/// Runs the operator with the built-in queue; see [`run_with`].
 pub async fn run(
     client: kube::Client,
     settings: OperatorSettings,
     platform: Platform,
     metrics: Metrics,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), KubeError> {
+    run_with(client, settings, platform, metrics, Admitter::BuiltIn, shutdown).await
+}
+
+/// Runs the operator until `shutdown` completes (Ctrl-C, SIGTERM) or, with
+/// leader election, until this replica loses the Lease (an error then, so
+/// the process exits and restarts as a standby). `admitter` says who admits runs.
+pub async fn run_with(
+    client: kube::Client,
+    settings: OperatorSettings,
+    platform: Platform,
+    metrics: Metrics,
+    admitter: Admitter,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), KubeError> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<String>();
@@ -196,7 +219,7 @@ pub async fn run(
         CONTROLLER_NAME,
         settings.leader.as_ref().map(|l| l.identity.as_str()),
     );
-    let ctx = Arc::new(Context::new(
+    let mut context = Context::new(
         client.clone(),
         settings.clone(),
         platform,
@@ -204,7 +227,15 @@ pub async fn run(
         recorder,
         metrics.clone(),
         wake_tx,
-    ));
+    );
+    // Kueue mode: a Workload that changes wakes its SparkJob.
+    let mut workload_wakes = None;
+    if admitter == Admitter::Kueue {
+        let (cache, wakes) = kueue::watch(&client, namespace.as_deref());
+        context = context.with_kueue(cache);
+        workload_wakes = Some(wakes.boxed());
+    }
+    let ctx = Arc::new(context);
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
     let (why_tx, why_rx) = tokio::sync::oneshot::channel::<String>();
@@ -218,6 +249,7 @@ pub async fn run(
         Some(ObjectRef::new(&job).within(&pod.namespace().unwrap_or_default()))
     })
     .reconcile_on(wake_stream)
+    .reconcile_on(workload_wakes.unwrap_or_else(|| futures::stream::empty().boxed()))
     .with_config(ControllerConfig::default().concurrency(settings.concurrency))
     .graceful_shutdown_on(stop)
     .run(reconcile::reconcile, reconcile::error_policy, ctx)

@@ -85,8 +85,17 @@ fn annotation<'a>(job: &'a SparkJob, key: &str) -> Option<&'a str> {
 pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     let namespace = job.namespace().unwrap_or_default();
     let name = job.name_any();
-    let prepared = ctx.prepared(job);
+    let mut prepared = ctx.prepared(job);
     let status = job.status.clone().unwrap_or_default();
+    // Kueue mode (ADR 0073): the run's Workload says whether it is admitted;
+    // a queue or priority class that does not exist refuses the job.
+    let kueue = match (&ctx.kueue, &*prepared) {
+        (Some(cache), Prepared::Ready(plan)) => Some(super::kueue::gather(ctx, cache, job, plan, &status).await?),
+        _ => None,
+    };
+    if let Some(message) = kueue.as_ref().and_then(|k| k.refused.clone()) {
+        prepared = Arc::new(Prepared::Refused { cause: sparkplane_lifecycle::Cause::InvalidSpec, message });
+    }
     let spec_hash = match &*prepared {
         Prepared::Ready(p) => Some(p.spec_hash.clone()),
         Prepared::Refused { .. } => None,
@@ -150,10 +159,12 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
             || spec_hash.as_deref() != status.spec_hash.as_deref()
             || trigger.is_some_and(|t| status.last_trigger.as_deref() != Some(t));
     let guard = if needs_admission { Some(ctx.admission_lock().await) } else { None };
-    let admission = match (&*prepared, needs_admission) {
-        (Prepared::Ready(plan), true) => admission_for(ctx, job, &namespace, &name, &status, plan),
+    let admission = match (&*prepared, needs_admission, kueue.as_ref().and_then(|k| k.admission.clone())) {
+        (_, _, Some(kueue)) => kueue,
+        (Prepared::Ready(plan), true, None) => admission_for(ctx, job, &namespace, &name, &status, plan),
         _ => Admission::Admit,
     };
+    let pods_left = driver.is_some() || executors.states.pending + executors.states.running > 0;
     let observed = Observed {
         now: jiff::Timestamp::now(),
         generation: job.metadata.generation.unwrap_or_default(),
@@ -189,7 +200,8 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
     for action in &decision.actions {
         match action {
             Action::Submit { attempt } => {
-                let created = submit_attempt(ctx, job, &namespace, *attempt).await;
+                let placement = kueue.as_ref().and_then(|k| k.placement.as_ref());
+                let created = submit_attempt(ctx, job, &namespace, *attempt, placement).await;
                 let pod = match created {
                     Ok(pod) => pod,
                     Err(error) => {
@@ -229,6 +241,9 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
         }
     }
     write_status(ctx, job, &status, &next).await?;
+    if let Some(gathered) = &kueue {
+        super::kueue::act(ctx, job, gathered, &next, pods_left).await?;
+    }
     // A scheduled run that ended wakes its parent, only now that the end is
     // written: woken earlier, the parent still saw the run active and a
     // Forbid backlog waited for its next look.
@@ -277,6 +292,19 @@ fn book(
             ns.remove(name);
         }
         ctx.metrics.queue_depth(namespace, ns.len());
+        ctx.metrics.oldest_unadmitted(namespace, ns.values().map(|w| w.queued_at).min());
+    }
+    if submitting
+        && old.state == Some(JobState::Queued)
+        && let Some(queued) = old.queued_at.as_deref().and_then(parse_time)
+    {
+        let queue = if ctx.kueue.is_some() { crate::kueue::queue_of(job) } else { "builtin".to_owned() };
+        ctx.metrics.admitted_after(namespace, &queue, seconds_since(queued));
+    }
+    // Only an eviction takes a run from active back to Queued (Kueue mode).
+    if old.state.is_some_and(JobState::is_active) && new.state == Some(JobState::Queued) && ctx.kueue.is_some() {
+        let reason = new.reason.as_deref().unwrap_or("Evicted");
+        ctx.metrics.preempted(namespace, &crate::kueue::queue_of(job), reason);
     }
     if submitting && let Prepared::Ready(plan) = prepared {
         ctx.ledger().admit(namespace, name, plan.admission.clone());
@@ -401,17 +429,32 @@ fn attempt_objects(
     ctx: &Context,
     job: &SparkJob,
     attempt: u32,
+    placement: Option<&sparkplane_core::render::kueue::Admitted>,
 ) -> Result<Vec<sparkplane_core::render::RenderedObject>, KubeError> {
     let resolved = plan::resolve_resource(job, &ctx.platform.catalog).map_err(|d| KubeError::Invalid {
         operation: Operation::new("render", "SparkJob", target(job)),
         message: d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
         fields: Vec::new(),
     })?;
-    Ok(plan::render_resolved(&resolved, attempt))
+    Ok(match placement {
+        // As Kueue admitted it: its flavor's placement, at most its executors (ADR 0073).
+        Some(admitted) => {
+            let mut run = resolved;
+            run.attempt = attempt.max(1);
+            sparkplane_core::render::kueue::render_admitted(&run, admitted)
+        }
+        None => plan::render_resolved(&resolved, attempt),
+    })
 }
 
-async fn submit_attempt(ctx: &Context, job: &SparkJob, namespace: &str, attempt: u32) -> Result<Pod, KubeError> {
-    let objects = attempt_objects(ctx, job, attempt)?;
+async fn submit_attempt(
+    ctx: &Context,
+    job: &SparkJob,
+    namespace: &str,
+    attempt: u32,
+    placement: Option<&sparkplane_core::render::kueue::Admitted>,
+) -> Result<Pod, KubeError> {
+    let objects = attempt_objects(ctx, job, attempt, placement)?;
     for object in &objects {
         let verb = if object.kind == "Pod" { "create" } else { "apply" };
         ctx.metrics.request(verb, &object.kind);
@@ -447,7 +490,7 @@ async fn complete_attempt(
     attempt: u32,
     pod: &str,
 ) -> Result<(), KubeError> {
-    let objects = attempt_objects(ctx, job, attempt)?;
+    let objects = attempt_objects(ctx, job, attempt, None)?;
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     ctx.metrics.request("get", "Pod");
     let driver = match pods.get_opt(pod).await {
