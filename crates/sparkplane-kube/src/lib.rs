@@ -11,6 +11,8 @@ pub mod apps;
 pub mod error;
 pub mod jobs;
 pub mod kubeconfig;
+pub mod kubeflow;
+pub mod kueue;
 pub mod logstore;
 pub mod operator;
 pub mod ownership;

@@ -252,6 +252,17 @@ pub fn application_status(
     executors: &[ExecutorPod],
     max_tracked: u32,
 ) -> SparkApplicationStatus {
+    // An application Kubeflow's operator ran to its end, taken over: its
+    // status stays as Kubeflow wrote it while nothing new happens to it.
+    let foreign = old.submission_id.as_deref().is_some_and(|id| parse_submission_id(id).is_none());
+    let same_state = old.application_state.as_ref().map(|s| s.state.as_str()) == Some(state_name(run));
+    if foreign
+        && run.attempt.unwrap_or(0) == 0
+        && same_state
+        && matches!(run.state, Some(JobState::Succeeded | JobState::Failed))
+    {
+        return old.clone();
+    }
     let attempts = execution_attempts(run);
     let termination = match run.state {
         Some(JobState::Succeeded | JobState::Failed) => run.finished_at.clone(),

@@ -272,6 +272,20 @@ fn a_status_kubeflow_wrote_is_taken_over_not_run_again() {
     assert_eq!((completed.state, completed.spec_hash.as_deref()), (Some(JobState::Succeeded), Some(HASH)));
     assert_eq!(completed.finished_at.as_deref(), Some("2026-11-20T10:00:00Z"));
     assert_eq!(run_status(&kubeflow(FAILED), Some(HASH), &rule).state, Some(JobState::Failed));
+    // Its status is not rewritten while nothing new happens: Kubeflow's own words and counts stay.
+    let mut ended = kubeflow(FAILED);
+    ended.application_state = Some(ApplicationState {
+        state: FAILED.into(),
+        error_message: Some("driver container failed with ExitCode: 1, Reason: Error".into()),
+    });
+    ended.submission_attempts = Some(2);
+    ended.driver_info = Some(sparkplane_api::kubeflow::DriverInfo {
+        pod_name: Some("pi-driver".into()),
+        web_ui_port: Some(4040),
+        ..Default::default()
+    });
+    let read = run_status(&ended, Some(HASH), &rule);
+    assert_eq!(application_status(&read, &rule, &ended, &[], MAX_TRACKED_EXECUTORS), ended);
     // New, or invalidated by a spec change: a run starts.
     assert_eq!(run_status(&kubeflow(NEW), Some(HASH), &rule).state, None);
     assert_eq!(run_status(&kubeflow(INVALIDATING), Some(HASH), &rule).state, None);

@@ -180,6 +180,9 @@ pub enum Command {
     /// Convert another tool's job definition into a SparkJob.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Move Kubeflow Spark Operator resources in a cluster to sparkplane's operator, or back.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// Print the SparkJob CustomResourceDefinition.
     Crd,
     /// Print the version, the commit and date it was built from, the Rust compiler, and the supported Spark and
@@ -728,6 +731,45 @@ pub enum ImportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+/// `migrate`.
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// List the cluster's Kubeflow SparkApplications and ScheduledSparkApplications with what would move to
+    /// sparkplane's operator (`operator --kubeflow`), what each conversion changes or cannot honour, and what stays
+    /// and why (an application running under the other operator moves once it ended; a schedule's runs follow their
+    /// schedule); --apply moves them by adding the label sparkplane.dev/operator=sparkplane, --undo hands them back
+    /// by removing it. Nothing else of a resource is written: spec and status stay. Exit 1 when --apply could not
+    /// move one (its conversion or the operator's plan refuses it).
+    Kubeflow(MigrateKubeflowArgs),
+}
+
+/// `migrate kubeflow`.
+#[derive(Args, Debug)]
+pub struct MigrateKubeflowArgs {
+    /// The kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "CONTEXT")]
+    pub context: Option<String>,
+    /// Only this namespace (default: every namespace).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Only resources matching this label selector (e.g. `app=nightly`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Move what can move: add the label sparkplane.dev/operator=sparkplane.
+    #[arg(long, conflicts_with = "undo")]
+    pub apply: bool,
+    /// Hand back what sparkplane serves and is not running: remove that label.
+    #[arg(long)]
+    pub undo: bool,
+    /// With --apply: the team a moved resource is labelled with (sparkplane.dev/team) where it names none; the
+    /// operator's policies ask every job for a team and a cost center.
+    #[arg(long, value_name = "TEAM", requires = "apply")]
+    pub team: Option<String>,
+    /// With --apply: the cost center a moved resource is labelled with (sparkplane.dev/cost-center) where it names none.
+    #[arg(long, value_name = "COST_CENTER", requires = "apply")]
+    pub cost_center: Option<String>,
 }
 
 /// Shells with completion scripts.
@@ -1492,6 +1534,22 @@ pub struct OperatorArgs {
     /// version's release image, which has neither).
     #[arg(long, value_name = "IMAGE")]
     pub quality_gate_image: Option<String>,
+    /// Also serve the Kubeflow Spark Operator's v1beta2 SparkApplications and ScheduledSparkApplications that carry the
+    /// label sparkplane.dev/operator=sparkplane (only those are watched; the rest stay with Kubeflow's operator):
+    /// converted as `import kubeflow` converts them and run by the same state machine, their status written in
+    /// Kubeflow's shape (docs/migrating-from-kubeflow.md).
+    #[arg(long)]
+    pub kubeflow: bool,
+    /// With --kubeflow: executors with a higher Spark executor id are left out of a SparkApplication's
+    /// status.executorState (Kubeflow's --max-tracked-executor-per-app).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub kubeflow_max_tracked_executors: u32,
+    /// Let Kueue admit every run (ADR 0073): a run's Kueue Workload (kueue.x-k8s.io/v1beta2) is created before any
+    /// pod, its driver only once Kueue admitted it, with the admission's flavor and at most the admitted executors,
+    /// and a run Kueue evicts is stopped and queued again. Without it the operator's own queue admits runs (the
+    /// small-cluster mode).
+    #[arg(long)]
+    pub kueue: bool,
 }
 
 /// `status`.

@@ -166,6 +166,20 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "migrate",
+        &[
+            (
+                "What would move from the Kubeflow operator, and what each conversion loses",
+                "sparkplane migrate kubeflow -n data-eng",
+            ),
+            (
+                "Move one application, naming its owner",
+                "sparkplane migrate kubeflow -n data-eng -l app=nightly --apply --team data-eng --cost-center cc-42",
+            ),
+            ("Hand it back to the Kubeflow operator", "sparkplane migrate kubeflow -n data-eng -l app=nightly --undo"),
+        ],
+    ),
+    (
         "submit",
         &[
             ("Submit to the current kubeconfig context", "sparkplane submit job.yaml --env prod"),
@@ -208,6 +222,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "sparkplane operator --leader-elect --metrics-address 0.0.0.0:8080 --log-store s3://spark-logs/drivers",
             ),
             ("Against a kubeconfig, one namespace", "sparkplane operator --context staging -n data-eng"),
+            (
+                "Also serve Kubeflow SparkApplications labelled sparkplane.dev/operator=sparkplane",
+                "sparkplane operator --leader-elect --kubeflow",
+            ),
         ],
     ),
     (

@@ -28,6 +28,8 @@ pub mod import;
 pub mod kube_view;
 pub mod lineage;
 pub mod manifests;
+pub mod migrate;
+pub mod migrate_host;
 pub mod observe;
 pub mod operator;
 pub mod policy;
@@ -53,10 +55,13 @@ pub mod size;
 pub mod sql;
 pub mod submit;
 pub mod submit_metrics;
+pub mod table;
 pub mod tenant;
 pub mod trace;
 pub mod tune;
 pub mod version;
+
+pub use table::Table;
 
 use clap::CommandFactory;
 use sparkplane_api::job::AppType;
@@ -199,52 +204,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Presets(PresetsCommand::List) => presets::list(platform_dir, printer),
         Command::Presets(PresetsCommand::Show { name }) => presets::show(platform_dir, name, printer),
         Command::Import(ImportCommand::Kubeflow { file, out }) => import::kubeflow(file, out.as_deref(), printer),
+        Command::Migrate(crate::cli::MigrateCommand::Kubeflow(args)) => migrate::kubeflow(args, cli, printer),
         Command::Crd => crd::run(printer),
         Command::Version => version::run(printer),
         Command::Completion(args) => dispatch_ops::completion(args, printer),
         Command::Help(args) => help::run(&args.command, printer),
-    }
-}
-
-/// A plain text table with aligned columns.
-pub struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// A table with these column headings.
-    pub fn new(header: &[&str]) -> Table {
-        Table { header: header.iter().map(|h| (*h).to_owned()).collect(), rows: Vec::new() }
-    }
-
-    /// Adds a row.
-    pub fn row(&mut self, row: Vec<String>) {
-        self.rows.push(row);
-    }
-
-    /// The table as text, columns separated by two spaces.
-    pub fn render(&self) -> String {
-        let columns = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.chars().count());
-            }
-        }
-        let mut out = String::new();
-        for row in std::iter::once(&self.header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate().take(columns) {
-                if i + 1 == columns {
-                    line.push_str(cell);
-                } else {
-                    line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
     }
 }

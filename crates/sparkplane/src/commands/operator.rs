@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sparkplane_core::Diagnostic;
+use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
-use sparkplane_kube::operator::{LeaderSettings, Metrics, OperatorSettings};
+use sparkplane_kube::operator::{Admitter, LeaderSettings, Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
 
 use super::kube_view::{cluster_settings, kube_failure};
@@ -43,6 +43,10 @@ pub struct OperatorCommandSettings {
     pub gate_image: Option<String>,
     /// `--platform-dir`.
     pub platform_dir: Option<PathBuf>,
+    /// `--kubeflow`: serve Kubeflow's opted-in resources too, keeping at most this many executors in a status.
+    pub kubeflow: Option<u32>,
+    /// `--kueue`: Kueue admits runs (ADR 0073).
+    pub kueue: bool,
 }
 
 /// Runs the operator until Ctrl-C or SIGTERM.
@@ -96,11 +100,20 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         leader: settings.leader.as_ref().map(|(ns, identity)| LeaderSettings::new(ns, identity)),
         server: server.clone(),
         resync: settings.resync,
-        kubeflow: None,
+        kubeflow: settings
+            .kubeflow
+            .map(|max| sparkplane_kube::operator::kubeflow::KubeflowSettings { max_tracked_executors: max }),
     };
     let scope =
         settings.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
-    printer.status(&format!("sparkplane operator reconciling SparkJobs in {scope} at {server}"));
+    let admitter = if settings.kueue { Admitter::Kueue } else { Admitter::BuiltIn };
+    let admitted_by = if settings.kueue { "Kueue admits runs" } else { "its own queue admits runs" };
+    let kinds = if settings.kubeflow.is_some() {
+        "SparkJobs, and Kubeflow SparkApplications and ScheduledSparkApplications labelled sparkplane.dev/operator=sparkplane,"
+    } else {
+        "SparkJobs"
+    };
+    printer.status(&format!("sparkplane operator reconciling {kinds} in {scope} at {server}; {admitted_by}"));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
             Failure::Infrastructure(Diagnostic::error("runtime", "", format!("cannot start: {e}")).into())
@@ -108,7 +121,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
     runtime
         .block_on(async {
             let client = sparkplane_kube::kubeconfig::client(&cluster)?;
-            sparkplane_kube::operator::run(client, operator, platform, metrics, shutdown_signal()).await
+            sparkplane_kube::operator::run_with(client, operator, platform, metrics, admitter, shutdown_signal()).await
         })
         .map_err(|e| kube_failure(&e))?;
     printer.status("sparkplane operator stopped");
