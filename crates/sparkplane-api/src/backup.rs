@@ -5,7 +5,7 @@
 //!
 //! This module owns the shape of the document only. It must not judge values
 //! (schedules, URLs, names) or plan or run a backup: that is
-//! `sparkplane-core`'s `backup` module and the `sparkplane-backup` crate.
+//! the `sparkplane-backup` crate (its `document` module checks the values).
 //! No field holds a secret value: passwords and keys are named (a Secret's
 //! key for the cluster, an environment variable for `backup run`).
 

@@ -1,19 +1,20 @@
-//! Backups: a `kind: Backup` document is loaded and checked — structure by
-//! the schema checker, meaning here — with every problem at once, each with
-//! file, line, column and field path.
+//! The Backup document: a `kind: Backup` file is loaded and checked —
+//! structure by the schema checker, meaning here — with every problem at
+//! once, each with file, line, column and field path.
 //!
 //! Owns: which Backup documents are valid (names, schedule, retention, store
 //! URLs and endpoints, credential and password references, sources that do
 //! not overlap the target) and the defaults every reader of a Backup uses
-//! (namespace, port, scratch database, names of the sources). Must not: read
-//! files, talk to PostgreSQL or object storage, or plan copies and render
-//! CronJobs (that is the `sparkplane-backup` crate).
+//! (namespace, port, scratch database, names of the sources, when a backup
+//! is late). Pure, like the plans beside it: must not read files, talk to
+//! PostgreSQL or object storage, or plan copies and render CronJobs (that is
+//! [`crate::plan`], [`crate::run`] and [`crate::render`]).
 
 use std::collections::BTreeMap;
 
 use sparkplane_api::backup::{Backup, StoreCredentials};
 
-use crate::names::{is_dns1123_label, is_dns1123_subdomain, is_env_name};
+use sparkplane_core::names::{is_dns1123_label, is_dns1123_subdomain, is_env_name};
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_documents::document::{check_api_version, expect_kind, read_checked};
 use sparkplane_documents::schema::{Completeness, schema_of};
@@ -72,8 +73,10 @@ pub fn object_sources(backup: &Backup) -> Vec<ObjectSource> {
 
 /// Hours after its last success a backup is late when its schedule cannot
 /// say (it fires less than twice in 400 days), and in the alert for runs that
-/// did not report their own threshold: a daily schedule plus two hours.
-pub const FALLBACK_LATE_HOURS: u64 = 26;
+/// did not report their own threshold: a daily schedule plus two hours. The
+/// alert's number is the owner (`sparkplane_observe::rules`, which this crate
+/// reads and which must not read it back), so the two cannot disagree.
+pub const FALLBACK_LATE_HOURS: u64 = sparkplane_observe::rules::BACKUP_LATE_HOURS;
 
 /// How long after its last success a backup is late: the longest wait
 /// between two runs of its schedule, plus that wait again but at most two
@@ -84,9 +87,9 @@ pub const FALLBACK_LATE_HOURS: u64 = 26;
 pub fn late_after(backup: &Backup) -> std::time::Duration {
     const SLACK: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
     const FROM: jiff::Timestamp = jiff::Timestamp::constant(1_767_225_600, 0); // 2026-01-01T00:00:00Z
-    let gap = crate::cron::parse(&backup.spec.schedule)
+    let gap = sparkplane_core::cron::parse(&backup.spec.schedule)
         .ok()
-        .and_then(|cron| crate::cron::longest_gap(&cron, &jiff::tz::TimeZone::UTC, FROM, 1_000));
+        .and_then(|cron| sparkplane_core::cron::longest_gap(&cron, &jiff::tz::TimeZone::UTC, FROM, 1_000));
     match gap {
         Some(gap) => gap + gap.min(SLACK),
         None => std::time::Duration::from_secs(FALLBACK_LATE_HOURS * 3600),
@@ -239,7 +242,7 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
             "name an image with sparkplane and PostgreSQL's client tools, e.g. `registry.example.com/sparkplane-backup:0.1.0`",
         );
     }
-    if let Err(e) = crate::cron::parse(&spec.schedule) {
+    if let Err(e) = sparkplane_core::cron::parse(&spec.schedule) {
         error("spec.schedule", "bad-schedule", format!("`{}`: {}", spec.schedule, e.message), &e.help);
     }
     if spec.retention.count.is_none() && spec.retention.max_age.is_none() {

@@ -3,7 +3,8 @@
 //! declare, copied to another object store with a checksum manifest, and
 //! verified by restoring them.
 //!
-//! Owns: the layout of a backup target and its manifest ([`layout`],
+//! Owns: the Backup document — its loading, checks and defaults
+//! ([`document`]) —, the layout of a backup target and its manifest ([`layout`],
 //! [`manifest`]), the pure plans (which objects to copy and which to reuse,
 //! which backups retention removes, what a verify found: [`plan`]), the
 //! verdict of a disaster-recovery drill from what it gathered ([`drill`]) and
@@ -12,9 +13,10 @@
 //! reports ([`metrics`]); and the thin I/O that runs them — PostgreSQL's own
 //! tools as processes ([`pg`]) and object storage through
 //! `sparkplane-storage` ([`run`], [`verify`], a drill's [`scratch`] target).
-//! Must not: load or judge Backup documents (that is
-//! `sparkplane_core::backup`) or print (the CLI does).
+//! Must not: print (the CLI does); only [`pg`], [`run`], [`verify`] and
+//! [`scratch`] touch files, processes, the network or the clock.
 
+pub mod document;
 pub mod drill;
 pub mod drill_run;
 pub mod error;

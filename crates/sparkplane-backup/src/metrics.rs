@@ -18,7 +18,7 @@ fn family(name: &'static str, backup: &str, value: f64) -> Family {
 }
 
 /// The exposition of a successful run that finished at `finished_s` (Unix
-/// seconds), with the backup's late threshold (`core::backup::late_after`).
+/// seconds), with the backup's late threshold (`document::late_after`).
 pub fn success(manifest: &Manifest, finished_s: f64, late_after: Duration) -> String {
     let b = &manifest.backup;
     exposition::encode(&[

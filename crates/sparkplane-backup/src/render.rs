@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::document::namespace;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
@@ -17,7 +18,6 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sparkplane_api::backup::{Backup, StoreCredentials};
-use sparkplane_core::backup::namespace;
 use sparkplane_core::render::common::{RenderedObject, sort_objects};
 
 /// Where the Backup file is mounted in the container.
@@ -222,7 +222,7 @@ pub fn render(backup: &Backup) -> Vec<RenderedObject> {
 
 #[cfg(test)]
 mod tests {
-    use sparkplane_core::backup::load_backup;
+    use crate::document::load_backup;
     use sparkplane_documents::source::Source;
 
     use super::*;

@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::io::Read;
 
+use crate::document::object_sources;
 use sha2::{Digest, Sha256};
 use sparkplane_api::backup::Backup;
-use sparkplane_core::backup::object_sources;
 use sparkplane_storage::{StorageError, Store};
 
 use crate::manifest::{DumpRecord, KIND, Manifest, ObjectRecord};
@@ -83,7 +83,7 @@ pub fn server(backup: &Backup) -> Result<Option<(pg::Server, String)>, BackupErr
     let server = pg::Server {
         bin: pg::find_bin()?,
         host: db.host.clone(),
-        port: db.port.unwrap_or(sparkplane_core::backup::DEFAULT_PG_PORT),
+        port: db.port.unwrap_or(crate::document::DEFAULT_PG_PORT),
         user: db.user.clone(),
         password,
     };

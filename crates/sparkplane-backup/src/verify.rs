@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use crate::document::scratch_database;
 use sparkplane_api::backup::Backup;
-use sparkplane_core::backup::scratch_database;
 
 use crate::drill::{RestoreFault, RestoreFinding};
 use crate::manifest::Manifest;
@@ -234,7 +234,7 @@ pub fn verify_into(
 pub fn relocate(backup: &Backup, database: &str, restored: &str) -> Result<(), BackupError> {
     let Some((server, _)) = server(backup)? else { return Ok(()) };
     let sources: Vec<(String, String)> =
-        sparkplane_core::backup::object_sources(backup).into_iter().map(|s| (s.name, s.url)).collect();
+        crate::document::object_sources(backup).into_iter().map(|s| (s.name, s.url)).collect();
     let moves = crate::drill::relocations(&sources, restored);
     let counts = server.row_counts(database)?;
     let present: Vec<&str> = counts.keys().filter_map(|t| t.strip_prefix("public.")).collect();

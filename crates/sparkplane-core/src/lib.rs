@@ -5,7 +5,6 @@
 //! Nothing here touches files, the network, processes or the clock; the
 //! `sparkplane` binary and the I/O crates do that and call in here.
 
-pub mod backup;
 pub mod catalog;
 pub mod connect;
 pub mod cron;

@@ -181,7 +181,7 @@ pub const OPERATOR_START_FAILURES_MIN: u32 = 3;
 pub const OPERATOR_START_FAILURE_WINDOW_MINUTES: u32 = 30;
 /// Hours since a backup's last complete run after which [`builtin_groups`] alerts when the
 /// backup's runs did not report their own threshold (`sparkplane_backup_late_after_seconds`).
-pub const BACKUP_LATE_HOURS: u64 = sparkplane_core::backup::FALLBACK_LATE_HOURS;
+pub const BACKUP_LATE_HOURS: u64 = 26;
 /// Share of the operator's reconciles ending in an error above which [`builtin_groups`] alerts.
 pub const OPERATOR_RECONCILE_ERROR_RATIO: f64 = 0.1;
 

@@ -2,13 +2,13 @@
 //! one backup from here, and a restore-and-compare of the latest one.
 //!
 //! Owns reading the Backup file, mapping outcomes to exit codes and printing.
-//! Must not: check Backup documents (`sparkplane_core::backup`) or plan, run
+//! Must not: check Backup documents (`sparkplane_backup::document`) or plan, run
 //! or verify backups (`sparkplane_backup`).
 
 use std::path::Path;
 
+use sparkplane_backup::document::{LoadedBackup, check_for_cluster, load_backup};
 use sparkplane_backup::{BackupError, metrics, render, run, verify};
-use sparkplane_core::backup::{LoadedBackup, check_for_cluster, load_backup};
 use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::exit::{CommandResult, Failure};
@@ -58,7 +58,7 @@ pub fn run(file: &Path, printer: &Printer) -> CommandResult {
     let started = jiff::Timestamp::now();
     let outcome = run::run(backup, started);
     let pushgateway = backup.spec.metrics.as_ref().map(|m| m.pushgateway.as_str());
-    let late_after = sparkplane_core::backup::late_after(backup);
+    let late_after = sparkplane_backup::document::late_after(backup);
     let exposition = match &outcome {
         Ok(report) => metrics::success(&report.manifest, epoch_seconds(jiff::Timestamp::now()), late_after),
         Err(_) => metrics::failure(&backup.metadata.name, epoch_seconds(jiff::Timestamp::now()), late_after),
