@@ -6,7 +6,7 @@
 //! `sparkplane` binary and the I/O crates do that and call in here.
 
 pub mod catalog;
-pub mod connect;
+pub mod spark_connect;
 pub mod cron;
 pub mod failure_cause;
 pub mod first_sizing;

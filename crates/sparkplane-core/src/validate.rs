@@ -238,7 +238,7 @@ fn check_identity(ctx: &mut Ctx<'_>) {
 }
 
 fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationTarget) {
-    crate::connect::check_connect_settings(spec, &mut |d| {
+    crate::spark_connect::check_connect_settings(spec, &mut |d| {
         let span = ctx.span(&d.path);
         ctx.out.push(d.with_span(span));
     });
@@ -250,7 +250,7 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
             "add `type: Python` (or Scala, Java, R, SQL, Connect) under spec".into(),
         ),
         Some(AppType::Connect) => {
-            crate::connect::check_connect_job(spec, target == ValidationTarget::Local, &mut |d| {
+            crate::spark_connect::check_connect_job(spec, target == ValidationTarget::Local, &mut |d| {
                 let span = ctx.span(&d.path);
                 ctx.out.push(d.with_span(span));
             })

@@ -164,7 +164,7 @@ pub struct LaunchPlan {
 /// Spark settings (`extra`), which may not override the binding.
 /// Settings only a cluster reads are dropped (the core's local rule), and so
 /// are the server's own keys, as for a server in a cluster
-/// (`sparkplane_core::connect::server_properties`: every `spark.connect.*`,
+/// (`sparkplane_core::spark_connect::server_properties`: every `spark.connect.*`,
 /// and `spark.plugins`, whose Connect plugin would start a second server in
 /// the same driver, on the same port).
 pub fn server_conf(
@@ -174,7 +174,7 @@ pub fn server_conf(
     ui: bool,
 ) -> BTreeMap<String, String> {
     // Which keys are the server's own, and its binding, are core's rule (one owner with the cluster's server).
-    let mut conf = sparkplane_core::connect::server_properties(
+    let mut conf = sparkplane_core::spark_connect::server_properties(
         extra
             .iter()
             .filter(|(k, _)| !sparkplane_core::local_plan::is_cluster_only(k))

@@ -14,7 +14,7 @@
 //! NetworkPolicy. Spark properties, labels, security contexts, pod templates,
 //! names, RBAC and the peers policy come from [`super::common`], resources
 //! from the sizing model, and which properties a Connect server owns from
-//! [`crate::connect`]. No secret value is written: the token is an
+//! [`crate::spark_connect`]. No secret value is written: the token is an
 //! environment variable read from a Secret by reference.
 
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ use super::common::{
 use super::job::SUBMITTER_CONF_DIR;
 use super::logging::{LOG4J2_FILE, log4j2_properties};
 use super::native::{BLOCK_MANAGER_PORT, DRIVER_PORT, UI_PORT};
-use crate::connect::{self, GRPC_PORT, TOKEN_ENV, TOKEN_SECRET_KEY};
+use crate::spark_connect::{self, GRPC_PORT, TOKEN_ENV, TOKEN_SECRET_KEY};
 
 /// spark-submit in Apache Spark's images.
 pub const SPARK_SUBMIT: &str = "/opt/spark/bin/spark-submit";
@@ -100,13 +100,13 @@ pub fn driver_selector(input: &RenderInput<'_>) -> BTreeMap<String, String> {
 }
 
 /// The driver's Spark properties: the job's ([`spark_properties`]) without
-/// what the server owns ([`connect::server_properties`]), plus what a
+/// what the server owns ([`spark_connect::server_properties`]), plus what a
 /// client-mode driver in a pod needs: its stable address for executors, its
 /// ports, its own pod's name (executors are owned by it and go with it), and
 /// the executors' pod template.
 pub fn driver_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     let names = ConnectNames::of(input);
-    let mut conf = connect::server_properties(spark_properties(input), "0.0.0.0", GRPC_PORT);
+    let mut conf = spark_connect::server_properties(spark_properties(input), "0.0.0.0", GRPC_PORT);
     let namespace = input.job.namespace();
     let mut set = |k: &str, v: String| {
         conf.insert(k.to_owned(), v);
@@ -136,7 +136,7 @@ pub fn submit_args(input: &RenderInput<'_>) -> Vec<String> {
         "--name".to_owned(),
         input.job.name().to_owned(),
         "--class".to_owned(),
-        connect::SERVER_CLASS.to_owned(),
+        spark_connect::SERVER_CLASS.to_owned(),
     ];
     for (k, v) in driver_properties(input) {
         args.push("--conf".into());
@@ -147,10 +147,10 @@ pub fn submit_args(input: &RenderInput<'_>) -> Vec<String> {
 }
 
 /// The token variable: the job's own (a Secret reference; validation refuses
-/// a value), or the job's token Secret ([`connect::token_secret_name`]).
+/// a value), or the job's token Secret ([`spark_connect::token_secret_name`]).
 /// Never optional: a server without its token must not start.
 fn token_var(input: &RenderInput<'_>) -> Option<EnvVar> {
-    if connect::token_env(&input.job.job.spec).is_some() {
+    if spark_connect::token_env(&input.job.job.spec).is_some() {
         // `pod_template` already carries it from the job's env.
         return None;
     }
@@ -159,7 +159,7 @@ fn token_var(input: &RenderInput<'_>) -> Option<EnvVar> {
         value: None,
         value_from: Some(EnvVarSource {
             secret_key_ref: Some(SecretKeySelector {
-                name: connect::token_secret_name(input.job.name()),
+                name: spark_connect::token_secret_name(input.job.name()),
                 key: TOKEN_SECRET_KEY.to_owned(),
                 optional: Some(false),
             }),

@@ -150,7 +150,7 @@ fn server(ledger: &mut Ledger<'_>, p: &FieldPath, spec: kubeflow::SparkConnectSp
         draft.spec.restart_policy = restart(ledger, &p.key("restartPolicy"), policy);
     }
     let owned: Vec<String> =
-        spark_conf.keys().filter(|k| sparkplane_core::connect::is_server_owned(k)).cloned().collect();
+        spark_conf.keys().filter(|k| sparkplane_core::spark_connect::is_server_owned(k)).cloned().collect();
     for key in owned {
         spark_conf.remove(&key);
         ledger.skip(&p.key("sparkConf").key(&key), SERVER_OWNED);

@@ -1,9 +1,11 @@
-//! Spark Connect, as both servers sparkplane starts see it: the facts of
-//! Spark's server (its class, port and token variable), the one rule for
-//! which Spark properties a Connect server takes from a job or preset and
-//! which it owns, what makes a `type: Connect` SparkJob valid (its
-//! `spec.connect` settings included), and where its token comes from in a
-//! cluster.
+//! Spark Connect (Spark's gRPC server for remote sessions), as both servers
+//! sparkplane starts see it: the facts of Spark's server (its class, port
+//! and token variable), the one rule for which Spark properties a Connect
+//! server takes from a job or preset and which it owns, what makes a
+//! `type: Connect` SparkJob valid (its `spec.connect` settings included),
+//! and where its token comes from in a cluster. Named `spark_connect`, not
+//! `connect`: the job pipeline's validate and render read it, and
+//! "connect" alone reads as connecting to a cluster (`sparkplane_kube::kubeconfig`).
 //!
 //! The local server (`sparkplane-local::connect`) and the cluster's
 //! (`render::connect`) both take their properties from
