@@ -25,6 +25,7 @@ use sparkplane_core::render::quality_gates::GateEngine;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target};
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::sizing::{SizedJob, size_job};
+use sparkplane_core::spark_connect::GRPC_PORT;
 use sparkplane_policy::{self as policy, PolicyContext, PolicySeverity};
 
 /// What the operator is configured with: the platform's presets and
@@ -153,7 +154,7 @@ pub fn server_plan(resolved: &ResolvedJob) -> Option<ServerPlan> {
     let names = ConnectNames::of(&RenderInput { job: resolved, sized: &sized });
     let event_log = spec.event_log.as_ref().filter(|log| log.enabled != Some(false));
     Some(ServerPlan {
-        endpoint: format!("sc://{}.{}.svc:{}", names.server, resolved.namespace(), sparkplane_core::spark_connect::GRPC_PORT),
+        endpoint: format!("sc://{}.{}.svc:{}", names.server, resolved.namespace(), GRPC_PORT),
         stateful_set: names.server,
         pod: names.driver_pod,
         idle_timeout: spec.connect.as_ref().and_then(|c| c.idle_timeout).map(|d| d.to_std()),
