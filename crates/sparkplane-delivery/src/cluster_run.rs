@@ -10,12 +10,10 @@
 
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{GatesOutcome, JobState};
+use sparkplane_api::labels;
 use sparkplane_documents::Diagnostic;
 
 use crate::promote::{QualityGates, RunRelease, SourceRun};
-
-/// The label naming the release a SparkJob runs.
-pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
 
 /// Whether `id` can name a release on a SparkJob: a label value as the API
 /// server checks it (`sparkplane_core::names::is_label_value`) that is not
@@ -40,7 +38,7 @@ pub fn label_release(job: &mut SparkJob, id: &str) -> Result<(), Diagnostic> {
         )
         .with_help("pass an id that `sparkplane releases JOB` lists"));
     }
-    job.metadata.labels.get_or_insert_with(Default::default).insert(RELEASE_LABEL.to_owned(), id.to_owned());
+    job.metadata.labels.get_or_insert_with(Default::default).insert(labels::RELEASE.to_owned(), id.to_owned());
     Ok(())
 }
 
@@ -54,7 +52,7 @@ pub fn source_run(job: &SparkJob, current_spec_hash: Option<&str>) -> SourceRun 
     let status = job.status.clone().unwrap_or_default();
     let gates_message = status.quality_gates_message.clone();
     let attempt = status.attempt.unwrap_or(1);
-    let release = match job.metadata.labels.as_ref().and_then(|l| l.get(RELEASE_LABEL)) {
+    let release = match job.metadata.labels.as_ref().and_then(|l| l.get(labels::RELEASE)) {
         Some(id) => RunRelease::Release(id.clone()),
         None => RunRelease::Unlabelled,
     };
@@ -102,7 +100,7 @@ mod tests {
             "spec": {"team": "t", "costCenter": "c", "type": "Python", "mainApplicationFile": "local:///a.py"},
         });
         if let Some(label) = label {
-            value["metadata"]["labels"] = serde_json::json!({RELEASE_LABEL: label});
+            value["metadata"]["labels"] = serde_json::json!({labels::RELEASE: label});
         }
         if gates {
             value["spec"]["qualityGates"] = serde_json::json!([{"spec": "dq.yaml"}]);
@@ -225,7 +223,7 @@ mod tests {
         let mut job = SparkJob::new("trips-etl", Default::default());
         label_release(&mut job, "trips-etl-staging-44136fa355b3").expect("labelled");
         let labels = job.metadata.labels.clone().unwrap_or_default();
-        assert_eq!(labels.get(RELEASE_LABEL).map(String::as_str), Some("trips-etl-staging-44136fa355b3"));
+        assert_eq!(labels.get(labels::RELEASE).map(String::as_str), Some("trips-etl-staging-44136fa355b3"));
         for id in ["other-job-staging-44136fa355b3", "trips-etl-staging-44136", "trips-etl--44136fa355b3", ""] {
             let mut job = SparkJob::new("trips-etl", Default::default());
             let err = label_release(&mut job, id).expect_err(id);

@@ -27,6 +27,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sparkplane_api::SparkJob;
+use sparkplane_api::labels;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_documents::source::{LineCol, Source, Span};
 use sparkplane_documents::yaml::Node;
@@ -277,9 +278,6 @@ pub trait DeploymentStore {
     fn manifests_of(&self, sequence: u64) -> String;
 }
 
-/// The label marking a ConfigMap as a deployment record.
-pub const DEPLOYMENT_LABEL: &str = sparkplane_api::labels::DEPLOYMENT;
-
 /// The name of deployment `sequence` of `job` in `environment`: `deployment-<job>-<environment>-<000001>`.
 pub fn config_map_name(job: &str, environment: &str, sequence: u64) -> String {
     format!("deployment-{job}-{environment}-{sequence:06}")
@@ -287,11 +285,7 @@ pub fn config_map_name(job: &str, environment: &str, sequence: u64) -> String {
 
 /// The label selector that lists one job's deployments to one environment.
 pub fn deployment_selector(job: &str, environment: &str) -> String {
-    format!(
-        "{DEPLOYMENT_LABEL}=true,{}={job},{}={environment}",
-        crate::store::JOB_LABEL,
-        crate::store::ENVIRONMENT_LABEL
-    )
+    format!("{}=true,{}={job},{}={environment}", labels::DEPLOYMENT, labels::JOB, labels::ENVIRONMENT)
 }
 
 /// A file of a deployment as a ConfigMap data key (keys may not hold `/`): `manifests/a.yaml` → `manifests.a.yaml`.
@@ -305,9 +299,9 @@ pub fn data_key(file: &str) -> String {
 pub fn to_config_map(record: &DeploymentRecord, files: &[(String, String)], namespace: &str) -> ConfigMap {
     let labels = BTreeMap::from([
         ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
-        (crate::store::JOB_LABEL.to_owned(), record.job.clone()),
-        (crate::store::ENVIRONMENT_LABEL.to_owned(), record.environment.clone()),
-        (DEPLOYMENT_LABEL.to_owned(), "true".to_owned()),
+        (labels::JOB.to_owned(), record.job.clone()),
+        (labels::ENVIRONMENT.to_owned(), record.environment.clone()),
+        (labels::DEPLOYMENT.to_owned(), "true".to_owned()),
     ]);
     let mut data: BTreeMap<String, String> = files.iter().map(|(name, text)| (data_key(name), text.clone())).collect();
     data.insert(RECORD_FILE.to_owned(), record.to_json());
@@ -327,7 +321,7 @@ pub fn records_of(config_maps: &[ConfigMap], namespace: &str) -> Result<Vec<Depl
         let path = format!("ConfigMap {namespace}/{name}");
         let text = config_map.data.as_ref().and_then(|d| d.get(RECORD_FILE)).ok_or_else(|| LogError::Corrupt {
             path: path.clone(),
-            message: format!("labelled {DEPLOYMENT_LABEL}=true but holds no {RECORD_FILE}"),
+            message: format!("labelled {}=true but holds no {RECORD_FILE}", labels::DEPLOYMENT),
         })?;
         out.push(DeploymentRecord::from_json(text).map_err(|message| LogError::Corrupt { path, message })?);
     }
@@ -538,7 +532,7 @@ mod tests {
         let keys: Vec<&String> = cm.data.as_ref().map(|d| d.keys().collect()).unwrap_or_default();
         assert_eq!(keys, ["deployment.json", "manifests.etl-driver.pod.yaml"]);
         let labels = cm.metadata.labels.clone().unwrap_or_default();
-        assert_eq!(labels.get(DEPLOYMENT_LABEL).map(String::as_str), Some("true"));
+        assert_eq!(labels.get(labels::DEPLOYMENT).map(String::as_str), Some("true"));
         let back = records_of(&[to_config_map(&deployment(9, "b"), &[], "data"), cm], "data").expect("reads");
         assert_eq!(back.iter().map(|d| d.sequence).collect::<Vec<_>>(), [7, 9]);
         assert_eq!(

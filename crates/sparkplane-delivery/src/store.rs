@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use sparkplane_api::labels;
 
 use crate::release_record::{RECORD_FILE, RECORD_SIGNATURE_FILE, ReleaseRecord, SBOM_FILE, SBOM_SIGNATURE_FILE};
 
@@ -236,13 +237,6 @@ impl ReleaseStore for DirStore {
     }
 }
 
-/// The label naming the job on a release ConfigMap.
-pub const JOB_LABEL: &str = sparkplane_api::labels::JOB;
-/// The label naming the environment.
-pub const ENVIRONMENT_LABEL: &str = sparkplane_api::labels::ENVIRONMENT;
-/// The label marking a ConfigMap as a release record.
-pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
-
 /// The ConfigMap that holds release `release` in `namespace`: named
 /// `release-<id>`, labelled with the job and environment (so a label
 /// selector lists one job's history), the four files as data keys.
@@ -250,9 +244,9 @@ pub const RELEASE_LABEL: &str = sparkplane_api::labels::RELEASE;
 pub fn to_config_map(release: &StoredRelease, record: &ReleaseRecord, namespace: &str) -> ConfigMap {
     let labels = BTreeMap::from([
         ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
-        (JOB_LABEL.to_owned(), record.job.clone()),
-        (ENVIRONMENT_LABEL.to_owned(), record.environment.clone()),
-        (RELEASE_LABEL.to_owned(), "true".to_owned()),
+        (labels::JOB.to_owned(), record.job.clone()),
+        (labels::ENVIRONMENT.to_owned(), record.environment.clone()),
+        (labels::RELEASE_RECORD.to_owned(), "true".to_owned()),
     ]);
     let mut data = BTreeMap::from([
         (RECORD_FILE.to_owned(), release.record.clone()),
@@ -311,9 +305,9 @@ pub fn config_map_name(id: &str) -> String {
 /// The label selector that lists the release ConfigMaps of `job` (of
 /// `environment`, when given).
 pub fn release_selector(job: &str, environment: Option<&str>) -> String {
-    let mut selector = format!("{RELEASE_LABEL}=true,{JOB_LABEL}={job}");
+    let mut selector = format!("{}=true,{}={job}", labels::RELEASE_RECORD, labels::JOB);
     if let Some(env) = environment {
-        selector.push_str(&format!(",{ENVIRONMENT_LABEL}={env}"));
+        selector.push_str(&format!(",{}={env}", labels::ENVIRONMENT));
     }
     selector
 }
@@ -372,7 +366,7 @@ pub fn records_of(
         let path = format!("ConfigMap {namespace}/{name}");
         let stored = from_config_map(config_map).ok_or_else(|| StoreError::Corrupt {
             path: path.clone(),
-            message: format!("labelled {RELEASE_LABEL}=true but holds no {RECORD_FILE} and {SBOM_FILE}"),
+            message: format!("labelled {}=true but holds no {RECORD_FILE} and {SBOM_FILE}", labels::RELEASE_RECORD),
         })?;
         let record =
             ReleaseRecord::from_json(&stored.record).map_err(|message| StoreError::Corrupt { path, message })?;

@@ -11,5 +11,18 @@ pub const FIELD_MANAGER: &str = "sparkplane";
 
 /// The label selector of a resolved job's driver pods (every attempt).
 pub fn driver_selector(job: &str, spec_hash: &str) -> String {
-    format!("sparkplane.dev/job={job},sparkplane.dev/spec-hash={spec_hash},spark-role=driver")
+    use sparkplane_api::labels::{JOB, SPEC_HASH};
+    use sparkplane_core::render::common::SPARK_ROLE_LABEL;
+    format!("{JOB}={job},{SPEC_HASH}={spec_hash},{SPARK_ROLE_LABEL}=driver")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_jobs_drivers_are_selected_by_job_spec_hash_and_role() {
+        assert_eq!(
+            super::driver_selector("etl", "0123abcd"),
+            "sparkplane.dev/job=etl,sparkplane.dev/spec-hash=0123abcd,spark-role=driver"
+        );
+    }
 }
