@@ -1011,3 +1011,109 @@ fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_a
     let volumes = spark["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes").clone();
     assert!(volumes.iter().all(|v| v["name"] != volume_name), "{volumes:?}");
 }
+
+/// The rules of a ClusterRole that name Kueue's group.
+fn kueue_rules(objects: &[Value], role: &str) -> Vec<Value> {
+    let rules = find(objects, "ClusterRole", role)["rules"].as_array().cloned().unwrap_or_default();
+    rules.into_iter().filter(|r| r["apiGroups"].to_string().contains("kueue.x-k8s.io")).collect()
+}
+
+/// Kueue's objects a team needs, created as an admin with kubectl.
+const KUEUE_SETUP: &str = "apiVersion: kueue.x-k8s.io/v1beta2
+kind: ResourceFlavor
+metadata: {name: default-flavor}
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: ClusterQueue
+metadata: {name: shared}
+spec:
+  namespaceSelector: {}
+  resourceGroups:
+  - coveredResources: [cpu, memory]
+    flavors:
+    - name: default-flavor
+      resources:
+      - {name: cpu, nominalQuota: \"64\"}
+      - {name: memory, nominalQuota: 512Gi}
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: LocalQueue
+metadata: {name: default, namespace: data-eng}
+spec: {clusterQueue: shared}
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: WorkloadPriorityClass
+metadata: {name: nightly}
+value: 100
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: nightly}
+value: 100
+";
+
+#[test]
+fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mode_calls() {
+    let platform = Platform::start();
+    platform.fake.install_kueue();
+    // Off by default: no flag, no rule naming Kueue.
+    let objects = platform.install(&json!({"operator": {"replicas": 1}}));
+    let args = find(&objects, "Deployment", "sparkplane-operator")["spec"]["template"]["spec"]["containers"][0]["args"]
+        .clone();
+    assert!(!args.to_string().contains("--kueue"), "{args}");
+    assert_eq!(kueue_rules(&objects, "sparkplane-operator"), Vec::<Value>::new());
+    assert_eq!(kueue_rules(&objects, "sparkplane-operator-cluster"), Vec::<Value>::new());
+
+    // Enabled: the flag, and exactly the calls Kueue mode makes (kube::operator::kueue).
+    let objects = manifest_of(&platform.release(
+        "upgrade",
+        &chart(),
+        &json!({"operator": {"replicas": 1}, "kueue": {"enabled": true}}),
+    ));
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(args.as_array().is_some_and(|a| a.contains(&json!("--kueue"))), "{args}");
+    assert_eq!(
+        kueue_rules(&objects, "sparkplane-operator"),
+        [
+            json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads"], "verbs": ["list", "watch", "create", "delete"]}),
+            json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads/status"], "verbs": ["patch"]}),
+            json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues"], "verbs": ["get"]}),
+        ]
+    );
+    assert_eq!(
+        kueue_rules(&objects, "sparkplane-operator-cluster"),
+        [
+            json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloadpriorityclasses", "resourceflavors"], "verbs": ["get"]})
+        ]
+    );
+
+    // The operator, authorized by those rules alone, runs a job Kueue admits: its Workload carries the
+    // priority class's value, and ends Finished with the run.
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let setup = platform.write("kueue.yaml", KUEUE_SETUP);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &setup.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    let good = platform.write("good.yaml", &format!("{GOOD}  priorityClassName: nightly\n"));
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let done = platform.wait_until_succeeded();
+    let seen: Vec<String> = done["status"]["transitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| format!("{}/{}", t["state"].as_str().unwrap_or_default(), t["reason"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(seen.contains(&"Queued/WaitingForAdmission".to_owned()), "{seen:?}");
+    let workload = platform
+        .fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Workload" && o["metadata"]["labels"]["sparkplane.dev/job"] == "data-eng-daily")
+        .expect("the run's Workload");
+    assert_eq!(workload["spec"]["priority"], 100, "{workload:#}");
+    let finished = workload["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Finished");
+    assert_eq!(finished.map(|c| c["reason"].clone()), Some(json!("Succeeded")), "{workload:#}");
+}
