@@ -112,10 +112,11 @@ fn tolerates(pod: &Value, key: &str, value: &str, effect: &str) -> bool {
 fn refusal(pod: &Value, demand: Demand, node: &Node, used: NodeUse) -> Option<String> {
     if let Some(selector) = pod["spec"]["nodeSelector"].as_object()
         && selector.iter().any(|(k, v)| {
-            let have = if k == "kubernetes.io/hostname" {
-                Some(node.name.as_str())
-            } else {
-                node.labels.get(k).map(String::as_str)
+            // The labels every kubelet sets on its node, as the simulation writes the Node objects.
+            let have = match k.as_str() {
+                "kubernetes.io/hostname" => Some(node.name.as_str()),
+                "kubernetes.io/os" => Some("linux"),
+                _ => node.labels.get(k).map(String::as_str),
             };
             have != v.as_str()
         })
@@ -216,5 +217,11 @@ mod tests {
             place(&selected, &nodes, &used)
                 .is_err_and(|m| m.contains("3 node(s) didn't match Pod's node affinity/selector"))
         );
+        // Every node is labelled with its host name and `kubernetes.io/os: linux`, as a kubelet labels it
+        // (Kubeflow's pod-template example selects `kubernetes.io/os: linux`).
+        selected["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "linux", "kubernetes.io/hostname": "small-2"});
+        assert_eq!(place(&selected, &nodes, &used), Ok("small-2".into()));
+        selected["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
+        assert!(place(&selected, &nodes, &used).is_err());
     }
 }
