@@ -14,14 +14,19 @@ prune_target_dir() {
   [ -d "$CARGO_TARGET_DIR" ] || return 0
   used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
   [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ] || return 0
-  # Never under a build that is running: cargo holds this lock while it builds.
-  lock="$CARGO_TARGET_DIR/debug/.cargo-lock"
-  if [ -e "$lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$lock" true; then
-    echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}), but a build is using it; left as it is" >&2
+  # Never under a build that is running: cargo holds each profile's lock while it builds (debug, release, …).
+  for lock in "$CARGO_TARGET_DIR"/*/.cargo-lock; do
+    if [ -e "$lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$lock" true; then
+      echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}), but a build is using it; left as it is" >&2
+      return 0
+    fi
+  done
+  # Incremental caches first (the build stays warm); everything only if that is not enough.
+  # A build that started meanwhile writes into them: then leave the folder as it is.
+  if ! rm -rf "$CARGO_TARGET_DIR"/*/incremental 2>/dev/null; then
+    echo "==> $CARGO_TARGET_DIR is over ${max_gb} GiB, but a build started while it was pruned; left as it is" >&2
     return 0
   fi
-  # Incremental caches first (the build stays warm); everything only if that is not enough.
-  rm -rf "$CARGO_TARGET_DIR"/*/incremental
   used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
   if [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ]; then
     echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}); removing it so the build starts clean" >&2
