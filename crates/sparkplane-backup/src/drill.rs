@@ -324,11 +324,6 @@ fn objective_text(o: &Objective) -> String {
 }
 
 impl DrillVerdict {
-    /// sparkplane's exit code for the verdict: 0 green, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        if self.green { 0 } else { 1 }
-    }
-
     /// The text report: a verdict line, the objectives, the gates and each failure.
     pub fn to_text(&self) -> String {
         let mut out = format!(
@@ -491,7 +486,6 @@ mod tests {
             (case.change)(&mut facts);
             let verdict = decide(&facts);
             assert_eq!(verdict.green, case.green, "{name}");
-            assert_eq!(verdict.exit_code(), if case.green { 0 } else { 1 }, "{name}");
             assert_eq!(verdict.rto.measured_ms, case.rto_ms, "{name}");
             assert_eq!(verdict.rpo.measured_ms, Some(60 * min), "{name}");
             assert_eq!(lines(&verdict), case.failures, "{name}");

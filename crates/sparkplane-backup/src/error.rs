@@ -1,4 +1,7 @@
-//! What can stop a backup or a verify, sorted by sparkplane's exit codes.
+//! What can stop a backup or a verify, sorted by how it ends a command
+//! (`sparkplane_category::Category`; the binary maps that to an exit code).
+
+use sparkplane_category::Category;
 
 /// Why a backup or verify could not be done (a verify that ran and found
 /// problems is not an error: see [`crate::verify::VerifyReport`]).
@@ -31,12 +34,12 @@ pub enum BackupError {
 }
 
 impl BackupError {
-    /// sparkplane's exit code.
-    pub fn exit_code(&self) -> u8 {
+    /// How it ends a command.
+    pub fn category(&self) -> Category {
         match self {
-            BackupError::Invalid { .. } => 2,
-            BackupError::Failed { .. } => 1,
-            BackupError::Unreachable { .. } => 3,
+            BackupError::Invalid { .. } => Category::Invalid,
+            BackupError::Failed { .. } => Category::Failed,
+            BackupError::Unreachable { .. } => Category::Unreachable,
         }
     }
 
@@ -49,11 +52,12 @@ impl BackupError {
         }
     }
 
-    /// A storage failure: unreachable or denied is exit 3, anything else about the target exit 1.
+    /// A storage failure: unreachable or denied is `Unreachable`, anything
+    /// else about the target `Failed` (a backup that cannot be found or written).
     pub fn storage(error: sparkplane_storage::StorageError) -> BackupError {
         let message = error.to_string();
-        match error.exit_code() {
-            3 => BackupError::Unreachable {
+        match error.category() {
+            Category::Unreachable => BackupError::Unreachable {
                 message,
                 help: "check the store's endpoint, network path and credentials".into(),
             },

@@ -37,6 +37,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sparkplane_api::dq::DqSpec;
+use sparkplane_category::Category;
 
 pub use evaluate::{CheckResult, DqReport, Profile, Status};
 pub use spec::{LoadedSpec, load_spec, relative_datasets};
@@ -69,7 +70,7 @@ pub enum DqError {
         error: String,
     },
     /// Object storage refused or could not be reached, or a location is malformed
-    /// (`StorageError::exit_code` says which).
+    /// (`StorageError::category` says which).
     #[error("{0}")]
     Storage(sparkplane_storage::StorageError),
     /// The partition selection does not fit the dataset (or the dataset is not supported).
@@ -89,14 +90,14 @@ pub enum DqError {
         help: String,
     },
     /// The spark engine could not run the checks: Spark refused the query
-    /// (exit 1: the data could not be read as the spec says), no Spark
-    /// answered (3), or the endpoint refused the request (2).
+    /// (`Failed`: the data could not be read as the spec says), no Spark
+    /// answered (`Unreachable`), or the endpoint refused the request (`Invalid`).
     #[error("{message}")]
     Spark {
         /// What happened, with the dataset's path and Spark's own words.
         message: String,
-        /// sparkplane's exit code.
-        exit_code: i32,
+        /// How it ends the command.
+        category: Category,
     },
     /// Quarantine could not finish; the source data is intact.
     #[error("{done}: {error}")]
@@ -109,25 +110,28 @@ pub enum DqError {
 }
 
 impl DqError {
-    /// sparkplane's exit code: 1 for data that cannot be decoded (bad data
-    /// must not pass the gate), 3 for unreachable or refusing storage, 2 for
-    /// everything the user fixes in the spec or command.
-    pub fn exit_code(&self) -> i32 {
+    /// How this failure ends a command: `Failed` for data that cannot be
+    /// decoded (bad data must not pass the gate), `Unreachable` for
+    /// unreachable or refusing storage, `Invalid` for everything the user
+    /// fixes in the spec or command.
+    pub fn category(&self) -> Category {
         match self {
-            DqError::Corrupt { .. } => 1,
-            DqError::Spark { exit_code, .. } => *exit_code,
-            DqError::Storage(e) | DqError::Quarantine { error: e, .. } => storage_exit_code(e),
-            DqError::NotFound { .. } | DqError::Io { .. } | DqError::Selection(_) | DqError::Spec { .. } => 2,
+            DqError::Corrupt { .. } => Category::Failed,
+            DqError::Spark { category, .. } => *category,
+            DqError::Storage(e) | DqError::Quarantine { error: e, .. } => storage_category(e),
+            DqError::NotFound { .. } | DqError::Io { .. } | DqError::Selection(_) | DqError::Spec { .. } => {
+                Category::Invalid
+            }
         }
     }
 }
 
-/// A storage failure's exit code; a local folder that cannot be written is
-/// a path the user chose (2), not unreachable infrastructure.
-fn storage_exit_code(error: &sparkplane_storage::StorageError) -> i32 {
+/// A storage failure's category; a local folder that cannot be written is
+/// a path the user chose (`Invalid`), not unreachable infrastructure.
+fn storage_category(error: &sparkplane_storage::StorageError) -> Category {
     match error {
-        sparkplane_storage::StorageError::Unavailable { url, .. } if !url.contains("://") => 2,
-        other => other.exit_code(),
+        sparkplane_storage::StorageError::Unavailable { url, .. } if !url.contains("://") => Category::Invalid,
+        other => other.category(),
     }
 }
 

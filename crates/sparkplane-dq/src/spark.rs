@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use sparkplane_api::dq::{DqEngine, DqSpec, QuarantineMode};
+use sparkplane_category::Category;
 
 use crate::dataset::{self, Root};
 use crate::evaluate::SparkFigures;
@@ -183,24 +184,25 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
 }
 
 fn quarantine_error(failure: SparkFailure, shown: &str) -> DqError {
-    let (message, exit_code) = match failure {
-        SparkFailure::Query(m) => (m, 1),
-        SparkFailure::Unreachable(m) => (m, 3),
-        SparkFailure::Refused(m) => (m, 2),
+    let (message, category) = match failure {
+        SparkFailure::Query(m) => (m, Category::Failed),
+        SparkFailure::Unreachable(m) => (m, Category::Unreachable),
+        SparkFailure::Refused(m) => (m, Category::Invalid),
     };
     DqError::Spark {
         message: format!("quarantine with Spark to {shown} did not finish (the source is untouched): {message}"),
-        exit_code,
+        category,
     }
 }
 
 fn spark_error(failure: SparkFailure, root: &Root) -> DqError {
     match failure {
         SparkFailure::Query(message) => {
-            DqError::Spark { message: format!("Spark could not check {}: {message}", root.display()), exit_code: 1 }
+            let message = format!("Spark could not check {}: {message}", root.display());
+            DqError::Spark { message, category: Category::Failed }
         }
-        SparkFailure::Unreachable(message) => DqError::Spark { message, exit_code: 3 },
-        SparkFailure::Refused(message) => DqError::Spark { message, exit_code: 2 },
+        SparkFailure::Unreachable(message) => DqError::Spark { message, category: Category::Unreachable },
+        SparkFailure::Refused(message) => DqError::Spark { message, category: Category::Invalid },
     }
 }
 
@@ -226,7 +228,10 @@ fn as_texts(value: Option<&serde_json::Value>) -> Vec<String> {
 /// spec quarantines failing rows).
 pub fn fold(plan: &SparkPlan, rows: &[Vec<serde_json::Value>], scan: &mut Scan) -> Result<u64, DqError> {
     let mut quarantine_rows = 0;
-    let bad = |why: String| DqError::Spark { message: format!("Spark's answer cannot be read: {why}"), exit_code: 3 };
+    let bad = |why: String| DqError::Spark {
+        message: format!("Spark's answer cannot be read: {why}"),
+        category: Category::Unreachable,
+    };
     let mut numbers: BTreeMap<String, (u64, Option<f64>)> = BTreeMap::new();
     let mut measured = false;
     for row in rows {

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use sparkplane_api::dq::{DqEngine, DqSpec};
 use sparkplane_api::job::QualityGate;
+use sparkplane_category::Category;
 use sparkplane_documents::yaml::Node;
 use sparkplane_documents::{Diagnostic, Diagnostics, Severity, Source};
 
@@ -226,7 +227,7 @@ fn invalid(code: &'static str, message: String, help: &str) -> RunFailure {
 
 /// What stopped a run as the user reads it; `doc` points a spec error at its line.
 pub fn failure(error: DqError, doc: &Node) -> RunFailure {
-    let exit = error.exit_code();
+    let category = error.category();
     match error {
         DqError::NotFound { path, error } => invalid(
             "dataset-not-found",
@@ -250,30 +251,36 @@ pub fn failure(error: DqError, doc: &Node) -> RunFailure {
         DqError::Spec { field, at, message, help } => {
             RunFailure::Invalid(crate::spec::spec_diagnostic(doc, &field, at, &message, &help).into())
         }
-        DqError::Spark { message, exit_code } => spark_failure(message, exit_code),
-        DqError::Storage(error) => storage_failure("storage", error.to_string(), exit),
-        DqError::Quarantine { done, error } => storage_failure("quarantine-failed", format!("{done}: {error}"), exit),
+        DqError::Spark { message, category } => spark_failure(message, category),
+        DqError::Storage(error) => storage_failure("storage", error.to_string(), category),
+        DqError::Quarantine { done, error } => {
+            storage_failure("quarantine-failed", format!("{done}: {error}"), category)
+        }
     }
 }
 
-/// The spark engine's failure: Spark refused the data (1), the endpoint the request (2), or no Spark answered (3).
-fn spark_failure(message: String, exit: i32) -> RunFailure {
+/// The spark engine's failure: Spark refused the data (`Failed`), the
+/// endpoint the request (`Invalid`), or no Spark answered (`Unreachable`).
+fn spark_failure(message: String, category: Category) -> RunFailure {
     let diagnostic = Diagnostic::error("spark-engine", "", message);
-    match exit {
-        3 => RunFailure::Unreachable(
+    match category {
+        Category::Unreachable => RunFailure::Unreachable(
             diagnostic.with_help("start Spark Connect (`sparkplane connect`) or pass a reachable --connect URL").into(),
         ),
-        2 => RunFailure::Invalid(diagnostic.with_help("copy the whole `sc://…;token=…` line of the server").into()),
-        _ => RunFailure::Failed(
+        Category::Invalid => {
+            RunFailure::Invalid(diagnostic.with_help("copy the whole `sc://…;token=…` line of the server").into())
+        }
+        Category::Failed => RunFailure::Failed(
             diagnostic.with_help("check that `dataset.path` and `dataset.format` describe data Spark can read").into(),
         ),
     }
 }
 
-/// A storage problem: 2 when the location is wrong or missing, 3 when storage is unreachable or refuses.
-fn storage_failure(code: &'static str, message: String, exit: i32) -> RunFailure {
+/// A storage problem: `Invalid` when the location is wrong or missing,
+/// `Unreachable` when storage is unreachable or refuses.
+fn storage_failure(code: &'static str, message: String, category: Category) -> RunFailure {
     let diagnostic = Diagnostic::error(code, "", message);
-    if exit == 3 {
+    if category == Category::Unreachable {
         RunFailure::Unreachable(
             diagnostic
                 .with_help(

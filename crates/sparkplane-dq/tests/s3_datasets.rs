@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
+use sparkplane_category::Category;
 use sparkplane_documents::Source;
 use sparkplane_dq::dataset::parse_selection;
 use sparkplane_dq::{CheckOptions, DqError, DqReport, Status};
@@ -191,7 +192,7 @@ fn a_missing_dataset_and_a_corrupt_object_are_named() {
     let opts = options(dir.path(), &server, &[]);
     let err = run(&spec("s3://lake/nothing-here", "p", ""), &opts).expect_err("missing");
     assert_eq!(err.to_string(), "dataset s3://lake/nothing-here not found: no object or prefix with that name");
-    assert_eq!(err.exit_code(), 2);
+    assert_eq!(err.category(), Category::Invalid);
 
     let store = bucket(&server, "s3://lake/t");
     upload(&store, &dataset_files());
@@ -201,7 +202,7 @@ fn a_missing_dataset_and_a_corrupt_object_are_named() {
         DqError::Corrupt { path, .. } => assert_eq!(path, "s3://lake/t/date=2026-11-20/part-1.parquet"),
         other => panic!("expected a corrupt object, got {other:?}"),
     }
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.category(), Category::Failed);
 }
 
 fn keys(store: &Store) -> Vec<(String, u64)> {
@@ -294,7 +295,7 @@ fn a_quarantine_that_cannot_be_written_leaves_the_s3_source_intact() {
         "{text}"
     );
     assert!(!text.contains(SECRET_KEY), "{text}");
-    assert_eq!(err.exit_code(), 2, "{text}");
+    assert_eq!(err.category(), Category::Invalid, "{text}");
     assert_eq!(keys(&source), before, "the source is intact, no note written");
     assert!(matches!(err, DqError::Quarantine { .. }), "{err:?}");
 }

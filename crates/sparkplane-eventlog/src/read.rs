@@ -130,13 +130,16 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    /// sparkplane's exit code for this failure: 3 when object storage is
-    /// unreachable or refuses access, 2 for everything the user fixes in the
-    /// command (a missing or malformed location, a file that is not an event log).
-    pub fn exit_code(&self) -> i32 {
+    /// How this failure ends a command: `Unreachable` when object storage is
+    /// unreachable or refuses access, `Invalid` for everything the user fixes
+    /// in the command (a missing or malformed location, a file that is not an
+    /// event log).
+    pub fn category(&self) -> sparkplane_category::Category {
         match self {
-            ReadError::Storage(error) => error.exit_code(),
-            ReadError::Io { .. } | ReadError::UnsupportedCodec { .. } | ReadError::NotAnEventLog { .. } => 2,
+            ReadError::Storage(error) => error.category(),
+            ReadError::Io { .. } | ReadError::UnsupportedCodec { .. } | ReadError::NotAnEventLog { .. } => {
+                sparkplane_category::Category::Invalid
+            }
         }
     }
 }

@@ -96,8 +96,9 @@ impl LogSource {
     /// directory of many (`spark.eventLog.dir`), or the one log when the location
     /// is a log file or an `eventlog_v2_*` directory itself.
     ///
-    /// Fails when the location cannot be listed: missing (exit 2) or, for object
-    /// storage, unreachable or denied (exit 3; see [`ReadError::exit_code`]).
+    /// Fails when the location cannot be listed: missing (`Invalid`) or, for
+    /// object storage, unreachable or denied (`Unreachable`; see
+    /// [`ReadError::category`]).
     pub fn app_logs(&self) -> Result<Vec<AppLog>, ReadError> {
         match self {
             LogSource::Local(path) => local_app_logs(path),

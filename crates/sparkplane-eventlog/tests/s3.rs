@@ -177,7 +177,7 @@ fn a_missing_prefix_says_so_with_exit_code_2() {
     server.create_bucket("b").expect("bucket");
     let error = source(&server, "s3://b/no/such/prefix").app_logs().unwrap_err();
     assert_eq!(error.to_string(), "s3://b/no/such/prefix: not found");
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.category(), sparkplane_category::Category::Invalid);
     let error = source(&server, "s3://b/no/such/eventlog_v2_x").event_log().unwrap_err();
     assert_eq!(error.to_string(), "s3://b/no/such/eventlog_v2_x: not found");
     assert!(matches!(error, ReadError::Storage(_)), "{error:?}");
@@ -195,7 +195,7 @@ fn a_prefix_without_event_log_parts_is_not_an_event_log() {
         error.to_string(),
         "s3://parts/eventlog_v2_x is not a Spark event log: the directory holds no events_<N>_<appId> files"
     );
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.category(), sparkplane_category::Category::Invalid);
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn an_unreachable_endpoint_is_exit_code_3_and_names_no_secret() {
     let options =
         [("aws_endpoint", endpoint.as_str()), ("aws_access_key_id", ACCESS_KEY), ("aws_secret_access_key", SECRET_KEY)];
     let error = LogSource::open_with(&location, &options).unwrap().app_logs().unwrap_err();
-    assert_eq!(error.exit_code(), 3, "{error}");
+    assert_eq!(error.category(), sparkplane_category::Category::Unreachable, "{error}");
     let message = error.to_string();
     assert!(message.starts_with("s3://b/spark-events: object storage unreachable"), "{message}");
     assert!(!message.contains(SECRET_KEY), "{message}");

@@ -1,5 +1,7 @@
 //! Storage failures, sorted by what the user has to do about them.
 
+use sparkplane_category::Category;
+
 /// Why a storage operation failed. The `url` fields name the object or
 /// prefix, never a credential.
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +49,15 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// sparkplane's exit code for this failure: 2 for what the user can fix
-    /// in the command (a bad or missing location), 3 for infrastructure.
-    pub fn exit_code(&self) -> i32 {
+    /// How this failure ends a command: `Invalid` for what the user can fix
+    /// in the command (a bad or missing location), `Unreachable` for
+    /// infrastructure (the binary maps categories to exit codes).
+    pub fn category(&self) -> Category {
         match self {
-            StorageError::BadLocation { .. } | StorageError::NotFound { .. } | StorageError::Local { .. } => 2,
-            StorageError::Denied { .. } | StorageError::Unavailable { .. } => 3,
+            StorageError::BadLocation { .. } | StorageError::NotFound { .. } | StorageError::Local { .. } => {
+                Category::Invalid
+            }
+            StorageError::Denied { .. } | StorageError::Unavailable { .. } => Category::Unreachable,
         }
     }
 

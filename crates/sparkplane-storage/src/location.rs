@@ -179,7 +179,7 @@ mod tests {
         for (input, message) in cases {
             let error = Location::parse(input).unwrap_err();
             assert_eq!(error.to_string(), message);
-            assert_eq!(error.exit_code(), 2);
+            assert_eq!(error.category(), sparkplane_category::Category::Invalid);
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 
+use sparkplane_category::Category;
 use sparkplane_storage::{Location, StorageError, Store};
 use sparkplane_testkit::s3::{ACCESS_KEY, SECRET_KEY};
 use sparkplane_testkit::{Fault, FaultProxy, S3Server};
@@ -42,7 +43,7 @@ fn exercise(store: &Store) {
     let missing = store.get("nope").unwrap_err();
     assert!(matches!(missing, StorageError::NotFound { .. }), "{missing:?}");
     assert_eq!(missing.to_string(), format!("{}: not found", store.location().join("nope")));
-    assert_eq!(missing.exit_code(), 2);
+    assert_eq!(missing.category(), Category::Invalid);
     let empty = store.child("empty-prefix").list().unwrap_err();
     assert_eq!(empty.to_string(), format!("{}: not found", store.location().join("empty-prefix")));
 }
@@ -84,7 +85,7 @@ fn an_unreachable_endpoint_is_an_infrastructure_error_without_secrets() {
     let error = store.list().unwrap_err();
     let text = error.to_string();
     assert!(text.starts_with("s3://lake/logs: object storage unreachable or failing: "), "{text}");
-    assert_eq!(error.exit_code(), 3);
+    assert_eq!(error.category(), Category::Unreachable);
     assert!(!text.contains(SECRET_KEY), "{text}");
 }
 
@@ -99,7 +100,7 @@ fn wrong_credentials_are_denied_with_a_hint() {
     )
     .unwrap();
     let error = store.put("x", b"x".to_vec()).unwrap_err();
-    assert_eq!(error.exit_code(), 3, "{error}");
+    assert_eq!(error.category(), Category::Unreachable, "{error}");
     assert!(error.to_string().contains("s3://lake/x"), "{error}");
     assert!(!error.to_string().contains("wrong"), "{error}");
 }
@@ -168,7 +169,7 @@ fn a_failing_later_page_fails_the_listing_naming_the_page() {
         ),
         "{text}"
     );
-    assert_eq!(error.exit_code(), 3);
+    assert_eq!(error.category(), Category::Unreachable);
     assert!(proxy.requests().iter().any(|(_, failed)| *failed));
     proxy.disarm();
     assert_eq!(paged.list().unwrap().len(), 5);
@@ -194,7 +195,7 @@ fn a_later_page_that_times_out_fails_the_listing_naming_the_page() {
     let page = "s3://lake/logs: object storage unreachable or failing: page 2 of the listing failed after 2 objects: ";
     assert!(text.starts_with(page), "{text}");
     assert!(text.contains("after 3 retries") && text.contains("timed out"), "{text}");
-    assert_eq!(error.exit_code(), 3);
+    assert_eq!(error.category(), Category::Unreachable);
     let stalled =
         proxy.requests().iter().filter(|(line, failed)| *failed && line.contains("continuation-token=")).count();
     assert_eq!(stalled, 4, "the first try and three retries: {:?}", proxy.requests());
@@ -208,7 +209,7 @@ fn a_bad_client_setting_is_a_bad_location() {
     let location = Location::parse("s3://lake/logs").unwrap();
     let error = Store::open_with(&location, &[("timeout", "soon")]).unwrap_err();
     assert!(error.to_string().starts_with("s3://lake/logs: cannot configure the object store: "), "{error}");
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.category(), Category::Invalid);
 }
 
 fn s3_at(endpoint: &str, url: &str) -> Store {

@@ -212,7 +212,7 @@ mod tests {
         sink.write_atomically(MANIFEST_FILE, text.replace("\"schemaVersion\":1", "\"schemaVersion\":7").into_bytes())
             .expect("put");
         let error = Manifest::load(&sink).expect_err("version 7 is not ours");
-        assert_eq!(error.exit_code(), 2);
+        assert_eq!(error.category(), sparkplane_category::Category::Invalid);
         assert!(
             error.to_string().starts_with("memory://_sparkplane_export.json: the export there has schema version 7")
         );

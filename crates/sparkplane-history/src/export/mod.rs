@@ -58,29 +58,30 @@ pub const WRITERS: usize = 8;
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// The log location could not be listed (exit 2 when it does not exist, 3 when unreachable).
+    /// The log location could not be listed (`Invalid` when it does not exist, `Unreachable` when unreachable).
     #[error("{0}")]
     Source(ReadError),
-    /// The target could not be read or written (exit 3).
+    /// The target could not be read or written (`Unreachable`).
     #[error("{0}")]
     Target(SinkError),
-    /// `--to` is not a path or a supported object-store URL (exit 2).
+    /// `--to` is not a path or a supported object-store URL (`Invalid`).
     #[error("{0}")]
     Location(StorageError),
-    /// The target holds an export this version cannot continue (exit 2).
+    /// The target holds an export this version cannot continue (`Invalid`).
     #[error("{url}: {detail}")]
     Manifest { url: String, detail: String },
 }
 
 impl ExportError {
-    /// sparkplane's exit code: 3 for an unreachable or unwritable target or
-    /// source, 2 for a missing source or a target holding another export.
-    pub fn exit_code(&self) -> i32 {
+    /// How it ends a command: `Unreachable` for an unreachable or unwritable
+    /// target or source, `Invalid` for a missing source or a target holding
+    /// another export.
+    pub fn category(&self) -> sparkplane_category::Category {
         match self {
-            ExportError::Source(error) => error.exit_code(),
-            ExportError::Target(_) => 3,
-            ExportError::Location(error) => error.exit_code(),
-            ExportError::Manifest { .. } => 2,
+            ExportError::Source(error) => error.category(),
+            ExportError::Target(_) => sparkplane_category::Category::Unreachable,
+            ExportError::Location(error) => error.category(),
+            ExportError::Manifest { .. } => sparkplane_category::Category::Invalid,
         }
     }
 }
@@ -472,7 +473,7 @@ mod tests {
         // The manifest, then three table files, then the store goes away.
         let sink = MemorySink::failing_after(4);
         let error = export(&mut logs, &sink, &sheet).expect_err("the fifth write fails");
-        assert_eq!(error.exit_code(), 3);
+        assert_eq!(error.category(), sparkplane_category::Category::Unreachable);
         assert!(error.to_string().starts_with("memory://") && error.to_string().ends_with("injected write failure"));
         let partial = sink.files();
         assert_eq!(partial.len(), 4);

@@ -327,7 +327,7 @@ mod tests {
         std::fs::create_dir(&logs).expect("mkdir");
         let to_text = to.display().to_string();
         let error = ExportedRecords::open(&to_text, &logs.display().to_string()).err().expect("no export there");
-        assert_eq!(error.exit_code(), 2);
+        assert_eq!(error.category(), sparkplane_category::Category::Invalid);
         assert!(error.to_string().ends_with("_sparkplane_export.json: does not exist: no sparkplane export is there; give the folder or prefix `history export --to` wrote"), "{error}");
 
         let spark = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spark-history/spark-events");

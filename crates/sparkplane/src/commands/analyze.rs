@@ -120,7 +120,7 @@ fn unreadable_log(error: &ReadError) -> Failure {
 pub(super) fn log_failure(error: &ReadError, help: &str) -> Failure {
     // ReadError's message names the file, object or part that failed, never a credential.
     let diagnostic = Diagnostic::error("unreadable-event-log", "", error.to_string());
-    if error.exit_code() == 3 {
+    if error.category() == sparkplane_category::Category::Unreachable {
         let help = "check AWS_ENDPOINT_URL (or the cloud's endpoint), the network, and the credentials in the \
                     environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, \
                     AZURE_STORAGE_ACCOUNT_KEY)";

@@ -24,11 +24,7 @@ pub(super) fn read(path: &Path, printer: &Printer) -> Result<(LoadedBackup, spar
 
 pub(super) fn failure(error: &BackupError) -> Failure {
     let diagnostics: Diagnostics = Diagnostic::error("backup", "", error.to_string()).with_help(error.help()).into();
-    match error.exit_code() {
-        2 => Failure::Invalid(diagnostics),
-        3 => Failure::Infrastructure(diagnostics),
-        _ => Failure::Failed(diagnostics),
-    }
+    Failure::of(error.category(), diagnostics)
 }
 
 /// `backup render FILE [--out-dir DIR]`.

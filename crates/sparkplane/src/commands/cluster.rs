@@ -126,7 +126,7 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
             let read = sparkplane_kube::logstore::read(&url).map_err(|e| {
                 let diagnostic = Diagnostic::error("log-archive", "", format!("cannot read the archived log: {e}"))
                     .with_help("check that this machine can read the operator's --log-store");
-                if e.exit_code() == 3 {
+                if e.category() == sparkplane_category::Category::Unreachable {
                     Failure::Infrastructure(diagnostic.into())
                 } else {
                     Failure::Invalid(diagnostic.into())

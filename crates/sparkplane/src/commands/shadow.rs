@@ -10,6 +10,7 @@ use std::time::Duration;
 use sparkplane_api::SparkJob;
 use sparkplane_api::dq::DqSpec;
 use sparkplane_api::job::{JobState, SparkJobStatus};
+use sparkplane_category::Category;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_delivery::shadow::{Observation, ShadowOutcome};
@@ -65,22 +66,23 @@ impl From<ShadowProblem> for Failure {
     }
 }
 
-/// A failure reading (`DqError`) or clearing (`StorageError`) an output, by the library's exit code.
-fn output_failure(code: i32, what: &str, err: impl std::fmt::Display, invalid_help: &str) -> Failure {
+/// A failure reading (`DqError`) or clearing (`StorageError`) an output, by the library's category.
+fn output_failure(category: Category, what: &str, err: impl std::fmt::Display, invalid_help: &str) -> Failure {
     let diagnostic = Diagnostic::error("shadow-output", "spec.delivery.shadow", format!("{what}: {err}"));
-    match code {
-        1 => Failure::Failed(diagnostic.with_help("the output is damaged; run the job again").into()),
-        3 => Failure::Infrastructure(diagnostic.with_help("check the storage endpoint and credentials").into()),
-        _ => Failure::Invalid(diagnostic.with_help(invalid_help).into()),
-    }
+    let help = match category {
+        Category::Failed => "the output is damaged; run the job again",
+        Category::Unreachable => "check the storage endpoint and credentials",
+        Category::Invalid => invalid_help,
+    };
+    Failure::of(category, diagnostic.with_help(help).into())
 }
 
 fn dq_failure(err: &sparkplane_dq::DqError, what: &str) -> Failure {
-    output_failure(err.exit_code(), what, err, "check the output's data-quality spec (dataset.path)")
+    output_failure(err.category(), what, err, "check the output's data-quality spec (dataset.path)")
 }
 
 fn storage_failure(err: &StorageError, what: &str) -> Failure {
-    output_failure(err.exit_code(), what, err, "check the outputs spec.delivery.shadow.outputs names")
+    output_failure(err.category(), what, err, "check the outputs spec.delivery.shadow.outputs names")
 }
 
 /// The CLI's side of the shadow run: files, data, Spark and the cluster.

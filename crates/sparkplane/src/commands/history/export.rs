@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use sparkplane_category::Category;
 use sparkplane_documents::Diagnostic;
 use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_history::export::repeat::ExportLoop;
@@ -82,7 +83,7 @@ pub(super) fn start_exports(
 /// exit 2 when it holds no export of this version, 3 when it cannot be read.
 pub fn facts_failure(error: &ExportError, flag: &str) -> Failure {
     match error {
-        ExportError::Manifest { .. } | ExportError::Location(_) if error.exit_code() == 2 => invalid(
+        ExportError::Manifest { .. } | ExportError::Location(_) if error.category() == Category::Invalid => invalid(
             "bad-facts",
             flag,
             error.to_string(),
@@ -104,9 +105,11 @@ fn export_failure(error: &ExportError, flag: &str) -> Failure {
         ExportError::Target(_) => Failure::Infrastructure(
             Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
         ),
-        ExportError::Location(_) | ExportError::Manifest { .. } if error.exit_code() == 3 => Failure::Infrastructure(
-            Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
-        ),
+        ExportError::Location(_) | ExportError::Manifest { .. } if error.category() == Category::Unreachable => {
+            Failure::Infrastructure(
+                Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
+            )
+        }
         ExportError::Location(_) | ExportError::Manifest { .. } => invalid(
             "bad-target",
             flag,
