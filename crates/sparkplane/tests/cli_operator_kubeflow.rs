@@ -86,10 +86,13 @@ fn assert_same_objects(cluster: &KubeflowCluster, expected: &[Value], owner_kind
     for object in expected {
         let (api_version, kind) = (object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""));
         let name = object["metadata"]["name"].as_str().unwrap_or("");
-        let actual = cluster
-            .fake
-            .object(api_version, kind, Some("default"), name)
-            .unwrap_or_else(|| panic!("the operator created no {kind} {name}"));
+        let actual = cluster.fake.object(api_version, kind, Some("default"), name).unwrap_or_else(|| {
+            let made: Vec<Value> = cluster.fake.objects().into_iter().filter(|o| o["kind"] == kind).collect();
+            let names: Vec<&str> = made.iter().filter_map(|o| o["metadata"]["name"].as_str()).collect();
+            panic!(
+                "the operator created no {kind} {name}; there are {names:?}\nrendered:\n{object:#}\nmade:\n{made:#?}"
+            )
+        });
         if let Err(difference) = contained(object, &actual, kind) {
             panic!("{kind} {name} differs from sparkplane's render: {difference}");
         }
@@ -140,10 +143,11 @@ example_served! {
     example_spark_pi_yunikorn => "spark-pi-yunikorn.yaml",
 }
 
-/// The scheduled example runs every 5 minutes: moved from an operator that
-/// last ran it 10 minutes ago (its status written as that operator left it),
-/// sparkplane starts the one run the missed ticks are owed, a
-/// SparkApplication of the template served like any other.
+/// The scheduled example runs `@every 3m` (the cron `*/3 * * * *`): moved
+/// from an operator that last ran it 10 minutes ago (its status written as
+/// that operator left it), sparkplane starts the one run the missed ticks are
+/// owed, for the latest tick, a SparkApplication of the template served like
+/// any other.
 #[test]
 fn example_spark_pi_scheduled() {
     let example = "spark-pi-scheduled.yaml";
@@ -152,11 +156,17 @@ fn example_spark_pi_scheduled() {
     let out = cluster.kubectl(&["apply", "-f", path.to_str().expect("utf-8")]);
     assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
     let name = names_of(example, "ScheduledSparkApplication").remove(0);
-    let now = jiff::Timestamp::now().as_second();
-    let last = (now - 600) / 300 * 300;
+    // Every 3 minutes on the clock; a test that starts just before a tick waits for it, so no tick
+    // passes while it runs.
+    const PERIOD: i64 = 180;
+    let mut now = jiff::Timestamp::now().as_second();
+    if now % PERIOD > PERIOD - 20 {
+        std::thread::sleep(Duration::from_secs((PERIOD - now % PERIOD + 1).unsigned_abs()));
+        now = jiff::Timestamp::now().as_second();
+    }
+    let last = (now - 600) / PERIOD * PERIOD;
     let at = |s: i64| jiff::Timestamp::from_second(s).expect("time").strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let status =
-        serde_json::json!({"status": {"scheduleState": "Scheduled", "lastRun": at(last), "nextRun": at(last + 300)}});
+    let status = serde_json::json!({"status": {"scheduleState": "Scheduled", "lastRun": at(last), "nextRun": at(last + PERIOD)}});
     let patched = cluster.kubectl(&[
         "patch",
         "scheduledsparkapplication",
@@ -193,7 +203,7 @@ fn example_spark_pi_scheduled() {
     });
     let errors = status_errors(CRD_FILES[1], &scheduled["status"]);
     assert!(errors.is_empty(), "the status fails Kubeflow's schema: {errors:?}\n{:#}", scheduled["status"]);
-    let latest_missed = now / 300 * 300;
+    let latest_missed = now / PERIOD * PERIOD;
     let run = format!("{name}-{}", latest_missed / 60);
     assert_eq!(scheduled["status"]["pastSuccessfulRunNames"][0], run.as_str(), "{:#}", scheduled["status"]);
     assert_eq!(scheduled["status"]["lastRunName"], run.as_str());
@@ -222,6 +232,16 @@ fn example_spark_connect_is_no_v1beta2_kind() {
     let path = repo().join(EXAMPLES).join("sparkconnect/spark-connect.yaml");
     let out = cluster.kubectl(&["apply", "-f", path.to_str().expect("utf-8")]);
     assert!(!out.status.success(), "no SparkConnect kind");
+    // kubectl's validation finds no schema for the kind (`the server could not find the requested
+    // resource`); without validation the API server has no such kind (`no matches for kind`).
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("SparkConnect"), "{stderr}");
+    assert!(
+        stderr.contains("could not find the requested resource")
+            || stderr.contains("no matches for kind \"SparkConnect\""),
+        "{stderr}"
+    );
+    let unvalidated = cluster.kubectl(&["apply", "--validate=false", "-f", path.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&unvalidated.stderr);
+    assert!(!unvalidated.status.success() && stderr.contains("no matches for kind \"SparkConnect\""), "{stderr}");
+    assert!(cluster.fake.objects().iter().all(|o| o["kind"] != "SparkConnect"), "nothing stored");
 }

@@ -253,6 +253,13 @@ fn header(doc: &Node) -> Result<&'static str, Diagnostics> {
     if diags.has_errors() { Err(diags.sorted()) } else { Ok(kind) }
 }
 
+/// The annotations sparkplane's operator writes on a live SparkApplication, with what each records.
+const OPERATOR_RECORDS: [(&str, &str); 3] = [
+    (sparkplane_api::labels::CONDITIONS, "the fields it did not honour here"),
+    (sparkplane_api::labels::SCHEDULED_AT, "the tick a schedule's run was started for"),
+    (sparkplane_api::labels::STARTED_BY, "what started the run"),
+];
+
 /// The SparkJob's metadata: name, namespace, labels and annotations; the rest is the API server's.
 fn metadata(ledger: &mut Ledger<'_>, path: &FieldPath) -> serde_json::Value {
     let mut out = serde_json::Map::new();
@@ -312,8 +319,18 @@ fn metadata(ledger: &mut Ledger<'_>, path: &FieldPath) -> serde_json::Value {
         &path.key("annotations").key(last_applied),
         "kubectl's record of the last apply, not part of the application",
     );
+    // What sparkplane's operator records on a live application it serves (`operator --kubeflow`): the
+    // fields it did not honour, and for a schedule's run its tick and starter. About the object as
+    // served, not part of the application, so not carried into the job.
     let mut annotations = annotations.unwrap_or_default();
     annotations.remove(last_applied);
+    for (key, what) in OPERATOR_RECORDS {
+        ledger.skip(
+            &path.key("annotations").key(key),
+            format!("sparkplane's operator's record of {what}, not part of the application"),
+        );
+        annotations.remove(key);
+    }
     if !annotations.is_empty() {
         out.insert("annotations".into(), serde_json::json!(annotations));
     }

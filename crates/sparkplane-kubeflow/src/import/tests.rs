@@ -243,6 +243,44 @@ fn scheduled_spark_application_becomes_a_scheduled_job() {
     serde_json::from_value::<SparkJob>(report.document.clone()).expect("a SparkJob");
 }
 
+/// A live application sparkplane's operator served (`kubectl get -o yaml`)
+/// carries the operator's records (its conditions; a schedule's run also its
+/// tick and starter): they describe the served SparkApplication, not the
+/// application, so the SparkJob does not carry them
+/// (a job's annotations are part of a rendered file's spec hash; with it the
+/// import of a served application would render under other names than the
+/// operator gave its run). Other annotations are kept.
+#[test]
+fn the_operators_records_on_a_served_application_are_not_carried() {
+    let report = import(
+        r#"
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: served
+  annotations:
+    owner: ana@example.com
+    sparkplane.dev/conditions: '[{"type":"FieldNotHonoured","status":"True","field":"spec.driver.hostNetwork"}]'
+    sparkplane.dev/scheduled-at: "2026-11-25T18:00:00Z"
+    sparkplane.dev/started-by: schedule
+spec:
+  type: Python
+  mainApplicationFile: local:///app/main.py
+"#,
+    )
+    .expect("imports");
+    assert_eq!(
+        paths(&report),
+        [
+            "metadata.annotations.\"sparkplane.dev/conditions\"",
+            "metadata.annotations.\"sparkplane.dev/scheduled-at\"",
+            "metadata.annotations.\"sparkplane.dev/started-by\"",
+        ]
+    );
+    assert!(report.not_carried.iter().all(|n| n.reason.contains("sparkplane's operator")), "{:?}", report.not_carried);
+    assert_eq!(report.document["metadata"]["annotations"], json!({"owner": "ana@example.com"}));
+}
+
 #[test]
 fn every_field_not_carried_is_listed_with_its_reason() {
     let report = import(
