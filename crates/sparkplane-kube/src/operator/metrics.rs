@@ -340,6 +340,9 @@ mod tests {
         m.reconciled(0.02, false);
         m.request("create", "Pod");
         m.leading(true);
+        m.admitted_after("ns", "team-a", 12.0);
+        m.preempted("ns", "team-a", "Preempted");
+        m.oldest_unadmitted("ns", Some(jiff::Timestamp::UNIX_EPOCH));
         let text = m.render();
 
         let mut families = BTreeSet::new();
@@ -376,7 +379,7 @@ mod tests {
         for metric in histograms.iter().filter(|m| m.emitter == Emitter::Operator) {
             assert_eq!(bounds.get(metric.name).map(Vec::as_slice), Some(metric.buckets), "{}", metric.name);
         }
-        assert_eq!(bounds.len(), 4, "four histograms: {bounds:?}");
+        assert_eq!(bounds.len(), 5, "five histograms: {bounds:?}");
 
         for sample in [
             "sparkplane_operator_applications{state=\"Running\"} 1",
