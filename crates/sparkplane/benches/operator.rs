@@ -16,7 +16,10 @@
 //! `OPERATOR_BENCH_JOBS`, default 10000; `OPERATOR_BENCH_RATE`, jobs created
 //! per minute, default 0: all at once; `OPERATOR_BENCH_CONCURRENCY`, the
 //! operator's `--concurrency`, default its own; `OPERATOR_BENCH_RUN_MS`, how
-//! long each driver runs, default 1000).
+//! long each driver runs, default 1000; `OPERATOR_BENCH_KIND=kubeflow`: after
+//! the SparkJobs, the same applications as Kubeflow SparkApplications against
+//! `sparkplane operator --kubeflow`, on a fresh simulated cluster with
+//! Kubeflow's CRDs, and both runs side by side).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -30,6 +33,42 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher;
 use serde_json::Value;
 use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer, Node};
+
+#[path = "operator/kubeflow.rs"]
+mod kubeflow;
+
+/// What the bench creates: SparkJobs, or Kubeflow SparkApplications (`--kubeflow`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    SparkJob,
+    Kubeflow,
+}
+
+impl Kind {
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::SparkJob => "SparkJobs",
+            Kind::Kubeflow => "SparkApplications",
+        }
+    }
+
+    fn resource(self) -> ApiResource {
+        match self {
+            Kind::SparkJob => gvk_resource("sparkplane.dev", "v1alpha1", "SparkJob", "sparkjobs"),
+            Kind::Kubeflow => gvk_resource("sparkoperator.k8s.io", "v1beta2", "SparkApplication", "sparkapplications"),
+        }
+    }
+
+    /// Succeeded or Failed, once the resource ended.
+    fn ended(self, object: &Value) -> Option<&'static str> {
+        match (self, object["status"]["state"].as_str()) {
+            (Kind::Kubeflow, _) => kubeflow::ended(object),
+            (Kind::SparkJob, Some("Succeeded")) => Some("Succeeded"),
+            (Kind::SparkJob, Some("Failed")) => Some("Failed"),
+            (Kind::SparkJob, _) => None,
+        }
+    }
+}
 
 const NAMESPACE: &str = "bench";
 const BENCH_AGENT: &str = "sparkplane-bench";
@@ -74,13 +113,28 @@ fn main() -> ExitCode {
     let concurrency = std::env::var("OPERATOR_BENCH_CONCURRENCY").ok();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rate = env_number("OPERATOR_BENCH_RATE", 0);
-    match bench(jobs, run_ms, rate, concurrency.as_deref()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("operator bench: {e}");
-            ExitCode::FAILURE
+    let kinds = match std::env::var("OPERATOR_BENCH_KIND").as_deref() {
+        Err(_) | Ok("sparkjob") => vec![Kind::SparkJob],
+        Ok("kubeflow") => vec![Kind::SparkJob, Kind::Kubeflow],
+        Ok(other) => {
+            eprintln!("operator bench: OPERATOR_BENCH_KIND={other}: expected sparkjob or kubeflow");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut summaries = Vec::new();
+    for kind in kinds {
+        match bench(kind, jobs, run_ms, rate, concurrency.as_deref()) {
+            Ok(summary) => summaries.push(summary),
+            Err(e) => {
+                eprintln!("operator bench ({}): {e}", kind.plural());
+                return ExitCode::FAILURE;
+            }
         }
     }
+    if let [jobs, apps] = summaries.as_slice() {
+        kubeflow::print_side_by_side(jobs, apps);
+    }
+    ExitCode::SUCCESS
 }
 
 /// What the bench saw happen to each job, by name.
@@ -91,22 +145,35 @@ struct Seen {
     finished: HashMap<String, (Instant, String)>,
 }
 
-fn bench(jobs: usize, run_ms: u64, rate: u64, concurrency: Option<&str>) -> Result<(), String> {
+fn bench(
+    kind: Kind,
+    jobs: usize,
+    run_ms: u64,
+    rate: u64,
+    concurrency: Option<&str>,
+) -> Result<kubeflow::Summary, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let template = template(dir.path())?;
+    let template = match kind {
+        Kind::SparkJob => template(dir.path())?,
+        Kind::Kubeflow => kubeflow::template(NAMESPACE),
+    };
     let fake = FakeApiServer::start().map_err(|e| e.to_string())?;
     // The SparkJob CRD as the chart installs it: every SparkJob write is pruned and validated against it.
     let crd = serde_json::to_value(sparkplane_api::crd::crd()).map_err(|e| e.to_string())?;
     fake.insert(crd).ok_or("the SparkJob CRD was not stored")?;
+    if kind == Kind::Kubeflow {
+        kubeflow::install_crds(&fake)?;
+    }
     fake.set_cluster(cluster(jobs, run_ms));
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, fake.kubeconfig(NAMESPACE)).map_err(|e| e.to_string())?;
-    let mut operator = start_operator(&kubeconfig, dir.path(), concurrency)?;
+    let extra: &[&str] = if kind == Kind::Kubeflow { &["--kubeflow"] } else { &[] };
+    let mut operator = start_operator(&kubeconfig, dir.path(), concurrency, extra)?;
     let pid = operator.child.id();
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let result = runtime.block_on(drive(&fake, &template, jobs, rate, Arc::clone(&seen)));
+    let result = runtime.block_on(drive(kind, &fake, &template, jobs, rate, Arc::clone(&seen)));
     let cpu = process_cpu_seconds(pid);
     let peak_rss = process_peak_rss_bytes(pid);
     operator.stop();
@@ -115,8 +182,7 @@ fn bench(jobs: usize, run_ms: u64, rate: u64, concurrency: Option<&str>) -> Resu
     let operator_requests: Vec<_> =
         fake.requests().into_iter().filter(|r| r.user_agent.as_deref() != Some(BENCH_AGENT)).collect();
     let seen = seen.lock().map_err(|e| e.to_string())?;
-    report(&Report { jobs, run_ms, rate, t0, created_all, seen: &seen, cpu, peak_rss, operator_requests });
-    Ok(())
+    Ok(report(&Report { kind, jobs, run_ms, rate, t0, created_all, seen: &seen, cpu, peak_rss, operator_requests }))
 }
 
 /// The SparkJob `sparkplane apply` stores for [`JOB`], read back from a
@@ -207,9 +273,10 @@ fn start_operator(
     kubeconfig: &std::path::Path,
     home: &std::path::Path,
     concurrency: Option<&str>,
+    extra: &[&str],
 ) -> Result<OperatorProcess, String> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
-    command.args(["operator", "-n", NAMESPACE, "--metrics-address", "127.0.0.1:0"]);
+    command.args(["operator", "-n", NAMESPACE, "--metrics-address", "127.0.0.1:0"]).args(extra);
     if let Some(c) = concurrency {
         command.args(["--concurrency", c]);
     }
@@ -277,6 +344,7 @@ fn gvk_resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiReso
 
 /// Watches drivers and jobs, creates the jobs, waits until every job ended.
 async fn drive(
+    kind: Kind,
     fake: &FakeApiServer,
     template: &Value,
     jobs: usize,
@@ -286,11 +354,7 @@ async fn drive(
     let client = client(fake)?;
     let pods: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), NAMESPACE, &gvk_resource("", "v1", "Pod", "pods"));
-    let sparkjobs: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &gvk_resource("sparkplane.dev", "v1alpha1", "SparkJob", "sparkjobs"),
-    );
+    let sparkjobs: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &kind.resource());
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     {
         let seen = Arc::clone(&seen);
@@ -327,8 +391,7 @@ async fn drive(
                         let _ = ready.send(());
                     }
                     Ok(watcher::Event::Apply(job) | watcher::Event::InitApply(job)) => {
-                        let state = job.data["status"]["state"].as_str().unwrap_or_default();
-                        if matches!(state, "Succeeded" | "Failed") {
+                        if let Some(state) = kind.ended(&job.data) {
                             let at = Instant::now();
                             let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
                             let name = job.metadata.name.clone().unwrap_or_default();
@@ -347,8 +410,8 @@ async fn drive(
     // All at once by default; with a rate, job i is created at i / rate.
     let pace = (rate_per_minute > 0).then(|| Duration::from_secs_f64(60.0 / rate_per_minute as f64));
     match pace {
-        Some(_) => eprintln!("creating {jobs} SparkJobs at {rate_per_minute} a minute"),
-        None => eprintln!("creating {jobs} SparkJobs"),
+        Some(_) => eprintln!("creating {jobs} {} at {rate_per_minute} a minute", kind.plural()),
+        None => eprintln!("creating {jobs} {}", kind.plural()),
     }
     let t0 = Instant::now();
     let creates = futures::stream::iter(0..jobs)
@@ -417,6 +480,7 @@ fn process_peak_rss_bytes(pid: u32) -> Option<u64> {
 }
 
 struct Report<'a> {
+    kind: Kind,
     jobs: usize,
     run_ms: u64,
     rate: u64,
@@ -436,7 +500,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn report(r: &Report) {
+fn report(r: &Report) -> kubeflow::Summary {
     let seen = r.seen;
     let last = |times: &mut dyn Iterator<Item = Instant>| times.max().map(|t| (t - r.t0).as_secs_f64());
     let to_driver = last(&mut seen.driver.values().copied()).unwrap_or(f64::NAN);
@@ -469,7 +533,12 @@ fn report(r: &Report) {
         0 => "created at once".to_owned(),
         rate => format!("created at {rate} a minute"),
     };
-    println!("## Operator on the simulated cluster: {} SparkJobs {arrival}, drivers running {} ms\n", r.jobs, r.run_ms);
+    println!(
+        "## Operator on the simulated cluster: {} {} {arrival}, drivers running {} ms\n",
+        r.jobs,
+        r.kind.plural(),
+        r.run_ms
+    );
     println!("| measure | sparkplane operator | anchor | ratio |");
     println!("|---|---|---|---|");
     println!(
@@ -503,5 +572,13 @@ fn report(r: &Report) {
     println!("\nOperator requests by verb and resource:\n");
     for (what, count) in &by_kind {
         println!("- {what}: {count} ({:.2} per job)", *count as f64 / r.jobs as f64);
+    }
+    kubeflow::Summary {
+        to_driver_per_minute: per_minute(to_driver),
+        to_end_per_minute: per_minute(to_end),
+        cpu_ms_per_job: r.cpu.map(|cpu| cpu * 1e3 / r.jobs as f64),
+        peak_rss_mib: r.peak_rss.map(|rss| rss as f64 / 1_048_576.0),
+        requests_per_job: requests,
+        succeeded,
     }
 }
