@@ -151,9 +151,22 @@ def in_progress():
     # A task's start is not flushed to the log on its own; a job's start and end are, with what came before.
     sc.parallelize(range(10), 1).sum()
     # The event log is written by its own listener queue and flushed at each job's
-    # and stage's end: give it time to take the last job's end, so the log is cut
-    # after it rather than at a random point mid-stage (with only the long task running).
-    time.sleep(3)
+    # and stage's end: wait until the file holds the last job's end and the long
+    # task's start (every job ended but the long one, every task but the long
+    # one), so the log is cut there rather than at a random point mid-stage —
+    # a fixed pause was too short on a loaded machine.
+    log = os.path.join(out, sc.applicationId + ".inprogress")
+    deadline = time.time() + 120
+    while True:
+        text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+        count = lambda event: text.count('"Event":"' + event + '"')
+        jobs_left = count("SparkListenerJobStart") - count("SparkListenerJobEnd")
+        tasks_left = count("SparkListenerTaskStart") - count("SparkListenerTaskEnd")
+        if jobs_left == 1 and tasks_left == 1 and text.endswith("\n"):
+            break
+        if time.time() > deadline:
+            raise SystemExit("parity-in-progress: the log did not reach the last job's end within 120 s")
+        time.sleep(0.2)
     pid = sc._gateway.proc.pid
     os.kill(pid, signal.SIGKILL)
     os._exit(0)
