@@ -3,14 +3,18 @@
 //! apply` refuses with exit 2 and the operator in Kueue mode refuses with
 //! the same words in an Event.
 //!
-//! Owns: requests about Kueue objects and what a missing one means. Must
-//! not: build a Workload (`sparkplane_core::render::kueue`) or decide
-//! admission (Kueue does; the operator follows `sparkplane_lifecycle::admission`).
+//! Owns: requests about Kueue objects, what a missing one means, and when
+//! `apply` looks ([`refusals`]). Must not: build a Workload
+//! (`sparkplane_core::render::kueue`) or decide admission (Kueue does; the
+//! operator follows `sparkplane_lifecycle::admission`).
 
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use sparkplane_api::SparkJob;
 use sparkplane_api::tenant::DEFAULT_LOCAL_QUEUE;
+use sparkplane_core::resolved::ResolvedJob;
+use sparkplane_documents::yaml::FieldPath;
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::error::{KubeError, Operation};
 
@@ -95,6 +99,40 @@ pub async fn check_references(
                 help: "name one of `kubectl get workloadpriorityclasses`, or declare it in the platform's Queues file (`spec.priorityClasses`)".into(),
             }),
         }
+    }
+    Ok(out)
+}
+
+/// What `sparkplane apply` refuses before it stores a job, in the words the
+/// operator in Kueue mode uses for the same job ([`check_references`]).
+///
+/// A job that names its LocalQueue (`spec.queue`) is meant for Kueue
+/// mode: its LocalQueue must exist in the job's namespace and its
+/// `spec.priorityClassName`, if any, as a WorkloadPriorityClass. A job
+/// that names none is left to the operator (in the built-in queue, its
+/// priority class is a PriorityClass, which the pod's admission checks).
+/// Each refusal is an error at its field path, placed in the file where the
+/// job wrote it; an identity not allowed to read Kueue's objects gets a
+/// warning instead (the operator still checks).
+pub async fn refusals(client: &kube::Client, server: &str, resolved: &ResolvedJob) -> Result<Diagnostics, KubeError> {
+    let mut out = Diagnostics::new();
+    let Some(queue) = resolved.job.spec.queue.as_deref() else { return Ok(out) };
+    let priority = resolved.job.spec.priority_class_name.as_deref();
+    let refs = match check_references(client, server, resolved.namespace(), queue, priority).await {
+        Ok(refs) => refs,
+        Err(KubeError::Refused { operation, message, .. }) => {
+            out.push(
+                Diagnostic::warning("kueue-unchecked", "spec.queue", format!("could not {operation}: {message}"))
+                    .with_help("the operator checks the queue and priority class when it takes the job"),
+            );
+            return Ok(out);
+        }
+        Err(e) => return Err(e),
+    };
+    for missing in refs.unresolved {
+        let code = if missing.path == "spec.queue" { "unknown-queue" } else { "unknown-priority-class" };
+        let span = FieldPath::parse(missing.path).ok().and_then(|p| resolved.span_of(&p));
+        out.push(Diagnostic::error(code, missing.path, missing.message).with_help(missing.help).with_span(span));
     }
     Ok(out)
 }

@@ -200,15 +200,7 @@ async fn a_run_kueue_has_not_admitted_has_no_pod_and_says_why_in_kueues_words() 
     assert_eq!(refused["status"]["reason"], "InvalidSpec");
     let message = refused["status"]["message"].as_str().unwrap_or_default().to_owned();
     assert!(message.starts_with("spec.queue: there is no Kueue LocalQueue `nowhere` in namespace `data`"), "{message}");
-    let events: Vec<Value> = fake.objects().into_iter().filter(|o| o["kind"] == "Event").collect();
-    assert!(
-        events.iter().any(|e| e["reason"] == "InvalidSpec"
-            && e["note"]
-                .as_str()
-                .or(e["message"].as_str())
-                .is_some_and(|m| m.contains("spec.queue: there is no Kueue LocalQueue `nowhere`"))),
-        "{events:#?}"
-    );
+    assert_event_says(&fake, "lost", "spec.queue: there is no Kueue LocalQueue `nowhere` in namespace `data`");
     assert!(workload_of(&fake, "data", "lost").is_null(), "no Workload for a refused job");
     // A priority class that does not exist likewise.
     create(&fake, &job("data", "vip", json!({"priorityClassName": "vip"}))).await;
@@ -220,7 +212,32 @@ async fn a_run_kueue_has_not_admitted_has_no_pod_and_says_why_in_kueues_words() 
         "{:#}",
         refused["status"]
     );
+    assert_event_says(&fake, "vip", "spec.priorityClassName: there is no Kueue WorkloadPriorityClass `vip`");
+    // Dynamic allocation without a maximum: refused in `sparkplane apply`'s words, and no Workload.
+    let unbounded =
+        json!({"executor": {"memory": "1g", "cores": 1}, "dynamicAllocation": {"enabled": true, "minExecutors": 1}});
+    create(&fake, &job("data", "unbounded", unbounded)).await;
+    let refused = wait_for(&fake, "unbounded", Duration::from_secs(20), state_is(JobState::Failed)).await;
+    assert_eq!(refused["status"]["reason"], "InvalidSpec");
+    let said = "spec.dynamicAllocation.maxExecutors: dynamic allocation has no upper bound, so quotas and costs cannot be checked";
+    assert!(refused["status"]["message"].as_str().is_some_and(|m| m.contains(said)), "{:#}", refused["status"]);
+    assert_event_says(&fake, "unbounded", said);
+    assert!(workload_of(&fake, "data", "unbounded").is_null(), "no Workload for a refused job");
     operator.stop().await;
+}
+
+/// An InvalidSpec Event about SparkJob `job` says `text`.
+fn assert_event_says(fake: &FakeApiServer, job: &str, text: &str) {
+    let events: Vec<Value> = fake
+        .objects()
+        .into_iter()
+        .filter(|o| o["kind"] == "Event" && o["reason"] == "InvalidSpec")
+        .filter(|o| o["regarding"]["name"] == job || o["involvedObject"]["name"] == job)
+        .collect();
+    assert!(
+        events.iter().any(|e| e["note"].as_str().or(e["message"].as_str()).is_some_and(|m| m.contains(text))),
+        "no InvalidSpec Event on {job} says {text:?}: {events:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,8 +3,9 @@
 //!
 //! Owns: turning flags into settings and outcomes into output. Must not:
 //! reconcile (`sparkplane_kube::operator`), check a job differently from
-//! `render` (it calls the same steps), or read gates' specs differently
-//! from `dq check` (`sparkplane_dq::run::embed_gate_specs`).
+//! `render` (it calls the same steps), read gates' specs differently
+//! from `dq check` (`sparkplane_dq::run::embed_gate_specs`), or decide
+//! which Kueue references must exist (`sparkplane_kube::kueue::refusals`).
 
 use sparkplane_core::render::Target;
 use sparkplane_core::validate::ValidationTarget;
@@ -53,9 +54,16 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     let namespace = resolved.namespace().to_owned();
     let name = resolved.name().to_owned();
     let hash = resolved.short_hash();
+    // A queue or priority class the cluster does not have is refused before anything is stored (ADR 0073).
     let applied = block_on(&cluster, async |client, server| {
-        sparkplane_kube::jobs::apply(&client, &server, &job, settings.dry_run).await
-    })?;
+        let refused = sparkplane_kube::kueue::refusals(&client, &server, &resolved).await?;
+        if refused.has_errors() {
+            return Ok(Err(refused));
+        }
+        printer.warnings(&refused);
+        sparkplane_kube::jobs::apply(&client, &server, &job, settings.dry_run).await.map(Ok)
+    })?
+    .map_err(Failure::Invalid)?;
     let state = applied.status.as_ref().and_then(|s| s.state).map_or("new".to_owned(), |s| s.to_string());
     let dry = if settings.dry_run { " (server dry run: nothing stored)" } else { "" };
     let result = serde_json::json!({"name": name, "namespace": namespace, "specHash": hash, "state": state, "dryRun": settings.dry_run});
