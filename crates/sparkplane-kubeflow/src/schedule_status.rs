@@ -166,7 +166,7 @@ mod tests {
         // The run completes: it is the one past successful run, and reading back decides nothing new.
         let done = RunView { state: Some(JobState::Succeeded), ..run };
         let out = scheduled_status(&d.status, std::slice::from_ref(&done));
-        assert_eq!(out.past_successful_run_names, [done.name.clone()]);
+        assert_eq!(out.past_successful_run_names, std::slice::from_ref(&done.name));
         let again = decide(&observe(&schedule_run_status(&out, false), &s, "2026-11-25T10:05:40Z", vec![done.clone()]));
         assert!(started(&again).is_empty(), "{:?}", again.actions);
         assert!(again.actions.is_empty(), "no Event either: {:?}", again.actions);
