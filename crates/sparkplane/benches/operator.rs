@@ -19,7 +19,10 @@
 //! long each driver runs, default 1000; `OPERATOR_BENCH_KIND=kubeflow`: after
 //! the SparkJobs, the same applications as Kubeflow SparkApplications against
 //! `sparkplane operator --kubeflow`, on a fresh simulated cluster with
-//! Kubeflow's CRDs, and both runs side by side).
+//! Kubeflow's CRDs, and both runs side by side; `OPERATOR_BENCH_ADMISSION=kueue`:
+//! after the SparkJobs, the same SparkJobs against `sparkplane operator
+//! --kueue` on a fresh simulated cluster with Kueue's CRDs and admission
+//! stand-in, and both runs side by side).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -36,6 +39,8 @@ use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer, Node};
 
 #[path = "operator/kubeflow.rs"]
 mod kubeflow;
+#[path = "operator/kueue.rs"]
+mod kueue;
 
 /// What the bench creates: SparkJobs, or Kubeflow SparkApplications (`--kubeflow`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,9 +126,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Kueue admission: the SparkJobs once more, admitted by Kueue (--kueue).
+    let with_kueue = match std::env::var("OPERATOR_BENCH_ADMISSION").as_deref() {
+        Err(_) | Ok("builtin") => false,
+        Ok("kueue") if kinds == [Kind::SparkJob] => true,
+        Ok(other) => {
+            eprintln!("operator bench: OPERATOR_BENCH_ADMISSION={other}: expected builtin or kueue (with SparkJobs)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runs = kinds.iter().map(|k| (*k, false)).chain(with_kueue.then_some((Kind::SparkJob, true)));
     let mut summaries = Vec::new();
-    for kind in kinds {
-        match bench(kind, jobs, run_ms, rate, concurrency.as_deref()) {
+    for (kind, kueue) in runs {
+        match bench(kind, jobs, run_ms, rate, concurrency.as_deref(), kueue) {
             Ok(summary) => summaries.push(summary),
             Err(e) => {
                 eprintln!("operator bench ({}): {e}", kind.plural());
@@ -131,8 +146,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    if let [jobs, apps] = summaries.as_slice() {
-        kubeflow::print_side_by_side(jobs, apps);
+    match summaries.as_slice() {
+        [plain, admitted] if with_kueue => kueue::print_side_by_side(plain, admitted),
+        [jobs, apps] => kubeflow::print_side_by_side(jobs, apps),
+        _ => {}
     }
     ExitCode::SUCCESS
 }
@@ -151,6 +168,7 @@ fn bench(
     run_ms: u64,
     rate: u64,
     concurrency: Option<&str>,
+    with_kueue: bool,
 ) -> Result<kubeflow::Summary, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let template = match kind {
@@ -164,10 +182,18 @@ fn bench(
     if kind == Kind::Kubeflow {
         kubeflow::install_crds(&fake)?;
     }
+    if with_kueue {
+        kueue::install(&fake, NAMESPACE, jobs)?;
+        eprintln!("Kueue mode: Kueue's CRDs and admission stand-in installed, the operator runs with --kueue");
+    }
     fake.set_cluster(cluster(jobs, run_ms));
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, fake.kubeconfig(NAMESPACE)).map_err(|e| e.to_string())?;
-    let extra: &[&str] = if kind == Kind::Kubeflow { &["--kubeflow"] } else { &[] };
+    let extra: &[&str] = match (kind, with_kueue) {
+        (Kind::Kubeflow, _) => &["--kubeflow"],
+        (Kind::SparkJob, true) => &["--kueue"],
+        (Kind::SparkJob, false) => &[],
+    };
     let mut operator = start_operator(&kubeconfig, dir.path(), concurrency, extra)?;
     let pid = operator.child.id();
 
@@ -182,6 +208,11 @@ fn bench(
     let operator_requests: Vec<_> =
         fake.requests().into_iter().filter(|r| r.user_agent.as_deref() != Some(BENCH_AGENT)).collect();
     let seen = seen.lock().map_err(|e| e.to_string())?;
+    if with_kueue {
+        println!(
+            "\n# Kueue mode: `sparkplane operator --kueue`, Workloads admitted by the simulated cluster's stand-in\n"
+        );
+    }
     Ok(report(&Report { kind, jobs, run_ms, rate, t0, created_all, seen: &seen, cpu, peak_rss, operator_requests }))
 }
 
