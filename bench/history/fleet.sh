@@ -57,7 +57,8 @@ for m in 10000 50000; do
   subsets+=("$m")
   if [ "$(ls "$data/apps-$m" 2>/dev/null | wc -l)" != "$m" ]; then
     rm -rf "$data/apps-$m" && mkdir -p "$data/apps-$m"
-    ls "$data/apps-$n" | sort | head -n "$m" | while read -r f; do ln "$data/apps-$n/$f" "$data/apps-$m/$f"; done
+    # sed reads to the end (head would stop early, and under pipefail the SIGPIPE it leaves ends the script).
+    ls "$data/apps-$n" | sort | sed -n "1,${m}p" | while read -r f; do ln "$data/apps-$n/$f" "$data/apps-$m/$f"; done
   fi
 done
 if [ "$(ls "$data/wide-10000" 2>/dev/null | wc -l)" != 10000 ]; then
