@@ -20,6 +20,7 @@
 # runs each; the median is printed.
 #
 #   bench/history/pages.sh              # from the repo root
+#   SPARKPLANE_BIN=path bench/history/pages.sh   # a release build made earlier
 #
 # Inputs are shared with bench/history/run.sh under $SPARKPLANE_BENCH_DIR
 # (default ~/.cache/sparkplane/bench/history), made here with the same
@@ -31,9 +32,11 @@ need_chromium
 
 data="${SPARKPLANE_BENCH_DIR:-$HOME/.cache/sparkplane/bench/history}"
 runs="${RUNS:-3}"
-cargo build --release --locked -q -p sparkplane
+if [ -z "${SPARKPLANE_BIN:-}" ]; then
+  cargo build --release --locked -q -p sparkplane
+fi
 cargo build --locked -q -p sparkplane-history --example page_timing
-sp="$CARGO_TARGET_DIR/release/sparkplane"
+sp="${SPARKPLANE_BIN:-$CARGO_TARGET_DIR/release/sparkplane}"
 timing="$CARGO_TARGET_DIR/debug/examples/page_timing"
 "$sp" runtime install 4.1 >&2
 record="${SPARKPLANE_HOME:-$HOME/.local/share/sparkplane}/runtimes/4.1/runtime.json"
