@@ -8,11 +8,11 @@
 //! (namespace, port, scratch database, names of the sources, when a backup
 //! is late). Pure, like the plans beside it: must not read files, talk to
 //! PostgreSQL or object storage, or plan copies and render CronJobs (that is
-//! [`crate::plan`], [`crate::run`] and [`crate::render`]).
+//! the `plan`, `run` and `render` modules beside it).
 
 use std::collections::BTreeMap;
 
-use sparkplane_api::backup::{Backup, StoreCredentials};
+use sparkplane_api::backup::{Backup, BackupSpec, Metastore, StoreCredentials};
 
 use sparkplane_core::names::{is_dns1123_label, is_dns1123_subdomain, is_env_name};
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
@@ -215,6 +215,26 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
         out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
     };
     let spec = &backup.spec;
+    check_identity(backup, &mut error);
+    let target = check_target(spec, &mut error);
+    check_lake_names(spec, &mut error);
+    let sources = check_sources(spec, target.as_deref(), &mut error);
+    match &spec.metastore {
+        Some(db) => check_metastore(db, &mut error),
+        None if sources == 0 => error(
+            "spec",
+            "missing-field",
+            "the backup copies nothing".into(),
+            "declare `metastore` and/or `objects` (eventLogs, releases, lake)",
+        ),
+        None => {}
+    }
+    check_metrics_and_objectives(spec, &mut error);
+}
+
+/// The backup's name, namespace, image, schedule and retention.
+fn check_identity(backup: &Backup, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    let spec = &backup.spec;
     let name = &backup.metadata.name;
     if !is_dns1123_label(name) || name.len() > MAX_NAME {
         error(
@@ -256,6 +276,11 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
     if spec.retention.max_age.is_some_and(|age| age.as_millis() == 0) {
         error("spec.retention.maxAge", "bad-value", "a maximum age of 0 keeps nothing".into(), "write e.g. `30d`");
     }
+}
+
+/// The target's URL, endpoint and credentials, and the sources' access;
+/// the target in comparable form when it is an object-store URL.
+fn check_target(spec: &BackupSpec, error: &mut impl FnMut(&str, &'static str, String, &str)) -> Option<String> {
     let target = normalised(&spec.target.url);
     if target.is_none() {
         error(
@@ -265,12 +290,17 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
             "write s3://bucket/prefix (another bucket or region than the sources), gs://bucket/prefix or az://container/prefix",
         );
     }
-    check_endpoint(spec.target.endpoint.as_deref(), "spec.target.endpoint", &mut error);
-    check_credentials(spec.target.credentials.as_ref(), "spec.target.credentials", &mut error);
+    check_endpoint(spec.target.endpoint.as_deref(), "spec.target.endpoint", error);
+    check_credentials(spec.target.credentials.as_ref(), "spec.target.credentials", error);
     if let Some(access) = &spec.objects.source {
-        check_endpoint(access.endpoint.as_deref(), "spec.objects.source.endpoint", &mut error);
-        check_credentials(access.credentials.as_ref(), "spec.objects.source.credentials", &mut error);
+        check_endpoint(access.endpoint.as_deref(), "spec.objects.source.endpoint", error);
+        check_credentials(access.credentials.as_ref(), "spec.objects.source.credentials", error);
     }
+    target
+}
+
+/// Each lake prefix's name: valid, not a name the layout takes, not twice.
+fn check_lake_names(spec: &BackupSpec, error: &mut impl FnMut(&str, &'static str, String, &str)) {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (i, lake) in spec.objects.lake.iter().enumerate() {
         let at = format!("spec.objects.lake[{i}].name");
@@ -290,6 +320,15 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Each object source's URL: an object store or a folder, never inside the
+/// target. Answers how many sources there are.
+fn check_sources(
+    spec: &BackupSpec,
+    target: Option<&str>,
+    error: &mut impl FnMut(&str, &'static str, String, &str),
+) -> usize {
     let fields: Vec<(String, &String)> = [
         spec.objects.event_logs.as_ref().map(|u| ("spec.objects.eventLogs".to_owned(), u)),
         spec.objects.releases.as_ref().map(|u| ("spec.objects.releases".to_owned(), u)),
@@ -306,7 +345,7 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
                 format!("`{url}` is not an object-store URL or a folder"),
                 "write s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or a local folder",
             ),
-            Some(source) if target.as_deref().is_some_and(|t| overlaps(&source, t)) => error(
+            Some(source) if target.is_some_and(|t| overlaps(&source, t)) => error(
                 at,
                 "overlap",
                 format!("`{url}` overlaps the target `{}`", spec.target.url),
@@ -315,66 +354,61 @@ fn check_meaning(doc: &Node, backup: &Backup, out: &mut Diagnostics) {
             _ => {}
         }
     }
-    if let Some(db) = &spec.metastore {
-        let port = db.port.unwrap_or(DEFAULT_PG_PORT);
-        if port == 0 || port > 65_535 {
-            error(
-                "spec.metastore.port",
-                "bad-value",
-                format!("{port} is not a TCP port"),
-                "write 1-65535, usually 5432",
-            );
-        }
-        if db.host.trim().is_empty() || db.host.contains(char::is_whitespace) {
-            error(
-                "spec.metastore.host",
-                "bad-value",
-                format!("`{}` is not a host name", db.host),
-                "name the PostgreSQL server",
-            );
-        }
-        for (at, value) in [("spec.metastore.database", &db.database), ("spec.metastore.user", &db.user)] {
-            if value.trim().is_empty() {
-                error(at, "bad-value", "is empty".into(), "name it as PostgreSQL does");
-            }
-        }
-        let scratch = scratch_database(db);
-        if scratch == db.database {
-            error(
-                "spec.metastore.scratchDatabase",
-                "bad-value",
-                format!("the scratch database is the metastore itself (`{scratch}`)"),
-                "name another database: verify drops and recreates it",
-            );
-        }
-        if let Some(password) = &db.password {
-            if !is_env_name(&password.env) {
-                error(
-                    "spec.metastore.password.env",
-                    "bad-value",
-                    format!("`{}` is not an environment variable name", password.env),
-                    "name the variable holding the password, e.g. METASTORE_PASSWORD (never the password itself)",
-                );
-            }
-            if let Some(secret) = &password.secret
-                && !is_dns1123_subdomain(&secret.name)
-            {
-                error(
-                    "spec.metastore.password.secret.name",
-                    "bad-name",
-                    format!("`{}` is not a Secret name", secret.name),
-                    "name the Kubernetes Secret holding the password",
-                );
-            }
-        }
-    } else if fields.is_empty() {
+    fields.len()
+}
+
+/// The metastore's port, host, database, user, scratch database and password reference.
+fn check_metastore(db: &Metastore, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    let port = db.port.unwrap_or(DEFAULT_PG_PORT);
+    if port == 0 || port > 65_535 {
+        error("spec.metastore.port", "bad-value", format!("{port} is not a TCP port"), "write 1-65535, usually 5432");
+    }
+    if db.host.trim().is_empty() || db.host.contains(char::is_whitespace) {
         error(
-            "spec",
-            "missing-field",
-            "the backup copies nothing".into(),
-            "declare `metastore` and/or `objects` (eventLogs, releases, lake)",
+            "spec.metastore.host",
+            "bad-value",
+            format!("`{}` is not a host name", db.host),
+            "name the PostgreSQL server",
         );
     }
+    for (at, value) in [("spec.metastore.database", &db.database), ("spec.metastore.user", &db.user)] {
+        if value.trim().is_empty() {
+            error(at, "bad-value", "is empty".into(), "name it as PostgreSQL does");
+        }
+    }
+    let scratch = scratch_database(db);
+    if scratch == db.database {
+        error(
+            "spec.metastore.scratchDatabase",
+            "bad-value",
+            format!("the scratch database is the metastore itself (`{scratch}`)"),
+            "name another database: verify drops and recreates it",
+        );
+    }
+    if let Some(password) = &db.password {
+        if !is_env_name(&password.env) {
+            error(
+                "spec.metastore.password.env",
+                "bad-value",
+                format!("`{}` is not an environment variable name", password.env),
+                "name the variable holding the password, e.g. METASTORE_PASSWORD (never the password itself)",
+            );
+        }
+        if let Some(secret) = &password.secret
+            && !is_dns1123_subdomain(&secret.name)
+        {
+            error(
+                "spec.metastore.password.secret.name",
+                "bad-name",
+                format!("`{}` is not a Secret name", secret.name),
+                "name the Kubernetes Secret holding the password",
+            );
+        }
+    }
+}
+
+/// The Pushgateway's URL and the recovery objectives.
+fn check_metrics_and_objectives(spec: &BackupSpec, error: &mut impl FnMut(&str, &'static str, String, &str)) {
     if let Some(metrics) = &spec.metrics
         && !(metrics.pushgateway.starts_with("http://") || metrics.pushgateway.starts_with("https://"))
     {
