@@ -297,7 +297,8 @@ fn best_packing(node: NodeLimit, per_core: MemorySize, factor: f64, preferred: u
     pick(2..=MAX_EXECUTOR_CORES).or_else(|| pick(1..=1))
 }
 
-/// Sizes a job for `input` by the model in the module documentation.
+/// Sizes a job for `input` by the model in the module documentation, one
+/// numbered step after another.
 pub fn recommend(input: &SizeRequest) -> Recommendation {
     let workload = input.workload;
     let mut warnings = Vec::new();
@@ -316,80 +317,8 @@ pub fn recommend(input: &SizeRequest) -> Recommendation {
     );
 
     // 2. and 3. Executor cores and heap, kept within the node.
-    let per_core = workload.memory_per_core();
-    let mut cores = workload.executor_cores().min(MAX_EXECUTOR_CORES);
-    let mut cores_why = format!("{cores} cores per executor for {workload} (at most {MAX_EXECUTOR_CORES})");
-    let mut heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
-    let mut heap_why = format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
-    if let Some(node) = input.node {
-        let node_cores = u32::try_from(node.cpu.millis() / 1000).unwrap_or(u32::MAX).max(1);
-        // Pack the node: the core count (1..=5) whose executors leave the most
-        // task slots per node wins; on a tie, the workload's own count, then more
-        // cores (fewer JVMs).
-        if let Some((best, per_node)) = best_packing(node, per_core, factor, cores)
-            && best != cores
-        {
-            let default_slots = slots_per_node(node, per_core, factor, cores);
-            let slots = u64::from(best) * per_node;
-            cores_why = if default_slots == 0 {
-                format!(
-                    "{best} cores per executor: the {workload} default of {cores} does not fit the node's {}; {per_node} per node use {slots} task slots",
-                    fmt_mem(node.memory)
-                )
-            } else {
-                format!(
-                    "{best} cores per executor: {per_node} per node use {slots} task slots, where the {workload} default of {cores} uses {default_slots}"
-                )
-            };
-            cores = best;
-            heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
-            heap_why = format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
-        }
-        if cores > node_cores {
-            cores = node_cores;
-            heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
-            cores_why = format!("{cores_why}, lowered to the node's {node_cores} whole CPUs");
-            heap_why = format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
-        }
-        match largest_heap_within(node.memory, None, factor) {
-            Some(most) if heap > most => {
-                let fitting_cores = most.mib() / per_core.mib();
-                if fitting_cores >= 1 {
-                    cores = u32::try_from(fitting_cores).unwrap_or(cores).min(cores);
-                    heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
-                    cores_why = format!(
-                        "{cores_why}, lowered to {cores} so that {} per core fits the node's {}",
-                        fmt_mem(per_core),
-                        fmt_mem(node.memory)
-                    );
-                    heap_why =
-                        format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
-                } else {
-                    cores = 1;
-                    // Round down to 128 MiB steps so the heap reads as a plain number.
-                    let rounded = most.mib() / 128 * 128;
-                    heap = MemorySize::from_mib(if rounded > 0 { rounded } else { most.mib() });
-                    cores_why = format!("{cores_why}, lowered to 1: not even one core's share fits the node");
-                    heap_why = format!(
-                        "{} (the most whose pod fits the node's {}), below the {} per core {workload} wants",
-                        fmt_mem(heap),
-                        fmt_mem(node.memory),
-                        fmt_mem(per_core)
-                    );
-                    warnings.push(format!(
-                        "the node's {} holds less than one {workload} core's {}; expect spills, or use a larger node",
-                        fmt_mem(node.memory),
-                        fmt_mem(per_core)
-                    ));
-                }
-            }
-            Some(_) => {}
-            None => warnings.push(format!(
-                "the node's {} cannot hold even an executor's minimum overhead; use a larger node",
-                fmt_mem(node.memory)
-            )),
-        }
-    }
+    let shape = executor_shape(input, factor, &mut warnings);
+    let (cores, heap) = (shape.cores, shape.heap);
 
     // 4. Overhead, by Spark's rule.
     let (overhead, _) = overhead_for(heap, None, factor);
@@ -404,58 +333,8 @@ pub fn recommend(input: &SizeRequest) -> Recommendation {
     );
 
     // 5. Waves and executors.
-    let task_secs = target.mib() as f64 / workload.throughput_per_core() as f64;
-    let task_why = format!(
-        "{} per task at {} MiB/s per core ({workload}) ≈ {task_secs:.1} s",
-        fmt_mem(target),
-        workload.throughput_per_core()
-    );
-    let (waves, waves_why, budget_secs) = match input.deadline {
-        Some(deadline) => {
-            let budget = deadline.as_millis() as f64 / 1000.0 * DEADLINE_SHARE;
-            let waves = ((budget / task_secs).floor() as u64).max(1);
-            let why = format!(
-                "deadline {deadline}: {:.0}% of it ({budget:.0} s) for tasks of {task_why} allows {waves} waves",
-                DEADLINE_SHARE * 100.0
-            );
-            (waves, why, Some(budget))
-        }
-        None => (DEFAULT_WAVES, format!("no deadline: {DEFAULT_WAVES} waves, the default"), None),
-    };
-    let slots = partitions.value.div_ceil(waves);
-    let wanted = slots.div_ceil(u64::from(cores));
-    let count = u32::try_from(wanted).unwrap_or(u32::MAX).clamp(MIN_EXECUTORS, MAX_EXECUTORS);
-    let mut executors_why = format!(
-        "⌈{} partitions ÷ {waves} waves⌉ = {slots} task slots ÷ {cores} cores = {wanted} executors",
-        partitions.value
-    );
-    if u64::from(count) != wanted {
-        executors_why.push_str(&format!(", bounded to [{MIN_EXECUTORS}, {MAX_EXECUTORS}]: {count}"));
-    }
-    let total_slots = u64::from(count) * u64::from(cores);
-    let actual_waves = partitions.value.div_ceil(total_slots);
-    let task_total = actual_waves as f64 * task_secs;
-    if let (Some(budget), Some(deadline)) = (budget_secs, input.deadline)
-        && task_total > budget
-    {
-        warnings.push(format!(
-            "even {count} executors need about {} of task time, more than the {:.0}% of the deadline {deadline} \
-             planned for tasks; expect to miss it, or split the job",
-            seconds(task_total),
-            DEADLINE_SHARE * 100.0
-        ));
-    }
-    // Said as the product it is: waves × one wave's time = the value (each wave's tasks run side by side).
-    let task_time = explained(
-        seconds(task_total),
-        format!(
-            "{actual_waves} waves × {task_secs:.1} s a wave ({} per task at {} MiB/s per core, {workload}) = {}; \
-             start-up, shuffle and stragglers not included",
-            fmt_mem(target),
-            workload.throughput_per_core(),
-            seconds(task_total)
-        ),
-    );
+    let plan = executor_count(input, partitions.value, cores, &mut warnings);
+    let (count, total_slots) = (plan.count, plan.total_slots);
 
     // 6. Dynamic allocation.
     let dynamic = workload.dynamic_allocation();
@@ -490,22 +369,200 @@ pub fn recommend(input: &SizeRequest) -> Recommendation {
         workload,
         app_type: input.app_type,
         partitions,
-        waves: explained(waves, waves_why),
-        executor_cores: explained(cores, cores_why),
-        executor_memory: explained(heap, heap_why),
+        waves: plan.waves,
+        executor_cores: explained(cores, shape.cores_why),
+        executor_memory: explained(heap, shape.heap_why),
         executor_overhead,
-        executors: explained(count, executors_why),
+        executors: explained(count, plan.executors_why),
         dynamic_allocation: explained(dynamic, dynamic_why),
         driver_cores: explained(1, "1 core: the driver schedules, it does not compute"),
         driver_memory: explained(driver_memory, driver_why),
         shuffle_partitions,
-        task_time,
+        task_time: plan.task_time,
         warnings,
         // Filled in below from the spec the fields above make.
         sized: size_job(&SparkJobSpec::default()),
     };
     recommendation.sized = size_job(&recommendation.to_spec());
     recommendation
+}
+
+/// Steps 2 and 3: an executor's cores and heap, each with why.
+struct ExecutorShape {
+    cores: u32,
+    cores_why: String,
+    heap: MemorySize,
+    heap_why: String,
+}
+
+impl ExecutorShape {
+    /// `cores` at the workload's memory per core.
+    fn of(cores: u32, cores_why: String, per_core: MemorySize, workload: Workload) -> ExecutorShape {
+        let heap = MemorySize::from_mib(u64::from(cores) * per_core.mib());
+        let heap_why = format!("{cores} cores × {} per core ({workload}) = {}", fmt_mem(per_core), fmt_mem(heap));
+        ExecutorShape { cores, cores_why, heap, heap_why }
+    }
+}
+
+/// Steps 2 and 3: the workload's executor cores and heap, then kept within
+/// the node when one is given (packed, at most its CPUs, within its memory).
+fn executor_shape(input: &SizeRequest, factor: f64, warnings: &mut Vec<String>) -> ExecutorShape {
+    let workload = input.workload;
+    let per_core = workload.memory_per_core();
+    let cores = workload.executor_cores().min(MAX_EXECUTOR_CORES);
+    let why = format!("{cores} cores per executor for {workload} (at most {MAX_EXECUTOR_CORES})");
+    let shape = ExecutorShape::of(cores, why, per_core, workload);
+    match input.node {
+        Some(node) => shape_within_node(shape, node, workload, factor, warnings),
+        None => shape,
+    }
+}
+
+/// The shape packed onto `node`, lowered to its whole CPUs, then to what its
+/// memory holds (warning when not even one core's share fits).
+fn shape_within_node(
+    mut shape: ExecutorShape,
+    node: NodeLimit,
+    workload: Workload,
+    factor: f64,
+    warnings: &mut Vec<String>,
+) -> ExecutorShape {
+    let per_core = workload.memory_per_core();
+    let node_cores = u32::try_from(node.cpu.millis() / 1000).unwrap_or(u32::MAX).max(1);
+    let cores = shape.cores;
+    // Pack the node: the core count (1..=5) whose executors leave the most
+    // task slots per node wins; on a tie, the workload's own count, then more
+    // cores (fewer JVMs).
+    if let Some((best, per_node)) = best_packing(node, per_core, factor, cores)
+        && best != cores
+    {
+        let default_slots = slots_per_node(node, per_core, factor, cores);
+        let slots = u64::from(best) * per_node;
+        let why = if default_slots == 0 {
+            format!(
+                "{best} cores per executor: the {workload} default of {cores} does not fit the node's {}; {per_node} per node use {slots} task slots",
+                fmt_mem(node.memory)
+            )
+        } else {
+            format!(
+                "{best} cores per executor: {per_node} per node use {slots} task slots, where the {workload} default of {cores} uses {default_slots}"
+            )
+        };
+        shape = ExecutorShape::of(best, why, per_core, workload);
+    }
+    if shape.cores > node_cores {
+        let why = format!("{}, lowered to the node's {node_cores} whole CPUs", shape.cores_why);
+        shape = ExecutorShape::of(node_cores, why, per_core, workload);
+    }
+    match largest_heap_within(node.memory, None, factor) {
+        Some(most) if shape.heap > most => {
+            let fitting_cores = most.mib() / per_core.mib();
+            if fitting_cores >= 1 {
+                let cores = u32::try_from(fitting_cores).unwrap_or(shape.cores).min(shape.cores);
+                let why = format!(
+                    "{}, lowered to {cores} so that {} per core fits the node's {}",
+                    shape.cores_why,
+                    fmt_mem(per_core),
+                    fmt_mem(node.memory)
+                );
+                shape = ExecutorShape::of(cores, why, per_core, workload);
+            } else {
+                // Round down to 128 MiB steps so the heap reads as a plain number.
+                let rounded = most.mib() / 128 * 128;
+                let heap = MemorySize::from_mib(if rounded > 0 { rounded } else { most.mib() });
+                shape = ExecutorShape {
+                    cores: 1,
+                    cores_why: format!("{}, lowered to 1: not even one core's share fits the node", shape.cores_why),
+                    heap,
+                    heap_why: format!(
+                        "{} (the most whose pod fits the node's {}), below the {} per core {workload} wants",
+                        fmt_mem(heap),
+                        fmt_mem(node.memory),
+                        fmt_mem(per_core)
+                    ),
+                };
+                warnings.push(format!(
+                    "the node's {} holds less than one {workload} core's {}; expect spills, or use a larger node",
+                    fmt_mem(node.memory),
+                    fmt_mem(per_core)
+                ));
+            }
+        }
+        Some(_) => {}
+        None => warnings.push(format!(
+            "the node's {} cannot hold even an executor's minimum overhead; use a larger node",
+            fmt_mem(node.memory)
+        )),
+    }
+    shape
+}
+
+/// Step 5: waves, the executor count and the task time it gives, each with why.
+struct ExecutorPlan {
+    waves: Explained<u64>,
+    count: u32,
+    executors_why: String,
+    total_slots: u64,
+    task_time: Explained<Duration>,
+}
+
+/// Step 5: how many waves the deadline allows (or the default), the
+/// executors that run `partitions` in them, and the task time that takes
+/// (warning when it misses the deadline's share).
+fn executor_count(input: &SizeRequest, partitions: u64, cores: u32, warnings: &mut Vec<String>) -> ExecutorPlan {
+    let workload = input.workload;
+    let target = workload.target_partition();
+    let task_secs = target.mib() as f64 / workload.throughput_per_core() as f64;
+    let task_why = format!(
+        "{} per task at {} MiB/s per core ({workload}) ≈ {task_secs:.1} s",
+        fmt_mem(target),
+        workload.throughput_per_core()
+    );
+    let (waves, waves_why, budget_secs) = match input.deadline {
+        Some(deadline) => {
+            let budget = deadline.as_millis() as f64 / 1000.0 * DEADLINE_SHARE;
+            let waves = ((budget / task_secs).floor() as u64).max(1);
+            let why = format!(
+                "deadline {deadline}: {:.0}% of it ({budget:.0} s) for tasks of {task_why} allows {waves} waves",
+                DEADLINE_SHARE * 100.0
+            );
+            (waves, why, Some(budget))
+        }
+        None => (DEFAULT_WAVES, format!("no deadline: {DEFAULT_WAVES} waves, the default"), None),
+    };
+    let slots = partitions.div_ceil(waves);
+    let wanted = slots.div_ceil(u64::from(cores));
+    let count = u32::try_from(wanted).unwrap_or(u32::MAX).clamp(MIN_EXECUTORS, MAX_EXECUTORS);
+    let mut executors_why =
+        format!("⌈{partitions} partitions ÷ {waves} waves⌉ = {slots} task slots ÷ {cores} cores = {wanted} executors");
+    if u64::from(count) != wanted {
+        executors_why.push_str(&format!(", bounded to [{MIN_EXECUTORS}, {MAX_EXECUTORS}]: {count}"));
+    }
+    let total_slots = u64::from(count) * u64::from(cores);
+    let actual_waves = partitions.div_ceil(total_slots);
+    let task_total = actual_waves as f64 * task_secs;
+    if let (Some(budget), Some(deadline)) = (budget_secs, input.deadline)
+        && task_total > budget
+    {
+        warnings.push(format!(
+            "even {count} executors need about {} of task time, more than the {:.0}% of the deadline {deadline} \
+             planned for tasks; expect to miss it, or split the job",
+            seconds(task_total),
+            DEADLINE_SHARE * 100.0
+        ));
+    }
+    // Said as the product it is: waves × one wave's time = the value (each wave's tasks run side by side).
+    let task_time = explained(
+        seconds(task_total),
+        format!(
+            "{actual_waves} waves × {task_secs:.1} s a wave ({} per task at {} MiB/s per core, {workload}) = {}; \
+             start-up, shuffle and stragglers not included",
+            fmt_mem(target),
+            workload.throughput_per_core(),
+            seconds(task_total)
+        ),
+    );
+    ExecutorPlan { waves: explained(waves, waves_why), count, executors_why, total_slots, task_time }
 }
 
 impl Recommendation {

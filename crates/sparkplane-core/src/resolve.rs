@@ -219,55 +219,15 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
         Some(env) => Some((env.to_owned(), None)),
         None => string_at(Some(request.job), "spec.environment").map(|(e, span)| (e.to_owned(), Some(span))),
     };
-
-    let preset = match &preset_name {
-        Some((name, span)) => match request.catalog.preset(name) {
-            Some(doc) => Some(doc),
-            None => {
-                let known: Vec<&str> = request.catalog.preset_names().collect();
-                let mut diag =
-                    Diagnostic::error("unknown-preset", "spec.preset", format!("there is no preset `{name}`"))
-                        .with_span(Some(span.clone()));
-                diag = match schema::did_you_mean(name, known.iter().copied()) {
-                    Some(guess) => {
-                        diag.with_help(format!("did you mean `{guess}`? (`sparkplane presets list` shows them all)"))
-                    }
-                    None => diag.with_help(format!("use one of: {}", known.join(", "))),
-                };
-                diagnostics.push(diag);
-                None
-            }
-        },
-        None => None,
-    };
-    let platform_env = match &environment {
-        Some((name, span)) => {
-            let found = request.catalog.environment(name);
-            if found.is_none() && request.job_environment.is_none() {
-                let known: Vec<&str> = request.catalog.environment_names().collect();
-                diagnostics.push(
-                    Diagnostic::error(
-                        "unknown-environment",
-                        "spec.environment",
-                        format!("there is no environment `{name}`"),
-                    )
-                    .with_span(span.clone())
-                    .with_help(environment_help(name, &known)),
-                );
-            }
-            found
-        }
-        None => None,
-    };
+    let preset =
+        preset_name.as_ref().and_then(|(name, span)| find_preset(request.catalog, name, span, &mut diagnostics));
+    let platform_env =
+        environment.as_ref().and_then(|(name, span)| find_environment(&request, name, span, &mut diagnostics));
     if diagnostics.errors().any(|d| d.code != "unknown-field") {
         return Err(diagnostics.sorted());
     }
 
-    let root_span = request.job.span.clone();
-    let mut tree = Node { value: NodeValue::Map(Vec::new()), span: root_span };
-    let mut provenance = BTreeMap::new();
-    let root = FieldPath::root();
-    let job_name = request.job.span.source.name.to_string();
+    // The layers from lowest to highest: preset, platform environment, job, the job's environment, --set.
     let mut layers: Vec<(LayerLabel, &Node)> = Vec::new();
     if let (Some(doc), Some((name, _))) = (preset, &preset_name)
         && let Some(t) = template(doc)
@@ -279,6 +239,7 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
     {
         layers.push((LayerLabel { kind: LayerKind::PlatformEnvironment, name: name.clone() }, t));
     }
+    let job_name = request.job.span.source.name.to_string();
     layers.push((LayerLabel { kind: LayerKind::Job, name: job_name }, request.job));
     if let (Some(t), Some(env)) = (job_env_template, request.job_environment) {
         layers.push((LayerLabel { kind: LayerKind::JobEnvironment, name: env.span.source.name.to_string() }, t));
@@ -286,34 +247,7 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
     for (flag, layer) in request.sets.iter().zip(&set_layers) {
         layers.push((LayerLabel { kind: LayerKind::Set, name: flag.text.clone() }, layer));
     }
-    for (label, layer) in &layers {
-        merge(&mut tree, layer, &root, label, &mut provenance);
-    }
-    if let Some((env, _)) = &environment {
-        // The environment applied is part of the resolved job.
-        let span = tree.span.clone();
-        let flag = Node { value: NodeValue::Str(env.clone()), span };
-        let doc = Node {
-            value: NodeValue::Map(vec![(
-                "spec".into(),
-                flag.span.clone(),
-                Node {
-                    value: NodeValue::Map(vec![("environment".into(), flag.span.clone(), flag.clone())]),
-                    span: flag.span.clone(),
-                },
-            )]),
-            span: flag.span.clone(),
-        };
-        if request.environment.is_some() {
-            merge(
-                &mut tree,
-                &doc,
-                &root,
-                &LayerLabel { kind: LayerKind::Flag, name: format!("--env {env}") },
-                &mut provenance,
-            );
-        }
-    }
+    let (tree, provenance) = merge_layers(&request, &layers, environment.as_ref().map(|(env, _)| env.as_str()));
 
     diagnostics.extend(schema::schema(DocKind::SparkJob).check(&tree, Completeness::Complete));
     // Unknown fields do not stop the meaning checks: they are set aside so one
@@ -346,6 +280,79 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
         attempt: 1,
     };
     Ok((resolved, diagnostics))
+}
+
+/// The preset `name` from the catalog, or None with an error (and the
+/// nearest name) in `diagnostics`.
+fn find_preset<'c>(catalog: &'c Catalog, name: &str, span: &Span, diagnostics: &mut Diagnostics) -> Option<&'c Node> {
+    if let Some(doc) = catalog.preset(name) {
+        return Some(doc);
+    }
+    let known: Vec<&str> = catalog.preset_names().collect();
+    let diag = Diagnostic::error("unknown-preset", "spec.preset", format!("there is no preset `{name}`"))
+        .with_span(Some(span.clone()));
+    diagnostics.push(match schema::did_you_mean(name, known.iter().copied()) {
+        Some(guess) => diag.with_help(format!("did you mean `{guess}`? (`sparkplane presets list` shows them all)")),
+        None => diag.with_help(format!("use one of: {}", known.join(", "))),
+    });
+    None
+}
+
+/// The platform environment `name` from the catalog; an error in
+/// `diagnostics` when there is none and the job has no environment file of
+/// its own either.
+fn find_environment<'c>(
+    request: &ResolveRequest<'c>,
+    name: &str,
+    span: &Option<Span>,
+    diagnostics: &mut Diagnostics,
+) -> Option<&'c Node> {
+    let found = request.catalog.environment(name);
+    if found.is_none() && request.job_environment.is_none() {
+        let known: Vec<&str> = request.catalog.environment_names().collect();
+        diagnostics.push(
+            Diagnostic::error("unknown-environment", "spec.environment", format!("there is no environment `{name}`"))
+                .with_span(span.clone())
+                .with_help(environment_help(name, &known)),
+        );
+    }
+    found
+}
+
+/// `layers` merged in order into one tree with the origin of every value;
+/// then `--env` (when given as a flag) as the environment of the resolved job.
+fn merge_layers(
+    request: &ResolveRequest<'_>,
+    layers: &[(LayerLabel, &Node)],
+    environment: Option<&str>,
+) -> (Node, BTreeMap<FieldPath, Origin>) {
+    let mut tree = Node { value: NodeValue::Map(Vec::new()), span: request.job.span.clone() };
+    let mut provenance = BTreeMap::new();
+    let root = FieldPath::root();
+    for (label, layer) in layers {
+        merge(&mut tree, layer, &root, label, &mut provenance);
+    }
+    if let Some(env) = environment
+        && request.environment.is_some()
+    {
+        // The environment applied is part of the resolved job.
+        let span = tree.span.clone();
+        let flag = Node { value: NodeValue::Str(env.to_owned()), span };
+        let doc = Node {
+            value: NodeValue::Map(vec![(
+                "spec".into(),
+                flag.span.clone(),
+                Node {
+                    value: NodeValue::Map(vec![("environment".into(), flag.span.clone(), flag.clone())]),
+                    span: flag.span.clone(),
+                },
+            )]),
+            span: flag.span.clone(),
+        };
+        let label = LayerLabel { kind: LayerKind::Flag, name: format!("--env {env}") };
+        merge(&mut tree, &doc, &root, &label, &mut provenance);
+    }
+    (tree, provenance)
 }
 
 /// Removes the value at `path` from a tree (used to set aside unknown fields).

@@ -11,7 +11,7 @@
 //! Structure (unknown fields, types, quantity spellings) is `schema`'s job and
 //! has already passed when this runs. Every problem is reported, not the first.
 
-use sparkplane_api::job::{AppType, EnvVar, RestartKind};
+use sparkplane_api::job::{AppType, EnvVar, RestartKind, RoleSpec};
 use sparkplane_api::{MemorySize, SparkJobSpec};
 
 use crate::image::{is_digest, is_tag};
@@ -357,66 +357,8 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
     let roles =
         [("driver", spec.driver.as_ref().map(|d| &d.role)), ("executor", spec.executor.as_ref().map(|e| &e.role))];
     for (role_name, role) in roles {
-        let Some(role) = role else { continue };
-        let at = |field: &str| format!("spec.{role_name}.{field}");
-        if role.cores == Some(0) {
-            ctx.error(
-                "bad-value",
-                &at("cores"),
-                format!("the {role_name} needs at least 1 core"),
-                "set `cores: 1` or more".into(),
-            );
-        }
-        if let Some(memory) = role.memory
-            && memory < MIN_HEAP
-        {
-            ctx.error(
-                "bad-value",
-                &at("memory"),
-                format!("{memory} is below Spark's minimum heap of 450 MiB; the JVM would refuse to start"),
-                "set `memory: 512m` or more".into(),
-            );
-        }
-        if role.memory_overhead.is_some() && role.memory_overhead_factor.is_some() {
-            ctx.conflict(&at("memoryOverhead"), &at("memoryOverheadFactor"), "both `memoryOverhead` and `memoryOverheadFactor` are set; Spark would use the first and ignore the second".into(), "keep one of them".into());
-        }
-        if let Some(factor) = role.memory_overhead_factor
-            && !(factor > 0.0 && factor <= 1.0)
-        {
-            ctx.error(
-                "bad-value",
-                &at("memoryOverheadFactor"),
-                format!("{factor} is not a fraction between 0 and 1"),
-                "use e.g. 0.1 for JVM jobs or 0.4 for PySpark".into(),
-            );
-        }
-        if let (Some(request), Some(limit)) = (role.core_request, role.core_limit)
-            && limit < request
-        {
-            ctx.conflict(
-                &at("coreLimit"),
-                &at("coreRequest"),
-                format!("the CPU limit {limit} is below the request {request}; Kubernetes rejects such a pod"),
-                "raise `coreLimit` or lower `coreRequest`".into(),
-            );
-        }
-        if let Some(gpu) = &role.gpu {
-            if gpu.amount == 0 {
-                ctx.error(
-                    "bad-value",
-                    &at("gpu.amount"),
-                    "a GPU request of 0 asks for nothing".into(),
-                    "set `amount: 1` or remove `gpu`".into(),
-                );
-            }
-            if !gpu.name.contains('/') {
-                ctx.error(
-                    "bad-value",
-                    &at("gpu.name"),
-                    format!("`{}` is not an extended-resource name", gpu.name),
-                    "use the device plugin's name, e.g. `nvidia.com/gpu` or `amd.com/gpu`".into(),
-                );
-            }
+        if let Some(role) = role {
+            check_role_resources(ctx, role_name, role);
         }
     }
     if let (Some(gang), Some(scheduler)) = (spec.scheduling.as_ref().and_then(|s| s.gang), &spec.scheduler_name)
@@ -429,6 +371,82 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
             "remove schedulerName: scheduling.gang sets every pod's scheduler".into(),
         );
     }
+    check_executor_count(ctx, spec);
+}
+
+/// A driver's or executors' cores, heap, overhead, CPU request and limit, and GPU.
+fn check_role_resources(ctx: &mut Ctx<'_>, role_name: &str, role: &RoleSpec) {
+    let at = |field: &str| format!("spec.{role_name}.{field}");
+    if role.cores == Some(0) {
+        ctx.error(
+            "bad-value",
+            &at("cores"),
+            format!("the {role_name} needs at least 1 core"),
+            "set `cores: 1` or more".into(),
+        );
+    }
+    if let Some(memory) = role.memory
+        && memory < MIN_HEAP
+    {
+        ctx.error(
+            "bad-value",
+            &at("memory"),
+            format!("{memory} is below Spark's minimum heap of 450 MiB; the JVM would refuse to start"),
+            "set `memory: 512m` or more".into(),
+        );
+    }
+    if role.memory_overhead.is_some() && role.memory_overhead_factor.is_some() {
+        ctx.conflict(
+            &at("memoryOverhead"),
+            &at("memoryOverheadFactor"),
+            "both `memoryOverhead` and `memoryOverheadFactor` are set; Spark would use the first and ignore the second"
+                .into(),
+            "keep one of them".into(),
+        );
+    }
+    if let Some(factor) = role.memory_overhead_factor
+        && !(factor > 0.0 && factor <= 1.0)
+    {
+        ctx.error(
+            "bad-value",
+            &at("memoryOverheadFactor"),
+            format!("{factor} is not a fraction between 0 and 1"),
+            "use e.g. 0.1 for JVM jobs or 0.4 for PySpark".into(),
+        );
+    }
+    if let (Some(request), Some(limit)) = (role.core_request, role.core_limit)
+        && limit < request
+    {
+        ctx.conflict(
+            &at("coreLimit"),
+            &at("coreRequest"),
+            format!("the CPU limit {limit} is below the request {request}; Kubernetes rejects such a pod"),
+            "raise `coreLimit` or lower `coreRequest`".into(),
+        );
+    }
+    if let Some(gpu) = &role.gpu {
+        if gpu.amount == 0 {
+            ctx.error(
+                "bad-value",
+                &at("gpu.amount"),
+                "a GPU request of 0 asks for nothing".into(),
+                "set `amount: 1` or remove `gpu`".into(),
+            );
+        }
+        if !gpu.name.contains('/') {
+            ctx.error(
+                "bad-value",
+                &at("gpu.name"),
+                format!("`{}` is not an extended-resource name", gpu.name),
+                "use the device plugin's name, e.g. `nvidia.com/gpu` or `amd.com/gpu`".into(),
+            );
+        }
+    }
+}
+
+/// How many executors: dynamic allocation's bounds (and `instances` within
+/// them) or, without it, at least one.
+fn check_executor_count(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
     let instances = spec.executor.as_ref().and_then(|e| e.instances);
     match spec.dynamic_allocation.as_ref().filter(|d| d.enabled == Some(true)) {
         Some(da) => {

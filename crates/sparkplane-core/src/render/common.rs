@@ -4,6 +4,9 @@
 //!
 //! A route must take these from here, never derive its own, so the three
 //! routes start the same driver. Resources come from the sizing model only.
+//! The input, roles, names, standard labels and object metadata live one
+//! step lower, in `base` (re-exported here), so the gang scheduling module
+//! this one calls reads them without an import circle.
 
 use std::collections::BTreeMap;
 
@@ -14,12 +17,12 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
-use serde::Serialize;
-use serde_json::Value;
-use sparkplane_api::job::{AppType, EnvVar as JobEnvVar, RestartKind, RoleSpec};
+use sparkplane_api::job::{AppType, Dependencies, EnvVar as JobEnvVar, EventLog, RestartKind};
 
+pub use super::base::{
+    Names, RenderInput, RenderedObject, SparkRole, object_meta, pod_resources, role_spec, standard_labels,
+};
 use crate::resolved::ResolvedJob;
-use crate::sizing::{PodResources, SizedJob};
 
 /// User id of the `spark` user in Apache Spark's images; pods run as it.
 pub const SPARK_UID: i64 = 185;
@@ -29,65 +32,6 @@ pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 /// The API server address pods use.
 pub const IN_CLUSTER_MASTER: &str = "k8s://https://kubernetes.default.svc:443";
-
-/// What renderers get: the resolved job and its sizes.
-#[derive(Clone, Copy, Debug)]
-pub struct RenderInput<'a> {
-    /// The resolved job.
-    pub job: &'a ResolvedJob,
-    /// Its pod resources (from `sizing::size_job`).
-    pub sized: &'a SizedJob,
-}
-
-/// One rendered Kubernetes object, kept as JSON built from its typed form.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RenderedObject {
-    /// `apiVersion`.
-    pub api_version: String,
-    /// `kind`.
-    pub kind: String,
-    /// `metadata.name`.
-    pub name: String,
-    /// `metadata.namespace` (None for cluster-wide objects).
-    pub namespace: Option<String>,
-    /// The whole object.
-    pub body: Value,
-}
-
-impl RenderedObject {
-    /// Wraps a typed Kubernetes object.
-    pub fn from_resource<K>(object: &K) -> RenderedObject
-    where
-        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize,
-    {
-        let meta = object.metadata();
-        RenderedObject {
-            api_version: K::API_VERSION.to_owned(),
-            kind: K::KIND.to_owned(),
-            name: meta.name.clone().unwrap_or_default(),
-            namespace: meta.namespace.clone(),
-            body: serde_json::to_value(object).unwrap_or(Value::Null),
-        }
-    }
-
-    /// Wraps an object that has no k8s-openapi type (custom resources); its
-    /// body must carry apiVersion, kind and metadata.
-    pub fn from_custom(body: Value) -> RenderedObject {
-        let text = |v: &Value| v.as_str().map(str::to_owned);
-        RenderedObject {
-            api_version: text(&body["apiVersion"]).unwrap_or_default(),
-            kind: text(&body["kind"]).unwrap_or_default(),
-            name: text(&body["metadata"]["name"]).unwrap_or_default(),
-            namespace: text(&body["metadata"]["namespace"]),
-            body,
-        }
-    }
-
-    /// A file name for `--out-dir`: `<kind>-<name>.yaml`, lower-case.
-    pub fn file_name(&self) -> String {
-        format!("{}-{}.yaml", self.kind.to_ascii_lowercase(), self.name)
-    }
-}
 
 /// Orders objects as they should be applied: identities and permissions,
 /// then configuration, then workloads; by name within a kind.
@@ -111,62 +55,6 @@ pub fn sort_objects(objects: &mut [RenderedObject]) {
     objects.sort_by(|a, b| rank(&a.kind).cmp(&rank(&b.kind)).then_with(|| a.name.cmp(&b.name)));
 }
 
-/// The driver or an executor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SparkRole {
-    /// The driver.
-    Driver,
-    /// An executor.
-    Executor,
-}
-
-impl SparkRole {
-    /// `driver` or `executor`, as Spark spells it in property names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SparkRole::Driver => "driver",
-            SparkRole::Executor => "executor",
-        }
-    }
-}
-
-/// Names of the objects a job renders; stable for the same resolved job.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Names {
-    /// `<job>-<8 hex>`: the prefix of per-run objects and executor pods.
-    pub prefix: String,
-    /// The driver pod.
-    pub driver_pod: String,
-    /// The headless driver service.
-    pub driver_service: String,
-    /// The ConfigMap holding spark.properties.
-    pub driver_config_map: String,
-    /// The ConfigMap holding the executor pod template.
-    pub pod_template_config_map: String,
-    /// The driver's service account (when sparkplane creates it).
-    pub service_account: String,
-    /// The Spark application id.
-    pub app_id: String,
-}
-
-impl Names {
-    /// The names for a resolved job.
-    pub fn of(job: &ResolvedJob) -> Names {
-        let hash = job.run_hash();
-        let short = &hash[..8];
-        let prefix = format!("{}-{short}", job.name());
-        Names {
-            driver_pod: format!("{prefix}-driver"),
-            driver_service: format!("{prefix}-driver-svc"),
-            driver_config_map: format!("spark-drv-{short}-conf-map"),
-            pod_template_config_map: format!("{prefix}-driver-podspec-conf-map"),
-            service_account: format!("{}-spark", job.name()),
-            app_id: format!("spark-{}", &hash[..32]),
-            prefix,
-        }
-    }
-}
-
 /// The service account the driver runs as: the job's, or the one sparkplane creates.
 pub fn driver_service_account(input: &RenderInput<'_>) -> String {
     let spec = &input.job.job.spec;
@@ -182,47 +70,6 @@ pub fn driver_service_account(input: &RenderInput<'_>) -> String {
 pub fn renders_rbac(input: &RenderInput<'_>) -> bool {
     let spec = &input.job.job.spec;
     spec.service_account.is_none() && spec.driver.as_ref().and_then(|d| d.service_account.as_ref()).is_none()
-}
-
-/// Labels every object of the job carries (the job's own labels, then the standard ones).
-pub fn standard_labels(job: &ResolvedJob, component: &str) -> BTreeMap<String, String> {
-    let mut labels: BTreeMap<String, String> = job.job.metadata.labels.clone().unwrap_or_default();
-    let spec = &job.job.spec;
-    labels.insert("app.kubernetes.io/name".into(), "spark".into());
-    labels.insert("app.kubernetes.io/instance".into(), job.name().to_owned());
-    labels.insert("app.kubernetes.io/component".into(), component.to_owned());
-    labels.insert("app.kubernetes.io/managed-by".into(), "sparkplane".into());
-    if let Some(version) = &spec.spark_version {
-        labels.insert("app.kubernetes.io/version".into(), version.clone());
-    }
-    labels.insert(sparkplane_api::labels::JOB.into(), job.name().to_owned());
-    labels.insert(sparkplane_api::labels::SPEC_HASH.into(), job.short_hash());
-    if job.attempt > 1 {
-        labels.insert(sparkplane_api::labels::ATTEMPT.into(), job.attempt.to_string());
-    }
-    if let Some(team) = &spec.team {
-        labels.insert(sparkplane_api::labels::TEAM.into(), team.clone());
-    }
-    if let Some(cc) = &spec.cost_center {
-        labels.insert(sparkplane_api::labels::COST_CENTER.into(), cc.clone());
-    }
-    if let Some(env) = &job.environment {
-        labels.insert(sparkplane_api::labels::ENVIRONMENT.into(), env.clone());
-    }
-    if let Some(preset) = &job.preset {
-        labels.insert(sparkplane_api::labels::PRESET.into(), preset.clone());
-    }
-    labels
-}
-
-/// Metadata for an object of the job.
-pub fn object_meta(input: &RenderInput<'_>, name: &str, component: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: Some(input.job.namespace().to_owned()),
-        labels: Some(standard_labels(input.job, component)),
-        ..Default::default()
-    }
 }
 
 /// Pod-level security meeting Pod Security "restricted".
@@ -252,23 +99,6 @@ pub fn container_security_context() -> SecurityContext {
 /// The container image reference.
 pub fn image(input: &RenderInput<'_>) -> String {
     input.job.job.spec.image.as_ref().and_then(|i| i.reference()).unwrap_or_default()
-}
-
-/// The job's role spec (driver or executor), if any.
-pub fn role_spec<'a>(input: &RenderInput<'a>, role: SparkRole) -> Option<&'a RoleSpec> {
-    let spec = &input.job.job.spec;
-    match role {
-        SparkRole::Driver => spec.driver.as_ref().map(|d| &d.role),
-        SparkRole::Executor => spec.executor.as_ref().map(|e| &e.role),
-    }
-}
-
-/// The sized pod of a role.
-pub fn pod_resources<'a>(input: &RenderInput<'a>, role: SparkRole) -> &'a PodResources {
-    match role {
-        SparkRole::Driver => &input.sized.driver,
-        SparkRole::Executor => &input.sized.executor,
-    }
 }
 
 fn join(items: &[String]) -> Option<String> {
@@ -353,70 +183,11 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
     }
     set("spark.kubernetes.authenticate.driver.serviceAccountName", driver_service_account(input));
     for role in [SparkRole::Driver, SparkRole::Executor] {
-        let r = role.as_str();
-        let pod = pod_resources(input, role);
-        set(&format!("spark.{r}.cores"), pod.spark_cores.to_string());
-        set(&format!("spark.{r}.memory"), pod.heap.to_spark());
-        set(&format!("spark.{r}.memoryOverhead"), pod.overhead.to_spark());
-        set(&format!("spark.kubernetes.{r}.request.cores"), pod.cpu_request.to_kubernetes());
-        if let Some(limit) = pod.cpu_limit {
-            set(&format!("spark.kubernetes.{r}.limit.cores"), limit.to_kubernetes());
-        }
-        if let Some(gpu) = &pod.gpu {
-            set(&format!("spark.{r}.resource.gpu.amount"), gpu.amount.to_string());
-            if let Some((vendor, _)) = gpu.name.split_once('/') {
-                set(&format!("spark.{r}.resource.gpu.vendor"), vendor.to_owned());
-            }
-            if let Some(script) = &gpu.discovery_script {
-                set(&format!("spark.{r}.resource.gpu.discoveryScript"), script.clone());
-            }
-        }
-        if let Some(role_spec) = role_spec(input, role) {
-            for (k, v) in &role_spec.node_selector {
-                set(&format!("spark.kubernetes.{r}.node.selector.{k}"), v.clone());
-            }
-            for (k, v) in &role_spec.annotations {
-                set(&format!("spark.kubernetes.{r}.annotation.{k}"), v.clone());
-            }
-        }
-        for (k, v) in pod_labels(input, role) {
-            set(&format!("spark.kubernetes.{r}.label.{k}"), v);
-        }
+        role_properties(input, role, &mut set);
     }
-    let executors = input.sized.executors;
-    if executors.dynamic {
-        set("spark.dynamicAllocation.enabled", "true".into());
-        set("spark.dynamicAllocation.minExecutors", executors.min.to_string());
-        set("spark.dynamicAllocation.maxExecutors", executors.max.to_string());
-        set("spark.dynamicAllocation.initialExecutors", executors.initial.to_string());
-        // Kubernetes has no external shuffle service, so Spark refuses dynamic
-        // allocation without shuffle tracking: on unless the job turns it off.
-        let tracking = spec.dynamic_allocation.as_ref().and_then(|d| d.shuffle_tracking).unwrap_or(true);
-        set("spark.dynamicAllocation.shuffleTracking.enabled", tracking.to_string());
-    } else {
-        set("spark.executor.instances", executors.initial.to_string());
-    }
-    if input.sized.executor.pyspark.mib() > 0 {
-        set("spark.executor.pyspark.memory", input.sized.executor.pyspark.to_spark());
-    }
-    if input.sized.executor.off_heap.mib() > 0 {
-        set("spark.memory.offHeap.enabled", "true".into());
-        set("spark.memory.offHeap.size", input.sized.executor.off_heap.to_spark());
-    }
+    executor_count_properties(input, &mut set);
     if let Some(deps) = &spec.deps {
-        for (key, items) in [
-            ("spark.jars", &deps.jars),
-            ("spark.submit.pyFiles", &deps.py_files),
-            ("spark.files", &deps.files),
-            ("spark.archives", &deps.archives),
-            ("spark.jars.packages", &deps.packages),
-            ("spark.jars.excludes", &deps.exclude_packages),
-            ("spark.jars.repositories", &deps.repositories),
-        ] {
-            if let Some(value) = join(items) {
-                set(key, value);
-            }
-        }
+        dependency_properties(deps, &mut set);
     }
     for (k, v) in &spec.node_selector {
         set(&format!("spark.kubernetes.node.selector.{k}"), v.clone());
@@ -425,28 +196,7 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
         set("spark.kubernetes.scheduler.name", scheduler.clone());
     }
     if let Some(log) = &spec.event_log {
-        let enabled = log.enabled.unwrap_or(true);
-        set("spark.eventLog.enabled", enabled.to_string());
-        if enabled {
-            if let Some(dir) = &log.dir {
-                set("spark.eventLog.dir", dir.clone());
-            }
-            if let Some(rolling) = log.rolling {
-                set("spark.eventLog.rolling.enabled", rolling.to_string());
-            }
-            if let Some(size) = log.max_file_size {
-                set("spark.eventLog.rolling.maxFileSize", size.to_spark());
-            }
-            if let Some(codec) = log.codec {
-                match codec.spark_name() {
-                    Some(name) => {
-                        set("spark.eventLog.compress", "true".into());
-                        set("spark.eventLog.compression.codec", name.into());
-                    }
-                    None => set("spark.eventLog.compress", "false".into()),
-                }
-            }
-        }
+        event_log_properties(log, &mut set);
     }
     if let Some(timeouts) = &spec.timeouts
         && let Some(t) = timeouts.executor_start
@@ -476,6 +226,112 @@ pub fn spark_properties(input: &RenderInput<'_>) -> BTreeMap<String, String> {
         set(k, v.clone());
     }
     conf
+}
+
+/// Setting one Spark property.
+type Set<'s> = dyn FnMut(&str, String) + 's;
+
+/// A driver's or executors' properties: resources from the sizing model,
+/// GPUs, node selectors, annotations and labels.
+fn role_properties(input: &RenderInput<'_>, role: SparkRole, set: &mut Set<'_>) {
+    let r = role.as_str();
+    let pod = pod_resources(input, role);
+    set(&format!("spark.{r}.cores"), pod.spark_cores.to_string());
+    set(&format!("spark.{r}.memory"), pod.heap.to_spark());
+    set(&format!("spark.{r}.memoryOverhead"), pod.overhead.to_spark());
+    set(&format!("spark.kubernetes.{r}.request.cores"), pod.cpu_request.to_kubernetes());
+    if let Some(limit) = pod.cpu_limit {
+        set(&format!("spark.kubernetes.{r}.limit.cores"), limit.to_kubernetes());
+    }
+    if let Some(gpu) = &pod.gpu {
+        set(&format!("spark.{r}.resource.gpu.amount"), gpu.amount.to_string());
+        if let Some((vendor, _)) = gpu.name.split_once('/') {
+            set(&format!("spark.{r}.resource.gpu.vendor"), vendor.to_owned());
+        }
+        if let Some(script) = &gpu.discovery_script {
+            set(&format!("spark.{r}.resource.gpu.discoveryScript"), script.clone());
+        }
+    }
+    if let Some(role_spec) = role_spec(input, role) {
+        for (k, v) in &role_spec.node_selector {
+            set(&format!("spark.kubernetes.{r}.node.selector.{k}"), v.clone());
+        }
+        for (k, v) in &role_spec.annotations {
+            set(&format!("spark.kubernetes.{r}.annotation.{k}"), v.clone());
+        }
+    }
+    for (k, v) in pod_labels(input, role) {
+        set(&format!("spark.kubernetes.{r}.label.{k}"), v);
+    }
+}
+
+/// How many executors: dynamic allocation's bounds (with shuffle tracking)
+/// or a fixed count; PySpark and off-heap memory from the sizing model.
+fn executor_count_properties(input: &RenderInput<'_>, set: &mut Set<'_>) {
+    let spec = &input.job.job.spec;
+    let executors = input.sized.executors;
+    if executors.dynamic {
+        set("spark.dynamicAllocation.enabled", "true".into());
+        set("spark.dynamicAllocation.minExecutors", executors.min.to_string());
+        set("spark.dynamicAllocation.maxExecutors", executors.max.to_string());
+        set("spark.dynamicAllocation.initialExecutors", executors.initial.to_string());
+        // Kubernetes has no external shuffle service, so Spark refuses dynamic
+        // allocation without shuffle tracking: on unless the job turns it off.
+        let tracking = spec.dynamic_allocation.as_ref().and_then(|d| d.shuffle_tracking).unwrap_or(true);
+        set("spark.dynamicAllocation.shuffleTracking.enabled", tracking.to_string());
+    } else {
+        set("spark.executor.instances", executors.initial.to_string());
+    }
+    if input.sized.executor.pyspark.mib() > 0 {
+        set("spark.executor.pyspark.memory", input.sized.executor.pyspark.to_spark());
+    }
+    if input.sized.executor.off_heap.mib() > 0 {
+        set("spark.memory.offHeap.enabled", "true".into());
+        set("spark.memory.offHeap.size", input.sized.executor.off_heap.to_spark());
+    }
+}
+
+/// The job's jars, Python files, files, archives and packages.
+fn dependency_properties(deps: &Dependencies, set: &mut Set<'_>) {
+    for (key, items) in [
+        ("spark.jars", &deps.jars),
+        ("spark.submit.pyFiles", &deps.py_files),
+        ("spark.files", &deps.files),
+        ("spark.archives", &deps.archives),
+        ("spark.jars.packages", &deps.packages),
+        ("spark.jars.excludes", &deps.exclude_packages),
+        ("spark.jars.repositories", &deps.repositories),
+    ] {
+        if let Some(value) = join(items) {
+            set(key, value);
+        }
+    }
+}
+
+/// Where and how the event log is written.
+fn event_log_properties(log: &EventLog, set: &mut Set<'_>) {
+    let enabled = log.enabled.unwrap_or(true);
+    set("spark.eventLog.enabled", enabled.to_string());
+    if enabled {
+        if let Some(dir) = &log.dir {
+            set("spark.eventLog.dir", dir.clone());
+        }
+        if let Some(rolling) = log.rolling {
+            set("spark.eventLog.rolling.enabled", rolling.to_string());
+        }
+        if let Some(size) = log.max_file_size {
+            set("spark.eventLog.rolling.maxFileSize", size.to_spark());
+        }
+        if let Some(codec) = log.codec {
+            match codec.spark_name() {
+                Some(name) => {
+                    set("spark.eventLog.compress", "true".into());
+                    set("spark.eventLog.compression.codec", name.into());
+                }
+                None => set("spark.eventLog.compress", "false".into()),
+            }
+        }
+    }
 }
 
 /// Labels of a role's pods: the standard ones plus the role's own.

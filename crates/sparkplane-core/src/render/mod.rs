@@ -13,6 +13,7 @@
 //! templates from `common`, its resources from the one sizing model, and
 //! its JVMs' log layout from `logging`.
 
+pub mod base;
 pub mod check;
 pub mod common;
 pub mod connect;

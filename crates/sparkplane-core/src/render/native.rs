@@ -308,7 +308,6 @@ fn spark_labels(input: &RenderInput<'_>, role: &str) -> BTreeMap<String, String>
 pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     let names = Names::of(input.job);
     let spec = &input.job.job.spec;
-    let sized = &input.sized.driver;
     let template = pod_template(input, SparkRole::Driver);
     let mut metadata = template.metadata.unwrap_or_default();
     metadata.name = Some(names.driver_pod.clone());
@@ -326,41 +325,69 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     }
 
     let local_dir = format!("/var/data/spark-{}", &input.job.short_hash());
-    let conf_volume = "spark-conf-volume-driver";
-    let volumes = pod_spec.volumes.get_or_insert_with(Vec::new);
-    volumes.push(Volume {
-        name: "spark-local-dir-1".into(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Default::default()
-    });
-    volumes.push(Volume {
-        name: conf_volume.into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: names.driver_config_map.clone(),
-            // spark-submit mounts each file of its conf directory beside the properties; the driver
-            // hands them on to its executors' ConfigMap, so both log through the one layout. Sorted by
-            // key, as spark-submit lists them.
-            items: Some(
-                [logging::LOG4J2_FILE, "spark.properties"]
-                    .into_iter()
-                    .map(|key| KeyToPath { key: key.into(), path: key.into(), mode: Some(0o644) })
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    volumes.push(Volume {
-        name: "pod-template-volume".into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: names.pod_template_config_map.clone(),
-            items: Some(vec![KeyToPath { key: POD_TEMPLATE_KEY.into(), path: POD_TEMPLATE_FILE.into(), mode: None }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    pod_spec.volumes.get_or_insert_with(Vec::new).extend(driver_volumes(&names));
+    let template_container = pod_spec.containers.first().cloned().unwrap_or_default();
+    let container = driver_container(input, &names, template_container, local_dir);
+    if pod_spec.containers.is_empty() {
+        pod_spec.containers.push(container);
+    } else {
+        pod_spec.containers[0] = container;
+    }
+    Pod { metadata, spec: Some(pod_spec), status: None }
+}
 
-    let mut container: Container = pod_spec.containers.first().cloned().unwrap_or_default();
+/// The volume holding the driver's `spark.properties` (and the log layout).
+const DRIVER_CONF_VOLUME: &str = "spark-conf-volume-driver";
+
+/// The driver's volumes as spark-submit makes them: a local dir, its conf
+/// directory and the executors' pod template.
+fn driver_volumes(names: &Names) -> Vec<Volume> {
+    let conf_volume = DRIVER_CONF_VOLUME;
+    vec![
+        Volume {
+            name: "spark-local-dir-1".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        },
+        Volume {
+            name: conf_volume.into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: names.driver_config_map.clone(),
+                // spark-submit mounts each file of its conf directory beside the properties; the driver
+                // hands them on to its executors' ConfigMap, so both log through the one layout. Sorted by
+                // key, as spark-submit lists them.
+                items: Some(
+                    [logging::LOG4J2_FILE, "spark.properties"]
+                        .into_iter()
+                        .map(|key| KeyToPath { key: key.into(), path: key.into(), mode: Some(0o644) })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Volume {
+            name: "pod-template-volume".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: names.pod_template_config_map.clone(),
+                items: Some(vec![KeyToPath {
+                    key: POD_TEMPLATE_KEY.into(),
+                    path: POD_TEMPLATE_FILE.into(),
+                    mode: None,
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    ]
+}
+
+/// The driver container, over the template's first container: image,
+/// spark-submit's arguments, ports, environment, resources from the sizing
+/// model and mounts.
+fn driver_container(input: &RenderInput<'_>, names: &Names, mut container: Container, local_dir: String) -> Container {
+    let spec = &input.job.job.spec;
+    let conf_volume = DRIVER_CONF_VOLUME;
     container.name = DRIVER_CONTAINER.into();
     container.image = Some(image(input));
     container.image_pull_policy =
@@ -405,6 +432,20 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     env.push(plain("SPARK_LOCAL_DIRS", local_dir.clone()));
     env.push(plain("SPARK_CONF_DIR", CONF_DIR.into()));
     container.env = Some(env);
+    container.resources = Some(driver_resources(&input.sized.driver));
+    let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
+    mounts.push(VolumeMount { name: "spark-local-dir-1".into(), mount_path: local_dir, ..Default::default() });
+    mounts.push(VolumeMount { name: conf_volume.into(), mount_path: CONF_DIR.into(), ..Default::default() });
+    mounts.push(VolumeMount {
+        name: "pod-template-volume".into(),
+        mount_path: POD_TEMPLATE_DIR.into(),
+        ..Default::default()
+    });
+    container
+}
+
+/// The driver's requests and limits, as spark-submit writes them from the sizing model.
+fn driver_resources(sized: &crate::sizing::PodResources) -> ResourceRequirements {
     // spark-submit writes pod memory in MiB (`4096Mi`), whatever its size.
     let memory = format!("{}Mi", sized.pod_memory.mib());
     let mut requests = BTreeMap::new();
@@ -418,22 +459,7 @@ pub fn driver_pod(input: &RenderInput<'_>) -> Pod {
     if let Some(gpu) = &sized.gpu {
         limits.insert(gpu.name.clone(), quantity(gpu.amount.to_string()));
     }
-    container.resources =
-        Some(ResourceRequirements { requests: Some(requests), limits: Some(limits), ..Default::default() });
-    let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
-    mounts.push(VolumeMount { name: "spark-local-dir-1".into(), mount_path: local_dir, ..Default::default() });
-    mounts.push(VolumeMount { name: conf_volume.into(), mount_path: CONF_DIR.into(), ..Default::default() });
-    mounts.push(VolumeMount {
-        name: "pod-template-volume".into(),
-        mount_path: POD_TEMPLATE_DIR.into(),
-        ..Default::default()
-    });
-    if pod_spec.containers.is_empty() {
-        pod_spec.containers.push(container);
-    } else {
-        pod_spec.containers[0] = container;
-    }
-    Pod { metadata, spec: Some(pod_spec), status: None }
+    ResourceRequirements { requests: Some(requests), limits: Some(limits), ..Default::default() }
 }
 
 /// The headless service executors reach the driver through. Like

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sparkplane_api::job::GangScheduler;
 use sparkplane_api::labels;
 
-use super::common::{self, Names, RenderInput, RenderedObject, SparkRole};
+use super::base::{self, Names, RenderInput, RenderedObject, SparkRole};
 use crate::sizing::PodResources;
 
 /// YuniKorn's task group of the driver.
@@ -91,7 +91,7 @@ pub fn gang_objects(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     for (key, n) in amounts(&input.sized.executor, u64::from(n)) {
         *min.entry(key).or_default() += n;
     }
-    let meta = common::object_meta(input, &pod_group_name(input), "podgroup");
+    let meta = base::object_meta(input, &pod_group_name(input), "podgroup");
     let mut body = json!({
         "apiVersion": "scheduling.volcano.sh/v1beta1",
         "kind": "PodGroup",
@@ -133,7 +133,7 @@ fn task_groups(input: &RenderInput<'_>) -> Value {
     let group = |name: &str, members: u32, pod: &PodResources, role: SparkRole| {
         let mut selector = spec.node_selector.clone();
         let mut tolerations = spec.tolerations.clone();
-        if let Some(r) = common::role_spec(input, role) {
+        if let Some(r) = base::role_spec(input, role) {
             selector.extend(r.node_selector.clone());
             tolerations.extend(r.tolerations.iter().cloned());
         }
