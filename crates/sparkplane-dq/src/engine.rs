@@ -323,62 +323,108 @@ fn scan_unit(
     limits: &BTreeMap<usize, u64>,
 ) -> Result<UnitResult, DqError> {
     let mut result = UnitResult::default();
-    let mut read: Vec<String> = Vec::new();
-    let mut group_rows = None;
-    if let (Some(meta), Some(rg)) = (opened.metadata(), unit.row_group) {
-        let group = meta.row_group(rg);
-        let rows = u64::try_from(group.num_rows()).unwrap_or(0);
-        group_rows = Some(rows);
-        for (name, column_plan) in &plan.columns {
-            let index = opened.schema.index_of(name).ok();
-            let proven = match (column_plan.stats_only && !column_plan.histogram, index) {
-                (true, Some(i)) if i < group.num_columns() => {
-                    group.column(i).statistics().and_then(|s| proven_by_statistics(plan.spec, name, s, rows))
-                }
-                _ => None,
-            };
-            match proven {
-                Some(stats) => {
-                    result.pruned = true;
-                    // Checks look at non-null values, as when the values are decoded.
-                    let values = rows.saturating_sub(stats.nulls);
-                    result.stats.insert(name.clone(), stats);
-                    for (i, check) in plan.spec.checks.iter().enumerate() {
-                        if column_of(check).contains(&name.as_str()) {
-                            result.checks.entry(i).or_default().checked += values;
-                        }
-                    }
-                }
-                None => read.push(name.clone()),
-            }
-        }
-    } else {
-        read.extend(plan.columns.keys().cloned());
-    }
+    let (read, group_rows) = columns_to_read(plan, opened, unit, &mut result);
     if read.is_empty() && group_rows.is_some() {
         result.rows = group_rows.unwrap_or(0);
         return Ok(result);
     }
     let mut scratch = Vec::new();
-    let mut hashes: Vec<u64> = Vec::new();
-    let mut valid: Vec<bool> = Vec::new();
+    let mut keys = KeyHashes::default();
     dataset::read_unit(file, opened, unit, format, &read, |batch| {
         let rows = batch.num_rows();
         result.rows += rows as u64;
         let columns: BTreeMap<&str, ArrayRef> =
             read.iter().map(|name| (name.as_str(), column_array(batch, file, name, rows))).collect();
-        for (name, array) in &columns {
-            let Some(column_plan) = plan.columns.get(*name) else { continue };
+        let scan = BatchScan { plan, file, columns: &columns, rows };
+        scan.fold_columns(&mut result, &mut scratch);
+        for (i, check) in plan.spec.checks.iter().enumerate() {
+            scan.text_checks(i, check, &mut result);
+            scan.predicate(i, &mut result)?;
+            if let Some(u) = &check.unique {
+                let limit = limits.get(&i).copied().unwrap_or(DEFAULT_EXACT_DISTINCT);
+                scan.unique(&u.columns, distinct, (i, limit), &mut keys);
+            }
+            scan.referential(i, check, &mut result, &mut keys);
+        }
+        Ok(())
+    })?;
+    Ok(result)
+}
+
+/// The columns of `unit` that must be decoded: in a Parquet row group, a
+/// column whose statistics prove its not-null and range checks is not
+/// (its figures go into `result`, which is marked pruned). Answers the
+/// columns and the row group's rows (None outside a row group).
+fn columns_to_read(
+    plan: &Plan<'_>,
+    opened: &OpenedFile,
+    unit: &Unit,
+    result: &mut UnitResult,
+) -> (Vec<String>, Option<u64>) {
+    let (Some(meta), Some(rg)) = (opened.metadata(), unit.row_group) else {
+        return (plan.columns.keys().cloned().collect(), None);
+    };
+    let mut read: Vec<String> = Vec::new();
+    let group = meta.row_group(rg);
+    let rows = u64::try_from(group.num_rows()).unwrap_or(0);
+    for (name, column_plan) in &plan.columns {
+        let index = opened.schema.index_of(name).ok();
+        let proven = match (column_plan.stats_only && !column_plan.histogram, index) {
+            (true, Some(i)) if i < group.num_columns() => {
+                group.column(i).statistics().and_then(|s| proven_by_statistics(plan.spec, name, s, rows))
+            }
+            _ => None,
+        };
+        match proven {
+            Some(stats) => {
+                result.pruned = true;
+                // Checks look at non-null values, as when the values are decoded.
+                let values = rows.saturating_sub(stats.nulls);
+                result.stats.insert(name.clone(), stats);
+                for (i, check) in plan.spec.checks.iter().enumerate() {
+                    if column_of(check).contains(&name.as_str()) {
+                        result.checks.entry(i).or_default().checked += values;
+                    }
+                }
+            }
+            None => read.push(name.clone()),
+        }
+    }
+    (read, Some(rows))
+}
+
+/// The hashes of a batch's keys and whether each row has one (no null),
+/// kept across batches so that their buffers are allocated once.
+#[derive(Default)]
+struct KeyHashes {
+    hashes: Vec<u64>,
+    valid: Vec<bool>,
+}
+
+/// One decoded batch of a unit, and the plan its checks follow.
+struct BatchScan<'s, 'p> {
+    plan: &'s Plan<'p>,
+    file: &'s DataFile,
+    columns: &'s BTreeMap<&'s str, ArrayRef>,
+    rows: usize,
+}
+
+impl BatchScan<'_, '_> {
+    /// Each planned column's rows, nulls and numeric figures, and the range
+    /// checks on the same decoded values, in the same pass over the batch.
+    fn fold_columns(&self, result: &mut UnitResult, scratch: &mut Vec<f64>) {
+        let rows = self.rows;
+        for (name, array) in self.columns {
+            let Some(column_plan) = self.plan.columns.get(*name) else { continue };
             let stats = result.stats.entry((*name).to_owned()).or_default();
             stats.rows += rows as u64;
             // Logical nulls: a column of type Null (a CSV column with no values) has no validity buffer.
             stats.nulls += array.logical_null_count() as u64;
             if column_plan.numeric
-                && let Some(values) = numeric(array.as_ref(), &mut scratch)
+                && let Some(values) = numeric(array.as_ref(), scratch)
             {
                 stats.add_slice(values, column_plan.histogram);
-                // Range checks on the same decoded values, in the same pass over the batch.
-                for (i, lo, hi) in plan.ranges.get(*name).into_iter().flatten() {
+                for (i, lo, hi) in self.plan.ranges.get(*name).into_iter().flatten() {
                     let entry = result.checks.entry(*i).or_default();
                     entry.checked += values.len() as u64;
                     let bad = count_outside(values, *lo, *hi);
@@ -391,96 +437,113 @@ fn scan_unit(
                 }
             }
         }
-        for (i, check) in plan.spec.checks.iter().enumerate() {
-            if let Some(a) = &check.accepted_values
-                && let Some(array) = columns.get(a.column.as_str())
-                && let Some(allowed) = plan.accepted.get(&i)
-            {
-                let entry = result.checks.entry(i).or_default();
-                for_each_text(array.as_ref(), |_, text| {
-                    if let Some(text) = text {
-                        entry.checked += 1;
-                        if !allowed.contains(text) {
-                            entry.failing += 1;
-                            if entry.wants(text) {
-                                entry.example(|| text.to_owned());
-                            }
-                        }
-                    }
-                });
-            }
-            if let Some(r) = &check.regex
-                && let Some(array) = columns.get(r.column.as_str())
-                && let Some(re) = plan.regexes.get(&i)
-            {
-                let entry = result.checks.entry(i).or_default();
-                for_each_text(array.as_ref(), |_, text| {
-                    if let Some(text) = text {
-                        entry.checked += 1;
-                        if !re.is_match(text) {
-                            entry.failing += 1;
-                            if entry.wants(text) {
-                                entry.example(|| text.to_owned());
-                            }
-                        }
-                    }
-                });
-            }
-            if let Some(predicate) = plan.predicates.get(&i) {
-                let verdict =
-                    predicate.evaluate(rows, &|name| columns.get(name).cloned()).map_err(|e| DqError::Spec {
-                        field: format!("checks[{i}].sql"),
-                        at: None,
-                        message: format!("cannot evaluate `{}` on {}: {e}", predicate.sql, file.location()),
-                        help: "compare columns with values of their own type (strings in single quotes, numbers bare)"
-                            .to_owned(),
-                    })?;
-                let entry = result.checks.entry(i).or_default();
-                entry.checked += rows as u64;
-                let bad = verdict.false_count();
-                if bad > 0 {
-                    entry.failing += bad as u64;
-                    let used = predicate.columns();
-                    for row in (0..rows).filter(|r| verdict.is_valid(*r) && !verdict.value(*r)) {
-                        entry.example(|| row_text(&columns, &used, row));
-                    }
-                }
-            }
-            if let Some(u) = &check.unique {
-                let arrays: Vec<&ArrayRef> = u.columns.iter().filter_map(|c| columns.get(c.as_str())).collect();
-                if arrays.len() == u.columns.len() {
-                    hash_rows(&arrays, rows, &mut hashes, &mut valid);
-                    let limit = limits.get(&i).copied().unwrap_or(DEFAULT_EXACT_DISTINCT);
-                    let d = distinct.entry(i).or_default();
-                    for (h, ok) in hashes.iter().zip(&valid) {
-                        if *ok {
-                            d.add(*h, limit);
+    }
+
+    /// Check `i`'s accepted values or regular expression over its column's texts.
+    fn text_checks(&self, i: usize, check: &Check, result: &mut UnitResult) {
+        let plan = self.plan;
+        let columns = self.columns;
+        if let Some(a) = &check.accepted_values
+            && let Some(array) = columns.get(a.column.as_str())
+            && let Some(allowed) = plan.accepted.get(&i)
+        {
+            let entry = result.checks.entry(i).or_default();
+            for_each_text(array.as_ref(), |_, text| {
+                if let Some(text) = text {
+                    entry.checked += 1;
+                    if !allowed.contains(text) {
+                        entry.failing += 1;
+                        if entry.wants(text) {
+                            entry.example(|| text.to_owned());
                         }
                     }
                 }
-            }
-            if let Some(r) = &check.referential_integrity
-                && let Some(array) = columns.get(r.column.as_str())
-                && let Some(keys) = plan.refs.get(&i)
-            {
-                hash_rows(&[array], rows, &mut hashes, &mut valid);
-                let entry = result.checks.entry(i).or_default();
-                for (row, (h, ok)) in hashes.iter().zip(&valid).enumerate() {
-                    if *ok {
-                        entry.checked += 1;
-                        if !keys.contains(h) {
-                            entry.failing += 1;
-                            for_each_text(&array.slice(row, 1), |_, t| {
-                                entry.example(|| t.unwrap_or_default().to_owned());
-                            });
+            });
+        }
+        if let Some(r) = &check.regex
+            && let Some(array) = columns.get(r.column.as_str())
+            && let Some(re) = plan.regexes.get(&i)
+        {
+            let entry = result.checks.entry(i).or_default();
+            for_each_text(array.as_ref(), |_, text| {
+                if let Some(text) = text {
+                    entry.checked += 1;
+                    if !re.is_match(text) {
+                        entry.failing += 1;
+                        if entry.wants(text) {
+                            entry.example(|| text.to_owned());
                         }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Check `i`'s SQL predicate over the batch's rows, when it has one.
+    fn predicate(&self, i: usize, result: &mut UnitResult) -> Result<(), DqError> {
+        let Some(predicate) = self.plan.predicates.get(&i) else { return Ok(()) };
+        let (rows, columns) = (self.rows, self.columns);
+        let verdict = predicate.evaluate(rows, &|name| columns.get(name).cloned()).map_err(|e| DqError::Spec {
+            field: format!("checks[{i}].sql"),
+            at: None,
+            message: format!("cannot evaluate `{}` on {}: {e}", predicate.sql, self.file.location()),
+            help: "compare columns with values of their own type (strings in single quotes, numbers bare)".to_owned(),
+        })?;
+        let entry = result.checks.entry(i).or_default();
+        entry.checked += rows as u64;
+        let bad = verdict.false_count();
+        if bad > 0 {
+            entry.failing += bad as u64;
+            let used = predicate.columns();
+            for row in (0..rows).filter(|r| verdict.is_valid(*r) && !verdict.value(*r)) {
+                entry.example(|| row_text(columns, &used, row));
+            }
+        }
+        Ok(())
+    }
+
+    /// Check `i`'s uniqueness: its keys into its distinct count (up to
+    /// `limit` exactly), once every key column is in the batch.
+    fn unique(
+        &self,
+        key_columns: &[String],
+        distinct: &mut BTreeMap<usize, Distinct>,
+        (i, limit): (usize, u64),
+        keys: &mut KeyHashes,
+    ) {
+        let arrays: Vec<&ArrayRef> = key_columns.iter().filter_map(|c| self.columns.get(c.as_str())).collect();
+        if arrays.len() == key_columns.len() {
+            hash_rows(&arrays, self.rows, &mut keys.hashes, &mut keys.valid);
+            let d = distinct.entry(i).or_default();
+            for (h, ok) in keys.hashes.iter().zip(&keys.valid) {
+                if *ok {
+                    d.add(*h, limit);
+                }
+            }
+        }
+    }
+
+    /// Check `i`'s referential integrity: each value's key among the referenced dataset's.
+    fn referential(&self, i: usize, check: &Check, result: &mut UnitResult, keys: &mut KeyHashes) {
+        if let Some(r) = &check.referential_integrity
+            && let Some(array) = self.columns.get(r.column.as_str())
+            && let Some(known) = self.plan.refs.get(&i)
+        {
+            hash_rows(&[array], self.rows, &mut keys.hashes, &mut keys.valid);
+            let entry = result.checks.entry(i).or_default();
+            for (row, (h, ok)) in keys.hashes.iter().zip(&keys.valid).enumerate() {
+                if *ok {
+                    entry.checked += 1;
+                    if !known.contains(h) {
+                        entry.failing += 1;
+                        for_each_text(&array.slice(row, 1), |_, t| {
+                            entry.example(|| t.unwrap_or_default().to_owned());
+                        });
                     }
                 }
             }
         }
-        Ok(())
-    })?;
-    Ok(result)
+    }
 }
 
 /// `a=1 b=NULL` for one row of the named columns (examples of failing rows;

@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sparkplane_api::dq::{CheckSeverity, DqSpec, UnexpectedColumns};
+use sparkplane_api::dq::{
+    CheckSeverity, DqSpec, DriftCheck, FreshnessCheck, NotNullCheck, RangeCheck, ReferentialIntegrityCheck,
+    RowCountChangeCheck, RowCountCheck, SchemaCheck, SqlCheck, UnexpectedColumns, UniqueCheck,
+};
 
 use crate::sketch;
 use crate::stats::{ColumnStats, Scan};
@@ -239,11 +242,55 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
         failing_rows: None,
         examples: Vec::new(),
     };
-    let fail = |result: &mut CheckResult, message: String| {
-        result.status = Status::Fail;
-        result.message = message;
-    };
-    let missing = |column: &str| -> Option<String> {
+    let judge = Judge { i, scan, ctx };
+    let r = &mut result;
+    if let Some(rows) = &check.row_count {
+        judge.row_count(r, rows);
+    } else if let Some(change) = &check.row_count_change {
+        judge.row_count_change(r, change);
+    } else if let Some(schema) = &check.schema {
+        judge.schema(r, schema);
+    } else if let Some(nn) = &check.not_null {
+        judge.not_null(r, nn);
+    } else if let Some(u) = &check.unique {
+        judge.unique(r, u);
+    } else if let Some(a) = &check.accepted_values {
+        judge.row_level_on(r, &a.column, "are not accepted", "are accepted");
+    } else if let Some(range) = &check.range {
+        judge.range(r, range);
+    } else if let Some(regex) = &check.regex {
+        judge.row_level_on(r, &regex.column, "do not match", "match");
+    } else if let Some(f) = &check.freshness {
+        judge.freshness(r, f);
+    } else if let Some(reference) = &check.referential_integrity {
+        judge.referential_integrity(r, reference);
+    } else if let Some(sql) = &check.sql {
+        judge.sql(r, sql);
+    } else if let Some(d) = &check.drift {
+        judge.drift(r, d);
+    }
+    result
+}
+
+/// Marks `result` failed with `message`.
+fn fail(result: &mut CheckResult, message: String) {
+    result.status = Status::Fail;
+    result.message = message;
+}
+
+/// What one check is judged against: its index (the key of its row-level
+/// figures, distinct counts and missing references), the scan and the run's
+/// context. One method per kind of check, each filling the check's result.
+struct Judge<'a, 'c> {
+    i: usize,
+    scan: &'a Scan,
+    ctx: &'a EvalContext<'c>,
+}
+
+impl Judge<'_, '_> {
+    /// Why `column` cannot be checked (it is not in the data), with the nearest name.
+    fn missing(&self, column: &str) -> Option<String> {
+        let scan = self.scan;
         (!scan.columns.contains_key(column)).then(|| {
             let known: Vec<&str> = scan.columns.keys().map(String::as_str).collect();
             let hint = sparkplane_documents::schema::did_you_mean(column, known.iter().copied())
@@ -255,9 +302,11 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
                 format!("column `{column}` not found (columns: {}){hint}", known.join(", "))
             }
         })
-    };
-    let row_level = |result: &mut CheckResult, what: &str, ok: &str| {
-        let stats = scan.checks.get(&i).cloned().unwrap_or_default();
+    }
+
+    /// A row-level check's result from the scan's count of failing values and examples.
+    fn row_level(&self, result: &mut CheckResult, what: &str, ok: &str) {
+        let stats = self.scan.checks.get(&self.i).cloned().unwrap_or_default();
         result.failing_rows = Some(stats.failing);
         result.observed = Some(stats.failing as f64);
         result.examples = stats.examples.into_iter().collect();
@@ -267,8 +316,19 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
         } else {
             result.message = format!("all {} values {ok}", stats.checked);
         }
-    };
-    if let Some(rows) = &check.row_count {
+    }
+
+    /// `acceptedValues` and `regex`: a row-level check of `column`, failed when the column is missing.
+    fn row_level_on(&self, result: &mut CheckResult, column: &str, what: &str, ok: &str) {
+        match self.missing(column) {
+            Some(m) => fail(result, m),
+            None => self.row_level(result, what, ok),
+        }
+    }
+
+    /// `rowCount`: the rows between `min` and `max`.
+    fn row_count(&self, result: &mut CheckResult, rows: &RowCountCheck) {
+        let scan = self.scan;
         result.observed = Some(scan.rows as f64);
         let low = rows.min.is_some_and(|m| scan.rows < m);
         let high = rows.max.is_some_and(|m| scan.rows > m);
@@ -279,11 +339,15 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             (None, None) => "any".into(),
         };
         if low || high {
-            fail(&mut result, format!("{} rows; expected {bounds}", scan.rows));
+            fail(result, format!("{} rows; expected {bounds}", scan.rows));
         } else {
             result.message = format!("{} rows (expected {bounds})", scan.rows);
         }
-    } else if let Some(change) = &check.row_count_change {
+    }
+
+    /// `rowCountChange`: the rows' change since the previous run within `maxPercent`.
+    fn row_count_change(&self, result: &mut CheckResult, change: &RowCountChangeCheck) {
+        let (scan, ctx) = (self.scan, self.ctx);
         match ctx.baseline {
             None => result.message = "no baseline: the first run's profile becomes the baseline".into(),
             Some(base) if base.rows == 0 => {
@@ -297,13 +361,17 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
                     scan.rows, base.rows, base.selection
                 );
                 if percent.abs() > change.max_percent {
-                    fail(&mut result, format!("{text}; allowed ±{}%", fmt_num(change.max_percent)));
+                    fail(result, format!("{text}; allowed ±{}%", fmt_num(change.max_percent)));
                 } else {
                     result.message = text;
                 }
             }
         }
-    } else if let Some(schema) = &check.schema {
+    }
+
+    /// `schema`: every expected column with its type; other columns as `unexpectedColumns` says.
+    fn schema(&self, result: &mut CheckResult, schema: &SchemaCheck) {
+        let scan = self.scan;
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
         for (column, expected) in &schema.columns {
@@ -345,11 +413,15 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             };
         } else {
             problems.extend(warnings);
-            fail(&mut result, problems.join("; "));
+            fail(result, problems.join("; "));
         }
-    } else if let Some(nn) = &check.not_null {
-        if let Some(m) = missing(&nn.column) {
-            fail(&mut result, m);
+    }
+
+    /// `notNull`: the share of nulls within `maxFraction`.
+    fn not_null(&self, result: &mut CheckResult, nn: &NotNullCheck) {
+        let scan = self.scan;
+        if let Some(m) = self.missing(&nn.column) {
+            fail(result, m);
         } else {
             let stats = scan.stats.get(&nn.column).cloned().unwrap_or_default();
             let fraction = if scan.rows == 0 { 0.0 } else { stats.nulls as f64 / scan.rows as f64 };
@@ -358,7 +430,7 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             result.failing_rows = Some(stats.nulls);
             if fraction > allowed {
                 fail(
-                    &mut result,
+                    result,
                     format!(
                         "{} of {} rows are null ({}); allowed {}",
                         stats.nulls,
@@ -371,9 +443,13 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
                 result.message = format!("{} nulls in {} rows ({})", stats.nulls, scan.rows, pct(fraction));
             }
         }
-    } else if let Some(u) = &check.unique {
-        if let Some(m) = u.columns.iter().find_map(|c| missing(c)) {
-            fail(&mut result, m);
+    }
+
+    /// `unique`: no duplicate keys (within an estimate's error when approximate).
+    fn unique(&self, result: &mut CheckResult, u: &UniqueCheck) {
+        let (i, scan) = (self.i, self.scan);
+        if let Some(m) = u.columns.iter().find_map(|c| self.missing(c)) {
+            fail(result, m);
         } else if let Some(d) = scan.distinct.get(&i) {
             let distinct = d.count();
             let duplicates = d.keyed_rows.saturating_sub(distinct);
@@ -390,62 +466,68 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             let tolerance = if d.is_approximate() { (d.keyed_rows as f64 * 0.02) as u64 } else { 0 };
             if duplicates > tolerance {
                 result.failing_rows = Some(duplicates);
-                fail(&mut result, format!("{duplicates} duplicate keys in {} rows ({how})", d.keyed_rows));
+                fail(result, format!("{duplicates} duplicate keys in {} rows ({how})", d.keyed_rows));
             } else {
                 result.message = format!("{distinct} distinct keys in {} rows ({how})", d.keyed_rows);
             }
         }
-    } else if let Some(a) = &check.accepted_values {
-        match missing(&a.column) {
-            Some(m) => fail(&mut result, m),
-            None => row_level(&mut result, "are not accepted", "are accepted"),
-        }
-    } else if let Some(r) = &check.range {
-        match missing(&r.column) {
-            Some(m) => fail(&mut result, m),
+    }
+
+    /// `range`: a numeric column's values in range, with the bounds observed.
+    fn range(&self, result: &mut CheckResult, r: &RangeCheck) {
+        let scan = self.scan;
+        match self.missing(&r.column) {
+            Some(m) => fail(result, m),
             None => {
                 let stats = scan.stats.get(&r.column).cloned().unwrap_or_default();
                 if stats.min.is_none() && stats.rows > stats.nulls {
-                    fail(&mut result, format!("column `{}` is not numeric", r.column));
+                    fail(result, format!("column `{}` is not numeric", r.column));
                 } else {
-                    row_level(&mut result, "are out of range", "are in range");
+                    self.row_level(result, "are out of range", "are in range");
                     if let (Some(lo), Some(hi)) = (stats.min, stats.max) {
                         result.message = format!("{}; observed {}..{}", result.message, fmt_num(lo), fmt_num(hi));
                     }
                 }
             }
         }
-    } else if let Some(r) = &check.regex {
-        match missing(&r.column) {
-            Some(m) => fail(&mut result, m),
-            None => row_level(&mut result, "do not match", "match"),
-        }
-    } else if let Some(f) = &check.freshness {
-        match missing(&f.column) {
-            Some(m) => fail(&mut result, m),
+    }
+
+    /// `freshness`: the newest timestamp no older than `maxAge`.
+    fn freshness(&self, result: &mut CheckResult, f: &FreshnessCheck) {
+        let (scan, ctx) = (self.scan, self.ctx);
+        match self.missing(&f.column) {
+            Some(m) => fail(result, m),
             None => match scan.stats.get(&f.column).and_then(|s| s.max) {
-                None => fail(&mut result, format!("no timestamps in `{}`", f.column)),
+                None => fail(result, format!("no timestamps in `{}`", f.column)),
                 Some(newest) => {
                     let age = ctx.now_secs - newest;
                     result.observed = Some(age);
                     let age_text = sparkplane_api::Duration::from_secs(age.max(0.0) as u64).to_string();
                     if age > f.max_age.as_millis() as f64 / 1000.0 {
-                        fail(&mut result, format!("newest value is {age_text} old; allowed {}", f.max_age));
+                        fail(result, format!("newest value is {age_text} old; allowed {}", f.max_age));
                     } else {
                         result.message = format!("newest value is {age_text} old (allowed {})", f.max_age);
                     }
                 }
             },
         }
-    } else if let Some(r) = &check.referential_integrity {
-        if let Some(m) = missing(&r.column) {
-            fail(&mut result, m);
+    }
+
+    /// `referentialIntegrity`: every value found in the referenced dataset.
+    fn referential_integrity(&self, result: &mut CheckResult, r: &ReferentialIntegrityCheck) {
+        let (i, ctx) = (self.i, self.ctx);
+        if let Some(m) = self.missing(&r.column) {
+            fail(result, m);
         } else if let Some(m) = ctx.missing_refs.get(&i) {
-            fail(&mut result, m.clone());
+            fail(result, m.clone());
         } else {
-            row_level(&mut result, "are not in the referenced dataset", "are in the referenced dataset");
+            self.row_level(result, "are not in the referenced dataset", "are in the referenced dataset");
         }
-    } else if let Some(sql) = &check.sql {
+    }
+
+    /// `sql`: the rows failing the predicate within the allowed count or share.
+    fn sql(&self, result: &mut CheckResult, sql: &SqlCheck) {
+        let (i, scan) = (self.i, self.scan);
         let stats = scan.checks.get(&i).cloned().unwrap_or_default();
         let fraction = if stats.checked == 0 { 0.0 } else { stats.failing as f64 / stats.checked as f64 };
         result.failing_rows = Some(stats.failing);
@@ -467,16 +549,20 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             pct(fraction)
         );
         if stats.failing > 0 && !rows_ok && !fraction_ok {
-            fail(&mut result, text);
+            fail(result, text);
         } else if stats.failing == 0 {
             result.message = format!("all {} rows satisfy `{}`", stats.checked, sql.predicate());
         } else {
             result.message = text;
         }
-    } else if let Some(d) = &check.drift {
+    }
+
+    /// `drift`: the column's distribution against the previous run's, by PSI.
+    fn drift(&self, result: &mut CheckResult, d: &DriftCheck) {
+        let (scan, ctx) = (self.scan, self.ctx);
         let max = d.max_psi.unwrap_or(DEFAULT_MAX_PSI);
-        match missing(&d.column) {
-            Some(m) => fail(&mut result, m),
+        match self.missing(&d.column) {
+            Some(m) => fail(result, m),
             None => {
                 let current = scan.stats.get(&d.column).and_then(|s| s.histogram.clone()).unwrap_or_default();
                 let base = ctx.baseline.and_then(|b| b.columns.get(&d.column)).and_then(|c| c.histogram.as_ref());
@@ -494,7 +580,7 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
                             result.observed = Some(psi);
                             let text = format!("PSI {psi:.4} against the previous run ({})", b.selection);
                             if psi > max {
-                                fail(&mut result, format!("{text}; allowed {max}"));
+                                fail(result, format!("{text}; allowed {max}"));
                             } else {
                                 result.message = text;
                             }
@@ -504,5 +590,4 @@ fn evaluate_one(i: usize, check: &sparkplane_api::dq::Check, scan: &Scan, ctx: &
             }
         }
     }
-    result
 }

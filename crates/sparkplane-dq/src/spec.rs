@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use sparkplane_api::dq::{Check, DqSpec};
+use sparkplane_api::dq::{Check, DqSpec, SqlCheck};
 use sparkplane_documents::document::{expect_kind, read_checked};
 use sparkplane_documents::schema::{self, Completeness, DocKind};
 use sparkplane_documents::source::LineCol;
@@ -187,127 +187,11 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
                 "give each check its own name; results and metrics are keyed by it".into(),
             );
         }
-        let fields = check_fields(check);
-        match fields.len() {
-            1 => {}
-            0 => error(
-                &at,
-                "no-check-field",
-                format!("check `{}` says nothing to check", check.name),
-                format!("add exactly one of: {}", CHECK_FIELDS.join(", ")),
-            ),
-            _ => error(
-                &format!("{at}.{}", fields[1]),
-                "many-check-fields",
-                format!("check `{}` sets {}; a check has exactly one", check.name, fields.join(" and ")),
-                "split it into one check per field".into(),
-            ),
-        }
-        if let Some(not_null) = &check.not_null
-            && let Some(fraction) = not_null.max_fraction
-            && !(0.0..=1.0).contains(&fraction)
-        {
-            error(
-                &format!("{at}.notNull.maxFraction"),
-                "bad-value",
-                format!("{fraction} is not a fraction between 0 and 1"),
-                "write e.g. 0.01 for at most 1% nulls".into(),
-            );
-        }
-        if let Some(regex) = &check.regex
-            && let Err(e) = regex::Regex::new(&regex.pattern)
-        {
-            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-            error(
-                &format!("{at}.regex.pattern"),
-                "bad-regex",
-                format!("`{}` is not a valid regular expression: {first}", regex.pattern),
-                "use Rust regex syntax (https://docs.rs/regex); quote the pattern in single quotes in YAML".into(),
-            );
-        }
-        if let Some(range) = &check.range {
-            if range.min.is_none() && range.max.is_none() {
-                error(
-                    &format!("{at}.range"),
-                    "bad-value",
-                    "a range needs `min`, `max` or both".into(),
-                    "add e.g. `min: 0`".into(),
-                );
-            }
-            if let (Some(min), Some(max)) = (range.min, range.max)
-                && min > max
-            {
-                error(
-                    &format!("{at}.range.max"),
-                    "bad-value",
-                    format!("max {max} is below min {min}"),
-                    "swap them".into(),
-                );
-            }
-        }
-        if let Some(rows) = &check.row_count
-            && let (Some(min), Some(max)) = (rows.min, rows.max)
-            && min > max
-        {
-            error(
-                &format!("{at}.rowCount.max"),
-                "bad-value",
-                format!("max {max} is below min {min}"),
-                "swap them".into(),
-            );
-        }
-        if let Some(unique) = &check.unique
-            && unique.columns.is_empty()
-        {
-            error(
-                &format!("{at}.unique.columns"),
-                "bad-value",
-                "no columns given".into(),
-                "list the key columns, e.g. `columns: [trip_id]`".into(),
-            );
-        }
-        if let Some(drift) = &check.drift
-            && drift.max_psi.is_some_and(|p| p <= 0.0)
-        {
-            error(
-                &format!("{at}.drift.maxPsi"),
-                "bad-value",
-                "maxPsi must be above 0".into(),
-                "0.2 is a common threshold".into(),
-            );
-        }
+        check_one_field(&at, check, &mut error);
+        check_bounds(&at, check, &mut error);
+        check_patterns(&at, check, &mut error);
         if let Some(sql) = &check.sql {
-            let field = match sql {
-                sparkplane_api::dq::SqlCheck::Predicate(_) => format!("{at}.sql"),
-                sparkplane_api::dq::SqlCheck::Detailed(_) => format!("{at}.sql.predicate"),
-            };
-            if let Err(e) = crate::sql::parse(sql.predicate()) {
-                sql_problems.push(
-                    Diagnostic::error("bad-sql", field.clone(), format!("`{}`: {}", sql.predicate(), e.message))
-                        .with_span(Some(sql_span(doc, &field, e.at)))
-                        .with_help(e.help),
-                );
-            }
-            if let Some(fraction) = sql.max_failing_fraction()
-                && !(0.0..=1.0).contains(&fraction)
-            {
-                error(
-                    &format!("{at}.sql.maxFailingFraction"),
-                    "bad-value",
-                    format!("{fraction} is not a fraction between 0 and 1"),
-                    "write e.g. 0.01 for at most 1% failing rows".into(),
-                );
-            }
-        }
-        if let Some(change) = &check.row_count_change
-            && change.max_percent < 0.0
-        {
-            error(
-                &format!("{at}.rowCountChange.maxPercent"),
-                "bad-value",
-                "maxPercent must not be negative".into(),
-                "write e.g. 30 for ±30%".into(),
-            );
+            sql_problems.extend(check_sql(doc, &at, sql, &mut error));
         }
     }
     for problem in sql_problems {
@@ -321,6 +205,137 @@ fn check_meaning(doc: &Node, spec: &DqSpec, out: &mut Diagnostics) {
             out.push(engine_refusal(doc, &at, name, &why));
         }
     }
+}
+
+/// A check sets exactly one of the check fields.
+fn check_one_field(at: &str, check: &Check, error: &mut impl FnMut(&str, &'static str, String, String)) {
+    let fields = check_fields(check);
+    match fields.len() {
+        1 => {}
+        0 => error(
+            at,
+            "no-check-field",
+            format!("check `{}` says nothing to check", check.name),
+            format!("add exactly one of: {}", CHECK_FIELDS.join(", ")),
+        ),
+        _ => error(
+            &format!("{at}.{}", fields[1]),
+            "many-check-fields",
+            format!("check `{}` sets {}; a check has exactly one", check.name, fields.join(" and ")),
+            "split it into one check per field".into(),
+        ),
+    }
+}
+
+/// The numbers a check is held to: fractions between 0 and 1, `min` not
+/// above `max`, a positive PSI, a change that is not negative.
+fn check_bounds(at: &str, check: &Check, error: &mut impl FnMut(&str, &'static str, String, String)) {
+    if let Some(not_null) = &check.not_null
+        && let Some(fraction) = not_null.max_fraction
+        && !(0.0..=1.0).contains(&fraction)
+    {
+        error(
+            &format!("{at}.notNull.maxFraction"),
+            "bad-value",
+            format!("{fraction} is not a fraction between 0 and 1"),
+            "write e.g. 0.01 for at most 1% nulls".into(),
+        );
+    }
+    if let Some(range) = &check.range {
+        if range.min.is_none() && range.max.is_none() {
+            error(
+                &format!("{at}.range"),
+                "bad-value",
+                "a range needs `min`, `max` or both".into(),
+                "add e.g. `min: 0`".into(),
+            );
+        }
+        if let (Some(min), Some(max)) = (range.min, range.max)
+            && min > max
+        {
+            error(&format!("{at}.range.max"), "bad-value", format!("max {max} is below min {min}"), "swap them".into());
+        }
+    }
+    if let Some(rows) = &check.row_count
+        && let (Some(min), Some(max)) = (rows.min, rows.max)
+        && min > max
+    {
+        error(&format!("{at}.rowCount.max"), "bad-value", format!("max {max} is below min {min}"), "swap them".into());
+    }
+    if let Some(drift) = &check.drift
+        && drift.max_psi.is_some_and(|p| p <= 0.0)
+    {
+        error(
+            &format!("{at}.drift.maxPsi"),
+            "bad-value",
+            "maxPsi must be above 0".into(),
+            "0.2 is a common threshold".into(),
+        );
+    }
+    if let Some(change) = &check.row_count_change
+        && change.max_percent < 0.0
+    {
+        error(
+            &format!("{at}.rowCountChange.maxPercent"),
+            "bad-value",
+            "maxPercent must not be negative".into(),
+            "write e.g. 30 for ±30%".into(),
+        );
+    }
+}
+
+/// A regular expression that compiles and key columns that are given.
+fn check_patterns(at: &str, check: &Check, error: &mut impl FnMut(&str, &'static str, String, String)) {
+    if let Some(regex) = &check.regex
+        && let Err(e) = regex::Regex::new(&regex.pattern)
+    {
+        let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+        error(
+            &format!("{at}.regex.pattern"),
+            "bad-regex",
+            format!("`{}` is not a valid regular expression: {first}", regex.pattern),
+            "use Rust regex syntax (https://docs.rs/regex); quote the pattern in single quotes in YAML".into(),
+        );
+    }
+    if let Some(unique) = &check.unique
+        && unique.columns.is_empty()
+    {
+        error(
+            &format!("{at}.unique.columns"),
+            "bad-value",
+            "no columns given".into(),
+            "list the key columns, e.g. `columns: [trip_id]`".into(),
+        );
+    }
+}
+
+/// A `sql` check: its predicate parses (a problem pointing into the SQL
+/// text, returned) and its failing fraction is between 0 and 1.
+fn check_sql(
+    doc: &Node,
+    at: &str,
+    sql: &SqlCheck,
+    error: &mut impl FnMut(&str, &'static str, String, String),
+) -> Option<Diagnostic> {
+    let field = match sql {
+        sparkplane_api::dq::SqlCheck::Predicate(_) => format!("{at}.sql"),
+        sparkplane_api::dq::SqlCheck::Detailed(_) => format!("{at}.sql.predicate"),
+    };
+    if let Some(fraction) = sql.max_failing_fraction()
+        && !(0.0..=1.0).contains(&fraction)
+    {
+        error(
+            &format!("{at}.sql.maxFailingFraction"),
+            "bad-value",
+            format!("{fraction} is not a fraction between 0 and 1"),
+            "write e.g. 0.01 for at most 1% failing rows".into(),
+        );
+    }
+    crate::sql::parse(sql.predicate()).err().map(|e| {
+        Diagnostic::error("bad-sql", field.clone(), format!("`{}`: {}", sql.predicate(), e.message))
+            .with_span(Some(sql_span(doc, &field, e.at)))
+            .with_help(e.help)
+    })
 }
 
 /// A check the spark engine cannot run, at its field, naming the engine that can.
