@@ -346,74 +346,9 @@ impl AppSummaryBuilder {
                 self.job_stages.push((e.job_id, e.stage_ids.clone()));
             }
             SparkEvent::JobEnd(e) => self.apply_job_end(e),
-            SparkEvent::StageSubmitted(e) => {
-                let submitted = self.saw_time(e.stage.submission_time);
-                self.stages.insert(e.stage.stage_id, StageState::Active);
-                if !e.stage.parent_ids.is_empty() {
-                    self.stage_parents.insert(e.stage.stage_id, e.stage.parent_ids.clone());
-                }
-                let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
-                fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
-                fold.submitted_ms = submitted.or(fold.submitted_ms);
-                fold.set_name(e.stage.name.as_deref());
-            }
-            SparkEvent::StageCompleted(e) => {
-                let completed = self.saw_time(e.stage.completion_time);
-                let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
-                fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
-                fold.completed_ms = completed;
-                fold.set_name(e.stage.name.as_deref());
-                fold.state = if e.stage.failure_reason.is_some() {
-                    StageAttemptState::Failed
-                } else {
-                    StageAttemptState::Completed
-                };
-                let state = match &e.stage.failure_reason {
-                    Some(reason) => {
-                        self.last_failed_stage = Some(FailedStage {
-                            stage_id: e.stage.stage_id,
-                            attempt_id: e.stage.attempt_id,
-                            reason: first_line(reason),
-                        });
-                        StageState::Failed
-                    }
-                    None => StageState::Completed,
-                };
-                self.stages.insert(e.stage.stage_id, state);
-            }
-            SparkEvent::TaskEnd(e) => {
-                self.saw_time(e.info.finish_time);
-                self.stage_fold(e.stage_id, e.stage_attempt_id).add_task(e);
-                self.tasks.total += 1;
-                match e.reason.outcome() {
-                    TaskOutcome::Succeeded => self.tasks.succeeded += 1,
-                    TaskOutcome::Failed => {
-                        self.tasks.failed += 1;
-                        let r = &e.reason;
-                        let cause = cause::of_task(&r.reason, r.class_name.as_deref(), r.description.as_deref());
-                        *self.tasks.failed_by_cause.entry(cause).or_default() += 1;
-                    }
-                    TaskOutcome::Killed => self.tasks.killed += 1,
-                }
-                let executor = e.info.executor_id.as_deref().unwrap_or("");
-                if let Some(metrics) = &e.executor_metrics {
-                    self.observe_memory(executor, metrics);
-                }
-                if let Some(m) = &e.metrics {
-                    self.peaks_of(executor).observe_task_peak(m.peak_execution_memory);
-                    let t = &mut self.totals;
-                    add(&mut t.task_time_ms, m.executor_run_time_ms);
-                    add(&mut self.cpu_time_ns, m.executor_cpu_time_ns);
-                    add(&mut t.gc_time_ms, m.jvm_gc_time_ms);
-                    add(&mut t.input_bytes, m.input.bytes_read);
-                    add(&mut t.output_bytes, m.output.bytes_written);
-                    add(&mut t.shuffle_read_bytes, m.shuffle_read.remote_bytes_read);
-                    add(&mut t.shuffle_read_bytes, m.shuffle_read.local_bytes_read);
-                    add(&mut t.shuffle_write_bytes, m.shuffle_write.bytes_written);
-                    add(&mut t.memory_spill_bytes, m.memory_bytes_spilled);
-                    add(&mut t.disk_spill_bytes, m.disk_bytes_spilled);
-                }
-            }
+            SparkEvent::StageSubmitted(e) => self.apply_stage_submitted(e),
+            SparkEvent::StageCompleted(e) => self.apply_stage_completed(e),
+            SparkEvent::TaskEnd(e) => self.apply_task_end(e),
             SparkEvent::ExecutorAdded(e) => {
                 let added_ms = self.saw_time(Some(e.timestamp)).unwrap_or(0);
                 let executor = LiveExecutor {
@@ -425,38 +360,12 @@ impl AppSummaryBuilder {
                 };
                 self.executors.insert(e.executor_id.to_string(), executor);
             }
-            SparkEvent::ExecutorRemoved(e) => {
-                let removed_ms = self.saw_time(Some(e.timestamp));
-                match self.executors.get_mut(e.executor_id.as_ref()) {
-                    Some(executor) => {
-                        executor.removed_ms = removed_ms;
-                        executor.removed_reason = e.reason.as_ref().map(|r| r.to_string());
-                    }
-                    None => {
-                        let message = format!("executor {} was removed but never added; ignored", e.executor_id);
-                        self.warn(warning(at, message));
-                    }
-                }
-            }
+            SparkEvent::ExecutorRemoved(e) => self.apply_executor_removed(e, at),
             SparkEvent::StageExecutorMetrics(e) => self.observe_memory(&e.executor_id, &e.metrics),
             SparkEvent::SqlExecutionStart(e) => {
                 self.lineage.add(lineage::plan_datasets(&e.physical_plan_description));
             }
-            SparkEvent::Connect(e) => {
-                let time = self.saw_time(e.time_ms);
-                let activity = self.connect.get_or_insert_with(ConnectActivity::default);
-                let count = match e.kind {
-                    ConnectEventKind::SessionStarted => &mut activity.sessions_started,
-                    ConnectEventKind::SessionClosed => &mut activity.sessions_closed,
-                    ConnectEventKind::OperationStarted => &mut activity.operations_started,
-                    ConnectEventKind::OperationFinished => &mut activity.operations_finished,
-                    ConnectEventKind::OperationFailed => &mut activity.operations_failed,
-                    ConnectEventKind::OperationCanceled => &mut activity.operations_canceled,
-                    ConnectEventKind::OperationClosed => &mut activity.operations_closed,
-                };
-                *count += 1;
-                activity.last_activity_ms = activity.last_activity_ms.max(time);
-            }
+            SparkEvent::Connect(e) => self.apply_connect(e),
             SparkEvent::BlockManagerAdded(e) => {
                 let time = self.saw_time(e.timestamp);
                 if e.block_manager.executor_id == "driver" && self.driver_block_manager.is_none() {
@@ -465,6 +374,109 @@ impl AppSummaryBuilder {
                 }
             }
         }
+    }
+
+    /// A stage attempt submitted: active, with its parents, tasks, time and name.
+    fn apply_stage_submitted(&mut self, e: &crate::parse::StageEvent<'_>) {
+        let submitted = self.saw_time(e.stage.submission_time);
+        self.stages.insert(e.stage.stage_id, StageState::Active);
+        if !e.stage.parent_ids.is_empty() {
+            self.stage_parents.insert(e.stage.stage_id, e.stage.parent_ids.clone());
+        }
+        let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
+        fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
+        fold.submitted_ms = submitted.or(fold.submitted_ms);
+        fold.set_name(e.stage.name.as_deref());
+    }
+
+    /// A stage attempt completed or failed (the last failed stage remembered for the failure's cause).
+    fn apply_stage_completed(&mut self, e: &crate::parse::StageEvent<'_>) {
+        let completed = self.saw_time(e.stage.completion_time);
+        let fold = self.stage_fold(e.stage.stage_id, e.stage.attempt_id);
+        fold.num_tasks = e.stage.num_tasks.or(fold.num_tasks);
+        fold.completed_ms = completed;
+        fold.set_name(e.stage.name.as_deref());
+        fold.state =
+            if e.stage.failure_reason.is_some() { StageAttemptState::Failed } else { StageAttemptState::Completed };
+        let state = match &e.stage.failure_reason {
+            Some(reason) => {
+                self.last_failed_stage = Some(FailedStage {
+                    stage_id: e.stage.stage_id,
+                    attempt_id: e.stage.attempt_id,
+                    reason: first_line(reason),
+                });
+                StageState::Failed
+            }
+            None => StageState::Completed,
+        };
+        self.stages.insert(e.stage.stage_id, state);
+    }
+
+    /// A task attempt ended: its stage's figures, the outcome by cause, memory peaks and the totals.
+    fn apply_task_end(&mut self, e: &crate::parse::TaskEnd<'_>) {
+        self.saw_time(e.info.finish_time);
+        self.stage_fold(e.stage_id, e.stage_attempt_id).add_task(e);
+        self.tasks.total += 1;
+        match e.reason.outcome() {
+            TaskOutcome::Succeeded => self.tasks.succeeded += 1,
+            TaskOutcome::Failed => {
+                self.tasks.failed += 1;
+                let r = &e.reason;
+                let cause = cause::of_task(&r.reason, r.class_name.as_deref(), r.description.as_deref());
+                *self.tasks.failed_by_cause.entry(cause).or_default() += 1;
+            }
+            TaskOutcome::Killed => self.tasks.killed += 1,
+        }
+        let executor = e.info.executor_id.as_deref().unwrap_or("");
+        if let Some(metrics) = &e.executor_metrics {
+            self.observe_memory(executor, metrics);
+        }
+        if let Some(m) = &e.metrics {
+            self.peaks_of(executor).observe_task_peak(m.peak_execution_memory);
+            let t = &mut self.totals;
+            add(&mut t.task_time_ms, m.executor_run_time_ms);
+            add(&mut self.cpu_time_ns, m.executor_cpu_time_ns);
+            add(&mut t.gc_time_ms, m.jvm_gc_time_ms);
+            add(&mut t.input_bytes, m.input.bytes_read);
+            add(&mut t.output_bytes, m.output.bytes_written);
+            add(&mut t.shuffle_read_bytes, m.shuffle_read.remote_bytes_read);
+            add(&mut t.shuffle_read_bytes, m.shuffle_read.local_bytes_read);
+            add(&mut t.shuffle_write_bytes, m.shuffle_write.bytes_written);
+            add(&mut t.memory_spill_bytes, m.memory_bytes_spilled);
+            add(&mut t.disk_spill_bytes, m.disk_bytes_spilled);
+        }
+    }
+
+    /// An executor removed, with its reason; one never added is a warning.
+    fn apply_executor_removed(&mut self, e: &crate::parse::ExecutorRemoved<'_>, at: Option<(&Path, u64)>) {
+        let removed_ms = self.saw_time(Some(e.timestamp));
+        match self.executors.get_mut(e.executor_id.as_ref()) {
+            Some(executor) => {
+                executor.removed_ms = removed_ms;
+                executor.removed_reason = e.reason.as_ref().map(|r| r.to_string());
+            }
+            None => {
+                let message = format!("executor {} was removed but never added; ignored", e.executor_id);
+                self.warn(warning(at, message));
+            }
+        }
+    }
+
+    /// A Spark Connect session or operation event, counted by kind.
+    fn apply_connect(&mut self, e: &crate::parse::ConnectEvent) {
+        let time = self.saw_time(e.time_ms);
+        let activity = self.connect.get_or_insert_with(ConnectActivity::default);
+        let count = match e.kind {
+            ConnectEventKind::SessionStarted => &mut activity.sessions_started,
+            ConnectEventKind::SessionClosed => &mut activity.sessions_closed,
+            ConnectEventKind::OperationStarted => &mut activity.operations_started,
+            ConnectEventKind::OperationFinished => &mut activity.operations_finished,
+            ConnectEventKind::OperationFailed => &mut activity.operations_failed,
+            ConnectEventKind::OperationCanceled => &mut activity.operations_canceled,
+            ConnectEventKind::OperationClosed => &mut activity.operations_closed,
+        };
+        *count += 1;
+        activity.last_activity_ms = activity.last_activity_ms.max(time);
     }
 
     /// The peaks `executor`'s memory samples go to.

@@ -22,7 +22,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sparkplane_api::MemorySize;
 use sparkplane_api::job::{DynamicAllocation, ExecutorSpec, SparkJobSpec};
-use sparkplane_core::sizing::{DEFAULT_HEAP, MIN_OVERHEAD, default_overhead_factor, largest_heap_within, size_job};
+use sparkplane_core::sizing::{
+    DEFAULT_HEAP, MIN_OVERHEAD, PodResources, default_overhead_factor, largest_heap_within, size_job,
+};
 
 use crate::analyze::bytes;
 use crate::analyze::{GC_SHARE_CRITICAL, GC_SHARE_WARN, IDLE_UTILISATION, MIN_TASK_TIME_FOR_GC_MS, analyze};
@@ -422,25 +424,8 @@ fn short_of_memory(run: &AppSummary) -> bool {
 /// overhead, never more than [`MAX_LOWERING_STEP`] of the current size in one step, and the
 /// new pod must still hold the largest resident set measured, with the same headroom.
 fn lower_memory(draft: &mut Draft, runs: &[AppSummary]) {
-    if runs.iter().any(short_of_memory) {
-        draft.notes.push("an executor ran short of memory in some run, so memory is not lowered".into());
-        return;
-    }
-    let heap_peaks: Vec<Option<u64>> = runs.iter().map(|r| r.peak_memory.and_then(|p| p.jvm_heap_bytes)).collect();
-    let missing = heap_peaks.iter().filter(|p| p.is_none()).count();
-    if missing > 0 {
-        draft.notes.push(format!(
-            "GC stayed under {} and nothing spilled, so the heap may be larger than needed; memory is left alone \
-             because {missing} of {} run{} carry no peak-memory figures (Spark samples executor memory at \
-             heartbeats; set spark.executor.metrics.pollingInterval, e.g. 1s, and \
-             spark.eventLog.logStageExecutorMetrics=true to log them)",
-            percent(GC_SHARE_LOW),
-            runs.len(),
-            plural(runs.len())
-        ));
-        return;
-    }
-    let peak_heap = heap_peaks.iter().flatten().copied().max().unwrap_or(0);
+    let Some(heap_peaks) = measured_heap_peaks(draft, runs) else { return };
+    let peak_heap = heap_peaks.iter().copied().max().unwrap_or(0);
     let headroom = lowering_headroom(runs.len());
     let before = size_job(&draft.spec).executor;
     let heap_now = before.heap;
@@ -466,34 +451,16 @@ fn lower_memory(draft: &mut Draft, runs: &[AppSummary]) {
 
     // An explicit overhead is lowered from the measured memory outside the heap; otherwise
     // the sizing model derives it from the new heap.
-    let explicit = draft.spec.executor.as_ref().and_then(|e| e.role.memory_overhead);
-    let non_heap: Option<Vec<u64>> = runs.iter().map(|r| r.peak_memory.and_then(|p| p.non_heap_bytes())).collect();
-    let non_heap_peak = non_heap.as_ref().and_then(|v| v.iter().copied().max());
-    let mut overhead_change = None;
-    if let (Some(current), Some(peak)) = (explicit, non_heap_peak) {
-        let step_floor = MemorySize::from_mib((current.mib() as f64 * (1.0 - MAX_LOWERING_STEP)).ceil() as u64);
-        let lowered = mib_step_up(peak as f64 * headroom).max(MIN_OVERHEAD).max(step_floor);
-        if (lowered.mib() as f64) <= current.mib() as f64 * (1.0 - MIN_LOWERING_SAVING) {
-            draft.executor().role.memory_overhead = Some(lowered);
-            overhead_change = Some((current, lowered, peak));
-        }
-    }
+    let non_heap_peak = runs
+        .iter()
+        .map(|r| r.peak_memory.and_then(|p| p.non_heap_bytes()))
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|v| v.into_iter().max());
+    let overhead_change = lower_overhead(draft, non_heap_peak, headroom);
     let after = size_job(&draft.spec).executor;
 
     // The new pod must still hold what was measured outside the heap and in all, with headroom.
-    let outside_heap = after.overhead.mib() + after.pyspark.mib() + after.off_heap.mib();
-    let needs_outside = non_heap_peak.map(|p| mib_step_up(p as f64 * headroom));
-    let rss_peak = runs.iter().filter_map(|r| r.peak_memory.and_then(|p| p.container_rss_bytes())).max();
-    let needs_pod = rss_peak.map(|p| mib_step_up(p as f64 * headroom));
-    let short = match (needs_outside, needs_pod) {
-        (Some(need), _) if outside_heap < need.mib() => {
-            Some(format!("memory outside the heap peaked at {}", bytes(non_heap_peak.unwrap_or(0))))
-        }
-        (_, Some(need)) if after.pod_memory < need => {
-            Some(format!("the executor's resident memory peaked at {}", bytes(rss_peak.unwrap_or(0))))
-        }
-        _ => None,
-    };
+    let short = pod_too_small(&after, runs, non_heap_peak, headroom);
     if let Some(short) = short {
         draft.spec = original;
         draft.notes.push(format!(
@@ -544,29 +511,106 @@ fn lower_memory(draft: &mut Draft, runs: &[AppSummary]) {
         why,
         heap_bounds,
     );
-    if let Some((current, lowered, peak)) = overhead_change {
-        let why = format!(
-            "memory outside the heap (JVM off-heap, buffer pools, Python and other processes) peaked at {} over {} \
-             run{}; {lowered} leaves {headroom}× headroom (was {current}, never below {MIN_OVERHEAD})",
-            bytes(peak),
+    if let Some(change) = overhead_change {
+        record_overhead_change(draft, runs, change, headroom);
+    }
+}
+
+/// Every run's executor heap peak; None, with a note saying why memory is
+/// left alone, when a run ran short of memory or carries no peak figures.
+fn measured_heap_peaks(draft: &mut Draft, runs: &[AppSummary]) -> Option<Vec<u64>> {
+    if runs.iter().any(short_of_memory) {
+        draft.notes.push("an executor ran short of memory in some run, so memory is not lowered".into());
+        return None;
+    }
+    let heap_peaks: Vec<Option<u64>> = runs.iter().map(|r| r.peak_memory.and_then(|p| p.jvm_heap_bytes)).collect();
+    let missing = heap_peaks.iter().filter(|p| p.is_none()).count();
+    if missing > 0 {
+        draft.notes.push(format!(
+            "GC stayed under {} and nothing spilled, so the heap may be larger than needed; memory is left alone \
+             because {missing} of {} run{} carry no peak-memory figures (Spark samples executor memory at \
+             heartbeats; set spark.executor.metrics.pollingInterval, e.g. 1s, and \
+             spark.eventLog.logStageExecutorMetrics=true to log them)",
+            percent(GC_SHARE_LOW),
             runs.len(),
             plural(runs.len())
-        );
-        let bounds = bounds(
-            runs,
-            "peak memory outside the heap",
-            |r| r.peak_memory.and_then(|p| p.non_heap_bytes()).map(|b| b as f64),
-            |b| bytes(b as u64),
-        );
-        draft.change(
-            &["executor", "memoryOverhead"],
-            "spec.executor.memoryOverhead".into(),
-            Some(current.to_kubernetes()),
-            Value::String(lowered.to_kubernetes()),
-            why,
-            bounds,
-        );
+        ));
+        return None;
     }
+    Some(heap_peaks.into_iter().flatten().collect())
+}
+
+/// An explicit executor overhead lowered from the measured memory outside
+/// the heap (otherwise the sizing model derives it from the new heap):
+/// (was, now, the peak it came from) when that saves enough.
+fn lower_overhead(
+    draft: &mut Draft,
+    non_heap_peak: Option<u64>,
+    headroom: f64,
+) -> Option<(MemorySize, MemorySize, u64)> {
+    let explicit = draft.spec.executor.as_ref().and_then(|e| e.role.memory_overhead);
+    if let (Some(current), Some(peak)) = (explicit, non_heap_peak) {
+        let step_floor = MemorySize::from_mib((current.mib() as f64 * (1.0 - MAX_LOWERING_STEP)).ceil() as u64);
+        let lowered = mib_step_up(peak as f64 * headroom).max(MIN_OVERHEAD).max(step_floor);
+        if (lowered.mib() as f64) <= current.mib() as f64 * (1.0 - MIN_LOWERING_SAVING) {
+            draft.executor().role.memory_overhead = Some(lowered);
+            return Some((current, lowered, peak));
+        }
+    }
+    None
+}
+
+/// What the lowered pod could not hold, with headroom: the memory measured
+/// outside the heap, or the largest resident set.
+fn pod_too_small(
+    after: &PodResources,
+    runs: &[AppSummary],
+    non_heap_peak: Option<u64>,
+    headroom: f64,
+) -> Option<String> {
+    let outside_heap = after.overhead.mib() + after.pyspark.mib() + after.off_heap.mib();
+    let needs_outside = non_heap_peak.map(|p| mib_step_up(p as f64 * headroom));
+    let rss_peak = runs.iter().filter_map(|r| r.peak_memory.and_then(|p| p.container_rss_bytes())).max();
+    let needs_pod = rss_peak.map(|p| mib_step_up(p as f64 * headroom));
+    match (needs_outside, needs_pod) {
+        (Some(need), _) if outside_heap < need.mib() => {
+            Some(format!("memory outside the heap peaked at {}", bytes(non_heap_peak.unwrap_or(0))))
+        }
+        (_, Some(need)) if after.pod_memory < need => {
+            Some(format!("the executor's resident memory peaked at {}", bytes(rss_peak.unwrap_or(0))))
+        }
+        _ => None,
+    }
+}
+
+/// The lowered overhead as a change, with why and the measured bounds.
+fn record_overhead_change(
+    draft: &mut Draft,
+    runs: &[AppSummary],
+    (current, lowered, peak): (MemorySize, MemorySize, u64),
+    headroom: f64,
+) {
+    let why = format!(
+        "memory outside the heap (JVM off-heap, buffer pools, Python and other processes) peaked at {} over {} \
+         run{}; {lowered} leaves {headroom}× headroom (was {current}, never below {MIN_OVERHEAD})",
+        bytes(peak),
+        runs.len(),
+        plural(runs.len())
+    );
+    let bounds = bounds(
+        runs,
+        "peak memory outside the heap",
+        |r| r.peak_memory.and_then(|p| p.non_heap_bytes()).map(|b| b as f64),
+        |b| bytes(b as u64),
+    );
+    draft.change(
+        &["executor", "memoryOverhead"],
+        "spec.executor.memoryOverhead".into(),
+        Some(current.to_kubernetes()),
+        Value::String(lowered.to_kubernetes()),
+        why,
+        bounds,
+    );
 }
 
 /// Whether an executor removal reason says the container was killed for memory.

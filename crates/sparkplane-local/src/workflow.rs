@@ -349,17 +349,7 @@ pub fn run_local(
     let started = history::now_ms();
     let run_id = history::new_run_id(job.name(), started);
     let run_dir = history::run_dir(home, &run_id);
-    let event_dir = home.join("history");
-    let lib_dir = home.join("lib");
-    // The run's own directory is made by its first record, once the plan holds: a run refused
-    // before that leaves no empty directory for `runs list` to warn about.
-    for dir in [&event_dir, &lib_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            machine("home", format!("cannot create {}: {e}", dir.display()), "check SPARKPLANE_HOME is writable")
-        })?;
-    }
-    let sql_runner = lib_dir.join("run_sql.py");
-    std::fs::write(&sql_runner, SQL_RUNNER).map_err(|e| unwritable(&sql_runner, &e))?;
+    let (event_dir, sql_runner) = prepare_home(home)?;
     let job_file = &settings.job_file;
     let job_dir = absolute(job_file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
     let ui_port = free_port()?;
@@ -375,97 +365,24 @@ pub fn run_local(
     if let Some(file) = &plan.local_file
         && !Path::new(file).is_file()
     {
-        let env_file = job_file.with_file_name(format!(
-            "{}.{}.yaml",
-            job_file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default(),
-            settings.environment
-        ));
-        return Err(LocalRunError::Invalid(
-            Diagnostic::error(
-                "missing-application",
-                "spec.mainApplicationFile",
-                format!("the application file {file} does not exist on this machine"),
-            )
-            .with_span(job.span_of(&FieldPath::root().key("spec").key("mainApplicationFile")))
-            .with_help(if env_file.is_file() || settings.environment == "local" {
-                format!(
-                    "point spec.mainApplicationFile at a local file (relative to the job) in {}",
-                    env_file.display()
-                )
-            } else {
-                // The environment's files live in its image: running it here needs an overlay that says where
-                // they are on this machine, which does not exist yet.
-                format!(
-                    "{} runs a file of its image; to run it on this machine, create the overlay {} pointing \
-                     spec.mainApplicationFile at a local file (relative to the job), or run the job's local \
-                     environment (`--env local`)",
-                    settings.environment,
-                    env_file.display()
-                )
-            }),
-        ));
+        return Err(missing_application(job, settings, file));
     }
 
     let driver_log = run_dir.join("driver.log");
     let ui_url = format!("http://127.0.0.1:{ui_port}");
-    let mut record = RunRecord {
-        run_id: run_id.clone(),
-        job: job.name().to_owned(),
-        job_file: job_file.display().to_string(),
-        spec_hash: job.short_hash(),
-        environment: job.environment.clone(),
-        preset: job.preset.clone(),
-        spark_version: Some(match &located.source {
-            runtime::Source::Managed { version, .. } => version.clone(),
-            runtime::Source::User { .. } => spark_version.clone(),
-        }),
-        master: plan.master.clone(),
-        state: RunState::Running,
-        started_ms: started,
-        ended_ms: None,
-        pid: None,
-        exit_code: None,
-        failure: None,
-        app_id: None,
-        ui_url: Some(ui_url.clone()),
-        driver_log: driver_log.display().to_string(),
-        event_log: None,
-        summary: None,
-        quality_gates: None,
-        interactive: false,
-        shadow_of: None,
+    let spark_version = match &located.source {
+        runtime::Source::Managed { version, .. } => version.clone(),
+        runtime::Source::User { .. } => spark_version.clone(),
     };
+    let mut record = first_record(job, settings, &plan, Some(spark_version), (started, &run_id), &ui_url, &driver_log);
     let save = |record: &RunRecord| {
         history::write(home, record)
             .map_err(|e| machine("history", format!("cannot record the run: {e}"), "check SPARKPLANE_HOME is writable"))
     };
     save(&record)?;
 
-    let mut env = vec![("SPARK_HOME".to_owned(), located.spark_home.display().to_string())];
-    if let Some(python) = &located.python {
-        env.push(("PYSPARK_PYTHON".into(), python.display().to_string()));
-        env.push(("PYSPARK_DRIVER_PYTHON".into(), python.display().to_string()));
-    }
-    if let Some(parent) = java.java.parent().and_then(Path::parent) {
-        env.push(("JAVA_HOME".into(), parent.display().to_string()));
-    }
     let extra_properties = run_dir.join("extra.properties");
-    let mut args = plan.args.clone();
-    if !settings.extra_properties.0.is_empty() {
-        crate::metastore::write_properties_file(&extra_properties, &settings.extra_properties.0)
-            .map_err(|e| unwritable(&extra_properties, &e))?;
-        args.splice(0..0, ["--properties-file".to_owned(), extra_properties.display().to_string()]);
-    }
-    let spec = RunSpec {
-        spark_submit: located.spark_submit.clone(),
-        args,
-        env,
-        driver_log: driver_log.clone(),
-        follow: settings.follow,
-        ui_port,
-        grace: CANCEL_GRACE,
-        cwd: job_dir.clone(),
-    };
+    let spec = run_spec(settings, &located, &java, &plan, &extra_properties, (driver_log.clone(), ui_port, job_dir))?;
     let spark = match &located.source {
         runtime::Source::Managed { version, .. } => format!("Spark {version}"),
         runtime::Source::User { .. } => format!("SPARK_HOME={}", located.spark_home.display()),
@@ -477,25 +394,7 @@ pub fn run_local(
         spark: &spark,
         ui_url: &ui_url,
     });
-    let mut pid_record = record.clone();
-    // Progress and driver output both go to the one observer, from this thread.
-    let observer = std::cell::RefCell::new(observer);
-    let end = runner::run(
-        &spec,
-        &settings.cancel,
-        runner::RunCallbacks {
-            on_start: &mut |pid| {
-                pid_record.pid = Some(pid);
-                let _ = history::write(home, &pid_record);
-            },
-            on_progress: &mut |progress, elapsed| {
-                observer.borrow_mut().event(LocalRunEvent::Progress { progress, elapsed })
-            },
-            on_output: &mut |line| observer.borrow_mut().event(LocalRunEvent::DriverOutput(line)),
-        },
-    );
-    let observer = observer.into_inner();
-    observer.event(LocalRunEvent::SparkEnded);
+    let end = submit(&spec, settings, &record, observer);
     // Its secrets are not kept in the run history.
     let _ = std::fs::remove_file(&extra_properties);
     let end = match end {
@@ -530,6 +429,158 @@ pub fn run_local(
     settle(&mut record, end.ended, &driver_log, app_summary.as_ref());
     save(&record)?;
     Ok(LocalRunOutcome { record, summary: app_summary })
+}
+
+/// The folders a run writes to under the home (event logs and `lib`) and the
+/// SQL runner written into `lib`: (event-log folder, SQL runner). The run's
+/// own directory is made by its first record, once the plan holds: a run
+/// refused before that leaves no empty directory for `runs list` to warn about.
+fn prepare_home(home: &Path) -> Result<(PathBuf, PathBuf), LocalRunError> {
+    let event_dir = home.join("history");
+    let lib_dir = home.join("lib");
+    for dir in [&event_dir, &lib_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            machine("home", format!("cannot create {}: {e}", dir.display()), "check SPARKPLANE_HOME is writable")
+        })?;
+    }
+    let sql_runner = lib_dir.join("run_sql.py");
+    std::fs::write(&sql_runner, SQL_RUNNER).map_err(|e| unwritable(&sql_runner, &e))?;
+    Ok((event_dir, sql_runner))
+}
+
+/// The refusal of a job whose application `file` is not on this machine,
+/// saying which overlay would point it at a local file.
+fn missing_application(job: &ResolvedJob, settings: &LocalRunSettings, file: &str) -> LocalRunError {
+    let job_file = &settings.job_file;
+    let env_file = job_file.with_file_name(format!(
+        "{}.{}.yaml",
+        job_file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default(),
+        settings.environment
+    ));
+    LocalRunError::Invalid(
+        Diagnostic::error(
+            "missing-application",
+            "spec.mainApplicationFile",
+            format!("the application file {file} does not exist on this machine"),
+        )
+        .with_span(job.span_of(&FieldPath::root().key("spec").key("mainApplicationFile")))
+        .with_help(if env_file.is_file() || settings.environment == "local" {
+            format!("point spec.mainApplicationFile at a local file (relative to the job) in {}", env_file.display())
+        } else {
+            // The environment's files live in its image: running it here needs an overlay that says where
+            // they are on this machine, which does not exist yet.
+            format!(
+                "{} runs a file of its image; to run it on this machine, create the overlay {} pointing \
+                 spec.mainApplicationFile at a local file (relative to the job), or run the job's local \
+                 environment (`--env local`)",
+                settings.environment,
+                env_file.display()
+            )
+        }),
+    )
+}
+
+/// The record of a run that is starting: `running`, with its UI and driver log.
+fn first_record(
+    job: &ResolvedJob,
+    settings: &LocalRunSettings,
+    plan: &LocalPlan,
+    spark_version: Option<String>,
+    (started, run_id): (u64, &str),
+    ui_url: &str,
+    driver_log: &Path,
+) -> RunRecord {
+    RunRecord {
+        run_id: run_id.to_owned(),
+        job: job.name().to_owned(),
+        job_file: settings.job_file.display().to_string(),
+        spec_hash: job.short_hash(),
+        environment: job.environment.clone(),
+        preset: job.preset.clone(),
+        spark_version,
+        master: plan.master.clone(),
+        state: RunState::Running,
+        started_ms: started,
+        ended_ms: None,
+        pid: None,
+        exit_code: None,
+        failure: None,
+        app_id: None,
+        ui_url: Some(ui_url.to_owned()),
+        driver_log: driver_log.display().to_string(),
+        event_log: None,
+        summary: None,
+        quality_gates: None,
+        interactive: false,
+        shadow_of: None,
+    }
+}
+
+/// What spark-submit runs with: the runtime's environment (SPARK_HOME, the
+/// Python and JAVA_HOME found) and the plan's arguments, after a
+/// `--properties-file` of the extra properties when there are any (written
+/// to `extra_properties`, which the caller removes once Spark has ended).
+fn run_spec(
+    settings: &LocalRunSettings,
+    located: &Located,
+    java: &java::JavaInfo,
+    plan: &LocalPlan,
+    extra_properties: &Path,
+    (driver_log, ui_port, cwd): (PathBuf, u16, PathBuf),
+) -> Result<RunSpec, LocalRunError> {
+    let mut env = vec![("SPARK_HOME".to_owned(), located.spark_home.display().to_string())];
+    if let Some(python) = &located.python {
+        env.push(("PYSPARK_PYTHON".into(), python.display().to_string()));
+        env.push(("PYSPARK_DRIVER_PYTHON".into(), python.display().to_string()));
+    }
+    if let Some(parent) = java.java.parent().and_then(Path::parent) {
+        env.push(("JAVA_HOME".into(), parent.display().to_string()));
+    }
+    let mut args = plan.args.clone();
+    if !settings.extra_properties.0.is_empty() {
+        crate::metastore::write_properties_file(extra_properties, &settings.extra_properties.0)
+            .map_err(|e| unwritable(extra_properties, &e))?;
+        args.splice(0..0, ["--properties-file".to_owned(), extra_properties.display().to_string()]);
+    }
+    Ok(RunSpec {
+        spark_submit: located.spark_submit.clone(),
+        args,
+        env,
+        driver_log,
+        follow: settings.follow,
+        ui_port,
+        grace: CANCEL_GRACE,
+        cwd,
+    })
+}
+
+/// Runs spark-submit to its end: the pid recorded once it starts, progress
+/// and driver output to the one observer (from this thread), then
+/// `SparkEnded`.
+fn submit(
+    spec: &RunSpec,
+    settings: &LocalRunSettings,
+    record: &RunRecord,
+    observer: &mut dyn LocalRunObserver,
+) -> std::io::Result<runner::RunEnd> {
+    let mut pid_record = record.clone();
+    let observer = std::cell::RefCell::new(observer);
+    let end = runner::run(
+        spec,
+        &settings.cancel,
+        runner::RunCallbacks {
+            on_start: &mut |pid| {
+                pid_record.pid = Some(pid);
+                let _ = history::write(&settings.home, &pid_record);
+            },
+            on_progress: &mut |progress, elapsed| {
+                observer.borrow_mut().event(LocalRunEvent::Progress { progress, elapsed })
+            },
+            on_output: &mut |line| observer.borrow_mut().event(LocalRunEvent::DriverOutput(line)),
+        },
+    );
+    observer.into_inner().event(LocalRunEvent::SparkEnded);
+    end
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use sparkplane_api::tenant::{ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting};
+use sparkplane_api::tenant::{
+    AlertReceiver, Budget, ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting, TenantSpec,
+};
 
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
 use sparkplane_core::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
@@ -112,6 +114,31 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
     let mut error = |at: &str, code: &'static str, message: String, help: &str| {
         out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
     };
+    check_names(tenant, &mut error);
+    let spec = &tenant.spec;
+    let parsed = check_quantities(doc, out);
+    let mut error = |at: &str, code: &'static str, message: String, help: &str| {
+        out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
+    };
+    check_limits_and_groups(spec, &parsed, &mut error);
+    check_network(spec, &mut error);
+    if let Some(budget) = &spec.budget {
+        check_budget(budget, &mut error);
+    }
+    if let Some(alerting) = &spec.alerting {
+        check_alerting(alerting, &mut error);
+    }
+    if spec.api_server_cidrs.is_empty() {
+        out.push(
+            Diagnostic::warning("no-api-server-cidrs", "spec.apiServerCidrs", "no API server CIDRs: under default-deny egress, drivers cannot create executors")
+                .with_span(Some(doc.span_for(&path("spec"))))
+                .with_help("add `apiServerCidrs:` with the API server's address as pods see it (`kubectl get endpoints kubernetes -n default`)"),
+        );
+    }
+}
+
+/// The namespaces' names and the team and cost centre as label values.
+fn check_names(tenant: &Tenant, error: &mut impl FnMut(&str, &'static str, String, &str)) {
     let ns_field = if tenant.spec.namespace.is_some() { "spec.namespace" } else { "metadata.name" };
     if !is_dns1123_label(tenant.namespace()) {
         error(
@@ -139,11 +166,14 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
             );
         }
     }
-    let spec = &tenant.spec;
-    let parsed = check_quantities(doc, out);
-    let mut error = |at: &str, code: &'static str, message: String, help: &str| {
-        out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
-    };
+}
+
+/// LimitRange defaults within their maxima, GPU resource names and group names.
+fn check_limits_and_groups(
+    spec: &TenantSpec,
+    parsed: &BTreeMap<String, KubeQuantity>,
+    error: &mut impl FnMut(&str, &'static str, String, &str),
+) {
     for resource in ["cpu", "memory"] {
         let default = parsed.get(&format!("spec.limitRange.defaults.{resource}"));
         let max = parsed.get(&format!("spec.limitRange.max.{resource}"));
@@ -182,6 +212,10 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// Egress rules (unique NetworkPolicy names, CIDRs, ports) and the API server's CIDRs.
+fn check_network(spec: &TenantSpec, error: &mut impl FnMut(&str, &'static str, String, &str)) {
     let mut names = std::collections::BTreeSet::new();
     for (i, rule) in spec.egress.iter().enumerate() {
         let at = format!("spec.egress[{i}]");
@@ -209,7 +243,7 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
             );
         }
         for (j, cidr) in rule.cidrs.iter().enumerate() {
-            check_cidr(cidr, &format!("{at}.cidrs[{j}]"), &mut error);
+            check_cidr(cidr, &format!("{at}.cidrs[{j}]"), error);
         }
         for (j, port) in rule.ports.iter().enumerate() {
             if port.port == 0 {
@@ -218,38 +252,26 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
         }
     }
     for (j, cidr) in spec.api_server_cidrs.iter().enumerate() {
-        check_cidr(cidr, &format!("spec.apiServerCidrs[{j}]"), &mut error);
+        check_cidr(cidr, &format!("spec.apiServerCidrs[{j}]"), error);
     }
-    if let Some(budget) = &spec.budget {
-        if !(budget.monthly.is_finite() && budget.monthly > 0.0) {
-            error(
-                "spec.budget.monthly",
-                "bad-value",
-                "the monthly budget must be above zero".into(),
-                "write the amount per month, e.g. `monthly: 12000`",
-            );
-        }
-        if budget.warning() == 0 || budget.warning() > budget.critical() {
-            error(
-                "spec.budget.warningPercent",
-                "bad-value",
-                format!(
-                    "warning at {}% must be above 0 and at most the critical {}%",
-                    budget.warning(),
-                    budget.critical()
-                ),
-                "e.g. `warningPercent: 80` and `criticalPercent: 100`",
-            );
-        }
+}
+
+/// A monthly budget above zero, warning at most at the critical percentage.
+fn check_budget(budget: &Budget, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    if !(budget.monthly.is_finite() && budget.monthly > 0.0) {
+        error(
+            "spec.budget.monthly",
+            "bad-value",
+            "the monthly budget must be above zero".into(),
+            "write the amount per month, e.g. `monthly: 12000`",
+        );
     }
-    if let Some(alerting) = &spec.alerting {
-        check_alerting(alerting, &mut error);
-    }
-    if spec.api_server_cidrs.is_empty() {
-        out.push(
-            Diagnostic::warning("no-api-server-cidrs", "spec.apiServerCidrs", "no API server CIDRs: under default-deny egress, drivers cannot create executors")
-                .with_span(Some(doc.span_for(&path("spec"))))
-                .with_help("add `apiServerCidrs:` with the API server's address as pods see it (`kubectl get endpoints kubernetes -n default`)"),
+    if budget.warning() == 0 || budget.warning() > budget.critical() {
+        error(
+            "spec.budget.warningPercent",
+            "bad-value",
+            format!("warning at {}% must be above 0 and at most the critical {}%", budget.warning(), budget.critical()),
+            "e.g. `warningPercent: 80` and `criticalPercent: 100`",
         );
     }
 }
@@ -293,31 +315,7 @@ fn check_alerting(alerting: &TenantAlerting, error: &mut impl FnMut(&str, &'stat
                 "split a receiver with several destinations into one receiver per destination",
             );
         }
-        let mut secret = |field: &str, r: &SecretRef| match (&r.secret, &r.file) {
-            (Some(key), None) => {
-                if !is_dns1123_subdomain(&key.name) || key.key.is_empty() {
-                    error(
-                        &format!("{at}.{field}.secret"),
-                        "bad-secret-ref",
-                        format!("`{}`/`{}` is not a Secret name and key", key.name, key.key),
-                        "write `secret: {name: <Secret>, key: <key>}`",
-                    );
-                }
-            }
-            (None, Some(file)) if file.starts_with('/') => {}
-            (None, Some(file)) => error(
-                &format!("{at}.{field}.file"),
-                "bad-secret-ref",
-                format!("`{file}` is not an absolute path"),
-                "name the file as Alertmanager sees it, e.g. /etc/alertmanager/secrets/slack/url",
-            ),
-            _ => error(
-                &format!("{at}.{field}"),
-                "bad-secret-ref",
-                "a secret reference needs exactly one of `secret` and `file`".into(),
-                "write `secret: {name: <Secret>, key: <key>}` or `file: /path/alertmanager/reads`; never the value",
-            ),
-        };
+        let mut secret = |field: &str, r: &SecretRef| check_secret_ref(&at, field, r, error);
         if let Some(slack) = &receiver.slack {
             secret("slack.apiUrl", &slack.api_url);
         }
@@ -330,35 +328,7 @@ fn check_alerting(alerting: &TenantAlerting, error: &mut impl FnMut(&str, &'stat
         if let Some(token) = receiver.webhook.as_ref().and_then(|w| w.bearer_token.as_ref()) {
             secret("webhook.bearerToken", token);
         }
-        if let Some(email) = &receiver.email
-            && !email.to.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
-        {
-            error(
-                &format!("{at}.email.to"),
-                "bad-value",
-                format!("`{}` is not an email address", email.to),
-                "write the address alerts go to, e.g. data-eng-oncall@example.com",
-            );
-        }
-        if let Some(webhook) = &receiver.webhook {
-            let rest = webhook.url.strip_prefix("https://").or_else(|| webhook.url.strip_prefix("http://"));
-            let authority = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
-            match authority {
-                None | Some("") => error(
-                    &format!("{at}.webhook.url"),
-                    "bad-value",
-                    format!("`{}` is not an http or https URL", webhook.url),
-                    "write the endpoint, e.g. https://hooks.example.com/alertmanager",
-                ),
-                Some(a) if a.contains('@') => error(
-                    &format!("{at}.webhook.url"),
-                    "inline-secret",
-                    "the webhook URL carries credentials".into(),
-                    "remove them from the URL and reference the token with `bearerToken: {secret: {name, key}}`",
-                ),
-                Some(_) => {}
-            }
-        }
+        check_addresses(&at, receiver, error);
     }
     for (field, names) in [("critical", &alerting.critical), ("warning", &alerting.warning), ("info", &alerting.info)] {
         for (j, name) in names.iter().enumerate() {
@@ -375,6 +345,68 @@ fn check_alerting(alerting: &TenantAlerting, error: &mut impl FnMut(&str, &'stat
                     },
                 );
             }
+        }
+    }
+}
+
+/// A reference to a secret: a Secret's name and key, or an absolute file, never the value.
+fn check_secret_ref(at: &str, field: &str, r: &SecretRef, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    match (&r.secret, &r.file) {
+        (Some(key), None) => {
+            if !is_dns1123_subdomain(&key.name) || key.key.is_empty() {
+                error(
+                    &format!("{at}.{field}.secret"),
+                    "bad-secret-ref",
+                    format!("`{}`/`{}` is not a Secret name and key", key.name, key.key),
+                    "write `secret: {name: <Secret>, key: <key>}`",
+                );
+            }
+        }
+        (None, Some(file)) if file.starts_with('/') => {}
+        (None, Some(file)) => error(
+            &format!("{at}.{field}.file"),
+            "bad-secret-ref",
+            format!("`{file}` is not an absolute path"),
+            "name the file as Alertmanager sees it, e.g. /etc/alertmanager/secrets/slack/url",
+        ),
+        _ => error(
+            &format!("{at}.{field}"),
+            "bad-secret-ref",
+            "a secret reference needs exactly one of `secret` and `file`".into(),
+            "write `secret: {name: <Secret>, key: <key>}` or `file: /path/alertmanager/reads`; never the value",
+        ),
+    }
+}
+
+/// An email receiver's address, and a webhook's http(s) URL without credentials in it.
+fn check_addresses(at: &str, receiver: &AlertReceiver, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    if let Some(email) = &receiver.email
+        && !email.to.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+    {
+        error(
+            &format!("{at}.email.to"),
+            "bad-value",
+            format!("`{}` is not an email address", email.to),
+            "write the address alerts go to, e.g. data-eng-oncall@example.com",
+        );
+    }
+    if let Some(webhook) = &receiver.webhook {
+        let rest = webhook.url.strip_prefix("https://").or_else(|| webhook.url.strip_prefix("http://"));
+        let authority = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        match authority {
+            None | Some("") => error(
+                &format!("{at}.webhook.url"),
+                "bad-value",
+                format!("`{}` is not an http or https URL", webhook.url),
+                "write the endpoint, e.g. https://hooks.example.com/alertmanager",
+            ),
+            Some(a) if a.contains('@') => error(
+                &format!("{at}.webhook.url"),
+                "inline-secret",
+                "the webhook URL carries credentials".into(),
+                "remove them from the URL and reference the token with `bearerToken: {secret: {name, key}}`",
+            ),
+            Some(_) => {}
         }
     }
 }
