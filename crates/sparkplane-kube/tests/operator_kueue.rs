@@ -193,6 +193,9 @@ async fn a_run_kueue_has_not_admitted_has_no_pod_and_says_why_in_kueues_words() 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pods_created = fake.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/pods")).count();
     assert_eq!(pods_created, 0, "no pod before admission");
+    // Made once: a reconcile before the watch shows it (woken by the job's own status write) does not create it again.
+    let creates = fake.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/workloads")).count();
+    assert_eq!(creates, 1);
 
     // A queue that does not exist refuses the job, with the field and an Event in apply's words.
     create(&fake, &job("data", "lost", json!({"queue": "nowhere"}))).await;

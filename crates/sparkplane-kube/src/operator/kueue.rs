@@ -6,8 +6,13 @@
 //! release, finish or delete the Workload as
 //! `sparkplane_lifecycle::admission` says, after the state machine decided.
 //!
-//! Owns: those requests and the Workload watch. Must not: decide (the
-//! lifecycle crate does) or build the Workload (the core renders it).
+//! Owns: those requests, the Workload watch and the Workloads it created
+//! that the watch has not shown yet. Must not: decide (the lifecycle crate
+//! does) or build the Workload (the core renders it).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -30,6 +35,40 @@ use crate::kueue::{check_references, queue_of, resource};
 pub struct KueueCache {
     /// Every Workload labelled with a SparkJob.
     pub workloads: Store<DynamicObject>,
+    /// Workloads this operator created that the watch has not shown yet (the create's answer, and when):
+    /// a reconcile in between (woken by the job's own status write) takes the Workload as made, rather
+    /// than looking the queue up and creating it again.
+    created: Arc<Mutex<Created>>,
+}
+
+/// Created Workloads by namespace and name: when, and the create's answer.
+type Created = HashMap<(String, String), (Instant, Value)>;
+
+/// How long a created Workload stands in for the watch's copy.
+const CREATED_FOR: Duration = Duration::from_secs(30);
+
+impl KueueCache {
+    /// The Workload `namespace/name`: the watch's copy, else the one just created.
+    fn workload(&self, namespace: &str, name: &str) -> Option<Value> {
+        let key = ObjectRef::new_with(name, resource("Workload")).within(namespace);
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        let id = (namespace.to_owned(), name.to_owned());
+        if let Some(seen) = self.workloads.get(&key) {
+            created.remove(&id);
+            return Some(serde_json::to_value(&*seen).unwrap_or(Value::Null));
+        }
+        created.retain(|_, (at, _)| at.elapsed() < CREATED_FOR);
+        created.get(&id).map(|(_, object)| object.clone())
+    }
+
+    fn remember(&self, namespace: &str, name: &str, object: Option<Value>) {
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        let id = (namespace.to_owned(), name.to_owned());
+        match object {
+            Some(object) => created.insert(id, (Instant::now(), object)),
+            None => created.remove(&id),
+        };
+    }
 }
 
 /// Starts watching Workloads: the cache, and the SparkJobs to wake when one changes.
@@ -53,7 +92,7 @@ pub fn watch(
             let job = workload.labels().get(sparkplane_api::labels::JOB)?.clone();
             Some(ObjectRef::new(&job).within(&workload.namespace().unwrap_or_default()))
         });
-    (KueueCache { workloads: store }, wakes)
+    (KueueCache { workloads: store, created: Arc::default() }, wakes)
 }
 
 /// What Kueue mode gathered for one reconcile.
@@ -89,8 +128,7 @@ pub async fn gather(
 ) -> Result<Gathered, KubeError> {
     let namespace = job.namespace().unwrap_or_default();
     let name = name_for(&job.name_any(), &plan.spec_hash);
-    let key = ObjectRef::new_with(&name, resource("Workload")).within(&namespace);
-    let object = cache.workloads.get(&key).map(|w| serde_json::to_value(&*w).unwrap_or(Value::Null));
+    let object = cache.workload(&namespace, &name);
     let view = object.as_ref().map(WorkloadView::of);
     let mut out = Gathered { name, workload: view.clone(), object, ..Gathered::default() };
     let waiting = matches!(status.state, None | Some(JobState::Queued | JobState::Retrying | JobState::Suspended));
@@ -169,7 +207,7 @@ pub async fn act(
                     .map_err(|e| invalid(&target, &e.to_string()))?;
                 ctx.metrics.request("create", "Workload");
                 match workloads.create(&PostParams::default(), &body).await {
-                    Ok(_) => {}
+                    Ok(created) => remember(ctx, &namespace, &gathered.name, serde_json::to_value(created).ok()),
                     // Made by an earlier reconcile the watch has not shown yet.
                     Err(kube::Error::Api(s)) if s.code == 409 => {}
                     Err(e) => {
@@ -179,6 +217,7 @@ pub async fn act(
             }
             WorkloadAction::Delete => {
                 ctx.metrics.request("delete", "Workload");
+                remember(ctx, &namespace, &gathered.name, None);
                 match workloads.delete(&gathered.name, &Default::default()).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
@@ -210,6 +249,12 @@ pub async fn act(
         }
     }
     Ok(())
+}
+
+fn remember(ctx: &Context, namespace: &str, name: &str, object: Option<Value>) {
+    if let Some(cache) = &ctx.kueue {
+        cache.remember(namespace, name, object);
+    }
 }
 
 fn invalid(target: &str, message: &str) -> KubeError {
