@@ -6,6 +6,8 @@
 //! uses for the same job applied with kubectl (operator_kueue.rs in the
 //! kube crate checks its Events).
 
+// This file starts no operator (cluster_support::operator).
+#[allow(dead_code)]
 mod cluster_support;
 
 use std::path::PathBuf;
@@ -123,6 +125,7 @@ nightly.yaml:13:22: error: spec.priorityClassName: there is no Kueue WorkloadPri
     kueue.write("nightly.yaml", "  queue: team\n  priorityClassName: batch\n");
     let run = kueue.apply("nightly.yaml");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.starts_with("sparkjob data/nightly applied (spec "), "{}", run.stdout);
     let stored = kueue.stored("nightly").expect("stored");
     assert_eq!(
         (stored["spec"]["queue"].clone(), stored["spec"]["priorityClassName"].clone()),
