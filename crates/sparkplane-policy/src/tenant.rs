@@ -453,6 +453,8 @@ pub fn render_tenant(tenant: &Tenant) -> Vec<RenderedObject> {
     objects.extend(driver_rbac(tenant));
     objects.extend(group_access(tenant));
     objects.extend(network_policies(tenant));
+    // The team's Kueue LocalQueue, when the file names its queue (ADR 0073).
+    objects.extend(sparkplane_core::queues::local_queue(tenant, &tenant_labels(tenant)));
     common::sort_objects(&mut objects);
     objects
 }
