@@ -205,6 +205,26 @@ fn a_tenants_local_queue_validates_against_kueues_local_queue_crd() {
         let lq = local_queue(&tenant, &labels).expect("a LocalQueue");
         assert_valid("kueue/localqueues.json", &lq.body);
     }
+    // As `sparkplane tenant render` writes it for the example tenant given a queue.
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenants/data-eng.yaml");
+    let text = std::fs::read_to_string(example).expect("the example tenant");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("data-eng.yaml");
+    std::fs::write(&file, format!("{text}  queue: {{clusterQueue: analytics, weight: 2}}\n")).expect("write");
+    let out = sparkplane_testkit::sparkplane()
+        .args(["tenant", "render", "-o", "json"])
+        .arg(&file)
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let queues: Vec<&Value> =
+        list["items"].as_array().into_iter().flatten().filter(|o| o["kind"] == "LocalQueue").collect();
+    assert_eq!(queues.len(), 1, "{list:#}");
+    assert_eq!(queues[0]["metadata"]["namespace"], "data-eng");
+    assert_eq!(queues[0]["spec"], json!({"clusterQueue": "analytics", "fairSharing": {"weight": "2"}}));
+    assert_valid("kueue/localqueues.json", queues[0]);
 }
 
 #[test]
