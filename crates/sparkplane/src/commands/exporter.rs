@@ -34,17 +34,9 @@ fn history_failure(error: &ReadError) -> Failure {
     )
 }
 
-/// The address to listen on: an IP address and a port, as given (no name lookup,
-/// so the exporter binds exactly what was asked for).
+/// The address to listen on (the History Server's rule, with the exporter's default).
 fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
-    listen.trim().parse::<SocketAddr>().map_err(|_| {
-        invalid(
-            "invalid-listen",
-            "--listen",
-            format!("`{listen}` is not an IP address and port"),
-            format!("give an address and port such as {DEFAULT_LISTEN} (or 0.0.0.0:9464 to listen on every interface)"),
-        )
-    })
+    super::history::listen_address(listen, DEFAULT_LISTEN)
 }
 
 /// The History Server's address as given, without a trailing slash: an

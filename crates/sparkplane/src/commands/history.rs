@@ -43,15 +43,17 @@ pub(super) fn logs_failure(error: &ReadError) -> Failure {
     )
 }
 
-fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
+/// `--listen` of a server sparkplane starts (the History Server, the
+/// exporter): an IP address and a port, as given (no name lookup, so the
+/// server binds exactly what was asked for); `default` is the command's own.
+pub(super) fn listen_address(listen: &str, default: &str) -> Result<SocketAddr, Failure> {
     listen.trim().parse::<SocketAddr>().map_err(|_| {
+        let port = default.rsplit_once(':').map_or(default, |(_, port)| port);
         invalid(
             "invalid-listen",
             "--listen",
             format!("`{listen}` is not an IP address and port"),
-            format!(
-                "give an address and port such as {DEFAULT_LISTEN} (or 0.0.0.0:18080 to listen on every interface)"
-            ),
+            format!("give an address and port such as {default} (or 0.0.0.0:{port} to listen on every interface)"),
         )
     })
 }
@@ -76,7 +78,7 @@ pub struct ServeSettings<'a> {
 /// without, the first listing happens before it serves.
 pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     let (logs, interval_secs) = (settings.logs, settings.interval_secs);
-    let addr = listen_address(settings.listen)?;
+    let addr = listen_address(settings.listen, DEFAULT_LISTEN)?;
     if interval_secs == 0 {
         return Err(invalid(
             "invalid-interval",
