@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::persist::FILE_NAME;
+use sparkplane_eventlog::Outcome;
 
 fn start_line(app: &str) -> String {
     format!(

@@ -18,8 +18,47 @@
 use sparkplane_eventlog::{AppLog, Outcome};
 
 use crate::api::AttemptInfo;
-use crate::index::{Entry, EntryLog};
 use crate::persist::{LogKey, StoredEntry};
+
+/// The log behind an [`Entry`]: as listed, or only its key, restored from the
+/// persisted index and not listed since the restart (its detail cannot be read until it is).
+#[derive(Debug, Clone)]
+pub enum EntryLog {
+    Listed(AppLog),
+    Restored(LogKey),
+}
+
+impl EntryLog {
+    /// The log's local path or URL.
+    pub fn name(&self) -> &str {
+        match self {
+            EntryLog::Listed(log) => &log.name,
+            EntryLog::Restored(key) => &key.name,
+        }
+    }
+
+    /// The log as listed, to open; `None` until a restored record is listed again.
+    pub fn listed(&self) -> Option<&AppLog> {
+        match self {
+            EntryLog::Listed(log) => Some(log),
+            EntryLog::Restored(_) => None,
+        }
+    }
+}
+
+/// One log's listing record and what the web page shows, as the index hands
+/// it out (it keeps each compactly, as a [`Record`]).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub log: EntryLog,
+    pub attempt: AttemptInfo,
+    pub outcome: Outcome,
+    pub team: Option<String>,
+    /// What the application cost at the default price sheet (`sparkplane cost`'s model), USD.
+    pub cost_usd: f64,
+    /// Reading problems (a corrupt line, a cut-off tail), first few only.
+    pub warnings: Vec<String>,
+}
 
 /// The texts of a record, in this order, joined.
 const NAME: usize = 0;
