@@ -1117,3 +1117,43 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     let finished = workload["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Finished");
     assert_eq!(finished.map(|c| c["reason"].clone()), Some(json!("Succeeded")), "{workload:#}");
 }
+
+#[test]
+fn with_volcano_enabled_the_operator_may_create_a_gangs_pod_group_and_only_then() {
+    let platform = Platform::start();
+    // Volcano's own PodGroup CRD (v1.15.1), as its release installs it.
+    let crd = std::fs::read_to_string(repo().join("crates/sparkplane-fakekube/tests/data/volcano/podgroups.json"))
+        .expect("Volcano's CRD");
+    platform.fake.insert(serde_json::from_str(&crd).expect("JSON")).expect("the CRD is stored");
+    let volcano_rules = |objects: &[Value]| -> Vec<Value> {
+        let rules =
+            find(objects, "ClusterRole", "sparkplane-operator")["rules"].as_array().cloned().unwrap_or_default();
+        rules.into_iter().filter(|r| r["apiGroups"] == json!(["scheduling.volcano.sh"])).collect()
+    };
+    let objects = platform.install(&json!({"operator": {"replicas": 1}}));
+    assert_eq!(volcano_rules(&objects), Vec::<Value>::new());
+    let objects = manifest_of(&platform.release(
+        "upgrade",
+        &chart(),
+        &json!({"operator": {"replicas": 1}, "volcano": {"enabled": true}}),
+    ));
+    assert_eq!(
+        volcano_rules(&objects),
+        [json!({"apiGroups": ["scheduling.volcano.sh"], "resources": ["podgroups"], "verbs": ["create", "patch"]})]
+    );
+    // The operator, authorized by the chart's rules, runs a Volcano gang job: its PodGroup is applied.
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    let gang = platform.write("gang.yaml", &format!("{GOOD}  scheduling: {{gang: Volcano}}\n"));
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &gang.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    platform.wait_until_succeeded();
+    let applied = platform.fake.requests().into_iter().any(|r| {
+        r.method == "PATCH"
+            && r.path.starts_with("/apis/scheduling.volcano.sh/v1beta1/namespaces/data-eng/podgroups/")
+            && r.body.as_ref().is_some_and(|b| b["spec"]["minMember"] == 1)
+    });
+    assert!(applied, "the run's PodGroup was applied");
+}
