@@ -259,3 +259,30 @@ fn example_spark_connect_is_no_v1beta2_kind() {
     assert!(!unvalidated.status.success() && stderr.contains("no matches for kind \"SparkConnect\""), "{stderr}");
     assert!(cluster.fake.objects().iter().all(|o| o["kind"] != "SparkConnect"), "nothing stored");
 }
+
+/// Bad input the API server stops: a SparkApplication that fails Kubeflow's
+/// schema (here `spec.type` outside its enum) is refused on apply with the
+/// field path, nothing is stored, and the operator (running, opted-in
+/// selector) never sees it or submits anything.
+#[test]
+fn an_application_failing_kubeflows_schema_is_refused_with_its_field_path_and_nothing_runs() {
+    let cluster = KubeflowCluster::start(300);
+    let _operator = cluster.operator("default");
+    let path = repo().join(EXAMPLES).join("spark-pi.yaml");
+    let text = std::fs::read_to_string(&path).expect("the example");
+    let docs = sparkplane_documents::yaml::parse_documents(&sparkplane_documents::Source::new("spark-pi.yaml", text))
+        .expect("the example parses");
+    let mut app = docs.iter().map(|d| d.to_json()).find(|d| d["kind"] == "SparkApplication").expect("an application");
+    app["metadata"]["labels"] = serde_json::json!({"sparkplane.dev/operator": "sparkplane",
+        "sparkplane.dev/team": "data-eng", "sparkplane.dev/cost-center": "cc-42"});
+    app["spec"]["type"] = serde_json::json!("Kotlin");
+    let file = cluster.dir.path().join("bad.json");
+    std::fs::write(&file, app.to_string()).expect("write");
+    let out = cluster.kubectl(&["apply", "-f", file.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(stderr.contains("spec.type") && stderr.contains("Kotlin"), "{stderr}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(cluster.object("SparkApplication", "default", "spark-pi").is_none(), "nothing stored");
+    assert!(cluster.fake.objects().iter().all(|o| o["kind"] != "Pod"), "nothing submitted");
+}
