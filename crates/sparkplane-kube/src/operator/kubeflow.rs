@@ -1,4 +1,4 @@
-//! Kubeflow's v1beta2 resources in the one operator (`--kubeflow`, ADR 0076).
+//! Kubeflow's v1beta2 resources in the one operator (`--kubeflow`, ADR 0077).
 //!
 //! SparkApplications and ScheduledSparkApplications labelled
 //! `sparkplane.dev/operator: sparkplane` (only those: the watches select them
