@@ -125,43 +125,11 @@ spec:
   timeouts: {maxDuration: 2h}
 "#;
 
-const QUEUES: &str = r#"apiVersion: sparkplane.dev/v1alpha1
-kind: Queues
-metadata: {name: shared}
-spec:
-  flavors:
-    - name: on-demand
-      nodeLabels: {pool: general}
-    - name: spot
-      nodeLabels: {pool: spot}
-      tolerations: [{key: spot, operator: Exists, effect: NoSchedule}]
-  priorityClasses:
-    - {name: batch, value: 100, description: nightly batch}
-    - {name: urgent, value: 1000}
-  clusterQueues:
-    - name: analytics
-      cohort: shared
-      fairSharingWeight: 2
-      preemption: {withinClusterQueue: LowerPriority, reclaimWithinCohort: Any}
-      quotas:
-        - flavor: on-demand
-          resources:
-            cpu: {nominal: "10", borrowingLimit: "4", lendingLimit: "2"}
-            memory: {nominal: 40Gi}
-        - flavor: spot
-          resources:
-            cpu: {nominal: "20"}
-            memory: {nominal: 80Gi}
-    - name: ml
-      quotas:
-        - flavor: on-demand
-          resources:
-            cpu: {nominal: "4"}
-            memory: {nominal: 16Gi}
-"#;
-
+/// The objects of the example Queues file (examples/platform/queues.yaml).
 fn queue_objects() -> Vec<RenderedObject> {
-    let loaded = load_queues(&Source::new("queues.yaml", QUEUES)).unwrap_or_else(|d| panic!("{d}"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/platform/queues.yaml");
+    let text = std::fs::read_to_string(&path).expect("the example Queues file");
+    let loaded = load_queues(&Source::new("queues.yaml", text)).unwrap_or_else(|d| panic!("{d}"));
     render_queues(&loaded.queues)
 }
 
