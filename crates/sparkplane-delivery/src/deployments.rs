@@ -262,8 +262,8 @@ pub enum LogError {
         message: String,
         /// How to fix it.
         help: String,
-        /// Whether the cluster or network must be fixed (exit 3) rather than the input (exit 2).
-        infrastructure: bool,
+        /// `Unreachable` when the cluster or network must be fixed, `Invalid` when the input must.
+        category: sparkplane_category::Category,
     },
 }
 

@@ -126,7 +126,17 @@ impl KubeError {
         }
     }
 
-    /// Whether the cluster or network must be fixed (exit 3) rather than the input (exit 2).
+    /// How it ends a command: `Unreachable` when the cluster or network must
+    /// be fixed ([`KubeError::is_infrastructure`]), `Invalid` when the input must.
+    pub fn category(&self) -> sparkplane_category::Category {
+        if self.is_infrastructure() {
+            sparkplane_category::Category::Unreachable
+        } else {
+            sparkplane_category::Category::Invalid
+        }
+    }
+
+    /// Whether the cluster or network must be fixed rather than the input.
     pub fn is_infrastructure(&self) -> bool {
         matches!(
             self,

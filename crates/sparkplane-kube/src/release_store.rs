@@ -40,7 +40,7 @@ impl std::fmt::Debug for ClusterStore {
 /// A kube error as a store error, keeping its message (server URL and
 /// request), help and category.
 pub fn store_error(error: &KubeError) -> StoreError {
-    StoreError::Backend { message: error.to_string(), help: error.help(), infrastructure: error.is_infrastructure() }
+    StoreError::Backend { message: error.to_string(), help: error.help(), category: error.category() }
 }
 
 impl ClusterStore {
@@ -83,7 +83,7 @@ impl ClusterStore {
 
     fn log_error(&self, error: kube::Error, verb: &'static str, target: String) -> LogError {
         let error = KubeError::from_kube(error, Operation::new(verb, "ConfigMap", target), &self.server);
-        LogError::Backend { message: error.to_string(), help: error.help(), infrastructure: error.is_infrastructure() }
+        LogError::Backend { message: error.to_string(), help: error.help(), category: error.category() }
     }
 
     fn record_of(&self, stored: &StoredRelease) -> Result<ReleaseRecord, StoreError> {

@@ -25,12 +25,7 @@ pub fn kube_failure(error: &KubeError) -> Failure {
         KubeError::NotFound { .. } => ("kube-not-found", String::new()),
         KubeError::Server { .. } => ("kube-server", String::new()),
     };
-    let diagnostic = Diagnostic::error(code, path, error.to_string()).with_help(error.help());
-    if error.is_infrastructure() {
-        Failure::Infrastructure(diagnostic.into())
-    } else {
-        Failure::Invalid(diagnostic.into())
-    }
+    Failure::of(error.category(), Diagnostic::error(code, path, error.to_string()).with_help(error.help()).into())
 }
 
 /// How long ago an RFC 3339 time was, as kubectl shows ages: `42s`, `5m`, `3h`, `2d`.

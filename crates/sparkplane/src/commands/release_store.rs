@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sparkplane_category::Category;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_delivery::deployments::{DeploymentLog, DeploymentStore, LogError};
 use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError, StoreNamespace, store_namespace};
@@ -155,7 +156,7 @@ pub fn namespace(
 pub fn store_failure(err: &StoreError) -> Failure {
     match err {
         StoreError::Conflict { .. } => Failure::Failed(Diagnostic::error("release-exists", "", err.to_string()).into()),
-        StoreError::Backend { help, infrastructure, .. } => backend_failure(err.to_string(), help, *infrastructure),
+        StoreError::Backend { help, category, .. } => backend_failure(err.to_string(), help, *category),
         _ => file_failure(err.to_string()),
     }
 }
@@ -164,16 +165,15 @@ pub fn store_failure(err: &StoreError) -> Failure {
 /// failing cluster (with its URL), else about the log's files or records.
 pub fn log_failure(err: &LogError) -> Failure {
     match err {
-        LogError::Backend { help, infrastructure, .. } => backend_failure(err.to_string(), help, *infrastructure),
+        LogError::Backend { help, category, .. } => backend_failure(err.to_string(), help, *category),
         _ => file_failure(err.to_string()),
     }
 }
 
-/// A cluster store's failure: exit 3 when the API server could not be
-/// reached or failed, else exit 2 (what was asked of it is wrong).
-fn backend_failure(message: String, help: &str, infrastructure: bool) -> Failure {
-    let diagnostic = Diagnostic::error("release-store", "--store", message).with_help(help);
-    if infrastructure { Failure::Infrastructure(diagnostic.into()) } else { Failure::Invalid(diagnostic.into()) }
+/// A cluster store's failure, by its category: exit 3 when the API server
+/// could not be reached or failed, else exit 2 (what was asked of it is wrong).
+fn backend_failure(message: String, help: &str, category: Category) -> Failure {
+    Failure::of(category, Diagnostic::error("release-store", "--store", message).with_help(help).into())
 }
 
 /// A file store's failure to read or write its files.
@@ -198,9 +198,10 @@ mod tests {
 
     #[test]
     fn an_unreachable_cluster_is_exit_3_and_a_conflict_exit_1() {
-        let backend = StoreError::Backend { message: "down".into(), help: "fix".into(), infrastructure: true };
+        let backend =
+            StoreError::Backend { message: "down".into(), help: "fix".into(), category: Category::Unreachable };
         assert!(matches!(store_failure(&backend), Failure::Infrastructure(_)));
-        let refused = StoreError::Backend { message: "no".into(), help: "fix".into(), infrastructure: false };
+        let refused = StoreError::Backend { message: "no".into(), help: "fix".into(), category: Category::Invalid };
         assert!(matches!(store_failure(&refused), Failure::Invalid(_)));
         let conflict = StoreError::Conflict { id: "a".into(), by: "b".into(), at: "c".into() };
         assert!(matches!(store_failure(&conflict), Failure::Failed(_)));
