@@ -32,15 +32,7 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
     let (loaded, source) = read(file, printer)?;
     check_for_cluster(&source, &loaded.backup)?;
     let objects = render::render(&loaded.backup);
-    match out_dir {
-        Some(dir) => {
-            let written = super::manifests::write_files(dir, &objects)?;
-            let report = serde_json::json!({ "written": written });
-            printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
-        }
-        None => super::manifests::print_objects(&objects, printer),
-    }
-    Ok(())
+    super::manifests::emit(&objects, out_dir, printer)
 }
 
 fn epoch_seconds(t: jiff::Timestamp) -> f64 {

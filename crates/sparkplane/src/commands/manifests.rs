@@ -1,6 +1,6 @@
 //! Rendered objects out: as one sorted YAML stream (a Kubernetes `List`
 //! with `-o json`), or one file per object in a directory. Shared by
-//! `render`, `submit --dry-run` and `tenant render`.
+//! `render`, `submit --dry-run`, `tenant render` and `backup render`.
 //!
 //! Owns: the file names and the atomic write. Must not: render, check or
 //! judge objects; it imports no other command.
@@ -32,6 +32,20 @@ pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>
         written.push(path.display().to_string());
     }
     Ok(written)
+}
+
+/// The objects one file each under `out_dir` (the files written reported),
+/// or printed when there is none: what `tenant render` and `backup render` do.
+pub fn emit(objects: &[RenderedObject], out_dir: Option<&Path>, printer: &Printer) -> Result<(), Failure> {
+    match out_dir {
+        Some(dir) => {
+            let written = write_files(dir, objects)?;
+            let report = serde_json::json!({ "written": written });
+            printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
+        }
+        None => print_objects(objects, printer),
+    }
+    Ok(())
 }
 
 /// Prints objects as a Kubernetes `List` with `-o json`, else as a YAML stream.

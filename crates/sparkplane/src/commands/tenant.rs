@@ -28,15 +28,7 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
     let loaded = read_tenant(file)?;
     printer.warnings(&loaded.warnings);
     let objects = render_tenant(&loaded.tenant);
-    match out_dir {
-        Some(dir) => {
-            let written = super::manifests::write_files(dir, &objects)?;
-            let report = serde_json::json!({ "written": written });
-            printer.result(&report, || written.iter().map(|p| format!("wrote {p}\n")).collect());
-        }
-        None => super::manifests::print_objects(&objects, printer),
-    }
-    Ok(())
+    super::manifests::emit(&objects, out_dir, printer)
 }
 
 /// Every tenant file (`*.yaml`, `*.yml`) in `dir`, sorted by path; all
