@@ -6,7 +6,6 @@
 //! `sparkplane` binary and the I/O crates do that and call in here.
 
 pub mod catalog;
-pub mod spark_connect;
 pub mod cron;
 pub mod failure_cause;
 pub mod first_sizing;
@@ -23,4 +22,5 @@ pub mod resolve;
 pub mod resolved;
 pub mod secrets;
 pub mod sizing;
+pub mod spark_connect;
 pub mod validate;
