@@ -33,8 +33,9 @@ pub fn template(namespace: &str) -> Value {
     })
 }
 
-/// Stores Kubeflow's two v1beta2 CRDs (charts/sparkplane/files/kubeflow, its
-/// own files): every SparkApplication and status write is admitted, pruned
+/// Stores Kubeflow's two v1beta2 CRDs as the chart carries them
+/// (charts/sparkplane/files/kubeflow: upstream's schemas, descriptions
+/// removed): every SparkApplication and status write is admitted, pruned
 /// and validated against Kubeflow's schema, as a real API server does.
 pub fn install_crds(fake: &FakeApiServer) -> Result<(), String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../charts/sparkplane/files/kubeflow");
