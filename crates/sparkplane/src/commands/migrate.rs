@@ -6,8 +6,9 @@
 //! decide what moves (`sparkplane_kubeflow::migrate` does) or make requests
 //! (`migrate_host` does, for the workflow).
 
+use sparkplane_core::names::{is_dns1123_label, to_dns1123_label};
 use sparkplane_documents::Diagnostic;
-use sparkplane_kube::Target as ClusterTarget;
+use sparkplane_kube::{KubeError, Target as ClusterTarget};
 use sparkplane_kubeflow::migrate::{Entry, Mode, Outcome, Request, any_refused, migrate};
 
 use super::kube_view::{cluster_settings, kube_failure};
@@ -24,6 +25,16 @@ pub fn kubeflow(args: &MigrateKubeflowArgs, cli: &Cli, printer: &Printer) -> Com
         (_, true) => Mode::Undo,
         _ => Mode::List,
     };
+    if let Some(namespace) = args.namespace.as_deref().filter(|n| !is_dns1123_label(n)) {
+        return Err(Failure::Invalid(
+            Diagnostic::error("invalid-namespace", "--namespace", format!("`{namespace}` is not a namespace name"))
+                .with_help(format!(
+                    "a namespace is lower-case letters, digits and `-`, at most 63 characters, e.g. `{}`",
+                    to_dns1123_label(namespace)
+                ))
+                .into(),
+        ));
+    }
     let request = Request {
         namespace: args.namespace.clone(),
         selector: args.selector.clone(),
@@ -35,7 +46,7 @@ pub fn kubeflow(args: &MigrateKubeflowArgs, cli: &Cli, printer: &Printer) -> Com
     let cluster =
         cluster_settings(&ClusterTarget { context: args.context.clone(), namespace: args.namespace.clone() })?;
     let mut host = Host::new(&cluster, catalog).map_err(|e| kube_failure(&e))?;
-    let entries = migrate(&mut host, &request).map_err(|e| kube_failure(&e))?;
+    let entries = migrate(&mut host, &request).map_err(|e| migrate_failure(&e, args.selector.as_deref()))?;
     printer.result(&serde_json::json!({ "items": entries }), || table(&entries));
     let moved = entries.iter().filter(|e| matches!(e.outcome, Outcome::Moved | Outcome::Returned)).count();
     match mode {
@@ -55,6 +66,29 @@ pub fn kubeflow(args: &MigrateKubeflowArgs, cli: &Cli, printer: &Printer) -> Com
         ));
     }
     Ok(())
+}
+
+/// A request's failure as the command ends: a list the API server refused
+/// while a selector was given is the selector's fault (the server parses
+/// it), said as such; anything else as every cluster command says it.
+fn migrate_failure(error: &KubeError, selector: Option<&str>) -> Failure {
+    match (error, selector) {
+        (KubeError::Invalid { operation, message, .. }, Some(selector)) if operation.verb == "list" => {
+            Failure::Invalid(
+                Diagnostic::error(
+                    "invalid-selector",
+                    "--selector",
+                    format!("the Kubernetes API could not parse the label selector `{selector}`: {message}"),
+                )
+                .with_help(
+                    "write requirements joined by commas: key=value, key!=value, key in (a,b), key notin (a,b), \
+                     key (it exists) or !key (it does not)",
+                )
+                .into(),
+            )
+        }
+        _ => kube_failure(error),
+    }
 }
 
 /// One line per resource, each field the conversion loses indented below it.
