@@ -108,7 +108,7 @@ pub struct Context {
     /// Kubeflow's v1beta2 resources (`--kubeflow`), set once when they are served.
     pub kubeflow: std::sync::OnceLock<Arc<super::kubeflow::KubeflowState>>,
     /// Kueue mode (`--kueue`, ADR 0073): the Workloads' cache; None: the built-in queue admits.
-    pub kueue: Option<super::kueue::KueueCache>,
+    pub kueue: Option<super::kueue_cache::KueueCache>,
     ledger: Mutex<Ledger>,
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
@@ -232,7 +232,7 @@ impl Context {
     }
 
     /// The context in Kueue mode: runs are admitted by Kueue through their Workloads.
-    pub fn with_kueue(mut self, cache: super::kueue::KueueCache) -> Context {
+    pub fn with_kueue(mut self, cache: super::kueue_cache::KueueCache) -> Context {
         self.kueue = Some(cache);
         self
     }

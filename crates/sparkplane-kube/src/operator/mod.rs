@@ -23,6 +23,7 @@ pub mod kubeflow;
 pub mod kubeflow_run;
 pub mod kubeflow_schedule;
 pub mod kueue;
+pub mod kueue_cache;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
@@ -231,7 +232,7 @@ pub async fn run_with(
     // Kueue mode: a Workload that changes wakes its SparkJob.
     let mut workload_wakes = None;
     if admitter == Admitter::Kueue {
-        let (cache, wakes) = kueue::watch(&client, namespace.as_deref());
+        let (cache, wakes) = kueue_cache::watch(&client, namespace.as_deref());
         context = context.with_kueue(cache);
         workload_wakes = Some(wakes.boxed());
     }
