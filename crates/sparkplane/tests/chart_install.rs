@@ -1014,8 +1014,13 @@ fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_a
 
 /// The rules of a ClusterRole that name Kueue's group.
 fn kueue_rules(objects: &[Value], role: &str) -> Vec<Value> {
+    group_rules(objects, role, "kueue.x-k8s.io")
+}
+
+/// The rules of a ClusterRole that name the API group `group`.
+fn group_rules(objects: &[Value], role: &str, group: &str) -> Vec<Value> {
     let rules = find(objects, "ClusterRole", role)["rules"].as_array().cloned().unwrap_or_default();
-    rules.into_iter().filter(|r| r["apiGroups"].to_string().contains("kueue.x-k8s.io")).collect()
+    rules.into_iter().filter(|r| r["apiGroups"].as_array().is_some_and(|g| g.contains(&json!(group)))).collect()
 }
 
 /// Kueue's objects a team needs, created as an admin with kubectl.
@@ -1156,4 +1161,118 @@ fn with_volcano_enabled_the_operator_may_create_a_gangs_pod_group_and_only_then(
             && r.body.as_ref().is_some_and(|b| b["spec"]["minMember"] == 1)
     });
     assert!(applied, "the run's PodGroup was applied");
+}
+
+/// Kubeflow's CRD in the chart's `files/kubeflow/FILE`, as vendored.
+fn kubeflow_crd(file: &str) -> Value {
+    let path = chart().join("files/kubeflow").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse_documents(&Source::new(file, text))
+        .expect("Kubeflow's CRD parses")
+        .iter()
+        .map(|d| d.to_json())
+        .find(|d| d["kind"] == "CustomResourceDefinition")
+        .expect("a CRD")
+}
+
+const KUBEFLOW_CRDS: [(&str, &str); 2] = [
+    ("sparkapplications.sparkoperator.k8s.io", "sparkoperator.k8s.io_sparkapplications.yaml"),
+    ("scheduledsparkapplications.sparkoperator.k8s.io", "sparkoperator.k8s.io_scheduledsparkapplications.yaml"),
+];
+
+/// Kubeflow's `spark-pi` example as a team moving to sparkplane labels it.
+const KUBEFLOW_PI: &str = "apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: spark-pi
+  namespace: data-eng
+  labels: {sparkplane.dev/operator: sparkplane, sparkplane.dev/team: data-eng, sparkplane.dev/cost-center: cc-1042}
+spec:
+  type: Scala
+  mode: cluster
+  image: docker.io/apache/spark:4.0.4
+  mainClass: org.apache.spark.examples.SparkPi
+  mainApplicationFile: local:///opt/spark/examples/jars/spark-examples.jar
+  sparkVersion: 4.0.4
+  driver: {cores: 1, memory: 512m, serviceAccount: spark}
+  executor: {instances: 1, cores: 1, memory: 512m}
+";
+
+#[test]
+fn with_kubeflow_enabled_and_its_crds_installed_the_operator_runs_a_sparkapplication_with_the_charts_rbac() {
+    let platform = Platform::start();
+    // Off by default: no Kubeflow CRD, flag or rule.
+    let objects = platform.install(&json!({"operator": {"replicas": 1}}));
+    assert!(
+        !objects
+            .iter()
+            .any(|o| o["kind"] == "CustomResourceDefinition" && o["spec"]["group"] == "sparkoperator.k8s.io")
+    );
+    let args =
+        &find(&objects, "Deployment", "sparkplane-operator")["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(!args.to_string().contains("--kubeflow"), "{args}");
+    assert_eq!(group_rules(&objects, "sparkplane-operator", "sparkoperator.k8s.io"), Vec::<Value>::new());
+
+    // Enabled with the CRDs: Kubeflow's own schemas, kept on uninstall, the flag and the rules it needs.
+    let objects = manifest_of(&platform.release(
+        "upgrade",
+        &chart(),
+        &json!({"operator": {"replicas": 1}, "kubeflow": {"enabled": true, "installCRDs": true}}),
+    ));
+    for (name, file) in KUBEFLOW_CRDS {
+        let shipped = find(&objects, "CustomResourceDefinition", name);
+        assert_eq!(
+            difference(&kubeflow_crd(file)["spec"], &shipped["spec"], "spec"),
+            None,
+            "{name}: Kubeflow's schema, unchanged"
+        );
+        assert_eq!(shipped["metadata"]["annotations"]["helm.sh/resource-policy"], "keep", "{name}");
+        let (code, stdout, stderr) = platform.kubectl(&["get", "crd", name, "-o", "name"]);
+        assert_eq!(code, Some(0), "{name} is stored: {stderr}");
+        assert_eq!(stdout.trim(), format!("customresourcedefinition.apiextensions.k8s.io/{name}"));
+    }
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(args.as_array().is_some_and(|a| a.contains(&json!("--kubeflow"))), "{args}");
+    assert_eq!(group_rules(&objects, "sparkplane-operator", "sparkoperator.k8s.io").len(), 3);
+
+    // The operator, authorized by the chart's rules alone, runs a SparkApplication applied with kubectl.
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    let app = platform.write("spark-pi.yaml", KUBEFLOW_PI);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &app.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let done = wait_for("the SparkApplication to end", || {
+        platform
+            .fake
+            .object("sparkoperator.k8s.io/v1beta2", "SparkApplication", Some("data-eng"), "spark-pi")
+            .filter(|a| matches!(a["status"]["applicationState"]["state"].as_str(), Some("COMPLETED" | "FAILED")))
+    });
+    assert_eq!(done["status"]["applicationState"]["state"], "COMPLETED", "{:#}", done["status"]);
+}
+
+#[test]
+fn with_kubeflows_crds_already_installed_the_chart_leaves_them_to_their_owner() {
+    let platform = Platform::start();
+    // Kubeflow's CRDs as its own chart or kubectl put them there, before sparkplane.
+    let mut theirs = kubeflow_crd(KUBEFLOW_CRDS[0].1);
+    theirs["metadata"]["labels"] = json!({"app.kubernetes.io/name": "spark-operator"});
+    let file = platform.write("theirs.json", &theirs.to_string());
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &file.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let objects = platform.install(&json!({"kubeflow": {"enabled": true, "installCRDs": true}}));
+    let shipped: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition" && o["spec"]["group"] == "sparkoperator.k8s.io")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(shipped, [KUBEFLOW_CRDS[1].0], "only the CRD nobody installed comes with the release");
+    let stored = platform
+        .fake
+        .object("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, KUBEFLOW_CRDS[0].0)
+        .expect("theirs is still there");
+    assert_eq!(stored["metadata"]["labels"], json!({"app.kubernetes.io/name": "spark-operator"}), "left as it was");
+    assert!(stored["metadata"]["annotations"]["meta.helm.sh/release-name"].is_null(), "not adopted by the release");
 }
