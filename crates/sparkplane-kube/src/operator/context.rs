@@ -2,7 +2,8 @@
 //! the operator's memory of what it admitted, prepared plans, metrics and
 //! the channel that wakes jobs when room frees up.
 //!
-//! Owns: that shared state and its locking. Must not: decide.
+//! Owns: that shared state and its locking. Must not: decide, or import any
+//! operator module but the leaves below it (see the layers in `operator`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,7 +45,7 @@ pub struct OperatorSettings {
     /// watch ([`DEFAULT_RESYNC`] unless tuned).
     pub resync: std::time::Duration,
     /// Serve Kubeflow's v1beta2 resources that opted in (`--kubeflow`); None: SparkJobs only.
-    pub kubeflow: Option<super::kubeflow::KubeflowSettings>,
+    pub kubeflow: Option<super::kubeflow_state::KubeflowSettings>,
 }
 
 /// The default [`OperatorSettings::resync`].
@@ -106,7 +107,7 @@ pub struct Context {
     /// Wakes a job (queue heads when room frees, parents when a run ends).
     pub wake: UnboundedSender<ObjectRef<SparkJob>>,
     /// Kubeflow's v1beta2 resources (`--kubeflow`), set once when they are served.
-    pub kubeflow: std::sync::OnceLock<Arc<super::kubeflow::KubeflowState>>,
+    pub kubeflow: std::sync::OnceLock<Arc<super::kubeflow_state::KubeflowState>>,
     /// Kueue mode (`--kueue`, ADR 0073): the Workloads' cache; None: the built-in queue admits.
     pub kueue: Option<super::kueue_cache::KueueCache>,
     ledger: Mutex<Ledger>,
@@ -351,11 +352,7 @@ impl Context {
                     let namespace = job.namespace().unwrap_or_default();
                     let name = job.name_any();
                     match status.state {
-                        Some(state) if state.is_active() => {
-                            if let Prepared::Ready(plan) = &*self.prepared(&job) {
-                                self.ledger().admit(&namespace, &name, plan.admission.clone());
-                            }
-                        }
+                        Some(state) if state.is_active() => self.hold_room(&job),
                         Some(sparkplane_api::job::JobState::Queued) => {
                             let queued_at = status
                                 .queued_at
@@ -370,6 +367,14 @@ impl Context {
                 }
             })
             .await;
+    }
+
+    /// Records in the ledger that `job` (running when the operator started)
+    /// holds the room its plan admits; a job whose plan is refused holds none.
+    pub fn hold_room(&self, job: &SparkJob) {
+        if let Prepared::Ready(plan) = &*self.prepared(job) {
+            self.ledger().admit(&job.namespace().unwrap_or_default(), &job.name_any(), plan.admission.clone());
+        }
     }
 
     /// Forgets the plan of a deleted job.

@@ -27,8 +27,9 @@ use sparkplane_lifecycle::schedule::{self, RunView, ScheduleAction, ScheduleObse
 use sparkplane_lifecycle::{SCHEDULED_AT_ANNOTATION, STARTED_BY_ANNOTATION, parse_time, rfc3339};
 
 use super::context::Context;
-use super::kubeflow::{App, Cached, KubeflowState, Scheduled, regarding};
-use super::writes::{delete_if_present, merge_diff};
+use super::kubeflow_state::{App, Cached, KubeflowState, Scheduled, regarding};
+use super::merge_patch::merge_diff;
+use super::writes::delete_if_present;
 use crate::error::{KubeError, Operation};
 use crate::submit::FIELD_MANAGER;
 

@@ -12,21 +12,41 @@
 //! (`leader`), only the replica holding the Lease acts; a replica that loses
 //! it stops.
 //!
+//! Layers, lowest first: a module imports only modules of the layers below
+//! its own (`module-circles` checks there is no circle), and none imports
+//! this one.
+//! 1. Leaves, importing no other operator module: `events`, `metrics`,
+//!    `leader`, `watches`, `merge_patch`, `kueue_cache`, `kubeflow_state`.
+//! 2. `converted` (the SparkJob a SparkApplication runs as; `kubeflow_state`).
+//! 3. `context`: the state every reconcile shares, over the leaves.
+//! 4. The shared writes: `kubeflow_writes`, then `writes` (which routes a
+//!    converted job's status to it).
+//! 5. The steps of a reconcile: `gates`, `connect`, `kueue`.
+//! 6. `reconcile`: the SparkJob controller (`one_run`, a run's reconcile).
+//! 7. The Kubeflow controllers, over `one_run`: `kubeflow_run`, `kubeflow_schedule`.
+//! 8. `kubeflow`: their watches and wiring.
+//! 9. This module: `run_with` wires everything.
+//!
 //! Owns: wiring the watches, caches and controller, and shutdown. Must not:
 //! decide, render or print.
 
 pub mod connect;
 pub mod context;
+pub mod converted;
 pub mod events;
 pub mod gates;
 pub mod kubeflow;
 pub mod kubeflow_run;
 pub mod kubeflow_schedule;
+pub mod kubeflow_state;
+pub mod kubeflow_writes;
 pub mod kueue;
 pub mod kueue_cache;
 pub mod leader;
+pub mod merge_patch;
 pub mod metrics;
 pub mod reconcile;
+pub mod watches;
 pub mod writes;
 
 use std::sync::{Arc, Mutex};
@@ -34,57 +54,23 @@ use std::sync::{Arc, Mutex};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Resource, ResourceExt};
 use sparkplane_api::SparkJob;
 use sparkplane_lifecycle::Platform;
 
 pub use context::{Context, OperatorSettings, PodIndex};
 pub use leader::{Elector, LeaderSettings};
 pub use metrics::Metrics;
+use watches::{reflect, scoped, slim, stream_of};
 
 use crate::error::KubeError;
 
 /// The name the operator reports Events and field ownership as.
 pub const CONTROLLER_NAME: &str = "sparkplane-operator";
-
-fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
-/// Keeps a reflector's store filled until the task is aborted.
-fn reflect<K>(api: Api<K>, config: watcher::Config) -> (reflector::Store<K>, tokio::task::JoinHandle<()>)
-where
-    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
-{
-    let (store, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().reflect(writer).applied_objects();
-    let task = tokio::spawn(async move {
-        futures::pin_mut!(stream);
-        while let Some(item) = stream.next().await {
-            if let Err(error) = item {
-                tracing::warn!(%error, "a watch failed; it is retried");
-            }
-        }
-    });
-    (store, task)
-}
-
-/// The annotation `kubectl apply` keeps a copy of the object in.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Who admits runs before any of their pods exists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -185,7 +171,6 @@ pub async fn run_with(
             .touched_objects()
     };
     let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<SparkJob>>();
-    let wake_stream = futures::stream::unfold(wake_rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
 
     // The job cache is filled here rather than by `Controller::new`, so that
     // readiness comes from the watch's first complete list (InitDone) and
@@ -199,13 +184,8 @@ pub async fn run_with(
         let metrics = metrics.clone();
         watcher(jobs, watcher::Config::default())
             .default_backoff()
-            // The cache keeps every job: without their field-ownership
-            // records and `kubectl apply`'s copy of the whole object (never
-            // read here) each takes a fraction of the memory.
-            .modify(|job| {
-                job.managed_fields_mut().clear();
-                job.annotations_mut().remove(LAST_APPLIED);
-            })
+            // The cache keeps every job, slimmed.
+            .modify(slim)
             .reflect(job_writer)
             .inspect_ok(move |event| {
                 if matches!(event, watcher::Event::InitDone) {
@@ -249,7 +229,7 @@ pub async fn run_with(
         let job = pod.labels().get(sparkplane_api::labels::JOB)?.clone();
         Some(ObjectRef::new(&job).within(&pod.namespace().unwrap_or_default()))
     })
-    .reconcile_on(wake_stream)
+    .reconcile_on(stream_of(wake_rx))
     .reconcile_on(workload_wakes.unwrap_or_else(|| futures::stream::empty().boxed()))
     .with_config(ControllerConfig::default().concurrency(settings.concurrency))
     .graceful_shutdown_on(stop)

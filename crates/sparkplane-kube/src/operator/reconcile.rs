@@ -26,6 +26,8 @@ use sparkplane_lifecycle::{
 };
 
 use super::context::{Context, owned_by};
+use super::converted::converted;
+use super::kubeflow_writes;
 use super::writes::{delete_if_present, owner_of, publish, write_status};
 use crate::error::{KubeError, Operation};
 use crate::submit::{self, Created, FIELD_MANAGER};
@@ -64,8 +66,8 @@ pub fn error_policy(job: Arc<SparkJob>, error: &KubeError, ctx: Arc<Context>) ->
 
 /// Whether `job` (this uid) still exists and is not being deleted, read from the API.
 async fn still_exists(ctx: &Context, job: &SparkJob) -> Result<bool, KubeError> {
-    if super::kubeflow::converted(job) {
-        return super::kubeflow_run::still_exists(ctx, job).await;
+    if converted(job) {
+        return kubeflow_writes::still_exists(ctx, job).await;
     }
     let api: Api<SparkJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     ctx.metrics.request("get", "SparkJob");
@@ -348,7 +350,9 @@ fn wake_queue_head(ctx: &Context, namespace: &str) {
     queue::order(&mut entries);
     if let Some(first) = entries.first() {
         let _ = ctx.wake.send(ObjectRef::new(&first.name).within(namespace));
-        super::kubeflow::wake(ctx, namespace, &first.name);
+        if let Some(kubeflow) = ctx.kubeflow.get() {
+            kubeflow.wake(namespace, &first.name);
+        }
     }
 }
 
@@ -389,7 +393,7 @@ fn admission_for(
             .filter(|(job_name, _)| {
                 job_name != name
                     && (ctx.jobs.get(&ObjectRef::new(job_name).within(namespace)).is_some()
-                        || super::kubeflow::serves(ctx, namespace, job_name))
+                        || ctx.kubeflow.get().is_some_and(|k| k.serves(namespace, job_name)))
             })
             .map(|(_, demand)| demand)
             .collect()

@@ -3,10 +3,11 @@
 //! object to its SparkJob, Events, and the status patch (a merge diff of
 //! what changed, remembered until the job cache shows it). For a run the
 //! operator serves from Kubeflow's API, the owner, the Events and the status
-//! are its SparkApplication's (`kubeflow`, `kubeflow_run`).
+//! are its SparkApplication's (`converted`, `kubeflow_writes`).
 //!
 //! Owns: those writes, and deleting an object the operator made (a delete
-//! of what is already gone is done, not an error). Must not: decide.
+//! of what is already gone is done, not an error). Must not: decide, or
+//! import a controller (see the layers in `operator`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -16,6 +17,9 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
 
 use super::context::Context;
+use super::converted;
+use super::kubeflow_writes;
+use super::merge_patch::merge_diff;
 use crate::error::{KubeError, Operation};
 
 fn target(job: &SparkJob) -> String {
@@ -25,7 +29,7 @@ fn target(job: &SparkJob) -> String {
 /// The owner reference (controller) naming `job` (the SparkApplication it
 /// was converted from, for one the operator serves from Kubeflow's API).
 pub fn owner_of(job: &SparkJob) -> OwnerReference {
-    if let Some(owner) = super::kubeflow::owner_of(job) {
+    if let Some(owner) = converted::owner_of(job) {
         return owner;
     }
     OwnerReference {
@@ -41,7 +45,7 @@ pub fn owner_of(job: &SparkJob) -> OwnerReference {
 /// Records an Event on the job (a failure to record is logged, never an error).
 pub async fn publish(ctx: &Context, job: &SparkJob, warning: bool, reason: &str, message: &str) {
     ctx.metrics.request("create", "Event");
-    let regarding = super::kubeflow::object_ref(job).unwrap_or_else(|| job.object_ref(&()));
+    let regarding = converted::object_ref(job).unwrap_or_else(|| job.object_ref(&()));
     if let Err(error) = ctx.recorder.publish(&regarding, warning, reason, message).await {
         tracing::info!(job = %target(job), %error, "an Event could not be recorded");
     }
@@ -71,32 +75,6 @@ where
     }
 }
 
-/// A JSON merge patch turning `old` into `new`: changed values, and nulls
-/// for fields `new` no longer has.
-pub fn merge_diff(old: &Value, new: &Value) -> Value {
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut out = Map::new();
-            for (key, value) in b {
-                match a.get(key) {
-                    Some(previous) if previous == value => {}
-                    Some(previous) if previous.is_object() && value.is_object() => {
-                        out.insert(key.clone(), merge_diff(previous, value));
-                    }
-                    _ => {
-                        out.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-            for key in a.keys().filter(|k| !b.contains_key(*k)) {
-                out.insert(key.clone(), Value::Null);
-            }
-            Value::Object(out)
-        }
-        _ => new.clone(),
-    }
-}
-
 /// Writes `new` as the status when it differs from `old`: a merge patch of
 /// what changed, carrying the resourceVersion the decision was made on
 /// (`Context::status_version`), so a change someone else made since is
@@ -107,9 +85,9 @@ pub async fn write_status(
     old: &SparkJobStatus,
     new: &SparkJobStatus,
 ) -> Result<(), KubeError> {
-    if super::kubeflow::converted(job) {
+    if converted::converted(job) {
         // Written in Kubeflow's shape, to the SparkApplication.
-        return super::kubeflow_run::write_status(ctx, job, new).await;
+        return kubeflow_writes::write_status(ctx, job, new).await;
     }
     if old == new {
         return Ok(());
@@ -133,21 +111,4 @@ pub async fn write_status(
         })?;
     ctx.remember_write(job, answer);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::merge_diff;
-    use serde_json::json;
-
-    #[test]
-    fn merge_diff_sets_changes_and_nulls_removals() {
-        let old = json!({"state": "Running", "nextRetryAt": "x", "executors": {"running": 2, "pending": 1}, "transitions": [1]});
-        let new = json!({"state": "Failed", "executors": {"running": 0, "pending": 1}, "transitions": [1, 2]});
-        assert_eq!(
-            merge_diff(&old, &new),
-            json!({"state": "Failed", "nextRetryAt": null, "executors": {"running": 0}, "transitions": [1, 2]})
-        );
-        assert_eq!(merge_diff(&new, &new), json!({}));
-    }
 }
