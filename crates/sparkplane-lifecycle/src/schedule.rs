@@ -25,7 +25,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 use sparkplane_api::SparkJob;
-use sparkplane_api::job::{ConcurrencyPolicy, JobState, MAX_TRANSITIONS, Schedule, SparkJobStatus, Transition};
+use sparkplane_api::job::{
+    ConcurrencyPolicy, JobState, MAX_TRANSITIONS, Schedule, ScheduleStatus, SparkJobStatus, Transition,
+};
 
 use super::{SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL, STARTED_BY_ANNOTATION, parse_time, rfc3339, until};
 
@@ -194,145 +196,230 @@ fn event(warning: bool, reason: &str, message: String) -> ScheduleAction {
 pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     let mut status = o.status.clone();
     status.observed_generation = Some(o.generation);
-    let mut actions = Vec::new();
     let (cron, zone) = match parse(o.schedule) {
         Ok(parsed) => parsed,
-        Err(message) => {
-            if status.state != Some(JobState::Failed) {
-                actions.push(event(true, "InvalidSpec", message.clone()));
-            }
-            status.state = Some(JobState::Failed);
-            status.reason = Some("InvalidSpec".into());
-            status.message = Some(message);
-            return ScheduleDecision { status, actions, requeue_after: None };
-        }
+        Err(message) => return invalid_spec(status, message),
     };
     let mut sched = status.schedule.take().unwrap_or_default();
     let active: Vec<&RunView> = o.runs.iter().filter(|r| r.state.is_none_or(|s| !s.is_final())).collect();
+    let mut actions = Vec::new();
     // A manual run, suspended or not.
-    let mut manual: Option<String> = None;
-    if let Some(trigger) = o.trigger
-        && status.last_trigger.as_deref() != Some(trigger)
-    {
-        status.last_trigger = Some(trigger.to_owned());
-        let start = Start { name: manual_run_name(o.job, trigger), at: o.now, manual: true };
-        actions.push(event(false, "ManualRun", format!("started {} by `sparkplane trigger`", start.name)));
-        manual = Some(start.name.clone());
-        actions.push(ScheduleAction::Start(start));
-    }
-
+    let manual = manual_start(o, &mut status, &mut actions);
     let (state, reason, message) = if o.suspend {
         (JobState::Suspended, "Suspended", "spec.suspend is true: no runs are started".to_owned())
     } else {
-        let last = sched.last_schedule_time.as_deref().and_then(parse_time).unwrap_or(o.created);
-        let policy = o.schedule.concurrency_policy.unwrap_or(ConcurrencyPolicy::Allow);
-        let (from, limit) = match o.schedule.starting_deadline {
-            Some(deadline) => {
-                let window = o
-                    .now
-                    .checked_sub(jiff::SignedDuration::from_millis(deadline.as_millis().try_into().unwrap_or(i64::MAX)))
-                    .unwrap_or(Timestamp::MIN);
-                (last.max(window), MAX_CATCH_UP)
-            }
-            None => (last, 1),
-        };
-        let missed_before = ticks(&cron, &zone, last, from, MAX_CATCH_UP);
-        if !missed_before.is_empty() {
-            let skipped = Transition {
-                state: "Skipped".into(),
-                reason: Some("MissedDeadline".into()),
-                message: Some(format!(
-                    "{} tick(s) up to {} were missed by more than startingDeadline",
-                    missed_before.len(),
-                    rfc3339(*missed_before.last().unwrap_or(&from))
-                )),
-                time: rfc3339(o.now),
-            };
-            sched.skipped.push(skipped);
-            let excess = sched.skipped.len().saturating_sub(MAX_TRANSITIONS);
-            sched.skipped.drain(..excess);
-        }
-        let due = ticks(&cron, &zone, from, o.now, limit);
-        let existing = |name: &str| o.runs.iter().any(|r| r.name == name);
-        let due: Vec<Timestamp> = due.into_iter().filter(|t| !existing(&run_name(o.job, *t))).collect();
-        let chosen: Vec<Timestamp> = match policy {
-            ConcurrencyPolicy::Allow => due.clone(),
-            ConcurrencyPolicy::Forbid if active.is_empty() && manual.is_none() => {
-                due.first().copied().into_iter().collect()
-            }
-            ConcurrencyPolicy::Forbid => Vec::new(),
-            // The newest start wins, and a manual run is newer than any
-            // tick due in the same look: one run at a time, always.
-            ConcurrencyPolicy::Replace => {
-                let by = match (&manual, due.last()) {
-                    (Some(run), _) => Some(format!("the manual run {run}")),
-                    (None, Some(latest)) => Some(format!("the tick at {}", rfc3339(*latest))),
-                    (None, None) => None,
-                };
-                for run in active.iter().filter(|_| by.is_some()) {
-                    let by = by.as_deref().unwrap_or_default();
-                    // The run and its status go with the delete: the Event is what tells why.
-                    actions.push(event(
-                        false,
-                        "Replaced",
-                        format!("deleted the active run {}: {by} replaces it (concurrencyPolicy Replace)", run.name),
-                    ));
-                    actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "Replaced".into() });
-                }
-                match (&manual, due.last()) {
-                    (Some(run), Some(latest)) => {
-                        actions.push(event(
-                            false,
-                            "TickReplaced",
-                            format!(
-                                "the tick at {} was not started: the manual run {run} runs in its place (concurrencyPolicy Replace)",
-                                rfc3339(*latest)
-                            ),
-                        ));
-                        sched.last_schedule_time = Some(rfc3339(*latest));
-                        Vec::new()
-                    }
-                    _ => due.last().copied().into_iter().collect(),
-                }
-            }
-        };
-        for tick in &chosen {
-            let start = Start { name: run_name(o.job, *tick), at: *tick, manual: false };
+        scheduled_starts(o, (&cron, &zone), &active, manual.as_deref(), &mut sched, &mut actions)
+    };
+    actions.extend(history_deletes(o.schedule, &o.runs));
+    let now_active = active_after(&active, &actions);
+    let watching = !now_active.is_empty();
+    sched.active = now_active;
+    let next = if o.suspend {
+        None
+    } else {
+        cron.find_next_occurrence(&o.now.to_zoned(zone.clone()), false).ok().map(|z| z.timestamp())
+    };
+    sched.next_schedule_time = next.map(rfc3339);
+    record_state(&mut status, &mut actions, o.now, (state, reason, message));
+    status.schedule = Some(sched);
+    ScheduleDecision { status, actions, requeue_after: requeue_after(o.now, next, watching) }
+}
+
+/// A schedule that cannot be read: the job fails, with one Event the first time.
+fn invalid_spec(mut status: SparkJobStatus, message: String) -> ScheduleDecision {
+    let mut actions = Vec::new();
+    if status.state != Some(JobState::Failed) {
+        actions.push(event(true, "InvalidSpec", message.clone()));
+    }
+    status.state = Some(JobState::Failed);
+    status.reason = Some("InvalidSpec".into());
+    status.message = Some(message);
+    ScheduleDecision { status, actions, requeue_after: None }
+}
+
+/// A new `sparkplane.dev/trigger` value starts a manual run (recorded as
+/// `lastTrigger`); returns its name.
+fn manual_start(
+    o: &ScheduleObserved<'_>,
+    status: &mut SparkJobStatus,
+    actions: &mut Vec<ScheduleAction>,
+) -> Option<String> {
+    let trigger = o.trigger.filter(|trigger| status.last_trigger.as_deref() != Some(*trigger))?;
+    status.last_trigger = Some(trigger.to_owned());
+    let start = Start { name: manual_run_name(o.job, trigger), at: o.now, manual: true };
+    actions.push(event(false, "ManualRun", format!("started {} by `sparkplane trigger`", start.name)));
+    let name = start.name.clone();
+    actions.push(ScheduleAction::Start(start));
+    Some(name)
+}
+
+/// The runs a job that is not suspended starts for its due ticks, and the
+/// state that says so.
+fn scheduled_starts(
+    o: &ScheduleObserved<'_>,
+    (cron, zone): (&Cron, &TimeZone),
+    active: &[&RunView],
+    manual: Option<&str>,
+    sched: &mut ScheduleStatus,
+    actions: &mut Vec<ScheduleAction>,
+) -> (JobState, &'static str, String) {
+    let last = sched.last_schedule_time.as_deref().and_then(parse_time).unwrap_or(o.created);
+    let policy = o.schedule.concurrency_policy.unwrap_or(ConcurrencyPolicy::Allow);
+    let (from, limit) = catch_up_window(o.now, last, o.schedule.starting_deadline);
+    record_missed(sched, &ticks(cron, zone, last, from, MAX_CATCH_UP), o.now);
+    let due = not_started(o.job, &o.runs, ticks(cron, zone, from, o.now, limit));
+    if policy == ConcurrencyPolicy::Replace {
+        actions.extend(replace_active(active, replaced_by(manual, due.last())));
+        if let (Some(run), Some(latest)) = (manual, due.last()) {
             actions.push(event(
                 false,
-                "ScheduledRun",
-                format!("started {} for the tick at {}", start.name, rfc3339(*tick)),
+                "TickReplaced",
+                format!(
+                    "the tick at {} was not started: the manual run {run} runs in its place (concurrencyPolicy Replace)",
+                    rfc3339(*latest)
+                ),
             ));
-            actions.push(ScheduleAction::Start(start));
-        }
-        if let Some(latest) = chosen.last() {
             sched.last_schedule_time = Some(rfc3339(*latest));
         }
-        let waiting = due.len() - chosen.len().min(due.len());
-        if waiting > 0 && policy == ConcurrencyPolicy::Forbid {
-            (
-                JobState::Scheduled,
-                "Waiting",
-                format!("{waiting} due run(s) wait for the active run to end (concurrencyPolicy Forbid)"),
-            )
-        } else {
-            (JobState::Scheduled, "Scheduled", format!("runs on `{}`", o.schedule.cron.as_deref().unwrap_or_default()))
-        }
-    };
+    }
+    let chosen = chosen_ticks(policy, &due, active.is_empty(), manual.is_some());
+    for tick in &chosen {
+        let start = Start { name: run_name(o.job, *tick), at: *tick, manual: false };
+        actions.push(event(
+            false,
+            "ScheduledRun",
+            format!("started {} for the tick at {}", start.name, rfc3339(*tick)),
+        ));
+        actions.push(ScheduleAction::Start(start));
+    }
+    if let Some(latest) = chosen.last() {
+        sched.last_schedule_time = Some(rfc3339(*latest));
+    }
+    scheduled_state(policy, due.len(), chosen.len(), o.schedule.cron.as_deref().unwrap_or_default())
+}
 
-    // History limits: the oldest finished runs beyond them go.
+/// Where catching up starts and how many ticks it may start: every tick
+/// within `startingDeadline` of now (at most [`MAX_CATCH_UP`]), or only the
+/// latest since the last one when there is no deadline.
+fn catch_up_window(now: Timestamp, last: Timestamp, deadline: Option<sparkplane_api::Duration>) -> (Timestamp, usize) {
+    match deadline {
+        Some(deadline) => {
+            let window = now
+                .checked_sub(jiff::SignedDuration::from_millis(deadline.as_millis().try_into().unwrap_or(i64::MAX)))
+                .unwrap_or(Timestamp::MIN);
+            (last.max(window), MAX_CATCH_UP)
+        }
+        None => (last, 1),
+    }
+}
+
+/// Ticks missed by more than the deadline are recorded as skipped (the
+/// newest [`MAX_TRANSITIONS`] records kept).
+fn record_missed(sched: &mut ScheduleStatus, missed: &[Timestamp], now: Timestamp) {
+    let Some(newest) = missed.last() else { return };
+    sched.skipped.push(Transition {
+        state: "Skipped".into(),
+        reason: Some("MissedDeadline".into()),
+        message: Some(format!(
+            "{} tick(s) up to {} were missed by more than startingDeadline",
+            missed.len(),
+            rfc3339(*newest)
+        )),
+        time: rfc3339(now),
+    });
+    let excess = sched.skipped.len().saturating_sub(MAX_TRANSITIONS);
+    sched.skipped.drain(..excess);
+}
+
+/// Due ticks without a run yet: a tick's run name is fixed, so a tick whose
+/// run exists has been started.
+fn not_started(job: &str, runs: &[RunView], due: Vec<Timestamp>) -> Vec<Timestamp> {
+    due.into_iter().filter(|t| !runs.iter().any(|r| r.name == run_name(job, *t))).collect()
+}
+
+/// The due ticks a concurrency policy starts: `Allow` all, `Forbid` the
+/// oldest once nothing runs, `Replace` the latest unless a manual run takes
+/// its place (the newest start wins: one run at a time, always).
+fn chosen_ticks(policy: ConcurrencyPolicy, due: &[Timestamp], none_active: bool, manual: bool) -> Vec<Timestamp> {
+    match policy {
+        ConcurrencyPolicy::Allow => due.to_vec(),
+        ConcurrencyPolicy::Forbid if none_active && !manual => due.first().copied().into_iter().collect(),
+        ConcurrencyPolicy::Forbid => Vec::new(),
+        ConcurrencyPolicy::Replace if manual && !due.is_empty() => Vec::new(),
+        ConcurrencyPolicy::Replace => due.last().copied().into_iter().collect(),
+    }
+}
+
+/// Under `Replace`, what replaces the active runs: a manual run started in
+/// this look, else the latest due tick; nothing when neither.
+fn replaced_by(manual: Option<&str>, latest_due: Option<&Timestamp>) -> Option<String> {
+    match (manual, latest_due) {
+        (Some(run), _) => Some(format!("the manual run {run}")),
+        (None, Some(latest)) => Some(format!("the tick at {}", rfc3339(*latest))),
+        (None, None) => None,
+    }
+}
+
+/// Deletes every active run `by` replaces, each after the Event that says
+/// why (the run and its status go with the delete).
+fn replace_active(active: &[&RunView], by: Option<String>) -> Vec<ScheduleAction> {
+    let Some(by) = by else { return Vec::new() };
+    active
+        .iter()
+        .flat_map(|run| {
+            [
+                event(
+                    false,
+                    "Replaced",
+                    format!("deleted the active run {}: {by} replaces it (concurrencyPolicy Replace)", run.name),
+                ),
+                ScheduleAction::Delete { name: run.name.clone(), reason: "Replaced".into() },
+            ]
+        })
+        .collect()
+}
+
+/// The state of a job that is not suspended: `Waiting` while `Forbid` holds
+/// due ticks back, else `Scheduled`.
+fn scheduled_state(
+    policy: ConcurrencyPolicy,
+    due: usize,
+    chosen: usize,
+    cron: &str,
+) -> (JobState, &'static str, String) {
+    let waiting = due - chosen.min(due);
+    if waiting > 0 && policy == ConcurrencyPolicy::Forbid {
+        (
+            JobState::Scheduled,
+            "Waiting",
+            format!("{waiting} due run(s) wait for the active run to end (concurrencyPolicy Forbid)"),
+        )
+    } else {
+        (JobState::Scheduled, "Scheduled", format!("runs on `{cron}`"))
+    }
+}
+
+/// History limits: the oldest finished runs beyond them go, successful
+/// ones first.
+fn history_deletes(schedule: &Schedule, runs: &[RunView]) -> Vec<ScheduleAction> {
     let keep = |state: JobState| match state {
-        JobState::Succeeded => o.schedule.successful_history_limit.unwrap_or(DEFAULT_SUCCESSFUL_HISTORY),
-        _ => o.schedule.failed_history_limit.unwrap_or(DEFAULT_FAILED_HISTORY),
+        JobState::Succeeded => schedule.successful_history_limit.unwrap_or(DEFAULT_SUCCESSFUL_HISTORY),
+        _ => schedule.failed_history_limit.unwrap_or(DEFAULT_FAILED_HISTORY),
     };
+    let mut deletes = Vec::new();
     for final_state in [JobState::Succeeded, JobState::Failed] {
-        let mut done: Vec<&RunView> = o.runs.iter().filter(|r| r.state == Some(final_state)).collect();
+        let mut done: Vec<&RunView> = runs.iter().filter(|r| r.state == Some(final_state)).collect();
         done.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at).then(b.name.cmp(&a.name)));
         for run in done.iter().skip(usize::try_from(keep(final_state)).unwrap_or(usize::MAX)) {
-            actions.push(ScheduleAction::Delete { name: run.name.clone(), reason: "HistoryLimit".into() });
+            deletes.push(ScheduleAction::Delete { name: run.name.clone(), reason: "HistoryLimit".into() });
         }
     }
+    deletes
+}
 
+/// The runs active after the actions: those active now that are not
+/// replaced, and those started; sorted, each once.
+fn active_after(active: &[&RunView], actions: &[ScheduleAction]) -> Vec<String> {
     let replaced: Vec<&str> = actions
         .iter()
         .filter_map(|a| match a {
@@ -348,22 +435,24 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     }));
     now_active.sort();
     now_active.dedup();
-    let watching = !now_active.is_empty();
-    sched.active = now_active;
+    now_active
+}
 
-    let next = if o.suspend {
-        None
-    } else {
-        cron.find_next_occurrence(&o.now.to_zoned(zone.clone()), false).ok().map(|z| z.timestamp())
-    };
-    sched.next_schedule_time = next.map(rfc3339);
+/// Writes the state; a change of state or reason is also an Event and a
+/// transition (the newest [`MAX_TRANSITIONS`] kept).
+fn record_state(
+    status: &mut SparkJobStatus,
+    actions: &mut Vec<ScheduleAction>,
+    now: Timestamp,
+    (state, reason, message): (JobState, &str, String),
+) {
     if status.state != Some(state) || status.reason.as_deref() != Some(reason) {
         actions.push(event(false, reason, message.clone()));
         status.transitions.push(Transition {
             state: state.as_str().into(),
             reason: Some(reason.into()),
             message: Some(message.clone()),
-            time: rfc3339(o.now),
+            time: rfc3339(now),
         });
         let excess = status.transitions.len().saturating_sub(MAX_TRANSITIONS);
         status.transitions.drain(..excess);
@@ -371,23 +460,26 @@ pub fn decide(o: &ScheduleObserved<'_>) -> ScheduleDecision {
     status.state = Some(state);
     status.reason = Some(reason.into());
     status.message = Some(message);
-    status.schedule = Some(sched);
-    // Look again at the next tick, and soon while a run is active (a Forbid
-    // backlog waits on it, `active` must drop it once it ends). A run that
-    // ends wakes its parent; this look is the safety net for a wake-up lost
-    // with a replica that stopped, or a run another replica ended.
-    let mut requeue = next.map(|at| until(o.now, at));
+}
+
+/// When to look again: at the next tick, and soon while a run is active (a
+/// Forbid backlog waits on it, `active` must drop it once it ends); never
+/// sooner than 100 ms. A run that ends wakes its parent; this look is the
+/// safety net for a wake-up lost with a replica that stopped, or a run
+/// another replica ended.
+fn requeue_after(now: Timestamp, next: Option<Timestamp>, watching: bool) -> Option<Duration> {
+    let mut requeue = next.map(|at| until(now, at));
     if watching {
         requeue = Some(requeue.map_or(ACTIVE_LOOK, |r| r.min(ACTIVE_LOOK)));
     }
-    let requeue_after = requeue.map(|r| r.max(Duration::from_millis(100)));
-    ScheduleDecision { status, actions, requeue_after }
+    requeue.map(|r| r.max(Duration::from_millis(100)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sparkplane_api::job::ScheduleStatus;
+
+    const LAST_9: &str = "2026-11-22T09:00:00Z";
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("timestamp")
@@ -691,5 +783,301 @@ mod tests {
         assert!(starts(&d).is_empty());
         assert_eq!(d.status.state, Some(JobState::Suspended));
         assert_eq!(d.requeue_after, None);
+    }
+
+    #[test]
+    fn an_invalid_schedule_fails_the_job_with_one_event_the_first_time() {
+        // (state before, Events written)
+        let table = [(None, 1), (Some(JobState::Scheduled), 1), (Some(JobState::Failed), 0)];
+        for (before, events) in table {
+            let status = SparkJobStatus { state: before, ..Default::default() };
+            let d = invalid_spec(status, "spec.schedule.cron is missing".into());
+            assert_eq!(d.actions.len(), events, "{before:?}");
+            assert_eq!(d.status.state, Some(JobState::Failed));
+            assert_eq!(d.status.reason.as_deref(), Some("InvalidSpec"));
+            assert_eq!(d.status.message.as_deref(), Some("spec.schedule.cron is missing"));
+            assert_eq!(d.requeue_after, None);
+        }
+    }
+
+    #[test]
+    fn only_a_new_trigger_value_starts_a_manual_run() {
+        // (trigger, last trigger recorded, run started)
+        let table = [
+            (None, None, false),
+            (None, Some("t1"), false),
+            (Some("t1"), None, true),
+            (Some("t2"), Some("t1"), true),
+            (Some("t1"), Some("t1"), false),
+        ];
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Allow, None);
+        for (trigger, before, started) in table {
+            let mut status = SparkJobStatus { last_trigger: before.map(str::to_owned), ..Default::default() };
+            let recorded = status.clone();
+            let mut o = observed(&s, &recorded, "2026-11-22T10:00:00Z", vec![]);
+            o.trigger = trigger;
+            let mut actions = Vec::new();
+            let manual = manual_start(&o, &mut status, &mut actions);
+            let expected = trigger.filter(|_| started).map(|t| manual_run_name("nightly", t));
+            assert_eq!(manual, expected, "{trigger:?} after {before:?}");
+            assert_eq!(actions.len(), if started { 2 } else { 0 });
+            assert_eq!(status.last_trigger.as_deref(), if started { trigger } else { before });
+        }
+    }
+
+    #[test]
+    fn the_catch_up_window_is_the_deadline_or_only_the_latest_tick() {
+        let now = at("2026-11-22T12:00:00Z");
+        // (last tick, deadline in seconds, from, limit)
+        let table = [
+            ("2026-11-22T09:00:00Z", None, "2026-11-22T09:00:00Z", 1),
+            ("2026-11-22T09:00:00Z", Some(3600), "2026-11-22T11:00:00Z", MAX_CATCH_UP),
+            ("2026-11-22T11:30:00Z", Some(3600), "2026-11-22T11:30:00Z", MAX_CATCH_UP),
+            ("2026-11-22T09:00:00Z", Some(0), "2026-11-22T12:00:00Z", MAX_CATCH_UP),
+        ];
+        for (last, deadline, from, limit) in table {
+            let window = catch_up_window(now, at(last), deadline.map(sparkplane_api::Duration::from_secs));
+            assert_eq!(window, (at(from), limit), "{last} {deadline:?}");
+        }
+        // A deadline longer than the epoch is old starts at the last tick.
+        let far = catch_up_window(now, at(LAST_9), Some(sparkplane_api::Duration::from_millis(u64::MAX)));
+        assert_eq!(far, (at(LAST_9), MAX_CATCH_UP));
+    }
+
+    #[test]
+    fn missed_ticks_are_recorded_once_a_look_and_the_record_is_bounded() {
+        let now = at("2026-11-22T12:00:00Z");
+        // (records before, ticks missed, records after, newest message)
+        let table = [
+            (0, 0, 0, None),
+            (0, 1, 1, Some("1 tick(s) up to 2026-11-22T10:00:00Z were missed by more than startingDeadline")),
+            (0, 3, 1, Some("3 tick(s) up to 2026-11-22T12:00:00Z were missed by more than startingDeadline")),
+            (
+                MAX_TRANSITIONS,
+                2,
+                MAX_TRANSITIONS,
+                Some("2 tick(s) up to 2026-11-22T11:00:00Z were missed by more than startingDeadline"),
+            ),
+        ];
+        for (before, missed, after, newest) in table {
+            let old = Transition { state: "Skipped".into(), reason: None, message: None, time: "old".into() };
+            let mut sched = ScheduleStatus { skipped: vec![old; before], ..Default::default() };
+            let missed: Vec<Timestamp> = (0..missed).map(|h| at(&format!("2026-11-22T{:02}:00:00Z", 10 + h))).collect();
+            record_missed(&mut sched, &missed, now);
+            assert_eq!(sched.skipped.len(), after, "{before} + {}", missed.len());
+            assert_eq!(sched.skipped.last().and_then(|t| t.message.as_deref()), newest);
+            if newest.is_some() {
+                let last = sched.skipped.last().expect("a record");
+                assert_eq!(last.reason.as_deref(), Some("MissedDeadline"));
+                assert_eq!(last.time, "2026-11-22T12:00:00Z");
+            }
+        }
+    }
+
+    #[test]
+    fn a_tick_whose_run_exists_is_not_due_again() {
+        let ten = at("2026-11-22T10:00:00Z");
+        let eleven = at("2026-11-22T11:00:00Z");
+        let run = |tick| RunView { name: run_name("nightly", tick), scheduled_at: Some(tick), state: None };
+        // (runs, still due)
+        let table = [
+            (vec![], vec![ten, eleven]),
+            (vec![run(ten)], vec![eleven]),
+            (vec![run(ten), run(eleven)], vec![]),
+            (vec![RunView { name: "other-29428260".into(), scheduled_at: None, state: None }], vec![ten, eleven]),
+        ];
+        for (runs, due) in table {
+            assert_eq!(not_started("nightly", &runs, vec![ten, eleven]), due, "{runs:?}");
+        }
+    }
+
+    #[test]
+    fn each_concurrency_policy_chooses_its_ticks() {
+        let ticks = [at("2026-11-22T10:00:00Z"), at("2026-11-22T11:00:00Z"), at("2026-11-22T12:00:00Z")];
+        use ConcurrencyPolicy::{Allow, Forbid, Replace};
+        // (policy, ticks due, nothing active, a manual run this look, the due ticks chosen)
+        let table: [(ConcurrencyPolicy, usize, bool, bool, &[usize]); 12] = [
+            (Allow, 3, true, false, &[0, 1, 2]),
+            (Allow, 3, false, true, &[0, 1, 2]),
+            (Allow, 0, true, false, &[]),
+            (Forbid, 3, true, false, &[0]),
+            (Forbid, 3, false, false, &[]),
+            (Forbid, 3, true, true, &[]),
+            (Forbid, 0, true, false, &[]),
+            (Replace, 3, true, false, &[2]),
+            (Replace, 3, false, false, &[2]),
+            (Replace, 3, false, true, &[]),
+            (Replace, 0, false, true, &[]),
+            (Replace, 0, false, false, &[]),
+        ];
+        for (policy, due, none_active, manual, chosen) in table {
+            let chosen: Vec<Timestamp> = chosen.iter().map(|i| ticks[*i]).collect();
+            assert_eq!(
+                chosen_ticks(policy, &ticks[..due], none_active, manual),
+                chosen,
+                "{policy:?} {due} {none_active} {manual}"
+            );
+        }
+    }
+
+    #[test]
+    fn under_replace_the_newest_start_replaces_every_active_run() {
+        let tick = at("2026-11-22T12:00:00Z");
+        // (manual run, latest due tick, replaced by)
+        let table = [
+            (Some("nightly-m1"), Some(tick), Some("the manual run nightly-m1")),
+            (Some("nightly-m1"), None, Some("the manual run nightly-m1")),
+            (None, Some(tick), Some("the tick at 2026-11-22T12:00:00Z")),
+            (None, None, None),
+        ];
+        for (manual, latest, by) in table {
+            assert_eq!(replaced_by(manual, latest.as_ref()).as_deref(), by, "{manual:?} {latest:?}");
+        }
+        let runs: Vec<RunView> =
+            ["a", "b"].iter().map(|n| RunView { name: (*n).into(), scheduled_at: None, state: None }).collect();
+        let active: Vec<&RunView> = runs.iter().collect();
+        assert!(replace_active(&active, None).is_empty());
+        assert!(replace_active(&[], Some("the manual run m".into())).is_empty());
+        assert_eq!(
+            replace_active(&active, Some("the manual run m".into())),
+            [
+                event(
+                    false,
+                    "Replaced",
+                    "deleted the active run a: the manual run m replaces it (concurrencyPolicy Replace)".into()
+                ),
+                ScheduleAction::Delete { name: "a".into(), reason: "Replaced".into() },
+                event(
+                    false,
+                    "Replaced",
+                    "deleted the active run b: the manual run m replaces it (concurrencyPolicy Replace)".into()
+                ),
+                ScheduleAction::Delete { name: "b".into(), reason: "Replaced".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_job_waits_only_while_forbid_holds_due_ticks_back() {
+        use ConcurrencyPolicy::{Allow, Forbid, Replace};
+        // (policy, due, chosen, reason, message)
+        let table = [
+            (Forbid, 3, 1, "Waiting", "2 due run(s) wait for the active run to end (concurrencyPolicy Forbid)"),
+            (Forbid, 1, 0, "Waiting", "1 due run(s) wait for the active run to end (concurrencyPolicy Forbid)"),
+            (Forbid, 1, 1, "Scheduled", "runs on `0 * * * *`"),
+            (Forbid, 0, 0, "Scheduled", "runs on `0 * * * *`"),
+            (Replace, 3, 1, "Scheduled", "runs on `0 * * * *`"),
+            (Allow, 2, 2, "Scheduled", "runs on `0 * * * *`"),
+        ];
+        for (policy, due, chosen, reason, message) in table {
+            let got = scheduled_state(policy, due, chosen, "0 * * * *");
+            assert_eq!(got, (JobState::Scheduled, reason, message.to_owned()), "{policy:?} {due} {chosen}");
+        }
+    }
+
+    #[test]
+    fn history_limits_delete_the_oldest_finished_runs() {
+        let run = |name: &str, day: u32, state| RunView {
+            name: name.into(),
+            scheduled_at: Some(at(&format!("2026-11-{day:02}T03:00:00Z"))),
+            state: Some(state),
+        };
+        let runs = vec![
+            run("s1", 1, JobState::Succeeded),
+            run("s3", 3, JobState::Succeeded),
+            run("s2", 2, JobState::Succeeded),
+            run("f1", 1, JobState::Failed),
+            run("f2", 2, JobState::Failed),
+            run("r4", 4, JobState::Running),
+        ];
+        // (successful limit, failed limit, deleted in order)
+        let table: [(Option<u32>, Option<u32>, &[&str]); 5] = [
+            (None, None, &["f1"]),
+            (Some(1), None, &["s2", "s1", "f1"]),
+            (Some(0), Some(0), &["s3", "s2", "s1", "f2", "f1"]),
+            (Some(5), Some(5), &[]),
+            (Some(3), Some(2), &[]),
+        ];
+        for (successful, failed, deleted) in table {
+            let s = Schedule {
+                successful_history_limit: successful,
+                failed_history_limit: failed,
+                ..schedule("0 3 * * *", ConcurrencyPolicy::Allow, None)
+            };
+            let got = history_deletes(&s, &runs);
+            let want: Vec<ScheduleAction> = deleted
+                .iter()
+                .map(|n| ScheduleAction::Delete { name: (*n).into(), reason: "HistoryLimit".into() })
+                .collect();
+            assert_eq!(got, want, "{successful:?} {failed:?}");
+        }
+    }
+
+    #[test]
+    fn active_runs_are_those_not_replaced_and_those_started() {
+        let runs: Vec<RunView> =
+            ["b", "a"].iter().map(|n| RunView { name: (*n).into(), scheduled_at: None, state: None }).collect();
+        let active: Vec<&RunView> = runs.iter().collect();
+        let start = |name: &str| ScheduleAction::Start(Start { name: name.into(), at: at(LAST_9), manual: false });
+        let delete = |name: &str, reason: &str| ScheduleAction::Delete { name: name.into(), reason: reason.into() };
+        // (actions, active after)
+        let table: [(Vec<ScheduleAction>, &[&str]); 5] = [
+            (vec![], &["a", "b"]),
+            (vec![start("c")], &["a", "b", "c"]),
+            (vec![delete("a", "Replaced"), start("c")], &["b", "c"]),
+            (vec![delete("a", "HistoryLimit")], &["a", "b"]),
+            (vec![start("a")], &["a", "b"]),
+        ];
+        for (actions, after) in table {
+            assert_eq!(active_after(&active, &actions), after, "{actions:?}");
+        }
+    }
+
+    #[test]
+    fn a_change_of_state_or_reason_is_an_event_and_a_transition() {
+        let now = at("2026-11-22T12:00:00Z");
+        // (state before, reason before, state, reason, recorded)
+        let table = [
+            (None, None, JobState::Scheduled, "Scheduled", true),
+            (Some(JobState::Scheduled), Some("Scheduled"), JobState::Scheduled, "Scheduled", false),
+            (Some(JobState::Scheduled), Some("Scheduled"), JobState::Scheduled, "Waiting", true),
+            (Some(JobState::Scheduled), Some("Suspended"), JobState::Suspended, "Suspended", true),
+        ];
+        for (state_before, reason_before, state, reason, recorded) in table {
+            let mut status =
+                SparkJobStatus { state: state_before, reason: reason_before.map(str::to_owned), ..Default::default() };
+            let mut actions = Vec::new();
+            record_state(&mut status, &mut actions, now, (state, reason, "why".to_owned()));
+            assert_eq!(actions.len(), usize::from(recorded), "{state_before:?} {reason_before:?} → {reason}");
+            assert_eq!(status.transitions.len(), usize::from(recorded));
+            assert_eq!(
+                (status.state, status.reason.as_deref(), status.message.as_deref()),
+                (Some(state), Some(reason), Some("why"))
+            );
+        }
+        // The transitions kept are bounded.
+        let old = Transition { state: "Scheduled".into(), reason: None, message: None, time: "old".into() };
+        let mut status = SparkJobStatus { transitions: vec![old; MAX_TRANSITIONS], ..Default::default() };
+        record_state(&mut status, &mut Vec::new(), now, (JobState::Scheduled, "Scheduled", "why".into()));
+        assert_eq!(status.transitions.len(), MAX_TRANSITIONS);
+        assert_eq!(status.transitions.last().map(|t| t.time.as_str()), Some("2026-11-22T12:00:00Z"));
+    }
+
+    #[test]
+    fn it_looks_again_at_the_next_tick_and_soon_while_a_run_is_active() {
+        let now = at("2026-11-22T12:00:00Z");
+        let secs = Duration::from_secs;
+        // (next tick, a run active, look again after)
+        let table = [
+            (None, false, None),
+            (None, true, Some(ACTIVE_LOOK)),
+            (Some("2026-11-22T13:00:00Z"), false, Some(secs(3600))),
+            (Some("2026-11-22T13:00:00Z"), true, Some(ACTIVE_LOOK)),
+            (Some("2026-11-22T12:00:05Z"), true, Some(secs(5))),
+            (Some("2026-11-22T12:00:00Z"), false, Some(Duration::from_millis(100))),
+        ];
+        for (next, watching, requeue) in table {
+            assert_eq!(requeue_after(now, next.map(at), watching), requeue, "{next:?} {watching}");
+        }
     }
 }
