@@ -53,7 +53,7 @@ use sparkplane_api::{API_VERSION, Duration};
 
 use conf::{ConfRouter, Draft, split_image};
 use report::Ledger;
-use roles::{At, whole};
+use roles::{At, RoleShared, whole};
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_documents::yaml::{FieldPath, Node, NodeValue, PathSeg, read_node, read_node_with, scalar_text};
 
@@ -448,6 +448,34 @@ fn application(ledger: &mut Ledger<'_>, p: &FieldPath, app: kubeflow::SparkAppli
         kubeflow::ApplicationType::Java => AppType::Java,
         kubeflow::ApplicationType::R => AppType::R,
     });
+    refuse_unsupported(ledger, p, mode);
+    draft.spec.main_class = main_class;
+    draft.spec.main_application_file = main_application_file;
+    draft.spec.arguments = arguments;
+    draft.spec.spark_version = spark_version;
+    draft.spec.hadoop_conf = hadoop_conf;
+    draft.spec.volumes = volumes;
+    draft.spec.node_selector = node_selector;
+    draft.spec.ttl_after_finished = time_to_live(ledger, p, time_to_live_seconds);
+    draft.spec.suspend = suspend;
+    draft.spec.deps = deps.map(dependencies).filter(|d| *d != Dependencies::default());
+    draft.spec.restart_policy = restart_policy.and_then(|r| restart(ledger, &p.key("restartPolicy"), r));
+
+    let driver_shared = roles::driver(ledger, &p.key("driver"), driver, &mut draft);
+    let executor_shared = roles::executor(ledger, &p.key("executor"), executor, &mut draft);
+    draft.spec.dynamic_allocation =
+        dynamic_allocation.and_then(|da| dynamic(ledger, &p.key("dynamicAllocation"), da, &mut draft.implied_conf));
+    let images = AppImage { image, pull_policy: image_pull_policy, pull_secrets: image_pull_secrets };
+    one_for_every_pod(ledger, p, [driver_shared, executor_shared], images, &spark_conf, &mut draft);
+    memory_overhead(ledger, p, memory_overhead_factor, &spark_conf, &mut draft);
+    draft.spec.spark_conf = ConfRouter { ledger }.spark_conf(p, &spark_conf, &mut draft);
+    operator_defaults(&mut draft);
+    without_empty_parts(draft)
+}
+
+/// The application-level fields SparkJob has no equivalent for, each
+/// reported with why (and what to do instead where there is something).
+fn refuse_unsupported(ledger: &mut Ledger<'_>, p: &FieldPath, mode: Option<kubeflow::DeployMode>) {
     ledger.skip(&p.key("pythonVersion"), "Spark 3 and later run Python 3 only; the image decides the version");
     // A mode the reader could not read is still named (and not carried), as written.
     let mode_text = match mode {
@@ -463,19 +491,12 @@ fn application(ledger: &mut Ledger<'_>, p: &FieldPath, app: kubeflow::SparkAppli
         );
     }
     ledger.skip(&p.key("proxyUser"), "SparkJob has no proxy user (`spark-submit --proxy-user`)");
-    draft.spec.main_class = main_class;
-    draft.spec.main_application_file = main_application_file;
-    draft.spec.arguments = arguments;
-    draft.spec.spark_version = spark_version;
-    draft.spec.hadoop_conf = hadoop_conf;
     for (field, var) in [("sparkConfigMap", "SPARK_CONF_DIR"), ("hadoopConfigMap", "HADOOP_CONF_DIR")] {
         ledger.skip(
             &p.key(field),
             format!("SparkJob does not mount configuration ConfigMaps; add a configMap volume, mount it per role and set {var} in env"),
         );
     }
-    draft.spec.volumes = volumes;
-    draft.spec.node_selector = node_selector;
     for field in ["failureRetries", "retryInterval"] {
         ledger.skip(
             &p.key(field),
@@ -489,89 +510,115 @@ fn application(ledger: &mut Ledger<'_>, p: &FieldPath, app: kubeflow::SparkAppli
     for field in ["sparkUIOptions", "driverIngressOptions"] {
         ledger.skip(&p.key(field), "SparkJob does not render Services or Ingresses for the driver");
     }
-    if let Some(secs) = time_to_live_seconds {
-        match u64::try_from(secs) {
-            Ok(secs) => draft.spec.ttl_after_finished = Some(Duration::from_secs(secs)),
-            Err(_) => ledger.error(
+}
+
+/// `timeToLiveSeconds` as `ttlAfterFinished`; a negative one is an error.
+fn time_to_live(ledger: &mut Ledger<'_>, p: &FieldPath, seconds: Option<i64>) -> Option<Duration> {
+    match u64::try_from(seconds?) {
+        Ok(secs) => Some(Duration::from_secs(secs)),
+        Err(_) => {
+            ledger.error(
                 "bad-value",
                 &p.key("timeToLiveSeconds"),
                 "a negative time to live",
                 "write a number of seconds, 0 or more",
-            ),
+            );
+            None
         }
     }
-    draft.spec.suspend = suspend;
-    draft.spec.deps = deps.map(dependencies).filter(|d| *d != Dependencies::default());
-    draft.spec.restart_policy = restart_policy.and_then(|r| restart(ledger, &p.key("restartPolicy"), r));
+}
 
-    let driver_shared = roles::driver(ledger, &p.key("driver"), driver, &mut draft);
-    let executor_shared = roles::executor(ledger, &p.key("executor"), executor, &mut draft);
-    draft.spec.dynamic_allocation =
-        dynamic_allocation.and_then(|da| dynamic(ledger, &p.key("dynamicAllocation"), da, &mut draft.implied_conf));
-    let app_image = app_or_conf(ledger, p, image, "image", &spark_conf, "spark.kubernetes.container.image", &mut draft);
+/// The application's own image fields.
+struct AppImage {
+    image: Option<String>,
+    pull_policy: Option<String>,
+    pull_secrets: Vec<String>,
+}
+
+/// What SparkJob holds once for all pods, settled from the application and
+/// both roles: the image and its pull policy and secrets, the scheduler, the
+/// priority class and the service account.
+fn one_for_every_pod(
+    ledger: &mut Ledger<'_>,
+    p: &FieldPath,
+    [driver, executor]: [RoleShared; 2],
+    app: AppImage,
+    spark_conf: &BTreeMap<String, String>,
+    draft: &mut Draft,
+) {
+    let app_image = app_or_conf(ledger, p, app.image, "image", spark_conf, "spark.kubernetes.container.image", draft);
     let pull_policy = app_or_conf(
         ledger,
         p,
-        image_pull_policy,
+        app.pull_policy,
         "imagePullPolicy",
-        &spark_conf,
+        spark_conf,
         "spark.kubernetes.container.image.pullPolicy",
-        &mut draft,
+        draft,
     );
-    draft.spec.image =
-        pick_image(ledger, app_image, driver_shared.image, executor_shared.image, pull_policy, image_pull_secrets);
+    draft.spec.image = pick_image(ledger, app_image, driver.image, executor.image, pull_policy, app.pull_secrets);
     draft.spec.scheduler_name =
-        shared(ledger, driver_shared.scheduler_name, executor_shared.scheduler_name, "scheduler (spec.schedulerName)");
+        shared(ledger, driver.scheduler_name, executor.scheduler_name, "scheduler (spec.schedulerName)");
     draft.spec.priority_class_name = shared(
         ledger,
-        driver_shared.priority_class_name,
-        executor_shared.priority_class_name,
+        driver.priority_class_name,
+        executor.priority_class_name,
         "priority class (spec.priorityClassName)",
     );
-    if let Some((account, _)) = driver_shared.service_account {
+    if let Some((account, _)) = driver.service_account {
         draft.driver.service_account = Some(account);
     }
-    if let Some((account, path)) = executor_shared.service_account
+    if let Some((account, path)) = executor.service_account
         && draft.driver.service_account.as_deref() != Some(account.as_str())
     {
         ledger.skip(&path, "SparkJob sets the driver's service account only (spec.driver.serviceAccount); executors do not get one of their own");
     }
-    // The application-wide factor; `sparkConf` is passed after it and wins.
+}
+
+/// The application-wide memory overhead factor, for both roles; `sparkConf`
+/// is passed after it and wins.
+fn memory_overhead(
+    ledger: &mut Ledger<'_>,
+    p: &FieldPath,
+    factor: Option<String>,
+    spark_conf: &BTreeMap<String, String>,
+    draft: &mut Draft,
+) {
     let factor = app_or_conf(
         ledger,
         p,
-        memory_overhead_factor,
+        factor,
         "memoryOverheadFactor",
-        &spark_conf,
+        spark_conf,
         "spark.kubernetes.memoryOverheadFactor",
-        &mut draft,
+        draft,
     );
-    if let Some((factor, path)) = factor {
-        match factor.trim().parse::<f64>() {
-            Ok(f) if f.is_finite() && f >= 0.0 => {
-                draft.driver.role.memory_overhead_factor = Some(f);
-                draft.executor.role.memory_overhead_factor = Some(f);
-            }
-            _ => ledger.error(
-                "bad-value",
-                &path,
-                format!("`{factor}` is not a factor"),
-                "write a decimal such as \"0.2\"",
-            ),
+    let Some((factor, path)) = factor else { return };
+    match factor.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 0.0 => {
+            draft.driver.role.memory_overhead_factor = Some(f);
+            draft.executor.role.memory_overhead_factor = Some(f);
         }
+        _ => ledger.error("bad-value", &path, format!("`{factor}` is not a factor"), "write a decimal such as \"0.2\""),
     }
+}
 
-    draft.spec.spark_conf = ConfRouter { ledger }.spark_conf(p, &spark_conf, &mut draft);
-
-    // The operator starts one executor when none is asked for; Spark and sparkplane start two.
+/// The operator's defaults where they differ from sparkplane's, written
+/// explicitly: one executor when none is asked for (Spark and sparkplane
+/// start two), and shuffle tracking on under dynamic allocation unless told
+/// otherwise.
+fn operator_defaults(draft: &mut Draft) {
     let dynamic = draft.spec.dynamic_allocation.as_ref().is_some_and(|da| da.enabled == Some(true));
     if draft.executor.instances.is_none() && !dynamic {
         draft.executor.instances = Some(1);
     }
-    // Under dynamic allocation the operator turns shuffle tracking on unless told otherwise.
     if let Some(da) = draft.spec.dynamic_allocation.as_mut().filter(|da| da.enabled == Some(true)) {
         da.shuffle_tracking.get_or_insert(true);
     }
+}
+
+/// The finished spec, without the parts nothing was written into.
+fn without_empty_parts(draft: Draft) -> SparkJobSpec {
     let Draft { mut spec, driver, executor, .. } = draft;
     if spec.image.as_ref().is_some_and(|i| *i == Image::default()) {
         spec.image = None;
