@@ -51,16 +51,19 @@ pub mod writes;
 
 use std::sync::{Arc, Mutex};
 
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use sparkplane_api::SparkJob;
 use sparkplane_lifecycle::Platform;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 
 pub use context::{Context, OperatorSettings, PodIndex};
 pub use leader::{Elector, LeaderSettings};
@@ -104,169 +107,290 @@ pub async fn run_with(
     admitter: Admitter,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), KubeError> {
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<String>();
-    let mut release_on_stop: Option<tokio::sync::oneshot::Sender<()>> = None;
-    let stop_tx = Arc::new(Mutex::new(Some(stop_tx)));
-    let stopper = {
-        let stop_tx = Arc::clone(&stop_tx);
-        move |why: String| {
-            if let Some(tx) = stop_tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                let _ = tx.send(why);
-            }
-        }
+    let (stopper, stop) = Stopper::new();
+    let shutdown = {
+        let stopper = stopper.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stopper.stop(String::new());
+        })
     };
-    let shutdown_stop = stopper.clone();
-    let shutdown = tokio::spawn(async move {
-        shutdown.await;
-        shutdown_stop(String::new());
-    });
+    let holder = match lead(&client, &settings, &metrics, &stopper).await {
+        Leading::ShutDown => return Ok(()),
+        Leading::Alone => None,
+        Leading::Holding(holder) => Some(holder),
+    };
+    let why = serve(client, &settings, platform, metrics.clone(), admitter, stop).await;
+    shutdown.abort();
+    // Stop renewing; a clean stop hands the Lease over at once.
+    if let Some(holder) = holder {
+        holder.step_down(&metrics).await;
+    }
+    outcome(&why, &settings.server)
+}
 
-    let mut holder: Option<tokio::task::JoinHandle<Elector>> = None;
-    if let Some(leader) = settings.leader.clone() {
-        let mut elector = Elector::new(client.clone(), leader.clone(), &settings.server);
-        metrics.set_ready(true);
-        tracing::info!(lease = %leader.lease, identity = %leader.identity, "waiting to lead");
-        tokio::select! {
-            () = elector.acquire() => {}
-            _ = shutdown_signal(&stop_tx) => return Ok(()),
-        }
-        tracing::info!(identity = %leader.identity, "leading");
-        metrics.leading(true);
-        let lost = stopper.clone();
-        let (keep_tx, keep_rx) = tokio::sync::oneshot::channel::<()>();
-        holder = Some(tokio::spawn(async move {
-            tokio::select! {
-                why = elector.hold() => lost(why),
-                _ = keep_rx => {}
-            }
-            elector
-        }));
-        release_on_stop = Some(keep_tx);
-    } else {
-        // Without leader election this replica is the one that acts.
-        metrics.leading(true);
+/// Stops the operator once, with why (empty: a clean shutdown; else why it
+/// stopped acting). The first reason given wins.
+#[derive(Clone)]
+struct Stopper(Arc<Mutex<Option<oneshot::Sender<String>>>>);
+
+impl Stopper {
+    fn new() -> (Stopper, oneshot::Receiver<String>) {
+        let (tx, rx) = oneshot::channel::<String>();
+        (Stopper(Arc::new(Mutex::new(Some(tx)))), rx)
     }
 
-    let namespace = settings.namespace.clone();
-    let jobs: Api<SparkJob> = scoped(&client, namespace.as_deref());
-    let pods: Api<Pod> = scoped(&client, namespace.as_deref());
-    let (quotas, quota_task) =
-        reflect(scoped::<ResourceQuota>(&client, namespace.as_deref()), watcher::Config::default());
+    fn stop(&self, why: String) {
+        if let Some(tx) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send(why);
+        }
+    }
+
+    /// Resolves once a stop was given (the shutdown task has taken the sender: the signal came).
+    async fn stopped(&self) {
+        loop {
+            if self.0.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Whether this replica acts, and how.
+enum Leading {
+    /// Without leader election: this replica is the one that acts.
+    Alone,
+    /// Holding the Lease.
+    Holding(Holder),
+    /// Shutdown came while waiting for the Lease.
+    ShutDown,
+}
+
+/// The Lease held: the task renewing it (which stops the operator if it is
+/// lost), and the way to tell that task to stop renewing.
+struct Holder {
+    keep: oneshot::Sender<()>,
+    renewing: tokio::task::JoinHandle<Elector>,
+}
+
+impl Holder {
+    /// Stops renewing and releases the Lease, so a standby takes over at once.
+    async fn step_down(self, metrics: &Metrics) {
+        let _ = self.keep.send(());
+        if let Ok(mut elector) = self.renewing.await {
+            elector.release().await;
+        }
+        metrics.leading(false);
+    }
+}
+
+/// Becomes the replica that acts: at once without leader election, else
+/// once this replica holds the Lease (ready meanwhile, as a standby).
+async fn lead(client: &kube::Client, settings: &OperatorSettings, metrics: &Metrics, stopper: &Stopper) -> Leading {
+    let Some(leader) = settings.leader.clone() else {
+        metrics.leading(true);
+        return Leading::Alone;
+    };
+    let mut elector = Elector::new(client.clone(), leader.clone(), &settings.server);
+    metrics.set_ready(true);
+    tracing::info!(lease = %leader.lease, identity = %leader.identity, "waiting to lead");
+    tokio::select! {
+        () = elector.acquire() => {}
+        () = stopper.stopped() => return Leading::ShutDown,
+    }
+    tracing::info!(identity = %leader.identity, "leading");
+    metrics.leading(true);
+    let lost = stopper.clone();
+    let (keep, kept) = oneshot::channel::<()>();
+    let renewing = tokio::spawn(async move {
+        tokio::select! {
+            why = elector.hold() => lost.stop(why),
+            _ = kept => {}
+        }
+        elector
+    });
+    Leading::Holding(Holder { keep, renewing })
+}
+
+/// Runs the controllers (SparkJobs, and with `--kubeflow` Kubeflow's two
+/// kinds) over the shared caches until `stop` says why; returns why.
+async fn serve(
+    client: kube::Client,
+    settings: &OperatorSettings,
+    platform: Platform,
+    metrics: Metrics,
+    admitter: Admitter,
+    stop: oneshot::Receiver<String>,
+) -> String {
+    let namespace = settings.namespace.as_deref();
+    let (quotas, quota_task) = reflect(scoped::<ResourceQuota>(&client, namespace), watcher::Config::default());
     let (priorities, priority_task) = reflect(Api::<PriorityClass>::all(client.clone()), watcher::Config::default());
     let index = Arc::new(Mutex::new(PodIndex::default()));
     // Kubeflow's v1beta2 resources (`--kubeflow`): their own watches, woken by their drivers' pods too.
-    let kubeflow = settings.kubeflow.clone().map(|k| kubeflow::Wiring::new(&client, namespace.as_deref(), k));
-    let pod_events = {
-        let index = Arc::clone(&index);
-        let kubeflow_pods = kubeflow.as_ref().map(kubeflow::Wiring::pod_waker);
-        watcher(pods, watcher::Config::default().labels(sparkplane_api::labels::JOB))
-            .default_backoff()
-            .map_ok(move |event| {
-                index.lock().unwrap_or_else(|p| p.into_inner()).apply(&event);
-                if let Some(waker) = &kubeflow_pods {
-                    waker.saw(&event);
-                }
-                event
-            })
-            .touched_objects()
-    };
+    let kubeflow = settings.kubeflow.clone().map(|k| kubeflow::Wiring::new(&client, namespace, k));
+    let kubeflow_pods = kubeflow.as_ref().map(kubeflow::Wiring::pod_waker);
+    let pod_events = pod_events(scoped(&client, namespace), Arc::clone(&index), kubeflow_pods);
     let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<SparkJob>>();
-
-    // The job cache is filled here rather than by `Controller::new`, so that
-    // readiness comes from the watch's first complete list (InitDone) and
-    // nothing but the controller ever waits on the store's readiness.
-    // kube-runtime 5's `Store::wait_until_ready` keeps one waker: a second
-    // waiter (a readiness task did) can take the controller's, and the
-    // controller then never starts its runner — the operator sat idle,
-    // unready, with every job frozen (seen about one start in three).
     let (job_store, job_writer) = reflector::store::<SparkJob>();
-    let job_events = {
-        let metrics = metrics.clone();
-        watcher(jobs, watcher::Config::default())
-            .default_backoff()
-            // The cache keeps every job, slimmed.
-            .modify(slim)
-            .reflect(job_writer)
-            .inspect_ok(move |event| {
-                if matches!(event, watcher::Event::InitDone) {
-                    metrics.set_ready(true);
-                }
-            })
-            .applied_objects()
+    let controller = Controller::for_stream(job_events(scoped(&client, namespace), job_writer, &metrics), job_store);
+    let stores = (controller.store(), index, quotas, priorities);
+    let (ctx, workload_wakes) = context(&client, settings, platform, stores, metrics, wake_tx, admitter);
+    let ctx = Arc::new(ctx);
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
+    let (why_tx, why_rx) = oneshot::channel::<String>();
+    let stop = async move {
+        let why = stop.await.unwrap_or_default();
+        let _ = stopping_tx.send(true);
+        let _ = why_tx.send(why);
     };
-    let controller = Controller::for_stream(job_events, job_store);
+    Controller::watches_stream(controller, pod_events, job_of_pod)
+        .reconcile_on(stream_of(wake_rx))
+        .reconcile_on(workload_wakes.unwrap_or_else(|| futures::stream::empty().boxed()))
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+        .graceful_shutdown_on(stop)
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|_| futures::future::ready(()))
+        .await;
+    if let Some(kubeflow) = kubeflow {
+        kubeflow.stopped().await;
+    }
+    quota_task.abort();
+    priority_task.abort();
+    why_rx.await.unwrap_or_default()
+}
+
+/// The pods of every job, as watch events: each also updates the pod index
+/// and, with `--kubeflow`, wakes the SparkApplication whose pod it is.
+fn pod_events(
+    pods: Api<Pod>,
+    index: Arc<Mutex<PodIndex>>,
+    kubeflow_pods: Option<kubeflow::PodWaker>,
+) -> impl futures::Stream<Item = Result<Pod, watcher::Error>> + Send + 'static {
+    watcher(pods, watcher::Config::default().labels(sparkplane_api::labels::JOB))
+        .default_backoff()
+        .map_ok(move |event| {
+            index.lock().unwrap_or_else(|p| p.into_inner()).apply(&event);
+            if let Some(waker) = &kubeflow_pods {
+                waker.saw(&event);
+            }
+            event
+        })
+        .touched_objects()
+}
+
+/// The SparkJobs, as watch events, filling the job cache through `writer`.
+///
+/// The job cache is filled here rather than by `Controller::new`, so that
+/// readiness comes from the watch's first complete list (InitDone) and
+/// nothing but the controller ever waits on the store's readiness.
+/// kube-runtime 5's `Store::wait_until_ready` keeps one waker: a second
+/// waiter (a readiness task did) can take the controller's, and the
+/// controller then never starts its runner — the operator sat idle,
+/// unready, with every job frozen (seen about one start in three).
+fn job_events(
+    jobs: Api<SparkJob>,
+    writer: reflector::store::Writer<SparkJob>,
+    metrics: &Metrics,
+) -> impl futures::Stream<Item = Result<SparkJob, watcher::Error>> + Send + 'static {
+    let metrics = metrics.clone();
+    watcher(jobs, watcher::Config::default())
+        .default_backoff()
+        // The cache keeps every job, slimmed.
+        .modify(slim)
+        .reflect(writer)
+        .inspect_ok(move |event| {
+            if matches!(event, watcher::Event::InitDone) {
+                metrics.set_ready(true);
+            }
+        })
+        .applied_objects()
+}
+
+/// The SparkJob a pod's change wakes: the one its job label names, in its namespace.
+fn job_of_pod(pod: Pod) -> Option<ObjectRef<SparkJob>> {
+    let job = pod.labels().get(sparkplane_api::labels::JOB)?.clone();
+    Some(ObjectRef::new(&job).within(&pod.namespace().unwrap_or_default()))
+}
+
+/// The shared context over the caches; in Kueue mode with the Workloads'
+/// cache, and the SparkJobs a changed Workload wakes.
+fn context(
+    client: &kube::Client,
+    settings: &OperatorSettings,
+    platform: Platform,
+    stores: (Store<SparkJob>, Arc<Mutex<PodIndex>>, Store<ResourceQuota>, Store<PriorityClass>),
+    metrics: Metrics,
+    wake: UnboundedSender<ObjectRef<SparkJob>>,
+    admitter: Admitter,
+) -> (Context, Option<BoxStream<'static, ObjectRef<SparkJob>>>) {
     let recorder = events::EventWriter::new(
         client.clone(),
         CONTROLLER_NAME,
         settings.leader.as_ref().map(|l| l.identity.as_str()),
     );
-    let mut context = Context::new(
-        client.clone(),
-        settings.clone(),
-        platform,
-        (controller.store(), index, quotas, priorities),
-        recorder,
-        metrics.clone(),
-        wake_tx,
-    );
-    // Kueue mode: a Workload that changes wakes its SparkJob.
-    let mut workload_wakes = None;
-    if admitter == Admitter::Kueue {
-        let (cache, wakes) = kueue_cache::watch(&client, namespace.as_deref());
-        context = context.with_kueue(cache);
-        workload_wakes = Some(wakes.boxed());
-    }
-    let ctx = Arc::new(context);
-    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
-    let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
-    let (why_tx, why_rx) = tokio::sync::oneshot::channel::<String>();
-    let stop = async move {
-        let why = stop_rx.await.unwrap_or_default();
-        let _ = stopping_tx.send(true);
-        let _ = why_tx.send(why);
-    };
-    Controller::watches_stream(controller, pod_events, |pod: Pod| {
-        let job = pod.labels().get(sparkplane_api::labels::JOB)?.clone();
-        Some(ObjectRef::new(&job).within(&pod.namespace().unwrap_or_default()))
-    })
-    .reconcile_on(stream_of(wake_rx))
-    .reconcile_on(workload_wakes.unwrap_or_else(|| futures::stream::empty().boxed()))
-    .with_config(ControllerConfig::default().concurrency(settings.concurrency))
-    .graceful_shutdown_on(stop)
-    .run(reconcile::reconcile, reconcile::error_policy, ctx)
-    .for_each(|_| futures::future::ready(()))
-    .await;
-    if let Some(kubeflow) = kubeflow {
-        kubeflow.stopped().await;
-    }
-    shutdown.abort();
-    quota_task.abort();
-    priority_task.abort();
-    // Stop renewing; a clean stop hands the Lease over at once.
-    if let (Some(keep), Some(holder)) = (release_on_stop.take(), holder.take()) {
-        let _ = keep.send(());
-        if let Ok(mut elector) = holder.await {
-            elector.release().await;
+    let context = Context::new(client.clone(), settings.clone(), platform, stores, recorder, metrics, wake);
+    match admitter {
+        Admitter::BuiltIn => (context, None),
+        // Kueue mode: a Workload that changes wakes its SparkJob.
+        Admitter::Kueue => {
+            let (cache, wakes) = kueue_cache::watch(client, settings.namespace.as_deref());
+            (context.with_kueue(cache), Some(wakes.boxed()))
         }
-        metrics.leading(false);
-    }
-    match why_rx.await.unwrap_or_default() {
-        why if why.is_empty() => Ok(()),
-        why => Err(KubeError::Server {
-            server: settings.server.clone(),
-            operation: crate::error::Operation::new("hold", "Lease", "leader election"),
-            code: 0,
-            message: format!("stopped acting: {why}"),
-        }),
     }
 }
 
-async fn shutdown_signal(stop: &Arc<Mutex<Option<tokio::sync::oneshot::Sender<String>>>>) {
-    // Resolves once the shutdown task has taken the sender (the signal came).
-    loop {
-        if stop.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
-            return;
+/// How the operator's run ends: why it stopped (empty: a clean shutdown).
+fn outcome(why: &str, server: &str) -> Result<(), KubeError> {
+    if why.is_empty() {
+        return Ok(());
+    }
+    Err(KubeError::Server {
+        server: server.to_owned(),
+        operation: crate::error::Operation::new("hold", "Lease", "leader election"),
+        code: 0,
+        message: format!("stopped acting: {why}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clean_shutdown_is_ok_and_a_lost_lease_is_an_error_saying_why() {
+        assert!(outcome("", "https://k8s").is_ok());
+        match outcome("the Lease was taken by b", "https://k8s") {
+            Err(KubeError::Server { server, code, message, .. }) => {
+                assert_eq!((server.as_str(), code), ("https://k8s", 0));
+                assert_eq!(message, "stopped acting: the Lease was taken by b");
+            }
+            other => panic!("expected a server error, got {other:?}"),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    #[test]
+    fn a_pod_wakes_the_job_its_label_names_in_its_namespace() {
+        let pod = |labels: serde_json::Value| -> Pod {
+            serde_json::from_value(
+                serde_json::json!({"metadata": {"name": "d", "namespace": "data", "labels": labels}}),
+            )
+            .expect("a Pod")
+        };
+        assert_eq!(
+            job_of_pod(pod(serde_json::json!({"sparkplane.dev/job": "etl"}))),
+            Some(ObjectRef::new("etl").within("data"))
+        );
+        assert_eq!(job_of_pod(pod(serde_json::json!({"spark-role": "driver"}))), None);
+    }
+
+    #[tokio::test]
+    async fn the_first_stop_wins_and_is_seen() {
+        let (stopper, rx) = Stopper::new();
+        stopper.stop("lost".into());
+        stopper.stop(String::new());
+        stopper.stopped().await;
+        assert_eq!(rx.await.as_deref(), Ok("lost"));
     }
 }
