@@ -21,8 +21,8 @@ use sparkplane_lifecycle::lifecycle::{self, Action, Observed};
 use sparkplane_lifecycle::queue::{self, Admission, NamespaceQueue, Waiting};
 use sparkplane_lifecycle::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
 use sparkplane_lifecycle::{
-    DriverView, MAX_RUNNING_ANNOTATION, Prepared, SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL, TRIGGER_ANNOTATION,
-    parse_time, plan,
+    DriverView, ExecutorView, MAX_RUNNING_ANNOTATION, Prepared, SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL,
+    TRIGGER_ANNOTATION, parse_time, plan,
 };
 
 use super::context::{Context, owned_by};
@@ -87,99 +87,45 @@ fn annotation<'a>(job: &'a SparkJob, key: &str) -> Option<&'a str> {
 pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> {
     let namespace = job.namespace().unwrap_or_default();
     let name = job.name_any();
-    let mut prepared = ctx.prepared(job);
     let status = job.status.clone().unwrap_or_default();
-    // Kueue mode (ADR 0073): the run's Workload says whether it is admitted;
-    // a queue or priority class that does not exist refuses the job.
-    let kueue = match (&ctx.kueue, &*prepared) {
-        (Some(cache), Prepared::Ready(plan)) => Some(super::kueue::gather(ctx, cache, job, plan, &status).await?),
-        _ => None,
-    };
-    if let Some(message) = kueue.as_ref().and_then(|k| k.refused.clone()) {
-        prepared = Arc::new(Prepared::Refused { cause: sparkplane_lifecycle::Cause::InvalidSpec, message });
-    }
+
+    // Gather: the plan (and Kueue's word on it), the pods, the driver's log, the quality-gate check.
+    let (prepared, kueue) = prepare(ctx, job, &status).await?;
     let spec_hash = match &*prepared {
         Prepared::Ready(p) => Some(p.spec_hash.clone()),
         Prepared::Refused { .. } => None,
     };
-
-    // Gather: pods from the index; the API only when the index may lag.
-    let uid = job.metadata.uid.as_deref();
-    let (mut driver, executors) = ctx.pod_index().view(&namespace, &name, uid, spec_hash.as_deref());
-    let taken = ctx.pod_index().taken(&namespace, &name, uid);
-    let mut driver_gone = false;
-    let active = status.state.is_some_and(JobState::is_active);
-    // (The index's lock is never held across an await: the pod watch takes it on a runtime thread.)
-    let indexed = status.driver_pod.as_deref().is_some_and(|pod| {
-        driver.as_ref().is_some_and(|d| d.name == pod) || ctx.pod_index().driver(&namespace, &name, uid, pod).is_some()
-    });
-    // Also from the API once per resync period while the run is active (the
-    // resync requeue comes a little before it is due, hence half): the index
-    // is only as current as the pod watch, and a run must not wait on an
-    // event that never arrives (the chaos test found runs left DriverRunning
-    // behind a Succeeded pod).
-    let due = active && ctx.driver_check_due(&namespace, &name, ctx.settings.resync / 2);
-    if let (true, true, Some(pod)) = (active, !indexed || due, status.driver_pod.as_deref()) {
-        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-        ctx.metrics.request("get", "Pod");
-        match pods.get_opt(pod).await {
-            // A pod of that name someone else owns is not this run's driver.
-            Ok(Some(found)) if owned_by(&found, uid) => driver = Some(DriverView::of(&found)),
-            Ok(_) => driver_gone = true,
-            Err(e) => return Err(KubeError::from_kube(e, Operation::new("get", "Pod", pod), &ctx.settings.server)),
-        }
-        ctx.driver_checked(&namespace, &name, Some(Instant::now()));
-        // A driver gone is a failure only for a job that still exists: the
-        // cache may show a job already deleted (a run Replace deleted, whose
-        // pods went with it), and a DriverLost for it would be an Event and a
-        // failure count about nothing.
-        if driver_gone && !still_exists(ctx, job).await? {
-            return Ok(Requeue::await_change());
-        }
-    }
-    let driver_log = match &driver {
-        Some(d) if d.phase == sparkplane_lifecycle::PodPhase::Failed && status.driver_exit.is_none() => {
-            let lines = i64::from(sparkplane_lifecycle::cause::DRIVER_LOG_READ_LINES);
-            read_log(ctx, &namespace, &d.name, Some(lines)).await
-        }
-        _ => None,
+    let Some(pods) = gather_pods(ctx, job, &status, spec_hash.as_deref()).await? else {
+        return Ok(Requeue::await_change());
     };
+    let driver_log = failed_driver_log(ctx, &namespace, &status, pods.driver.as_ref()).await;
     let trigger = annotation(job, TRIGGER_ANNOTATION);
-    // A run in Checking: its quality-gate check, read from the API, or the
-    // sizes of its gates' datasets before it exists (ADR 0043, ADR 0063).
-    let (gate_check, gate_log, gate_bytes) = match (status.state, &*prepared) {
-        (Some(JobState::Checking), Prepared::Ready(plan)) => {
-            let attempt = status.attempt.unwrap_or(1);
-            super::gates::observe(ctx, job, &namespace, attempt, &plan.quality_gates).await?
-        }
-        _ => (None, None, None),
-    };
+    let (gate_check, gate_log, gate_bytes) = observe_gates(ctx, job, &status, &prepared).await?;
 
     // Admission is decided for one job at a time, against the ledger of runs already admitted.
-    let needs_admission =
-        matches!(status.state, None | Some(JobState::Queued | JobState::Retrying | JobState::Suspended))
-            || spec_hash.as_deref() != status.spec_hash.as_deref()
-            || trigger.is_some_and(|t| status.last_trigger.as_deref() != Some(t));
+    let needs_admission = needs_admission(&status, spec_hash.as_deref(), trigger);
     let guard = if needs_admission { Some(ctx.admission_lock().await) } else { None };
     let admission = match (&*prepared, needs_admission, kueue.as_ref().and_then(|k| k.admission.clone())) {
         (_, _, Some(kueue)) => kueue,
         (Prepared::Ready(plan), true, None) => admission_for(ctx, job, &namespace, &name, &status, plan),
         _ => Admission::Admit,
     };
-    let pods_left = driver.is_some() || executors.states.pending + executors.states.running > 0;
+
+    // Decide.
+    let pods_left = pods.driver.is_some() || pods.executors.states.pending + pods.executors.states.running > 0;
     let observed = Observed {
         now: jiff::Timestamp::now(),
         generation: job.metadata.generation.unwrap_or_default(),
         status: &status,
         prepared: &prepared,
-        driver: driver.as_ref(),
-        driver_gone,
-        executors,
+        driver: pods.driver.as_ref(),
+        driver_gone: pods.driver_gone,
+        executors: pods.executors,
         driver_log: driver_log.as_deref(),
         admission,
         trigger,
         archive_logs: ctx.settings.log_store.is_some(),
-        taken: &taken,
+        taken: &pods.taken,
         gate_check: gate_check.as_ref(),
         gate_log: gate_log.as_deref(),
         gate_bytes: gate_bytes.as_deref(),
@@ -189,8 +135,8 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
         job = %target(job),
         from = ?status.state,
         to = ?decision.status.state,
-        driver = ?driver.as_ref().map(|d| d.phase),
-        from_index = indexed,
+        driver = ?pods.driver.as_ref().map(|d| d.phase),
+        from_index = pods.indexed,
         actions = decision.actions.len(),
         "decided"
     );
@@ -199,48 +145,9 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
     drop(guard);
 
     // Act.
+    let placement = kueue.as_ref().and_then(|k| k.placement.as_ref());
     for action in &decision.actions {
-        match action {
-            Action::Submit { attempt } => {
-                let placement = kueue.as_ref().and_then(|k| k.placement.as_ref());
-                let created = submit_attempt(ctx, job, &namespace, *attempt, placement).await;
-                let pod = match created {
-                    Ok(pod) => pod,
-                    Err(error) => {
-                        // Nothing holds room: give it back and try again.
-                        ctx.ledger().release(&namespace, &name);
-                        return Err(error);
-                    }
-                };
-                next.driver_pod = pod.metadata.name.clone();
-                next.application_id = pod.labels().get("spark-app-selector").cloned();
-                ctx.driver_checked(&namespace, &name, Some(Instant::now()));
-                ctx.metrics.submitted();
-                if *attempt == 1
-                    && let Some(created) = job.metadata.creation_timestamp.as_ref()
-                {
-                    ctx.metrics.to_driver(seconds_since(created.0));
-                }
-                write_status(ctx, job, &status, &next).await?;
-            }
-            Action::Complete { attempt, pod } => complete_attempt(ctx, job, &namespace, *attempt, pod).await?,
-            Action::CheckGates { attempt, engines } => {
-                // Written first: creating the check is idempotent and the decision creates it again while it is
-                // missing, so a create that fails leaves the run Checking, where its deadline applies, not Running.
-                write_status(ctx, job, &status, &next).await?;
-                super::gates::create(ctx, job, &namespace, *attempt, engines).await?;
-            }
-            Action::ArchiveLog { pod } => {
-                if let Some(url) = archive(ctx, job, pod).await {
-                    next.log_archive = Some(url);
-                }
-            }
-            Action::DeleteDriver { pod } => {
-                let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-                delete_if_present(ctx, &pods, "Pod", &namespace, pod).await?;
-            }
-            Action::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
-        }
+        act(ctx, job, &status, &mut next, action, placement).await?;
     }
     write_status(ctx, job, &status, &next).await?;
     if let Some(gathered) = &kueue {
@@ -249,21 +156,212 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
     // A scheduled run that ended wakes its parent, only now that the end is
     // written: woken earlier, the parent still saw the run active and a
     // Forbid backlog waited for its next look.
-    if next.state != status.state
-        && next.state.is_some_and(JobState::is_final)
-        && let Some(parent) = job.labels().get(SCHEDULED_BY_LABEL)
-    {
+    if let Some(parent) = parent_to_wake(job, &status, &next) {
         let _ = ctx.wake.send(ObjectRef::new(parent).within(&namespace));
     }
-    // Level-triggered safety net: an active run is looked at again within
-    // RESYNC even if no event arrives (a watch event lost in transit must
-    // not leave a finished driver's job Submitted forever).
-    let resync = next.state.is_some_and(JobState::is_active).then_some(ctx.settings.resync);
-    let requeue = match (decision.requeue_after, resync) {
+    let requeue = requeue_after(decision.requeue_after, next.state, ctx.settings.resync);
+    Ok(requeue.map_or_else(Requeue::await_change, Requeue::requeue))
+}
+
+/// The job's plan, and in Kueue mode (ADR 0073) what its Workload says:
+/// whether it is admitted; a queue or priority class that does not exist
+/// refuses the job.
+async fn prepare(
+    ctx: &Context,
+    job: &SparkJob,
+    status: &SparkJobStatus,
+) -> Result<(Arc<Prepared>, Option<super::kueue::Gathered>), KubeError> {
+    let prepared = ctx.prepared(job);
+    let kueue = match (&ctx.kueue, &*prepared) {
+        (Some(cache), Prepared::Ready(plan)) => Some(super::kueue::gather(ctx, cache, job, plan, status).await?),
+        _ => None,
+    };
+    match kueue.as_ref().and_then(|k| k.refused.clone()) {
+        Some(message) => {
+            let refused = Prepared::Refused { cause: sparkplane_lifecycle::Cause::InvalidSpec, message };
+            Ok((Arc::new(refused), kueue))
+        }
+        None => Ok((prepared, kueue)),
+    }
+}
+
+/// What the pods of a run show: its driver (of this spec) and executors,
+/// the drivers with its label that it does not own, whether its driver is
+/// gone, and whether the driver came from the pod index.
+struct RunPods {
+    driver: Option<DriverView>,
+    executors: ExecutorView,
+    taken: Vec<DriverView>,
+    driver_gone: bool,
+    indexed: bool,
+}
+
+/// The pods of the run, from the index; its driver also from the API when
+/// the index may lag. None when the driver is gone because the job itself
+/// is (nothing to decide).
+async fn gather_pods(
+    ctx: &Context,
+    job: &SparkJob,
+    status: &SparkJobStatus,
+    spec_hash: Option<&str>,
+) -> Result<Option<RunPods>, KubeError> {
+    let (namespace, name) = (job.namespace().unwrap_or_default(), job.name_any());
+    let uid = job.metadata.uid.as_deref();
+    let (driver, executors) = ctx.pod_index().view(&namespace, &name, uid, spec_hash);
+    let taken = ctx.pod_index().taken(&namespace, &name, uid);
+    // (The index's lock is never held across an await: the pod watch takes it on a runtime thread.)
+    let indexed = status.driver_pod.as_deref().is_some_and(|pod| {
+        driver.as_ref().is_some_and(|d| d.name == pod) || ctx.pod_index().driver(&namespace, &name, uid, pod).is_some()
+    });
+    let mut pods = RunPods { driver, executors, taken, driver_gone: false, indexed };
+    // Also from the API once per resync period while the run is active (the
+    // resync requeue comes a little before it is due, hence half): the index
+    // is only as current as the pod watch, and a run must not wait on an
+    // event that never arrives (the chaos test found runs left DriverRunning
+    // behind a Succeeded pod).
+    let active = status.state.is_some_and(JobState::is_active);
+    let due = active && ctx.driver_check_due(&namespace, &name, ctx.settings.resync / 2);
+    let Some(pod) = driver_to_read(status, indexed, due) else { return Ok(Some(pods)) };
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+    ctx.metrics.request("get", "Pod");
+    match api.get_opt(pod).await {
+        // A pod of that name someone else owns is not this run's driver.
+        Ok(Some(found)) if owned_by(&found, uid) => pods.driver = Some(DriverView::of(&found)),
+        Ok(_) => pods.driver_gone = true,
+        Err(e) => return Err(KubeError::from_kube(e, Operation::new("get", "Pod", pod), &ctx.settings.server)),
+    }
+    ctx.driver_checked(&namespace, &name, Some(Instant::now()));
+    // A driver gone is a failure only for a job that still exists: the
+    // cache may show a job already deleted (a run Replace deleted, whose
+    // pods went with it), and a DriverLost for it would be an Event and a
+    // failure count about nothing.
+    if pods.driver_gone && !still_exists(ctx, job).await? {
+        return Ok(None);
+    }
+    Ok(Some(pods))
+}
+
+/// The driver pod to read from the API rather than trust from the index:
+/// an active run's, when the index does not hold it or a check is `due`.
+fn driver_to_read(status: &SparkJobStatus, indexed: bool, due: bool) -> Option<&str> {
+    let active = status.state.is_some_and(JobState::is_active);
+    status.driver_pod.as_deref().filter(|_| active && (!indexed || due))
+}
+
+/// The tail of a failed driver's log, for the cause of its failure (read
+/// once: not when the exit is already known).
+async fn failed_driver_log(
+    ctx: &Context,
+    namespace: &str,
+    status: &SparkJobStatus,
+    driver: Option<&DriverView>,
+) -> Option<String> {
+    match driver {
+        Some(d) if d.phase == sparkplane_lifecycle::PodPhase::Failed && status.driver_exit.is_none() => {
+            let lines = i64::from(sparkplane_lifecycle::cause::DRIVER_LOG_READ_LINES);
+            read_log(ctx, namespace, &d.name, Some(lines)).await
+        }
+        _ => None,
+    }
+}
+
+/// A run in Checking: its quality-gate check, read from the API, or the
+/// sizes of its gates' datasets before it exists (ADR 0043, ADR 0063).
+async fn observe_gates(
+    ctx: &Context,
+    job: &SparkJob,
+    status: &SparkJobStatus,
+    prepared: &Prepared,
+) -> Result<super::gates::Observation, KubeError> {
+    match (status.state, prepared) {
+        (Some(JobState::Checking), Prepared::Ready(plan)) => {
+            let attempt = status.attempt.unwrap_or(1);
+            let namespace = job.namespace().unwrap_or_default();
+            super::gates::observe(ctx, job, &namespace, attempt, &plan.quality_gates).await
+        }
+        _ => Ok((None, None, None)),
+    }
+}
+
+/// Whether the run's admission is to be decided: it waits (new, queued,
+/// retrying, suspended), its spec changed since its run started, or a new
+/// trigger asks for a run.
+fn needs_admission(status: &SparkJobStatus, spec_hash: Option<&str>, trigger: Option<&str>) -> bool {
+    matches!(status.state, None | Some(JobState::Queued | JobState::Retrying | JobState::Suspended))
+        || spec_hash != status.spec_hash.as_deref()
+        || trigger.is_some_and(|t| status.last_trigger.as_deref() != Some(t))
+}
+
+/// Does one decided action, keeping `next` (the status to write) in step:
+/// a driver created is written at once, so a restarted operator never
+/// submits twice.
+async fn act(
+    ctx: &Context,
+    job: &SparkJob,
+    status: &SparkJobStatus,
+    next: &mut SparkJobStatus,
+    action: &Action,
+    placement: Option<&sparkplane_core::render::kueue::Admitted>,
+) -> Result<(), KubeError> {
+    let (namespace, name) = (job.namespace().unwrap_or_default(), job.name_any());
+    match action {
+        Action::Submit { attempt } => {
+            let pod = match submit_attempt(ctx, job, &namespace, *attempt, placement).await {
+                Ok(pod) => pod,
+                Err(error) => {
+                    // Nothing holds room: give it back and try again.
+                    ctx.ledger().release(&namespace, &name);
+                    return Err(error);
+                }
+            };
+            next.driver_pod = pod.metadata.name.clone();
+            next.application_id = pod.labels().get("spark-app-selector").cloned();
+            ctx.driver_checked(&namespace, &name, Some(Instant::now()));
+            ctx.metrics.submitted();
+            if *attempt == 1
+                && let Some(created) = job.metadata.creation_timestamp.as_ref()
+            {
+                ctx.metrics.to_driver(seconds_since(created.0));
+            }
+            write_status(ctx, job, status, next).await?;
+        }
+        Action::Complete { attempt, pod } => complete_attempt(ctx, job, &namespace, *attempt, pod).await?,
+        Action::CheckGates { attempt, engines } => {
+            // Written first: creating the check is idempotent and the decision creates it again while it is
+            // missing, so a create that fails leaves the run Checking, where its deadline applies, not Running.
+            write_status(ctx, job, status, next).await?;
+            super::gates::create(ctx, job, &namespace, *attempt, engines).await?;
+        }
+        Action::ArchiveLog { pod } => {
+            if let Some(url) = archive(ctx, job, pod).await {
+                next.log_archive = Some(url);
+            }
+        }
+        Action::DeleteDriver { pod } => {
+            let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+            delete_if_present(ctx, &pods, "Pod", &namespace, pod).await?;
+        }
+        Action::Event { warning, reason, message } => publish(ctx, job, *warning, reason, message).await,
+    }
+    Ok(())
+}
+
+/// The schedule (a SparkJob) to wake because its run `job` just ended.
+fn parent_to_wake<'a>(job: &'a SparkJob, old: &SparkJobStatus, new: &SparkJobStatus) -> Option<&'a str> {
+    let ended = new.state != old.state && new.state.is_some_and(JobState::is_final);
+    job.labels().get(SCHEDULED_BY_LABEL).map(String::as_str).filter(|_| ended)
+}
+
+/// When to look at the run again: when the decision asks, and — a
+/// level-triggered safety net — within `resync` while it is active (a watch
+/// event lost in transit must not leave a finished driver's job Submitted
+/// for ever); the sooner of the two.
+fn requeue_after(decided: Option<Duration>, state: Option<JobState>, resync: Duration) -> Option<Duration> {
+    let resync = state.is_some_and(JobState::is_active).then_some(resync);
+    match (decided, resync) {
         (Some(after), Some(resync)) => Some(after.min(resync)),
         (after, resync) => after.or(resync),
-    };
-    Ok(requeue.map_or_else(Requeue::await_change, Requeue::requeue))
+    }
 }
 
 /// Keeps the ledger, the queue, the metrics and the wake-ups in step with a decision.
@@ -612,4 +710,66 @@ async fn scheduled(job: &SparkJob, ctx: &Context) -> Result<Requeue, KubeError> 
     }
     write_status(ctx, job, &status, &decision.status).await?;
     Ok(decision.requeue_after.map_or_else(Requeue::await_change, Requeue::requeue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: Option<JobState>) -> SparkJobStatus {
+        SparkJobStatus { state, ..SparkJobStatus::default() }
+    }
+
+    #[test]
+    fn admission_is_decided_for_a_waiting_run_a_changed_spec_or_a_new_trigger() {
+        let running = SparkJobStatus {
+            spec_hash: Some("h1".into()),
+            last_trigger: Some("t1".into()),
+            ..status(Some(JobState::DriverRunning))
+        };
+        assert!(!needs_admission(&running, Some("h1"), None), "running, same spec, no trigger");
+        assert!(!needs_admission(&running, Some("h1"), Some("t1")), "the trigger already served");
+        assert!(needs_admission(&running, Some("h2"), None), "the spec changed");
+        assert!(needs_admission(&running, None, None), "the plan is refused now");
+        assert!(needs_admission(&running, Some("h1"), Some("t2")), "a new trigger");
+        for waiting in [None, Some(JobState::Queued), Some(JobState::Retrying), Some(JobState::Suspended)] {
+            let waiting = SparkJobStatus { spec_hash: Some("h1".into()), ..status(waiting) };
+            assert!(needs_admission(&waiting, Some("h1"), None), "{:?}", waiting.state);
+        }
+        let done = SparkJobStatus { spec_hash: Some("h1".into()), ..status(Some(JobState::Succeeded)) };
+        assert!(!needs_admission(&done, Some("h1"), None));
+    }
+
+    #[test]
+    fn an_active_runs_driver_is_read_from_the_api_when_the_index_lacks_it_or_a_check_is_due() {
+        let with_driver = |state| SparkJobStatus { driver_pod: Some("etl-driver".into()), ..status(Some(state)) };
+        let running = with_driver(JobState::DriverRunning);
+        assert_eq!(driver_to_read(&running, true, false), None, "indexed and not due: the index is trusted");
+        assert_eq!(driver_to_read(&running, false, false), Some("etl-driver"), "not in the index");
+        assert_eq!(driver_to_read(&running, true, true), Some("etl-driver"), "due");
+        assert_eq!(driver_to_read(&with_driver(JobState::Succeeded), false, true), None, "an ended run");
+        assert_eq!(driver_to_read(&status(Some(JobState::DriverRunning)), false, true), None, "no driver yet");
+    }
+
+    #[test]
+    fn a_scheduled_run_wakes_its_parent_only_when_it_just_ended() {
+        let mut run = SparkJob::new("nightly-1", sparkplane_api::SparkJobSpec::default());
+        let (running, failed) = (status(Some(JobState::DriverRunning)), status(Some(JobState::Failed)));
+        assert_eq!(parent_to_wake(&run, &running, &failed), None, "not a scheduled run");
+        run.metadata.labels = Some([(SCHEDULED_BY_LABEL.to_owned(), "nightly".to_owned())].into_iter().collect());
+        assert_eq!(parent_to_wake(&run, &running, &failed), Some("nightly"));
+        assert_eq!(parent_to_wake(&run, &failed, &failed), None, "ended before");
+        assert_eq!(parent_to_wake(&run, &status(Some(JobState::Queued)), &running), None, "still active");
+    }
+
+    #[test]
+    fn an_active_run_is_looked_at_again_within_the_resync_period() {
+        let resync = Duration::from_secs(60);
+        let (active, done) = (Some(JobState::DriverRunning), Some(JobState::Succeeded));
+        assert_eq!(requeue_after(None, active, resync), Some(resync));
+        assert_eq!(requeue_after(Some(Duration::from_secs(5)), active, resync), Some(Duration::from_secs(5)));
+        assert_eq!(requeue_after(Some(Duration::from_secs(600)), active, resync), Some(resync), "the sooner");
+        assert_eq!(requeue_after(None, done, resync), None, "an ended run waits for a change");
+        assert_eq!(requeue_after(Some(Duration::from_secs(600)), done, resync), Some(Duration::from_secs(600)));
+    }
 }
