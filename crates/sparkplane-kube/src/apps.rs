@@ -1055,6 +1055,133 @@ fn spawn_log_follower(
     });
 }
 
+/// A watch of the pods `config` selects, retried with [`wait_backoff`].
+///
+/// The watcher announces every (re)list with `Init` before it is attempted; it
+/// is no sign of a working server, so it must neither reset the failure count
+/// nor the backoff (with it, a server failing every list is retried every
+/// 0.25 s for ever).
+fn watch_pods(
+    pods: Api<Pod>,
+    config: watcher::Config,
+) -> futures::stream::BoxStream<'static, Result<Event<Pod>, watcher::Error>> {
+    watcher::watcher(pods, config)
+        .filter(|event| std::future::ready(!matches!(event, Ok(Event::Init))))
+        .backoff(wait_backoff())
+        .boxed()
+}
+
+/// What one event of the driver's watch says.
+enum DriverNews {
+    /// Nothing (a relist's markers).
+    Nothing,
+    /// The pod is in `phase`; with its final application once that phase ends the run.
+    Pod { phase: String, ended: Option<Application> },
+    /// The pod was deleted before it finished: its application as last seen.
+    Deleted(Application),
+}
+
+fn driver_news(event: Event<Pod>) -> DriverNews {
+    match event {
+        Event::Apply(p) | Event::InitApply(p) => {
+            let phase = phase(&p);
+            let ended = (phase == "Succeeded" || phase == "Failed").then(|| application(&p));
+            DriverNews::Pod { phase, ended }
+        }
+        Event::Delete(p) => {
+            let mut app = application(&p);
+            app.phase = "Deleted".into();
+            app.reason = Some("the driver pod was deleted before it finished".into());
+            DriverNews::Deleted(app)
+        }
+        Event::Init | Event::InitDone => DriverNews::Nothing,
+    }
+}
+
+/// The executor pods of an application as their watch shows them, and the
+/// counts last reported.
+#[derive(Default)]
+struct ExecutorPods {
+    pods: BTreeMap<String, Pod>,
+    /// A (re)list in progress: its pods replace the known ones when it is done.
+    relisted: Option<BTreeMap<String, Pod>>,
+    counts: ExecutorCounts,
+}
+
+impl ExecutorPods {
+    /// Applies one event of the watch; the counts when they changed.
+    fn apply(&mut self, event: Event<Pod>) -> Option<ExecutorCounts> {
+        match event {
+            Event::Apply(p) => {
+                self.pods.insert(p.metadata.name.clone().unwrap_or_default(), p);
+            }
+            Event::InitApply(p) => {
+                self.relisted.get_or_insert_default().insert(p.metadata.name.clone().unwrap_or_default(), p);
+                return None;
+            }
+            Event::InitDone => self.pods = self.relisted.take().unwrap_or_default(),
+            Event::Delete(p) => {
+                self.pods.remove(&p.metadata.name.clone().unwrap_or_default());
+            }
+            Event::Init => return None,
+        }
+        let counts = ExecutorCounts::of(self.pods.values());
+        (counts != self.counts).then(|| {
+            self.counts = counts.clone();
+            counts
+        })
+    }
+}
+
+/// The driver's log as the wait passes it on: followed by a task once the
+/// driver runs, its lines arriving on a channel.
+struct LogFollower {
+    /// Taken when the follower starts.
+    lines: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    opened: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LogFollower {
+    fn new() -> (LogFollower, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        (LogFollower { lines: Some(tx), opened: std::sync::Arc::default() }, rx)
+    }
+
+    /// Starts following the log of `pod`, the first time only.
+    fn start(&mut self, pods: &Api<Pod>, pod: &str) {
+        if let Some(tx) = self.lines.take() {
+            spawn_log_follower(pods.clone(), pod.to_owned(), tx, self.opened.clone());
+        }
+    }
+
+    /// The rest of the log once the driver ended: what the follower still
+    /// sends, or all of it when the driver ended before its log could be
+    /// followed or the follower could not open the log (a failing API server).
+    async fn finish(
+        mut self,
+        mut lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+        pods: &Api<Pod>,
+        pod: &str,
+        event: &mut impl FnMut(WaitEvent),
+    ) {
+        let followed = self.lines.take().is_none();
+        if followed {
+            let rest = async {
+                while let Some(line) = lines.recv().await {
+                    event(WaitEvent::Log(line));
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(10), rest).await;
+        }
+        if !followed || !self.opened.load(std::sync::atomic::Ordering::SeqCst) {
+            let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), ..LogParams::default() };
+            if let Ok(Ok(text)) = tokio::time::timeout(Duration::from_secs(10), pods.logs(pod, &params)).await {
+                text.lines().for_each(|l| event(WaitEvent::Log(l.to_owned())));
+            }
+        }
+    }
+}
+
 /// Watches the driver `pod` until it Succeeds or Fails (or is deleted),
 /// following its log once it runs and counting executors of `app_id`.
 /// Returns the final application. Dropped watches are re-established;
@@ -1069,29 +1196,12 @@ pub async fn wait(
 ) -> Result<Application, KubeError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let op = || Operation::new("watch", "Pod", format!("{namespace}/{pod}"));
-    let driver_config = watcher::Config::default().fields(&format!("metadata.name={pod}"));
-    // The watcher announces every (re)list with `Init` before it is attempted; it
-    // is no sign of a working server, so it must neither reset the failure count
-    // nor the backoff (with it, a server failing every list is retried every
-    // 0.25 s for ever).
-    let mut driver = watcher::watcher(pods.clone(), driver_config)
-        .filter(|event| std::future::ready(!matches!(event, Ok(Event::Init))))
-        .backoff(wait_backoff())
-        .boxed();
-    let executor_config =
-        watcher::Config::default().labels(&format!("spark-role=executor,spark-app-selector={app_id}"));
-    let mut executors = watcher::watcher(pods.clone(), executor_config)
-        .filter(|event| std::future::ready(!matches!(event, Ok(Event::Init))))
-        .backoff(wait_backoff())
-        .boxed();
-    let mut executor_pods: BTreeMap<String, Pod> = BTreeMap::new();
-    // A (re)list in progress: its pods replace the known ones when it is done.
-    let mut relisted: Option<BTreeMap<String, Pod>> = None;
-    let mut last_counts = ExecutorCounts::default();
+    let mut driver = watch_pods(pods.clone(), watcher::Config::default().fields(&format!("metadata.name={pod}")));
+    let executor_selector = format!("spark-role=executor,spark-app-selector={app_id}");
+    let mut executors = watch_pods(pods.clone(), watcher::Config::default().labels(&executor_selector));
+    let mut executor_pods = ExecutorPods::default();
     let mut last_phase = String::new();
-    let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let mut log_tx = Some(log_tx);
-    let log_opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (mut log, mut log_lines) = LogFollower::new();
     let mut failures = 0u32;
 
     let last = loop {
@@ -1100,7 +1210,7 @@ pub async fn wait(
                 let Some(next) = next else {
                     return Err(KubeError::Unreachable { server: server.to_owned(), operation: op(), detail: "the watch ended".into() });
                 };
-                let ev = match next {
+                let news = match next {
                     Err(e) => {
                         failures += 1;
                         if failures >= MAX_WATCH_FAILURES {
@@ -1108,78 +1218,40 @@ pub async fn wait(
                         }
                         continue;
                     }
-                    Ok(ev) => ev,
+                    Ok(ev) => driver_news(ev),
                 };
                 failures = 0;
-                let p = match ev {
-                    Event::Apply(p) | Event::InitApply(p) => p,
-                    Event::Delete(p) => {
-                        let mut app = application(&p);
-                        app.phase = "Deleted".into();
-                        app.reason = Some("the driver pod was deleted before it finished".into());
-                        break app;
+                match news {
+                    DriverNews::Nothing => {}
+                    DriverNews::Deleted(app) => break app,
+                    DriverNews::Pod { phase, ended } => {
+                        if phase != last_phase {
+                            event(WaitEvent::Phase(phase.clone()));
+                            last_phase.clone_from(&phase);
+                        }
+                        if phase == "Running" {
+                            log.start(&pods, pod);
+                        }
+                        if let Some(app) = ended {
+                            break app;
+                        }
                     }
-                    Event::Init | Event::InitDone => continue,
-                };
-                let now = phase(&p);
-                if now != last_phase {
-                    event(WaitEvent::Phase(now.clone()));
-                    last_phase.clone_from(&now);
-                }
-                if now == "Running"
-                    && let Some(tx) = log_tx.take()
-                {
-                    spawn_log_follower(pods.clone(), pod.to_owned(), tx, log_opened.clone());
-                }
-                if now == "Succeeded" || now == "Failed" {
-                    break application(&p);
                 }
             }
             next = executors.next() => {
-                match next {
-                    Some(Ok(Event::Apply(p))) => {
-                        executor_pods.insert(p.metadata.name.clone().unwrap_or_default(), p);
-                    }
-                    Some(Ok(Event::InitApply(p))) => {
-                        relisted.get_or_insert_default().insert(p.metadata.name.clone().unwrap_or_default(), p);
-                        continue;
-                    }
-                    Some(Ok(Event::InitDone)) => executor_pods = relisted.take().unwrap_or_default(),
-                    Some(Ok(Event::Delete(p))) => {
-                        executor_pods.remove(&p.metadata.name.clone().unwrap_or_default());
-                    }
-                    Some(Ok(Event::Init) | Err(_)) | None => continue,
-                }
-                let counts = ExecutorCounts::of(executor_pods.values());
-                if counts != last_counts {
-                    event(WaitEvent::Executors(counts.clone()));
-                    last_counts = counts;
+                if let Some(Ok(ev)) = next
+                    && let Some(counts) = executor_pods.apply(ev)
+                {
+                    event(WaitEvent::Executors(counts));
                 }
             }
-            Some(line) = log_rx.recv() => event(WaitEvent::Log(line)),
+            Some(line) = log_lines.recv() => event(WaitEvent::Log(line)),
         }
     };
 
-    // The rest of the log: what the follower still sends, or all of it when
-    // the driver ended before its log could be followed or the follower
-    // could not open the log (a failing API server).
-    let followed = log_tx.take().is_none();
-    if followed {
-        let rest = async {
-            while let Some(line) = log_rx.recv().await {
-                event(WaitEvent::Log(line));
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(10), rest).await;
-    }
-    if !followed || !log_opened.load(std::sync::atomic::Ordering::SeqCst) {
-        let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), ..LogParams::default() };
-        if let Ok(Ok(text)) = tokio::time::timeout(Duration::from_secs(10), pods.logs(pod, &params)).await {
-            text.lines().for_each(|l| event(WaitEvent::Log(l.to_owned())));
-        }
-    }
+    log.finish(log_lines, &pods, pod, &mut event).await;
     let mut app = last;
-    app.executors = last_counts;
+    app.executors = executor_pods.counts;
     Ok(app)
 }
 
@@ -1192,8 +1264,8 @@ mod tests {
     use sparkplane_api::SparkJob;
 
     use super::{
-        ExecutorCounts, Listed, LogSource, ManagedBy, ManagedJob, application, job_log_source, merge, owned_by,
-        owning_job,
+        DriverNews, Event, ExecutorCounts, ExecutorPods, Listed, LogSource, ManagedBy, ManagedJob, application,
+        driver_news, job_log_source, merge, owned_by, owning_job,
     };
 
     fn job(name: &str, uid: &str, status: Value) -> SparkJob {
@@ -1421,5 +1493,50 @@ mod tests {
             driver("nightly-direct-driver", "nightly", "Running", None),
         ];
         assert_eq!(owned_by(&parent, &[run, stranger], &drivers), ["Pod/nightly-29-driver", "SparkJob/nightly-29"]);
+    }
+
+    fn counts(running: u32, pending: u32) -> ExecutorCounts {
+        ExecutorCounts { running, pending, ..ExecutorCounts::default() }
+    }
+
+    fn named_executor(name: &str, phase: &str) -> Pod {
+        let mut pod = executor("spark-1", phase);
+        pod.metadata.name = Some(name.to_owned());
+        pod
+    }
+
+    #[test]
+    fn executor_counts_are_reported_when_they_change_and_a_relist_replaces_the_pods() {
+        let mut seen = ExecutorPods::default();
+        assert_eq!(seen.apply(Event::Apply(named_executor("e1", "Pending"))), Some(counts(0, 1)));
+        assert_eq!(seen.apply(Event::Apply(named_executor("e1", "Pending"))), None, "no change, nothing reported");
+        assert_eq!(seen.apply(Event::Apply(named_executor("e1", "Running"))), Some(counts(1, 0)));
+        assert_eq!(seen.apply(Event::Apply(named_executor("e2", "Running"))), Some(counts(2, 0)));
+        // A relist: its pods count only once it is done, and replace the known ones (e1 went meanwhile).
+        assert_eq!(seen.apply(Event::Init), None);
+        assert_eq!(seen.apply(Event::InitApply(named_executor("e2", "Running"))), None);
+        assert_eq!(seen.apply(Event::InitDone), Some(counts(1, 0)));
+        assert_eq!(seen.apply(Event::Delete(named_executor("e2", "Running"))), Some(counts(0, 0)));
+        assert_eq!(seen.counts, counts(0, 0));
+    }
+
+    #[test]
+    fn the_drivers_watch_says_its_phase_its_end_or_its_deletion() {
+        let running = driver_news(Event::Apply(driver("a-driver", "a", "Running", None)));
+        assert!(matches!(running, DriverNews::Pod { ref phase, ended: None } if phase == "Running"));
+        for end in ["Succeeded", "Failed"] {
+            let DriverNews::Pod { phase, ended: Some(app) } =
+                driver_news(Event::InitApply(driver("a-driver", "a", end, None)))
+            else {
+                panic!("{end} ends the wait")
+            };
+            assert_eq!((phase.as_str(), app.phase.as_str(), app.driver_pod.as_str()), (end, end, "a-driver"));
+        }
+        let DriverNews::Deleted(app) = driver_news(Event::Delete(driver("a-driver", "a", "Running", None))) else {
+            panic!("a deletion ends the wait")
+        };
+        assert_eq!(app.phase, "Deleted");
+        assert_eq!(app.reason.as_deref(), Some("the driver pod was deleted before it finished"));
+        assert!(matches!(driver_news(Event::InitDone), DriverNews::Nothing));
     }
 }
