@@ -1223,7 +1223,8 @@ fn task_list(stage: &Stage, d: &AppDetail, query: &Query) -> Result<Response, Re
     let statuses = query.statuses("status", TASK_STATUSES)?;
     // Case-insensitive, with Spark's short names `runtime` and `-runtime`.
     let sort = query.get("sortBy").unwrap_or("ID").to_ascii_uppercase();
-    let all = stage.tasks.tasks();
+    // Picked without the accumulator updates, which only the page's own tasks need.
+    let all = stage.tasks.tasks_without_accumulables();
     let mut tasks: Vec<&Task> = all.iter().filter(|t| statuses.is_empty() || statuses.contains(&t.status)).collect();
     match sort.as_str() {
         "ID" => {}
@@ -1236,12 +1237,13 @@ fn task_list(stage: &Stage, d: &AppDetail, query: &Query) -> Result<Response, Re
         }
         _ => return Err(unconvertible()),
     }
-    let page: Vec<TaskJson> = tasks
+    let ids: Vec<i64> = tasks
         .into_iter()
         .skip(usize::try_from(offset.max(0)).unwrap_or(usize::MAX))
         .take(usize::try_from(length.max(0)).unwrap_or(usize::MAX))
-        .map(|t| task_json(t, d))
+        .map(|t| t.task_id)
         .collect();
+    let page: Vec<TaskJson> = stage.tasks.whole(&ids).iter().map(|t| task_json(t, d)).collect();
     Ok(json(&page))
 }
 
@@ -1281,7 +1283,7 @@ fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
 
 /// Spark's `TaskMetricDistributions` over the stage's successful tasks, if any reported metrics.
 fn task_distributions(stage: &Stage, quantiles: &[f64]) -> Option<Value> {
-    let all = stage.tasks.tasks();
+    let all = stage.tasks.tasks_without_accumulables();
     let done: Vec<(&Task, &Metrics)> =
         all.iter().filter(|t| t.status == "SUCCESS").filter_map(|t| Some((t, t.metrics.as_ref()?))).collect();
     if done.is_empty() {

@@ -278,22 +278,59 @@ impl TaskStore {
 
     /// Every attempt, one per task id (its last write), in task-id order.
     pub fn tasks(&self) -> Vec<Task> {
+        self.latest().iter().filter_map(|(id, at)| self.attempt(*id, *at, true)).collect()
+    }
+
+    /// [`TaskStore::tasks`] without their accumulator updates: what the task
+    /// table, the failed-task list and the summary quantiles read. Decoding
+    /// skips the updates' texts, which are most of a task's record and of the
+    /// time a stage of hundreds of thousands of tasks takes to decode.
+    pub fn tasks_without_accumulables(&self) -> Vec<Task> {
+        self.latest().iter().filter_map(|(id, at)| self.attempt(*id, *at, false)).collect()
+    }
+
+    /// The attempts `task_ids` name (as held: their last write), whole, in
+    /// the order asked; ids not held are left out. For a page of tasks picked
+    /// from [`TaskStore::tasks_without_accumulables`].
+    pub fn whole(&self, task_ids: &[i64]) -> Vec<Task> {
+        let latest = self.latest();
+        task_ids
+            .iter()
+            .filter_map(|id| {
+                let found = latest.binary_search_by_key(id, |(held, _)| *held).ok()?;
+                self.attempt(*id, latest[found].1, true)
+            })
+            .collect()
+    }
+
+    /// Each task id once, in id order, with where its last write is: the
+    /// offset of its record, or None while it runs.
+    fn latest(&self) -> Vec<(i64, Option<u32>)> {
         let mut order: Vec<(i64, u64, Option<u32>)> =
             self.ended.iter().map(|(id, seq, at)| (*id, *seq, Some(*at))).collect();
         order.extend(self.running.iter().map(|(id, (seq, _))| (*id, *seq, None)));
         order.sort_unstable_by_key(|(id, seq, _)| (*id, *seq));
-        let mut out: Vec<Task> = Vec::with_capacity(order.len());
+        let mut out: Vec<(i64, Option<u32>)> = Vec::with_capacity(order.len());
         for (i, (id, _, at)) in order.iter().enumerate() {
-            if order.get(i + 1).is_some_and(|next| next.0 == *id) {
-                continue;
+            if order.get(i + 1).is_none_or(|next| next.0 != *id) {
+                out.push((*id, *at));
             }
-            let task = match at {
-                Some(at) => self.decode(*at as usize),
-                None => self.running.get(id).map(|(_, t)| Task::clone(t)),
-            };
-            out.extend(task);
         }
         out
+    }
+
+    /// One attempt from where [`TaskStore::latest`] says it is.
+    fn attempt(&self, id: i64, at: Option<u32>, accumulables: bool) -> Option<Task> {
+        match at {
+            Some(at) => self.decode(at as usize, accumulables),
+            None => self.running.get(&id).map(|(_, t)| {
+                let mut task = Task::clone(t);
+                if !accumulables {
+                    task.accumulables = Vec::new();
+                }
+                task
+            }),
+        }
     }
 
     /// Distinct task ids held.
@@ -372,7 +409,8 @@ impl TaskStore {
         }
     }
 
-    fn decode(&self, at: usize) -> Option<Task> {
+    /// The record at `at`; its accumulator updates skipped unless `accumulables`.
+    fn decode(&self, at: usize, accumulables: bool) -> Option<Task> {
         let mut r = Reader { bytes: &self.bytes, at };
         let flags = r.byte()?;
         let name = |id: u64| {
@@ -402,7 +440,19 @@ impl TaskStore {
         }
         let count = r.unsigned()?;
         for _ in 0..count {
-            t.accumulables.push(Accumulable { id: r.signed()?, name: r.text()?, update: r.text()?, value: r.text()? });
+            if accumulables {
+                t.accumulables.push(Accumulable {
+                    id: r.signed()?,
+                    name: r.text()?,
+                    update: r.text()?,
+                    value: r.text()?,
+                });
+            } else {
+                r.signed()?;
+                for _ in 0..3 {
+                    r.skip_text()?;
+                }
+            }
         }
         if flags & 8 != 0 {
             let mut values = [0i64; Metrics::COUNT];
@@ -471,6 +521,17 @@ impl Reader<'_> {
         Some(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
+    /// Steps over a text written by `put_text`.
+    fn skip_text(&mut self) -> Option<()> {
+        let len = usize::try_from(self.unsigned()?).ok()?;
+        let end = self.at.checked_add(len.saturating_sub(1))?;
+        if end > self.bytes.len() {
+            return None;
+        }
+        self.at = end;
+        Some(())
+    }
+
     fn text(&mut self) -> Option<Option<String>> {
         let len = usize::try_from(self.unsigned()?).ok()?;
         if len == 0 {
@@ -530,6 +591,29 @@ mod tests {
         assert_eq!(format!("{:?}", tasks[0]), format!("{:?}", task(1, "SUCCESS")));
         assert_eq!(store.len(), 3);
         assert!(store.is_running(3) && !store.is_running(1) && store.contains(2));
+    }
+
+    #[test]
+    fn without_accumulables_everything_else_decodes_the_same_and_whole_gives_them_back_by_id() {
+        let mut store = TaskStore::default();
+        for id in [5, 1, 4] {
+            store.start(task(id, "RUNNING"));
+        }
+        store.end(&task(1, "SUCCESS"));
+        store.end(&task(5, "FAILED"));
+        let whole = store.tasks();
+        let light = store.tasks_without_accumulables();
+        assert_eq!(light.len(), 3);
+        for (w, l) in whole.iter().zip(&light) {
+            assert!(!w.accumulables.is_empty() && l.accumulables.is_empty(), "{} {l:?}", w.task_id);
+            let mut stripped = w.clone();
+            stripped.accumulables.clear();
+            assert_eq!(format!("{stripped:?}"), format!("{l:?}"));
+        }
+        // In the order asked, whole, unknown ids left out; a running task too.
+        let picked: Vec<String> = store.whole(&[5, 9, 4, 1]).iter().map(|t| format!("{t:?}")).collect();
+        let expected: Vec<String> = [2, 1, 0].iter().map(|i| format!("{:?}", whole[*i])).collect();
+        assert_eq!(picked, expected);
     }
 
     #[test]

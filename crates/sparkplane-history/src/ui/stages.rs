@@ -224,7 +224,8 @@ fn failure(view: &AppView, stage: &crate::replay::Stage, s: &Value) -> Result<St
             esc(root)
         );
     }
-    let failed: Vec<crate::tasks::Task> = stage.tasks.tasks().into_iter().filter(|t| t.status == "FAILED").collect();
+    let failed: Vec<crate::tasks::Task> =
+        stage.tasks.tasks_without_accumulables().into_iter().filter(|t| t.status == "FAILED").collect();
     if !failed.is_empty() {
         let _ = write!(out, "<p>Failed task attempts ({}):</p><ul class=\"failed-tasks\">", failed.len());
         for t in failed.iter().take(MAX_FAILED_SHOWN) {
@@ -434,7 +435,7 @@ fn task_table(view: &AppView, stage: &crate::replay::Stage, params: &Params) -> 
         .int("task.pageSize", view)?
         .map_or(TASK_PAGE, |n| usize::try_from(n).unwrap_or(1).clamp(1, MAX_TASK_PAGE));
     let page = params.int("task.page", view)?.map_or(1, |n| usize::try_from(n).unwrap_or(1).max(1));
-    let all = stage.tasks.tasks();
+    let all = stage.tasks.tasks_without_accumulables();
     let mut order: Vec<&Task> = all.iter().collect();
     let total = order.len();
     let offset = ((page - 1) * size).min(total);
