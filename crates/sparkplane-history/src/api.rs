@@ -1275,8 +1275,11 @@ fn quantiles_of(mut values: Vec<f64>, quantiles: &[f64]) -> Vec<f64> {
 
 fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
     let quantiles = parse_quantiles(query.get("quantiles").unwrap_or("0.05,0.25,0.5,0.75,0.95"))?;
-    match task_distributions(stage, &quantiles) {
-        Some(body) => Ok(json(&body)),
+    // Made once per stage and quantiles until a task of the stage changes, as
+    // Spark's status store keeps the quantiles it computed.
+    let key = format!("taskSummary {quantiles:?}");
+    match stage.tasks.derived(&key, || task_distributions(stage, &quantiles)).as_ref() {
+        Some(body) => Ok(json(body)),
         None => Err(not_found(format!("No tasks reported metrics for {} / {} yet.", stage.stage_id, stage.attempt_id))),
     }
 }

@@ -12,7 +12,9 @@
 //!
 //! Must not: fold events (the replay module does) or shape JSON (the api module does).
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use compact_str::CompactString;
 
@@ -242,6 +244,27 @@ pub struct TaskStore {
     /// The last executor, host and locality ids written (see `name_id`).
     last_names: [u32; 3],
     writes: u64,
+    /// One value derived from the tasks, dropped at the next write.
+    memo: Memo,
+}
+
+/// A value derived from a stage's tasks and the key it was made for (the
+/// summary quantiles asked): a stage's page asks for the same one each
+/// time, and an ended stage never changes. A copy of the store starts
+/// without it.
+#[derive(Default)]
+struct Memo(Mutex<Option<(String, Arc<dyn Any + Send + Sync>)>>);
+
+impl Clone for Memo {
+    fn clone(&self) -> Memo {
+        Memo::default()
+    }
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
 }
 
 const STATUSES: [&str; 4] = ["RUNNING", "SUCCESS", "FAILED", "KILLED"];
@@ -249,6 +272,7 @@ const STATUSES: [&str; 4] = ["RUNNING", "SUCCESS", "FAILED", "KILLED"];
 impl TaskStore {
     /// Records a started attempt.
     pub fn start(&mut self, task: Task) {
+        self.forget();
         self.writes += 1;
         self.running.insert(task.task_id, (self.writes, Box::new(task)));
     }
@@ -265,6 +289,7 @@ impl TaskStore {
 
     /// Records an ended attempt (it replaces the running one).
     pub fn end(&mut self, task: &Task) {
+        self.forget();
         self.running.remove(&task.task_id);
         self.writes += 1;
         let Ok(offset) = u32::try_from(self.bytes.len()) else {
@@ -274,6 +299,26 @@ impl TaskStore {
         };
         self.ended.push((task.task_id, self.writes, offset));
         self.encode(task);
+    }
+
+    /// What `make` derives from the tasks for `key`, made once until the
+    /// next write: asked again with the same key, the value made before.
+    /// One value is kept (a later key replaces it).
+    pub fn derived<T: Any + Send + Sync>(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut memo = self.memo.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((held, value)) = memo.as_ref()
+            && held == key
+            && let Ok(value) = Arc::clone(value).downcast::<T>()
+        {
+            return value;
+        }
+        let value = Arc::new(make());
+        *memo = Some((key.to_owned(), Arc::clone(&value) as Arc<dyn Any + Send + Sync>));
+        value
+    }
+
+    fn forget(&mut self) {
+        *self.memo.0.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Every attempt, one per task id (its last write), in task-id order.
@@ -287,6 +332,21 @@ impl TaskStore {
     /// time a stage of hundreds of thousands of tasks takes to decode.
     pub fn tasks_without_accumulables(&self) -> Vec<Task> {
         self.latest().iter().filter_map(|(id, at)| self.attempt(*id, *at, false)).collect()
+    }
+
+    /// The attempts whose status is `status`, whole, in task-id order; only
+    /// those are decoded (a record's first byte holds its status).
+    pub fn with_status(&self, status: &str) -> Vec<Task> {
+        self.latest()
+            .into_iter()
+            .filter(|(id, at)| match at {
+                Some(at) => {
+                    self.bytes.get(*at as usize).is_some_and(|flags| STATUSES[usize::from(flags & 3)] == status)
+                }
+                None => self.running.get(id).is_some_and(|(_, t)| t.status == status),
+            })
+            .filter_map(|(id, at)| self.attempt(id, at, true))
+            .collect()
     }
 
     /// The attempts `task_ids` name (as held: their last write), whole, in
@@ -610,10 +670,38 @@ mod tests {
             stripped.accumulables.clear();
             assert_eq!(format!("{stripped:?}"), format!("{l:?}"));
         }
+        let failed: Vec<String> = store.with_status("FAILED").iter().map(|t| format!("{t:?}")).collect();
+        assert_eq!(failed, [format!("{:?}", whole[2])]);
+        assert_eq!(store.with_status("RUNNING").iter().map(|t| t.task_id).collect::<Vec<_>>(), [4]);
+        assert!(store.with_status("KILLED").is_empty());
         // In the order asked, whole, unknown ids left out; a running task too.
         let picked: Vec<String> = store.whole(&[5, 9, 4, 1]).iter().map(|t| format!("{t:?}")).collect();
         let expected: Vec<String> = [2, 1, 0].iter().map(|i| format!("{:?}", whole[*i])).collect();
         assert_eq!(picked, expected);
+    }
+
+    #[test]
+    fn a_derived_value_is_made_once_per_key_until_the_next_write() {
+        let mut store = TaskStore::default();
+        store.end(&task(1, "SUCCESS"));
+        let made = std::cell::Cell::new(0);
+        let count = |store: &TaskStore, key: &str| {
+            *store.derived(key, || {
+                made.set(made.get() + 1);
+                store.tasks().len()
+            })
+        };
+        assert_eq!((count(&store, "a"), count(&store, "a")), (1, 1));
+        assert_eq!(made.get(), 1, "the same key is made once");
+        assert_eq!(count(&store, "b"), 1);
+        assert_eq!(made.get(), 2, "another key is made");
+        store.end(&task(2, "SUCCESS"));
+        assert_eq!(count(&store, "b"), 2, "a write forgets it: made again from the tasks now held");
+        store.start(task(3, "RUNNING"));
+        assert_eq!(count(&store, "b"), 3);
+        assert_eq!(made.get(), 4);
+        assert_eq!(count(&store.clone(), "b"), 3);
+        assert_eq!(made.get(), 5, "a copy starts without it");
     }
 
     #[test]

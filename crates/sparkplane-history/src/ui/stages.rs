@@ -224,8 +224,7 @@ fn failure(view: &AppView, stage: &crate::replay::Stage, s: &Value) -> Result<St
             esc(root)
         );
     }
-    let failed: Vec<crate::tasks::Task> =
-        stage.tasks.tasks_without_accumulables().into_iter().filter(|t| t.status == "FAILED").collect();
+    let failed: Vec<crate::tasks::Task> = stage.tasks.with_status("FAILED");
     if !failed.is_empty() {
         let _ = write!(out, "<p>Failed task attempts ({}):</p><ul class=\"failed-tasks\">", failed.len());
         for t in failed.iter().take(MAX_FAILED_SHOWN) {
