@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
-use sparkplane_api::queues::{ClusterQueueSpec, PreemptionPolicy, Queues};
+use sparkplane_api::queues::{ClusterQueueSpec, PreemptionPolicy, Queues, QueuesSpec, ResourceQuota};
 use sparkplane_api::tenant::Tenant;
 
 use crate::kube_quantity::{KubeQuantity, Rounding};
@@ -69,18 +69,41 @@ fn milli(text: &str) -> Option<u128> {
     text.parse::<KubeQuantity>().ok().filter(|q| !q.is_negative()).and_then(|q| q.scaled_magnitude(3, Rounding::Up))
 }
 
+/// Where the meaning checks write: each problem with its span in the document.
+struct Problems<'a> {
+    doc: &'a Node,
+    out: &'a mut Diagnostics,
+}
+
+impl Problems<'_> {
+    fn error(&mut self, at: &str, code: &'static str, message: String, help: &str) {
+        self.out
+            .push(Diagnostic::error(code, at, message).with_span(Some(self.doc.span_for(&path(at)))).with_help(help));
+    }
+}
+
 fn check_meaning(doc: &Node, queues: &Queues, out: &mut Diagnostics) {
-    let mut error = |at: &str, code: &'static str, message: String, help: &str| {
-        out.push(Diagnostic::error(code, at, message).with_span(Some(doc.span_for(&path(at)))).with_help(help));
-    };
+    let mut problems = Problems { doc, out };
     let spec = &queues.spec;
+    check_flavors(&mut problems, spec);
+    check_priority_classes(&mut problems, spec);
+    let mut names = BTreeSet::new();
+    for (i, cq) in spec.cluster_queues.iter().enumerate() {
+        let at = format!("spec.clusterQueues[{i}]");
+        check_cluster_queue(&mut problems, &at, cq, &mut names);
+        check_quotas(&mut problems, &at, cq, spec);
+    }
+}
+
+/// Flavors: valid and distinct names, at most 8 node labels and tolerations.
+fn check_flavors(problems: &mut Problems<'_>, spec: &QueuesSpec) {
     let mut flavors = BTreeSet::new();
     for (i, flavor) in spec.flavors.iter().enumerate() {
         let at = format!("spec.flavors[{i}].name");
         if !is_dns1123_subdomain(&flavor.name) {
-            error(&at, "bad-name", format!("`{}` cannot name a ResourceFlavor", flavor.name), DNS_HELP);
+            problems.error(&at, "bad-name", format!("`{}` cannot name a ResourceFlavor", flavor.name), DNS_HELP);
         } else if !flavors.insert(flavor.name.as_str()) {
-            error(
+            problems.error(
                 &at,
                 "duplicate",
                 format!("flavor `{}` is declared twice", flavor.name),
@@ -88,7 +111,7 @@ fn check_meaning(doc: &Node, queues: &Queues, out: &mut Diagnostics) {
             );
         }
         if flavor.node_labels.len() > 8 || flavor.tolerations.len() > 8 {
-            error(
+            problems.error(
                 &format!("spec.flavors[{i}]"),
                 "bad-value",
                 format!("flavor `{}` has more than 8 node labels or tolerations", flavor.name),
@@ -96,13 +119,17 @@ fn check_meaning(doc: &Node, queues: &Queues, out: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Priority classes: valid and distinct names, a value a user PriorityClass may have.
+fn check_priority_classes(problems: &mut Problems<'_>, spec: &QueuesSpec) {
     let mut classes = BTreeSet::new();
     for (i, class) in spec.priority_classes.iter().enumerate() {
         let at = format!("spec.priorityClasses[{i}].name");
         if !is_dns1123_subdomain(&class.name) {
-            error(&at, "bad-name", format!("`{}` cannot name a priority class", class.name), DNS_HELP);
+            problems.error(&at, "bad-name", format!("`{}` cannot name a priority class", class.name), DNS_HELP);
         } else if !classes.insert(class.name.as_str()) {
-            error(
+            problems.error(
                 &at,
                 "duplicate",
                 format!("priority class `{}` is declared twice", class.name),
@@ -110,7 +137,7 @@ fn check_meaning(doc: &Node, queues: &Queues, out: &mut Diagnostics) {
             );
         }
         if class.value > 1_000_000_000 {
-            error(
+            problems.error(
                 &format!("spec.priorityClasses[{i}].value"),
                 "bad-value",
                 format!("{} is above 1000000000, the highest value a user PriorityClass may have", class.value),
@@ -118,109 +145,129 @@ fn check_meaning(doc: &Node, queues: &Queues, out: &mut Diagnostics) {
             );
         }
     }
-    let mut names = BTreeSet::new();
-    for (i, cq) in spec.cluster_queues.iter().enumerate() {
-        let at = format!("spec.clusterQueues[{i}]");
-        if !is_dns1123_subdomain(&cq.name) {
-            error(&format!("{at}.name"), "bad-name", format!("`{}` cannot name a ClusterQueue", cq.name), DNS_HELP);
-        } else if !names.insert(cq.name.as_str()) {
-            error(
-                &format!("{at}.name"),
-                "duplicate",
-                format!("ClusterQueue `{}` is declared twice", cq.name),
-                "give each its own name",
+}
+
+/// One ClusterQueue at `at`: a valid name not used before (`names`), a
+/// valid cohort, a weight above 0, a preemption policy Kueue takes, a quota.
+fn check_cluster_queue<'q>(
+    problems: &mut Problems<'_>,
+    at: &str,
+    cq: &'q ClusterQueueSpec,
+    names: &mut BTreeSet<&'q str>,
+) {
+    if !is_dns1123_subdomain(&cq.name) {
+        problems.error(
+            &format!("{at}.name"),
+            "bad-name",
+            format!("`{}` cannot name a ClusterQueue", cq.name),
+            DNS_HELP,
+        );
+    } else if !names.insert(cq.name.as_str()) {
+        problems.error(
+            &format!("{at}.name"),
+            "duplicate",
+            format!("ClusterQueue `{}` is declared twice", cq.name),
+            "give each its own name",
+        );
+    }
+    if let Some(cohort) = &cq.cohort
+        && !is_dns1123_subdomain(cohort)
+    {
+        problems.error(&format!("{at}.cohort"), "bad-name", format!("`{cohort}` cannot name a cohort"), DNS_HELP);
+    }
+    if cq.fair_sharing_weight == Some(0) {
+        problems.error(
+            &format!("{at}.fairSharingWeight"),
+            "bad-value",
+            "a weight of 0 gives the queue nothing of what its cohort lends".into(),
+            "use 1 or more (the default is 1)",
+        );
+    }
+    if let Some(p) = &cq.preemption
+        && p.within_cluster_queue == Some(PreemptionPolicy::Any)
+    {
+        problems.error(
+            &format!("{at}.preemption.withinClusterQueue"),
+            "bad-value",
+            "`Any` is not a policy within one ClusterQueue".into(),
+            "use `Never` or `LowerPriority`",
+        );
+    }
+    if cq.quotas.is_empty() {
+        problems.error(
+            &format!("{at}.quotas"),
+            "missing-field",
+            format!("ClusterQueue `{}` has no quota", cq.name),
+            "give it at least one flavor with a nominal quota",
+        );
+    }
+}
+
+/// A ClusterQueue's quotas: each names a declared flavor and quotes the
+/// same resources as the others, each resource's limits are sound.
+fn check_quotas(problems: &mut Problems<'_>, at: &str, cq: &ClusterQueueSpec, spec: &QueuesSpec) {
+    let covered: BTreeSet<&String> = cq.quotas.iter().flat_map(|q| q.resources.keys()).collect();
+    for (j, quota) in cq.quotas.iter().enumerate() {
+        let qat = format!("{at}.quotas[{j}]");
+        if !spec.flavors.iter().any(|f| f.name == quota.flavor) {
+            problems.error(
+                &format!("{qat}.flavor"),
+                "unknown-flavor",
+                format!("no flavor is named `{}`", quota.flavor),
+                "declare it under spec.flavors, or name one that is",
             );
         }
-        if let Some(cohort) = &cq.cohort
-            && !is_dns1123_subdomain(cohort)
-        {
-            error(&format!("{at}.cohort"), "bad-name", format!("`{cohort}` cannot name a cohort"), DNS_HELP);
-        }
-        if cq.fair_sharing_weight == Some(0) {
-            error(
-                &format!("{at}.fairSharingWeight"),
-                "bad-value",
-                "a weight of 0 gives the queue nothing of what its cohort lends".into(),
-                "use 1 or more (the default is 1)",
-            );
-        }
-        if let Some(p) = &cq.preemption
-            && p.within_cluster_queue == Some(PreemptionPolicy::Any)
-        {
-            error(
-                &format!("{at}.preemption.withinClusterQueue"),
-                "bad-value",
-                "`Any` is not a policy within one ClusterQueue".into(),
-                "use `Never` or `LowerPriority`",
-            );
-        }
-        if cq.quotas.is_empty() {
-            error(
-                &format!("{at}.quotas"),
+        let have: BTreeSet<&String> = quota.resources.keys().collect();
+        if have != covered {
+            let missing: Vec<&str> = covered.difference(&have).map(|s| s.as_str()).collect();
+            problems.error(
+                &format!("{qat}.resources"),
                 "missing-field",
-                format!("ClusterQueue `{}` has no quota", cq.name),
-                "give it at least one flavor with a nominal quota",
+                format!("flavor `{}` has no quota for {}", quota.flavor, missing.join(", ")),
+                "every flavor of a ClusterQueue quotes the same resources (Kueue's coveredResources); add them, 0 if none",
             );
         }
-        let covered: BTreeSet<&String> = cq.quotas.iter().flat_map(|q| q.resources.keys()).collect();
-        for (j, quota) in cq.quotas.iter().enumerate() {
-            let qat = format!("{at}.quotas[{j}]");
-            if !spec.flavors.iter().any(|f| f.name == quota.flavor) {
-                error(
-                    &format!("{qat}.flavor"),
-                    "unknown-flavor",
-                    format!("no flavor is named `{}`", quota.flavor),
-                    "declare it under spec.flavors, or name one that is",
-                );
-            }
-            let have: BTreeSet<&String> = quota.resources.keys().collect();
-            if have != covered {
-                let missing: Vec<&str> = covered.difference(&have).map(|s| s.as_str()).collect();
-                error(
-                    &format!("{qat}.resources"),
-                    "missing-field",
-                    format!("flavor `{}` has no quota for {}", quota.flavor, missing.join(", ")),
-                    "every flavor of a ClusterQueue quotes the same resources (Kueue's coveredResources); add them, 0 if none",
-                );
-            }
-            for (resource, q) in &quota.resources {
-                let rat = format!("{qat}.resources.{resource}");
-                for (field, value) in [
-                    ("nominal", Some(&q.nominal)),
-                    ("borrowingLimit", q.borrowing_limit.as_ref()),
-                    ("lendingLimit", q.lending_limit.as_ref()),
-                ] {
-                    let Some(value) = value else { continue };
-                    if milli(&value.0).is_none() {
-                        error(
-                            &format!("{rat}.{field}"),
-                            "bad-quantity",
-                            format!("`{}` is not a quantity of zero or more", value.0),
-                            "write a number with an optional suffix: `8`, `500m` (CPU), `64Gi` (memory)",
-                        );
-                    }
-                }
-                if cq.cohort.is_none() && (q.borrowing_limit.is_some() || q.lending_limit.is_some()) {
-                    error(
-                        &rat,
-                        "bad-value",
-                        format!("ClusterQueue `{}` borrows or lends but is in no cohort", cq.name),
-                        "set `cohort:` or remove borrowingLimit and lendingLimit",
-                    );
-                }
-                if let (Some(lend), Some(nominal)) =
-                    (q.lending_limit.as_ref().and_then(|l| milli(&l.0)), milli(&q.nominal.0))
-                    && lend > nominal
-                {
-                    error(
-                        &format!("{rat}.lendingLimit"),
-                        "bad-value",
-                        "the lending limit is above the nominal quota".into(),
-                        "a queue lends at most what it has: lower lendingLimit to nominal or less",
-                    );
-                }
-            }
+        for (resource, q) in &quota.resources {
+            check_resource_quota(problems, &format!("{qat}.resources.{resource}"), cq, q);
         }
+    }
+}
+
+/// One resource's quota at `rat`: quantities of zero or more, borrowing and
+/// lending only in a cohort, lending at most the nominal quota.
+fn check_resource_quota(problems: &mut Problems<'_>, rat: &str, cq: &ClusterQueueSpec, q: &ResourceQuota) {
+    for (field, value) in [
+        ("nominal", Some(&q.nominal)),
+        ("borrowingLimit", q.borrowing_limit.as_ref()),
+        ("lendingLimit", q.lending_limit.as_ref()),
+    ] {
+        let Some(value) = value else { continue };
+        if milli(&value.0).is_none() {
+            problems.error(
+                &format!("{rat}.{field}"),
+                "bad-quantity",
+                format!("`{}` is not a quantity of zero or more", value.0),
+                "write a number with an optional suffix: `8`, `500m` (CPU), `64Gi` (memory)",
+            );
+        }
+    }
+    if cq.cohort.is_none() && (q.borrowing_limit.is_some() || q.lending_limit.is_some()) {
+        problems.error(
+            rat,
+            "bad-value",
+            format!("ClusterQueue `{}` borrows or lends but is in no cohort", cq.name),
+            "set `cohort:` or remove borrowingLimit and lendingLimit",
+        );
+    }
+    if let (Some(lend), Some(nominal)) = (q.lending_limit.as_ref().and_then(|l| milli(&l.0)), milli(&q.nominal.0))
+        && lend > nominal
+    {
+        problems.error(
+            &format!("{rat}.lendingLimit"),
+            "bad-value",
+            "the lending limit is above the nominal quota".into(),
+            "a queue lends at most what it has: lower lendingLimit to nominal or less",
+        );
     }
 }
 

@@ -161,3 +161,77 @@ fn a_job_too_big_for_every_flavor_of_its_queue_could_never_be_admitted() {
         never.reason
     );
 }
+
+#[test]
+fn each_rule_of_a_queues_files_meaning_is_reported_at_its_field() {
+    let many_labels: String = (0..9).map(|i| format!("l{i}: v")).collect::<Vec<_>>().join(", ");
+    // (what is replaced, with what, the path reported, words of the message)
+    let table: [(&str, String, &str, &str); 14] = [
+        ("- name: spot", "- name: Spot_".into(), "spec.flavors[1].name", "`Spot_` cannot name a ResourceFlavor"),
+        ("- name: spot", "- name: on-demand".into(), "spec.flavors[1].name", "flavor `on-demand` is declared twice"),
+        ("{pool: spot}", format!("{{{many_labels}}}"), "spec.flavors[1]", "more than 8 node labels or tolerations"),
+        (
+            "{name: urgent, value: 1000}",
+            "{name: Urgent!, value: 1000}".into(),
+            "spec.priorityClasses[1].name",
+            "`Urgent!` cannot name a priority class",
+        ),
+        (
+            "{name: urgent, value: 1000}",
+            "{name: urgent, value: 1000000001}".into(),
+            "spec.priorityClasses[1].value",
+            "1000000001 is above 1000000000",
+        ),
+        ("- name: ml", "- name: ML".into(), "spec.clusterQueues[1].name", "`ML` cannot name a ClusterQueue"),
+        (
+            "- name: ml",
+            "- name: analytics".into(),
+            "spec.clusterQueues[1].name",
+            "ClusterQueue `analytics` is declared twice",
+        ),
+        ("cohort: shared", "cohort: Shared".into(), "spec.clusterQueues[0].cohort", "`Shared` cannot name a cohort"),
+        (
+            "withinClusterQueue: LowerPriority",
+            "withinClusterQueue: Any".into(),
+            "spec.clusterQueues[0].preemption.withinClusterQueue",
+            "`Any` is not a policy within one ClusterQueue",
+        ),
+        (
+            "      quotas:\n        - flavor: on-demand\n          resources:\n            cpu: {nominal: \"4\"}\n            memory: {nominal: 16Gi}\n",
+            "      quotas: []\n".into(),
+            "spec.clusterQueues[1].quotas",
+            "ClusterQueue `ml` has no quota",
+        ),
+        (
+            "memory: {nominal: 80Gi}",
+            "gpu: {nominal: \"1\"}".into(),
+            "spec.clusterQueues[0].quotas[0].resources",
+            "flavor `on-demand` has no quota for gpu",
+        ),
+        (
+            "borrowingLimit: \"4\"",
+            "borrowingLimit: \"-4\"".into(),
+            "spec.clusterQueues[0].quotas[0].resources.cpu.borrowingLimit",
+            "`-4` is not a quantity of zero or more",
+        ),
+        (
+            "lendingLimit: \"2\"",
+            "lendingLimit: \"11\"".into(),
+            "spec.clusterQueues[0].quotas[0].resources.cpu.lendingLimit",
+            "the lending limit is above the nominal quota",
+        ),
+        (
+            "cpu: {nominal: \"4\"}",
+            "cpu: {nominal: \"4\", lendingLimit: \"1\"}".into(),
+            "spec.clusterQueues[1].quotas[0].resources.cpu",
+            "ClusterQueue `ml` borrows or lends but is in no cohort",
+        ),
+    ];
+    for (from, to, path, words) in table {
+        assert!(QUEUES.contains(from), "{from}");
+        let problems = load(&QUEUES.replacen(from, &to, 1)).expect_err(path);
+        let found: Vec<(&str, &str)> = problems.0.iter().map(|d| (d.path.as_str(), d.message.as_str())).collect();
+        assert!(found.iter().any(|(p, m)| *p == path && m.contains(words)), "{path}: {found:?}");
+        assert!(problems.0.iter().all(|d| d.span.is_some()), "{problems:?}");
+    }
+}
