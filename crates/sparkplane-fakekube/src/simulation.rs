@@ -225,29 +225,64 @@ impl Sim {
     /// `version` is the cluster's generation and the resource version it
     /// began at: pods created before stay as they are.
     pub fn tick(&mut self, store: &mut Store, cluster: &Cluster, version: (u64, u64), now: Instant) -> Option<Instant> {
-        let (generation, since) = version;
+        let mut room = self.follow_cluster(store, cluster, version);
+        // Namespaces whose pods changed, for the quota controller.
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        room |= self.watch_cordons(store);
+        room |= self.watch_pods(store, cluster, now, &mut touched);
+        room |= self.reap_processes(store, &mut touched);
+        if room {
+            self.retry_unschedulable(store, now, cluster);
+        }
+        self.fire_timers(store, cluster, now, &mut touched);
+        for namespace in touched {
+            quota::refresh(store, &namespace);
+        }
+        self.next_wake(now)
+    }
+
+    /// The first tick starts reading changes at the resource version the
+    /// simulation began at; a new cluster generation (or no nodes yet)
+    /// writes the Node objects. True when that may have made room.
+    fn follow_cluster(&mut self, store: &mut Store, cluster: &Cluster, (generation, since): (u64, u64)) -> bool {
         self.executor_demand = cluster.executor_demand;
         if !self.started {
             self.started = true;
             self.cursor = since;
         }
-        let mut room = false;
         if generation != self.generation || self.nodes.is_empty() {
             self.generation = generation;
             self.sync_nodes(store, cluster);
-            room = true;
+            return true;
         }
-        // Changes since the last tick.
-        let mut touched: BTreeSet<String> = BTreeSet::new();
-        // A node cordoned or uncordoned since: pods waiting for room look again.
-        if store.events_after(self.cursor).iter().any(|e| e.api_version == "v1" && e.plural == "nodes") {
-            room = true;
-            self.cordoned = store
-                .all("v1", "nodes")
-                .filter(|node| node["spec"]["unschedulable"] == json!(true))
-                .filter_map(|node| node["metadata"]["name"].as_str().map(str::to_owned))
-                .collect();
+        false
+    }
+
+    /// A node cordoned or uncordoned since the last tick: the cordons are
+    /// read again, and pods waiting for room look again (true).
+    fn watch_cordons(&mut self, store: &Store) -> bool {
+        if !store.events_after(self.cursor).iter().any(|e| e.api_version == "v1" && e.plural == "nodes") {
+            return false;
         }
+        self.cordoned = store
+            .all("v1", "nodes")
+            .filter(|node| node["spec"]["unschedulable"] == json!(true))
+            .filter_map(|node| node["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        true
+    }
+
+    /// Pod changes since the last tick, as the controllers see them: a new
+    /// pending pod is scheduled (or started, when bound already), a deleted
+    /// one is stopped, a finished or removed one frees its room. True when
+    /// room was freed.
+    fn watch_pods(
+        &mut self,
+        store: &mut Store,
+        cluster: &Cluster,
+        now: Instant,
+        touched: &mut BTreeSet<String>,
+    ) -> bool {
         let fresh: Vec<(&'static str, Value)> = store
             .events_after(self.cursor)
             .iter()
@@ -255,18 +290,13 @@ impl Sim {
             .map(|e| (e.kind, e.object.clone()))
             .collect();
         self.cursor = store.rv;
+        let mut room = false;
         for (kind, pod) in fresh {
             let key = key_of(&pod);
             touched.insert(key.0.clone());
             match kind {
                 "ADDED" if !is_final(&pod) && pod["status"]["phase"] == "Pending" => {
-                    let step = if pod["spec"]["nodeName"].is_string() { Step::Start } else { Step::Schedule };
-                    let delay = if step == Step::Start { cluster.timings.start } else { cluster.timings.schedule };
-                    if step == Step::Start {
-                        let node = pod["spec"]["nodeName"].as_str().unwrap_or_default().to_owned();
-                        self.place(&key, node, scheduler::demand(&pod));
-                    }
-                    self.later(now + delay, key, uid_of(&pod), step);
+                    self.pod_added(&pod, key, now, cluster);
                 }
                 "MODIFIED" if pod["metadata"]["deletionTimestamp"].is_string() && !is_final(&pod) => {
                     self.begin_termination(&pod, key, now, cluster);
@@ -275,31 +305,58 @@ impl Sim {
                     room |= self.release(&key);
                     self.executor_lost(store, &pod, now);
                 }
-                "DELETED" => {
-                    self.terminating.remove(&(key.clone(), uid_of(&pod)));
-                    self.processes.kill(&key);
-                    room |= self.release(&key);
-                    self.executor_lost(store, &pod, now);
-                    self.unschedulable.retain(|_, (k, _)| *k != key);
-                    if let Some(names) = self.executors.remove(&key) {
-                        // Spark's executors go with their driver (owner references).
-                        for name in names {
-                            store.delete(&pod_path(&key.0, &name), &name, None, false);
-                        }
-                    }
-                }
+                "DELETED" => room |= self.pod_deleted(store, &pod, key, now),
                 _ => {}
             }
         }
+        room
+    }
+
+    /// A new pending pod: the scheduler looks at it, or the kubelet starts
+    /// it when it names its node already.
+    fn pod_added(&mut self, pod: &Value, key: PodKey, now: Instant, cluster: &Cluster) {
+        let step = if pod["spec"]["nodeName"].is_string() { Step::Start } else { Step::Schedule };
+        let delay = if step == Step::Start { cluster.timings.start } else { cluster.timings.schedule };
+        if step == Step::Start {
+            let node = pod["spec"]["nodeName"].as_str().unwrap_or_default().to_owned();
+            self.place(&key, node, scheduler::demand(pod));
+        }
+        self.later(now + delay, key, uid_of(pod), step);
+    }
+
+    /// A pod removed from the store: whatever still runs for it stops, its
+    /// room is freed, and a driver's executors go with it (owner
+    /// references). True when room was freed.
+    fn pod_deleted(&mut self, store: &mut Store, pod: &Value, key: PodKey, now: Instant) -> bool {
+        self.terminating.remove(&(key.clone(), uid_of(pod)));
+        self.processes.kill(&key);
+        let room = self.release(&key);
+        self.executor_lost(store, pod, now);
+        self.unschedulable.retain(|_, (k, _)| *k != key);
+        if let Some(names) = self.executors.remove(&key) {
+            for name in names {
+                store.delete(&pod_path(&key.0, &name), &name, None, false);
+            }
+        }
+        room
+    }
+
+    /// Pods whose local processes all ended since the last tick end too.
+    /// True when room was freed.
+    fn reap_processes(&mut self, store: &mut Store, touched: &mut BTreeSet<String>) -> bool {
+        let mut room = false;
         for ended in self.processes.finished() {
             touched.insert(ended.key.0.clone());
             if let Some(pod) = Self::current(store, &ended.key, &ended.uid) {
                 room |= self.exited(store, pod, ended);
             }
         }
-        if room {
-            self.retry_unschedulable(store, now, cluster);
-        }
+        room
+    }
+
+    /// Every step due by `now`, oldest first, on pods that are still the
+    /// ones it was set for; a pod being deleted only stops.
+    fn fire_timers(&mut self, store: &mut Store, cluster: &Cluster, now: Instant, touched: &mut BTreeSet<String>) {
         while self.timers.peek().is_some_and(|Reverse(t)| t.at <= now) {
             let Some(Reverse(timer)) = self.timers.pop() else { break };
             let Some(pod) = Self::current(store, &timer.key, &timer.uid) else { continue };
@@ -307,37 +364,44 @@ impl Sim {
                 continue;
             }
             touched.insert(timer.key.0.clone());
-            match timer.step {
-                Step::Schedule => self.schedule(store, pod, timer.key, now, cluster),
-                Step::Start => self.start(store, pod, timer.key, now, cluster),
-                Step::BackOff => {
-                    let image = Self::unpullable_image(&pod, cluster).unwrap_or_default();
-                    let state = json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}});
-                    let mut pod = pod;
-                    pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
-                    store.put(pod);
+            self.fire(store, cluster, now, pod, timer);
+        }
+    }
+
+    /// One due step on its pod.
+    fn fire(&mut self, store: &mut Store, cluster: &Cluster, now: Instant, pod: Value, timer: Timer) {
+        match timer.step {
+            Step::Schedule => self.schedule(store, pod, timer.key, now, cluster),
+            Step::Start => self.start(store, pod, timer.key, now, cluster),
+            Step::BackOff => {
+                let image = Self::unpullable_image(&pod, cluster).unwrap_or_default();
+                let state = json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}});
+                let mut pod = pod;
+                pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+                store.put(pod);
+            }
+            Step::Executors => self.make_executors(store, &pod, timer.key, now),
+            Step::Finish => {
+                if self.finish(store, pod, &timer.key, cluster) {
+                    self.retry_unschedulable(store, now, cluster);
                 }
-                Step::Executors => self.make_executors(store, &pod, timer.key, now),
-                Step::Finish => {
-                    if self.finish(store, pod, &timer.key, cluster) {
-                        self.retry_unschedulable(store, now, cluster);
-                    }
-                }
-                Step::Stop | Step::Kill if self.processes.runs(&timer.key) => {
-                    // Local programs report their own end (`exited`).
-                    self.processes.kill_running(&timer.key);
-                }
-                Step::Stop | Step::Kill => {
-                    let code = if timer.step == Step::Stop { 143 } else { 137 };
-                    if self.stopped(store, pod, &timer.key, code) {
-                        self.retry_unschedulable(store, now, cluster);
-                    }
+            }
+            Step::Stop | Step::Kill if self.processes.runs(&timer.key) => {
+                // Local programs report their own end (`exited`).
+                self.processes.kill_running(&timer.key);
+            }
+            Step::Stop | Step::Kill => {
+                let code = if timer.step == Step::Stop { 143 } else { 137 };
+                if self.stopped(store, pod, &timer.key, code) {
+                    self.retry_unschedulable(store, now, cluster);
                 }
             }
         }
-        for namespace in touched {
-            quota::refresh(store, &namespace);
-        }
+    }
+
+    /// When the simulation next has something to do: its next step, and
+    /// soon while local processes run (they are polled).
+    fn next_wake(&self, now: Instant) -> Option<Instant> {
         let next = self.timers.peek().map(|Reverse(t)| t.at);
         if self.processes.busy() {
             let poll = now + PROCESS_POLL;
