@@ -263,7 +263,11 @@ fn scheduled_starts(
     sched: &mut ScheduleStatus,
     actions: &mut Vec<ScheduleAction>,
 ) -> (JobState, &'static str, String) {
-    let last = sched.last_schedule_time.as_deref().and_then(parse_time).unwrap_or(o.created);
+    let last = last_started(o.job, sched.last_schedule_time.as_deref().and_then(parse_time), &o.runs);
+    if let Some(last) = last {
+        sched.last_schedule_time = Some(rfc3339(last));
+    }
+    let last = last.unwrap_or(o.created);
     let policy = o.schedule.concurrency_policy.unwrap_or(ConcurrencyPolicy::Allow);
     let (from, limit) = catch_up_window(o.now, last, o.schedule.starting_deadline);
     record_missed(sched, &ticks(cron, zone, last, from, MAX_CATCH_UP), o.now);
@@ -296,6 +300,16 @@ fn scheduled_starts(
         sched.last_schedule_time = Some(rfc3339(*latest));
     }
     scheduled_state(policy, due.len(), chosen.len(), o.schedule.cron.as_deref().unwrap_or_default())
+}
+
+/// The last tick started: the later of the status's `lastScheduleTime` and
+/// the newest tick whose run exists (a run named for its tick, so a manual
+/// run or one another operator started is not a tick). A status write lost
+/// after its run was created is so recovered from the runs, and the same
+/// look twice starts nothing twice.
+pub fn last_started(job: &str, recorded: Option<Timestamp>, runs: &[RunView]) -> Option<Timestamp> {
+    let newest_run = runs.iter().filter_map(|r| r.scheduled_at.filter(|tick| r.name == run_name(job, *tick))).max();
+    recorded.max(newest_run)
 }
 
 /// Where catching up starts and how many ticks it may start: every tick
@@ -889,6 +903,45 @@ mod tests {
         for (runs, due) in table {
             assert_eq!(not_started("nightly", &runs, vec![ten, eleven]), due, "{runs:?}");
         }
+    }
+
+    #[test]
+    fn the_last_tick_started_is_the_later_of_the_status_and_the_newest_tick_run() {
+        let (ten, eleven, noon) = (at("2026-11-22T10:00:00Z"), at("2026-11-22T11:00:00Z"), at("2026-11-22T12:00:00Z"));
+        let run = |tick| RunView { name: run_name("nightly", tick), scheduled_at: Some(tick), state: None };
+        let manual = RunView { name: manual_run_name("nightly", "t1"), scheduled_at: Some(noon), state: None };
+        let foreign = RunView { name: "nightly-1764409500000".into(), scheduled_at: Some(noon), state: None };
+        let unknown = RunView { name: run_name("nightly", noon), scheduled_at: None, state: None };
+        // (recorded, runs, last started)
+        let table = [
+            (None, vec![], None),
+            (Some(ten), vec![], Some(ten)),
+            (None, vec![run(ten)], Some(ten)),
+            (Some(ten), vec![run(eleven), run(ten)], Some(eleven)),
+            (Some(noon), vec![run(ten), run(eleven)], Some(noon)),
+            (Some(ten), vec![manual.clone(), foreign.clone(), unknown.clone()], Some(ten)),
+            (None, vec![manual, foreign, unknown], None),
+        ];
+        for (recorded, runs, last) in table {
+            assert_eq!(last_started("nightly", recorded, &runs), last, "{recorded:?} {runs:?}");
+        }
+    }
+
+    #[test]
+    fn a_status_write_lost_after_its_run_was_created_starts_nothing_again() {
+        let s = schedule("0 * * * *", ConcurrencyPolicy::Allow, None);
+        let eleven = at("2026-11-22T11:00:00Z");
+        let status = last("2026-11-22T10:00:00Z");
+        let runs = vec![RunView {
+            name: run_name("nightly", eleven),
+            scheduled_at: Some(eleven),
+            state: Some(JobState::Running),
+        }];
+        let d = decide(&observed(&s, &status, "2026-11-22T11:30:00Z", runs));
+        assert!(starts(&d).is_empty(), "{:?}", d.actions);
+        let sched = d.status.schedule.expect("a schedule status");
+        assert_eq!(sched.last_schedule_time.as_deref(), Some("2026-11-22T11:00:00Z"));
+        assert_eq!(sched.active, vec![run_name("nightly", eleven)]);
     }
 
     #[test]

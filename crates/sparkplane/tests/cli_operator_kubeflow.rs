@@ -221,6 +221,12 @@ fn example_spark_pi_scheduled() {
     );
     let run = scheduled["status"]["lastRunName"].as_str().unwrap_or_default().to_owned();
     assert_eq!(past.first().copied(), Some(run.as_str()), "{:#}", scheduled["status"]);
+    // `lastRun` moved on from what the other operator wrote to the tick of the run sparkplane started,
+    // and `nextRun` is the tick after it or later.
+    let run_tick = tick_of(&run).expect("a run named for its tick");
+    assert_eq!(scheduled["status"]["lastRun"], at(run_tick).as_str(), "{:#}", scheduled["status"]);
+    let next = scheduled["status"]["nextRun"].as_str().unwrap_or_default();
+    assert!(next >= at(run_tick + PERIOD).as_str(), "nextRun {next} is before the tick after the last run");
     let expected = rendered_from_live(&cluster, "sparkapplication", &run);
     assert_same_objects(&cluster, &expected, "SparkApplication", &run);
 }

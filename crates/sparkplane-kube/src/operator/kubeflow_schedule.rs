@@ -106,7 +106,7 @@ async fn run(scheduled: &Scheduled, ctx: &Context, kubeflow: &KubeflowState) -> 
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .freshest(&key, scheduled.metadata.resource_version.as_deref());
-    let (old, version) = match freshest {
+    let (mut old, mut version) = match freshest {
         Some((written, version)) => ((*written).clone(), version),
         None => (scheduled.status.clone().unwrap_or_default(), scheduled.metadata.resource_version.clone()),
     };
@@ -116,13 +116,17 @@ async fn run(scheduled: &Scheduled, ctx: &Context, kubeflow: &KubeflowState) -> 
         let api: Api<Scheduled> = Api::namespaced(ctx.client.clone(), &namespace);
         ctx.metrics.request("patch", "ScheduledSparkApplication");
         let patch = json!({"metadata": {"annotations": {CONDITIONS: wanted}}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
+        let answer = api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
             KubeError::from_kube(
                 e,
                 Operation::new("patch", "ScheduledSparkApplication", target(scheduled)),
                 &ctx.settings.server,
             )
         })?;
+        // The patch moved the resource version: the status write below carries
+        // the one it answered, with the status it answered as what it replaces.
+        old = answer.status.unwrap_or_default();
+        version = answer.metadata.resource_version;
         if !conditions.is_empty() {
             let reason = if converted.is_ok() { "FieldNotHonoured" } else { "InvalidSpec" };
             publish(ctx, scheduled, true, reason, &event_note(&conditions)).await;
@@ -269,9 +273,11 @@ async fn write(
             &ctx.settings.server,
         )
     })?;
+    // The cache may show the version read before this reconcile's annotation patch, or the one it answered.
+    let read = scheduled.metadata.resource_version.clone().into_iter().chain(version);
     kubeflow.schedule_writes.lock().unwrap_or_else(|p| p.into_inner()).remember(
         (namespace, name),
-        version,
+        read,
         answer.metadata.resource_version.clone(),
         new.clone(),
     );

@@ -232,16 +232,24 @@ struct Written<T> {
 }
 
 impl<T> Writes<T> {
-    /// Records a write made after reading version `read`, answered at `answer`.
-    pub fn remember(&mut self, key: (String, String), read: Option<String>, answer: Option<String>, value: T) {
+    /// Records a write made after reading the versions `read` (each one the
+    /// write supersedes: the cache's, and any an earlier patch of the same
+    /// reconcile answered), answered at `answer`.
+    pub fn remember(
+        &mut self,
+        key: (String, String),
+        read: impl IntoIterator<Item = String>,
+        answer: Option<String>,
+        value: T,
+    ) {
         let value = Arc::new(value);
         let written = self.entries.entry(key).or_insert_with(|| Written {
             superseded: Vec::new(),
             version: answer.clone(),
             value: Arc::clone(&value),
         });
-        let older = [read, (written.version != answer).then(|| written.version.take()).flatten()];
-        for rv in older.into_iter().flatten() {
+        let previous = (written.version != answer).then(|| written.version.take()).flatten();
+        for rv in read.into_iter().chain(previous) {
             if !written.superseded.contains(&rv) {
                 written.superseded.push(rv);
             }
@@ -310,6 +318,16 @@ mod tests {
         assert_eq!(writes.freshest(&key, Some("10")).map(|(v, _)| *v), Some("submitted"), "the cache is behind");
         assert!(writes.freshest(&key, Some("11")).is_none(), "caught up: read from the cache");
         assert!(writes.current(&key, Some("11")).is_none(), "and forgotten");
+        // A status write after an annotation patch (read at 20, the patch answered 21) supersedes both.
+        for cached in ["20", "21"] {
+            let mut writes: Writes<&str> = Writes::default();
+            writes.remember(key.clone(), ["20".to_owned(), "21".to_owned()], Some("22".into()), "lastRun");
+            assert_eq!(
+                writes.freshest(&key, Some(cached)).map(|(v, rv)| (*v, rv)),
+                Some(("lastRun", Some("22".into())))
+            );
+            assert!(writes.freshest(&key, Some("22")).is_none(), "caught up");
+        }
     }
 
     fn app(name: &str, state: Option<&str>) -> App {
