@@ -79,7 +79,10 @@ async fn run(app: &App, ctx: &Context, kubeflow: &KubeflowState) -> Result<Reque
         Ok(c) => not_honoured(&c.not_carried),
         Err(diagnostics) => not_converted(diagnostics),
     };
-    sync_conditions(ctx, app, &conditions).await?;
+    // A patched annotation moved the resource version: the rest of this look
+    // decides on, and writes over, what the patch answered.
+    let patched = sync_conditions(ctx, app, &conditions).await?;
+    let app = patched.as_ref().unwrap_or(app);
     let (mut job, refusal) = match converted {
         Ok(c) => (c.job, None),
         Err(diagnostics) => (SparkJob::new(&name, sparkplane_api::SparkJobSpec::default()), Some(diagnostics)),
@@ -164,19 +167,20 @@ async fn refused(ctx: &Context, job: &SparkJob, prepared: &Prepared) -> Result<R
 }
 
 /// Keeps the conditions annotation what the conversion found, with a Warning
-/// Event naming each field that is new there.
-async fn sync_conditions(ctx: &Context, app: &App, conditions: &[Condition]) -> Result<(), KubeError> {
+/// Event naming each field that is new there; the application as the patch
+/// answered when it was patched.
+async fn sync_conditions(ctx: &Context, app: &App, conditions: &[Condition]) -> Result<Option<App>, KubeError> {
     let current = app.annotations().get(CONDITIONS).map(String::as_str);
     let wanted = annotation(conditions);
     if current == wanted.as_deref() {
-        return Ok(());
+        return Ok(None);
     }
     let known = read_annotation(current);
     let fresh: Vec<Condition> = conditions.iter().filter(|c| !known.contains(c)).cloned().collect();
     let api: Api<App> = Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
     ctx.metrics.request("patch", "SparkApplication");
     let patch = json!({"metadata": {"annotations": {CONDITIONS: wanted}}});
-    api.patch(&app.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
+    let answer = api.patch(&app.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
         KubeError::from_kube(e, Operation::new("patch", "SparkApplication", target(app)), &ctx.settings.server)
     })?;
     let honoured = fresh.iter().filter(|c| c.kind == "FieldNotHonoured").cloned().collect::<Vec<_>>();
@@ -187,5 +191,5 @@ async fn sync_conditions(ctx: &Context, app: &App, conditions: &[Condition]) -> 
             tracing::info!(application = %target(app), %error, "an Event could not be recorded");
         }
     }
-    Ok(())
+    Ok(Some(answer))
 }

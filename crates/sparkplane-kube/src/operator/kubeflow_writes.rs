@@ -82,9 +82,13 @@ pub async fn write_status(ctx: &Context, job: &SparkJob, new: &SparkJobStatus) -
     let mut exact = new.clone();
     // The bounded history is Events' to keep here: the memory holds what decisions need.
     exact.transitions.clear();
+    // Whatever the cache shows now is older than this write: the version the
+    // decision read, or one before an annotation patch of the same look.
+    let shown =
+        kubeflow.apps.get(&ObjectRef::new(&name).within(&namespace)).and_then(|a| a.metadata.resource_version.clone());
     kubeflow.app_writes.lock().unwrap_or_else(|p| p.into_inner()).remember(
         key(&namespace, &name),
-        version,
+        version.into_iter().chain(shown),
         answer.metadata.resource_version.clone(),
         (exact, written),
     );
