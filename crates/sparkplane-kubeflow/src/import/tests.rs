@@ -821,3 +821,47 @@ fn ownership_labels_become_the_jobs_team_cost_center_and_environment() {
     let plain = import(FULL).expect("imports");
     assert!(plain.document["spec"]["team"].is_null() && plain.document["spec"]["costCenter"].is_null());
 }
+
+#[test]
+fn the_operators_defaults_are_written_where_they_differ_from_sparkplanes() {
+    // (executor instances, dynamic allocation enabled, shuffle tracking) before → after
+    type Case = (Option<u32>, Option<bool>, Option<bool>);
+    let table: [(Case, Case); 6] = [
+        ((None, None, None), (Some(1), None, None)),
+        ((Some(3), None, None), (Some(3), None, None)),
+        ((None, Some(false), None), (Some(1), Some(false), None)),
+        ((None, Some(true), None), (None, Some(true), Some(true))),
+        ((None, Some(true), Some(false)), (None, Some(true), Some(false))),
+        ((Some(2), Some(true), None), (Some(2), Some(true), Some(true))),
+    ];
+    for ((instances, enabled, tracking), after) in table {
+        let mut draft = Draft::default();
+        draft.executor.instances = instances;
+        draft.spec.dynamic_allocation =
+            enabled.map(|e| DynamicAllocation { enabled: Some(e), shuffle_tracking: tracking, ..Default::default() });
+        operator_defaults(&mut draft);
+        let da = draft.spec.dynamic_allocation.as_ref();
+        let got = (draft.executor.instances, da.and_then(|d| d.enabled), da.and_then(|d| d.shuffle_tracking));
+        assert_eq!(got, after, "{instances:?} {enabled:?} {tracking:?}");
+    }
+}
+
+#[test]
+fn a_time_to_live_of_zero_or_more_seconds_is_carried_and_a_negative_one_refused() {
+    let doc = parse_single(&Source::new("app.yaml", "spec: {timeToLiveSeconds: -1}\n")).expect("parses");
+    let p = FieldPath::root().key("spec");
+    // (seconds, carried)
+    let table = [(None, None), (Some(0), Some(Duration::from_secs(0))), (Some(3600), Some(Duration::from_secs(3600)))];
+    for (seconds, carried) in table {
+        let mut ledger = Ledger::new(&doc, in_kubernetes_object);
+        assert_eq!(time_to_live(&mut ledger, &p, seconds), carried, "{seconds:?}");
+        assert!(ledger.finish().is_ok(), "{seconds:?}");
+    }
+    let mut ledger = Ledger::new(&doc, in_kubernetes_object);
+    assert_eq!(time_to_live(&mut ledger, &p, Some(-1)), None);
+    let problems = ledger.finish().expect_err("refused");
+    assert_eq!(problems.0.len(), 1);
+    assert_eq!(problems.0[0].path, "spec.timeToLiveSeconds");
+    assert_eq!(problems.0[0].message, "a negative time to live");
+    assert_eq!(problems.0[0].span.as_ref().map(|s| (s.at.line, s.at.column)), Some((1, 27)));
+}
