@@ -1,9 +1,10 @@
 //! What every reconcile shares: the client, the caches the watches keep,
-//! the operator's memory of what it admitted, prepared plans, metrics and
+//! the operator's memory of what it admitted, prepared plans (and the
+//! Kubeflow applications' conversions they were prepared from), metrics and
 //! the channel that wakes jobs when room frees up.
 //!
 //! Owns: that shared state and its locking. Must not: decide, or import any
-//! operator module but the leaves below it (see the layers in `operator`).
+//! operator module but those below it (see the layers in `operator`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,6 +22,8 @@ use sparkplane_lifecycle::{DriverView, ExecutorFacts, ExecutorView};
 use sparkplane_lifecycle::{Platform, Prepared};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::converted::{self, Conversion, Conversions};
+use super::kubeflow_state::App;
 use super::metrics::Metrics;
 
 /// How the operator was started.
@@ -114,6 +117,8 @@ pub struct Context {
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
     plans: Mutex<HashMap<String, (u64, Arc<Prepared>)>>,
+    /// Kubeflow applications' conversions, each with its plan (`--kubeflow`).
+    conversions: Mutex<Conversions>,
     /// Serialises admission per namespace.
     admission: tokio::sync::Mutex<()>,
     prefilled: tokio::sync::OnceCell<()>,
@@ -225,6 +230,7 @@ impl Context {
             ledger: Mutex::new(Ledger::default()),
             waiting: Mutex::new(BTreeMap::new()),
             plans: Mutex::new(HashMap::new()),
+            conversions: Mutex::new(Conversions::default()),
             admission: tokio::sync::Mutex::new(()),
             prefilled: tokio::sync::OnceCell::new(),
             written: Mutex::new(StatusWrites::default()),
@@ -302,6 +308,12 @@ impl Context {
     /// does not bump the generation cannot leave a stale plan in place.
     pub fn prepared(&self, job: &SparkJob) -> Arc<Prepared> {
         use std::hash::{Hash, Hasher};
+        // A converted job's plan was prepared with its conversion (`converted`).
+        if converted::converted(job)
+            && let Some(plan) = self.conversions().plan_of(job)
+        {
+            return plan;
+        }
         let uid = job
             .metadata
             .uid
@@ -320,6 +332,39 @@ impl Context {
         let plan = Arc::new(sparkplane_lifecycle::plan::prepare(job, &self.platform));
         plans.insert(uid, (digest, Arc::clone(&plan)));
         plan
+    }
+
+    /// A Kubeflow application's conversion and the plan of the job it
+    /// converts into (a refusal when it cannot be converted), converted and
+    /// prepared again only when its spec text or labels change. Kept until
+    /// the application is seen ended (one that ended is seldom looked at again).
+    pub fn converted(&self, app: &App) -> (Arc<Conversion>, Arc<Prepared>) {
+        let ended = app.status.as_ref().and_then(|s| s.application_state.as_ref()).is_some_and(|s| {
+            s.state == sparkplane_kubeflow::status::COMPLETED || s.state == sparkplane_kubeflow::status::FAILED
+        });
+        let kept = self.conversions().get(app);
+        if let Some(kept) = kept {
+            if ended {
+                self.conversions().forget(app.metadata.uid.as_deref().unwrap_or_default());
+            }
+            return kept;
+        }
+        let conversion = Arc::new(converted::conversion(app));
+        let prepared = match (&conversion.job, conversion.problems()) {
+            (Ok(job), _) => self.prepared(job),
+            (Err(_), message) => Arc::new(Prepared::Refused {
+                cause: sparkplane_lifecycle::Cause::InvalidSpec,
+                message: message.unwrap_or_default(),
+            }),
+        };
+        if !ended {
+            self.conversions().keep(app, Arc::clone(&conversion), Arc::clone(&prepared));
+        }
+        (conversion, prepared)
+    }
+
+    fn conversions(&self) -> MutexGuard<'_, Conversions> {
+        self.conversions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Once, before the first decision: the ledger and the queues from the

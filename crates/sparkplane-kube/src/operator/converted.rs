@@ -8,8 +8,18 @@
 //! The converted job lives in memory only; the annotation is never
 //! rendered (a job's annotations are not part of its document).
 //!
-//! Owns: the marks of a converted job. Must not: make requests, convert
-//! other than through `sparkplane_kubeflow::resource::convert`, or decide.
+//! A conversion is kept, with the plan prepared from it, while the
+//! application's spec text and labels stay the same (`Conversions`, at most
+//! [`KEPT_CONVERSIONS`]): a reconcile converts and plans an unchanged
+//! application once, not at every look.
+//!
+//! Owns: the marks of a converted job and the memory of conversions. Must
+//! not: make requests, convert other than through
+//! `sparkplane_kubeflow::resource::convert`, prepare a plan (the context
+//! does) or decide.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -18,20 +28,118 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::kubeflow::{API_VERSION, KIND_SPARK_APPLICATION};
 use sparkplane_api::labels;
 use sparkplane_documents::diagnostic::Diagnostics;
-use sparkplane_kubeflow::resource::{Live, convert};
+use sparkplane_kubeflow::resource::{Condition, Live, convert, not_converted, not_honoured};
+use sparkplane_lifecycle::Prepared;
 
 use super::kubeflow_state::App;
 
-/// The SparkJob a SparkApplication converts into, marked as converted, with
-/// the application's identity (uid, generation, creation time, version).
-pub fn converted_job(app: &App) -> Result<SparkJob, Diagnostics> {
+/// The most conversions kept: more than the applications a busy operator
+/// has in flight (the benchmark's 10,000 at once), few enough that the
+/// memory stays bounded (each is a SparkJob of a few kilobytes).
+pub const KEPT_CONVERSIONS: usize = 16_384;
+
+/// What a SparkApplication converts into: the SparkJob, marked as converted
+/// with the application's identity as it was converted (re-`mark` it with
+/// the application at hand), or why it cannot be converted; and the
+/// conditions either way (fields not honoured, or the problems).
+#[derive(Debug)]
+pub struct Conversion {
+    /// The converted job, or the problems.
+    pub job: Result<SparkJob, Diagnostics>,
+    /// The conditions the conversion implies.
+    pub conditions: Vec<Condition>,
+}
+
+impl Conversion {
+    /// The problems of a conversion that failed, one a line (`path: message (fix: help)`).
+    pub fn problems(&self) -> Option<String> {
+        let diagnostics = self.job.as_ref().err()?;
+        Some(not_converted(diagnostics).iter().map(|c| c.message.clone()).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// Converts a SparkApplication by the one importer.
+pub fn conversion(app: &App) -> Conversion {
     let labels = app.metadata.labels.clone().unwrap_or_default();
     let spec = app.spec_value();
     let (namespace, name) = (app.namespace().unwrap_or_default(), app.name_any());
     let live = Live { kind: KIND_SPARK_APPLICATION, name: &name, namespace: &namespace, labels: &labels, spec: &spec };
-    let mut job = convert(&live)?.job;
-    mark(&mut job, app);
-    Ok(job)
+    match convert(&live) {
+        Ok(converted) => {
+            let mut job = converted.job;
+            mark(&mut job, app);
+            Conversion { conditions: not_honoured(&converted.not_carried), job: Ok(job) }
+        }
+        Err(diagnostics) => Conversion { conditions: not_converted(&diagnostics), job: Err(diagnostics) },
+    }
+}
+
+/// The conversions kept, by application uid, each with what it was made
+/// from (the spec text, shared with the application cache, and the labels)
+/// and the plan prepared from it.
+#[derive(Debug, Default)]
+pub struct Conversions {
+    entries: HashMap<String, Kept>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    spec: Arc<str>,
+    labels: Option<BTreeMap<String, String>>,
+    conversion: Arc<Conversion>,
+    prepared: Arc<Prepared>,
+}
+
+impl Conversions {
+    /// The kept conversion of `app` and its plan, when `app`'s spec and
+    /// labels are those it was made from.
+    pub fn get(&mut self, app: &App) -> Option<(Arc<Conversion>, Arc<Prepared>)> {
+        let kept = self.entries.get_mut(app.metadata.uid.as_deref()?)?;
+        if *kept.spec != *app.spec || kept.labels != app.metadata.labels {
+            return None;
+        }
+        // The same text: keep the cache's copy, so an older one can go.
+        kept.spec = Arc::clone(&app.spec);
+        Some((Arc::clone(&kept.conversion), Arc::clone(&kept.prepared)))
+    }
+
+    /// Keeps the conversion of `app` and its plan (replacing an older one);
+    /// when [`KEPT_CONVERSIONS`] are kept already, one of them goes.
+    pub fn keep(&mut self, app: &App, conversion: Arc<Conversion>, prepared: Arc<Prepared>) {
+        let Some(uid) = app.metadata.uid.clone() else { return };
+        if self.entries.len() >= KEPT_CONVERSIONS
+            && !self.entries.contains_key(&uid)
+            && let Some(any) = self.entries.keys().next().cloned()
+        {
+            self.entries.remove(&any);
+        }
+        let kept = Kept { spec: Arc::clone(&app.spec), labels: app.metadata.labels.clone(), conversion, prepared };
+        self.entries.insert(uid, kept);
+    }
+
+    /// The plan kept for a converted job, when it is the job kept (the same
+    /// spec and labels): no document to serialise and hash again.
+    pub fn plan_of(&self, job: &SparkJob) -> Option<Arc<Prepared>> {
+        let kept = self.entries.get(job.metadata.uid.as_deref()?)?;
+        let same =
+            kept.conversion.job.as_ref().is_ok_and(|k| k.spec == job.spec && k.metadata.labels == job.metadata.labels);
+        same.then(|| Arc::clone(&kept.prepared))
+    }
+
+    /// Forgets the conversion of an application (ended, or gone).
+    pub fn forget(&mut self, uid: &str) {
+        self.entries.remove(uid);
+    }
+
+    /// How many are kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// Gives `job` the identity of `app` and marks it as converted from a SparkApplication.
@@ -125,8 +233,60 @@ mod tests {
 
     #[test]
     fn a_converted_application_carries_the_marks() {
-        let job = converted_job(&app()).expect("converts");
-        assert!(converted(&job));
+        let conversion = conversion(&app());
+        let job = conversion.job.as_ref().expect("converts");
+        assert!(converted(job));
         assert_eq!(job.uid().as_deref(), Some("u-1"));
+        assert!(conversion.conditions.is_empty() && conversion.problems().is_none());
+    }
+
+    fn plan() -> Arc<Prepared> {
+        Arc::new(Prepared::Refused { cause: sparkplane_lifecycle::Cause::InvalidSpec, message: "kept".into() })
+    }
+
+    #[test]
+    fn a_conversion_is_kept_while_the_spec_text_and_labels_stay_the_same() {
+        let mut kept = Conversions::default();
+        let first = app();
+        assert!(kept.get(&first).is_none(), "nothing kept yet");
+        let (conversion, prepared) = (Arc::new(conversion(&first)), plan());
+        kept.keep(&first, Arc::clone(&conversion), Arc::clone(&prepared));
+        // The same spec read again (a status write, a new resource version): the same conversion and plan.
+        let mut again = app();
+        again.metadata.resource_version = Some("18".into());
+        let (hit, hit_plan) = kept.get(&again).expect("kept");
+        assert!(Arc::ptr_eq(&hit, &conversion) && Arc::ptr_eq(&hit_plan, &prepared));
+        assert!(Arc::ptr_eq(&kept.entries["u-1"].spec, &again.spec), "the cache's copy of the text is kept");
+        // The converted job finds its plan by uid while it is the job kept.
+        let mut job = hit.job.as_ref().expect("converts").clone();
+        mark(&mut job, &again);
+        assert!(kept.plan_of(&job).is_some_and(|p| Arc::ptr_eq(&p, &prepared)));
+        job.spec.main_class = Some("Other".into());
+        assert!(kept.plan_of(&job).is_none(), "another spec is not the job kept");
+        // A changed spec or label is converted again.
+        let mut changed = app();
+        changed.spec = Arc::from(changed.spec.replace("spark:3.5.1", "spark:3.5.2"));
+        assert!(kept.get(&changed).is_none());
+        let mut relabelled = app();
+        relabelled.metadata.labels.get_or_insert_default().insert("team".into(), "b".into());
+        assert!(kept.get(&relabelled).is_none());
+        kept.forget("u-1");
+        assert!(kept.is_empty() && kept.get(&first).is_none());
+    }
+
+    #[test]
+    fn at_most_kept_conversions_are_kept() {
+        let mut kept = Conversions::default();
+        let conversion = Arc::new(conversion(&app()));
+        for i in 0..KEPT_CONVERSIONS + 10 {
+            let mut one = app();
+            one.metadata.uid = Some(format!("u-{i}"));
+            kept.keep(&one, Arc::clone(&conversion), plan());
+            kept.keep(&one, Arc::clone(&conversion), plan());
+        }
+        assert_eq!(kept.len(), KEPT_CONVERSIONS);
+        let mut last = app();
+        last.metadata.uid = Some(format!("u-{}", KEPT_CONVERSIONS + 9));
+        assert!(kept.get(&last).is_some(), "the newest is kept");
     }
 }

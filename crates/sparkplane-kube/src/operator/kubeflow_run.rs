@@ -1,7 +1,8 @@
 //! One reconcile of a Kubeflow SparkApplication sparkplane serves: the one
-//! importer converts it (a field it cannot honour is a Warning Event and a
-//! condition; one it cannot read stops it, and nothing is submitted), the
-//! SparkJob it converts into runs through the same `reconcile::one_run` as
+//! importer converts it, once a spec (`Context::converted` keeps the
+//! conversion and its plan while the spec and labels stay the same; a field
+//! it cannot honour is a Warning Event and a condition; one it cannot read
+//! stops it, and nothing is submitted), the SparkJob it converts into runs through the same `reconcile::one_run` as
 //! any SparkJob, deciding on the run status read back from Kubeflow's shape
 //! (`sparkplane_kubeflow::status`), and every status the run writes goes to
 //! the SparkApplication in that shape.
@@ -22,17 +23,13 @@ use kube::runtime::controller::Action as Requeue;
 use serde_json::json;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
-use sparkplane_api::kubeflow::KIND_SPARK_APPLICATION;
-use sparkplane_documents::diagnostic::Diagnostics;
-use sparkplane_kubeflow::resource::{
-    CONDITIONS, Condition, Live, annotation, convert, event_note, not_converted, not_honoured, read_annotation,
-};
+use sparkplane_kubeflow::resource::{CONDITIONS, Condition, annotation, event_note, read_annotation};
 use sparkplane_kubeflow::status::run_status;
 use sparkplane_lifecycle::lifecycle::{self, Action, Admission, Observed};
-use sparkplane_lifecycle::{Cause, Prepared, RetryRule};
+use sparkplane_lifecycle::{Prepared, RetryRule};
 
 use super::context::Context;
-use super::converted::{converted_job, mark};
+use super::converted::mark;
 use super::kubeflow_state::{App, KubeflowState, key, regarding};
 use super::kubeflow_writes::write_status;
 use super::reconcile::one_run;
@@ -50,8 +47,8 @@ pub async fn reconcile(app: Arc<App>, ctx: Arc<Context>) -> Result<Requeue, Kube
     ctx.prefill().await;
     kubeflow
         .prefill(|app| {
-            if let Ok(job) = converted_job(app) {
-                ctx.hold_room(&job);
+            if let Ok(job) = &ctx.converted(app).0.job {
+                ctx.hold_room(job);
             }
         })
         .await;
@@ -70,28 +67,18 @@ pub fn error_policy(app: Arc<App>, error: &KubeError, _ctx: Arc<Context>) -> Req
 }
 
 async fn run(app: &App, ctx: &Context, kubeflow: &KubeflowState) -> Result<Requeue, KubeError> {
-    let labels = app.metadata.labels.clone().unwrap_or_default();
-    let spec = app.spec_value();
     let (namespace, name) = (app.namespace().unwrap_or_default(), app.name_any());
-    let live = Live { kind: KIND_SPARK_APPLICATION, name: &name, namespace: &namespace, labels: &labels, spec: &spec };
-    let converted = convert(&live);
-    let conditions = match &converted {
-        Ok(c) => not_honoured(&c.not_carried),
-        Err(diagnostics) => not_converted(diagnostics),
-    };
+    // Converted and planned once for this spec; a refusal when it cannot be converted.
+    let (conversion, prepared) = ctx.converted(app);
     // A patched annotation moved the resource version: the rest of this look
     // decides on, and writes over, what the patch answered.
-    let patched = sync_conditions(ctx, app, &conditions).await?;
+    let patched = sync_conditions(ctx, app, &conversion.conditions).await?;
     let app = patched.as_ref().unwrap_or(app);
-    let (mut job, refusal) = match converted {
-        Ok(c) => (c.job, None),
-        Err(diagnostics) => (SparkJob::new(&name, sparkplane_api::SparkJobSpec::default()), Some(diagnostics)),
+    let mut job = match &conversion.job {
+        Ok(job) => job.clone(),
+        Err(_) => SparkJob::new(&name, sparkplane_api::SparkJobSpec::default()),
     };
     mark(&mut job, app);
-    let prepared = match &refusal {
-        None => ctx.prepared(&job),
-        Some(diagnostics) => Arc::new(Prepared::Refused { cause: Cause::InvalidSpec, message: lines(diagnostics) }),
-    };
     let (hash, rule) = match &*prepared {
         Prepared::Ready(plan) => (Some(plan.spec_hash.clone()), plan.retry.clone()),
         Prepared::Refused { .. } => (None, RetryRule::of(&job.spec)),
@@ -115,15 +102,10 @@ async fn run(app: &App, ctx: &Context, kubeflow: &KubeflowState) -> Result<Reque
         }
     };
     job.status = Some(status);
-    match refusal {
-        None => one_run(&job, ctx).await,
-        Some(_) => refused(ctx, &job, &prepared).await,
+    match &conversion.job {
+        Ok(_) => one_run(&job, ctx).await,
+        Err(_) => refused(ctx, &job, &prepared).await,
     }
-}
-
-/// Every problem, one a line (`path: message (fix: help)`).
-fn lines(diagnostics: &Diagnostics) -> String {
-    not_converted(diagnostics).iter().map(|c| c.message.clone()).collect::<Vec<_>>().join("\n")
 }
 
 /// An application that cannot be converted: the one state machine decides

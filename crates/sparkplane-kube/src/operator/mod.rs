@@ -18,7 +18,7 @@
 //! 1. Leaves, importing no other operator module: `events`, `metrics`,
 //!    `leader`, `watches`, `merge_patch`, `kueue_cache`, `kubeflow_state`.
 //! 2. `converted` (the SparkJob a SparkApplication runs as; `kubeflow_state`).
-//! 3. `context`: the state every reconcile shares, over the leaves.
+//! 3. `context`: the state every reconcile shares, over the leaves and `converted`.
 //! 4. The shared writes: `kubeflow_writes`, then `writes` (which routes a
 //!    converted job's status to it).
 //! 5. The steps of a reconcile: `gates`, `connect`, `kueue`.
