@@ -58,17 +58,108 @@ fn empty_spec() -> Arc<str> {
     Arc::from("{}")
 }
 
+/// The spec as compact JSON text, written as it is read (every watch event
+/// of an application carries its spec: no document is built and dropped for
+/// it), its keys in the order the API server sent them.
 mod spec_text {
+    use std::fmt::{self, Write};
     use std::sync::Arc;
 
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::de::{DeserializeSeed, Error, MapAccess, SeqAccess, Visitor};
+    use serde::{Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
         serde_json::from_str::<serde_json::Value>(text).unwrap_or(serde_json::Value::Null).serialize(serializer)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
-        Ok(Arc::from(serde_json::Value::deserialize(deserializer)?.to_string()))
+        let mut text = String::new();
+        Text(&mut text).deserialize(deserializer)?;
+        Ok(Arc::from(text))
+    }
+
+    /// Writes the value it reads to its text, as compact JSON.
+    struct Text<'a>(&'a mut String);
+
+    impl Text<'_> {
+        fn json<E: Error>(self, value: impl Serialize) -> Result<(), E> {
+            self.0.push_str(&serde_json::to_string(&value).map_err(E::custom)?);
+            Ok(())
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Text<'_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Text<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<(), E> {
+            self.0.push_str(if v { "true" } else { "false" });
+            Ok(())
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<(), E> {
+            write!(self.0, "{v}").map_err(E::custom)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<(), E> {
+            write!(self.0, "{v}").map_err(E::custom)
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<(), E> {
+            self.json(v)
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<(), E> {
+            self.json(v)
+        }
+        fn visit_unit<E: Error>(self) -> Result<(), E> {
+            self.0.push_str("null");
+            Ok(())
+        }
+        fn visit_none<E: Error>(self) -> Result<(), E> {
+            self.visit_unit()
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            self.0.push('[');
+            let mut first = true;
+            loop {
+                let mark = self.0.len();
+                if !first {
+                    self.0.push(',');
+                }
+                if seq.next_element_seed(Text(&mut *self.0))?.is_none() {
+                    self.0.truncate(mark);
+                    break;
+                }
+                first = false;
+            }
+            self.0.push(']');
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            self.0.push('{');
+            let mut first = true;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if !first {
+                    self.0.push(',');
+                }
+                first = false;
+                Text(&mut *self.0).json::<A::Error>(&*key)?;
+                self.0.push(':');
+                map.next_value_seed(Text(&mut *self.0))?;
+            }
+            self.0.push('}');
+            Ok(())
+        }
     }
 }
 
@@ -297,6 +388,18 @@ mod tests {
         });
         let app: App = serde_json::from_value(json).expect("reads");
         assert_eq!(&*app.spec, r#"{"driver":{"cores":1},"type":"Scala"}"#);
+        // Read from the API server's text: compact, every kind of value, its keys in the order sent.
+        let sent = r#"{"metadata": {"name": "pi"}, "spec": {"type": "Scala", "args": ["a \"b\"", "\u00e9\n"],
+            "driver": {"cores": 1, "coreLimit": null, "memory": -2, "ratio": 0.5, "big": 18446744073709551615,
+            "on": true, "off": false, "empty": {}, "none": []}}}"#;
+        let read: App = serde_json::from_str(sent).expect("reads");
+        assert_eq!(
+            &*read.spec,
+            r#"{"type":"Scala","args":["a \"b\"","é\n"],"driver":{"cores":1,"coreLimit":null,"memory":-2,"ratio":0.5,"big":18446744073709551615,"on":true,"off":false,"empty":{},"none":[]}}"#
+        );
+        assert_eq!(read.spec_value()["args"][0], "a \"b\"");
+        let too_deep = format!(r#"{{"spec": {}{}}}"#, "[".repeat(200), "]".repeat(200));
+        assert!(serde_json::from_str::<App>(&too_deep).is_err(), "the reader's depth limit holds");
         assert_eq!(app.spec_value()["driver"]["cores"], 1);
         assert_eq!(
             app.status.as_ref().and_then(|s| s.application_state.as_ref()).map(|s| s.state.as_str()),
