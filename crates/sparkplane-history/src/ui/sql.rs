@@ -173,16 +173,9 @@ fn grouped(value: i64) -> String {
 
 /// Each operator's metrics, every operator of the plan.
 fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
-    // Below the graph, the table is off screen when the page opens: the browser lays it out when it
-    // comes into view (`content-visibility: auto`), not in the page's first layout, which for a plan
-    // of thousands of operators would hold the page for most of a second. Its height until then is
-    // estimated from its rows, so the scroll bar is about right.
-    let rows: usize = e.plan.iter().map(|op| op.metrics.len().max(1)).sum::<usize>() + 1;
-    let mut out = format!(
-        "<h3>Operators</h3><div class=\"operators\" style=\"content-visibility:auto;\
-         contain-intrinsic-size:auto {}px\"><table class=\"operators\"><thead><tr><th>#</th><th>Operator</th>\
-         <th>Metric</th><th>Value</th></tr></thead><tbody>",
-        rows * 25
+    let mut out = String::from(
+        "<h3>Operators</h3><table class=\"operators\"><thead><tr><th>#</th><th>Operator</th><th>Metric</th>\
+         <th>Value</th></tr></thead><tbody>",
     );
     for (index, op) in e.plan.iter().enumerate() {
         let rows = op.metrics.len().max(1);
@@ -223,7 +216,7 @@ fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
             let _ = write!(out, "<td>{}</td>{cell}</tr>", esc(&m.name));
         }
     }
-    out.push_str("</tbody></table></div>");
+    out.push_str("</tbody></table>");
     out
 }
 
@@ -467,13 +460,6 @@ mod tests {
         assert!(b.contains("The graph draws the first 1500 of 6001 operators"), "and says so");
         assert!(b.contains("<tr id=\"op-6000\">"), "the table lists every operator");
         assert_eq!(b.matches("<rect ").count(), MAX_GRAPH_OPERATORS);
-        // Laid out when scrolled to, its height estimated from its 6,001 rows and the header.
-        assert!(
-            b.contains(
-                "<div class=\"operators\" style=\"content-visibility:auto;contain-intrinsic-size:auto 150050px\">"
-            ),
-            "the table is laid out when it comes into view"
-        );
     }
 
     #[test]
