@@ -12,6 +12,9 @@
 //! Deployment's 0.0.0.0:8080; the fake evaluates the policies' CEL with the
 //! `cel` crate (see its admission module for what it does not model).
 
+mod cluster_support;
+mod kubeflow_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -1180,24 +1183,6 @@ const KUBEFLOW_CRDS: [(&str, &str); 2] = [
     ("scheduledsparkapplications.sparkoperator.k8s.io", "sparkoperator.k8s.io_scheduledsparkapplications.yaml"),
 ];
 
-/// Kubeflow's `spark-pi` example as a team moving to sparkplane labels it.
-const KUBEFLOW_PI: &str = "apiVersion: sparkoperator.k8s.io/v1beta2
-kind: SparkApplication
-metadata:
-  name: spark-pi
-  namespace: data-eng
-  labels: {sparkplane.dev/operator: sparkplane, sparkplane.dev/team: data-eng, sparkplane.dev/cost-center: cc-1042}
-spec:
-  type: Scala
-  mode: cluster
-  image: docker.io/apache/spark:4.0.4
-  mainClass: org.apache.spark.examples.SparkPi
-  mainApplicationFile: local:///opt/spark/examples/jars/spark-examples.jar
-  sparkVersion: 4.0.4
-  driver: {cores: 1, memory: 512m, serviceAccount: spark}
-  executor: {instances: 1, cores: 1, memory: 512m}
-";
-
 #[test]
 fn with_kubeflow_enabled_and_its_crds_installed_the_operator_runs_a_sparkapplication_with_the_charts_rbac() {
     let platform = Platform::start();
@@ -1240,7 +1225,9 @@ fn with_kubeflow_enabled_and_its_crds_installed_the_operator_runs_a_sparkapplica
     let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
     assert_eq!(code, Some(0), "{stderr}");
     let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
-    let app = platform.write("spark-pi.yaml", KUBEFLOW_PI);
+    let labels = json!({"sparkplane.dev/operator": "sparkplane", "sparkplane.dev/team": "data-eng",
+        "sparkplane.dev/cost-center": "cc-1042"});
+    let app = platform.write("spark-pi.json", &kubeflow_support::spark_pi("spark-pi", "data-eng", labels).to_string());
     let (code, _, stderr) = platform.kubectl(&["apply", "-f", &app.display().to_string()]);
     assert_eq!(code, Some(0), "{stderr}");
     let done = wait_for("the SparkApplication to end", || {

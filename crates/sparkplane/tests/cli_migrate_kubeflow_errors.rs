@@ -10,39 +10,10 @@
 mod cluster_support;
 mod kubeflow_support;
 
-use kubeflow_support::KubeflowCluster;
-use serde_json::Value;
+use kubeflow_support::{KubeflowCluster, spark_pi};
+use serde_json::{Value, json};
 
 const OPT_IN: &str = "sparkplane.dev/operator";
-
-/// A SparkApplication as Kubeflow's `spark-pi` example writes it, named
-/// `name`, with `labels` (YAML flow mapping) on its metadata.
-fn application(name: &str, labels: &str) -> String {
-    format!(
-        "apiVersion: sparkoperator.k8s.io/v1beta2
-kind: SparkApplication
-metadata:
-  name: {name}
-  namespace: default
-  labels: {labels}
-spec:
-  type: Scala
-  mode: cluster
-  image: docker.io/apache/spark:4.0.4
-  mainClass: org.apache.spark.examples.SparkPi
-  mainApplicationFile: local:///opt/spark/examples/jars/spark-examples.jar
-  sparkVersion: 4.0.4
-  driver:
-    cores: 1
-    memory: 512m
-    serviceAccount: spark-operator-spark
-  executor:
-    instances: 1
-    cores: 1
-    memory: 512m
-"
-    )
-}
 
 /// Applies `yaml` with kubectl, as a user would.
 fn kubectl_apply(cluster: &KubeflowCluster, file: &str, yaml: &str) {
@@ -69,42 +40,41 @@ fn writes(cluster: &KubeflowCluster) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn apply_and_undo_together_are_refused_before_any_request() {
+/// `migrate kubeflow ARGS` on a fresh cluster, held to exit 2 with no
+/// request made; its standard error.
+fn refused_before_any_request(args: &[&str]) -> String {
     let cluster = KubeflowCluster::start(200);
     cluster.fake.clear_requests();
-    let run = cluster.sparkplane(&["migrate", "kubeflow", "--apply", "--undo"]);
-    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("'--apply' cannot be used with '--undo'"), "{}", run.stderr);
-    assert!(cluster.fake.requests().is_empty(), "no request for a usage error: {:?}", writes(&cluster));
+    let run = cluster.sparkplane(&[&["migrate", "kubeflow"][..], args].concat());
+    assert_eq!(run.code, Some(2), "{args:?}: {}{}", run.stdout, run.stderr);
+    assert!(cluster.fake.requests().is_empty(), "{args:?}: a request was made: {:?}", writes(&cluster));
+    run.stderr
+}
+
+#[test]
+fn apply_and_undo_together_are_refused_before_any_request() {
+    let stderr = refused_before_any_request(&["--apply", "--undo"]);
+    assert!(stderr.contains("'--apply' cannot be used with '--undo'"), "{stderr}");
 }
 
 #[test]
 fn an_owner_without_apply_is_refused_naming_the_flag_it_needs() {
-    let cluster = KubeflowCluster::start(200);
-    cluster.fake.clear_requests();
-    let run = cluster.sparkplane(&["migrate", "kubeflow", "--team", "data-eng"]);
-    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("--apply"), "the error names the flag --team needs: {}", run.stderr);
-    assert!(cluster.fake.requests().is_empty(), "no request for a usage error");
+    let stderr = refused_before_any_request(&["--team", "data-eng"]);
+    assert!(stderr.contains("--apply"), "the error names the flag --team needs: {stderr}");
 }
 
 #[test]
 fn a_namespace_that_is_no_name_is_refused_before_any_request() {
-    let cluster = KubeflowCluster::start(200);
-    cluster.fake.clear_requests();
-    let run = cluster.sparkplane(&["migrate", "kubeflow", "-n", "Data_Eng"]);
-    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("--namespace"), "the error names the flag: {}", run.stderr);
-    assert!(run.stderr.contains("`Data_Eng`"), "the error quotes the value: {}", run.stderr);
-    assert!(run.stderr.contains("data-eng"), "the help suggests a valid name: {}", run.stderr);
-    assert!(cluster.fake.requests().is_empty(), "no request for a bad namespace");
+    let stderr = refused_before_any_request(&["-n", "Data_Eng"]);
+    assert!(stderr.contains("--namespace"), "the error names the flag: {stderr}");
+    assert!(stderr.contains("`Data_Eng`"), "the error quotes the value: {stderr}");
+    assert!(stderr.contains("data-eng"), "the help suggests a valid name: {stderr}");
 }
 
 #[test]
 fn a_selector_the_api_server_cannot_parse_exits_2_naming_the_flag_and_moves_nothing() {
     let cluster = KubeflowCluster::start(200);
-    kubectl_apply(&cluster, "app.yaml", &application("nightly", "{app: nightly}"));
+    kubectl_apply(&cluster, "app.yaml", &spark_pi("nightly", "default", json!({"app": "nightly"})).to_string());
     cluster.fake.clear_requests();
     let run = cluster.sparkplane(&["migrate", "kubeflow", "-n", "default", "-l", "app in (nightly", "--apply"]);
     assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
@@ -139,12 +109,13 @@ fn an_unreachable_cluster_exits_3_naming_the_server_and_what_to_check() {
 #[test]
 fn apply_moves_what_can_move_and_exits_1_leaving_the_rest_as_it_was() {
     let cluster = KubeflowCluster::start(200);
-    let owned = "{sparkplane.dev/team: data-eng, sparkplane.dev/cost-center: cc-42}";
-    kubectl_apply(
-        &cluster,
-        "apps.yaml",
-        &format!("{}---\n{}", application("owned", owned), application("ownerless", "{app: pi}")),
+    let owned = json!({"sparkplane.dev/team": "data-eng", "sparkplane.dev/cost-center": "cc-42"});
+    let apps = format!(
+        "{}\n---\n{}",
+        spark_pi("owned", "default", owned),
+        spark_pi("ownerless", "default", json!({"app": "pi"}))
     );
+    kubectl_apply(&cluster, "apps.yaml", &apps);
     let run = cluster.sparkplane(&["migrate", "kubeflow", "-n", "default", "--apply"]);
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("SparkApplication default/owned (new): moved to sparkplane"), "{}", run.stdout);
@@ -152,9 +123,5 @@ fn apply_moves_what_can_move_and_exits_1_leaving_the_rest_as_it_was() {
     assert!(run.stderr.contains("some resources could not move"), "{}", run.stderr);
     assert!(run.stderr.contains("--team and --cost-center"), "the help names the fix: {}", run.stderr);
     assert_eq!(labels_of(&cluster, "owned")[OPT_IN], "sparkplane", "what could move moved");
-    assert_eq!(
-        labels_of(&cluster, "ownerless"),
-        serde_json::json!({"app": "pi"}),
-        "what could not move keeps exactly its labels"
-    );
+    assert_eq!(labels_of(&cluster, "ownerless"), json!({"app": "pi"}), "what could not move keeps exactly its labels");
 }

@@ -20,6 +20,21 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
+/// Kubeflow's `spark-pi` example as vendored (tests/data/kubeflow-examples),
+/// named `name` in `namespace` with `labels` on it: the application a team
+/// moving to sparkplane has.
+pub fn spark_pi(name: &str, namespace: &str, labels: Value) -> Value {
+    let path = repo().join("crates/sparkplane/tests/data/kubeflow-examples/spark-pi.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut app =
+        sparkplane_documents::yaml::parse_documents(&sparkplane_documents::Source::new("spark-pi.yaml", text))
+            .expect("the example parses")
+            .remove(0)
+            .to_json();
+    app["metadata"] = json!({"name": name, "namespace": namespace, "labels": labels});
+    app
+}
+
 /// Kubeflow's CRD in `file`, as vendored.
 pub fn crd(file: &str) -> Value {
     let path = repo().join("charts/sparkplane/files/kubeflow").join(file);
