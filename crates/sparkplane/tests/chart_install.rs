@@ -12,6 +12,7 @@
 //! Deployment's 0.0.0.0:8080; the fake evaluates the policies' CEL with the
 //! `cel` crate (see its admission module for what it does not model).
 
+#[allow(dead_code)]
 mod cluster_support;
 mod kubeflow_support;
 
