@@ -53,7 +53,8 @@ fn main() {
     let runs: usize = rest.first().and_then(|r| r.parse().ok()).unwrap_or(3);
     let warm = rest.get(1).is_some_and(|m| m == "warm");
     let plan = condition == "plan";
-    let condition = if plan { "document.getElementById('op-6000')" } else { condition.as_str() };
+    let condition =
+        if plan { "document.querySelector('table.operators tbody tr:last-child')" } else { condition.as_str() };
     let mut browser = Browser::start();
     browser.before_each_document(&watcher(condition));
     browser.use_cache(warm);

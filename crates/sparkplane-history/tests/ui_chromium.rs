@@ -229,7 +229,7 @@ fn the_numbers_chromium_shows_are_the_rest_apis_and_the_sql_tab_draws_its_plan()
     assert!(dom.contains("<svg") && dom.contains("aria-label=\"Physical plan\""), "{dom}");
     assert!(dom.contains("data-metric="), "operator metrics shown: {dom}");
 
-    // A plan of 6,001 operators: the browser gets a bounded drawing and the whole table, and renders it.
+    // A plan of 6,001 operators: the browser gets a bounded drawing and the table's first page, and renders it.
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let url = format!("http://{addr}/history/local-1700000000000/SQL/execution/?id=0");
@@ -237,7 +237,9 @@ fn the_numbers_chromium_shows_are_the_rest_apis_and_the_sql_tab_draws_its_plan()
     assert!(script_errors(&loaded.log).is_empty(), "{:?}", script_errors(&loaded.log));
     assert_eq!(loaded.dom.matches("<rect ").count(), 1500, "the graph is bounded");
     assert!(loaded.dom.contains("The graph draws the first 1500 of 6001 operators"), "and says so");
-    assert!(loaded.dom.contains("<tr id=\"op-6000\">"), "the table lists every operator");
+    assert!(loaded.dom.contains("<tr id=\"op-199\">") && !loaded.dom.contains("<tr id=\"op-200\">"), "one page");
+    let last = load(&format!("{url}&op.page=31"), None);
+    assert!(last.dom.contains("<tr id=\"op-6000\">"), "the table's pages list every operator");
     let png = shots.join("large-plan-SQL_execution_id_0.png");
     load(&url, Some(&png));
     assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 1000), "{} was written", png.display());

@@ -8,9 +8,10 @@
 //! layered tree laid out in Rust and drawn as inline SVG, root at the bottom
 //! as Spark draws it, leaves in columns and each parent centred over its
 //! children; no script. A plan larger than [`MAX_GRAPH_OPERATORS`] draws its
-//! first operators (pre-order, from the root) and says so; the table below
-//! always lists every operator, so nothing is hidden and the browser never
-//! lays out more than a bounded drawing.
+//! first operators (pre-order, from the root) and says so; the operator table
+//! below lists every operator, [`OPERATOR_PAGE`] to a page (`op.page`,
+//! `op.pageSize`, paged on the server as the task table is), so nothing is
+//! hidden and the browser never parses more than a bounded page.
 //!
 //! Must not: read logs (the plans and metric totals come from the one replay
 //! model, [`crate::sql_executions`]), or compute a figure another page shows
@@ -23,6 +24,10 @@ use crate::ui::{AppView, Page, Params, Tab, date, duration, esc, esc_attr, num};
 
 /// The most operators the graph draws; the table lists every one.
 pub const MAX_GRAPH_OPERATORS: usize = 1500;
+/// Operators per page of the operator table unless `op.pageSize` says
+/// otherwise, and the most a page lists.
+pub const OPERATOR_PAGE: usize = 200;
+const MAX_OPERATOR_PAGE: usize = 10_000;
 /// Metric lines shown inside an operator's box (the table has all).
 const BOX_METRICS: usize = 4;
 const BOX_WIDTH: i64 = 240;
@@ -101,7 +106,7 @@ fn job_cells(view: &AppView, e: &SqlExecution) -> String {
 }
 
 /// `SQL/execution/?id=N`: one execution, its jobs, plan graph and metrics.
-pub fn execution_page(view: &AppView, id: i64, _params: &Params) -> Page {
+pub fn execution_page(view: &AppView, id: i64, params: &Params) -> Page {
     let sql = &view.detail.sql;
     let Some(e) = sql.executions.get(&id) else {
         let known = sql.executions.len();
@@ -127,9 +132,13 @@ pub fn execution_page(view: &AppView, id: i64, _params: &Params) -> Page {
     if let Some(error) = &e.error_message {
         let _ = write!(body, "<h3>Error</h3><pre>{}</pre>", esc(error));
     }
+    let pages = match OperatorPages::of(view, params, id, e.plan.len()) {
+        Ok(pages) => pages,
+        Err(page) => return page,
+    };
     body.push_str("<h3>Plan</h3>");
-    body.push_str(&graph(sql, e));
-    body.push_str(&operator_table(sql, e));
+    body.push_str(&graph(sql, e, &pages));
+    body.push_str(&operator_table(sql, e, &pages));
     if !e.physical_plan_description.is_empty() {
         let _ = write!(
             body,
@@ -171,13 +180,59 @@ fn grouped(value: i64) -> String {
     out
 }
 
-/// Each operator's metrics, every operator of the plan.
-fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
-    let mut out = String::from(
-        "<h3>Operators</h3><table class=\"operators\"><thead><tr><th>#</th><th>Operator</th><th>Metric</th>\
+/// Which operators the table's shown page lists, and the link to any
+/// operator's row (on this page or another).
+struct OperatorPages {
+    execution: i64,
+    offset: usize,
+    end: usize,
+    size: usize,
+    total: usize,
+    /// `op.pageSize` was given, so links carry it on.
+    sized: bool,
+}
+
+impl OperatorPages {
+    /// Reads `op.page` (from 1) and `op.pageSize` (clamped to 1..=[`MAX_OPERATOR_PAGE`]);
+    /// a value that is not a whole number is the 400 page saying so.
+    fn of(view: &AppView, params: &Params, execution: i64, total: usize) -> Result<OperatorPages, Page> {
+        let given = params.int("op.pageSize", view)?;
+        let size = given.map_or(OPERATOR_PAGE, |n| usize::try_from(n).unwrap_or(1).clamp(1, MAX_OPERATOR_PAGE));
+        let page = params.int("op.page", view)?.map_or(1, |n| usize::try_from(n).unwrap_or(1).max(1));
+        let offset = (page - 1).saturating_mul(size).min(total);
+        Ok(OperatorPages { execution, offset, end: (offset + size).min(total), size, total, sized: given.is_some() })
+    }
+
+    /// The link to the page starting at `offset`, ending at `anchor`.
+    fn page_link(&self, offset: usize, anchor: &str) -> String {
+        let size = if self.sized { format!("&op.pageSize={}", self.size) } else { String::new() };
+        format!("?id={}&op.page={}{size}#{anchor}", self.execution, offset / self.size + 1)
+    }
+
+    /// The link to operator `index`'s row: its anchor on this page, else its page.
+    fn row_link(&self, index: usize) -> String {
+        if (self.offset..self.end).contains(&index) {
+            format!("#op-{index}")
+        } else {
+            self.page_link(index / self.size * self.size, &format!("op-{index}"))
+        }
+    }
+}
+
+/// Each operator's metrics: one page of the plan's operators (every
+/// operator is on some page).
+fn operator_table(sql: &SqlExecutions, e: &SqlExecution, pages: &OperatorPages) -> String {
+    let mut out = format!("<h3 id=\"operators\">Operators ({})</h3>", pages.total);
+    if pages.total > pages.size {
+        out.push_str(&crate::ui::pager(pages.offset, pages.end - pages.offset, pages.total, pages.size, &|o| {
+            pages.page_link(o, "operators")
+        }));
+    }
+    out.push_str(
+        "<table class=\"operators\"><thead><tr><th>#</th><th>Operator</th><th>Metric</th>\
          <th>Value</th></tr></thead><tbody>",
     );
-    for (index, op) in e.plan.iter().enumerate() {
+    for (index, op) in e.plan.iter().enumerate().take(pages.end).skip(pages.offset) {
         let rows = op.metrics.len().max(1);
         let _ = write!(
             out,
@@ -188,8 +243,9 @@ fn operator_table(sql: &SqlExecutions, e: &SqlExecution) -> String {
         if let (Some(at), true) = (op.reuses, op.metrics.is_empty()) {
             let _ = write!(
                 out,
-                "<td colspan=\"2\" data-reuses=\"{at}\">reuses the output of <a href=\"#op-{at}\">operator {at}</a> \
+                "<td colspan=\"2\" data-reuses=\"{at}\">reuses the output of <a href=\"{}\">operator {at}</a> \
                  ({})</td></tr>",
+                esc_attr(&pages.row_link(at)),
                 esc(e.plan.get(at).map_or("", |o| o.name.as_str()))
             );
         } else if op.metrics.is_empty() {
@@ -286,7 +342,7 @@ fn clipped(text: &str) -> String {
 
 /// The plan as inline SVG: a box per operator (name, then its first metrics),
 /// an edge from each child up to its parent, each box linking to its table row.
-fn graph(sql: &SqlExecutions, e: &SqlExecution) -> String {
+fn graph(sql: &SqlExecutions, e: &SqlExecution, pages: &OperatorPages) -> String {
     if e.plan.is_empty() {
         return "<p class=\"muted\">The log holds no plan for this execution.</p>".to_owned();
     }
@@ -321,8 +377,9 @@ fn graph(sql: &SqlExecutions, e: &SqlExecution) -> String {
         let (x, y, h) = l.boxes[i];
         let _ = write!(
             svg,
-            "<a href=\"#op-{i}\"><title>{}</title><rect x=\"{x}\" y=\"{y}\" width=\"{BOX_WIDTH}\" height=\"{h}\" rx=\"4\" \
+            "<a href=\"{}\"><title>{}</title><rect x=\"{x}\" y=\"{y}\" width=\"{BOX_WIDTH}\" height=\"{h}\" rx=\"4\" \
              fill=\"var(--head)\" stroke=\"var(--line)\"/><text x=\"{}\" y=\"{}\" font-weight=\"600\">{}</text>",
+            esc_attr(&pages.row_link(i)),
             esc(&op.simple_string),
             x + 6,
             y + LINE + 2,
@@ -458,8 +515,26 @@ mod tests {
         let b = &html.body;
         assert!(b.contains(&format!("data-operators=\"{MAX_GRAPH_OPERATORS}\"")), "the graph is bounded");
         assert!(b.contains("The graph draws the first 1500 of 6001 operators"), "and says so");
-        assert!(b.contains("<tr id=\"op-6000\">"), "the table lists every operator");
         assert_eq!(b.matches("<rect ").count(), MAX_GRAPH_OPERATORS);
+        // The table: the first page of operators, and every operator on some page.
+        assert!(b.contains("Operators (6001)") && b.contains("1–200 of 6001"), "{}", &b[b.len() - 2000..]);
+        assert!(b.contains("<tr id=\"op-199\">") && !b.contains("<tr id=\"op-200\">"), "one page is sent");
+        assert!(b.contains("href=\"?id=4&amp;op.page=2#operators\" rel=\"next\""), "the next page");
+        // A box of the graph links to its row, on this page or on the page holding it.
+        assert!(b.contains("<a href=\"#op-10\"><title>"), "a row on this page");
+        assert!(b.contains("<a href=\"?id=4&amp;op.page=6#op-1000\"><title>"), "a row on page 6");
+        let last = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4&op.page=31");
+        assert!(last.body.contains("<tr id=\"op-6000\">") && last.body.contains("6001–6001 of 6001"));
+        assert!(!last.body.contains("<tr id=\"op-5999\">") && last.body.contains("rel=\"prev\""));
+        let sized = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4&op.page=2&op.pageSize=3000");
+        assert!(sized.body.contains("3001–6000 of 6001") && sized.body.contains("<tr id=\"op-5999\">"));
+        assert!(sized.body.contains("href=\"?id=4&amp;op.page=3&amp;op.pageSize=3000#operators\""), "the size is kept");
+        let past = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4&op.page=99");
+        assert_eq!(past.status, 200, "a page past the end is empty, not an error");
+        assert!(!past.body.contains("<tr id=\"op-") && past.body.contains("rel=\"prev\""), "{}", past.body);
+        let bad = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4&op.page=two");
+        assert_eq!(bad.status, 400);
+        assert!(bad.body.contains("Parameter op.page must be a whole number"), "{}", bad.body);
     }
 
     #[test]
