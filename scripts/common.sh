@@ -35,7 +35,30 @@ prune_target_dir() {
     echo "==> $CARGO_TARGET_DIR was over ${max_gb} GiB; removed its incremental caches" >&2
   fi
 }
+# Wall time of each phase of a run, when SPARKPLANE_PHASE_TIMES names a file (.ci/run sets it; a
+# plain scripts/test.sh records nothing): `phase NAME` ends the phase before it and starts NAME,
+# `phase` alone ends it. Each ended phase is a line "NAME<TAB>SECONDS<TAB>SCRIPT" in that file;
+# `phase_exit` (an EXIT trap) ends the open one, marking it "failed" when the script did not succeed.
+phase() {
+  [ -n "${SPARKPLANE_PHASE_TIMES:-}" ] || return 0
+  local now
+  now="$(date +%s)"
+  if [ -n "${phase_name:-}" ]; then
+    printf '%s\t%s\t%s\n' "$phase_name" "$((now - phase_started))" "$(basename "$0")" >>"$SPARKPLANE_PHASE_TIMES"
+  fi
+  phase_name="${1:-}" phase_started="$now"
+}
+phase_exit() {
+  local status=$?
+  if [ "$status" != 0 ] && [ -n "${phase_name:-}" ]; then
+    phase_name="$phase_name (failed, exit $status)"
+  fi
+  phase
+  return "$status"
+}
+phase target-prune-check
 prune_target_dir
+phase
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
 need_rust() {
