@@ -483,6 +483,8 @@ struct Parsed {
     content_type: Option<String>,
     user_agent: Option<String>,
     body: Option<Value>,
+    /// An apply's 403 should it create the object (see [`WriteOptions::create_forbidden`]).
+    create_forbidden: Option<Answer>,
 }
 
 fn serve(shared: &Arc<Shared>, request: http::Request) {
@@ -501,13 +503,14 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
     } else {
         parse_body(&String::from_utf8_lossy(request.body()))
     };
-    let parsed = Parsed {
+    let mut parsed = Parsed {
         method: request.method().to_ascii_uppercase(),
         path: path.to_owned(),
         query,
         content_type,
         user_agent: header(&request, "User-Agent"),
         body,
+        create_forbidden: None,
     };
     let (latency, fail) = {
         let mut state = shared.lock();
@@ -538,15 +541,26 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
         respond(request, answer);
         return;
     }
+    let token = header(&request, "Authorization")
+        .and_then(|h| h.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| h[7..].trim().to_owned()));
+    let user = rbac::user(&shared.lock().store, token.as_deref(), header(&request, "Impersonate-User").as_deref());
+    let user = match user {
+        Ok(user) => user,
+        Err(refused) => {
+            respond(request, refused);
+            return;
+        }
+    };
     let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
     if let Some(attributes) = rbac::attributes(&parsed.method, &parsed.path, flag("watch")) {
-        let token = header(&request, "Authorization")
-            .and_then(|h| h.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| h[7..].trim().to_owned()));
-        let denied = rbac::authorize(&shared.lock().store, token.as_deref(), &attributes).err();
+        let denied = rbac::authorize(&shared.lock().store, user.as_deref(), &attributes).err();
         if let Some(answer) = denied {
             respond(request, answer);
             return;
         }
+    }
+    if let Some(create) = rbac::create_on_apply(&parsed.method, &parsed.path, parsed.content_type.as_deref()) {
+        parsed.create_forbidden = rbac::authorize_create_on_apply(&shared.lock().store, user.as_deref(), &create).err();
     }
     match route(&parsed, || shared.lock().store.custom_resources()) {
         Some(Handling::Watch(path)) => watch(shared, request, &path, &parsed),
@@ -628,6 +642,7 @@ fn handle(shared: &Arc<Shared>, parsed: &Parsed) -> Answer {
         field_manager: parsed.query.get("fieldManager").cloned(),
         force: parsed.query.get("force").is_some_and(|v| v == "true"),
         user_agent: parsed.user_agent.clone(),
+        create_forbidden: parsed.create_forbidden.clone(),
     };
     let selectors = || {
         let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());

@@ -136,6 +136,9 @@ pub struct WriteOptions {
     pub force: bool,
     /// `User-Agent`: the manager of a write without `fieldManager` is its first word.
     pub user_agent: Option<String>,
+    /// For an apply whose requester may not `create` (`rbac::create_on_apply`):
+    /// the 403 it answers if it would create the object.
+    pub create_forbidden: Option<Answer>,
 }
 
 impl WriteOptions {
@@ -349,6 +352,10 @@ impl Store {
             Ok(b) => b,
             Err(answer) => return answer,
         };
+        // Authorized after the object is formed and validated, before admission and storage, as the API server does.
+        if let Some(refused) = &options.create_forbidden {
+            return refused.clone();
+        }
         let name = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         let key = Self::key(path, &name);
         if self.objects.contains_key(&key) {
