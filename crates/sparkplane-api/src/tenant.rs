@@ -86,7 +86,8 @@ pub struct TenantSpec {
     pub alerting: Option<TenantAlerting>,
     /// The team's queue: a Kueue LocalQueue feeding a ClusterQueue of the
     /// platform's `Queues` file, and the team's share when several teams
-    /// wait (ADR 0073). Its jobs' `spec.queue` defaults to it.
+    /// wait (ADR 0073). Its jobs' `spec.queue` defaults to it when the
+    /// tenant is in the platform directory's `tenants/` (ADR 0079).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<TenantQueue>,
 }

@@ -1,12 +1,17 @@
 //! The preset and environment catalog: the built-in documents embedded in the
 //! binary (from `presets/` and `environments/` at the repository root), to
-//! which a platform directory can add or replace entries.
+//! which a platform directory can add or replace entries — and the platform's
+//! tenants (its `tenants/`), whose queue a job of theirs defaults to
+//! (ADR 0079).
 //!
-//! The catalog holds parsed, schema-checked documents; it reads no files —
-//! callers pass the texts of overriding documents in as `Source`s.
+//! The catalog holds parsed, schema-checked documents and tenants checked by
+//! their loader; it reads no files — callers pass the texts of overriding
+//! documents in as `Source`s. It also owns the one rule that says which
+//! tenant a job runs under ([`job_tenant`]).
 
 use std::collections::BTreeMap;
 
+use sparkplane_api::tenant::Tenant;
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_documents::schema::{self, Completeness, DocKind};
 use sparkplane_documents::source::Source;
@@ -45,6 +50,44 @@ pub struct Entry {
 pub struct Catalog {
     presets: BTreeMap<String, Entry>,
     environments: BTreeMap<String, Entry>,
+    /// Tenants by name, with the file each came from.
+    tenants: BTreeMap<String, (Tenant, String)>,
+}
+
+/// Which tenant a job runs under, by [`job_tenant`]'s rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobTenant<'t> {
+    /// This one.
+    One(&'t Tenant),
+    /// None: no tenant has the job's namespace (nor, when it names none, its team).
+    Unknown,
+    /// The job names no namespace and these tenants all belong to its team.
+    Ambiguous(Vec<&'t Tenant>),
+}
+
+/// The one rule for a job's tenant among `tenants`: the one whose namespace
+/// is the job's (`namespace`, its `metadata.namespace`; Kubernetes'
+/// `default` when it names none); when the job names no namespace, else the
+/// one tenant of its `team` (`spec.team`).
+pub fn job_tenant<'t>(
+    tenants: impl IntoIterator<Item = &'t Tenant>,
+    namespace: Option<&str>,
+    team: &str,
+) -> JobTenant<'t> {
+    let tenants: Vec<&Tenant> = tenants.into_iter().collect();
+    let wanted = namespace.unwrap_or("default");
+    if let Some(t) = tenants.iter().find(|t| t.namespace() == wanted) {
+        return JobTenant::One(t);
+    }
+    if namespace.is_some() || team.is_empty() {
+        return JobTenant::Unknown;
+    }
+    let of_team: Vec<&Tenant> = tenants.into_iter().filter(|t| t.spec.team == team).collect();
+    match of_team.as_slice() {
+        [] => JobTenant::Unknown,
+        [one] => JobTenant::One(one),
+        _ => JobTenant::Ambiguous(of_team),
+    }
 }
 
 impl Catalog {
@@ -107,6 +150,38 @@ impl Catalog {
             _ => self.environments.insert(name, entry),
         };
         Ok(())
+    }
+
+    /// Adds a tenant (already checked by its loader, `sparkplane_policy::tenant::load_tenant`)
+    /// read from `origin`; a second tenant of the same name is the error.
+    pub fn add_tenant(&mut self, tenant: Tenant, origin: &str) -> Result<(), Diagnostic> {
+        let name = tenant.metadata.name.clone();
+        if let Some((_, first)) = self.tenants.get(&name) {
+            return Err(Diagnostic::error(
+                "duplicate",
+                "metadata.name",
+                format!("tenant `{name}` is defined in {first} and {origin}"),
+            )
+            .with_help("give each tenant its own name"));
+        }
+        self.tenants.insert(name, (tenant, origin.to_owned()));
+        Ok(())
+    }
+
+    /// The platform's tenants, sorted by name.
+    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
+        self.tenants.values().map(|(t, _)| t)
+    }
+
+    /// The tenant a job of `namespace` (its `metadata.namespace`, if it
+    /// names one) and `team` runs under, by [`job_tenant`]'s rule.
+    pub fn tenant_of(&self, namespace: Option<&str>, team: &str) -> JobTenant<'_> {
+        job_tenant(self.tenants(), namespace, team)
+    }
+
+    /// The file a tenant came from.
+    pub fn tenant_origin(&self, name: &str) -> Option<&str> {
+        self.tenants.get(name).map(|(_, origin)| origin.as_str())
     }
 
     /// A preset document by name.

@@ -1,7 +1,9 @@
 //! Layering: a job's preset, its platform environment, the job itself, its
 //! own environment overlay and `--set` flags are deep-merged, in that order of
 //! precedence, into one complete SparkJob; every field remembers which layer
-//! set it (`--explain`) and where it was written (for errors).
+//! set it (`--explain`) and where it was written (for errors). Below them
+//! all, a job that names no queue gets its tenant's (the platform's tenants
+//! are in the catalog; ADR 0079).
 //!
 //! Merge rules: mappings merge key by key; a list or a scalar replaces what a
 //! lower layer had; an explicit `null` removes what a lower layer set.
@@ -14,7 +16,7 @@ use std::collections::BTreeMap;
 
 use sparkplane_api::SparkJob;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, JobTenant};
 pub use crate::resolved::{LayerKind, LayerLabel, Origin, ResolvedJob};
 use crate::validate::ValidationTarget;
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
@@ -247,7 +249,8 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
     for (flag, layer) in request.sets.iter().zip(&set_layers) {
         layers.push((LayerLabel { kind: LayerKind::Set, name: flag.text.clone() }, layer));
     }
-    let (tree, provenance) = merge_layers(&request, &layers, environment.as_ref().map(|(env, _)| env.as_str()));
+    let (mut tree, mut provenance) = merge_layers(&request, &layers, environment.as_ref().map(|(env, _)| env.as_str()));
+    default_queue(request.catalog, &mut tree, &mut provenance, &mut diagnostics);
 
     diagnostics.extend(schema::schema(DocKind::SparkJob).check(&tree, Completeness::Complete));
     // Unknown fields do not stop the meaning checks: they are set aside so one
@@ -353,6 +356,54 @@ fn merge_layers(
         merge(&mut tree, &doc, &root, &label, &mut provenance);
     }
     (tree, provenance)
+}
+
+/// A job that names no queue (`spec.queue`) in any layer gets its tenant's
+/// (ADR 0079): the platform's tenant ([`Catalog::tenant_of`]) whose
+/// namespace is the job's, or of its team when it names no namespace, when
+/// that tenant's file names a queue. The value is recorded as set by the
+/// tenant, so `--explain` shows where it came from. A team with several
+/// tenants and a job that names no namespace is a warning: no queue is chosen.
+fn default_queue(
+    catalog: &Catalog,
+    tree: &mut Node,
+    provenance: &mut BTreeMap<FieldPath, Origin>,
+    diagnostics: &mut Diagnostics,
+) {
+    let at = |path: &str| FieldPath::parse(path).ok().and_then(|p| tree.get(&p));
+    if at("spec.queue").is_some() {
+        return;
+    }
+    let namespace = at("metadata.namespace").and_then(Node::as_str);
+    let team = at("spec.team").and_then(Node::as_str).unwrap_or_default();
+    let tenant = match catalog.tenant_of(namespace, team) {
+        JobTenant::One(tenant) => tenant,
+        JobTenant::Unknown => return,
+        JobTenant::Ambiguous(several) => {
+            let names: Vec<&str> = several.iter().map(|t| t.metadata.name.as_str()).collect();
+            diagnostics.push(
+                Diagnostic::warning(
+                    "ambiguous-tenant",
+                    "spec.queue",
+                    format!(
+                        "tenants {} all belong to team `{team}` and the job names no namespace: no tenant's queue is its default",
+                        names.join(", ")
+                    ),
+                )
+                .with_span(Some(tree.span.clone()))
+                .with_help("set metadata.namespace to the tenant's namespace, or spec.queue"),
+            );
+            return;
+        }
+    };
+    let Some(queue) = &tenant.spec.queue else { return };
+    let origin = catalog.tenant_origin(&tenant.metadata.name).unwrap_or("tenant");
+    let source = Source::new(format!("{origin} (spec.queue)"), "");
+    let span = Span { source, start: 0, end: 0, at: LineCol { line: 1, column: 1 } };
+    let value = Node { value: NodeValue::Str(queue.local_queue().to_owned()), span: span.clone() };
+    let layer = SetFlag { path: FieldPath::parse("spec.queue").unwrap_or_default(), value, text: String::new() };
+    let label = LayerLabel { kind: LayerKind::Tenant, name: tenant.metadata.name.clone() };
+    merge(tree, &layer.as_layer(), &FieldPath::root(), &label, provenance);
 }
 
 /// Removes the value at `path` from a tree (used to set aside unknown fields).

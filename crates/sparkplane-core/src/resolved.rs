@@ -31,6 +31,8 @@ pub enum LayerKind {
     Set,
     /// Another command-line flag (`--env`).
     Flag,
+    /// The job's tenant: its queue, below every other layer (ADR 0079).
+    Tenant,
 }
 
 /// A label for a layer as `--explain` shows it.
@@ -51,6 +53,7 @@ impl fmt::Display for LayerLabel {
             LayerKind::JobEnvironment => write!(f, "job environment {}", self.name),
             LayerKind::Set => write!(f, "--set {}", self.name),
             LayerKind::Flag => f.write_str(&self.name),
+            LayerKind::Tenant => write!(f, "tenant {}", self.name),
         }
     }
 }

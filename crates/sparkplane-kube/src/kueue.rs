@@ -10,7 +10,6 @@
 
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
-use sparkplane_api::SparkJob;
 use sparkplane_api::tenant::DEFAULT_LOCAL_QUEUE;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_documents::yaml::FieldPath;
@@ -28,9 +27,10 @@ pub fn resource(kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(GROUP, VERSION, kind))
 }
 
-/// The LocalQueue a job waits in: `spec.queue`, else Kueue's default.
-pub fn queue_of(job: &SparkJob) -> String {
-    job.spec.queue.clone().unwrap_or_else(|| DEFAULT_LOCAL_QUEUE.to_owned())
+/// The LocalQueue a job waits in: the resolved job's `spec.queue` (its
+/// own, a layer's or its tenant's, ADR 0079), else Kueue's default.
+pub fn queue_of(queue: Option<&str>) -> String {
+    queue.unwrap_or(DEFAULT_LOCAL_QUEUE).to_owned()
 }
 
 /// A reference that does not resolve: the field, what is wrong, how to fix it.

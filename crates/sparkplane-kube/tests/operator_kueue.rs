@@ -29,6 +29,11 @@ struct Operator {
 impl Operator {
     /// The operator in Kueue mode over every namespace.
     fn start(fake: &FakeApiServer) -> Operator {
+        Operator::start_with(fake, Platform::builtin().expect("catalog"))
+    }
+
+    /// The same with `platform`'s catalog (its tenants, say).
+    fn start_with(fake: &FakeApiServer, platform: Platform) -> Operator {
         install_crd(fake);
         let settings = OperatorSettings {
             namespace: None,
@@ -43,7 +48,6 @@ impl Operator {
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();
-        let platform = Platform::builtin().expect("catalog");
         let handle = tokio::spawn(sparkplane_kube::operator::run_with(
             client(fake),
             settings,
@@ -226,6 +230,51 @@ async fn a_run_kueue_has_not_admitted_has_no_pod_and_says_why_in_kueues_words() 
     assert!(refused["status"]["message"].as_str().is_some_and(|m| m.contains(said)), "{:#}", refused["status"]);
     assert_event_says(&fake, "unbounded", said);
     assert!(workload_of(&fake, "data", "unbounded").is_null(), "no Workload for a refused job");
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_names_no_queue_waits_in_its_tenants_and_an_explicit_queue_wins() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(nodes(16));
+    fake.install_kueue();
+    cluster_queue(&fake, "shared", "default", "8", false).await;
+    local_queue(&fake, "data", "team-a-q", "shared", None).await;
+    local_queue(&fake, "data", "adhoc", "shared", None).await;
+    // The platform directory's tenant (as `--platform-dir` with tenants/ loads it): its queue is `team-a-q`.
+    let mut platform = Platform::builtin().expect("catalog");
+    let tenant: sparkplane_api::tenant::Tenant = serde_json::from_value(json!({
+        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "team-a"},
+        "spec": {"team": "data", "namespace": "data", "costCenter": "cc-1", "queue": {"name": "team-a-q", "clusterQueue": "shared"}},
+    }))
+    .expect("a Tenant");
+    platform.catalog.add_tenant(tenant, "tenants/team-a.yaml").expect("added");
+    let operator = Operator::start_with(&fake, platform);
+    let mut defaulted = job("data", "defaulted", json!({}));
+    defaulted.spec.queue = None;
+    create(&fake, &defaulted).await;
+    create(&fake, &job("data", "explicit", json!({"queue": "adhoc"}))).await;
+    for name in ["defaulted", "explicit"] {
+        wait_for(&fake, name, Duration::from_secs(30), state_is(JobState::Succeeded)).await;
+    }
+    let workload = workload_of(&fake, "data", "defaulted");
+    assert_eq!(workload["spec"]["queueName"], "team-a-q", "{workload:#}");
+    assert_eq!(workload["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "team-a-q");
+    assert_eq!(condition(&workload, "Admitted")["status"], "True", "admitted through the tenant's LocalQueue");
+    assert_eq!(workload_of(&fake, "data", "explicit")["spec"]["queueName"], "adhoc");
+    // The LocalQueue looked up before the Workload was made is the tenant's: no `default` was asked for.
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/localqueues/"))
+        .map(|r| r.path.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    assert!(asked.iter().all(|q| q == "team-a-q" || q == "adhoc") && !asked.is_empty(), "{asked:?}");
+    let metrics = operator.metrics.render();
+    assert!(
+        metrics.contains("sparkplane_operator_admission_wait_seconds_count{namespace=\"data\",queue=\"team-a-q\"} 1"),
+        "{metrics}"
+    );
     operator.stop().await;
 }
 

@@ -43,6 +43,7 @@ fn plan() -> Plan {
         initial_executors: 1,
         admission: sparkplane_core::sizing::size_job(&sparkplane_api::SparkJobSpec::default()),
         priority_class: None,
+        queue: None,
         schedule: None,
         server: None,
         quality_gates: Vec::new(),

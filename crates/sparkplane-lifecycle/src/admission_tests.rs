@@ -210,6 +210,7 @@ fn plan() -> Plan {
         initial_executors: 2,
         admission: size_job(&sparkplane_api::SparkJobSpec::default()),
         priority_class: None,
+        queue: None,
         schedule: None,
         server: None,
         quality_gates: Vec::new(),

@@ -36,6 +36,7 @@ fn plan(kind: RestartKind, retries: u32) -> Plan {
         initial_executors: 2,
         admission: size_job(&sparkplane_api::SparkJobSpec::default()),
         priority_class: None,
+        queue: None,
         schedule: None,
         server: None,
         quality_gates: Vec::new(),

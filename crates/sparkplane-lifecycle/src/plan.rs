@@ -80,6 +80,9 @@ pub struct Plan {
     pub admission: SizedJob,
     /// `spec.priorityClassName`.
     pub priority_class: Option<String>,
+    /// The Kueue LocalQueue the resolved job names: its own `spec.queue`, a
+    /// layer's, or its tenant's (ADR 0079); None: Kueue's `default`.
+    pub queue: Option<String>,
     /// `spec.schedule`, for jobs that start runs on a schedule.
     pub schedule: Option<sparkplane_api::job::Schedule>,
     /// A `type: Connect` job's server (None for an application): run by
@@ -256,6 +259,7 @@ pub fn plan_of(resolved: &ResolvedJob, platform: &Platform) -> Plan {
         initial_executors: admission.executors.initial,
         admission,
         priority_class: spec.priority_class_name.clone(),
+        queue: spec.queue.clone(),
         schedule: spec.schedule.clone(),
         server: server_plan(resolved),
         quality_gates: spec.quality_gates.iter().map(PlannedGate::of).collect(),

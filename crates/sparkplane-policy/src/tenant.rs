@@ -26,6 +26,7 @@ use sparkplane_api::tenant::{
     AlertReceiver, Budget, ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting, TenantSpec,
 };
 
+use sparkplane_core::catalog::JobTenant;
 use sparkplane_core::kube_quantity::{KubeQuantity, Rounding};
 use sparkplane_core::names::{is_dns1123_label, is_dns1123_subdomain, is_label_value};
 use sparkplane_core::render::common::{self, DRIVER_RULES, RenderedObject};
@@ -797,25 +798,20 @@ fn network_policies(tenant: &Tenant) -> Vec<RenderedObject> {
     policies
 }
 
-/// The job's tenant among `tenants` (read from `dir`, named in messages): the
-/// one whose namespace is the job's; when the job names no namespace, the one
-/// tenant of the job's team. Otherwise an `unknown-tenant` error that says
-/// which tenants there are and how to choose.
-pub fn tenant_for_job(
-    job: &ResolvedJob,
-    mut tenants: Vec<Tenant>,
-    dir: &std::path::Path,
-) -> Result<Tenant, Diagnostic> {
+/// The job's tenant among `tenants` (read from `dir`, named in messages), by
+/// the one rule (`sparkplane_core::catalog::job_tenant`): the one whose
+/// namespace is the job's; when the job names no namespace, the one tenant
+/// of the job's team. Otherwise an `unknown-tenant` error that says which
+/// tenants there are and how to choose.
+pub fn tenant_for_job(job: &ResolvedJob, tenants: Vec<Tenant>, dir: &std::path::Path) -> Result<Tenant, Diagnostic> {
     let explicit = job.job.metadata.namespace.is_some();
     let team = job.job.spec.team.as_deref().unwrap_or_default();
-    let by_team = |t: &&Tenant| !explicit && !team.is_empty() && t.spec.team == team;
-    if let Some(i) = tenants.iter().position(|t| t.namespace() == job.namespace()) {
-        return Ok(tenants.swap_remove(i));
-    }
-    let of_team: Vec<&Tenant> = tenants.iter().filter(by_team).collect();
-    if let [one] = of_team.as_slice() {
-        return Ok((*one).clone());
-    }
+    let of_team: Vec<&Tenant> =
+        match sparkplane_core::catalog::job_tenant(&tenants, job.job.metadata.namespace.as_deref(), team) {
+            JobTenant::One(tenant) => return Ok(tenant.clone()),
+            JobTenant::Ambiguous(several) => several,
+            JobTenant::Unknown => Vec::new(),
+        };
     let known: Vec<String> = tenants
         .iter()
         .map(|t| format!("{} (namespace {}, team {})", t.metadata.name, t.namespace(), t.spec.team))

@@ -5,7 +5,8 @@
 //! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
 //! receiver ([`OtlpReceiver`]), a fault-injecting proxy in front of S3
 //! ([`FaultProxy`]) and PostgreSQL
-//! ([`PostgresServer`]) — finding the headless Chromium tests open pages in
+//! ([`PostgresServer`]), a Spark Connect server a test shares between its
+//! runs ([`ConnectServer`]) — finding the headless Chromium tests open pages in
 //! ([`chromium`]) and driving it over the DevTools protocol ([`devtools`]), stopping child processes a test started
 //! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
 //! environment ([`sparkplane`]), and small HTTP peers ([`http`]). Must not: be used by
@@ -14,6 +15,7 @@
 pub mod cdevents;
 pub mod chromium;
 pub mod cli;
+pub mod connect;
 pub mod devtools;
 pub mod fault_proxy;
 pub mod history;
@@ -27,6 +29,7 @@ pub use sparkplane_seaweedfs as s3;
 
 pub use cdevents::CdEventsReceiver;
 pub use cli::{sparkplane, sparkplane_process};
+pub use connect::ConnectServer;
 pub use fault_proxy::{Fault, FaultProxy};
 pub use history::HistoryServer;
 pub use otlp::OtlpReceiver;

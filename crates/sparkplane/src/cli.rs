@@ -23,7 +23,8 @@ pub struct GlobalArgs {
     /// Never use colour (also: NO_COLOR=1).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// A platform directory with presets/ and environments/ that add to or replace the built-in ones.
+    /// A platform directory with presets/ and environments/ that add to or replace the built-in ones, and tenants/
+    /// (Tenant files: a job that names no spec.queue gets its tenant's queue).
     #[arg(long, global = true, env = "SPARKPLANE_PLATFORM_DIR", value_name = "DIR")]
     pub platform_dir: Option<PathBuf>,
     /// Send CDEvents (CloudEvents over HTTP) for runs, quality gates, CI and releases to this URL; a sink that does

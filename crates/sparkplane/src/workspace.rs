@@ -27,7 +27,8 @@ pub fn read_yaml(path: &Path) -> Result<Node, Failure> {
 }
 
 /// The built-in catalog plus a platform directory's `presets/*.yaml` and
-/// `environments/*.yaml`, which add to or replace built-in entries.
+/// `environments/*.yaml`, which add to or replace built-in entries, and its
+/// `tenants/*.yaml` (checked as `tenant render` checks them).
 pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
     let mut catalog = Catalog::builtin()?;
     let Some(dir) = platform_dir else {
@@ -38,7 +39,7 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
         return Err(Failure::File {
             path: dir.to_owned(),
             error: "not a directory".into(),
-            help: "--platform-dir (or SPARKPLANE_PLATFORM_DIR) names a directory holding presets/ and environments/"
+            help: "--platform-dir (or SPARKPLANE_PLATFORM_DIR) names a directory holding presets/, environments/ and tenants/"
                 .into(),
         });
     }
@@ -57,11 +58,28 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
             }
         }
     }
+    // The platform's tenants: a job of theirs that names no queue waits in the tenant's (ADR 0079).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("tenants"))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    files.sort();
+    for file in files {
+        match sparkplane_policy::tenant::load_tenant(&read_source(&file)?) {
+            Ok(loaded) => {
+                if let Err(d) = catalog.add_tenant(loaded.tenant, &file.display().to_string()) {
+                    problems.push(d);
+                }
+            }
+            Err(d) => problems.extend(d),
+        }
+    }
     if problems.has_errors() {
         return Err(problems.into());
     }
     tracing::info!(
         presets = catalog.preset_names().count(),
+        tenants = catalog.tenants().count(),
         environments = catalog.environment_names().count(),
         platform_dir = %dir.display(),
         "loaded the catalog"

@@ -1,9 +1,11 @@
 //! `sparkplane dq check` with `engine: spark` through the real binary: checks
 //! the spark engine cannot run are refused at their field (exit 2); an
 //! unreachable Spark Connect endpoint is exit 3; and, on the managed Spark 4.1
-//! and 3.5 runtimes (`scripts/common.sh` `need_runtime`) — a local Spark
-//! Connect server per run on 4.1, a local Spark application on 3.5, which has
-//! no Connect server — the native and spark engines agree on every check's verdict,
+//! and 3.5 runtimes (`scripts/common.sh` `need_runtime`) — on 4.1 a local Spark
+//! Connect server per run where the run counts its scans in that server's
+//! event log, else one server the test starts and passes as `--connect`
+//! (`sparkplane_testkit::ConnectServer`); a local Spark application per run on
+//! 3.5, which has no Connect server — the native and spark engines agree on every check's verdict,
 //! counts and failing-value sample over generated datasets (nulls,
 //! duplicates, out-of-range values, regex misses, orphan keys, a hostile
 //! column name, 68 columns; empty and one-row) in Parquet, CSV and JSON
@@ -17,8 +19,10 @@
 //! against a stored profile give the same answers on both engines, and a
 //! passing spark run stores the profile the native run stores.
 //!
-//! The Spark tests are slow (a JVM per run, about a minute in all) and run
-//! one at a time, under a file lock.
+//! The Spark tests are slow (a JVM per local run or shared server: minutes in
+//! all) and run one at a time: under a file lock, and in nextest's `dq-spark`
+//! test group (.config/nextest.toml), so a test waiting for its turn does not
+//! hold one of the run's slots.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -305,17 +309,49 @@ fn workspace_with(format: Format, table: &Table, spec: &str) -> tempfile::TempDi
     dir
 }
 
+/// Where the spark engine runs: a local Spark of `line` started for the run
+/// (whose event log the run reads), or the Spark Connect server of that line
+/// at `connect`, which the test started once for many runs.
+#[derive(Clone, Copy, Debug)]
+struct On<'a> {
+    line: &'a str,
+    connect: Option<&'a str>,
+}
+
+impl<'a> On<'a> {
+    /// A local Spark of `line` for each run.
+    fn local(line: &'a str) -> On<'a> {
+        On { line, connect: None }
+    }
+
+    /// `--spark LINE`, and `--connect URL` when there is a server.
+    fn args(&self) -> Vec<&'a str> {
+        let mut args = vec!["--spark", self.line];
+        args.extend(self.connect.iter().flat_map(|url| ["--connect", url]));
+        args
+    }
+}
+
+/// A Spark Connect server of `line` for the whole test when the line has one
+/// (4.x; 3.5 has none, so its runs stay local applications).
+fn shared_server(line: &str) -> Option<sparkplane_testkit::ConnectServer> {
+    sparkplane_local::connect::check_line(line).is_ok().then(|| {
+        sparkplane_testkit::ConnectServer::start(line)
+            .unwrap_or_else(|e| panic!("Spark Connect {line} (scripts/common.sh need_runtime): {e}"))
+    })
+}
+
 /// `dq check -o json` of the workspace with `engine`: the report (exit 0 or
 /// 1), or the exit code and the error lines (an input the checks refuse).
-fn check(dir: &Path, engine: &str, line: &str) -> Result<serde_json::Value, (Option<i32>, String)> {
-    check_with(dir, engine, line, &[])
+fn check(dir: &Path, engine: &str, on: On) -> Result<serde_json::Value, (Option<i32>, String)> {
+    check_with(dir, engine, on, &[])
 }
 
 /// [`check`] with environment variables (object storage's endpoint and keys).
 fn check_with(
     dir: &Path,
     engine: &str,
-    line: &str,
+    on: On,
     env: &[(&str, &str)],
 ) -> Result<serde_json::Value, (Option<i32>, String)> {
     let mut command = sparkplane();
@@ -324,7 +360,8 @@ fn check_with(
     }
     let out = command
         .current_dir(dir)
-        .args(["dq", "check", "dq.yaml", "--no-profile", "-o", "json", "--engine", engine, "--spark", line])
+        .args(["dq", "check", "dq.yaml", "--no-profile", "-o", "json", "--engine", engine])
+        .args(on.args())
         .timeout(std::time::Duration::from_secs(600))
         .output()
         .expect("runs");
@@ -362,15 +399,15 @@ fn comparable(report: &serde_json::Value) -> serde_json::Value {
     report
 }
 
-fn differential(line: &str, format: Format, table: &Table, label: &str) -> serde_json::Value {
+fn differential(on: On, format: Format, table: &Table, label: &str) -> serde_json::Value {
     let dir = workspace(format, table);
-    agree(dir.path(), line, format, label, &[])
+    agree(dir.path(), on, format, label, &[])
 }
 
 /// Native and spark's reports of the spec in `dir` are the same (both may refuse it alike); the spark one.
-fn agree(dir: &Path, line: &str, format: Format, label: &str, env: &[(&str, &str)]) -> serde_json::Value {
-    let label = format!("Spark {line}, {label}");
-    let (native, spark) = match (check_with(dir, "native", line, env), check_with(dir, "spark", line, env)) {
+fn agree(dir: &Path, on: On, format: Format, label: &str, env: &[(&str, &str)]) -> serde_json::Value {
+    let label = format!("Spark {}{}, {label}", on.line, if on.connect.is_some() { " (--connect)" } else { "" });
+    let (native, spark) = match (check_with(dir, "native", on, env), check_with(dir, "spark", on, env)) {
         (Ok(native), Ok(spark)) => (native, spark),
         (Err(native), Err(spark)) => {
             // Both refuse the input (e.g. a predicate naming a column an empty JSON file does not have).
@@ -396,11 +433,37 @@ fn lock() -> File {
     file
 }
 
-/// Native and spark agree on every generated dataset in every format on Spark `line`.
+/// Native and spark agree on every generated dataset in every format on Spark
+/// `line`: the one-row, empty, wide and file-less datasets on one Spark
+/// Connect server the test starts (4.x; a local application a run on 3.5),
+/// the full ones on a local Spark started for each run, whose event log
+/// the run counts the dataset's scans in.
 fn engines_agree(line: &str) {
     let _one = lock();
+    {
+        let server = shared_server(line);
+        let on = On { line, connect: server.as_ref().map(|s| s.url()) };
+        for format in [Format::Parquet, Format::Csv, Format::Json] {
+            differential(on, format, &main_table(1), "one row");
+            differential(on, format, &main_table(0), "empty");
+        }
+        // A wide schema, with checks on a third of its columns.
+        let dir = workspace_with(Format::Parquet, &wide_table(ROWS), &wide_spec());
+        let report = agree(dir.path(), on, Format::Parquet, "wide", &[]);
+        let checks = report["checks"].as_array().map(Vec::len).unwrap_or(0);
+        let failed = report["checks"].as_array().into_iter().flatten().filter(|c| c["status"] == "fail").count();
+        assert!(checks > 140 && failed > 40 && failed < checks, "{checks} checks, {failed} failed: {report}");
+        assert_eq!(report["spark"]["queries"], 1, "one aggregation for every check: {}", report["spark"]);
+        // A dataset folder without files: nothing for Spark to read, the same verdicts.
+        let dir = workspace(Format::Parquet, &main_table(1));
+        std::fs::remove_file(dir.path().join("data/part-0.parquet")).expect("rm");
+        let (native, spark) = (check(dir.path(), "native", on), check(dir.path(), "spark", on));
+        let (native, spark) = (native.expect("native"), spark.expect("spark"));
+        assert_eq!(comparable(&native), comparable(&spark));
+        assert_eq!(spark["spark"]["queries"], 0, "{}", spark["spark"]);
+    }
     for format in [Format::Parquet, Format::Csv, Format::Json] {
-        let report = differential(line, format, &main_table(ROWS), "generated");
+        let report = differential(On::local(line), format, &main_table(ROWS), "generated");
         // The generated data fails what it was generated to fail, so agreement is not vacuous.
         let failed: Vec<&str> = report["checks"]
             .as_array()
@@ -417,23 +480,7 @@ fn engines_agree(line: &str) {
         assert_eq!(spark["queries"], 4, "{spark}");
         let scans = spark["scans"].as_u64().unwrap_or_else(|| panic!("no scan count from the event log: {spark}"));
         assert!((1..=4).contains(&scans), "Spark {line}, {}: {scans} scans of the dataset", format.name());
-        differential(line, format, &main_table(1), "one row");
-        differential(line, format, &main_table(0), "empty");
     }
-    // A wide schema, with checks on a third of its columns.
-    let dir = workspace_with(Format::Parquet, &wide_table(ROWS), &wide_spec());
-    let report = agree(dir.path(), line, Format::Parquet, "wide", &[]);
-    let checks = report["checks"].as_array().map(Vec::len).unwrap_or(0);
-    let failed = report["checks"].as_array().into_iter().flatten().filter(|c| c["status"] == "fail").count();
-    assert!(checks > 140 && failed > 40 && failed < checks, "{checks} checks, {failed} failed: {report}");
-    assert_eq!(report["spark"]["queries"], 1, "one aggregation for every check: {}", report["spark"]);
-    // A dataset folder without files: nothing for Spark to read, the same verdicts.
-    let dir = workspace(Format::Parquet, &main_table(1));
-    std::fs::remove_file(dir.path().join("data/part-0.parquet")).expect("rm");
-    let (native, spark) = (check(dir.path(), "native", line), check(dir.path(), "spark", line));
-    let (native, spark) = (native.expect("native"), spark.expect("spark"));
-    assert_eq!(comparable(&native), comparable(&spark));
-    assert_eq!(spark["spark"]["queries"], 0, "{}", spark["spark"]);
 }
 
 #[test]
@@ -619,7 +666,7 @@ fn native_and_spark_agree_on_a_dataset_in_seaweedfs_on_spark_3_5() {
         ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
         ("AWS_REGION", "us-east-1"),
     ];
-    let report = agree(dir.path(), "3.5", Format::Parquet, "SeaweedFS", &env);
+    let report = agree(dir.path(), On::local("3.5"), Format::Parquet, "SeaweedFS", &env);
     let failed: Vec<&str> = report["checks"]
         .as_array()
         .into_iter()
@@ -697,9 +744,12 @@ fn drift_against_the_stored_profile_agrees_between_engines() {
     assert_eq!(out.status.code(), Some(0), "baseline stored: {}", String::from_utf8_lossy(&out.stderr));
     std::fs::write(dir.path().join("dq.yaml"), spec).expect("spec");
     Format::Parquet.write(&main_table(ROWS), &dir.path().join("data"), "part-0");
-    let native = check(dir.path(), "native", LINE).expect("native");
-    for line in ["4.1", "3.5"] {
-        let spark = check(dir.path(), "spark", line).expect("spark");
+    let native = check(dir.path(), "native", On::local(LINE)).expect("native");
+    // The 4.1 runs on one Connect server (3.5 has none: a local application each).
+    let server = shared_server("4.1");
+    let on_4_1 = On { line: "4.1", connect: server.as_ref().map(|s| s.url()) };
+    for on in [on_4_1, On::local("3.5")] {
+        let (line, spark) = (on.line, check(dir.path(), "spark", on).expect("spark"));
         assert_eq!(comparable(&native), comparable(&spark), "Spark {line}");
         let amount = &spark["checks"][0];
         assert!(amount["observed"].as_f64().is_some_and(|psi| psi > 0.05), "a PSI was computed and fails: {amount}");
@@ -714,12 +764,14 @@ fn drift_against_the_stored_profile_agrees_between_engines() {
     // max from Parquet statistics in the native profile and none in Spark's: not the same yet, #40).
     let passing = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: profiled}\ndataset: {path: data}\nchecks:\n  - {name: amount, drift: {column: amount, maxPsi: 100}}\n  - {name: ts, drift: {column: ts, maxPsi: 100}}\n  - {name: wide, range: {column: c3, min: 0, max: 100}}\n";
     let mut profiles = Vec::new();
-    for (engine, line) in [("native", LINE), ("spark", "4.1"), ("spark", "3.5")] {
+    for (engine, on) in [("native", On::local(LINE)), ("spark", on_4_1), ("spark", On::local("3.5"))] {
+        let line = on.line;
         let store = format!("profiles-{engine}-{line}");
         std::fs::write(dir.path().join("dq.yaml"), format!("profileStore: {store}\n{passing}")).expect("spec");
         let out = sparkplane()
             .current_dir(dir.path())
-            .args(["dq", "check", "dq.yaml", "--engine", engine, "--spark", line])
+            .args(["dq", "check", "dq.yaml", "--engine", engine])
+            .args(on.args())
             .timeout(std::time::Duration::from_secs(600))
             .output()
             .expect("runs");

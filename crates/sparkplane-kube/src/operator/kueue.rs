@@ -71,7 +71,9 @@ pub async fn gather(
         if priority.is_some() {
             ctx.metrics.request("get", "WorkloadPriorityClass");
         }
-        let refs = check_references(&ctx.client, &ctx.settings.server, &namespace, &queue_of(job), priority).await?;
+        let refs =
+            check_references(&ctx.client, &ctx.settings.server, &namespace, &queue_of(plan.queue.as_deref()), priority)
+                .await?;
         if !refs.unresolved.is_empty() {
             let lines: Vec<String> = refs.unresolved.iter().map(ToString::to_string).collect();
             out.refused = Some(lines.join("\n"));
@@ -125,7 +127,7 @@ pub async fn act(
                     message: d.0.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
                     fields: Vec::new(),
                 })?;
-                let queue = queue_of(job);
+                let queue = queue_of(resolved.job.spec.queue.as_deref());
                 let class = job.spec.priority_class_name.as_deref();
                 let uid = job.meta().uid.clone();
                 let of = WorkloadOf {

@@ -394,17 +394,22 @@ fn book(
         ctx.metrics.queue_depth(namespace, ns.len());
         ctx.metrics.oldest_unadmitted(namespace, ns.values().map(|w| w.queued_at).min());
     }
+    // The LocalQueue as the job resolved (its own, a layer's or its tenant's).
+    let queue = match prepared {
+        Prepared::Ready(plan) => plan.queue.as_deref(),
+        _ => job.spec.queue.as_deref(),
+    };
     if submitting
         && old.state == Some(JobState::Queued)
         && let Some(queued) = old.queued_at.as_deref().and_then(parse_time)
     {
-        let queue = if ctx.kueue.is_some() { crate::kueue::queue_of(job) } else { "builtin".to_owned() };
+        let queue = if ctx.kueue.is_some() { crate::kueue::queue_of(queue) } else { "builtin".to_owned() };
         ctx.metrics.admitted_after(namespace, &queue, seconds_since(queued));
     }
     // Only an eviction takes a run from active back to Queued (Kueue mode).
     if old.state.is_some_and(JobState::is_active) && new.state == Some(JobState::Queued) && ctx.kueue.is_some() {
         let reason = new.reason.as_deref().unwrap_or("Evicted");
-        ctx.metrics.preempted(namespace, &crate::kueue::queue_of(job), reason);
+        ctx.metrics.preempted(namespace, &crate::kueue::queue_of(queue), reason);
     }
     if submitting && let Prepared::Ready(plan) = prepared {
         ctx.ledger().admit(namespace, name, plan.admission.clone());

