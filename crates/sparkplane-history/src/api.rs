@@ -1223,26 +1223,28 @@ fn task_list(stage: &Stage, d: &AppDetail, query: &Query) -> Result<Response, Re
     let statuses = query.statuses("status", TASK_STATUSES)?;
     // Case-insensitive, with Spark's short names `runtime` and `-runtime`.
     let sort = query.get("sortBy").unwrap_or("ID").to_ascii_uppercase();
-    // Picked without the accumulator updates, which only the page's own tasks need.
-    let all = stage.tasks.tasks_without_accumulables();
-    let mut tasks: Vec<&Task> = all.iter().filter(|t| statuses.is_empty() || statuses.contains(&t.status)).collect();
-    match sort.as_str() {
-        "ID" => {}
-        "INCREASING_RUNTIME" | "RUNTIME" => {
-            tasks.sort_by_key(|t| (t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id))
+    let skip = usize::try_from(offset.max(0)).unwrap_or(usize::MAX);
+    let take = usize::try_from(length.max(0)).unwrap_or(usize::MAX);
+    let wanted = |status: &str| statuses.is_empty() || statuses.contains(&status);
+    let ids: Vec<i64> = match sort.as_str() {
+        // In id order, as the store holds them: picked from the records' heads.
+        "ID" => {
+            stage.tasks.heads().iter().filter(|h| wanted(h.status)).skip(skip).take(take).map(|h| h.task_id).collect()
         }
-        // Spark reads its run-time index backwards: ties come highest task id first.
-        "DECREASING_RUNTIME" | "-RUNTIME" => {
-            tasks.sort_by_key(|t| std::cmp::Reverse((t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id)))
+        // By run time, a metric: picked without the accumulator updates, which only the page's own tasks need.
+        "INCREASING_RUNTIME" | "RUNTIME" | "DECREASING_RUNTIME" | "-RUNTIME" => {
+            let all = stage.tasks.tasks_without_accumulables();
+            let mut tasks: Vec<&Task> = all.iter().filter(|t| wanted(t.status)).collect();
+            if sort.starts_with('D') || sort.starts_with('-') {
+                // Spark reads its run-time index backwards: ties come highest task id first.
+                tasks.sort_by_key(|t| std::cmp::Reverse((t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id)))
+            } else {
+                tasks.sort_by_key(|t| (t.metrics.map_or(-1, |m| m.executor_run_time), t.task_id))
+            }
+            tasks.into_iter().skip(skip).take(take).map(|t| t.task_id).collect()
         }
         _ => return Err(unconvertible()),
-    }
-    let ids: Vec<i64> = tasks
-        .into_iter()
-        .skip(usize::try_from(offset.max(0)).unwrap_or(usize::MAX))
-        .take(usize::try_from(length.max(0)).unwrap_or(usize::MAX))
-        .map(|t| t.task_id)
-        .collect();
+    };
     let page: Vec<TaskJson> = stage.tasks.whole(&ids).iter().map(|t| task_json(t, d)).collect();
     Ok(json(&page))
 }

@@ -229,6 +229,44 @@ impl Task {
     }
 }
 
+impl Task {
+    /// This attempt's [`TaskHead`].
+    pub fn head(&self) -> TaskHead<'_> {
+        TaskHead {
+            task_id: self.task_id,
+            index: self.index,
+            attempt: self.attempt,
+            status: self.status,
+            launch_time: self.launch_time,
+            finish_time: self.finish_time,
+            executor_id: &self.executor_id,
+            host: &self.host,
+        }
+    }
+}
+
+/// The fields at the head of an attempt's record: everything the task table
+/// sorts by apart from the metrics, read without decoding the rest (the
+/// error, the accumulator updates, the metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskHead<'a> {
+    pub task_id: i64,
+    pub index: i64,
+    pub attempt: i64,
+    pub status: &'static str,
+    pub launch_time: i64,
+    pub finish_time: i64,
+    pub executor_id: &'a str,
+    pub host: &'a str,
+}
+
+impl TaskHead<'_> {
+    /// [`Task::duration`] of the attempt.
+    pub fn duration(&self) -> Option<i64> {
+        (self.finish_time > 0).then(|| self.finish_time - self.launch_time)
+    }
+}
+
 /// Task attempts of one stage attempt.
 #[derive(Debug, Clone, Default)]
 pub struct TaskStore {
@@ -334,6 +372,14 @@ impl TaskStore {
         self.latest().iter().filter_map(|(id, at)| self.attempt(*id, *at, false)).collect()
     }
 
+    /// Every attempt's [`TaskHead`], one per task id, in task-id order:
+    /// what a page sorted by anything but a metric picks its tasks by,
+    /// without materialising a [`Task`] per attempt (a stage can hold
+    /// hundreds of thousands).
+    pub fn heads(&self) -> Vec<TaskHead<'_>> {
+        self.latest().into_iter().filter_map(|(id, at)| self.head(id, at)).collect()
+    }
+
     /// The attempts whose status is `status`, whole, in task-id order; only
     /// those are decoded (a record's first byte holds its status).
     pub fn with_status(&self, status: &str) -> Vec<Task> {
@@ -377,6 +423,32 @@ impl TaskStore {
             }
         }
         out
+    }
+
+    /// One attempt's head from where [`TaskStore::latest`] says it is; the
+    /// fields in the order [`TaskStore::encode`] writes them.
+    fn head(&self, id: i64, at: Option<u32>) -> Option<TaskHead<'_>> {
+        let Some(at) = at else {
+            return self.running.get(&id).map(|(_, t)| t.head());
+        };
+        let mut r = Reader { bytes: &self.bytes, at: at as usize };
+        let flags = r.byte()?;
+        let name = |id: u64| usize::try_from(id).ok().and_then(|i| self.names.get(i)).map_or("", String::as_str);
+        let (task_id, index, attempt) = (r.signed()?, r.signed()?, r.signed()?);
+        let _partition_id = r.signed()?;
+        let launch_time = r.signed()?;
+        let finish_time = launch_time.wrapping_add(r.signed()?);
+        let _getting_result_time = r.signed()?;
+        Some(TaskHead {
+            task_id,
+            index,
+            attempt,
+            status: STATUSES[usize::from(flags & 3)],
+            launch_time,
+            finish_time,
+            executor_id: name(r.unsigned()?),
+            host: name(r.unsigned()?),
+        })
     }
 
     /// One attempt from where [`TaskStore::latest`] says it is.
@@ -678,6 +750,32 @@ mod tests {
         let picked: Vec<String> = store.whole(&[5, 9, 4, 1]).iter().map(|t| format!("{t:?}")).collect();
         let expected: Vec<String> = [2, 1, 0].iter().map(|i| format!("{:?}", whole[*i])).collect();
         assert_eq!(picked, expected);
+    }
+
+    #[test]
+    fn heads_are_the_decoded_tasks_heads_with_names_and_running_tasks_included() {
+        let mut store = TaskStore::default();
+        for id in [5, 1, 4, 8] {
+            store.start(task(id, "RUNNING"));
+        }
+        store.end(&task(1, "SUCCESS"));
+        store.end(&task(5, "FAILED"));
+        let mut other_host = task(8, "KILLED");
+        other_host.host = "host-b".into();
+        other_host.executor_id = "12".into();
+        other_host.launch_time = -5;
+        store.end(&other_host);
+        let whole = store.tasks();
+        let heads = store.heads();
+        let expected: Vec<TaskHead> = whole.iter().map(Task::head).collect();
+        assert_eq!(heads, expected);
+        assert_eq!(
+            heads.iter().map(|h| (h.task_id, h.status)).collect::<Vec<_>>(),
+            [(1, "SUCCESS"), (4, "RUNNING"), (5, "FAILED"), (8, "KILLED")]
+        );
+        assert_eq!((heads[3].host, heads[3].executor_id, heads[3].launch_time), ("host-b", "12", -5));
+        assert_eq!(heads[1].duration(), None, "a running task has no duration yet");
+        assert_eq!(heads[0].duration(), whole[0].duration());
     }
 
     #[test]

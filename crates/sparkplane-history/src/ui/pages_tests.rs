@@ -132,6 +132,48 @@ fn the_task_table_is_sorted_and_paged_on_the_server() {
 }
 
 #[test]
+fn every_column_sorts_the_task_table_as_the_apis_figures_order_ascending_and_descending() {
+    let app = spark_log();
+    let all = api_json(&app, "stages/0/0/taskList", "length=1000");
+    let tasks = all.as_array().cloned().unwrap_or_default();
+    assert!(tasks.len() > 7, "the fixture's stage has tasks to page over");
+    // The API's field each column sorts by (ties by task id); a missing duration or metric sorts first.
+    let columns: [(&str, &[&str]); 8] = [
+        ("Index", &["index"]),
+        ("Task ID", &["taskId"]),
+        ("Attempt", &["attempt"]),
+        ("Status", &["status"]),
+        ("Executor ID", &["executorId"]),
+        ("Host", &["host"]),
+        ("Duration", &["duration"]),
+        ("GC Time", &["taskMetrics", "jvmGcTime"]),
+    ];
+    for (column, path) in columns {
+        let key = |t: &Value| {
+            let v = path.iter().try_fold(t, |v, k| v.get(*k));
+            (v.and_then(Value::as_i64).unwrap_or(-1), v.and_then(Value::as_str).unwrap_or("").to_owned())
+        };
+        let mut order: Vec<((i64, String), i64)> =
+            tasks.iter().map(|t| (key(t), t["taskId"].as_i64().unwrap_or(0))).collect();
+        order.sort();
+        for desc in [false, true] {
+            let mut ids: Vec<i64> = order.iter().map(|(_, id)| *id).collect();
+            if desc {
+                ids.reverse();
+            }
+            let want = ids[3..6].to_vec();
+            let query = format!(
+                "id=0&attempt=0&task.sort={}&task.desc={desc}&task.pageSize=3&task.page=2",
+                form_urlencoded::byte_serialize(column.as_bytes()).collect::<String>()
+            );
+            let html = page(&app, "/history/app-20161116163331-0000/stages/stage/", &query);
+            let rows: Vec<i64> = attr(&html, "data-task").iter().filter_map(|v| v.parse().ok()).collect();
+            assert_eq!(rows, want, "{column}, descending {desc}");
+        }
+    }
+}
+
+#[test]
 fn executors_show_the_apis_task_gc_and_memory_figures() {
     let app = spark_log();
     let all = api_json(&app, "allexecutors", "");

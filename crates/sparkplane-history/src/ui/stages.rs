@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::tasks::Task;
+use crate::tasks::{Task, TaskHead};
 use crate::ui::{
     AppView, Page, Params, Tab, api_date, bytes_cell, count_cell, duration, esc, esc_attr, int, log_link, log_links,
     ms_cell, pager, progress, text,
@@ -404,21 +404,69 @@ const COLUMNS: [&str; 13] = [
 fn compare(column: &str, a: &Task, b: &Task) -> Ordering {
     let metric = |t: &Task, f: fn(&crate::tasks::Metrics) -> i64| t.metrics.as_ref().map_or(-1, f);
     let by = match column {
-        "Index" => a.index.cmp(&b.index),
-        "Attempt" => a.attempt.cmp(&b.attempt),
-        "Status" => a.status.cmp(b.status),
-        "Executor ID" => a.executor_id.cmp(&b.executor_id),
-        "Host" => a.host.cmp(&b.host),
-        "Launch Time" => a.launch_time.cmp(&b.launch_time),
-        "Duration" => a.duration().unwrap_or(-1).cmp(&b.duration().unwrap_or(-1)),
         "GC Time" => metric(a, |m| m.jvm_gc_time).cmp(&metric(b, |m| m.jvm_gc_time)),
         "Input Size" => metric(a, |m| m.input_bytes).cmp(&metric(b, |m| m.input_bytes)),
         "Shuffle Read" => metric(a, |m| m.shuffle_read_bytes()).cmp(&metric(b, |m| m.shuffle_read_bytes())),
         "Shuffle Write" => metric(a, |m| m.shuffle_bytes_written).cmp(&metric(b, |m| m.shuffle_bytes_written)),
         "Spill (Disk)" => metric(a, |m| m.disk_bytes_spilled).cmp(&metric(b, |m| m.disk_bytes_spilled)),
-        _ => Ordering::Equal,
+        _ => return compare_heads(column, &a.head(), &b.head()).unwrap_or(Ordering::Equal),
     };
     by.then(a.task_id.cmp(&b.task_id))
+}
+
+/// The order of `column` read from the tasks' heads (ties by task id), or
+/// `None` for a metric column, which needs the whole task.
+fn compare_heads(column: &str, a: &TaskHead, b: &TaskHead) -> Option<Ordering> {
+    let by = match column {
+        "Index" => a.index.cmp(&b.index),
+        "Task ID" => Ordering::Equal,
+        "Attempt" => a.attempt.cmp(&b.attempt),
+        "Status" => a.status.cmp(b.status),
+        "Executor ID" => a.executor_id.cmp(b.executor_id),
+        "Host" => a.host.cmp(b.host),
+        "Launch Time" => a.launch_time.cmp(&b.launch_time),
+        "Duration" => a.duration().unwrap_or(-1).cmp(&b.duration().unwrap_or(-1)),
+        _ => return None,
+    };
+    Some(by.then(a.task_id.cmp(&b.task_id)))
+}
+
+/// The ids of one page of the stage's tasks in `column`'s order, and how
+/// many tasks there are. Only the shown page needs its order: it is
+/// selected, then sorted. A column the heads hold is picked from the heads;
+/// a metric column from the tasks decoded without their accumulator updates.
+fn page_ids(stage: &crate::replay::Stage, column: &str, desc: bool, offset: usize, size: usize) -> (Vec<i64>, usize) {
+    fn pick<T>(mut order: Vec<T>, offset: usize, size: usize, cmp: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
+        let total = order.len();
+        let end = offset.saturating_add(size).min(total);
+        if end < total && end > 0 {
+            order.select_nth_unstable_by(end - 1, &cmp);
+            order.truncate(end);
+        }
+        order.sort_unstable_by(&cmp);
+        order.into_iter().skip(offset).collect()
+    }
+    let flip = |o: Ordering| if desc { o.reverse() } else { o };
+    let heads = stage.tasks.heads();
+    let total = heads.len();
+    let probe = TaskHead {
+        task_id: 0,
+        index: 0,
+        attempt: 0,
+        status: "",
+        launch_time: 0,
+        finish_time: 0,
+        executor_id: "",
+        host: "",
+    };
+    if compare_heads(column, &probe, &probe).is_some() {
+        let cmp = |a: &TaskHead, b: &TaskHead| flip(compare_heads(column, a, b).unwrap_or(Ordering::Equal));
+        return (pick(heads, offset, size, cmp).iter().map(|h| h.task_id).collect(), total);
+    }
+    drop(heads);
+    let all = stage.tasks.tasks_without_accumulables();
+    let cmp = |a: &&Task, b: &&Task| flip(compare(column, a, b));
+    (pick(all.iter().collect(), offset, size, cmp).iter().map(|t| t.task_id).collect(), all.len())
 }
 
 /// The task table: sorted by `task.sort` (descending with `task.desc=true`), one page of `task.pageSize`.
@@ -434,19 +482,11 @@ fn task_table(view: &AppView, stage: &crate::replay::Stage, params: &Params) -> 
         .int("task.pageSize", view)?
         .map_or(TASK_PAGE, |n| usize::try_from(n).unwrap_or(1).clamp(1, MAX_TASK_PAGE));
     let page = params.int("task.page", view)?.map_or(1, |n| usize::try_from(n).unwrap_or(1).max(1));
-    let all = stage.tasks.tasks_without_accumulables();
-    let mut order: Vec<&Task> = all.iter().collect();
-    let total = order.len();
-    let offset = ((page - 1) * size).min(total);
-    let end = (offset + size).min(total);
-    let cmp = |a: &&Task, b: &&Task| if desc { compare(column, b, a) } else { compare(column, a, b) };
-    // Only the shown page needs its order: select it, then sort just it.
-    if end < total && end > 0 {
-        order.select_nth_unstable_by(end - 1, cmp);
-        order.truncate(end);
-    }
-    order.sort_unstable_by(cmp);
-    let shown = &order[offset.min(order.len())..end.min(order.len())];
+    let offset = (page - 1).saturating_mul(size);
+    let (ids, total) = page_ids(stage, column, desc, offset, size);
+    let offset = offset.min(total);
+    let tasks = stage.tasks.whole(&ids);
+    let shown: Vec<&Task> = tasks.iter().collect();
     let link = |offset: usize, column: &str, desc: bool| {
         view.link(&format!(
             "stages/stage/?id={}&attempt={}&task.sort={}&task.desc={desc}&task.page={}&task.pageSize={size}#tasks",
@@ -457,7 +497,7 @@ fn task_table(view: &AppView, stage: &crate::replay::Stage, params: &Params) -> 
         ))
     };
     let mut out = format!("<h3 id=\"tasks\">Tasks ({total})</h3>");
-    out.push_str(&timeline(shown));
+    out.push_str(&timeline(&shown));
     out.push_str(&pager(offset, shown.len(), total, size, &|o| link(o, column, desc)));
     out.push_str("<table class=\"tasks\"><thead><tr>");
     for c in COLUMNS {
@@ -473,7 +513,7 @@ fn task_table(view: &AppView, stage: &crate::replay::Stage, params: &Params) -> 
         );
     }
     out.push_str("<th>Errors</th></tr></thead><tbody>");
-    for t in shown {
+    for t in &shown {
         out.push_str(&task_row(&crate::api::task_value(t, &view.detail)));
     }
     out.push_str("</tbody></table>");
