@@ -22,6 +22,7 @@ use crate::replay::{
     Accumulable, AppDetail, EXECUTOR_METRIC_NAMES, Executor, ExecutorStageSummary, Job, Metrics, PeakMetrics, Stage,
     StoredRdd, Task,
 };
+use crate::tasks::TaskHead;
 use crate::time::{format_gmt, parse_date};
 
 /// The Spark version whose REST API these answers follow (reported by `/version`).
@@ -1178,9 +1179,21 @@ fn task_metrics_json(m: &Metrics) -> TaskMetricsJson {
 /// Spark's scheduler delay: the part of a task's duration not spent deserialising,
 /// running, serialising the result or fetching it.
 fn scheduler_delay(t: &Task) -> i64 {
-    let (Some(duration), Some(m)) = (t.duration(), t.metrics.as_ref()) else { return 0 };
-    let fetching = if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 };
-    (duration - m.executor_deserialize_time - m.executor_run_time - m.result_serialization_time - fetching).max(0)
+    t.metrics.as_ref().map_or(0, |m| scheduler_delay_of(&t.head(), m))
+}
+
+/// Spark's scheduler delay of an attempt that reported metrics: what its
+/// run time leaves after deserialising, running, serialising the result
+/// and fetching it.
+fn scheduler_delay_of(t: &TaskHead, m: &Metrics) -> i64 {
+    let Some(duration) = t.duration() else { return 0 };
+    (duration - m.executor_deserialize_time - m.executor_run_time - m.result_serialization_time - fetching_time(t))
+        .max(0)
+}
+
+/// Time spent fetching the result, as Spark's `gettingResultTime`.
+fn fetching_time(t: &TaskHead) -> i64 {
+    if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 }
 }
 
 fn task_json(t: &Task, d: &AppDetail) -> TaskJson {
@@ -1286,60 +1299,110 @@ fn task_summary(stage: &Stage, query: &Query) -> Result<Response, Response> {
     }
 }
 
-/// Spark's `TaskMetricDistributions` over the stage's successful tasks, if any reported metrics.
+/// A figure of Spark's `TaskMetricDistributions`: its name and how it is read from a task.
+type Figure = (&'static str, fn(&TaskHead, &Metrics) -> i64);
+
+/// Every figure of the summary, in one table, so one pass over the tasks reads them all.
+const FIGURES: [Figure; 38] = [
+    ("duration", |t, _| t.duration().unwrap_or(0)),
+    ("executorDeserializeTime", |_, m| m.executor_deserialize_time),
+    ("executorDeserializeCpuTime", |_, m| m.executor_deserialize_cpu_time),
+    ("executorRunTime", |_, m| m.executor_run_time),
+    ("executorCpuTime", |_, m| m.executor_cpu_time),
+    ("resultSize", |_, m| m.result_size),
+    ("jvmGcTime", |_, m| m.jvm_gc_time),
+    ("resultSerializationTime", |_, m| m.result_serialization_time),
+    ("gettingResultTime", |t, _| fetching_time(t)),
+    ("schedulerDelay", scheduler_delay_of),
+    ("peakExecutionMemory", |_, m| m.peak_execution_memory),
+    ("memoryBytesSpilled", |_, m| m.memory_bytes_spilled),
+    ("diskBytesSpilled", |_, m| m.disk_bytes_spilled),
+    ("bytesRead", |_, m| m.input_bytes),
+    ("recordsRead", |_, m| m.input_records),
+    ("bytesWritten", |_, m| m.output_bytes),
+    ("recordsWritten", |_, m| m.output_records),
+    ("readBytes", |_, m| m.shuffle_read_bytes()),
+    ("readRecords", |_, m| m.shuffle_records_read),
+    ("remoteBlocksFetched", |_, m| m.shuffle_remote_blocks_fetched),
+    ("localBlocksFetched", |_, m| m.shuffle_local_blocks_fetched),
+    ("fetchWaitTime", |_, m| m.shuffle_fetch_wait_time),
+    ("remoteBytesRead", |_, m| m.shuffle_remote_bytes_read),
+    ("remoteBytesReadToDisk", |_, m| m.shuffle_remote_bytes_read_to_disk),
+    ("totalBlocksFetched", |_, m| m.shuffle_remote_blocks_fetched + m.shuffle_local_blocks_fetched),
+    ("remoteReqsDuration", |_, m| m.shuffle_remote_reqs_duration),
+    ("corruptMergedBlockChunks", |_, m| m.shuffle_corrupt_merged_block_chunks),
+    ("mergedFetchFallbackCount", |_, m| m.shuffle_merged_fetch_fallback_count),
+    ("remoteMergedBlocksFetched", |_, m| m.shuffle_merged_remote_blocks_fetched),
+    ("localMergedBlocksFetched", |_, m| m.shuffle_merged_local_blocks_fetched),
+    ("remoteMergedChunksFetched", |_, m| m.shuffle_merged_remote_chunks_fetched),
+    ("localMergedChunksFetched", |_, m| m.shuffle_merged_local_chunks_fetched),
+    ("remoteMergedBytesRead", |_, m| m.shuffle_merged_remote_bytes_read),
+    ("localMergedBytesRead", |_, m| m.shuffle_merged_local_bytes_read),
+    ("remoteMergedReqsDuration", |_, m| m.shuffle_merged_remote_reqs_duration),
+    ("writeBytes", |_, m| m.shuffle_bytes_written),
+    ("writeRecords", |_, m| m.shuffle_records_written),
+    ("writeTime", |_, m| m.shuffle_write_time),
+];
+
+/// Spark's `TaskMetricDistributions` over the stage's successful tasks, if
+/// any reported metrics: every figure's values gathered in one pass over
+/// the records (no task materialised), then each figure's quantiles.
 fn task_distributions(stage: &Stage, quantiles: &[f64]) -> Option<Value> {
-    let all = stage.tasks.tasks_without_accumulables();
-    let done: Vec<(&Task, &Metrics)> =
-        all.iter().filter(|t| t.status == "SUCCESS").filter_map(|t| Some((t, t.metrics.as_ref()?))).collect();
-    if done.is_empty() {
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); FIGURES.len()];
+    stage.tasks.each_with_metrics("SUCCESS", |t, m| {
+        for (column, (_, figure)) in columns.iter_mut().zip(FIGURES.iter()) {
+            column.push(figure(t, m) as f64);
+        }
+    });
+    if columns[0].is_empty() {
         return None;
     }
-    let pick = |f: &dyn Fn(&Task, &Metrics) -> i64| -> Vec<f64> {
-        quantiles_of(done.iter().map(|(t, m)| f(t, m) as f64).collect(), quantiles)
-    };
+    let mut q: BTreeMap<&str, Vec<f64>> =
+        FIGURES.iter().zip(columns).map(|((name, _), values)| (*name, quantiles_of(values, quantiles))).collect();
+    let mut take = |name: &str| q.remove(name).unwrap_or_default();
     let body = serde_json::json!({
         "quantiles": quantiles,
-        "duration": pick(&|t, _| t.duration().unwrap_or(0)),
-        "executorDeserializeTime": pick(&|_, m| m.executor_deserialize_time),
-        "executorDeserializeCpuTime": pick(&|_, m| m.executor_deserialize_cpu_time),
-        "executorRunTime": pick(&|_, m| m.executor_run_time),
-        "executorCpuTime": pick(&|_, m| m.executor_cpu_time),
-        "resultSize": pick(&|_, m| m.result_size),
-        "jvmGcTime": pick(&|_, m| m.jvm_gc_time),
-        "resultSerializationTime": pick(&|_, m| m.result_serialization_time),
-        "gettingResultTime": pick(&|t, _| if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 }),
-        "schedulerDelay": pick(&|t, _| scheduler_delay(t)),
-        "peakExecutionMemory": pick(&|_, m| m.peak_execution_memory),
-        "memoryBytesSpilled": pick(&|_, m| m.memory_bytes_spilled),
-        "diskBytesSpilled": pick(&|_, m| m.disk_bytes_spilled),
-        "inputMetrics": { "bytesRead": pick(&|_, m| m.input_bytes), "recordsRead": pick(&|_, m| m.input_records) },
-        "outputMetrics": { "bytesWritten": pick(&|_, m| m.output_bytes), "recordsWritten": pick(&|_, m| m.output_records) },
+        "duration": take("duration"),
+        "executorDeserializeTime": take("executorDeserializeTime"),
+        "executorDeserializeCpuTime": take("executorDeserializeCpuTime"),
+        "executorRunTime": take("executorRunTime"),
+        "executorCpuTime": take("executorCpuTime"),
+        "resultSize": take("resultSize"),
+        "jvmGcTime": take("jvmGcTime"),
+        "resultSerializationTime": take("resultSerializationTime"),
+        "gettingResultTime": take("gettingResultTime"),
+        "schedulerDelay": take("schedulerDelay"),
+        "peakExecutionMemory": take("peakExecutionMemory"),
+        "memoryBytesSpilled": take("memoryBytesSpilled"),
+        "diskBytesSpilled": take("diskBytesSpilled"),
+        "inputMetrics": { "bytesRead": take("bytesRead"), "recordsRead": take("recordsRead") },
+        "outputMetrics": { "bytesWritten": take("bytesWritten"), "recordsWritten": take("recordsWritten") },
         "shuffleReadMetrics": {
-            "readBytes": pick(&|_, m| m.shuffle_read_bytes()),
-            "readRecords": pick(&|_, m| m.shuffle_records_read),
-            "remoteBlocksFetched": pick(&|_, m| m.shuffle_remote_blocks_fetched),
-            "localBlocksFetched": pick(&|_, m| m.shuffle_local_blocks_fetched),
-            "fetchWaitTime": pick(&|_, m| m.shuffle_fetch_wait_time),
-            "remoteBytesRead": pick(&|_, m| m.shuffle_remote_bytes_read),
-            "remoteBytesReadToDisk": pick(&|_, m| m.shuffle_remote_bytes_read_to_disk),
-            "totalBlocksFetched": pick(&|_, m| m.shuffle_remote_blocks_fetched + m.shuffle_local_blocks_fetched),
-            "remoteReqsDuration": pick(&|_, m| m.shuffle_remote_reqs_duration),
+            "readBytes": take("readBytes"),
+            "readRecords": take("readRecords"),
+            "remoteBlocksFetched": take("remoteBlocksFetched"),
+            "localBlocksFetched": take("localBlocksFetched"),
+            "fetchWaitTime": take("fetchWaitTime"),
+            "remoteBytesRead": take("remoteBytesRead"),
+            "remoteBytesReadToDisk": take("remoteBytesReadToDisk"),
+            "totalBlocksFetched": take("totalBlocksFetched"),
+            "remoteReqsDuration": take("remoteReqsDuration"),
             "shufflePushReadMetricsDist": {
-                "corruptMergedBlockChunks": pick(&|_, m| m.shuffle_corrupt_merged_block_chunks),
-                "mergedFetchFallbackCount": pick(&|_, m| m.shuffle_merged_fetch_fallback_count),
-                "remoteMergedBlocksFetched": pick(&|_, m| m.shuffle_merged_remote_blocks_fetched),
-                "localMergedBlocksFetched": pick(&|_, m| m.shuffle_merged_local_blocks_fetched),
-                "remoteMergedChunksFetched": pick(&|_, m| m.shuffle_merged_remote_chunks_fetched),
-                "localMergedChunksFetched": pick(&|_, m| m.shuffle_merged_local_chunks_fetched),
-                "remoteMergedBytesRead": pick(&|_, m| m.shuffle_merged_remote_bytes_read),
-                "localMergedBytesRead": pick(&|_, m| m.shuffle_merged_local_bytes_read),
-                "remoteMergedReqsDuration": pick(&|_, m| m.shuffle_merged_remote_reqs_duration),
+                "corruptMergedBlockChunks": take("corruptMergedBlockChunks"),
+                "mergedFetchFallbackCount": take("mergedFetchFallbackCount"),
+                "remoteMergedBlocksFetched": take("remoteMergedBlocksFetched"),
+                "localMergedBlocksFetched": take("localMergedBlocksFetched"),
+                "remoteMergedChunksFetched": take("remoteMergedChunksFetched"),
+                "localMergedChunksFetched": take("localMergedChunksFetched"),
+                "remoteMergedBytesRead": take("remoteMergedBytesRead"),
+                "localMergedBytesRead": take("localMergedBytesRead"),
+                "remoteMergedReqsDuration": take("remoteMergedReqsDuration"),
             },
         },
         "shuffleWriteMetrics": {
-            "writeBytes": pick(&|_, m| m.shuffle_bytes_written),
-            "writeRecords": pick(&|_, m| m.shuffle_records_written),
-            "writeTime": pick(&|_, m| m.shuffle_write_time),
+            "writeBytes": take("writeBytes"),
+            "writeRecords": take("writeRecords"),
+            "writeTime": take("writeTime"),
         },
     });
     Some(body)

@@ -456,6 +456,7 @@ fn page_ids(stage: &crate::replay::Stage, column: &str, desc: bool, offset: usiz
         status: "",
         launch_time: 0,
         finish_time: 0,
+        getting_result_time: 0,
         executor_id: "",
         host: "",
     };
