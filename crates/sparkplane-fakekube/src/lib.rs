@@ -259,9 +259,10 @@ impl FakeApiServer {
 
     /// One stored object.
     pub fn object(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
-        let plural = resources::plural_of(api_version, kind);
+        let state = self.shared.lock();
+        let plural = state.store.plural_of(api_version, kind);
         let key = (api_version.to_owned(), plural, namespace.map(str::to_owned), name.to_owned());
-        self.shared.lock().store.objects.get(&key).cloned()
+        state.store.objects.get(&key).cloned()
     }
 
     /// Moves a pod to a phase (status and container states follow), bumping
@@ -403,15 +404,17 @@ impl FakeApiServer {
         let api_version = object["apiVersion"].as_str()?.to_owned();
         let kind = object["kind"].as_str()?;
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+        let mut state = self.shared.lock();
         let path = ResourcePath {
             group: group.to_owned(),
             version: version.to_owned(),
             namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
-            plural: resources::plural_of(&api_version, kind),
+            plural: state.store.plural_of(&api_version, kind),
             name: None,
             subresource: None,
         };
-        let answer = self.shared.lock().store.create(&path, object, &WriteOptions::default());
+        let answer = state.store.create(&path, object, &WriteOptions::default());
+        drop(state);
         self.shared.changed.notify_all();
         match answer {
             Answer::Json(201, v) => Some(v),

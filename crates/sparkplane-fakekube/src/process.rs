@@ -346,7 +346,7 @@ mod tests {
             group: group.into(),
             version: version.into(),
             namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
-            plural: crate::resources::plural_of(&api_version, &kind),
+            plural: store.plural_of(&api_version, &kind),
             name: None,
             subresource: None,
         };

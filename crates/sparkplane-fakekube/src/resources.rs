@@ -42,12 +42,14 @@ pub const KNOWN: &[KnownResource] = &[
     known("", "v1", "serviceaccounts", "ServiceAccount", true),
     known("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true),
     known("", "v1", "events", "Event", true),
+    known("", "v1", "endpoints", "Endpoints", true),
     known("", "v1", "namespaces", "Namespace", false),
     known("", "v1", "nodes", "Node", false),
     known("", "v1", "resourcequotas", "ResourceQuota", true),
     known("", "v1", "limitranges", "LimitRange", true),
     known("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false),
     known("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
+    known("networking.k8s.io", "v1", "ingresses", "Ingress", true),
     known("batch", "v1", "jobs", "Job", true),
     known("batch", "v1", "cronjobs", "CronJob", true),
     known("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
@@ -137,6 +139,8 @@ pub fn short_names(group: &str, plural: &str) -> &'static [&'static str] {
         ("", "limitranges") => &["limits"],
         ("scheduling.k8s.io", "priorityclasses") => &["pc"],
         ("networking.k8s.io", "networkpolicies") => &["netpol"],
+        ("networking.k8s.io", "ingresses") => &["ing"],
+        ("", "endpoints") => &["ep"],
         ("batch", "cronjobs") => &["cj"],
         ("apps", "statefulsets") => &["sts"],
         ("policy", "poddisruptionbudgets") => &["pdb"],
@@ -159,13 +163,38 @@ pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static Known
     KNOWN.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
-/// The plural of a kind (known table first, else lower-case plus `s`).
-pub fn plural_of(api_version: &str, kind: &str) -> String {
-    KNOWN
-        .iter()
-        .find(|r| self::api_version(r.group, r.version) == api_version && r.kind == kind)
-        .map(|r| r.plural.to_owned())
-        .unwrap_or_else(|| format!("{}s", kind.to_ascii_lowercase()))
+/// The plural of a kind, as discovery names it: the built-in table, then
+/// the resources stored CRDs serve (`custom`, their declared plurals), else
+/// the API machinery's guess for a kind nothing serves ([`guess_plural`]).
+/// The one kind→plural rule: objects stored directly, controllers' writes
+/// and lookups by kind all go through it.
+/// `custom` is asked only for a kind the table does not hold.
+pub fn plural_of(api_version: &str, kind: &str, custom: impl FnOnce() -> Vec<CustomResource>) -> String {
+    let matches = |group: &str, version: &str, k: &str| k == kind && self::api_version(group, version) == api_version;
+    if let Some(known) = KNOWN.iter().find(|r| matches(r.group, r.version, r.kind)) {
+        return known.plural.to_owned();
+    }
+    match custom().iter().find(|r| matches(&r.group, &r.version, &r.kind)) {
+        Some(served) => served.plural.clone(),
+        None => guess_plural(kind),
+    }
+}
+
+/// The plural the API machinery guesses for a kind no one declared
+/// (`UnsafeGuessKindToResource`): lower case, `endpoints` unchanged, `…s`
+/// gets `es`, `…y` becomes `…ies`, anything else gets `s`.
+pub fn guess_plural(kind: &str) -> String {
+    let singular = kind.to_ascii_lowercase();
+    if singular.is_empty() || singular.ends_with("endpoints") {
+        return singular;
+    }
+    if singular.ends_with('s') {
+        return format!("{singular}es");
+    }
+    match singular.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{singular}s"),
+    }
 }
 
 /// A guessed kind for an unknown plural (`widgets` → `Widget`).
@@ -508,7 +537,7 @@ mod tests {
         assert_eq!(route("/apis/batch/v1"), Route::ResourceList { group: "batch".into(), version: "v1".into() });
         assert_eq!(route("/healthz/x/y"), Route::Unknown);
         assert_eq!(guess_kind("widgets"), "Widget");
-        assert_eq!(plural_of("v1", "ConfigMap"), "configmaps");
+        assert_eq!(plural_of("v1", "ConfigMap", Vec::new), "configmaps");
     }
 
     /// kubectl reads these to learn that writes of a kind take
@@ -580,5 +609,36 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), groups.len(), "each group once: {groups:?}");
+    }
+
+    /// Irregular plurals come from what serves the kind (the built-in table,
+    /// a CRD's declared `names.plural`), never from adding an `s`.
+    #[test]
+    fn kinds_map_to_the_plurals_discovery_names() {
+        let crd = json!({"spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "mice", "kind": "Mouse"},
+            "versions": [{"name": "v1", "served": true}],
+        }});
+        let custom = CustomResource::from_crd(&crd);
+        let table = [
+            ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
+            ("networking.k8s.io/v1", "Ingress", "ingresses"),
+            ("v1", "Endpoints", "endpoints"),
+            ("policy/v1beta1", "PodSecurityPolicy", "podsecuritypolicies"),
+            ("v1", "ResourceQuota", "resourcequotas"),
+            ("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses"),
+            ("sparkoperator.k8s.io/v1beta2", "SparkApplication", "sparkapplications"),
+            ("example.com/v1", "Mouse", "mice"),
+            ("example.com/v2", "Mouse", "mouses"),
+            ("example.com/v1", "Address", "addresses"),
+            // The machinery's guess is that naive: a kind ending in y always gets ies (Gateway API's CRD declares `gateways`).
+            ("example.com/v1", "Gateway", "gatewaies"),
+            ("example.com/v1", "Widget", "widgets"),
+        ];
+        for (api_version, kind, plural) in table {
+            assert_eq!(plural_of(api_version, kind, || custom.clone()), plural, "{api_version} {kind}");
+        }
+        assert_eq!(guess_plural(""), "");
     }
 }

@@ -178,11 +178,12 @@ impl Store {
 
     /// The resources stored CustomResourceDefinitions serve.
     pub fn custom_resources(&self) -> Vec<resources::CustomResource> {
-        self.objects
-            .iter()
-            .filter(|((av, plural, _, _), _)| av == "apiextensions.k8s.io/v1" && plural == "customresourcedefinitions")
-            .flat_map(|(_, crd)| resources::CustomResource::from_crd(crd))
-            .collect()
+        self.crds().flat_map(resources::CustomResource::from_crd).collect()
+    }
+
+    /// The plural of a kind ([`resources::plural_of`] over the stored CRDs).
+    pub fn plural_of(&self, api_version: &str, kind: &str) -> String {
+        resources::plural_of(api_version, kind, || self.custom_resources())
     }
 
     /// The kind served at a path.
@@ -748,7 +749,7 @@ impl Store {
             group: group.to_owned(),
             version: version.to_owned(),
             namespace: object["metadata"]["namespace"].as_str().map(str::to_owned),
-            plural: resources::plural_of(&api_version, &kind),
+            plural: self.plural_of(&api_version, &kind),
             name: Some(name.clone()),
             subresource: None,
         };

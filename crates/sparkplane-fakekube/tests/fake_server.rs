@@ -352,3 +352,35 @@ fn injected_failures_discovery_and_kubeconfig() {
     drop(server);
     assert!(agent().get(format!("{url}/version")).call().is_err(), "stopped when dropped");
 }
+
+/// Objects stored directly land where a client finds them: at the plural
+/// discovery names for their kind (the built-in table, a stored CRD's
+/// declared plural), irregular ones included.
+#[test]
+fn inserted_objects_are_served_at_the_plural_of_their_kind() {
+    let server = FakeApiServer::start().expect("starts");
+    server
+        .insert(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "mice.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "mice", "singular": "mouse", "kind": "Mouse"},
+                     "versions": [{"name": "v1", "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+        }))
+        .expect("CRD stored");
+    let objects = [
+        ("networking.k8s.io/v1", "NetworkPolicy", "/apis/networking.k8s.io/v1/namespaces/ns/networkpolicies/o"),
+        ("networking.k8s.io/v1", "Ingress", "/apis/networking.k8s.io/v1/namespaces/ns/ingresses/o"),
+        ("v1", "Endpoints", "/api/v1/namespaces/ns/endpoints/o"),
+        ("example.com/v1", "Mouse", "/apis/example.com/v1/namespaces/ns/mice/o"),
+    ];
+    for (api_version, kind, path) in objects {
+        let stored = server
+            .insert(json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "o", "namespace": "ns"}}));
+        assert!(stored.is_some(), "{kind} stored");
+        let (code, read) = call(&server, "GET", path, "", None);
+        assert_eq!((code, read["kind"].as_str()), (200, Some(kind)), "{path}");
+        assert_eq!(server.object(api_version, kind, Some("ns"), "o").map(|o| o["kind"].clone()), Some(json!(kind)));
+    }
+}
