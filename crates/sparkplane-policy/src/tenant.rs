@@ -1,7 +1,9 @@
 //! Tenants: a `kind: Tenant` document is loaded, checked and rendered into
 //! the objects that onboard a team onto a shared cluster: its Namespace (Pod
 //! Security "restricted"), ResourceQuota, LimitRange, the Spark driver's
-//! identity, its groups' RoleBindings and its NetworkPolicies.
+//! identity, its groups' RoleBindings and its NetworkPolicies, its Kueue
+//! LocalQueue — and, given the platform's Queues file, the platform's Kueue
+//! objects before them (`render_tenant_with_queues`).
 //!
 //! Owns: tenant loading (structure via the schema checker, meaning here, every
 //! problem at once with a span) and tenant rendering. Must not: read files or talk to a cluster
@@ -23,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sparkplane_api::tenant::{
-    AlertReceiver, Budget, ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting, TenantSpec,
+    AlertReceiver, Budget, ContainerAmounts, EgressRule, SecretRef, Tenant, TenantAlerting, TenantQueue, TenantSpec,
 };
 
 use sparkplane_core::catalog::JobTenant;
@@ -129,11 +131,40 @@ fn check_meaning(doc: &Node, tenant: &Tenant, out: &mut Diagnostics) {
     if let Some(alerting) = &spec.alerting {
         check_alerting(alerting, &mut error);
     }
+    if let Some(queue) = &spec.queue {
+        check_queue(queue, &mut error);
+    }
     if spec.api_server_cidrs.is_empty() {
         out.push(
             Diagnostic::warning("no-api-server-cidrs", "spec.apiServerCidrs", "no API server CIDRs: under default-deny egress, drivers cannot create executors")
                 .with_span(Some(doc.span_for(&path("spec"))))
                 .with_help("add `apiServerCidrs:` with the API server's address as pods see it (`kubectl get endpoints kubernetes -n default`)"),
+        );
+    }
+}
+
+/// The team's queue: names Kueue takes, a weight above 0.
+fn check_queue(queue: &TenantQueue, error: &mut impl FnMut(&str, &'static str, String, &str)) {
+    const DNS: &str = "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit";
+    if let Some(name) = &queue.name
+        && !is_dns1123_subdomain(name)
+    {
+        error("spec.queue.name", "bad-name", format!("`{name}` cannot name a LocalQueue"), DNS);
+    }
+    if !is_dns1123_subdomain(&queue.cluster_queue) {
+        error(
+            "spec.queue.clusterQueue",
+            "bad-name",
+            format!("`{}` cannot name a ClusterQueue", queue.cluster_queue),
+            DNS,
+        );
+    }
+    if queue.weight == Some(0) {
+        error(
+            "spec.queue.weight",
+            "bad-value",
+            "a weight of 0 gives the team no share of its ClusterQueue".into(),
+            "use 1 or more (the default is 1)",
         );
     }
 }
@@ -458,6 +489,49 @@ pub fn render_tenant(tenant: &Tenant) -> Vec<RenderedObject> {
     objects.extend(sparkplane_core::queues::local_queue(tenant, &tenant_labels(tenant)));
     common::sort_objects(&mut objects);
     objects
+}
+
+/// What `tenant render` writes, and the warnings found on the way.
+#[derive(Clone, Debug)]
+pub struct RenderedTenant {
+    /// The platform's Kueue objects when a Queues file was given (ResourceFlavors,
+    /// priority classes, ClusterQueues), then the tenant's own objects.
+    pub objects: Vec<RenderedObject>,
+    /// Problems that do not stop rendering, of both files.
+    pub warnings: Diagnostics,
+}
+
+/// Loads a tenant file and, when given, the platform's Queues file, and
+/// renders them: the platform's Kueue objects (`sparkplane_core::queues`,
+/// their ClusterQueues with cohort, quotas, borrowing and lending limits and
+/// fair-sharing weight) first, then the team's objects with its LocalQueue.
+/// The ClusterQueue the tenant's queue feeds must be one the Queues file
+/// declares (an error at the tenant's `spec.queue.clusterQueue`). Every
+/// problem of both files comes back together, each at its line and column.
+pub fn render_tenant_with_queues(tenant: &Source, queues: Option<&Source>) -> Result<RenderedTenant, Diagnostics> {
+    let loaded_tenant = load_tenant(tenant);
+    let loaded_queues = queues.map(sparkplane_core::queues::load_queues).transpose();
+    let (loaded, platform) = match (loaded_tenant, loaded_queues) {
+        (Ok(t), Ok(q)) => (t, q),
+        (t, q) => {
+            let mut problems = Diagnostics::new();
+            problems.extend(t.err().unwrap_or_default());
+            problems.extend(q.err().unwrap_or_default());
+            return Err(problems.sorted());
+        }
+    };
+    let mut warnings = loaded.warnings;
+    let mut objects = Vec::new();
+    if let Some(platform) = platform {
+        if let Some(problem) = sparkplane_core::queues::check_tenant_queue(&loaded.tenant, &platform.queues) {
+            let span = parse_single(tenant).ok().map(|doc| doc.span_for(&path(&problem.path)));
+            return Err(problem.with_span(span).into());
+        }
+        warnings.extend(platform.warnings);
+        objects.extend(sparkplane_core::queues::render_queues(&platform.queues));
+    }
+    objects.extend(render_tenant(&loaded.tenant));
+    Ok(RenderedTenant { objects, warnings })
 }
 
 fn namespace(tenant: &Tenant) -> RenderedObject {

@@ -1282,10 +1282,15 @@ pub struct HistoryServeArgs {
 /// `tenant`.
 #[derive(Subcommand, Debug)]
 pub enum TenantCommand {
-    /// Render a Tenant file to Kubernetes objects.
+    /// Render a Tenant file to Kubernetes objects (with its Kueue LocalQueue when it names spec.queue).
     Render {
         /// The Tenant file.
         file: PathBuf,
+        /// The platform's Queues file (kind: Queues): also render its ResourceFlavors, priority classes and
+        /// ClusterQueues (cohort, quotas, borrowing and lending limits, fair-sharing weight); the tenant's
+        /// spec.queue.clusterQueue must be one of them.
+        #[arg(long, value_name = "FILE")]
+        queues: Option<PathBuf>,
         /// Write one file per object into this directory instead of a YAML stream on stdout.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,

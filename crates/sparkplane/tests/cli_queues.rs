@@ -103,5 +103,98 @@ fn a_bad_tenant_in_the_platform_directory_is_refused_at_its_line_and_column() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "nothing rendered");
-    let _ = example;
+}
+
+const QUEUES: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: Queues
+metadata: {name: shared}
+spec:
+  flavors:
+    - name: on-demand
+  clusterQueues:
+    - name: analytics
+      cohort: shared
+      fairSharingWeight: 3
+      quotas:
+        - flavor: on-demand
+          resources:
+            cpu: {nominal: \"10\", borrowingLimit: \"4\", lendingLimit: \"2\"}
+            memory: {nominal: 40Gi}
+";
+
+/// `tenant render` of `platform/tenants/team-a.yaml` with `queues` as `queues.yaml` (and any more arguments).
+fn tenant_render(queues: &str, more: &[&str]) -> (tempfile::TempDir, Output) {
+    let dir = workspace(JOB);
+    std::fs::write(dir.path().join("queues.yaml"), queues).expect("queues");
+    let mut args = vec!["tenant", "render", "platform/tenants/team-a.yaml", "--queues", "queues.yaml"];
+    args.extend_from_slice(more);
+    let out = run(dir.path(), &args);
+    (dir, out)
+}
+
+#[test]
+fn tenant_render_with_the_platforms_queues_writes_the_cluster_queues_then_the_teams_local_queue() {
+    let (_dir, out) = tenant_render(QUEUES, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let items = list["items"].as_array().expect("items");
+    let kinds: Vec<&str> = items.iter().filter_map(|o| o["kind"].as_str()).collect();
+    assert_eq!(kinds[..2], ["ResourceFlavor", "ClusterQueue"], "the platform's objects first: {kinds:?}");
+    assert!(kinds.contains(&"Namespace") && kinds.contains(&"LocalQueue"), "{kinds:?}");
+    let cq = &items[1];
+    assert_eq!(cq["metadata"]["name"], "analytics");
+    assert_eq!(cq["spec"]["cohortName"], "shared");
+    assert_eq!(cq["spec"]["fairSharing"], serde_json::json!({"weight": "3"}));
+    assert_eq!(
+        cq["spec"]["resourceGroups"],
+        serde_json::json!([{"coveredResources": ["cpu", "memory"], "flavors": [{"name": "on-demand", "resources": [
+            {"name": "cpu", "nominalQuota": "10", "borrowingLimit": "4", "lendingLimit": "2"},
+            {"name": "memory", "nominalQuota": "40Gi"},
+        ]}]}])
+    );
+    let lq = items.iter().find(|o| o["kind"] == "LocalQueue").expect("the LocalQueue");
+    assert_eq!(lq["metadata"]["name"], "team-a-q");
+    assert_eq!(lq["metadata"]["namespace"], "team-a");
+    assert_eq!(lq["spec"], serde_json::json!({"clusterQueue": "analytics", "fairSharing": {"weight": "2"}}));
+}
+
+/// `tenant render --queues` of a bad file: exit 2, `expected` on stderr, nothing written to `--out-dir`.
+fn refused(queues: &str, tenant: Option<&str>, expected: &str) {
+    let dir = workspace(JOB);
+    if let Some(t) = tenant {
+        std::fs::write(dir.path().join("platform/tenants/team-a.yaml"), t).expect("tenant");
+    }
+    std::fs::write(dir.path().join("queues.yaml"), queues).expect("queues");
+    let out = run(
+        dir.path(),
+        &["tenant", "render", "platform/tenants/team-a.yaml", "--queues", "queues.yaml", "--out-dir", "out"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(expected), "{}", text(&out.stderr));
+    assert!(!dir.path().join("out").exists(), "nothing written");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn tenant_render_refuses_a_bad_queues_file_or_an_undeclared_cluster_queue_at_its_line_and_column() {
+    refused(
+        &QUEUES.replace("      cohort: shared", "      cohrt: shared"),
+        None,
+        "queues.yaml:9:7: error: spec.clusterQueues[0].cohrt: unknown field `cohrt`",
+    );
+    refused(
+        &QUEUES.replace("nominal: \"10\"", "nominal: \"-4\""),
+        None,
+        "queues.yaml:14:28: error: spec.clusterQueues[0].quotas[0].resources.cpu.nominal: `-4` is not a quantity of zero or more",
+    );
+    refused(
+        QUEUES,
+        Some(&TENANT.replace("clusterQueue: analytics", "clusterQueue: nowhere")),
+        "platform/tenants/team-a.yaml:7:41: error: spec.queue.clusterQueue: tenant `team-a` names ClusterQueue `nowhere`, which the queues file does not declare",
+    );
+    refused(
+        QUEUES,
+        Some(&TENANT.replace("weight: 2", "weight: 0")),
+        "platform/tenants/team-a.yaml:7:60: error: spec.queue.weight: a weight of 0 gives the team no share of its ClusterQueue",
+    );
 }

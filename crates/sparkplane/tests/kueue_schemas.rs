@@ -196,6 +196,39 @@ fn a_tenants_local_queue_validates_against_kueues_local_queue_crd() {
 }
 
 #[test]
+fn tenant_render_with_the_platforms_queues_writes_what_every_kueue_crd_accepts() {
+    let example = |p: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p);
+    let text = std::fs::read_to_string(example("examples/tenants/data-eng.yaml")).expect("the example tenant");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("data-eng.yaml");
+    std::fs::write(&file, format!("{text}  queue: {{name: etl, clusterQueue: analytics, weight: 2}}\n"))
+        .expect("write");
+    let out = sparkplane_testkit::sparkplane()
+        .args(["tenant", "render", "-o", "json", "--queues"])
+        .arg(example("examples/platform/queues.yaml"))
+        .arg(&file)
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut seen = BTreeMap::new();
+    for object in list["items"].as_array().into_iter().flatten() {
+        let file = match object["kind"].as_str().unwrap_or_default() {
+            "ResourceFlavor" => "kueue/resourceflavors.json",
+            "WorkloadPriorityClass" => "kueue/workloadpriorityclasses.json",
+            "ClusterQueue" => "kueue/clusterqueues.json",
+            "LocalQueue" => "kueue/localqueues.json",
+            _ => continue,
+        };
+        assert_valid(file, object);
+        *seen.entry(object["kind"].as_str().unwrap_or_default().to_owned()).or_insert(0) += 1;
+    }
+    let expected = [("ClusterQueue", 2), ("LocalQueue", 1), ("ResourceFlavor", 2), ("WorkloadPriorityClass", 2)];
+    assert_eq!(seen, expected.into_iter().map(|(k, n)| (k.to_owned(), n)).collect::<BTreeMap<_, _>>());
+}
+
+#[test]
 fn the_platforms_cluster_queues_validate_against_kueues_cluster_queue_crd() {
     let objects = queue_objects();
     let queues: Vec<&RenderedObject> = objects.iter().filter(|o| o.kind == "ClusterQueue").collect();

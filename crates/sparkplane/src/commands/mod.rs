@@ -172,7 +172,9 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Dr(crate::cli::DrCommand::Drill(args)) => dispatch_ops::drill(args, cli, printer),
         Command::Chaos(crate::cli::ChaosCommand::List) => chaos::list(printer),
         Command::Chaos(crate::cli::ChaosCommand::Run(args)) => dispatch_ops::chaos(args, printer),
-        Command::Tenant(TenantCommand::Render { file, out_dir }) => tenant::render(file, out_dir.as_deref(), printer),
+        Command::Tenant(TenantCommand::Render { file, queues, out_dir }) => {
+            tenant::render(file, queues.as_deref(), out_dir.as_deref(), printer)
+        }
         Command::Tenant(TenantCommand::List { dir }) => tenant::list(dir, printer),
         Command::Tenant(TenantCommand::Show { dir, name }) => tenant::show(dir, name, printer),
         Command::History(HistoryCommand::Serve(args)) => history::serve(

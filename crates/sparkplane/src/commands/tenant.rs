@@ -1,5 +1,6 @@
 //! `sparkplane tenant render|list|show`: a team's onboarding objects from
-//! its tenant file, and a directory of tenant files as a table.
+//! its tenant file (with the platform's Kueue objects from a Queues file),
+//! and a directory of tenant files as a table.
 //!
 //! Owns reading and writing files and printing. Must not check or render
 //! tenants itself: that is `sparkplane_policy::tenant`.
@@ -10,7 +11,7 @@ use serde::Serialize;
 use sparkplane_api::tenant::Tenant;
 use sparkplane_documents::yaml::to_yaml;
 use sparkplane_documents::{Diagnostic, Diagnostics};
-use sparkplane_policy::tenant::{LoadedTenant, load_tenant, render_tenant};
+use sparkplane_policy::tenant::{LoadedTenant, load_tenant, render_tenant_with_queues};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -22,13 +23,15 @@ pub(crate) fn read_tenant(path: &Path) -> Result<LoadedTenant, Failure> {
     Ok(load_tenant(&source)?)
 }
 
-/// Runs `tenant render FILE`: the objects as one YAML stream (a List with
+/// Runs `tenant render FILE [--queues QUEUES]`: the objects (with `queues`,
+/// the platform's Kueue objects first) as one YAML stream (a List with
 /// `-o json`), or one file per object under `out_dir`.
-pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
-    let loaded = read_tenant(file)?;
-    printer.warnings(&loaded.warnings);
-    let objects = render_tenant(&loaded.tenant);
-    super::manifests::emit(&objects, out_dir, printer)
+pub fn render(file: &Path, queues: Option<&Path>, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
+    let tenant = read_source(file)?;
+    let queues = queues.map(read_source).transpose()?;
+    let rendered = render_tenant_with_queues(&tenant, queues.as_ref())?;
+    printer.warnings(&rendered.warnings);
+    super::manifests::emit(&rendered.objects, out_dir, printer)
 }
 
 /// Every tenant file (`*.yaml`, `*.yml`) in `dir`, sorted by path; all
