@@ -21,6 +21,7 @@
 #
 #   bench/history/pages.sh              # from the repo root
 #   SPARKPLANE_BIN=path bench/history/pages.sh   # a release build made earlier
+#   CASES="list plan" bench/history/pages.sh     # some of: wide large list plan (default all)
 #
 # Inputs are shared with bench/history/run.sh under $SPARKPLANE_BENCH_DIR
 # (default ~/.cache/sparkplane/bench/history), made here with the same
@@ -32,6 +33,8 @@ need_chromium
 
 data="${SPARKPLANE_BENCH_DIR:-$HOME/.cache/sparkplane/bench/history}"
 runs="${RUNS:-3}"
+cases=" ${CASES:-wide large list plan} "
+wants() { [[ "$cases" == *" $1 "* ]]; }
 if [ -z "${SPARKPLANE_BIN:-}" ]; then
   cargo build --release --locked -q -p sparkplane
 fi
@@ -130,6 +133,7 @@ stage_case() { # label logs app stage
 }
 
 echo "sparkplane $("$sp" --version | awk '{print $2}') and Spark $(basename "$(ls "$spark_home"/jars/spark-core_*.jar)" .jar | sed 's/.*-//') on $(nproc) cores, $(chromium --version)" >&2
+if wants wide; then
 wide_stage="$(python3 -c 'import json,sys
 n = {}
 for line in open(sys.argv[1]):
@@ -137,8 +141,10 @@ for line in open(sys.argv[1]):
         e = json.loads(line); n[e["Stage ID"]] = n.get(e["Stage ID"], 0) + 1
 print(max(n, key=n.get))' "$data/wide/$wide_app")"
 stage_case "stage of 260,000 tasks ($(( $(wc -c <"$data/wide/$wide_app") / 1000000 )) MB application)" "$data/wide" "$wide_app" "$wide_stage"
-stage_case "stage of 10,000 tasks ($(( $(wc -c <"$data/large/local-1799999999999") / 1000000 )) MB application)" "$data/large" local-1799999999999 0
+fi
+wants large && stage_case "stage of 10,000 tasks ($(( $(wc -c <"$data/large/local-1799999999999") / 1000000 )) MB application)" "$data/large" local-1799999999999 0
 
+if wants list; then
 po="$(free_port)"; start_ours "$data/apps-10000" "$po"
 ps="$(free_port)"; start_spark "$data/apps-10000" "$ps"
 wait_for "http://127.0.0.1:$po/api/v1/applications" 10000
@@ -146,11 +152,14 @@ wait_for "http://127.0.0.1:$ps/api/v1/applications" 10000
 measure "sparkplane, application list of 10,000" "http://127.0.0.1:$po/" "$ours_list"
 measure "Spark 4.1.4, application list of 10,000" "http://127.0.0.1:$ps/" "$spark_list"
 stop_all
+fi
 
+if wants plan; then
 po="$(free_port)"; start_ours "$data/plan" "$po"
 wait_for "http://127.0.0.1:$po/api/v1/applications/local-1700000000000/jobs"
 "$timing" "sparkplane, SQL plan of 6,001 operators" "http://127.0.0.1:$po/history/local-1700000000000/SQL/execution/?id=0" plan "$runs" cold | tee -a "$results" >&2
 stop_all
+fi
 
 python3 - "$results" <<'PY'
 import json, statistics, sys
