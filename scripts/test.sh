@@ -31,6 +31,8 @@ need_sarif_multitool
 # The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.
 phase build
 cargo build --locked -q -p sparkplane
+# release_artifacts runs scripts/release.sh, which builds xtask on its own: built here, no test compiles.
+cargo build --locked -q -p xtask
 phase runtimes
 need_runtime "$CARGO_TARGET_DIR/debug/sparkplane"
 
