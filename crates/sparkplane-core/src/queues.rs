@@ -14,13 +14,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 use serde_json::{Value, json};
 use sparkplane_api::queues::{ClusterQueueSpec, PreemptionPolicy, Queues, QueuesSpec, ResourceQuota};
-use sparkplane_api::tenant::Tenant;
+use sparkplane_api::tenant::{DEFAULT_LOCAL_QUEUE, Tenant};
 
+use crate::catalog::{Catalog, JobTenant};
 use crate::kube_quantity::{KubeQuantity, Rounding};
 use crate::names::is_dns1123_subdomain;
 use crate::render::common::RenderedObject;
+use crate::resolved::ResolvedJob;
 use crate::sizing::SizedJob;
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
 use sparkplane_documents::document::{check_api_version, expect_kind, read_checked};
@@ -424,13 +427,49 @@ pub fn demand(sized: &SizedJob) -> BTreeMap<String, u128> {
     out
 }
 
-/// One resource a job needs more of than a ClusterQueue could ever give it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A job a ClusterQueue could never admit: why, in a sentence, and each
+/// resource of each flavor that is short.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NeverAdmitted {
     /// The ClusterQueue.
     pub cluster_queue: String,
     /// Why, in a sentence.
     pub reason: String,
+    /// What is short, flavor by flavor.
+    pub short: Vec<Shortfall>,
+}
+
+/// One resource of one flavor a job needs more of than a ClusterQueue could ever give it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shortfall {
+    /// The flavor.
+    pub flavor: String,
+    /// The resource (`cpu`, `memory`, `nvidia.com/gpu`, …).
+    pub resource: String,
+    /// What the job needs at its largest (driver and most executors at once).
+    pub needs: String,
+    /// The most the queue could ever give it in this flavor; None: it quotes none of it.
+    pub at_most: Option<String>,
+    /// By how much it is short.
+    pub short_by: String,
+    /// Where `at_most` comes from.
+    pub limit: String,
+}
+
+impl Shortfall {
+    fn sentence(&self) -> String {
+        match &self.at_most {
+            None => format!("{}: the queue has no quota for it (needs {})", self.resource, self.needs),
+            Some(most) => {
+                format!(
+                    "{}: needs {}, at most {} ({}), short by {}",
+                    self.resource, self.needs, most, self.limit, self.short_by
+                )
+            }
+        }
+    }
 }
 
 /// Why `sized` could never be admitted by `cq`: in no flavor does its quota,
@@ -439,14 +478,23 @@ pub struct NeverAdmitted {
 pub fn never_admitted(sized: &SizedJob, cq: &ClusterQueueSpec) -> Option<NeverAdmitted> {
     let need = demand(sized);
     let mut reasons = Vec::new();
+    let mut all_short = Vec::new();
     for quota in &cq.quotas {
         let mut short = Vec::new();
         for (resource, amount) in &need {
+            let shortfall = |at_most: Option<u128>, limit: &str| Shortfall {
+                flavor: quota.flavor.clone(),
+                resource: resource.clone(),
+                needs: show(resource, *amount),
+                at_most: at_most.map(|m| show(resource, m)),
+                short_by: show(resource, amount - at_most.unwrap_or(0)),
+                limit: limit.to_owned(),
+            };
             let Some(q) = quota.resources.get(resource) else {
                 // Kueue counts pods only where a queue quotes them; any other
                 // resource asked for and not quoted cannot be admitted.
                 if resource != "pods" && *amount > 0 {
-                    short.push(format!("{resource}: the queue has no quota for it"));
+                    short.push(shortfall(None, "no quota"));
                 }
                 continue;
             };
@@ -462,17 +510,15 @@ pub fn never_admitted(sized: &SizedJob, cq: &ClusterQueueSpec) -> Option<NeverAd
             {
                 let with =
                     if cq.cohort.is_some() { "nominal + borrowing limit" } else { "nominal, and it is in no cohort" };
-                short.push(format!(
-                    "{resource}: needs {}, at most {} ({with})",
-                    show(resource, *amount),
-                    show(resource, most)
-                ));
+                short.push(shortfall(Some(most), with));
             }
         }
         if short.is_empty() {
             return None;
         }
-        reasons.push(format!("flavor {}: {}", quota.flavor, short.join(", ")));
+        let sentences: Vec<String> = short.iter().map(Shortfall::sentence).collect();
+        reasons.push(format!("flavor {}: {}", quota.flavor, sentences.join(", ")));
+        all_short.extend(short);
     }
     (!reasons.is_empty()).then(|| NeverAdmitted {
         cluster_queue: cq.name.clone(),
@@ -482,6 +528,67 @@ pub fn never_admitted(sized: &SizedJob, cq: &ClusterQueueSpec) -> Option<NeverAd
             sized.executors.max,
             reasons.join("; ")
         ),
+        short: all_short,
+    })
+}
+
+/// The ClusterQueue `job` is admitted by (see [`cluster_queue_for`]), its
+/// tenant found in `catalog` by the one rule (`catalog::job_tenant`).
+pub fn job_cluster_queue<'q>(
+    queues: &'q Queues,
+    named: Option<&str>,
+    catalog: &Catalog,
+    job: &ResolvedJob,
+) -> Result<&'q ClusterQueueSpec, Diagnostic> {
+    let spec = &job.job.spec;
+    let tenant = match catalog.tenant_of(job.job.metadata.namespace.as_deref(), spec.team.as_deref().unwrap_or("")) {
+        JobTenant::One(tenant) => Some(tenant),
+        _ => None,
+    };
+    cluster_queue_for(queues, named, tenant, spec.queue.as_deref())
+}
+
+/// The ClusterQueue a job is admitted by, in the platform's `queues`:
+/// `named` (`fit --cluster-queue`), else the one its tenant's LocalQueue
+/// feeds when the job waits in that LocalQueue (`job_queue`, its resolved
+/// `spec.queue`). An error, with how to say which, when neither gives one
+/// the file declares.
+pub fn cluster_queue_for<'q>(
+    queues: &'q Queues,
+    named: Option<&str>,
+    tenant: Option<&Tenant>,
+    job_queue: Option<&str>,
+) -> Result<&'q ClusterQueueSpec, Diagnostic> {
+    let known: Vec<&str> = queues.spec.cluster_queues.iter().map(|cq| cq.name.as_str()).collect();
+    let help = format!(
+        "pass --cluster-queue with one of: {}",
+        if known.is_empty() { "none declared".to_owned() } else { known.join(", ") }
+    );
+    let (wanted, path) = match (named, tenant.and_then(|t| t.spec.queue.as_ref())) {
+        (Some(name), _) => (name.to_owned(), "--cluster-queue"),
+        (None, Some(q)) if job_queue.unwrap_or(DEFAULT_LOCAL_QUEUE) == q.local_queue() => {
+            (q.cluster_queue.clone(), "spec.queue")
+        }
+        (None, _) => {
+            let why = match (tenant, job_queue) {
+                (None, _) => "the job's tenant is not known (no tenant in the platform directory's tenants/ has its namespace or team)".to_owned(),
+                (Some(t), queue) => format!(
+                    "the job waits in LocalQueue `{}`, which is not its tenant `{}`'s",
+                    queue.unwrap_or(DEFAULT_LOCAL_QUEUE),
+                    t.metadata.name
+                ),
+            };
+            return Err(Diagnostic::error(
+                "unknown-queue",
+                "--cluster-queue",
+                format!("which ClusterQueue admits the job is not known: {why}"),
+            )
+            .with_help(help));
+        }
+    };
+    queues.spec.cluster_queues.iter().find(|cq| cq.name == wanted).ok_or_else(|| {
+        Diagnostic::error("unknown-queue", path, format!("the queues file declares no ClusterQueue `{wanted}`"))
+            .with_help(help)
     })
 }
 

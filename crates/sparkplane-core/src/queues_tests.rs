@@ -146,7 +146,18 @@ fn a_job_too_big_for_every_flavor_of_its_queue_could_never_be_admitted() {
     let never = never_admitted(&job(&text(4)).1, ml).expect("never");
     assert_eq!(
         never.reason,
-        "ClusterQueue ml can never admit the job (driver and 4 executors at once): flavor on-demand: cpu: needs 5, at most 4 (nominal, and it is in no cohort)"
+        "ClusterQueue ml can never admit the job (driver and 4 executors at once): flavor on-demand: cpu: needs 5, at most 4 (nominal, and it is in no cohort), short by 1"
+    );
+    assert_eq!(
+        never.short,
+        [Shortfall {
+            flavor: "on-demand".into(),
+            resource: "cpu".into(),
+            needs: "5".into(),
+            at_most: Some("4".into()),
+            short_by: "1".into(),
+            limit: "nominal, and it is in no cohort".into(),
+        }]
     );
     // analytics' on-demand flavor holds at most 10 + 4 CPUs, but its spot
     // flavor may borrow without a limit in its cohort: not "never".
@@ -156,7 +167,7 @@ fn a_job_too_big_for_every_flavor_of_its_queue_could_never_be_admitted() {
     capped.quotas.truncate(1);
     let never = never_admitted(&job(&text(20)).1, &capped).expect("never");
     assert!(
-        never.reason.contains("flavor on-demand: cpu: needs 21, at most 14 (nominal + borrowing limit)"),
+        never.reason.contains("flavor on-demand: cpu: needs 21, at most 14 (nominal + borrowing limit), short by 7"),
         "{}",
         never.reason
     );
@@ -234,4 +245,35 @@ fn each_rule_of_a_queues_files_meaning_is_reported_at_its_field() {
         assert!(found.iter().any(|(p, m)| *p == path && m.contains(words)), "{path}: {found:?}");
         assert!(problems.0.iter().all(|d| d.span.is_some()), "{problems:?}");
     }
+}
+
+#[test]
+fn a_jobs_cluster_queue_is_the_one_named_else_the_one_its_tenants_local_queue_feeds() {
+    let queues = load(QUEUES).expect("valid").queues;
+    let tenant: Tenant = serde_json::from_value(serde_json::json!({
+        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "data-eng"},
+        "spec": {"team": "data", "costCenter": "cc1", "queue": {"name": "etl", "clusterQueue": "ml"}},
+    }))
+    .expect("a Tenant");
+    let name = |r: Result<&ClusterQueueSpec, Diagnostic>| r.map(|cq| cq.name.clone()).map_err(|d| d.message);
+    assert_eq!(name(cluster_queue_for(&queues, Some("analytics"), Some(&tenant), Some("etl"))), Ok("analytics".into()));
+    assert_eq!(name(cluster_queue_for(&queues, None, Some(&tenant), Some("etl"))), Ok("ml".into()));
+    assert_eq!(
+        name(cluster_queue_for(&queues, None, Some(&tenant), Some("adhoc"))),
+        Err("which ClusterQueue admits the job is not known: the job waits in LocalQueue `adhoc`, which is not its tenant `data-eng`'s".into())
+    );
+    let unknown = cluster_queue_for(&queues, None, None, Some("etl")).expect_err("no tenant");
+    assert!(
+        unknown.message.ends_with(
+            "the job's tenant is not known (no tenant in the platform directory's tenants/ has its namespace or team)"
+        ),
+        "{}",
+        unknown.message
+    );
+    assert_eq!(unknown.help.as_deref(), Some("pass --cluster-queue with one of: analytics, ml"));
+    let missing = cluster_queue_for(&queues, Some("gpu"), None, None).expect_err("undeclared");
+    assert_eq!(
+        (missing.path.as_str(), missing.message.as_str()),
+        ("--cluster-queue", "the queues file declares no ClusterQueue `gpu`")
+    );
 }

@@ -281,6 +281,14 @@ pub struct FitArgs {
     /// A ResourceQuota (as `kubectl get resourcequota NAME -o yaml` prints it).
     #[arg(long, value_name = "FILE")]
     pub quota: Option<PathBuf>,
+    /// The platform's Queues file (kind: Queues): also check the job against its Kueue ClusterQueue's quota; a job
+    /// no flavor of it could ever admit, even borrowing all it may, does not fit (exit 1), with what is short.
+    #[arg(long, value_name = "FILE")]
+    pub queues: Option<PathBuf>,
+    /// The ClusterQueue to check against (with --queues); default: the one the job's tenant's LocalQueue feeds
+    /// (the tenant from the platform directory's tenants/).
+    #[arg(long, value_name = "NAME", requires = "queues")]
+    pub cluster_queue: Option<String>,
 }
 
 /// `ci`.

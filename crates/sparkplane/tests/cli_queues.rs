@@ -198,3 +198,67 @@ fn tenant_render_refuses_a_bad_queues_file_or_an_undeclared_cluster_queue_at_its
         "platform/tenants/team-a.yaml:7:60: error: spec.queue.weight: a weight of 0 gives the team no share of its ClusterQueue",
     );
 }
+
+/// `fit` of the job with `executors` executors of 2 CPUs against `platform/`'s tenant and `QUEUES`.
+fn fit(executors: u32, more: &[&str]) -> Output {
+    let dir = workspace(&JOB.replace("instances: 2", &format!("instances: {executors}")));
+    std::fs::write(dir.path().join("queues.yaml"), QUEUES).expect("queues");
+    let nodes = example("presets/nodes/standard.yaml");
+    let mut args = vec!["fit", "job.yaml", "--platform-dir", "platform", "--queues", "queues.yaml", "--nodes"];
+    let nodes = nodes.display().to_string();
+    args.push(&nodes);
+    args.extend_from_slice(more);
+    run(dir.path(), &args)
+}
+
+#[test]
+fn fit_says_which_resource_of_which_flavor_its_cluster_queue_is_short_of_and_fails() {
+    // 1 + 8 x 2 = 17 CPUs; analytics (the tenant's LocalQueue feeds it) has 10 and may borrow 4.
+    let out = fit(8, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ClusterQueue analytics can never admit the job:"), "{stdout}");
+    let row = stdout.lines().find(|l| l.starts_with("on-demand")).unwrap_or_default();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["on-demand", "cpu", "17", "14", "3", "nominal", "+", "borrowing", "limit"], "{stdout}");
+    assert!(stdout.contains("The job does NOT fit."), "{stdout}");
+    assert!(
+        text(&out.stderr).contains(
+            "error: spec.executor: ClusterQueue analytics can never admit the job (driver and 8 executors at once): flavor on-demand: cpu: needs 17, at most 14 (nominal + borrowing limit), short by 3"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    // The same as JSON.
+    let out = fit(8, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["fits"], false);
+    assert_eq!(
+        report["clusterQueue"],
+        serde_json::json!({"name": "analytics", "admissible": false, "short": [{
+            "flavor": "on-demand", "resource": "cpu", "needs": "17", "atMost": "14", "shortBy": "3",
+            "limit": "nominal + borrowing limit",
+        }]})
+    );
+}
+
+#[test]
+fn fit_passes_a_job_its_cluster_queue_can_admit_and_refuses_an_unknown_queue() {
+    // 1 + 6 x 2 = 13 CPUs: within 10 + 4.
+    let out = fit(6, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ClusterQueue analytics: its quota can admit the job."),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = fit(6, &["--cluster-queue", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("error: --cluster-queue: the queues file declares no ClusterQueue `nowhere`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("help: pass --cluster-queue with one of: analytics"), "{}", text(&out.stderr));
+}

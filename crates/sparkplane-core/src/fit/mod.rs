@@ -5,8 +5,9 @@
 //! This module owns node-pool eligibility (node selectors; taints and
 //! tolerations with Kubernetes' matching rules), per-node packing of driver
 //! and executor pods, placement of the most executors a job may run under
-//! each pool's `maxNodes`, the ResourceQuota check, and the conversion of
-//! `kubectl get nodes` output into node pools.
+//! each pool's `maxNodes`, the ResourceQuota check, the check against a Kueue
+//! ClusterQueue's quota (`queues::never_admitted` says what is short), and
+//! the conversion of `kubectl get nodes` output into node pools.
 //!
 //! It must not derive pod resources: those come from [`crate::sizing`] as a
 //! [`SizedJob`]. It must not read files or talk to a cluster: callers pass
@@ -34,6 +35,7 @@ mod units;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use sparkplane_api::NodePool;
 use sparkplane_api::job::SparkJobSpec;
+use sparkplane_api::queues::ClusterQueueSpec;
 
 use crate::sizing::SizedJob;
 use sparkplane_documents::diagnostic::{Diagnostic, Severity};
@@ -86,7 +88,27 @@ pub fn check_fit(
         })
         .unwrap_or_default();
     let fits = !problems.iter().any(|p| p.severity == Severity::Error);
-    FitReport { fits, driver, executor, placement, quota, problems }
+    FitReport { fits, driver, executor, placement, quota, cluster_queue: None, problems }
+}
+
+/// Adds to `report` whether the Kueue ClusterQueue `cq` could ever admit
+/// the job `sized` (`queues::never_admitted`): when no flavor's quota, with
+/// all it may borrow, holds the driver and the most executors at once, the
+/// job does not fit — which resource of which flavor is short, by how much.
+pub fn check_cluster_queue(report: &mut FitReport, sized: &SizedJob, cq: &ClusterQueueSpec) {
+    let never = crate::queues::never_admitted(sized, cq);
+    if let Some(never) = &never {
+        report.problems.push(Diagnostic::error("never-admitted", "spec.executor", never.reason.clone()).with_help(
+            "run fewer or smaller executors (spec.executor, spec.dynamicAllocation.maxExecutors), or give the \
+             ClusterQueue more nominal quota or borrowing limit in the Queues file",
+        ));
+        report.fits = false;
+    }
+    report.cluster_queue = Some(QueueFit {
+        name: cq.name.clone(),
+        admissible: never.is_none(),
+        short: never.map(|n| n.short).unwrap_or_default(),
+    });
 }
 
 /// Checks only the quota: the job at its largest (driver and most executors)

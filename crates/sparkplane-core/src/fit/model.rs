@@ -217,6 +217,18 @@ pub struct QuotaRow {
     pub ok: bool,
 }
 
+/// Whether a Kueue ClusterQueue's quota could ever admit the job (ADR 0073).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueFit {
+    /// The ClusterQueue.
+    pub name: String,
+    /// Whether some flavor of it could hold the whole job at once.
+    pub admissible: bool,
+    /// What is short, flavor by flavor, when none could.
+    pub short: Vec<crate::queues::Shortfall>,
+}
+
 /// The answer of `sparkplane fit`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -231,6 +243,9 @@ pub struct FitReport {
     pub placement: Placement,
     /// The job at its largest against the quota (empty without a quota).
     pub quota: Vec<QuotaRow>,
+    /// The job against its Kueue ClusterQueue's quota (`fit --queues`), when checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_queue: Option<QueueFit>,
     /// What does not fit and how to fix it.
     #[serde(serialize_with = "serialize_problems")]
     pub problems: Vec<Diagnostic>,

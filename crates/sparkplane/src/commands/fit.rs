@@ -1,10 +1,12 @@
-//! `sparkplane fit`: do the job's pods fit the node shapes and the namespace quota?
+//! `sparkplane fit`: do the job's pods fit the node shapes and the namespace
+//! quota, and (with `--queues`) could its Kueue ClusterQueue ever admit it?
 
 use std::path::Path;
 
 use k8s_openapi::api::core::v1::ResourceQuota;
 use sparkplane_api::NodePool;
-use sparkplane_core::fit::{FitReport, check_fit, pools_from_kubectl_nodes};
+use sparkplane_core::fit::{FitReport, QueueFit, check_cluster_queue, check_fit, pools_from_kubectl_nodes};
+use sparkplane_core::queues::{job_cluster_queue, load_queues};
 use sparkplane_core::sizing::size_job;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::schema::{Completeness, DocKind, schema};
@@ -13,7 +15,7 @@ use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, read_yaml, resolve_job};
+use crate::workspace::{JobSettings, load_catalog, read_source, read_yaml, resolve_job};
 
 /// Reads node pools: a sparkplane `NodePools` document or `kubectl get nodes -o yaml` output.
 pub fn read_pools(path: &Path) -> Result<Vec<NodePool>, Failure> {
@@ -105,18 +107,59 @@ fn table(report: &FitReport) -> String {
         out.push('\n');
         out.push_str(&q.render());
     }
+    if let Some(fit) = &report.cluster_queue {
+        out.push_str(&queue_table(fit));
+    }
     out.push_str(&format!("\n{}\n", if report.fits { "The job fits." } else { "The job does NOT fit." }));
     out
 }
 
-/// Runs `fit`: exit 0 when the job fits, 1 when it does not.
-pub fn run(settings: &JobSettings, nodes: &Path, quota: Option<&Path>, printer: &Printer) -> CommandResult {
+/// `fit --queues FILE [--cluster-queue NAME]`: the platform's Queues file, and which ClusterQueue.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueueArgs<'a> {
+    /// The Queues file.
+    pub queues: Option<&'a Path>,
+    /// The ClusterQueue; default: the one the job's tenant's LocalQueue feeds.
+    pub cluster_queue: Option<&'a str>,
+}
+
+fn queue_table(fit: &QueueFit) -> String {
+    if fit.admissible {
+        return format!("\nClusterQueue {}: its quota can admit the job.\n", fit.name);
+    }
+    let mut t = super::Table::new(&["FLAVOR", "RESOURCE", "NEEDS", "AT MOST", "SHORT BY", "LIMIT"]);
+    for s in &fit.short {
+        let most = s.at_most.clone().unwrap_or_else(|| "-".into());
+        t.row(vec![s.flavor.clone(), s.resource.clone(), s.needs.clone(), most, s.short_by.clone(), s.limit.clone()]);
+    }
+    format!("\nClusterQueue {} can never admit the job:\n{}", fit.name, t.render())
+}
+
+/// Runs `fit`: exit 0 when the job fits, 1 when it does not (its pods fit
+/// no node, its quota is short, or its ClusterQueue could never admit it).
+pub fn run(
+    settings: &JobSettings,
+    nodes: &Path,
+    quota: Option<&Path>,
+    queue: QueueArgs<'_>,
+    printer: &Printer,
+) -> CommandResult {
     let resolved = resolve_job(settings, ValidationTarget::Any)?;
     printer.warnings(&resolved.warnings);
     let pools = read_pools(nodes)?;
     let quota = quota.map(read_quota).transpose()?;
+    let queues = match queue.queues {
+        Some(path) => Some(load_queues(&read_source(path)?)?),
+        None => None,
+    };
     let sized = size_job(&resolved.job.spec);
-    let report = check_fit(&resolved.job.spec, &sized, &pools, quota.as_ref());
+    let mut report = check_fit(&resolved.job.spec, &sized, &pools, quota.as_ref());
+    if let Some(loaded) = &queues {
+        printer.warnings(&loaded.warnings);
+        let catalog = load_catalog(settings.platform_dir.as_deref())?;
+        let cq = job_cluster_queue(&loaded.queues, queue.cluster_queue, &catalog, &resolved)?;
+        check_cluster_queue(&mut report, &sized, cq);
+    }
     printer.result(&report, || table(&report));
     if report.fits {
         return Ok(());

@@ -125,7 +125,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Resolve(args) => resolve::resolve(&job_settings(&args.job, cli), args.explain, printer),
         Command::Validate(args) => resolve::validate(&job_settings(&args.job, cli), args.cluster, printer),
         Command::Size(args) => dispatch_job::size(args, printer),
-        Command::Fit(args) => fit::run(&job_settings(&args.job, cli), &args.nodes, args.quota.as_deref(), printer),
+        Command::Fit(args) => {
+            let queue = fit::QueueArgs { queues: args.queues.as_deref(), cluster_queue: args.cluster_queue.as_deref() };
+            fit::run(&job_settings(&args.job, cli), &args.nodes, args.quota.as_deref(), queue, printer)
+        }
         Command::Ci(args) => dispatch_job::ci(args, cli, printer),
         Command::Render(args) => dispatch_job::render(args, cli, printer),
         Command::Run(args) => dispatch_job::run_job(args, cli, printer),
