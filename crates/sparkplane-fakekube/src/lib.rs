@@ -599,7 +599,7 @@ enum Handling {
 /// Requests answered without touching the store, or streamed.
 fn route(parsed: &Parsed, custom: impl Fn() -> Vec<CustomResource>) -> Option<Handling> {
     let flag = |name: &str| parsed.query.get(name).is_some_and(|v| v == "true" || v == "1");
-    if let Some(document) = resources::openapi_v3(&parsed.path) {
+    if let Some(document) = resources::openapi_v3(&parsed.path, &custom) {
         return Some(Handling::Answer(Answer::Json(200, document)));
     }
     match resources::route(&parsed.path) {
@@ -623,6 +623,17 @@ fn route(parsed: &Parsed, custom: impl Fn() -> Vec<CustomResource>) -> Option<Ha
             json!({}),
         ))),
         Route::Resource(path) => {
+            // A group, version or resource nothing serves (no built-in, no stored CRD): the API server's 404.
+            if path.known().is_none()
+                && !custom().iter().any(|r| r.group == path.group && r.version == path.version && r.plural == path.plural)
+            {
+                return Some(Handling::Answer(status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource".into(),
+                    json!({}),
+                )));
+            }
             if parsed.method == "GET" && path.name.is_none() && flag("watch") {
                 return Some(Handling::Watch(path));
             }

@@ -3,8 +3,12 @@
 //! for `/api/v1/...` and `/apis/<group>/<version>/...`, and the discovery
 //! documents clients read before they talk to a resource.
 //!
-//! Unknown plurals are served generically: namespaced when the path says so,
-//! their kind taken from the stored bodies.
+//! A group, version or resource neither the table nor a stored CRD serves
+//! is not served: the API server's 404 NotFound, "the server could not find
+//! the requested resource". Custom resources (Kubeflow's, Kueue's, Volcano's,
+//! Prometheus') exist only once their CRD is stored. The one exception is
+//! sparkplane's own SparkJob, still in the table (so served without its CRD,
+//! which the real API server would not do; its tests rely on it).
 
 use serde_json::{Value, json};
 
@@ -33,7 +37,7 @@ const fn known(
     KnownResource { group, version, plural, kind, namespaced }
 }
 
-/// The kinds sparkplane and spark-submit use.
+/// The built-in kinds sparkplane and spark-submit use (and, for now, SparkJob: see the module doc).
 pub const KNOWN: &[KnownResource] = &[
     known("", "v1", "pods", "Pod", true),
     known("", "v1", "services", "Service", true),
@@ -56,8 +60,6 @@ pub const KNOWN: &[KnownResource] = &[
     known("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
     known("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
     known("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
-    known("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "SparkApplication", true),
-    known("sparkoperator.k8s.io", "v1beta2", "scheduledsparkapplications", "ScheduledSparkApplication", true),
     known("sparkplane.dev", "v1alpha1", "sparkjobs", "SparkJob", true),
     known("coordination.k8s.io", "v1", "leases", "Lease", true),
     known("events.k8s.io", "v1", "events", "Event", true),
@@ -146,8 +148,6 @@ pub fn short_names(group: &str, plural: &str) -> &'static [&'static str] {
         ("policy", "poddisruptionbudgets") => &["pdb"],
         ("events.k8s.io", "events") => &["ev"],
         ("apiextensions.k8s.io", "customresourcedefinitions") => &["crd", "crds"],
-        ("sparkoperator.k8s.io", "sparkapplications") => &["sparkapp"],
-        ("sparkoperator.k8s.io", "scheduledsparkapplications") => &["scheduledsparkapp"],
         ("sparkplane.dev", "sparkjobs") => &["sj"],
         _ => &[],
     }
@@ -435,11 +435,18 @@ pub fn resource_list(group: &str, version: &str, custom: &[CustomResource]) -> O
 /// query parameter, so kubectl leaves validation to the server instead of
 /// validating on its own; schemas accept any object (the fake does not
 /// validate object schemas). Schema names follow the reverse-domain
-/// convention CRDs get (`dev.sparkplane.v1alpha1.SparkJob`).
-pub fn openapi_v3(path: &str) -> Option<Value> {
+/// convention CRDs get (`dev.sparkplane.v1alpha1.SparkJob`). Resources
+/// stored CRDs serve (`custom`, asked only for these paths) are listed as
+/// the built-in ones, as the API server publishes CRDs.
+pub fn openapi_v3(path: &str, custom: impl FnOnce() -> Vec<CustomResource>) -> Option<Value> {
     let rest = path.strip_prefix("/openapi/v3")?;
-    let mut versions: Vec<(&str, &str)> = KNOWN.iter().map(|r| (r.group, r.version)).collect();
-    versions.dedup();
+    let all = served(&custom());
+    let mut versions: Vec<(&str, &str)> = Vec::new();
+    for r in &all {
+        if !versions.contains(&(r.group.as_str(), r.version.as_str())) {
+            versions.push((&r.group, &r.version));
+        }
+    }
     let url = |group: &str, version: &str| {
         if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
     };
@@ -455,10 +462,10 @@ pub fn openapi_v3(path: &str) -> Option<Value> {
     let mut schemas = serde_json::Map::new();
     let query = |name: &str| json!({"name": name, "in": "query", "schema": {"type": "string"}, "uniqueItems": true});
     let writes = json!([query("dryRun"), query("fieldManager"), query("fieldValidation")]);
-    for r in KNOWN.iter().filter(|r| r.group == group && r.version == version) {
+    for r in all.iter().filter(|r| r.group == group && r.version == version) {
         // One object on operations, a list on schemas, as the API server writes them.
         let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
-        let schema_name = format!("{}.{}.{}", reverse_domain(r.group), r.version, r.kind);
+        let schema_name = format!("{}.{}.{}", reverse_domain(&r.group), r.version, r.kind);
         let reference = json!({"$ref": format!("#/components/schemas/{schema_name}")});
         let body = json!({"content": {"application/json": {"schema": reference}}, "required": true});
         let answer = json!({"200": {"description": "OK", "content": {"application/json": {"schema": reference}}}});
@@ -546,14 +553,14 @@ mod tests {
     /// `apply`, `apply --server-side` and `explain` work once it is routed).
     #[test]
     fn openapi_v3_documents_name_each_operation_and_its_field_validation() {
-        let index = openapi_v3("/openapi/v3").expect("index");
+        let index = openapi_v3("/openapi/v3", Vec::new).expect("index");
         assert_eq!(
             index["paths"]["apis/sparkplane.dev/v1alpha1"],
             json!({"serverRelativeURL": "/openapi/v3/apis/sparkplane.dev/v1alpha1"})
         );
         assert_eq!(index["paths"]["api/v1"], json!({"serverRelativeURL": "/openapi/v3/api/v1"}));
 
-        let document = openapi_v3("/openapi/v3/apis/sparkplane.dev/v1alpha1").expect("served");
+        let document = openapi_v3("/openapi/v3/apis/sparkplane.dev/v1alpha1", Vec::new).expect("served");
         let gvk = json!({"group": "sparkplane.dev", "version": "v1alpha1", "kind": "SparkJob"});
         for item in ["sparkjobs/{name}", "sparkjobs/{name}/status"] {
             let patch =
@@ -567,10 +574,10 @@ mod tests {
         }
         let schema = &document["components"]["schemas"]["dev.sparkplane.v1alpha1.SparkJob"];
         assert_eq!(schema["x-kubernetes-group-version-kind"], json!([gvk]), "a list on schemas");
-        let core = openapi_v3("/openapi/v3/api/v1").expect("served");
+        let core = openapi_v3("/openapi/v3/api/v1", Vec::new).expect("served");
         assert!(core["paths"]["/api/v1/namespaces"]["post"].is_object(), "cluster-scoped paths have no namespace");
-        assert_eq!(openapi_v3("/openapi/v3/apis/nope.example.com/v1"), None);
-        assert_eq!(openapi_v3("/api/v1"), None);
+        assert_eq!(openapi_v3("/openapi/v3/apis/nope.example.com/v1", Vec::new), None);
+        assert_eq!(openapi_v3("/api/v1", Vec::new), None);
     }
 
     #[test]
@@ -629,6 +636,7 @@ mod tests {
             ("v1", "ResourceQuota", "resourcequotas"),
             ("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses"),
             ("sparkoperator.k8s.io/v1beta2", "SparkApplication", "sparkapplications"),
+            ("sparkoperator.k8s.io/v1beta2", "ScheduledSparkApplication", "scheduledsparkapplications"),
             ("example.com/v1", "Mouse", "mice"),
             ("example.com/v2", "Mouse", "mouses"),
             ("example.com/v1", "Address", "addresses"),

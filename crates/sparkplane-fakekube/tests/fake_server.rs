@@ -336,17 +336,51 @@ fn injected_failures_discovery_and_kubeconfig() {
     assert_eq!((code, failed["reason"].as_str()), (500, Some("InternalError")));
     assert!(server.objects().is_empty());
     assert_eq!(post(&server, PODS, &pod("p", json!({}))).0, 201);
-    for path in ["/version", "/api", "/apis", "/api/v1", "/apis/batch/v1", "/apis/sparkoperator.k8s.io/v1beta2"] {
+    for path in ["/version", "/api", "/apis", "/api/v1", "/apis/batch/v1", "/apis/networking.k8s.io/v1"] {
         assert_eq!(call(&server, "GET", path, "", None).0, 200, "{path}");
     }
+    // Kubeflow's group is a CRD's: not there until its CRD is.
+    assert_eq!(call(&server, "GET", "/apis/sparkoperator.k8s.io/v1beta2", "", None).0, 404);
     let (_, resources) = call(&server, "GET", "/apis/rbac.authorization.k8s.io/v1", "", None);
     assert!(resources["resources"].as_array().is_some_and(|r| r.iter().any(|r| r["name"] == "rolebindings")));
     let config = server.kubeconfig("team-a");
     assert!(config.contains(&format!("server: {}", server.url())), "{config}");
     assert!(config.contains("namespace: team-a"), "{config}");
-    // Any group/version/plural is served generically.
+    // A resource nothing serves (no built-in, no CRD) is the API server's 404, for every verb; its CRD serves it.
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
-    assert_eq!(post(&server, "/apis/example.com/v1/namespaces/ns/widgets", &widget).0, 201);
+    let widgets = "/apis/example.com/v1/namespaces/ns/widgets";
+    let not_found = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404});
+    assert_eq!(post(&server, widgets, &widget), (404, not_found.clone()));
+    assert_eq!(call(&server, "GET", widgets, "", None), (404, not_found.clone()));
+    assert_eq!(call(&server, "GET", &format!("{widgets}?watch=true"), "", None), (404, not_found.clone()));
+    assert_eq!(
+        call(
+            &server,
+            "PATCH",
+            &format!("{widgets}/w?fieldManager=m"),
+            "application/apply-patch+yaml",
+            Some(&widget.to_string())
+        ),
+        (404, not_found.clone())
+    );
+    assert_eq!(
+        call(&server, "GET", "/apis/batch/v7/namespaces/ns/jobs", "", None),
+        (404, not_found.clone()),
+        "an unserved version"
+    );
+    assert!(server.objects().iter().all(|o| o["kind"] != "Widget"));
+    server
+        .insert(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+        }))
+        .expect("CRD stored");
+    assert_eq!(post(&server, widgets, &widget).0, 201);
     assert!(server.object("example.com/v1", "Widget", Some("ns"), "w").is_some());
     let url = server.url();
     drop(server);
