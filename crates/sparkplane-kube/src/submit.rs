@@ -28,6 +28,9 @@ pub use crate::ownership::{FIELD_MANAGER, driver_selector};
 /// Kinds created before the driver pod (the identity it runs as).
 pub(crate) const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
 
+/// Kinds applied before the driver as well as after it (then owned by the driver): a gang's PodGroup.
+const GANG_BEFORE_DRIVER: &[&str] = &["PodGroup"];
+
 /// What to submit.
 #[derive(Clone, Debug)]
 pub struct SubmitRequest {
@@ -175,7 +178,7 @@ pub enum Partial {
 }
 
 /// Creates one attempt's rendered native objects in spark-submit's order:
-/// RBAC, the driver pod (with `owner` as its controller, when given), then
+/// RBAC, a gang's PodGroup, the driver pod (with `owner` as its controller, when given), then
 /// the ConfigMaps, Service and NetworkPolicy owned by the pod; `partial`
 /// says what happens when those cannot all be applied. `submit` and the
 /// operator both create through here.
@@ -195,6 +198,17 @@ pub async fn create(
         for object in objects.iter().filter(|o| o.kind == *kind) {
             sent.push(apply(client, server, object, namespace, dry_run).await?);
         }
+    }
+
+    // A gang's PodGroup exists before its first pod, or the scheduler meets a pod of an unknown group
+    // (as spark-submit creates its pre-resources first). Owned by `owner` until the driver exists; the
+    // driver then owns it (applied again below), so it goes with the run.
+    for object in objects.iter().filter(|o| GANG_BEFORE_DRIVER.contains(&o.kind.as_str())) {
+        let mut object = object.clone();
+        if let (Some(owner), Some(meta)) = (owner, object.body.get_mut("metadata").and_then(|m| m.as_object_mut())) {
+            meta.insert("ownerReferences".to_owned(), serde_json::json!([owner]));
+        }
+        sent.push(apply(client, server, &object, namespace, dry_run).await?);
     }
 
     let Some(driver) = objects.iter().find(|o| o.kind == "Pod") else {

@@ -727,3 +727,30 @@ async fn replace_deletes_the_running_run_and_its_pods_and_the_next_tick_runs_to_
     operator.stop().await;
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 }
+
+/// A Volcano gang's PodGroup is created before its driver pod (the scheduler
+/// must never see a pod of a group it does not know), owned by the SparkJob
+/// until the driver exists and by the driver after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volcano_jobs_pod_group_exists_before_its_driver_pod() {
+    let fake = FakeApiServer::start().expect("fake");
+    drivers_end(&fake, 200, "Succeeded", "");
+    // Volcano's own PodGroup CRD (vendored with its origin), so its path is served.
+    let crd_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sparkplane-fakekube/tests/data/volcano/podgroups.json");
+    let crd: Value = serde_json::from_str(&std::fs::read_to_string(crd_file).expect("the CRD")).expect("JSON");
+    fake.insert(crd).expect("the PodGroup CRD");
+    let operator = Operator::start(&fake, |_| {});
+    create(&fake, &job("gang", json!({"scheduling": {"gang": "Volcano"}}))).await;
+    wait_for(&fake, "gang", Duration::from_secs(20), state_is(JobState::Succeeded)).await;
+    let requests = fake.requests();
+    let position = |what: &dyn Fn(&sparkplane_fakekube::RecordedRequest) -> bool| requests.iter().position(what);
+    let group = position(&|r| r.method == "PATCH" && r.path.contains("/podgroups/")).expect("the PodGroup applied");
+    let driver = position(&|r| r.method == "POST" && r.path == "/api/v1/namespaces/data/pods").expect("the driver");
+    assert!(group < driver, "the PodGroup (request {group}) before the driver (request {driver})");
+    let first = requests[group].body.as_ref().expect("a body");
+    assert_eq!(first["metadata"]["ownerReferences"][0]["kind"], "SparkJob", "{first:#}");
+    let pod_group = fake.objects().into_iter().find(|o| o["kind"] == "PodGroup").expect("the PodGroup is stored");
+    assert_eq!(pod_group["metadata"]["ownerReferences"][0]["kind"], "Pod", "owned by the driver once it exists");
+    operator.stop().await;
+}
