@@ -19,6 +19,11 @@
 //! `optionalOldSelf`, CEL cost limits and Kubernetes' CEL libraries,
 //! ratcheting, conversion between versions.
 //!
+//! A version's schema is compiled once ([`Compiled`], kept by the store
+//! until the CRD changes): properties by name, the properties with
+//! defaults, patterns compiled; admission walks the object and looks the
+//! schema up, so its cost follows the object, not the schema's size.
+//!
 //! Owns: schema admission. Must not: store, or merge objects.
 
 use serde_json::{Map, Value, json};
@@ -65,23 +70,150 @@ struct Error {
     detail: String,
 }
 
+/// A CRD version's schema compiled once (`Store` keeps it until the CRD
+/// changes): each node's properties by name, the properties that have a
+/// default, patterns compiled, so admission walks the object and looks
+/// the schema up, never walking the schema for each object.
+#[derive(Debug)]
+pub struct Compiled {
+    root: Node,
+    /// Whether the schema has any `x-kubernetes-validations` rule.
+    any_rules: bool,
+}
+
+impl Compiled {
+    /// Compiles a version's `openAPIV3Schema`.
+    pub fn new(schema: &Value) -> Compiled {
+        Compiled { root: Node::new(schema), any_rules: has_rules(schema) }
+    }
+}
+
+/// One schema node, as admission reads it.
+#[derive(Debug, Default)]
+struct Node {
+    /// `type`.
+    kind: Option<String>,
+    nullable: bool,
+    int_or_string: bool,
+    preserve_unknown: bool,
+    embedded: bool,
+    /// Whether `properties` is an object.
+    has_properties: bool,
+    /// `properties`, compiled.
+    compiled: std::collections::HashMap<String, Node>,
+    /// The names of `properties` whose schema has a `default`, in their order.
+    defaulted: Vec<String>,
+    /// `additionalProperties: true`.
+    additional_any: bool,
+    /// `additionalProperties` when it is a schema.
+    additional: Option<Box<Node>>,
+    /// `items` when it is a schema.
+    items: Option<Box<Node>>,
+    /// `default`, when the node has the key (null included).
+    default: Option<Value>,
+    enumeration: Option<Vec<Value>>,
+    required: Vec<String>,
+    max_length: Option<u64>,
+    min_length: Option<u64>,
+    /// The pattern and its regex (None when it does not compile: then not checked).
+    pattern: Option<(String, Option<regex::Regex>)>,
+    minimum: Option<(f64, Value)>,
+    exclusive_minimum: bool,
+    maximum: Option<(f64, Value)>,
+    exclusive_maximum: bool,
+    max_items: Option<u64>,
+    min_items: Option<u64>,
+    /// `x-kubernetes-validations`.
+    rules: Vec<Value>,
+}
+
+impl Node {
+    fn new(schema: &Value) -> Node {
+        let flag = |key: &str| schema[key] == json!(true);
+        let properties = schema["properties"].as_object();
+        // In the properties' own order, as defaults were filled before.
+        let defaulted = properties
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| v.get("default").is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let compiled: std::collections::HashMap<String, Node> =
+            properties.into_iter().flatten().map(|(k, v)| (k.clone(), Node::new(v))).collect();
+        let sub = |key: &str| schema[key].is_object().then(|| Box::new(Node::new(&schema[key])));
+        let bound = |key: &str| schema[key].as_f64().map(|n| (n, schema[key].clone()));
+        Node {
+            kind: schema["type"].as_str().map(str::to_owned),
+            nullable: flag("nullable"),
+            int_or_string: flag("x-kubernetes-int-or-string"),
+            preserve_unknown: flag("x-kubernetes-preserve-unknown-fields"),
+            embedded: flag("x-kubernetes-embedded-resource"),
+            has_properties: properties.is_some(),
+            compiled,
+            defaulted,
+            additional_any: schema["additionalProperties"] == json!(true),
+            additional: sub("additionalProperties"),
+            items: sub("items"),
+            default: schema.get("default").cloned(),
+            enumeration: schema["enum"].as_array().cloned(),
+            required: schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            max_length: schema["maxLength"].as_u64(),
+            min_length: schema["minLength"].as_u64(),
+            pattern: schema["pattern"].as_str().map(|p| (p.to_owned(), regex::Regex::new(p).ok())),
+            minimum: bound("minimum"),
+            exclusive_minimum: flag("exclusiveMinimum"),
+            maximum: bound("maximum"),
+            exclusive_maximum: flag("exclusiveMaximum"),
+            max_items: schema["maxItems"].as_u64(),
+            min_items: schema["minItems"].as_u64(),
+            rules: schema["x-kubernetes-validations"].as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// The schema of property `key` (None when `properties` does not name it).
+    fn property(&self, key: &str) -> Option<&Node> {
+        self.compiled.get(key)
+    }
+}
+
 /// Prunes, defaults and validates `object` (an update's `old` feeds the
-/// transition rules); the admitted object or the refusal.
-pub fn admit(crd: &CrdVersion<'_>, mut object: Value, old: Option<&Value>, create: bool) -> Result<Value, Answer> {
+/// transition rules); the admitted object or the refusal. Compiles the
+/// schema first (the tests' way in; the store keeps compiled schemas for
+/// [`admit_compiled`]).
+#[cfg(test)]
+pub fn admit(crd: &CrdVersion<'_>, object: Value, old: Option<&Value>, create: bool) -> Result<Value, Answer> {
+    admit_compiled(crd, &Compiled::new(crd.schema), object, old, create)
+}
+
+/// [`admit`] with the version's schema compiled already.
+pub fn admit_compiled(
+    crd: &CrdVersion<'_>,
+    compiled: &Compiled,
+    mut object: Value,
+    old: Option<&Value>,
+    create: bool,
+) -> Result<Value, Answer> {
     if create
         && crd.status_subresource
         && let Some(map) = object.as_object_mut()
     {
         map.remove("status");
     }
-    prune(&mut object, crd.schema, true);
-    default(&mut object, crd.schema);
+    let schema = &compiled.root;
+    prune(&mut object, schema, true);
+    default(&mut object, schema);
     let mut errors = Vec::new();
     let mut rule_errors = Vec::new();
-    validate(&object, old, crd.schema, "", &mut Found { errors: &mut errors, rules: &mut rule_errors }, true);
+    validate(&object, old, schema, "", &mut Found { errors: &mut errors, rules: &mut rule_errors }, true);
     // Rules run on an object the schema admits; otherwise the API server says they did not run.
     if errors.iter().any(|e| BLOCKING.contains(&e.reason)) {
-        if has_rules(crd.schema) {
+        if compiled.any_rules {
             errors.push(Error {
                 field: "<nil>".into(),
                 reason: "FieldValueInvalid",
@@ -130,41 +262,37 @@ struct Found<'a> {
     rules: &'a mut Vec<Error>,
 }
 
-fn preserves_unknown(schema: &Value) -> bool {
-    schema["x-kubernetes-preserve-unknown-fields"] == json!(true)
-}
-
 /// Drops the fields the schema does not name.
-fn prune(value: &mut Value, schema: &Value, root: bool) {
-    if schema["x-kubernetes-int-or-string"] == json!(true) {
+fn prune(value: &mut Value, schema: &Node, root: bool) {
+    if schema.int_or_string {
         return;
     }
     match value {
         Value::Object(map) => {
-            let properties = schema["properties"].as_object();
-            let additional = &schema["additionalProperties"];
-            let keep_unknown = preserves_unknown(schema) || *additional == json!(true);
-            let embedded = root || schema["x-kubernetes-embedded-resource"] == json!(true);
+            let keep_unknown = schema.preserve_unknown || schema.additional_any;
+            let embedded = root || schema.embedded;
             map.retain(|key, _| {
                 keep_unknown
-                    || properties.is_some_and(|p| p.contains_key(key))
-                    || additional.is_object()
+                    || schema.property(key).is_some()
+                    || schema.additional.is_some()
                     || (embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"))
             });
             for (key, child) in map.iter_mut() {
                 if embedded && key == "metadata" {
                     continue;
                 }
-                match properties.and_then(|p| p.get(key)) {
-                    Some(sub) => prune(child, sub, false),
-                    None if additional.is_object() => prune(child, additional, false),
-                    None => {}
+                match (schema.property(key), &schema.additional) {
+                    (Some(sub), _) => prune(child, sub, false),
+                    (None, Some(additional)) => prune(child, additional, false),
+                    (None, None) => {}
                 }
             }
         }
-        Value::Array(items) if schema["items"].is_object() => {
-            for item in items {
-                prune(item, &schema["items"], false);
+        Value::Array(items) => {
+            if let Some(sub) = &schema.items {
+                for item in items {
+                    prune(item, sub, false);
+                }
             }
         }
         _ => {}
@@ -175,31 +303,28 @@ fn prune(value: &mut Value, schema: &Value, root: bool) {
 /// does not allow one (no `nullable: true`) counts as missing: it takes the
 /// default, or goes when there is none, as the API server prunes such nulls
 /// before defaulting.
-fn default(value: &mut Value, schema: &Value) {
+fn default(value: &mut Value, schema: &Node) {
     match value {
         Value::Object(map) => {
-            if let Some(properties) = schema["properties"].as_object() {
+            if schema.has_properties {
                 map.retain(|key, child| {
-                    !(child.is_null()
-                        && properties
-                            .get(key)
-                            .is_some_and(|sub| sub["nullable"] != json!(true) && sub.get("default").is_none()))
+                    !(child.is_null() && schema.property(key).is_some_and(|sub| !sub.nullable && sub.default.is_none()))
                 });
-                for (key, sub) in properties {
-                    let missing = map.get(key).is_none_or(|v| v.is_null() && sub["nullable"] != json!(true));
-                    if missing && let Some(d) = sub.get("default") {
+                for key in &schema.defaulted {
+                    let Some(sub) = schema.property(key) else { continue };
+                    let missing = map.get(key).is_none_or(|v| v.is_null() && !sub.nullable);
+                    if missing && let Some(d) = &sub.default {
                         map.insert(key.clone(), d.clone());
                     }
                 }
                 for (key, child) in map.iter_mut() {
-                    if let Some(sub) = properties.get(key) {
+                    if let Some(sub) = schema.property(key) {
                         default(child, sub);
                     }
                 }
-            } else if schema["additionalProperties"].is_object() {
-                let additional = &schema["additionalProperties"];
-                if additional["nullable"] != json!(true) {
-                    match additional.get("default") {
+            } else if let Some(additional) = &schema.additional {
+                if !additional.nullable {
+                    match &additional.default {
                         Some(d) => map.values_mut().filter(|v| v.is_null()).for_each(|v| *v = d.clone()),
                         None => map.retain(|_, v| !v.is_null()),
                     }
@@ -209,9 +334,11 @@ fn default(value: &mut Value, schema: &Value) {
                 }
             }
         }
-        Value::Array(items) if schema["items"].is_object() => {
-            for item in items {
-                default(item, &schema["items"]);
+        Value::Array(items) => {
+            if let Some(sub) = &schema.items {
+                for item in items {
+                    default(item, sub);
+                }
             }
         }
         _ => {}
@@ -245,7 +372,10 @@ fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-fn validate(value: &Value, old: Option<&Value>, schema: &Value, path: &str, found: &mut Found<'_>, root: bool) {
+/// The schema every node without one of its own validates against: nothing.
+static EMPTY: std::sync::LazyLock<Node> = std::sync::LazyLock::new(Node::default);
+
+fn validate(value: &Value, old: Option<&Value>, schema: &Node, path: &str, found: &mut Found<'_>, root: bool) {
     let errors = &mut *found.errors;
     let invalid = |errors: &mut Vec<Error>, what: &Value, message: String| {
         errors.push(Error {
@@ -254,10 +384,10 @@ fn validate(value: &Value, old: Option<&Value>, schema: &Value, path: &str, foun
             detail: format!("Invalid value: {}: {message}", shown(what)),
         });
     };
-    if value.is_null() && schema["nullable"] == json!(true) {
+    if value.is_null() && schema.nullable {
         return;
     }
-    if schema["x-kubernetes-int-or-string"] == json!(true) {
+    if schema.int_or_string {
         if !(value.is_string() || type_name(value) == "integer") {
             let detail = format!(
                 "Invalid value: {:?}: {path} in body must be of type integer,string: {:?}",
@@ -268,7 +398,7 @@ fn validate(value: &Value, old: Option<&Value>, schema: &Value, path: &str, foun
         }
         return;
     }
-    if let Some(wanted) = schema["type"].as_str()
+    if let Some(wanted) = schema.kind.as_deref()
         && !type_matches(wanted, value)
     {
         let detail = format!(
@@ -284,36 +414,37 @@ fn validate(value: &Value, old: Option<&Value>, schema: &Value, path: &str, foun
     match value {
         Value::String(text) => {
             let length = text.chars().count() as u64;
-            if let Some(max) = schema["maxLength"].as_u64().filter(|m| length > *m) {
+            if let Some(max) = schema.max_length.filter(|m| length > *m) {
                 errors.push(Error {
                     field: path.to_owned(),
                     reason: "FieldValueTooLong",
                     detail: format!("Too long: may not be more than {max} bytes"),
                 });
             }
-            if let Some(min) = schema["minLength"].as_u64().filter(|m| length < *m) {
+            if let Some(min) = schema.min_length.filter(|m| length < *m) {
                 invalid(errors, value, format!("{path} in body should be at least {min} chars long"));
             }
-            if let Some(pattern) = schema["pattern"].as_str()
-                && regex::Regex::new(pattern).is_ok_and(|re| !re.is_match(text))
+            if let Some((pattern, Some(re))) = &schema.pattern
+                && !re.is_match(text)
             {
                 invalid(errors, value, format!("{path} in body should match '{pattern}'"));
             }
         }
         Value::Number(n) => check_bounds(value, n.as_f64().unwrap_or(f64::NAN), schema, path, errors),
         Value::Array(items) => {
-            if let Some(max) = schema["maxItems"].as_u64().filter(|m| items.len() as u64 > *m) {
+            if let Some(max) = schema.max_items.filter(|m| items.len() as u64 > *m) {
                 errors.push(Error {
                     field: path.to_owned(),
                     reason: "FieldValueTooMany",
                     detail: format!("Too many: {}: must have at most {max} items", items.len()),
                 });
             }
-            if let Some(min) = schema["minItems"].as_u64().filter(|m| (items.len() as u64) < *m) {
+            if let Some(min) = schema.min_items.filter(|m| (items.len() as u64) < *m) {
                 invalid(errors, value, format!("{path} in body should have at least {min} items"));
             }
+            let item_schema = schema.items.as_deref().unwrap_or(&EMPTY);
             for (i, item) in items.iter().enumerate() {
-                validate(item, None, &schema["items"], &format!("{path}[{i}]"), found, false);
+                validate(item, None, item_schema, &format!("{path}[{i}]"), found, false);
             }
         }
         Value::Object(map) => validate_object(map, old, schema, path, found, root),
@@ -322,8 +453,8 @@ fn validate(value: &Value, old: Option<&Value>, schema: &Value, path: &str, foun
     check_rules(value, old, schema, path, found.rules);
 }
 
-fn check_enum(value: &Value, schema: &Value, path: &str, errors: &mut Vec<Error>) {
-    let Some(allowed) = schema["enum"].as_array() else { return };
+fn check_enum(value: &Value, schema: &Node, path: &str, errors: &mut Vec<Error>) {
+    let Some(allowed) = &schema.enumeration else { return };
     if allowed.contains(value) {
         return;
     }
@@ -335,7 +466,7 @@ fn check_enum(value: &Value, schema: &Value, path: &str, errors: &mut Vec<Error>
     });
 }
 
-fn check_bounds(value: &Value, n: f64, schema: &Value, path: &str, errors: &mut Vec<Error>) {
+fn check_bounds(value: &Value, n: f64, schema: &Node, path: &str, errors: &mut Vec<Error>) {
     let mut fail = |message: String| {
         errors.push(Error {
             field: path.to_owned(),
@@ -343,18 +474,18 @@ fn check_bounds(value: &Value, n: f64, schema: &Value, path: &str, errors: &mut 
             detail: format!("Invalid value: {}: {message}", shown(value)),
         });
     };
-    if let Some(min) = schema["minimum"].as_f64() {
-        let exclusive = schema["exclusiveMinimum"] == json!(true);
-        if n < min || (exclusive && n == min) {
+    if let Some((min, shown_min)) = &schema.minimum {
+        let exclusive = schema.exclusive_minimum;
+        if n < *min || (exclusive && n == *min) {
             let relation = if exclusive { "greater than" } else { "greater than or equal to" };
-            fail(format!("{path} in body should be {relation} {}", schema["minimum"]));
+            fail(format!("{path} in body should be {relation} {shown_min}"));
         }
     }
-    if let Some(max) = schema["maximum"].as_f64() {
-        let exclusive = schema["exclusiveMaximum"] == json!(true);
-        if n > max || (exclusive && n == max) {
+    if let Some((max, shown_max)) = &schema.maximum {
+        let exclusive = schema.exclusive_maximum;
+        if n > *max || (exclusive && n == *max) {
             let relation = if exclusive { "less than" } else { "less than or equal to" };
-            fail(format!("{path} in body should be {relation} {}", schema["maximum"]));
+            fail(format!("{path} in body should be {relation} {shown_max}"));
         }
     }
 }
@@ -362,12 +493,12 @@ fn check_bounds(value: &Value, n: f64, schema: &Value, path: &str, errors: &mut 
 fn validate_object(
     map: &Map<String, Value>,
     old: Option<&Value>,
-    schema: &Value,
+    schema: &Node,
     path: &str,
     found: &mut Found<'_>,
     root: bool,
 ) {
-    for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for required in &schema.required {
         if !map.contains_key(required) {
             found.errors.push(Error {
                 field: join(path, required),
@@ -376,15 +507,14 @@ fn validate_object(
             });
         }
     }
-    let properties = schema["properties"].as_object();
     for (key, child) in map {
-        if (root || schema["x-kubernetes-embedded-resource"] == json!(true)) && key == "metadata" {
+        if (root || schema.embedded) && key == "metadata" {
             continue;
         }
-        let sub = match properties.and_then(|p| p.get(key)) {
-            Some(sub) => sub,
-            None if schema["additionalProperties"].is_object() => &schema["additionalProperties"],
-            None => continue,
+        let sub = match (schema.property(key), &schema.additional) {
+            (Some(sub), _) => sub,
+            (None, Some(additional)) => additional,
+            (None, None) => continue,
         };
         let old_child = old.and_then(|o| o.get(key));
         validate(child, old_child, sub, &join(path, key), found, false);
@@ -396,8 +526,8 @@ fn validate_object(
 /// `message`, else `failed rule: <rule>`; at the node's path, or under it by
 /// the rule's `fieldPath`; as the error its `reason` names (Invalid unless
 /// Forbidden, Required or Duplicate).
-fn check_rules(value: &Value, old: Option<&Value>, schema: &Value, path: &str, errors: &mut Vec<Error>) {
-    for rule in schema["x-kubernetes-validations"].as_array().into_iter().flatten() {
+fn check_rules(value: &Value, old: Option<&Value>, schema: &Node, path: &str, errors: &mut Vec<Error>) {
+    for rule in &schema.rules {
         let expression = rule["rule"].as_str().unwrap_or_default();
         let transition = expression.contains("oldSelf");
         if transition && old.is_none() {
@@ -418,7 +548,7 @@ fn check_rules(value: &Value, old: Option<&Value>, schema: &Value, path: &str, e
             None => path.to_owned(),
         };
         // The value shown is the schema's type (`"object"`, `"string"`), as Kubernetes 1.33 words it.
-        let shown_type = schema["type"].as_str().unwrap_or_else(|| type_name(value));
+        let shown_type = schema.kind.as_deref().unwrap_or_else(|| type_name(value));
         let (reason, detail) = match rule["reason"].as_str() {
             Some("FieldValueForbidden") => ("FieldValueForbidden", format!("Forbidden: {message}")),
             Some("FieldValueRequired") => ("FieldValueRequired", format!("Required value: {message}")),
@@ -598,5 +728,154 @@ mod tests {
             message(admit(&crd(), object, None, true).expect_err("refused")),
             "422 SparkJob.sparkplane.dev \"x\" is invalid: spec: Invalid value: \"object\": not that image"
         );
+    }
+
+    /// The schema walk admission did before it was compiled (pruning and
+    /// defaults straight off the schema's JSON), kept to check the compiled
+    /// one gives the same objects.
+    mod reference {
+        use serde_json::{Value, json};
+
+        pub fn prune(value: &mut Value, schema: &Value, root: bool) {
+            if schema["x-kubernetes-int-or-string"] == json!(true) {
+                return;
+            }
+            match value {
+                Value::Object(map) => {
+                    let properties = schema["properties"].as_object();
+                    let additional = &schema["additionalProperties"];
+                    let keep_unknown =
+                        schema["x-kubernetes-preserve-unknown-fields"] == json!(true) || *additional == json!(true);
+                    let embedded = root || schema["x-kubernetes-embedded-resource"] == json!(true);
+                    map.retain(|key, _| {
+                        keep_unknown
+                            || properties.is_some_and(|p| p.contains_key(key))
+                            || additional.is_object()
+                            || (embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"))
+                    });
+                    for (key, child) in map.iter_mut() {
+                        if embedded && key == "metadata" {
+                            continue;
+                        }
+                        match properties.and_then(|p| p.get(key)) {
+                            Some(sub) => prune(child, sub, false),
+                            None if additional.is_object() => prune(child, additional, false),
+                            None => {}
+                        }
+                    }
+                }
+                Value::Array(items) if schema["items"].is_object() => {
+                    for item in items {
+                        prune(item, &schema["items"], false);
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        pub fn default(value: &mut Value, schema: &Value) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(properties) = schema["properties"].as_object() {
+                        map.retain(|key, child| {
+                            !(child.is_null()
+                                && properties
+                                    .get(key)
+                                    .is_some_and(|sub| sub["nullable"] != json!(true) && sub.get("default").is_none()))
+                        });
+                        for (key, sub) in properties {
+                            let missing = map.get(key).is_none_or(|v| v.is_null() && sub["nullable"] != json!(true));
+                            if missing && let Some(d) = sub.get("default") {
+                                map.insert(key.clone(), d.clone());
+                            }
+                        }
+                        for (key, child) in map.iter_mut() {
+                            if let Some(sub) = properties.get(key) {
+                                default(child, sub);
+                            }
+                        }
+                    } else if schema["additionalProperties"].is_object() {
+                        let additional = &schema["additionalProperties"];
+                        if additional["nullable"] != json!(true) {
+                            match additional.get("default") {
+                                Some(d) => map.values_mut().filter(|v| v.is_null()).for_each(|v| *v = d.clone()),
+                                None => map.retain(|_, v| !v.is_null()),
+                            }
+                        }
+                        for child in map.values_mut() {
+                            default(child, additional);
+                        }
+                    }
+                }
+                Value::Array(items) if schema["items"].is_object() => {
+                    for item in items {
+                        default(item, &schema["items"]);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn repo_file(path: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    }
+
+    /// The file's YAML documents (none for the one example that is a template, not YAML).
+    fn documents(path: &std::path::Path) -> Vec<Value> {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let source = sparkplane_documents::Source::new(path.display().to_string(), text);
+        let docs = sparkplane_documents::yaml::parse_documents(&source).unwrap_or_default();
+        docs.iter().map(|d| d.to_json()).collect()
+    }
+
+    /// Every vendored Kubeflow example (and each with unknown fields and
+    /// nulls added, so pruning and defaulting have work) is pruned and
+    /// defaulted by the compiled schema exactly as the schema walk did, and
+    /// admitted as before.
+    #[test]
+    fn the_compiled_kubeflow_schema_prunes_and_defaults_the_examples_as_the_schema_walk_did() {
+        let file = "charts/sparkplane/files/kubeflow/sparkoperator.k8s.io_sparkapplications.yaml";
+        let crd_object =
+            documents(&repo_file(file)).into_iter().find(|d| d["kind"] == "CustomResourceDefinition").expect("CRD");
+        let schema = &crd_object["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let compiled = Compiled::new(schema);
+        let crd = CrdVersion {
+            kind: "SparkApplication".into(),
+            group: "sparkoperator.k8s.io".into(),
+            schema,
+            status_subresource: true,
+        };
+        let dir = repo_file("crates/sparkplane/tests/data/kubeflow-examples");
+        let mut files: Vec<_> =
+            std::fs::read_dir(&dir).expect("examples").filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        let mut apps = 0;
+        for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+            for app in documents(path).into_iter().filter(|d| d["kind"] == "SparkApplication") {
+                let mut noisy = app.clone();
+                noisy["spec"]["unknownField"] = json!({"a": 1});
+                noisy["spec"]["driver"]["notAField"] = json!(true);
+                noisy["spec"]["mode"] = Value::Null;
+                noisy["spec"]["sparkConf"] = json!({"spark.a": "1", "spark.b": null});
+                noisy["spec"]["restartPolicy"] = json!({"type": null, "extra": 2});
+                noisy["status"] = json!({"applicationState": {"state": "RUNNING", "other": 1}});
+                for object in [app, noisy] {
+                    let mut expected = object.clone();
+                    reference::prune(&mut expected, schema, true);
+                    reference::default(&mut expected, schema);
+                    let mut got = object.clone();
+                    prune(&mut got, &compiled.root, true);
+                    default(&mut got, &compiled.root);
+                    assert_eq!(got, expected, "{}", path.display());
+                    // Admission is that, then validation: what it admits is the same object.
+                    if let Ok(admitted) = admit_compiled(&crd, &compiled, object, None, false) {
+                        assert_eq!(admitted, expected, "{}", path.display());
+                    }
+                }
+                apps += 1;
+            }
+        }
+        assert!(apps >= 10, "the examples were read: {apps}");
     }
 }

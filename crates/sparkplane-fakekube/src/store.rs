@@ -6,7 +6,9 @@
 //! No HTTP here: each operation takes a parsed request and gives an
 //! [`Answer`]; `lib.rs` carries bytes.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -46,6 +48,9 @@ pub const EVENT_WINDOW: usize = 100_000;
 /// Identity of a stored object: apiVersion, plural, namespace, name.
 pub type Key = (String, String, Option<String>, String);
 
+/// A CRD version's compiled schema, with the CRD's uid and resourceVersion it was compiled from.
+type CompiledSchema = (String, Arc<schema::Compiled>);
+
 /// Everything the fake holds.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -62,6 +67,10 @@ pub struct Store {
     pub logs: BTreeMap<(String, String), String>,
     /// Paged lists with pages left (`pagination`).
     pages: pagination::Snapshots,
+    /// Each CRD version's schema compiled for admission, by group, version
+    /// and plural, with the CRD's uid and resourceVersion it was compiled
+    /// from (compiled again once the CRD changes).
+    schemas: RefCell<HashMap<(String, String, String), CompiledSchema>>,
 }
 
 fn group_of(path: &ResourcePath) -> &str {
@@ -335,10 +344,30 @@ impl Store {
 
     /// CRD admission (`schema`: pruning, defaults, validation) when a stored CRD serves the path.
     fn admit_schema(&self, path: &ResourcePath, object: Value, old: Option<&Value>) -> Result<Value, Answer> {
-        match schema::crd_version(self.crds(), &path.group, &path.version, &path.plural) {
-            Some(crd) => schema::admit(&crd, object, old, old.is_none()),
-            None => Ok(object),
+        let Some(crd) = schema::crd_version(self.crds(), &path.group, &path.version, &path.plural) else {
+            return Ok(object);
+        };
+        let compiled = self.compiled_schema(path, &crd);
+        schema::admit_compiled(&crd, &compiled, object, old, old.is_none())
+    }
+
+    /// The CRD version's schema compiled for admission: once per CRD write, not per object.
+    fn compiled_schema(&self, path: &ResourcePath, crd: &schema::CrdVersion<'_>) -> Arc<schema::Compiled> {
+        let stamp = self
+            .crds()
+            .find(|c| c["spec"]["group"] == path.group.as_str() && c["spec"]["names"]["plural"] == path.plural.as_str())
+            .map(|c| format!("{}/{}", c["metadata"]["uid"], c["metadata"]["resourceVersion"]))
+            .unwrap_or_default();
+        let key = (path.group.clone(), path.version.clone(), path.plural.clone());
+        let mut cache = self.schemas.borrow_mut();
+        if let Some((seen, compiled)) = cache.get(&key)
+            && *seen == stamp
+        {
+            return Arc::clone(compiled);
         }
+        let compiled = Arc::new(schema::Compiled::new(crd.schema));
+        cache.insert(key, (stamp, Arc::clone(&compiled)));
+        compiled
     }
 
     /// POST to a collection.
