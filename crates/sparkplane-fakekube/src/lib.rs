@@ -625,7 +625,9 @@ fn route(parsed: &Parsed, custom: impl Fn() -> Vec<CustomResource>) -> Option<Ha
         Route::Resource(path) => {
             // A group, version or resource nothing serves (no built-in, no stored CRD): the API server's 404.
             if path.known().is_none()
-                && !custom().iter().any(|r| r.group == path.group && r.version == path.version && r.plural == path.plural)
+                && !custom()
+                    .iter()
+                    .any(|r| r.group == path.group && r.version == path.version && r.plural == path.plural)
             {
                 return Some(Handling::Answer(status(
                     404,
