@@ -101,10 +101,12 @@ fn is_volatile(command: &str) -> bool {
     words.windows(2).any(|w| w[0] == "sparkplane" && VOLATILE.contains(&w[1])) || words.contains(&"python3")
 }
 
-/// Run ids' time stamps (`20261121-135341-4e4c`), hex ids of eight or more (hashes, key ids) and numbers.
+/// Run ids' time stamps (`20261121-135341-4e4c`), hex ids of eight or more (hashes, key ids), durations
+/// (`40s`, `1m5s`: a slower machine crosses into minutes) and numbers.
 struct Redactions {
     stamp: regex::Regex,
     hex: regex::Regex,
+    duration: regex::Regex,
     number: regex::Regex,
 }
 
@@ -114,6 +116,7 @@ impl Redactions {
         Redactions {
             stamp: re(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b"),
             hex: re(r"\b[0-9a-f]{8,}\b"),
+            duration: re(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?s\b"),
             number: re(r"\d+(\.\d+)?"),
         }
     }
@@ -127,7 +130,12 @@ fn normalize(line: &str, home: &str, volatile: bool) -> String {
     let line = REDACTIONS.with(|r| {
         let line = r.stamp.replace_all(&line, "<stamp>");
         let line = r.hex.replace_all(&line, "<hex>");
-        if volatile { r.number.replace_all(&line, "N").into_owned() } else { line.into_owned() }
+        if volatile {
+            let line = r.duration.replace_all(&line, "Ns");
+            r.number.replace_all(&line, "N").into_owned()
+        } else {
+            line.into_owned()
+        }
     });
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -208,6 +216,11 @@ fn ellipses_stand_for_lines_or_text_and_nothing_else() {
         normalize("run a-20261121-135341-4e4c took 11.5s  on   local[2], spec 7cd95d8a", "", true),
         "run a-<stamp> took Ns on local[N], spec <hex>"
     );
+    assert_eq!(
+        normalize("succeeded in 1m5s (trips on local[2]), 40s, 1h2m3s, 250ms", "", true),
+        normalize("succeeded in 40s (trips on local[2]), 9s, 5s, 8ms", "", true)
+    );
+    assert_eq!(normalize("took 1m5s", "", true), "took Ns");
     assert_eq!(normalize("kind:   Pod 12", "", false), "kind: Pod 12");
     assert_eq!(normalize("/home/u/.local/x deadbeefdeadbeef", "/home/u", false), "~/.local/x <hex>");
     assert_eq!(expected_exit("sparkplane validate bad.yaml    # exit 2"), 2);
