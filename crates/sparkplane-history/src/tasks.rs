@@ -249,7 +249,7 @@ impl Task {
 /// The fields at the head of an attempt's record: everything the task table
 /// sorts by apart from the metrics, read without decoding the rest (the
 /// error, the accumulator updates, the metrics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TaskHead<'a> {
     pub task_id: i64,
     pub index: i64,

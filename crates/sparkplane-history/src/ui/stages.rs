@@ -447,24 +447,13 @@ fn page_ids(stage: &crate::replay::Stage, column: &str, desc: bool, offset: usiz
         order.into_iter().skip(offset).collect()
     }
     let flip = |o: Ordering| if desc { o.reverse() } else { o };
-    let heads = stage.tasks.heads();
-    let total = heads.len();
-    let probe = TaskHead {
-        task_id: 0,
-        index: 0,
-        attempt: 0,
-        status: "",
-        launch_time: 0,
-        finish_time: 0,
-        getting_result_time: 0,
-        executor_id: "",
-        host: "",
-    };
-    if compare_heads(column, &probe, &probe).is_some() {
+    // A column the heads order (any but a metric) is picked from the heads alone.
+    if compare_heads(column, &TaskHead::default(), &TaskHead::default()).is_some() {
+        let heads = stage.tasks.heads();
+        let total = heads.len();
         let cmp = |a: &TaskHead, b: &TaskHead| flip(compare_heads(column, a, b).unwrap_or(Ordering::Equal));
         return (pick(heads, offset, size, cmp).iter().map(|h| h.task_id).collect(), total);
     }
-    drop(heads);
     let all = stage.tasks.tasks_without_accumulables();
     let cmp = |a: &&Task, b: &&Task| flip(compare(column, a, b));
     (pick(all.iter().collect(), offset, size, cmp).iter().map(|t| t.task_id).collect(), all.len())
