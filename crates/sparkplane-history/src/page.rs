@@ -19,8 +19,10 @@ use crate::index::Entry;
 use crate::time::format_gmt;
 use crate::ui::{Params, base_link, outcome_word};
 
-/// Applications per page unless `size` says otherwise, and the most one page shows.
-pub const PAGE_SIZE: usize = 100;
+/// Applications per page unless `size` says otherwise (Spark's list shows 20
+/// too), the sizes the form offers, and the most one page shows.
+pub const PAGE_SIZE: usize = 20;
+const OFFERED_SIZES: [usize; 4] = [20, 40, 60, 100];
 const MAX_PAGE_SIZE: usize = 5_000;
 
 fn path_segment(text: &str) -> String {
@@ -141,6 +143,16 @@ fn form(f: &Filters, teams: &[&str]) -> String {
         let _ = write!(html, "<option{selected}>{outcome}</option>");
     }
     let date = |v: Option<i64>| v.map(|ms| format_gmt(ms).get(..10).unwrap_or_default().to_owned()).unwrap_or_default();
+    html.push_str("</select></label><label>Per page<select name=\"size\">");
+    let mut sizes = OFFERED_SIZES.to_vec();
+    if !sizes.contains(&f.size) {
+        sizes.push(f.size);
+        sizes.sort_unstable();
+    }
+    for size in sizes {
+        let selected = if size == f.size { " selected" } else { "" };
+        let _ = write!(html, "<option{selected}>{size}</option>");
+    }
     let _ = write!(
         html,
         "</select></label><label>Started from<input type=\"date\" name=\"from\" value=\"{}\"></label>\
@@ -249,5 +261,73 @@ mod tests {
         assert_eq!(f.to, Some(1_706_832_000_000 - 1));
         assert_eq!(f.query(3), "q=etl&team=a+b&outcome=failed&from=2024-01-31&to=2024-02-01&page=3&size=10");
         assert_eq!(Filters::of(&Params::parse("page=0&size=999999")).size, MAX_PAGE_SIZE);
+    }
+
+    fn entries(n: i64) -> Vec<Entry> {
+        (0..n)
+            .map(|i| Entry {
+                log: crate::records::EntryLog::Listed(sparkplane_eventlog::AppLog::local(
+                    format!("app-{i:03}"),
+                    10,
+                    Some(5),
+                    7,
+                )),
+                attempt: crate::api::AttemptInfo {
+                    app_id: format!("app-{i:03}"),
+                    attempt_id: None,
+                    name: "etl".to_owned(),
+                    start_ms: 1_000 * i,
+                    end_ms: 1_000 * i + 500,
+                    last_updated_ms: 1_000 * i + 500,
+                    user: "u".to_owned(),
+                    completed: true,
+                    spark_version: "4.1.1".to_owned(),
+                },
+                outcome: sparkplane_eventlog::Outcome::Succeeded,
+                team: None,
+                cost_usd: 0.0,
+                warnings: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn listed_ids(html: &str) -> Vec<&str> {
+        html.split("<tr><td><a href=\"").skip(1).filter_map(|row| row.split('>').nth(1)?.split('<').next()).collect()
+    }
+
+    #[test]
+    fn the_list_shows_twenty_newest_first_and_pages_on() {
+        let all = entries(45);
+        let first = index_page(&all, &Params::parse(""));
+        let ids = listed_ids(&first);
+        assert_eq!((ids.len(), ids[0], ids[19]), (20, "app-044", "app-025"), "{first}");
+        assert!(first.contains("<span>1–20 of 45</span>") && first.contains("href=\"/?page=2\">Next"), "{first}");
+        assert!(!first.contains("rel=\"prev\""), "{first}");
+        let last = index_page(&all, &Params::parse("page=3"));
+        assert_eq!(listed_ids(&last), ["app-004", "app-003", "app-002", "app-001", "app-000"]);
+        assert!(last.contains("<span>41–45 of 45</span>") && last.contains("href=\"/?page=2\">Previous"), "{last}");
+        assert!(!last.contains("rel=\"next\""), "{last}");
+        let sized = index_page(&all, &Params::parse("size=40"));
+        assert_eq!(listed_ids(&sized).len(), 40);
+        assert!(sized.contains("href=\"/?page=2&amp;size=40\">Next"), "{sized}");
+    }
+
+    #[test]
+    fn the_form_offers_sparks_page_sizes_and_keeps_an_asked_one() {
+        let offered = |query: &str| {
+            let html = form(&Filters::of(&Params::parse(query)), &[]);
+            let start = html.find("<select name=\"size\">").expect("a size select");
+            let end = start + html[start..].find("</select>").expect("closed");
+            html[start..end].to_owned()
+        };
+        assert_eq!(
+            offered(""),
+            "<select name=\"size\"><option selected>20</option><option>40</option><option>60</option><option>100</option>"
+        );
+        assert_eq!(
+            offered("size=50"),
+            "<select name=\"size\"><option>20</option><option>40</option><option selected>50</option><option>60</option>\
+             <option>100</option>"
+        );
     }
 }
