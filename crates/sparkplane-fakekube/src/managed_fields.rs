@@ -185,13 +185,48 @@ pub struct Comparison {
     pub removed: FieldSet,
 }
 
-/// Compares two versions node by node.
+/// Compares two versions node by node. Equal subtrees are stepped over
+/// (they own the same nodes with the same values), so a write pays for
+/// what it changed rather than for the whole object; where they differ
+/// and are not both non-empty objects, their nodes are compared as
+/// [`leaves`] lists them (a list's items, a value's type).
 pub fn compare(old: &Value, new: &Value, types: &dyn ListTypes) -> Comparison {
-    let before = leaves(old, types);
-    let after = leaves(new, types);
-    let changed = after.iter().filter(|(p, v)| before.get(*p) != Some(*v)).map(|(p, _)| p.clone()).collect();
-    let removed = before.keys().filter(|p| !after.contains_key(*p)).cloned().collect();
-    Comparison { changed, removed }
+    let mut out = Comparison::default();
+    compare_at(Some(old), Some(new), &mut Vec::new(), types, &mut out);
+    out
+}
+
+fn compare_at(old: Option<&Value>, new: Option<&Value>, path: &mut Path, types: &dyn ListTypes, out: &mut Comparison) {
+    if old == new {
+        return;
+    }
+    if let (Some(Value::Object(before)), Some(Value::Object(after))) = (old, new)
+        && !before.is_empty()
+        && !after.is_empty()
+    {
+        // The nodes of a non-empty object are its fields' nodes, and no two fields share one.
+        for (key, child) in after {
+            path.push(Step::Field(key.clone()));
+            compare_at(before.get(key), Some(child), path, types, out);
+            path.pop();
+        }
+        for (key, child) in before.iter().filter(|(key, _)| !after.contains_key(*key)) {
+            path.push(Step::Field(key.clone()));
+            compare_at(Some(child), None, path, types, out);
+            path.pop();
+        }
+        return;
+    }
+    let mut before = BTreeMap::new();
+    let mut after = BTreeMap::new();
+    if let Some(old) = old {
+        walk(old, path, types, &mut before);
+    }
+    if let Some(new) = new {
+        walk(new, path, types, &mut after);
+    }
+    out.removed.extend(before.keys().filter(|p| !after.contains_key(*p)).cloned());
+    out.changed.extend(after.into_iter().filter(|(p, v)| before.get(p) != Some(v)).map(|(p, _)| p));
 }
 
 /// Decodes a `fieldsV1` tree.
@@ -233,54 +268,53 @@ fn canonical(json: &str) -> String {
     serde_json::from_str::<Value>(json).map(|v| v.to_string()).unwrap_or_else(|_| json.to_owned())
 }
 
-/// Encodes a set as a `fieldsV1` tree.
+/// The `fieldsV1` key of a step.
+fn key_of_step(step: &Step) -> String {
+    match step {
+        Step::Field(name) => format!("f:{name}"),
+        Step::Key(json) => format!("k:{json}"),
+        Step::Value(json) => format!("v:{json}"),
+        Step::Index(index) => format!("i:{index}"),
+    }
+}
+
+/// Encodes a set as a `fieldsV1` tree: a member with members below it is
+/// marked with `.`. A set lists a path before the paths it is a prefix of,
+/// so a node already there and still empty when a longer path goes
+/// through it is a member that gains its `.` then.
 pub fn encode(set: &FieldSet) -> Value {
     let mut root = Map::new();
     for path in set {
         let mut node = &mut root;
-        for step in path {
-            let key = match step {
-                Step::Field(name) => format!("f:{name}"),
-                Step::Key(json) => format!("k:{json}"),
-                Step::Value(json) => format!("v:{json}"),
-                Step::Index(index) => format!("i:{index}"),
+        for (depth, step) in path.iter().enumerate() {
+            let key = key_of_step(step);
+            let existed = node.contains_key(&key);
+            let Some(child) = node.entry(key).or_insert_with(|| Value::Object(Map::new())).as_object_mut() else {
+                break;
             };
-            let child = node.entry(key).or_insert_with(|| json!({}));
-            if !child.is_object() {
-                *child = json!({});
+            if existed && child.is_empty() && depth + 1 < path.len() {
+                child.insert(".".into(), Value::Object(Map::new()));
             }
-            let Some(map) = child.as_object_mut() else { break };
-            node = map;
+            node = child;
         }
     }
-    // A member that is also a parent gets its `.`.
-    mark_members(&mut root, set, &mut Vec::new());
     Value::Object(root)
 }
 
-fn mark_members(node: &mut Map<String, Value>, set: &FieldSet, path: &mut Path) {
-    if !path.is_empty() && set.contains(path) && node.keys().any(|k| k != ".") {
-        node.insert(".".into(), json!({}));
+/// Whether a `fieldsV1` tree as [`encode`] writes it has `path` as a member
+/// (without decoding the whole tree).
+fn encoded_member(fields: &Value, path: &[Step]) -> bool {
+    if path.is_empty() {
+        return false;
     }
-    let keys: Vec<String> = node.keys().filter(|k| *k != ".").cloned().collect();
-    for key in keys {
-        let Some(step) = step_of(&key) else { continue };
-        if let Some(child) = node.get_mut(&key).and_then(Value::as_object_mut) {
-            path.push(step);
-            mark_members(child, set, path);
-            path.pop();
+    let mut node = fields;
+    for step in path {
+        match node.as_object().and_then(|map| map.get(&key_of_step(step))) {
+            Some(child) => node = child,
+            None => return false,
         }
     }
-}
-
-fn step_of(key: &str) -> Option<Step> {
-    match key.split_at_checked(2)? {
-        ("f:", name) => Some(Step::Field(name.to_owned())),
-        ("k:", json) => Some(Step::Key(canonical(json))),
-        ("v:", json) => Some(Step::Value(canonical(json))),
-        ("i:", index) => index.parse().ok().map(Step::Index),
-        _ => None,
-    }
+    node.as_object().is_some_and(|map| map.is_empty() || map.contains_key("."))
 }
 
 /// One entry of `metadata.managedFields`.
@@ -328,59 +362,71 @@ impl Entry {
 
 /// The entries stored on an object.
 pub fn entries_of(object: &Value) -> Vec<Entry> {
+    object["metadata"]["managedFields"].as_array().into_iter().flatten().map(entry_of).collect()
+}
+
+/// One stored entry, its set decoded.
+fn entry_of(stored: &Value) -> Entry {
+    Entry { set: decode(&stored["fieldsV1"]), ..head_of(stored) }
+}
+
+/// One stored entry without its set.
+fn head_of(stored: &Value) -> Entry {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    object["metadata"]["managedFields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| Entry {
-            manager: text(&m["manager"]),
-            operation: text(&m["operation"]),
-            api_version: text(&m["apiVersion"]),
-            subresource: m["subresource"].as_str().map(str::to_owned),
-            time: text(&m["time"]),
-            set: decode(&m["fieldsV1"]),
-        })
-        .collect()
+    Entry {
+        manager: text(&stored["manager"]),
+        operation: text(&stored["operation"]),
+        api_version: text(&stored["apiVersion"]),
+        subresource: stored["subresource"].as_str().map(str::to_owned),
+        time: text(&stored["time"]),
+        set: FieldSet::new(),
+    }
 }
 
 /// Stores entries on an object as the API server orders them: `Apply`
 /// before `Update`, then by time, manager, API version and subresource.
 /// Entries that own nothing are dropped.
-pub fn store_entries(object: &mut Value, mut entries: Vec<Entry>) {
-    entries.retain(|e| !e.set.is_empty());
-    entries.sort_by(|a, b| {
-        (&a.operation, &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
-            &b.operation,
-            &b.time,
-            &b.manager,
-            &b.api_version,
-            &b.subresource,
-        ))
-    });
-    let encoded: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            let mut m = json!({
-                "manager": e.manager,
-                "operation": e.operation,
-                "apiVersion": e.api_version,
-                "time": e.time,
-                "fieldsType": "FieldsV1",
-                "fieldsV1": encode(&e.set),
-            });
-            if let Some(sub) = &e.subresource {
-                m["subresource"] = json!(sub);
-            }
-            m
-        })
-        .collect();
+pub fn store_entries(object: &mut Value, entries: Vec<Entry>) {
+    let stored = entries.into_iter().filter(|e| !e.set.is_empty()).map(|e| (e.order(), e.stored())).collect();
+    store_ordered(object, stored);
+}
+
+/// What entries are ordered by: operation, time, manager, API version, subresource.
+type Order = (String, String, String, String, Option<String>);
+
+fn store_ordered(object: &mut Value, mut stored: Vec<(Order, Value)>) {
+    stored.sort_by(|a, b| a.0.cmp(&b.0));
+    let encoded: Vec<Value> = stored.into_iter().map(|(_, m)| m).collect();
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         if encoded.is_empty() {
             meta.remove("managedFields");
         } else {
             meta.insert("managedFields".into(), Value::Array(encoded));
         }
+    }
+}
+
+impl Entry {
+    fn order(&self) -> Order {
+        let e = self;
+        (e.operation.clone(), e.time.clone(), e.manager.clone(), e.api_version.clone(), e.subresource.clone())
+    }
+
+    /// The entry as `metadata.managedFields` holds it.
+    fn stored(&self) -> Value {
+        let e = self;
+        let mut m = json!({
+            "manager": e.manager,
+            "operation": e.operation,
+            "apiVersion": e.api_version,
+            "time": e.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": encode(&e.set),
+        });
+        if let Some(sub) = &e.subresource {
+            m["subresource"] = json!(sub);
+        }
+        m
     }
 }
 
@@ -416,29 +462,59 @@ impl Writer<'_> {
 /// Ownership after a non-apply write (create, replace, any patch but
 /// apply) turned `old` into `new`: the writer's `Update` entry gains what
 /// changed, other managers lose it, and everyone loses what went.
+///
+/// Every stored `managedFields` list is [`store_entries`]' own output (a
+/// create drops the one it is sent, every write stores them again), so an
+/// entry none of the changed or removed nodes is a member of is kept as it
+/// is stored, without decoding and encoding its set; only the entries the
+/// write moves are decoded.
 pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>, types: &dyn ListTypes) {
     let empty = json!({});
     let comparison = compare(old.unwrap_or(&empty), new, types);
-    let scope = |set: FieldSet| -> FieldSet { set.into_iter().filter(|p| in_scope(p, writer.status)).collect() };
-    let changed = scope(comparison.changed);
-    let mut entries = old.map(entries_of).unwrap_or_default();
+    let changed: FieldSet = comparison.changed.into_iter().filter(|p| in_scope(p, writer.status)).collect();
+    let removed = comparison.removed;
     let mine = writer.entry();
-    for entry in &mut entries {
-        entry.set.retain(|p| !comparison.removed.contains(p));
-        if !entry.same_manager(&mine) {
+    let stored_entries = old.and_then(|o| o["metadata"]["managedFields"].as_array()).map(Vec::as_slice).unwrap_or(&[]);
+    let mut out: Vec<(Order, Value)> = Vec::with_capacity(stored_entries.len() + 1);
+    let mut mine_found = false;
+    for stored in stored_entries {
+        let entry = head_of(stored);
+        let is_mine = entry.same_manager(&mine);
+        let gains = is_mine && !mine_found && !changed.is_empty();
+        mine_found |= is_mine;
+        let fields = &stored["fieldsV1"];
+        let loses = |set: &FieldSet| set.iter().any(|p| encoded_member(fields, p));
+        let moved = loses(&removed) || (!is_mine && loses(&changed));
+        if !moved && !gains {
+            debug_assert_eq!(entry_of(stored).stored(), *stored, "a stored entry is store_entries' output");
+            out.push((entry.order(), stored.clone()));
+            continue;
+        }
+        if gains && !moved && changed.iter().all(|p| encoded_member(fields, p)) {
+            // Owns all it changed already: the same set, at the new time.
+            let mut kept = stored.clone();
+            kept["time"] = json!(writer.time);
+            out.push((Entry { time: writer.time.to_owned(), ..entry }.order(), kept));
+            continue;
+        }
+        let mut entry = Entry { set: decode(fields), ..entry };
+        entry.set.retain(|p| !removed.contains(p));
+        if !is_mine {
             entry.set.retain(|p| !changed.contains(p));
         }
-    }
-    if !changed.is_empty() {
-        match entries.iter_mut().find(|e| e.same_manager(&mine)) {
-            Some(entry) => {
-                entry.set.extend(changed);
-                entry.time = writer.time.to_owned();
-            }
-            None => entries.push(Entry { set: changed, ..mine }),
+        if gains {
+            entry.set.extend(changed.iter().cloned());
+            entry.time = writer.time.to_owned();
+        }
+        if !entry.set.is_empty() {
+            out.push((entry.order(), entry.stored()));
         }
     }
-    store_entries(new, entries);
+    if !mine_found && !changed.is_empty() {
+        let entry = Entry { set: changed, ..mine };
+        out.push((entry.order(), entry.stored()));
+    }
+    store_ordered(new, out);
 }
 
 /// The default manager of a write without `fieldManager`: the user agent up to its first `/`.
@@ -521,3 +597,7 @@ mod tests {
         assert_eq!(manager_from_user_agent(None), "unknown");
     }
 }
+
+#[cfg(test)]
+#[path = "managed_fields_tests.rs"]
+mod whole_object_tests;
