@@ -339,9 +339,17 @@ async fn admission_puts_the_pods_on_the_flavors_nodes() {
     let seen = transitions(&done);
     assert_eq!(seen[..3], ["Queued/Created", "Queued/WaitingForAdmission", "Submitted/Submitted"], "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("Succeeded/Succeeded"));
-    // The Workload ended with the run, so Kueue frees its quota.
-    let workload = workload_of(&fake, "data", "placed");
-    assert_eq!(condition(&workload, "Finished")["reason"], "Succeeded");
+    // The Workload ended with the run, so Kueue frees its quota. The operator marks it Finished right after it
+    // writes the job's Succeeded, so the test may look in between: it waits for it (bounded).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let finished = loop {
+        let finished = condition(&workload_of(&fake, "data", "placed"), "Finished");
+        if !finished.is_null() || Instant::now() > deadline {
+            break finished;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(finished["reason"], "Succeeded", "{finished}");
     operator.stop().await;
 }
 
