@@ -788,7 +788,10 @@ fn task_end_finish_time(text: &str) -> Option<Option<i64>> {
         return None;
     }
     const FIELD: &str = r#""Finish Time":"#;
-    let Some(at) = memchr::memmem::find(line.as_bytes(), FIELD.as_bytes()) else { return Some(None) };
+    // One searcher for every line (building one costs about as much as a search through a task end).
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(FIELD));
+    let Some(at) = FINDER.find(line.as_bytes()) else { return Some(None) };
     let digits: &str = &line[at + FIELD.len()..];
     let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
     Some(digits[..end].parse().ok())

@@ -37,6 +37,10 @@ const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 const COMPACT_SUFFIX: &str = ".compact";
 /// Read buffer per open part; large enough that reading is not the bottleneck.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// The smallest read buffer of an uncompressed local part (one of a smaller file is this big).
+const MIN_READ_BUFFER_BYTES: usize = 8 * 1024;
+/// The line buffer's first size; it grows to the longest line read.
+const LINE_BUFFER_BYTES: usize = 8 * 1024;
 /// Bytes per ranged request when a part is streamed from object storage. The
 /// reader holds at most two chunks (one read, one prefetched), so memory per
 /// open remote part stays at 16 MiB whatever the object's size.
@@ -214,8 +218,7 @@ impl EventLog {
     pub fn open(path: &Path) -> Result<EventLog, ReadError> {
         let meta = fs::metadata(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
         if !meta.is_dir() {
-            let file = ListedFile { name: file_name(path), path: path.to_path_buf(), object: None };
-            return Ok(single_file_log(file));
+            return Ok(EventLog::open_file(path));
         }
         let io_error = |source| ReadError::Io { path: path.to_path_buf(), source };
         let mut listing = Vec::new();
@@ -225,6 +228,13 @@ impl EventLog {
             listing.push(ListedFile { name, path: entry.path(), object: None });
         }
         rolling_log(path, listing)
+    }
+
+    /// The event log that is the single file at `path`, known to be one (a
+    /// listing said so): laid out from its name, nothing read. A file gone
+    /// since fails when its lines are read, as [`EventLog::open`] would.
+    pub fn open_file(path: &Path) -> EventLog {
+        single_file_log(ListedFile { name: file_name(path), path: path.to_path_buf(), object: None })
     }
 
     /// Starts reading the parts in order. Fails if the first part cannot be opened or
@@ -240,7 +250,7 @@ impl EventLog {
             current: None,
             line_number: 0,
             in_progress: self.in_progress,
-            text: String::with_capacity(64 * 1024),
+            text: String::with_capacity(LINE_BUFFER_BYTES),
             warnings: self.notes.clone(),
         };
         if let Some(first) = self.parts.first() {
@@ -492,6 +502,14 @@ fn open_part(part: &LogPart) -> Result<Box<dyn BufRead + Send>, ReadError> {
     match &part.object {
         None => {
             let file = File::open(&part.path).map_err(|source| ReadError::Io { path: part.path.clone(), source })?;
+            if part.codec.is_none() {
+                // A small log gets a buffer of its size: listing a fleet of small logs would otherwise take and
+                // free a buffer of READ_BUFFER_BYTES for each. The size is the open file's (no second lookup).
+                let size = file.metadata().map_or(READ_BUFFER_BYTES as u64, |meta| meta.len());
+                let capacity = usize::try_from(size)
+                    .map_or(READ_BUFFER_BYTES, |s| s.clamp(MIN_READ_BUFFER_BYTES - 1, READ_BUFFER_BYTES - 1) + 1);
+                return Ok(Box::new(BufReader::with_capacity(capacity, file)));
+            }
             decode(file, part.codec).map_err(|source| ReadError::Io { path: part.path.clone(), source })
         }
         Some(object) => {
@@ -701,17 +719,53 @@ pub(crate) fn is_app_log(name: &str, is_dir: bool) -> bool {
 /// directories, in name order. Hidden files (Hadoop's `.crc`), `.crc` files,
 /// `appstatus_*` markers and other directories are not logs.
 pub fn list_app_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+    Ok(read_app_dir(dir)?.logs.into_iter().map(|log| log.path).collect())
+}
+
+/// One application log found in a local directory by [`read_app_dir`].
+#[derive(Debug)]
+pub(crate) struct DirLog {
+    pub path: PathBuf,
+    /// Its metadata as read relative to the directory (no second lookup of
+    /// the whole path); `None` for a symbolic link, which is followed later,
+    /// or when it could not be read here.
+    pub meta: Option<fs::Metadata>,
+}
+
+/// What one read of a local directory gives the listing.
+#[derive(Debug, Default)]
+pub(crate) struct DirListing {
+    /// The application logs ([`is_app_log`]), in name order.
+    pub logs: Vec<DirLog>,
+    /// The other directories that are not hidden (per-team folders), in name order.
+    pub folders: Vec<PathBuf>,
+}
+
+/// Reads `dir` once: its application logs, each with its metadata, and its
+/// other folders. Sorted by file name: within one directory that is the order
+/// of their paths, without comparing paths component by component.
+pub(crate) fn read_app_dir(dir: &Path) -> std::io::Result<DirListing> {
     let mut logs = Vec::new();
+    let mut folders = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if is_app_log(&name.to_string_lossy(), is_dir) {
-            logs.push(entry.path());
+        let file_type = entry.file_type().ok();
+        let is_dir = file_type.is_some_and(|t| t.is_dir());
+        let text = name.to_string_lossy();
+        if is_app_log(&text, is_dir) {
+            let meta = file_type.filter(|t| !t.is_symlink()).and_then(|_| entry.metadata().ok());
+            logs.push((name, DirLog { path: entry.path(), meta }));
+        } else if is_dir && !text.starts_with('.') {
+            folders.push((name, entry.path()));
         }
     }
-    logs.sort();
-    Ok(logs)
+    logs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    folders.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(DirListing {
+        logs: logs.into_iter().map(|(_, log)| log).collect(),
+        folders: folders.into_iter().map(|(_, path)| path).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -738,6 +792,30 @@ mod tests {
         assert_eq!(attempt_of("local-1_2", "local-1"), Some(2));
         assert_eq!(attempt_of("local-12", "local-1"), None);
         assert_eq!(attempt_of("local-1_x", "local-1"), None);
+    }
+
+    #[test]
+    fn a_directory_is_read_once_into_its_logs_by_name_with_their_metadata_and_its_folders() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        for name in ["local-2", "local-10", ".local-1.crc", "local-3.crc", "appstatus_x"] {
+            fs::write(root.join(name), b"{}\n").expect("write");
+        }
+        for folder in ["eventlog_v2_local-1", "team-b", "team-a", ".hidden"] {
+            fs::create_dir(root.join(folder)).expect("mkdir");
+        }
+        std::os::unix::fs::symlink(root.join("local-2"), root.join("local-0")).expect("symlink");
+        let listing = read_app_dir(root).expect("lists");
+        let names: Vec<String> = listing.logs.iter().map(|log| file_name(&log.path)).collect();
+        assert_eq!(names, ["eventlog_v2_local-1", "local-0", "local-10", "local-2"], "by name, as paths sort");
+        let metas: Vec<Option<bool>> = listing.logs.iter().map(|log| log.meta.as_ref().map(|m| m.is_dir())).collect();
+        assert_eq!(metas, [Some(true), None, Some(false), Some(false)], "a link is looked at through its target later");
+        assert_eq!(listing.logs[3].meta.as_ref().map(fs::Metadata::len), Some(3));
+        assert_eq!(listing.folders, [root.join("team-a"), root.join("team-b")]);
+        assert_eq!(
+            list_app_logs(root).expect("lists"),
+            listing.logs.iter().map(|l| l.path.clone()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

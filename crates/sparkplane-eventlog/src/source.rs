@@ -135,6 +135,9 @@ enum Place {
     /// A local file or rolling directory: its path, or `None` when the log's
     /// name is its path (every path that is valid UTF-8).
     Local(Option<PathBuf>),
+    /// As `Local`, a log the listing found to be one file: opened without
+    /// looking at its metadata again.
+    LocalFile(Option<PathBuf>),
     /// One object.
     RemoteFile(Box<ListedFile>),
     /// A rolling directory's prefix (its URL) and the objects directly in it.
@@ -147,6 +150,7 @@ impl AppLog {
     pub fn open(&self) -> Result<EventLog, ReadError> {
         match &self.place {
             Place::Local(path) => EventLog::open(path.as_deref().unwrap_or_else(|| Path::new(&self.name))),
+            Place::LocalFile(path) => Ok(EventLog::open_file(path.as_deref().unwrap_or_else(|| Path::new(&self.name)))),
             Place::RemoteFile(file) => Ok(read::single_file_log(file.as_ref().clone())),
             Place::RemoteRolling(rolling) => read::rolling_log(&rolling.0, rolling.1.clone()),
         }
@@ -161,7 +165,7 @@ impl AppLog {
     /// Whether [`AppLog::local`] gives this log back from its name, size,
     /// modification time and fingerprint alone (a local log at a UTF-8 path).
     pub fn is_local_by_name(&self) -> bool {
-        matches!(self.place, Place::Local(None))
+        matches!(self.place, Place::Local(None) | Place::LocalFile(None))
     }
 
     /// Reads and summarises the application (see [`crate::summarize_log`]).
@@ -195,45 +199,38 @@ fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
     if meta.is_dir() && !is_rolling {
         return local_dir_logs(path).map_err(io_error);
     }
-    Ok(local_logs(vec![path.to_path_buf()]))
+    Ok(local_logs(vec![read::DirLog { path: path.to_path_buf(), meta: None }]))
 }
 
 /// The application logs in the local directory `dir` (see [`read::list_app_logs`]),
 /// and those one level below it in per-team folders (`<dir>/<team>/<log>`, the
 /// layout sparkplane's presets write): a folder that is neither a rolling log
-/// nor hidden is a team's.
+/// nor hidden is a team's. Each directory is read once, and each log's
+/// metadata is read relative to it ([`read::read_app_dir`]).
 pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
-    let mut paths = Vec::new();
-    for path in read::list_app_logs(dir)? {
-        paths.push(path);
-    }
-    let mut teams: Vec<PathBuf> = fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            !name.starts_with('.') && !name.starts_with(ROLLING_DIR_PREFIX)
-        })
-        .map(|e| e.path())
-        .collect();
-    teams.sort();
-    for team in teams {
+    let listing = read::read_app_dir(dir)?;
+    let mut found = listing.logs;
+    for team in listing.folders {
         // A team folder that cannot be read is skipped, as an unreadable log is.
-        if let Ok(logs) = read::list_app_logs(&team) {
-            paths.extend(logs);
+        if let Ok(inner) = read::read_app_dir(&team) {
+            found.extend(inner.logs);
         }
     }
-    Ok(local_logs(paths))
+    Ok(local_logs(found))
 }
 
-fn local_logs(paths: Vec<PathBuf>) -> Vec<AppLog> {
-    let mut logs = Vec::with_capacity(paths.len());
-    for path in paths {
+fn local_logs(found: Vec<read::DirLog>) -> Vec<AppLog> {
+    let mut logs = Vec::with_capacity(found.len());
+    for read::DirLog { path, meta } in found {
         // A log removed between listing and looking is simply not there any more.
-        let Ok(signature) = local_signature(&path) else { continue };
+        let Ok((signature, is_file)) = local_signature(&path, meta) else { continue };
         let (size, modified_ms, fingerprint) = signature.totals();
-        let name = path.display().to_string();
-        let place = Place::Local((path.to_str() != Some(name.as_str())).then_some(path));
+        // The name is the path's text; a path that is not UTF-8 is named as displayed and keeps its own path.
+        let (name, own_path) = match path.to_str() {
+            Some(text) => (text.to_owned(), None),
+            None => (path.display().to_string(), Some(path)),
+        };
+        let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
         logs.push(AppLog { name, size, modified_ms, fingerprint, place });
     }
     logs
@@ -315,18 +312,23 @@ impl Signature {
 
 /// A local log's size and last change; for a rolling directory the sizes of its
 /// files summed and the latest change of the directory (files added or renamed)
-/// or of any file in it, every file's name in the fingerprint.
-fn local_signature(path: &Path) -> std::io::Result<Signature> {
+/// or of any file in it, every file's name in the fingerprint. `meta` is the
+/// path's metadata when the listing read it already (not through a link).
+/// Also says whether the log is a single file.
+fn local_signature(path: &Path, meta: Option<fs::Metadata>) -> std::io::Result<(Signature, bool)> {
     let millis = |meta: &fs::Metadata| {
         let since_epoch = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
         i64::try_from(since_epoch.as_millis()).ok()
     };
-    let meta = fs::metadata(path)?;
+    let meta = match meta {
+        Some(meta) => meta,
+        None => fs::metadata(path)?,
+    };
     let mut signature = Signature::default();
     let size = if meta.is_dir() { 0 } else { meta.len() };
     signature.add(LogFile { name: "", size, modified_ms: millis(&meta), e_tag: None });
     if !meta.is_dir() {
-        return Ok(signature);
+        return Ok((signature, true));
     }
     // read_dir's order is the filesystem's; sorted, the fingerprint does not depend on it.
     let mut files = Vec::new();
@@ -339,7 +341,7 @@ fn local_signature(path: &Path) -> std::io::Result<Signature> {
     for (name, size, modified_ms) in files {
         signature.add(LogFile { name: &name, size, modified_ms, e_tag: None });
     }
-    Ok(signature)
+    Ok((signature, false))
 }
 
 fn remote_app_logs(store: &Store) -> Result<Vec<AppLog>, ReadError> {
