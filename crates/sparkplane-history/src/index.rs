@@ -321,7 +321,7 @@ impl Index {
         self.restored_pending.store(false, Ordering::SeqCst);
         // A log that could not be replayed is tried again after each listing.
         self.unreadable.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let written = self.store.as_ref().map(|store| store.apply(&changes));
+        let written = self.store.as_ref().map(|store| store.apply(changes));
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         match written {
             Some(Err(error)) => {

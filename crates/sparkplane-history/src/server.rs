@@ -82,8 +82,9 @@ impl Drop for HistoryServer {
 
 /// Starts serving `index` on `addr` (the project's one HTTP scaffold,
 /// `sparkplane_http`), rescanning on a thread of its own: each rescan starts
-/// early by what the last one took, so it ends about `interval` after the
-/// previous one started and a log written at any moment shows within `interval`.
+/// early by twice what the longest recent one took ([`RescanLead`]), so it
+/// ends within `interval` of the previous start and a log written at any
+/// moment shows within `interval`.
 pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<HistoryServer, ServeError> {
     let stats = Arc::new(Mutex::new(RequestStats::default()));
     let http = {
@@ -98,20 +99,20 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
         std::thread::Builder::new()
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
-                let (mut last, mut failing, mut took) = (Instant::now(), false, Duration::ZERO);
+                let (mut last, mut failing, mut lead) = (Instant::now(), false, RescanLead::default());
                 // Records restored from the persisted index: the catch-up listing starts at once.
                 let mut due = index.restored_pending();
                 while !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(100));
-                    // Each rescan starts early by what the last one took, so it ends about an interval after
-                    // the one before started: a log written at any moment is listed within one interval.
-                    if !due && last.elapsed() + took < interval {
+                    std::thread::sleep(SCAN_TICK);
+                    // Each rescan starts early (RescanLead), so that it ends within an interval of the one
+                    // before starting: a log written at any moment is listed within one interval.
+                    if !due && last.elapsed() + lead.of(interval) < interval {
                         continue;
                     }
                     due = false;
                     last = Instant::now();
                     failing = rescan(&index, failing);
-                    took = last.elapsed();
+                    lead.took(last.elapsed());
                 }
             })
             // `http` is dropped on this early return, which stops it.
@@ -123,6 +124,37 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
 /// Rescans once; a listing that fails is said once on stderr (and counted by
 /// the index for `/metrics`) while the last good list keeps being served.
 /// Returns whether the location is failing now.
+/// How often the scan thread looks at the clock (and at the stop flag).
+const SCAN_TICK: Duration = Duration::from_millis(100);
+
+/// How early a rescan starts. A log written just after a rescan read the
+/// location is listed by the next one, at its end: an interval after the
+/// previous start, less the lead, plus what the next rescan takes. So the lead
+/// is twice the longest of the last few rescans (a rescan of 100,000 logs
+/// varies by a second on a loaded machine) plus the scan thread's tick, at
+/// most half the interval (beyond that rescans would run back to back).
+#[derive(Debug, Default)]
+struct RescanLead {
+    /// The last [`RescanLead::KEPT`] rescans' durations, the newest last.
+    recent: Vec<Duration>,
+}
+
+impl RescanLead {
+    const KEPT: usize = 5;
+
+    fn took(&mut self, duration: Duration) {
+        if self.recent.len() == Self::KEPT {
+            self.recent.remove(0);
+        }
+        self.recent.push(duration);
+    }
+
+    fn of(&self, interval: Duration) -> Duration {
+        let longest = self.recent.iter().max().copied().unwrap_or_default();
+        (longest * 2 + SCAN_TICK).min(interval / 2)
+    }
+}
+
 fn rescan(index: &Index, failing: bool) -> bool {
     match index.refresh() {
         Ok(()) => {
@@ -364,6 +396,22 @@ mod tests {
         assert!(!rescan(&index, true), "it lists again");
         let stats = index.stats();
         assert_eq!((stats.refresh_failures, stats.last_refresh_error, index.entries().len()), (2, None, 1));
+    }
+
+    #[test]
+    fn a_rescan_starts_early_by_twice_the_longest_recent_one_at_most_half_the_interval() {
+        let interval = Duration::from_secs(10);
+        let mut lead = RescanLead::default();
+        assert_eq!(lead.of(interval), SCAN_TICK, "before any rescan, only the tick");
+        lead.took(Duration::from_millis(900));
+        lead.took(Duration::from_millis(400));
+        assert_eq!(lead.of(interval), Duration::from_millis(1_900), "twice the longest of the recent ones");
+        for _ in 0..RescanLead::KEPT {
+            lead.took(Duration::from_millis(300));
+        }
+        assert_eq!(lead.of(interval), Duration::from_millis(700), "an old long rescan is forgotten");
+        lead.took(Duration::from_secs(4));
+        assert_eq!(lead.of(interval), Duration::from_secs(5), "never more than half the interval");
     }
 
     #[test]
