@@ -22,6 +22,7 @@
 #   SPARKPLANE_BENCH_DIR=/tmp/hist-bench bench/history/fleet.sh
 #   SPARK_HEAP=8g FLEET_TIMEOUT=7200 bench/history/fleet.sh
 #   FLEET_SKIP_SPARK=1 bench/history/fleet.sh     # sparkplane's cases only
+#   CASES="listing appear" bench/history/fleet.sh # some of: listing restart steady appear (default all)
 #
 # Inputs are made once under $SPARKPLANE_BENCH_DIR (default
 # ~/.cache/sparkplane/bench/history-fleet): 100,000 copies of Spark's own
@@ -34,6 +35,8 @@ need_rust
 need_java
 
 n="${FLEET_APPS:-100000}"
+cases=" ${CASES:-listing restart steady appear} "
+has() { [[ "$cases" == *" $1 "* ]]; }
 data="${SPARKPLANE_BENCH_DIR:-$HOME/.cache/sparkplane/bench/history-fleet}"
 heap="${SPARK_HEAP:-4g}"
 source_log=crates/sparkplane-history/tests/data/spark-history/spark-events/local-1426533911241
@@ -61,7 +64,7 @@ for m in 10000 50000; do
     ls "$data/apps-$n" | sort | sed -n "1,${m}p" | while read -r f; do ln "$data/apps-$n/$f" "$data/apps-$m/$f"; done
   fi
 done
-if [ "$(ls "$data/wide-10000" 2>/dev/null | wc -l)" != 10000 ]; then
+if has steady && [ "$(ls "$data/wide-10000" 2>/dev/null | wc -l)" != 10000 ]; then
   echo "==> 10000 copies of $source_log with 25 times its tasks" >&2
   rm -rf "$data/wide-10000"
   python3 bench/history/make_logs.py wide "$source_log" "$data/wide-10000" 10000 25
@@ -88,47 +91,54 @@ echo "sparkplane $("$sp" --version | awk '{print $2}') and Spark $(basename "$(l
 echo
 echo "| server, case | start → applications lists all (s) | peak RSS (MiB) | RSS then (MiB) |"
 echo "|---|---|---|---|"
-warm "$data/apps-$n"
-p="$(free_port)"
-fleet listing "sparkplane, first listing, run 1" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index-1")
-if [ -z "${FLEET_SKIP_SPARK:-}" ]; then
+if has listing; then
   warm "$data/apps-$n"
   p="$(free_port)"
-  fleet listing "Spark 4.1, first listing (in-memory store)" "http://127.0.0.1:$p" "$n" "log:$scratch/spark-1.log:$parsed" -- $(spark "$data/apps-$n" "$p")
+  fleet listing "sparkplane, first listing, run 1" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index-1")
+  if [ -z "${FLEET_SKIP_SPARK:-}" ]; then
+    warm "$data/apps-$n"
+    p="$(free_port)"
+    fleet listing "Spark 4.1, first listing (in-memory store)" "http://127.0.0.1:$p" "$n" "log:$scratch/spark-1.log:$parsed" -- $(spark "$data/apps-$n" "$p")
+  fi
 fi
-warm "$data/apps-$n"
-p="$(free_port)"
-fleet listing "sparkplane, first listing, run 2 (fills the persisted index)" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index")
-for run in 1 2 3; do
-  p="$(free_port)"
-  fleet listing "sparkplane, restart $run with the persisted index" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index")
-done
-if [ -z "${FLEET_SKIP_SPARK:-}" ]; then
+if has restart; then
   warm "$data/apps-$n"
   p="$(free_port)"
-  fleet listing "Spark 4.1, first listing filling its store (spark.history.store.path)" "http://127.0.0.1:$p" "$n" "log:$scratch/spark-2.log:$parsed" -- $(spark "$data/apps-$n" "$p" "$scratch/spark-store")
-  p="$(free_port)"
-  fleet listing "Spark 4.1, restart with its store" "http://127.0.0.1:$p" "$n" "poll:2" -- $(spark "$data/apps-$n" "$p" "$scratch/spark-store")
+  fleet listing "sparkplane, first listing, run 2 (fills the persisted index)" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index")
+  for run in 1 2 3; do
+    p="$(free_port)"
+    fleet listing "sparkplane, restart $run with the persisted index" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index")
+  done
+  if [ -z "${FLEET_SKIP_SPARK:-}" ]; then
+    warm "$data/apps-$n"
+    p="$(free_port)"
+    fleet listing "Spark 4.1, first listing filling its store (spark.history.store.path)" "http://127.0.0.1:$p" "$n" "log:$scratch/spark-2.log:$parsed" -- $(spark "$data/apps-$n" "$p" "$scratch/spark-store")
+    p="$(free_port)"
+    fleet listing "Spark 4.1, restart with its store" "http://127.0.0.1:$p" "$n" "poll:2" -- $(spark "$data/apps-$n" "$p" "$scratch/spark-store")
+  fi
+  echo
+  echo "persisted index: $(du -k "$scratch/index/index.redb" | cut -f1) KiB for $n applications"
+  [ -n "${FLEET_SKIP_SPARK:-}" ] || echo "Spark's store: $(du -sk "$scratch/spark-store" | cut -f1) KiB"
 fi
-echo
-echo "persisted index: $(du -k "$scratch/index/index.redb" | cut -f1) KiB for $n applications"
-[ -z "${FLEET_SKIP_SPARK:-}" ] && echo "Spark's store: $(du -sk "$scratch/spark-store" | cut -f1) KiB"
 
-echo
-echo "| what is listed | applications | start → listed (s) | RSS once listed (MiB) | peak RSS (MiB) |"
-echo "|---|---|---|---|---|"
-for m in "${subsets[@]}" "$n"; do
-  warm "$data/apps-$m"
+if has steady; then
+  echo
+  echo "| what is listed | applications | start → listed (s) | RSS once listed (MiB) | peak RSS (MiB) |"
+  echo "|---|---|---|---|---|"
+  for m in "${subsets[@]}" "$n"; do
+    warm "$data/apps-$m"
+    p="$(free_port)"
+    fleet steady "copies of the 8-task log" "http://127.0.0.1:$p" "$m" -- $(ours "$data/apps-$m" "$p" "$scratch/index-steady-$m")
+  done
+  warm "$data/wide-10000"
   p="$(free_port)"
-  fleet steady "copies of the 8-task log" "http://127.0.0.1:$p" "$m" -- $(ours "$data/apps-$m" "$p" "$scratch/index-steady-$m")
-done
-warm "$data/wide-10000"
-p="$(free_port)"
-fleet steady "copies of the same log with 200 tasks" "http://127.0.0.1:$p" 10000 -- $(ours "$data/wide-10000" "$p" "$scratch/index-wide")
-
-echo
-echo "| case | logs added | p50 (s) | p90 (s) | p99 (s) | max (s) | never answered |"
-echo "|---|---|---|---|---|---|---|"
-warm "$data/apps-$n"
-p="$(free_port)"
-fleet appear "a log added while serving $n, --interval 10" "http://127.0.0.1:$p" "$n" "$data/apps-$n" "$source_log" 100 -- $(ours "$data/apps-$n" "$p" "$scratch/index" 10)
+  fleet steady "copies of the same log with 200 tasks" "http://127.0.0.1:$p" 10000 -- $(ours "$data/wide-10000" "$p" "$scratch/index-wide")
+fi
+if has appear; then
+  echo
+  echo "| case | logs added | p50 (s) | p90 (s) | p99 (s) | max (s) | never answered |"
+  echo "|---|---|---|---|---|---|---|"
+  warm "$data/apps-$n"
+  p="$(free_port)"
+  fleet appear "a log added while serving $n, --interval 10" "http://127.0.0.1:$p" "$n" "$data/apps-$n" "$source_log" 100 -- $(ours "$data/apps-$n" "$p" "$scratch/index" 10)
+fi

@@ -102,8 +102,7 @@ pub struct Restored {
 pub struct PersistedIndex {
     db: Arc<Database>,
     path: PathBuf,
-    /// The write in flight on its own thread ([`PersistedIndex::apply`]), and
-    /// the changes it holds, for a write that fails.
+    /// The write in flight on its own thread ([`PersistedIndex::apply`]), which gives its outcome when joined.
     writing: Mutex<Option<JoinHandle<Result<(), String>>>>,
 }
 
