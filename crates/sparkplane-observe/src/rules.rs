@@ -172,6 +172,9 @@ pub const OPERATOR_QUEUE_STUCK_MINUTES: u32 = 30;
 /// How long a run may wait for admission (the operator's queue, or Kueue in
 /// Kueue mode) before SparkplaneApplicationsUnadmitted fires.
 pub const OPERATOR_UNADMITTED_MINUTES: u32 = 60;
+/// Runs of one queue Kueue may take the admission back from within an hour
+/// (preempted, reclaimed by the cohort, evicted) before SparkplaneQueuePreemptions fires.
+pub const QUEUE_PREEMPTIONS_PER_HOUR: u32 = 5;
 /// Share of the operator's driver pods whose driver never ran (image pull,
 /// scheduling, start timeout) above which [`builtin_groups`] alerts.
 pub const OPERATOR_START_FAILURE_RATIO: f64 = 0.25;
@@ -608,6 +611,21 @@ fn operator_alerts(options: &RuleOptions) -> Vec<Rule> {
              (its Workload is not admitted: quota used up, a LocalQueue or ClusterQueue missing or stopped, the \
              job too big for its queue), or by the operator's own queue. Nothing of it runs; no pod exists.",
             "applications-unadmitted",
+        ),
+        alert(
+            "SparkplaneQueuePreemptions",
+            format!(
+                "sum by (namespace, queue) (increase(sparkplane_operator_preemptions_total[1h])) >= {QUEUE_PREEMPTIONS_PER_HOUR}"
+            ),
+            None,
+            Severity::Warning,
+            "{{ $value | humanize }} runs of queue {{ $labels.queue }} in {{ $labels.namespace }} were preempted in the last hour",
+            "Kueue took the admission back from at least 5 runs of this LocalQueue within an hour: preempted by \
+             higher-priority work in their ClusterQueue, reclaimed by the cohort they borrowed from, or evicted \
+             (ClusterQueue stopped, node failures). The operator stopped each run and queued it again — not a \
+             failure, but the work each had done is lost and done again, and runs preempted over and over may \
+             never finish.",
+            "queue-preemptions",
         ),
         alert(
             "SparkplaneOperatorSubmissionFailures",

@@ -561,6 +561,21 @@ tests:
     alert_rule_test:
       - {{alertname: SparkplaneApplicationsUnadmitted, eval_time: 50m, exp_alerts: []}}
       - {{alertname: SparkplaneApplicationsUnadmitted, eval_time: 70m, exp_alerts: [{{exp_labels: {{namespace: etl, severity: warning}}}}]}}
+  # Six runs of etl's queue team-a preempted an hour, for two reasons: fires for that queue. Three an
+  # hour in bi, or four at once in ml, do not; neither does team-a before an hour has gone by.
+  - interval: 1m
+    input_series:
+      - series: 'sparkplane_operator_preemptions_total{{job="sparkplane-operator", instance="a:8080", namespace="etl", queue="team-a", reason="Preempted"}}'
+        values: '0+0.05x90'
+      - series: 'sparkplane_operator_preemptions_total{{job="sparkplane-operator", instance="a:8080", namespace="etl", queue="team-a", reason="NodeFailures"}}'
+        values: '0+0.05x90'
+      - series: 'sparkplane_operator_preemptions_total{{job="sparkplane-operator", instance="a:8080", namespace="bi", queue="bi-q", reason="Preempted"}}'
+        values: '0+0.05x90'
+      - series: 'sparkplane_operator_preemptions_total{{job="sparkplane-operator", instance="a:8080", namespace="ml", queue="ml-q", reason="Preempted"}}'
+        values: '0x30 4x60'
+    alert_rule_test:
+      - {{alertname: SparkplaneQueuePreemptions, eval_time: 30m, exp_alerts: []}}
+      - {{alertname: SparkplaneQueuePreemptions, eval_time: 70m, exp_alerts: [{{exp_labels: {{namespace: etl, queue: team-a, severity: warning}}}}]}}
   # Half of the driver pods fail to pull their image: fires. Every application failing in its
   # own code, or two pull failures out of two pods, does not.
   - interval: 1m
