@@ -250,7 +250,9 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
         layers.push((LayerLabel { kind: LayerKind::Set, name: flag.text.clone() }, layer));
     }
     let (mut tree, mut provenance) = merge_layers(&request, &layers, environment.as_ref().map(|(env, _)| env.as_str()));
-    default_queue(request.catalog, &mut tree, &mut provenance, &mut diagnostics);
+    let namespace = tree.get(&FieldPath::parse("metadata.namespace").unwrap_or_default()).and_then(Node::as_str);
+    let namespace = namespace.map(str::to_owned);
+    default_queue(request.catalog, &mut tree, &mut provenance, &mut diagnostics, namespace.as_deref());
 
     diagnostics.extend(schema::schema(DocKind::SparkJob).check(&tree, Completeness::Complete));
     // Unknown fields do not stop the meaning checks: they are set aside so one
@@ -360,21 +362,22 @@ fn merge_layers(
 
 /// A job that names no queue (`spec.queue`) in any layer gets its tenant's
 /// (ADR 0079): the platform's tenant ([`Catalog::tenant_of`]) whose
-/// namespace is the job's, or of its team when it names no namespace, when
-/// that tenant's file names a queue. The value is recorded as set by the
-/// tenant, so `--explain` shows where it came from. A team with several
-/// tenants and a job that names no namespace is a warning: no queue is chosen.
+/// namespace is the job's (`namespace`), or of its team when it names no
+/// namespace, when that tenant's file names a queue. The value is recorded
+/// as set by the tenant, so `--explain` shows where it came from. A team
+/// with several tenants and a job that names no namespace is a warning: no
+/// queue is chosen.
 fn default_queue(
     catalog: &Catalog,
     tree: &mut Node,
     provenance: &mut BTreeMap<FieldPath, Origin>,
     diagnostics: &mut Diagnostics,
+    namespace: Option<&str>,
 ) {
     let at = |path: &str| FieldPath::parse(path).ok().and_then(|p| tree.get(&p));
     if at("spec.queue").is_some() {
         return;
     }
-    let namespace = at("metadata.namespace").and_then(Node::as_str);
     let team = at("spec.team").and_then(Node::as_str).unwrap_or_default();
     let tenant = match catalog.tenant_of(namespace, team) {
         JobTenant::One(tenant) => tenant,
@@ -404,6 +407,31 @@ fn default_queue(
     let layer = SetFlag { path: FieldPath::parse("spec.queue").unwrap_or_default(), value, text: String::new() };
     let label = LayerLabel { kind: LayerKind::Tenant, name: tenant.metadata.name.clone() };
     merge(tree, &layer.as_layer(), &FieldPath::root(), &label, provenance);
+}
+
+/// Settles the namespace a resolved job goes to (`-n` as `flag`, else the
+/// job's own, else the kubeconfig context's: [`ResolvedJob::settle_namespace`])
+/// and, when no layer named its queue, gives it the queue of the tenant of
+/// that namespace — the default [`resolve_layers`] gave by the job's own
+/// namespace, or by its team when it named none, is taken back first. So a
+/// namespace given only on the command line finds its tenant by the same
+/// rule ([`Catalog::tenant_of`]) as one written in the job (ADR 0079).
+pub fn settle_namespace(resolved: &mut ResolvedJob, catalog: &Catalog, flag: Option<&str>, context: Option<&str>) {
+    let before = resolved.job.metadata.namespace.clone();
+    resolved.settle_namespace(flag, context);
+    let queue = FieldPath::parse("spec.queue").unwrap_or_default();
+    let by_tenant = resolved.provenance.get(&queue).is_none_or(|o| o.layer.kind == LayerKind::Tenant);
+    if resolved.job.metadata.namespace == before || !by_tenant {
+        return;
+    }
+    remove_path(&mut resolved.tree, &queue);
+    resolved.provenance.remove(&queue);
+    resolved.job.spec.queue = None;
+    // A team's several tenants no longer leave the queue open once the namespace is known.
+    resolved.warnings.0.retain(|d| d.code != "ambiguous-tenant");
+    let namespace = resolved.job.metadata.namespace.clone();
+    default_queue(catalog, &mut resolved.tree, &mut resolved.provenance, &mut resolved.warnings, namespace.as_deref());
+    resolved.job.spec.queue = resolved.tree.get(&queue).and_then(Node::as_str).map(str::to_owned);
 }
 
 /// Removes the value at `path` from a tree (used to set aside unknown fields).

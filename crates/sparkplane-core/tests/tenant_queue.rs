@@ -11,7 +11,7 @@ use sparkplane_core::catalog::Catalog;
 use sparkplane_core::load::{load, resolve_resource};
 use sparkplane_core::render::kueue::{WorkloadOf, workload};
 use sparkplane_core::render::{Target, size_and_render};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag, settle_namespace};
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::Source;
 use sparkplane_documents::yaml::{FieldPath, parse_single};
@@ -147,4 +147,51 @@ fn a_resource_the_operator_reads_resolves_to_the_same_queue() {
     let resource: SparkJob = serde_json::from_value(doc.to_json()).expect("a SparkJob");
     let resolved = resolve_resource(&resource, &catalog()).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(resolved.job.spec.queue.as_deref(), Some("team-a-q"));
+}
+
+/// The namespace a command settles after resolving (`apply -n`, `render -n`, `fit -n`, the kubeconfig
+/// context's) finds its tenant by the same rule as one written in the job.
+#[test]
+fn a_namespace_given_only_on_the_command_line_picks_its_tenants_queue() {
+    let mut catalog = catalog();
+    catalog.add_tenant(tenant("team-c", "team-c", "c", Some("team-c-q")), "platform/tenants/team-c.yaml").expect("c");
+    let queue = FieldPath::parse("spec.queue").expect("path");
+    // Team a's job, sent to team-c's namespace with -n: team-c's queue, not the one its team matched.
+    let mut moved = resolve_with(&catalog, &job("{name: etl}", ""), &[]);
+    assert_eq!(moved.job.spec.queue.as_deref(), Some("team-a-q"), "by team before the namespace is known");
+    settle_namespace(&mut moved, &catalog, Some("team-c"), None);
+    assert_eq!((moved.namespace(), moved.job.spec.queue.as_deref()), ("team-c", Some("team-c-q")));
+    assert_eq!(moved.provenance.get(&queue).map(|o| o.layer.to_string()).as_deref(), Some("tenant team-c"));
+    assert_eq!(queue_labels(&moved, Target::Job), [json!("team-c-q")]);
+    // The kubeconfig context's namespace counts when the job and -n name none.
+    let mut by_context = resolve_with(&catalog, &job("{name: etl}", ""), &[]);
+    settle_namespace(&mut by_context, &catalog, None, Some("team-c"));
+    assert_eq!(by_context.job.spec.queue.as_deref(), Some("team-c-q"));
+    // A namespace no tenant has: no tenant's queue (the team's is not guessed once the namespace is known).
+    let mut elsewhere = resolve_with(&catalog, &job("{name: etl}", ""), &[]);
+    settle_namespace(&mut elsewhere, &catalog, Some("elsewhere"), None);
+    assert_eq!(elsewhere.job.spec.queue, None);
+    assert!(elsewhere.tree.get(&queue).is_none() && !elsewhere.provenance.contains_key(&queue));
+    // The spec hash follows the queue: the same job in another tenant's namespace is another spec.
+    assert_ne!(moved.spec_hash(), elsewhere.spec_hash());
+}
+
+#[test]
+fn settling_the_namespace_keeps_a_queue_a_layer_named_and_answers_an_ambiguous_team() {
+    let mut catalog = catalog();
+    catalog.add_tenant(tenant("team-a-ml", "team-a-ml", "a", Some("ml-q")), "t/team-a-ml.yaml").expect("added");
+    // Named by the job: -n does not replace it.
+    let mut own = resolve_with(&catalog, &job("{name: etl}", "  queue: adhoc\n"), &[]);
+    settle_namespace(&mut own, &catalog, Some("team-a-ml"), None);
+    assert_eq!(own.job.spec.queue.as_deref(), Some("adhoc"));
+    // Two tenants of team a: no queue and a warning, until -n says which.
+    let mut ambiguous = resolve_with(&catalog, &job("{name: etl}", ""), &[]);
+    assert!(ambiguous.warnings.0.iter().any(|d| d.code == "ambiguous-tenant"));
+    settle_namespace(&mut ambiguous, &catalog, Some("team-a-ml"), None);
+    assert_eq!(ambiguous.job.spec.queue.as_deref(), Some("ml-q"));
+    assert!(!ambiguous.warnings.0.iter().any(|d| d.code == "ambiguous-tenant"), "{:?}", ambiguous.warnings);
+    // The job's own namespace wins over the context's, and keeps its tenant's queue.
+    let mut own_ns = resolve_with(&catalog, &job("{name: etl, namespace: team-a}", ""), &[]);
+    settle_namespace(&mut own_ns, &catalog, None, Some("team-a-ml"));
+    assert_eq!((own_ns.namespace(), own_ns.job.spec.queue.as_deref()), ("team-a", Some("team-a-q")));
 }

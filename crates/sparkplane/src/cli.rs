@@ -289,6 +289,10 @@ pub struct FitArgs {
     /// (the tenant from the platform directory's tenants/).
     #[arg(long, value_name = "NAME", requires = "queues")]
     pub cluster_queue: Option<String>,
+    /// The namespace the job will run in (default: the job's own): with --queues, its tenant's LocalQueue and
+    /// so its ClusterQueue, as `apply -n` resolves it.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
 }
 
 /// `ci`.
@@ -361,6 +365,10 @@ pub struct RenderArgs {
     /// Write one file per object into this directory instead of a YAML stream on stdout.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// The namespace the job will run in (default: the job's own): the objects' namespace and, when no layer
+    /// names spec.queue, that namespace's tenant's queue (the platform directory's tenants/), as `apply -n` does.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
     /// `enforce` refuses a job that breaks a deny policy (exit 1); `audit` reports it and renders anyway.
     #[arg(long, value_enum, default_value = "enforce")]
     pub policy_mode: PolicyMode,

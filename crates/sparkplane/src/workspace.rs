@@ -156,6 +156,24 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
     Ok(resolved)
 }
 
+/// Settles the namespace a resolved job goes to (`-n` as `flag`, else its
+/// own, else the kubeconfig context's) and, when no layer named its queue,
+/// gives it that namespace's tenant's from the platform directory
+/// (`sparkplane_core::resolve::settle_namespace`, ADR 0079).
+pub fn settle_namespace(
+    resolved: &mut ResolvedJob,
+    settings: &JobSettings,
+    flag: Option<&str>,
+    context: Option<&str>,
+) -> Result<(), Failure> {
+    match settings.platform_dir.as_deref() {
+        // The built-in catalog has no tenants.
+        None => resolved.settle_namespace(flag, context),
+        Some(dir) => sparkplane_core::resolve::settle_namespace(resolved, &load_catalog(Some(dir))?, flag, context),
+    }
+    Ok(())
+}
+
 /// Loads `settings`' job for a cluster (resolved, then validated for one),
 /// sized and rendered for `target`: the step `render`, `policy check`,
 /// `release`, `promote` and `submit` share before their policy gate and I/O.

@@ -160,3 +160,55 @@ fn a_job_that_names_no_queue_is_left_to_the_operator() {
     let kueue_reads = kueue.sent().into_iter().filter(|r| r.path.contains("kueue.x-k8s.io")).count();
     assert_eq!(kueue_reads, 0);
 }
+
+/// Two tenants of team `data` in the platform directory: `data` (its LocalQueue `team`) and `data-ml` (`ml-q`).
+fn two_tenants(dir: &std::path::Path) {
+    let tenants = dir.join("platform/tenants");
+    std::fs::create_dir_all(&tenants).expect("mkdir");
+    for (name, queue) in [("data", "team"), ("data-ml", "ml-q")] {
+        let text = format!(
+            "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {{name: {name}}}\nspec:\n  team: data\n  \
+             costCenter: cc-1\n  queue: {{name: {queue}, clusterQueue: shared}}\n"
+        );
+        std::fs::write(tenants.join(format!("{name}.yaml")), text).expect("tenant");
+    }
+}
+
+#[test]
+fn a_job_that_names_no_namespace_takes_the_queue_of_the_tenant_of_the_namespace_it_is_applied_to() {
+    let kueue = Kueue::start();
+    two_tenants(kueue.dir.path());
+    // The job names no namespace and no queue; its team has two tenants, so only the namespace says which.
+    let path = kueue.dir.path().join("nightly.yaml");
+    std::fs::write(&path, JOB.replace("{name: nightly, namespace: data}", "{name: nightly}")).expect("write");
+    let apply = |more: &[&str]| {
+        let cmd = cluster_support::command(kueue.dir.path(), &kueue.dir.path().join("kubeconfig"));
+        let mut args = vec!["apply", "nightly.yaml", "--platform-dir", "platform"];
+        args.extend_from_slice(more);
+        cluster_support::run(cmd, &args, Duration::from_secs(60))
+    };
+    // -n data-ml: that tenant's queue, which the namespace does not have yet: refused, nothing stored.
+    let run = apply(&["-n", "data-ml"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: spec.queue: there is no Kueue LocalQueue `ml-q` in namespace `data-ml`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("all belong to team"), "the namespace settled the tenant: {}", run.stderr);
+    assert_eq!(kueue.writes(), Vec::<String>::new(), "no write was sent");
+    // Once it exists, the job is stored in data-ml waiting in ml-q.
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let url = format!("{}/apis/kueue.x-k8s.io/v1beta2/namespaces/data-ml/localqueues", kueue.fake.url());
+    let body = json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue",
+                      "metadata": {"name": "ml-q", "namespace": "data-ml"}, "spec": {"clusterQueue": "shared"}});
+    assert_eq!(agent.post(&url).send_json(&body).expect("answers").status().as_u16(), 201);
+    let run = apply(&["-n", "data-ml"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let stored = kueue.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-ml"), "nightly").expect("stored");
+    assert_eq!(stored["spec"]["queue"], "ml-q", "{stored:#}");
+    // Without -n, the kubeconfig context's namespace (data) says the tenant: its queue `team`.
+    let run = apply(&[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(kueue.stored("nightly").expect("stored")["spec"]["queue"], "team");
+}

@@ -262,3 +262,75 @@ fn fit_passes_a_job_its_cluster_queue_can_admit_and_refuses_an_unknown_queue() {
     );
     assert!(text(&out.stderr).contains("help: pass --cluster-queue with one of: analytics"), "{}", text(&out.stderr));
 }
+
+/// A second tenant of team-a (namespace `team-a-ml`, LocalQueue `ml-q` feeding ClusterQueue `ml`), so a job
+/// that names no namespace is only placed by `-n`.
+const ML_TENANT: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: Tenant
+metadata: {name: team-a-ml}
+spec:
+  team: team-a
+  costCenter: cc-1
+  queue: {name: ml-q, clusterQueue: ml}
+";
+
+fn two_tenants_without_a_namespace() -> tempfile::TempDir {
+    let dir = workspace(&JOB.replace("{name: nightly, namespace: team-a}", "{name: nightly}"));
+    std::fs::write(dir.path().join("platform/tenants/team-a-ml.yaml"), ML_TENANT).expect("tenant");
+    std::fs::write(dir.path().join("queues.yaml"), QUEUES).expect("queues");
+    dir
+}
+
+#[test]
+fn render_dash_n_puts_the_job_in_that_namespace_and_its_tenants_queue() {
+    let dir = two_tenants_without_a_namespace();
+    let args = ["render", "job.yaml", "--target", "job", "-o", "json", "--platform-dir", "platform"];
+    // No namespace anywhere and two tenants of its team: a warning, and no tenant's queue.
+    let out = run(dir.path(), &args);
+    assert_eq!(rendered_queue_labels(&out), [Value::Null]);
+    assert!(
+        text(&out.stderr)
+            .contains("tenants team-a, team-a-ml all belong to team `team-a` and the job names no namespace"),
+        "{}",
+        text(&out.stderr)
+    );
+    for (namespace, queue) in [("team-a-ml", "ml-q"), ("team-a", "team-a-q")] {
+        let out = run(dir.path(), &[&args[..], &["-n", namespace]].concat());
+        assert_eq!(rendered_queue_labels(&out), [serde_json::json!(queue)], "-n {namespace}");
+        assert!(!text(&out.stderr).contains("all belong to team"), "{}", text(&out.stderr));
+        let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let namespaces: Vec<&Value> =
+            list["items"].as_array().into_iter().flatten().map(|o| &o["metadata"]["namespace"]).collect();
+        assert!(!namespaces.is_empty() && namespaces.iter().all(|n| *n == namespace), "{namespaces:?}");
+    }
+    // A namespace no tenant has: no tenant's queue, and no warning either (the namespace is known).
+    let out = run(dir.path(), &[&args[..], &["-n", "elsewhere"]].concat());
+    assert_eq!(rendered_queue_labels(&out), [Value::Null]);
+}
+
+#[test]
+fn fit_dash_n_checks_the_cluster_queue_of_that_namespaces_tenant() {
+    let dir = two_tenants_without_a_namespace();
+    let nodes = example("presets/nodes/standard.yaml").display().to_string();
+    let args = ["fit", "job.yaml", "--platform-dir", "platform", "--queues", "queues.yaml", "--nodes", &nodes];
+    // Without -n the tenant is not known: which ClusterQueue is not known either (exit 2).
+    let out = run(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("which ClusterQueue admits the job is not known"), "{}", text(&out.stderr));
+    // -n team-a: team-a's LocalQueue feeds analytics, which can admit it.
+    let out = run(dir.path(), &[&args[..], &["-n", "team-a"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ClusterQueue analytics: its quota can admit the job."),
+        "{}",
+        text(&out.stdout)
+    );
+    // -n team-a-ml: that tenant's ClusterQueue `ml`, which the queues file does not declare (exit 2).
+    let out = run(dir.path(), &[&args[..], &["-n", "team-a-ml"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("error: spec.queue: the queues file declares no ClusterQueue `ml`"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -15,7 +15,7 @@ use sparkplane_kube::Target as ClusterTarget;
 use super::kube_view::{block_on, cluster_settings};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, resolve_job};
+use crate::workspace::{JobSettings, resolve_job, settle_namespace};
 
 /// What `apply` was asked.
 #[derive(Clone, Debug)]
@@ -38,7 +38,6 @@ pub struct ApplySettings {
 /// does, then create or update its SparkJob resource for the operator.
 pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
-    printer.warnings(&resolved.warnings);
     if let Some(id) = &settings.release {
         sparkplane_delivery::cluster_run::label_release(&mut resolved.job, id)?;
     }
@@ -46,7 +45,9 @@ pub fn apply(settings: &ApplySettings, printer: &Printer) -> CommandResult {
     sparkplane_dq::run::embed_gate_specs(&mut resolved.job, &settings.job.path, crate::workspace::read_source)?;
     let cluster = cluster_settings(&settings.cluster)?;
     let context = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
-    resolved.settle_namespace(settings.cluster.namespace.as_deref(), context);
+    settle_namespace(&mut resolved, &settings.job, settings.cluster.namespace.as_deref(), context)?;
+    // After the namespace is settled: it may answer which tenant's queue (ADR 0079).
+    printer.warnings(&resolved.warnings);
     let objects = sparkplane_core::render::size_and_render(&resolved, Target::Native);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
     let mut job = resolved.job.clone();

@@ -35,7 +35,8 @@ fn lookup(
             platform_dir: platform_dir.map(Path::to_owned),
         };
         let mut job = resolve_job(&settings, ValidationTarget::Cluster)?;
-        job.settle_namespace(namespace_flag, cluster.namespace_explicit.then_some(cluster.namespace.as_str()));
+        let context = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
+        crate::workspace::settle_namespace(&mut job, &settings, namespace_flag, context)?;
         let namespace = job.namespace().to_owned();
         return Ok((Lookup::Job { name: job.name().to_owned(), spec_hash: job.short_hash() }, namespace));
     }

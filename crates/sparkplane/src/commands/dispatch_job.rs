@@ -77,7 +77,8 @@ pub fn render(args: &crate::cli::RenderArgs, cli: &Cli, printer: &Printer) -> Co
     };
     let audit = args.policy_mode == PolicyMode::Audit;
     let policy = policy_settings(&args.policy, Some(&args.job.job), cli);
-    render::run(&job_settings(&args.job, cli), &policy, target, args.out_dir.as_deref(), audit, printer)
+    let out = render::Out { dir: args.out_dir.as_deref(), namespace: args.namespace.as_deref() };
+    render::run(&job_settings(&args.job, cli), &policy, target, out, audit, printer)
 }
 
 /// `sparkplane run`.

@@ -121,6 +121,8 @@ pub struct QueueArgs<'a> {
     pub queues: Option<&'a Path>,
     /// The ClusterQueue; default: the one the job's tenant's LocalQueue feeds.
     pub cluster_queue: Option<&'a str>,
+    /// `-n`: the namespace the job will run in, which says its tenant.
+    pub namespace: Option<&'a str>,
 }
 
 fn queue_table(fit: &QueueFit) -> String {
@@ -144,7 +146,10 @@ pub fn run(
     queue: QueueArgs<'_>,
     printer: &Printer,
 ) -> CommandResult {
-    let resolved = resolve_job(settings, ValidationTarget::Any)?;
+    let mut resolved = resolve_job(settings, ValidationTarget::Any)?;
+    if queue.namespace.is_some() {
+        crate::workspace::settle_namespace(&mut resolved, settings, queue.namespace, None)?;
+    }
     printer.warnings(&resolved.warnings);
     let pools = read_pools(nodes)?;
     let quota = quota.map(read_quota).transpose()?;

@@ -126,7 +126,11 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Validate(args) => resolve::validate(&job_settings(&args.job, cli), args.cluster, printer),
         Command::Size(args) => dispatch_job::size(args, printer),
         Command::Fit(args) => {
-            let queue = fit::QueueArgs { queues: args.queues.as_deref(), cluster_queue: args.cluster_queue.as_deref() };
+            let queue = fit::QueueArgs {
+                queues: args.queues.as_deref(),
+                cluster_queue: args.cluster_queue.as_deref(),
+                namespace: args.namespace.as_deref(),
+            };
             fit::run(&job_settings(&args.job, cli), &args.nodes, args.quota.as_deref(), queue, printer)
         }
         Command::Ci(args) => dispatch_job::ci(args, cli, printer),

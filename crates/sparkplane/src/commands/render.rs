@@ -7,8 +7,8 @@ use sparkplane_core::render::{RenderedObject, Target};
 pub use super::manifests::{print_objects, write_files};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::JobSettings;
-use crate::workspace::render_objects;
+use crate::workspace::{JobSettings, render_objects, resolve_job, settle_namespace};
+use sparkplane_core::validate::ValidationTarget;
 
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
 fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
@@ -51,16 +51,34 @@ pub(crate) fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> 
     Ok(removed)
 }
 
+/// Where `render` puts the objects.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Out<'a> {
+    /// `--out-dir`: one file per object; None: a YAML stream on stdout.
+    pub dir: Option<&'a Path>,
+    /// `-n`: the namespace the job goes to (default: its own), which also says its tenant (ADR 0079).
+    pub namespace: Option<&'a str>,
+}
+
 /// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`.
 pub fn run(
     settings: &JobSettings,
     policy: &super::policy::PolicySettings,
     target: Target,
-    out_dir: Option<&Path>,
+    out: Out<'_>,
     audit: bool,
     printer: &Printer,
 ) -> CommandResult {
-    let (resolved, objects) = render_objects(settings, target)?;
+    let out_dir = out.dir;
+    let (resolved, objects) = match out.namespace {
+        None => render_objects(settings, target)?,
+        Some(namespace) => {
+            let mut resolved = resolve_job(settings, ValidationTarget::Cluster)?;
+            settle_namespace(&mut resolved, settings, Some(namespace), None)?;
+            let objects = sparkplane_core::render::size_and_render(&resolved, target);
+            (resolved, objects)
+        }
+    };
     printer.warnings(&resolved.warnings);
     super::policy::enforce_with(&resolved, &objects, policy, printer, audit)?;
     let job = resolved.name().to_owned();

@@ -16,7 +16,7 @@ use sparkplane_kube::submit::{self, SubmitOutcome, SubmitRequest};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::{OutputFormat, Printer};
-use crate::workspace::{JobSettings, resolve_job};
+use crate::workspace::{JobSettings, resolve_job, settle_namespace};
 
 use super::kube_view::{application_table, kube_failure};
 use super::render::print_objects;
@@ -58,12 +58,12 @@ pub struct SubmitSettings {
 pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     let started = std::time::Instant::now();
     let mut resolved = resolve_job(&settings.job, ValidationTarget::Cluster)?;
-    printer.warnings(&resolved.warnings);
 
     if settings.dry_run == DryRun::Client {
         // Render only: the context's namespace is used when it can be read, nothing is sent.
         let context_ns = sparkplane_kube::kubeconfig::load(&settings.cluster).ok().map(|s| s.namespace);
-        resolved.settle_namespace(settings.cluster.namespace.as_deref(), context_ns.as_deref());
+        settle_namespace(&mut resolved, &settings.job, settings.cluster.namespace.as_deref(), context_ns.as_deref())?;
+        printer.warnings(&resolved.warnings);
         let objects = size_and_render(&resolved, Target::Native);
         super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
         print_objects(&objects, printer);
@@ -75,7 +75,9 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
     }
     let cluster = sparkplane_kube::kubeconfig::load(&settings.cluster).map_err(|e| kube_failure(&e))?;
     let context_ns = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
-    resolved.settle_namespace(settings.cluster.namespace.as_deref(), context_ns);
+    settle_namespace(&mut resolved, &settings.job, settings.cluster.namespace.as_deref(), context_ns)?;
+    // After the namespace is settled: it may answer which tenant's queue (ADR 0079).
+    printer.warnings(&resolved.warnings);
     let objects = size_and_render(&resolved, Target::Native);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
 
