@@ -68,7 +68,7 @@ release: {{ .Values.monitoring.release | quote }}
 
 {{/* Whether the operator reads a platform directory. */}}
 {{- define "sparkplane.hasPlatform" -}}
-{{- if or .Values.platform.presets .Values.platform.environments -}}
+{{- if or .Values.platform.presets .Values.platform.environments .Values.platform.tenants -}}
 true
 {{- end -}}
 {{- end -}}

@@ -352,7 +352,7 @@ fn everything(platform: &Platform) -> Vec<Value> {
         "eventLogs": {"location": "s3a://spark-events", "credentialsSecret": "spark-events-s3"},
         "operator": {"watchNamespaces": ["data-eng", "analytics"], "logStore": "s3://spark-logs/drivers",
                      "maxRunningPerNamespace": 20, "credentialsSecret": "operator-s3"},
-        "platform": {"presets": {"etl-huge": "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\n"}},
+        "platform": {"presets": {"etl-huge": "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\n"}, "tenants": {"data-eng": TENANT}},
         "history": {"implementation": "spark", "spark": {"properties": {"spark.history.retainedApplications": "100"}}},
         "gatekeeper": {"enabled": false},
     }))
@@ -418,6 +418,7 @@ fn every_object_passes_kubernetes_schemas_strictly_and_sparkplanes_checks() {
     assert!(names.contains(&"ClusterRoleBinding/sparkplane-operator-cluster".to_owned()));
     let platform_map = find(&objects, "ConfigMap", "sparkplane-platform");
     assert!(platform_map["data"]["preset-etl-huge.yaml"].as_str().is_some_and(|t| t.contains("kind: Preset")));
+    assert_eq!(platform_map["data"]["tenant-data-eng.yaml"], TENANT);
 }
 
 #[test]
@@ -1125,6 +1126,70 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     assert_eq!(workload["spec"]["priority"], 100, "{workload:#}");
     let finished = workload["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Finished");
     assert_eq!(finished.map(|c| c["reason"].clone()), Some(json!("Succeeded")), "{workload:#}");
+}
+
+/// The data-eng team's Tenant file, as the platform team keeps it (`sparkplane tenant render` reads it):
+/// its jobs wait in the LocalQueue `data-eng-batch`.
+const TENANT: &str = "apiVersion: sparkplane.dev/v1alpha1
+kind: Tenant
+metadata: {name: data-eng}
+spec:
+  team: data-eng
+  costCenter: cc-1042
+  namespace: data-eng
+  queue: {name: data-eng-batch, clusterQueue: shared}
+  alerting:
+    receivers:
+      - name: chat
+        slack:
+          channel: \"#data-eng\"
+          apiUrl: {secret: {name: data-eng-slack, key: webhook-url}}
+    warning: [chat]
+";
+
+#[test]
+fn the_platforms_tenants_reach_the_operator_and_a_job_without_a_queue_waits_in_its_tenants() {
+    let platform = Platform::start();
+    platform.fake.install_kueue();
+    let values =
+        json!({"operator": {"replicas": 1}, "kueue": {"enabled": true}, "platform": {"tenants": {"data-eng": TENANT}}});
+    let objects = platform.install(&values);
+    // The tenant's file, as written, under the operator's platform directory's tenants/.
+    let map = find(&objects, "ConfigMap", "sparkplane-platform");
+    assert_eq!(map["data"]["tenant-data-eng.yaml"], TENANT, "{map:#}");
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let pod = &deployment["spec"]["template"]["spec"];
+    let args = &pod["containers"][0]["args"];
+    assert!(args.as_array().is_some_and(|a| a.contains(&json!("--platform-dir=/etc/sparkplane/platform"))), "{args}");
+    let items = &pod["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == "platform").expect("volume")["configMap"]
+        ["items"];
+    assert_eq!(items, &json!([{"key": "tenant-data-eng.yaml", "path": "tenants/data-eng.yaml"}]));
+    // Kueue's objects for the team: its LocalQueue is the tenant's, and there is no `default` one, so a job
+    // that fell back to Kueue's default queue would be refused rather than run.
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let setup = KUEUE_SETUP.replace(
+        "metadata: {name: default, namespace: data-eng}",
+        "metadata: {name: data-eng-batch, namespace: data-eng}",
+    );
+    let setup = platform.write("kueue.yaml", &setup);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &setup.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    // GOOD names no queue: applied with kubectl, the operator gives it the tenant's.
+    assert!(!GOOD.contains("queue"));
+    let good = platform.write("good.yaml", GOOD);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    platform.wait_until_succeeded();
+    let workload = platform
+        .fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Workload" && o["metadata"]["labels"]["sparkplane.dev/job"] == "data-eng-daily")
+        .expect("the run's Workload");
+    assert_eq!(workload["spec"]["queueName"], "data-eng-batch", "{workload:#}");
+    assert_eq!(workload["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "data-eng-batch", "{workload:#}");
 }
 
 #[test]
