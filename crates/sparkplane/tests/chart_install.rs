@@ -121,6 +121,14 @@ impl Platform {
         self.fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data-eng"), "data-eng-daily")
     }
 
+    /// That SparkJob's Kueue Workload (Kueue mode).
+    fn workload(&self) -> Option<Value> {
+        self.fake
+            .objects()
+            .into_iter()
+            .find(|o| o["kind"] == "Workload" && o["metadata"]["labels"]["sparkplane.dev/job"] == "data-eng-daily")
+    }
+
     /// Waits until that SparkJob has ended, and holds it to Succeeded.
     fn wait_until_succeeded(&self) -> Value {
         let done = wait_for("the job to end", || {
@@ -1117,12 +1125,7 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
         .map(|t| format!("{}/{}", t["state"].as_str().unwrap_or_default(), t["reason"].as_str().unwrap_or_default()))
         .collect();
     assert!(seen.contains(&"Queued/WaitingForAdmission".to_owned()), "{seen:?}");
-    let workload = platform
-        .fake
-        .objects()
-        .into_iter()
-        .find(|o| o["kind"] == "Workload" && o["metadata"]["labels"]["sparkplane.dev/job"] == "data-eng-daily")
-        .expect("the run's Workload");
+    let workload = platform.workload().expect("the run's Workload");
     assert_eq!(workload["spec"]["priority"], 100, "{workload:#}");
     let finished = workload["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Finished");
     assert_eq!(finished.map(|c| c["reason"].clone()), Some(json!("Succeeded")), "{workload:#}");
@@ -1182,12 +1185,7 @@ fn the_platforms_tenants_reach_the_operator_and_a_job_without_a_queue_waits_in_i
     let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
     assert_eq!(code, Some(0), "{stderr}");
     platform.wait_until_succeeded();
-    let workload = platform
-        .fake
-        .objects()
-        .into_iter()
-        .find(|o| o["kind"] == "Workload" && o["metadata"]["labels"]["sparkplane.dev/job"] == "data-eng-daily")
-        .expect("the run's Workload");
+    let workload = platform.workload().expect("the run's Workload");
     assert_eq!(workload["spec"]["queueName"], "data-eng-batch", "{workload:#}");
     assert_eq!(workload["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "data-eng-batch", "{workload:#}");
 }
