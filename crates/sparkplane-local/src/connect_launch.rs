@@ -1,19 +1,21 @@
-//! How a Spark Connect server's JVM starts, and what makes it start fast
-//! (ADR 0022, "Cold start"): the `java` command Spark's own launcher builds
-//! (what spark-submit's scripts would exec after a launcher JVM of their
-//! own), cached per runtime, Java and driver settings so later starts run it
-//! directly; and a class-data-sharing archive (JDK 13+ dynamic AppCDS) of the
-//! classes a server loads, written by the first server's JVM as it exits and
-//! mapped by every later one.
+//! How a Spark Connect server's JVM starts, and what makes it and a local
+//! application's driver start fast (ADR 0022, "Cold start"): the `java`
+//! command Spark's own launcher builds (what spark-submit's scripts would exec
+//! after a launcher JVM of their own), cached per runtime, Java and driver
+//! settings so later servers run it directly; and a class-data-sharing
+//! archive (JDK 13+ dynamic AppCDS) of the classes a driver loads, written by
+//! the first JVM as it exits and mapped by every later one (a local
+//! application's driver gets its options through `spark.driver.extraJavaOptions`).
 //!
 //! Both live under `<runtime>/jvm/<key>/` (removed with the runtime):
 //! `launch.json` (the command up to Spark's main class) and `classes.jsa`. An
 //! archive becomes `classes.jsa` only after a test JVM has mapped it with
 //! `-Xshare:on` — a truncated archive crashes the JVM that maps it — and a
-//! server that fails to start while mapping one removes it. Every failure here
-//! falls back without a word: to spark-submit when the launcher cannot be
-//! run, to no archive when the JVM cannot share classes. A faster start is
-//! never worth a failed one.
+//! server that fails to start while mapping one removes it. One JVM at a time
+//! writes it (`classes.jsa.writing` marks the claim; the others start
+//! without). Every failure here falls back without a word: to spark-submit
+//! when the launcher cannot be run, to no archive when the JVM cannot share
+//! classes. A faster start is never worth a failed one.
 //!
 //! It must not start the server or see its token (`connect_server` does), nor
 //! import `connect` (which imports it); the only processes it runs are Spark's
@@ -97,20 +99,38 @@ impl JvmLaunch {
     /// before Spark's main class.
     pub fn jvm_command(&self, extra: &[&str]) -> Vec<String> {
         let mut command = self.command.clone();
-        match &self.archive {
-            Some(ClassArchive::Map(path)) => {
-                command.push(format!("-XX:SharedArchiveFile={}", path.display()));
-                command.push("-Xshare:auto".into());
-                command.push(QUIET_CDS.into());
-            }
-            Some(ClassArchive::Write(pending)) => {
-                command.push(format!("-XX:ArchiveClassesAtExit={}", pending.partial.display()));
-                command.push(QUIET_CDS.into());
-            }
-            None => {}
-        }
+        command.extend(self.archive_options());
         command.extend(extra.iter().map(|s| (*s).to_owned()));
         command
+    }
+
+    /// The JVM options that map or write the archive (none without one).
+    pub fn archive_options(&self) -> Vec<String> {
+        match &self.archive {
+            Some(ClassArchive::Map(path)) => {
+                vec![format!("-XX:SharedArchiveFile={}", path.display()), "-Xshare:auto".into(), QUIET_CDS.into()]
+            }
+            Some(ClassArchive::Write(pending)) => {
+                vec![format!("-XX:ArchiveClassesAtExit={}", pending.partial.display()), QUIET_CDS.into()]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// `conf` with the archive's options added to the driver's Java options
+    /// (after any the conf has), for a driver spark-submit starts: Spark's
+    /// launcher splits that setting as a shell would, so a path with a space
+    /// or a quote is quoted.
+    pub fn with_archive_options(&self, conf: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut conf = conf.clone();
+        let options: Vec<String> = self.archive_options().iter().map(|o| quote_option(o)).collect();
+        if options.is_empty() {
+            return conf;
+        }
+        let entry = conf.entry(DRIVER_JAVA_OPTIONS.to_owned()).or_default();
+        let joined = options.join(" ");
+        *entry = if entry.trim().is_empty() { joined } else { format!("{entry} {joined}") };
+        conf
     }
 
     /// The archive this start writes, for [`finish`].
@@ -128,6 +148,65 @@ impl JvmLaunch {
             _ => None,
         }
     }
+}
+
+/// The driver's JVM options setting.
+const DRIVER_JAVA_OPTIONS: &str = "spark.driver.extraJavaOptions";
+
+/// One option as Spark's launcher reads it back from a space-separated
+/// setting: as it is when plain, else in double quotes with `"` and `\\`
+/// escaped.
+fn quote_option(option: &str) -> String {
+    if !option.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '\\') {
+        return option.to_owned();
+    }
+    let mut quoted = String::from('"');
+    for c in option.chars() {
+        if c == '"' || c == '\\' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Where a located runtime's launch cache and archives live, and its Spark
+/// version: a managed runtime's own folder (removed with it), else
+/// `<home>/cache` for a user's SPARK_HOME.
+pub fn cache_dir(home: &Path, line: &str, source: &crate::runtime::Source) -> (String, PathBuf) {
+    match source {
+        crate::runtime::Source::Managed { version, .. } => (version.clone(), crate::runtime::runtime_dir(home, line)),
+        crate::runtime::Source::User { version } => (version.clone().unwrap_or_default(), home.join("cache")),
+    }
+}
+
+/// [`plan`] for a local application's driver with `conf` on `located` (the
+/// runtime of `line` under `home`) started by `java`. spark-submit starts
+/// that driver, so only the archive is used, and of `conf` only the class
+/// path it depends on is part of the key: one archive per runtime, Java and
+/// class path, however many jobs with their own driver settings run.
+pub fn plan_for_application(
+    home: &Path,
+    line: &str,
+    located: &crate::runtime::Located,
+    java: &crate::java::JavaInfo,
+    conf: &BTreeMap<String, String>,
+) -> Option<JvmLaunch> {
+    let class_path = "spark.driver.extraClassPath";
+    let conf: BTreeMap<String, String> =
+        conf.iter().filter(|(k, _)| *k == class_path).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let conf = &conf;
+    let (version, launch_cache) = cache_dir(home, line, &located.source);
+    let inputs = JvmInputs {
+        java: &java.java,
+        java_version: &java.version.text,
+        sharing: java.sharing,
+        spark_home: &located.spark_home,
+        spark_version: &version,
+        conf,
+    };
+    plan(&launch_cache, &inputs)
 }
 
 /// The settings among `conf` that change the launcher's command.
@@ -256,20 +335,50 @@ pub fn plan(runtime_dir: &Path, inputs: &JvmInputs<'_>) -> Option<JvmLaunch> {
     let archive = match (inputs.sharing, classpath_of(&command)) {
         (true, Some(classpath)) => {
             let target = dir.join("classes.jsa");
-            Some(if target.is_file() {
-                ClassArchive::Map(target)
-            } else {
-                ClassArchive::Write(PendingArchive {
+            if target.is_file() {
+                Some(ClassArchive::Map(target))
+            } else if claim_writing(&target) {
+                Some(ClassArchive::Write(PendingArchive {
                     java: PathBuf::from(&command[0]),
                     classpath: classpath.to_owned(),
                     partial: dir.join(format!("classes.jsa.{}.partial", nonce())),
                     target,
-                })
-            })
+                }))
+            } else {
+                // Another JVM is writing it: this one starts without (writing costs its start time).
+                None
+            }
         }
         _ => None,
     };
     Some(JvmLaunch { command, archive })
+}
+
+/// How long a claim to write an archive holds: a writer that has not
+/// finished by then (killed, or its machine restarted) no longer blocks others.
+const WRITING_CLAIM: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The marker that one JVM is writing `target`.
+fn writing_marker(target: &Path) -> PathBuf {
+    target.with_extension("jsa.writing")
+}
+
+/// Claims the writing of `target`, so that of JVMs starting together (a
+/// fresh runtime, parallel runs) one pays the archive's dump and the others
+/// start as they would without one; a claim older than [`WRITING_CLAIM`] is
+/// taken over.
+fn claim_writing(target: &Path) -> bool {
+    let marker = writing_marker(target);
+    let create = || std::fs::OpenOptions::new().write(true).create_new(true).open(&marker).is_ok();
+    if create() {
+        return true;
+    }
+    let stale = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > WRITING_CLAIM);
+    stale && std::fs::remove_file(&marker).is_ok() && create()
 }
 
 /// After the JVM that wrote `pending` has gone: keeps its archive as the
@@ -277,6 +386,12 @@ pub fn plan(runtime_dir: &Path, inputs: &JvmInputs<'_>) -> Option<JvmLaunch> {
 /// whole and fits this Java and class path), removes it otherwise. Returns
 /// whether it was kept.
 pub fn finish(pending: &PendingArchive) -> bool {
+    let kept = keep_if_it_maps(pending);
+    let _ = std::fs::remove_file(writing_marker(&pending.target));
+    kept
+}
+
+fn keep_if_it_maps(pending: &PendingArchive) -> bool {
     if !pending.partial.is_file() {
         return false;
     }
@@ -380,6 +495,32 @@ mod tests {
     }
 
     #[test]
+    fn a_drivers_java_options_keep_their_own_and_gain_the_archives_quoted() {
+        let launch = |archive| JvmLaunch { command: vec!["java".into()], archive };
+        let mapped = launch(Some(ClassArchive::Map(PathBuf::from("/h/runtimes/3.5/jvm/k/classes.jsa"))));
+        let none = BTreeMap::new();
+        assert_eq!(
+            mapped.with_archive_options(&none)[DRIVER_JAVA_OPTIONS],
+            "-XX:SharedArchiveFile=/h/runtimes/3.5/jvm/k/classes.jsa -Xshare:auto -Xlog:cds*=off"
+        );
+        let own = BTreeMap::from([(DRIVER_JAVA_OPTIONS.to_owned(), "-Dx=1".to_owned()), ("a".into(), "b".into())]);
+        let merged = mapped.with_archive_options(&own);
+        assert_eq!(merged["a"], "b");
+        assert!(merged[DRIVER_JAVA_OPTIONS].starts_with("-Dx=1 -XX:SharedArchiveFile="), "{merged:?}");
+        let spaced = launch(Some(ClassArchive::Write(PendingArchive {
+            java: PathBuf::from("java"),
+            classpath: "/s/jars/*".into(),
+            partial: PathBuf::from("/my home/a\"b.partial"),
+            target: PathBuf::from("/my home/classes.jsa"),
+        })));
+        assert_eq!(
+            spaced.with_archive_options(&none)[DRIVER_JAVA_OPTIONS],
+            "\"-XX:ArchiveClassesAtExit=/my home/a\\\"b.partial\" -Xlog:cds*=off"
+        );
+        assert_eq!(launch(None).with_archive_options(&own), own, "no archive, the conf as it was");
+    }
+
+    #[test]
     fn a_missing_or_broken_archive_is_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let pending = PendingArchive {
@@ -392,5 +533,25 @@ mod tests {
         std::fs::write(&pending.partial, b"not an archive").unwrap();
         assert!(!finish(&pending), "no JVM maps it");
         assert!(!pending.partial.exists() && !pending.target.exists(), "removed, not kept");
+    }
+
+    #[test]
+    fn one_start_at_a_time_writes_the_archive_and_a_stale_claim_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("classes.jsa");
+        assert!(claim_writing(&target), "the first start writes it");
+        assert!(!claim_writing(&target), "a second start meanwhile goes without");
+        let pending = PendingArchive {
+            java: "/nonexistent/java".into(),
+            classpath: String::new(),
+            partial: dir.path().join("classes.jsa.1.partial"),
+            target: target.clone(),
+        };
+        assert!(!finish(&pending));
+        assert!(claim_writing(&target), "finished (kept or not), the claim is released");
+        let old = std::time::SystemTime::now() - WRITING_CLAIM - std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(writing_marker(&target)).unwrap().set_modified(old).unwrap();
+        assert!(claim_writing(&target), "a claim older than WRITING_CLAIM is taken over");
+        assert!(!claim_writing(&target));
     }
 }

@@ -223,10 +223,7 @@ pub fn prepare(
         }
         Err(e) => return Err(e.into()),
     };
-    let (version, launch_cache) = match &located.source {
-        runtime::Source::Managed { version, .. } => (version.clone(), runtime::runtime_dir(&settings.home, line)),
-        runtime::Source::User { version } => (version.clone().unwrap_or_default(), settings.home.join("cache")),
-    };
+    let (version, launch_cache) = connect_launch::cache_dir(&settings.home, line, &located.source);
     Ok(Prepared {
         spark_home: located.spark_home,
         python: located.python.unwrap_or_default(),

@@ -248,6 +248,13 @@ fn run_application(
         Err(e) => return Err(env(&e)),
     };
     let python = located.python.clone().ok_or_else(|| env(&"the managed runtime has no Python"))?;
+    // The driver maps the runtime's class-data archive (or writes it at exit, the first time):
+    // a third off a short application's start (ADR 0022, "Cold start").
+    let jvm = crate::connect_launch::plan_for_application(&settings.home, line, &located, &java, properties);
+    let properties = match &jvm {
+        Some(jvm) => jvm.with_archive_options(properties),
+        None => properties.clone(),
+    };
     let lib = settings.home.join("lib");
     let history = settings.home.join("history");
     std::fs::create_dir_all(&lib).and_then(|()| std::fs::create_dir_all(&history)).map_err(|e| env(&e))?;
@@ -268,7 +275,7 @@ fn run_application(
     let properties_file =
         (!properties.is_empty()).then(|| lib.join(format!(".sql_app.{}.properties", std::process::id())));
     if let Some(path) = &properties_file {
-        crate::metastore::write_properties_file(path, properties)
+        crate::metastore::write_properties_file(path, &properties)
             .map_err(|e| env(&format!("{}: {e}", path.display())))?;
         // pyspark starts spark-submit with these arguments: the values stay in the file.
         command.env("PYSPARK_SUBMIT_ARGS", format!("--properties-file {} pyspark-shell", path.display()));
@@ -276,6 +283,10 @@ fn run_application(
     let output = application_output(command, &request);
     if let Some(path) = &properties_file {
         let _ = std::fs::remove_file(path);
+    }
+    // The driver JVM has exited once its output has closed: its archive is whole or absent.
+    if let Some(pending) = jvm.as_ref().and_then(|j| j.pending()) {
+        crate::connect_launch::finish(pending);
     }
     let out = output?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -382,7 +382,8 @@ pub fn run_local(
     save(&record)?;
 
     let extra_properties = run_dir.join("extra.properties");
-    let spec = run_spec(settings, &located, &java, &plan, &extra_properties, (driver_log.clone(), ui_port, job_dir))?;
+    let (spec, archive) =
+        run_spec(settings, line, &located, &java, &plan, &extra_properties, (driver_log.clone(), ui_port, job_dir))?;
     let spark = match &located.source {
         runtime::Source::Managed { version, .. } => format!("Spark {version}"),
         runtime::Source::User { .. } => format!("SPARK_HOME={}", located.spark_home.display()),
@@ -397,6 +398,10 @@ pub fn run_local(
     let end = submit(&spec, settings, &record, observer);
     // Its secrets are not kept in the run history.
     let _ = std::fs::remove_file(&extra_properties);
+    // spark-submit execs the driver's JVM: once it has ended, the archive it wrote is whole or absent.
+    if let Some(pending) = &archive {
+        crate::connect_launch::finish(pending);
+    }
     let end = match end {
         Ok(end) => end,
         Err(err) => {
@@ -522,12 +527,13 @@ fn first_record(
 /// to `extra_properties`, which the caller removes once Spark has ended).
 fn run_spec(
     settings: &LocalRunSettings,
+    line: &str,
     located: &Located,
     java: &java::JavaInfo,
     plan: &LocalPlan,
     extra_properties: &Path,
     (driver_log, ui_port, cwd): (PathBuf, u16, PathBuf),
-) -> Result<RunSpec, LocalRunError> {
+) -> Result<(RunSpec, Option<crate::connect_launch::PendingArchive>), LocalRunError> {
     let mut env = vec![("SPARK_HOME".to_owned(), located.spark_home.display().to_string())];
     if let Some(python) = &located.python {
         env.push(("PYSPARK_PYTHON".into(), python.display().to_string()));
@@ -537,12 +543,18 @@ fn run_spec(
         env.push(("JAVA_HOME".into(), parent.display().to_string()));
     }
     let mut args = plan.args.clone();
+    // The driver maps the runtime's class-data archive (or writes it at exit, the first time):
+    // a third off a short job's start (ADR 0022, "Cold start").
+    let jvm = crate::connect_launch::plan_for_application(&settings.home, line, located, java, &plan.conf);
+    if let Some(jvm) = &jvm {
+        set_driver_java_options(&mut args, &jvm.with_archive_options(&plan.conf));
+    }
     if !settings.extra_properties.0.is_empty() {
         crate::metastore::write_properties_file(extra_properties, &settings.extra_properties.0)
             .map_err(|e| unwritable(extra_properties, &e))?;
         args.splice(0..0, ["--properties-file".to_owned(), extra_properties.display().to_string()]);
     }
-    Ok(RunSpec {
+    let spec = RunSpec {
         spark_submit: located.spark_submit.clone(),
         args,
         env,
@@ -551,7 +563,25 @@ fn run_spec(
         ui_port,
         grace: CANCEL_GRACE,
         cwd,
-    })
+    };
+    Ok((spec, jvm.and_then(|j| j.pending().cloned())))
+}
+
+/// Sets the driver's Java options in spark-submit's `args` to the value in
+/// `conf`: the plan's `--conf` of that setting replaced, or one added first
+/// (before the application file, as spark-submit's options must be).
+fn set_driver_java_options(args: &mut Vec<String>, conf: &std::collections::BTreeMap<String, String>) {
+    const KEY: &str = "spark.driver.extraJavaOptions";
+    let Some(value) = conf.get(KEY) else { return };
+    let setting = format!("{KEY}={value}");
+    let prefix = format!("{KEY}=");
+    match args.windows(2).position(|pair| pair[0] == "--conf" && pair[1].starts_with(&prefix)) {
+        Some(at) => args[at + 1] = setting,
+        None => {
+            args.insert(0, setting);
+            args.insert(0, "--conf".to_owned());
+        }
+    }
 }
 
 /// Runs spark-submit to its end: the pid recorded once it starts, progress
@@ -586,6 +616,26 @@ fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_drivers_java_options_are_replaced_in_place_or_added_first() {
+        let conf = std::collections::BTreeMap::from([(
+            "spark.driver.extraJavaOptions".to_owned(),
+            "-Dx=1 -XX:SharedArchiveFile=/a.jsa".to_owned(),
+        )]);
+        let words = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let mut args = words("--master local[2] --conf spark.driver.extraJavaOptions=-Dx=1 --conf a=b app.py --conf x");
+        set_driver_java_options(&mut args, &conf);
+        assert_eq!(args[3], "spark.driver.extraJavaOptions=-Dx=1 -XX:SharedArchiveFile=/a.jsa");
+        assert_eq!(args.len(), 9, "{args:?}");
+        let mut plain = words("--master local[2] app.py");
+        set_driver_java_options(&mut plain, &conf);
+        assert_eq!(plain[..2], ["--conf", "spark.driver.extraJavaOptions=-Dx=1 -XX:SharedArchiveFile=/a.jsa"]);
+        assert_eq!(plain[2..], ["--master", "local[2]", "app.py"]);
+        let mut untouched = words("--master local[2] app.py");
+        set_driver_java_options(&mut untouched, &std::collections::BTreeMap::new());
+        assert_eq!(untouched, words("--master local[2] app.py"));
+    }
 
     #[test]
     fn extra_properties_show_their_keys_but_no_value() {

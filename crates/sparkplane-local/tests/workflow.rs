@@ -110,7 +110,7 @@ fn kind(event: &LocalRunEvent<'_>) -> String {
 #[test]
 fn a_job_runs_on_local_spark_and_its_outcome_is_recorded() {
     let machine = Machine::new(true);
-    let script = "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nspark.range(0, 10000, numPartitions=2).write.parquet('out')\nprint('rows', spark.read.parquet('out').count())\nspark.stop()\n";
+    let script = "from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\nspark.range(0, 10000, numPartitions=2).write.parquet('out')\nprint('rows', spark.read.parquet('out').count())\nprint('jvm', ' '.join(str(a) for a in spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()))\nspark.stop()\n";
     let (path, job) = machine.job("lib-count", Some(script));
     let mut events = Vec::new();
     let mut starting = None;
@@ -140,6 +140,18 @@ fn a_job_runs_on_local_spark_and_its_outcome_is_recorded() {
     assert!(Path::new(record.event_log.as_deref().unwrap()).exists(), "{:?}", record.event_log);
     let log = std::fs::read_to_string(&record.driver_log).unwrap();
     assert!(log.contains("rows 10000"), "{log}");
+    // The driver's JVM maps the runtime's class-data archive (or, the first time, writes it as it exits).
+    let archives = machine.home.path().join("runtimes").join("3.5").join("jvm");
+    let jvm = log.lines().find(|l| l.starts_with("jvm ")).unwrap_or_else(|| panic!("the JVM's arguments: {log}"));
+    assert!(
+        [
+            format!("-XX:SharedArchiveFile={}", archives.display()),
+            format!("-XX:ArchiveClassesAtExit={}", archives.display())
+        ]
+        .iter()
+        .any(|option| jvm.contains(option.as_str())),
+        "{jvm}"
+    );
     assert!(machine.jobs.path().join("out").is_dir(), "the job's directory is its working directory");
     // What the caller was told, in order: no install (the runtime is there), Spark's start, progress, its end.
     let starting = starting.expect("a Starting event");
