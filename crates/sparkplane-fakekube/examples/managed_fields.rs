@@ -39,7 +39,7 @@ fn spark_job() -> Value {
 fn statuses(kubeflow: bool) -> Vec<Value> {
     let state = |s: &str, extra: Value| {
         let mut status = if kubeflow {
-            json!({"applicationState": {"state": s}, "submissionAttempts": 1, "executionAttempts": 1})
+            json!({"applicationState": {"state": s}, "driverInfo": {}, "submissionAttempts": 1, "executionAttempts": 1})
         } else {
             json!({"state": s, "attempt": 1, "conditions": [{"type": s, "status": "True", "reason": s}]})
         };
@@ -49,11 +49,20 @@ fn statuses(kubeflow: bool) -> Vec<Value> {
         json!({ "status": status })
     };
     vec![
-        state("SUBMITTED", json!({"sparkApplicationId": "spark-1", "lastSubmissionAttemptTime": "2026-01-01T00:00:00Z"})),
-        state("RUNNING", json!({"driverInfo": {"podName": "d", "webUIPort": 4040}, "executorState": {"e-1": "RUNNING"}})),
+        state(
+            "SUBMITTED",
+            json!({"sparkApplicationId": "spark-1", "lastSubmissionAttemptTime": "2026-01-01T00:00:00Z"}),
+        ),
+        state(
+            "RUNNING",
+            json!({"driverInfo": {"podName": "d", "webUIPort": 4040}, "executorState": {"e-1": "RUNNING"}}),
+        ),
         state("RUNNING", json!({"executorState": {"e-1": "RUNNING", "e-2": "PENDING"}})),
-        state("COMPLETED", json!({"executorState": {"e-1": "COMPLETED", "e-2": "COMPLETED"},
-            "terminationTime": "2026-01-01T00:01:00Z"})),
+        state(
+            "COMPLETED",
+            json!({"executorState": {"e-1": "COMPLETED", "e-2": "COMPLETED"},
+            "terminationTime": "2026-01-01T00:01:00Z"}),
+        ),
     ]
 }
 
