@@ -222,20 +222,6 @@ impl Index {
         self.restored_pending.load(Ordering::SeqCst)
     }
 
-    /// Waits for the persisted index's write in flight (refreshes write on a
-    /// thread of their own) and keeps its outcome in the stats: what a server
-    /// stopping does, so its last listing is in the store when it exits.
-    pub fn finish_writing(&self) {
-        let Some(store) = &self.store else { return };
-        if let Err(error) = store.finish_writing() {
-            let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-            if stats.last_store_error.as_ref() != Some(&error) {
-                eprintln!("warning: {error}");
-            }
-            stats.last_store_error = Some(error);
-        }
-    }
-
     /// The persisted index's file, when there is one.
     pub fn persisted_path(&self) -> Option<&Path> {
         self.store.as_ref().map(PersistedIndex::path)
@@ -335,7 +321,7 @@ impl Index {
         self.restored_pending.store(false, Ordering::SeqCst);
         // A log that could not be replayed is tried again after each listing.
         self.unreadable.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let written = self.store.as_ref().map(|store| store.apply(changes));
+        let written = self.store.as_ref().map(|store| store.apply(&changes));
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         match written {
             Some(Err(error)) => {

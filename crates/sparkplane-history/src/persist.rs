@@ -17,8 +17,6 @@
 //! compares keys), read logs, or answer requests.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -100,10 +98,8 @@ pub struct Restored {
 
 /// An open store.
 pub struct PersistedIndex {
-    db: Arc<Database>,
+    db: Database,
     path: PathBuf,
-    /// The write in flight on its own thread ([`PersistedIndex::apply`]), which gives its outcome when joined.
-    writing: Mutex<Option<JoinHandle<Result<(), String>>>>,
 }
 
 /// What opening the index folder gave: the store (`None` when it could not be
@@ -144,7 +140,7 @@ pub fn open(dir: &Path, location: &str) -> Opened {
         return Opened { store: None, restored: Restored::default(), warnings };
     }
     match read_store(&path, location) {
-        Ok((db, restored)) => return Opened { store: Some(PersistedIndex::new(db, path)), restored, warnings },
+        Ok((db, restored)) => return Opened { store: Some(PersistedIndex { db, path }), restored, warnings },
         Err(Unusable::Busy(why)) => {
             warnings.push(format!(
                 "the persisted index {} {why}; serving without it (a restart reads every log again)",
@@ -162,7 +158,7 @@ pub fn open(dir: &Path, location: &str) -> Opened {
         .map_err(|e| e.to_string())
         .and_then(|()| create_store(&path, location).map_err(|e| e.to_string()));
     match fresh {
-        Ok(db) => Opened { store: Some(PersistedIndex::new(db, path)), restored: Restored::default(), warnings },
+        Ok(db) => Opened { store: Some(PersistedIndex { db, path }), restored: Restored::default(), warnings },
         Err(why) => {
             warnings
                 .push(format!("cannot start a new persisted index at {}: {why}; serving without one", path.display()));
@@ -263,51 +259,21 @@ fn read_all(db: &Database, location: &str) -> Result<Restored, String> {
     Ok(Restored { entries, skipped })
 }
 
-/// Every row of `table`, decoded. The rows are copied out of the store in
-/// key order first and decoded on every core (a restart reads 100,000 of them
-/// before it answers), in that order.
-fn records<T: for<'de> Deserialize<'de> + Send>(
+fn records<T: for<'de> Deserialize<'de>>(
     txn: &redb::ReadTransaction,
     table: TableDefinition<&str, &[u8]>,
 ) -> Result<Vec<(String, T)>, String> {
     let unreadable = |e: redb::Error| format!("cannot be read ({e})");
     let table = txn.open_table(table).map_err(|e| unreadable(e.into()))?;
-    let mut rows: Vec<(String, Vec<u8>)> = Vec::with_capacity(usize::try_from(table.len().unwrap_or(0)).unwrap_or(0));
+    let mut out = Vec::with_capacity(usize::try_from(table.len().unwrap_or(0)).unwrap_or(0));
     for row in table.iter().map_err(|e| unreadable(e.into()))? {
         let (name, value) = row.map_err(|e| unreadable(e.into()))?;
-        rows.push((name.value().to_owned(), value.value().to_vec()));
-    }
-    let decode = |rows: &mut [(String, Vec<u8>)]| -> Result<Vec<(String, T)>, String> {
-        let mut out = Vec::with_capacity(rows.len());
-        for (name, value) in rows {
-            let record = serde_json::from_slice(value)
-                .map_err(|e| format!("holds a record for {name} that cannot be read ({e})"))?;
-            out.push((std::mem::take(name), record));
-        }
-        Ok(out)
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = cores.min(rows.len() / DECODE_CHUNK_MIN + 1);
-    if workers <= 1 {
-        return decode(&mut rows);
-    }
-    let chunk = rows.len().div_ceil(workers);
-    let decoded: Vec<Result<Vec<(String, T)>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows.chunks_mut(chunk).map(|part| scope.spawn(move || decode(part))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("cannot be read (its decoding failed)".to_owned())))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(rows.len());
-    for part in decoded {
-        out.extend(part?);
+        let record = serde_json::from_slice(value.value())
+            .map_err(|e| format!("holds a record for {} that cannot be read ({e})", name.value()))?;
+        out.push((name.value().to_owned(), record));
     }
     Ok(out)
 }
-
-/// Fewer rows than this a worker are decoded on the calling thread.
-const DECODE_CHUNK_MIN: usize = 4096;
 
 impl PersistedIndex {
     /// The store's file.
@@ -315,91 +281,37 @@ impl PersistedIndex {
         &self.path
     }
 
-    fn new(db: Database, path: PathBuf) -> PersistedIndex {
-        PersistedIndex { db: Arc::new(db), path, writing: Mutex::new(None) }
+    /// Writes one refresh's changes in one transaction (all or nothing).
+    pub fn apply(&self, changes: &Changes) -> Result<(), String> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write(changes).map_err(|e| format!("cannot write the persisted index {}: {e}", self.path.display()))
     }
 
-    /// Writes one refresh's changes in one transaction (all or nothing), on a
-    /// thread of its own: the refresh that hands them over is served at once,
-    /// not after its write (the first listing of 100,000 logs writes them
-    /// all). Writes happen one at a time, in the order handed over; this waits
-    /// for the one before and gives its outcome, so a failed write is told at
-    /// the next refresh ([`PersistedIndex::finish_writing`] waits for the last).
-    /// Written here, not on a thread, when no thread can be started.
-    pub fn apply(&self, changes: Changes) -> Result<(), String> {
-        let mut writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let before = wait(writing.take());
-        if changes.is_empty() {
-            return before;
-        }
-        let (db, path) = (Arc::clone(&self.db), self.path.clone());
-        let spawned = std::thread::Builder::new()
-            .name("sparkplane-history-store".to_owned())
-            .spawn(move || write(&db, &changes).map_err(|e| write_error(&path, &e)));
-        match spawned {
-            Ok(handle) => *writing = Some(handle),
-            Err(_) => {
-                drop(writing);
-                return before.and(Err(format!(
-                    "cannot write the persisted index {}: no thread could be started for it",
-                    self.path.display()
-                )));
+    fn write(&self, changes: &Changes) -> Result<(), redb::Error> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut apps = txn.open_table(APPS)?;
+            let mut skipped = txn.open_table(SKIPPED)?;
+            for name in &changes.removed {
+                apps.remove(name.as_str())?;
+                skipped.remove(name.as_str())?;
+            }
+            for (name, entry) in &changes.entries {
+                let value = serde_json::to_vec(entry).unwrap_or_default();
+                skipped.remove(name.as_str())?;
+                apps.insert(name.as_str(), value.as_slice())?;
+            }
+            for (name, skip) in &changes.skipped {
+                let value = serde_json::to_vec(skip).unwrap_or_default();
+                apps.remove(name.as_str())?;
+                skipped.insert(name.as_str(), value.as_slice())?;
             }
         }
-        before
+        txn.commit()?;
+        Ok(())
     }
-
-    /// Waits for the write in flight, if any, and gives its outcome.
-    pub fn finish_writing(&self) -> Result<(), String> {
-        wait(self.writing.lock().unwrap_or_else(|p| p.into_inner()).take())
-    }
-}
-
-impl Drop for PersistedIndex {
-    /// A store closed (the server stopping) ends its write first.
-    fn drop(&mut self) {
-        let _ = self.finish_writing();
-    }
-}
-
-/// The outcome of a write started on its thread (`None`: nothing was in flight).
-fn wait(handle: Option<JoinHandle<Result<(), String>>>) -> Result<(), String> {
-    match handle.map(JoinHandle::join) {
-        None => Ok(()),
-        Some(Ok(outcome)) => outcome,
-        Some(Err(_)) => {
-            Err("the persisted index's writer failed (a panic); the next change is written again".to_owned())
-        }
-    }
-}
-
-fn write_error(path: &Path, error: &redb::Error) -> String {
-    format!("cannot write the persisted index {}: {error}", path.display())
-}
-
-/// One refresh's changes in one transaction.
-fn write(db: &Database, changes: &Changes) -> Result<(), redb::Error> {
-    let txn = db.begin_write()?;
-    {
-        let mut apps = txn.open_table(APPS)?;
-        let mut skipped = txn.open_table(SKIPPED)?;
-        for name in &changes.removed {
-            apps.remove(name.as_str())?;
-            skipped.remove(name.as_str())?;
-        }
-        for (name, entry) in &changes.entries {
-            let value = serde_json::to_vec(entry).unwrap_or_default();
-            skipped.remove(name.as_str())?;
-            apps.insert(name.as_str(), value.as_slice())?;
-        }
-        for (name, skip) in &changes.skipped {
-            let value = serde_json::to_vec(skip).unwrap_or_default();
-            apps.remove(name.as_str())?;
-            skipped.insert(name.as_str(), value.as_slice())?;
-        }
-    }
-    txn.commit()?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -441,9 +353,9 @@ mod tests {
             skipped: vec![("/logs/c".to_owned(), skip.clone())],
             removed: vec![],
         };
-        store.apply(first).expect("written");
+        store.apply(&first).expect("written");
         let second = Changes { removed: vec!["/logs/a".to_owned()], ..Changes::default() };
-        store.apply(second).expect("written");
+        store.apply(&second).expect("written");
         drop(store);
         let again = open(dir.path(), "/logs");
         assert!(again.warnings.is_empty(), "{:?}", again.warnings);
@@ -455,8 +367,7 @@ mod tests {
     fn a_store_of_another_location_is_rebuilt_with_a_warning_and_one_in_use_is_left_alone() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path(), "/logs").store.expect("a store");
-        store.apply(Changes { entries: vec![("/logs/a".to_owned(), entry("a"))], ..Changes::default() }).expect("w");
-        store.finish_writing().expect("written");
+        store.apply(&Changes { entries: vec![("/logs/a".to_owned(), entry("a"))], ..Changes::default() }).expect("w");
         let busy = open(dir.path(), "/logs");
         assert!(busy.store.is_none() && busy.restored.entries.is_empty());
         let file = dir.path().join(FILE_NAME).display().to_string();

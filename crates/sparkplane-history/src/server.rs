@@ -114,8 +114,6 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
                     failing = rescan(&index, failing);
                     lead.took(last.elapsed());
                 }
-                // Stopping: the last refresh's write reaches the store before the server is stopped.
-                index.finish_writing();
             })
             // `http` is dropped on this early return, which stops it.
             .map_err(|e| ServeError { addr, message: format!("cannot start the scan thread: {e}") })?
