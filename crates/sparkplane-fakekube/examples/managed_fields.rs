@@ -15,15 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sparkplane_fakekube::FakeApiServer;
 
-fn repo() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn yaml(path: &std::path::Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let source = sparkplane_documents::Source::new(path.display().to_string(), text);
-    sparkplane_documents::yaml::parse_documents(&source).expect("YAML parses").iter().map(|d| d.to_json()).collect()
-}
+mod support;
+use support::{repo, yaml};
 
 /// The SparkJob the bench creates, with the operator's usual status fields.
 fn spark_job() -> Value {
