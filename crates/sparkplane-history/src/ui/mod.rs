@@ -726,6 +726,24 @@ mod tests {
     }
 
     #[test]
+    fn every_tab_heads_with_the_listings_outcome_team_and_cost() {
+        let app = fixture::app_named("etl");
+        for tab in ["jobs/", "stages/", "executors/", "SQL/", "environment/", "storage/"] {
+            let html = respond(&app, &fixture::facts, &format!("/history/app-1/{tab}"), "");
+            assert!(
+                html.body.contains(
+                    "<span class=\"failed\">failed</span><span>team &lt;b&gt;data&lt;/b&gt;</span><span>cost $0.1250</span>"
+                ),
+                "{tab}: {}",
+                html.body
+            );
+        }
+        let unknown = |_: &str, _: Option<&str>| None;
+        let html = respond(&app, &unknown, "/history/app-1/jobs/", "");
+        assert!(!html.body.contains("<span>team ") && !html.body.contains("<span>cost $"), "{}", html.body);
+    }
+
+    #[test]
     fn an_unknown_application_or_attempt_says_what_was_asked_and_links_back() {
         let app = fixture::app_named("a");
         let html = respond(&app, &fixture::facts, "/history/app-9/jobs/", "");
