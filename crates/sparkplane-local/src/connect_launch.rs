@@ -120,11 +120,14 @@ impl JvmLaunch {
     /// `conf` with the archive's options added to the driver's Java options
     /// (after any the conf has), for a driver spark-submit starts: Spark's
     /// launcher splits that setting as a shell would, so a path with a space
-    /// or a quote is quoted.
+    /// or a quote is quoted. Options of the job's own that already say how
+    /// to share classes (`-Xshare:`, an archive of its own) are left alone.
     pub fn with_archive_options(&self, conf: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut conf = conf.clone();
         let options: Vec<String> = self.archive_options().iter().map(|o| quote_option(o)).collect();
-        if options.is_empty() {
+        let own = conf.get(DRIVER_JAVA_OPTIONS).map(String::as_str).unwrap_or_default();
+        let own_sharing = ["-Xshare:", "SharedArchiveFile", "ArchiveClassesAtExit"].iter().any(|o| own.contains(o));
+        if options.is_empty() || own_sharing {
             return conf;
         }
         let entry = conf.entry(DRIVER_JAVA_OPTIONS.to_owned()).or_default();
@@ -518,6 +521,8 @@ mod tests {
             "\"-XX:ArchiveClassesAtExit=/my home/a\\\"b.partial\" -Xlog:cds*=off"
         );
         assert_eq!(launch(None).with_archive_options(&own), own, "no archive, the conf as it was");
+        let off = BTreeMap::from([(DRIVER_JAVA_OPTIONS.to_owned(), "-Dx=1 -Xshare:off".to_owned())]);
+        assert_eq!(mapped.with_archive_options(&off), off, "the job's own choice of sharing stands");
     }
 
     #[test]
