@@ -71,7 +71,7 @@ pub use crate::cluster::{Cluster, DriverRule, DriverRun, ImageProgram, Node, Tim
 pub fn evaluate_admission_expression(expression: &str, object: &Value) -> Result<bool, String> {
     admission::evaluate(expression, object, None)
 }
-pub use crate::resources::{KNOWN, KnownResource};
+pub use crate::resources::{KNOWN, KnownResource, schemaless_crd};
 
 /// One request the fake received.
 #[derive(Clone, Debug, PartialEq)]

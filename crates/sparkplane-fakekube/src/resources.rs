@@ -12,6 +12,20 @@
 
 use serde_json::{Value, json};
 
+/// A namespaced CustomResourceDefinition of `group`, one served and stored
+/// version `v1`, whose schema keeps every field: what a test stores to have
+/// the fake (or the API server) serve a custom kind it does not check.
+pub fn schemaless_crd(group: &str, plural: &str, singular: &str, kind: &str) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": plural, "singular": singular, "kind": kind},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+    })
+}
+
 /// One kind the fake knows by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KnownResource {

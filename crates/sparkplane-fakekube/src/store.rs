@@ -1086,12 +1086,7 @@ mod tests {
     fn without_the_status_subresource_status_is_part_of_the_object() {
         let mut store = Store::default();
         let crds = path("apiextensions.k8s.io", "v1", "customresourcedefinitions");
-        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": "notes.example.dev"},
-            "spec": {"group": "example.dev", "scope": "Namespaced",
-                "names": {"plural": "notes", "singular": "note", "kind": "Note"},
-                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
-                    "type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+        let crd = crate::resources::schemaless_crd("example.dev", "notes", "note", "Note");
         assert_eq!(body(store.create(&crds, crd, &WriteOptions::default())).0, 201);
         let notes = path("example.dev", "v1", "notes");
         let note =

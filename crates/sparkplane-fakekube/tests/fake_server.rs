@@ -371,14 +371,7 @@ fn injected_failures_discovery_and_kubeconfig() {
     );
     assert!(server.objects().iter().all(|o| o["kind"] != "Widget"));
     server
-        .insert(json!({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {"group": "example.com", "scope": "Namespaced",
-                     "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                     "versions": [{"name": "v1", "served": true, "storage": true,
-                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
-        }))
+        .insert(sparkplane_fakekube::schemaless_crd("example.com", "widgets", "widget", "Widget"))
         .expect("CRD stored");
     assert_eq!(post(&server, widgets, &widget).0, 201);
     assert!(server.object("example.com/v1", "Widget", Some("ns"), "w").is_some());
@@ -393,16 +386,7 @@ fn injected_failures_discovery_and_kubeconfig() {
 #[test]
 fn inserted_objects_are_served_at_the_plural_of_their_kind() {
     let server = FakeApiServer::start().expect("starts");
-    server
-        .insert(json!({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": "mice.example.com"},
-            "spec": {"group": "example.com", "scope": "Namespaced",
-                     "names": {"plural": "mice", "singular": "mouse", "kind": "Mouse"},
-                     "versions": [{"name": "v1", "served": true, "storage": true,
-                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
-        }))
-        .expect("CRD stored");
+    server.insert(sparkplane_fakekube::schemaless_crd("example.com", "mice", "mouse", "Mouse")).expect("CRD stored");
     let objects = [
         ("networking.k8s.io/v1", "NetworkPolicy", "/apis/networking.k8s.io/v1/namespaces/ns/networkpolicies/o"),
         ("networking.k8s.io/v1", "Ingress", "/apis/networking.k8s.io/v1/namespaces/ns/ingresses/o"),

@@ -63,15 +63,7 @@ fn kubectl_and_the_python_client_get_404_for_a_resource_without_its_crd() {
             "message": "the server could not find the requested resource", "reason": "NotFound", "details": {}, "code": 404}})
     );
 
-    fake.insert(json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                 "versions": [{"name": "v1", "served": true, "storage": true,
-                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
-    }))
-    .expect("CRD stored");
+    fake.insert(sparkplane_fakekube::schemaless_crd("example.com", "widgets", "widget", "Widget")).expect("CRD stored");
     assert_eq!(python(), json!({"items": 0}));
     let (code, _, stderr) = kubectl(&["get", "--raw", path]);
     assert_eq!(code, Some(0), "{stderr}");

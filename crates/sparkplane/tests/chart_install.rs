@@ -214,16 +214,11 @@ fn sparkplane_json(args: &[&str]) -> Value {
 
 /// prometheus-operator's CRDs, as far as discovery needs them (kube-prometheus-stack installs the real ones).
 fn prometheus_operator_crds(platform: &Platform) {
-    for (plural, kind) in [("servicemonitors", "ServiceMonitor"), ("prometheusrules", "PrometheusRule")] {
-        let crd = json!({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
-            "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
-                     "names": {"plural": plural, "kind": kind},
-                     "versions": [{"name": "v1", "served": true, "storage": true,
-                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
-        });
-        platform.fake.insert(crd);
+    for (plural, singular, kind) in [
+        ("servicemonitors", "servicemonitor", "ServiceMonitor"),
+        ("prometheusrules", "prometheusrule", "PrometheusRule"),
+    ] {
+        platform.fake.insert(sparkplane_fakekube::schemaless_crd("monitoring.coreos.com", plural, singular, kind));
     }
 }
 
