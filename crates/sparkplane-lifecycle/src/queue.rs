@@ -9,7 +9,13 @@
 //! the API server counts a pod only once it exists, and admitting on that
 //! alone would let several runs in at once.
 //!
+//! With the small-cluster mode's shared pool on (`pool`, ADR 0073), a run
+//! its namespace admits also waits for its turn and room in the pool every
+//! tenant shares.
+//!
 //! Owns: queue order and the admission answer. Must not: read the API.
+
+pub mod pool;
 
 use std::collections::BTreeMap;
 
@@ -55,7 +61,8 @@ pub enum Admission {
     /// Never: it needs more than the quota allows with nothing else running.
     Never(String),
     /// Not yet, for a named reason, in the admitting system's words (Kueue
-    /// mode: `WaitingForAdmission` with the Workload's message, ADR 0073).
+    /// mode: `WaitingForAdmission` with the Workload's message; the shared
+    /// pool: `PoolWait` or `PoolTooSmall`, ADR 0073).
     Waiting {
         /// One word.
         reason: String,
