@@ -26,7 +26,7 @@ impl Drop for CdEventsReceiver {
 }
 
 fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+    crate::data_dir()
 }
 
 impl CdEventsReceiver {

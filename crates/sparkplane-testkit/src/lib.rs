@@ -36,3 +36,20 @@ pub use otlp::OtlpReceiver;
 pub use postgres::PostgresServer;
 pub use process::StopOnDrop;
 pub use s3::{S3Server, S3ServerError};
+
+use std::path::{Path, PathBuf};
+
+/// testkit's own `data/` folder (the receivers' scripts), found from the
+/// running test's package (`CARGO_MANIFEST_DIR`, which cargo and nextest set
+/// when they run a test) rather than from where testkit was compiled: one
+/// target folder serves several checkouts of the tree (CI builds a copy
+/// elsewhere), and testkit, seldom changed, is not rebuilt when the tree
+/// moves, so a compiled-in path can name a checkout that is gone.
+pub fn data_dir() -> PathBuf {
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let running = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let found = running.as_deref().and_then(|package| {
+        package.ancestors().map(|dir| dir.join("crates/sparkplane-testkit/data")).find(|data| data.is_dir())
+    });
+    found.unwrap_or(compiled)
+}

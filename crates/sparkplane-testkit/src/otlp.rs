@@ -41,7 +41,7 @@ impl OtlpReceiver {
             ));
         }
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/otlp_receiver.py");
+        let script = crate::data_dir().join("otlp_receiver.py");
         let mut child = Command::new(&python)
             .arg(script)
             .arg(dir.path().join("received.jsonl"))
