@@ -120,6 +120,7 @@ impl Lab {
             server: self.fake.url(),
             resync: Duration::from_secs(10),
             kubeflow: None,
+            queue_pool: None,
         };
         let platform = Platform::builtin().map_err(|e| infrastructure("the built-in platform")(e.to_string()))?;
         let metrics = Metrics::new();

@@ -45,6 +45,7 @@ impl Operator {
             server: fake.url(),
             resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
             kubeflow: None,
+            queue_pool: None,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();

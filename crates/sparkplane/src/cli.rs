@@ -1572,6 +1572,16 @@ pub struct OperatorArgs {
     /// small-cluster mode).
     #[arg(long)]
     pub kueue: bool,
+    /// The small-cluster mode's shared pool (ADR 0073): a run starts only when its driver and first executors fit
+    /// the room the cluster's nodes have left (their allocatable less what running pods request; nodes and every pod
+    /// are watched), in the order every tenant's waiting runs take: higher priority first, then the tenant with the
+    /// smallest share for its weight (a Tenant's spec.queue.weight), then first queued. Nothing is preempted.
+    #[arg(long, conflicts_with = "kueue")]
+    pub queue_pool: bool,
+    /// The shared pool with this capacity instead of the nodes' (where the operator may not list nodes), e.g.
+    /// cpu=16,memory=64Gi[,pods=50][,nvidia.com/gpu=2]: only the runs it admits hold it. Implies --queue-pool.
+    #[arg(long, value_name = "RESOURCE=AMOUNT,...", conflicts_with = "kueue")]
+    pub queue_capacity: Option<String>,
 }
 
 /// `status`.

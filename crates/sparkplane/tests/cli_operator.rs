@@ -253,6 +253,30 @@ fn trigger_of_a_missing_job_and_bad_operator_flags_are_usage_errors() {
     assert!(stderr.contains("give 1s or more"), "{stderr}");
 }
 
+/// The small-cluster mode's pool (ADR 0073): a capacity that does not read,
+/// or the pool beside Kueue, is a usage error before anything is watched.
+#[test]
+fn a_bad_queue_capacity_or_the_pool_with_kueue_is_a_usage_error() {
+    let cluster = Cluster::start();
+    let out = cluster.cmd().args(["operator", "--queue-capacity", "cpu=lots"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--queue-capacity: `cpu=lots`: cpu: `lots` is not a quantity"), "{stderr}");
+    assert!(stderr.contains("e.g. --queue-capacity cpu=16,memory=64Gi"), "{stderr}");
+    let out = cluster.cmd().args(["operator", "--queue-capacity", "cpu=4,cpu=8"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cpu is given twice"));
+    for flag in ["--queue-pool", "--queue-capacity=cpu=4"] {
+        let out = cluster.cmd().args(["operator", "--kueue", flag]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"), "{flag}");
+    }
+    assert!(
+        !cluster.fake.requests().iter().any(|r| r.path.contains("nodes") || r.path.contains("sparkjobs")),
+        "nothing was watched"
+    );
+}
+
 #[test]
 fn trigger_reports_an_unreachable_cluster_with_exit_3() {
     let cluster = Cluster::start();

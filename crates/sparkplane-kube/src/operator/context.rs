@@ -49,6 +49,9 @@ pub struct OperatorSettings {
     pub resync: std::time::Duration,
     /// Serve Kubeflow's v1beta2 resources that opted in (`--kubeflow`); None: SparkJobs only.
     pub kubeflow: Option<super::kubeflow_state::KubeflowSettings>,
+    /// The built-in queue's shared pool (`--queue-pool`, `--queue-capacity`; the small-cluster
+    /// mode, ADR 0073); None: each namespace's quota and cap alone admit.
+    pub queue_pool: Option<super::pool::PoolCapacity>,
 }
 
 /// The default [`OperatorSettings::resync`].
@@ -71,6 +74,14 @@ impl Ledger {
     /// Records that `job` holds `demand`.
     pub fn admit(&mut self, namespace: &str, job: &str, demand: SizedJob) {
         self.admitted.entry(namespace.to_owned()).or_default().insert(job.to_owned(), demand);
+    }
+
+    /// Every run holding room: namespace, name and what it holds.
+    pub fn all(&self) -> Vec<(String, String, SizedJob)> {
+        self.admitted
+            .iter()
+            .flat_map(|(ns, runs)| runs.iter().map(move |(job, demand)| (ns.clone(), job.clone(), demand.clone())))
+            .collect()
     }
 
     /// Runs of `namespace` holding room, with their names.
@@ -113,6 +124,10 @@ pub struct Context {
     pub kubeflow: std::sync::OnceLock<Arc<super::kubeflow_state::KubeflowState>>,
     /// Kueue mode (`--kueue`, ADR 0073): the Workloads' cache; None: the built-in queue admits.
     pub kueue: Option<super::kueue_cache::KueueCache>,
+    /// The shared pool's nodes and pods (`--queue-pool` without `--queue-capacity`).
+    pub pool: Option<Arc<Mutex<super::pool::PoolIndex>>>,
+    /// What each tenant was given lately from the shared pool (its fair share).
+    history: Mutex<sparkplane_lifecycle::queue::pool::History>,
     ledger: Mutex<Ledger>,
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
@@ -226,6 +241,8 @@ impl Context {
             metrics,
             wake,
             kueue: None,
+            pool: None,
+            history: Mutex::new(sparkplane_lifecycle::queue::pool::History::default()),
             kubeflow: std::sync::OnceLock::new(),
             ledger: Mutex::new(Ledger::default()),
             waiting: Mutex::new(BTreeMap::new()),
@@ -242,6 +259,17 @@ impl Context {
     pub fn with_kueue(mut self, cache: super::kueue_cache::KueueCache) -> Context {
         self.kueue = Some(cache);
         self
+    }
+
+    /// The context with the shared pool's index of nodes and pods (`--queue-pool`).
+    pub fn with_pool(mut self, index: Arc<Mutex<super::pool::PoolIndex>>) -> Context {
+        self.pool = Some(index);
+        self
+    }
+
+    /// What tenants were given lately from the shared pool.
+    pub fn history(&self) -> MutexGuard<'_, sparkplane_lifecycle::queue::pool::History> {
+        self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether an active run's driver is due to be read from the API server

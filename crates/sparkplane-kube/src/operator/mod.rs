@@ -16,12 +16,12 @@
 //! its own (`module-circles` checks there is no circle), and none imports
 //! this one.
 //! 1. Leaves, importing no other operator module: `events`, `metrics`,
-//!    `leader`, `watches`, `merge_patch`, `kueue_cache`, `kubeflow_state`.
+//!    `leader`, `watches`, `merge_patch`, `kueue_cache`, `kubeflow_state`, `pool`.
 //! 2. `converted` (the SparkJob a SparkApplication runs as; `kubeflow_state`).
 //! 3. `context`: the state every reconcile shares, over the leaves and `converted`.
 //! 4. The shared writes: `kubeflow_writes`, then `writes` (which routes a
 //!    converted job's status to it).
-//! 5. The steps of a reconcile: `gates`, `connect`, `kueue`.
+//! 5. The steps of a reconcile: `gates`, `connect`, `kueue`, `builtin_queue`.
 //! 6. `reconcile`: the SparkJob controller (`one_run`, a run's reconcile).
 //! 7. The Kubeflow controllers, over `one_run`: `kubeflow_run`, `kubeflow_schedule`.
 //! 8. `kubeflow`: their watches and wiring.
@@ -30,6 +30,7 @@
 //! Owns: wiring the watches, caches and controller, and shutdown. Must not:
 //! decide, render or print.
 
+pub mod builtin_queue;
 pub mod connect;
 pub mod context;
 pub mod converted;
@@ -45,6 +46,7 @@ pub mod kueue_cache;
 pub mod leader;
 pub mod merge_patch;
 pub mod metrics;
+pub mod pool;
 pub mod reconcile;
 pub mod watches;
 pub mod writes;
@@ -78,7 +80,8 @@ pub const CONTROLLER_NAME: &str = "sparkplane-operator";
 /// Who admits runs before any of their pods exists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Admitter {
-    /// The operator's own queue: ResourceQuota, running-applications cap, priorities, team weights.
+    /// The operator's own queue: ResourceQuota, running-applications cap, priorities; with
+    /// [`OperatorSettings::queue_pool`], a pool every tenant shares by priority and weight.
     #[default]
     BuiltIn,
     /// Kueue, through each run's Workload (ADR 0073).
@@ -236,6 +239,15 @@ async fn serve(
     let controller = Controller::for_stream(job_events(scoped(&client, namespace), job_writer, &metrics), job_store);
     let stores = (controller.store(), index, quotas, priorities);
     let (ctx, workload_wakes) = context(&client, settings, platform, stores, metrics, wake_tx, admitter);
+    // The small-cluster mode's pool, as the nodes and pods show it (`--queue-pool`, ADR 0073).
+    let (ctx, pool_tasks) = match (&settings.queue_pool, admitter) {
+        (Some(pool::PoolCapacity::Nodes), Admitter::BuiltIn) => {
+            let index = Arc::new(Mutex::new(pool::PoolIndex::default()));
+            let tasks = pool::watch(&client, &index);
+            (ctx.with_pool(index), tasks)
+        }
+        _ => (ctx, Vec::new()),
+    };
     let ctx = Arc::new(ctx);
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
@@ -258,6 +270,9 @@ async fn serve(
     }
     quota_task.abort();
     priority_task.abort();
+    for task in pool_tasks {
+        task.abort();
+    }
     why_rx.await.unwrap_or_default()
 }
 

@@ -18,13 +18,14 @@ use kube::runtime::reflector::ObjectRef;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{JobState, SparkJobStatus};
 use sparkplane_lifecycle::lifecycle::{self, Action, Observed};
-use sparkplane_lifecycle::queue::{self, Admission, NamespaceQueue, Waiting};
+use sparkplane_lifecycle::queue::{Admission, Waiting};
 use sparkplane_lifecycle::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
 use sparkplane_lifecycle::{
-    DriverView, ExecutorView, MAX_RUNNING_ANNOTATION, Prepared, SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL,
-    TRIGGER_ANNOTATION, parse_time, plan,
+    DriverView, ExecutorView, Prepared, SCHEDULED_AT_ANNOTATION, SCHEDULED_BY_LABEL, TRIGGER_ANNOTATION, parse_time,
+    plan,
 };
 
+use super::builtin_queue;
 use super::context::{Context, owned_by};
 use super::converted::converted;
 use super::kubeflow_writes;
@@ -107,7 +108,7 @@ pub(super) async fn one_run(job: &SparkJob, ctx: &Context) -> Result<Requeue, Ku
     let guard = if needs_admission { Some(ctx.admission_lock().await) } else { None };
     let admission = match (&*prepared, needs_admission, kueue.as_ref().and_then(|k| k.admission.clone())) {
         (_, _, Some(kueue)) => kueue,
-        (Prepared::Ready(plan), true, None) => admission_for(ctx, job, &namespace, &name, &status, plan),
+        (Prepared::Ready(plan), true, None) => builtin_queue::admission(ctx, job, &status, plan),
         _ => Admission::Admit,
     };
 
@@ -386,7 +387,7 @@ fn book(
         let ns = waiting.entry(namespace.to_owned()).or_default();
         if queued && !submitting {
             let queued_at = new.queued_at.as_deref().and_then(parse_time).unwrap_or_else(jiff::Timestamp::now);
-            let priority = priority_of(ctx, job);
+            let priority = builtin_queue::priority_of(ctx, job);
             ns.insert(name.to_owned(), Waiting { name: name.to_owned(), priority, queued_at });
         } else {
             ns.remove(name);
@@ -413,6 +414,7 @@ fn book(
     }
     if submitting && let Prepared::Ready(plan) = prepared {
         ctx.ledger().admit(namespace, name, plan.admission.clone());
+        builtin_queue::charge(ctx, namespace, &plan.admission);
     }
     let holds = new.state.is_some_and(JobState::is_active);
     if !holds {
@@ -420,7 +422,7 @@ fn book(
     }
     let released = !holds && ctx.ledger().release(namespace, name);
     if released {
-        wake_queue_head(ctx, namespace);
+        builtin_queue::wake_queue_heads(ctx, namespace);
     }
     if new.state != old.state
         && new.state.is_some_and(JobState::is_final)
@@ -445,90 +447,6 @@ fn book(
 
 fn seconds_since(at: jiff::Timestamp) -> f64 {
     jiff::Timestamp::now().duration_since(at).as_secs_f64().max(0.0)
-}
-
-fn wake_queue_head(ctx: &Context, namespace: &str) {
-    let mut entries: Vec<Waiting> =
-        ctx.waiting().get(namespace).map(|m| m.values().cloned().collect()).unwrap_or_default();
-    queue::order(&mut entries);
-    if let Some(first) = entries.first() {
-        let _ = ctx.wake.send(ObjectRef::new(&first.name).within(namespace));
-        if let Some(kubeflow) = ctx.kubeflow.get() {
-            kubeflow.wake(namespace, &first.name);
-        }
-    }
-}
-
-fn priority_of(ctx: &Context, job: &SparkJob) -> i32 {
-    let Some(class) = job.spec.priority_class_name.as_deref() else { return 0 };
-    ctx.priorities.get(&ObjectRef::new(class)).map_or(0, |p| p.value)
-}
-
-fn admission_for(
-    ctx: &Context,
-    job: &SparkJob,
-    namespace: &str,
-    name: &str,
-    status: &SparkJobStatus,
-    plan: &sparkplane_lifecycle::Plan,
-) -> Admission {
-    let quotas: Vec<_> = ctx
-        .quotas
-        .state()
-        .iter()
-        .filter(|q| q.namespace().as_deref() == Some(namespace))
-        .map(|q| (**q).clone())
-        .collect();
-    let cap = quotas
-        .iter()
-        .filter_map(|q| q.annotations().get(MAX_RUNNING_ANNOTATION)?.parse::<u32>().ok())
-        .min()
-        .or(ctx.settings.max_running_per_namespace);
-    if quotas.is_empty() && cap.is_none() {
-        return Admission::Admit;
-    }
-    // Runs admitted earlier whose jobs are gone hold nothing.
-    let admitted: Vec<_> = {
-        let ledger = ctx.ledger();
-        ledger
-            .entries(namespace)
-            .into_iter()
-            .filter(|(job_name, _)| {
-                job_name != name
-                    && (ctx.jobs.get(&ObjectRef::new(job_name).within(namespace)).is_some()
-                        || ctx.kubeflow.get().is_some_and(|k| k.serves(namespace, job_name)))
-            })
-            .map(|(_, demand)| demand)
-            .collect()
-    };
-    // Every run of the namespace not yet admitted is in line, including jobs
-    // the operator has not reconciled yet (first in: their creation time).
-    let mut waiting: Vec<Waiting> = ctx
-        .jobs
-        .state()
-        .iter()
-        .filter(|j| j.namespace().as_deref() == Some(namespace) && j.spec.schedule.is_none())
-        .filter(|j| !j.spec.suspend.unwrap_or(false) && j.metadata.deletion_timestamp.is_none())
-        .filter_map(|j| {
-            let s = j.status.as_ref();
-            let state = s.and_then(|s| s.state);
-            if !matches!(state, None | Some(JobState::Queued)) {
-                return None;
-            }
-            let queued_at = s
-                .and_then(|s| s.queued_at.as_deref())
-                .and_then(parse_time)
-                .or_else(|| j.metadata.creation_timestamp.as_ref().map(|t| t.0))
-                .unwrap_or_else(jiff::Timestamp::now);
-            Some(Waiting { name: j.name_any(), priority: priority_of(ctx, j), queued_at })
-        })
-        .collect();
-    if !waiting.iter().any(|w| w.name == name) {
-        let queued_at = status.queued_at.as_deref().and_then(parse_time).unwrap_or_else(jiff::Timestamp::now);
-        waiting.push(Waiting { name: name.to_owned(), priority: priority_of(ctx, job), queued_at });
-    }
-    let queue = NamespaceQueue { cap, quotas, admitted, waiting };
-    queue::admission(&queue, name, &plan.admission)
 }
 
 /// The native objects of one attempt, rendered by the one render path.

@@ -44,6 +44,7 @@ impl Operator {
             server: fake.url(),
             resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
             kubeflow: None,
+            queue_pool: None,
         };
         tweak(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -155,6 +155,25 @@ pub fn free_room(queue: &SharedQueue) -> Amounts {
         .collect()
 }
 
+/// The answer for a run larger than the whole pool (`PoolTooSmall`); None
+/// when the pool could hold it once free.
+pub fn too_small(pool: &Pool, demand: &SizedJob) -> Option<Admission> {
+    let beyond = beyond_capacity(pool, &needs(demand));
+    if beyond.is_empty() {
+        return None;
+    }
+    let what: Vec<String> =
+        beyond.iter().map(|(r, n, cap)| format!("{} {r} (it holds {} in all)", show(r, *n), show(r, *cap))).collect();
+    Some(Admission::Waiting {
+        reason: POOL_TOO_SMALL.into(),
+        message: format!(
+            "the driver and its first executors need {} but the shared pool ({}) is smaller; it waits for the pool to grow and holds back no other application",
+            what.join(" and "),
+            pool.source
+        ),
+    })
+}
+
 /// The candidates that could ever fit, in the order the pool admits them.
 pub fn order(queue: &SharedQueue) -> Vec<&Candidate> {
     let mut out: Vec<(&Candidate, f64)> = queue
@@ -178,22 +197,10 @@ pub fn order(queue: &SharedQueue) -> Vec<&Candidate> {
 /// Whether the run `namespace`/`name`, asking `demand`, may start now that
 /// its namespace would admit it.
 pub fn admission(queue: &SharedQueue, namespace: &str, name: &str, demand: &SizedJob) -> Admission {
-    let need = needs(demand);
-    let beyond = beyond_capacity(&queue.pool, &need);
-    if !beyond.is_empty() {
-        let what: Vec<String> = beyond
-            .iter()
-            .map(|(r, n, cap)| format!("{} {r} (it holds {} in all)", show(r, *n), show(r, *cap)))
-            .collect();
-        return Admission::Waiting {
-            reason: POOL_TOO_SMALL.into(),
-            message: format!(
-                "the driver and its first executors need {} but the shared pool ({}) is smaller; it waits for the pool to grow and holds back no other application",
-                what.join(" and "),
-                queue.pool.source
-            ),
-        };
+    if let Some(too_small) = too_small(&queue.pool, demand) {
+        return too_small;
     }
+    let need = needs(demand);
     let order = order(queue);
     let this = |c: &&Candidate| c.namespace == namespace && c.waiting.name == name;
     if let Some(first) = order.first()

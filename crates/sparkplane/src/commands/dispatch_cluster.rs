@@ -95,6 +95,8 @@ pub fn operator(args: &crate::cli::OperatorArgs, cli: &Cli, printer: &Printer) -
             platform_dir: cli.global.platform_dir.clone(),
             kubeflow: args.kubeflow.then_some(args.kubeflow_max_tracked_executors),
             kueue: args.kueue,
+            queue_pool: args.queue_pool,
+            queue_capacity: args.queue_capacity.clone(),
         },
         printer,
     )

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
+use sparkplane_kube::operator::pool::PoolCapacity;
 use sparkplane_kube::operator::{Admitter, LeaderSettings, Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
 
@@ -47,6 +48,10 @@ pub struct OperatorCommandSettings {
     pub kubeflow: Option<u32>,
     /// `--kueue`: Kueue admits runs (ADR 0073).
     pub kueue: bool,
+    /// `--queue-pool`: the built-in queue's shared pool, the nodes' room.
+    pub queue_pool: bool,
+    /// `--queue-capacity`: the shared pool with this capacity.
+    pub queue_capacity: Option<String>,
 }
 
 /// Runs the operator until Ctrl-C or SIGTERM.
@@ -72,6 +77,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
             )
         })?;
     }
+    let queue_pool = pool_capacity(settings)?;
     let gate_image =
         settings.gate_image.clone().unwrap_or_else(|| sparkplane_lifecycle::plan::DEFAULT_GATE_IMAGE.to_owned());
     let platform = Platform { catalog, default_driver_start: settings.driver_start, gate_image };
@@ -103,11 +109,16 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         kubeflow: settings
             .kubeflow
             .map(|max| sparkplane_kube::operator::kubeflow::KubeflowSettings { max_tracked_executors: max }),
+        queue_pool,
     };
     let scope =
         settings.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
     let admitter = if settings.kueue { Admitter::Kueue } else { Admitter::BuiltIn };
-    let admitted_by = if settings.kueue { "Kueue admits runs" } else { "its own queue admits runs" };
+    let admitted_by = match (settings.kueue, &operator.queue_pool) {
+        (true, _) => "Kueue admits runs".to_owned(),
+        (false, None) => "its own queue admits runs".to_owned(),
+        (false, Some(pool)) => format!("its own queue admits runs from a pool every tenant shares ({})", pool.source()),
+    };
     let kinds = if settings.kubeflow.is_some() {
         "SparkJobs, and Kubeflow SparkApplications and ScheduledSparkApplications labelled sparkplane.dev/operator=sparkplane,"
     } else {
@@ -126,6 +137,22 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         .map_err(|e| kube_failure(&e))?;
     printer.status("sparkplane operator stopped");
     Ok(())
+}
+
+/// The shared pool `--queue-pool` or `--queue-capacity` asks for (None: neither).
+fn pool_capacity(settings: &OperatorCommandSettings) -> Result<Option<PoolCapacity>, Failure> {
+    match &settings.queue_capacity {
+        Some(text) => {
+            sparkplane_lifecycle::queue::pool::parse_capacity(text).map(|c| Some(PoolCapacity::Fixed(c))).map_err(|e| {
+                Failure::Invalid(
+                    Diagnostic::error("bad-flag", "--queue-capacity", format!("`{text}`: {e}"))
+                        .with_help("give resource=amount pairs, e.g. --queue-capacity cpu=16,memory=64Gi")
+                        .into(),
+                )
+            })
+        }
+        None => Ok(settings.queue_pool.then_some(PoolCapacity::Nodes)),
+    }
 }
 
 /// Ctrl-C or SIGTERM (what Kubernetes sends a pod that stops).
