@@ -1,8 +1,9 @@
 //! sparkplane's History Server and Spark's own, for each Spark line the
 //! runtime manager installs (3.5 and 4.1: `sparkplane runtime install`, run
 //! by scripts/test.sh's `need_runtime`), over the same event logs written
-//! fresh at the start of the test by that line's own pyspark
-//! (`tests/data/parity/write_logs.py`): a succeeded application on two
+//! fresh by that line's own pyspark (`tests/data/parity/write_logs.py`, once
+//! per test run and shared with `cli_analyze_counts`: testkit's
+//! `spark_logs`): a succeeded application on two
 //! executors (`local-cluster[2,1,1024]`) whose second job reuses a shuffle
 //! (its map stage skipped), in a zstd rolling log; the same work on
 //! `local[2]` in an lz4 log; a failed application on two executors where one
@@ -41,17 +42,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sparkplane_eventlog::LogSource;
 use sparkplane_history::{Index, serve};
-
-mod support;
-
-/// Runs the log-writing script with the runtime line's Python into `dir`.
-fn write_logs(line: &str, dir: &Path) {
-    let output = support::write_spark_logs(line, dir, &[], &[]);
-    // The script kills its own JVM at the end (the in-progress application), so its status is not checked;
-    // what it must leave is four applications.
-    let logs = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(logs, 4, "write_logs.py ({line}) left {logs} logs: {}", String::from_utf8_lossy(&output.stderr));
-}
 
 /// A running task's `duration` minus its application's `lastUpdatedEpoch` on
 /// the same server: both servers measure it to that time, so what is left,
@@ -128,17 +118,6 @@ fn check_cases(line: &str, answers: &[(String, Value)]) {
         .flat_map(|v| v.as_array().cloned().unwrap_or_default())
         .any(|t| t["status"] == "RUNNING" && t["duration"].as_i64().is_some_and(|d| d > 0));
     assert!(running_task, "{line}: no running task with a duration in Spark's task lists");
-}
-
-/// Whether any application at `api` has an executor with a killed attempt.
-fn has_killed_attempt(api: &str) -> bool {
-    ids(&get(api, "applications"), "id").iter().any(|id| {
-        let executors = get(api, &format!("applications/{}/allexecutors", id.as_str().unwrap_or_default()));
-        executors.as_array().into_iter().flatten().any(|e| {
-            let n = |k: &str| e[k].as_i64().unwrap_or(0);
-            n("totalTasks") > n("activeTasks") + n("completedTasks") + n("failedTasks")
-        })
-    })
 }
 
 /// Names a server may add that Spark 3.5's does not know: the two executor
@@ -226,28 +205,17 @@ fn compare(server_line: &str, logs: &Path, ours: &str) -> (Vec<String>, Vec<(Str
 /// Writes `line`'s logs and compares ours with that line's History Server,
 /// and (for 3.5) with Spark 4.1's over the same logs, whose API ours follows.
 fn parity(line: &str) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let logs: PathBuf = dir.path().join("logs");
-    // Whether the failed job's sibling ends killed (rather than failed by its
-    // interrupted Python worker) is up to Spark's timing; the logs are written
-    // again, up to three times, until ours shows a killed attempt. Spark's own
-    // answers are checked for it below all the same.
-    let mut attempt = 0;
-    let (server, ours) = loop {
-        attempt += 1;
-        let _ = std::fs::remove_dir_all(&logs);
-        std::fs::create_dir_all(&logs).expect("mkdir");
-        write_logs(line, &logs);
-        let index = Arc::new(Index::new(LogSource::Local(logs.clone()), 64 << 20));
-        index.refresh().expect("the fresh logs list");
-        let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
-        let server = serve(any_port, Arc::clone(&index), Duration::from_secs(3600)).expect("sparkplane serves");
-        let ours = format!("http://{}/api/v1", server.addr());
-        if attempt == 3 || has_killed_attempt(&ours) {
-            break (server, ours);
-        }
-        server.stop();
-    };
+    // Written once per test run and line, shared with cli_analyze_counts
+    // (testkit's spark_logs): written again, up to three times, until the
+    // failed job's sibling ends killed rather than failed by its interrupted
+    // Python worker, which is up to Spark's timing. Both servers' answers are
+    // checked for it below all the same.
+    let logs: PathBuf = sparkplane_testkit::spark_logs::parity_logs(line).unwrap_or_else(|e| panic!("{e}"));
+    let index = Arc::new(Index::new(LogSource::Local(logs.clone()), 64 << 20));
+    index.refresh().expect("the fresh logs list");
+    let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let server = serve(any_port, Arc::clone(&index), Duration::from_secs(3600)).expect("sparkplane serves");
+    let ours = format!("http://{}/api/v1", server.addr());
 
     let mut servers = vec![line];
     if line != "4.1" {

@@ -5,7 +5,7 @@
 //! stopped when the handle drops.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 /// A running receiver.

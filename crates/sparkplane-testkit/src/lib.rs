@@ -9,7 +9,8 @@
 //! runs ([`ConnectServer`]) — finding the headless Chromium tests open pages in
 //! ([`chromium`]) and driving it over the DevTools protocol ([`devtools`]), stopping child processes a test started
 //! ([`StopOnDrop`]), and running the `sparkplane` binary with a clean
-//! environment ([`sparkplane`]), and small HTTP peers ([`http`]). Must not: be used by
+//! environment ([`sparkplane`]), small HTTP peers ([`http`]), and fresh Spark
+//! event logs shared by the tests of one run ([`spark_logs`]). Must not: be used by
 //! non-test code.
 
 pub mod cdevents;
@@ -22,6 +23,7 @@ pub mod history;
 pub mod http;
 pub mod otlp;
 pub mod process;
+pub mod spark_logs;
 /// The throwaway PostgreSQL server (its own crate, as the metastore chaos experiment starts one too).
 pub use sparkplane_postgres as postgres;
 /// The throwaway S3 server (its own crate, as the object-store-stopped chaos experiment starts one too).
@@ -39,17 +41,22 @@ pub use s3::{S3Server, S3ServerError};
 
 use std::path::{Path, PathBuf};
 
-/// testkit's own `data/` folder (the receivers' scripts), found from the
-/// running test's package (`CARGO_MANIFEST_DIR`, which cargo and nextest set
-/// when they run a test) rather than from where testkit was compiled: one
-/// target folder serves several checkouts of the tree (CI builds a copy
-/// elsewhere), and testkit, seldom changed, is not rebuilt when the tree
-/// moves, so a compiled-in path can name a checkout that is gone.
-pub fn data_dir() -> PathBuf {
-    let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+/// The repository's root, found from the running test's package
+/// (`CARGO_MANIFEST_DIR`, which cargo and nextest set when they run a test)
+/// rather than from where testkit was compiled: one target folder serves
+/// several checkouts of the tree (CI builds a copy elsewhere), and testkit,
+/// seldom changed, is not rebuilt when the tree moves, so a compiled-in path
+/// can name a checkout that is gone. The compiled-in one is the fallback.
+pub fn repo_root() -> PathBuf {
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let running = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
     let found = running.as_deref().and_then(|package| {
-        package.ancestors().map(|dir| dir.join("crates/sparkplane-testkit/data")).find(|data| data.is_dir())
+        package.ancestors().find(|dir| dir.join("crates/sparkplane-testkit/data").is_dir()).map(Path::to_path_buf)
     });
     found.unwrap_or(compiled)
+}
+
+/// testkit's own `data/` folder (the receivers' scripts), under [`repo_root`].
+pub fn data_dir() -> PathBuf {
+    repo_root().join("crates/sparkplane-testkit/data")
 }

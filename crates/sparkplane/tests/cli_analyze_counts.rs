@@ -13,7 +13,8 @@
 //!   `need_runtime`) with the History Server parity test's jobs
 //!   (crates/sparkplane-history/tests/data/parity/write_logs.py: a succeeded
 //!   application on two executors with a skipped stage, a failed one with a
-//!   killed sibling task, one left in progress), read by that line's server.
+//!   killed sibling task, one left in progress), read by that line's server;
+//!   written once per test run and shared with that test (testkit's `spark_logs`).
 //!
 //! What the History Server's answers give: the outcome is `incomplete` when
 //! the attempt is not `completed`, else `failed` when a job failed, else
@@ -187,18 +188,12 @@ fn slow_analyze_counts_equal_spark_4_1s_history_server_on_the_spark_test_logs_in
     assert!(report.is_empty(), "{} of {compared} logs differ:\n{}", report.len(), report.join("\n"));
 }
 
-/// Writes `line`'s fresh logs with the parity test's jobs and compares.
+/// `line`'s fresh logs of the parity test's jobs (written once per test run
+/// and shared with sparkplane-history's parity test: testkit's `spark_logs`), compared.
 fn fresh(line: &str) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let logs = dir.path().join("logs");
-    std::fs::create_dir_all(&logs).expect("mkdir");
-    let python = sparkplane_testkit::history::runtime_path(line, "python").unwrap_or_else(|e| panic!("{e}"));
-    let script = repo().join("crates/sparkplane-history/tests/data/parity/write_logs.py");
-    let output = Command::new(&python).arg(&script).arg(&logs).output().expect("the runtime's python runs");
-    let written = std::fs::read_dir(&logs).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(written, 4, "write_logs.py ({line}) left {written} logs: {}", String::from_utf8_lossy(&output.stderr));
+    let logs = sparkplane_testkit::spark_logs::parity_logs(line).unwrap_or_else(|e| panic!("{e}"));
     let (report, compared) = compare(line, &logs);
-    assert_eq!(compared, 4);
+    assert_eq!(compared, sparkplane_testkit::spark_logs::PARITY_LOGS);
     assert!(report.is_empty(), "{} of 4 fresh Spark {line} logs differ:\n{}", report.len(), report.join("\n"));
 }
 
