@@ -118,22 +118,18 @@ impl Collector {
         }
     }
 
+    /// Reads the changes since the cursor where the store keeps them (the
+    /// objects are read in place, not copied: only their metadata matters).
     fn absorb(&mut self, store: &Store) {
-        let changes: Vec<(&'static str, Key, Value)> = store
-            .events_after(self.cursor)
-            .iter()
-            .map(|e| {
-                let name = e.object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-                (e.kind, (e.api_version.clone(), e.plural.clone(), e.namespace.clone(), name), e.object.clone())
-            })
-            .collect();
-        self.cursor = store.rv;
-        for (kind, key, object) in changes {
-            if kind != "DELETED" {
-                self.seen(&key, &object);
+        for change in store.events_after(self.cursor) {
+            let object = &change.object;
+            let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            let key = (change.api_version.clone(), change.plural.clone(), change.namespace.clone(), name);
+            if change.kind != "DELETED" {
+                self.seen(&key, object);
                 continue;
             }
-            let gone = uid(&object);
+            let gone = uid(object);
             if self.keys.get(&gone) == Some(&key) {
                 self.keys.remove(&gone);
             }
@@ -147,6 +143,7 @@ impl Collector {
                 self.queue.extend(dependents.iter().cloned());
             }
         }
+        self.cursor = store.rv;
     }
 
     /// The stored dependents of the owner `owner` (uid).

@@ -12,12 +12,25 @@
 //! on, a create drops `status` (the store keeps the rest of the split:
 //! status ignored on the main resource, everything else on `/status`).
 //!
+//! Updates ratchet, as the API server does since Kubernetes 1.30
+//! (`CRDValidationRatcheting`, KEP-4008, on by default from 1.30, GA in
+//! 1.33): a field whose value equals the stored one (compared by key from
+//! the root, as a whole subtree) reports none of its errors, its CEL rules'
+//! included, except the transition rules (those using `oldSelf`), which run
+//! there as anywhere. So a write to `/status` or of metadata does not walk
+//! the stored, unchanged spec again; only its transition rules run.
+//!
 //! A rule's failure is worded by its `messageExpression`, `message`,
 //! `fieldPath` and `reason` as the API server words it.
 //!
 //! What it does not do: `format`, `anyOf`/`oneOf`/`allOf`/`not`,
 //! `optionalOldSelf`, CEL cost limits and Kubernetes' CEL libraries,
-//! ratcheting, conversion between versions.
+//! conversion between versions; ratcheting inside a list whose items
+//! changed (list items are not correlated with the stored ones, so a
+//! changed list is validated whole), and the `Warning` header the API
+//! server sends for a CEL rule it ratcheted (none arises while the stored
+//! object was admitted by the same schema; ratcheted schema errors it drops
+//! silently, as here).
 //!
 //! A version's schema is compiled once ([`Compiled`], kept by the store
 //! until the CRD changes): properties by name, the properties with
@@ -125,6 +138,10 @@ struct Node {
     min_items: Option<u64>,
     /// `x-kubernetes-validations`.
     rules: Vec<Value>,
+    /// Whether this node or one below it (by properties or
+    /// additionalProperties) has a transition rule (one using `oldSelf`):
+    /// those run in unchanged subtrees too.
+    transition_below: bool,
 }
 
 impl Node {
@@ -142,6 +159,11 @@ impl Node {
             properties.into_iter().flatten().map(|(k, v)| (k.clone(), Node::new(v))).collect();
         let sub = |key: &str| schema[key].is_object().then(|| Box::new(Node::new(&schema[key])));
         let bound = |key: &str| schema[key].as_f64().map(|n| (n, schema[key].clone()));
+        let additional: Option<Box<Node>> = sub("additionalProperties");
+        let rules: Vec<Value> = schema["x-kubernetes-validations"].as_array().cloned().unwrap_or_default();
+        let transition_below = rules.iter().any(is_transition)
+            || compiled.values().any(|n: &Node| n.transition_below)
+            || additional.as_ref().is_some_and(|n| n.transition_below);
         Node {
             kind: schema["type"].as_str().map(str::to_owned),
             nullable: flag("nullable"),
@@ -152,7 +174,7 @@ impl Node {
             compiled,
             defaulted,
             additional_any: schema["additionalProperties"] == json!(true),
-            additional: sub("additionalProperties"),
+            additional,
             items: sub("items"),
             default: schema.get("default").cloned(),
             enumeration: schema["enum"].as_array().cloned(),
@@ -172,7 +194,8 @@ impl Node {
             exclusive_maximum: flag("exclusiveMaximum"),
             max_items: schema["maxItems"].as_u64(),
             min_items: schema["minItems"].as_u64(),
-            rules: schema["x-kubernetes-validations"].as_array().cloned().unwrap_or_default(),
+            rules,
+            transition_below,
         }
     }
 
@@ -450,7 +473,7 @@ fn validate(value: &Value, old: Option<&Value>, schema: &Node, path: &str, found
         Value::Object(map) => validate_object(map, old, schema, path, found, root),
         _ => {}
     }
-    check_rules(value, old, schema, path, found.rules);
+    check_rules(value, old, schema, path, found.rules, false);
 }
 
 fn check_enum(value: &Value, schema: &Node, path: &str, errors: &mut Vec<Error>) {
@@ -517,8 +540,50 @@ fn validate_object(
             (None, None) => continue,
         };
         let old_child = old.and_then(|o| o.get(key));
+        // The root's apiVersion and kind are not ratcheted (the API server cannot correlate them).
+        if old_child == Some(child) && !(root && matches!(key.as_str(), "apiVersion" | "kind")) {
+            // Unchanged: its errors are ratcheted; only transition rules run.
+            if sub.transition_below {
+                unchanged(child, sub, &join(path, key), found.rules);
+            }
+            continue;
+        }
         validate(child, old_child, sub, &join(path, key), found, false);
     }
+}
+
+/// The transition rules of a subtree equal to the stored one (`old` is
+/// `value`), where [`validate`] would run them: every other error there is
+/// ratcheted. Nothing runs under a value of the wrong type (validation
+/// stops there) or in list items (not correlated with the stored ones).
+fn unchanged(value: &Value, schema: &Node, path: &str, rules: &mut Vec<Error>) {
+    if (value.is_null() && schema.nullable) || schema.int_or_string {
+        return;
+    }
+    if schema.kind.as_deref().is_some_and(|wanted| !type_matches(wanted, value)) {
+        return;
+    }
+    if let Value::Object(map) = value {
+        for (key, child) in map {
+            if schema.embedded && key == "metadata" {
+                continue;
+            }
+            let sub = match (schema.property(key), &schema.additional) {
+                (Some(sub), _) => sub,
+                (None, Some(additional)) => additional,
+                (None, None) => continue,
+            };
+            if sub.transition_below {
+                unchanged(child, sub, &join(path, key), rules);
+            }
+        }
+    }
+    check_rules(value, Some(value), schema, path, rules, true);
+}
+
+/// Whether a rule is a transition rule (its expression uses `oldSelf`).
+fn is_transition(rule: &Value) -> bool {
+    rule["rule"].as_str().is_some_and(|r| r.contains("oldSelf"))
 }
 
 /// The `x-kubernetes-validations` rules at this node. A failure says the
@@ -526,11 +591,19 @@ fn validate_object(
 /// `message`, else `failed rule: <rule>`; at the node's path, or under it by
 /// the rule's `fieldPath`; as the error its `reason` names (Invalid unless
 /// Forbidden, Required or Duplicate).
-fn check_rules(value: &Value, old: Option<&Value>, schema: &Node, path: &str, errors: &mut Vec<Error>) {
+/// With `only_transition`, the other rules are skipped (ratcheted).
+fn check_rules(
+    value: &Value,
+    old: Option<&Value>,
+    schema: &Node,
+    path: &str,
+    errors: &mut Vec<Error>,
+    only_transition: bool,
+) {
     for rule in &schema.rules {
         let expression = rule["rule"].as_str().unwrap_or_default();
         let transition = expression.contains("oldSelf");
-        if transition && old.is_none() {
+        if (transition && old.is_none()) || (only_transition && !transition) {
             // Transition rules run on updates only.
             continue;
         }
@@ -728,6 +801,121 @@ mod tests {
             message(admit(&crd(), object, None, true).expect_err("refused")),
             "422 SparkJob.sparkplane.dev \"x\" is invalid: spec: Invalid value: \"object\": not that image"
         );
+    }
+
+    /// Updates ratchet (KEP-4008): a status write over a stored spec is
+    /// admitted whatever the spec holds, its status still validated in the
+    /// same words; a spec write is validated where it changed, and a
+    /// changed object's own checks and rules run over its unchanged fields.
+    #[test]
+    fn updates_ratchet_the_errors_of_unchanged_fields_only() {
+        // Stored before the schema said so (an old CRD version, or kubectl's --validate=false of a looser one).
+        let stored = json!({"metadata": {"name": "x"},
+            "spec": {"image": "forbidden", "mode": "cluster", "executor": {"instances": 0}}});
+        let with_status = |status: Value| {
+            let mut new = stored.clone();
+            new["status"] = status;
+            new
+        };
+        let cases: [(&str, Value, Result<(), &str>); 5] = [
+            ("a status write over the stored spec", with_status(json!({"state": "Running"})), Ok(())),
+            (
+                "an invalid status",
+                with_status(json!({"state": 3})),
+                Err("422 SparkJob.sparkplane.dev \"x\" is invalid: [status.state: Invalid value: \"integer\": \
+                     status.state in body must be of type string: \"integer\", <nil>: Invalid value: \"null\": \
+                     some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]"),
+            ),
+            (
+                "a changed field of the spec",
+                json!({"metadata": {"name": "x"}, "spec": {"image": "forbidden", "executor": {"instances": -1}}}),
+                // A bound is not blocking: the spec's rule runs too, over its unchanged image.
+                Err("422 SparkJob.sparkplane.dev \"x\" is invalid: [spec.executor.instances: Invalid value: -1: \
+                     spec.executor.instances in body should be greater than or equal to 1, \
+                     spec: Invalid value: \"object\": not that image]"),
+            ),
+            (
+                "the spec changed beside an unchanged invalid field: the spec's rule runs, the field's bound is ratcheted",
+                json!({"metadata": {"name": "x"}, "spec": {"image": "forbidden", "mode": "client", "executor": {"instances": 0}}}),
+                Err("422 SparkJob.sparkplane.dev \"x\" is invalid: spec: Invalid value: \"object\": not that image"),
+            ),
+            (
+                "the image changed to a valid one",
+                json!({"metadata": {"name": "x"}, "spec": {"image": "img", "executor": {"instances": 0}}}),
+                Ok(()),
+            ),
+        ];
+        for (what, new, expected) in cases {
+            let got = admit(&crd(), new, Some(&stored), false).map(|_| ()).map_err(message);
+            assert_eq!(got, expected.map_err(str::to_owned), "{what}");
+        }
+        // A create has nothing to ratchet against.
+        assert!(admit(&crd(), stored.clone(), None, true).is_err());
+    }
+
+    /// Transition rules are not ratcheted: they run in an unchanged subtree too.
+    #[test]
+    fn transition_rules_run_over_unchanged_fields() {
+        let schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {"lease": {"type": "object",
+                "properties": {"holder": {"type": "string"}},
+                "x-kubernetes-validations": [{"rule": "self.holder != oldSelf.holder", "message": "must move on"}]}}},
+            "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
+        }});
+        let crd =
+            CrdVersion { kind: "Lease".into(), group: "example.dev".into(), status_subresource: true, schema: &schema };
+        let stored = json!({"metadata": {"name": "l"}, "spec": {"lease": {"holder": "a"}}});
+        let mut status_write = stored.clone();
+        status_write["status"] = json!({"ready": true});
+        assert_eq!(
+            admit(&crd, status_write, Some(&stored), false).map(|_| ()).map_err(message),
+            Err("422 Lease.example.dev \"l\" is invalid: spec.lease: Invalid value: \"object\": must move on"
+                .to_owned())
+        );
+        let moved = json!({"metadata": {"name": "l"}, "spec": {"lease": {"holder": "b"}}});
+        assert!(admit(&crd, moved, Some(&stored), false).is_ok());
+    }
+
+    /// For objects the schema admits, ratcheting changes nothing: each
+    /// Kubeflow example, stored, takes a status write (and a label) the same
+    /// with the stored spec as with no stored object to compare with.
+    #[test]
+    fn a_status_write_over_an_admitted_kubeflow_spec_is_admitted_as_without_ratcheting() {
+        let file = "charts/sparkplane/files/kubeflow/sparkoperator.k8s.io_sparkapplications.yaml";
+        let crd_object =
+            documents(&repo_file(file)).into_iter().find(|d| d["kind"] == "CustomResourceDefinition").expect("CRD");
+        let schema = &crd_object["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let compiled = Compiled::new(schema);
+        let crd = CrdVersion {
+            kind: "SparkApplication".into(),
+            group: "sparkoperator.k8s.io".into(),
+            schema,
+            status_subresource: true,
+        };
+        let dir = repo_file("crates/sparkplane/tests/data/kubeflow-examples");
+        let mut files: Vec<_> =
+            std::fs::read_dir(&dir).expect("examples").filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        let mut apps = 0;
+        for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+            for app in documents(path).into_iter().filter(|d| d["kind"] == "SparkApplication") {
+                let Ok(stored) = admit_compiled(&crd, &compiled, app, None, true) else { continue };
+                for status in [
+                    json!({"applicationState": {"state": "RUNNING"}, "driverInfo": {"podName": "d"}}),
+                    json!({"applicationState": {"state": 7}}),
+                    json!({"applicationState": {"state": "RUNNING"}, "executorState": {"e-1": ["RUNNING"]}}),
+                ] {
+                    let mut new = stored.clone();
+                    new["status"] = status;
+                    new["metadata"]["labels"]["sparkplane.dev/operator"] = json!("sparkplane");
+                    let ratcheted = admit_compiled(&crd, &compiled, new.clone(), Some(&stored), false).map_err(message);
+                    let whole = admit_compiled(&crd, &compiled, new, Some(&json!({})), false).map_err(message);
+                    assert_eq!(ratcheted, whole, "{}", path.display());
+                }
+                apps += 1;
+            }
+        }
+        assert!(apps >= 10, "the examples were admitted: {apps}");
     }
 
     /// The schema walk admission did before it was compiled (pruning and

@@ -755,6 +755,66 @@ fn kubectl_writes_status_only_through_the_status_subresource() {
     assert_eq!(fields(&s), "20 false gold 2");
 }
 
+/// Validation ratcheting (Kubernetes 1.30+, KEP-4008) as kubectl meets it:
+/// a status of the wrong type is refused in the API server's words; once
+/// the CRD is tightened under a stored Widget (size at most 5, the Widget's
+/// is 10), its unchanged size no longer blocks a status write, a label or a
+/// change to another spec field, while a changed size must meet the new
+/// bound.
+#[test]
+fn kubectl_meets_validation_ratcheting_of_unchanged_fields() {
+    let s = setup();
+    s.create_widget_crd();
+    let w = s.write("w.yaml", &widget("w", "  size: 10\n"));
+    s.kubectl_ok(&["create", "-f", w.to_str().expect("UTF-8 path")]);
+    let status =
+        |p: &str| ["patch", "widget", "w", "--subresource=status", "--type", "merge", "-p", p].map(str::to_owned);
+    let args = status(r#"{"status":{"ready":"yes"}}"#);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        s.kubectl_refused(&args),
+        "The Widget \"w\" is invalid: \n\
+         * status.ready: Invalid value: \"string\": status.ready in body must be of type boolean: \"string\"\n\
+         * <nil>: Invalid value: \"null\": some validation rules were not checked because the object was invalid; \
+         correct the existing errors to complete validation\n"
+    );
+
+    let tightened = WIDGET_CRD.replace(
+        "              size:\n                type: integer\n",
+        "              size:\n                type: integer\n                maximum: 5\n",
+    );
+    assert_ne!(tightened, WIDGET_CRD);
+    let tightened = s.write("widget-crd-2.yaml", &tightened);
+    assert_eq!(
+        s.kubectl_ok(&["replace", "-f", tightened.to_str().expect("UTF-8 path")]),
+        "customresourcedefinition.apiextensions.k8s.io/widgets.example.dev replaced\n"
+    );
+    assert_eq!(s.kubectl_ok(&["label", "widget", "w", "tier=gold"]), "widget.example.dev/w labeled\n");
+    let args = status(r#"{"status":{"ready":true}}"#);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(s.kubectl_ok(&args), "widget.example.dev/w patched\n");
+    let spec = |p: &str| ["patch", "widget", "w", "--type", "merge", "-p", p].map(str::to_owned);
+    let args = spec(r#"{"spec":{"minReplicas":2}}"#);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(s.kubectl_ok(&args), "widget.example.dev/w patched\n");
+    let args = spec(r#"{"spec":{"size":12}}"#);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        s.kubectl_refused(&args),
+        "The Widget \"w\" is invalid: spec.size: Invalid value: 12: spec.size in body should be less than or equal to 5\n"
+    );
+    assert_eq!(
+        s.kubectl_ok(&[
+            "get",
+            "widget",
+            "w",
+            "-o",
+            "jsonpath={.spec.size} {.spec.minReplicas} {.status.ready} {.metadata.labels.tier}"
+        ]),
+        "10 2 true gold"
+    );
+}
+
 #[test]
 fn the_python_client_creates_lists_patches_watches_and_deletes_a_sparkjob() {
     let s = setup();
