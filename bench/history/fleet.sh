@@ -3,7 +3,9 @@
 # against Spark's own History Server (pinned 4.1 runtime) on the same
 # 100,000 logs, the two servers run one after the other, never at once:
 #   1. the first complete listing of all applications: time from start until
-#      `applications` returns every one, and peak RSS (VmHWM) then;
+#      `applications` returns every one (its last byte received; and, as
+#      measured before, until the client has decoded its JSON), and peak RSS
+#      (VmHWM) then;
 #   2. a restart: sparkplane with the persisted index its first start filled
 #      (ADR 0066), Spark with the listing store its first start filled
 #      (spark.history.store.path, its LevelDB/RocksDB): time until
@@ -89,8 +91,8 @@ parsed="Finished parsing"
 echo
 echo "sparkplane $("$sp" --version | awk '{print $2}') and Spark $(basename "$(ls "$spark_home"/jars/spark-core_*.jar)" .jar | sed 's/.*-//') (SPARK_DAEMON_MEMORY=$heap) on $(nproc) cores, $n applications, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| server, case | start → applications lists all (s) | peak RSS (MiB) | RSS then (MiB) |"
-echo "|---|---|---|---|"
+echo "| server, case | start → applications answered whole (s) | … and decoded by the client (s) | peak RSS (MiB) | RSS then (MiB) |"
+echo "|---|---|---|---|---|"
 if has listing; then
   warm "$data/apps-$n"
   p="$(free_port)"

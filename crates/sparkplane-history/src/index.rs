@@ -194,11 +194,9 @@ impl Index {
     /// know: a store rebuilt (corrupt, another format version or location) or
     /// not used (in use, unwritable); the server runs either way.
     pub fn with_persisted(source: LogSource, cache_bytes: u64, dir: &Path) -> (Index, Vec<String>) {
-        let opened = persist::open(dir, &source.describe());
+        let opened = persist::open(dir, &source.describe(), |name, stored| Some(Record::restored(name, &stored)));
         let mut index = Index::new(source, cache_bytes);
-        let records = Records::new(
-            opened.restored.entries.into_iter().filter_map(|(name, stored)| Record::restored(name, stored)).collect(),
-        );
+        let records = Records::new(opened.restored.entries);
         let skipped: BTreeMap<String, SkippedLog> =
             opened.restored.skipped.into_iter().filter_map(|(name, stored)| restored_skip(name, stored)).collect();
         let pending = !records.is_empty() || !skipped.is_empty();
@@ -303,9 +301,6 @@ impl Index {
             let summarised = fresh.len() as u64;
             for record in &fresh {
                 left_out.remove(record.name());
-                if self.store.is_some() {
-                    changes.entries.push((record.name().to_owned(), record.stored()));
-                }
             }
             let now_left_out: Vec<String> = newly_skipped.iter().map(|(name, _)| name.clone()).collect();
             records.update(fresh, &now_left_out);
@@ -315,13 +310,17 @@ impl Index {
                 }
                 left_out.insert(name, skipped);
             }
-            let partial = records.iter().filter(|r| !r.warnings().is_empty()).count() as u64;
-            (records.len() as u64, summarised, partial)
+            let (mut partial, mut unstored) = (0, 0);
+            for record in records.iter() {
+                partial += u64::from(!record.warnings().is_empty());
+                unstored += usize::from(record.is_unstored());
+            }
+            (records.len() as u64, summarised, partial, unstored)
         };
         self.restored_pending.store(false, Ordering::SeqCst);
         // A log that could not be replayed is tried again after each listing.
         self.unreadable.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let written = self.store.as_ref().map(|store| store.apply(&changes));
+        let written = self.store.as_ref().map(|store| self.write_store(store, &changes, count.3 > 0));
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         match written {
             Some(Err(error)) => {
@@ -343,6 +342,33 @@ impl Index {
         Ok(())
     }
 
+    /// Writes a refresh's changes to the store with every record not stored
+    /// yet (this refresh's, and any whose write failed before), read from the
+    /// published records a chunk at a time: the records are not copied
+    /// for the write, and a request waits at most for one chunk's encoding.
+    /// Only this thread changes the records, so the chunks are stable; they
+    /// are marked stored once the transaction is committed.
+    fn write_store(&self, store: &PersistedIndex, changes: &Changes, unstored: bool) -> Result<(), String> {
+        const CHUNK: usize = 1024;
+        let mut at = 0;
+        let written = store.apply(changes, |chunk| {
+            if !unstored {
+                return false;
+            }
+            let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+            let slice = records.slice(at, CHUNK);
+            for record in slice.iter().filter(|r| r.is_unstored()) {
+                chunk.put(record.name(), &record.stored());
+            }
+            at += slice.len();
+            at < records.len()
+        });
+        if written.is_ok() && unstored {
+            self.records.lock().unwrap_or_else(|p| p.into_inner()).mark_stored();
+        }
+        written
+    }
+
     /// Every indexed log, in name order.
     pub fn entries(&self) -> Vec<Entry> {
         self.records.lock().map(|r| r.iter().map(Record::entry).collect()).unwrap_or_default()
@@ -361,7 +387,10 @@ impl Index {
     /// How many distinct applications are listed now (attempts of one count once).
     pub fn application_count(&self) -> usize {
         let Ok(records) = self.records.lock() else { return 0 };
-        records.iter().map(Record::app_id).collect::<std::collections::BTreeSet<_>>().len()
+        let mut ids: Vec<&str> = records.iter().map(Record::app_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
     }
 
     /// The listed logs read only in part, in name order.
@@ -557,23 +586,31 @@ fn restored_skip(name: String, stored: StoredSkip) -> Option<(String, SkippedLog
 }
 
 /// Runs `work` over each log on as many threads as the machine has cores (at
-/// most one per log); results come in the order of `logs`.
+/// most one per log); results come in the order of `logs`. The threads take
+/// the logs a run of [`RUN`] at a time and keep each run's results apart, so
+/// putting them in order moves each result once into a list of exactly the
+/// right size (a first listing of 100,000 logs holds no second copy of them,
+/// nor lists grown by doubling).
 fn each_on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Sync) -> Vec<T> {
+    const RUN: usize = 64;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len());
     if workers <= 1 {
         return logs.iter().map(&work).collect();
     }
     let next = AtomicUsize::new(0);
     let work = &work;
-    let done: Vec<(usize, T)> = std::thread::scope(|scope| {
+    let mut runs: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
-                        let at = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(log) = logs.get(at) else { break };
-                        mine.push((at, work(log)));
+                        let start = next.fetch_add(RUN, Ordering::Relaxed);
+                        let Some(run) = logs.get(start..(start + RUN).min(logs.len())) else { break };
+                        if run.is_empty() {
+                            break;
+                        }
+                        mine.push((start, run.iter().map(work).collect::<Vec<T>>()));
                     }
                     mine
                 })
@@ -581,12 +618,21 @@ fn each_on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Syn
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    let mut results: Vec<Option<T>> = logs.iter().map(|_| None).collect();
-    for (at, result) in done {
-        results[at] = Some(result);
+    runs.sort_unstable_by_key(|(start, _)| *start);
+    let mut results = Vec::with_capacity(logs.len());
+    let mut runs = runs.into_iter().peekable();
+    // A worker that panicked left its runs out: their logs are read here, in order.
+    while results.len() < logs.len() {
+        let at = results.len();
+        match runs.next_if(|(start, _)| *start == at) {
+            Some((_, run)) => results.extend(run),
+            None => {
+                let end = runs.peek().map_or(logs.len(), |(start, _)| *start);
+                results.extend(logs[at..end].iter().map(work));
+            }
+        }
     }
-    // A worker that panicked left its logs out: read them here, in order.
-    results.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| work(log))).collect()
+    results
 }
 
 /// Why a local log holds fewer bytes now than when it was listed (a rolling

@@ -21,14 +21,15 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-use crate::api::AttemptInfo;
+use sparkplane_eventlog::Outcome;
 
 /// The version of the records and tables written here. A store of another
 /// version is rebuilt from the logs (ADR 0066); raise it whenever
-/// [`StoredEntry`], [`StoredSkip`] or the tables change meaning. Version 2:
-/// a record holds the API's `AttemptInfo` whole (version 1 repeated its fields).
-pub const FORMAT_VERSION: u32 = 2;
+/// [`StoredEntry`]'s encoding, [`StoredSkip`] or the tables change meaning.
+/// Version 2: a record held the API's `AttemptInfo` whole, as JSON (version 1
+/// repeated its fields). Version 3: a record is [`StoredEntry::encode`]'s
+/// compact binary layout, read without a copy of its texts (ADR 0066, third addendum).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The store's file name inside the index folder.
 pub const FILE_NAME: &str = "index.redb";
@@ -50,20 +51,175 @@ pub struct LogKey {
     pub fingerprint: u64,
 }
 
-/// One listed application as the store keeps it: its key and what
-/// the index's `Entry` holds besides the log — the listing record the API
-/// answers (`AttemptInfo`, as it is) and what the web page shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredEntry {
+/// One listed application as the store keeps it: its key (but the name,
+/// which is the row's key) and what the index's `Entry` holds besides the log —
+/// the listing record the API answers and what the web page shows. Its texts
+/// are borrowed: from a record being written, or from the store's page being
+/// read ([`StoredEntry::decode`]), so a restart copies each text once, into
+/// the index's own record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry<'a> {
     pub size: u64,
     pub modified_ms: Option<i64>,
     pub fingerprint: u64,
-    pub attempt: AttemptInfo,
-    /// `succeeded`, `failed` or `incomplete`.
-    pub outcome: String,
-    pub team: Option<String>,
+    pub app_id: &'a str,
+    pub attempt_id: Option<&'a str>,
+    pub name: &'a str,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub last_updated_ms: i64,
+    pub user: &'a str,
+    pub completed: bool,
+    pub spark_version: &'a str,
+    pub outcome: Outcome,
+    pub team: Option<&'a str>,
     pub cost_usd: f64,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<&'a str>,
+}
+
+const COMPLETED: u8 = 1;
+const HAS_ATTEMPT: u8 = 2;
+const HAS_TEAM: u8 = 4;
+const HAS_MODIFIED: u8 = 8;
+/// Bytes before the texts: size, modification time, fingerprint, start, end,
+/// last update, cost (8 each), flags and outcome (1 each).
+const FIXED: usize = 7 * 8 + 2;
+
+impl<'a> StoredEntry<'a> {
+    /// The record's bytes, little-endian: the size, modification time (0 when
+    /// unknown), fingerprint, start, end and last update as 8-byte integers and
+    /// the cost as an 8-byte float; one byte of flags (completed, has an
+    /// attempt id, has a team, has a modification time) and one of outcome
+    /// (0 succeeded, 1 failed, 2 incomplete); then the application id, attempt
+    /// id, name, user, Spark version and team, each a 4-byte length and its
+    /// UTF-8 bytes (an absent one empty); then the count of warnings (4 bytes)
+    /// and each as a text. Appended to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut flags = 0;
+        for (set, flag) in [
+            (self.completed, COMPLETED),
+            (self.attempt_id.is_some(), HAS_ATTEMPT),
+            (self.team.is_some(), HAS_TEAM),
+            (self.modified_ms.is_some(), HAS_MODIFIED),
+        ] {
+            if set {
+                flags |= flag;
+            }
+        }
+        let outcome = match self.outcome {
+            Outcome::Succeeded => 0,
+            Outcome::Failed => 1,
+            Outcome::Incomplete => 2,
+        };
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.modified_ms.unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&self.fingerprint.to_le_bytes());
+        for number in [self.start_ms, self.end_ms, self.last_updated_ms] {
+            out.extend_from_slice(&number.to_le_bytes());
+        }
+        out.extend_from_slice(&self.cost_usd.to_bits().to_le_bytes());
+        out.extend_from_slice(&[flags, outcome]);
+        let texts = [
+            self.app_id,
+            self.attempt_id.unwrap_or_default(),
+            self.name,
+            self.user,
+            self.spark_version,
+            self.team.unwrap_or_default(),
+        ];
+        for text in texts {
+            put_text(out, text);
+        }
+        out.extend_from_slice(&u32::try_from(self.warnings.len()).unwrap_or(u32::MAX).to_le_bytes());
+        for warning in &self.warnings {
+            put_text(out, warning);
+        }
+    }
+
+    /// A record [`StoredEntry::encode`] wrote, its texts borrowed from `bytes`;
+    /// what is wrong when `bytes` is not one (cut short, bytes left over, an
+    /// unknown outcome, a text that is not UTF-8).
+    pub fn decode(bytes: &'a [u8]) -> Result<StoredEntry<'a>, String> {
+        let mut at = Reader { bytes, at: 0 };
+        let fixed = at.take(FIXED)?;
+        let word = |i: usize| {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(&fixed[i * 8..i * 8 + 8]);
+            eight
+        };
+        let (flags, outcome) = (fixed[FIXED - 2], fixed[FIXED - 1]);
+        let outcome = match outcome {
+            0 => Outcome::Succeeded,
+            1 => Outcome::Failed,
+            2 => Outcome::Incomplete,
+            other => return Err(format!("an unknown outcome {other}")),
+        };
+        let app_id = at.text()?;
+        let attempt_id = at.text()?;
+        let name = at.text()?;
+        let user = at.text()?;
+        let spark_version = at.text()?;
+        let team = at.text()?;
+        let count = at.number()?;
+        let mut warnings = Vec::new();
+        for _ in 0..count {
+            warnings.push(at.text()?);
+        }
+        if at.at != bytes.len() {
+            return Err(format!("{} bytes after the record", bytes.len() - at.at));
+        }
+        Ok(StoredEntry {
+            size: u64::from_le_bytes(word(0)),
+            modified_ms: (flags & HAS_MODIFIED != 0).then(|| i64::from_le_bytes(word(1))),
+            fingerprint: u64::from_le_bytes(word(2)),
+            app_id,
+            attempt_id: (flags & HAS_ATTEMPT != 0).then_some(attempt_id),
+            name,
+            start_ms: i64::from_le_bytes(word(3)),
+            end_ms: i64::from_le_bytes(word(4)),
+            last_updated_ms: i64::from_le_bytes(word(5)),
+            user,
+            completed: flags & COMPLETED != 0,
+            spark_version,
+            outcome,
+            team: (flags & HAS_TEAM != 0).then_some(team),
+            cost_usd: f64::from_bits(u64::from_le_bytes(word(6))),
+            warnings,
+        })
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Reads a record's bytes in order; every read is bounded by what is left.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len());
+        let end = end.ok_or_else(|| format!("cut short at byte {} of {}", self.at, self.bytes.len()))?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn number(&mut self) -> Result<usize, String> {
+        let mut four = [0u8; 4];
+        four.copy_from_slice(self.take(4)?);
+        usize::try_from(u32::from_le_bytes(four)).map_err(|e| e.to_string())
+    }
+
+    fn text(&mut self) -> Result<&'a str, String> {
+        let len = self.number()?;
+        let at = self.at;
+        std::str::from_utf8(self.take(len)?).map_err(|e| format!("a text at byte {at} that is not UTF-8 ({e})"))
+    }
 }
 
 /// A log left out of the list, as the store keeps it (so it is not read again after a restart either).
@@ -77,7 +233,8 @@ pub struct StoredSkip {
 /// What one refresh changed, written in one transaction.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub entries: Vec<(String, StoredEntry)>,
+    /// Records to write, encoded (more can come from [`PersistedIndex::apply`]'s `more`).
+    pub entries: Chunk,
     pub skipped: Vec<(String, StoredSkip)>,
     /// Logs gone from the list and from the left-out ones.
     pub removed: Vec<String>,
@@ -89,11 +246,60 @@ impl Changes {
     }
 }
 
-/// What the store held at start.
+/// Records to write, each a log's name and its [`StoredEntry::encode`]d
+/// bytes, kept in one buffer: a first listing of 100,000 logs hands them to
+/// the store a chunk at a time rather than as 100,000 copies.
 #[derive(Debug, Default)]
-pub struct Restored {
-    pub entries: Vec<(String, StoredEntry)>,
+pub struct Chunk {
+    bytes: Vec<u8>,
+    /// Where each row's name starts, its value starts, and the row ends in `bytes`.
+    rows: Vec<(usize, usize, usize)>,
+}
+
+impl Chunk {
+    /// Adds one log's record, encoded.
+    pub fn put(&mut self, name: &str, entry: &StoredEntry<'_>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(name.as_bytes());
+        let value = self.bytes.len();
+        entry.encode(&mut self.bytes);
+        self.rows.push((start, value, self.bytes.len()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.rows.clear();
+    }
+
+    /// Each row's name and value.
+    fn rows(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.rows.iter().map(|&(start, value, end)| {
+            // The name was put as a `&str`: its bytes are UTF-8.
+            (std::str::from_utf8(&self.bytes[start..value]).unwrap_or_default(), &self.bytes[value..end])
+        })
+    }
+}
+
+/// What the store held at start: each record as the caller made it from the
+/// stored one ([`open`]'s `restore`), and the logs left out.
+#[derive(Debug)]
+pub struct Restored<T> {
+    pub entries: Vec<T>,
     pub skipped: Vec<(String, StoredSkip)>,
+}
+
+impl<T> Default for Restored<T> {
+    fn default() -> Self {
+        Restored { entries: Vec::new(), skipped: Vec::new() }
+    }
 }
 
 /// An open store.
@@ -104,9 +310,9 @@ pub struct PersistedIndex {
 
 /// What opening the index folder gave: the store (`None` when it could not be
 /// opened at all), what it held, and what the user should be told.
-pub struct Opened {
+pub struct Opened<T> {
     pub store: Option<PersistedIndex>,
-    pub restored: Restored,
+    pub restored: Restored<T>,
     pub warnings: Vec<String>,
 }
 
@@ -125,10 +331,12 @@ pub fn default_dir(location: &str) -> Option<PathBuf> {
 }
 
 /// Opens (or creates) the store in `dir` for `location` and reads every
-/// record. A store that cannot be read, or was written by another format
-/// version or for another location, is moved aside and rebuilt empty, with a
-/// warning saying why; one that cannot be opened at all gives no store.
-pub fn open(dir: &Path, location: &str) -> Opened {
+/// record, each handed to `restore` with its log's name as it is read (its
+/// texts borrowed from the store's page; `None` leaves it out). A store that
+/// cannot be read, or was written by another format version or for another
+/// location, is moved aside and rebuilt empty, with a warning saying why (what
+/// `restore` made of it is dropped); one that cannot be opened at all gives no store.
+pub fn open<T>(dir: &Path, location: &str, restore: impl FnMut(&str, StoredEntry<'_>) -> Option<T>) -> Opened<T> {
     let path = dir.join(FILE_NAME);
     let mut warnings = Vec::new();
     if let Err(error) = std::fs::create_dir_all(dir) {
@@ -139,7 +347,7 @@ pub fn open(dir: &Path, location: &str) -> Opened {
         ));
         return Opened { store: None, restored: Restored::default(), warnings };
     }
-    match read_store(&path, location) {
+    match read_store(&path, location, restore) {
         Ok((db, restored)) => return Opened { store: Some(PersistedIndex { db, path }), restored, warnings },
         Err(Unusable::Busy(why)) => {
             warnings.push(format!(
@@ -175,7 +383,11 @@ enum Unusable {
     Rebuild(String),
 }
 
-fn read_store(path: &Path, location: &str) -> Result<(Database, Restored), Unusable> {
+fn read_store<T>(
+    path: &Path,
+    location: &str,
+    restore: impl FnMut(&str, StoredEntry<'_>) -> Option<T>,
+) -> Result<(Database, Restored<T>), Unusable> {
     let existed = path.exists();
     // redb reports corruption as errors; a panic on a damaged file is caught too, so the server never stops on it.
     let opened = std::panic::catch_unwind(|| create(path));
@@ -194,7 +406,7 @@ fn read_store(path: &Path, location: &str) -> Result<(Database, Restored), Unusa
         init(&db, location).map_err(|e| Unusable::Busy(format!("cannot be written: {e}")))?;
         return Ok((db, Restored::default()));
     }
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_all(&db, location)));
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_all(&db, location, restore)));
     match read {
         Ok(Ok(restored)) => Ok((db, restored)),
         Ok(Err(why)) => Err(Unusable::Rebuild(why)),
@@ -232,7 +444,11 @@ fn init(db: &Database, location: &str) -> Result<(), redb::Error> {
 }
 
 /// Every record, or why the store is not this format's or this location's (or cannot be read).
-fn read_all(db: &Database, location: &str) -> Result<Restored, String> {
+fn read_all<T>(
+    db: &Database,
+    location: &str,
+    mut restore: impl FnMut(&str, StoredEntry<'_>) -> Option<T>,
+) -> Result<Restored<T>, String> {
     let unreadable = |e: redb::Error| format!("cannot be read ({e})");
     let txn = db.begin_read().map_err(|e| unreadable(e.into()))?;
     let meta = match txn.open_table(META) {
@@ -254,7 +470,14 @@ fn read_all(db: &Database, location: &str) -> Result<Restored, String> {
     if stored_location != location {
         return Err(format!("indexes {stored_location}, not {location}"));
     }
-    let entries = records(&txn, APPS)?;
+    let apps = txn.open_table(APPS).map_err(|e| unreadable(e.into()))?;
+    let mut entries = Vec::with_capacity(usize::try_from(apps.len().unwrap_or(0)).unwrap_or(0));
+    for row in apps.iter().map_err(|e| unreadable(e.into()))? {
+        let (name, value) = row.map_err(|e| unreadable(e.into()))?;
+        let stored = StoredEntry::decode(value.value())
+            .map_err(|e| format!("holds a record for {} that cannot be read ({e})", name.value()))?;
+        entries.extend(restore(name.value(), stored));
+    }
     let skipped = records(&txn, SKIPPED)?;
     Ok(Restored { entries, skipped })
 }
@@ -281,15 +504,29 @@ impl PersistedIndex {
         &self.path
     }
 
-    /// Writes one refresh's changes in one transaction (all or nothing).
-    pub fn apply(&self, changes: &Changes) -> Result<(), String> {
-        if changes.is_empty() {
+    /// Writes one refresh's changes in one transaction (all or nothing):
+    /// `changes`, then the records `more` puts into a chunk each time it is
+    /// called (a chunk is written before the next is asked for, so what is
+    /// held at once is one chunk), until it returns false. Nothing is written
+    /// (no transaction) when `changes` is empty and `more`'s first chunk is
+    /// empty and the last.
+    pub fn apply(&self, changes: &Changes, mut more: impl FnMut(&mut Chunk) -> bool) -> Result<(), String> {
+        let mut chunk = Chunk::default();
+        let more_left = more(&mut chunk);
+        if changes.is_empty() && chunk.is_empty() && !more_left {
             return Ok(());
         }
-        self.write(changes).map_err(|e| format!("cannot write the persisted index {}: {e}", self.path.display()))
+        self.write(changes, chunk, more_left, more)
+            .map_err(|e| format!("cannot write the persisted index {}: {e}", self.path.display()))
     }
 
-    fn write(&self, changes: &Changes) -> Result<(), redb::Error> {
+    fn write(
+        &self,
+        changes: &Changes,
+        mut chunk: Chunk,
+        mut more_left: bool,
+        mut more: impl FnMut(&mut Chunk) -> bool,
+    ) -> Result<(), redb::Error> {
         let txn = self.db.begin_write()?;
         {
             let mut apps = txn.open_table(APPS)?;
@@ -298,10 +535,21 @@ impl PersistedIndex {
                 apps.remove(name.as_str())?;
                 skipped.remove(name.as_str())?;
             }
-            for (name, entry) in &changes.entries {
-                let value = serde_json::to_vec(entry).unwrap_or_default();
-                skipped.remove(name.as_str())?;
-                apps.insert(name.as_str(), value.as_slice())?;
+            let mut put = |rows: &Chunk| -> Result<(), redb::Error> {
+                for (name, value) in rows.rows() {
+                    skipped.remove(name)?;
+                    apps.insert(name, value)?;
+                }
+                Ok(())
+            };
+            put(&changes.entries)?;
+            loop {
+                put(&chunk)?;
+                if !more_left {
+                    break;
+                }
+                chunk.clear();
+                more_left = more(&mut chunk);
             }
             for (name, skip) in &changes.skipped {
                 let value = serde_json::to_vec(skip).unwrap_or_default();
@@ -318,57 +566,119 @@ impl PersistedIndex {
 mod tests {
     use super::*;
 
-    fn entry(app: &str) -> StoredEntry {
+    fn entry(app: &'static str) -> StoredEntry<'static> {
         StoredEntry {
             size: 10,
             modified_ms: Some(5),
             fingerprint: 7,
-            attempt: AttemptInfo {
-                app_id: app.to_owned(),
-                attempt_id: None,
-                name: "n".to_owned(),
-                start_ms: 1,
-                end_ms: 2,
-                last_updated_ms: 5,
-                user: "u".to_owned(),
-                completed: true,
-                spark_version: "4.1.0".to_owned(),
-            },
-            outcome: "succeeded".to_owned(),
-            team: Some("t".to_owned()),
+            app_id: app,
+            attempt_id: None,
+            name: "n",
+            start_ms: 1,
+            end_ms: 2,
+            last_updated_ms: 5,
+            user: "u",
+            completed: true,
+            spark_version: "4.1.0",
+            outcome: Outcome::Succeeded,
+            team: Some("t"),
             cost_usd: 0.5,
             warnings: vec![],
         }
     }
 
+    /// Opens the store, each record restored as its name and its bytes encoded again.
+    fn reopen(dir: &Path, location: &str) -> Opened<(String, Vec<u8>)> {
+        open(dir, location, |name, stored| {
+            let mut bytes = Vec::new();
+            stored.encode(&mut bytes);
+            Some((name.to_owned(), bytes))
+        })
+    }
+
+    fn encoded(entry: &StoredEntry<'_>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        entry.encode(&mut bytes);
+        bytes
+    }
+
     #[test]
     fn changes_written_are_what_the_next_open_restores() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let opened = open(dir.path(), "/logs");
+        let opened = reopen(dir.path(), "/logs");
         assert!(opened.warnings.is_empty(), "{:?}", opened.warnings);
         let store = opened.store.expect("a store");
         let skip = StoredSkip { fingerprint: 3, reason: "unreadable".to_owned(), message: "m".to_owned() };
-        let first = Changes {
-            entries: vec![("/logs/a".to_owned(), entry("a")), ("/logs/b".to_owned(), entry("b"))],
-            skipped: vec![("/logs/c".to_owned(), skip.clone())],
-            removed: vec![],
-        };
-        store.apply(&first).expect("written");
+        let mut first = Changes { skipped: vec![("/logs/c".to_owned(), skip.clone())], ..Changes::default() };
+        first.entries.put("/logs/a", &entry("a"));
+        // The rest a chunk at a time: one more record, then an empty chunk, then the last.
+        let mut chunks = vec![vec![("/logs/b", entry("b"))], vec![], vec![("/logs/d", entry("d"))]].into_iter();
+        store
+            .apply(&first, |chunk| {
+                for (name, entry) in chunks.next().into_iter().flatten() {
+                    chunk.put(name, &entry);
+                }
+                chunks.len() > 0
+            })
+            .expect("written");
         let second = Changes { removed: vec!["/logs/a".to_owned()], ..Changes::default() };
-        store.apply(&second).expect("written");
+        store.apply(&second, |_| false).expect("written");
         drop(store);
-        let again = open(dir.path(), "/logs");
+        let again = reopen(dir.path(), "/logs");
         assert!(again.warnings.is_empty(), "{:?}", again.warnings);
-        assert_eq!(again.restored.entries, vec![("/logs/b".to_owned(), entry("b"))]);
+        assert_eq!(
+            again.restored.entries,
+            vec![("/logs/b".to_owned(), encoded(&entry("b"))), ("/logs/d".to_owned(), encoded(&entry("d")))]
+        );
         assert_eq!(again.restored.skipped, vec![("/logs/c".to_owned(), skip)]);
+    }
+
+    #[test]
+    fn a_record_decodes_to_what_was_encoded_and_bad_bytes_say_what_is_wrong() {
+        let full = StoredEntry {
+            modified_ms: None,
+            attempt_id: Some("2"),
+            team: None,
+            user: "ü",
+            outcome: Outcome::Incomplete,
+            completed: false,
+            end_ms: -1,
+            cost_usd: f64::MAX,
+            warnings: vec!["line 3 cut off", ""],
+            ..entry("app-1")
+        };
+        for one in [entry("a"), full, StoredEntry { attempt_id: Some(""), team: Some(""), ..entry("") }] {
+            let bytes = encoded(&one);
+            assert_eq!(StoredEntry::decode(&bytes), Ok(one.clone()));
+        }
+        let bytes = encoded(&entry("app-1"));
+        assert_eq!(StoredEntry::decode(&bytes[..10]), Err("cut short at byte 0 of 10".to_owned()));
+        let cut = bytes.len() - 3;
+        assert_eq!(StoredEntry::decode(&bytes[..cut]), Err(format!("cut short at byte {} of {cut}", cut - 1)));
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(StoredEntry::decode(&longer), Err("1 bytes after the record".to_owned()));
+        let mut outcome = bytes.clone();
+        outcome[FIXED - 1] = 9;
+        assert_eq!(StoredEntry::decode(&outcome), Err("an unknown outcome 9".to_owned()));
+        let mut text = bytes.clone();
+        text[FIXED + 4] = 0xff;
+        let why = StoredEntry::decode(&text).expect_err("not UTF-8");
+        assert!(why.starts_with(&format!("a text at byte {} that is not UTF-8", FIXED + 4)), "{why}");
+        // A length past the end is bounded by the bytes there are.
+        let mut huge = bytes;
+        huge[FIXED..FIXED + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(StoredEntry::decode(&huge), Err(format!("cut short at byte {} of {}", FIXED + 4, huge.len())));
     }
 
     #[test]
     fn a_store_of_another_location_is_rebuilt_with_a_warning_and_one_in_use_is_left_alone() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(dir.path(), "/logs").store.expect("a store");
-        store.apply(&Changes { entries: vec![("/logs/a".to_owned(), entry("a"))], ..Changes::default() }).expect("w");
-        let busy = open(dir.path(), "/logs");
+        let store = reopen(dir.path(), "/logs").store.expect("a store");
+        let mut changes = Changes::default();
+        changes.entries.put("/logs/a", &entry("a"));
+        store.apply(&changes, |_| false).expect("w");
+        let busy = reopen(dir.path(), "/logs");
         assert!(busy.store.is_none() && busy.restored.entries.is_empty());
         let file = dir.path().join(FILE_NAME).display().to_string();
         assert_eq!(
@@ -379,7 +689,7 @@ mod tests {
             )]
         );
         drop(store);
-        let other = open(dir.path(), "/elsewhere");
+        let other = reopen(dir.path(), "/elsewhere");
         assert_eq!(
             other.warnings,
             [format!("the persisted index {file} indexes /logs, not /elsewhere; it is rebuilt from the logs")]

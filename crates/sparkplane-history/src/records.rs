@@ -10,7 +10,7 @@
 //! storage, a local path that is not UTF-8 — the listed log itself), the
 //! [`Records`] of a location in log-name order (found by binary search), and
 //! the views built from a record on demand: the API's `AttemptInfo`, the
-//! index's `Entry`, the persisted index's `StoredEntry`.
+//! index's `Entry`, the persisted index's `StoredEntry` (borrowed from it).
 //!
 //! Must not: read logs, decide which logs changed (the `index` module does),
 //! or answer requests.
@@ -75,6 +75,8 @@ const HAS_TEAM: u8 = 2;
 const COMPLETED: u8 = 4;
 /// Known from the persisted index and not listed since the start: its log cannot be opened yet.
 const RESTORED: u8 = 8;
+/// Read from its log and not yet written to the persisted index (set by [`Record::of`] for a listed log).
+const UNSTORED: u8 = 16;
 
 /// One listed log's record.
 #[derive(Debug, Clone)]
@@ -118,7 +120,7 @@ impl Record {
             EntryLog::Restored(key) => (key, None),
         };
         let a = entry.attempt;
-        let texts = [
+        let (texts, ends) = joined([
             key.name.as_str(),
             &a.app_id,
             a.attempt_id.as_deref().unwrap_or_default(),
@@ -126,33 +128,17 @@ impl Record {
             &a.user,
             &a.spark_version,
             entry.team.as_deref().unwrap_or_default(),
-        ];
-        let mut joined = String::with_capacity(texts.iter().map(|t| t.len()).sum());
-        let mut ends = [0u32; TEXTS - 1];
-        for (i, text) in texts.iter().enumerate() {
-            joined.push_str(text);
-            if i < TEXTS - 1 {
-                ends[i] = u32::try_from(joined.len()).unwrap_or(u32::MAX);
-            }
-        }
-        let mut flags = 0;
-        if a.attempt_id.is_some() {
-            flags |= HAS_ATTEMPT;
-        }
-        if entry.team.is_some() {
-            flags |= HAS_TEAM;
-        }
-        if a.completed {
-            flags |= COMPLETED;
-        }
-        if log.is_none() {
-            flags |= RESTORED;
+        ]);
+        let restored = log.is_none();
+        let mut flags = flags_of(a.attempt_id.is_some(), entry.team.is_some(), a.completed, restored);
+        if !restored {
+            flags |= UNSTORED;
         }
         let kept_log = log.flatten();
         let extra = (kept_log.is_some() || !entry.warnings.is_empty())
             .then(|| Box::new(Extra { log: kept_log, warnings: entry.warnings }));
         Record {
-            texts: joined.into_boxed_str(),
+            texts,
             ends,
             flags,
             outcome: entry.outcome,
@@ -163,6 +149,37 @@ impl Record {
             size: key.size,
             modified_ms: key.modified_ms,
             fingerprint: key.fingerprint,
+            extra,
+        }
+    }
+
+    /// The record of the log `name` as the persisted index kept it, restored
+    /// (not listed since the start): its texts copied once, into the record.
+    pub fn restored(name: &str, stored: &StoredEntry<'_>) -> Record {
+        let (texts, ends) = joined([
+            name,
+            stored.app_id,
+            stored.attempt_id.unwrap_or_default(),
+            stored.name,
+            stored.user,
+            stored.spark_version,
+            stored.team.unwrap_or_default(),
+        ]);
+        let extra = (!stored.warnings.is_empty()).then(|| {
+            Box::new(Extra { log: None, warnings: stored.warnings.iter().map(|w| (*w).to_owned()).collect() })
+        });
+        Record {
+            texts,
+            ends,
+            flags: flags_of(stored.attempt_id.is_some(), stored.team.is_some(), stored.completed, true),
+            outcome: stored.outcome,
+            start_ms: stored.start_ms,
+            end_ms: stored.end_ms,
+            last_updated_ms: stored.last_updated_ms,
+            cost_usd: stored.cost_usd,
+            size: stored.size,
+            modified_ms: stored.modified_ms,
+            fingerprint: stored.fingerprint,
             extra,
         }
     }
@@ -196,6 +213,11 @@ impl Record {
     /// Known from the persisted index and not listed since the start.
     pub fn is_restored(&self) -> bool {
         self.flags & RESTORED != 0
+    }
+
+    /// Read from its log and not yet written to the persisted index.
+    pub fn is_unstored(&self) -> bool {
+        self.flags & UNSTORED != 0
     }
 
     /// The listing record the API answers.
@@ -263,45 +285,51 @@ impl Record {
         }
     }
 
-    /// What the persisted index keeps of the record.
-    pub fn stored(&self) -> StoredEntry {
+    /// What the persisted index keeps of the record, borrowed from it.
+    pub fn stored(&self) -> StoredEntry<'_> {
         StoredEntry {
             size: self.size,
             modified_ms: self.modified_ms,
             fingerprint: self.fingerprint,
-            attempt: self.attempt(),
-            outcome: outcome_name(self.outcome).to_owned(),
-            team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM).to_owned()),
+            app_id: self.app_id(),
+            attempt_id: self.attempt_id(),
+            name: self.text(APP_NAME),
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            last_updated_ms: self.last_updated_ms,
+            user: self.text(USER),
+            completed: self.flags & COMPLETED != 0,
+            spark_version: self.text(SPARK_VERSION),
+            outcome: self.outcome,
+            team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM)),
             cost_usd: self.cost_usd,
-            warnings: self.warnings().to_vec(),
+            warnings: self.warnings().iter().map(String::as_str).collect(),
         }
-    }
-
-    /// The record of a stored one, restored; `None` for a record this version
-    /// does not understand (its log is then read again at the first listing).
-    pub fn restored(name: String, stored: StoredEntry) -> Option<Record> {
-        let outcome = [Outcome::Succeeded, Outcome::Failed, Outcome::Incomplete]
-            .into_iter()
-            .find(|o| outcome_name(*o) == stored.outcome)?;
-        let key = LogKey { name, size: stored.size, modified_ms: stored.modified_ms, fingerprint: stored.fingerprint };
-        Some(Record::of(Entry {
-            log: EntryLog::Restored(key),
-            attempt: stored.attempt,
-            outcome,
-            team: stored.team,
-            cost_usd: stored.cost_usd,
-            warnings: stored.warnings,
-        }))
     }
 }
 
-/// The words the persisted index writes for an outcome.
-pub fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Succeeded => "succeeded",
-        Outcome::Failed => "failed",
-        Outcome::Incomplete => "incomplete",
+/// A record's texts joined in one allocation, and where each but the last ends.
+fn joined(texts: [&str; TEXTS]) -> (Box<str>, [u32; TEXTS - 1]) {
+    let mut joined = String::with_capacity(texts.iter().map(|t| t.len()).sum());
+    let mut ends = [0u32; TEXTS - 1];
+    for (i, text) in texts.iter().enumerate() {
+        joined.push_str(text);
+        if i < TEXTS - 1 {
+            ends[i] = u32::try_from(joined.len()).unwrap_or(u32::MAX);
+        }
     }
+    (joined.into_boxed_str(), ends)
+}
+
+fn flags_of(has_attempt: bool, has_team: bool, completed: bool, restored: bool) -> u8 {
+    let mut flags = 0;
+    for (set, flag) in [(has_attempt, HAS_ATTEMPT), (has_team, HAS_TEAM), (completed, COMPLETED), (restored, RESTORED)]
+    {
+        if set {
+            flags |= flag;
+        }
+    }
+    flags
 }
 
 /// Every record of a location, in log-name order.
@@ -341,6 +369,19 @@ impl Records {
 
     pub fn len(&self) -> usize {
         self.sorted.len()
+    }
+
+    /// Up to `len` records from the `at`th, in log-name order.
+    pub fn slice(&self, at: usize, len: usize) -> &[Record] {
+        let start = at.min(self.sorted.len());
+        &self.sorted[start..start.saturating_add(len).min(self.sorted.len())]
+    }
+
+    /// Marks every record as written to the persisted index.
+    pub fn mark_stored(&mut self) {
+        for record in &mut self.sorted {
+            record.flags &= !UNSTORED;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -429,9 +470,16 @@ mod tests {
                 let record = Record::of(original.clone());
                 assert!(same(&record.entry(), &original), "{:?} / {original:?}", record.entry());
                 assert_eq!(record.is_restored(), restored);
-                let stored = record.stored();
-                let back = Record::restored("/logs/local-1".to_owned(), stored).expect("understood");
+                let back = Record::restored("/logs/local-1", &record.stored());
                 assert_eq!(back.attempt(), original.attempt);
+                let again = back.entry();
+                assert_eq!(
+                    (again.outcome, &again.team, &again.warnings),
+                    (original.outcome, &original.team, &original.warnings)
+                );
+                assert!(back.is_restored() && back.key() == record.key());
+                assert_eq!(record.is_unstored(), !restored, "a record read from its log is to be written");
+                assert!(!back.is_unstored(), "a restored record is in the store");
             }
         }
     }
@@ -457,5 +505,10 @@ mod tests {
         assert_eq!(removed, ["/l/b"]);
         records.update(vec![make("/l/0"), make("/l/c")], &["/l/a".to_owned()]);
         assert_eq!(records.iter().map(Record::name).collect::<Vec<_>>(), ["/l/0", "/l/c"]);
+        assert_eq!(records.slice(1, 5).iter().map(Record::name).collect::<Vec<_>>(), ["/l/c"]);
+        assert!(records.slice(2, 5).is_empty() && records.slice(9, 1).is_empty());
+        assert!(records.iter().all(Record::is_unstored));
+        records.mark_stored();
+        assert!(!records.iter().any(Record::is_unstored));
     }
 }

@@ -108,14 +108,17 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         }
     };
     let index = Arc::new(index);
-    if index.restored_pending() {
+    let restored = index.restored_pending();
+    if !restored {
+        index.refresh().map_err(|error| logs_failure(&error))?;
+    }
+    // Counted once, before serving: the catch-up listing may change the count while it is printed.
+    let applications = index.application_count();
+    if restored {
         printer.status(&format!(
-            "answering {} applications from the persisted index {} while {shown} is listed again",
-            index.application_count(),
+            "answering {applications} applications from the persisted index {} while {shown} is listed again",
             index.persisted_path().map(|p| p.display().to_string()).unwrap_or_default()
         ));
-    } else {
-        index.refresh().map_err(|error| logs_failure(&error))?;
     }
     print_left_out(&index, printer);
     let server = serve_http(addr, Arc::clone(&index), Duration::from_secs(interval_secs)).map_err(|e| {
@@ -135,10 +138,9 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         printer.status(&format!("warning: cannot handle Ctrl-C ({err}); stop the server with kill"));
     }
     printer.status(&format!(
-        "serving Spark's History Server API on http://{}/api/v1 from {shown} ({} applications, rescanned every \
-         {interval_secs}s); Ctrl-C stops",
+        "serving Spark's History Server API on http://{}/api/v1 from {shown} ({applications} applications, rescanned \
+         every {interval_secs}s); Ctrl-C stops",
         server.addr(),
-        index.application_count(),
     ));
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
