@@ -506,7 +506,7 @@ spec:
     eprintln!("green drill with the restored metastore: {:.1}s", t.elapsed().as_secs_f64());
     let driver_logs: Vec<PathBuf> =
         walk(&home.join("runs")).into_iter().filter(|p| p.ends_with("driver.log")).collect();
-    assert_eq!(driver_logs.len(), 1, "{driver_logs:?}");
+    assert_eq!(driver_logs.len(), 1, "{driver_logs:?}: {report} {stderr}");
     let driver = std::fs::read_to_string(&driver_logs[0]).expect("driver log");
     let errors: Vec<&str> = driver.lines().filter(|l| l.contains("Exception") || l.contains("ERROR")).collect();
     assert_eq!(code, 0, "{report} {stderr}\n{}", errors.join("\n"));
