@@ -1126,6 +1126,54 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     assert_eq!(finished.map(|c| c["reason"].clone()), Some(json!("Succeeded")), "{workload:#}");
 }
 
+/// The built-in queue's small-cluster mode (ADR 0073): `operator.queuePool`
+/// gives the operator `--queue-pool` and, for the nodes' pool only, the
+/// cluster-wide reads of nodes and pods it makes; with a fixed capacity,
+/// `--queue-capacity` and no such rule. The operator, authorized by the
+/// chart's rules alone, runs a job through the pool.
+#[test]
+fn with_the_queue_pool_the_operator_shares_the_nodes_room_and_reads_only_nodes_and_pods_more() {
+    let platform = Platform::start();
+    // A node the pool is made of (the default simulated cluster stores no Node).
+    platform
+        .fake
+        .set_cluster(Cluster { nodes: vec![sparkplane_fakekube::Node::new("node-a", 8, 32)], ..Cluster::default() });
+    let node_rule = json!({"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["list", "watch"]});
+    let cluster_rules = |objects: &[Value]| group_rules(objects, "sparkplane-operator-cluster", "");
+    let args_of = |objects: &[Value]| -> Vec<Value> {
+        find(objects, "Deployment", "sparkplane-operator")["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    // Off by default: neither flag nor rule.
+    let objects = platform.install(&json!({"operator": {"replicas": 1}}));
+    assert!(!args_of(&objects).iter().any(|a| a.as_str().is_some_and(|a| a.starts_with("--queue-"))));
+    assert_eq!(cluster_rules(&objects), Vec::<Value>::new());
+    // A fixed capacity: the flag, no rule.
+    let fixed = json!({"operator": {"replicas": 1, "queuePool": {"enabled": true, "capacity": "cpu=16,memory=64Gi"}}});
+    let objects = manifest_of(&platform.release("upgrade", &chart(), &fixed));
+    assert!(args_of(&objects).contains(&json!("--queue-capacity=cpu=16,memory=64Gi")), "{:?}", args_of(&objects));
+    assert_eq!(cluster_rules(&objects), Vec::<Value>::new());
+    // The nodes' room: the flag and the reads.
+    let nodes = json!({"operator": {"replicas": 1, "queuePool": {"enabled": true}}});
+    let objects = manifest_of(&platform.release("upgrade", &chart(), &nodes));
+    assert!(args_of(&objects).contains(&json!("--queue-pool")), "{:?}", args_of(&objects));
+    assert_eq!(cluster_rules(&objects), [node_rule]);
+    let deployment = find(&objects, "Deployment", "sparkplane-operator").clone();
+    let (code, _, stderr) = platform.kubectl(&["create", "namespace", "data-eng"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let _operator = run_operator(&platform, &deployment, "sparkplane-operator-0");
+    let good = platform.write("good.yaml", GOOD);
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &good.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while platform.job().is_none_or(|j| j["status"]["state"] != "Succeeded") {
+        assert!(Instant::now() < deadline, "{:#}", platform.job().unwrap_or_default()["status"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The data-eng team's Tenant file, as the platform team keeps it (`sparkplane tenant render` reads it):
 /// its jobs wait in the LocalQueue `data-eng-batch`.
 const TENANT: &str = "apiVersion: sparkplane.dev/v1alpha1
