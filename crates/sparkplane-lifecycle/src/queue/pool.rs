@@ -290,7 +290,7 @@ pub fn parse_capacity(text: &str) -> Result<Amounts, String> {
 /// (`2`, `1500m`), memory in MiB (`1408Mi`), a count otherwise.
 pub fn show(resource: &str, amount: u128) -> String {
     match resource {
-        "cpu" if amount % 1000 == 0 => (amount / 1000).to_string(),
+        "cpu" if amount.is_multiple_of(1000) => (amount / 1000).to_string(),
         "cpu" => format!("{amount}m"),
         "memory" => format!("{}Mi", amount.div_ceil(1000 * 1024 * 1024)),
         _ => amount.div_ceil(1000).to_string(),
