@@ -55,6 +55,18 @@ async fn a_job_runs_to_success_with_every_transition_recorded() {
     let metrics = operator.metrics.render();
     assert!(metrics.contains("sparkplane_operator_submissions_total 1"), "{metrics}");
     assert!(metrics.contains("sparkplane_operator_applications{state=\"Succeeded\"} 1"), "{metrics}");
+    // A deleted job is not reconciled again; its state series lets it go.
+    let api: kube::Api<sparkplane_api::SparkJob> = kube::Api::namespaced(client(&fake), "data");
+    api.delete("trips", &kube::api::DeleteParams::default()).await.expect("deleted");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = operator.metrics.render();
+        if metrics.contains("sparkplane_operator_applications{state=\"Succeeded\"} 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the deleted job is still counted: {metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     operator.stop().await;
 }
 

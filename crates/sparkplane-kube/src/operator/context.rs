@@ -131,7 +131,7 @@ pub struct Context {
     ledger: Mutex<Ledger>,
     /// Queued runs per namespace.
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
-    plans: Mutex<HashMap<String, (u64, Arc<Prepared>)>>,
+    plans: Plans,
     /// Kubeflow applications' conversions, each with its plan (`--kubeflow`).
     conversions: Mutex<Conversions>,
     /// Serialises admission per namespace.
@@ -246,13 +246,20 @@ impl Context {
             kubeflow: std::sync::OnceLock::new(),
             ledger: Mutex::new(Ledger::default()),
             waiting: Mutex::new(BTreeMap::new()),
-            plans: Mutex::new(HashMap::new()),
+            plans: Plans::default(),
             conversions: Mutex::new(Conversions::default()),
             admission: tokio::sync::Mutex::new(()),
             prefilled: tokio::sync::OnceCell::new(),
             written: Mutex::new(StatusWrites::default()),
             checked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The context keeping its plans in `plans`, which the job watch shares
+    /// to forget a deleted job's.
+    pub fn with_plans(mut self, plans: Plans) -> Context {
+        self.plans = plans;
+        self
     }
 
     /// The context in Kueue mode: runs are admitted by Kueue through their Workloads.
@@ -351,7 +358,7 @@ impl Context {
         sparkplane_lifecycle::plan::job_document(job).to_string().hash(&mut hasher);
         job.spec.suspend.hash(&mut hasher);
         let digest = hasher.finish();
-        let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut plans = self.plans.lock();
         if let Some((d, plan)) = plans.get(&uid)
             && *d == digest
         {
@@ -449,10 +456,26 @@ impl Context {
             self.ledger().admit(&job.namespace().unwrap_or_default(), &job.name_any(), plan.admission.clone());
         }
     }
+}
 
-    /// Forgets the plan of a deleted job.
+/// Prepared plans by job uid (with the digest of what each was prepared
+/// from), shared by the context, which fills it, and the SparkJob watch,
+/// which forgets a deleted job's: without that, every job the operator ever
+/// saw (each scheduled run is a job of its own) kept its plan until restart.
+#[derive(Clone, Debug, Default)]
+pub struct Plans(Arc<Mutex<PlanMap>>);
+
+/// A job's uid to the digest of what its plan was prepared from, and the plan.
+type PlanMap = HashMap<String, (u64, Arc<Prepared>)>;
+
+impl Plans {
+    fn lock(&self) -> MutexGuard<'_, PlanMap> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets the plan of the deleted job `uid`.
     pub fn forget(&self, uid: &str) {
-        self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(uid);
+        self.lock().remove(uid);
     }
 }
 

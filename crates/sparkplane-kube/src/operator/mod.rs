@@ -236,7 +236,9 @@ async fn serve(
     let pod_events = pod_events(scoped(&client, namespace), Arc::clone(&index), kubeflow_pods);
     let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<SparkJob>>();
     let (job_store, job_writer) = reflector::store::<SparkJob>();
-    let controller = Controller::for_stream(job_events(scoped(&client, namespace), job_writer, &metrics), job_store);
+    let plans = context::Plans::default();
+    let job_events = job_events(scoped(&client, namespace), job_writer, &metrics, plans.clone());
+    let controller = Controller::for_stream(job_events, job_store);
     let stores = (controller.store(), index, quotas, priorities);
     let (ctx, workload_wakes) = context(&client, settings, platform, stores, metrics, wake_tx, admitter);
     // The small-cluster mode's pool, as the nodes and pods show it (`--queue-pool`, ADR 0073).
@@ -248,7 +250,7 @@ async fn serve(
         }
         _ => (ctx, Vec::new()),
     };
-    let ctx = Arc::new(ctx);
+    let ctx = Arc::new(ctx.with_plans(plans));
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
     let (why_tx, why_rx) = oneshot::channel::<String>();
@@ -304,10 +306,14 @@ fn pod_events(
 /// waiter (a readiness task did) can take the controller's, and the
 /// controller then never starts its runner — the operator sat idle,
 /// unready, with every job frozen (seen about one start in three).
+///
+/// A deleted job is not reconciled again: its plan is forgotten here and its
+/// series of `sparkplane_operator_applications` leaves its state.
 fn job_events(
     jobs: Api<SparkJob>,
     writer: reflector::store::Writer<SparkJob>,
     metrics: &Metrics,
+    plans: context::Plans,
 ) -> impl futures::Stream<Item = Result<SparkJob, watcher::Error>> + Send + 'static {
     let metrics = metrics.clone();
     watcher(jobs, watcher::Config::default())
@@ -315,10 +321,13 @@ fn job_events(
         // The cache keeps every job, slimmed.
         .modify(slim)
         .reflect(writer)
-        .inspect_ok(move |event| {
-            if matches!(event, watcher::Event::InitDone) {
-                metrics.set_ready(true);
+        .inspect_ok(move |event| match event {
+            watcher::Event::InitDone => metrics.set_ready(true),
+            watcher::Event::Delete(job) => {
+                plans.forget(job.metadata.uid.as_deref().unwrap_or_default());
+                metrics.state(&format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any()), None);
             }
+            _ => {}
         })
         .applied_objects()
 }
