@@ -881,40 +881,23 @@ mod tests {
     /// with the stored spec as with no stored object to compare with.
     #[test]
     fn a_status_write_over_an_admitted_kubeflow_spec_is_admitted_as_without_ratcheting() {
-        let file = "charts/sparkplane/files/kubeflow/sparkoperator.k8s.io_sparkapplications.yaml";
-        let crd_object =
-            documents(&repo_file(file)).into_iter().find(|d| d["kind"] == "CustomResourceDefinition").expect("CRD");
-        let schema = &crd_object["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-        let compiled = Compiled::new(schema);
-        let crd = CrdVersion {
-            kind: "SparkApplication".into(),
-            group: "sparkoperator.k8s.io".into(),
-            schema,
-            status_subresource: true,
-        };
-        let dir = repo_file("crates/sparkplane/tests/data/kubeflow-examples");
-        let mut files: Vec<_> =
-            std::fs::read_dir(&dir).expect("examples").filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
         let mut apps = 0;
-        for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
-            for app in documents(path).into_iter().filter(|d| d["kind"] == "SparkApplication") {
-                let Ok(stored) = admit_compiled(&crd, &compiled, app, None, true) else { continue };
-                for status in [
-                    json!({"applicationState": {"state": "RUNNING"}, "driverInfo": {"podName": "d"}}),
-                    json!({"applicationState": {"state": 7}}),
-                    json!({"applicationState": {"state": "RUNNING"}, "executorState": {"e-1": ["RUNNING"]}}),
-                ] {
-                    let mut new = stored.clone();
-                    new["status"] = status;
-                    new["metadata"]["labels"]["sparkplane.dev/operator"] = json!("sparkplane");
-                    let ratcheted = admit_compiled(&crd, &compiled, new.clone(), Some(&stored), false).map_err(message);
-                    let whole = admit_compiled(&crd, &compiled, new, Some(&json!({})), false).map_err(message);
-                    assert_eq!(ratcheted, whole, "{}", path.display());
-                }
-                apps += 1;
+        each_kubeflow_example(|crd, compiled, path, app| {
+            let Ok(stored) = admit_compiled(crd, compiled, app, None, true) else { return };
+            for status in [
+                json!({"applicationState": {"state": "RUNNING"}, "driverInfo": {"podName": "d"}}),
+                json!({"applicationState": {"state": 7}}),
+                json!({"applicationState": {"state": "RUNNING"}, "executorState": {"e-1": ["RUNNING"]}}),
+            ] {
+                let mut new = stored.clone();
+                new["status"] = status;
+                new["metadata"]["labels"]["sparkplane.dev/operator"] = json!("sparkplane");
+                let ratcheted = admit_compiled(crd, compiled, new.clone(), Some(&stored), false).map_err(message);
+                let whole = admit_compiled(crd, compiled, new, Some(&json!({})), false).map_err(message);
+                assert_eq!(ratcheted, whole, "{}", path.display());
             }
-        }
+            apps += 1;
+        });
         assert!(apps >= 10, "the examples were admitted: {apps}");
     }
 
@@ -1017,12 +1000,10 @@ mod tests {
         docs.iter().map(|d| d.to_json()).collect()
     }
 
-    /// Every vendored Kubeflow example (and each with unknown fields and
-    /// nulls added, so pruning and defaulting have work) is pruned and
-    /// defaulted by the compiled schema exactly as the schema walk did, and
-    /// admitted as before.
-    #[test]
-    fn the_compiled_kubeflow_schema_prunes_and_defaults_the_examples_as_the_schema_walk_did() {
+    /// Kubeflow's vendored SparkApplication CRD (its served version's
+    /// schema, compiled) and every SparkApplication of the vendored Kubeflow
+    /// examples, given to `each` in file order with the file it came from.
+    fn each_kubeflow_example(mut each: impl FnMut(&CrdVersion<'_>, &Compiled, &std::path::Path, Value)) {
         let file = "charts/sparkplane/files/kubeflow/sparkoperator.k8s.io_sparkapplications.yaml";
         let crd_object =
             documents(&repo_file(file)).into_iter().find(|d| d["kind"] == "CustomResourceDefinition").expect("CRD");
@@ -1038,32 +1019,44 @@ mod tests {
         let mut files: Vec<_> =
             std::fs::read_dir(&dir).expect("examples").filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
-        let mut apps = 0;
         for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
             for app in documents(path).into_iter().filter(|d| d["kind"] == "SparkApplication") {
-                let mut noisy = app.clone();
-                noisy["spec"]["unknownField"] = json!({"a": 1});
-                noisy["spec"]["driver"]["notAField"] = json!(true);
-                noisy["spec"]["mode"] = Value::Null;
-                noisy["spec"]["sparkConf"] = json!({"spark.a": "1", "spark.b": null});
-                noisy["spec"]["restartPolicy"] = json!({"type": null, "extra": 2});
-                noisy["status"] = json!({"applicationState": {"state": "RUNNING", "other": 1}});
-                for object in [app, noisy] {
-                    let mut expected = object.clone();
-                    reference::prune(&mut expected, schema, true);
-                    reference::default(&mut expected, schema);
-                    let mut got = object.clone();
-                    prune(&mut got, &compiled.root, true);
-                    default(&mut got, &compiled.root);
-                    assert_eq!(got, expected, "{}", path.display());
-                    // Admission is that, then validation: what it admits is the same object.
-                    if let Ok(admitted) = admit_compiled(&crd, &compiled, object, None, false) {
-                        assert_eq!(admitted, expected, "{}", path.display());
-                    }
-                }
-                apps += 1;
+                each(&crd, &compiled, path, app);
             }
         }
+    }
+
+    /// Every vendored Kubeflow example (and each with unknown fields and
+    /// nulls added, so pruning and defaulting have work) is pruned and
+    /// defaulted by the compiled schema exactly as the schema walk did, and
+    /// admitted as before.
+    #[test]
+    fn the_compiled_kubeflow_schema_prunes_and_defaults_the_examples_as_the_schema_walk_did() {
+        let mut apps = 0;
+        each_kubeflow_example(|crd, compiled, path, app| {
+            let schema = crd.schema;
+            let mut noisy = app.clone();
+            noisy["spec"]["unknownField"] = json!({"a": 1});
+            noisy["spec"]["driver"]["notAField"] = json!(true);
+            noisy["spec"]["mode"] = Value::Null;
+            noisy["spec"]["sparkConf"] = json!({"spark.a": "1", "spark.b": null});
+            noisy["spec"]["restartPolicy"] = json!({"type": null, "extra": 2});
+            noisy["status"] = json!({"applicationState": {"state": "RUNNING", "other": 1}});
+            for object in [app, noisy] {
+                let mut expected = object.clone();
+                reference::prune(&mut expected, schema, true);
+                reference::default(&mut expected, schema);
+                let mut got = object.clone();
+                prune(&mut got, &compiled.root, true);
+                default(&mut got, &compiled.root);
+                assert_eq!(got, expected, "{}", path.display());
+                // Admission is that, then validation: what it admits is the same object.
+                if let Ok(admitted) = admit_compiled(crd, compiled, object, None, false) {
+                    assert_eq!(admitted, expected, "{}", path.display());
+                }
+            }
+            apps += 1;
+        });
         assert!(apps >= 10, "the examples were read: {apps}");
     }
 }
