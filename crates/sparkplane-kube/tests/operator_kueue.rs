@@ -18,7 +18,7 @@ use sparkplane_api::job::JobState;
 use sparkplane_fakekube::{Cluster, DriverRule, DriverRun, FakeApiServer, Node, Timings};
 use sparkplane_kube::operator::{Admitter, Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
-use support::{client, install_crd, state_is, transitions, wait_for};
+use support::{client, create, install_crd, state_is, transitions, wait_for};
 
 struct Operator {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -35,18 +35,7 @@ impl Operator {
     /// The same with `platform`'s catalog (its tenants, say).
     fn start_with(fake: &FakeApiServer, platform: Platform) -> Operator {
         install_crd(fake);
-        let settings = OperatorSettings {
-            namespace: None,
-            concurrency: 8,
-            log_store: None,
-            max_running_per_namespace: None,
-            metrics_address: None,
-            leader: None,
-            server: fake.url(),
-            resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
-            kubeflow: None,
-            queue_pool: None,
-        };
+        let settings = OperatorSettings { namespace: None, ..support::settings(fake) };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();
         let handle = tokio::spawn(sparkplane_kube::operator::run_with(
@@ -110,7 +99,7 @@ async fn local_queue(fake: &FakeApiServer, namespace: &str, name: &str, cq: &str
 
 /// A job of 1 driver CPU and `executors` of 1 CPU each.
 fn job(namespace: &str, name: &str, extra: Value) -> SparkJob {
-    let mut spec = json!({
+    let spec = json!({
         "team": namespace, "costCenter": "cc-42",
         "type": "Python", "mainApplicationFile": "local:///opt/app/main.py", "sparkVersion": "3.5.3",
         "image": {"repository": "registry.example.com/spark/py", "tag": "3.5.3"},
@@ -118,19 +107,7 @@ fn job(namespace: &str, name: &str, extra: Value) -> SparkJob {
         "driver": {"cores": 1, "memory": "1g"},
         "executor": {"instances": 2, "memory": "1g", "cores": 1},
     });
-    if let (Some(base), Some(more)) = (spec.as_object_mut(), extra.as_object()) {
-        base.extend(more.clone());
-    }
-    serde_json::from_value(json!({
-        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
-        "metadata": {"name": name, "namespace": namespace}, "spec": spec,
-    }))
-    .expect("a SparkJob")
-}
-
-async fn create(fake: &FakeApiServer, job: &SparkJob) {
-    let api: Api<SparkJob> = Api::namespaced(client(fake), job.metadata.namespace.as_deref().unwrap_or("data"));
-    api.create(&PostParams::default(), job).await.expect("created");
+    support::job_in(namespace, name, spec, extra)
 }
 
 fn pods(fake: &FakeApiServer, job: &str, role: &str) -> Vec<Value> {

@@ -17,7 +17,7 @@ use sparkplane_fakekube::{Cluster, DriverRule, DriverRun, FakeApiServer, Node, T
 use sparkplane_kube::operator::pool::PoolCapacity;
 use sparkplane_kube::operator::{Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
-use support::{client, install_crd};
+use support::{client, create, install_crd};
 
 struct Operator {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -38,18 +38,8 @@ impl Operator {
             .expect("a Tenant");
             platform.catalog.add_tenant(tenant, &format!("tenants/{namespace}.yaml")).expect("added");
         }
-        let settings = OperatorSettings {
-            namespace: None,
-            concurrency: 8,
-            log_store: None,
-            max_running_per_namespace: None,
-            metrics_address: None,
-            leader: None,
-            server: fake.url(),
-            resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
-            kubeflow: None,
-            queue_pool: Some(PoolCapacity::Nodes),
-        };
+        let settings =
+            OperatorSettings { namespace: None, queue_pool: Some(PoolCapacity::Nodes), ..support::settings(fake) };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(sparkplane_kube::operator::run(
             client(fake),
@@ -84,26 +74,14 @@ fn cluster(cores: u64, run: Duration) -> Cluster {
 
 /// A run of a 1-CPU driver and one 1-CPU executor: 2 CPUs reserved.
 fn job(namespace: &str, name: &str, extra: Value) -> SparkJob {
-    let mut spec = json!({
+    let spec = json!({
         "team": namespace, "costCenter": "cc-1",
         "type": "Python", "mainApplicationFile": "local:///opt/app/main.py", "sparkVersion": "3.5.3",
         "image": {"repository": "registry.example.com/spark/py", "tag": "3.5.3"},
         "driver": {"cores": 1, "memory": "1g"},
         "executor": {"instances": 1, "memory": "1g", "cores": 1},
     });
-    if let (Some(base), Some(more)) = (spec.as_object_mut(), extra.as_object()) {
-        base.extend(more.clone());
-    }
-    serde_json::from_value(json!({
-        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
-        "metadata": {"name": name, "namespace": namespace}, "spec": spec,
-    }))
-    .expect("a SparkJob")
-}
-
-async fn create(fake: &FakeApiServer, job: &SparkJob) {
-    let api: Api<SparkJob> = Api::namespaced(client(fake), job.metadata.namespace.as_deref().unwrap_or("data"));
-    api.create(&PostParams::default(), job).await.expect("created");
+    support::job_in(namespace, name, spec, extra)
 }
 
 fn status_of(fake: &FakeApiServer, namespace: &str, name: &str) -> Value {

@@ -202,7 +202,8 @@ mod tests {
     use sparkplane_api::SparkJobSpec;
     use sparkplane_core::sizing::size_job;
 
-    fn demand(executors: u32) -> SizedJob {
+    /// A run of a 1-CPU driver and `executors` 1-CPU executors (1408Mi each pod).
+    pub(super) fn demand(executors: u32) -> SizedJob {
         let spec: SparkJobSpec = serde_json::from_value(json!({
             "type": "Scala",
             "driver": {"cores": 1, "memory": "1g"},

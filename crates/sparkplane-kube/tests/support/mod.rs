@@ -34,18 +34,7 @@ pub struct Operator {
 impl Operator {
     pub fn start(fake: &FakeApiServer, tweak: impl FnOnce(&mut OperatorSettings)) -> Operator {
         install_crd(fake);
-        let mut settings = OperatorSettings {
-            namespace: Some("data".into()),
-            concurrency: 8,
-            log_store: None,
-            max_running_per_namespace: None,
-            metrics_address: None,
-            leader: None,
-            server: fake.url(),
-            resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
-            kubeflow: None,
-            queue_pool: None,
-        };
+        let mut settings = settings(fake);
         tweak(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();
@@ -100,28 +89,48 @@ pub fn drivers_end(fake: &FakeApiServer, step_ms: u64, phase: &str, log: &str) {
 }
 
 pub fn job(name: &str, extra: Value) -> SparkJob {
-    let mut spec = json!({
+    let spec = json!({
         "team": "data-eng", "costCenter": "cc-42", "type": "Python",
         "mainApplicationFile": "local:///opt/app/main.py", "sparkVersion": "3.5.3",
         "image": {"repository": "registry.example.com/spark/py", "tag": "3.5.3"},
         "eventLog": {"enabled": true, "dir": "s3a://spark-events/data-eng"},
         "executor": {"instances": 2, "memory": "2g", "cores": 1},
     });
+    job_in("data", name, spec, extra)
+}
+
+/// The operator's settings the tests start from: namespace `data`, the
+/// built-in queue without the shared pool, no leader election.
+pub fn settings(fake: &FakeApiServer) -> OperatorSettings {
+    OperatorSettings {
+        namespace: Some("data".into()),
+        concurrency: 8,
+        log_store: None,
+        max_running_per_namespace: None,
+        metrics_address: None,
+        leader: None,
+        server: fake.url(),
+        resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
+        kubeflow: None,
+        queue_pool: None,
+    }
+}
+
+/// A SparkJob `namespace/name` of `spec` with `extra`'s fields set over it.
+pub fn job_in(namespace: &str, name: &str, mut spec: Value, extra: Value) -> SparkJob {
     if let (Some(base), Some(more)) = (spec.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            base.insert(k.clone(), v.clone());
-        }
+        base.extend(more.clone());
     }
     serde_json::from_value(json!({
         "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
-        "metadata": {"name": name, "namespace": "data"},
-        "spec": spec,
+        "metadata": {"name": name, "namespace": namespace}, "spec": spec,
     }))
     .expect("a SparkJob")
 }
 
+/// Creates `job` in its namespace (`data` when it names none).
 pub async fn create(fake: &FakeApiServer, job: &SparkJob) {
-    let api: Api<SparkJob> = Api::namespaced(client(fake), "data");
+    let api: Api<SparkJob> = Api::namespaced(client(fake), job.metadata.namespace.as_deref().unwrap_or("data"));
     api.create(&PostParams::default(), job).await.expect("created");
 }
 

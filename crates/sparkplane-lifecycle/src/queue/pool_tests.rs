@@ -1,18 +1,7 @@
 use super::*;
-use serde_json::json;
-use sparkplane_api::SparkJobSpec;
-use sparkplane_core::sizing::size_job;
 
-/// A run of a 1-CPU driver and `executors` 1-CPU executors (1408Mi each pod).
-fn run(executors: u32) -> SizedJob {
-    let spec: SparkJobSpec = serde_json::from_value(json!({
-        "type": "Scala",
-        "driver": {"cores": 1, "memory": "1g"},
-        "executor": {"cores": 1, "memory": "1g", "instances": executors},
-    }))
-    .expect("spec");
-    size_job(&spec)
-}
+/// A run of a 1-CPU driver and `executors` 1-CPU executors, as the queue's own tests size it.
+use crate::queue::tests::demand as run;
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_790_000_000 + second).expect("time")
