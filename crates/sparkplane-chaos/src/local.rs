@@ -5,7 +5,11 @@
 //! runtime's own functions), starting a PySpark job in `local-cluster[2,1,1024]`
 //! mode with event logs on, finding its executor processes, and the series
 //! the exporter computes from its event log. Each experiment (breaking its
-//! part, observing the result) is in its own module.
+//! part, observing the result) is in its own module. A job's marker lines
+//! (`CHAOS-RESULT`, `CHAOS-FAILED`) are each one `sys.stdout.write` with its
+//! newline: Spark runs the driver's Python unbuffered, so `print` writes the
+//! text and the newline apart, and a JVM log line on the same output could
+//! land between them (`rows=600` then `26/11/26 … INFO …` on one line).
 //! Must not: decide what should happen (the catalog's).
 
 mod executor_killed;

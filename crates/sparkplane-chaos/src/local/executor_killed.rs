@@ -29,7 +29,7 @@ def slow(index, rows):
     time.sleep(4)
     return [sum(1 for _ in rows)]
 total = sum(spark.sparkContext.parallelize(range(600), 6).mapPartitionsWithIndex(slow).collect())
-print("CHAOS-RESULT rows=%d" % total)
+sys.stdout.write("CHAOS-RESULT rows=%d\n" % total)
 spark.stop()
 "#;
 

@@ -39,10 +39,11 @@ use crate::outcome::{Check, Outcome};
 use crate::{ChaosError, Settings};
 
 /// Writes the table the new job reads, through the metastore.
-const WRITE: &str = r#"from pyspark.sql import SparkSession
+const WRITE: &str = r#"import sys
+from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("chaos-metastore-write").getOrCreate()
 spark.range(1000).withColumnRenamed("id", "trip").write.mode("overwrite").saveAsTable("trips")
-print("CHAOS-RESULT rows=%d" % spark.table("trips").count())
+sys.stdout.write("CHAOS-RESULT rows=%d\n" % spark.table("trips").count())
 spark.stop()
 "#;
 
@@ -57,12 +58,12 @@ def slow(index, rows):
     time.sleep(5)
     return [sum(1 for _ in rows)]
 total = sum(spark.sparkContext.parallelize(range(600), 6).mapPartitionsWithIndex(slow).collect())
-print("CHAOS-RESULT rows=%d" % total)
+sys.stdout.write("CHAOS-RESULT rows=%d\n" % total)
 spark.stop()
 "#;
 
 /// Reads the table: needs the metastore. Times the lookup and prints how it failed.
-const READ: &str = r#"import time
+const READ: &str = r#"import sys, time
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("chaos-metastore-read").getOrCreate()
 started = time.monotonic()
@@ -70,9 +71,9 @@ try:
     rows = spark.table("trips").count()
 except Exception as error:
     first = (str(error).strip().splitlines() or [""])[0]
-    print("CHAOS-FAILED seconds=%.1f error=%s: %s" % (time.monotonic() - started, type(error).__name__, first))
+    sys.stdout.write("CHAOS-FAILED seconds=%.1f error=%s: %s\n" % (time.monotonic() - started, type(error).__name__, first))
     raise
-print("CHAOS-RESULT rows=%d" % rows)
+sys.stdout.write("CHAOS-RESULT rows=%d\n" % rows)
 "#;
 
 /// How long each application may take.

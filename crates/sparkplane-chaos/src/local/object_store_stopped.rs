@@ -51,9 +51,9 @@ started = time.monotonic()
 try:
     spark.createDataFrame(rows, "trip long, label string").write.mode("overwrite").parquet(output)
 except Exception as error:
-    print("CHAOS-FAILED seconds=%.1f error=%s" % (time.monotonic() - started, type(error).__name__))
+    sys.stdout.write("CHAOS-FAILED seconds=%.1f error=%s\n" % (time.monotonic() - started, type(error).__name__))
     raise
-print("CHAOS-RESULT written")
+sys.stdout.write("CHAOS-RESULT written\n")
 spark.stop()
 "#;
 
