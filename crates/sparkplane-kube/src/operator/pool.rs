@@ -242,33 +242,33 @@ impl PoolIndex {
 
 /// Keeps `index` current from a watch on every node and every pod until the tasks are aborted.
 pub fn watch(client: &kube::Client, index: &Arc<Mutex<PoolIndex>>) -> Vec<tokio::task::JoinHandle<()>> {
-    let nodes = {
-        let index = Arc::clone(index);
-        let stream = watcher(Api::<Node>::all(client.clone()), watcher::Config::default()).default_backoff();
-        tokio::spawn(async move {
-            futures::pin_mut!(stream);
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(event) => index.lock().unwrap_or_else(|p| p.into_inner()).node(&event),
-                    Err(error) => tracing::warn!(%error, "the node watch failed; it is retried"),
-                }
+    vec![
+        follow(Api::<Node>::all(client.clone()), index, PoolIndex::node, "node"),
+        follow(Api::<Pod>::all(client.clone()), index, PoolIndex::pod, "pod"),
+    ]
+}
+
+/// A task giving every event of a watch on `api` to `apply` on `index`.
+fn follow<K>(
+    api: Api<K>,
+    index: &Arc<Mutex<PoolIndex>>,
+    apply: fn(&mut PoolIndex, &watcher::Event<K>),
+    kind: &'static str,
+) -> tokio::task::JoinHandle<()>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let index = Arc::clone(index);
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => apply(&mut index.lock().unwrap_or_else(|p| p.into_inner()), &event),
+                Err(error) => tracing::warn!(%error, kind, "the pool's watch failed; it is retried"),
             }
-        })
-    };
-    let pods = {
-        let index = Arc::clone(index);
-        let stream = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()).default_backoff();
-        tokio::spawn(async move {
-            futures::pin_mut!(stream);
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(event) => index.lock().unwrap_or_else(|p| p.into_inner()).pod(&event),
-                    Err(error) => tracing::warn!(%error, "the pool's pod watch failed; it is retried"),
-                }
-            }
-        })
-    };
-    vec![nodes, pods]
+        }
+    })
 }
 
 #[cfg(test)]
