@@ -16,10 +16,12 @@
 //! `OPERATOR_BENCH_JOBS`, default 10000; `OPERATOR_BENCH_RATE`, jobs created
 //! per minute, default 0: all at once; `OPERATOR_BENCH_CONCURRENCY`, the
 //! operator's `--concurrency`, default its own; `OPERATOR_BENCH_RUN_MS`, how
-//! long each driver runs, default 1000; `OPERATOR_BENCH_KIND=kubeflow`: after
-//! the SparkJobs, the same applications as Kubeflow SparkApplications against
-//! `sparkplane operator --kubeflow`, on a fresh simulated cluster with
-//! Kubeflow's CRDs, and both runs side by side; `OPERATOR_BENCH_ADMISSION=kueue`:
+//! long each driver runs, default 1000; `OPERATOR_BENCH_KIND=kubeflow`: the
+//! SparkJobs and the same applications as Kubeflow SparkApplications against
+//! `sparkplane operator --kubeflow`, each run on a fresh simulated cluster
+//! (Kubeflow's CRDs stored for the SparkApplications), in the order SparkJobs,
+//! SparkApplications, SparkApplications, SparkJobs (`OPERATOR_BENCH_ROUNDS`
+//! times, default 1), every run and the pairs side by side; `OPERATOR_BENCH_ADMISSION=kueue`:
 //! after the SparkJobs, the same SparkJobs against `sparkplane operator
 //! --kueue` on a fresh simulated cluster with Kueue's CRDs and admission
 //! stand-in, and both runs side by side).
@@ -120,7 +122,12 @@ fn main() -> ExitCode {
     let rate = env_number("OPERATOR_BENCH_RATE", 0);
     let kinds = match std::env::var("OPERATOR_BENCH_KIND").as_deref() {
         Err(_) | Ok("sparkjob") => vec![Kind::SparkJob],
-        Ok("kubeflow") => vec![Kind::SparkJob, Kind::Kubeflow],
+        // A-B-B-A, as many rounds as asked: a load that rises or falls during
+        // the bench weighs on both kinds alike.
+        Ok("kubeflow") => {
+            let rounds = env_number("OPERATOR_BENCH_ROUNDS", 1).clamp(1, 10);
+            (0..rounds).flat_map(|_| [Kind::SparkJob, Kind::Kubeflow, Kind::Kubeflow, Kind::SparkJob]).collect()
+        }
         Ok(other) => {
             eprintln!("operator bench: OPERATOR_BENCH_KIND={other}: expected sparkjob or kubeflow");
             return ExitCode::FAILURE;
@@ -148,7 +155,7 @@ fn main() -> ExitCode {
     }
     match summaries.as_slice() {
         [plain, admitted] if with_kueue => kueue::print_side_by_side(plain, admitted),
-        [jobs, apps] => kubeflow::print_side_by_side(jobs, apps),
+        _ if kinds.contains(&Kind::Kubeflow) => kubeflow::print_side_by_side(&summaries),
         _ => {}
     }
     ExitCode::SUCCESS
@@ -199,9 +206,12 @@ fn bench(
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let seen = Arc::new(Mutex::new(Seen::default()));
+    let (load_before, bench_cpu_before) = (load_average(), own_cpu_seconds());
     let result = runtime.block_on(drive(kind, &fake, &template, jobs, rate, Arc::clone(&seen)));
     let cpu = process_cpu_seconds(pid);
     let peak_rss = process_peak_rss_bytes(pid);
+    let bench_cpu = own_cpu_seconds().zip(bench_cpu_before).map(|(after, before)| after - before);
+    let load = (load_before, load_average());
     operator.stop();
     let (t0, created_all) = result?;
 
@@ -213,7 +223,13 @@ fn bench(
             "\n# Kueue mode: `sparkplane operator --kueue`, Workloads admitted by the simulated cluster's stand-in\n"
         );
     }
-    Ok(report(&Report { kind, jobs, run_ms, rate, t0, created_all, seen: &seen, cpu, peak_rss, operator_requests }))
+    let figures = Report { kind, jobs, run_ms, rate, t0, created_all, seen: &seen, cpu, peak_rss, operator_requests };
+    Ok(kubeflow::Summary {
+        kind: kind.plural(),
+        bench_cpu_ms_per_job: bench_cpu.map(|s| s * 1e3 / jobs as f64),
+        load,
+        ..report(&figures)
+    })
 }
 
 /// The SparkJob `sparkplane apply` stores for [`JOB`], read back from a
@@ -502,6 +518,22 @@ fn process_cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / ticks)
 }
 
+/// user + system CPU of this process so far (the simulated API server and the bench's client), by getrusage(2).
+fn own_cpu_seconds() -> Option<f64> {
+    // SAFETY: getrusage writes one rusage into the zeroed value it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(libc::RUSAGE_SELF, &mut usage) == 0).then_some(usage)
+    }?;
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
+/// The machine's one-minute load average (/proc/loadavg), to print beside each run.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 /// The peak resident set (VmHWM) of `pid`, from /proc (Linux).
 fn process_peak_rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -611,5 +643,8 @@ fn report(r: &Report) -> kubeflow::Summary {
         peak_rss_mib: r.peak_rss.map(|rss| rss as f64 / 1_048_576.0),
         requests_per_job: requests,
         succeeded,
+        kind: r.kind.plural(),
+        bench_cpu_ms_per_job: None,
+        load: (None, None),
     }
 }

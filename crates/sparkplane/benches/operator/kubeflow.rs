@@ -74,49 +74,92 @@ pub struct Summary {
     pub peak_rss_mib: Option<f64>,
     pub requests_per_job: f64,
     pub succeeded: usize,
+    /// SparkJobs or SparkApplications.
+    pub kind: &'static str,
+    /// CPU of the bench's own process (the simulated API server and the
+    /// bench's client) over the run, per application.
+    pub bench_cpu_ms_per_job: Option<f64>,
+    /// The machine's one-minute load average when the run started and ended.
+    pub load: (Option<f64>, Option<f64>),
 }
 
-/// SparkJobs against SparkApplications, the same run: each figure and the
-/// SparkApplications' as a share of the SparkJobs' (goal: within 10 %).
-pub fn print_side_by_side(jobs: &Summary, apps: &Summary) {
-    let ratio = |a: f64, b: f64| if b > 0.0 { format!("{:+.1} %", (a / b - 1.0) * 100.0) } else { "-".to_owned() };
-    let opt = |v: Option<f64>, unit: &str| v.map_or("unknown".to_owned(), |v| format!("{v:.1}{unit}"));
-    let opt_ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => ratio(a, b),
+const JOBS: &str = "SparkJobs";
+
+/// One figure of a run, for the table of means.
+type Figure = dyn Fn(&Summary) -> Option<f64>;
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:+.1} %", (a / b - 1.0) * 100.0),
         _ => "-".to_owned(),
-    };
-    println!("\n## SparkJobs and SparkApplications (--kubeflow), same run\n");
-    println!("| measure | SparkJobs | SparkApplications | SparkApplications vs SparkJobs |");
+    }
+}
+
+fn one(v: Option<f64>, unit: &str) -> String {
+    v.map_or("unknown".to_owned(), |v| format!("{v:.1}{unit}"))
+}
+
+/// Every run in the order it ran (SparkJobs, SparkApplications,
+/// SparkApplications, SparkJobs, repeated), then each SparkApplications run
+/// against the SparkJobs run beside it (1 with 2, 4 with 3, …) and the two
+/// kinds' means: the SparkApplications' figures as a share of the
+/// SparkJobs' (goal: within 10 %).
+pub fn print_side_by_side(runs: &[Summary]) {
+    println!("\n## SparkJobs and SparkApplications (--kubeflow), same bench, in the order run\n");
+    println!(
+        "| run | kind | created → driver pod, apps/min | created → ended, apps/min | succeeded | operator CPU/app | API server + bench CPU/app | operator peak RSS | API requests/app | load average start → end |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (i, r) in runs.iter().enumerate() {
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {:.2} | {} → {} |",
+            i + 1,
+            r.kind,
+            r.to_driver_per_minute,
+            r.to_end_per_minute,
+            r.succeeded,
+            one(r.cpu_ms_per_job, " ms"),
+            one(r.bench_cpu_ms_per_job, " ms"),
+            one(r.peak_rss_mib, " MiB"),
+            r.requests_per_job,
+            one(r.load.0, ""),
+            one(r.load.1, ""),
+        );
+    }
+    println!("\n| pair (runs) | SparkJobs apps/min | SparkApplications apps/min | SparkApplications vs SparkJobs |");
     println!("|---|---|---|---|");
-    println!(
-        "| created → driver pod created, apps/min | {:.0} | {:.0} | {} |",
-        jobs.to_driver_per_minute,
-        apps.to_driver_per_minute,
-        ratio(apps.to_driver_per_minute, jobs.to_driver_per_minute)
-    );
-    println!(
-        "| created → ended, apps/min | {:.0} | {:.0} | {} |",
-        jobs.to_end_per_minute,
-        apps.to_end_per_minute,
-        ratio(apps.to_end_per_minute, jobs.to_end_per_minute)
-    );
-    println!("| succeeded | {} | {} | |", jobs.succeeded, apps.succeeded);
-    println!(
-        "| operator CPU per application | {} | {} | {} |",
-        opt(jobs.cpu_ms_per_job, " ms"),
-        opt(apps.cpu_ms_per_job, " ms"),
-        opt_ratio(apps.cpu_ms_per_job, jobs.cpu_ms_per_job)
-    );
-    println!(
-        "| operator peak RSS | {} | {} | {} |",
-        opt(jobs.peak_rss_mib, " MiB"),
-        opt(apps.peak_rss_mib, " MiB"),
-        opt_ratio(apps.peak_rss_mib, jobs.peak_rss_mib)
-    );
-    println!(
-        "| API requests per application | {:.2} | {:.2} | {} |",
-        jobs.requests_per_job,
-        apps.requests_per_job,
-        ratio(apps.requests_per_job, jobs.requests_per_job)
-    );
+    for (i, pair) in runs.chunks(2).enumerate() {
+        let [a, b] = pair else { continue };
+        let (jobs, apps, runs) =
+            if a.kind == JOBS { (a, b, (2 * i + 1, 2 * i + 2)) } else { (b, a, (2 * i + 2, 2 * i + 1)) };
+        println!(
+            "| {} with {} | {:.0} | {:.0} | {} |",
+            runs.0,
+            runs.1,
+            jobs.to_driver_per_minute,
+            apps.to_driver_per_minute,
+            ratio(Some(apps.to_driver_per_minute), Some(jobs.to_driver_per_minute))
+        );
+    }
+    let of =
+        |kind_is_jobs: bool, f: &Figure| mean(runs.iter().filter(|r| (r.kind == JOBS) == kind_is_jobs).filter_map(f));
+    println!("\n| measure (mean of the runs) | SparkJobs | SparkApplications | SparkApplications vs SparkJobs |");
+    println!("|---|---|---|---|");
+    let rows: [(&str, &str, &Figure); 6] = [
+        ("created → driver pod created, apps/min", "", &|r| Some(r.to_driver_per_minute)),
+        ("created → ended, apps/min", "", &|r| Some(r.to_end_per_minute)),
+        ("operator CPU per application", " ms", &|r| r.cpu_ms_per_job),
+        ("API server + bench CPU per application", " ms", &|r| r.bench_cpu_ms_per_job),
+        ("operator peak RSS", " MiB", &|r| r.peak_rss_mib),
+        ("API requests per application", "", &|r| Some(r.requests_per_job)),
+    ];
+    for (what, unit, f) in rows {
+        let (jobs, apps) = (of(true, f), of(false, f));
+        println!("| {what} | {} | {} | {} |", one(jobs, unit), one(apps, unit), ratio(apps, jobs));
+    }
 }
