@@ -44,10 +44,90 @@ pub struct AttemptInfo {
     pub spark_version: String,
 }
 
+impl AttemptInfo {
+    /// The attempt, borrowed.
+    pub fn view(&self) -> AttemptView<'_> {
+        AttemptView {
+            app_id: &self.app_id,
+            attempt_id: self.attempt_id.as_deref(),
+            name: &self.name,
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            last_updated_ms: self.last_updated_ms,
+            user: &self.user,
+            completed: self.completed,
+            spark_version: &self.spark_version,
+        }
+    }
+}
+
+/// One application attempt in the listing, borrowed from where it is kept
+/// (what the application list is written from: [`AttemptSnapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttemptView<'a> {
+    pub app_id: &'a str,
+    pub attempt_id: Option<&'a str>,
+    pub name: &'a str,
+    pub start_ms: i64,
+    /// -1 while the application runs, as Spark writes it.
+    pub end_ms: i64,
+    pub last_updated_ms: i64,
+    pub user: &'a str,
+    pub completed: bool,
+    pub spark_version: &'a str,
+}
+
+impl AttemptView<'_> {
+    /// The attempt, owned.
+    pub fn to_info(&self) -> AttemptInfo {
+        AttemptInfo {
+            app_id: self.app_id.to_owned(),
+            attempt_id: self.attempt_id.map(str::to_owned),
+            name: self.name.to_owned(),
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            last_updated_ms: self.last_updated_ms,
+            user: self.user.to_owned(),
+            completed: self.completed,
+            spark_version: self.spark_version.to_owned(),
+        }
+    }
+}
+
+/// Every application attempt at one moment, shared with whoever keeps them:
+/// the application list reads it while it is sent, so a list of 100,000
+/// applications does not copy them.
+pub trait AttemptSnapshot: Send + Sync {
+    /// How many attempts there are.
+    fn len(&self) -> usize;
+    /// The `at`th attempt (`at < len()`).
+    fn attempt(&self, at: usize) -> AttemptView<'_>;
+    /// True when there is none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl AttemptSnapshot for Vec<AttemptInfo> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn attempt(&self, at: usize) -> AttemptView<'_> {
+        self[at].view()
+    }
+}
+
 /// Where the API reads applications from.
 pub trait Catalog {
     /// Every application attempt known now.
     fn attempts(&self) -> Vec<AttemptInfo>;
+    /// Every application attempt known now, shared (what the application
+    /// list is written from). A catalog that keeps many answers this without
+    /// copying them; by default, a copy of [`Catalog::attempts`].
+    fn snapshot(&self) -> Arc<dyn AttemptSnapshot> {
+        Arc::new(self.attempts())
+    }
     /// The attempts of one application (a catalog of many applications
     /// answers this without copying the others).
     fn attempts_of(&self, app_id: &str) -> Vec<AttemptInfo> {
@@ -235,41 +315,79 @@ struct AppJson {
 
 /// Attempts in Spark's order within an application: newest first (by start time).
 fn newest_first(a: &AttemptInfo, b: &AttemptInfo) -> std::cmp::Ordering {
+    newest_first_view(&a.view(), &b.view())
+}
+
+fn newest_first_view(a: &AttemptView<'_>, b: &AttemptView<'_>) -> std::cmp::Ordering {
     b.start_ms.cmp(&a.start_ms).then_with(|| b.attempt_id.cmp(&a.attempt_id))
 }
 
 /// Every application with its attempts as Spark lists them: attempts newest
 /// first, applications by their latest attempt's end time, latest first
-/// (running ones, -1, last), then by id descending. Attempts are sorted in
-/// place and the applications are ranges of them, so a list of many
-/// applications holds one copy of each attempt.
+/// (running ones, -1, last), then by id descending. The attempts are the
+/// catalog's snapshot, read where they are kept: the list holds their order
+/// and the applications as ranges of it, four and eight bytes each.
 pub struct ApplicationList {
-    attempts: Vec<AttemptInfo>,
-    /// (start, length) of each application's attempts, in listing order.
-    apps: Vec<(usize, usize)>,
+    all: Arc<dyn AttemptSnapshot>,
+    /// Indices into `all`: by application id, each application's attempts newest first.
+    order: Vec<u32>,
+    /// (start, length) of each application's attempts in `order`, in listing order.
+    apps: Vec<(u32, u32)>,
+}
+
+/// One application's attempts in a list, newest first.
+#[derive(Clone, Copy)]
+struct AppAttempts<'a> {
+    all: &'a dyn AttemptSnapshot,
+    at: &'a [u32],
+}
+
+impl<'a> AppAttempts<'a> {
+    fn first(&self) -> Option<AttemptView<'a>> {
+        self.at.first().map(|i| self.all.attempt(*i as usize))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = AttemptView<'a>> + 'a {
+        let all = self.all;
+        self.at.iter().map(move |i| all.attempt(*i as usize))
+    }
 }
 
 impl ApplicationList {
-    fn of(mut attempts: Vec<AttemptInfo>) -> ApplicationList {
-        attempts.sort_by(|a, b| a.app_id.cmp(&b.app_id).then_with(|| newest_first(a, b)));
-        let mut apps: Vec<(usize, usize)> = Vec::new();
-        for (at, attempt) in attempts.iter().enumerate() {
-            match apps.last_mut() {
-                Some((start, len)) if attempts[*start].app_id == attempt.app_id => *len += 1,
-                _ => apps.push((at, 1)),
-            }
+    fn of(all: Arc<dyn AttemptSnapshot>) -> ApplicationList {
+        let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let mut order: Vec<u32> = (0..n).collect();
+        {
+            let get = |i: &u32| all.attempt(*i as usize);
+            order.sort_by(|a, b| {
+                let (a, b) = (get(a), get(b));
+                a.app_id.cmp(b.app_id).then_with(|| newest_first_view(&a, &b))
+            });
         }
-        let end = |(start, _): &(usize, usize)| attempts[*start].end_ms;
-        apps.sort_by(|a, b| end(b).cmp(&end(a)).then_with(|| attempts[b.0].app_id.cmp(&attempts[a.0].app_id)));
-        ApplicationList { attempts, apps }
+        let mut apps: Vec<(u32, u32)> = Vec::new();
+        let mut last_id: Option<&str> = None;
+        for (at, i) in order.iter().enumerate() {
+            let id = all.attempt(*i as usize).app_id;
+            match apps.last_mut() {
+                Some((_, len)) if last_id == Some(id) => *len += 1,
+                _ => apps.push((at as u32, 1)),
+            }
+            last_id = Some(id);
+        }
+        let first = |(start, _): &(u32, u32)| all.attempt(order[*start as usize] as usize);
+        apps.sort_by(|a, b| {
+            let (a, b) = (first(a), first(b));
+            b.end_ms.cmp(&a.end_ms).then_with(|| b.app_id.cmp(a.app_id))
+        });
+        ApplicationList { all, order, apps }
     }
 
-    fn app(&self, (start, len): (usize, usize)) -> &[AttemptInfo] {
-        &self.attempts[start..start + len]
+    fn app(&self, (start, len): (u32, u32)) -> AppAttempts<'_> {
+        AppAttempts { all: self.all.as_ref(), at: &self.order[start as usize..(start + len) as usize] }
     }
 
     /// Keeps the applications `keep` accepts, the first `limit` of them.
-    fn filter(&mut self, limit: usize, keep: impl Fn(&[AttemptInfo]) -> bool) {
+    fn filter(&mut self, limit: usize, keep: impl Fn(AppAttempts<'_>) -> bool) {
         let apps = std::mem::take(&mut self.apps);
         self.apps = apps.into_iter().filter(|range| keep(self.app(*range))).take(limit).collect();
     }
@@ -354,7 +472,7 @@ fn fill_list(list: &ApplicationList, next: &mut usize, buffer: &mut Vec<u8>, end
 /// element of the list (`app_json`'s fields, one level of indentation in),
 /// without building it first: a list of 100,000 applications writes 1.1
 /// million fields. Texts are escaped by serde_json, as there.
-fn write_app_element(out: &mut Vec<u8>, attempts: &[AttemptInfo]) {
+fn write_app_element(out: &mut Vec<u8>, attempts: AppAttempts<'_>) {
     use std::io::Write;
     let text = |out: &mut Vec<u8>, value: &str| {
         // Writing to memory cannot fail.
@@ -364,14 +482,14 @@ fn write_app_element(out: &mut Vec<u8>, attempts: &[AttemptInfo]) {
         return;
     };
     out.extend_from_slice(b"{\n    \"id\": ");
-    text(out, &first.app_id);
+    text(out, first.app_id);
     out.extend_from_slice(b",\n    \"name\": ");
-    text(out, &first.name);
+    text(out, first.name);
     out.extend_from_slice(b",\n    \"attempts\": [");
     let mut date = String::with_capacity(26);
     for (n, a) in attempts.iter().enumerate() {
         out.extend_from_slice(if n == 0 { b"\n      {" } else { b",\n      {" });
-        if let Some(attempt_id) = &a.attempt_id {
+        if let Some(attempt_id) = a.attempt_id {
             out.extend_from_slice(b"\n        \"attemptId\": ");
             text(out, attempt_id);
             out.push(b',');
@@ -388,9 +506,9 @@ fn write_app_element(out: &mut Vec<u8>, attempts: &[AttemptInfo]) {
         }
         let duration = if a.completed { (a.end_ms - a.start_ms).max(0) } else { 0 };
         let _ = write!(out, ",\n        \"duration\": {duration},\n        \"sparkUser\": ");
-        text(out, &a.user);
+        text(out, a.user);
         let _ = write!(out, ",\n        \"completed\": {},\n        \"appSparkVersion\": ", a.completed);
-        text(out, &a.spark_version);
+        text(out, a.spark_version);
         let _ = write!(
             out,
             ",\n        \"startTimeEpoch\": {},\n        \"endTimeEpoch\": {},\n        \"lastUpdatedEpoch\": {}\n      }}",
@@ -475,7 +593,7 @@ fn list_applications(catalog: &dyn Catalog, query: &Query) -> Result<Application
     let include_completed = statuses.is_empty() || statuses.contains(&"COMPLETED");
     let include_running = statuses.is_empty() || statuses.contains(&"RUNNING");
     let now = catalog.now_ms();
-    let mut list = ApplicationList::of(catalog.attempts());
+    let mut list = ApplicationList::of(catalog.snapshot());
     list.filter(usize::try_from(limit.max(0)).unwrap_or(usize::MAX), |attempts| {
         let any_running = attempts.first().is_none_or(|a| !a.completed);
         let status_ok = (!any_running && include_completed) || (any_running && include_running);
@@ -1812,7 +1930,7 @@ mod tests {
             grouped.sort_by(|(a_id, a), (b_id, b)| b[0].end_ms.cmp(&a[0].end_ms).then_with(|| b_id.cmp(a_id)));
             let expected: Vec<AppJson> = grouped
                 .iter()
-                .filter(|(id, _)| list.apps.iter().any(|r| &list.attempts[r.0].app_id == id))
+                .filter(|(id, _)| list.apps.iter().any(|r| list.app(*r).first().is_some_and(|a| a.app_id == id)))
                 .map(|(id, attempts)| app_json(id, attempts))
                 .collect();
             let whole = serde_json::to_string_pretty(&expected).expect("json");

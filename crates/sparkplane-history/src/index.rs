@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
 
-use crate::api::{AttemptInfo, Catalog};
+use crate::api::{AttemptInfo, AttemptSnapshot, Catalog};
 use crate::insight::Insight;
 use crate::persist::{self, Changes, PersistedIndex, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
@@ -265,12 +265,14 @@ impl Index {
             });
             drop(present);
             for log in listed {
-                if let Some(record) = records.get_mut(&log.name)
+                if let Some(record) = records.get(&log.name)
                     && record.is_unchanged(&log)
                 {
                     // A restored record whose log is unchanged: from now on its log can be opened,
                     // before the changed logs are summarised; nothing is read.
-                    if record.is_restored() {
+                    if record.is_restored()
+                        && let Some(record) = records.get_mut(&log.name)
+                    {
                         record.mark_listed(log);
                     }
                     continue;
@@ -681,6 +683,13 @@ pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
 impl Catalog for Index {
     fn attempts(&self) -> Vec<AttemptInfo> {
         self.records.lock().map(|r| r.iter().map(Record::attempt).collect()).unwrap_or_default()
+    }
+
+    fn snapshot(&self) -> Arc<dyn AttemptSnapshot> {
+        match self.records.lock() {
+            Ok(records) => Arc::new(records.snapshot()),
+            Err(_) => Arc::new(Vec::<AttemptInfo>::new()),
+        }
     }
 
     fn attempts_of(&self, app_id: &str) -> Vec<AttemptInfo> {

@@ -15,9 +15,11 @@
 //! Must not: read logs, decide which logs changed (the `index` module does),
 //! or answer requests.
 
+use std::sync::Arc;
+
 use sparkplane_eventlog::{AppLog, Outcome};
 
-use crate::api::AttemptInfo;
+use crate::api::{AttemptInfo, AttemptSnapshot, AttemptView};
 use crate::persist::{LogKey, StoredEntry};
 
 /// The log behind an [`Entry`]: as listed, or only its key, restored from the
@@ -222,16 +224,21 @@ impl Record {
 
     /// The listing record the API answers.
     pub fn attempt(&self) -> AttemptInfo {
-        AttemptInfo {
-            app_id: self.app_id().to_owned(),
-            attempt_id: self.attempt_id().map(str::to_owned),
-            name: self.text(APP_NAME).to_owned(),
+        self.view().to_info()
+    }
+
+    /// The listing record, borrowed (what the application list is written from).
+    pub fn view(&self) -> AttemptView<'_> {
+        AttemptView {
+            app_id: self.app_id(),
+            attempt_id: self.attempt_id(),
+            name: self.text(APP_NAME),
             start_ms: self.start_ms,
             end_ms: self.end_ms,
             last_updated_ms: self.last_updated_ms,
-            user: self.text(USER).to_owned(),
+            user: self.text(USER),
             completed: self.flags & COMPLETED != 0,
-            spark_version: self.text(SPARK_VERSION).to_owned(),
+            spark_version: self.text(SPARK_VERSION),
         }
     }
 
@@ -332,10 +339,27 @@ fn flags_of(has_attempt: bool, has_team: bool, completed: bool, restored: bool) 
     flags
 }
 
-/// Every record of a location, in log-name order.
+/// Every record of a location, in log-name order. The list is shared: a
+/// request for the application list takes it ([`Records::snapshot`]) and
+/// reads it while it is sent, without a copy; a change made meanwhile copies
+/// it first (and only a change does).
 #[derive(Debug, Clone, Default)]
 pub struct Records {
-    sorted: Vec<Record>,
+    sorted: Arc<Vec<Record>>,
+}
+
+/// The records as they were at one moment, shared with the index: what the
+/// application list is written from.
+pub struct RecordSnapshot(Arc<Vec<Record>>);
+
+impl AttemptSnapshot for RecordSnapshot {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn attempt(&self, at: usize) -> AttemptView<'_> {
+        self.0[at].view()
+    }
 }
 
 impl Records {
@@ -349,7 +373,12 @@ impl Records {
             }
             same
         });
-        Records { sorted: records }
+        Records { sorted: Arc::new(records) }
+    }
+
+    /// Every record as it is now, shared (no copy): later changes leave it as it is.
+    pub fn snapshot(&self) -> RecordSnapshot {
+        RecordSnapshot(Arc::clone(&self.sorted))
     }
 
     /// The record of the log named `name`.
@@ -358,8 +387,10 @@ impl Records {
     }
 
     /// The record of the log named `name`, to change.
+    /// (A snapshot taken before is left as it was: the records are copied first then.)
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Record> {
-        self.sorted.binary_search_by(|r| r.name().cmp(name)).ok().map(|at| &mut self.sorted[at])
+        let at = self.sorted.binary_search_by(|r| r.name().cmp(name)).ok()?;
+        Arc::make_mut(&mut self.sorted).get_mut(at)
     }
 
     /// Every record, in log-name order.
@@ -379,7 +410,10 @@ impl Records {
 
     /// Marks every record as written to the persisted index.
     pub fn mark_stored(&mut self) {
-        for record in &mut self.sorted {
+        if !self.sorted.iter().any(Record::is_unstored) {
+            return;
+        }
+        for record in Arc::make_mut(&mut self.sorted) {
             record.flags &= !UNSTORED;
         }
     }
@@ -391,14 +425,11 @@ impl Records {
     /// Keeps the records of the logs `present` (sorted names) says are there;
     /// the names of the others, which are dropped.
     pub fn retain_present(&mut self, present: &[&str]) -> Vec<String> {
-        let mut removed = Vec::new();
-        self.sorted.retain(|r| {
-            let keep = present.binary_search(&r.name()).is_ok();
-            if !keep {
-                removed.push(r.name().to_owned());
-            }
-            keep
-        });
+        let gone = |r: &Record| present.binary_search(&r.name()).is_err();
+        let removed: Vec<String> = self.sorted.iter().filter(|r| gone(r)).map(|r| r.name().to_owned()).collect();
+        if !removed.is_empty() {
+            Arc::make_mut(&mut self.sorted).retain(|r| !gone(r));
+        }
         removed
     }
 
@@ -409,8 +440,9 @@ impl Records {
         }
         let mut gone: Vec<&str> = gone.iter().map(String::as_str).collect();
         gone.sort_unstable();
-        self.sorted.retain(|r| gone.binary_search(&r.name()).is_err());
-        let mut all = std::mem::take(&mut self.sorted);
+        // The list itself when no snapshot shares it, else a copy (the snapshot keeps the old one).
+        let mut all = Arc::try_unwrap(std::mem::take(&mut self.sorted)).unwrap_or_else(|shared| shared.to_vec());
+        all.retain(|r| gone.binary_search(&r.name()).is_err());
         all.extend(fresh);
         *self = Records::new(all);
     }

@@ -582,7 +582,7 @@ pub fn respond(
     let Some(target) = parse_path(path) else {
         return asked_page(404, &format!("No page at {path}."), "/", "All applications");
     };
-    let attempts: Vec<AttemptInfo> = catalog.attempts().into_iter().filter(|a| a.app_id == target.app_id).collect();
+    let attempts: Vec<AttemptInfo> = catalog.attempts_of(&target.app_id);
     let Some(attempt) = pick_attempt(&attempts, target.attempt_id.as_deref()) else {
         let what = match (&target.attempt_id, attempts.is_empty()) {
             (_, true) => format!("No application {} is known to this History Server.", target.app_id),
