@@ -884,6 +884,27 @@ const POLL: Duration = Duration::from_millis(200);
 /// How often an idle watch that asked for bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(1);
 
+/// One event of a watch, its object shared with the store's history.
+struct WatchEvent {
+    kind: &'static str,
+    object: Arc<Value>,
+}
+
+impl WatchEvent {
+    /// The line the API server writes: `{"type": …, "object": …}` and a newline.
+    fn line(&self) -> Option<String> {
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "type")]
+            kind: &'a str,
+            object: &'a Value,
+        }
+        let mut line = serde_json::to_string(&Line { kind: self.kind, object: &self.object }).ok()?;
+        line.push('\n');
+        Some(line)
+    }
+}
+
 fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, parsed: &Parsed) {
     let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
     let fields = FieldSelector::parse(parsed.query.get("fieldSelector").map(String::as_str).unwrap_or_default());
@@ -919,11 +940,11 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
         let (cursor, pending) = match start {
             Some(rv) => (rv, Vec::new()),
             None => {
-                let added: Vec<Value> = state
+                let added: Vec<WatchEvent> = state
                     .store
                     .matching(path, &labels, &fields)
                     .into_iter()
-                    .map(|(_, object)| json!({"type": "ADDED", "object": object}))
+                    .map(|(_, object)| WatchEvent { kind: "ADDED", object: Arc::new(object) })
                     .collect();
                 (state.store.rv, added)
             }
@@ -943,8 +964,7 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                 stream.end();
                 return;
             }
-            let mut line = event.to_string();
-            line.push('\n');
+            let Some(line) = event.line() else { return };
             if !stream.send(line.as_bytes()) {
                 return;
             }
@@ -961,7 +981,8 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                 stream.end();
                 return;
             }
-            let mut fresh: Vec<Value> = state
+            // Shared, not copied: the lock is held only to pick the events out.
+            let mut fresh: Vec<WatchEvent> = state
                 .store
                 .events_after(cursor)
                 .iter()
@@ -972,7 +993,7 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
                         && labels.matches(&e.object)
                         && fields.matches(&e.object)
                 })
-                .map(|e| json!({"type": e.kind, "object": e.object}))
+                .map(|e| WatchEvent { kind: e.kind, object: Arc::clone(&e.object) })
                 .collect();
             if path.plural == "pods" && state.behaviour.lose_pod_watch_events > 0 {
                 let lost = fresh.len().min(state.behaviour.lose_pod_watch_events as usize);
@@ -989,9 +1010,12 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
             }
             if bookmarks && cursor > bookmarked && last_bookmark.elapsed() >= BOOKMARK_EVERY {
                 // Nothing for this watch lately: tell the client how far it has seen.
-                pending = vec![json!({"type": "BOOKMARK", "object": {
-                    "kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": cursor.to_string()},
-                }})];
+                pending = vec![WatchEvent {
+                    kind: "BOOKMARK",
+                    object: Arc::new(json!({
+                        "kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": cursor.to_string()},
+                    })),
+                }];
                 bookmarked = cursor;
                 last_bookmark = Instant::now();
                 break;

@@ -287,7 +287,7 @@ impl Sim {
             .events_after(self.cursor)
             .iter()
             .filter(|e| e.api_version == "v1" && e.plural == "pods")
-            .map(|e| (e.kind, e.object.clone()))
+            .map(|e| (e.kind, Value::clone(&e.object)))
             .collect();
         self.cursor = store.rv;
         let mut room = false;

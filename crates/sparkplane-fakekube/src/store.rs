@@ -37,8 +37,10 @@ pub struct Event {
     pub plural: String,
     /// Namespace.
     pub namespace: Option<String>,
-    /// The object after the change (before it, for deletions).
-    pub object: Value,
+    /// The object after the change (before it, for deletions), shared by
+    /// every watch that sends it: a watch takes it under the lock without a
+    /// copy and writes it out after letting go.
+    pub object: Arc<Value>,
 }
 
 /// How many changes the history keeps (about; it is trimmed in batches):
@@ -223,7 +225,7 @@ impl Store {
             api_version: path.api_version(),
             plural: path.plural.clone(),
             namespace: path.namespace.clone(),
-            object: object.clone(),
+            object: Arc::new(object.clone()),
         });
         if self.events.len() > 2 * EVENT_WINDOW {
             self.compact_to(EVENT_WINDOW);
