@@ -229,10 +229,36 @@ pub struct AppSummaryBuilder {
     warnings_omitted: u64,
     lineage: Lineage,
     connect: Option<ConnectActivity>,
-    /// Task ends are counted as events and their finish times seen, nothing more
-    /// ([`AppSummaryBuilder::for_listing`]).
-    listing: bool,
+    /// What a listing leaves unread ([`AppSummaryBuilder::for_listing`]).
+    listing: Listing,
+    /// A line left unread by [`Listing::Record`] could have moved the end of the log.
+    skipped_times: bool,
 }
+
+/// How much of a log a listing reads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// Everything (not a listing).
+    #[default]
+    No,
+    /// Everything but a task end's body: of a task end only its finish time.
+    Times,
+    /// Only the events a listing record needs: the lines of job starts, stage
+    /// submissions and completions, task ends, executor metrics and SQL
+    /// executions are recognised by their event name and counted, not parsed.
+    Record,
+}
+
+/// Events a listing record does not need ([`Listing::Record`]), and whether
+/// each carries a time that moves the end of a log without an application end.
+const UNREAD_BY_A_LISTING: &[(&str, bool)] = &[
+    ("SparkListenerTaskEnd", true),
+    ("SparkListenerJobStart", true),
+    ("SparkListenerStageSubmitted", true),
+    ("SparkListenerStageCompleted", true),
+    ("SparkListenerStageExecutorMetrics", false),
+    ("org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart", false),
+];
 
 impl AppSummaryBuilder {
     /// An empty builder.
@@ -243,13 +269,31 @@ impl AppSummaryBuilder {
     /// An empty builder for a listing record (the History Server's list):
     /// the application's ids, times, outcome, configuration and executors are
     /// folded as [`AppSummaryBuilder::new`] folds them — so its cost and
-    /// attribution are the full summary's — but a task end's body (its
-    /// metrics and reason) is not read, only its finish time (which moves the
-    /// end of a log without an application end). Its task counts, totals and
-    /// stage figures stay zero: a listing that skips the bulk of a log. A task
-    /// end cut off or not an object is still read, for its warning.
+    /// attribution are the full summary's — but the lines of the events a
+    /// record does not need (job starts, stage submissions and completions,
+    /// task ends, executor metrics, SQL executions) are recognised by their
+    /// event name and counted, not parsed. Its job totals, stage and task
+    /// figures are not the full summary's: a listing that skips the bulk of a
+    /// log. A line cut off or not an object is still read, for its warning.
+    /// Those events' times move the end of a log only when it has no
+    /// application end: then [`AppSummaryBuilder::needs_times`] says so, and
+    /// the log is to be read again with [`AppSummaryBuilder::for_listing_times`].
     pub fn for_listing() -> AppSummaryBuilder {
-        AppSummaryBuilder { listing: true, ..AppSummaryBuilder::default() }
+        AppSummaryBuilder { listing: Listing::Record, ..AppSummaryBuilder::default() }
+    }
+
+    /// As [`AppSummaryBuilder::for_listing`], reading every event but a task
+    /// end's body: of a task end only its finish time. Its times, and so the
+    /// end of a log without an application end, are the full summary's.
+    pub fn for_listing_times() -> AppSummaryBuilder {
+        AppSummaryBuilder { listing: Listing::Times, ..AppSummaryBuilder::default() }
+    }
+
+    /// True when a listing left lines unread whose times would move the end
+    /// of this log, which has no application end: read it again with
+    /// [`AppSummaryBuilder::for_listing_times`].
+    pub fn needs_times(&self) -> bool {
+        self.listing == Listing::Record && self.skipped_times && self.end_ms.is_none()
     }
 
     /// Parses one line and folds its event in; a line that does not parse becomes a warning.
@@ -261,12 +305,22 @@ impl AppSummaryBuilder {
     /// too, so a finer fold alongside this one (the trace's) parses each line once.
     pub fn push_line_and(&mut self, file: &Path, line: u64, text: &str, mut observe: impl FnMut(&SparkEvent<'_>)) {
         self.log.lines += 1;
-        if self.listing
-            && let Some(finish) = task_end_finish_time(text)
-        {
-            self.log.events += 1;
-            self.saw_time(finish);
-            return;
+        match self.listing {
+            Listing::No => {}
+            Listing::Times => {
+                if let Some(finish) = task_end_finish_time(text) {
+                    self.log.events += 1;
+                    self.saw_time(finish);
+                    return;
+                }
+            }
+            Listing::Record => {
+                if let Some(timed) = unread_by_a_listing(text) {
+                    self.log.events += 1;
+                    self.skipped_times |= timed;
+                    return;
+                }
+            }
         }
         match parse_event(text) {
             Ok(Some(event)) => {
@@ -777,6 +831,22 @@ fn wall_time(start: u64, end: u64, stages: &[StageStats]) -> WallTime {
         driver_only_ms,
         driver_share: ratio(driver_only_ms as f64, total_ms as f64),
     }
+}
+
+/// For a line that is a whole object as Spark writes it (`"Event"` first)
+/// whose event a listing record does not need ([`UNREAD_BY_A_LISTING`]):
+/// whether that event carries a time. `None` for any other line, which is
+/// parsed as usual (and warned of when it is not an object).
+fn unread_by_a_listing(text: &str) -> Option<bool> {
+    let line = text.trim();
+    let name = line.strip_prefix(r#"{"Event":""#)?;
+    if !line.ends_with('}') {
+        return None;
+    }
+    UNREAD_BY_A_LISTING
+        .iter()
+        .find(|(event, _)| name.strip_prefix(event).is_some_and(|rest| rest.starts_with('"')))
+        .map(|(_, timed)| *timed)
 }
 
 /// For a line that is a whole task end as Spark writes it (an object whose

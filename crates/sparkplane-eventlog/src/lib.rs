@@ -87,14 +87,22 @@ pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
     Ok(builder.finish())
 }
 
-/// As [`summarize_log`], for a listing record: task ends are not read beyond
-/// their finish time ([`AppSummaryBuilder::for_listing`]), so the summary's
-/// ids, times, outcome, configuration, executors and cost are
-/// [`summarize_log`]'s, its task figures zero.
+/// As [`summarize_log`], for a listing record: only the events a record
+/// needs are parsed ([`AppSummaryBuilder::for_listing`]), so the summary's
+/// ids, start and end, outcome, configuration, executors, warnings and cost
+/// are [`summarize_log`]'s, its job totals, stage and task figures not. A log
+/// without an application end, whose executors' lifetimes end at its last
+/// event, is read a second time for the times of the events the first
+/// reading skipped ([`AppSummaryBuilder::for_listing_times`]).
 pub fn summarize_log_for_listing(log: &EventLog) -> Result<AppSummary, ReadError> {
     let mut builder = AppSummaryBuilder::for_listing();
     builder.set_in_progress(log.in_progress);
     feed(log, &mut builder)?;
+    if builder.needs_times() {
+        builder = AppSummaryBuilder::for_listing_times();
+        builder.set_in_progress(log.in_progress);
+        feed(log, &mut builder)?;
+    }
     Ok(builder.finish())
 }
 

@@ -167,6 +167,8 @@ pub struct LogPart {
     pub codec: Option<Codec>,
     /// The object to stream when the part lives in object storage; `None` for a local file.
     object: Option<RemoteObject>,
+    /// Its size as a listing found it, to size the read buffer without asking again; `None`: ask.
+    size: Option<u64>,
 }
 
 /// An object in a store, read by ranged requests.
@@ -235,6 +237,16 @@ impl EventLog {
     /// since fails when its lines are read, as [`EventLog::open`] would.
     pub fn open_file(path: &Path) -> EventLog {
         single_file_log(ListedFile { name: file_name(path), path: path.to_path_buf(), object: None })
+    }
+
+    /// As [`EventLog::open_file`], with the file's size as the listing found it
+    /// (its read buffer is sized by it, without a second look at the file).
+    pub(crate) fn open_file_of_size(path: &Path, size: u64) -> EventLog {
+        let mut log = EventLog::open_file(path);
+        for part in &mut log.parts {
+            part.size = Some(size);
+        }
+        log
     }
 
     /// Starts reading the parts in order. Fails if the first part cannot be opened or
@@ -504,8 +516,11 @@ fn open_part(part: &LogPart) -> Result<Box<dyn BufRead + Send>, ReadError> {
             let file = File::open(&part.path).map_err(|source| ReadError::Io { path: part.path.clone(), source })?;
             if part.codec.is_none() {
                 // A small log gets a buffer of its size: listing a fleet of small logs would otherwise take and
-                // free a buffer of READ_BUFFER_BYTES for each. The size is the open file's (no second lookup).
-                let size = file.metadata().map_or(READ_BUFFER_BYTES as u64, |meta| meta.len());
+                // free a buffer of READ_BUFFER_BYTES for each. The size is the listing's, else the open file's.
+                let size = match part.size {
+                    Some(size) => size,
+                    None => file.metadata().map_or(READ_BUFFER_BYTES as u64, |meta| meta.len()),
+                };
                 let capacity = usize::try_from(size)
                     .map_or(READ_BUFFER_BYTES, |s| s.clamp(MIN_READ_BUFFER_BYTES - 1, READ_BUFFER_BYTES - 1) + 1);
                 return Ok(Box::new(BufReader::with_capacity(capacity, file)));
@@ -584,7 +599,7 @@ pub(crate) fn single_file_log(file: ListedFile) -> EventLog {
     EventLog {
         log_name: parts.stem.to_string(),
         layout: Layout::SingleFile,
-        parts: vec![LogPart { path: file.path, codec: parts.codec, object: file.object }],
+        parts: vec![LogPart { path: file.path, codec: parts.codec, object: file.object, size: None }],
         in_progress: parts.in_progress,
         notes: Vec::new(),
     }
@@ -627,7 +642,11 @@ pub(crate) fn rolling_log(dir: &Path, listing: Vec<ListedFile>) -> Result<EventL
         let Ok(index) = index.parse::<u64>() else { continue };
         let parts = split_name(&file.name);
         let (codec, compact) = (parts.codec, parts.compact);
-        found.push(RollingPart { index, compact, part: LogPart { path: file.path, codec, object: file.object } });
+        found.push(RollingPart {
+            index,
+            compact,
+            part: LogPart { path: file.path, codec, object: file.object, size: None },
+        });
     }
     if found.is_empty() {
         return Err(ReadError::NotAnEventLog {

@@ -150,7 +150,9 @@ impl AppLog {
     pub fn open(&self) -> Result<EventLog, ReadError> {
         match &self.place {
             Place::Local(path) => EventLog::open(path.as_deref().unwrap_or_else(|| Path::new(&self.name))),
-            Place::LocalFile(path) => Ok(EventLog::open_file(path.as_deref().unwrap_or_else(|| Path::new(&self.name)))),
+            Place::LocalFile(path) => {
+                Ok(EventLog::open_file_of_size(path.as_deref().unwrap_or_else(|| Path::new(&self.name)), self.size))
+            }
             Place::RemoteFile(file) => Ok(read::single_file_log(file.as_ref().clone())),
             Place::RemoteRolling(rolling) => read::rolling_log(&rolling.0, rolling.1.clone()),
         }
@@ -173,8 +175,8 @@ impl AppLog {
         crate::summarize_log(&self.open()?)
     }
 
-    /// Reads the application for a listing record, task ends not read beyond
-    /// their finish time (see [`crate::summarize_log_for_listing`]).
+    /// Reads the application for a listing record: only the events a record
+    /// needs are parsed (see [`crate::summarize_log_for_listing`]).
     pub fn summarize_for_listing(&self) -> Result<AppSummary, ReadError> {
         crate::summarize_log_for_listing(&self.open()?)
     }
