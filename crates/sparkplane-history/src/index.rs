@@ -112,6 +112,8 @@ pub struct SkippedLog {
 /// The index over one log location.
 pub struct Index {
     source: LogSource,
+    /// The location as the user reads it (`source.describe()`, said once).
+    root: String,
     records: Mutex<Records>,
     skipped_logs: Mutex<BTreeMap<String, SkippedLog>>,
     stats: Mutex<IndexStats>,
@@ -138,8 +140,7 @@ pub const SKIP_NO_START: &str = "no_application_start";
 /// The default detail-cache budget: 256 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
-fn team_of(source: &LogSource, log_name: &str) -> Option<String> {
-    let root = source.describe();
+fn team_of(root: &str, log_name: &str) -> Option<String> {
     let relative = log_name.strip_prefix(root.trim_end_matches('/'))?.trim_start_matches('/');
     let (team, rest) = relative.split_once('/')?;
     (!rest.is_empty() && !team.starts_with("eventlog_v2_")).then(|| team.to_owned())
@@ -175,6 +176,7 @@ impl Index {
     /// An empty index over `source`; call [`Index::refresh`] to fill it.
     pub fn new(source: LogSource, cache_bytes: u64) -> Index {
         Index {
+            root: source.describe(),
             source,
             records: Mutex::new(Records::default()),
             skipped_logs: Mutex::new(BTreeMap::new()),
@@ -227,7 +229,7 @@ impl Index {
 
     /// The location as the user reads it.
     pub fn describe(&self) -> String {
-        self.source.describe()
+        self.root.clone()
     }
 
     /// Lists the location once and summarises only new or changed logs (a log
@@ -284,7 +286,7 @@ impl Index {
             }
         }
         self.first_listing_due.store(false, Ordering::SeqCst);
-        let mut fresh = Vec::new();
+        let mut fresh = Vec::with_capacity(changed.len());
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
         let mut newly_skipped: Vec<(String, SkippedLog)> = Vec::new();
         let listed = each_on_all_cores(&changed, |log| self.listing_of(log));
@@ -475,11 +477,11 @@ impl Index {
             // The record needs the application's ids, times, outcome, attribution and cost, not its tasks.
             log.summarize_for_listing()
         };
-        listed(&self.source, log, summary, read_at)
+        listed(&self.root, log, summary, read_at)
     }
 }
 
-fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadError>, read_at_ms: i64) -> Listed {
+fn listed(root: &str, log: &AppLog, summary: Result<AppSummary, ReadError>, read_at_ms: i64) -> Listed {
     match summary {
         Ok(summary) if summary.start_time_ms.is_some() => {
             // Reading problems only (they name their file); the cost model's notes are not about the log.
@@ -489,7 +491,7 @@ fn listed(source: &LogSource, log: &AppLog, summary: Result<AppSummary, ReadErro
             Listed::Record(Record::of(Entry {
                 attempt: attempt_of(&summary, log, read_at_ms),
                 outcome: summary.outcome,
-                team: cost.team.clone().or_else(|| team_of(source, &log.name)),
+                team: cost.team.clone().or_else(|| team_of(root, &log.name)),
                 cost_usd: cost.cost,
                 warnings,
                 log: EntryLog::Listed(log.clone()),

@@ -443,7 +443,13 @@ impl Records {
         // The list itself when no snapshot shares it, else a copy (the snapshot keeps the old one).
         let mut all = Arc::try_unwrap(std::mem::take(&mut self.sorted)).unwrap_or_else(|shared| shared.to_vec());
         all.retain(|r| gone.binary_search(&r.name()).is_err());
-        all.extend(fresh);
+        // A first listing's records are the list itself (no copy into an empty one).
+        let all = if all.is_empty() {
+            fresh
+        } else {
+            all.extend(fresh);
+            all
+        };
         *self = Records::new(all);
     }
 }
