@@ -18,12 +18,8 @@ order="${1:-BAB}"
 base="${DQ_SPARK_BENCH_DIR:-$HOME/.cache/sparkplane/bench-dq}"
 (cd "$repo" && bash -c 'source scripts/common.sh; need_java; need_ge_spark')
 sp="${SPARKPLANE_BIN:-sparkplane}"
-"$sp" runtime install 4.1 >&2
-spark_home="$("$sp" runtime list -o json | python3 -c '
-import json, sys
-for r in json.load(sys.stdin):
-    if r.get("line") == "4.1": print(json.load(open(r["path"] + "/runtime.json"))["sparkHome"])')"
-[ -d "$spark_home" ] || { echo "no managed Spark 4.1 runtime found (sparkplane runtime install 4.1)" >&2; exit 3; }
+source "$here/spark_home.sh"
+spark_home="$(spark41_home "$sp")" || exit 3
 py="$HOME/.cache/sparkplane/tools/ge-spark/bin/python"
 pool="$base/pool"
 if [ ! -f "$pool/.files-10-rows-1250000" ]; then

@@ -40,12 +40,8 @@ rows_per_file=1250000 # about 100 MB of Parquet per file
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
 sp="${SPARKPLANE_BIN:-$CARGO_TARGET_DIR/release/sparkplane}"
 [ -n "${SPARKPLANE_BIN:-}" ] || (cd "$repo" && cargo build --release --locked -q -p sparkplane)
-"$sp" runtime install 4.1 >&2
-spark_home="$("$sp" runtime list -o json | python3 -c '
-import json, sys
-for r in json.load(sys.stdin):
-    if r.get("line") == "4.1": print(json.load(open(r["path"] + "/runtime.json"))["sparkHome"])')"
-[ -d "$spark_home" ] || { echo "no managed Spark 4.1 runtime found (sparkplane runtime install 4.1)" >&2; exit 3; }
+source "$here/spark_home.sh"
+spark_home="$(spark41_home "$sp")" || exit 3
 py="$HOME/.cache/sparkplane/tools/ge-spark/bin/python"
 
 # One pool of files, about 100 MB each; a size's dataset is hard links to its first files.
