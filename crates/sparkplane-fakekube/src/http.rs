@@ -12,10 +12,11 @@
 //! Bounded against hostile input: header section 64 KiB, body 64 MiB.
 //! Owns: bytes on sockets. Must not: know about Kubernetes.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 /// Largest header section read.
@@ -103,11 +104,43 @@ fn reason(code: u16) -> &'static str {
 /// What a connection's handler is given.
 pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
-/// A listening server; stops accepting when dropped.
+/// A listening server; when dropped it stops accepting and closes the
+/// connections still open, as an API server that shuts down does (an idle
+/// keep-alive connection would otherwise keep its thread, and the handler's
+/// store, alive for as long as the client keeps it open).
 pub struct Server {
     address: SocketAddr,
     stopping: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
+    open: Arc<OpenConnections>,
+}
+
+/// The connections being served, by number, to close when the server stops.
+#[derive(Default)]
+struct OpenConnections {
+    next: AtomicU64,
+    streams: Mutex<BTreeMap<u64, TcpStream>>,
+}
+
+impl OpenConnections {
+    fn add(&self, stream: &TcpStream) -> Option<u64> {
+        let id = self.next.fetch_add(1, Ordering::SeqCst);
+        let copy = stream.try_clone().ok()?;
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, copy);
+        Some(id)
+    }
+
+    fn remove(&self, id: Option<u64>) {
+        if let Some(id) = id {
+            self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        }
+    }
+
+    fn close_all(&self) {
+        for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
 }
 
 impl Server {
@@ -115,8 +148,10 @@ impl Server {
     pub fn start(listener: TcpListener, handler: Handler) -> std::io::Result<Server> {
         let address = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(OpenConnections::default());
         let accept = {
             let stopping = Arc::clone(&stopping);
+            let open = Arc::clone(&open);
             std::thread::Builder::new().name("fakekube-accept".into()).spawn(move || {
                 for stream in listener.incoming() {
                     if stopping.load(Ordering::SeqCst) {
@@ -126,16 +161,19 @@ impl Server {
                     let Ok(stream) = stream else { continue };
                     let handler = Arc::clone(&handler);
                     let stopping = Arc::clone(&stopping);
-                    let spawned = std::thread::Builder::new()
-                        .name("fakekube-conn".into())
-                        .spawn(move || connection(stream, &handler, &stopping));
+                    let open = Arc::clone(&open);
+                    let spawned = std::thread::Builder::new().name("fakekube-conn".into()).spawn(move || {
+                        let id = open.add(&stream);
+                        connection(stream, &handler, &stopping);
+                        open.remove(id);
+                    });
                     if spawned.is_err() {
                         break;
                     }
                 }
             })?
         };
-        Ok(Server { address, stopping, accept: Some(accept) })
+        Ok(Server { address, stopping, accept: Some(accept), open })
     }
 
     /// The bound address.
@@ -152,6 +190,7 @@ impl Drop for Server {
         if let Some(handle) = self.accept.take() {
             let _ = handle.join();
         }
+        self.open.close_all();
     }
 }
 

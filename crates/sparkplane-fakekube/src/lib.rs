@@ -1061,7 +1061,42 @@ fn follow_log(shared: &Arc<Shared>, request: http::Request, namespace: &str, nam
 
 #[cfg(test)]
 mod tests {
-    use super::listen_without_delay;
+    use super::{FakeApiServer, listen_without_delay};
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// Whether everything a dropped server held is freed within two seconds.
+    fn freed(weak: &std::sync::Weak<super::Shared>) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if weak.upgrade().is_none() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn a_dropped_server_closes_the_connections_still_open_and_frees_its_store() {
+        let fake = FakeApiServer::start().expect("starts");
+        let weak = Arc::downgrade(&fake.shared);
+        let mut watch = std::net::TcpStream::connect(("127.0.0.1", fake.port())).expect("connects");
+        write!(watch, "GET /api/v1/namespaces/default/pods?watch=true HTTP/1.1\r\nHost: x\r\n\r\n").expect("sends");
+        let mut head = [0u8; 12];
+        watch.read_exact(&mut head).expect("the watch answers");
+        // A keep-alive connection left idle by a client that is still there.
+        let mut idle = std::net::TcpStream::connect(("127.0.0.1", fake.port())).expect("connects");
+        write!(idle, "GET /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: x\r\n\r\n").expect("sends");
+        idle.read_exact(&mut head).expect("the list answers");
+        assert_eq!(&head[..9], b"HTTP/1.1 ");
+        drop(fake);
+        assert!(freed(&weak), "the store outlived its server while a client kept a connection open");
+        idle.set_read_timeout(Some(Duration::from_secs(2))).expect("sets a timeout");
+        let mut rest = Vec::new();
+        idle.read_to_end(&mut rest).expect("the server closed the idle connection");
+    }
 
     #[test]
     fn accepted_connections_send_without_delay() {
