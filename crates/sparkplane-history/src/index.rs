@@ -16,9 +16,10 @@
 //!
 //! With a persisted index ([`Index::with_persisted`], [`crate::persist`]) the
 //! records start as the store kept them — answered before the location is
-//! listed — and each refresh writes what it changed; the first listing after
-//! a restart rereads only logs whose key (name, size, modification time,
-//! fingerprint) differs from the stored one.
+//! listed — and each refresh writes what it changed (or leaves it for a later
+//! write, [`Index::refresh_deferring_write`], so a list is answered before
+//! its write); the first listing after a restart rereads only logs whose key
+//! (name, size, modification time, fingerprint) differs from the stored one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -122,6 +123,8 @@ pub struct Index {
     unreadable: Mutex<BTreeMap<String, String>>,
     /// Where each refresh's changes are kept across restarts.
     store: Option<PersistedIndex>,
+    /// What the listings changed that the store has not been told yet.
+    unwritten: Mutex<Unwritten>,
     /// True from a start with records restored from the store until a listing succeeds.
     restored_pending: AtomicBool,
     /// True from a start with records restored from the store until the first listing ends
@@ -184,6 +187,7 @@ impl Index {
             cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
             unreadable: Mutex::new(BTreeMap::new()),
             store: None,
+            unwritten: Mutex::new(Unwritten::default()),
             restored_pending: AtomicBool::new(false),
             first_listing_due: AtomicBool::new(false),
         }
@@ -233,11 +237,25 @@ impl Index {
     }
 
     /// Lists the location once and summarises only new or changed logs (a log
-    /// left out is not read again, nor counted again, until it changes).
+    /// left out is not read again, nor counted again, until it changes), then
+    /// writes what changed to the persisted index.
     /// Fails only when the location itself cannot be listed (or a page of its
     /// listing fails): the list is then left as it was, and the failure is
     /// counted and kept ([`IndexStats::last_refresh_error`]).
     pub fn refresh(&self) -> Result<(), ReadError> {
+        self.refresh_deferring_write()?;
+        self.write_deferred();
+        Ok(())
+    }
+
+    /// As [`Index::refresh`], without writing to the persisted index: the new
+    /// list is answered at once, and what changed is written by the next
+    /// [`Index::write_deferred`] (or refresh). `history serve`'s first listing
+    /// is served this way, its write made by the scan thread once serving
+    /// (ADR 0066, fifth addendum). A process that ends before the write leaves
+    /// the store as the last write left it: a restart answers that and catches
+    /// up from the logs.
+    pub fn refresh_deferring_write(&self) -> Result<(), ReadError> {
         let listed = match self.source.app_logs() {
             Ok(listed) => listed,
             Err(error) => {
@@ -251,17 +269,16 @@ impl Index {
         let mut listed = listed;
         listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         let mut changed = Vec::new();
-        let mut changes = Changes::default();
-        {
+        let gone = {
             let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
             let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
             // Logs gone from the location are dropped now; the store hears of it with this refresh's other changes.
             let present: Vec<&str> = listed.iter().map(|log| log.name.as_str()).collect();
-            changes.removed = records.retain_present(&present);
+            let mut gone = records.retain_present(&present);
             left_out.retain(|name, _| {
                 let keep = present.binary_search(&name.as_str()).is_ok();
                 if !keep {
-                    changes.removed.push(name.clone());
+                    gone.push(name.clone());
                 }
                 keep
             });
@@ -284,7 +301,8 @@ impl Index {
                 }
                 changed.push(log);
             }
-        }
+            gone
+        };
         self.first_listing_due.store(false, Ordering::SeqCst);
         let mut fresh = Vec::with_capacity(changed.len());
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
@@ -302,39 +320,38 @@ impl Index {
         let count = {
             let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
             let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
+            let mut unwritten = self.unwritten.lock().unwrap_or_else(|p| p.into_inner());
             let summarised = fresh.len() as u64;
             for record in &fresh {
                 left_out.remove(record.name());
+                // The record's own write replaces whatever the store holds of its log.
+                unwritten.logs.remove(record.name());
             }
             let now_left_out: Vec<String> = newly_skipped.iter().map(|(name, _)| name.clone()).collect();
             records.update(fresh, &now_left_out);
+            if self.store.is_some() {
+                for name in gone {
+                    unwritten.logs.insert(name, None);
+                }
+            }
             for (name, skipped) in newly_skipped {
                 if self.store.is_some() {
-                    changes.skipped.push((name.clone(), stored_skip(&skipped)));
+                    unwritten.logs.insert(name.clone(), Some(stored_skip(&skipped)));
                 }
                 left_out.insert(name, skipped);
             }
-            let (mut partial, mut unstored) = (0, 0);
+            let (mut partial, mut unstored) = (0, false);
             for record in records.iter() {
                 partial += u64::from(!record.warnings().is_empty());
-                unstored += usize::from(record.is_unstored());
+                unstored |= records.is_unstored(record);
             }
-            (records.len() as u64, summarised, partial, unstored)
+            unwritten.records = self.store.is_some() && unstored;
+            (records.len() as u64, summarised, partial)
         };
         self.restored_pending.store(false, Ordering::SeqCst);
         // A log that could not be replayed is tried again after each listing.
         self.unreadable.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let written = self.store.as_ref().map(|store| self.write_store(store, &changes, count.3 > 0));
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-        match written {
-            Some(Err(error)) => {
-                if stats.last_store_error.as_ref() != Some(&error) {
-                    eprintln!("warning: {error} (the list is served from memory; retried at the next change)");
-                }
-                stats.last_store_error = Some(error);
-            }
-            Some(Ok(())) | None => stats.last_store_error = None,
-        }
         stats.logs = count.0;
         stats.refreshes += 1;
         stats.summarised += count.1;
@@ -346,11 +363,55 @@ impl Index {
         Ok(())
     }
 
-    /// Writes a refresh's changes to the store with every record not stored
-    /// yet (this refresh's, and any whose write failed before), read from the
-    /// published records a chunk at a time: the records are not copied
-    /// for the write, and a request waits at most for one chunk's encoding.
-    /// Only this thread changes the records, so the chunks are stable; they
+    /// True when the listings changed something the persisted index has not
+    /// been told yet ([`Index::refresh_deferring_write`]).
+    pub fn write_is_deferred(&self) -> bool {
+        self.store.is_some() && !self.unwritten.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
+    /// Writes to the persisted index what the listings changed since its last
+    /// write, in one transaction (nothing without a store or a change). A
+    /// failed write is said once on stderr and kept for the metrics
+    /// ([`IndexStats::last_store_error`]); what it was to write is written by
+    /// the next one. Called by the thread that refreshes (the records do not
+    /// change while it writes).
+    pub fn write_deferred(&self) {
+        let Some(store) = self.store.as_ref() else { return };
+        let unwritten = std::mem::take(&mut *self.unwritten.lock().unwrap_or_else(|p| p.into_inner()));
+        if unwritten.is_empty() {
+            return;
+        }
+        let mut changes = Changes::default();
+        for (name, change) in &unwritten.logs {
+            match change {
+                Some(skip) => changes.skipped.push((name.clone(), skip.clone())),
+                None => changes.removed.push(name.clone()),
+            }
+        }
+        let written = self.write_store(store, &changes, unwritten.records);
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        match written {
+            Err(error) => {
+                if stats.last_store_error.as_ref() != Some(&error) {
+                    eprintln!("warning: {error} (the list is served from memory; retried at the next change)");
+                }
+                stats.last_store_error = Some(error);
+                // Kept for the next write; anything a listing changed meanwhile is newer.
+                let mut pending = self.unwritten.lock().unwrap_or_else(|p| p.into_inner());
+                for (name, change) in unwritten.logs {
+                    pending.logs.entry(name).or_insert(change);
+                }
+                pending.records |= unwritten.records;
+            }
+            Ok(()) => stats.last_store_error = None,
+        }
+    }
+
+    /// Writes `changes` to the store with every record not stored yet (this
+    /// refresh's, and any whose write failed before), read from the published
+    /// records a chunk at a time: the records are not copied for the write,
+    /// and a request waits at most for one chunk's encoding. Only the
+    /// refreshing thread changes the records, so the chunks are stable; they
     /// are marked stored once the transaction is committed.
     fn write_store(&self, store: &PersistedIndex, changes: &Changes, unstored: bool) -> Result<(), String> {
         const CHUNK: usize = 1024;
@@ -361,7 +422,7 @@ impl Index {
             }
             let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
             let slice = records.slice(at, CHUNK);
-            for record in slice.iter().filter(|r| r.is_unstored()) {
+            for record in slice.iter().filter(|r| records.is_unstored(r)) {
                 chunk.put(record.name(), &record.stored());
             }
             at += slice.len();
@@ -442,6 +503,22 @@ impl Index {
             Some(log) => EntryLog::Listed(log),
             None => EntryLog::Restored(record.key()),
         })
+    }
+}
+
+/// What the listings changed that the persisted index has not been told
+/// yet, besides the records (each carries its own mark, [`Records::is_unstored`]).
+#[derive(Debug, Default)]
+struct Unwritten {
+    /// Log name → `None` when the log is gone, what the store keeps of it when it is left out now.
+    logs: BTreeMap<String, Option<StoredSkip>>,
+    /// Some record is not stored yet.
+    records: bool,
+}
+
+impl Unwritten {
+    fn is_empty(&self) -> bool {
+        self.logs.is_empty() && !self.records
     }
 }
 

@@ -229,3 +229,71 @@ fn a_store_in_use_leaves_the_server_running_without_it() {
     server.stop();
     drop(holder);
 }
+
+#[test]
+fn a_deferred_write_is_answered_at_once_and_a_crash_before_it_leaves_the_last_write_usable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    first_run(&logs, &store);
+
+    // app-1 is deleted and app-4 arrives; the listing is answered before it is written, and the process ends then.
+    std::fs::remove_file(logs.join("app-1")).expect("delete");
+    std::fs::write(logs.join("app-4"), start_line("app-4") + END_LINE).expect("write");
+    let (index, _) = open(&logs, &store);
+    index.refresh_deferring_write().expect("lists");
+    assert_eq!(ids(&index), ["app-2", "app-3", "app-4"], "answered before the write");
+    assert!(index.write_is_deferred());
+    drop(index);
+
+    // The store is as the first run wrote it: answered at once, then caught up from the logs.
+    let (index, warnings) = open(&logs, &store);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(index.restored_pending());
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"]);
+    index.refresh_deferring_write().expect("lists");
+    assert_eq!(ids(&index), ["app-2", "app-3", "app-4"]);
+    assert_eq!(index.stats().summarised, 1, "only the new log is read");
+
+    // Another change before the write: both are written by it, in one transaction.
+    std::fs::remove_file(logs.join("app-2")).expect("delete");
+    index.refresh_deferring_write().expect("lists");
+    index.write_deferred();
+    assert!(!index.write_is_deferred());
+    assert_eq!(index.stats().last_store_error, None);
+    drop(index);
+    let (index, _) = open(&logs, &store);
+    assert_eq!(ids(&index), ["app-3", "app-4"]);
+    assert_eq!(index.skipped_logs().len(), 1, "the log without an application is still remembered as left out");
+    index.refresh().expect("lists");
+    assert_eq!(index.stats().summarised, 0, "nothing is read again after the deferred write");
+}
+
+#[test]
+fn a_first_listing_served_before_its_write_is_written_by_the_server_and_restored_after_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    let (index, _) = open(&logs, &store);
+    // As `history serve` does on a first start: list, serve, and write from the scan thread.
+    index.refresh_deferring_write().expect("lists");
+    assert!(index.write_is_deferred());
+    let index = Arc::new(index);
+    let server = crate::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&index), Duration::from_secs(3600))
+        .expect("serves");
+    let url = format!("http://{}/api/v1/applications", server.addr());
+    let body = ureq::get(&url).call().expect("answers").body_mut().read_to_string().expect("body");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).expect("json").as_array().map(Vec::len), Some(3));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while index.write_is_deferred() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!index.write_is_deferred(), "the scan thread wrote the first listing");
+    server.stop();
+    drop(index);
+
+    let (index, _) = open(&logs, &store);
+    assert!(index.restored_pending());
+    assert_eq!(ids(&index), ["app-1", "app-2", "app-3"]);
+    assert_eq!(index.skipped_logs().len(), 1);
+    index.refresh().expect("lists");
+    assert_eq!(index.stats().summarised, 0);
+}

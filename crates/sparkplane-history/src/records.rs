@@ -346,6 +346,10 @@ fn flags_of(has_attempt: bool, has_team: bool, completed: bool, restored: bool) 
 #[derive(Debug, Clone, Default)]
 pub struct Records {
     sorted: Arc<Vec<Record>>,
+    /// Every record in `sorted` is in the persisted index, though some still
+    /// say otherwise: they were marked stored while a snapshot shared the list,
+    /// and clearing their flags would have copied it ([`Records::mark_stored`]).
+    all_stored: bool,
 }
 
 /// The records as they were at one moment, shared with the index: what the
@@ -373,7 +377,7 @@ impl Records {
             }
             same
         });
-        Records { sorted: Arc::new(records) }
+        Records { sorted: Arc::new(records), all_stored: false }
     }
 
     /// Every record as it is now, shared (no copy): later changes leave it as it is.
@@ -390,7 +394,22 @@ impl Records {
     /// (A snapshot taken before is left as it was: the records are copied first then.)
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Record> {
         let at = self.sorted.binary_search_by(|r| r.name().cmp(name)).ok()?;
-        Arc::make_mut(&mut self.sorted).get_mut(at)
+        self.owned().get_mut(at)
+    }
+
+    /// The list to change (a copy when a snapshot shares it), with the
+    /// stored marks left pending applied.
+    fn owned(&mut self) -> &mut Vec<Record> {
+        let all = Arc::make_mut(&mut self.sorted);
+        if std::mem::take(&mut self.all_stored) {
+            clear_unstored(all);
+        }
+        all
+    }
+
+    /// Whether `record` (one of these) is still to be written to the persisted index.
+    pub fn is_unstored(&self, record: &Record) -> bool {
+        !self.all_stored && record.is_unstored()
     }
 
     /// Every record, in log-name order.
@@ -408,13 +427,17 @@ impl Records {
         &self.sorted[start..start.saturating_add(len).min(self.sorted.len())]
     }
 
-    /// Marks every record as written to the persisted index.
+    /// Marks every record as written to the persisted index. While a
+    /// snapshot shares the list (a list being sent as the store's write ends)
+    /// the marks are kept pending rather than copying every record for them:
+    /// they are applied by the next change, which copies the list anyway.
     pub fn mark_stored(&mut self) {
-        if !self.sorted.iter().any(Record::is_unstored) {
+        if self.all_stored || !self.sorted.iter().any(Record::is_unstored) {
             return;
         }
-        for record in Arc::make_mut(&mut self.sorted) {
-            record.flags &= !UNSTORED;
+        match Arc::get_mut(&mut self.sorted) {
+            Some(all) => clear_unstored(all),
+            None => self.all_stored = true,
         }
     }
 
@@ -428,7 +451,7 @@ impl Records {
         let gone = |r: &Record| present.binary_search(&r.name()).is_err();
         let removed: Vec<String> = self.sorted.iter().filter(|r| gone(r)).map(|r| r.name().to_owned()).collect();
         if !removed.is_empty() {
-            Arc::make_mut(&mut self.sorted).retain(|r| !gone(r));
+            self.owned().retain(|r| !gone(r));
         }
         removed
     }
@@ -442,6 +465,9 @@ impl Records {
         gone.sort_unstable();
         // The list itself when no snapshot shares it, else a copy (the snapshot keeps the old one).
         let mut all = Arc::try_unwrap(std::mem::take(&mut self.sorted)).unwrap_or_else(|shared| shared.to_vec());
+        if std::mem::take(&mut self.all_stored) {
+            clear_unstored(&mut all);
+        }
         all.retain(|r| gone.binary_search(&r.name()).is_err());
         // A first listing's records are the list itself (no copy into an empty one).
         let all = if all.is_empty() {
@@ -451,6 +477,12 @@ impl Records {
             all
         };
         *self = Records::new(all);
+    }
+}
+
+fn clear_unstored(records: &mut [Record]) {
+    for record in records {
+        record.flags &= !UNSTORED;
     }
 }
 
@@ -548,5 +580,22 @@ mod tests {
         assert!(records.iter().all(Record::is_unstored));
         records.mark_stored();
         assert!(!records.iter().any(Record::is_unstored));
+    }
+
+    #[test]
+    fn records_marked_stored_while_a_snapshot_shares_them_are_not_copied_and_stay_stored() {
+        let make = |name: &str| Record::of(entry(name, None, None, &[], false));
+        let mut records = Records::new(vec![make("/l/a"), make("/l/b")]);
+        let snapshot = records.snapshot();
+        records.mark_stored();
+        assert!(Arc::ptr_eq(&records.sorted, &snapshot.0), "the shared list is not copied for the marks");
+        assert!(records.iter().all(|r| !records.is_unstored(r)), "yet every record counts as stored");
+        // The next change copies the list (the snapshot keeps its own) and applies the marks; its new record is not stored.
+        records.update(vec![make("/l/c")], &[]);
+        assert!(!Arc::ptr_eq(&records.sorted, &snapshot.0));
+        let unstored: Vec<&str> = records.iter().filter(|r| records.is_unstored(r)).map(Record::name).collect();
+        assert_eq!(unstored, ["/l/c"]);
+        assert!(records.iter().filter(|r| r.name() != "/l/c").all(|r| !r.is_unstored()), "the pending marks applied");
+        assert_eq!(snapshot.len(), 2);
     }
 }

@@ -8,8 +8,10 @@
 //! [`crate::ui`]; the
 //! report of one application from `sparkplane_eventlog::report_html`; `/metrics`
 //! from [`crate::metrics`]), rescanning the location every
-//! interval so new and in-progress logs show without a restart, and the
-//! request counters and latencies handed to the metrics registry.
+//! interval so new and in-progress logs show without a restart (and writing
+//! a first listing served before its write to the persisted index, on the
+//! same thread), and the request counters and latencies handed to the
+//! metrics registry.
 //!
 //! Must not: bind or run HTTP itself (the scaffold does), shape answers itself,
 //! or stop because one refresh failed (the
@@ -99,6 +101,9 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
         std::thread::Builder::new()
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
+                // A first listing served before it was written (`Index::refresh_deferring_write`) is written now,
+                // off the path of the list's first answer.
+                index.write_deferred();
                 let (mut last, mut failing, mut lead) = (Instant::now(), false, RescanLead::default());
                 // Records restored from the persisted index: the catch-up listing starts at once.
                 let mut due = index.restored_pending();

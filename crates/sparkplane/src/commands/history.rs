@@ -75,7 +75,8 @@ pub struct ServeSettings<'a> {
 /// Runs `history serve` until Ctrl-C. With records in the persisted index the
 /// server answers from them at once and catches up with the location in the
 /// background (an unreadable location is then a warning, not exit 2/3);
-/// without, the first listing happens before it serves.
+/// without, the first listing happens before it serves, and is written to the
+/// persisted index once it is served.
 pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     let (logs, interval_secs) = (settings.logs, settings.interval_secs);
     let addr = listen_address(settings.listen, DEFAULT_LISTEN)?;
@@ -110,7 +111,8 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     let index = Arc::new(index);
     let restored = index.restored_pending();
     if !restored {
-        index.refresh().map_err(|error| logs_failure(&error))?;
+        // Served before it is written to the persisted index: the server's scan thread writes it first thing.
+        index.refresh_deferring_write().map_err(|error| logs_failure(&error))?;
     }
     // Counted once, before serving: the catch-up listing may change the count while it is printed.
     let applications = index.application_count();
