@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Largest header section read.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -104,10 +105,12 @@ fn reason(code: u16) -> &'static str {
 /// What a connection's handler is given.
 pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
-/// A listening server; when dropped it stops accepting and closes the
+/// A listening server; when dropped it stops accepting, closes the
 /// connections still open, as an API server that shuts down does (an idle
 /// keep-alive connection would otherwise keep its thread, and the handler's
-/// store, alive for as long as the client keeps it open).
+/// store, alive for as long as the client keeps it open), and waits until
+/// every connection's thread has ended, so that what the handler holds is
+/// let go before the drop returns, not by a thread still finishing later.
 pub struct Server {
     address: SocketAddr,
     stopping: Arc<AtomicBool>,
@@ -115,14 +118,24 @@ pub struct Server {
     open: Arc<OpenConnections>,
 }
 
-/// The connections being served, by number, to close when the server stops.
+/// The connections being served, by number, to close when the server stops
+/// and to wait for: an entry stays until its connection's thread has ended.
 #[derive(Default)]
 struct OpenConnections {
     next: AtomicU64,
     streams: Mutex<BTreeMap<u64, TcpStream>>,
+    /// Signalled whenever a connection's thread ends.
+    ended: Condvar,
 }
 
+/// How long a dropped server waits for its connections' threads to end
+/// (a handler checks for the end of the server at least every 200 ms; a
+/// scripted latency may hold one longer).
+const DRAIN: Duration = Duration::from_secs(10);
+
 impl OpenConnections {
+    /// Registers an accepted connection (before its thread starts, so that
+    /// a stop closes it even if the thread has not run yet).
     fn add(&self, stream: &TcpStream) -> Option<u64> {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         let copy = stream.try_clone().ok()?;
@@ -130,16 +143,44 @@ impl OpenConnections {
         Some(id)
     }
 
-    fn remove(&self, id: Option<u64>) {
-        if let Some(id) = id {
-            self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
-        }
+    fn remove(&self, id: u64) {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        self.ended.notify_all();
     }
 
     fn close_all(&self) {
         for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
             let _ = stream.shutdown(Shutdown::Both);
         }
+    }
+
+    /// Waits until every connection's thread has ended, at most `limit`.
+    fn wait_until_ended(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        while !streams.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            streams = self.ended.wait_timeout(streams, left).map_or_else(|e| e.into_inner().0, |(s, _)| s);
+        }
+    }
+}
+
+/// A connection's thread's hold on the handler: lets go of the handler, then
+/// unregisters the connection, when the thread ends (panicking handler
+/// included), so a server waiting for its connections finds the handler free.
+struct Registered {
+    open: Arc<OpenConnections>,
+    id: u64,
+    handler: Option<Handler>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        drop(self.handler.take());
+        self.open.remove(self.id);
     }
 }
 
@@ -159,15 +200,18 @@ impl Server {
                     }
                     // A connection that failed to open is not the server's end.
                     let Ok(stream) = stream else { continue };
-                    let handler = Arc::clone(&handler);
+                    // One that cannot be registered (no descriptor to spare) is closed unserved.
+                    let Some(id) = open.add(&stream) else { continue };
+                    let registered = Registered { open: Arc::clone(&open), id, handler: Some(Arc::clone(&handler)) };
                     let stopping = Arc::clone(&stopping);
-                    let open = Arc::clone(&open);
                     let spawned = std::thread::Builder::new().name("fakekube-conn".into()).spawn(move || {
-                        let id = open.add(&stream);
-                        connection(stream, &handler, &stopping);
-                        open.remove(id);
+                        if let Some(handler) = &registered.handler {
+                            connection(stream, handler, &stopping);
+                        }
+                        drop(registered);
                     });
                     if spawned.is_err() {
+                        // The closure, and with it the registration, was dropped unrun.
                         break;
                     }
                 }
@@ -190,7 +234,9 @@ impl Drop for Server {
         if let Some(handle) = self.accept.take() {
             let _ = handle.join();
         }
+        // No connection is accepted any more: close those open and wait for their threads.
         self.open.close_all();
+        self.open.wait_until_ended(DRAIN);
     }
 }
 
@@ -374,7 +420,13 @@ mod tests {
             if request.url() == "/hold" {
                 let mut w = request.into_writer();
                 let _ = w.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-                std::thread::sleep(std::time::Duration::from_secs(5));
+                // Held for 5 s, or until the client goes.
+                for _ in 0..50 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if w.write_all(b".").and_then(|()| w.flush()).is_err() {
+                        break;
+                    }
+                }
             } else {
                 request.respond(200, "text/plain", b"ok");
             }

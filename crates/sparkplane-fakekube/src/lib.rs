@@ -193,10 +193,13 @@ impl Shared {
     }
 }
 
-/// The fake API server; stops when dropped.
+/// The fake API server; stops when dropped, and by the time the drop
+/// returns every thread it started has ended and its store is freed.
 pub struct FakeApiServer {
     shared: Arc<Shared>,
     server: Option<http::Server>,
+    /// The simulated cluster's thread.
+    simulation: Option<std::thread::JoinHandle<()>>,
     port: u16,
 }
 
@@ -222,8 +225,8 @@ impl FakeApiServer {
         let server = http::Server::start(listen_without_delay(port)?, handler)?;
         let port = server.address().port();
         let sim = Arc::clone(&shared);
-        std::thread::Builder::new().name("fakekube-cluster".into()).spawn(move || simulate(&sim))?;
-        Ok(FakeApiServer { shared, server: Some(server), port })
+        let simulation = std::thread::Builder::new().name("fakekube-cluster".into()).spawn(move || simulate(&sim))?;
+        Ok(FakeApiServer { shared, server: Some(server), simulation: Some(simulation), port })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -445,8 +448,16 @@ impl Drop for FakeApiServer {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.changed.notify_all();
-        // Stops accepting; streams end at their next check of `shutdown`.
+        // Stops accepting and waits for the connections' threads (streams end
+        // at their next check of `shutdown`), then for the simulation's: the
+        // store is then held by `self.shared` alone and freed with it, here,
+        // rather than by whichever thread ends last, while the caller has
+        // moved on (a bench's next run on a fresh server would otherwise
+        // share the machine with the freeing of the last one's gigabytes).
         drop(self.server.take());
+        if let Some(simulation) = self.simulation.take() {
+            let _ = simulation.join();
+        }
     }
 }
 
@@ -1096,6 +1107,51 @@ mod tests {
         idle.set_read_timeout(Some(Duration::from_secs(2))).expect("sets a timeout");
         let mut rest = Vec::new();
         idle.read_to_end(&mut rest).expect("the server closed the idle connection");
+    }
+
+    #[test]
+    fn a_dropped_server_has_ended_its_threads_and_freed_its_store_when_the_drop_returns() {
+        let fake = FakeApiServer::start().expect("starts");
+        let weak = Arc::downgrade(&fake.shared);
+        let cluster = super::Cluster {
+            nodes: vec![super::Node::new("node-0", 8, 32)],
+            default_run: super::DriverRun::succeeds(Duration::from_secs(60), "started\n"),
+            ..super::Cluster::default()
+        };
+        fake.set_cluster(cluster);
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "driver", "namespace": "default", "labels": {"spark-role": "driver"}},
+            "spec": {"containers": [{"name": "spark", "image": "spark:3.5.7"}]},
+        });
+        fake.insert(pod).expect("stores the driver pod");
+        let open = |request: &str| {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", fake.port())).expect("connects");
+            write!(stream, "{request} HTTP/1.1\r\nHost: x\r\n\r\n").expect("sends");
+            stream
+        };
+        let mut head = [0u8; 12];
+        // A watch, a followed log of a driver that runs for a minute, and a request waiting out a pause.
+        let mut watch = open("GET /api/v1/namespaces/default/pods?watch=true");
+        watch.read_exact(&mut head).expect("the watch answers");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while fake.object("v1", "Pod", Some("default"), "driver").is_some_and(|p| p["status"]["phase"] != "Running") {
+            assert!(Instant::now() < deadline, "the simulated cluster never started the driver");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut log = open("GET /api/v1/namespaces/default/pods/driver/log?follow=true");
+        log.read_exact(&mut head).expect("the followed log answers");
+        fake.pause();
+        let _waiting = open("GET /api/v1/namespaces/default/pods");
+        std::thread::sleep(Duration::from_millis(50));
+        drop(fake);
+        // At once, not eventually: a thread still finishing would hold the store.
+        assert!(weak.upgrade().is_none(), "a thread of the dropped server still held its store when the drop returned");
+        watch.set_read_timeout(Some(Duration::from_secs(2))).expect("sets a timeout");
+        let mut rest = Vec::new();
+        watch.read_to_end(&mut rest).expect("the server closed the watch");
+        log.set_read_timeout(Some(Duration::from_secs(2))).expect("sets a timeout");
+        log.read_to_end(&mut rest).expect("the server closed the followed log");
     }
 
     #[test]
