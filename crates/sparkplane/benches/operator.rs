@@ -25,6 +25,13 @@
 //! after the SparkJobs, the same SparkJobs against `sparkplane operator
 //! --kueue` on a fresh simulated cluster with Kueue's CRDs and admission
 //! stand-in, and both runs side by side).
+//!
+//! When a bench has several runs, each runs in a fresh process of this
+//! executable (`OPERATOR_BENCH_ONE_RUN` names the run; its report is passed
+//! through and its figures read back from its last line), so that nothing
+//! of one run — its simulated API server's gigabytes, the allocator's state
+//! they leave, a thread still ending — weighs on the next, and A-B-B-A
+//! compares like with like.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -105,6 +112,20 @@ spec:
   restartPolicy: {type: OnFailure, retries: 1}
 ";
 
+/// Set by the bench for the fresh process of one of its runs: `sparkjob`,
+/// `kubeflow` or `kueue` (the SparkJobs with `--kueue`).
+const ONE_RUN: &str = "OPERATOR_BENCH_ONE_RUN";
+/// Starts the last line of a run's process: its figures, as JSON.
+const SUMMARY_LINE: &str = "operator-bench-summary: ";
+
+fn one_run_name(kind: Kind, kueue: bool) -> &'static str {
+    match (kind, kueue) {
+        (Kind::SparkJob, false) => "sparkjob",
+        (Kind::Kubeflow, _) => "kubeflow",
+        (Kind::SparkJob, true) => "kueue",
+    }
+}
+
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -120,6 +141,28 @@ fn main() -> ExitCode {
     let concurrency = std::env::var("OPERATOR_BENCH_CONCURRENCY").ok();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rate = env_number("OPERATOR_BENCH_RATE", 0);
+    // One run, in the fresh process its bench started for it (below).
+    if let Ok(one) = std::env::var(ONE_RUN) {
+        let (kind, kueue) = match one.as_str() {
+            "sparkjob" => (Kind::SparkJob, false),
+            "kubeflow" => (Kind::Kubeflow, false),
+            "kueue" => (Kind::SparkJob, true),
+            other => {
+                eprintln!("operator bench: {ONE_RUN}={other}: expected sparkjob, kubeflow or kueue");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match bench(kind, jobs, run_ms, rate, concurrency.as_deref(), kueue) {
+            Ok(summary) => {
+                println!("{SUMMARY_LINE}{}", summary.to_json());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("operator bench ({}): {e}", kind.plural());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let kinds = match std::env::var("OPERATOR_BENCH_KIND").as_deref() {
         Err(_) | Ok("sparkjob") => vec![Kind::SparkJob],
         // A-B-B-A, as many rounds as asked: a load that rises or falls during
@@ -142,10 +185,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runs = kinds.iter().map(|k| (*k, false)).chain(with_kueue.then_some((Kind::SparkJob, true)));
+    let runs: Vec<(Kind, bool)> =
+        kinds.iter().map(|k| (*k, false)).chain(with_kueue.then_some((Kind::SparkJob, true))).collect();
     let mut summaries = Vec::new();
-    for (kind, kueue) in runs {
-        match bench(kind, jobs, run_ms, rate, concurrency.as_deref(), kueue) {
+    for &(kind, kueue) in &runs {
+        let summary = match runs.len() {
+            1 => bench(kind, jobs, run_ms, rate, concurrency.as_deref(), kueue),
+            _ => run_apart(kind, kueue),
+        };
+        match summary {
             Ok(summary) => summaries.push(summary),
             Err(e) => {
                 eprintln!("operator bench ({}): {e}", kind.plural());
@@ -159,6 +207,36 @@ fn main() -> ExitCode {
         _ => {}
     }
     ExitCode::SUCCESS
+}
+
+/// One run in a fresh process of this executable: its report passed
+/// through to stdout, its figures read back from its last line.
+fn run_apart(kind: Kind, kueue: bool) -> Result<kubeflow::Summary, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the bench's executable: {e}"))?;
+    let mut child = Command::new(exe)
+        .arg("--bench")
+        .env(ONE_RUN, one_run_name(kind, kueue))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the run's process: {e}"))?;
+    let stdout = child.stdout.take().ok_or("the run's process has no stdout")?;
+    let mut summary = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading the run's report: {e}"))?;
+        match line.strip_prefix(SUMMARY_LINE) {
+            Some(figures) => {
+                let figures: Value = serde_json::from_str(figures).map_err(|e| format!("the run's figures: {e}"))?;
+                summary = Some(kubeflow::Summary::from_json(&figures).ok_or("the run's figures are incomplete")?);
+            }
+            None => println!("{line}"),
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for the run's process: {e}"))?;
+    if !status.success() {
+        return Err(format!("the run's process ended with {status}"));
+    }
+    summary.ok_or_else(|| "the run's process printed no figures".to_owned())
 }
 
 /// What the bench saw happen to each job, by name.

@@ -2,8 +2,10 @@
 //! the same applications as Kubeflow's v1beta2 SparkApplications, served by
 //! `sparkplane operator --kubeflow`, measured in the same run as the SparkJobs.
 //!
-//! Owns: the SparkApplication the bench creates, Kubeflow's CRDs in the fake
-//! and the side-by-side table. Must not: measure (the bench's one loop does).
+//! Owns: the SparkApplication the bench creates, Kubeflow's CRDs in the fake,
+//! a run's figures ([`Summary`], also as the JSON a run's process hands the
+//! bench) and the side-by-side table. Must not: measure (the bench's one
+//! loop does).
 
 use serde_json::{Value, json};
 use sparkplane_fakekube::FakeApiServer;
@@ -84,6 +86,50 @@ pub struct Summary {
 }
 
 const JOBS: &str = "SparkJobs";
+const APPLICATIONS: &str = "SparkApplications";
+
+impl Summary {
+    /// The figures as JSON, for the bench that started this run's process.
+    pub fn to_json(self) -> Value {
+        json!({
+            "kind": self.kind,
+            "toDriverPerMinute": self.to_driver_per_minute,
+            "toEndPerMinute": self.to_end_per_minute,
+            "cpuMsPerJob": self.cpu_ms_per_job,
+            "peakRssMib": self.peak_rss_mib,
+            "requestsPerJob": self.requests_per_job,
+            "succeeded": self.succeeded,
+            "benchCpuMsPerJob": self.bench_cpu_ms_per_job,
+            "load": [self.load.0, self.load.1],
+        })
+    }
+
+    /// Figures read back from [`Summary::to_json`]; None when the kind is
+    /// unknown or a figure every run has is missing (a rate that was not a
+    /// number, NaN, is written as null and comes back as NaN).
+    pub fn from_json(v: &Value) -> Option<Summary> {
+        let kind = match v["kind"].as_str()? {
+            JOBS => JOBS,
+            APPLICATIONS => APPLICATIONS,
+            _ => return None,
+        };
+        let rate = |field: &str| match &v[field] {
+            Value::Null => Some(f64::NAN),
+            n => n.as_f64(),
+        };
+        Some(Summary {
+            kind,
+            to_driver_per_minute: rate("toDriverPerMinute")?,
+            to_end_per_minute: rate("toEndPerMinute")?,
+            cpu_ms_per_job: v["cpuMsPerJob"].as_f64(),
+            peak_rss_mib: v["peakRssMib"].as_f64(),
+            requests_per_job: rate("requestsPerJob")?,
+            succeeded: usize::try_from(v["succeeded"].as_u64()?).ok()?,
+            bench_cpu_ms_per_job: v["benchCpuMsPerJob"].as_f64(),
+            load: (v["load"][0].as_f64(), v["load"][1].as_f64()),
+        })
+    }
+}
 
 /// One figure of a run, for the table of means.
 type Figure = dyn Fn(&Summary) -> Option<f64>;
