@@ -222,24 +222,45 @@ pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
 }
 
 /// The logs found, each looked at (its metadata, for a rolling directory its
-/// files') on every core: a folder of 100,000 logs is 100,000 `stat`s.
+/// files') on every core: a folder of 100,000 logs is 100,000 `stat`s. The
+/// workers hand back numbers only; each log's name is its path's own text,
+/// taken here (no copy, and nothing a listing keeps is allocated on another
+/// thread's heap).
 fn local_logs(found: Vec<read::DirLog>) -> Vec<AppLog> {
-    in_runs_on_all_cores(&found, local_log).into_iter().flatten().collect()
+    let looked = in_runs_on_all_cores(&found, look_at);
+    let mut logs = Vec::with_capacity(found.len());
+    for (read::DirLog { path, .. }, looked) in found.into_iter().zip(looked) {
+        // A log removed between listing and looking is simply not there any more.
+        let Some(Looked { size, modified_ms, fingerprint, is_file }) = looked else { continue };
+        // The name is the path's text; a path that is not UTF-8 is named as displayed and keeps its own path.
+        let (name, own_path) = match path.into_os_string().into_string() {
+            Ok(text) => (text, None),
+            Err(raw) => {
+                let path = PathBuf::from(raw);
+                (path.display().to_string(), Some(path))
+            }
+        };
+        let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
+        logs.push(AppLog { name, size, modified_ms, fingerprint, place });
+    }
+    logs
 }
 
-/// One log found in a local directory, looked at; `None` when it was removed
-/// between listing and looking (it is simply not there any more).
-fn local_log(found: &read::DirLog) -> Option<AppLog> {
-    let path = &found.path;
-    let (signature, is_file) = local_signature(path, found.metadata()).ok()?;
+/// What looking at one log found in a local directory gives.
+struct Looked {
+    size: u64,
+    modified_ms: Option<i64>,
+    fingerprint: u64,
+    /// A single file (not a rolling directory).
+    is_file: bool,
+}
+
+/// One log found in a local directory, looked at; `None` when it cannot be
+/// (removed since the directory was read).
+fn look_at(found: &read::DirLog) -> Option<Looked> {
+    let (signature, is_file) = local_signature(&found.path, found.metadata()).ok()?;
     let (size, modified_ms, fingerprint) = signature.totals();
-    // The name is the path's text; a path that is not UTF-8 is named as displayed and keeps its own path.
-    let (name, own_path) = match path.to_str() {
-        Some(text) => (text.to_owned(), None),
-        None => (path.display().to_string(), Some(path.clone())),
-    };
-    let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
-    Some(AppLog { name, size, modified_ms, fingerprint, place })
+    Some(Looked { size, modified_ms, fingerprint, is_file })
 }
 
 /// Runs `work` over every item on as many threads as the machine has cores,
