@@ -745,18 +745,10 @@ pub fn list_app_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
 #[derive(Debug)]
 pub(crate) struct DirLog {
     pub path: PathBuf,
-    /// Its directory entry, whose metadata is read relative to the directory
-    /// (no second lookup of the whole path) when [`DirLog::metadata`] asks;
-    /// `None` for a symbolic link, which is followed later.
-    pub entry: Option<fs::DirEntry>,
-}
-
-impl DirLog {
-    /// Its metadata as read relative to the directory; `None` for a symbolic
-    /// link, or when it could not be read this way (the caller looks at the path).
-    pub fn metadata(&self) -> Option<fs::Metadata> {
-        self.entry.as_ref().and_then(|entry| entry.metadata().ok())
-    }
+    /// Its metadata as read relative to the directory (no second lookup of
+    /// the whole path); `None` for a symbolic link, which is followed later,
+    /// or when it could not be read here.
+    pub meta: Option<fs::Metadata>,
 }
 
 /// What one read of a local directory gives the listing.
@@ -768,8 +760,7 @@ pub(crate) struct DirListing {
     pub folders: Vec<PathBuf>,
 }
 
-/// Reads `dir` once: its application logs, each with its entry (its
-/// metadata is read later, on every core: [`DirLog::metadata`]), and its
+/// Reads `dir` once: its application logs, each with its metadata, and its
 /// other folders. Sorted by file name: within one directory that is the order
 /// of their paths, without comparing paths component by component.
 pub(crate) fn read_app_dir(dir: &Path) -> std::io::Result<DirListing> {
@@ -782,9 +773,8 @@ pub(crate) fn read_app_dir(dir: &Path) -> std::io::Result<DirListing> {
         let is_dir = file_type.is_some_and(|t| t.is_dir());
         let text = name.to_string_lossy();
         if is_app_log(&text, is_dir) {
-            let path = entry.path();
-            let entry = file_type.filter(|t| !t.is_symlink()).map(|_| entry);
-            logs.push((name, DirLog { path, entry }));
+            let meta = file_type.filter(|t| !t.is_symlink()).and_then(|_| entry.metadata().ok());
+            logs.push((name, DirLog { path: entry.path(), meta }));
         } else if is_dir && !text.starts_with('.') {
             folders.push((name, entry.path()));
         }
@@ -837,9 +827,9 @@ mod tests {
         let listing = read_app_dir(root).expect("lists");
         let names: Vec<String> = listing.logs.iter().map(|log| file_name(&log.path)).collect();
         assert_eq!(names, ["eventlog_v2_local-1", "local-0", "local-10", "local-2"], "by name, as paths sort");
-        let metas: Vec<Option<bool>> = listing.logs.iter().map(|log| log.metadata().map(|m| m.is_dir())).collect();
+        let metas: Vec<Option<bool>> = listing.logs.iter().map(|log| log.meta.as_ref().map(|m| m.is_dir())).collect();
         assert_eq!(metas, [Some(true), None, Some(false), Some(false)], "a link is looked at through its target later");
-        assert_eq!(listing.logs[3].metadata().as_ref().map(fs::Metadata::len), Some(3));
+        assert_eq!(listing.logs[3].meta.as_ref().map(fs::Metadata::len), Some(3));
         assert_eq!(listing.folders, [root.join("team-a"), root.join("team-b")]);
         assert_eq!(
             list_app_logs(root).expect("lists"),

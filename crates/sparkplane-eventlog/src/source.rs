@@ -201,14 +201,14 @@ fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
     if meta.is_dir() && !is_rolling {
         return local_dir_logs(path).map_err(io_error);
     }
-    Ok(local_logs(vec![read::DirLog { path: path.to_path_buf(), entry: None }]))
+    Ok(local_logs(vec![read::DirLog { path: path.to_path_buf(), meta: None }]))
 }
 
 /// The application logs in the local directory `dir` (see [`read::list_app_logs`]),
 /// and those one level below it in per-team folders (`<dir>/<team>/<log>`, the
 /// layout sparkplane's presets write): a folder that is neither a rolling log
 /// nor hidden is a team's. Each directory is read once, and each log's
-/// metadata is read relative to it ([`read::read_app_dir`]), on every core.
+/// metadata is read relative to it ([`read::read_app_dir`]).
 pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
     let listing = read::read_app_dir(dir)?;
     let mut found = listing.logs;
@@ -221,89 +221,21 @@ pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
     Ok(local_logs(found))
 }
 
-/// The logs found, each looked at (its metadata, for a rolling directory its
-/// files') on every core: a folder of 100,000 logs is 100,000 `stat`s. The
-/// workers hand back numbers only; each log's name is its path's own text,
-/// taken here (no copy, and nothing a listing keeps is allocated on another
-/// thread's heap).
 fn local_logs(found: Vec<read::DirLog>) -> Vec<AppLog> {
-    let looked = in_runs_on_all_cores(&found, look_at);
     let mut logs = Vec::with_capacity(found.len());
-    for (read::DirLog { path, .. }, looked) in found.into_iter().zip(looked) {
+    for read::DirLog { path, meta } in found {
         // A log removed between listing and looking is simply not there any more.
-        let Some(Looked { size, modified_ms, fingerprint, is_file }) = looked else { continue };
+        let Ok((signature, is_file)) = local_signature(&path, meta) else { continue };
+        let (size, modified_ms, fingerprint) = signature.totals();
         // The name is the path's text; a path that is not UTF-8 is named as displayed and keeps its own path.
-        let (name, own_path) = match path.into_os_string().into_string() {
-            Ok(text) => (text, None),
-            Err(raw) => {
-                let path = PathBuf::from(raw);
-                (path.display().to_string(), Some(path))
-            }
+        let (name, own_path) = match path.to_str() {
+            Some(text) => (text.to_owned(), None),
+            None => (path.display().to_string(), Some(path)),
         };
         let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
         logs.push(AppLog { name, size, modified_ms, fingerprint, place });
     }
     logs
-}
-
-/// What looking at one log found in a local directory gives.
-struct Looked {
-    size: u64,
-    modified_ms: Option<i64>,
-    fingerprint: u64,
-    /// A single file (not a rolling directory).
-    is_file: bool,
-}
-
-/// One log found in a local directory, looked at; `None` when it cannot be
-/// (removed since the directory was read).
-fn look_at(found: &read::DirLog) -> Option<Looked> {
-    let (signature, is_file) = local_signature(&found.path, found.metadata()).ok()?;
-    let (size, modified_ms, fingerprint) = signature.totals();
-    Some(Looked { size, modified_ms, fingerprint, is_file })
-}
-
-/// Runs `work` over every item on as many threads as the machine has cores,
-/// each taking the items 256 at a time (one claim per run, not per item);
-/// results in the order of `items`. Runs a worker left undone (it panicked)
-/// are worked on this thread.
-fn in_runs_on_all_cores<I: Sync, T: Send>(items: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
-    const RUN: usize = 256;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().div_ceil(RUN));
-    if workers <= 1 {
-        return items.iter().map(work).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = &work;
-    let mut runs: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let start = next.fetch_add(RUN, Ordering::Relaxed);
-                        let Some(run) = items.get(start..(start + RUN).min(items.len())).filter(|r| !r.is_empty())
-                        else {
-                            break;
-                        };
-                        mine.push((start, run.iter().map(work).collect::<Vec<T>>()));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    runs.sort_unstable_by_key(|(start, _)| *start);
-    let mut results = Vec::with_capacity(items.len());
-    for (start, run) in runs {
-        let done = results.len();
-        results.extend(items[done..start].iter().map(work));
-        results.extend(run);
-    }
-    let done = results.len();
-    results.extend(items[done..].iter().map(work));
-    results
 }
 
 /// One file of a log as its fingerprint sees it.
@@ -383,8 +315,8 @@ impl Signature {
 /// A local log's size and last change; for a rolling directory the sizes of its
 /// files summed and the latest change of the directory (files added or renamed)
 /// or of any file in it, every file's name in the fingerprint. `meta` is the
-/// path's metadata when it was read relative to the directory (not through a
-/// link). Also says whether the log is a single file.
+/// path's metadata when the listing read it already (not through a link).
+/// Also says whether the log is a single file.
 fn local_signature(path: &Path, meta: Option<fs::Metadata>) -> std::io::Result<(Signature, bool)> {
     let millis = |meta: &fs::Metadata| {
         let since_epoch = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
@@ -622,15 +554,6 @@ mod tests {
         let (size, modified, changed) = fingerprint(&rewritten);
         assert_eq!((size, modified), (fingerprint(&before).0, fingerprint(&before).1));
         assert_ne!(changed, fingerprint(&before).2);
-    }
-
-    #[test]
-    fn work_in_runs_on_all_cores_comes_back_in_order() {
-        for n in [0, 1, 255, 256, 257, 5000] {
-            let items: Vec<usize> = (0..n).collect();
-            let doubled = in_runs_on_all_cores(&items, |i| i * 2);
-            assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>(), "{n} items");
-        }
     }
 
     #[test]
