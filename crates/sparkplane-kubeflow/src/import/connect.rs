@@ -62,7 +62,7 @@ pub(super) fn import_spark_connect(doc: &Node) -> Result<ImportReport, Diagnosti
         Some(node) => {
             let read = read_node_with::<kubeflow::SparkConnectSpec>(node, &spec_path, &in_kubernetes_object);
             ledger.read(read.ignored, read.problems);
-            read.value.map(|spec| server(&mut ledger, &spec_path, spec))
+            read.value.map(|spec| super::owned_by_labels(server(&mut ledger, &spec_path, spec), &metadata))
         }
         None => {
             ledger.error(
@@ -345,6 +345,15 @@ spec:
         );
         let paths: Vec<&str> = report.not_carried.iter().map(|n| n.path.as_str()).collect();
         assert_eq!(paths, ["spec.server.template.spec.securityContext.allowPrivilegeEscalation"]);
+    }
+
+    /// The owner labels `migrate kubeflow --apply --team … --cost-center …`
+    /// adds name the server's owner, as they do an application's.
+    #[test]
+    fn owner_labels_become_the_servers_team_and_cost_center() {
+        let text = "apiVersion: sparkoperator.k8s.io/v1alpha1\nkind: SparkConnect\nmetadata:\n  name: s\n  labels: {sparkplane.dev/team: data-eng, sparkplane.dev/cost-center: cc-7}\nspec:\n  sparkVersion: 4.0.1\n  image: spark:4.0.1\n  server: {cores: 1}\n  executor: {instances: 1}\n";
+        let spec = &import(text).expect("imports").document["spec"];
+        assert_eq!((&spec["team"], &spec["costCenter"]), (&json!("data-eng"), &json!("cc-7")));
     }
 
     #[test]

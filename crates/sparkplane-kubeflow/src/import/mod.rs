@@ -148,8 +148,8 @@ pub fn import_kubeflow(doc: &Node) -> Result<ImportReport, Diagnostics> {
 /// `sparkplane.dev/environment`, the keys sparkplane puts on what it renders
 /// and `sparkplane migrate kubeflow --team … --cost-center …` adds): a
 /// Kubeflow application has no such fields, and sparkplane's policies ask
-/// every job for an owner.
-fn owned_by_labels(mut spec: SparkJobSpec, metadata: &serde_json::Value) -> SparkJobSpec {
+/// every job for an owner. A SparkConnect's too (`connect`).
+pub(super) fn owned_by_labels(mut spec: SparkJobSpec, metadata: &serde_json::Value) -> SparkJobSpec {
     let label = |key: &str| metadata["labels"][key].as_str().map(str::to_owned).filter(|v| !v.is_empty());
     spec.team = spec.team.or_else(|| label(sparkplane_api::labels::TEAM));
     spec.cost_center = spec.cost_center.or_else(|| label(sparkplane_api::labels::COST_CENTER));
