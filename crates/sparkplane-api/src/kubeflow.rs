@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::IngressTLS;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};
 
@@ -991,22 +992,31 @@ pub struct ConnectRestartPolicy {
     pub on_failure_retry_interval: Option<i64>,
 }
 
-/// Observed state of a `SparkConnect`, written by the operator.
+/// Observed state of a `SparkConnect`, written by the operator: field for
+/// field the status schema of Kubeflow's `sparkconnects` CRD at the commit
+/// `charts/sparkplane/files/kubeflow` pins (no field it does not list: the
+/// API server would prune it).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SparkConnectStatus {
-    /// `Ready`, `NotReady`, `Failed` or `Completed` (empty when new).
+    /// Conditions, one per `type` (a map list): Kubeflow's `ServerPodReady`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// `Provisioning`, `Ready`, `NotReady` or `Failed` (empty when new).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// The server's pod, its IP and its Service.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<SparkConnectServerStatus>,
-    /// Executors by state.
+    /// Executor pods by phase, in lower case (`running: 2`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub executors: BTreeMap<String, i64>,
-    /// Operator-managed restarts in this generation.
+    /// When the operator first served the resource (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restart_attempts: Option<i32>,
+    pub start_time: Option<String>,
+    /// When the operator last changed this status (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_time: Option<String>,
 }
 
 /// Where the server runs.

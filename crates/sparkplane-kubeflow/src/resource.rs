@@ -1,4 +1,5 @@
-//! A live v1beta2 resource, as the operator and `sparkplane migrate kubeflow`
+//! A live Kubeflow resource (the v1beta2 kinds and the v1alpha1
+//! `SparkConnect`), as the operator and `sparkplane migrate kubeflow`
 //! read it from the cluster, through the one importer: the SparkJob it runs
 //! as, the fields sparkplane cannot honour as conditions, or why it cannot be
 //! converted at all (nothing is then submitted for it).
@@ -30,10 +31,10 @@ pub const OPERATOR: &str = labels::OPERATOR;
 /// The value of [`OPERATOR`] that does.
 pub const SPARKPLANE: &str = "sparkplane";
 
-/// A live SparkApplication or ScheduledSparkApplication, as read from the API server.
+/// A live SparkApplication, ScheduledSparkApplication or SparkConnect, as read from the API server.
 #[derive(Clone, Copy, Debug)]
 pub struct Live<'a> {
-    /// `SparkApplication` or `ScheduledSparkApplication`.
+    /// `SparkApplication`, `ScheduledSparkApplication` or `SparkConnect`.
     pub kind: &'a str,
     /// `metadata.name`.
     pub name: &'a str,
@@ -62,8 +63,12 @@ pub fn opted_in(labels: &BTreeMap<String, String>) -> bool {
 /// Converts a live resource with the one importer. Fails with every problem
 /// (each with its field path) when it cannot be converted.
 pub fn convert(live: &Live<'_>) -> Result<Converted, Diagnostics> {
+    let api_version = match live.kind {
+        sparkplane_api::kubeflow::KIND_SPARK_CONNECT => sparkplane_api::kubeflow::API_VERSION_V1ALPHA1,
+        _ => sparkplane_api::kubeflow::API_VERSION,
+    };
     let document = serde_json::json!({
-        "apiVersion": sparkplane_api::kubeflow::API_VERSION,
+        "apiVersion": api_version,
         "kind": live.kind,
         "metadata": {"name": live.name, "namespace": live.namespace, "labels": live.labels},
         "spec": live.spec,
