@@ -1,5 +1,5 @@
-//! Requests about Kubeflow's v1beta2 resources for `sparkplane migrate
-//! kubeflow`: list SparkApplications and ScheduledSparkApplications, and
+//! Requests about Kubeflow's resources for `sparkplane migrate kubeflow`:
+//! list SparkApplications, ScheduledSparkApplications and SparkConnects, and
 //! change their labels (a JSON merge patch of `metadata.labels` only, so a
 //! resource's spec and status are never written).
 //!
@@ -11,15 +11,18 @@ use std::collections::BTreeMap;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
-use sparkplane_api::kubeflow::{GROUP, KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION};
+use sparkplane_api::kubeflow::{GROUP, KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION, KIND_SPARK_CONNECT};
 use sparkplane_kubeflow::migrate::Listed;
 
 use crate::error::{KubeError, Operation};
 
 fn resource(kind: &str) -> ApiResource {
-    let plural =
-        if kind == KIND_SCHEDULED_SPARK_APPLICATION { "scheduledsparkapplications" } else { "sparkapplications" };
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, "v1beta2", kind), plural)
+    let (version, plural) = match kind {
+        KIND_SCHEDULED_SPARK_APPLICATION => ("v1beta2", "scheduledsparkapplications"),
+        KIND_SPARK_CONNECT => ("v1alpha1", "sparkconnects"),
+        _ => ("v1beta2", "sparkapplications"),
+    };
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, version, kind), plural)
 }
 
 fn api(client: &kube::Client, kind: &str, namespace: Option<&str>) -> Api<DynamicObject> {
@@ -29,7 +32,7 @@ fn api(client: &kube::Client, kind: &str, namespace: Option<&str>) -> Api<Dynami
     }
 }
 
-/// Every `kind` (SparkApplication or ScheduledSparkApplication) in
+/// Every `kind` (SparkApplication, ScheduledSparkApplication or SparkConnect) in
 /// `namespace` (every namespace: None) matching `selector`, page by page.
 /// A cluster without Kubeflow's CRDs has none (an empty list, not an error).
 pub async fn list(
@@ -56,6 +59,7 @@ pub async fn list(
         for object in page.items {
             let state = match kind {
                 KIND_SPARK_APPLICATION => &object.data["status"]["applicationState"]["state"],
+                KIND_SPARK_CONNECT => &object.data["status"]["state"],
                 _ => &object.data["status"]["scheduleState"],
             };
             out.push(Listed {

@@ -10,6 +10,10 @@
 //! is left where it is and listed with its state; it can move once it ended.
 //! A run a schedule started follows its schedule (its labels are the
 //! schedule's from the start), so runs are listed but never moved alone.
+//! A SparkConnect (a server, which never ends) moves in any state; what the
+//! operator it leaves made for it (Kubeflow's server pod, Service and
+//! ConfigMap, or sparkplane's StatefulSet and its objects) stays until
+//! deleted, and its entry says so with the endpoint clients move to.
 //!
 //! Owns: the listing, each resource's outcome and the label changes. Must
 //! not: talk to the cluster or plan a job itself (the host lists, patches
@@ -18,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sparkplane_api::kubeflow::{KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION};
+use sparkplane_api::kubeflow::{KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION, KIND_SPARK_CONNECT};
 use sparkplane_api::{SparkJob, labels};
 use sparkplane_lifecycle::plan::Prepared;
 
@@ -28,7 +32,7 @@ use crate::status::{COMPLETED, FAILED, NEW};
 /// One resource as listed from the cluster.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Listed {
-    /// `SparkApplication` or `ScheduledSparkApplication`.
+    /// `SparkApplication`, `ScheduledSparkApplication` or `SparkConnect`.
     pub kind: &'static str,
     /// Namespace.
     pub namespace: String,
@@ -38,8 +42,9 @@ pub struct Listed {
     pub labels: BTreeMap<String, String>,
     /// The spec as stored.
     pub spec: serde_json::Value,
-    /// `status.applicationState.state` (an application) or
-    /// `status.scheduleState` (a schedule); empty when none.
+    /// `status.applicationState.state` (an application),
+    /// `status.scheduleState` (a schedule) or `status.state` (a server);
+    /// empty when none.
     pub state: String,
 }
 
@@ -118,6 +123,9 @@ pub struct Entry {
     pub outcome: Outcome,
     /// Each field the conversion does not carry, with why (`path: reason`).
     pub not_carried: Vec<String>,
+    /// What the user should know beyond the outcome (a server's objects left behind).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The cluster, as the workflow needs it.
@@ -201,6 +209,7 @@ fn decide<H: MigrateHost>(
         after: before,
         outcome: Outcome::Stays(String::new()),
         not_carried: Vec::new(),
+        notes: Vec::new(),
     };
     let mut changes = BTreeMap::new();
     if let Some(parent) = listed.labels.get(labels::KUBEFLOW_SCHEDULED_APP_NAME) {
@@ -223,6 +232,13 @@ fn decide<H: MigrateHost>(
             changes.insert(OPERATOR.to_owned(), None);
             entry.after = Operator::Kubeflow;
             entry.outcome = Outcome::WouldReturn;
+            if listed.kind == KIND_SPARK_CONNECT {
+                entry.notes.push(format!(
+                    "sparkplane's server (the StatefulSet {name}-connect, its Services, ConfigMap and \
+                     NetworkPolicies) stays until you delete it; Kubeflow's operator starts its own {name}-server",
+                    name = listed.name
+                ));
+            }
         }
         (Operator::Kubeflow, false) => {
             let wanted = apply_labels(listed, request);
@@ -236,6 +252,23 @@ fn decide<H: MigrateHost>(
                     changes = wanted;
                     entry.after = Operator::Sparkplane;
                     entry.outcome = Outcome::WouldMove;
+                    if listed.kind == KIND_SPARK_CONNECT {
+                        entry.notes.push(format!(
+                            "sparkplane's server reads its clients' token from the Secret {name}-connect-token \
+                             (key `token`), which must exist: kubectl -n {namespace} create secret generic \
+                             {name}-connect-token --from-literal=token=\"$(openssl rand -hex 32)\"",
+                            name = listed.name,
+                            namespace = listed.namespace
+                        ));
+                    }
+                    if listed.kind == KIND_SPARK_CONNECT && listed.state != NEW {
+                        entry.notes.push(format!(
+                            "Kubeflow's server pod and Service {name}-server and ConfigMap {name}-conf stay until \
+                             you delete them; clients move to sc://{name}-connect.{namespace}.svc:15002",
+                            name = listed.name,
+                            namespace = listed.namespace
+                        ));
+                    }
                 }
             }
         }
@@ -243,12 +276,13 @@ fn decide<H: MigrateHost>(
     (entry, changes)
 }
 
-/// Lists, and with `--apply` or `--undo` moves, every SparkApplication and
-/// ScheduledSparkApplication the request selects; one entry each, schedules
-/// first, in namespace and name order.
+/// Lists, and with `--apply` or `--undo` moves, every SparkApplication,
+/// ScheduledSparkApplication and SparkConnect the request selects; one entry
+/// each, schedules first, then applications, then servers, in namespace and
+/// name order.
 pub fn migrate<H: MigrateHost>(host: &mut H, request: &Request) -> Result<Vec<Entry>, H::Error> {
     let mut entries = Vec::new();
-    for kind in [KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION] {
+    for kind in [KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION, KIND_SPARK_CONNECT] {
         let mut listed = host.list(kind, request.namespace.as_deref(), request.selector.as_deref())?;
         listed.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         for resource in &listed {

@@ -199,3 +199,40 @@ fn an_application_running_under_sparkplane_is_not_handed_back_mid_run() {
     assert_eq!(running.after, Operator::Sparkplane);
     assert!(host.patches.iter().all(|(w, _)| !w.ends_with("running-here")));
 }
+
+#[test]
+fn a_serving_spark_connect_moves_and_returns_with_what_stays_behind_each_way() {
+    let mut host = fake();
+    host.objects.push(Listed {
+        kind: KIND_SPARK_CONNECT,
+        name: "notebooks".into(),
+        spec: json!({"sparkVersion": "4.0.1", "image": "registry.example.com/spark:4.0.1",
+                     "server": {"cores": 1, "memory": "1g"}, "executor": {"instances": 1, "cores": 1, "memory": "1g"}}),
+        state: "Ready".into(),
+        ..app("", "", &[])
+    });
+    let entries = migrate(&mut host, &request(Mode::Apply)).expect("applies");
+    assert_eq!(entries.last().map(|e| e.kind), Some(KIND_SPARK_CONNECT), "servers come last");
+    let server = entries.iter().find(|e| e.name == "notebooks").expect("listed");
+    assert_eq!((&server.outcome, server.after), (&Outcome::Moved, Operator::Sparkplane), "a server never ends: it moves serving");
+    assert_eq!(
+        server.notes,
+        [
+            "sparkplane's server reads its clients' token from the Secret notebooks-connect-token (key `token`), which \
+             must exist: kubectl -n data create secret generic notebooks-connect-token \
+             --from-literal=token=\"$(openssl rand -hex 32)\"",
+            "Kubeflow's server pod and Service notebooks-server and ConfigMap notebooks-conf stay until you delete them; \
+             clients move to sc://notebooks-connect.data.svc:15002"
+        ]
+    );
+    assert!(host.patches.iter().any(|(w, _)| w == "SparkConnect/notebooks"));
+    let entries = migrate(&mut host, &request(Mode::Undo)).expect("undoes");
+    let server = entries.iter().find(|e| e.name == "notebooks").expect("listed");
+    assert_eq!(server.outcome, Outcome::Returned);
+    assert!(server.notes[0].starts_with("sparkplane's server (the StatefulSet notebooks-connect"), "{:?}", server.notes);
+    // A new server (never served by Kubeflow) leaves nothing behind.
+    host.objects.last_mut().expect("the server").state = String::new();
+    let entries = migrate(&mut host, &request(Mode::List)).expect("lists");
+    let server = entries.iter().find(|e| e.name == "notebooks").expect("listed");
+    assert_eq!((&server.outcome, server.notes.len()), (&Outcome::WouldMove, 1), "only the token's note");
+}

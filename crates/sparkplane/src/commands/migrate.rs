@@ -112,9 +112,12 @@ fn table(entries: &[Entry]) -> String {
         for lost in &e.not_carried {
             out.push_str(&format!("    not carried: {lost}\n"));
         }
+        for note in &e.notes {
+            out.push_str(&format!("    note: {note}\n"));
+        }
     }
     if entries.is_empty() {
-        out.push_str("no SparkApplication or ScheduledSparkApplication found\n");
+        out.push_str("no SparkApplication, ScheduledSparkApplication or SparkConnect found\n");
     }
     out
 }
