@@ -10,6 +10,8 @@
 //! sparkplane's own SparkJob, still in the table (so served without its CRD,
 //! which the real API server would not do; its tests rely on it).
 
+use std::cmp::Reverse;
+
 use serde_json::{Value, json};
 
 /// A namespaced CustomResourceDefinition of `group`, one served and stored
@@ -360,36 +362,68 @@ fn served(custom: &[CustomResource]) -> Vec<CustomResource> {
     all
 }
 
-/// Named groups in first-seen order, each with its first version.
-fn groups(custom: &[CustomResource]) -> Vec<(String, String)> {
-    let mut groups: Vec<(String, String)> = Vec::new();
+/// Named groups in first-seen order, each with every version served in it
+/// (by any of its resources: two CRDs of one group may serve different
+/// versions), in the API server's order: by Kubernetes version priority, the
+/// first one preferred.
+fn groups(custom: &[CustomResource]) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for r in served(custom).into_iter().filter(|r| !r.group.is_empty()) {
-        if !groups.iter().any(|(g, _)| *g == r.group) {
-            groups.push((r.group, r.version));
+        match groups.iter_mut().find(|(g, _)| *g == r.group) {
+            Some((_, versions)) if !versions.contains(&r.version) => versions.push(r.version),
+            Some(_) => {}
+            None => groups.push((r.group, vec![r.version])),
         }
+    }
+    for (_, versions) in &mut groups {
+        versions.sort_by(|a, b| version_priority(a).cmp(&version_priority(b)).then_with(|| a.cmp(b)));
     }
     groups
 }
 
-fn group_entry(group: &str, version: &str) -> Value {
-    let gv = api_version(group, version);
-    json!({
-        "name": group,
-        "versions": [{"groupVersion": gv, "version": version}],
-        "preferredVersion": {"groupVersion": gv, "version": version},
-    })
+/// A version's place in the API server's order (lower first): GA before
+/// beta before alpha, a higher major then a higher minor first within each
+/// (`v2` `v1` `v1beta2` `v1beta1` `v1alpha1`); a version of no such shape
+/// after all of them, by name.
+fn version_priority(version: &str) -> (u8, Reverse<u64>, Reverse<u64>) {
+    const OTHER: (u8, Reverse<u64>, Reverse<u64>) = (3, Reverse(0), Reverse(0));
+    let number = |s: &str| if s.bytes().all(|b| b.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
+    let Some(rest) = version.strip_prefix('v') else { return OTHER };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let Some(major) = number(&rest[..digits]) else { return OTHER };
+    let stage = &rest[digits..];
+    let (rank, minor) = if stage.is_empty() {
+        (0, Some(0))
+    } else if let Some(minor) = stage.strip_prefix("beta") {
+        (1, number(minor))
+    } else if let Some(minor) = stage.strip_prefix("alpha") {
+        (2, number(minor))
+    } else {
+        (3, None)
+    };
+    match minor {
+        Some(minor) => (rank, Reverse(major), Reverse(minor)),
+        None => OTHER,
+    }
+}
+
+fn group_entry(group: &str, versions: &[String]) -> Value {
+    let listed: Vec<Value> =
+        versions.iter().map(|v| json!({"groupVersion": api_version(group, v), "version": v})).collect();
+    let preferred = listed.first().cloned().unwrap_or(Value::Null);
+    json!({"name": group, "versions": listed, "preferredVersion": preferred})
 }
 
 /// `/apis`.
 pub fn group_list(custom: &[CustomResource]) -> Value {
-    let groups: Vec<Value> = groups(custom).iter().map(|(g, v)| group_entry(g, v)).collect();
+    let groups: Vec<Value> = groups(custom).iter().map(|(g, versions)| group_entry(g, versions)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/<group>`, if known.
 pub fn group(name: &str, custom: &[CustomResource]) -> Option<Value> {
-    groups(custom).into_iter().find(|(g, _)| *g == name).map(|(g, v)| {
-        let mut entry = group_entry(&g, &v);
+    groups(custom).into_iter().find(|(g, _)| *g == name).map(|(g, versions)| {
+        let mut entry = group_entry(&g, &versions);
         entry["kind"] = json!("APIGroup");
         entry["apiVersion"] = json!("v1");
         entry
@@ -630,6 +664,31 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), groups.len(), "each group once: {groups:?}");
+    }
+
+    /// Two CRDs of one group serving different versions (Kubeflow's
+    /// SparkApplication at v1beta2, its SparkConnect at v1alpha1): the group
+    /// lists both, in the API server's priority order, the first preferred.
+    #[test]
+    fn a_group_lists_every_version_its_crds_serve_in_priority_order() {
+        let crd = |plural: &str, kind: &str, version: &str| {
+            json!({"spec": {"group": "sparkoperator.k8s.io", "scope": "Namespaced",
+                "names": {"plural": plural, "kind": kind}, "versions": [{"name": version, "served": true}]}})
+        };
+        let mut custom = CustomResource::from_crd(&crd("sparkconnects", "SparkConnect", "v1alpha1"));
+        custom.extend(CustomResource::from_crd(&crd("sparkapplications", "SparkApplication", "v1beta2")));
+        let entry = group("sparkoperator.k8s.io", &custom).expect("served");
+        let versions: Vec<&str> =
+            entry["versions"].as_array().into_iter().flatten().filter_map(|v| v["version"].as_str()).collect();
+        assert_eq!(versions, ["v1beta2", "v1alpha1"]);
+        assert_eq!(
+            entry["preferredVersion"],
+            json!({"groupVersion": "sparkoperator.k8s.io/v1beta2", "version": "v1beta2"})
+        );
+        assert!(resource_list("sparkoperator.k8s.io", "v1alpha1", &custom).is_some());
+        let mut ordered = ["v1alpha1", "v2", "v1beta1", "foo", "v1", "v1beta2", "v10alpha3", "v11alpha2", "v1beta"];
+        ordered.sort_by(|a, b| version_priority(a).cmp(&version_priority(b)).then_with(|| a.cmp(b)));
+        assert_eq!(ordered, ["v2", "v1", "v1beta2", "v1beta1", "v11alpha2", "v10alpha3", "v1alpha1", "foo", "v1beta"]);
     }
 
     /// Irregular plurals come from what serves the kind (the built-in table,

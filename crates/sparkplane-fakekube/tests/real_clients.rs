@@ -943,3 +943,50 @@ fn the_python_client_meets_apply_conflicts_naming_the_other_manager_until_forced
     let stored = s.stored("py-apply").expect("stored");
     assert_eq!(stored["spec"]["executor"]["instances"], 5);
 }
+
+/// Two CRDs of one group that serve different versions (as Kubeflow's
+/// SparkApplication at v1beta2 and SparkConnect at v1alpha1 do): kubectl
+/// and the Python client find both through discovery — the group lists
+/// every version, in the API server's order, the first preferred — and
+/// reach a resource of the older version.
+#[test]
+fn kubectl_and_the_python_client_find_every_version_a_groups_crds_serve() {
+    let s = setup();
+    let crd = |plural: &str, kind: &str, version: &str| {
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.example.dev")},
+            "spec": {"group": "example.dev", "scope": "Namespaced",
+                "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind, "listKind": format!("{kind}List")},
+                "versions": [{"name": version, "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+    };
+    for (plural, kind, version) in [("gadgets", "Gadget", "v1alpha1"), ("gizmos", "Gizmo", "v1beta2")] {
+        let file = s.write(&format!("{plural}.json"), &crd(plural, kind, version).to_string());
+        s.kubectl_ok(&["create", "-f", file.to_str().expect("UTF-8 path")]);
+    }
+    let versions = s.kubectl_ok(&["api-versions"]);
+    let ours: Vec<&str> = versions.lines().filter(|l| l.starts_with("example.dev/")).collect();
+    assert_eq!(ours, ["example.dev/v1alpha1", "example.dev/v1beta2"], "kubectl sorts them by name");
+    let gadget = s.write(
+        "gadget.yaml",
+        &format!("apiVersion: example.dev/v1alpha1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: {NAMESPACE}\nspec: {{size: 3}}\n"),
+    );
+    assert_eq!(s.kubectl_ok(&["apply", "-f", gadget.to_str().expect("UTF-8 path")]), "gadget.example.dev/g1 created\n");
+    assert_eq!(s.kubectl_ok(&["get", "gadgets", "-n", NAMESPACE, "-o", "name"]), "gadget.example.dev/g1\n");
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/discovery_client.py");
+    let mut command = Command::new(python_path());
+    command.arg(&script).arg(&s.kubeconfig).args(["example.dev", "v1alpha1", "Gadget", NAMESPACE]);
+    let out = run(command);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{} failed ({}):\n{stdout}\n{}", script.display(), out.status, text(&out.stderr));
+    let steps: Vec<Value> =
+        stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect();
+    assert_eq!(
+        steps,
+        [
+            json!({"step": "group", "versions": ["v1beta2", "v1alpha1"], "preferred": "v1beta2"}),
+            json!({"step": "list", "count": 1}),
+        ]
+    );
+}
