@@ -60,7 +60,8 @@ pub struct ServerSeen {
     pub pod_name: Option<String>,
     /// Its IP, once it has one.
     pub pod_ip: Option<String>,
-    /// The Service clients reach the server through.
+    /// The Service clients reach the server through (empty: none, as for a
+    /// server that cannot be served).
     pub service_name: String,
     /// The phase of each executor pod of the server (`Running`, `Pending`…).
     pub executor_phases: Vec<String>,
@@ -85,7 +86,12 @@ pub fn state_name(state: JobState) -> &'static str {
 /// SparkConnect holds): conditions keep their transition time while their
 /// status (and for sparkplane's, its reason) stays; `lastUpdateTime` moves
 /// only when something else changed.
-pub fn connect_status(new: &SparkJobStatus, old: &SparkConnectStatus, seen: &ServerSeen, now: jiff::Timestamp) -> SparkConnectStatus {
+pub fn connect_status(
+    new: &SparkJobStatus,
+    old: &SparkConnectStatus,
+    seen: &ServerSeen,
+    now: jiff::Timestamp,
+) -> SparkConnectStatus {
     let Some(state) = new.state else { return old.clone() };
     let name = state_name(state);
     let ready = name == READY;
@@ -118,8 +124,9 @@ pub fn connect_status(new: &SparkJobStatus, old: &SparkConnectStatus, seen: &Ser
         server: Some(SparkConnectServerStatus {
             pod_name: seen.pod_name.clone(),
             pod_ip: seen.pod_ip.clone(),
-            service_name: Some(seen.service_name.clone()),
-        }),
+            service_name: Some(seen.service_name.clone()).filter(|s| !s.is_empty()),
+        })
+        .filter(|s| *s != SparkConnectServerStatus::default()),
         executors,
         start_time: old.start_time.clone().or_else(|| new.submitted_at.clone()).or_else(|| Some(rfc3339(now))),
         last_update_time: old.last_update_time.clone(),

@@ -48,7 +48,8 @@ fn each_server_state_has_kubeflows_state_name() {
 #[test]
 fn a_serving_server_is_ready_with_its_pod_service_and_executors_by_phase() {
     let new = server(JobState::Running, "Serving", "serving at sc://spark-connect-connect.default.svc:15002");
-    let written = connect_status(&new, &SparkConnectStatus::default(), &seen(true, &["Running", "Running", "Pending"]), at(3));
+    let written =
+        connect_status(&new, &SparkConnectStatus::default(), &seen(true, &["Running", "Running", "Pending"]), at(3));
     assert_eq!(written.state.as_deref(), Some(READY));
     let kubeflows = condition(&written, SERVER_POD_READY);
     assert_eq!((kubeflows.status.as_str(), kubeflows.reason.as_str()), ("True", SERVER_POD_READY));
@@ -100,6 +101,8 @@ fn a_reason_or_message_outside_the_schema_is_made_to_fit() {
     let written = connect_status(&new, &SparkConnectStatus::default(), &seen(false, &[]), at(1));
     let ours = condition(&written, SERVER_CONDITION);
     assert_eq!(ours.reason, "Unknown");
+    let refused = connect_status(&new, &SparkConnectStatus::default(), &ServerSeen::default(), at(1));
+    assert_eq!(refused.server, None, "nothing applied: no server to name");
     assert_eq!(ours.message.len(), MAX_MESSAGE - 1, "cut before the two-byte character");
     assert_eq!(reason_word(Some("Serving")), "Serving");
     assert_eq!(reason_word(Some("a:b,c_1")), "a:b,c_1");

@@ -90,6 +90,14 @@ pub(super) fn import_spark_connect(doc: &Node) -> Result<ImportReport, Diagnosti
     Ok(ImportReport { document, source_kind: kubeflow::KIND_SPARK_CONNECT, not_carried })
 }
 
+/// The image of a role's container in its pod template: the one named
+/// `container` (Spark's name for the role's container), else the first.
+fn template_image(template: &k8s_openapi::api::core::v1::PodTemplateSpec, container: &str) -> Option<String> {
+    let containers = &template.spec.as_ref()?.containers;
+    let chosen = containers.iter().find(|c| c.name == container).or(containers.first())?;
+    chosen.image.as_deref().map(str::trim).filter(|i| !i.is_empty()).map(str::to_owned)
+}
+
 fn memory(ledger: &mut Ledger<'_>, path: &FieldPath, text: Option<String>) -> Option<MemorySize> {
     match spark_memory(&text?, SparkSizeUnit::Mib) {
         Ok(size) => Some(size),
@@ -160,6 +168,19 @@ fn server(ledger: &mut Ledger<'_>, p: &FieldPath, spec: kubeflow::SparkConnectSp
     if let Some((reference, _)) = app_image {
         let image = split_image(reference.trim());
         draft.spec.image = (image != Image::default()).then_some(image);
+    }
+    if draft.spec.image.is_none() {
+        // As Kubeflow resolves it without `spec.image`: the image of the
+        // server's container in its template, else the executors'.
+        let templates = [
+            (draft.driver.role.pod_template.as_deref(), sparkplane_core::render::common::DRIVER_CONTAINER),
+            (draft.executor.role.pod_template.as_deref(), sparkplane_core::render::common::EXECUTOR_CONTAINER),
+        ];
+        draft.spec.image = templates
+            .into_iter()
+            .find_map(|(template, name)| template_image(template?, name))
+            .map(|reference| split_image(&reference))
+            .filter(|image| *image != Image::default());
     }
     draft.spec.spark_conf = ConfRouter { ledger }.spark_conf(p, &spark_conf, &mut draft);
     // Under dynamic allocation the operator turns shuffle tracking on unless told otherwise.
@@ -338,6 +359,11 @@ spec:
 "#;
         let report = import(text).expect("imports");
         assert_eq!(report.document["spec"]["type"], "Connect");
+        assert_eq!(
+            report.document["spec"]["image"],
+            json!({"repository": "docker.io/library/spark", "tag": "4.0.1"}),
+            "no `spec.image`: the server container's, as Kubeflow resolves it"
+        );
         assert_eq!(report.document["spec"]["executor"], json!({"cores": 1, "memory": "512Mi", "instances": 2}));
         assert_eq!(
             report.document["spec"]["driver"]["podTemplate"]["spec"]["securityContext"],
