@@ -753,10 +753,11 @@ pub enum ImportCommand {
 /// `migrate`.
 #[derive(Subcommand, Debug)]
 pub enum MigrateCommand {
-    /// List the cluster's Kubeflow SparkApplications and ScheduledSparkApplications with what would move to
-    /// sparkplane's operator (`operator --kubeflow`), what each conversion changes or cannot honour, and what stays
-    /// and why (an application running under the other operator moves once it ended; a schedule's runs follow their
-    /// schedule); --apply moves them by adding the label sparkplane.dev/operator=sparkplane, --undo hands them back
+    /// List the cluster's Kubeflow SparkApplications, ScheduledSparkApplications and SparkConnects with what would
+    /// move to sparkplane's operator (`operator --kubeflow`), what each conversion changes or cannot honour, and what
+    /// stays and why (an application running under the other operator moves once it ended; a schedule's runs follow
+    /// their schedule; a SparkConnect moves serving, and its line says what the other operator's server leaves
+    /// behind and the endpoint clients move to); --apply moves them by adding the label sparkplane.dev/operator=sparkplane, --undo hands them back
     /// by removing it. Nothing else of a resource is written: spec and status stay. Exit 1 when --apply could not
     /// move one (its conversion or the operator's plan refuses it).
     Kubeflow(MigrateKubeflowArgs),
@@ -1556,9 +1557,10 @@ pub struct OperatorArgs {
     /// version's release image, which has neither).
     #[arg(long, value_name = "IMAGE")]
     pub quality_gate_image: Option<String>,
-    /// Also serve the Kubeflow Spark Operator's v1beta2 SparkApplications and ScheduledSparkApplications that carry the
-    /// label sparkplane.dev/operator=sparkplane (only those are watched; the rest stay with Kubeflow's operator):
-    /// converted as `import kubeflow` converts them and run by the same state machine, their status written in
+    /// Also serve the Kubeflow Spark Operator's v1beta2 SparkApplications and ScheduledSparkApplications, and its
+    /// v1alpha1 SparkConnects (as sparkplane's Connect servers), that carry the label
+    /// sparkplane.dev/operator=sparkplane (only those are watched; the rest stay with Kubeflow's operator):
+    /// converted as `import kubeflow` converts them and run by the same state machines, their status written in
     /// Kubeflow's shape (docs/migrating-from-kubeflow.md).
     #[arg(long)]
     pub kubeflow: bool,

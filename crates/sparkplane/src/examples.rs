@@ -223,7 +223,7 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
             ("Against a kubeconfig, one namespace", "sparkplane operator --context staging -n data-eng"),
             (
-                "Also serve Kubeflow SparkApplications labelled sparkplane.dev/operator=sparkplane",
+                "Also serve Kubeflow SparkApplications and SparkConnects labelled sparkplane.dev/operator=sparkplane",
                 "sparkplane operator --leader-elect --kubeflow",
             ),
         ],

@@ -1,9 +1,10 @@
-//! The SparkJob a Kubeflow SparkApplication runs as (`--kubeflow`, ADR 0077):
-//! converting an application by the one importer and marking the result
-//! with the application's identity and the `sparkplane.dev/converted-from`
-//! annotation, and reading those marks back — whether a job is converted,
-//! the owner reference of what its run creates and the subject of its
-//! Events (both its SparkApplication).
+//! The SparkJob a Kubeflow SparkApplication or SparkConnect runs as
+//! (`--kubeflow`, ADR 0077): converting a resource by the one importer and
+//! marking the result with the resource's identity and the
+//! `sparkplane.dev/converted-from` annotation (its kind), and reading those
+//! marks back — whether a job is converted and from what, the owner
+//! reference of what its run creates and the subject of its Events (both
+//! the Kubeflow resource).
 //!
 //! The converted job lives in memory only; the annotation is never
 //! rendered (a job's annotations are not part of its document).
@@ -23,15 +24,16 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
 use kube::ResourceExt;
 use sparkplane_api::SparkJob;
-use sparkplane_api::kubeflow::{API_VERSION, KIND_SPARK_APPLICATION};
+use sparkplane_api::kubeflow::{API_VERSION, API_VERSION_V1ALPHA1, KIND_SPARK_CONNECT};
 use sparkplane_api::labels;
 use sparkplane_documents::diagnostic::Diagnostics;
 use sparkplane_kubeflow::resource::{Condition, Live, convert, not_converted, not_honoured};
 use sparkplane_lifecycle::Prepared;
 
-use super::kubeflow_state::App;
+use super::kubeflow_state::{App, Cached, Conn};
 
 /// The most conversions kept: more than the applications a busy operator
 /// has in flight (the benchmark's 10,000 at once), few enough that the
@@ -60,14 +62,27 @@ impl Conversion {
 
 /// Converts a SparkApplication by the one importer.
 pub fn conversion(app: &App) -> Conversion {
-    let labels = app.metadata.labels.clone().unwrap_or_default();
-    let spec = app.spec_value();
-    let (namespace, name) = (app.namespace().unwrap_or_default(), app.name_any());
-    let live = Live { kind: KIND_SPARK_APPLICATION, name: &name, namespace: &namespace, labels: &labels, spec: &spec };
+    conversion_of(app)
+}
+
+/// Converts a SparkConnect by the one importer (into a `type: Connect` SparkJob).
+pub fn connect_conversion(conn: &Conn) -> Conversion {
+    conversion_of(conn)
+}
+
+fn conversion_of<S>(resource: &Cached<S>) -> Conversion
+where
+    Cached<S>: Resource<DynamicType = ()>,
+{
+    let labels = resource.metadata.labels.clone().unwrap_or_default();
+    let spec = resource.spec_value();
+    let (namespace, name) = (resource.namespace().unwrap_or_default(), resource.name_any());
+    let kind = Cached::<S>::kind(&());
+    let live = Live { kind: &kind, name: &name, namespace: &namespace, labels: &labels, spec: &spec };
     match convert(&live) {
         Ok(converted) => {
             let mut job = converted.job;
-            mark(&mut job, app);
+            mark(&mut job, resource);
             Conversion { conditions: not_honoured(&converted.not_carried), job: Ok(job) }
         }
         Err(diagnostics) => Conversion { conditions: not_converted(&diagnostics), job: Err(diagnostics) },
@@ -142,17 +157,20 @@ impl Conversions {
     }
 }
 
-/// Gives `job` the identity of `app` and marks it as converted from a SparkApplication.
-pub fn mark(job: &mut SparkJob, app: &App) {
-    job.metadata.name = Some(app.name_any());
-    job.metadata.namespace = app.namespace();
-    job.metadata.uid.clone_from(&app.metadata.uid);
-    job.metadata.generation = app.metadata.generation;
-    job.metadata.creation_timestamp.clone_from(&app.metadata.creation_timestamp);
-    job.metadata.resource_version.clone_from(&app.metadata.resource_version);
-    job.metadata.labels.clone_from(&app.metadata.labels);
+/// Gives `job` the identity of `resource` and marks it as converted from its kind.
+pub fn mark<S>(job: &mut SparkJob, resource: &Cached<S>)
+where
+    Cached<S>: Resource<DynamicType = ()>,
+{
+    job.metadata.name = Some(resource.name_any());
+    job.metadata.namespace = resource.namespace();
+    job.metadata.uid.clone_from(&resource.metadata.uid);
+    job.metadata.generation = resource.metadata.generation;
+    job.metadata.creation_timestamp.clone_from(&resource.metadata.creation_timestamp);
+    job.metadata.resource_version.clone_from(&resource.metadata.resource_version);
+    job.metadata.labels.clone_from(&resource.metadata.labels);
     job.metadata.annotations =
-        Some([(labels::CONVERTED_FROM.to_owned(), KIND_SPARK_APPLICATION.to_owned())].into_iter().collect());
+        Some([(labels::CONVERTED_FROM.to_owned(), Cached::<S>::kind(&()).into_owned())].into_iter().collect());
 }
 
 /// Whether `job` is the SparkJob a Kubeflow resource was converted into.
@@ -160,16 +178,28 @@ pub fn converted(job: &SparkJob) -> bool {
     converted_from(job).is_some()
 }
 
-fn converted_from(job: &SparkJob) -> Option<&str> {
+/// The kind of Kubeflow resource `job` was converted from.
+pub fn converted_from(job: &SparkJob) -> Option<&str> {
     job.metadata.annotations.as_ref()?.get(labels::CONVERTED_FROM).map(String::as_str)
 }
 
+/// Whether `job` is the SparkJob a SparkConnect was converted into.
+pub fn from_spark_connect(job: &SparkJob) -> bool {
+    converted_from(job) == Some(KIND_SPARK_CONNECT)
+}
+
+/// The `apiVersion` of a Kubeflow kind.
+fn api_version_of(kind: &str) -> &'static str {
+    if kind == KIND_SPARK_CONNECT { API_VERSION_V1ALPHA1 } else { API_VERSION }
+}
+
 /// The owner reference (controller) of what a converted job's run creates:
-/// its SparkApplication, which the driver then belongs to (and goes with).
+/// its Kubeflow resource, which the driver (or the server's objects) then
+/// belongs to and goes with.
 pub fn owner_of(job: &SparkJob) -> Option<OwnerReference> {
     let kind = converted_from(job)?;
     Some(OwnerReference {
-        api_version: API_VERSION.into(),
+        api_version: api_version_of(kind).into(),
         kind: kind.into(),
         name: job.name_any(),
         uid: job.uid().unwrap_or_default(),
@@ -178,11 +208,11 @@ pub fn owner_of(job: &SparkJob) -> Option<OwnerReference> {
     })
 }
 
-/// The subject of a converted job's Events: its SparkApplication.
+/// The subject of a converted job's Events: its Kubeflow resource.
 pub fn object_ref(job: &SparkJob) -> Option<ObjectReference> {
     let kind = converted_from(job)?;
     Some(ObjectReference {
-        api_version: Some(API_VERSION.into()),
+        api_version: Some(api_version_of(kind).into()),
         kind: Some(kind.into()),
         name: job.metadata.name.clone(),
         namespace: job.metadata.namespace.clone(),

@@ -1,6 +1,6 @@
-//! Kubeflow's v1beta2 resources in the one operator (`--kubeflow`, ADR 0077).
+//! Kubeflow's resources in the one operator (`--kubeflow`, ADR 0077).
 //!
-//! SparkApplications and ScheduledSparkApplications labelled
+//! SparkApplications, ScheduledSparkApplications and SparkConnects labelled
 //! `sparkplane.dev/operator: sparkplane` (only those: the watches select them
 //! by label, so the Kubeflow operator's own resources are never read) are
 //! converted by the one importer (`sparkplane_kubeflow::resource`) into the
@@ -9,7 +9,11 @@
 //! and pod index); only where it writes is different — the driver's owner,
 //! the Events' subject and the status are the SparkApplication's, its status
 //! in Kubeflow's shape (`kubeflow_run`). A schedule's runs are
-//! SparkApplications, as Kubeflow's are (`kubeflow_schedule`).
+//! SparkApplications, as Kubeflow's are (`kubeflow_schedule`). A
+//! SparkConnect is served by the same reconcile as a Connect SparkJob
+//! (`kubeflow_connect`). A kind the cluster has no CRD for (SparkConnect
+//! before Kubeflow 2.3), or that the operator may not list, is not served,
+//! and the operator says so once at start.
 //!
 //! The SparkJob a SparkApplication runs as lives in memory only, marked by
 //! the `sparkplane.dev/converted-from` annotation (never rendered: a job's
@@ -21,7 +25,7 @@
 //! `kubeflow_writes`'s: this module only wires them up, as the top of the
 //! operator's Kubeflow side (see the layers in `operator`).
 //!
-//! Owns: the watches and controllers of the two kinds and their wake-ups.
+//! Owns: the watches and controllers of the three kinds and their wake-ups.
 //! Must not: decide (the lifecycle does), convert (the kubeflow crate does),
 //! or be imported by anything but `operator` itself.
 
@@ -30,6 +34,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -38,10 +43,11 @@ use sparkplane_api::labels;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::context::Context;
+use super::kubeflow_connect;
 use super::kubeflow_run;
 use super::kubeflow_schedule;
 pub use super::kubeflow_state::KubeflowSettings;
-use super::kubeflow_state::{App, KubeflowState, Scheduled, selector};
+use super::kubeflow_state::{App, Conn, KubeflowState, Scheduled, selector};
 use super::watches::{scoped, slim, stream_of};
 
 /// The watches and wake-up channels, made before the shared context exists.
@@ -51,11 +57,13 @@ pub struct Wiring {
     settings: KubeflowSettings,
     app_wake: (UnboundedSender<ObjectRef<App>>, UnboundedReceiver<ObjectRef<App>>),
     schedule_wake: (UnboundedSender<ObjectRef<Scheduled>>, UnboundedReceiver<ObjectRef<Scheduled>>),
+    conn_wake: (UnboundedSender<ObjectRef<Conn>>, UnboundedReceiver<ObjectRef<Conn>>),
 }
 
-/// Wakes a SparkApplication whose driver or executor pod changed.
+/// Wakes a SparkApplication whose driver or executor pod changed, and a
+/// SparkConnect whose server pod did.
 #[derive(Clone)]
-pub struct PodWaker(UnboundedSender<ObjectRef<App>>);
+pub struct PodWaker(UnboundedSender<ObjectRef<App>>, UnboundedSender<ObjectRef<Conn>>);
 
 impl PodWaker {
     /// Looks at one pod watch event.
@@ -70,6 +78,10 @@ impl PodWaker {
             .any(|o| o.kind == KIND_SPARK_APPLICATION || o.kind == "Pod" && pod.labels().contains_key(labels::JOB));
         if let (true, Some(job)) = (owned, pod.labels().get(labels::JOB)) {
             let _ = self.0.send(ObjectRef::new(job).within(&pod.namespace().unwrap_or_default()));
+        }
+        // A server's pod (its StatefulSet's): a SparkConnect of that name, when one is served, looks again.
+        if let (true, Some(job)) = (pod.labels().contains_key(labels::CONNECT_SERVER), pod.labels().get(labels::JOB)) {
+            let _ = self.1.send(ObjectRef::new(job).within(&pod.namespace().unwrap_or_default()));
         }
     }
 }
@@ -105,18 +117,19 @@ impl Wiring {
             settings,
             app_wake: tokio::sync::mpsc::unbounded_channel(),
             schedule_wake: tokio::sync::mpsc::unbounded_channel(),
+            conn_wake: tokio::sync::mpsc::unbounded_channel(),
         }
     }
 
     /// What the pod watch calls for each event.
     pub fn pod_waker(&self) -> PodWaker {
-        PodWaker(self.app_wake.0.clone())
+        PodWaker(self.app_wake.0.clone(), self.conn_wake.0.clone())
     }
 
-    /// Starts the watches and the two controllers over the shared context;
+    /// Starts the watches and the three controllers over the shared context;
     /// they stop when `stopping` turns true.
     pub fn start(self, ctx: &Arc<Context>, stopping: tokio::sync::watch::Receiver<bool>) -> Running {
-        let Wiring { client, namespace, settings, app_wake, schedule_wake } = self;
+        let Wiring { client, namespace, settings, app_wake, schedule_wake, conn_wake } = self;
         let config = || watcher::Config::default().labels(&selector());
         let (app_store, app_writer) = reflector::store::<App>();
         let apps = watcher(scoped::<App>(&client, namespace.as_deref()), config())
@@ -130,9 +143,15 @@ impl Wiring {
             .modify(slim)
             .reflect(schedule_writer)
             .applied_objects();
+        let (conn_store, conn_writer) = reflector::store::<Conn>();
+        let conns = watcher(scoped::<Conn>(&client, namespace.as_deref()), config())
+            .default_backoff()
+            .modify(slim)
+            .reflect(conn_writer)
+            .applied_objects();
         let state = Arc::new(KubeflowState::new(
             settings,
-            (app_store.clone(), schedule_store.clone()),
+            (app_store.clone(), schedule_store.clone(), conn_store.clone()),
             app_wake.0.clone(),
             schedule_wake.0.clone(),
         ));
@@ -149,9 +168,45 @@ impl Wiring {
         let schedule_controller = Controller::for_stream(schedules, schedule_store)
             .reconcile_on(stream_of(schedule_wake.1))
             .with_config(ControllerConfig::default().concurrency(concurrency))
-            .graceful_shutdown_on(stop_when(stopping))
+            .graceful_shutdown_on(stop_when(stopping.clone()))
             .run(kubeflow_schedule::reconcile, kubeflow_schedule::error_policy, Arc::clone(ctx))
             .for_each(|_| futures::future::ready(()));
-        Running { tasks: vec![tokio::spawn(app_controller), tokio::spawn(schedule_controller)] }
+        let conn_controller = Controller::for_stream(conns, conn_store)
+            .reconcile_on(stream_of(conn_wake.1))
+            .with_config(ControllerConfig::default().concurrency(concurrency))
+            .graceful_shutdown_on(stop_when(stopping))
+            .run(kubeflow_connect::reconcile, kubeflow_connect::error_policy, Arc::clone(ctx))
+            .for_each(|_| futures::future::ready(()));
+        let ns = namespace.as_deref();
+        let tasks = vec![
+            tokio::spawn(when_servable(scoped::<App>(&client, ns), app_controller)),
+            tokio::spawn(when_servable(scoped::<Scheduled>(&client, ns), schedule_controller)),
+            tokio::spawn(when_servable(scoped::<Conn>(&client, ns), conn_controller)),
+        ];
+        Running { tasks }
+    }
+}
+
+/// Runs `controller` when its kind can be served: the API server has the
+/// kind and the operator may list it. When not, the operator says so once
+/// and serves the other kinds (a watch of a kind the API server does not
+/// have would retry for as long as the operator runs, and a controller
+/// over it would not stop when asked).
+async fn when_servable<K>(api: Api<K>, controller: impl std::future::Future<Output = ()>)
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.list_metadata(&ListParams::default().labels(&selector()).limit(1)).await {
+        Err(kube::Error::Api(status)) if matches!(status.code, 403 | 404) => {
+            let (kind, version) = (K::kind(&()), K::api_version(&()));
+            tracing::warn!(
+                code = status.code,
+                "{kind}s ({version}) are not served: {} (install Kubeflow's CRD for them, e.g. with the chart's \
+                 kubeflow.installCRDs, and grant the operator access to them; then restart it)",
+                status.message
+            );
+        }
+        // Listed, or the API server unreachable for a moment (the watch retries as the others do).
+        _ => controller.await,
     }
 }

@@ -7,8 +7,8 @@
 //! (`sparkplane_kubeflow::status`), and every status the run writes goes to
 //! the SparkApplication in that shape.
 //!
-//! Owns: the gather particular to a SparkApplication and its conditions
-//! annotation (its status is written by `kubeflow_writes`). Must not:
+//! Owns: the gather particular to a SparkApplication (its status and
+//! conditions annotation are written by `kubeflow_writes`). Must not:
 //! decide (the lifecycle does), convert (the importer does), map a status
 //! (`sparkplane_kubeflow::status` does), or be imported by a module below it
 //! (see the layers in `operator`).
@@ -18,23 +18,21 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action as Requeue;
-use serde_json::json;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
-use sparkplane_kubeflow::resource::{CONDITIONS, Condition, annotation, event_note, read_annotation};
 use sparkplane_kubeflow::status::run_status;
 use sparkplane_lifecycle::lifecycle::{self, Action, Admission, Observed};
 use sparkplane_lifecycle::{Prepared, RetryRule};
 
 use super::context::Context;
 use super::converted::mark;
-use super::kubeflow_state::{App, KubeflowState, key, regarding};
-use super::kubeflow_writes::write_status;
+use super::kubeflow_state::{App, KubeflowState, key};
+use super::kubeflow_writes::{sync_conditions, write_status};
 use super::reconcile::one_run;
 use super::writes::{delete_if_present, publish};
-use crate::error::{KubeError, Operation};
+use crate::error::KubeError;
 
 fn target(app: &App) -> String {
     format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any())
@@ -146,32 +144,4 @@ async fn refused(ctx: &Context, job: &SparkJob, prepared: &Prepared) -> Result<R
     }
     write_status(ctx, job, &decision.status).await?;
     Ok(Requeue::await_change())
-}
-
-/// Keeps the conditions annotation what the conversion found, with a Warning
-/// Event naming each field that is new there; the application as the patch
-/// answered when it was patched.
-async fn sync_conditions(ctx: &Context, app: &App, conditions: &[Condition]) -> Result<Option<App>, KubeError> {
-    let current = app.annotations().get(CONDITIONS).map(String::as_str);
-    let wanted = annotation(conditions);
-    if current == wanted.as_deref() {
-        return Ok(None);
-    }
-    let known = read_annotation(current);
-    let fresh: Vec<Condition> = conditions.iter().filter(|c| !known.contains(c)).cloned().collect();
-    let api: Api<App> = Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
-    ctx.metrics.request("patch", "SparkApplication");
-    let patch = json!({"metadata": {"annotations": {CONDITIONS: wanted}}});
-    let answer = api.patch(&app.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
-        KubeError::from_kube(e, Operation::new("patch", "SparkApplication", target(app)), &ctx.settings.server)
-    })?;
-    let honoured = fresh.iter().filter(|c| c.kind == "FieldNotHonoured").cloned().collect::<Vec<_>>();
-    if !honoured.is_empty() {
-        ctx.metrics.request("create", "Event");
-        let note = format!("fields sparkplane does not honour:\n{}", event_note(&honoured));
-        if let Err(error) = ctx.recorder.publish(&regarding(app), true, "FieldNotHonoured", &note).await {
-            tracing::info!(application = %target(app), %error, "an Event could not be recorded");
-        }
-    }
-    Ok(Some(answer))
 }

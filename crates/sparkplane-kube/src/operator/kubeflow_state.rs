@@ -1,7 +1,8 @@
-//! What the operator keeps of Kubeflow's v1beta2 resources (`--kubeflow`,
-//! ADR 0077): how they are served, the two kinds as cached (metadata, spec
-//! as compact text, status), their stores and wake-up channels, and the
-//! memory of status writes the caches have not shown yet.
+//! What the operator keeps of Kubeflow's resources (`--kubeflow`, ADR 0077:
+//! the v1beta2 SparkApplications and ScheduledSparkApplications, and the
+//! v1alpha1 SparkConnects): how they are served, the three kinds as cached
+//! (metadata, spec as compact text, status), their stores and wake-up
+//! channels, and the memory of status writes the caches have not shown yet.
 //!
 //! A leaf of the operator: it imports no other operator module, so the
 //! shared context, the writes and every controller can depend on it.
@@ -20,7 +21,8 @@ use kube::Resource;
 use kube::runtime::reflector::{ObjectRef, Store};
 use serde::{Deserialize, Serialize};
 use sparkplane_api::kubeflow::{
-    KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION, ScheduledSparkApplicationStatus, SparkApplicationStatus,
+    KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION, KIND_SPARK_CONNECT, ScheduledSparkApplicationStatus,
+    SparkApplicationStatus, SparkConnectStatus,
 };
 use sparkplane_api::labels;
 use tokio::sync::mpsc::UnboundedSender;
@@ -174,9 +176,11 @@ impl<S> Cached<S> {
 pub type App = Cached<SparkApplicationStatus>;
 /// A ScheduledSparkApplication.
 pub type Scheduled = Cached<ScheduledSparkApplicationStatus>;
+/// A SparkConnect (a Spark Connect server, `v1alpha1`).
+pub type Conn = Cached<SparkConnectStatus>;
 
 macro_rules! kubeflow_resource {
-    ($status:ty, $kind:expr, $plural:expr) => {
+    ($status:ty, $kind:expr, $version:expr, $plural:expr) => {
         impl Resource for Cached<$status> {
             type DynamicType = ();
             type Scope = NamespaceResourceScope;
@@ -188,7 +192,7 @@ macro_rules! kubeflow_resource {
                 sparkplane_api::kubeflow::GROUP.into()
             }
             fn version(_: &()) -> std::borrow::Cow<'_, str> {
-                "v1beta2".into()
+                $version.into()
             }
             fn plural(_: &()) -> std::borrow::Cow<'_, str> {
                 $plural.into()
@@ -203,8 +207,14 @@ macro_rules! kubeflow_resource {
     };
 }
 
-kubeflow_resource!(SparkApplicationStatus, KIND_SPARK_APPLICATION, "sparkapplications");
-kubeflow_resource!(ScheduledSparkApplicationStatus, KIND_SCHEDULED_SPARK_APPLICATION, "scheduledsparkapplications");
+kubeflow_resource!(SparkApplicationStatus, KIND_SPARK_APPLICATION, "v1beta2", "sparkapplications");
+kubeflow_resource!(
+    ScheduledSparkApplicationStatus,
+    KIND_SCHEDULED_SPARK_APPLICATION,
+    "v1beta2",
+    "scheduledsparkapplications"
+);
+kubeflow_resource!(SparkConnectStatus, KIND_SPARK_CONNECT, "v1alpha1", "sparkconnects");
 
 /// The label selector of the resources sparkplane serves.
 pub fn selector() -> String {
@@ -227,20 +237,25 @@ pub struct KubeflowState {
     pub apps: Store<App>,
     /// The ScheduledSparkApplications sparkplane serves.
     pub schedules: Store<Scheduled>,
+    /// The SparkConnects sparkplane serves.
+    pub conns: Store<Conn>,
     app_wake: UnboundedSender<ObjectRef<App>>,
     schedule_wake: UnboundedSender<ObjectRef<Scheduled>>,
     /// Status writes the application cache may not show yet.
     pub app_writes: Mutex<Writes<(sparkplane_api::job::SparkJobStatus, SparkApplicationStatus)>>,
     /// Status writes the schedule cache may not show yet.
     pub schedule_writes: Mutex<Writes<ScheduledSparkApplicationStatus>>,
+    /// Status writes the SparkConnect cache may not show yet: the server
+    /// status decided and what was written of it.
+    pub conn_writes: Mutex<Writes<(sparkplane_api::job::SparkJobStatus, SparkConnectStatus)>>,
     prefilled: tokio::sync::OnceCell<()>,
 }
 
 impl KubeflowState {
-    /// The state over the two stores, waking through the two channels; nothing written yet.
+    /// The state over the three stores, waking through the two channels; nothing written yet.
     pub fn new(
         settings: KubeflowSettings,
-        (apps, schedules): (Store<App>, Store<Scheduled>),
+        (apps, schedules, conns): (Store<App>, Store<Scheduled>, Store<Conn>),
         app_wake: UnboundedSender<ObjectRef<App>>,
         schedule_wake: UnboundedSender<ObjectRef<Scheduled>>,
     ) -> KubeflowState {
@@ -248,10 +263,12 @@ impl KubeflowState {
             settings,
             apps,
             schedules,
+            conns,
             app_wake,
             schedule_wake,
             app_writes: Mutex::new(Writes::default()),
             schedule_writes: Mutex::new(Writes::default()),
+            conn_writes: Mutex::new(Writes::default()),
             prefilled: tokio::sync::OnceCell::new(),
         }
     }
@@ -408,6 +425,10 @@ mod tests {
         assert_eq!(App::plural(&()), "sparkapplications");
         assert_eq!(Scheduled::kind(&()), "ScheduledSparkApplication");
         assert_eq!(App::api_version(&()), "sparkoperator.k8s.io/v1beta2");
+        assert_eq!(
+            (Conn::api_version(&()), Conn::plural(&())),
+            ("sparkoperator.k8s.io/v1alpha1".into(), "sparkconnects".into())
+        );
         let written = serde_json::to_value(&app).expect("writes");
         assert_eq!(written["spec"]["type"], "Scala");
     }
@@ -447,9 +468,10 @@ mod tests {
             writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(app.clone()));
         }
         let (schedules, _) = kube::runtime::reflector::store::<Scheduled>();
+        let (conns, _) = kube::runtime::reflector::store::<Conn>();
         let (app_wake, woken) = tokio::sync::mpsc::unbounded_channel();
         let (schedule_wake, _) = tokio::sync::mpsc::unbounded_channel();
-        (KubeflowState::new(KubeflowSettings::default(), (store, schedules), app_wake, schedule_wake), woken)
+        (KubeflowState::new(KubeflowSettings::default(), (store, schedules, conns), app_wake, schedule_wake), woken)
     }
 
     #[tokio::test]

@@ -1,8 +1,12 @@
-//! What a converted job's run writes to and reads from its Kubeflow
-//! SparkApplication (`--kubeflow`, ADR 0077): its status in Kubeflow's shape
-//! (mapped by `sparkplane_kubeflow::status`), as a merge patch of what
-//! changed carrying the version the decision was made on, remembered until
-//! the application cache shows it; and whether the application still exists.
+//! What a converted job writes to and reads from its Kubeflow resource
+//! (`--kubeflow`, ADR 0077): a run's status in a SparkApplication's shape
+//! (mapped by `sparkplane_kubeflow::status`) and a Connect server's in a
+//! SparkConnect's (`sparkplane_kubeflow::connect_status`, with the server's
+//! pod and executors read for it), each as a merge patch of what changed
+//! carrying the version the decision was made on, remembered until the
+//! cache shows it; the conditions annotation (fields not honoured, or why
+//! the resource cannot be converted) with a Warning Event for each new
+//! field; and whether an application still exists.
 //!
 //! Imports only the shared context and the leaves (`kubeflow_state`,
 //! `merge_patch`), so the shared writes (`writes`) can route a converted
@@ -10,19 +14,24 @@
 //!
 //! Owns: those requests. Must not: decide, convert or map a status.
 
-use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
 use sparkplane_api::kubeflow::SparkApplicationStatus;
 use sparkplane_api::labels;
+use sparkplane_kubeflow::connect_status::{ServerSeen, connect_status};
+use sparkplane_kubeflow::resource::{CONDITIONS, Condition, annotation, event_note, read_annotation};
 use sparkplane_kubeflow::status::{COMPLETED, ExecutorPod, FAILED, application_status, executor_id};
 use sparkplane_lifecycle::{Prepared, RetryRule};
 
 use super::context::Context;
-use super::kubeflow_state::{App, key};
+use super::converted;
+use super::kubeflow_state::{App, Cached, Conn, key, regarding};
 use super::merge_patch::merge_diff;
 use crate::error::{KubeError, Operation};
 
@@ -30,6 +39,9 @@ use crate::error::{KubeError, Operation};
 /// Kubeflow's shape, when that differs from what it holds: a merge patch of
 /// what changed, carrying the resource version the decision was made on.
 pub async fn write_status(ctx: &Context, job: &SparkJob, new: &SparkJobStatus) -> Result<(), KubeError> {
+    if converted::from_spark_connect(job) {
+        return write_connect_status(ctx, job, new).await;
+    }
     let Some(kubeflow) = ctx.kubeflow.get() else { return Ok(()) };
     let (namespace, name) = (job.namespace().unwrap_or_default(), job.name_any());
     let read = job.metadata.resource_version.clone();
@@ -115,4 +127,135 @@ pub async fn still_exists(ctx: &Context, job: &SparkJob) -> Result<bool, KubeErr
             &ctx.settings.server,
         )),
     }
+}
+
+/// Writes the Connect server status `new` to the converted job's
+/// SparkConnect in Kubeflow's shape, with the server's pod and executors as
+/// read now, when that differs from what it holds.
+async fn write_connect_status(ctx: &Context, job: &SparkJob, new: &SparkJobStatus) -> Result<(), KubeError> {
+    let Some(kubeflow) = ctx.kubeflow.get() else { return Ok(()) };
+    let (namespace, name) = (job.namespace().unwrap_or_default(), job.name_any());
+    let read = job.metadata.resource_version.clone();
+    let ours = kubeflow
+        .conn_writes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .current(&key(&namespace, &name), read.as_deref());
+    let (old, version) = match ours {
+        Some((written, version)) => (written.1.clone(), version),
+        None => {
+            let cached = kubeflow.conns.get(&ObjectRef::new(&name).within(&namespace));
+            (cached.and_then(|c| c.status.clone()).unwrap_or_default(), read.clone())
+        }
+    };
+    let seen = server_seen(ctx, job, &namespace).await?;
+    let written = connect_status(new, &old, &seen, jiff::Timestamp::now());
+    let mut exact = new.clone();
+    exact.transitions.clear();
+    if written == old {
+        // Nothing to write; what the state machine decided is still remembered for the next look.
+        if let Some(version) = &version {
+            kubeflow.conn_writes.lock().unwrap_or_else(|p| p.into_inner()).remember(
+                key(&namespace, &name),
+                Some(version.clone()),
+                Some(version.clone()),
+                (exact, written),
+            );
+        }
+        return Ok(());
+    }
+    let diff = merge_diff(
+        &serde_json::to_value(&old).unwrap_or(Value::Null),
+        &serde_json::to_value(&written).unwrap_or(Value::Null),
+    );
+    let mut patch = json!({ "status": diff });
+    if let Some(version) = &version {
+        patch["metadata"] = json!({ "resourceVersion": version });
+    }
+    let api: Api<Conn> = Api::namespaced(ctx.client.clone(), &namespace);
+    ctx.metrics.request("patch", "SparkConnect/status");
+    let answer = api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
+        KubeError::from_kube(
+            e,
+            Operation::new("patch", "SparkConnect/status", format!("{namespace}/{name}")),
+            &ctx.settings.server,
+        )
+    })?;
+    let shown =
+        kubeflow.conns.get(&ObjectRef::new(&name).within(&namespace)).and_then(|c| c.metadata.resource_version.clone());
+    kubeflow.conn_writes.lock().unwrap_or_else(|p| p.into_inner()).remember(
+        key(&namespace, &name),
+        version.into_iter().chain(shown),
+        answer.metadata.resource_version.clone(),
+        (exact, written),
+    );
+    Ok(())
+}
+
+/// The server's pod (its name and IP, when it exists), its clients'
+/// Service and its executor pods' phases, read from the API (servers are
+/// few, and their status is written only when it changes).
+async fn server_seen(ctx: &Context, job: &SparkJob, namespace: &str) -> Result<ServerSeen, KubeError> {
+    let Prepared::Ready(plan) = &*ctx.prepared(job) else { return Ok(ServerSeen::default()) };
+    let Some(server) = plan.server.as_ref() else { return Ok(ServerSeen::default()) };
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let failed = |e, verb: &'static str, what: String| {
+        KubeError::from_kube(e, Operation::new(verb, "Pod", what), &ctx.settings.server)
+    };
+    ctx.metrics.request("get", "Pod");
+    let pod = pods.get_opt(&server.pod).await.map_err(|e| failed(e, "get", format!("{namespace}/{}", server.pod)))?;
+    let selector = format!("{}={},spark-role=executor", labels::JOB, job.name_any());
+    ctx.metrics.request("list", "Pod");
+    let executors = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| failed(e, "list", format!("{namespace} ({selector})")))?;
+    let phase = |p: &Pod| p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into());
+    Ok(ServerSeen {
+        pod_ip: pod.as_ref().and_then(|p| p.status.as_ref()?.pod_ip.clone()),
+        pod_name: pod.map(|p| p.name_any()),
+        service_name: server.stateful_set.clone(),
+        executor_phases: executors.items.iter().map(phase).collect(),
+    })
+}
+
+/// Keeps the conditions annotation of a Kubeflow resource what its
+/// conversion found, with a Warning Event naming each field that is new
+/// there; the resource as the patch answered when it was patched.
+pub async fn sync_conditions<S>(
+    ctx: &Context,
+    resource: &Cached<S>,
+    conditions: &[Condition],
+) -> Result<Option<Cached<S>>, KubeError>
+where
+    Cached<S>: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let current = resource.annotations().get(CONDITIONS).map(String::as_str);
+    let wanted = annotation(conditions);
+    if current == wanted.as_deref() {
+        return Ok(None);
+    }
+    let known = read_annotation(current);
+    let fresh: Vec<Condition> = conditions.iter().filter(|c| !known.contains(c)).cloned().collect();
+    let (namespace, name) = (resource.namespace().unwrap_or_default(), resource.name_any());
+    let kind = Cached::<S>::kind(&());
+    let api: Api<Cached<S>> = Api::namespaced(ctx.client.clone(), &namespace);
+    ctx.metrics.request("patch", &kind);
+    let patch = json!({"metadata": {"annotations": {CONDITIONS: wanted}}});
+    let answer = api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
+        KubeError::from_kube(e, Operation::new("patch", &*kind, format!("{namespace}/{name}")), &ctx.settings.server)
+    })?;
+    let honoured = fresh.iter().filter(|c| c.kind == "FieldNotHonoured").cloned().collect::<Vec<_>>();
+    if !honoured.is_empty() {
+        ctx.metrics.request("create", "Event");
+        let note = format!("fields sparkplane does not honour:\n{}", event_note(&honoured));
+        if let Err(error) = ctx.recorder.publish(&regarding(resource), true, "FieldNotHonoured", &note).await {
+            tracing::info!(resource = %format!("{kind} {namespace}/{name}"), %error, "an Event could not be recorded");
+        }
+    }
+    Ok(Some(answer))
 }

@@ -2,9 +2,9 @@
 //! with kube-rs's runtime — a `Controller` over SparkJobs that also wakes a
 //! job when one of its pods changes, when room frees in its namespace's
 //! queue, or when one of its scheduled runs ends. With `--kubeflow` the same
-//! operator also serves Kubeflow's SparkApplications and
-//! ScheduledSparkApplications that opted in (`kubeflow`): two more
-//! controllers over the same caches, queue and state machine.
+//! operator also serves Kubeflow's SparkApplications,
+//! ScheduledSparkApplications and SparkConnects that opted in (`kubeflow`):
+//! three more controllers over the same caches, queue and state machines.
 //!
 //! Each reconcile is gather → decide → act (`reconcile`); every decision is
 //! the core's (`sparkplane_lifecycle`), and drivers are created through
@@ -17,13 +17,14 @@
 //! this one.
 //! 1. Leaves, importing no other operator module: `events`, `metrics`,
 //!    `leader`, `watches`, `merge_patch`, `kueue_cache`, `kubeflow_state`, `pool`.
-//! 2. `converted` (the SparkJob a SparkApplication runs as; `kubeflow_state`).
+//! 2. `converted` (the SparkJob a Kubeflow resource runs as; `kubeflow_state`).
 //! 3. `context`: the state every reconcile shares, over the leaves and `converted`.
 //! 4. The shared writes: `kubeflow_writes`, then `writes` (which routes a
 //!    converted job's status to it).
 //! 5. The steps of a reconcile: `gates`, `connect`, `kueue`, `builtin_queue`.
 //! 6. `reconcile`: the SparkJob controller (`one_run`, a run's reconcile).
-//! 7. The Kubeflow controllers, over `one_run`: `kubeflow_run`, `kubeflow_schedule`.
+//! 7. The Kubeflow controllers, over `one_run` and `connect`: `kubeflow_run`,
+//!    `kubeflow_schedule`, `kubeflow_connect`.
 //! 8. `kubeflow`: their watches and wiring.
 //! 9. This module: `run_with` wires everything.
 //!
@@ -37,6 +38,7 @@ pub mod converted;
 pub mod events;
 pub mod gates;
 pub mod kubeflow;
+pub mod kubeflow_connect;
 pub mod kubeflow_run;
 pub mod kubeflow_schedule;
 pub mod kubeflow_state;

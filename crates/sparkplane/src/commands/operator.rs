@@ -120,7 +120,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         (false, Some(pool)) => format!("its own queue admits runs from a pool every tenant shares ({})", pool.source()),
     };
     let kinds = if settings.kubeflow.is_some() {
-        "SparkJobs, and Kubeflow SparkApplications and ScheduledSparkApplications labelled sparkplane.dev/operator=sparkplane,"
+        "SparkJobs, and Kubeflow SparkApplications, ScheduledSparkApplications and SparkConnects labelled sparkplane.dev/operator=sparkplane,"
     } else {
         "SparkJobs"
     };
