@@ -1285,9 +1285,10 @@ fn kubeflow_crd(file: &str) -> Value {
         .expect("a CRD")
 }
 
-const KUBEFLOW_CRDS: [(&str, &str); 2] = [
+const KUBEFLOW_CRDS: [(&str, &str); 3] = [
     ("sparkapplications.sparkoperator.k8s.io", "sparkoperator.k8s.io_sparkapplications.yaml"),
     ("scheduledsparkapplications.sparkoperator.k8s.io", "sparkoperator.k8s.io_scheduledsparkapplications.yaml"),
+    ("sparkconnects.sparkoperator.k8s.io", "sparkoperator.k8s.io_sparkconnects.yaml"),
 ];
 
 #[test]
@@ -1344,6 +1345,23 @@ fn with_kubeflow_enabled_and_its_crds_installed_the_operator_runs_a_sparkapplica
             .filter(|a| matches!(a["status"]["applicationState"]["state"].as_str(), Some("COMPLETED" | "FAILED")))
     });
     assert_eq!(done["status"]["applicationState"]["state"], "COMPLETED", "{:#}", done["status"]);
+
+    // And Kubeflow's SparkConnect example, opted in: the server's objects applied and its status written.
+    let server =
+        platform.write("spark-connect.json", &kubeflow_support::spark_connect("notebooks", "data-eng").to_string());
+    let (code, _, stderr) = platform.kubectl(&["apply", "-f", &server.display().to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let served = wait_for("the SparkConnect's status", || {
+        platform
+            .fake
+            .object("sparkoperator.k8s.io/v1alpha1", "SparkConnect", Some("data-eng"), "notebooks")
+            .filter(|c| c["status"]["state"].is_string())
+    });
+    assert!(
+        platform.fake.object("apps/v1", "StatefulSet", Some("data-eng"), "notebooks-connect").is_some(),
+        "{:#}",
+        served["status"]
+    );
 }
 
 #[test]
@@ -1362,7 +1380,11 @@ fn with_kubeflows_crds_already_installed_the_chart_leaves_them_to_their_owner() 
         .filter(|o| o["kind"] == "CustomResourceDefinition" && o["spec"]["group"] == "sparkoperator.k8s.io")
         .filter_map(|o| o["metadata"]["name"].as_str())
         .collect();
-    assert_eq!(shipped, [KUBEFLOW_CRDS[1].0], "only the CRD nobody installed comes with the release");
+    assert_eq!(
+        shipped,
+        [KUBEFLOW_CRDS[1].0, KUBEFLOW_CRDS[2].0],
+        "only the CRDs nobody installed come with the release"
+    );
     let stored = platform
         .fake
         .object("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, KUBEFLOW_CRDS[0].0)
