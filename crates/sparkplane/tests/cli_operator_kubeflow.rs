@@ -1,11 +1,12 @@
 //! Kubeflow's own examples (tests/data/kubeflow-examples, copied unchanged
 //! from kubeflow/spark-operator; see its README) on the simulated cluster
-//! with Kubeflow's own v1beta2 CRDs installed: each file is applied as it is
-//! with kubectl, handed to sparkplane's operator (`operator --kubeflow`) with
-//! `migrate kubeflow --apply`, and served: the driver objects the operator
-//! creates are the ones `sparkplane render` makes for the SparkJob `import
-//! kubeflow` converts the live application into, and the status it ends
-//! with validates against Kubeflow's CRD schema. One test per example.
+//! with Kubeflow's own CRDs installed: each file is applied as it is with
+//! kubectl, handed to sparkplane's operator (`operator --kubeflow`) with
+//! `migrate kubeflow --apply`, and served: the driver objects (for the
+//! SparkConnect example, the Connect server's) the operator creates are the
+//! ones `sparkplane render` makes for the SparkJob `import kubeflow` converts
+//! the live resource into, and the status it ends with validates against
+//! Kubeflow's CRD schema. One test per example.
 
 mod cluster_support;
 mod kubeflow_support;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use kubeflow_support::{CRD_FILES, KubeflowCluster, contained, repo, state, status_errors};
 use serde_json::Value;
+use sparkplane_fakekube::{Cluster, DriverRun, Node};
 
 const EXAMPLES: &str = "crates/sparkplane/tests/data/kubeflow-examples";
 
@@ -82,7 +84,20 @@ fn rendered_from_live(cluster: &KubeflowCluster, kind: &str, name: &str) -> Vec<
 /// Every rendered object exists as rendered (the API server's additions aside),
 /// and the driver pod belongs to the application.
 fn assert_same_objects(cluster: &KubeflowCluster, expected: &[Value], owner_kind: &str, owner: &str) {
-    assert!(expected.iter().any(|o| o["kind"] == "Pod"), "a driver pod is rendered");
+    assert_same_objects_owning(cluster, expected, "Pod", owner_kind, owner);
+}
+
+/// Every rendered object exists as rendered (the API server's additions
+/// aside), and the `owned` one (the driver pod, a server's StatefulSet)
+/// belongs to the Kubeflow resource.
+fn assert_same_objects_owning(
+    cluster: &KubeflowCluster,
+    expected: &[Value],
+    owned: &str,
+    owner_kind: &str,
+    owner: &str,
+) {
+    assert!(expected.iter().any(|o| o["kind"] == owned), "a {owned} is rendered");
     for object in expected {
         let (api_version, kind) = (object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""));
         let name = object["metadata"]["name"].as_str().unwrap_or("");
@@ -96,7 +111,7 @@ fn assert_same_objects(cluster: &KubeflowCluster, expected: &[Value], owner_kind
         if let Err(difference) = contained(object, &actual, kind) {
             panic!("{kind} {name} differs from sparkplane's render: {difference}");
         }
-        if kind == "Pod" {
+        if kind == owned {
             let reference = &actual["metadata"]["ownerReferences"][0];
             assert_eq!((reference["kind"].as_str(), reference["name"].as_str()), (Some(owner_kind), Some(owner)));
         }
@@ -242,28 +257,103 @@ fn example_spark_pi_prometheus_is_refused_by_kubectl_as_published() {
     assert!(cluster.object("SparkApplication", "default", "spark-pi").is_none());
 }
 
-/// `sparkconnect/spark-connect.yaml` is a `SparkConnect` (v1alpha1), not a
-/// v1beta2 kind: without its CRD (the operator serves v1beta2 only; `import
-/// kubeflow` converts a SparkConnect into a Connect SparkJob) kubectl has no
-/// such kind, and nothing is stored.
-#[test]
-fn example_spark_connect_is_no_v1beta2_kind() {
+/// A simulated cluster whose server JVMs run until stopped.
+fn serving_cluster() -> KubeflowCluster {
     let cluster = KubeflowCluster::start(300);
-    let path = repo().join(EXAMPLES).join("sparkconnect/spark-connect.yaml");
-    let out = cluster.kubectl(&["apply", "-f", path.to_str().expect("utf-8")]);
-    assert!(!out.status.success(), "no SparkConnect kind");
-    // kubectl's validation finds no schema for the kind (`the server could not find the requested
-    // resource`); without validation the API server has no such kind (`no matches for kind`).
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("could not find the requested resource")
-            || stderr.contains("no matches for kind \"SparkConnect\""),
-        "{stderr}"
+    cluster.fake.set_cluster(Cluster {
+        nodes: (0..4).map(|i| Node::new(&format!("node-{i}"), 64, 256)).collect(),
+        default_run: DriverRun::forever(),
+        ..Cluster::default()
+    });
+    cluster
+}
+
+/// `sparkconnect/spark-connect.yaml` is a `SparkConnect` (v1alpha1), a
+/// Spark Connect server: applied unchanged with Kubeflow's CRD for it,
+/// moved, it is served as the Connect server `sparkplane render` makes for
+/// the `type: Connect` SparkJob `import kubeflow` converts it into (its
+/// StatefulSet owned by the SparkConnect), and its status is Kubeflow's
+/// `Ready` with the server's pod and Service, validating against Kubeflow's
+/// schema; the fields the conversion does not carry are named in a Warning
+/// Event and the conditions annotation.
+#[test]
+fn example_spark_connect() {
+    let cluster = serving_cluster();
+    let _operator = cluster.operator("default");
+    apply_and_move(&cluster, "sparkconnect/spark-connect.yaml");
+    let name = names_of("sparkconnect/spark-connect.yaml", "SparkConnect").remove(0);
+    let ready =
+        cluster.wait("SparkConnect", "default", &name, Duration::from_secs(90), |c| c["status"]["state"] == "Ready");
+    let status = &ready["status"];
+    let errors = status_errors(CRD_FILES[2], status);
+    assert!(errors.is_empty(), "the status fails Kubeflow's schema: {errors:?}\n{status:#}");
+    assert_eq!(status["server"]["podName"], format!("{name}-connect-0"), "{status:#}");
+    assert_eq!(status["server"]["serviceName"], format!("{name}-connect"), "{status:#}");
+    assert!(status["server"]["podIp"].is_string() && status["startTime"].is_string(), "{status:#}");
+    let condition = |kind: &str| {
+        status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == kind).cloned().unwrap_or_default()
+    };
+    assert_eq!(
+        (condition("ServerPodReady")["status"].as_str(), condition("ServerPodReady")["reason"].as_str()),
+        (Some("True"), Some("ServerPodReady")),
+        "{status:#}"
     );
-    let unvalidated = cluster.kubectl(&["apply", "--validate=false", "-f", path.to_str().expect("utf-8")]);
-    let stderr = String::from_utf8_lossy(&unvalidated.stderr);
-    assert!(!unvalidated.status.success() && stderr.contains("no matches for kind \"SparkConnect\""), "{stderr}");
-    assert!(cluster.fake.objects().iter().all(|o| o["kind"] != "SparkConnect"), "nothing stored");
+    assert_eq!(condition("sparkplane.dev/Server")["reason"], "Serving", "{status:#}");
+    assert_eq!(
+        condition("sparkplane.dev/Server")["message"],
+        format!("serving at sc://{name}-connect.default.svc:15002"),
+        "{status:#}"
+    );
+    let expected = rendered_from_live(&cluster, "sparkconnect", &name);
+    assert_same_objects_owning(&cluster, &expected, "StatefulSet", "SparkConnect", &name);
+    // What the conversion does not carry (the example's pod templates set what sparkplane owns) is named.
+    let annotations = &ready["metadata"]["annotations"];
+    let conditions: Vec<Value> =
+        serde_json::from_str(annotations["sparkplane.dev/conditions"].as_str().unwrap_or("[]")).expect("JSON");
+    let notes: Vec<String> = cluster
+        .fake
+        .objects()
+        .iter()
+        .filter(|o| {
+            o["kind"] == "Event" && o["regarding"]["kind"] == "SparkConnect" && o["reason"] == "FieldNotHonoured"
+        })
+        .filter(|o| o["type"] == "Warning")
+        .filter_map(|o| o["note"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!conditions.is_empty(), "the example's server template sets fields sparkplane owns: {annotations:#}");
+    for field in conditions.iter().filter_map(|c| c["field"].as_str()) {
+        assert!(notes.iter().any(|n| n.contains(field)), "a Warning Event names {field}: {notes:?}");
+    }
+}
+
+/// Bad input past the schema: a SparkConnect whose server memory is no
+/// quantity (Kubeflow's schema takes any string there) cannot be converted;
+/// the operator writes Kubeflow's `Failed` with the field path in its
+/// condition, and applies nothing.
+#[test]
+fn a_spark_connect_that_cannot_be_converted_fails_with_its_field_path_and_nothing_is_applied() {
+    let cluster = serving_cluster();
+    let _operator = cluster.operator("default");
+    let mut server = kubeflow_support::spark_connect("broken", "default");
+    server["spec"]["executor"]["memory"] = serde_json::json!("lots");
+    let file = cluster.dir.path().join("broken.json");
+    std::fs::write(&file, server.to_string()).expect("write");
+    let out = cluster.kubectl(&["apply", "-f", file.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "the schema takes it: {}", String::from_utf8_lossy(&out.stderr));
+    let failed = cluster
+        .wait("SparkConnect", "default", "broken", Duration::from_secs(60), |c| c["status"]["state"] == "Failed");
+    let errors = status_errors(CRD_FILES[2], &failed["status"]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let ours = failed["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "sparkplane.dev/Server")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ours["reason"], "InvalidSpec", "{:#}", failed["status"]);
+    assert!(ours["message"].as_str().is_some_and(|m| m.contains("spec.executor.memory")), "{:#}", failed["status"]);
+    assert!(cluster.fake.objects().iter().all(|o| o["kind"] != "StatefulSet" && o["kind"] != "Pod"), "nothing applied");
 }
 
 /// Bad input the API server stops: a SparkApplication that fails Kubeflow's

@@ -1,5 +1,5 @@
 //! What the CLI's Kubeflow tests share: a simulated cluster with Kubeflow's
-//! own v1beta2 CRDs (charts/sparkplane/files/kubeflow) and the SparkJob CRD,
+//! own CRDs (charts/sparkplane/files/kubeflow) and the SparkJob CRD,
 //! kubectl against it, `sparkplane migrate kubeflow`, Kubeflow's status
 //! schema, and waiting for a status.
 //!
@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer, Node};
 
-pub const CRD_FILES: [&str; 2] =
-    ["sparkoperator.k8s.io_sparkapplications.yaml", "sparkoperator.k8s.io_scheduledsparkapplications.yaml"];
+pub const CRD_FILES: [&str; 3] = [
+    "sparkoperator.k8s.io_sparkapplications.yaml",
+    "sparkoperator.k8s.io_scheduledsparkapplications.yaml",
+    "sparkoperator.k8s.io_sparkconnects.yaml",
+];
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
@@ -33,6 +36,21 @@ pub fn spark_pi(name: &str, namespace: &str, labels: Value) -> Value {
             .to_json();
     app["metadata"] = json!({"name": name, "namespace": namespace, "labels": labels});
     app
+}
+
+/// Kubeflow's `sparkconnect/spark-connect.yaml` example as vendored, named
+/// `name` in `namespace`, opted in to sparkplane with its owner labels.
+pub fn spark_connect(name: &str, namespace: &str) -> Value {
+    let path = repo().join("crates/sparkplane/tests/data/kubeflow-examples/sparkconnect/spark-connect.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut server =
+        sparkplane_documents::yaml::parse_documents(&sparkplane_documents::Source::new("spark-connect.yaml", text))
+            .expect("the example parses")
+            .remove(0)
+            .to_json();
+    server["metadata"] = json!({"name": name, "namespace": namespace, "labels": {
+        "sparkplane.dev/operator": "sparkplane", "sparkplane.dev/team": "data-eng", "sparkplane.dev/cost-center": "cc-42"}});
+    server
 }
 
 /// Kubeflow's CRD in `file`, as vendored.
@@ -118,6 +136,7 @@ impl KubeflowCluster {
     pub fn object(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let api_version = match kind {
             "SparkApplication" | "ScheduledSparkApplication" => "sparkoperator.k8s.io/v1beta2",
+            "SparkConnect" => "sparkoperator.k8s.io/v1alpha1",
             _ => "v1",
         };
         self.fake.object(api_version, kind, Some(namespace), name)
