@@ -214,7 +214,11 @@ fn a_serving_spark_connect_moves_and_returns_with_what_stays_behind_each_way() {
     let entries = migrate(&mut host, &request(Mode::Apply)).expect("applies");
     assert_eq!(entries.last().map(|e| e.kind), Some(KIND_SPARK_CONNECT), "servers come last");
     let server = entries.iter().find(|e| e.name == "notebooks").expect("listed");
-    assert_eq!((&server.outcome, server.after), (&Outcome::Moved, Operator::Sparkplane), "a server never ends: it moves serving");
+    assert_eq!(
+        (&server.outcome, server.after),
+        (&Outcome::Moved, Operator::Sparkplane),
+        "a server never ends: it moves serving"
+    );
     assert_eq!(
         server.notes,
         [
@@ -229,7 +233,11 @@ fn a_serving_spark_connect_moves_and_returns_with_what_stays_behind_each_way() {
     let entries = migrate(&mut host, &request(Mode::Undo)).expect("undoes");
     let server = entries.iter().find(|e| e.name == "notebooks").expect("listed");
     assert_eq!(server.outcome, Outcome::Returned);
-    assert!(server.notes[0].starts_with("sparkplane's server (the StatefulSet notebooks-connect"), "{:?}", server.notes);
+    assert!(
+        server.notes[0].starts_with("sparkplane's server (the StatefulSet notebooks-connect"),
+        "{:?}",
+        server.notes
+    );
     // A new server (never served by Kubeflow) leaves nothing behind.
     host.objects.last_mut().expect("the server").state = String::new();
     let entries = migrate(&mut host, &request(Mode::List)).expect("lists");
