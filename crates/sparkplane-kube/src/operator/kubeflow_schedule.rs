@@ -28,7 +28,7 @@ use sparkplane_lifecycle::{SCHEDULED_AT_ANNOTATION, STARTED_BY_ANNOTATION, parse
 
 use super::context::Context;
 use super::kubeflow_state::{App, Cached, KubeflowState, Scheduled, regarding};
-use super::merge_patch::merge_diff;
+use super::kubeflow_writes::patch_status;
 use super::writes::delete_if_present;
 use crate::error::{KubeError, Operation};
 use crate::submit::FIELD_MANAGER;
@@ -255,24 +255,8 @@ async fn write(
     if old == new {
         return Ok(());
     }
-    let diff = merge_diff(
-        &serde_json::to_value(old).unwrap_or(Value::Null),
-        &serde_json::to_value(new).unwrap_or(Value::Null),
-    );
-    let mut patch = json!({ "status": diff });
-    if let Some(version) = &version {
-        patch["metadata"] = json!({ "resourceVersion": version });
-    }
     let (namespace, name) = (scheduled.namespace().unwrap_or_default(), scheduled.name_any());
-    let api: Api<Scheduled> = Api::namespaced(ctx.client.clone(), &namespace);
-    ctx.metrics.request("patch", "ScheduledSparkApplication/status");
-    let answer = api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
-        KubeError::from_kube(
-            e,
-            Operation::new("patch", "ScheduledSparkApplication/status", target(scheduled)),
-            &ctx.settings.server,
-        )
-    })?;
+    let answer = patch_status(ctx, (&namespace, &name), old, new, version.as_deref()).await?;
     // The cache may show the version read before this reconcile's annotation patch, or the one it answered.
     let read = scheduled.metadata.resource_version.clone().into_iter().chain(version);
     kubeflow.schedule_writes.lock().unwrap_or_else(|p| p.into_inner()).remember(

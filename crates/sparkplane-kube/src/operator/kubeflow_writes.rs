@@ -22,7 +22,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
-use sparkplane_api::kubeflow::SparkApplicationStatus;
+use sparkplane_api::kubeflow::{SparkApplicationStatus, SparkConnectStatus};
 use sparkplane_api::labels;
 use sparkplane_kubeflow::connect_status::{ServerSeen, connect_status};
 use sparkplane_kubeflow::resource::{CONDITIONS, Condition, annotation, event_note, read_annotation};
@@ -31,7 +31,7 @@ use sparkplane_lifecycle::{Prepared, RetryRule};
 
 use super::context::Context;
 use super::converted;
-use super::kubeflow_state::{App, Cached, Conn, key, regarding};
+use super::kubeflow_state::{App, Cached, key, regarding};
 use super::merge_patch::merge_diff;
 use crate::error::{KubeError, Operation};
 
@@ -70,23 +70,8 @@ pub async fn write_status(ctx: &Context, job: &SparkJob, new: &SparkJobStatus) -
     if written == old {
         return Ok(());
     }
-    let diff = merge_diff(
-        &serde_json::to_value(&old).unwrap_or(Value::Null),
-        &serde_json::to_value(&written).unwrap_or(Value::Null),
-    );
-    let mut patch = json!({ "status": diff });
-    if let Some(version) = &version {
-        patch["metadata"] = json!({ "resourceVersion": version });
-    }
-    let api: Api<App> = Api::namespaced(ctx.client.clone(), &namespace);
-    ctx.metrics.request("patch", "SparkApplication/status");
-    let answer = api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
-        KubeError::from_kube(
-            e,
-            Operation::new("patch", "SparkApplication/status", format!("{namespace}/{name}")),
-            &ctx.settings.server,
-        )
-    })?;
+    let answer =
+        patch_status::<SparkApplicationStatus>(ctx, (&namespace, &name), &old, &written, version.as_deref()).await?;
     let ended = |s: &SparkApplicationStatus| {
         s.application_state.as_ref().is_some_and(|a| a.state == COMPLETED || a.state == FAILED)
     };
@@ -164,23 +149,8 @@ async fn write_connect_status(ctx: &Context, job: &SparkJob, new: &SparkJobStatu
         }
         return Ok(());
     }
-    let diff = merge_diff(
-        &serde_json::to_value(&old).unwrap_or(Value::Null),
-        &serde_json::to_value(&written).unwrap_or(Value::Null),
-    );
-    let mut patch = json!({ "status": diff });
-    if let Some(version) = &version {
-        patch["metadata"] = json!({ "resourceVersion": version });
-    }
-    let api: Api<Conn> = Api::namespaced(ctx.client.clone(), &namespace);
-    ctx.metrics.request("patch", "SparkConnect/status");
-    let answer = api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
-        KubeError::from_kube(
-            e,
-            Operation::new("patch", "SparkConnect/status", format!("{namespace}/{name}")),
-            &ctx.settings.server,
-        )
-    })?;
+    let answer =
+        patch_status::<SparkConnectStatus>(ctx, (&namespace, &name), &old, &written, version.as_deref()).await?;
     let shown =
         kubeflow.conns.get(&ObjectRef::new(&name).within(&namespace)).and_then(|c| c.metadata.resource_version.clone());
     kubeflow.conn_writes.lock().unwrap_or_else(|p| p.into_inner()).remember(
@@ -190,6 +160,41 @@ async fn write_connect_status(ctx: &Context, job: &SparkJob, new: &SparkJobStatu
         (exact, written),
     );
     Ok(())
+}
+
+/// Patches the status of the Kubeflow resource `name` of `namespace` from
+/// `old` to `new`: a merge patch of what changed, carrying `version` (the
+/// resource version the decision was made on), so a change someone else
+/// made since is refused (409, and the reconcile runs again on it) instead
+/// of written over. The resource as the API server answered.
+pub async fn patch_status<S>(
+    ctx: &Context,
+    (namespace, name): (&str, &str),
+    old: &S,
+    new: &S,
+    version: Option<&str>,
+) -> Result<Cached<S>, KubeError>
+where
+    S: serde::Serialize,
+    Cached<S>: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let diff = merge_diff(
+        &serde_json::to_value(old).unwrap_or(Value::Null),
+        &serde_json::to_value(new).unwrap_or(Value::Null),
+    );
+    let mut patch = json!({ "status": diff });
+    if let Some(version) = version {
+        patch["metadata"] = json!({ "resourceVersion": version });
+    }
+    let what = format!("{}/status", Cached::<S>::kind(&()));
+    let api: Api<Cached<S>> = Api::namespaced(ctx.client.clone(), namespace);
+    ctx.metrics.request("patch", &what);
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|e| {
+        KubeError::from_kube(e, Operation::new("patch", what, format!("{namespace}/{name}")), &ctx.settings.server)
+    })
 }
 
 /// The server's pod (its name and IP, when it exists), its clients'
