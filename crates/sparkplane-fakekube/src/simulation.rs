@@ -626,11 +626,14 @@ impl Sim {
                 store.objects.get(&("v1".to_owned(), "configmaps".to_owned(), Some(key.0.clone()), name.clone()))
             })
             .collect();
+        // spark-submit's cluster mode hands the driver its properties in a
+        // mounted ConfigMap; a client-mode driver (a Connect server) has them
+        // on its command line.
         let props = mounted
             .iter()
             .filter_map(|cm| cm["data"]["spark.properties"].as_str().map(spark::parse_properties))
             .next()
-            .unwrap_or_default();
+            .unwrap_or_else(|| spark::command_line_properties(driver));
         // The executors' pod template, as spark-submit mounts it (`spark.kubernetes.executor.podTemplateFile`).
         let template =
             mounted.iter().find_map(|cm| cm["data"][spark::POD_TEMPLATE_KEY].as_str().map(spark::read_template));

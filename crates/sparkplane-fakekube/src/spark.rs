@@ -96,6 +96,31 @@ pub fn with_template(executor: &mut Value, template: &Value) {
 }
 
 /// The ConfigMap names mounted into a pod.
+/// The Spark properties a client-mode driver (a Spark Connect server) is
+/// given on its spark-submit command line: each `--conf KEY=VALUE` (or
+/// `--conf=KEY=VALUE`) of its first container's command and args, the last
+/// one of a key winning as spark-submit takes it.
+pub fn command_line_properties(pod: &Value) -> BTreeMap<String, String> {
+    let container = &pod["spec"]["containers"][0];
+    let words: Vec<&str> = ["command", "args"]
+        .iter()
+        .flat_map(|part| container[*part].as_array().into_iter().flatten().filter_map(Value::as_str))
+        .collect();
+    let mut props = BTreeMap::new();
+    let mut words = words.into_iter();
+    while let Some(word) = words.next() {
+        let pair = match word.strip_prefix("--conf=") {
+            Some(pair) => Some(pair),
+            None if word == "--conf" => words.next(),
+            None => None,
+        };
+        if let Some((key, value)) = pair.and_then(|p| p.split_once('=')) {
+            props.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    props
+}
+
 pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
     pod["spec"]["volumes"]
         .as_array()
@@ -229,6 +254,24 @@ mod tests {
         assert_eq!(props.get("spark.kubernetes.driver.label.a:b").map(String::as_str), Some("c"));
         assert_eq!(props.get("spark.x").map(String::as_str), Some("y\nz"));
         assert_eq!(props.len(), 3);
+    }
+
+    #[test]
+    fn a_client_mode_driver_is_read_from_its_command_line() {
+        let driver = json!({"spec": {"containers": [{"args": [
+            "--master", "k8s://https://kubernetes.default.svc:443", "--deploy-mode", "client",
+            "--conf", "spark.executor.instances=2", "--conf=spark.executor.memory=1g",
+            "--conf", "spark.executor.instances=3", "--conf", "not-a-pair", "--class", "X",
+        ]}]}});
+        let props = command_line_properties(&driver);
+        assert_eq!(
+            props,
+            BTreeMap::from([
+                ("spark.executor.instances".to_owned(), "3".to_owned()),
+                ("spark.executor.memory".to_owned(), "1g".to_owned()),
+            ])
+        );
+        assert!(command_line_properties(&json!({"spec": {}})).is_empty());
     }
 
     #[test]
