@@ -120,15 +120,22 @@ fn rendered_instances(fake: &FakeApiServer, name: &str) -> Vec<String> {
 async fn a_spark_connect_is_served_and_a_restarted_operator_reads_its_state_back() {
     let fake = FakeApiServer::start().expect("fake");
     fake.insert(crd()).expect("Kubeflow's CRD is stored");
-    fake.set_cluster(Cluster { default_run: DriverRun::forever(), ..Cluster::default() });
+    // Server JVMs that run until stopped, and drivers that start their executors.
+    fake.set_cluster(Cluster { default_run: DriverRun::forever(), executors: true, ..Cluster::default() });
     let operator = Operator::start(&fake, kubeflow_on);
     let created: DynamicObject = serde_json::from_value(server("notebooks", 2)).expect("an object");
     servers(&fake).create(&PostParams::default(), &created).await.expect("created");
 
-    let ready = wait_server(&fake, "notebooks", Duration::from_secs(30), |c| c["status"]["state"] == "Ready").await;
+    let ready = wait_server(&fake, "notebooks", Duration::from_secs(30), |c| {
+        c["status"]["state"] == "Ready" && c["status"]["executors"]["running"] == 2
+    })
+    .await;
     assert_valid_status(&ready["status"]);
     assert_eq!(ready["status"]["server"]["podName"], "notebooks-connect-0");
     assert_eq!(condition(&ready, "sparkplane.dev/Server")["reason"], "Serving");
+    // The server's two executors (the simulated driver starts them from its
+    // command line, as a client-mode Spark driver does), by phase as Kubeflow counts them.
+    assert_eq!(ready["status"]["executors"], json!({"running": 2}));
     let set = fake.object("apps/v1", "StatefulSet", Some("data"), "notebooks-connect").expect("the StatefulSet");
     let owner = &set["metadata"]["ownerReferences"][0];
     assert_eq!(

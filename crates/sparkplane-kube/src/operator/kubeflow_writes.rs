@@ -198,8 +198,8 @@ where
 }
 
 /// The server's pod (its name and IP, when it exists), its clients'
-/// Service and its executor pods' phases, read from the API (servers are
-/// few, and their status is written only when it changes).
+/// Service and its executor pods' phases, read from the API at each status
+/// write (a get and a list: servers are few, and looked at once a resync).
 async fn server_seen(ctx: &Context, job: &SparkJob, namespace: &str) -> Result<ServerSeen, KubeError> {
     let Prepared::Ready(plan) = &*ctx.prepared(job) else { return Ok(ServerSeen::default()) };
     let Some(server) = plan.server.as_ref() else { return Ok(ServerSeen::default()) };
@@ -209,7 +209,8 @@ async fn server_seen(ctx: &Context, job: &SparkJob, namespace: &str) -> Result<S
     };
     ctx.metrics.request("get", "Pod");
     let pod = pods.get_opt(&server.pod).await.map_err(|e| failed(e, "get", format!("{namespace}/{}", server.pod)))?;
-    let selector = format!("{}={},spark-role=executor", labels::JOB, job.name_any());
+    let role = sparkplane_core::render::common::SPARK_ROLE_LABEL;
+    let selector = format!("{}={},{role}=executor", labels::JOB, job.name_any());
     ctx.metrics.request("list", "Pod");
     let executors = pods
         .list(&ListParams::default().labels(&selector))
