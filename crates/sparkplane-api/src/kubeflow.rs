@@ -896,6 +896,47 @@ pub const API_VERSION_V1ALPHA1: &str = "sparkoperator.k8s.io/v1alpha1";
 /// `kind` of a Spark Connect server.
 pub const KIND_SPARK_CONNECT: &str = "SparkConnect";
 
+/// The `apiVersion` Kubeflow serves `kind` at: `v1alpha1` for a
+/// SparkConnect, `v1beta2` for the two application kinds.
+pub fn api_version_of(kind: &str) -> &'static str {
+    if kind == KIND_SPARK_CONNECT { API_VERSION_V1ALPHA1 } else { API_VERSION }
+}
+
+/// The version alone (`v1beta2`, `v1alpha1`) of [`api_version_of`].
+pub fn version_of(kind: &str) -> &'static str {
+    api_version_of(kind).rsplit_once('/').map_or("", |(_, version)| version)
+}
+
+/// The resource (plural) name of `kind` in the API's paths.
+pub fn plural_of(kind: &str) -> &'static str {
+    match kind {
+        KIND_SCHEDULED_SPARK_APPLICATION => "scheduledsparkapplications",
+        KIND_SPARK_CONNECT => "sparkconnects",
+        _ => "sparkapplications",
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_version_and_plural() {
+        let table = [
+            (KIND_SPARK_APPLICATION, "sparkoperator.k8s.io/v1beta2", "v1beta2", "sparkapplications"),
+            (KIND_SCHEDULED_SPARK_APPLICATION, "sparkoperator.k8s.io/v1beta2", "v1beta2", "scheduledsparkapplications"),
+            (KIND_SPARK_CONNECT, "sparkoperator.k8s.io/v1alpha1", "v1alpha1", "sparkconnects"),
+        ];
+        for (kind, api_version, version, plural) in table {
+            assert_eq!(
+                (api_version_of(kind), version_of(kind), plural_of(kind)),
+                (api_version, version, plural),
+                "{kind}"
+            );
+        }
+    }
+}
+
 /// What a `SparkConnect` (`sparkoperator.k8s.io/v1alpha1`) asks the operator
 /// to run: a long-running Spark Connect server and its executors. Field for
 /// field as the operator's `api/v1alpha1/sparkconnect_types.go` publishes

@@ -11,18 +11,13 @@ use std::collections::BTreeMap;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
-use sparkplane_api::kubeflow::{GROUP, KIND_SCHEDULED_SPARK_APPLICATION, KIND_SPARK_APPLICATION, KIND_SPARK_CONNECT};
+use sparkplane_api::kubeflow::{GROUP, KIND_SPARK_APPLICATION, KIND_SPARK_CONNECT, plural_of, version_of};
 use sparkplane_kubeflow::migrate::Listed;
 
 use crate::error::{KubeError, Operation};
 
 fn resource(kind: &str) -> ApiResource {
-    let (version, plural) = match kind {
-        KIND_SCHEDULED_SPARK_APPLICATION => ("v1beta2", "scheduledsparkapplications"),
-        KIND_SPARK_CONNECT => ("v1alpha1", "sparkconnects"),
-        _ => ("v1beta2", "sparkapplications"),
-    };
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, version, kind), plural)
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, version_of(kind), kind), plural_of(kind))
 }
 
 fn api(client: &kube::Client, kind: &str, namespace: Option<&str>) -> Api<DynamicObject> {

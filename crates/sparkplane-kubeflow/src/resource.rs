@@ -63,12 +63,8 @@ pub fn opted_in(labels: &BTreeMap<String, String>) -> bool {
 /// Converts a live resource with the one importer. Fails with every problem
 /// (each with its field path) when it cannot be converted.
 pub fn convert(live: &Live<'_>) -> Result<Converted, Diagnostics> {
-    let api_version = match live.kind {
-        sparkplane_api::kubeflow::KIND_SPARK_CONNECT => sparkplane_api::kubeflow::API_VERSION_V1ALPHA1,
-        _ => sparkplane_api::kubeflow::API_VERSION,
-    };
     let document = serde_json::json!({
-        "apiVersion": api_version,
+        "apiVersion": sparkplane_api::kubeflow::api_version_of(live.kind),
         "kind": live.kind,
         "metadata": {"name": live.name, "namespace": live.namespace, "labels": live.labels},
         "spec": live.spec,

@@ -27,7 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use kube::ResourceExt;
 use sparkplane_api::SparkJob;
-use sparkplane_api::kubeflow::{API_VERSION, API_VERSION_V1ALPHA1, KIND_SPARK_CONNECT};
+use sparkplane_api::kubeflow::{KIND_SPARK_CONNECT, api_version_of};
 use sparkplane_api::labels;
 use sparkplane_documents::diagnostic::Diagnostics;
 use sparkplane_kubeflow::resource::{Condition, Live, convert, not_converted, not_honoured};
@@ -186,11 +186,6 @@ pub fn converted_from(job: &SparkJob) -> Option<&str> {
 /// Whether `job` is the SparkJob a SparkConnect was converted into.
 pub fn from_spark_connect(job: &SparkJob) -> bool {
     converted_from(job) == Some(KIND_SPARK_CONNECT)
-}
-
-/// The `apiVersion` of a Kubeflow kind.
-fn api_version_of(kind: &str) -> &'static str {
-    if kind == KIND_SPARK_CONNECT { API_VERSION_V1ALPHA1 } else { API_VERSION }
 }
 
 /// The owner reference (controller) of what a converted job's run creates:

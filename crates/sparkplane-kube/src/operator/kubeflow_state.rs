@@ -180,7 +180,7 @@ pub type Scheduled = Cached<ScheduledSparkApplicationStatus>;
 pub type Conn = Cached<SparkConnectStatus>;
 
 macro_rules! kubeflow_resource {
-    ($status:ty, $kind:expr, $version:expr, $plural:expr) => {
+    ($status:ty, $kind:expr) => {
         impl Resource for Cached<$status> {
             type DynamicType = ();
             type Scope = NamespaceResourceScope;
@@ -192,10 +192,10 @@ macro_rules! kubeflow_resource {
                 sparkplane_api::kubeflow::GROUP.into()
             }
             fn version(_: &()) -> std::borrow::Cow<'_, str> {
-                $version.into()
+                sparkplane_api::kubeflow::version_of($kind).into()
             }
             fn plural(_: &()) -> std::borrow::Cow<'_, str> {
-                $plural.into()
+                sparkplane_api::kubeflow::plural_of($kind).into()
             }
             fn meta(&self) -> &ObjectMeta {
                 &self.metadata
@@ -207,14 +207,9 @@ macro_rules! kubeflow_resource {
     };
 }
 
-kubeflow_resource!(SparkApplicationStatus, KIND_SPARK_APPLICATION, "v1beta2", "sparkapplications");
-kubeflow_resource!(
-    ScheduledSparkApplicationStatus,
-    KIND_SCHEDULED_SPARK_APPLICATION,
-    "v1beta2",
-    "scheduledsparkapplications"
-);
-kubeflow_resource!(SparkConnectStatus, KIND_SPARK_CONNECT, "v1alpha1", "sparkconnects");
+kubeflow_resource!(SparkApplicationStatus, KIND_SPARK_APPLICATION);
+kubeflow_resource!(ScheduledSparkApplicationStatus, KIND_SCHEDULED_SPARK_APPLICATION);
+kubeflow_resource!(SparkConnectStatus, KIND_SPARK_CONNECT);
 
 /// The label selector of the resources sparkplane serves.
 pub fn selector() -> String {
