@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -268,8 +268,7 @@ impl Index {
         };
         let mut listed = listed;
         listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        let mut changed = Vec::new();
-        let gone = {
+        let (gone, changed) = {
             let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
             let mut left_out = self.skipped_logs.lock().unwrap_or_else(|p| p.into_inner());
             // Logs gone from the location are dropped now; the store hears of it with this refresh's other changes.
@@ -283,39 +282,35 @@ impl Index {
                 keep
             });
             drop(present);
-            for log in listed {
-                if let Some(record) = records.get(&log.name)
-                    && record.is_unchanged(&log)
-                {
-                    // A restored record whose log is unchanged: from now on its log can be opened,
-                    // before the changed logs are summarised; nothing is read.
-                    if record.is_restored()
-                        && let Some(record) = records.get_mut(&log.name)
+            // Collected in place: the changed logs reuse the listing's own buffer.
+            let changed: Vec<AppLog> = listed
+                .into_iter()
+                .filter_map(|log| {
+                    if let Some(record) = records.get(&log.name)
+                        && record.is_unchanged(&log)
                     {
-                        record.mark_listed(log);
+                        // A restored record whose log is unchanged: from now on its log can be opened,
+                        // before the changed logs are summarised; nothing is read.
+                        if record.is_restored()
+                            && let Some(record) = records.get_mut(&log.name)
+                        {
+                            record.mark_listed(log);
+                        }
+                        return None;
                     }
-                    continue;
-                }
-                if left_out.get(&log.name).is_some_and(|s| s.fingerprint == log.fingerprint) {
-                    continue;
-                }
-                changed.push(log);
-            }
-            gone
+                    if left_out.get(&log.name).is_some_and(|s| s.fingerprint == log.fingerprint) {
+                        return None;
+                    }
+                    Some(log)
+                })
+                .collect();
+            (gone, changed)
         };
         self.first_listing_due.store(false, Ordering::SeqCst);
-        let mut fresh = Vec::with_capacity(changed.len());
+        let (fresh, newly_skipped) = self.list_each(changed);
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-        let mut newly_skipped: Vec<(String, SkippedLog)> = Vec::new();
-        let listed = each_on_all_cores(&changed, |log| self.listing_of(log));
-        for (log, listed) in changed.into_iter().zip(listed) {
-            match listed {
-                Listed::Record(record) => fresh.push(record),
-                Listed::Skipped(left_out) => {
-                    *skipped.entry(left_out.reason.to_owned()).or_default() += 1;
-                    newly_skipped.push((log.name, left_out));
-                }
-            }
+        for (_, left_out) in &newly_skipped {
+            *skipped.entry(left_out.reason.to_owned()).or_default() += 1;
         }
         let count = {
             let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
@@ -558,6 +553,63 @@ impl Index {
     }
 }
 
+impl Index {
+    /// Lists `logs` on every core ([`Index::listing_of`] each): their records,
+    /// in no particular order (`Records` sorts them), and the logs left out
+    /// with why. The threads take the logs a run of [`RUN`] at a time and drop
+    /// each once read, and its record goes straight into the list returned: a
+    /// first listing of 100,000 logs holds the logs not read yet, the records
+    /// made so far and one run per core, no second list of either (ADR 0016,
+    /// ninth addendum). A log whose reading panics (a bug) is left out as
+    /// unreadable, saying so, and the others are listed.
+    fn list_each(&self, logs: Vec<AppLog>) -> (Vec<Record>, Vec<(String, SkippedLog)>) {
+        const RUN: usize = 64;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
+        let listed = Mutex::new((Vec::with_capacity(logs.len()), Vec::new()));
+        let logs = Mutex::new(logs.into_iter());
+        let work = || {
+            let mut run: Vec<AppLog> = Vec::with_capacity(RUN);
+            let mut done: Vec<(AppLog, Listed)> = Vec::with_capacity(RUN);
+            loop {
+                run.extend(logs.lock().unwrap_or_else(|p| p.into_inner()).by_ref().take(RUN));
+                if run.is_empty() {
+                    break;
+                }
+                for log in run.drain(..) {
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.listing_of(&log)));
+                    let listed = outcome.unwrap_or_else(|_| {
+                        Listed::Skipped(SkippedLog {
+                            fingerprint: log.fingerprint,
+                            reason: SKIP_UNREADABLE,
+                            message: "reading it failed unexpectedly (a bug in sparkplane: please report it with \
+                                      the log)"
+                                .to_owned(),
+                        })
+                    });
+                    done.push((log, listed));
+                }
+                let mut listed = listed.lock().unwrap_or_else(|p| p.into_inner());
+                for (log, one) in done.drain(..) {
+                    match one {
+                        Listed::Record(record) => listed.0.push(record),
+                        Listed::Skipped(left_out) => listed.1.push((log.name, left_out)),
+                    }
+                }
+            }
+        };
+        if workers == 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(work);
+                }
+            });
+        }
+        listed.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 fn listed(root: &str, log: &AppLog, summary: Result<AppSummary, ReadError>, read_at_ms: i64) -> Listed {
     match summary {
         Ok(summary) if summary.start_time_ms.is_some() => {
@@ -664,56 +716,6 @@ fn stored_skip(skipped: &SkippedLog) -> StoredSkip {
 fn restored_skip(name: String, stored: StoredSkip) -> Option<(String, SkippedLog)> {
     let reason = [SKIP_UNREADABLE, SKIP_NO_START].into_iter().find(|r| *r == stored.reason)?;
     Some((name, SkippedLog { fingerprint: stored.fingerprint, reason, message: stored.message }))
-}
-
-/// Runs `work` over each log on as many threads as the machine has cores (at
-/// most one per log); results come in the order of `logs`. The threads take
-/// the logs a run of [`RUN`] at a time and keep each run's results apart, so
-/// putting them in order moves each result once into a list of exactly the
-/// right size (a first listing of 100,000 logs holds no second copy of them,
-/// nor lists grown by doubling).
-fn each_on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Sync) -> Vec<T> {
-    const RUN: usize = 64;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len());
-    if workers <= 1 {
-        return logs.iter().map(&work).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = &work;
-    let mut runs: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let start = next.fetch_add(RUN, Ordering::Relaxed);
-                        let Some(run) = logs.get(start..(start + RUN).min(logs.len())) else { break };
-                        if run.is_empty() {
-                            break;
-                        }
-                        mine.push((start, run.iter().map(work).collect::<Vec<T>>()));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    runs.sort_unstable_by_key(|(start, _)| *start);
-    let mut results = Vec::with_capacity(logs.len());
-    let mut runs = runs.into_iter().peekable();
-    // A worker that panicked left its runs out: their logs are read here, in order.
-    while results.len() < logs.len() {
-        let at = results.len();
-        match runs.next_if(|(start, _)| *start == at) {
-            Some((_, run)) => results.extend(run),
-            None => {
-                let end = runs.peek().map_or(logs.len(), |(start, _)| *start);
-                results.extend(logs[at..end].iter().map(work));
-            }
-        }
-    }
-    results
 }
 
 /// Why a local log holds fewer bytes now than when it was listed (a rolling

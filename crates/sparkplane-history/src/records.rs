@@ -456,8 +456,9 @@ impl Records {
         removed
     }
 
-    /// Adds or replaces records, and drops the ones named in `gone`.
-    pub fn update(&mut self, fresh: Vec<Record>, gone: &[String]) {
+    /// Adds or replaces records (`fresh`, in any order, each log's at most
+    /// once: one listing's), and drops the ones named in `gone`.
+    pub fn update(&mut self, mut fresh: Vec<Record>, gone: &[String]) {
         if fresh.is_empty() && gone.is_empty() {
             return;
         }
@@ -469,15 +470,34 @@ impl Records {
             clear_unstored(&mut all);
         }
         all.retain(|r| gone.binary_search(&r.name()).is_err());
+        // Sorted in place: a stable sort would take a second buffer of up to 8 MB for a first listing's records.
+        fresh.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        fresh.dedup_by(|later, earlier| later.name() == earlier.name());
         // A first listing's records are the list itself (no copy into an empty one).
-        let all = if all.is_empty() {
-            fresh
-        } else {
-            all.extend(fresh);
-            all
-        };
-        *self = Records::new(all);
+        let sorted = if all.is_empty() { fresh } else { merged(all, fresh) };
+        *self = Records { sorted: Arc::new(sorted), all_stored: false };
     }
+}
+
+/// The records of `old` and `fresh`, both in name order, in name order; a
+/// name in both keeps `fresh`'s record.
+fn merged(old: Vec<Record>, fresh: Vec<Record>) -> Vec<Record> {
+    let mut all = Vec::with_capacity(old.len() + fresh.len());
+    let mut old = old.into_iter().peekable();
+    let mut fresh = fresh.into_iter().peekable();
+    while let (Some(o), Some(f)) = (old.peek(), fresh.peek()) {
+        match o.name().cmp(f.name()) {
+            std::cmp::Ordering::Less => all.extend(old.next()),
+            std::cmp::Ordering::Greater => all.extend(fresh.next()),
+            std::cmp::Ordering::Equal => {
+                old.next();
+                all.extend(fresh.next());
+            }
+        }
+    }
+    all.extend(old);
+    all.extend(fresh);
+    all
 }
 
 fn clear_unstored(records: &mut [Record]) {
@@ -580,6 +600,27 @@ mod tests {
         assert!(records.iter().all(Record::is_unstored));
         records.mark_stored();
         assert!(!records.iter().any(Record::is_unstored));
+    }
+
+    #[test]
+    fn an_update_in_any_order_replaces_records_by_name_and_keeps_the_rest_in_name_order() {
+        let make = |name: &str, user: &str| {
+            let mut e = entry(name, None, None, &[], false);
+            e.attempt.user = user.to_owned();
+            Record::of(e)
+        };
+        let mut records = Records::new(vec![make("/l/b", "old"), make("/l/d", "old"), make("/l/f", "old")]);
+        // A listing's records come in whatever order its threads finished them.
+        records.update(vec![make("/l/g", "new"), make("/l/d", "new"), make("/l/a", "new"), make("/l/e", "new")], &[]);
+        let listed: Vec<(String, String)> =
+            records.iter().map(|r| (r.name().to_owned(), r.entry().attempt.user)).collect();
+        let expected =
+            [("/l/a", "new"), ("/l/b", "old"), ("/l/d", "new"), ("/l/e", "new"), ("/l/f", "old"), ("/l/g", "new")];
+        assert_eq!(listed, expected.map(|(n, u)| (n.to_owned(), u.to_owned())));
+        // A first listing's records become the list as they are, sorted.
+        let mut first = Records::new(Vec::new());
+        first.update(vec![make("/l/c", "x"), make("/l/a", "x"), make("/l/b", "x")], &[]);
+        assert_eq!(first.iter().map(Record::name).collect::<Vec<_>>(), ["/l/a", "/l/b", "/l/c"]);
     }
 
     #[test]
