@@ -201,7 +201,7 @@ fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
     if meta.is_dir() && !is_rolling {
         return local_dir_logs(path).map_err(io_error);
     }
-    Ok(local_logs(vec![read::DirLog { path: path.to_path_buf(), meta: None }]))
+    Ok(local_logs(vec![read::DirLog { path: path.to_path_buf(), entry: None }]))
 }
 
 /// The application logs in the local directory `dir` (see [`read::list_app_logs`]),
@@ -221,16 +221,30 @@ pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
     Ok(local_logs(found))
 }
 
+/// Each found log with its size, modification time and fingerprint, looked
+/// at on every core (a folder of 100,000 logs is 100,000 `statx` calls and
+/// hashes), in the order found.
 fn local_logs(found: Vec<read::DirLog>) -> Vec<AppLog> {
-    let mut logs = Vec::with_capacity(found.len());
-    for read::DirLog { path, meta } in found {
-        // A log removed between listing and looking is simply not there any more.
-        let Ok((signature, is_file)) = local_signature(&path, meta) else { continue };
+    const RUN: usize = 256;
+    // Only numbers come back from the threads: each name is made here, on the listing's thread, where the
+    // list lives (made on the threads, the names stayed on their heaps, which the allocator keeps apart).
+    let looked = on_all_cores(&found, RUN, |found| {
+        let (signature, is_file) = local_signature(&found.path, found.meta()).ok()?;
         let (size, modified_ms, fingerprint) = signature.totals();
-        // The name is the path's text; a path that is not UTF-8 is named as displayed and keeps its own path.
-        let (name, own_path) = match path.to_str() {
-            Some(text) => (text.to_owned(), None),
-            None => (path.display().to_string(), Some(path)),
+        Some((size, modified_ms, fingerprint, is_file))
+    });
+    let mut logs = Vec::with_capacity(found.len());
+    for (read::DirLog { path, .. }, looked) in found.into_iter().zip(looked) {
+        // A log removed between listing and looking is simply not there any more.
+        let Some((size, modified_ms, fingerprint, is_file)) = looked.flatten() else { continue };
+        // The name is the path's text (the path's own buffer, not a copy); a path that is not UTF-8 is named as
+        // displayed and keeps its own path.
+        let (name, own_path) = match path.into_os_string().into_string() {
+            Ok(text) => (text, None),
+            Err(other) => {
+                let path = PathBuf::from(other);
+                (path.display().to_string(), Some(path))
+            }
         };
         let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
         logs.push(AppLog { name, size, modified_ms, fingerprint, place });
@@ -420,7 +434,7 @@ fn remote_signature<'a>(entries: impl Iterator<Item = &'a Entry>) -> Signature {
 /// read, or holds no Spark events, becomes a warning naming it. Summaries come in
 /// the order of `logs`.
 pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
-    let results = on_all_cores(logs, summary_of);
+    let results = on_all_cores(logs, 1, summary_of);
     let (mut summaries, mut warnings) = (Vec::new(), Vec::new());
     for (log, result) in logs.iter().zip(results) {
         match result {
@@ -452,24 +466,37 @@ pub(crate) fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
     }
 }
 
-/// Runs `work` over every log on as many threads as the machine has cores;
-/// results in the order of `logs`, `None` for a log whose worker panicked.
-pub(crate) fn on_all_cores<T: Send>(logs: &[AppLog], work: impl Fn(&AppLog) -> T + Sync) -> Vec<Option<T>> {
-    let results: Mutex<Vec<Option<T>>> = Mutex::new(logs.iter().map(|_| None).collect());
+/// Runs `work` over every item on as many threads as the machine has cores,
+/// each thread taking `run` items at a time (1 for whole logs, so a few big
+/// ones spread over the cores; more for small steps, so the threads meet
+/// less often); results in the order of `items`, `None` for an item whose
+/// worker panicked (the others still run).
+pub(crate) fn on_all_cores<I: Sync, T: Send>(items: &[I], run: usize, work: impl Fn(&I) -> T + Sync) -> Vec<Option<T>> {
+    let run = run.max(1);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new(items.iter().map(|_| None).collect());
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(logs.len()).max(1);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().div_ceil(run)).max(1);
+    let worker = || {
+        let mut done = Vec::with_capacity(run);
+        loop {
+            let start = next.fetch_add(run, Ordering::Relaxed);
+            let Some(these) = items.get(start..(start + run).min(items.len())) else { break };
+            if these.is_empty() {
+                break;
+            }
+            done.extend(these.iter().map(&work));
+            // A worker that panicked poisons the lock; the results written so far still stand.
+            let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (slot, result) in results[start..].iter_mut().zip(done.drain(..)) {
+                *slot = Some(result);
+            }
+        }
+    };
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(log) = logs.get(index) else { break };
-                    let result = work(log);
-                    // A worker that panicked poisons the lock; the results written so far still stand.
-                    let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    results[index] = Some(result);
-                }
-            });
+        let threads: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
+        for thread in threads {
+            // Joined here, a panicked worker leaves its items `None` rather than failing the whole scope.
+            let _ = thread.join();
         }
     });
     results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -554,6 +581,24 @@ mod tests {
         let (size, modified, changed) = fingerprint(&rewritten);
         assert_eq!((size, modified), (fingerprint(&before).0, fingerprint(&before).1));
         assert_ne!(changed, fingerprint(&before).2);
+    }
+
+    #[test]
+    fn work_on_every_core_comes_back_in_order_and_a_panic_loses_only_its_own_items() {
+        let items: Vec<u32> = (0..1000).collect();
+        for run in [1, 7, 256, 5000] {
+            let doubled = on_all_cores(&items, run, |i| i * 2);
+            assert_eq!(doubled, items.iter().map(|i| Some(i * 2)).collect::<Vec<_>>(), "run of {run}");
+        }
+        // A panic ends its thread: that run's items are None, and (with another thread left) every other item is done.
+        let results = on_all_cores(&items, 10, |i| {
+            assert!(*i != 503, "the item that fails");
+            *i
+        });
+        let missing: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(at, _)| at).collect();
+        let one_thread = std::thread::available_parallelism().map_or(1, |n| n.get()) == 1;
+        assert_eq!(missing, (500..if one_thread { 1000 } else { 510 }).collect::<Vec<_>>());
+        assert!(on_all_cores(&Vec::<u32>::new(), 4, |i| *i).is_empty());
     }
 
     #[test]
