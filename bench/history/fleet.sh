@@ -96,7 +96,7 @@ echo "|---|---|---|---|---|"
 if has listing; then
   warm "$data/apps-$n"
   p="$(free_port)"
-  fleet listing "sparkplane, first listing, run 1" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index-1")
+  fleet listing "sparkplane, first listing, run 1" "http://127.0.0.1:$p" "$n" listen -- $(ours "$data/apps-$n" "$p" "$scratch/index-1")
   if [ -z "${FLEET_SKIP_SPARK:-}" ]; then
     warm "$data/apps-$n"
     p="$(free_port)"
@@ -106,10 +106,10 @@ fi
 if has restart; then
   warm "$data/apps-$n"
   p="$(free_port)"
-  fleet listing "sparkplane, first listing, run 2 (fills the persisted index)" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index")
+  fleet listing "sparkplane, first listing, run 2 (fills the persisted index)" "http://127.0.0.1:$p" "$n" listen -- $(ours "$data/apps-$n" "$p" "$scratch/index")
   for run in 1 2 3; do
     p="$(free_port)"
-    fleet listing "sparkplane, restart $run with the persisted index" "http://127.0.0.1:$p" "$n" metrics -- $(ours "$data/apps-$n" "$p" "$scratch/index")
+    fleet listing "sparkplane, restart $run with the persisted index" "http://127.0.0.1:$p" "$n" listen -- $(ours "$data/apps-$n" "$p" "$scratch/index")
   done
   if [ -z "${FLEET_SKIP_SPARK:-}" ]; then
     warm "$data/apps-$n"
