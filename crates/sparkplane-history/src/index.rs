@@ -551,12 +551,10 @@ impl Index {
         };
         listed(&self.root, log, summary, read_at)
     }
-}
 
-impl Index {
     /// Lists `logs` on every core ([`Index::listing_of`] each): their records,
     /// in no particular order (`Records` sorts them), and the logs left out
-    /// with why. The threads take the logs a run of [`RUN`] at a time and drop
+    /// with why. The threads take the logs 64 at a time and drop
     /// each once read, and its record goes straight into the list returned: a
     /// first listing of 100,000 logs holds the logs not read yet, the records
     /// made so far and one run per core, no second list of either (ADR 0016,
