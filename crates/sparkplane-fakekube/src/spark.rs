@@ -95,7 +95,6 @@ pub fn with_template(executor: &mut Value, template: &Value) {
     }
 }
 
-/// The ConfigMap names mounted into a pod.
 /// The Spark properties a client-mode driver (a Spark Connect server) is
 /// given on its spark-submit command line: each `--conf KEY=VALUE` (or
 /// `--conf=KEY=VALUE`) of its first container's command and args, the last
@@ -121,6 +120,7 @@ pub fn command_line_properties(pod: &Value) -> BTreeMap<String, String> {
     props
 }
 
+/// The ConfigMap names mounted into a pod.
 pub fn mounted_config_maps(pod: &Value) -> Vec<String> {
     pod["spec"]["volumes"]
         .as_array()
