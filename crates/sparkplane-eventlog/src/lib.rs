@@ -41,6 +41,7 @@ pub mod report_html;
 mod root_cause;
 mod sketch;
 pub mod source;
+mod spare;
 pub mod stage;
 #[cfg(test)]
 mod test_support;

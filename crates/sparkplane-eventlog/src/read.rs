@@ -262,7 +262,7 @@ impl EventLog {
             current: None,
             line_number: 0,
             in_progress: self.in_progress,
-            text: String::with_capacity(LINE_BUFFER_BYTES),
+            text: crate::spare::line_buffer(LINE_BUFFER_BYTES),
             warnings: self.notes.clone(),
         };
         if let Some(first) = self.parts.first() {
@@ -366,6 +366,12 @@ fn read_line_bounded(reader: &mut dyn BufRead, buffer: &mut Vec<u8>, limit: usiz
 fn recycle(mut bytes: Vec<u8>) -> String {
     bytes.clear();
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+impl Drop for EventLogLines {
+    fn drop(&mut self) {
+        crate::spare::return_line_buffer(std::mem::take(&mut self.text));
+    }
 }
 
 impl fmt::Debug for EventLogLines {
@@ -523,7 +529,7 @@ fn open_part(part: &LogPart) -> Result<Box<dyn BufRead + Send>, ReadError> {
                 };
                 let capacity = usize::try_from(size)
                     .map_or(READ_BUFFER_BYTES, |s| s.clamp(MIN_READ_BUFFER_BYTES - 1, READ_BUFFER_BYTES - 1) + 1);
-                return Ok(Box::new(BufReader::with_capacity(capacity, file)));
+                return Ok(Box::new(crate::spare::SpareBufReader::new(file, capacity)));
             }
             decode(file, part.codec).map_err(|source| ReadError::Io { path: part.path.clone(), source })
         }
@@ -790,8 +796,9 @@ pub(crate) fn read_app_dir(dir: &Path) -> std::io::Result<DirListing> {
             folders.push(entry.path());
         }
     }
-    // By the name each path ends with (borrowed: a folder of 100,000 logs keeps no second copy of their names).
-    logs.sort_unstable_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
+    // By name: every path is `dir` joined with its name, so the paths' bytes sort as the names do (compared
+    // whole, not component by component: sorting 100,000 logs is the listing's one step on a single core).
+    logs.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     folders.sort_unstable_by(|a, b| a.file_name().cmp(&b.file_name()));
     Ok(DirListing { logs, folders })
 }
