@@ -102,8 +102,9 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
             .name("sparkplane-history-scan".to_owned())
             .spawn(move || {
                 // A first listing served before it was written (`Index::refresh_deferring_write`) is written now,
-                // off the path of the list's first answer.
-                index.write_deferred();
+                // off the path of the list's first answer, and at the lowest CPU priority: the write (0.2 s of CPU
+                // for 100,000 logs) never takes a core from answering the list it saves.
+                on_idle_thread(|| index.write_deferred());
                 let (mut last, mut failing, mut lead) = (Instant::now(), false, RescanLead::default());
                 // Records restored from the persisted index: the catch-up listing starts at once.
                 let mut due = index.restored_pending();
@@ -125,6 +126,45 @@ pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<
     };
     Ok(HistoryServer { addr: http.addr(), http: Some(http), stop, scan: Some(scan), stats })
 }
+
+/// Runs `work` on a thread of its own under Linux's idle scheduling policy
+/// (it gets a core only when nothing else wants one; elsewhere at normal
+/// priority) and waits for it. A thread cannot raise its priority back once
+/// lowered without a privilege the server does not have, hence a thread for
+/// the work alone. When no thread can be started, `work` runs here.
+fn on_idle_thread(work: impl Fn() + Sync) {
+    let started = std::thread::scope(|scope| {
+        let spawned =
+            std::thread::Builder::new().name("sparkplane-history-write".to_owned()).spawn_scoped(scope, || {
+                lower_to_idle_priority();
+                work();
+            });
+        match spawned {
+            Ok(thread) => {
+                if let Err(panic) = thread.join() {
+                    std::panic::resume_unwind(panic);
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    if !started {
+        work();
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_to_idle_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sets the calling thread's own policy (pid 0); `param` outlives the call. Lowering needs no privilege.
+    unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_to_idle_priority() {}
 
 /// Rescans once; a listing that fails is said once on stderr (and counted by
 /// the index for `/metrics`) while the last good list keeps being served.
@@ -328,6 +368,29 @@ mod tests {
     use super::*;
     use sparkplane_eventlog::LogSource;
     use sparkplane_http::Method;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn idle_work_runs_to_its_end_under_the_idle_policy_and_leaves_the_calling_thread_as_it_was() {
+        // SAFETY: reads the calling thread's own policy.
+        let policy = || unsafe { libc::sched_getscheduler(0) };
+        let before = policy();
+        let seen = Mutex::new(Vec::new());
+        on_idle_thread(|| {
+            seen.lock().expect("lock").push((policy(), std::thread::current().name().map(str::to_owned)))
+        });
+        let seen = seen.into_inner().expect("lock");
+        assert_eq!(seen, [(libc::SCHED_IDLE, Some("sparkplane-history-write".to_owned()))]);
+        assert_eq!(policy(), before);
+        assert_ne!(before, libc::SCHED_IDLE);
+    }
+
+    #[test]
+    fn a_panic_in_idle_work_reaches_the_caller() {
+        let caught = std::panic::catch_unwind(|| on_idle_thread(|| panic!("the write failed")));
+        let panic = caught.expect_err("the panic is the caller's");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"the write failed"));
+    }
 
     fn index() -> (tempfile::TempDir, Arc<Index>) {
         let dir = tempfile::tempdir().expect("temp dir");
