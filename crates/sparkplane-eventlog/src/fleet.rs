@@ -190,7 +190,7 @@ pub struct Records {
 /// [`crate::summarize_logs`] leaves them out; so are unreadable logs, each
 /// named in a warning.
 pub fn read_records(logs: &[AppLog], since_ms: Option<u64>, sheet: &PriceSheet, known: &dyn KnownRecords) -> Records {
-    let results = on_all_cores(logs, 1, |log| match known.record(log) {
+    let results = on_all_cores(logs.iter().collect(), 1, |log| match known.record(log) {
         Some(record) => Ok((record, true)),
         None => summary_of(log).map(|summary| (FleetRecord::of(&summary, sheet), false)),
     });

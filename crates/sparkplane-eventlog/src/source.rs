@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
@@ -223,33 +222,35 @@ pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
 
 /// Each found log with its size, modification time and fingerprint, looked
 /// at on every core (a folder of 100,000 logs is 100,000 `statx` calls and
-/// hashes), in the order found.
+/// hashes), in the order found. Each log is made, and its directory entry
+/// freed, on the thread that looked at it: nothing is left for the listing's
+/// thread to do alone after the threads end.
 fn local_logs(found: Vec<read::DirLog>) -> Vec<AppLog> {
     const RUN: usize = 256;
-    // Only numbers come back from the threads: each name is made here, on the listing's thread, where the
-    // list lives (made on the threads, the names stayed on their heaps, which the allocator keeps apart).
-    let looked = on_all_cores(&found, RUN, |found| {
-        let (signature, is_file) = local_signature(&found.path, found.meta()).ok()?;
-        let (size, modified_ms, fingerprint) = signature.totals();
-        Some((size, modified_ms, fingerprint, is_file))
-    });
-    let mut logs = Vec::with_capacity(found.len());
-    for (read::DirLog { path, .. }, looked) in found.into_iter().zip(looked) {
-        // A log removed between listing and looking is simply not there any more.
-        let Some((size, modified_ms, fingerprint, is_file)) = looked.flatten() else { continue };
-        // The name is the path's text (the path's own buffer, not a copy); a path that is not UTF-8 is named as
-        // displayed and keeps its own path.
-        let (name, own_path) = match path.into_os_string().into_string() {
-            Ok(text) => (text, None),
-            Err(other) => {
-                let path = PathBuf::from(other);
-                (path.display().to_string(), Some(path))
-            }
-        };
-        let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
-        logs.push(AppLog { name, size, modified_ms, fingerprint, place });
-    }
-    logs
+    // In place: `Option<Option<AppLog>>` is laid out as `AppLog` is (checked below, when compiled), so the results'
+    // buffer becomes the list.
+    const _: () = assert!(size_of::<Option<Option<AppLog>>>() == size_of::<AppLog>());
+    on_all_cores(found, RUN, local_log).into_iter().filter_map(Option::flatten).collect()
+}
+
+/// A found log as the listing keeps it; `None` when it is gone since the
+/// folder was read (a log removed between listing and looking is simply not
+/// there any more).
+fn local_log(found: read::DirLog) -> Option<AppLog> {
+    let (signature, is_file) = local_signature(&found.path, found.meta()).ok()?;
+    let (size, modified_ms, fingerprint) = signature.totals();
+    // The name is the path's text (the path's own buffer, made on the listing's thread: names made on the workers
+    // stayed on their heaps, which the allocator keeps apart); a path that is not UTF-8 is named as displayed and
+    // keeps its own path.
+    let (name, own_path) = match found.path.into_os_string().into_string() {
+        Ok(text) => (text, None),
+        Err(other) => {
+            let path = PathBuf::from(other);
+            (path.display().to_string(), Some(path))
+        }
+    };
+    let place = if is_file { Place::LocalFile(own_path) } else { Place::Local(own_path) };
+    Some(AppLog { name, size, modified_ms, fingerprint, place })
 }
 
 /// One file of a log as its fingerprint sees it.
@@ -434,7 +435,7 @@ fn remote_signature<'a>(entries: impl Iterator<Item = &'a Entry>) -> Signature {
 /// read, or holds no Spark events, becomes a warning naming it. Summaries come in
 /// the order of `logs`.
 pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
-    let results = on_all_cores(logs, 1, summary_of);
+    let results = on_all_cores(logs.iter().collect(), 1, summary_of);
     let (mut summaries, mut warnings) = (Vec::new(), Vec::new());
     for (log, result) in logs.iter().zip(results) {
         match result {
@@ -469,22 +470,36 @@ pub(crate) fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
 /// Runs `work` over every item on as many threads as the machine has cores,
 /// each thread taking `run` items at a time (1 for whole logs, so a few big
 /// ones spread over the cores; more for small steps, so the threads meet
-/// less often); results in the order of `items`, `None` for an item whose
-/// worker panicked (the others still run).
-pub(crate) fn on_all_cores<I: Sync, T: Send>(items: &[I], run: usize, work: impl Fn(&I) -> T + Sync) -> Vec<Option<T>> {
+/// less often) and each item ending on the thread that worked on it; results
+/// in the order of `items`, `None` for an item whose worker panicked (the
+/// others still run).
+pub(crate) fn on_all_cores<I: Send, T: Send>(
+    items: Vec<I>,
+    run: usize,
+    work: impl Fn(I) -> T + Sync,
+) -> Vec<Option<T>> {
     let run = run.max(1);
-    let results: Mutex<Vec<Option<T>>> = Mutex::new(items.iter().map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().div_ceil(run)).max(1);
+    let count = items.len();
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
+    // The next item's place in `items`, and the items not taken yet.
+    let pending = Mutex::new((0, items.into_iter()));
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count.div_ceil(run)).max(1);
     let worker = || {
-        let mut done = Vec::with_capacity(run);
+        let (mut taken, mut done) = (Vec::with_capacity(run), Vec::with_capacity(run));
         loop {
-            let start = next.fetch_add(run, Ordering::Relaxed);
-            let Some(these) = items.get(start..(start + run).min(items.len())) else { break };
-            if these.is_empty() {
+            let start = {
+                // Taking items cannot panic, so this lock is never poisoned by a worker.
+                let mut pending = pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let (next, rest) = &mut *pending;
+                taken.extend(rest.by_ref().take(run));
+                let start = *next;
+                *next += taken.len();
+                start
+            };
+            if taken.is_empty() {
                 break;
             }
-            done.extend(these.iter().map(&work));
+            done.extend(taken.drain(..).map(&work));
             // A worker that panicked poisons the lock; the results written so far still stand.
             let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             for (slot, result) in results[start..].iter_mut().zip(done.drain(..)) {
@@ -515,6 +530,7 @@ pub(crate) fn in_window(since_ms: Option<u64>, when_ms: Option<u64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn part<'a>(name: &'a str, size: u64, modified_ms: i64, e_tag: Option<&'a str>) -> LogFile<'a> {
         LogFile { name, size, modified_ms: Some(modified_ms), e_tag }
@@ -587,18 +603,26 @@ mod tests {
     fn work_on_every_core_comes_back_in_order_and_a_panic_loses_only_its_own_items() {
         let items: Vec<u32> = (0..1000).collect();
         for run in [1, 7, 256, 5000] {
-            let doubled = on_all_cores(&items, run, |i| i * 2);
+            let doubled = on_all_cores(items.clone(), run, |i| i * 2);
             assert_eq!(doubled, items.iter().map(|i| Some(i * 2)).collect::<Vec<_>>(), "run of {run}");
         }
         // A panic ends its thread: that run's items are None, and (with another thread left) every other item is done.
-        let results = on_all_cores(&items, 10, |i| {
-            assert!(*i != 503, "the item that fails");
-            *i
+        let results = on_all_cores(items.clone(), 10, |i| {
+            assert!(i != 503, "the item that fails");
+            i
         });
         let missing: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(at, _)| at).collect();
         let one_thread = std::thread::available_parallelism().map_or(1, |n| n.get()) == 1;
         assert_eq!(missing, (500..if one_thread { 1000 } else { 510 }).collect::<Vec<_>>());
-        assert!(on_all_cores(&Vec::<u32>::new(), 4, |i| *i).is_empty());
+        assert!(on_all_cores(Vec::<u32>::new(), 4, |i| i).is_empty());
+        // Each item ends on the thread that worked on it, panicked or not: none is left alive.
+        let alive = Arc::new(());
+        let results = on_all_cores(items.iter().map(|i| (*i, Arc::clone(&alive))).collect(), 10, |(i, _alive)| {
+            assert!(i != 503, "the item that fails");
+            i
+        });
+        assert_eq!(results.iter().filter(|r| r.is_none()).count(), missing.len());
+        assert_eq!(Arc::strong_count(&alive), 1);
     }
 
     #[test]
