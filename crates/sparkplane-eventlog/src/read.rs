@@ -37,8 +37,9 @@ const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 const COMPACT_SUFFIX: &str = ".compact";
 /// Read buffer per open part; large enough that reading is not the bottleneck.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
-/// The smallest read buffer of an uncompressed local part (one of a smaller file is this big).
-const MIN_READ_BUFFER_BYTES: usize = 8 * 1024;
+/// The largest uncompressed local part read whole (its lines handed out as
+/// slices of its text, not copied one by one into a line buffer).
+const WHOLE_PART_BYTES: usize = READ_BUFFER_BYTES;
 /// The line buffer's first size; it grows to the longest line read.
 const LINE_BUFFER_BYTES: usize = 8 * 1024;
 /// Bytes per ranged request when a part is streamed from object storage. The
@@ -294,7 +295,7 @@ pub struct Line<'a> {
 pub struct EventLogLines {
     parts: Vec<LogPart>,
     next_part: usize,
-    current: Option<Box<dyn BufRead + Send>>,
+    current: Option<Current>,
     line_number: u64,
     in_progress: bool,
     /// The current line; its allocation is reused for the next one.
@@ -302,10 +303,21 @@ pub struct EventLogLines {
     warnings: Vec<Warning>,
 }
 
+/// The part being read.
+enum Current {
+    /// A stream read a line at a time into [`EventLogLines`]'s line buffer.
+    Stream(Box<dyn BufRead + Send>),
+    /// A small local part's whole text ([`WHOLE_PART_BYTES`] at most): each
+    /// line is a slice of it.
+    Whole(crate::spare::WholeText),
+}
+
 /// What one step of [`EventLogLines::advance`] produced.
 enum Step {
     /// `text` holds a line to hand out.
     Line,
+    /// The line to hand out is this byte range of the current part's whole text.
+    InText(usize, usize),
     /// Nothing to hand out this time (end of a part, a skipped or bad line); go on.
     Skipped,
     /// No parts left.
@@ -388,15 +400,50 @@ impl fmt::Debug for EventLogLines {
 impl EventLogLines {
     /// The next non-empty line, or `None` at the end of the last part.
     pub fn next_line(&mut self) -> Option<Line<'_>> {
-        loop {
+        let span = loop {
             match self.advance() {
-                Step::Line => break,
+                Step::Line => break None,
+                Step::InText(start, end) => break Some((start, end)),
                 Step::Skipped => continue,
                 Step::End => return None,
             }
-        }
+        };
         let path = &self.parts[self.next_part.saturating_sub(1)].path;
-        Some(Line { text: &self.text, file: path, number: self.line_number })
+        let text = match (span, &self.current) {
+            // The range ends at a line's end and starts after one: both on character boundaries of the text.
+            (Some((start, end)), Some(Current::Whole(whole))) => whole.text.get(start..end).unwrap_or_default(),
+            _ => self.text.as_str(),
+        };
+        Some(Line { text, file: path, number: self.line_number })
+    }
+
+    /// The next line of a part read whole, as [`EventLogLines::advance`]
+    /// reads one from a stream: the same line numbers, the same skipped
+    /// blank lines and the same warning for a cut-off last line.
+    fn advance_in_text(&mut self, part_index: usize, is_last_part: bool) -> Step {
+        let Some(Current::Whole(whole)) = &mut self.current else { return Step::Skipped };
+        let bytes = whole.text.as_bytes();
+        let start = whole.at;
+        if start >= bytes.len() {
+            self.current = None;
+            return Step::Skipped;
+        }
+        let (end, terminated) = match memchr::memchr(b'\n', &bytes[start..]) {
+            Some(at) => (start + at, true),
+            None => (bytes.len(), false),
+        };
+        whole.at = if terminated { end + 1 } else { end };
+        self.line_number += 1;
+        if !terminated && self.in_progress && is_last_part {
+            let message = "ignored the cut-off last line of an in-progress log".to_string();
+            self.warnings.push(Warning::at(&self.parts[part_index].path, self.line_number, message));
+            return Step::Skipped;
+        }
+        let end = if terminated && end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
+        if bytes[start..end].iter().all(u8::is_ascii_whitespace) {
+            return Step::Skipped;
+        }
+        Step::InText(start, end)
     }
 
     /// Reads one raw line into `self.text`; says whether it is a line to hand out.
@@ -406,7 +453,11 @@ impl EventLogLines {
         }
         let part_index = self.next_part.saturating_sub(1);
         let is_last_part = self.next_part >= self.parts.len();
-        let Some(reader) = self.current.as_deref_mut() else { return Step::Skipped };
+        let reader = match &mut self.current {
+            Some(Current::Stream(reader)) => reader.as_mut(),
+            Some(Current::Whole(_)) => return self.advance_in_text(part_index, is_last_part),
+            None => return Step::Skipped,
+        };
         // Reuse one allocation for every line: the String handed out last time becomes the byte buffer.
         let mut buffer = std::mem::take(&mut self.text).into_bytes();
         buffer.clear();
@@ -515,27 +566,37 @@ impl LogPart {
 }
 
 /// Opens one part — a local file, or an object streamed in ranged requests —
-/// with its decompressor and a read buffer.
-fn open_part(part: &LogPart) -> Result<Box<dyn BufRead + Send>, ReadError> {
+/// with its decompressor and a read buffer; an uncompressed local file of up
+/// to [`WHOLE_PART_BYTES`] is read whole, as text.
+fn open_part(part: &LogPart) -> Result<Current, ReadError> {
+    let io_error = |source| ReadError::Io { path: part.path.clone(), source };
     match &part.object {
         None => {
-            let file = File::open(&part.path).map_err(|source| ReadError::Io { path: part.path.clone(), source })?;
+            let file = File::open(&part.path).map_err(io_error)?;
             if part.codec.is_none() {
-                // A small log gets a buffer of its size: listing a fleet of small logs would otherwise take and
-                // free a buffer of READ_BUFFER_BYTES for each. The size is the listing's, else the open file's.
+                // The size is the listing's, else the open file's.
                 let size = match part.size {
                     Some(size) => size,
-                    None => file.metadata().map_or(READ_BUFFER_BYTES as u64, |meta| meta.len()),
+                    None => file.metadata().map_or(u64::MAX, |meta| meta.len()),
                 };
-                let capacity = usize::try_from(size)
-                    .map_or(READ_BUFFER_BYTES, |s| s.clamp(MIN_READ_BUFFER_BYTES - 1, READ_BUFFER_BYTES - 1) + 1);
-                return Ok(Box::new(crate::spare::SpareBufReader::new(file, capacity)));
+                let size = usize::try_from(size).unwrap_or(usize::MAX);
+                if size > WHOLE_PART_BYTES {
+                    return Ok(Current::Stream(Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, file))));
+                }
+                return Ok(match crate::spare::read_whole(file, size, WHOLE_PART_BYTES).map_err(io_error)? {
+                    crate::spare::ReadWhole::Text(whole) => Current::Whole(whole),
+                    // Grown past the limit since listed, or not UTF-8: streamed a line at a time from what was read.
+                    crate::spare::ReadWhole::Bytes(read, file) => Current::Stream(Box::new(BufReader::with_capacity(
+                        READ_BUFFER_BYTES,
+                        io::Cursor::new(read).chain(file),
+                    ))),
+                });
             }
-            decode(file, part.codec).map_err(|source| ReadError::Io { path: part.path.clone(), source })
+            decode(file, part.codec).map(Current::Stream).map_err(io_error)
         }
         Some(object) => {
             let reader = object.store.reader(&object.key, REMOTE_CHUNK_BYTES)?;
-            decode(reader, part.codec).map_err(|source| ReadError::Io { path: part.path.clone(), source })
+            decode(reader, part.codec).map(Current::Stream).map_err(io_error)
         }
     }
 }

@@ -2,79 +2,71 @@
 //! thousand small logs one after another on each core, and taking a fresh
 //! buffer of the file's size and a fresh line buffer for each log (and
 //! freeing them) cost more than a tenth of the listing's CPU in the
-//! allocator (ADR 0016, tenth addendum). A reader or a line buffer taken here
-//! goes back to its thread's spare slot when dropped, unless it grew past
-//! what a spare may keep.
+//! allocator (ADR 0016, tenth addendum). A small file is read whole into the
+//! spare read buffer ([`read_whole`]) and its lines handed out as slices of
+//! it; a buffer goes back to its thread's spare slot when dropped, unless it
+//! grew past what a spare may keep.
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 
-/// The largest read buffer kept spare (a reader's buffer is at most this big).
-const MAX_SPARE_READ_BYTES: usize = 256 * 1024;
+/// The largest read buffer kept spare.
+const MAX_SPARE_READ_BYTES: usize = 512 * 1024;
 /// The largest line buffer kept spare: one very long line does not stay with the thread.
 const MAX_SPARE_LINE_BYTES: usize = 1024 * 1024;
 
 thread_local! {
-    /// This thread's spare read buffer (its length is its usable size: kept initialised).
+    /// This thread's spare read buffer.
     static SPARE_READ: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// This thread's spare line buffer.
     static SPARE_LINE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// A buffered reader over a local file whose buffer is this thread's spare
-/// one, at least `capacity` bytes (and at most [`MAX_SPARE_READ_BYTES`] or
-/// `capacity`, whichever is larger); `std::io::BufReader`'s behaviour, reads
-/// of the file as large as the buffer.
-pub(crate) struct SpareBufReader {
-    file: File,
-    buffer: Vec<u8>,
-    at: usize,
-    filled: usize,
+/// A small file's whole text (UTF-8, as read), with how far its lines have
+/// been handed out; its buffer goes back to the thread's spare slot when dropped.
+pub(crate) struct WholeText {
+    pub(crate) text: String,
+    /// The byte where the next line starts.
+    pub(crate) at: usize,
 }
 
-impl SpareBufReader {
-    pub(crate) fn new(file: File, capacity: usize) -> SpareBufReader {
-        let spare = SPARE_READ.try_with(|spare| spare.borrow_mut().take()).ok().flatten();
-        let mut buffer = spare.unwrap_or_default();
-        if buffer.len() < capacity {
-            buffer.resize(capacity, 0);
-        }
-        SpareBufReader { file, buffer, at: 0, filled: 0 }
-    }
-}
-
-impl Read for SpareBufReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl BufRead for SpareBufReader {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.at >= self.filled {
-            self.filled = self.file.read(&mut self.buffer)?;
-            self.at = 0;
-        }
-        Ok(&self.buffer[self.at..self.filled])
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.at = (self.at + amount).min(self.filled);
-    }
-}
-
-impl Drop for SpareBufReader {
+impl Drop for WholeText {
     fn drop(&mut self) {
-        if self.buffer.len() <= MAX_SPARE_READ_BYTES {
-            let buffer = std::mem::take(&mut self.buffer);
+        let mut bytes = std::mem::take(&mut self.text).into_bytes();
+        if bytes.capacity() <= MAX_SPARE_READ_BYTES {
+            bytes.clear();
             // A thread being torn down keeps no spare: the buffer is simply freed.
-            let _ = SPARE_READ.try_with(|spare| keep_larger(&mut spare.borrow_mut(), buffer, Vec::len));
+            let _ = SPARE_READ.try_with(|spare| keep_larger(&mut spare.borrow_mut(), bytes, Vec::capacity));
         }
+    }
+}
+
+/// What [`read_whole`] read of a file.
+pub(crate) enum ReadWhole {
+    /// The whole file, valid UTF-8, at most the limit.
+    Text(WholeText),
+    /// The bytes read so far (more than the limit, or not UTF-8) and the file
+    /// positioned after them, for the caller to stream line by line.
+    Bytes(Vec<u8>, File),
+}
+
+/// Reads `file`, of about `size` bytes as listed, into this thread's spare
+/// buffer: its text when it is at most `limit` bytes of UTF-8 (a file grown
+/// since it was listed is read to its end, up to `limit`).
+pub(crate) fn read_whole(mut file: File, size: usize, limit: usize) -> io::Result<ReadWhole> {
+    let spare = SPARE_READ.try_with(|spare| spare.borrow_mut().take()).ok().flatten();
+    let mut bytes = spare.unwrap_or_default();
+    // One byte more than listed, so the read that finds the end needs no second allocation.
+    bytes.reserve(size.min(limit) + 1);
+    let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    (&mut file).take(limit_u64.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Ok(ReadWhole::Bytes(bytes, file));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(ReadWhole::Text(WholeText { text, at: 0 })),
+        Err(not_text) => Ok(ReadWhole::Bytes(not_text.into_bytes(), file)),
     }
 }
 
@@ -115,34 +107,45 @@ mod tests {
     }
 
     #[test]
-    fn a_spare_reader_reads_a_file_as_a_bufreader_does_through_a_buffer_smaller_or_larger_than_it() {
-        let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
-        for capacity in [1, 7, 4096, 50_000, 200_000] {
-            let (_dir, file) = file_of(&bytes);
-            let mut read = Vec::new();
-            SpareBufReader::new(file, capacity).read_to_end(&mut read).unwrap();
-            assert_eq!(read, bytes, "capacity {capacity}");
-        }
-        let (_dir, file) = file_of(b"one\ntwo\n\nthree");
-        let lines: Vec<String> = SpareBufReader::new(file, 3).lines().map(Result::unwrap).collect();
-        assert_eq!(lines, ["one", "two", "", "three"]);
+    fn a_small_file_is_read_whole_as_text_and_a_larger_or_binary_one_comes_back_as_bytes_and_its_file() {
+        let (_dir, file) = file_of("ünïcode\nline two\n".as_bytes());
+        let ReadWhole::Text(whole) = read_whole(file, 4, 100).unwrap() else { panic!("text") };
+        assert_eq!(
+            (whole.text.as_str(), whole.at),
+            ("ünïcode\nline two\n", 0),
+            "a file grown since listed is read whole"
+        );
+        // Past the limit: the bytes up to one past it, and the file to read on from there.
+        let bytes: Vec<u8> = (0..50_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let (_dir, file) = file_of(&bytes);
+        let ReadWhole::Bytes(read, mut rest) = read_whole(file, 50_000, 10_000).unwrap() else { panic!("bytes") };
+        assert_eq!(read, bytes[..10_001]);
+        let mut tail = Vec::new();
+        rest.read_to_end(&mut tail).unwrap();
+        assert_eq!(tail, bytes[10_001..]);
+        // Not UTF-8: every byte read, nothing left in the file.
+        let (_dir, file) = file_of(b"ok\n\xff\xfe\n");
+        let ReadWhole::Bytes(read, mut rest) = read_whole(file, 6, 100).unwrap() else { panic!("bytes") };
+        assert_eq!(read, b"ok\n\xff\xfe\n");
+        assert_eq!(rest.read(&mut [0; 8]).unwrap(), 0);
     }
 
     #[test]
-    fn a_dropped_reader_leaves_its_buffer_to_the_next_one_on_the_thread_unless_it_is_too_large() {
+    fn a_dropped_text_leaves_its_buffer_to_the_next_read_on_the_thread_unless_it_is_too_large() {
         std::thread::spawn(|| {
-            let (_dir, file) = file_of(b"abc");
-            let first = SpareBufReader::new(file, 10_000);
-            let at = first.buffer.as_ptr();
+            let (_dir, file) = file_of(&[b'x'; 20_000]);
+            let ReadWhole::Text(first) = read_whole(file, 20_000, 1 << 20).unwrap() else { panic!("text") };
+            let (at, capacity) = (first.text.as_ptr(), first.text.capacity());
             drop(first);
-            let (_dir, file) = file_of(b"abc");
-            let second = SpareBufReader::new(file, 20);
-            assert_eq!((second.buffer.as_ptr(), second.buffer.len()), (at, 10_000), "the spare is reused whole");
+            let (_dir, file) = file_of(b"small\n");
+            let ReadWhole::Text(second) = read_whole(file, 6, 1 << 20).unwrap() else { panic!("text") };
+            assert_eq!((second.text.as_str(), second.text.as_ptr(), second.text.capacity()), ("small\n", at, capacity));
             drop(second);
-            let (_dir, file) = file_of(b"abc");
-            drop(SpareBufReader::new(file, MAX_SPARE_READ_BYTES + 1));
-            let (_dir, file) = file_of(b"abc");
-            assert_eq!(SpareBufReader::new(file, 20).buffer.len(), 20, "the spare grown too large was freed");
+            let (_dir, file) = file_of(&vec![b'y'; MAX_SPARE_READ_BYTES + 1]);
+            drop(read_whole(file, MAX_SPARE_READ_BYTES + 1, 1 << 20).unwrap());
+            let (_dir, file) = file_of(b"small\n");
+            let ReadWhole::Text(third) = read_whole(file, 6, 1 << 20).unwrap() else { panic!("text") };
+            assert!(third.text.capacity() < MAX_SPARE_READ_BYTES, "the spare grown too large was freed");
         })
         .join()
         .unwrap();

@@ -197,3 +197,58 @@ fn finds_logs_in_either_layout() {
     assert_eq!(find_app_log(d, "local-17"), None);
     assert_eq!(find_app_log(&d.join("missing"), APP), None);
 }
+
+/// Lines as (text, number) and warnings as (line, message).
+type LinesAndWarnings = (Vec<(String, u64)>, Vec<(Option<u64>, String)>);
+
+/// Every line and warning of the log at `path`.
+fn lines_and_warnings(path: &std::path::Path) -> LinesAndWarnings {
+    let log = EventLog::open(path).expect("opens");
+    let mut lines = log.lines().expect("reads");
+    let mut seen = Vec::new();
+    while let Some(line) = lines.next_line() {
+        seen.push((line.text.to_owned(), line.number));
+    }
+    let warnings = lines.take_warnings().into_iter().map(|w| (w.line, w.message)).collect();
+    (seen, warnings)
+}
+
+#[test]
+fn a_small_plain_file_read_whole_gives_the_lines_and_warnings_a_stream_gives() {
+    // Small plain files are read whole and their lines sliced from the text; zstd files and plain files past
+    // 256 KiB are read a line at a time. Both must agree on every line, number and warning.
+    let contents: [&[u8]; 6] = [
+        b"{\"a\":1}\r\n\n   \n{\"b\":2}\r\n\t\r\n{\"c\":3}",
+        b"{\"a\":1}\n{\"b\":2}\n",
+        b"\n\n{\"only\":true}\r",
+        b"{\"ok\":1}\n{\"bad\":\"\xff\xfe\"}\n{\"after\":2}\n{\"cut\":",
+        "{\"ünï\":\"cödé\"}\n{\"cut\":".as_bytes(),
+        b"",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (n, content) in contents.iter().enumerate() {
+        for suffix in ["", ".inprogress"] {
+            let whole = write(dir.path(), &format!("local-{n}{suffix}"), content);
+            let streamed = write(dir.path(), &format!("local-{n}.zstd{suffix}"), &zstd_bytes(content));
+            assert_eq!(lines_and_warnings(&whole), lines_and_warnings(&streamed), "content {n}{suffix}");
+            // Past the whole-file limit, a plain file is streamed too: the same lines after the padding.
+            let mut padded = vec![b'\n'; 300_000];
+            padded.extend_from_slice(content);
+            let big = write(dir.path(), &format!("local-big-{n}{suffix}"), &padded);
+            let (lines, warnings) = lines_and_warnings(&big);
+            let shifted = |number: u64| number - 300_000;
+            let (expected_lines, expected_warnings) = lines_and_warnings(&whole);
+            assert_eq!(lines.into_iter().map(|(t, l)| (t, shifted(l))).collect::<Vec<_>>(), expected_lines);
+            assert_eq!(warnings.into_iter().map(|(l, m)| (l.map(shifted), m)).collect::<Vec<_>>(), expected_warnings);
+        }
+    }
+    // The cut-off last line is warned of only while in progress, and the bad bytes either way.
+    let (_, warnings) = lines_and_warnings(&dir.path().join("local-3.inprogress"));
+    assert_eq!(warnings.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [Some(2), Some(4)]);
+    assert!(warnings[0].1.starts_with("line is not UTF-8"), "{warnings:?}");
+}
+
+/// `bytes` as a zstd stream (not necessarily text).
+fn zstd_bytes(bytes: &[u8]) -> Vec<u8> {
+    zstd::encode_all(bytes, 3).expect("zstd in memory")
+}
