@@ -366,8 +366,8 @@ impl PropertyReader<'_> {
 }
 
 /// The names of one role's properties, written out: a listing of 100,000
-/// logs sizes each application, and a name built per lookup was a tenth of
-/// a microsecond's allocation each, twenty-odd times per log.
+/// logs sizes each application, and building each name per lookup was an
+/// allocation, twenty-odd times per log.
 struct RoleKeys {
     overhead_factor: &'static str,
     gpu_amount: &'static str,
