@@ -30,6 +30,7 @@ mod codec;
 pub mod cost;
 pub mod fleet;
 pub mod fold;
+mod folder;
 pub mod lineage;
 pub mod model;
 pub mod openlineage;
@@ -54,6 +55,7 @@ pub mod tune;
 use std::path::Path;
 
 pub use fold::AppSummaryBuilder;
+pub use folder::reading_folders;
 pub use model::{
     AppFacts, AppSummary, BytesMoved, ExecutorSpan, Executors, Failure, JobCounts, LogStats, Outcome, SparkConfig,
     StageAttemptCounts, StageAttemptState, StageCounts, StageStats, TaskCounts, TaskTimeDistribution, TaskTotals,
@@ -63,7 +65,7 @@ pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
 pub use report_html::report_html;
-pub use source::{AppLog, LogFile, LogSource, log_fingerprint, summarize_logs};
+pub use source::{AppLog, LogFile, LogSource, cores, log_fingerprint, sort_on_all_cores, summarize_logs};
 pub use sparkplane_storage::{Location, StorageError};
 pub use timing::{JobTiming, Timing};
 

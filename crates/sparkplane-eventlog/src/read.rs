@@ -572,7 +572,7 @@ fn open_part(part: &LogPart) -> Result<Current, ReadError> {
     let io_error = |source| ReadError::Io { path: part.path.clone(), source };
     match &part.object {
         None => {
-            let file = File::open(&part.path).map_err(io_error)?;
+            let file = crate::folder::open_log_file(&part.path).map_err(io_error)?;
             if part.codec.is_none() {
                 // The size is the listing's, else the open file's.
                 let size = match part.size {
@@ -805,7 +805,7 @@ pub(crate) fn is_app_log(name: &str, is_dir: bool) -> bool {
 /// directories, in name order. Hidden files (Hadoop's `.crc`), `.crc` files,
 /// `appstatus_*` markers and other directories are not logs.
 pub fn list_app_logs(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
-    Ok(read_app_dir(dir)?.logs.into_iter().map(|log| log.path).collect())
+    Ok(read_app_dir(dir)?.into_iter().map(|log| log.path).collect())
 }
 
 /// One application log found in a local directory by [`read_app_dir`].
@@ -827,41 +827,57 @@ impl DirLog {
     }
 }
 
-/// What one read of a local directory gives the listing.
-#[derive(Debug, Default)]
-pub(crate) struct DirListing {
-    /// The application logs ([`is_app_log`]), in name order.
-    pub logs: Vec<DirLog>,
-    /// The other directories that are not hidden (per-team folders), in name order.
+/// Reads `dir` once: its application logs, each with its entry (whose
+/// metadata is read later: [`DirLog::meta`]), sorted by file name: within
+/// one directory that is the order of their paths, without comparing paths
+/// component by component.
+pub(crate) fn read_app_dir(dir: &Path) -> io::Result<Vec<DirLog>> {
+    let mut logs = AppDir::open(dir)?.collect::<io::Result<Vec<DirLog>>>()?;
+    // By name: every path is `dir` joined with its name, so the paths' bytes sort as the names do.
+    logs.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    Ok(logs)
+}
+
+/// A local directory read one entry at a time, in the directory's own
+/// order: its application logs ([`is_app_log`]) as they come, and its other
+/// folders that are not hidden (per-team folders) gathered on the way.
+/// [`read_app_dir`] reads one whole; a listing of many logs lets several
+/// threads take its entries in turns while it is read.
+pub(crate) struct AppDir {
+    entries: fs::ReadDir,
+    /// The folders met so far, in the order met.
     pub folders: Vec<PathBuf>,
 }
 
-/// Reads `dir` once: its application logs, each with its entry (whose
-/// metadata is read later, on every core: [`DirLog::meta`]), and its other
-/// folders. Sorted by file name: within one directory that is the order of
-/// their paths, without comparing paths component by component.
-pub(crate) fn read_app_dir(dir: &Path) -> std::io::Result<DirListing> {
-    let mut logs = Vec::new();
-    let mut folders = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let file_type = entry.file_type().ok();
-        let is_dir = file_type.is_some_and(|t| t.is_dir());
-        let text = name.to_string_lossy();
-        if is_app_log(&text, is_dir) {
-            let path = entry.path();
-            let entry = file_type.filter(|t| !t.is_symlink()).map(|_| entry);
-            logs.push(DirLog { path, entry });
-        } else if is_dir && !text.starts_with('.') {
-            folders.push(entry.path());
+impl AppDir {
+    pub fn open(dir: &Path) -> io::Result<AppDir> {
+        Ok(AppDir { entries: fs::read_dir(dir)?, folders: Vec::new() })
+    }
+}
+
+impl Iterator for AppDir {
+    type Item = io::Result<DirLog>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let entry = match self.entries.next()? {
+                Ok(entry) => entry,
+                Err(error) => return Some(Err(error)),
+            };
+            let name = entry.file_name();
+            let file_type = entry.file_type().ok();
+            let is_dir = file_type.is_some_and(|t| t.is_dir());
+            let text = name.to_string_lossy();
+            if is_app_log(&text, is_dir) {
+                let path = entry.path();
+                let entry = file_type.filter(|t| !t.is_symlink()).map(|_| entry);
+                return Some(Ok(DirLog { path, entry }));
+            }
+            if is_dir && !text.starts_with('.') {
+                self.folders.push(entry.path());
+            }
         }
     }
-    // By name: every path is `dir` joined with its name, so the paths' bytes sort as the names do (compared
-    // whole, not component by component: sorting 100,000 logs is the listing's one step on a single core).
-    logs.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-    folders.sort_unstable_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(DirListing { logs, folders })
 }
 
 #[cfg(test)]
@@ -901,17 +917,20 @@ mod tests {
             fs::create_dir(root.join(folder)).expect("mkdir");
         }
         std::os::unix::fs::symlink(root.join("local-2"), root.join("local-0")).expect("symlink");
-        let listing = read_app_dir(root).expect("lists");
-        let names: Vec<String> = listing.logs.iter().map(|log| file_name(&log.path)).collect();
+        let logs = read_app_dir(root).expect("lists");
+        let names: Vec<String> = logs.iter().map(|log| file_name(&log.path)).collect();
         assert_eq!(names, ["eventlog_v2_local-1", "local-0", "local-10", "local-2"], "by name, as paths sort");
-        let metas: Vec<Option<bool>> = listing.logs.iter().map(|log| log.meta().map(|m| m.is_dir())).collect();
+        let metas: Vec<Option<bool>> = logs.iter().map(|log| log.meta().map(|m| m.is_dir())).collect();
         assert_eq!(metas, [Some(true), None, Some(false), Some(false)], "a link is looked at through its target later");
-        assert_eq!(listing.logs[3].meta().as_ref().map(fs::Metadata::len), Some(3));
-        assert_eq!(listing.folders, [root.join("team-a"), root.join("team-b")]);
-        assert_eq!(
-            list_app_logs(root).expect("lists"),
-            listing.logs.iter().map(|l| l.path.clone()).collect::<Vec<_>>()
-        );
+        assert_eq!(logs[3].meta().as_ref().map(fs::Metadata::len), Some(3));
+        assert_eq!(list_app_logs(root).expect("lists"), logs.iter().map(|l| l.path.clone()).collect::<Vec<_>>());
+        // Read an entry at a time, the same logs in the directory's order and the other folders met on the way.
+        let mut dir = AppDir::open(root).expect("opens");
+        let mut one_by_one: Vec<String> = dir.by_ref().map(|log| file_name(&log.expect("entry").path)).collect();
+        one_by_one.sort();
+        assert_eq!(one_by_one, names);
+        dir.folders.sort();
+        assert_eq!(dir.folders, [root.join("team-a"), root.join("team-b")], "not hidden, not a rolling log");
     }
 
     #[test]

@@ -144,6 +144,16 @@ enum Place {
 }
 
 impl AppLog {
+    /// Its local path's bytes, by which a folder's logs are sorted (its
+    /// name's, unless the path is not UTF-8); its name's for a remote log.
+    fn path_bytes(&self) -> &[u8] {
+        use std::os::unix::ffi::OsStrExt;
+        match &self.place {
+            Place::Local(Some(path)) | Place::LocalFile(Some(path)) => path.as_os_str().as_bytes(),
+            _ => self.name.as_bytes(),
+        }
+    }
+
     /// Lays the log out (parts, codecs, in-progress state) without reading it.
     /// Remote logs need no further request for this: the listing had every name.
     pub fn open(&self) -> Result<EventLog, ReadError> {
@@ -206,18 +216,166 @@ fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
 /// The application logs in the local directory `dir` (see [`read::list_app_logs`]),
 /// and those one level below it in per-team folders (`<dir>/<team>/<log>`, the
 /// layout sparkplane's presets write): a folder that is neither a rolling log
-/// nor hidden is a team's. Each directory is read once, and each log's
-/// metadata is read relative to it ([`read::read_app_dir`]).
+/// nor hidden is a team's. In the order [`read::read_app_dir`] gives each
+/// folder: `dir`'s logs by name, then each team folder's in the folders' name
+/// order.
+///
+/// Each directory is read once, on every core: the threads take its entries
+/// in turns while it is read, look at each log's metadata relative to it
+/// ([`read::DirLog::meta`]), make its [`AppLog`] and sort what they made;
+/// the sorted runs are then merged. No step of a folder of 100,000 logs is
+/// left to one thread alone (ADR 0016, eleventh addendum).
 pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
-    let listing = read::read_app_dir(dir)?;
-    let mut found = listing.logs;
-    for team in listing.folders {
-        // A team folder that cannot be read is skipped, as an unreadable log is.
-        if let Ok(inner) = read::read_app_dir(&team) {
-            found.extend(inner.logs);
+    const RUN: usize = 256;
+    let walk = Mutex::new(DirWalk::open(dir)?);
+    let work = || {
+        let (mut taken, mut made) = (Vec::with_capacity(RUN), Vec::new());
+        loop {
+            walk.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(RUN, &mut taken);
+            if taken.is_empty() {
+                break;
+            }
+            for (folder, found) in taken.drain(..) {
+                // A log whose look panicked is left out, as one gone since its folder was read is.
+                if let Ok(Some(log)) = std::panic::catch_unwind(|| local_log(found)) {
+                    made.push((folder, log));
+                }
+            }
+        }
+        made.sort_unstable_by(listing_order);
+        made
+    };
+    let runs: Vec<Vec<(usize, AppLog)>> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..cores()).map(|_| scope.spawn(work)).collect();
+        let mut runs = vec![work()];
+        // A helper that panicked outside a log's look (it does not) leaves its logs out.
+        runs.extend(helpers.into_iter().filter_map(|helper| helper.join().ok()));
+        runs
+    });
+    let walk = walk.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(error) = walk.error {
+        return Err(error);
+    }
+    Ok(merge_runs(runs, &walk.failed))
+}
+
+/// The folders of one listing, read in turns by several threads: the one
+/// being read (index 0 the listed folder, then its team folders in name
+/// order), the team folders still to read, and what went wrong.
+struct DirWalk {
+    current: Option<(usize, read::AppDir)>,
+    teams: std::vec::IntoIter<PathBuf>,
+    next_team: usize,
+    /// Team folders that failed partway: their logs are left out, as a team folder that cannot be read is.
+    failed: Vec<usize>,
+    /// The listed folder's own read error, which fails the listing.
+    error: Option<std::io::Error>,
+}
+
+impl DirWalk {
+    fn open(dir: &Path) -> std::io::Result<DirWalk> {
+        Ok(DirWalk {
+            current: Some((0, read::AppDir::open(dir)?)),
+            teams: Vec::new().into_iter(),
+            next_team: 0,
+            failed: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// Up to `count` more logs into `taken`, each with its folder's index;
+    /// none once every folder is read (or the listed one failed).
+    fn take(&mut self, count: usize, taken: &mut Vec<(usize, read::DirLog)>) {
+        while taken.len() < count {
+            let Some((index, dir)) = &mut self.current else { return };
+            let index = *index;
+            match dir.next() {
+                Some(Ok(log)) => taken.push((index, log)),
+                Some(Err(error)) if index == 0 => {
+                    self.error = Some(error);
+                    self.current = None;
+                    return;
+                }
+                Some(Err(_)) => {
+                    self.failed.push(index);
+                    self.next_folder();
+                }
+                None => self.next_folder(),
+            }
         }
     }
-    Ok(local_logs(found))
+
+    /// Moves on to the next team folder that opens; after the listed folder,
+    /// its team folders are known and put in name order.
+    fn next_folder(&mut self) {
+        if let Some((0, listed)) = self.current.take() {
+            let mut teams = listed.folders;
+            teams.sort_unstable_by(|a, b| a.file_name().cmp(&b.file_name()));
+            self.teams = teams.into_iter();
+        }
+        for team in self.teams.by_ref() {
+            self.next_team += 1;
+            // A team folder that cannot be read is skipped, as an unreadable log is.
+            if let Ok(dir) = read::AppDir::open(&team) {
+                self.current = Some((self.next_team, dir));
+                return;
+            }
+        }
+    }
+}
+
+/// The order of a listing: by folder, then by path (every path in a folder
+/// starts with the folder's, so its bytes sort as the names do).
+fn listing_order(a: &(usize, AppLog), b: &(usize, AppLog)) -> std::cmp::Ordering {
+    a.0.cmp(&b.0).then_with(|| a.1.path_bytes().cmp(b.1.path_bytes()))
+}
+
+/// The threads' sorted runs as one list in [`listing_order`], without the
+/// logs of folders that failed partway.
+fn merge_runs(runs: Vec<Vec<(usize, AppLog)>>, failed: &[usize]) -> Vec<AppLog> {
+    let mut merged = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    let mut heads: Vec<_> = runs.into_iter().map(|run| run.into_iter().peekable()).collect();
+    loop {
+        let next = heads
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(at, run)| run.peek().map(|first| (at, first)))
+            .min_by(|(_, a), (_, b)| listing_order(a, b))
+            .map(|(at, _)| at);
+        let Some((folder, log)) = next.and_then(|at| heads[at].next()) else { break };
+        if !failed.contains(&folder) {
+            merged.push(log);
+        }
+    }
+    merged
+}
+
+/// Sorts `items` as `sort_unstable_by` does, on every core: one selection
+/// pass puts them on either side of their median (`select_nth_unstable_by`),
+/// and each side is sorted on a thread of its own (split again on more than
+/// two cores). Fewer than 4,096 items, or one core, take one plain sort.
+pub fn sort_on_all_cores<T: Send>(items: &mut [T], compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) {
+    fn sort<T: Send>(items: &mut [T], threads: usize, compare: &(impl Fn(&T, &T) -> std::cmp::Ordering + Sync)) {
+        if threads <= 1 || items.len() < 4096 {
+            items.sort_unstable_by(compare);
+            return;
+        }
+        let middle = items.len() / 2;
+        items.select_nth_unstable_by(middle, compare);
+        let (low, high) = items.split_at_mut(middle);
+        std::thread::scope(|scope| {
+            scope.spawn(|| sort(low, threads / 2, compare));
+            sort(high, threads - threads / 2, compare);
+        });
+    }
+    sort(items, cores(), &compare);
+}
+
+/// How many threads work on every core: the machine's cores, or what its
+/// cgroup allows, looked up once (each look reads the cgroup's files).
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Each found log with its size, modification time and fingerprint, looked
@@ -483,29 +641,32 @@ pub(crate) fn on_all_cores<I: Send, T: Send>(
     let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
     // The next item's place in `items`, and the items not taken yet.
     let pending = Mutex::new((0, items.into_iter()));
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count.div_ceil(run)).max(1);
+    let workers = cores().min(count.div_ceil(run)).max(1);
+    // Logs opened by a worker are opened relative to their folder (`folder`).
     let worker = || {
-        let (mut taken, mut done) = (Vec::with_capacity(run), Vec::with_capacity(run));
-        loop {
-            let start = {
-                // Taking items cannot panic, so this lock is never poisoned by a worker.
-                let mut pending = pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let (next, rest) = &mut *pending;
-                taken.extend(rest.by_ref().take(run));
-                let start = *next;
-                *next += taken.len();
-                start
-            };
-            if taken.is_empty() {
-                break;
+        crate::folder::reading_folders(|| {
+            let (mut taken, mut done) = (Vec::with_capacity(run), Vec::with_capacity(run));
+            loop {
+                let start = {
+                    // Taking items cannot panic, so this lock is never poisoned by a worker.
+                    let mut pending = pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let (next, rest) = &mut *pending;
+                    taken.extend(rest.by_ref().take(run));
+                    let start = *next;
+                    *next += taken.len();
+                    start
+                };
+                if taken.is_empty() {
+                    break;
+                }
+                done.extend(taken.drain(..).map(&work));
+                // A worker that panicked poisons the lock; the results written so far still stand.
+                let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                for (slot, result) in results[start..].iter_mut().zip(done.drain(..)) {
+                    *slot = Some(result);
+                }
             }
-            done.extend(taken.drain(..).map(&work));
-            // A worker that panicked poisons the lock; the results written so far still stand.
-            let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            for (slot, result) in results[start..].iter_mut().zip(done.drain(..)) {
-                *slot = Some(result);
-            }
-        }
+        })
     };
     std::thread::scope(|scope| {
         let threads: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
@@ -597,6 +758,70 @@ mod tests {
         let (size, modified, changed) = fingerprint(&rewritten);
         assert_eq!((size, modified), (fingerprint(&before).0, fingerprint(&before).1));
         assert_ne!(changed, fingerprint(&before).2);
+    }
+
+    #[test]
+    fn a_sort_on_every_core_orders_as_one_sort_does() {
+        // Small and large inputs, sorted, reversed, shuffled and full of equal keys.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [0, 1, 5, 4095, 4096, 50_001] {
+            let shuffled: Vec<(u64, u32)> = (0..len).map(|i| (next() % 1000, i)).collect();
+            let sorted: Vec<(u64, u32)> = (0..len).map(|i| (u64::from(i), i)).collect();
+            let reversed: Vec<(u64, u32)> = sorted.iter().rev().copied().collect();
+            for input in [shuffled, sorted, reversed] {
+                let mut expected = input.clone();
+                expected.sort_unstable_by_key(|item| item.0);
+                let mut got = input;
+                sort_on_all_cores(&mut got, |a, b| a.0.cmp(&b.0));
+                // Unstable: equal keys may come in any order, so the keys and the items (as sets) are compared.
+                assert_eq!(
+                    got.iter().map(|i| i.0).collect::<Vec<_>>(),
+                    expected.iter().map(|i| i.0).collect::<Vec<_>>()
+                );
+                got.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(got, expected, "{len} items: every item once");
+            }
+        }
+    }
+
+    #[test]
+    fn a_folder_read_on_every_core_lists_its_logs_then_each_team_folder_s_in_name_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        let write = |folder: &Path, names: &mut dyn Iterator<Item = String>| {
+            fs::create_dir_all(folder).expect("mkdir");
+            for name in names {
+                fs::write(folder.join(name), b"{}\n").expect("write");
+            }
+        };
+        // Enough logs for every thread to take several runs of entries; names of several lengths.
+        write(root, &mut (1..=700).map(|i| format!("local-{i}")));
+        write(&root.join("team-b"), &mut (1..=300).map(|i| format!("application_{i}_0001")));
+        write(&root.join("team-a"), &mut ["local-9", "local-10", "local-1.crc"].into_iter().map(str::to_owned));
+        write(&root.join(".hidden"), &mut std::iter::once("local-h".to_owned()));
+        write(&root.join("eventlog_v2_local-r"), &mut std::iter::once("events_1_local-r".to_owned()));
+        fs::write(root.join(".local-1.crc"), b"x").expect("write");
+        std::os::unix::fs::symlink(root.join("local-2"), root.join("local-0")).expect("symlink");
+        let listed: Vec<String> = local_dir_logs(root).expect("lists").into_iter().map(|log| log.name).collect();
+        // The order of reading each folder whole, the listed one first, then the team folders by name.
+        let mut expected = read::read_app_dir(root).expect("lists");
+        for team in ["team-a", "team-b"] {
+            expected.extend(read::read_app_dir(&root.join(team)).expect("lists"));
+        }
+        let expected: Vec<String> = expected.into_iter().map(|log| log.path.display().to_string()).collect();
+        assert_eq!(listed.len(), 700 + 1 + 1 + 2 + 300, "logs, link, rolling log, team-a's two, team-b's");
+        assert_eq!(listed, expected);
+        assert!(listed.iter().all(|name| !name.contains(".hidden") && !name.ends_with(".crc")));
+        // The listed folder itself unreadable fails the listing.
+        let missing = local_dir_logs(&root.join("no-such-folder")).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
     }
 
     #[test]

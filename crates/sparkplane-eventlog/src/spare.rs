@@ -9,12 +9,14 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 
 /// The largest read buffer kept spare.
 const MAX_SPARE_READ_BYTES: usize = 512 * 1024;
 /// The largest line buffer kept spare: one very long line does not stay with the thread.
 const MAX_SPARE_LINE_BYTES: usize = 1024 * 1024;
+/// The least room added when a file turns out larger than listed.
+const READ_GROWTH_BYTES: usize = 8 * 1024;
 
 thread_local! {
     /// This thread's spare read buffer.
@@ -54,13 +56,39 @@ pub(crate) enum ReadWhole {
 /// Reads `file`, of about `size` bytes as listed, into this thread's spare
 /// buffer: its text when it is at most `limit` bytes of UTF-8 (a file grown
 /// since it was listed is read to its end, up to `limit`).
-pub(crate) fn read_whole(mut file: File, size: usize, limit: usize) -> io::Result<ReadWhole> {
+///
+/// A file as large as listed is read in one `read`: offered one byte more
+/// than its size, a regular file that returns exactly its size is at its end
+/// (Linux returns fewer bytes than asked of a regular file only there). Any
+/// other count reads on until the end or past `limit`, so a file that grew or
+/// shrank since it was listed is read as it is now.
+pub(crate) fn read_whole(file: File, size: usize, limit: usize) -> io::Result<ReadWhole> {
     let spare = SPARE_READ.try_with(|spare| spare.borrow_mut().take()).ok().flatten();
     let mut bytes = spare.unwrap_or_default();
-    // One byte more than listed, so the read that finds the end needs no second allocation.
-    bytes.reserve(size.min(limit) + 1);
-    let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
-    (&mut file).take(limit_u64.saturating_add(1)).read_to_end(&mut bytes)?;
+    let bound = limit.saturating_add(1);
+    let listed = size.min(limit);
+    // Never more room than `limit` + 1 bytes, so no read goes past it.
+    if bytes.capacity() > bound {
+        bytes = Vec::new();
+    }
+    bytes.reserve_exact(listed + 1);
+    loop {
+        if bytes.len() == bytes.capacity() {
+            if bytes.len() >= bound {
+                break;
+            }
+            // Grown since listed: room doubles, up to the bound.
+            let room = bytes.len().max(READ_GROWTH_BYTES).min(bound - bytes.len());
+            bytes.reserve_exact(room);
+        }
+        let offered = bytes.capacity() - bytes.len();
+        match rustix::io::read(&file, rustix::buffer::spare_capacity(&mut bytes)) {
+            Ok(0) => break,
+            Ok(read) if read < offered && bytes.len() == listed => break,
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
     if bytes.len() > limit {
         return Ok(ReadWhole::Bytes(bytes, file));
     }
@@ -96,6 +124,7 @@ fn keep_larger<T>(slot: &mut Option<T>, offered: T, size: impl Fn(&T) -> usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::io::Write;
 
     fn file_of(bytes: &[u8]) -> (tempfile::TempDir, File) {
@@ -115,6 +144,14 @@ mod tests {
             ("ünïcode\nline two\n", 0),
             "a file grown since listed is read whole"
         );
+        let (_dir, file) = file_of(b"shrunk\n");
+        let ReadWhole::Text(whole) = read_whole(file, 4_000, 100).unwrap() else { panic!("text") };
+        assert_eq!(whole.text, "shrunk\n", "a file shrunk since listed is read as it is now");
+        // Grown far past its listed size, in several reads: every byte, in order.
+        let grown: String = (0..9_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let (_dir, file) = file_of(grown.as_bytes());
+        let ReadWhole::Text(whole) = read_whole(file, 10, 100_000).unwrap() else { panic!("text") };
+        assert_eq!(whole.text, grown);
         // Past the limit: the bytes up to one past it, and the file to read on from there.
         let bytes: Vec<u8> = (0..50_000u32).map(|i| b'a' + (i % 26) as u8).collect();
         let (_dir, file) = file_of(&bytes);

@@ -108,22 +108,14 @@ struct Extra {
 impl Record {
     /// The record of a listed (or restored) entry.
     pub fn of(entry: Entry) -> Record {
-        let (key, log) = match entry.log {
-            EntryLog::Listed(log) => {
-                let key = LogKey {
-                    name: log.name.clone(),
-                    size: log.size,
-                    modified_ms: log.modified_ms,
-                    fingerprint: log.fingerprint,
-                };
-                let kept = (!log.is_local_by_name()).then_some(log);
-                (key, Some(kept))
-            }
-            EntryLog::Restored(key) => (key, None),
+        // The log's name and file facts, borrowed: its name is copied once, into the texts.
+        let (name, size, modified_ms, fingerprint) = match &entry.log {
+            EntryLog::Listed(log) => (log.name.as_str(), log.size, log.modified_ms, log.fingerprint),
+            EntryLog::Restored(key) => (key.name.as_str(), key.size, key.modified_ms, key.fingerprint),
         };
-        let a = entry.attempt;
+        let a = &entry.attempt;
         let (texts, ends) = joined([
-            key.name.as_str(),
+            name,
             &a.app_id,
             a.attempt_id.as_deref().unwrap_or_default(),
             &a.name,
@@ -131,26 +123,30 @@ impl Record {
             &a.spark_version,
             entry.team.as_deref().unwrap_or_default(),
         ]);
-        let restored = log.is_none();
+        // A listed log is kept unless its name is its path; a restored one has none to keep.
+        let (restored, kept_log) = match entry.log {
+            EntryLog::Listed(log) => (false, (!log.is_local_by_name()).then_some(log)),
+            EntryLog::Restored(_) => (true, None),
+        };
         let mut flags = flags_of(a.attempt_id.is_some(), entry.team.is_some(), a.completed, restored);
         if !restored {
             flags |= UNSTORED;
         }
-        let kept_log = log.flatten();
+        let (outcome, start_ms, end_ms, last_updated_ms) = (entry.outcome, a.start_ms, a.end_ms, a.last_updated_ms);
         let extra = (kept_log.is_some() || !entry.warnings.is_empty())
             .then(|| Box::new(Extra { log: kept_log, warnings: entry.warnings }));
         Record {
             texts,
             ends,
             flags,
-            outcome: entry.outcome,
-            start_ms: a.start_ms,
-            end_ms: a.end_ms,
-            last_updated_ms: a.last_updated_ms,
+            outcome,
+            start_ms,
+            end_ms,
+            last_updated_ms,
             cost_usd: entry.cost_usd,
-            size: key.size,
-            modified_ms: key.modified_ms,
-            fingerprint: key.fingerprint,
+            size,
+            modified_ms,
+            fingerprint,
             extra,
         }
     }
@@ -470,8 +466,9 @@ impl Records {
             clear_unstored(&mut all);
         }
         all.retain(|r| gone.binary_search(&r.name()).is_err());
-        // Sorted in place: a stable sort would take a second buffer of up to 8 MB for a first listing's records.
-        fresh.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        // Sorted in place, on every core: a stable sort would take a second buffer of up to 8 MB for a first
+        // listing's records.
+        sparkplane_eventlog::sort_on_all_cores(&mut fresh, |a, b| a.name().cmp(b.name()));
         fresh.dedup_by(|later, earlier| later.name() == earlier.name());
         // A first listing's records are the list itself (no copy into an empty one).
         let sorted = if all.is_empty() { fresh } else { merged(all, fresh) };

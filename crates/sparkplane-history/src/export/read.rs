@@ -247,7 +247,7 @@ impl SqlExecutions {
 /// results in the order of `logs`. More threads than cores pay off when
 /// `work` also waits on storage (a file's fsync, an object's PUT).
 pub fn on_threads<T: Send>(logs: &[ListedLog], threads: usize, work: impl Fn(&ListedLog, usize) -> T + Sync) -> Vec<T> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = sparkplane_eventlog::cores();
     let threads = threads.max(cores).min(logs.len());
     if threads <= 1 {
         return logs.iter().map(|log| work(log, cores)).collect();
