@@ -9,9 +9,15 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
 # Cargo never deletes stale artifacts, so a long-lived target directory only
 # grows; past SPARKPLANE_TARGET_MAX_GB (default 30) start it afresh rather than
 # let the linker run out of disk mid-build.
+# Only the outermost script prunes: a script run by a test (release.sh under nextest) or by another
+# script must not delete the test binaries that are running, and nextest holds no cargo lock while
+# tests run. The first run exports SPARKPLANE_NO_PRUNE for everything it starts.
 prune_target_dir() {
   local max_gb="${SPARKPLANE_TARGET_MAX_GB:-30}" used_kb lock
   [ -d "$CARGO_TARGET_DIR" ] || return 0
+  if [ -n "${SPARKPLANE_NO_PRUNE:-}" ] || [ -n "${NEXTEST_RUN_ID:-}" ] || [ -n "${CARGO_PKG_NAME:-}" ]; then
+    return 0
+  fi
   used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
   [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ] || return 0
   # Never under a build that is running: cargo holds each profile's lock while it builds (debug, release, …).
@@ -58,6 +64,7 @@ phase_exit() {
 }
 phase target-prune-check
 prune_target_dir
+export SPARKPLANE_NO_PRUNE=1
 phase
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
