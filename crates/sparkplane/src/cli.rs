@@ -1278,8 +1278,8 @@ pub struct HistoryServeArgs {
     /// Address to listen on (IP and port); Spark's History Server uses port 18080.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18080")]
     pub listen: String,
-    /// Seconds between rescans of the location.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Seconds between rescans of the location: a new, grown or deleted log shows within it.
+    #[arg(long, visible_alias = "refresh", value_name = "SECS", default_value_t = 10)]
     pub interval: u64,
     /// Memory for replayed application details (jobs, stages, tasks), in MiB; least recently used go first.
     #[arg(long, value_name = "MIB", default_value_t = 256)]

@@ -29,16 +29,17 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(logs: &Path) -> Server {
-        Server::start_with(logs, &[])
+    fn start_with(logs: &Path, args: &[&std::ffi::OsStr]) -> Server {
+        Server::start_rescanning(logs, "--interval", args)
     }
 
-    fn start_with(logs: &Path, args: &[&std::ffi::OsStr]) -> Server {
+    /// A server rescanning every second, set by `rescan_flag` (`--interval`, or its alias `--refresh`).
+    fn start_rescanning(logs: &Path, rescan_flag: &str, args: &[&std::ffi::OsStr]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let child = sparkplane_testkit::sparkplane_process()
             .args(["history", "serve", "--logs"])
             .arg(logs)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), rescan_flag, "1"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -116,7 +117,8 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
     )
     .expect("write");
 
-    let server = Server::start(dir.path());
+    // `--refresh` (the name Spark users know from its update interval) sets the rescan interval as `--interval` does.
+    let server = Server::start_rescanning(dir.path(), "--refresh", &[]);
     let apps = server.json("/api/v1/applications");
     assert_eq!(ids(&apps), ["local-1430917381535", "local-1000000000001"], "{apps}");
     let corrupt = server.json("/api/v1/applications/local-1000000000001");
