@@ -217,7 +217,8 @@ pub fn describe(files: &[DataFile], format: DataFormat) -> Result<Scan, DqError>
     describe_files(files, format).map(|(scan, _)| scan)
 }
 
-fn describe_files(files: &[DataFile], format: DataFormat) -> Result<(Scan, Vec<OpenedFile>), DqError> {
+/// [`describe`], and the files opened for it (their footers).
+pub(crate) fn describe_files(files: &[DataFile], format: DataFormat) -> Result<(Scan, Vec<OpenedFile>), DqError> {
     let mut out = Scan { files: files.len(), ..Scan::default() };
     let mut opened = Vec::with_capacity(files.len());
     let mut partition_values: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();

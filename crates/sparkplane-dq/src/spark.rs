@@ -16,7 +16,7 @@ use sparkplane_category::Category;
 
 use crate::dataset::{self, Root};
 use crate::evaluate::SparkFigures;
-use crate::spark_plan::{self, Measure, Purpose, SparkPlan, SparkQuery, SparkSource};
+use crate::spark_plan::{self, IntegerRange, Measure, Purpose, SparkPlan, SparkQuery, SparkSource};
 use crate::stats::{Distinct, Scan};
 use crate::{CheckOptions, DqError, DqReport};
 
@@ -108,6 +108,56 @@ fn source(root: &Root, text: &str, format: sparkplane_api::dq::DataFormat, scan:
     SparkSource { uri: spark_uri(root, text), format, schema }
 }
 
+/// What the Parquet footers of `opened` say of each integer column of
+/// `columns` (its Spark type byte, short, int or long): the smallest and the
+/// largest value over every row group, and the files' rows. A column is left
+/// out when a row group holding values of it has no minimum and maximum, or
+/// they are not integers; CSV and JSON files (no footer) give nothing.
+fn integer_ranges(
+    opened: &[dataset::OpenedFile],
+    columns: &BTreeMap<String, String>,
+) -> BTreeMap<String, IntegerRange> {
+    use parquet::file::statistics::Statistics;
+    let mut found: BTreeMap<&str, Option<(i64, i64)>> = BTreeMap::new();
+    let mut rows = 0u64;
+    for file in opened {
+        let Some(footer) = file.metadata() else { return BTreeMap::new() };
+        for group in footer.row_groups() {
+            let group_rows = u64::try_from(group.num_rows()).unwrap_or(0);
+            rows += group_rows;
+            for chunk in group.columns() {
+                let [name] = chunk.column_path().parts() else { continue };
+                let Some((name, _)) = columns.get_key_value(name.as_str()) else { continue };
+                if !matches!(columns[name].as_str(), "byte" | "short" | "int" | "long") {
+                    continue;
+                }
+                let stats = chunk.statistics();
+                let bounds = match stats {
+                    Some(Statistics::Int32(s)) => {
+                        s.min_opt().zip(s.max_opt()).map(|(a, b)| (i64::from(*a), i64::from(*b)))
+                    }
+                    Some(Statistics::Int64(s)) => s.min_opt().copied().zip(s.max_opt().copied()),
+                    _ => None,
+                };
+                let all_null = stats.and_then(Statistics::null_count_opt) == Some(group_rows);
+                let range = found.entry(name.as_str()).or_insert(Some((i64::MAX, i64::MIN)));
+                match (bounds, &range) {
+                    (Some((low, high)), Some((min, max))) => *range = Some(((*min).min(low), (*max).max(high))),
+                    (None, _) if all_null => {}
+                    _ => *range = None,
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(name, range)| {
+            let (min, max) = range.filter(|(min, max)| min <= max)?;
+            Some((name.to_owned(), IntegerRange { min, max, rows }))
+        })
+        .collect()
+}
+
 /// Runs a spec with Spark: the same report `check` gives, and what Spark did.
 pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> Result<(DqReport, SparkRun), DqError> {
     if !options.selection.is_empty() {
@@ -119,7 +169,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     let root = Root::open(&spec.dataset.path, base, &options.storage_options)?;
     let files = dataset::discover(&root, &spec.dataset, &options.selection)?;
     let predicates = crate::sql::compile_checks(spec)?;
-    let mut scan = crate::engine::describe(&files, spec.dataset.format)?;
+    let (mut scan, opened) = crate::engine::describe_files(&files, spec.dataset.format)?;
     if !files.is_empty() {
         crate::engine::unknown_sql_columns(&scan, &predicates)?;
     }
@@ -141,8 +191,16 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     let data = source(&root, &spec.dataset.path, spec.dataset.format, &scan);
     let uri = data.uri.clone();
     let columns = first_types(&scan);
-    let plan =
-        spark_plan::plan(&spark_plan::PlanInput { spec, columns: &columns, data, refs, predicates: &predicates });
+    let ranges = integer_ranges(&opened, &columns);
+    drop(opened);
+    let plan = spark_plan::plan(&spark_plan::PlanInput {
+        spec,
+        columns: &columns,
+        data,
+        refs,
+        predicates: &predicates,
+        ranges: &ranges,
+    });
     let mut run = SparkRun { uri, ..SparkRun::default() };
     let mut failing_rows = 0;
     // A dataset without files has nothing for Spark to read (and no schema it could infer).
@@ -401,6 +459,66 @@ mod tests {
     use super::*;
     use sparkplane_api::quantity::MemorySize;
 
+    /// Writes `batches` as one Parquet file of row groups of 3 rows, without
+    /// statistics for the column `nostats`.
+    fn parquet(path: &std::path::Path, batches: &[arrow_array::RecordBatch]) {
+        use parquet::file::properties::{EnabledStatistics, WriterProperties};
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(3))
+            .set_column_statistics_enabled("nostats".into(), EnabledStatistics::None)
+            .build();
+        let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), Some(props))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for batch in batches {
+            writer.write(batch).unwrap_or_else(|e| panic!("{e}"));
+        }
+        writer.close().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn integer_ranges_come_from_every_footer_and_leave_out_what_they_cannot_bound() {
+        use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let batch = |id: Vec<Option<i64>>, small: Vec<i32>, nostats: Vec<i64>| {
+            let n = small.len();
+            RecordBatch::try_from_iter([
+                ("id", Arc::new(Int64Array::from(id)) as ArrayRef),
+                ("small", Arc::new(Int32Array::from(small)) as ArrayRef),
+                ("nostats", Arc::new(Int64Array::from(nostats)) as ArrayRef),
+                ("amount", Arc::new(Float64Array::from(vec![1.5; n])) as ArrayRef),
+                ("name", Arc::new(StringArray::from(vec!["a"; n])) as ArrayRef),
+            ])
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        // Two row groups in the first file, the second with no id at all.
+        parquet(
+            &dir.path().join("a.parquet"),
+            &[
+                batch(vec![Some(5), None, Some(-3)], vec![7, 9, 8], vec![1, 2, 3]),
+                batch(vec![None; 3], vec![1, 1, 1], vec![4; 3]),
+            ],
+        );
+        parquet(&dir.path().join("b.parquet"), &[batch(vec![Some(100), Some(2)], vec![-4, 2], vec![5, 6])]);
+        let root = Root::open(&dir.path().display().to_string(), dir.path(), &[]).unwrap_or_else(|e| panic!("{e}"));
+        let dataset: sparkplane_api::dq::Dataset =
+            serde_json::from_value(serde_json::json!({"path": dir.path()})).unwrap_or_else(|e| panic!("{e}"));
+        let files = dataset::discover(&root, &dataset, &dataset::Selection::new()).unwrap_or_else(|e| panic!("{e}"));
+        let (scan, opened) = crate::engine::describe_files(&files, sparkplane_api::dq::DataFormat::Parquet)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let columns = first_types(&scan);
+        let range = |min, max| IntegerRange { min, max, rows: 8 };
+        assert_eq!(
+            integer_ranges(&opened, &columns),
+            BTreeMap::from([("id".to_owned(), range(-3, 100)), ("small".to_owned(), range(-4, 9))]),
+            "columns: {columns:?}"
+        );
+        // A column Spark reads as something else than an integer has no range, whatever its footer says.
+        let as_text: BTreeMap<String, String> = [("id".to_owned(), "string".to_owned())].into();
+        assert_eq!(integer_ranges(&opened, &as_text), BTreeMap::new());
+    }
+
     #[test]
     fn auto_picks_spark_above_the_threshold_and_an_override_wins() {
         let mut spec = DqSpec { engine: Some(DqEngine::Auto), ..DqSpec::default() };
@@ -478,6 +596,7 @@ mod tests {
             data: source.clone(),
             refs: [(2, source)].into(),
             predicates: &predicates,
+            ranges: &BTreeMap::new(),
         });
         let shared = r#"{"m0":4,"m1":1,"m2":3,"m3":-2.0,"m4":7.5,"m5":2.0,"m6":"NaN","m7":3,"m8":1,"m9":0,"m10":4}"#;
         // The shared query's example rows come before or after its measures' row.

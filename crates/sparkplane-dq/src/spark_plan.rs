@@ -5,7 +5,8 @@
 //! accepted values, regex, freshness, custom SQL predicates, and the
 //! referential check's count of keyed rows) is one column group of ONE
 //! aggregation query; each uniqueness check is one grouping query over its
-//! column set; each referential-integrity check is one anti-join against the
+//! column set (over buckets of Spark's bitmaps for one dense integer column,
+//! ADR 0075 addendum); each referential-integrity check is one anti-join against the
 //! referenced dataset. The measures mean what the native engine's
 //! accumulators mean (`stats`): the same rows checked, the same failing
 //! rows, the examples as the `EXAMPLES` smallest distinct failing values
@@ -129,6 +130,50 @@ pub struct PlanInput<'a> {
     pub refs: BTreeMap<usize, SparkSource>,
     /// The parsed `sql` predicates by check index.
     pub predicates: &'a BTreeMap<usize, Predicate>,
+    /// What the dataset's Parquet footers say of its integer columns (none for CSV and JSON).
+    pub ranges: &'a BTreeMap<String, IntegerRange>,
+}
+
+/// An integer column's smallest and largest value in a dataset's files, from
+/// their footers, and the rows of those files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntegerRange {
+    /// The smallest value.
+    pub min: i64,
+    /// The largest value.
+    pub max: i64,
+    /// Rows of the files.
+    pub rows: u64,
+}
+
+/// Spark's bitmap functions keep one bitmap of this many bits per bucket of
+/// keys (`bitmap_bucket_number`): 4 KiB each, however few keys it holds.
+const BITMAP_BITS: i128 = 32_768;
+
+/// The most buckets a uniqueness check is counted in by bitmaps (256 MiB of
+/// bitmaps); below it, at most one bucket per 1,024 rows (16 on small data),
+/// so the bitmaps stay smaller than the keys they replace.
+const BITMAP_BUCKETS_MAX: i128 = 65_536;
+
+/// How many of Spark's bitmap buckets the values `min..=max` fall in:
+/// value `v` is in bucket `(v - 1) / 32768 + 1` when positive and `v / 32768`
+/// otherwise (division towards zero, as Java's).
+pub fn bitmap_buckets(min: i64, max: i64) -> i128 {
+    let bucket = |v: i64| {
+        let v = i128::from(v);
+        if v > 0 { (v - 1) / BITMAP_BITS + 1 } else { v / BITMAP_BITS }
+    };
+    bucket(max) - bucket(min) + 1
+}
+
+/// Whether a uniqueness check on the integer column with `range` counts its
+/// distinct keys by bitmaps (only the buckets shuffled: about a fifth of the
+/// grouping's time on the benchmark's 12.5M dense ids, docs/benchmarks.md)
+/// rather than by grouping every key: only when the keys are dense enough
+/// that the bitmaps are smaller than the keys.
+fn counted_by_bitmaps(range: &IntegerRange) -> bool {
+    let allowed = (i128::from(range.rows) / 1024).clamp(16, BITMAP_BUCKETS_MAX);
+    range.min <= range.max && bitmap_buckets(range.min, range.max) <= allowed
 }
 
 /// One value the shared aggregation computes.
@@ -519,15 +564,28 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
         {
             let keys: Vec<String> = u.columns.iter().map(|c| quote_ident(c)).collect();
             let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
-            queries.push(SparkQuery {
-                purpose: Purpose::Unique(i),
-                sql: format!(
+            let bitmaps = match u.columns.as_slice() {
+                [column] if matches!(ty(column), Some("byte" | "short" | "int" | "long")) => {
+                    input.ranges.get(column).is_some_and(counted_by_bitmaps)
+                }
+                _ => false,
+            };
+            let sql = if bitmaps {
+                // One bitmap per bucket of keys; the distinct keys are the bits set in them.
+                let key = &keys[0];
+                format!(
+                    "SELECT coalesce(sum(n), 0) AS keyed, coalesce(sum(bitmap_count(b)), 0) AS distinct_keys FROM (SELECT count(*) AS n, bitmap_construct_agg(bitmap_bit_position(CAST({key} AS BIGINT))) AS b FROM {} WHERE {key} IS NOT NULL GROUP BY bitmap_bucket_number(CAST({key} AS BIGINT))) AS g",
+                    quote_ident(DATA_VIEW),
+                )
+            } else {
+                format!(
                     "SELECT coalesce(sum(n), 0) AS keyed, count(*) AS distinct_keys FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {}) AS g",
                     quote_ident(DATA_VIEW),
                     not_null.join(" AND "),
                     keys.join(", ")
-                ),
-            });
+                )
+            };
+            queries.push(SparkQuery { purpose: Purpose::Unique(i), sql });
         }
         if let Some(d) = &check.drift
             && let Some(n) = numeric_of(&d.column)
@@ -745,6 +803,10 @@ mod tests {
     }
 
     fn planned(spec: &DqSpec) -> SparkPlan {
+        planned_with(spec, &BTreeMap::new())
+    }
+
+    fn planned_with(spec: &DqSpec, ranges: &BTreeMap<String, IntegerRange>) -> SparkPlan {
         let predicates = crate::sql::compile_checks(spec).unwrap_or_else(|e| panic!("{e}"));
         let columns = columns();
         let refs = spec
@@ -764,7 +826,73 @@ mod tests {
             })
             .collect();
         let data = SparkSource { uri: "file:/data/trips".into(), format: DataFormat::Parquet, schema: Vec::new() };
-        plan(&PlanInput { spec, columns: &columns, data, refs, predicates: &predicates })
+        plan(&PlanInput { spec, columns: &columns, data, refs, predicates: &predicates, ranges })
+    }
+
+    #[test]
+    fn bitmap_buckets_are_sparks_buckets_and_never_overflow() {
+        for (min, max, buckets) in [
+            (0, 0, 1),
+            (1, 32_768, 1),
+            (0, 32_768, 2),
+            (1, 32_769, 2),
+            (-32_767, 0, 1),
+            (-32_768, 0, 2),
+            (-32_768, 32_768, 3),
+            (0, 12_499_999, 383),
+            (i64::MIN, i64::MIN, 1),
+            (i64::MAX, i64::MAX, 1),
+            (i64::MIN, i64::MAX, (1 << 49) + 1),
+        ] {
+            assert_eq!(bitmap_buckets(min, max), buckets, "{min}..={max}");
+        }
+    }
+
+    #[test]
+    fn a_dense_integer_key_is_counted_by_bitmaps_and_any_other_by_grouping() {
+        let unique_sql = |check: &str, ranges: &[(&str, i64, i64, u64)]| {
+            let ranges: BTreeMap<String, IntegerRange> = ranges
+                .iter()
+                .map(|(c, min, max, rows)| ((*c).to_owned(), IntegerRange { min: *min, max: *max, rows: *rows }))
+                .collect();
+            let plan = planned_with(&spec(&format!("  - {check}")), &ranges);
+            plan.queries.iter().find(|q| matches!(q.purpose, Purpose::Unique(_))).map(|q| q.sql.clone())
+        };
+        let bitmaps = "SELECT coalesce(sum(n), 0) AS keyed, coalesce(sum(bitmap_count(b)), 0) AS distinct_keys FROM \
+                       (SELECT count(*) AS n, bitmap_construct_agg(bitmap_bit_position(CAST(`id` AS BIGINT))) AS b \
+                       FROM `sparkplane_dq_data` WHERE `id` IS NOT NULL GROUP BY bitmap_bucket_number(CAST(`id` AS \
+                       BIGINT))) AS g";
+        let grouping = "SELECT coalesce(sum(n), 0) AS keyed, count(*) AS distinct_keys FROM (SELECT count(*) AS n \
+                        FROM `sparkplane_dq_data` WHERE `id` IS NOT NULL GROUP BY `id`) AS g";
+        let id = "{name: u, unique: {columns: [id]}}";
+        for (label, check, ranges, sql) in [
+            // The benchmark's ids: 383 buckets for 12.5M rows.
+            ("dense ids", id, vec![("id", 0, 12_499_999, 12_500_000)], Some(bitmaps.to_owned())),
+            ("negative dense ids", id, vec![("id", -5_000_000, 5_000_000, 10_000_000)], Some(bitmaps.to_owned())),
+            // Small data may use 16 buckets whatever its rows.
+            ("small data, 16 buckets", id, vec![("id", 1, 16 * 32_768, 10)], Some(bitmaps.to_owned())),
+            ("small data, 17 buckets", id, vec![("id", 1, 16 * 32_768 + 1, 10)], Some(grouping.to_owned())),
+            // One bucket per 1,024 rows at most: 1,000,000 rows may span 976.
+            ("976 buckets", id, vec![("id", 1, 976 * 32_768, 1_000_000)], Some(bitmaps.to_owned())),
+            ("977 buckets", id, vec![("id", 1, 977 * 32_768, 1_000_000)], Some(grouping.to_owned())),
+            // Never more than 65,536 buckets (256 MiB of bitmaps), however many rows.
+            ("a wide range of many rows", id, vec![("id", 1, 65_537 * 32_768, u64::MAX)], Some(grouping.to_owned())),
+            (
+                "ids spread over the whole range",
+                id,
+                vec![("id", i64::MIN, i64::MAX, 1_000_000_000)],
+                Some(grouping.to_owned()),
+            ),
+            ("no footer (CSV, JSON, no statistics)", id, vec![], Some(grouping.to_owned())),
+            ("the range of another column", id, vec![("amount", 0, 10, 10)], Some(grouping.to_owned())),
+        ] {
+            assert_eq!(unique_sql(check, &ranges), sql, "{label}");
+        }
+        // A text key, or several columns, are grouped even with a range in hand.
+        let text = unique_sql("{name: u, unique: {columns: [zone]}}", &[("zone", 0, 1, 10)]).unwrap_or_default();
+        assert!(text.ends_with("GROUP BY `zone`) AS g") && !text.contains("bitmap"), "{text}");
+        let pair = unique_sql("{name: u, unique: {columns: [id, zone]}}", &[("id", 0, 1, 10)]).unwrap_or_default();
+        assert!(pair.ends_with("GROUP BY `id`, `zone`) AS g") && !pair.contains("bitmap"), "{pair}");
     }
 
     #[test]

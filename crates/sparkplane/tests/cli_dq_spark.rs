@@ -152,6 +152,23 @@ fn wide_spec() -> String {
     out
 }
 
+/// Integer keys at the edges of Spark's bitmap buckets (32,768 values each;
+/// bucket 0 holds -32,767 to 0), some repeated, some null: the spark engine
+/// counts `edge`'s distinct keys by bitmaps (its Parquet footers say the keys
+/// span 6 buckets) and `sparse`'s by grouping (one key per bucket, 2^40 apart).
+fn bucket_edge_table() -> Table {
+    let edges = [-65_537i64, -65_536, -32_769, -32_768, -32_767, -1, 0, 1, 32_767, 32_768, 32_769, 65_536, 65_537];
+    let repeated = [0i64, -32_768, 32_768, 32_769, 65_537];
+    let edge: Vec<V> =
+        edges.iter().chain(&repeated).map(|k| V::Int(Some(*k))).chain([V::Int(None), V::Int(None)]).collect();
+    let sparse: Vec<V> = (0..edge.len() as i64).map(|i| V::Int(Some((i % 15 - 7) << 40))).collect();
+    vec![("edge".into(), edge), ("sparse".into(), sparse)]
+}
+
+const BUCKET_EDGE_SPEC: &str = "apiVersion: sparkplane.dev/v1alpha1\nkind: DataQuality\nmetadata: {name: edges}\n\
+                                dataset: {path: data, format: parquet}\nchecks:\n  - {name: edge-unique, unique: \
+                                {columns: [edge]}}\n  - {name: sparse-unique, unique: {columns: [sparse]}}\n";
+
 fn ref_table() -> Table {
     vec![("key".into(), (0..20).map(|i| V::Int(Some(i))).collect())]
 }
@@ -454,6 +471,14 @@ fn engines_agree(line: &str) {
         let failed = report["checks"].as_array().into_iter().flatten().filter(|c| c["status"] == "fail").count();
         assert!(checks > 140 && failed > 40 && failed < checks, "{checks} checks, {failed} failed: {report}");
         assert_eq!(report["spark"]["queries"], 1, "one aggregation for every check: {}", report["spark"]);
+        // Keys at the bitmap buckets' edges: the same distinct counts by bitmaps and by grouping as natively.
+        let dir = workspace_with(Format::Parquet, &bucket_edge_table(), BUCKET_EDGE_SPEC);
+        let report = agree(dir.path(), on, Format::Parquet, "bucket edges", &[]);
+        let messages: Vec<&str> =
+            report["checks"].as_array().into_iter().flatten().filter_map(|c| c["message"].as_str()).collect();
+        assert_eq!(report["checks"][0]["status"], "fail", "{report}");
+        assert_eq!(report["checks"][1]["status"], "fail", "{report}");
+        assert_eq!(report["spark"]["queries"], 3, "{messages:?}");
         // A dataset folder without files: nothing for Spark to read, the same verdicts.
         let dir = workspace(Format::Parquet, &main_table(1));
         std::fs::remove_file(dir.path().join("data/part-0.parquet")).expect("rm");
