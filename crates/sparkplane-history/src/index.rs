@@ -434,6 +434,13 @@ impl Index {
         self.records.lock().map(|r| r.iter().map(Record::entry).collect()).unwrap_or_default()
     }
 
+    /// The listed entry of one attempt, copied alone (a page about one
+    /// application needs its outcome, team and cost, not a copy of the list).
+    pub fn entry_of(&self, app_id: &str, attempt_id: Option<&str>) -> Option<Entry> {
+        let records = self.records.lock().ok()?;
+        records.iter().find(|r| r.app_id() == app_id && r.attempt_id() == attempt_id).map(Record::entry)
+    }
+
     /// How many logs are listed now (without copying them).
     pub fn len(&self) -> usize {
         self.records.lock().map(|r| r.len()).unwrap_or_default()
@@ -837,6 +844,35 @@ mod tests {
 
     const LOG: &str = "{\"Event\":\"SparkListenerApplicationStart\",\"App Name\":\"a\",\"App ID\":\"app-1\",\
                        \"Timestamp\":1000,\"User\":\"u\"}\n";
+
+    #[test]
+    fn one_attempts_entry_is_the_listed_one_and_unknown_attempts_have_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("app-1"), LOG).expect("write");
+        let attempt_2 =
+            LOG.replace("\"User\":\"u\"", "\"User\":\"u\",\"App Attempt ID\":\"2\"").replace("app-1", "app-2");
+        std::fs::write(dir.path().join("app-2_2"), attempt_2).expect("write");
+        let index = Index::new(LogSource::Local(dir.path().to_owned()), 1 << 20);
+        index.refresh().expect("lists");
+        let listed = index.entries();
+        assert_eq!(listed.len(), 2);
+        for entry in &listed {
+            let one = index.entry_of(&entry.attempt.app_id, entry.attempt.attempt_id.as_deref()).expect("found");
+            assert_eq!(
+                (one.attempt.app_id, one.attempt.attempt_id, one.outcome, one.team, one.cost_usd.to_bits()),
+                (
+                    entry.attempt.app_id.clone(),
+                    entry.attempt.attempt_id.clone(),
+                    entry.outcome,
+                    entry.team.clone(),
+                    entry.cost_usd.to_bits()
+                )
+            );
+        }
+        assert_eq!(index.entry_of("app-2", Some("2")).map(|e| e.attempt.app_id), Some("app-2".to_owned()));
+        assert!(index.entry_of("app-2", None).is_none(), "an attempt is named to be found");
+        assert!(index.entry_of("app-1", Some("1")).is_none() && index.entry_of("app-3", None).is_none());
+    }
 
     #[test]
     fn a_failed_listing_keeps_the_last_list_and_says_why_until_the_location_lists_again() {

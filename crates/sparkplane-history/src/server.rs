@@ -245,10 +245,9 @@ const HTML: &str = "text/html;charset=utf-8";
 fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> Option<Response> {
     let html = |body: String| Response { status: 200, content_type: HTML, body, download: None };
     if path.starts_with("/history/") || path == "/history" {
-        let entries = index.entries();
         let facts = |app: &str, attempt: Option<&str>| {
-            let e = entries.iter().find(|e| e.attempt.app_id == app && e.attempt.attempt_id.as_deref() == attempt)?;
-            Some(ui::AppFacts { outcome: e.outcome, team: e.team.clone(), cost_usd: e.cost_usd })
+            let e = index.entry_of(app, attempt)?;
+            Some(ui::AppFacts { outcome: e.outcome, team: e.team, cost_usd: e.cost_usd })
         };
         let answer = ui::respond(index, &facts, path, query);
         return Some(Response { status: answer.status, content_type: HTML, body: answer.body, download: None });
