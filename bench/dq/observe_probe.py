@@ -29,8 +29,9 @@ import os
 import sys
 import time
 
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+
+from probe_session import session
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECK, VALUE = "sparkplane_dq_check", "sparkplane_dq_value"
@@ -84,15 +85,7 @@ def main():
     plan = json.load(open(os.path.join(HERE, "probe-plan.json")))
     shared, unique = plan["queries"]
     measures, flags, any_flag, entries = parts(shared)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.ansi.enabled", "false")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = session()
     for statement in plan["setup"]:
         spark.sql(statement.replace("'file:/DATA'", "'file:" + data + "'"))
     source = f"SELECT *, {flags} FROM `sparkplane_dq_data`"

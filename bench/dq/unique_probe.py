@@ -30,7 +30,8 @@ import os
 import sys
 import time
 
-from pyspark.sql import SparkSession
+
+from probe_session import session
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIEW = "sparkplane_dq_data"
@@ -49,15 +50,7 @@ def main():
         "B": bitmaps,
         "D": f"SELECT count(`id`) AS keyed, count(DISTINCT `id`) AS distinct_keys FROM `{VIEW}`",
     }
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.ansi.enabled", "false")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = session()
     spark.read.parquet(data).createOrReplaceTempView(VIEW)
     answers = []
     for variant in order:
