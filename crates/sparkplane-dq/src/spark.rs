@@ -170,6 +170,9 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     let files = dataset::discover(&root, &spec.dataset, &options.selection)?;
     let predicates = crate::sql::compile_checks(spec)?;
     let (mut scan, opened) = crate::engine::describe_files(&files, spec.dataset.format)?;
+    // The footers' ranges are all the plan needs of the opened files: let them go before the references are read.
+    let ranges = integer_ranges(&opened, &first_types(&scan));
+    drop(opened);
     if !files.is_empty() {
         crate::engine::unknown_sql_columns(&scan, &predicates)?;
     }
@@ -191,8 +194,6 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     let data = source(&root, &spec.dataset.path, spec.dataset.format, &scan);
     let uri = data.uri.clone();
     let columns = first_types(&scan);
-    let ranges = integer_ranges(&opened, &columns);
-    drop(opened);
     let plan = spark_plan::plan(&spark_plan::PlanInput {
         spec,
         columns: &columns,
