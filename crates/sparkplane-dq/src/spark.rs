@@ -127,10 +127,10 @@ fn integer_ranges(
             rows += group_rows;
             for chunk in group.columns() {
                 let [name] = chunk.column_path().parts() else { continue };
-                let Some((name, _)) = columns.get_key_value(name.as_str()) else { continue };
-                if !matches!(columns[name].as_str(), "byte" | "short" | "int" | "long") {
+                let Some((name, _)) = columns.get_key_value(name.as_str()).filter(|(_, t)| spark_plan::is_integer(t))
+                else {
                     continue;
-                }
+                };
                 let stats = chunk.statistics();
                 let bounds = match stats {
                     Some(Statistics::Int32(s)) => {

@@ -146,6 +146,11 @@ pub struct IntegerRange {
     pub rows: u64,
 }
 
+/// Whether `spark_type` is one of Spark's integer types.
+pub fn is_integer(spark_type: &str) -> bool {
+    matches!(spark_type, "byte" | "short" | "int" | "long")
+}
+
 /// Spark's bitmap functions keep one bitmap of this many bits per bucket of
 /// keys (`bitmap_bucket_number`): 4 KiB each, however few keys it holds.
 const BITMAP_BITS: i128 = 32_768;
@@ -565,7 +570,7 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
             let keys: Vec<String> = u.columns.iter().map(|c| quote_ident(c)).collect();
             let not_null: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
             let bitmaps = match u.columns.as_slice() {
-                [column] if matches!(ty(column), Some("byte" | "short" | "int" | "long")) => {
+                [column] if ty(column).is_some_and(is_integer) => {
                     input.ranges.get(column).is_some_and(counted_by_bitmaps)
                 }
                 _ => false,
@@ -646,9 +651,7 @@ pub fn ref_view(i: usize) -> String {
 /// engine computes as integer division when both sides are integers).
 fn integral(expr: &Expr, columns: &BTreeMap<String, String>) -> bool {
     match expr {
-        Expr::Column(name, _) => {
-            matches!(columns.get(name).map(String::as_str), Some("byte" | "short" | "int" | "long"))
-        }
+        Expr::Column(name, _) => columns.get(name).is_some_and(|t| is_integer(t)),
         Expr::Literal(Literal::Int(_)) => true,
         Expr::Negate(e) => integral(e, columns),
         Expr::Arith(_, a, b) => integral(a, columns) && integral(b, columns),
