@@ -58,8 +58,10 @@ pub enum SparkFailure {
 /// Runs statements in one Spark session and answers the last one's rows,
 /// each row its column values as JSON.
 pub trait SparkSql {
-    /// Runs `statements` in order; the last one's rows.
-    fn run(&mut self, statements: &[String]) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure>;
+    /// Runs `statements` in order; the last one's rows. `reads` is the bytes
+    /// of the files they read, from the listing (a local Spark sizes its JIT
+    /// by it: a server for a large scan runs the optimising tier).
+    fn run(&mut self, statements: &[String], reads: u64) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure>;
     /// The event logs of the runs so far, each its lines, when the host can
     /// read them (a local Spark); `None` for a server whose log is elsewhere.
     /// One log per Spark application: execution ids restart in each.
@@ -178,10 +180,13 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     }
     let mut refs = BTreeMap::new();
     let mut missing_refs = BTreeMap::new();
+    let data_bytes: u64 = files.iter().map(|f| f.size).sum();
+    let mut reads = data_bytes;
     for (i, check) in spec.checks.iter().enumerate() {
         if let Some(r) = &check.referential_integrity {
             let ref_root = Root::open(&r.dataset.path, base, &options.storage_options)?;
             let ref_files = dataset::discover(&ref_root, &r.dataset, &dataset::Selection::new())?;
+            reads += ref_files.iter().map(|f| f.size).sum::<u64>();
             let ref_scan = crate::engine::describe(&ref_files, r.dataset.format)?;
             let column = r.ref_column.as_deref().unwrap_or(&r.column);
             if ref_scan.columns.contains_key(column) {
@@ -206,7 +211,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     let mut failing_rows = 0;
     // A dataset without files has nothing for Spark to read (and no schema it could infer).
     if !files.is_empty() {
-        let rows = sql.run(&plan.statements()).map_err(|e| spark_error(e, &root))?;
+        let rows = sql.run(&plan.statements(), reads).map_err(|e| spark_error(e, &root))?;
         failing_rows = fold(&plan, &rows, &mut scan)?;
         run.queries = plan.queries.len();
         run.planned_scans = plan.planned_scans();
@@ -225,7 +230,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
         let uri = format!("{}/{folder}", spark_uri(&target, &q.location).trim_end_matches('/'));
         let shown = target.describe(&folder);
         if let Some(statements) = plan.quarantine_statements(&uri).filter(|_| !files.is_empty()) {
-            sql.run(&statements).map_err(|e| quarantine_error(e, &shown))?;
+            sql.run(&statements, data_bytes).map_err(|e| quarantine_error(e, &shown))?;
             run.queries += 1;
             run.planned_scans += 1;
         }

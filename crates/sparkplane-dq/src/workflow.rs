@@ -313,6 +313,8 @@ mod tests {
         event_logs: Option<Vec<Vec<String>>>,
         asked_at: Vec<String>,
         sent: Vec<Vec<String>>,
+        /// The bytes each batch was said to read.
+        reads: Vec<u64>,
         warned: Vec<String>,
         checked: Vec<(PathBuf, bool)>,
         /// The local line given an S3 connector, if any.
@@ -326,6 +328,7 @@ mod tests {
                 event_logs: None,
                 asked_at: Vec::new(),
                 sent: Vec::new(),
+                reads: Vec::new(),
                 warned: Vec::new(),
                 checked: Vec::new(),
                 s3_line: None,
@@ -336,8 +339,9 @@ mod tests {
     struct FakeSpark<'a>(&'a mut FakeHost);
 
     impl SparkSql for FakeSpark<'_> {
-        fn run(&mut self, statements: &[String]) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure> {
+        fn run(&mut self, statements: &[String], reads: u64) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure> {
             self.0.sent.push(statements.to_vec());
+            self.0.reads.push(reads);
             match &self.0.answer {
                 Answer::Rows(rows) => Ok(rows.clone()),
                 Answer::Fail(f) => Err(f.clone()),
@@ -461,6 +465,9 @@ mod tests {
             .expect("url");
         assert_eq!(host.asked_at, [r#"Local("4.1")"#, r#"Url("sc://spark.example:15002/;token=s3cret")"#]);
         assert_eq!(host.sent.len(), 2, "one batch a run");
+        // Each batch is told the dataset's bytes on disk (what a local server sizes its JIT by).
+        let bytes = std::fs::metadata(dir.path().join("data/part-0.csv")).expect("csv").len();
+        assert_eq!(host.reads, [bytes, bytes]);
     }
 
     #[test]

@@ -66,9 +66,32 @@ pub struct ConnectSettings {
     pub conf: BTreeMap<String, String>,
     /// The preset's name, for the session's record.
     pub preset: Option<String>,
-    /// A server for one query (`sql`'s own): no Spark UI, and the JIT's
-    /// quick tier only (ADR 0022, "Cold start").
+    /// A server for one query (`sql`'s own, and the data-quality engine's):
+    /// no Spark UI, and the JIT's quick tier only unless the query reads
+    /// more than [`QUICK_JIT_READS_UP_TO`] (ADR 0022, "Cold start", and its
+    /// addendum of 2026-11-27).
     pub one_query: bool,
+    /// Bytes the one query will read, when the caller knows (a data-quality
+    /// run's dataset on disk); `None` for a query nobody sized (`sql`).
+    pub reads: Option<u64>,
+}
+
+/// Up to this many bytes read, a one-query server runs the JIT's quick tier
+/// only (C1): its code is compiled sooner and the optimising tier's compile
+/// threads do not compete with the query for the cores. Past it, the
+/// optimised code repays its compile time: the benchmark's shared
+/// data-quality query took about the same either way at 100 and 200 MB of
+/// Parquet, and 21–27 s with the quick tier against 9–11 s with both at
+/// 1 GB (docs/benchmarks.md, "Data-quality checks on Spark").
+pub const QUICK_JIT_READS_UP_TO: u64 = 256 << 20;
+
+impl ConnectSettings {
+    /// Whether the server's JVM stops at the JIT's quick tier
+    /// (`-XX:TieredStopAtLevel=1`): a one-query server whose query is not
+    /// known to read more than [`QUICK_JIT_READS_UP_TO`].
+    pub fn quick_jit(&self) -> bool {
+        self.one_query && self.reads.is_none_or(|bytes| bytes <= QUICK_JIT_READS_UP_TO)
+    }
 }
 
 impl ConnectSettings {
@@ -85,6 +108,7 @@ impl ConnectSettings {
             conf: BTreeMap::new(),
             preset: None,
             one_query: false,
+            reads: None,
         })
     }
 }
@@ -299,9 +323,9 @@ pub fn start(settings: &ConnectSettings, prepared: &Prepared) -> Result<Server, 
             conf: &conf,
         },
     );
-    // One query: the JIT's quick tier compiles the first query's code sooner, and no
-    // later query would repay the optimising tier's compile time.
-    let extra: &[&str] = if settings.one_query { &["-XX:TieredStopAtLevel=1"] } else { &[] };
+    // One small query: the JIT's quick tier compiles its code sooner, and nothing would
+    // repay the optimising tier's compile time.
+    let extra: &[&str] = if settings.quick_jit() { &["-XX:TieredStopAtLevel=1"] } else { &[] };
     let jvm_command = jvm.as_ref().map(|j| j.jvm_command(extra));
     let plan = connect::launch_plan(&prepared.spark_home, jvm_command.as_deref(), &conf, &token);
     let mut command = Command::new(&plan.program);
@@ -713,6 +737,7 @@ mod tests {
             conf: BTreeMap::new(),
             preset: None,
             one_query: false,
+            reads: None,
         };
         let err = prepare(&settings, &mut |_: LocalRunEvent<'_>| {}).err().unwrap();
         assert_eq!((err.code(), err.category()), ("no-connect-server", Category::Invalid));
@@ -724,6 +749,27 @@ mod tests {
         let err = prepare(&settings, &mut |_: LocalRunEvent<'_>| {}).err().unwrap();
         assert_eq!((err.code(), err.category()), ("java-not-found", Category::Unreachable));
         assert!(!home.path().join("runs").exists(), "nothing recorded");
+    }
+
+    #[test]
+    fn only_a_one_query_server_not_known_to_read_much_stops_at_the_quick_jit_tier() {
+        let home = tempfile::tempdir().unwrap();
+        let mut settings = ConnectSettings::from_environment("4.1", 15002).unwrap();
+        settings.home = home.path().to_owned();
+        let cases = [
+            // (one query, bytes read, quick tier only)
+            (false, None, false),
+            (false, Some(1), false),
+            (true, None, true),
+            (true, Some(0), true),
+            (true, Some(QUICK_JIT_READS_UP_TO), true),
+            (true, Some(QUICK_JIT_READS_UP_TO + 1), false),
+            (true, Some(10 << 30), false),
+        ];
+        for (one_query, reads, quick) in cases {
+            let settings = ConnectSettings { one_query, reads, ..settings.clone() };
+            assert_eq!(settings.quick_jit(), quick, "one query {one_query}, reads {reads:?}");
+        }
     }
 
     #[test]

@@ -108,12 +108,13 @@ impl Session {
     pub fn run(
         &mut self,
         statements: &[String],
+        reads: Option<u64>,
         observer: &mut dyn LocalRunObserver,
         cancel: &AtomicBool,
     ) -> Result<Vec<Vec<serde_json::Value>>, SessionError> {
         let batch = match &self.endpoint {
             Endpoint::Application { spark } => run_application(spark, statements, &self.properties, observer)?,
-            endpoint => run_batch(endpoint, statements, observer, cancel)?,
+            endpoint => run_batch(endpoint, statements, reads, observer, cancel)?,
         };
         self.event_logs.extend(batch.event_log);
         Ok(batch.result.rows)
@@ -175,11 +176,14 @@ pub struct BatchResult {
     pub event_log: Option<PathBuf>,
 }
 
-/// Runs `statements` in one session at `endpoint`. `observer` hears a
-/// runtime or client being installed; `cancel` stops the wait.
+/// Runs `statements` in one session at `endpoint`; `reads`, the bytes they
+/// will read when the caller knows, sizes a local server's JIT
+/// (`sql_run::query_on_a_new_server`). `observer` hears a runtime or client
+/// being installed; `cancel` stops the wait.
 pub fn run_batch(
     endpoint: &Endpoint,
     statements: &[String],
+    reads: Option<u64>,
     observer: &mut dyn LocalRunObserver,
     cancel: &AtomicBool,
 ) -> Result<BatchResult, SessionError> {
@@ -191,7 +195,7 @@ pub fn run_batch(
         }
         Endpoint::Local { spark } => {
             let (result, record) =
-                crate::sql_run::query_on_a_new_server(spark, statements, None, observer, &mut |_| {}, cancel)?;
+                crate::sql_run::query_on_a_new_server(spark, statements, None, reads, observer, &mut |_| {}, cancel)?;
             let event_log = record.event_log.map(PathBuf::from).filter(|p| p.exists());
             Ok(BatchResult { result, event_log })
         }

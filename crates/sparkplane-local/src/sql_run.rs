@@ -218,7 +218,9 @@ pub fn query_at(
 
 /// Runs `statements` on a local server of Spark `spark` started for them
 /// alone and stopped right after (also when they fail): the one way `sql` and
-/// the data-quality engine's batches do it. `observer` hears a runtime being
+/// the data-quality engine's batches do it. `reads` is how many bytes they
+/// will read when the caller knows (it decides the server's JIT tiers,
+/// [`ConnectSettings::quick_jit`]). `observer` hears a runtime being
 /// installed, `on_status` the client's install steps and the server's start;
 /// `cancel` stops the wait. The rows, and the session's record (with its
 /// event log).
@@ -226,6 +228,7 @@ pub fn query_on_a_new_server(
     spark: &str,
     statements: &[String],
     parquet: Option<&Path>,
+    reads: Option<u64>,
     observer: &mut dyn LocalRunObserver,
     on_status: &mut dyn FnMut(&str),
     cancel: &AtomicBool,
@@ -233,6 +236,7 @@ pub fn query_on_a_new_server(
     let port = connect_server::free_port()?;
     let mut settings = ConnectSettings::from_environment(spark, port)?;
     settings.one_query = true;
+    settings.reads = reads;
     let prepared = connect_server::prepare(&settings, observer)?;
     let python = connect_client::ensure_client(&settings.home, &prepared.line, &runtime::default_python(), on_status)?;
     // Dropped on every early return below, which stops the server.
@@ -295,7 +299,9 @@ impl SqlHost for LocalConnect<'_> {
         statements: Statements<'_>,
     ) -> Result<QueryResult, HostFailure> {
         let (texts, parquet) = (statements.texts, statements.parquet);
-        query_on_a_new_server(spark, texts, parquet, self.observer, self.status, self.cancel).map(|(rows, _)| rows)
+        // What a statement reads is not known before Spark plans it.
+        query_on_a_new_server(spark, texts, parquet, None, self.observer, self.status, self.cancel)
+            .map(|(rows, _)| rows)
     }
 }
 

@@ -114,12 +114,12 @@ struct Spark<'a> {
 }
 
 impl SparkSql for Spark<'_> {
-    fn run(&mut self, statements: &[String]) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure> {
+    fn run(&mut self, statements: &[String], reads: u64) -> Result<Vec<Vec<serde_json::Value>>, SparkFailure> {
         if let Some(message) = self.session.endpoint().starting("the checks") {
             self.printer.status(&message);
         }
         let mut observer = InstallObserver::new(self.printer);
-        self.session.run(statements, &mut observer, &AtomicBool::new(false)).map_err(|e| match e {
+        self.session.run(statements, Some(reads), &mut observer, &AtomicBool::new(false)).map_err(|e| match e {
             SessionError::Query(QueryError::Sql { failure, .. }) => SparkFailure::Query(failure.message),
             e if e.category() == Category::Invalid => SparkFailure::Refused(e.to_string()),
             e => SparkFailure::Unreachable(e.to_string()),
