@@ -206,6 +206,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
         refs,
         predicates: &predicates,
         ranges: &ranges,
+        profile: options.write_profile,
     });
     let mut run = SparkRun { uri, ..SparkRun::default() };
     let mut failing_rows = 0;
@@ -603,6 +604,7 @@ mod tests {
             refs: [(2, source)].into(),
             predicates: &predicates,
             ranges: &BTreeMap::new(),
+            profile: true,
         });
         let shared = r#"{"m0":4,"m1":1,"m2":3,"m3":-2.0,"m4":7.5,"m5":2.0,"m6":"NaN","m7":3,"m8":1,"m9":0,"m10":4}"#;
         // The shared query's example rows come before or after its measures' row.

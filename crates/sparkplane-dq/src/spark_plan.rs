@@ -132,6 +132,10 @@ pub struct PlanInput<'a> {
     pub predicates: &'a BTreeMap<usize, Predicate>,
     /// What the dataset's Parquet footers say of its integer columns (none for CSV and JSON).
     pub ranges: &'a BTreeMap<String, IntegerRange>,
+    /// Whether the run writes its profile: the numeric columns' means and
+    /// variances are measured only for it (nothing else reads them, and
+    /// Spark updates a mean and a variance per row and column).
+    pub profile: bool,
 }
 
 /// An integer column's smallest and largest value in a dataset's files, from
@@ -409,13 +413,20 @@ impl Shared {
 
     /// The one aggregation. Without row-level checks, one global
     /// aggregation answering one row. With them, each row of the data also
-    /// gives one row per check it fails (`inline_outer` over the failing
-    /// checks' values; a row failing none gives just the measures' row), the
+    /// gives one row per check it fails (`inline_outer` over the checks'
+    /// values, and a filter keeping the measures' row and the failing
+    /// values; a row failing none gives just the measures' row), the
     /// aggregation groups by (check, value) — the measures' row is the group
     /// with no check — and a window keeps the [`EXAMPLES`] smallest values of
     /// each check. Every aggregate's state is fixed-width, so Spark hashes
     /// and spills it as any grouping; no set of failing values is held whole
-    /// (a `collect_set` would hold every distinct one).
+    /// (a `collect_set` would hold every distinct one). No expression in the
+    /// scan's stage may be one Spark cannot compile (a lambda such as
+    /// `filter(array, x -> …)` is not): one such expression takes the whole
+    /// stage — reading, flags, generator and partial aggregation — out of
+    /// whole-stage code generation (the benchmark's 1 GB shared query took
+    /// 12.5 s with the lambda, 8.9 s without; ADR 0075, addendum of
+    /// 2026-11-27).
     fn sql(&self) -> String {
         let data = quote_ident(DATA_VIEW);
         if self.failures.is_empty() {
@@ -435,14 +446,16 @@ impl Shared {
                 format!("named_struct('i', {i}, 'v', CASE WHEN {FLAG}{i} THEN CAST({text} AS STRING) END)")
             })
             .collect();
+        // A failing row gives the measures' row (no check) and one entry per check, the
+        // passing checks' without a value: the WHERE below drops those.
         let failing = format!(
-            "CASE WHEN {} THEN concat(array(CAST(NULL AS STRUCT<i: INT, v: STRING>)), filter(array({}), sparkplane_e -> sparkplane_e.v IS NOT NULL)) END",
+            "CASE WHEN {} THEN array(CAST(NULL AS STRUCT<i: INT, v: STRING>), {}) END",
             any.join(" OR "),
             entries.join(", ")
         );
         let measures: Vec<String> = self.sql.iter().enumerate().map(|(k, sql)| format!("{sql} AS m{k}")).collect();
         let grouped = format!(
-            "SELECT {GEN_CHECK}, {GEN_VALUE}, {} FROM (SELECT *, {} FROM {data}) AS x LATERAL VIEW inline_outer({failing}) AS {GEN_CHECK}, {GEN_VALUE} GROUP BY {GEN_CHECK}, {GEN_VALUE}",
+            "SELECT {GEN_CHECK}, {GEN_VALUE}, {} FROM (SELECT *, {} FROM {data}) AS x LATERAL VIEW inline_outer({failing}) AS {GEN_CHECK}, {GEN_VALUE} WHERE {GEN_CHECK} IS NULL OR {GEN_VALUE} IS NOT NULL GROUP BY {GEN_CHECK}, {GEN_VALUE}",
             measures.join(", "),
             flags.join(", ")
         );
@@ -522,8 +535,10 @@ fn plan_check(input: &PlanInput<'_>, i: usize, check: &Check, shared: &mut Share
             shared.add(Measure::Numbers(name.clone()), format!("count({n})"));
             shared.add(Measure::Min(name.clone()), format!("min({n})"));
             shared.add(Measure::Max(name.clone()), format!("max({n})"));
-            shared.add(Measure::Mean(name.clone()), format!("avg({n})"));
-            shared.add(Measure::Variance(name.clone()), format!("var_samp({n})"));
+            if input.profile {
+                shared.add(Measure::Mean(name.clone()), format!("avg({n})"));
+                shared.add(Measure::Variance(name.clone()), format!("var_samp({n})"));
+            }
         }
         if let Some(r) = &check.range
             && let Some(n) = numeric_of(&r.column)
@@ -810,6 +825,10 @@ mod tests {
     }
 
     fn planned_with(spec: &DqSpec, ranges: &BTreeMap<String, IntegerRange>) -> SparkPlan {
+        planned_as(spec, ranges, true)
+    }
+
+    fn planned_as(spec: &DqSpec, ranges: &BTreeMap<String, IntegerRange>, profile: bool) -> SparkPlan {
         let predicates = crate::sql::compile_checks(spec).unwrap_or_else(|e| panic!("{e}"));
         let columns = columns();
         let refs = spec
@@ -829,7 +848,7 @@ mod tests {
             })
             .collect();
         let data = SparkSource { uri: "file:/data/trips".into(), format: DataFormat::Parquet, schema: Vec::new() };
-        plan(&PlanInput { spec, columns: &columns, data, refs, predicates: &predicates, ranges })
+        plan(&PlanInput { spec, columns: &columns, data, refs, predicates: &predicates, ranges, profile })
     }
 
     #[test]
@@ -981,6 +1000,22 @@ mod tests {
     }
 
     #[test]
+    fn means_and_variances_are_measured_only_for_a_profile() {
+        let spec = spec(
+            "  - {name: r, range: {column: amount, max: 10}}\n  - {name: f, freshness: {column: ts, maxAge: 1h}}\n",
+        );
+        let measures = |profile: bool| match planned_as(&spec, &BTreeMap::new(), profile).queries[0].purpose.clone() {
+            Purpose::Shared(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let moment = |m: &Measure| matches!(m, Measure::Mean(_) | Measure::Variance(_));
+        let (with, without) = (measures(true), measures(false));
+        assert_eq!(with.iter().filter(|m| moment(m)).count(), 4, "{with:?}");
+        let rest: Vec<&Measure> = with.iter().filter(|m| !moment(m)).collect();
+        assert_eq!(without.iter().collect::<Vec<_>>(), rest, "the same measures less the moments");
+    }
+
+    #[test]
     fn row_level_checks_compile_to_the_native_meaning() {
         let spec = spec(
             "  - {name: a, acceptedValues: {column: \"we`ird\", values: [\"it's\"]}}\n  - {name: re, regex: {column: zone, pattern: '\\d+'}}\n  - {name: r, range: {column: amount, max: 10}}\n",
@@ -994,10 +1029,12 @@ mod tests {
             "coalesce(NOT (CAST(`amount` AS DOUBLE) >= CAST('-Infinity' AS DOUBLE) AND CAST(`amount` AS DOUBLE) <= CAST('10.0' AS DOUBLE)), FALSE) AS sparkplane_dq_fails_2",
             "named_struct('i', 0, 'v', CASE WHEN sparkplane_dq_fails_0 THEN CAST(`we``ird` AS STRING) END)",
             "LATERAL VIEW inline_outer(CASE WHEN sparkplane_dq_fails_0 OR sparkplane_dq_fails_1 OR sparkplane_dq_fails_2 THEN ",
-            "GROUP BY sparkplane_dq_check, sparkplane_dq_value",
+            "WHERE sparkplane_dq_check IS NULL OR sparkplane_dq_value IS NOT NULL GROUP BY sparkplane_dq_check, sparkplane_dq_value",
         ] {
             assert!(sql.contains(part), "{part}\n in {sql}");
         }
+        // Nothing Spark cannot code-generate (a lambda) in the scan's stage.
+        assert!(!sql.contains("->"), "{sql}");
     }
 
     #[test]

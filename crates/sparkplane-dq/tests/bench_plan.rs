@@ -41,6 +41,8 @@ fn the_probes_plan_is_the_planners() {
         refs: BTreeMap::new(),
         predicates: &predicates,
         ranges: &ranges,
+        // The benchmark runs with --no-profile, as GE writes none.
+        profile: false,
     });
     let queries: Vec<&str> = planned.queries.iter().map(|q| q.sql.as_str()).collect();
     assert_eq!(queries.len(), 2, "the shared query and the uniqueness query");

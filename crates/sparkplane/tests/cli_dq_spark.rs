@@ -520,6 +520,8 @@ fn native_and_spark_engines_agree_on_spark_3_5_as_a_local_application() {
 fn the_run_prints_its_queries_and_scans_counted_from_the_event_log() {
     let _one = lock();
     let dir = workspace(Format::Parquet, &main_table(ROWS));
+    let history = sparkplane_testkit::history::runtime_home().join("history");
+    let before: Vec<PathBuf> = logs_in(&history);
     let out = sparkplane()
         .current_dir(dir.path())
         .args(["dq", "check", "dq.yaml", "--no-profile", "--engine", "spark", "--spark", LINE])
@@ -533,6 +535,42 @@ fn the_run_prints_its_queries_and_scans_counted_from_the_event_log() {
         "{stdout}"
     );
     assert!(stdout.contains("FAILED: 20 checks"), "{stdout}");
+    // The shared query's scan stage is compiled whole (Spark marks code-generated operators
+    // `*` in the plans it logs): its generator of failing values is in it, not interpreted.
+    let data = dir.path().join("data").display().to_string();
+    let ours: Vec<Vec<String>> = logs_in(&history)
+        .into_iter()
+        .filter(|log| !before.contains(log))
+        .filter_map(|log| sparkplane_local::connect_session::event_log_lines(&log).ok())
+        .filter(|lines| lines.iter().any(|l| l.contains(&data)))
+        .collect();
+    assert_eq!(ours.len(), 1, "one event log of this run under {}", history.display());
+    // The adaptive executor's last plan of the query, the part it ran (before `== Initial Plan ==`).
+    let last = ours[0]
+        .iter()
+        .filter(|l| l.contains("SQLAdaptiveExecutionUpdate"))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|e| e["physicalPlanDescription"].as_str().map(str::to_owned))
+        .filter(|plan| plan.contains("Generate ("))
+        .last()
+        .expect("the shared query's plan is logged");
+    let ran = last.split("== Initial Plan ==").next().unwrap_or_default();
+    assert!(
+        ran.contains("* Generate (") && !ran.contains("- Generate ("),
+        "the generator runs in whole-stage code generation:\n{ran}"
+    );
+}
+
+/// The event logs (`eventlog_v2_*` folders) under a history folder.
+fn logs_in(history: &Path) -> Vec<PathBuf> {
+    let entries: Vec<PathBuf> =
+        std::fs::read_dir(history).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut logs: Vec<PathBuf> = entries
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("eventlog_v2_")))
+        .collect();
+    logs.sort();
+    logs
 }
 
 #[test]
