@@ -548,11 +548,11 @@ fn the_run_prints_its_queries_and_scans_counted_from_the_event_log() {
     // The adaptive executor's last plan of the query, the part it ran (before `== Initial Plan ==`).
     let last = ours[0]
         .iter()
+        .rev()
         .filter(|l| l.contains("SQLAdaptiveExecutionUpdate"))
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|e| e["physicalPlanDescription"].as_str().map(str::to_owned))
-        .filter(|plan| plan.contains("Generate ("))
-        .last()
+        .find(|plan| plan.contains("Generate ("))
         .expect("the shared query's plan is logged");
     let ran = last.split("== Initial Plan ==").next().unwrap_or_default();
     assert!(
