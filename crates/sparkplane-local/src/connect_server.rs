@@ -79,10 +79,11 @@ pub struct ConnectSettings {
 /// Up to this many bytes read, a one-query server runs the JIT's quick tier
 /// only (C1): its code is compiled sooner and the optimising tier's compile
 /// threads do not compete with the query for the cores. Past it, the
-/// optimised code repays its compile time: the benchmark's shared
-/// data-quality query took about the same either way at 100 and 200 MB of
-/// Parquet, and 21–27 s with the quick tier against 9–11 s with both at
-/// 1 GB (docs/benchmarks.md, "Data-quality checks on Spark").
+/// optimised code repays its compile time: on the benchmark's shared
+/// data-quality query the quick tier led by 1.0–1.4 s at 100 MB of Parquet
+/// and by 0.3 s at 200 MB, and took 21–27 s against 9–11 s with both tiers
+/// at 1 GB (ADR 0022's addendum of 2026-11-27; docs/benchmarks.md,
+/// "Data-quality checks on Spark").
 pub const QUICK_JIT_READS_UP_TO: u64 = 256 << 20;
 
 impl ConnectSettings {
