@@ -186,10 +186,11 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
         if let Some(r) = &check.referential_integrity {
             let ref_root = Root::open(&r.dataset.path, base, &options.storage_options)?;
             let ref_files = dataset::discover(&ref_root, &r.dataset, &dataset::Selection::new())?;
-            reads += ref_files.iter().map(|f| f.size).sum::<u64>();
             let ref_scan = crate::engine::describe(&ref_files, r.dataset.format)?;
             let column = r.ref_column.as_deref().unwrap_or(&r.column);
             if ref_scan.columns.contains_key(column) {
+                // Spark reads it for the anti-join.
+                reads += ref_files.iter().map(|f| f.size).sum::<u64>();
                 refs.insert(i, source(&ref_root, &r.dataset.path, r.dataset.format, &ref_scan));
             } else {
                 missing_refs.insert(i, format!("column `{column}` not found in {}", ref_root.display()));

@@ -471,6 +471,21 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_reads_the_referenced_datasets_spark_joins_and_not_one_it_cannot() {
+        // (the referenced column, how many copies of the data's bytes the batch reads)
+        for (column, copies) in [("id", 2), ("nope", 1)] {
+            let fk = format!(
+                "  - {{name: fk, referentialIntegrity: {{column: id, refColumn: {column}, dataset: {{path: data, format: csv}}}}}}\n"
+            );
+            let dir = workspace(3, "engine: spark\n", &format!("{ROWS}{fk}"));
+            let mut host = FakeHost::new(rows_answer(3));
+            run_spec(&mut host, &spec_run(&dir), &engine(None, None)).unwrap_or_else(|e| panic!("{column}: {e:?}"));
+            let bytes = std::fs::metadata(dir.path().join("data/part-0.csv")).expect("csv").len();
+            assert_eq!(host.reads, [copies * bytes], "refColumn {column}");
+        }
+    }
+
+    #[test]
     fn a_connect_value_that_is_not_a_url_is_invalid_and_its_token_is_not_shown() {
         let dir = workspace(3, "engine: spark\n", ROWS);
         let mut host = FakeHost::new(rows_answer(3));
