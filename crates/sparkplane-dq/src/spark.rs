@@ -41,7 +41,12 @@ pub fn choose(spec: &DqSpec, asked: Option<DqEngine>, dataset_bytes: u64) -> DqE
 pub fn dataset_bytes(spec: &DqSpec, options: &CheckOptions) -> Result<u64, DqError> {
     let root = Root::open(&spec.dataset.path, &options.base_dir, &options.storage_options)?;
     let files = dataset::discover(&root, &spec.dataset, &options.selection)?;
-    Ok(files.iter().map(|f| f.size).sum())
+    Ok(listed_bytes(&files))
+}
+
+/// The bytes of listed files, as their listing gave them.
+fn listed_bytes(files: &[dataset::DataFile]) -> u64 {
+    files.iter().map(|f| f.size).sum()
 }
 
 /// Why the host could not answer.
@@ -180,7 +185,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
     }
     let mut refs = BTreeMap::new();
     let mut missing_refs = BTreeMap::new();
-    let data_bytes: u64 = files.iter().map(|f| f.size).sum();
+    let data_bytes = listed_bytes(&files);
     let mut reads = data_bytes;
     for (i, check) in spec.checks.iter().enumerate() {
         if let Some(r) = &check.referential_integrity {
@@ -190,7 +195,7 @@ pub fn check(spec: &DqSpec, options: &CheckOptions, sql: &mut dyn SparkSql) -> R
             let column = r.ref_column.as_deref().unwrap_or(&r.column);
             if ref_scan.columns.contains_key(column) {
                 // Spark reads it for the anti-join.
-                reads += ref_files.iter().map(|f| f.size).sum::<u64>();
+                reads += listed_bytes(&ref_files);
                 refs.insert(i, source(&ref_root, &r.dataset.path, r.dataset.format, &ref_scan));
             } else {
                 missing_refs.insert(i, format!("column `{column}` not found in {}", ref_root.display()));

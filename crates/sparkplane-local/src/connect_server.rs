@@ -93,9 +93,7 @@ impl ConnectSettings {
     pub fn quick_jit(&self) -> bool {
         self.one_query && self.reads.is_none_or(|bytes| bytes <= QUICK_JIT_READS_UP_TO)
     }
-}
 
-impl ConnectSettings {
     /// Settings from this process's environment (SPARKPLANE_HOME, JAVA_HOME,
     /// PATH, SPARKPLANE_PYTHON).
     pub fn from_environment(spark: &str, port: u16) -> Result<Self, ConnectServerError> {
