@@ -12,6 +12,11 @@
 #   ge       Great Expectations' Spark execution engine (ge_spark_check.py) on a
 #            classic session of the same Spark installation (SPARK_HOME is the
 #            managed 4.1 runtime), local[2], 1g driver memory
+#   floor    no engine: a classic session of the same Spark reading every column
+#            once and checking nothing (spark_floor.py), and once more with the
+#            suite's regex check in the same pass and then the planner's
+#            uniqueness query (floor+regex+unique): what any plan on this Spark
+#            costs at least, at GE's sizes, once per size
 # interleaved size by size and repetition by repetition, so the machine's load
 # falls on all of them alike; the load average is written beside every run.
 # Every size's reports are compared check by check (compare.py): the run fails
@@ -64,6 +69,7 @@ timed() { # tool rep outfile command...: runs it, appends a results line
   read -r wall rss < <(tail -1 "$out/time")
   local note=""
   [ "$tool" = ge ] && note="$(python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print("in-process %ss (start %ss, validate %ss); %d queries, %d Parquet scans" % (d["total_s"], d["start_s"], d["validate_s"], d["sqlExecutions"], d["parquetScans"]))' "$file" 2>/dev/null || echo "no answer: see $file.err")"
+  [[ "$tool" = floor* ]] && note="$(python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print("in-process %ss (start %ss, read %ss, unique %ss); %d columns; regex misses %s, duplicates %s" % (d["total_s"], d["start_s"], d["read_s"], d["unique_s"], d["columns"], d["regexMisses"], d["duplicates"]))' "$file" 2>/dev/null || echo "no answer: see $file.err")"
   [ "$tool" = native-1t-approx ] && note="$(python3 -c 'import json,sys; print([c["message"] for c in json.load(open(sys.argv[1]))["checks"] if c["kind"] == "unique"][0])' "$file" 2>/dev/null || true)"
   [ "$tool" = spark ] && note="$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["spark"]; print("%d queries, %d scans (event log)" % (s["queries"], s.get("scans", -1)))' "$file" 2>/dev/null || echo "no answer: see $file.err")"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$bytes" "$rows" "$tool" "$rep" "$wall" $((rss / 1024)) "$before" "$note" | tee -a "$results"
@@ -97,6 +103,14 @@ for size in "${sizes[@]}"; do
         --event-log-dir "$out/ge-events" "${persist[@]}"
     fi
   done
+  if [[ "$ge_sizes" == *" $size "* ]]; then
+    # The suite's regex as the spark engine sends it (spark_plan.rs, java_whole_match): the
+    # whole value, with Unicode classes where the pattern has a backslash or an inline flag.
+    { read -r rcol; read -r rpat; } < <(python3 -c 'import json,sys; c,p=next(iter(json.load(open(sys.argv[1]))["regex"].items())); print(c); print(("(?U)" if "\\" in p or "(?" in p else "") + "\\A(?:%s)\\z" % p)' "$here/checks.json")
+    timed floor 1 "$out/floor-$size.json" env SPARK_HOME="$spark_home" "$py" "$here/spark_floor.py" "$data"
+    timed floor+regex+unique 1 "$out/floor-checks-$size.json" env SPARK_HOME="$spark_home" "$py" "$here/spark_floor.py" "$data" \
+      --regex "$rcol" "$rpat" --unique
+  fi
   ge_report=()
   [ -s "$out/ge-$size.json" ] && [[ "$ge_sizes" == *" $size "* ]] && ge_report=("$out/ge-$size.json")
   for native in native-2t native-1t; do
