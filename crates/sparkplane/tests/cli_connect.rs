@@ -332,6 +332,16 @@ fn slow_sql_starts_its_own_server_and_reports_errors_at_the_files_line_and_colum
     let (code, out, err) = env.run(&["sql", "--connect", &url, "SELECT 1 AS a, 'x' AS b", "-o", "json"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), serde_json::json!([{"a": 1, "b": "x"}]));
+    // A command as the last statement answers with its rows, as a query does.
+    let script = "CREATE OR REPLACE TEMPORARY VIEW m AS SELECT 1 AS x;\nSHOW TABLES;";
+    let (code, out, err) = env.run(&["sql", "--connect", &url, script, "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let tables = serde_json::json!([{"namespace": "", "tableName": "m", "isTemporary": true}]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), tables);
+    let (code, out, err) = env.run(&["sql", "--connect", &url, "SET spark.sql.shuffle.partitions=7", "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let set = serde_json::json!([{"key": "spark.sql.shuffle.partitions", "value": "7"}]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), set);
     drop(server);
 }
 
