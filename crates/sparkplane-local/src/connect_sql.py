@@ -75,7 +75,7 @@ def fetch(spark, text):
     try:
         from pyspark.sql.connect.dataframe import DataFrame
         from pyspark.sql.connect.plan import SQL
-        from pyspark.sql.pandas.types import to_arrow_schema
+        from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
     except ImportError:
         DataFrame = None
     if DataFrame is None or not hasattr(DataFrame, "_to_table"):
@@ -84,7 +84,8 @@ def fetch(spark, text):
     frame = DataFrame(SQL(text), spark)
     table, schema = frame._to_table()
     if schema is None:
-        schema = frame.schema
+        # Not asked of the server: analysing the relation again would run a command twice.
+        schema = from_arrow_schema(table.schema)
     # As toArrow does: the table in the Arrow types Spark's schema maps to.
     return table.cast(to_arrow_schema(schema, error_on_duplicated_field_names_in_struct=True)), schema
 
