@@ -2,25 +2,24 @@
 session (probe_session's: local[2], 1 GiB driver) takes to start and read
 every column of DATASET_DIR's Parquet once, checking nothing.
 
-With --columns A,B,… the pass reads only those columns: the ones whose
-values some check needs. A plan may take a column's null count and the row
-count from the Parquet footers' statistics, so a column that only a
-not-null check names (or only a not-null and a uniqueness check, which
-reads the column itself) need not be read. With --regex COLUMN PATTERN the
-same pass also counts the values of COLUMN that do not match PATTERN as a
-whole (Java syntax, as the spark engine sends it), and with --unique a
-second query then counts the suite's duplicate ids with the planner's own
-uniqueness query (probe-plan.json's second): the two checks of bench/dq's
-suite whose cost per value no plan can share away. Together that is what
-any plan for the suite costs at least on the same Spark, so a goal below it
-cannot be met by any query plan.
+With --suite it is the floor of bench/dq's suite (checks.json) instead. The
+pass reads only the columns whose values some check needs: a plan may take
+a column's null count and the row count from the Parquet footers'
+statistics, so a column that only a not-null check names (or only a
+not-null and a uniqueness check, which reads the column itself) need not
+be read. The same pass counts the values that miss the suite's regex, sent
+as the spark engine sends it (the whole value, `(?U)` for Rust's Unicode
+classes), and a second query then counts the duplicate ids with the
+planner's own uniqueness query (probe-plan.json's second). Those are the
+two checks of the suite whose cost per value no plan can share away, so a
+goal below this cannot be met by any query plan on the same Spark.
 
 Prints one JSON line: seconds to start Spark, to read, to count the
 duplicates, in total (from the interpreter's start); the rows and columns
 read; the regex misses and duplicate ids it counted (to hold against the
 engines' reports).
 
-Usage: spark_floor.py DATASET_DIR [--columns A,B,…] [--regex COLUMN PATTERN] [--unique]
+Usage: spark_floor.py DATASET_DIR [--suite]
 Run with SPARK_HOME pointing at the managed 4.1 runtime's pyspark (spark_run.sh does).
 """
 
@@ -35,30 +34,36 @@ from pyspark.sql import functions as F  # noqa: E402 - timed from the interprete
 
 from probe_session import session  # noqa: E402
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load(name):
+    with open(os.path.join(HERE, name)) as f:
+        return json.load(f)
+
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("dataset")
-    parser.add_argument("--regex", nargs=2, metavar=("COLUMN", "PATTERN"))
-    parser.add_argument("--unique", action="store_true")
-    parser.add_argument("--columns", help="comma-separated; default: every column")
+    parser.add_argument("--suite", action="store_true")
     args = parser.parse_args()
     spark = session()
     started = time.time()
     frame = spark.read.parquet(args.dataset)
-    columns = args.columns.split(",") if args.columns else frame.columns
+    columns = frame.columns
+    regex = None
+    if args.suite:
+        checks = load("checks.json")
+        columns = list(dict.fromkeys([*checks["range"], *checks["accepted"], *checks["regex"]]))
+        column, pattern = next(iter(checks["regex"].items()))
+        regex = F.count_if(~F.col(f"`{column}`").rlike(f"(?U)\\A(?:{pattern})\\z"))
     measures = [F.count(F.col(f"`{name}`")) for name in columns]
-    if args.regex:
-        column, pattern = args.regex
-        measures.append(F.count_if(~F.col(f"`{column}`").rlike(pattern)))
-    counts = frame.select(F.count(F.lit(1)), *measures).first()
+    counts = frame.select(F.count(F.lit(1)), *measures, *([regex] if regex is not None else [])).first()
     read = time.time()
     keyed = distinct = None
-    if args.unique:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe-plan.json")) as f:
-            query = json.load(f)["queries"][1]
+    if args.suite:
         frame.createOrReplaceTempView("sparkplane_dq_data")
-        keyed, distinct = spark.sql(query).first()
+        keyed, distinct = spark.sql(load("probe-plan.json")["queries"][1]).first()
     unique = time.time()
     spark.stop()
     print(
@@ -70,7 +75,7 @@ def main():
                 "total_s": round(time.time() - START, 2),
                 "rows": counts[0],
                 "columns": len(columns),
-                "regexMisses": counts[-1] if args.regex else None,
+                "regexMisses": counts[-1] if regex is not None else None,
                 "duplicates": None if keyed is None else keyed - distinct,
             }
         )
