@@ -124,7 +124,7 @@ need_promtool() {
 
 # amtool and Alertmanager itself (Debian prometheus-alertmanager) check the
 # on-call routing `sparkplane observe alertmanager` writes
-# (crates/sparkplane/tests/observe_alertmanager.rs).
+# (crates/sparkplane/tests/it/observe_alertmanager.rs).
 need_alertmanager() {
   if command -v amtool >/dev/null 2>&1 && command -v prometheus-alertmanager >/dev/null 2>&1; then
     return 0
@@ -152,7 +152,7 @@ need_seaweedfs() {
 }
 
 # PostgreSQL (Debian's postgresql: server and client tools) for the backup tests
-# (crates/sparkplane/tests/cli_backup.rs, sparkplane-testkit's PostgresServer).
+# (crates/sparkplane/tests/it/cli_backup.rs, sparkplane-testkit's PostgresServer).
 # Its server refuses to run as root, so when we are root an unprivileged system
 # user `sparkplane-pg` is created to run it. Idempotent: a no-op once both exist.
 need_postgres() {
@@ -174,8 +174,8 @@ need_postgres() {
 # The PostgreSQL JDBC driver (Debian's libpostgresql-jdbc-java, at
 # /usr/share/java/postgresql.jar) puts a local Spark's Hive metastore on
 # PostgreSQL: the metastore-stopped chaos experiment
-# (crates/sparkplane-chaos/tests/local_experiments.rs) needs it, and so does the
-# JDBC lineage test (crates/sparkplane/tests/cli_lineage.rs), whose Spark job
+# (crates/sparkplane-chaos/tests/it/local_experiments.rs) needs it, and so does the
+# JDBC lineage test (crates/sparkplane/tests/it/cli_lineage.rs), whose Spark job
 # reads and writes PostgreSQL tables.
 # Idempotent: a no-op once installed.
 need_pg_jdbc() {
@@ -198,7 +198,7 @@ need_pg_jdbc() {
 # (pinned by hash), which ships them under deps/jars (ADR 0046). Only the two
 # jars and Hadoop's license are kept, in ~/.cache/sparkplane/s3a, each checked
 # against its SHA-256. The object-store-stopped chaos experiment needs them
-# (crates/sparkplane-chaos/tests/local_experiments.rs); sparkplane-local's s3a
+# (crates/sparkplane-chaos/tests/it/local_experiments.rs); sparkplane-local's s3a
 # module finds them there or in SPARKPLANE_S3A_JARS. Idempotent: a no-op once
 # both jars are there with the right hashes.
 need_s3a() {
@@ -239,7 +239,7 @@ need_s3a() {
 }
 
 # A Prometheus Pushgateway (Debian's prometheus-pushgateway) receives the metrics
-# `sparkplane backup run` pushes in crates/sparkplane/tests/cli_backup.rs. The
+# `sparkplane backup run` pushes in crates/sparkplane/tests/it/cli_backup.rs. The
 # test starts its own on 127.0.0.1; the package's service is not used.
 # Idempotent: a no-op once installed.
 need_pushgateway() {
@@ -256,7 +256,7 @@ need_pushgateway() {
 }
 
 # kubectl is one of the real clients the fake API server is checked against
-# (crates/sparkplane-fakekube/tests/real_clients.rs). Machines of this project
+# (crates/sparkplane-fakekube/tests/it/real_clients.rs). Machines of this project
 # have it from the kubectl apt package; installed that way when missing and
 # possible. Idempotent.
 need_kubectl() {
@@ -305,7 +305,7 @@ need_python_clients() {
   need_pinned_venv pyclients "the real-client tests" "kubernetes==37.0.2"
 }
 
-# Jupyter's headless runner for the example notebook's test (crates/sparkplane/tests/cli_connect.rs):
+# Jupyter's headless runner for the example notebook's test (crates/sparkplane/tests/it/cli_connect.rs):
 # PyPI nbclient and ipykernel, with Spark's thin client (pyspark-client) for the kernel, in their own venv.
 # Idempotent: a no-op once the pinned versions are installed.
 need_notebook_tools() {
@@ -322,7 +322,7 @@ need_cdevents_receiver() {
 }
 
 # OpenLineage's own Python client (PyPI openlineage-python) for the lineage tests
-# (crates/sparkplane/tests/cli_lineage.rs): its generated models rebuild each
+# (crates/sparkplane/tests/it/cli_lineage.rs): its generated models rebuild each
 # event sparkplane emits and must serialise it back unchanged.
 # Idempotent: a no-op once the pinned version is installed.
 need_openlineage() {
@@ -330,7 +330,7 @@ need_openlineage() {
 }
 
 # An OTLP receiver no one here wrote the decoding of, for the trace tests
-# (crates/sparkplane/tests/cli_trace.rs): OpenTelemetry's own generated Python
+# (crates/sparkplane/tests/it/cli_trace.rs): OpenTelemetry's own generated Python
 # messages (PyPI opentelemetry-proto) decode what sparkplane sends, and grpcio
 # serves the gRPC TraceService (crates/sparkplane-testkit/data/otlp_receiver.py).
 # Idempotent: a no-op once the pinned versions are installed.
@@ -358,7 +358,7 @@ need_release_tools() {
 }
 
 # Helm's own library and Kubernetes' own schemas for the chart tests
-# (crates/sparkplane/tests/chart_install.rs), in their own venv under
+# (crates/sparkplane/tests/it/chart_install.rs), in their own venv under
 # ~/.cache/sparkplane/tools/helm: PyPI helm-sdkpy wraps Helm v4's Go library
 # (a shared library loaded with ctypes; the package declares Python >= 3.12
 # but its library loads on 3.11, hence --ignore-requires-python), and PyPI
@@ -369,7 +369,7 @@ need_helm() {
 }
 
 # The SARIF SDK's own validator reads `sparkplane ci --sarif` back
-# (crates/sparkplane-delivery/tests/ci_sarif.rs): npm @microsoft/sarif-multitool-linux,
+# (crates/sparkplane-delivery/tests/it/ci_sarif.rs): npm @microsoft/sarif-multitool-linux,
 # a self-contained .NET build (MIT), unpacked under ~/.cache/sparkplane/tools.
 # Idempotent: a no-op once the pinned version is there.
 need_sarif_multitool() {
@@ -383,7 +383,7 @@ need_sarif_multitool() {
 }
 
 # Headless Chromium (Debian's chromium) opens the HTML reports in the end-to-end tests
-# (crates/sparkplane/tests/cli_html_report.rs). Idempotent: a no-op once installed.
+# (crates/sparkplane/tests/it/cli_html_report.rs). Idempotent: a no-op once installed.
 need_chromium() {
   if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
     return 0

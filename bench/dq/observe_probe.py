@@ -4,7 +4,7 @@ probe; issue #40.) Times, in one classic Spark session configured as the
 local Connect server and ge_spark_check.py run theirs (local[2], 1g driver,
 UTC, ANSI off), over the benchmark's Parquet, variants of the queries the
 planner sends for the benchmark's suite (probe-plan.json, which
-crates/sparkplane-dq/tests/bench_plan.rs keeps equal to the planner's plan):
+crates/sparkplane-dq/tests/it/bench_plan.rs keeps equal to the planner's plan):
 
   A  today's plan: the shared query (measures and bounded examples in one
      grouping over inline_outer), then the uniqueness query

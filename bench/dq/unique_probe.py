@@ -11,7 +11,7 @@ the non-null and the distinct values of `id`:
      integer (and sent for every key until the bitmaps were built): every
      key grouped and shuffled
   B  the planner's query for this dataset's dense integer ids (probe-plan.json's
-     second query, which crates/sparkplane-dq/tests/bench_plan.rs keeps equal
+     second query, which crates/sparkplane-dq/tests/it/bench_plan.rs keeps equal
      to the planner's): one bitmap of 32,768 bits per bucket of keys, grouped
      by bucket, the distinct count the bitmaps' set bits, so only the buckets
      are shuffled (each bucket costs 4 KiB however few keys it holds, hence

@@ -5,7 +5,7 @@ operators, for the web UI benchmark's large-plan measurement.
 
 The plan is a Union of SCANS (default 3,000) filtered Parquet scans, each
 operator with a row-count metric: 2 × SCANS + 1 operators (6,001). The same
-shape the web UI test draws (crates/sparkplane-history/tests/ui_chromium.rs).
+shape the web UI test draws (crates/sparkplane-history/tests/it/ui_chromium.rs).
 """
 import json
 import sys

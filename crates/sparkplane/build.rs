@@ -7,7 +7,10 @@ use std::path::Path;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     build_info();
-    println!("cargo:rerun-if-changed=link/hot-functions.txt");
+    // Watched only while it exists: Cargo takes a missing file as changed on every build.
+    if Path::new("link/hot-functions.txt").is_file() {
+        println!("cargo:rerun-if-changed=link/hot-functions.txt");
+    }
     println!("cargo:rerun-if-env-changed=SPARKPLANE_NO_LINK_ORDER");
     let target = std::env::var("TARGET").unwrap_or_default();
     if !target.ends_with("-linux-gnu") {
@@ -75,7 +78,8 @@ fn glibc_at_least(major: u32, minor: u32) -> bool {
 /// name when a release marks it, e.g. `0.1.0-dirty.g3f9db1f`), `..._COMMIT`
 /// (the checkout's HEAD, `unknown` outside git), `..._DATE` (the commit's
 /// time, or SOURCE_DATE_EPOCH's, in UTC: never the clock, so a build
-/// reproduces) and `..._RUSTC` (`rustc --version`). Reruns when HEAD moves.
+/// reproduces) and `..._RUSTC` (`rustc --version`). Reruns when HEAD moves
+/// (see `watched_git_files`), and never when nothing changed.
 fn build_info() {
     for var in ["SPARKPLANE_BUILD_VERSION", "SPARKPLANE_BUILD_COMMIT", "SOURCE_DATE_EPOCH"] {
         println!("cargo:rerun-if-env-changed={var}");
@@ -90,12 +94,14 @@ fn build_info() {
         let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
         (out.status.success() && !text.is_empty()).then_some(text)
     };
-    if let Some(dir) = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
-        let head = git(&["rev-parse", "--path-format=absolute", "--git-dir"]).unwrap_or_else(|| dir.clone());
-        println!("cargo:rerun-if-changed={head}/HEAD");
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
-        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={dir}/{branch}");
+    // A folder that git does not track this file in (an unpacked tarball
+    // inside someone's home repository, say) has no commit of its own.
+    let tracked = git(&["ls-files", "--full-name", "--", "build.rs"]).is_some();
+    if tracked && let Some(common) = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
+        let own = git(&["rev-parse", "--path-format=absolute", "--git-dir"]).unwrap_or_else(|| common.clone());
+        let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+        for path in watched_git_files(Path::new(&own), Path::new(&common), branch.as_deref()) {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
     let version = std::env::var("SPARKPLANE_BUILD_VERSION")
@@ -105,7 +111,7 @@ fn build_info() {
     let commit = std::env::var("SPARKPLANE_BUILD_COMMIT")
         .ok()
         .filter(|v| !v.is_empty())
-        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .or_else(|| if tracked { git(&["rev-parse", "HEAD"]) } else { None })
         .unwrap_or_else(|| "unknown".into());
     let format = "--date=format-local:%Y-%m-%dT%H:%M:%SZ";
     let date = match std::env::var("SOURCE_DATE_EPOCH").ok().filter(|v| v.parse::<u64>().is_ok()) {
@@ -115,7 +121,8 @@ fn build_info() {
             .ok()
             .and_then(|o| String::from_utf8(o.stdout).ok())
             .map(|d| d.trim().to_owned()),
-        None => git(&["log", "-1", "--format=%cd", format]),
+        None if tracked => git(&["log", "-1", "--format=%cd", format]),
+        None => None,
     }
     .unwrap_or_else(|| "unknown".into());
     let rustc = std::env::var_os("RUSTC")
@@ -127,4 +134,25 @@ fn build_info() {
     println!("cargo:rustc-env=SPARKPLANE_BUILD_COMMIT={commit}");
     println!("cargo:rustc-env=SPARKPLANE_BUILD_DATE={date}");
     println!("cargo:rustc-env=SPARKPLANE_BUILD_RUSTC={rustc}");
+}
+
+/// The files whose change means HEAD may name another commit: HEAD itself
+/// (`own` is the worktree's git folder), its reflog, the branch's loose ref
+/// and packed-refs (in `common`, shared by every worktree). Only files that
+/// exist are named: Cargo takes a missing file as changed, so naming one
+/// reran this script and relinked the binary on every build of a checkout
+/// without it (`git init`, refs packed, no reflog). Where the branch has no
+/// loose ref yet, the folder it will be written to stands in for it: a commit
+/// that writes it changes that folder.
+fn watched_git_files(own: &Path, common: &Path, branch: Option<&str>) -> Vec<std::path::PathBuf> {
+    let mut paths = vec![own.join("HEAD"), own.join("logs/HEAD"), common.join("packed-refs")];
+    if let Some(branch) = branch {
+        let mut loose = common.join(branch);
+        while !loose.exists() && loose.pop() && loose != common {}
+        if loose != common {
+            paths.push(loose);
+        }
+    }
+    paths.retain(|path| path.exists());
+    paths
 }

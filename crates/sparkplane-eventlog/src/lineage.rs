@@ -646,7 +646,7 @@ mod tests {
         assert_eq!(lineage.sql_executions, 3);
     }
 
-    /// The JDBC write and its nested read, as Spark 3.5.9 logged them (crates/sparkplane/tests/cli_lineage.rs runs the job).
+    /// The JDBC write and its nested read, as Spark 3.5.9 logged them (crates/sparkplane/tests/it/cli_lineage.rs runs the job).
     const JDBC_WRITE: &str = "== Physical Plan ==\nExecute SaveIntoDataSourceCommand (1)\n   +- SaveIntoDataSourceCommand (2)\n         +- Aggregate (4)\n            +- LogicalRelation (3)\n\n\n(1) Execute SaveIntoDataSourceCommand\nOutput: []\n\n(2) SaveIntoDataSourceCommand\nArguments: org.apache.spark.sql.execution.datasources.jdbc.JdbcRelationProvider@647837c9, [url=*********(redacted), driver=org.postgresql.Driver, dbtable=sales.totals, user=postgres, password=*********(redacted)], Overwrite\n\n(3) LogicalRelation\nArguments: JDBCRelation(sales.orders) [numPartitions=1], [id#0, customer#1, amount#2], false\n\n(4) Aggregate\nArguments: [customer#1], [customer#1, sum(amount#2) AS total#10]\n\n";
     const JDBC_READ: &str = "== Physical Plan ==\nDeserializeToObject (2)\n+- * Scan JDBCRelation(sales.orders) [numPartitions=1]  (1)\n\n\n(1) Scan JDBCRelation(sales.orders) [numPartitions=1]  [codegen id : 1]\nOutput [3]: [id#0, customer#1, amount#2]\nReadSchema: struct<id:int,customer:string,amount:decimal(10,2)>\n\n(2) DeserializeToObject\nInput [3]: [id#0, customer#1, amount#2]\n";
     const JDBC_QUERY: &str = "(1) Scan JDBCRelation((select id from sales.orders where amount > 8) SPARK_GEN_SUBQ_0) [numPartitions=1] \nOutput: []\nReadSchema: struct<>\n";

@@ -1,5 +1,5 @@
 """Server-side apply of a SparkJob by two field managers with the Python
-Kubernetes client (PyPI `kubernetes`), as tests/real_clients.rs runs it:
+Kubernetes client (PyPI `kubernetes`), as tests/it/real_clients.rs runs it:
 `python apply_client.py KUBECONFIG NAMESPACE`.
 
 Prints one JSON object per line per step. An exception other than the

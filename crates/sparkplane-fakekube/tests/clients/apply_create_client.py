@@ -1,5 +1,5 @@
 """Server-side apply that creates a ConfigMap, with the Python Kubernetes
-client (PyPI `kubernetes`), as tests/apply_authorization.rs runs it:
+client (PyPI `kubernetes`), as tests/it/apply_authorization.rs runs it:
 `python apply_create_client.py KUBECONFIG NAMESPACE NAME`.
 
 Prints one JSON object: the HTTP status of the apply and, when refused, the

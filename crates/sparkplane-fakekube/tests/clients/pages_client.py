@@ -1,6 +1,6 @@
 """Pages through ConfigMaps with the Python Kubernetes client (PyPI `kubernetes`).
 
-Run by tests/lifecycle_clients.rs as `python pages_client.py KUBECONFIG NAMESPACE`.
+Run by tests/it/lifecycle_clients.rs as `python pages_client.py KUBECONFIG NAMESPACE`.
 Prints one JSON object per line per step; between steps it waits for a line
 on stdin, so the test can change the fake in between. Any exception other
 than the expected 410 ends the script non-zero with its traceback on stderr.

@@ -1,6 +1,6 @@
 """Drives the fake API server with the Python Kubernetes client (PyPI `kubernetes`).
 
-Run by tests/real_clients.rs as `python sparkjob_client.py KUBECONFIG NAMESPACE`.
+Run by tests/it/real_clients.rs as `python sparkjob_client.py KUBECONFIG NAMESPACE`.
 Prints one JSON object per line, one per step, with what the client observed;
 the Rust test compares every value. Any exception ends the script non-zero
 with its traceback on stderr.

@@ -1,6 +1,6 @@
 """Helm's own library (PyPI helm-sdkpy, Helm v4's Go library through ctypes) for the chart tests.
 
-Called by crates/sparkplane/tests/chart_install.rs; prints one JSON document.
+Called by crates/sparkplane/tests/it/chart_install.rs; prints one JSON document.
 
     helm_driver.py lint CHART
     helm_driver.py install KUBECONFIG NAMESPACE RELEASE CHART VALUES_JSON

@@ -1,5 +1,5 @@
 """`helm install|upgrade NAME CHART --namespace NS [--create-namespace] [--set k=v]...` for the
-install page's test (crates/sparkplane/tests/release_artifacts.rs): the command line docs/install.md
+install page's test (crates/sparkplane/tests/it/release_artifacts.rs): the command line docs/install.md
 uses, handed to Helm v4's own library (PyPI helm-sdkpy, installed by need_helm) — there is no helm
 binary here. The cluster is the one $KUBECONFIG names. Anything else it is given is refused (exit 2).
 """

@@ -1,4 +1,4 @@
-"""A small ETL job over JDBC for crates/sparkplane/tests/cli_lineage.rs.
+"""A small ETL job over JDBC for crates/sparkplane/tests/it/cli_lineage.rs.
 
 Reads sales.orders from PostgreSQL (the password inside the JDBC URL, as
 users often write it), writes the totals per customer back to PostgreSQL

@@ -16,7 +16,7 @@
 //! Must not: decide what a field means or which accumulables are shown (the
 //! types and `shown_accumulables` in [`super`] do; this mirrors them), or
 //! return an error of its own — serde's reading words every error. A field
-//! added to those types must be added here too: tests/task_scan_agrees.rs
+//! added to those types must be added here too: tests/it/task_scan_agrees.rs
 //! notices a forgotten one only where the fixtures hold it.
 
 use std::borrow::Cow;

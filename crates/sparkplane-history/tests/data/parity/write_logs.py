@@ -4,8 +4,8 @@
 #   python write_logs.py OUT_DIR [APP ...]
 #
 # Without APP names it writes the four applications the parity test
-# (tests/spark_history_parity.rs) gives to both History Servers; the web UI
-# test (tests/ui_spark_chromium.rs) names the ones it opens, including `sql`.
+# (tests/it/spark_history_parity.rs) gives to both History Servers; the web UI
+# test (tests/it/ui_spark_chromium.rs) names the ones it opens, including `sql`.
 #   succeeded     parity-succeeded: several executors (local-cluster), zstd
 #                 rolling log, a shuffle reused by a second job (its map stage
 #                 skipped), a cached RDD;

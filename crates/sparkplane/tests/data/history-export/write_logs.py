@@ -1,4 +1,4 @@
-# Writes the event logs tests/cli_history_export.rs exports beside Spark's own test logs:
+# Writes the event logs tests/it/cli_history_export.rs exports beside Spark's own test logs:
 # the same job run by two teams (spark.sparkplane.team / costCenter, as sparkplane's presets set
 # them), uncompressed single-file logs, each with SQL executions and stages that spill (forced
 # by spark.shuffle.spill.numElementsForceSpillThreshold, so a small input spills on any machine).

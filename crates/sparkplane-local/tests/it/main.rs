@@ -1,0 +1,5 @@
+//! sparkplane-local's integration tests, one binary for the crate: each module is one suite
+//! (`cargo nextest run -p sparkplane-local -E 'test(/^MODULE::/)'` runs one), and the modules
+//! below the suites are the support they share.
+
+mod workflow;

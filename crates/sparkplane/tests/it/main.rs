@@ -1,0 +1,65 @@
+//! sparkplane's integration tests, one binary for the crate: each module is one suite
+//! (`cargo nextest run -p sparkplane -E 'test(/^MODULE::/)'` runs one), and the modules
+//! below the suites are the support they share.
+
+mod admission_agreement;
+mod build_identity;
+mod chart_files;
+mod chart_install;
+mod cli_analyze_counts;
+mod cli_apply_kueue;
+mod cli_backup;
+mod cli_chaos;
+mod cli_ci;
+mod cli_commands;
+mod cli_connect;
+mod cli_cost_parquet;
+mod cli_delivery_walkthrough;
+mod cli_dq;
+mod cli_dq_s3;
+mod cli_dq_spark;
+mod cli_dr;
+mod cli_errors;
+mod cli_eventlog_s3;
+mod cli_first_steps;
+mod cli_gates_cluster;
+mod cli_governance;
+mod cli_history;
+mod cli_history_export;
+mod cli_html_report;
+mod cli_import_kubeflow;
+mod cli_lineage;
+mod cli_migrate_kubeflow_errors;
+mod cli_operator;
+mod cli_operator_kubeflow;
+mod cli_operator_kubeflow_side_by_side;
+mod cli_policy;
+mod cli_promote;
+mod cli_queues;
+mod cli_release;
+mod cli_release_cluster;
+mod cli_rule_owners;
+mod cli_shadow_cluster;
+mod cli_trace;
+mod cli_tune;
+mod cli_version;
+mod container_components;
+mod container_image;
+mod container_registry;
+mod exporter_history_server;
+mod kueue_schemas;
+mod log_layout;
+mod observe_alertmanager;
+mod observe_live_metrics;
+mod readme_tour;
+mod release_artifacts;
+mod run_local;
+mod submit_cluster;
+mod submit_governance;
+mod submit_metrics;
+mod target_prune;
+
+mod cluster_support;
+mod container_support;
+mod governance_support;
+mod kubeflow_support;
