@@ -17,6 +17,8 @@
 # --allow-dirty, which marks the version VERSION-dirty.g<commit>. --binary uses an already built
 # sparkplane instead of `cargo build --release -p sparkplane --locked`. The folder is written
 # whole or not at all (default $CARGO_TARGET_DIR/release-artifacts/<version>; never overwritten).
+# SPARKPLANE_XTASK names an already built xtask (the tests pass the one scripts/test.sh built with
+# the workspace) instead of `cargo build -p xtask`, whose own feature set rebuilds half the tree.
 # Exit codes: 0 released; 2 bad usage, a version mismatch or a dirty work tree; 3 a missing tool.
 set -euo pipefail
 
@@ -73,8 +75,13 @@ timestamp="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 out="${out:-$CARGO_TARGET_DIR/release-artifacts/$version}"
 [ ! -e "$out" ] || fail 2 "$out exists; a release folder is never overwritten: remove it or pass another --out"
 # The release's Rust half (SBOMs, signatures, verification), built once up front.
-cargo build -q --locked -p xtask >&2
-xtask() { "$CARGO_TARGET_DIR/debug/xtask" "$@"; }
+xtask_bin="${SPARKPLANE_XTASK:-}"
+if [ -z "$xtask_bin" ]; then
+  cargo build -q --locked -p xtask >&2
+  xtask_bin="$CARGO_TARGET_DIR/debug/xtask"
+fi
+[ -x "$xtask_bin" ] || fail 2 "SPARKPLANE_XTASK=$xtask_bin is not an executable file: build it first (cargo build -p xtask)"
+xtask() { "$xtask_bin" "$@"; }
 
 if [ -z "$binary" ]; then
   need_rust

@@ -28,18 +28,22 @@ need_cdevents_receiver
 need_notebook_tools
 need_chromium
 need_sarif_multitool
-# The local-run tests use a real Spark: build the CLI and install its 3.5 runtime first.
+# One build of every target, with the workspace's features: the binary the runtimes and the tests
+# run, xtask (release_artifacts hands it to scripts/release.sh as SPARKPLANE_XTASK) and every test
+# binary. A `cargo build -p X` of its own resolves X's features, not the workspace's, and rebuilds
+# much of the tree a second time (ADR 0082).
+# cargo-nextest runs each test in its own process (faster, clearer output); plain cargo test otherwise.
 phase build
-cargo build --locked -q -p sparkplane
-# release_artifacts runs scripts/release.sh, which builds xtask on its own: built here, no test compiles.
-cargo build --locked -q -p xtask
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --all-targets --no-run
+else
+  cargo test --workspace --locked --all-targets --no-run
+fi
+# The local-run tests use a real Spark: install its runtimes with the binary just built.
 phase runtimes
 need_runtime "$CARGO_TARGET_DIR/debug/sparkplane"
 
-# cargo-nextest runs each test in its own process (faster, clearer output); plain cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then
-  phase build-tests
-  cargo nextest run --workspace --locked --all-targets --no-run
   phase tests
   cargo nextest run --workspace --locked --all-targets --no-fail-fast
   phase doctests

@@ -33,11 +33,21 @@ fn keygen(dir: &Path) -> PathBuf {
     dir.join("keys/release.key")
 }
 
+/// The xtask the workspace build made (scripts/test.sh builds every target
+/// once, with the workspace's features): release.sh's own `cargo build -p
+/// xtask` would rebuild half the tree with xtask's features inside the test.
+fn built_xtask() -> PathBuf {
+    let xtask = container_support::cache_root().parent().expect("target").join("debug/xtask");
+    assert!(xtask.is_file(), "{} is missing: build it first (cargo build -p xtask; scripts/test.sh builds it)", xtask.display());
+    xtask
+}
+
 fn release_sh(script: &Path, args: &[&str]) -> Output {
     Command::new("bash")
         .arg(script)
         .args(args)
         .env("CONTAINERS_CONF", containers_conf())
+        .env("SPARKPLANE_XTASK", built_xtask())
         .output()
         .expect("release.sh runs")
 }
@@ -205,7 +215,7 @@ fn release_sh_writes_every_artifact_checksummed_signed_and_verifiable() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&tarball, bytes).expect("tampered tarball");
-    let xtask = container_support::cache_root().parent().expect("target").join("debug/xtask");
+    let xtask = built_xtask();
     let check = Command::new(&xtask).args(["verify", "--key"]).arg(&public).arg(&out_dir).output().expect("xtask");
     assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
     let check = Command::new(&xtask).args(["verify", "--key"]).arg(&public).arg(&tampered).output().expect("xtask");
