@@ -6,6 +6,7 @@ mod admission_agreement;
 mod build_identity;
 mod chart_files;
 mod chart_install;
+mod ci_budget;
 mod cli_analyze_counts;
 mod cli_apply_kueue;
 mod cli_backup;
