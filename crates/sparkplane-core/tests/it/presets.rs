@@ -51,9 +51,11 @@ fn every_builtin_document_passes_its_schema() {
 #[test]
 fn every_preset_validates_sizes_and_fits_in_every_environment() {
     let catalog = Catalog::builtin().expect("built-in catalog is valid");
-    let pools_doc =
-        parse_single(&Source::new("presets/nodes/standard.yaml", include_str!("../../../../presets/nodes/standard.yaml")))
-            .expect("node pools parse");
+    let pools_doc = parse_single(&Source::new(
+        "presets/nodes/standard.yaml",
+        include_str!("../../../../presets/nodes/standard.yaml"),
+    ))
+    .expect("node pools parse");
     let pools: NodePools = serde_json::from_value(pools_doc.to_json()).expect("node pools read");
     let presets: Vec<String> = catalog.preset_names().map(str::to_owned).collect();
     let envs: Vec<String> = catalog.environment_names().map(str::to_owned).collect();

@@ -82,7 +82,13 @@ fn build(dir: &Path, target: &Path, env: &[(&str, &str)]) -> Build {
         .env("CARGO_TERM_COLOR", "never")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1");
-    for var in ["SPARKPLANE_BUILD_VERSION", "SPARKPLANE_BUILD_COMMIT", "SOURCE_DATE_EPOCH", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+    for var in [
+        "SPARKPLANE_BUILD_VERSION",
+        "SPARKPLANE_BUILD_COMMIT",
+        "SOURCE_DATE_EPOCH",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+    ] {
         cmd.env_remove(var);
     }
     for (key, value) in env {
@@ -110,8 +116,11 @@ fn run_probe(target: &Path) -> String {
 fn second_build_is_fresh(dir: &Path, target: &Path, env: &[(&str, &str)]) -> String {
     build(dir, target, env);
     let again = build(dir, target, env);
-    let stale: Vec<&str> =
-        again.log.lines().filter(|line| line.contains("stale") || line.contains("dirty") || line.contains("Compiling")).collect();
+    let stale: Vec<&str> = again
+        .log
+        .lines()
+        .filter(|line| line.contains("stale") || line.contains("dirty") || line.contains("Compiling"))
+        .collect();
     assert!(stale.is_empty(), "the second build in {} found something changed:\n{}", dir.display(), again.log);
     assert!(!again.fresh.is_empty(), "cargo reported no unit: {}", again.log);
     assert!(again.fresh.iter().all(|(_, fresh)| *fresh), "recompiled: {:?}\n{}", again.fresh, again.log);
@@ -123,7 +132,11 @@ fn a_new_commit_is_noticed(repo: &Path, dir: &Path, target: &Path) {
     git(repo, &["commit", "-q", "--allow-empty", "-m", "next"]);
     let head = git(repo, &["rev-parse", "HEAD"]);
     let after = build(dir, target, &[]);
-    assert!(after.fresh.iter().any(|(name, fresh)| name == "identity-probe" && !fresh), "not rebuilt after a commit: {}", after.log);
+    assert!(
+        after.fresh.iter().any(|(name, fresh)| name == "identity-probe" && !fresh),
+        "not rebuilt after a commit: {}",
+        after.log
+    );
     assert_eq!(run_probe(target), format!("{head} 2026-01-02T03:04:05Z"));
 }
 

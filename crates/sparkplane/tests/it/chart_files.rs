@@ -166,7 +166,10 @@ fn the_readmes_values_table_is_generated_from_the_schema() {
         std::fs::write(&readme_path, updated).expect("write README");
         return;
     }
-    assert_eq!(current, table, "run SPARKPLANE_UPDATE_CHART=1 cargo nextest run -p sparkplane -E 'test(/^chart_files::/)'");
+    assert_eq!(
+        current, table,
+        "run SPARKPLANE_UPDATE_CHART=1 cargo nextest run -p sparkplane -E 'test(/^chart_files::/)'"
+    );
     assert!(table.contains("| `operator.watchNamespaces` | array |"), "{table}");
 }
 

@@ -38,7 +38,11 @@ fn keygen(dir: &Path) -> PathBuf {
 /// xtask` would rebuild half the tree with xtask's features inside the test.
 fn built_xtask() -> PathBuf {
     let xtask = container_support::cache_root().parent().expect("target").join("debug/xtask");
-    assert!(xtask.is_file(), "{} is missing: build it first (cargo build -p xtask; scripts/test.sh builds it)", xtask.display());
+    assert!(
+        xtask.is_file(),
+        "{} is missing: build it first (cargo build -p xtask; scripts/test.sh builds it)",
+        xtask.display()
+    );
     xtask
 }
 

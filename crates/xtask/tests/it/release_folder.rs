@@ -106,7 +106,8 @@ fn the_crates_sbom_lists_every_package_of_the_lock_file() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     assert!(text(&out).0.contains(&format!(": {packages} crates from ")), "{:?}", text(&out));
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out_file).expect("sbom")).expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).expect("sbom")).expect("json");
     assert_eq!(doc["bomFormat"], "CycloneDX");
     assert_eq!(doc["metadata"]["timestamp"], "2026-01-02T03:04:05Z");
 }
