@@ -11,6 +11,7 @@ pub mod failure_cause;
 pub mod first_sizing;
 pub mod fit;
 pub mod image;
+pub mod job_file;
 pub mod kube_quantity;
 pub mod load;
 pub mod local_plan;

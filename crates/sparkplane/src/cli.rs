@@ -67,7 +67,7 @@ pub struct JobArgs {
 pub enum Command {
     /// Print a job with its preset and environment applied.
     Resolve(ResolveArgs),
-    /// Check a job for errors without printing it.
+    /// Check a job for errors without printing it (and the ConfigMaps and ServiceAccounts its file holds beside it).
     Validate(ValidateArgs),
     /// Recommend driver and executor sizes for an input size and workload.
     Size(SizeArgs),
@@ -76,7 +76,7 @@ pub enum Command {
     /// Run every check of a job for CI and report them as one JUnit and one SARIF file: validation per environment,
     /// Spark SQL, policies, fit, the job's unit tests and a local run on sample data.
     Ci(CiArgs),
-    /// Render a job to Kubernetes objects.
+    /// Render a job to Kubernetes objects, with the ConfigMaps and ServiceAccounts its file holds beside it.
     Render(RenderArgs),
     /// Run a job on this machine on an embedded Spark, with live progress and a summary.
     Run(RunArgs),
@@ -90,7 +90,8 @@ pub enum Command {
     List(ListArgs),
     /// Delete an application: a SparkJob (its pods follow), or a submitted job's driver pods (their objects follow).
     Delete(DeleteArgs),
-    /// Create or update a job's SparkJob resource for the operator (validated and policy-checked as `render` does).
+    /// Create or update a job's SparkJob resource for the operator (validated and policy-checked as `render` does),
+    /// after the ConfigMaps and ServiceAccounts its file holds beside it.
     Apply(ApplyArgs),
     /// Ask the operator for a manual run of a SparkJob (a scheduled one, or a finished one again), or to wake an idle
     /// Spark Connect server.
@@ -744,7 +745,8 @@ pub enum ImportCommand {
         /// The Kubeflow YAML file (one or more documents separated by `---`), or a directory: every .yaml, .yml and
         /// .json file under it, in sorted path order.
         file: PathBuf,
-        /// Write the output (a YAML stream) here instead of stdout; nothing is written when an import fails.
+        /// Write the output (a YAML stream) here instead of stdout; nothing is written when an import fails. The
+        /// output of one application is a job file `validate`, `render` and `apply` take as it is.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },

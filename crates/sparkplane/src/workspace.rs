@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use sparkplane_core::catalog::Catalog;
+use sparkplane_core::job_file::{Companion, read_job_file};
 use sparkplane_core::load::load;
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::validate::ValidationTarget;
@@ -109,10 +110,35 @@ pub struct JobSettings {
 
 /// Reads a job and everything layered on it, and loads it with the core's
 /// one load step (layers resolved, then validated for `target`). Every
-/// command that needs a job calls this; policies are applied after it.
+/// command that needs a job calls this, or [`resolve_job_file`]; policies
+/// are applied after it. The file holds one document.
 pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<ResolvedJob, Failure> {
     let catalog = load_catalog(settings.platform_dir.as_deref())?;
     let job = read_yaml(&settings.path)?;
+    load_job(settings, &catalog, &job, target)
+}
+
+/// [`resolve_job`] for a job file that may hold, beside its SparkJob, the
+/// ConfigMaps and ServiceAccounts its pods read, as `import kubeflow` writes
+/// them (`sparkplane_core::job_file`, ADR 0081): what `render`, `validate`
+/// and `apply` read. Returns the loaded job and those companions.
+pub fn resolve_job_file(
+    settings: &JobSettings,
+    target: ValidationTarget,
+) -> Result<(ResolvedJob, Vec<Companion>), Failure> {
+    let catalog = load_catalog(settings.platform_dir.as_deref())?;
+    let file = read_job_file(&read_source(&settings.path)?)?;
+    let resolved = load_job(settings, &catalog, &file.job, target)?;
+    Ok((resolved, file.companions))
+}
+
+/// Loads `job`, the document of `settings`' job file, with its overlays and flags.
+fn load_job(
+    settings: &JobSettings,
+    catalog: &Catalog,
+    job: &Node,
+    target: ValidationTarget,
+) -> Result<ResolvedJob, Failure> {
     let mut problems = Diagnostics::new();
     let mut sets = Vec::new();
     for text in &settings.sets {
@@ -138,9 +164,9 @@ pub fn resolve_job(settings: &JobSettings, target: ValidationTarget) -> Result<R
         None => None,
     };
     let request = ResolveRequest {
-        job: &job,
+        job,
         job_environment: job_env.as_ref(),
-        catalog: &catalog,
+        catalog,
         environment: settings.env.as_deref(),
         sets: &sets,
         target,
@@ -175,8 +201,9 @@ pub fn settle_namespace(
 }
 
 /// Loads `settings`' job for a cluster (resolved, then validated for one),
-/// sized and rendered for `target`: the step `render`, `policy check`,
-/// `release`, `promote` and `submit` share before their policy gate and I/O.
+/// sized and rendered for `target`: the step `policy check`, `release`,
+/// `promote` and `submit` share before their policy gate and I/O (`render`
+/// takes the same steps through [`resolve_job_file`], with its companions).
 pub fn render_objects(
     settings: &JobSettings,
     target: sparkplane_core::render::Target,

@@ -1,13 +1,16 @@
-//! `sparkplane render`: a job as Kubernetes objects, as one sorted YAML stream or one file per object.
+//! `sparkplane render`: a job as Kubernetes objects, as one sorted YAML stream
+//! or one file per object; the ConfigMaps and ServiceAccounts written beside
+//! the SparkJob in its file come with them, in the job's namespace (ADR 0081).
 
 use std::path::Path;
 
+use sparkplane_core::job_file::with_companions;
 use sparkplane_core::render::{RenderedObject, Target};
 
 pub use super::manifests::{print_objects, write_files};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, render_objects, resolve_job, settle_namespace};
+use crate::workspace::{JobSettings, resolve_job_file, settle_namespace};
 use sparkplane_core::validate::ValidationTarget;
 
 /// Whether a manifest file holds an object sparkplane rendered for `job` in `namespace`.
@@ -61,6 +64,7 @@ pub struct Out<'a> {
 }
 
 /// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`.
+/// The policies see the companions too: they are applied with the job.
 pub fn run(
     settings: &JobSettings,
     policy: &super::policy::PolicySettings,
@@ -70,15 +74,12 @@ pub fn run(
     printer: &Printer,
 ) -> CommandResult {
     let out_dir = out.dir;
-    let (resolved, objects) = match out.namespace {
-        None => render_objects(settings, target)?,
-        Some(namespace) => {
-            let mut resolved = resolve_job(settings, ValidationTarget::Cluster)?;
-            settle_namespace(&mut resolved, settings, Some(namespace), None)?;
-            let objects = sparkplane_core::render::size_and_render(&resolved, target);
-            (resolved, objects)
-        }
-    };
+    let (mut resolved, companions) = resolve_job_file(settings, ValidationTarget::Cluster)?;
+    if let Some(namespace) = out.namespace {
+        settle_namespace(&mut resolved, settings, Some(namespace), None)?;
+    }
+    let rendered = sparkplane_core::render::size_and_render(&resolved, target);
+    let objects = with_companions(rendered, &companions, resolved.namespace())?;
     printer.warnings(&resolved.warnings);
     super::policy::enforce_with(&resolved, &objects, policy, printer, audit)?;
     let job = resolved.name().to_owned();

@@ -1,4 +1,5 @@
-//! `sparkplane resolve` and `sparkplane validate`.
+//! `sparkplane resolve` and `sparkplane validate` (which also checks the
+//! ConfigMaps and ServiceAccounts a job file holds beside its SparkJob).
 
 use serde::Serialize;
 use sparkplane_core::resolve::ResolvedJob;
@@ -7,7 +8,7 @@ use sparkplane_documents::yaml::to_yaml;
 
 use crate::exit::CommandResult;
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, resolve_job};
+use crate::workspace::{JobSettings, resolve_job, resolve_job_file};
 
 /// One row of `--explain`.
 #[derive(Serialize)]
@@ -64,12 +65,15 @@ pub fn resolve(settings: &JobSettings, explain: bool, printer: &Printer) -> Comm
     Ok(())
 }
 
-/// Runs `validate`.
+/// Runs `validate`: the SparkJob, and the ConfigMaps and ServiceAccounts
+/// written beside it in its file (ADR 0081).
 pub fn validate(settings: &JobSettings, cluster: bool, printer: &Printer) -> CommandResult {
     let target = if cluster { ValidationTarget::Cluster } else { ValidationTarget::Any };
-    let resolved = resolve_job(settings, target)?;
+    let (resolved, companions) = resolve_job_file(settings, target)?;
     printer.warnings(&resolved.warnings);
     let warnings: Vec<serde_json::Value> = resolved.warnings.0.iter().map(|d| d.to_json()).collect();
+    let beside: Vec<serde_json::Value> =
+        companions.iter().map(|c| serde_json::json!({"kind": c.kind, "name": c.name})).collect();
     let summary = serde_json::json!({
         "ok": true,
         "job": resolved.name(),
@@ -77,15 +81,18 @@ pub fn validate(settings: &JobSettings, cluster: bool, printer: &Printer) -> Com
         "environment": resolved.environment,
         "preset": resolved.preset,
         "specHash": resolved.spec_hash(),
+        "companions": beside,
         "warnings": warnings,
     });
     printer.result(&summary, || {
+        let titles: Vec<String> = companions.iter().map(|c| c.title()).collect();
         format!(
-            "{} is valid{} ({} warning{})\n",
+            "{} is valid{} ({} warning{}){}\n",
             settings.path.display(),
             resolved.environment.as_deref().map(|e| format!(" for {e}")).unwrap_or_default(),
             warnings.len(),
-            if warnings.len() == 1 { "" } else { "s" }
+            if warnings.len() == 1 { "" } else { "s" },
+            if titles.is_empty() { String::new() } else { format!("; beside the job: {}", titles.join(", ")) }
         )
     });
     Ok(())

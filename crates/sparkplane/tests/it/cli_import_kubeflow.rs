@@ -1,13 +1,19 @@
 //! `import kubeflow` on the Kubeflow Spark Operator's own examples
 //! (tests/data/kubeflow-examples, copied unchanged; see its README): each file
-//! converts and its SparkJob validates, the pod-template example keeps its
-//! ConfigMaps and lists its Secrets by key name only, a directory is read in
-//! sorted order, and bad input fails with the file, document, line and field,
-//! exit 2, and nothing written.
+//! converts and its SparkJob validates, and what the import writes is a job
+//! file `validate`, `render` and `apply` (on the simulated cluster) take as it
+//! is, the ConfigMaps kept beside the job rendered and applied with it
+//! (ADR 0081); the pod-template example keeps its ConfigMaps and lists its
+//! Secrets by key name only, a directory is read in sorted order, and bad
+//! input fails with the file, document, line and field, exit 2, and nothing
+//! written — a job file with two SparkJobs, a Secret or another kind too.
 
 use std::path::{Path, PathBuf};
 
+use serde_json::{Value, json};
 use sparkplane_testkit::sparkplane;
+
+use crate::kubeflow_support::{KubeflowCluster, contained};
 
 const EXAMPLES: &str = "crates/sparkplane/tests/data/kubeflow-examples";
 
@@ -58,6 +64,7 @@ macro_rules! example_converts {
         #[test]
         fn $test() {
             converts_and_validates($file);
+            output_validates_renders_and_applies($file);
         }
     )*};
 }
@@ -133,6 +140,99 @@ fn example_pod_template_keeps_its_configmaps_and_lists_its_secrets_without_value
             assert!(!text.contains(secret_value), "a Secret's value is on {stream}: {text}");
         }
     }
+}
+
+/// The pod-template example's output holds its two ConfigMaps beside the
+/// SparkJob: `render` prints them with the job's objects, before the pods that
+/// read them, and `apply` stores them where the job goes; a command that reads
+/// one document still refuses the file as it always did.
+#[test]
+fn example_pod_template_output_renders_and_applies_its_configmaps_with_the_job() {
+    let checked = output_validates_renders_and_applies("spark-pi-pod-template.yaml");
+    let titles: Vec<String> = checked.kept.iter().map(title).collect();
+    assert_eq!(titles, ["ConfigMap default/test-configmap", "ConfigMap default/test-configmap-2"]);
+    let stored = checked.cluster.object("ConfigMap", "default", "test-configmap").expect("applied");
+    assert_eq!(stored["data"], json!({"KEY1": "VALUE1"}));
+    let stored = checked.cluster.object("ConfigMap", "default", "test-configmap-2").expect("applied");
+    assert_eq!(stored["data"], json!({"KEY3": "VALUE3"}));
+    assert!(checked.cluster.object("Secret", "default", "test-secret").is_none(), "a Secret is never applied");
+    let pod = checked.rendered.iter().position(|o| o["kind"] == "Pod").expect("a driver pod is rendered");
+    for name in ["test-configmap", "test-configmap-2"] {
+        let at = checked.rendered.iter().position(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == name);
+        assert!(at.is_some_and(|at| at < pod), "{name} is rendered before the pod that reads it");
+    }
+    let file = checked.job_file.to_str().expect("utf-8");
+    let one = checked.cluster.sparkplane(&["resolve", file]);
+    assert_eq!(one.code, Some(2), "{}", one.stderr);
+    assert!(one.stderr.contains(&format!("{file} holds 3 YAML documents; one is expected")), "{}", one.stderr);
+}
+
+/// Two SparkJobs in one file (two applications imported together) are
+/// refused by each of the three commands, at the second one's `kind`.
+#[test]
+fn a_job_file_with_two_sparkjobs_is_refused_at_the_second() {
+    let cluster = KubeflowCluster::start(300);
+    let first = import_output(&cluster, "spark-pi-configmap.yaml");
+    let second = import_output(&cluster, "spark-pi.yaml");
+    let file = cluster.dir.path().join("two.yaml");
+    std::fs::write(&file, format!("{first}{second}")).expect("write");
+    let shown = file.display().to_string();
+    let line = first.lines().count() + 3;
+    refused_by_every_job_file_command(
+        &cluster,
+        &file,
+        &format!(
+            "{shown}:{line}:7: error: kind: document 2 is a second SparkJob (`default/spark-pi`); a job file holds \
+             one\n  help: put each SparkJob in a file of its own, with the ConfigMaps and ServiceAccounts it uses \
+             (`sparkplane import kubeflow APP.yaml --out JOB.yaml` imports one application)\n  note: {shown}:3:7: \
+             the first SparkJob\n"
+        ),
+    );
+}
+
+/// A Secret written back beside the job (import leaves it out) is refused,
+/// and its value is in no message.
+#[test]
+fn a_job_file_with_a_secret_is_refused_without_its_value() {
+    let cluster = KubeflowCluster::start(300);
+    let output = import_output(&cluster, "spark-pi-pod-template.yaml");
+    let file = cluster.dir.path().join("with-secret.yaml");
+    let secret = "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: test-secret\n  namespace: default\nstringData:\n  KEY2: VALUE2\n";
+    std::fs::write(&file, format!("{output}{secret}")).expect("write");
+    let shown = file.display().to_string();
+    let line = output.lines().count() + 3;
+    refused_by_every_job_file_command(
+        &cluster,
+        &file,
+        &format!(
+            "{shown}:{line}:7: error: kind: document 4 is a Secret (`default/test-secret`); a job file never holds \
+             one\n  help: remove it from this file and keep the Secret in the cluster (apply it from a file of its \
+             own, or `kubectl create secret`): the SparkJob refers to it by name, and sparkplane never prints or \
+             applies a Secret's values (ADR 0071)\n"
+        ),
+    );
+}
+
+/// Any kind but a v1 ConfigMap or ServiceAccount beside the job is refused with where it is and what to do.
+#[test]
+fn a_job_file_with_another_kind_is_refused_with_what_to_do() {
+    let cluster = KubeflowCluster::start(300);
+    let output = import_output(&cluster, "spark-pi-pod-template.yaml");
+    let file = cluster.dir.path().join("with-role.yaml");
+    let role = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: spark-role\n  namespace: default\nrules: []\n";
+    std::fs::write(&file, format!("{output}{role}")).expect("write");
+    let shown = file.display().to_string();
+    let line = output.lines().count() + 3;
+    refused_by_every_job_file_command(
+        &cluster,
+        &file,
+        &format!(
+            "{shown}:{line}:7: error: kind: document 4 is a `rbac.authorization.k8s.io/v1` Role \
+             (`default/spark-role`); a job file holds one SparkJob and, beside it, the v1 ConfigMaps and \
+             ServiceAccounts its pods read\n  help: move the Role to a file of its own and apply it as before \
+             (`kubectl apply -f`)\n"
+        ),
+    );
 }
 
 #[test]
@@ -214,6 +314,144 @@ fn a_bad_application_in_a_stream_names_file_document_line_and_field_and_writes_n
     assert!(first.ends_with(&format!("(document 2 of {})", app.display())), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&out).expect("kept"), "earlier content\n", "nothing half-written");
     assert!(!dir.path().join("jobs.sparkplane-tmp").exists());
+}
+
+/// Kubeflow's examples name no owner, which a built-in deny policy asks of
+/// every job: these flags give one without touching the file.
+const OWNER: [&str; 4] = ["--set", "spec.team=data-eng", "--set", "spec.costCenter=cc-42"];
+
+/// What [`output_validates_renders_and_applies`] found.
+struct Checked {
+    cluster: KubeflowCluster,
+    job_file: PathBuf,
+    /// The documents the import kept beside the SparkJob, as it wrote them.
+    kept: Vec<Value>,
+    /// `render`'s objects.
+    rendered: Vec<Value>,
+}
+
+fn title(object: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    format!(
+        "{} {}/{}",
+        text(&object["kind"]),
+        text(&object["metadata"]["namespace"]),
+        text(&object["metadata"]["name"])
+    )
+}
+
+fn documents(name: &str, text: &str) -> Vec<Value> {
+    sparkplane_documents::yaml::parse_documents(&sparkplane_documents::Source::new(name, text))
+        .expect("a YAML stream")
+        .iter()
+        .map(|d| d.to_json())
+        .collect()
+}
+
+/// What `import kubeflow` writes for `example` (into the cluster's folder).
+fn import_output(cluster: &KubeflowCluster, example: &str) -> String {
+    let out = cluster.dir.path().join(format!("{}.imported.yaml", example.replace('/', "-")));
+    let path = repo().join(EXAMPLES).join(example);
+    let r = cluster.sparkplane(&[
+        "import",
+        "kubeflow",
+        path.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code, Some(0), "{example}: {}", r.stderr);
+    std::fs::read_to_string(&out).expect("written")
+}
+
+/// `import kubeflow EXAMPLE --out job.yaml`, then `validate`, `render` and
+/// `apply` (on the simulated cluster) of job.yaml as written: each succeeds,
+/// and every document the import kept beside the SparkJob is checked,
+/// rendered in the job's namespace, and stored with the job.
+fn output_validates_renders_and_applies(example: &str) -> Checked {
+    let cluster = KubeflowCluster::start(300);
+    let written = import_output(&cluster, example);
+    let job_file = cluster.dir.path().join("job.yaml");
+    std::fs::write(&job_file, &written).expect("write");
+    let file = job_file.to_str().expect("utf-8");
+    let (jobs, kept): (Vec<Value>, Vec<Value>) =
+        documents("job.yaml", &written).into_iter().partition(|d| d["kind"] == "SparkJob");
+    assert_eq!(jobs.len(), 1, "{example}: one SparkJob");
+    let namespace = jobs[0]["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+    let name = jobs[0]["metadata"]["name"].as_str().expect("a name").to_owned();
+    let mut beside: Vec<(String, String)> = kept
+        .iter()
+        .map(|k| (k["kind"].as_str().unwrap_or("").into(), k["metadata"]["name"].as_str().unwrap_or("").into()))
+        .collect();
+    beside.sort();
+
+    let valid = cluster.sparkplane(&["validate", file, "-o", "json"]);
+    assert_eq!(valid.code, Some(0), "{example}: validate: {}{}", valid.stdout, valid.stderr);
+    let summary: Value = serde_json::from_str(&valid.stdout).expect("JSON");
+    let mut checked: Vec<(String, String)> = summary["companions"]
+        .as_array()
+        .expect("companions")
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap_or("").into(), c["name"].as_str().unwrap_or("").into()))
+        .collect();
+    checked.sort();
+    assert_eq!(checked, beside, "{example}: validate checks what is beside the job");
+
+    let render = |args: &[&str]| cluster.sparkplane(&[&["render", file][..], args, &OWNER[..]].concat());
+    let rendered = render(&[]);
+    assert_eq!(rendered.code, Some(0), "{example}: render: {}", rendered.stderr);
+    assert_eq!(render(&[]).stdout, rendered.stdout, "{example}: render is deterministic");
+    let objects = documents("render", &rendered.stdout);
+    assert!(objects.len() > kept.len(), "{example}: the job's own objects are rendered");
+    for document in &kept {
+        let mut expected = document.clone();
+        expected["metadata"]["namespace"] = json!(namespace);
+        let found = objects.iter().filter(|o| title(o) == title(&expected)).collect::<Vec<_>>();
+        assert_eq!(
+            found,
+            [&expected],
+            "{example}: {} is rendered as written, in the job's namespace",
+            title(&expected)
+        );
+    }
+
+    let applied = cluster.sparkplane(&[&["apply", file, "-o", "json"][..], &OWNER[..]].concat());
+    assert_eq!(applied.code, Some(0), "{example}: apply: {}{}", applied.stdout, applied.stderr);
+    let result: Value = serde_json::from_str(&applied.stdout).expect("JSON");
+    assert_eq!(result["companions"].as_array().map(Vec::len), Some(kept.len()), "{result:#}");
+    let job = cluster.fake.object(sparkplane_api::API_VERSION, "SparkJob", Some(&namespace), &name);
+    assert!(job.is_some(), "{example}: the SparkJob {namespace}/{name} is stored");
+    for document in &kept {
+        let kind = document["kind"].as_str().unwrap_or("");
+        let object_name = document["metadata"]["name"].as_str().unwrap_or("");
+        let stored = cluster.fake.object("v1", kind, Some(&namespace), object_name);
+        let stored = stored.unwrap_or_else(|| panic!("{example}: {kind} {object_name} is applied with the job"));
+        let mut expected = document.clone();
+        expected["metadata"]["namespace"] = json!(namespace);
+        if let Err(difference) = contained(&expected, &stored, kind) {
+            panic!("{example}: {kind} {object_name} is stored as written: {difference}");
+        }
+    }
+    Checked { cluster, job_file, kept, rendered: objects }
+}
+
+/// `validate`, `render` and `apply` of `file` each exit 2 with exactly
+/// `expected` on stderr and nothing on stdout, and nothing reaches the cluster.
+fn refused_by_every_job_file_command(cluster: &KubeflowCluster, file: &Path, expected: &str) {
+    let file = file.to_str().expect("utf-8");
+    for command in ["validate", "render", "apply"] {
+        let r = cluster.sparkplane(&[command, file]);
+        assert_eq!(r.code, Some(2), "{command}: {}", r.stderr);
+        assert_eq!(r.stderr, expected, "{command}");
+        assert_eq!(r.stdout, "", "{command}");
+    }
+    let stored: Vec<String> = cluster
+        .fake
+        .objects()
+        .iter()
+        .filter(|o| o["kind"] == "SparkJob" || o["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("test-")))
+        .map(title)
+        .collect();
+    assert!(stored.is_empty(), "nothing is applied: {stored:?}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
