@@ -6,9 +6,12 @@ source "$(dirname "$0")/common.sh"
 need_rust
 need_java
 
-echo "==> building sparkplane (release)" >&2
-cargo build --release --locked -q -p sparkplane
-sp="$CARGO_TARGET_DIR/release/sparkplane"
+# The dev profile (dependencies optimised, sparkplane's own crates not): on a fresh 2-core machine
+# the quickest way to a working binary (docs/benchmarks.md, "Building sparkplane"; ADR 0083). The
+# image and release artifacts are built with the release profile (scripts/image.sh, release.sh).
+echo "==> building sparkplane (dev profile, dependencies optimised)" >&2
+cargo build --locked -q -p sparkplane
+sp="$CARGO_TARGET_DIR/debug/sparkplane"
 job=examples/trips-etl/trips-etl.yaml
 out="${SPARKPLANE_EXAMPLE_OUT:-out/trips-etl}"
 
