@@ -97,7 +97,10 @@ fn build_info() {
     // A folder that git does not track this file in (an unpacked tarball
     // inside someone's home repository, say) has no commit of its own.
     let tracked = git(&["ls-files", "--full-name", "--", "build.rs"]).is_some();
-    if tracked && let Some(common) = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
+    // Watched whether or not this file is tracked: had git failed for a moment
+    // (a lock, a signal), the next commit still reruns this script instead of
+    // leaving `unknown` in every build after.
+    if let Some(common) = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
         let own = git(&["rev-parse", "--path-format=absolute", "--git-dir"]).unwrap_or_else(|| common.clone());
         let branch = git(&["symbolic-ref", "-q", "HEAD"]);
         for path in watched_git_files(Path::new(&own), Path::new(&common), branch.as_deref()) {
