@@ -10,12 +10,16 @@ import sys
 import xml.etree.ElementTree as ET
 
 
+def cases(path):
+    """Every test of the report: (seconds, binary, name). Raises ET.ParseError on a report that is not XML."""
+    return [
+        (float(case.get("time", "0")), case.get("classname", ""), case.get("name", ""))
+        for case in ET.parse(path).getroot().iter("testcase")
+    ]
+
+
 def slowest(path, count):
-    cases = []
-    for case in ET.parse(path).getroot().iter("testcase"):
-        cases.append((float(case.get("time", "0")), case.get("classname", ""), case.get("name", "")))
-    cases.sort(key=lambda c: (-c[0], c[1], c[2]))
-    return cases[:count]
+    return sorted(cases(path), key=lambda c: (-c[0], c[1], c[2]))[:count]
 
 
 if __name__ == "__main__":
