@@ -167,6 +167,16 @@ fn example_pod_template_output_renders_and_applies_its_configmaps_with_the_job()
     assert!(one.stderr.contains(&format!("{file} holds 3 YAML documents; one is expected")), "{}", one.stderr);
 }
 
+/// `imported` with `added` written after it into `name` in the cluster's
+/// folder: the file, its name as messages show it, and the line of the added
+/// document's `kind` (its `---`, `apiVersion`, then `kind`).
+fn job_file_with(cluster: &KubeflowCluster, name: &str, imported: &str, added: &str) -> (PathBuf, String, usize) {
+    let file = cluster.dir.path().join(name);
+    std::fs::write(&file, format!("{imported}{added}")).expect("write");
+    let shown = file.display().to_string();
+    (file, shown, imported.lines().count() + 3)
+}
+
 /// Two SparkJobs in one file (two applications imported together) are
 /// refused by each of the three commands, at the second one's `kind`.
 #[test]
@@ -174,10 +184,7 @@ fn a_job_file_with_two_sparkjobs_is_refused_at_the_second() {
     let cluster = KubeflowCluster::start(300);
     let first = import_output(&cluster, "spark-pi-configmap.yaml");
     let second = import_output(&cluster, "spark-pi.yaml");
-    let file = cluster.dir.path().join("two.yaml");
-    std::fs::write(&file, format!("{first}{second}")).expect("write");
-    let shown = file.display().to_string();
-    let line = first.lines().count() + 3;
+    let (file, shown, line) = job_file_with(&cluster, "two.yaml", &first, &second);
     refused_by_every_job_file_command(
         &cluster,
         &file,
@@ -196,11 +203,8 @@ fn a_job_file_with_two_sparkjobs_is_refused_at_the_second() {
 fn a_job_file_with_a_secret_is_refused_without_its_value() {
     let cluster = KubeflowCluster::start(300);
     let output = import_output(&cluster, "spark-pi-pod-template.yaml");
-    let file = cluster.dir.path().join("with-secret.yaml");
     let secret = "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: test-secret\n  namespace: default\nstringData:\n  KEY2: VALUE2\n";
-    std::fs::write(&file, format!("{output}{secret}")).expect("write");
-    let shown = file.display().to_string();
-    let line = output.lines().count() + 3;
+    let (file, shown, line) = job_file_with(&cluster, "with-secret.yaml", &output, secret);
     refused_by_every_job_file_command(
         &cluster,
         &file,
@@ -218,11 +222,8 @@ fn a_job_file_with_a_secret_is_refused_without_its_value() {
 fn a_job_file_with_another_kind_is_refused_with_what_to_do() {
     let cluster = KubeflowCluster::start(300);
     let output = import_output(&cluster, "spark-pi-pod-template.yaml");
-    let file = cluster.dir.path().join("with-role.yaml");
     let role = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: spark-role\n  namespace: default\nrules: []\n";
-    std::fs::write(&file, format!("{output}{role}")).expect("write");
-    let shown = file.display().to_string();
-    let line = output.lines().count() + 3;
+    let (file, shown, line) = job_file_with(&cluster, "with-role.yaml", &output, role);
     refused_by_every_job_file_command(
         &cluster,
         &file,
