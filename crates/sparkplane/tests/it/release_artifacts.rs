@@ -415,3 +415,32 @@ fn a_version_that_is_not_the_workspaces_is_exit_2_and_a_missing_podman_exit_3() 
          install podman buildah skopeo umoci runc docker-registry), then run this again.\n"
     );
 }
+
+#[test]
+fn an_xtask_that_is_not_an_executable_file_is_exit_2_before_anything_is_built() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = small_repo(&dir.path().join("repo"), VERSION);
+    let key = keygen(dir.path());
+    let target = dir.path().join("target");
+    let missing = dir.path().join("no-such-xtask");
+    let out_dir = dir.path().join("release");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args([VERSION, "--key", key.to_str().expect("utf-8"), "--out", out_dir.to_str().expect("utf-8")])
+        .env("CONTAINERS_CONF", containers_conf())
+        .env("CARGO_TARGET_DIR", &target)
+        .env("SPARKPLANE_XTASK", &missing)
+        .output()
+        .expect("release.sh runs");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "release.sh: SPARKPLANE_XTASK={} is not an executable file: build it first (cargo build -p xtask)\n",
+            missing.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!out_dir.exists(), "nothing is written");
+    assert!(!target.exists(), "nothing is built");
+}
