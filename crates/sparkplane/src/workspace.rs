@@ -1,5 +1,6 @@
 //! Reading what commands need from disk: job files, their environment
-//! overlays, the platform directory. All parsing and checking is the core's.
+//! overlays, the platform directory, and one-document YAML files read into a
+//! typed value (price sheets, budgets). All parsing and checking is the core's.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,16 @@ pub fn read_source(path: &Path) -> Result<Source, Failure> {
 pub fn read_yaml(path: &Path) -> Result<Node, Failure> {
     let source = read_source(path)?;
     Ok(parse_single(&source)?)
+}
+
+/// Reads a one-document YAML file into `T`, every structural mistake at once with its
+/// line and column; `apiVersion` and `kind`, when present, are allowed and dropped.
+pub fn read_document<T: serde::de::DeserializeOwned + schemars::JsonSchema>(
+    path: &Path,
+    what: &str,
+) -> Result<T, Failure> {
+    let doc = read_yaml(path)?;
+    sparkplane_documents::schema::load_typed::<T>(&doc, what).map_err(Failure::Invalid)
 }
 
 /// The built-in catalog plus a platform directory's `presets/*.yaml` and

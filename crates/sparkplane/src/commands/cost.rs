@@ -16,7 +16,6 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sparkplane_api::Duration;
 use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::LogSource;
@@ -28,7 +27,7 @@ use sparkplane_history::export::ExportedRecords;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::read_yaml;
+use crate::workspace::read_document;
 
 mod parquet_file;
 mod text;
@@ -91,13 +90,6 @@ impl CostSettings {
         let since_ms = since.map(|d| now_ms.saturating_sub(d.as_millis()));
         Ok(CostSettings { since_ms, since, by, sheet, budgets })
     }
-}
-
-/// Reads a YAML document into `T`, every structural mistake at once with its
-/// line and column; `apiVersion` and `kind`, when present, are allowed and dropped.
-pub(crate) fn read_document<T: DeserializeOwned + schemars::JsonSchema>(path: &Path, what: &str) -> Result<T, Failure> {
-    let doc = read_yaml(path)?;
-    sparkplane_documents::schema::load_typed::<T>(&doc, what).map_err(Failure::Invalid)
 }
 
 /// The result `cost` prints.

@@ -175,7 +175,7 @@ fn budget_reading(
 ) -> Result<Option<BudgetReading>, Failure> {
     let sheet = match prices {
         Some(path) => {
-            let sheet = super::cost::read_document::<PriceSheet>(path, "PriceSheet")?;
+            let sheet = crate::workspace::read_document::<PriceSheet>(path, "PriceSheet")?;
             let problems: Vec<Diagnostic> = sheet
                 .problems()
                 .into_iter()

@@ -31,7 +31,7 @@ const TARGET_HELP: &str = "check that it names a folder this user can write (it 
 /// export, 3 when the target cannot be written or storage cannot be reached.
 pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, printer: &Printer) -> CommandResult {
     let sheet = match price_sheet {
-        Some(path) => super::super::cost::read_document::<PriceSheet>(path, "PriceSheet")?,
+        Some(path) => crate::workspace::read_document::<PriceSheet>(path, "PriceSheet")?,
         None => PriceSheet::opencost_defaults(),
     };
     let problems = sheet.problems();
