@@ -1,12 +1,42 @@
 //! Every label and annotation key sparkplane writes or reads, in one place.
 //!
-//! Owns: the keys and what each one means on which objects. A key is used
-//! through these constants in code; tests keep the literal strings, so a
-//! renamed constant that changed the wire format fails them. Must not: hold
-//! rules about label values (`sparkplane_core::names` checks those).
+//! Owns: the keys and what each one means on which objects, and the one
+//! value sparkplane puts on every object it writes
+//! (`app.kubernetes.io/managed-by: sparkplane`). A key is used through these
+//! constants in code; tests keep the literal strings, so a renamed constant
+//! that changed the wire format fails them (and `tests/it/label_literals.rs`
+//! fails on a key written by hand outside this file). Must not: hold rules
+//! about label values (`sparkplane_core::names` checks those).
 
-/// The prefix of every key below.
+/// The prefix of every `sparkplane.dev/` key below.
 pub const PREFIX: &str = "sparkplane.dev/";
+
+// Kubernetes' recommended labels (`app.kubernetes.io/*`).
+
+/// On every object sparkplane writes: who manages it, [`SPARKPLANE`].
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// sparkplane's name as a label value: of [`MANAGED_BY`] on every object it
+/// writes, and of [`APP_PART_OF`] on the platform's own objects.
+pub const SPARKPLANE: &str = "sparkplane";
+/// The label selector `app.kubernetes.io/managed-by=sparkplane`: every
+/// object sparkplane writes.
+pub const MANAGED_BY_SELECTOR: &str = "app.kubernetes.io/managed-by=sparkplane";
+/// The application an object runs (`spark` for a job's objects, the
+/// component's name for the platform's own).
+pub const APP_NAME: &str = "app.kubernetes.io/name";
+/// The instance of the application (a job's or a Backup's name).
+pub const APP_INSTANCE: &str = "app.kubernetes.io/instance";
+/// The object's role in the application (`driver`, `executor`, `rbac`, …).
+pub const APP_COMPONENT: &str = "app.kubernetes.io/component";
+/// The larger application an object is part of ([`SPARKPLANE`]).
+pub const APP_PART_OF: &str = "app.kubernetes.io/part-of";
+/// The application's version (a job's Spark version).
+pub const APP_VERSION: &str = "app.kubernetes.io/version";
+
+/// `app.kubernetes.io/managed-by: sparkplane` as an entry of a label map.
+pub fn managed_by_sparkplane() -> (String, String) {
+    (MANAGED_BY.to_owned(), SPARKPLANE.to_owned())
+}
 
 // Labels on every object rendered for a job (driver, executors, ConfigMaps,
 // Services, Jobs), and on the SparkJob where noted.
@@ -150,6 +180,34 @@ mod tests {
         }
         let unique: std::collections::BTreeSet<&str> = keys.into_iter().collect();
         assert_eq!(unique.len(), keys.len(), "two constants share a key");
+    }
+
+    #[test]
+    fn kubernetes_recommended_labels_are_spelt_as_on_the_wire() {
+        assert_eq!(MANAGED_BY, "app.kubernetes.io/managed-by");
+        assert_eq!(SPARKPLANE, "sparkplane");
+        assert_eq!(MANAGED_BY_SELECTOR, "app.kubernetes.io/managed-by=sparkplane");
+        assert_eq!(APP_NAME, "app.kubernetes.io/name");
+        assert_eq!(APP_INSTANCE, "app.kubernetes.io/instance");
+        assert_eq!(APP_COMPONENT, "app.kubernetes.io/component");
+        assert_eq!(APP_PART_OF, "app.kubernetes.io/part-of");
+        assert_eq!(APP_VERSION, "app.kubernetes.io/version");
+        assert_eq!(managed_by_sparkplane(), ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()));
+    }
+
+    #[test]
+    fn kubernetes_recommended_labels_are_valid_keys_and_the_selector_is_built_from_them() {
+        let keys = [MANAGED_BY, APP_NAME, APP_INSTANCE, APP_COMPONENT, APP_PART_OF, APP_VERSION];
+        for key in keys {
+            let name = key.strip_prefix("app.kubernetes.io/").unwrap_or_else(|| panic!("{key} lacks the prefix"));
+            assert!(!name.is_empty() && name.len() <= 63, "{key}");
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{key}");
+        }
+        let unique: std::collections::BTreeSet<&str> = keys.into_iter().collect();
+        assert_eq!(unique.len(), keys.len(), "two constants share a key");
+        // A valid label value: at most 63 characters, here lower-case letters only.
+        assert!(SPARKPLANE.len() <= 63 && SPARKPLANE.bytes().all(|b| b.is_ascii_lowercase()));
+        assert_eq!(MANAGED_BY_SELECTOR, format!("{MANAGED_BY}={SPARKPLANE}"));
     }
 
     #[test]

@@ -38,9 +38,9 @@ pub fn object_name(backup: &Backup) -> String {
 
 fn labels(backup: &Backup) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/name".to_owned(), "sparkplane-backup".to_owned()),
-        ("app.kubernetes.io/instance".to_owned(), backup.metadata.name.clone()),
-        ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
+        (sparkplane_api::labels::APP_NAME.to_owned(), "sparkplane-backup".to_owned()),
+        (sparkplane_api::labels::APP_INSTANCE.to_owned(), backup.metadata.name.clone()),
+        sparkplane_api::labels::managed_by_sparkplane(),
         (sparkplane_api::labels::BACKUP.to_owned(), backup.metadata.name.clone()),
     ])
 }

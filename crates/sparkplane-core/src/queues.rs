@@ -280,7 +280,7 @@ const DNS_HELP: &str = "use lower-case letters, digits, '-' and '.', starting an
 /// and PriorityClasses, ClusterQueues; sorted by kind, then name.
 pub fn render_queues(queues: &Queues) -> Vec<RenderedObject> {
     let spec = &queues.spec;
-    let labels = json!({"app.kubernetes.io/managed-by": "sparkplane"});
+    let labels = json!({sparkplane_api::labels::MANAGED_BY: sparkplane_api::labels::SPARKPLANE});
     let mut out = Vec::new();
     for flavor in &spec.flavors {
         let mut body = json!({
@@ -310,7 +310,7 @@ pub fn render_queues(queues: &Queues) -> Vec<RenderedObject> {
         out.push(RenderedObject::from_resource(&PriorityClass {
             metadata: ObjectMeta {
                 name: Some(class.name.clone()),
-                labels: Some(BTreeMap::from([("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned())])),
+                labels: Some(BTreeMap::from([sparkplane_api::labels::managed_by_sparkplane()])),
                 ..ObjectMeta::default()
             },
             value: class.value,

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
+use sparkplane_api::labels;
 use sparkplane_core::render::common::EXECUTOR_CONTAINER;
 
 use crate::rules::{
@@ -1004,7 +1005,7 @@ pub fn config_map(dashboard: &Dashboard, namespace: Option<&str>) -> Value {
     }
     metadata.insert(
         "labels".into(),
-        json!({SIDECAR_LABEL: "1", "app.kubernetes.io/managed-by": "sparkplane", "app.kubernetes.io/part-of": "sparkplane"}),
+        json!({SIDECAR_LABEL: "1", labels::MANAGED_BY: labels::SPARKPLANE, labels::APP_PART_OF: labels::SPARKPLANE}),
     );
     metadata.insert("annotations".into(), json!({FOLDER_ANNOTATION: "sparkplane"}));
     let mut data = BTreeMap::new();

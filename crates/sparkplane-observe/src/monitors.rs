@@ -80,7 +80,7 @@ fn meta_label(pod_label: &str) -> String {
 /// The Prometheus Operator `PodMonitor` that scrapes both endpoints of every
 /// driver carrying the metrics label, in any namespace.
 pub fn pod_monitor(options: &MonitorOptions) -> Value {
-    let mut labels = BTreeMap::from([("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned())]);
+    let mut labels = BTreeMap::from([sparkplane_api::labels::managed_by_sparkplane()]);
     labels.extend(options.labels.clone());
     let mut metadata = json!({ "name": NAME, "labels": labels });
     if let Some(namespace) = &options.namespace {

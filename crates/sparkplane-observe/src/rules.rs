@@ -723,7 +723,7 @@ pub fn to_prometheus_rule(
         metadata.insert("namespace".into(), json!(ns));
     }
     let mut object_labels = labels.clone();
-    object_labels.insert("app.kubernetes.io/managed-by".into(), "sparkplane".into());
+    object_labels.insert(sparkplane_api::labels::MANAGED_BY.into(), sparkplane_api::labels::SPARKPLANE.into());
     metadata.insert("labels".into(), labels_value(&object_labels));
     json!({
         "apiVersion": "monitoring.coreos.com/v1",

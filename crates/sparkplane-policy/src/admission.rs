@@ -133,7 +133,10 @@ fn policy_object(name: &str, validations: Vec<Value>) -> Value {
         "kind": "ValidatingAdmissionPolicy",
         "metadata": {
             "name": name,
-            "labels": {"app.kubernetes.io/managed-by": "sparkplane", "app.kubernetes.io/part-of": "sparkplane"},
+            "labels": {
+                (sparkplane_api::labels::MANAGED_BY): sparkplane_api::labels::SPARKPLANE,
+                (sparkplane_api::labels::APP_PART_OF): sparkplane_api::labels::SPARKPLANE,
+            },
         },
         "spec": {
             // An error evaluating a rule refuses the object rather than let it through.

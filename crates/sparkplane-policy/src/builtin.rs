@@ -140,7 +140,7 @@ fn find_pod_specs(value: &Value, object: &str, at: &str, role: Option<&str>, out
             let component = map
                 .get("metadata")
                 .and_then(|m| m.get("labels"))
-                .and_then(|l| l.get("app.kubernetes.io/component"))
+                .and_then(|l| l.get(sparkplane_api::labels::APP_COMPONENT))
                 .and_then(Value::as_str)
                 .filter(|c| *c == "driver" || *c == "executor");
             let role = component.or(role);

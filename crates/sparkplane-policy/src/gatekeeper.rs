@@ -261,7 +261,7 @@ pub fn export(
             "kind": "ConstraintTemplate",
             "metadata": {
                 "name": name,
-                "labels": {"app.kubernetes.io/managed-by": "sparkplane"},
+                "labels": {(sparkplane_api::labels::MANAGED_BY): sparkplane_api::labels::SPARKPLANE},
                 "annotations": {
                     "description": effective.title,
                     (sparkplane_api::labels::POLICY): effective.id,
@@ -308,12 +308,12 @@ pub fn export(
             let constraint = json!({
                 "apiVersion": CONSTRAINT_API_VERSION,
                 "kind": kind,
-                "metadata": {"name": constraint_name, "labels": {"app.kubernetes.io/managed-by": "sparkplane"}},
+                "metadata": {"name": constraint_name, "labels": {(sparkplane_api::labels::MANAGED_BY): sparkplane_api::labels::SPARKPLANE}},
                 "spec": {
                     "enforcementAction": action,
                     "match": {
                         "kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
-                        "namespaceSelector": {"matchLabels": {"app.kubernetes.io/managed-by": "sparkplane"}},
+                        "namespaceSelector": {"matchLabels": {(sparkplane_api::labels::MANAGED_BY): sparkplane_api::labels::SPARKPLANE}},
                         "labelSelector": {"matchExpressions": [{"key": ROLE_LABEL, "operator": "Exists"}]},
                     },
                     "parameters": parameters,

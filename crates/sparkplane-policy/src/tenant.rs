@@ -462,7 +462,7 @@ fn check_cidr(cidr: &str, at: &str, error: &mut impl FnMut(&str, &'static str, S
 /// Labels every object of the tenant carries.
 pub fn tenant_labels(tenant: &Tenant) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
+        sparkplane_api::labels::managed_by_sparkplane(),
         (sparkplane_api::labels::TENANT.to_owned(), tenant.metadata.name.clone()),
         (sparkplane_api::labels::TEAM.to_owned(), tenant.spec.team.clone()),
         (sparkplane_api::labels::COST_CENTER.to_owned(), tenant.spec.cost_center.clone()),

@@ -137,12 +137,12 @@ impl Names {
 pub fn standard_labels(job: &ResolvedJob, component: &str) -> BTreeMap<String, String> {
     let mut labels: BTreeMap<String, String> = job.job.metadata.labels.clone().unwrap_or_default();
     let spec = &job.job.spec;
-    labels.insert("app.kubernetes.io/name".into(), "spark".into());
-    labels.insert("app.kubernetes.io/instance".into(), job.name().to_owned());
-    labels.insert("app.kubernetes.io/component".into(), component.to_owned());
-    labels.insert("app.kubernetes.io/managed-by".into(), "sparkplane".into());
+    labels.insert(sparkplane_api::labels::APP_NAME.into(), "spark".into());
+    labels.insert(sparkplane_api::labels::APP_INSTANCE.into(), job.name().to_owned());
+    labels.insert(sparkplane_api::labels::APP_COMPONENT.into(), component.to_owned());
+    labels.insert(sparkplane_api::labels::MANAGED_BY.into(), sparkplane_api::labels::SPARKPLANE.into());
     if let Some(version) = &spec.spark_version {
-        labels.insert("app.kubernetes.io/version".into(), version.clone());
+        labels.insert(sparkplane_api::labels::APP_VERSION.into(), version.clone());
     }
     labels.insert(sparkplane_api::labels::JOB.into(), job.name().to_owned());
     labels.insert(sparkplane_api::labels::SPEC_HASH.into(), job.short_hash());
