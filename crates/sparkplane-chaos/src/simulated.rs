@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_fakekube::{Cluster, FakeApiServer};
 use sparkplane_kube::KubeError;
-use sparkplane_kube::operator::{Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
+use sparkplane_operator::{Metrics, OperatorSettings};
 
 use crate::alerts::{self, Series};
 use crate::catalog::Experiment;
@@ -125,7 +125,7 @@ impl Lab {
         let platform = Platform::builtin().map_err(|e| infrastructure("the built-in platform")(e.to_string()))?;
         let metrics = Metrics::new();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = self.runtime.spawn(sparkplane_kube::operator::run(
+        let handle = self.runtime.spawn(sparkplane_operator::run(
             self.client.clone(),
             settings,
             platform,

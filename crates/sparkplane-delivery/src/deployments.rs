@@ -11,7 +11,7 @@
 //! ConfigMap, `deployment-<job>-<environment>-<sequence>`, labelled like a
 //! release's, created under the next sequence (a taken one is 409, and the
 //! next is tried): [`to_config_map`] and [`records_of`] are that encoding,
-//! `sparkplane_kube::release_store` the requests.
+//! `cluster_store` the requests and their retries.
 //!
 //! Owns: the deployment record's shape, the log's layouts and its atomic
 //! append, and the pure decisions over the log — whether a deployment is the

@@ -9,6 +9,7 @@ pub mod ci_output;
 pub mod ci_report;
 pub mod ci_sql;
 pub mod cluster_run;
+pub mod cluster_store;
 pub mod deployments;
 pub mod promote;
 pub mod promote_run;

@@ -3,8 +3,8 @@
 //! (`<root>/<release id>/{release.json, release.sig, sbom.cdx.json,
 //! sbom.sig}`); [`to_config_map`], [`from_config_map`], [`release_selector`]
 //! and [`records_of`] are the pure encoding of a release as one ConfigMap,
-//! labelled by job and environment, which `sparkplane_kube::release_store`
-//! creates and lists in the cluster (ADR 0031).
+//! labelled by job and environment, which `cluster_store` creates and lists
+//! in the cluster (ADR 0031).
 //!
 //! Owns: the layout of a stored release, the rule that records are never
 //! overwritten ([`decide_put`]: the same release again is a no-op, another

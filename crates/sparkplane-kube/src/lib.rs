@@ -1,22 +1,26 @@
 //! sparkplane's Kubernetes I/O, over kube-rs: connect as kubectl does,
 //! submit a rendered native job in spark-submit's order with server-side
-//! apply, and find, list, follow, wait for and delete applications; the
-//! release store in the cluster (`release_store`); and the
-//! operator that reconciles SparkJob resources in a cluster (`operator`).
+//! apply, and find, list, follow, wait for and delete applications and
+//! SparkJobs; Kueue's objects (`apply`'s check) and Kubeflow's resources
+//! (`migrate kubeflow`); the driver-log archive; and ConfigMaps in one
+//! namespace (`config_maps`), which the release store in the cluster runs
+//! over. The operator that reconciles SparkJobs acts through these verbs
+//! from its own crate, `sparkplane-operator`, as kube-runtime does over
+//! kube-client.
 //!
 //! Owns: requests and their error categories. Must not: resolve, render or
-//! check policy (the core does), or print (callers get values and callbacks).
+//! check policy (the core does), decide what the operator does, or print
+//! (callers get values and callbacks).
 
 pub mod apps;
+pub mod config_maps;
 pub mod error;
 pub mod jobs;
 pub mod kubeconfig;
 pub mod kubeflow;
 pub mod kueue;
 pub mod logstore;
-pub mod operator;
 pub mod ownership;
-pub mod release_store;
 pub mod submit;
 pub mod wait_job;
 

@@ -25,8 +25,8 @@ use crate::error::{KubeError, Operation};
 
 pub use crate::ownership::{FIELD_MANAGER, driver_selector};
 
-/// Kinds created before the driver pod (the identity it runs as).
-pub(crate) const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
+/// Kinds created before the driver pod (the identity it runs as); the operator completes the rest after it.
+pub const BEFORE_DRIVER: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
 
 /// Kinds applied before the driver as well as after it (then owned by the driver): a gang's PodGroup.
 const GANG_BEFORE_DRIVER: &[&str] = &["PodGroup"];

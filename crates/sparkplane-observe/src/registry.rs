@@ -51,7 +51,7 @@ pub enum Emitter {
     /// `sparkplane history serve`, about its own requests, index and cache.
     HistoryServer,
     /// `sparkplane operator`, about the SparkJobs it reconciles and its own work
-    /// (`sparkplane_kube::operator::Metrics`, served on `--metrics-address`).
+    /// (`sparkplane_operator::Metrics`, served on `--metrics-address`).
     Operator,
     /// `sparkplane backup run` (the backup CronJob), pushed to a Pushgateway after each run.
     Backup,
@@ -219,7 +219,7 @@ pub mod backup {
     };
 }
 
-/// The operator's metrics (prefix `sparkplane_operator_`). `sparkplane_kube::operator::Metrics`
+/// The operator's metrics (prefix `sparkplane_operator_`). `sparkplane_operator::Metrics`
 /// registers each of these constants, so its names, help, labels and buckets are these.
 /// Only the replica that acts (the leader, with `--leader-elect`) reconciles, so only it
 /// has application, queue and reconcile series.

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 use sparkplane_eventlog::cause::{FailureCause, of_message};
 use sparkplane_eventlog::cost::UNATTRIBUTED;
 use sparkplane_eventlog::summarize;
-use sparkplane_kube::operator::Metrics;
 use sparkplane_lifecycle::Cause;
 use sparkplane_lifecycle::cause::{DRIVER_LOG_READ_LINES, application_cause, log_tail};
 use sparkplane_local::metastore::{PostgresMetastore, postgres_jdbc_jar};
+use sparkplane_operator::Metrics;
 use sparkplane_postgres::PostgresServer;
 
 use super::{Spark, exporter_series, exposition_series, fresh_secret};

@@ -3,7 +3,7 @@
 //! ServiceAccounts its file holds beside it), and a manual run asked for.
 //!
 //! Owns: turning flags into settings and outcomes into output. Must not:
-//! reconcile (`sparkplane_kube::operator`), check a job differently from
+//! reconcile (`sparkplane_operator`), check a job differently from
 //! `render` (it calls the same steps), read gates' specs differently
 //! from `dq check` (`sparkplane_dq::run::embed_gate_specs`), or decide
 //! which Kueue references must exist (`sparkplane_kube::kueue::refusals`).

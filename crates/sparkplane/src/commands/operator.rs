@@ -3,16 +3,16 @@
 //! `apply.rs`).
 //!
 //! Owns: turning flags into settings and outcomes into output. Must not:
-//! reconcile (`sparkplane_kube::operator`) or decide (`sparkplane_lifecycle`).
+//! reconcile (`sparkplane_operator`) or decide (`sparkplane_lifecycle`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
-use sparkplane_kube::operator::pool::PoolCapacity;
-use sparkplane_kube::operator::{Admitter, LeaderSettings, Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
+use sparkplane_operator::pool::PoolCapacity;
+use sparkplane_operator::{Admitter, LeaderSettings, Metrics, OperatorSettings};
 
 use super::kube_view::{cluster_settings, kube_failure};
 use crate::exit::{CommandResult, Failure};
@@ -108,7 +108,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         resync: settings.resync,
         kubeflow: settings
             .kubeflow
-            .map(|max| sparkplane_kube::operator::kubeflow::KubeflowSettings { max_tracked_executors: max }),
+            .map(|max| sparkplane_operator::kubeflow::KubeflowSettings { max_tracked_executors: max }),
         queue_pool,
     };
     let scope =
@@ -132,7 +132,7 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
     runtime
         .block_on(async {
             let client = sparkplane_kube::kubeconfig::client(&cluster)?;
-            sparkplane_kube::operator::run_with(client, operator, platform, metrics, admitter, shutdown_signal()).await
+            sparkplane_operator::run_with(client, operator, platform, metrics, admitter, shutdown_signal()).await
         })
         .map_err(|e| kube_failure(&e))?;
     printer.status("sparkplane operator stopped");

@@ -1,25 +1,29 @@
 //! Which release store a delivery command uses: `--store DIR` (or
 //! `release --out DIR`), the default `releases/` next to the job file, or
 //! `--store cluster` — ConfigMaps in the cluster kubectl would use
-//! (`sparkplane_kube::release_store`, ADR 0031) in the namespace of the
-//! environment the release is for.
+//! (`sparkplane_delivery::cluster_store` over `sparkplane_kube::config_maps`,
+//! ADR 0031) in the namespace of the environment the release is for.
 //!
-//! Owns: reading that flag, opening the store, naming where a release is
-//! for messages, and store errors as failures (exit 3 when the cluster is
-//! unreachable, with its URL), and looking up the namespace the one rule
-//! picks ([`namespace`]). Must not: lay out or judge records, or decide
-//! where a namespace comes from (`sparkplane_delivery::store` does), or send
-//! requests itself.
+//! Owns: reading that flag, opening the store, adapting kube's ConfigMap
+//! client to delivery's [`ConfigMapHost`] ([`KubeConfigMaps`]), naming where
+//! a release is for messages, and store errors as failures (exit 3 when the
+//! cluster is unreachable, with its URL), and looking up the namespace the
+//! one rule picks ([`namespace`]). Must not: lay out or judge records, retry
+//! a taken name, or decide where a namespace comes from
+//! (`sparkplane_delivery::{store, cluster_store}` do), or send requests
+//! itself.
 
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::api::core::v1::ConfigMap;
 use sparkplane_category::Category;
 use sparkplane_core::validate::ValidationTarget;
+use sparkplane_delivery::cluster_store::{ClusterStore, ConfigMapHost, CreateOutcome, HostError};
 use sparkplane_delivery::deployments::{DeploymentLog, DeploymentStore, LogError};
 use sparkplane_delivery::store::{DirStore, ReleaseStore, StoreError, StoreNamespace, store_namespace};
 use sparkplane_documents::Diagnostic;
-use sparkplane_kube::Target as ClusterTarget;
-use sparkplane_kube::release_store::ClusterStore;
+use sparkplane_kube::config_maps::{self, ConfigMaps};
+use sparkplane_kube::{KubeError, Target as ClusterTarget};
 
 use crate::exit::Failure;
 use crate::workspace::JobSettings;
@@ -53,7 +57,42 @@ pub enum OpenStore {
     /// Files.
     Dir(DirStore, PathBuf),
     /// ConfigMaps in one namespace of the cluster.
-    Cluster(ClusterStore),
+    Cluster(ClusterStore<KubeConfigMaps>),
+}
+
+/// Kube's ConfigMaps in one namespace as the host of delivery's cluster
+/// store: each failure keeps the API server's URL, the request and its
+/// category, as kube words them.
+#[derive(Debug)]
+pub struct KubeConfigMaps(ConfigMaps);
+
+fn host_error(error: KubeError) -> HostError {
+    HostError { message: error.to_string(), help: error.help(), category: error.category() }
+}
+
+impl ConfigMapHost for KubeConfigMaps {
+    fn namespace(&self) -> &str {
+        self.0.namespace()
+    }
+
+    fn server(&self) -> &str {
+        self.0.server()
+    }
+
+    fn get(&self, name: &str) -> Result<Option<ConfigMap>, HostError> {
+        self.0.get_opt(name).map_err(host_error)
+    }
+
+    fn create(&self, config_map: &ConfigMap) -> Result<CreateOutcome, HostError> {
+        match self.0.create(config_map).map_err(host_error)? {
+            config_maps::CreateOutcome::Created => Ok(CreateOutcome::Created),
+            config_maps::CreateOutcome::AlreadyExists => Ok(CreateOutcome::AlreadyExists),
+        }
+    }
+
+    fn list(&self, selector: &str) -> Result<Vec<ConfigMap>, HostError> {
+        self.0.list(selector).map_err(host_error)
+    }
 }
 
 impl OpenStore {
@@ -64,8 +103,8 @@ impl OpenStore {
             StoreChoice::Cluster => {
                 let settings = super::kube_view::cluster_settings(cluster)?;
                 let namespace = cluster.namespace.as_deref().unwrap_or(namespace);
-                let store = ClusterStore::new(&settings, namespace).map_err(|e| super::kube_view::kube_failure(&e))?;
-                Ok(OpenStore::Cluster(store))
+                let maps = ConfigMaps::new(&settings, namespace).map_err(|e| super::kube_view::kube_failure(&e))?;
+                Ok(OpenStore::Cluster(ClusterStore::new(KubeConfigMaps(maps))))
             }
         }
     }

@@ -1076,7 +1076,7 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     assert_eq!(kueue_rules(&objects, "sparkplane-operator"), Vec::<Value>::new());
     assert_eq!(kueue_rules(&objects, "sparkplane-operator-cluster"), Vec::<Value>::new());
 
-    // Enabled: the flag, and exactly the calls Kueue mode makes (kube::operator::kueue).
+    // Enabled: the flag, and exactly the calls Kueue mode makes (sparkplane_operator::kueue).
     let objects = manifest_of(&platform.release(
         "upgrade",
         &chart(),

@@ -14,7 +14,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use sparkplane_fakekube::FakeApiServer;
-use sparkplane_kube::operator::kubeflow::KubeflowSettings;
+use sparkplane_operator::kubeflow::KubeflowSettings;
 use support::*;
 
 const CRDS: [&str; 2] =
@@ -90,7 +90,7 @@ async fn create(api: &Api<DynamicObject>, object: Value) {
     api.create(&PostParams::default(), &object).await.expect("created");
 }
 
-fn kubeflow_on(settings: &mut sparkplane_kube::operator::OperatorSettings) {
+fn kubeflow_on(settings: &mut sparkplane_operator::OperatorSettings) {
     settings.kubeflow = Some(KubeflowSettings::default());
 }
 

@@ -1,5 +1,5 @@
-//! `sparkplane operator`: reconciles SparkJob resources inside a cluster
-//! with kube-rs's runtime — a `Controller` over SparkJobs that also wakes a
+//! sparkplane's operator, `sparkplane operator`: reconciles SparkJob
+//! resources inside a cluster with kube-rs's runtime — a `Controller` over SparkJobs that also wakes a
 //! job when one of its pods changes, when room frees in its namespace's
 //! queue, or when one of its scheduled runs ends. With `--kubeflow` the same
 //! operator also serves Kubeflow's SparkApplications,
@@ -7,7 +7,8 @@
 //! three more controllers over the same caches, queue and state machines.
 //!
 //! Each reconcile is gather → decide → act (`reconcile`); every decision is
-//! the core's (`sparkplane_lifecycle`), and drivers are created through
+//! the core's (`sparkplane_lifecycle`), and where the CLI has the same
+//! request it is `sparkplane_kube`'s one verb: drivers are created through
 //! the same `submit::create` the CLI's `submit` uses. With leader election
 //! (`leader`), only the replica holding the Lease acts; a replica that loses
 //! it stops.
@@ -26,10 +27,11 @@
 //! 7. The Kubeflow controllers, over `one_run` and `connect`: `kubeflow_run`,
 //!    `kubeflow_schedule`, `kubeflow_connect`.
 //! 8. `kubeflow`: their watches and wiring.
-//! 9. This module: `run_with` wires everything.
+//! 9. This module, the crate's root: `run_with` wires everything.
 //!
 //! Owns: wiring the watches, caches and controller, and shutdown. Must not:
-//! decide, render or print.
+//! decide, render or print, or send a request `sparkplane_kube` has a verb
+//! for (submit, Kueue's objects, the log archive) any other way.
 
 pub mod builtin_queue;
 pub mod connect;
@@ -65,6 +67,7 @@ use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use sparkplane_api::SparkJob;
+use sparkplane_kube::error::KubeError;
 use sparkplane_lifecycle::Platform;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -73,8 +76,6 @@ pub use context::{Context, OperatorSettings, PodIndex};
 pub use leader::{Elector, LeaderSettings};
 pub use metrics::Metrics;
 use watches::{reflect, scoped, slim, stream_of};
-
-use crate::error::KubeError;
 
 /// The name the operator reports Events and field ownership as.
 pub const CONTROLLER_NAME: &str = "sparkplane-operator";
@@ -374,7 +375,7 @@ fn outcome(why: &str, server: &str) -> Result<(), KubeError> {
     }
     Err(KubeError::Server {
         server: server.to_owned(),
-        operation: crate::error::Operation::new("hold", "Lease", "leader election"),
+        operation: sparkplane_kube::error::Operation::new("hold", "Lease", "leader election"),
         code: 0,
         message: format!("stopped acting: {why}"),
     })

@@ -7,7 +7,7 @@
 //!
 //! Owns: those writes, and deleting an object the operator made (a delete
 //! of what is already gone is done, not an error). Must not: decide, or
-//! import a controller (see the layers in `operator`).
+//! import a controller (see the layers in `lib.rs`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -15,12 +15,12 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Map, Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
+use sparkplane_kube::error::{KubeError, Operation};
 
 use super::context::Context;
 use super::converted;
 use super::kubeflow_writes;
 use super::merge_patch::merge_diff;
-use crate::error::{KubeError, Operation};
 
 fn target(job: &SparkJob) -> String {
     format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
 use sparkplane_fakekube::{Behaviour, FakeApiServer, PodScript};
-use sparkplane_kube::operator::{Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
+use sparkplane_operator::{Metrics, OperatorSettings};
 
 pub fn client(fake: &FakeApiServer) -> kube::Client {
     if std::env::var("OPERATOR_TEST_LOG").is_ok() {
@@ -39,15 +39,10 @@ impl Operator {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();
         let platform = Platform::builtin().expect("catalog");
-        let handle = tokio::spawn(sparkplane_kube::operator::run(
-            client(fake),
-            settings,
-            platform,
-            metrics.clone(),
-            async move {
+        let handle =
+            tokio::spawn(sparkplane_operator::run(client(fake), settings, platform, metrics.clone(), async move {
                 let _ = stopped.await;
-            },
-        ));
+            }));
         Operator { stop: Some(stop), handle, metrics }
     }
 
@@ -110,7 +105,7 @@ pub fn settings(fake: &FakeApiServer) -> OperatorSettings {
         metrics_address: None,
         leader: None,
         server: fake.url(),
-        resync: sparkplane_kube::operator::context::DEFAULT_RESYNC,
+        resync: sparkplane_operator::context::DEFAULT_RESYNC,
         kubeflow: None,
         queue_pool: None,
     }

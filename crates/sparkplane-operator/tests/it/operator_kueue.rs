@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
 use sparkplane_fakekube::{Cluster, DriverRule, DriverRun, FakeApiServer, Node, Timings};
-use sparkplane_kube::operator::{Admitter, Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
+use sparkplane_operator::{Admitter, Metrics, OperatorSettings};
 use support::{client, create, install_crd, state_is, transitions, wait_for};
 
 struct Operator {
@@ -38,7 +38,7 @@ impl Operator {
         let settings = OperatorSettings { namespace: None, ..support::settings(fake) };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();
-        let handle = tokio::spawn(sparkplane_kube::operator::run_with(
+        let handle = tokio::spawn(sparkplane_operator::run_with(
             client(fake),
             settings,
             platform,

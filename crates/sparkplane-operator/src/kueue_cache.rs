@@ -26,8 +26,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
-
-use crate::kueue::resource;
+use sparkplane_kube::kueue::resource;
 
 /// The Workloads the operator made, as a watch keeps them.
 #[derive(Clone)]

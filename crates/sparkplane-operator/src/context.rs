@@ -4,7 +4,7 @@
 //! the channel that wakes jobs when room frees up.
 //!
 //! Owns: that shared state and its locking. Must not: decide, or import any
-//! operator module but those below it (see the layers in `operator`).
+//! operator module but those below it (see the layers in `lib.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -406,7 +406,7 @@ impl Context {
     /// jobs' statuses, so that an operator that restarts admits nothing twice.
     /// The job cache is complete by then: the controller starts reconciling
     /// only once its store is ready (and nothing else may wait on that; see
-    /// `operator::run`).
+    /// `run`).
     pub async fn prefill(&self) {
         self.prefilled
             .get_or_init(|| async {

@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 use sparkplane_api::job::JobState;
 use sparkplane_api::kubeflow::{API_VERSION, KIND_SCHEDULED_SPARK_APPLICATION, ScheduledSparkApplicationStatus};
 use sparkplane_api::labels;
+use sparkplane_kube::error::{KubeError, Operation};
+use sparkplane_kube::submit::FIELD_MANAGER;
 use sparkplane_kubeflow::resource::{CONDITIONS, Live, annotation, convert, event_note, not_converted, not_honoured};
 use sparkplane_kubeflow::schedule_status::{run_state, schedule_run_status, scheduled_status};
 use sparkplane_lifecycle::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
@@ -30,8 +32,6 @@ use super::context::Context;
 use super::kubeflow_state::{App, Cached, KubeflowState, Scheduled, regarding};
 use super::kubeflow_writes::patch_status;
 use super::writes::delete_if_present;
-use crate::error::{KubeError, Operation};
-use crate::submit::FIELD_MANAGER;
 
 fn target(s: &Scheduled) -> String {
     format!("{}/{}", s.namespace().unwrap_or_default(), s.name_any())

@@ -16,13 +16,13 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams, LogParams, PostParams};
 use sparkplane_api::SparkJob;
 use sparkplane_core::render::quality_gates::{application_name, check_name};
+use sparkplane_kube::error::{KubeError, Operation};
+use sparkplane_kube::submit::FIELD_MANAGER;
 use sparkplane_lifecycle::lifecycle::{GateCheckView, GateEngine};
 use sparkplane_lifecycle::plan::{self, PlannedGate};
 
 use super::context::Context;
 use super::writes::owner_of;
-use crate::error::{KubeError, Operation};
-use crate::submit::FIELD_MANAGER;
 
 /// The label Kubernetes' Job controller puts on a Job's pods.
 const JOB_NAME_LABEL: &str = "job-name";

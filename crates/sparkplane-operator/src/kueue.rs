@@ -9,7 +9,7 @@
 //! Owns: those requests (the Workload watch and the Workloads created that
 //! it has not shown yet are `kueue_cache`'s). Must not: decide (the
 //! lifecycle crate does), build the Workload (the core renders it), or be
-//! imported by the shared context (see the layers in `operator`).
+//! imported by the shared context (see the layers in `lib.rs`).
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
@@ -17,13 +17,13 @@ use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{JobState, SparkJobStatus};
 use sparkplane_core::render::kueue::{Admitted, WorkloadOf, name_for, workload};
+use sparkplane_kube::error::{KubeError, Operation};
+use sparkplane_kube::kueue::{check_references, queue_of, resource};
 use sparkplane_lifecycle::admission::{self, RunFacts, WorkloadAction, WorkloadView, requeued_after};
 use sparkplane_lifecycle::{Admission, Plan, plan};
 
 use super::context::Context;
 use super::kueue_cache::KueueCache;
-use crate::error::{KubeError, Operation};
-use crate::kueue::{check_references, queue_of, resource};
 
 /// What Kueue mode gathered for one reconcile.
 #[derive(Clone, Debug, Default)]

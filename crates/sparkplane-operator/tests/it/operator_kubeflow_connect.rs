@@ -17,7 +17,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use sparkplane_fakekube::{Cluster, DriverRun, FakeApiServer};
-use sparkplane_kube::operator::kubeflow::KubeflowSettings;
+use sparkplane_operator::kubeflow::KubeflowSettings;
 use support::*;
 
 const CRD: &str = "sparkoperator.k8s.io_sparkconnects.yaml";
@@ -58,7 +58,7 @@ fn server(name: &str, instances: i64) -> Value {
     })
 }
 
-fn kubeflow_on(settings: &mut sparkplane_kube::operator::OperatorSettings) {
+fn kubeflow_on(settings: &mut sparkplane_operator::OperatorSettings) {
     settings.kubeflow = Some(KubeflowSettings::default());
     settings.resync = Duration::from_secs(1);
 }

@@ -17,6 +17,8 @@ use kube::runtime::controller::Action as Requeue;
 use kube::runtime::reflector::ObjectRef;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{JobState, SparkJobStatus};
+use sparkplane_kube::error::{KubeError, Operation};
+use sparkplane_kube::submit::{self, Created, FIELD_MANAGER};
 use sparkplane_lifecycle::lifecycle::{self, Action, Observed};
 use sparkplane_lifecycle::queue::{Admission, Waiting};
 use sparkplane_lifecycle::schedule::{self, RunView, ScheduleAction, ScheduleObserved};
@@ -30,8 +32,6 @@ use super::context::{Context, owned_by};
 use super::converted::converted;
 use super::kubeflow_writes;
 use super::writes::{delete_if_present, owner_of, publish, write_status};
-use crate::error::{KubeError, Operation};
-use crate::submit::{self, Created, FIELD_MANAGER};
 
 fn target(job: &SparkJob) -> String {
     format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())
@@ -404,13 +404,13 @@ fn book(
         && old.state == Some(JobState::Queued)
         && let Some(queued) = old.queued_at.as_deref().and_then(parse_time)
     {
-        let queue = if ctx.kueue.is_some() { crate::kueue::queue_of(queue) } else { "builtin".to_owned() };
+        let queue = if ctx.kueue.is_some() { sparkplane_kube::kueue::queue_of(queue) } else { "builtin".to_owned() };
         ctx.metrics.admitted_after(namespace, &queue, seconds_since(queued));
     }
     // Only an eviction takes a run from active back to Queued (Kueue mode).
     if old.state.is_some_and(JobState::is_active) && new.state == Some(JobState::Queued) && ctx.kueue.is_some() {
         let reason = new.reason.as_deref().unwrap_or("Evicted");
-        ctx.metrics.preempted(namespace, &crate::kueue::queue_of(queue), reason);
+        ctx.metrics.preempted(namespace, &sparkplane_kube::kueue::queue_of(queue), reason);
     }
     if submitting && let Prepared::Ready(plan) = prepared {
         ctx.ledger().admit(namespace, name, plan.admission.clone());
@@ -554,8 +554,8 @@ async fn archive(ctx: &Context, job: &SparkJob, pod: &str) -> Option<String> {
     let store_url = ctx.settings.log_store.clone()?;
     let namespace = job.namespace().unwrap_or_default();
     let log = read_log(ctx, &namespace, pod, None).await?;
-    let key = crate::logstore::key(&namespace, &job.name_any(), pod);
-    let written = tokio::task::spawn_blocking(move || crate::logstore::put(&store_url, &key, log)).await;
+    let key = sparkplane_kube::logstore::key(&namespace, &job.name_any(), pod);
+    let written = tokio::task::spawn_blocking(move || sparkplane_kube::logstore::put(&store_url, &key, log)).await;
     match written {
         Ok(Ok(url)) => Some(url),
         Ok(Err(message)) => {

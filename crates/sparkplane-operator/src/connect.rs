@@ -19,14 +19,14 @@ use kube::api::Api;
 use kube::runtime::controller::Action as Requeue;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
+use sparkplane_kube::error::{KubeError, Operation};
+use sparkplane_kube::submit;
 use sparkplane_lifecycle::connect::{self, Activity, ServerAction, ServerObserved, ServerPod};
 use sparkplane_lifecycle::plan::ServerPlan;
 use sparkplane_lifecycle::{Prepared, TRIGGER_ANNOTATION, plan};
 
 use super::context::Context;
 use super::writes::{delete_if_present, owner_of, publish, write_status};
-use crate::error::{KubeError, Operation};
-use crate::submit;
 
 fn target(job: &SparkJob) -> String {
     format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any())

@@ -12,7 +12,7 @@
 //!
 //! Owns: the gather particular to a SparkConnect. Must not: decide (the
 //! lifecycle does), convert (the importer does), map a status, render, or
-//! be imported by a module below it (see the layers in `operator`).
+//! be imported by a module below it (see the layers in `lib.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use kube::runtime::controller::Action as Requeue;
 use sparkplane_api::SparkJob;
+use sparkplane_kube::error::KubeError;
 use sparkplane_kubeflow::connect_status::server_status;
 use sparkplane_lifecycle::connect::{self as server_machine, ServerAction, ServerObserved};
 use sparkplane_lifecycle::{Cause, Prepared};
@@ -29,7 +30,6 @@ use super::converted::{connect_conversion, mark};
 use super::kubeflow_state::{Conn, KubeflowState, key};
 use super::kubeflow_writes::sync_conditions;
 use super::writes::{publish, write_status};
-use crate::error::KubeError;
 
 fn target(conn: &Conn) -> String {
     format!("{}/{}", conn.namespace().unwrap_or_default(), conn.name_any())

@@ -18,7 +18,7 @@ const JOBS: usize = 1_000;
 
 /// The operator's settings here: a short resync, so runs whose driver's end
 /// was lost on the watch are found within seconds.
-fn settings(s: &mut sparkplane_kube::operator::OperatorSettings) {
+fn settings(s: &mut sparkplane_operator::OperatorSettings) {
     s.concurrency = 16;
     s.resync = Duration::from_secs(10);
 }

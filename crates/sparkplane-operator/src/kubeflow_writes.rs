@@ -24,6 +24,7 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
 use sparkplane_api::kubeflow::{SparkApplicationStatus, SparkConnectStatus};
 use sparkplane_api::labels;
+use sparkplane_kube::error::{KubeError, Operation};
 use sparkplane_kubeflow::connect_status::{ServerSeen, connect_status};
 use sparkplane_kubeflow::resource::{CONDITIONS, Condition, annotation, event_note, read_annotation};
 use sparkplane_kubeflow::status::{COMPLETED, ExecutorPod, FAILED, application_status, executor_id};
@@ -33,7 +34,6 @@ use super::context::Context;
 use super::converted;
 use super::kubeflow_state::{App, Cached, key, regarding};
 use super::merge_patch::merge_diff;
-use crate::error::{KubeError, Operation};
 
 /// Writes the run status `new` to the converted job's SparkApplication in
 /// Kubeflow's shape, when that differs from what it holds: a merge patch of

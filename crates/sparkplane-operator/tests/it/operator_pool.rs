@@ -14,9 +14,9 @@ use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use sparkplane_api::SparkJob;
 use sparkplane_fakekube::{Cluster, DriverRule, DriverRun, FakeApiServer, Node, Timings};
-use sparkplane_kube::operator::pool::PoolCapacity;
-use sparkplane_kube::operator::{Metrics, OperatorSettings};
 use sparkplane_lifecycle::Platform;
+use sparkplane_operator::pool::PoolCapacity;
+use sparkplane_operator::{Metrics, OperatorSettings};
 use support::{client, create, install_crd};
 
 struct Operator {
@@ -41,15 +41,10 @@ impl Operator {
         let settings =
             OperatorSettings { namespace: None, queue_pool: Some(PoolCapacity::Nodes), ..support::settings(fake) };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(sparkplane_kube::operator::run(
-            client(fake),
-            settings,
-            platform,
-            Metrics::new(),
-            async move {
+        let handle =
+            tokio::spawn(sparkplane_operator::run(client(fake), settings, platform, Metrics::new(), async move {
                 let _ = stopped.await;
-            },
-        ));
+            }));
         Operator { stop: Some(stop), handle }
     }
 

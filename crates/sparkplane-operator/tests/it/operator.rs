@@ -406,7 +406,7 @@ async fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_stops() {
     let fake = FakeApiServer::start().expect("fake");
     drivers_end(&fake, 200, "Succeeded", "");
     let elect = |identity: &str| {
-        let mut leader = sparkplane_kube::operator::LeaderSettings::new("data", identity);
+        let mut leader = sparkplane_operator::LeaderSettings::new("data", identity);
         leader.duration = Duration::from_secs(3);
         leader.retry = Duration::from_millis(200);
         leader

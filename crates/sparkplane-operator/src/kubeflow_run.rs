@@ -11,7 +11,7 @@
 //! conditions annotation are written by `kubeflow_writes`). Must not:
 //! decide (the lifecycle does), convert (the importer does), map a status
 //! (`sparkplane_kubeflow::status` does), or be imported by a module below it
-//! (see the layers in `operator`).
+//! (see the layers in `lib.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action as Requeue;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::JobState;
+use sparkplane_kube::error::KubeError;
 use sparkplane_kubeflow::status::run_status;
 use sparkplane_lifecycle::lifecycle::{self, Action, Admission, Observed};
 use sparkplane_lifecycle::{Prepared, RetryRule};
@@ -32,7 +33,6 @@ use super::kubeflow_state::{App, KubeflowState, key};
 use super::kubeflow_writes::{sync_conditions, write_status};
 use super::reconcile::one_run;
 use super::writes::{delete_if_present, publish};
-use crate::error::KubeError;
 
 fn target(app: &App) -> String {
     format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any())

@@ -23,11 +23,11 @@
 //! What the operator keeps of the two kinds is `kubeflow_state`'s, the marks
 //! of a converted job `converted`'s and the writes to an application
 //! `kubeflow_writes`'s: this module only wires them up, as the top of the
-//! operator's Kubeflow side (see the layers in `operator`).
+//! operator's Kubeflow side (see the layers in `lib.rs`).
 //!
 //! Owns: the watches and controllers of the three kinds and their wake-ups.
 //! Must not: decide (the lifecycle does), convert (the kubeflow crate does),
-//! or be imported by anything but `operator` itself.
+//! or be imported by anything but the crate's root (`lib.rs`).
 
 use std::sync::Arc;
 

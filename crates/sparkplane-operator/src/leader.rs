@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, ObjectMeta, PostParams};
-
-use crate::error::{KubeError, Operation};
+use sparkplane_kube::error::{KubeError, Operation};
 
 /// How a replica takes part in the election.
 #[derive(Clone, Debug)]
