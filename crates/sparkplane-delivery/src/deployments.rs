@@ -298,7 +298,7 @@ pub fn data_key(file: &str) -> String {
 /// caller creates it, never updates it.
 pub fn to_config_map(record: &DeploymentRecord, files: &[(String, String)], namespace: &str) -> ConfigMap {
     let labels = BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
+        sparkplane_api::labels::managed_by_sparkplane(),
         (labels::JOB.to_owned(), record.job.clone()),
         (labels::ENVIRONMENT.to_owned(), record.environment.clone()),
         (labels::DEPLOYMENT.to_owned(), "true".to_owned()),

@@ -300,7 +300,7 @@ fn source_run(f: &Facts<'_>, out: &mut Vec<Refusal>, notes: &mut Vec<String>) {
         RunRelease::Local => None,
         RunRelease::Release(ran) if ran == id => None,
         RunRelease::Release(ran) => Some(format!("ran release {ran}")),
-        RunRelease::Unlabelled => Some("ran a SparkJob with no sparkplane.dev/release label".to_owned()),
+        RunRelease::Unlabelled => Some(format!("ran a SparkJob with no {} label", sparkplane_api::labels::RELEASE)),
     };
     if let Some(what) = of_other {
         out.push(refusal(

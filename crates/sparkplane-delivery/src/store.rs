@@ -243,7 +243,7 @@ impl ReleaseStore for DirStore {
 /// Pure: the caller creates it (create, never update: records are immutable).
 pub fn to_config_map(release: &StoredRelease, record: &ReleaseRecord, namespace: &str) -> ConfigMap {
     let labels = BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_owned(), "sparkplane".to_owned()),
+        sparkplane_api::labels::managed_by_sparkplane(),
         (labels::JOB.to_owned(), record.job.clone()),
         (labels::ENVIRONMENT.to_owned(), record.environment.clone()),
         (labels::RELEASE_RECORD.to_owned(), "true".to_owned()),

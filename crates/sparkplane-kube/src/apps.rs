@@ -28,11 +28,14 @@ use kube::runtime::watcher::{self, Event};
 use serde::Serialize;
 use sparkplane_api::SparkJob;
 use sparkplane_api::job::{ExecutorStates, SparkJobStatus};
+use sparkplane_api::labels;
 
 use crate::error::{KubeError, Operation};
 
 /// Selector of every driver pod sparkplane manages.
-pub const MANAGED_DRIVERS: &str = "app.kubernetes.io/managed-by=sparkplane,spark-role=driver";
+pub fn managed_drivers() -> String {
+    format!("{},spark-role=driver", labels::MANAGED_BY_SELECTOR)
+}
 
 /// The Spark container in the driver pod.
 pub const DRIVER_CONTAINER: &str = sparkplane_core::render::common::DRIVER_CONTAINER;
@@ -263,7 +266,7 @@ pub async fn find_drivers(
     let list_op = || Operation::new("list", "Pod", namespace);
     let selector = match lookup {
         Lookup::Job { name, spec_hash } => crate::ownership::driver_selector(name, spec_hash),
-        Lookup::Name(name) => format!("{MANAGED_DRIVERS},sparkplane.dev/job={name}"),
+        Lookup::Name(name) => format!("{},{}={name}", managed_drivers(), labels::JOB),
     };
     let mut found = pods
         .list(&ListParams::default().labels(&selector))
@@ -736,8 +739,8 @@ pub async fn list(
     };
     let selector = selector.map(str::trim).filter(|s| !s.is_empty());
     let labels = match selector {
-        Some(extra) => format!("{MANAGED_DRIVERS},{extra}"),
-        None => MANAGED_DRIVERS.to_owned(),
+        Some(extra) => format!("{},{extra}", managed_drivers()),
+        None => managed_drivers(),
     };
     let drivers = api
         .list(&ListParams::default().labels(&labels))
@@ -835,7 +838,7 @@ async fn delete_job(
     };
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let drivers = pods
-        .list(&ListParams::default().labels(MANAGED_DRIVERS))
+        .list(&ListParams::default().labels(&managed_drivers()))
         .await
         .map_err(|e| KubeError::from_kube(e, Operation::new("list", "Pod", namespace), server))?;
     let owned = owned_by(job, &runs, &drivers.items);
@@ -921,8 +924,7 @@ async fn delete_rbac(
 ) -> Result<Vec<String>, KubeError> {
     use k8s_openapi::api::core::v1::ServiceAccount;
     use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-    let selector =
-        format!("app.kubernetes.io/managed-by=sparkplane,sparkplane.dev/job={job},app.kubernetes.io/component=rbac");
+    let selector = format!("{},{}={job},{}=rbac", labels::MANAGED_BY_SELECTOR, labels::JOB, labels::APP_COMPONENT);
     let mut deleted = Vec::new();
     macro_rules! sweep {
         ($kind:ty, $name:literal) => {{

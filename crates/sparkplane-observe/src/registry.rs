@@ -136,7 +136,7 @@ pub const KSM_POD_LABEL_ALLOWLIST: &[&str] =
 /// how `SparkConnectServerDown` tells a Spark Connect server's StatefulSet
 /// (component `connect-server`) from others, and whose team it is.
 pub const KSM_STATEFULSET_LABEL_ALLOWLIST: &[&str] =
-    &["app.kubernetes.io/component", sparkplane_api::labels::JOB, sparkplane_api::labels::TEAM];
+    &[sparkplane_api::labels::APP_COMPONENT, sparkplane_api::labels::JOB, sparkplane_api::labels::TEAM];
 
 /// Values of the `result` label on `sparkplane_operator_reconciles_total`.
 pub const RECONCILE_RESULTS: &[&str] = &["ok", "error"];

@@ -120,9 +120,13 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
         (false, Some(pool)) => format!("its own queue admits runs from a pool every tenant shares ({})", pool.source()),
     };
     let kinds = if settings.kubeflow.is_some() {
-        "SparkJobs, and Kubeflow SparkApplications, ScheduledSparkApplications and SparkConnects labelled sparkplane.dev/operator=sparkplane,"
+        format!(
+            "SparkJobs, and Kubeflow SparkApplications, ScheduledSparkApplications and SparkConnects labelled {}={},",
+            sparkplane_kubeflow::resource::OPERATOR,
+            sparkplane_kubeflow::resource::SPARKPLANE
+        )
     } else {
-        "SparkJobs"
+        "SparkJobs".to_owned()
     };
     printer.status(&format!("sparkplane operator reconciling {kinds} in {scope} at {server}; {admitted_by}"));
     let runtime =

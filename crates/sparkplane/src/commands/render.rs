@@ -23,7 +23,7 @@ fn rendered_for(path: &Path, job: &str, namespace: Option<&str>) -> bool {
     };
     let value = doc.to_json();
     let labels = &value["metadata"]["labels"];
-    labels["app.kubernetes.io/managed-by"] == "sparkplane"
+    labels[sparkplane_api::labels::MANAGED_BY] == sparkplane_api::labels::SPARKPLANE
         && labels[sparkplane_api::labels::JOB] == job
         && value["metadata"]["namespace"].as_str() == namespace
 }

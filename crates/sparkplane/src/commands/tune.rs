@@ -102,9 +102,10 @@ pub fn run(settings: &JobSettings, history: &Path, write: bool, printer: &Printe
                 "no-runs",
                 "--history",
                 format!(
-                    "no run of job `{job}` in {}: looked for applications labelled sparkplane.dev/job={job}, named \
+                    "no run of job `{job}` in {}: looked for applications labelled {}={job}, named \
                      `{job}` (spark.app.name), or with a spark.sparkplane.run.id starting with `{job}`",
-                    history.display()
+                    history.display(),
+                    sparkplane_api::labels::JOB
                 ),
             )
             .with_help(format!(
