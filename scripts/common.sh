@@ -4,6 +4,11 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
+# The build of what is shipped (the image, the release artifacts): optimised, and without the
+# developer-only default features (the chaos runners and the test servers they start, ADR 0086).
+# image.sh and release.sh run it; crates/sparkplane/tests/it/shipped_binary.rs checks what it links.
+SHIPPED_BUILD=(cargo build --release -p sparkplane --locked --no-default-features)
+
 # Builds survive fresh clones: keep them outside the work tree unless told otherwise.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
 # Cargo never deletes stale artifacts, so a long-lived target directory only

@@ -9,7 +9,7 @@
 #   scripts/image.sh [--binary PATH] [--tag REF] [--version V] [--out DIR]
 #   scripts/image.sh --context-only DIR    # stage only, then: docker build -f Containerfile DIR
 #
-# --binary   an already built sparkplane (default: cargo build --release -p sparkplane --locked)
+# --binary   an already built sparkplane (default: common.sh SHIPPED_BUILD, the release profile without developer features)
 # --tag      the image's name (default ghcr.io/sparkplane/sparkplane:VERSION)
 # --version  the version label (default: the workspace version in Cargo.toml)
 # --out      where image.oci.tar and image.json go (default $CARGO_TARGET_DIR/image)
@@ -62,12 +62,12 @@ created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 
 if [ -z "$binary" ]; then
   need_rust
-  echo "==> building the release binary (cargo build --release -p sparkplane --locked)" >&2
-  cargo build --release -p sparkplane --locked >&2
+  echo "==> building the release binary (${SHIPPED_BUILD[*]})" >&2
+  "${SHIPPED_BUILD[@]}" >&2
   binary="$CARGO_TARGET_DIR/release/sparkplane"
 fi
 if [ ! -x "$binary" ]; then
-  echo "image.sh: --binary $binary is not an executable file: build it first (cargo build --release -p sparkplane)" >&2
+  echo "image.sh: --binary $binary is not an executable file: build it first (${SHIPPED_BUILD[*]})" >&2
   exit 2
 fi
 

@@ -15,7 +15,7 @@
 #
 # VERSION must be [workspace.package] version. A work tree with changes is refused unless
 # --allow-dirty, which marks the version VERSION-dirty.g<commit>. --binary uses an already built
-# sparkplane instead of `cargo build --release -p sparkplane --locked`. The folder is written
+# sparkplane instead of common.sh SHIPPED_BUILD (the release profile, no developer features). The folder is written
 # whole or not at all (default $CARGO_TARGET_DIR/release-artifacts/<version>; never overwritten).
 # SPARKPLANE_XTASK names an already built xtask (the tests pass the one scripts/test.sh built with
 # the workspace) instead of `cargo build -p xtask`, whose own feature set rebuilds half the tree.
@@ -85,8 +85,8 @@ xtask() { "$xtask_bin" "$@"; }
 
 if [ -z "$binary" ]; then
   need_rust
-  echo "==> building the release binary $version (cargo build --release -p sparkplane --locked)" >&2
-  SPARKPLANE_BUILD_VERSION="$version" SPARKPLANE_BUILD_COMMIT="$commit" cargo build --release -p sparkplane --locked >&2
+  echo "==> building the release binary $version (${SHIPPED_BUILD[*]})" >&2
+  SPARKPLANE_BUILD_VERSION="$version" SPARKPLANE_BUILD_COMMIT="$commit" "${SHIPPED_BUILD[@]}" >&2
   binary="$CARGO_TARGET_DIR/release/sparkplane"
 fi
 [ -x "$binary" ] || fail 2 "--binary $binary is not an executable file"

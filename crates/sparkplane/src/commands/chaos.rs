@@ -7,16 +7,22 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "chaos-runners")]
 use sparkplane_chaos::outcome::to_junit;
-use sparkplane_chaos::{ChaosError, Experiment, Outcome, Settings};
-use sparkplane_documents::{Diagnostic, Diagnostics};
+#[cfg(feature = "chaos-runners")]
+use sparkplane_chaos::{ChaosError, Outcome};
+use sparkplane_chaos::{Experiment, Settings};
+use sparkplane_documents::Diagnostic;
+#[cfg(feature = "chaos-runners")]
+use sparkplane_documents::Diagnostics;
 
 use super::Table;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
-/// What `chaos run` does, in plain terms.
+/// What `chaos run` does, in plain terms (a binary without the runners reads only the names).
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(not(feature = "chaos-runners"), allow(dead_code))]
 pub struct RunSettings {
     /// The experiments' names, in the order given; empty with `all`.
     pub names: Vec<String>,
@@ -92,6 +98,7 @@ fn experiments(settings: &RunSettings) -> Result<Vec<Experiment>, Failure> {
     Ok(chosen)
 }
 
+#[cfg(feature = "chaos-runners")]
 fn text(outcome: &Outcome) -> String {
     let mut out = format!(
         "{} ({}): {}\n  should: {}\n",
@@ -120,8 +127,39 @@ fn text(outcome: &Outcome) -> String {
 /// missing (Java, Spark, the S3A jars, promtool, a server that would not start).
 pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
     let chosen = experiments(settings)?;
+    run_experiments(&chosen, settings, printer)
+}
+
+/// Why `chaos run` cannot run in a binary built without the runners (exit 2), and how to get them.
+/// Built in every binary so that it is unit-tested in the developer build too.
+#[cfg_attr(feature = "chaos-runners", allow(dead_code))]
+fn runners_missing() -> Failure {
+    Failure::Invalid(
+        Diagnostic::error(
+            "chaos-runners-missing",
+            "",
+            "this sparkplane was built without the chaos experiments' runners: they start throwaway PostgreSQL and \
+             SeaweedFS servers and a simulated Kubernetes API server, which the image and the release binaries \
+             leave out",
+        )
+        .with_help(
+            "run them from a developer build, whose default features include them: `cargo build --locked -p \
+             sparkplane` in sparkplane's repository, then `target/debug/sparkplane chaos run …` (`chaos list` \
+             works in every build)",
+        )
+        .into(),
+    )
+}
+
+#[cfg(not(feature = "chaos-runners"))]
+fn run_experiments(_chosen: &[Experiment], _settings: &RunSettings, _printer: &Printer) -> CommandResult {
+    Err(runners_missing())
+}
+
+#[cfg(feature = "chaos-runners")]
+fn run_experiments(chosen: &[Experiment], settings: &RunSettings, printer: &Printer) -> CommandResult {
     let mut outcomes = Vec::new();
-    for experiment in chosen {
+    for &experiment in chosen {
         printer.status(&format!("chaos: {}", experiment.name()));
         let outcome = match sparkplane_chaos::run(experiment, &settings.chaos) {
             Ok(outcome) => outcome,
@@ -155,4 +193,23 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
         })
         .collect();
     if failed.is_empty() { Ok(()) } else { Err(Failure::Failed(Diagnostics(failed))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_without_the_runners_says_why_and_how_to_build_one_that_has_them_with_exit_2() {
+        let failure = runners_missing();
+        assert_eq!(failure.exit_code(), std::process::ExitCode::from(2));
+        let Failure::Invalid(diagnostics) = failure else { panic!("not an invalid-usage failure") };
+        let text: Vec<String> = diagnostics.errors().map(Diagnostic::to_plain).collect();
+        assert_eq!(text.len(), 1, "{text:?}");
+        for part in
+            ["PostgreSQL", "simulated Kubernetes API server", "cargo build --locked -p sparkplane", "chaos list"]
+        {
+            assert!(text[0].contains(part), "{part} missing from: {}", text[0]);
+        }
+    }
 }

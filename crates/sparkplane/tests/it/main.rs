@@ -55,6 +55,7 @@ mod observe_live_metrics;
 mod readme_tour;
 mod release_artifacts;
 mod run_local;
+mod shipped_binary;
 mod submit_cluster;
 mod submit_governance;
 mod submit_metrics;
