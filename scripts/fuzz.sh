@@ -30,7 +30,11 @@ logs=()
 while IFS= read -r log; do logs+=("$log"); done < <(
   find "$fixtures" -mindepth 2 -maxdepth 2 \( -name 'eventlog_v2_*' -o -name 'local-*' \) | sort
 )
-cargo run --locked -q -p sparkplane-eventlog --example fuzz_seeds -- "$corpus" "${logs[@]}"
+# The seed writer is an example of the workspace: built with the whole workspace's selection (the
+# features scripts/test.sh builds with), it is the test build's binary, not a fourth build of the
+# event-log crates with other features (ADR 0082).
+cargo build --locked -q --workspace --examples
+"$CARGO_TARGET_DIR/debug/examples/fuzz_seeds" "$corpus" "${logs[@]}"
 mkdir -p "$corpus/yaml_load"
 cp fuzz/seeds/yaml_load/*.yaml "$corpus/yaml_load/"
 find examples presets environments -name '*.yaml' -size -64k -exec cp {} "$corpus/yaml_load/" \; 2>/dev/null || true
