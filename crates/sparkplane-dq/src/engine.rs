@@ -11,13 +11,12 @@
 //! itself (that is `columns`), or write anything.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use parquet::file::statistics::Statistics;
 use sparkplane_api::dq::{Check, DataFormat, DqSpec};
+use sparkplane_workqueue::WorkQueue;
 
 use crate::DqError;
 use crate::columns::{for_each_text, hash_rows, numeric, partition_type, spark_type};
@@ -153,37 +152,13 @@ pub fn scan(
         .enumerate()
         .filter_map(|(i, c)| c.unique.as_ref().map(|u| (i, u.approximate_above.unwrap_or(DEFAULT_EXACT_DISTINCT))))
         .collect();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<UnitResult, DqError>>>> = Mutex::new((0..units.len()).map(|_| None).collect());
-    let workers = threads.clamp(1, units.len().max(1));
-    let distinct_parts: Mutex<Vec<BTreeMap<usize, Distinct>>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut distinct: BTreeMap<usize, Distinct> = BTreeMap::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(unit) = units.get(index) else { break };
-                    let file = &files[unit.file];
-                    let result = scan_unit(&plan, file, &opened[unit.file], unit, format, &mut distinct, &limits);
-                    let failed = result.is_err();
-                    if let Ok(mut slots) = results.lock() {
-                        slots[index] = Some(result);
-                    }
-                    if failed {
-                        // Stop early: later units are not needed to report the error.
-                        next.store(units.len(), Ordering::Relaxed);
-                    }
-                }
-                if let Ok(mut parts) = distinct_parts.lock() {
-                    parts.push(distinct);
-                }
-            });
-        }
-    });
-    let slots = results.into_inner().unwrap_or_default();
-    for slot in slots.into_iter().flatten() {
-        let unit = slot?;
+    // Each thread keeps the distinct keys of the units it scanned; the first error stops the scan (later units
+    // are not needed to report it).
+    let (scanned, distinct_parts) =
+        WorkQueue::on_threads(threads).try_map_with(&units, BTreeMap::<usize, Distinct>::new, |distinct, unit| {
+            scan_unit(&plan, &files[unit.file], &opened[unit.file], unit, format, distinct, &limits)
+        })?;
+    for unit in scanned {
         out.rows += unit.rows;
         out.row_groups_pruned += u64::from(unit.pruned);
         for (name, stats) in unit.stats {
@@ -193,7 +168,7 @@ pub fn scan(
             out.checks.entry(i).or_default().merge(&stats);
         }
     }
-    for part in distinct_parts.into_inner().unwrap_or_default() {
+    for part in distinct_parts {
         for (i, d) in part {
             let limit = limits.get(&i).copied().unwrap_or(DEFAULT_EXACT_DISTINCT);
             match out.distinct.get_mut(&i) {

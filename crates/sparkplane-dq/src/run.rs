@@ -43,8 +43,7 @@ impl SpecRun {
     pub fn options(&self, now_secs: f64) -> Result<CheckOptions, String> {
         let selection = parse_selection(&self.partitions)?;
         let base_dir = self.spec.parent().map(Path::to_path_buf).unwrap_or_default();
-        let threads =
-            self.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+        let threads = self.threads.unwrap_or_else(sparkplane_workqueue::cores).max(1);
         Ok(CheckOptions {
             base_dir: if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir },
             selection,

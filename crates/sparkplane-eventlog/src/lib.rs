@@ -65,7 +65,7 @@ pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
 pub use report_html::report_html;
-pub use source::{AppLog, LogFile, LogSource, cores, log_fingerprint, sort_on_all_cores, summarize_logs};
+pub use source::{AppLog, LogFile, LogSource, log_fingerprint, summarize_logs};
 pub use sparkplane_storage::{Location, StorageError};
 pub use timing::{JobTiming, Timing};
 

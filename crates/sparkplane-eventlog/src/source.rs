@@ -7,7 +7,8 @@
 //! size, modification time and fingerprint that tell a changed log from an
 //! unchanged one — in this process or in a later one reading a persisted
 //! index ([`LogSource::app_logs`], [`AppLog`]) —, and summarising many logs on
-//! all cores ([`summarize_logs`]).
+//! all cores ([`summarize_logs`]). The threads are the one work queue's
+//! (`sparkplane_workqueue`); this module says what each does.
 //!
 //! Must not: decide layouts itself — the rules (single files, rolling
 //! directories, status markers, codecs from extensions) live in [`crate::read`]
@@ -19,11 +20,11 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
 use sparkplane_storage::{Entry, Location, Store};
+use sparkplane_workqueue::WorkQueue;
 
 use crate::model::{AppSummary, Warning};
 use crate::read::{self, EventLog, ListedFile, ROLLING_DIR_PREFIX, ReadError, RemoteObject};
@@ -227,14 +228,10 @@ fn local_app_logs(path: &Path) -> Result<Vec<AppLog>, ReadError> {
 /// left to one thread alone (ADR 0016, eleventh addendum).
 pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
     const RUN: usize = 256;
-    let walk = Mutex::new(DirWalk::open(dir)?);
-    let work = || {
+    let mut walk = DirWalk::open(dir)?;
+    let runs = WorkQueue::on_all_cores().in_runs_of(RUN).each_worker(&mut walk, |turns| {
         let (mut taken, mut made) = (Vec::with_capacity(RUN), Vec::new());
-        loop {
-            walk.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(RUN, &mut taken);
-            if taken.is_empty() {
-                break;
-            }
+        while turns.take(&mut taken).is_some() {
             for (folder, found) in taken.drain(..) {
                 // A log whose look panicked is left out, as one gone since its folder was read is.
                 if let Ok(Some(log)) = std::panic::catch_unwind(|| local_log(found)) {
@@ -244,18 +241,12 @@ pub(crate) fn local_dir_logs(dir: &Path) -> std::io::Result<Vec<AppLog>> {
         }
         made.sort_unstable_by(listing_order);
         made
-    };
-    let runs: Vec<Vec<(usize, AppLog)>> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..cores()).map(|_| scope.spawn(work)).collect();
-        let mut runs = vec![work()];
-        // A helper that panicked outside a log's look (it does not) leaves its logs out.
-        runs.extend(helpers.into_iter().filter_map(|helper| helper.join().ok()));
-        runs
     });
-    let walk = walk.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(error) = walk.error {
+    if let Some(error) = walk.error.take() {
         return Err(error);
     }
+    // A thread that panicked outside a log's look (none does) leaves its logs out.
+    let runs: Vec<Vec<(usize, AppLog)>> = runs.into_iter().filter_map(Result::ok).collect();
     Ok(merge_runs(runs, &walk.failed))
 }
 
@@ -283,28 +274,6 @@ impl DirWalk {
         })
     }
 
-    /// Up to `count` more logs into `taken`, each with its folder's index;
-    /// none once every folder is read (or the listed one failed).
-    fn take(&mut self, count: usize, taken: &mut Vec<(usize, read::DirLog)>) {
-        while taken.len() < count {
-            let Some((index, dir)) = &mut self.current else { return };
-            let index = *index;
-            match dir.next() {
-                Some(Ok(log)) => taken.push((index, log)),
-                Some(Err(error)) if index == 0 => {
-                    self.error = Some(error);
-                    self.current = None;
-                    return;
-                }
-                Some(Err(_)) => {
-                    self.failed.push(index);
-                    self.next_folder();
-                }
-                None => self.next_folder(),
-            }
-        }
-    }
-
     /// Moves on to the next team folder that opens; after the listed folder,
     /// its team folders are known and put in name order.
     fn next_folder(&mut self) {
@@ -319,6 +288,32 @@ impl DirWalk {
             if let Ok(dir) = read::AppDir::open(&team) {
                 self.current = Some((self.next_team, dir));
                 return;
+            }
+        }
+    }
+}
+
+impl Iterator for DirWalk {
+    type Item = (usize, read::DirLog);
+
+    /// The next log with its folder's index; none once every folder is read
+    /// (or the listed one failed).
+    fn next(&mut self) -> Option<(usize, read::DirLog)> {
+        loop {
+            let (index, dir) = self.current.as_mut()?;
+            let index = *index;
+            match dir.next() {
+                Some(Ok(log)) => return Some((index, log)),
+                Some(Err(error)) if index == 0 => {
+                    self.error = Some(error);
+                    self.current = None;
+                    return None;
+                }
+                Some(Err(_)) => {
+                    self.failed.push(index);
+                    self.next_folder();
+                }
+                None => self.next_folder(),
             }
         }
     }
@@ -348,34 +343,6 @@ fn merge_runs(runs: Vec<Vec<(usize, AppLog)>>, failed: &[usize]) -> Vec<AppLog> 
         }
     }
     merged
-}
-
-/// Sorts `items` as `sort_unstable_by` does, on every core: one selection
-/// pass puts them on either side of their median (`select_nth_unstable_by`),
-/// and each side is sorted on a thread of its own (split again on more than
-/// two cores). Fewer than 4,096 items, or one core, take one plain sort.
-pub fn sort_on_all_cores<T: Send>(items: &mut [T], compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) {
-    fn sort<T: Send>(items: &mut [T], threads: usize, compare: &(impl Fn(&T, &T) -> std::cmp::Ordering + Sync)) {
-        if threads <= 1 || items.len() < 4096 {
-            items.sort_unstable_by(compare);
-            return;
-        }
-        let middle = items.len() / 2;
-        items.select_nth_unstable_by(middle, compare);
-        let (low, high) = items.split_at_mut(middle);
-        std::thread::scope(|scope| {
-            scope.spawn(|| sort(low, threads / 2, compare));
-            sort(high, threads - threads / 2, compare);
-        });
-    }
-    sort(items, cores(), &compare);
-}
-
-/// How many threads work on every core: the machine's cores, or what its
-/// cgroup allows, looked up once (each look reads the cgroup's files).
-pub fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Each found log with its size, modification time and fingerprint, looked
@@ -625,57 +592,19 @@ pub(crate) fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
     }
 }
 
-/// Runs `work` over every item on as many threads as the machine has cores,
-/// each thread taking `run` items at a time (1 for whole logs, so a few big
-/// ones spread over the cores; more for small steps, so the threads meet
-/// less often) and each item ending on the thread that worked on it; results
-/// in the order of `items`, `None` for an item whose worker panicked (the
-/// others still run).
+/// Runs `work` over every item on every core, each thread taking `run`
+/// items at a time (1 for whole logs, so a few big ones spread over the
+/// cores; more for small steps) and opening logs relative to their folder
+/// ([`crate::folder`]); results in the order of `items`, `None` for the
+/// items of a run whose thread panicked (the others still run; see
+/// [`WorkQueue::map`]).
 pub(crate) fn on_all_cores<I: Send, T: Send>(
     items: Vec<I>,
     run: usize,
     work: impl Fn(I) -> T + Sync,
 ) -> Vec<Option<T>> {
-    let run = run.max(1);
-    let count = items.len();
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
-    // The next item's place in `items`, and the items not taken yet.
-    let pending = Mutex::new((0, items.into_iter()));
-    let workers = cores().min(count.div_ceil(run)).max(1);
-    // Logs opened by a worker are opened relative to their folder (`folder`).
-    let worker = || {
-        crate::folder::reading_folders(|| {
-            let (mut taken, mut done) = (Vec::with_capacity(run), Vec::with_capacity(run));
-            loop {
-                let start = {
-                    // Taking items cannot panic, so this lock is never poisoned by a worker.
-                    let mut pending = pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    let (next, rest) = &mut *pending;
-                    taken.extend(rest.by_ref().take(run));
-                    let start = *next;
-                    *next += taken.len();
-                    start
-                };
-                if taken.is_empty() {
-                    break;
-                }
-                done.extend(taken.drain(..).map(&work));
-                // A worker that panicked poisons the lock; the results written so far still stand.
-                let mut results = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                for (slot, result) in results[start..].iter_mut().zip(done.drain(..)) {
-                    *slot = Some(result);
-                }
-            }
-        })
-    };
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
-        for thread in threads {
-            // Joined here, a panicked worker leaves its items `None` rather than failing the whole scope.
-            let _ = thread.join();
-        }
-    });
-    results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let in_folders = |work: &mut dyn FnMut()| crate::folder::reading_folders(work);
+    WorkQueue::on_all_cores().in_runs_of(run).each_thread_inside(&in_folders).map(items, work)
 }
 
 /// Whether an application that ended (or, without an end, started) at
@@ -761,37 +690,6 @@ mod tests {
     }
 
     #[test]
-    fn a_sort_on_every_core_orders_as_one_sort_does() {
-        // Small and large inputs, sorted, reversed, shuffled and full of equal keys.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for len in [0, 1, 5, 4095, 4096, 50_001] {
-            let shuffled: Vec<(u64, u32)> = (0..len).map(|i| (next() % 1000, i)).collect();
-            let sorted: Vec<(u64, u32)> = (0..len).map(|i| (u64::from(i), i)).collect();
-            let reversed: Vec<(u64, u32)> = sorted.iter().rev().copied().collect();
-            for input in [shuffled, sorted, reversed] {
-                let mut expected = input.clone();
-                expected.sort_unstable_by_key(|item| item.0);
-                let mut got = input;
-                sort_on_all_cores(&mut got, |a, b| a.0.cmp(&b.0));
-                // Unstable: equal keys may come in any order, so the keys and the items (as sets) are compared.
-                assert_eq!(
-                    got.iter().map(|i| i.0).collect::<Vec<_>>(),
-                    expected.iter().map(|i| i.0).collect::<Vec<_>>()
-                );
-                got.sort_unstable();
-                expected.sort_unstable();
-                assert_eq!(got, expected, "{len} items: every item once");
-            }
-        }
-    }
-
-    #[test]
     fn a_folder_read_on_every_core_lists_its_logs_then_each_team_folder_s_in_name_order() {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
@@ -837,7 +735,7 @@ mod tests {
             i
         });
         let missing: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(at, _)| at).collect();
-        let one_thread = std::thread::available_parallelism().map_or(1, |n| n.get()) == 1;
+        let one_thread = sparkplane_workqueue::cores() == 1;
         assert_eq!(missing, (500..if one_thread { 1000 } else { 510 }).collect::<Vec<_>>());
         assert!(on_all_cores(Vec::<u32>::new(), 4, |i| i).is_empty());
         // Each item ends on the thread that worked on it, panicked or not: none is left alive.

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sparkplane_eventlog::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
+use sparkplane_workqueue::WorkQueue;
 
 use crate::api::{AttemptInfo, AttemptSnapshot, Catalog};
 use crate::insight::Insight;
@@ -569,51 +570,36 @@ impl Index {
     /// unreadable, saying so, and the others are listed.
     fn list_each(&self, logs: Vec<AppLog>) -> (Vec<Record>, Vec<(String, SkippedLog)>) {
         const RUN: usize = 64;
-        let workers = sparkplane_eventlog::cores().min(logs.len()).max(1);
         let listed = Mutex::new((Vec::with_capacity(logs.len()), Vec::new()));
-        let logs = Mutex::new(logs.into_iter());
-        // Each worker opens the logs of a folder relative to it (`sparkplane_eventlog::reading_folders`).
-        let work = || {
-            sparkplane_eventlog::reading_folders(|| {
-                let mut run: Vec<AppLog> = Vec::with_capacity(RUN);
-                let mut done: Vec<(AppLog, Listed)> = Vec::with_capacity(RUN);
-                loop {
-                    run.extend(logs.lock().unwrap_or_else(|p| p.into_inner()).by_ref().take(RUN));
-                    if run.is_empty() {
-                        break;
-                    }
-                    for log in run.drain(..) {
-                        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.listing_of(&log)));
-                        let listed = outcome.unwrap_or_else(|_| {
-                            Listed::Skipped(SkippedLog {
-                                fingerprint: log.fingerprint,
-                                reason: SKIP_UNREADABLE,
-                                message: "reading it failed unexpectedly (a bug in sparkplane: please report it with \
+        // Each thread opens the logs of a folder relative to it (`sparkplane_eventlog::reading_folders`).
+        let in_folders = |work: &mut dyn FnMut()| sparkplane_eventlog::reading_folders(work);
+        let queue = WorkQueue::on_all_cores().in_runs_of(RUN).each_thread_inside(&in_folders);
+        queue.each_worker(logs.into_iter(), |turns| {
+            let mut run: Vec<AppLog> = Vec::with_capacity(RUN);
+            let mut done: Vec<(AppLog, Listed)> = Vec::with_capacity(RUN);
+            while turns.take(&mut run).is_some() {
+                for log in run.drain(..) {
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.listing_of(&log)));
+                    let listed = outcome.unwrap_or_else(|_| {
+                        Listed::Skipped(SkippedLog {
+                            fingerprint: log.fingerprint,
+                            reason: SKIP_UNREADABLE,
+                            message: "reading it failed unexpectedly (a bug in sparkplane: please report it with \
                                       the log)"
-                                    .to_owned(),
-                            })
-                        });
-                        done.push((log, listed));
-                    }
-                    let mut listed = listed.lock().unwrap_or_else(|p| p.into_inner());
-                    for (log, one) in done.drain(..) {
-                        match one {
-                            Listed::Record(record) => listed.0.push(record),
-                            Listed::Skipped(left_out) => listed.1.push((log.name, left_out)),
-                        }
+                                .to_owned(),
+                        })
+                    });
+                    done.push((log, listed));
+                }
+                let mut listed = listed.lock().unwrap_or_else(|p| p.into_inner());
+                for (log, one) in done.drain(..) {
+                    match one {
+                        Listed::Record(record) => listed.0.push(record),
+                        Listed::Skipped(left_out) => listed.1.push((log.name, left_out)),
                     }
                 }
-            })
-        };
-        if workers == 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
-        }
+            }
+        });
         listed.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -656,7 +642,7 @@ fn listed(root: &str, log: &AppLog, summary: Result<AppSummary, ReadError>, read
 /// The detail is `None` when that fold failed (a panic on its thread); the
 /// summary is then read again on its own.
 pub fn summarize_and_replay(log: &AppLog) -> Result<(AppSummary, Option<AppDetail>), ReadError> {
-    let workers = sparkplane_eventlog::cores();
+    let workers = sparkplane_workqueue::cores();
     match read_once(log, workers, |_| {})? {
         Some((summary, mut detail)) => {
             detail.insight = Some(Insight::of(&summary));
@@ -754,7 +740,7 @@ fn shrunk_since_listed(log: &AppLog) -> Option<String> {
 pub fn replay(log: &AppLog) -> Result<AppDetail, ReadError> {
     let event_log = log.open()?;
     let mut lines = event_log.lines()?;
-    let workers = sparkplane_eventlog::cores();
+    let workers = sparkplane_workqueue::cores();
     let mut detail = replay_batches(
         |batch| {
             while batch.bytes() < BATCH_BYTES {

@@ -468,7 +468,7 @@ impl Records {
         all.retain(|r| gone.binary_search(&r.name()).is_err());
         // Sorted in place, on every core: a stable sort would take a second buffer of up to 8 MB for a first
         // listing's records.
-        sparkplane_eventlog::sort_on_all_cores(&mut fresh, |a, b| a.name().cmp(b.name()));
+        sparkplane_workqueue::sort_on_all_cores(&mut fresh, |a, b| a.name().cmp(b.name()));
         fresh.dedup_by(|later, earlier| later.name() == earlier.name());
         // A first listing's records are the list itself (no copy into an empty one).
         let sorted = if all.is_empty() { fresh } else { merged(all, fresh) };

@@ -14,11 +14,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 use sparkplane_eventlog::parse::{SparkEvent, parse_event};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
+use sparkplane_workqueue::WorkQueue;
 
 use crate::index::read_once;
 use crate::pipeline::{BATCH_BYTES, summarize_and_replay_batches};
@@ -245,38 +245,16 @@ impl SqlExecutions {
 /// Runs `work` over each log on at least `threads` threads and as many as
 /// the machine has cores (each log parsed on one; a lone log on all cores);
 /// results in the order of `logs`. More threads than cores pay off when
-/// `work` also waits on storage (a file's fsync, an object's PUT).
+/// `work` also waits on storage (a file's fsync, an object's PUT). A log
+/// whose thread panicked is read again here, after the others.
 pub fn on_threads<T: Send>(logs: &[ListedLog], threads: usize, work: impl Fn(&ListedLog, usize) -> T + Sync) -> Vec<T> {
-    let cores = sparkplane_eventlog::cores();
+    let cores = sparkplane_workqueue::cores();
     let threads = threads.max(cores).min(logs.len());
     if threads <= 1 {
         return logs.iter().map(|log| work(log, cores)).collect();
     }
-    let next = AtomicUsize::new(0);
-    let work = &work;
-    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let at = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(log) = logs.get(at) else { break };
-                        mine.push((at, work(log, 1)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    done.sort_by_key(|(at, _)| *at);
-    let mut results: Vec<Option<T>> = logs.iter().map(|_| None).collect();
-    for (at, result) in done {
-        results[at] = Some(result);
-    }
-    // A worker that panicked left its logs out: read them here, in order.
-    results.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| work(log, 1))).collect()
+    let done = WorkQueue::on_threads(threads).map(logs, |log| work(log, 1));
+    done.into_iter().zip(logs).map(|(result, log)| result.unwrap_or_else(|| work(log, 1))).collect()
 }
 
 #[cfg(test)]
