@@ -4,7 +4,8 @@
 //! `size`), so a search can be linked and a list of 100,000 applications
 //! sends one page. Each application links its pages at Spark's URL
 //! (`/history/{app}[/{attempt}]/jobs/`, [`crate::ui`]) and its `analyze
-//! --html` report at `/report/{app}[/{attempt}]`.
+//! --html` report at `/report/{app}[/{attempt}]` (both links are
+//! [`crate::ui`]'s, which owns the server's URLs of an application).
 //!
 //! Owns: the page's HTML (self-contained: inline CSS, a plain GET form, no
 //! script and no external request). Must not: compute figures (entries come
@@ -17,7 +18,7 @@ use sparkplane_documents::markup::{attribute, text};
 
 use crate::index::Entry;
 use crate::time::format_gmt;
-use crate::ui::{Params, base_link, outcome_word};
+use crate::ui::{Params, base_link, outcome_word, report_link};
 
 /// Applications per page unless `size` says otherwise (Spark's list shows 20
 /// too), the sizes the form offers, and the most one page shows.
@@ -25,24 +26,12 @@ pub const PAGE_SIZE: usize = 20;
 const OFFERED_SIZES: [usize; 4] = [20, 40, 60, 100];
 const MAX_PAGE_SIZE: usize = 5_000;
 
-fn path_segment(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 fn duration(ms: i64) -> String {
     let secs = ms / 1000;
     match secs {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
         s => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-    }
-}
-
-/// The link of an attempt's report.
-pub fn report_link(app_id: &str, attempt_id: Option<&str>) -> String {
-    match attempt_id {
-        Some(attempt) => format!("/report/{}/{}", path_segment(app_id), path_segment(attempt)),
-        None => format!("/report/{}", path_segment(app_id)),
     }
 }
 

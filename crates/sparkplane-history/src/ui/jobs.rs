@@ -13,7 +13,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::ui::{
-    AppView, Page, Params, Tab, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, stages, text, timeline,
+    AppView, Page, Params, Tab, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, report_link, stages, text,
+    timeline,
 };
 
 /// Spark's job groups, in the page's order.
@@ -100,7 +101,7 @@ fn task_note(job: &Value) -> String {
 /// model folded with the detail): why it failed, its findings each with its
 /// fix and stage link, and a link to the whole report.
 fn findings(view: &AppView) -> String {
-    let report = crate::page::report_link(&view.attempt.app_id, view.attempt.attempt_id.as_deref());
+    let report = report_link(&view.attempt.app_id, view.attempt.attempt_id.as_deref());
     let report = format!(
         "<p>sparkplane's whole analysis (executor and stage charts, cost, lineage): <a href=\"{}\">report</a></p>",
         esc_attr(&report)

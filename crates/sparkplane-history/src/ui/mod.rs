@@ -3,7 +3,8 @@
 //! server-rendered HTML (ADR 0068).
 //!
 //! Owns: the URL scheme ([`parse_path`] maps Spark's paths and query
-//! parameters to a [`Route`]), the page shell every page shares ([`shell`]:
+//! parameters to a [`Route`]; [`base_link`] and [`report_link`] make an
+//! attempt's links, which the application list uses too), the page shell every page shares ([`shell`]:
 //! header with the application's name, cost, team and outcome, the tabs, inline
 //! CSS with light and dark themes by `prefers-color-scheme`, a skip link and
 //! visible focus so every control is keyboard reachable, no external font,
@@ -278,6 +279,16 @@ pub fn base_link(app_id: &str, attempt_id: Option<&str>, rel: &str) -> String {
     match attempt_id {
         Some(attempt) => format!("/history/{}/{}/{rel}", segment(app_id), segment(attempt)),
         None => format!("/history/{}/{rel}", segment(app_id)),
+    }
+}
+
+/// `/report/{app}[/{attempt}]`, the link of an attempt's `analyze --html`
+/// report (the application list and the jobs page link it), the ids
+/// percent-encoded.
+pub fn report_link(app_id: &str, attempt_id: Option<&str>) -> String {
+    match attempt_id {
+        Some(attempt) => format!("/report/{}/{}", segment(app_id), segment(attempt)),
+        None => format!("/report/{}", segment(app_id)),
     }
 }
 
