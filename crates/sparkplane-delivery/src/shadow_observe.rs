@@ -25,7 +25,7 @@ fn numeric(kind: &str) -> bool {
 }
 
 fn threads() -> usize {
-    std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(1)
+    sparkplane_workqueue::cores()
 }
 
 /// Reads the output `spec` describes, at `location` instead of its dataset

@@ -98,7 +98,7 @@ impl LocalRunSettings {
             path: var("PATH"),
             spark_home: var("SPARK_HOME").map(PathBuf::from),
             python: runtime::default_python(),
-            machine_cores: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
+            machine_cores: u32::try_from(sparkplane_workqueue::cores()).unwrap_or(u32::MAX),
             cancel: Arc::new(AtomicBool::new(false)),
             extra_properties: ExtraProperties::default(),
         })
