@@ -1,7 +1,7 @@
 //! The operator's decisions, without I/O: what a SparkJob should do next,
 //! given what the cluster looks like now.
 //!
-//! The operator (`sparkplane operator`, in `sparkplane-kube`) gathers the
+//! The operator (`sparkplane operator`, in `sparkplane-operator`) gathers the
 //! job, its driver and executor pods, its namespace's quota and queue, then
 //! calls [`lifecycle::decide`] (one run), [`schedule::decide`] (a job with
 //! `spec.schedule`) or [`connect::decide`] (a `type: Connect` server), then
