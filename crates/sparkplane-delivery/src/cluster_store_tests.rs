@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::deployments::{Action, KIND};
 use crate::release_record::{FileRef, ReleasedImage, SourceRef};
 
 const SERVER: &str = "https://api.example:6443";
@@ -233,27 +232,7 @@ fn a_hosts_failure_keeps_its_words_and_category_and_a_record_that_does_not_read_
 }
 
 fn deployment(release: &str) -> DeploymentRecord {
-    DeploymentRecord {
-        api_version: "sparkplane.dev/v1alpha1".into(),
-        kind: KIND.into(),
-        sequence: 0,
-        job: "etl".into(),
-        environment: "prod".into(),
-        namespace: "data".into(),
-        action: Action::Promote,
-        release: release.into(),
-        content_hash: "sha256:00".into(),
-        spec_hash: "ab".into(),
-        image: "r/etl@sha256:11".into(),
-        commit: "c0ffee".into(),
-        sbom_digest: "sha256:22".into(),
-        signed_by: None,
-        from: Some("staging".into()),
-        rollback_of: None,
-        deployed_by: "alice".into(),
-        deployed_at: "2026-11-23T18:00:00Z".into(),
-        spec: serde_json::json!({"kind": "SparkJob"}),
-    }
+    crate::deployments::tests::deployment(0, release)
 }
 
 /// A host whose log holds `logged` and where another deployment takes each of `raced` just before ours.

@@ -454,10 +454,11 @@ fn write_all(dir: &Path, record: &DeploymentRecord, files: &[(String, String)]) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn deployment(sequence: u64, release: &str) -> DeploymentRecord {
+    /// A promotion of `release` to prod, the `sequence`th of its log (also the cluster store's tests').
+    pub(crate) fn deployment(sequence: u64, release: &str) -> DeploymentRecord {
         DeploymentRecord {
             api_version: "sparkplane.dev/v1alpha1".into(),
             kind: KIND.into(),
