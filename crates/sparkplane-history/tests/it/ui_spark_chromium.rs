@@ -3,8 +3,10 @@
 //! `sparkplane runtime install`, scripts/test.sh's `need_runtime`; headless
 //! Chromium: `need_chromium`). Without them the test fails saying so.
 //!
-//! The line's own pyspark writes three applications at the start
-//! (`tests/data/parity/write_logs.py succeeded failed sql`): a succeeded one on
+//! The line's own pyspark writes the three applications
+//! (`tests/data/parity/write_logs.py`; `succeeded` and `failed` taken from the
+//! parity logs every suite of the run shares, testkit's `spark_logs`, and
+//! `sql` written here): a succeeded one on
 //! two executors whose second job reuses a shuffle (a skipped stage) and that
 //! caches an RDD; a failed one whose task raises; and SQL with sort-merge
 //! joins and aggregations under adaptive execution (reused, skipped stages),
@@ -525,17 +527,45 @@ fn keyboard(browser: &mut Browser, ours: &str, app: &str, stage: &str) {
     assert!(sorted, "the task table's Duration header was reached by Tab");
 }
 
+/// Copies the shared parity logs' `succeeded` (local-cluster, rolling: the `eventlog_v2_app-*`
+/// folder) and `failed` (local-cluster, one plain `app-*` file) applications into `logs`; the
+/// other two (`lz4`, `in-progress`) ran in `local[2]` and are named `local-*`.
+fn copy_succeeded_and_failed(line: &str, logs: &Path) {
+    let shared = sparkplane_testkit::spark_logs::parity_logs(line).unwrap_or_else(|e| panic!("{e}"));
+    let mut copied = Vec::new();
+    for entry in std::fs::read_dir(&shared).unwrap_or_else(|e| panic!("{}: {e}", shared.display())) {
+        let from = entry.unwrap_or_else(|e| panic!("{}: {e}", shared.display())).path();
+        let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with("eventlog_v2_app-") && from.is_dir() {
+            let to = logs.join(&name);
+            std::fs::create_dir_all(&to).expect("mkdir");
+            for part in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+                let part = part.expect("a part of the rolling log").path();
+                std::fs::copy(&part, to.join(part.file_name().expect("a file name"))).expect("copy a part");
+            }
+            copied.push(name);
+        } else if name.starts_with("app-") && from.is_file() {
+            std::fs::copy(&from, logs.join(&name)).expect("copy the log");
+            copied.push(name);
+        }
+    }
+    assert_eq!(
+        copied.len(),
+        2,
+        "the shared logs of {line} in {} hold succeeded and failed: {copied:?}",
+        shared.display()
+    );
+}
+
 fn run(line: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (logs, driver_logs) = (dir.path().join("logs"), dir.path().join("driver-logs"));
     std::fs::create_dir_all(&logs).expect("mkdir");
     std::fs::create_dir_all(&driver_logs).expect("mkdir");
-    let written = support::write_spark_logs(
-        line,
-        &logs,
-        &["succeeded", "failed", "sql"],
-        &[("SPARKPLANE_DRIVER_LOGS", &driver_logs)],
-    );
+    // `succeeded` and `failed` are the parity applications every suite of this run shares (testkit's
+    // spark_logs, written once a run and line); only `sql`, with its driver's log, is written here.
+    copy_succeeded_and_failed(line, &logs);
+    let written = support::write_spark_logs(line, &logs, &["sql"], &[("SPARKPLANE_DRIVER_LOGS", &driver_logs)]);
     let count = std::fs::read_dir(&logs).map(|d| d.count()).unwrap_or(0);
     assert!(
         written.status.success() && count == 3,

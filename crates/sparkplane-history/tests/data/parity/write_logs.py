@@ -5,7 +5,8 @@
 #
 # Without APP names it writes the four applications the parity test
 # (tests/it/spark_history_parity.rs) gives to both History Servers; the web UI
-# test (tests/it/ui_spark_chromium.rs) names the ones it opens, including `sql`.
+# test (tests/it/ui_spark_chromium.rs) takes `succeeded` and `failed` from the
+# parity set and writes `sql` itself.
 #   succeeded     parity-succeeded: several executors (local-cluster), zstd
 #                 rolling log, a shuffle reused by a second job (its map stage
 #                 skipped), a cached RDD;
