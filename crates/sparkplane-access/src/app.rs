@@ -60,7 +60,10 @@ pub struct AppFacts {
 
 impl AppFacts {
     /// Reads the facts from an application's Spark properties and its user.
-    pub fn from_properties<'a>(owner: Option<&str>, properties: impl IntoIterator<Item = (&'a str, &'a str)>) -> AppFacts {
+    pub fn from_properties<'a>(
+        owner: Option<&str>,
+        properties: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> AppFacts {
         let team_property = format!("{DRIVER_LABEL_PREFIX}{}", labels::TEAM);
         let mut facts = AppFacts { owner: owner.filter(|o| !o.is_empty()).map(str::to_owned), ..AppFacts::default() };
         for (key, value) in properties {

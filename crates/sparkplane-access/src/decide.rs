@@ -76,9 +76,11 @@ fn spark(rules: &AccessRules, person: &Identity, app: &AppFacts) -> Access {
         || acls.admin_users.contains("*")
         || acls.admin_groups.contains("*")
         || person.in_any(&acls.admin_groups);
-    if history_admin || app.owner.as_deref() == Some(user) || app.admin.grants(user, groups) {
-        Access::Modify
-    } else if app.modify.grants(user, groups) {
+    let changes = history_admin
+        || app.owner.as_deref() == Some(user)
+        || app.admin.grants(user, groups)
+        || app.modify.grants(user, groups);
+    if changes {
         Access::Modify
     } else if app.view.grants(user, groups) {
         Access::View
@@ -101,7 +103,12 @@ mod tests {
     fn rules(spark_acls: bool) -> AccessRules {
         AccessRules {
             teams: vec![
-                TeamAccess { team: "a".into(), namespace: "team-a".into(), change: set(&["a-dev"]), view: set(&["a-read"]) },
+                TeamAccess {
+                    team: "a".into(),
+                    namespace: "team-a".into(),
+                    change: set(&["a-dev"]),
+                    view: set(&["a-read"]),
+                },
                 TeamAccess { team: "b".into(), namespace: "team-b".into(), change: set(&["b-dev"]), view: set(&[]) },
             ],
             admin_groups: set(&["platform"]),
@@ -110,7 +117,12 @@ mod tests {
     }
 
     fn app(team: Option<&str>, namespace: Option<&str>) -> AppFacts {
-        AppFacts { team: team.map(Into::into), namespace: namespace.map(Into::into), owner: Some("ann".into()), ..AppFacts::default() }
+        AppFacts {
+            team: team.map(Into::into),
+            namespace: namespace.map(Into::into),
+            owner: Some("ann".into()),
+            ..AppFacts::default()
+        }
     }
 
     fn shared_with(view_users: &[&str], view_groups: &[&str], modify_users: &[&str]) -> AppFacts {
@@ -133,7 +145,13 @@ mod tests {
             ("two teams: both seen", false, person("u", &["a-dev", "b-dev"]), app(Some("b"), None), Modify),
             ("no groups: nothing", false, person("u", &[]), app(Some("a"), None), Hidden),
             ("no label: the namespace's tenant", false, person("u", &["a-read"]), app(None, Some("team-a")), View),
-            ("the label wins over the namespace", false, person("u", &["a-dev"]), app(Some("b"), Some("team-a")), Hidden),
+            (
+                "the label wins over the namespace",
+                false,
+                person("u", &["a-dev"]),
+                app(Some("b"), Some("team-a")),
+                Hidden,
+            ),
             ("an unknown team is hidden", false, person("u", &["a-dev"]), app(Some("zz"), None), Hidden),
             ("no team: admins only", false, person("u", &["a-dev"]), app(None, None), Hidden),
             ("a platform admin changes any app", false, person("u", &["platform"]), app(None, None), Modify),
@@ -141,7 +159,13 @@ mod tests {
             ("ACLs off: view ACLs grant nothing", false, person("v", &[]), shared_with(&["v"], &[], &[]), Hidden),
             ("ACLs on: the owner", true, person("ann", &[]), app(Some("b"), None), Modify),
             ("ACLs on: a user in the view ACL", true, person("v", &[]), shared_with(&["v"], &[], &[]), View),
-            ("ACLs on: a group in the view ACL", true, person("v", &["audit"]), shared_with(&[], &["audit"], &[]), View),
+            (
+                "ACLs on: a group in the view ACL",
+                true,
+                person("v", &["audit"]),
+                shared_with(&[], &["audit"], &[]),
+                View,
+            ),
             ("ACLs on: `*` views", true, person("anyone", &[]), shared_with(&["*"], &[], &[]), View),
             ("ACLs on: the modify ACL", true, person("m", &[]), shared_with(&[], &[], &["m"]), Modify),
             ("ACLs on: a History Server admin user", true, person("root", &[]), app(None, None), Modify),
