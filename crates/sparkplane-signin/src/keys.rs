@@ -13,7 +13,7 @@
 use jsonwebtoken::jwk::JwkSet;
 use sparkplane_access::Identity;
 
-use crate::token::{Refusal, TokenSettings, verify};
+use crate::token::{Refusal, TokenSettings, verify, verify_id_token};
 
 /// Fetches the issuer's current key set (its `jwks_uri`).
 pub trait KeySource {
@@ -48,6 +48,28 @@ impl KeyCache {
         token: &str,
         now: u64,
     ) -> Result<Identity, Refusal> {
+        self.with_keys(source, now, |keys| verify(settings, keys, token, now))
+    }
+
+    /// An ID token of a sign-in, as [`crate::token::verify_id_token`] checks it, with the keys held.
+    pub fn verify_id_token(
+        &mut self,
+        settings: &TokenSettings,
+        source: &mut dyn KeySource,
+        token: &str,
+        now: u64,
+        nonce: &str,
+    ) -> Result<(Identity, u64), Refusal> {
+        self.with_keys(source, now, |keys| verify_id_token(settings, keys, token, now, nonce))
+    }
+
+    /// Runs a check with the keys held, fetching as the rules say.
+    fn with_keys<T>(
+        &mut self,
+        source: &mut dyn KeySource,
+        now: u64,
+        check: impl Fn(&JwkSet) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
         let since = self.fetched_at.map(|at| now.saturating_sub(at));
         let due = match (&self.keys, since) {
             (_, None) => true,
@@ -58,13 +80,13 @@ impl KeyCache {
             self.fetch(source, now)?;
         }
         let keys = self.keys.as_ref().ok_or_else(|| Refusal::KeysUnavailable("never fetched".to_owned()))?;
-        match verify(settings, keys, token, now) {
+        match check(keys) {
             Err(Refusal::UnknownKey(kid))
                 if !due && self.fetched_at.is_some_and(|at| now.saturating_sub(at) >= self.min_gap) =>
             {
                 self.fetch(source, now)?;
                 let keys = self.keys.as_ref().ok_or_else(|| Refusal::UnknownKey(kid.clone()))?;
-                verify(settings, keys, token, now)
+                check(keys)
             }
             answer => answer,
         }

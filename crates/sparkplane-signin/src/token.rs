@@ -104,12 +104,41 @@ pub enum Refusal {
     MissingClaim(String),
     #[error("the token lists more than {MAX_GROUPS} groups")]
     TooManyGroups,
+    #[error("the ID token's nonce is not the one this sign-in sent")]
+    WrongNonce,
     #[error("the issuer's keys are not available: {0}")]
     KeysUnavailable(String),
 }
 
 /// The person a valid token names, or why it is refused.
 pub fn verify(settings: &TokenSettings, keys: &JwkSet, token: &str, now: u64) -> Result<Identity, Refusal> {
+    verify_claims(settings, keys, token, now).and_then(|claims| identity(settings, &claims))
+}
+
+/// An ID token from the authorization-code flow: verified as [`verify`]
+/// does, and its `nonce` equal to the one the login sent; also its expiry.
+pub fn verify_id_token(
+    settings: &TokenSettings,
+    keys: &JwkSet,
+    token: &str,
+    now: u64,
+    nonce: &str,
+) -> Result<(Identity, u64), Refusal> {
+    let claims = verify_claims(settings, keys, token, now)?;
+    if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+        return Err(Refusal::WrongNonce);
+    }
+    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(now);
+    Ok((identity(settings, &claims)?, exp))
+}
+
+/// A token's claims once its signature and `iss`/`aud`/`exp`/`nbf` hold.
+fn verify_claims(
+    settings: &TokenSettings,
+    keys: &JwkSet,
+    token: &str,
+    now: u64,
+) -> Result<Map<String, Value>, Refusal> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Refusal::Malformed(format!("longer than {MAX_TOKEN_BYTES} bytes")));
     }
@@ -149,7 +178,7 @@ pub fn verify(settings: &TokenSettings, keys: &JwkSet, token: &str, now: u64) ->
         _ => Refusal::Malformed("its claims are not a JSON object".to_owned()),
     })?;
     check_claims(settings, &data.claims, now)?;
-    identity(settings, &data.claims)
+    Ok(data.claims)
 }
 
 /// The token's header, decoded without trusting it.
@@ -415,6 +444,19 @@ pub(crate) mod tests {
         for (case, token, want) in cases {
             assert_eq!(verify(&settings(), &keys, &token, NOW), Err(want), "{case}");
         }
+    }
+
+    #[test]
+    fn an_id_token_must_carry_this_sign_ins_nonce() {
+        let key = TestKey::new("k1");
+        let token = key.sign(&with(|c| {
+            c.insert("nonce".into(), json!("n-123"));
+        }));
+        let (person, exp) = verify_id_token(&settings(), &set(&[&key]), &token, NOW, "n-123").expect("accepted");
+        assert_eq!((person.user.as_str(), exp), ("alice", NOW + 300));
+        assert_eq!(verify_id_token(&settings(), &set(&[&key]), &token, NOW, "n-456"), Err(Refusal::WrongNonce));
+        let without = key.sign(&claims());
+        assert_eq!(verify_id_token(&settings(), &set(&[&key]), &without, NOW, "n-123"), Err(Refusal::WrongNonce));
     }
 
     #[test]
