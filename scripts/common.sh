@@ -387,6 +387,19 @@ need_sarif_multitool() {
     && chmod +x package/Sarif.Multitool)
 }
 
+# A certified OpenID Connect provider (npm oidc-provider, pinned) that the sign-in tests start
+# on 127.0.0.1 with their own keys, client and people (crates/sparkplane-testkit/oidc/provider.mjs).
+# Idempotent: a no-op once installed.
+need_oidc_provider() {
+  local version="9.13.3" dir="$HOME/.cache/sparkplane/tools/oidc-provider/9.13.3"
+  [ -f "$dir/node_modules/oidc-provider/package.json" ] && return 0
+  echo "==> installing the OpenID Connect provider (npm oidc-provider $version) for the sign-in tests" >&2
+  mkdir -p "$dir"
+  (cd "$dir" && echo '{"private":true,"type":"module"}' >package.json \
+    && npm install -q --no-audit --no-fund --save-exact "oidc-provider@$version" >/dev/null) \
+    || { echo "installing oidc-provider $version failed (npm registry unreachable?)" >&2; exit 3; }
+}
+
 # Headless Chromium (Debian's chromium) opens the HTML reports in the end-to-end tests
 # (crates/sparkplane/tests/it/cli_html_report.rs). Idempotent: a no-op once installed.
 need_chromium() {

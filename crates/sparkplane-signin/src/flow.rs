@@ -7,7 +7,8 @@
 //! short-lived signed cookie holding what the callback must match (so any
 //! replica of the server can finish it). The callback is checked by
 //! [`finish`]: the cookie's signature and age, `state` equal to the
-//! cookie's, no provider error; it gives the code and the form body of the
+//! cookie's, the provider's `iss` (when it sends one, RFC 9207) its own, no
+//! provider error; it gives the code and the form body of the
 //! token request (with the verifier). The ID token that request returns is
 //! verified with its nonce ([`crate::KeyCache::verify_id_token`]), and the
 //! person goes into a signed session cookie ([`Session`]).
@@ -164,6 +165,7 @@ pub struct Callback {
 
 /// Checks a callback's query against the login cookie.
 pub fn finish(
+    discovery: &Discovery,
     client: &Client,
     key: &CookieKey,
     login_cookie: Option<&str>,
@@ -181,6 +183,10 @@ pub fn finish(
     if let Some(error) = param("error") {
         let printable: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
         return Err(format!("the identity provider refused the sign-in: {printable}"));
+    }
+    // RFC 9207: a provider that names itself in the callback must be ours (a mix-up attack otherwise).
+    if param("iss").is_some_and(|iss| iss != discovery.issuer) {
+        return Err("the callback is from another identity provider than this server's; start again".to_owned());
     }
     if !same(param("state").unwrap_or_default(), &pending.state) {
         return Err("the callback's state is not this sign-in's; start again".to_owned());
@@ -319,8 +325,9 @@ mod tests {
         let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, pending.verifier.as_bytes()).as_ref());
         assert_eq!(get("code_challenge"), challenge, "S256 of the verifier");
         assert_eq!(pending.return_to, "/history/app-1/jobs/?x=1");
-        let callback = format!("code=abc&state={}", pending.state);
-        let done = finish(&client(), &key(), Some(&started.login_cookie), &callback, 1_100).expect("finished");
+        let callback = format!("code=abc&state={}&iss=https%3A%2F%2Fid.example.test", pending.state);
+        let done =
+            finish(&discovery(), &client(), &key(), Some(&started.login_cookie), &callback, 1_100).expect("finished");
         let body: Vec<(String, String)> =
             url::form_urlencoded::parse(done.token_request.as_bytes()).into_owned().collect();
         assert!(body.contains(&("code".into(), "abc".into())));
@@ -346,13 +353,20 @@ mod tests {
             ("too late", Some(&started.login_cookie), good.clone(), 1_000 + LOGIN_TTL_SECS + 1, "10 minutes"),
             ("no code", Some(&started.login_cookie), format!("state={}", pending.state), 1_100, "no code"),
             ("the provider said no", Some(&started.login_cookie), "error=access_denied".into(), 1_100, "access_denied"),
+            (
+                "another provider's callback",
+                Some(&started.login_cookie),
+                format!("{good}&iss=https%3A%2F%2Fevil.test"),
+                1_100,
+                "another identity provider",
+            ),
         ];
         for (case, cookie, query, now, says) in cases {
-            let error = finish(&client(), &key(), cookie, &query, now).expect_err(case);
+            let error = finish(&discovery(), &client(), &key(), cookie, &query, now).expect_err(case);
             assert!(error.contains(says), "{case}: {error}");
         }
         let foreign = other_key.seal(&pending);
-        assert!(finish(&client(), &key(), Some(&foreign), &good, 1_100).is_err(), "another server's key");
+        assert!(finish(&discovery(), &client(), &key(), Some(&foreign), &good, 1_100).is_err(), "another server's key");
     }
 
     #[test]
