@@ -11,7 +11,7 @@
 //! audiences, `exp` in the future and `nbf` (when present) in the past, both
 //! within a leeway, `now` given by the caller.
 //! Owns the checks and the claims → [`Identity`] mapping; not the keys'
-//! fetching ([`crate::keys`]) nor what the person may see.
+//! fetching (the `keys` module) nor what the person may see.
 
 use std::collections::BTreeSet;
 
