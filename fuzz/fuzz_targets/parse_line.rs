@@ -27,11 +27,11 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn sparkplane_eventlog_consumers(app: &sparkplane_eventlog::AppSummary) {
-    let sheet = sparkplane_eventlog::cost::PriceSheet::opencost_defaults();
-    let _ = sparkplane_eventlog::analyze::analyze(app);
-    let _ = sparkplane_eventlog::cost::app_cost(app, &sheet);
-    let html = sparkplane_eventlog::report_html(app, &sheet);
+    let sheet = sparkplane_analysis::cost::PriceSheet::opencost_defaults();
+    let _ = sparkplane_analysis::analyze::analyze(app);
+    let _ = sparkplane_analysis::cost::app_cost(app, &sheet);
+    let html = sparkplane_analysis::report_html(app, &sheet);
     // Log text never opens an element of its own.
     assert!(!html.contains("<script"), "the report carries a script element");
-    let _ = sparkplane_eventlog::tune::tune(&Default::default(), std::slice::from_ref(app));
+    let _ = sparkplane_analysis::tune::tune(&Default::default(), std::slice::from_ref(app));
 }

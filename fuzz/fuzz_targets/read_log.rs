@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     if let Ok(app) = sparkplane_eventlog::summarize(&path) {
-        let _ = sparkplane_eventlog::analyze::analyze(&app);
+        let _ = sparkplane_analysis::analyze::analyze(&app);
     }
     let _ = std::fs::remove_file(&path);
 });

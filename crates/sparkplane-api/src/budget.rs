@@ -1,5 +1,5 @@
 //! A tenant's spend this month against its budget, as the cost ledger judged
-//! it: computed by the event-log engine (`sparkplane_eventlog::cost`), read by
+//! it: computed from event logs by `sparkplane_analysis::cost`, read by
 //! the budget policies (`sparkplane_policy`).
 //!
 //! Owns: that reading's shape, so neither of the two depends on the other.

@@ -43,15 +43,18 @@ pub fn group_url(pushgateway: &str, backup_name: &str) -> String {
     format!("{}/metrics/job/sparkplane_backup/backup/{backup_name}", pushgateway.trim_end_matches('/'))
 }
 
-/// Pushes `text` to the backup's group.
+/// Pushes `text` to the backup's group: a POST through the one retry rule
+/// (`sparkplane_http::post`; a PUT would replace every metric of the group,
+/// a failure's push the last success's too).
 pub fn push(pushgateway: &str, backup_name: &str, text: &str) -> Result<(), BackupError> {
     let url = group_url(pushgateway, backup_name);
-    ureq::post(&url).header("Content-Type", "text/plain; version=0.0.4").send(text.as_bytes()).map(|_| ()).map_err(
-        |e| BackupError::Unreachable {
+    let retry = sparkplane_http::Retry::default();
+    sparkplane_http::post(&retry, &url, "text/plain; version=0.0.4", text.as_bytes()).map_err(|e| {
+        BackupError::Unreachable {
             message: format!("{url}: push failed: {e}"),
             help: "check spec.metrics.pushgateway".into(),
-        },
-    )
+        }
+    })
 }
 
 #[cfg(test)]

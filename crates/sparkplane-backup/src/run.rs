@@ -15,7 +15,7 @@ use sparkplane_storage::{StorageError, Store};
 
 use crate::manifest::{DumpRecord, KIND, Manifest, ObjectRecord};
 use crate::plan::{CopyStep, RunInfo, SourceObject, plan_copies, plan_retention, unreferenced_blobs};
-use crate::{BackupError, layout, pg, stores};
+use crate::{BackupError, layout, metrics, pg, stores};
 
 /// Parts of multipart uploads (S3's minimum is 5 MiB).
 const PART: usize = 8 * 1024 * 1024;
@@ -173,6 +173,57 @@ fn list_sources(backup: &Backup) -> Result<Listed, BackupError> {
     Ok(listed)
 }
 
+impl RunReport {
+    /// The run as `backup run` says it: the manifest written, the metastore
+    /// dump, the objects copied and reused, what retention removed, and how
+    /// long it took.
+    pub fn text(&self) -> String {
+        let m = &self.manifest;
+        let mut text = format!("backup {} run {} complete: {}\n", m.backup, m.id, self.manifest_url);
+        if let Some(dump) = &m.metastore {
+            let rows: u64 = dump.tables.values().sum();
+            text.push_str(&format!(
+                "  metastore {}: {} bytes, {} tables, {rows} rows, sha256 {}\n",
+                dump.database,
+                dump.size,
+                dump.tables.len(),
+                dump.sha256
+            ));
+        }
+        text.push_str(&format!(
+            "  objects: {} copied, {} reused from earlier runs ({} bytes in all, {} written)\n",
+            self.copied, self.reused, m.total_bytes, m.written_bytes
+        ));
+        if !self.removed_runs.is_empty() {
+            text.push_str(&format!("  retention removed runs {}\n", self.removed_runs.join(", ")));
+        }
+        text.push_str(&format!("  took {:.1}s\n", m.duration_ms as f64 / 1000.0));
+        text
+    }
+}
+
+/// Seconds since the epoch, as the exposition writes times.
+fn epoch_seconds(t: jiff::Timestamp) -> f64 {
+    t.as_millisecond() as f64 / 1000.0
+}
+
+/// `backup run`: one backup now, then, when the Backup names a Pushgateway,
+/// how it went pushed there (its freshness on success, the failure
+/// otherwise; `metrics`). The run's outcome decides; a push that failed is
+/// returned beside it, for a warning (alerts on staleness catch it).
+pub fn run_and_push(backup: &Backup) -> (Result<RunReport, BackupError>, Option<BackupError>) {
+    let outcome = run(backup, jiff::Timestamp::now());
+    let late_after = crate::document::late_after(backup);
+    let now = epoch_seconds(jiff::Timestamp::now());
+    let exposition = match &outcome {
+        Ok(report) => metrics::success(&report.manifest, now, late_after),
+        Err(_) => metrics::failure(&backup.metadata.name, now, late_after),
+    };
+    let pushgateway = backup.spec.metrics.as_ref().map(|m| m.pushgateway.as_str());
+    let pushed = pushgateway.and_then(|url| metrics::push(url, &backup.metadata.name, &exposition).err());
+    (outcome, pushed)
+}
+
 /// Runs one backup at `now`.
 pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupError> {
     let name = &backup.metadata.name;
@@ -281,4 +332,46 @@ pub fn run(backup: &Backup, now: jiff::Timestamp) -> Result<RunReport, BackupErr
         removed_blobs: unreferenced.len(),
         empty_sources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backup(target: &std::path::Path, lake: &std::path::Path, pushgateway: Option<&str>) -> Backup {
+        let mut doc = serde_json::json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Backup", "metadata": {"name": "platform"},
+            "spec": {"image": "registry.example.com/sparkplane-backup:0.1.0", "schedule": "15 2 * * *",
+                     "retention": {"count": 3}, "target": {"url": target.display().to_string()},
+                     "objects": {"lake": [{"name": "sales", "url": lake.display().to_string()}]}},
+        });
+        if let Some(url) = pushgateway {
+            doc["spec"]["metrics"] = serde_json::json!({"pushgateway": url});
+        }
+        serde_json::from_value(doc).expect("a Backup")
+    }
+
+    #[test]
+    fn a_run_is_reported_and_a_push_that_fails_is_said_beside_it_without_failing_the_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (target, lake) = (dir.path().join("backups"), dir.path().join("lake"));
+        std::fs::create_dir_all(&lake).expect("lake");
+        std::fs::write(lake.join("part-0.parquet"), b"rows").expect("object");
+        let (outcome, pushed) = run_and_push(&backup(&target, &lake, None));
+        let report = outcome.expect("the run");
+        assert!(pushed.is_none(), "no Pushgateway, no push");
+        assert_eq!((report.copied, report.reused), (1, 0));
+        let text = report.text();
+        assert!(text.starts_with(&format!("backup platform run {} complete: ", report.manifest.id)), "{text}");
+        assert!(
+            text.contains("\n  objects: 1 copied, 0 reused from earlier runs (4 bytes in all, 4 written)\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("s\n") && text.contains("  took "), "{text}");
+        // A second later, a second run reuses the copy; a Pushgateway nobody answers is a warning, not a failure.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let (outcome, pushed) = run_and_push(&backup(&target, &lake, Some("http://127.0.0.1:9")));
+        assert_eq!(outcome.expect("the run").reused, 1);
+        assert!(matches!(pushed, Some(BackupError::Unreachable { .. })), "{pushed:?}");
+    }
 }

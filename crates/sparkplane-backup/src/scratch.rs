@@ -3,7 +3,8 @@
 //!
 //! Owns: the freshness rule for a restore folder (new or empty, made
 //! absolute so the job finds it from its own folder), what `{restored}`
-//! stands for in each place, and emptying the bucket afterwards. Must not:
+//! stands for in each place, when the restored metastore serves the job
+//! ([`Scratch::serves_catalog`]), and emptying the bucket afterwards. Must not:
 //! restore or decide a drill (`verify`, `drill_run`).
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,13 @@ impl Scratch {
             Scratch::Folder(dir) => dir.to_string_lossy().into_owned(),
             Scratch::Bucket { url, .. } => s3a_prefix(url),
         }
+    }
+
+    /// Whether the restored scratch database serves the drilled job as its
+    /// catalog: only beside a scratch bucket (a local Spark reads the
+    /// restored tables there) and when `backup` has a metastore.
+    pub fn serves_catalog(&self, backup: &sparkplane_api::backup::Backup) -> bool {
+        matches!(self, Scratch::Bucket { .. }) && backup.spec.metastore.is_some()
     }
 
     /// The place in words.
@@ -90,6 +98,26 @@ pub fn fresh_folder(asked: Option<&Path>, unique: &str) -> Result<PathBuf, Diagn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_scratch_bucket_beside_a_metastore_serves_the_catalog() {
+        let mut backup = sparkplane_api::backup::Backup::default();
+        let folder = Scratch::Folder(PathBuf::from("/tmp/r"));
+        assert!(!folder.serves_catalog(&backup));
+        backup.spec.metastore = Some(
+            serde_json::from_value(serde_json::json!({"host": "pg", "database": "metastore", "user": "hive"}))
+                .expect("a metastore"),
+        );
+        assert!(!folder.serves_catalog(&backup), "a folder never serves it");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store =
+            Store::open(&sparkplane_storage::Location::parse(&dir.path().display().to_string()).expect("a location"))
+                .expect("a store");
+        let bucket = Scratch::Bucket { url: "s3://scratch/r".into(), store: Box::new(store) };
+        assert!(bucket.serves_catalog(&backup));
+        backup.spec.metastore = None;
+        assert!(!bucket.serves_catalog(&backup));
+    }
 
     #[test]
     fn a_restore_folder_must_be_new_or_empty_and_comes_back_absolute() {

@@ -53,6 +53,26 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// The check as `backup verify` says it: the run, the metastore
+    /// restored, the objects read back, and `ok` when nothing is wrong (each
+    /// problem is the caller's to report).
+    pub fn text(&self) -> String {
+        let mut text = format!("backup run {} ({})\n", self.id, self.manifest_url);
+        if self.tables > 0 {
+            text.push_str(&format!(
+                "  metastore: restored {} tables, {} rows; the Hive query lists {} tables\n",
+                self.tables,
+                self.rows,
+                self.hive_tables.len()
+            ));
+        }
+        text.push_str(&format!("  objects: {} checked, {} bytes read back\n", self.objects, self.bytes));
+        if self.problems.is_empty() {
+            text.push_str("  ok: everything is there and matches the manifest\n");
+        }
+        text
+    }
+
     fn problem(&mut self, fault: RestoreFault, detail: String) {
         self.problems.push(detail.clone());
         self.findings.push(RestoreFinding { fault, detail });
@@ -299,5 +319,40 @@ fn local(path: &std::path::Path, e: &std::io::Error) -> BackupError {
     BackupError::Failed {
         message: format!("{}: {e}", path.display()),
         help: "verify needs room in the temporary folder for the dump (TMPDIR)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VerifyReport;
+
+    #[test]
+    fn the_text_names_the_run_what_was_read_back_and_ok_only_without_problems() {
+        let mut report = VerifyReport {
+            id: "20260101T000000Z".into(),
+            manifest_url: "s3://b/platform/runs/20260101T000000Z/manifest.json".into(),
+            tables: 2,
+            rows: 7,
+            hive_tables: vec!["default.a".into(), "default.b".into()],
+            objects: 3,
+            bytes: 99,
+            problems: Vec::new(),
+            findings: Vec::new(),
+            started: String::new(),
+            scratch_database: None,
+        };
+        assert_eq!(
+            report.text(),
+            "backup run 20260101T000000Z (s3://b/platform/runs/20260101T000000Z/manifest.json)\n  \
+             metastore: restored 2 tables, 7 rows; the Hive query lists 2 tables\n  \
+             objects: 3 checked, 99 bytes read back\n  ok: everything is there and matches the manifest\n"
+        );
+        report.problems.push("missing".into());
+        report.tables = 0;
+        assert_eq!(
+            report.text(),
+            "backup run 20260101T000000Z (s3://b/platform/runs/20260101T000000Z/manifest.json)\n  \
+             objects: 3 checked, 99 bytes read back\n"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! The named chaos experiments: where each runs, what should happen, and
 //! which alerts and runbook apply.
 //!
-//! Owns: experiment names (the CLI's words), their setting, and the
-//! expectation each is judged against. Must not: run anything.
+//! Owns: experiment names (the CLI's words), which ones a run asks for
+//! ([`Experiment::chosen`]), their setting, the expectation each is judged
+//! against, and the catalog as `chaos list` shows it ([`ListRow`]). Must
+//! not: run anything.
 
 use serde::Serialize;
 
@@ -103,6 +105,22 @@ impl Experiment {
         Self::ALL.into_iter().find(|e| e.name() == name).ok_or_else(|| UnknownExperiment { name: name.to_string() })
     }
 
+    /// The experiments a run asks for: every one with `all`, else each of
+    /// `names` once, in the order given.
+    pub fn chosen(names: &[String], all: bool) -> Result<Vec<Experiment>, UnknownExperiment> {
+        if all {
+            return Ok(Experiment::ALL.to_vec());
+        }
+        let mut chosen = Vec::new();
+        for name in names {
+            let experiment = Experiment::parse(name)?;
+            if !chosen.contains(&experiment) {
+                chosen.push(experiment);
+            }
+        }
+        Ok(chosen)
+    }
+
     /// Where it runs.
     pub fn setting(self) -> Setting {
         match self {
@@ -179,6 +197,52 @@ impl Experiment {
     }
 }
 
+/// One row of `chaos list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListRow {
+    name: &'static str,
+    setting: Setting,
+    should: &'static str,
+    alerts: Vec<String>,
+    runbook: &'static str,
+}
+
+impl ListRow {
+    /// Every experiment's row, in [`Experiment::ALL`]'s order.
+    pub fn all() -> Vec<ListRow> {
+        Experiment::ALL
+            .into_iter()
+            .map(|experiment| {
+                let expectation = experiment.expectation();
+                ListRow {
+                    name: experiment.name(),
+                    setting: experiment.setting(),
+                    should: expectation.should,
+                    alerts: expectation
+                        .alerts
+                        .iter()
+                        .map(|a| format!("{} {}", a.alert, if a.fires { "fires" } else { "stays silent" }))
+                        .collect(),
+                    runbook: expectation.runbook,
+                }
+            })
+            .collect()
+    }
+
+    /// The rows as `chaos list`'s table.
+    pub fn table(rows: &[ListRow]) -> String {
+        let mut table = sparkplane_documents::table::Table::new(&["EXPERIMENT", "WHERE", "ALERTS", "RUNBOOK"]);
+        for row in rows {
+            let place = match row.setting {
+                Setting::LocalCluster => "local-cluster",
+                Setting::SimulatedCluster => "simulated cluster",
+            };
+            table.row(vec![row.name.into(), place.into(), row.alerts.join(", "), row.runbook.into()]);
+        }
+        table.render()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +275,29 @@ mod tests {
             let runbook = experiment.expectation().runbook;
             assert!(runbooks.join(format!("{runbook}.md")).is_file(), "{}: no runbook {runbook}.md", experiment.name());
         }
+    }
+
+    #[test]
+    fn a_run_asks_for_every_experiment_or_each_named_one_once_in_order() {
+        let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(Experiment::chosen(&[], true), Ok(Experiment::ALL.to_vec()));
+        assert_eq!(
+            Experiment::chosen(&names(&["node-lost", "executor-killed", "node-lost"]), false),
+            Ok(vec![Experiment::NodeLost, Experiment::ExecutorKilled])
+        );
+        let unknown = Experiment::chosen(&names(&["node-lost", "typo"]), false).expect_err("typo");
+        assert_eq!(unknown.name, "typo");
+    }
+
+    #[test]
+    fn the_list_has_a_row_per_experiment_with_where_it_runs() {
+        let rows = ListRow::all();
+        assert_eq!(rows.len(), Experiment::ALL.len());
+        let table = ListRow::table(&rows);
+        assert!(table.starts_with("EXPERIMENT "), "{table}");
+        assert_eq!(table.lines().count(), 1 + Experiment::ALL.len());
+        let first = table.lines().nth(1).unwrap_or_default();
+        assert!(first.starts_with("executor-killed ") && first.contains(" local-cluster "), "{first}");
+        assert!(table.contains(" simulated cluster "), "{table}");
     }
 }

@@ -17,7 +17,7 @@ pub mod outcome;
 #[cfg(feature = "runners")]
 pub mod simulated;
 
-pub use catalog::{Experiment, Setting, UnknownExperiment};
+pub use catalog::{Experiment, ListRow, Setting, UnknownExperiment};
 pub use outcome::{AlertVerdict, Check, Outcome};
 
 /// Why an experiment could not be carried out at all (as opposed to one

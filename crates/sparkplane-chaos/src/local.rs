@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_local::java::check_java;
 use sparkplane_local::runtime::{default_home, locate};
 use sparkplane_local::s3a::s3a_jars;

@@ -1,7 +1,8 @@
 //! An experiment's verdict: what should have happened, what did, and
 //! whether its alerts behaved.
 //!
-//! Owns: the outcome's shape, when it passes, and its JUnit case.
+//! Owns: the outcome's shape, when it passes, its JUnit case, and how
+//! `chaos run` shows it.
 //! Must not: run experiments or print.
 
 use serde::Serialize;
@@ -102,6 +103,34 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The outcome as `chaos run` shows it: the verdict and time, what
+    /// should happen, each check and alert, and the runbook.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "{} ({}): {}\n  should: {}\n",
+            self.experiment.name(),
+            if self.passed() { "passed" } else { "FAILED" },
+            format_args!("{:.1} s", self.seconds),
+            self.should
+        );
+        for check in &self.checks {
+            out.push_str(&format!("  [{}] {}: {}\n", if check.held { "ok" } else { "FAILED" }, check.what, check.seen));
+        }
+        for alert in &self.alerts {
+            let wanted = if alert.expected_firing { "should fire" } else { "should stay silent" };
+            out.push_str(&format!(
+                "  [{}] alert {} {wanted}: {}\n",
+                if alert.held() { "ok" } else { "FAILED" },
+                alert.alert,
+                alert.detail
+            ));
+        }
+        out.push_str(&format!("  runbook: docs/runbooks/{}.md\n", self.runbook));
+        out
+    }
+}
+
 /// The outcomes as one JUnit suite, a case per experiment.
 pub fn to_junit(outcomes: &[Outcome]) -> TestSuite {
     let cases = outcomes
@@ -171,5 +200,19 @@ mod tests {
         assert!(xml.contains(r#"tests="2""#) && xml.contains(r#"failures="1""#), "{xml}");
         assert!(xml.contains(r#"name="executor-killed""#) && xml.contains(r#"name="node-lost""#), "{xml}");
         assert!(xml.contains("x: saw y"), "{xml}");
+    }
+
+    #[test]
+    fn the_text_gives_the_verdict_each_check_and_alert_and_the_runbook() {
+        let mut failed = outcome(vec![Check::new("the job succeeded", false, "exit 1")], vec![alert(true, true)]);
+        failed.seconds = 12.34;
+        assert_eq!(
+            failed.text(),
+            format!(
+                "executor-killed (FAILED): 12.3 s\n  should: {}\n  [FAILED] the job succeeded: exit 1\n  \
+                 [ok] alert SparkJobFailed should fire: promtool said so\n  runbook: docs/runbooks/{}.md\n",
+                failed.should, failed.runbook
+            )
+        );
     }
 }

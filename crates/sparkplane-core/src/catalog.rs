@@ -7,7 +7,8 @@
 //! The catalog holds parsed, schema-checked documents and tenants checked by
 //! their loader; it reads no files — callers pass the texts of overriding
 //! documents in as `Source`s. It also owns the one rule that says which
-//! tenant a job runs under ([`job_tenant`]).
+//! tenant a job runs under ([`job_tenant`]), and the presets as `presets
+//! list|show` show them ([`PresetRow`], [`Catalog::find_preset`]).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,10 @@ pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
     ("presets/interactive.yaml", include_str!("../../../presets/interactive.yaml")),
     ("presets/cost-optimized.yaml", include_str!("../../../presets/cost-optimized.yaml")),
 ];
+
+/// The built-in environment of runs on this machine (`run`, `dq check`,
+/// `dr drill` unless told otherwise; `environments/local.yaml`).
+pub const LOCAL_ENVIRONMENT: &str = "local";
 
 /// Built-in platform environments: (file name, text).
 pub const BUILTIN_ENVIRONMENTS: &[(&str, &str)] = &[
@@ -189,18 +194,36 @@ impl Catalog {
         self.presets.get(name).map(|e| &e.doc)
     }
 
+    /// A preset by name; an unknown one is the error, naming the nearest one
+    /// (or every one).
+    pub fn find_preset(&self, name: &str) -> Result<&Node, Diagnostic> {
+        self.preset(name).ok_or_else(|| {
+            let known: Vec<&str> = self.preset_names().collect();
+            let diag = Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
+            match schema::did_you_mean(name, known.iter().copied()) {
+                Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+                None => diag.with_help(format!("use one of: {}", known.join(", "))),
+            }
+        })
+    }
+
+    /// The presets as `presets list` shows them: name, description and
+    /// where each comes from, sorted by name.
+    pub fn preset_rows(&self) -> Vec<PresetRow> {
+        self.presets()
+            .map(|(name, entry)| PresetRow {
+                name: name.to_owned(),
+                description: entry.description().to_owned(),
+                origin: entry.origin.clone(),
+            })
+            .collect()
+    }
+
     /// A preset's Spark settings (`template.spec.sparkConf`) as strings, as a
     /// Spark Connect server started with `--preset` takes them. An unknown
     /// preset is the error, naming the nearest one (or every one).
     pub fn preset_spark_conf(&self, name: &str) -> Result<BTreeMap<String, String>, Diagnostic> {
-        let Some(doc) = self.preset(name) else {
-            let known: Vec<&str> = self.preset_names().collect();
-            let diag = Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
-            return Err(match schema::did_you_mean(name, known.iter().copied()) {
-                Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
-                None => diag.with_help(format!("use one of: {}", known.join(", "))),
-            });
-        };
+        let doc = self.find_preset(name)?;
         let path = FieldPath::parse("template.spec.sparkConf").unwrap_or_default();
         let mut conf = BTreeMap::new();
         for (key, _, value) in doc.get(&path).and_then(|n| n.as_map()).unwrap_or_default() {
@@ -239,6 +262,28 @@ impl Catalog {
     }
 }
 
+/// One row of `presets list`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PresetRow {
+    /// The preset's name.
+    pub name: String,
+    /// Its `metadata.description`.
+    pub description: String,
+    /// `builtin` or the platform file it came from.
+    pub origin: String,
+}
+
+impl PresetRow {
+    /// The rows as `presets list`'s table.
+    pub fn table(rows: &[PresetRow]) -> String {
+        let mut table = sparkplane_documents::table::Table::new(&["NAME", "DESCRIPTION", "FROM"]);
+        for row in rows {
+            table.row(vec![row.name.clone(), row.description.clone(), row.origin.clone()]);
+        }
+        table.render()
+    }
+}
+
 impl Entry {
     /// The `metadata.description` of the document.
     pub fn description(&self) -> &str {
@@ -264,5 +309,27 @@ mod tests {
         assert_eq!(err.help.as_deref(), Some("did you mean `interactive`?"));
         let err = catalog.preset_spark_conf("zzzzzzzzzz").expect_err("unknown");
         assert!(err.help.as_deref().is_some_and(|h| h.starts_with("use one of: ") && h.contains("interactive")));
+    }
+
+    #[test]
+    fn the_presets_list_has_a_row_per_preset_sorted_by_name() {
+        let catalog = Catalog::builtin().expect("built-in catalog");
+        let rows = catalog.preset_rows();
+        assert_eq!(rows.len(), BUILTIN_PRESETS.len());
+        assert!(rows.windows(2).all(|w| w[0].name < w[1].name), "{rows:?}");
+        let table = PresetRow::table(&rows);
+        assert!(table.starts_with("NAME ") && table.lines().next().is_some_and(|l| l.ends_with("FROM")), "{table}");
+        assert!(table.lines().skip(1).all(|l| l.ends_with("builtin")), "{table}");
+        assert!(catalog.find_preset("etl-small").is_ok());
+        assert_eq!(
+            catalog.find_preset("etl-smal").expect_err("unknown").help.as_deref(),
+            Some("did you mean `etl-small`?")
+        );
+    }
+
+    #[test]
+    fn the_local_environment_is_built_in() {
+        let catalog = Catalog::builtin().expect("built-in catalog");
+        assert!(catalog.environment(LOCAL_ENVIRONMENT).is_some());
     }
 }

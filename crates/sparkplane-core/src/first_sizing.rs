@@ -51,6 +51,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sparkplane_api::job::{AppType, DriverSpec, DynamicAllocation, ExecutorSpec, RoleSpec, SparkJobSpec};
 use sparkplane_api::{CpuAmount, Duration, MemorySize};
+use sparkplane_documents::table::Table;
 
 use crate::sizing::{SizedJob, default_overhead_factor, largest_heap_within, overhead_for, size_job};
 
@@ -575,6 +576,48 @@ impl Recommendation {
         by_cpu.min(by_memory)
     }
 
+    /// The recommendation as `size` prints it: each setting, its value and
+    /// why; the pods it makes; with `pool` (its name and the room a pod has
+    /// on its nodes), how many executors fit a node; then the warnings.
+    pub fn text(&self, pool: Option<(&str, NodeLimit)>) -> String {
+        let mut t = Table::new(&["SETTING", "VALUE", "WHY"]);
+        let mut row = |name: &str, value: String, why: &str| t.row(vec![name.to_owned(), value, why.to_owned()]);
+        row("partitions", self.partitions.value.to_string(), &self.partitions.why);
+        row("waves", self.waves.value.to_string(), &self.waves.why);
+        row("executor.cores", self.executor_cores.value.to_string(), &self.executor_cores.why);
+        row("executor.memory", self.executor_memory.value.to_kubernetes(), &self.executor_memory.why);
+        row("executor overhead", self.executor_overhead.value.to_kubernetes(), &self.executor_overhead.why);
+        row("executors", self.executors.value.to_string(), &self.executors.why);
+        row("dynamicAllocation", self.dynamic_allocation.value.to_string(), &self.dynamic_allocation.why);
+        row("driver.cores", self.driver_cores.value.to_string(), &self.driver_cores.why);
+        row("driver.memory", self.driver_memory.value.to_kubernetes(), &self.driver_memory.why);
+        row("spark.sql.shuffle.partitions", self.shuffle_partitions.value.to_string(), &self.shuffle_partitions.why);
+        row("compute time, all waves", self.task_time.value.to_string(), &self.task_time.why);
+        let mut out = t.render();
+        let e = &self.sized.executor;
+        out.push_str(&format!(
+            "\nexecutor pod: {} CPU, {} memory (heap {} + overhead {}); driver pod: {} CPU, {} memory\n",
+            e.cpu_request,
+            e.pod_memory,
+            e.heap,
+            e.overhead,
+            self.sized.driver.cpu_request,
+            self.sized.driver.pod_memory
+        ));
+        if let Some((pool, room)) = pool {
+            out.push_str(&format!(
+                "{} executor(s) per node of pool {pool} ({} CPU, {} free for pods)\n",
+                self.executors_per_node(room),
+                room.cpu,
+                room.memory
+            ));
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out
+    }
+
     /// The recommended settings as a partial SparkJob spec (with the assumed
     /// application type, so that sizing it gives [`Recommendation::sized`]).
     pub fn to_spec(&self) -> SparkJobSpec {
@@ -972,5 +1015,29 @@ mod tests {
         assert_eq!(value["executorMemory"]["value"], "16Gi");
         assert_eq!(value["workload"], "etl");
         assert_eq!(rec.executor_overhead.why, "max(384 MiB, 0.4 × 16 GiB) for Python applications = 6553 MiB");
+    }
+
+    #[test]
+    fn the_text_lists_each_setting_with_why_the_pods_and_the_executors_per_node_of_the_pool() {
+        let rec = recommend(&SizeRequest::new(100 << 30, Workload::Etl));
+        let room = NodeLimit { cpu: CpuAmount::from_cores(16), memory: MemorySize::from_gib(64) };
+        let text = rec.text(Some(("general", room)));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("SETTING") && lines[0].ends_with("WHY"), "{text}");
+        assert!(lines[1].starts_with("partitions "), "{text}");
+        assert!(
+            lines[1].contains(&rec.partitions.value.to_string()) && lines[1].ends_with(&rec.partitions.why),
+            "{text}"
+        );
+        assert_eq!(lines[12], "", "a blank line after the eleven settings:\n{text}");
+        assert!(lines[13].starts_with("executor pod: 4 CPU, "), "{text}");
+        assert_eq!(
+            lines[14],
+            format!(
+                "{} executor(s) per node of pool general (16 CPU, 64Gi free for pods)",
+                rec.executors_per_node(room)
+            )
+        );
+        assert!(!rec.text(None).contains("per node of pool"));
     }
 }

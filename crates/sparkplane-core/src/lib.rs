@@ -9,7 +9,6 @@ pub mod catalog;
 pub mod cron;
 pub mod failure_cause;
 pub mod first_sizing;
-pub mod fit;
 pub mod image;
 pub mod job_file;
 pub mod kube_quantity;

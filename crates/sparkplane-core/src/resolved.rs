@@ -2,7 +2,8 @@
 //! document with the span of every value, and which layer set each field.
 //!
 //! Owns: [`ResolvedJob`] and the provenance types it carries ([`Origin`],
-//! [`LayerLabel`], [`LayerKind`]). Data only: it must not merge layers
+//! [`LayerLabel`], [`LayerKind`]), and that provenance as `resolve
+//! --explain` shows it ([`Explained`]). Data only: it must not merge layers
 //! (`resolve`), check meaning (`validate`) or judge (`policy`); every one of
 //! those reads this type, so it depends on none of them.
 
@@ -138,6 +139,52 @@ impl ResolvedJob {
     }
 }
 
+/// One field of `resolve --explain`: its value, the layer that set it and where.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Explained {
+    /// The field path.
+    pub path: String,
+    /// Its resolved value.
+    pub value: serde_json::Value,
+    /// The layer that set it.
+    pub layer: String,
+    /// Where it was written (`file:line:column`).
+    pub location: String,
+}
+
+impl ResolvedJob {
+    /// Every field a layer set, in path order.
+    pub fn explain(&self) -> Vec<Explained> {
+        self.provenance
+            .iter()
+            .map(|(path, origin)| Explained {
+                path: path.to_string(),
+                value: self.tree.get(path).map(|n| n.to_json()).unwrap_or_default(),
+                layer: origin.layer.to_string(),
+                location: origin.span.location(),
+            })
+            .collect()
+    }
+}
+
+/// A value for a table cell: text as it is, anything else as JSON, cut at 60 characters.
+fn value_text(value: &serde_json::Value) -> String {
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
+}
+
+/// [`ResolvedJob::explain`]'s rows as `resolve --explain`'s table.
+pub fn explain_table(rows: &[Explained]) -> String {
+    let mut table = sparkplane_documents::table::Table::new(&["FIELD", "VALUE", "SET BY", "AT"]);
+    for row in rows {
+        table.row(vec![row.path.clone(), value_text(&row.value), row.layer.clone(), row.location.clone()]);
+    }
+    table.render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +216,40 @@ mod tests {
             resolved.settle_namespace(flag, context);
             assert_eq!(resolved.namespace(), settled, "{flag:?} {own:?} {context:?}");
         }
+    }
+
+    #[test]
+    fn explain_says_which_layer_set_each_field_and_where_cutting_long_values() {
+        let source = sparkplane_documents::Source::new(
+            "etl.yaml",
+            format!("spec:\n  image: {{repository: r}}\n  arguments: [\"{}\"]\n", "x".repeat(70)),
+        );
+        let tree = sparkplane_documents::yaml::parse_single(&source).expect("parses");
+        let at = |path: &str| {
+            let path = FieldPath::parse(path).expect("a path");
+            let span = tree.get(&path).expect("written").span.clone();
+            (path, Origin { layer: LayerLabel { kind: LayerKind::Job, name: "etl.yaml".into() }, span })
+        };
+        let job = ResolvedJob {
+            job: SparkJob::new("etl", Default::default()),
+            provenance: BTreeMap::from([at("spec.image.repository"), at("spec.arguments")]),
+            tree: tree.clone(),
+            environment: None,
+            preset: None,
+            warnings: Diagnostics::new(),
+            attempt: 1,
+        };
+        let rows = job.explain();
+        assert_eq!(
+            rows.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+            ["spec.arguments", "spec.image.repository"]
+        );
+        assert_eq!((rows[1].layer.as_str(), rows[1].location.as_str()), ("job etl.yaml", "etl.yaml:2:23"));
+        let table = explain_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("FIELD ") && lines[0].ends_with("AT"), "{table}");
+        let cut = format!("[\"{}…", "x".repeat(57));
+        assert!(lines[1].contains(&cut) && !lines[1].contains(&"x".repeat(58)), "{table}");
+        assert!(lines[2].starts_with("spec.image.repository  r "), "{table}");
     }
 }

@@ -11,6 +11,9 @@ use cdevents_sdk::latest::{
 use cdevents_sdk::{CDEvent, Subject};
 use sha2::{Digest, Sha256};
 
+use sparkplane_api::dq::CheckSeverity;
+use sparkplane_dq::{DqReport, Status as DqStatus};
+
 use crate::ci_report::{CiReport, Outcome as CiOutcome};
 
 /// The CDEvents spec version the events declare: `cdevents-sdk`'s `latest`
@@ -410,6 +413,28 @@ pub fn ci_steps(report: &CiReport, at: jiff::Timestamp) -> Vec<Step> {
     suite_steps(&format!("ci/{}", report.job), &report.job, "ci", Some(&report.job), &cases, at)
 }
 
+/// The CDEvents of one checked data-quality spec: a test case per check,
+/// the suite (`dq/<spec name>`), and an incident when an error-severity
+/// check failed. A failed warn-severity check passes, as it does for the
+/// exit code.
+pub fn dq_steps(report: &DqReport, environment: &str, job: Option<&str>, at: jiff::Timestamp) -> Vec<Step> {
+    let cases: Vec<CaseResult> = report
+        .checks
+        .iter()
+        .map(|c| CaseResult {
+            id: c.name.clone(),
+            name: c.name.clone(),
+            outcome: match (c.status, c.severity) {
+                (DqStatus::Fail, CheckSeverity::Error) => Outcome::Failure,
+                _ => Outcome::Success,
+            },
+            reason: (c.status == DqStatus::Fail).then(|| c.message.clone()),
+            environment: None,
+        })
+        .collect();
+    suite_steps(&format!("dq/{}", report.spec), &report.spec, environment, job, &cases, at)
+}
+
 /// The events of one finished suite (a data-quality gate, a CI run): one
 /// testcaserun.finished per check, then the testsuiterun.finished, then an
 /// incident.detected when the suite did not succeed. The suite fails when a
@@ -605,5 +630,56 @@ mod tests {
     #[test]
     fn release_purls_escape_what_purl_reserves() {
         assert_eq!(release_purl("orders daily", "orders-prod-ab12"), "pkg:generic/orders%20daily@orders-prod-ab12");
+    }
+
+    #[test]
+    fn a_dq_report_is_a_suite_whose_failed_warn_checks_pass_and_whose_failed_error_checks_fail() {
+        let check = |name: &str, severity, status| sparkplane_dq::CheckResult {
+            name: name.into(),
+            kind: "notNull".into(),
+            severity,
+            status,
+            message: format!("{name} says so"),
+            observed: None,
+            failing_rows: None,
+            examples: Vec::new(),
+        };
+        let report = DqReport {
+            spec: "trips".into(),
+            selection: "all".into(),
+            passed: false,
+            files: 1,
+            bytes: 1,
+            rows: 1,
+            row_groups_pruned: 0,
+            checks: vec![
+                check("ok", CheckSeverity::Error, DqStatus::Pass),
+                check("ids", CheckSeverity::Error, DqStatus::Fail),
+                check("soft", CheckSeverity::Warn, DqStatus::Fail),
+            ],
+            quarantine: None,
+            spark: None,
+        };
+        let steps = dq_steps(&report, "prod", Some("trips-etl"), at());
+        let cases: Vec<(&str, Outcome, Option<&str>)> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CaseFinished { case, outcome, reason, .. } => Some((case.as_str(), *outcome, reason.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("dq/trips/ok", Outcome::Success, None),
+                ("dq/trips/ids", Outcome::Failure, Some("ids says so")),
+                ("dq/trips/soft", Outcome::Success, Some("soft says so")),
+            ]
+        );
+        assert!(
+            matches!(&steps[3], Step::SuiteFinished { suite, outcome: Outcome::Failure, .. } if suite == "dq/trips")
+        );
+        assert!(matches!(&steps[4], Step::IncidentDetected { service: Some(s), .. } if s == "trips-etl"));
+        assert_eq!(steps.len(), 5);
     }
 }

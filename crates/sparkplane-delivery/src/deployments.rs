@@ -16,8 +16,9 @@
 //! Owns: the deployment record's shape, the log's layouts and its atomic
 //! append, and the pure decisions over the log — whether a deployment is the
 //! job's first in the environment or an upgrade, whether it changes nothing,
-//! and which deployment a rollback goes back to. Must not verify, judge
-//! gates, render or look at the clock.
+//! and which deployment a rollback goes back to; and the log as
+//! `deployments` shows it ([`log_rows`], [`log_table`]). Must not verify,
+//! judge gates, render or look at the clock.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -234,6 +235,47 @@ pub fn rollback_target<'a>(
             count: log.len(),
         }),
     }
+}
+
+/// The log as `deployments -o json` gives it, the last deployment `current`.
+pub fn log_rows(history: &[DeploymentRecord]) -> Vec<Value> {
+    let last = history.last().map(|l| l.sequence);
+    history
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "sequence": d.sequence, "action": d.action.as_str(), "release": d.release, "deployedAt": d.deployed_at,
+                "deployedBy": d.deployed_by, "from": d.from, "rollbackOf": d.rollback_of, "image": d.image,
+                "commit": d.commit, "contentHash": d.content_hash, "sbomDigest": d.sbom_digest, "signedBy": d.signed_by,
+                "current": Some(d.sequence) == last,
+            })
+        })
+        .collect()
+}
+
+/// The log as `deployments` shows it, oldest first, the current one starred;
+/// FROM is a promotion's source environment or the deployment a rollback
+/// went back to.
+pub fn log_table(history: &[DeploymentRecord]) -> String {
+    let mut table =
+        sparkplane_documents::table::Table::new(&["SEQ", "DEPLOYED", "BY", "ACTION", "RELEASE", "FROM", "COMMIT"]);
+    for d in history {
+        let current = Some(d.sequence) == history.last().map(|l| l.sequence);
+        table.row(vec![
+            format!("{}{}", d.sequence, if current { "*" } else { "" }),
+            d.deployed_at.clone(),
+            d.deployed_by.clone(),
+            d.action.as_str().to_owned(),
+            d.release.clone(),
+            match (&d.from, d.rollback_of) {
+                (Some(env), _) => env.clone(),
+                (None, Some(seq)) => format!("#{seq}"),
+                _ => "-".to_owned(),
+            },
+            d.commit.chars().take(12).collect(),
+        ]);
+    }
+    table.render()
 }
 
 /// Why the log could not be read or written.
@@ -480,6 +522,24 @@ pub(crate) mod tests {
             deployed_at: "2026-11-23T18:00:00Z".into(),
             spec: serde_json::json!({"kind": "SparkJob"}),
         }
+    }
+
+    #[test]
+    fn the_log_stars_the_current_deployment_and_says_where_each_came_from() {
+        let mut back = deployment(3, "a");
+        (back.action, back.from, back.rollback_of) = (Action::Rollback, None, Some(1));
+        let log = [deployment(1, "a"), deployment(2, "b"), back];
+        let table = log_table(&log);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "SEQ  DEPLOYED              BY     ACTION    RELEASE  FROM     COMMIT");
+        assert_eq!(lines[1], "1    2026-11-23T18:00:00Z  alice  promote   a        staging  c0ffee");
+        assert_eq!(lines[3], "3*   2026-11-23T18:00:00Z  alice  rollback  a        #1       c0ffee");
+        let rows = log_rows(&log);
+        assert_eq!(
+            rows.iter().map(|r| r["current"].as_bool()).collect::<Vec<_>>(),
+            [Some(false), Some(false), Some(true)]
+        );
+        assert_eq!((rows[2]["action"].as_str(), rows[2]["rollbackOf"].as_u64()), (Some("rollback"), Some(1)));
     }
 
     #[test]

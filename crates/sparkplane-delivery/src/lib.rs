@@ -18,6 +18,7 @@ pub mod release_diff;
 pub mod release_record;
 pub mod release_run;
 pub mod release_verify;
+pub mod rollback_run;
 pub mod sbom;
 pub mod shadow;
 pub mod shadow_observe;

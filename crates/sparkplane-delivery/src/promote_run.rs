@@ -14,8 +14,10 @@
 //! deployment recorded with its manifests (`service.deployed` the first time,
 //! `service.upgraded` after).
 //!
-//! Owns: that order, those decisions, the deployment record's fields and the
-//! key a signature is checked with ([`check_signature`]). Must not: read
+//! Owns: that order, those decisions, the deployment record's fields, the
+//! key a signature is checked with ([`check_signature`]), and the outcome as
+//! `promote` reports it ([`Promotion::report_json`], [`Promotion::text`],
+//! [`Promotion::refusals`]). Must not: read
 //! files or stores, render, run policies or Spark, talk to a cluster, send
 //! events or print — the caller's [`PromoteHost`] does (the CLI; tests a
 //! fake); nor judge a gate (`promote` does) or lay out the log (`deployments`).
@@ -325,6 +327,67 @@ pub fn run<H: PromoteHost>(request: &PromoteRequest<'_>, host: &mut H) -> Result
         shadow,
         event,
     }))
+}
+
+impl Promotion {
+    /// The outcome as `promote -o json` gives it, for a promotion to `to`.
+    pub fn report_json(&self, to: &str) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Promotion::Refused { release, decision, shadow, .. } => json!({
+                "promoted": false, "release": release, "to": to,
+                "passed": decision.passed().iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                "refused": decision.refusals.iter().map(|r| json!({"gate": r.gate.as_str(), "message": r.message, "fix": r.fix})).collect::<Vec<_>>(),
+                "shadow": crate::shadow_run::report_json(shadow.as_ref()),
+            }),
+            Promotion::Current { release, sequence } => {
+                json!({"promoted": false, "release": release, "to": to, "current": sequence})
+            }
+            Promotion::Promoted(done) => {
+                let (manifests, sequence) = (&done.recorded.manifests, done.recorded.sequence);
+                let passed: Vec<&str> = done.passed.iter().map(|g| g.as_str()).collect();
+                json!({
+                    "promoted": true, "release": done.release, "from": done.source, "to": to, "sequence": sequence,
+                    "first": done.first, "dir": manifests.strip_suffix("/manifests"), "manifests": manifests,
+                    "outDir": done.out, "passed": passed, "shadow": crate::shadow_run::report_json(done.shadow.as_ref()),
+                })
+            }
+        }
+    }
+
+    /// What `promote` says of the outcome (a refusal's gates are its refusals' diagnostics).
+    pub fn text(&self, to: &str) -> String {
+        match self {
+            Promotion::Refused { shadow, .. } => crate::shadow_run::report_lines(shadow.as_ref()),
+            Promotion::Current { release, sequence } => {
+                format!("{to} already runs {release} (deployment {sequence}); nothing written\n")
+            }
+            Promotion::Promoted(done) => {
+                let (manifests, sequence) = (&done.recorded.manifests, done.recorded.sequence);
+                let passed: Vec<&str> = done.passed.iter().map(|g| g.as_str()).collect();
+                let mut text = format!(
+                    "promoted {} from {} to {to} (deployment {sequence}{})\n  gates passed: {}\n  manifests in {manifests}\n",
+                    done.release,
+                    done.source,
+                    if done.first { ", the first there" } else { "" },
+                    passed.join(", "),
+                );
+                text.push_str(&crate::shadow_run::report_lines(done.shadow.as_ref()));
+                text.extend(done.out.iter().map(|p| format!("wrote {p}\n")));
+                text
+            }
+        }
+    }
+
+    /// A refusal's gates as errors, each with its fix (none for another outcome).
+    pub fn refusals(&self) -> sparkplane_documents::Diagnostics {
+        let Promotion::Refused { decision, .. } = self else { return sparkplane_documents::Diagnostics::new() };
+        let errors = decision
+            .refusals
+            .iter()
+            .map(|r| Diagnostic::error("promotion-gate", r.gate.as_str(), r.message.clone()).with_help(r.fix.clone()));
+        sparkplane_documents::Diagnostics(errors.collect())
+    }
 }
 
 #[cfg(test)]

@@ -275,6 +275,35 @@ fn a_refusal_records_nothing_and_names_every_refusing_gate_in_its_incident() {
 }
 
 #[test]
+fn each_outcome_reads_as_promote_reports_it() {
+    let mut host = Fake::new();
+    let promoted = run(&request(None), &mut host).expect("runs");
+    let id = host.release.1.id.clone();
+    assert_eq!(
+        promoted.text("prod"),
+        format!(
+            "promoted {id} from staging to prod (deployment 1, the first there)\n  gates passed: ci, source-run, \
+             policy, signature, provenance\n  manifests in deployments/etl/prod/1/manifests\n"
+        )
+    );
+    let json = promoted.report_json("prod");
+    assert_eq!((json["promoted"].as_bool(), json["dir"].as_str()), (Some(true), Some("deployments/etl/prod/1")));
+    assert!(promoted.refusals().is_empty());
+
+    let current = Promotion::Current { release: id.clone(), sequence: 4 };
+    assert_eq!(current.text("prod"), format!("prod already runs {id} (deployment 4); nothing written\n"));
+    assert_eq!(current.report_json("prod")["current"], 4);
+
+    let mut host = Fake::new();
+    host.source_run = None;
+    let refused = run(&request(None), &mut host).expect("runs");
+    let errors = refused.refusals();
+    assert_eq!((errors.0[0].code, errors.0[0].path.as_str()), ("promotion-gate", "source-run"));
+    assert_eq!(refused.report_json("prod")["refused"][0]["gate"], "source-run");
+    assert_eq!(refused.text("prod"), "", "no shadow run: the refusals are the diagnostics");
+}
+
+#[test]
 fn the_shadow_run_is_made_only_when_every_other_gate_holds_and_the_release_is_new_there() {
     // Other gates refuse: not made, and said so.
     let mut host = Fake::new();

@@ -2,8 +2,8 @@
 //! fields were added, removed or changed, by path (`spec.executor.instances`,
 //! `spec.arguments[1]`), in path order.
 //!
-//! Owns: flattening a spec into leaf paths and comparing two. Must not read
-//! stores or print.
+//! Owns: flattening a spec into leaf paths and comparing two, and the diff
+//! as `releases --diff` shows it. Must not read stores or print.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +45,28 @@ impl std::fmt::Display for Change {
             Change::Changed { path, from, to } => write!(f, "~ {path}: {from} -> {to}"),
         }
     }
+}
+
+impl Change {
+    /// The change as `releases --diff -o json` gives it.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Change::Added { path, value } => serde_json::json!({"op": "added", "path": path, "to": value}),
+            Change::Removed { path, value } => serde_json::json!({"op": "removed", "path": path, "from": value}),
+            Change::Changed { path, from, to } => {
+                serde_json::json!({"op": "changed", "path": path, "from": from, "to": to})
+            }
+        }
+    }
+}
+
+/// The changes from release `a` to release `b` as text: a line each, or
+/// that their specs are the same.
+pub fn text(a: &str, b: &str, changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return format!("{a} and {b} have the same spec\n");
+    }
+    changes.iter().map(|c| format!("{c}\n")).collect()
 }
 
 fn flatten(value: &Value, path: &str, out: &mut BTreeMap<String, String>) {
@@ -104,5 +126,16 @@ mod tests {
             ["- spec.arguments[1]: \"a\"", "~ spec.executor.instances: 2 -> 4", "+ spec.executor.memory: \"6g\""]
         );
         assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn the_diff_reads_as_a_line_per_change_or_says_the_specs_are_the_same() {
+        let changes = diff(&json!({"a": 1, "b": 2}), &json!({"a": 3, "c": 4}));
+        assert_eq!(text("r1", "r2", &changes), "~ a: 1 -> 3\n- b: 2\n+ c: 4\n");
+        assert_eq!(text("r1", "r1", &[]), "r1 and r1 have the same spec\n");
+        let ops: Vec<Value> = changes.iter().map(Change::to_json).collect();
+        assert_eq!(ops[0], json!({"op": "changed", "path": "a", "from": "1", "to": "3"}));
+        assert_eq!(ops[1], json!({"op": "removed", "path": "b", "from": "2"}));
+        assert_eq!(ops[2], json!({"op": "added", "path": "c", "to": "4"}));
     }
 }

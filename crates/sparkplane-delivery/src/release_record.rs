@@ -4,7 +4,8 @@
 //!
 //! Owns: the record's shape (`kind: Release`, JSON on disk and in the
 //! cluster), the canonical JSON encoding the content hash is taken over, the
-//! release id, and the file names of a release's parts. Must not build
+//! release id, the file names of a release's parts, and a job's releases as
+//! `releases` lists them ([`history_row`], [`history_table`]). Must not build
 //! SBOMs, sign, read files or look at the clock; it is the leaf every other
 //! release module reads.
 
@@ -191,6 +192,32 @@ pub fn release_id(job: &str, environment: &str, content_hash: &str) -> String {
     format!("{job}-{environment}-{}", hex.get(..12).unwrap_or(hex))
 }
 
+/// A release as a row of `releases -o json`.
+pub fn history_row(r: &ReleaseRecord) -> Value {
+    serde_json::json!({
+        "id": r.id, "environment": r.environment, "releasedAt": r.released_at, "releasedBy": r.released_by,
+        "commit": r.source.commit, "contentHash": r.content_hash, "ci": r.ci.as_ref().map(|c| &c.outcome),
+    })
+}
+
+/// A job's releases as `releases` shows them: per environment, oldest first.
+pub fn history_table(records: &[ReleaseRecord]) -> String {
+    let mut table = sparkplane_documents::table::Table::new(&["ENVIRONMENT", "RELEASED", "BY", "ID", "COMMIT", "CI"]);
+    let mut sorted: Vec<&ReleaseRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| (&a.environment, &a.released_at, &a.id).cmp(&(&b.environment, &b.released_at, &b.id)));
+    for r in sorted {
+        table.row(vec![
+            r.environment.clone(),
+            r.released_at.clone(),
+            r.released_by.clone(),
+            r.id.clone(),
+            r.source.commit.chars().take(12).collect(),
+            r.ci.as_ref().map_or("-".to_owned(), |c| c.outcome.clone()),
+        ]);
+    }
+    table.render()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -214,5 +241,32 @@ mod tests {
         let hash = content_hash(&json!({}));
         assert_eq!(hash, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
         assert_eq!(release_id("trips-etl", "prod", &hash), "trips-etl-prod-44136fa355b3");
+    }
+
+    fn record(environment: &str, released_at: &str, ci: Option<&str>) -> ReleaseRecord {
+        serde_json::from_value(json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Release",
+            "id": format!("etl-{environment}-{}", &released_at[..4]), "job": "etl", "namespace": "data",
+            "environment": environment, "contentHash": "sha256:00", "specHash": "ab",
+            "image": {"reference": "r/etl:1", "repository": "r/etl", "tag": "1"},
+            "source": {"commit": "0123456789abcdef", "jobFile": "etl.yaml"},
+            "ci": ci.map(|outcome| json!({"outcome": outcome, "reportDigest": "sha256:11"})),
+            "sbom": {"file": "sbom.cdx.json", "digest": "sha256:22"},
+            "releasedBy": "alice", "releasedAt": released_at, "spec": {},
+        }))
+        .expect("a release record")
+    }
+
+    #[test]
+    fn the_history_is_per_environment_oldest_first_with_the_commit_short() {
+        let records = [record("prod", "2027-01-01", None), record("dev", "2026-01-01", Some("pass"))];
+        assert_eq!(
+            history_table(&records),
+            "ENVIRONMENT  RELEASED    BY     ID             COMMIT        CI\n\
+             dev          2026-01-01  alice  etl-dev-2026   0123456789ab  pass\n\
+             prod         2027-01-01  alice  etl-prod-2027  0123456789ab  -\n"
+        );
+        let row = history_row(&records[0]);
+        assert_eq!((row["commit"].as_str(), row["ci"].is_null()), (Some("0123456789abcdef"), true));
     }
 }

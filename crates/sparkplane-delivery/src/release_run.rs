@@ -11,7 +11,9 @@
 //! resolves to); and, only when it was new, its CDEvents ([`events`]).
 //!
 //! Owns: that order, the warnings, the rule for a `--commit` value
-//! ([`commit_id`]) and which CDEvents a release sends. Must not: read files,
+//! ([`commit_id`]), which CDEvents a release sends, and the outcome as
+//! `release` reports it ([`Released::report_json`], [`Released::text`]).
+//! Must not: read files,
 //! run git, look at the clock, render, run policies, store or send anything
 //! — the caller's [`ReleaseHost`] does (the CLI; tests a fake); nor put the
 //! release together (`release::make`) or lay out the store (`store`).
@@ -99,6 +101,44 @@ pub struct Released {
     pub requirements_file: Option<String>,
     /// The CDEvents to send: none when the release was already stored.
     pub events: Vec<Step>,
+}
+
+impl Released {
+    /// The release as `release -o json` gives it; `config_map` is its
+    /// `<namespace>/<name>` in a cluster store.
+    pub fn report_json(&self, config_map: Option<&str>) -> serde_json::Value {
+        let record = &self.release.record;
+        serde_json::json!({
+            "id": record.id, "dir": self.stored.dir,
+            "configMap": config_map,
+            "written": self.stored.outcome == PutOutcome::Created,
+            "contentHash": record.content_hash, "image": record.image.reference, "commit": record.source.commit,
+            "sbomDigest": record.sbom.digest, "signedBy": record.signed_by,
+            "requirements": self.requirements_file,
+        })
+    }
+
+    /// What `release` says it made (or found already made), and where
+    /// (`place`: its directory, or `ConfigMap <namespace>/<name>`).
+    pub fn text(&self, place: &str) -> String {
+        let record = &self.release.record;
+        let signed = record.signed_by.as_deref().map_or("unsigned".to_owned(), |k| format!("signed by key {k}"));
+        let head = if self.stored.outcome == PutOutcome::Created {
+            format!("released {}", record.id)
+        } else {
+            format!("{} was already released (same spec, commit and CI report); kept as it was", record.id)
+        };
+        format!(
+            "{head}\n  job {} for {}, commit {}\n  image {}\n  content {}\n  sbom {}\n  {signed}\nin {}\n",
+            record.job,
+            record.environment,
+            record.source.commit,
+            if record.image.reference.is_empty() { "-" } else { &record.image.reference },
+            record.content_hash,
+            record.sbom.digest,
+            place
+        )
+    }
 }
 
 /// A commit id as `--commit` gives it: trimmed, not empty, and only

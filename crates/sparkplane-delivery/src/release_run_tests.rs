@@ -191,6 +191,34 @@ fn a_release_already_stored_sends_nothing() {
     let done = run(&request(Some("prod")), &mut host).expect("releases");
     assert_eq!(done.stored.outcome, PutOutcome::Unchanged);
     assert!(done.events.is_empty());
+    let id = &done.release.record.id;
+    assert!(
+        done.text("releases/x").starts_with(&format!("{id} was already released (same spec, commit and CI report)"))
+    );
+    assert_eq!(done.report_json(None)["written"], false);
+}
+
+#[test]
+fn a_release_reads_as_release_reports_it_and_names_its_config_map_in_a_cluster() {
+    let mut host = Fake::new();
+    let done = run(&request(Some("prod")), &mut host).expect("releases");
+    let record = &done.release.record;
+    let text = done.text("ConfigMap data/release-x");
+    assert_eq!(
+        text,
+        format!(
+            "released {}\n  job etl for prod, commit c0ffee00\n  image {}\n  content {}\n  sbom {}\n  signed by key {}\n\
+             in ConfigMap data/release-x\n",
+            record.id,
+            record.image.reference,
+            record.content_hash,
+            record.sbom.digest,
+            record.signed_by.as_deref().unwrap_or_default()
+        )
+    );
+    let json = done.report_json(Some("data/release-x"));
+    assert_eq!((json["configMap"].as_str(), json["written"].as_bool()), (Some("data/release-x"), Some(true)));
+    assert!(done.report_json(None)["configMap"].is_null());
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! digest, and both signatures verify with the given public key.
 //!
 //! Owns: the checks and their messages, each naming the field or file that
-//! does not match. Must not read files (the caller hands over a
-//! [`StoredRelease`]) or decide exit codes.
+//! does not match, and the verdict as `verify` reports it. Must not read
+//! files (the caller hands over a [`StoredRelease`]) or decide exit codes.
 
 use crate::release_record::{
     RECORD_FILE, RECORD_SIGNATURE_FILE, ReleaseRecord, SBOM_FILE, SBOM_SIGNATURE_FILE, content_hash, release_id,
@@ -30,6 +30,52 @@ pub enum Verdict {
     Unreadable(String),
     /// The record was read; these checks failed.
     Invalid(Box<ReleaseRecord>, Vec<Problem>),
+}
+
+impl Verdict {
+    /// The verdict as `verify -o json` gives it, checked with the key
+    /// `key_id`; None when the record could not be read.
+    pub fn report_json(&self, key_id: &str) -> Option<serde_json::Value> {
+        match self {
+            Verdict::Unreadable(_) => None,
+            Verdict::Valid(record) => {
+                Some(serde_json::json!({"ok": true, "id": record.id, "keyId": key_id, "problems": []}))
+            }
+            Verdict::Invalid(record, problems) => Some(serde_json::json!({
+                "ok": false, "id": record.id, "keyId": key_id,
+                "problems": problems.iter().map(|p| serde_json::json!({"field": p.field, "message": p.message})).collect::<Vec<_>>(),
+            })),
+        }
+    }
+
+    /// What `verify` says of a release that holds (nothing otherwise: the problems say it).
+    pub fn text(&self, key_id: &str) -> String {
+        match self {
+            Verdict::Valid(record) => {
+                format!("verified {}: content hash, SBOM digest and both signatures match (key {key_id})\n", record.id)
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// What does not hold, as errors: an unreadable record, or each field
+    /// that changed (with what to do: never use it).
+    pub fn problems(&self) -> sparkplane_documents::Diagnostics {
+        use sparkplane_documents::{Diagnostic, Diagnostics};
+        match self {
+            Verdict::Valid(_) => Diagnostics::new(),
+            Verdict::Unreadable(message) => Diagnostic::error("release-unreadable", "", message.clone()).into(),
+            Verdict::Invalid(_, problems) => Diagnostics(
+                problems
+                    .iter()
+                    .map(|p| {
+                        Diagnostic::error("release-tampered", p.field.clone(), p.message.clone())
+                            .with_help("do not use this release; release the job again from its source")
+                    })
+                    .collect(),
+            ),
+        }
+    }
 }
 
 fn problem(field: &str, message: String) -> Problem {
@@ -102,4 +148,44 @@ pub fn verify(release: &StoredRelease, key: &PublicKey) -> Verdict {
     ));
     problems.extend(check_signature(key, &release.sbom, &release.sbom_signature, SBOM_SIGNATURE_FILE, SBOM_FILE));
     if problems.is_empty() { Verdict::Valid(Box::new(record)) } else { Verdict::Invalid(Box::new(record), problems) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Box<ReleaseRecord> {
+        Box::new(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Release", "id": "etl-prod-0123456789ab",
+                "job": "etl", "namespace": "data", "environment": "prod", "contentHash": "sha256:00", "specHash": "ab",
+                "image": {"reference": "r/etl:1", "repository": "r/etl"}, "source": {"commit": "c0", "jobFile": "etl.yaml"},
+                "sbom": {"file": "sbom.cdx.json", "digest": "sha256:22"}, "releasedBy": "alice",
+                "releasedAt": "2026-11-25T12:00:00Z", "spec": {},
+            }))
+            .expect("a release record"),
+        )
+    }
+
+    #[test]
+    fn a_verdict_reads_as_verify_reports_it() {
+        let valid = Verdict::Valid(record());
+        assert_eq!(
+            valid.text("k1"),
+            "verified etl-prod-0123456789ab: content hash, SBOM digest and both signatures match (key k1)\n"
+        );
+        assert_eq!(valid.report_json("k1").map(|j| j["ok"].clone()), Some(serde_json::json!(true)));
+        assert!(valid.problems().is_empty());
+        let invalid = Verdict::Invalid(record(), vec![problem("contentHash", "changed".into())]);
+        assert_eq!(invalid.text("k1"), "");
+        assert_eq!(
+            invalid.report_json("k1").map(|j| j["problems"][0]["field"].clone()),
+            Some(serde_json::json!("contentHash"))
+        );
+        let problems = invalid.problems();
+        assert_eq!((problems.0[0].code, problems.0[0].path.as_str()), ("release-tampered", "contentHash"));
+        let unreadable = Verdict::Unreadable("release.json: bad".into());
+        assert_eq!(unreadable.report_json("k1"), None);
+        assert_eq!(unreadable.problems().0[0].code, "release-unreadable");
+    }
 }

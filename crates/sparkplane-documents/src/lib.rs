@@ -7,7 +7,8 @@
 //! the api types' JSON Schemas ([`schema`]), the steps every kind's loader
 //! shares ([`document`]), and the one writer of each report format: JUnit
 //! ([`junit`]), SARIF ([`sarif`]), CSV ([`csv`]), Java `.properties`
-//! ([`java_properties`]) and XML/HTML escaping ([`markup`]).
+//! ([`java_properties`]), XML/HTML escaping ([`markup`]) and aligned text
+//! tables ([`table`]).
 //!
 //! Must not: touch files, the network, processes or the clock (callers hand
 //! in `Source`s and write what comes out), or know what a job, a policy or
@@ -24,6 +25,7 @@ pub mod markup;
 pub mod sarif;
 pub mod schema;
 pub mod source;
+pub mod table;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};

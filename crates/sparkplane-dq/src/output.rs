@@ -4,12 +4,13 @@
 //! ([`sparkplane_documents::junit`]); Prometheus text with the observability
 //! registry's names, written by its one writer
 //! ([`sparkplane_observe::exposition`]). JSON is the report's serde form.
-//! Also the summary lines a person reads under the gate table (verdict,
-//! quarantine, the spark engine's queries and scans).
+//! Also the gate table a person reads ([`table`]: a row per check, then the
+//! summary lines: verdict, quarantine, the spark engine's queries and scans).
 //! Must not: write either format itself, or do I/O.
 
 use sparkplane_api::dq::CheckSeverity;
 use sparkplane_documents::junit::{CaseResult, TestCase, TestSuite};
+use sparkplane_documents::table::Table;
 use sparkplane_observe::exposition::{self, Family, Sample};
 
 use std::fmt::Write as _;
@@ -37,6 +38,28 @@ pub fn to_junit(report: &DqReport) -> String {
         })
         .collect();
     TestSuite { name: format!("sparkplane-dq.{}", report.spec), cases }.to_xml()
+}
+
+/// The report as `dq check` and a job's gates print it: a row per check
+/// (a failed warn-severity check says `warn`), then the [`summary`].
+pub fn table(report: &DqReport) -> String {
+    let mut table = Table::new(&["CHECK", "KIND", "SEVERITY", "STATUS", "DETAILS"]);
+    for check in &report.checks {
+        let status = match (check.status, check.severity) {
+            (Status::Pass, _) => "pass",
+            (Status::Fail, CheckSeverity::Error) => "FAIL",
+            (Status::Fail, CheckSeverity::Warn) => "warn",
+        };
+        let mut details = check.message.clone();
+        if !check.examples.is_empty() {
+            let _ = write!(details, " (e.g. {})", check.examples.join(", "));
+        }
+        let severity = severity_name(check.severity);
+        table.row(vec![check.name.clone(), check.kind.clone(), severity.into(), status.into(), details]);
+    }
+    let mut out = table.render();
+    out.push_str(&summary(report));
+    out
 }
 
 /// The lines under the gate table: the verdict with the data's size, what
@@ -189,5 +212,17 @@ mod tests {
             report.spark = Some(crate::evaluate::SparkFigures { queries, planned_scans, scans });
             assert_eq!(summary(&report).lines().last(), Some(line));
         }
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_check_then_the_summary() {
+        assert_eq!(
+            table(&report()),
+            "CHECK  KIND     SEVERITY  STATUS  DETAILS\n\
+             ok     notNull  error     pass    ok <says> \"so\"\n\
+             ids    notNull  error     FAIL    ids <says> \"so\" (e.g. a&b)\n\
+             soft   notNull  warn      warn    soft <says> \"so\"\n\
+             \nFAILED: 3 checks, 1 failed; 10 rows in 1 files (2048 bytes), selection all\n"
+        );
     }
 }

@@ -4,13 +4,19 @@
 //! lines of a log (single file or rolling directory; uncompressed, zstd, lz4,
 //! snappy or lzf, as Spark writes them),
 //! [`parse`] turns one line into a typed [`SparkEvent`], and [`fold`] folds
-//! events into one [`AppSummary`], the application [`model`]; [`lineage`] reads SQL plans into datasets and
-//! [`openlineage`] turns a summary into OpenLineage run events; [`trace`] turns an application into
-//! OpenTelemetry spans and [`trace_otlp`] into OTLP's messages. Only `read` and [`source`] do I/O (local
-//! files, or objects streamed from S3, GCS or Azure through
-//! `sparkplane-storage`), and [`openlineage_send`] POSTs events and [`trace_send`] sends traces by
-//! OTLP; the rest is pure and tested without files. Memory stays bounded by
-//! the number of jobs, stages and executors, never by the size of the log.
+//! events into one [`AppSummary`], the application [`model`]; [`lineage`] reads
+//! SQL plans into the datasets the model holds, and [`attribution`] says whom
+//! an application is charged to and reported as. Only `read` and [`source`] do
+//! I/O (local files, or objects streamed from S3, GCS or Azure through
+//! `sparkplane-storage`); the rest is pure and tested without files. Memory
+//! stays bounded by the number of jobs, stages and executors, never by the
+//! size of the log.
+//!
+//! Must not: derive anything from the model — findings, cost, tuning, reports
+//! (`sparkplane-analysis`), OpenLineage events or traces and their sending
+//! (`sparkplane-emit`). A reader that needs what the model drops (a trace's
+//! task sample) folds beside it through [`LogFold`] and [`fold_log`], on the
+//! same one pass.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), sparkplane_eventlog::ReadError> {
@@ -24,33 +30,22 @@
 //! # }
 //! ```
 
-pub mod analyze;
+pub mod attribution;
 pub mod cause;
 mod codec;
-pub mod cost;
-pub mod fleet;
 pub mod fold;
 mod folder;
 pub mod lineage;
 pub mod model;
-pub mod openlineage;
-pub mod openlineage_send;
 pub mod parse;
 pub mod peak_memory;
 pub mod read;
-pub mod report_html;
-mod root_cause;
+pub mod root_cause;
 mod sketch;
 pub mod source;
 mod spare;
 pub mod stage;
-#[cfg(test)]
-mod test_support;
 pub mod timing;
-pub mod trace;
-pub mod trace_otlp;
-pub mod trace_send;
-pub mod tune;
 
 use std::path::Path;
 
@@ -64,8 +59,7 @@ pub use model::{
 pub use parse::{ParseError, SparkEvent, parse_event};
 pub use peak_memory::PeakMemory;
 pub use read::{Codec, EventLog, EventLogLines, Layout, Line, LogPart, ReadError, find_app_log, list_app_logs};
-pub use report_html::report_html;
-pub use source::{AppLog, LogFile, LogSource, log_fingerprint, summarize_logs};
+pub use source::{AppLog, LogFile, LogSource, log_fingerprint, summarize_dir, summarize_logs};
 pub use sparkplane_storage::{Location, StorageError};
 pub use timing::{JobTiming, Timing};
 
@@ -86,7 +80,7 @@ pub fn summarize(path: &Path) -> Result<AppSummary, ReadError> {
 pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
     let mut builder = AppSummaryBuilder::new();
     builder.set_in_progress(log.in_progress);
-    feed(log, &mut builder)?;
+    fold_log(log, &mut builder)?;
     Ok(builder.finish())
 }
 
@@ -100,19 +94,22 @@ pub fn summarize_log(log: &EventLog) -> Result<AppSummary, ReadError> {
 pub fn summarize_log_for_listing(log: &EventLog) -> Result<AppSummary, ReadError> {
     let mut builder = AppSummaryBuilder::for_listing();
     builder.set_in_progress(log.in_progress);
-    feed(log, &mut builder)?;
+    fold_log(log, &mut builder)?;
     if builder.needs_times() {
         builder = AppSummaryBuilder::for_listing_times();
         builder.set_in_progress(log.in_progress);
-        feed(log, &mut builder)?;
+        fold_log(log, &mut builder)?;
     }
     Ok(builder.finish())
 }
 
 /// A fold over one streaming pass of an event log: the summary's builder, or
-/// the trace's, which wraps it.
-trait LogFold {
+/// a builder that wraps it to keep what the model does not (the trace's, in
+/// `sparkplane-emit`), so both come from the same one pass.
+pub trait LogFold {
+    /// A reading warning (a skipped part, bad bytes, a cut-off tail), where it happened.
     fn warn(&mut self, warning: Warning);
+    /// One line of the log, as [`AppSummaryBuilder::push_line`] takes it.
     fn push_line(&mut self, file: &Path, line: u64, text: &str);
 }
 
@@ -125,18 +122,10 @@ impl LogFold for AppSummaryBuilder {
     }
 }
 
-impl LogFold for trace::TraceBuilder {
-    fn warn(&mut self, warning: Warning) {
-        trace::TraceBuilder::warn(self, warning);
-    }
-    fn push_line(&mut self, file: &Path, line: u64, text: &str) {
-        trace::TraceBuilder::push_line(self, file, line, text);
-    }
-}
-
 /// Feeds every line of `log` to `fold`, and every reading warning (skipped
-/// parts, bad bytes, a cut-off tail) where it happened.
-fn feed(log: &EventLog, fold: &mut impl LogFold) -> Result<(), ReadError> {
+/// parts, bad bytes, a cut-off tail) where it happened. Fails as [`summarize`]
+/// does: only when the log cannot be opened at all.
+pub fn fold_log(log: &EventLog, fold: &mut impl LogFold) -> Result<(), ReadError> {
     let mut lines = log.lines()?;
     loop {
         for warning in lines.take_warnings() {
@@ -149,14 +138,4 @@ fn feed(log: &EventLog, fold: &mut impl LogFold) -> Result<(), ReadError> {
         fold.warn(warning);
     }
     Ok(())
-}
-
-/// Reads an event log in one streaming pass, as [`summarize_log`] does, and
-/// also folds what its trace needs ([`trace::TraceBuilder`]); pass the result
-/// to [`trace::build_trace`]. Fails and warns as [`summarize`] does.
-pub fn trace_log(log: &EventLog, options: trace::TraceOptions) -> Result<(AppSummary, trace::TraceDetail), ReadError> {
-    let mut builder = trace::TraceBuilder::new(options);
-    builder.set_in_progress(log.in_progress);
-    feed(log, &mut builder)?;
-    Ok(builder.finish())
 }

@@ -19,7 +19,7 @@
 //! [`Lineage`] merges the datasets of an application's executions.
 //!
 //! Must not: do I/O, know the event-log JSON or OpenLineage's event shape
-//! (that is `openlineage`). Nodes it does not recognise are skipped, never an error.
+//! (that is `sparkplane-emit`'s `openlineage`). Nodes it does not recognise are skipped, never an error.
 
 pub mod jdbc;
 

@@ -1,7 +1,7 @@
 //! The application model: what an event log says about one Spark application.
 //!
-//! Owns: [`AppSummary`] (the one model `run`'s summary, `analyze`, `cost`,
-//! `tune` and the exporter read) and the types it is made of, [`Warning`]s
+//! Owns: [`AppSummary`] (the one model `run`'s summary, `sparkplane-analysis`'s
+//! `analyze`, `cost` and `tune`, and the exporter read) and the types it is made of, [`Warning`]s
 //! about the log among them, and [`AppFacts`], its outcome and counts as
 //! Spark's History Server lists them. Stage attempts have their own room
 //! (`stage`, re-exported here); how events become this model is the

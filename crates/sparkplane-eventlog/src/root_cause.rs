@@ -1,7 +1,8 @@
 //! Failure messages as people read them: the first line, cut to a readable
 //! length, and the root cause a long Python or JVM message buries.
 //!
-//! Owns: [`root_cause`], [`first_line`] and [`clip`] (also used for stage names).
+//! Owns: [`root_cause`], [`first_line`] and [`clip`] (also used for stage names,
+//! and by `sparkplane-emit`'s traces for their exception events).
 //!
 //! Must not: classify failures (that is `cause`) or look at anything
 //! but the text it is given.
@@ -10,12 +11,12 @@
 const MAX_MESSAGE_CHARS: usize = 1_000;
 
 /// The first line of `text`, trimmed and cut to a readable length.
-pub(crate) fn first_line(text: &str) -> String {
+pub fn first_line(text: &str) -> String {
     clip(text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or(""))
 }
 
 /// `text` cut to a readable length, with `…` where it was cut.
-pub(crate) fn clip(text: &str) -> String {
+pub fn clip(text: &str) -> String {
     match text.char_indices().nth(MAX_MESSAGE_CHARS) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
@@ -24,7 +25,7 @@ pub(crate) fn clip(text: &str) -> String {
 
 /// The error a long failure message buries: the last line of a Python traceback,
 /// else the last `Caused by:` of a JVM stack.
-pub(crate) fn root_cause(message: &str) -> Option<String> {
+pub fn root_cause(message: &str) -> Option<String> {
     if let Some(at) = message.find("Traceback (most recent call last):") {
         // Frames and source lines are indented; the exception line is not. Spark 4
         // follows it with an indented " SQLSTATE: …", and the JVM stack with "\tat ".

@@ -7,7 +7,9 @@
 //! size, modification time and fingerprint that tell a changed log from an
 //! unchanged one — in this process or in a later one reading a persisted
 //! index ([`LogSource::app_logs`], [`AppLog`]) —, and summarising many logs on
-//! all cores ([`summarize_logs`]). The threads are the one work queue's
+//! all cores ([`summarize_logs`], [`summarize_dir`] for a local directory), or
+//! doing any other work over them there ([`on_all_cores`], as
+//! `sparkplane-analysis`'s fleet records do). The threads are the one work queue's
 //! (`sparkplane_workqueue`); this module says what each does.
 //!
 //! Must not: decide layouts itself — the rules (single files, rolling
@@ -579,9 +581,23 @@ pub fn summarize_logs(logs: &[AppLog], since_ms: Option<u64>) -> (Vec<AppSummary
     (summaries, warnings)
 }
 
+/// Summarises every application log in `dir` (see [`crate::summarize`]) on as
+/// many threads as the machine has cores. Applications that ended — or, without
+/// an end, started — before `since_ms` (epoch milliseconds) are left out; so are
+/// applications with neither time when `since_ms` is given. A log that cannot be
+/// read, or holds no Spark events, becomes a warning naming the file. Summaries
+/// come in file-name order.
+pub fn summarize_dir(dir: &Path, since_ms: Option<u64>) -> (Vec<AppSummary>, Vec<Warning>) {
+    let logs = match local_dir_logs(dir) {
+        Ok(logs) => logs,
+        Err(err) => return (Vec::new(), vec![Warning::in_file(dir, format!("cannot list event logs: {err}"))]),
+    };
+    summarize_logs(&logs, since_ms)
+}
+
 /// One log's summary, or the warning that says why it has none: it cannot be
 /// read, or holds no Spark events.
-pub(crate) fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
+pub fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
     let path = Path::new(&log.name);
     match log.summarize() {
         Ok(summary) if summary.log.events == 0 => {
@@ -595,21 +611,17 @@ pub(crate) fn summary_of(log: &AppLog) -> Result<AppSummary, Warning> {
 /// Runs `work` over every item on every core, each thread taking `run`
 /// items at a time (1 for whole logs, so a few big ones spread over the
 /// cores; more for small steps) and opening logs relative to their folder
-/// ([`crate::folder`]); results in the order of `items`, `None` for the
+/// (`folder`, the reader's); results in the order of `items`, `None` for the
 /// items of a run whose thread panicked (the others still run; see
 /// [`WorkQueue::map`]).
-pub(crate) fn on_all_cores<I: Send, T: Send>(
-    items: Vec<I>,
-    run: usize,
-    work: impl Fn(I) -> T + Sync,
-) -> Vec<Option<T>> {
+pub fn on_all_cores<I: Send, T: Send>(items: Vec<I>, run: usize, work: impl Fn(I) -> T + Sync) -> Vec<Option<T>> {
     let in_folders = |work: &mut dyn FnMut()| crate::folder::reading_folders(work);
     WorkQueue::on_all_cores().in_runs_of(run).each_thread_inside(&in_folders).map(items, work)
 }
 
 /// Whether an application that ended (or, without an end, started) at
 /// `when_ms` is inside a `--since` window starting at `since_ms`.
-pub(crate) fn in_window(since_ms: Option<u64>, when_ms: Option<u64>) -> bool {
+pub fn in_window(since_ms: Option<u64>, when_ms: Option<u64>) -> bool {
     match (since_ms, when_ms) {
         (None, _) => true,
         (Some(since), Some(when)) => when >= since,

@@ -14,7 +14,8 @@
 //! pod ends) and discovery. Every request is recorded. Faults are scripted
 //! with [`Behaviour`].
 //!
-//! It owns HTTP and threads only; the semantics live in `store`, paths and
+//! It owns answering requests and its threads only (the HTTP server is
+//! `sparkplane_http`'s, ADR 0088); the semantics live in `store`, paths and
 //! discovery in `resources` (stored CustomResourceDefinitions add their
 //! resources to it), selectors in `selector`, ValidatingAdmissionPolicy in
 //! `admission` (CEL, with the limits its documentation lists), a stored
@@ -33,7 +34,6 @@ mod cluster;
 mod deletion;
 mod eviction;
 mod gc;
-mod http;
 mod jobs;
 mod kueue;
 mod list_types;
@@ -58,6 +58,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sparkplane_http::{BodyWriter, HttpServer, Options, Reply, Request, Responder};
 
 use crate::resources::{CustomResource, ResourcePath, Route};
 use crate::selector::{FieldSelector, LabelSelector};
@@ -193,11 +194,15 @@ impl Shared {
     }
 }
 
+/// The largest request body the fake reads (a larger one is answered 413);
+/// its header section is bounded by the server's `MAX_HEAD` (64 KiB).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// The fake API server; stops when dropped, and by the time the drop
 /// returns every thread it started has ended and its store is freed.
 pub struct FakeApiServer {
     shared: Arc<Shared>,
-    server: Option<http::Server>,
+    server: Option<HttpServer>,
     /// The simulated cluster's thread.
     simulation: Option<std::thread::JoinHandle<()>>,
     port: u16,
@@ -218,12 +223,14 @@ impl FakeApiServer {
     /// Starts on a given port of 127.0.0.1 (0 picks a free one).
     pub fn start_on(port: u16) -> std::io::Result<FakeApiServer> {
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new() });
-        let handler: http::Handler = {
+        let handler = {
             let shared = Arc::clone(&shared);
-            Arc::new(move |request: http::Request| serve(&shared, request))
+            move |request: Request, responder: Responder| serve(&shared, &request, responder)
         };
-        let server = http::Server::start(listen_without_delay(port)?, handler)?;
-        let port = server.address().port();
+        let options = Options::new("fakekube").body_limit(MAX_BODY);
+        let server = sparkplane_http::start(listen_without_delay(port)?, options, handler)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let port = server.addr().port();
         let sim = Arc::clone(&shared);
         let simulation = std::thread::Builder::new().name("fakekube-cluster".into()).spawn(move || simulate(&sim))?;
         Ok(FakeApiServer { shared, server: Some(server), simulation: Some(simulation), port })
@@ -448,7 +455,7 @@ impl Drop for FakeApiServer {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.changed.notify_all();
-        // Stops accepting and waits for the connections' threads (streams end
+        // Stops accepting, closes idle connections and waits for the handlers' threads (streams end
         // at their next check of `shutdown`), then for the simulation's: the
         // store is then held by `self.shared` alone and freed with it, here,
         // rather than by whichever thread ends last, while the caller has
@@ -485,8 +492,9 @@ fn listen_without_delay(port: u16) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn header(request: &http::Request, name: &str) -> Option<String> {
-    request.header(name)
+/// A header's value as text; bytes that are not UTF-8 are replaced, not the header dropped.
+fn header(request: &Request, name: &str) -> Option<String> {
+    request.headers.get(name).map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
 }
 
 /// What a request asks for, once parsed.
@@ -501,28 +509,27 @@ struct Parsed {
     create_forbidden: Option<Answer>,
 }
 
-fn serve(shared: &Arc<Shared>, request: http::Request) {
-    let url = request.url().to_owned();
-    let (path, query_text) = url.split_once('?').unwrap_or((&url, ""));
+fn serve(shared: &Arc<Shared>, request: &Request, responder: Responder) {
+    let (path, query_text) = (&request.path, &request.query);
     let query: BTreeMap<String, String> = form_urlencoded::parse(query_text.as_bytes()).into_owned().collect();
-    let content_type = header(&request, "Content-Type");
+    let content_type = header(request, "Content-Type");
     let body = if content_type.as_deref().is_some_and(|t| t.starts_with(protobuf::CONTENT_TYPE)) {
-        match protobuf::decode(request.body()) {
+        match protobuf::decode(&request.body) {
             Ok(object) => Some(object),
             Err(why) => {
-                respond(request, status(415, "UnsupportedMediaType", why, json!({})));
+                respond(responder, status(415, "UnsupportedMediaType", why, json!({})));
                 return;
             }
         }
     } else {
-        parse_body(&String::from_utf8_lossy(request.body()))
+        parse_body(&String::from_utf8_lossy(&request.body))
     };
     let mut parsed = Parsed {
-        method: request.method().to_ascii_uppercase(),
+        method: request.method_name().to_ascii_uppercase(),
         path: path.to_owned(),
         query,
         content_type,
-        user_agent: header(&request, "User-Agent"),
+        user_agent: header(request, "User-Agent"),
         body,
         create_forbidden: None,
     };
@@ -552,16 +559,16 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
     }
     if fail {
         let answer = status(500, "InternalError", "Internal error occurred: injected by the fake".into(), json!({}));
-        respond(request, answer);
+        respond(responder, answer);
         return;
     }
-    let token = header(&request, "Authorization")
+    let token = header(request, "Authorization")
         .and_then(|h| h.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| h[7..].trim().to_owned()));
-    let user = rbac::user(&shared.lock().store, token.as_deref(), header(&request, "Impersonate-User").as_deref());
+    let user = rbac::user(&shared.lock().store, token.as_deref(), header(request, "Impersonate-User").as_deref());
     let user = match user {
         Ok(user) => user,
         Err(refused) => {
-            respond(request, refused);
+            respond(responder, refused);
             return;
         }
     };
@@ -569,7 +576,7 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
     if let Some(attributes) = rbac::attributes(&parsed.method, &parsed.path, flag("watch")) {
         let denied = rbac::authorize(&shared.lock().store, user.as_deref(), &attributes).err();
         if let Some(answer) = denied {
-            respond(request, answer);
+            respond(responder, answer);
             return;
         }
     }
@@ -577,8 +584,10 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
         parsed.create_forbidden = rbac::authorize_create_on_apply(&shared.lock().store, user.as_deref(), &create).err();
     }
     match route(&parsed, || shared.lock().store.custom_resources()) {
-        Some(Handling::Watch(path)) => watch(shared, request, &path, &parsed),
-        Some(Handling::FollowLog(namespace, name)) if flag("follow") => follow_log(shared, request, &namespace, &name),
+        Some(Handling::Watch(path)) => watch(shared, responder, &path, &parsed),
+        Some(Handling::FollowLog(namespace, name)) if flag("follow") => {
+            follow_log(shared, responder, &namespace, &name)
+        }
         Some(Handling::FollowLog(namespace, name)) => {
             let state = shared.lock();
             let answer = match state.store.pod(&namespace, &name) {
@@ -591,12 +600,12 @@ fn serve(shared: &Arc<Shared>, request: http::Request) {
                 }
             };
             drop(state);
-            respond(request, answer);
+            respond(responder, answer);
         }
-        Some(Handling::Answer(answer)) => respond(request, answer),
+        Some(Handling::Answer(answer)) => respond(responder, answer),
         None => {
             let answer = handle(shared, &parsed);
-            respond(request, answer);
+            respond(responder, answer);
         }
     }
 }
@@ -849,44 +858,32 @@ fn simulate(shared: &Arc<Shared>) {
     }
 }
 
-fn respond(request: http::Request, answer: Answer) {
+fn respond(responder: Responder, answer: Answer) {
     let (code, body, content_type) = match answer {
         Answer::Json(code, value) => (code, value.to_string(), "application/json"),
         Answer::Text(code, text) => (code, text, "text/plain"),
     };
-    request.respond(code, content_type, body.as_bytes());
+    responder.send(Reply::text(code, content_type, body));
 }
 
-/// A streamed answer: chunked transfer, flushed after every piece.
+/// A streamed answer: chunked transfer, each piece sent at once; the
+/// connection closes after it.
 struct Stream {
-    writer: Box<dyn Write + Send>,
+    writer: BodyWriter,
 }
 
 impl Stream {
-    fn open(request: http::Request, content_type: &str) -> Option<Stream> {
-        let mut writer = request.into_writer();
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nCache-Control: no-cache, private\r\n\r\n"
-        );
-        writer.write_all(head.as_bytes()).ok()?;
-        writer.flush().ok()?;
-        Some(Stream { writer })
+    fn open(responder: Responder, content_type: &str) -> Option<Stream> {
+        let headers = [("Connection", "close"), ("Cache-Control", "no-cache, private")];
+        Some(Stream { writer: responder.stream(200, content_type, &headers) })
     }
 
     fn send(&mut self, data: &[u8]) -> bool {
-        if data.is_empty() {
-            return true;
-        }
-        let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
-        chunk.extend_from_slice(data);
-        chunk.extend_from_slice(b"\r\n");
-        self.writer.write_all(&chunk).is_ok() && self.writer.flush().is_ok()
+        self.writer.write_all(data).is_ok()
     }
 
-    fn end(mut self) {
-        let _ = self.writer.write_all(b"0\r\n\r\n");
-        let _ = self.writer.flush();
-    }
+    /// The last chunk goes when the writer does.
+    fn end(self) {}
 }
 
 /// How long a stream waits before checking its deadline and the server again.
@@ -916,11 +913,11 @@ impl WatchEvent {
     }
 }
 
-fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, parsed: &Parsed) {
+fn watch(shared: &Arc<Shared>, responder: Responder, path: &ResourcePath, parsed: &Parsed) {
     let labels = LabelSelector::parse(parsed.query.get("labelSelector").map(String::as_str).unwrap_or_default());
     let fields = FieldSelector::parse(parsed.query.get("fieldSelector").map(String::as_str).unwrap_or_default());
     let (Some(labels), Some(fields)) = (labels, fields) else {
-        respond(request, status(400, "BadRequest", "unable to parse the label or field selector".into(), json!({})));
+        respond(responder, status(400, "BadRequest", "unable to parse the label or field selector".into(), json!({})));
         return;
     };
     let timeout = parsed.query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
@@ -938,7 +935,7 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
             // Compacted away: the API server streams one ERROR event with 410 and ends the watch.
             let oldest = state.store.oldest_watchable();
             drop(state);
-            if let Some(mut stream) = Stream::open(request, "application/json") {
+            if let Some(mut stream) = Stream::open(responder, "application/json") {
                 let gone = json!({"type": "ERROR", "object": {
                     "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                     "message": format!("too old resource version: {rv} ({oldest})"), "reason": "Expired", "code": 410,
@@ -962,7 +959,7 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
         };
         (cursor, pending, limit, epoch, kind)
     };
-    let Some(mut stream) = Stream::open(request, "application/json") else {
+    let Some(mut stream) = Stream::open(responder, "application/json") else {
         return;
     };
     let mut sent = 0usize;
@@ -1036,14 +1033,14 @@ fn watch(shared: &Arc<Shared>, request: http::Request, path: &ResourcePath, pars
     }
 }
 
-fn follow_log(shared: &Arc<Shared>, request: http::Request, namespace: &str, name: &str) {
+fn follow_log(shared: &Arc<Shared>, responder: Responder, namespace: &str, name: &str) {
     if shared.lock().store.pod(namespace, name).is_none() {
         let answer =
             status(404, "NotFound", format!("pods \"{name}\" not found"), json!({"name": name, "kind": "pods"}));
-        respond(request, answer);
+        respond(responder, answer);
         return;
     }
-    let Some(mut stream) = Stream::open(request, "text/plain") else {
+    let Some(mut stream) = Stream::open(responder, "text/plain") else {
         return;
     };
     let key = (namespace.to_owned(), name.to_owned());

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sparkplane_eventlog::cost::{PriceSheet, app_cost};
+use sparkplane_analysis::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
 use sparkplane_workqueue::WorkQueue;
 
@@ -663,7 +663,7 @@ pub fn replay_with_insight(log: &AppLog) -> Result<AppDetail, ReadError> {
 }
 
 /// The one pass over a log that both the listing of a large log
-/// ([`summarize_and_replay`]) and the export (`export::read`) make: the
+/// ([`summarize_and_replay`]) and the facts export (`sparkplane_facts::read`) make: the
 /// lines are read on this thread (each handed to `each_line` first: the export
 /// picks its SQL executions out there), parsed on `workers` threads, and
 /// folded in log order into the summary and the detail. `None` when the fold

@@ -9,11 +9,11 @@
 //! for it.
 //!
 //! Must not: compute a finding, a critical path or a failure cause itself
-//! (`sparkplane_eventlog::analyze`, `timing` and the model's `failure` do), or
+//! (`sparkplane_analysis::analyze`, `timing` and the model's `failure` do), or
 //! keep the whole summary (it holds the configuration; the detail cache's
 //! budget counts what is kept here).
 
-use sparkplane_eventlog::analyze::{Finding, analyze};
+use sparkplane_analysis::analyze::{Finding, analyze};
 use sparkplane_eventlog::{AppSummary, Failure, Timing};
 
 /// sparkplane's own reading of one application, for its pages.

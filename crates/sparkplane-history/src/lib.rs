@@ -12,11 +12,12 @@
 //! request to Spark's JSON answer. [`server`] is the handler the one HTTP
 //! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
 //! formats and parses Spark's dates; [`insight`] is what the pages add from `analyze` and the timing; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
-//! framed by [`zip`].
+//! framed by [`zip`]. The Parquet facts export (`sparkplane history export`)
+//! is its own crate, `sparkplane-facts`, which reads each log through this
+//! crate's one pass ([`index::read_once`]).
 
 pub mod api;
 pub mod download;
-pub mod export;
 pub mod index;
 pub mod insight;
 pub mod metrics;

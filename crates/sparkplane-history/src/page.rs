@@ -9,7 +9,7 @@
 //!
 //! Owns: the page's HTML (self-contained: inline CSS, a plain GET form, no
 //! script and no external request). Must not: compute figures (entries come
-//! from the index; the report is `sparkplane_eventlog::report_html`) or put
+//! from the index; the report is `sparkplane_analysis::report_html`) or put
 //! unescaped log text in the page.
 
 use std::fmt::Write;

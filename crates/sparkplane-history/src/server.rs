@@ -6,7 +6,7 @@
 //! (API answers from [`crate::api::respond`], the `logs` zip streamed by
 //! [`crate::download`]; `/` from [`crate::page`]; Spark's `/history/…` pages from
 //! [`crate::ui`]; the
-//! report of one application from `sparkplane_eventlog::report_html`; `/metrics`
+//! report of one application from `sparkplane_analysis::report_html`; `/metrics`
 //! from [`crate::metrics`]), rescanning the location every
 //! interval so new and in-progress logs show without a restart (and writing
 //! a first listing served before its write to the persisted index, on the
@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sparkplane_eventlog::cost::PriceSheet;
-use sparkplane_eventlog::report_html;
+use sparkplane_analysis::cost::PriceSheet;
+use sparkplane_analysis::report_html;
 use sparkplane_http::{Body, HttpServer, Reply, Request};
 
 use crate::api::{self, Download, Response};

@@ -4,9 +4,12 @@
 //! failure, a 5xx, 408 Request Timeout or 429 Too Many Requests. Any other
 //! 4xx will not change on a retry: the receiver refused the payload itself.
 //!
-//! Owns: that rule ([`Retry`], [`with_retries`], [`retryable_status`]) and a
-//! POST over it ([`post`]). Must not: word its errors for a user beyond what
-//! happened (callers say what was being sent).
+//! Owns: that rule ([`Retry`], [`with_retries`], [`retryable_status`]), a
+//! POST over it ([`post`]), and the one setup of the ureq agent every
+//! request sparkplane sends goes through ([`agent`], [`agent_config`]): a
+//! time limit for the whole request, TLS as ureq's default, and every HTTP
+//! status an answer to read rather than an error. Must not: word its errors
+//! for a user beyond what happened (callers say what was being sent).
 
 use std::time::Duration;
 
@@ -83,10 +86,22 @@ pub enum PostError {
     Failed(String),
 }
 
+/// The agent for requests that take at most `timeout` each (`None`: as
+/// long as they take), with TLS as ureq's default and an answer of any
+/// status returned as an answer: callers read its status.
+pub fn agent(timeout: Option<Duration>) -> ureq::Agent {
+    agent_config(timeout).build().into()
+}
+
+/// [`agent`]'s setup, for a caller that needs one more setting (a proxy
+/// passing redirects on rather than following them).
+pub fn agent_config(timeout: Option<Duration>) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder().timeout_global(timeout).http_status_as_error(false)
+}
+
 /// POSTs `body` to `url` with `content_type`, retrying as `retry` says.
 pub fn post(retry: &Retry, url: &str, content_type: &str, body: &[u8]) -> Result<(), PostError> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().timeout_global(Some(retry.timeout)).http_status_as_error(false).build().into();
+    let agent = agent(Some(retry.timeout));
     let mut refused = None;
     let outcome = with_retries(retry, || match agent.post(url).header("content-type", content_type).send(body) {
         Ok(answer) if answer.status().is_success() => Ok(()),

@@ -147,6 +147,27 @@ impl KubeError {
         )
     }
 
+    /// The error's stable code, as diagnostics carry it (`kube-unreachable`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            KubeError::NoConfig { .. } => "kube-config",
+            KubeError::UnknownContext { .. } => "kube-context",
+            KubeError::Unreachable { .. } => "kube-unreachable",
+            KubeError::Refused { .. } => "kube-refused",
+            KubeError::Invalid { .. } => "kube-invalid",
+            KubeError::NotFound { .. } => "kube-not-found",
+            KubeError::Server { .. } => "kube-server",
+        }
+    }
+
+    /// The fields at fault, as a diagnostic's path (the API server's names for an invalid object; else empty).
+    pub fn fields(&self) -> String {
+        match self {
+            KubeError::Invalid { fields, .. } => fields.join(", "),
+            _ => String::new(),
+        }
+    }
+
     /// How to fix it, in one sentence.
     pub fn help(&self) -> String {
         match self {
@@ -206,4 +227,23 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KubeError, Operation};
+
+    #[test]
+    fn each_error_has_its_code_and_an_invalid_object_names_its_fields() {
+        let invalid = KubeError::Invalid {
+            operation: Operation::new("create", "SparkJob", "data/etl"),
+            message: "bad".into(),
+            fields: vec!["spec.image".into(), "metadata.name".into()],
+        };
+        assert_eq!((invalid.code(), invalid.fields().as_str()), ("kube-invalid", "spec.image, metadata.name"));
+        let none = KubeError::NoConfig { detail: "no kubeconfig".into() };
+        assert_eq!((none.code(), none.fields().as_str()), ("kube-config", ""));
+        let gone = KubeError::NotFound { operation: Operation::new("get", "Pod", "data/p"), message: "gone".into() };
+        assert_eq!(gone.code(), "kube-not-found");
+    }
 }

@@ -10,7 +10,8 @@
 //! derives from the attempt number.
 //!
 //! Owns: the request sequence and its failure handling (a driver whose
-//! objects could not be created is deleted again, as spark-submit does).
+//! objects could not be created is deleted again, as spark-submit does),
+//! and the outcome as `submit` says it ([`SubmitOutcome::text`]).
 //! Must not: render, enforce policy or print — the caller does.
 
 use k8s_openapi::api::core::v1::Pod;
@@ -79,6 +80,34 @@ pub enum SubmitOutcome {
         /// The existing application (its latest attempt).
         application: Application,
     },
+}
+
+impl SubmitOutcome {
+    /// The application submitted, or found already submitted.
+    pub fn application(&self) -> &Application {
+        match self {
+            SubmitOutcome::Created { application, .. } | SubmitOutcome::Exists { application } => application,
+        }
+    }
+
+    /// What `submit` says: each object sent and the driver started, or the
+    /// application already there.
+    pub fn text(&self) -> String {
+        match self {
+            SubmitOutcome::Exists { application } => application.text(),
+            SubmitOutcome::Created { application, objects, .. } => {
+                let mut text: String = objects
+                    .iter()
+                    .map(|s| format!("{} {}/{} {}\n", s.action, application.namespace, s.name, s.kind))
+                    .collect();
+                text.push_str(&format!(
+                    "submitted {} (attempt {}): driver pod {}/{}\n",
+                    application.name, application.attempt, application.namespace, application.driver_pod
+                ));
+                text
+            }
+        }
+    }
 }
 
 /// A server-side-apply-able API for a rendered object's kind.
@@ -290,4 +319,43 @@ pub async fn complete(
         apply(client, server, object, namespace, dry_run).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> Application {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "etl-ab12-1-driver", "namespace": "data",
+                         "labels": {"sparkplane.dev/job": "etl", "spark-role": "driver"}},
+            "status": {"phase": "Pending"},
+        }))
+        .expect("a pod");
+        crate::apps::application(&pod)
+    }
+
+    #[test]
+    fn a_submission_says_each_object_sent_and_the_driver_or_the_application_already_there() {
+        let sent = |action, kind: &str, name: &str| Sent {
+            action,
+            api_version: "v1".into(),
+            kind: kind.into(),
+            name: name.into(),
+            object: Value::Null,
+        };
+        let created = SubmitOutcome::Created {
+            application: app(),
+            objects: vec![sent("applied", "ServiceAccount", "etl"), sent("created", "Pod", "etl-ab12-1-driver")],
+            dry_run: false,
+        };
+        assert_eq!(
+            created.text(),
+            "applied data/etl ServiceAccount\ncreated data/etl-ab12-1-driver Pod\n\
+             submitted etl (attempt 1): driver pod data/etl-ab12-1-driver\n"
+        );
+        let exists = SubmitOutcome::Exists { application: app() };
+        assert_eq!(exists.text(), app().text());
+        assert_eq!(exists.application().driver_pod, "etl-ab12-1-driver");
+    }
 }

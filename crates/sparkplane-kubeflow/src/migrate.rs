@@ -15,9 +15,10 @@
 //! ConfigMap, or sparkplane's StatefulSet and its objects) stays until
 //! deleted, and its entry says so with the endpoint clients move to.
 //!
-//! Owns: the listing, each resource's outcome and the label changes. Must
-//! not: talk to the cluster or plan a job itself (the host lists, patches
-//! labels and plans through the operator's one plan path), or print.
+//! Owns: the listing, each resource's outcome and the label changes, and the
+//! report as `migrate kubeflow` shows it ([`text`], [`summary`]). Must not:
+//! talk to the cluster or plan a job itself (the host lists, patches labels
+//! and plans through the operator's one plan path), or print.
 
 use std::collections::BTreeMap;
 
@@ -304,6 +305,48 @@ pub fn migrate<H: MigrateHost>(host: &mut H, request: &Request) -> Result<Vec<En
 /// Whether anything asked to move could not (`--apply` then exits 1).
 pub fn any_refused(entries: &[Entry]) -> bool {
     entries.iter().any(|e| matches!(e.outcome, Outcome::CannotMove(_)))
+}
+
+/// The report: one line per resource, each field the conversion loses
+/// and each note indented below it; or that there was nothing to list.
+pub fn text(entries: &[Entry]) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let (what, why) = match &e.outcome {
+            Outcome::WouldMove => ("would move to sparkplane", String::new()),
+            Outcome::Moved => ("moved to sparkplane", String::new()),
+            Outcome::WouldReturn => ("would go back to Kubeflow", String::new()),
+            Outcome::Returned => ("went back to Kubeflow", String::new()),
+            Outcome::Stays(why) => ("stays", why.clone()),
+            Outcome::CannotMove(why) => ("cannot move", why.clone()),
+        };
+        let state = if e.state.is_empty() { "new" } else { e.state.as_str() };
+        out.push_str(&format!("{} {}/{} ({state}): {what}", e.kind, e.namespace, e.name));
+        if !why.is_empty() {
+            out.push_str(&format!(": {why}"));
+        }
+        out.push('\n');
+        for lost in &e.not_carried {
+            out.push_str(&format!("    not carried: {lost}\n"));
+        }
+        for note in &e.notes {
+            out.push_str(&format!("    note: {note}\n"));
+        }
+    }
+    if entries.is_empty() {
+        out.push_str("no SparkApplication, ScheduledSparkApplication or SparkConnect found\n");
+    }
+    out
+}
+
+/// The line after the report: how many were listed, moved or handed back.
+pub fn summary(entries: &[Entry], mode: Mode) -> String {
+    let moved = entries.iter().filter(|e| matches!(e.outcome, Outcome::Moved | Outcome::Returned)).count();
+    match mode {
+        Mode::List => format!("{} listed; nothing changed (--apply moves, --undo hands back)", entries.len()),
+        Mode::Apply => format!("{moved} moved to sparkplane's operator"),
+        Mode::Undo => format!("{moved} handed back to the Kubeflow operator"),
+    }
 }
 
 #[cfg(test)]

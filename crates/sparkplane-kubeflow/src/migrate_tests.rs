@@ -244,3 +244,29 @@ fn a_serving_spark_connect_moves_and_returns_with_what_stays_behind_each_way() {
     let server = entries.iter().find(|e| e.name == "notebooks").expect("listed");
     assert_eq!((&server.outcome, server.notes.len()), (&Outcome::WouldMove, 1), "only the token's note");
 }
+
+#[test]
+fn the_report_has_a_line_per_resource_with_what_it_loses_then_a_summary() {
+    let entry = |name: &str, state: &str, outcome: Outcome| Entry {
+        kind: KIND_SPARK_APPLICATION,
+        namespace: "data".into(),
+        name: name.into(),
+        state: state.into(),
+        before: Operator::Kubeflow,
+        after: Operator::Sparkplane,
+        outcome,
+        not_carried: vec!["spec.volumes: sparkplane mounts no volumes".into()],
+        notes: Vec::new(),
+    };
+    let entries = [entry("a", "", Outcome::Moved), entry("b", "RUNNING", Outcome::Stays("it is running".into()))];
+    assert_eq!(
+        text(&entries),
+        "SparkApplication data/a (new): moved to sparkplane\n    not carried: spec.volumes: sparkplane mounts no \
+         volumes\nSparkApplication data/b (RUNNING): stays: it is running\n    not carried: spec.volumes: \
+         sparkplane mounts no volumes\n"
+    );
+    assert_eq!(text(&[]), "no SparkApplication, ScheduledSparkApplication or SparkConnect found\n");
+    assert_eq!(summary(&entries, Mode::Apply), "1 moved to sparkplane's operator");
+    assert_eq!(summary(&entries, Mode::Undo), "1 handed back to the Kubeflow operator");
+    assert_eq!(summary(&entries, Mode::List), "2 listed; nothing changed (--apply moves, --undo hands back)");
+}

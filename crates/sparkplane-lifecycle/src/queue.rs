@@ -4,7 +4,7 @@
 //! room for the driver and the executors it starts with, so no pod is
 //! created to sit Pending on quota.
 //!
-//! Quota room is the one fit model's answer (`fit::check_quota_fit`), with
+//! Quota room is the one fit model's answer (`sparkplane_fit::check_quota_fit`), with
 //! the quota's `used` raised to what the operator has already admitted:
 //! the API server counts a pod only once it exists, and admitting on that
 //! alone would let several runs in at once.
@@ -23,9 +23,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use sparkplane_core::fit::check_quota_fit;
 use sparkplane_core::kube_quantity::{self, Rounding};
 use sparkplane_core::sizing::SizedJob;
+use sparkplane_fit::check_quota_fit;
 
 /// One queued run.
 #[derive(Clone, Debug, PartialEq)]

@@ -22,6 +22,10 @@ use sparkplane_category::Category;
 pub const SERVER_CLASS: &str = "org.apache.spark.sql.connect.service.SparkConnectServer";
 /// Spark Connect's default gRPC port.
 pub const DEFAULT_PORT: u16 = 15002;
+/// The Spark line a Connect server started on this machine runs unless told
+/// otherwise (`connect`, `sql`, `dq check`'s spark engine): the newest pinned
+/// line, which has a Connect server.
+pub const DEFAULT_LINE: &str = "4.1";
 /// The environment variable Spark 4 reads the pre-shared token from (the same
 /// value as the `spark.connect.authenticate.token` setting, kept out of argv).
 pub const TOKEN_ENV: &str = "SPARK_CONNECT_AUTHENTICATE_TOKEN";
@@ -191,7 +195,7 @@ pub fn server_conf(
     conf.insert("spark.app.name".into(), "sparkplane-connect".into());
     // Marks the event log as an interactive session's, as the cluster's server is labelled
     // (`sparkplane.dev/connect: server`): `cost` keeps sessions apart from jobs.
-    conf.insert(sparkplane_eventlog::cost::SESSION_PROPERTY.into(), "server".into());
+    conf.insert(sparkplane_analysis::cost::SESSION_PROPERTY.into(), "server".into());
     if !ui {
         conf.insert("spark.ui.enabled".into(), "false".into());
     }
@@ -305,6 +309,12 @@ mod tests {
         );
         assert!(check_line("4.1").is_ok());
         assert!(check_line("garbage").is_err());
+    }
+
+    #[test]
+    fn the_default_line_is_the_newest_pinned_one_and_has_a_connect_server() {
+        assert_eq!(crate::runtime::PINNED.last().map(|(line, _)| *line), Some(DEFAULT_LINE));
+        assert!(check_line(DEFAULT_LINE).is_ok());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! Spark's Python thin client (PyPI `pyspark-client`, pinned per Spark line)
 //! in its own virtual environment under the sparkplane home, installed on
 //! first use, and the script that runs statements with it and answers in one
-//! JSON document, read here into a [`QueryResult`] or a [`QueryError`].
+//! JSON document, read here into a [`QueryResult`] or a [`QueryError`]; and
+//! the result as `sql` shows it (a table, CSV, or objects for JSON/YAML).
 //!
 //! It must not print or place errors in the user's file (the core's
 //! `sql_script` does); the connection URL, which holds the token, goes to the
@@ -102,6 +103,46 @@ pub struct QueryResult {
     /// Its rows, a value per column (dates and timestamps as ISO 8601 text,
     /// decimals as text, binary as base64).
     pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// A value as a cell: text as it is, NULL for null, anything else as JSON.
+fn cell(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "NULL".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl QueryResult {
+    /// The rows as a table with a count under it, as `sql` prints them.
+    pub fn table(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut table = sparkplane_documents::table::Table::new(&names);
+        for row in &self.rows {
+            table.row(row.iter().map(cell).collect());
+        }
+        let rows = self.rows.len();
+        format!("{}({rows} row{})\n", table.render(), if rows == 1 { "" } else { "s" })
+    }
+
+    /// The rows as CSV with a header line (`sql --csv`); null is an empty field.
+    pub fn csv(&self) -> String {
+        let mut out = sparkplane_documents::csv::line(self.columns.iter().map(|c| c.name.as_str()));
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(|v| if v.is_null() { String::new() } else { cell(v) }).collect();
+            out.push_str(&sparkplane_documents::csv::line(cells.iter().map(String::as_str)));
+        }
+        out
+    }
+
+    /// The rows as objects keyed by column name, for `-o json|yaml`.
+    pub fn objects(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        self.rows
+            .iter()
+            .map(|row| self.columns.iter().map(|c| c.name.clone()).zip(row.iter().cloned()).collect())
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -381,5 +422,25 @@ mod tests {
     fn the_token_is_cut_from_urls_in_messages() {
         assert_eq!(without_token("sc://localhost:15002/;token=abc;user_id=u"), "sc://localhost:15002/;user_id=u");
         assert_eq!(without_token("sc://localhost:15002/"), "sc://localhost:15002/");
+    }
+
+    #[test]
+    fn rows_print_as_a_table_csv_and_objects() {
+        let result = QueryResult {
+            columns: vec![
+                Column { name: "id".into(), data_type: "bigint".into() },
+                Column { name: "note".into(), data_type: "string".into() },
+            ],
+            rows: vec![
+                vec![serde_json::json!(1), serde_json::json!("a, \"b\"")],
+                vec![serde_json::json!(2), serde_json::Value::Null],
+            ],
+        };
+        assert_eq!(result.table(), "id  note\n1   a, \"b\"\n2   NULL\n(2 rows)\n");
+        assert_eq!(result.csv(), "id,note\n1,\"a, \"\"b\"\"\"\n2,\n");
+        assert_eq!(
+            serde_json::to_string(&result.objects()).unwrap(),
+            r#"[{"id":1,"note":"a, \"b\""},{"id":2,"note":null}]"#
+        );
     }
 }

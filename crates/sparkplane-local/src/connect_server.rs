@@ -8,8 +8,8 @@
 //! writes its class-data archive; SIGKILL only after a grace period), the
 //! archive kept or dropped once the JVM has gone,
 //! the session's record in the local run history (so `runs`, `analyze` and
-//! `cost` see it), and a background server's start, status and stop through
-//! the state file.
+//! `cost` see it), and a background server's start, status (and how
+//! `connect status` shows it) and stop through the state file.
 //!
 //! It must not print or read flags: install progress and warnings go to a
 //! [`LocalRunObserver`] as the local run's events, and everything read from
@@ -646,6 +646,56 @@ pub struct Running {
     pub answering: bool,
 }
 
+/// A background server as `connect status -o json` shows it (never its token).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusView {
+    running: bool,
+    answering: bool,
+    url: String,
+    pid: u32,
+    port: u16,
+    spark: String,
+    started_at: String,
+    run_id: Option<String>,
+}
+
+/// What `connect status` says when no server runs in the background.
+pub const NOT_RUNNING: &str =
+    "not running: no Spark Connect server runs in the background (`sparkplane connect --background` starts one)\n";
+
+impl Running {
+    /// The server as `connect status` shows it.
+    pub fn view(&self) -> StatusView {
+        let s = &self.state;
+        StatusView {
+            running: true,
+            answering: self.answering,
+            url: connect::public_url(s.port),
+            pid: s.pid,
+            port: s.port,
+            spark: s.spark_line.clone(),
+            started_at: s.started_at.clone(),
+            run_id: s.run_id.clone(),
+        }
+    }
+}
+
+impl StatusView {
+    /// One line: where it runs, since when, its session; the token is never shown again.
+    pub fn text(&self) -> String {
+        format!(
+            "running {} (pid {}, Spark {}, since {}{}); session {}; the token was shown once, by `sparkplane connect`\n",
+            self.url,
+            self.pid,
+            self.spark,
+            self.started_at,
+            if self.answering { "" } else { ", not answering yet" },
+            self.run_id.as_deref().unwrap_or("-")
+        )
+    }
+}
+
 /// The background server of `home`, if one runs. A state file whose process
 /// has gone is removed (and its session recorded as ended on its own).
 pub fn status(home: &Path) -> Result<Option<Running>, ConnectServerError> {
@@ -788,5 +838,29 @@ mod tests {
         connect::write_state(home.path(), &state).unwrap();
         assert_eq!(status(home.path()).unwrap(), None);
         assert!(!connect::state_path(home.path()).exists());
+    }
+
+    #[test]
+    fn a_background_servers_status_shows_where_and_since_when_but_never_its_token() {
+        let state = ServerState {
+            pid: 42,
+            port: 15002,
+            spark_line: "4.1".into(),
+            started_at: "2026-11-23T00:00:00Z".into(),
+            run_id: Some("sparkplane-connect-1".into()),
+            class_archive: None,
+        };
+        let view = Running { state, answering: false }.view();
+        assert_eq!(
+            view.text(),
+            format!(
+                "running {} (pid 42, Spark 4.1, since 2026-11-23T00:00:00Z, not answering yet); session \
+                 sparkplane-connect-1; the token was shown once, by `sparkplane connect`\n",
+                connect::public_url(15002)
+            )
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!((json["running"].as_bool(), json["runId"].as_str()), (Some(true), Some("sparkplane-connect-1")));
+        assert!(!json.to_string().contains("token="), "{json}");
     }
 }

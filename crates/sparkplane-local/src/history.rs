@@ -2,6 +2,8 @@
 //! `<SPARKPLANE_HOME>/runs/<run-id>/run.json`, written before Spark starts and
 //! again when it ends, always atomically. A record left `running` whose
 //! process is gone reads back as `interrupted`, so no run is silently lost.
+//! Also how runs read as text: a run's summary ([`RunRecord::summary_text`],
+//! what `run` and `runs show` print) and the list ([`runs_table`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -166,6 +168,86 @@ impl RunRecord {
     pub fn duration_ms(&self) -> u64 {
         self.ended_ms.unwrap_or_else(now_ms).saturating_sub(self.started_ms)
     }
+}
+
+/// A duration as the summary says it: `42.0s`, or `3m07s` from a minute on.
+fn seconds_text(ms: u64) -> String {
+    let s = ms as f64 / 1000.0;
+    if s >= 60.0 { format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64) } else { format!("{s:.1}s") }
+}
+
+/// Bytes in binary units with one decimal (`1.5 GiB`; whole bytes as `12 B`).
+fn bytes_text(n: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} {}", units[unit]) } else { format!("{value:.1} {}", units[unit]) }
+}
+
+impl RunRecord {
+    /// The human summary of a run: how it ended and how long it took, then
+    /// (from its event log) the work, data, time and usage, and its logs.
+    pub fn summary_text(&self) -> String {
+        let mut out = format!(
+            "run {} {} in {} ({} on {}, spec {})\n",
+            self.run_id,
+            self.state.as_str(),
+            seconds_text(self.duration_ms()),
+            self.job,
+            self.master,
+            self.spec_hash
+        );
+        if let Some(failure) = &self.failure {
+            out.push_str(&format!("  reason:     {failure}\n"));
+        }
+        if let Some(s) = &self.summary {
+            out.push_str(&format!(
+                "  work:       {} jobs ({} failed) · {} stages ({} failed) · {} tasks ({} failed)\n",
+                s.jobs, s.jobs_failed, s.stages, s.stages_failed, s.tasks, s.tasks_failed
+            ));
+            out.push_str(&format!(
+                "  data:       input {} · output {} · shuffle {} · spill {}\n",
+                bytes_text(s.input_bytes as f64),
+                bytes_text(s.output_bytes as f64),
+                bytes_text(s.shuffle_bytes as f64),
+                bytes_text(s.spill_bytes as f64)
+            ));
+            out.push_str(&format!(
+                "  time:       GC {:.1}% of task time · executor utilisation {:.0}%\n",
+                s.gc_share * 100.0,
+                s.utilisation * 100.0
+            ));
+            out.push_str(&format!(
+                "  usage:      {:.1} core-seconds · {:.1} GiB-seconds · ${:.4} at OpenCost default prices\n",
+                s.core_seconds, s.gib_seconds, s.cost_usd
+            ));
+        }
+        if let Some(log) = &self.event_log {
+            out.push_str(&format!("  event log:  {log}\n"));
+        }
+        out.push_str(&format!("  driver log: {}\n", self.driver_log));
+        out
+    }
+}
+
+/// `runs list`'s table: a row per run, in the order given.
+pub fn runs_table(runs: &[RunRecord]) -> String {
+    let mut t = sparkplane_documents::table::Table::new(&["RUN", "JOB", "STATE", "STARTED", "DURATION", "ENV"]);
+    for r in runs {
+        t.row(vec![
+            r.run_id.clone(),
+            r.job.clone(),
+            r.state.as_str().to_owned(),
+            rfc3339(r.started_ms),
+            seconds_text(r.duration_ms()),
+            r.environment.clone().unwrap_or_default(),
+        ]);
+    }
+    t.render()
 }
 
 /// Milliseconds since the Unix epoch.
@@ -413,5 +495,43 @@ mod tests {
         assert_eq!(find(home.path(), "b").unwrap().run_id, "b-3");
         assert!(find(home.path(), "a").unwrap_err().contains("matches 2 runs"));
         assert!(find(home.path(), "zzz").unwrap_err().contains("there is no run"));
+    }
+
+    #[test]
+    fn a_runs_summary_says_how_it_ended_then_its_figures_and_logs() {
+        let mut run = record("j-1", RunState::Failed, None, 1_795_264_496_000);
+        run.ended_ms = Some(1_795_264_496_000 + 187_400);
+        run.failure = Some("exit code 1".into());
+        run.event_log = Some("/tmp/events/app-1".into());
+        run.summary = Some(RunFigures {
+            jobs: 3,
+            jobs_failed: 1,
+            stages: 5,
+            tasks: 40,
+            tasks_failed: 2,
+            input_bytes: 1536,
+            output_bytes: 10,
+            shuffle_bytes: 3 * 1024 * 1024 * 1024 / 2,
+            gc_share: 0.123,
+            utilisation: 0.5,
+            core_seconds: 12.34,
+            gib_seconds: 5.0,
+            cost_usd: 0.00012,
+            ..RunFigures::default()
+        });
+        assert_eq!(
+            run.summary_text(),
+            "run j-1 failed in 3m07s (j on local[2], spec abcd1234)\n  reason:     exit code 1\n  \
+             work:       3 jobs (1 failed) · 5 stages (0 failed) · 40 tasks (2 failed)\n  \
+             data:       input 1.5 KiB · output 10 B · shuffle 1.5 GiB · spill 0 B\n  \
+             time:       GC 12.3% of task time · executor utilisation 50%\n  \
+             usage:      12.3 core-seconds · 5.0 GiB-seconds · $0.0001 at OpenCost default prices\n  \
+             event log:  /tmp/events/app-1\n  driver log: driver.log\n"
+        );
+        run.ended_ms = Some(1_795_264_496_000 + 42_000);
+        assert_eq!(
+            runs_table(&[run]),
+            "RUN  JOB  STATE   STARTED               DURATION  ENV\nj-1  j    failed  2026-11-21T12:34:56Z  42.0s     local\n"
+        );
     }
 }

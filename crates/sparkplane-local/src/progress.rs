@@ -66,13 +66,17 @@ pub struct ProgressReader {
 impl ProgressReader {
     /// A reader for the Spark UI on 127.0.0.1:`port` (or up to `retries` ports after it).
     pub fn new(port: u16, retries: u16) -> Self {
-        let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_millis(800))).build();
+        let agent = sparkplane_http::agent(Some(Duration::from_millis(800)));
         let ports = (0..=retries).filter_map(|i| port.checked_add(i)).collect();
-        ProgressReader { agent: config.into(), ports, port: None, app_id: None, next: 0 }
+        ProgressReader { agent, ports, port: None, app_id: None, next: 0 }
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, port: u16, path: &str) -> Option<T> {
         let mut response = self.agent.get(format!("http://127.0.0.1:{port}/api/v1{path}")).call().ok()?;
+        // An answer that is not a success is no progress (the agent returns every status).
+        if !response.status().is_success() {
+            return None;
+        }
         response.body_mut().read_json::<T>().ok()
     }
 

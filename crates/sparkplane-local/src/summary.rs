@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_eventlog::cost::{PriceSheet, app_cost};
+use sparkplane_analysis::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppSummary, find_app_log, summarize};
 
 use crate::history::RunFigures;

@@ -9,8 +9,9 @@
 //! the mapping of receivers to Alertmanager's configs with secrets by file,
 //! and the same routing as the Prometheus Operator's `AlertmanagerConfig`
 //! resources, one per tenant.
-//! Pure: tenants in, a JSON value out; loading tenants and checking them is
-//! `sparkplane_policy::tenant`'s.
+//! Pure: tenants in, a JSON value out ([`configuration`] adds what refuses
+//! a configuration and what a reader is warned of); loading tenants and
+//! checking them is `sparkplane_policy::tenant`'s.
 //!
 //! Must not: put a secret value in the configuration. A Secret reference
 //! becomes the file the Prometheus Operator mounts it at
@@ -19,6 +20,7 @@
 
 use serde_json::{Map, Value, json};
 use sparkplane_api::tenant::{AlertReceiver, SecretRef, Tenant};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::rules::{Rule, RuleGroup};
 
@@ -39,6 +41,9 @@ pub const EXPORTER_HEALTH_ALERTS: [&str; 3] =
 /// A receiver with no destination: what a team does not want sent (info alerts without receivers).
 pub const NULL_RECEIVER: &str = "null";
 
+/// The platform receiver's name unless told otherwise.
+pub const PLATFORM_RECEIVER: &str = "platform";
+
 /// The platform's own receiver: what gets alerts no team route takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlatformRoute {
@@ -51,7 +56,7 @@ pub struct PlatformRoute {
 
 impl Default for PlatformRoute {
     fn default() -> Self {
-        PlatformRoute { receiver: "platform".into(), webhook: None }
+        PlatformRoute { receiver: PLATFORM_RECEIVER.into(), webhook: None }
     }
 }
 
@@ -229,6 +234,85 @@ pub fn routing(
     Routing { config, unrouted_teams: unrouted, conflicts }
 }
 
+/// What `observe alertmanager` is asked for besides the tenants.
+#[derive(Clone, Debug, Default)]
+pub struct Request<'a> {
+    /// The platform's receiver.
+    pub platform: PlatformRoute,
+    /// The email relay (`host:port`) and sender, for email receivers.
+    pub smtp: Option<(&'a str, &'a str)>,
+    /// `AlertmanagerConfig` resources ([`alertmanager_configs`]) instead of `alertmanager.yml` ([`routing`]).
+    pub resources: bool,
+}
+
+/// The routing of the tenants' alerts, ready to print.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Configuration {
+    /// The JSON answer: `alertmanager.yml` as a value, or a `List` of the resources.
+    pub value: Value,
+    /// The YAML documents (the configuration, or one per resource).
+    pub documents: Vec<Value>,
+    /// Teams whose alerts go to the platform route, as warnings.
+    pub warnings: Diagnostics,
+}
+
+/// The routing `request` asks for over `tenants`, against the built-in
+/// alerts `groups`: refused when a receiver names a file (resources read
+/// Secrets only), when an email receiver has no relay, or when a team
+/// declares receivers in two tenants.
+pub fn configuration(
+    tenants: &[Tenant],
+    groups: &[RuleGroup],
+    request: &Request<'_>,
+) -> Result<Configuration, Diagnostics> {
+    if request.resources {
+        let (objects, unrouted) = alertmanager_configs(tenants).map_err(|errors| {
+            let help = "the Prometheus Operator reads receivers' credentials from Secrets in the tenant's namespace";
+            Diagnostics(
+                errors.into_iter().map(|e| Diagnostic::error("secret-file-ref", "", e).with_help(help)).collect(),
+            )
+        })?;
+        let value = json!({ "apiVersion": "v1", "kind": "List", "items": objects });
+        return Ok(Configuration { value, documents: objects, warnings: unrouted_warnings(&unrouted) });
+    }
+    let emails =
+        tenants.iter().filter_map(|t| t.spec.alerting.as_ref()).flat_map(|a| &a.receivers).any(|r| r.email.is_some());
+    if emails && request.smtp.is_none() {
+        return Err(Diagnostic::error("no-smtp", "", "a tenant has an email receiver but no SMTP relay is given")
+            .with_help("pass --smtp-smarthost HOST:PORT and --smtp-from ADDRESS")
+            .into());
+    }
+    let routing = routing(tenants, &request.platform, groups, request.smtp);
+    if !routing.conflicts.is_empty() {
+        let help = "keep one tenant's spec.alerting for the team and remove the other's";
+        return Err(Diagnostics(
+            routing
+                .conflicts
+                .iter()
+                .map(|c| Diagnostic::error("duplicate-team-routing", "spec.alerting", c.clone()).with_help(help))
+                .collect(),
+        ));
+    }
+    let warnings = unrouted_warnings(&routing.unrouted_teams);
+    Ok(Configuration { value: routing.config.clone(), documents: vec![routing.config], warnings })
+}
+
+/// A warning per team without receivers: its alerts go to the platform route.
+fn unrouted_warnings(teams: &[String]) -> Diagnostics {
+    let warnings: Vec<Diagnostic> = teams
+        .iter()
+        .map(|team| {
+            Diagnostic::warning(
+                "no-receivers",
+                "spec.alerting",
+                format!("team `{team}` declares no alert receivers: its alerts go to the platform route"),
+            )
+            .with_help("add `spec.alerting.receivers` and `critical:`/`warning:` lists to its Tenant file")
+        })
+        .collect();
+    Diagnostics(warnings)
+}
+
 /// The Prometheus Operator's label a tenant's AlertmanagerConfig carries, so an
 /// Alertmanager's `alertmanagerConfigSelector` can pick sparkplane's.
 pub const CONFIG_LABEL: &str = sparkplane_api::labels::ALERTING;
@@ -374,5 +458,50 @@ mod tests {
         assert_eq!(secret_file(&by_secret), "/etc/alertmanager/secrets/slack/url");
         let by_file = SecretRef { secret: None, file: Some("/run/pd-key".into()) };
         assert_eq!(secret_file(&by_file), "/run/pd-key");
+    }
+
+    fn tenant(name: &str, team: &str, receivers: Value) -> Tenant {
+        serde_json::from_value(json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": name},
+            "spec": {"team": team, "costCenter": "cc", "alerting": receivers},
+        }))
+        .expect("a tenant")
+    }
+
+    #[test]
+    fn a_configuration_is_refused_for_email_without_a_relay_and_for_a_team_routed_twice() {
+        let groups = builtin_groups(&RuleOptions::default());
+        let mail = json!({"receivers": [{"name": "mail", "email": {"to": "a@example.com"}}], "critical": ["mail"]});
+        let request = Request::default();
+        let refused = configuration(&[tenant("a", "a", mail.clone())], &groups, &request).expect_err("no relay");
+        assert_eq!(refused.0[0].code, "no-smtp");
+        let smtp = Request { smtp: Some(("smtp:25", "am@example.com")), ..Request::default() };
+        let twice = configuration(&[tenant("a", "a", mail.clone()), tenant("b", "a", mail.clone())], &groups, &smtp)
+            .expect_err("two tenants route team a");
+        assert_eq!((twice.0[0].code, twice.0[0].path.as_str()), ("duplicate-team-routing", "spec.alerting"));
+        let quiet = tenant("q", "quiet", json!({}));
+        let ok = configuration(&[tenant("a", "a", mail), quiet], &groups, &smtp).expect("routed");
+        assert_eq!(ok.documents, std::slice::from_ref(&ok.value));
+        assert_eq!(ok.value["global"]["smtp_smarthost"], "smtp:25");
+        assert_eq!(ok.warnings.0.len(), 1);
+        assert_eq!(
+            ok.warnings.0[0].message,
+            "team `quiet` declares no alert receivers: its alerts go to the platform route"
+        );
+    }
+
+    #[test]
+    fn resources_are_a_list_and_refuse_a_file_reference() {
+        let groups = builtin_groups(&RuleOptions::default());
+        let resources = Request { resources: true, ..Request::default() };
+        let slack = json!({"receivers": [{"name": "chat", "slack": {"channel": "#a", "apiUrl": {"secret": {"name": "s", "key": "url"}}}}],
+                           "critical": ["chat"]});
+        let ok = configuration(&[tenant("a", "a", slack)], &groups, &resources).expect("resources");
+        assert_eq!(ok.value["kind"], "List");
+        assert_eq!(ok.value["items"], Value::Array(ok.documents.clone()));
+        let by_file = json!({"receivers": [{"name": "chat", "slack": {"channel": "#a", "apiUrl": {"file": "/run/url"}}}],
+                             "critical": ["chat"]});
+        let refused = configuration(&[tenant("a", "a", by_file)], &groups, &resources).expect_err("a file");
+        assert_eq!(refused.0[0].code, "secret-file-ref");
     }
 }

@@ -7,14 +7,14 @@
 //! application summaries into the registered exporter metrics, and the small HTTP
 //! server ([`serve`]) that hands their encoding to Prometheus. With
 //! [`Exporter::send_traces_to`], each application's trace
-//! (`sparkplane_eventlog::trace`) goes to an OTLP endpoint once its log has been
+//! (`sparkplane_emit::trace`) goes to an OTLP endpoint once its log has been
 //! read whole; a send that fails is kept and tried again on the next scan.
 //! With [`Exporter::use_known_records`] (an export of the logs), a finished
 //! application the export holds as its log is now is counted from its
-//! exported record (`sparkplane_eventlog::fleet`), its log not read.
+//! exported record (`sparkplane_analysis::fleet`), its log not read.
 //!
 //! Must not: parse event logs or price applications itself (that is
-//! `sparkplane_eventlog::summarize` and `cost::app_cost`), emit a metric or label
+//! `sparkplane_eventlog::summarize` and `sparkplane_analysis::cost::app_cost`), emit a metric or label
 //! that [`crate::registry`] does not list, label a series by application, task or
 //! executor (cardinality stays bounded by jobs, teams, cost centers and
 //! namespaces), or stop because one log cannot be read (it is counted in
@@ -33,13 +33,12 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use sparkplane_analysis::cost::{PriceSheet, UNATTRIBUTED, app_cost};
+use sparkplane_analysis::fleet::{FleetRecord, KnownRecords};
+use sparkplane_emit::trace::{Trace, TraceOptions, build_trace, trace_log};
+use sparkplane_emit::trace_otlp::export_request;
+use sparkplane_emit::trace_send::{self, OtlpEndpoint};
 use sparkplane_eventlog::cause::FailureCause;
-use sparkplane_eventlog::cost::{PriceSheet, UNATTRIBUTED, app_cost};
-use sparkplane_eventlog::fleet::{FleetRecord, KnownRecords};
-use sparkplane_eventlog::trace::{Trace, TraceOptions, build_trace};
-use sparkplane_eventlog::trace_log;
-use sparkplane_eventlog::trace_otlp::export_request;
-use sparkplane_eventlog::trace_send::{self, OtlpEndpoint};
 use sparkplane_eventlog::{AppSummary, LogSource, Outcome};
 
 use crate::registry::{self, APP_LABELS, MetricType};
@@ -121,7 +120,7 @@ impl JobKey {
         Self::from_cost(&app_cost(app, prices))
     }
 
-    fn from_cost(cost: &sparkplane_eventlog::cost::AppCost) -> JobKey {
+    fn from_cost(cost: &sparkplane_analysis::cost::AppCost) -> JobKey {
         let or_unattributed = |value: &Option<String>| value.clone().unwrap_or_else(|| UNATTRIBUTED.to_owned());
         JobKey {
             sparkjob: or_unattributed(&cost.job),
@@ -610,7 +609,7 @@ impl Exporter {
     /// `timeout`, 0 otherwise. Returns whether it answered.
     pub fn probe_history_server(&self, base: &str, timeout: Duration) -> bool {
         let url = format!("{}/api/v1/applications?limit=1", base.trim_end_matches('/'));
-        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(timeout)).build().into();
+        let agent = sparkplane_http::agent(Some(timeout));
         let up = agent.get(&url).call().is_ok_and(|r| r.status() == 200);
         self.metrics.history_server_up.get_or_create(&Vec::new()).set(i64::from(up));
         up
@@ -667,7 +666,7 @@ impl Exporter {
 }
 
 /// The job's duration objective in seconds, as the application's properties record it.
-pub use sparkplane_eventlog::fleet::slo_max_duration_seconds;
+pub use sparkplane_analysis::fleet::slo_max_duration_seconds;
 
 fn set_or_remove(family: &Family<Labels, FloatGauge>, labels: &Labels, value: Option<f64>) {
     match value.filter(|v| v.is_finite()) {

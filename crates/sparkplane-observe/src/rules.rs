@@ -155,7 +155,7 @@ pub const GC_SHARE_THRESHOLD: f64 = 0.25;
 /// Spill per job per hour above which [`builtin_groups`] alerts: 10 GiB.
 pub const SPILL_BYTES_PER_HOUR_THRESHOLD: u64 = 10 * 1024 * 1024 * 1024;
 /// Worst stage skew (slowest task ÷ median) above which [`builtin_groups`] alerts: `sparkplane analyze`'s own threshold.
-pub const SKEW_THRESHOLD: f64 = sparkplane_eventlog::analyze::SKEW_MAX_OVER_MEDIAN;
+pub const SKEW_THRESHOLD: f64 = sparkplane_analysis::analyze::SKEW_MAX_OVER_MEDIAN;
 /// Executor utilisation below which a job that burns real core-hours is flagged.
 pub const LOW_UTILISATION_THRESHOLD: f64 = 0.3;
 /// Core-hours a job must have used in a day before its low utilisation matters.

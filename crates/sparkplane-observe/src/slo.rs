@@ -6,8 +6,9 @@
 //! An application is an event; a failed application is an error. The error
 //! ratio is built on `sparkplane_app_outcome_total` only.
 //!
-//! Must not: read job files (the caller turns `spec.slo.successRate` into a
-//! [`SuccessSlo`]) or emit YAML.
+//! Must not: read job or SLO files (the caller turns `spec.slo.successRate`
+//! into a [`SuccessSlo`], or parses an SLO file for [`load_slos`]) or emit
+//! YAML.
 //!
 //! Batch jobs are low-traffic services: a job that runs hourly has no events
 //! in most 5-minute windows, where the ratio is NaN and the short-window
@@ -17,6 +18,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sparkplane_documents::schema::load_typed;
+use sparkplane_documents::yaml::{Node, NodeValue};
+use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::rules::{AlertRule, RecordingRule, Rule, RuleGroup, Severity, promql_string};
 
@@ -68,6 +72,29 @@ pub struct SuccessSlo {
     pub scope: SloScope,
     /// Share of runs that must succeed, strictly between 0 and 1 (e.g. 0.99).
     pub objective: f64,
+}
+
+const SLO_HELP: &str = "write e.g. `- {name: trips-etl, scope: {job: trips-etl}, objective: 0.99}`";
+
+/// The SLOs of a parsed SLO file: a YAML list of `{name, scope: {job: NAME}
+/// | {team: NAME}, objective}`, every structural mistake at once with its
+/// line and column, each with an example of what is expected.
+pub fn load_slos(doc: &Node) -> Result<Vec<SuccessSlo>, Diagnostics> {
+    if !matches!(doc.value, NodeValue::Seq(_)) {
+        let message = format!("{} is not a list of SLOs: it is a {}", doc.span.source.name, doc.type_name());
+        return Err(Diagnostic::error("bad-slo", "", message)
+            .with_span(Some(doc.span.clone()))
+            .with_help(SLO_HELP)
+            .into());
+    }
+    load_typed::<Vec<SuccessSlo>>(doc, "list of SLOs").map_err(|mut problems| {
+        for problem in &mut problems.0 {
+            if problem.help.is_none() {
+                problem.help = Some(SLO_HELP.into());
+            }
+        }
+        problems
+    })
 }
 
 /// Why an SLO cannot become rules.
@@ -252,5 +279,23 @@ mod tests {
              sparkplane:slo_error_ratio:rate30m{slo=\"trips-etl\"} > (6 * (1 - 0.99)))"
         );
         assert_eq!(page.severity, Severity::Critical);
+    }
+
+    #[test]
+    fn an_slo_file_is_a_list_and_each_mistake_says_what_is_expected() {
+        let doc = |text: &str| {
+            sparkplane_documents::yaml::parse_single(&sparkplane_documents::Source::new("slos.yaml", text))
+                .expect("yaml")
+        };
+        let slos = load_slos(&doc("- {name: trips, scope: {job: trips-etl}, objective: 0.99}\n")).expect("slos");
+        assert_eq!(
+            slos,
+            [SuccessSlo { name: "trips".into(), scope: SloScope::Job("trips-etl".into()), objective: 0.99 }]
+        );
+        let not_a_list = load_slos(&doc("name: trips\n")).expect_err("a map");
+        assert_eq!(not_a_list.0[0].message, "slos.yaml is not a list of SLOs: it is a mapping");
+        assert_eq!(not_a_list.0[0].help.as_deref(), Some(SLO_HELP));
+        let wrong = load_slos(&doc("- {name: trips, objective: 0.99, scop: {}}\n")).expect_err("a typo");
+        assert!(wrong.has_errors() && wrong.0.iter().all(|d| d.help.is_some()), "{wrong:?}");
     }
 }

@@ -171,7 +171,7 @@ fn activity_in(dir: &str, job: &str) -> Result<Option<Activity>, String> {
             continue;
         }
         let Ok(summary) = sparkplane_eventlog::summarize_log(&opened) else { continue };
-        if !sparkplane_eventlog::tune::is_run_of(&summary, job) {
+        if !sparkplane_analysis::tune::is_run_of(&summary, job) {
             continue;
         }
         let counted = summary.connect.unwrap_or_default();

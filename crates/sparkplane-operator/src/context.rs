@@ -54,6 +54,33 @@ pub struct OperatorSettings {
     pub queue_pool: Option<super::pool::PoolCapacity>,
 }
 
+impl OperatorSettings {
+    /// What the operator says it does as it starts: the kinds it reconciles
+    /// (SparkJobs, and with `--kubeflow` Kubeflow's opted-in resources),
+    /// where, at which API server, and who admits runs.
+    pub fn describe(&self, admitter: super::Admitter) -> String {
+        let scope =
+            self.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
+        let admitted_by = match (admitter, &self.queue_pool) {
+            (super::Admitter::Kueue, _) => "Kueue admits runs".to_owned(),
+            (super::Admitter::BuiltIn, None) => "its own queue admits runs".to_owned(),
+            (super::Admitter::BuiltIn, Some(pool)) => {
+                format!("its own queue admits runs from a pool every tenant shares ({})", pool.source())
+            }
+        };
+        let kinds = if self.kubeflow.is_some() {
+            format!(
+                "SparkJobs, and Kubeflow SparkApplications, ScheduledSparkApplications and SparkConnects labelled {}={},",
+                sparkplane_kubeflow::resource::OPERATOR,
+                sparkplane_kubeflow::resource::SPARKPLANE
+            )
+        } else {
+            "SparkJobs".to_owned()
+        };
+        format!("reconciling {kinds} in {scope} at {}; {admitted_by}", self.server)
+    }
+}
+
 /// The default [`OperatorSettings::resync`].
 pub const DEFAULT_RESYNC: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -734,6 +761,36 @@ mod tests {
 
     fn state(job: &SparkJob) -> Option<&str> {
         job.status.as_ref().and_then(|s| s.state).map(|s| s.as_str())
+    }
+
+    #[test]
+    fn the_start_line_says_what_is_reconciled_where_and_who_admits() {
+        let mut settings = OperatorSettings {
+            namespace: None,
+            concurrency: 1,
+            log_store: None,
+            max_running_per_namespace: None,
+            metrics_address: None,
+            leader: None,
+            server: "https://k:6443".into(),
+            resync: DEFAULT_RESYNC,
+            kubeflow: None,
+            queue_pool: None,
+        };
+        assert_eq!(
+            settings.describe(crate::Admitter::BuiltIn),
+            "reconciling SparkJobs in every namespace at https://k:6443; its own queue admits runs"
+        );
+        settings.namespace = Some("data".into());
+        settings.queue_pool = Some(crate::pool::PoolCapacity::Nodes);
+        assert!(settings.describe(crate::Admitter::BuiltIn).ends_with(
+            "in namespace data at https://k:6443; its own queue admits runs from a pool every tenant shares (the \
+             nodes' allocatable less what running pods request)"
+        ));
+        settings.kubeflow = Some(Default::default());
+        let line = settings.describe(crate::Admitter::Kueue);
+        assert!(line.starts_with("reconciling SparkJobs, and Kubeflow SparkApplications"), "{line}");
+        assert!(line.ends_with("; Kueue admits runs"), "{line}");
     }
 
     #[test]

@@ -91,6 +91,23 @@ pub enum Admitter {
     Kueue,
 }
 
+/// The shutdown a process running the operator waits for: Ctrl-C or
+/// SIGTERM (what Kubernetes sends a pod that stops).
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
 /// Runs the operator with the built-in queue; see [`run_with`].
 pub async fn run(
     client: kube::Client,

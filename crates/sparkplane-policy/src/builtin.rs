@@ -6,7 +6,7 @@
 //! Owns: finding pod specs in rendered objects and one check per built-in
 //! policy. Must not: hold the catalogue, apply an environment's configuration
 //! or Rego policies (that is [`crate::check`]), or size pods itself (memory
-//! comes from [`sparkplane_core::sizing::size_job`], the quota from [`sparkplane_core::fit`]).
+//! comes from [`sparkplane_core::sizing::size_job`], the quota from [`sparkplane_fit`]).
 
 use std::collections::BTreeSet;
 
@@ -472,7 +472,7 @@ fn check_quota(eval: &mut Eval<'_>, ctx: &PolicyContext<'_>) {
     let Some(tenant) = ctx.tenant else { return };
     let Some(quota) = tenant_quota(tenant) else { return };
     let sized = size_job(&eval.job.job.spec);
-    let (_, problems) = sparkplane_core::fit::check_quota_fit(&sized, &quota);
+    let (_, problems) = sparkplane_fit::check_quota_fit(&sized, &quota);
     for problem in problems.into_iter().filter(|p| p.severity == sparkplane_documents::Severity::Error) {
         let mut msg = format!("tenant `{}`: {}", tenant.metadata.name, problem.message);
         if let Some(help) = &problem.help {

@@ -9,7 +9,8 @@
 //! anything is returned. The shapes themselves are fixed here and checked
 //! against the ConstraintTemplate CRD's schema in the tests (jsonschema is a
 //! dev-dependency only).
-//! Must not read files or write output.
+//! Must not read files or write output ([`export_checked`] takes the
+//! policies the caller read).
 //!
 //! The shim: the user's file goes into the template's `libs` with its
 //! package renamed under `lib.` (Gatekeeper's rule for libraries); the
@@ -235,6 +236,31 @@ pub fn constraint_problems(constraint: &Value, template: &Value) -> Vec<String> 
 }
 
 /// Exports the Rego policies `config` evaluates (disabled ones stay out) as
+/// [`export`] of the Rego policies an environment's configuration (and
+/// `--policy-dir`) names — loaded from `dirs`, None when they hold none —,
+/// once the configuration's policy ids are checked against them: no
+/// policies is the error, naming where none were found.
+pub fn export_checked(
+    rego: Option<&RegoPolicies>,
+    dirs: &[std::path::PathBuf],
+    config: &EnvironmentPolicy,
+    environment: Option<&str>,
+) -> Result<Vec<Value>, Diagnostics> {
+    let Some(rego) = rego else {
+        let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        let at = if shown.is_empty() { String::new() } else { format!(" in {}", shown.join(", ")) };
+        return Err(Diagnostic::error("no-policies", "", format!("no Rego policies to export{at}"))
+            .with_help("pass --policy-dir DIR (e.g. policies/), or --env ENV whose environment lists regoDirs")
+            .into());
+    };
+    let problems =
+        crate::check_config(config, Some(rego), &format!("environment `{}`", environment.unwrap_or("(none)")));
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    export(rego, config, environment)
+}
+
 /// ConstraintTemplates followed by their Constraints, matching Spark pods
 /// (label `spark-role`) in namespaces sparkplane onboarded
 /// (`app.kubernetes.io/managed-by: sparkplane`). Each declared rule gets a
@@ -338,4 +364,22 @@ pub fn export(
     }
     templates.extend(constraints);
     Ok(templates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_policies_there_is_nothing_to_export_and_the_error_says_where_none_were() {
+        let config = EnvironmentPolicy::default();
+        let none = export_checked(None, &[std::path::PathBuf::from("policies")], &config, Some("prod"))
+            .expect_err("no policies");
+        assert_eq!(
+            (none.0[0].code, none.0[0].message.as_str()),
+            ("no-policies", "no Rego policies to export in policies")
+        );
+        let nowhere = export_checked(None, &[], &config, None).expect_err("no policies");
+        assert_eq!(nowhere.0[0].message, "no Rego policies to export");
+    }
 }

@@ -18,9 +18,9 @@
 //! records, the tenant, the month's spend, allowed registries, the platform's
 //! maximum run time) comes in a [`PolicyContext`]. It must not size pods or
 //! fit them itself: memory numbers come from [`sparkplane_core::sizing::size_job`] and
-//! the quota check from [`sparkplane_core::fit`], the one sizing and fit model.
+//! the quota check from [`sparkplane_fit`], the one sizing and fit model.
 //! Dependencies point down: this crate uses the job pipeline
-//! (`sparkplane-core`); the core never uses it.
+//! (`sparkplane-core`) and the fit check (`sparkplane-fit`); neither uses it.
 
 pub mod admission;
 pub mod approval;

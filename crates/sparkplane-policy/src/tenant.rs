@@ -6,7 +6,10 @@
 //! objects before them (`render_tenant_with_queues`).
 //!
 //! Owns: tenant loading (structure via the schema checker, meaning here, every
-//! problem at once with a span) and tenant rendering. Must not: read files or talk to a cluster
+//! problem at once with a span), a directory's tenants each named once
+//! ([`check_unique`]), as `tenant list` shows them ([`ListRow`]) and a name
+//! that is none of them ([`unknown_tenant`]), and
+//! tenant rendering. Must not: read files or talk to a cluster
 //! (callers hand in a `Source`), or build its own driver RBAC (that is
 //! `render::common::rbac_objects` with `DRIVER_RULES`, shared with jobs).
 
@@ -913,4 +916,128 @@ pub fn tenant_for_job(job: &ResolvedJob, tenants: Vec<Tenant>, dir: &std::path::
             "add a tenant file for it, or run the job in a tenant's namespace (tenants there: {})",
             if known.is_empty() { "none".to_owned() } else { known.join(", ") }
         )))
+}
+
+/// A name given to two tenants of a directory (the files and their tenants,
+/// sorted by path): an error naming both files.
+pub fn check_unique(tenants: &[(std::path::PathBuf, Tenant)]) -> Diagnostics {
+    let mut problems = Diagnostics::new();
+    let mut seen = BTreeMap::new();
+    for (path, tenant) in tenants {
+        if let Some(first) = seen.insert(tenant.metadata.name.clone(), path.clone()) {
+            let message =
+                format!("tenant `{}` is defined in {} and {}", tenant.metadata.name, first.display(), path.display());
+            problems.push(
+                Diagnostic::error("duplicate", "metadata.name", message).with_help("give each tenant its own name"),
+            );
+        }
+    }
+    problems
+}
+
+/// That `tenants` (read from `dir`, named in the message) has no tenant
+/// `name`: the nearest name, else every one.
+pub fn unknown_tenant(name: &str, dir: &std::path::Path, tenants: &[(std::path::PathBuf, Tenant)]) -> Diagnostic {
+    let known: Vec<&str> = tenants.iter().map(|(_, t)| t.metadata.name.as_str()).collect();
+    let diag = Diagnostic::error("unknown-tenant", "", format!("there is no tenant `{name}` in {}", dir.display()));
+    match sparkplane_documents::schema::did_you_mean(name, known.iter().copied()) {
+        Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
+        None => diag.with_help(format!("tenants there: {}", known.join(", "))),
+    }
+}
+
+/// One row of `tenant list`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ListRow {
+    name: String,
+    team: String,
+    namespace: String,
+    cpu: String,
+    memory: String,
+    budget: String,
+    file: String,
+}
+
+impl ListRow {
+    /// The tenant read from `path`, as `tenant list` shows it.
+    pub fn of(path: &std::path::Path, t: Tenant) -> ListRow {
+        ListRow {
+            namespace: t.namespace().to_owned(),
+            cpu: t.spec.quota.cpu.as_ref().map(|q| q.0.clone()).unwrap_or_else(|| "-".into()),
+            memory: t.spec.quota.memory.as_ref().map(|q| q.0.clone()).unwrap_or_else(|| "-".into()),
+            budget: t.spec.budget.as_ref().map(|b| format!("{}/month", b.monthly)).unwrap_or_else(|| "-".into()),
+            name: t.metadata.name,
+            team: t.spec.team,
+            file: path.display().to_string(),
+        }
+    }
+
+    /// The rows as `tenant list`'s table.
+    pub fn table(rows: &[ListRow]) -> String {
+        let mut table =
+            sparkplane_documents::table::Table::new(&["NAME", "TEAM", "NAMESPACE", "CPU", "MEMORY", "BUDGET"]);
+        for row in rows {
+            table.row(vec![
+                row.name.clone(),
+                row.team.clone(),
+                row.namespace.clone(),
+                row.cpu.clone(),
+                row.memory.clone(),
+                row.budget.clone(),
+            ]);
+        }
+        table.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{ListRow, Tenant, check_unique, unknown_tenant};
+
+    fn tenant(name: &str, quota: serde_json::Value) -> Tenant {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": name},
+            "spec": {"team": "data", "costCenter": "cc-1", "quota": quota},
+        }))
+        .expect("a tenant")
+    }
+
+    #[test]
+    fn a_name_given_twice_names_both_files() {
+        let tenants = [
+            (PathBuf::from("t/a.yaml"), tenant("a", serde_json::json!({}))),
+            (PathBuf::from("t/b.yaml"), tenant("a", serde_json::json!({}))),
+            (PathBuf::from("t/c.yaml"), tenant("c", serde_json::json!({}))),
+        ];
+        let problems = check_unique(&tenants);
+        assert_eq!(problems.0.len(), 1);
+        assert_eq!(problems.0[0].message, "tenant `a` is defined in t/a.yaml and t/b.yaml");
+        assert!(check_unique(&tenants[1..]).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_tenant_names_the_nearest_or_every_one() {
+        let tenants = [(PathBuf::from("t/etl.yaml"), tenant("etl", serde_json::json!({})))];
+        let near = unknown_tenant("et", Path::new("t"), &tenants);
+        assert_eq!((near.code, near.message.as_str()), ("unknown-tenant", "there is no tenant `et` in t"));
+        assert_eq!(near.help.as_deref(), Some("did you mean `etl`?"));
+        assert_eq!(unknown_tenant("zzzzzzzz", Path::new("t"), &tenants).help.as_deref(), Some("tenants there: etl"));
+    }
+
+    #[test]
+    fn the_list_shows_quota_and_budget_or_dashes() {
+        let rows = [
+            ListRow::of(Path::new("t/a.yaml"), tenant("a", serde_json::json!({"cpu": "16", "memory": "64Gi"}))),
+            ListRow::of(Path::new("t/b.yaml"), tenant("b", serde_json::json!({}))),
+        ];
+        assert_eq!(
+            ListRow::table(&rows),
+            "NAME  TEAM  NAMESPACE  CPU  MEMORY  BUDGET\n\
+             a     data  a          16   64Gi    -\n\
+             b     data  b          -    -       -\n"
+        );
+        assert_eq!(rows[0].file, "t/a.yaml");
+    }
 }

@@ -19,7 +19,7 @@ pub struct CdEventsReceiver {
 
 impl Drop for CdEventsReceiver {
     fn drop(&mut self) {
-        let _ = ureq::get(&format!("{}/stop", self.base)).call();
+        let _ = sparkplane_http::agent(None).get(&format!("{}/stop", self.base)).call();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -60,7 +60,8 @@ impl CdEventsReceiver {
     /// `subject`, `data` (the CDEvent), `contentType` and `errors` (schema
     /// violations; empty when the event is valid).
     pub fn received(&self) -> Vec<serde_json::Value> {
-        let body = ureq::get(&format!("{}/received", self.base))
+        let body = sparkplane_http::agent(None)
+            .get(&format!("{}/received", self.base))
             .call()
             .and_then(|mut r| r.body_mut().read_to_string())
             .unwrap_or_else(|e| panic!("the receiver answers: {e}"));

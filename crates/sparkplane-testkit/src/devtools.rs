@@ -301,7 +301,7 @@ fn page_socket_path(host: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let targets: Option<Value> =
-            ureq::get(&url).call().ok().and_then(|mut r| r.body_mut().read_json::<Value>().ok());
+            sparkplane_http::agent(None).get(&url).call().ok().and_then(|mut r| r.body_mut().read_json::<Value>().ok());
         let page = targets.as_ref().and_then(Value::as_array).into_iter().flatten().find(|t| t["type"] == "page");
         if let Some(ws) = page.and_then(|t| t["webSocketDebuggerUrl"].as_str()) {
             let path = ws.strip_prefix("ws://").and_then(|rest| rest.find('/').map(|at| rest[at..].to_owned()));

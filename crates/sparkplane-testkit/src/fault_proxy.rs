@@ -5,20 +5,21 @@
 //! failing S3 answers) or no answer at all (a store that hangs, so the client's
 //! timeout fires) —, for as long as the rule is armed.
 //!
-//! Owns: forwarding one HTTP/1.1 request per connection (the answer is sent
-//! with `connection: close`), the rule and its fault, and the record of
-//! request lines seen.
-//! Must not: change a request (signatures cover its line and headers) or know
-//! any storage API beyond the request line its rule looks at.
+//! Owns: forwarding each request (served by `sparkplane_http`'s one server,
+//! sent on with the one agent setup, redirects passed back rather than
+//! followed), the rule and its fault, and the record of request lines seen.
+//! Must not: change a request (signatures cover its line and headers: it
+//! goes on with its own `Host`, headers and body; only the connection's own
+//! headers are the proxy's) or know any storage API beyond the request line
+//! its rule looks at.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-type Rule = dyn Fn(&str) -> bool + Send + Sync;
+use sparkplane_http::{Body, HttpServer, Method, Options, Reply, Request, Responder};
+use ureq::http;
 
 /// What a request the rule picks meets instead of the upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,8 @@ pub enum Fault {
     /// `503 Slow Down` with S3's XML error body, at once.
     SlowDown,
     /// Nothing: the request is read and the connection held open, unanswered,
-    /// until the client gives up (its timeout) or the proxy stops.
+    /// until the client gives up (its timeout); the proxy lets the request go
+    /// when it stops.
     Stall,
 }
 
@@ -37,9 +39,11 @@ pub struct FaultProxy {
     armed: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<(String, bool)>>>,
     stop: Arc<AtomicBool>,
-    address: SocketAddr,
-    thread: Option<JoinHandle<()>>,
+    server: Option<HttpServer>,
 }
+
+/// The largest request body forwarded.
+const FORWARDED_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 impl FaultProxy {
     /// Listens on a free port of 127.0.0.1 and forwards to `upstream`
@@ -51,32 +55,30 @@ impl FaultProxy {
         fault: Fault,
         fails: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Result<FaultProxy, String> {
-        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let upstream = upstream.trim_end_matches('/').to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1: {e}"))?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
         let (armed, seen, stop) =
             (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
-        let rule: Arc<Rule> = Arc::new(fails);
-        let thread = {
+        let agent: ureq::Agent = sparkplane_http::agent_config(None).max_redirects(0).build().into();
+        let handler = {
             let (armed, seen, stop) = (Arc::clone(&armed), Arc::clone(&seen), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (armed, seen, rule, upstream) =
-                        (Arc::clone(&armed), Arc::clone(&seen), Arc::clone(&rule), upstream.clone());
-                    let stop = Arc::clone(&stop);
-                    std::thread::spawn(move || {
-                        let picked = Picked { armed: &armed, rule: rule.as_ref(), fault, stop: &stop };
-                        // A client that hangs up mid-request is its own business.
-                        let _ = handle(stream, &upstream, &picked, &seen);
-                    });
+            move |request: Request, responder: Responder| {
+                let line = request_line(&request);
+                let fail = armed.load(Ordering::SeqCst) && fails(&line);
+                if let Ok(mut seen) = seen.lock() {
+                    seen.push((line, fail));
                 }
-            })
+                match (fail, fault) {
+                    // Unanswered; once the stall ends the client has gone or the proxy is stopping.
+                    (true, Fault::Stall) => stall(&stop),
+                    (true, Fault::SlowDown) => responder.send(slow_down()),
+                    (false, _) => responder.send(forward(&agent, &upstream, &request)),
+                }
+            }
         };
-        Ok(FaultProxy { endpoint: format!("http://{address}"), armed, seen, stop, address, thread: Some(thread) })
+        let options = Options::new("testkit-fault-proxy").body_limit(FORWARDED_BODY_LIMIT);
+        let server = sparkplane_http::start(listener, options, handler).map_err(|e| e.to_string())?;
+        Ok(FaultProxy { endpoint: format!("http://{}", server.addr()), armed, seen, stop, server: Some(server) })
     }
 
     /// Starts failing the requests the rule picks.
@@ -97,99 +99,93 @@ impl FaultProxy {
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
+        // Stalled requests end first, so the server's stop finds nothing held.
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(server) = self.server.take() {
+            server.stop();
         }
     }
 }
 
-/// Which requests fail and how, as one connection's thread sees it.
-struct Picked<'a> {
-    armed: &'a AtomicBool,
-    rule: &'a Rule,
-    fault: Fault,
-    stop: &'a AtomicBool,
+/// The request line as the client sent it: `GET /bucket?list-type=2 HTTP/1.1`.
+fn request_line(request: &Request) -> String {
+    match request.query.as_str() {
+        "" => format!("{} {} HTTP/1.1", request.method_name(), request.path),
+        query => format!("{} {}?{query} HTTP/1.1", request.method_name(), request.path),
+    }
 }
 
-fn handle(
-    client: TcpStream,
-    upstream: &str,
-    picked: &Picked<'_>,
-    seen: &Mutex<Vec<(String, bool)>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(client);
-    let mut head = Vec::new();
-    let mut request_line = String::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if request_line.is_empty() {
-            request_line = line.trim_end().to_owned();
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(value) = lower.strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap_or(0);
-        }
-        if !lower.starts_with("connection:") {
-            head.extend_from_slice(line.as_bytes());
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let mut client = reader.into_inner();
-    let fail = picked.armed.load(Ordering::SeqCst) && (picked.rule)(&request_line);
-    if let Ok(mut seen) = seen.lock() {
-        seen.push((request_line, fail));
-    }
-    if fail && picked.fault == Fault::Stall {
-        return stall(client, picked.stop);
-    }
-    if fail {
-        let text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>injected by the test's fault proxy</Message></Error>";
-        let answer = format!(
-            "HTTP/1.1 503 Slow Down\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
-            text.len()
-        );
-        return client.write_all(answer.as_bytes());
-    }
-    let mut server = TcpStream::connect(upstream)?;
-    head.extend_from_slice(b"connection: close\r\n\r\n");
-    server.write_all(&head)?;
-    server.write_all(&body)?;
-    let mut answer = Vec::new();
-    server.read_to_end(&mut answer)?;
-    // The client must not reuse a connection this proxy closes after one answer.
-    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(answer.len());
-    let says_close = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase().contains("\r\nconnection: close");
-    if !says_close && end < answer.len() {
-        answer.splice(end + 2..end + 2, b"connection: close\r\n".iter().copied());
-    }
-    client.write_all(&answer)
+/// S3's `503 SlowDown`, with its XML error body.
+fn slow_down() -> Reply {
+    let text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>injected by the test's fault proxy</Message></Error>";
+    Reply::text(503, "application/xml", text)
 }
 
-/// Holds `client`'s connection unanswered until it hangs up or the proxy stops
-/// (checked every 100 ms; at most ten minutes, so a forgotten test ends).
-fn stall(mut client: TcpStream, stop: &AtomicBool) -> std::io::Result<()> {
-    client.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let mut byte = [0u8; 1];
+/// Headers of one connection, not of the request: the proxy's own on each side.
+fn hop_by_hop(name: &http::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "expect"
+    )
+}
+
+/// Sends `request` on to `upstream` as it came and answers with what the
+/// upstream answered (502 when it cannot be reached).
+fn forward(agent: &ureq::Agent, upstream: &str, request: &Request) -> Reply {
+    let target = match request.query.as_str() {
+        "" => request.path.clone(),
+        query => format!("{}?{query}", request.path),
+    };
+    let mut onward = http::Request::builder().method(request.method_name()).uri(format!("{upstream}{target}"));
+    for (name, value) in request.headers.iter().filter(|(name, _)| !hop_by_hop(name)) {
+        onward = onward.header(name, value);
+    }
+    let sent = if request.body.is_empty() && !request.headers.contains_key(http::header::CONTENT_LENGTH) {
+        onward.body(()).map_err(|e| e.to_string()).and_then(|r| agent.run(r).map_err(|e| e.to_string()))
+    } else {
+        onward
+            .body(request.body.as_slice())
+            .map_err(|e| e.to_string())
+            .and_then(|r| agent.run(r).map_err(|e| e.to_string()))
+    };
+    let answer = match sent {
+        Ok(answer) => answer,
+        Err(why) => return Reply::text(502, "text/plain", format!("the fault proxy's upstream: {why}\n")),
+    };
+    let status = answer.status().as_u16();
+    let header = |name: http::header::HeaderName| answer.headers().get(name).and_then(|v| v.to_str().ok());
+    let content_type = header(http::header::CONTENT_TYPE).unwrap_or_default().to_owned();
+    let length = header(http::header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+    let headers: Vec<(String, String)> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| !hop_by_hop(name) && *name != http::header::CONTENT_TYPE)
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = if request.method == Method::Head {
+        // A HEAD's answer tells the length of what a GET would get.
+        Body::Stream { reader: Box::new(std::io::empty()), length }
+    } else {
+        match answer.into_body().into_with_config().limit(u64::MAX).read_to_vec() {
+            Ok(bytes) => Body::Bytes(bytes),
+            Err(why) => return Reply::text(502, "text/plain", format!("the fault proxy's upstream: {why}\n")),
+        }
+    };
+    Reply { status, content_type, headers, body }
+}
+
+/// Holds a request unanswered until the proxy stops (checked every 100 ms;
+/// at most ten minutes, so a forgotten test ends).
+fn stall(stop: &AtomicBool) {
     let until = std::time::Instant::now() + Duration::from_secs(600);
     while !stop.load(Ordering::SeqCst) && std::time::Instant::now() < until {
-        match client.read(&mut byte) {
-            // The client gave up and closed its end.
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-            Err(e) => return Err(e),
-        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(())
 }

@@ -106,7 +106,7 @@ impl HistoryServer {
         let deadline = Instant::now() + timeout;
         let url = format!("{}/applications?limit=1", self.api());
         loop {
-            if ureq::get(&url).call().is_ok_and(|r| r.status() == 200) {
+            if sparkplane_http::agent(None).get(&url).call().is_ok_and(|r| r.status() == 200) {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {

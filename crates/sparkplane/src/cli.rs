@@ -8,6 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// The printer owns the output format; `-o` parses straight into it.
 pub use crate::printer::OutputFormat;
 
+/// `operator --driver-start-timeout`'s default: the lifecycle's, in the flag's type.
+const DEFAULT_DRIVER_START: sparkplane_api::Duration =
+    sparkplane_api::Duration::from_secs(sparkplane_lifecycle::plan::DEFAULT_DRIVER_START.as_secs());
+
 /// Options every command takes.
 #[derive(Args, Clone, Debug)]
 pub struct GlobalArgs {
@@ -825,7 +829,7 @@ pub struct RunArgs {
     #[arg(value_name = "JOB")]
     pub job: PathBuf,
     /// Environment overlay to apply (default: `local`).
-    #[arg(short, long, value_name = "ENV", default_value = "local")]
+    #[arg(short, long, value_name = "ENV", default_value = sparkplane_core::catalog::LOCAL_ENVIRONMENT)]
     pub env: String,
     /// Override a field: --set spec.arguments='[a, b]' (repeatable; `spec.` may be left out).
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -880,7 +884,7 @@ pub struct DqCheckArgs {
     #[arg(long)]
     pub no_quarantine: bool,
     /// The environment the data belongs to, as CDEvents name it (with --cdevents-sink).
-    #[arg(long, value_name = "ENV", default_value = "local")]
+    #[arg(long, value_name = "ENV", default_value = sparkplane_core::catalog::LOCAL_ENVIRONMENT)]
     pub env: String,
     /// The engine, instead of the spec's `engine:` (native, spark, auto). spark runs the checks as
     /// Spark SQL over Spark Connect: a local server started for the run, or the --connect endpoint.
@@ -891,7 +895,7 @@ pub struct DqCheckArgs {
     pub connect: Option<String>,
     /// The Spark line the spark engine runs on locally: a Spark Connect server for 4.0 and 4.1, a local
     /// Spark application for 3.5 (which has no Connect server).
-    #[arg(long, value_name = "LINE", default_value = "4.1")]
+    #[arg(long, value_name = "LINE", default_value = sparkplane_local::connect::DEFAULT_LINE)]
     pub spark: String,
 }
 
@@ -939,10 +943,10 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
     /// The gRPC port on 127.0.0.1.
-    #[arg(long, default_value_t = 15002)]
+    #[arg(long, default_value_t = sparkplane_local::connect::DEFAULT_PORT)]
     pub port: u16,
     /// The Spark line the server runs (4.0 or 4.1; installed when missing).
-    #[arg(long, value_name = "LINE", default_value = "4.1")]
+    #[arg(long, value_name = "LINE", default_value = sparkplane_local::connect::DEFAULT_LINE)]
     pub spark: String,
     /// Start the server, print its connection line and return; stop it with `sparkplane connect stop`.
     #[arg(long)]
@@ -971,7 +975,7 @@ pub struct SqlArgs {
     #[arg(long, value_name = "URL", env = "SPARKPLANE_CONNECT_URL", hide_env_values = true)]
     pub connect: Option<String>,
     /// The Spark line of the local server started when --connect is not given.
-    #[arg(long, value_name = "LINE", default_value = "4.1")]
+    #[arg(long, value_name = "LINE", default_value = sparkplane_local::connect::DEFAULT_LINE)]
     pub spark: String,
     /// Write the rows as CSV.
     #[arg(long)]
@@ -1161,7 +1165,7 @@ pub struct MonitorsArgs {
     #[arg(long, value_enum, default_value = "podmonitor")]
     pub format: MonitorFormat,
     /// How often to scrape (a Prometheus duration).
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    #[arg(long, value_name = "DURATION", default_value = sparkplane_observe::monitors::DEFAULT_INTERVAL)]
     pub interval: String,
     /// Namespace of the PodMonitor.
     #[arg(long, value_name = "NS")]
@@ -1181,7 +1185,7 @@ pub struct AlertmanagerArgs {
     #[arg(long, value_name = "DIR")]
     pub tenants: PathBuf,
     /// Name of the platform's default receiver (what no team route takes).
-    #[arg(long, value_name = "NAME", default_value = "platform")]
+    #[arg(long, value_name = "NAME", default_value = sparkplane_observe::alertmanager::PLATFORM_RECEIVER)]
     pub platform_receiver: String,
     /// A webhook the platform receiver sends to (without it, alerts reaching it are dropped).
     #[arg(long, value_name = "URL")]
@@ -1215,10 +1219,10 @@ pub struct ExporterArgs {
     #[arg(long, value_name = "DIR")]
     pub history: PathBuf,
     /// Address to serve /metrics on (IP and port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
+    #[arg(long, value_name = "ADDR", default_value = sparkplane_observe::exporter::DEFAULT_LISTEN)]
     pub listen: String,
     /// Seconds between scans of the directory.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = sparkplane_observe::exporter::DEFAULT_INTERVAL_SECS)]
     pub interval: u64,
     /// Also probe this Spark History Server's REST API on every scan
     /// (http://HOST:PORT, e.g. http://spark-history:18080) and export
@@ -1278,13 +1282,13 @@ pub struct HistoryServeArgs {
     #[arg(long, value_name = "PATH_OR_URL")]
     pub logs: String,
     /// Address to listen on (IP and port); Spark's History Server uses port 18080.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18080")]
+    #[arg(long, value_name = "ADDR", default_value = sparkplane_history::server::DEFAULT_LISTEN)]
     pub listen: String,
     /// Seconds between rescans of the location: a new, grown or deleted log shows within it.
     #[arg(long, visible_alias = "refresh", value_name = "SECS", default_value_t = 10)]
     pub interval: u64,
     /// Memory for replayed application details (jobs, stages, tasks), in MiB; least recently used go first.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    #[arg(long, value_name = "MIB", default_value_t = sparkplane_history::index::DEFAULT_CACHE_BYTES >> 20)]
     pub cache_mib: u64,
     /// Also keep the fleet's facts as Parquet there (a folder or object-store URL), written as
     /// `history export --to` writes them (default prices), at start and every --interval.
@@ -1404,7 +1408,7 @@ pub struct DrillArgs {
     #[arg(long, value_name = "JOB")]
     pub job: PathBuf,
     /// Environment overlay to apply.
-    #[arg(short, long, value_name = "ENV", default_value = "local")]
+    #[arg(short, long, value_name = "ENV", default_value = sparkplane_core::catalog::LOCAL_ENVIRONMENT)]
     pub env: String,
     /// Re-point the job at the restored data: `{restored}` in a value is the restore folder (or the scratch bucket's
     /// s3a:// URL), where each object is at `{restored}/<source>/<key>` (repeatable; at least one must use
@@ -1534,7 +1538,12 @@ pub struct OperatorArgs {
     #[arg(long)]
     pub leader_elect: bool,
     /// Namespace of the Lease.
-    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE", default_value = "sparkplane-system")]
+    #[arg(
+        long,
+        value_name = "NAMESPACE",
+        env = "POD_NAMESPACE",
+        default_value = sparkplane_api::tenant::DEFAULT_PLATFORM_NAMESPACE
+    )]
     pub lease_namespace: String,
     /// This replica's name in the Lease (default: the pod's name, else the host name and process id).
     #[arg(long, value_name = "NAME", env = "POD_NAME")]
@@ -1547,7 +1556,7 @@ pub struct OperatorArgs {
     #[arg(long, value_name = "N")]
     pub max_running_per_namespace: Option<u32>,
     /// How long a driver may take to start when a job sets no timeouts.driverStart (e.g. 10m).
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    #[arg(long, value_name = "DURATION", default_value_t = DEFAULT_DRIVER_START)]
     pub driver_start_timeout: sparkplane_api::Duration,
     /// Reconcile each active application at least this often, reading its driver pod from the API
     /// server rather than trusting the pod watch alone (e.g. 60s).
@@ -1568,7 +1577,7 @@ pub struct OperatorArgs {
     pub kubeflow: bool,
     /// With --kubeflow: executors with a higher Spark executor id are left out of a SparkApplication's
     /// status.executorState (Kubeflow's --max-tracked-executor-per-app).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = sparkplane_kubeflow::status::MAX_TRACKED_EXECUTORS)]
     pub kubeflow_max_tracked_executors: u32,
     /// Let Kueue admit every run (ADR 0073): a run's Kueue Workload (kueue.x-k8s.io/v1beta2) is created before any
     /// pod, its driver only once Kueue admitted it, with the admission's flavor and at most the admitted executors,
@@ -1653,4 +1662,73 @@ pub struct DeleteArgs {
     /// The cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// The default of `--flag` of the subcommand at `path`, as `--help` shows it.
+    fn default_of(path: &[&str], flag: &str) -> Vec<String> {
+        let mut command = Cli::command();
+        for name in path {
+            command = command.find_subcommand(name).unwrap_or_else(|| panic!("no subcommand {name}")).clone();
+        }
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap_or_else(|| panic!("{path:?} has no --{flag}"));
+        arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect()
+    }
+
+    /// Every default that mirrors a library's value is that value: a literal
+    /// here that drifts from it fails.
+    #[test]
+    fn defaults_that_mirror_a_librarys_value_are_that_value() {
+        let local = sparkplane_core::catalog::LOCAL_ENVIRONMENT.to_owned();
+        let line = sparkplane_local::connect::DEFAULT_LINE.to_owned();
+        let mirrored: Vec<(&[&str], &str, String)> = vec![
+            (&["run"], "env", local.clone()),
+            (&["dq", "check"], "env", local.clone()),
+            (&["dr", "drill"], "env", local),
+            (&["dq", "check"], "spark", line.clone()),
+            (&["connect"], "spark", line.clone()),
+            (&["sql"], "spark", line),
+            (&["connect"], "port", sparkplane_local::connect::DEFAULT_PORT.to_string()),
+            (&["observe", "monitors"], "interval", sparkplane_observe::monitors::DEFAULT_INTERVAL.to_owned()),
+            (
+                &["observe", "alertmanager"],
+                "platform-receiver",
+                sparkplane_observe::alertmanager::PlatformRoute::default().receiver,
+            ),
+            (&["exporter"], "listen", sparkplane_observe::exporter::DEFAULT_LISTEN.to_owned()),
+            (&["exporter"], "interval", sparkplane_observe::exporter::DEFAULT_INTERVAL_SECS.to_string()),
+            (&["history", "serve"], "listen", sparkplane_history::server::DEFAULT_LISTEN.to_owned()),
+            (
+                &["history", "serve"],
+                "cache-mib",
+                (sparkplane_history::index::DEFAULT_CACHE_BYTES / (1024 * 1024)).to_string(),
+            ),
+            (&["operator"], "lease-namespace", sparkplane_api::tenant::DEFAULT_PLATFORM_NAMESPACE.to_owned()),
+            (
+                &["operator"],
+                "kubeflow-max-tracked-executors",
+                sparkplane_kubeflow::status::MAX_TRACKED_EXECUTORS.to_string(),
+            ),
+        ];
+        for (path, flag, want) in mirrored {
+            assert_eq!(default_of(path, flag), [want], "{path:?} --{flag}");
+        }
+        // Durations, read back as the flag reads them.
+        let duration = |path: &[&str], flag: &str| -> std::time::Duration {
+            let text = default_of(path, flag).concat();
+            let parsed: sparkplane_api::Duration = text.parse().unwrap_or_else(|e| panic!("--{flag} {text}: {e:?}"));
+            parsed.to_std()
+        };
+        assert_eq!(duration(&["operator"], "driver-start-timeout"), sparkplane_lifecycle::plan::DEFAULT_DRIVER_START);
+        // `60s` is kept as written (the constant would read `1m` in --help).
+        assert_eq!(duration(&["operator"], "resync"), sparkplane_operator::context::DEFAULT_RESYNC);
+    }
 }

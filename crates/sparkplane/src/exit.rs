@@ -44,9 +44,35 @@ impl Failure {
         }
     }
 
+    /// Invalid input (exit 2): one error, `code` at `path` (a field or a
+    /// flag; empty for none), with how to fix it.
+    pub fn invalid(
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Failure {
+        Failure::Invalid(sparkplane_documents::Diagnostic::error(code, path, message).with_help(help).into())
+    }
+
+    /// A check that failed (exit 1): one error, `code` at `path`, with how to fix it.
+    pub fn failed(
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Failure {
+        Failure::Failed(sparkplane_documents::Diagnostic::error(code, path, message).with_help(help).into())
+    }
+
     /// A library error with a stable code and a message, ended by its category.
     pub fn coded(category: Category, code: &'static str, message: impl std::fmt::Display) -> Failure {
         Failure::of(category, sparkplane_documents::Diagnostic::error(code, "", message.to_string()).into())
+    }
+
+    /// A file that could not be read or written (exit 2), with what went wrong and how to fix it.
+    pub fn file(path: &Path, error: impl std::fmt::Display, help: impl Into<String>) -> Failure {
+        Failure::File { path: path.to_owned(), error: error.to_string(), help: help.into() }
     }
 
     /// A file that could not be read; a missing one with the nearest name in its folder, when one is close.

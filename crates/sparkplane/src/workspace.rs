@@ -48,12 +48,11 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
         return Ok(catalog);
     };
     if !dir.is_dir() {
-        return Err(Failure::File {
-            path: dir.to_owned(),
-            error: "not a directory".into(),
-            help: "--platform-dir (or SPARKPLANE_PLATFORM_DIR) names a directory holding presets/, environments/ and tenants/"
-                .into(),
-        });
+        return Err(Failure::file(
+            dir,
+            "not a directory",
+            "--platform-dir (or SPARKPLANE_PLATFORM_DIR) names a directory holding presets/, environments/ and tenants/",
+        ));
     }
     let mut problems = Diagnostics::new();
     for sub in ["presets", "environments"] {

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sparkplane_eventlog::analyze::analyze;
+use sparkplane_analysis::analyze::analyze;
 use sparkplane_eventlog::summarize;
 use sparkplane_local::summary::summarize_run;
 

@@ -23,8 +23,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use sparkplane_analysis::cost::UNATTRIBUTED;
 use sparkplane_eventlog::cause::{FailureCause, of_message};
-use sparkplane_eventlog::cost::UNATTRIBUTED;
 use sparkplane_eventlog::summarize;
 use sparkplane_lifecycle::Cause;
 use sparkplane_lifecycle::cause::{DRIVER_LOG_READ_LINES, application_cause, log_tail};

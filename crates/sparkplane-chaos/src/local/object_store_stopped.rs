@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sparkplane_eventlog::analyze::analyze;
+use sparkplane_analysis::analyze::analyze;
 use sparkplane_eventlog::cause::FailureCause;
 use sparkplane_eventlog::summarize;
 use sparkplane_local::s3a::{Retries, S3aEndpoint, S3aJars};

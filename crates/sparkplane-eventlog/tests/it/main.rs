@@ -3,12 +3,7 @@
 //! below the suites are the support they share.
 
 mod codecs;
-mod cost;
-mod cost_matches_render;
 mod history_server;
-mod html_report;
-mod listing_summary;
-mod peak_memory;
 mod read;
 mod real_logs;
 mod s3;

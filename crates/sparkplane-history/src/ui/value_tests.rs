@@ -5,7 +5,7 @@
 //! job's bar of task progress as the API counts it, and the bounds.
 
 use serde_json::Value;
-use sparkplane_eventlog::analyze::analyze;
+use sparkplane_analysis::analyze::analyze;
 
 use crate::api;
 use crate::ui::fixture::{OneApp, app_of, facts, hostile_lines, summary};

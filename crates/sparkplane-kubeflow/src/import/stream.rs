@@ -126,6 +126,19 @@ impl Imported {
             .sum()
     }
 
+    /// The line `import kubeflow` ends with: how many documents were
+    /// converted, kept and left out, and how many fields were not carried over.
+    pub fn summary(&self) -> String {
+        let (converted, kept, left) = self.counts();
+        let fields = self.not_carried();
+        format!(
+            "{converted} converted, {kept} kept as written, {left} left out{}; {fields} field{} not carried over{}",
+            if left == 0 { "" } else { " (listed above)" },
+            if fields == 1 { "" } else { "s" },
+            if fields == 0 { "" } else { " (listed above)" }
+        )
+    }
+
     /// A JSON view: per document its file, position, kind, name, and what became of it.
     pub fn to_json(&self) -> serde_json::Value {
         let items: Vec<serde_json::Value> = self

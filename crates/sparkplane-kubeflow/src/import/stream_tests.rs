@@ -16,6 +16,11 @@ fn converts_applications_keeps_configmaps_and_service_accounts_and_lists_the_res
     );
     let imported = import_kubeflow_files(&files(&[("all.yaml", &text)])).expect("imports");
     assert_eq!(imported.counts(), (1, 2, 2));
+    assert!(
+        imported.summary().starts_with("1 converted, 2 kept as written, 2 left out (listed above); "),
+        "{}",
+        imported.summary()
+    );
     let kinds: Vec<(usize, &str)> = imported.items.iter().map(|i| (i.document, i.kind.as_str())).collect();
     assert_eq!(
         kinds,
@@ -134,5 +139,6 @@ fn a_sparkjob_beside_kubeflow_applications_is_kept_as_written() {
         "apiVersion: sparkplane.dev/v1alpha1\nkind: SparkJob\nmetadata: {name: moved}\nspec: {preset: etl-small}\n";
     let imported = import_kubeflow_files(&files(&[("a.yaml", APP), ("moved.yaml", job)])).expect("imports");
     assert_eq!(imported.counts(), (1, 1, 0));
+    assert!(imported.summary().starts_with("1 converted, 1 kept as written, 0 left out; "), "{}", imported.summary());
     assert_eq!(imported.documents()[1]["spec"]["preset"], "etl-small");
 }

@@ -20,7 +20,8 @@
 //!
 //! Each concept has its own module, all re-exported here: `line` (lines and
 //! pins), `home` (where runtimes live), `inventory` (installed runtimes:
-//! list, remove), `locate` (the Spark a job runs with), `install`, `error`.
+//! list, remove), `locate` (the Spark a job runs with), `install`, `error`;
+//! `view` is how they show in `runtime install|list|remove` (not re-exported).
 
 mod error;
 mod home;
@@ -28,6 +29,7 @@ mod install;
 mod inventory;
 mod line;
 mod locate;
+pub mod view;
 
 pub use error::RuntimeError;
 pub use home::{INSTALL_LOG, MARKER_FILE, default_home, default_python, resolve_home, runtime_dir, runtimes_dir};

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use exporter_common::{copy_fixtures, parse_samples};
-use sparkplane_eventlog::cost::{PriceSheet, app_cost};
+use sparkplane_analysis::cost::{PriceSheet, app_cost};
 use sparkplane_observe::exporter::{CONTENT_TYPE, EMITTED, Exporter, serve};
 use sparkplane_observe::registry::{self, MetricType};
 

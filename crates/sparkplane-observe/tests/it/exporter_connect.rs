@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use exporter_common::parse_samples;
-use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_eventlog::{AppSummary, EventLog, summarize_log};
 use sparkplane_observe::exporter::Exporter;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use exporter_common::{copy_fixtures, parse_samples};
-use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_observe::exporter::Exporter;
 
 const OK: &str = "local-1795265030698";
@@ -113,14 +113,21 @@ fn a_storage_failure_is_told_apart() {
 
 #[test]
 fn the_history_server_probe_follows_the_server() {
-    let server = tiny_http::Server::http("127.0.0.1:0").expect("listen");
-    let port = server.server_addr().to_ip().map(|a| a.port()).expect("port");
+    let (probed, probes) = std::sync::mpsc::channel();
+    let probed = std::sync::Mutex::new(probed);
+    let addr = "127.0.0.1:0".parse().expect("an address");
+    let server = sparkplane_http::serve(addr, "probe-target", 1, move |request: &sparkplane_http::Request| {
+        let _ = probed.lock().map(|p| p.send(format!("{}?{}", request.path, request.query)));
+        sparkplane_http::Reply::text(200, "application/json", "[]")
+    })
+    .expect("listen");
+    let port = server.addr().port();
     let answering = std::thread::spawn(move || {
         // Answer one probe like the History Server's REST API, then stop listening.
-        if let Ok(request) = server.recv() {
-            assert_eq!(request.url(), "/api/v1/applications?limit=1");
-            let _ = request.respond(tiny_http::Response::from_string("[]"));
+        if let Ok(url) = probes.recv() {
+            assert_eq!(url, "/api/v1/applications?limit=1");
         }
+        server.stop();
     });
     let dir = copy_fixtures();
     let exporter = Exporter::new(dir.path(), PriceSheet::opencost_defaults());

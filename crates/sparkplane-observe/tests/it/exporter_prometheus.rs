@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_observe::exporter::{Exporter, serve};
 use sparkplane_observe::rules::{self, RuleOptions};
 use sparkplane_observe::slo::{SloScope, SuccessSlo, slo_groups};

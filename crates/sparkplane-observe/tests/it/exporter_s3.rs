@@ -8,7 +8,7 @@ use crate::exporter_common;
 use std::path::Path;
 
 use exporter_common::{copy_fixtures, parse_samples};
-use sparkplane_eventlog::cost::PriceSheet;
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_eventlog::{Location, LogSource};
 use sparkplane_observe::exporter::Exporter;
 use sparkplane_storage::Store;

@@ -2,21 +2,21 @@
 //! (outcome, jobs, stages, tasks, bytes) and tuning advice from it.
 //!
 //! Owns: opening the log, handing its summary to
-//! [`sparkplane_eventlog::analyze::analyze`], and printing its facts
+//! [`sparkplane_analysis::analyze::analyze`], and printing its facts
 //! ([`sparkplane_eventlog::AppSummary::facts`], counted as Spark's History
 //! Server counts them) and the findings as a table or JSON, and with
 //! `--html FILE` writing the HTML report
-//! ([`sparkplane_eventlog::report_html`]) atomically. Must not: judge anything itself (the rules live in the eventlog crate,
-//! next to the model they read) or fail because of a finding — findings are advice,
+//! ([`sparkplane_analysis::report_html`]) atomically. Must not: judge anything itself (the rules live in sparkplane-analysis,
+//! over the model they read) or fail because of a finding — findings are advice,
 //! so the exit code is 0 whenever the log can be read.
 
 use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
+use sparkplane_analysis::analyze::{Finding, analyze, describe_facts, duration};
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_documents::Diagnostic;
-use sparkplane_eventlog::analyze::{Finding, analyze, describe_facts, duration};
-use sparkplane_eventlog::cost::PriceSheet;
 use sparkplane_eventlog::{AppFacts, LogSource, ReadError, Timing, WallTime, summarize_log};
 
 use crate::exit::{CommandResult, Failure};
@@ -59,7 +59,7 @@ pub fn run(path: &Path, html: Option<&Path>, printer: &Printer) -> CommandResult
         printer.status(&format!("warning: {warning}"));
     }
     if let Some(html) = html {
-        let report = sparkplane_eventlog::report_html(&app, &PriceSheet::opencost_defaults());
+        let report = sparkplane_analysis::report_html(&app, &PriceSheet::opencost_defaults());
         write_atomically(html, &report)?;
         printer.status(&format!("wrote the HTML report to {} ({} KiB)", html.display(), report.len().div_ceil(1024)));
     }

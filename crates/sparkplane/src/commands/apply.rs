@@ -11,7 +11,6 @@
 use sparkplane_core::job_file::with_companions;
 use sparkplane_core::render::Target;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 
 use super::kube_view::{block_on, cluster_settings};
@@ -114,10 +113,11 @@ pub fn trigger(settings: &TriggerSettings, printer: &Printer) -> CommandResult {
         }
     })?;
     let Some(job) = job else {
-        return Err(Failure::Invalid(
-            Diagnostic::error("unknown-job", "", format!("there is no SparkJob {name} in namespace {namespace}"))
-                .with_help("`kubectl get sparkjobs` lists them; `sparkplane apply JOB.yaml` creates one")
-                .into(),
+        return Err(Failure::invalid(
+            "unknown-job",
+            "",
+            format!("there is no SparkJob {name} in namespace {namespace}"),
+            "`kubectl get sparkjobs` lists them; `sparkplane apply JOB.yaml` creates one",
         ));
     };
     let what = if job.spec.schedule.is_some() { "a manual run" } else { "a new run once the current one has ended" };

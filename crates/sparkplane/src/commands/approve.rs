@@ -9,7 +9,6 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use sparkplane_documents::Diagnostic;
 use sparkplane_policy::Approval;
 
 use crate::exit::{CommandResult, Failure};
@@ -30,11 +29,7 @@ pub struct ApproveSettings {
 }
 
 fn io_failure(path: &Path, err: &std::io::Error) -> Failure {
-    Failure::File {
-        path: path.to_owned(),
-        error: err.to_string(),
-        help: "check that the approvals directory can be created and written".into(),
-    }
+    Failure::file(path, err, "check that the approvals directory can be created and written")
 }
 
 /// Writes `text` to `path` only if nothing is there: written to a temporary
@@ -65,18 +60,15 @@ fn create_new(path: &Path, text: &str) -> Result<bool, Failure> {
 pub fn run(settings: &ApproveSettings, printer: &Printer) -> CommandResult {
     let by = settings.by.trim();
     if by.is_empty() || by.chars().any(char::is_control) {
-        return Err(Failure::Invalid(
-            Diagnostic::error("bad-flag", "--by", "--by must name who approves (no control characters)")
-                .with_help("pass your name or user id, e.g. --by alice")
-                .into(),
+        return Err(Failure::invalid(
+            "bad-flag",
+            "--by",
+            "--by must name who approves (no control characters)",
+            "pass your name or user id, e.g. --by alice",
         ));
     }
     let Some(env) = settings.job.env.as_deref() else {
-        return Err(Failure::Invalid(
-            Diagnostic::error("bad-flag", "--env", "an approval is for one environment")
-                .with_help("pass --env prod")
-                .into(),
-        ));
+        return Err(Failure::invalid("bad-flag", "--env", "an approval is for one environment", "pass --env prod"));
     };
     let job = super::policy::resolve_for_approval(&settings.job)?;
     printer.warnings(&job.warnings);

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use sparkplane_backup::document::{LoadedBackup, check_for_cluster, load_backup};
-use sparkplane_backup::{BackupError, metrics, render, run, verify};
+use sparkplane_backup::{BackupError, render, run, verify};
 use sparkplane_documents::{Diagnostic, Diagnostics};
 
 use crate::exit::{CommandResult, Failure};
@@ -35,25 +35,11 @@ pub fn render(file: &Path, out_dir: Option<&Path>, printer: &Printer) -> Command
     super::manifests::emit(&objects, out_dir, printer)
 }
 
-fn epoch_seconds(t: jiff::Timestamp) -> f64 {
-    t.as_millisecond() as f64 / 1000.0
-}
-
 /// `backup run FILE`.
 pub fn run(file: &Path, printer: &Printer) -> CommandResult {
     let (loaded, _) = read(file, printer)?;
-    let backup = &loaded.backup;
-    let started = jiff::Timestamp::now();
-    let outcome = run::run(backup, started);
-    let pushgateway = backup.spec.metrics.as_ref().map(|m| m.pushgateway.as_str());
-    let late_after = sparkplane_backup::document::late_after(backup);
-    let exposition = match &outcome {
-        Ok(report) => metrics::success(&report.manifest, epoch_seconds(jiff::Timestamp::now()), late_after),
-        Err(_) => metrics::failure(&backup.metadata.name, epoch_seconds(jiff::Timestamp::now()), late_after),
-    };
-    if let Some(url) = pushgateway
-        && let Err(e) = metrics::push(url, &backup.metadata.name, &exposition)
-    {
+    let (outcome, push) = run::run_and_push(&loaded.backup);
+    if let Some(e) = push {
         // The backup's own outcome decides the exit code; a missed push is reported, and alerts on staleness catch it.
         printer.status(&format!("warning: {e}"));
     }
@@ -61,29 +47,7 @@ pub fn run(file: &Path, printer: &Printer) -> CommandResult {
     for source in &report.empty_sources {
         printer.status(&format!("warning: source {source} has no objects; check its URL"));
     }
-    printer.result(&report, || {
-        let m = &report.manifest;
-        let mut text = format!("backup {} run {} complete: {}\n", m.backup, m.id, report.manifest_url);
-        if let Some(dump) = &m.metastore {
-            let rows: u64 = dump.tables.values().sum();
-            text.push_str(&format!(
-                "  metastore {}: {} bytes, {} tables, {rows} rows, sha256 {}\n",
-                dump.database,
-                dump.size,
-                dump.tables.len(),
-                dump.sha256
-            ));
-        }
-        text.push_str(&format!(
-            "  objects: {} copied, {} reused from earlier runs ({} bytes in all, {} written)\n",
-            report.copied, report.reused, m.total_bytes, m.written_bytes
-        ));
-        if !report.removed_runs.is_empty() {
-            text.push_str(&format!("  retention removed runs {}\n", report.removed_runs.join(", ")));
-        }
-        text.push_str(&format!("  took {:.1}s\n", m.duration_ms as f64 / 1000.0));
-        text
-    });
+    printer.result(&report, || report.text());
     Ok(())
 }
 
@@ -91,22 +55,7 @@ pub fn run(file: &Path, printer: &Printer) -> CommandResult {
 pub fn verify(file: &Path, printer: &Printer) -> CommandResult {
     let (loaded, _) = read(file, printer)?;
     let report = verify::verify(&loaded.backup).map_err(|e| failure(&e))?;
-    printer.result(&report, || {
-        let mut text = format!("backup run {} ({})\n", report.id, report.manifest_url);
-        if report.tables > 0 {
-            text.push_str(&format!(
-                "  metastore: restored {} tables, {} rows; the Hive query lists {} tables\n",
-                report.tables,
-                report.rows,
-                report.hive_tables.len()
-            ));
-        }
-        text.push_str(&format!("  objects: {} checked, {} bytes read back\n", report.objects, report.bytes));
-        if report.problems.is_empty() {
-            text.push_str("  ok: everything is there and matches the manifest\n");
-        }
-        text
-    });
+    printer.result(&report, || report.text());
     if report.problems.is_empty() {
         return Ok(());
     }

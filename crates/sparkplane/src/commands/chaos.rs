@@ -1,9 +1,10 @@
 //! `sparkplane chaos list | run`: named chaos experiments, each stating what
 //! should happen, what did, and which alerts and runbook apply.
 //!
-//! Thin: the catalog, the runners and the verdicts are `sparkplane_chaos`'s;
-//! this module turns names into experiments, shows outcomes and maps them to
-//! exit codes. Must not: decide whether an experiment passed.
+//! Thin: the catalog (and which experiments a run asks for), the runners,
+//! the verdicts and their text are `sparkplane_chaos`'s; this module prints
+//! them and maps outcomes to exit codes. Must not: decide whether an
+//! experiment passed.
 
 use std::path::PathBuf;
 
@@ -11,12 +12,11 @@ use std::path::PathBuf;
 use sparkplane_chaos::outcome::to_junit;
 #[cfg(feature = "chaos-runners")]
 use sparkplane_chaos::{ChaosError, Outcome};
-use sparkplane_chaos::{Experiment, Settings};
+use sparkplane_chaos::{Experiment, ListRow, Settings};
 use sparkplane_documents::Diagnostic;
 #[cfg(feature = "chaos-runners")]
 use sparkplane_documents::Diagnostics;
 
-use super::Table;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
@@ -34,99 +34,21 @@ pub struct RunSettings {
     pub chaos: Settings,
 }
 
-/// One row of `chaos list`.
-#[derive(serde::Serialize)]
-struct Row {
-    name: &'static str,
-    setting: sparkplane_chaos::Setting,
-    should: &'static str,
-    alerts: Vec<String>,
-    runbook: &'static str,
-}
-
 /// Runs `chaos list`.
 pub fn list(printer: &Printer) -> CommandResult {
-    let rows: Vec<Row> = Experiment::ALL
-        .into_iter()
-        .map(|experiment| {
-            let expectation = experiment.expectation();
-            Row {
-                name: experiment.name(),
-                setting: experiment.setting(),
-                should: expectation.should,
-                alerts: expectation
-                    .alerts
-                    .iter()
-                    .map(|a| format!("{} {}", a.alert, if a.fires { "fires" } else { "stays silent" }))
-                    .collect(),
-                runbook: expectation.runbook,
-            }
-        })
-        .collect();
-    printer.result(&rows, || {
-        let mut table = Table::new(&["EXPERIMENT", "WHERE", "ALERTS", "RUNBOOK"]);
-        for row in &rows {
-            let place = match row.setting {
-                sparkplane_chaos::Setting::LocalCluster => "local-cluster",
-                sparkplane_chaos::Setting::SimulatedCluster => "simulated cluster",
-            };
-            table.row(vec![row.name.into(), place.into(), row.alerts.join(", "), row.runbook.into()]);
-        }
-        table.render()
-    });
+    let rows = ListRow::all();
+    printer.result(&rows, || ListRow::table(&rows));
     Ok(())
 }
 
 fn unknown(message: String) -> Failure {
-    Failure::Invalid(
-        Diagnostic::error("unknown-experiment", "", message).with_help("see `sparkplane chaos list`").into(),
-    )
-}
-
-/// The experiments asked for: every one with `all`, else each name once, in the order given.
-fn experiments(settings: &RunSettings) -> Result<Vec<Experiment>, Failure> {
-    if settings.all {
-        return Ok(Experiment::ALL.to_vec());
-    }
-    let mut chosen = Vec::new();
-    for name in &settings.names {
-        let experiment = Experiment::parse(name).map_err(|e| unknown(e.to_string()))?;
-        if !chosen.contains(&experiment) {
-            chosen.push(experiment);
-        }
-    }
-    Ok(chosen)
-}
-
-#[cfg(feature = "chaos-runners")]
-fn text(outcome: &Outcome) -> String {
-    let mut out = format!(
-        "{} ({}): {}\n  should: {}\n",
-        outcome.experiment.name(),
-        if outcome.passed() { "passed" } else { "FAILED" },
-        format_args!("{:.1} s", outcome.seconds),
-        outcome.should
-    );
-    for check in &outcome.checks {
-        out.push_str(&format!("  [{}] {}: {}\n", if check.held { "ok" } else { "FAILED" }, check.what, check.seen));
-    }
-    for alert in &outcome.alerts {
-        let wanted = if alert.expected_firing { "should fire" } else { "should stay silent" };
-        out.push_str(&format!(
-            "  [{}] alert {} {wanted}: {}\n",
-            if alert.held() { "ok" } else { "FAILED" },
-            alert.alert,
-            alert.detail
-        ));
-    }
-    out.push_str(&format!("  runbook: docs/runbooks/{}.md\n", outcome.runbook));
-    out
+    Failure::invalid("unknown-experiment", "", message, "see `sparkplane chaos list`")
 }
 
 /// Runs `chaos run`: exit 0 when every experiment passed, 1 naming each that did not, 2 bad names, 3 a part
 /// missing (Java, Spark, the S3A jars, promtool, a server that would not start).
 pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
-    let chosen = experiments(settings)?;
+    let chosen = Experiment::chosen(&settings.names, settings.all).map_err(|e| unknown(e.to_string()))?;
     run_experiments(&chosen, settings, printer)
 }
 
@@ -134,20 +56,15 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
 /// Built in every binary so that it is unit-tested in the developer build too.
 #[cfg_attr(feature = "chaos-runners", allow(dead_code))]
 fn runners_missing() -> Failure {
-    Failure::Invalid(
-        Diagnostic::error(
-            "chaos-runners-missing",
-            "",
-            "this sparkplane was built without the chaos experiments' runners: they start throwaway PostgreSQL and \
+    Failure::invalid(
+        "chaos-runners-missing",
+        "",
+        "this sparkplane was built without the chaos experiments' runners: they start throwaway PostgreSQL and \
              SeaweedFS servers and a simulated Kubernetes API server, which the image and the release binaries \
              leave out",
-        )
-        .with_help(
-            "run them from a developer build, whose default features include them: `cargo build --locked -p \
+        "run them from a developer build, whose default features include them: `cargo build --locked -p \
              sparkplane` in sparkplane's repository, then `target/debug/sparkplane chaos run …` (`chaos list` \
              works in every build)",
-        )
-        .into(),
     )
 }
 
@@ -177,13 +94,10 @@ fn run_experiments(chosen: &[Experiment], settings: &RunSettings, printer: &Prin
         outcomes.push(outcome);
     }
     if let Some(path) = &settings.junit {
-        std::fs::write(path, to_junit(&outcomes).to_xml()).map_err(|e| Failure::File {
-            path: path.clone(),
-            error: e.to_string(),
-            help: "check that the JUnit file's folder exists and is writable".into(),
-        })?;
+        std::fs::write(path, to_junit(&outcomes).to_xml())
+            .map_err(|e| Failure::file(path, e, "check that the JUnit file's folder exists and is writable"))?;
     }
-    printer.result(&outcomes, || outcomes.iter().map(text).collect::<Vec<_>>().join("\n"));
+    printer.result(&outcomes, || outcomes.iter().map(Outcome::text).collect::<Vec<_>>().join("\n"));
     let failed: Vec<Diagnostic> = outcomes
         .iter()
         .filter(|o| !o.passed())

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use k8s_openapi::api::core::v1::ResourceQuota;
-use sparkplane_core::fit::check_fit;
 use sparkplane_core::render::Target;
 use sparkplane_core::resolved::ResolvedJob;
 use sparkplane_core::sizing::size_job;
@@ -20,6 +19,7 @@ use sparkplane_delivery::ci::{
 use sparkplane_delivery::ci_output;
 use sparkplane_delivery::ci_report::{CiReport, Outcome};
 use sparkplane_documents::{Diagnostic, Diagnostics};
+use sparkplane_fit::check_fit;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -110,7 +110,7 @@ impl CiHost for Host<'_> {
         let objects = sparkplane_core::render::size_and_render(job, Target::Native);
         match super::policy::verdict(job, &objects, &self.settings.policy, self.printer) {
             Ok(verdict) => {
-                StepResult::checked(&Diagnostics(verdict.violations.iter().map(super::policy::to_diagnostic).collect()))
+                StepResult::checked(&Diagnostics(verdict.violations.iter().map(|v| v.to_diagnostic()).collect()))
             }
             Err(failure) => as_step(failure),
         }
@@ -184,11 +184,7 @@ fn environments(settings: &CiSettings) -> Result<Vec<String>, Failure> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| Failure::File {
-        path: path.to_owned(),
-        error: e.to_string(),
-        help: "check that the directory exists and can be written".into(),
-    })
+    std::fs::write(path, text).map_err(|e| Failure::file(path, e, "check that the directory exists and can be written"))
 }
 
 /// Runs `ci`: exit 0 when every check passes (or is skipped), 1 when one
@@ -209,7 +205,11 @@ pub fn run(settings: &CiSettings, printer: &Printer) -> CommandResult {
         job_name,
         environments: environments(settings)?,
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        sample_overlay: crate::workspace::job_environment_path(&settings.job, "local").is_some(),
+        sample_overlay: crate::workspace::job_environment_path(
+            &settings.job,
+            sparkplane_core::catalog::LOCAL_ENVIRONMENT,
+        )
+        .is_some(),
     };
     let report = run_ci(&plan, &mut Host { settings, printer });
     settings.events.emit(&sparkplane_delivery::cdevents::ci_steps(&report, Timestamp::now()), printer);

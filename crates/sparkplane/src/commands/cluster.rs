@@ -8,11 +8,10 @@ use std::path::Path;
 
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::Diagnostic;
-use sparkplane_kube::apps::{self, LogSource, Lookup, ManagedBy, Status};
+use sparkplane_kube::apps::{self, LogSource, Lookup};
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 
-use super::Table;
-use super::kube_view::{age, application_table, block_on, cluster_settings, job_table};
+use super::kube_view::{block_on, cluster_settings};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
@@ -71,10 +70,7 @@ pub fn status(settings: &StatusSettings, printer: &Printer) -> CommandResult {
         settings.cluster.namespace.as_deref(),
     )?;
     let found = block_on(&cluster, async |client, server| apps::status(&client, &server, &namespace, &lookup).await)?;
-    match &found {
-        Status::Application(app) => printer.result(app, || application_table(app)),
-        Status::Job(job) => printer.result(job, || job_table(job)),
-    }
+    printer.result(&found, || found.text());
     Ok(())
 }
 
@@ -111,20 +107,13 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
     })?;
     match source {
         LogSource::Pod { .. } => Ok(()),
-        LogSource::Archive { url, archived_pod, current_pod } => {
-            let archived = archived_pod.as_deref().unwrap_or("the driver");
-            let note = match current_pod.as_deref() {
-                Some(current) if current != archived => format!(
-                    "the driver pod {current} is gone and its log was not archived; this is the archived log of \
-                     {archived}, an earlier driver of {name}, from {url}"
-                ),
-                _ => format!("the driver pod {archived} is gone; its log comes from the archive at {url}"),
-            };
+        LogSource::Archive { ref url, .. } => {
+            let note = source.archive_note(name).unwrap_or_default();
             printer.status(&note);
             if follow {
                 printer.status("nothing to follow: that driver has ended");
             }
-            let read = sparkplane_kube::logstore::read(&url).map_err(|e| {
+            let read = sparkplane_kube::logstore::read(url).map_err(|e| {
                 let diagnostic = Diagnostic::error("log-archive", "", format!("cannot read the archived log: {e}"))
                     .with_help("check that this machine can read the operator's --log-store");
                 if e.category() == sparkplane_category::Category::Unreachable {
@@ -134,10 +123,11 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
                 }
             })?;
             let Some(text) = read else {
-                return Err(Failure::Invalid(
-                    Diagnostic::error("log-archive", "", format!("the archived log {url} is not there (any more)"))
-                        .with_help("a retention rule on the log store may have removed it")
-                        .into(),
+                return Err(Failure::invalid(
+                    "log-archive",
+                    "",
+                    format!("the archived log {url} is not there (any more)"),
+                    "a retention rule on the log store may have removed it",
                 ));
             };
             for line in text.lines() {
@@ -145,9 +135,7 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
             }
             Ok(())
         }
-        LogSource::Unavailable { message, help } => {
-            Err(Failure::Invalid(Diagnostic::error("no-log", "", message).with_help(help).into()))
-        }
+        LogSource::Unavailable { message, help } => Err(Failure::invalid("no-log", "", message, help)),
     }
 }
 
@@ -169,28 +157,7 @@ pub fn list(settings: &ListSettings, printer: &Printer) -> CommandResult {
     let namespace = (!settings.all_namespaces).then(|| cluster.namespace.clone());
     let apps =
         block_on(&cluster, async |client, server| apps::list(&client, &server, namespace.as_deref(), selector).await)?;
-    printer.result(&apps, || {
-        if apps.is_empty() {
-            return match &namespace {
-                Some(ns) => format!("no sparkplane applications in namespace {ns}\n"),
-                None => "no sparkplane applications\n".to_owned(),
-            };
-        }
-        let mut table = Table::new(&["NAME", "NAMESPACE", "MANAGED", "STATE", "ATTEMPT", "EXECUTORS", "AGE", "REASON"]);
-        for app in &apps {
-            table.row(vec![
-                app.name.clone(),
-                app.namespace.clone(),
-                app.managed_by.as_str().to_owned(),
-                app.state.clone(),
-                if app.attempt == 0 { "-".to_owned() } else { app.attempt.to_string() },
-                app.executors.summary(),
-                app.created.as_deref().map_or_else(|| "-".to_owned(), age),
-                app.reason.clone().unwrap_or_else(|| "-".to_owned()),
-            ]);
-        }
-        table.render()
-    });
+    printer.result(&apps, || apps::list::table(&apps, namespace.as_deref()));
     Ok(())
 }
 
@@ -213,35 +180,6 @@ pub fn delete(settings: &DeleteSettings, printer: &Printer) -> CommandResult {
     let lookup = Lookup::Name(name.to_owned());
     let deleted =
         block_on(&cluster, async |client, server| apps::delete(&client, &server, &namespace, &lookup, all).await)?;
-    printer.result(&deleted, || {
-        let mut text: String = deleted.objects.iter().map(|o| format!("deleted {namespace}/{o}\n")).collect();
-        match deleted.managed_by {
-            ManagedBy::Operator => {
-                text.extend(deleted.removed_with_it.iter().map(|o| format!("deleted {namespace}/{o} with it\n")));
-                text.extend(
-                    deleted
-                        .collecting
-                        .iter()
-                        .map(|o| format!("{namespace}/{o} goes by garbage collection (it is owned by the SparkJob)\n")),
-                );
-                text.push_str("driver pods take their executors, ConfigMaps, Service and NetworkPolicy with them");
-                text.push_str(if all { "\n" } else { "; RBAC objects stay (--all removes them)\n" });
-            }
-            ManagedBy::Direct => {
-                if !all {
-                    text.push_str(
-                        "its ConfigMaps, Service and NetworkPolicy are removed with the driver pod; RBAC objects stay (--all removes them)\n",
-                    );
-                }
-                for job in &deleted.operator_jobs {
-                    text.push_str(&format!(
-                        "the driver belonged to SparkJob {namespace}/{job}: its operator sees the driver lost and may \
-                         start another attempt; `sparkplane delete {job}` removes the SparkJob\n"
-                    ));
-                }
-            }
-        }
-        text
-    });
+    printer.result(&deleted, || deleted.text(&namespace, all));
     Ok(())
 }

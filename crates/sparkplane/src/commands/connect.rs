@@ -14,9 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use serde::Serialize;
 use sparkplane_documents::Diagnostic;
-use sparkplane_local::connect;
 use sparkplane_local::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT, Server};
 
 use crate::exit::{CommandResult, Failure};
@@ -166,58 +164,17 @@ fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandR
     ))
 }
 
-/// A background server as `connect status -o json` shows it (never its token).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusView {
-    running: bool,
-    answering: bool,
-    url: String,
-    pid: u32,
-    port: u16,
-    spark: String,
-    started_at: String,
-    run_id: Option<String>,
-}
-
 fn status(printer: &Printer) -> CommandResult {
     let home = sparkplane_local::runtime::default_home().map_err(|e| failure(&e.into()))?;
     match connect_server::status(&home).map_err(|e| failure(&e))? {
         Some(running) => {
-            let s = &running.state;
-            let view = StatusView {
-                running: true,
-                answering: running.answering,
-                url: connect::public_url(s.port),
-                pid: s.pid,
-                port: s.port,
-                spark: s.spark_line.clone(),
-                started_at: s.started_at.clone(),
-                run_id: s.run_id.clone(),
-            };
-            printer.result(&view, || {
-                format!(
-                    "running {} (pid {}, Spark {}, since {}{}); session {}; the token was shown once, by `sparkplane connect`\n",
-                    view.url,
-                    view.pid,
-                    view.spark,
-                    view.started_at,
-                    if view.answering { "" } else { ", not answering yet" },
-                    view.run_id.as_deref().unwrap_or("-")
-                )
-            });
-            Ok(())
+            let view = running.view();
+            printer.result(&view, || view.text());
         }
-        None => {
-            // Not running is an answer, not a failure (exit 0); scripts read `running` from `-o json`.
-            printer.result(&serde_json::json!({ "running": false }), || {
-                "not running: no Spark Connect server runs in the background (`sparkplane connect --background` \
-                 starts one)\n"
-                    .to_owned()
-            });
-            Ok(())
-        }
+        // Not running is an answer, not a failure (exit 0); scripts read `running` from `-o json`.
+        None => printer.result(&serde_json::json!({ "running": false }), || connect_server::NOT_RUNNING.to_owned()),
     }
+    Ok(())
 }
 
 fn stop(printer: &Printer) -> CommandResult {

@@ -7,29 +7,28 @@
 //! (an export of the logs: applications it holds as their logs are now are
 //! priced from it, their logs not read), and presenting the result (table
 //! and CSV through [`text`], JSON/YAML through the [`Printer`], a Parquet
-//! file through [`parquet_file`]).
+//! file through [`sparkplane_facts::chargeback`]).
 //! Must not: price, group or check budgets itself — that is
-//! [`sparkplane_eventlog::cost`] — or read logs or facts other than through
-//! `sparkplane_eventlog::fleet::read_records`.
+//! [`sparkplane_analysis::cost`] — or read logs or facts other than through
+//! `sparkplane_analysis::fleet::read_records`.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+use sparkplane_analysis::cost::{
+    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, chargeback, check_budgets,
+};
+use sparkplane_analysis::fleet::{KnownRecords, NoRecords, read_records};
 use sparkplane_api::Duration;
 use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_eventlog::LogSource;
-use sparkplane_eventlog::cost::{
-    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, chargeback, check_budgets,
-};
-use sparkplane_eventlog::fleet::{KnownRecords, NoRecords, read_records};
-use sparkplane_history::export::ExportedRecords;
+use sparkplane_facts::ExportedRecords;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::read_document;
 
-mod parquet_file;
 mod text;
 
 pub use text::to_csv;
@@ -199,8 +198,8 @@ pub fn run(
         warnings,
     };
     if let Some(target) = outputs.parquet {
-        let written = parquet_file::record_batch(&report.rows, &costs, settings.by)
-            .and_then(|batch| parquet_file::write_atomically(target, &batch));
+        let written = sparkplane_facts::chargeback::record_batch(&report.rows, &costs, settings.by)
+            .and_then(|batch| sparkplane_facts::chargeback::write_atomically(target, &batch));
         if let Err(error) = written {
             let message = format!("cannot write {}: {error}; nothing was written", target.display());
             return Err(Failure::Invalid(

@@ -27,7 +27,7 @@ pub fn approve(args: &crate::cli::ApproveArgs, cli: &Cli, printer: &Printer) -> 
 /// `sparkplane release`.
 pub fn release(args: &crate::cli::ReleaseArgs, cli: &Cli, printer: &Printer) -> CommandResult {
     match &args.command {
-        Some(crate::cli::ReleaseCommand::Keygen { out }) => release_keys::keygen(out, printer),
+        Some(crate::cli::ReleaseCommand::Keygen { out }) => release::keys::keygen(out, printer),
         None => {
             let job = args.job.clone().unwrap_or_default();
             let settings = release::ReleaseSettings {
@@ -55,7 +55,7 @@ pub fn release(args: &crate::cli::ReleaseArgs, cli: &Cli, printer: &Printer) -> 
 /// `sparkplane releases`.
 pub fn releases(args: &crate::cli::ReleasesArgs, cli: &Cli, printer: &Printer) -> CommandResult {
     let platform_dir = cli.global.platform_dir.as_deref();
-    releases::history(
+    release::releases::history(
         &args.job,
         args.env.as_deref(),
         args.store.as_deref(),
@@ -68,8 +68,8 @@ pub fn releases(args: &crate::cli::ReleasesArgs, cli: &Cli, printer: &Printer) -
 
 /// `sparkplane promote`.
 pub fn promote(args: &crate::cli::PromoteArgs, cli: &Cli, printer: &Printer) -> CommandResult {
-    promote::promote(
-        &promote::PromoteSettings {
+    release::promote::promote(
+        &release::promote::PromoteSettings {
             job: args.job.clone(),
             release: args.release.clone(),
             to: args.to.clone(),
@@ -83,10 +83,10 @@ pub fn promote(args: &crate::cli::PromoteArgs, cli: &Cli, printer: &Printer) -> 
             platform_dir: cli.global.platform_dir.clone(),
             policy: policy_settings(&args.policy, Some(&args.job), cli),
             events: events(cli),
-            shadow: args.shadow.then(|| shadow::ShadowSettings {
+            shadow: args.shadow.then(|| release::shadow::ShadowSettings {
                 place: match args.shadow_in {
-                    crate::cli::ShadowPlaceArg::Local => shadow::Place::Local,
-                    crate::cli::ShadowPlaceArg::Cluster => shadow::Place::Cluster,
+                    crate::cli::ShadowPlaceArg::Local => release::shadow::Place::Local,
+                    crate::cli::ShadowPlaceArg::Cluster => release::shadow::Place::Cluster,
                 },
                 env: args.shadow_env.clone(),
             }),
@@ -97,8 +97,8 @@ pub fn promote(args: &crate::cli::PromoteArgs, cli: &Cli, printer: &Printer) -> 
 
 /// `sparkplane rollback`.
 pub fn rollback(args: &crate::cli::RollbackArgs, cli: &Cli, printer: &Printer) -> CommandResult {
-    deployments::rollback(
-        &deployments::RollbackSettings {
+    release::deployments::rollback(
+        &release::deployments::RollbackSettings {
             job: args.job.clone(),
             env: args.env.clone(),
             to: args.to.clone(),
@@ -116,7 +116,7 @@ pub fn rollback(args: &crate::cli::RollbackArgs, cli: &Cli, printer: &Printer) -
 /// `sparkplane deployments`.
 pub fn deployments(args: &crate::cli::DeploymentsArgs, cli: &Cli, printer: &Printer) -> CommandResult {
     let platform_dir = cli.global.platform_dir.as_deref();
-    deployments::list(
+    release::deployments::list(
         &args.job,
         &args.env,
         args.store.as_deref(),

@@ -3,32 +3,29 @@
 //!
 //! Owns: the host of `sparkplane_dq::workflow` (the spec file, the
 //! printer, the clock, Spark through `sparkplane_local::connect_session`, a
-//! gate's table and CDEvents), printing the report (table, JSON/YAML),
-//! writing the JUnit and Prometheus text files `sparkplane_dq::output`
+//! gate's table and CDEvents), printing the report (`sparkplane_dq::output`'s
+//! table, JSON/YAML), writing the JUnit and Prometheus text files it
 //! encodes, and mapping outcomes to exit codes. Must not: choose the engine,
-//! run checks or gates, or encode a report format itself (that is
-//! `sparkplane_dq`).
+//! run checks or gates, encode a report format itself (that is
+//! `sparkplane_dq`) or pick the CDEvents (`sparkplane_delivery::cdevents`).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sparkplane_api::dq::CheckSeverity;
 use sparkplane_category::Category;
-use sparkplane_delivery::cdevents::{CaseResult, Outcome, Step, suite_steps};
+use sparkplane_delivery::cdevents::dq_steps;
 use sparkplane_documents::Diagnostics;
+use sparkplane_dq::DqReport;
 use sparkplane_dq::run::{Gate, SpecRun};
 use sparkplane_dq::spark::{SparkFailure, SparkSql};
 use sparkplane_dq::workflow::{self, Checked, DqHost, RunFailure, SparkAt};
-use sparkplane_dq::{DqReport, Status};
 use sparkplane_local::connect_client::QueryError;
 use sparkplane_local::connect_session::{Endpoint, Session, SessionError};
 
 pub use sparkplane_dq::workflow::EngineArgs;
 
 use super::progress::InstallObserver;
-use crate::commands::Table;
 use crate::events::Events;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -101,8 +98,8 @@ impl DqHost for Host<'_> {
 
     fn gate_checked(&mut self, _gate: &Gate, report: &DqReport) {
         if let Some(c) = self.gates {
-            self.printer.status(&table(report));
-            c.events.emit(&gate_steps(report, c.environment, Some(c.job)), self.printer);
+            self.printer.status(&sparkplane_dq::output::table(report));
+            c.events.emit(&dq_steps(report, c.environment, Some(c.job), jiff::Timestamp::now()), self.printer);
         }
     }
 }
@@ -159,55 +156,11 @@ impl DqSettings {
     }
 }
 
-/// The report as a table, with a summary line.
-pub fn table(report: &DqReport) -> String {
-    let mut table = Table::new(&["CHECK", "KIND", "SEVERITY", "STATUS", "DETAILS"]);
-    for check in &report.checks {
-        let status = match (check.status, check.severity) {
-            (Status::Pass, _) => "pass",
-            (Status::Fail, CheckSeverity::Error) => "FAIL",
-            (Status::Fail, CheckSeverity::Warn) => "warn",
-        };
-        let mut details = check.message.clone();
-        if !check.examples.is_empty() {
-            let _ = write!(details, " (e.g. {})", check.examples.join(", "));
-        }
-        let severity = sparkplane_dq::output::severity_name(check.severity);
-        table.row(vec![check.name.clone(), check.kind.clone(), severity.into(), status.into(), details]);
-    }
-    let mut out = table.render();
-    out.push_str(&sparkplane_dq::output::summary(report));
-    out
-}
-
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| Failure::File {
-        path: path.to_owned(),
-        error: e.to_string(),
-        help: "check the folder exists and is writable".into(),
-    })
-}
-
-/// The CDEvents of one checked spec: a test case per check, the suite
-/// (`dq/<spec name>`), and an incident when an error-severity check failed.
-/// A failed warn-severity check passes, as it does for the exit code.
-fn gate_steps(report: &DqReport, environment: &str, job: Option<&str>) -> Vec<Step> {
-    let cases: Vec<CaseResult> = report
-        .checks
-        .iter()
-        .map(|c| CaseResult {
-            id: c.name.clone(),
-            name: c.name.clone(),
-            outcome: match (c.status, c.severity) {
-                (Status::Fail, CheckSeverity::Error) => Outcome::Failure,
-                _ => Outcome::Success,
-            },
-            reason: (c.status == Status::Fail).then(|| c.message.clone()),
-            environment: None,
-        })
-        .collect();
-    suite_steps(&format!("dq/{}", report.spec), &report.spec, environment, job, &cases, jiff::Timestamp::now())
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| Failure::file(path, e, "check the folder exists and is writable"))
 }
 
 /// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.
@@ -220,8 +173,8 @@ pub fn check(settings: &DqSettings, printer: &Printer) -> CommandResult {
     if let Some(path) = &settings.metrics {
         write_file(path, &sparkplane_dq::output::to_prometheus(&report, seconds, now_secs()))?;
     }
-    printer.result(&report, || table(&report));
-    settings.events.emit(&gate_steps(&report, &settings.environment, None), printer);
+    printer.result(&report, || sparkplane_dq::output::table(&report));
+    settings.events.emit(&dq_steps(&report, &settings.environment, None, jiff::Timestamp::now()), printer);
     if report.passed { Ok(()) } else { Err(Failure::Failed(workflow::failures(&report, &settings.spec))) }
 }
 

@@ -48,10 +48,6 @@ pub struct DrillSettings {
     pub events: Events,
 }
 
-fn invalid(code: &'static str, message: String, help: &str) -> Failure {
-    Failure::Invalid(Diagnostic::error(code, "", message).with_help(help).into())
-}
-
 /// Shows a drill's run: warnings and the starting line; Spark's output stays in its log.
 struct Quiet<'a> {
     printer: &'a Printer,
@@ -73,16 +69,17 @@ impl LocalRunObserver for Quiet<'_> {
 fn s3a_properties(backup: &sparkplane_api::backup::Backup) -> Result<BTreeMap<String, String>, Failure> {
     let target = &backup.spec.target;
     let Some((access_key, secret_key)) = stores::target_keys(backup).map_err(|e| super::backup::failure(&e))? else {
-        return Err(invalid(
+        return Err(Failure::invalid(
             "drill-restore-bucket",
-            "--restore-bucket needs spec.target.credentials: the local Spark reads the scratch bucket with static keys"
-                .into(),
+            "",
+            "--restore-bucket needs spec.target.credentials: the local Spark reads the scratch bucket with static keys",
             "name the key variables in spec.target.credentials, or restore into a folder with --restore-dir",
         ));
     };
     let endpoint = drill_run::s3a_endpoint(target);
-    let jars = sparkplane_local::s3a::s3a_jars()
-        .map_err(|e| invalid("drill-s3a", e.to_string(), "install the S3A jars, then run the drill again"))?;
+    let jars = sparkplane_local::s3a::s3a_jars().map_err(|e| {
+        Failure::invalid("drill-s3a", "", e.to_string(), "install the S3A jars, then run the drill again")
+    })?;
     let endpoint =
         S3aEndpoint { endpoint, access_key, secret_key, jars, retries: sparkplane_local::s3a::Retries::HadoopDefaults };
     Ok(endpoint.spark_properties())
@@ -105,14 +102,14 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
             Scratch::Folder(scratch::fresh_folder(settings.restore_dir.as_deref(), &unique)?)
         }
     };
-    let serves_catalog = matches!(scratch, Scratch::Bucket { .. }) && backup.spec.metastore.is_some();
+    let serves_catalog = scratch.serves_catalog(backup);
     let sets = drill::repoint(&settings.job.sets, &scratch.restored(), serves_catalog)
-        .map_err(|m| invalid("drill-not-repointed", m, "see `sparkplane dr drill --help`"))?;
+        .map_err(|m| Failure::invalid("drill-not-repointed", "", m, "see `sparkplane dr drill --help`"))?;
     let job = JobSettings { sets, ..settings.job.clone() };
     // Bad job input is found before anything is restored.
     let resolved = resolve_job(&job, ValidationTarget::Local)?;
     printer.warnings(&resolved.warnings);
-    let environment = job.env.as_deref().unwrap_or("local");
+    let environment = job.env.as_deref().unwrap_or(sparkplane_core::catalog::LOCAL_ENVIRONMENT);
     let mut local =
         LocalRunSettings::from_environment(&job.path, environment, false).map_err(|e| super::run::failure(&e))?;
     local.extra_properties = ExtraProperties(extra_properties);
@@ -126,11 +123,8 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
     let end = drill_run::drill(&plan, &mut host)?;
     let verdict = &end.verdict;
     if let Some(path) = &settings.junit {
-        std::fs::write(path, verdict.to_junit().to_xml()).map_err(|e| Failure::File {
-            path: path.clone(),
-            error: e.to_string(),
-            help: "check that the JUnit file's folder exists and is writable".into(),
-        })?;
+        std::fs::write(path, verdict.to_junit().to_xml())
+            .map_err(|e| Failure::file(path, e, "check that the JUnit file's folder exists and is writable"))?;
     }
     let keep = settings.keep_scratch;
     printer.result(&drill_run::report_json(&end, scratch, keep), || drill_run::report_text(&end, scratch, keep));
@@ -151,8 +145,9 @@ fn catalog_properties(
     let Some((server, _)) = sparkplane_backup::run::server(backup).map_err(|e| super::backup::failure(&e))? else {
         return Ok(BTreeMap::new());
     };
-    let driver_jar = sparkplane_local::metastore::postgres_jdbc_jar()
-        .map_err(|e| invalid("drill-metastore", e.to_string(), "install the driver, then run the drill again"))?;
+    let driver_jar = sparkplane_local::metastore::postgres_jdbc_jar().map_err(|e| {
+        Failure::invalid("drill-metastore", "", e.to_string(), "install the driver, then run the drill again")
+    })?;
     let metastore = PostgresMetastore {
         host: server.host,
         port: u16::try_from(server.port).unwrap_or(u16::MAX),
@@ -223,7 +218,7 @@ impl DrillHost for Host<'_> {
     }
 
     fn check_gate(&mut self, gate: &QualityGate) -> Result<Result<(), Vec<String>>, Failure> {
-        let environment = self.job.env.as_deref().unwrap_or("local");
+        let environment = self.job.env.as_deref().unwrap_or(sparkplane_core::catalog::LOCAL_ENVIRONMENT);
         let context = super::dq::Gates { events: &self.settings.events, environment, job: &self.ran };
         match super::dq::run_gates(&self.job.path, std::slice::from_ref(gate), &context, self.printer) {
             Ok(()) => Ok(Ok(())),

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_documents::Diagnostic;
-use sparkplane_eventlog::cost::PriceSheet;
-use sparkplane_eventlog::trace_send::OtlpProtocol;
+use sparkplane_emit::trace_send::OtlpProtocol;
 use sparkplane_eventlog::{LogSource, ReadError};
-use sparkplane_history::export::ExportedRecords;
+use sparkplane_facts::ExportedRecords;
 use sparkplane_observe::exporter::{DEFAULT_LISTEN, Exporter, serve};
 
 use crate::exit::{CommandResult, Failure};

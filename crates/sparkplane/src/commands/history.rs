@@ -8,8 +8,8 @@
 //! 3 when storage cannot be reached),
 //! starting the server, and saying where it serves; `export` (the command,
 //! and `serve --export-to`'s loop) is in [`export`]. Must not: list, replay,
-//! answer or export anything itself (that is `sparkplane_history` and its
-//! `export` module).
+//! answer or export anything itself (that is `sparkplane_history`, and
+//! `sparkplane_facts` for the export).
 
 use std::net::SocketAddr;
 use std::path::Path;

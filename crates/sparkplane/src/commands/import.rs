@@ -33,14 +33,7 @@ pub fn kubeflow(input: &Path, out: Option<&Path>, printer: &Printer) -> CommandR
     }
     printer.warnings(&imported.warnings());
     if !printer.quiet {
-        let (converted, kept, left) = imported.counts();
-        let fields = imported.not_carried();
-        printer.status(&format!(
-            "{converted} converted, {kept} kept as written, {left} left out{}; {fields} field{} not carried over{}",
-            if left == 0 { "" } else { " (listed above)" },
-            if fields == 1 { "" } else { "s" },
-            if fields == 0 { "" } else { " (listed above)" }
-        ));
+        printer.status(&imported.summary());
     }
     Ok(())
 }
@@ -69,11 +62,11 @@ fn read_inputs(input: &Path) -> Result<Vec<Source>, Failure> {
     }
     files.sort();
     if files.is_empty() {
-        return Err(Failure::File {
-            path: input.to_owned(),
-            error: "the directory holds no .yaml, .yml or .json file".into(),
-            help: "name a file, or a directory holding the Kubeflow YAML files".into(),
-        });
+        return Err(Failure::file(
+            input,
+            "the directory holds no .yaml, .yml or .json file",
+            "name a file, or a directory holding the Kubeflow YAML files",
+        ));
     }
     files.iter().map(|file: &PathBuf| read_source(file)).collect()
 }
@@ -84,11 +77,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
     let tmp = path.with_extension("sparkplane-tmp");
     if let Err(err) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Failure::File {
-            path: path.to_owned(),
-            error: err.to_string(),
-            help: "check the file can be written".into(),
-        });
+        return Err(Failure::file(path, err, "check the file can be written"));
     }
     Ok(())
 }

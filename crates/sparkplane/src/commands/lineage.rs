@@ -5,16 +5,17 @@
 //! [`JdbcDatabase`], never echoed: it may carry a password), opening the logs through
 //! the one reader ([`sparkplane_eventlog::summarize_logs`]), printing the events
 //! (JSON lines; a JSON array with `-o json`) or handing them to
-//! [`sparkplane_eventlog::openlineage_send`], and mapping failures to exit codes.
+//! [`sparkplane_emit::openlineage_send`], and mapping failures to exit codes.
 //! Must not: read plans or build events — that is
-//! [`sparkplane_eventlog::lineage`] and [`sparkplane_eventlog::openlineage`].
+//! [`sparkplane_eventlog::lineage`] and [`sparkplane_emit::openlineage`].
 
 use std::path::PathBuf;
 
 use sparkplane_documents::{Diagnostic, Diagnostics};
+use sparkplane_emit::openlineage::{RunEvent, app_lineage};
+use sparkplane_emit::openlineage_send;
 use sparkplane_eventlog::lineage::JdbcDatabase;
-use sparkplane_eventlog::openlineage::{RunEvent, app_lineage};
-use sparkplane_eventlog::{LogSource, openlineage_send, summarize_logs};
+use sparkplane_eventlog::{LogSource, summarize_logs};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::{OutputFormat, Printer};

@@ -17,10 +17,8 @@ use crate::printer::Printer;
 /// Writes each object to `<dir>/<kind>-<name>.yaml`. Files are written to a
 /// temporary name and renamed, so a failure leaves no half-written file.
 pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>, Failure> {
-    let io = |path: &Path, err: std::io::Error| Failure::File {
-        path: path.to_owned(),
-        error: err.to_string(),
-        help: "check that the directory can be created and written".into(),
+    let io = |path: &Path, err: std::io::Error| {
+        Failure::file(path, err, "check that the directory can be created and written")
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut written = Vec::new();

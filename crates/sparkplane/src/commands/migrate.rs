@@ -2,17 +2,22 @@
 //! move to sparkplane's operator, what each conversion loses, and with
 //! `--apply` or `--undo` the move or its undo.
 //!
-//! Owns: turning flags into a request and the report into output. Must not:
-//! decide what moves (`sparkplane_kubeflow::migrate` does) or make requests
-//! (`migrate_host` does, for the workflow).
+//! Owns: turning flags into a request, the host of the workflow — the
+//! cluster's requests (`sparkplane_kube::kubeflow`) on one runtime and the
+//! operator's plan of a converted job with this platform's catalog — and
+//! printing the report. Must not: decide what moves or word the report
+//! (`sparkplane_kubeflow::migrate` does).
 
+use std::collections::BTreeMap;
+
+use sparkplane_api::SparkJob;
 use sparkplane_core::names::{is_dns1123_label, to_dns1123_label};
-use sparkplane_documents::Diagnostic;
+use sparkplane_kube::kubeconfig::Settings;
 use sparkplane_kube::{KubeError, Target as ClusterTarget};
-use sparkplane_kubeflow::migrate::{Entry, Mode, Outcome, Request, any_refused, migrate};
+use sparkplane_kubeflow::migrate::{self, Listed, MigrateHost, Mode, Request, any_refused};
+use sparkplane_lifecycle::plan::{DEFAULT_DRIVER_START, DEFAULT_GATE_IMAGE, Platform, Prepared, prepare};
 
 use super::kube_view::{cluster_settings, kube_failure};
-use super::migrate_host::Host;
 use crate::cli::{Cli, MigrateKubeflowArgs};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -26,13 +31,14 @@ pub fn kubeflow(args: &MigrateKubeflowArgs, cli: &Cli, printer: &Printer) -> Com
         _ => Mode::List,
     };
     if let Some(namespace) = args.namespace.as_deref().filter(|n| !is_dns1123_label(n)) {
-        return Err(Failure::Invalid(
-            Diagnostic::error("invalid-namespace", "--namespace", format!("`{namespace}` is not a namespace name"))
-                .with_help(format!(
-                    "a namespace is lower-case letters, digits and `-`, at most 63 characters, e.g. `{}`",
-                    to_dns1123_label(namespace)
-                ))
-                .into(),
+        return Err(Failure::invalid(
+            "invalid-namespace",
+            "--namespace",
+            format!("`{namespace}` is not a namespace name"),
+            format!(
+                "a namespace is lower-case letters, digits and `-`, at most 63 characters, e.g. `{}`",
+                to_dns1123_label(namespace)
+            ),
         ));
     }
     let request = Request {
@@ -46,23 +52,15 @@ pub fn kubeflow(args: &MigrateKubeflowArgs, cli: &Cli, printer: &Printer) -> Com
     let cluster =
         cluster_settings(&ClusterTarget { context: args.context.clone(), namespace: args.namespace.clone() })?;
     let mut host = Host::new(&cluster, catalog).map_err(|e| kube_failure(&e))?;
-    let entries = migrate(&mut host, &request).map_err(|e| migrate_failure(&e, args.selector.as_deref()))?;
-    printer.result(&serde_json::json!({ "items": entries }), || table(&entries));
-    let moved = entries.iter().filter(|e| matches!(e.outcome, Outcome::Moved | Outcome::Returned)).count();
-    match mode {
-        Mode::List => {
-            printer.status(&format!("{} listed; nothing changed (--apply moves, --undo hands back)", entries.len()))
-        }
-        Mode::Apply => printer.status(&format!("{moved} moved to sparkplane's operator")),
-        Mode::Undo => printer.status(&format!("{moved} handed back to the Kubeflow operator")),
-    }
+    let entries = migrate::migrate(&mut host, &request).map_err(|e| migrate_failure(&e, args.selector.as_deref()))?;
+    printer.result(&serde_json::json!({ "items": entries }), || migrate::text(&entries));
+    printer.status(&migrate::summary(&entries, mode));
     if mode == Mode::Apply && any_refused(&entries) {
-        return Err(Failure::Failed(
-            Diagnostic::error("migrate-refused", "", "some resources could not move; each one's line says why")
-                .with_help(
-                    "fix what each line names (for a missing owner, --team and --cost-center), then run --apply again",
-                )
-                .into(),
+        return Err(Failure::failed(
+            "migrate-refused",
+            "",
+            "some resources could not move; each one's line says why",
+            "fix what each line names (for a missing owner, --team and --cost-center), then run --apply again",
         ));
     }
     Ok(())
@@ -74,50 +72,57 @@ pub fn kubeflow(args: &MigrateKubeflowArgs, cli: &Cli, printer: &Printer) -> Com
 fn migrate_failure(error: &KubeError, selector: Option<&str>) -> Failure {
     match (error, selector) {
         (KubeError::Invalid { operation, message, .. }, Some(selector)) if operation.verb == "list" => {
-            Failure::Invalid(
-                Diagnostic::error(
-                    "invalid-selector",
-                    "--selector",
-                    format!("the Kubernetes API could not parse the label selector `{selector}`: {message}"),
-                )
-                .with_help(
-                    "write requirements joined by commas: key=value, key!=value, key in (a,b), key notin (a,b), \
+            Failure::invalid(
+                "invalid-selector",
+                "--selector",
+                format!("the Kubernetes API could not parse the label selector `{selector}`: {message}"),
+                "write requirements joined by commas: key=value, key!=value, key in (a,b), key notin (a,b), \
                      key (it exists) or !key (it does not)",
-                )
-                .into(),
             )
         }
         _ => kube_failure(error),
     }
 }
 
-/// One line per resource, each field the conversion loses indented below it.
-fn table(entries: &[Entry]) -> String {
-    let mut out = String::new();
-    for e in entries {
-        let (what, why) = match &e.outcome {
-            Outcome::WouldMove => ("would move to sparkplane", String::new()),
-            Outcome::Moved => ("moved to sparkplane", String::new()),
-            Outcome::WouldReturn => ("would go back to Kubeflow", String::new()),
-            Outcome::Returned => ("went back to Kubeflow", String::new()),
-            Outcome::Stays(why) => ("stays", why.clone()),
-            Outcome::CannotMove(why) => ("cannot move", why.clone()),
+/// The cluster and the platform.
+struct Host {
+    runtime: tokio::runtime::Runtime,
+    client: kube::Client,
+    server: String,
+    platform: Platform,
+}
+
+impl Host {
+    /// Connects as `settings` says; plans with `catalog`.
+    fn new(settings: &Settings, catalog: sparkplane_core::catalog::Catalog) -> Result<Host, KubeError> {
+        let runtime = sparkplane_kube::runtime()?;
+        let client = {
+            let _entered = runtime.enter();
+            sparkplane_kube::kubeconfig::client(settings)?
         };
-        let state = if e.state.is_empty() { "new" } else { e.state.as_str() };
-        out.push_str(&format!("{} {}/{} ({state}): {what}", e.kind, e.namespace, e.name));
-        if !why.is_empty() {
-            out.push_str(&format!(": {why}"));
-        }
-        out.push('\n');
-        for lost in &e.not_carried {
-            out.push_str(&format!("    not carried: {lost}\n"));
-        }
-        for note in &e.notes {
-            out.push_str(&format!("    note: {note}\n"));
-        }
+        let platform =
+            Platform { catalog, default_driver_start: DEFAULT_DRIVER_START, gate_image: DEFAULT_GATE_IMAGE.to_owned() };
+        Ok(Host { runtime, client, server: settings.server(), platform })
     }
-    if entries.is_empty() {
-        out.push_str("no SparkApplication, ScheduledSparkApplication or SparkConnect found\n");
+}
+
+impl MigrateHost for Host {
+    type Error = KubeError;
+
+    fn list(
+        &mut self,
+        kind: &'static str,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Vec<Listed>, KubeError> {
+        self.runtime.block_on(sparkplane_kube::kubeflow::list(&self.client, &self.server, kind, namespace, selector))
     }
-    out
+
+    fn label(&mut self, resource: &Listed, changes: &BTreeMap<String, Option<String>>) -> Result<(), KubeError> {
+        self.runtime.block_on(sparkplane_kube::kubeflow::label(&self.client, &self.server, resource, changes))
+    }
+
+    fn plan(&mut self, job: &SparkJob) -> Prepared {
+        prepare(job, &self.platform)
+    }
 }

@@ -13,7 +13,6 @@ pub mod connect;
 pub mod cost;
 pub mod crd;
 pub mod dashboards;
-pub mod deployments;
 mod dispatch_cluster;
 mod dispatch_delivery;
 mod dispatch_job;
@@ -29,7 +28,6 @@ pub mod kube_view;
 pub mod lineage;
 pub mod manifests;
 pub mod migrate;
-pub mod migrate_host;
 pub mod observe;
 pub mod operator;
 pub mod policy;
@@ -37,31 +35,23 @@ pub mod policy_rego;
 pub mod policy_sources;
 pub mod presets;
 pub mod progress;
-pub mod promote;
-pub mod promote_facts;
-pub mod promote_host;
 pub mod release;
-pub mod release_facts;
-pub mod release_keys;
-pub mod release_store;
-pub mod releases;
 pub mod render;
 pub mod resolve;
 pub mod run;
 pub mod runs;
 pub mod runtime;
-pub mod shadow;
 pub mod size;
 pub mod sql;
 pub mod submit;
 pub mod submit_metrics;
-pub mod table;
 pub mod tenant;
 pub mod trace;
 pub mod tune;
 pub mod version;
 
-pub use table::Table;
+/// The one text-table writer (`sparkplane_documents::table`), as the commands name it.
+pub use sparkplane_documents::table::Table;
 
 use clap::CommandFactory;
 use sparkplane_api::job::AppType;
@@ -79,10 +69,10 @@ use crate::printer::Printer;
 use crate::workspace::JobSettings;
 
 /// The OTLP transport a flag names.
-fn otlp_protocol(arg: crate::cli::OtlpProtocolArg) -> sparkplane_eventlog::trace_send::OtlpProtocol {
+fn otlp_protocol(arg: crate::cli::OtlpProtocolArg) -> sparkplane_emit::trace_send::OtlpProtocol {
     match arg {
-        crate::cli::OtlpProtocolArg::Http => sparkplane_eventlog::trace_send::OtlpProtocol::Http,
-        crate::cli::OtlpProtocolArg::Grpc => sparkplane_eventlog::trace_send::OtlpProtocol::Grpc,
+        crate::cli::OtlpProtocolArg::Http => sparkplane_emit::trace_send::OtlpProtocol::Http,
+        crate::cli::OtlpProtocolArg::Grpc => sparkplane_emit::trace_send::OtlpProtocol::Grpc,
     }
 }
 
@@ -149,9 +139,13 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Policy(command) => dispatch_job::policy(command, cli, printer),
         Command::Approve(args) => dispatch_delivery::approve(args, cli, printer),
         Command::Release(args) => dispatch_delivery::release(args, cli, printer),
-        Command::Verify(args) => {
-            releases::verify(&args.release, &args.key, args.store.as_deref(), &cluster_target(&args.cluster), printer)
-        }
+        Command::Verify(args) => release::releases::verify(
+            &args.release,
+            &args.key,
+            args.store.as_deref(),
+            &cluster_target(&args.cluster),
+            printer,
+        ),
         Command::Releases(args) => dispatch_delivery::releases(args, cli, printer),
         Command::Promote(args) => dispatch_delivery::promote(args, cli, printer),
         Command::Rollback(args) => dispatch_delivery::rollback(args, cli, printer),

@@ -5,44 +5,16 @@
 //! the PodMonitor or scrape configuration that reads Spark's own metrics.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sparkplane_documents::Diagnostic;
 use sparkplane_observe::rules::{RuleOptions, builtin_groups, to_prometheus, to_prometheus_rule, to_yaml};
-use sparkplane_observe::slo::{SuccessSlo, slo_groups};
+use sparkplane_observe::slo::{load_slos, slo_groups};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::OutputFormat;
 use crate::printer::Printer;
 use crate::workspace::read_yaml;
-
-const SLO_HELP: &str = "write e.g. `- {name: trips-etl, scope: {job: trips-etl}, objective: 0.99}`";
-
-/// Reads SLOs: a YAML list of `{name, scope: {job: NAME} | {team: NAME}, objective}`,
-/// every structural mistake at once with its line and column.
-fn read_slos(path: &Path) -> Result<Vec<SuccessSlo>, Failure> {
-    let doc = read_yaml(path)?;
-    if !matches!(doc.value, sparkplane_documents::yaml::NodeValue::Seq(_)) {
-        return Err(Failure::Invalid(
-            Diagnostic::error(
-                "bad-slo",
-                "",
-                format!("{} is not a list of SLOs: it is a {}", path.display(), doc.type_name()),
-            )
-            .with_span(Some(doc.span.clone()))
-            .with_help(SLO_HELP)
-            .into(),
-        ));
-    }
-    sparkplane_documents::schema::load_typed::<Vec<SuccessSlo>>(&doc, "list of SLOs").map_err(|mut problems| {
-        for problem in &mut problems.0 {
-            if problem.help.is_none() {
-                problem.help = Some(SLO_HELP.into());
-            }
-        }
-        Failure::Invalid(problems)
-    })
-}
 
 /// The PrometheusRule's labels: `release: NAME` when asked for.
 pub fn release_label(release: Option<&str>) -> BTreeMap<String, String> {
@@ -67,7 +39,7 @@ pub fn rules(settings: &RulesSettings, printer: &Printer) -> CommandResult {
     let options = RuleOptions::default();
     let mut groups = builtin_groups(&options);
     if let Some(path) = settings.slo.as_deref() {
-        let slos = read_slos(path)?;
+        let slos = load_slos(&read_yaml(path)?)?;
         let extra = slo_groups(&slos).map_err(|e| {
             Failure::Invalid(Diagnostic::error("bad-slo", "", format!("{}: {e}", path.display())).into())
         })?;
@@ -104,70 +76,19 @@ pub struct AlertmanagerSettings {
 /// Runs `observe alertmanager`: the configuration as YAML (or JSON with `-o json`).
 pub fn alertmanager(settings: &AlertmanagerSettings, printer: &Printer) -> CommandResult {
     let tenants: Vec<_> = super::tenant::read_dir(&settings.tenants)?.into_iter().map(|(_, t)| t).collect();
-    if settings.resources {
-        let (objects, unrouted) =
-            sparkplane_observe::alertmanager::alertmanager_configs(&tenants).map_err(|errors| {
-                Failure::Invalid(sparkplane_documents::Diagnostics(
-                    errors
-                        .into_iter()
-                        .map(|e| {
-                            Diagnostic::error("secret-file-ref", "", e)
-                                .with_help("the Prometheus Operator reads receivers' credentials from Secrets in the tenant's namespace")
-                        })
-                        .collect(),
-                ))
-            })?;
-        printer.warnings(&unrouted_warnings(&unrouted));
-        let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": objects });
-        printer.result(&list, || objects.iter().map(to_yaml).collect());
-        return Ok(());
-    }
-    let emails =
-        tenants.iter().filter_map(|t| t.spec.alerting.as_ref()).flat_map(|a| &a.receivers).any(|r| r.email.is_some());
-    if emails && settings.smtp.is_none() {
-        return Err(Failure::Invalid(
-            Diagnostic::error("no-smtp", "", "a tenant has an email receiver but no SMTP relay is given")
-                .with_help("pass --smtp-smarthost HOST:PORT and --smtp-from ADDRESS")
-                .into(),
-        ));
-    }
-    let platform = sparkplane_observe::alertmanager::PlatformRoute {
-        receiver: settings.platform_receiver.clone(),
-        webhook: settings.platform_webhook.clone(),
+    let request = sparkplane_observe::alertmanager::Request {
+        platform: sparkplane_observe::alertmanager::PlatformRoute {
+            receiver: settings.platform_receiver.clone(),
+            webhook: settings.platform_webhook.clone(),
+        },
+        smtp: settings.smtp.as_ref().map(|(h, f)| (h.as_str(), f.as_str())),
+        resources: settings.resources,
     };
     let groups = builtin_groups(&RuleOptions::default());
-    let smtp = settings.smtp.as_ref().map(|(h, f)| (h.as_str(), f.as_str()));
-    let routing = sparkplane_observe::alertmanager::routing(&tenants, &platform, &groups, smtp);
-    if !routing.conflicts.is_empty() {
-        return Err(Failure::Invalid(sparkplane_documents::Diagnostics(
-            routing
-                .conflicts
-                .iter()
-                .map(|c| {
-                    Diagnostic::error("duplicate-team-routing", "spec.alerting", c.clone())
-                        .with_help("keep one tenant's spec.alerting for the team and remove the other's")
-                })
-                .collect(),
-        )));
-    }
-    printer.warnings(&unrouted_warnings(&routing.unrouted_teams));
-    printer.result(&routing.config, || to_yaml(&routing.config));
+    let configured = sparkplane_observe::alertmanager::configuration(&tenants, &groups, &request)?;
+    printer.warnings(&configured.warnings);
+    printer.result(&configured.value, || configured.documents.iter().map(to_yaml).collect());
     Ok(())
-}
-
-fn unrouted_warnings(teams: &[String]) -> sparkplane_documents::Diagnostics {
-    let warnings: Vec<Diagnostic> = teams
-        .iter()
-        .map(|team| {
-            Diagnostic::warning(
-                "no-receivers",
-                "spec.alerting",
-                format!("team `{team}` declares no alert receivers: its alerts go to the platform route"),
-            )
-            .with_help("add `spec.alerting.receivers` and `critical:`/`warning:` lists to its Tenant file")
-        })
-        .collect();
-    sparkplane_documents::Diagnostics(warnings)
 }
 
 /// Plain settings of `observe monitors`.
@@ -185,32 +106,31 @@ pub struct MonitorsSettings {
     pub targets: Vec<String>,
 }
 
-fn invalid(code: &'static str, message: String, help: &str) -> Failure {
-    Failure::Invalid(Diagnostic::error(code, "", message).with_help(help).into())
-}
-
 /// Runs `observe monitors`: a PodMonitor, or a Prometheus scrape configuration (YAML, or JSON with `-o json`).
 pub fn monitors(settings: &MonitorsSettings, printer: &Printer) -> CommandResult {
     use sparkplane_observe::monitors::{MonitorOptions, is_duration, pod_monitor, scrape_config};
     if !is_duration(&settings.interval) {
-        return Err(invalid(
+        return Err(Failure::invalid(
             "bad-interval",
+            "",
             format!("--interval {} is not a Prometheus duration", settings.interval),
             "write a number and a unit, e.g. 30s, 1m or 1m30s",
         ));
     }
     if !settings.targets.is_empty() && !settings.scrape_config {
-        return Err(invalid(
+        return Err(Failure::invalid(
             "target-needs-scrape-config",
-            "--target applies to --format scrape-config only: a PodMonitor finds drivers by their label".into(),
+            "",
+            "--target applies to --format scrape-config only: a PodMonitor finds drivers by their label",
             "add --format scrape-config, or drop --target",
         ));
     }
     for target in &settings.targets {
         let port = target.rsplit_once(':').filter(|(host, _)| !host.is_empty()).map(|(_, port)| port.parse::<u16>());
         if !matches!(port, Some(Ok(p)) if p > 0) {
-            return Err(invalid(
+            return Err(Failure::invalid(
                 "bad-target",
+                "",
                 format!("--target {target} is not HOST:PORT"),
                 "name a driver's Spark UI, e.g. --target 127.0.0.1:4040",
             ));

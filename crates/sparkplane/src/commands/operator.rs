@@ -58,22 +58,20 @@ pub struct OperatorCommandSettings {
 pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResult {
     let catalog = load_catalog(settings.platform_dir.as_deref())?;
     if settings.resync < Duration::from_secs(1) {
-        return Err(Failure::Invalid(
-            Diagnostic::error(
-                "bad-flag",
-                "--resync",
-                format!("{} ms is shorter than one second", settings.resync.as_millis()),
-            )
-            .with_help("give 1s or more, e.g. --resync 60s (each active application is read again that often)")
-            .into(),
+        return Err(Failure::invalid(
+            "bad-flag",
+            "--resync",
+            format!("{} ms is shorter than one second", settings.resync.as_millis()),
+            "give 1s or more, e.g. --resync 60s (each active application is read again that often)",
         ));
     }
     if let Some(store) = &settings.log_store {
         sparkplane_storage::Location::parse(store).map_err(|e| {
-            Failure::Invalid(
-                Diagnostic::error("bad-flag", "--log-store", format!("`{store}` is not a location: {e}"))
-                    .with_help("give a folder or an s3://, gs:// or az:// URL")
-                    .into(),
+            Failure::invalid(
+                "bad-flag",
+                "--log-store",
+                format!("`{store}` is not a location: {e}"),
+                "give a folder or an s3://, gs:// or az:// URL",
             )
         })?;
     }
@@ -88,10 +86,11 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
     let mut _metrics_server = None;
     if let Some(address) = &settings.metrics_address {
         let server = metrics.serve(address).map_err(|e| {
-            Failure::Invalid(
-                Diagnostic::error("bad-flag", "--metrics-address", format!("cannot listen on {address}: {e}"))
-                    .with_help("choose a free address, e.g. --metrics-address 127.0.0.1:8080, or 0.0.0.0:8080 in a pod")
-                    .into(),
+            Failure::invalid(
+                "bad-flag",
+                "--metrics-address",
+                format!("cannot listen on {address}: {e}"),
+                "choose a free address, e.g. --metrics-address 127.0.0.1:8080, or 0.0.0.0:8080 in a pod",
             )
         })?;
         printer.status(&format!("metrics on http://{}/metrics (health /healthz, readiness /readyz)", server.addr()));
@@ -111,24 +110,8 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
             .map(|max| sparkplane_operator::kubeflow::KubeflowSettings { max_tracked_executors: max }),
         queue_pool,
     };
-    let scope =
-        settings.namespace.as_deref().map_or_else(|| "every namespace".to_owned(), |n| format!("namespace {n}"));
     let admitter = if settings.kueue { Admitter::Kueue } else { Admitter::BuiltIn };
-    let admitted_by = match (settings.kueue, &operator.queue_pool) {
-        (true, _) => "Kueue admits runs".to_owned(),
-        (false, None) => "its own queue admits runs".to_owned(),
-        (false, Some(pool)) => format!("its own queue admits runs from a pool every tenant shares ({})", pool.source()),
-    };
-    let kinds = if settings.kubeflow.is_some() {
-        format!(
-            "SparkJobs, and Kubeflow SparkApplications, ScheduledSparkApplications and SparkConnects labelled {}={},",
-            sparkplane_kubeflow::resource::OPERATOR,
-            sparkplane_kubeflow::resource::SPARKPLANE
-        )
-    } else {
-        "SparkJobs".to_owned()
-    };
-    printer.status(&format!("sparkplane operator reconciling {kinds} in {scope} at {server}; {admitted_by}"));
+    printer.status(&format!("sparkplane operator {}", operator.describe(admitter)));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
             Failure::Infrastructure(Diagnostic::error("runtime", "", format!("cannot start: {e}")).into())
@@ -136,7 +119,15 @@ pub fn run(settings: &OperatorCommandSettings, printer: &Printer) -> CommandResu
     runtime
         .block_on(async {
             let client = sparkplane_kube::kubeconfig::client(&cluster)?;
-            sparkplane_operator::run_with(client, operator, platform, metrics, admitter, shutdown_signal()).await
+            sparkplane_operator::run_with(
+                client,
+                operator,
+                platform,
+                metrics,
+                admitter,
+                sparkplane_operator::shutdown_signal(),
+            )
+            .await
         })
         .map_err(|e| kube_failure(&e))?;
     printer.status("sparkplane operator stopped");
@@ -148,29 +139,14 @@ fn pool_capacity(settings: &OperatorCommandSettings) -> Result<Option<PoolCapaci
     match &settings.queue_capacity {
         Some(text) => {
             sparkplane_lifecycle::queue::pool::parse_capacity(text).map(|c| Some(PoolCapacity::Fixed(c))).map_err(|e| {
-                Failure::Invalid(
-                    Diagnostic::error("bad-flag", "--queue-capacity", format!("`{text}`: {e}"))
-                        .with_help("give resource=amount pairs, e.g. --queue-capacity cpu=16,memory=64Gi")
-                        .into(),
+                Failure::invalid(
+                    "bad-flag",
+                    "--queue-capacity",
+                    format!("`{text}`: {e}"),
+                    "give resource=amount pairs, e.g. --queue-capacity cpu=16,memory=64Gi",
                 )
             })
         }
         None => Ok(settings.queue_pool.then_some(PoolCapacity::Nodes)),
-    }
-}
-
-/// Ctrl-C or SIGTERM (what Kubernetes sends a pod that stops).
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
 }

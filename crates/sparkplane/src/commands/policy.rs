@@ -1,8 +1,8 @@
 //! `sparkplane policy check|list`, and the policy gate `render`, `submit`,
 //! `run`, `release` and `promote` pass through before they act.
 //!
-//! Owns: turning the core's [`Verdict`]
-//! into output (text, JSON, SARIF, JUnit) and an exit code, and audit mode.
+//! Owns: printing a [`Verdict`] (text, JSON, SARIF, JUnit) and the gate's
+//! answer (`Verdict::gate`: warnings, refusal, audit mode) with an exit code.
 //! Must not: gather what the policies are checked against
 //! (`sparkplane_policy::inputs` does, over `policy_sources`), evaluate
 //! policies (`sparkplane_policy`), or size or render differently from
@@ -14,9 +14,8 @@ use sparkplane_api::layer::EnvironmentPolicy;
 use sparkplane_core::render::RenderedObject;
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_policy::inputs::{self, RegoDirs};
-use sparkplane_policy::{self as policy, PolicySeverity, Verdict, Violation};
+use sparkplane_policy::{self as policy, Verdict};
 
 use super::policy_sources::Sources;
 pub use super::policy_sources::{PolicySettings, default_approvals_dir, find_tenant};
@@ -59,27 +58,6 @@ pub fn verdict(
     inputs::verdict(job, objects, &mut Sources { settings, printer }, rego_dirs(settings))
 }
 
-/// A violation as a diagnostic (error for deny, warning for warn), with its span.
-pub fn to_diagnostic(violation: &Violation) -> Diagnostic {
-    let (code, message) = match violation.policy.static_id() {
-        Some(id) => (id, violation.message.clone()),
-        None => ("rego-policy", format!("[{}] {}", violation.policy.id, violation.message)),
-    };
-    let diagnostic = match violation.severity() {
-        PolicySeverity::Deny => Diagnostic::error(code, violation.path.clone(), message),
-        PolicySeverity::Warn => Diagnostic::warning(code, violation.path.clone(), message),
-    };
-    diagnostic.with_help(violation.fix()).with_span(violation.span.clone())
-}
-
-fn deny_diagnostics(violations: &[Violation]) -> Diagnostics {
-    Diagnostics(violations.iter().filter(|v| v.severity() == PolicySeverity::Deny).map(to_diagnostic).collect())
-}
-
-fn audit_note(denied: usize) -> String {
-    format!("audit mode: {denied} deny violation{} not enforced", if denied == 1 { "" } else { "s" })
-}
-
 /// Runs `policy check`: resolves, sizes and renders the job (native target),
 /// evaluates the built-in and Rego policies and prints them in `format`.
 /// Exit 1 when a deny policy fails, unless `mode_audit`; warnings never fail.
@@ -91,10 +69,11 @@ pub fn check(
     printer: &Printer,
 ) -> CommandResult {
     if !FORMATS.contains(&format) {
-        return Err(Failure::Invalid(
-            Diagnostic::error("bad-flag", "", format!("`{format}` is not a policy report format"))
-                .with_help(format!("use one of: {}", FORMATS.join(", ")))
-                .into(),
+        return Err(Failure::invalid(
+            "bad-flag",
+            "",
+            format!("`{format}` is not a policy report format"),
+            format!("use one of: {}", FORMATS.join(", ")),
         ));
     }
     let (resolved, objects) = crate::workspace::render_objects(settings, sparkplane_core::render::Target::Native)?;
@@ -107,12 +86,12 @@ pub fn check(
         _ => policy::to_text(&verdict),
     };
     printer.raw(&report);
-    let denied = deny_diagnostics(&verdict.violations);
+    let denied = verdict.denials();
     if denied.is_empty() {
         return Ok(());
     }
     if mode_audit {
-        printer.status(&audit_note(denied.0.len()));
+        printer.status(&policy::report::audit_note(denied.0.len()));
         return Ok(());
     }
     Err(Failure::Failed(denied))
@@ -142,51 +121,19 @@ pub fn enforce_with(
     printer: &Printer,
     audit: bool,
 ) -> Result<(), Failure> {
-    let verdict = verdict(job, objects, settings, printer)?;
-    let warnings = Diagnostics(
-        verdict.violations.iter().filter(|v| v.severity() == PolicySeverity::Warn).map(to_diagnostic).collect(),
-    );
-    printer.warnings(&warnings);
-    let denied = deny_diagnostics(&verdict.violations);
-    if denied.is_empty() {
-        return Ok(());
+    let gate = verdict(job, objects, settings, printer)?.gate(audit);
+    printer.warnings(&gate.warnings);
+    if let Some(note) = &gate.note {
+        printer.status(note);
     }
-    if audit {
-        let as_warnings = Diagnostics(
-            denied
-                .0
-                .into_iter()
-                .map(|d| Diagnostic { severity: sparkplane_documents::Severity::Warning, ..d })
-                .collect(),
-        );
-        let count = as_warnings.0.len();
-        printer.warnings(&as_warnings);
-        printer.status(&audit_note(count));
-        return Ok(());
-    }
-    Err(Failure::Failed(denied))
+    if gate.refused.is_empty() { Ok(()) } else { Err(Failure::Failed(gate.refused)) }
 }
 
 /// Runs `policy list`: every policy an environment evaluates, with its severity and source.
 pub fn list(env: Option<&str>, settings: &PolicySettings, printer: &Printer) -> CommandResult {
     let inputs::Configured { config, rego, .. } = configured(env, settings, printer)?;
-    let rows: Vec<serde_json::Value> = policy::catalogue(&config, rego.as_ref())
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "id": p.id, "severity": p.severity.as_str(), "title": p.title,
-                "source": p.origin.as_deref().unwrap_or("builtin"),
-            })
-        })
-        .collect();
-    printer.result(&rows, || {
-        let mut table = super::Table::new(&["ID", "SEVERITY", "SOURCE", "TITLE"]);
-        for row in &rows {
-            let cell = |k: &str| row[k].as_str().unwrap_or_default().to_owned();
-            table.row(vec![cell("id"), cell("severity"), cell("source"), cell("title")]);
-        }
-        table.render()
-    });
+    let rows = policy::report::catalogue_rows(&policy::catalogue(&config, rego.as_ref()));
+    printer.result(&rows, || policy::report::catalogue_table(&rows));
     Ok(())
 }
 

@@ -13,11 +13,12 @@
 
 use std::path::{Path, PathBuf};
 
+use sparkplane_analysis::cost::{PriceSheet, month_start_ms, tenant_budget};
 use sparkplane_api::tenant::Tenant;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::resolve::ResolvedJob;
 use sparkplane_documents::{Diagnostic, Diagnostics};
-use sparkplane_eventlog::cost::{PriceSheet, month_start_ms, summarize_dir, tenant_budget};
+use sparkplane_eventlog::summarize_dir;
 use sparkplane_policy::inputs::PolicySources;
 use sparkplane_policy::rego::RegoFile;
 use sparkplane_policy::{self as policy, Approval, BudgetReading};

@@ -1,53 +1,24 @@
-//! `sparkplane presets list|show`.
+//! `sparkplane presets list|show`: the catalog's presets (its rows and its
+//! unknown-preset rule are `sparkplane_core::catalog`'s).
 
-use serde::Serialize;
+use sparkplane_core::catalog::PresetRow;
 use sparkplane_documents::yaml::to_yaml;
 
-use crate::exit::{CommandResult, Failure};
+use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::load_catalog;
 
-#[derive(Serialize)]
-struct Row {
-    name: String,
-    description: String,
-    origin: String,
-}
-
 /// Runs `presets list`.
 pub fn list(platform_dir: Option<&std::path::Path>, printer: &Printer) -> CommandResult {
-    let catalog = load_catalog(platform_dir)?;
-    let rows: Vec<Row> = catalog
-        .presets()
-        .map(|(name, entry)| Row {
-            name: name.to_owned(),
-            description: entry.description().to_owned(),
-            origin: entry.origin.clone(),
-        })
-        .collect();
-    printer.result(&rows, || {
-        let mut table = super::Table::new(&["NAME", "DESCRIPTION", "FROM"]);
-        for row in &rows {
-            table.row(vec![row.name.clone(), row.description.clone(), row.origin.clone()]);
-        }
-        table.render()
-    });
+    let rows = load_catalog(platform_dir)?.preset_rows();
+    printer.result(&rows, || PresetRow::table(&rows));
     Ok(())
 }
 
 /// Runs `presets show NAME`.
 pub fn show(platform_dir: Option<&std::path::Path>, name: &str, printer: &Printer) -> CommandResult {
     let catalog = load_catalog(platform_dir)?;
-    let Some(doc) = catalog.preset(name) else {
-        let known: Vec<&str> = catalog.preset_names().collect();
-        let mut diag =
-            sparkplane_documents::Diagnostic::error("unknown-preset", "", format!("there is no preset `{name}`"));
-        diag = match sparkplane_documents::schema::did_you_mean(name, known.iter().copied()) {
-            Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
-            None => diag.with_help(format!("use one of: {}", known.join(", "))),
-        };
-        return Err(Failure::Invalid(diag.into()));
-    };
+    let doc = catalog.find_preset(name)?;
     let value = doc.to_json();
     // A preset's own file (with its comments) is the best explanation; show it for built-ins and files alike.
     printer.result(&value, || {

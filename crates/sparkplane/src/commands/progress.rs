@@ -7,12 +7,12 @@
 //! Owns: how progress looks. Must not: decide anything about runs or
 //! runtimes (`sparkplane_local` does).
 
-use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sparkplane_local::progress::Progress;
 use sparkplane_local::runtime::InstallEvent;
+use sparkplane_local::runtime::view::{install_heading, installed_text};
 use sparkplane_local::workflow::{LocalRunEvent, LocalRunObserver};
 
 use crate::printer::Printer;
@@ -67,11 +67,6 @@ impl Display {
             bar.finish_and_clear();
         }
     }
-}
-
-fn install_elapsed_text(elapsed: Duration) -> String {
-    let secs = elapsed.as_secs();
-    if secs >= 60 { format!("{}m{:02}s", secs / 60, secs % 60) } else { format!("{:.1}s", elapsed.as_secs_f64()) }
 }
 
 /// Shows an install's events: on a spinner when stderr is a terminal, as
@@ -146,16 +141,6 @@ impl<'a> InstallDisplay<'a> {
             bar.finish_and_clear();
         }
     }
-}
-
-/// The heading of an install of `line` (pyspark `version`) into `dir`.
-pub fn install_heading(line: &str, version: &str, dir: &Path) -> String {
-    format!("installing Spark {line} (pyspark {version}) into {}", dir.display())
-}
-
-/// The line after an install that did work.
-pub fn installed_text(line: &str, version: &str, elapsed: Duration) -> String {
-    format!("installed Spark {line} (pyspark {version}) in {}", install_elapsed_text(elapsed))
 }
 
 /// Shows a runtime install's progress as `runtime install` does, and warnings.

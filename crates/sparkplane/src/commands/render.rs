@@ -44,11 +44,7 @@ pub(crate) fn prune_stale(dir: &Path, objects: &[RenderedObject], job: &str) -> 
         if !name.ends_with(".yaml") || keep.contains(&name) || !rendered_for(&path, job, namespace) {
             continue;
         }
-        std::fs::remove_file(&path).map_err(|e| Failure::File {
-            path: path.clone(),
-            error: e.to_string(),
-            help: "check that the directory can be written".into(),
-        })?;
+        std::fs::remove_file(&path).map_err(|e| Failure::file(&path, e, "check that the directory can be written"))?;
         removed.push(path.display().to_string());
     }
     Ok(removed)

@@ -1,8 +1,7 @@
 //! `sparkplane resolve` and `sparkplane validate` (which also checks the
 //! ConfigMaps and ServiceAccounts a job file holds beside its SparkJob).
 
-use serde::Serialize;
-use sparkplane_core::resolve::ResolvedJob;
+use sparkplane_core::resolved::explain_table;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::yaml::to_yaml;
 
@@ -10,50 +9,13 @@ use crate::exit::CommandResult;
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job, resolve_job_file};
 
-/// One row of `--explain`.
-#[derive(Serialize)]
-struct Provenance {
-    path: String,
-    value: serde_json::Value,
-    layer: String,
-    location: String,
-}
-
-fn explain_rows(resolved: &ResolvedJob) -> Vec<Provenance> {
-    resolved
-        .provenance
-        .iter()
-        .map(|(path, origin)| Provenance {
-            path: path.to_string(),
-            value: resolved.tree.get(path).map(|n| n.to_json()).unwrap_or_default(),
-            layer: origin.layer.to_string(),
-            location: origin.span.location(),
-        })
-        .collect()
-}
-
-/// A value for a table cell: text as it is, anything else as JSON, cut at 60 characters.
-fn value_text(value: &serde_json::Value) -> String {
-    let text = match value {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
-}
-
 /// Runs `resolve`.
 pub fn resolve(settings: &JobSettings, explain: bool, printer: &Printer) -> CommandResult {
     let resolved = resolve_job(settings, ValidationTarget::Any)?;
     printer.warnings(&resolved.warnings);
     if explain {
-        let rows = explain_rows(&resolved);
-        printer.result(&rows, || {
-            let mut table = super::Table::new(&["FIELD", "VALUE", "SET BY", "AT"]);
-            for row in &rows {
-                table.row(vec![row.path.clone(), value_text(&row.value), row.layer.clone(), row.location.clone()]);
-            }
-            table.render()
-        });
+        let rows = resolved.explain();
+        printer.result(&rows, || explain_table(&rows));
         return Ok(());
     }
     let value = serde_json::to_value(&resolved.job).unwrap_or_default();

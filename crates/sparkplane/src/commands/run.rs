@@ -118,7 +118,7 @@ pub fn run(settings: &RunSettings, printer: &Printer) -> CommandResult {
     let objects = render::render(&RenderInput { job: &resolved, sized: &sized }, Target::Native);
     super::policy::enforce_with(&resolved, &objects, &settings.policy, printer, settings.audit)?;
 
-    let environment = settings.job.env.as_deref().unwrap_or("local");
+    let environment = settings.job.env.as_deref().unwrap_or(sparkplane_core::catalog::LOCAL_ENVIRONMENT);
     let local = LocalRunSettings::from_environment(&settings.job.path, environment, settings.follow)
         .map_err(|e| failure(&e))?;
     let cancel = Arc::clone(&local.cancel);

@@ -1,4 +1,5 @@
-//! `sparkplane runs list|show`, and the end-of-run summary `run` prints.
+//! `sparkplane runs list|show`, and the end-of-run summary `run` prints
+//! (its text is the run history's, `sparkplane_local::history`).
 
 use sparkplane_documents::Diagnostic;
 use sparkplane_local::history::{self, RunRecord};
@@ -7,68 +8,9 @@ use sparkplane_local::runtime;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
-fn seconds(ms: u64) -> String {
-    let s = ms as f64 / 1000.0;
-    if s >= 60.0 { format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64) } else { format!("{s:.1}s") }
-}
-
-fn bytes(n: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{value:.0} {}", units[unit]) } else { format!("{value:.1} {}", units[unit]) }
-}
-
-/// The human summary of a run.
-pub fn summary_text(record: &RunRecord) -> String {
-    let mut out = format!(
-        "run {} {} in {} ({} on {}, spec {})\n",
-        record.run_id,
-        record.state.as_str(),
-        seconds(record.duration_ms()),
-        record.job,
-        record.master,
-        record.spec_hash
-    );
-    if let Some(failure) = &record.failure {
-        out.push_str(&format!("  reason:     {failure}\n"));
-    }
-    if let Some(s) = &record.summary {
-        out.push_str(&format!(
-            "  work:       {} jobs ({} failed) · {} stages ({} failed) · {} tasks ({} failed)\n",
-            s.jobs, s.jobs_failed, s.stages, s.stages_failed, s.tasks, s.tasks_failed
-        ));
-        out.push_str(&format!(
-            "  data:       input {} · output {} · shuffle {} · spill {}\n",
-            bytes(s.input_bytes as f64),
-            bytes(s.output_bytes as f64),
-            bytes(s.shuffle_bytes as f64),
-            bytes(s.spill_bytes as f64)
-        ));
-        out.push_str(&format!(
-            "  time:       GC {:.1}% of task time · executor utilisation {:.0}%\n",
-            s.gc_share * 100.0,
-            s.utilisation * 100.0
-        ));
-        out.push_str(&format!(
-            "  usage:      {:.1} core-seconds · {:.1} GiB-seconds · ${:.4} at OpenCost default prices\n",
-            s.core_seconds, s.gib_seconds, s.cost_usd
-        ));
-    }
-    if let Some(log) = &record.event_log {
-        out.push_str(&format!("  event log:  {log}\n"));
-    }
-    out.push_str(&format!("  driver log: {}\n", record.driver_log));
-    out
-}
-
 /// Prints a run's summary in the chosen format.
 pub fn print_summary(record: &RunRecord, printer: &Printer) {
-    printer.result(record, || summary_text(record));
+    printer.result(record, || record.summary_text());
 }
 
 fn home() -> Result<std::path::PathBuf, Failure> {
@@ -97,20 +39,7 @@ pub fn list(include_sessions: bool, printer: &Printer) -> CommandResult {
             printer.status(&sessions_left_out(before - runs.len(), "", "runs"));
         }
     }
-    printer.result(&runs, || {
-        let mut t = super::Table::new(&["RUN", "JOB", "STATE", "STARTED", "DURATION", "ENV"]);
-        for r in &runs {
-            t.row(vec![
-                r.run_id.clone(),
-                r.job.clone(),
-                r.state.as_str().to_owned(),
-                history::rfc3339(r.started_ms),
-                seconds(r.duration_ms()),
-                r.environment.clone().unwrap_or_default(),
-            ]);
-        }
-        t.render()
-    });
+    printer.result(&runs, || history::runs_table(&runs));
     Ok(())
 }
 

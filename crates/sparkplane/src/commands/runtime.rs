@@ -1,19 +1,19 @@
 //! `sparkplane runtime install|list|remove`: the managed local Spark runtimes.
 //!
-//! Thin: the work is `sparkplane_local::runtime`'s. This module formats
-//! results through the `Printer` (install progress is shown by
-//! `progress::InstallDisplay`) and turns runtime errors into `Failure`s. It
-//! must not decide anything about runtimes itself.
+//! Thin: the work and its views are `sparkplane_local::runtime`'s
+//! (`runtime::view`). This module prints them through the `Printer` (install
+//! progress is shown by `progress::InstallDisplay`) and turns runtime errors
+//! into `Failure`s. It must not decide anything about runtimes itself.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
 use sparkplane_documents::Diagnostic;
 use sparkplane_local::java;
-use sparkplane_local::runtime::{self, InstallEvent, Runtime, RuntimeError, RuntimeInfo, RuntimeStatus};
+use sparkplane_local::runtime::view::{self, install_heading, installed_text};
+use sparkplane_local::runtime::{self, InstallEvent, Runtime, RuntimeError};
 
-use super::progress::{InstallDisplay, install_heading, installed_text};
+use super::progress::InstallDisplay;
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
@@ -25,20 +25,6 @@ pub fn failure(err: &RuntimeError) -> Failure {
 
 fn home() -> Result<PathBuf, Failure> {
     runtime::default_home().map_err(|e| failure(&e))
-}
-
-fn size_text(bytes: u64) -> String {
-    const KIB: f64 = 1024.0;
-    const MIB: f64 = KIB * 1024.0;
-    const GIB: f64 = MIB * 1024.0;
-    let bytes = bytes as f64;
-    if bytes >= GIB {
-        format!("{:.1} GiB", bytes / GIB)
-    } else if bytes >= MIB {
-        format!("{:.0} MiB", bytes / MIB)
-    } else {
-        format!("{:.0} KiB", bytes / KIB)
-    }
 }
 
 /// Installs the runtime of a Spark line (or version) into `home`, showing
@@ -76,144 +62,31 @@ fn warn_about_java(line: &str, printer: &Printer) {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Installed {
-    line: String,
-    version: String,
-    /// `installed` or `already installed`.
-    status: &'static str,
-    path: PathBuf,
-    spark_home: PathBuf,
-    python: PathBuf,
-    installed_at: String,
-}
-
 /// Runs `runtime install LINE`.
 pub fn install(line: &str, printer: &Printer) -> CommandResult {
     let home = home()?;
     let (installed, fresh) = install_and_report(&home, line, printer)?;
-    let row = Installed {
-        path: runtime::runtime_dir(&home, &installed.line),
-        status: if fresh { "installed" } else { "already installed" },
-        line: installed.line,
-        version: installed.pyspark_version,
-        spark_home: installed.spark_home,
-        python: installed.python,
-        installed_at: installed.installed_at,
-    };
-    printer.result(&row, || {
-        format!("Spark {} (pyspark {}) is {} in {}\n", row.line, row.version, row.status, row.path.display())
-    });
-    warn_about_java(&row.line, printer);
+    let row = view::Installed::of(&home, installed, fresh);
+    printer.result(&row, || row.text());
+    warn_about_java(row.line(), printer);
     Ok(())
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Row {
-    line: String,
-    version: Option<String>,
-    /// `ok`, `broken`, or `available` (supported, not installed).
-    status: &'static str,
-    path: Option<PathBuf>,
-    size_bytes: Option<u64>,
-    problem: Option<String>,
-}
-
-impl From<RuntimeInfo> for Row {
-    fn from(info: RuntimeInfo) -> Row {
-        Row {
-            line: info.line,
-            version: info.version,
-            status: match info.status {
-                RuntimeStatus::Ok => "ok",
-                RuntimeStatus::Broken => "broken",
-            },
-            path: Some(info.path),
-            size_bytes: Some(info.size_bytes),
-            problem: info.problem,
-        }
-    }
 }
 
 /// Runs `runtime list`: the installed runtimes, then the supported lines not installed.
 pub fn list(printer: &Printer) -> CommandResult {
     let home = home()?;
-    let installed = runtime::list(&home).map_err(|e| failure(&e))?;
-    let available: Vec<Row> = runtime::PINNED
-        .iter()
-        .filter(|(line, _)| !installed.iter().any(|r| r.line == *line))
-        .map(|(line, version)| Row {
-            line: (*line).to_owned(),
-            version: Some((*version).to_owned()),
-            status: "available",
-            path: None,
-            size_bytes: None,
-            problem: None,
-        })
-        .collect();
-    let rows: Vec<Row> = installed.into_iter().map(Row::from).chain(available).collect();
-    printer.result(&rows, || {
-        let mut table = super::Table::new(&["LINE", "VERSION", "STATUS", "SIZE", "PATH"]);
-        for row in &rows {
-            table.row(vec![
-                row.line.clone(),
-                row.version.clone().unwrap_or_else(|| "-".to_owned()),
-                row.status.to_owned(),
-                row.size_bytes.map_or_else(|| "-".to_owned(), size_text),
-                row.path.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
-            ]);
-        }
-        table.render()
-    });
-    for row in rows.iter().filter(|r| r.status == "broken") {
-        let problem = row.problem.as_deref().unwrap_or("incomplete");
-        printer.status(&format!(
-            "Spark {} runtime is broken ({problem}): `sparkplane runtime install {}` repairs it",
-            row.line, row.line
-        ));
+    let rows = view::rows(runtime::list(&home).map_err(|e| failure(&e))?);
+    printer.result(&rows, || view::table(&rows));
+    for note in view::broken_notes(&rows) {
+        printer.status(&note);
     }
     Ok(())
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Removed {
-    line: String,
-    removed: bool,
-    version: Option<String>,
-    path: Option<PathBuf>,
-    freed_bytes: u64,
 }
 
 /// Runs `runtime remove LINE`; removing a line that is not installed is not an error.
 pub fn remove(line: &str, printer: &Printer) -> CommandResult {
     let home = home()?;
-    let removed = runtime::remove(&home, line).map_err(|e| failure(&e))?;
-    let result = match removed {
-        Some(info) => Removed {
-            line: info.line,
-            removed: true,
-            version: info.version,
-            path: Some(info.path),
-            freed_bytes: info.size_bytes,
-        },
-        None => Removed {
-            line: runtime::line_of(line).map_or_else(|_| line.to_owned(), str::to_owned),
-            removed: false,
-            version: None,
-            path: None,
-            freed_bytes: 0,
-        },
-    };
-    printer.result(&result, || {
-        if result.removed {
-            let version = result.version.as_deref().map(|v| format!(" (pyspark {v})")).unwrap_or_default();
-            format!("removed the Spark {} runtime{version}, freeing {}\n", result.line, size_text(result.freed_bytes))
-        } else {
-            format!("Spark {} is not installed; nothing to remove\n", result.line)
-        }
-    });
+    let removed = view::Removed::of(line, runtime::remove(&home, line).map_err(|e| failure(&e))?);
+    printer.result(&removed, || removed.text());
     Ok(())
 }

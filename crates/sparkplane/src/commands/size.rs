@@ -3,10 +3,10 @@
 
 use sparkplane_api::Duration;
 use sparkplane_api::job::AppType;
-use sparkplane_core::first_sizing::{NodeLimit, Recommendation, SizeRequest, Workload, parse_data_size, recommend};
-use sparkplane_core::fit::general_pool;
+use sparkplane_core::first_sizing::{NodeLimit, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_documents::Diagnostic;
 use sparkplane_documents::yaml::patch_yaml;
+use sparkplane_fit::general_pool;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -44,10 +44,11 @@ fn node_limit(path: &std::path::Path) -> Result<(String, NodeLimit), Failure> {
         general_pool(&pools).map_err(|problems| Failure::Invalid(sparkplane_documents::Diagnostics(problems)))?;
     match pool {
         Some(pool) => Ok(pool),
-        None => Err(Failure::Invalid(
-            Diagnostic::error("no-node-pools", "--nodes", format!("{} lists no node pools", path.display()))
-                .with_help("list at least one pool")
-                .into(),
+        None => Err(Failure::invalid(
+            "no-node-pools",
+            "--nodes",
+            format!("{} lists no node pools", path.display()),
+            "list at least one pool",
         )),
     }
 }
@@ -83,46 +84,11 @@ impl SizePlan {
     }
 }
 
-fn table(rec: &Recommendation, pool: Option<&(String, NodeLimit)>) -> String {
-    let mut t = super::Table::new(&["SETTING", "VALUE", "WHY"]);
-    let mut row = |name: &str, value: String, why: &str| t.row(vec![name.to_owned(), value, why.to_owned()]);
-    row("partitions", rec.partitions.value.to_string(), &rec.partitions.why);
-    row("waves", rec.waves.value.to_string(), &rec.waves.why);
-    row("executor.cores", rec.executor_cores.value.to_string(), &rec.executor_cores.why);
-    row("executor.memory", rec.executor_memory.value.to_kubernetes(), &rec.executor_memory.why);
-    row("executor overhead", rec.executor_overhead.value.to_kubernetes(), &rec.executor_overhead.why);
-    row("executors", rec.executors.value.to_string(), &rec.executors.why);
-    row("dynamicAllocation", rec.dynamic_allocation.value.to_string(), &rec.dynamic_allocation.why);
-    row("driver.cores", rec.driver_cores.value.to_string(), &rec.driver_cores.why);
-    row("driver.memory", rec.driver_memory.value.to_kubernetes(), &rec.driver_memory.why);
-    row("spark.sql.shuffle.partitions", rec.shuffle_partitions.value.to_string(), &rec.shuffle_partitions.why);
-    row("compute time, all waves", rec.task_time.value.to_string(), &rec.task_time.why);
-    let mut out = t.render();
-    let e = &rec.sized.executor;
-    out.push_str(&format!(
-        "\nexecutor pod: {} CPU, {} memory (heap {} + overhead {}); driver pod: {} CPU, {} memory\n",
-        e.cpu_request, e.pod_memory, e.heap, e.overhead, rec.sized.driver.cpu_request, rec.sized.driver.pod_memory
-    ));
-    if let Some((pool, room)) = pool {
-        let room = *room;
-        out.push_str(&format!(
-            "{} executor(s) per node of pool {pool} ({} CPU, {} free for pods)\n",
-            rec.executors_per_node(room),
-            room.cpu,
-            room.memory
-        ));
-    }
-    for warning in &rec.warnings {
-        out.push_str(&format!("warning: {warning}\n"));
-    }
-    out
-}
-
 /// Runs `size`.
 pub fn run(settings: &SizeSettings, printer: &Printer) -> CommandResult {
     let plan = SizePlan::resolve(settings)?;
     let rec = recommend(&plan.request);
-    printer.result(&rec, || table(&rec, plan.pool.as_ref()));
+    printer.result(&rec, || rec.text(plan.pool.as_ref().map(|(name, room)| (name.as_str(), *room))));
     if let Some(path) = &settings.write {
         let source = read_source(path)?;
         let patched = patch_yaml(&source, &rec.to_patch())?;
@@ -130,11 +96,7 @@ pub fn run(settings: &SizeSettings, printer: &Printer) -> CommandResult {
         let write = std::fs::write(&tmp, patched).and_then(|()| std::fs::rename(&tmp, path));
         if let Err(err) = write {
             let _ = std::fs::remove_file(&tmp);
-            return Err(Failure::File {
-                path: path.clone(),
-                error: err.to_string(),
-                help: "check the file can be written".into(),
-            });
+            return Err(Failure::file(path, err, "check the file can be written"));
         }
         printer.status(&format!("patched {} (comments and layout kept)", path.display()));
     }

@@ -9,7 +9,6 @@
 
 use sparkplane_core::render::{RenderedObject, Target};
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_documents::{Diagnostic, Diagnostics};
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_kube::apps::{self, Application, WaitEvent};
 use sparkplane_kube::submit::{self, SubmitOutcome, SubmitRequest};
@@ -18,7 +17,7 @@ use crate::exit::{CommandResult, Failure};
 use crate::printer::{OutputFormat, Printer};
 use crate::workspace::{JobSettings, resolve_job, settle_namespace};
 
-use super::kube_view::{application_table, kube_failure};
+use super::kube_view::kube_failure;
 use super::render::print_objects;
 use sparkplane_core::render::size_and_render;
 
@@ -120,41 +119,26 @@ pub fn run(settings: &SubmitSettings, printer: &Printer) -> CommandResult {
 /// Prints a submission's outcome and returns the application.
 fn report(outcome: &SubmitOutcome, printer: &Printer) -> Application {
     match outcome {
-        SubmitOutcome::Exists { application } => {
+        SubmitOutcome::Exists { application } => printer.status(&format!(
+            "{} is already submitted (attempt {}, spec {}): nothing created; use --rerun to start a new attempt",
+            application.name, application.attempt, application.spec_hash
+        )),
+        SubmitOutcome::Created { application, objects, dry_run: true } if printer.format != OutputFormat::Json => {
             printer.status(&format!(
-                "{} is already submitted (attempt {}, spec {}): nothing created; use --rerun to start a new attempt",
-                application.name, application.attempt, application.spec_hash
+                "server dry run: the API server accepted {} objects for {} (attempt {}); nothing was stored",
+                objects.len(),
+                application.name,
+                application.attempt
             ));
-            printer.result(outcome, || application_table(application));
-            application.clone()
+            let bodies: Vec<RenderedObject> =
+                objects.iter().map(|s| RenderedObject::from_custom(s.object.clone())).collect();
+            print_objects(&bodies, printer);
+            return application.clone();
         }
-        SubmitOutcome::Created { application, objects, dry_run } => {
-            if *dry_run && printer.format != OutputFormat::Json {
-                printer.status(&format!(
-                    "server dry run: the API server accepted {} objects for {} (attempt {}); nothing was stored",
-                    objects.len(),
-                    application.name,
-                    application.attempt
-                ));
-                let bodies: Vec<RenderedObject> =
-                    objects.iter().map(|s| RenderedObject::from_custom(s.object.clone())).collect();
-                print_objects(&bodies, printer);
-                return application.clone();
-            }
-            printer.result(outcome, || {
-                let mut text: String = objects
-                    .iter()
-                    .map(|s| format!("{} {}/{} {}\n", s.action, application.namespace, s.name, s.kind))
-                    .collect();
-                text.push_str(&format!(
-                    "submitted {} (attempt {}): driver pod {}/{}\n",
-                    application.name, application.attempt, application.namespace, application.driver_pod
-                ));
-                text
-            });
-            application.clone()
-        }
+        SubmitOutcome::Created { .. } => {}
     }
+    printer.result(outcome, || outcome.text());
+    outcome.application().clone()
 }
 
 /// Follows a driver to its end: phases and executor counts on stderr, the
@@ -179,23 +163,12 @@ async fn follow(
 
 /// Exit 0 when the driver Succeeded, 1 otherwise, after printing the outcome.
 fn outcome_of(app: &Application, printer: &Printer) -> CommandResult {
-    if app.phase == "Succeeded" {
-        printer.status(&format!("{} succeeded (driver {}/{})", app.name, app.namespace, app.driver_pod));
-        if printer.format != OutputFormat::Table {
-            printer.result(app, String::new);
-        }
-        return Ok(());
+    let outcome = app.outcome();
+    if let Ok(line) = &outcome {
+        printer.status(line);
     }
     if printer.format != OutputFormat::Table {
         printer.result(app, String::new);
     }
-    let reason = app.reason.clone().map(|r| format!(": {r}")).unwrap_or_default();
-    Err(Failure::Failed(Diagnostics(vec![
-        Diagnostic::error(
-            "driver-failed",
-            "",
-            format!("{} ended {} (driver {}/{}){reason}", app.name, app.phase, app.namespace, app.driver_pod),
-        )
-        .with_help(format!("`sparkplane logs {} -n {}` shows the driver's log", app.name, app.namespace)),
-    ])))
+    outcome.map(|_| ()).map_err(|e| Failure::Failed(e.into()))
 }

@@ -10,17 +10,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sparkplane_documents::Diagnostic;
 use sparkplane_observe::textfile::record_submission;
 
 use crate::exit::Failure;
 
 fn write_failure(path: &Path, error: &std::io::Error) -> Failure {
-    Failure::File {
-        path: path.to_owned(),
-        error: error.to_string(),
-        help: "the metrics file's directory must exist and be writable (node_exporter's textfile directory)".into(),
-    }
+    Failure::file(
+        path,
+        error,
+        "the metrics file's directory must exist and be writable (node_exporter's textfile directory)",
+    )
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -38,12 +37,11 @@ fn read_existing(path: &Path) -> std::io::Result<String> {
 }
 
 fn not_ours(path: &Path, error: &sparkplane_observe::textfile::TextfileError) -> Failure {
-    Failure::Invalid(
-        Diagnostic::error("bad-metrics-file", "--metrics-file", format!("{}: {error}", path.display()))
-            .with_help(
-                "point --metrics-file at a file only sparkplane writes (one per metric family), e.g. sparkplane_submit.prom",
-            )
-            .into(),
+    Failure::invalid(
+        "bad-metrics-file",
+        "--metrics-file",
+        format!("{}: {error}", path.display()),
+        "point --metrics-file at a file only sparkplane writes (one per metric family), e.g. sparkplane_submit.prom",
     )
 }
 

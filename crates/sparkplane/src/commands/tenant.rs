@@ -2,16 +2,15 @@
 //! its tenant file (with the platform's Kueue objects from a Queues file),
 //! and a directory of tenant files as a table.
 //!
-//! Owns reading and writing files and printing. Must not check or render
-//! tenants itself: that is `sparkplane_policy::tenant`.
+//! Owns reading and writing files and printing. Must not check, list or
+//! render tenants itself: that is `sparkplane_policy::tenant`.
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use sparkplane_api::tenant::Tenant;
+use sparkplane_documents::Diagnostics;
 use sparkplane_documents::yaml::to_yaml;
-use sparkplane_documents::{Diagnostic, Diagnostics};
-use sparkplane_policy::tenant::{LoadedTenant, load_tenant, render_tenant_with_queues};
+use sparkplane_policy::tenant::{ListRow, LoadedTenant, load_tenant, render_tenant_with_queues};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -56,58 +55,14 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, Tenant)>, Failure> {
     if problems.has_errors() {
         return Err(Failure::Invalid(problems));
     }
-    let mut seen = std::collections::BTreeMap::new();
-    for (path, tenant) in &tenants {
-        if let Some(first) = seen.insert(tenant.metadata.name.clone(), path.clone()) {
-            let message =
-                format!("tenant `{}` is defined in {} and {}", tenant.metadata.name, first.display(), path.display());
-            problems.push(
-                Diagnostic::error("duplicate", "metadata.name", message).with_help("give each tenant its own name"),
-            );
-        }
-    }
+    problems.extend(sparkplane_policy::tenant::check_unique(&tenants));
     problems.into_result(tenants).map_err(Failure::Invalid)
-}
-
-#[derive(Serialize)]
-struct Row {
-    name: String,
-    team: String,
-    namespace: String,
-    cpu: String,
-    memory: String,
-    budget: String,
-    file: String,
 }
 
 /// Runs `tenant list DIR`: one row per tenant file.
 pub fn list(dir: &Path, printer: &Printer) -> CommandResult {
-    let rows: Vec<Row> = read_dir(dir)?
-        .into_iter()
-        .map(|(path, t)| Row {
-            namespace: t.namespace().to_owned(),
-            cpu: t.spec.quota.cpu.as_ref().map(|q| q.0.clone()).unwrap_or_else(|| "-".into()),
-            memory: t.spec.quota.memory.as_ref().map(|q| q.0.clone()).unwrap_or_else(|| "-".into()),
-            budget: t.spec.budget.as_ref().map(|b| format!("{}/month", b.monthly)).unwrap_or_else(|| "-".into()),
-            name: t.metadata.name,
-            team: t.spec.team,
-            file: path.display().to_string(),
-        })
-        .collect();
-    printer.result(&rows, || {
-        let mut table = super::Table::new(&["NAME", "TEAM", "NAMESPACE", "CPU", "MEMORY", "BUDGET"]);
-        for row in &rows {
-            table.row(vec![
-                row.name.clone(),
-                row.team.clone(),
-                row.namespace.clone(),
-                row.cpu.clone(),
-                row.memory.clone(),
-                row.budget.clone(),
-            ]);
-        }
-        table.render()
-    });
+    let rows: Vec<ListRow> = read_dir(dir)?.into_iter().map(|(path, t)| ListRow::of(&path, t)).collect();
+    printer.result(&rows, || ListRow::table(&rows));
     Ok(())
 }
 
@@ -116,14 +71,7 @@ pub fn list(dir: &Path, printer: &Printer) -> CommandResult {
 pub fn show(dir: &Path, name: &str, printer: &Printer) -> CommandResult {
     let tenants = read_dir(dir)?;
     let Some((path, tenant)) = tenants.iter().find(|(_, t)| t.metadata.name == name) else {
-        let known: Vec<&str> = tenants.iter().map(|(_, t)| t.metadata.name.as_str()).collect();
-        let mut diag =
-            Diagnostic::error("unknown-tenant", "", format!("there is no tenant `{name}` in {}", dir.display()));
-        diag = match sparkplane_documents::schema::did_you_mean(name, known.iter().copied()) {
-            Some(guess) => diag.with_help(format!("did you mean `{guess}`?")),
-            None => diag.with_help(format!("tenants there: {}", known.join(", "))),
-        };
-        return Err(Failure::Invalid(diag.into()));
+        return Err(Failure::Invalid(sparkplane_policy::tenant::unknown_tenant(name, dir, &tenants).into()));
     };
     printer.result(tenant, || {
         std::fs::read_to_string(path).unwrap_or_else(|_| to_yaml(&serde_json::to_value(tenant).unwrap_or_default()))

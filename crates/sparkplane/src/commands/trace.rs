@@ -3,19 +3,19 @@
 //! tree as text, the spans with `-o json`) or sent by OTLP.
 //!
 //! Owns: turning the flags into [`TraceSettings`], opening the logs through
-//! the one reader ([`sparkplane_eventlog::trace_log`]), printing, handing the
-//! request to [`sparkplane_eventlog::trace_send`], and mapping failures to exit
+//! the event-log reader ([`sparkplane_emit::trace::trace_log`]), printing, handing the
+//! request to [`sparkplane_emit::trace_send`], and mapping failures to exit
 //! codes. Must not: decide spans or attributes (that is
-//! [`sparkplane_eventlog::trace`]) or build OTLP messages
-//! ([`sparkplane_eventlog::trace_otlp`]).
+//! [`sparkplane_emit::trace`]) or build OTLP messages
+//! ([`sparkplane_emit::trace_otlp`]).
 
 use std::path::{Path, PathBuf};
 
 use sparkplane_documents::{Diagnostic, Diagnostics};
-use sparkplane_eventlog::trace::{Trace, TraceOptions, build_trace};
-use sparkplane_eventlog::trace_otlp::export_request;
-use sparkplane_eventlog::trace_send::{self, OtlpEndpoint, OtlpProtocol};
-use sparkplane_eventlog::{LogSource, Warning, trace_log};
+use sparkplane_emit::trace::{Trace, TraceOptions, build_trace, trace_log};
+use sparkplane_emit::trace_otlp::export_request;
+use sparkplane_emit::trace_send::{self, OtlpEndpoint, OtlpProtocol};
+use sparkplane_eventlog::{LogSource, Warning};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::{OutputFormat, Printer};

@@ -1,18 +1,18 @@
 //! `sparkplane tune`: propose changes to a job spec from its past runs, and with
 //! `--write` apply them to the job file in place.
 //!
-//! Thin I/O around [`sparkplane_eventlog::tune`]: resolve the job, read the history
+//! Thin I/O around [`sparkplane_analysis::tune`]: resolve the job, read the history
 //! directory, keep the job's runs, print the proposal, patch the file. It must not
-//! hold tuning rules or size anything itself; those live in the event-log crate and
+//! hold tuning rules or size anything itself; those live in sparkplane-analysis and
 //! the core's one sizing model.
 
 use std::path::Path;
 
 use serde::Serialize;
+use sparkplane_analysis::tune::{TuneProposal, is_run_of, tune};
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::Diagnostic;
 use sparkplane_documents::yaml::patch_yaml;
-use sparkplane_eventlog::tune::{TuneProposal, is_run_of, tune};
 use sparkplane_eventlog::{LogSource, summarize_logs};
 
 use crate::exit::{CommandResult, Failure};

@@ -2,9 +2,9 @@
 //! budgets' table under it) and the rows as CSV.
 //!
 //! Owns: the columns, their order and how figures are rounded in text.
-//! Must not: compute or group costs (that is `sparkplane_eventlog::cost`).
+//! Must not: compute or group costs (that is `sparkplane_analysis::cost`).
 
-use sparkplane_eventlog::cost::{BudgetLevel, CostRow, round_cents};
+use sparkplane_analysis::cost::{BudgetLevel, CostRow, round_cents};
 
 use super::CostReport;
 

@@ -5,15 +5,15 @@
 //!
 //! Owns: reading the price sheet, mapping the export's failure to an exit
 //! code and printing its report. Must not: export or read anything itself
-//! (that is `sparkplane_history::export`).
+//! (that is `sparkplane_facts`).
 
 use std::time::Duration;
 
+use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_category::Category;
 use sparkplane_documents::Diagnostic;
-use sparkplane_eventlog::cost::PriceSheet;
-use sparkplane_history::export::repeat::ExportLoop;
-use sparkplane_history::export::{ExportError, ExportReport, export_location};
+use sparkplane_facts::repeat::ExportLoop;
+use sparkplane_facts::{ExportError, ExportReport, export_location};
 
 use super::{MAX_WARNINGS, invalid, logs_failure};
 use crate::exit::{CommandResult, Failure};

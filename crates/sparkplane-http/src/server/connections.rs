@@ -1,0 +1,181 @@
+//! The server's runtime and its connections: accepting, serving each
+//! connection with hyper (HTTP/1.1, keep-alive, upgrades on), reading each
+//! request's body within its limit, calling the handler on a blocking
+//! thread, and the stop.
+//!
+//! Owns: the tokio runtime a server runs on (two threads for every
+//! connection's I/O, blocking threads for the handlers, all named
+//! `name-N`), the workers' slots, and the order of a stop. Must not: shape
+//! an answer (`respond` does) or know a route.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http::{StatusCode, Version, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::task::JoinSet;
+
+use super::respond::{self, Responder, Response};
+use super::{DRAIN, Handler, MAX_HEAD, Options, Request};
+
+/// A server's running parts: the stop signal and the thread that runs the
+/// runtime (accepting, then draining, then shutting the runtime down).
+pub(super) struct Running {
+    stop: watch::Sender<bool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// What every connection shares.
+struct Shared {
+    handler: Arc<Handler>,
+    /// One permit per worker when the workers are counted.
+    slots: Option<Arc<Semaphore>>,
+    body_limit: usize,
+}
+
+impl Running {
+    pub(super) fn start(listener: TcpListener, options: Options, handler: Arc<Handler>) -> io::Result<Running> {
+        let Options { name, workers, body_limit } = options;
+        let counter = AtomicUsize::new(1);
+        let blocking = name.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .thread_name_fn(move || format!("{blocking}-{}", counter.fetch_add(1, Ordering::Relaxed)))
+            .enable_io()
+            .enable_time()
+            .build()?;
+        listener.set_nonblocking(true)?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let shared = Arc::new(Shared { handler, slots: workers.map(|n| Arc::new(Semaphore::new(n))), body_limit });
+        let (stop, stopping) = watch::channel(false);
+        let thread = std::thread::Builder::new().name(format!("{name}-0")).spawn(move || {
+            runtime.block_on(accept(listener, shared, stopping));
+            // Whatever still runs (a connection past the drain, a handler that has
+            // not noticed) is let go: its connection is closed, its handler waited for.
+            runtime.shutdown_timeout(DRAIN);
+        })?;
+        Ok(Running { stop, thread })
+    }
+
+    /// Stops as [`super::HttpServer::stop`] says: the runtime's own thread
+    /// drains and shuts it down; this waits for that thread, which a caller
+    /// inside another runtime (the operator's) may do too.
+    pub(super) fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.thread.join();
+    }
+}
+
+/// Accepts until stopped, then closes the listener, asks every connection
+/// to end after its answer in flight (an idle one ends at once) and waits
+/// for them, at most [`DRAIN`].
+async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stopping: watch::Receiver<bool>) {
+    let mut open = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    open.spawn(connection(stream, peer, Arc::clone(&shared), stopping.clone()));
+                }
+                // Out of descriptors, or a connection reset before it was taken: try again shortly.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            },
+            Some(_) = open.join_next(), if !open.is_empty() => {}
+            _ = stopping.changed() => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN, async { while open.join_next().await.is_some() {} }).await;
+}
+
+/// Serves one connection until the peer closes it or the server stops.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    // Small answers and each streamed piece go out at once, not after the peer's delayed ACK.
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| exchange(Arc::clone(&shared), peer, request));
+    let mut builder = http1::Builder::new();
+    builder
+        .max_buf_size(MAX_HEAD)
+        .title_case_headers(true)
+        // A client may shut its sending side once its request is out and still read the answer.
+        .half_close(true)
+        // An idle keep-alive connection stays open as long as the client keeps it.
+        .header_read_timeout(None);
+    let mut served = pin!(builder.serve_connection(TokioIo::new(stream), service).with_upgrades());
+    tokio::select! {
+        _ = served.as_mut() => return,
+        _ = stopping.wait_for(|stop| *stop) => {}
+    }
+    served.as_mut().graceful_shutdown();
+    let _ = served.await;
+}
+
+/// One request: its body read within the limit, the handler called on a
+/// blocking thread (once a worker's slot is free), its answer returned.
+async fn exchange(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    request: http::Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let (parts, body) = request.into_parts();
+    // hyper refuses a head its buffer cannot hold; one that came whole in fewer reads is measured here.
+    if head_size(&parts) > MAX_HEAD {
+        let text = format!("the request's header section is over {MAX_HEAD} bytes\n");
+        return Ok(respond::plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, text));
+    }
+    let limit = shared.body_limit;
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Ok(too_large(limit));
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => Vec::from(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => return Ok(too_large(limit)),
+        Err(error) => return Ok(respond::plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {error}\n"))),
+    };
+    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let head_only = parts.method == http::Method::HEAD;
+    let http_1_0 = parts.version == Version::HTTP_10;
+    let request = Request::from_parts(parts.method.clone(), target, parts.headers, body, Some(peer));
+    let slot = match &shared.slots {
+        // The semaphore is never closed.
+        Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
+        None => None,
+    };
+    let (answer, answered) = oneshot::channel();
+    let responder = Responder::new(answer, head_only, http_1_0, slot);
+    let handler = Arc::clone(&shared.handler);
+    // The handler's thread outlives this future when the client goes: it
+    // ends when the handler returns (its writes fail once nobody reads).
+    drop(tokio::task::spawn_blocking(move || handler(request, responder)));
+    Ok(answered.await.unwrap_or_else(|_| respond::unanswered()))
+}
+
+/// The size of a request's header section as sent: its request line and
+/// each header line, with their line ends and the empty line after them.
+fn head_size(parts: &http::request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(parts.uri.path().len(), |p| p.as_str().len());
+    let line = parts.method.as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
+    let headers: usize = parts.headers.iter().map(|(name, value)| name.as_str().len() + 2 + value.len() + 2).sum();
+    line + headers + 2
+}
+
+fn too_large(limit: usize) -> Response {
+    respond::plain(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is over {limit} bytes\n"))
+}
