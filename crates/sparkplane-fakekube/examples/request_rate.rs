@@ -20,7 +20,8 @@ fn main() {
                         "metadata": {"name": format!("p-{t}-{i}"), "labels": {"spark-role": "driver"}},
                         "spec": {"containers": [{"name": "c", "image": "i"}]}});
                     let t0 = Instant::now();
-                    let created = agent.post(&format!("{url}/api/v1/namespaces/n{t}/pods")).send_json(&pod).expect("post");
+                    let created =
+                        agent.post(&format!("{url}/api/v1/namespaces/n{t}/pods")).send_json(&pod).expect("post");
                     assert_eq!(created.status(), 201);
                     took.push(t0.elapsed());
                     let t0 = Instant::now();
