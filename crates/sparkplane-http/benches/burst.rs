@@ -80,11 +80,7 @@ fn start(kind: Kind, workers: usize, ending: &Arc<AtomicBool>) -> (SocketAddr, R
         Kind::Hyper => {
             let ending = Arc::clone(ending);
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-            let options = if std::env::var_os("XP_NOSEM").is_some() {
-                Options::new("bench-hyper")
-            } else {
-                Options::new("bench-hyper").workers(workers)
-            };
+            let options = Options::new("bench-hyper").workers(workers);
             let server = sparkplane_http::start(listener, options, move |request: Request, responder: Responder| {
                 if request.path == "/watch" {
                     let mut out = responder.stream(200, "application/json", &[]);
@@ -315,9 +311,6 @@ fn run_once(case: &Case, requests: usize, clients: usize, wait: Duration, into: 
     let open: Vec<Stream> = (0..case.streams).map(|_| open_stream(addr)).collect();
     // Let every stream that will be served start.
     std::thread::sleep(Duration::from_millis(500));
-    if std::env::var_os("XP_WARM").is_some() {
-        let _ = burst(addr, requests, clients, wait);
-    }
     let (latencies, wall) = burst(addr, requests, clients, wait);
     into.unanswered += latencies.iter().filter(|l| l.is_none()).count();
     let mut answered: Vec<Duration> = latencies.into_iter().flatten().collect();

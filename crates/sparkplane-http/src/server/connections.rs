@@ -3,10 +3,11 @@
 //! request's body within its limit, calling the handler on a blocking
 //! thread, and the stop.
 //!
-//! Owns: the tokio runtime a server runs on (two threads for every
-//! connection's I/O, blocking threads for the handlers, all named
-//! `name-N`), the workers' slots, and the order of a stop. Must not: shape
-//! an answer (`respond` does) or know a route.
+//! Owns: the tokio runtime a server runs on (one thread for every
+//! connection's I/O, `name-0`, which also drains and shuts the runtime down
+//! at the stop; blocking threads for the handlers, `name-1`, `name-2`, …),
+//! the workers' slots, and the order of a stop. Must not: shape an answer
+//! (`respond` does) or know a route.
 
 use std::convert::Infallible;
 use std::io;

@@ -13,6 +13,7 @@ use sparkplane_chaos::outcome::to_junit;
 #[cfg(feature = "chaos-runners")]
 use sparkplane_chaos::{ChaosError, Outcome};
 use sparkplane_chaos::{Experiment, ListRow, Settings};
+#[cfg(feature = "chaos-runners")]
 use sparkplane_documents::Diagnostic;
 #[cfg(feature = "chaos-runners")]
 use sparkplane_documents::Diagnostics;
