@@ -1,6 +1,6 @@
 // A real OpenID Connect provider for the sign-in tests: npm's oidc-provider
 // (OpenID Certified), installed by scripts/common.sh need_oidc_provider and
-// started by sparkplane_testkit::oidc on 127.0.0.1.
+// started on 127.0.0.1 by the sign-in tests (issue #65; none starts it yet).
 //
 //   OIDC_PROVIDER_HOME=DIR node provider.mjs SETTINGS.json
 //
