@@ -14,8 +14,8 @@
 //! [`HttpServer::stop`] or drop.
 //!
 //! How: hyper 1 over HTTP/1.1 (keep-alive, pipelining, chunked bodies) on a
-//! tokio runtime the server owns, driven by a thread of its own; handlers
-//! stay synchronous and run on that runtime's blocking threads, so a handler that streams for minutes holds
+//! tokio runtime the server owns; handlers stay synchronous and run on that
+//! runtime's blocking threads, so a handler that streams for minutes holds
 //! one thread and no connection waits for it (`connections`). The
 //! connections are served with upgrades on and a response's body is any
 //! `hyper::body::Body`, so a handler that forwards (a proxy's request and

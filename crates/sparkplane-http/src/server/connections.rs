@@ -3,11 +3,11 @@
 //! request's body within its limit, calling the handler on a blocking
 //! thread, and the stop.
 //!
-//! Owns: the tokio runtime a server runs on (one thread for every
-//! connection's I/O, `name-0`, which also drains and shuts the runtime down
-//! at the stop; blocking threads for the handlers, `name-1`, `name-2`, …),
-//! the workers' slots, and the order of a stop. Must not: shape an answer
-//! (`respond` does) or know a route.
+//! Owns: the tokio runtime a server runs on (two threads that accept and
+//! drive the connections' I/O and blocking threads for the handlers,
+//! `name-1`, `name-2`, …; `name-0` waits for the stop and shuts the runtime
+//! down), the workers' slots, and the order of a stop. Must not: shape an
+//! answer (`respond` does) or know a route.
 
 use std::convert::Infallible;
 use std::io;
@@ -28,8 +28,12 @@ use tokio::task::JoinSet;
 use super::respond::{self, Responder, Response};
 use super::{DRAIN, Handler, MAX_HEAD, Options, Request};
 
-/// A server's running parts: the stop signal and the thread that runs the
-/// runtime (accepting, then draining, then shutting the runtime down).
+/// Threads that drive the connections (parse, write, wake handlers' answers):
+/// two, so that a burst is not served by one thread among its clients'.
+const IO_THREADS: usize = 2;
+
+/// A server's running parts: the stop signal and the thread that waits for
+/// the accepting task to end (after its drain), then shuts the runtime down.
 pub(super) struct Running {
     stop: watch::Sender<bool>,
     thread: std::thread::JoinHandle<()>,
@@ -48,7 +52,8 @@ impl Running {
         let Options { name, workers, body_limit } = options;
         let counter = AtomicUsize::new(1);
         let blocking = name.clone();
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(IO_THREADS)
             .thread_name_fn(move || format!("{blocking}-{}", counter.fetch_add(1, Ordering::Relaxed)))
             .enable_io()
             .enable_time()
@@ -60,8 +65,10 @@ impl Running {
         };
         let shared = Arc::new(Shared { handler, slots: workers.map(|n| Arc::new(Semaphore::new(n))), body_limit });
         let (stop, stopping) = watch::channel(false);
+        // Accepting on a worker, the connections it starts are that worker's to run at once.
+        let accepting = runtime.spawn(accept(listener, shared, stopping));
         let thread = std::thread::Builder::new().name(format!("{name}-0")).spawn(move || {
-            runtime.block_on(accept(listener, shared, stopping));
+            let _ = runtime.block_on(accepting);
             // Whatever still runs (a connection past the drain, a handler that has
             // not noticed) is let go: its connection is closed, its handler waited for.
             runtime.shutdown_timeout(DRAIN);
