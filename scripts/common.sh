@@ -18,32 +18,50 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
 # script must not delete the test binaries that are running, and nextest holds no cargo lock while
 # tests run. The first run exports SPARKPLANE_NO_PRUNE for everything it starts.
 prune_target_dir() {
-  local max_gb="${SPARKPLANE_TARGET_MAX_GB:-30}" used_kb lock
+  local max_gb="${SPARKPLANE_TARGET_MAX_GB:-30}" used_kb lock limit_kb limit_text profile removed
+  limit_kb=$((max_gb * 1024 * 1024)) limit_text="${max_gb} GiB"
+  # A finer limit for small disks (and for the tests of this function): MiB.
+  if [ -n "${SPARKPLANE_TARGET_MAX_MB:-}" ]; then
+    limit_kb=$((SPARKPLANE_TARGET_MAX_MB * 1024)) limit_text="${SPARKPLANE_TARGET_MAX_MB} MiB"
+  fi
   [ -d "$CARGO_TARGET_DIR" ] || return 0
   if [ -n "${SPARKPLANE_NO_PRUNE:-}" ] || [ -n "${NEXTEST_RUN_ID:-}" ] || [ -n "${CARGO_PKG_NAME:-}" ]; then
     return 0
   fi
   used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
-  [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ] || return 0
+  [ "${used_kb:-0}" -gt "$limit_kb" ] || return 0
   # Never under a build that is running: cargo holds each profile's lock while it builds (debug, release, …).
   for lock in "$CARGO_TARGET_DIR"/*/.cargo-lock; do
     if [ -e "$lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$lock" true; then
-      echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}), but a build is using it; left as it is" >&2
+      echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${limit_text}), but a build is using it; left as it is" >&2
       return 0
     fi
   done
-  # Incremental caches first (the build stays warm); everything only if that is not enough.
-  # A build that started meanwhile writes into them: then leave the folder as it is.
+  # Cheapest loss first, so the build that follows stays as warm as the disk allows: the incremental
+  # caches; then every profile but debug (release, bench builds: the tests and README's commands build
+  # debug only, and a release build is rebuilt when next asked for); everything only when that is not
+  # enough. A build that started meanwhile writes into them: then leave the folder as it is.
   if ! rm -rf "$CARGO_TARGET_DIR"/*/incremental 2>/dev/null; then
-    echo "==> $CARGO_TARGET_DIR is over ${max_gb} GiB, but a build started while it was pruned; left as it is" >&2
+    echo "==> $CARGO_TARGET_DIR is over ${limit_text}, but a build started while it was pruned; left as it is" >&2
     return 0
   fi
+  removed="its incremental caches"
   used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
-  if [ "${used_kb:-0}" -gt $((max_gb * 1024 * 1024)) ]; then
-    echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${max_gb}); removing it so the build starts clean" >&2
+  if [ "${used_kb:-0}" -gt "$limit_kb" ]; then
+    for profile in "$CARGO_TARGET_DIR"/*/; do
+      profile="${profile%/}"
+      case "$(basename "$profile")" in debug | ci) continue ;; esac
+      [ -f "$profile/.cargo-lock" ] || continue
+      rm -rf "$profile"
+      removed="$removed and the $(basename "$profile") build"
+    done
+    used_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print $1}')"
+  fi
+  if [ "${used_kb:-0}" -gt "$limit_kb" ]; then
+    echo "==> $CARGO_TARGET_DIR holds $((used_kb / 1024 / 1024)) GiB (over ${limit_text}) without ${removed}; removing it so the build starts clean" >&2
     rm -rf "$CARGO_TARGET_DIR"
   else
-    echo "==> $CARGO_TARGET_DIR was over ${max_gb} GiB; removed its incremental caches" >&2
+    echo "==> $CARGO_TARGET_DIR was over ${limit_text}; removed ${removed}" >&2
   fi
 }
 # Wall time of each phase of a run, when SPARKPLANE_PHASE_TIMES names a file (.ci/run sets it; a
@@ -55,6 +73,7 @@ phase() {
   local now
   now="$(date +%s)"
   if [ -n "${phase_name:-}" ]; then
+    mkdir -p "$(dirname "$SPARKPLANE_PHASE_TIMES")"
     printf '%s\t%s\t%s\n' "$phase_name" "$((now - phase_started))" "$(basename "$0")" >>"$SPARKPLANE_PHASE_TIMES"
   fi
   phase_name="${1:-}" phase_started="$now"

@@ -43,7 +43,43 @@ fn the_outermost_script_removes_an_over_full_target_folder() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!target.exists(), "the over-full folder is removed: {stderr}");
-    assert!(stderr.contains("(over 0); removing it so the build starts clean"), "{stderr}");
+    assert!(
+        stderr.contains("(over 0 GiB) without its incremental caches; removing it so the build starts clean"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_release_build_goes_before_the_debug_build_the_tests_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = full_target(dir.path());
+    std::fs::create_dir_all(target.join("release/deps")).expect("mkdir release");
+    std::fs::write(target.join("release/.cargo-lock"), b"").expect("lock");
+    std::fs::write(target.join("release/deps/sparkplane-0123"), vec![7u8; 3 * 1024 * 1024]).expect("binary");
+    // 1 MiB: the release binary alone is over it, the debug build's 64 KiB is not.
+    let out = shell("source scripts/common.sh", &target, &[("SPARKPLANE_TARGET_MAX_MB", "1")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!target.join("release").exists(), "the release build stays: {stderr}");
+    assert!(!target.join("debug/incremental").exists(), "{stderr}");
+    assert!(target.join("debug/deps/suite-0123").is_file(), "the debug build went too: {stderr}");
+    assert!(stderr.contains("was over 1 MiB; removed its incremental caches and the release build"), "{stderr}");
+}
+
+#[test]
+fn phase_times_inside_a_removed_target_folder_are_still_written() {
+    // CI once stopped after 16 s: its phase file lived in the target folder the size check removed,
+    // and the next `phase` could not append to it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = full_target(dir.path());
+    let times = target.join("ci/phase-times.tsv");
+    let script = format!("export SPARKPLANE_PHASE_TIMES='{}' && source scripts/common.sh && phase", times.display());
+    let out = shell(&script, &target, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("removing it so the build starts clean"), "{stderr}");
+    let written = std::fs::read_to_string(&times).expect("the phase file");
+    assert!(written.starts_with("target-prune-check\t"), "{written:?}");
 }
 
 #[test]
