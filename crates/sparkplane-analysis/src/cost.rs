@@ -374,7 +374,7 @@ pub fn round_cents(usd: f64) -> f64 {
     (usd * 100.0).round() / 100.0
 }
 
-fn cents<S: Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn cents<S: Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(round_cents(*usd))
 }
 

@@ -1,7 +1,7 @@
 //! What sparkplane derives from the one application model
 //! (`sparkplane-eventlog`'s [`AppSummary`](sparkplane_eventlog::AppSummary)) to
 //! explain and improve a run: findings ([`analyze`]), cost, chargeback and
-//! budgets ([`cost`]), tuning proposals for a job spec ([`tune`]), one
+//! budgets ([`cost`]) and the chargeback report over them ([`cost_report`]), tuning proposals for a job spec ([`tune`]), one
 //! application as the fleet's record of it ([`fleet`], what `cost`, the
 //! exporter and the facts export read) and the self-contained HTML report
 //! ([`report_html`](mod@report_html)).
@@ -17,6 +17,7 @@
 
 pub mod analyze;
 pub mod cost;
+pub mod cost_report;
 pub mod fleet;
 pub mod report_html;
 #[cfg(test)]

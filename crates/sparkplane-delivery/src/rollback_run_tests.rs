@@ -5,36 +5,19 @@
 use serde_json::json;
 
 use super::*;
-use crate::deployments::KIND;
 
-/// A deployment of `release` as the `sequence`th of prod's log, with a spec the render step can render.
+/// A deployment of `release` as the `sequence`th of prod's log (the deployments log's tests' record),
+/// with its own content hash and a spec the render step can render.
 fn deployed(sequence: u64, release: &str) -> DeploymentRecord {
-    DeploymentRecord {
-        api_version: "sparkplane.dev/v1alpha1".into(),
-        kind: KIND.into(),
-        sequence,
-        job: "etl".into(),
-        environment: "prod".into(),
-        namespace: "data".into(),
-        action: Action::Promote,
-        release: release.into(),
-        content_hash: format!("sha256:{release}"),
-        spec_hash: "ab".into(),
-        image: "r/etl@sha256:11".into(),
-        commit: "c0ffee".into(),
-        sbom_digest: "sha256:22".into(),
-        signed_by: None,
-        from: Some("staging".into()),
-        rollback_of: None,
-        deployed_by: "alice".into(),
-        deployed_at: "2026-11-23T18:00:00Z".into(),
-        spec: json!({
-            "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
-            "metadata": {"name": "etl", "namespace": "data"},
-            "spec": {"type": "Python", "mainApplicationFile": "local:///app/main.py",
-                     "image": {"repository": "r/etl", "tag": "1.0"}},
-        }),
-    }
+    let mut record = crate::deployments::tests::deployment(sequence, release);
+    record.content_hash = format!("sha256:{release}");
+    record.spec = json!({
+        "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",
+        "metadata": {"name": "etl", "namespace": "data"},
+        "spec": {"type": "Python", "mainApplicationFile": "local:///app/main.py",
+                 "image": {"repository": "r/etl", "tag": "1.0"}},
+    });
+    record
 }
 
 struct Fake {

@@ -128,12 +128,14 @@ fn send_grpc(url: &str, request: &ExportTraceServiceRequest) -> Result<(), Strin
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the gRPC client: {e}"))?;
+    // The one retry rule's attempts and per-attempt time limit, as OTLP/HTTP's POST has them.
+    let retry = sparkplane_http::Retry::default();
     let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .map_err(|e| e.to_string())
         .map_err(|e| format!("bad gRPC endpoint: {e}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10));
-    sparkplane_http::with_retries(&sparkplane_http::Retry::default(), || {
+        .connect_timeout(Duration::from_secs(5).min(retry.timeout))
+        .timeout(retry.timeout);
+    sparkplane_http::with_retries(&retry, || {
         runtime.block_on(async {
             let channel = endpoint.connect().await.map_err(|e| Failure::Retryable(describe(&e)))?;
             let mut client = TraceServiceClient::new(channel);

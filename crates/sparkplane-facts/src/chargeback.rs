@@ -2,12 +2,10 @@
 //!
 //! Owns: the file's typed schema ([`schema`]), turning rows into one Arrow
 //! record batch ([`record_batch`], pure), and writing it atomically
-//! ([`write_atomically`]: a temporary file beside the target, renamed over it
-//! only once complete). Must not: compute costs (that is
+//! ([`write_atomically`], through the one atomic file write). Must not: compute costs (that is
 //! `sparkplane_analysis::cost`) or print anything.
 
-use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
@@ -67,33 +65,13 @@ pub fn record_batch(rows: &[CostRow], costs: &[AppCost], by: GroupBy) -> Result<
     RecordBatch::try_new(Arc::new(schema()), columns).map_err(|e| e.to_string())
 }
 
-/// Writes `batch` to `target` as Parquet: first to a hidden temporary file in
-/// the same directory, then renamed over `target`, so `target` is either the
-/// complete new file or untouched; the temporary file is removed on failure.
+/// Writes `batch` to `target` as Parquet, whole or not at all
+/// (`sparkplane_storage::write_file_atomically`).
 pub fn write_atomically(target: &Path, batch: &RecordBatch) -> Result<(), String> {
-    let directory = match target.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if name.is_empty() {
-        return Err("the path names no file".to_owned());
-    }
-    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = write_to(&temporary, batch).and_then(|()| fs::rename(&temporary, target).map_err(|e| e.to_string()));
-    if result.is_err() {
-        // Nothing half-written stays behind; the file may not exist at all, which is fine.
-        let _ = fs::remove_file(&temporary);
-    }
-    result
-}
-
-fn write_to(path: &Path, batch: &RecordBatch) -> Result<(), String> {
-    let file = File::create(path).map_err(|e| e.to_string())?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| e.to_string())?;
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), None).map_err(|e| e.to_string())?;
     writer.write(batch).map_err(|e| e.to_string())?;
-    let file = writer.into_inner().map_err(|e| e.to_string())?;
-    file.sync_all().map_err(|e| e.to_string())
+    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
+    sparkplane_storage::write_file_atomically(target, &bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! `abfss://…`, or a local path) ([`Location`]), a blocking [`Store`] over
 //! one location (list — page by page on object storage, each object with its
 //! size, modification time and ETag —, get, ranged reads, a streaming [`ObjectReader`], put,
-//! copy), and the mapping of storage failures to errors a user can act on
+//! copy), a local file written whole or not at all ([`write_file_atomically`]), and the mapping of storage failures to errors a user can act on
 //! with sparkplane's exit codes ([`StorageError`]). Must not: know about
 //! event logs, datasets or any other format — its callers do.
 //!
@@ -17,11 +17,13 @@
 //! part of an error or a displayed location.
 
 mod error;
+mod file;
 mod location;
 mod reader;
 mod store;
 
 pub use error::StorageError;
+pub use file::write_file_atomically;
 pub use location::{Location, Scheme};
 pub use reader::ObjectReader;
 pub use store::{Entry, LIST_PAGE_SIZE, Store};

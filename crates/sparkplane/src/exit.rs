@@ -65,6 +65,16 @@ impl Failure {
         Failure::Failed(sparkplane_documents::Diagnostic::error(code, path, message).with_help(help).into())
     }
 
+    /// Something needed is unreachable or missing (exit 3): one error, `code` at `path`, with how to fix it.
+    pub fn unreachable(
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Failure {
+        Failure::Infrastructure(sparkplane_documents::Diagnostic::error(code, path, message).with_help(help).into())
+    }
+
     /// A library error with a stable code and a message, ended by its category.
     pub fn coded(category: Category, code: &'static str, message: impl std::fmt::Display) -> Failure {
         Failure::of(category, sparkplane_documents::Diagnostic::error(code, "", message.to_string()).into())

@@ -6,6 +6,7 @@ mod commands;
 mod events;
 mod examples;
 mod exit;
+mod interrupt;
 mod printer;
 mod report;
 mod workspace;

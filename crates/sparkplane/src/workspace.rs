@@ -1,6 +1,7 @@
 //! Reading what commands need from disk: job files, their environment
 //! overlays, the platform directory, and one-document YAML files read into a
-//! typed value (price sheets, budgets). All parsing and checking is the core's.
+//! typed value (price sheets, budgets); and writing a file whole or not at all,
+//! a job file patched in place among them. All parsing and checking is the core's.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,39 @@ use sparkplane_documents::{Diagnostics, Source};
 use crate::exit::Failure;
 
 /// Reads a file as a named source.
+/// The price sheet at `path` (`--price-sheet`), else OpenCost's default prices; a sheet
+/// with a negative price is refused (exit 2), each problem named with the file.
+pub fn read_price_sheet(path: Option<&Path>) -> Result<sparkplane_analysis::cost::PriceSheet, Failure> {
+    let Some(path) = path else {
+        return Ok(sparkplane_analysis::cost::PriceSheet::opencost_defaults());
+    };
+    let sheet = read_document::<sparkplane_analysis::cost::PriceSheet>(path, "PriceSheet")?;
+    let mut problems = Diagnostics::new();
+    for problem in sheet.problems() {
+        problems.push(
+            sparkplane_documents::Diagnostic::error(
+                "bad-value",
+                "--price-sheet",
+                format!("{}: {problem}", path.display()),
+            )
+            .with_help("prices are US dollars per hour (and a spot multiplier), each zero or more"),
+        );
+    }
+    if problems.has_errors() { Err(problems.into()) } else { Ok(sheet) }
+}
+
+/// Writes `bytes` to `path` whole or not at all (`sparkplane_storage::write_file_atomically`);
+/// a failure names the file and says `help` (exit 2).
+pub fn write_file(path: &Path, bytes: &[u8], help: &str) -> Result<(), Failure> {
+    sparkplane_storage::write_file_atomically(path, bytes).map_err(|error| Failure::file(path, error, help))
+}
+
+/// Applies `patch` to the YAML file at `path`, comments and layout kept, and writes it back whole.
+pub fn patch_file(path: &Path, patch: &serde_json::Value) -> Result<(), Failure> {
+    let patched = sparkplane_documents::yaml::patch_yaml(&read_source(path)?, patch)?;
+    write_file(path, patched.as_bytes(), "check the file can be written")
+}
+
 pub fn read_source(path: &Path) -> Result<Source, Failure> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Source::new(path.display().to_string(), text)),

@@ -8,6 +8,8 @@
 //! under `#[cfg(test)]` (or the rest of a block after `#![cfg(test)]`), the
 //! files such an item declares (`#[cfg(test)] mod x;`, `#[path]` followed),
 //! and files named as unit tests (`tests.rs`, `*_tests.rs`, under `src/**/tests/`).
+//! Content a crate reads with `include_str!` (the CLI's help examples,
+//! schemas, dashboards) is data, not code, and is not counted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,7 +22,8 @@ const MAX_LINES: usize = 10_000;
 /// Crates still over [`MAX_LINES`] while their split is under way (issue
 /// #64 stays open for each), with the figure they may not grow past. A
 /// crate that drops under the limit must leave this list (the test says so).
-const STILL_OVER: &[(&str, usize)] = &[("sparkplane", 10_322)];
+/// Empty since the CLI crate's split ended.
+const STILL_OVER: &[(&str, usize)] = &[];
 
 #[test]
 fn no_crate_is_over_ten_thousand_non_test_lines() {

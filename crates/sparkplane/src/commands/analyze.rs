@@ -10,7 +10,6 @@
 //! over the model they read) or fail because of a finding — findings are advice,
 //! so the exit code is 0 whenever the log can be read.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -78,32 +77,16 @@ pub fn run(path: &Path, html: Option<&Path>, printer: &Printer) -> CommandResult
     Ok(())
 }
 
-/// Writes `text` to `path` through a temporary file beside it, renamed into place, so
-/// the report is either whole or not there (an older report stays until replaced).
+/// Writes the report whole or not at all (an older report stays until replaced).
 fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
-    let failure = |err: std::io::Error| {
-        let message = format!("cannot write the HTML report {}: {err}", path.display());
-        Failure::Invalid(
-            Diagnostic::error("unwritable-report", "--html", message)
-                .with_help("pass --html a file in an existing, writable directory")
-                .into(),
+    sparkplane_storage::write_file_atomically(path, text.as_bytes()).map_err(|err| {
+        Failure::invalid(
+            "unwritable-report",
+            "--html",
+            format!("cannot write the HTML report {}: {err}", path.display()),
+            "pass --html a file in an existing, writable directory",
         )
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(text.as_bytes())?;
-        file.sync_all()
-    });
-    if let Err(err) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(failure(err));
-    }
-    Ok(())
+    })
 }
 
 fn unreadable_log(error: &ReadError) -> Failure {

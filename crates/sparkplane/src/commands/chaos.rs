@@ -95,8 +95,12 @@ fn run_experiments(chosen: &[Experiment], settings: &RunSettings, printer: &Prin
         outcomes.push(outcome);
     }
     if let Some(path) = &settings.junit {
-        std::fs::write(path, to_junit(&outcomes).to_xml())
-            .map_err(|e| Failure::file(path, e, "check that the JUnit file's folder exists and is writable"))?;
+        let junit = to_junit(&outcomes).to_xml();
+        crate::workspace::write_file(
+            path,
+            junit.as_bytes(),
+            "check that the JUnit file's folder exists and is writable",
+        )?;
     }
     printer.result(&outcomes, || outcomes.iter().map(Outcome::text).collect::<Vec<_>>().join("\n"));
     let failed: Vec<Diagnostic> = outcomes

@@ -184,7 +184,7 @@ fn environments(settings: &CiSettings) -> Result<Vec<String>, Failure> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| Failure::file(path, e, "check that the directory exists and can be written"))
+    crate::workspace::write_file(path, text.as_bytes(), "check that the directory exists and can be written")
 }
 
 /// Runs `ci`: exit 0 when every check passes (or is skipped), 1 when one

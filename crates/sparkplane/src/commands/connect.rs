@@ -10,11 +10,9 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use sparkplane_documents::Diagnostic;
 use sparkplane_local::connect_server::{self, ConnectServerError, ConnectSettings, START_TIMEOUT, Server};
 
 use crate::exit::{CommandResult, Failure};
@@ -88,12 +86,8 @@ fn start(args: &ConnectCommandSettings, platform_dir: Option<&Path>, printer: &P
     }
     let prepared = connect_server::prepare(&settings, &mut super::progress::InstallObserver::new(printer))
         .map_err(|e| failure(&e))?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        // SIGINT, SIGTERM and SIGHUP (ctrlc's termination feature) all stop the server in order.
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
-    }
+    // SIGINT, SIGTERM and SIGHUP all stop the server in order.
+    let cancel = crate::interrupt::stop_flag(printer, "stop the server with `sparkplane connect stop`");
     let started = Instant::now();
     let mut server = connect_server::start(&settings, &prepared).map_err(|e| failure(&e))?;
     printer.status(&format!(
@@ -153,14 +147,11 @@ fn serve(mut server: Server, cancel: &AtomicBool, printer: &Printer) -> CommandR
     };
     let log = server.log().to_owned();
     let record = server.ended_on_its_own(exit);
-    Err(Failure::Infrastructure(
-        Diagnostic::error(
-            "connect-exited",
-            "",
-            format!("the Spark Connect server ended on its own (exit {exit:?}); session {}", record.run_id),
-        )
-        .with_help(format!("see its log {}", log.display()))
-        .into(),
+    Err(Failure::unreachable(
+        "connect-exited",
+        "",
+        format!("the Spark Connect server ended on its own (exit {exit:?}); session {}", record.run_id),
+        format!("see its log {}", log.display()),
     ))
 }
 

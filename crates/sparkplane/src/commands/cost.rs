@@ -8,17 +8,16 @@
 //! priced from it, their logs not read), and presenting the result (table
 //! and CSV through [`text`], JSON/YAML through the [`Printer`], a Parquet
 //! file through [`sparkplane_facts::chargeback`]).
-//! Must not: price, group or check budgets itself — that is
-//! [`sparkplane_analysis::cost`] — or read logs or facts other than through
+//! Must not: price, group, check budgets or assemble the report itself — that
+//! is [`sparkplane_analysis::cost`] and [`sparkplane_analysis::cost_report`] —
+//! or read logs or facts other than through
 //! `sparkplane_analysis::fleet::read_records`.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-use sparkplane_analysis::cost::{
-    BudgetLevel, BudgetStatus, Budgets, CostRow, GroupBy, PriceSheet, chargeback, check_budgets,
-};
+use sparkplane_analysis::cost::{AppCost, Budgets, GroupBy, PriceSheet};
+use sparkplane_analysis::cost_report::{CostQuery as ReportQuery, cost_report};
 use sparkplane_analysis::fleet::{KnownRecords, NoRecords, read_records};
 use sparkplane_api::Duration;
 use sparkplane_documents::{Diagnostic, Diagnostics};
@@ -27,7 +26,7 @@ use sparkplane_facts::ExportedRecords;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::read_document;
+use crate::workspace::{read_document, read_price_sheet};
 
 mod text;
 
@@ -71,50 +70,13 @@ impl CostSettings {
         if problems.has_errors() {
             return Err(problems.into());
         }
-        let sheet = match price_sheet {
-            Some(path) => read_document::<PriceSheet>(path, "PriceSheet")?,
-            None => PriceSheet::opencost_defaults(),
-        };
-        let sheet_problems = sheet.problems();
-        if !sheet_problems.is_empty() {
-            let mut problems = Diagnostics::new();
-            for problem in sheet_problems {
-                problems.push(Diagnostic::error("bad-value", "--price-sheet", problem));
-            }
-            return Err(problems.into());
-        }
+        let sheet = read_price_sheet(price_sheet)?;
         let budgets = budget.map(|path| read_document::<Budgets>(path, "Budgets")).transpose()?;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let now_ms = u64::try_from(now_ms).unwrap_or(u64::MAX);
         let since_ms = since.map(|d| now_ms.saturating_sub(d.as_millis()));
         Ok(CostSettings { since_ms, since, by, sheet, budgets })
     }
-}
-
-/// The result `cost` prints.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CostReport {
-    /// What rows are keyed by.
-    group_by: GroupBy,
-    /// The window, when one was given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    since: Option<Duration>,
-    /// Applications priced.
-    apps: usize,
-    /// USD over every row.
-    #[serde(serialize_with = "text::serialize_cents")]
-    total_cost: f64,
-    /// The prices used.
-    price_sheet: PriceSheet,
-    /// Chargeback rows.
-    rows: Vec<CostRow>,
-    /// Budget statuses, when budgets were given.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    budgets: Vec<BudgetStatus>,
-    /// Logs skipped and figures that may be off.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
 }
 
 /// Where `cost` puts its result besides stdout.
@@ -169,43 +131,23 @@ pub fn run(
             read.kept, read.read
         ));
     }
-    let (read_warnings, all): (Vec<_>, Vec<_>) =
-        (read.warnings, read.records.iter().map(|r| r.cost_at(&settings.sheet)).collect());
-    // A session is not a job: `--by job` lists jobs only unless asked. Its cost is still its team's.
-    let (sessions, costs): (Vec<_>, Vec<_>) =
-        all.iter().cloned().partition(|c| c.session && settings.by == GroupBy::Job && !include_sessions);
-    if !sessions.is_empty() {
-        let spent = sessions.iter().fold(0.0, |total, c| total + c.cost);
-        printer.status(&super::runs::sessions_left_out(sessions.len(), &format!(" ({})", usd(spent)), "jobs"));
+    let all: Vec<AppCost> = read.records.iter().map(|r| r.cost_at(&settings.sheet)).collect();
+    let query = ReportQuery { by: settings.by, since: settings.since, include_sessions, budgets: settings.budgets };
+    let read_warnings = read.warnings.iter().map(ToString::to_string).collect();
+    let report = cost_report(all, settings.sheet, &query, read_warnings);
+    if let Some((count, spent)) = report.sessions_left_out {
+        printer.status(&super::runs::sessions_left_out(count, &format!(" ({})", usd(spent)), "jobs"));
     }
-    let rows = chargeback(&costs, settings.by);
-    let budgets = match &settings.budgets {
-        Some(budgets) => check_budgets(&chargeback(&all, GroupBy::Team), budgets),
-        None => Vec::new(),
-    };
-    let mut warnings: Vec<String> = read_warnings.iter().map(ToString::to_string).collect();
-    for cost in &costs {
-        warnings.extend(cost.notes.iter().map(|note| format!("{}: {note}", cost.app)));
-    }
-    let report = CostReport {
-        group_by: settings.by,
-        since: settings.since,
-        apps: costs.len(),
-        total_cost: rows.iter().fold(0.0, |total, r| total + r.cost),
-        price_sheet: settings.sheet,
-        rows,
-        budgets,
-        warnings,
-    };
     if let Some(target) = outputs.parquet {
-        let written = sparkplane_facts::chargeback::record_batch(&report.rows, &costs, settings.by)
+        let written = sparkplane_facts::chargeback::record_batch(&report.rows, &report.counted, report.group_by)
             .and_then(|batch| sparkplane_facts::chargeback::write_atomically(target, &batch));
         if let Err(error) = written {
             let message = format!("cannot write {}: {error}; nothing was written", target.display());
-            return Err(Failure::Invalid(
-                Diagnostic::error("unwritable-output", "--parquet", message)
-                    .with_help("give --parquet a file path in an existing, writable directory")
-                    .into(),
+            return Err(Failure::invalid(
+                "unwritable-output",
+                "--parquet",
+                message,
+                "give --parquet a file path in an existing, writable directory",
             ));
         }
         printer.status(&format!("wrote {} row(s) to {}", report.rows.len(), target.display()));
@@ -219,7 +161,7 @@ pub fn run(
         printer.status(&format!("warning: {warning}"));
     }
     let mut critical = Diagnostics::new();
-    for status in report.budgets.iter().filter(|s| s.level == BudgetLevel::Critical) {
+    for status in report.critical_budgets() {
         let used = status.percent.map_or_else(|| "the budget is zero".to_owned(), |p| format!("{p:.1}% used"));
         critical.push(
             Diagnostic::error(

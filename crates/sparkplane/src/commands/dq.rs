@@ -157,10 +157,7 @@ impl DqSettings {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| Failure::file(path, e, "check the folder exists and is writable"))
+    crate::workspace::write_file(path, text.as_bytes(), "check the folder exists and is writable")
 }
 
 /// Runs `dq check`: exit 0 when every error-severity check passes, 1 otherwise.

@@ -123,8 +123,12 @@ pub fn drill(settings: &DrillSettings, printer: &Printer) -> CommandResult {
     let end = drill_run::drill(&plan, &mut host)?;
     let verdict = &end.verdict;
     if let Some(path) = &settings.junit {
-        std::fs::write(path, verdict.to_junit().to_xml())
-            .map_err(|e| Failure::file(path, e, "check that the JUnit file's folder exists and is writable"))?;
+        let junit = verdict.to_junit().to_xml();
+        crate::workspace::write_file(
+            path,
+            junit.as_bytes(),
+            "check that the JUnit file's folder exists and is writable",
+        )?;
     }
     let keep = settings.keep_scratch;
     printer.result(&drill_run::report_json(&end, scratch, keep), || drill_run::report_text(&end, scratch, keep));

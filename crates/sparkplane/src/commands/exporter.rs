@@ -6,14 +6,10 @@
 //! where it serves. Must not: compute metrics or serve HTTP itself (that is
 //! `sparkplane_observe::exporter`), or listen anywhere but the address given.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sparkplane_analysis::cost::PriceSheet;
-use sparkplane_documents::Diagnostic;
 use sparkplane_emit::trace_send::OtlpProtocol;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_facts::ExportedRecords;
@@ -21,10 +17,6 @@ use sparkplane_observe::exporter::{DEFAULT_LISTEN, Exporter, serve};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-
-fn invalid(code: &'static str, field: &str, message: String, help: String) -> Failure {
-    Failure::Invalid(Diagnostic::error(code, field, message).with_help(help).into())
-}
 
 fn history_failure(error: &ReadError) -> Failure {
     super::analyze::log_failure(
@@ -35,10 +27,6 @@ fn history_failure(error: &ReadError) -> Failure {
 }
 
 /// The address to listen on (the History Server's rule, with the exporter's default).
-fn listen_address(listen: &str) -> Result<SocketAddr, Failure> {
-    super::history::listen_address(listen, DEFAULT_LISTEN)
-}
-
 /// The History Server's address as given, without a trailing slash: an
 /// `http://` or `https://` URL with a host and no query.
 fn history_server_url(url: &str) -> Result<String, Failure> {
@@ -48,7 +36,7 @@ fn history_server_url(url: &str) -> Result<String, Failure> {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(['?', '#', ' ']) => {
             Ok(trimmed.to_owned())
         }
-        _ => Err(invalid(
+        _ => Err(Failure::invalid(
             "invalid-history-server",
             "--history-server",
             format!("`{url}` is not an http:// or https:// address of a History Server"),
@@ -77,17 +65,10 @@ pub fn run(
     facts: Option<&str>,
     printer: &Printer,
 ) -> CommandResult {
-    let addr = listen_address(listen)?;
+    let addr = super::serving::listen_address(listen, DEFAULT_LISTEN)?;
     let history_server = history_server.map(history_server_url).transpose()?;
     let otlp = otlp.map(|(url, protocol)| super::trace::otlp_endpoint(url, protocol, "--otlp")).transpose()?;
-    if interval_secs == 0 {
-        return Err(invalid(
-            "invalid-interval",
-            "--interval",
-            "the scan interval must be at least 1 second".to_owned(),
-            "use --interval 30 (the default) or another number of seconds".to_owned(),
-        ));
-    }
+    super::serving::interval(interval_secs, "scan", 30)?;
     let shown = history.display().to_string();
     let source = LogSource::parse(&shown).map_err(|error| history_failure(&error))?;
     // List once before serving: a missing directory or prefix is exit 2, unreachable storage exit 3.
@@ -132,20 +113,9 @@ pub fn run(
              (sparkplane_history_server_up is 0; probed again every scan)"
         ));
     }
-    let server = serve(addr, exporter.view()).map_err(|e| {
-        Failure::Infrastructure(
-            Diagnostic::error("listen-failed", "--listen", e.to_string())
-                .with_help("choose a free port with --listen, or stop whatever listens there")
-                .into(),
-        )
-    })?;
+    let server = serve(addr, exporter.view()).map_err(super::serving::listen_failed)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
-        // Another handler is installed in this process already; it decides what Ctrl-C does.
-        printer.status(&format!("warning: cannot handle Ctrl-C ({err}); stop the exporter with kill"));
-    }
+    let stop = crate::interrupt::stop_flag(printer, "stop the exporter with kill");
     printer.status(&format!(
         "serving OpenMetrics on http://{}/metrics from {shown} ({} logs, rescanned every {interval_secs}s); Ctrl-C stops",
         server.local_addr(),
@@ -160,15 +130,6 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn listen_addresses_are_ip_and_port() {
-        assert_eq!(listen_address("127.0.0.1:9464").ok(), "127.0.0.1:9464".parse().ok());
-        assert_eq!(listen_address("[::1]:9464").ok(), "[::1]:9464".parse().ok());
-        for bad in ["", "9464", "localhost:9464", "127.0.0.1", "127.0.0.1:99999", "http://127.0.0.1:9464"] {
-            assert!(matches!(listen_address(bad), Err(Failure::Invalid(_))), "{bad}");
-        }
-    }
 
     #[test]
     fn history_server_urls_are_http_base_addresses() {

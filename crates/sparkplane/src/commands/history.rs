@@ -11,13 +11,9 @@
 //! answer or export anything itself (that is `sparkplane_history`, and
 //! `sparkplane_facts` for the export).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use sparkplane_documents::Diagnostic;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::persist::default_dir;
 use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};
@@ -29,10 +25,6 @@ mod export;
 
 pub use export::{export, facts_failure};
 
-pub(super) fn invalid(code: &'static str, field: &str, message: String, help: String) -> Failure {
-    Failure::Invalid(Diagnostic::error(code, field, message).with_help(help).into())
-}
-
 /// An unreadable location: exit 2 when it does not exist, 3 when storage cannot be
 /// reached; the message names the URL and the reason, never a credential.
 pub(super) fn logs_failure(error: &ReadError) -> Failure {
@@ -41,21 +33,6 @@ pub(super) fn logs_failure(error: &ReadError) -> Failure {
         "point --logs at the directory Spark writes event logs to (spark.eventLog.dir), as a path or an \
          object-store URL such as s3://bucket/spark-events",
     )
-}
-
-/// `--listen` of a server sparkplane starts (the History Server, the
-/// exporter): an IP address and a port, as given (no name lookup, so the
-/// server binds exactly what was asked for); `default` is the command's own.
-pub(super) fn listen_address(listen: &str, default: &str) -> Result<SocketAddr, Failure> {
-    listen.trim().parse::<SocketAddr>().map_err(|_| {
-        let port = default.rsplit_once(':').map_or(default, |(_, port)| port);
-        invalid(
-            "invalid-listen",
-            "--listen",
-            format!("`{listen}` is not an IP address and port"),
-            format!("give an address and port such as {default} (or 0.0.0.0:{port} to listen on every interface)"),
-        )
-    })
 }
 
 /// Warnings of each kind printed at start, one line per log; the rest are counted.
@@ -79,15 +56,8 @@ pub struct ServeSettings<'a> {
 /// persisted index once it is served.
 pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     let (logs, interval_secs) = (settings.logs, settings.interval_secs);
-    let addr = listen_address(settings.listen, DEFAULT_LISTEN)?;
-    if interval_secs == 0 {
-        return Err(invalid(
-            "invalid-interval",
-            "--interval",
-            "the rescan interval must be at least 1 second".to_owned(),
-            "use --interval 10 (the default) or another number of seconds".to_owned(),
-        ));
-    }
+    let addr = super::serving::listen_address(settings.listen, DEFAULT_LISTEN)?;
+    let interval = super::serving::interval(interval_secs, "rescan", 10)?;
     let source = LogSource::parse(logs).map_err(|error| logs_failure(&error))?;
     let shown = source.describe();
     let cache_bytes = settings.cache_mib.saturating_mul(1024 * 1024);
@@ -123,30 +93,17 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         ));
     }
     print_left_out(&index, printer);
-    let server = serve_http(addr, Arc::clone(&index), Duration::from_secs(interval_secs)).map_err(|e| {
-        Failure::Infrastructure(
-            Diagnostic::error("listen-failed", "--listen", e.to_string())
-                .with_help("choose a free port with --listen, or stop whatever listens there")
-                .into(),
-        )
-    })?;
+    let server = serve_http(addr, Arc::clone(&index), interval).map_err(super::serving::listen_failed)?;
     let exporter = match settings.export_to {
-        Some(to) => Some(export::start_exports(logs, to, Duration::from_secs(interval_secs), printer)?),
+        Some(to) => Some(export::start_exports(logs, to, interval, printer)?),
         None => None,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
-        printer.status(&format!("warning: cannot handle Ctrl-C ({err}); stop the server with kill"));
-    }
     printer.status(&format!(
         "serving Spark's History Server API on http://{}/api/v1 from {shown} ({applications} applications, rescanned \
          every {interval_secs}s); Ctrl-C stops",
         server.addr(),
     ));
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    super::serving::until_ctrl_c(printer, "stop the server with kill");
     server.stop();
     if let Some(exporter) = exporter {
         exporter.stop();

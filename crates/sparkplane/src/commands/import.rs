@@ -23,7 +23,7 @@ pub fn kubeflow(input: &Path, out: Option<&Path>, printer: &Printer) -> CommandR
     let yaml = to_yaml_stream(imported.documents());
     match out {
         Some(path) => {
-            write_atomically(path, &yaml)?;
+            crate::workspace::write_file(path, yaml.as_bytes(), "check the file can be written")?;
             printer.status(&format!("wrote {}", path.display()));
         }
         None if printer.format == OutputFormat::Json => {
@@ -69,15 +69,4 @@ fn read_inputs(input: &Path) -> Result<Vec<Source>, Failure> {
         ));
     }
     files.iter().map(|file: &PathBuf| read_source(file)).collect()
-}
-
-/// Writes `text` to `path` through a temporary file beside it, so the file is
-/// either the whole output or untouched.
-fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
-    let tmp = path.with_extension("sparkplane-tmp");
-    if let Err(err) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Failure::file(path, err, "check the file can be written"));
-    }
-    Ok(())
 }

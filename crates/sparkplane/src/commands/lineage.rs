@@ -75,12 +75,11 @@ pub fn run(settings: &LineageSettings, printer: &Printer) -> CommandResult {
     match &settings.openlineage {
         Some(url) => {
             let sent = openlineage_send::send(url, &events).map_err(|error| {
-                Failure::Infrastructure(
-                    Diagnostic::error("openlineage-unreachable", "--openlineage", error.to_string())
-                        .with_help(
-                            "check the URL (e.g. http://marquez:5000/api/v1/lineage) and that the endpoint is up",
-                        )
-                        .into(),
+                Failure::unreachable(
+                    "openlineage-unreachable",
+                    "--openlineage",
+                    error.to_string(),
+                    "check the URL (e.g. http://marquez:5000/api/v1/lineage) and that the endpoint is up",
                 )
             })?;
             printer.status(&format!("sent {sent} OpenLineage events for {} applications to {url}", apps.len()));

@@ -24,9 +24,7 @@ pub fn write_files(dir: &Path, objects: &[RenderedObject]) -> Result<Vec<String>
     let mut written = Vec::new();
     for object in objects {
         let path = dir.join(object.file_name());
-        let tmp = dir.join(format!(".{}.tmp", object.file_name()));
-        std::fs::write(&tmp, to_yaml(&object.body)).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        sparkplane_storage::write_file_atomically(&path, to_yaml(&object.body).as_bytes()).map_err(|e| io(&path, e))?;
         written.push(path.display().to_string());
     }
     Ok(written)

@@ -41,6 +41,7 @@ pub mod resolve;
 pub mod run;
 pub mod runs;
 pub mod runtime;
+pub mod serving;
 pub mod size;
 pub mod sql;
 pub mod submit;

@@ -13,11 +13,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sparkplane_analysis::cost::{PriceSheet, month_start_ms, tenant_budget};
+use sparkplane_analysis::cost::{month_start_ms, tenant_budget};
 use sparkplane_api::tenant::Tenant;
 use sparkplane_core::catalog::Catalog;
 use sparkplane_core::resolve::ResolvedJob;
-use sparkplane_documents::{Diagnostic, Diagnostics};
+use sparkplane_documents::Diagnostics;
 use sparkplane_eventlog::summarize_dir;
 use sparkplane_policy::inputs::PolicySources;
 use sparkplane_policy::rego::RegoFile;
@@ -174,24 +174,7 @@ fn budget_reading(
     prices: Option<&Path>,
     printer: &Printer,
 ) -> Result<Option<BudgetReading>, Failure> {
-    let sheet = match prices {
-        Some(path) => {
-            let sheet = crate::workspace::read_document::<PriceSheet>(path, "PriceSheet")?;
-            let problems: Vec<Diagnostic> = sheet
-                .problems()
-                .into_iter()
-                .map(|p| {
-                    Diagnostic::error("bad-value", "--price-sheet", format!("{}: {p}", path.display()))
-                        .with_help("prices are US dollars per hour (and a spot multiplier), each zero or more")
-                })
-                .collect();
-            if !problems.is_empty() {
-                return Err(Failure::Invalid(Diagnostics(problems)));
-            }
-            sheet
-        }
-        None => PriceSheet::opencost_defaults(),
-    };
+    let sheet = crate::workspace::read_price_sheet(prices)?;
     if tenant.spec.budget.is_none() {
         return Ok(None);
     }

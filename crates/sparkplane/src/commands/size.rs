@@ -5,12 +5,11 @@ use sparkplane_api::Duration;
 use sparkplane_api::job::AppType;
 use sparkplane_core::first_sizing::{NodeLimit, SizeRequest, Workload, parse_data_size, recommend};
 use sparkplane_documents::Diagnostic;
-use sparkplane_documents::yaml::patch_yaml;
 use sparkplane_fit::general_pool;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::read_source;
+use crate::workspace::patch_file;
 
 /// What `size` is asked, in plain terms (the flags as given; read here so
 /// each problem names its flag).
@@ -90,14 +89,7 @@ pub fn run(settings: &SizeSettings, printer: &Printer) -> CommandResult {
     let rec = recommend(&plan.request);
     printer.result(&rec, || rec.text(plan.pool.as_ref().map(|(name, room)| (name.as_str(), *room))));
     if let Some(path) = &settings.write {
-        let source = read_source(path)?;
-        let patched = patch_yaml(&source, &rec.to_patch())?;
-        let tmp = path.with_extension("yaml.sparkplane-tmp");
-        let write = std::fs::write(&tmp, patched).and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(err) = write {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Failure::file(path, err, "check the file can be written"));
-        }
+        patch_file(path, &rec.to_patch())?;
         printer.status(&format!("patched {} (comments and layout kept)", path.display()));
     }
     Ok(())

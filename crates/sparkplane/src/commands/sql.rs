@@ -11,8 +11,6 @@
 //! server is 3.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use sparkplane_documents::Source;
 use sparkplane_local::sql_run::{LocalConnect, SqlRequest, run_sql};
@@ -58,11 +56,7 @@ fn read_sql(args: &SqlSettings) -> Result<Source, Failure> {
 /// Runs `sql`.
 pub fn run(args: &SqlSettings, printer: &Printer) -> CommandResult {
     let source = read_sql(args)?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
-    }
+    let cancel = crate::interrupt::stop_flag(printer, "the query runs to its end");
     let mut observer = InstallObserver::new(printer);
     let mut status = |line: &str| printer.status(line);
     let mut host = LocalConnect { observer: &mut observer, status: &mut status, cancel: &cancel };

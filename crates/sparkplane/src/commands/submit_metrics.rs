@@ -7,7 +7,6 @@
 //! concurrent submissions never lose an observation); the histogram itself is
 //! `sparkplane_observe::textfile`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sparkplane_observe::textfile::record_submission;
@@ -76,10 +75,6 @@ pub fn record(path: &Path, namespace: &str, target: &str, seconds: f64) -> Resul
     lock.lock().map_err(|e| shown(&lock_path, &e))?;
     let existing = read_existing(path).map_err(|e| shown(path, &e))?;
     let text = record_submission(&existing, namespace, target, seconds).map_err(|e| shown(path, &e))?;
-    // node_exporter reads only `*.prom`; a temporary name it ignores, renamed into place.
-    let temporary = sibling(path, ".tmp");
-    let mut file = std::fs::File::create(&temporary).map_err(|e| shown(&temporary, &e))?;
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| shown(&temporary, &e))?;
-    std::fs::rename(&temporary, path).map_err(|e| shown(path, &e))?;
-    Ok(())
+    // node_exporter reads only `*.prom`; the temporary file beside it is `.NAME.PID.tmp`.
+    sparkplane_storage::write_file_atomically(path, text.as_bytes()).map_err(|e| shown(path, &e))
 }

@@ -40,23 +40,23 @@ pub struct TraceSettings {
 /// The `--otlp` endpoint checked, or exit 2 naming what is wrong.
 pub fn otlp_endpoint(url: &str, protocol: OtlpProtocol, flag: &str) -> Result<OtlpEndpoint, Failure> {
     OtlpEndpoint::parse(url, protocol).map_err(|error| {
-        Failure::Invalid(
-            Diagnostic::error("invalid-otlp-endpoint", flag, error.to_string())
-                .with_help(
-                    "give the collector's address, e.g. http://otel-collector:4318 for OTLP/HTTP or \
+        Failure::invalid(
+            "invalid-otlp-endpoint",
+            flag,
+            error.to_string(),
+            "give the collector's address, e.g. http://otel-collector:4318 for OTLP/HTTP or \
                      http://otel-collector:4317 with --protocol grpc",
-                )
-                .into(),
         )
     })
 }
 
 /// The failure for a request the endpoint did not take (exit 3).
 pub fn send_failure(error: &trace_send::SendError, flag: &str) -> Failure {
-    Failure::Infrastructure(
-        Diagnostic::error("otlp-unreachable", flag, error.to_string())
-            .with_help("check the URL and protocol, and that the collector is up and listens there")
-            .into(),
+    Failure::unreachable(
+        "otlp-unreachable",
+        flag,
+        error.to_string(),
+        "check the URL and protocol, and that the collector is up and listens there",
     )
 }
 

@@ -11,13 +11,11 @@ use std::path::Path;
 use serde::Serialize;
 use sparkplane_analysis::tune::{TuneProposal, is_run_of, tune};
 use sparkplane_core::validate::ValidationTarget;
-use sparkplane_documents::Diagnostic;
-use sparkplane_documents::yaml::patch_yaml;
 use sparkplane_eventlog::{LogSource, summarize_logs};
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
-use crate::workspace::{JobSettings, read_source, resolve_job};
+use crate::workspace::{JobSettings, patch_file, resolve_job};
 
 /// What `tune` prints with `-o json` or `-o yaml`.
 #[derive(Serialize)]
@@ -64,22 +62,6 @@ fn table(job: &str, proposal: &TuneProposal) -> String {
     out
 }
 
-/// Writes `text` to `path` through a temporary file beside it, so a failed write never
-/// leaves the job file half-written.
-fn write_in_place(path: &Path, text: &str) -> Result<(), Failure> {
-    let tmp = path.with_extension("yaml.sparkplane-tmp");
-    let write = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(err) = write {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Failure::File {
-            path: path.to_owned(),
-            error: err.to_string(),
-            help: "check the file can be written".into(),
-        });
-    }
-    Ok(())
-}
-
 /// Runs `tune`: proposes changes to the job from the runs of it found in the event-log
 /// directory `history`, and with `write` patches the job file (comments and layout kept).
 pub fn run(settings: &JobSettings, history: &Path, write: bool, printer: &Printer) -> CommandResult {
@@ -97,32 +79,27 @@ pub fn run(settings: &JobSettings, history: &Path, write: bool, printer: &Printe
     }
     let runs: Vec<_> = summaries.into_iter().filter(|app| is_run_of(app, &job)).collect();
     if runs.is_empty() {
-        return Err(Failure::Invalid(
-            Diagnostic::error(
-                "no-runs",
-                "--history",
-                format!(
-                    "no run of job `{job}` in {}: looked for applications labelled {}={job}, named \
+        return Err(Failure::invalid(
+            "no-runs",
+            "--history",
+            format!(
+                "no run of job `{job}` in {}: looked for applications labelled {}={job}, named \
                      `{job}` (spark.app.name), or with a spark.sparkplane.run.id starting with `{job}`",
-                    history.display(),
-                    sparkplane_api::labels::JOB
-                ),
-            )
-            .with_help(format!(
+                history.display(),
+                sparkplane_api::labels::JOB
+            ),
+            format!(
                 "run the job first (`sparkplane run {}`), with event logs written to this directory \
                  (spark.eventLog.enabled=true, spark.eventLog.dir)",
                 settings.path.display()
-            ))
-            .into(),
+            ),
         ));
     }
     let proposal = tune(&resolved.job.spec, &runs);
     let written = write && !proposal.changes.is_empty();
     if written {
         // Patch first, so the report never says the file was written when it was not.
-        let source = read_source(&settings.path)?;
-        let patched = patch_yaml(&source, &proposal.patch)?;
-        write_in_place(&settings.path, &patched)?;
+        patch_file(&settings.path, &proposal.patch)?;
     }
     printer.result(&TuneReport { job: &job, written, proposal: &proposal }, || table(&job, &proposal));
     if written {
@@ -182,7 +159,9 @@ spec:
         assert!(text.contains("spark.sql.shuffle.partitions: \"2\""), "{text}");
         // The comment block survives; a trailing comment on the replaced scalar does not (a patch_yaml limit).
         assert!(text.contains("# Two small executors."), "{text}");
-        assert!(!dir.path().join("job.yaml.sparkplane-tmp").exists());
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("the folder").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(names, ["job.yaml"], "nothing but the job file is left");
     }
 
     #[test]

@@ -69,7 +69,9 @@ fn each_submission_adds_one_observation() {
     assert_eq!(rerun.status.code(), Some(0), "{}", String::from_utf8_lossy(&rerun.stderr));
     let text = std::fs::read_to_string(&file).expect("kept");
     assert_eq!(count(&text), Some(2.0));
-    assert!(!dir.path().join("sparkplane_submit.prom.tmp").exists(), "no temporary file left");
+    let left: Vec<_> =
+        std::fs::read_dir(dir.path()).expect("the folder").map(|e| e.expect("entry").file_name()).collect();
+    assert!(left.iter().all(|name| !name.to_string_lossy().ends_with(".tmp")), "a temporary file is left: {left:?}");
 
     // Prometheus's own tool reads it as valid exposition text.
     let check = std::process::Command::new("promtool")

@@ -6,12 +6,7 @@
 
 use sparkplane_analysis::cost::{BudgetLevel, CostRow, round_cents};
 
-use super::CostReport;
-
-/// USD to the cent, as the report's JSON and YAML write a total.
-pub(super) fn serialize_cents<S: serde::Serializer>(usd: &f64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(round_cents(*usd))
-}
+use sparkplane_analysis::cost_report::CostReport;
 
 pub(super) fn usd(amount: f64) -> String {
     format!("${:.2}", round_cents(amount))

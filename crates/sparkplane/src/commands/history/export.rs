@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_category::Category;
-use sparkplane_documents::Diagnostic;
 use sparkplane_facts::repeat::ExportLoop;
 use sparkplane_facts::{ExportError, ExportReport, export_location};
 
-use super::{MAX_WARNINGS, invalid, logs_failure};
+use super::{MAX_WARNINGS, logs_failure};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 
@@ -30,14 +29,7 @@ const TARGET_HELP: &str = "check that it names a folder this user can write (it 
 /// again next time), 2 for a missing source or a target holding another
 /// export, 3 when the target cannot be written or storage cannot be reached.
 pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, printer: &Printer) -> CommandResult {
-    let sheet = match price_sheet {
-        Some(path) => crate::workspace::read_document::<PriceSheet>(path, "PriceSheet")?,
-        None => PriceSheet::opencost_defaults(),
-    };
-    let problems = sheet.problems();
-    if let Some(problem) = problems.first() {
-        return Err(invalid("bad-value", "--price-sheet", problem.clone(), "prices must be zero or more".to_owned()));
-    }
+    let sheet = crate::workspace::read_price_sheet(price_sheet)?;
     let report = export_location(from, to, &sheet).map_err(|error| export_failure(&error, "--to"))?;
     for skipped in report.skipped.iter().take(MAX_WARNINGS) {
         printer.status(&format!("warning: {} was skipped: {}", skipped.log, skipped.reason));
@@ -83,18 +75,19 @@ pub(super) fn start_exports(
 /// exit 2 when it holds no export of this version, 3 when it cannot be read.
 pub fn facts_failure(error: &ExportError, flag: &str) -> Failure {
     match error {
-        ExportError::Manifest { .. } | ExportError::Location(_) if error.category() == Category::Invalid => invalid(
-            "bad-facts",
+        ExportError::Manifest { .. } | ExportError::Location(_) if error.category() == Category::Invalid => {
+            Failure::invalid(
+                "bad-facts",
+                flag,
+                error.to_string(),
+                format!("give {flag} the folder or object-store URL `sparkplane history export --to` wrote"),
+            )
+        }
+        _ => Failure::unreachable(
+            "unreadable-facts",
             flag,
             error.to_string(),
-            format!("give {flag} the folder or object-store URL `sparkplane history export --to` wrote"),
-        ),
-        _ => Failure::Infrastructure(
-            Diagnostic::error("unreadable-facts", flag, error.to_string())
-                .with_help(
-                    "check the path, or for object storage the endpoint, network and credentials in the environment",
-                )
-                .into(),
+            "check the path, or for object storage the endpoint, network and credentials in the environment",
         ),
     }
 }
@@ -102,15 +95,11 @@ pub fn facts_failure(error: &ExportError, flag: &str) -> Failure {
 fn export_failure(error: &ExportError, flag: &str) -> Failure {
     match error {
         ExportError::Source(error) => logs_failure(error),
-        ExportError::Target(_) => Failure::Infrastructure(
-            Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
-        ),
+        ExportError::Target(_) => Failure::unreachable("unwritable-target", flag, error.to_string(), TARGET_HELP),
         ExportError::Location(_) | ExportError::Manifest { .. } if error.category() == Category::Unreachable => {
-            Failure::Infrastructure(
-                Diagnostic::error("unwritable-target", flag, error.to_string()).with_help(TARGET_HELP).into(),
-            )
+            Failure::unreachable("unwritable-target", flag, error.to_string(), TARGET_HELP)
         }
-        ExportError::Location(_) | ExportError::Manifest { .. } => invalid(
+        ExportError::Location(_) | ExportError::Manifest { .. } => Failure::invalid(
             "bad-target",
             flag,
             error.to_string(),

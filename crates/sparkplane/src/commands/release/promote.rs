@@ -25,7 +25,6 @@ use sparkplane_delivery::release_record::ReleaseRecord;
 use sparkplane_delivery::shadow::ShadowOutcome;
 use sparkplane_delivery::sign::PublicKey;
 use sparkplane_delivery::store::{StoredRelease, environment_of};
-use sparkplane_documents::Diagnostic;
 use sparkplane_kube::Target as ClusterTarget;
 use sparkplane_policy::PolicySeverity;
 
@@ -282,9 +281,8 @@ pub fn promote(settings: &PromoteSettings, printer: &Printer) -> CommandResult {
 
 /// The last run of `job` in `env` in the run history; shadow runs (outputs redirected) are no such run.
 pub fn local_run(job: &str, env: &str) -> Result<Option<SourceRun>, Failure> {
-    let home = sparkplane_local::runtime::default_home().map_err(|e| {
-        Failure::Infrastructure(Diagnostic::error("home", "", e.to_string()).with_help("set SPARKPLANE_HOME").into())
-    })?;
+    let home = sparkplane_local::runtime::default_home()
+        .map_err(|e| Failure::unreachable("home", "", e.to_string(), "set SPARKPLANE_HOME"))?;
     let (runs, _) = sparkplane_local::history::list(&home);
     let run = runs.into_iter().find(|r| r.job == job && r.environment.as_deref() == Some(env) && r.shadow_of.is_none());
     Ok(run.map(|r| SourceRun {
