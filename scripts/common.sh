@@ -411,7 +411,12 @@ need_sarif_multitool() {
 # Idempotent: a no-op once installed.
 need_oidc_provider() {
   local version="9.13.3" dir="$HOME/.cache/sparkplane/tools/oidc-provider/9.13.3"
-  [ -f "$dir/node_modules/oidc-provider/package.json" ] && return 0
+  # sign.mjs signs the tests' own tokens with jose, the library oidc-provider itself depends on.
+  [ -f "$dir/node_modules/oidc-provider/package.json" ] && [ -f "$dir/node_modules/jose/package.json" ] && return 0
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "The sign-in tests need Node.js 20 or newer with npm: install them (Debian: apt-get install nodejs npm) and run this again." >&2
+    exit 3
+  fi
   echo "==> installing the OpenID Connect provider (npm oidc-provider $version) for the sign-in tests" >&2
   mkdir -p "$dir"
   (cd "$dir" && echo '{"private":true,"type":"module"}' >package.json \

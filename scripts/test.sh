@@ -27,6 +27,7 @@ need_containers
 need_cdevents_receiver
 need_notebook_tools
 need_chromium
+need_oidc_provider
 need_sarif_multitool
 # One build of every target, with the workspace's features: the binary the runtimes and the tests
 # run, xtask (release_artifacts hands it to scripts/release.sh as SPARKPLANE_XTASK) and every test

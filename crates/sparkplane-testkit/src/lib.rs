@@ -3,7 +3,7 @@
 //! Owns: starting and stopping real local services tests talk to — today a
 //! SeaweedFS server with its S3 gateway ([`S3Server`]), Spark's History
 //! Server ([`HistoryServer`]), a CDEvents receiver ([`CdEventsReceiver`]), an OTLP trace
-//! receiver ([`OtlpReceiver`]), a fault-injecting proxy in front of S3
+//! receiver ([`OtlpReceiver`]), a real OpenID Connect provider ([`oidc`]), a fault-injecting proxy in front of S3
 //! ([`FaultProxy`]) and PostgreSQL
 //! ([`PostgresServer`]), a Spark Connect server a test shares between its
 //! runs ([`ConnectServer`]) — finding the headless Chromium tests open pages in
@@ -21,6 +21,7 @@ pub mod devtools;
 pub mod fault_proxy;
 pub mod history;
 pub mod http;
+pub mod oidc;
 pub mod otlp;
 pub mod process;
 pub mod spark_logs;
