@@ -15,6 +15,7 @@ use sparkplane_access::Viewer;
 use sparkplane_http::{Reply, Request};
 use sparkplane_signin::{ProxySettings, TrustedProxy, identity_from_proxy};
 
+use crate::logline::{peer, printable};
 use crate::oidc::OidcDoor;
 
 /// Where a door's lines go (one per refused request): stderr unless a test collects them.
@@ -121,7 +122,7 @@ fn proxy(settings: &ProxySettings, request: &Request, log: &dyn Fn(&str)) -> Res
     match person {
         TrustedProxy::Person(identity) => Ok(Viewer::Person(identity)),
         TrustedProxy::NoOne => {
-            let from = request.peer.map_or_else(|| "an unknown address".to_owned(), |p| p.ip().to_string());
+            let from = peer(request);
             log(&format!(
                 "sparkplane: refused {} {} from {from}: not signed in through the trusted proxy",
                 request.method_name(),
@@ -134,11 +135,6 @@ fn proxy(settings: &ProxySettings, request: &Request, log: &dyn Fn(&str)) -> Res
             ))
         }
     }
-}
-
-/// A request path as it may go into a log line: printable ASCII, at most 200 characters.
-pub(crate) fn printable(path: &str) -> String {
-    path.chars().filter(|c| c.is_ascii_graphic()).take(200).collect()
 }
 
 #[cfg(test)]

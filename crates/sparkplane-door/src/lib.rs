@@ -20,6 +20,7 @@
 pub mod cookies;
 pub mod door;
 pub mod flags;
+mod logline;
 pub mod mode;
 pub mod oidc;
 

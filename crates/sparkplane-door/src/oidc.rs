@@ -28,7 +28,7 @@ use sparkplane_signin::flow::{
 use sparkplane_signin::{KeyCache, KeySource, TokenSettings};
 
 use crate::cookies;
-use crate::door::printable;
+use crate::logline::{peer, printable};
 
 /// The largest key set or token answer read from the provider.
 const MAX_PROVIDER_ANSWER: u64 = 256 * 1024;
@@ -353,10 +353,6 @@ fn refuse(request: &Request, why: &str, token_sent: bool, log: &dyn Fn(&str)) ->
             .to_owned()
     };
     Reply::text(401, "text/plain;charset=utf-8", body).with_header("www-authenticate", challenge)
-}
-
-fn peer(request: &Request) -> String {
-    request.peer.map_or_else(|| "an unknown address".to_owned(), |p| p.ip().to_string())
 }
 
 /// An https URL, or http to this machine (a provider in a test, or one on the same host).
