@@ -265,7 +265,7 @@ impl OidcDoor {
                 let page = format!(
                     "<!doctype html><title>Sign-in failed</title><p>Sign-in failed: {}</p>\
                      <p><a href=\"{START_PATH}\">Sign in again</a></p>\n",
-                    escape(&why)
+                    sparkplane_documents::markup::text(&why)
                 );
                 Reply::text(401, "text/html;charset=utf-8", page)
                     .with_header("set-cookie", &cookies::clear(LOGIN_COOKIE, "/oauth2/", self.secure_cookies))
@@ -415,20 +415,6 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -486,8 +472,4 @@ mod tests {
         assert!(shown.contains("<redacted>") && shown.contains("https://login.example.com"), "{shown}");
     }
 
-    #[test]
-    fn text_for_a_page_is_escaped() {
-        assert_eq!(escape("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
-    }
 }
