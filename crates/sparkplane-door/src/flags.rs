@@ -330,7 +330,7 @@ mod tests {
         assert!(error.message.ends_with("holds 10 bytes; a cookie key needs 32 or more"), "{error:?}");
         assert!(!format!("{error:?}").contains("0123456789"));
         assert_eq!(
-            read_secret(&dir.path().join("none"), "--proxy-secret-file").err().expect("missing").flag,
+            read_secret(&dir.path().join("none"), "--proxy-secret-file").expect_err("missing").flag,
             "--proxy-secret-file"
         );
     }

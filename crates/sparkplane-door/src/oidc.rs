@@ -415,7 +415,6 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,5 +470,4 @@ mod tests {
         assert!(!shown.contains("hunter2") && !shown.contains("cookie-key-cookie"), "{shown}");
         assert!(shown.contains("<redacted>") && shown.contains("https://login.example.com"), "{shown}");
     }
-
 }
