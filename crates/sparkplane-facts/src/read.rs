@@ -20,7 +20,7 @@ use sparkplane_eventlog::parse::{SparkEvent, parse_event};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
 use sparkplane_history::index::read_once;
 use sparkplane_history::pipeline::{BATCH_BYTES, summarize_and_replay_batches};
-use sparkplane_history::replay::AppDetail;
+use sparkplane_appstatus::replay::AppDetail;
 use sparkplane_workqueue::WorkQueue;
 
 /// One log as listed.

@@ -17,7 +17,7 @@ use arrow_schema::{Field, Schema};
 use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_analysis::fleet::FleetRecord;
 use sparkplane_eventlog::Outcome;
-use sparkplane_history::replay::{AppDetail, Executor, Job, Stage};
+use sparkplane_appstatus::replay::{AppDetail, Executor, Job, Stage};
 
 use crate::read::{AppFacts, ListedLog, SqlExecution};
 

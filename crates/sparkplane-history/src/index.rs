@@ -10,7 +10,7 @@
 //! details ([`Index::detail`]).
 //!
 //! Must not: shape API answers (that is [`crate::api`]), parse events itself
-//! (listing uses `sparkplane_eventlog`'s summary, detail [`crate::replay`]), or
+//! (listing uses `sparkplane_eventlog`'s summary, detail [`sparkplane_appstatus::replay`]), or
 //! fail the whole listing because one log is unreadable (it is skipped and its
 //! reason kept for the metrics and the log).
 //!
@@ -32,12 +32,12 @@ use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Read
 use sparkplane_workqueue::WorkQueue;
 
 use crate::api::{AttemptInfo, AttemptSnapshot, Catalog};
-use crate::insight::Insight;
+use sparkplane_appstatus::insight::Insight;
 use crate::persist::{self, Changes, PersistedIndex, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
 pub use crate::records::{Entry, EntryLog};
 use crate::records::{Record, Records};
-use crate::replay::AppDetail;
+use sparkplane_appstatus::replay::AppDetail;
 
 /// Counters for the metrics registry.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,17 +1,17 @@
 //! sparkplane's History Server: Spark's `/api/v1` REST API answered from event
 //! logs in a folder or under an object-store prefix.
 //!
-//! The pipeline is `index` → `replay` → `api`: [`index`] lists the location
+//! The pipeline is `index` → replay → `api`: [`index`] lists the location
 //! incrementally and keeps one small record per application attempt (built
-//! from `sparkplane_eventlog`'s `AppSummary`); [`replay`] folds one log into the
-//! jobs, stages, tasks and executors Spark's status store would hold, on
-//! demand, cached within a memory budget, with each stage's tasks kept
-//! compactly by [`tasks`], parsed on every core by [`pipeline`]; [`records`] holds
+//! from `sparkplane_eventlog`'s `AppSummary`); the replay into the jobs,
+//! stages, tasks and executors Spark's status store would hold is
+//! `sparkplane_appstatus`'s, run here on demand, parsed on every core by
+//! [`pipeline`] and cached within a memory budget; [`records`] holds
 //! the listing's records compactly; [`persist`] keeps the
 //! index's records on local disk across restarts; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the handler the one HTTP
 //! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
-//! formats and parses Spark's dates; [`insight`] is what the pages add from `analyze` and the timing; [`storage`] counts cached blocks; [`download`] streams the `logs` zip,
+//! formats and parses Spark's dates; [`download`] streams the `logs` zip,
 //! framed by [`zip`]. The Parquet facts export (`sparkplane history export`)
 //! is its own crate, `sparkplane-facts`, which reads each log through this
 //! crate's one pass ([`index::read_once`]).
@@ -19,17 +19,12 @@
 pub mod api;
 pub mod download;
 pub mod index;
-pub mod insight;
 pub mod metrics;
 pub mod page;
 pub mod persist;
 pub mod pipeline;
 pub mod records;
-pub mod replay;
 pub mod server;
-pub mod sql_executions;
-pub mod storage;
-pub mod tasks;
 pub mod time;
 pub mod ui;
 pub mod zip;
@@ -37,5 +32,4 @@ pub mod zip;
 pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};
 pub use index::{DEFAULT_CACHE_BYTES, Entry, EntryLog, Index, IndexStats, SkippedLog};
 pub use metrics::RequestStats;
-pub use replay::{AppDetail, DetailBuilder};
 pub use server::{DEFAULT_LISTEN, HistoryServer, ServeError, serve};

@@ -1,10 +1,10 @@
 //! Replaying one log on every core: lines are read on the calling thread into
 //! batches, the batches are parsed on worker threads
-//! ([`crate::replay::parse_line`], pure), and the parsed lines are folded in
+//! ([`sparkplane_appstatus::replay::parse_line`], pure), and the parsed lines are folded in
 //! log order on one thread ([`DetailBuilder`]), so reading, parsing and
 //! folding overlap. When the log is listed in the same pass, the listing's
 //! summary is folded on that thread too, in log order, from the same parse
-//! ([`crate::replay::parse_line_with_summary`]): each line is parsed once.
+//! ([`sparkplane_appstatus::replay::parse_line_with_summary`]): each line is parsed once.
 //!
 //! Owns: batching lines (with the file they came from and the reading
 //! warnings between them, for the summary), the bounded hand-over between the
@@ -12,7 +12,7 @@
 //! once, whatever the log's size), and putting parsed batches back in log order.
 //!
 //! Must not: open logs (lines come from the caller's `fill` closure), parse a
-//! line or fold an event itself (that is [`crate::replay`] and
+//! line or fold an event itself (that is [`sparkplane_appstatus::replay`] and
 //! `sparkplane_eventlog`'s `AppSummaryBuilder`).
 
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ use std::sync::mpsc::sync_channel;
 use sparkplane_eventlog::parse::SparkEvent;
 use sparkplane_eventlog::{AppSummaryBuilder, Warning};
 
-use crate::replay::{AppDetail, DetailBuilder, ParsedLine, SummaryLine, parse_line, parse_line_with_summary};
+use sparkplane_appstatus::replay::{AppDetail, DetailBuilder, ParsedLine, SummaryLine, parse_line, parse_line_with_summary};
 
 /// Bytes of line text a batch holds before it is handed to a worker. Each
 /// hand-over wakes a thread, and the reader, both workers and the folder share

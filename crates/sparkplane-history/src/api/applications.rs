@@ -397,7 +397,7 @@ mod tests {
 
     use super::*;
     use crate::api::respond;
-    use crate::replay::AppDetail;
+    use sparkplane_appstatus::replay::AppDetail;
 
     /// Many applications, some with several attempts, some running.
     struct Fleet(Vec<AttemptInfo>);

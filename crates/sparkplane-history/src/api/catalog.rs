@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::replay::AppDetail;
+use sparkplane_appstatus::replay::AppDetail;
 
 /// One application attempt in the listing (also the record the persisted
 /// index keeps of it, `persist::StoredEntry`, in its serde form).

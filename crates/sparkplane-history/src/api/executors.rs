@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::catalog::Catalog;
-use crate::replay::{AppDetail, EXECUTOR_METRIC_NAMES, Executor, PeakMetrics};
+use sparkplane_appstatus::replay::{AppDetail, EXECUTOR_METRIC_NAMES, Executor, PeakMetrics};
 use crate::time::format_gmt;
 
 /// Peak executor metrics by name, in Spark's order.

@@ -1,5 +1,5 @@
 //! Test fixtures of the API's answers: a catalog of one application
-//! replayed by [`crate::replay`] from lines written here, and the answer to
+//! replayed by [`sparkplane_appstatus::replay`] from lines written here, and the answer to
 //! a route of it as JSON.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{AttemptInfo, Catalog, respond};
-use crate::replay::{AppDetail, DetailBuilder};
+use sparkplane_appstatus::replay::{AppDetail, DetailBuilder};
 
 /// One application, replayed from `lines`, as the only attempt.
 pub(super) struct OneApp(pub(super) Arc<AppDetail>);

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::count;
-use crate::replay::Job;
+use sparkplane_appstatus::replay::Job;
 use crate::time::format_gmt;
 
 #[derive(Serialize)]

@@ -16,7 +16,7 @@
 //! Must not: do I/O, read the clock (the catalog says what time it is), or
 //! compute application figures itself beyond shaping them: listing data comes
 //! from the catalog (built from `sparkplane_eventlog`'s `AppSummary`), detail
-//! from [`crate::replay`].
+//! from [`sparkplane_appstatus::replay`].
 
 use serde::Serialize;
 

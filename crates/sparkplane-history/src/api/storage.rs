@@ -3,11 +3,11 @@
 //! and their partitions.
 //!
 //! Owns: those shapes. Must not: count blocks (the replay's
-//! `crate::storage` does).
+//! `sparkplane_appstatus::storage` does).
 
 use serde::Serialize;
 
-use crate::replay::{AppDetail, StoredRdd};
+use sparkplane_appstatus::replay::{AppDetail, StoredRdd};
 
 /// Spark's `RDDStorageInfo`.
 #[derive(Serialize)]

@@ -6,7 +6,7 @@
 //!
 //! Owns: those answers, Spark's scheduler delay and result-fetching time.
 //! Must not: hold tasks itself (the stage's compact task store does:
-//! `crate::tasks`).
+//! `sparkplane_appstatus::tasks`).
 
 use std::collections::BTreeMap;
 
@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::quantiles::{parse_quantiles, quantiles_of};
 use super::{Query, Response, json, not_found, unconvertible};
-use crate::replay::{Accumulable, AppDetail, Metrics, Stage, Task};
-use crate::tasks::TaskHead;
+use sparkplane_appstatus::replay::{Accumulable, AppDetail, Metrics, Stage, Task};
+use sparkplane_appstatus::tasks::TaskHead;
 use crate::time::format_gmt;
 
 pub(super) const TASK_STATUSES: &[&str] = &["RUNNING", "KILLED", "FAILED", "SUCCESS", "UNKNOWN"];
@@ -328,7 +328,7 @@ mod tests {
 
     use super::*;
     use crate::api::fixture::{OneApp, answer, task};
-    use crate::replay::DetailBuilder;
+    use sparkplane_appstatus::replay::DetailBuilder;
 
     /// Spark's History Server measures a task still running to its attempt's
     /// `lastUpdated` (`LiveTask.timeRunning(lastUpdateTime)`), not to the request.

@@ -1,5 +1,5 @@
 //! Test fixtures of the pages: a catalog of one application replayed by
-//! [`crate::replay`] from a log (a real Spark log from Spark's own History
+//! [`sparkplane_appstatus::replay`] from a log (a real Spark log from Spark's own History
 //! Server tests, or a small one written here with hostile text).
 
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use std::path::Path;
 use sparkplane_eventlog::{AppSummary, AppSummaryBuilder, Outcome};
 
 use crate::api::{AttemptInfo, Catalog};
-use crate::insight::Insight;
-use crate::replay::{AppDetail, DetailBuilder};
+use sparkplane_appstatus::insight::Insight;
+use sparkplane_appstatus::replay::{AppDetail, DetailBuilder};
 use crate::ui::AppFacts;
 
 /// One application as the only attempt of a catalog.

@@ -56,7 +56,7 @@ pub fn jobs_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
         }
         body.push_str("</tbody></table>");
     }
-    let stages: Vec<&crate::replay::Stage> = view.detail.stages.values().collect();
+    let stages: Vec<&sparkplane_appstatus::replay::Stage> = view.detail.stages.values().collect();
     body.push_str(&timeline::stage_timeline(view, &stages, view.catalog.now_ms()));
     Ok(Page::ok(Tab::Jobs, "Jobs", body))
 }
@@ -134,7 +134,7 @@ fn findings(view: &AppView) -> String {
 /// Why the application failed, as the model reads it: the first failed job
 /// and stage (each a link, the stage to its exception), the message, its root
 /// cause and kind.
-fn failure(view: &AppView, insight: &crate::insight::Insight) -> String {
+fn failure(view: &AppView, insight: &sparkplane_appstatus::insight::Insight) -> String {
     let Some(f) = insight.failure.as_ref() else { return String::new() };
     let job =
         format!("<a href=\"{}\">job {}</a>", esc_attr(&view.link(&format!("jobs/job/?id={}", f.job_id))), f.job_id);
@@ -209,7 +209,7 @@ pub fn job_page(view: &AppView, id: i64) -> Result<Page, Page> {
         all.as_array().into_iter().flatten().filter(|s| ids.contains(&int(s, "stageId"))).collect();
     body.push_str("<h3>Stages</h3>");
     body.push_str(&stages::stage_table(view, &of_job));
-    let attempts: Vec<&crate::replay::Stage> =
+    let attempts: Vec<&sparkplane_appstatus::replay::Stage> =
         view.detail.stages.values().filter(|s| ids.contains(&s.stage_id)).collect();
     body.push_str(&timeline::stage_timeline(view, &attempts, view.catalog.now_ms()));
     Ok(Page::ok(Tab::Jobs, format!("Job {id}"), body))

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use sparkplane_eventlog::Outcome;
 
 use crate::api::{AttemptInfo, Catalog};
-use crate::replay::AppDetail;
+use sparkplane_appstatus::replay::AppDetail;
 
 pub mod environment;
 pub mod executors;
@@ -202,7 +202,7 @@ impl Params {
 
 /// What the application list knows of an attempt beyond the replay: its
 /// outcome, team and cost (the findings, critical path and failure cause come
-/// with the replayed detail, [`crate::insight::Insight`]).
+/// with the replayed detail, [`sparkplane_appstatus::insight::Insight`]).
 #[derive(Debug, Clone)]
 pub struct AppFacts {
     pub outcome: Outcome,

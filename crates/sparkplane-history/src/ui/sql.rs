@@ -14,12 +14,12 @@
 //! hidden and the browser never parses more than a bounded page.
 //!
 //! Must not: read logs (the plans and metric totals come from the one replay
-//! model, [`crate::sql_executions`]), or compute a figure another page shows
+//! model, [`sparkplane_appstatus::sql_executions`]), or compute a figure another page shows
 //! differently. Numbers carry their raw value in `data-v`, as every page does.
 
 use std::fmt::Write;
 
-use crate::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
+use sparkplane_appstatus::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
 use crate::ui::{AppView, Page, Params, Tab, date, duration, esc, esc_attr, num};
 
 /// The most operators the graph draws; the table lists every one.

@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::tasks::{Task, TaskHead};
+use sparkplane_appstatus::tasks::{Task, TaskHead};
 use crate::ui::{
     AppView, Page, Params, Tab, api_date, bytes_cell, count_cell, duration, esc, esc_attr, int, log_link, log_links,
     ms_cell, pager, progress, text,
@@ -207,7 +207,7 @@ fn stage_facts(view: &AppView, s: &Value) -> String {
 /// exception, the root cause and kind sparkplane read from it when it failed
 /// the application, each failed task's error (linked to its row, failed tasks
 /// first), and the driver's log as the log store or Spark kept it.
-fn failure(view: &AppView, stage: &crate::replay::Stage, s: &Value) -> Result<String, Page> {
+fn failure(view: &AppView, stage: &sparkplane_appstatus::replay::Stage, s: &Value) -> Result<String, Page> {
     let mut out = String::from("<h3 id=\"failure\">Failure</h3>");
     if let Some(reason) = s.get("failureReason").and_then(Value::as_str) {
         let _ = write!(out, "<pre class=\"FAILED\">{}</pre>", esc(reason));
@@ -224,7 +224,7 @@ fn failure(view: &AppView, stage: &crate::replay::Stage, s: &Value) -> Result<St
             esc(root)
         );
     }
-    let failed: Vec<crate::tasks::Task> = stage.tasks.with_status("FAILED");
+    let failed: Vec<sparkplane_appstatus::tasks::Task> = stage.tasks.with_status("FAILED");
     if !failed.is_empty() {
         let _ = write!(out, "<p>Failed task attempts ({}):</p><ul class=\"failed-tasks\">", failed.len());
         for t in failed.iter().take(MAX_FAILED_SHOWN) {
@@ -342,7 +342,7 @@ fn summary(view: &AppView, id: i64, attempt: i64) -> Result<String, Page> {
 }
 
 /// The stage's figures per executor (Spark's "Aggregated metrics by executor"), as the API's `executorSummary`.
-fn by_executor(stage: &crate::replay::Stage) -> String {
+fn by_executor(stage: &sparkplane_appstatus::replay::Stage) -> String {
     if stage.executor_summary.is_empty() {
         return String::new();
     }
@@ -402,7 +402,7 @@ const COLUMNS: [&str; 13] = [
 
 /// The order of `column` (a [`COLUMNS`] name); ties by task id.
 fn compare(column: &str, a: &Task, b: &Task) -> Ordering {
-    let metric = |t: &Task, f: fn(&crate::tasks::Metrics) -> i64| t.metrics.as_ref().map_or(-1, f);
+    let metric = |t: &Task, f: fn(&sparkplane_appstatus::tasks::Metrics) -> i64| t.metrics.as_ref().map_or(-1, f);
     let by = match column {
         "GC Time" => metric(a, |m| m.jvm_gc_time).cmp(&metric(b, |m| m.jvm_gc_time)),
         "Input Size" => metric(a, |m| m.input_bytes).cmp(&metric(b, |m| m.input_bytes)),
@@ -435,7 +435,7 @@ fn compare_heads(column: &str, a: &TaskHead, b: &TaskHead) -> Option<Ordering> {
 /// many tasks there are. Only the shown page needs its order: it is
 /// selected, then sorted. A column the heads hold is picked from the heads;
 /// a metric column from the tasks decoded without their accumulator updates.
-fn page_ids(stage: &crate::replay::Stage, column: &str, desc: bool, offset: usize, size: usize) -> (Vec<i64>, usize) {
+fn page_ids(stage: &sparkplane_appstatus::replay::Stage, column: &str, desc: bool, offset: usize, size: usize) -> (Vec<i64>, usize) {
     fn pick<T>(mut order: Vec<T>, offset: usize, size: usize, cmp: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
         let total = order.len();
         let end = offset.saturating_add(size).min(total);
@@ -460,7 +460,7 @@ fn page_ids(stage: &crate::replay::Stage, column: &str, desc: bool, offset: usiz
 }
 
 /// The task table: sorted by `task.sort` (descending with `task.desc=true`), one page of `task.pageSize`.
-fn task_table(view: &AppView, stage: &crate::replay::Stage, params: &Params) -> Result<String, Page> {
+fn task_table(view: &AppView, stage: &sparkplane_appstatus::replay::Stage, params: &Params) -> Result<String, Page> {
     let column = params.get("task.sort").unwrap_or("Index");
     if !COLUMNS.contains(&column) {
         return Err(

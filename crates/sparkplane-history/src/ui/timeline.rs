@@ -1,7 +1,7 @@
 //! The stage timeline of the jobs page and a job's page: one bar per stage
 //! attempt from submission to completion, on a shared time axis, with the
 //! stages on the critical path (`sparkplane_eventlog::timing`, carried by the
-//! detail's [`crate::insight::Insight`]) marked and named, and sparkplane's
+//! detail's [`sparkplane_appstatus::insight::Insight`]) marked and named, and sparkplane's
 //! reading of the timing beside it (critical path, ideal run time, driver-only
 //! time). Each bar is a link to its stage's page, reachable by keyboard.
 //!
@@ -12,7 +12,7 @@
 
 use std::fmt::Write;
 
-use crate::replay::Stage;
+use sparkplane_appstatus::replay::Stage;
 use crate::ui::{AppView, duration, esc, esc_attr};
 
 /// The most stage attempts the timeline draws.
