@@ -3,7 +3,9 @@
 //! Owns: listing a log location incrementally ([`Index::refresh`]: one listing,
 //! then only new or changed logs — by size, modification time and parts — are
 //! summarised again; vanished ones are dropped), one small listing record per
-//! log whose size does not grow with the log's task count (ADR 0016), the
+//! log whose size does not grow with the log's task count (ADR 0016) and
+//! points to its application's access facts (read from its Spark properties
+//! and user by `sparkplane_access`, each distinct one kept once), the
 //! warnings of logs read only in part, the logs left out and why (kept until
 //! they change, so a broken log is neither re-read nor re-counted on every
 //! rescan), and a byte-budgeted cache of replayed
@@ -27,6 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use sparkplane_access::AppFacts;
 use sparkplane_analysis::cost::{PriceSheet, app_cost};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
 use sparkplane_workqueue::WorkQueue;
@@ -36,7 +39,7 @@ use sparkplane_appstatus::insight::Insight;
 use crate::persist::{self, Changes, PersistedIndex, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
 pub use crate::records::{Entry, EntryLog};
-use crate::records::{Record, Records};
+use crate::records::{FactsTable, Record, Records};
 use sparkplane_appstatus::replay::AppDetail;
 
 /// Counters for the metrics registry.
@@ -117,6 +120,8 @@ pub struct Index {
     /// The location as the user reads it (`source.describe()`, said once).
     root: String,
     records: Mutex<Records>,
+    /// The records' access facts, each distinct one kept once.
+    facts: FactsTable,
     skipped_logs: Mutex<BTreeMap<String, SkippedLog>>,
     stats: Mutex<IndexStats>,
     cache: Mutex<Cache>,
@@ -183,6 +188,7 @@ impl Index {
             root: source.describe(),
             source,
             records: Mutex::new(Records::default()),
+            facts: FactsTable::default(),
             skipped_logs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(IndexStats::default()),
             cache: Mutex::new(Cache { budget: cache_bytes, used: 0, tick: 0, entries: BTreeMap::new() }),
@@ -201,8 +207,12 @@ impl Index {
     /// know: a store rebuilt (corrupt, another format version or location) or
     /// not used (in use, unwritable); the server runs either way.
     pub fn with_persisted(source: LogSource, cache_bytes: u64, dir: &Path) -> (Index, Vec<String>) {
-        let opened = persist::open(dir, &source.describe(), |name, stored| Some(Record::restored(name, &stored)));
+        let facts = FactsTable::default();
+        let opened = persist::open(dir, &source.describe(), |name, stored| {
+            Some(Record::restored(name, &stored, facts.stored(stored.facts).ok()?))
+        });
         let mut index = Index::new(source, cache_bytes);
+        index.facts = facts;
         let records = Records::new(opened.restored.entries);
         let skipped: BTreeMap<String, SkippedLog> =
             opened.restored.skipped.into_iter().filter_map(|(name, stored)| restored_skip(name, stored)).collect();
@@ -325,6 +335,7 @@ impl Index {
             }
             let now_left_out: Vec<String> = newly_skipped.iter().map(|(name, _)| name.clone()).collect();
             records.update(fresh, &now_left_out);
+            self.facts.prune();
             if self.store.is_some() {
                 for name in gone {
                     unwritten.logs.insert(name, None);
@@ -428,6 +439,11 @@ impl Index {
             self.records.lock().unwrap_or_else(|p| p.into_inner()).mark_stored();
         }
         written
+    }
+
+    /// What `read` makes of the records as they are now.
+    pub(crate) fn with_records<T>(&self, read: impl FnOnce(&Records) -> T) -> T {
+        read(&self.records.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Every indexed log, in name order.
@@ -557,7 +573,7 @@ impl Index {
             // The record needs the application's ids, times, outcome, attribution and cost, not its tasks.
             log.summarize_for_listing()
         };
-        listed(&self.root, log, summary, read_at)
+        listed(&self.root, &self.facts, log, summary, read_at)
     }
 
     /// Lists `logs` on every core ([`Index::listing_of`] each): their records,
@@ -604,13 +620,21 @@ impl Index {
     }
 }
 
-fn listed(root: &str, log: &AppLog, summary: Result<AppSummary, ReadError>, read_at_ms: i64) -> Listed {
+fn listed(
+    root: &str,
+    facts: &FactsTable,
+    log: &AppLog,
+    summary: Result<AppSummary, ReadError>,
+    read_at_ms: i64,
+) -> Listed {
     match summary {
         Ok(summary) if summary.start_time_ms.is_some() => {
             // Reading problems only (they name their file); the cost model's notes are not about the log.
             let warnings: Vec<String> =
                 summary.warnings.iter().filter(|w| w.file.is_some()).take(5).map(|w| w.message.clone()).collect();
             let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
+            let properties = summary.config.properties.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let facts = facts.of(AppFacts::from_properties(summary.user.as_deref(), properties));
             Listed::Record(Record::of(Entry {
                 attempt: attempt_of(&summary, log, read_at_ms),
                 outcome: summary.outcome,
@@ -618,6 +642,7 @@ fn listed(root: &str, log: &AppLog, summary: Result<AppSummary, ReadError>, read
                 cost_usd: cost.cost,
                 warnings,
                 log: EntryLog::Listed(log.clone()),
+                facts,
             }))
         }
         Ok(summary) => {

@@ -2,11 +2,15 @@
 //! what a restarted index answers before it lists, what its catch-up reads again,
 //! and what happens to a store it cannot use.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::persist::FILE_NAME;
+use crate::persist::{FILE_NAME, StoredEntry};
+use crate::viewed::Viewed;
+use sparkplane_access::rules::TeamAccess;
+use sparkplane_access::{AccessRules, Identity, Viewer};
 use sparkplane_eventlog::Outcome;
 
 fn start_line(app: &str) -> String {
@@ -195,6 +199,110 @@ fn a_store_of_another_format_version_is_rebuilt_with_a_warning() {
              rebuilt from the logs",
             file.display(),
             persist::FORMAT_VERSION
+        )]
+    );
+    assert_rebuilt(index, &logs, &store);
+}
+
+/// A finished log of `app`, run by `ann` with `team`'s driver label and shared with `vic` by Spark's view ACL.
+fn team_log(app: &str, team: &str) -> String {
+    let properties =
+        format!("{{\"spark.kubernetes.driver.label.sparkplane.dev/team\":\"{team}\",\"spark.ui.view.acls\":\"vic\"}}");
+    start_line(app).replace("\"User\":\"u\"", "\"User\":\"ann\"")
+        + &format!("{{\"Event\":\"SparkListenerEnvironmentUpdate\",\"Spark Properties\":{properties}}}\n")
+        + END_LINE
+}
+
+#[test]
+fn access_facts_survive_a_restart_shared_as_they_were_listed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (dir.path().join("logs"), dir.path().join("index"));
+    std::fs::create_dir(&logs).expect("mkdir");
+    for (app, team) in [("app-1", "team-a"), ("app-2", "team-a"), ("app-3", "team-b")] {
+        std::fs::write(logs.join(app), team_log(app, team)).expect("write");
+    }
+    let facts_of = |index: &Index| -> Vec<(String, sparkplane_access::AppFacts)> {
+        index.entries().into_iter().map(|e| (e.attempt.app_id, e.facts.facts.clone())).collect()
+    };
+    let (index, _) = open(&logs, &store);
+    index.refresh().expect("lists");
+    let listed = facts_of(&index);
+    let first = &listed[0].1;
+    assert_eq!((first.team.as_deref(), first.owner.as_deref()), (Some("team-a"), Some("ann")));
+    assert_eq!(first.view.users, BTreeSet::from(["vic".to_owned()]));
+    drop(index);
+
+    // Without the logs, only the store can say whose each application is.
+    std::fs::rename(&logs, dir.path().join("away")).expect("rename");
+    let (index, warnings) = open(&logs, &store);
+    assert!(warnings.is_empty() && index.restored_pending(), "{warnings:?}");
+    assert_eq!(facts_of(&index), listed);
+    let entries = index.entries();
+    assert!(Arc::ptr_eq(&entries[0].facts, &entries[1].facts), "equal facts are kept once after a restart too");
+    assert!(!Arc::ptr_eq(&entries[0].facts, &entries[2].facts));
+    // A team's user sees its applications before any log is read again.
+    let team_a = TeamAccess {
+        team: "team-a".to_owned(),
+        namespace: "ns-a".to_owned(),
+        change: BTreeSet::from(["a-dev".to_owned()]),
+        view: BTreeSet::new(),
+    };
+    let rules = AccessRules { teams: vec![team_a], ..AccessRules::default() };
+    let amy = Viewer::Person(Identity::new("amy", ["a-dev"]));
+    let seen: Vec<String> = Viewed::new(&index, &rules, &amy).attempts().into_iter().map(|a| a.app_id).collect();
+    assert_eq!(seen, ["app-1", "app-2"]);
+}
+
+#[test]
+fn a_store_written_before_access_facts_is_relisted_not_misread() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (logs, store) = (fleet(dir.path()), dir.path().join("index"));
+    // A version-3 store, as the release before access facts wrote it: each record ends with its warnings.
+    let facts = persist::encode_facts(&sparkplane_access::AppFacts::default());
+    let record = StoredEntry {
+        size: 10,
+        modified_ms: Some(5),
+        fingerprint: 7,
+        app_id: "app-1",
+        attempt_id: None,
+        name: "app-1",
+        start_ms: 1_700_000_000_000,
+        end_ms: 1_700_000_060_000,
+        last_updated_ms: 5,
+        user: "u",
+        completed: true,
+        spark_version: "4.1.0",
+        outcome: Outcome::Succeeded,
+        team: Some("team-a"),
+        cost_usd: 0.5,
+        warnings: Vec::new(),
+        facts: &facts,
+    };
+    let mut version_3 = Vec::new();
+    record.encode(&mut version_3);
+    version_3.truncate(version_3.len() - 4 - facts.len());
+    assert!(StoredEntry::decode(&version_3).is_err(), "a record without facts does not read as one with none");
+    let file = store.join(FILE_NAME);
+    std::fs::create_dir_all(&store).expect("mkdir");
+    {
+        let db = redb::Database::create(&file).expect("create");
+        let txn = db.begin_write().expect("txn");
+        {
+            let mut meta = txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta")).expect("meta");
+            meta.insert("format_version", "3".as_bytes()).expect("insert");
+            meta.insert("location", LogSource::Local(logs.clone()).describe().as_bytes()).expect("insert");
+            let mut apps = txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("apps")).expect("apps");
+            apps.insert(logs.join("app-1").display().to_string().as_str(), version_3.as_slice()).expect("insert");
+        }
+        txn.commit().expect("commit");
+    }
+    let (index, warnings) = open(&logs, &store);
+    assert_eq!(
+        warnings,
+        [format!(
+            "the persisted index {} was written in format version \"3\", this sparkplane reads version 4; it is \
+             rebuilt from the logs",
+            file.display()
         )]
     );
     assert_rebuilt(index, &logs, &store);

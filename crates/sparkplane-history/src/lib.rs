@@ -10,7 +10,10 @@
 //! the listing's records compactly; [`persist`] keeps the
 //! index's records on local disk across restarts; [`api`] is a pure function from a
 //! request to Spark's JSON answer. [`server`] is the handler the one HTTP
-//! scaffold (`sparkplane_http`) serves, and the rescans; [`time`]
+//! scaffold (`sparkplane_http`) serves, and the rescans; every answer it
+//! gives is made from [`viewed`], the index as the request's viewer sees it
+//! (each record keeps its application's access facts, and an application
+//! the viewer may not see answers as an unknown one, ADR 0090); [`time`]
 //! formats and parses Spark's dates; [`download`] streams the `logs` zip,
 //! framed by [`zip`]. The Parquet facts export (`sparkplane history export`)
 //! is its own crate, `sparkplane-facts`, which reads each log through this
@@ -27,9 +30,11 @@ pub mod records;
 pub mod server;
 pub mod time;
 pub mod ui;
+pub mod viewed;
 pub mod zip;
 
 pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};
 pub use index::{DEFAULT_CACHE_BYTES, Entry, EntryLog, Index, IndexStats, SkippedLog};
 pub use metrics::RequestStats;
-pub use server::{DEFAULT_LISTEN, HistoryServer, ServeError, serve};
+pub use server::{Admit, DEFAULT_LISTEN, Gate, HistoryServer, ServeError, serve, serve_with};
+pub use viewed::Viewed;

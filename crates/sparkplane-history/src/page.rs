@@ -9,8 +9,9 @@
 //!
 //! Owns: the page's HTML (self-contained: inline CSS, a plain GET form, no
 //! script and no external request). Must not: compute figures (entries come
-//! from the index; the report is `sparkplane_analysis::report_html`) or put
-//! unescaped log text in the page.
+//! from the index, only those the viewer sees, [`crate::viewed`]: the counts,
+//! search, pages and team choices are theirs alone; the report is
+//! `sparkplane_analysis::report_html`) or put unescaped log text in the page.
 
 use std::fmt::Write;
 
@@ -276,6 +277,7 @@ mod tests {
                 team: None,
                 cost_usd: 0.0,
                 warnings: Vec::new(),
+                facts: crate::records::FactsTable::default().of(sparkplane_access::AppFacts::default()),
             })
             .collect()
     }

@@ -6,7 +6,9 @@
 //! Owns: the store's file (`index.redb` in the index folder) and its format
 //! version, the default folder (under the user's cache folder, keyed by the
 //! location), the record of one log (its key — name, size, modification time,
-//! fingerprint — and what the listing keeps of it), reading every record at
+//! fingerprint — and what the listing keeps of it, its application's access
+//! facts included: a restarted server shows each team its applications before
+//! it reads a log again), reading every record at
 //! start and writing each refresh's changes in one transaction. A store that
 //! cannot be read (corrupt, another format version, another location) is set
 //! aside and rebuilt from the logs with a warning; one that cannot be opened at
@@ -21,6 +23,8 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sparkplane_access::AppFacts;
+use sparkplane_access::app::Acl;
 use sparkplane_eventlog::Outcome;
 
 /// The version of the records and tables written here. A store of another
@@ -29,7 +33,9 @@ use sparkplane_eventlog::Outcome;
 /// Version 2: a record held the API's `AttemptInfo` whole, as JSON (version 1
 /// repeated its fields). Version 3: a record is [`StoredEntry::encode`]'s
 /// compact binary layout, read without a copy of its texts (ADR 0066, third addendum).
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4: a record ends with its application's access facts ([`encode_facts`], ADR 0090):
+/// a store of version 3 holds none, so it is rebuilt rather than restored with every application hidden.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The store's file name inside the index folder.
 pub const FILE_NAME: &str = "index.redb";
@@ -75,6 +81,8 @@ pub struct StoredEntry<'a> {
     pub team: Option<&'a str>,
     pub cost_usd: f64,
     pub warnings: Vec<&'a str>,
+    /// What the access decision reads of the application, as [`encode_facts`] writes it.
+    pub facts: &'a [u8],
 }
 
 const COMPLETED: u8 = 1;
@@ -93,7 +101,8 @@ impl<'a> StoredEntry<'a> {
     /// (0 succeeded, 1 failed, 2 incomplete); then the application id, attempt
     /// id, name, user, Spark version and team, each a 4-byte length and its
     /// UTF-8 bytes (an absent one empty); then the count of warnings (4 bytes)
-    /// and each as a text. Appended to `out`.
+    /// and each as a text; then the access facts' bytes, as a text is (a
+    /// 4-byte length first). Appended to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let mut flags = 0;
         for (set, flag) in [
@@ -134,11 +143,12 @@ impl<'a> StoredEntry<'a> {
         for warning in &self.warnings {
             put_text(out, warning);
         }
+        put_bytes(out, self.facts);
     }
 
     /// A record [`StoredEntry::encode`] wrote, its texts borrowed from `bytes`;
     /// what is wrong when `bytes` is not one (cut short, bytes left over, an
-    /// unknown outcome, a text that is not UTF-8).
+    /// unknown outcome, a text that is not UTF-8, access facts that are not [`encode_facts`]'s).
     pub fn decode(bytes: &'a [u8]) -> Result<StoredEntry<'a>, String> {
         let mut at = Reader { bytes, at: 0 };
         let fixed = at.take(FIXED)?;
@@ -165,6 +175,8 @@ impl<'a> StoredEntry<'a> {
         for _ in 0..count {
             warnings.push(at.text()?);
         }
+        let facts = at.bytes()?;
+        fact_texts(facts).map_err(|e| format!("access facts {e}"))?;
         if at.at != bytes.len() {
             return Err(format!("{} bytes after the record", bytes.len() - at.at));
         }
@@ -185,13 +197,65 @@ impl<'a> StoredEntry<'a> {
             team: (flags & HAS_TEAM != 0).then_some(team),
             cost_usd: f64::from_bits(u64::from_le_bytes(word(6))),
             warnings,
+            facts,
         })
     }
 }
 
 fn put_text(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
+    put_bytes(out, text.as_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// An application's access facts (ADR 0090) as a record keeps them: its
+/// team, namespace and owner, then its view, modify and admin ACLs' users and
+/// groups, each list joined by commas as Spark writes it (an entry holds none),
+/// each a text as [`StoredEntry::encode`] writes one, an absent one empty.
+/// Equal facts are equal bytes: the index shares them by these.
+pub fn encode_facts(facts: &AppFacts) -> Vec<u8> {
+    let AppFacts { team, namespace, owner, view, modify, admin } = facts;
+    let mut out = Vec::new();
+    for one in [team, namespace, owner] {
+        put_text(&mut out, one.as_deref().unwrap_or_default());
+    }
+    for list in [&view.users, &view.groups, &modify.users, &modify.groups, &admin.users, &admin.groups] {
+        put_text(&mut out, &list.iter().map(String::as_str).collect::<Vec<_>>().join(","));
+    }
+    out
+}
+
+/// The facts [`encode_facts`] wrote; what is wrong when `bytes` are not theirs.
+pub fn decode_facts(bytes: &[u8]) -> Result<AppFacts, String> {
+    let [team, namespace, owner, view_users, view_groups, modify_users, modify_groups, admin_users, admin_groups] =
+        fact_texts(bytes)?;
+    let one = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    let list = |text: &str| text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let acl = |users, groups| Acl { users: list(users), groups: list(groups) };
+    Ok(AppFacts {
+        team: one(team),
+        namespace: one(namespace),
+        owner: one(owner),
+        view: acl(view_users, view_groups),
+        modify: acl(modify_users, modify_groups),
+        admin: acl(admin_users, admin_groups),
+    })
+}
+
+/// The nine texts of [`encode_facts`], borrowed.
+fn fact_texts(bytes: &[u8]) -> Result<[&str; 9], String> {
+    let mut at = Reader { bytes, at: 0 };
+    let mut texts = [""; 9];
+    for text in &mut texts {
+        *text = at.text()?;
+    }
+    match bytes.len() - at.at {
+        0 => Ok(texts),
+        left => Err(format!("with {left} bytes after them")),
+    }
 }
 
 /// Reads a record's bytes in order; every read is bounded by what is left.
@@ -215,10 +279,14 @@ impl<'a> Reader<'a> {
         usize::try_from(u32::from_le_bytes(four)).map_err(|e| e.to_string())
     }
 
-    fn text(&mut self) -> Result<&'a str, String> {
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
         let len = self.number()?;
-        let at = self.at;
-        std::str::from_utf8(self.take(len)?).map_err(|e| format!("a text at byte {at} that is not UTF-8 ({e})"))
+        self.take(len)
+    }
+
+    fn text(&mut self) -> Result<&'a str, String> {
+        let at = self.at + 4;
+        std::str::from_utf8(self.bytes()?).map_err(|e| format!("a text at byte {at} that is not UTF-8 ({e})"))
     }
 }
 
@@ -566,6 +634,9 @@ impl PersistedIndex {
 mod tests {
     use super::*;
 
+    /// [`encode_facts`] of no facts: nine empty texts.
+    const NO_FACTS: &[u8] = &[0; 36];
+
     fn entry(app: &'static str) -> StoredEntry<'static> {
         StoredEntry {
             size: 10,
@@ -584,6 +655,7 @@ mod tests {
             team: Some("t"),
             cost_usd: 0.5,
             warnings: vec![],
+            facts: NO_FACTS,
         }
     }
 
@@ -653,8 +725,10 @@ mod tests {
         }
         let bytes = encoded(&entry("app-1"));
         assert_eq!(StoredEntry::decode(&bytes[..10]), Err("cut short at byte 0 of 10".to_owned()));
+        // Cut in the last field, the access facts' bytes, which start `NO_FACTS.len()` before the end.
         let cut = bytes.len() - 3;
-        assert_eq!(StoredEntry::decode(&bytes[..cut]), Err(format!("cut short at byte {} of {cut}", cut - 1)));
+        let facts_start = bytes.len() - NO_FACTS.len();
+        assert_eq!(StoredEntry::decode(&bytes[..cut]), Err(format!("cut short at byte {facts_start} of {cut}")));
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(StoredEntry::decode(&longer), Err("1 bytes after the record".to_owned()));
@@ -669,6 +743,34 @@ mod tests {
         let mut huge = bytes;
         huge[FIXED..FIXED + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(StoredEntry::decode(&huge), Err(format!("cut short at byte {} of {}", FIXED + 4, huge.len())));
+    }
+
+    #[test]
+    fn access_facts_decode_to_what_was_encoded_and_bad_ones_make_the_record_unreadable() {
+        assert_eq!(encode_facts(&AppFacts::default()), NO_FACTS);
+        let properties = [
+            ("spark.kubernetes.driver.label.sparkplane.dev/team", "team-a"),
+            ("spark.kubernetes.namespace", "ns-a"),
+            ("spark.ui.view.acls", "vic, ü"),
+            ("spark.ui.view.acls.groups", "auditors"),
+            ("spark.modify.acls", "*"),
+            ("spark.admin.acls.groups", "sre,ops"),
+        ];
+        let full = AppFacts::from_properties(Some("ann"), properties);
+        for facts in [AppFacts::default(), full.clone()] {
+            assert_eq!(decode_facts(&encode_facts(&facts)), Ok(facts));
+        }
+        let bytes = encode_facts(&full);
+        let record = StoredEntry { facts: &bytes, ..entry("a") };
+        assert_eq!(StoredEntry::decode(&encoded(&record)), Ok(record.clone()));
+        // Cut in the last text ("ops,sre"), whose 7 bytes start 6 before the cut's end.
+        let cut = &bytes[..bytes.len() - 1];
+        assert_eq!(
+            StoredEntry::decode(&encoded(&StoredEntry { facts: cut, ..entry("a") })),
+            Err(format!("access facts cut short at byte {} of {}", cut.len() - 6, cut.len()))
+        );
+        let longer = [bytes.as_slice(), &[0]].concat();
+        assert_eq!(decode_facts(&longer), Err("with 1 bytes after them".to_owned()));
     }
 
     #[test]

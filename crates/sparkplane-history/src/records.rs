@@ -5,22 +5,77 @@
 //!
 //! Owns: [`Record`] (one listed log: its name, the application's ids, name,
 //! user, Spark version and team joined in one string; its times, outcome and
-//! cost; the log's size, modification time and fingerprint; and only for a log
+//! cost; the log's size, modification time and fingerprint; a pointer to its
+//! application's [`AccessFacts`], shared with every record of the same ones
+//! through the index's [`FactsTable`]; and only for a log
 //! that cannot be opened again from its name alone — an object in object
 //! storage, a local path that is not UTF-8 — the listed log itself), the
 //! [`Records`] of a location in log-name order (found by binary search), and
 //! the views built from a record on demand: the API's `AttemptInfo`, the
-//! index's `Entry`, the persisted index's `StoredEntry` (borrowed from it).
+//! index's `Entry`, the persisted index's `StoredEntry` (borrowed from it), the
+//! records one viewer may see ([`VisibleSnapshot`]).
 //!
 //! Must not: read logs, decide which logs changed (the `index` module does),
 //! or answer requests.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use sparkplane_access::AppFacts;
 use sparkplane_eventlog::{AppLog, Outcome};
 
 use crate::api::{AttemptInfo, AttemptSnapshot, AttemptView};
-use crate::persist::{LogKey, StoredEntry};
+use crate::persist::{LogKey, StoredEntry, decode_facts, encode_facts};
+
+/// What the access decision reads of an application (ADR 0090), shared by
+/// every record with the same: a fleet's applications have few distinct ones
+/// (a team, its namespace, the users that ran them), so each record holds a
+/// pointer, and a request decides once per distinct facts, not per record.
+#[derive(Debug)]
+pub struct AccessFacts {
+    pub facts: AppFacts,
+    /// As the persisted index keeps them ([`encode_facts`]): also what they are shared by.
+    bytes: Box<[u8]>,
+}
+
+/// The distinct [`AccessFacts`] of an index's records, each kept once.
+#[derive(Debug, Default)]
+pub struct FactsTable(Mutex<HashMap<Box<[u8]>, Arc<AccessFacts>>>);
+
+impl FactsTable {
+    /// The shared facts equal to `facts`.
+    pub fn of(&self, facts: AppFacts) -> Arc<AccessFacts> {
+        let Ok(shared) = self.shared::<Infallible>(&encode_facts(&facts), || Ok(facts));
+        shared
+    }
+
+    /// The shared facts a record of the persisted index holds; what is wrong when they are not [`encode_facts`]'s.
+    pub fn stored(&self, bytes: &[u8]) -> Result<Arc<AccessFacts>, String> {
+        self.shared(bytes, || decode_facts(bytes))
+    }
+
+    fn shared<E>(&self, bytes: &[u8], make: impl FnOnce() -> Result<AppFacts, E>) -> Result<Arc<AccessFacts>, E> {
+        let mut table = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = table.get(bytes) {
+            return Ok(Arc::clone(shared));
+        }
+        let shared = Arc::new(AccessFacts { facts: make()?, bytes: bytes.into() });
+        table.insert(bytes.into(), Arc::clone(&shared));
+        Ok(shared)
+    }
+
+    /// Forgets the facts no record holds any more.
+    pub fn prune(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).retain(|_, shared| Arc::strong_count(shared) > 1);
+    }
+
+    /// How many distinct facts are kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
 
 /// The log behind an [`Entry`]: as listed, or only its key, restored from the
 /// persisted index and not listed since the restart (its detail cannot be read until it is).
@@ -60,6 +115,8 @@ pub struct Entry {
     pub cost_usd: f64,
     /// Reading problems (a corrupt line, a cut-off tail), first few only.
     pub warnings: Vec<String>,
+    /// What the access decision reads of the application.
+    pub facts: Arc<AccessFacts>,
 }
 
 /// The texts of a record, in this order, joined.
@@ -95,6 +152,7 @@ pub struct Record {
     size: u64,
     modified_ms: Option<i64>,
     fingerprint: u64,
+    facts: Arc<AccessFacts>,
     /// The listed log when [`AppLog::local`] cannot give it back, and reading warnings: rare, so boxed.
     extra: Option<Box<Extra>>,
 }
@@ -147,13 +205,15 @@ impl Record {
             size,
             modified_ms,
             fingerprint,
+            facts: entry.facts,
             extra,
         }
     }
 
     /// The record of the log `name` as the persisted index kept it, restored
-    /// (not listed since the start): its texts copied once, into the record.
-    pub fn restored(name: &str, stored: &StoredEntry<'_>) -> Record {
+    /// (not listed since the start): its texts copied once, into the record,
+    /// and its access facts, shared (`facts`, from its `stored.facts`).
+    pub fn restored(name: &str, stored: &StoredEntry<'_>, facts: Arc<AccessFacts>) -> Record {
         let (texts, ends) = joined([
             name,
             stored.app_id,
@@ -178,6 +238,7 @@ impl Record {
             size: stored.size,
             modified_ms: stored.modified_ms,
             fingerprint: stored.fingerprint,
+            facts,
             extra,
         }
     }
@@ -201,6 +262,11 @@ impl Record {
     /// The attempt id.
     pub fn attempt_id(&self) -> Option<&str> {
         (self.flags & HAS_ATTEMPT != 0).then(|| self.text(ATTEMPT_ID))
+    }
+
+    /// What the access decision reads of the application, shared.
+    pub fn facts(&self) -> &Arc<AccessFacts> {
+        &self.facts
     }
 
     /// Reading problems of the log (a corrupt line, a cut-off tail), first few only.
@@ -272,6 +338,7 @@ impl Record {
             team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM).to_owned()),
             cost_usd: self.cost_usd,
             warnings: self.warnings().to_vec(),
+            facts: Arc::clone(&self.facts),
         }
     }
 
@@ -307,6 +374,7 @@ impl Record {
             team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM)),
             cost_usd: self.cost_usd,
             warnings: self.warnings().iter().map(String::as_str).collect(),
+            facts: &self.facts.bytes,
         }
     }
 }
@@ -362,7 +430,29 @@ impl AttemptSnapshot for RecordSnapshot {
     }
 }
 
+/// The records one viewer may see, at one moment: the shared list and where the seen ones are in it.
+pub struct VisibleSnapshot {
+    all: Arc<Vec<Record>>,
+    seen: Vec<u32>,
+}
+
+impl AttemptSnapshot for VisibleSnapshot {
+    fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    fn attempt(&self, at: usize) -> AttemptView<'_> {
+        self.all[self.seen[at] as usize].view()
+    }
+}
+
 impl Records {
+    /// The records `sees` accepts, as they are now, sharing the list (their positions are copied, not they).
+    pub fn snapshot_where(&self, mut sees: impl FnMut(&Record) -> bool) -> VisibleSnapshot {
+        let seen = self.sorted.iter().zip(0u32..).filter(|&(r, _)| sees(r)).map(|(_, at)| at).collect();
+        VisibleSnapshot { all: Arc::clone(&self.sorted), seen }
+    }
+
     /// Records in any order (sorted here; a name given twice keeps the last).
     pub fn new(mut records: Vec<Record>) -> Records {
         records.sort_by(|a, b| a.name().cmp(b.name()));
@@ -531,6 +621,11 @@ mod tests {
             team: team.map(str::to_owned),
             cost_usd: 0.25,
             warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
+            // As a listing reads them (where an empty label is no team).
+            facts: FactsTable::default().of(AppFacts::from_properties(
+                Some("ü"),
+                team.map(|t| ("spark.kubernetes.driver.label.sparkplane.dev/team", t)),
+            )),
         }
     }
 
@@ -557,7 +652,10 @@ mod tests {
                 let record = Record::of(original.clone());
                 assert!(same(&record.entry(), &original), "{:?} / {original:?}", record.entry());
                 assert_eq!(record.is_restored(), restored);
-                let back = Record::restored("/logs/local-1", &record.stored());
+                let table = FactsTable::default();
+                let facts = table.stored(record.stored().facts).expect("the facts read back");
+                assert_eq!(facts.facts, original.facts.facts);
+                let back = Record::restored("/logs/local-1", &record.stored(), facts);
                 assert_eq!(back.attempt(), original.attempt);
                 let again = back.entry();
                 assert_eq!(
@@ -580,6 +678,35 @@ mod tests {
         assert!(inline <= 128, "{inline} bytes inline");
         assert!(inline + heap <= 256, "{inline} + {heap} bytes");
         assert!(record.extra.is_none(), "a local log at a UTF-8 path is opened again from its name");
+    }
+
+    #[test]
+    fn equal_access_facts_are_kept_once_until_no_record_holds_them() {
+        let table = FactsTable::default();
+        let team = |t: &str| AppFacts { team: Some(t.to_owned()), owner: Some("u".to_owned()), ..AppFacts::default() };
+        let (a, also_a, b) = (table.of(team("a")), table.of(team("a")), table.of(team("b")));
+        assert!(Arc::ptr_eq(&a, &also_a) && !Arc::ptr_eq(&a, &b));
+        let restored = table.stored(&encode_facts(&team("a"))).expect("decodes");
+        assert!(Arc::ptr_eq(&a, &restored), "facts restored from the store are the listed ones");
+        assert_eq!(table.stored(&[1, 2]).map(|_| ()), Err("cut short at byte 0 of 2".to_owned()));
+        assert_eq!(table.len(), 2);
+        drop((b, restored));
+        table.prune();
+        assert_eq!(table.len(), 1, "`b` is forgotten, `a` is still held");
+        drop((a, also_a));
+        table.prune();
+        assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn a_viewers_snapshot_holds_the_records_it_sees_in_name_order_without_copying_them() {
+        let make = |name: &str| Record::of(entry(name, None, Some(name), &[], false));
+        let records = Records::new(vec![make("/l/c"), make("/l/a"), make("/l/b")]);
+        let seen = records.snapshot_where(|r| r.name() != "/l/b");
+        assert!(Arc::ptr_eq(&seen.all, &records.sorted));
+        let names: Vec<&str> = (0..seen.len()).map(|at| seen.all[seen.seen[at] as usize].name()).collect();
+        assert_eq!(names, ["/l/a", "/l/c"]);
+        assert_eq!(seen.attempt(1).app_id, "app-1");
     }
 
     #[test]

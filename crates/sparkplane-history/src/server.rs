@@ -3,8 +3,10 @@
 //!
 //! Owns: the handler the project's one HTTP scaffold (`sparkplane_http`,
 //! which binds, runs the worker threads and stops them) calls for each request
-//! (API answers from [`crate::api::respond`], the `logs` zip streamed by
-//! [`crate::download`]; `/` from [`crate::page`]; Spark's `/history/…` pages from
+//! (first its [`Gate`]'s `admit`: the request's viewer, or the reply the door
+//! gives instead, sent untouched; then every answer made from the index as
+//! that viewer sees it, [`crate::viewed`]; API answers from
+//! [`crate::api::respond`], the `logs` zip streamed by [`crate::download`]; `/` from [`crate::page`]; Spark's `/history/…` pages from
 //! [`crate::ui`]; the
 //! report of one application from `sparkplane_analysis::report_html`; `/metrics`
 //! from [`crate::metrics`]), rescanning the location every
@@ -13,7 +15,8 @@
 //! same thread), and the request counters and latencies handed to the
 //! metrics registry.
 //!
-//! Must not: bind or run HTTP itself (the scaffold does), shape answers itself,
+//! Must not: bind or run HTTP itself (the scaffold does), recognise a viewer
+//! (the gate's `admit` does) or decide access, shape answers itself,
 //! or stop because one refresh failed (the
 //! last good listing keeps being served and the failure is counted).
 
@@ -23,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sparkplane_access::{AccessRules, Viewer};
 use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_analysis::report_html;
 use sparkplane_http::{Body, HttpServer, Reply, Request};
@@ -33,6 +37,7 @@ use crate::index::Index;
 use crate::metrics::{self, RequestStats};
 use crate::page;
 use crate::ui;
+use crate::viewed::Viewed;
 
 /// The scaffold's bind error, re-exported so callers keep naming it here.
 pub use sparkplane_http::ServeError;
@@ -82,17 +87,46 @@ impl Drop for HistoryServer {
     }
 }
 
+/// The viewer of a request, or the reply to send instead (the door's 401, its sign-in routes).
+pub type Admit = Arc<dyn Fn(&Request) -> Result<Viewer, Reply> + Send + Sync>;
+
+/// Who sees what: the rules the access decision reads, and how each request's viewer is found.
+#[derive(Clone)]
+pub struct Gate {
+    pub rules: AccessRules,
+    pub admit: Admit,
+}
+
+impl Gate {
+    /// Every request made by the local user, who sees everything (a loopback server without sign-in).
+    pub fn local() -> Gate {
+        Gate { rules: AccessRules::default(), admit: Arc::new(|_: &Request| Ok(Viewer::Local)) }
+    }
+}
+
+/// Starts serving `index` on `addr` to the local user ([`Gate::local`]); see [`serve_with`].
+pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<HistoryServer, ServeError> {
+    serve_with(addr, index, interval, Gate::local())
+}
+
 /// Starts serving `index` on `addr` (the project's one HTTP scaffold,
-/// `sparkplane_http`), rescanning on a thread of its own: each rescan starts
+/// `sparkplane_http`), each request answered with the applications its
+/// viewer may see (the viewer `gate.admit` gives, under `gate.rules`),
+/// rescanning on a thread of its own: each rescan starts
 /// early by twice what the longest recent one took ([`RescanLead`]), so it
 /// ends within `interval` of the previous start and a log written at any
 /// moment shows within `interval`.
-pub fn serve(addr: SocketAddr, index: Arc<Index>, interval: Duration) -> Result<HistoryServer, ServeError> {
+pub fn serve_with(
+    addr: SocketAddr,
+    index: Arc<Index>,
+    interval: Duration,
+    gate: Gate,
+) -> Result<HistoryServer, ServeError> {
     let stats = Arc::new(Mutex::new(RequestStats::default()));
     let http = {
         let (index, stats) = (Arc::clone(&index), Arc::clone(&stats));
         sparkplane_http::serve(addr, "sparkplane-history-http", 4, move |request: &Request| {
-            handle(&index, &stats, request)
+            handle(&index, &stats, &gate, request)
         })?
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -241,20 +275,23 @@ const TEXT: &str = "text/plain;charset=utf-8";
 const HTML: &str = "text/html;charset=utf-8";
 
 /// The pages besides `/api/v1`: the application list, an application's pages
-/// at Spark's `/history/…` URLs ([`crate::ui`]), reports and metrics.
-fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> Option<Response> {
+/// at Spark's `/history/…` URLs ([`crate::ui`]), reports and metrics, each of
+/// the applications the viewer sees but `/metrics`, which counts the whole
+/// index the same for every viewer and names no application.
+fn page(seen: &Viewed, stats: &Mutex<RequestStats>, path: &str, query: &str) -> Option<Response> {
     let html = |body: String| Response { status: 200, content_type: HTML, body, download: None };
     if path.starts_with("/history/") || path == "/history" {
         let facts = |app: &str, attempt: Option<&str>| {
-            let e = index.entry_of(app, attempt)?;
+            let e = seen.entry_of(app, attempt)?;
             Some(ui::AppFacts { outcome: e.outcome, team: e.team, cost_usd: e.cost_usd })
         };
-        let answer = ui::respond(index, &facts, path, query);
+        let answer = ui::respond(seen, &facts, path, query);
         return Some(Response { status: answer.status, content_type: HTML, body: answer.body, download: None });
     }
     match path {
-        "/" => Some(html(page::index_page(&index.entries(), &ui::Params::parse(query)))),
+        "/" => Some(html(page::index_page(&seen.entries(), &ui::Params::parse(query)))),
         "/metrics" => {
+            let index = seen.index();
             let requests = stats.lock().map(|s| s.clone()).unwrap_or_default();
             let apps = index.len() as u64;
             Some(Response {
@@ -270,7 +307,7 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
                 rest.split('/').map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
             let app = parts.next()?;
             let attempt = parts.next().filter(|a| !a.is_empty());
-            let Some(log) = index.log_of(&app, attempt.as_deref()) else {
+            let Some(log) = seen.log_of(&app, attempt.as_deref()) else {
                 return Some(Response {
                     status: 404,
                     content_type: TEXT,
@@ -291,9 +328,17 @@ fn page(index: &Index, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
     }
 }
 
-/// Answers one request: the API, the pages, or the `logs` zip streamed; counts it by endpoint kind and status.
-fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Reply {
+/// Answers one request with the applications its viewer may see (a reply
+/// `gate.admit` gives instead is sent as it is, the index untouched, nothing
+/// counted): the API, the pages, or the `logs` zip streamed; counts it by
+/// endpoint kind and status.
+fn handle(index: &Index, stats: &Mutex<RequestStats>, gate: &Gate, request: &Request) -> Reply {
     let started = Instant::now();
+    let viewer = match (gate.admit)(request) {
+        Ok(viewer) => viewer,
+        Err(reply) => return reply,
+    };
+    let seen = Viewed::new(index, &gate.rules, &viewer);
     let path = request.path.as_str();
     let listing = request.method.is_read() && matches!(path, "/api/v1/applications" | "/api/v1/applications/");
     let response = if !request.method.is_read() {
@@ -301,7 +346,7 @@ fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Repl
     } else if listing {
         // The application list is written as it is sent: a hundred thousand
         // applications are never held whole as text.
-        match api::application_list_of(index, &request.query) {
+        match api::application_list_of(&seen, &request.query) {
             Ok(list) => {
                 let reply = Reply {
                     status: 200,
@@ -315,9 +360,9 @@ fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Repl
             Err(refused) => refused,
         }
     } else if path.starts_with("/api/v1/") {
-        api::respond(index, path, &request.query)
+        api::respond(&seen, path, &request.query)
     } else {
-        page(index, stats, path, &request.query).unwrap_or_else(|| Response {
+        page(&seen, stats, path, &request.query).unwrap_or_else(|| Response {
             status: 404,
             content_type: TEXT,
             body: format!("not found: {path}\n"),
@@ -327,7 +372,7 @@ fn handle(index: &Index, stats: &Mutex<RequestStats>, request: &Request) -> Repl
     // `logs`: the zip is started here (the API only said which logs); a log that
     // cannot be read is Spark's 503.
     let reply = match &response.download {
-        Some(download) => match start_download(index, download) {
+        Some(download) => match start_download(&seen, download) {
             Ok(archive) => Reply {
                 status: 200,
                 content_type: response.content_type.to_owned(),
@@ -356,8 +401,8 @@ fn count(stats: &Mutex<RequestStats>, kind: String, status: u16, started: Instan
 }
 
 /// Opens every log the download names and measures it; Spark's 503 when one cannot be read.
-fn start_download(index: &Index, download: &Download) -> Result<Archive, Response> {
-    let logs: Option<Vec<_>> = download.attempts.iter().map(|a| index.log_of(&download.app_id, a.as_deref())).collect();
+fn start_download(seen: &Viewed, download: &Download) -> Result<Archive, Response> {
+    let logs: Option<Vec<_>> = download.attempts.iter().map(|a| seen.log_of(&download.app_id, a.as_deref())).collect();
     let unavailable = || api::logs_unavailable(&download.app_id);
     zip_logs(&logs.ok_or_else(unavailable)?).map_err(|_| unavailable())
 }
@@ -416,16 +461,16 @@ mod tests {
     fn requests_are_answered_by_route_and_counted_by_endpoint_kind_and_status() {
         let (_dir, index) = index();
         let stats = Mutex::new(RequestStats::default());
-        let list = handle(&index, &stats, &Request::new(Method::Get, "/api/v1/applications?limit=5"));
+        let list = handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/api/v1/applications?limit=5"));
         assert_eq!((list.status, list.content_type.as_str()), (200, "application/json"));
         let listed: serde_json::Value = serde_json::from_str(&body(list)).expect("json");
         assert_eq!(listed[0]["id"], "app-1", "{listed}");
-        let post = handle(&index, &stats, &Request::new(Method::Post, "/api/v1/applications"));
+        let post = handle(&index, &stats, &Gate::local(), &Request::new(Method::Post, "/api/v1/applications"));
         assert_eq!(post.status, 405);
         assert_eq!(body(post), "method not allowed\n");
-        let metrics = handle(&index, &stats, &Request::new(Method::Get, "/metrics?x=1"));
+        let metrics = handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/metrics?x=1"));
         assert_eq!((metrics.status, metrics.content_type.as_str()), (200, metrics::CONTENT_TYPE));
-        assert_eq!(handle(&index, &stats, &Request::new(Method::Get, "/nowhere")).status, 404);
+        assert_eq!(handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/nowhere")).status, 404);
         let counted: Vec<((String, u16), u64)> =
             stats.lock().expect("stats").requests.iter().map(|(k, (n, _))| (k.clone(), *n)).collect();
         assert_eq!(
@@ -440,10 +485,38 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_the_gate_gives_is_sent_as_it_is_before_the_index_is_read() {
+        let (_dir, index) = index();
+        let stats = Mutex::new(RequestStats::default());
+        let to_sign_in = |request: &Request| -> Result<Viewer, Reply> {
+            Err(Reply {
+                status: 302,
+                content_type: String::new(),
+                headers: vec![("Location".to_owned(), format!("/signin?next={}", request.path))],
+                body: Body::Bytes(b"to the sign-in".to_vec()),
+            })
+        };
+        let gate = Gate { rules: AccessRules::default(), admit: Arc::new(to_sign_in) };
+        let jobs = "/api/v1/applications/app-1/jobs";
+        // The door's own routes come first: a POST is its to answer, not a 405.
+        for (method, path) in [(Method::Get, jobs), (Method::Post, "/signin/callback")] {
+            let reply = handle(&index, &stats, &gate, &Request::new(method, path));
+            let location = vec![("Location".to_owned(), format!("/signin?next={path}"))];
+            assert_eq!((reply.status, reply.content_type.as_str(), &reply.headers), (302, "", &location));
+            assert_eq!(body(reply), "to the sign-in");
+        }
+        assert_eq!(index.stats().detail_cache_entries, 0, "no log was replayed");
+        assert!(stats.lock().expect("stats").requests.is_empty(), "nor a request counted");
+        let admitted = handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, jobs));
+        assert_eq!((admitted.status, index.stats().detail_cache_entries), (200, 1));
+    }
+
+    #[test]
     fn a_download_is_streamed_with_its_file_name() {
         let (_dir, index) = index();
         let stats = Mutex::new(RequestStats::default());
-        let reply = handle(&index, &stats, &Request::new(Method::Get, "/api/v1/applications/app-1/logs"));
+        let reply =
+            handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/api/v1/applications/app-1/logs"));
         assert_eq!((reply.status, reply.content_type.as_str()), (200, api::OCTET_STREAM));
         assert_eq!(
             reply.headers,

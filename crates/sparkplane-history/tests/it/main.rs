@@ -2,6 +2,7 @@
 //! (`cargo nextest run -p sparkplane-history -E 'test(/^MODULE::/)'` runs one), and the modules
 //! below the suites are the support they share.
 
+mod access_matrix;
 mod bad_logs;
 mod faults;
 mod listing_faults;
