@@ -1300,6 +1300,17 @@ pub struct HistoryServeArgs {
     /// the logs with a warning.
     #[arg(long, value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub signin: SignInArgs,
+}
+
+/// Who may open a server a person opens (ADR 0092), and what each sees (ADR 0090).
+#[derive(Args, Debug, Clone)]
+pub struct SignInArgs {
+    #[command(flatten)]
+    pub door: sparkplane_door::SignInFlags,
+    #[command(flatten)]
+    pub access: sparkplane_door::AccessFlags,
 }
 
 /// `tenant`.

@@ -14,9 +14,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use sparkplane_access::Viewer;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::persist::default_dir;
-use sparkplane_history::{DEFAULT_LISTEN, Index, serve as serve_http};
+use sparkplane_history::{Admit, DEFAULT_LISTEN, Gate, Index, serve_with};
+use sparkplane_http::Request;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -47,6 +49,8 @@ pub struct ServeSettings<'a> {
     pub export_to: Option<&'a str>,
     /// `--index-dir`; `None` for the default under the user's cache folder.
     pub index_dir: Option<&'a Path>,
+    /// Who may open it, and what each sees.
+    pub signin: &'a crate::cli::SignInArgs,
 }
 
 /// Runs `history serve` until Ctrl-C. With records in the persisted index the
@@ -58,6 +62,8 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     let (logs, interval_secs) = (settings.logs, settings.interval_secs);
     let addr = super::serving::listen_address(settings.listen, DEFAULT_LISTEN)?;
     let interval = super::serving::interval(interval_secs, "rescan", 10)?;
+    // Before anything is read: a server other machines reach without a sign-in setting never starts.
+    let front = super::signin::open(settings.signin, addr)?;
     let source = LogSource::parse(logs).map_err(|error| logs_failure(&error))?;
     let shown = source.describe();
     let cache_bytes = settings.cache_mib.saturating_mul(1024 * 1024);
@@ -93,7 +99,15 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         ));
     }
     print_left_out(&index, printer);
-    let server = serve_http(addr, Arc::clone(&index), interval).map_err(super::serving::listen_failed)?;
+    let door = front.door;
+    printer.status(&door.describe());
+    let admit: Admit = Arc::new(move |request: &Request| match request.path.as_str() {
+        // The readiness probe's and Prometheus' answers hold no application's data: no sign-in.
+        "/api/v1/version" | "/metrics" => Ok(Viewer::Local),
+        _ => door.admit(request),
+    });
+    let gate = Gate { rules: front.rules, admit };
+    let server = serve_with(addr, Arc::clone(&index), interval, gate).map_err(super::serving::listen_failed)?;
     let exporter = match settings.export_to {
         Some(to) => Some(export::start_exports(logs, to, interval, printer)?),
         None => None,

@@ -42,6 +42,7 @@ pub mod run;
 pub mod runs;
 pub mod runtime;
 pub mod serving;
+pub mod signin;
 pub mod size;
 pub mod sql;
 pub mod submit;
@@ -187,6 +188,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 cache_mib: args.cache_mib,
                 export_to: args.export_to.as_deref(),
                 index_dir: args.index_dir.as_deref(),
+                signin: &args.signin,
             },
             printer,
         ),

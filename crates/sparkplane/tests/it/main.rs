@@ -27,6 +27,7 @@ mod cli_gates_cluster;
 mod cli_governance;
 mod cli_history;
 mod cli_history_export;
+mod cli_history_signin;
 mod cli_html_report;
 mod cli_import_kubeflow;
 mod cli_lineage;
