@@ -16,11 +16,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sparkplane_appstatus::replay::AppDetail;
 use sparkplane_eventlog::parse::{SparkEvent, parse_event};
 use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, ReadError};
 use sparkplane_history::index::read_once;
 use sparkplane_history::pipeline::{BATCH_BYTES, summarize_and_replay_batches};
-use sparkplane_appstatus::replay::AppDetail;
 use sparkplane_workqueue::WorkQueue;
 
 /// One log as listed.

@@ -16,8 +16,8 @@ use arrow_array::{
 use arrow_schema::{Field, Schema};
 use sparkplane_analysis::cost::PriceSheet;
 use sparkplane_analysis::fleet::FleetRecord;
-use sparkplane_eventlog::Outcome;
 use sparkplane_appstatus::replay::{AppDetail, Executor, Job, Stage};
+use sparkplane_eventlog::Outcome;
 
 use crate::read::{AppFacts, ListedLog, SqlExecution};
 

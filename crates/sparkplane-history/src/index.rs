@@ -35,11 +35,11 @@ use sparkplane_eventlog::{AppLog, AppSummary, AppSummaryBuilder, LogSource, Read
 use sparkplane_workqueue::WorkQueue;
 
 use crate::api::{AttemptInfo, AttemptSnapshot, Catalog};
-use sparkplane_appstatus::insight::Insight;
 use crate::persist::{self, Changes, PersistedIndex, StoredSkip};
 use crate::pipeline::{BATCH_BYTES, replay_batches, summarize_and_replay_batches};
 pub use crate::records::{Entry, EntryLog};
 use crate::records::{FactsTable, Record, Records};
+use sparkplane_appstatus::insight::Insight;
 use sparkplane_appstatus::replay::AppDetail;
 
 /// Counters for the metrics registry.

@@ -23,7 +23,9 @@ use std::sync::mpsc::sync_channel;
 use sparkplane_eventlog::parse::SparkEvent;
 use sparkplane_eventlog::{AppSummaryBuilder, Warning};
 
-use sparkplane_appstatus::replay::{AppDetail, DetailBuilder, ParsedLine, SummaryLine, parse_line, parse_line_with_summary};
+use sparkplane_appstatus::replay::{
+    AppDetail, DetailBuilder, ParsedLine, SummaryLine, parse_line, parse_line_with_summary,
+};
 
 /// Bytes of line text a batch holds before it is handed to a worker. Each
 /// hand-over wakes a thread, and the reader, both workers and the folder share

@@ -1250,7 +1250,7 @@ pub enum HistoryCommand {
     /// application's report, Spark's web UI pages at Spark's URLs (/history/<app-id>/jobs/, stages/, executors/,
     /// SQL/, …), and its own metrics on /metrics, until Ctrl-C. New and in-progress logs show up without a
     /// restart.
-    Serve(HistoryServeArgs),
+    Serve(Box<HistoryServeArgs>),
     /// Write the fleet's facts as Parquet tables for Spark, Trino or DuckDB: applications, jobs, stages,
     /// executors and sql_executions, partitioned by start date and team (<table>/date=…/team=…/), each
     /// application once; a rerun writes only new applications and in-progress ones whose log changed.

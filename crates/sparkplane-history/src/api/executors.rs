@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::catalog::Catalog;
-use sparkplane_appstatus::replay::{AppDetail, EXECUTOR_METRIC_NAMES, Executor, PeakMetrics};
 use crate::time::format_gmt;
+use sparkplane_appstatus::replay::{AppDetail, EXECUTOR_METRIC_NAMES, Executor, PeakMetrics};
 
 /// Peak executor metrics by name, in Spark's order.
 pub(super) struct OrderedMetrics(pub(super) PeakMetrics);

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::count;
-use sparkplane_appstatus::replay::Job;
 use crate::time::format_gmt;
+use sparkplane_appstatus::replay::Job;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

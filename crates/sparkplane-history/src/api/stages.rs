@@ -16,8 +16,8 @@ use super::executors::OrderedMetrics;
 use super::quantiles::{parse_quantiles, quantiles_of};
 use super::tasks::{AccumulableJson, TASK_STATUSES, TaskJson, accumulable_json, task_distributions, task_json};
 use super::{Query, Response, count};
-use sparkplane_appstatus::replay::{AppDetail, EXECUTOR_METRIC_NAMES, ExecutorStageSummary, PeakMetrics, Stage};
 use crate::time::format_gmt;
+use sparkplane_appstatus::replay::{AppDetail, EXECUTOR_METRIC_NAMES, ExecutorStageSummary, PeakMetrics, Stage};
 
 pub(super) struct StageOptions {
     details: bool,

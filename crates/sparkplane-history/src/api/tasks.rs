@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use super::quantiles::{parse_quantiles, quantiles_of};
 use super::{Query, Response, json, not_found, unconvertible};
+use crate::time::format_gmt;
 use sparkplane_appstatus::replay::{Accumulable, AppDetail, Metrics, Stage, Task};
 use sparkplane_appstatus::tasks::TaskHead;
-use crate::time::format_gmt;
 
 pub(super) const TASK_STATUSES: &[&str] = &["RUNNING", "KILLED", "FAILED", "SUCCESS", "UNKNOWN"];
 

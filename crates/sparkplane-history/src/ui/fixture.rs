@@ -9,9 +9,9 @@ use std::path::Path;
 use sparkplane_eventlog::{AppSummary, AppSummaryBuilder, Outcome};
 
 use crate::api::{AttemptInfo, Catalog};
+use crate::ui::AppFacts;
 use sparkplane_appstatus::insight::Insight;
 use sparkplane_appstatus::replay::{AppDetail, DetailBuilder};
-use crate::ui::AppFacts;
 
 /// One application as the only attempt of a catalog.
 pub struct OneApp {

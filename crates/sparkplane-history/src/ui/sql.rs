@@ -19,8 +19,8 @@
 
 use std::fmt::Write;
 
-use sparkplane_appstatus::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
 use crate::ui::{AppView, Page, Params, Tab, date, duration, esc, esc_attr, num};
+use sparkplane_appstatus::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
 
 /// The most operators the graph draws; the table lists every one.
 pub const MAX_GRAPH_OPERATORS: usize = 1500;

@@ -15,11 +15,11 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use sparkplane_appstatus::tasks::{Task, TaskHead};
 use crate::ui::{
     AppView, Page, Params, Tab, api_date, bytes_cell, count_cell, duration, esc, esc_attr, int, log_link, log_links,
     ms_cell, pager, progress, text,
 };
+use sparkplane_appstatus::tasks::{Task, TaskHead};
 
 /// Spark's stage groups, in the page's order.
 const GROUPS: [(&str, &str); 5] = [
@@ -435,7 +435,13 @@ fn compare_heads(column: &str, a: &TaskHead, b: &TaskHead) -> Option<Ordering> {
 /// many tasks there are. Only the shown page needs its order: it is
 /// selected, then sorted. A column the heads hold is picked from the heads;
 /// a metric column from the tasks decoded without their accumulator updates.
-fn page_ids(stage: &sparkplane_appstatus::replay::Stage, column: &str, desc: bool, offset: usize, size: usize) -> (Vec<i64>, usize) {
+fn page_ids(
+    stage: &sparkplane_appstatus::replay::Stage,
+    column: &str,
+    desc: bool,
+    offset: usize,
+    size: usize,
+) -> (Vec<i64>, usize) {
     fn pick<T>(mut order: Vec<T>, offset: usize, size: usize, cmp: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
         let total = order.len();
         let end = offset.saturating_add(size).min(total);

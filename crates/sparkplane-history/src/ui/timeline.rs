@@ -12,8 +12,8 @@
 
 use std::fmt::Write;
 
-use sparkplane_appstatus::replay::Stage;
 use crate::ui::{AppView, duration, esc, esc_attr};
+use sparkplane_appstatus::replay::Stage;
 
 /// The most stage attempts the timeline draws.
 pub const MAX_BARS: usize = 500;

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use sparkplane_eventlog::LogSource;
 use sparkplane_appstatus::AppDetail;
+use sparkplane_eventlog::LogSource;
 use sparkplane_history::index::{replay, summarize_and_replay};
 
 fn shape(detail: &AppDetail) -> String {

@@ -1122,9 +1122,9 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     // The Workload is finished by the reconcile that sees the ended run, so
     // it may trail the SparkJob's status by one reconcile.
     let workload = wait_for("the run's Workload to be Finished", || {
-        platform.workload().filter(|w| {
-            w["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Finished")
-        })
+        platform
+            .workload()
+            .filter(|w| w["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Finished"))
     });
     assert_eq!(workload["spec"]["priority"], 100, "{workload:#}");
     let finished = workload["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Finished");

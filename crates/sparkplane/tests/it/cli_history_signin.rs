@@ -59,7 +59,7 @@ fn serve(port: u16, args: &[&str]) -> Served {
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { panic!("the server ended: {said:?}") };
+        let Some(Ok(line)) = lines.next() else { break };
         let serving = line.starts_with("serving Spark's History Server API");
         said.push(line);
         if serving {
@@ -68,7 +68,9 @@ fn serve(port: u16, args: &[&str]) -> Served {
             return Served { child, url: format!("http://127.0.0.1:{port}"), said, _index: index };
         }
     }
-    panic!("the server did not start: {said:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not start, or ended: {said:?}");
 }
 
 fn free_port() -> u16 {
