@@ -112,12 +112,14 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         Some(to) => Some(export::start_exports(logs, to, interval, printer)?),
         None => None,
     };
+    // Ctrl-C is taken before the line that says so: a Ctrl-C right after it stops the server cleanly.
+    let stop = crate::interrupt::stop_flag(printer, "stop the server with kill");
     printer.status(&format!(
         "serving Spark's History Server API on http://{}/api/v1 from {shown} ({applications} applications, rescanned \
          every {interval_secs}s); Ctrl-C stops",
         server.addr(),
     ));
-    super::serving::until_ctrl_c(printer, "stop the server with kill");
+    super::serving::until_stopped(&stop);
     server.stop();
     if let Some(exporter) = exporter {
         exporter.stop();

@@ -1,16 +1,16 @@
 //! What every command that serves until Ctrl-C shares (`history serve`,
 //! `exporter`): `--listen` read as an address and port, `--interval` of at
-//! least a second, a failed bind as exit 3, and the wait for Ctrl-C.
+//! least a second, a failed bind as exit 3, and the wait until Ctrl-C has set
+//! the stop flag.
 //!
 //! Owns: those checks, their messages and the wait. Must not: serve or scan
 //! anything (each command's library does).
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::exit::Failure;
-use crate::printer::Printer;
 
 /// `--listen`: an IP address and a port, as given (no name lookup, so the
 /// server binds exactly what was asked for); `default` is the command's own.
@@ -49,9 +49,9 @@ pub fn listen_failed(error: impl std::fmt::Display) -> Failure {
     )
 }
 
-/// Waits for Ctrl-C; `otherwise` says how to stop it when this process cannot take Ctrl-C.
-pub fn until_ctrl_c(printer: &Printer, otherwise: &str) {
-    let stop = crate::interrupt::stop_flag(printer, otherwise);
+/// Waits until `stop` (`crate::interrupt::stop_flag`, taken before the server
+/// says Ctrl-C stops it) is set.
+pub fn until_stopped(stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -100,6 +100,10 @@ fn ids(list: &Value) -> Vec<String> {
     list.as_array().into_iter().flatten().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect()
 }
 
+/// What `history serve` says at start on a loopback address without `--auth` (ADR 0092).
+const LOCAL_USER: &str =
+    "no sign-in: on a loopback address, every request is served as the local user, who sees every application";
+
 #[test]
 fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -169,6 +173,7 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
                  could be read"
             ),
             format!("warning: {shown}/local-1000000000001 was read in part: {cut_off}; {cut_off}"),
+            LOCAL_USER.to_owned(),
             format!(
                 "serving Spark's History Server API on http://127.0.0.1:{port}/api/v1 from {shown} (2 applications, \
                  rescanned every 1s); Ctrl-C stops"
@@ -216,12 +221,13 @@ fn a_restart_answers_from_the_persisted_index_then_catches_up() {
     let (shown, file) = (logs.display(), index.join("index.redb"));
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(
-        lines[..2],
+        lines[..3],
         [
             format!(
                 "answering 3 applications from the persisted index {} while {shown} is listed again",
                 file.display()
             ),
+            LOCAL_USER.to_owned(),
             format!(
                 "serving Spark's History Server API on http://127.0.0.1:{port}/api/v1 from {shown} (3 applications, \
                  rescanned every 1s); Ctrl-C stops"
@@ -229,8 +235,8 @@ fn a_restart_answers_from_the_persisted_index_then_catches_up() {
         ],
         "{stderr}"
     );
-    assert!(lines[2].starts_with(&format!("warning: cannot list {shown}: ")), "{stderr}");
-    assert_eq!(lines[3..], [format!("sparkplane history: {shown} lists again")], "{stderr}");
+    assert!(lines[3].starts_with(&format!("warning: cannot list {shown}: ")), "{stderr}");
+    assert_eq!(lines[4..], [format!("sparkplane history: {shown} lists again")], "{stderr}");
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
