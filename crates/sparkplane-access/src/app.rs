@@ -1,14 +1,14 @@
 //! What an application says about who it belongs to and who may see it,
-//! read from its Spark properties as its event log records them: its team
-//! label (`spark.kubernetes.driver.label.sparkplane.dev/team`), its
+//! read from its Spark properties as its event log records them: its
 //! namespace (`spark.kubernetes.namespace`), the user that ran it, and
 //! Spark's UI ACLs (`spark.ui.view.acls`, `spark.modify.acls`,
 //! `spark.admin.acls`, each with its `.groups`: comma-separated, `*` for
-//! everyone). Owns reading those properties; not the decision.
+//! everyone), beside the team the caller says it is listed under. Owns
+//! reading those properties; not the decision, and not which team an
+//! application is (one rule, `sparkplane_eventlog::attribution`, decides the
+//! team the pages show, the cost is charged to and access is decided by).
 
 use std::collections::BTreeSet;
-
-use sparkplane_api::labels;
 
 /// Spark's property naming the users who may view an application's UI.
 pub const VIEW_ACLS: &str = "spark.ui.view.acls";
@@ -24,8 +24,6 @@ pub const ADMIN_ACLS: &str = "spark.admin.acls";
 pub const ADMIN_ACLS_GROUPS: &str = "spark.admin.acls.groups";
 /// The Spark property of the namespace a Kubernetes application ran in.
 pub const NAMESPACE: &str = "spark.kubernetes.namespace";
-/// The prefix of Spark's properties that label the driver pod.
-pub const DRIVER_LABEL_PREFIX: &str = "spark.kubernetes.driver.label.";
 
 /// A user list and a group list of one of Spark's ACLs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,7 +45,8 @@ impl Acl {
 /// What an application says about itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppFacts {
-    /// Its `sparkplane.dev/team` driver label.
+    /// The team it is listed and charged under (the caller's, from the one
+    /// attribution rule).
     pub team: Option<String>,
     /// The namespace it ran in.
     pub namespace: Option<String>,
@@ -59,17 +58,22 @@ pub struct AppFacts {
 }
 
 impl AppFacts {
-    /// Reads the facts from an application's Spark properties and its user.
+    /// Reads the facts from an application's Spark properties and its user,
+    /// with the team it is listed under.
     pub fn from_properties<'a>(
         owner: Option<&str>,
+        team: Option<&str>,
         properties: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> AppFacts {
-        let team_property = format!("{DRIVER_LABEL_PREFIX}{}", labels::TEAM);
-        let mut facts = AppFacts { owner: owner.filter(|o| !o.is_empty()).map(str::to_owned), ..AppFacts::default() };
+        let blank = |v: &&str| v.trim().is_empty();
+        let mut facts = AppFacts {
+            owner: owner.filter(|o| !blank(o)).map(str::to_owned),
+            team: team.filter(|t| !blank(t)).map(|t| t.trim().to_owned()),
+            ..AppFacts::default()
+        };
         for (key, value) in properties {
             let value = value.trim();
             match key {
-                k if k == team_property && !value.is_empty() => facts.team = Some(value.to_owned()),
                 NAMESPACE if !value.is_empty() => facts.namespace = Some(value.to_owned()),
                 VIEW_ACLS => facts.view.users = list(value),
                 VIEW_ACLS_GROUPS => facts.view.groups = list(value),
@@ -96,7 +100,8 @@ mod tests {
     #[test]
     fn the_facts_come_from_the_properties_spark_records() {
         let properties = [
-            ("spark.kubernetes.driver.label.sparkplane.dev/team", "data-eng"),
+            // The team is the caller's (the attribution rule), not read here again.
+            ("spark.kubernetes.driver.label.sparkplane.dev/team", "other"),
             ("spark.kubernetes.namespace", "team-a"),
             ("spark.ui.view.acls", " alice, ,bob "),
             ("spark.ui.view.acls.groups", "auditors"),
@@ -104,7 +109,7 @@ mod tests {
             ("spark.admin.acls.groups", "*"),
             ("spark.app.name", "ignored"),
         ];
-        let facts = AppFacts::from_properties(Some("spark"), properties);
+        let facts = AppFacts::from_properties(Some("spark"), Some("data-eng"), properties);
         assert_eq!(facts.team.as_deref(), Some("data-eng"));
         assert_eq!(facts.namespace.as_deref(), Some("team-a"));
         assert_eq!(facts.owner.as_deref(), Some("spark"));
@@ -116,8 +121,8 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_label_or_owner_is_no_fact() {
-        let facts = AppFacts::from_properties(Some(""), [("spark.kubernetes.driver.label.sparkplane.dev/team", " ")]);
+    fn an_empty_team_or_owner_is_no_fact() {
+        let facts = AppFacts::from_properties(Some(""), Some(" "), [("spark.kubernetes.namespace", " ")]);
         assert_eq!(facts, AppFacts::default());
     }
 }

@@ -633,12 +633,14 @@ fn listed(
             let warnings: Vec<String> =
                 summary.warnings.iter().filter(|w| w.file.is_some()).take(5).map(|w| w.message.clone()).collect();
             let cost = app_cost(&summary, &PriceSheet::opencost_defaults());
+            // One team for what the pages show and who may see it: the attribution's, else the team folder.
+            let team = cost.team.clone().or_else(|| team_of(root, &log.name));
             let properties = summary.config.properties.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            let facts = facts.of(AppFacts::from_properties(summary.user.as_deref(), properties));
+            let facts = facts.of(AppFacts::from_properties(summary.user.as_deref(), team.as_deref(), properties));
             Listed::Record(Record::of(Entry {
                 attempt: attempt_of(&summary, log, read_at_ms),
                 outcome: summary.outcome,
-                team: cost.team.clone().or_else(|| team_of(root, &log.name)),
+                team,
                 cost_usd: cost.cost,
                 warnings,
                 log: EntryLog::Listed(log.clone()),

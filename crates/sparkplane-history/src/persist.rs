@@ -756,7 +756,7 @@ mod tests {
             ("spark.modify.acls", "*"),
             ("spark.admin.acls.groups", "sre,ops"),
         ];
-        let full = AppFacts::from_properties(Some("ann"), properties);
+        let full = AppFacts::from_properties(Some("ann"), Some("team-a"), properties);
         for facts in [AppFacts::default(), full.clone()] {
             assert_eq!(decode_facts(&encode_facts(&facts)), Ok(facts));
         }

@@ -621,11 +621,8 @@ mod tests {
             team: team.map(str::to_owned),
             cost_usd: 0.25,
             warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
-            // As a listing reads them (where an empty label is no team).
-            facts: FactsTable::default().of(AppFacts::from_properties(
-                Some("ü"),
-                team.map(|t| ("spark.kubernetes.driver.label.sparkplane.dev/team", t)),
-            )),
+            // As a listing reads them (where an empty team is no team).
+            facts: FactsTable::default().of(AppFacts::from_properties(Some("ü"), team, [])),
         }
     }
 

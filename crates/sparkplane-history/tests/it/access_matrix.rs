@@ -2,7 +2,8 @@
 //! #65, ADR 0090): Spark's own event log (`local-1422981780767`, see
 //! `tests/data/spark-history/NOTICE.md`) written as five applications of
 //! team A (by its label, and by its namespace alone), team B (one with an
-//! attempt id, one shared by `spark.ui.view.acls` with a user of no team),
+//! attempt id, one named by `spark.sparkplane.team` alone and shared by
+//! `spark.ui.view.acls` with a user of no team),
 //! and no team, served behind a stand-in door (the request's user and groups
 //! from two headers), with Spark's History Server ACLs off and on. For each
 //! viewer every surface shows exactly the applications it may see, and a
@@ -25,12 +26,14 @@ type App = (&'static str, Option<&'static str>, &'static str, &'static [(&'stati
 
 const TEAM: &str = "spark.kubernetes.driver.label.sparkplane.dev/team";
 const NAMESPACE: &str = "spark.kubernetes.namespace";
+const TEAM_PROPERTY: &str = "spark.sparkplane.team";
 
 const APPS: [App; 5] = [
     ("alpha1", None, "ann", &[(TEAM, "team-a"), (NAMESPACE, "ns-a")]),
     ("alpha2", None, "ann", &[(NAMESPACE, "ns-a")]),
     ("bravo1", Some("1"), "bob", &[(TEAM, "team-b"), (NAMESPACE, "ns-b")]),
-    ("bravo2", None, "bob", &[(TEAM, "team-b"), ("spark.ui.view.acls", "vic")]),
+    // Charged to team B by the Spark property the cost reads (no label): the pages and access agree on it.
+    ("bravo2", None, "bob", &[(TEAM_PROPERTY, "team-b"), ("spark.ui.view.acls", "vic")]),
     ("none1", None, "nobody", &[]),
 ];
 
@@ -256,7 +259,10 @@ fn every_surface_shows_each_viewer_exactly_the_applications_it_may_see() {
             assert_eq!(ids_on_page(&page), sees, "{case}: {page}");
             assert!(page.contains(&format!("<p id=\"count\">{} applications</p>", sees.len())), "{case}: {page}");
             for team in ["team-a", "team-b"] {
-                let labelled = APPS.iter().any(|app| sees.contains(app.0) && app.3.contains(&(TEAM, team)));
+                // Listed under the team by its label or by the property the cost reads.
+                let labelled = APPS.iter().any(|app| {
+                    sees.contains(app.0) && (app.3.contains(&(TEAM, team)) || app.3.contains(&(TEAM_PROPERTY, team)))
+                });
                 assert_eq!(page.contains(&format!("<option>{team}</option>")), labelled, "{case}: {team} {page}");
             }
             let searched = text(&get("/?q=bravo"));
