@@ -79,3 +79,57 @@ true
 {{- printf " -D%s=%s" $key (get $.Values.history.spark.properties $key) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Fails the render when the History Server's sign-in cannot work as set (ADR 0092): sign-in is on by default,
+     and the way out (history.signIn.mode=none) is named with what it means. */}}
+{{- define "sparkplane.historySignInCheck" -}}
+{{- $signIn := .Values.history.signIn -}}
+{{- $none := "history.signIn.mode=none, which serves every team's applications to everyone who reaches the History Server" -}}
+{{- if eq .Values.history.implementation "spark" -}}
+{{- if ne $signIn.mode "none" -}}
+{{- fail (printf "history.implementation=spark runs Spark's own History Server, which the chart cannot put behind a sign-in (history.signIn.mode is %s): use history.implementation=sparkplane, or set %s" $signIn.mode $none) -}}
+{{- end -}}
+{{- else if eq $signIn.mode "oidc" -}}
+{{- $missing := list -}}
+{{- if not $signIn.oidc.issuer -}}{{- $missing = append $missing "history.signIn.oidc.issuer" -}}{{- end -}}
+{{- if not $signIn.oidc.clientId -}}{{- $missing = append $missing "history.signIn.oidc.clientId" -}}{{- end -}}
+{{- if not $signIn.oidc.clientSecret.existingSecret -}}{{- $missing = append $missing "history.signIn.oidc.clientSecret.existingSecret" -}}{{- end -}}
+{{- if not $signIn.oidc.publicUrl -}}{{- $missing = append $missing "history.signIn.oidc.publicUrl" -}}{{- end -}}
+{{- if $missing -}}
+{{- fail (printf `history.signIn.mode is oidc (the default): set %s (docs/signin.md, "In the cluster"); or history.signIn.mode=proxy behind an authenticating proxy; or %s` (join ", " $missing) $none) -}}
+{{- end -}}
+{{- else if eq $signIn.mode "proxy" -}}
+{{- if not $signIn.proxy.trustedProxies -}}
+{{- fail "history.signIn.mode=proxy needs history.signIn.proxy.trustedProxies: the proxy's addresses or networks (e.g. 10.0.0.0/24), the only ones whose headers are believed" -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.history.access.sparkAcls -}}
+{{- if and (not .enabled) (or .adminUsers .adminGroups) -}}
+{{- fail "history.access.sparkAcls.adminUsers and adminGroups are settings of history.access.sparkAcls.enabled, which is false: set it to true, or leave them out" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The projected volume's sources for the History Server's sign-in secrets (files under /etc/sparkplane/signin). */}}
+{{- define "sparkplane.historySecretSources" -}}
+{{- if eq .Values.history.implementation "sparkplane" -}}
+{{- $signIn := .Values.history.signIn -}}
+{{- $files := list -}}
+{{- if eq $signIn.mode "oidc" -}}
+{{- $files = append $files (list $signIn.oidc.clientSecret "client-secret") -}}
+{{- $files = append $files (list $signIn.oidc.cookieKey "cookie-key") -}}
+{{- else if eq $signIn.mode "proxy" -}}
+{{- $files = append $files (list $signIn.proxy.secret "proxy-secret") -}}
+{{- end -}}
+{{- range $files -}}
+{{- $ref := index . 0 -}}
+{{- if $ref.existingSecret }}
+- secret:
+    name: {{ $ref.existingSecret }}
+    items:
+      - key: {{ $ref.key | quote }}
+        path: {{ index . 1 }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

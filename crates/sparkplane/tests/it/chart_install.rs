@@ -15,6 +15,8 @@
 #[allow(dead_code)]
 use crate::kubeflow_support;
 
+mod signin;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -233,8 +235,13 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
         .collect();
     assert!(serious.is_empty() && lint["Errors"].is_null(), "helm lint: {lint}");
 
-    let objects = platform
-        .install(&json!({"eventLogs": {"location": "s3a://spark-events", "credentialsSecret": "spark-events-s3"}}));
+    let objects = platform.install(&json!({
+        "eventLogs": {"location": "s3a://spark-events", "credentialsSecret": "spark-events-s3"},
+        "history": {"signIn": {"oidc": {
+            "issuer": "https://login.example.com/realms/data", "clientId": "sparkplane-history",
+            "clientSecret": {"existingSecret": "history-oidc"}, "publicUrl": "https://spark.example.com",
+        }}},
+    }));
     let expected = [
         "ClusterRole/sparkplane-operator",
         "ClusterRole/sparkplane-operator-cluster",
@@ -330,8 +337,11 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
 fn with_prometheus_operator_the_rules_and_service_monitors_come_along() {
     let platform = Platform::start();
     prometheus_operator_crds(&platform);
-    let objects =
-        platform.install(&json!({"eventLogs": {"location": "s3a://spark-events"}, "monitoring": {"release": "kps"}}));
+    let objects = platform.install(&json!({
+        "eventLogs": {"location": "s3a://spark-events"},
+        "monitoring": {"release": "kps"},
+        "history": {"signIn": {"mode": "none"}},
+    }));
     let rule = find(&objects, "PrometheusRule", "sparkplane");
     assert_eq!(rule["metadata"]["labels"]["release"], "kps");
     let printed = sparkplane_json(&["observe", "rules", "--format", "prometheusrule"]);
@@ -355,7 +365,8 @@ fn everything(platform: &Platform) -> Vec<Value> {
         "operator": {"watchNamespaces": ["data-eng", "analytics"], "logStore": "s3://spark-logs/drivers",
                      "maxRunningPerNamespace": 20, "credentialsSecret": "operator-s3"},
         "platform": {"presets": {"etl-huge": "apiVersion: sparkplane.dev/v1alpha1\nkind: Preset\n"}, "tenants": {"data-eng": TENANT}},
-        "history": {"implementation": "spark", "spark": {"properties": {"spark.history.retainedApplications": "100"}}},
+        "history": {"implementation": "spark", "spark": {"properties": {"spark.history.retainedApplications": "100"}},
+                    "signIn": {"mode": "none"}},
         "gatekeeper": {"enabled": false},
     }))
 }
@@ -742,7 +753,9 @@ fn the_exporter_and_history_server_run_from_their_deployments_and_answer_their_p
     let logs =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events");
     let logs = logs.canonicalize().expect("Spark's test event logs");
-    let objects = platform.install(&json!({"eventLogs": {"location": logs.display().to_string()}}));
+    let objects = platform.install(
+        &json!({"eventLogs": {"location": logs.display().to_string()}, "history": {"signIn": {"mode": "none"}}}),
+    );
 
     let history = find(&objects, "Deployment", "sparkplane-history");
     let probe = history["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]
@@ -788,7 +801,8 @@ fn with_history_implementation_spark_sparks_own_history_server_runs_from_the_dep
     let logs = logs.canonicalize().expect("Spark's test event logs");
     let objects = platform.install(&json!({
         "eventLogs": {"location": logs.display().to_string()},
-        "history": {"implementation": "spark", "spark": {"properties": {"spark.history.fs.update.interval": "1s"}}},
+        "history": {"implementation": "spark", "spark": {"properties": {"spark.history.fs.update.interval": "1s"}},
+                    "signIn": {"mode": "none"}},
     }));
     let container = &find(&objects, "Deployment", "sparkplane-history")["spec"]["template"]["spec"]["containers"][0];
     let home =
@@ -969,7 +983,7 @@ fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_a
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events");
     let logs = logs.canonicalize().expect("Spark's test event logs");
     let location = json!({"location": logs.display().to_string()});
-    let objects = platform.install(&json!({"eventLogs": location}));
+    let objects = platform.install(&json!({"eventLogs": location, "history": {"signIn": {"mode": "none"}}}));
     let history = find(&objects, "Deployment", "sparkplane-history");
     let pod = &history["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
@@ -999,7 +1013,7 @@ fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_a
     let objects = platform.release(
         "upgrade",
         &chart(),
-        &json!({"eventLogs": location, "history": {"index": {"existingClaim": "history-index"}}}),
+        &json!({"eventLogs": location, "history": {"index": {"existingClaim": "history-index"}, "signIn": {"mode": "none"}}}),
     );
     let objects = manifest_of(&objects);
     let history = find(&objects, "Deployment", "sparkplane-history");
@@ -1012,7 +1026,7 @@ fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_a
     let objects = manifest_of(&platform.release(
         "upgrade",
         &chart(),
-        &json!({"eventLogs": location, "history": {"implementation": "spark"}}),
+        &json!({"eventLogs": location, "history": {"implementation": "spark", "signIn": {"mode": "none"}}}),
     ));
     let spark = find(&objects, "Deployment", "sparkplane-history");
     let volumes = spark["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes").clone();

@@ -55,6 +55,7 @@ fn the_archive_goes_through_a_local_registry_by_digest_and_the_chart_installs_fr
     let values = json!({
         "image": {"repository": repository, "digest": image.digest},
         "eventLogs": {"location": "s3://spark-events/"},
+        "history": {"signIn": {"mode": "none"}},
     });
     let objects =
         helm_install(&kubeconfig, "sparkplane-system", &repo().join("charts/sparkplane"), &values, dir.path());
