@@ -943,6 +943,19 @@ fn with_gatekeeper_enabled_the_exported_templates_and_constraints_are_installed_
     }
 }
 
+/// `sparkplane ARGS` as a container of the chart runs it (without the test's platform folder), its
+/// stderr into the file `stderr`; stopped when the returned process is dropped.
+fn spawn_logged(args: &[String], stderr: &Path) -> Process {
+    let child = sparkplane_testkit::sparkplane_process()
+        .args(args)
+        .env_remove("SPARKPLANE_PLATFORM_DIR")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr).expect("stderr file"))
+        .spawn()
+        .expect("starts");
+    Process(child)
+}
+
 /// The History Server container as the chart runs it, its `--index-dir` moved to `index` (the mounted
 /// volume) and its listen address to a free port; what it said on stderr once its list answered.
 fn run_history_with_index(deployment: &Value, index: &Path) -> String {
@@ -960,14 +973,7 @@ fn run_history_with_index(deployment: &Value, index: &Path) -> String {
         })
         .collect();
     let stderr = index.with_extension(format!("{port}.stderr"));
-    let child = sparkplane_testkit::sparkplane_process()
-        .args(&args)
-        .env_remove("SPARKPLANE_PLATFORM_DIR")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("starts");
-    let _history = Process(child);
+    let _history = spawn_logged(&args, &stderr);
     wait_for("the History Server to list the logs", || {
         get(port, "/api/v1/applications")
             .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())

@@ -116,14 +116,7 @@ fn run_history_as_mounted(platform: &Platform, deployment: &Value, port: u16) ->
         })
         .collect();
     let stderr = platform.dir.path().join(format!("history-{port}.log"));
-    let child = sparkplane_testkit::sparkplane_process()
-        .args(&args)
-        .env_remove("SPARKPLANE_PLATFORM_DIR")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).expect("log file"))
-        .spawn()
-        .expect("starts");
-    let process = Process(child);
+    let process = spawn_logged(&args, &stderr);
     let started = Instant::now();
     while get(port, "/api/v1/version").is_none() {
         let log = std::fs::read_to_string(&stderr).unwrap_or_default();
