@@ -49,6 +49,16 @@ pub fn decide(rules: &AccessRules, viewer: &Viewer, app: &AppFacts) -> Access {
     }
 }
 
+/// Whether `viewer` sees every application whatever its facts (the local
+/// user, a platform admin): what `decide` answers for them without reading an
+/// application, so a surface may skip asking per application.
+pub fn sees_everything(rules: &AccessRules, viewer: &Viewer) -> bool {
+    match viewer {
+        Viewer::Local => true,
+        Viewer::Person(person) => platform(rules, person).visible(),
+    }
+}
+
 fn platform(rules: &AccessRules, person: &Identity) -> Access {
     if person.in_any(&rules.admin_groups) { Access::Modify } else { Access::Hidden }
 }
@@ -122,6 +132,26 @@ mod tests {
             namespace: namespace.map(Into::into),
             owner: Some("ann".into()),
             ..AppFacts::default()
+        }
+    }
+
+    #[test]
+    fn only_the_local_user_and_platform_admins_see_everything_and_decide_agrees() {
+        let apps = [app(Some("a"), None), app(None, Some("team-b")), app(None, None), shared_with(&["*"], &[], &[])];
+        for (viewer, everything) in [
+            (Viewer::Local, true),
+            (Viewer::Person(Identity::new("pat", ["platform"])), true),
+            (Viewer::Person(Identity::new("ann", ["a-dev"])), false),
+            (Viewer::Person(Identity::new("sam", ["sre"])), false),
+            (Viewer::Person(Identity::new("nobody", Vec::<String>::new())), false),
+        ] {
+            for spark_acls in [false, true] {
+                let rules = rules(spark_acls);
+                assert_eq!(sees_everything(&rules, &viewer), everything, "{viewer:?}");
+                if everything {
+                    assert!(apps.iter().all(|a| decide(&rules, &viewer, a).visible()), "{viewer:?}");
+                }
+            }
         }
     }
 

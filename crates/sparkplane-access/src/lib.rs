@@ -19,6 +19,6 @@ pub mod rules;
 pub mod viewer;
 
 pub use app::AppFacts;
-pub use decide::{Access, decide};
+pub use decide::{Access, decide, sees_everything};
 pub use rules::{AccessRules, SparkAcls};
 pub use viewer::{Identity, Viewer};

@@ -7,7 +7,8 @@
 //!
 //! Owns: which attempts a viewer sees (each record's shared access facts
 //! asked of `sparkplane_access::decide` once per distinct facts a request
-//! meets, not per record; the local user sees everything without asking).
+//! meets, not per record; the local user and platform admins see everything
+//! without asking: `sparkplane_access::sees_everything`).
 //! Must not: decide access itself (`sparkplane_access` does), recognise the
 //! viewer (the door in front of the server does), or shape an answer.
 
@@ -15,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sparkplane_access::{AccessRules, Viewer, decide};
+use sparkplane_access::{AccessRules, Viewer, decide, sees_everything};
 use sparkplane_eventlog::AppLog;
 
 use crate::api::{AttemptInfo, AttemptSnapshot, Catalog};
@@ -31,11 +32,13 @@ pub struct Viewed<'a> {
     /// Each distinct facts met so far, by address, and whether the viewer sees them (the
     /// facts are held, so their address is not reused by others while the request lasts).
     decided: RefCell<HashMap<usize, (Arc<AccessFacts>, bool)>>,
+    /// The local user or a platform admin: every record seen without asking.
+    everything: bool,
 }
 
 impl<'a> Viewed<'a> {
     pub fn new(index: &'a Index, rules: &'a AccessRules, viewer: &'a Viewer) -> Viewed<'a> {
-        Viewed { index, rules, viewer, decided: RefCell::default() }
+        Viewed { index, rules, viewer, decided: RefCell::default(), everything: sees_everything(rules, viewer) }
     }
 
     /// The whole index (for `/metrics`' counts, which name no application).
@@ -44,7 +47,7 @@ impl<'a> Viewed<'a> {
     }
 
     fn everything(&self) -> bool {
-        matches!(self.viewer, Viewer::Local)
+        self.everything
     }
 
     /// Whether the viewer sees an application of these facts.
