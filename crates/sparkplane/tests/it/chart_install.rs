@@ -445,14 +445,7 @@ fn a_values_file_with_an_unknown_key_or_a_wrong_type_fails_with_the_keys_path_an
     assert!(message.contains("/operator/replicas") && message.contains("integer"), "{message}");
     let bad_action = platform.release("install", &chart(), &json!({"admission": {"denyActions": ["Block"]}}));
     assert!(bad_action["error"].as_str().is_some_and(|m| m.contains("/admission/denyActions/0")), "{bad_action}");
-    let stored: Vec<String> = platform
-        .fake
-        .objects()
-        .iter()
-        .filter(|o| o["metadata"]["namespace"] == NAMESPACE || o["kind"] == "CustomResourceDefinition")
-        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
-        .collect();
-    assert!(stored.is_empty(), "nothing half-installed: {stored:?}");
+    assert_nothing_installed(&platform);
 }
 
 struct OperatorPod(Child);
@@ -941,6 +934,18 @@ fn with_gatekeeper_enabled_the_exported_templates_and_constraints_are_installed_
         assert_eq!(installed, object, "{name} is the export, unchanged");
         assert!(platform.stored(object).is_some(), "{name} is in the cluster");
     }
+}
+
+/// A refused install left nothing behind: no object in the release's namespace and no CRD.
+fn assert_nothing_installed(platform: &Platform) {
+    let stored: Vec<String> = platform
+        .fake
+        .objects()
+        .iter()
+        .filter(|o| o["metadata"]["namespace"] == NAMESPACE || o["kind"] == "CustomResourceDefinition")
+        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
+        .collect();
+    assert!(stored.is_empty(), "nothing half-installed: {stored:?}");
 }
 
 /// `sparkplane ARGS` as a container of the chart runs it (without the test's platform folder), its

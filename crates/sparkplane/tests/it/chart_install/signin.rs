@@ -190,14 +190,7 @@ fn by_default_the_history_server_needs_a_provider_and_the_install_fails_naming_t
             .is_some_and(|m| m.contains("history.signIn.mode=proxy needs history.signIn.proxy.trustedProxies")),
         "{proxy}"
     );
-    let stored: Vec<String> = platform
-        .fake
-        .objects()
-        .iter()
-        .filter(|o| o["metadata"]["namespace"] == NAMESPACE || o["kind"] == "CustomResourceDefinition")
-        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
-        .collect();
-    assert!(stored.is_empty(), "nothing half-installed: {stored:?}");
+    assert_nothing_installed(&platform);
 
     // Without event logs there is no History Server, and nothing to sign in to.
     let objects = platform.install(&json!({}));
