@@ -5,7 +5,7 @@
 //! ([`server`]): a handler sees the request's method, path and query apart —
 //! never the raw URL, so `/metrics?x=1` is `/metrics` —, its headers, a
 //! bounded body and the peer, and answers in memory, from a reader or as a
-//! stream; the server stops cleanly (every thread joined) when asked or
+//! stream, or a router sends it upstream (a reverse proxy); the server stops cleanly (every thread joined) when asked or
 //! dropped; and, for what sparkplane sends ([`client`]), the one agent setup
 //! and the one retry rule for POSTs to a receiver: a few attempts, waits that
 //! double, and which answers are worth another try.
@@ -16,5 +16,6 @@ pub mod server;
 
 pub use client::{Failure, PostError, Retry, agent, agent_config, post, retryable_status, with_retries};
 pub use server::{
-    Body, BodyWriter, HeaderMap, HttpServer, Method, Options, Reply, Request, Responder, ServeError, serve, start,
+    Body, BodyWriter, Forward, HeaderMap, HttpServer, Method, Options, Reply, Request, Responder, Route, Router,
+    ServeError, serve, start,
 };

@@ -18,14 +18,17 @@
 //! runtime's blocking threads, so a handler that streams for minutes holds
 //! one thread and no connection waits for it (`connections`). The
 //! connections are served with upgrades on and a response's body is any
-//! `hyper::body::Body`, so a handler that forwards (a proxy's request and
-//! streamed answer, an HTTP/1.1 Upgrade) can be added beside the blocking
-//! one without changing either.
+//! `hyper::body::Body`. A server may have a [`Router`] besides its handler:
+//! called with each request's head before its body is read, it sends the
+//! request to the handler, answers it at once, or forwards it to an
+//! upstream ([`Forward`], `forward`: a reverse proxy's request and streamed
+//! answer, on the runtime's own threads, holding no worker's slot).
 //!
 //! Must not: know any route, payload or format; the handler decides every
 //! answer.
 
 mod connections;
+mod forward;
 mod respond;
 
 use std::fmt;
@@ -33,7 +36,9 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
+pub use forward::{CONNECT_TIMEOUT, CONTEXT_HEADER, Forward, HEAD_TIMEOUT, rewrite_location};
 pub use http::HeaderMap;
+pub use http::uri::Authority;
 pub use respond::{BodyWriter, Responder};
 
 /// Largest request header section read (request line and headers); a larger
@@ -186,20 +191,54 @@ pub struct ServeError {
     pub message: String,
 }
 
+/// Where a request goes, as a [`Router`] decides from its head.
+#[derive(Debug)]
+pub enum Route {
+    /// To the server's handler (its body read first).
+    Handle,
+    /// Answered at once with this reply (a sign-in's 401, a redirect).
+    Answer(Reply),
+    /// Forwarded upstream, its answer streamed back.
+    Forward(Forward),
+}
+
+/// What a server with a router calls first for each request, on the
+/// runtime's own thread (so it must be quick: no I/O): the request as
+/// [`Request`] with an empty body, which is not read yet.
+pub type Router = dyn Fn(&Request) -> Route + Send + Sync;
+
 /// How a server runs: its threads' name, how many handlers run at once and
 /// how large a request body it reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Options {
     name: String,
     workers: Option<usize>,
     body_limit: usize,
+    router: Option<std::sync::Arc<Router>>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("name", &self.name)
+            .field("workers", &self.workers)
+            .field("body_limit", &self.body_limit)
+            .field("router", &self.router.is_some())
+            .finish()
+    }
 }
 
 impl Options {
     /// Threads named `name-N`, a handler for every request as it comes, a
     /// body of at most [`DEFAULT_BODY_LIMIT`].
     pub fn new(name: &str) -> Options {
-        Options { name: name.to_owned(), workers: None, body_limit: DEFAULT_BODY_LIMIT }
+        Options { name: name.to_owned(), workers: None, body_limit: DEFAULT_BODY_LIMIT, router: None }
+    }
+
+    /// Each request's head goes to `router` first; see [`Route`].
+    pub fn router(mut self, router: impl Fn(&Request) -> Route + Send + Sync + 'static) -> Options {
+        self.router = Some(std::sync::Arc::new(router));
+        self
     }
 
     /// At most `workers` handlers run at once (at least one); the others
@@ -287,3 +326,6 @@ where
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod forward_tests;

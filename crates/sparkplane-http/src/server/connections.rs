@@ -25,8 +25,9 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 
+use super::forward::{self, Upstreams};
 use super::respond::{self, Responder, Response};
-use super::{DRAIN, Handler, MAX_HEAD, Options, Request};
+use super::{DRAIN, Handler, MAX_HEAD, Options, Request, Route, Router};
 
 /// Threads that drive the connections (parse, write, wake handlers' answers):
 /// two, so that a burst is not served by one thread among its clients'.
@@ -45,11 +46,13 @@ struct Shared {
     /// One permit per worker when the workers are counted.
     slots: Option<Arc<Semaphore>>,
     body_limit: usize,
+    /// The router and the client its forwards share, when the server has one.
+    router: Option<(Arc<Router>, Upstreams)>,
 }
 
 impl Running {
     pub(super) fn start(listener: TcpListener, options: Options, handler: Arc<Handler>) -> io::Result<Running> {
-        let Options { name, workers, body_limit } = options;
+        let Options { name, workers, body_limit, router } = options;
         let counter = AtomicUsize::new(1);
         let blocking = name.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,7 +66,9 @@ impl Running {
             let _entered = runtime.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
-        let shared = Arc::new(Shared { handler, slots: workers.map(|n| Arc::new(Semaphore::new(n))), body_limit });
+        let router = router.map(|router| (router, forward::upstreams()));
+        let slots = workers.map(|n| Arc::new(Semaphore::new(n)));
+        let shared = Arc::new(Shared { handler, slots, body_limit, router });
         let (stop, stopping) = watch::channel(false);
         // Accepting on a worker, the connections it starts are that worker's to run at once.
         let accepting = runtime.spawn(accept(listener, shared, stopping));
@@ -134,8 +139,10 @@ async fn connection(
     let _ = served.await;
 }
 
-/// One request: its body read within the limit, the handler called on a
-/// blocking thread (once a worker's slot is free), its answer returned.
+/// One request: routed by its head when the server has a router (answered
+/// at once, or forwarded upstream), else its body read within the limit,
+/// the handler called on a blocking thread (once a worker's slot is free),
+/// its answer returned.
 async fn exchange(
     shared: Arc<Shared>,
     peer: SocketAddr,
@@ -148,6 +155,24 @@ async fn exchange(
         return Ok(respond::plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, text));
     }
     let limit = shared.body_limit;
+    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str()).to_owned();
+    let head_only = parts.method == http::Method::HEAD;
+    let http_1_0 = parts.version == Version::HTTP_10;
+    if let Some((router, upstreams)) = &shared.router {
+        let head = Request::from_parts(parts.method.clone(), &target, parts.headers.clone(), Vec::new(), Some(peer));
+        match router(&head) {
+            Route::Handle => {}
+            Route::Answer(reply) => {
+                let (answer, answered) = oneshot::channel();
+                let responder = Responder::new(answer, head_only, http_1_0, None);
+                drop(tokio::task::spawn_blocking(move || responder.send(reply)));
+                return Ok(answered.await.unwrap_or_else(|_| respond::unanswered()));
+            }
+            Route::Forward(to) => {
+                return Ok(forward::forward(upstreams, to, parts.method, &parts.headers, body, limit, peer).await);
+            }
+        }
+    }
     let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Ok(too_large(limit));
@@ -157,10 +182,7 @@ async fn exchange(
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return Ok(too_large(limit)),
         Err(error) => return Ok(respond::plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {error}\n"))),
     };
-    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
-    let head_only = parts.method == http::Method::HEAD;
-    let http_1_0 = parts.version == Version::HTTP_10;
-    let request = Request::from_parts(parts.method.clone(), target, parts.headers, body, Some(peer));
+    let request = Request::from_parts(parts.method.clone(), &target, parts.headers, body, Some(peer));
     let slot = match &shared.slots {
         // The semaphore is never closed.
         Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
