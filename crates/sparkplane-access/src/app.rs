@@ -1,6 +1,7 @@
 //! What an application says about who it belongs to and who may see it,
 //! read from its Spark properties as its event log records them: its
-//! namespace (`spark.kubernetes.namespace`), the user that ran it, and
+//! namespace (`spark.kubernetes.namespace`, else the one a local run
+//! records, `spark.sparkplane.namespace`), the user that ran it, and
 //! Spark's UI ACLs (`spark.ui.view.acls`, `spark.modify.acls`,
 //! `spark.admin.acls`, each with its `.groups`: comma-separated, `*` for
 //! everyone), beside the team the caller says it is listed under. Owns
@@ -24,6 +25,9 @@ pub const ADMIN_ACLS: &str = "spark.admin.acls";
 pub const ADMIN_ACLS_GROUPS: &str = "spark.admin.acls.groups";
 /// The Spark property of the namespace a Kubernetes application ran in.
 pub const NAMESPACE: &str = "spark.kubernetes.namespace";
+/// Where a local run (`sparkplane run`, which drops Kubernetes properties)
+/// records the namespace of the job it ran; read when [`NAMESPACE`] is absent.
+pub const LOCAL_NAMESPACE: &str = "spark.sparkplane.namespace";
 
 /// A user list and a group list of one of Spark's ACLs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,10 +75,12 @@ impl AppFacts {
             team: team.filter(|t| !blank(t)).map(|t| t.trim().to_owned()),
             ..AppFacts::default()
         };
+        let mut local_namespace = None;
         for (key, value) in properties {
             let value = value.trim();
             match key {
                 NAMESPACE if !value.is_empty() => facts.namespace = Some(value.to_owned()),
+                LOCAL_NAMESPACE if !value.is_empty() => local_namespace = Some(value.to_owned()),
                 VIEW_ACLS => facts.view.users = list(value),
                 VIEW_ACLS_GROUPS => facts.view.groups = list(value),
                 MODIFY_ACLS => facts.modify.users = list(value),
@@ -83,6 +89,9 @@ impl AppFacts {
                 ADMIN_ACLS_GROUPS => facts.admin.groups = list(value),
                 _ => {}
             }
+        }
+        if facts.namespace.is_none() {
+            facts.namespace = local_namespace;
         }
         facts
     }
@@ -118,6 +127,15 @@ mod tests {
         assert_eq!(facts.modify.users, BTreeSet::from(["carol".to_owned()]));
         assert!(facts.admin.grants("anyone", &BTreeSet::new()), "a `*` group list grants everyone");
         assert!(!facts.modify.grants("alice", &BTreeSet::new()));
+    }
+
+    #[test]
+    fn a_local_runs_namespace_is_read_when_spark_names_none() {
+        let local = [("spark.sparkplane.namespace", "team-a")];
+        assert_eq!(AppFacts::from_properties(None, None, local).namespace.as_deref(), Some("team-a"));
+        // Kubernetes' own wins, whichever comes first.
+        let both = [("spark.sparkplane.namespace", "team-a"), ("spark.kubernetes.namespace", "team-b")];
+        assert_eq!(AppFacts::from_properties(None, None, both).namespace.as_deref(), Some("team-b"));
     }
 
     #[test]

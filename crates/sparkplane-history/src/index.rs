@@ -488,6 +488,30 @@ impl Index {
         self.skipped_logs.lock().map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
     }
 
+    /// What a start says about the logs left out of the list or read in
+    /// part: one line each, with why; past `max` of a kind the rest are
+    /// counted in one line (the metrics keep the totals).
+    pub fn left_out_lines(&self, max: usize) -> Vec<String> {
+        let (left_out, partial) = (self.skipped_logs(), self.partial_entries());
+        let mut lines: Vec<String> = left_out
+            .iter()
+            .take(max)
+            .map(|(name, skipped)| format!("warning: {name} is left out of the list: {}", skipped.message))
+            .collect();
+        if left_out.len() > max {
+            lines.push(format!(
+                "warning: {} more event logs are left out of the list (counted in sparkplane_history_logs_skipped_total)",
+                left_out.len() - max
+            ));
+        }
+        let read_in_part = |e: &Entry| format!("warning: {} was read in part: {}", e.log.name(), e.warnings.join("; "));
+        lines.extend(partial.iter().take(max).map(read_in_part));
+        if partial.len() > max {
+            lines.push(format!("warning: {} more event logs were read in part", partial.len() - max));
+        }
+        lines
+    }
+
     /// Counters for the metrics.
     pub fn stats(&self) -> IndexStats {
         let mut stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();

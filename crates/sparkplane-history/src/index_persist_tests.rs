@@ -300,9 +300,10 @@ fn a_store_written_before_access_facts_is_relisted_not_misread() {
     assert_eq!(
         warnings,
         [format!(
-            "the persisted index {} was written in format version \"3\", this sparkplane reads version 4; it is \
+            "the persisted index {} was written in format version \"3\", this sparkplane reads version {}; it is \
              rebuilt from the logs",
-            file.display()
+            file.display(),
+            crate::persist::FORMAT_VERSION
         )]
     );
     assert_rebuilt(index, &logs, &store);

@@ -22,6 +22,7 @@
 pub mod api;
 pub mod download;
 pub mod index;
+pub mod live;
 pub mod metrics;
 pub mod page;
 pub mod persist;
@@ -35,6 +36,7 @@ pub mod zip;
 
 pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respond};
 pub use index::{DEFAULT_CACHE_BYTES, Entry, EntryLog, Index, IndexStats, SkippedLog};
+pub use live::{KillLinks, LiveApp, LiveSource, LiveUi};
 pub use metrics::RequestStats;
-pub use server::{Admit, DEFAULT_LISTEN, Gate, HistoryServer, ServeError, serve, serve_with};
+pub use server::{Admit, DEFAULT_LISTEN, Gate, HistoryServer, ServeError, serve, serve_door, serve_with};
 pub use viewed::Viewed;

@@ -35,7 +35,9 @@ use sparkplane_eventlog::Outcome;
 /// compact binary layout, read without a copy of its texts (ADR 0066, third addendum).
 /// Version 4: a record ends with its application's access facts ([`encode_facts`], ADR 0090):
 /// a store of version 3 holds none, so it is rebuilt rather than restored with every application hidden.
-pub const FORMAT_VERSION: u32 = 4;
+/// Version 5: a local run's facts name the namespace it recorded (`spark.sparkplane.namespace`), which
+/// version 4 left out; rebuilt so a job's link (`/jobs/<namespace>/<job>/`) finds its earlier runs.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The store's file name inside the index folder.
 pub const FILE_NAME: &str = "index.redb";

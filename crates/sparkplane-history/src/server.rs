@@ -8,6 +8,8 @@
 //! that viewer sees it, [`crate::viewed`]; API answers from
 //! [`crate::api::respond`], the `logs` zip streamed by [`crate::download`]; `/` from [`crate::page`]; Spark's `/history/…` pages from
 //! [`crate::ui`]; the
+//! live UI of a running job at `/jobs/<namespace>/<job>/…` routed by
+//! [`crate::live`] before the request reaches a worker; the
 //! report of one application from `sparkplane_analysis::report_html`; `/metrics`
 //! from [`crate::metrics`]), rescanning the location every
 //! interval so new and in-progress logs show without a restart (and writing
@@ -34,6 +36,7 @@ use sparkplane_http::{Body, HttpServer, Reply, Request};
 use crate::api::{self, Download, Response};
 use crate::download::{Archive, zip_logs};
 use crate::index::Index;
+use crate::live::LiveUi;
 use crate::metrics::{self, RequestStats};
 use crate::page;
 use crate::ui;
@@ -52,6 +55,8 @@ pub struct HistoryServer {
     stop: Arc<AtomicBool>,
     scan: Option<JoinHandle<()>>,
     stats: Arc<Mutex<RequestStats>>,
+    /// Held so its refresh thread stops with the server.
+    live: Option<Arc<LiveUi>>,
 }
 
 impl HistoryServer {
@@ -78,6 +83,7 @@ impl HistoryServer {
         if let Some(scan) = self.scan.take() {
             let _ = scan.join();
         }
+        self.live = None;
     }
 }
 
@@ -122,11 +128,31 @@ pub fn serve_with(
     interval: Duration,
     gate: Gate,
 ) -> Result<HistoryServer, ServeError> {
+    serve_door(addr, index, interval, gate, None)
+}
+
+/// [`serve_with`], and with `live` the running jobs' live UIs at
+/// `/jobs/<namespace>/<job>/…` ([`crate::live`]): routed on the HTTP stack's
+/// own threads, forwarded without taking one of the [`WORKERS`].
+pub fn serve_door(
+    addr: SocketAddr,
+    index: Arc<Index>,
+    interval: Duration,
+    gate: Gate,
+    live: Option<LiveUi>,
+) -> Result<HistoryServer, ServeError> {
     let stats = Arc::new(Mutex::new(RequestStats::default()));
+    let live = live.map(Arc::new);
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
+    let mut options = sparkplane_http::Options::new("sparkplane-history-http").workers(WORKERS);
+    if let Some(live) = &live {
+        let (live, index, gate) = (Arc::clone(live), Arc::clone(&index), gate.clone());
+        options = options.router(move |request: &Request| live.route(&index, &gate, request));
+    }
     let http = {
         let (index, stats) = (Arc::clone(&index), Arc::clone(&stats));
-        sparkplane_http::serve(addr, "sparkplane-history-http", 4, move |request: &Request| {
-            handle(&index, &stats, &gate, request)
+        sparkplane_http::start(listener, options, move |request: Request, responder: sparkplane_http::Responder| {
+            responder.send(handle(&index, &stats, &gate, &request))
         })?
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -158,8 +184,11 @@ pub fn serve_with(
             // `http` is dropped on this early return, which stops it.
             .map_err(|e| ServeError { addr, message: format!("cannot start the scan thread: {e}") })?
     };
-    Ok(HistoryServer { addr: http.addr(), http: Some(http), stop, scan: Some(scan), stats })
+    Ok(HistoryServer { addr: http.addr(), http: Some(http), stop, scan: Some(scan), stats, live })
 }
+
+/// How many requests the History Server answers at once (a forward to a live UI takes none).
+pub const WORKERS: usize = 4;
 
 /// Runs `work` on a thread of its own under Linux's idle scheduling policy
 /// (it gets a core only when nothing else wants one; elsewhere at normal
@@ -290,6 +319,8 @@ fn page(seen: &Viewed, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
     }
     match path {
         "/" => Some(html(page::index_page(&seen.entries(), &ui::Params::parse(query)))),
+        // Browsers ask every origin for it, whatever the page names: no icon, and no 404 in their console.
+        "/favicon.ico" => Some(Response { status: 204, content_type: "", body: String::new(), download: None }),
         "/metrics" => {
             let index = seen.index();
             let requests = stats.lock().map(|s| s.clone()).unwrap_or_default();

@@ -84,6 +84,20 @@ impl<'a> Viewed<'a> {
         self.sees_attempt(app_id, attempt_id).then(|| self.index.entry_of(app_id, attempt_id)).flatten()
     }
 
+    /// The latest-started attempt the viewer sees of job `job` in `namespace`
+    /// (its application name and the namespace it ran in): its application
+    /// and attempt ids.
+    pub fn latest_of_job(&self, namespace: &str, job: &str) -> Option<(String, Option<String>)> {
+        self.index.with_records(|records| {
+            records
+                .iter()
+                .filter(|r| r.facts().facts.namespace.as_deref() == Some(namespace))
+                .filter(|r| r.view().name == job && self.sees_record(r))
+                .max_by_key(|r| (r.view().start_ms, r.app_id().to_owned()))
+                .map(|r| (r.app_id().to_owned(), r.attempt_id().map(str::to_owned)))
+        })
+    }
+
     /// [`Index::log_of`], for an attempt the viewer sees.
     pub fn log_of(&self, app_id: &str, attempt_id: Option<&str>) -> Option<AppLog> {
         self.sees_attempt(app_id, attempt_id).then(|| self.index.log_of(app_id, attempt_id)).flatten()

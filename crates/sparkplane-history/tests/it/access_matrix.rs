@@ -84,7 +84,7 @@ fn rules(spark_acls: bool) -> AccessRules {
 
 /// The door the tests stand in for sign-in: `x-user` names the person (`local`: the local user) and
 /// `x-groups` their groups; without `x-user`, a 401 of its own.
-fn door(request: &sparkplane_http::Request) -> Result<Viewer, Reply> {
+pub(crate) fn door(request: &sparkplane_http::Request) -> Result<Viewer, Reply> {
     match request.header("x-user") {
         Some("local") => Ok(Viewer::Local),
         Some(user) => {

@@ -6,6 +6,7 @@ mod access_matrix;
 mod bad_logs;
 mod faults;
 mod listing_faults;
+mod live_access;
 mod logs_download;
 mod one_pass;
 mod page_chromium;

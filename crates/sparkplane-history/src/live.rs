@@ -1,0 +1,265 @@
+//! A job's Spark UI at one link that keeps working (issue #65, ADR 0096):
+//! `/jobs/<namespace>/<job>/…` is, while the job's application runs, its
+//! driver's live UI forwarded through the door, and once it has ended, the
+//! History Server's pages of the job's latest application the viewer sees.
+//!
+//! Owns: the table of running applications (refreshed from a [`LiveSource`]
+//! on a thread of its own, so a request never waits for it), the route of a
+//! `/jobs/…` request ([`LiveUi::route`]: the door's sign-in first, then
+//! forwarded, redirected to `/history/<app>/…`, or refused), who may use the
+//! UI's kill links ([`KillLinks`]: the application's team and admins —
+//! `sparkplane_access`'s Modify — or no one), and the paths refused before
+//! anything is forwarded (a `..` segment, an encoded slash or dot, a
+//! backslash).
+//! Must not: open a connection (the HTTP stack's forward does), take an
+//! upstream from anything a request says (only from the source's table),
+//! decide access (`sparkplane_access::decide` does) or recognise the viewer
+//! (the gate's `admit` does).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sparkplane_access::{Access, AppFacts, decide};
+use sparkplane_http::server::{Authority, Forward};
+use sparkplane_http::{Reply, Request, Route};
+
+use crate::index::Index;
+use crate::server::Gate;
+use crate::viewed::Viewed;
+
+/// One running application whose UI the door may forward to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveApp {
+    pub namespace: String,
+    pub job: String,
+    /// The team it runs for (the one attribution rule), when it has one.
+    pub team: Option<String>,
+    /// The user that runs it.
+    pub owner: Option<String>,
+    /// The driver UI's `host:port`, as the source found it.
+    pub ui: Authority,
+}
+
+/// Where running applications are found: called on the live table's own
+/// thread every [`REFRESH`], never on a request's path.
+pub type LiveSource = Arc<dyn Fn() -> Vec<LiveApp> + Send + Sync>;
+
+/// How often the table of running applications is refreshed.
+pub const REFRESH: Duration = Duration::from_millis(500);
+
+/// Who may use the live UI's kill links (Spark's `…/kill/` endpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillLinks {
+    /// Those who may change the application: its team, platform admins,
+    /// Spark's modify and admin ACLs.
+    Team,
+    /// No one, through this door.
+    Off,
+}
+
+/// The live UIs a door serves: the running applications and the kill policy.
+pub struct LiveUi {
+    running: Arc<RwLock<Arc<Vec<LiveApp>>>>,
+    kill: KillLinks,
+    stop: Arc<AtomicBool>,
+    refresh: Option<JoinHandle<()>>,
+}
+
+impl LiveUi {
+    /// Starts refreshing the table from `source`, a first time before it returns.
+    pub fn start(source: LiveSource, kill: KillLinks) -> std::io::Result<LiveUi> {
+        let running = Arc::new(RwLock::new(Arc::new(source())));
+        let stop = Arc::new(AtomicBool::new(false));
+        let refresh = {
+            let (running, stop) = (Arc::clone(&running), Arc::clone(&stop));
+            std::thread::Builder::new().name("sparkplane-live-ui".to_owned()).spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(REFRESH);
+                    let now = Arc::new(source());
+                    if let Ok(mut table) = running.write() {
+                        *table = now;
+                    }
+                }
+            })?
+        };
+        Ok(LiveUi { running, kill, stop, refresh: Some(refresh) })
+    }
+
+    /// The running applications now.
+    pub fn running(&self) -> Arc<Vec<LiveApp>> {
+        self.running.read().map(|t| Arc::clone(&t)).unwrap_or_default()
+    }
+
+    /// Where a request goes: `/jobs/…` as the module says; anything else to the handler.
+    pub fn route(&self, index: &Index, gate: &Gate, request: &Request) -> Route {
+        let Some(at) = JobPath::parse(&request.path) else {
+            return Route::Handle;
+        };
+        let viewer = match (gate.admit)(request) {
+            Ok(viewer) => viewer,
+            Err(reply) => return Route::Answer(reply),
+        };
+        if at.rest.is_none() {
+            return Route::Answer(redirect(&format!("{}/", at.prefix())));
+        }
+        let rest = at.rest.unwrap_or_default();
+        if !safe(rest) {
+            return Route::Answer(Reply::text(
+                400,
+                TEXT,
+                "the path has a '..' segment, an encoded slash or dot, or a backslash; ask for the page itself\n",
+            ));
+        }
+        let running = self.running();
+        let live = running.iter().find(|app| app.namespace == at.namespace && app.job == at.job);
+        if let Some(app) = live {
+            let facts = AppFacts {
+                team: app.team.clone(),
+                namespace: Some(app.namespace.clone()),
+                owner: app.owner.clone(),
+                ..AppFacts::default()
+            };
+            let access = decide(&gate.rules, &viewer, &facts);
+            if access.visible() {
+                if is_kill(rest) && (self.kill == KillLinks::Off || access < Access::Modify) {
+                    return Route::Answer(Reply::text(403, TEXT, kill_refused(self.kill)));
+                }
+                let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
+                return Route::Forward(Forward {
+                    upstream: app.ui.clone(),
+                    target: format!("/{rest}{query}"),
+                    prefix: at.prefix(),
+                });
+            }
+        }
+        let seen = Viewed::new(index, &gate.rules, &viewer);
+        match seen.latest_of_job(at.namespace, at.job) {
+            Some((app, attempt)) => {
+                let page = if rest.is_empty() { "jobs/" } else { rest };
+                let attempt = attempt.map(|a| format!("{a}/")).unwrap_or_default();
+                let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
+                Route::Answer(redirect(&format!("/history/{app}/{attempt}{page}{query}")))
+            }
+            // Another team's job answers what a job that never ran answers.
+            None => Route::Answer(Reply::text(
+                404,
+                TEXT,
+                format!("no application of job {} in namespace {} is running or listed\n", at.job, at.namespace),
+            )),
+        }
+    }
+}
+
+impl Drop for LiveUi {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(refresh) = self.refresh.take() {
+            let _ = refresh.join();
+        }
+    }
+}
+
+const TEXT: &str = "text/plain;charset=utf-8";
+
+fn redirect(location: &str) -> Reply {
+    Reply::text(302, TEXT, "").with_header("Location", location)
+}
+
+fn kill_refused(kill: KillLinks) -> &'static str {
+    match kill {
+        KillLinks::Off => "stopping jobs and stages from the live UI is off at this door (--live-ui-kill off)\n",
+        KillLinks::Team => "you may view this application; stopping its jobs and stages is for its team\n",
+    }
+}
+
+/// `/jobs/<namespace>/<job>` and what follows it.
+#[derive(Debug, PartialEq, Eq)]
+struct JobPath<'a> {
+    namespace: &'a str,
+    job: &'a str,
+    /// After `<job>/` (without its slash); `None` when the path ends at the job.
+    rest: Option<&'a str>,
+}
+
+impl<'a> JobPath<'a> {
+    /// A path under `/jobs/` whose namespace and job are Kubernetes names; any other is not one.
+    fn parse(path: &'a str) -> Option<JobPath<'a>> {
+        let mut parts = path.strip_prefix("/jobs/")?.splitn(3, '/');
+        let (namespace, job) = (parts.next()?, parts.next()?);
+        (is_name(namespace) && is_name(job)).then_some(JobPath { namespace, job, rest: parts.next() })
+    }
+
+    fn prefix(&self) -> String {
+        format!("/jobs/{}/{}", self.namespace, self.job)
+    }
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain): lower-case letters,
+/// digits, `-` and `.`, starting and ending with a letter or digit, at most 253.
+fn is_name(text: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    text.len() <= 253
+        && edge(text.chars().next())
+        && edge(text.chars().last())
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !text.contains("..")
+}
+
+/// Whether a forwarded path stays what it says: no `.`/`..` segment, no
+/// encoded slash, dot or backslash, no backslash.
+fn safe(rest: &str) -> bool {
+    let lower = rest.to_ascii_lowercase();
+    !rest.split('/').any(|segment| segment == ".." || segment == ".")
+        && !rest.contains('\\')
+        && !["%2f", "%2e", "%5c", "%00"].iter().any(|encoded| lower.contains(encoded))
+}
+
+/// Spark UI's kill endpoints: `jobs/job/kill/` and `stages/stage/kill/`.
+fn is_kill(rest: &str) -> bool {
+    let path = rest.trim_end_matches('/');
+    path == "jobs/job/kill" || path == "stages/stage/kill"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_paths_parse_only_with_kubernetes_names() {
+        let at = |ns, job, rest| Some(JobPath { namespace: ns, job, rest });
+        for (path, parsed) in [
+            ("/jobs/team-a/etl", at("team-a", "etl", None)),
+            ("/jobs/team-a/etl/", at("team-a", "etl", Some(""))),
+            ("/jobs/team-a/etl/stages/stage/", at("team-a", "etl", Some("stages/stage/"))),
+            ("/jobs/a.b/x-1/jobs/", at("a.b", "x-1", Some("jobs/"))),
+            ("/jobs/team-a", None),
+            ("/jobs/", None),
+            ("/jobs/Team/etl/", None),
+            ("/jobs/../etl/", None),
+            ("/jobs/team-a/../", None),
+            ("/jobs/team-a/%2e%2e/", None),
+            ("/jobs/-a/etl/", None),
+            ("/history/x/jobs/", None),
+        ] {
+            assert_eq!(JobPath::parse(path), parsed, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_path_that_could_climb_or_hide_a_slash_is_not_forwarded() {
+        for ok in ["", "jobs/", "stages/stage/?id=1&attempt=0", "static/webui.js", "api/v1/applications", "a.b/c"] {
+            assert!(safe(ok), "{ok}");
+        }
+        for bad in ["../x", "jobs/../../x", "./jobs", "jobs/%2e%2e/x", "jobs%2Fx", "a\\b", "x%5cy", "x%00", "%2E%2E/"] {
+            assert!(!safe(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_kill_endpoints_are_known_with_or_without_their_slash() {
+        assert!(is_kill("jobs/job/kill/") && is_kill("stages/stage/kill") && is_kill("jobs/job/kill"));
+        assert!(!is_kill("jobs/job/") && !is_kill("stages/") && !is_kill("jobs/job/killer"));
+    }
+}
