@@ -11,6 +11,7 @@ pub mod connect_server;
 pub mod connect_session;
 pub mod history;
 pub mod java;
+pub mod live;
 pub mod metastore;
 pub mod progress;
 pub mod runner;

@@ -395,7 +395,23 @@ pub fn run_local(
         spark: &spark,
         ui_url: &ui_url,
     });
+    // While Spark runs, a door on this machine (`history serve`) forwards /jobs/<namespace>/<job>/ to its UI.
+    let live = crate::live::LiveRun {
+        run_id: run_id.clone(),
+        job: job.name().to_owned(),
+        namespace: job.namespace().to_owned(),
+        team: job.job.spec.team.clone(),
+        user: std::env::var("USER").ok().filter(|u| !u.is_empty()),
+        ui: std::net::SocketAddr::from(([127, 0, 0, 1], ui_port)),
+        pid: std::process::id(),
+    };
+    let marker = crate::live::mark(home, &live);
+    if let Err(error) = &marker {
+        let text = format!("the live UI marker could not be written ({error}): `history serve` will not forward to it");
+        observer.event(LocalRunEvent::Warning(&text));
+    }
     let end = submit(&spec, settings, &record, observer);
+    drop(marker);
     // Its secrets are not kept in the run history.
     let _ = std::fs::remove_file(&extra_properties);
     // spark-submit execs the driver's JVM: once it has ended, the archive it wrote is whole or absent.
