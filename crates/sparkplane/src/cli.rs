@@ -1300,6 +1300,15 @@ pub struct HistoryServeArgs {
     /// the logs with a warning.
     #[arg(long, value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
+    /// While a local run (`sparkplane run`) of this machine runs, its Spark UI is served at
+    /// /jobs/<namespace>/<job>/, and the History Server's pages of its latest run once it ends: the runs
+    /// of this sparkplane home (default $SPARKPLANE_HOME, else ~/.local/share/sparkplane); `none`: off.
+    #[arg(long, value_name = "DIR|none")]
+    pub live_runs: Option<PathBuf>,
+    /// Who may use the live UI's kill links: `team` (whoever may change the application: its team,
+    /// platform admins, Spark's modify ACLs) or `off` (no one, through this server).
+    #[arg(long, value_name = "WHO", value_parser = ["team", "off"], default_value = "team")]
+    pub live_ui_kill: String,
     #[command(flatten)]
     pub signin: SignInArgs,
 }

@@ -6,18 +6,19 @@
 //! `--index-dir` or the default), the first listing when the index held
 //! nothing (an unreadable location stops here: exit 2 when it does not exist,
 //! 3 when storage cannot be reached),
-//! starting the server, and saying where it serves; `export` (the command,
+//! starting the server (with the live UIs of this machine's running local
+//! runs, `--live-runs`), and saying where it serves; `export` (the command,
 //! and `serve --export-to`'s loop) is in [`export`]. Must not: list, replay,
 //! answer or export anything itself (that is `sparkplane_history`, and
 //! `sparkplane_facts` for the export).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sparkplane_access::Viewer;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::persist::default_dir;
-use sparkplane_history::{Admit, DEFAULT_LISTEN, Gate, Index, serve_with};
+use sparkplane_history::{Admit, DEFAULT_LISTEN, Gate, Index, KillLinks, LiveApp, LiveUi, serve_door};
 use sparkplane_http::Request;
 
 use crate::exit::{CommandResult, Failure};
@@ -49,6 +50,10 @@ pub struct ServeSettings<'a> {
     pub export_to: Option<&'a str>,
     /// `--index-dir`; `None` for the default under the user's cache folder.
     pub index_dir: Option<&'a Path>,
+    /// `--live-runs`: a sparkplane home, `none`, or `None` for this user's.
+    pub live_runs: Option<&'a Path>,
+    /// `--live-ui-kill team` (else `off`).
+    pub kill_links: bool,
     /// Who may open it, and what each sees.
     pub signin: &'a crate::cli::SignInArgs,
 }
@@ -98,7 +103,9 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
             index.persisted_path().map(|p| p.display().to_string()).unwrap_or_default()
         ));
     }
-    print_left_out(&index, printer);
+    for line in index.left_out_lines(MAX_WARNINGS) {
+        printer.status(&line);
+    }
     let door = front.door;
     printer.status(&door.describe());
     let admit: Admit = Arc::new(move |request: &Request| match request.path.as_str() {
@@ -107,7 +114,8 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         _ => door.admit(request),
     });
     let gate = Gate { rules: front.rules, admit };
-    let server = serve_with(addr, Arc::clone(&index), interval, gate).map_err(super::serving::listen_failed)?;
+    let live = live_ui(settings, printer)?;
+    let server = serve_door(addr, Arc::clone(&index), interval, gate, live).map_err(super::serving::listen_failed)?;
     let exporter = match settings.export_to {
         Some(to) => Some(export::start_exports(logs, to, interval, printer)?),
         None => None,
@@ -128,24 +136,29 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     Ok(())
 }
 
-/// Names each log left out or read only in part once, with why; past a
-/// screenful the rest is counted (the metrics keep the totals).
-fn print_left_out(index: &Index, printer: &Printer) {
-    let left_out = index.skipped_logs();
-    for (name, skipped) in left_out.iter().take(MAX_WARNINGS) {
-        printer.status(&format!("warning: {name} is left out of the list: {}", skipped.message));
-    }
-    if left_out.len() > MAX_WARNINGS {
-        printer.status(&format!(
-            "warning: {} more event logs are left out of the list (counted in sparkplane_history_logs_skipped_total)",
-            left_out.len() - MAX_WARNINGS
-        ));
-    }
-    let partial = index.partial_entries();
-    for entry in partial.iter().take(MAX_WARNINGS) {
-        printer.status(&format!("warning: {} was read in part: {}", entry.log.name(), entry.warnings.join("; ")));
-    }
-    if partial.len() > MAX_WARNINGS {
-        printer.status(&format!("warning: {} more event logs were read in part", partial.len() - MAX_WARNINGS));
-    }
+/// The live UIs of the running local runs of `--live-runs`' home (this user's unless told; none without a home).
+fn live_ui(settings: &ServeSettings<'_>, printer: &Printer) -> Result<Option<LiveUi>, Failure> {
+    let home: PathBuf = match settings.live_runs {
+        Some(dir) if dir == Path::new("none") => return Ok(None),
+        Some(dir) => dir.to_path_buf(),
+        None => match sparkplane_local::runtime::default_home() {
+            Ok(home) => home,
+            Err(_) => return Ok(None),
+        },
+    };
+    let shown = sparkplane_local::live::live_dir(&home).display().to_string();
+    let runs = move || {
+        let running = sparkplane_local::live::running(&home).into_iter();
+        running
+            .filter_map(|r| {
+                let ui = r.ui.to_string().parse().ok()?;
+                Some(LiveApp { namespace: r.namespace, job: r.job, team: r.team, owner: r.user, ui })
+            })
+            .collect()
+    };
+    let kill = if settings.kill_links { KillLinks::Team } else { KillLinks::Off };
+    let live = LiveUi::start(Arc::new(runs), kill)
+        .map_err(|e| Failure::unreachable("live-ui", "", format!("cannot start the live UI's refresh: {e}"), ""))?;
+    printer.status(&format!("live Spark UIs of the runs in {shown} at /jobs/<namespace>/<job>/ while they run"));
+    Ok(Some(live))
 }

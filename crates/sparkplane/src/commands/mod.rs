@@ -188,6 +188,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 cache_mib: args.cache_mib,
                 export_to: args.export_to.as_deref(),
                 index_dir: args.index_dir.as_deref(),
+                live_runs: args.live_runs.as_deref(),
+                kill_links: args.live_ui_kill == "team",
                 signin: &args.signin,
             },
             printer,

@@ -41,6 +41,8 @@ impl Server {
             .arg(logs)
             .args(["--listen", &format!("127.0.0.1:{port}"), rescan_flag, "1"])
             .args(args)
+            // The live UIs it forwards to are those of the runs of this home: the logs' folder, which has none.
+            .env("SPARKPLANE_HOME", logs)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -103,6 +105,11 @@ fn ids(list: &Value) -> Vec<String> {
 /// What `history serve` says at start on a loopback address without `--auth` (ADR 0092).
 const LOCAL_USER: &str =
     "no sign-in: on a loopback address, every request is served as the local user, who sees every application";
+
+/// What it says next: where the running local runs whose live UIs it forwards to are found.
+fn live_line(home: &std::path::Path) -> String {
+    format!("live Spark UIs of the runs in {}/live at /jobs/<namespace>/<job>/ while they run", home.display())
+}
 
 #[test]
 fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
@@ -174,6 +181,7 @@ fn serves_the_api_page_and_metrics_and_picks_up_new_logs() {
             ),
             format!("warning: {shown}/local-1000000000001 was read in part: {cut_off}; {cut_off}"),
             LOCAL_USER.to_owned(),
+            live_line(dir.path()),
             format!(
                 "serving Spark's History Server API on http://127.0.0.1:{port}/api/v1 from {shown} (2 applications, \
                  rescanned every 1s); Ctrl-C stops"
@@ -221,13 +229,14 @@ fn a_restart_answers_from_the_persisted_index_then_catches_up() {
     let (shown, file) = (logs.display(), index.join("index.redb"));
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(
-        lines[..3],
+        lines[..4],
         [
             format!(
                 "answering 3 applications from the persisted index {} while {shown} is listed again",
                 file.display()
             ),
             LOCAL_USER.to_owned(),
+            live_line(&logs),
             format!(
                 "serving Spark's History Server API on http://127.0.0.1:{port}/api/v1 from {shown} (3 applications, \
                  rescanned every 1s); Ctrl-C stops"
@@ -235,8 +244,8 @@ fn a_restart_answers_from_the_persisted_index_then_catches_up() {
         ],
         "{stderr}"
     );
-    assert!(lines[3].starts_with(&format!("warning: cannot list {shown}: ")), "{stderr}");
-    assert_eq!(lines[4..], [format!("sparkplane history: {shown} lists again")], "{stderr}");
+    assert!(lines[4].starts_with(&format!("warning: cannot list {shown}: ")), "{stderr}");
+    assert_eq!(lines[5..], [format!("sparkplane history: {shown} lists again")], "{stderr}");
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {

@@ -50,6 +50,7 @@ mod container_image;
 mod container_registry;
 mod exporter_history_server;
 mod kueue_schemas;
+mod live_ui;
 mod log_layout;
 mod observe_alertmanager;
 mod observe_live_metrics;

@@ -18,7 +18,7 @@ fn bin() -> PathBuf {
 }
 
 /// The runtimes the user (or scripts/test.sh) installed, under the default SPARKPLANE_HOME.
-fn installed_runtimes() -> PathBuf {
+pub(crate) fn installed_runtimes() -> PathBuf {
     let home = sparkplane_local::runtime::default_home().expect("a SPARKPLANE_HOME");
     let runtimes = sparkplane_local::runtime::runtimes_dir(&home);
     let marker = runtimes.join("3.5").join(sparkplane_local::runtime::MARKER_FILE);
