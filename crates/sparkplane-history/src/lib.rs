@@ -38,5 +38,7 @@ pub use api::{AttemptInfo, Catalog, Download, Response, SPARK_API_VERSION, respo
 pub use index::{DEFAULT_CACHE_BYTES, Entry, EntryLog, Index, IndexStats, SkippedLog};
 pub use live::{KillLinks, LiveApp, LiveSource, LiveUi};
 pub use metrics::RequestStats;
-pub use server::{Admit, DEFAULT_LISTEN, Gate, HistoryServer, ServeError, serve, serve_door, serve_with};
+pub use server::{
+    Admit, DEFAULT_LISTEN, Extras, Gate, HistoryServer, ServeError, Surface, serve, serve_door, serve_with,
+};
 pub use viewed::Viewed;

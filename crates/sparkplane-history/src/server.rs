@@ -96,6 +96,24 @@ impl Drop for HistoryServer {
 /// The viewer of a request, or the reply to send instead (the door's 401, its sign-in routes).
 pub type Admit = Arc<dyn Fn(&Request) -> Result<Viewer, Reply> + Send + Sync>;
 
+/// A surface another crate mounts on the door beside the History Server's
+/// own (the console): asked for every request under its prefix once the
+/// door has admitted the viewer, and answering only what that viewer may
+/// see under the rules (another team's object as if it did not exist).
+pub trait Surface: Send + Sync {
+    /// The path it answers under (`/console`): that path and everything below it.
+    fn prefix(&self) -> &str;
+    /// The answer to `request` for `viewer`.
+    fn answer(&self, viewer: &Viewer, rules: &AccessRules, request: &Request) -> Reply;
+}
+
+/// What a door serves beside the History Server: running jobs' live UIs and mounted surfaces.
+#[derive(Default)]
+pub struct Extras {
+    pub live: Option<LiveUi>,
+    pub surfaces: Vec<Arc<dyn Surface>>,
+}
+
 /// Who sees what: the rules the access decision reads, and how each request's viewer is found.
 #[derive(Clone)]
 pub struct Gate {
@@ -128,20 +146,22 @@ pub fn serve_with(
     interval: Duration,
     gate: Gate,
 ) -> Result<HistoryServer, ServeError> {
-    serve_door(addr, index, interval, gate, None)
+    serve_door(addr, index, interval, gate, Extras::default())
 }
 
-/// [`serve_with`], and with `live` the running jobs' live UIs at
-/// `/jobs/<namespace>/<job>/…` ([`crate::live`]): routed on the HTTP stack's
-/// own threads, forwarded without taking one of the [`WORKERS`].
+/// [`serve_with`], and with `extras.live` the running jobs' live UIs at
+/// `/jobs/<namespace>/<job>/…` ([`crate::live`]: routed on the HTTP stack's
+/// own threads, forwarded without taking one of the [`WORKERS`]), and each
+/// of `extras.surfaces` under its prefix, behind the same gate.
 pub fn serve_door(
     addr: SocketAddr,
     index: Arc<Index>,
     interval: Duration,
     gate: Gate,
-    live: Option<LiveUi>,
+    extras: Extras,
 ) -> Result<HistoryServer, ServeError> {
     let stats = Arc::new(Mutex::new(RequestStats::default()));
+    let Extras { live, surfaces } = extras;
     let live = live.map(Arc::new);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| ServeError { addr, message: e.to_string() })?;
     let mut options = sparkplane_http::Options::new("sparkplane-history-http").workers(WORKERS);
@@ -152,7 +172,7 @@ pub fn serve_door(
     let http = {
         let (index, stats) = (Arc::clone(&index), Arc::clone(&stats));
         sparkplane_http::start(listener, options, move |request: Request, responder: sparkplane_http::Responder| {
-            responder.send(handle(&index, &stats, &gate, &request))
+            responder.send(handle(&index, &stats, &gate, &surfaces, &request))
         })?
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -363,14 +383,29 @@ fn page(seen: &Viewed, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
 /// `gate.admit` gives instead is sent as it is, the index untouched, nothing
 /// counted): the API, the pages, or the `logs` zip streamed; counts it by
 /// endpoint kind and status.
-fn handle(index: &Index, stats: &Mutex<RequestStats>, gate: &Gate, request: &Request) -> Reply {
+fn handle(
+    index: &Index,
+    stats: &Mutex<RequestStats>,
+    gate: &Gate,
+    surfaces: &[Arc<dyn Surface>],
+    request: &Request,
+) -> Reply {
     let started = Instant::now();
     let viewer = match (gate.admit)(request) {
         Ok(viewer) => viewer,
         Err(reply) => return reply,
     };
-    let seen = Viewed::new(index, &gate.rules, &viewer);
     let path = request.path.as_str();
+    let mounted = surfaces.iter().find(|s| {
+        let prefix = s.prefix();
+        path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    });
+    if let Some(surface) = mounted {
+        let reply = surface.answer(&viewer, &gate.rules, request);
+        count(stats, "page".to_owned(), reply.status, started);
+        return reply;
+    }
+    let seen = Viewed::new(index, &gate.rules, &viewer);
     let listing = request.method.is_read() && matches!(path, "/api/v1/applications" | "/api/v1/applications/");
     let response = if !request.method.is_read() {
         Response { status: 405, content_type: TEXT, body: "method not allowed\n".to_owned(), download: None }
@@ -492,16 +527,17 @@ mod tests {
     fn requests_are_answered_by_route_and_counted_by_endpoint_kind_and_status() {
         let (_dir, index) = index();
         let stats = Mutex::new(RequestStats::default());
-        let list = handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/api/v1/applications?limit=5"));
+        let list =
+            handle(&index, &stats, &Gate::local(), &[], &Request::new(Method::Get, "/api/v1/applications?limit=5"));
         assert_eq!((list.status, list.content_type.as_str()), (200, "application/json"));
         let listed: serde_json::Value = serde_json::from_str(&body(list)).expect("json");
         assert_eq!(listed[0]["id"], "app-1", "{listed}");
-        let post = handle(&index, &stats, &Gate::local(), &Request::new(Method::Post, "/api/v1/applications"));
+        let post = handle(&index, &stats, &Gate::local(), &[], &Request::new(Method::Post, "/api/v1/applications"));
         assert_eq!(post.status, 405);
         assert_eq!(body(post), "method not allowed\n");
-        let metrics = handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/metrics?x=1"));
+        let metrics = handle(&index, &stats, &Gate::local(), &[], &Request::new(Method::Get, "/metrics?x=1"));
         assert_eq!((metrics.status, metrics.content_type.as_str()), (200, metrics::CONTENT_TYPE));
-        assert_eq!(handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/nowhere")).status, 404);
+        assert_eq!(handle(&index, &stats, &Gate::local(), &[], &Request::new(Method::Get, "/nowhere")).status, 404);
         let counted: Vec<((String, u16), u64)> =
             stats.lock().expect("stats").requests.iter().map(|(k, (n, _))| (k.clone(), *n)).collect();
         assert_eq!(
@@ -531,14 +567,14 @@ mod tests {
         let jobs = "/api/v1/applications/app-1/jobs";
         // The door's own routes come first: a POST is its to answer, not a 405.
         for (method, path) in [(Method::Get, jobs), (Method::Post, "/signin/callback")] {
-            let reply = handle(&index, &stats, &gate, &Request::new(method, path));
+            let reply = handle(&index, &stats, &gate, &[], &Request::new(method, path));
             let location = vec![("Location".to_owned(), format!("/signin?next={path}"))];
             assert_eq!((reply.status, reply.content_type.as_str(), &reply.headers), (302, "", &location));
             assert_eq!(body(reply), "to the sign-in");
         }
         assert_eq!(index.stats().detail_cache_entries, 0, "no log was replayed");
         assert!(stats.lock().expect("stats").requests.is_empty(), "nor a request counted");
-        let admitted = handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, jobs));
+        let admitted = handle(&index, &stats, &Gate::local(), &[], &Request::new(Method::Get, jobs));
         assert_eq!((admitted.status, index.stats().detail_cache_entries), (200, 1));
     }
 
@@ -547,7 +583,7 @@ mod tests {
         let (_dir, index) = index();
         let stats = Mutex::new(RequestStats::default());
         let reply =
-            handle(&index, &stats, &Gate::local(), &Request::new(Method::Get, "/api/v1/applications/app-1/logs"));
+            handle(&index, &stats, &Gate::local(), &[], &Request::new(Method::Get, "/api/v1/applications/app-1/logs"));
         assert_eq!((reply.status, reply.content_type.as_str()), (200, api::OCTET_STREAM));
         assert_eq!(
             reply.headers,

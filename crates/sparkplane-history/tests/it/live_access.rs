@@ -18,7 +18,7 @@ use std::time::Duration;
 use sparkplane_access::rules::TeamAccess;
 use sparkplane_access::{AccessRules, SparkAcls};
 use sparkplane_eventlog::LogSource;
-use sparkplane_history::{Gate, HistoryServer, Index, KillLinks, LiveApp, LiveUi, serve_door};
+use sparkplane_history::{Extras, Gate, HistoryServer, Index, KillLinks, LiveApp, LiveUi, serve_door};
 use sparkplane_http::{HttpServer, Reply, Request};
 
 /// A stand-in driver UI: answers `<name> <path>` and counts what reached it.
@@ -96,7 +96,9 @@ fn door(kill: KillLinks) -> Door {
     index.refresh().expect("the logs list");
     let gate = Gate { rules: rules(), admit: Arc::new(crate::access_matrix::door) };
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let server = serve_door(any, index, Duration::from_secs(3600), gate, Some(live)).expect("serves");
+    let server =
+        serve_door(any, index, Duration::from_secs(3600), gate, Extras { live: Some(live), surfaces: Vec::new() })
+            .expect("serves");
     Door { server, reached, _drivers: drivers, _logs: logs }
 }
 
@@ -220,4 +222,42 @@ fn a_path_that_climbs_or_names_no_kubernetes_object_is_never_forwarded() {
         assert_eq!((status, body), (404, format!("not found: {other}\n")), "{other}");
     }
     assert!(door.reached.iter().all(|r| r.lock().expect("log").is_empty()), "something reached a driver");
+}
+
+/// A surface that says who asked and what.
+struct Echo;
+
+impl sparkplane_history::Surface for Echo {
+    fn prefix(&self) -> &str {
+        "/console"
+    }
+
+    fn answer(&self, viewer: &sparkplane_access::Viewer, rules: &AccessRules, request: &Request) -> Reply {
+        let who = match viewer {
+            sparkplane_access::Viewer::Local => "local".to_owned(),
+            sparkplane_access::Viewer::Person(person) => person.user.clone(),
+        };
+        Reply::text(200, "text/plain", format!("{who} {} {} teams", request.path, rules.teams.len()))
+    }
+}
+
+#[test]
+fn a_mounted_surface_answers_under_its_prefix_behind_the_same_door() {
+    let logs = tempfile::tempdir().expect("logs");
+    let index = Arc::new(Index::new(LogSource::Local(logs.path().to_path_buf()), 1 << 20));
+    let gate = Gate { rules: rules(), admit: Arc::new(crate::access_matrix::door) };
+    let extras = Extras { live: None, surfaces: vec![Arc::new(Echo)] };
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let server = serve_door(any, index, Duration::from_secs(3600), gate, extras).expect("serves");
+    let amy = [("x-user", "amy"), ("x-groups", "a-dev")];
+    for path in ["/console", "/console/jobs/ns-a"] {
+        assert_eq!(send(server.addr(), "GET", path, &amy), (200, String::new(), format!("amy {path} 2 teams")));
+    }
+    // Signed-out: the door's answer, not the surface's.
+    assert_eq!(send(server.addr(), "GET", "/console", &[]).0, 401);
+    // Only its prefix: a longer name is not under it.
+    assert_eq!(
+        send(server.addr(), "GET", "/consoles", &amy),
+        (404, String::new(), "not found: /consoles\n".to_owned())
+    );
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use sparkplane_access::Viewer;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::persist::default_dir;
-use sparkplane_history::{Admit, DEFAULT_LISTEN, Gate, Index, KillLinks, LiveApp, LiveUi, serve_door};
+use sparkplane_history::{Admit, DEFAULT_LISTEN, Extras, Gate, Index, KillLinks, LiveApp, LiveUi, serve_door};
 use sparkplane_http::Request;
 
 use crate::exit::{CommandResult, Failure};
@@ -115,7 +115,7 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     });
     let gate = Gate { rules: front.rules, admit };
     let live = live_ui(settings, printer)?;
-    let server = serve_door(addr, Arc::clone(&index), interval, gate, live).map_err(super::serving::listen_failed)?;
+    let server = serve_door(addr, Arc::clone(&index), interval, gate, Extras { live, surfaces: Vec::new() }).map_err(super::serving::listen_failed)?;
     let exporter = match settings.export_to {
         Some(to) => Some(export::start_exports(logs, to, interval, printer)?),
         None => None,
