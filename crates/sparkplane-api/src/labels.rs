@@ -81,6 +81,11 @@ pub const ALERTING: &str = "sparkplane.dev/alerting";
 pub const BACKUP: &str = "sparkplane.dev/backup";
 /// On a node or in a node selector: the node pool (the first key cost tries).
 pub const POOL: &str = "sparkplane.dev/pool";
+/// On the door's pods (the chart's History Server, which forwards a running
+/// application's Spark UI; ADR 0095): `true`. Every rendered application's
+/// `…-ui-door` NetworkPolicy admits pods with it, from the door's namespace,
+/// to its driver's UI port and nothing else.
+pub const DOOR: &str = "sparkplane.dev/door";
 
 // Annotations.
 
@@ -118,6 +123,12 @@ pub const BUDGET_CRITICAL_PERCENT: &str = "sparkplane.dev/budget-critical-percen
 pub const POLICY: &str = "sparkplane.dev/policy";
 /// On a Gatekeeper constraint: the policy file it came from.
 pub const SOURCE: &str = "sparkplane.dev/source";
+
+// Kubernetes' own keys sparkplane reads.
+
+/// On every namespace, set by the API server: the namespace's name (a
+/// NetworkPolicy's `namespaceSelector` names one namespace with it).
+pub const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 
 // Keys of other projects sparkplane writes (queues and gangs, ADR 0073).
 
@@ -159,6 +170,7 @@ mod tests {
             ALERTING,
             BACKUP,
             POOL,
+            DOOR,
             TRIGGER,
             SCHEDULED_AT,
             STARTED_BY,
@@ -208,6 +220,16 @@ mod tests {
         // A valid label value: at most 63 characters, here lower-case letters only.
         assert!(SPARKPLANE.len() <= 63 && SPARKPLANE.bytes().all(|b| b.is_ascii_lowercase()));
         assert_eq!(MANAGED_BY_SELECTOR, format!("{MANAGED_BY}={SPARKPLANE}"));
+    }
+
+    #[test]
+    fn the_door_label_is_spelt_as_the_chart_writes_it_on_the_history_servers_pod() {
+        assert_eq!(DOOR, "sparkplane.dev/door");
+    }
+
+    #[test]
+    fn the_namespace_name_label_is_spelt_as_the_api_server_sets_it() {
+        assert_eq!(NAMESPACE_NAME, "kubernetes.io/metadata.name");
     }
 
     #[test]
