@@ -3,7 +3,8 @@
 //! precedence, into one complete SparkJob; every field remembers which layer
 //! set it (`--explain`) and where it was written (for errors). Below them
 //! all, a job that names no queue gets its tenant's (the platform's tenants
-//! are in the catalog; ADR 0079).
+//! are in the catalog; ADR 0079), and the job keeps the platform namespace
+//! its tenant names, where the door that reaches its UI runs (ADR 0095).
 //!
 //! Merge rules: mappings merge key by key; a list or a scalar replaces what a
 //! lower layer had; an explicit `null` removes what a lower layer set.
@@ -275,6 +276,8 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
             return Err(diagnostics);
         }
     };
+    let platform_namespace =
+        tenant_platform_namespace(request.catalog, namespace.as_deref(), job.spec.team.as_deref().unwrap_or_default());
     let resolved = ResolvedJob {
         job,
         tree,
@@ -283,6 +286,7 @@ pub fn resolve_layers(request: ResolveRequest<'_>) -> Result<(ResolvedJob, Diagn
         preset: preset_name.map(|(p, _)| p.to_owned()),
         warnings: Diagnostics::new(),
         attempt: 1,
+        platform_namespace,
     };
     Ok((resolved, diagnostics))
 }
@@ -409,16 +413,30 @@ fn default_queue(
     merge(tree, &layer.as_layer(), &FieldPath::root(), &label, provenance);
 }
 
+/// The platform namespace the job's tenant names (`spec.platformNamespace`),
+/// the tenant found by the rule its queue is found by ([`Catalog::tenant_of`]);
+/// None when there is no one tenant or it names none.
+fn tenant_platform_namespace(catalog: &Catalog, namespace: Option<&str>, team: &str) -> Option<String> {
+    match catalog.tenant_of(namespace, team) {
+        JobTenant::One(tenant) => tenant.spec.platform_namespace.clone(),
+        JobTenant::Unknown | JobTenant::Ambiguous(_) => None,
+    }
+}
+
 /// Settles the namespace a resolved job goes to (`-n` as `flag`, else the
 /// job's own, else the kubeconfig context's: [`ResolvedJob::settle_namespace`])
 /// and, when no layer named its queue, gives it the queue of the tenant of
 /// that namespace — the default [`resolve_layers`] gave by the job's own
 /// namespace, or by its team when it named none, is taken back first. So a
 /// namespace given only on the command line finds its tenant by the same
-/// rule ([`Catalog::tenant_of`]) as one written in the job (ADR 0079).
+/// rule ([`Catalog::tenant_of`]) as one written in the job (ADR 0079). The
+/// platform namespace (where the door is, ADR 0095) is taken from that
+/// tenant again too.
 pub fn settle_namespace(resolved: &mut ResolvedJob, catalog: &Catalog, flag: Option<&str>, context: Option<&str>) {
     let before = resolved.job.metadata.namespace.clone();
     resolved.settle_namespace(flag, context);
+    let team = resolved.job.spec.team.clone().unwrap_or_default();
+    resolved.platform_namespace = tenant_platform_namespace(catalog, resolved.job.metadata.namespace.as_deref(), &team);
     let queue = FieldPath::parse("spec.queue").unwrap_or_default();
     let by_tenant = resolved.provenance.get(&queue).is_none_or(|o| o.layer.kind == LayerKind::Tenant);
     if resolved.job.metadata.namespace == before || !by_tenant {

@@ -12,6 +12,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 use sparkplane_api::SparkJob;
+use sparkplane_api::tenant::DEFAULT_PLATFORM_NAMESPACE;
 
 use sparkplane_documents::diagnostic::Diagnostics;
 use sparkplane_documents::source::Span;
@@ -87,6 +88,11 @@ pub struct ResolvedJob {
     /// Which attempt of this resolved job the rendered objects are for: 1
     /// unless `submit --rerun` starts another. Not part of the spec hash.
     pub attempt: u32,
+    /// The namespace the platform's own components run in, as the job's
+    /// tenant names it (`spec.platformNamespace`); None when no tenant of the
+    /// platform's names one. Its door reaches the driver's UI from there
+    /// ([`ResolvedJob::door_namespace`]). Not part of the spec hash.
+    pub platform_namespace: Option<String>,
 }
 
 impl ResolvedJob {
@@ -98,6 +104,15 @@ impl ResolvedJob {
     /// The namespace (Kubernetes' `default` when none is set).
     pub fn namespace(&self) -> &str {
         self.job.metadata.namespace.as_deref().unwrap_or("default")
+    }
+
+    /// The namespace of the door, the chart's History Server that forwards a
+    /// running application's Spark UI (ADR 0095): the job's tenant's
+    /// platform namespace, else the chart's documented one,
+    /// `sparkplane-system` ([`DEFAULT_PLATFORM_NAMESPACE`]) — the namespace
+    /// a tenant's `allow-spark-ui` policy admits too.
+    pub fn door_namespace(&self) -> &str {
+        self.platform_namespace.as_deref().unwrap_or(DEFAULT_PLATFORM_NAMESPACE)
     }
 
     /// Settles the namespace the job goes to on a cluster — the one rule
@@ -203,6 +218,7 @@ mod tests {
                 preset: None,
                 warnings: Diagnostics::new(),
                 attempt: 1,
+                platform_namespace: None,
             }
         };
         for (flag, own, context, settled) in [
@@ -238,6 +254,7 @@ mod tests {
             preset: None,
             warnings: Diagnostics::new(),
             attempt: 1,
+            platform_namespace: None,
         };
         let rows = job.explain();
         assert_eq!(

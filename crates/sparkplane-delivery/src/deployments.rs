@@ -139,6 +139,8 @@ impl DeploymentRecord {
             preset: None,
             warnings: sparkplane_documents::Diagnostics::new(),
             attempt: 1,
+            // Not recorded with the deployment: the door's policy names the default platform namespace.
+            platform_namespace: None,
         })
     }
 }

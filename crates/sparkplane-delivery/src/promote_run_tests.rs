@@ -40,6 +40,7 @@ fn resolved(name: &str, env: &str) -> ResolvedJob {
         preset: None,
         warnings: sparkplane_documents::Diagnostics::new(),
         attempt: 1,
+        platform_namespace: None,
     }
 }
 

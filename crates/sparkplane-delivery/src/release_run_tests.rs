@@ -32,6 +32,7 @@ fn resolved(env: &str) -> ResolvedJob {
         preset: None,
         warnings: sparkplane_documents::Diagnostics::new(),
         attempt: 1,
+        platform_namespace: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn resolved(name: &str, output: &str) -> ResolvedJob {
         preset: None,
         warnings: sparkplane_documents::Diagnostics::new(),
         attempt: 1,
+        platform_namespace: None,
     }
 }
 

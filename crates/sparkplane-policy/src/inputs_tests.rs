@@ -30,6 +30,7 @@ fn job(env: Option<&str>) -> ResolvedJob {
         preset: None,
         warnings: Diagnostics::new(),
         attempt: 1,
+        platform_namespace: None,
     }
 }
 
