@@ -1,6 +1,7 @@
 //! What every route shares: object names, labels, restricted security
 //! contexts, the job's Spark properties, driver and executor pod templates,
-//! the driver's RBAC, and spark-submit's arguments.
+//! the driver's RBAC, the application's NetworkPolicies (its peers, and the
+//! door to the driver's UI), and spark-submit's arguments.
 //!
 //! A route must take these from here, never derive its own, so the three
 //! routes start the same driver. Resources come from the sizing model only.
@@ -14,9 +15,12 @@ use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapKeySelector, Container, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
     SeccompProfile, SecretKeySelector, SecurityContext, ServiceAccount, Toleration,
 };
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sparkplane_api::job::{AppType, Dependencies, EnvVar as JobEnvVar, EventLog, RestartKind};
 
 pub use super::base::{
@@ -131,6 +135,8 @@ pub const METRICS_LABEL: &str = sparkplane_api::labels::METRICS;
 pub const METRICS_LABEL_VALUE: &str = "prometheus";
 /// Name of the port of Spark's UI on the driver pod (Spark's own name for it).
 pub const UI_PORT_NAME: &str = "spark-ui";
+/// Port of Spark's UI on the driver pod (Spark's default `spark.ui.port`).
+pub const UI_PORT: i32 = 4040;
 
 /// Whether the job's driver serves Prometheus metrics: yes unless its
 /// `spec.sparkConf` sets [`PROMETHEUS_ENABLED_PROPERTY`] to `false`.
@@ -567,28 +573,24 @@ pub enum Peers {
     Job,
 }
 
-/// The NetworkPolicy that admits traffic into an application's driver and
-/// executors only from pods of that same application. Spark's RPC and block
-/// transfer ports are unauthenticated unless `spark.authenticate` is set, so
-/// without it any pod that can reach an executor can run code in it. With a
-/// tenant's default-deny (`sparkplane tenant render`) this is the one rule
-/// that lets driver and executors talk; policies add up, so it isolates one
-/// application from the tenant's others. Ingress only: egress is the
-/// tenant's to decide, and an egress rule here would cut DNS and storage in a
-/// namespace with no tenant policies.
-pub fn peers_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedObject {
-    let names = Names::of(input.job);
-    let (name, selector) = match peers {
-        Peers::Application => (
-            format!("{}-peers", names.prefix),
-            LabelSelector {
-                match_labels: Some(BTreeMap::from([(APP_SELECTOR_LABEL.to_owned(), names.app_id)])),
+impl Peers {
+    /// The first part of the names of the application's NetworkPolicies:
+    /// the run's prefix (`<job>-<8 hex>`), or `<job>-spark` for every run.
+    fn policy_stem(self, input: &RenderInput<'_>) -> String {
+        match self {
+            Peers::Application => Names::of(input.job).prefix,
+            Peers::Job => format!("{}-spark", input.job.name()),
+        }
+    }
+
+    /// Every pod of the application: driver and executors.
+    fn pods(self, input: &RenderInput<'_>) -> LabelSelector {
+        match self {
+            Peers::Application => LabelSelector {
+                match_labels: Some(BTreeMap::from([(APP_SELECTOR_LABEL.to_owned(), Names::of(input.job).app_id)])),
                 ..Default::default()
             },
-        ),
-        Peers::Job => (
-            format!("{}-spark-peers", input.job.name()),
-            LabelSelector {
+            Peers::Job => LabelSelector {
                 match_labels: Some(BTreeMap::from([(
                     sparkplane_api::labels::JOB.to_owned(),
                     input.job.name().to_owned(),
@@ -599,8 +601,33 @@ pub fn peers_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedOb
                     values: None,
                 }]),
             },
-        ),
-    };
+        }
+    }
+
+    /// The application's driver only: its pods' label and `spark-role: driver`
+    /// (executors carry `spark-role: executor`).
+    fn driver(self, input: &RenderInput<'_>) -> LabelSelector {
+        let role = (SPARK_ROLE_LABEL.to_owned(), SparkRole::Driver.as_str().to_owned());
+        let labels = match self {
+            Peers::Application => BTreeMap::from([(APP_SELECTOR_LABEL.to_owned(), Names::of(input.job).app_id), role]),
+            Peers::Job => BTreeMap::from([(sparkplane_api::labels::JOB.to_owned(), input.job.name().to_owned()), role]),
+        };
+        LabelSelector { match_labels: Some(labels), ..Default::default() }
+    }
+}
+
+/// The NetworkPolicy that admits traffic into an application's driver and
+/// executors only from pods of that same application. Spark's RPC and block
+/// transfer ports are unauthenticated unless `spark.authenticate` is set, so
+/// without it any pod that can reach an executor can run code in it. With a
+/// tenant's default-deny (`sparkplane tenant render`) this is the one rule
+/// that lets driver and executors talk; policies add up, so it isolates one
+/// application from the tenant's others. Ingress only: egress is the
+/// tenant's to decide, and an egress rule here would cut DNS and storage in a
+/// namespace with no tenant policies.
+pub fn peers_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedObject {
+    let name = format!("{}-peers", peers.policy_stem(input));
+    let selector = peers.pods(input);
     RenderedObject::from_resource(&NetworkPolicy {
         metadata: object_meta(input, &name, "network"),
         spec: Some(NetworkPolicySpec {
@@ -613,6 +640,61 @@ pub fn peers_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedOb
             egress: None,
         }),
     })
+}
+
+/// The value of [`DOOR_LABEL`] on the door's pods.
+pub const DOOR_LABEL_VALUE: &str = "true";
+/// The label of the door's pods (the chart puts it on its History Server's pod).
+pub const DOOR_LABEL: &str = sparkplane_api::labels::DOOR;
+
+/// The door's pods as one NetworkPolicy peer: pods labelled [`DOOR_LABEL`]
+/// in the door's namespace ([`ResolvedJob::door_namespace`]). Both
+/// selectors are in the one peer, so a pod must match both (two peers would
+/// admit either: any pod of that namespace, or a pod with the label in any
+/// namespace).
+///
+/// [`ResolvedJob::door_namespace`]: crate::resolved::ResolvedJob::door_namespace
+pub fn door_peer(input: &RenderInput<'_>) -> NetworkPolicyPeer {
+    let selector = |key: &str, value: &str| LabelSelector {
+        match_labels: Some(BTreeMap::from([(key.to_owned(), value.to_owned())])),
+        ..Default::default()
+    };
+    NetworkPolicyPeer {
+        namespace_selector: Some(selector(sparkplane_api::labels::NAMESPACE_NAME, input.job.door_namespace())),
+        pod_selector: Some(selector(DOOR_LABEL, DOOR_LABEL_VALUE)),
+        ip_block: None,
+    }
+}
+
+/// The NetworkPolicy `name` that lets the door — the History Server that
+/// forwards a running application's Spark UI (ADR 0095) — reach the pods of
+/// `driver` on the UI port ([`UI_PORT`], TCP) and on no other port. Its own
+/// policy rather than a rule of the peers policy: a policy's rules hold for
+/// every pod it selects, and the peers policy selects the executors too.
+/// Policies add up, so this opens nothing else. Ingress only, as the peers policy.
+pub fn door_network_policy_for(input: &RenderInput<'_>, name: &str, driver: LabelSelector) -> RenderedObject {
+    RenderedObject::from_resource(&NetworkPolicy {
+        metadata: object_meta(input, name, "network"),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(driver),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![door_peer(input)]),
+                ports: Some(vec![NetworkPolicyPort {
+                    port: Some(IntOrString::Int(UI_PORT)),
+                    protocol: Some("TCP".to_owned()),
+                    end_port: None,
+                }]),
+            }]),
+            egress: None,
+        }),
+    })
+}
+
+/// The door's NetworkPolicy for a driver of `peers` ([`door_network_policy_for`]):
+/// `<run>-ui-door` for exactly this run, `<job>-spark-ui-door` for every run of the job.
+pub fn door_network_policy(input: &RenderInput<'_>, peers: Peers) -> RenderedObject {
+    door_network_policy_for(input, &format!("{}-ui-door", peers.policy_stem(input)), peers.driver(input))
 }
 
 /// A role's pod template as the YAML file Spark reads (`spark.kubernetes.*.podTemplateFile`).
@@ -776,6 +858,103 @@ mod tests {
         let plan = plan_local(&resolved, &sized, &ctx).expect("a local plan");
         for (k, v) in METRICS_ON {
             assert!(plan.args.contains(&format!("{k}={v}")), "local run lacks {k}: {:?}", plan.args);
+        }
+    }
+
+    /// Whether `selector` (matchLabels only, as every selector of the door's policies) picks a pod with `labels`.
+    fn selects(selector: &serde_json::Value, labels: &BTreeMap<String, String>) -> bool {
+        assert!(selector.get("matchExpressions").is_none(), "{selector}");
+        let wanted = selector["matchLabels"].as_object().expect("matchLabels");
+        !wanted.is_empty() && wanted.iter().all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str())
+    }
+
+    /// Whether a rule of a NetworkPolicy admits anything from a peer that names the door's label.
+    fn names_the_door(rule: &serde_json::Value) -> bool {
+        rule["from"].as_array().into_iter().flatten().any(|peer| peer.to_string().contains(DOOR_LABEL))
+    }
+
+    #[test]
+    fn every_target_admits_the_door_to_the_drivers_ui_port_only_and_to_no_executor() {
+        let (resolved, sized) = job(JOB);
+        let input = RenderInput { job: &resolved, sized: &sized };
+        let names = Names::of(&resolved);
+        // The pods as Spark labels them: the job's pod labels, the application id and the role.
+        let pod = |role: SparkRole| {
+            let mut labels = pod_labels(&input, role);
+            labels.insert(APP_SELECTOR_LABEL.to_owned(), names.app_id.clone());
+            labels.insert(SPARK_ROLE_LABEL.to_owned(), role.as_str().to_owned());
+            labels
+        };
+        let (driver, executor) = (pod(SparkRole::Driver), pod(SparkRole::Executor));
+        // One peer holding both selectors: a pod of the door's namespace AND with the door's label.
+        let door = serde_json::json!([{
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "sparkplane-system"}},
+            "podSelector": {"matchLabels": {"sparkplane.dev/door": "true"}}
+        }]);
+        let expected = [
+            (Target::Native, format!("{}-ui-door", names.prefix)),
+            (Target::Kubeflow, "etl-spark-ui-door".to_owned()),
+            (Target::Job, "etl-spark-ui-door".to_owned()),
+        ];
+        for (target, name) in expected {
+            let objects = render(&input, target);
+            let policies: Vec<&RenderedObject> = objects.iter().filter(|o| o.kind == "NetworkPolicy").collect();
+            let door_rules: Vec<(&str, &serde_json::Value)> = policies
+                .iter()
+                .flat_map(|p| {
+                    let rules = p.body["spec"]["ingress"].as_array().into_iter().flatten();
+                    rules.filter(|rule| names_the_door(rule)).map(|rule| (p.name.as_str(), rule))
+                })
+                .collect();
+            assert_eq!(door_rules.len(), 1, "{}: one rule admits the door: {door_rules:?}", target.name());
+            let (policy_name, rule) = door_rules[0];
+            assert_eq!(policy_name, name, "{}", target.name());
+            assert_eq!(rule["from"], door, "{}", target.name());
+            assert_eq!(rule["ports"], serde_json::json!([{"port": 4040, "protocol": "TCP"}]), "{}", target.name());
+            let policy = &policies.iter().find(|p| p.name == name).expect("the door's policy").body;
+            assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Ingress"]), "{}", target.name());
+            assert!(policy["spec"].get("egress").is_none(), "{}", target.name());
+            assert_eq!(policy["spec"]["ingress"].as_array().map(Vec::len), Some(1), "{}", target.name());
+            assert_eq!(policy["metadata"]["namespace"], "data", "{}", target.name());
+            let selector = &policy["spec"]["podSelector"];
+            assert!(selects(selector, &driver), "{}: the driver is selected: {selector}", target.name());
+            assert!(!selects(selector, &executor), "{}: no executor is selected: {selector}", target.name());
+            // The application's own policy still admits its own pods only, from its own namespace.
+            let peers = policies.iter().find(|p| p.name.ends_with("-peers")).expect("the peers policy");
+            for peer in peers.body["spec"]["ingress"][0]["from"].as_array().expect("peers") {
+                assert!(peer.get("namespaceSelector").is_none(), "{}: {peer}", target.name());
+            }
+            assert_eq!(policies.len(), 2, "{}", target.name());
+        }
+        // The native driver pod as rendered is the one the native policy selects.
+        let objects = render(&input, Target::Native);
+        let pod = objects.iter().find(|o| o.kind == "Pod").expect("the driver pod");
+        let labels: BTreeMap<String, String> =
+            serde_json::from_value(pod.body["metadata"]["labels"].clone()).expect("labels");
+        let policy = objects.iter().find(|o| o.name == format!("{}-ui-door", names.prefix)).expect("the policy");
+        assert!(selects(&policy.body["spec"]["podSelector"], &labels), "{labels:?}");
+        let ports = &pod.body["spec"]["containers"][0]["ports"];
+        assert!(
+            ports.as_array().is_some_and(|p| p.iter().any(|p| p["name"] == UI_PORT_NAME && p["containerPort"] == 4040)),
+            "the policy's port is the driver's UI: {ports}"
+        );
+    }
+
+    #[test]
+    fn the_door_is_in_the_namespace_the_jobs_tenant_names() {
+        let (mut resolved, sized) = job(JOB);
+        assert_eq!(resolved.door_namespace(), "sparkplane-system");
+        resolved.platform_namespace = Some("platform".to_owned());
+        let input = RenderInput { job: &resolved, sized: &sized };
+        for target in Target::ALL {
+            let objects = render(&input, target);
+            let policy = objects.iter().find(|o| o.name.ends_with("-ui-door")).expect("the door's policy");
+            assert_eq!(
+                policy.body["spec"]["ingress"][0]["from"][0]["namespaceSelector"],
+                serde_json::json!({"matchLabels": {"kubernetes.io/metadata.name": "platform"}}),
+                "{}",
+                target.name()
+            );
         }
     }
 

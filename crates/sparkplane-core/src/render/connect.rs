@@ -5,14 +5,14 @@
 //! executors on Kubernetes from the job's pod template, scaling them with
 //! dynamic allocation. Beside it: the headless Service executors reach the
 //! driver through, a Service for clients (gRPC 15002 and the Spark UI), the
-//! executors' pod-template ConfigMap, the driver's RBAC, and two
-//! NetworkPolicies (the application's peers, and clients from the team's
-//! namespaces only).
+//! executors' pod-template ConfigMap, the driver's RBAC, and three
+//! NetworkPolicies (the application's peers, clients from the team's
+//! namespaces only, and the door to the UI, ADR 0095).
 //!
 //! This module owns only the server's packaging: the StatefulSet, its
 //! probes, its Services, the client-mode driver properties and the client
 //! NetworkPolicy. Spark properties, labels, security contexts, pod templates,
-//! names, RBAC and the peers policy come from [`super::common`], resources
+//! names, RBAC, the peers and the door's policies come from [`super::common`], resources
 //! from the sizing model, and which properties a Connect server owns from
 //! [`crate::spark_connect`]. No secret value is written: the token is an
 //! environment variable read from a Secret by reference.
@@ -70,6 +70,8 @@ pub struct ConnectNames {
     pub templates: String,
     /// The NetworkPolicy admitting clients.
     pub clients_policy: String,
+    /// The NetworkPolicy admitting the door to the UI.
+    pub door_policy: String,
 }
 
 impl ConnectNames {
@@ -81,6 +83,7 @@ impl ConnectNames {
             driver_service: format!("{server}-driver"),
             templates: format!("{server}-pod-templates"),
             clients_policy: format!("{server}-clients"),
+            door_policy: format!("{server}-ui-door"),
             server,
         }
     }
@@ -386,7 +389,7 @@ pub fn client_namespaces(input: &RenderInput<'_>) -> Vec<LabelSelector> {
         match_labels: Some(BTreeMap::from([(key.to_owned(), value.to_owned())])),
         ..Default::default()
     };
-    let mut selectors = vec![selector("kubernetes.io/metadata.name", input.job.namespace())];
+    let mut selectors = vec![selector(sparkplane_api::labels::NAMESPACE_NAME, input.job.namespace())];
     if let Some(team) = &input.job.job.spec.team {
         selectors.push(selector(sparkplane_api::labels::TEAM, team));
     }
@@ -434,5 +437,8 @@ pub fn render_connect(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&stateful_set(input)));
     objects.push(common::peers_network_policy(input, common::Peers::Job));
     objects.push(clients_network_policy(input));
+    // The clients policy admits the team's namespaces, not the door's: the door has its own, to the UI only.
+    let driver = LabelSelector { match_labels: Some(driver_selector(input)), ..Default::default() };
+    objects.push(common::door_network_policy_for(input, &ConnectNames::of(input).door_policy, driver));
     objects
 }

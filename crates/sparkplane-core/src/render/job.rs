@@ -260,6 +260,7 @@ pub fn render_job(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&templates_config_map(input)));
     objects.push(workload(input));
     objects.push(common::peers_network_policy(input, common::Peers::Job));
+    objects.push(common::door_network_policy(input, common::Peers::Job));
     objects.extend(super::scheduling::gang_objects(input));
     objects
 }

@@ -336,6 +336,7 @@ pub fn render_kubeflow(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&spark_conf_config_map(input)));
     objects.push(application_object(input));
     objects.push(common::peers_network_policy(input, common::Peers::Job));
+    objects.push(common::door_network_policy(input, common::Peers::Job));
     objects
 }
 
@@ -471,10 +472,21 @@ mod tests {
     fn the_drivers_rbac_comes_along() {
         let objects = rendered(JOB);
         let kinds: Vec<&str> = objects.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "SparkApplication", "NetworkPolicy"]);
+        assert_eq!(
+            kinds,
+            [
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "ConfigMap",
+                "SparkApplication",
+                "NetworkPolicy",
+                "NetworkPolicy"
+            ]
+        );
         let own_account = JOB.replace("  driver: {cores: 1,", "  serviceAccount: spark\n  driver: {cores: 1,");
         let kinds: Vec<String> = rendered(&own_account).into_iter().map(|o| o.kind).collect();
-        assert_eq!(kinds, ["ConfigMap", "SparkApplication", "NetworkPolicy"]);
+        assert_eq!(kinds, ["ConfigMap", "SparkApplication", "NetworkPolicy", "NetworkPolicy"]);
     }
 
     #[test]

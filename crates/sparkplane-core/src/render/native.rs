@@ -32,8 +32,7 @@ use super::logging;
 pub const DRIVER_PORT: i32 = 7078;
 /// Port of the driver's block manager.
 pub const BLOCK_MANAGER_PORT: i32 = 7079;
-/// Port of the Spark UI.
-pub const UI_PORT: i32 = 4040;
+pub use super::common::UI_PORT;
 /// Port of the Spark Connect server, which spark-submit exposes on the driver from Spark 4.1 on.
 pub const SPARK_CONNECT_PORT: i32 = 15002;
 /// Where the driver reads its properties.
@@ -107,7 +106,7 @@ pub const DELIBERATE_DIFFERENCES: &[DeliberateDifference] = &[
     added(
         "NetworkPolicy",
         &[],
-        "admits traffic into the driver and executors only from pods of the same application (spark-app-selector): Spark's RPC ports are unauthenticated by default, and a tenant's default-deny needs this one rule",
+        "`<run>-peers` admits traffic into the driver and executors only from pods of the same application (spark-app-selector): Spark's RPC ports are unauthenticated by default, and a tenant's default-deny needs this one rule; `<run>-ui-door` admits the door (the pods with the door's label in the door's namespace, ADR 0095) to the driver's UI port only, so the History Server can forward the running application's UI",
     ),
     added(
         "*",
@@ -567,6 +566,7 @@ pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&driver_service(input)));
     objects.push(RenderedObject::from_resource(&driver_pod(input)));
     objects.push(common::peers_network_policy(input, common::Peers::Application));
+    objects.push(common::door_network_policy(input, common::Peers::Application));
     objects.extend(super::scheduling::gang_objects(input));
     objects
 }
@@ -593,6 +593,7 @@ mod tests {
                 ("ConfigMap", true),
                 ("Service", true),
                 ("Pod", false),
+                ("NetworkPolicy", true),
                 ("NetworkPolicy", true),
             ]
         );

@@ -2,7 +2,8 @@
 //! Connect server (ADR 0039): its objects pass the offline API-server and
 //! Pod Security "restricted" checks and Kubernetes' own strict schemas
 //! (kubernetes-validate, 1.30 and 1.33), render byte-identically for every target, carry
-//! the team's labels, and reference the token's Secret without a value. A job
+//! the team's labels, reference the token's Secret without a value, and
+//! admit the door (ADR 0095) to the server's UI and nothing else. A job
 //! a Connect server cannot be is refused with the exact messages.
 
 use std::path::PathBuf;
@@ -77,6 +78,7 @@ fn a_connect_job_renders_a_server_that_passes_the_checks_the_same_for_every_targ
             // Kinds `sort_objects` does not rank come last, by name.
             ("StatefulSet", "notebooks-connect"),
             ("NetworkPolicy", "notebooks-connect-clients"),
+            ("NetworkPolicy", "notebooks-connect-ui-door"),
             ("NetworkPolicy", "notebooks-spark-peers"),
         ]
     );
@@ -184,6 +186,41 @@ fn the_token_is_a_secret_reference_and_no_value_is_written_anywhere() {
         .collect();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0]["valueFrom"]["secretKeyRef"]["name"], "vault-connect");
+}
+
+#[test]
+fn the_door_reaches_the_servers_ui_and_only_it_from_its_own_pods_in_its_own_namespace() {
+    let objects = rendered(JOB, Target::Native);
+    let policy = find(&objects, "NetworkPolicy", "notebooks-connect-ui-door");
+    // The server's driver pod only (the clients policy's selector), the UI port only, and one peer that
+    // needs both the door's namespace and the door's label.
+    assert_eq!(
+        policy["spec"],
+        serde_json::json!({
+            "podSelector": {"matchLabels": {"sparkplane.dev/connect": "server", "sparkplane.dev/job": "notebooks"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{
+                "from": [{
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "sparkplane-system"}},
+                    "podSelector": {"matchLabels": {"sparkplane.dev/door": "true"}}
+                }],
+                "ports": [{"port": 4040, "protocol": "TCP"}]
+            }]
+        })
+    );
+    let set = find(&objects, "StatefulSet", "notebooks-connect");
+    let ports = &set["spec"]["template"]["spec"]["containers"][0]["ports"];
+    assert!(
+        ports.as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "spark-ui" && p["containerPort"] == 4040)),
+        "the door's port is the server's UI: {ports}"
+    );
+    // Only this policy names the door.
+    let naming_the_door: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.kind == "NetworkPolicy" && o.body.to_string().contains("sparkplane.dev/door"))
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(naming_the_door, ["notebooks-connect-ui-door"]);
 }
 
 #[test]

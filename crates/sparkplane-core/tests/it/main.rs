@@ -3,6 +3,7 @@
 //! below the suites are the support they share.
 
 mod connect_render;
+mod door_namespace;
 mod presets;
 mod render_snapshots;
 mod robustness;

@@ -180,12 +180,12 @@ fn path_of(object: &RenderedObject) -> String {
 }
 
 /// How many objects `submit` applies after the driver pod (ConfigMaps,
-/// Service, NetworkPolicy: everything owned by the pod).
+/// Service, NetworkPolicies: everything owned by the pod).
 fn owned_count(objects: &[RenderedObject]) -> usize {
     let owned =
         objects.iter().filter(|o| !matches!(o.kind.as_str(), "ServiceAccount" | "Role" | "RoleBinding" | "Pod"));
     let count = owned.count();
-    assert_eq!(count, 4, "two ConfigMaps, the Service and the NetworkPolicy");
+    assert_eq!(count, 5, "two ConfigMaps, the Service and the NetworkPolicies (peers, the door's)");
     count
 }
 
@@ -243,7 +243,11 @@ async fn a_new_job_is_created_in_spark_submits_order_with_owner_references() {
 
         let owned: Vec<&RenderedObject> =
             objects.iter().filter(|o| matches!(o.kind.as_str(), "ConfigMap" | "Service" | "NetworkPolicy")).collect();
-        assert_eq!(owned.len(), 4, "two ConfigMaps, the headless Service and the application's NetworkPolicy");
+        assert_eq!(
+            owned.len(),
+            5,
+            "two ConfigMaps, the headless Service and the application's NetworkPolicies (peers, the door's)"
+        );
         for object in owned {
             let (seen, send) = next(&mut handle).await;
             expect_apply(&seen, object, false);
@@ -263,9 +267,9 @@ async fn a_new_job_is_created_in_spark_submits_order_with_owner_references() {
     assert!(!dry_run);
     assert_eq!(application.uid, "driver-uid-42");
     assert_eq!(application.attempt, 1);
-    assert_eq!(sent.len(), 8);
+    assert_eq!(sent.len(), 9);
     drop(client);
-    assert!(handle.next_request().await.is_none(), "no request after the NetworkPolicy");
+    assert!(handle.next_request().await.is_none(), "no request after the NetworkPolicies");
 }
 
 #[tokio::test]

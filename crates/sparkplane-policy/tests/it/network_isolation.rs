@@ -1,5 +1,6 @@
 //! Driver↔executor traffic is allowed within one application and nowhere
-//! else: a tenant's NetworkPolicies plus each job's `-peers` policy, evaluated
+//! else, and the door reaches the driver's UI only: a tenant's
+//! NetworkPolicies plus each job's `-peers` and `-ui-door` policies, evaluated
 //! the way the Kubernetes NetworkPolicy API defines it (policies add up; a
 //! connection needs the source's egress and the destination's ingress).
 //!
@@ -250,8 +251,13 @@ fn the_peers_policy_alone_closes_ingress_and_leaves_egress_open() {
     let a = rendered("ingest", Target::Native);
     let (driver, executor) = application_pods(&a);
     let policies = network_policies(&a);
-    assert_eq!(policies.len(), 1);
-    assert_eq!(policies[0]["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+    // The peers policy and the door's (ADR 0095), both ingress only.
+    let names: Vec<&str> = policies.iter().filter_map(|p| p["metadata"]["name"].as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].ends_with("-peers") && names[1].ends_with("-ui-door"), "{names:?}");
+    for policy in &policies {
+        assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+    }
     // In a namespace without a tenant: storage and DNS stay reachable…
     let s3 = Pod::new("storage", &[("app", "s3")]);
     assert!(connects(&policies, &driver, &s3, 443, "TCP"));
@@ -317,13 +323,56 @@ fn job_and_kubeflow_routes_select_every_run_of_the_job_but_not_the_submitter() {
         let others = rendered("curate", target);
         let (other_driver, other_executor, _) = route_pods(&others, target);
         let mut policies = network_policies(&objects);
-        assert_eq!(policies.len(), 1, "{target:?}");
-        assert_eq!(policies[0]["metadata"]["name"], "ingest-spark-peers");
+        let names: Vec<&str> = policies.iter().filter_map(|p| p["metadata"]["name"].as_str()).collect();
+        assert_eq!(names, ["ingest-spark-peers", "ingest-spark-ui-door"], "{target:?}");
         policies.extend(network_policies(&others));
         assert_apart(&policies, (&driver, &executor), (&other_driver, &other_executor), &format!("{target:?}"));
         if let Some(submitter) = submitter {
             assert_eq!(submitter.labels.get("sparkplane.dev/job").map(String::as_str), Some("ingest"));
             assert!(!connects(&policies, &submitter, &executor, BLOCK_MANAGER_PORT, "TCP"), "{target:?}");
+        }
+    }
+}
+
+/// The door (the chart's History Server, which forwards a running
+/// application's UI; ADR 0095) reaches each route's driver on the UI port
+/// and on nothing else, and only a pod that is in the door's namespace and
+/// carries the door's label is the door.
+#[test]
+fn the_door_reaches_the_drivers_ui_and_nothing_else_on_every_route() {
+    for target in Target::ALL {
+        let objects = rendered("ingest", target);
+        let (driver, executor) = match target {
+            Target::Native => application_pods(&objects),
+            _ => {
+                let (driver, executor, _) = route_pods(&objects, target);
+                (driver, executor)
+            }
+        };
+        let policies = network_policies(&objects);
+        let door = Pod::new(
+            "sparkplane-system",
+            &[("sparkplane.dev/door", "true"), ("app.kubernetes.io/component", "history")],
+        );
+        assert!(connects(&policies, &door, &driver, UI_PORT, "TCP"), "{target:?}: the door → the driver's UI");
+        for port in [DRIVER_PORT, BLOCK_MANAGER_PORT] {
+            assert!(!connects(&policies, &door, &driver, port, "TCP"), "{target:?}: the door → the driver on {port}");
+        }
+        for port in [UI_PORT, DRIVER_PORT, BLOCK_MANAGER_PORT] {
+            assert!(
+                !connects(&policies, &door, &executor, port, "TCP"),
+                "{target:?}: the door → an executor on {port}"
+            );
+        }
+        // One peer holds both selectors: the namespace without the label, or the label in another
+        // namespace (another team's, or the application's own), is not the door.
+        let impostors = [
+            Pod::new("sparkplane-system", &[("app.kubernetes.io/component", "exporter")]),
+            Pod::new("other-team", &[("sparkplane.dev/door", "true")]),
+            Pod::new("data-eng", &[("sparkplane.dev/door", "true")]),
+        ];
+        for impostor in &impostors {
+            assert!(!connects(&policies, impostor, &driver, UI_PORT, "TCP"), "{target:?}: {impostor:?}");
         }
     }
 }

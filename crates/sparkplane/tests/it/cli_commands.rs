@@ -194,11 +194,29 @@ fn render_every_target_to_stdout_and_files() {
     for (target, kinds) in [
         (
             "native",
-            vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ConfigMap", "Service", "Pod", "NetworkPolicy"],
+            vec![
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "ConfigMap",
+                "ConfigMap",
+                "Service",
+                "Pod",
+                "NetworkPolicy",
+                "NetworkPolicy",
+            ],
         ),
         (
             "kubeflow",
-            vec!["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "ScheduledSparkApplication", "NetworkPolicy"],
+            vec![
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "ConfigMap",
+                "ScheduledSparkApplication",
+                "NetworkPolicy",
+                "NetworkPolicy",
+            ],
         ),
         (
             "job",
@@ -211,6 +229,7 @@ fn render_every_target_to_stdout_and_files() {
                 "RoleBinding",
                 "ConfigMap",
                 "CronJob",
+                "NetworkPolicy",
                 "NetworkPolicy",
             ],
         ),
@@ -229,7 +248,7 @@ fn render_every_target_to_stdout_and_files() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     files.sort();
-    assert_eq!(files.len(), 8, "{files:?}");
+    assert_eq!(files.len(), 9, "{files:?}");
     assert!(files.iter().any(|f| f.starts_with("pod-trips-etl-") && f.ends_with("-driver.yaml")), "{files:?}");
     // A changed job renames its per-run objects; the stale ones are removed, others' files are kept.
     let other = out.join("configmap-someone-else.yaml");
@@ -248,9 +267,11 @@ fn render_every_target_to_stdout_and_files() {
     let mut after: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     after.sort();
-    assert_eq!(after.len(), 9, "8 objects of the new render and the other job's file: {after:?}");
+    assert_eq!(after.len(), 10, "9 objects of the new render and the other job's file: {after:?}");
     assert!(
-        after.iter().all(|f| !files.contains(f) || !(f.contains("-driver") || f.ends_with("-peers.yaml"))),
+        after.iter().all(|f| {
+            !files.contains(f) || !(f.contains("-driver") || f.ends_with("-peers.yaml") || f.ends_with("-ui-door.yaml"))
+        }),
         "stale per-run objects removed: {after:?}"
     );
     assert!(other.exists());
@@ -258,8 +279,8 @@ fn render_every_target_to_stdout_and_files() {
     let json = run(&["render", JOB, "--target", "kubeflow", "-o", "json"]);
     let list: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON List");
     assert_eq!(list["kind"], "List");
-    // RBAC, the ConfigMap of the log layout, the application and its NetworkPolicy.
-    assert_eq!(list["items"].as_array().unwrap().len(), 6);
+    // RBAC, the ConfigMap of the log layout, the application and its NetworkPolicies (peers, the door's).
+    assert_eq!(list["items"].as_array().unwrap().len(), 7);
 }
 
 #[test]

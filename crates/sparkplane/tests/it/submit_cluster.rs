@@ -118,7 +118,8 @@ fn submit_stores_exactly_the_rendered_objects_with_owner_references_in_spark_sub
     let uid = driver["metadata"]["uid"].as_str().expect("uid").to_owned();
     let pod_name = driver["metadata"]["name"].as_str().expect("name").to_owned();
     assert!(stdout(&output).contains(&format!("submitted team-a-probe (attempt 1): driver pod team-a/{pod_name}")));
-    assert_eq!(expected.len(), 8);
+    // RBAC (3), two ConfigMaps, the Service, the driver pod, and the NetworkPolicies (peers, the door's).
+    assert_eq!(expected.len(), 9);
     for object in &expected {
         let (api_version, kind, name) = (
             object["apiVersion"].as_str().unwrap_or(""),
@@ -161,7 +162,17 @@ fn submit_stores_exactly_the_rendered_objects_with_owner_references_in_spark_sub
     let kinds: Vec<&str> = writes.iter().map(|(m, p)| if m == "POST" { "pods" } else { p.as_str() }).collect();
     assert_eq!(
         kinds,
-        ["serviceaccounts", "roles", "rolebindings", "pods", "configmaps", "configmaps", "services", "networkpolicies"],
+        [
+            "serviceaccounts",
+            "roles",
+            "rolebindings",
+            "pods",
+            "configmaps",
+            "configmaps",
+            "services",
+            "networkpolicies",
+            "networkpolicies"
+        ],
         "RBAC, then the driver, then what it owns: {writes:?}"
     );
     for request in cluster.fake.requests().iter().filter(|r| r.method != "GET") {
@@ -240,7 +251,7 @@ fn server_dry_run_stores_nothing_and_prints_the_objects() {
     assert!(cluster.fake.objects().iter().all(|o| o["kind"] == "Namespace" || o["metadata"]["namespace"] != "team-a"));
     assert!(cluster.pods().is_empty());
     let writes: Vec<_> = cluster.fake.requests().into_iter().filter(|r| r.method != "GET").collect();
-    assert_eq!(writes.len(), 8);
+    assert_eq!(writes.len(), 9);
     assert!(writes.iter().all(|r| r.query.get("dryRun").map(String::as_str) == Some("All")));
     assert!(stdout(&output).contains("kind: Pod"), "{}", stdout(&output));
     assert!(stderr(&output).contains("nothing was stored"), "{}", stderr(&output));
