@@ -15,6 +15,7 @@
 #[allow(dead_code)]
 use crate::kubeflow_support;
 
+mod door;
 mod signin;
 
 use std::path::{Path, PathBuf};
