@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod download;
+pub mod gate;
 pub mod index;
 pub mod live;
 pub mod metrics;

@@ -25,8 +25,8 @@ use sparkplane_access::{Access, AppFacts, decide};
 use sparkplane_http::server::{Authority, Forward};
 use sparkplane_http::{Reply, Request, Route};
 
+use crate::gate::Gate;
 use crate::index::Index;
-use crate::server::Gate;
 use crate::viewed::Viewed;
 
 /// One running application whose UI the door may forward to.

@@ -107,7 +107,9 @@ impl Filters {
     }
 }
 
-const STYLE: &str = "<style>:root{color-scheme:light dark;--line:#ddd;--bad:#b00020;--warn:#8a6d00;--ok:#1b5e20}\
+/// The stylesheet of the server's pages (inline, no external request); the
+/// console's pages use it too, so the door's pages look alike.
+pub const STYLE: &str = "<style>:root{color-scheme:light dark;--line:#ddd;--bad:#b00020;--warn:#8a6d00;--ok:#1b5e20}\
 @media (prefers-color-scheme:dark){:root{--line:#444;--bad:#f2b8b5;--warn:#f0c75e;--ok:#6dd58c}}\
 body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line)}td.num{text-align:right}\

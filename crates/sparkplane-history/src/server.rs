@@ -35,6 +35,7 @@ use sparkplane_http::{Body, HttpServer, Reply, Request};
 
 use crate::api::{self, Download, Response};
 use crate::download::{Archive, zip_logs};
+pub use crate::gate::{Admit, Gate};
 use crate::index::Index;
 use crate::live::LiveUi;
 use crate::metrics::{self, RequestStats};
@@ -93,9 +94,6 @@ impl Drop for HistoryServer {
     }
 }
 
-/// The viewer of a request, or the reply to send instead (the door's 401, its sign-in routes).
-pub type Admit = Arc<dyn Fn(&Request) -> Result<Viewer, Reply> + Send + Sync>;
-
 /// A surface another crate mounts on the door beside the History Server's
 /// own (the console): asked for every request under its prefix once the
 /// door has admitted the viewer, and answering only what that viewer may
@@ -112,20 +110,6 @@ pub trait Surface: Send + Sync {
 pub struct Extras {
     pub live: Option<LiveUi>,
     pub surfaces: Vec<Arc<dyn Surface>>,
-}
-
-/// Who sees what: the rules the access decision reads, and how each request's viewer is found.
-#[derive(Clone)]
-pub struct Gate {
-    pub rules: AccessRules,
-    pub admit: Admit,
-}
-
-impl Gate {
-    /// Every request made by the local user, who sees everything (a loopback server without sign-in).
-    pub fn local() -> Gate {
-        Gate { rules: AccessRules::default(), admit: Arc::new(|_: &Request| Ok(Viewer::Local)) }
-    }
 }
 
 /// Starts serving `index` on `addr` to the local user ([`Gate::local`]); see [`serve_with`].
