@@ -214,7 +214,7 @@ impl<'a> Draft<'a> {
 }
 
 fn is_trouble(reason: &str) -> bool {
-    matches!(reason, "ImagePullBackOff" | "Unschedulable" | "QuotaWait")
+    matches!(reason, "ImagePullBackOff" | "Unschedulable" | super::queue::QUOTA_WAIT)
 }
 
 /// Decides the next step of a run.
@@ -380,7 +380,7 @@ fn admit(d: &mut Draft<'_>, plan: &Plan) {
             d.wake_in(plan.driver_start);
         }
         Admission::Wait(message) => {
-            d.enter(JobState::Queued, "QuotaWait", message.clone());
+            d.enter(JobState::Queued, super::queue::QUOTA_WAIT, message.clone());
             d.wake_in(QUEUE_RECHECK);
         }
         Admission::Never(message) => {

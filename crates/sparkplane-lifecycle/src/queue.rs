@@ -27,6 +27,10 @@ use sparkplane_core::kube_quantity::{self, Rounding};
 use sparkplane_core::sizing::SizedJob;
 use sparkplane_fit::check_quota_fit;
 
+/// The reason a run waits with in this queue (`status.reason` of a Queued
+/// run; its message says for what: its position, the cap, or the quota).
+pub const QUOTA_WAIT: &str = "QuotaWait";
+
 /// One queued run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Waiting {
