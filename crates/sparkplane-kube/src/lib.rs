@@ -2,7 +2,8 @@
 //! submit a rendered native job in spark-submit's order with server-side
 //! apply, and find, list, follow, wait for and delete applications and
 //! SparkJobs; Kueue's objects (`apply`'s check) and Kubeflow's resources
-//! (`migrate kubeflow`); the driver-log archive; and ConfigMaps in one
+//! (`migrate kubeflow`); the driver-log archive; every namespace's
+//! ResourceQuotas (`quotas`, the console's); and ConfigMaps in one
 //! namespace (`config_maps`), which the release store in the cluster runs
 //! over. The operator that reconciles SparkJobs acts through these verbs
 //! from its own crate, `sparkplane-operator`, as kube-runtime does over
@@ -21,6 +22,7 @@ pub mod kubeflow;
 pub mod kueue;
 pub mod logstore;
 pub mod ownership;
+pub mod quotas;
 pub mod submit;
 pub mod wait_job;
 
