@@ -129,6 +129,28 @@ pub struct ExportReport {
     pub files_removed: u64,
 }
 
+impl ExportReport {
+    /// What the export did, in the words `sparkplane history export` prints:
+    /// a line of counts, and the files and rows it wrote when it wrote any.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "exported {} application(s) and updated {} in progress from {} to {} (schema version {}); {} unchanged, {} skipped\n",
+            self.exported,
+            self.updated,
+            self.source,
+            self.target,
+            self.schema_version,
+            self.unchanged,
+            self.skipped.len()
+        );
+        if self.files_written > 0 {
+            let rows: Vec<String> = self.rows.iter().map(|(table, rows)| format!("{table} {rows}")).collect();
+            out.push_str(&format!("wrote {} file(s): rows {}\n", self.files_written, rows.join(", ")));
+        }
+        out
+    }
+}
+
 /// Exports the logs at `from` (a folder or object-store URL) to `to` (a
 /// folder, created when missing, or an object-store URL), credentials from the
 /// environment: what `sparkplane history export` runs. See [`export`].

@@ -4,8 +4,8 @@
 //! `exporter --facts`).
 //!
 //! Owns: reading the price sheet, mapping the export's failure to an exit
-//! code and printing its report. Must not: export or read anything itself
-//! (that is `sparkplane_facts`).
+//! code and printing its report (`ExportReport::summary` words it). Must
+//! not: export or read anything itself (that is `sparkplane_facts`).
 
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, print
     if report.skipped.len() > MAX_WARNINGS {
         printer.status(&format!("warning: {} more event logs were skipped", report.skipped.len() - MAX_WARNINGS));
     }
-    printer.result(&report, || export_table(&report));
+    printer.result(&report, || report.summary());
     Ok(())
 }
 
@@ -106,22 +106,4 @@ fn export_failure(error: &ExportError, flag: &str) -> Failure {
             "give --to a folder or an object-store URL such as s3://bucket/spark-facts".to_owned(),
         ),
     }
-}
-
-fn export_table(report: &ExportReport) -> String {
-    let mut out = format!(
-        "exported {} application(s) and updated {} in progress from {} to {} (schema version {}); {} unchanged, {} skipped\n",
-        report.exported,
-        report.updated,
-        report.source,
-        report.target,
-        report.schema_version,
-        report.unchanged,
-        report.skipped.len()
-    );
-    if report.files_written > 0 {
-        let rows: Vec<String> = report.rows.iter().map(|(table, rows)| format!("{table} {rows}")).collect();
-        out.push_str(&format!("wrote {} file(s): rows {}\n", report.files_written, rows.join(", ")));
-    }
-    out
 }
