@@ -1309,6 +1309,10 @@ pub struct HistoryServeArgs {
     /// platform admins, Spark's modify ACLs) or `off` (no one, through this server).
     #[arg(long, value_name = "WHO", value_parser = ["team", "off"], default_value = "team")]
     pub live_ui_kill: String,
+    /// Also read the cluster (as kubectl does) every 2 s: its SparkJobs at /console, its running jobs' Spark UIs at
+    /// /jobs/<namespace>/<job>/; each shown only to who may see it (docs/console.md).
+    #[arg(long)]
+    pub cluster: bool,
     #[command(flatten)]
     pub signin: SignInArgs,
 }

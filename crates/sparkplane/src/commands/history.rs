@@ -6,20 +6,23 @@
 //! `--index-dir` or the default), the first listing when the index held
 //! nothing (an unreadable location stops here: exit 2 when it does not exist,
 //! 3 when storage cannot be reached),
-//! starting the server (with the live UIs of this machine's running local
-//! runs, `--live-runs`), and saying where it serves; `export` (the command,
+//! starting the server (live UIs of local runs, `--live-runs`; the console and
+//! cluster runs, `--cluster`: `sparkplane_console`) and saying where it serves; `export` (the command,
 //! and `serve --export-to`'s loop) is in [`export`]. Must not: list, replay,
 //! answer or export anything itself (that is `sparkplane_history`, and
-//! `sparkplane_facts` for the export).
+//! `sparkplane_facts` for the export), or read the cluster (the console does).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use sparkplane_access::Viewer;
+use sparkplane_console::ClusterConsole;
 use sparkplane_eventlog::{LogSource, ReadError};
+use sparkplane_history::live::LiveSource;
 use sparkplane_history::persist::default_dir;
 use sparkplane_history::{Admit, DEFAULT_LISTEN, Extras, Gate, Index, KillLinks, LiveApp, LiveUi, serve_door};
 use sparkplane_http::Request;
+use sparkplane_local::live::live_dir;
 
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
@@ -54,6 +57,8 @@ pub struct ServeSettings<'a> {
     pub live_runs: Option<&'a Path>,
     /// `--live-ui-kill team` (else `off`).
     pub kill_links: bool,
+    /// `--cluster`: the console, and the cluster's running jobs' live UIs.
+    pub cluster: bool,
     /// Who may open it, and what each sees.
     pub signin: &'a crate::cli::SignInArgs,
 }
@@ -114,8 +119,13 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
         _ => door.admit(request),
     });
     let gate = Gate { rules: front.rules, admit };
-    let live = live_ui(settings, printer)?;
-    let server = serve_door(addr, Arc::clone(&index), interval, gate, Extras { live, surfaces: Vec::new() }).map_err(super::serving::listen_failed)?;
+    let console = settings.cluster.then(|| ClusterConsole::start(&Default::default()));
+    let console = console.transpose().map_err(|e| super::kube_view::kube_failure(&e))?;
+    console.iter().for_each(|console| printer.status(&console.describe()));
+    let live = live_ui(settings, console.as_ref().map(ClusterConsole::live_source), printer)?;
+    let surfaces = console.iter().map(ClusterConsole::surface).collect();
+    let server = serve_door(addr, Arc::clone(&index), interval, gate, Extras { live, surfaces })
+        .map_err(super::serving::listen_failed)?;
     let exporter = match settings.export_to {
         Some(to) => Some(export::start_exports(logs, to, interval, printer)?),
         None => None,
@@ -136,29 +146,34 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     Ok(())
 }
 
-/// The live UIs of the running local runs of `--live-runs`' home (this user's unless told; none without a home).
-fn live_ui(settings: &ServeSettings<'_>, printer: &Printer) -> Result<Option<LiveUi>, Failure> {
-    let home: PathBuf = match settings.live_runs {
-        Some(dir) if dir == Path::new("none") => return Ok(None),
-        Some(dir) => dir.to_path_buf(),
-        None => match sparkplane_local::runtime::default_home() {
-            Ok(home) => home,
-            Err(_) => return Ok(None),
-        },
+/// The live UIs of the running local runs of `--live-runs`' home (this user's unless told; none without a home),
+/// and `more` (`--cluster`: the cluster's running SparkJobs).
+fn live_ui(
+    settings: &ServeSettings<'_>,
+    more: Option<LiveSource>,
+    printer: &Printer,
+) -> Result<Option<LiveUi>, Failure> {
+    let home = match settings.live_runs {
+        Some(dir) if dir == Path::new("none") => None,
+        Some(dir) => Some(dir.to_path_buf()),
+        None => sparkplane_local::runtime::default_home().ok(),
     };
-    let shown = sparkplane_local::live::live_dir(&home).display().to_string();
+    let mut of: Vec<String> = home.iter().map(|h| format!("the runs in {}", live_dir(h).display())).collect();
+    of.extend(more.is_some().then(|| "the cluster's SparkJobs".to_owned()));
+    if of.is_empty() {
+        return Ok(None);
+    }
     let runs = move || {
-        let running = sparkplane_local::live::running(&home).into_iter();
-        running
-            .filter_map(|r| {
-                let ui = r.ui.to_string().parse().ok()?;
-                Some(LiveApp { namespace: r.namespace, job: r.job, team: r.team, owner: r.user, ui })
-            })
-            .collect()
+        let running = home.iter().flat_map(|home| sparkplane_local::live::running(home));
+        let local = running.filter_map(|r| {
+            let ui = r.ui.to_string().parse().ok()?;
+            Some(LiveApp { namespace: r.namespace, job: r.job, team: r.team, owner: r.user, ui })
+        });
+        local.chain(more.iter().flat_map(|source| source())).collect()
     };
     let kill = if settings.kill_links { KillLinks::Team } else { KillLinks::Off };
     let live = LiveUi::start(Arc::new(runs), kill)
         .map_err(|e| Failure::unreachable("live-ui", "", format!("cannot start the live UI's refresh: {e}"), ""))?;
-    printer.status(&format!("live Spark UIs of the runs in {shown} at /jobs/<namespace>/<job>/ while they run"));
+    printer.status(&format!("live Spark UIs of {} at /jobs/<namespace>/<job>/ while they run", of.join(" and ")));
     Ok(Some(live))
 }

@@ -190,6 +190,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
                 index_dir: args.index_dir.as_deref(),
                 live_runs: args.live_runs.as_deref(),
                 kill_links: args.live_ui_kill == "team",
+                cluster: args.cluster,
                 signin: &args.signin,
             },
             printer,

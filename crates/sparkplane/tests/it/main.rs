@@ -14,6 +14,7 @@ mod cli_chaos;
 mod cli_ci;
 mod cli_commands;
 mod cli_connect;
+mod cli_console;
 mod cli_cost_parquet;
 mod cli_delivery_walkthrough;
 mod cli_dq;
