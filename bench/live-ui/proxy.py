@@ -3,11 +3,12 @@ real local Spark application (`sparkplane run`, a job that waits until told
 to end) is asked for the same URLs directly at its driver UI and through
 `history serve`'s `/jobs/<namespace>/<job>/`, in the same run, taking turns.
 
-Each measurement: CLIENTS threads, each with its own kept-alive
-connection, send REQUESTS requests each (after WARMUP unmeasured ones); the
-latencies of all are pooled. Rounds swap which side goes first. Prints one
-Markdown row per URL and side with p50 and p99 in milliseconds, and the
-door's p50/p99 minus the direct ones (the median of the rounds).
+The client is sparkplane-http's `forward` bench (a Rust client: CLIENTS
+threads at once, each on a kept-alive connection of its own; see
+crates/sparkplane-http/benches/forward.rs), built here with `cargo bench
+--no-run` and run once per URL with HTTP_BENCH_DIRECT and HTTP_BENCH_VIA.
+It prints, per URL, each side's p50 and p99 and the median over rounds of
+what the door adds.
 
     python3 bench/live-ui/proxy.py SPARKPLANE [ROUNDS] -- URL_PATH...
 
@@ -15,21 +16,17 @@ SPARKPLANE is the binary to measure (a release build); the managed Spark
 3.5 runtime must be installed under the default SPARKPLANE_HOME
 (`sparkplane runtime install 3.5`).
 """
-import http.client
 import json
 import os
 import pathlib
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 CLIENTS = int(os.environ.get("CLIENTS", "50"))
-REQUESTS = int(os.environ.get("REQUESTS", "40"))
-WARMUP = int(os.environ.get("WARMUP", "5"))
+REQUESTS = int(os.environ.get("REQUESTS", "100"))
 NAMESPACE, JOB = "bench", "live-ui"
 
 
@@ -47,45 +44,16 @@ def wait(what, limit, ready):
         time.sleep(0.25)
 
 
-def measure(port, path):
-    """CLIENTS connections at once, REQUESTS each: every latency in ms."""
-    latencies, errors = [], []
-    lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
-
-    def client():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = []
-        try:
-            for i in range(WARMUP + REQUESTS):
-                if i == WARMUP:
-                    start.wait()
-                began = time.perf_counter()
-                connection.request("GET", path)
-                answer = connection.getresponse()
-                answer.read()
-                if answer.status != 200:
-                    errors.append(f"{answer.status} {path}")
-                if i >= WARMUP:
-                    mine.append((time.perf_counter() - began) * 1000)
-        finally:
-            connection.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        sys.exit(f"answers other than 200: {errors[:3]}")
-    return latencies
-
-
-def quantile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def forward_bench():
+    """The forward bench's executable, built (release) into the cargo target the environment names."""
+    out = subprocess.run(
+        ["cargo", "bench", "-p", "sparkplane-http", "--bench", "forward", "--no-run", "--message-format", "json"],
+        cwd=pathlib.Path(__file__).resolve().parents[2], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("target", {}).get("name") == "forward":
+            return message["executable"]
+    sys.exit("cargo built no forward bench")
 
 
 def main():
@@ -126,27 +94,14 @@ def main():
             marker = json.loads(next((home / "live").glob("*.json")).read_text())
             ui_port = int(marker["ui"].rsplit(":", 1)[1])
             prefix = f"/jobs/{NAMESPACE}/{JOB}"
-            print(f"{CLIENTS} clients x {REQUESTS} requests each, {rounds} rounds; "
-                  f"driver UI 127.0.0.1:{ui_port}, door 127.0.0.1:{door_port}{prefix}/\n")
-            print("| URL | side | p50 ms | p99 ms |")
-            print("|---|---|---:|---:|")
-            added = {}
+            bench = forward_bench()
             for path in paths:
-                sides = {"direct": [], "door": []}
-                for r in range(rounds):
-                    order = [("direct", ui_port, path), ("door", door_port, prefix + path)]
-                    for side, port, target in (order if r % 2 == 0 else order[::-1]):
-                        sides[side].append(measure(port, target))
-                for side, runs in sides.items():
-                    pooled = [v for run in runs for v in run]
-                    print(f"| `{path}` | {side} | {quantile(pooled, 0.5):.2f} | {quantile(pooled, 0.99):.2f} |")
-                added[path] = (
-                    statistics.median(quantile(d, 0.5) - quantile(s, 0.5) for s, d in zip(sides["direct"], sides["door"])),
-                    statistics.median(quantile(d, 0.99) - quantile(s, 0.99) for s, d in zip(sides["direct"], sides["door"])),
-                )
-            print()
-            for path, (p50, p99) in added.items():
-                print(f"door adds at `{path}`: p50 {p50:+.2f} ms, p99 {p99:+.2f} ms (median of {rounds} rounds)")
+                print(f"### `{path}`", flush=True)
+                env = dict(os.environ, HTTP_BENCH_DIRECT=f"http://127.0.0.1:{ui_port}{path}",
+                           HTTP_BENCH_VIA=f"http://127.0.0.1:{door_port}{prefix}{path}",
+                           HTTP_BENCH_CLIENTS=str(CLIENTS), HTTP_BENCH_REQUESTS=str(REQUESTS),
+                           HTTP_BENCH_ROUNDS=str(rounds))
+                subprocess.run([bench], env=env, check=True)
         finally:
             gate.touch()
             try:
