@@ -2,10 +2,13 @@
 //! SIGTERM when the guard is dropped (so it shuts down cleanly: an operator
 //! releases its Lease), then waited for, so no process outlives its test.
 //!
-//! Owns: that guard. Must not: start the process (the test builds its own
-//! command, with the environment it needs).
+//! Owns: that guard, and reading a started server's stderr up to the line
+//! that says it serves ([`said_until`]). Must not: start the process (the
+//! test builds its own command, with the environment it needs).
 
+use std::io::{BufRead, BufReader};
 use std::process::Child;
+use std::time::{Duration, Instant};
 
 /// A running child process, sent SIGTERM and waited for when dropped.
 #[derive(Debug)]
@@ -15,6 +18,11 @@ impl StopOnDrop {
     /// Guards `child`.
     pub fn new(child: Child) -> StopOnDrop {
         StopOnDrop(child)
+    }
+
+    /// The child, to wait for it or ask whether it has ended.
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
     }
 }
 
@@ -28,6 +36,26 @@ impl Drop for StopOnDrop {
         }
         let _ = self.0.wait();
     }
+}
+
+/// The lines `child` writes on its (piped) stderr up to and with the first
+/// that starts with `ready`, read for at most `limit`; the rest of stderr is
+/// drained on a thread from then on, so the child never blocks on a full
+/// pipe. `Err` holds what it said when it ended, or the limit passed, first.
+pub fn said_until(child: &mut Child, ready: &str, limit: Duration) -> Result<Vec<String>, Vec<String>> {
+    let Some(stderr) = child.stderr.take() else { return Err(vec!["stderr is not piped".to_owned()]) };
+    let mut lines = BufReader::new(stderr).lines();
+    let (deadline, mut said) = (Instant::now() + limit, Vec::new());
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        let done = line.starts_with(ready);
+        said.push(line);
+        if done {
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(said);
+        }
+    }
+    Err(said)
 }
 
 #[cfg(test)]
@@ -50,5 +78,27 @@ mod tests {
         // SAFETY: as above, SIGTERM to a child of this test.
         unsafe { libc::kill(i32::try_from(other.id()).expect("pid"), libc::SIGTERM) };
         assert_eq!(other.wait().expect("waited").signal(), Some(libc::SIGTERM), "what the guard sends");
+    }
+
+    #[test]
+    fn a_servers_lines_are_read_up_to_the_ready_one_and_an_early_end_is_an_error() {
+        let script =
+            "echo one >&2; echo 'serving here' >&2; for i in $(seq 1 20000); do echo more $i >&2; done; sleep 1";
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", script])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh starts");
+        let said = said_until(&mut child, "serving", Duration::from_secs(10));
+        assert_eq!(said, Ok(vec!["one".to_owned(), "serving here".to_owned()]));
+        // The 20,000 lines after it are drained: the child is not stuck on a full pipe.
+        assert!(child.wait().expect("waited").success());
+        let mut ended = std::process::Command::new("sh")
+            .args(["-c", "echo oops >&2; exit 2"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh starts");
+        assert_eq!(said_until(&mut ended, "serving", Duration::from_secs(10)), Err(vec!["oops".to_owned()]));
+        let _ = ended.wait();
     }
 }

@@ -4,11 +4,10 @@
 //! its page answers 404 as an unknown job's does. Servers bind 127.0.0.1 on
 //! free ports.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use sparkplane_fakekube::FakeApiServer;
@@ -50,23 +49,17 @@ fn serve(dir: &Path, port: u16) -> Served {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server starts");
-    let mut said = Vec::new();
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        let serving = line.starts_with("serving Spark's History Server API");
-        said.push(line);
-        if serving {
-            std::thread::spawn(move || lines.for_each(drop));
-            return Served { child, said };
+    match sparkplane_testkit::process::said_until(&mut child, SERVING, Duration::from_secs(60)) {
+        Ok(said) => Served { child, said },
+        Err(said) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not start, or ended: {said:?}");
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not start, or ended: {said:?}");
 }
+
+const SERVING: &str = "serving Spark's History Server API";
 
 /// A GET as the trusted proxy sends it for `user` in `groups`.
 fn get(port: u16, path: &str, user: &str, groups: &str) -> (u16, String) {

@@ -6,11 +6,10 @@
 //! provider's token gets the list, one without gets 401, a browser signs in
 //! and lands on the list page. Servers bind 127.0.0.1 on free ports.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sparkplane_testkit::oidc::{Browser, OidcClient, OidcProvider, ProviderSettings};
 
@@ -54,23 +53,18 @@ fn serve(port: u16, args: &[&str]) -> Served {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server starts");
-    let mut said = Vec::new();
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        let serving = line.starts_with("serving Spark's History Server API");
-        said.push(line);
-        if serving {
-            // The rest of stderr is drained on a thread, so the server never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return Served { child, url: format!("http://127.0.0.1:{port}"), said, _index: index };
+    match sparkplane_testkit::process::said_until(
+        &mut child,
+        "serving Spark's History Server API",
+        Duration::from_secs(60),
+    ) {
+        Ok(said) => Served { child, url: format!("http://127.0.0.1:{port}"), said, _index: index },
+        Err(said) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not start, or ended: {said:?}");
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not start, or ended: {said:?}");
 }
 
 fn free_port() -> u16 {

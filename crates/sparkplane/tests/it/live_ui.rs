@@ -11,23 +11,14 @@
 //!
 //! Without an installed runtime or Chromium this test fails saying what to install.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sparkplane_testkit::devtools::Browser;
-
-/// A child process killed (and reaped) when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use sparkplane_testkit::process::StopOnDrop;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
@@ -90,7 +81,7 @@ fn write_job(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Starts `history serve` over `home`'s event logs and live runs; returns once it serves.
-fn serve(home: &Path, port: u16, index: &Path, extra: &[&str]) -> Reaped {
+fn serve(home: &Path, port: u16, index: &Path, extra: &[&str]) -> StopOnDrop {
     let mut child = sparkplane_testkit::sparkplane_process()
         .args(["history", "serve", "--interval", "1", "--listen", &format!("127.0.0.1:{port}"), "--logs"])
         .arg(home.join("history"))
@@ -103,22 +94,17 @@ fn serve(home: &Path, port: u16, index: &Path, extra: &[&str]) -> Reaped {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut said = Vec::new();
-    loop {
-        let Some(Ok(line)) = lines.next() else { panic!("the server ended before serving: {said:?}") };
-        let serving = line.starts_with("serving Spark's History Server API");
-        said.push(line);
-        if serving {
-            break;
-        }
-    }
+    let said = sparkplane_testkit::process::said_until(
+        &mut child,
+        "serving Spark's History Server API",
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|said| panic!("the server ended before serving: {said:?}"));
     assert!(
         said.iter().any(|l| l.starts_with("live Spark UIs of the runs in ") && l.ends_with(" while they run")),
         "{said:?}"
     );
-    std::thread::spawn(move || lines.for_each(drop));
-    Reaped(child)
+    StopOnDrop::new(child)
 }
 
 /// Loads `url` and checks what a page of the door must hold: no script
@@ -170,7 +156,7 @@ fn a_running_applications_ui_through_the_door_then_its_history_at_the_same_link(
         .stderr(Stdio::null())
         .spawn()
         .expect("sparkplane run starts");
-    let mut run = Reaped(run);
+    let mut run = StopOnDrop::new(run);
     wait_for("the job's first query", Duration::from_secs(240), || jobs.path().join("ready").exists());
 
     // Spark's own redirect of its root is kept under the door.
@@ -220,8 +206,8 @@ fn a_running_applications_ui_through_the_door_then_its_history_at_the_same_link(
 
     // The run ends: the same link serves the History Server's pages of it.
     std::fs::write(jobs.path().join("gate"), b"").expect("gate");
-    wait_for("the run's end", Duration::from_secs(120), || matches!(run.0.try_wait(), Ok(Some(_))));
-    let status = run.0.wait().expect("run status");
+    wait_for("the run's end", Duration::from_secs(120), || matches!(run.child().try_wait(), Ok(Some(_))));
+    let status = run.child().wait().expect("run status");
     assert!(status.success(), "sparkplane run: {status}");
     assert!(std::fs::read_dir(home.path().join("live")).expect("live dir").next().is_none(), "the marker is gone");
     let deadline = Instant::now() + Duration::from_secs(60);
