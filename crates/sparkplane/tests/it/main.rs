@@ -7,6 +7,7 @@ mod build_identity;
 mod chart_files;
 mod chart_install;
 mod ci_budget;
+mod cli_access_matrix;
 mod cli_analyze_counts;
 mod cli_apply_kueue;
 mod cli_backup;
