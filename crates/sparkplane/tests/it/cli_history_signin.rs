@@ -248,4 +248,26 @@ fn the_history_server_behind_a_real_provider() {
     assert_eq!(landed.status, 200, "{landed:?}");
     assert!(landed.url.starts_with(&url), "{}", landed.url);
     assert!(landed.body.contains("local-1422981780767"), "the list page: {}", landed.body);
+
+    // Headless Chromium through the same authorization-code flow: sent to the provider's login form,
+    // signed in there, and back through the callback to the list it asked for.
+    let mut chromium = sparkplane_testkit::devtools::Browser::start();
+    let login = chromium.navigate(&format!("{url}/?q=local"), Duration::from_secs(60));
+    assert!(login.script_errors.is_empty(), "{:?}", login.script_errors);
+    let at = chromium.evaluate("location.href").expect("href");
+    assert!(at.as_str().is_some_and(|h| h.starts_with(&provider.issuer)), "at the provider: {at}");
+    let form = "const f = document.querySelector('form'); f.querySelector('input[name=login]').value = 'alice'; \
+                f.querySelector('input[name=password]').value = 'any'; f.submit(); true";
+    chromium.evaluate(form).expect("the login form");
+    // (What the provider's own login page fetched is the provider's: counted since that page, not asserted.)
+    chromium.wait_for_load(Duration::from_secs(60));
+    let at = chromium.evaluate("location.href").expect("href");
+    assert_eq!(at.as_str(), Some(format!("{url}/?q=local").as_str()), "back where it asked");
+    let list = chromium.evaluate("document.body.innerText").expect("text");
+    assert!(list.as_str().is_some_and(|t| t.contains("local-1422981780767")), "the list: {list}");
+    // Signed in now: the list loads on its own, with nothing failing and no script error.
+    let again = chromium.navigate(&format!("{url}/"), Duration::from_secs(60));
+    assert!(again.script_errors.is_empty() && again.failed_requests.is_empty(), "{again:?}");
+    let at = chromium.evaluate("location.href").expect("href");
+    assert_eq!(at.as_str(), Some(format!("{url}/").as_str()), "no second trip to the provider");
 }
