@@ -15,6 +15,7 @@
 #[allow(dead_code)]
 use crate::kubeflow_support;
 
+mod console;
 mod door;
 mod signin;
 
@@ -244,8 +245,10 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
         }}},
     }));
     let expected = [
+        "ClusterRole/sparkplane-history-console",
         "ClusterRole/sparkplane-operator",
         "ClusterRole/sparkplane-operator-cluster",
+        "ClusterRoleBinding/sparkplane-history-console",
         "ClusterRoleBinding/sparkplane-operator",
         "ClusterRoleBinding/sparkplane-operator-cluster",
         "ConfigMap/sparkplane-dashboard-data-engineer",
@@ -262,6 +265,7 @@ fn the_chart_lints_clean_and_a_first_install_creates_the_whole_platform() {
         "Service/sparkplane-exporter",
         "Service/sparkplane-history",
         "Service/sparkplane-operator-metrics",
+        "ServiceAccount/sparkplane-history",
         "ServiceAccount/sparkplane-operator",
         "ServiceAccount/sparkplane-reader",
         "ValidatingAdmissionPolicy/sparkplane-deny",
@@ -949,11 +953,25 @@ fn assert_nothing_installed(platform: &Platform) {
     assert!(stored.is_empty(), "nothing half-installed: {stored:?}");
 }
 
-/// `sparkplane ARGS` as a container of the chart runs it (without the test's platform folder), its
-/// stderr into the file `stderr`; stopped when the returned process is dropped.
-fn spawn_logged(args: &[String], stderr: &Path) -> Process {
-    let child = sparkplane_testkit::sparkplane_process()
-        .args(args)
+/// `sparkplane ARGS` as a container of `deployment`'s pod runs it (without the test's platform folder), its
+/// stderr into the file `stderr`; stopped when the returned process is dropped. With the pod's ServiceAccount
+/// token mounted (`automountServiceAccountToken`) it reaches the simulated cluster as that ServiceAccount,
+/// which the cluster authorizes with the chart's RBAC; without it, it finds no cluster at all.
+fn spawn_as_pod(platform: &Platform, deployment: &Value, args: &[String], stderr: &Path) -> Process {
+    let pod = &deployment["spec"]["template"]["spec"];
+    let mut command = sparkplane_testkit::sparkplane_process();
+    command.args(args).env("HOME", platform.dir.path()).env_remove("KUBERNETES_SERVICE_HOST");
+    if pod["automountServiceAccountToken"] == true {
+        let service_account = pod["serviceAccountName"].as_str().expect("the pod's ServiceAccount");
+        let kubeconfig = platform.write(
+            &format!("kubeconfig-{service_account}"),
+            &platform.fake.service_account_kubeconfig(NAMESPACE, service_account),
+        );
+        command.env("KUBECONFIG", kubeconfig);
+    } else {
+        command.env("KUBECONFIG", platform.dir.path().join("no-service-account-token"));
+    }
+    let child = command
         .env_remove("SPARKPLANE_PLATFORM_DIR")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(stderr).expect("stderr file"))
@@ -964,7 +982,7 @@ fn spawn_logged(args: &[String], stderr: &Path) -> Process {
 
 /// The History Server container as the chart runs it, its `--index-dir` moved to `index` (the mounted
 /// volume) and its listen address to a free port; what it said on stderr once its list answered.
-fn run_history_with_index(deployment: &Value, index: &Path) -> String {
+fn run_history_with_index(platform: &Platform, deployment: &Value, index: &Path) -> String {
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
     let args: Vec<String> = container["args"]
@@ -979,7 +997,7 @@ fn run_history_with_index(deployment: &Value, index: &Path) -> String {
         })
         .collect();
     let stderr = index.with_extension(format!("{port}.stderr"));
-    let _history = spawn_logged(&args, &stderr);
+    let _history = spawn_as_pod(platform, deployment, &args, &stderr);
     wait_for("the History Server to list the logs", || {
         get(port, "/api/v1/applications")
             .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
@@ -1013,10 +1031,10 @@ fn the_history_servers_persisted_index_is_on_a_volume_of_its_own_and_a_restart_a
     let dir = tempfile::tempdir().expect("temp dir");
     let index = dir.path().join("history-index");
     std::fs::create_dir(&index).expect("the volume");
-    let first = run_history_with_index(history, &index);
+    let first = run_history_with_index(&platform, history, &index);
     assert!(!first.contains("warning"), "{first}");
     assert!(index.join("index.redb").is_file(), "{first}");
-    let second = run_history_with_index(history, &index);
+    let second = run_history_with_index(&platform, history, &index);
     assert!(!second.contains("warning"), "{second}");
     assert!(second.contains("applications from the persisted index"), "{second}");
 

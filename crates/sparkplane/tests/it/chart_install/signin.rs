@@ -27,13 +27,13 @@ const OIDC_NEEDED: &str = "history.signIn.mode is oidc (the default): set histor
                            history.signIn.mode=proxy behind an authenticating proxy; or history.signIn.mode=none, \
                            which serves every team's applications to everyone who reaches the History Server";
 
-fn spark_logs() -> String {
+pub(super) fn spark_logs() -> String {
     let logs =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-history/tests/data/spark-history/spark-events");
     logs.canonicalize().expect("Spark's test event logs").display().to_string()
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
@@ -78,8 +78,9 @@ fn mount_projected_secrets(platform: &Platform, volume: &Value) -> PathBuf {
 
 /// Starts the History Server container as the chart runs it, on 127.0.0.1:`port`: every volume its
 /// arguments name laid out as the kubelet mounts it (the sign-in Secrets from the cluster, the Tenant
-/// files from the platform ConfigMap), its index in a folder of its own.
-fn run_history_as_mounted(platform: &Platform, deployment: &Value, port: u16) -> Process {
+/// files from the platform ConfigMap, the ServiceAccount token as a kubeconfig naming that account), its
+/// index in a folder of its own.
+pub(super) fn run_history_as_mounted(platform: &Platform, deployment: &Value, port: u16) -> Process {
     let pod = &deployment["spec"]["template"]["spec"];
     let mut mounted: Vec<(String, PathBuf)> = Vec::new();
     for mount in pod["containers"][0]["volumeMounts"].as_array().into_iter().flatten() {
@@ -116,7 +117,7 @@ fn run_history_as_mounted(platform: &Platform, deployment: &Value, port: u16) ->
         })
         .collect();
     let stderr = platform.dir.path().join(format!("history-{port}.log"));
-    let process = spawn_logged(&args, &stderr);
+    let process = spawn_as_pod(platform, deployment, &args, &stderr);
     let started = Instant::now();
     while get(port, "/api/v1/version").is_none() {
         let log = std::fs::read_to_string(&stderr).unwrap_or_default();
@@ -127,7 +128,7 @@ fn run_history_as_mounted(platform: &Platform, deployment: &Value, port: u16) ->
 }
 
 /// GET with `headers`: the status and the body.
-fn get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+pub(super) fn get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut request = agent.get(format!("http://127.0.0.1:{port}{path}"));
     for (name, value) in headers {
@@ -252,6 +253,7 @@ fn with_oidc_values_the_history_server_from_its_deployment_signs_api_clients_in_
         "--cookie-key-file=/etc/sparkplane/signin/cookie-key".to_owned(),
         "--admin-group=platform-admins".to_owned(),
         "--tenants=/etc/sparkplane/tenants".to_owned(),
+        "--cluster".to_owned(),
     ];
     assert_eq!(args[6..], expected, "{args:?}");
     // The Tenants are the operator's own: the same ConfigMap key, one source.
@@ -333,6 +335,7 @@ fn behind_a_trusted_proxy_the_history_server_believes_its_headers_only_with_the_
             "--admin-group=platform-admins",
             "--spark-acls",
             "--spark-admin-acls=spark-admin",
+            "--cluster",
         ],
         "{args:?}"
     );
