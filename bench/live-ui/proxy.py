@@ -101,7 +101,7 @@ def main():
                            HTTP_BENCH_VIA=f"http://127.0.0.1:{door_port}{prefix}{path}",
                            HTTP_BENCH_CLIENTS=str(CLIENTS), HTTP_BENCH_REQUESTS=str(REQUESTS),
                            HTTP_BENCH_ROUNDS=str(rounds))
-                subprocess.run([bench], env=env, check=True)
+                subprocess.run([bench, "--bench"], env=env, check=True)
         finally:
             gate.touch()
             try:

@@ -15,7 +15,8 @@
 //!   page's size) and a server of this crate forwarding to it, both here:
 //!   the forward's own cost, without Spark's.
 //!
-//! `cargo bench -p sparkplane-http --bench forward`; numbers go to docs/benchmarks.md.
+//! `cargo bench -p sparkplane-http --bench forward` (the executable measures only with `--bench`);
+//! numbers go to docs/benchmarks.md.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -112,6 +113,10 @@ fn in_process() -> (HttpServer, HttpServer) {
 }
 
 fn main() {
+    // Only the `--bench` run measures; `cargo test --benches` and nextest's listing run nothing.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     let clients = setting("HTTP_BENCH_CLIENTS", 50) as usize;
     let requests = setting("HTTP_BENCH_REQUESTS", 100) as usize;
     let rounds = setting("HTTP_BENCH_ROUNDS", 5) as usize;
