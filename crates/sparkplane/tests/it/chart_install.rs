@@ -942,6 +942,19 @@ fn with_gatekeeper_enabled_the_exported_templates_and_constraints_are_installed_
 }
 
 /// A refused install left nothing behind: no object in the release's namespace and no CRD.
+/// The rendered History Server Deployment `history` passes the render's own checks, Pod Security "restricted" among them.
+fn assert_restricted_history(history: &Value) {
+    let rendered = RenderedObject {
+        api_version: "apps/v1".to_owned(),
+        kind: "Deployment".to_owned(),
+        name: "sparkplane-history".to_owned(),
+        namespace: Some(NAMESPACE.to_owned()),
+        body: history.clone(),
+    };
+    let problems = sparkplane_core::render::check::check_objects(&[rendered]);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 fn assert_nothing_installed(platform: &Platform) {
     let stored: Vec<String> = platform
         .fake

@@ -131,17 +131,7 @@ fn every_surface_shows_each_person_exactly_their_teams_applications_and_jobs() {
     let logs = dir.path().join("logs");
     let ids = lay_out(&logs);
     // Tenants: team t's editors are the group t-dev, in namespace team-t.
-    std::fs::create_dir(dir.path().join("tenants")).expect("tenants");
-    for team in TEAMS {
-        std::fs::write(
-            dir.path().join(format!("tenants/team-{team}.yaml")),
-            format!(
-                "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {{name: team-{team}}}\n\
-                 spec: {{team: {team}, costCenter: cc-{team}, groups: {{editors: [{team}-dev]}}}}\n"
-            ),
-        )
-        .expect("tenant");
-    }
+    crate::cli_console::write_tenants(&dir.path().join("tenants"), &TEAMS);
     // The cluster: a running SparkJob of each team.
     let fake = FakeApiServer::start().expect("the fake API server starts");
     std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig("default")).expect("kubeconfig");

@@ -61,6 +61,21 @@ fn serve(dir: &Path, port: u16) -> Served {
 
 const SERVING: &str = "serving Spark's History Server API";
 
+/// One Tenant file per team `t` in `folder`: Tenant `team-t` of team `t`, its editors the group `t-dev`.
+pub(crate) fn write_tenants(folder: &Path, teams: &[&str]) {
+    std::fs::create_dir_all(folder).expect("tenants");
+    for team in teams {
+        std::fs::write(
+            folder.join(format!("team-{team}.yaml")),
+            format!(
+                "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {{name: team-{team}}}\n\
+                 spec: {{team: {team}, costCenter: cc-{team}, groups: {{editors: [{team}-dev]}}}}\n"
+            ),
+        )
+        .expect("tenant");
+    }
+}
+
 /// A GET as the trusted proxy sends it for `user` in `groups`.
 fn get(port: u16, path: &str, user: &str, groups: &str) -> (u16, String) {
     let agent: ureq::Agent =
@@ -80,17 +95,7 @@ fn each_team_sees_its_running_jobs_and_another_teams_are_not_found() {
     let fake = FakeApiServer::start().expect("the fake API server starts");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig("default")).expect("kubeconfig");
-    std::fs::create_dir(dir.path().join("tenants")).expect("tenants");
-    for team in ["a", "b"] {
-        std::fs::write(
-            dir.path().join(format!("tenants/team-{team}.yaml")),
-            format!(
-                "apiVersion: sparkplane.dev/v1alpha1\nkind: Tenant\nmetadata: {{name: team-{team}}}\n\
-                 spec: {{team: {team}, costCenter: cc-{team}, groups: {{editors: [{team}-dev]}}}}\n"
-            ),
-        )
-        .expect("tenant");
-    }
+    write_tenants(&dir.path().join("tenants"), &["a", "b"]);
     let job = |namespace: &str, name: &str, team: &str, driver: &str| {
         json!({
             "apiVersion": "sparkplane.dev/v1alpha1", "kind": "SparkJob",

@@ -97,15 +97,7 @@ fn the_console_is_on_by_default_as_a_service_account_of_its_own_that_may_list_sp
     }
 
     // Still Pod Security "restricted".
-    let rendered = RenderedObject {
-        api_version: "apps/v1".to_owned(),
-        kind: "Deployment".to_owned(),
-        name: "sparkplane-history".to_owned(),
-        namespace: Some(NAMESPACE.to_owned()),
-        body: history.clone(),
-    };
-    let problems = sparkplane_core::render::check::check_objects(&[rendered]);
-    assert!(problems.is_empty(), "{problems:#?}");
+    super::assert_restricted_history(history);
 
     // As the cluster authorizes it: the console's reads, and not a Secret, a pod or a log.
     let who = format!("--as=system:serviceaccount:{NAMESPACE}:sparkplane-history");

@@ -104,15 +104,7 @@ fn the_history_servers_pod_is_the_door_and_a_sparkjob_admits_it_to_its_drivers_u
     assert_eq!(template["metadata"]["labels"]["sparkplane.dev/door"], "true", "{:#}", template["metadata"]);
     assert!(history["spec"]["selector"]["matchLabels"].get("sparkplane.dev/door").is_none(), "{history:#}");
     // Still Pod Security "restricted".
-    let rendered = RenderedObject {
-        api_version: "apps/v1".to_owned(),
-        kind: "Deployment".to_owned(),
-        name: "sparkplane-history".to_owned(),
-        namespace: Some(NAMESPACE.to_owned()),
-        body: history.clone(),
-    };
-    let problems = sparkplane_core::render::check::check_objects(&[rendered]);
-    assert!(problems.is_empty(), "{problems:#?}");
+    super::assert_restricted_history(&history);
     // No other pod of the release carries the label.
     for object in objects.iter().filter(|o| o["kind"] == "Deployment" && o["metadata"]["name"] != "sparkplane-history")
     {
