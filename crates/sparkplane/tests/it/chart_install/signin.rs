@@ -389,6 +389,8 @@ fn with_sign_in_mode_none_the_history_server_serves_everyone_and_the_notes_say_s
         ),
         "{notes}"
     );
+    // The console is on by default: the warning names it too.
+    assert!(notes.contains("and on /console every\nteam's SparkJobs with their running Spark UIs."), "{notes}");
 }
 
 #[test]
