@@ -101,10 +101,9 @@ impl LiveUi {
             Ok(viewer) => viewer,
             Err(reply) => return Route::Answer(reply),
         };
-        if at.rest.is_none() {
+        let Some(rest) = at.rest else {
             return Route::Answer(redirect(&format!("{}/", at.prefix())));
-        }
-        let rest = at.rest.unwrap_or_default();
+        };
         if !safe(rest) {
             return Route::Answer(Reply::text(
                 400,
@@ -112,6 +111,7 @@ impl LiveUi {
                 "the path has a '..' segment, an encoded slash or dot, or a backslash; ask for the page itself\n",
             ));
         }
+        let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
         let running = self.running();
         let live = running.iter().find(|app| app.namespace == at.namespace && app.job == at.job);
         if let Some(app) = live {
@@ -126,7 +126,6 @@ impl LiveUi {
                 if is_kill(rest) && (self.kill == KillLinks::Off || access < Access::Modify) {
                     return Route::Answer(Reply::text(403, TEXT, kill_refused(self.kill)));
                 }
-                let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
                 return Route::Forward(Forward {
                     upstream: app.ui.clone(),
                     target: format!("/{rest}{query}"),
@@ -139,7 +138,6 @@ impl LiveUi {
             Some((app, attempt)) => {
                 let page = if rest.is_empty() { "jobs/" } else { rest };
                 let attempt = attempt.map(|a| format!("{a}/")).unwrap_or_default();
-                let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
                 Route::Answer(redirect(&format!("/history/{app}/{attempt}{page}{query}")))
             }
             // Another team's job answers what a job that never ran answers.

@@ -155,12 +155,13 @@ async fn exchange(
         return Ok(respond::plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, text));
     }
     let limit = shared.body_limit;
-    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str()).to_owned();
+    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
     let head_only = parts.method == http::Method::HEAD;
     let http_1_0 = parts.version == Version::HTTP_10;
+    // The request as a handler sees it, its body not read yet: a router sees it so, with no copy of its headers.
+    let mut request = Request::from_parts(parts.method.clone(), target, parts.headers, Vec::new(), Some(peer));
     if let Some((router, upstreams)) = &shared.router {
-        let head = Request::from_parts(parts.method.clone(), &target, parts.headers.clone(), Vec::new(), Some(peer));
-        match router(&head) {
+        match router(&request) {
             Route::Handle => {}
             Route::Answer(reply) => {
                 let (answer, answered) = oneshot::channel();
@@ -169,20 +170,20 @@ async fn exchange(
                 return Ok(answered.await.unwrap_or_else(|_| respond::unanswered()));
             }
             Route::Forward(to) => {
-                return Ok(forward::forward(upstreams, to, parts.method, &parts.headers, body, limit, peer).await);
+                return Ok(forward::forward(upstreams, to, parts.method, &request.headers, body, limit, peer).await);
             }
         }
     }
-    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    let declared =
+        request.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Ok(too_large(limit));
     }
-    let body = match Limited::new(body, limit).collect().await {
+    request.body = match Limited::new(body, limit).collect().await {
         Ok(collected) => Vec::from(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return Ok(too_large(limit)),
         Err(error) => return Ok(respond::plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {error}\n"))),
     };
-    let request = Request::from_parts(parts.method.clone(), &target, parts.headers, body, Some(peer));
     let slot = match &shared.slots {
         // The semaphore is never closed.
         Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
