@@ -16,19 +16,17 @@
 //! logs are written once per test run and shared.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
 use sparkplane_fakekube::FakeApiServer;
 use sparkplane_http::{HttpServer, Reply, Request};
-use sparkplane_testkit::process::StopOnDrop;
 
 const TEAMS: [&str; 3] = ["a", "b", "c"];
-const SERVING: &str = "serving Spark's History Server API";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
@@ -155,36 +153,9 @@ fn every_surface_shows_each_person_exactly_their_teams_applications_and_jobs() {
     }
     let port = free_port();
     let serve = |trusted: &str, port: u16| {
-        let mut child = sparkplane_testkit::sparkplane_process()
-            .args(["history", "serve", "--logs"])
-            .arg(&logs)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--index-dir"])
-            .arg(dir.path().join(format!("index-{port}")))
-            .arg("--live-runs")
-            .arg(&home)
-            .args([
-                "--cluster",
-                "--auth",
-                "proxy",
-                "--trusted-proxy",
-                trusted,
-                "--admin-group",
-                "platform",
-                "--tenants",
-            ])
-            .arg(dir.path().join("tenants"))
-            .env("KUBECONFIG", dir.path().join("kubeconfig"))
-            .env("HOME", dir.path())
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let said = sparkplane_testkit::process::said_until(&mut child, SERVING, Duration::from_secs(120));
-        let server = StopOnDrop::new(child);
-        said.unwrap_or_else(|said| panic!("the server did not start: {said:?}"));
-        server
+        let args = [OsStr::new("--live-runs"), home.as_os_str(), OsStr::new("--trusted-proxy"), OsStr::new(trusted)];
+        let admins = [OsStr::new("--admin-group"), OsStr::new("platform")];
+        crate::cli_console::serve_cluster(dir.path(), port, &logs, &[&args[..], &admins[..]].concat())
     };
     let _server = serve("127.0.0.1", port);
     let all: Vec<&String> = ids.iter().flatten().collect();

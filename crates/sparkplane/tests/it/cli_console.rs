@@ -20,9 +20,10 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
-struct Served {
+/// A `history serve` started by [`serve_cluster`], killed when dropped; what it said up to serving.
+pub(crate) struct Served {
     child: Child,
-    said: Vec<String>,
+    pub(crate) said: Vec<String>,
 }
 
 impl Drop for Served {
@@ -32,15 +33,17 @@ impl Drop for Served {
     }
 }
 
-/// `history serve --cluster` against `dir`'s kubeconfig and Tenants; the stderr lines up to the "serving" one.
-fn serve(dir: &Path, port: u16) -> Served {
+/// `history serve --cluster --auth proxy` over `logs`, against `dir`'s kubeconfig and Tenant folder
+/// (`dir/tenants`), its index in `dir/index-<port>`, with `args` added; returns once it serves.
+pub(crate) fn serve_cluster(dir: &Path, port: u16, logs: &Path, args: &[&std::ffi::OsStr]) -> Served {
     let mut child = sparkplane_testkit::sparkplane_process()
         .args(["history", "serve", "--logs"])
-        .arg(spark_logs())
+        .arg(logs)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--index-dir"])
-        .arg(dir.join("index"))
-        .args(["--live-runs", "none", "--cluster", "--auth", "proxy", "--trusted-proxy", "127.0.0.1", "--tenants"])
+        .arg(dir.join(format!("index-{port}")))
+        .args(["--cluster", "--auth", "proxy", "--tenants"])
         .arg(dir.join("tenants"))
+        .args(args)
         .env("KUBECONFIG", dir.join("kubeconfig"))
         .env("HOME", dir)
         .env_remove("KUBERNETES_SERVICE_HOST")
@@ -49,7 +52,7 @@ fn serve(dir: &Path, port: u16) -> Served {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server starts");
-    match sparkplane_testkit::process::said_until(&mut child, SERVING, Duration::from_secs(60)) {
+    match sparkplane_testkit::process::said_until(&mut child, SERVING, Duration::from_secs(120)) {
         Ok(said) => Served { child, said },
         Err(said) => {
             let _ = child.kill();
@@ -108,7 +111,8 @@ fn each_team_sees_its_running_jobs_and_another_teams_are_not_found() {
     assert!(fake.insert(job("team-b", "report", "b", "report-99aa88bb-driver")).is_some());
 
     let port = free_port();
-    let served = serve(dir.path(), port);
+    let args = ["--live-runs", "none", "--trusted-proxy", "127.0.0.1"].map(std::ffi::OsStr::new);
+    let served = serve_cluster(dir.path(), port, &spark_logs(), &args);
     let said = &served.said;
     assert!(
         said.iter().any(|l| l
