@@ -156,3 +156,34 @@ fn each_team_sees_its_running_jobs_and_another_teams_are_not_found() {
     let (status, _) = get(port, "/console", "", "");
     assert_ne!(status, 200);
 }
+
+#[test]
+fn a_bad_kill_setting_is_a_usage_error_and_a_cluster_that_cannot_be_found_is_exit_3_before_serving() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logs = spark_logs();
+    let logs = logs.to_str().expect("utf-8");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let run = |args: &[&str], kubeconfig: &Path| {
+        let out = sparkplane_testkit::sparkplane_process()
+            .args(["history", "serve", "--logs", logs, "--listen", &listen, "--live-runs", "none"])
+            .args(args)
+            .env("KUBECONFIG", kubeconfig)
+            .env("HOME", dir.path())
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .output()
+            .expect("runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stderr) = run(&["--live-ui-kill", "sometimes"], &dir.path().join("none"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid value 'sometimes' for '--live-ui-kill <WHO>'"), "{stderr}");
+    assert!(stderr.contains("[possible values: team, off]"), "{stderr}");
+    // No kubeconfig and not in a cluster: the console cannot start, and nothing is served.
+    let (code, stderr) = run(&["--cluster"], &dir.path().join("no-such-kubeconfig"));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(!stderr.contains(SERVING), "{stderr}");
+    assert!(stderr.contains("error: no usable Kubernetes configuration: "), "{stderr}");
+    assert!(stderr.contains("no-such-kubeconfig"), "names the file it tried: {stderr}");
+    assert!(stderr.contains("help: set KUBECONFIG (or create ~/.kube/config)"), "{stderr}");
+}
