@@ -149,6 +149,27 @@ impl ExportReport {
         }
         out
     }
+
+    /// One warning for each of the first `max` skipped logs (`<log> was <what>: <reason>`), then
+    /// one counting the rest.
+    pub fn skipped_lines(&self, max: usize, what: &str) -> Vec<String> {
+        let mut lines: Vec<String> =
+            self.skipped.iter().take(max).map(|s| format!("warning: {} was {what}: {}", s.log, s.reason)).collect();
+        if self.skipped.len() > max {
+            lines.push(format!("warning: {} more event logs were {what}", self.skipped.len() - max));
+        }
+        lines
+    }
+
+    /// What `history serve --export-to` says after a run: `None` when it exported nothing.
+    pub fn progress_line(&self) -> Option<String> {
+        (self.exported + self.updated > 0).then(|| {
+            format!(
+                "exported {} application(s) and updated {} in progress to {}",
+                self.exported, self.updated, self.target
+            )
+        })
+    }
 }
 
 /// Exports the logs at `from` (a folder or object-store URL) to `to` (a
@@ -308,6 +329,28 @@ mod tests {
 
     use super::*;
     use crate::read::facts_from_text;
+
+    #[test]
+    fn a_reports_lines_name_the_first_skipped_logs_count_the_rest_and_say_nothing_when_idle() {
+        let skip = |n: usize| SkippedLog { log: format!("s3://logs/app-{n}"), reason: "truncated".into() };
+        let report =
+            ExportReport { skipped: (1..=3).map(skip).collect(), target: "/facts".into(), ..Default::default() };
+        assert_eq!(
+            report.skipped_lines(2, "not exported"),
+            [
+                "warning: s3://logs/app-1 was not exported: truncated",
+                "warning: s3://logs/app-2 was not exported: truncated",
+                "warning: 1 more event logs were not exported",
+            ]
+        );
+        assert_eq!(report.skipped_lines(3, "skipped").len(), 3);
+        assert_eq!(report.progress_line(), None);
+        let wrote = ExportReport { exported: 2, updated: 1, ..report };
+        assert_eq!(
+            wrote.progress_line().as_deref(),
+            Some("exported 2 application(s) and updated 1 in progress to /facts")
+        );
+    }
 
     /// Spark's own test log with SQL (6 jobs, 2 SQL executions), given a team.
     fn spark_log() -> String {

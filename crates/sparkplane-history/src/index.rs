@@ -231,6 +231,31 @@ impl Index {
         (index, opened.warnings)
     }
 
+    /// The server's index over `source`: persisted in `dir`, else in
+    /// [`persist::default_dir`] of the location, else (no home folder) in
+    /// memory only, with a warning that says so beside
+    /// [`Index::with_persisted`]'s.
+    pub fn open(source: LogSource, cache_bytes: u64, dir: Option<&Path>) -> (Index, Vec<String>) {
+        match dir.map(Path::to_path_buf).or_else(|| persist::default_dir(&source.describe())) {
+            Some(dir) => Index::with_persisted(source, cache_bytes, &dir),
+            None => {
+                let warning = "no persisted index (neither XDG_CACHE_HOME nor HOME is set): a restart reads every \
+                               log again; give --index-dir a folder to keep it";
+                (Index::new(source, cache_bytes), vec![warning.to_owned()])
+            }
+        }
+    }
+
+    /// What a server says when it answers from the persisted index while it lists the location again.
+    pub fn restored_line(&self) -> String {
+        format!(
+            "answering {} applications from the persisted index {} while {} is listed again",
+            self.application_count(),
+            self.persisted_path().map(|p| p.display().to_string()).unwrap_or_default(),
+            self.root,
+        )
+    }
+
     /// True while the records answered come from the persisted index and the
     /// location has not been listed since the start.
     pub fn restored_pending(&self) -> bool {

@@ -172,6 +172,69 @@ fn kill_refused(kill: KillLinks) -> &'static str {
     }
 }
 
+/// A job's link on the door: `/jobs/<namespace>/<job>/` (the console's rows and `sparkplane ui` use it).
+pub fn job_path(namespace: &str, job: &str) -> String {
+    format!("/jobs/{namespace}/{job}/")
+}
+
+/// Why [`job_link`] has no link.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkError {
+    /// The door's address is not an `http(s)://host[:port]` URL.
+    #[error("the door's address {door:?} {why}")]
+    Door {
+        /// The address as given.
+        door: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A namespace or job that is not a Kubernetes name.
+    #[error("{what} {name:?} is not a Kubernetes name (lower-case letters, digits, '-' and '.')")]
+    Name {
+        /// `namespace` or `job`.
+        what: &'static str,
+        /// As given.
+        name: String,
+    },
+}
+
+impl LinkError {
+    /// The flag a user fixes (`--door`), or none for a name.
+    pub fn flag(&self) -> &'static str {
+        if matches!(self, LinkError::Door { .. }) { "--door" } else { "" }
+    }
+
+    /// How to get a link instead.
+    pub fn help(&self) -> &'static str {
+        match self {
+            LinkError::Door { .. } => "give --door (or SPARKPLANE_DOOR) as http(s)://HOST[:PORT]",
+            LinkError::Name { .. } => "name a job file or a SparkJob, and its namespace with -n",
+        }
+    }
+}
+
+/// `door` (the History Server's address as its users reach it, a scheme,
+/// host and port) joined with the [`job_path`] of `job` in `namespace`.
+pub fn job_link(door: &str, namespace: &str, job: &str) -> Result<String, LinkError> {
+    let bad = |why| LinkError::Door { door: door.to_owned(), why };
+    let url = url::Url::parse(door).map_err(|_| bad("is not a URL; give it as http(s)://HOST[:PORT]"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad("is not an http:// or https:// address with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("holds credentials; a link is shared and printed, give the address without them"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("has a path, query or fragment; the door serves at the root of its address"));
+    }
+    for (what, name) in [("namespace", namespace), ("job", job)] {
+        if !is_name(name) {
+            return Err(LinkError::Name { what, name: name.to_owned() });
+        }
+    }
+    Ok(format!("{}{}", url.as_str().trim_end_matches('/'), job_path(namespace, job)))
+}
+
 /// `/jobs/<namespace>/<job>` and what follows it.
 #[derive(Debug, PartialEq, Eq)]
 struct JobPath<'a> {
@@ -190,7 +253,7 @@ impl<'a> JobPath<'a> {
     }
 
     fn prefix(&self) -> String {
-        format!("/jobs/{}/{}", self.namespace, self.job)
+        job_path(self.namespace, self.job).trim_end_matches('/').to_owned()
     }
 }
 
@@ -243,6 +306,41 @@ mod tests {
         ] {
             assert_eq!(JobPath::parse(path), parsed, "{path}");
         }
+    }
+
+    #[test]
+    fn a_jobs_link_joins_the_doors_origin_and_refuses_what_would_mislead() {
+        assert_eq!(
+            job_link("http://127.0.0.1:18080", "team-a", "etl"),
+            Ok("http://127.0.0.1:18080/jobs/team-a/etl/".into())
+        );
+        assert_eq!(
+            job_link("https://spark.example.com/", "a.b", "x-1"),
+            Ok("https://spark.example.com/jobs/a.b/x-1/".into())
+        );
+        let door = |door: &str, why: &'static str| Err(LinkError::Door { door: door.to_owned(), why });
+        for (given, why) in [
+            ("spark.example.com", "is not a URL; give it as http(s)://HOST[:PORT]"),
+            ("ftp://spark.example.com", "is not an http:// or https:// address with a host"),
+            (
+                "https://me:secret@spark.example.com",
+                "holds credentials; a link is shared and printed, give the address without them",
+            ),
+            (
+                "https://spark.example.com/spark",
+                "has a path, query or fragment; the door serves at the root of its address",
+            ),
+            (
+                "https://spark.example.com/?next=x",
+                "has a path, query or fragment; the door serves at the root of its address",
+            ),
+        ] {
+            assert_eq!(job_link(given, "team-a", "etl"), door(given, why), "{given}");
+        }
+        let name = |what, name: &str| Err(LinkError::Name { what, name: name.to_owned() });
+        assert_eq!(job_link("http://h", "Team-A", "etl"), name("namespace", "Team-A"));
+        assert_eq!(job_link("http://h", "team-a", "../etl"), name("job", "../etl"));
+        assert_eq!(job_path("team-a", "etl"), "/jobs/team-a/etl/");
     }
 
     #[test]

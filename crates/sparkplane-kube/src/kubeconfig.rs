@@ -44,6 +44,17 @@ pub fn load(target: &Target) -> Result<Settings, KubeError> {
     runtime.block_on(load_async(target))
 }
 
+/// [`load`], or `None` when there is no configuration at all (no kubeconfig,
+/// not in a pod) and no `--context` was asked for: for a command that only
+/// reads the namespace. An unknown context or a broken file is still an error.
+pub fn load_if_any(target: &Target) -> Result<Option<Settings>, KubeError> {
+    match load(target) {
+        Ok(settings) => Ok(Some(settings)),
+        Err(KubeError::NoConfig { .. }) if target.context.is_none() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// [`load`], inside a runtime.
 pub async fn load_async(target: &Target) -> Result<Settings, KubeError> {
     let config = match &target.context {

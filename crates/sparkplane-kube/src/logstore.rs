@@ -55,9 +55,48 @@ pub fn read(archive: &str) -> Result<Option<String>, StorageError> {
     fetch(&open(archive)?, "")
 }
 
+/// Why an archived driver log has no text to show, in the words `sparkplane
+/// logs` and the console both use.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// The store answered that nothing is at the location (any more).
+    #[error("the archived log {url} is not there (any more)")]
+    Gone {
+        /// The archive's location.
+        url: String,
+    },
+    /// The store could not be read (denied, unreachable, a bad location).
+    #[error("cannot read the archived log: {0}")]
+    Unreadable(StorageError),
+}
+
+impl ArchiveError {
+    /// Unreachable when the store could not be reached; invalid otherwise.
+    pub fn category(&self) -> sparkplane_category::Category {
+        match self {
+            ArchiveError::Gone { .. } => sparkplane_category::Category::Invalid,
+            ArchiveError::Unreadable(error) => error.category(),
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            ArchiveError::Gone { .. } => "a retention rule on the log store may have removed it",
+            ArchiveError::Unreadable(_) => "check that this machine can read the operator's --log-store",
+        }
+    }
+}
+
+/// [`read`], with nothing there an error as well: the archived log's text.
+pub fn read_text(archive: &str) -> Result<String, ArchiveError> {
+    read(archive).map_err(ArchiveError::Unreadable)?.ok_or_else(|| ArchiveError::Gone { url: archive.to_owned() })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{get, key, pod_of, put, read};
+    use super::{ArchiveError, get, key, pod_of, put, read, read_text};
+    use sparkplane_category::Category;
 
     #[test]
     fn a_log_put_is_read_back_by_key_and_by_the_url_put_answered() {
@@ -77,6 +116,15 @@ mod tests {
         assert_eq!(read(&missing).expect("read"), None);
         assert_eq!(get(&dir.path().display().to_string(), "team-a/x/y.log").expect("get"), None);
         assert!(read("ftp://host/x.log").is_err());
+        let gone = read_text(&missing).expect_err("gone");
+        assert_eq!(gone.to_string(), format!("the archived log {missing} is not there (any more)"));
+        assert_eq!(
+            (gone.category(), gone.help()),
+            (Category::Invalid, "a retention rule on the log store may have removed it")
+        );
+        let bad = read_text("ftp://host/x.log").expect_err("unreadable");
+        assert!(matches!(bad, ArchiveError::Unreadable(_)), "{bad:?}");
+        assert!(bad.to_string().starts_with("cannot read the archived log: "), "{bad}");
     }
 
     #[test]

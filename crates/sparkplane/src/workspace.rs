@@ -90,13 +90,7 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
     }
     let mut problems = Diagnostics::new();
     for sub in ["presets", "environments"] {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir.join(sub)) {
-            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
-            Err(_) => continue,
-        };
-        files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
-        files.sort();
-        for file in files {
+        for file in yaml_files(&dir.join(sub)) {
             let source = read_source(&file)?;
             if let Err(d) = catalog.add(&source, &file.display().to_string()) {
                 problems.extend(d);
@@ -104,12 +98,7 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
         }
     }
     // The platform's tenants: a job of theirs that names no queue waits in the tenant's (ADR 0079).
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("tenants"))
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
-    files.sort();
-    for file in files {
+    for file in yaml_files(&dir.join("tenants")) {
         match sparkplane_policy::tenant::load_tenant(&read_source(&file)?) {
             Ok(loaded) => {
                 if let Err(d) = catalog.add_tenant(loaded.tenant, &file.display().to_string()) {
@@ -130,6 +119,15 @@ pub fn load_catalog(platform_dir: Option<&Path>) -> Result<Catalog, Failure> {
         "loaded the catalog"
     );
     Ok(catalog)
+}
+
+/// The `.yaml`/`.yml` files in `dir`, sorted; none when it cannot be read.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
+    let mut files: Vec<PathBuf> = entries.map(|e| e.path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    files.sort();
+    files
 }
 
 /// Where a job's own overlay for `env` lives: `<dir>/<stem>.<env>.yaml` (or `.yml`).

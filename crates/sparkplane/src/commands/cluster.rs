@@ -113,23 +113,9 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
             if follow {
                 printer.status("nothing to follow: that driver has ended");
             }
-            let read = sparkplane_kube::logstore::read(url).map_err(|e| {
-                let diagnostic = Diagnostic::error("log-archive", "", format!("cannot read the archived log: {e}"))
-                    .with_help("check that this machine can read the operator's --log-store");
-                if e.category() == sparkplane_category::Category::Unreachable {
-                    Failure::Infrastructure(diagnostic.into())
-                } else {
-                    Failure::Invalid(diagnostic.into())
-                }
+            let text = sparkplane_kube::logstore::read_text(url).map_err(|e| {
+                Failure::of(e.category(), Diagnostic::error("log-archive", "", e.to_string()).with_help(e.help()).into())
             })?;
-            let Some(text) = read else {
-                return Err(Failure::invalid(
-                    "log-archive",
-                    "",
-                    format!("the archived log {url} is not there (any more)"),
-                    "a retention rule on the log store may have removed it",
-                ));
-            };
             for line in text.lines() {
                 printer.raw(&format!("{}\n", shown(line)));
             }

@@ -15,12 +15,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sparkplane_access::Viewer;
 use sparkplane_console::ClusterConsole;
 use sparkplane_eventlog::{LogSource, ReadError};
 use sparkplane_history::live::LiveSource;
-use sparkplane_history::persist::default_dir;
-use sparkplane_history::{Admit, DEFAULT_LISTEN, Extras, Gate, Index, KillLinks, LiveApp, LiveUi, serve_door};
+use sparkplane_history::{DEFAULT_LISTEN, Extras, Gate, Index, KillLinks, LiveApp, LiveUi, serve_door};
 use sparkplane_http::Request;
 use sparkplane_local::live::live_dir;
 
@@ -76,49 +74,24 @@ pub fn serve(settings: &ServeSettings<'_>, printer: &Printer) -> CommandResult {
     let front = super::signin::open(settings.signin, addr)?;
     let source = LogSource::parse(logs).map_err(|error| logs_failure(&error))?;
     let shown = source.describe();
-    let cache_bytes = settings.cache_mib.saturating_mul(1024 * 1024);
-    let index_dir = settings.index_dir.map(Path::to_path_buf).or_else(|| default_dir(&shown));
-    let index = match &index_dir {
-        Some(dir) => {
-            let (index, warnings) = Index::with_persisted(source, cache_bytes, dir);
-            for warning in warnings {
-                printer.status(&format!("warning: {warning}"));
-            }
-            index
-        }
-        None => {
-            printer.status(
-                "warning: no persisted index (neither XDG_CACHE_HOME nor HOME is set): a restart reads every log \
-                 again; give --index-dir a folder to keep it",
-            );
-            Index::new(source, cache_bytes)
-        }
-    };
+    let (index, warnings) = Index::open(source, settings.cache_mib.saturating_mul(1024 * 1024), settings.index_dir);
+    warnings.iter().for_each(|warning| printer.status(&format!("warning: {warning}")));
     let index = Arc::new(index);
     let restored = index.restored_pending();
-    if !restored {
+    if restored {
+        printer.status(&index.restored_line());
+    } else {
         // Served before it is written to the persisted index: the server's scan thread writes it first thing.
         index.refresh_deferring_write().map_err(|error| logs_failure(&error))?;
     }
     // Counted once, before serving: the catch-up listing may change the count while it is printed.
     let applications = index.application_count();
-    if restored {
-        printer.status(&format!(
-            "answering {applications} applications from the persisted index {} while {shown} is listed again",
-            index.persisted_path().map(|p| p.display().to_string()).unwrap_or_default()
-        ));
-    }
     for line in index.left_out_lines(MAX_WARNINGS) {
         printer.status(&line);
     }
     let door = front.door;
     printer.status(&door.describe());
-    let admit: Admit = Arc::new(move |request: &Request| match request.path.as_str() {
-        // The readiness probe's and Prometheus' answers hold no application's data: no sign-in.
-        "/api/v1/version" | "/metrics" => Ok(Viewer::Local),
-        _ => door.admit(request),
-    });
-    let gate = Gate { rules: front.rules, admit };
+    let gate = Gate::door(front.rules, Arc::new(move |request: &Request| door.admit(request)));
     let console = settings.cluster.then(|| ClusterConsole::start(&Default::default()));
     let console = console.transpose().map_err(|e| super::kube_view::kube_failure(&e))?;
     console.iter().for_each(|console| printer.status(&console.describe()));

@@ -31,12 +31,7 @@ const TARGET_HELP: &str = "check that it names a folder this user can write (it 
 pub fn export(from: &str, to: &str, price_sheet: Option<&std::path::Path>, printer: &Printer) -> CommandResult {
     let sheet = crate::workspace::read_price_sheet(price_sheet)?;
     let report = export_location(from, to, &sheet).map_err(|error| export_failure(&error, "--to"))?;
-    for skipped in report.skipped.iter().take(MAX_WARNINGS) {
-        printer.status(&format!("warning: {} was skipped: {}", skipped.log, skipped.reason));
-    }
-    if report.skipped.len() > MAX_WARNINGS {
-        printer.status(&format!("warning: {} more event logs were skipped", report.skipped.len() - MAX_WARNINGS));
-    }
+    report.skipped_lines(MAX_WARNINGS, "skipped").iter().for_each(|line| printer.status(line));
     printer.result(&report, || report.summary());
     Ok(())
 }
@@ -53,15 +48,8 @@ pub(super) fn start_exports(
     let quiet = printer.clone();
     let report = move |outcome: Result<&ExportReport, &ExportError>| match outcome {
         Ok(report) => {
-            for skipped in report.skipped.iter().take(MAX_WARNINGS) {
-                quiet.status(&format!("warning: {} was not exported: {}", skipped.log, skipped.reason));
-            }
-            if report.exported + report.updated > 0 {
-                quiet.status(&format!(
-                    "exported {} application(s) and updated {} in progress to {}",
-                    report.exported, report.updated, report.target
-                ));
-            }
+            report.skipped_lines(MAX_WARNINGS, "not exported").iter().for_each(|line| quiet.status(line));
+            report.progress_line().iter().for_each(|line| quiet.status(line));
         }
         Err(error) => {
             quiet.status(&format!("warning: the export failed and is tried again in {}s: {error}", interval.as_secs()))
