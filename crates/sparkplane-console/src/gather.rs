@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use sparkplane_history::{LiveSource, Surface};
 use sparkplane_kube::{KubeError, Operation, Settings, Target};
 
+use crate::driver_log::DriverLogs;
 use crate::model::{self, Snapshot};
 use crate::surface::{Console, PREFIX, Shared};
 
@@ -29,6 +30,7 @@ const TICK: Duration = Duration::from_millis(100);
 pub struct ClusterConsole {
     server: String,
     snapshot: Shared,
+    logs: Arc<DriverLogs>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -51,6 +53,8 @@ impl ClusterConsole {
             let _entered = runtime.enter();
             sparkplane_kube::kubeconfig::client(settings)?
         };
+        // The driver logs are read on request, on a runtime of their own: a slow log never delays a gather.
+        let logs = Arc::new(DriverLogs::connect(settings)?);
         let server = settings.server();
         let shown = server.clone();
         let snapshot: Shared = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
@@ -73,7 +77,7 @@ impl ClusterConsole {
                 })
                 .map_err(|e| KubeError::NoConfig { detail: format!("cannot start the console's thread: {e}") })?
         };
-        Ok(ClusterConsole { server: shown, snapshot, stop, thread: Some(thread) })
+        Ok(ClusterConsole { server: shown, snapshot, logs, stop, thread: Some(thread) })
     }
 
     /// The line a server prints when it starts: which cluster, where its console is.
@@ -92,7 +96,7 @@ impl ClusterConsole {
 
     /// The console's pages, to mount on the door.
     pub fn surface(&self) -> Arc<dyn Surface> {
-        Arc::new(Console::new(Arc::clone(&self.snapshot)))
+        Arc::new(Console::new(Arc::clone(&self.snapshot), Arc::clone(&self.logs)))
     }
 
     /// The running SparkJobs whose driver UI the door forwards to, from the latest snapshot.

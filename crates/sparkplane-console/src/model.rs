@@ -1,19 +1,23 @@
 //! What the console shows, as values: the rows of SparkJobs a viewer may see
-//! (team, namespace, state, attempt, why it waits, its link, its log
-//! command, a Connect server's endpoint), the quota use of each namespace the
-//! viewer may see, and the running jobs whose driver UI the door forwards to.
+//! (team, namespace, state, attempt, why it waits, its link, its driver
+//! log's page and command, a Connect server's endpoint), the quota use of
+//! each namespace the viewer may see, the running jobs whose driver UI the
+//! door forwards to, and a driver log as a page shows it ([`DriverLog`]).
 //!
 //! Owns: turning a [`Snapshot`] of the cluster into those values for one
 //! viewer (each row asked of `sparkplane_access::decide`, a hidden one left
 //! out as if it did not exist), which status says a job waits and why (the
 //! operator's `status.reason` and `status.message`: its own queue's position,
-//! cap and quota, Kueue's admission, a retry's time, a suspension), and the
+//! cap and quota, Kueue's admission, a retry's time, a suspension), the
 //! driver UI's `host:port` of a running job, derived from its namespace and
 //! the driver Service the render names, never from a field that could point
-//! elsewhere. Must not: read the cluster (the gather does), write HTML (the
-//! page does), or decide access itself.
+//! elsewhere, and what of a driver log is read for a page: only a driver pod
+//! that is a Kubernetes name, only an archive where the operator writes them
+//! ([`archive_in_layout`]), at most the log's last [`LOG_LIMIT_BYTES`]
+//! ([`Tail`]). Must not: read the cluster (the gather and the driver log's
+//! read do), write HTML (the page does), or decide access itself.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use k8s_openapi::api::core::v1::ResourceQuota;
 use sparkplane_access::{AccessRules, AppFacts, Viewer, decide};
@@ -77,6 +81,8 @@ pub struct JobRow {
     pub wait: Option<Wait>,
     /// The job's link on the door: its live UI while it runs, its history after.
     pub link: String,
+    /// Its driver log's page on the console (`/console/jobs/<namespace>/<name>/log`).
+    pub log_link: String,
     /// The command that prints its driver's log.
     pub log_command: String,
     /// A Connect server's endpoint (`sc://…`), as the operator wrote it from the render's client Service.
@@ -160,7 +166,8 @@ fn row(job: &SparkJob, namespace: &str, name: &str, team: Option<String>) -> Job
         state: state(job).map_or("Pending", JobState::as_str).to_owned(),
         attempt: status.and_then(|s| s.attempt),
         wait: wait_of(job),
-        link: format!("/jobs/{namespace}/{name}/"),
+        link: sparkplane_history::live::job_path(namespace, name),
+        log_link: format!("/console/jobs/{namespace}/{name}/{LOG_PAGE}"),
         log_command: format!("sparkplane logs {name} -n {namespace}"),
         connect: status.and_then(|s| s.connect.as_ref()).and_then(|c| c.endpoint.clone()),
         running: is_running(job),
@@ -196,9 +203,22 @@ pub fn view(snapshot: &Snapshot, rules: &AccessRules, viewer: &Viewer, team: Opt
 
 /// One job as `viewer` sees it: None when there is none, or it is hidden (the same answer).
 pub fn job(snapshot: &Snapshot, rules: &AccessRules, viewer: &Viewer, namespace: &str, name: &str) -> Option<JobRow> {
+    let job = visible_job(snapshot, rules, viewer, namespace, name)?;
+    Some(row(job, namespace, name, team_of(job)))
+}
+
+/// The SparkJob of that namespace and name when `viewer` may see it: None
+/// when there is none, or it is hidden (the same answer), as for its page;
+/// what its driver log's page reads.
+pub fn visible_job<'s>(
+    snapshot: &'s Snapshot,
+    rules: &AccessRules,
+    viewer: &Viewer,
+    namespace: &str,
+    name: &str,
+) -> Option<&'s SparkJob> {
     let job = snapshot.jobs.iter().find(|j| identity(j) == Some((namespace, name)))?;
-    let team = team_of(job);
-    decide(rules, viewer, &facts(namespace, team.clone())).visible().then(|| row(job, namespace, name, team))
+    decide(rules, viewer, &facts(namespace, team_of(job))).visible().then_some(job)
 }
 
 /// The quota use of each namespace the viewer may see: one its Tenant's groups
@@ -283,6 +303,114 @@ pub fn is_dns_label(name: &str) -> bool {
 /// A DNS-1123 subdomain (a SparkJob's name): labels joined by dots, at most 253 bytes.
 pub fn is_dns_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns_label)
+}
+
+/// The last segment of a job's driver log page: `/console/jobs/<namespace>/<name>/log`.
+pub const LOG_PAGE: &str = "log";
+
+/// The most of a driver log a page shows: its last 2 MiB.
+pub const LOG_LIMIT_BYTES: usize = 2 << 20;
+
+/// The driver pod whose log the console may ask the API server for:
+/// `status.driverPod` when it is a Kubernetes name (a pod's: a DNS-1123
+/// subdomain), else none, so no value of a SparkJob becomes another path.
+pub fn driver_pod(job: &SparkJob) -> Option<&str> {
+    job.status.as_ref()?.driver_pod.as_deref().filter(|pod| is_dns_subdomain(pod))
+}
+
+/// Whether `archive` (a SparkJob's `status.logArchive`) is where the
+/// operator writes a driver log of that job: `<store>/<namespace>/<job>/<pod>.log`
+/// (`sparkplane_kube::logstore::key`), `<pod>` a Kubernetes name. The door
+/// reads no other file or object a status names.
+pub fn archive_in_layout(archive: &str, namespace: &str, name: &str) -> bool {
+    let Some(pod) = sparkplane_kube::logstore::pod_of(archive) else { return false };
+    is_dns_label(namespace)
+        && is_dns_subdomain(name)
+        && is_dns_subdomain(pod)
+        && archive.ends_with(&format!("/{}", sparkplane_kube::logstore::key(namespace, name, pod)))
+}
+
+/// The end of a log, line by line, in at most `limit` bytes (each line
+/// counted with its newline): the oldest lines leave as newer ones come, and
+/// a line longer than the whole limit keeps its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tail {
+    limit: usize,
+    lines: VecDeque<String>,
+    bytes: usize,
+    cut_lines: u64,
+    cut_bytes: u64,
+}
+
+impl Tail {
+    /// An empty tail that keeps at most `limit` bytes (at least 1).
+    pub fn new(limit: usize) -> Tail {
+        Tail { limit: limit.max(1), lines: VecDeque::new(), bytes: 0, cut_lines: 0, cut_bytes: 0 }
+    }
+
+    /// Adds the log's next line (without its newline).
+    pub fn push(&mut self, line: &str) {
+        let cost = line.len() + 1;
+        if cost > self.limit {
+            self.cut_lines += self.lines.len() as u64 + 1;
+            self.cut_bytes += self.bytes as u64;
+            self.lines.clear();
+            let mut start = line.len() - (self.limit - 1);
+            while !line.is_char_boundary(start) {
+                start += 1;
+            }
+            self.cut_bytes += start as u64;
+            self.lines.push_back(line[start..].to_owned());
+            self.bytes = line.len() - start + 1;
+            return;
+        }
+        while self.bytes + cost > self.limit {
+            let Some(oldest) = self.lines.pop_front() else { break };
+            self.bytes -= oldest.len() + 1;
+            self.cut_lines += 1;
+            self.cut_bytes += oldest.len() as u64 + 1;
+        }
+        self.lines.push_back(line.to_owned());
+        self.bytes += cost;
+    }
+
+    /// The lines kept, oldest first.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(String::as_str)
+    }
+
+    /// The lines kept, each ended by a newline.
+    pub fn text(&self) -> String {
+        let mut text = String::with_capacity(self.bytes);
+        for line in &self.lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// How many lines were left out, wholly or in part (0: the log is whole).
+    pub fn cut_lines(&self) -> u64 {
+        self.cut_lines
+    }
+
+    /// How many bytes were left out.
+    pub fn cut_bytes(&self) -> u64 {
+        self.cut_bytes
+    }
+}
+
+/// A job's driver log as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriverLog {
+    /// The log's end: where it comes from (a sentence), and its lines.
+    Read { source: String, tail: Tail },
+    /// There is no log to show: why, and what to do about it.
+    Missing { message: String, help: String },
+    /// The cluster or the log store could not be read (`timed_out`: it did not answer in time).
+    Failed { timed_out: bool, message: String },
+    /// As many driver logs are being read as the console reads at once.
+    Busy,
 }
 
 #[cfg(test)]

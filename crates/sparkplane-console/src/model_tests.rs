@@ -256,3 +256,94 @@ fn the_driver_service_is_the_renders_and_nothing_else() {
     assert_eq!(connect_service("a.b"), None);
     assert!(is_dns_subdomain("a.b-c") && !is_dns_subdomain("a..b") && !is_dns_subdomain("a/b"));
 }
+
+#[test]
+fn a_row_links_its_driver_log_page_beside_the_command() {
+    let view = view(&snapshot(), &rules(), &Viewer::Local, None);
+    let etl = view.jobs.iter().find(|r| r.name == "etl").expect("etl");
+    assert_eq!(etl.log_link, "/console/jobs/team-a/etl/log");
+    assert_eq!(etl.log_command, "sparkplane logs etl -n team-a");
+}
+
+#[test]
+fn a_log_is_read_only_of_a_job_the_viewer_may_see() {
+    let member = person(&["a-dev"]);
+    let snapshot = snapshot();
+    let found = visible_job(&snapshot, &rules(), &member, "team-a", "etl").expect("their own job");
+    assert_eq!(found.metadata.name.as_deref(), Some("etl"));
+    for (viewer, namespace, name) in [
+        (person(&["b-dev"]), "team-a", "etl"),
+        (person(&[]), "team-a", "etl"),
+        (member.clone(), "team-a", "never-was"),
+        (member.clone(), "team-b", "report"),
+        (Viewer::Local, "team-b", "Bad_Name"),
+        (Viewer::Local, "team-a", "../team-b/report"),
+    ] {
+        assert!(visible_job(&snapshot, &rules(), &viewer, namespace, name).is_none(), "{namespace}/{name}");
+    }
+    assert!(visible_job(&snapshot, &rules(), &person(&["platform"]), "team-b", "report").is_some(), "an admin");
+}
+
+#[test]
+fn only_a_driver_pod_that_is_a_kubernetes_name_is_asked_for() {
+    let snapshot = snapshot();
+    let of = |name: &str| snapshot.jobs.iter().find(|j| j.metadata.name.as_deref() == Some(name)).expect(name);
+    assert_eq!(driver_pod(of("etl")), Some("etl-1a2b3c4d-driver"));
+    assert_eq!(driver_pod(of("odd")), None, "evil.example.com:80/x-driver is no pod name");
+    assert_eq!(driver_pod(of("queued")), None, "no driver yet");
+    assert_eq!(driver_pod(of("pending")), None, "no status");
+}
+
+#[test]
+fn an_archive_is_read_only_where_the_operator_writes_that_jobs_logs() {
+    for ok in [
+        "s3://logs/drivers/team-a/etl/etl-1a2b3c4d-driver.log",
+        "/var/lib/logs/team-a/etl/etl-1-driver.log",
+        "gs://b/team-a/etl/etl-2-driver.log",
+    ] {
+        assert!(archive_in_layout(ok, "team-a", "etl"), "{ok}");
+    }
+    for refused in [
+        // Another job's or namespace's log.
+        "s3://logs/team-b/etl/etl-1-driver.log",
+        "s3://logs/team-a/other/etl-1-driver.log",
+        // Not a log the operator wrote.
+        "/etc/sparkplane/signin/client-secret",
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        "s3://logs/team-a/etl/.log",
+        "s3://logs/team-a/etl/Bad_Pod.log",
+        "s3://logs/team-a/etl/etl-1-driver.log?versionId=1",
+        "team-a/etl/etl-1-driver.log",
+        "",
+    ] {
+        assert!(!archive_in_layout(refused, "team-a", "etl"), "{refused}");
+    }
+    assert!(!archive_in_layout("s3://l/x/../etl/p.log", "..", "etl"), "a namespace that is no name");
+}
+
+#[test]
+fn a_tail_keeps_the_logs_last_bytes_and_counts_what_it_left_out() {
+    let mut tail = Tail::new(10);
+    for line in ["aaa", "bbb"] {
+        tail.push(line);
+    }
+    assert_eq!((tail.text(), tail.cut_lines(), tail.cut_bytes()), ("aaa\nbbb\n".to_owned(), 0, 0));
+    // Each line costs itself and its newline: "ccc" makes 12 bytes, so "aaa" leaves.
+    tail.push("ccc");
+    assert_eq!((tail.text(), tail.cut_lines(), tail.cut_bytes()), ("bbb\nccc\n".to_owned(), 1, 4));
+    tail.push("");
+    assert_eq!(tail.lines().collect::<Vec<_>>(), ["bbb", "ccc", ""]);
+    // A line longer than the whole limit keeps its end, and everything before it is left out.
+    tail.push("0123456789abcdef");
+    assert_eq!(tail.lines().collect::<Vec<_>>(), ["789abcdef"]);
+    assert_eq!((tail.cut_lines(), tail.cut_bytes()), (1 + 3 + 1, 4 + 9 + 7));
+    // Never in the middle of a character.
+    let mut wide = Tail::new(4);
+    wide.push("ééé");
+    assert_eq!(wide.lines().collect::<Vec<_>>(), ["é"]);
+    assert_eq!(wide.cut_bytes(), 4);
+    // A zero limit still keeps one (empty) line's worth.
+    let mut none = Tail::new(0);
+    none.push("x");
+    assert_eq!(none.text(), "\n");
+}

@@ -2,7 +2,12 @@
 //! every namespace and the ResourceQuotas, the live source yields exactly
 //! the running jobs at their driver Service, each viewer's page shows only
 //! their team's rows (another team's job 404s as an unknown one does), and a
-//! failed read keeps the last good snapshot, marked stale.
+//! failed read keeps the last good snapshot, marked stale. A job's driver
+//! log page reads its driver pod's log (or its archive, or says why there is
+//! none) for who may see the job, answers another team's person the very
+//! 404 of an unknown job without asking the cluster, refuses paths that are
+//! not a job's, shows only the log's end, and says when the cluster does not
+//! answer or too many logs are read at once.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -66,6 +71,7 @@ fn rules() -> AccessRules {
             TeamAccess { team: "a".into(), namespace: "team-a".into(), change: set("a-dev"), view: BTreeSet::new() },
             TeamAccess { team: "b".into(), namespace: "team-b".into(), change: set("b-dev"), view: BTreeSet::new() },
         ],
+        admin_groups: set("platform-admins"),
         ..AccessRules::default()
     }
 }
@@ -166,4 +172,264 @@ fn an_api_server_that_holds_the_reads_open_is_a_failed_read_until_it_answers() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(console.snapshot().stale.is_none(), "read again once it answers");
+}
+
+/// The answer to `path` for `viewer`: its status, content type and body.
+fn answer(console: &ClusterConsole, viewer: &Viewer, path: &str) -> (u16, String, String) {
+    let Reply { status, content_type, body, .. } =
+        console.surface().answer(viewer, &rules(), &Request::new(Method::Get, path));
+    match body {
+        sparkplane_http::Body::Bytes(bytes) => (status, content_type, String::from_utf8(bytes).expect("utf-8")),
+        _ => panic!("a page is bytes"),
+    }
+}
+
+/// The requests for a pod's log the fake API server got.
+fn log_requests(fake: &FakeApiServer) -> Vec<String> {
+    fake.requests().into_iter().filter(|r| r.path.ends_with("/log")).map(|r| r.path).collect()
+}
+
+const ETL_DRIVER: &str = "etl-0a1b2c3d-driver";
+/// A line the driver's log layout writes (`sparkplane_core::render::logging`), and lines of no layout.
+const ETL_LOG: &str = "{\"time\":\"2026-11-28T12:00:00.000Z\",\"level\":\"INFO\",\"logger\":\"o.a.s.SparkContext\",\
+                       \"message\":\"Running Spark version 4.0.1\"}\n\
+                       plain line <b>with</b> markup & more\n\
+                       the last line\n";
+
+fn pod(namespace: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"spark-role": "driver"}},
+        "spec": {"containers": [{"name": "spark-kubernetes-driver", "image": "spark"}]},
+    })
+}
+
+/// The cluster of [`cluster`], with etl's driver pod and its log, and jobs
+/// whose driver pod is gone: one with an archive in `archives`, one with
+/// none, one whose archive is gone, one whose store cannot be read, and one
+/// whose status names a file that is not an archive.
+fn cluster_with_logs(archives: &std::path::Path) -> FakeApiServer {
+    let fake = cluster();
+    let archive = archives.join("team-a/archived/archived-1-driver.log");
+    std::fs::create_dir_all(archive.parent().expect("a folder")).expect("folder");
+    std::fs::write(&archive, "archived line one\narchived line two\n").expect("archive");
+    let secret = archives.join("client-secret");
+    std::fs::write(&secret, "s3cr3t-not-a-log\n").expect("secret");
+    for object in [
+        pod("team-a", ETL_DRIVER),
+        sparkjob(
+            "team-a",
+            "archived",
+            "a",
+            json!({"state": "Succeeded", "driverPod": "archived-1-driver", "logArchive": archive.display().to_string()}),
+        ),
+        sparkjob("team-b", "gone", "b", json!({"state": "Failed", "attempt": 2, "driverPod": "gone-5e6f7a8b-driver"})),
+        // In the layout, but the store has nothing there (any more), or cannot be read at all.
+        sparkjob(
+            "team-a",
+            "expired",
+            "a",
+            json!({"state": "Succeeded", "driverPod": "expired-1-driver",
+                   "logArchive": archives.join("team-a/expired/expired-1-driver.log").display().to_string()}),
+        ),
+        sparkjob(
+            "team-a",
+            "unreadable",
+            "a",
+            json!({"state": "Succeeded", "driverPod": "unreadable-1-driver",
+                   "logArchive": "ftp://logs/team-a/unreadable/unreadable-1-driver.log"}),
+        ),
+        sparkjob(
+            "team-a",
+            "elsewhere",
+            "a",
+            json!({"state": "Succeeded", "driverPod": "elsewhere-1-driver", "logArchive": secret.display().to_string()}),
+        ),
+    ] {
+        assert!(fake.insert(object.clone()).is_some(), "stored: {object}");
+    }
+    fake.set_pod_log("team-a", ETL_DRIVER, ETL_LOG);
+    fake
+}
+
+#[test]
+fn a_team_member_reads_their_jobs_driver_log_and_another_team_gets_the_404_of_an_unknown_job() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fake = cluster_with_logs(dir.path());
+    let console = ClusterConsole::connect(&settings(&fake.url())).expect("connects");
+    let (ann, bob) = (Viewer::Person(Identity::new("ann", ["a-dev"])), Viewer::Person(Identity::new("bob", ["b-dev"])));
+
+    // The list and the job's page link the log's page, beside the command.
+    let link = "href=\"/console/jobs/team-a/etl/log\"";
+    let (_, list) = page(&console, &ann, "/console");
+    assert!(list.contains(link) && list.contains("sparkplane logs etl -n team-a"), "{list}");
+    let (_, detail) = page(&console, &ann, "/console/jobs/team-a/etl");
+    assert!(detail.contains(link), "{detail}");
+
+    // Its lines, as text: the layout's line read back, markup escaped.
+    let (status, content_type, log) = answer(&console, &ann, "/console/jobs/team-a/etl/log");
+    assert_eq!((status, content_type.as_str()), (200, "text/html;charset=utf-8"), "{log}");
+    assert!(log.contains("2026-11-28T12:00:00.000Z INFO  o.a.s.SparkContext: Running Spark version 4.0.1\n"), "{log}");
+    assert!(log.contains("plain line &lt;b&gt;with&lt;/b&gt; markup &amp; more\nthe last line\n</pre>"), "{log}");
+    assert!(log.contains(&format!("From the driver pod {ETL_DRIVER}, read now.")), "{log}");
+    assert!(!log.contains("<b>with"), "{log}");
+    // As written, in plain text.
+    let (status, content_type, raw) = answer(&console, &ann, "/console/jobs/team-a/etl/log?raw=1");
+    assert_eq!((status, content_type.as_str(), raw.as_str()), (200, "text/plain;charset=utf-8", ETL_LOG));
+    // An admin reads any team's.
+    let admin = Viewer::Person(Identity::new("pat", ["platform-admins"]));
+    assert_eq!(answer(&console, &admin, "/console/jobs/team-a/etl/log?raw=1").2, ETL_LOG);
+
+    // Another team's person: the very bytes of an unknown job, and the cluster is not asked.
+    fake.clear_requests();
+    for suffix in ["", "?raw=1", "/"] {
+        let hidden = answer(&console, &bob, &format!("/console/jobs/team-a/etl/log{suffix}"));
+        let unknown_log = answer(&console, &bob, &format!("/console/jobs/team-a/never-was/log{suffix}"));
+        let unknown_job = answer(&console, &bob, "/console/jobs/team-a/never-was");
+        assert_eq!(hidden.0, 404, "{}", hidden.2);
+        assert_eq!(hidden, unknown_log, "a hidden job's log answers what an unknown job's does");
+        assert_eq!(hidden, unknown_job, "and what an unknown job's page does");
+        assert!(!hidden.2.contains("etl-0a1b2c3d") && !hidden.2.contains("Running Spark"), "{}", hidden.2);
+    }
+    for nobody in [Viewer::Person(Identity::new("nemo", Vec::<String>::new())), bob] {
+        assert_eq!(answer(&console, &nobody, "/console/jobs/team-a/etl/log").0, 404);
+    }
+    assert_eq!(log_requests(&fake), Vec::<String>::new(), "no log was read for who may not see it");
+}
+
+#[test]
+fn a_job_whose_driver_pod_is_gone_reads_its_archive_or_says_why_there_is_no_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fake = cluster_with_logs(dir.path());
+    let console = ClusterConsole::connect(&settings(&fake.url())).expect("connects");
+    let (ann, bob) = (Viewer::Person(Identity::new("ann", ["a-dev"])), Viewer::Person(Identity::new("bob", ["b-dev"])));
+
+    // Gone, not archived: the reason `sparkplane logs` gives, as a 404 of its own.
+    let (status, _, page) = answer(&console, &bob, "/console/jobs/team-b/gone/log");
+    assert_eq!(status, 404, "{page}");
+    assert!(
+        page.contains(
+            "<p id=\"why\">the driver pod gone-5e6f7a8b-driver of SparkJob team-b/gone is gone and its log was not \
+             archived</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("run the operator with --log-store"), "{page}");
+    let (_, _, raw) = answer(&console, &bob, "/console/jobs/team-b/gone/log?raw=1");
+    assert!(raw.starts_with("the driver pod gone-5e6f7a8b-driver of SparkJob team-b/gone is gone"), "{raw}");
+    // No driver pod ever: the state says why.
+    let (status, _, page) = answer(&console, &bob, "/console/jobs/team-b/done/log");
+    assert_eq!(status, 404);
+    assert!(page.contains("SparkJob team-b/done has no driver pod (state Succeeded)"), "{page}");
+
+    // Archived: the archive's lines, and where they come from.
+    let (status, _, page) = answer(&console, &ann, "/console/jobs/team-a/archived/log");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<pre id=\"log\">archived line one\narchived line two\n</pre>"), "{page}");
+    assert!(page.contains("the driver pod archived-1-driver is gone; its log comes from the archive at"), "{page}");
+
+    // An archive a retention rule removed: `sparkplane logs`'s words, 404; a store that cannot be read: 502.
+    let (status, _, page) = answer(&console, &ann, "/console/jobs/team-a/expired/log");
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("/team-a/expired/expired-1-driver.log is not there (any more)"), "{page}");
+    assert!(page.contains("a retention rule on the log store may have removed it"), "{page}");
+    let (status, _, page) = answer(&console, &ann, "/console/jobs/team-a/unreadable/log");
+    assert_eq!(status, 502, "{page}");
+    assert!(page.contains("id=\"failed\">cannot read the archived log: "), "{page}");
+
+    // A status naming a file that is not where the operator writes driver logs: not read.
+    let (status, _, page) = answer(&console, &ann, "/console/jobs/team-a/elsewhere/log?raw=1");
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("is not where the operator writes driver logs"), "{page}");
+    assert!(!page.contains("s3cr3t"), "{page}");
+}
+
+#[test]
+fn a_path_that_is_not_a_jobs_log_is_refused_before_the_cluster_is_asked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fake = cluster_with_logs(dir.path());
+    let console = ClusterConsole::connect(&settings(&fake.url())).expect("connects");
+    let not_found = answer(&console, &Viewer::Local, "/console/jobs/team-a/never-was");
+    fake.clear_requests();
+    for attack in [
+        "/console/jobs/team-a/../team-b/report/log",
+        "/console/jobs/team-b/report/log/../../../team-a/etl/log",
+        "/console/jobs/team-a/etl%2F..%2F..%2Fteam-b%2Freport/log",
+        "/console/jobs/..%2Fteam-a/etl/log",
+        "/console/jobs/team-a/..%2F..%2Fapi%2Fv1%2Fnamespaces%2Fkube-system%2Fsecrets/log",
+        "/console/jobs/team-a/etl/log/x",
+        "/console/jobs/team-a/etl/logs",
+        "/console/jobs/team-a//log",
+        "/console/jobs//etl/log",
+        "/console/jobs/team-a/ETL/log",
+        "/console/jobs/team-a/etl/%6cog",
+    ] {
+        assert_eq!(answer(&console, &Viewer::Local, attack), not_found, "{attack}");
+    }
+    assert_eq!(log_requests(&fake), Vec::<String>::new(), "nothing was read");
+    // The same viewer reads the real path.
+    assert_eq!(answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log?raw=1").2, ETL_LOG);
+}
+
+#[test]
+fn a_log_longer_than_a_page_shows_its_end_and_says_so() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fake = cluster_with_logs(dir.path());
+    // 3 MiB and a bit: 32,768 lines of 100 bytes with their newline.
+    let log: String = (0..32_768).map(|i| format!("line {i:05} {}\n", "x".repeat(88))).collect();
+    fake.set_pod_log("team-a", ETL_DRIVER, &log);
+    let console = ClusterConsole::connect(&settings(&fake.url())).expect("connects");
+    let (status, _, page) = answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log");
+    assert_eq!(status, 200);
+    // 2 MiB is 20,971 lines of 100 bytes: the first 11,797 are left out.
+    assert!(page.contains("its first 11797 lines (1179700 bytes) are left out"), "{}", &page[..1000]);
+    assert!(page.contains("line 32767 ") && page.contains("line 11797 "), "the end is shown");
+    assert!(!page.contains("line 11796 ") && !page.contains("line 00000 "), "the start is not");
+    let (_, _, raw) = answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log?raw=1");
+    assert_eq!(raw.len(), 20_971 * 100);
+    assert!(log.ends_with(&raw));
+}
+
+#[test]
+fn a_cluster_that_does_not_answer_is_a_504_naming_it_and_reads_at_once_are_bounded() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fake = cluster_with_logs(dir.path());
+    let console = ClusterConsole::connect(&settings(&fake.url())).expect("connects");
+    let at = format!("127.0.0.1:{}", fake.port());
+    fake.pause();
+    let started = Instant::now();
+    let readers: Vec<_> = (0..sparkplane_console::driver_log::MAX_READS)
+        .map(|_| {
+            let surface = console.surface();
+            std::thread::spawn(move || {
+                let request = Request::new(Method::Get, "/console/jobs/team-a/etl/log");
+                let reply = surface.answer(&Viewer::Local, &rules(), &request);
+                match reply.body {
+                    sparkplane_http::Body::Bytes(bytes) => (reply.status, String::from_utf8_lossy(&bytes).into_owned()),
+                    _ => panic!("a page is bytes"),
+                }
+            })
+        })
+        .collect();
+    // While they wait, one more is told to come back.
+    std::thread::sleep(Duration::from_millis(1500));
+    let busy =
+        console.surface().answer(&Viewer::Local, &rules(), &Request::new(Method::Get, "/console/jobs/team-a/etl/log"));
+    assert_eq!(busy.status, 503);
+    assert!(busy.headers.contains(&("Retry-After".to_owned(), "2".to_owned())), "{:?}", busy.headers);
+    for reader in readers {
+        let (status, page) = reader.join().expect("the reader ends");
+        assert_eq!(status, 504, "{page}");
+        assert!(page.contains(&format!("the cluster at http://{at} did not answer within 10s")), "{page}");
+    }
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(10) && waited < Duration::from_secs(30), "{waited:?}");
+    fake.resume();
+    assert_eq!(answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log?raw=1").2, ETL_LOG, "read again");
+
+    // A cluster that is gone: 502, naming it.
+    drop(fake);
+    let (status, _, page) = answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log");
+    assert_eq!(status, 502, "{page}");
+    assert!(page.contains(&format!("cannot read the driver log from the cluster at http://{at}")), "{page}");
 }

@@ -1,10 +1,10 @@
 //! The console in the chart (ADR 0097, issue #65): `history.console.enabled`
 //! (on by default) runs the History Server with `--cluster` as a
 //! ServiceAccount of its own, whose one ClusterRole lists SparkJobs and
-//! ResourceQuotas and nothing else; the History Server started from the
-//! rendered Deployment, as that ServiceAccount, shows a SparkJob the
-//! operator runs to a person of its team on /console with its link, and
-//! not to a person of another team; the pod stays Pod Security
+//! ResourceQuotas and gets pods' logs, and nothing else; the History Server
+//! started from the rendered Deployment, as that ServiceAccount, shows a
+//! SparkJob the operator runs to a person of its team on /console with its
+//! link and its driver's log, and neither to a person of another team; the pod stays Pod Security
 //! "restricted"; with the console off, or with Spark's own History Server,
 //! there is no ClusterRole and no token.
 //!
@@ -46,7 +46,8 @@ fn of_kind<'o>(objects: &'o [Value], kind: &str) -> Vec<&'o Value> {
 }
 
 #[test]
-fn the_console_is_on_by_default_as_a_service_account_of_its_own_that_may_list_sparkjobs_and_quotas_only() {
+fn the_console_is_on_by_default_as_a_service_account_of_its_own_that_may_list_sparkjobs_and_quotas_and_read_logs_only()
+{
     let platform = Platform::start();
     let objects = platform.install(&proxy_values(json!({})));
     let history = find(&objects, "Deployment", "sparkplane-history");
@@ -62,13 +63,14 @@ fn the_console_is_on_by_default_as_a_service_account_of_its_own_that_may_list_sp
     assert_eq!(exporter["serviceAccountName"], "sparkplane-reader");
     assert_eq!(exporter["automountServiceAccountToken"], false);
 
-    // Exactly the console's list calls: a rule or a verb more fails here.
+    // Exactly the console's list calls and its driver logs' read: a rule or a verb more fails here.
     let role = find(&objects, "ClusterRole", "sparkplane-history-console");
     assert_eq!(
         role["rules"],
         json!([
             {"apiGroups": ["sparkplane.dev"], "resources": ["sparkjobs"], "verbs": ["list"]},
             {"apiGroups": [""], "resources": ["resourcequotas"], "verbs": ["list"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         ]),
         "{role:#}"
     );
@@ -99,7 +101,8 @@ fn the_console_is_on_by_default_as_a_service_account_of_its_own_that_may_list_sp
     // Still Pod Security "restricted".
     super::assert_restricted_history(history);
 
-    // As the cluster authorizes it: the console's reads, and not a Secret, a pod or a log.
+    // As the cluster authorizes it: the console's reads, and not a Secret or a pod (a driver log is read through
+    // the console below, in a_running_sparkjob_is_on_the_console_…).
     let who = format!("--as=system:serviceaccount:{NAMESPACE}:sparkplane-history");
     for allowed in [["get", "sparkjobs.sparkplane.dev"], ["get", "resourcequotas"]] {
         let (code, _, stderr) = platform.kubectl(&[allowed[0], allowed[1], "-A", &who]);
@@ -138,12 +141,15 @@ fn with_the_console_off_or_sparks_own_history_server_there_is_no_cluster_role_an
     }
 }
 
+/// What the simulated driver writes to its log: a line of no layout, and one with markup.
+const DRIVER_SAYS: &str = "data-eng-daily's driver is running\n<b>not markup</b> & done\n";
+
 #[test]
 fn a_running_sparkjob_is_on_the_console_with_its_link_for_its_team_and_not_for_another() {
     let platform = Platform::start();
     // Drivers run until deleted: the job stays Running while the console is read.
     platform.fake.set_cluster(Cluster {
-        default_run: DriverRun { runs_for: None, ..DriverRun::succeeds(Duration::ZERO, "") },
+        default_run: DriverRun { runs_for: None, ..DriverRun::succeeds(Duration::ZERO, DRIVER_SAYS) },
         ..Cluster::default()
     });
     let objects = platform.install(&proxy_values(json!({})));
@@ -185,6 +191,20 @@ fn a_running_sparkjob_is_on_the_console_with_its_link_for_its_team_and_not_for_a
     assert!(page.contains("DriverRunning"), "{page}");
     assert!(page.contains("sparkplane logs data-eng-daily -n data-eng"), "{page}");
 
+    // Its driver's log, read through the console as the History Server's ServiceAccount (the chart's RBAC).
+    let log_link = "/console/jobs/data-eng/data-eng-daily/log";
+    assert!(page.contains(&format!("href=\"{log_link}\"")), "{page}");
+    let (status, log) = as_person("ann", "data-eng-dev", log_link);
+    assert_eq!(status, 200, "{log}");
+    assert!(
+        log.contains(
+            "<pre id=\"log\">data-eng-daily&#39;s driver is running\n&lt;b&gt;not markup&lt;/b&gt; &amp; done\n</pre>"
+        ),
+        "{log}"
+    );
+    let (status, raw) = as_person("ann", "data-eng-dev", &format!("{log_link}?raw=1"));
+    assert_eq!((status, raw.as_str()), (200, DRIVER_SAYS));
+
     // A person of another team: the page answers, without the job, its link or its page.
     let (status, page) = as_person("mo", "ml-dev", "/console");
     assert_eq!(status, 200, "{page}");
@@ -193,6 +213,9 @@ fn a_running_sparkjob_is_on_the_console_with_its_link_for_its_team_and_not_for_a
     let unknown = as_person("mo", "ml-dev", "/console/jobs/data-eng/never-was");
     assert_eq!(hidden.0, 404, "{}", hidden.1);
     assert_eq!(hidden, unknown, "a hidden job answers what an unknown one does");
+    let hidden_log = as_person("mo", "ml-dev", log_link);
+    assert_eq!(hidden_log, unknown, "a hidden job's log answers what an unknown job does");
+    assert_eq!(hidden_log, as_person("mo", "ml-dev", "/console/jobs/data-eng/never-was/log"));
     let (status, body) = as_person("mo", "ml-dev", "/jobs/data-eng/data-eng-daily/");
     assert_eq!(status, 404, "{body}");
     // Not through the proxy's headers: nothing.
