@@ -90,6 +90,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Print (or follow) an application's driver log; for a SparkJob whose pod is gone, its archived log.
     Logs(LogsArgs),
+    /// Print a job's link at the door (`history serve` here, or the chart's History Server): its live Spark UI while
+    /// it runs, its History Server pages once it ended; --open also opens it in the browser.
+    Ui(UiArgs),
     /// List the applications on the cluster: SparkJobs the operator manages and those submitted directly.
     List(ListArgs),
     /// Delete an application: a SparkJob (its pods follow), or a submitted job's driver pods (their objects follow).
@@ -1656,6 +1659,23 @@ pub struct LogsArgs {
     /// The cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+/// `ui`.
+#[derive(Args, Debug)]
+pub struct UiArgs {
+    /// A job file (its name and namespace) or a SparkJob's name (no cluster is contacted).
+    #[arg(value_name = "JOB.yaml|NAME")]
+    pub target: String,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The door's address as its users reach it (scheme, host and port).
+    #[arg(long, env = "SPARKPLANE_DOOR", value_name = "URL", default_value = "http://127.0.0.1:18080")]
+    pub door: String,
+    /// Also open the link in the browser: $BROWSER when set, else the desktop's default.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// `list`.

@@ -1,5 +1,6 @@
 //! `sparkplane status | logs | list | delete`: applications on a cluster,
-//! submitted directly or SparkJobs the operator manages.
+//! submitted directly or SparkJobs the operator manages; `sparkplane ui`: a
+//! job's link at the door.
 //!
 //! Owns: turning a name or job file into a lookup and showing the answers.
 //! Must not: talk to the API except through `sparkplane_kube`.
@@ -11,35 +12,34 @@ use sparkplane_documents::Diagnostic;
 use sparkplane_kube::apps::{self, LogSource, Lookup};
 use sparkplane_kube::{Settings, Target as ClusterTarget};
 
-use super::kube_view::{block_on, cluster_settings};
+use super::kube_view::{block_on, cluster_settings, kube_failure};
 use crate::exit::{CommandResult, Failure};
 use crate::printer::Printer;
 use crate::workspace::{JobSettings, resolve_job};
 
-/// A job file's lookup (its resolved spec) and namespace, or a plain name's.
+/// A job file's lookup (its spec resolved for `validation`) and namespace, or a plain name's
+/// (`-n`, else the context's, else `default` when there is no kubeconfig).
 fn lookup(
-    target: &str,
-    env: Option<&str>,
-    sets: &[String],
-    platform_dir: Option<&Path>,
-    cluster: &Settings,
-    namespace_flag: Option<&str>,
+    validation: ValidationTarget,
+    of: &StatusSettings,
+    cluster: Option<&Settings>,
 ) -> Result<(Lookup, String), Failure> {
-    let path = Path::new(target);
+    let (path, flag) = (Path::new(&of.target), of.cluster.namespace.as_deref());
     if path.is_file() {
         let settings = JobSettings {
             path: path.to_owned(),
-            env: env.map(str::to_owned),
-            sets: sets.to_vec(),
-            platform_dir: platform_dir.map(Path::to_owned),
+            env: of.env.clone(),
+            sets: of.sets.clone(),
+            platform_dir: of.platform_dir.clone(),
         };
-        let mut job = resolve_job(&settings, ValidationTarget::Cluster)?;
-        let context = cluster.namespace_explicit.then_some(cluster.namespace.as_str());
-        crate::workspace::settle_namespace(&mut job, &settings, namespace_flag, context)?;
+        let mut job = resolve_job(&settings, validation)?;
+        let context = cluster.filter(|c| c.namespace_explicit).map(|c| c.namespace.as_str());
+        crate::workspace::settle_namespace(&mut job, &settings, flag, context)?;
         let namespace = job.namespace().to_owned();
         return Ok((Lookup::Job { name: job.name().to_owned(), spec_hash: job.short_hash() }, namespace));
     }
-    Ok((Lookup::Name(target.to_owned()), cluster.namespace.clone()))
+    let namespace = cluster.map_or(flag.unwrap_or("default"), |c| c.namespace.as_str());
+    Ok((Lookup::Name(of.target.clone()), namespace.to_owned()))
 }
 
 /// What `status` was asked.
@@ -61,16 +61,29 @@ pub struct StatusSettings {
 /// newest driver the name or job file matches.
 pub fn status(settings: &StatusSettings, printer: &Printer) -> CommandResult {
     let cluster = cluster_settings(&settings.cluster)?;
-    let (lookup, namespace) = lookup(
-        &settings.target,
-        settings.env.as_deref(),
-        &settings.sets,
-        settings.platform_dir.as_deref(),
-        &cluster,
-        settings.cluster.namespace.as_deref(),
-    )?;
+    let (lookup, namespace) = lookup(ValidationTarget::Cluster, settings, Some(&cluster))?;
     let found = block_on(&cluster, async |client, server| apps::status(&client, &server, &namespace, &lookup).await)?;
     printer.result(&found, || found.text());
+    Ok(())
+}
+
+/// Runs `ui`: the link at `door` of the job `of` names (`sparkplane_history::live::job_link`), printed
+/// and, with `open`, handed to the browser. No cluster is contacted; without a kubeconfig a name's
+/// namespace is `-n`'s or `default`.
+pub fn ui(of: &StatusSettings, door: &str, open: bool, printer: &Printer) -> CommandResult {
+    let cluster = sparkplane_kube::kubeconfig::load_if_any(&of.cluster).map_err(|e| kube_failure(&e))?;
+    // Only the name and namespace matter: a job run locally (no image) has a link too.
+    let (job, namespace) = lookup(ValidationTarget::Any, of, cluster.as_ref())?;
+    let (Lookup::Job { name, .. } | Lookup::Name(name)) = job;
+    let link = sparkplane_history::live::job_link(door, &namespace, &name)
+        .map_err(|error| Failure::invalid("bad-ui-link", error.flag(), error.to_string(), error.help()))?;
+    printer.result(&serde_json::json!({ "link": link }), || format!("{link}\n"));
+    if open {
+        opener::open_browser(&link).map_err(|error| {
+            let help = "set BROWSER to your browser's command, or open the link above yourself";
+            Failure::unreachable("no-browser", "--open", format!("cannot start a browser: {error}"), help)
+        })?;
+    }
     Ok(())
 }
 
@@ -114,7 +127,10 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
                 printer.status("nothing to follow: that driver has ended");
             }
             let text = sparkplane_kube::logstore::read_text(url).map_err(|e| {
-                Failure::of(e.category(), Diagnostic::error("log-archive", "", e.to_string()).with_help(e.help()).into())
+                Failure::of(
+                    e.category(),
+                    Diagnostic::error("log-archive", "", e.to_string()).with_help(e.help()).into(),
+                )
             })?;
             for line in text.lines() {
                 printer.raw(&format!("{}\n", shown(line)));

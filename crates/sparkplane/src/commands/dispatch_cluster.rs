@@ -9,16 +9,30 @@ use super::*;
 
 /// `sparkplane status`.
 pub fn status(args: &crate::cli::StatusArgs, cli: &Cli, printer: &Printer) -> CommandResult {
-    cluster::status(
-        &cluster::StatusSettings {
-            target: args.target.clone(),
-            env: args.env.clone(),
-            sets: args.sets.clone(),
-            platform_dir: cli.global.platform_dir.clone(),
-            cluster: cluster_target(&args.cluster),
-        },
-        printer,
-    )
+    cluster::status(&status_settings(&args.target, &args.env, &args.sets, &args.cluster, cli), printer)
+}
+
+/// `sparkplane ui`.
+pub fn ui(args: &crate::cli::UiArgs, cli: &Cli, printer: &Printer) -> CommandResult {
+    let of = status_settings(&args.target, &None, &[], &args.cluster, cli);
+    cluster::ui(&of, &args.door, args.open, printer)
+}
+
+/// A job file's or a name's settings, as `status` and `ui` find the job.
+fn status_settings(
+    target: &str,
+    env: &Option<String>,
+    sets: &[String],
+    cluster: &crate::cli::ClusterArgs,
+    cli: &Cli,
+) -> cluster::StatusSettings {
+    cluster::StatusSettings {
+        target: target.to_owned(),
+        env: env.clone(),
+        sets: sets.to_vec(),
+        platform_dir: cli.global.platform_dir.clone(),
+        cluster: cluster_target(cluster),
+    }
 }
 
 /// `sparkplane logs`.

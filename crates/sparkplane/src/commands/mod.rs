@@ -131,6 +131,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CommandResult {
         Command::Submit(args) => dispatch_job::submit(args, cli, printer),
         Command::Status(args) => dispatch_cluster::status(args, cli, printer),
         Command::Logs(args) => dispatch_cluster::logs(args, printer),
+        Command::Ui(args) => dispatch_cluster::ui(args, cli, printer),
         Command::List(args) => dispatch_cluster::list(args, printer),
         Command::Delete(args) => dispatch_cluster::delete(args, printer),
         Command::Apply(args) => dispatch_cluster::apply(args, cli, printer),

@@ -164,7 +164,11 @@ fn a_running_applications_ui_through_the_door_then_its_history_at_the_same_link(
     assert!(head.starts_with("HTTP/1.1 302"), "{head}");
     assert!(head.contains(&format!("\r\nLocation: {base}/jobs/")), "{head}");
 
+    // `sparkplane ui` gives the link a user opens: the job file's namespace and name at this door.
+    let ui = sparkplane_testkit::sparkplane().args(["ui", "--door", &origin]).arg(&job).output().expect("ui runs");
+    assert_eq!(String::from_utf8_lossy(&ui.stdout), format!("{origin}{base}/\n"), "{ui:?}");
     let mut browser = Browser::start();
+    check_page(&mut browser, &format!("{origin}{base}/"), &format!("{origin}{base}/"));
     for page in [
         "jobs/",
         "jobs/job/?id=0",

@@ -46,6 +46,7 @@ mod cli_rule_owners;
 mod cli_shadow_cluster;
 mod cli_trace;
 mod cli_tune;
+mod cli_ui;
 mod cli_version;
 mod container_components;
 mod container_image;
