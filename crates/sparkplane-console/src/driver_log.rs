@@ -20,7 +20,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use sparkplane_api::SparkJob;
-use sparkplane_kube::apps::{LogSource, job_log_source};
+use sparkplane_kube::apps::{LogRead, LogSource, job_log_source};
 use sparkplane_kube::logstore::ArchiveError;
 use sparkplane_kube::{KubeError, Settings};
 
@@ -30,6 +30,11 @@ use crate::model::{DriverLog, LOG_LIMIT_BYTES, Tail, archive_in_layout, driver_p
 pub const READ_LIMIT: Duration = Duration::from_secs(10);
 /// How many driver logs are read at once; one more is told to come back (each read holds the log in memory).
 pub const MAX_READS: usize = 4;
+
+/// The most lines asked of the API server for a driver pod's log (its `tailLines`): with
+/// lines of at most `sparkplane_kube::apps::logs::MAX_LINE_BYTES`, a read is bounded in
+/// what crosses the network too, not only in what the page keeps.
+pub const LOG_TAIL_LINES: u32 = 20_000;
 
 /// Reads driver logs from one cluster.
 pub struct DriverLogs {
@@ -88,7 +93,8 @@ impl DriverLogs {
         let exists = match pod {
             None => false,
             Some(pod) => {
-                let read = sparkplane_kube::apps::logs(&self.client, &self.server, namespace, pod, false, |line| {
+                let last = LogRead::Last(LOG_TAIL_LINES);
+                let read = sparkplane_kube::apps::logs(&self.client, &self.server, namespace, pod, last, |line| {
                     tail.push(&shown(line));
                 });
                 match runtime.block_on(async { tokio::time::timeout(READ_LIMIT, read).await }) {
@@ -132,6 +138,14 @@ impl DriverLogs {
         }
         let source = job_log_source(&named, exists);
         match source {
+            // The API server sent its last LOG_TAIL_LINES lines: whether it had more is not said, so the page says it may.
+            LogSource::Pod { pod } if tail.pushed() >= u64::from(LOG_TAIL_LINES) => DriverLog::Read {
+                source: format!(
+                    "the driver pod {pod}, read now: its last {LOG_TAIL_LINES} lines, as many as the console asks \
+                     for (earlier lines are not read; `sparkplane logs {name} -n {namespace}` prints them all)"
+                ),
+                tail,
+            },
             LogSource::Pod { pod } => DriverLog::Read { source: format!("the driver pod {pod}, read now"), tail },
             LogSource::Archive { ref url, .. } => {
                 let note = source.archive_note(name).unwrap_or_default();

@@ -340,16 +340,18 @@ pub struct Tail {
     bytes: usize,
     cut_lines: u64,
     cut_bytes: u64,
+    pushed: u64,
 }
 
 impl Tail {
     /// An empty tail that keeps at most `limit` bytes (at least 1).
     pub fn new(limit: usize) -> Tail {
-        Tail { limit: limit.max(1), lines: VecDeque::new(), bytes: 0, cut_lines: 0, cut_bytes: 0 }
+        Tail { limit: limit.max(1), lines: VecDeque::new(), bytes: 0, cut_lines: 0, cut_bytes: 0, pushed: 0 }
     }
 
     /// Adds the log's next line (without its newline).
     pub fn push(&mut self, line: &str) {
+        self.pushed += 1;
         let cost = line.len() + 1;
         if cost > self.limit {
             self.cut_lines += self.lines.len() as u64 + 1;
@@ -397,6 +399,11 @@ impl Tail {
     /// How many bytes were left out.
     pub fn cut_bytes(&self) -> u64 {
         self.cut_bytes
+    }
+
+    /// How many lines were pushed, kept or not.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
     }
 }
 

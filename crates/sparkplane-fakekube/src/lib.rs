@@ -585,16 +585,22 @@ fn serve(shared: &Arc<Shared>, request: &Request, responder: Responder) {
     }
     match route(&parsed, || shared.lock().store.custom_resources()) {
         Some(Handling::Watch(path)) => watch(shared, responder, &path, &parsed),
+        Some(Handling::FollowLog(..)) if tail_lines(&parsed).is_err() => {
+            let given = parsed.query.get("tailLines").cloned().unwrap_or_default();
+            let message = format!("tailLines: Invalid value: \"{given}\": must be a number greater than or equal to 0");
+            respond(responder, status(400, "BadRequest", message, json!({})));
+        }
         Some(Handling::FollowLog(namespace, name)) if flag("follow") => {
-            follow_log(shared, responder, &namespace, &name)
+            follow_log(shared, responder, &namespace, &name, tail_lines(&parsed).ok().flatten())
         }
         Some(Handling::FollowLog(namespace, name)) => {
             let state = shared.lock();
             let answer = match state.store.pod(&namespace, &name) {
-                Some(_) => Answer::Text(
-                    200,
-                    state.store.logs.get(&(namespace.clone(), name.clone())).cloned().unwrap_or_default(),
-                ),
+                Some(_) => {
+                    let log = state.store.logs.get(&(namespace.clone(), name.clone())).cloned().unwrap_or_default();
+                    let from = tail_start(&log, tail_lines(&parsed).ok().flatten());
+                    Answer::Text(200, log[from..].to_owned())
+                }
                 None => {
                     status(404, "NotFound", format!("pods \"{name}\" not found"), json!({"name": name, "kind": "pods"}))
                 }
@@ -1033,7 +1039,24 @@ fn watch(shared: &Arc<Shared>, responder: Responder, path: &ResourcePath, parsed
     }
 }
 
-fn follow_log(shared: &Arc<Shared>, responder: Responder, namespace: &str, name: &str) {
+/// A log request's `tailLines`: none, or a count of lines from the end (not a
+/// number, or below 0, is the API server's 400).
+fn tail_lines(parsed: &Parsed) -> Result<Option<usize>, ()> {
+    parsed.query.get("tailLines").map(|v| v.parse::<usize>().map_err(|_| ())).transpose()
+}
+
+/// Where the last `lines` lines of `log` start (a final line without its
+/// newline counts), as the kubelet cuts a log for `tailLines`; 0 for all.
+fn tail_start(log: &str, lines: Option<usize>) -> usize {
+    let Some(lines) = lines else { return 0 };
+    let body = log.strip_suffix('\n').unwrap_or(log);
+    if lines == 0 {
+        return log.len();
+    }
+    body.rmatch_indices('\n').nth(lines - 1).map_or(0, |(at, _)| at + 1)
+}
+
+fn follow_log(shared: &Arc<Shared>, responder: Responder, namespace: &str, name: &str, tail: Option<usize>) {
     if shared.lock().store.pod(namespace, name).is_none() {
         let answer =
             status(404, "NotFound", format!("pods \"{name}\" not found"), json!({"name": name, "kind": "pods"}));
@@ -1044,7 +1067,7 @@ fn follow_log(shared: &Arc<Shared>, responder: Responder, namespace: &str, name:
         return;
     };
     let key = (namespace.to_owned(), name.to_owned());
-    let mut offset = 0usize;
+    let mut offset = tail_start(&shared.lock().store.logs.get(&key).cloned().unwrap_or_default(), tail);
     loop {
         let mut state = shared.lock();
         let log = state.store.logs.get(&key).cloned().unwrap_or_default();
@@ -1069,6 +1092,21 @@ fn follow_log(shared: &Arc<Shared>, responder: Responder, namespace: &str, name:
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tail_lines_keep_the_last_lines_as_the_kubelet_does() {
+        for (log, lines, tail) in [
+            ("a\nb\nc\n", None, "a\nb\nc\n"),
+            ("a\nb\nc\n", Some(2), "b\nc\n"),
+            ("a\nb\nc\n", Some(3), "a\nb\nc\n"),
+            ("a\nb\nc\n", Some(9), "a\nb\nc\n"),
+            ("a\nb\nc", Some(1), "c"),
+            ("a\nb\nc\n", Some(0), ""),
+            ("", Some(5), ""),
+        ] {
+            assert_eq!(&log[super::tail_start(log, lines)..], tail, "{log:?} {lines:?}");
+        }
+    }
     use super::{FakeApiServer, listen_without_delay};
     use std::io::{Read, Write};
     use std::sync::Arc;

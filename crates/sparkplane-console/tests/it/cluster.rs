@@ -375,19 +375,31 @@ fn a_path_that_is_not_a_jobs_log_is_refused_before_the_cluster_is_asked() {
 fn a_log_longer_than_a_page_shows_its_end_and_says_so() {
     let dir = tempfile::tempdir().expect("dir");
     let fake = cluster_with_logs(dir.path());
-    // 3 MiB and a bit: 32,768 lines of 100 bytes with their newline.
-    let log: String = (0..32_768).map(|i| format!("line {i:05} {}\n", "x".repeat(88))).collect();
-    fake.set_pod_log("team-a", ETL_DRIVER, &log);
+    // 1.7 MiB: 18,000 lines of 100 bytes with their newline; all read, all kept.
+    let whole: String = (0..18_000).map(|i| format!("line {i:05} {}\n", "x".repeat(88))).collect();
+    fake.set_pod_log("team-a", ETL_DRIVER, &whole);
     let console = ClusterConsole::connect(&settings(&fake.url())).expect("connects");
+    let (_, _, page) = answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log");
+    assert!(page.contains(&format!("From the driver pod {ETL_DRIVER}, read now.")), "{}", &page[..1000]);
+    assert!(!page.contains("id=\"cut\""), "nothing left out");
+    assert_eq!(answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log?raw=1").2, whole);
+
+    // 6.5 MB: 32,768 lines of 200 bytes. The API server sends the last 20,000 (tailLines), and of
+    // those the page keeps 2 MiB, 10,485 lines: the first 9,515 it read are left out.
+    let log: String = (0..32_768).map(|i| format!("line {i:05} {}\n", "x".repeat(188))).collect();
+    fake.set_pod_log("team-a", ETL_DRIVER, &log);
     let (status, _, page) = answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log");
     assert_eq!(status, 200);
-    // 2 MiB is 20,971 lines of 100 bytes: the first 11,797 are left out.
-    assert!(page.contains("its first 11797 lines (1179700 bytes) are left out"), "{}", &page[..1000]);
-    assert!(page.contains("line 32767 ") && page.contains("line 11797 "), "the end is shown");
-    assert!(!page.contains("line 11796 ") && !page.contains("line 00000 "), "the start is not");
+    assert!(page.contains("its first 9515 lines (1903000 bytes) are left out"), "{}", &page[..1000]);
+    assert!(page.contains("its last 20000 lines, as many as the console asks for (earlier lines are not read;"));
+    assert!(page.contains("line 32767 ") && page.contains("line 22283 "), "the end is shown");
+    assert!(!page.contains("line 22282 ") && !page.contains("line 12768 "), "the start is not");
     let (_, _, raw) = answer(&console, &Viewer::Local, "/console/jobs/team-a/etl/log?raw=1");
-    assert_eq!(raw.len(), 20_971 * 100);
+    assert_eq!(raw.len(), 10_485 * 200);
     assert!(log.ends_with(&raw));
+    // What crossed the network was the tail the console asked for, not the whole log.
+    let asked: Vec<_> = fake.requests().into_iter().filter(|r| r.path.ends_with("/log")).collect();
+    assert!(!asked.is_empty() && asked.iter().all(|r| r.query.get("tailLines").map(String::as_str) == Some("20000")));
 }
 
 #[test]

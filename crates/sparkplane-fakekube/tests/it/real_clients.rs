@@ -290,6 +290,43 @@ fn kubectl_watch_sees_changes_made_after_it_started() {
 }
 
 #[test]
+fn kubectl_logs_tail_gets_the_last_lines_as_from_the_api_server() {
+    let s = setup();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "etl-driver", "namespace": NAMESPACE},
+                     "spec": {"containers": [{"name": "spark-kubernetes-driver", "image": "spark"}]}});
+    s.fake.insert(pod).expect("pod stored");
+    s.fake.set_pod_log(NAMESPACE, "etl-driver", "one\ntwo\nthree\nfour\n");
+    assert_eq!(s.kubectl_ok(&["logs", "etl-driver"]), "one\ntwo\nthree\nfour\n");
+    assert_eq!(s.kubectl_ok(&["logs", "etl-driver", "--tail=2"]), "three\nfour\n");
+    assert_eq!(s.kubectl_ok(&["logs", "etl-driver", "--tail=9"]), "one\ntwo\nthree\nfour\n");
+    // kubectl sends no tailLines for --tail=-1 (all): the whole log.
+    assert_eq!(s.kubectl_ok(&["logs", "etl-driver", "--tail=-1"]), "one\ntwo\nthree\nfour\n");
+    let asked: Vec<_> = s.fake.requests().into_iter().filter(|r| r.path.ends_with("/etl-driver/log")).collect();
+    assert_eq!(
+        asked.iter().map(|r| r.query.get("tailLines").cloned()).collect::<Vec<_>>(),
+        [None, Some("2".to_owned()), Some("9".to_owned()), None]
+    );
+
+    // The Python client's read_namespaced_pod_log(tail_lines=…) gets the same.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/log_client.py");
+    let mut command = Command::new(python_path());
+    command.arg(&script).arg(&s.kubeconfig).arg(NAMESPACE).arg("etl-driver");
+    let out = run(command);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{} failed ({}):\n{stdout}\n{}", script.display(), out.status, text(&out.stderr));
+    let answers: Vec<Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
+    assert_eq!(
+        answers,
+        [
+            json!({"tail": null, "log": "one\ntwo\nthree\nfour\n"}),
+            json!({"tail": 1, "log": "four\n"}),
+            json!({"tail": 3, "log": "two\nthree\nfour\n"}),
+        ]
+    );
+}
+
+#[test]
 fn kubectl_reports_a_missing_sparkjob_as_the_api_server_does() {
     let s = setup();
     let out = run(s.kubectl(&["get", "sparkjob", "missing"]));

@@ -3,7 +3,7 @@
 //! none — and the log itself, read or followed. Owns [`LogSource`]. Must
 //! not: print (lines go to a callback).
 
-use futures::{AsyncBufReadExt, StreamExt};
+use futures::{AsyncBufReadExt, AsyncReadExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 use sparkplane_api::SparkJob;
@@ -122,38 +122,91 @@ pub async fn log_source(
     }
 }
 
-/// The driver's log so far, line by line to `line`; with `follow`, until the container ends.
+/// How much of a driver's log [`logs`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogRead {
+    /// All of it, as it is now.
+    All,
+    /// The last this many lines, as it is now (the API server's `tailLines`).
+    Last(u32),
+    /// All of it, then what is written until the container ends.
+    Follow,
+}
+
+/// The longest line handed on whole; the rest of a longer one is dropped and
+/// [`CUT_MARK`] ends what is handed on, so a log without newlines never fills memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// What ends a line cut at [`MAX_LINE_BYTES`].
+pub const CUT_MARK: &str = " [… line cut]";
+
+/// The driver's log as `read` says, line by line to `line`, streamed: never
+/// more than one line of at most [`MAX_LINE_BYTES`] held.
 pub async fn logs(
     client: &kube::Client,
     server: &str,
     namespace: &str,
     pod: &str,
-    follow: bool,
-    mut line: impl FnMut(&str),
+    read: LogRead,
+    line: impl FnMut(&str),
 ) -> Result<(), KubeError> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let op = || Operation::new("log", "Pod", format!("{namespace}/{pod}"));
-    let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), follow, ..LogParams::default() };
-    if !follow {
-        let text = api.logs(pod, &params).await.map_err(|e| KubeError::from_kube(e, op(), server))?;
-        text.lines().for_each(&mut line);
-        return Ok(());
-    }
+    let params = LogParams {
+        container: Some(DRIVER_CONTAINER.to_owned()),
+        follow: read == LogRead::Follow,
+        tail_lines: if let LogRead::Last(n) = read { Some(i64::from(n)) } else { None },
+        ..LogParams::default()
+    };
     let stream = api.log_stream(pod, &params).await.map_err(|e| KubeError::from_kube(e, op(), server))?;
-    let mut lines = Box::pin(stream.lines());
-    while let Some(next) = lines.next().await {
-        match next {
-            Ok(text) => line(&text),
-            Err(e) => {
-                return Err(KubeError::Unreachable {
-                    server: server.to_owned(),
-                    operation: op(),
-                    detail: e.to_string(),
-                });
+    let mut line = line;
+    bounded_lines(stream, |text| {
+        line(text);
+        true
+    })
+    .await
+    .map_err(|e| KubeError::Unreachable { server: server.to_owned(), operation: op(), detail: e.to_string() })
+}
+
+/// Each line of `reader` to `line` (its `\n` or `\r\n` removed, invalid UTF-8
+/// replaced), a line longer than [`MAX_LINE_BYTES`] cut there and marked,
+/// until the reader ends or `line` answers false.
+pub(crate) async fn bounded_lines(
+    reader: impl futures::AsyncBufRead,
+    mut line: impl FnMut(&str) -> bool,
+) -> std::io::Result<()> {
+    let mut reader = Box::pin(reader);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        let read = (&mut reader).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        let ended = buf.last() == Some(&b'\n');
+        if ended {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
             }
         }
+        let text = String::from_utf8_lossy(&buf);
+        if !ended && read == MAX_LINE_BYTES {
+            if !line(&format!("{text}{CUT_MARK}")) {
+                return Ok(());
+            }
+            // The rest of the long line, read and dropped a bounded piece at a time.
+            loop {
+                buf.clear();
+                let more = (&mut reader).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf).await?;
+                if more == 0 || buf.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+        } else if !line(&text) {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 impl LogSource {
@@ -177,7 +230,40 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::super::fixtures::job;
-    use super::{LogSource, job_log_source};
+    use super::{CUT_MARK, LogSource, MAX_LINE_BYTES, bounded_lines, job_log_source};
+
+    fn lines_of(bytes: Vec<u8>) -> Vec<String> {
+        let mut seen = Vec::new();
+        let reader = futures::io::BufReader::with_capacity(1000, futures::io::Cursor::new(bytes));
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(bounded_lines(reader, |line| {
+                seen.push(line.to_owned());
+                seen.len() < 100
+            }))
+            .expect("read");
+        seen
+    }
+
+    #[test]
+    fn log_lines_are_split_at_newlines_and_a_line_without_end_is_cut_and_marked_not_held() {
+        assert_eq!(lines_of(b"one\r\ntwo\n\nthree".to_vec()), ["one", "two", "", "three"]);
+        assert_eq!(lines_of(b"bad \xff byte\n".to_vec()), ["bad \u{fffd} byte"]);
+        assert!(lines_of(Vec::new()).is_empty());
+        // Three lines' worth of bytes with no newline, then a short line: one cut line, then the next.
+        let mut hostile = vec![b'x'; 3 * MAX_LINE_BYTES + 17];
+        hostile.extend_from_slice(b"\nafter\n");
+        let seen = lines_of(hostile);
+        assert_eq!(seen.len(), 2, "{:?}", seen.iter().map(String::len).collect::<Vec<_>>());
+        assert_eq!(seen[0], format!("{}{CUT_MARK}", "x".repeat(MAX_LINE_BYTES)));
+        assert_eq!(seen[1], "after");
+        // A long line at the very end.
+        let seen = lines_of(vec![b'y'; MAX_LINE_BYTES + 1]);
+        assert_eq!(seen, [format!("{}{CUT_MARK}", "y".repeat(MAX_LINE_BYTES))]);
+        // The reader stops when told: 100 of 1,000 lines.
+        assert_eq!(lines_of("z\n".repeat(1000).into_bytes()).len(), 100);
+    }
 
     #[test]
     fn a_jobs_log_is_its_live_driver_then_the_archive_then_an_explanation() {

@@ -43,7 +43,7 @@ use crate::error::{KubeError, Operation};
 pub use delete::{Deleted, delete, owned_by};
 pub use find::{Located, Lookup, find_driver, find_drivers, locate};
 pub use list::{Listed, list, merge};
-pub use logs::{LogSource, job_log_source, log_source, logs};
+pub use logs::{LogRead, LogSource, job_log_source, log_source, logs};
 pub use status::{ManagedJob, NEW_STATE, Status, status};
 pub(crate) use wait::wait_backoff;
 pub use wait::{WaitEvent, wait};

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::{AsyncBufReadExt, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 use kube::runtime::WatchStreamExt;
@@ -90,12 +90,8 @@ fn spawn_log_follower(
         let params = LogParams { container: Some(DRIVER_CONTAINER.to_owned()), follow: true, ..LogParams::default() };
         let Ok(stream) = pods.log_stream(&pod, &params).await else { return };
         opened.store(true, std::sync::atomic::Ordering::SeqCst);
-        let mut stream = Box::pin(stream.lines());
-        while let Some(Ok(text)) = stream.next().await {
-            if lines.send(text).is_err() {
-                return;
-            }
-        }
+        // Bounded lines (logs::bounded_lines), until nobody reads them any more.
+        let _ = super::logs::bounded_lines(stream, |text| lines.send(text.to_owned()).is_ok()).await;
     });
 }
 

@@ -113,7 +113,8 @@ pub fn logs(settings: &LogsSettings, printer: &Printer) -> CommandResult {
     let source = block_on(&cluster, async |client, server| {
         let source = apps::log_source(&client, &server, &namespace, &lookup).await?;
         if let LogSource::Pod { pod } = &source {
-            apps::logs(&client, &server, &namespace, pod, follow, |line| printer.raw(&format!("{}\n", shown(line))))
+            let read = if follow { apps::LogRead::Follow } else { apps::LogRead::All };
+            apps::logs(&client, &server, &namespace, pod, read, |line| printer.raw(&format!("{}\n", shown(line))))
                 .await?;
         }
         Ok(source)
