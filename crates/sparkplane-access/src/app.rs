@@ -29,6 +29,12 @@ pub const NAMESPACE: &str = "spark.kubernetes.namespace";
 /// records the namespace of the job it ran; read when [`NAMESPACE`] is absent.
 pub const LOCAL_NAMESPACE: &str = "spark.sparkplane.namespace";
 
+/// Whether `key` is one of Spark's UI ACL properties [`AppFacts::from_properties`]
+/// reads: what a source of running applications keeps of their configuration.
+pub fn is_acl_property(key: &str) -> bool {
+    [VIEW_ACLS, VIEW_ACLS_GROUPS, MODIFY_ACLS, MODIFY_ACLS_GROUPS, ADMIN_ACLS, ADMIN_ACLS_GROUPS].contains(&key)
+}
+
 /// A user list and a group list of one of Spark's ACLs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Acl {
@@ -104,6 +110,19 @@ fn list(value: &str) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_acl_properties_are_sparks_six_ui_acls_and_nothing_else() {
+        let acls = ["spark.ui.view.acls", "spark.ui.view.acls.groups", "spark.modify.acls", "spark.modify.acls.groups"];
+        for key in acls.into_iter().chain(["spark.admin.acls", "spark.admin.acls.groups"]) {
+            assert!(is_acl_property(key), "{key}");
+        }
+        for key in
+            ["spark.acls.enable", "spark.history.ui.admin.acls", "spark.ui.view.aclsx", "spark.kubernetes.namespace"]
+        {
+            assert!(!is_acl_property(key), "{key}");
+        }
+    }
     use super::*;
 
     #[test]

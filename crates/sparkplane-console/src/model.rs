@@ -282,7 +282,15 @@ pub fn live_apps(snapshot: &Snapshot) -> Vec<LiveApp> {
                 driver_service(job.status.as_ref()?.driver_pod.as_deref()?)?
             };
             let ui = format!("{service}.{namespace}.svc:{UI_PORT}").parse().ok()?;
-            Some(LiveApp { namespace: namespace.to_owned(), job: name.to_owned(), team: team_of(job), owner: None, ui })
+            let acls = job.spec.spark_conf.iter().filter(|(key, _)| sparkplane_access::app::is_acl_property(key));
+            Some(LiveApp {
+                namespace: namespace.to_owned(),
+                job: name.to_owned(),
+                team: team_of(job),
+                owner: None,
+                acls: acls.map(|(key, value)| (key.clone(), value.clone())).collect(),
+                ui,
+            })
         })
         .collect();
     apps.sort_by(|a, b| (&a.namespace, &a.job).cmp(&(&b.namespace, &b.job)));

@@ -54,7 +54,7 @@ fn snapshot() -> Snapshot {
             sparkjob(
                 "team-a",
                 "etl",
-                json!({"team": "a"}),
+                json!({"team": "a", "sparkConf": {"spark.ui.view.acls": "vic", "spark.executor.cores": "2"}}),
                 none.clone(),
                 json!({"state": "Running", "attempt": 2, "driverPod": "etl-1a2b3c4d-driver"}),
             ),
@@ -242,6 +242,9 @@ fn the_live_source_is_exactly_the_running_jobs_at_their_driver_services() {
         ],
         "queued, retrying, ended and misnamed jobs are not forwarded to, nor a driver pod name that is no Service name"
     );
+    // Spark's UI ACLs from the SparkJob's sparkConf go with it, for the door's decision; no other setting does.
+    assert_eq!(apps[0].acls, std::collections::BTreeMap::from([("spark.ui.view.acls".into(), "vic".into())]));
+    assert!(apps[1].acls.is_empty());
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! Owns: the table of running applications (refreshed from a [`LiveSource`]
 //! on a thread of its own, so a request never waits for it), the route of a
 //! `/jobs/…` request ([`LiveUi::route`]: the door's sign-in first, then
-//! forwarded, redirected to `/history/<app>/…`, or refused), who may use the
-//! UI's kill links ([`KillLinks`]: the application's team and admins —
+//! forwarded, redirected to `/history/<app>/…`, or refused; a running
+//! application's access decided from its team, namespace, user and Spark UI
+//! ACLs as its pages' are), who may use the UI's kill links ([`KillLinks`]: the application's team and admins —
 //! `sparkplane_access`'s Modify — or no one), and the paths refused before
 //! anything is forwarded (a `..` segment, an encoded slash or dot, a
 //! backslash).
@@ -16,6 +17,7 @@
 //! decide access (`sparkplane_access::decide` does) or recognise the viewer
 //! (the gate's `admit` does).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
@@ -38,6 +40,10 @@ pub struct LiveApp {
     pub team: Option<String>,
     /// The user that runs it.
     pub owner: Option<String>,
+    /// Its Spark UI ACL properties (`spark.ui.view.acls`, …;
+    /// `sparkplane_access::app::is_acl_property`), as its configuration sets
+    /// them: with Spark's ACLs honoured, they count here as on its pages.
+    pub acls: BTreeMap<String, String>,
     /// The driver UI's `host:port`, as the source found it.
     pub ui: Authority,
 }
@@ -115,11 +121,10 @@ impl LiveUi {
         let running = self.running();
         let live = running.iter().find(|app| app.namespace == at.namespace && app.job == at.job);
         if let Some(app) = live {
+            let acls = app.acls.iter().map(|(key, value)| (key.as_str(), value.as_str()));
             let facts = AppFacts {
-                team: app.team.clone(),
                 namespace: Some(app.namespace.clone()),
-                owner: app.owner.clone(),
-                ..AppFacts::default()
+                ..AppFacts::from_properties(app.owner.as_deref(), app.team.as_deref(), acls)
             };
             let access = decide(&gate.rules, &viewer, &facts);
             if access.visible() {

@@ -12,6 +12,7 @@
 //! become a way to reach other hosts).
 //! Must not: serve or forward anything, or decide who may see a run.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,9 @@ pub struct LiveRun {
     /// Who started it (`$USER`), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Its Spark UI ACL properties (`spark.ui.view.acls`, …), for the door's access decision.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acls: BTreeMap<String, String>,
     /// The Spark UI's address (loopback).
     pub ui: SocketAddr,
     /// The `sparkplane run` process: the marker stands while it lives.
@@ -98,6 +102,7 @@ mod tests {
             namespace: "team-a".to_owned(),
             team: Some("a".to_owned()),
             user: None,
+            acls: BTreeMap::from([("spark.ui.view.acls".to_owned(), "vic".to_owned())]),
             ui: ui.parse().expect("addr"),
             pid,
         }

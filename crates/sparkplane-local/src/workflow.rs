@@ -402,6 +402,12 @@ pub fn run_local(
         namespace: job.namespace().to_owned(),
         team: job.job.spec.team.clone(),
         user: std::env::var("USER").ok().filter(|u| !u.is_empty()),
+        acls: plan
+            .conf
+            .iter()
+            .filter(|(key, _)| sparkplane_access::app::is_acl_property(key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
         ui: std::net::SocketAddr::from(([127, 0, 0, 1], ui_port)),
         pid: std::process::id(),
     };

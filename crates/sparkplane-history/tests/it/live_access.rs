@@ -72,18 +72,27 @@ struct Door {
 }
 
 fn door(kill: KillLinks) -> Door {
+    door_with(kill, SparkAcls::default())
+}
+
+/// Team B's running `etl` grants view to `vic` and change to the group `ops` by Spark's ACLs,
+/// which count when `spark` says they are honoured.
+fn door_with(kill: KillLinks, spark: SparkAcls) -> Door {
     let logs = tempfile::tempdir().expect("logs");
     ended_log(logs.path());
     let reached = [Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new()))];
     let drivers = [driver("driver-a", Arc::clone(&reached[0])), driver("driver-b", Arc::clone(&reached[1]))];
-    let live = |namespace: &str, team: &str, ui: SocketAddr| LiveApp {
+    let live = |namespace: &str, team: &str, ui: SocketAddr, acls: &[(&str, &str)]| LiveApp {
         namespace: namespace.to_owned(),
         job: "etl".to_owned(),
         team: Some(team.to_owned()),
         owner: None,
+        acls: acls.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         ui: ui.to_string().parse().expect("authority"),
     };
-    let running = vec![live("ns-a", "team-a", drivers[0].addr()), live("ns-b", "team-b", drivers[1].addr())];
+    let b_acls = [("spark.ui.view.acls", "vic"), ("spark.modify.acls.groups", "ops")];
+    let running =
+        vec![live("ns-a", "team-a", drivers[0].addr(), &[]), live("ns-b", "team-b", drivers[1].addr(), &b_acls)];
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
     let source = Arc::new(move || {
@@ -94,7 +103,7 @@ fn door(kill: KillLinks) -> Door {
     assert!(calls.load(Ordering::SeqCst) >= 1, "the table is filled before the server starts");
     let index = Arc::new(Index::new(LogSource::Local(logs.path().to_path_buf()), 64 << 20));
     index.refresh().expect("the logs list");
-    let gate = Gate { rules: rules(), admit: Arc::new(crate::access_matrix::door) };
+    let gate = Gate { rules: AccessRules { spark, ..rules() }, admit: Arc::new(crate::access_matrix::door) };
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let server =
         serve_door(any, index, Duration::from_secs(3600), gate, Extras { live: Some(live), surfaces: Vec::new() })
@@ -203,6 +212,31 @@ fn the_kill_links_are_for_those_who_may_change_the_application() {
     let answer = send(off.server.addr(), "POST", kill, &[("x-user", "pat"), ("x-groups", "platform")]);
     assert_eq!(answer.0, 403, "{answer:?}");
     assert!(off.reached[0].lock().expect("log").is_empty());
+}
+
+#[test]
+fn sparks_own_acls_of_a_running_application_count_at_its_live_ui_when_honoured() {
+    let vic = [("x-user", "vic")];
+    let ops = [("x-user", "oz"), ("x-groups", "ops")];
+    let view = "/jobs/ns-b/etl/stages/";
+    let kill = "/jobs/ns-b/etl/stages/stage/kill/?id=1";
+    // Not honoured: the ACLs name people outside the team, who get what a job that never ran gets.
+    let off = door(KillLinks::Team);
+    assert_eq!(send(off.server.addr(), "GET", view, &vic), never_ran("ns-b", "etl"));
+    assert_eq!(send(off.server.addr(), "POST", kill, &ops), never_ran("ns-b", "etl"));
+    assert!(off.reached[1].lock().expect("log").is_empty());
+
+    let on = door_with(KillLinks::Team, SparkAcls { enabled: true, ..SparkAcls::default() });
+    let addr = on.server.addr();
+    // spark.ui.view.acls: vic views it, and may not stop its stages.
+    assert_eq!(send(addr, "GET", view, &vic), (200, String::new(), "driver-b /stages/".to_owned()));
+    assert_eq!(send(addr, "POST", kill, &vic).0, 403);
+    // spark.modify.acls.groups: ops may stop them.
+    assert_eq!(send(addr, "POST", kill, &ops), (200, String::new(), "driver-b /stages/stage/kill/".to_owned()));
+    // Team A's job names no one: vic still does not see it.
+    assert_eq!(send(addr, "GET", "/jobs/ns-a/etl/stages/", &vic), never_ran("ns-a", "etl"));
+    assert_eq!(*on.reached[1].lock().expect("log"), ["GET /stages/", "POST /stages/stage/kill/"]);
+    assert!(on.reached[0].lock().expect("log").is_empty());
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn live_ui(
         let running = home.iter().flat_map(|home| sparkplane_local::live::running(home));
         let local = running.filter_map(|r| {
             let ui = r.ui.to_string().parse().ok()?;
-            Some(LiveApp { namespace: r.namespace, job: r.job, team: r.team, owner: r.user, ui })
+            Some(LiveApp { namespace: r.namespace, job: r.job, team: r.team, owner: r.user, acls: r.acls, ui })
         });
         local.chain(more.iter().flat_map(|source| source())).collect()
     };
