@@ -1,7 +1,9 @@
 //! A job's Spark UI at one link that keeps working (issue #65, ADR 0096):
 //! `/jobs/<namespace>/<job>/…` is, while the job's application runs, its
 //! driver's live UI forwarded through the door, and once it has ended, the
-//! History Server's pages of the job's latest application the viewer sees.
+//! History Server's pages of the job's latest application the viewer sees;
+//! `/history/<app-id>/…` is the same driver's UI while that application
+//! runs (its id asked of the driver on the table's thread, [`ask_id`]).
 //!
 //! Owns: the table of running applications (refreshed from a [`LiveSource`]
 //! on a thread of its own, so a request never waits for it), the route of a
@@ -17,11 +19,11 @@
 //! decide access (`sparkplane_access::decide` does) or recognise the viewer
 //! (the gate's `admit` does).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sparkplane_access::{Access, AppFacts, decide};
 use sparkplane_http::server::{Authority, Forward};
@@ -65,25 +67,35 @@ pub enum KillLinks {
     Off,
 }
 
+/// A running application and, once its driver said it, its Spark application id.
+#[derive(Debug, Clone)]
+struct Running {
+    app: LiveApp,
+    id: Option<String>,
+}
+
 /// The live UIs a door serves: the running applications and the kill policy.
 pub struct LiveUi {
-    running: Arc<RwLock<Arc<Vec<LiveApp>>>>,
+    running: Arc<RwLock<Arc<Vec<Running>>>>,
     kill: KillLinks,
     stop: Arc<AtomicBool>,
     refresh: Option<JoinHandle<()>>,
 }
 
 impl LiveUi {
-    /// Starts refreshing the table from `source`, a first time before it returns.
+    /// Starts refreshing the table from `source`, a first time before it
+    /// returns; each running application's id is asked of its driver
+    /// ([`ask_id`]) on the refresh's thread, never on a request's.
     pub fn start(source: LiveSource, kill: KillLinks) -> std::io::Result<LiveUi> {
-        let running = Arc::new(RwLock::new(Arc::new(source())));
+        let mut ids = Ids::default();
+        let running = Arc::new(RwLock::new(Arc::new(ids.table(source(), ask_id))));
         let stop = Arc::new(AtomicBool::new(false));
         let refresh = {
             let (running, stop) = (Arc::clone(&running), Arc::clone(&stop));
             std::thread::Builder::new().name("sparkplane-live-ui".to_owned()).spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(REFRESH);
-                    let now = Arc::new(source());
+                    let now = Arc::new(ids.table(source(), ask_id));
                     if let Ok(mut table) = running.write() {
                         *table = now;
                     }
@@ -94,14 +106,18 @@ impl LiveUi {
     }
 
     /// The running applications now.
-    pub fn running(&self) -> Arc<Vec<LiveApp>> {
+    pub fn running(&self) -> Vec<LiveApp> {
+        self.table().iter().map(|r| r.app.clone()).collect()
+    }
+
+    fn table(&self) -> Arc<Vec<Running>> {
         self.running.read().map(|t| Arc::clone(&t)).unwrap_or_default()
     }
 
     /// Where a request goes: `/jobs/…` as the module says; anything else to the handler.
     pub fn route(&self, index: &Index, gate: &Gate, request: &Request) -> Route {
         let Some(at) = JobPath::parse(&request.path) else {
-            return Route::Handle;
+            return self.route_history(gate, request);
         };
         let viewer = match (gate.admit)(request) {
             Ok(viewer) => viewer,
@@ -118,25 +134,10 @@ impl LiveUi {
             ));
         }
         let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
-        let running = self.running();
-        let live = running.iter().find(|app| app.namespace == at.namespace && app.job == at.job);
-        if let Some(app) = live {
-            let acls = app.acls.iter().map(|(key, value)| (key.as_str(), value.as_str()));
-            let facts = AppFacts {
-                namespace: Some(app.namespace.clone()),
-                ..AppFacts::from_properties(app.owner.as_deref(), app.team.as_deref(), acls)
-            };
-            let access = decide(&gate.rules, &viewer, &facts);
-            if access.visible() {
-                if is_kill(rest) && (self.kill == KillLinks::Off || access < Access::Modify) {
-                    return Route::Answer(Reply::text(403, TEXT, kill_refused(self.kill)));
-                }
-                return Route::Forward(Forward {
-                    upstream: app.ui.clone(),
-                    target: format!("/{rest}{query}"),
-                    prefix: at.prefix(),
-                });
-            }
+        let running = self.table();
+        let live = running.iter().find(|r| r.app.namespace == at.namespace && r.app.job == at.job);
+        if let Some(forward) = live.and_then(|r| self.forward(gate, &viewer, &r.app, rest, &query, at.prefix())) {
+            return forward;
         }
         let seen = Viewed::new(index, &gate.rules, &viewer);
         match seen.latest_of_job(at.namespace, at.job) {
@@ -153,6 +154,130 @@ impl LiveUi {
             )),
         }
     }
+}
+
+impl LiveUi {
+    /// `/history/<app-id>/[<attempt>/]<page>` of an application that runs:
+    /// its driver's UI under that prefix, for a viewer who may see it (while
+    /// it runs; once it ended, the History Server's pages at the same URLs).
+    /// Any other request, and one for an application the viewer may not see,
+    /// goes to the History Server, which answers it as it answers any.
+    fn route_history(&self, gate: &Gate, request: &Request) -> Route {
+        let Some(rest) = request.path.strip_prefix("/history/") else { return Route::Handle };
+        let Some((id, page)) = rest.split_once('/') else { return Route::Handle };
+        let running = self.table();
+        let Some(live) = running.iter().find(|r| r.id.as_deref() == Some(id)) else { return Route::Handle };
+        let (attempt, page) = match page.split_once('/') {
+            Some((attempt, page)) if !attempt.is_empty() && attempt.bytes().all(|b| b.is_ascii_digit()) => {
+                (Some(attempt), page)
+            }
+            _ => (None, page),
+        };
+        if !safe(page) {
+            return Route::Handle;
+        }
+        let viewer = match (gate.admit)(request) {
+            Ok(viewer) => viewer,
+            Err(reply) => return Route::Answer(reply),
+        };
+        let prefix = match attempt {
+            Some(attempt) => format!("/history/{id}/{attempt}"),
+            None => format!("/history/{id}"),
+        };
+        let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
+        self.forward(gate, &viewer, &live.app, page, &query, prefix).unwrap_or(Route::Handle)
+    }
+
+    /// The forward of `rest` to `app`'s driver under `prefix` when `viewer`
+    /// may see it (a kill link only with Modify, and not when they are off);
+    /// `None` when they may not see it.
+    fn forward(
+        &self,
+        gate: &Gate,
+        viewer: &sparkplane_access::Viewer,
+        app: &LiveApp,
+        rest: &str,
+        query: &str,
+        prefix: String,
+    ) -> Option<Route> {
+        let acls = app.acls.iter().map(|(key, value)| (key.as_str(), value.as_str()));
+        let facts = AppFacts {
+            namespace: Some(app.namespace.clone()),
+            ..AppFacts::from_properties(app.owner.as_deref(), app.team.as_deref(), acls)
+        };
+        let access = decide(&gate.rules, viewer, &facts);
+        if !access.visible() {
+            return None;
+        }
+        if is_kill(rest) && (self.kill == KillLinks::Off || access < Access::Modify) {
+            return Some(Route::Answer(Reply::text(403, TEXT, kill_refused(self.kill))));
+        }
+        Some(Route::Forward(Forward { upstream: app.ui.clone(), target: format!("/{rest}{query}"), prefix }))
+    }
+}
+
+/// The application ids the refresh learned, by namespace, job and driver UI:
+/// asked when one appears, again every [`ASK_AGAIN`] while a driver does not
+/// answer and every [`CHECK_AGAIN`] once it did (a new run at the same address
+/// is a new application); at most [`ASKS_PER_REFRESH`] drivers a refresh, so
+/// drivers that do not answer never hold the table back for long.
+#[derive(Default)]
+struct Ids {
+    known: HashMap<(String, String, String), (Option<String>, Instant)>,
+}
+
+/// How long after an unanswered ask a driver is asked for its id again.
+const ASK_AGAIN: Duration = Duration::from_secs(5);
+/// How long an answered id stands before its driver is asked again.
+const CHECK_AGAIN: Duration = Duration::from_secs(30);
+/// Drivers asked in one refresh, at most.
+const ASKS_PER_REFRESH: usize = 4;
+
+impl Ids {
+    /// The table of `apps` with the ids known or learned now (`ask` asks one driver).
+    fn table(&mut self, apps: Vec<LiveApp>, ask: impl Fn(&Authority) -> Option<String>) -> Vec<Running> {
+        let key = |app: &LiveApp| (app.namespace.clone(), app.job.clone(), app.ui.to_string());
+        let keys: HashSet<_> = apps.iter().map(key).collect();
+        self.known.retain(|k, _| keys.contains(k));
+        let mut asks = ASKS_PER_REFRESH;
+        let mut table = Vec::with_capacity(apps.len());
+        for app in apps {
+            let k = key(&app);
+            let mut id = self.known.get(&k).and_then(|(id, _)| id.clone());
+            let due = self
+                .known
+                .get(&k)
+                .is_none_or(|(known, at)| at.elapsed() >= if known.is_some() { CHECK_AGAIN } else { ASK_AGAIN });
+            if due && asks > 0 {
+                asks -= 1;
+                id = ask(&app.ui);
+                self.known.insert(k, (id.clone(), Instant::now()));
+            }
+            table.push(Running { app, id });
+        }
+        table
+    }
+}
+
+/// The id of the application a driver UI serves, from its REST API
+/// (`/api/v1/applications`, one application): at most 1 s and 64 KiB, an
+/// id only of the characters Spark's ids have. `None` when it does not say.
+fn ask_id(ui: &Authority) -> Option<String> {
+    let agent = sparkplane_http::client::agent(Some(Duration::from_secs(1)));
+    let mut answer = agent.get(&format!("http://{ui}/api/v1/applications")).call().ok()?;
+    if answer.status().as_u16() != 200 {
+        return None;
+    }
+    let body = answer.body_mut().with_config().limit(64 * 1024).read_to_string().ok()?;
+    application_id(&body)
+}
+
+/// The first application's id in a Spark REST `applications` answer, when it is one.
+fn application_id(body: &str) -> Option<String> {
+    let apps: Vec<serde_json::Value> = serde_json::from_str(body).ok()?;
+    let id = apps.first()?.get("id")?.as_str()?;
+    let fits = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+    (!id.is_empty() && id.len() <= 128 && id.bytes().all(fits) && id != "." && id != "..").then(|| id.to_owned())
 }
 
 impl Drop for LiveUi {
@@ -290,6 +415,57 @@ fn is_kill(rest: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
+    fn app(job: &str, ui: &str) -> LiveApp {
+        LiveApp {
+            namespace: "team-a".into(),
+            job: job.into(),
+            team: None,
+            owner: None,
+            acls: BTreeMap::new(),
+            ui: ui.parse().expect("authority"),
+        }
+    }
+
+    #[test]
+    fn a_drivers_id_is_asked_once_kept_while_it_runs_and_forgotten_when_it_ends() {
+        let asked = RefCell::new(Vec::new());
+        let ask = |ui: &Authority| {
+            asked.borrow_mut().push(ui.to_string());
+            (*ui == "127.0.0.1:4040").then(|| "local-1".to_owned())
+        };
+        let mut ids = Ids::default();
+        let ids_of = |table: Vec<Running>| table.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        let both = || vec![app("etl", "127.0.0.1:4040"), app("silent", "127.0.0.1:4041")];
+        assert_eq!(ids_of(ids.table(both(), ask)), [Some("local-1".to_owned()), None]);
+        // Within the wait, neither is asked again: the answered one keeps its id.
+        assert_eq!(ids_of(ids.table(both(), ask)), [Some("local-1".to_owned()), None]);
+        assert_eq!(*asked.borrow(), ["127.0.0.1:4040", "127.0.0.1:4041"]);
+        // Gone from the source, gone from what is known: a new run at the address is asked anew.
+        assert!(ids.table(Vec::new(), ask).is_empty());
+        assert_eq!(ids_of(ids.table(both(), ask)), [Some("local-1".to_owned()), None]);
+        assert_eq!(asked.borrow().len(), 4);
+        // At most a few drivers are asked in one refresh.
+        let many: Vec<LiveApp> = (0..10).map(|n| app(&format!("j{n}"), &format!("10.0.0.{n}:4040"))).collect();
+        let mut fresh = Ids::default();
+        let _ = fresh.table(many, ask);
+        assert_eq!(asked.borrow().len(), 4 + ASKS_PER_REFRESH);
+    }
+
+    #[test]
+    fn an_application_id_is_taken_only_when_it_looks_like_one() {
+        let one = |id: &str| format!("[{{\"id\": {id:?}, \"name\": \"etl\"}}]");
+        assert_eq!(application_id(&one("local-1764331200000")), Some("local-1764331200000".into()));
+        assert_eq!(application_id(&one("spark-0a1b2c_x.y")), Some("spark-0a1b2c_x.y".into()));
+        for bad in ["", "..", "a/b", "a%2Fb", "a b", "<script>", &"x".repeat(129)] {
+            assert_eq!(application_id(&one(bad)), None, "{bad}");
+        }
+        for body in ["[]", "{}", "not json", "[{\"name\": \"etl\"}]", "[{\"id\": 7}]"] {
+            assert_eq!(application_id(body), None, "{body}");
+        }
+    }
+
     use super::*;
 
     #[test]

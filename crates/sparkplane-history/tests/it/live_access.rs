@@ -22,8 +22,13 @@ use sparkplane_history::{Extras, Gate, HistoryServer, Index, KillLinks, LiveApp,
 use sparkplane_http::{HttpServer, Reply, Request};
 
 /// A stand-in driver UI: answers `<name> <path>` and counts what reached it.
+/// A driver UI named `name`: it says it runs application `<name>-app` (what the door asks it on its own,
+/// not counted) and answers every other request with its name and path (counted in `reached`).
 fn driver(name: &'static str, reached: Arc<Mutex<Vec<String>>>) -> HttpServer {
     sparkplane_http::serve("127.0.0.1:0".parse().expect("addr"), "test-driver", 2, move |request: &Request| {
+        if request.path == "/api/v1/applications" && request.query.is_empty() {
+            return Reply::text(200, "application/json", format!("[{{\"id\": \"{name}-app\", \"name\": \"etl\"}}]"));
+        }
         reached.lock().expect("log").push(format!("{} {}", request.method_name(), request.path));
         Reply::text(200, "text/plain", format!("{name} {}", request.path))
     })
@@ -237,6 +242,30 @@ fn sparks_own_acls_of_a_running_application_count_at_its_live_ui_when_honoured()
     assert_eq!(send(addr, "GET", "/jobs/ns-a/etl/stages/", &vic), never_ran("ns-a", "etl"));
     assert_eq!(*on.reached[1].lock().expect("log"), ["GET /stages/", "POST /stages/stage/kill/"]);
     assert!(on.reached[0].lock().expect("log").is_empty());
+}
+
+#[test]
+fn a_running_applications_history_urls_are_its_live_ui_for_who_may_see_it() {
+    let door = door(KillLinks::Team);
+    let addr = door.server.addr();
+    let amy = [("x-user", "amy"), ("x-groups", "a-dev")];
+    // The door asked each driver its application's id: its History Server URLs are the live UI, attempt or not.
+    let forwarded = (200, String::new(), "driver-a /stages/".to_owned());
+    assert_eq!(send(addr, "GET", "/history/driver-a-app/stages/", &amy), forwarded);
+    assert_eq!(send(addr, "GET", "/history/driver-a-app/1/stages/", &amy), forwarded);
+    assert_eq!(send(addr, "GET", "/history/driver-a-app/stages/?id=3", &amy).2, "driver-a /stages/");
+    // Another team's running application is the History Server's unknown one; nothing reaches its driver.
+    let hidden = send(addr, "GET", "/history/driver-b-app/stages/", &amy);
+    let unknown = send(addr, "GET", "/history/no-such-app/stages/", &amy);
+    assert_eq!((hidden.0, hidden.2.replace("driver-b-app", "no-such-app")), (404, unknown.2));
+    // A climb under the prefix is not forwarded; a kill link needs change access as at the job's link.
+    let climbed = send(addr, "GET", "/history/driver-a-app/..%2f..%2fapi/v1/applications", &amy);
+    assert_ne!(climbed.2.split_whitespace().next(), Some("driver-a"), "{climbed:?}");
+    let ava = [("x-user", "ava"), ("x-groups", "a-view")];
+    assert_eq!(send(addr, "POST", "/history/driver-a-app/jobs/job/kill/?id=1", &ava).0, 403);
+    assert_eq!(send(addr, "GET", "/history/driver-a-app/stages/", &[]).0, 401, "no sign-in, no forward");
+    assert_eq!(*door.reached[0].lock().expect("log"), ["GET /stages/", "GET /stages/", "GET /stages/"]);
+    assert!(door.reached[1].lock().expect("log").is_empty());
 }
 
 #[test]

@@ -208,6 +208,19 @@ fn a_running_applications_ui_through_the_door_then_its_history_at_the_same_link(
     let (head, _) = get(port, "/jobs/team-a/not-running/jobs/");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
+    // The application's own History Server URLs are its live UI while it runs (the door asked its driver
+    // for its id): Spark's scripts and pages answer there, and every link stays under them.
+    let (_, apps) = get(port, &format!("{base}/api/v1/applications"));
+    let apps: serde_json::Value = serde_json::from_str(&apps).expect("the driver's applications");
+    let id = apps[0]["id"].as_str().expect("an application id").to_owned();
+    let history = format!("/history/{id}/");
+    wait_for("the door to learn the application's id", Duration::from_secs(30), || {
+        get(port, &format!("{history}static/webui.js")).0.starts_with("HTTP/1.1 200")
+    });
+    check_page(&mut browser, &format!("{origin}{history}jobs/"), &format!("{origin}{history}"));
+    let title = browser.evaluate("document.title").expect("title");
+    assert!(title.as_str().is_some_and(|t| t.contains(JOB) && t.contains("Spark Jobs")), "{title}");
+
     // The run ends: the same link serves the History Server's pages of it.
     std::fs::write(jobs.path().join("gate"), b"").expect("gate");
     wait_for("the run's end", Duration::from_secs(120), || matches!(run.child().try_wait(), Ok(Some(_))));
@@ -228,6 +241,10 @@ fn a_running_applications_ui_through_the_door_then_its_history_at_the_same_link(
         std::thread::sleep(Duration::from_millis(250));
     };
     assert!(location.ends_with("/stages/"), "{location}");
+    assert!(location.starts_with(&history), "{location} is the application the door forwarded to while it ran");
+    // Its History Server URLs are the History Server's again: Spark's driver scripts are not there.
+    let (head, _) = get(port, &format!("{history}static/webui.js"));
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     for page in ["jobs/", "stages/", "executors/", "SQL/", "environment/"] {
         let (head, _) = get(port, &format!("{base}/{page}"));
         let to = head.lines().find_map(|l| l.strip_prefix("Location: ")).unwrap_or_default().to_owned();
@@ -236,6 +253,18 @@ fn a_running_applications_ui_through_the_door_then_its_history_at_the_same_link(
         let landed = browser.evaluate("location.pathname").expect("path");
         assert_eq!(landed.as_str(), Some(to.as_str()));
     }
+}
+
+/// A request's head as it reached a stand-in driver, lower-cased, and its connection.
+fn request_head(mut stream: std::net::TcpStream) -> (std::net::TcpStream, String) {
+    stream.set_nonblocking(false).expect("blocking");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).expect("reads") == 1 {
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8_lossy(&head).to_lowercase())
 }
 
 #[test]
@@ -260,17 +289,20 @@ fn kill_links_off_are_refused_before_anything_is_forwarded() {
         assert!(head.starts_with("HTTP/1.1 403"), "{head}");
         assert_eq!(body, "stopping jobs and stages from the live UI is off at this door (--live-ui-kill off)\n");
     }
-    assert!(driver.accept().is_err(), "a refused kill reached the driver");
+    // Only the door's own question for the application's id reached the driver (left unanswered).
+    while let Ok((stream, _)) = driver.accept() {
+        let (_, head) = request_head(stream);
+        assert!(head.starts_with("get /api/v1/applications http/1.1\r\n"), "a refused kill reached the driver: {head}");
+    }
     // Anything else is forwarded to the driver the marker names.
     let door = std::thread::spawn(move || get(port, &format!("/jobs/{NAMESPACE}/{JOB}/jobs/")));
     driver.set_nonblocking(false).expect("blocking");
-    let (mut stream, _) = driver.accept().expect("the page reaches the driver");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).expect("reads") == 1 {
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_lowercase();
+    let (mut stream, head) = loop {
+        let (stream, head) = request_head(driver.accept().expect("the page reaches the driver").0);
+        if !head.starts_with("get /api/v1/applications ") {
+            break (stream, head);
+        }
+    };
     assert!(head.starts_with("get /jobs/ http/1.1\r\n"), "{head}");
     assert!(head.contains(&format!("\r\nx-forwarded-context: /jobs/{NAMESPACE}/{JOB}\r\n")), "{head}");
     stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").expect("answers");
