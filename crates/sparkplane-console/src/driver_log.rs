@@ -28,8 +28,10 @@ use crate::model::{DriverLog, LOG_LIMIT_BYTES, Tail, archive_in_layout, driver_p
 
 /// How long one driver log's read may take, from the API server or the log store.
 pub const READ_LIMIT: Duration = Duration::from_secs(10);
-/// How many driver logs are read at once; one more is told to come back (each read holds the log in memory).
-pub const MAX_READS: usize = 4;
+/// How many driver logs are read at once; one more is told to come back. A read waits on the
+/// History Server's worker thread that asked for it, so half of its workers at most: slow reads
+/// never hold every page of the door for their [`READ_LIMIT`].
+pub const MAX_READS: usize = sparkplane_history::server::WORKERS / 2;
 
 /// The most lines asked of the API server for a driver pod's log (its `tailLines`): with
 /// lines of at most `sparkplane_kube::apps::logs::MAX_LINE_BYTES`, a read is bounded in
