@@ -4,15 +4,15 @@
 # usage: BUILDS=DIR bench/operator-crossed.sh ROUNDS
 #   DIR/bench-before/ and DIR/bench-after/ each hold `sparkplane` (cargo build --release -p sparkplane)
 #   and `operator-bench` (cargo bench -p sparkplane --bench operator --no-run; its executable), as for
-#   bench/history/compare_builds.sh. The bench runs the operator from target/release/sparkplane, so each
-#   run copies the chosen build's binary there first.
+#   bench/history/compare_builds.sh. Each run first puts the chosen operator where that bench executable
+#   starts one (bench/operator-binary.sh). PAIRS=same runs only before/before and after/after.
 set -u
 B=${BUILDS:?set BUILDS to the folder holding bench-before/ and bench-after/}
-T=${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}
+# shellcheck source=bench/operator-binary.sh
+source "$(dirname "$0")/operator-binary.sh"
 rounds=${1:-2}
-mkdir -p "$T/release"
 run() { # operator-build fake-build
-  cp "$B/bench-$1/sparkplane" "$T/release/sparkplane"
+  place_operator "$B/bench-$1/sparkplane" "$B/bench-$2/operator-bench" || exit 1
   local log
   log="$B/crossed-operator-$1-fake-$2-$(date +%s).log"
   OPERATOR_BENCH_JOBS=10000 "$B/bench-$2/operator-bench" --bench >"$log" 2>&1
@@ -21,10 +21,14 @@ run() { # operator-build fake-build
     "CPU:$(grep 'operator CPU' "$log" | cut -d'|' -f3)"
 }
 order=("before before" "after after" "before after" "after before")
+reverse=("after before" "before after" "after after" "before before")
+if [ "${PAIRS:-}" = same ]; then
+  order=("before before" "after after") reverse=("after after" "before before")
+fi
 for _ in $(seq 1 "$rounds"); do
   for pair in "${order[@]}"; do
     # shellcheck disable=SC2086
     run $pair
   done
-  order=("after before" "before after" "after after" "before before")
+  swap=("${order[@]}") order=("${reverse[@]}") reverse=("${swap[@]}")
 done

@@ -9,10 +9,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILDS:?set BUILDS to the folder holding bench-before/ and bench-after/}
-T=$HOME/.cache/sparkplane/target
 data=$HOME/.cache/sparkplane/bench/history
 fleet=$HOME/.cache/sparkplane/bench/history-fleet
 rounds=${1:-2}
+# shellcheck source=bench/operator-binary.sh
+source bench/operator-binary.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 warm() { cat "$1"/* >/dev/null 2>&1 || true; }
 hist() { # build label logs want url-path
@@ -21,10 +22,12 @@ hist() { # build label logs want url-path
     "$sp" history serve --logs "$3" --listen "127.0.0.1:$p" --interval 3600 --index-dir "$(mktemp -d)"
 }
 op() { # build
-  mkdir -p "$T/release" && cp $B/bench-$1/sparkplane "$T/release/sparkplane"
+  local log
+  place_operator "$B/bench-$1/sparkplane" "$B/bench-$1/operator-bench" || exit 1
   echo "== operator $1 $(date -u +%T)"
-  OPERATOR_BENCH_JOBS=10000 $B/bench-$1/operator-bench --bench > $B/op-$1-$(date +%s).log 2>&1
-  grep -E "^\|" $B/op-$1-*.log | tail -25 | grep -iE "minute|p50|RSS|total|wall|all" | sed "s/^/$1 /"
+  log="$B/op-$1-$(date +%s).log"
+  OPERATOR_BENCH_JOBS=10000 "$B/bench-$1/operator-bench" --bench >"$log" 2>&1
+  grep -E "^\|" "$log" | grep -iE "minute|p50|RSS|total|wall|all|CPU|requests" | sed "s/^/$1 /"
 }
 order=(before after)
 for r in $(seq 1 "$rounds"); do
