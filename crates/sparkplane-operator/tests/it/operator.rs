@@ -52,6 +52,17 @@ async fn a_job_runs_to_success_with_every_transition_recorded() {
     for reason in ["Created", "Submitted", "DriverRunning", "Succeeded"] {
         assert!(events.iter().any(|e| e == reason), "an Event {reason} in {events:?}");
     }
+    // Each object of the attempt went to the API server once: a second apply of the same object
+    // is a request per job the operator benchmark counts (16 a job, issue #64).
+    let mut sent: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    let writes = fake.requests();
+    let writes = writes.iter().filter(|r| r.method == "POST" || (r.method == "PATCH" && !r.path.ends_with("/status")));
+    for request in writes.filter(|r| !r.path.ends_with("/events")) {
+        *sent.entry((request.method.clone(), request.path.clone())).or_default() += 1;
+    }
+    let repeated: Vec<_> = sent.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(repeated.is_empty(), "sent more than once: {repeated:?} (all: {sent:?})");
+    assert!(sent.keys().any(|(_, path)| path.contains("/networkpolicies/")), "{sent:?}");
     let metrics = operator.metrics.render();
     assert!(metrics.contains("sparkplane_operator_submissions_total 1"), "{metrics}");
     assert!(metrics.contains("sparkplane_operator_applications{state=\"Succeeded\"} 1"), "{metrics}");
