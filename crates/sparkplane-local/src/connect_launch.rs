@@ -222,18 +222,39 @@ fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// The environment variables Spark's launcher reads when it builds a
+/// driver's `java` command: its configuration folders, the JVM options and
+/// memory it adds (`SPARK_SUBMIT_OPTS`, `SPARK_DRIVER_MEMORY`) and the class
+/// path it extends. A command cached without one of them set is not the
+/// command with it set.
+pub const LAUNCHER_ENV: &[&str] = &[
+    "SPARK_CONF_DIR",
+    "SPARK_SUBMIT_OPTS",
+    "SPARK_DRIVER_MEMORY",
+    "SPARK_DIST_CLASSPATH",
+    "HADOOP_CONF_DIR",
+    "YARN_CONF_DIR",
+];
+
+/// [`LAUNCHER_ENV`] as this process has it (the unset ones left out).
+pub fn launcher_env() -> Vec<(&'static str, String)> {
+    LAUNCHER_ENV.iter().filter_map(|name| std::env::var(name).ok().map(|value| (*name, value))).collect()
+}
+
 /// The cache entry's name: a hash of everything the command and the archive
 /// depend on (the Java, the Spark, its jars folder's modification time, the
-/// driver settings, `SPARK_CONF_DIR`).
-pub fn cache_key(inputs: &JvmInputs<'_>, jars_modified_ns: u128, conf_dir: Option<&str>) -> String {
+/// driver settings, the launcher's environment `env` as [`launcher_env`] gives it).
+pub fn cache_key(inputs: &JvmInputs<'_>, jars_modified_ns: u128, env: &[(&str, String)]) -> String {
     let mut text = format!(
-        "java={}\njava.version={}\nspark.home={}\nspark.version={}\njars.modified={jars_modified_ns}\nconf.dir={}\n",
+        "java={}\njava.version={}\nspark.home={}\nspark.version={}\njars.modified={jars_modified_ns}\n",
         inputs.java.display(),
         inputs.java_version,
         inputs.spark_home.display(),
         inputs.spark_version,
-        conf_dir.unwrap_or("")
     );
+    for (name, value) in env {
+        text.push_str(&format!("env.{name}={value}\n"));
+    }
     for (k, v) in driver_conf(inputs.conf) {
         text.push_str(&format!("{k}={v}\n"));
     }
@@ -318,8 +339,7 @@ pub fn plan(runtime_dir: &Path, inputs: &JvmInputs<'_>) -> Option<JvmLaunch> {
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let conf_dir = std::env::var("SPARK_CONF_DIR").ok();
-    let dir = runtime_dir.join("jvm").join(cache_key(inputs, modified, conf_dir.as_deref()));
+    let dir = runtime_dir.join("jvm").join(cache_key(inputs, modified, &launcher_env()));
     let cached = dir.join("launch.json");
     let command =
         match std::fs::read_to_string(&cached).ok().and_then(|t| serde_json::from_str::<CachedLaunch>(&t).ok()) {
@@ -455,20 +475,33 @@ mod tests {
     }
 
     #[test]
-    fn the_key_follows_java_spark_jars_and_driver_settings_only() {
+    fn the_key_follows_java_spark_jars_driver_settings_and_the_launchers_environment_only() {
         let mut conf = BTreeMap::new();
         conf.insert("spark.sql.shuffle.partitions".to_owned(), "4".to_owned());
-        let base = cache_key(&inputs(&conf, "17.0.15"), 1, None);
+        let base = cache_key(&inputs(&conf, "17.0.15"), 1, &[]);
         assert_eq!(base.len(), 16);
-        assert_eq!(base, cache_key(&inputs(&conf, "17.0.15"), 1, None), "stable");
+        assert_eq!(base, cache_key(&inputs(&conf, "17.0.15"), 1, &[]), "stable");
         let mut other = conf.clone();
         other.insert("spark.sql.shuffle.partitions".to_owned(), "8".to_owned());
-        assert_eq!(base, cache_key(&inputs(&other, "17.0.15"), 1, None), "a query setting does not matter");
+        assert_eq!(base, cache_key(&inputs(&other, "17.0.15"), 1, &[]), "a query setting does not matter");
         other.insert("spark.driver.memory".to_owned(), "2g".to_owned());
-        assert_ne!(base, cache_key(&inputs(&other, "17.0.15"), 1, None), "driver memory does");
-        assert_ne!(base, cache_key(&inputs(&conf, "17.0.16"), 1, None), "another Java does");
-        assert_ne!(base, cache_key(&inputs(&conf, "17.0.15"), 2, None), "changed jars do");
-        assert_ne!(base, cache_key(&inputs(&conf, "17.0.15"), 1, Some("/etc/spark")), "a conf dir does");
+        assert_ne!(base, cache_key(&inputs(&other, "17.0.15"), 1, &[]), "driver memory does");
+        assert_ne!(base, cache_key(&inputs(&conf, "17.0.16"), 1, &[]), "another Java does");
+        assert_ne!(base, cache_key(&inputs(&conf, "17.0.15"), 2, &[]), "changed jars do");
+        assert_ne!(
+            base,
+            cache_key(&inputs(&conf, "17.0.15"), 1, &[("SPARK_CONF_DIR", "/etc/spark".to_owned())]),
+            "a conf dir does"
+        );
+        let quick = [("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1".to_owned())];
+        assert_ne!(base, cache_key(&inputs(&conf, "17.0.15"), 1, &quick), "the launcher's JVM options do");
+        let memory =
+            [("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1".to_owned()), ("SPARK_DRIVER_MEMORY", "2g".to_owned())];
+        assert_ne!(
+            cache_key(&inputs(&conf, "17.0.15"), 1, &quick),
+            cache_key(&inputs(&conf, "17.0.15"), 1, &memory),
+            "each variable does"
+        );
     }
 
     #[test]
