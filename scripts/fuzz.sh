@@ -9,6 +9,8 @@
 # its full FUZZ_SECONDS; each target's output goes to its own log, printed whole when all have
 # ended. A crash fails the script (naming the target and its input) and leaves the input under
 # fuzz/artifacts/<target>/. Safe to run again; `.ci/run` calls it.
+# FUZZ_BUILD_ONLY=1 only builds the targets (no seeds, no fuzzing, nothing in the workspace's target
+# folder): `.ci/run` starts that early, at the lowest priority, beside the tests (ADR 0100).
 source "$(dirname "$0")/common.sh"
 need_rust
 need_cargo_fuzz
@@ -31,6 +33,18 @@ else
   export RUSTC_BOOTSTRAP=1
 fi
 
+# Sanitizer builds differ from the workspace's: they get their own target directory.
+workspace_target="$CARGO_TARGET_DIR"
+export CARGO_TARGET_DIR="$HOME/.cache/sparkplane/fuzz-target"
+# Every target's sanitizer build in one cargo invocation (one target's alone when only it is asked
+# for), with the toolchain and flags `cargo fuzz run` uses: each run below finds its binary fresh
+# and starts fuzzing at once, instead of the runs building one after the other.
+build_only=()
+[ ${#targets[@]} -ne 1 ] || build_only=("${targets[0]}")
+echo "==> building the fuzz targets" >&2
+cargo "${toolchain[@]}" fuzz build --fuzz-dir fuzz "${build_only[@]}"
+[ -z "${FUZZ_BUILD_ONLY:-}" ] || exit 0
+
 # Seeds: every line and every part of the committed real logs, read by sparkplane's own reader.
 corpus="$HOME/.cache/sparkplane/fuzz-corpus"
 fixtures=crates/sparkplane-eventlog/tests/fixtures
@@ -42,21 +56,11 @@ while IFS= read -r log; do logs+=("$log"); done < <(
 # features scripts/test.sh builds with), it reuses the test build's libraries, not a fourth build of
 # the event-log crates with other features (ADR 0082). Only this example is built: the test build
 # compiled the examples in its own profile, so each one asked for here is compiled again.
-cargo build --locked -q --workspace --example fuzz_seeds
-"$CARGO_TARGET_DIR/debug/examples/fuzz_seeds" "$corpus" "${logs[@]}"
+CARGO_TARGET_DIR="$workspace_target" cargo build --locked -q --workspace --example fuzz_seeds
+"$workspace_target/debug/examples/fuzz_seeds" "$corpus" "${logs[@]}"
 mkdir -p "$corpus/yaml_load"
 cp fuzz/seeds/yaml_load/*.yaml "$corpus/yaml_load/"
 find examples presets environments -name '*.yaml' -size -64k -exec cp {} "$corpus/yaml_load/" \; 2>/dev/null || true
-
-# Sanitizer builds differ from the workspace's: they get their own target directory.
-export CARGO_TARGET_DIR="$HOME/.cache/sparkplane/fuzz-target"
-# Every target's sanitizer build in one cargo invocation (one target's alone when only it is asked
-# for), with the toolchain and flags `cargo fuzz run` uses: each run below finds its binary fresh
-# and starts fuzzing at once, instead of the runs building one after the other.
-build_only=()
-[ ${#targets[@]} -ne 1 ] || build_only=("${targets[0]}")
-echo "==> building the fuzz targets" >&2
-cargo "${toolchain[@]}" fuzz build --fuzz-dir fuzz "${build_only[@]}"
 
 # Side by side, at most `slots` at once: with one target a core each is fuzzed as long as when they
 # ran one after the other.
