@@ -6,7 +6,9 @@
 //! `…End`, `…SQLAdaptiveExecutionUpdate`, `…SQLAdaptiveSQLMetricUpdates`,
 //! `…DriverAccumUpdates`), the `spark.sql.execution.id` of job starts and the
 //! SQL accumulators of completed stages into [`SqlExecutions`], part of the one
-//! replay model (`AppDetail::sql` in the `replay` module).
+//! replay model (`AppDetail::sql` in the `replay` module), and an execution's
+//! status as Spark decides it ([`SqlExecution::status`]), which the SQL pages
+//! and the REST API both read.
 //!
 //! A metric's value is what Spark's SQL listener totals: the sum of its task
 //! updates (read from the final accumulator value each completed stage
@@ -57,7 +59,8 @@ pub struct SqlExecution {
     pub plan: Vec<PlanOperator>,
     pub submission_time: Option<i64>,
     pub completion_time: Option<i64>,
-    /// The error of a failed execution (`errorMessage` of its end event).
+    /// `errorMessage` of its end event: empty when it succeeded (Spark 3.4
+    /// on), absent from older Spark's events and while it runs.
     pub error_message: Option<String>,
     pub job_ids: BTreeSet<i64>,
     /// Driver-side metric updates, by accumulator id.
@@ -68,6 +71,25 @@ impl SqlExecution {
     /// Duration in ms once ended.
     pub fn duration(&self) -> Option<i64> {
         Some(self.completion_time? - self.submission_time?)
+    }
+
+    /// `RUNNING`, `COMPLETED` or `FAILED`, as Spark's SQL tab and REST API
+    /// decide it: by the end event's `errorMessage`, empty when the execution
+    /// succeeded (Spark 3.4 on); for an end event without one (older Spark)
+    /// or no end yet, by its jobs: FAILED when one failed (`job_failed`).
+    pub fn status(&self, job_failed: impl Fn(i64) -> bool) -> &'static str {
+        match (&self.error_message, self.completion_time) {
+            (Some(error), _) if error.is_empty() => "COMPLETED",
+            (Some(_), _) => "FAILED",
+            (None, None) => "RUNNING",
+            (None, Some(_)) if self.job_ids.iter().any(|&id| job_failed(id)) => "FAILED",
+            (None, Some(_)) => "COMPLETED",
+        }
+    }
+
+    /// The end event's error, when it names one (an empty one means none).
+    pub fn error(&self) -> Option<&str> {
+        self.error_message.as_deref().filter(|e| !e.is_empty())
     }
 }
 
@@ -326,6 +348,97 @@ mod tests {
         assert_eq!(e.plan.len(), 1);
         assert_eq!(e.physical_plan_description, "final");
         assert_eq!(e.error_message.as_deref(), Some("boom"));
+    }
+
+    /// A start line for execution `id` (the plan does not matter to the status) and `jobs` of it.
+    fn started(id: i64, jobs: &[i64]) -> Vec<String> {
+        let mut lines = vec![format!(
+            r#"{{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart","executionId":{id},"rootExecutionId":{id},"description":"d","details":"","physicalPlanDescription":"","sparkPlanInfo":{{"nodeName":"LocalTableScan","simpleString":"LocalTableScan","children":[],"metadata":{{}},"metrics":[]}},"time":1}}"#
+        )];
+        for job in jobs {
+            lines.push(format!(
+                r#"{{"Event":"SparkListenerJobStart","Job ID":{job},"Submission Time":2,"Stage Infos":[],"Stage IDs":[],"Properties":{{"spark.sql.execution.id":"{id}"}}}}"#
+            ));
+        }
+        lines
+    }
+
+    /// The status of execution `id` after `lines`, jobs failed as `failed` says.
+    fn status_after(lines: &[String], id: i64, failed: &[i64]) -> &'static str {
+        let mut sql = SqlExecutions::default();
+        for line in lines {
+            let event: Value = serde_json::from_str(line).expect("a JSON event");
+            sql.apply(event["Event"].as_str().unwrap_or_default(), &event);
+        }
+        sql.executions[&id].status(|job| failed.contains(&job))
+    }
+
+    #[test]
+    fn the_status_is_sparks_on_every_line_an_empty_error_message_is_success() {
+        // Real end events, verbatim, of each line. Spark 3.5.9 (tests/fixtures/trips-etl of the
+        // event-log crate), 4.0.5 (write_logs.py's `sql` application) and 4.1.4 (sparkplane-observe's
+        // Connect log) write an empty `errorMessage` for a query that succeeded: COMPLETED, not FAILED.
+        let spark_3_5 = r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":0,"time":1795448813985,"errorMessage":""}"#;
+        let spark_4_1 = r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":0,"time":1795480351579,"errorMessage":""}"#;
+        let spark_4_0 = r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":7,"time":1795889208863,"errorMessage":""}"#;
+        for (line, id, end) in [("3.5.9", 0, spark_3_5), ("4.0.5", 7, spark_4_0), ("4.1.4", 0, spark_4_1)] {
+            let mut lines = started(id, &[0]);
+            assert_eq!(status_after(&lines, id, &[]), "RUNNING", "{line}: before its end");
+            lines.push(end.to_owned());
+            assert_eq!(status_after(&lines, id, &[]), "COMPLETED", "{line}");
+            // The end event decides, not the jobs: a query may succeed with a job of it failed.
+            assert_eq!(status_after(&lines, id, &[0]), "COMPLETED", "{line}: the error message decides");
+        }
+        // A query whose tasks fail (tests/data/parity/write_logs.py's `sql` application, written by
+        // pyspark 3.5.9, 4.0.5 and 4.1.4 for issue #66; their History Servers answered FAILED with
+        // job 9 failed): each line's end event, verbatim.
+        let failed_ends = [
+            (
+                "3.5.9",
+                8,
+                r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":8,"time":1795888069374,"errorMessage":"Job aborted due to stage failure: Task 0 in stage 24.0 failed 1 times, most recent failure: Lost task 0.0 in stage 24.0 (TID 12) (192.0.2.2 executor driver): java.lang.RuntimeException: ui: bad customer 7\n\tat org.apache.spark.sql.catalyst.expressions.GeneratedClass$GeneratedIteratorForCodegenStage1.project_doConsume_0$(Unknown Source)\n\tat org.apache.spark.sql.catalyst.expressions.GeneratedClass$GeneratedIteratorForCodegenStage1.processNext(Unknown Source)\n\tat org.apache.spark.sql.execution.BufferedRowIterator.hasNext(BufferedRowIterator.java:43)\n\tat org.apache.spark.sql.execution.WholeStageCodegenEvaluatorFactory$WholeStageCodegenPartitionEvaluator$$anon$1.hasNext(WholeStageCodegenEvaluatorFactory.scala:43)\n\tat org.apache.spark.sql.execution.SparkPlan.$anonfun$getByteArrayRdd$1(SparkPlan.scala:388)\n\tat org.apache.spark.rdd.RDD.$anonfun$mapPartitionsInternal$2(RDD.scala:893)\n\tat org.apache.spark.rdd.RDD.$anonfun$mapPartitionsInternal$2$adapted(RDD.scala:893)\n\tat org.apache.spark.rdd.MapPartitionsRDD.compute(MapPartitionsRDD.scala:52)\n\tat org.apache.spark.rdd.RDD.computeOrReadCheckpoint(RDD.scala:367)\n\tat org.apache.spark.rdd.RDD.iterator(RDD.scala:331)\n\tat org.apache.spark.scheduler.ResultTask.runTask(ResultTask.scala:93)\n\tat org.apache.spark.TaskContext.runTaskWithListeners(TaskContext.scala:166)\n\tat org.apache.spark.scheduler.Task.run(Task.scala:141)\n\tat org.apache.spark.executor.Executor$TaskRunner.$anonfun$run$4(Executor.scala:621)\n\tat org.apache.spark.util.SparkErrorUtils.tryWithSafeFinally(SparkErrorUtils.scala:64)\n\tat org.apache.spark.util.SparkErrorUtils.tryWithSafeFinally$(SparkErrorUtils.scala:61)\n\tat org.apache.spark.util.Utils$.tryWithSafeFinally(Utils.scala:94)\n\tat org.apache.spark.executor.Executor$TaskRunner.run(Executor.scala:624)\n\tat java.base/java.util.concurrent.ThreadPoolExecutor.runWorker(ThreadPoolExecutor.java:1136)\n\tat java.base/java.util.concurrent.ThreadPoolExecutor$Worker.run(ThreadPoolExecutor.java:635)\n\tat java.base/java.lang.Thread.run(Thread.java:840)\n\nDriver stacktrace:"}"#,
+            ),
+            (
+                "4.0.5",
+                9,
+                r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":9,"time":1795889213675,"errorMessage":"[USER_RAISED_EXCEPTION] ui: bad customer 7 SQLSTATE: P0001"}"#,
+            ),
+            (
+                "4.1.4",
+                9,
+                r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":9,"time":1795888107500,"errorMessage":"[USER_RAISED_EXCEPTION] ui: bad customer 7 SQLSTATE: P0001"}"#,
+            ),
+        ];
+        for (line, id, end) in failed_ends {
+            let mut lines = started(id, &[9]);
+            lines.push(end.to_owned());
+            assert_eq!(status_after(&lines, id, &[9]), "FAILED", "{line}");
+            assert_eq!(status_after(&lines, id, &[]), "FAILED", "{line}: the error message decides");
+        }
+        // Spark 4.1.4's end of a query that failed in analysis (no job): FAILED, with its error.
+        let failed_4_1 = r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":1,"time":1795480352670,"errorMessage":"[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS. SQLSTATE: 42P01; line 1 pos 14;\n'Project [*]\n+- 'UnresolvedRelation [nope], [], false\n"}"#;
+        let mut lines = started(1, &[]);
+        lines.push(failed_4_1.to_owned());
+        assert_eq!(status_after(&lines, 1, &[]), "FAILED");
+        let mut sql = SqlExecutions::default();
+        for line in &lines {
+            let event: Value = serde_json::from_str(line).expect("a JSON event");
+            sql.apply(event["Event"].as_str().unwrap_or_default(), &event);
+        }
+        assert!(sql.executions[&1].error().is_some_and(|e| e.starts_with("[TABLE_OR_VIEW_NOT_FOUND]")));
+        // Spark before 3.4 wrote no `errorMessage` (Spark's own 3.3.0 log, sparkplane-history's
+        // tests/data/spark-history/spark-events/local-1642039451826): its jobs decide.
+        let legacy = r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":0,"time":1642039497259}"#;
+        let mut lines = started(0, &[0, 1]);
+        lines.push(legacy.to_owned());
+        assert_eq!(status_after(&lines, 0, &[]), "COMPLETED");
+        assert_eq!(status_after(&lines, 0, &[1]), "FAILED", "a failed job fails an execution that names no error");
+        let mut sql = SqlExecutions::default();
+        for line in &lines {
+            let event: Value = serde_json::from_str(line).expect("a JSON event");
+            sql.apply(event["Event"].as_str().unwrap_or_default(), &event);
+        }
+        assert_eq!(sql.executions[&0].error(), None);
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! gives is made from [`viewed`], the index as the request's viewer sees it
 //! (each record keeps its application's access facts, and an application
 //! the viewer may not see answers as an unknown one, ADR 0090); [`time`]
-//! formats and parses Spark's dates; [`download`] streams the `logs` zip,
-//! framed by [`zip`]. The Parquet facts export (`sparkplane history export`)
+//! formats and parses Spark's dates, [`units`] its sizes and grouped counts;
+//! [`download`] streams the `logs` zip, framed by [`zip`]. The Parquet facts export (`sparkplane history export`)
 //! is its own crate, `sparkplane-facts`, which reads each log through this
 //! crate's one pass ([`index::read_once`]).
 
@@ -32,6 +32,7 @@ pub mod records;
 pub mod server;
 pub mod time;
 pub mod ui;
+pub mod units;
 pub mod viewed;
 pub mod zip;
 

@@ -27,13 +27,11 @@ pub const PAGE_SIZE: usize = 20;
 const OFFERED_SIZES: [usize; 4] = [20, 40, 60, 100];
 const MAX_PAGE_SIZE: usize = 5_000;
 
+/// A duration as Spark's application list shows it (its page's `formatDuration`:
+/// `42.0 ms`, `0.5 s`, `33 s` for 32.7 s, `1.0 min`, `12 min`, `1.5 h`, rounded
+/// half up), the pages' format but for the list's `.0` under 100 ms.
 fn duration(ms: i64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
-        s => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-    }
+    if ms < 100 { format!("{ms}.0 ms") } else { crate::ui::duration(ms) }
 }
 
 /// The list's filters, read from the query.
@@ -64,7 +62,11 @@ impl Filters {
         Filters {
             q: get("q").to_lowercase(),
             team: get("team"),
-            outcome: get("outcome"),
+            // Spark's list link `?showIncomplete=true` lists the incomplete applications.
+            outcome: match (get("outcome"), params.get("showIncomplete")) {
+                (outcome, Some("true")) if outcome.is_empty() => "incomplete".to_owned(),
+                (outcome, _) => outcome,
+            },
             from: day(&get("from")),
             to: day(&get("to")).map(|d| d + 86_400_000 - 1),
             page: number("page").unwrap_or(1).max(1),
@@ -181,7 +183,7 @@ pub fn index_page(entries: &[Entry], params: &Params) -> String {
          <title>sparkplane History Server</title>{STYLE}</head><body><h1>Spark applications</h1>{}",
         form(&f, &teams)
     );
-    let _ = write!(html, "<p id=\"count\">{total} applications</p>");
+    let _ = write!(html, "<p id=\"count\">{total} {}</p>", crate::ui::plural(total, "application", "applications"));
     let pager = pager(&f, offset, end, total);
     html.push_str(&pager);
     html.push_str(
@@ -241,7 +243,9 @@ mod tests {
     fn escapes_log_text_and_links_reports() {
         assert_eq!(text("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
         assert_eq!(report_link("app-1", Some("2")), "/report/app%2D1/2");
-        assert_eq!(duration(61_000), "1m 01s");
+        // Spark's list: 32.7 s is "33 s", not cut to "32s".
+        let shown = [42, 450, 32_700, 61_000, 754_000, 5_400_000].map(duration);
+        assert_eq!(shown, ["42.0 ms", "0.5 s", "33 s", "1.0 min", "13 min", "1.5 h"]);
     }
 
     #[test]
@@ -253,6 +257,10 @@ mod tests {
         assert_eq!(f.to, Some(1_706_832_000_000 - 1));
         assert_eq!(f.query(3), "q=etl&team=a+b&outcome=failed&from=2024-01-31&to=2024-02-01&page=3&size=10");
         assert_eq!(Filters::of(&Params::parse("page=0&size=999999")).size, MAX_PAGE_SIZE);
+        // Spark's `?showIncomplete=true` lists the incomplete ones; an explicit outcome wins.
+        assert_eq!(Filters::of(&Params::parse("showIncomplete=true")).outcome, "incomplete");
+        assert_eq!(Filters::of(&Params::parse("showIncomplete=true&outcome=failed")).outcome, "failed");
+        assert_eq!(Filters::of(&Params::parse("showIncomplete=false")).outcome, "");
     }
 
     fn entries(n: i64) -> Vec<Entry> {

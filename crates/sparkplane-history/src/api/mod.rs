@@ -9,9 +9,9 @@
 //! sorting: `applications` (the list, one application, one attempt),
 //! `jobs`, `stages`, `tasks` (a stage's task list and summary),
 //! `quantiles`, `executors` (and miscellaneous processes), `environment`,
-//! `storage` (cached RDDs) and `logs` (which attempts' logs are zipped: a
-//! [`Download`], which the server streams); `catalog` is what they read
-//! applications from.
+//! `storage` (cached RDDs), `sql` (SQL executions and their plan graphs)
+//! and `logs` (which attempts' logs are zipped: a [`Download`], which the
+//! server streams); `catalog` is what they read applications from.
 //!
 //! Must not: do I/O, read the clock (the catalog says what time it is), or
 //! compute application figures itself beyond shaping them: listing data comes
@@ -29,6 +29,7 @@ mod executors;
 mod jobs;
 mod logs;
 mod quantiles;
+mod sql;
 mod stages;
 mod storage;
 mod tasks;
@@ -44,6 +45,7 @@ use environment::environment_json;
 use executors::{executor_json, process_json};
 use jobs::{JobJson, job_json};
 use logs::event_logs;
+use sql::{one_sql, sql_list};
 use stages::{StageJson, StageOptions, stage_json};
 use storage::rdd_json;
 use tasks::{task_list, task_summary};
@@ -170,8 +172,17 @@ pub fn respond(catalog: &dyn Catalog, path: &str, query: &str) -> Response {
     }
 }
 
-const RESOURCES: &[&str] =
-    &["jobs", "stages", "executors", "allexecutors", "allmiscellaneousprocess", "environment", "storage", "logs"];
+const RESOURCES: &[&str] = &[
+    "jobs",
+    "stages",
+    "executors",
+    "allexecutors",
+    "allmiscellaneousprocess",
+    "environment",
+    "storage",
+    "logs",
+    "sql",
+];
 
 /// Spark's text for an application (or attempt) it has no UI for.
 fn no_such_app(app: &str, attempt: Option<&str>) -> String {
@@ -289,6 +300,8 @@ fn app_resource(
                 None => not_found(format!("no rdd found w/ id {rdd_id}")),
             }
         }
+        ["sql"] => sql_list(d, catalog.now_ms(), query)?,
+        ["sql", id] => one_sql(d, catalog.now_ms(), path, id, query)?,
         _ => not_found(format!("not found: {}", resource.join("/"))),
     })
 }

@@ -16,7 +16,11 @@ use crate::ui::{AppView, Page, Tab, api_date, bytes_cell, count_cell, esc, esc_a
 pub fn executors_page(view: &AppView) -> Result<Page, Page> {
     let all = view.api("allexecutors", "")?;
     let all = all.as_array().map(Vec::as_slice).unwrap_or_default();
-    let mut body = format!("<p><span data-count=\"executors\" data-v=\"{n}\">{n}</span> executors</p>", n = all.len());
+    let mut body = format!(
+        "<p><span data-count=\"executors\" data-v=\"{n}\">{n}</span> {}</p>",
+        crate::ui::plural(all.len(), "executor", "executors"),
+        n = all.len()
+    );
     body.push_str(
         "<table class=\"executors\"><thead><tr><th>Executor</th><th>Address</th><th>Status</th><th>Cores</th>\
          <th>Active tasks</th><th>Failed tasks</th><th>Complete tasks</th><th>Total tasks</th><th>Task time</th>\

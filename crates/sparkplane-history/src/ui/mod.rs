@@ -39,6 +39,9 @@ pub mod sql;
 pub mod stages;
 pub mod timeline;
 
+/// Bytes as Spark's UI shows them (the one format, [`crate::units::bytes`]).
+pub use crate::units::bytes;
+
 /// A tab of an application's pages, in Spark's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -345,20 +348,6 @@ pub fn log_links(logs: Option<&serde_json::Value>) -> Vec<String> {
     logs.iter().filter_map(|(k, v)| Some(log_link(k, v.as_str()?))).collect()
 }
 
-/// Bytes as Spark's UI shows them (`Utils.bytesToString`: one decimal, a unit
-/// once the value reaches twice it).
-pub fn bytes(n: i64) -> String {
-    const UNITS: [(&str, u32); 6] = [("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)];
-    let size = n as f64;
-    for (unit, shift) in UNITS {
-        let one = (1u64 << shift) as f64;
-        if size.abs() >= 2.0 * one {
-            return format!("{:.1} {unit}", size / one);
-        }
-    }
-    format!("{size:.1} B")
-}
-
 /// Milliseconds as Spark's UI shows a duration (`UIUtils.formatDuration`,
 /// whose `%.0f` and `%.1f` round halves up, as Java's formatter does).
 pub fn duration(ms: i64) -> String {
@@ -454,6 +443,11 @@ pub fn pager(offset: usize, shown: usize, total: usize, size: usize, href: &dyn 
     }
     out.push_str("</div>");
     out
+}
+
+/// `one` after 1, else `many`: "1 executor", "3 executors".
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 /// A table cell of a number: shown formatted, the raw value in `data-v`.

@@ -20,6 +20,7 @@
 use std::fmt::Write;
 
 use crate::ui::{AppView, Page, Params, Tab, date, duration, esc, esc_attr, num};
+use crate::units::grouped;
 use sparkplane_appstatus::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
 
 /// The most operators the graph draws; the table lists every one.
@@ -37,13 +38,10 @@ const LEVEL_GAP: i64 = 36;
 /// Characters of a name or metric shown in a box (the full text is its tooltip).
 const BOX_CHARS: usize = 34;
 
-/// `RUNNING`, `FAILED` or `COMPLETED`, as Spark's REST API names an execution's status.
-pub fn status(execution: &SqlExecution) -> &'static str {
-    match (execution.completion_time, &execution.error_message) {
-        (None, _) => "RUNNING",
-        (Some(_), Some(_)) => "FAILED",
-        (Some(_), None) => "COMPLETED",
-    }
+/// `RUNNING`, `FAILED` or `COMPLETED`: the model's status of an execution
+/// ([`SqlExecution::status`]), which the REST API answers too.
+pub fn status(view: &AppView, execution: &SqlExecution) -> &'static str {
+    execution.status(|id| view.detail.jobs.get(&id).is_some_and(|j| j.status == "FAILED"))
 }
 
 /// `SQL/`: every SQL execution of the application, newest first as Spark lists them.
@@ -56,9 +54,10 @@ pub fn executions_page(view: &AppView, _params: &Params) -> Page {
     }
     let _ = write!(
         body,
-        "<p><span data-v=\"{n}\" data-count=\"executions\">{n}</span> executions</p><table>\
+        "<p><span data-v=\"{n}\" data-count=\"executions\">{n}</span> {}</p><table>\
          <thead><tr><th>ID</th><th>Description</th><th>Submitted</th><th>Duration</th><th>Status</th>\
          <th>Succeeded jobs</th><th>Failed jobs</th><th>Running jobs</th></tr></thead><tbody>",
+        crate::ui::plural(sql.executions.len(), "execution", "executions"),
         n = sql.executions.len()
     );
     for e in sql.executions.values().rev() {
@@ -73,7 +72,7 @@ pub fn executions_page(view: &AppView, _params: &Params) -> Page {
             duration_cell(e),
             job_cells(view, e),
             id = e.id,
-            st = status(e),
+            st = status(view, e),
         );
     }
     body.push_str("</tbody></table>");
@@ -121,7 +120,7 @@ pub fn execution_page(view: &AppView, id: i64, params: &Params) -> Page {
         esc(&e.description),
         e.submission_time.map(date).unwrap_or_default(),
         duration_cell(e),
-        st = status(e),
+        st = status(view, e),
     );
     let _ = write!(
         body,
@@ -129,7 +128,7 @@ pub fn execution_page(view: &AppView, id: i64, params: &Params) -> Page {
          <tbody><tr>{}</tr></tbody></table>",
         job_cells(view, e)
     );
-    if let Some(error) = &e.error_message {
+    if let Some(error) = e.error() {
         let _ = write!(body, "<h3>Error</h3><pre>{}</pre>", esc(error));
     }
     let pages = match OperatorPages::of(view, params, id, e.plan.len()) {
@@ -162,22 +161,6 @@ fn metric_text(metric_type: &str, value: i64) -> Option<String> {
         "average" => None,
         _ => Some(grouped(value)),
     }
-}
-
-/// `1234567` as `1,234,567` (Spark's number format).
-fn grouped(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if value < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Which operators the table's shown page lists, and the link to any
@@ -419,6 +402,16 @@ mod tests {
     use crate::ui::respond;
 
     fn sql_app(plan: serde_json::Value) -> OneApp {
+        sql_app_ending(plan, None)
+    }
+
+    /// [`sql_app`] whose execution ends with `error` as its `errorMessage` (none: Spark before 3.4).
+    fn sql_app_ending(plan: serde_json::Value, error: Option<&str>) -> OneApp {
+        let mut end = serde_json::json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd",
+            "executionId": 4, "time": 1_700_000_002_500i64});
+        if let Some(error) = error {
+            end["errorMessage"] = serde_json::json!(error);
+        }
         let start = serde_json::json!({"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart",
             "executionId": 4, "description": "join <b>x</b>", "details": "d", "physicalPlanDescription": "== Plan <&> ==",
             "sparkPlanInfo": plan, "time": 1_700_000_000_000i64});
@@ -428,7 +421,7 @@ mod tests {
             r#"{"Event":"SparkListenerJobStart","Job ID":2,"Submission Time":1700000000001,"Stage Infos":[],"Stage IDs":[],"Properties":{"spark.sql.execution.id":"4"}}"#.to_owned(),
             r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":0,"Stage Attempt ID":0,"Number of Tasks":1,"Accumulables":[{"ID":10,"Name":"number of output rows","Value":"1234567","Metadata":"sql"},{"ID":12,"Name":"data size","Value":"4096","Metadata":"sql"}]}}"#.to_owned(),
             r#"{"Event":"SparkListenerJobEnd","Job ID":2,"Completion Time":1700000000400,"Job Result":{"Result":"JobSucceeded"}}"#.to_owned(),
-            r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":4,"time":1700000002500}"#.to_owned(),
+            end.to_string(),
             r#"{"Event":"SparkListenerApplicationEnd","Timestamp":1700000003000}"#.to_owned(),
         ];
         let detail = replay(&lines);
@@ -465,6 +458,7 @@ mod tests {
         assert!(b.contains("href=\"/history/app%2D1/SQL/execution/?id=4\">join &lt;b&gt;x&lt;/b&gt;</a>"), "{b}");
         assert!(b.contains("<td data-key=\"duration\" class=\"n\" data-v=\"2500\">3 s</td>"), "{b}");
         assert!(b.contains("<td class=\"COMPLETED\">COMPLETED</td>"), "{b}");
+        assert!(b.contains(">1</span> execution</p>"), "one execution, not \"1 executions\": {b}");
         assert!(
             b.contains(
                 "<td data-jobs=\"succeeded\"><a href=\"/history/app%2D1/jobs/job/?id=2\" data-job=\"2\">2</a></td>"
@@ -472,6 +466,24 @@ mod tests {
             "{b}"
         );
         assert!(b.contains("2023-11-14 22:13:20"), "{b}");
+    }
+
+    #[test]
+    fn an_empty_error_message_is_a_success_and_a_named_one_a_failure_with_its_error() {
+        // Spark 3.4 on ends every execution with an `errorMessage`, empty when it succeeded.
+        let ok = sql_app_ending(small_plan(), Some(""));
+        for (path, query) in [("/history/app-1/SQL/", ""), ("/history/app-1/SQL/execution/", "id=4")] {
+            let html = respond(&ok, &facts, path, query);
+            assert!(html.body.contains("<td class=\"COMPLETED\">COMPLETED</td>"), "{path}: {}", html.body);
+            assert!(!html.body.contains("<td class=\"FAILED\">"), "{path}: {}", html.body);
+            assert!(!html.body.contains("<h3>Error</h3>"), "{path}: no empty error box: {}", html.body);
+        }
+        let failed = sql_app_ending(small_plan(), Some("[DIVIDE_BY_ZERO] <boom>"));
+        let html = respond(&failed, &facts, "/history/app-1/SQL/execution/", "id=4");
+        assert!(html.body.contains("<td class=\"FAILED\">FAILED</td>"), "{}", html.body);
+        assert!(html.body.contains("<h3>Error</h3><pre>[DIVIDE_BY_ZERO] &lt;boom&gt;</pre>"), "{}", html.body);
+        let list = respond(&failed, &facts, "/history/app-1/SQL/", "");
+        assert!(list.body.contains("<td class=\"FAILED\">FAILED</td>"), "{}", list.body);
     }
 
     #[test]

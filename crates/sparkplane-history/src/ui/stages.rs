@@ -38,8 +38,11 @@ const MAX_TASK_PAGE: usize = 10_000;
 pub fn stages_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
     let all = view.api("stages", "")?;
     let all = all.as_array().map(Vec::as_slice).unwrap_or_default();
-    let mut body =
-        format!("<p><span data-count=\"stages\" data-v=\"{n}\">{n}</span> stage attempts</p>", n = all.len());
+    let mut body = format!(
+        "<p><span data-count=\"stages\" data-v=\"{n}\">{n}</span> {}</p>",
+        crate::ui::plural(all.len(), "stage attempt", "stage attempts"),
+        n = all.len()
+    );
     for (status, title) in GROUPS {
         let group: Vec<&Value> = all.iter().filter(|s| text(s, "status") == status).collect();
         if !group.is_empty() {
@@ -50,10 +53,16 @@ pub fn stages_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
     Ok(Page::ok(Tab::Stages, "Stages", body))
 }
 
-/// A stage attempt's duration in ms from the one model (completion − submission).
+/// A stage attempt's duration in ms as Spark's stage tables show it, from the
+/// one model: from its first task's launch (not its submission, which counts
+/// the wait for a slot) to its completion, or to now while it runs; `None`
+/// (Spark's "Unknown") when no task was launched.
 fn stage_duration(view: &AppView, id: i64, attempt: i64) -> Option<i64> {
     let s = view.detail.stage_attempts(id).into_iter().find(|s| s.attempt_id == attempt)?;
-    Some(s.completion_time? - s.submission_time?)
+    let launched = s.first_task_launched_time?;
+    let now = view.catalog.now_ms();
+    let finished = s.completion_time.unwrap_or(now);
+    Some(if finished > launched { finished.saturating_sub(launched) } else { now.saturating_sub(launched) })
 }
 
 /// The stage table of the stages list and a job's page: one row per stage attempt (API JSON).
@@ -86,7 +95,10 @@ pub fn stage_table(view: &AppView, stages: &[&Value]) -> String {
              <td><a href=\"{link}\">{}</a></td><td>{}</td>{}{}{}{}{}{}{}{}<td class=\"{status}\">{status}{failure}</td></tr>",
             esc(s.get("description").and_then(Value::as_str).unwrap_or_else(|| text(s, "name"))),
             api_date(s, "submissionTime"),
-            stage_duration(view, id, attempt).map_or_else(|| "<td></td>".to_owned(), ms_cell),
+            stage_duration(view, id, attempt).map_or_else(
+                || "<td class=\"n muted\" data-key=\"duration\">Unknown</td>".to_owned(),
+                |ms| keyed(ms_cell(ms), "duration")
+            ),
             progress(int(s, "numCompleteTasks"), int(s, "numActiveTasks"), int(s, "numTasks"), &note),
             keyed(bytes_cell(int(s, "inputBytes")), "inputBytes"),
             keyed(bytes_cell(int(s, "outputBytes")), "outputBytes"),
@@ -125,7 +137,11 @@ pub fn stage_page(view: &AppView, params: &Params) -> Result<Page, Page> {
         let known = view.detail.stages.len();
         return Err(view.asked(
             404,
-            &format!("Application {} has no stage {id} ({known} stage attempts known).", view.attempt.app_id),
+            &format!(
+                "Application {} has no stage {id} ({known} {} known).",
+                view.attempt.app_id,
+                crate::ui::plural(known, "stage attempt", "stage attempts")
+            ),
         ));
     }
     let attempt = params.int("attempt", view)?.unwrap_or(0);
@@ -313,8 +329,10 @@ fn summary(view: &AppView, id: i64, attempt: i64) -> Result<String, Page> {
         "<h3>Summary metrics of the successful tasks</h3><table class=\"summary\"><thead><tr><th>Metric</th>\
          <th>Min</th><th>25th percentile</th><th>Median</th><th>75th percentile</th><th>Max</th></tr></thead><tbody>",
     );
-    let rows: [(&str, &[&str], char); 12] = [
-        ("Duration", &["duration"], 't'),
+    // Spark's "Duration" is the executor's run time; the launch-to-finish time is ours, under its own label.
+    let rows: [(&str, &[&str], char); 13] = [
+        ("Duration", &["executorRunTime"], 't'),
+        (LAUNCH_TO_FINISH, &["duration"], 't'),
         ("Scheduler delay", &["schedulerDelay"], 't'),
         ("Task deserialization time", &["executorDeserializeTime"], 't'),
         ("GC time", &["jvmGcTime"], 't'),
@@ -330,7 +348,9 @@ fn summary(view: &AppView, id: i64, attempt: i64) -> Result<String, Page> {
     for (label, path, kind) in rows {
         let values = path.iter().try_fold(&q, |v, k| v.get(*k)).and_then(Value::as_array);
         let Some(values) = values else { continue };
-        let _ = write!(out, "<tr data-metric=\"{}\"><th>{label}</th>", path.join("."));
+        let title =
+            if label == LAUNCH_TO_FINISH { format!(" title=\"{LAUNCH_TO_FINISH_TIP}\"") } else { String::new() };
+        let _ = write!(out, "<tr data-metric=\"{}\"><th{title}>{label}</th>", path.join("."));
         for v in values {
             let raw = v.as_f64().unwrap_or(0.0) as i64;
             out.push_str(&if kind == 'b' { bytes_cell(raw) } else { ms_cell(raw) });
@@ -383,8 +403,14 @@ fn accumulators(s: &Value) -> String {
     out
 }
 
-/// A task table column: its label and `task.sort` name (Spark's column titles).
-const COLUMNS: [&str; 13] = [
+/// sparkplane's own measure of a task, beside Spark's "Duration" (the executor's run time).
+const LAUNCH_TO_FINISH: &str = "Launch to finish";
+const LAUNCH_TO_FINISH_TIP: &str = "sparkplane's measure: from the task's launch to its finish, scheduling, \
+     deserialization and fetching its result included. Spark's Duration is the executor's run time.";
+
+/// A task table column: its label and `task.sort` name (Spark's column titles,
+/// and [`LAUNCH_TO_FINISH`], ours).
+const COLUMNS: [&str; 14] = [
     "Index",
     "Task ID",
     "Attempt",
@@ -393,6 +419,7 @@ const COLUMNS: [&str; 13] = [
     "Host",
     "Launch Time",
     "Duration",
+    LAUNCH_TO_FINISH,
     "GC Time",
     "Input Size",
     "Shuffle Read",
@@ -404,6 +431,7 @@ const COLUMNS: [&str; 13] = [
 fn compare(column: &str, a: &Task, b: &Task) -> Ordering {
     let metric = |t: &Task, f: fn(&sparkplane_appstatus::tasks::Metrics) -> i64| t.metrics.as_ref().map_or(-1, f);
     let by = match column {
+        "Duration" => metric(a, |m| m.executor_run_time).cmp(&metric(b, |m| m.executor_run_time)),
         "GC Time" => metric(a, |m| m.jvm_gc_time).cmp(&metric(b, |m| m.jvm_gc_time)),
         "Input Size" => metric(a, |m| m.input_bytes).cmp(&metric(b, |m| m.input_bytes)),
         "Shuffle Read" => metric(a, |m| m.shuffle_read_bytes()).cmp(&metric(b, |m| m.shuffle_read_bytes())),
@@ -425,7 +453,7 @@ fn compare_heads(column: &str, a: &TaskHead, b: &TaskHead) -> Option<Ordering> {
         "Executor ID" => a.executor_id.cmp(b.executor_id),
         "Host" => a.host.cmp(b.host),
         "Launch Time" => a.launch_time.cmp(&b.launch_time),
-        "Duration" => a.duration().unwrap_or(-1).cmp(&b.duration().unwrap_or(-1)),
+        LAUNCH_TO_FINISH => a.duration().unwrap_or(-1).cmp(&b.duration().unwrap_or(-1)),
         _ => return None,
     };
     Some(by.then(a.task_id.cmp(&b.task_id)))
@@ -504,7 +532,8 @@ fn task_table(view: &AppView, stage: &sparkplane_appstatus::replay::Stage, param
         };
         let _ = write!(
             out,
-            "<th aria-sort=\"{sort}\"><a href=\"{}\">{c}{arrow}</a></th>",
+            "<th aria-sort=\"{sort}\"{}><a href=\"{}\">{c}{arrow}</a></th>",
+            if c == LAUNCH_TO_FINISH { format!(" title=\"{LAUNCH_TO_FINISH_TIP}\"") } else { String::new() },
             esc_attr(&link(0, c, c == column && !desc))
         );
     }
@@ -529,7 +558,7 @@ fn task_row(t: &Value) -> String {
         )
     });
     format!(
-        "<tr data-task=\"{id}\" id=\"task-{id}\">{}{}{}<td class=\"{status}\">{status}</td><td>{} {}</td><td>{}</td><td>{}</td>{}{}{}{}{}{}<td>{error}</td></tr>",
+        "<tr data-task=\"{id}\" id=\"task-{id}\">{}{}{}<td class=\"{status}\">{status}</td><td>{} {}</td><td>{}</td><td>{}</td>{}{}{}{}{}{}{}<td>{error}</td></tr>",
         count_cell(int(t, "index")),
         count_cell(int(t, "taskId")),
         count_cell(int(t, "attempt")),
@@ -537,6 +566,7 @@ fn task_row(t: &Value) -> String {
         logs.join(" "),
         esc(text(t, "host")),
         api_date(t, "launchTime"),
+        m.get("executorRunTime").and_then(Value::as_i64).map_or_else(|| "<td></td>".to_owned(), ms_cell),
         t.get("duration").and_then(Value::as_i64).map_or_else(|| "<td></td>".to_owned(), ms_cell),
         ms_cell(int(&m, "jvmGcTime")),
         bytes_cell(nested("inputMetrics", "bytesRead")),

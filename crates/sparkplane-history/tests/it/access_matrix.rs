@@ -37,6 +37,16 @@ const APPS: [App; 5] = [
     ("none1", None, "nobody", &[]),
 ];
 
+/// SQL execution 0 of Spark's own 3.3 log (`local-1642039451826`): its start and end lines.
+fn sql_execution() -> String {
+    let spark = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spark-history/spark-events/local-1642039451826");
+    let text = std::fs::read_to_string(spark).expect("Spark's log");
+    let lines: Vec<&str> =
+        text.lines().filter(|l| l.contains("SparkListenerSQLExecution") && l.contains("\"executionId\":0,")).collect();
+    assert_eq!(lines.len(), 2, "execution 0 starts and ends in Spark's log");
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
 /// An id no log has, as long as none of the applications' (the answers compared hold ids).
 const UNKNOWN: &str = "zulu9";
 
@@ -60,6 +70,8 @@ fn log_of((id, attempt, user, properties): &App) -> String {
                     event["Spark Properties"][*key] = (*value).into();
                 }
             }
+            // An SQL execution before the end, so the `sql` surfaces answer.
+            Some("SparkListenerApplicationEnd") => out.push_str(&sql_execution()),
             _ => {}
         }
         out.push_str(&event.to_string());
@@ -181,6 +193,10 @@ fn surfaces(base: &str) -> Vec<String> {
         "/environment",
         "/storage/rdd",
         "/logs",
+        "/sql",
+        "/sql?details=false&planDescription=false",
+        "/sql/0",
+        "/sql/0?details=false",
     ]
     .iter()
     .map(|rest| format!("/api/v1/applications/{base}{rest}"))
@@ -199,6 +215,7 @@ fn surfaces(base: &str) -> Vec<String> {
         "environment/",
         "executors/",
         "SQL/",
+        "SQL/execution/?id=0",
     ] {
         all.push(format!("/history/{base}/{page}"));
     }
@@ -221,6 +238,11 @@ fn ids_on_page(html: &str) -> BTreeSet<String> {
         .skip(1)
         .filter_map(|row| Some(row.split('/').next()?.to_owned()))
         .collect()
+}
+
+/// "1 application", "2 applications": the list's count.
+fn counted(n: usize) -> String {
+    format!("{n} application{}", if n == 1 { "" } else { "s" })
 }
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
@@ -257,7 +279,7 @@ fn every_surface_shows_each_viewer_exactly_the_applications_it_may_see() {
             // The list page: its rows, count, search, team choices and pages.
             let page = text(&get("/?size=100"));
             assert_eq!(ids_on_page(&page), sees, "{case}: {page}");
-            assert!(page.contains(&format!("<p id=\"count\">{} applications</p>", sees.len())), "{case}: {page}");
+            assert!(page.contains(&format!("<p id=\"count\">{}</p>", counted(sees.len()))), "{case}: {page}");
             for team in ["team-a", "team-b"] {
                 // Listed under the team by its label or by the property the cost reads.
                 let labelled = APPS.iter().any(|app| {
@@ -268,7 +290,7 @@ fn every_surface_shows_each_viewer_exactly_the_applications_it_may_see() {
             let searched = text(&get("/?q=bravo"));
             let found: BTreeSet<String> = sees.iter().filter(|id| id.starts_with("bravo")).cloned().collect();
             assert_eq!(ids_on_page(&searched), found, "{case}: {searched}");
-            assert!(searched.contains(&format!("<p id=\"count\">{} applications</p>", found.len())), "{case}");
+            assert!(searched.contains(&format!("<p id=\"count\">{}</p>", counted(found.len()))), "{case}");
             let second = text(&get("/?size=1&page=2"));
             assert!(second.contains(&format!(" of {}</span>", sees.len())), "{case}: {second}");
             assert_eq!(ids_on_page(&second).len(), usize::from(sees.len() >= 2), "{case}: {second}");

@@ -104,12 +104,13 @@ fn chromium_shows_the_searchable_list_and_opens_a_report() {
     // Application, name, team, outcome, started, duration, cost, report — newest first.
     let summary: Vec<(String, String, String, String)> =
         shown.iter().map(|(c, _)| (c[0].clone(), c[2].clone(), c[3].clone(), c[5].clone())).collect();
+    // Durations rounded as Spark's list rounds them: 10,671 and 10,505 ms are "11 s", 9,011 ms "9 s".
     assert_eq!(
         summary,
         [
-            ("app-20161116163331-0000".into(), "team-b".into(), "succeeded".into(), "10s".into()),
-            ("local-1430917381534".into(), "team-b".into(), "succeeded".into(), "10s".into()),
-            ("local-1422981780767".into(), "team-a".into(), "failed".into(), "9s".into()),
+            ("app-20161116163331-0000".into(), "team-b".into(), "succeeded".into(), "11 s".into()),
+            ("local-1430917381534".into(), "team-b".into(), "succeeded".into(), "11 s".into()),
+            ("local-1422981780767".into(), "team-a".into(), "failed".into(), "9 s".into()),
         ],
         "{dom}"
     );
@@ -126,7 +127,7 @@ fn chromium_shows_the_searchable_list_and_opens_a_report() {
         rows(&dom).into_iter().filter(|(_, hidden)| !hidden).map(|(c, _)| c[0].clone()).collect();
     assert_eq!(visible, ["app-20161116163331-0000", "local-1430917381534"]);
     let dom = dump_dom(&format!("{base}/?q=failed"));
-    assert!(dom.contains("<p id=\"count\">1 applications</p>"), "{dom}");
+    assert!(dom.contains("<p id=\"count\">1 application</p>"), "{dom}");
     let visible: Vec<String> =
         rows(&dom).into_iter().filter(|(_, hidden)| !hidden).map(|(c, _)| c[0].clone()).collect();
     assert_eq!(visible, ["local-1422981780767"], "its last job failed");

@@ -19,8 +19,8 @@
 //! every application — each job, each stage attempt, each SQL execution, each
 //! tab — and for each page: no script error and no failed request; every
 //! figure the page shows (the raw values in `data-v`) equals the REST API's
-//! answer for the same application (ours, and for the SQL tab, which our API
-//! does not answer, Spark's `sql` endpoint); every link on it answers 200; and
+//! answer for the same application (ours, and for the SQL tab Spark's `sql`
+//! endpoint, which ours equals: `spark_history_parity`); every link on it answers 200; and
 //! a screenshot is kept under `$CARGO_TARGET_TMPDIR/ui-screenshots/spark-<line>/`.
 //! Every URL Spark's own pages link to for these applications answers 200 from
 //! ours too. sparkplane's own value is checked where it shows (the failure's
@@ -234,6 +234,17 @@ fn stage_rows(figures: &Value, stages: &Value, page: &str, out: &mut Vec<String>
             .find(|s| s["stageId"].as_i64() == stage.parse().ok() && s["attemptId"].as_i64() == attempt.parse().ok())
             .unwrap_or_else(|| panic!("{page}: stage {stage}.{attempt} is not in the API's list"));
         let shown = keyed_in_row(figures, &[("stage", &stage), ("attempt", &attempt)]);
+        // Duration as Spark's stage tables compute it: from the first task's launch to the completion.
+        let at = |key: &str| answered[key].as_str().and_then(sparkplane_history::time::parse_date);
+        if let (Some(launched), Some(completed)) = (at("firstTaskLaunchedTime"), at("completionTime"))
+            && shown.get("duration").copied().flatten() != Some(completed - launched)
+        {
+            out.push(format!(
+                "{page}: stage {stage}.{attempt} duration: page {:?}, from the first launch to the end {}",
+                shown.get("duration"),
+                completed - launched
+            ));
+        }
         for key in [
             "inputBytes",
             "outputBytes",
@@ -298,6 +309,7 @@ fn stage_page(
     if int(&stage, "numCompleteTasks") > 0 {
         let q = api(&format!("stages/{id}/{attempt}/taskSummary?quantiles=0,0.25,0.5,0.75,1.0"));
         for (metric, path) in [
+            ("executorRunTime", vec!["executorRunTime"]),
             ("duration", vec!["duration"]),
             ("jvmGcTime", vec!["jvmGcTime"]),
             ("executorDeserializeTime", vec!["executorDeserializeTime"]),
@@ -337,6 +349,8 @@ fn stage_page(
         let m = &t["taskMetrics"];
         let nested = |g: &str, k: &str| m[g][k].as_i64().unwrap_or(0);
         let mut answered = vec![int(t, "index"), int(t, "taskId"), int(t, "attempt")];
+        // Spark's Duration (the executor's run time), then ours from launch to finish.
+        answered.extend(m["executorRunTime"].as_i64());
         answered.extend(t["duration"].as_i64());
         answered.extend([
             m["jvmGcTime"].as_i64().unwrap_or(0),
@@ -351,8 +365,8 @@ fn stage_page(
     }
 }
 
-/// The SQL tab against Spark's History Server's `sql` answers (our API does
-/// not answer `sql`); true when an execution's operator row counts were compared.
+/// The SQL tab against Spark's History Server's `sql` answers (ours equal them:
+/// `spark_history_parity`); true when an execution's operator row counts were compared.
 fn compare_sql_with_spark(spark: &str, app: &str, rel: &str, figures: &Value, out: &mut Vec<String>) -> bool {
     let page = format!("{app}/{rel}");
     if rel == "SQL/" {
