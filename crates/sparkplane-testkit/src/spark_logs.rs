@@ -1,7 +1,7 @@
 //! Fresh Spark event logs that several test binaries compare History Servers
 //! on: the parity applications (`crates/sparkplane-history/tests/data/parity/write_logs.py`
-//! without names: succeeded, lz4, failed with a killed sibling task, in
-//! progress) written by a managed runtime line's own pyspark, once per test
+//! without names: succeeded, lz4 (then SQL joins and aggregations), failed
+//! with a killed sibling task, in progress) written by a managed runtime line's own pyspark, once per test
 //! run and line, and shared read-only by every test that asks in that run.
 //! Writing them starts several Spark JVMs (about a minute on this machine);
 //! two suites (`spark_history_parity`, `cli_analyze_counts`) need the same

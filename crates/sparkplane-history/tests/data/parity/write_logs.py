@@ -10,7 +10,11 @@
 #   succeeded     parity-succeeded: several executors (local-cluster), zstd
 #                 rolling log, a shuffle reused by a second job (its map stage
 #                 skipped), a cached RDD;
-#   lz4           parity-lz4: local[2], lz4 single-file log, the same work;
+#   lz4           parity-lz4: local[2], lz4 single-file log, the same work,
+#                 then SQL: a sort-merge join with aggregations, an
+#                 aggregate joined with itself (a reused exchange), and a
+#                 query naming a table that does not exist (no job; Spark 4
+#                 records it as a failed execution, Spark 3.5 not at all);
 #   failed        parity-failed: several executors, plain log, one job fails:
 #                 one task raises while its sibling on the other executor is
 #                 still running, and is killed;
@@ -72,7 +76,27 @@ def lz4():
     sc = context("parity-lz4", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="true",
                  spark_eventLog_compression_codec="lz4")
     work(sc)
+    sql_work()
     sc.stop()
+
+
+def sql_work():
+    # On the running context; sort-merge joins (no broadcast), four shuffle partitions.
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.getOrCreate()
+    spark.conf.set("spark.sql.shuffle.partitions", "4")
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    spark.range(0, 4000).selectExpr("id % 40 AS customer_id", "id % 13 AS amount").createOrReplaceTempView("orders")
+    spark.range(0, 40).selectExpr("id AS customer_id", "concat('region-', id % 4) AS region") \
+        .createOrReplaceTempView("customers")
+    spark.sql("SELECT region, count(*) AS n, sum(amount) AS revenue FROM orders o JOIN customers c "
+              "ON o.customer_id = c.customer_id GROUP BY region ORDER BY region").collect()
+    spark.sql("WITH t AS (SELECT customer_id, sum(amount) AS s FROM orders GROUP BY customer_id) "
+              "SELECT a.customer_id, a.s, b.s FROM t a JOIN t b ON a.customer_id = b.customer_id + 1").collect()
+    try:
+        spark.sql("SELECT * FROM parity_no_such_table").collect()
+    except Exception:
+        pass
 
 
 def slow_or_bad(index, rows):
