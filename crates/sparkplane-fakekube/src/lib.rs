@@ -227,7 +227,9 @@ impl FakeApiServer {
             let shared = Arc::clone(&shared);
             move |request: Request, responder: Responder| serve(&shared, &request, responder)
         };
-        let options = Options::new("fakekube").body_limit(MAX_BODY);
+        let quick = Arc::clone(&shared);
+        let options =
+            Options::new("fakekube").body_limit(MAX_BODY).inline(move |request: &Request| answered_at_once(&quick, request));
         let server = sparkplane_http::start(listen_without_delay(port)?, options, handler)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let port = server.addr().port();
@@ -507,6 +509,20 @@ struct Parsed {
     body: Option<Value>,
     /// An apply's 403 should it create the object (see [`WriteOptions::create_forbidden`]).
     create_forbidden: Option<Answer>,
+}
+
+/// Whether a request is answered from the store at once, so the HTTP server
+/// may call [`serve`] on the connection's own thread: everything but a watch,
+/// a followed log, and any request while the API is paused or slowed.
+fn answered_at_once(shared: &Shared, request: &Request) -> bool {
+    let flag = |name: &str| {
+        form_urlencoded::parse(request.query.as_bytes()).any(|(key, value)| key == name && (value == "true" || value == "1"))
+    };
+    if flag("watch") || flag("follow") {
+        return false;
+    }
+    let state = shared.lock();
+    !state.paused && state.behaviour.latency.is_none()
 }
 
 fn serve(shared: &Arc<Shared>, request: &Request, responder: Responder) {

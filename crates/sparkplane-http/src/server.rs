@@ -215,7 +215,12 @@ pub struct Options {
     workers: Option<usize>,
     body_limit: usize,
     router: Option<std::sync::Arc<Router>>,
+    inline: Option<std::sync::Arc<Inline>>,
 }
+
+/// Which requests a server's handler answers on the connection's own
+/// thread ([`Options::inline`]).
+pub type Inline = dyn Fn(&Request) -> bool + Send + Sync;
 
 impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,6 +229,7 @@ impl fmt::Debug for Options {
             .field("workers", &self.workers)
             .field("body_limit", &self.body_limit)
             .field("router", &self.router.is_some())
+            .field("inline", &self.inline.is_some())
             .finish()
     }
 }
@@ -232,7 +238,21 @@ impl Options {
     /// Threads named `name-N`, a handler for every request as it comes, a
     /// body of at most [`DEFAULT_BODY_LIMIT`].
     pub fn new(name: &str) -> Options {
-        Options { name: name.to_owned(), workers: None, body_limit: DEFAULT_BODY_LIMIT, router: None }
+        Options { name: name.to_owned(), workers: None, body_limit: DEFAULT_BODY_LIMIT, router: None, inline: None }
+    }
+
+    /// Requests `inline` accepts (its body read) are answered on the
+    /// connection's own thread, without the hand-over to a blocking thread
+    /// and back that every other request takes: for a handler that answers
+    /// such a request at once from memory, as the simulated API server
+    /// answers everything but its watches and followed logs. The handler
+    /// must neither wait nor stream on those requests: a reader's body is
+    /// read whole before it is sent, and [`Responder::stream`]'s writes fail
+    /// rather than wait for the client (that thread is the one that would
+    /// send them).
+    pub fn inline(mut self, inline: impl Fn(&Request) -> bool + Send + Sync + 'static) -> Options {
+        self.inline = Some(std::sync::Arc::new(inline));
+        self
     }
 
     /// Each request's head goes to `router` first; see [`Route`].

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 
 use super::forward::{self, Upstreams};
 use super::respond::{self, Responder, Response};
-use super::{DRAIN, Handler, MAX_HEAD, Options, Request, Route, Router};
+use super::{DRAIN, Handler, Inline, MAX_HEAD, Options, Request, Route, Router};
 
 /// Threads that drive the connections (parse, write, wake handlers' answers):
 /// two, so that a burst is not served by one thread among its clients'.
@@ -48,11 +48,13 @@ struct Shared {
     body_limit: usize,
     /// The router and the client its forwards share, when the server has one.
     router: Option<(Arc<Router>, Upstreams)>,
+    /// Which requests are answered on the connection's own thread.
+    inline: Option<Arc<Inline>>,
 }
 
 impl Running {
     pub(super) fn start(listener: TcpListener, options: Options, handler: Arc<Handler>) -> io::Result<Running> {
-        let Options { name, workers, body_limit, router } = options;
+        let Options { name, workers, body_limit, router, inline } = options;
         let counter = AtomicUsize::new(1);
         let blocking = name.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -68,7 +70,7 @@ impl Running {
         };
         let router = router.map(|router| (router, forward::upstreams()));
         let slots = workers.map(|n| Arc::new(Semaphore::new(n)));
-        let shared = Arc::new(Shared { handler, slots, body_limit, router });
+        let shared = Arc::new(Shared { handler, slots, body_limit, router, inline });
         let (stop, stopping) = watch::channel(false);
         // Accepting on a worker, the connections it starts are that worker's to run at once.
         let accepting = runtime.spawn(accept(listener, shared, stopping));
@@ -141,8 +143,9 @@ async fn connection(
 
 /// One request: routed by its head when the server has a router (answered
 /// at once, or forwarded upstream), else its body read within the limit,
-/// the handler called on a blocking thread (once a worker's slot is free),
-/// its answer returned.
+/// the handler called on a blocking thread (once a worker's slot is free;
+/// on this thread when the server's [`Options::inline`] accepts it), its
+/// answer returned.
 async fn exchange(
     shared: Arc<Shared>,
     peer: SocketAddr,
@@ -165,7 +168,7 @@ async fn exchange(
             Route::Handle => {}
             Route::Answer(reply) => {
                 let (answer, answered) = oneshot::channel();
-                let responder = Responder::new(answer, head_only, http_1_0, None);
+                let responder = Responder::new(answer, head_only, http_1_0, None, false);
                 drop(tokio::task::spawn_blocking(move || responder.send(reply)));
                 return Ok(answered.await.unwrap_or_else(|_| respond::unanswered()));
             }
@@ -190,7 +193,13 @@ async fn exchange(
         None => None,
     };
     let (answer, answered) = oneshot::channel();
-    let responder = Responder::new(answer, head_only, http_1_0, slot);
+    let inline = shared.inline.as_ref().is_some_and(|inline| inline(&request));
+    let responder = Responder::new(answer, head_only, http_1_0, slot, inline);
+    if inline {
+        // Answered from memory at once: the two thread hand-overs would cost more than the answer.
+        (shared.handler)(request, responder);
+        return Ok(answered.await.unwrap_or_else(|_| respond::unanswered()));
+    }
     let handler = Arc::clone(&shared.handler);
     // The handler's thread outlives this future when the client goes: it
     // ends when the handler returns (its writes fail once nobody reads).

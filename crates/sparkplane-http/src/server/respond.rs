@@ -58,6 +58,9 @@ pub struct Responder {
     http_1_0: bool,
     /// The handler's slot among the server's workers, freed once the head is sent.
     slot: Option<OwnedSemaphorePermit>,
+    /// Answered on the connection's own thread ([`super::Options::inline`]),
+    /// which must not wait for the client: nothing is sent piece by piece.
+    inline: bool,
 }
 
 impl Responder {
@@ -66,8 +69,9 @@ impl Responder {
         head_only: bool,
         http_1_0: bool,
         slot: Option<OwnedSemaphorePermit>,
+        inline: bool,
     ) -> Responder {
-        Responder { answer, head_only, http_1_0, slot }
+        Responder { answer, head_only, http_1_0, slot, inline }
     }
 
     /// Answers with `reply`. A body from a reader is read here, on the
@@ -84,7 +88,8 @@ impl Responder {
                 }
                 self.answer(head, full(Vec::new()))
             }
-            Body::Stream { mut reader, length: None } if self.http_1_0 => {
+            // HTTP/1.0 knows no chunks; an inline answer cannot wait for its client.
+            Body::Stream { mut reader, length } if self.inline || (self.http_1_0 && length.is_none()) => {
                 let mut whole = Vec::new();
                 match reader.read_to_end(&mut whole) {
                     Ok(_) => self.answer(head, full(whole)),
@@ -113,8 +118,9 @@ impl Responder {
         let owned: Vec<(String, String)> = headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
         let head = head(status, content_type, &owned);
         let (frames, body) = channel();
+        let inline = self.inline;
         self.answer(head, body);
-        BodyWriter { frames }
+        BodyWriter { frames, inline }
     }
 
     fn answer(self, head: http::Response<()>, body: ResponseBody) {
@@ -130,12 +136,19 @@ impl Responder {
 /// panicking).
 pub struct BodyWriter {
     frames: FrameSender,
+    /// The request is answered on the connection's own thread, which is the
+    /// one that would send these pieces: a write fails rather than wait.
+    inline: bool,
 }
 
 impl Write for BodyWriter {
     fn write(&mut self, piece: &[u8]) -> io::Result<usize> {
         if piece.is_empty() {
             return Ok(0);
+        }
+        if self.inline {
+            let why = "a request answered inline (Options::inline) cannot be streamed: its handler must answer at once";
+            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
         }
         self.frames
             .blocking_send(Ok(Bytes::copy_from_slice(piece)))

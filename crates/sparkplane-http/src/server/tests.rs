@@ -382,3 +382,52 @@ fn a_server_stops_from_inside_another_runtime_and_closes_its_idle_connections() 
     let mut rest = Vec::new();
     idle.read_to_end(&mut rest).expect("the server closed the idle connection");
 }
+
+/// A server answering `/inline/…` on the connection's thread: a body from a
+/// reader of unknown length, or (`/inline/stream`, `/blocking/stream`) one
+/// written piece by piece, each write's outcome recorded.
+fn inline_server(writes: Arc<Mutex<Vec<String>>>) -> HttpServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let options = Options::new("test-inline").inline(|request: &Request| request.path.starts_with("/inline/"));
+    start(listener, options, move |request: Request, responder: Responder| {
+        if request.path.ends_with("/stream") {
+            let mut out = responder.stream(200, "text/plain", &[]);
+            let wrote = out.write_all(b"piece\n").map_err(|e| format!("{:?}: {e}", e.kind()));
+            writes.lock().expect("writes").push(format!("{} {wrote:?}", request.path));
+            return;
+        }
+        let body: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
+        let reader = Box::new(std::io::Cursor::new(body));
+        responder.send(Reply { status: 200, content_type: "text/plain".into(), headers: vec![], body: Body::Stream { reader, length: None } })
+    })
+    .expect("starts")
+}
+
+#[test]
+fn a_request_answered_inline_gets_its_body_whole_and_cannot_be_streamed() {
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let server = inline_server(Arc::clone(&writes));
+    let expected: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
+    // Inline: the reader is read whole on the connection's thread and sent with its length, on a kept-alive connection.
+    let answer = raw(server.addr(), "GET /inline/a HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let head = String::from_utf8_lossy(&answer[..end]);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.contains("Content-Length: 300000\r\n"), "{head}");
+    assert!(!head.contains("chunked"), "{head}");
+    assert_eq!(&answer[end..end + expected.len()], expected.as_slice());
+    // The next request on the connection is not inline: the same body goes in 256 KiB chunks from a blocking thread.
+    let (second, sizes, body, rest) = chunked_response(&answer[end + expected.len()..]);
+    assert!(second.contains("Transfer-Encoding: chunked"), "{second}");
+    assert_eq!((sizes, body, rest.len()), (vec![262_144, 37_856], expected, 0));
+    // A handler that streams an inline answer has its write refused at once (it would wait for the
+    // very thread that sends it); the client gets the head and an empty body, not a hang.
+    let streamed = raw(server.addr(), "GET /inline/stream HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let (head, sizes, _, _) = chunked_response(&streamed);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && sizes.is_empty(), "{head} {sizes:?}");
+    let blocking = raw(server.addr(), "GET /blocking/stream HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(chunked_response(&blocking).2, b"piece\n");
+    let writes = writes.lock().expect("writes").clone();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert!(writes[0].starts_with("/inline/stream Err(\"Unsupported: a request answered inline"), "{writes:?}");
+    assert_eq!(writes[1], "/blocking/stream Ok(())");
+}
