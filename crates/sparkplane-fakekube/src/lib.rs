@@ -228,8 +228,9 @@ impl FakeApiServer {
             move |request: Request, responder: Responder| serve(&shared, &request, responder)
         };
         let quick = Arc::clone(&shared);
-        let options =
-            Options::new("fakekube").body_limit(MAX_BODY).inline(move |request: &Request| answered_at_once(&quick, request));
+        let options = Options::new("fakekube")
+            .body_limit(MAX_BODY)
+            .inline(move |request: &Request| answered_at_once(&quick, request));
         let server = sparkplane_http::start(listen_without_delay(port)?, options, handler)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let port = server.addr().port();
@@ -516,7 +517,8 @@ struct Parsed {
 /// a followed log, and any request while the API is paused or slowed.
 fn answered_at_once(shared: &Shared, request: &Request) -> bool {
     let flag = |name: &str| {
-        form_urlencoded::parse(request.query.as_bytes()).any(|(key, value)| key == name && (value == "true" || value == "1"))
+        form_urlencoded::parse(request.query.as_bytes())
+            .any(|(key, value)| key == name && (value == "true" || value == "1"))
     };
     if flag("watch") || flag("follow") {
         return false;

@@ -206,7 +206,8 @@ fn main() {
     ];
     let mut results: Vec<Vec<Measured>> = cases.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
-        let order: Vec<usize> = if round % 2 == 0 { (0..cases.len()).collect() } else { (0..cases.len()).rev().collect() };
+        let order: Vec<usize> =
+            if round % 2 == 0 { (0..cases.len()).collect() } else { (0..cases.len()).rev().collect() };
         for i in order {
             results[i].push(run(cases[i].0, clients, requests));
         }

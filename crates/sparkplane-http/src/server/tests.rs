@@ -398,7 +398,12 @@ fn inline_server(writes: Arc<Mutex<Vec<String>>>) -> HttpServer {
         }
         let body: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
         let reader = Box::new(std::io::Cursor::new(body));
-        responder.send(Reply { status: 200, content_type: "text/plain".into(), headers: vec![], body: Body::Stream { reader, length: None } })
+        responder.send(Reply {
+            status: 200,
+            content_type: "text/plain".into(),
+            headers: vec![],
+            body: Body::Stream { reader, length: None },
+        })
     })
     .expect("starts")
 }
@@ -409,7 +414,10 @@ fn a_request_answered_inline_gets_its_body_whole_and_cannot_be_streamed() {
     let server = inline_server(Arc::clone(&writes));
     let expected: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
     // Inline: the reader is read whole on the connection's thread and sent with its length, on a kept-alive connection.
-    let answer = raw(server.addr(), "GET /inline/a HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answer = raw(
+        server.addr(),
+        "GET /inline/a HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     let end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
     let head = String::from_utf8_lossy(&answer[..end]);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.contains("Content-Length: 300000\r\n"), "{head}");
