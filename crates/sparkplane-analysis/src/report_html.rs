@@ -41,8 +41,26 @@ const CORES_HEIGHT: f64 = 80.0;
 /// Rows drawn at most per chart; more are summarized in a note so the file stays small.
 pub const MAX_ROWS: usize = 400;
 
+/// Where a report served by the History Server leads back to: the
+/// application's pages and the list of applications (links, never fetched).
+#[derive(Debug, Clone, Copy)]
+pub struct Served<'a> {
+    pub pages: &'a str,
+    pub list: &'a str,
+}
+
 /// Renders the report of `app`, priced with `sheet`. Pure and deterministic.
 pub fn report_html(app: &AppSummary, sheet: &PriceSheet) -> String {
+    render(app, sheet, None)
+}
+
+/// [`report_html`] as the History Server serves it at `/report/{app}`: the
+/// same document with a navigation line back to `served`'s pages first.
+pub fn report_html_served(app: &AppSummary, sheet: &PriceSheet, served: Served) -> String {
+    render(app, sheet, Some(served))
+}
+
+fn render(app: &AppSummary, sheet: &PriceSheet, served: Option<Served>) -> String {
     let findings = analyze(app);
     let cost = app_cost(app, sheet);
     let title = app.name.as_deref().or(app.app_id.as_deref()).unwrap_or("Spark application");
@@ -56,6 +74,15 @@ pub fn report_html(app: &AppSummary, sheet: &PriceSheet) -> String {
     html.push_str("<style>\n");
     html.push_str(STYLE);
     html.push_str("</style>\n</head>\n<body>\n");
+    if let Some(served) = served {
+        let _ = writeln!(
+            html,
+            "<nav aria-label=\"History Server\" class=\"back\"><a href=\"{}\">← This application's pages</a> · \
+             <a href=\"{}\">All applications</a></nav>",
+            attribute(served.pages),
+            attribute(served.list)
+        );
+    }
     header(&mut html, app, title);
     summary(&mut html, app, &cost);
     findings_section(&mut html, &findings);
@@ -689,6 +716,22 @@ fn warnings(out: &mut String, app: &AppSummary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Served by the History Server, the report leads back to the
+    /// application's pages and the list; written by `analyze --html`, it has
+    /// no such line (it may be opened anywhere), and is otherwise the same.
+    #[test]
+    fn a_served_report_links_back_to_the_pages_and_a_written_one_does_not() {
+        let app = crate::test_support::healthy_app();
+        let sheet = PriceSheet::opencost_defaults();
+        let served = report_html_served(&app, &sheet, Served { pages: "/history/a%2D1/jobs/?x=1&y=2", list: "/" });
+        let nav = "<nav aria-label=\"History Server\" class=\"back\"><a href=\"/history/a%2D1/jobs/?x=1&amp;y=2\">\
+                   ← This application's pages</a> · <a href=\"/\">All applications</a></nav>\n";
+        assert!(served.contains(nav), "{served:.600}");
+        let written = report_html(&app, &sheet);
+        assert!(!written.contains("<nav"), "{written:.600}");
+        assert_eq!(served.replacen(nav, "", 1), written);
+    }
 
     /// Log text with markup, both quotes, an ampersand and control characters
     /// reaches the report only escaped: in element content (the title, the

@@ -103,6 +103,11 @@ pub struct SqlExecutions {
 }
 
 impl SqlExecutions {
+    /// The execution that ran job `job_id` (Spark's job page: "Associated SQL Query"), if any.
+    pub fn of_job(&self, job_id: i64) -> Option<i64> {
+        self.executions.iter().find(|(_, e)| e.job_ids.contains(&job_id)).map(|(id, _)| *id)
+    }
+
     /// Folds an event if it is one this model reads; `name` is its `"Event"`.
     pub fn apply(&mut self, name: &str, event: &Value) {
         match name.strip_prefix(SQL_UI) {

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use sparkplane_access::{AccessRules, Viewer};
 use sparkplane_analysis::cost::PriceSheet;
-use sparkplane_analysis::report_html;
+use sparkplane_analysis::report_html::{Served, report_html_served};
 use sparkplane_http::{Body, HttpServer, Reply, Request};
 
 use crate::api::{self, Download, Response};
@@ -351,7 +351,11 @@ fn page(seen: &Viewed, stats: &Mutex<RequestStats>, path: &str, query: &str) -> 
                 });
             };
             Some(match log.summarize() {
-                Ok(summary) => html(report_html(&summary, &PriceSheet::opencost_defaults())),
+                Ok(summary) => {
+                    let pages = crate::ui::base_link(&app, attempt.as_deref(), "jobs/");
+                    let served = Served { pages: &pages, list: "/" };
+                    html(report_html_served(&summary, &PriceSheet::opencost_defaults(), served))
+                }
                 Err(e) => Response {
                     status: 500,
                     content_type: TEXT,

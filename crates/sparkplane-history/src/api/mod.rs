@@ -38,7 +38,7 @@ pub use applications::{ApplicationList, ListReader, application_list_of};
 pub use catalog::{AttemptInfo, AttemptSnapshot, AttemptView, Catalog};
 pub use logs::{Download, OCTET_STREAM, logs_unavailable};
 pub(crate) use stages::executor_stage_value;
-pub(crate) use tasks::task_value;
+pub(crate) use tasks::{fetching_time, scheduler_delay, task_value};
 
 use applications::{application_list, one_application, one_attempt};
 use environment::environment_json;

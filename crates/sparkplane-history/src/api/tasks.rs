@@ -123,8 +123,8 @@ fn task_metrics_json(m: &Metrics) -> TaskMetricsJson {
 }
 
 /// Spark's scheduler delay: the part of a task's duration not spent deserialising,
-/// running, serialising the result or fetching it.
-fn scheduler_delay(t: &Task) -> i64 {
+/// running, serialising the result or fetching it (0 for a task without metrics).
+pub(crate) fn scheduler_delay(t: &Task) -> i64 {
     t.metrics.as_ref().map_or(0, |m| scheduler_delay_of(&t.head(), m))
 }
 
@@ -138,7 +138,7 @@ fn scheduler_delay_of(t: &TaskHead, m: &Metrics) -> i64 {
 }
 
 /// Time spent fetching the result, as Spark's `gettingResultTime`.
-fn fetching_time(t: &TaskHead) -> i64 {
+pub(crate) fn fetching_time(t: &TaskHead) -> i64 {
     if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 }
 }
 
@@ -160,7 +160,7 @@ pub(super) fn task_json(t: &Task, d: &AppDetail) -> TaskJson {
         task_metrics: t.metrics.as_ref().map(task_metrics_json),
         executor_logs: d.executors.get(t.executor_id.as_str()).map(|e| e.logs.clone()).unwrap_or_default(),
         scheduler_delay: scheduler_delay(t),
-        getting_result_time: if t.getting_result_time > 0 { t.finish_time - t.getting_result_time } else { 0 },
+        getting_result_time: fetching_time(&t.head()),
     }
 }
 

@@ -69,9 +69,10 @@ fn job_row(view: &AppView, job: &Value) -> String {
     let skipped = int(job, "numSkippedStages");
     let note = task_note(job);
     format!(
-        "<tr data-job=\"{id}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{id}</a></td><td><a href=\"{link}\">{}</a></td>\
+        "<tr data-job=\"{id}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{id}</a></td><td><a href=\"{link}\">{}</a>{}</td>\
          <td>{}</td>{}<td data-stages-done=\"{done}\" data-stages-skipped=\"{skipped}\">{done}/{}{}</td>{}</tr>",
         esc(description),
+        sql_link(view, id),
         api_date(job, "submissionTime"),
         job_duration(view, id).map_or_else(|| "<td class=\"n\">running</td>".to_owned(), ms_cell),
         stages_total - skipped,
@@ -84,6 +85,16 @@ fn job_row(view: &AppView, job: &Value) -> String {
         ),
         done = int(job, "numCompletedStages"),
     )
+}
+
+/// The link from a job to the SQL execution that ran it, as Spark's job page has it ("SQL query N").
+pub fn sql_link(view: &AppView, job_id: i64) -> String {
+    view.detail.sql.of_job(job_id).map_or(String::new(), |e| {
+        format!(
+            "<br><a href=\"{}\" data-sql-execution=\"{e}\">SQL query {e}</a>",
+            esc_attr(&view.link(&format!("SQL/execution/?id={e}")))
+        )
+    })
 }
 
 /// What a job's bar of task progress says beside its counts: failed, killed and skipped tasks.
@@ -172,6 +183,13 @@ pub fn job_page(view: &AppView, id: i64) -> Result<Page, Page> {
         api_date(&job, "submissionTime"),
         job_duration(view, id).map_or_else(|| "<td class=\"n\">running</td>".to_owned(), ms_cell),
     );
+    if let Some(e) = view.detail.sql.of_job(id) {
+        let _ = write!(
+            body,
+            "<tr><th>Associated SQL query</th><td><a href=\"{}\" data-sql-execution=\"{e}\">{e}</a></td></tr>",
+            esc_attr(&view.link(&format!("SQL/execution/?id={e}")))
+        );
+    }
     let _ = write!(
         body,
         "<tr><th>Task progress</th>{}</tr>",

@@ -290,3 +290,240 @@ fn counts_of_one_are_singular() {
     assert_eq!(crate::ui::plural(1, "executor", "executors"), "executor");
     assert_eq!(crate::ui::plural(0, "executor", "executors"), "executors");
 }
+
+/// The cells of the task table's columns with an API path, per task: `(task id, path, data-v or text)`.
+fn task_cols(html: &str) -> Vec<(i64, String, String)> {
+    let mut out = Vec::new();
+    for row in html.split("<tr data-task=\"").skip(1) {
+        let id: i64 = row.split('"').next().and_then(|v| v.parse().ok()).unwrap_or(-1);
+        let row = row.split("</tr>").next().unwrap_or_default();
+        for cell in row.split("<td data-col=\"").skip(1) {
+            let path = cell.split('"').next().unwrap_or_default().to_owned();
+            let tag = cell.split('>').next().unwrap_or_default();
+            let value = match tag.split("data-v=\"").nth(1) {
+                Some(v) => v.split('"').next().unwrap_or_default().to_owned(),
+                None => cell.split('>').nth(1).and_then(|c| c.split('<').next()).unwrap_or_default().to_owned(),
+            };
+            out.push((id, path, value));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_stage_shows_its_records_metric_columns_and_locality_as_the_api_answers_them() {
+    let app = spark_log();
+    let stage = api_json(&app, "stages/0/0", "details=false");
+    let all = api_json(&app, "stages/0/0/taskList", "length=1000");
+    let html = page(
+        &app,
+        "/history/app-20161116163331-0000/stages/stage/",
+        "id=0&attempt=0&task.metrics=all&task.pageSize=1000",
+    );
+    for key in ["inputRecords", "outputRecords", "shuffleReadRecords", "shuffleWriteRecords"] {
+        assert_eq!(keyed(&html, key), [stage[key].as_i64().unwrap_or(-1)], "{key}");
+    }
+    let cells = task_cols(&html);
+    let paths: std::collections::BTreeSet<&str> = cells.iter().map(|(_, p, _)| p.as_str()).collect();
+    for path in [
+        "taskLocality",
+        "schedulerDelay",
+        "gettingResultTime",
+        "taskMetrics.executorDeserializeTime",
+        "taskMetrics.resultSerializationTime",
+        "taskMetrics.peakExecutionMemory",
+        "taskMetrics.inputMetrics.recordsRead",
+        "taskMetrics.outputMetrics.recordsWritten",
+        "taskMetrics.shuffleReadMetrics.fetchWaitTime",
+        "taskMetrics.shuffleReadMetrics.recordsRead",
+        "taskMetrics.shuffleReadMetrics.remoteBytesRead",
+        "taskMetrics.shuffleWriteMetrics.writeTime",
+        "taskMetrics.shuffleWriteMetrics.recordsWritten",
+        "taskMetrics.memoryBytesSpilled",
+    ] {
+        assert!(paths.contains(path), "{path} is a column: {paths:?}");
+    }
+    let tasks = all.as_array().cloned().unwrap_or_default();
+    assert_eq!(cells.len(), tasks.len() * paths.len(), "a cell per task and column");
+    for (id, path, value) in &cells {
+        let t = tasks.iter().find(|t| t["taskId"] == *id).unwrap_or_else(|| panic!("task {id}"));
+        let answered = path.split('.').try_fold(t, |v, k| v.get(k)).unwrap_or(&Value::Null);
+        let want = answered.as_str().map_or_else(|| answered.to_string(), str::to_owned);
+        assert_eq!(value, &want, "task {id} {path}");
+    }
+    // Spark's additional metrics are shown when asked, as Spark's checkboxes show them.
+    let plain = page(&app, "/history/app-20161116163331-0000/stages/stage/", "id=0&attempt=0");
+    assert!(!plain.contains("<td data-col=\"schedulerDelay\"") && plain.contains("data-metrics=\"all\""), "{plain}");
+    assert!(plain.contains("<td data-col=\"taskLocality\">"), "locality is a default column");
+    let bad = respond(&app, &facts, "/history/app-20161116163331-0000/stages/stage/", "id=0&task.metrics=some");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains(
+            "task.metrics=&quot;some&quot; is not a choice; task.metrics=all shows Spark&#39;s additional metrics."
+        ) || bad.body.contains(
+            "task.metrics=&quot;some&quot; is not a choice; task.metrics=all shows Spark's additional metrics."
+        ),
+        "{}",
+        bad.body
+    );
+}
+
+#[test]
+fn every_metric_column_sorts_the_task_table_as_the_apis_figure_orders() {
+    let app = spark_log();
+    let all = api_json(&app, "stages/0/0/taskList", "length=1000");
+    let tasks = all.as_array().cloned().unwrap_or_default();
+    for (column, path) in [
+        ("Locality Level", "taskLocality"),
+        ("Scheduler Delay", "schedulerDelay"),
+        ("Task Deserialization Time", "taskMetrics.executorDeserializeTime"),
+        ("Result Serialization Time", "taskMetrics.resultSerializationTime"),
+        ("Getting Result Time", "gettingResultTime"),
+        ("Peak Execution Memory", "taskMetrics.peakExecutionMemory"),
+        ("Input Records", "taskMetrics.inputMetrics.recordsRead"),
+        ("Shuffle Read Blocked Time", "taskMetrics.shuffleReadMetrics.fetchWaitTime"),
+        ("Shuffle Write Time", "taskMetrics.shuffleWriteMetrics.writeTime"),
+        ("Spill (Memory)", "taskMetrics.memoryBytesSpilled"),
+    ] {
+        let key = |t: &Value| {
+            let v = path.split('.').try_fold(t, |v, k| v.get(k));
+            (v.and_then(Value::as_i64).unwrap_or(-1), v.and_then(Value::as_str).unwrap_or("").to_owned())
+        };
+        let mut order: Vec<((i64, String), i64)> =
+            tasks.iter().map(|t| (key(t), t["taskId"].as_i64().unwrap_or(0))).collect();
+        order.sort();
+        for desc in [false, true] {
+            let mut ids: Vec<i64> = order.iter().map(|(_, id)| *id).collect();
+            if desc {
+                ids.reverse();
+            }
+            let query = format!(
+                "id=0&attempt=0&task.sort={}&task.desc={desc}&task.pageSize=1000",
+                form_urlencoded::byte_serialize(column.as_bytes()).collect::<String>()
+            );
+            let html = page(&app, "/history/app-20161116163331-0000/stages/stage/", &query);
+            let rows: Vec<i64> = attr(&html, "data-task").iter().filter_map(|v| v.parse().ok()).collect();
+            assert_eq!(rows, ids, "{column}, descending {desc}");
+        }
+    }
+}
+
+#[test]
+fn the_task_search_keeps_the_tasks_whose_fields_hold_the_text_and_the_tables_order() {
+    let app = spark_log();
+    let all = api_json(&app, "stages/0/0/taskList", "length=1000");
+    let tasks = all.as_array().cloned().unwrap_or_default();
+    let holds = |t: &Value, needle: &str| {
+        ["index", "taskId", "attempt", "status", "taskLocality", "executorId", "host"]
+            .iter()
+            .any(|k| t[*k].to_string().trim_matches('"').to_lowercase().contains(needle))
+    };
+    for needle in ["failed", "13"] {
+        let mut want: Vec<(i64, i64)> = tasks
+            .iter()
+            .filter(|t| holds(t, &needle.to_lowercase()))
+            .map(|t| (-t["taskMetrics"]["executorRunTime"].as_i64().unwrap_or(-1), -t["taskId"].as_i64().unwrap_or(0)))
+            .collect();
+        want.sort_unstable();
+        let want: Vec<i64> = want.iter().map(|(_, id)| -id).collect();
+        assert!(!want.is_empty() && want.len() < tasks.len(), "{needle:?} keeps some tasks: {want:?}");
+        let query = format!("id=0&attempt=0&task.sort=Duration&task.desc=true&task.search={}", needle.to_uppercase());
+        let html = page(&app, "/history/app-20161116163331-0000/stages/stage/", &query);
+        let rows: Vec<i64> = attr(&html, "data-task").iter().filter_map(|v| v.parse().ok()).collect();
+        assert_eq!(rows, want, "{needle:?}");
+        assert!(html.contains(&format!("data-count=\"tasks\" data-v=\"{}\"", want.len())), "{needle}");
+        assert!(html.contains(&format!("of {} matching", tasks.len())), "says it is a search");
+        // The search form keeps the order; the pager and headers keep the search.
+        assert!(html.contains("<input type=\"hidden\" name=\"task.sort\" value=\"Duration\">"), "{html}");
+        assert!(html.contains(&format!("task.search={}", needle.to_uppercase())), "links keep the search");
+    }
+}
+
+#[test]
+fn failed_and_killed_tasks_count_as_ended_when_none_succeeded() {
+    let mut lines = crate::ui::fixture::hostile_lines("a");
+    // Stage 1's one task failed; a second one, killed, is added beside it.
+    let end = lines.iter().position(|l| l.contains("ExceptionFailure")).expect("the failed task's end");
+    let info = r#""Task Info":{"Task ID":3,"Index":1,"Attempt":0,"Launch Time":1030,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":FINISH,"Accumulables":[]}"#;
+    lines.insert(
+        end + 1,
+        format!(
+            r#"{{"Event":"SparkListenerTaskEnd","Stage ID":1,"Stage Attempt ID":0,"Task Type":"ResultTask","Task End Reason":{{"Reason":"TaskKilled","Kill Reason":"stage cancelled"}},{}}}"#,
+            info.replace("FINISH", "1800")
+        ),
+    );
+    lines.insert(
+        end,
+        format!(
+            r#"{{"Event":"SparkListenerTaskStart","Stage ID":1,"Stage Attempt ID":0,{}}}"#,
+            info.replace("FINISH", "0")
+        ),
+    );
+    let app = crate::ui::fixture::app_of("app-1", "a", &lines);
+    let stage = api_json(&app, "stages/1/0", "");
+    assert_eq!((stage["numFailedTasks"].as_i64(), stage["numKilledTasks"].as_i64()), (Some(1), Some(1)), "{stage}");
+    let html = page(&app, "/history/app-1/stages/stage/", "id=1&attempt=0");
+    assert!(
+        html.contains("data-ended=\"2\">2 tasks of this stage attempt ended (1 failed, 1 killed), none succeeded"),
+        "{html}"
+    );
+    assert!(!html.contains("has ended yet"), "{html}");
+    // Both are drawn in the timeline, marked by how they ended.
+    for (task, status) in [(2, "FAILED"), (3, "KILLED")] {
+        assert!(
+            html.contains(&format!("data-bar-task=\"{task}\"")) && html.contains(&format!("data-status=\"{status}\"")),
+            "{html}"
+        );
+    }
+}
+
+#[test]
+fn tasks_running_at_once_on_one_executor_never_share_a_lane() {
+    use crate::ui::stages::lanes;
+    // (executor, launch, finish)
+    type Spans<'a> = &'a [(&'a str, i64, i64)];
+    let cases: [(Spans, &[usize]); 4] = [
+        (&[], &[]),
+        // Two slots: the third task takes the lane the shorter first one freed.
+        (&[("1", 0, 10), ("1", 0, 5), ("1", 5, 9)], &[1, 0, 0]),
+        // A task launched as another finishes reuses its lane; other executors start at lane 0.
+        (&[("1", 0, 10), ("1", 10, 20), ("2", 0, 30), ("2", 1, 2)], &[0, 0, 0, 1]),
+        // Given out of order, decided in launch order.
+        (&[("1", 5, 9), ("1", 0, 10), ("1", 0, 5)], &[0, 1, 0]),
+    ];
+    for (tasks, want) in cases {
+        assert_eq!(lanes(tasks), want, "{tasks:?}");
+    }
+}
+
+#[test]
+fn the_task_timeline_cuts_each_bar_into_sparks_phases() {
+    let app = spark_log();
+    let all = api_json(&app, "stages/0/0/taskList", "length=1000");
+    let html = page(&app, "/history/app-20161116163331-0000/stages/stage/", "id=0&attempt=0&task.pageSize=1000");
+    let t = &all[0];
+    let id = t["taskId"].as_i64().unwrap_or(-1);
+    let bar = html
+        .split(&format!("<g data-bar-task=\"{id}\""))
+        .nth(1)
+        .and_then(|g| g.split("</g>").next())
+        .unwrap_or_else(|| panic!("task {id}'s bar: {html}"));
+    let phase = |name: &str| {
+        bar.split(&format!("data-phase=\"{name}\" data-ms=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next()?.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let m = &t["taskMetrics"];
+    let n = |v: &Value| v.as_i64().unwrap_or(0);
+    let write = n(&m["shuffleWriteMetrics"]["writeTime"]) / 1_000_000;
+    let fetch = n(&m["shuffleReadMetrics"]["fetchWaitTime"]);
+    assert_eq!(phase("scheduler-delay"), n(&t["schedulerDelay"]));
+    assert_eq!(phase("deserialization"), n(&m["executorDeserializeTime"]));
+    assert_eq!(phase("computing"), (n(&m["executorRunTime"]) - fetch - write).max(0));
+    assert_eq!(phase("serialization"), n(&m["resultSerializationTime"]));
+    assert_eq!(phase("getting-result"), n(&t["gettingResultTime"]));
+    for label in ["Scheduler delay", "Executor computing time", "Shuffle write time", "Getting result time"] {
+        assert!(html.contains(label), "the legend names {label}");
+    }
+}

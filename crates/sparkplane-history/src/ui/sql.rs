@@ -503,6 +503,18 @@ mod tests {
     }
 
     #[test]
+    fn a_job_links_to_the_sql_execution_that_ran_it() {
+        let app = sql_app(small_plan());
+        let link = "<a href=\"/history/app%2D1/SQL/execution/?id=4\" data-sql-execution=\"4\">";
+        let jobs = respond(&app, &facts, "/history/app-1/jobs/", "");
+        let row =
+            jobs.body.split("<tr data-job=\"2\">").nth(1).and_then(|r| r.split("</tr>").next()).unwrap_or_default();
+        assert!(row.contains(&format!("{link}SQL query 4</a>")), "{}", jobs.body);
+        let job = respond(&app, &facts, "/history/app-1/jobs/job/", "id=2");
+        assert!(job.body.contains(&format!("<th>Associated SQL query</th><td>{link}4</a>")), "{}", job.body);
+    }
+
+    #[test]
     fn an_unknown_or_malformed_execution_id_says_what_was_asked() {
         let app = sql_app(small_plan());
         let html = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=9");

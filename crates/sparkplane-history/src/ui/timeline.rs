@@ -100,6 +100,11 @@ pub fn stage_timeline(view: &AppView, stages: &[&Stage], now_ms: i64) -> String 
     out
 }
 
+/// What the critical path is, on its label (sparkplane's measure; Spark's pages have none).
+const CRITICAL_PATH_TIP: &str = "sparkplane's measure: the time with no task running plus, for each job, its \
+     longest chain of dependent stages, each counted as its slowest task. More executors cannot make the run \
+     shorter than this.";
+
 /// sparkplane's reading of the application's time: wall time, the critical
 /// path (the floor more executors cannot beat), driver-only time and the ideal
 /// run time with the cores it had, from `analyze`'s timing.
@@ -108,9 +113,23 @@ pub fn timing_line(view: &AppView) -> String {
     let Some(t) = insight.timing.as_ref() else { return String::new() };
     let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let wall = insight.duration_ms.map_or(String::new(), |d| format!("Wall time {}; ", duration(ms(d))));
+    // What more executors could save is what the run took beyond its critical path, said only when there is some.
+    let gap = insight.duration_ms.map(|d| ms(d) - ms(t.critical_path_ms));
+    let floor = match gap {
+        Some(gap) if gap > 0 => format!(
+            "no number of executors makes the run shorter than that; the other {} of its wall time is what \
+             more executors or better scheduling could save",
+            duration(gap)
+        ),
+        // Jobs that ran at once: their critical paths add up to more than the run took.
+        Some(gap) if gap < 0 => "its jobs ran at the same time, so each job's own critical path, not their sum, \
+             bounds that job"
+            .to_owned(),
+        _ => "no number of executors makes the run shorter than that".to_owned(),
+    };
     format!(
-        "<p class=\"timing\" data-critical-path-ms=\"{}\" data-ideal-ms=\"{}\">{wall}critical path {} (driver alone \
-         {}), so no number of executors makes it shorter; with perfect scheduling on its {} cores it would take {}. \
+        "<p class=\"timing\" data-critical-path-ms=\"{}\" data-ideal-ms=\"{}\">{wall}<span title=\"{CRITICAL_PATH_TIP}\">\
+         critical path</span> {} (driver alone {}): {floor}; with perfect scheduling on its {} cores it would take {}. \
          Stages on the critical path: {}.</p>",
         t.critical_path_ms,
         t.ideal_ms,

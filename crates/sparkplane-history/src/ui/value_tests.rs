@@ -181,3 +181,29 @@ fn the_timeline_draws_at_most_its_bound_and_says_so() {
     assert!(html.contains(&format!("data-bars=\"{bound}\"")), "{html:.2000}");
     assert!(html.contains(&format!("The timeline draws the first {bound} of 600 stage attempts")), "and says so");
 }
+
+#[test]
+fn the_critical_path_sentence_says_what_its_numbers_say() {
+    let lines = hostile_lines("a");
+    let app = app_of("app-1", "a", &lines);
+    let model = summary(&lines);
+    let timing = model.timing.clone().expect("a timing");
+    let wall = i64::try_from(model.duration_ms.expect("a duration")).unwrap_or(-1);
+    let path = i64::try_from(timing.critical_path_ms).unwrap_or(-1);
+    assert!(wall > path, "the fixture ran longer than its critical path: {wall} {path}");
+    let html = page(&app, "/history/app-1/jobs/", "");
+    let line = html.split("<p class=\"timing\"").nth(1).and_then(|p| p.split("</p>").next()).expect("the timing line");
+    let expected = format!(
+        "critical path</span> {} (driver alone {}): no number of executors makes the run shorter than that; the other {} \
+         of its wall time is what more executors or better scheduling could save",
+        crate::ui::duration(path),
+        crate::ui::duration(i64::try_from(timing.driver_only_ms).unwrap_or(-1)),
+        crate::ui::duration(wall - path)
+    );
+    assert!(line.contains(&expected), "{expected}\n{line}");
+    assert!(line.contains(&format!("Wall time {};", crate::ui::duration(wall))), "{line}");
+    assert!(
+        line.contains("<span title=\"sparkplane's measure: the time with no task running"),
+        "its label says what it is: {line}"
+    );
+}

@@ -13,6 +13,7 @@ mod page_chromium;
 mod spark_expectations;
 mod spark_history_parity;
 mod spark_suite;
+mod stage_skew;
 mod storage_rdd;
 mod teams;
 mod ui_chromium;

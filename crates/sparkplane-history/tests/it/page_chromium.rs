@@ -136,5 +136,10 @@ fn chromium_shows_the_searchable_list_and_opens_a_report() {
     let report = dump_dom(&format!("{base}/report/local%2D1430917381534"));
     assert!(report.contains("sparkplane report") && report.contains("local-1430917381534"), "{report}");
     assert!(report.contains("<svg"), "the report's charts are drawn: {report}");
+    // Served, it leads back to the application's pages and the list, and both answer.
+    let back = "<a href=\"/history/local%2D1430917381534/jobs/\">← This application's pages</a>";
+    assert!(report.contains(back) && report.contains("<a href=\"/\">All applications</a>"), "{report}");
+    let pages = dump_dom(&format!("{base}/history/local%2D1430917381534/jobs/"));
+    assert!(pages.contains("data-count=\"jobs\""), "the link back opens the jobs page: {pages:.400}");
     server.stop();
 }

@@ -69,7 +69,8 @@ const FIGURES: &str = r#"(() => {
     progress: [...document.querySelectorAll('.progress')].map(p =>
       ({done: Number(p.dataset.done), total: Number(p.dataset.total), row: row(p)})),
     quantiles: Object.fromEntries([...document.querySelectorAll('tr[data-metric]')].map(tr => [tr.dataset.metric, values(tr)])),
-    tasks: [...document.querySelectorAll('tr[data-task]')].map(tr => ({id: Number(tr.dataset.task), v: values(tr)})),
+    tasks: [...document.querySelectorAll('tr[data-task]')].map(tr => ({id: Number(tr.dataset.task),
+      v: [...tr.querySelectorAll('td[data-v]:not([data-col])')].map(td => Number(td.dataset.v))})),
     metrics: [...document.querySelectorAll('td[data-metric][data-operator]')].map(td =>
       ({op: td.dataset.operator, name: td.dataset.metric, v: Number(td.dataset.v)})),
     counts: Object.fromEntries([...document.querySelectorAll('[data-count]')].map(e => [e.dataset.count, Number(e.dataset.v)])),

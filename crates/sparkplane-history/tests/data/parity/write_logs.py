@@ -23,6 +23,12 @@
 #                 stages are reused and skipped), and one query that fails in
 #                 its tasks; with SPARKPLANE_DRIVER_LOGS set, Spark keeps the
 #                 driver's log there (spark.driver.log.persistToDfs);
+#   skew          ui-skew: local[2], plain log, one job reading a text file
+#                 (input records), shuffling it by key (shuffle records) and
+#                 writing it out (output records), where key 0 holds ten
+#                 times the rows of each other key and each row takes the
+#                 same time: the reducing stage's task of partition 0 runs
+#                 about ten times its median (tests/it/stage_skew.rs);
 #   in-progress   parity-in-progress: local[2], plain log, its JVM killed
 #                 before the application ends (always written last), with
 #                 one task still running: its start written, never its end
@@ -154,6 +160,28 @@ def sql():
     spark.stop()
 
 
+def skew():
+    import shutil, tempfile
+    sc = context("ui-skew", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
+    data = tempfile.mkdtemp(prefix="sparkplane-skew-")
+    try:
+        # Per 17 numbers, 10 go to key 0 and one to each of keys 1..7.
+        sc.parallelize(range(17 * 300), 4).map(str).saveAsTextFile(data + "/in")
+        key = lambda x: 0 if x % 17 < 10 else 1 + x % 17 - 10
+
+        def slow(rows):
+            for row in rows:
+                time.sleep(0.001)
+                yield "%d,%d" % row
+
+        # Python's hash of a small int is itself: key k goes to partition k of 8.
+        (sc.textFile(data + "/in", 4).map(lambda line: (key(int(line)), int(line)))
+           .partitionBy(8).mapPartitions(slow).saveAsTextFile(data + "/out"))
+    finally:
+        sc.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def in_progress():
     # Left in progress: the JVM is killed before the application ends.
     sc = context("parity-in-progress", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
@@ -197,7 +225,7 @@ def in_progress():
     os._exit(0)
 
 
-APPS = {"succeeded": succeeded, "lz4": lz4, "failed": failed, "sql": sql, "in-progress": in_progress}
+APPS = {"succeeded": succeeded, "lz4": lz4, "failed": failed, "sql": sql, "skew": skew, "in-progress": in_progress}
 asked = sys.argv[2:] or ["succeeded", "lz4", "failed", "in-progress"]
 unknown = [a for a in asked if a not in APPS]
 if unknown:

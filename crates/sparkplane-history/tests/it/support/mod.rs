@@ -16,8 +16,14 @@ use std::time::Duration;
 use sparkplane_eventlog::LogSource;
 use sparkplane_history::{HistoryServer, Index, serve};
 
+/// The Spark lines the tests run on, oldest and newest installed (the
+/// runtime manager's lines: `sparkplane runtime install`); a new newest line
+/// is this one row.
+pub const OLDEST_LINE: &str = "3.5";
+pub const NEWEST_LINE: &str = "4.1";
+
 /// Runs `write_logs.py` with Spark `line`'s Python into `dir`: the named
-/// applications (`succeeded`, `lz4`, `failed`, `sql`, `in-progress`), or the
+/// applications (`succeeded`, `lz4`, `failed`, `sql`, `skew`, `in-progress`), or the
 /// parity test's four when `apps` is empty, with `env` added to its
 /// environment. Its status is the caller's to judge (the in-progress
 /// application ends the script with its JVM killed).
