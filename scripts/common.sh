@@ -125,11 +125,19 @@ need_java() {
 }
 
 # The managed Spark runtimes the example and the tests use: 3.5 for local runs,
-# 3.5 and 4.1 for the spark-submit conformance tests (idempotent: a no-op once installed).
+# 3.5 and 4.1 for the spark-submit conformance tests, and the newest line (the
+# last of `sparkplane version`'s sparkLines; CI proves the oldest and the newest
+# line, scripts/compat.sh every line). SPARKPLANE_LINES="3.5 4.0 …" installs
+# those instead (idempotent: a no-op once installed).
 need_runtime() {
-  local sp="$1"
-  "$sp" runtime install 3.5 >&2
-  "$sp" runtime install 4.1 >&2
+  local sp="$1" lines line
+  lines="${SPARKPLANE_LINES:-}"
+  if [ -z "$lines" ]; then
+    lines="3.5 4.1 $("$sp" version -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sparkLines"][-1])')"
+  fi
+  for line in $(printf '%s\n' $lines | awk '!seen[$0]++'); do
+    "$sp" runtime install "$line" >&2
+  done
 }
 
 # promtool (Debian's prometheus package) checks and unit-tests the generated alert rules.

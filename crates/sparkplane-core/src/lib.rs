@@ -23,4 +23,5 @@ pub mod resolved;
 pub mod secrets;
 pub mod sizing;
 pub mod spark_connect;
+pub mod spark_lines;
 pub mod validate;

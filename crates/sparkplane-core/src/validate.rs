@@ -309,14 +309,16 @@ fn check_application(ctx: &mut Ctx<'_>, spec: &SparkJobSpec, target: ValidationT
             "the Spark version is not set".into(),
             "add `sparkVersion: \"3.5.7\"` (or use a preset, which sets it)".into(),
         ),
-        Some(v)
-            if !(v.starts_with("3.5") || v.starts_with("4.")) || v.split('.').any(|p| p.parse::<u32>().is_err()) =>
-        {
+        Some(v) if crate::spark_lines::line_of(v).is_none() || v.split('.').any(|p| p.parse::<u32>().is_err()) => {
+            let (oldest, newest) = crate::spark_lines::line_range();
             ctx.error(
                 "unsupported-version",
                 "spec.sparkVersion",
-                format!("Spark `{v}` is not supported: sparkplane supports the 3.5 and 4.x lines"),
-                "use e.g. \"3.5.7\" or \"4.0.1\"".into(),
+                format!(
+                    "Spark `{v}` is not supported: sparkplane supports the lines {}",
+                    crate::spark_lines::supported_lines()
+                ),
+                format!("use a release of one of them, e.g. \"{}\" or \"{}\"", oldest.pyspark, newest.pyspark),
             );
         }
         _ => {}

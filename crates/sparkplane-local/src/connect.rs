@@ -23,8 +23,10 @@ pub const SERVER_CLASS: &str = "org.apache.spark.sql.connect.service.SparkConnec
 /// Spark Connect's default gRPC port.
 pub const DEFAULT_PORT: u16 = 15002;
 /// The Spark line a Connect server started on this machine runs unless told
-/// otherwise (`connect`, `sql`, `dq check`'s spark engine): the newest pinned
-/// line, which has a Connect server.
+/// otherwise (`connect`, `sql`, `dq check`'s spark engine): a line of the line
+/// table with a Connect server and client. It stays 4.1 while the Connect
+/// suites (crates/sparkplane/tests/it/cli_connect.rs) assume it; 4.2 and 4.3
+/// are asked for with `--spark` (ADR 0102).
 pub const DEFAULT_LINE: &str = "4.1";
 /// The environment variable Spark 4 reads the pre-shared token from (the same
 /// value as the `spark.connect.authenticate.token` setting, kept out of argv).
@@ -312,9 +314,14 @@ mod tests {
     }
 
     #[test]
-    fn the_default_line_is_the_newest_pinned_one_and_has_a_connect_server() {
-        assert_eq!(crate::runtime::PINNED.last().map(|(line, _)| *line), Some(DEFAULT_LINE));
+    fn the_default_line_is_a_pinned_one_with_a_connect_server_and_client() {
+        assert!(crate::runtime::PINNED.iter().any(|(line, _)| *line == DEFAULT_LINE));
         assert!(check_line(DEFAULT_LINE).is_ok());
+        assert!(crate::connect_client::client_version(DEFAULT_LINE).is_some());
+        for line in ["4.2", "4.3"] {
+            assert!(check_line(line).is_ok(), "{line} has a Connect server");
+            assert_eq!(crate::connect_client::client_version(line), Some("4.2.0"), "{line}");
+        }
     }
 
     #[test]

@@ -19,16 +19,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sparkplane_category::Category;
+use sparkplane_core::spark_lines;
 
 use crate::sql_script::{SqlFailure, SqlPosition};
 
 /// The client script, written next to the client's environment on each use.
 const CLIENT_SCRIPT: &str = include_str!("connect_sql.py");
-
-/// The `pyspark-client` release per Spark line. A client of a line speaks to
-/// every server of that line; 4.1's newest client on PyPI is 4.1.3 (the
-/// runtime's pyspark is 4.1.4).
-pub const CLIENT_PINS: &[(&str, &str)] = &[("4.0", "4.0.4"), ("4.1", "4.1.3")];
 
 /// Written last into a client's directory: its presence means "complete".
 const MARKER: &str = "client.json";
@@ -163,9 +159,11 @@ enum Answer {
     Result(QueryResult),
 }
 
-/// The pinned client release of a Spark line.
+/// The pinned client release of a Spark line (its row in the line table).
+/// A client of a line speaks to every server of that line; 4.1's newest
+/// client on PyPI is 4.1.3 (the runtime's pyspark is 4.1.4).
 pub fn client_version(line: &str) -> Option<&'static str> {
-    CLIENT_PINS.iter().find(|(l, _)| *l == line).map(|(_, v)| *v)
+    spark_lines::row(line).and_then(|l| l.connect_client)
 }
 
 /// `<home>/clients/pyspark-client-<version>`.

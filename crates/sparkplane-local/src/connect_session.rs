@@ -189,7 +189,8 @@ pub fn run_batch(
 ) -> Result<BatchResult, SessionError> {
     match endpoint {
         Endpoint::Url(url) => {
-            let line = connect_client::CLIENT_PINS.last().map(|(l, _)| *l).unwrap_or("4.1");
+            // A server at a URL is most often one `sparkplane connect` started: its default line.
+            let line = crate::connect::DEFAULT_LINE;
             let result = crate::sql_run::query_at(url, line, statements, None, &mut |_| {}, cancel)?;
             Ok(BatchResult { result, event_log: None })
         }

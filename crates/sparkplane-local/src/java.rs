@@ -15,10 +15,9 @@ use std::process::{Command, Stdio};
 
 use sparkplane_category::Category;
 
-use crate::runtime::{PINNED, RuntimeError, line_of};
+use sparkplane_core::spark_lines::{self, JavaSupport, SparkLine};
 
-/// The Debian package suggested when a Spark line needs another Java.
-const SUGGESTED_PACKAGE: &str = "openjdk-17-jre-headless";
+use crate::runtime::{PINNED, RuntimeError, line_of};
 
 /// A Java release, as `java -version` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,13 +62,15 @@ pub enum JavaError {
     /// No `java` on PATH, and JAVA_HOME not set.
     #[error(
         "Java was not found on PATH: Spark {line} needs Java {needs}. \
-         Install it (Debian: apt-get install {SUGGESTED_PACKAGE}) and set JAVA_HOME, or put java on PATH."
+         Install it (Debian: apt-get install {package}) and set JAVA_HOME, or put java on PATH."
     )]
     NotFound {
         /// The Spark line.
         line: &'static str,
         /// The Java releases it needs, in words.
-        needs: &'static str,
+        needs: String,
+        /// The Debian package that gives it.
+        package: String,
     },
     /// JAVA_HOME is set but has no `bin/java`.
     #[error(
@@ -83,7 +84,7 @@ pub enum JavaError {
         /// `<JAVA_HOME>/bin/java`.
         java: PathBuf,
         /// The Java releases the line needs, in words.
-        needs: &'static str,
+        needs: String,
     },
     /// `java -version` could not be started.
     #[error("cannot run {}: {source}; check that it is a working Java installation, or set JAVA_HOME to one", java.display())]
@@ -105,7 +106,7 @@ pub enum JavaError {
         /// What it printed (the start of it).
         output: String,
         /// The Java releases the line needs, in words.
-        needs: &'static str,
+        needs: String,
     },
     /// The Java found cannot run the Spark line.
     #[error("{}", incompatible_message(line, needs, *found, java))]
@@ -113,7 +114,7 @@ pub enum JavaError {
         /// The Spark line.
         line: &'static str,
         /// The Java releases it needs, in words.
-        needs: &'static str,
+        needs: String,
         /// The feature release found.
         found: u32,
         /// Where.
@@ -146,8 +147,9 @@ impl JavaError {
 fn incompatible_message(line: &str, needs: &str, found: u32, java: &Path) -> String {
     let mut text = format!(
         "Spark {line} needs Java {needs}; found Java {found} at {}. \
-         Install it (Debian: apt-get install {SUGGESTED_PACKAGE}) and set JAVA_HOME",
-        java.display()
+         Install it (Debian: apt-get install {}) and set JAVA_HOME",
+        java.display(),
+        package(line)
     );
     // Offer the lines that would run with the Java at hand.
     let others: Vec<&str> = PINNED
@@ -155,52 +157,33 @@ fn incompatible_message(line: &str, needs: &str, found: u32, java: &Path) -> Str
         .map(|(other, _)| *other)
         .filter(|other| *other != line && support(other, found) != Support::Unsupported)
         .collect();
-    if !others.is_empty() {
-        text.push_str(&format!(", or run a Spark {} job", others.join(" or ")));
+    if let Some((last, rest)) = others.split_last() {
+        let lines = if rest.is_empty() { (*last).to_owned() } else { format!("{} or {last}", rest.join(", ")) };
+        text.push_str(&format!(", or run a Spark {lines} job"));
     }
     text.push('.');
     text
 }
 
-/// The Java releases a line needs, in words.
-fn needs(line: &str) -> &'static str {
-    match line {
-        "3.5" => "8, 11 or 17",
-        "4.0" => "17 or 21",
-        _ => "17 or newer",
-    }
+/// The Java releases a line needs, in words (the line table's row).
+fn needs(line: &str) -> String {
+    spark_lines::row(line).map_or_else(|| "17 or newer".to_owned(), SparkLine::java_needs)
 }
 
-/// How well a Spark line (`"3.5"`, `"4.0"`, `"4.1"`) supports a Java feature release.
-///
-/// Spark 3.5 supports Java 8, 11 and 17; Java 21 and the non-LTS releases in
-/// between usually work but are not supported. Spark 4.x supports Java 17 and
-/// 21. From Java 23 on, `Subject.getSubject` throws unless a Security Manager
-/// is allowed, and the Hadoop client of Spark 3.5 and 4.0 stops on it
-/// ("getSubject is not supported", seen with 3.5.9 and 4.0.5 on Java 25);
-/// Spark 4.1.4 runs on Java 25, unofficially.
+/// The Debian package that gives a line a Java it supports.
+fn package(line: &str) -> String {
+    spark_lines::row(line).map_or_else(|| "openjdk-17-jre-headless".to_owned(), SparkLine::java_package)
+}
+
+/// How well a Spark line (`"3.5"` … `"4.3"`) supports a Java feature release:
+/// the `java` and `java_runs` columns of its row in the line table
+/// (`sparkplane_core::spark_lines::LINES`, which says why each line's range is
+/// what it is). An unknown line runs nothing.
 pub fn support(line: &str, major: u32) -> Support {
-    let untested = |preferred: u32| {
-        Support::Unofficial(format!(
-            "Spark {line} does not support Java {major} officially; if the job fails at start-up, use Java {preferred}"
-        ))
-    };
-    match line {
-        "3.5" => match major {
-            8 | 11 | 17 => Support::Supported,
-            9..=21 => untested(17),
-            _ => Support::Unsupported,
-        },
-        "4.0" => match major {
-            17 | 21 => Support::Supported,
-            18..=22 => untested(21),
-            _ => Support::Unsupported,
-        },
-        _ => match major {
-            17 | 21 => Support::Supported,
-            18.. => untested(21),
-            _ => Support::Unsupported,
-        },
+    match spark_lines::row(line).map(|row| row.java_support(major)) {
+        Some(JavaSupport::Supported) => Support::Supported,
+        Some(JavaSupport::Unofficial(text)) => Support::Unofficial(text),
+        Some(JavaSupport::Unsupported) | None => Support::Unsupported,
     }
 }
 
@@ -269,7 +252,7 @@ pub fn check_java(line: &str, java_home: Option<&Path>, path_env: Option<&OsStr>
     let java = match find_java(java_home, path_env) {
         Found::Java(java) => java,
         Found::BadJavaHome(java_home, java) => return Err(JavaError::BadJavaHome { java_home, java, needs }),
-        Found::Missing => return Err(JavaError::NotFound { line, needs }),
+        Found::Missing => return Err(JavaError::NotFound { line, needs, package: package(line) }),
     };
     let output = Command::new(&java)
         .arg("-version")
@@ -373,8 +356,24 @@ mod tests {
                 "Spark 3.5 does not support Java 21 officially; if the job fails at start-up, use Java 17".to_owned()
             )
         );
+        for major in [17, 21, 25] {
+            assert_eq!(support("4.2", major), Support::Supported, "4.2 on {major}");
+            assert_eq!(support("4.3", major), Support::Supported, "4.3 on {major}");
+        }
         assert!(unofficial("3.5", 12) && unofficial("4.0", 19) && unofficial("4.0", 22) && unofficial("4.1", 25));
-        for (line, major) in [("3.5", 7), ("3.5", 22), ("3.5", 25), ("4.0", 8), ("4.0", 11), ("4.0", 25), ("4.1", 16)] {
+        assert!(unofficial("4.2", 26) && unofficial("4.3", 22));
+        assert_eq!(support("4.9", 17), Support::Unsupported);
+        for (line, major) in [
+            ("3.5", 7),
+            ("3.5", 22),
+            ("3.5", 25),
+            ("4.0", 8),
+            ("4.0", 11),
+            ("4.0", 25),
+            ("4.1", 16),
+            ("4.2", 11),
+            ("4.3", 8),
+        ] {
             assert_eq!(support(line, major), Support::Unsupported, "{line} on {major}");
         }
     }
@@ -383,14 +382,33 @@ mod tests {
     fn a_refusal_offers_the_lines_that_would_run() {
         let java = Path::new("/opt/java/bin/java");
         assert_eq!(
-            incompatible_message("3.5", needs("3.5"), 25, java),
+            incompatible_message("3.5", &needs("3.5"), 25, java),
             "Spark 3.5 needs Java 8, 11 or 17; found Java 25 at /opt/java/bin/java. Install it (Debian: apt-get \
-             install openjdk-17-jre-headless) and set JAVA_HOME, or run a Spark 4.1 job."
+             install openjdk-17-jre-headless) and set JAVA_HOME, or run a Spark 4.1, 4.2 or 4.3 job."
         );
-        assert!(incompatible_message("4.0", needs("4.0"), 25, java).ends_with("or run a Spark 4.1 job."));
-        assert!(incompatible_message("4.1", needs("4.1"), 11, java).ends_with("or run a Spark 3.5 job."));
-        assert!(incompatible_message("3.5", needs("3.5"), 22, java).ends_with("or run a Spark 4.0 or 4.1 job."));
-        assert!(incompatible_message("4.0", needs("4.0"), 7, java).ends_with("and set JAVA_HOME."));
+        assert!(incompatible_message("4.0", &needs("4.0"), 25, java).ends_with("or run a Spark 4.1, 4.2 or 4.3 job."));
+        assert!(incompatible_message("4.1", &needs("4.1"), 11, java).ends_with("or run a Spark 3.5 job."));
+        assert!(incompatible_message("4.3", &needs("4.3"), 11, java).ends_with("or run a Spark 3.5 job."));
+        assert!(
+            incompatible_message("3.5", &needs("3.5"), 22, java).ends_with("or run a Spark 4.0, 4.1, 4.2 or 4.3 job.")
+        );
+        assert!(incompatible_message("4.0", &needs("4.0"), 7, java).ends_with("and set JAVA_HOME."));
+    }
+
+    #[test]
+    fn no_java_for_the_newest_lines_says_which_java_and_how_to_get_it() {
+        for line in ["4.2.1", "4.3.0"] {
+            let error = check_java(line, None, Some(OsStr::new(""))).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "Java was not found on PATH: Spark {} needs Java 17 or newer. Install it (Debian: apt-get install \
+                     openjdk-17-jre-headless) and set JAVA_HOME, or put java on PATH.",
+                    &line[..3]
+                )
+            );
+            assert_eq!((error.category(), error.code()), (Category::Unreachable, "java-not-found"));
+        }
     }
 
     #[test]

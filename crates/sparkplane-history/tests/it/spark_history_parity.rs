@@ -334,6 +334,8 @@ fn parity(line: &str) {
     let server = serve(any_port, Arc::clone(&index), Duration::from_secs(3600)).expect("sparkplane serves");
     let ours = format!("http://{}/api/v1", server.addr());
 
+    // Also Spark 4.1's server, whose API ours answers (`/version` says so); the
+    // fields Spark 4.2 and 4.3 added are issue #67's (their tests below are ignored).
     let mut servers = vec![line];
     if line != "4.1" {
         servers.push("4.1");
@@ -364,4 +366,22 @@ fn slow_answers_equal_spark_3_5_history_servers_on_fresh_spark_3_5_logs() {
 #[test]
 fn slow_answers_equal_spark_4_1_history_servers_on_fresh_spark_4_1_logs() {
     parity("4.1");
+}
+
+// A line between the oldest and the newest: scripts/compat.sh runs it
+// (`--run-ignored all`), CI proves the oldest and the newest line only.
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn slow_answers_equal_spark_4_2_history_servers_on_fresh_spark_4_2_logs() {
+    parity("4.2");
+}
+
+// Not yet equal: Spark 4.2's and 4.3's History Servers answer fields sparkplane
+// does not yet (`attempts[].logSourceName`, `logSourceFullPath`, `exitCode`;
+// the SQL executions' `errorMessage`, `queryId`, `rootExecutionId`,
+// `modifiedConfigs` and `nodes[].desc`): issue #67. scripts/compat.sh runs it.
+#[test]
+#[ignore = "Spark 4.3's History Server answers fields sparkplane does not yet (issue #67)"]
+fn slow_answers_equal_spark_4_3_history_servers_on_fresh_spark_4_3_logs() {
+    parity("4.3");
 }

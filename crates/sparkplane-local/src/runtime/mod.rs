@@ -70,7 +70,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::install::{pip_event, rfc3339};
-    use super::line::MIN_PYTHON;
+    use super::line::min_python;
     use super::testing::script;
     use super::*;
     use sparkplane_category::Category;
@@ -109,15 +109,20 @@ mod tests {
     #[test]
     fn every_pinned_line_has_a_version_and_a_python_floor() {
         let lines: Vec<&str> = PINNED.iter().map(|(line, _)| *line).collect();
-        assert_eq!(lines, ["3.5", "4.0", "4.1"]);
+        assert_eq!(lines, ["3.5", "4.0", "4.1", "4.2", "4.3"]);
         assert_eq!(pinned_version("3.5"), Some("3.5.9"));
         assert_eq!(pinned_version("4.0"), Some("4.0.5"));
         assert_eq!(pinned_version("4.1"), Some("4.1.4"));
+        assert_eq!(pinned_version("4.2"), Some("4.2.1"));
+        assert_eq!(pinned_version("4.3"), Some("4.3.0"));
         assert_eq!(pinned_version("3.4"), None);
         for (line, version) in PINNED {
             assert!(version.starts_with(&format!("{line}.")), "{line} pins {version}");
-            assert!(MIN_PYTHON.iter().any(|(l, _)| l == line), "no Python floor for {line}");
         }
+        assert_eq!(
+            [min_python("3.5"), min_python("4.0"), min_python("4.1"), min_python("4.3")],
+            [(3, 8), (3, 9), (3, 10), (3, 11)]
+        );
     }
 
     #[test]
@@ -132,6 +137,8 @@ mod tests {
             ("4.0", "4.0"),
             ("4.1.0", "4.1"),
             ("04.1", "4.1"),
+            ("4.2.1", "4.2"),
+            ("4.3.0", "4.3"),
         ];
         for (version, line) in cases {
             assert_eq!(line_of(version).unwrap_or_else(|e| panic!("{version}: {e}")), line, "{version}");
@@ -140,10 +147,11 @@ mod tests {
 
     #[test]
     fn unsupported_versions_are_refused_with_the_supported_lines() {
-        for version in ["3.4.1", "2.4.8", "5.0.0", "3.50", "3", "", "abc", "3.5.x", "3-5", ".5", "3.", "v3.5"] {
+        for version in ["3.4.1", "2.4.8", "4.9.0", "5.0.0", "3.50", "3", "", "abc", "3.5.x", "3-5", ".5", "3.", "v3.5"]
+        {
             let error = line_of(version).expect_err(version);
             assert!(matches!(error, RuntimeError::UnsupportedLine { .. }), "{version}: {error:?}");
-            assert!(error.to_string().contains("3.5, 4.0, 4.1"), "{error}");
+            assert!(error.to_string().contains("3.5, 4.0, 4.1, 4.2, 4.3"), "{error}");
             assert_eq!(error.category(), Category::Invalid);
         }
     }

@@ -236,7 +236,10 @@ mod tests {
     fn the_list_is_the_installed_runtimes_then_every_other_pinned_line() {
         let rows = rows(vec![info("3.5", RuntimeStatus::Broken, Some("no marker"))]);
         let lines: Vec<(&str, &str)> = rows.iter().map(|r| (r.line.as_str(), r.status)).collect();
-        assert_eq!(lines, [("3.5", "broken"), ("4.0", "available"), ("4.1", "available")]);
+        assert_eq!(
+            lines,
+            [("3.5", "broken"), ("4.0", "available"), ("4.1", "available"), ("4.2", "available"), ("4.3", "available")]
+        );
         let text = table(&rows);
         assert!(
             text.starts_with(
@@ -244,7 +247,7 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.ends_with("4.1   4.1.4    available  -        -\n"), "{text}");
+        assert!(text.ends_with("4.3   4.3.0    available  -        -\n"), "{text}");
         assert_eq!(
             broken_notes(&rows),
             ["Spark 3.5 runtime is broken (no marker): `sparkplane runtime install 3.5` repairs it"]

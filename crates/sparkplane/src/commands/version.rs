@@ -2,17 +2,17 @@
 //! date it was built from, the compiler — and the Spark and Kubernetes
 //! versions it supports (ADR 0049).
 //!
-//! Owns: the supported ranges as the binary states them ([`SPARK_RANGE`],
+//! Owns: the supported ranges as the binary states them (the Spark range
+//! from the line table, `sparkplane_core::spark_lines`, and
 //! [`KUBERNETES_RANGE`]; tests hold `validate` and the chart's kubeVersion to
 //! them). Must not: compute the build's identity (build.rs does, once).
 
 use serde::Serialize;
+use sparkplane_core::spark_lines;
 
 use crate::exit::CommandResult;
 use crate::printer::Printer;
 
-/// The Spark versions sparkplane supports: the 3.5 line and every 4.x.
-pub const SPARK_RANGE: &str = ">=3.5.0, <5.0.0";
 /// The Kubernetes versions the operator and chart support (the chart's kubeVersion).
 pub const KUBERNETES_RANGE: &str = ">=1.30.0-0";
 
@@ -28,8 +28,10 @@ pub struct BuildInfo {
     pub build_date: &'static str,
     /// `rustc --version` of the compiler.
     pub rust_version: &'static str,
-    /// Supported Spark versions.
-    pub spark: &'static str,
+    /// Supported Spark versions, as a range (`>=3.5.0, <4.4.0`).
+    pub spark: String,
+    /// The supported Spark lines, oldest first.
+    pub spark_lines: Vec<&'static str>,
     /// Supported Kubernetes versions.
     pub kubernetes: &'static str,
 }
@@ -41,7 +43,8 @@ pub fn build_info() -> BuildInfo {
         commit: env!("SPARKPLANE_BUILD_COMMIT"),
         build_date: env!("SPARKPLANE_BUILD_DATE"),
         rust_version: env!("SPARKPLANE_BUILD_RUSTC"),
-        spark: SPARK_RANGE,
+        spark: spark_lines::version_range(),
+        spark_lines: spark_lines::LINES.iter().map(|l| l.line).collect(),
         kubernetes: KUBERNETES_RANGE,
     }
 }
@@ -51,8 +54,14 @@ pub fn run(printer: &Printer) -> CommandResult {
     let info = build_info();
     printer.result(&info, || {
         format!(
-            "sparkplane {}\ncommit:      {}\nbuild date:  {}\nrust:        {}\nspark:       {} (the 3.5 and 4.x lines)\nkubernetes:  {}\n",
-            info.version, info.commit, info.build_date, info.rust_version, info.spark, info.kubernetes
+            "sparkplane {}\ncommit:      {}\nbuild date:  {}\nrust:        {}\nspark:       {} (the lines {})\nkubernetes:  {}\n",
+            info.version,
+            info.commit,
+            info.build_date,
+            info.rust_version,
+            info.spark,
+            info.spark_lines.join(", "),
+            info.kubernetes
         )
     });
     Ok(())

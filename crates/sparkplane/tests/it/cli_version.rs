@@ -22,7 +22,8 @@ fn version_prints_the_build_and_the_supported_ranges() {
     let date = info["buildDate"].as_str().expect("buildDate");
     assert!(date.parse::<jiff::Timestamp>().is_ok() && date.ends_with('Z'), "{date}");
     assert!(info["rustVersion"].as_str().is_some_and(|v| v.starts_with("rustc 1.")), "{info}");
-    assert_eq!(info["spark"], ">=3.5.0, <5.0.0");
+    assert_eq!(info["spark"], ">=3.5.0, <4.4.0");
+    assert_eq!(info["sparkLines"], serde_json::json!(["3.5", "4.0", "4.1", "4.2", "4.3"]));
 
     // The Kubernetes range is the chart's.
     let chart = std::fs::read_to_string(repo().join("charts/sparkplane/Chart.yaml")).expect("Chart.yaml");
@@ -36,13 +37,15 @@ fn version_prints_the_build_and_the_supported_ranges() {
     let text = sparkplane().arg("version").output().expect("runs");
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.starts_with(&format!("sparkplane {}\ncommit:      {commit}\n", env!("CARGO_PKG_VERSION"))), "{text}");
-    assert!(text.contains("\nspark:       >=3.5.0, <5.0.0 (the 3.5 and 4.x lines)\n"), "{text}");
+    assert!(text.contains("\nspark:       >=3.5.0, <4.4.0 (the lines 3.5, 4.0, 4.1, 4.2, 4.3)\n"), "{text}");
 }
 
 #[test]
 fn validate_enforces_the_spark_range_version_states() {
     let job = repo().join("examples/trips-etl/trips-etl.yaml");
-    for (spark, code) in [("3.4.4", 2), ("3.5.0", 0), ("4.1.0", 0), ("5.0.0", 2)] {
+    for (spark, code) in
+        [("3.4.4", 2), ("3.5.0", 0), ("4.1.0", 0), ("4.2.1", 0), ("4.3.0", 0), ("4.4.0", 2), ("4.9.0", 2), ("5.0.0", 2)]
+    {
         let out = sparkplane()
             .arg("validate")
             .arg(&job)
@@ -51,4 +54,18 @@ fn validate_enforces_the_spark_range_version_states() {
             .expect("runs");
         assert_eq!(out.status.code(), Some(code), "Spark {spark}: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+#[test]
+fn an_unknown_line_is_refused_at_its_field_naming_the_supported_lines() {
+    let job = repo().join("examples/trips-etl/trips-etl.yaml");
+    let out = sparkplane().arg("validate").arg(&job).args(["--set", "spec.sparkVersion=4.9.0"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("spec.sparkVersion"), "{all}");
+    assert!(
+        all.contains("Spark `4.9.0` is not supported: sparkplane supports the lines 3.5, 4.0, 4.1, 4.2, 4.3"),
+        "{all}"
+    );
+    assert!(all.contains("use a release of one of them, e.g. \"3.5.9\" or \"4.3.0\""), "{all}");
 }

@@ -60,6 +60,7 @@ mod observe_live_metrics;
 mod readme_tour;
 mod release_artifacts;
 mod run_local;
+mod run_local_lines;
 mod shipped_binary;
 mod submit_cluster;
 mod submit_governance;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The line matrix: installs every supported Spark line (the lines `sparkplane version`
+# names, from the one line table, crates/sparkplane-core/src/spark_lines.rs), runs each
+# line's real-Spark suites and writes docs/compatibility.md, the table of lines × proofs
+# with the commit and date of this run. CI (scripts/test.sh) proves only the oldest and the
+# newest line; the tests of a line in between are #[ignore]d there and run here.
+#
+# A suite's tests of a line are the tests of its module whose names say the line
+# (`spark_4_3` for 4.3). A cell reads "passed", "failed" or "no test" (the suite has
+# none for that line yet). Exit 1 when any cell failed.
+#   scripts/compat.sh            every line
+#   scripts/compat.sh 4.2 4.3    those lines only (the table keeps every line's row, marking the others "not run")
+source "$(dirname "$0")/common.sh"
+need_rust
+need_java
+
+if cargo nextest --version >/dev/null 2>&1; then :; else
+  echo "scripts/compat.sh needs cargo-nextest (cargo install cargo-nextest --locked), then run this again." >&2
+  exit 3
+fi
+
+cargo nextest run --workspace --locked --all-targets --no-run
+sp="$CARGO_TARGET_DIR/debug/sparkplane"
+all_lines="$("$sp" version -o json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["sparkLines"]))')"
+lines="${*:-$all_lines}"
+SPARKPLANE_LINES="$lines" need_runtime "$sp"
+export SPARK_SUBMIT_OPTS="${SPARK_SUBMIT_OPTS--XX:TieredStopAtLevel=1}"
+export SPARK_DAEMON_JAVA_OPTS="${SPARK_DAEMON_JAVA_OPTS--XX:TieredStopAtLevel=1}"
+
+# label|package|test module (the real-Spark suites a line is proven by)
+suites=(
+  "History Server parity|sparkplane-history|spark_history_parity"
+  "History UI pages|sparkplane-history|ui_spark_chromium"
+  "analyze counts|sparkplane|cli_analyze_counts"
+  "local run|sparkplane|run_local_lines"
+  "DQ spark engine|sparkplane|cli_dq_spark"
+)
+
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+failed=0
+for line in $lines; do
+  tag="spark_${line/./_}"
+  for suite in "${suites[@]}"; do
+    IFS='|' read -r label package module <<<"$suite"
+    filter="package($package) & test(/^${module}::.*${tag}/)"
+    if ! cargo nextest list --workspace --locked --run-ignored all -E "$filter" 2>/dev/null | grep -q "${module}::"; then
+      cell="no test"
+    elif cargo nextest run --workspace --locked --run-ignored all --no-fail-fast -E "$filter" >&2; then
+      cell="passed"
+    else
+      cell="failed" failed=1
+    fi
+    printf '%s|%s|%s\n' "$line" "$label" "$cell" >>"$results"
+    echo "==> Spark $line, $label: $cell" >&2
+  done
+done
+
+commit="$(git rev-parse HEAD)"
+[ -z "$(git status --porcelain --untracked-files=no)" ] || commit="$commit (with uncommitted changes)"
+python3 - "$results" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$all_lines" "${suites[@]}" >docs/compatibility.md <<'EOF'
+import sys
+results_file, commit, date, all_lines, *suites = sys.argv[1:]
+labels = [s.split("|")[0] for s in suites]
+cells = {}
+for row in open(results_file):
+    line, label, cell = row.rstrip("\n").split("|")
+    cells[(line, label)] = cell
+print("# Compatibility: Spark lines × proofs\n")
+print("Written by `scripts/compat.sh` (do not edit by hand): each supported Spark line's real-Spark")
+print("suites, run against that line's managed runtime (`sparkplane runtime install <line>`).")
+print("A suite's tests of a line are those whose names say it (`spark_4_3`); \"no test\" means the")
+print("suite has none for that line yet, \"not run\" that this run left the line out.")
+print("CI (`scripts/test.sh`) runs the oldest and the newest line; the lines between run here.")
+print("Adding a line: one row in `crates/sparkplane-core/src/spark_lines.rs`, its tests, then this script.\n")
+print(f"Last run: {date}, commit {commit}.\n")
+print("| Spark line | " + " | ".join(labels) + " |")
+print("|---|" + "---|" * len(labels))
+for line in all_lines.split():
+    print(f"| {line} | " + " | ".join(cells.get((line, l), "not run") for l in labels) + " |")
+EOF
+echo "==> wrote docs/compatibility.md" >&2
+exit "$failed"
