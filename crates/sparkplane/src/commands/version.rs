@@ -53,15 +53,10 @@ pub fn build_info() -> BuildInfo {
 pub fn run(printer: &Printer) -> CommandResult {
     let info = build_info();
     printer.result(&info, || {
+        let (i, lines) = (&info, info.spark_lines.join(", "));
         format!(
-            "sparkplane {}\ncommit:      {}\nbuild date:  {}\nrust:        {}\nspark:       {} (the lines {})\nkubernetes:  {}\n",
-            info.version,
-            info.commit,
-            info.build_date,
-            info.rust_version,
-            info.spark,
-            info.spark_lines.join(", "),
-            info.kubernetes
+            "sparkplane {}\ncommit:      {}\nbuild date:  {}\nrust:        {}\nspark:       {} (the lines {lines})\nkubernetes:  {}\n",
+            i.version, i.commit, i.build_date, i.rust_version, i.spark, i.kubernetes
         )
     });
     Ok(())
