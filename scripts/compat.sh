@@ -72,7 +72,7 @@ print("suites, run against that line's managed runtime (`sparkplane runtime inst
 print("A suite's tests of a line are those whose names say it (`spark_4_3`); \"no test\" means the")
 print("suite has none for that line yet, \"not run\" that this run left the line out.")
 print("CI (`scripts/test.sh`) runs the oldest and the newest line; the lines between run here.")
-print("Adding a line: one row in `crates/sparkplane-core/src/spark_lines.rs`, its tests, then this script.\n")
+print("Adding a line: one row in `crates/sparkplane-core/src/spark_lines.rs` (its pins, its Java, the Spark properties it added, which a job of an older line is refused), its tests, then this script.\n")
 print(f"Last run: {date}, commit {commit}.\n")
 print("| Spark line | " + " | ".join(labels) + " |")
 print("|---|" + "---|" * len(labels))

@@ -3,8 +3,9 @@
 //! accepts, the Java releases it runs on and the `pyspark-client` release that
 //! speaks Spark Connect to it.
 //!
-//! Owns: [`LINES`], [`SparkLine`], [`line_of`], [`supported_lines`] and the
-//! Java support rules derived from a row ([`SparkLine::java_support`]).
+//! Owns: [`LINES`], [`SparkLine`], [`line_of`], [`supported_lines`], the
+//! Java support rules derived from a row ([`SparkLine::java_support`]) and
+//! which line added a Spark property ([`added_after`]).
 //! Adding a Spark line is one row here (plus its test data); validation,
 //! `runtime install`, the Java check, Connect and `sparkplane version` read it.
 //! Must not: touch the disk or the environment; everything here is a pure
@@ -31,6 +32,13 @@ pub struct SparkLine {
     /// no client release of its own yet names the newest earlier one: Spark
     /// Connect keeps older clients working against newer servers.
     pub connect_client: Option<&'static str>,
+    /// Spark properties this line added (`key`, with `Some(value)` when only
+    /// that value is new), which a job on an older line must not set: Spark
+    /// ignores a property it does not know, so the job would run without
+    /// what it asked for. Filled for the lines whose Kubernetes settings were
+    /// compared with the line before (4.2 and 4.3: the `spark.kubernetes.*`
+    /// names in each line's `spark-kubernetes` jar, `deploy/k8s/Config`).
+    pub added_settings: &'static [(&'static str, Option<&'static str>)],
 }
 
 /// The supported lines, oldest first. The last row is the newest line.
@@ -50,6 +58,7 @@ pub const LINES: &[SparkLine] = &[
         java_runs: (8, Some(21)),
         java_preferred: 17,
         connect_client: None,
+        added_settings: &[],
     },
     SparkLine {
         line: "4.0",
@@ -59,6 +68,7 @@ pub const LINES: &[SparkLine] = &[
         java_runs: (17, Some(22)),
         java_preferred: 21,
         connect_client: Some("4.0.4"),
+        added_settings: &[],
     },
     SparkLine {
         line: "4.1",
@@ -68,6 +78,7 @@ pub const LINES: &[SparkLine] = &[
         java_runs: (17, None),
         java_preferred: 21,
         connect_client: Some("4.1.3"),
+        added_settings: &[],
     },
     SparkLine {
         line: "4.2",
@@ -77,6 +88,19 @@ pub const LINES: &[SparkLine] = &[
         java_runs: (17, None),
         java_preferred: 21,
         connect_client: Some("4.2.0"),
+        // Executor allocation through a Deployment (SPARK-54173), executor and PVC resizing and
+        // recovery-mode executors (SPARK-55555), the executors' pod-deletion cost.
+        added_settings: &[
+            ("spark.kubernetes.allocation.pods.allocator", Some("deployment")),
+            ("spark.kubernetes.allocation.recoveryMode.enabled", None),
+            ("spark.kubernetes.executor.podDeletionCost", None),
+            ("spark.kubernetes.executor.resizeFactor", None),
+            ("spark.kubernetes.executor.resizeInterval", None),
+            ("spark.kubernetes.executor.resizeThreshold", None),
+            ("spark.kubernetes.executor.pvc.resizeFactor", None),
+            ("spark.kubernetes.executor.pvc.resizeInterval", None),
+            ("spark.kubernetes.executor.pvc.resizeThreshold", None),
+        ],
     },
     SparkLine {
         line: "4.3",
@@ -87,6 +111,12 @@ pub const LINES: &[SparkLine] = &[
         java_preferred: 21,
         // PyPI has no pyspark-client 4.3 (November 2026); 4.2's speaks to 4.3 servers.
         connect_client: Some("4.2.0"),
+        added_settings: &[
+            ("spark.kubernetes.securityContext.allowPrivilegeEscalation", None),
+            ("spark.kubernetes.driver.securityContext.allowPrivilegeEscalation", None),
+            ("spark.kubernetes.executor.securityContext.allowPrivilegeEscalation", None),
+            ("spark.kubernetes.driver.service.publishNotReadyAddresses", None),
+        ],
     },
 ];
 
@@ -168,6 +198,15 @@ pub fn row(line: &str) -> Option<&'static SparkLine> {
     LINES.iter().find(|l| l.line == line)
 }
 
+/// The newer line that added the Spark property `key` (or its `value`),
+/// when `line` is older than it: a job on `line` cannot use it.
+pub fn added_after(line: &SparkLine, key: &str, value: &str) -> Option<&'static SparkLine> {
+    let at = LINES.iter().position(|l| l.line == line.line)?;
+    LINES[at + 1..].iter().find(|newer| {
+        newer.added_settings.iter().any(|(k, v)| *k == key && v.is_none_or(|v| v.eq_ignore_ascii_case(value.trim())))
+    })
+}
+
 /// The supported line of a Spark version: `"3.5.7"`, `"3.5"` and `"3.5.0-rc1"`
 /// give the 3.5 row; `None` for anything else (an unknown line or not a version).
 pub fn line_of(spark_version: &str) -> Option<&'static SparkLine> {
@@ -198,6 +237,23 @@ pub fn version_key(line: &str) -> (Option<u64>, Option<u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_setting_a_newer_line_added_names_that_line_for_an_older_job_only() {
+        let line = |l: &str| row(l).expect("a row");
+        let allocator = "spark.kubernetes.allocation.pods.allocator";
+        // 4.2's Deployment allocator: only that value is new; the key and its older values are 4.1's too.
+        assert_eq!(added_after(line("3.5"), allocator, "deployment").map(|l| l.line), Some("4.2"));
+        assert_eq!(added_after(line("4.1"), allocator, " Deployment ").map(|l| l.line), Some("4.2"));
+        assert_eq!(added_after(line("4.1"), allocator, "statefulset"), None);
+        assert_eq!(added_after(line("4.2"), allocator, "deployment"), None, "4.2 has it");
+        let resize = "spark.kubernetes.executor.pvc.resizeFactor";
+        assert_eq!(added_after(line("4.0"), resize, "0.1").map(|l| l.line), Some("4.2"));
+        assert_eq!(added_after(line("4.3"), resize, "0.1"), None);
+        let escalation = "spark.kubernetes.executor.securityContext.allowPrivilegeEscalation";
+        assert_eq!(added_after(line("4.2"), escalation, "false").map(|l| l.line), Some("4.3"));
+        assert_eq!(added_after(line("3.5"), "spark.executor.memory", "4g"), None, "an old property is every line's");
+    }
 
     #[test]
     fn the_table_lists_five_lines_oldest_first_each_pinned_in_its_line() {

@@ -516,6 +516,23 @@ fn check_spark_conf(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
             );
             continue;
         }
+        let line = spec.spark_version.as_deref().and_then(crate::spark_lines::line_of);
+        let value = spec.spark_conf.get(key).map(String::as_str).unwrap_or_default();
+        if let Some((line, newer)) = line.and_then(|l| Some((l, crate::spark_lines::added_after(l, key, value)?))) {
+            let what = match newer.added_settings.iter().find(|(k, _)| *k == key) {
+                Some((_, Some(v))) => format!("`{key}: {v}`"),
+                _ => format!("`{key}`"),
+            };
+            ctx.error(
+                "newer-spark-setting",
+                &path,
+                format!(
+                    "{what} is a Spark {} setting; Spark {} (spec.sparkVersion) does not have it and would ignore it",
+                    newer.line, line.line
+                ),
+                format!("set spec.sparkVersion to \"{}\" or newer, or remove {what}", newer.pyspark),
+            );
+        }
         let owner = OWNED_SPARK_KEYS
             .iter()
             .find(|(k, _)| k == key)

@@ -69,3 +69,47 @@ fn an_unknown_line_is_refused_at_its_field_naming_the_supported_lines() {
     );
     assert!(all.contains("use a release of one of them, e.g. \"3.5.9\" or \"4.3.0\""), "{all}");
 }
+
+/// A property a newer line added is refused on an older line's job, at its
+/// field, naming the line that has it (Spark itself would ignore it silently);
+/// the same job on that line is valid.
+#[test]
+fn a_setting_of_a_newer_line_on_an_older_lines_job_is_refused_at_its_field_naming_the_line() {
+    let job = repo().join("examples/trips-etl/trips-etl.yaml");
+    let deployment = "spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\"=deployment";
+    let validate = |version: &str, set: &str| {
+        sparkplane()
+            .arg("validate")
+            .arg(&job)
+            .args(["--set", &format!("spec.sparkVersion={version}"), "--set", set])
+            .output()
+            .expect("runs")
+    };
+    let out = validate("3.5.7", deployment);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains(
+            "error: spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\": \
+             `spark.kubernetes.allocation.pods.allocator: deployment` is a Spark 4.2 setting; \
+             Spark 3.5 (spec.sparkVersion) does not have it and would ignore it"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("help: set spec.sparkVersion to \"4.2.1\" or newer"), "{all}");
+    // 4.3's privilege-escalation switch on a 4.2 job names 4.3.
+    let escalation = "spec.sparkConf.\"spark.kubernetes.executor.securityContext.allowPrivilegeEscalation\"=\"false\"";
+    let out = validate("4.2.1", escalation);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("is a Spark 4.3 setting; Spark 4.2 (spec.sparkVersion)"), "{all}");
+    // On the line that has them, and for a value an older line has too, nothing is refused.
+    for (version, set) in [
+        ("4.2.1", deployment),
+        ("4.3.0", escalation),
+        ("3.5.7", "spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\"=direct"),
+    ] {
+        let out = validate(version, set);
+        assert_eq!(out.status.code(), Some(0), "{version} {set}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
