@@ -15,7 +15,6 @@
 //! against it (the test does, with [`ConnectServer::url`]).
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -71,13 +70,7 @@ impl ConnectServer {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
-        // SAFETY: prctl(2) with PR_SET_PDEATHSIG and a valid signal between fork and exec; it touches no memory.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
+        crate::process::stop_with_the_test(&mut command);
         let mut child = command.spawn().map_err(|e| format!("cannot start sparkplane connect: {e}"))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let (send, receive) = std::sync::mpsc::channel();

@@ -92,6 +92,7 @@ impl HistoryServer {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
         }
+        crate::process::stop_with_the_test(&mut command);
         let child = command.spawn().map_err(|e| format!("cannot start {}/bin/spark-class: {e}", home.display()))?;
         Ok(HistoryServer { child, base_url: format!("http://127.0.0.1:{port}"), _dir: dir })
     }

@@ -2,13 +2,29 @@
 //! SIGTERM when the guard is dropped (so it shuts down cleanly: an operator
 //! releases its Lease), then waited for, so no process outlives its test.
 //!
-//! Owns: that guard, and reading a started server's stderr up to the line
-//! that says it serves ([`said_until`]). Must not: start the process (the
-//! test builds its own command, with the environment it needs).
+//! Owns: that guard, the parent-death signal a started server gets
+//! ([`stop_with_the_test`]), and reading a started server's stderr up to the
+//! line that says it serves ([`said_until`]). Must not: start the process
+//! (the test builds its own command, with the environment it needs).
 
 use std::io::{BufRead, BufReader};
 use std::process::Child;
 use std::time::{Duration, Instant};
+
+/// Makes the process `command` starts receive SIGTERM when the thread that
+/// started it ends, also when the test is killed (a nextest timeout) and no
+/// guard's drop runs: a JVM server left behind would take a core from every
+/// test after it. Survives `exec` (Spark's launch scripts exec `java`).
+pub fn stop_with_the_test(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl(2) with PR_SET_PDEATHSIG and a valid signal between fork and exec; it touches no memory.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+}
 
 /// A running child process, sent SIGTERM and waited for when dropped.
 #[derive(Debug)]
@@ -61,6 +77,29 @@ pub fn said_until(child: &mut Child, ready: &str, limit: Duration) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_started_with_the_parent_death_signal_stops_when_its_thread_ends() {
+        use std::os::unix::process::ExitStatusExt;
+        // The thread that starts it ends at once, as a killed test's would, and no guard stops it.
+        let mut child = std::thread::spawn(|| {
+            let mut command = std::process::Command::new("sleep");
+            command.arg("30");
+            stop_with_the_test(&mut command);
+            command.spawn().expect("sleep starts")
+        })
+        .join()
+        .expect("the thread ends");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waits") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "sleep outlived the thread that started it");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    }
     use std::os::unix::process::ExitStatusExt;
 
     #[test]
