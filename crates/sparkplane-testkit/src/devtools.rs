@@ -164,6 +164,38 @@ impl Browser {
         self.load()
     }
 
+    /// Loads `url` with the page's own scripts off and waits for its load
+    /// event only (at most `timeout`): the server's HTML as the browser
+    /// builds it, read with [`Browser::evaluate`] (which still runs), without
+    /// waiting for requests a script would have made. Scripts are on again after.
+    pub fn navigate_without_scripts(&mut self, url: &str, timeout: Duration) -> Load {
+        let scripts = |browser: &mut Browser, off: bool| {
+            browser
+                .call("Emulation.setScriptExecutionDisabled", json!({"value": off}))
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        };
+        scripts(self, true);
+        self.load = Load::default();
+        self.pending.clear();
+        let answer = self.call("Page.navigate", json!({"url": url})).unwrap_or_else(|e| panic!("{url}: {e}"));
+        if let Some(error) = answer.get("errorText").and_then(Value::as_str) {
+            panic!("chromium could not load {url}: {error}");
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{url} did not finish loading within {} s", timeout.as_secs());
+            if let Some(event) = self.read(left).unwrap_or_else(|e| panic!("{e}")) {
+                self.note(&event);
+                if event["method"] == "Page.loadEventFired" {
+                    break;
+                }
+            }
+        }
+        scripts(self, false);
+        self.load()
+    }
+
     /// Makes pages see `prefers-color-scheme: dark` (or light) from now on.
     pub fn prefer_dark(&mut self, dark: bool) {
         let value = if dark { "dark" } else { "light" };

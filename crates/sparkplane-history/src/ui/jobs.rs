@@ -76,7 +76,7 @@ fn job_row(view: &AppView, job: &Value) -> String {
         api_date(job, "submissionTime"),
         job_duration(view, id).map_or_else(|| "<td class=\"n\">running</td>".to_owned(), ms_cell),
         stages_total - skipped,
-        if skipped > 0 { format!(" ({skipped} skipped)") } else { String::new() },
+        stage_note(int(job, "numFailedStages"), skipped),
         progress(
             int(job, "numCompletedTasks"),
             int(job, "numActiveTasks"),
@@ -85,6 +85,18 @@ fn job_row(view: &AppView, job: &Value) -> String {
         ),
         done = int(job, "numCompletedStages"),
     )
+}
+
+/// What a job's stage count says beside it, as Spark's jobs table writes it: failed, then skipped stages.
+fn stage_note(failed: i64, skipped: i64) -> String {
+    let mut note = String::new();
+    if failed > 0 {
+        note.push_str(&format!(" ({failed} failed)"));
+    }
+    if skipped > 0 {
+        note.push_str(&format!(" ({skipped} skipped)"));
+    }
+    note
 }
 
 /// The link from a job to the SQL execution that ran it, as Spark's job page has it ("SQL query N").
@@ -231,4 +243,14 @@ pub fn job_page(view: &AppView, id: i64) -> Result<Page, Page> {
         view.detail.stages.values().filter(|s| ids.contains(&s.stage_id)).collect();
     body.push_str(&timeline::stage_timeline(view, &attempts, view.catalog.now_ms()));
     Ok(Page::ok(Tab::Jobs, format!("Job {id}"), body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_jobs_stage_count_notes_failed_then_skipped_stages_as_spark_does() {
+        assert_eq!(super::stage_note(1, 2), " (1 failed) (2 skipped)");
+        assert_eq!(super::stage_note(0, 1), " (1 skipped)");
+        assert_eq!(super::stage_note(0, 0), "");
+    }
 }

@@ -90,10 +90,13 @@ pub fn stage_table(view: &AppView, stages: &[&Value]) -> String {
             )
         });
         let critical = critical_tag(view, id, status);
-        let note = match int(s, "numFailedTasks") {
-            0 => String::new(),
-            n => format!(" ({n} failed)"),
-        };
+        // Spark's bar counts failed and killed tasks beside the succeeded ones.
+        let ended: Vec<String> = [("numFailedTasks", "failed"), ("numKilledTasks", "killed")]
+            .into_iter()
+            .filter(|(key, _)| int(s, key) > 0)
+            .map(|(key, word)| format!("{} {word}", int(s, key)))
+            .collect();
+        let note = if ended.is_empty() { String::new() } else { format!(" ({})", ended.join(", ")) };
         let _ = write!(
             out,
             "<tr data-stage=\"{id}\" data-attempt=\"{attempt}\"><td class=\"n\" data-v=\"{id}\"><a href=\"{link}\">{label}</a>{critical}</td>\

@@ -19,8 +19,17 @@
 //! every application — each job, each stage attempt, each SQL execution, each
 //! tab — and for each page: no script error and no failed request; every
 //! figure the page shows (the raw values in `data-v`) equals the REST API's
-//! answer for the same application (ours, and for the SQL tab Spark's `sql`
-//! endpoint, which ours equals: `spark_history_parity`); every link on it answers 200; and
+//! answer for the same application, both ours and Spark's own History
+//! Server's (a differential test: the same figure under the same label read
+//! from Spark's `jobs`, `jobs/<id>`, `stages`, `stages/<id>/<attempt>` with its
+//! `taskSummary` quantiles and `taskList`, `allexecutors`, `environment`,
+//! `storage/rdd` and `sql` answers); where Spark's UI computes the number
+//! itself (a job's and a stage attempt's Duration, the progress counts, sizes
+//! with its rounding and units in its jobs, stages and SQL tables, the
+//! summaries of a job's, a stage's and an SQL execution's page, and the
+//! application list's Duration, Started and Completed), Spark's page at the
+//! same URL is opened in the same browser and each cell read by its column
+//! header equals ours as text (`spark_pages`); every link on it answers 200; and
 //! a screenshot is kept under `$CARGO_TARGET_TMPDIR/ui-screenshots/spark-<line>/`.
 //! Every URL Spark's own pages link to for these applications answers 200 from
 //! ours too. sparkplane's own value is checked where it shows (the failure's
@@ -29,6 +38,8 @@
 //! pages are used by keyboard alone (skip link, focus ring, sorting the task
 //! table), and the dark theme follows the browser. `slow_`: each line takes
 //! a few minutes (three applications, two with executor JVMs, a JVM server).
+
+mod spark_pages;
 
 use crate::support;
 
@@ -113,12 +124,14 @@ fn keyed_in_row(figures: &Value, row: &[(&str, &str)]) -> BTreeMap<String, Optio
         .collect()
 }
 
-/// Compares the page's figures with our API's answers, by the page's kind; returns what differs.
-fn compare_with_api(ours: &str, app: &str, rel: &str, figures: &Value, out: &mut Vec<String>) {
-    let api = |resource: &str| json(ours, &format!("/api/v1/applications/{app}/{resource}"));
+/// Compares the page's figures with the answers of the REST API at `base`
+/// (`who`: ours, or Spark's own History Server's for the same application),
+/// by the page's kind; returns what differs.
+fn compare_with_api(base: &str, who: &str, app: &str, rel: &str, figures: &Value, out: &mut Vec<String>) {
+    let api = |resource: &str| json(base, &format!("/api/v1/applications/{app}/{resource}"));
     let mut expect = |what: String, shown: Option<i64>, answered: i64| {
         if shown != Some(answered) {
-            out.push(format!("{app}/{rel}: {what}: page {shown:?}, API {answered}"));
+            out.push(format!("{app}/{rel}: {what}: page {shown:?}, {who} {answered}"));
         }
     };
     let (path, query) = rel.split_once('?').unwrap_or((rel, ""));
@@ -163,14 +176,16 @@ fn compare_with_api(ours: &str, app: &str, rel: &str, figures: &Value, out: &mut
                 bar["total"].as_i64(),
                 int(&job, "numTasks") - int(&job, "numSkippedTasks"),
             );
-            stage_rows(figures, &api("stages"), &format!("{app}/{rel}"), out);
+            stage_rows(figures, &api("stages"), &format!("{app}/{rel}"), who, out);
         }
         "stages/" => {
             let stages = api("stages");
             expect("stages".into(), figures["counts"]["stages"].as_i64(), stages.as_array().map_or(0, Vec::len) as i64);
-            stage_rows(figures, &stages, &format!("{app}/{rel}"), out);
+            stage_rows(figures, &stages, &format!("{app}/{rel}"), who, out);
         }
-        "stages/stage/" => stage_page(&api, figures, (param("id"), param("attempt")), &format!("{app}/{rel}"), out),
+        "stages/stage/" => {
+            stage_page(&api, who, figures, (param("id"), param("attempt")), &format!("{app}/{rel}"), out)
+        }
         "executors/" => {
             for e in api("allexecutors").as_array().into_iter().flatten() {
                 let id = e["id"].as_str().unwrap_or_default();
@@ -218,8 +233,8 @@ fn form_urlencoded_get(query: &str, key: &str) -> Option<String> {
     query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| v.to_owned())
 }
 
-/// Each stage row's keyed figures against the API's stage list.
-fn stage_rows(figures: &Value, stages: &Value, page: &str, out: &mut Vec<String>) {
+/// Each stage row's keyed figures against the stage list of `who`'s API.
+fn stage_rows(figures: &Value, stages: &Value, page: &str, who: &str, out: &mut Vec<String>) {
     let rows: BTreeSet<(String, String)> = figures["keyed"]
         .as_array()
         .into_iter()
@@ -233,7 +248,7 @@ fn stage_rows(figures: &Value, stages: &Value, page: &str, out: &mut Vec<String>
             .into_iter()
             .flatten()
             .find(|s| s["stageId"].as_i64() == stage.parse().ok() && s["attemptId"].as_i64() == attempt.parse().ok())
-            .unwrap_or_else(|| panic!("{page}: stage {stage}.{attempt} is not in the API's list"));
+            .unwrap_or_else(|| panic!("{page}: stage {stage}.{attempt} is not in {who}'s list"));
         let shown = keyed_in_row(figures, &[("stage", &stage), ("attempt", &attempt)]);
         // Duration as Spark's stage tables compute it: from the first task's launch to the completion.
         let at = |key: &str| answered[key].as_str().and_then(sparkplane_history::time::parse_date);
@@ -256,7 +271,7 @@ fn stage_rows(figures: &Value, stages: &Value, page: &str, out: &mut Vec<String>
         ] {
             if shown.get(key).copied().flatten() != Some(int(answered, key)) {
                 out.push(format!(
-                    "{page}: stage {stage}.{attempt} {key}: page {:?}, API {}",
+                    "{page}: stage {stage}.{attempt} {key}: page {:?}, {who} {}",
                     shown.get(key),
                     answered[key]
                 ));
@@ -268,6 +283,7 @@ fn stage_rows(figures: &Value, stages: &Value, page: &str, out: &mut Vec<String>
 /// A stage page: its totals, summary quantiles, figures per executor and task rows against the API.
 fn stage_page(
     api: &dyn Fn(&str) -> Value,
+    who: &str,
     figures: &Value,
     (id, attempt): (i64, i64),
     page: &str,
@@ -290,7 +306,7 @@ fn stage_page(
         "diskBytesSpilled",
     ] {
         if facts.get(key).copied().flatten() != Some(int(&stage, key)) {
-            out.push(format!("{page}: {key}: page {:?}, API {}", facts.get(key), stage[key]));
+            out.push(format!("{page}: {key}: page {:?}, {who} {}", facts.get(key), stage[key]));
         }
     }
     for (executor, summary) in stage["executorSummary"].as_object().into_iter().flatten() {
@@ -300,7 +316,7 @@ fn stage_page(
         {
             if shown.get(&format!("executor.{key}")).copied().flatten() != Some(int(summary, key)) {
                 out.push(format!(
-                    "{page}: executor {executor} {key}: page {:?}, API {}",
+                    "{page}: executor {executor} {key}: page {:?}, {who} {}",
                     shown.get(&format!("executor.{key}")),
                     summary[key]
                 ));
@@ -333,7 +349,7 @@ fn stage_page(
                 .map(|v| v.as_f64().unwrap_or(-2.0) as i64)
                 .collect();
             if shown != answered {
-                out.push(format!("{page}: quantiles of {metric}: page {shown:?}, API {answered:?}"));
+                out.push(format!("{page}: quantiles of {metric}: page {shown:?}, {who} {answered:?}"));
             }
         }
     }
@@ -346,7 +362,7 @@ fn stage_page(
             row["v"].as_array().into_iter().flatten().map(|v| v.as_f64().unwrap_or(-1.0) as i64).collect();
         let t = by_id
             .get(&row["id"].as_i64().unwrap_or(-1))
-            .unwrap_or_else(|| panic!("{page}: task {} not in the API's list", row["id"]));
+            .unwrap_or_else(|| panic!("{page}: task {} not in {who}'s list", row["id"]));
         let m = &t["taskMetrics"];
         let nested = |g: &str, k: &str| m[g][k].as_i64().unwrap_or(0);
         let mut answered = vec![int(t, "index"), int(t, "taskId"), int(t, "attempt")];
@@ -361,7 +377,7 @@ fn stage_page(
             m["diskBytesSpilled"].as_i64().unwrap_or(0),
         ]);
         if shown != answered {
-            out.push(format!("{page}: task {}: page {shown:?}, API {answered:?}", t["taskId"]));
+            out.push(format!("{page}: task {}: page {shown:?}, {who} {answered:?}", t["taskId"]));
         }
     }
 }
@@ -573,6 +589,7 @@ fn copy_succeeded_and_failed(line: &str, logs: &Path) {
 }
 
 fn run(line: &str) {
+    let run_started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
     let (logs, driver_logs) = (dir.path().join("logs"), dir.path().join("driver-logs"));
     std::fs::create_dir_all(&logs).expect("mkdir");
@@ -615,6 +632,22 @@ fn run(line: &str) {
         .collect();
     assert_eq!(apps.len(), 3, "{apps:?}");
     let mut texts: BTreeMap<(String, String), Value> = BTreeMap::new();
+    // Cells compared with Spark's rendered pages, by page kind.
+    let mut rendered: BTreeMap<String, usize> = BTreeMap::new();
+    // The application list: ours and Spark's (filled by its script from its REST API), dates in UTC.
+    browser.call("Emulation.setTimezoneOverride", serde_json::json!({"timezoneId": "UTC"})).expect("UTC");
+    browser.navigate(&format!("{ours}/"), PAGE_LOAD);
+    let our_list = browser.evaluate(spark_pages::TABLES).expect("our list");
+    browser.navigate(&format!("{spark}/"), PAGE_LOAD);
+    assert_eq!(browser.evaluate(spark_pages::LIST_READY), Ok(Value::Bool(true)), "Spark's list shows its rows");
+    let spark_list = browser.evaluate(spark_pages::TABLES).expect("Spark's list");
+    let mut spent = [Duration::ZERO; 2];
+    let before_pages = run_started.elapsed();
+    let loop_started = Instant::now();
+    rendered.insert(
+        "list".into(),
+        spark_pages::compare("the application list", "app", &spark_list, &our_list, &mut differences),
+    );
     for (app, name) in &apps {
         // Every URL Spark's own pages link to for this application answers 200 from ours.
         let spark_links = spark_urls(&spark, app);
@@ -634,7 +667,12 @@ fn run(line: &str) {
             assert!(load.script_errors.is_empty(), "{url}: script errors {:?}", load.script_errors);
             assert!(load.failed_requests.is_empty(), "{url}: failed requests {:?}", load.failed_requests);
             let figures = browser.evaluate(FIGURES).unwrap_or_else(|e| panic!("{url}: {e}"));
-            compare_with_api(&ours, app, &rel, &figures, &mut differences);
+            let our_tables = spark_pages::rendered_counterpart(&rel)
+                .then(|| browser.evaluate(spark_pages::TABLES).unwrap_or_else(|e| panic!("{url}: {e}")));
+            compare_with_api(&ours, "our API", app, &rel, &figures, &mut differences);
+            let started = Instant::now();
+            compare_with_api(&spark, "Spark's API", app, &rel, &figures, &mut differences);
+            spent[0] += started.elapsed();
             if compare_sql_with_spark(&spark, app, &rel, &figures, &mut differences) {
                 plans_compared += 1;
             }
@@ -648,16 +686,47 @@ fn run(line: &str) {
                 shots.join(format!("{name}-{}.png", rel.replace(['/', '?', '&', '='], "_").trim_end_matches('_')));
             browser.screenshot(&png);
             assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 2000), "{} was written", png.display());
+            if let Some(our_tables) = our_tables {
+                // Spark's own page at the same URL, as its UI renders it.
+                let started = Instant::now();
+                let theirs = format!("{spark}/history/{app}/{rel}");
+                // These pages' tables and summaries are Spark's server's HTML; its scripts (the
+                // timelines, the stage page's task table from its REST API) are not waited for.
+                browser.navigate_without_scripts(&theirs, PAGE_LOAD);
+                let spark_tables = browser.evaluate(spark_pages::TABLES).unwrap_or_else(|e| panic!("{theirs}: {e}"));
+                spent[1] += started.elapsed();
+                let kind = rel.split('?').next().unwrap_or_default().to_owned();
+                *rendered.entry(kind).or_default() += spark_pages::compare(
+                    &format!("{app}/{rel}"),
+                    spark_pages::row_kind(&rel),
+                    &spark_tables,
+                    &our_tables,
+                    &mut differences,
+                );
+            }
             texts.insert((name.clone(), rel), figures);
             pages_seen += 1;
         }
     }
+    eprintln!(
+        "{line}: logs and servers {before_pages:.1?}, pages {:.1?} (of which Spark's REST answers {:.1?}, \
+         Spark's rendered pages {:.1?}); cells compared with Spark's pages: {rendered:?}",
+        loop_started.elapsed(),
+        spent[0],
+        spent[1]
+    );
     assert!(
         differences.is_empty(),
-        "{} figures differ from the REST API:\n{}",
+        "{} figures differ from the REST APIs (ours and Spark's) or from Spark's rendered pages:\n{}",
         differences.len(),
         differences.join("\n")
     );
+    for kind in ["list", "jobs/", "jobs/job/", "stages/", "stages/stage/", "SQL/", "SQL/execution/"] {
+        assert!(
+            rendered.get(kind).is_some_and(|n| *n > 0),
+            "{line}: no cell of a {kind} page was compared with Spark's rendered page: {rendered:?}"
+        );
+    }
     assert!(pages_seen > 30 && checked.len() > 60, "{pages_seen} pages, {} links checked", checked.len());
     assert!(
         plans_compared >= 2,
