@@ -307,6 +307,9 @@ pub struct EndedTask {
     /// Why it was killed (`KILLED` only), as Spark counts it in `killedTasksSummary`.
     pub killed_reason: Option<String>,
     pub peak: PeakMetrics,
+    /// Its SQL metrics' updates, (accumulator id, update), for the SQL model
+    /// (`SqlExecutions::task_end`); not kept with the task.
+    pub sql_updates: Vec<(i64, i64)>,
 }
 
 impl EndedTask {
@@ -336,7 +339,8 @@ impl EndedTask {
         task.error_message = error;
         // Absent in older logs: Spark then reads all zeros, which still marks the peak as set.
         let peak = PeakMetrics(event.executor_metrics.as_ref().map(|m| m.values()).unwrap_or_default());
-        EndedTask { key: (event.stage_id, event.stage_attempt_id), task, killed_reason, peak }
+        let sql_updates = crate::sql_executions::task_updates(&event.info.accumulables);
+        EndedTask { key: (event.stage_id, event.stage_attempt_id), task, killed_reason, peak, sql_updates }
     }
 }
 
@@ -700,8 +704,9 @@ impl DetailBuilder {
     }
 
     fn task_end(&mut self, ended: EndedTask) {
-        let EndedTask { key, task, killed_reason, peak } = ended;
+        let EndedTask { key, task, killed_reason, peak, sql_updates } = ended;
         let status = task.status;
+        self.detail.sql.task_end(key, task.index, task.task_id, status == "SUCCESS", &sql_updates);
         let metrics = task.metrics.unwrap_or_default();
         let duration = task.duration().unwrap_or(0);
         let executor_id = task.executor_id.as_str();
@@ -978,10 +983,11 @@ fn failure_message(r: &TaskEndReasonDetail<'_>) -> String {
     }
 }
 
-/// A task's accumulator updates (the typed reading has already left out the
-/// internal and SQL ones, as Spark's API does).
+/// A task's accumulator updates as Spark's API shows them: without the SQL
+/// ones (the typed reading has already left out the internal ones).
 fn task_accumulables(list: &[AccumulableDetail<'_>]) -> Vec<Accumulable> {
     list.iter()
+        .filter(|a| a.metadata.as_deref() != Some("sql"))
         .map(|a| Accumulable {
             id: a.id,
             name: a.name.as_deref().map(str::to_owned),

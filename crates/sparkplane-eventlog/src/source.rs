@@ -71,6 +71,19 @@ impl LogSource {
         }
     }
 
+    /// The location as a URI, as Spark's History Server names a log directory
+    /// (`file:///abs/path` for a local folder, made absolute against the
+    /// working directory; the object-storage URL as [`LogSource::describe`] gives it).
+    pub fn uri(&self) -> String {
+        match self {
+            LogSource::Local(path) => {
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                format!("file://{}", path.display())
+            }
+            LogSource::Remote(store) => store.location().to_string(),
+        }
+    }
+
     /// True for object storage.
     pub fn is_remote(&self) -> bool {
         matches!(self, LogSource::Remote(_))

@@ -10,6 +10,10 @@
 //! A log that grows in between (in progress) is sent as it was at the first
 //! pass; one that shrank ends the stream with an error.
 //!
+//! Also the download's link, `/api/v1/applications/{app}[/{attempt}]/logs`
+//! ([`logs_link`], the list page's "Download"), Spark's `logs` resource,
+//! which answers under the application's access rules like every other.
+//!
 //! Must not: decompress or parse the logs, or hold a log in memory.
 
 use std::collections::VecDeque;
@@ -34,6 +38,17 @@ pub enum DownloadError {
 pub struct Archive {
     pub len: u64,
     pub reader: Box<dyn Read + Send>,
+}
+
+/// `/api/v1/applications/{app}[/{attempt}]/logs`, the ids percent-encoded:
+/// the zip of one attempt's event log (of every attempt without one), as
+/// Spark's application list links it.
+pub fn logs_link(app_id: &str, attempt_id: Option<&str>) -> String {
+    let segment = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    match attempt_id {
+        Some(attempt) => format!("/api/v1/applications/{}/{}/logs", segment(app_id), segment(attempt)),
+        None => format!("/api/v1/applications/{}/logs", segment(app_id)),
+    }
 }
 
 fn last_segment(name: &str) -> &str {

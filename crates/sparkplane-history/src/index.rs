@@ -178,6 +178,7 @@ fn attempt_of(summary: &AppSummary, log: &AppLog, read_at_ms: i64) -> AttemptInf
         user: summary.user.clone().unwrap_or_default(),
         completed,
         spark_version: summary.spark_version.clone().unwrap_or_default(),
+        exit_code: summary.exit_code,
     }
 }
 
@@ -876,6 +877,10 @@ impl Catalog for Index {
             cache.put(key, Arc::clone(&detail));
         }
         Some(detail)
+    }
+
+    fn log_source(&self) -> Option<String> {
+        Some(self.source.uri())
     }
 
     fn why_unreadable(&self, app_id: &str, attempt_id: Option<&str>) -> Option<String> {

@@ -272,6 +272,7 @@ fn a_store_written_before_access_facts_is_relisted_not_misread() {
         user: "u",
         completed: true,
         spark_version: "4.1.0",
+        exit_code: None,
         outcome: Outcome::Succeeded,
         team: Some("team-a"),
         cost_usd: 0.5,

@@ -5,7 +5,11 @@
 //! sends one page. Each application links its pages at Spark's URL
 //! (`/history/{app}[/{attempt}]/jobs/`, [`crate::ui`]) and its `analyze
 //! --html` report at `/report/{app}[/{attempt}]` (both links are
-//! [`crate::ui`]'s, which owns the server's URLs of an application).
+//! [`crate::ui`]'s, which owns the server's URLs of an application), and its
+//! event logs' zip at Spark's `logs` resource ([`crate::download::logs_link`]).
+//! The columns are Spark's list's (started, completed, duration, Spark user,
+//! last updated, the event log's Download, dates and durations formatted as
+//! Spark's list formats them) with sparkplane's team, outcome, cost and report.
 //!
 //! Owns: the page's HTML (self-contained: inline CSS, a plain GET form, no
 //! script and no external request). Must not: compute figures (entries come
@@ -17,6 +21,7 @@ use std::fmt::Write;
 
 use sparkplane_documents::markup::{attribute, text};
 
+use crate::download::logs_link;
 use crate::index::Entry;
 use crate::time::format_gmt;
 use crate::ui::{Params, base_link, outcome_word, report_link};
@@ -32,6 +37,19 @@ const MAX_PAGE_SIZE: usize = 5_000;
 /// half up), the pages' format but for the list's `.0` under 100 ms.
 fn duration(ms: i64) -> String {
     if ms < 100 { format!("{ms}.0 ms") } else { crate::ui::duration(ms) }
+}
+
+/// A date as Spark's list shows it (its `formatTimeMillis`: `2015-02-03
+/// 16:42:59`, to the second, and `-` for an epoch of zero or less, what Spark's
+/// API gives an application that has not ended), written in GMT here as the
+/// page is made on the server (Spark's script writes the browser's zone).
+fn date(ms: i64) -> String {
+    if ms <= 0 {
+        return "-".to_owned();
+    }
+    let mut gmt = format_gmt(ms);
+    gmt.truncate(19);
+    gmt.replacen('T', " ", 1)
 }
 
 /// The list's filters, read from the query.
@@ -188,7 +206,8 @@ pub fn index_page(entries: &[Entry], params: &Params) -> String {
     html.push_str(&pager);
     html.push_str(
         "<table id=\"apps\"><thead><tr><th>Application</th><th>Name</th><th>Team</th><th>Outcome</th>\
-         <th>Started (GMT)</th><th>Duration</th><th>Cost (USD)</th><th>Report</th></tr></thead><tbody>",
+         <th>Started (GMT)</th><th>Completed (GMT)</th><th>Duration</th><th>Spark User</th><th>Last Updated (GMT)</th>\
+         <th>Event Log</th><th>Cost (USD)</th><th>Report</th></tr></thead><tbody>",
     );
     for e in &rows[offset.min(rows.len())..] {
         html.push_str(&row(e));
@@ -214,6 +233,9 @@ fn pager(f: &Filters, offset: usize, end: usize, total: usize) -> String {
     html
 }
 
+/// One attempt's row: Spark's columns (application, name, started, completed,
+/// duration, Spark user, last updated, the event log's download), sparkplane's
+/// team, outcome, cost and report between and after them.
 fn row(e: &Entry) -> String {
     let a = &e.attempt;
     let outcome = outcome_word(e.outcome);
@@ -221,15 +243,21 @@ fn row(e: &Entry) -> String {
         Some(attempt) => format!("{} (attempt {attempt})", a.app_id),
         None => a.app_id.clone(),
     };
-    let duration = if a.completed { duration(a.end_ms - a.start_ms) } else { "running".to_owned() };
+    // An application that has not ended has no end: Spark's API gives -1, its list "-".
+    let (completed, duration) =
+        if a.completed { (date(a.end_ms), duration(a.end_ms - a.start_ms)) } else { (date(-1), "running".to_owned()) };
     format!(
         "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"{outcome}\">{outcome}</td><td>{}</td>\
-         <td class=\"num\">{duration}</td><td class=\"num\">{:.4}</td><td><a href=\"{}\">report</a></td></tr>",
+         <td>{completed}</td><td class=\"num\">{duration}</td><td>{}</td><td>{}</td>\
+         <td><a href=\"{}\" download>Download</a></td><td class=\"num\">{:.4}</td><td><a href=\"{}\">report</a></td></tr>",
         attribute(&base_link(&a.app_id, a.attempt_id.as_deref(), "jobs/")),
         text(&id),
         text(&a.name),
         text(e.team.as_deref().unwrap_or("")),
-        format_gmt(a.start_ms),
+        date(a.start_ms),
+        text(&a.user),
+        date(a.last_updated_ms),
+        attribute(&logs_link(&a.app_id, a.attempt_id.as_deref())),
         e.cost_usd,
         attribute(&report_link(&a.app_id, a.attempt_id.as_deref())),
     )
@@ -282,6 +310,7 @@ mod tests {
                     user: "u".to_owned(),
                     completed: true,
                     spark_version: "4.1.1".to_owned(),
+                    exit_code: None,
                 },
                 outcome: sparkplane_eventlog::Outcome::Succeeded,
                 team: None,
@@ -311,6 +340,121 @@ mod tests {
         let sized = index_page(&all, &Params::parse("size=40"));
         assert_eq!(listed_ids(&sized).len(), 40);
         assert!(sized.contains("href=\"/?page=2&amp;size=40\">Next"), "{sized}");
+    }
+
+    /// The text of each cell of `row`'s one row, tags left out, and the `href` of each link.
+    fn cells(row: &str) -> (Vec<String>, Vec<String>) {
+        let texts = row
+            .split("<td")
+            .skip(1)
+            .map(|cell| {
+                let inner = cell.split_once('>').map_or("", |(_, rest)| rest);
+                let inner = inner.split("</td>").next().unwrap_or_default();
+                let mut shown = String::new();
+                let mut in_tag = false;
+                for c in inner.chars() {
+                    match c {
+                        '<' => in_tag = true,
+                        '>' => in_tag = false,
+                        c if !in_tag => shown.push(c),
+                        _ => {}
+                    }
+                }
+                shown
+            })
+            .collect();
+        let links = row.split("href=\"").skip(1).filter_map(|l| Some(l.split('"').next()?.to_owned())).collect();
+        (texts, links)
+    }
+
+    #[test]
+    fn dates_are_sparks_list_dates_to_the_second_and_a_dash_for_none() {
+        assert_eq!(date(1_422_981_779_720), "2015-02-03 16:42:59");
+        assert_eq!(date(1), "1970-01-01 00:00:00");
+        assert_eq!([date(0), date(-1)], ["-", "-"]);
+    }
+
+    #[test]
+    fn a_row_has_sparks_columns_and_ours() {
+        let mut e = entries(1).remove(0);
+        e.attempt.app_id = "app-7".to_owned();
+        e.attempt.attempt_id = Some("2".to_owned());
+        e.attempt.name = "nightly <etl>".to_owned();
+        e.attempt.user = "ann&bob".to_owned();
+        e.attempt.start_ms = 1_422_981_779_720;
+        e.attempt.end_ms = 1_422_981_779_720 + 32_700;
+        e.attempt.last_updated_ms = 1_422_981_779_720 + 40_001;
+        e.team = Some("team-a".to_owned());
+        e.cost_usd = 0.125;
+        let html = row(&e);
+        let (texts, links) = cells(&html);
+        assert_eq!(
+            texts,
+            [
+                "app-7 (attempt 2)",
+                "nightly &lt;etl&gt;",
+                "team-a",
+                "succeeded",
+                "2015-02-03 16:42:59",
+                "2015-02-03 16:43:32",
+                "33 s",
+                "ann&amp;bob",
+                "2015-02-03 16:43:39",
+                "Download",
+                "0.1250",
+                "report",
+            ],
+            "{html}"
+        );
+        assert_eq!(
+            links,
+            ["/history/app%2D7/2/jobs/", "/api/v1/applications/app%2D7/2/logs", "/report/app%2D7/2"],
+            "{html}"
+        );
+        // Without an attempt id, the download is every attempt's zip, as Spark links it.
+        e.attempt.attempt_id = None;
+        assert_eq!(cells(&row(&e)).1[1], "/api/v1/applications/app%2D7/logs");
+    }
+
+    #[test]
+    fn an_application_that_has_not_ended_has_no_completed_date() {
+        let mut e = entries(1).remove(0);
+        e.attempt.start_ms = 1_422_981_779_720;
+        e.attempt.end_ms = -1;
+        e.attempt.last_updated_ms = 1_422_981_790_000;
+        e.attempt.completed = false;
+        e.outcome = sparkplane_eventlog::Outcome::Incomplete;
+        let (texts, _) = cells(&row(&e));
+        assert_eq!(
+            texts[3..9],
+            ["incomplete", "2015-02-03 16:42:59", "-", "running", "u", "2015-02-03 16:43:10"],
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn the_header_names_every_column_of_a_row() {
+        let html = index_page(&entries(1), &Params::parse(""));
+        let head = html.split("<thead>").nth(1).and_then(|h| h.split("</thead>").next()).expect("a header");
+        let names: Vec<&str> = head.split("<th>").skip(1).filter_map(|h| h.split("</th>").next()).collect();
+        assert_eq!(
+            names,
+            [
+                "Application",
+                "Name",
+                "Team",
+                "Outcome",
+                "Started (GMT)",
+                "Completed (GMT)",
+                "Duration",
+                "Spark User",
+                "Last Updated (GMT)",
+                "Event Log",
+                "Cost (USD)",
+                "Report"
+            ]
+        );
+        assert_eq!(cells(&row(&entries(1)[0])).0.len(), names.len());
     }
 
     #[test]

@@ -37,7 +37,8 @@ use sparkplane_eventlog::Outcome;
 /// a store of version 3 holds none, so it is rebuilt rather than restored with every application hidden.
 /// Version 5: a local run's facts name the namespace it recorded (`spark.sparkplane.namespace`), which
 /// version 4 left out; rebuilt so a job's link (`/jobs/<namespace>/<job>/`) finds its earlier runs.
-pub const FORMAT_VERSION: u32 = 5;
+/// Version 6: a record holds the driver's exit code (Spark 4.3's `exitCode`), which version 5 did not read.
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The store's file name inside the index folder.
 pub const FILE_NAME: &str = "index.redb";
@@ -79,6 +80,8 @@ pub struct StoredEntry<'a> {
     pub user: &'a str,
     pub completed: bool,
     pub spark_version: &'a str,
+    /// The driver's exit code from the application's end event.
+    pub exit_code: Option<i32>,
     pub outcome: Outcome,
     pub team: Option<&'a str>,
     pub cost_usd: f64,
@@ -91,15 +94,17 @@ const COMPLETED: u8 = 1;
 const HAS_ATTEMPT: u8 = 2;
 const HAS_TEAM: u8 = 4;
 const HAS_MODIFIED: u8 = 8;
+const HAS_EXIT: u8 = 16;
 /// Bytes before the texts: size, modification time, fingerprint, start, end,
-/// last update, cost (8 each), flags and outcome (1 each).
-const FIXED: usize = 7 * 8 + 2;
+/// last update, cost (8 each), the exit code (4), flags and outcome (1 each).
+const FIXED: usize = 7 * 8 + 4 + 2;
 
 impl<'a> StoredEntry<'a> {
     /// The record's bytes, little-endian: the size, modification time (0 when
     /// unknown), fingerprint, start, end and last update as 8-byte integers and
-    /// the cost as an 8-byte float; one byte of flags (completed, has an
-    /// attempt id, has a team, has a modification time) and one of outcome
+    /// the cost as an 8-byte float; the exit code as a 4-byte integer (0 when
+    /// none); one byte of flags (completed, has an attempt id, has a team, has
+    /// a modification time, has an exit code) and one of outcome
     /// (0 succeeded, 1 failed, 2 incomplete); then the application id, attempt
     /// id, name, user, Spark version and team, each a 4-byte length and its
     /// UTF-8 bytes (an absent one empty); then the count of warnings (4 bytes)
@@ -112,6 +117,7 @@ impl<'a> StoredEntry<'a> {
             (self.attempt_id.is_some(), HAS_ATTEMPT),
             (self.team.is_some(), HAS_TEAM),
             (self.modified_ms.is_some(), HAS_MODIFIED),
+            (self.exit_code.is_some(), HAS_EXIT),
         ] {
             if set {
                 flags |= flag;
@@ -129,6 +135,7 @@ impl<'a> StoredEntry<'a> {
             out.extend_from_slice(&number.to_le_bytes());
         }
         out.extend_from_slice(&self.cost_usd.to_bits().to_le_bytes());
+        out.extend_from_slice(&self.exit_code.unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&[flags, outcome]);
         let texts = [
             self.app_id,
@@ -195,6 +202,11 @@ impl<'a> StoredEntry<'a> {
             user,
             completed: flags & COMPLETED != 0,
             spark_version,
+            exit_code: (flags & HAS_EXIT != 0).then(|| {
+                let mut four = [0u8; 4];
+                four.copy_from_slice(&fixed[7 * 8..7 * 8 + 4]);
+                i32::from_le_bytes(four)
+            }),
             outcome,
             team: (flags & HAS_TEAM != 0).then_some(team),
             cost_usd: f64::from_bits(u64::from_le_bytes(word(6))),
@@ -653,6 +665,7 @@ mod tests {
             user: "u",
             completed: true,
             spark_version: "4.1.0",
+            exit_code: Some(0),
             outcome: Outcome::Succeeded,
             team: Some("t"),
             cost_usd: 0.5,
@@ -719,9 +732,11 @@ mod tests {
             end_ms: -1,
             cost_usd: f64::MAX,
             warnings: vec!["line 3 cut off", ""],
+            exit_code: None,
             ..entry("app-1")
         };
-        for one in [entry("a"), full, StoredEntry { attempt_id: Some(""), team: Some(""), ..entry("") }] {
+        let failed = StoredEntry { exit_code: Some(-143), outcome: Outcome::Failed, ..entry("app-2") };
+        for one in [entry("a"), full, failed, StoredEntry { attempt_id: Some(""), team: Some(""), ..entry("") }] {
             let bytes = encoded(&one);
             assert_eq!(StoredEntry::decode(&bytes), Ok(one.clone()));
         }

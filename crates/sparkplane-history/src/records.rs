@@ -136,6 +136,8 @@ const COMPLETED: u8 = 4;
 const RESTORED: u8 = 8;
 /// Read from its log and not yet written to the persisted index (set by [`Record::of`] for a listed log).
 const UNSTORED: u8 = 16;
+/// The application's end event gave the driver's exit code (`exit_code`).
+const HAS_EXIT: u8 = 32;
 
 /// One listed log's record.
 #[derive(Debug, Clone)]
@@ -145,6 +147,8 @@ pub struct Record {
     ends: [u32; TEXTS - 1],
     flags: u8,
     outcome: Outcome,
+    /// The driver's exit code when [`HAS_EXIT`] is set.
+    exit_code: i32,
     start_ms: i64,
     end_ms: i64,
     last_updated_ms: i64,
@@ -190,6 +194,9 @@ impl Record {
         if !restored {
             flags |= UNSTORED;
         }
+        if a.exit_code.is_some() {
+            flags |= HAS_EXIT;
+        }
         let (outcome, start_ms, end_ms, last_updated_ms) = (entry.outcome, a.start_ms, a.end_ms, a.last_updated_ms);
         let extra = (kept_log.is_some() || !entry.warnings.is_empty())
             .then(|| Box::new(Extra { log: kept_log, warnings: entry.warnings }));
@@ -198,6 +205,7 @@ impl Record {
             ends,
             flags,
             outcome,
+            exit_code: a.exit_code.unwrap_or(0),
             start_ms,
             end_ms,
             last_updated_ms,
@@ -229,8 +237,10 @@ impl Record {
         Record {
             texts,
             ends,
-            flags: flags_of(stored.attempt_id.is_some(), stored.team.is_some(), stored.completed, true),
+            flags: flags_of(stored.attempt_id.is_some(), stored.team.is_some(), stored.completed, true)
+                | if stored.exit_code.is_some() { HAS_EXIT } else { 0 },
             outcome: stored.outcome,
+            exit_code: stored.exit_code.unwrap_or(0),
             start_ms: stored.start_ms,
             end_ms: stored.end_ms,
             last_updated_ms: stored.last_updated_ms,
@@ -301,7 +311,13 @@ impl Record {
             user: self.text(USER),
             completed: self.flags & COMPLETED != 0,
             spark_version: self.text(SPARK_VERSION),
+            exit_code: self.exit_code(),
         }
+    }
+
+    /// The driver's exit code, when the application's end event gave one.
+    fn exit_code(&self) -> Option<i32> {
+        (self.flags & HAS_EXIT != 0).then_some(self.exit_code)
     }
 
     /// The log's key: name, size, modification time, fingerprint.
@@ -370,6 +386,7 @@ impl Record {
             user: self.text(USER),
             completed: self.flags & COMPLETED != 0,
             spark_version: self.text(SPARK_VERSION),
+            exit_code: self.exit_code(),
             outcome: self.outcome,
             team: (self.flags & HAS_TEAM != 0).then(|| self.text(TEAM)),
             cost_usd: self.cost_usd,
@@ -616,6 +633,7 @@ mod tests {
                 user: "ü".to_owned(),
                 completed: true,
                 spark_version: "4.1.1".to_owned(),
+                exit_code: None,
             },
             outcome: Outcome::Failed,
             team: team.map(str::to_owned),

@@ -130,6 +130,10 @@ impl Catalog for Viewed<'_> {
         self.index.now_ms()
     }
 
+    fn log_source(&self) -> Option<String> {
+        self.index.log_source()
+    }
+
     fn why_unreadable(&self, app_id: &str, attempt_id: Option<&str>) -> Option<String> {
         self.sees_attempt(app_id, attempt_id).then(|| self.index.why_unreadable(app_id, attempt_id)).flatten()
     }

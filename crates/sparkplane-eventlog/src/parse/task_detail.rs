@@ -166,15 +166,17 @@ pub struct TaskInfoDetail<'a> {
     pub locality: Cow<'a, str>,
     #[serde(rename = "Speculative")]
     pub speculative: bool,
-    /// Accumulator updates as Spark's API shows them: internal task metrics
-    /// (`"Internal": true`, the task metrics again) and SQL metrics
-    /// (`"Metadata": "sql"`) are dropped as they are read, so a task that has
-    /// no other keeps no list at all.
+    /// Accumulator updates without the internal task metrics (`"Internal":
+    /// true`, the task metrics again), dropped as they are read, so a task
+    /// that has no other keeps no list at all. SQL metrics (`"Metadata":
+    /// "sql"`, which Spark also marks internal) stay: Spark's SQL listener
+    /// reads each task's update of them, while Spark's API of a task shows
+    /// them not (the reader leaves them out).
     #[serde(rename = "Accumulables", borrow, deserialize_with = "shown_accumulables")]
     pub accumulables: Vec<AccumulableDetail<'a>>,
 }
 
-/// Reads an `"Accumulables"` list keeping only the entries Spark's API shows.
+/// Reads an `"Accumulables"` list without the internal entries but the SQL ones.
 fn shown_accumulables<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<AccumulableDetail<'a>>, D::Error> {
@@ -187,7 +189,7 @@ fn shown_accumulables<'de: 'a, 'a, D: Deserializer<'de>>(
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut shown = Vec::new();
             while let Some(entry) = seq.next_element::<AccumulableDetail<'de>>()? {
-                if !entry.internal && entry.metadata.as_deref() != Some("sql") {
+                if !entry.internal || entry.metadata.as_deref() == Some("sql") {
                     shown.push(entry);
                 }
             }

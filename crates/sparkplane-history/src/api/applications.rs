@@ -29,6 +29,14 @@ struct AttemptJson {
     spark_user: String,
     completed: bool,
     app_spark_version: String,
+    /// Spark 4.3 on: the driver's exit code, when the log has the application's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_code: Option<i32>,
+    /// Spark 4.2 on: the log directory it was read from, and its full path (one directory: the same URI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_source_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_source_full_path: Option<String>,
     start_time_epoch: i64,
     end_time_epoch: i64,
     last_updated_epoch: i64,
@@ -61,6 +69,8 @@ pub struct ApplicationList {
     order: Vec<u32>,
     /// (start, length) of each application's attempts in `order`, in listing order.
     apps: Vec<(u32, u32)>,
+    /// The catalog's [`Catalog::log_source`], written into each attempt.
+    log_source: Option<String>,
 }
 
 /// What the list's order is decided by, of one attempt.
@@ -91,7 +101,7 @@ impl<'a> AppAttempts<'a> {
 }
 
 impl ApplicationList {
-    fn of(all: Arc<dyn AttemptSnapshot>) -> ApplicationList {
+    fn of(all: Arc<dyn AttemptSnapshot>, log_source: Option<String>) -> ApplicationList {
         let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
         let mut order: Vec<u32> = (0..n).collect();
         let mut apps: Vec<(u32, u32)> = Vec::new();
@@ -122,7 +132,7 @@ impl ApplicationList {
                 b.end_ms.cmp(&a.end_ms).then_with(|| b.app_id.cmp(a.app_id))
             });
         }
-        ApplicationList { all, order, apps }
+        ApplicationList { all, order, apps, log_source }
     }
 
     fn app(&self, (start, len): (u32, u32)) -> AppAttempts<'_> {
@@ -201,7 +211,7 @@ fn fill_list(list: &ApplicationList, next: &mut usize, buffer: &mut Vec<u8>, end
     }
     while buffer.len() < LIST_CHUNK && *next < list.apps.len() {
         buffer.extend_from_slice(if *next == 0 { b"[\n  " } else { b",\n  " });
-        write_app_element(buffer, list.app(list.apps[*next]));
+        write_app_element(buffer, list.app(list.apps[*next]), list.log_source.as_deref());
         *next += 1;
     }
     if *next == list.apps.len() {
@@ -215,7 +225,7 @@ fn fill_list(list: &ApplicationList, next: &mut usize, buffer: &mut Vec<u8>, end
 /// element of the list (`app_json`'s fields, one level of indentation in),
 /// without building it first: a list of 100,000 applications writes 1.1
 /// million fields. Texts are escaped by serde_json, as there.
-fn write_app_element(out: &mut Vec<u8>, attempts: AppAttempts<'_>) {
+fn write_app_element(out: &mut Vec<u8>, attempts: AppAttempts<'_>, log_source: Option<&str>) {
     use std::io::Write;
     let text = |out: &mut Vec<u8>, value: &str| {
         // Writing to memory cannot fail.
@@ -263,6 +273,16 @@ fn write_app_element(out: &mut Vec<u8>, attempts: AppAttempts<'_>) {
         });
         out.extend_from_slice(b",\n        \"appSparkVersion\": ");
         text(out, a.spark_version);
+        if let Some(code) = a.exit_code {
+            out.extend_from_slice(b",\n        \"exitCode\": ");
+            out.extend_from_slice(digits.format(code).as_bytes());
+        }
+        if let Some(source) = log_source {
+            out.extend_from_slice(b",\n        \"logSourceName\": ");
+            text(out, source);
+            out.extend_from_slice(b",\n        \"logSourceFullPath\": ");
+            text(out, source);
+        }
         for (key, epoch_ms) in [
             (&b",\n        \"startTimeEpoch\": "[..], a.start_ms),
             (b",\n        \"endTimeEpoch\": ", a.end_ms),
@@ -306,7 +326,7 @@ impl std::io::Read for OwnedListReader {
     }
 }
 
-fn attempt_json(a: &AttemptInfo) -> AttemptJson {
+fn attempt_json(a: &AttemptInfo, log_source: Option<&str>) -> AttemptJson {
     AttemptJson {
         attempt_id: a.attempt_id.clone(),
         start_time: format_gmt(a.start_ms),
@@ -316,17 +336,20 @@ fn attempt_json(a: &AttemptInfo) -> AttemptJson {
         spark_user: a.user.clone(),
         completed: a.completed,
         app_spark_version: a.spark_version.clone(),
+        exit_code: a.exit_code,
         start_time_epoch: a.start_ms,
         end_time_epoch: a.end_ms,
         last_updated_epoch: a.last_updated_ms,
+        log_source_name: log_source.map(str::to_owned),
+        log_source_full_path: log_source.map(str::to_owned),
     }
 }
 
-fn app_json(id: &str, attempts: &[AttemptInfo]) -> AppJson {
+fn app_json(id: &str, attempts: &[AttemptInfo], log_source: Option<&str>) -> AppJson {
     AppJson {
         id: id.to_owned(),
         name: attempts.first().map(|a| a.name.clone()).unwrap_or_default(),
-        attempts: attempts.iter().map(attempt_json).collect(),
+        attempts: attempts.iter().map(|a| attempt_json(a, log_source)).collect(),
     }
 }
 
@@ -351,7 +374,7 @@ fn list_applications(catalog: &dyn Catalog, query: &Query) -> Result<Application
     let include_completed = statuses.is_empty() || statuses.contains(&"COMPLETED");
     let include_running = statuses.is_empty() || statuses.contains(&"RUNNING");
     let now = catalog.now_ms();
-    let mut list = ApplicationList::of(catalog.snapshot());
+    let mut list = ApplicationList::of(catalog.snapshot(), catalog.log_source());
     list.filter(usize::try_from(limit.max(0)).unwrap_or(usize::MAX), |attempts| {
         // Each attempt read once (reading one reads its record's texts).
         let mut each = attempts.iter();
@@ -372,7 +395,7 @@ fn list_applications(catalog: &dyn Catalog, query: &Query) -> Result<Application
 pub(super) fn one_attempt(catalog: &dyn Catalog, app: &str, attempt: &str) -> Response {
     let found = catalog.attempts_of(app).into_iter().find(|a| a.attempt_id.as_deref() == Some(attempt));
     match found {
-        Some(a) => json(&attempt_json(&a)),
+        Some(a) => json(&attempt_json(&a, catalog.log_source().as_deref())),
         None => not_found(format!("unknown app {app}, attempt {attempt}")),
     }
 }
@@ -386,7 +409,7 @@ pub(super) fn attempts_of(catalog: &dyn Catalog, app: &str) -> Option<Vec<Attemp
 
 pub(super) fn one_application(catalog: &dyn Catalog, app: &str) -> Response {
     match attempts_of(catalog, app) {
-        Some(attempts) => json(&app_json(app, &attempts)),
+        Some(attempts) => json(&app_json(app, &attempts, catalog.log_source().as_deref())),
         None => not_found(format!("unknown app: {app}")),
     }
 }
@@ -412,6 +435,9 @@ mod tests {
         fn now_ms(&self) -> i64 {
             1_000_000
         }
+        fn log_source(&self) -> Option<String> {
+            Some("file:///data/spark \"events\"".to_owned())
+        }
     }
 
     fn many_applications() -> Fleet {
@@ -429,6 +455,8 @@ mod tests {
                     user: "u".to_owned(),
                     completed: !running,
                     spark_version: "4.1.1".to_owned(),
+                    // Spark 4's end event has it; a running attempt and an older log do not.
+                    exit_code: (!running && i % 5 > 0).then_some((i % 3) as i32 - 1),
                 });
             }
         }
@@ -457,7 +485,7 @@ mod tests {
             let expected: Vec<AppJson> = grouped
                 .iter()
                 .filter(|(id, _)| list.apps.iter().any(|r| list.app(*r).iter().next().is_some_and(|a| a.app_id == id)))
-                .map(|(id, attempts)| app_json(id, attempts))
+                .map(|(id, attempts)| app_json(id, attempts, fleet.log_source().as_deref()))
                 .collect();
             let whole = serde_json::to_string_pretty(&expected).expect("json");
             assert_eq!(list.len(), expected.len(), "{query}");
@@ -467,5 +495,16 @@ mod tests {
             assert_eq!(respond(&fleet, "/api/v1/applications", query).body, whole, "{query}");
         }
         assert!(fleet.0.len() * 300 > LIST_CHUNK, "the list spans several chunks");
+        // Spark 4.2's log source and 4.3's exit code, written where the end event had one.
+        let all = respond(&fleet, "/api/v1/applications", "minDate=1970-01-01&minEndDate=1970-01-01").body;
+        assert!(all.contains("\"logSourceName\": \"file:///data/spark \\\"events\\\"\""), "{all:.600}");
+        for code in ["\"exitCode\": -1", "\"exitCode\": 0", "\"exitCode\": 1"] {
+            assert!(all.contains(code), "{code}");
+        }
+        let one = respond(&fleet, "/api/v1/applications/app-0000", "").body;
+        assert!(
+            one.contains("\"logSourceFullPath\"") && !one.contains("exitCode"),
+            "no attempt of app-0000 logged an exit code: {one}"
+        );
     }
 }

@@ -28,6 +28,9 @@ pub struct AttemptInfo {
     pub user: String,
     pub completed: bool,
     pub spark_version: String,
+    /// The driver's exit code from the application's end event (Spark 4 on); `None` without one.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
 }
 
 impl AttemptInfo {
@@ -43,6 +46,7 @@ impl AttemptInfo {
             user: &self.user,
             completed: self.completed,
             spark_version: &self.spark_version,
+            exit_code: self.exit_code,
         }
     }
 }
@@ -61,6 +65,7 @@ pub struct AttemptView<'a> {
     pub user: &'a str,
     pub completed: bool,
     pub spark_version: &'a str,
+    pub exit_code: Option<i32>,
 }
 
 impl AttemptView<'_> {
@@ -76,6 +81,7 @@ impl AttemptView<'_> {
             user: self.user.to_owned(),
             completed: self.completed,
             spark_version: self.spark_version.to_owned(),
+            exit_code: self.exit_code,
         }
     }
 }
@@ -126,6 +132,11 @@ pub trait Catalog {
     /// Why a listed attempt's [`Catalog::detail`] was `None` (its log deleted
     /// or unreadable since it was listed), for the 404's text; `None` when it was not listed.
     fn why_unreadable(&self, _app_id: &str, _attempt_id: Option<&str>) -> Option<String> {
+        None
+    }
+    /// The log directory the attempts were read from, as a URI (`file:///…`, `s3a://…`): Spark 4.2's
+    /// `logSourceName` and `logSourceFullPath` of each attempt; `None` leaves both out.
+    fn log_source(&self) -> Option<String> {
         None
     }
 }

@@ -24,6 +24,7 @@ impl Catalog for OneApp {
             user: "u".to_owned(),
             completed: true,
             spark_version: "4.1.1".to_owned(),
+            exit_code: None,
         }]
     }
     fn detail(&self, app_id: &str, _: Option<&str>) -> Option<Arc<AppDetail>> {

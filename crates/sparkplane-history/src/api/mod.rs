@@ -29,7 +29,7 @@ mod executors;
 mod jobs;
 mod logs;
 mod quantiles;
-mod sql;
+pub(crate) mod sql;
 mod stages;
 mod storage;
 mod tasks;
@@ -51,7 +51,7 @@ use storage::rdd_json;
 use tasks::{task_list, task_summary};
 
 /// The Spark version whose REST API these answers follow (reported by `/version`).
-pub const SPARK_API_VERSION: &str = "4.1.0";
+pub const SPARK_API_VERSION: &str = "4.3.0";
 
 /// An HTTP answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ use super::{Query, Response, json, not_found};
 use crate::time::format_gmt;
 use crate::units::{bytes, grouped};
 use sparkplane_appstatus::replay::AppDetail;
-use sparkplane_appstatus::sql_executions::{PlanMetric, PlanOperator, SqlExecution};
+use sparkplane_appstatus::sql_executions::{MetricSpread, PlanMetric, PlanOperator, SqlExecution};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,6 +36,17 @@ pub(super) struct ExecutionJson {
     failed_job_ids: Vec<i64>,
     nodes: Vec<NodeJson>,
     edges: Vec<EdgeJson>,
+    /// Spark 4.2 on: the start event's query id, absent when the log has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_id: Option<String>,
+    /// Spark 4.2 on: the end event's message, `""` for a success, absent while it runs or when the log has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    /// Spark 4.2 on: the execution this one ran under, absent when the log has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_execution_id: Option<i64>,
+    /// Spark 4.3 on: the session's SQL configurations that differ from their defaults.
+    modified_configs: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +57,8 @@ struct NodeJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     whole_stage_codegen_id: Option<i64>,
     metrics: Vec<MetricJson>,
+    /// Spark 4.3 on: the operator with its arguments (`simpleString`).
+    desc: String,
 }
 
 #[derive(Serialize)]
@@ -116,6 +129,10 @@ fn execution_json(d: &AppDetail, e: &SqlExecution, now_ms: i64, shown: &Shown) -
         failed_job_ids: with("FAILED"),
         nodes,
         edges,
+        query_id: e.query_id.clone(),
+        error_message: e.error_message.clone(),
+        root_execution_id: e.root_execution_id,
+        modified_configs: e.modified_configs.clone(),
     }
 }
 
@@ -265,6 +282,8 @@ fn graph_json(d: &AppDetail, e: &SqlExecution) -> (Vec<NodeJson>, Vec<EdgeJson>)
         .filter(|n| e.plan[n.operator].name.starts_with("WholeStageCodegen"))
         .map(|n| (n.id, e.plan[n.operator].name.as_str()))
         .collect();
+    // Every metric once (a running execution's are aggregated on each call).
+    let spreads = d.sql.spreads(e);
     // Newest id first, as Spark lists them.
     let nodes = graph
         .nodes
@@ -276,8 +295,8 @@ fn graph_json(d: &AppDetail, e: &SqlExecution) -> (Vec<NodeJson>, Vec<EdgeJson>)
                 .metrics
                 .iter()
                 .filter_map(|m| {
-                    let value = d.sql.metric_value(e, m.accumulator_id)?;
-                    Some(MetricJson { name: m.name.trim().to_owned(), value: metric_value(&m.metric_type, value) })
+                    let spread = spreads.get(&m.accumulator_id)?;
+                    Some(MetricJson { name: m.name.trim().to_owned(), value: metric_string(&m.metric_type, spread) })
                 })
                 .collect();
             NodeJson {
@@ -285,11 +304,40 @@ fn graph_json(d: &AppDetail, e: &SqlExecution) -> (Vec<NodeJson>, Vec<EdgeJson>)
                 node_name: op.name.trim().to_owned(),
                 whole_stage_codegen_id: n.cluster.and_then(|c| cluster_names.get(&c)).and_then(|name| codegen_id(name)),
                 metrics,
+                desc: op.simple_string.clone(),
             }
         })
         .collect();
     let edges = graph.edges.iter().map(|&(from_id, to_id)| EdgeJson { from_id, to_id }).collect();
     (nodes, edges)
+}
+
+/// A metric's value as Spark's SQL listener writes it (`stringValue`): a
+/// `sum` as its total grouped by thousands; any other type as its one value
+/// when it has at most one (0 when none), else with the spread of its task
+/// values and the stage attempt and task of the largest (`(driver)` when the
+/// driver's update was larger). `size`, `timing` and `nsTiming` state their
+/// total first: `total (min, med, max (stageId: taskId))` then `10.0 MiB
+/// (1.0 MiB, 2.0 MiB, 4.0 MiB (stage 3.0: task 12))`; an `average` states
+/// none: `(min, med, max (stageId: taskId)):` then `(0.5, 1.2, 3 (stage 3.0:
+/// task 12))`. An `nsTiming` value is cut to whole milliseconds one by one
+/// (its total from the nanoseconds' sum).
+pub fn metric_string(metric_type: &str, s: &MetricSpread) -> String {
+    const SPREAD: &str = "(min, med, max (stageId: taskId))";
+    let task = match s.max_task {
+        Some(t) => format!("(stage {}.{}: task {})", t.stage_id, t.stage_attempt, t.task_id),
+        None => "(driver)".to_owned(),
+    };
+    let one = |v: i64| match metric_type {
+        "nsTiming" => metric_value("timing", v / 1_000_000),
+        kind => metric_value(kind, v),
+    };
+    match metric_type {
+        "sum" => grouped(s.total),
+        _ if s.count <= 1 => one(s.min),
+        "average" => format!("{SPREAD}:\n({}, {}, {} {task})", one(s.min), one(s.median), one(s.max)),
+        _ => format!("total {SPREAD}\n{} ({}, {}, {} {task})", one(s.total), one(s.min), one(s.median), one(s.max)),
+    }
 }
 
 /// A metric's value as Spark's SQL listener writes it when one value was
@@ -387,8 +435,8 @@ mod tests {
         let lines = [
             r#"{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"app-1","Timestamp":1,"User":"u"}"#.to_owned(),
             start(0, &plan),
-            r#"{"Event":"SparkListenerJobStart","Job ID":0,"Submission Time":12,"Stage Infos":[],"Stage IDs":[],"Properties":{"spark.sql.execution.id":"0"}}"#.to_owned(),
-            r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":0,"Stage Attempt ID":0,"Number of Tasks":1,"Accumulables":[{"ID":10,"Name":"number of output rows","Value":"1234","Metadata":"sql"},{"ID":11,"Name":"time in aggregation build","Value":"1250","Metadata":"sql"},{"ID":12,"Name":"data size","Value":"4096","Metadata":"sql"},{"ID":13,"Name":"duration","Value":"61000","Metadata":"sql"},{"ID":15,"Name":"avg hash probes per key","Value":"12345","Metadata":"sql"}]}}"#.to_owned(),
+            r#"{"Event":"SparkListenerJobStart","Job ID":0,"Submission Time":12,"Stage Infos":[{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":1}],"Stage IDs":[0],"Properties":{"spark.sql.execution.id":"0"}}"#.to_owned(),
+            r#"{"Event":"SparkListenerTaskEnd","Stage ID":0,"Stage Attempt ID":0,"Task Type":"ResultTask","Task End Reason":{"Reason":"Success"},"Task Info":{"Task ID":3,"Index":0,"Attempt":0,"Launch Time":13,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":40,"Failed":false,"Killed":false,"Accumulables":[{"ID":10,"Name":"number of output rows","Update":"1234","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":11,"Name":"time in aggregation build","Update":"1250","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":12,"Name":"data size","Update":"4096","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":13,"Name":"duration","Update":"61000","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":15,"Name":"avg hash probes per key","Update":"12345","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"}]}}"#.to_owned(),
             r#"{"Event":"SparkListenerJobEnd","Job ID":0,"Completion Time":50,"Job Result":{"Result":"JobSucceeded"}}"#.to_owned(),
             end.to_string(),
             start(1, &node("LocalTableScan", json!([]), vec![])),
@@ -404,7 +452,7 @@ mod tests {
     fn an_execution_answers_sparks_fields_with_its_graph_as_spark_builds_it() {
         let one = answer(&app(aggregation(), Some("")), "sql/0");
         assert_eq!(one["status"], "COMPLETED", "an empty error message is a success: {one}");
-        // Spark 4.1's fields, in its order; it answers no error message, query or root execution id.
+        // Spark 4.3's fields, in its order (no `queryId`: this start event has none, as before Spark 3.5).
         let fields = [
             "id",
             "status",
@@ -417,8 +465,14 @@ mod tests {
             "failedJobIds",
             "nodes",
             "edges",
+            "errorMessage",
+            "rootExecutionId",
+            "modifiedConfigs",
         ];
         assert_eq!(one.as_object().map(|o| o.len()), Some(fields.len()), "{one}");
+        assert_eq!((one["errorMessage"].clone(), one["rootExecutionId"].clone()), (json!(""), json!(0)));
+        assert_eq!(one["modifiedConfigs"], json!({}), "none in the start event: an empty map, as Spark's");
+        assert_eq!(one["nodes"][0]["desc"], "Range (args)", "a node's desc is its operator's simpleString");
         let body = respond(&app(aggregation(), Some("")), "/api/v1/applications/app-1/sql/0", "").body;
         let at: Vec<usize> = fields.iter().filter_map(|f| body.find(&format!("\n  \"{f}\": "))).collect();
         assert!(at.len() == fields.len() && at.is_sorted(), "in Spark's order: {body}");
@@ -463,7 +517,7 @@ mod tests {
                 && one["nodes"][1].get("wholeStageCodegenId").is_none()
         );
         assert_eq!(one["edges"], json!([{"fromId": 2, "toId": 0}, {"fromId": 3, "toId": 2}, {"fromId": 5, "toId": 3}]));
-        // Metric values as Spark's listener writes one value; a metric nothing updated is left out.
+        // Metric values as Spark's listener writes one task's value; a metric nothing updated is left out.
         assert_eq!(one["nodes"][0]["metrics"], json!([]), "Range's rows were never reported");
         assert_eq!(one["nodes"][1]["metrics"], json!([{"name": "duration", "value": "1.0 m"}]));
         assert_eq!(one["nodes"][2]["metrics"], json!([{"name": "data size", "value": "4.0 KiB"}]));
@@ -520,6 +574,66 @@ mod tests {
         assert_eq!(graph.edges, [(1, 0), (2, 1), (1, 0)]);
         // No error message (Spark before 3.4) and no failed job: COMPLETED.
         assert_eq!(answer(&app, "sql/0")["status"], "COMPLETED");
+    }
+
+    fn spread(values: &[i64], kind: &str, at: Option<(i64, i64, i64)>) -> MetricSpread {
+        let max_task = at.map(|(stage_id, stage_attempt, task_id)| sparkplane_appstatus::sql_executions::TaskRef {
+            stage_id,
+            stage_attempt,
+            task_id,
+        });
+        MetricSpread::of(kind, &mut values.to_vec(), 0, max_task)
+    }
+
+    #[test]
+    fn a_metric_of_many_tasks_reads_as_sparks_string_value() {
+        const MIB: i64 = 1 << 20;
+        let at = Some((3, 0, 12));
+        let cases = [
+            // Spread over tasks: total, then min, median, max and where the max came from.
+            (
+                "size",
+                spread(&[MIB, 2 * MIB, 4 * MIB, 3 * MIB], "size", at),
+                // Spark's units switch at twice the unit: 1 MiB is "1024.0 KiB".
+                "total (min, med, max (stageId: taskId))\n10.0 MiB (1024.0 KiB, 3.0 MiB, 4.0 MiB (stage 3.0: task 12))",
+            ),
+            (
+                "timing",
+                spread(&[5, 1_250, 0, -1], "timing", Some((7, 1, 99))),
+                "total (min, med, max (stageId: taskId))\n1.3 s (0 ms, 5 ms, 1.3 s (stage 7.1: task 99))",
+            ),
+            (
+                "nsTiming",
+                spread(&[1_999_999, 2_000_001], "nsTiming", at),
+                "total (min, med, max (stageId: taskId))\n4 ms (1 ms, 2 ms, 2 ms (stage 3.0: task 12))",
+            ),
+            (
+                "average",
+                spread(&[0, 15, 20, 125], "average", at),
+                "(min, med, max (stageId: taskId)):\n(1.5, 2, 12.5 (stage 3.0: task 12))",
+            ),
+            // The driver's update was the largest.
+            (
+                "size",
+                spread(&[100, 2048], "size", None),
+                "total (min, med, max (stageId: taskId))\n2.1 KiB (100.0 B, 2.0 KiB, 2.0 KiB (driver))",
+            ),
+            // A sum is its total, whatever the spread.
+            ("sum", spread(&[1_000, 2_000_000, -1], "sum", at), "2,000,999"),
+            // One task (or the driver alone): the value alone.
+            ("size", spread(&[3 * MIB], "size", at), "3.0 MiB"),
+            ("timing", spread(&[-1, 850], "timing", at), "850 ms"),
+            ("nsTiming", spread(&[2_500_000_000], "nsTiming", at), "2.5 s"),
+            ("average", spread(&[0, 125], "average", at), "12.5"),
+            // No value it counts: 0 in its unit.
+            ("size", spread(&[-1], "size", at), "0.0 B"),
+            ("timing", spread(&[], "timing", None), "0 ms"),
+            ("average", spread(&[0], "average", None), "0"),
+            ("sum", spread(&[], "sum", None), "0"),
+        ];
+        for (kind, s, shown) in cases {
+            assert_eq!(metric_string(kind, &s), shown, "{kind} {s:?}");
+        }
     }
 
     #[test]

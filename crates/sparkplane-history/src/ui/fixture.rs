@@ -76,6 +76,7 @@ fn app(app_id: &str, name: &str, lines: &[String]) -> OneApp {
             user: "u".to_owned(),
             completed: true,
             spark_version: "4.1.1".to_owned(),
+            exit_code: None,
         },
         detail: Arc::new(detail),
     }

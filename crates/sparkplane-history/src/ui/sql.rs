@@ -13,15 +13,19 @@
 //! `op.pageSize`, paged on the server as the task table is), so nothing is
 //! hidden and the browser never parses more than a bounded page.
 //!
-//! Must not: read logs (the plans and metric totals come from the one replay
+//! Must not: read logs (the plans and metrics' spreads come from the one replay
 //! model, [`sparkplane_appstatus::sql_executions`]), or compute a figure another page shows
-//! differently. Numbers carry their raw value in `data-v`, as every page does.
+//! differently: a metric reads as the REST API's `sql` gives it (Spark's
+//! string, [`crate::api::sql::metric_string`]). Numbers carry their raw value
+//! (a metric's total) in `data-v`, as every page does.
 
 use std::fmt::Write;
 
 use crate::ui::{AppView, Page, Params, Tab, date, duration, esc, esc_attr, num};
-use crate::units::grouped;
-use sparkplane_appstatus::sql_executions::{PlanOperator, SqlExecution, SqlExecutions};
+use std::collections::BTreeMap;
+
+use crate::api::sql::metric_string;
+use sparkplane_appstatus::sql_executions::{MetricSpread, PlanMetric, PlanOperator, SqlExecution, SqlExecutions};
 
 /// The most operators the graph draws; the table lists every one.
 pub const MAX_GRAPH_OPERATORS: usize = 1500;
@@ -151,16 +155,12 @@ pub fn execution_page(view: &AppView, id: i64, params: &Params) -> Page {
     Page::ok(Tab::Sql, format!("SQL execution {id}"), body)
 }
 
-/// A metric's value as Spark's SQL tab words it, by metric type; `None` for a
-/// value only per-task updates could give (an average).
-fn metric_text(metric_type: &str, value: i64) -> Option<String> {
-    match metric_type {
-        "size" => Some(crate::ui::bytes(value)),
-        "timing" => Some(duration(value)),
-        "nsTiming" => Some(duration(value / 1_000_000)),
-        "average" => None,
-        _ => Some(grouped(value)),
-    }
+/// A metric's value as Spark's SQL tab words it (the REST API's string,
+/// [`metric_string`]: a spread over tasks on two lines), and its total for
+/// sorting; `None` when nothing updated it.
+fn metric_shown(spreads: &BTreeMap<i64, MetricSpread>, m: &PlanMetric) -> Option<(i64, String)> {
+    let spread = spreads.get(&m.accumulator_id)?;
+    Some((spread.total, metric_string(&m.metric_type, spread)))
 }
 
 /// Which operators the table's shown page lists, and the link to any
@@ -205,6 +205,7 @@ impl OperatorPages {
 /// Each operator's metrics: one page of the plan's operators (every
 /// operator is on some page).
 fn operator_table(sql: &SqlExecutions, e: &SqlExecution, pages: &OperatorPages) -> String {
+    let spreads = sql.spreads(e);
     let mut out = format!("<h3 id=\"operators\">Operators ({})</h3>", pages.total);
     if pages.total > pages.size {
         out.push_str(&crate::ui::pager(pages.offset, pages.end - pages.offset, pages.total, pages.size, &|o| {
@@ -238,12 +239,11 @@ fn operator_table(sql: &SqlExecutions, e: &SqlExecution, pages: &OperatorPages) 
             if i > 0 {
                 out.push_str("<tr>");
             }
-            let value = sql.metric_value(e, m.accumulator_id);
-            let cell = match value.and_then(|v| metric_text(&m.metric_type, v).map(|t| (v, t))) {
+            let cell = match metric_shown(&spreads, m) {
                 Some((v, text)) => num(v, &text).replacen(
                     "<td ",
                     &format!(
-                        "<td data-metric=\"{}\" data-accumulator=\"{}\" data-operator=\"{}\" ",
+                        "<td style=\"white-space:pre-line\" data-metric=\"{}\" data-accumulator=\"{}\" data-operator=\"{}\" ",
                         esc_attr(&m.name),
                         m.accumulator_id,
                         esc_attr(&op.name)
@@ -330,6 +330,7 @@ fn graph(sql: &SqlExecutions, e: &SqlExecution, pages: &OperatorPages) -> String
         return "<p class=\"muted\">The log holds no plan for this execution.</p>".to_owned();
     }
     let drawn = e.plan.len().min(MAX_GRAPH_OPERATORS);
+    let spreads = sql.spreads(e);
     let l = layout(&e.plan, drawn);
     let mut svg = String::with_capacity(drawn * 400);
     if drawn < e.plan.len() {
@@ -377,7 +378,9 @@ fn graph(sql: &SqlExecutions, e: &SqlExecution, pages: &OperatorPages) -> String
             );
         }
         for (k, m) in op.metrics.iter().take(BOX_METRICS).enumerate() {
-            let value = sql.metric_value(e, m.accumulator_id).and_then(|v| metric_text(&m.metric_type, v));
+            // A spread's second line: its values and the task of the largest.
+            let value =
+                metric_shown(&spreads, m).map(|(_, text)| text.rsplit('\n').next().unwrap_or_default().to_owned());
             let line = format!("{}: {}", m.name, value.as_deref().unwrap_or("-"));
             let _ = write!(
                 svg,
@@ -400,6 +403,7 @@ mod tests {
     use super::*;
     use crate::ui::fixture::{OneApp, facts, replay};
     use crate::ui::respond;
+    use crate::units::grouped;
 
     fn sql_app(plan: serde_json::Value) -> OneApp {
         sql_app_ending(plan, None)
@@ -418,8 +422,10 @@ mod tests {
         let lines = vec![
             r#"{"Event":"SparkListenerApplicationStart","App Name":"sql","App ID":"app-1","Timestamp":1700000000000,"User":"u"}"#.to_owned(),
             start.to_string(),
-            r#"{"Event":"SparkListenerJobStart","Job ID":2,"Submission Time":1700000000001,"Stage Infos":[],"Stage IDs":[],"Properties":{"spark.sql.execution.id":"4"}}"#.to_owned(),
-            r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":0,"Stage Attempt ID":0,"Number of Tasks":1,"Accumulables":[{"ID":10,"Name":"number of output rows","Value":"1234567","Metadata":"sql"},{"ID":12,"Name":"data size","Value":"4096","Metadata":"sql"}]}}"#.to_owned(),
+            r#"{"Event":"SparkListenerJobStart","Job ID":2,"Submission Time":1700000000001,"Stage Infos":[{"Stage ID":0,"Stage Attempt ID":0,"Stage Name":"s","Number of Tasks":3}],"Stage IDs":[0],"Properties":{"spark.sql.execution.id":"4"}}"#.to_owned(),
+            r#"{"Event":"SparkListenerTaskEnd","Stage ID":0,"Stage Attempt ID":0,"Task Type":"ResultTask","Task End Reason":{"Reason":"Success"},"Task Info":{"Task ID":10,"Index":0,"Attempt":0,"Launch Time":13,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":40,"Failed":false,"Killed":false,"Accumulables":[{"ID":10,"Name":"number of output rows","Update":"1000000","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":12,"Name":"data size","Update":"2048","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":13,"Name":"avg","Update":"15","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"}]}}"#.to_owned(),
+            r#"{"Event":"SparkListenerTaskEnd","Stage ID":0,"Stage Attempt ID":0,"Task Type":"ResultTask","Task End Reason":{"Reason":"Success"},"Task Info":{"Task ID":11,"Index":1,"Attempt":0,"Launch Time":13,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":40,"Failed":false,"Killed":false,"Accumulables":[{"ID":10,"Name":"number of output rows","Update":"200000","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":12,"Name":"data size","Update":"4096","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":13,"Name":"avg","Update":"0","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"}]}}"#.to_owned(),
+            r#"{"Event":"SparkListenerTaskEnd","Stage ID":0,"Stage Attempt ID":0,"Task Type":"ResultTask","Task End Reason":{"Reason":"Success"},"Task Info":{"Task ID":12,"Index":2,"Attempt":0,"Launch Time":13,"Executor ID":"1","Host":"h","Locality":"PROCESS_LOCAL","Speculative":false,"Getting Result Time":0,"Finish Time":40,"Failed":false,"Killed":false,"Accumulables":[{"ID":10,"Name":"number of output rows","Update":"34567","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":12,"Name":"data size","Update":"2048","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"},{"ID":13,"Name":"avg","Update":"25","Value":"0","Internal":true,"Count Failed Values":true,"Metadata":"sql"}]}}"#.to_owned(),
             r#"{"Event":"SparkListenerJobEnd","Job ID":2,"Completion Time":1700000000400,"Job Result":{"Result":"JobSucceeded"}}"#.to_owned(),
             end.to_string(),
             r#"{"Event":"SparkListenerApplicationEnd","Timestamp":1700000003000}"#.to_owned(),
@@ -436,6 +442,7 @@ mod tests {
                 user: "u".to_owned(),
                 completed: true,
                 spark_version: "4.1.1".to_owned(),
+                exit_code: None,
             },
             detail: Arc::new(detail),
         }
@@ -487,15 +494,29 @@ mod tests {
     }
 
     #[test]
-    fn an_execution_draws_its_plan_with_metric_totals_and_escapes_log_text() {
+    fn an_execution_draws_its_plan_with_sparks_metric_strings_and_escapes_log_text() {
         let app = sql_app(small_plan());
         let html = respond(&app, &facts, "/history/app-1/SQL/execution/", "id=4");
         assert_eq!(html.status, 200, "{}", html.body);
         let b = &html.body;
         assert!(b.contains("data-operators=\"2\""), "{b}");
         assert!(b.contains("data-metric=\"number of output rows\" data-accumulator=\"10\" data-operator=\"HashAggregate\" class=\"n\" data-v=\"1234567\">1,234,567</td>"), "{b}");
-        assert!(b.contains("data-v=\"4096\">4.0 KiB</td>"), "{b}");
+        // Spread over three tasks: Spark's string, its two lines kept apart, the total to sort by.
+        assert!(
+            b.contains(
+                "data-v=\"8192\">total (min, med, max (stageId: taskId))\n8.0 KiB (2.0 KiB, 2.0 KiB, 4.0 KiB (stage 0.0: \
+                 task 11))</td>"
+            ),
+            "{b}"
+        );
+        assert!(b.contains("style=\"white-space:pre-line\" data-metric=\"data size\""), "{b}");
+        assert!(
+            b.contains("data-v=\"40\">(min, med, max (stageId: taskId)):\n(1.5, 2.5, 2.5 (stage 0.0: task 12))</td>"),
+            "{b}"
+        );
         assert!(b.contains("number of output rows: 1,234,567</text>"), "{b}");
+        // The graph's box shows the values line.
+        assert!(b.contains("data size: 8.0 KiB (2.0 KiB, 2.0"), "{b}");
         assert!(b.contains("<title>Exchange &lt;x&gt;</title>"), "{b}");
         assert!(b.contains("== Plan &lt;&amp;&gt; =="), "{b}");
         assert!(b.contains("<a href=\"#op-1\">"), "{b}");
@@ -570,6 +591,5 @@ mod tests {
         assert_eq!(root.0, child.0, "a single child sits right above its parent");
         assert!(child.1 + child.2 < root.1, "the child is above the root");
         assert_eq!(grouped(-1_234_567), "-1,234,567");
-        assert_eq!(metric_text("nsTiming", 2_500_000_000).as_deref(), Some("3 s"));
     }
 }

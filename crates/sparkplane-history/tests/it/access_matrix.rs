@@ -6,8 +6,9 @@
 //! `spark.ui.view.acls` with a user of no team),
 //! and no team, served behind a stand-in door (the request's user and groups
 //! from two headers), with Spark's History Server ACLs off and on. For each
-//! viewer every surface shows exactly the applications it may see, and a
-//! hidden one answers byte for byte what an unknown one answers.
+//! viewer every surface shows exactly the applications it may see (the list
+//! page's event-log Download links too), and a hidden one answers byte for
+//! byte what an unknown one answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -240,6 +241,17 @@ fn ids_on_page(html: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The event-log Download links of the list page's rows.
+fn downloads(html: &str) -> BTreeSet<String> {
+    html.split("<a href=\"")
+        .skip(1)
+        .filter_map(|link| {
+            let (href, rest) = link.split_once('"')?;
+            rest.starts_with(" download>Download</a>").then(|| href.to_owned())
+        })
+        .collect()
+}
+
 /// "1 application", "2 applications": the list's count.
 fn counted(n: usize) -> String {
     format!("{n} application{}", if n == 1 { "" } else { "s" })
@@ -286,6 +298,22 @@ fn every_surface_shows_each_viewer_exactly_the_applications_it_may_see() {
                     sees.contains(app.0) && (app.3.contains(&(TEAM, team)) || app.3.contains(&(TEAM_PROPERTY, team)))
                 });
                 assert_eq!(page.contains(&format!("<option>{team}</option>")), labelled, "{case}: {team} {page}");
+            }
+            // Each row's event-log Download is Spark's `logs` of that application, served to this
+            // viewer; the link of one it may not see answers 404, as an unknown application's.
+            let links = downloads(&page);
+            let want: BTreeSet<String> =
+                sees.iter().map(|id| format!("/api/v1/applications/{}/logs", base(id))).collect();
+            assert_eq!(links, want, "{case}: {page}");
+            for id in ALL {
+                let link = format!("/api/v1/applications/{}/logs", base(id));
+                let answer = get(&link);
+                if sees.contains(*id) {
+                    assert_eq!(answer.status, 200, "{case}: {link}");
+                    assert!(answer.body.starts_with(b"PK\x03\x04"), "{case}: {link} is not a zip");
+                } else {
+                    assert_eq!(answer.status, 404, "{case}: {link}: {}", text(&answer));
+                }
             }
             let searched = text(&get("/?q=bravo"));
             let found: BTreeSet<String> = sees.iter().filter(|id| id.starts_with("bravo")).cloned().collect();

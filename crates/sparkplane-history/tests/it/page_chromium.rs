@@ -2,8 +2,10 @@
 //! started over Spark's test logs in team folders, and headless Chromium
 //! (`need_chromium` in scripts/common.sh installs it; without it this test
 //! fails and says so) loads the page, runs its script and dumps the DOM: every
-//! application is a row with team, outcome, duration and cost and a link to
-//! its report; `?q=` filters the rows in the browser; the linked report
+//! application is a row with team, outcome, Spark's columns (started,
+//! completed, duration, Spark user, last updated, its event log's Download,
+//! the dates as `/api/v1/applications` gives them, the download a zip) and
+//! cost and a link to its report; `?q=` filters the rows in the browser; the linked report
 //! renders. The server binds 127.0.0.1 on a free port and stops with the test.
 
 use std::path::Path;
@@ -48,6 +50,17 @@ fn dump_dom(url: &str) -> String {
     let out: Output = child.wait_with_output().expect("chromium's output");
     assert!(out.status.success(), "chromium failed on {url}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn http_get_bytes(url: &str) -> Vec<u8> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut answer = agent.get(url).call().unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert_eq!(answer.status().as_u16(), 200, "{url}");
+    answer.body_mut().read_to_vec().unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+fn http_get(url: &str) -> String {
+    String::from_utf8(http_get_bytes(url)).unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
 /// The rows of the application table, each as its cells' text, and whether it is hidden.
@@ -101,9 +114,10 @@ fn chromium_shows_the_searchable_list_and_opens_a_report() {
     let dom = dump_dom(&format!("{base}/"));
     assert!(dom.contains("<p id=\"count\">3 applications</p>"), "{dom}");
     let shown = rows(&dom);
-    // Application, name, team, outcome, started, duration, cost, report — newest first.
+    // Application, name, team, outcome, started, completed, duration, Spark user, last updated,
+    // event log, cost, report — newest first.
     let summary: Vec<(String, String, String, String)> =
-        shown.iter().map(|(c, _)| (c[0].clone(), c[2].clone(), c[3].clone(), c[5].clone())).collect();
+        shown.iter().map(|(c, _)| (c[0].clone(), c[2].clone(), c[3].clone(), c[6].clone())).collect();
     // Durations rounded as Spark's list rounds them: 10,671 and 10,505 ms are "11 s", 9,011 ms "9 s".
     assert_eq!(
         summary,
@@ -114,7 +128,34 @@ fn chromium_shows_the_searchable_list_and_opens_a_report() {
         ],
         "{dom}"
     );
-    assert!(shown.iter().all(|(cells, hidden)| !hidden && cells[6].parse::<f64>().is_ok()), "{shown:?}");
+    assert!(shown.iter().all(|(cells, hidden)| !hidden && cells[10].parse::<f64>().is_ok()), "{shown:?}");
+    // Spark's columns against the API's answer: started, completed (endTime), Spark user and last
+    // updated (lastUpdated) as Spark's list writes a date, to the second (in GMT here).
+    let listed: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{base}/api/v1/applications"))).expect("the API's list is JSON");
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), shown.len(), "{listed:?}");
+    let as_listed =
+        |gmt: &serde_json::Value| gmt.as_str().unwrap_or_default().get(..19).unwrap_or_default().replace('T', " ");
+    for (cells, _) in &shown {
+        let app = listed.iter().find(|a| a["id"] == cells[0].as_str()).unwrap_or_else(|| panic!("{} listed", cells[0]));
+        let attempt = &app["attempts"][0];
+        let want = [
+            as_listed(&attempt["startTime"]),
+            as_listed(&attempt["endTime"]),
+            attempt["sparkUser"].as_str().unwrap_or_default().to_owned(),
+            as_listed(&attempt["lastUpdated"]),
+            "Download".to_owned(),
+        ];
+        let got = [&cells[4], &cells[5], &cells[7], &cells[8], &cells[9]].map(String::clone);
+        assert_eq!(got, want, "{}: {cells:?} against {attempt}", cells[0]);
+        assert!(want.iter().all(|w| !w.is_empty()), "{want:?}");
+        // The download is Spark's `logs` zip, served here.
+        let link = format!("href=\"/api/v1/applications/{}/logs\" download", cells[0].replace('-', "%2D"));
+        assert!(dom.contains(&link), "{link} missing: {dom}");
+        let zip = http_get_bytes(&format!("{base}/api/v1/applications/{}/logs", cells[0]));
+        assert!(zip.starts_with(b"PK\x03\x04"), "{}: not a zip", cells[0]);
+    }
     for (id, _, _, _) in &summary {
         let link = format!("href=\"/report/{}\"", id.replace('-', "%2D"));
         assert!(dom.contains(&link), "{link} missing: {dom}");

@@ -414,7 +414,7 @@ impl<'a> Scan<'a> {
                 10 => info.finish_time = scan.int()?,
                 13 => scan.array(|scan| {
                     let entry = scan.accumulable()?;
-                    if !entry.internal && entry.metadata.as_deref() != Some("sql") {
+                    if !entry.internal || entry.metadata.as_deref() == Some("sql") {
                         info.accumulables.push(entry);
                     }
                     Some(())
