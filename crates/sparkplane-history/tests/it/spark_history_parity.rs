@@ -27,7 +27,7 @@
 //! answers the newest line's API (Spark 4.3's, `/version` says so): each
 //! older line's logs are also given to Spark 4.3's History Server, equal
 //! there too, and from the older line's own server only the fields a newer
-//! line added ([`ADDED_SINCE`]) may be ours alone.
+//! line added (`support::ADDED_SINCE`) may be ours alone.
 //!
 //! Normalised, and only this: `lastUpdated`/`lastUpdatedEpoch` (each server
 //! reads the files' times when it lists them, and an in-progress
@@ -163,35 +163,6 @@ const SQL_ONE: [&str; 3] = ["", "?details=false", "?planDescription=false&detail
 /// The line whose History Server API sparkplane answers (`/version`).
 const API_LINE: &str = "4.3";
 
-/// Fields a newer line's History Server answers and an older one's does not,
-/// with the line that added them: the executor metrics Spark 4.0 added;
-/// 4.2's log source of an attempt and an SQL execution's error message, query
-/// id and root execution; 4.3's exit code, the modified SQL configurations
-/// and a plan node's `desc`. Ours answers them all, as Spark 4.3's does.
-const ADDED_SINCE: [(&str, &str); 10] = [
-    ("ConcurrentGCCount", "4.0"),
-    ("ConcurrentGCTime", "4.0"),
-    ("logSourceName", "4.2"),
-    ("logSourceFullPath", "4.2"),
-    ("errorMessage", "4.2"),
-    ("queryId", "4.2"),
-    ("rootExecutionId", "4.2"),
-    ("exitCode", "4.3"),
-    ("modifiedConfigs", "4.3"),
-    ("desc", "4.3"),
-];
-
-/// A line as (major, minor), to order lines.
-fn line_number(line: &str) -> (u32, u32) {
-    let mut parts = line.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
-
-/// The fields of [`ADDED_SINCE`] Spark `server_line`'s History Server does not answer.
-fn newer_than(server_line: &str) -> Vec<&'static str> {
-    ADDED_SINCE.iter().filter(|(_, added)| line_number(added) > line_number(server_line)).map(|(f, _)| *f).collect()
-}
-
 /// Compares every answer of Spark `server_line`'s History Server over `logs`
 /// with ours at `ours`; returns the differences and Spark's answers.
 fn compare(server_line: &str, logs: &Path, ours: &str) -> (Vec<String>, Vec<(String, Value)>) {
@@ -244,7 +215,7 @@ fn compare(server_line: &str, logs: &Path, ours: &str) -> (Vec<String>, Vec<(Str
             .collect()
     };
     let (ours_updated, theirs_updated) = (last_updated(ours), last_updated(&theirs));
-    let extra_ok = newer_than(server_line);
+    let extra_ok = crate::support::newer_than(server_line);
     let mut report = Vec::new();
     let mut answers = Vec::new();
     for path in &paths {

@@ -22,6 +22,36 @@ use sparkplane_history::{HistoryServer, Index, serve};
 pub const OLDEST_LINE: &str = "3.5";
 pub const NEWEST_LINE: &str = "4.1";
 
+/// Fields a newer line's History Server answers and an older one's does not,
+/// with the line that added them: the executor metrics Spark 4.0 added;
+/// 4.2's log source of an attempt and an SQL execution's error message, query
+/// id and root execution; 4.3's exit code, the modified SQL configurations
+/// and a plan node's `desc`. Ours answers them all, as Spark 4.3's does
+/// (`/version`); an answer recorded from an older server lacks them.
+pub const ADDED_SINCE: [(&str, &str); 10] = [
+    ("ConcurrentGCCount", "4.0"),
+    ("ConcurrentGCTime", "4.0"),
+    ("logSourceName", "4.2"),
+    ("logSourceFullPath", "4.2"),
+    ("errorMessage", "4.2"),
+    ("queryId", "4.2"),
+    ("rootExecutionId", "4.2"),
+    ("exitCode", "4.3"),
+    ("modifiedConfigs", "4.3"),
+    ("desc", "4.3"),
+];
+
+/// A line as (major, minor), to order lines.
+fn line_number(line: &str) -> (u32, u32) {
+    let mut parts = line.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// The fields of [`ADDED_SINCE`] Spark `server_line`'s History Server does not answer.
+pub fn newer_than(server_line: &str) -> Vec<&'static str> {
+    ADDED_SINCE.iter().filter(|(_, added)| line_number(added) > line_number(server_line)).map(|(f, _)| *f).collect()
+}
+
 /// Runs `write_logs.py` with Spark `line`'s Python into `dir`: the named
 /// applications (`succeeded`, `lz4`, `failed`, `sql`, `skew`, `in-progress`), or the
 /// parity test's four when `apps` is empty, with `env` added to its
