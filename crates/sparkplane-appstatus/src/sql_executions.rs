@@ -301,7 +301,7 @@ impl SqlExecutions {
         let mut max: BTreeMap<i64, (i64, TaskRef)> = BTreeMap::new();
         // In the order Spark's `Set[Int]` of the execution's stages iterates them: it decides
         // which stage names a maximum that several stages share.
-        for stage_id in &scala_set_order(&e.stage_ids) {
+        for stage_id in &scala_hash_order(&e.stage_ids) {
             let Some(stage) = self.stages.get(stage_id) else { continue };
             for (id, by_slot) in &stage.values {
                 if e.metric_types.contains_key(id) {
@@ -487,10 +487,11 @@ impl SqlExecutions {
 }
 
 /// `ids` (distinct, in the order added) in the order a Scala 2.13 immutable
-/// `Set[Int]` iterates them: up to four as added; more as its hash trie
-/// (CHAMP) lays them out — by the improved hash's lowest five bits, then the
-/// next five, an id alone in its slot before the slots that hold several.
-pub fn scala_set_order(ids: &[i64]) -> Vec<i64> {
+/// `Set[Int]` or `Map[Int, _]` iterates them (an execution's stages here, its
+/// jobs in the REST API's `successJobIds`): up to four as added; more as their
+/// hash trie (CHAMP) lays them out — by the improved hash's lowest five bits,
+/// then the next five, an id alone in its slot before the slots that hold several.
+pub fn scala_hash_order(ids: &[i64]) -> Vec<i64> {
     fn improve(id: i64) -> u32 {
         // Spark's stage ids are Scala `Int`s; their hash is the value.
         let mut h = id as i32 as u32;
@@ -725,15 +726,23 @@ mod tests {
     }
 
     #[test]
-    fn stages_are_visited_as_scalas_set_iterates_them() {
+    fn stages_and_jobs_are_visited_as_scalas_hash_collections_iterate_them() {
         // Up to four: as added.
-        assert_eq!(scala_set_order(&[29, 26, 3]), [29, 26, 3]);
-        assert_eq!(scala_set_order(&[26, 29]), [26, 29]);
+        assert_eq!(scala_hash_order(&[29, 26, 3]), [29, 26, 3]);
+        assert_eq!(scala_hash_order(&[26, 29]), [26, 29]);
         // More: by the improved hash's low five bits (29: 5, 22: 16, 31: 23, 26: 26, 30: 28).
-        assert_eq!(scala_set_order(&[26, 29, 30, 31, 22]), [29, 22, 31, 26, 30]);
+        assert_eq!(scala_hash_order(&[26, 29, 30, 31, 22]), [29, 22, 31, 26, 30]);
         // Slots shared (24 and 25 slot 3, 20 and 29 slot 5, 23 and 26 slot 26): each pair
         // then goes by the next five bits, after any id alone in its slot.
-        assert_eq!(scala_set_order(&[20, 23, 24, 25, 26, 29]), [24, 25, 20, 29, 26, 23]);
+        assert_eq!(scala_hash_order(&[20, 23, 24, 25, 26, 29]), [24, 25, 20, 29, 26, 23]);
+        // Jobs 4 to 9 of one execution, as Spark 4.1.4 and 3.5.9 listed them in `successJobIds`
+        // (a `Map[Int, _]`, laid out as the set is); jobs 0 to 5 of ui_spark_chromium's SQL query.
+        assert_eq!(scala_hash_order(&[4, 5, 6, 7, 8, 9]), [5, 6, 9, 7, 8, 4]);
+        assert_eq!(scala_hash_order(&[0, 1, 2, 3, 4, 5]), [0, 5, 1, 2, 3, 4]);
+        let many: Vec<i64> = (0..2000).collect();
+        let mut ordered = scala_hash_order(&many);
+        ordered.sort_unstable();
+        assert_eq!(ordered, many, "every id once");
     }
 
     #[test]

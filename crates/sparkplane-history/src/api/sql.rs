@@ -20,7 +20,7 @@ use super::{Query, Response, json, not_found};
 use crate::time::format_gmt;
 use crate::units::{bytes, grouped};
 use sparkplane_appstatus::replay::AppDetail;
-use sparkplane_appstatus::sql_executions::{MetricSpread, PlanMetric, PlanOperator, SqlExecution};
+use sparkplane_appstatus::sql_executions::{MetricSpread, PlanMetric, PlanOperator, SqlExecution, scala_hash_order};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,7 +113,8 @@ pub(super) fn one_sql(d: &AppDetail, now_ms: i64, path: &str, id: &str, query: &
 
 fn execution_json(d: &AppDetail, e: &SqlExecution, now_ms: i64, shown: &Shown) -> ExecutionJson {
     let job_status = |id: i64| d.jobs.get(&id).map_or("UNKNOWN", |j| j.status);
-    let jobs = spark_map_order(&e.job_ids.iter().copied().collect::<Vec<_>>());
+    // The order of Spark's `Map[Int, _]` of the execution's jobs (Scala 2.13's hash trie).
+    let jobs = scala_hash_order(&e.job_ids.iter().copied().collect::<Vec<_>>());
     let with = |status: &str| jobs.iter().copied().filter(|&id| job_status(id) == status).collect::<Vec<_>>();
     let submitted = e.submission_time.unwrap_or(-1);
     let (nodes, edges) = if shown.details { graph_json(d, e) } else { (Vec::new(), Vec::new()) };
@@ -134,45 +135,6 @@ fn execution_json(d: &AppDetail, e: &SqlExecution, now_ms: i64, shown: &Shown) -
         root_execution_id: e.root_execution_id,
         modified_configs: e.modified_configs.clone(),
     }
-}
-
-/// Job ids in the order Spark lists an execution's jobs, the order of its
-/// Scala `Map[Int, _]`: up to four in the order they started (ascending
-/// here, as job ids are given), more in the order of Scala 2.13's hash map
-/// (each id's improved hash read 5 bits at a time from the lowest; at each
-/// level the ids alone in their part come first, by part, then the parts
-/// shared by several, each in full, by part).
-fn spark_map_order(ids: &[i64]) -> Vec<i64> {
-    if ids.len() <= 4 {
-        return ids.to_vec();
-    }
-    fn improve(id: i64) -> u32 {
-        // Scala hashes an Int as itself; the map improves it.
-        let mut h = id as i32 as u32;
-        h = h.wrapping_add(!(h << 9));
-        h ^= h >> 14;
-        h = h.wrapping_add(h << 4);
-        h ^ (h >> 10)
-    }
-    let mut out = Vec::with_capacity(ids.len());
-    let mut stack: Vec<(Vec<(u32, i64)>, u32)> = vec![(ids.iter().map(|&id| (improve(id), id)).collect(), 0)];
-    while let Some((mut group, shift)) = stack.pop() {
-        if shift >= 32 {
-            out.extend(group.iter().map(|(_, id)| *id));
-            continue;
-        }
-        let part = |hash: u32| (hash >> shift) & 31;
-        group.sort_by_key(|(hash, _)| part(*hash));
-        let mut shared = Vec::new();
-        for chunk in group.chunk_by(|a, b| part(a.0) == part(b.0)) {
-            match chunk {
-                [(_, id)] => out.push(*id),
-                several => shared.push((several.to_vec(), shift + 5)),
-            }
-        }
-        stack.extend(shared.into_iter().rev());
-    }
-    out
 }
 
 /// One node of Spark's plan graph: an operator, or a `WholeStageCodegen` cluster.
@@ -659,19 +621,5 @@ mod tests {
         assert_eq!(grouped(-1_234_567), "-1,234,567");
         assert_eq!(codegen_id("WholeStageCodegen (12)"), Some(12));
         assert_eq!(codegen_id("WholeStageCodegen"), None);
-    }
-
-    #[test]
-    fn jobs_are_listed_in_the_order_of_sparks_map() {
-        // Jobs 4 to 9 of one execution, as Spark 4.1.4 and 3.5.9 listed them in `successJobIds`.
-        assert_eq!(spark_map_order(&[4, 5, 6, 7, 8, 9]), [5, 6, 9, 7, 8, 4]);
-        // Jobs 0 to 5 of the SQL tab's test query (tests/it/ui_spark_chromium.rs), on both lines.
-        assert_eq!(spark_map_order(&[0, 1, 2, 3, 4, 5]), [0, 5, 1, 2, 3, 4]);
-        // Up to four: in the order they started.
-        assert_eq!(spark_map_order(&[10, 11, 12]), [10, 11, 12]);
-        let many: Vec<i64> = (0..2000).collect();
-        let mut ordered = spark_map_order(&many);
-        ordered.sort_unstable();
-        assert_eq!(ordered, many, "every id once");
     }
 }
