@@ -137,29 +137,14 @@ impl Browser {
     /// Loads `url` and waits for its load event (at most `timeout`), then for
     /// the network to stay quiet for 200 ms; what the load gave is returned.
     pub fn navigate(&mut self, url: &str, timeout: Duration) -> Load {
-        self.load = Load::default();
-        self.pending.clear();
-        let answer = self.call("Page.navigate", json!({"url": url})).unwrap_or_else(|e| panic!("{url}: {e}"));
-        if let Some(error) = answer.get("errorText").and_then(Value::as_str) {
-            panic!("chromium could not load {url}: {error}");
-        }
+        self.start_loading(url);
         self.wait_for_load(timeout)
     }
 
     /// Waits for the load event of the page being loaded (one a key press or
     /// a script started too), then for the network to stay quiet for 200 ms.
     pub fn wait_for_load(&mut self, timeout: Duration) -> Load {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "the page did not finish loading within {} s", timeout.as_secs());
-            if let Some(event) = self.read(left).unwrap_or_else(|e| panic!("{e}")) {
-                self.note(&event);
-                if event["method"] == "Page.loadEventFired" {
-                    break;
-                }
-            }
-        }
+        self.wait_for_load_event(timeout);
         self.settle(Duration::from_millis(200));
         self.load()
     }
@@ -175,25 +160,35 @@ impl Browser {
                 .unwrap_or_else(|e| panic!("{url}: {e}"));
         };
         scripts(self, true);
+        self.start_loading(url);
+        self.wait_for_load_event(timeout);
+        scripts(self, false);
+        self.load()
+    }
+
+    /// Forgets the last load and asks the browser to load `url`.
+    fn start_loading(&mut self, url: &str) {
         self.load = Load::default();
         self.pending.clear();
         let answer = self.call("Page.navigate", json!({"url": url})).unwrap_or_else(|e| panic!("{url}: {e}"));
         if let Some(error) = answer.get("errorText").and_then(Value::as_str) {
             panic!("chromium could not load {url}: {error}");
         }
+    }
+
+    /// Reads the browser's events until the page's load event (at most `timeout`).
+    fn wait_for_load_event(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{url} did not finish loading within {} s", timeout.as_secs());
+            assert!(!left.is_zero(), "the page did not finish loading within {} s", timeout.as_secs());
             if let Some(event) = self.read(left).unwrap_or_else(|e| panic!("{e}")) {
                 self.note(&event);
                 if event["method"] == "Page.loadEventFired" {
-                    break;
+                    return;
                 }
             }
         }
-        scripts(self, false);
-        self.load()
     }
 
     /// Makes pages see `prefers-color-scheme: dark` (or light) from now on.
