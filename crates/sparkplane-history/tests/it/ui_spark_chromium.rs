@@ -823,6 +823,9 @@ fn slow_every_page_of_spark_3_5_applications_renders_with_the_apis_figures_and_r
     run("3.5");
 }
 
+// Not yet the newest line (4.3): Spark 4.3's SQL list has no rows in its
+// server-rendered page (read here with scripts off), so the comparison with
+// Spark's rendered SQL list finds ours alone; to adapt before 4.3 replaces 4.1.
 #[test]
 fn slow_every_page_of_spark_4_1_applications_renders_with_the_apis_figures_and_resolving_links() {
     run("4.1");

@@ -20,7 +20,7 @@ use sparkplane_history::{HistoryServer, Index, serve};
 /// runtime manager's lines: `sparkplane runtime install`); a new newest line
 /// is this one row.
 pub const OLDEST_LINE: &str = "3.5";
-pub const NEWEST_LINE: &str = "4.1";
+pub const NEWEST_LINE: &str = "4.3";
 
 /// Fields a newer line's History Server answers and an older one's does not,
 /// with the line that added them: the executor metrics Spark 4.0 added;
