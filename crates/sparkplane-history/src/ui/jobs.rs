@@ -13,16 +13,17 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::ui::{
-    AppView, Page, Params, Tab, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, report_link, stages, text,
-    timeline,
+    AppView, Page, Params, Tab, TablePage, api_date, count_cell, esc, esc_attr, int, ms_cell, progress, report_link,
+    stages, text, timeline,
 };
 
-/// Spark's job groups, in the page's order.
-const GROUPS: [(&str, &str); 4] = [
-    ("RUNNING", "Active jobs"),
-    ("SUCCEEDED", "Completed jobs"),
-    ("FAILED", "Failed jobs"),
-    ("UNKNOWN", "Jobs of unknown outcome"),
+/// Spark's job groups, in the page's order, with the prefix of Spark's
+/// paging parameters for each group's table (`completedJob.page`, …).
+const GROUPS: [(&str, &str, &str); 4] = [
+    ("RUNNING", "Active jobs", "activeJob"),
+    ("SUCCEEDED", "Completed jobs", "completedJob"),
+    ("FAILED", "Failed jobs", "failedJob"),
+    ("UNKNOWN", "Jobs of unknown outcome", "unknownJob"),
 ];
 
 /// A job's duration in ms from the one model (completion − submission), once both are known.
@@ -31,27 +32,30 @@ fn job_duration(view: &AppView, id: i64) -> Option<i64> {
     Some(job.completion_time? - job.submission_time?)
 }
 
-/// `jobs/`: findings, then every job by outcome.
-pub fn jobs_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
+/// `jobs/`: findings, then every job by outcome, newest first, a page of
+/// each group's table at a time (Spark's 100 rows unless its paging
+/// parameters say otherwise).
+pub fn jobs_page(view: &AppView, params: &Params) -> Result<Page, Page> {
     let jobs = view.api("jobs", "")?;
     let jobs = jobs.as_array().map(Vec::as_slice).unwrap_or_default();
     let mut body = findings(view);
     body.push_str(&timeline::timing_line(view));
     let _ = write!(body, "<p><span data-count=\"jobs\" data-v=\"{n}\">{n}</span> jobs</p>", n = jobs.len());
-    for (status, title) in GROUPS {
+    for (status, title, prefix) in GROUPS {
         let group: Vec<&Value> = jobs.iter().filter(|j| text(j, "status") == status).collect();
         if group.is_empty() {
             continue;
         }
-        let _ = write!(
-            body,
-            "<h3 id=\"{}\">{title} ({})</h3><table class=\"jobs\"><thead><tr><th>Job</th><th>Description</th>\
+        let anchor = status.to_ascii_lowercase();
+        let page = TablePage::of(params, view, prefix, group.len())?;
+        let _ = write!(body, "<h3 id=\"{anchor}\">{title} ({})</h3>", group.len());
+        body.push_str(&page.pager(view, "jobs/", prefix, &anchor));
+        body.push_str(
+            "<table class=\"jobs\"><thead><tr><th>Job</th><th>Description</th>\
              <th>Submitted</th><th>Duration</th><th>Stages: succeeded/total</th><th>Tasks: succeeded/total</th>\
              </tr></thead><tbody>",
-            status.to_ascii_lowercase(),
-            group.len()
         );
-        for job in group {
+        for job in page.rows(&group) {
             body.push_str(&job_row(view, job));
         }
         body.push_str("</tbody></table>");

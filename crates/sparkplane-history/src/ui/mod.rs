@@ -445,6 +445,54 @@ pub fn pager(offset: usize, shown: usize, total: usize, size: usize, href: &dyn 
     out
 }
 
+/// Rows per page of a list table unless `<prefix>.pageSize` says otherwise
+/// (Spark's default for its jobs, stages and SQL tables), and the most a page shows.
+pub const LIST_PAGE: usize = 100;
+const MAX_LIST_PAGE: usize = 10_000;
+
+/// One page of a server-side paged list table, read from Spark's parameters
+/// for it (`completedJob.page`, `completedJob.pageSize`, … — the table's
+/// prefix), so Spark's paging links open the same rows on ours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TablePage {
+    /// The first row shown (from 0), at most `total`.
+    pub offset: usize,
+    /// Rows to a page.
+    pub size: usize,
+    /// Rows in the whole table.
+    pub total: usize,
+}
+
+impl TablePage {
+    /// `<prefix>.page` (from 1) and `<prefix>.pageSize` (clamped to 1..=10,000, default
+    /// [`LIST_PAGE`]) of a table of `total` rows; a value that is not a whole number is the 400 page.
+    pub fn of(params: &Params, view: &AppView, prefix: &str, total: usize) -> Result<TablePage, Page> {
+        let size = params
+            .int(&format!("{prefix}.pageSize"), view)?
+            .map_or(LIST_PAGE, |n| usize::try_from(n).unwrap_or(1).clamp(1, MAX_LIST_PAGE));
+        let page = params.int(&format!("{prefix}.page"), view)?.map_or(1, |n| usize::try_from(n).unwrap_or(1).max(1));
+        Ok(TablePage { offset: (page - 1).saturating_mul(size).min(total), size, total })
+    }
+
+    /// The rows of this page.
+    pub fn rows<'a, T>(&self, all: &'a [T]) -> &'a [T] {
+        let end = self.offset.saturating_add(self.size).min(all.len());
+        all.get(self.offset.min(end)..end).unwrap_or_default()
+    }
+
+    /// The pager when the table has more than one page (else nothing): links
+    /// to `path?<prefix>.page=N&<prefix>.pageSize=S#anchor`.
+    pub fn pager(&self, view: &AppView, path: &str, prefix: &str, anchor: &str) -> String {
+        if self.total <= self.size && self.offset == 0 {
+            return String::new();
+        }
+        let shown = self.total.saturating_sub(self.offset).min(self.size);
+        pager(self.offset, shown, self.total, self.size, &|o| {
+            view.link(&format!("{path}?{prefix}.page={}&{prefix}.pageSize={}#{anchor}", o / self.size + 1, self.size))
+        })
+    }
+}
+
 /// `one` after 1, else `many`: "1 executor", "3 executors".
 pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }

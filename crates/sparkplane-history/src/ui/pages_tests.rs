@@ -527,3 +527,70 @@ fn the_task_timeline_cuts_each_bar_into_sparks_phases() {
         assert!(html.contains(label), "the legend names {label}");
     }
 }
+
+/// An application of `n` succeeded jobs of one stage each (job and stage `j` at time `10 * j`).
+fn jobs_app(n: i64) -> crate::ui::fixture::OneApp {
+    let mut lines = vec![
+        r#"{"Event":"SparkListenerApplicationStart","App Name":"many","App ID":"app-many","Timestamp":1,"User":"u"}"#
+            .to_owned(),
+    ];
+    for j in 0..n {
+        let t = 10 * j + 2;
+        let info = format!(r#""Stage ID":{j},"Stage Attempt ID":0,"Stage Name":"count {j}","Number of Tasks":1"#);
+        lines.push(format!(
+            r#"{{"Event":"SparkListenerJobStart","Job ID":{j},"Submission Time":{t},"Stage Infos":[{{{info}}}],"Stage IDs":[{j}]}}"#
+        ));
+        lines.push(format!(
+            r#"{{"Event":"SparkListenerStageSubmitted","Stage Info":{{{info},"Submission Time":{t}}}}}"#
+        ));
+        lines.push(format!(
+            r#"{{"Event":"SparkListenerStageCompleted","Stage Info":{{{info},"Submission Time":{t},"Completion Time":{}}}}}"#,
+            t + 5
+        ));
+        lines.push(format!(
+            r#"{{"Event":"SparkListenerJobEnd","Job ID":{j},"Completion Time":{},"Job Result":{{"Result":"JobSucceeded"}}}}"#,
+            t + 6
+        ));
+    }
+    lines.push(format!(r#"{{"Event":"SparkListenerApplicationEnd","Timestamp":{}}}"#, 10 * n + 10));
+    crate::ui::fixture::app_of("app-many", "many", &lines)
+}
+
+fn ids(html: &str, attribute: &str) -> Vec<i64> {
+    attr(html, attribute).iter().filter_map(|v| v.parse().ok()).collect()
+}
+
+#[test]
+fn the_job_and_stage_lists_page_their_tables_at_sparks_parameters_newest_first() {
+    let app = jobs_app(120);
+    let base = "/history/app-many";
+    // Spark's 100 rows a page, newest first; its paging parameters open the rest.
+    let first = page(&app, &format!("{base}/jobs/"), "");
+    assert_eq!(ids(&first, "data-job"), (20..120).rev().collect::<Vec<_>>());
+    assert!(first.contains("1–100 of 120"), "{first}");
+    assert!(first.contains("completedJob.page=2&amp;completedJob.pageSize=100#succeeded\" rel=\"next\""), "{first}");
+    let second = page(&app, &format!("{base}/jobs/"), "completedJob.page=2&completedJob.pageSize=100");
+    assert_eq!(ids(&second, "data-job"), (0..20).rev().collect::<Vec<_>>());
+    assert!(second.contains("101–120 of 120") && !second.contains("rel=\"next\""), "{second}");
+    assert!(second.contains("completedJob.page=1&amp;completedJob.pageSize=100#succeeded\" rel=\"prev\""), "{second}");
+    let sized = page(&app, &format!("{base}/jobs/"), "completedJob.page=3&completedJob.pageSize=7");
+    assert_eq!(ids(&sized, "data-job"), (99..106).rev().collect::<Vec<_>>());
+    // Past the end: no row, and the way back.
+    let past = page(&app, &format!("{base}/jobs/"), "completedJob.page=99");
+    assert!(ids(&past, "data-job").is_empty() && past.contains("rel=\"prev\""), "{past}");
+    // The stages list pages the same way, at its own parameters.
+    let stages = page(&app, &format!("{base}/stages/"), "completedStage.page=2");
+    assert_eq!(ids(&stages, "data-stage"), (0..20).rev().collect::<Vec<_>>());
+    // A table of one page has no pager.
+    let small = page(&jobs_app(3), &format!("{base}/jobs/"), "");
+    assert_eq!(ids(&small, "data-job"), [2, 1, 0]);
+    assert!(!small.contains("completedJob.page="), "{small}");
+
+    // Bad input: the page says which parameter, as the task table's does.
+    let bad = respond(&app, &facts, &format!("{base}/jobs/"), "completedJob.page=two");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Parameter completedJob.page must be a whole number"), "{}", bad.body);
+    let bad = respond(&app, &facts, &format!("{base}/stages/"), "completedStage.pageSize=-");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("completedStage.pageSize"), "{}", bad.body);
+}

@@ -27,20 +27,21 @@ use crate::ui::{
 use sparkplane_appstatus::tasks::{Task, TaskHead};
 
 /// Spark's stage groups, in the page's order.
-const GROUPS: [(&str, &str); 5] = [
-    ("ACTIVE", "Active stages"),
-    ("PENDING", "Pending stages"),
-    ("COMPLETE", "Completed stages"),
-    ("SKIPPED", "Skipped stages"),
-    ("FAILED", "Failed stages"),
+const GROUPS: [(&str, &str, &str); 5] = [
+    ("ACTIVE", "Active stages", "activeStage"),
+    ("PENDING", "Pending stages", "pendingStage"),
+    ("COMPLETE", "Completed stages", "completedStage"),
+    ("SKIPPED", "Skipped stages", "skippedStage"),
+    ("FAILED", "Failed stages", "failedStage"),
 ];
 
 /// Tasks per page unless `task.pageSize` says otherwise (Spark's default), and the most a page shows.
 const TASK_PAGE: usize = 100;
 const MAX_TASK_PAGE: usize = 10_000;
 
-/// `stages/`: every stage attempt by status.
-pub fn stages_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
+/// `stages/`: every stage attempt by status, newest first, a page of each
+/// group's table at a time (as the jobs list, [`crate::ui::TablePage`]).
+pub fn stages_page(view: &AppView, params: &Params) -> Result<Page, Page> {
     let all = view.api("stages", "")?;
     let all = all.as_array().map(Vec::as_slice).unwrap_or_default();
     let mut body = format!(
@@ -48,11 +49,14 @@ pub fn stages_page(view: &AppView, _params: &Params) -> Result<Page, Page> {
         crate::ui::plural(all.len(), "stage attempt", "stage attempts"),
         n = all.len()
     );
-    for (status, title) in GROUPS {
+    for (status, title, prefix) in GROUPS {
         let group: Vec<&Value> = all.iter().filter(|s| text(s, "status") == status).collect();
         if !group.is_empty() {
-            let _ = write!(body, "<h3 id=\"{}\">{title} ({})</h3>", status.to_ascii_lowercase(), group.len());
-            body.push_str(&stage_table(view, &group));
+            let anchor = status.to_ascii_lowercase();
+            let page = crate::ui::TablePage::of(params, view, prefix, group.len())?;
+            let _ = write!(body, "<h3 id=\"{anchor}\">{title} ({})</h3>", group.len());
+            body.push_str(&page.pager(view, "stages/", prefix, &anchor));
+            body.push_str(&stage_table(view, page.rows(&group)));
         }
     }
     Ok(Page::ok(Tab::Stages, "Stages", body))

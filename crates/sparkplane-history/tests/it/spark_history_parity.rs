@@ -306,6 +306,12 @@ fn slow_answers_equal_spark_4_3_history_servers_on_fresh_spark_4_3_logs() {
 // (`--run-ignored all`), CI proves the oldest and the newest line only.
 #[test]
 #[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn slow_answers_equal_spark_4_0_history_servers_on_fresh_spark_4_0_logs() {
+    parity("4.0");
+}
+
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
 fn slow_answers_equal_spark_4_1_history_servers_on_fresh_spark_4_1_logs() {
     parity("4.1");
 }

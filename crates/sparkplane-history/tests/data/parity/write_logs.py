@@ -29,6 +29,10 @@
 #                 times the rows of each other key and each row takes the
 #                 same time: the reducing stage's task of partition 0 runs
 #                 about ten times its median (tests/it/stage_skew.rs);
+#   many          ui-many: local[2], plain rolling log cut at Spark's smallest
+#                 part size (10 MiB), so it rolls over into several parts: 105
+#                 jobs of one task, more than one page of Spark's jobs table
+#                 (100 rows), each with a 56 KB local property;
 #   in-progress   parity-in-progress: local[2], plain log, its JVM killed
 #                 before the application ends (always written last), with
 #                 one task still running: its start written, never its end
@@ -182,6 +186,18 @@ def skew():
         shutil.rmtree(data, ignore_errors=True)
 
 
+def many():
+    sc = context("ui-many", spark_eventLog_rolling_enabled="true", spark_eventLog_compress="false",
+                 spark_eventLog_rolling_maxFileSize="10m")
+    # Each job carries a 56 KB local property (as a long SQL text does), written with its job's
+    # and its stage's start: the log crosses 10 MiB without thousands of tasks.
+    sc.setLocalProperty("sparkplane.test.query", "SELECT 1 -- " + "x" * 56000)
+    for job in range(105):
+        sc.setJobDescription("job %d of 105" % job)
+        sc.parallelize(range(10), 1).count()
+    sc.stop()
+
+
 def in_progress():
     # Left in progress: the JVM is killed before the application ends.
     sc = context("parity-in-progress", spark_eventLog_rolling_enabled="false", spark_eventLog_compress="false")
@@ -225,7 +241,7 @@ def in_progress():
     os._exit(0)
 
 
-APPS = {"succeeded": succeeded, "lz4": lz4, "failed": failed, "sql": sql, "skew": skew, "in-progress": in_progress}
+APPS = {"succeeded": succeeded, "lz4": lz4, "failed": failed, "sql": sql, "skew": skew, "many": many, "in-progress": in_progress}
 asked = sys.argv[2:] or ["succeeded", "lz4", "failed", "in-progress"]
 unknown = [a for a in asked if a not in APPS]
 if unknown:

@@ -27,6 +27,12 @@ pub const TABLES: &str = r#"(() => {
     const li = s.closest('li'); const label = norm(s.textContent);
     facts[label.replace(/:$/, '')] = norm(norm(li.textContent).slice(label.length));
   });
+  // Spark 4.3's SQL execution page: its facts as a one-row table its script fills from the REST API.
+  document.querySelectorAll('#sql-execution-table').forEach(t => {
+    const heads = [...t.querySelectorAll('thead th')].map(th => norm(th.textContent));
+    const cells = [...t.querySelectorAll('tbody tr:first-child td')].map(td => norm(td.textContent));
+    heads.forEach((h, i) => { if (cells[i] !== undefined) facts[h] = cells[i]; });
+  });
   document.querySelectorAll('table.facts tr').forEach(tr => {
     const th = tr.querySelector('th'), td = tr.querySelector('td');
     if (th && td) facts[norm(th.textContent)] = norm(td.textContent);
@@ -39,6 +45,18 @@ pub const TABLES: &str = r#"(() => {
 pub const LIST_READY: &str = r#"new Promise(done => { const t0 = Date.now(); const poll = () =>
   (document.querySelector('#history-summary-table tbody tr td') || Date.now() - t0 > 30000)
     ? done(!!document.querySelector('#history-summary-table tbody tr td')) : setTimeout(poll, 100); poll(); })"#;
+
+/// Whether Spark's page (loaded without scripts) leaves its table to a
+/// script: Spark 4.3's SQL list and SQL execution page are a placeholder its
+/// script fills from the REST API (`sql/sqlTable`, `sql/<id>`) after the load.
+pub const SCRIPT_BUILT: &str = "!!document.querySelector('#sql-executions-table, #sql-execution-table')";
+
+/// Waits (at most 30 s) until such a script-built table shows its rows (or
+/// says it has none): true when it did.
+pub const SCRIPT_TABLE_READY: &str = r#"new Promise(done => { const t0 = Date.now(); const ready = () =>
+  !!document.querySelector('#sql-table tbody tr td, #sql-execution-table tbody tr td')
+    && ![...document.querySelectorAll('.dataTables_processing')].some(p => p.offsetParent !== null);
+  const poll = () => (ready() || Date.now() - t0 > 30000) ? done(ready()) : setTimeout(poll, 100); poll(); })"#;
 
 /// The page of Spark's UI that shows what our page `rel` (relative to
 /// `/history/<app>/`) shows at the same URL, when Spark computes numbers on it
@@ -217,6 +235,7 @@ pub fn compare(page: &str, rows_of: &str, spark: &Value, ours: &Value, out: &mut
             let (Some(tc), Some(oc)) = (t.get(column), o.get(column)) else { continue };
             compared += 1;
             let same = match kind {
+                Kind::Text if column == "duration" => same_duration(&tc.text, &oc.text),
                 Kind::Text => tc.text == oc.text,
                 Kind::Progress => progress_counts(&tc.text) == progress_counts(&oc.text),
                 // Spark's stage tables leave a size of zero blank.
@@ -231,12 +250,34 @@ pub fn compare(page: &str, rows_of: &str, spark: &Value, ours: &Value, out: &mut
     for fact in FACTS {
         if let (Some(t), Some(o)) = (tf.get(fact), of.get(fact)) {
             compared += 1;
-            if t != o {
+            if t != o && !(fact == "duration" && same_duration(t, o)) {
                 out.push(format!("{page}: \"{fact}\": Spark's page {t:?}, ours {o:?}"));
             }
         }
     }
     compared
+}
+
+/// A duration as Spark's pages write it (`42 ms`; Spark 4.3's SQL pages
+/// write `42.0 ms`), as a number of its unit.
+fn duration_value(text: &str) -> Option<(f64, &str)> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    let factor = match unit {
+        "ms" => 1.0,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return None,
+    };
+    Some((number.parse::<f64>().ok()? * factor, unit))
+}
+
+/// Two durations show the same number in the same unit (`42.0 ms` and `42 ms`), or the same text.
+fn same_duration(spark: &str, ours: &str) -> bool {
+    match (duration_value(spark), duration_value(ours)) {
+        (Some((a, ua)), Some((b, ub))) => ua == ub && a == b,
+        _ => spark == ours,
+    }
 }
 
 /// The page's summary facts, by label; Spark's `Input Size / Records: 1.2 KiB / 300`
@@ -271,6 +312,16 @@ mod tests {
             progress_counts("0/2 (1 failed) (1 killed: Task 1 in stage 1.0 failed 2 times)"),
             ["0/2", "1 failed", "1 killed"]
         );
+    }
+
+    #[test]
+    fn a_duration_is_the_same_number_in_the_same_unit_whichever_way_a_line_writes_it() {
+        assert!(same_duration("42.0 ms", "42 ms"));
+        assert!(same_duration("0.4 s", "0.4 s"));
+        assert!(!same_duration("42.0 ms", "43 ms"));
+        assert!(!same_duration("1.0 s", "1000 ms"), "a different unit is a different text on the page");
+        assert!(!same_duration("2 s", "2 min"));
+        assert!(same_duration("Unknown", "Unknown") && !same_duration("Unknown", "2 s"));
     }
 
     #[test]
