@@ -145,6 +145,16 @@ pub const YUNIKORN_TASK_GROUP_NAME: &str = "yunikorn.apache.org/task-group-name"
 pub const YUNIKORN_TASK_GROUPS: &str = "yunikorn.apache.org/task-groups";
 /// YuniKorn: on the driver pod, the gang's placeholder timeout and style.
 pub const YUNIKORN_SCHEDULING_POLICY: &str = "yunikorn.apache.org/schedulingPolicyParameters";
+/// YuniKorn: on every pod of a job with a queue, the queue it is placed in
+/// (read by YuniKorn's `provided` placement rule; issue #69).
+pub const YUNIKORN_QUEUE: &str = "yunikorn.apache.org/queue";
+/// On the Workload `render --target job` writes beside a Job it gates
+/// (issue #69, ADR 0099): the Job's name, which is to be unsuspended when
+/// Kueue admits the Workload and suspended again when Kueue evicts it. It
+/// also tells this Workload apart from a SparkJob's (both carry [`JOB`]):
+/// the operator's watch of SparkJob Workloads must leave it out
+/// (`sparkplane.dev/job,!sparkplane.dev/gates-job`).
+pub const GATES_JOB: &str = "sparkplane.dev/gates-job";
 
 #[cfg(test)]
 mod tests {
@@ -184,6 +194,7 @@ mod tests {
             BUDGET_CRITICAL_PERCENT,
             POLICY,
             SOURCE,
+            GATES_JOB,
         ];
         for key in keys {
             let name = key.strip_prefix(PREFIX).unwrap_or_else(|| panic!("{key} lacks the prefix"));
@@ -245,5 +256,7 @@ mod tests {
         assert_eq!(YUNIKORN_TASK_GROUP_NAME, "yunikorn.apache.org/task-group-name");
         assert_eq!(YUNIKORN_TASK_GROUPS, "yunikorn.apache.org/task-groups");
         assert_eq!(YUNIKORN_SCHEDULING_POLICY, "yunikorn.apache.org/schedulingPolicyParameters");
+        assert_eq!(YUNIKORN_QUEUE, "yunikorn.apache.org/queue");
+        assert_eq!(GATES_JOB, "sparkplane.dev/gates-job");
     }
 }

@@ -6,7 +6,9 @@
 //! It also says whether a job could ever be admitted by a ClusterQueue's
 //! quota, for `fit` (ADR 0073).
 //!
-//! Owns: the Queues document's meaning and the platform's Kueue objects.
+//! Owns: the Queues document's meaning and the platform's Kueue objects,
+//! and what the schedulers must be configured with to enforce them
+//! (`configuration_needed`).
 //! Must not: read files or talk to a cluster (callers hand in a `Source`),
 //! or build a job's Workload (that is `render::kueue`).
 
@@ -23,6 +25,8 @@ use crate::catalog::{Catalog, JobTenant};
 use crate::kube_quantity::{KubeQuantity, Rounding};
 use crate::names::is_dns1123_subdomain;
 use crate::render::common::RenderedObject;
+use crate::render::queue_routes::QueueScheduler;
+use crate::render::queue_routes::scheduler_queue;
 use crate::resolved::ResolvedJob;
 use crate::sizing::SizedJob;
 use sparkplane_documents::diagnostic::{Diagnostic, Diagnostics};
@@ -387,6 +391,54 @@ pub fn local_queue(tenant: &Tenant, labels: &BTreeMap<String, String>) -> Option
         "metadata": {"name": queue.local_queue(), "namespace": tenant.namespace(), "labels": labels},
         "spec": spec,
     })))
+}
+
+/// What the schedulers must be configured with for `objects` (what
+/// `tenant render` wrote) to be enforced as written (issue #69, ADR 0099),
+/// one `note:` line each: Kueue applies a ClusterQueue's
+/// `UsageBasedAdmissionFairSharing` admission scope and the LocalQueues'
+/// weights only with an `admissionFairSharing` section in its
+/// Configuration, and the ClusterQueues' weights only with a `fairSharing`
+/// section (neither is in Kueue's default configuration); a team's jobs
+/// with a Volcano or YuniKorn gang go to that scheduler's queue named by
+/// the one mapping (`render::queue_routes::scheduler_queue`), which must
+/// exist there. Facts from Kueue v0.19.2, Volcano v1.15.1 and YuniKorn
+/// v1.9.0; nothing is read from a cluster.
+pub fn configuration_needed(objects: &[RenderedObject]) -> Vec<String> {
+    let of_kind = |kind: &'static str| objects.iter().filter(move |o| o.kind == kind);
+    let mut out = Vec::new();
+    let admission_scoped: Vec<&str> = of_kind("ClusterQueue")
+        .filter(|cq| cq.body["spec"]["admissionScope"]["admissionMode"] == "UsageBasedAdmissionFairSharing")
+        .map(|cq| cq.name.as_str())
+        .collect();
+    if !admission_scoped.is_empty() {
+        out.push(format!(
+            "note: Kueue: ClusterQueue {} orders its LocalQueues by admission fair sharing (admissionScope UsageBasedAdmissionFairSharing, the LocalQueues' fairSharing.weight) only when Kueue's Configuration (ConfigMap kueue-manager-config in kueue-system, key controller_manager_config.yaml) has an `admissionFairSharing:` section (usageHalfLifeTime, usageSamplingInterval, optional resourceWeights) and the AdmissionFairSharing feature gate is on (beta, on by default since Kueue v0.15); without it they admit first in, first out",
+            admission_scoped.join(", ")
+        ));
+    }
+    let weighted: Vec<&str> = of_kind("ClusterQueue")
+        .filter(|cq| cq.body["spec"].get("fairSharing").is_some())
+        .map(|cq| cq.name.as_str())
+        .collect();
+    if !weighted.is_empty() {
+        out.push(format!(
+            "note: Kueue: ClusterQueue {} shares its cohort by fairSharing.weight only when Kueue's Configuration has a `fairSharing:` section (preemptionStrategies, e.g. [LessThanOrEqualToFinalShare, LessThanInitialShare]); without it the weights are ignored and borrowing is first come",
+            weighted.join(", ")
+        ));
+    }
+    for lq in of_kind("LocalQueue") {
+        let namespace = lq.namespace.as_deref().unwrap_or_default();
+        let volcano = scheduler_queue(QueueScheduler::Volcano, namespace, &lq.name);
+        let yunikorn = scheduler_queue(QueueScheduler::YuniKorn, namespace, &lq.name);
+        out.push(format!(
+            "note: Volcano: the team's jobs with scheduling.gang: Volcano go to Volcano Queue `{volcano}` (the PodGroup's spec.queue): create it (scheduling.volcano.sh/v1beta1 Queue) and keep it Open, or Volcano's webhook refuses their PodGroups"
+        ));
+        out.push(format!(
+            "note: YuniKorn: the team's jobs with scheduling.gang: YuniKorn name queue `{yunikorn}` on every pod (annotation yunikorn.apache.org/queue): the partition's placement rules (ConfigMap yunikorn-configs, queues.yaml, placementrules) must start with the `provided` rule (YuniKorn's implicit rule when none is set), and the queue must exist there unless that rule has create: true"
+        ));
+    }
+    out
 }
 
 /// A tenant's queue checked against the platform's: the ClusterQueue it

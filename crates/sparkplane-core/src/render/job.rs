@@ -3,6 +3,9 @@
 //! carrying the driver and executor pod-template files it reads, the
 //! submitter's own least-privilege identity, and the driver's RBAC.
 //!
+//! With a queue (and no cron schedule) the Job is written suspended, beside
+//! the Workload that gates it (`kueue::job_workload`, issue #69).
+//!
 //! This module owns only the packaging around spark-submit: the submitter
 //! pod, its RBAC and the Job/CronJob fields (deadline, TTL, backoff,
 //! schedule). The submission itself — Spark properties, spark-submit's
@@ -218,7 +221,8 @@ pub fn workload(input: &RenderInput<'_>) -> RenderedObject {
     let names = SubmitterNames::of(input);
     let spec = &input.job.job.spec;
     let mut metadata = object_meta(input, &names.workload, "submitter");
-    metadata.labels.get_or_insert_with(Default::default).extend(super::kueue::queue_label(input.job));
+    // A Job with a queue is gated by its own Workload (issue #69): no label for Kueue's Job integration.
+    metadata.labels.get_or_insert_with(Default::default).extend(super::queue_routes::job_queue_label(input.job));
     let mut job = job_spec(input);
     match spec.schedule.as_ref().and_then(|s| s.cron.clone().map(|cron| (s, cron))) {
         Some((schedule, cron)) => RenderedObject::from_resource(&CronJob {
@@ -242,7 +246,8 @@ pub fn workload(input: &RenderInput<'_>) -> RenderedObject {
             status: None,
         }),
         None => {
-            job.suspend = spec.suspend;
+            // Created suspended until Kueue admits its Workload; the operator in Kueue mode unsuspends it.
+            job.suspend = if super::queue_routes::job_gated(input.job) { Some(true) } else { spec.suspend };
             RenderedObject::from_resource(&Job { metadata, spec: Some(job), status: None })
         }
     }
@@ -255,6 +260,7 @@ pub fn submitter_rbac(input: &RenderInput<'_>) -> Vec<RenderedObject> {
 
 /// Every object of the Job route: both identities, the templates and the Job or CronJob.
 pub fn render_job(input: &RenderInput<'_>) -> Vec<RenderedObject> {
+    let names = SubmitterNames::of(input);
     let mut objects = common::driver_rbac(input);
     objects.extend(submitter_rbac(input));
     objects.push(RenderedObject::from_resource(&templates_config_map(input)));
@@ -262,6 +268,7 @@ pub fn render_job(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(common::peers_network_policy(input, common::Peers::Job));
     objects.push(common::door_network_policy(input, common::Peers::Job));
     objects.extend(super::scheduling::gang_objects(input));
+    objects.extend(super::kueue::job_workload(input.job, &names.workload));
     objects
 }
 

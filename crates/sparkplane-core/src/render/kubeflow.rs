@@ -293,9 +293,15 @@ pub fn spark_conf_config_map(input: &RenderInput<'_>) -> ConfigMap {
 pub fn application_object(input: &RenderInput<'_>) -> RenderedObject {
     let spec = &input.job.job.spec;
     let mut metadata = object_meta(input, input.job.name(), "application");
-    metadata.labels.get_or_insert_with(Default::default).extend(super::kueue::queue_label(input.job));
+    // Not under dynamic allocation, which Kueue's SparkApplication integration refuses (issue #69).
+    metadata.labels.get_or_insert_with(Default::default).extend(super::queue_routes::kubeflow_queue_label(input.job));
     let mut app_spec = application_spec(input);
     app_spec.batch_scheduler = super::scheduling::gang(input).map(|g| g.scheduler_name().to_owned());
+    // Kubeflow's Volcano and YuniKorn plugins put the application in this queue.
+    if let Some(queue) = super::queue_routes::gang_queue(input.job) {
+        app_spec.batch_scheduler_options =
+            Some(kubeflow::BatchSchedulerConfiguration { queue: Some(queue), ..Default::default() });
+    }
     let body = match spec.schedule.as_ref().and_then(|s| s.cron.clone().map(|cron| (s, cron))) {
         Some((schedule, cron)) => {
             let scheduled = ScheduledSparkApplication {

@@ -31,12 +31,7 @@ pub const DRIVER_POD_SET: &str = "driver";
 /// The executors' pod set.
 pub const EXECUTOR_POD_SET: &str = "executor";
 
-/// The `kueue.x-k8s.io/queue-name` label of an object Kueue admits itself
-/// (a SparkApplication, a Job) when the job names a queue. Not on pods:
-/// Kueue's pod integration would admit each one a second time.
-pub fn queue_label(job: &ResolvedJob) -> BTreeMap<String, String> {
-    job.job.spec.queue.iter().map(|q| (sparkplane_api::labels::KUEUE_QUEUE_NAME.to_owned(), q.clone())).collect()
-}
+pub use super::queue_routes::queue_label;
 
 /// What a Workload names besides the job.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +97,33 @@ pub fn workload(job: &ResolvedJob, of: &WorkloadOf<'_>) -> RenderedObject {
     RenderedObject::from_custom(
         json!({"apiVersion": KUEUE_API_VERSION, "kind": "Workload", "metadata": metadata, "spec": spec}),
     )
+}
+
+/// The Workload that gates the Job route's Job `job_name` (issue #69, ADR
+/// 0099): the job's own Workload ([`workload`], the driver and executors
+/// from the one sizing model, in the job's queue), owned by nothing, named
+/// as the Job it gates and labelled with it
+/// ([`sparkplane_api::labels::GATES_JOB`]), so it is never taken for the
+/// Workload of a SparkJob (`sparkjob-<job>-<hash>`, which the operator in
+/// Kueue mode makes and watches). Its executors are all or nothing (no
+/// `minCount`): nothing caps the Job's Spark at a partial admission's
+/// count. None when the Job is not gated
+/// (`queue_routes::job_gated`).
+pub fn job_workload(job: &ResolvedJob, job_name: &str) -> Option<RenderedObject> {
+    if !super::queue_routes::job_gated(job) {
+        return None;
+    }
+    let queue = job.job.spec.queue.as_deref()?;
+    let mut object = workload(job, &WorkloadOf { queue, priority: None, owner_uid: None });
+    object.body["metadata"]["name"] = json!(job_name);
+    // All or nothing: no one caps the Job's Spark at a partial admission's count.
+    for set in object.body["spec"]["podSets"].as_array_mut().into_iter().flatten() {
+        if let Some(set) = set.as_object_mut() {
+            set.remove("minCount");
+        }
+    }
+    object.body["metadata"]["labels"][sparkplane_api::labels::GATES_JOB] = json!(job_name);
+    Some(RenderedObject::from_custom(object.body))
 }
 
 /// What Kueue counts of a role's pods: the Spark container's requests and

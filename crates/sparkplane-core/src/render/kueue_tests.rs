@@ -110,13 +110,25 @@ fn the_flavor_places_the_driver_the_executors_and_their_template() {
 
 #[test]
 fn objects_kueue_admits_itself_carry_the_queue_label_and_pods_do_not() {
+    // Issue #69: Kueue admits a SparkApplication itself only without dynamic
+    // allocation, and a Job only when nothing else gates it (a CronJob's runs);
+    // a plain Job is gated by its own Workload, which names the queue instead.
+    let fixed = DYNAMIC.replace("  dynamicAllocation: {enabled: true, minExecutors: 2, maxExecutors: 6}\n", "");
+    let cron = format!("{fixed}  schedule: {{cron: \"0 2 * * *\"}}\n");
+    for (text, kind) in [(fixed.as_str(), "SparkApplication"), (cron.as_str(), "CronJob")] {
+        let (resolved, sized) = job(text);
+        let input = RenderInput { job: &resolved, sized: &sized };
+        let target = if kind == "CronJob" { Target::Job } else { Target::Kubeflow };
+        let objects = super::super::render(&input, target);
+        let top = objects.iter().find(|o| o.kind == kind).expect("top object");
+        assert_eq!(top.body["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "team-a", "{kind}");
+    }
     let (resolved, sized) = job(DYNAMIC);
     let input = RenderInput { job: &resolved, sized: &sized };
-    for target in [Target::Kubeflow, Target::Job] {
-        let objects = super::super::render(&input, target);
-        let top = objects.iter().find(|o| o.kind == "SparkApplication" || o.kind == "Job").expect("top object");
-        assert_eq!(top.body["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "team-a", "{target:?}");
-    }
+    let jobs = super::super::render(&input, Target::Job);
+    let gate = jobs.iter().find(|o| o.kind == "Workload").expect("the Job's Workload");
+    assert_eq!(gate.body["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "team-a");
+    assert_eq!(gate.body["spec"]["queueName"], "team-a");
     let native = super::super::render(&input, Target::Native);
     for o in &native {
         assert!(o.body["metadata"]["labels"].get("kueue.x-k8s.io/queue-name").is_none(), "{}", o.kind);

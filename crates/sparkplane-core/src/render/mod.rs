@@ -23,6 +23,7 @@ pub mod kueue;
 pub mod logging;
 pub mod native;
 pub mod quality_gates;
+pub mod queue_routes;
 pub mod scheduling;
 
 use serde::Serialize;

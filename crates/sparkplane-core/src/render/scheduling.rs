@@ -17,7 +17,9 @@
 //!   the driver starts, and each executor takes a placeholder's place by
 //!   its `task-group-name` annotation.
 //!
-//! Both set every pod's `schedulerName`. Owns: those objects, annotations
+//! Both set every pod's `schedulerName`, and both get the job's queue as
+//! `queue_routes::scheduler_queue` names it (the PodGroup's `spec.queue`,
+//! every YuniKorn pod's `yunikorn.apache.org/queue`). Owns: those objects, annotations
 //! and properties. Must not: size (the one sizing model does), or add
 //! anything when the job asks for no gang.
 
@@ -101,6 +103,10 @@ pub fn gang_objects(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     if let Some(class) = &input.job.job.spec.priority_class_name {
         body["spec"]["priorityClassName"] = json!(class);
     }
+    // The job's queue as Volcano names it (issue #69): without it every team lands in `default`.
+    if let Some(queue) = super::queue_routes::gang_queue(input.job) {
+        body["spec"]["queue"] = json!(queue);
+    }
     vec![RenderedObject::from_custom(body)]
 }
 
@@ -113,11 +119,19 @@ pub fn gang_annotations(input: &RenderInput<'_>, role: SparkRole) -> BTreeMap<St
             out.insert(labels::VOLCANO_GROUP_NAME.to_owned(), pod_group_name(input));
         }
         Some(GangScheduler::YuniKorn) => {
+            // Every group a pod names is listed in task-groups (YuniKorn's rule): with no
+            // executor group (a minimum of 0 executors) the executors name none.
             let group = match role {
-                SparkRole::Driver => DRIVER_TASK_GROUP,
-                SparkRole::Executor => EXECUTOR_TASK_GROUP,
+                SparkRole::Driver => Some(DRIVER_TASK_GROUP),
+                SparkRole::Executor => (gang_executors(input) > 0).then_some(EXECUTOR_TASK_GROUP),
             };
-            out.insert(labels::YUNIKORN_TASK_GROUP_NAME.to_owned(), group.to_owned());
+            if let Some(group) = group {
+                out.insert(labels::YUNIKORN_TASK_GROUP_NAME.to_owned(), group.to_owned());
+            }
+            // The job's queue as YuniKorn names it (issue #69), for its `provided` placement rule.
+            if let Some(queue) = super::queue_routes::gang_queue(input.job) {
+                out.insert(labels::YUNIKORN_QUEUE.to_owned(), queue);
+            }
             if role == SparkRole::Driver {
                 out.insert(labels::YUNIKORN_TASK_GROUPS.to_owned(), task_groups(input).to_string());
                 out.insert(labels::YUNIKORN_SCHEDULING_POLICY.to_owned(), YUNIKORN_POLICY.to_owned());

@@ -17,6 +17,7 @@ use sparkplane_documents::Source;
 use sparkplane_documents::yaml::{FieldPath, parse_single};
 
 const QUEUE_LABEL: &str = "kueue.x-k8s.io/queue-name";
+const GATES_JOB: &str = "sparkplane.dev/gates-job";
 
 fn tenant(name: &str, namespace: &str, team: &str, queue: Option<&str>) -> Tenant {
     let mut spec = json!({"team": team, "costCenter": "cc-1", "namespace": namespace});
@@ -68,11 +69,29 @@ fn resolve_with(catalog: &Catalog, text: &str, sets: &[SetFlag]) -> ResolvedJob 
     .unwrap_or_else(|d| panic!("resolves:\n{d}"))
 }
 
+/// The queue Kueue reads for each object it admits: a SparkApplication's
+/// label; for a Job, its label, or — when a Workload gates it (issue #69:
+/// Kueue then counts the driver and executors, not the spark-submit pod) —
+/// the gating Workload's, the Job then suspended and unlabelled.
 fn queue_labels(resolved: &ResolvedJob, target: Target) -> Vec<Value> {
-    size_and_render(resolved, target)
+    let objects = size_and_render(resolved, target);
+    let gate = |job: &Value| {
+        objects
+            .iter()
+            .find(|o| o.kind == "Workload" && o.body["metadata"]["labels"][GATES_JOB] == job["metadata"]["name"])
+    };
+    objects
         .iter()
         .filter(|o| matches!(o.kind.as_str(), "Job" | "SparkApplication"))
-        .map(|o| o.body["metadata"]["labels"][QUEUE_LABEL].clone())
+        .map(|o| match gate(&o.body) {
+            Some(workload) => {
+                assert_eq!(o.body["spec"]["suspend"], true, "a gated Job waits suspended");
+                assert!(o.body["metadata"]["labels"].get(QUEUE_LABEL).is_none(), "a gated Job is not Kueue's to admit");
+                assert_eq!(workload.body["spec"]["queueName"], workload.body["metadata"]["labels"][QUEUE_LABEL]);
+                workload.body["metadata"]["labels"][QUEUE_LABEL].clone()
+            }
+            None => o.body["metadata"]["labels"][QUEUE_LABEL].clone(),
+        })
         .collect()
 }
 

@@ -59,8 +59,8 @@ pub struct Out<'a> {
     pub namespace: Option<&'a str>,
 }
 
-/// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`.
-/// The policies see the companions too: they are applied with the job.
+/// Runs `render`: refused (exit 1) when the job breaks a deny policy, unless `audit`. The policies see
+/// the companions too (applied with the job); what the route's schedulers will not enforce is warned (ADR 0099).
 pub fn run(
     settings: &JobSettings,
     policy: &super::policy::PolicySettings,
@@ -69,17 +69,17 @@ pub fn run(
     audit: bool,
     printer: &Printer,
 ) -> CommandResult {
-    let out_dir = out.dir;
     let (mut resolved, companions) = resolve_job_file(settings, ValidationTarget::Cluster)?;
     if let Some(namespace) = out.namespace {
         settle_namespace(&mut resolved, settings, Some(namespace), None)?;
     }
+    sparkplane_core::render::queue_routes::add_notes(&mut resolved, Some(target))?;
     let rendered = sparkplane_core::render::size_and_render(&resolved, target);
     let objects = with_companions(rendered, &companions, resolved.namespace())?;
     printer.warnings(&resolved.warnings);
     super::policy::enforce_with(&resolved, &objects, policy, printer, audit)?;
     let job = resolved.name().to_owned();
-    match out_dir {
+    match out.dir {
         Some(dir) => {
             let written = write_files(dir, &objects)?;
             let removed = prune_stale(dir, &objects, &job)?;

@@ -18,8 +18,7 @@ pub fn resolve(settings: &JobSettings, explain: bool, printer: &Printer) -> Comm
         printer.result(&rows, || explain_table(&rows));
         return Ok(());
     }
-    let value = serde_json::to_value(&resolved.job).unwrap_or_default();
-    let mut value = value;
+    let mut value = serde_json::to_value(&resolved.job).unwrap_or_default();
     if let Some(obj) = value.as_object_mut() {
         obj.remove("status");
     }
@@ -31,7 +30,8 @@ pub fn resolve(settings: &JobSettings, explain: bool, printer: &Printer) -> Comm
 /// written beside it in its file (ADR 0081).
 pub fn validate(settings: &JobSettings, cluster: bool, printer: &Printer) -> CommandResult {
     let target = if cluster { ValidationTarget::Cluster } else { ValidationTarget::Any };
-    let (resolved, companions) = resolve_job_file(settings, target)?;
+    let (mut resolved, companions) = resolve_job_file(settings, target)?;
+    sparkplane_core::render::queue_routes::add_notes(&mut resolved, None)?;
     printer.warnings(&resolved.warnings);
     let warnings: Vec<serde_json::Value> = resolved.warnings.0.iter().map(|d| d.to_json()).collect();
     let beside: Vec<serde_json::Value> =

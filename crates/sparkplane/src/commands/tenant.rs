@@ -22,14 +22,13 @@ pub(crate) fn read_tenant(path: &Path) -> Result<LoadedTenant, Failure> {
     Ok(load_tenant(&source)?)
 }
 
-/// Runs `tenant render FILE [--queues QUEUES]`: the objects (with `queues`,
-/// the platform's Kueue objects first) as one YAML stream (a List with
-/// `-o json`), or one file per object under `out_dir`.
+/// Runs `tenant render FILE [--queues QUEUES]`: the objects (with `queues`, the platform's Kueue objects
+/// first) as one YAML stream (a List with `-o json`), or one file per object under `out_dir`; on stderr,
+/// a `note:` line for each scheduler setting they need (`queues::configuration_needed`, ADR 0099).
 pub fn render(file: &Path, queues: Option<&Path>, out_dir: Option<&Path>, printer: &Printer) -> CommandResult {
-    let tenant = read_source(file)?;
-    let queues = queues.map(read_source).transpose()?;
-    let rendered = render_tenant_with_queues(&tenant, queues.as_ref())?;
+    let rendered = render_tenant_with_queues(&read_source(file)?, queues.map(read_source).transpose()?.as_ref())?;
     printer.warnings(&rendered.warnings);
+    sparkplane_core::queues::configuration_needed(&rendered.objects).iter().for_each(|n| printer.status(n));
     super::manifests::emit(&rendered.objects, out_dir, printer)
 }
 

@@ -60,15 +60,30 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The queue Kueue reads for each rendered Job: its label, or — when a
+/// Workload gates it (issue #69: Kueue counts the driver and executors, not
+/// the spark-submit pod) — the gating Workload's, the Job suspended and unlabelled.
 fn rendered_queue_labels(out: &Output) -> Vec<Value> {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let items: Vec<&Value> = list["items"].as_array().into_iter().flatten().collect();
+    let label = |o: &Value| o["metadata"]["labels"]["kueue.x-k8s.io/queue-name"].clone();
+    items
+        .iter()
         .filter(|o| o["kind"] == "Job")
-        .map(|o| o["metadata"]["labels"]["kueue.x-k8s.io/queue-name"].clone())
+        .map(|job| {
+            let gate = items.iter().find(|o| {
+                o["kind"] == "Workload"
+                    && o["metadata"]["labels"]["sparkplane.dev/gates-job"] == job["metadata"]["name"]
+            });
+            match gate {
+                Some(workload) => {
+                    assert_eq!((job["spec"]["suspend"].clone(), label(job)), (Value::Bool(true), Value::Null));
+                    label(workload)
+                }
+                None => label(job),
+            }
+        })
         .collect()
 }
 

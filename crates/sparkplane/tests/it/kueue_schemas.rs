@@ -27,7 +27,7 @@ use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::Source;
 use sparkplane_documents::yaml::parse_single;
 
-fn data() -> PathBuf {
+pub(crate) fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sparkplane-fakekube/tests/data")
 }
 
@@ -56,9 +56,19 @@ fn strict(schema: &mut Value) {
 /// The metadata sparkplane sets on what it writes.
 const METADATA: &[&str] = &["name", "namespace", "labels", "annotations", "ownerReferences"];
 
+/// A CRD file: JSON as vendored here, or YAML as upstream writes it (the
+/// Kubeflow CRDs the chart carries, charts/sparkplane/files/kubeflow).
+fn read_crd(file: &Path) -> Value {
+    if file.extension().is_some_and(|e| e == "json") {
+        return read_json(file);
+    }
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    parse_single(&Source::new(file.display().to_string(), text)).unwrap_or_else(|d| panic!("{d}")).to_json()
+}
+
 /// Every problem the CRD in `file` (strict) finds in `object`, and in its metadata.
-fn crd_problems(file: &Path, object: &Value) -> Vec<String> {
-    let crd = read_json(file);
+pub(crate) fn crd_problems(file: &Path, object: &Value) -> Vec<String> {
+    let crd = read_crd(file);
     let version = &crd["spec"]["versions"][0];
     let api_version = format!(
         "{}/{}",
@@ -81,7 +91,7 @@ fn crd_problems(file: &Path, object: &Value) -> Vec<String> {
 }
 
 /// `object` passes the CRD in `file`, and the check would have caught a field it does not name.
-fn assert_valid(file: &str, object: &Value) {
+pub(crate) fn assert_valid(file: &str, object: &Value) {
     let problems = crd_problems(&data().join(file), object);
     assert!(problems.is_empty(), "{file}: {problems:#?}\n{object:#}");
     let mut unknown = object.clone();
@@ -91,7 +101,7 @@ fn assert_valid(file: &str, object: &Value) {
     assert!(problems.iter().any(|p| p.contains("sparkplaneUnknown")), "{file}: not strict: {problems:#?}");
 }
 
-fn resolve(text: &str) -> ResolvedJob {
+pub(crate) fn resolve(text: &str) -> ResolvedJob {
     let catalog = Catalog::builtin().expect("the built-in catalog");
     let job = parse_single(&Source::new("job.yaml", text)).expect("parses");
     load(ResolveRequest {
@@ -278,8 +288,13 @@ fn the_volcano_pod_group_validates_against_volcanos_pod_group_crd() {
 }
 
 /// The annotations a YuniKorn pod carries, checked as YuniKorn reads them.
-fn yunikorn_problems(annotations: &BTreeMap<String, String>) -> Vec<String> {
+pub(crate) fn yunikorn_problems(annotations: &BTreeMap<String, String>) -> Vec<String> {
     let mut schema = read_json(&data().join("yunikorn/annotations.schema.json"));
+    // The queue annotation (issue #69), which the vendored schema does not list yet: k8shim v1.9.0
+    // reads it (pkg/common/constants/constants.go `AnnotationQueueName`, pkg/common/utils/utils.go
+    // `GetQueueNameFromPod`), a queue path whose parts match yunikorn-core's `QueueNameRegExp`.
+    schema["properties"]["yunikorn.apache.org/queue"] =
+        json!({"type": "string", "pattern": "^root(\\.[a-zA-Z0-9_:#/@-]{1,64})+$"});
     let groups = read_json(&data().join("yunikorn/task-groups.schema.json"));
     strict(&mut schema);
     let ours: serde_json::Map<String, Value> = annotations

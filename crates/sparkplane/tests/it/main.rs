@@ -57,6 +57,7 @@ mod live_ui;
 mod log_layout;
 mod observe_alertmanager;
 mod observe_live_metrics;
+mod queue_routes_table;
 mod readme_tour;
 mod release_artifacts;
 mod run_local;
