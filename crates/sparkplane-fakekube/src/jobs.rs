@@ -8,7 +8,10 @@
 //! failed toward `spec.backoffLimit` (6 when unset). The status counts
 //! `active`, `succeeded` and `failed` pods and, once decided, carries the
 //! condition `Complete` or `Failed` (reason `BackoffLimitExceeded`) and
-//! `completionTime`. A suspended Job (`spec.suspend`) creates no pods.
+//! `completionTime`. A suspended Job (`spec.suspend`) creates no pods and
+//! has its active ones deleted, with the condition `Suspended` (reason
+//! `JobSuspended`); resumed, the condition turns false (`JobResumed`) and
+//! `startTime` is the resume's.
 //! `parallelism`, indexed completion, pod failure policies, deadlines and
 //! TTLs are not simulated.
 //!
@@ -53,6 +56,23 @@ fn condition(kind: &str, reason: &str, message: &str, at: &str) -> Value {
         "type": kind, "status": "True", "reason": reason, "message": message,
         "lastProbeTime": at, "lastTransitionTime": at,
     })
+}
+
+/// Puts `new` in the status's conditions, in place of one of its type.
+fn add_condition(status: &mut Value, new: Value) {
+    if !status["conditions"].is_array() {
+        status["conditions"] = json!([]);
+    }
+    let Some(conditions) = status["conditions"].as_array_mut() else { return };
+    match conditions.iter_mut().find(|c| c["type"] == new["type"]) {
+        Some(slot) => *slot = new,
+        None => conditions.push(new),
+    }
+}
+
+/// The Job's `Suspended` condition is true.
+fn suspended_now(status: &Value) -> bool {
+    status["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Suspended" && c["status"] == "True"))
 }
 
 impl Jobs {
@@ -128,21 +148,37 @@ impl Jobs {
         if !decided {
             if succeeded >= completions {
                 let reached = "Reached expected number of succeeded pods";
-                status["conditions"] = json!([condition("Complete", "CompletionsReached", reached, &now)]);
+                add_condition(&mut status, condition("Complete", "CompletionsReached", reached, &now));
                 status["completionTime"] = json!(now);
             } else if failed > backoff_limit {
                 let limit = "Job has reached the specified backoff limit";
-                status["conditions"] = json!([condition("Failed", "BackoffLimitExceeded", limit, &now)]);
+                add_condition(&mut status, condition("Failed", "BackoffLimitExceeded", limit, &now));
                 // A failed Job's remaining pods are stopped.
                 for pod in active.drain(..) {
                     let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
                     store.delete(&pod_path(namespace, &pod_name), &pod_name, None, false);
                 }
                 active_count = 0;
-            } else if active.is_empty()
-                && job["spec"]["suspend"] != true
-                && self.create_pod(store, &job, namespace, name, &uid)
-            {
+            } else if job["spec"]["suspend"] == true {
+                // Suspended: its active pods are stopped, and it says so.
+                for pod in active.drain(..) {
+                    let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                    store.delete(&pod_path(namespace, &pod_name), &pod_name, None, false);
+                }
+                active_count = 0;
+                if !suspended_now(&status) {
+                    add_condition(&mut status, condition("Suspended", "JobSuspended", "Job suspended", &now));
+                }
+            } else if suspended_now(&status) {
+                // Resumed: the condition turns false and the start time is the resume's.
+                let mut resumed = condition("Suspended", "JobResumed", "Job resumed", &now);
+                resumed["status"] = json!("False");
+                add_condition(&mut status, resumed);
+                status["startTime"] = json!(now);
+                if active.is_empty() && self.create_pod(store, &job, namespace, name, &uid) {
+                    active_count = 1;
+                }
+            } else if active.is_empty() && self.create_pod(store, &job, namespace, name, &uid) {
                 active_count = 1;
             }
         }
@@ -262,6 +298,49 @@ mod tests {
         assert_eq!((s["succeeded"].as_u64(), s["failed"].as_u64(), s.get("active")), (Some(1), Some(0), None));
         assert!(s["completionTime"].is_string());
         assert!(store.pod("data", "check-2").is_none(), "no pod after completion");
+    }
+
+    fn suspend(store: &mut Store, value: bool) {
+        let mut job = store.stored("batch/v1", "jobs", Some("data"), "check").cloned().expect("the Job");
+        job["spec"]["suspend"] = json!(value);
+        store.put(job);
+    }
+
+    fn suspended_condition(store: &Store) -> Option<(String, String, String)> {
+        let s = status(store);
+        let c = s["conditions"].as_array()?.iter().find(|c| c["type"] == "Suspended")?.clone();
+        Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str()?.to_owned()))
+    }
+
+    fn stopping(store: &Store, pod: &str) -> bool {
+        store.pod("data", pod).is_none_or(|p| p["metadata"]["deletionTimestamp"].is_string())
+    }
+
+    #[test]
+    fn a_suspended_job_has_no_pod_until_resumed_and_suspending_it_again_stops_its_pod() {
+        let mut store = Store::default();
+        let mut jobs = Jobs::default();
+        let mut suspended = job(0);
+        suspended["spec"]["suspend"] = json!(true);
+        store.create(&jobs_path(), suspended, &WriteOptions::default());
+        jobs.tick(&mut store);
+        assert!(store.pod("data", "check-1").is_none(), "no pod while suspended");
+        assert_eq!(suspended_condition(&store), Some(("True".into(), "JobSuspended".into(), "Job suspended".into())));
+        assert!(status(&store)["startTime"].is_null(), "not started while suspended");
+
+        suspend(&mut store, false);
+        jobs.tick(&mut store);
+        assert!(store.pod("data", "check-1").is_some(), "resumed: its pod");
+        assert_eq!(suspended_condition(&store), Some(("False".into(), "JobResumed".into(), "Job resumed".into())));
+        assert!(status(&store)["startTime"].is_string());
+        assert_eq!(status(&store)["active"], 1);
+
+        suspend(&mut store, true);
+        jobs.tick(&mut store);
+        assert!(stopping(&store, "check-1"), "suspended again: its active pod is stopped");
+        assert_eq!(suspended_condition(&store).map(|c| c.0), Some("True".into()));
+        assert!(status(&store).get("active").is_none(), "{}", status(&store));
+        assert_eq!(condition_of(&store).map(|c| c.0), Some("Suspended".into()), "neither complete nor failed");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod admission;
 pub mod cause;
 pub mod connect;
+pub mod job_gate;
 pub mod lifecycle;
 pub mod plan;
 pub mod queue;

@@ -168,7 +168,12 @@ where
     job.metadata.generation = resource.metadata.generation;
     job.metadata.creation_timestamp.clone_from(&resource.metadata.creation_timestamp);
     job.metadata.resource_version.clone_from(&resource.metadata.resource_version);
-    job.metadata.labels.clone_from(&resource.metadata.labels);
+    // Kueue's queue label is the job's `spec.queue` (the importer's); on the run's pods it would ask
+    // Kueue's pod integration to admit each pod again.
+    job.metadata.labels = resource.metadata.labels.clone().map(|mut l| {
+        l.remove(labels::KUEUE_QUEUE_NAME);
+        l
+    });
     job.metadata.annotations =
         Some([(labels::CONVERTED_FROM.to_owned(), Cached::<S>::kind(&()).into_owned())].into_iter().collect());
 }

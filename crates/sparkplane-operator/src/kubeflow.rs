@@ -67,6 +67,11 @@ pub struct PodWaker(UnboundedSender<ObjectRef<App>>, UnboundedSender<ObjectRef<C
 
 impl PodWaker {
     /// Looks at one pod watch event.
+    /// Wakes the SparkApplication `namespace/name` (its Kueue Workload changed).
+    pub fn wake_application(&self, namespace: &str, name: &str) {
+        let _ = self.0.send(ObjectRef::new(name).within(namespace));
+    }
+
     pub fn saw(&self, event: &watcher::Event<Pod>) {
         let pod = match event {
             watcher::Event::Apply(pod) | watcher::Event::Delete(pod) | watcher::Event::InitApply(pod) => pod,
@@ -100,7 +105,7 @@ impl Running {
     }
 }
 
-async fn stop_when(mut stopping: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stop_when(mut stopping: tokio::sync::watch::Receiver<bool>) {
     while !*stopping.borrow() {
         if stopping.changed().await.is_err() {
             return;

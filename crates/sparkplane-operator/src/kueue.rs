@@ -135,8 +135,12 @@ pub async fn act(
                     priority: class.map(|c| (c, gathered.priority.unwrap_or(0))),
                     owner_uid: uid.as_deref(),
                 };
-                let body: DynamicObject = serde_json::from_value(workload(&resolved, &of).body)
+                let mut body: DynamicObject = serde_json::from_value(workload(&resolved, &of).body)
                     .map_err(|e| invalid(&target, &e.to_string()))?;
+                // A Kubeflow resource's run: its Workload belongs to the resource (there is no SparkJob).
+                if let Some(owner) = super::converted::owner_of(job) {
+                    body.metadata.owner_references = Some(vec![owner]);
+                }
                 ctx.metrics.request("create", "Workload");
                 match workloads.create(&PostParams::default(), &body).await {
                     Ok(created) => remember(ctx, &namespace, &gathered.name, serde_json::to_value(created).ok()),
@@ -203,7 +207,7 @@ fn conditions_of(gathered: &Gathered) -> Vec<Value> {
 
 /// Sets a condition as Kubernetes' `SetStatusCondition` does: the
 /// transition time moves only when the status does.
-fn set(conditions: &mut Vec<Value>, kind: &str, status: bool, reason: &str, message: &str) {
+pub(crate) fn set(conditions: &mut Vec<Value>, kind: &str, status: bool, reason: &str, message: &str) {
     let status = if status { "True" } else { "False" };
     let now = sparkplane_lifecycle::rfc3339(jiff::Timestamp::now());
     let at = match conditions.iter().find(|c| c["type"] == kind) {
@@ -217,7 +221,7 @@ fn set(conditions: &mut Vec<Value>, kind: &str, status: bool, reason: &str, mess
     }
 }
 
-async fn patch_status(
+pub(crate) async fn patch_status(
     ctx: &Context,
     api: &Api<DynamicObject>,
     target: &str,

@@ -1,5 +1,6 @@
 //! The Workloads of Kueue mode (`--kueue`, ADR 0073) as the operator keeps
-//! them: a watch of every Workload labelled with a SparkJob (which also says
+//! them: a watch of every Workload labelled with a SparkJob, gate Workloads
+//! of the Job route left out ([`selector`]; the watch also says
 //! which SparkJob to wake when one changes), and the Workloads this operator
 //! created that the watch has not shown yet.
 //!
@@ -74,11 +75,21 @@ impl KueueCache {
     }
 }
 
-/// Starts watching Workloads: the cache, and the SparkJobs to wake when one changes.
+/// What a changed Workload wakes: its SparkJob, or the Kubeflow
+/// SparkApplication it belongs to (a converted run, `--kubeflow`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// The SparkJob its label names.
+    Job(ObjectRef<SparkJob>),
+    /// The SparkApplication that owns it: namespace and name.
+    Application(String, String),
+}
+
+/// Starts watching Workloads: the cache, and what to wake when one changes.
 pub fn watch(
     client: &kube::Client,
     namespace: Option<&str>,
-) -> (KueueCache, impl Stream<Item = ObjectRef<SparkJob>> + Send + 'static) {
+) -> (KueueCache, impl Stream<Item = Woken> + Send + 'static) {
     let ar = resource("Workload");
     let api: Api<DynamicObject> = match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
@@ -86,17 +97,32 @@ pub fn watch(
     };
     let writer = reflector::store::Writer::<DynamicObject>::new(ar);
     let store = writer.as_reader();
-    let wakes = watcher(api, watcher::Config::default().labels(sparkplane_api::labels::JOB))
+    let wakes = watcher(api, watcher::Config::default().labels(&selector()))
         .default_backoff()
         .modify(slim)
         .reflect(writer)
         .applied_objects()
-        .filter_map(|item| async move {
-            let workload = item.ok()?;
-            let job = workload.labels().get(sparkplane_api::labels::JOB)?.clone();
-            Some(ObjectRef::new(&job).within(&workload.namespace().unwrap_or_default()))
-        });
+        .filter_map(|item| async move { woken(&item.ok()?) });
     (KueueCache { workloads: store, created: Arc::default() }, wakes)
+}
+
+/// What a Workload's change wakes.
+fn woken(workload: &DynamicObject) -> Option<Woken> {
+    let namespace = workload.namespace().unwrap_or_default();
+    let job = workload.labels().get(sparkplane_api::labels::JOB)?.clone();
+    let application =
+        workload.owner_references().iter().any(|o| o.kind == sparkplane_api::kubeflow::KIND_SPARK_APPLICATION);
+    Some(if application {
+        Woken::Application(namespace, job)
+    } else {
+        Woken::Job(ObjectRef::new(&job).within(&namespace))
+    })
+}
+
+/// The Workloads of SparkJobs: labelled with a job, and not the gate of a
+/// Job-route Job (those are `job_gates`', named as their Job, issue #69).
+pub fn selector() -> String {
+    format!("{},!{}", sparkplane_api::labels::JOB, sparkplane_api::labels::GATES_JOB)
 }
 
 /// Strips a Workload to what the operator reads of it: its metadata without
@@ -215,6 +241,22 @@ mod tests {
         let mut answer = whole.clone();
         slim_value(&mut answer);
         assert_eq!(answer, kept);
+    }
+
+    #[test]
+    fn a_workload_wakes_its_sparkjob_or_the_application_that_owns_it() {
+        let object: DynamicObject = serde_json::from_value(workload()).expect("a Workload");
+        assert_eq!(woken(&object), Some(Woken::Job(ObjectRef::new("etl").within("team-a"))));
+        let mut converted = workload();
+        converted["metadata"]["ownerReferences"] = json!([{"apiVersion": "sparkoperator.k8s.io/v1beta2",
+            "kind": "SparkApplication", "name": "etl", "uid": "a-1", "controller": true}]);
+        let object: DynamicObject = serde_json::from_value(converted).expect("a Workload");
+        assert_eq!(woken(&object), Some(Woken::Application("team-a".into(), "etl".into())));
+        let mut unlabelled = workload();
+        unlabelled["metadata"]["labels"] = json!({});
+        let object: DynamicObject = serde_json::from_value(unlabelled).expect("a Workload");
+        assert_eq!(woken(&object), None);
+        assert_eq!(selector(), "sparkplane.dev/job,!sparkplane.dev/gates-job");
     }
 
     #[test]

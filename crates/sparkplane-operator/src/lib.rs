@@ -23,7 +23,8 @@
 //! 4. The shared writes: `kubeflow_writes`, then `writes` (which routes a
 //!    converted job's status to it).
 //! 5. The steps of a reconcile: `gates`, `connect`, `kueue`, `builtin_queue`.
-//! 6. `reconcile`: the SparkJob controller (`one_run`, a run's reconcile).
+//! 6. `reconcile`: the SparkJob controller (`one_run`, a run's reconcile);
+//!    `job_gates`: the Job route's gate in Kueue mode (over `kueue`'s status writes).
 //! 7. The Kubeflow controllers, over `one_run` and `connect`: `kubeflow_run`,
 //!    `kubeflow_schedule`, `kubeflow_connect`.
 //! 8. `kubeflow`: their watches and wiring.
@@ -39,6 +40,7 @@ pub mod context;
 pub mod converted;
 pub mod events;
 pub mod gates;
+pub mod job_gates;
 pub mod kubeflow;
 pub mod kubeflow_connect;
 pub mod kubeflow_run;
@@ -253,6 +255,7 @@ async fn serve(
     // Kubeflow's v1beta2 resources (`--kubeflow`): their own watches, woken by their drivers' pods too.
     let kubeflow = settings.kubeflow.clone().map(|k| kubeflow::Wiring::new(&client, namespace, k));
     let kubeflow_pods = kubeflow.as_ref().map(kubeflow::Wiring::pod_waker);
+    let app_waker = kubeflow_pods.clone();
     let pod_events = pod_events(scoped(&client, namespace), Arc::clone(&index), kubeflow_pods);
     let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<SparkJob>>();
     let (job_store, job_writer) = reflector::store::<SparkJob>();
@@ -260,7 +263,7 @@ async fn serve(
     let job_events = job_events(scoped(&client, namespace), job_writer, &metrics, plans.clone());
     let controller = Controller::for_stream(job_events, job_store);
     let stores = (controller.store(), index, quotas, priorities);
-    let (ctx, workload_wakes) = context(&client, settings, platform, stores, metrics, wake_tx, admitter);
+    let (ctx, workload_wakes) = context(&client, settings, platform, stores, metrics, (wake_tx, app_waker), admitter);
     // The small-cluster mode's pool, as the nodes and pods show it (`--queue-pool`, ADR 0073).
     let (ctx, pool_tasks) = match (&settings.queue_pool, admitter) {
         (Some(pool::PoolCapacity::Nodes), Admitter::BuiltIn) => {
@@ -272,6 +275,9 @@ async fn serve(
     };
     let ctx = Arc::new(ctx.with_plans(plans));
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    // Kueue mode: the Job route's gated Jobs, unsuspended when their own Workload is admitted (issue #69).
+    let gate_task = (admitter == Admitter::Kueue)
+        .then(|| job_gates::start(&client, namespace, &ctx, kubeflow::stop_when(stopping_rx.clone())));
     let kubeflow = kubeflow.map(|k| k.start(&ctx, stopping_rx));
     let (why_tx, why_rx) = oneshot::channel::<String>();
     let stop = async move {
@@ -289,6 +295,9 @@ async fn serve(
         .await;
     if let Some(kubeflow) = kubeflow {
         kubeflow.stopped().await;
+    }
+    if let Some(task) = gate_task {
+        let _ = task.await;
     }
     quota_task.abort();
     priority_task.abort();
@@ -366,7 +375,7 @@ fn context(
     platform: Platform,
     stores: (Store<SparkJob>, Arc<Mutex<PodIndex>>, Store<ResourceQuota>, Store<PriorityClass>),
     metrics: Metrics,
-    wake: UnboundedSender<ObjectRef<SparkJob>>,
+    (wake, app_waker): (UnboundedSender<ObjectRef<SparkJob>>, Option<kubeflow::PodWaker>),
     admitter: Admitter,
 ) -> (Context, Option<BoxStream<'static, ObjectRef<SparkJob>>>) {
     let recorder = events::EventWriter::new(
@@ -377,9 +386,20 @@ fn context(
     let context = Context::new(client.clone(), settings.clone(), platform, stores, recorder, metrics, wake);
     match admitter {
         Admitter::BuiltIn => (context, None),
-        // Kueue mode: a Workload that changes wakes its SparkJob.
+        // Kueue mode: a Workload that changes wakes its SparkJob, or the SparkApplication it belongs to.
         Admitter::Kueue => {
             let (cache, wakes) = kueue_cache::watch(client, settings.namespace.as_deref());
+            let wakes = wakes.filter_map(move |woken| {
+                futures::future::ready(match woken {
+                    kueue_cache::Woken::Job(job) => Some(job),
+                    kueue_cache::Woken::Application(namespace, name) => {
+                        if let Some(waker) = &app_waker {
+                            waker.wake_application(&namespace, &name);
+                        }
+                        None
+                    }
+                })
+            });
             (context.with_kueue(cache), Some(wakes.boxed()))
         }
     }

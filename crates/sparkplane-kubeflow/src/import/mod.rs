@@ -118,6 +118,7 @@ pub fn import_kubeflow(doc: &Node) -> Result<ImportReport, Diagnostics> {
         read.value.map(|spec| application(&mut ledger, &spec_path, spec))
     };
     let spec = spec.map(|spec| owned_by_labels(spec, &metadata));
+    let metadata = without_queue_label(metadata);
     let not_carried = ledger.finish()?;
     let written = spec
         .ok_or_else(|| "no spec was read".to_owned())
@@ -148,13 +149,31 @@ pub fn import_kubeflow(doc: &Node) -> Result<ImportReport, Diagnostics> {
 /// `sparkplane.dev/environment`, the keys sparkplane puts on what it renders
 /// and `sparkplane migrate kubeflow --team … --cost-center …` adds): a
 /// Kubeflow application has no such fields, and sparkplane's policies ask
-/// every job for an owner. A SparkConnect's too (`connect`).
+/// every job for an owner. A SparkConnect's too (`connect`). Kueue's
+/// `kueue.x-k8s.io/queue-name` becomes the job's `spec.queue` (the
+/// LocalQueue its run waits in; issue #69), and is not kept as a label
+/// (`metadata`): on a SparkJob's pods it would ask Kueue's pod integration
+/// to admit each pod a second time.
 pub(super) fn owned_by_labels(mut spec: SparkJobSpec, metadata: &serde_json::Value) -> SparkJobSpec {
     let label = |key: &str| metadata["labels"][key].as_str().map(str::to_owned).filter(|v| !v.is_empty());
+    spec.queue = spec.queue.or_else(|| label(sparkplane_api::labels::KUEUE_QUEUE_NAME));
     spec.team = spec.team.or_else(|| label(sparkplane_api::labels::TEAM));
     spec.cost_center = spec.cost_center.or_else(|| label(sparkplane_api::labels::COST_CENTER));
     spec.environment = spec.environment.or_else(|| label(sparkplane_api::labels::ENVIRONMENT));
     spec
+}
+
+/// The metadata without Kueue's queue label, which [`owned_by_labels`] made the job's `spec.queue`.
+pub(super) fn without_queue_label(mut metadata: serde_json::Value) -> serde_json::Value {
+    if let Some(labels) = metadata.get_mut("labels").and_then(serde_json::Value::as_object_mut) {
+        labels.remove(sparkplane_api::labels::KUEUE_QUEUE_NAME);
+        if labels.is_empty()
+            && let Some(fields) = metadata.as_object_mut()
+        {
+            fields.remove("labels");
+        }
+    }
+    metadata
 }
 
 /// Whether `path` is inside a Kubernetes object the import carries whole (a

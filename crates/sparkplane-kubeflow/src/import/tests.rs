@@ -823,6 +823,21 @@ fn ownership_labels_become_the_jobs_team_cost_center_and_environment() {
 }
 
 #[test]
+fn kueues_queue_label_becomes_the_jobs_queue_and_leaves_its_labels() {
+    let labelled =
+        FULL.replace("  labels: {team: analytics}", "  labels: {team: analytics, kueue.x-k8s.io/queue-name: batch}");
+    assert_ne!(labelled, FULL, "the fixture has labels");
+    let report = import(&labelled).expect("imports");
+    assert_eq!(report.document["spec"]["queue"], "batch");
+    assert_eq!(report.document["metadata"]["labels"], json!({"team": "analytics"}), "not on the job's pods");
+    let alone = FULL.replace("  labels: {team: analytics}", "  labels: {kueue.x-k8s.io/queue-name: batch}");
+    let report = import(&alone).expect("imports");
+    assert_eq!(report.document["spec"]["queue"], "batch");
+    assert!(report.document["metadata"].get("labels").is_none(), "{}", report.document["metadata"]);
+    assert!(import(FULL).expect("imports").document["spec"]["queue"].is_null());
+}
+
+#[test]
 fn the_operators_defaults_are_written_where_they_differ_from_sparkplanes() {
     // (executor instances, dynamic allocation enabled, shuffle tracking) before → after
     type Case = (Option<u32>, Option<bool>, Option<bool>);

@@ -30,7 +30,7 @@ fn crd(file: &str) -> Value {
 }
 
 /// Stores Kubeflow's two v1beta2 CRDs.
-fn install_kubeflow_crds(fake: &FakeApiServer) {
+pub(crate) fn install_kubeflow_crds(fake: &FakeApiServer) {
     for file in CRDS {
         fake.insert(crd(file)).expect("Kubeflow's CRD is stored");
     }
@@ -53,7 +53,7 @@ fn resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("sparkoperator.k8s.io", "v1beta2", kind), plural)
 }
 
-fn apps(fake: &FakeApiServer) -> Api<DynamicObject> {
+pub(crate) fn apps(fake: &FakeApiServer) -> Api<DynamicObject> {
     Api::namespaced_with(client(fake), "data", &resource("SparkApplication", "sparkapplications"))
 }
 
@@ -64,7 +64,7 @@ fn schedules(fake: &FakeApiServer) -> Api<DynamicObject> {
 const OPT_IN: (&str, &str) = ("sparkplane.dev/operator", "sparkplane");
 
 /// A SparkApplication as a Kubeflow user writes one, opted in, with an owner.
-fn application(name: &str, spec_extra: Value) -> Value {
+pub(crate) fn application(name: &str, spec_extra: Value) -> Value {
     let mut spec = json!({
         "type": "Scala", "mode": "cluster", "image": "registry.example.com/spark:3.5.3",
         "sparkVersion": "3.5.3", "mainClass": "org.apache.spark.examples.SparkPi",
@@ -96,7 +96,7 @@ fn kubeflow_on(settings: &mut sparkplane_operator::OperatorSettings) {
 
 /// Every value `state` took on the SparkApplication, from the watch's point
 /// of view: polled until `done`, each change recorded once.
-async fn follow(
+pub(crate) async fn follow(
     fake: &FakeApiServer,
     kind: &str,
     name: &str,

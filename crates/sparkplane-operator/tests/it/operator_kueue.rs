@@ -5,7 +5,13 @@
 //! preempts a running lower one, which stops, shows `Preempted` and runs
 //! again later; a dynamic-allocation run never has more executors than were
 //! admitted, however many Spark asks for; teams weighted 2:1 on one
-//! ClusterQueue are admitted 2:1.
+//! ClusterQueue are admitted 2:1. The Job route's gate (issue #69): a Job
+//! `render --target job` wrote suspended is unsuspended once its own
+//! Workload is admitted, whose quota is its driver's and executors'
+//! requests; one that does not fit stays suspended; one evicted is
+//! suspended, its driver stopped, its quota released, and runs again. A
+//! Kubeflow application with dynamic allocation waits in the LocalQueue its
+//! label names and runs within what Kueue admitted (`--kueue --kubeflow`).
 
 use crate::support;
 
@@ -34,8 +40,20 @@ impl Operator {
 
     /// The same with `platform`'s catalog (its tenants, say).
     fn start_with(fake: &FakeApiServer, platform: Platform) -> Operator {
+        Operator::start_tweaked(fake, platform, |_| {})
+    }
+
+    /// The same, also serving Kubeflow's resources (`--kueue --kubeflow`).
+    fn start_kubeflow(fake: &FakeApiServer) -> Operator {
+        Operator::start_tweaked(fake, Platform::builtin().expect("catalog"), |s| {
+            s.kubeflow = Some(sparkplane_operator::kubeflow::KubeflowSettings::default());
+        })
+    }
+
+    fn start_tweaked(fake: &FakeApiServer, platform: Platform, tweak: impl FnOnce(&mut OperatorSettings)) -> Operator {
         install_crd(fake);
-        let settings = OperatorSettings { namespace: None, ..support::settings(fake) };
+        let mut settings = OperatorSettings { namespace: None, ..support::settings(fake) };
+        tweak(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::new();
         let handle = tokio::spawn(sparkplane_operator::run_with(
@@ -487,5 +505,404 @@ async fn two_teams_weighted_two_to_one_on_one_queue_are_admitted_two_to_one() {
     assert_eq!(order.len(), 30);
     let a = order.iter().filter(|ns| *ns == "team-a").count();
     assert_eq!((a, 30 - a), (20, 10), "{order:?}");
+    operator.stop().await;
+}
+
+/// The Job route's objects for `job` (`render --target job`), created through the API as `kubectl
+/// apply` would (each kind's schema applies; the Workload's is Kueue's own CRD).
+async fn apply_job_route(fake: &FakeApiServer, job: &SparkJob) -> sparkplane_core::resolved::ResolvedJob {
+    let platform = Platform::builtin().expect("catalog");
+    let resolved = sparkplane_core::load::resolve_resource(job, &platform.catalog).expect("resolves");
+    let objects = sparkplane_core::render::size_and_render(&resolved, sparkplane_core::render::Target::Job);
+    for object in objects {
+        let (group, version) = object.api_version.rsplit_once('/').unwrap_or(("", &object.api_version));
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, &object.kind);
+        let ar = kube::api::ApiResource::from_gvk(&gvk);
+        let namespace = object.namespace.as_deref().unwrap_or("data");
+        let api: Api<DynamicObject> = Api::namespaced_with(client(fake), namespace, &ar);
+        let body: DynamicObject = serde_json::from_value(object.body.clone()).expect("object");
+        api.create(&PostParams::default(), &body)
+            .await
+            .unwrap_or_else(|e| panic!("{} {}: {e}", object.kind, object.name));
+    }
+    resolved
+}
+
+fn stored(fake: &FakeApiServer, kind: &str, namespace: &str, name: &str) -> Value {
+    fake.objects()
+        .into_iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["namespace"] == namespace && o["metadata"]["name"] == name)
+        .unwrap_or(Value::Null)
+}
+
+async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> Option<Value>) -> Value {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = done() {
+            return found;
+        }
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Millicores of a Kubernetes CPU quantity as Kueue writes it (`3`, `2500m`).
+fn millicores(text: &str) -> u64 {
+    match text.strip_suffix('m') {
+        Some(m) => m.parse().expect("millicores"),
+        None => text.parse::<u64>().expect("cores") * 1000,
+    }
+}
+
+/// MiB of a memory quantity as Kueue writes it (`1408Mi`, `3Gi`, bytes).
+fn mebibytes(text: &str) -> u64 {
+    if let Some(m) = text.strip_suffix("Mi") {
+        m.parse().expect("MiB")
+    } else if let Some(g) = text.strip_suffix("Gi") {
+        g.parse::<u64>().expect("GiB") * 1024
+    } else {
+        text.parse::<u64>().expect("bytes") / (1 << 20)
+    }
+}
+
+/// The submitter's spark-submit, standing in as a program that ends at once with 0.
+fn submitter_succeeds(cluster: &mut Cluster, dir: &std::path::Path) {
+    submitter_runs(cluster, dir, "exit 0");
+}
+
+/// The submitter's spark-submit, standing in as a shell script.
+fn submitter_runs(cluster: &mut Cluster, dir: &std::path::Path, script_body: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = dir.join("spark-submit");
+    std::fs::write(&script, format!("#!/bin/sh\n{script_body}\n")).expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    cluster
+        .programs
+        .push(sparkplane_fakekube::ImageProgram { image: "registry.example.com/spark/py".into(), program: script });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_route_run_is_unsuspended_once_admitted_and_its_quota_is_its_driver_and_executors() {
+    let fake = FakeApiServer::start().expect("fake");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cluster = nodes(16);
+    submitter_succeeds(&mut cluster, dir.path());
+    fake.set_cluster(cluster);
+    fake.install_kueue();
+    cluster_queue(&fake, "team-cq", "default", "8", false).await;
+    local_queue(&fake, "data", "team", "team-cq", None).await;
+    let operator = Operator::start(&fake);
+    let spark_job = job("data", "etl", json!({"executor": {"instances": 3, "memory": "2g", "cores": 1}}));
+    let resolved = apply_job_route(&fake, &spark_job).await;
+    let batch_job = sparkplane_core::render::job::SubmitterNames::of(&sparkplane_core::render::common::RenderInput {
+        job: &resolved,
+        sized: &sparkplane_core::sizing::size_job(&resolved.job.spec),
+    })
+    .workload;
+    // Created suspended (the operator may have unsuspended it since).
+    let created: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/jobs"))
+        .filter_map(|r| r.body)
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!((&created[0]["metadata"]["name"], &created[0]["spec"]["suspend"]), (&json!(batch_job), &json!(true)));
+
+    // Kueue's stand-in admits the Workload; the operator unsuspends the Job, whose pod then runs.
+    let admitted = wait_until(Duration::from_secs(20), "the Job unsuspended", || {
+        let job = stored(&fake, "Job", "data", &batch_job);
+        (job["spec"]["suspend"] == false).then_some(job)
+    })
+    .await;
+    assert_eq!(admitted["metadata"]["name"], batch_job.as_str());
+    let workload = stored(&fake, "Workload", "data", &batch_job);
+    assert_eq!(condition(&workload, "Admitted")["status"], "True", "{workload:#}");
+    // The quota Kueue counted is the driver's and the executors' requests, as the sizing model gives them.
+    let sized = sparkplane_core::sizing::size_job(&resolved.job.spec);
+    let want_cpu =
+        sized.driver.cpu_request.millis() + u64::from(sized.executors.max) * sized.executor.cpu_request.millis();
+    let want_memory = sized.driver.pod_memory.mib() + u64::from(sized.executors.max) * sized.executor.pod_memory.mib();
+    let assignments = workload["status"]["admission"]["podSetAssignments"].as_array().cloned().unwrap_or_default();
+    let counts: Vec<(String, u64)> = assignments
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap_or_default().to_owned(), p["count"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(counts, [("driver".to_owned(), 1), ("executor".to_owned(), u64::from(sized.executors.max))]);
+    let cpu: u64 = assignments.iter().map(|p| millicores(p["resourceUsage"]["cpu"].as_str().unwrap_or("0"))).sum();
+    let memory: u64 = assignments.iter().map(|p| mebibytes(p["resourceUsage"]["memory"].as_str().unwrap_or("0"))).sum();
+    assert_eq!((cpu, memory), (want_cpu, want_memory), "{workload:#}");
+    // Not the submitter pod's 250m/1Gi.
+    assert!(cpu > 250 && memory > 1024);
+    // Adopted by its Job (an owner, not its controller), so it goes with the Job.
+    let owner = &workload["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["kind"], &owner["name"], &owner["uid"]),
+        (&json!("Job"), &json!(batch_job), &admitted["metadata"]["uid"])
+    );
+    assert_ne!(owner["controller"], true);
+    // The Event on the Job says who admitted it.
+    let started = fake.objects().into_iter().any(|o| {
+        o["kind"] == "Event"
+            && o["regarding"]["name"] == batch_job.as_str()
+            && o["reason"] == "Started"
+            && o["note"] == "Admitted by ClusterQueue team-cq"
+    });
+    assert!(started, "a Started Event on the Job");
+
+    // spark-submit ends; the Job completes, and its Workload is Finished so Kueue frees the quota.
+    let finished = wait_until(Duration::from_secs(20), "the Workload finished", || {
+        let w = stored(&fake, "Workload", "data", &batch_job);
+        (condition(&w, "Finished")["status"] == "True").then_some(w)
+    })
+    .await;
+    assert_eq!(condition(&finished, "Finished")["reason"], "Succeeded");
+    assert_eq!(condition(&finished, "Finished")["message"], "Reached expected number of succeeded pods");
+
+    // The Job deleted: its Workload goes too.
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client(&fake), "data");
+    jobs.delete(&batch_job, &Default::default()).await.expect("deleted");
+    wait_until(Duration::from_secs(20), "the Workload deleted", || {
+        stored(&fake, "Workload", "data", &batch_job).is_null().then_some(Value::Null)
+    })
+    .await;
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_route_run_that_does_not_fit_stays_suspended_with_kueues_reason() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(nodes(16));
+    fake.install_kueue();
+    cluster_queue(&fake, "small", "default", "2", false).await;
+    local_queue(&fake, "data", "team", "small", None).await;
+    let operator = Operator::start(&fake);
+    // Driver and two executors: 3 CPUs; the queue has 2.
+    let resolved = apply_job_route(&fake, &job("data", "big", json!({}))).await;
+    let sized = sparkplane_core::sizing::size_job(&resolved.job.spec);
+    let batch_job = sparkplane_core::render::job::SubmitterNames::of(&sparkplane_core::render::common::RenderInput {
+        job: &resolved,
+        sized: &sized,
+    })
+    .workload;
+    let pending = wait_until(Duration::from_secs(20), "Kueue's Pending reason", || {
+        let w = stored(&fake, "Workload", "data", &batch_job);
+        (condition(&w, "QuotaReserved")["reason"] == "Pending").then_some(w)
+    })
+    .await;
+    let short =
+        sized.driver.cpu_request.millis() + u64::from(sized.executors.max) * sized.executor.cpu_request.millis() - 2000;
+    assert_eq!(
+        condition(&pending, "QuotaReserved")["message"],
+        format!(
+            "couldn't assign flavors to pod set executor: insufficient unused quota for cpu in flavor default, {} more needed",
+            short / 1000
+        )
+    );
+    // Adopted, and still suspended a while later: no pod of the Job.
+    wait_until(Duration::from_secs(20), "the Workload adopted", || {
+        let w = stored(&fake, "Workload", "data", &batch_job);
+        (w["metadata"]["ownerReferences"][0]["kind"] == "Job").then_some(w)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(stored(&fake, "Job", "data", &batch_job)["spec"]["suspend"], true);
+    let job_pods = fake
+        .objects()
+        .into_iter()
+        .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["job-name"] == batch_job.as_str())
+        .count();
+    assert_eq!(job_pods, 0, "no pod of a Job Kueue has not admitted");
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evicted_job_route_run_is_suspended_its_driver_stopped_its_quota_released_and_it_runs_again() {
+    let fake = FakeApiServer::start().expect("fake");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cluster = Cluster {
+        drivers: vec![
+            // The driver spark-submit started for the Job runs until stopped; the urgent job's ends.
+            DriverRule { job: "etl".into(), attempt: None, run: DriverRun::forever() },
+            DriverRule { job: "*".into(), attempt: None, run: DriverRun::succeeds(Duration::from_millis(600), "ok\n") },
+        ],
+        ..nodes(16)
+    };
+    // spark-submit waits for its application; the second time it ends.
+    let marker = dir.path().join("submitted-once");
+    submitter_runs(
+        &mut cluster,
+        dir.path(),
+        &format!("if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 60", m = marker.display()),
+    );
+    fake.set_cluster(cluster);
+    fake.install_kueue();
+    kueue(&fake, "WorkloadPriorityClass", json!({"metadata": {"name": "urgent"}, "value": 1000})).await;
+    cluster_queue(&fake, "shared", "default", "3", false).await;
+    local_queue(&fake, "data", "team", "shared", None).await;
+    let operator = Operator::start(&fake);
+    let resolved = apply_job_route(&fake, &job("data", "etl", json!({}))).await;
+    let sized = sparkplane_core::sizing::size_job(&resolved.job.spec);
+    let input = sparkplane_core::render::common::RenderInput { job: &resolved, sized: &sized };
+    let batch_job = sparkplane_core::render::job::SubmitterNames::of(&input).workload;
+    wait_until(Duration::from_secs(20), "the Job unsuspended", || {
+        let job = stored(&fake, "Job", "data", &batch_job);
+        (job["spec"]["suspend"] == false && job["status"]["active"] == 1).then_some(job)
+    })
+    .await;
+    // The driver spark-submit makes, from the rendered driver pod template (labels and all).
+    let template =
+        sparkplane_core::render::common::pod_template(&input, sparkplane_core::render::common::SparkRole::Driver);
+    let mut driver = serde_json::to_value(template).expect("the driver's template");
+    assert_eq!(driver["metadata"]["labels"]["sparkplane.dev/spec-hash"], resolved.short_hash().as_str(), "{driver:#}");
+    // Spark labels the pods it makes with their role.
+    driver["metadata"]["labels"]["spark-role"] = json!("driver");
+    // spark-submit fills in the image of the template's container.
+    if driver["spec"]["containers"].as_array().is_none_or(Vec::is_empty) {
+        driver["spec"]["containers"] = json!([{"name": "spark-kubernetes-driver"}]);
+    }
+    driver["spec"]["containers"][0]["image"] = json!("registry.example.com/spark/py:3.5.3");
+    driver["apiVersion"] = json!("v1");
+    driver["kind"] = json!("Pod");
+    driver["metadata"]["name"] = json!("etl-driver");
+    driver["metadata"]["namespace"] = json!("data");
+    let pods_api: Api<DynamicObject> = Api::namespaced_with(
+        client(&fake),
+        "data",
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
+    );
+    pods_api.create(&PostParams::default(), &serde_json::from_value(driver).expect("pod")).await.expect("driver");
+    wait_until(Duration::from_secs(20), "the driver running", || {
+        let d = stored(&fake, "Pod", "data", "etl-driver");
+        (d["status"]["phase"] == "Running").then_some(d)
+    })
+    .await;
+
+    // A run of a higher priority needs the whole queue: Kueue's stand-in evicts the Job's Workload.
+    create(&fake, &job("data", "urgent", json!({"priorityClassName": "urgent"}))).await;
+    let stopped = wait_until(Duration::from_secs(20), "the Job suspended again", || {
+        let job = stored(&fake, "Job", "data", &batch_job);
+        (job["spec"]["suspend"] == true).then_some(job)
+    })
+    .await;
+    assert_eq!(stopped["metadata"]["name"], batch_job.as_str());
+    let event = fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Event" && o["regarding"]["name"] == batch_job.as_str() && o["reason"] == "Stopped")
+        .expect("a Stopped Event on the Job");
+    let urgent_uid = workload_of(&fake, "data", "urgent")["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(event["type"], "Warning");
+    assert!(
+        event["note"].as_str().is_some_and(
+            |n| n.starts_with("Preempted: Preempted to accommodate a workload (UID: ") && n.contains(&urgent_uid)
+        ),
+        "{event:#}"
+    );
+    // Its driver (spark-submit's application) is stopped, and the quota goes back: the urgent run runs to its end.
+    wait_until(Duration::from_secs(20), "the driver gone", || {
+        stored(&fake, "Pod", "data", "etl-driver").is_null().then_some(Value::Null)
+    })
+    .await;
+    wait_for(&fake, "urgent", Duration::from_secs(30), state_is(JobState::Succeeded)).await;
+    let released = condition(&stored(&fake, "Workload", "data", &batch_job), "Requeued");
+    assert_eq!((&released["status"], &released["reason"]), (&json!("True"), &json!("Preempted")), "{released:#}");
+
+    // Then the Job's Workload is admitted again, the Job resumed, and it ends, its Workload Finished.
+    let finished = wait_until(Duration::from_secs(30), "the Workload finished", || {
+        let w = stored(&fake, "Workload", "data", &batch_job);
+        (condition(&w, "Finished")["status"] == "True").then_some(w)
+    })
+    .await;
+    assert_eq!(condition(&finished, "Finished")["reason"], "Succeeded");
+    let started = fake
+        .objects()
+        .into_iter()
+        .filter(|o| o["kind"] == "Event" && o["regarding"]["name"] == batch_job.as_str() && o["reason"] == "Started")
+        .count();
+    assert_eq!(started, 2, "unsuspended twice: at each admission");
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeflow_application_with_dynamic_allocation_waits_in_its_queue_label_and_runs_within_the_admitted_bound() {
+    let fake = FakeApiServer::start().expect("fake");
+    // Spark would like 20 executors.
+    fake.set_cluster(Cluster {
+        executor_demand: Some(20),
+        default_run: DriverRun::succeeds(Duration::from_millis(1500), "ok\n"),
+        ..nodes(64)
+    });
+    fake.install_kueue();
+    crate::operator_kubeflow::install_kubeflow_crds(&fake);
+    // Room for the driver and 3 executors of the 6 the application may have.
+    cluster_queue(&fake, "shared", "default", "4", false).await;
+    local_queue(&fake, "data", "team", "shared", None).await;
+    let operator = Operator::start_kubeflow(&fake);
+    let apps = crate::operator_kubeflow::apps(&fake);
+    let mut app = crate::operator_kubeflow::application(
+        "elastic",
+        json!({"executor": {"instances": 1, "cores": 1, "memory": "512m"},
+               "dynamicAllocation": {"enabled": true, "initialExecutors": 1, "minExecutors": 1, "maxExecutors": 6}}),
+    );
+    app["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] = json!("team");
+    apps.create(&PostParams::default(), &serde_json::from_value(app).expect("app")).await.expect("created");
+    let mut most = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        most = most.max(pods(&fake, "elastic", "executor").len());
+        let app = fake
+            .object("sparkoperator.k8s.io/v1beta2", "SparkApplication", Some("data"), "elastic")
+            .unwrap_or(Value::Null);
+        if app["status"]["applicationState"]["state"] == "COMPLETED" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:#}", app["status"]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Its Workload waits in the LocalQueue its label names, owned by the application, sized by maxExecutors.
+    let workload = workload_of(&fake, "data", "elastic");
+    assert_eq!(workload["spec"]["queueName"], "team", "{workload:#}");
+    assert_eq!(workload["metadata"]["ownerReferences"][0]["kind"], "SparkApplication");
+    assert_eq!(workload["spec"]["podSets"][1]["count"], 6, "maxExecutors reserved");
+    assert_eq!(workload["spec"]["podSets"][1]["minCount"], 1);
+    assert_eq!(workload["status"]["admission"]["podSetAssignments"][1]["count"], 3, "Kueue admitted 3");
+    assert_eq!(condition(&workload, "Finished")["status"], "True", "the quota freed at the end");
+    let properties: String = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/configmaps") || r.path.contains("/configmaps/"))
+        .filter_map(|r| r.body)
+        .filter_map(|b| b["data"]["spark.properties"].as_str().map(str::to_owned))
+        .collect();
+    assert!(properties.contains("spark.dynamicAllocation.maxExecutors=3\n"), "{properties}");
+    assert_eq!(most, 3, "Spark asked for 20; the admitted 3 ran, never more");
+    // Kueue's label stays off the pods (Kueue's pod integration would admit each again).
+    let driver = fake
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["spark-role"] == "driver")
+        .expect("the driver");
+    assert!(driver["metadata"]["labels"].get("kueue.x-k8s.io/queue-name").is_none(), "{:#}", driver["metadata"]);
+
+    // An application whose queue label names no LocalQueue is refused, its status and a Warning Event saying why.
+    let mut lost = crate::operator_kubeflow::application("lost", json!({}));
+    lost["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] = json!("nowhere");
+    apps.create(&PostParams::default(), &serde_json::from_value(lost).expect("app")).await.expect("created");
+    let (refused, _) =
+        crate::operator_kubeflow::follow(&fake, "SparkApplication", "lost", Duration::from_secs(20), |s| {
+            s["applicationState"]["state"] == "FAILED"
+        })
+        .await;
+    let message = refused["status"]["applicationState"]["errorMessage"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("spec.queue: there is no Kueue LocalQueue `nowhere` in namespace `data`"), "{refused:#}");
+    let warned = fake.objects().into_iter().any(|o| {
+        o["kind"] == "Event"
+            && o["type"] == "Warning"
+            && o["regarding"]["name"] == "lost"
+            && o["note"].as_str().is_some_and(|n| n.contains("there is no Kueue LocalQueue `nowhere`"))
+    });
+    assert!(warned, "a Warning Event on the application");
+    assert!(workload_of(&fake, "data", "lost").is_null(), "no Workload for a refused application");
     operator.stop().await;
 }

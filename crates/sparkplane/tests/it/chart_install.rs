@@ -1132,6 +1132,10 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     assert!(!args.to_string().contains("--kueue"), "{args}");
     assert_eq!(kueue_rules(&objects, "sparkplane-operator"), Vec::<Value>::new());
     assert_eq!(kueue_rules(&objects, "sparkplane-operator-cluster"), Vec::<Value>::new());
+    assert_eq!(
+        group_rules(&objects, "sparkplane-operator", "batch"),
+        [json!({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "create"]})]
+    );
 
     // Enabled: the flag, and exactly the calls Kueue mode makes (sparkplane_operator::kueue).
     let objects = manifest_of(&platform.release(
@@ -1145,7 +1149,7 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
     assert_eq!(
         kueue_rules(&objects, "sparkplane-operator"),
         [
-            json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads"], "verbs": ["list", "watch", "create", "delete"]}),
+            json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads"], "verbs": ["list", "watch", "create", "patch", "delete"]}),
             json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads/status"], "verbs": ["patch"]}),
             json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues"], "verbs": ["get"]}),
         ]
@@ -1154,6 +1158,14 @@ fn with_kueue_enabled_the_operator_runs_with_kueue_and_holds_only_what_kueue_mod
         kueue_rules(&objects, "sparkplane-operator-cluster"),
         [
             json!({"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloadpriorityclasses", "resourceflavors"], "verbs": ["get"]})
+        ]
+    );
+    // The Job route's gate: gated Jobs watched and (un)suspended, in Kueue mode only.
+    assert_eq!(
+        group_rules(&objects, "sparkplane-operator", "batch"),
+        [
+            json!({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "create"]}),
+            json!({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "watch", "patch"]}),
         ]
     );
 
