@@ -30,11 +30,11 @@ use sparkplane_api::labels;
 use sparkplane_core::render::common::SPARK_ROLE_LABEL;
 use sparkplane_kube::error::{KubeError, Operation};
 use sparkplane_kube::kueue::resource;
-use sparkplane_lifecycle::admission::{WorkloadAction, WorkloadView, requeued_after};
+use sparkplane_lifecycle::admission::{WorkloadAction, WorkloadView};
 use sparkplane_lifecycle::job_gate::{GateAction, GateFacts, JobView, gate_actions};
 
 use super::context::Context;
-use super::kueue::{patch_status, set};
+use super::kueue::{patch_status, released, set};
 
 /// How soon a stopped run is looked at again, while its pods end.
 const WHILE_STOPPING: Duration = Duration::from_secs(1);
@@ -249,18 +249,8 @@ async fn act(ctx: &Context, g: &Gathered, action: GateAction) -> Result<(), Kube
             }
         }
         GateAction::Workload(WorkloadAction::Release { reason, message }) => {
-            let mut conditions = conditions_of(&g.object);
-            set(&mut conditions, "Requeued", requeued_after(&reason), &reason, &message);
-            set(&mut conditions, "QuotaReserved", false, "Pending", &message);
-            set(&mut conditions, "Admitted", false, "NoReservation", "The workload has no reservation");
-            patch_status(
-                ctx,
-                &workloads,
-                &workload_target,
-                &name,
-                json!({"admission": null, "conditions": conditions}),
-            )
-            .await?;
+            let status = released(conditions_of(&g.object), &reason, &message);
+            patch_status(ctx, &workloads, &workload_target, &name, status).await?;
         }
         GateAction::Workload(WorkloadAction::Finish { reason, message }) => {
             let mut conditions = conditions_of(&g.object);

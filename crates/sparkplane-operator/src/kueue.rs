@@ -163,18 +163,8 @@ pub async fn act(
                 }
             }
             WorkloadAction::Release { reason, message } => {
-                let mut conditions = conditions_of(gathered);
-                set(&mut conditions, "Requeued", requeued_after(&reason), &reason, &message);
-                set(&mut conditions, "QuotaReserved", false, "Pending", &message);
-                set(&mut conditions, "Admitted", false, "NoReservation", "The workload has no reservation");
-                patch_status(
-                    ctx,
-                    &workloads,
-                    &target,
-                    &gathered.name,
-                    json!({"admission": null, "conditions": conditions}),
-                )
-                .await?;
+                let released = released(conditions_of(gathered), &reason, &message);
+                patch_status(ctx, &workloads, &target, &gathered.name, released).await?;
             }
             WorkloadAction::Finish { reason, message } => {
                 let mut conditions = conditions_of(gathered);
@@ -203,6 +193,17 @@ fn invalid(target: &str, message: &str) -> KubeError {
 
 fn conditions_of(gathered: &Gathered) -> Vec<Value> {
     gathered.object.as_ref().and_then(|w| w["status"]["conditions"].as_array().cloned()).unwrap_or_default()
+}
+
+/// The status that gives a Workload's quota back once its run stopped
+/// (Kueue's job framework after an eviction): `Requeued` as the reason says,
+/// no reservation, no admission — for a SparkJob's Workload and a Job
+/// route's gate alike.
+pub(crate) fn released(mut conditions: Vec<Value>, reason: &str, message: &str) -> Value {
+    set(&mut conditions, "Requeued", requeued_after(reason), reason, message);
+    set(&mut conditions, "QuotaReserved", false, "Pending", message);
+    set(&mut conditions, "Admitted", false, "NoReservation", "The workload has no reservation");
+    json!({"admission": null, "conditions": conditions})
 }
 
 /// Sets a condition as Kubernetes' `SetStatusCondition` does: the
