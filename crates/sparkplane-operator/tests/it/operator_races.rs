@@ -23,6 +23,24 @@ fn status_patches(fake: &FakeApiServer) -> Vec<Value> {
         .collect()
 }
 
+/// The job once its resourceVersion has not changed for `still` (panics after `within`).
+async fn quiet(fake: &FakeApiServer, name: &str, still: Duration, within: Duration) -> Value {
+    let started = std::time::Instant::now();
+    let read = || fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), name).expect("the job");
+    let mut last = read();
+    let mut since = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = read();
+        assert!(started.elapsed() < within, "{name} kept changing for {within:?}: {:#}", now["status"]);
+        if resource_version(&now) != resource_version(&last) {
+            (last, since) = (now, std::time::Instant::now());
+        } else if since.elapsed() >= still {
+            return now;
+        }
+    }
+}
+
 fn resource_version(job: &Value) -> String {
     job["metadata"]["resourceVersion"].as_str().expect("a resourceVersion").to_owned()
 }
@@ -40,10 +58,10 @@ async fn a_status_write_made_stale_by_another_writer_is_refused_and_decided_agai
     create(&fake, &job("race", json!({}))).await;
     let submitted = wait_for(&fake, "race", Duration::from_secs(20), state_is(JobState::Submitted)).await;
     let driver = submitted["status"]["driverPod"].as_str().expect("a driver").to_owned();
-    // The job is quiet now (its driver Pending): what the race starts from.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let read = fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), "race").expect("the job");
-    assert_eq!(resource_version(&read), resource_version(&submitted), "no write since Submitted");
+    // What the race starts from: the job quiet (its driver Pending), after the operator's follow-up
+    // writes of Submitted (its executor counts), which a loaded machine may delay past the wait above.
+    let read = quiet(&fake, "race", Duration::from_millis(500), Duration::from_secs(10)).await;
+    assert_eq!(read["status"]["driverPod"], submitted["status"]["driverPod"], "the same run: {:#}", read["status"]);
     assert_eq!(transitions(&read), ["Queued/Created", "Submitted/Submitted"]);
 
     let mut list = read["status"]["transitions"].as_array().cloned().expect("transitions");
