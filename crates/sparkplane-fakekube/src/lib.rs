@@ -32,6 +32,7 @@ mod answer;
 mod apply;
 mod cluster;
 mod deletion;
+mod deployment;
 mod eviction;
 mod gc;
 mod jobs;
@@ -825,6 +826,7 @@ fn effective_cluster(state: &State) -> Option<Cluster> {
 fn simulate(shared: &Arc<Shared>) {
     let mut sim = simulation::Sim::default();
     let mut sets = statefulset::StatefulSets::default();
+    let mut deployments = deployment::Deployments::default();
     let mut jobs = jobs::Jobs::default();
     let mut collector = gc::Collector::default();
     let mut kueue_admission = kueue::Kueue::default();
@@ -861,6 +863,7 @@ fn simulate(shared: &Arc<Shared>) {
             let (generation, since) = (state.cluster_generation, state.cluster_since);
             let before = state.store.rv;
             sets.tick(&mut state.store);
+            deployments.tick(&mut state.store);
             jobs.tick(&mut state.store);
             let next = sim.tick(&mut state.store, &cluster, (generation, since), Instant::now());
             if state.store.rv != before {

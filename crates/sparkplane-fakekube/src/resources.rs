@@ -82,6 +82,7 @@ pub const KNOWN: &[KnownResource] = &[
     known("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
     known("apps", "v1", "deployments", "Deployment", true),
     known("apps", "v1", "statefulsets", "StatefulSet", true),
+    known("apps", "v1", "replicasets", "ReplicaSet", true),
     known("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
     known("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false),
     known(
@@ -161,6 +162,8 @@ pub fn short_names(group: &str, plural: &str) -> &'static [&'static str] {
         ("", "endpoints") => &["ep"],
         ("batch", "cronjobs") => &["cj"],
         ("apps", "statefulsets") => &["sts"],
+        ("apps", "deployments") => &["deploy"],
+        ("apps", "replicasets") => &["rs"],
         ("policy", "poddisruptionbudgets") => &["pdb"],
         ("events.k8s.io", "events") => &["ev"],
         ("apiextensions.k8s.io", "customresourcedefinitions") => &["crd", "crds"],

@@ -75,6 +75,9 @@ pub struct Sim {
     unschedulable: BTreeMap<u64, (PodKey, String)>,
     /// Executors each driver made (driver → executor names).
     executors: HashMap<PodKey, Vec<String>>,
+    /// The executors' Deployment each driver made with Spark 4.2's
+    /// Deployment allocator (driver → Deployment name).
+    deployments: HashMap<PodKey, String>,
     generation: u64,
     nodes: Vec<Node>,
     /// Node objects this simulation wrote.
@@ -333,6 +336,8 @@ impl Sim {
         let room = self.release(&key);
         self.executor_lost(store, pod, now);
         self.unschedulable.retain(|_, (k, _)| *k != key);
+        // A driver gone from the store: its Deployment goes with it (its owner reference).
+        self.deployments.remove(&key);
         if let Some(names) = self.executors.remove(&key) {
             for name in names {
                 store.delete(&pod_path(&key.0, &name), &name, None, false);
@@ -484,6 +489,8 @@ impl Sim {
             ]);
             store.put(pod);
         }
+        let current = store.pod(&key.0, &key.1).cloned();
+        self.stop_deployment(store, current.as_ref(), key);
         if let Some(names) = self.executors.remove(key) {
             for name in names {
                 store.delete(&pod_path(&key.0, &name), &name, None, false);
@@ -637,6 +644,10 @@ impl Sim {
         // The executors' pod template, as spark-submit mounts it (`spark.kubernetes.executor.podTemplateFile`).
         let template =
             mounted.iter().find_map(|cm| cm["data"][spark::POD_TEMPLATE_KEY].as_str().map(spark::read_template));
+        if spark::uses_deployment(&props) {
+            self.allocate_by_deployment(store, driver, &key, &props, template.flatten().as_ref());
+            return;
+        }
         let mut templates = spark::executor_pods(driver, &props, self.executor_demand);
         if let Some(Some(template)) = &template {
             templates.iter_mut().for_each(|executor| spark::with_template(executor, template));
@@ -675,6 +686,111 @@ impl Sim {
         if refused > 0 {
             self.later(now + BATCH_DELAY, key, uid_of(driver), Step::Executors);
         }
+    }
+
+    /// Spark 4.2's `DeploymentPodsAllocator` (ADR 0105): the driver, as its
+    /// service account, creates the executors' Deployment once and later
+    /// scales it through the `scale` subresource (a GET and a PUT of
+    /// `deployments/scale`, then a GET of the Deployment, as fabric8's
+    /// `scale(n)` sends them); the Deployment and ReplicaSet controllers
+    /// (`deployment`) make the pods. A request RBAC refuses ends the driver
+    /// as the exception ends Spark's.
+    fn allocate_by_deployment(
+        &mut self,
+        store: &mut Store,
+        driver: &Value,
+        key: &PodKey,
+        props: &BTreeMap<String, String>,
+        template: Option<&Value>,
+    ) {
+        if let Some(refused) = spark::deployment_refused(props) {
+            self.crash(store, driver, key, &refused);
+            return;
+        }
+        let Some(mut deployment) = spark::executor_deployment(driver, props, self.executor_demand) else { return };
+        if let Some(template) = template {
+            spark::with_template(&mut deployment["spec"]["template"], template);
+        }
+        let name = deployment["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let wanted = deployment["spec"]["replicas"].clone();
+        if self.deployments.contains_key(key) {
+            let Some(mut current) = store.stored("apps/v1", "deployments", Some(&key.0), &name).cloned() else {
+                return;
+            };
+            if current["spec"]["replicas"] == wanted {
+                return;
+            }
+            for (verb, resource) in
+                [("get", "deployments/scale"), ("update", "deployments/scale"), ("get", "deployments")]
+            {
+                if let Err(message) = driver_may(store, driver, verb, resource, &name) {
+                    let method = if verb == "update" { "PUT" } else { "GET" };
+                    let url = format!(
+                        "{}/{name}{}",
+                        deployments_url(&key.0),
+                        resource.strip_prefix("deployments").unwrap_or("")
+                    );
+                    self.crash(store, driver, key, &fabric8_failure(method, &url, &message));
+                    return;
+                }
+            }
+            current["spec"]["replicas"] = wanted;
+            let generation = current["metadata"]["generation"].as_u64().unwrap_or(1);
+            current["metadata"]["generation"] = json!(generation + 1);
+            store.put(current);
+            return;
+        }
+        if let Err(message) = driver_may(store, driver, "create", "deployments", "") {
+            self.crash(store, driver, key, &fabric8_failure("POST", &deployments_url(&key.0), &message));
+            return;
+        }
+        let mut path = deployment_path(&key.0, &name);
+        path.name = None;
+        let options =
+            WriteOptions { field_manager: Some("fabric8-kubernetes-client".into()), ..WriteOptions::default() };
+        match store.create(&path, deployment, &options) {
+            Answer::Json(201 | 409, _) => {
+                self.deployments.insert(key.clone(), name);
+            }
+            Answer::Json(_, body) => {
+                let message = body["message"].as_str().unwrap_or_default().to_owned();
+                self.crash(store, driver, key, &fabric8_failure("POST", &deployments_url(&key.0), &message));
+            }
+            Answer::Text(_, text) => self.crash(store, driver, key, &text),
+        }
+    }
+
+    /// Spark's `stop` with the Deployment allocator: the driver deletes its
+    /// executors' Deployment (the garbage collector takes the ReplicaSet and
+    /// pods); a refusal is only logged, as Spark logs it.
+    fn stop_deployment(&mut self, store: &mut Store, driver: Option<&Value>, key: &PodKey) {
+        let Some(name) = self.deployments.remove(key) else { return };
+        if let Some(driver) = driver
+            && driver_may(store, driver, "delete", "deployments", &name).is_err()
+        {
+            return;
+        }
+        store.delete(&deployment_path(&key.0, &name), &name, None, false);
+    }
+
+    /// Ends a running driver at once as an uncaught exception ends Spark's:
+    /// `Failed`, exit code 1, the exception the last line of its log.
+    fn crash(&mut self, store: &mut Store, driver: &Value, key: &PodKey, exception: &str) {
+        let mut pod = driver.clone();
+        if pod["status"]["phase"] != "Running" {
+            return;
+        }
+        let log = store.logs.entry(key.clone()).or_default();
+        log.push_str(&format!("Exception in thread \"main\" {exception}\n"));
+        let state = json!({"terminated": {"exitCode": 1, "reason": "Error",
+            "startedAt": pod["status"]["startTime"], "finishedAt": timestamp()}});
+        pod["status"]["phase"] = json!("Failed");
+        pod["status"]["containerStatuses"] = container_states(&pod, &state, false);
+        pod["status"]["conditions"] =
+            json!([condition("PodScheduled", true, None, None), condition("Ready", false, Some("PodCompleted"), None)]);
+        store.put(pod);
+        self.stop_deployment(store, Some(driver), key);
+        self.release(key);
     }
 
     /// Creates one executor of the driver `key` unless the quota refuses it (false).
@@ -733,8 +849,9 @@ impl Sim {
             json!(
                 [condition("PodScheduled", true, None, None), condition("Ready", false, Some("PodCompleted"), None),]
             );
-        store.put(pod);
-        // Spark's driver deletes its executors when it stops.
+        let ended = store.put(pod);
+        // Spark's driver deletes its executors (or their Deployment) when it stops.
+        self.stop_deployment(store, Some(&ended), key);
         if let Some(names) = self.executors.remove(key) {
             for name in names {
                 store.delete(&pod_path(&key.0, &name), &name, None, false);
@@ -815,4 +932,49 @@ fn driver_identity(pod: &Value) -> (String, u32) {
         .to_owned();
     let attempt = labels[sparkplane_api::labels::ATTEMPT].as_str().and_then(|a| a.parse().ok()).unwrap_or(1);
     (job, attempt)
+}
+
+/// The path of a Deployment.
+fn deployment_path(namespace: &str, name: &str) -> crate::resources::ResourcePath {
+    crate::resources::ResourcePath {
+        group: "apps".into(),
+        version: "v1".into(),
+        namespace: Some(namespace.to_owned()),
+        plural: "deployments".into(),
+        name: Some(name.to_owned()),
+        subresource: None,
+    }
+}
+
+/// The URL fabric8 inside the driver sends its Deployment requests to.
+fn deployments_url(namespace: &str) -> String {
+    format!("https://kubernetes.default.svc/apis/apps/v1/namespaces/{namespace}/deployments")
+}
+
+/// How fabric8's `KubernetesClientException` reads a refused request.
+fn fabric8_failure(method: &str, url: &str, message: &str) -> String {
+    format!(
+        "io.fabric8.kubernetes.client.KubernetesClientException: Failure executing: {method} at: {url}. Message: {message}."
+    )
+}
+
+/// Whether the driver's service account (its pod's `serviceAccountName`,
+/// else `default`) may `verb` the `apps` `resource` named `name` in its
+/// namespace, as the API server authorizes the driver's requests (`rbac`);
+/// the refusal's message otherwise.
+fn driver_may(store: &Store, driver: &Value, verb: &str, resource: &str, name: &str) -> Result<(), String> {
+    let namespace = driver["metadata"]["namespace"].as_str().unwrap_or_default();
+    let account = driver["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+    let user = crate::rbac::service_account_token(namespace, account);
+    let request = crate::rbac::Attributes {
+        verb: verb.into(),
+        group: "apps".into(),
+        resource: resource.into(),
+        namespace: Some(namespace.to_owned()),
+        name: name.into(),
+    };
+    crate::rbac::authorize(store, Some(&user), &request).map_err(|refused| match refused {
+        Answer::Json(_, body) => body["message"].as_str().unwrap_or_default().to_owned(),
+        Answer::Text(_, text) => text,
+    })
 }

@@ -224,6 +224,77 @@ pub fn executor_pods(driver: &Value, props: &BTreeMap<String, String>, demand: O
         .collect()
 }
 
+/// The executor id Spark 4.2's Deployment allocator builds its pod template
+/// with; each executor asks the driver for its real id when it starts.
+pub const TEMPLATE_EXECUTOR_ID: &str = "EXECID";
+
+/// The property that is required with the Deployment allocator under dynamic allocation.
+pub const DELETION_COST_PROPERTY: &str = "spark.kubernetes.executor.podDeletionCost";
+
+/// Whether the driver's properties pick Spark 4.2's `DeploymentPodsAllocator`
+/// (read as sparkplane's render reads it, `sparkplane_core`'s one rule).
+pub fn uses_deployment(props: &BTreeMap<String, String>) -> bool {
+    sparkplane_core::render::common::uses_deployment_allocator(props)
+}
+
+/// Why Spark 4.2's driver refuses to start with the Deployment allocator:
+/// under dynamic allocation it needs [`DELETION_COST_PROPERTY`] set.
+pub fn deployment_refused(props: &BTreeMap<String, String>) -> Option<String> {
+    let dynamic = sparkplane_core::sizing::size_properties(props).sized.executors.dynamic;
+    (dynamic && !props.contains_key(DELETION_COST_PROPERTY)).then(|| {
+        format!(
+            "org.apache.spark.SparkException: Dynamic allocation with the deployment pods allocator requires '{DELETION_COST_PROPERTY}' to be configured."
+        )
+    })
+}
+
+/// The Deployment Spark 4.2's `DeploymentPodsAllocator` creates for the
+/// default resource profile: named `spark-d-<app id>-0`, in the driver's
+/// namespace, `spec.replicas` the executors wanted ([`wanted_executors`]),
+/// selecting `spark-app-selector`, `spark-role=executor` and
+/// `spark-exec-resourceprofile-id=0`, its template the executor pod Spark
+/// builds for executor id [`TEMPLATE_EXECUTOR_ID`] (with
+/// `controller.kubernetes.io/pod-deletion-cost: "0"` unless the template has
+/// one), and the driver pod its only owner (`controller: true`). The
+/// Deployment itself carries no labels, as Spark sets none.
+pub fn executor_deployment(driver: &Value, props: &BTreeMap<String, String>, demand: Option<u32>) -> Option<Value> {
+    let mut one = props.clone();
+    one.insert("spark.executor.instances".into(), "1".into());
+    one.remove("spark.dynamicAllocation.enabled");
+    let mut pod = executor_pods(driver, &one, None).into_iter().next()?;
+    let labels = &mut pod["metadata"]["labels"];
+    labels["spark-exec-id"] = json!(TEMPLATE_EXECUTOR_ID);
+    let app_id = labels["spark-app-selector"].as_str().unwrap_or_default().to_owned();
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let template_name = format!("{}-exec-{TEMPLATE_EXECUTOR_ID}", name.rsplit_once("-exec-").map_or(name, |(p, _)| p));
+    pod["metadata"]["name"] = json!(template_name);
+    pod["spec"]["hostname"] = json!(template_name);
+    let owner = pod["metadata"]["ownerReferences"].take();
+    if let Some(meta) = pod["metadata"].as_object_mut() {
+        meta.remove("ownerReferences");
+        meta.remove("namespace");
+    }
+    if pod["metadata"]["annotations"][crate::deployment::DELETION_COST].is_null() {
+        pod["metadata"]["annotations"][crate::deployment::DELETION_COST] = json!("0");
+    }
+    Some(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": format!("spark-d-{app_id}-0"),
+            "namespace": driver["metadata"]["namespace"],
+            "ownerReferences": owner,
+        },
+        "spec": {
+            "replicas": wanted_executors(props, demand),
+            "selector": {"matchLabels": {
+                "spark-app-selector": app_id, "spark-role": "executor", "spark-exec-resourceprofile-id": "0",
+            }},
+            "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
+        },
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +314,54 @@ mod tests {
         assert_eq!(executor["spec"]["tolerations"][0]["key"], "spot");
         assert_eq!(executor["spec"]["schedulerName"], "volcano");
         assert!(read_template("[unclosed").is_none());
+    }
+
+    #[test]
+    fn the_deployment_allocator_makes_one_deployment_owned_by_the_driver() {
+        let driver = json!({
+            "metadata": {"name": "etl-1-driver", "namespace": "data", "uid": "u-1",
+                         "labels": {"spark-app-selector": "spark-abc", "spark-app-name": "etl"}},
+            "spec": {"containers": [{"image": "img:1"}], "serviceAccountName": "spark"},
+        });
+        let props = parse_properties(
+            "spark.executor.instances=3\nspark.kubernetes.allocation.pods.allocator=deployment\nspark.kubernetes.executor.label.sparkplane.dev/attempt=1\nspark.kubernetes.executor.podNamePrefix=etl-1\n",
+        );
+        assert!(uses_deployment(&props));
+        assert!(!uses_deployment(&parse_properties("spark.kubernetes.allocation.pods.allocator=statefulset\n")));
+        let d = executor_deployment(&driver, &props, None).expect("a Deployment");
+        assert_eq!(d["metadata"]["name"], "spark-d-spark-abc-0");
+        assert_eq!(d["metadata"]["namespace"], "data");
+        assert!(d["metadata"]["labels"].is_null(), "Spark labels the pods, not the Deployment");
+        assert_eq!(
+            d["metadata"]["ownerReferences"],
+            json!([{"apiVersion": "v1", "kind": "Pod", "name": "etl-1-driver", "uid": "u-1", "controller": true}])
+        );
+        assert_eq!(d["spec"]["replicas"], 3);
+        assert_eq!(
+            d["spec"]["selector"]["matchLabels"],
+            json!({"spark-app-selector": "spark-abc", "spark-role": "executor", "spark-exec-resourceprofile-id": "0"})
+        );
+        let template = &d["spec"]["template"];
+        assert_eq!(template["metadata"]["name"], "etl-1-exec-EXECID");
+        assert_eq!(template["metadata"]["labels"]["spark-exec-id"], "EXECID");
+        assert_eq!(template["metadata"]["labels"]["sparkplane.dev/attempt"], "1");
+        assert_eq!(template["metadata"]["annotations"]["controller.kubernetes.io/pod-deletion-cost"], "0");
+        assert!(template["metadata"]["ownerReferences"].is_null());
+        assert_eq!(template["spec"]["containers"][0]["image"], "img:1");
+        // Under dynamic allocation, Spark 4.2 wants the deletion cost set, and targets the demand.
+        let mut dynamic = props.clone();
+        dynamic.insert("spark.dynamicAllocation.enabled".into(), "true".into());
+        dynamic.insert("spark.dynamicAllocation.maxExecutors".into(), "4".into());
+        assert_eq!(
+            deployment_refused(&dynamic).as_deref(),
+            Some(
+                "org.apache.spark.SparkException: Dynamic allocation with the deployment pods allocator requires 'spark.kubernetes.executor.podDeletionCost' to be configured."
+            )
+        );
+        dynamic.insert(DELETION_COST_PROPERTY.into(), "5".into());
+        assert_eq!(deployment_refused(&dynamic), None);
+        assert_eq!(deployment_refused(&props), None);
+        assert_eq!(executor_deployment(&driver, &dynamic, Some(9)).expect("d")["spec"]["replicas"], 4);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use cause::{Cause, RetryRule};
 pub use lifecycle::{Action, Decision, Observed, decide};
 pub use plan::{Plan, Platform, Prepared};
 pub use queue::Admission;
-pub use view::{DriverView, ExecutorFacts, ExecutorView, PodPhase};
+pub use view::{DriverView, ExecutorFacts, ExecutorParent, ExecutorView, PodPhase};
 
 /// The annotation `sparkplane trigger` sets: a new value asks for a manual run.
 pub const TRIGGER_ANNOTATION: &str = sparkplane_api::labels::TRIGGER;

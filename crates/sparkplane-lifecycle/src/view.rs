@@ -180,6 +180,58 @@ impl ExecutorFacts {
     }
 }
 
+/// Whose executor a pod is, as Spark ties it to its driver: the driver pod
+/// itself is the controller of the executors Spark's default allocator
+/// creates; executors Spark 4.2's Deployment allocator asks for are
+/// controlled by a ReplicaSet of the driver's Deployment, and are the
+/// driver's by Spark's application label (`spark-app-selector`) instead.
+/// Generic over how the caller keeps the ids (the operator's index keeps
+/// digests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecutorParent<T> {
+    /// Controlled by the driver pod of this uid.
+    DriverPod(T),
+    /// Controlled by something else (a ReplicaSet): of the driver with this application id.
+    Application(T),
+}
+
+impl ExecutorParent<String> {
+    /// Reads an executor pod: its controller when that is a Pod, else its
+    /// application label; None when it has neither.
+    pub fn of(pod: &Pod) -> Option<ExecutorParent<String>> {
+        let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
+        let controller = owners.iter().find(|o| o.controller == Some(true));
+        let driver_pod = match controller {
+            Some(c) => (c.kind == "Pod").then_some(c),
+            // Without a controller flag, a Pod owner is still the driver (older Spark set none).
+            None => owners.iter().find(|o| o.kind == "Pod"),
+        };
+        match driver_pod {
+            Some(owner) => Some(ExecutorParent::DriverPod(owner.uid.clone())),
+            None => label(pod, sparkplane_core::render::common::APP_SELECTOR_LABEL)
+                .map(|app| ExecutorParent::Application(app.to_owned())),
+        }
+    }
+}
+
+impl<T: PartialEq> ExecutorParent<T> {
+    /// The same parent with its id turned into another form.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ExecutorParent<U> {
+        match self {
+            ExecutorParent::DriverPod(t) => ExecutorParent::DriverPod(f(t)),
+            ExecutorParent::Application(t) => ExecutorParent::Application(f(t)),
+        }
+    }
+
+    /// Whether this is an executor of the driver with `driver_uid` and `app_id`.
+    pub fn is_of(&self, driver_uid: Option<&T>, app_id: Option<&T>) -> bool {
+        match self {
+            ExecutorParent::DriverPod(uid) => driver_uid == Some(uid),
+            ExecutorParent::Application(app) => app_id == Some(app),
+        }
+    }
+}
+
 impl ExecutorView {
     /// Counts executor pods.
     pub fn of<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> ExecutorView {
@@ -219,6 +271,91 @@ mod tests {
 
     fn pod(value: serde_json::Value) -> Pod {
         serde_json::from_value(value).expect("a pod")
+    }
+
+    #[test]
+    fn an_executor_is_its_drivers_by_the_driver_pod_or_by_its_application() {
+        let owned = |owners: serde_json::Value| {
+            ExecutorParent::of(&pod(json!({
+                "metadata": {"name": "e", "labels": {"spark-role": "executor", "spark-app-selector": "spark-1"},
+                             "ownerReferences": owners}
+            })))
+        };
+        let pod_ref = |uid: &str, controller: Option<bool>| {
+            let mut r = json!({"apiVersion": "v1", "kind": "Pod", "name": "d", "uid": uid});
+            if let Some(c) = controller {
+                r["controller"] = json!(c);
+            }
+            r
+        };
+        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "spark-d-spark-1-0-x", "uid": "rs-1", "controller": true});
+        let d = |s: &str| s.to_owned();
+        for (case, owners, parent, driver_uid, app, belongs) in [
+            (
+                "the default allocator's executor",
+                json!([pod_ref("u-1", Some(true))]),
+                Some(ExecutorParent::DriverPod(d("u-1"))),
+                Some("u-1"),
+                Some("spark-1"),
+                true,
+            ),
+            (
+                "another driver's executor",
+                json!([pod_ref("u-2", Some(true))]),
+                Some(ExecutorParent::DriverPod(d("u-2"))),
+                Some("u-1"),
+                Some("spark-1"),
+                false,
+            ),
+            (
+                "a Pod owner without the controller flag",
+                json!([pod_ref("u-1", None)]),
+                Some(ExecutorParent::DriverPod(d("u-1"))),
+                Some("u-1"),
+                None,
+                true,
+            ),
+            (
+                "the Deployment allocator's executor",
+                json!([rs.clone()]),
+                Some(ExecutorParent::Application(d("spark-1"))),
+                Some("u-1"),
+                Some("spark-1"),
+                true,
+            ),
+            (
+                "another application's ReplicaSet",
+                json!([rs.clone()]),
+                Some(ExecutorParent::Application(d("spark-1"))),
+                Some("u-1"),
+                Some("spark-2"),
+                false,
+            ),
+            (
+                "a driver with no application id",
+                json!([rs]),
+                Some(ExecutorParent::Application(d("spark-1"))),
+                Some("u-1"),
+                None,
+                false,
+            ),
+            (
+                "no owner at all",
+                json!([]),
+                Some(ExecutorParent::Application(d("spark-1"))),
+                Some("u-1"),
+                Some("spark-1"),
+                true,
+            ),
+        ] {
+            let read = owned(owners);
+            assert_eq!(read, parent, "{case}");
+            let is_of = read.is_some_and(|p| p.is_of(driver_uid.map(d).as_ref(), app.map(d).as_ref()));
+            assert_eq!(is_of, belongs, "{case}");
+        }
+        let bare = ExecutorParent::of(&pod(json!({"metadata": {"name": "e"}})));
+        assert_eq!(bare, None, "neither an owner nor a label");
+        assert_eq!(ExecutorParent::DriverPod(d("u")).map(|u| u.len()), ExecutorParent::DriverPod(1));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use sparkplane_api::SparkJob;
 use sparkplane_api::job::SparkJobStatus;
 use sparkplane_core::sizing::SizedJob;
 use sparkplane_lifecycle::queue::Waiting;
-use sparkplane_lifecycle::{DriverView, ExecutorFacts, ExecutorView};
+use sparkplane_lifecycle::{DriverView, ExecutorFacts, ExecutorParent, ExecutorView};
 use sparkplane_lifecycle::{Platform, Prepared};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -507,11 +507,12 @@ impl Plans {
 }
 
 /// What the pods of one job show: its drivers (every attempt) and the facts
-/// of its executors, each with the owner it names.
+/// of its executors, each with the driver it names (its owner pod, or its
+/// application when a ReplicaSet controls it: ADR 0105).
 #[derive(Debug, Default)]
 pub struct JobPods {
     drivers: Named<Driver>,
-    executors: Named<(Option<u64>, ExecutorFacts)>,
+    executors: Named<(Option<ExecutorParent<u64>>, ExecutorFacts)>,
 }
 
 /// Pods by name, in a plain vector: a job has a driver or two and at most
@@ -565,6 +566,14 @@ struct Driver {
     view: DriverView,
     uid: Option<u64>,
     job: Option<u64>,
+}
+
+impl Driver {
+    /// Whether an executor naming `parent` is this driver's.
+    fn is_parent(&self, parent: Option<&ExecutorParent<u64>>) -> bool {
+        let app = self.view.app_id.as_deref().map(uid_digest);
+        parent.is_some_and(|p| p.is_of(self.uid.as_ref(), app.as_ref()))
+    }
 }
 
 /// A short, stable digest of a uid.
@@ -627,9 +636,10 @@ fn insert(jobs: &mut HashMap<(String, String), JobPods>, pod: &Pod) {
             entry.drivers.insert(name, driver);
         }
         Some("executor") => {
-            // Spark makes the driver pod its executors' owner.
-            let owner = owner_uid(pod, "Pod").map(uid_digest);
-            entry.executors.insert(name, (owner, ExecutorFacts::of(pod)));
+            // The driver pod owns the executors of Spark's default allocator; a
+            // ReplicaSet of the driver's Deployment those of Spark 4.2's Deployment allocator.
+            let parent = ExecutorParent::of(pod).map(|p| p.map(|id| uid_digest(&id)));
+            entry.executors.insert(name, (parent, ExecutorFacts::of(pod)));
         }
         _ => {}
     }
@@ -693,8 +703,8 @@ impl PodIndex {
             .filter(|d| spec_hash.is_none() || d.view.spec_hash.as_deref() == spec_hash)
             .max_by_key(|d| d.view.attempt);
         let executors = match driver {
-            Some(d) => ExecutorView::from_facts(pods.executors.values().filter_map(|(owner, facts)| {
-                (d.uid.is_some() && *owner == d.uid && facts.attempt == d.view.attempt).then_some(facts)
+            Some(d) => ExecutorView::from_facts(pods.executors.values().filter_map(|(parent, facts)| {
+                (d.is_parent(parent.as_ref()) && facts.attempt == d.view.attempt).then_some(facts)
             })),
             None => ExecutorView::default(),
         };
@@ -710,11 +720,11 @@ impl PodIndex {
         driver: &str,
     ) -> Vec<(String, sparkplane_lifecycle::PodPhase)> {
         let Some(pods) = self.jobs.get(&(namespace.to_owned(), job.to_owned())) else { return Vec::new() };
-        let Some(owner) = pods.drivers.get(driver).and_then(|d| d.uid) else { return Vec::new() };
+        let Some(owner) = pods.drivers.get(driver) else { return Vec::new() };
         pods.executors
             .0
             .iter()
-            .filter(|(_, (of, _))| *of == Some(owner))
+            .filter(|(_, (parent, _))| owner.is_parent(parent.as_ref()))
             .map(|(name, (_, facts))| (name.to_string(), facts.phase))
             .collect()
     }

@@ -545,13 +545,48 @@ pub fn rbac_objects_in(meta: ObjectMeta, rules: &[(&[&str], &[&str])]) -> Vec<Re
     ]
 }
 
-/// The ServiceAccount, Role and RoleBinding the driver needs ([`DRIVER_RULES`]):
-/// nothing cluster-wide. Empty when the job brings its own service account.
+/// The Spark property that picks the driver's executor pods allocator.
+pub const ALLOCATOR_PROPERTY: &str = "spark.kubernetes.allocation.pods.allocator";
+/// Its value for Spark 4.2's `DeploymentPodsAllocator` (SPARK-54173), which
+/// Spark compares exactly (any other spelling is read as a class name).
+pub const DEPLOYMENT_ALLOCATOR: &str = "deployment";
+
+/// What Spark 4.2's Deployment allocator calls in the `apps` group, and
+/// nothing more: it creates one Deployment of executors per resource
+/// profile, scales it through its `scale` subresource (fabric8's `scale(n)`:
+/// a GET, then a PUT, then a GET of the Deployment) and deletes it when the
+/// driver stops (ADR 0105).
+pub const DEPLOYMENT_ALLOCATOR_RULES: &[(&[&str], &[&str])] =
+    &[(&["deployments"], &["create", "delete", "get"]), (&["deployments/scale"], &["get", "update"])];
+
+/// Whether a job's Spark properties pick the Deployment allocator.
+pub fn uses_deployment_allocator(spark_conf: &BTreeMap<String, String>) -> bool {
+    spark_conf.get(ALLOCATOR_PROPERTY).is_some_and(|v| v == DEPLOYMENT_ALLOCATOR)
+}
+
+/// The ServiceAccount, Role and RoleBinding the driver needs ([`DRIVER_RULES`],
+/// and [`DEPLOYMENT_ALLOCATOR_RULES`] in the `apps` group only when the job
+/// picks the Deployment allocator): nothing cluster-wide. Empty when the job
+/// brings its own service account.
 pub fn driver_rbac(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     if !renders_rbac(input) {
         return Vec::new();
     }
-    rbac_objects(input, &driver_service_account(input), "rbac", DRIVER_RULES)
+    let mut objects = rbac_objects(input, &driver_service_account(input), "rbac", DRIVER_RULES);
+    if uses_deployment_allocator(&input.job.job.spec.spark_conf) {
+        let apps = DEPLOYMENT_ALLOCATOR_RULES.iter().map(|(resources, verbs)| PolicyRule {
+            api_groups: Some(vec!["apps".to_owned()]),
+            resources: Some(resources.iter().map(|s| (*s).to_owned()).collect()),
+            verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        });
+        for role in objects.iter_mut().filter(|o| o.kind == "Role") {
+            if let Some(rules) = role.body["rules"].as_array_mut() {
+                rules.extend(apps.clone().filter_map(|rule| serde_json::to_value(rule).ok()));
+            }
+        }
+    }
+    objects
 }
 
 /// The label Spark puts on the driver and executor pods of an application,
@@ -938,6 +973,42 @@ mod tests {
             ports.as_array().is_some_and(|p| p.iter().any(|p| p["name"] == UI_PORT_NAME && p["containerPort"] == 4040)),
             "the policy's port is the driver's UI: {ports}"
         );
+    }
+
+    #[test]
+    fn the_drivers_role_grants_deployments_only_as_spark_s_deployment_allocator_calls_them() {
+        let core = serde_json::json!([
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "watch"]},
+            {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims"], "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["services"], "verbs": ["create", "delete", "get", "list", "watch"]},
+        ]);
+        let mut with_apps = core.as_array().cloned().unwrap_or_default();
+        with_apps.push(serde_json::json!({"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create", "delete", "get"]}));
+        with_apps.push(
+            serde_json::json!({"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "update"]}),
+        );
+        let allocator = |value: &str| {
+            JOB.replace("sparkVersion: \"3.5.3\"", "sparkVersion: \"4.2.1\"").replace(
+                "spark.sql.shuffle.partitions: \"200\"",
+                &format!("spark.sql.shuffle.partitions: \"200\", spark.kubernetes.allocation.pods.allocator: {value}"),
+            )
+        };
+        // Spark compares the value exactly: another spelling is a class name, not the Deployment allocator.
+        for (text, rules) in [
+            (JOB.to_owned(), &core),
+            (allocator("deployment"), &serde_json::Value::Array(with_apps)),
+            (allocator("statefulset"), &core),
+            (allocator("Deployment"), &core),
+        ] {
+            let (resolved, sized) = job(&text);
+            let input = RenderInput { job: &resolved, sized: &sized };
+            let account = driver_service_account(&input);
+            for target in Target::ALL {
+                let objects = render(&input, target);
+                let role = objects.iter().find(|o| o.kind == "Role" && o.name == account).expect("the driver's Role");
+                assert_eq!(&role.body["rules"], rules, "{} with {:?}", target.name(), resolved.job.spec.spark_conf);
+            }
+        }
     }
 
     #[test]

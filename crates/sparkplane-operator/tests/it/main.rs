@@ -6,6 +6,7 @@ mod operator;
 mod operator_chaos;
 mod operator_cluster;
 mod operator_connect;
+mod operator_deployment;
 mod operator_kubeflow;
 mod operator_kubeflow_connect;
 mod operator_kueue;

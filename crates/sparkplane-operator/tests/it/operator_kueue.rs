@@ -462,6 +462,53 @@ async fn a_dynamic_allocation_run_never_has_more_executors_than_were_admitted() 
     operator.stop().await;
 }
 
+/// Spark 4.2's Deployment allocator (ADR 0105) in Kueue mode: the
+/// executors come from the driver's Deployment, its replicas what Kueue
+/// admitted (Spark asks for more), and the operator counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_allocator_run_has_the_admitted_executors_through_its_deployment() {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(Cluster {
+        executor_demand: Some(20),
+        default_run: DriverRun::succeeds(Duration::from_millis(1500), "ok\n"),
+        ..nodes(64)
+    });
+    fake.install_kueue();
+    // Room for the driver and 3 executors of the 6 the job may have.
+    cluster_queue(&fake, "shared", "default", "4", false).await;
+    local_queue(&fake, "data", "team", "shared", None).await;
+    let operator = Operator::start(&fake);
+    let spec = json!({
+        "sparkVersion": "4.2.1", "image": {"repository": "registry.example.com/spark/py", "tag": "4.2.1"},
+        "executor": {"memory": "1g", "cores": 1},
+        "dynamicAllocation": {"enabled": true, "minExecutors": 1, "maxExecutors": 6},
+        "sparkConf": {"spark.kubernetes.allocation.pods.allocator": "deployment",
+                      "spark.kubernetes.executor.podDeletionCost": "0"},
+    });
+    create(&fake, &job("data", "deployed", spec)).await;
+    let mut most = 0;
+    let mut counted = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        most = most.max(pods(&fake, "deployed", "executor").len());
+        let job = fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), "deployed").unwrap_or(Value::Null);
+        counted = counted.max(job["status"]["executors"]["running"].as_u64().unwrap_or(0));
+        if job["status"]["state"] == "Succeeded" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:#}", job["status"]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let workload = workload_of(&fake, "data", "deployed");
+    assert_eq!(workload["status"]["admission"]["podSetAssignments"][1]["count"], 3, "Kueue admitted 3");
+    assert_eq!(most, 3, "Spark asked for 20; the admitted 3 ran, never more");
+    assert_eq!(counted, 3, "the operator counted the ReplicaSet's executors");
+    // Every executor came from the Deployment's ReplicaSet, none from the driver directly.
+    let posted_pods = fake.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/pods")).count();
+    assert_eq!(posted_pods, 1, "the operator's driver only");
+    operator.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_teams_weighted_two_to_one_on_one_queue_are_admitted_two_to_one() {
     let fake = FakeApiServer::start().expect("fake");
