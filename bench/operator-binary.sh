@@ -8,8 +8,9 @@
 placed=()
 place_operator() {
   local operator="$1" bench="$2" path
-  # Under $HOME, where the project's target folders are (strings run together in the executable).
-  path="$(grep -aoE "$HOME/[A-Za-z0-9._/+-]*/release/sparkplane" "$bench" | head -1)"
+  # Under $HOME, where the project's target folders are (strings run together in the executable,
+  # so the path is found by its known start); BENCH_TARGETS_UNDER names another folder.
+  path="$(grep -aoE "${BENCH_TARGETS_UNDER:-$HOME}/[A-Za-z0-9._/+-]*/release/sparkplane" "$bench" | head -1)"
   if [ -z "$path" ]; then
     echo "no operator path in $bench" >&2
     return 1

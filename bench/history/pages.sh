@@ -21,6 +21,7 @@
 #
 #   bench/history/pages.sh              # from the repo root
 #   SPARKPLANE_BIN=path bench/history/pages.sh   # a release build made earlier
+#   PAGE_TIMING=path bench/history/pages.sh      # and the page_timing example built earlier
 #   CASES="list plan" bench/history/pages.sh     # some of: wide large list plan (default all)
 #
 # Inputs are shared with bench/history/run.sh under $SPARKPLANE_BENCH_DIR
@@ -38,9 +39,11 @@ wants() { [[ "$cases" == *" $1 "* ]]; }
 if [ -z "${SPARKPLANE_BIN:-}" ]; then
   cargo build --release --locked -q -p sparkplane
 fi
-cargo build --locked -q -p sparkplane-history --example page_timing
+if [ -z "${PAGE_TIMING:-}" ]; then
+  cargo build --locked -q -p sparkplane-history --example page_timing
+fi
 sp="${SPARKPLANE_BIN:-$CARGO_TARGET_DIR/release/sparkplane}"
-timing="$CARGO_TARGET_DIR/debug/examples/page_timing"
+timing="${PAGE_TIMING:-$CARGO_TARGET_DIR/debug/examples/page_timing}"
 "$sp" runtime install 4.1 >&2
 record="${SPARKPLANE_HOME:-$HOME/.local/share/sparkplane}/runtimes/4.1/runtime.json"
 python="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["python"])' "$record")"
