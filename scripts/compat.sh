@@ -34,6 +34,7 @@ suites=(
   "analyze counts|sparkplane|cli_analyze_counts"
   "local run|sparkplane|run_local_lines"
   "DQ spark engine|sparkplane|cli_dq_spark"
+  "sql over Connect|sparkplane|cli_connect"
 )
 
 results="$(mktemp)"

@@ -38,12 +38,18 @@ fn env() -> Env {
     Env { home, work: tempfile::tempdir().unwrap() }
 }
 
-/// An env whose 4.1 runtime is installed (the slow tests need it).
+/// An env whose 4.1 runtime (`connect`'s default line) is installed (the slow tests need it).
 fn env_with_spark4() -> Env {
-    let marker = sparkplane_local::runtime::runtime_dir(&default_home(), "4.1").join("runtime.json");
+    env_with_line("4.1")
+}
+
+/// An env whose Spark `line` runtime is installed.
+fn env_with_line(line: &str) -> Env {
+    let marker = sparkplane_local::runtime::runtime_dir(&default_home(), line).join("runtime.json");
     assert!(
         marker.is_file(),
-        "no Spark 4.1 runtime at {}: run `sparkplane runtime install 4.1` (scripts/test.sh does)",
+        "no Spark {line} runtime at {}: run `sparkplane runtime install {line}` (scripts/test.sh installs \
+         the oldest and newest lines, scripts/compat.sh every line)",
         marker.display()
     );
     env()
@@ -88,7 +94,15 @@ impl Env {
 
     /// Starts `connect --background`; the guard stops it.
     fn background(&self, port: u16) -> Background<'_> {
-        let (code, out, err) = self.run(&["connect", "--background", "--port", &port.to_string()]);
+        self.background_on(port, &[])
+    }
+
+    /// Starts `connect --background` with `more` arguments (`--spark LINE`); the guard stops it.
+    fn background_on(&self, port: u16, more: &[&str]) -> Background<'_> {
+        let port = port.to_string();
+        let mut args = vec!["connect", "--background", "--port", &port];
+        args.extend_from_slice(more);
+        let (code, out, err) = self.run(&args);
         assert_eq!(code, Some(0), "{err}");
         let url = out.trim().to_owned();
         assert_eq!(url.lines().count(), 1, "one line on stdout: {out}");
@@ -282,18 +296,46 @@ fn slow_foreground_server_prints_its_line_shows_running_queries_and_stops_on_ctr
     assert!(!env.home.path().join("connect.json").exists());
 }
 
+// `sql` on the newest line in CI; the lines between its first Connect line (4.0) and the newest
+// are #[ignore]d here and run by scripts/compat.sh (`--run-ignored all`).
 #[test]
-fn slow_sql_starts_its_own_server_and_reports_errors_at_the_files_line_and_column() {
-    let env = env_with_spark4();
+fn slow_sql_starts_its_own_server_and_reports_errors_at_the_files_line_and_column_on_spark_4_3() {
+    sql_on("4.3");
+}
+
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn slow_sql_starts_its_own_server_and_reports_errors_at_the_files_line_and_column_on_spark_4_2() {
+    sql_on("4.2");
+}
+
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn slow_sql_starts_its_own_server_and_reports_errors_at_the_files_line_and_column_on_spark_4_1() {
+    sql_on("4.1");
+}
+
+#[test]
+#[ignore = "the first line with Spark Connect: scripts/compat.sh runs it"]
+fn slow_sql_starts_its_own_server_and_reports_errors_at_the_files_line_and_column_on_spark_4_0() {
+    sql_on("4.0");
+}
+
+/// `sql` on Spark `line`: a server of its own for one query, then a background server for a
+/// file's statements, its errors at the file's line and column, and the output formats.
+fn sql_on(line: &str) {
+    let env = env_with_line(line);
+    let version = sparkplane_local::runtime::pinned_version(line).unwrap_or_else(|| panic!("Spark {line} is pinned"));
     // No --connect: a server for the query, stopped after it.
-    let (code, out, err) = env.run(&["sql", "SELECT id, id * 2 AS twice FROM range(3) ORDER BY id"]);
+    let (code, out, err) = env.run(&["sql", "--spark", line, "SELECT id, id * 2 AS twice FROM range(3) ORDER BY id"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out, "id  twice\n0   0\n1   2\n2   4\n(3 rows)\n");
-    assert!(err.contains("started a local Spark Connect server (Spark 4.1.4) for this query"), "{err}");
+    let started = format!("started a local Spark Connect server (Spark {version}) for this query");
+    assert!(err.contains(&started), "{err}");
     assert_eq!(env.runs()[0]["state"], "succeeded");
 
     let port = free_port();
-    let server = env.background(port);
+    let server = env.background_on(port, &["--spark", line]);
     let url = server.url.clone();
     let file = env.work.path().join("q.sql");
     // A view, then a query over it whose third line misspells FROM.
