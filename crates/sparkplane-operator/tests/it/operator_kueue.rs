@@ -421,31 +421,10 @@ async fn a_higher_priority_run_preempts_a_lower_one_which_stops_shows_preempted_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dynamic_allocation_run_never_has_more_executors_than_were_admitted() {
-    let fake = FakeApiServer::start().expect("fake");
-    // Spark would like 20 executors.
-    fake.set_cluster(Cluster {
-        executor_demand: Some(20),
-        default_run: DriverRun::succeeds(Duration::from_millis(1500), "ok\n"),
-        ..nodes(64)
-    });
-    fake.install_kueue();
-    // Room for the driver and 3 executors of the 6 the job may have.
-    cluster_queue(&fake, "shared", "default", "4", false).await;
-    local_queue(&fake, "data", "team", "shared", None).await;
-    let operator = Operator::start(&fake);
+    let (fake, operator) = room_for_three_of_six().await;
     let spec = json!({"executor": {"memory": "1g", "cores": 1}, "dynamicAllocation": {"enabled": true, "minExecutors": 1, "maxExecutors": 6}});
     create(&fake, &job("data", "elastic", spec)).await;
-    let mut most = 0;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        most = most.max(pods(&fake, "elastic", "executor").len());
-        let job = fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), "elastic").unwrap_or(Value::Null);
-        if job["status"]["state"] == "Succeeded" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{:#}", job["status"]);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (most, _) = run_to_success(&fake, "elastic").await;
     let workload = workload_of(&fake, "data", "elastic");
     assert_eq!(workload["spec"]["podSets"][1]["count"], 6, "maxExecutors reserved");
     assert_eq!(workload["spec"]["podSets"][1]["minCount"], 1);
@@ -467,17 +446,7 @@ async fn a_dynamic_allocation_run_never_has_more_executors_than_were_admitted() 
 /// admitted (Spark asks for more), and the operator counts them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_allocator_run_has_the_admitted_executors_through_its_deployment() {
-    let fake = FakeApiServer::start().expect("fake");
-    fake.set_cluster(Cluster {
-        executor_demand: Some(20),
-        default_run: DriverRun::succeeds(Duration::from_millis(1500), "ok\n"),
-        ..nodes(64)
-    });
-    fake.install_kueue();
-    // Room for the driver and 3 executors of the 6 the job may have.
-    cluster_queue(&fake, "shared", "default", "4", false).await;
-    local_queue(&fake, "data", "team", "shared", None).await;
-    let operator = Operator::start(&fake);
+    let (fake, operator) = room_for_three_of_six().await;
     let spec = json!({
         "sparkVersion": "4.2.1", "image": {"repository": "registry.example.com/spark/py", "tag": "4.2.1"},
         "executor": {"memory": "1g", "cores": 1},
@@ -486,19 +455,7 @@ async fn a_deployment_allocator_run_has_the_admitted_executors_through_its_deplo
                       "spark.kubernetes.executor.podDeletionCost": "0"},
     });
     create(&fake, &job("data", "deployed", spec)).await;
-    let mut most = 0;
-    let mut counted = 0;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        most = most.max(pods(&fake, "deployed", "executor").len());
-        let job = fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), "deployed").unwrap_or(Value::Null);
-        counted = counted.max(job["status"]["executors"]["running"].as_u64().unwrap_or(0));
-        if job["status"]["state"] == "Succeeded" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{:#}", job["status"]);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (most, counted) = run_to_success(&fake, "deployed").await;
     let workload = workload_of(&fake, "data", "deployed");
     assert_eq!(workload["status"]["admission"]["podSetAssignments"][1]["count"], 3, "Kueue admitted 3");
     assert_eq!(most, 3, "Spark asked for 20; the admitted 3 ran, never more");
@@ -952,4 +909,37 @@ async fn a_kubeflow_application_with_dynamic_allocation_waits_in_its_queue_label
     assert!(warned, "a Warning Event on the application");
     assert!(workload_of(&fake, "data", "lost").is_null(), "no Workload for a refused application");
     operator.stop().await;
+}
+
+/// A fake where Spark asks for 20 executors and Kueue has room for the driver
+/// and 3 executors (LocalQueue `team` in `data`), and an operator on it.
+async fn room_for_three_of_six() -> (FakeApiServer, Operator) {
+    let fake = FakeApiServer::start().expect("fake");
+    fake.set_cluster(Cluster {
+        executor_demand: Some(20),
+        default_run: DriverRun::succeeds(Duration::from_millis(1500), "ok\n"),
+        ..nodes(64)
+    });
+    fake.install_kueue();
+    cluster_queue(&fake, "shared", "default", "4", false).await;
+    local_queue(&fake, "data", "team", "shared", None).await;
+    let operator = Operator::start(&fake);
+    (fake, operator)
+}
+
+/// Waits (30 s at most) for SparkJob `data/name` to succeed: the most executor
+/// pods seen at once, and the most running executors its status counted.
+async fn run_to_success(fake: &FakeApiServer, name: &str) -> (usize, u64) {
+    let (mut most, mut counted) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        most = most.max(pods(fake, name, "executor").len());
+        let job = fake.object("sparkplane.dev/v1alpha1", "SparkJob", Some("data"), name).unwrap_or(Value::Null);
+        counted = counted.max(job["status"]["executors"]["running"].as_u64().unwrap_or(0));
+        if job["status"]["state"] == "Succeeded" {
+            return (most, counted);
+        }
+        assert!(Instant::now() < deadline, "{:#}", job["status"]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
