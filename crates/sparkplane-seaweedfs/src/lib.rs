@@ -194,7 +194,11 @@ fn spawn(weed: &Path, dir: &Path, log: &Path, ports: &PortBlock) -> Result<Child
         "-s3.port.iceberg=0".to_owned(),
         "-s3.port.lance=0".to_owned(),
         format!("-s3.config={}", config.display()),
-        "-volume.max=8".to_owned(),
+        // Every bucket is a collection, and weed grows 7 volumes for a collection's
+        // first write: with room for 8, a second bucket got one volume and its
+        // multipart writes failed with 500 InternalError ("Not enough data nodes").
+        // Volumes are not preallocated, so room for 64 costs no disk until written.
+        "-volume.max=64".to_owned(),
         "-master.volumeSizeLimitMB=64".to_owned(),
     ];
     let stdout = log_file.try_clone().map_err(|e| S3ServerError::Start(e.to_string()))?;

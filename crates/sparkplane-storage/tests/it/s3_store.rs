@@ -223,3 +223,24 @@ fn s3_with(endpoint: &str, url: &str, extra: &[(&str, &str)]) -> Store {
     options.extend_from_slice(extra);
     Store::open_with(&location, &options).unwrap()
 }
+
+/// Each bucket is a collection the server grows volumes for: the third bucket's
+/// multipart write must succeed as the first one's does (with room for only 8
+/// volumes the second bucket got one, and its parts failed with 500).
+#[test]
+fn every_bucket_of_one_server_takes_multipart_writes() {
+    let server = S3Server::start().unwrap_or_else(|e| panic!("SeaweedFS (scripts/test.sh installs it): {e}"));
+    let data: Vec<u8> = (0..11 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    for bucket in ["backups", "scratch", "lake"] {
+        server.create_bucket(bucket).unwrap();
+        let store = s3(&server, &format!("s3://{bucket}/drill"));
+        for n in 0..4 {
+            let key = format!("tables/part-{n}.parquet");
+            let written = store
+                .put_from(&key, &mut &data[..], 5 * 1024 * 1024)
+                .unwrap_or_else(|e| panic!("{bucket}/{key}: {e}\n{}", server.log_tail()));
+            assert_eq!(written, data.len() as u64);
+        }
+        assert_eq!(&store.get("tables/part-3.parquet").unwrap()[..], &data[..], "{bucket}");
+    }
+}
