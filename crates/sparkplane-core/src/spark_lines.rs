@@ -39,6 +39,20 @@ pub struct SparkLine {
     /// compared with the line before (4.2 and 4.3: the `spark.kubernetes.*`
     /// names in each line's `spark-kubernetes` jar, `deploy/k8s/Config`).
     pub added_settings: &'static [(&'static str, Option<&'static str>)],
+    /// Whether this line's spark-submit applies `<prefix>-policy`, a
+    /// NetworkPolicy admitting into the application's executors only pods of
+    /// the same application (from 4.2: the driver builder's
+    /// `NetworkPolicyFeatureStep`, in every submission). The native route
+    /// renders it and the submitter may apply it on these lines.
+    pub executor_network_policy: bool,
+    /// The `appProtocol` this line's spark-submit gives the driver Service's
+    /// `spark-connect` port (`grpc` from 4.2), or `None`.
+    pub connect_port_app_protocol: Option<&'static str>,
+    /// Whether this line's spark-submit sets the driver Service's
+    /// `publishNotReadyAddresses` (from 4.3: the value of
+    /// `spark.kubernetes.driver.service.publishNotReadyAddresses`, `false`
+    /// unless the job sets it).
+    pub service_publish_not_ready_addresses: bool,
 }
 
 /// The supported lines, oldest first. The last row is the newest line.
@@ -59,6 +73,9 @@ pub const LINES: &[SparkLine] = &[
         java_preferred: 17,
         connect_client: None,
         added_settings: &[],
+        executor_network_policy: false,
+        connect_port_app_protocol: None,
+        service_publish_not_ready_addresses: false,
     },
     SparkLine {
         line: "4.0",
@@ -69,6 +86,9 @@ pub const LINES: &[SparkLine] = &[
         java_preferred: 21,
         connect_client: Some("4.0.4"),
         added_settings: &[],
+        executor_network_policy: false,
+        connect_port_app_protocol: None,
+        service_publish_not_ready_addresses: false,
     },
     SparkLine {
         line: "4.1",
@@ -79,6 +99,9 @@ pub const LINES: &[SparkLine] = &[
         java_preferred: 21,
         connect_client: Some("4.1.3"),
         added_settings: &[],
+        executor_network_policy: false,
+        connect_port_app_protocol: None,
+        service_publish_not_ready_addresses: false,
     },
     SparkLine {
         line: "4.2",
@@ -101,6 +124,9 @@ pub const LINES: &[SparkLine] = &[
             ("spark.kubernetes.executor.pvc.resizeInterval", None),
             ("spark.kubernetes.executor.pvc.resizeThreshold", None),
         ],
+        executor_network_policy: true,
+        connect_port_app_protocol: Some("grpc"),
+        service_publish_not_ready_addresses: false,
     },
     SparkLine {
         line: "4.3",
@@ -117,6 +143,9 @@ pub const LINES: &[SparkLine] = &[
             ("spark.kubernetes.executor.securityContext.allowPrivilegeEscalation", None),
             ("spark.kubernetes.driver.service.publishNotReadyAddresses", None),
         ],
+        executor_network_policy: true,
+        connect_port_app_protocol: Some("grpc"),
+        service_publish_not_ready_addresses: true,
     },
 ];
 
@@ -226,6 +255,13 @@ pub fn line_of(spark_version: &str) -> Option<&'static SparkLine> {
     // Compare numerically, so "03.5" is the 3.5 line and "3.50" is not.
     let key = (text[..major_len].parse::<u64>().ok(), rest[..minor_len].parse::<u64>().ok());
     LINES.iter().find(|l| version_key(l.line) == key)
+}
+
+/// Whether spark-submit of `spark_version` applies the executors'
+/// NetworkPolicy ([`SparkLine::executor_network_policy`]); `false` for no
+/// version or one of no supported line.
+pub fn applies_executor_network_policy(spark_version: Option<&str>) -> bool {
+    spark_version.and_then(line_of).is_some_and(|line| line.executor_network_policy)
 }
 
 /// `(major, minor)` of a `major.minor` text, each `None` when not a number.

@@ -504,6 +504,7 @@ fn check_executor_count(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
 }
 
 fn check_spark_conf(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
+    check_resize_settings(ctx, spec);
     let path_of = |map: &str, key: &str| format!("spec.{map}.{}", FieldPath::root().key(key));
     for key in spec.spark_conf.keys() {
         let path = path_of("sparkConf", key);
@@ -533,6 +534,37 @@ fn check_spark_conf(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
                 format!("set spec.sparkVersion to \"{}\" or newer, or remove {what}", newer.pyspark),
             );
         }
+        let named = crate::render::common::NAMED_ALLOCATORS.iter().find(|n| n.eq_ignore_ascii_case(value.trim()));
+        if key == crate::render::common::ALLOCATOR_PROPERTY
+            && let Some(named) = named.filter(|n| **n != value)
+        {
+            ctx.error(
+                "bad-value",
+                &path,
+                format!(
+                    "`{value}` is not an allocator Spark knows: it compares the name exactly and would load `{value}` as a class"
+                ),
+                format!("write `{named}`"),
+            );
+        }
+        if key == crate::render::common::ALLOCATOR_PROPERTY && value == crate::render::common::DEPLOYMENT_ALLOCATOR {
+            let own =
+                spec.driver.as_ref().and_then(|d| d.service_account.as_deref()).or(spec.service_account.as_deref());
+            if let Some(account) = own {
+                ctx.warn(
+                    "own-driver-account",
+                    &path,
+                    format!(
+                        "the driver runs as `{account}`, whose Role sparkplane does not render; Spark's Deployment \
+                         allocator creates, scales and deletes a Deployment, and fails the driver when refused"
+                    ),
+                    format!(
+                        "grant `{account}` `apps` deployments (create, delete, get) and deployments/scale (get, \
+                         update) in the job's namespace, or remove serviceAccount so sparkplane renders the driver's Role"
+                    ),
+                );
+            }
+        }
         let owner = OWNED_SPARK_KEYS
             .iter()
             .find(|(k, _)| k == key)
@@ -556,6 +588,71 @@ fn check_spark_conf(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
             }
         }
     }
+}
+
+/// Spark 4.2's resize settings that are ratios: (key, whether 1 is allowed).
+/// Spark checks each when the driver reads it, so a bad value fails a job
+/// that was accepted; here it is refused at its field instead.
+const RESIZE_RATIOS: &[(&str, bool)] = &[
+    ("spark.kubernetes.executor.resizeThreshold", false),
+    ("spark.kubernetes.executor.pvc.resizeThreshold", false),
+    ("spark.kubernetes.executor.resizeFactor", true),
+    ("spark.kubernetes.executor.pvc.resizeFactor", true),
+];
+/// Spark 4.2's PVC resize interval: minutes, 0 (off) or a multiple of 5.
+const PVC_RESIZE_INTERVAL: &str = "spark.kubernetes.executor.pvc.resizeInterval";
+
+/// The values of Spark 4.2's resize settings, as Spark's own checks read them.
+fn check_resize_settings(ctx: &mut Ctx<'_>, spec: &SparkJobSpec) {
+    for (key, one_allowed) in RESIZE_RATIOS {
+        let Some(value) = spec.spark_conf.get(*key) else { continue };
+        let number = value.trim().parse::<f64>().ok();
+        let fits = number.is_some_and(|n| n > 0.0 && (n < 1.0 || (*one_allowed && n == 1.0)));
+        if !fits {
+            let range = if *one_allowed { "(0, 1]" } else { "(0, 1)" };
+            ctx.error(
+                "bad-value",
+                &format!("spec.sparkConf.{}", FieldPath::root().key(key)),
+                format!("`{value}` is not a number in {range}; Spark refuses it when the driver starts"),
+                format!("set a number in {range}, e.g. \"{}\"", if *one_allowed { "0.1" } else { "0.9" }),
+            );
+        }
+    }
+    if let Some(value) = spec.spark_conf.get(PVC_RESIZE_INTERVAL) {
+        let minutes = spark_time_in_minutes(value);
+        if !minutes.is_some_and(|m| m >= 0 && m % 5 == 0) {
+            ctx.error(
+                "bad-value",
+                &format!("spec.sparkConf.{}", FieldPath::root().key(PVC_RESIZE_INTERVAL)),
+                format!("`{value}` is not 0 or a multiple of 5 minutes; Spark refuses it when the driver starts"),
+                "set a multiple of 5 minutes (\"5min\", \"10min\"; a bare number is minutes) or 0 to turn it off"
+                    .into(),
+            );
+        }
+    }
+}
+
+/// A Spark time setting read in minutes, as Spark reads one (`timeConf` in
+/// minutes): an integer, in minutes when it has no unit, else in `us`, `ms`,
+/// `s`, `m`/`min`, `h` or `d`, truncated to whole minutes; `None` when Spark
+/// would refuse the text.
+fn spark_time_in_minutes(text: &str) -> Option<i64> {
+    let text = text.trim().to_ascii_lowercase();
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    let split = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let sign = if text.starts_with('-') { -1 } else { 1 };
+    let number: i64 = digits[..split].parse().ok()?;
+    let per_minute_micros: i64 = 60_000_000;
+    let micros = match digits[split..].trim() {
+        "" | "m" | "min" => return Some(sign * number),
+        "us" => number,
+        "ms" => number.checked_mul(1_000)?,
+        "s" => number.checked_mul(1_000_000)?,
+        "h" => return number.checked_mul(60).map(|m| sign * m),
+        "d" => return number.checked_mul(24 * 60).map(|m| sign * m),
+        _ => return None,
+    };
+    Some(sign * (micros / per_minute_micros))
 }
 
 fn check_env(ctx: &mut Ctx<'_>, base: &str, env: &[EnvVar]) {

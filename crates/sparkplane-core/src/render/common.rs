@@ -551,6 +551,11 @@ pub const ALLOCATOR_PROPERTY: &str = "spark.kubernetes.allocation.pods.allocator
 /// Spark compares exactly (any other spelling is read as a class name).
 pub const DEPLOYMENT_ALLOCATOR: &str = "deployment";
 
+/// The allocators Spark knows by name (`deployment` from 4.2). Spark compares
+/// the property's value with each exactly and reads any other value as the
+/// class name of an allocator: `Deployment` would fail the driver at start.
+pub const NAMED_ALLOCATORS: &[&str] = &["direct", "statefulset", DEPLOYMENT_ALLOCATOR];
+
 /// What Spark 4.2's Deployment allocator calls in the `apps` group, and
 /// nothing more: it creates one Deployment of executors per resource
 /// profile, scales it through its `scale` subresource (fabric8's `scale(n)`:
@@ -574,19 +579,29 @@ pub fn driver_rbac(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     }
     let mut objects = rbac_objects(input, &driver_service_account(input), "rbac", DRIVER_RULES);
     if uses_deployment_allocator(&input.job.job.spec.spark_conf) {
-        let apps = DEPLOYMENT_ALLOCATOR_RULES.iter().map(|(resources, verbs)| PolicyRule {
-            api_groups: Some(vec!["apps".to_owned()]),
+        grant_in_group(&mut objects, "apps", DEPLOYMENT_ALLOCATOR_RULES);
+    }
+    objects
+}
+
+/// Adds `rules` in the API group `group` to each Role among `objects` (what
+/// [`rbac_objects`] made, whose rules are the core group's).
+pub fn grant_in_group(objects: &mut [RenderedObject], group: &str, rules: &[(&[&str], &[&str])]) {
+    let granted: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|(resources, verbs)| PolicyRule {
+            api_groups: Some(vec![group.to_owned()]),
             resources: Some(resources.iter().map(|s| (*s).to_owned()).collect()),
             verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
             ..Default::default()
-        });
-        for role in objects.iter_mut().filter(|o| o.kind == "Role") {
-            if let Some(rules) = role.body["rules"].as_array_mut() {
-                rules.extend(apps.clone().filter_map(|rule| serde_json::to_value(rule).ok()));
-            }
+        })
+        .filter_map(|rule| serde_json::to_value(rule).ok())
+        .collect();
+    for role in objects.iter_mut().filter(|o| o.kind == "Role") {
+        if let Some(existing) = role.body["rules"].as_array_mut() {
+            existing.extend(granted.iter().cloned());
         }
     }
-    objects
 }
 
 /// The label Spark puts on the driver and executor pods of an application,
@@ -993,12 +1008,11 @@ mod tests {
                 &format!("spark.sql.shuffle.partitions: \"200\", spark.kubernetes.allocation.pods.allocator: {value}"),
             )
         };
-        // Spark compares the value exactly: another spelling is a class name, not the Deployment allocator.
+        // Another spelling (`Deployment`) is refused by validation: Spark would read it as a class name.
         for (text, rules) in [
             (JOB.to_owned(), &core),
             (allocator("deployment"), &serde_json::Value::Array(with_apps)),
             (allocator("statefulset"), &core),
-            (allocator("Deployment"), &core),
         ] {
             let (resolved, sized) = job(&text);
             let input = RenderInput { job: &resolved, sized: &sized };

@@ -62,6 +62,13 @@ pub const SUBMITTER_RULES: &[(&[&str], &[&str])] = &[
     (&["configmaps", "persistentvolumeclaims", "services"], &["create", "delete", "get", "patch"]),
 ];
 
+/// What spark-submit adds from Spark 4.2 on, in the `networking.k8s.io`
+/// group: it server-side applies the executors' NetworkPolicy
+/// (`<prefix>-policy`, [`super::native::executor_network_policy`]) with the
+/// driver's other objects, and deletes it when the submission fails.
+pub const SUBMITTER_NETWORK_POLICY_RULES: &[(&[&str], &[&str])] =
+    &[(&["networkpolicies"], &["create", "delete", "get", "patch"])];
+
 /// Names of the objects only this route renders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubmitterNames {
@@ -253,9 +260,16 @@ pub fn workload(input: &RenderInput<'_>) -> RenderedObject {
     }
 }
 
-/// The submitter's ServiceAccount, Role and RoleBinding ([`SUBMITTER_RULES`], its namespace only).
+/// The submitter's ServiceAccount, Role and RoleBinding ([`SUBMITTER_RULES`],
+/// and [`SUBMITTER_NETWORK_POLICY_RULES`] on the lines whose spark-submit
+/// applies the executors' NetworkPolicy), in its namespace only.
 pub fn submitter_rbac(input: &RenderInput<'_>) -> Vec<RenderedObject> {
-    common::rbac_objects(input, &SubmitterNames::of(input).service_account, "submitter", SUBMITTER_RULES)
+    let mut objects =
+        common::rbac_objects(input, &SubmitterNames::of(input).service_account, "submitter", SUBMITTER_RULES);
+    if crate::spark_lines::applies_executor_network_policy(input.job.job.spec.spark_version.as_deref()) {
+        common::grant_in_group(&mut objects, "networking.k8s.io", SUBMITTER_NETWORK_POLICY_RULES);
+    }
+    objects
 }
 
 /// Every object of the Job route: both identities, the templates and the Job or CronJob.
@@ -439,6 +453,33 @@ spec:
         assert_eq!(at(cron, "/spec/jobTemplate/spec/backoffLimit"), 2);
         assert_eq!(at(cron, "/spec/jobTemplate/spec/template/spec/containers/0/command/0"), SPARK_SUBMIT);
         assert_eq!(find(&objects, "ConfigMap").name, "etl-pod-templates");
+    }
+
+    #[test]
+    fn from_spark_4_2_the_submitter_may_apply_the_executors_network_policy_and_nothing_more() {
+        let rules_of = |version: &str| {
+            let (resolved, sized) = job(&JOB.replace("3.5.3", version));
+            let input = RenderInput { job: &resolved, sized: &sized };
+            let objects = render_job(&input);
+            let role = objects.iter().find(|o| o.kind == "Role" && o.name == "etl-submitter").expect("submitter role");
+            role.body["rules"].as_array().cloned().unwrap_or_default()
+        };
+        let core = rules_of("3.5.3");
+        assert_eq!(core.len(), 2, "{core:?}");
+        for version in ["4.0.5", "4.1.4"] {
+            assert_eq!(rules_of(version), core, "Spark {version}'s spark-submit applies no NetworkPolicy");
+        }
+        for version in ["4.2.1", "4.3.0"] {
+            let rules = rules_of(version);
+            assert_eq!(rules[..2], core[..], "{version}");
+            assert_eq!(
+                rules[2..],
+                [
+                    serde_json::json!({"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["create", "delete", "get", "patch"]})
+                ],
+                "{version}"
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,9 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
     ObjectFieldSelector, Pod, ResourceRequirements, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sparkplane_api::job::AppType;
 
@@ -461,9 +463,14 @@ fn driver_resources(sized: &crate::sizing::PodResources) -> ResourceRequirements
     ResourceRequirements { requests: Some(requests), limits: Some(limits), ..Default::default() }
 }
 
+/// Spark 4.3's setting for the driver Service's `publishNotReadyAddresses`.
+pub const PUBLISH_NOT_READY: &str = "spark.kubernetes.driver.service.publishNotReadyAddresses";
+
 /// The headless service executors reach the driver through. Like
 /// spark-submit's, it selects on every label Spark gives the driver (its own
-/// and the job's driver labels), is single-stack IPv4 and names no protocol.
+/// and the job's driver labels), is single-stack IPv4 and names no protocol;
+/// from 4.2 its `spark-connect` port says `appProtocol: grpc`, and from 4.3
+/// it sets `publishNotReadyAddresses` (the line table's columns).
 pub fn driver_service(input: &RenderInput<'_>) -> Service {
     let names = Names::of(input.job);
     let mut selector = common::pod_labels(input, SparkRole::Driver);
@@ -479,9 +486,16 @@ pub fn driver_service(input: &RenderInput<'_>) -> Service {
         port("blockmanager", BLOCK_MANAGER_PORT),
         port(common::UI_PORT_NAME, UI_PORT),
     ];
+    let line = input.job.job.spec.spark_version.as_deref().and_then(crate::spark_lines::line_of);
     if exposes_spark_connect(input) {
-        ports.push(port("spark-connect", SPARK_CONNECT_PORT));
+        let mut connect = port("spark-connect", SPARK_CONNECT_PORT);
+        connect.app_protocol = line.and_then(|l| l.connect_port_app_protocol).map(str::to_owned);
+        ports.push(connect);
     }
+    // From 4.3, spark-submit writes the setting's value, `false` unless the job sets it.
+    let publish_not_ready = line.filter(|l| l.service_publish_not_ready_addresses).map(|_| {
+        input.job.job.spec.spark_conf.get(PUBLISH_NOT_READY).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    });
     let mut metadata = object_meta(input, &names.driver_service, "driver");
     // spark-submit labels the Service with the application id.
     metadata
@@ -496,6 +510,7 @@ pub fn driver_service(input: &RenderInput<'_>) -> Service {
             ip_family_policy: Some("SingleStack".into()),
             selector: Some(selector),
             ports: Some(ports),
+            publish_not_ready_addresses: publish_not_ready,
             ..Default::default()
         }),
         status: None,
@@ -558,6 +573,41 @@ pub fn with_owner(mut objects: Vec<RenderedObject>, pod_name: &str, pod_uid: &st
     objects
 }
 
+/// The NetworkPolicy spark-submit applies from Spark 4.2 on, for the lines
+/// whose row says so ([`crate::spark_lines::applies_executor_network_policy`]):
+/// `<prefix>-policy`, labelled with the application id, selecting the
+/// application's executors and admitting into them only pods of the same
+/// application. As spark-submit sends it: no `policyTypes` (the API server
+/// derives `Ingress`). The `-peers` policy admits the same traffic and more
+/// (into the driver too); policies add up, so this one opens nothing.
+pub fn executor_network_policy(input: &RenderInput<'_>) -> Option<NetworkPolicy> {
+    if !crate::spark_lines::applies_executor_network_policy(input.job.job.spec.spark_version.as_deref()) {
+        return None;
+    }
+    let names = Names::of(input.job);
+    let app = || (common::APP_SELECTOR_LABEL.to_owned(), names.app_id.clone());
+    let mut metadata = object_meta(input, &format!("{}-policy", names.prefix), "network");
+    metadata.labels.get_or_insert_with(Default::default).extend([app()]);
+    let executors = BTreeMap::from([("spark-role".to_owned(), "executor".to_owned()), app()]);
+    Some(NetworkPolicy {
+        metadata,
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector { match_labels: Some(executors), ..Default::default() }),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    pod_selector: Some(LabelSelector {
+                        match_labels: Some(BTreeMap::from([app()])),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ports: None,
+            }]),
+            ..Default::default()
+        }),
+    })
+}
+
 /// Every native object.
 pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     let mut objects = common::driver_rbac(input);
@@ -567,6 +617,7 @@ pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
     objects.push(RenderedObject::from_resource(&driver_pod(input)));
     objects.push(common::peers_network_policy(input, common::Peers::Application));
     objects.push(common::door_network_policy(input, common::Peers::Application));
+    objects.extend(executor_network_policy(input).map(|policy| RenderedObject::from_resource(&policy)));
     objects.extend(super::scheduling::gang_objects(input));
     objects
 }
@@ -574,6 +625,37 @@ pub fn render_native(input: &RenderInput<'_>) -> Vec<RenderedObject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_spark_4_2_the_executors_network_policy_is_rendered_as_spark_submit_sends_it() {
+        use crate::render::job::tests::{JOB, job};
+        for version in ["3.5.3", "4.0.5", "4.1.4"] {
+            let (resolved, sized) = job(&JOB.replace("3.5.3", version));
+            let input = RenderInput { job: &resolved, sized: &sized };
+            assert!(executor_network_policy(&input).is_none(), "{version}");
+            assert!(!render_native(&input).iter().any(|o| o.name.ends_with("-policy")), "{version}");
+        }
+        for version in ["4.2.1", "4.3.0"] {
+            let (resolved, sized) = job(&JOB.replace("3.5.3", version));
+            let input = RenderInput { job: &resolved, sized: &sized };
+            let names = Names::of(&resolved);
+            let owned = with_owner(render_native(&input), &names.driver_pod, "uid-1");
+            let policies: Vec<&RenderedObject> = owned.iter().filter(|o| o.kind == "NetworkPolicy").collect();
+            assert_eq!(policies.len(), 3, "{version}: peers, ui-door and Spark's own");
+            let policy =
+                policies.iter().find(|o| o.name == format!("{}-policy", names.prefix)).expect("Spark's policy");
+            assert_eq!(policy.body["metadata"]["labels"]["spark-app-selector"], names.app_id.as_str());
+            assert_eq!(policy.body["metadata"]["ownerReferences"][0]["name"], names.driver_pod.as_str());
+            assert_eq!(
+                policy.body["spec"],
+                serde_json::json!({
+                    "podSelector": {"matchLabels": {"spark-app-selector": names.app_id, "spark-role": "executor"}},
+                    "ingress": [{"from": [{"podSelector": {"matchLabels": {"spark-app-selector": names.app_id}}}]}],
+                }),
+                "{version}: no policyTypes, as spark-submit sends it"
+            );
+        }
+    }
 
     #[test]
     fn per_run_objects_are_owned_by_the_driver_pod_and_rbac_is_not() {
@@ -649,6 +731,29 @@ mod tests {
         assert_eq!(ports("4.0.1"), (without.clone(), without));
         assert_eq!(ports("4.1.0"), (with.clone(), with.clone()));
         assert_eq!(ports("4.2.0"), (with.clone(), with));
+    }
+
+    #[test]
+    fn the_drivers_service_says_grpc_from_4_2_and_publishes_not_ready_addresses_from_4_3() {
+        use crate::render::job::tests::{JOB, job};
+        let service = |version: &str, conf: &str| {
+            let text = JOB.replace("sparkVersion: \"3.5.3\"", &format!("sparkVersion: \"{version}\"")).replace(
+                "spark.sql.shuffle.partitions: \"200\"",
+                &format!("spark.sql.shuffle.partitions: \"200\"{conf}"),
+            );
+            let (resolved, sized) = job(&text);
+            let input = RenderInput { job: &resolved, sized: &sized };
+            let spec = driver_service(&input).spec.unwrap_or_default();
+            let connect = spec.ports.unwrap_or_default().into_iter().find(|p| p.port == SPARK_CONNECT_PORT);
+            (connect.map(|p| p.app_protocol), spec.publish_not_ready_addresses)
+        };
+        let grpc = Some(Some("grpc".to_owned()));
+        assert_eq!(service("3.5.3", ""), (None, None));
+        assert_eq!(service("4.1.4", ""), (Some(None), None));
+        assert_eq!(service("4.2.1", ""), (grpc.clone(), None));
+        assert_eq!(service("4.3.0", ""), (grpc.clone(), Some(false)));
+        let published = format!(", {PUBLISH_NOT_READY}: \"true\"");
+        assert_eq!(service("4.3.0", &published), (grpc, Some(true)));
     }
 
     #[test]

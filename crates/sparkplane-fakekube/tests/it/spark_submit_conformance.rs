@@ -1,6 +1,7 @@
 //! Conformance of the native route with the real spark-submit.
 //!
-//! For every job of a matrix and for both Spark lines (3.5 and 4.1), the
+//! For every job of a matrix and for the oldest and the newest Spark line
+//! (3.5 and 4.3; the lines between in an ignored test `scripts/compat.sh` runs), the
 //! real spark-submit of the managed runtime is run in cluster mode with the
 //! `job` route's own arguments (read from the rendered Job's submitter
 //! container, its pod-template files and its `SPARK_CONF_DIR` (the log
@@ -26,15 +27,26 @@ use sparkplane_core::render::native;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target, common};
 use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
 use sparkplane_core::sizing::{SizedJob, size_job};
+use sparkplane_core::spark_lines;
 use sparkplane_core::validate::ValidationTarget;
 use sparkplane_documents::Source;
 use sparkplane_documents::yaml::parse_single;
 use sparkplane_fakekube::{FakeApiServer, RecordedRequest};
 use sparkplane_local::runtime;
 
-/// The Spark lines compared, with the release each one's runtime pins.
+/// The Spark lines CI compares (the oldest and the newest), with the release each one's runtime pins.
 fn lines() -> Vec<(&'static str, &'static str)> {
-    ["3.5", "4.1"]
+    let (oldest, newest) = spark_lines::line_range();
+    pinned([oldest.line, newest.line])
+}
+
+/// The lines between the oldest and the newest (`scripts/compat.sh` runs them).
+fn middle_lines() -> Vec<(&'static str, &'static str)> {
+    pinned(spark_lines::LINES[1..spark_lines::LINES.len() - 1].iter().map(|l| l.line))
+}
+
+fn pinned(lines: impl IntoIterator<Item = &'static str>) -> Vec<(&'static str, &'static str)> {
+    lines
         .into_iter()
         .map(|line| (line, runtime::pinned_version(line).unwrap_or_else(|| panic!("Spark {line} is pinned"))))
         .collect()
@@ -43,11 +55,21 @@ fn lines() -> Vec<(&'static str, &'static str)> {
 /// One job of the matrix; `{version}` is replaced by the runtime's Spark version.
 struct Case {
     name: &'static str,
+    /// The oldest line the job runs on (its settings are that line's), or `None` for every line.
+    since: Option<&'static str>,
     job: &'static str,
+}
+
+impl Case {
+    /// Whether the case runs on `line`.
+    fn runs_on(&self, line: &str) -> bool {
+        self.since.is_none_or(|since| spark_lines::version_key(line) >= spark_lines::version_key(since))
+    }
 }
 
 const CASES: &[Case] = &[
     Case {
+        since: None,
         name: "python-minimal",
         job: r#"
 apiVersion: sparkplane.dev/v1alpha1
@@ -62,6 +84,7 @@ spec:
 "#,
     },
     Case {
+        since: None,
         name: "scala-resources-and-conf",
         job: r#"
 apiVersion: sparkplane.dev/v1alpha1
@@ -84,6 +107,7 @@ spec:
 "#,
     },
     Case {
+        since: None,
         name: "scheduling-secrets-and-volumes",
         job: r#"
 apiVersion: sparkplane.dev/v1alpha1
@@ -119,6 +143,7 @@ spec:
 "#,
     },
     Case {
+        since: None,
         name: "pod-templates-dynamic-allocation-gpu",
         job: r#"
 apiVersion: sparkplane.dev/v1alpha1
@@ -157,6 +182,7 @@ spec:
 "#,
     },
     Case {
+        since: None,
         name: "java-template-pull-secrets-driver-gpu",
         job: r#"
 apiVersion: sparkplane.dev/v1alpha1
@@ -178,6 +204,54 @@ spec:
         imagePullSecrets: [{name: template-cred}]
         containers: [{name: spark-kubernetes-driver}]
   executor: {cores: 2, memory: 3g, memoryOverhead: 512m, instances: 1}
+"#,
+    },
+    Case {
+        // What Spark 4.2 added on Kubernetes, in the job's own settings: executors through a
+        // Deployment, recovery-mode executors, the executors' deletion cost, executor and PVC
+        // resizing. Every submission of 4.2 and later also applies the executors' NetworkPolicy.
+        since: Some("4.2"),
+        name: "spark-4-2-kubernetes-features",
+        job: r#"
+apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: k8s-42, namespace: data}
+spec:
+  type: Python
+  sparkVersion: "{version}"
+  image: {repository: registry.example.com/spark/py, tag: "4.2"}
+  mainApplicationFile: local:///opt/app/main.py
+  sparkConf:
+    spark.kubernetes.allocation.pods.allocator: deployment
+    spark.kubernetes.allocation.recoveryMode.enabled: "true"
+    spark.kubernetes.executor.podDeletionCost: "5"
+    spark.kubernetes.executor.resizeFactor: "0.2"
+    spark.kubernetes.executor.resizeInterval: 60s
+    spark.kubernetes.executor.resizeThreshold: "0.8"
+    spark.kubernetes.executor.pvc.resizeFactor: "0.5"
+    spark.kubernetes.executor.pvc.resizeInterval: 10min
+    spark.kubernetes.executor.pvc.resizeThreshold: "0.9"
+  executor: {instances: 3, memory: 2g}
+"#,
+    },
+    Case {
+        // What Spark 4.3 added: the driver Service publishing not-ready addresses, and the
+        // containers' privilege escalation set by Spark rather than by the pod templates alone.
+        since: Some("4.3"),
+        name: "spark-4-3-kubernetes-settings",
+        job: r#"
+apiVersion: sparkplane.dev/v1alpha1
+kind: SparkJob
+metadata: {name: k8s-43, namespace: data}
+spec:
+  type: Python
+  sparkVersion: "{version}"
+  image: {repository: registry.example.com/spark/py, tag: "4.3"}
+  mainApplicationFile: local:///opt/app/main.py
+  sparkConf:
+    spark.kubernetes.driver.service.publishNotReadyAddresses: "true"
+    spark.kubernetes.driver.securityContext.allowPrivilegeEscalation: "false"
+    spark.kubernetes.executor.securityContext.allowPrivilegeEscalation: "false"
 "#,
     },
 ];
@@ -561,10 +635,55 @@ fn compare(case: &Case, line: &str, version: &str) -> Vec<String> {
 }
 
 #[test]
-fn native_render_equals_what_spark_submit_creates() {
+fn native_render_equals_what_spark_submit_creates_on_spark_3_5() {
+    compare_on(&pinned(["3.5"]));
+}
+
+#[test]
+fn native_render_equals_what_spark_submit_creates_on_spark_4_3() {
+    compare_on(&pinned(["4.3"]));
+}
+
+#[test]
+#[ignore = "a line between the oldest and the newest: scripts/compat.sh runs it (--run-ignored all)"]
+fn native_render_equals_what_spark_submit_creates_on_spark_4_0() {
+    compare_on(&pinned(["4.0"]));
+}
+
+#[test]
+#[ignore = "a line between the oldest and the newest: scripts/compat.sh runs it (--run-ignored all)"]
+fn native_render_equals_what_spark_submit_creates_on_spark_4_1() {
+    compare_on(&pinned(["4.1"]));
+}
+
+#[test]
+#[ignore = "a line between the oldest and the newest: scripts/compat.sh runs it (--run-ignored all)"]
+fn native_render_equals_what_spark_submit_creates_on_spark_4_2() {
+    compare_on(&pinned(["4.2"]));
+}
+
+/// The tests above name their lines: a new line needs its own test (and the previous newest
+/// line's test ignored), which this says when the line table changes.
+#[test]
+fn the_tests_above_cover_every_line_and_ci_runs_the_oldest_and_the_newest() {
+    let all: Vec<&str> = spark_lines::LINES.iter().map(|l| l.line).collect();
+    assert_eq!(all, ["3.5", "4.0", "4.1", "4.2", "4.3"], "add a conformance test for the new line");
+    let ci: Vec<&str> = lines().iter().map(|(line, _)| *line).collect();
+    let middle: Vec<&str> = middle_lines().iter().map(|(line, _)| *line).collect();
+    assert_eq!((ci, middle), (vec!["3.5", "4.3"], vec!["4.0", "4.1", "4.2"]));
+}
+
+/// Every case that runs on a line of `lines`, on that line, two spark-submits at a time.
+fn compare_on(lines: &[(&'static str, &'static str)]) {
     let work: Mutex<Vec<(&Case, &str, &str)>> = Mutex::new(
-        CASES.iter().flat_map(|c| lines().into_iter().map(move |(line, version)| (c, line, version))).collect(),
+        CASES
+            .iter()
+            .flat_map(|c| {
+                lines.iter().filter(|(line, _)| c.runs_on(line)).map(move |&(line, version)| (c, line, version))
+            })
+            .collect(),
     );
+    let runs = work.lock().map(|w| w.len()).unwrap_or_default();
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -582,7 +701,7 @@ fn native_render_equals_what_spark_submit_creates() {
         }
     });
     let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    eprintln!("{} spark-submit runs compared in {:?}", CASES.len() * lines().len(), started.elapsed());
+    eprintln!("{runs} spark-submit runs compared in {:?}", started.elapsed());
     assert!(
         failures.is_empty(),
         "{} difference(s) between spark-submit and sparkplane's native render that are not on \

@@ -113,3 +113,103 @@ fn a_setting_of_a_newer_line_on_an_older_lines_job_is_refused_at_its_field_namin
         assert_eq!(out.status.code(), Some(0), "{version} {set}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// Spark compares the allocator's name exactly and reads anything else as a
+/// class name: a name in other letters is refused at its field, on every line,
+/// with the spelling Spark knows (the driver would fail at start otherwise).
+#[test]
+fn an_allocator_named_in_other_letters_is_refused_with_the_name_spark_knows() {
+    let job = repo().join("examples/trips-etl/trips-etl.yaml");
+    for (version, value, named) in [
+        ("4.2.1", "Deployment", "deployment"),
+        ("4.3.0", "DEPLOYMENT", "deployment"),
+        ("3.5.7", "StatefulSet", "statefulset"),
+    ] {
+        let out = sparkplane()
+            .arg("validate")
+            .arg(&job)
+            .args(["--set", &format!("spec.sparkVersion={version}")])
+            .args(["--set", &format!("spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\"={value}")])
+            .output()
+            .expect("runs");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{version} {value}: {all}");
+        assert!(
+            all.contains(&format!(
+                "error: spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\": `{value}` is not an allocator \
+                 Spark knows: it compares the name exactly and would load `{value}` as a class"
+            )),
+            "{all}"
+        );
+        assert!(all.contains(&format!("help: write `{named}`")), "{all}");
+    }
+}
+
+/// Spark 4.2's resize settings are checked as Spark checks them when the
+/// driver reads them: a ratio outside its range and a PVC interval that is
+/// not a multiple of 5 minutes are refused at their field; good values pass.
+#[test]
+fn spark_4_2_resize_settings_out_of_spark_s_range_are_refused_at_their_field() {
+    let job = repo().join("examples/trips-etl/trips-etl.yaml");
+    let validate = |sets: &[(&str, &str)]| {
+        let mut command = sparkplane();
+        command.arg("validate").arg(&job).args(["--set", "spec.sparkVersion=4.2.1"]);
+        for (key, value) in sets {
+            // Quoted: sparkConf values are strings, and `1` or `0.8` would be numbers.
+            command.args(["--set", &format!("spec.sparkConf.\"{key}\"=\"{value}\"")]);
+        }
+        let out = command.output().expect("runs");
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    for (key, value, wrong) in [
+        ("spark.kubernetes.executor.resizeThreshold", "1", "is not a number in (0, 1)"),
+        ("spark.kubernetes.executor.pvc.resizeThreshold", "0", "is not a number in (0, 1)"),
+        ("spark.kubernetes.executor.resizeFactor", "1.5", "is not a number in (0, 1]"),
+        ("spark.kubernetes.executor.pvc.resizeFactor", "half", "is not a number in (0, 1]"),
+        ("spark.kubernetes.executor.pvc.resizeInterval", "120s", "is not 0 or a multiple of 5 minutes"),
+        ("spark.kubernetes.executor.pvc.resizeInterval", "7", "is not 0 or a multiple of 5 minutes"),
+        ("spark.kubernetes.executor.pvc.resizeInterval", "5 weeks", "is not 0 or a multiple of 5 minutes"),
+    ] {
+        let (code, all) = validate(&[(key, value)]);
+        assert_eq!(code, Some(2), "{key}={value}: {all}");
+        assert!(all.contains(&format!("error: spec.sparkConf.\"{key}\": `{value}` {wrong}")), "{key}={value}: {all}");
+    }
+    let good = [
+        ("spark.kubernetes.executor.resizeThreshold", "0.8"),
+        ("spark.kubernetes.executor.pvc.resizeThreshold", "0.9"),
+        ("spark.kubernetes.executor.resizeFactor", "1"),
+        ("spark.kubernetes.executor.pvc.resizeFactor", "0.5"),
+        ("spark.kubernetes.executor.pvc.resizeInterval", "10min"),
+    ];
+    let (code, all) = validate(&good);
+    assert_eq!(code, Some(0), "{all}");
+    for interval in ["0", "15", "1h", "600s"] {
+        let (code, all) = validate(&[("spark.kubernetes.executor.pvc.resizeInterval", interval)]);
+        assert_eq!(code, Some(0), "{interval}: {all}");
+    }
+}
+
+/// A job on Spark 4.2's Deployment allocator that brings its own driver
+/// account (a tenant's shared `spark-driver`, say) is warned that the account
+/// needs the Deployment grant sparkplane renders only for its own Role.
+#[test]
+fn the_deployment_allocator_with_an_own_driver_account_warns_what_the_account_needs() {
+    let job = repo().join("examples/trips-etl/trips-etl.yaml");
+    let out = sparkplane()
+        .arg("validate")
+        .arg(&job)
+        .args(["--set", "spec.sparkVersion=4.2.1"])
+        .args(["--set", "spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\"=deployment"])
+        .args(["--set", "spec.serviceAccount=spark-driver"])
+        .output()
+        .expect("runs");
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "a warning: {all}");
+    assert!(
+        all.contains(
+            "warning: spec.sparkConf.\"spark.kubernetes.allocation.pods.allocator\": the driver runs as `spark-driver`"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("help: grant `spark-driver` `apps` deployments (create, delete, get)"), "{all}");
+}
