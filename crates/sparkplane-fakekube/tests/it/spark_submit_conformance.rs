@@ -25,7 +25,7 @@ use sparkplane_core::render::common::{IN_CLUSTER_MASTER, Names};
 use sparkplane_core::render::job::{SUBMITTER_CONTAINER, TEMPLATE_DIR};
 use sparkplane_core::render::native;
 use sparkplane_core::render::{self, RenderInput, RenderedObject, Target, common};
-use sparkplane_core::resolve::{ResolveRequest, ResolvedJob};
+use sparkplane_core::resolve::{ResolveRequest, ResolvedJob, SetFlag};
 use sparkplane_core::sizing::{SizedJob, size_job};
 use sparkplane_core::spark_lines;
 use sparkplane_core::validate::ValidationTarget;
@@ -68,6 +68,13 @@ impl Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        // The README's example job as the repository has it (its preset and environment from the
+        // built-in catalog), on each line.
+        since: None,
+        name: "readme-example-trips-etl",
+        job: "@examples/trips-etl/trips-etl.yaml",
+    },
     Case {
         since: None,
         name: "python-minimal",
@@ -255,6 +262,28 @@ spec:
 "#,
     },
 ];
+
+/// A case's job on Spark `version`: its text with the version put in, or the repository's file it
+/// names (`@path`) with `spec.sparkVersion` set, resolved with the built-in presets and environments.
+fn case_job(case: &Case, version: &str) -> (ResolvedJob, SizedJob) {
+    let Some(file) = case.job.strip_prefix('@') else { return job(&case.job.replace("{version}", version)) };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let node = parse_single(&Source::new(file, text.as_str())).unwrap_or_else(|d| panic!("{file} parses: {d}"));
+    let catalog = Catalog::builtin().unwrap_or_else(|d| panic!("the built-in catalog: {d}"));
+    let sets = [SetFlag::parse(&format!("spec.sparkVersion=\"{version}\"")).unwrap_or_else(|d| panic!("{d}"))];
+    let resolved = load(ResolveRequest {
+        job: &node,
+        job_environment: None,
+        catalog: &catalog,
+        environment: None,
+        sets: &sets,
+        target: ValidationTarget::Cluster,
+    })
+    .unwrap_or_else(|d| panic!("{file} resolves on Spark {version}:\n{d}"));
+    let sized = size_job(&resolved.job.spec);
+    (resolved, sized)
+}
 
 /// A resolved, sized job.
 fn job(text: &str) -> (ResolvedJob, SizedJob) {
@@ -588,8 +617,7 @@ fn counterpart<'a>(sent: &Value, native: &'a [RenderedObject]) -> Option<&'a Ren
 
 /// Compares one case on one line; answers the differences not on the allow-list.
 fn compare(case: &Case, line: &str, version: &str) -> Vec<String> {
-    let text = case.job.replace("{version}", version);
-    let (resolved, sized) = job(&text);
+    let (resolved, sized) = case_job(case, version);
     let input = RenderInput { job: &resolved, sized: &sized };
     let submission = submit(line, version, &input);
     let names = Names::of(&resolved);
@@ -714,7 +742,7 @@ fn compare_on(lines: &[(&'static str, &'static str)]) {
 #[test]
 fn the_driver_pod_is_posted_then_its_objects_applied_with_owner_references() {
     let (line, version) = lines()[0];
-    let text = CASES[0].job.replace("{version}", version);
+    let text = CASES[1].job.replace("{version}", version);
     let (resolved, sized) = job(&text);
     let input = RenderInput { job: &resolved, sized: &sized };
     let submission = submit(line, version, &input);
@@ -753,7 +781,7 @@ fn the_driver_pod_is_posted_then_its_objects_applied_with_owner_references() {
 #[test]
 fn host_path_volumes_are_refused_by_policy_instead() {
     let (_, version) = lines()[0];
-    let text = CASES[0].job.replace("{version}", version).replace(
+    let text = CASES[1].job.replace("{version}", version).replace(
         "  arguments:",
         "  volumes: [{name: host, hostPath: {path: /var/run}}]\n  driver: {volumeMounts: [{name: host, mountPath: /host}]}\n  arguments:",
     );
