@@ -11,7 +11,11 @@
 # logs testkit writes once a run, two tests at a time); the cells come from its JUnit report.
 # The script also prints how long each line took. Exit 1 when any cell failed.
 #   scripts/compat.sh            every line
-#   scripts/compat.sh 4.2 4.3    those lines only (the table keeps every line's row, marking the others "not run")
+#   scripts/compat.sh 4.2 4.3    those lines only
+#   COMPAT_SUITES='analyze counts|DQ spark engine' scripts/compat.sh 4.0
+#                                those suites only (labels as in the table, `|` between)
+# Each cell says the commit and the date it was last run; the cells this run leaves out keep
+# what the table said before ("not run" when it said nothing).
 source "$(dirname "$0")/common.sh"
 need_rust
 need_java
@@ -39,6 +43,17 @@ suites=(
   "DQ spark engine|sparkplane|cli_dq_spark"
   "sql over Connect|sparkplane|cli_connect"
 )
+
+all_suites=("${suites[@]}")
+if [ -n "${COMPAT_SUITES:-}" ]; then
+  chosen=()
+  for suite in "${suites[@]}"; do
+    IFS='|' read -r label _ _ <<<"$suite"
+    case "|$COMPAT_SUITES|" in *"|$label|"*) chosen+=("$suite") ;; esac
+  done
+  [ "${#chosen[@]}" -gt 0 ] || { echo "COMPAT_SUITES names no suite of: ${suites[*]}" >&2; exit 2; }
+  suites=("${chosen[@]}")
+fi
 
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
@@ -90,24 +105,39 @@ PY
   done
 done
 
-commit="$(git rev-parse HEAD)"
-[ -z "$(git status --porcelain --untracked-files=no)" ] || commit="$commit (with uncommitted changes)"
-python3 - "$results" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$all_lines" "${suites[@]}" >docs/compatibility.md <<'EOF'
+commit="$(git rev-parse --short HEAD)"
+[ -z "$(git status --porcelain --untracked-files=no)" ] || commit="$commit with uncommitted changes"
+previous="$(cat docs/compatibility.md 2>/dev/null || true)"
+python3 - "$results" "$commit" "$(date -u +%Y-%m-%d)" "$all_lines" "$previous" "${all_suites[@]}" >docs/compatibility.md <<'EOF'
 import sys
-results_file, commit, date, all_lines, *suites = sys.argv[1:]
+results_file, commit, date, all_lines, previous, *suites = sys.argv[1:]
 labels = [s.split("|")[0] for s in suites]
 cells = {}
+# The cells of the table before this run, kept where this run did not run them.
+header = None
+# A table written before cells said their run: its one "Last run" line says it for every cell.
+import re
+last = re.search(r"Last run: (\S+), commit ([0-9a-f]+)", previous)
+for row in previous.splitlines():
+    parts = [p.strip() for p in row.strip().strip("|").split("|")]
+    if row.startswith("| Spark line |"):
+        header = parts[1:]
+    elif header and row.startswith("| ") and not row.startswith("|---"):
+        for label, cell in zip(header, parts[1:]):
+            if last and "(" not in cell and cell != "not run":
+                cell = f"{cell} ({last.group(2)[:7]}, {last.group(1)[:10]})"
+            cells[(parts[0], label)] = cell
 for row in open(results_file):
     line, label, cell = row.rstrip("\n").split("|")
-    cells[(line, label)] = cell
+    cells[(line, label)] = f"{cell} ({commit}, {date})"
 print("# Compatibility: Spark lines × proofs\n")
 print("Written by `scripts/compat.sh` (do not edit by hand): each supported Spark line's real-Spark")
 print("suites, run against that line's managed runtime (`sparkplane runtime install <line>`).")
-print("A suite's tests of a line are those whose names say it (`spark_4_3`); \"no test\" means the")
-print("suite has none for that line yet, \"not run\" that this run left the line out.")
+print("A suite's tests of a line are those whose names say it (`spark_4_3`); each cell says the")
+print("commit and the date it was last run; \"no test\" means the suite has none for that line")
+print("(Spark 3.5 has no Spark Connect), \"not run\" that no run of the script ran it yet.")
 print("CI (`scripts/test.sh`) runs the oldest and the newest line; the lines between run here.")
-print("Adding a line: one row in `crates/sparkplane-core/src/spark_lines.rs` (its pins, its Java, the Spark properties it added, which a job of an older line is refused), its tests, then this script.\n")
-print(f"Last run: {date}, commit {commit}.\n")
+print("Adding a line: one row in `crates/sparkplane-core/src/spark_lines.rs` (its pins, its Java, the Spark properties it added, which a job of an older line is refused, what its spark-submit creates), its tests, then this script.\n")
 print("| Spark line | " + " | ".join(labels) + " |")
 print("|---|" + "---|" * len(labels))
 for line in all_lines.split():

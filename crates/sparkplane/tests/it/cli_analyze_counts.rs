@@ -212,6 +212,12 @@ fn slow_analyze_counts_equal_spark_4_3s_history_server_on_fresh_spark_4_3_logs()
 // (`--run-ignored all`), CI proves the oldest and the newest line only.
 #[test]
 #[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn slow_analyze_counts_equal_spark_4_0s_history_server_on_fresh_spark_4_0_logs() {
+    fresh("4.0");
+}
+
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
 fn slow_analyze_counts_equal_spark_4_1s_history_server_on_fresh_spark_4_1_logs() {
     fresh("4.1");
 }

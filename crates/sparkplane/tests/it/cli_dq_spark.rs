@@ -516,8 +516,20 @@ fn native_and_spark_engines_agree_on_spark_4_3_over_connect() {
 // (`--run-ignored all`), CI proves the oldest and the newest line only.
 #[test]
 #[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn native_and_spark_engines_agree_on_spark_4_0_over_connect() {
+    engines_agree("4.0");
+}
+
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
 fn native_and_spark_engines_agree_on_spark_4_1_over_connect() {
     engines_agree("4.1");
+}
+
+#[test]
+#[ignore = "a middle Spark line: scripts/compat.sh runs it"]
+fn native_and_spark_engines_agree_on_spark_4_2_over_connect() {
+    engines_agree("4.2");
 }
 
 #[test]
