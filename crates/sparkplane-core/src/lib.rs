@@ -6,7 +6,8 @@
 //! `sparkplane` binary and the I/O crates do that and call in here.
 
 pub mod catalog;
-pub mod cron;
+/// Cron as a Kubernetes CronJob reads it: its own crate, `sparkplane-cron`.
+pub use sparkplane_cron as cron;
 pub mod failure_cause;
 pub mod first_sizing;
 pub mod image;
